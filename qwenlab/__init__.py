@@ -1,0 +1,6 @@
+"""qwenlab: prompt experiments for Qwen-Image-2.0-Pro on Runware, from a notebook."""
+from .errors import *  # noqa: F401,F403
+from .model import DEFAULT_MODEL, ModelDescription, get_model, list_models, register_model
+from .request import Request, parse_size
+
+__version__ = "0.1.0"

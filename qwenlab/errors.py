@@ -1,0 +1,276 @@
+"""Every exception qwenlab raises, in one tree.
+
+    QwenlabError
+    ├── ModelNotFoundError          an unknown model id (no description loaded for it)
+    ├── ModelDescriptionError       a model description file that is malformed
+    ├── ValidationError             a request that breaks its model's rules; nothing was sent
+    ├── ImageError                  an image that is missing, not an image, too large or unsafe to save
+    ├── BudgetExceededError         the next request would spend more than the budget allows
+    ├── TransportError              the network failed (connection refused/dropped, timeout) after retries
+    └── APIError                    Runware answered with an error (classified by HTTP status, then code)
+        ├── BadRequestError             400: the request is wrong; never retried
+        │   ├── UnsupportedParameterError   a parameter the model does not declare
+        │   └── ConflictTaskUUIDError       the taskUUID was already used (the task was accepted before)
+        ├── AuthenticationError         401: the API key is missing or wrong
+        ├── InsufficientCreditsError    402: no balance left
+        ├── PermissionDeniedError       403: the key may not do this
+        ├── TaskNotFoundError           404: getResponse knows no such task
+        ├── RateLimitError              429: Runware's queue is full; retried with backoff
+        ├── ServerError                 5xx: upstream trouble; retried with backoff
+        └── TaskFailedError             a task (or one image of it) failed inside a 200 answer
+
+Messages say what went wrong and what to do. None of them ever contains the API key:
+`redact()` scrubs any text that passes through an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "QwenlabError",
+    "ModelNotFoundError",
+    "ModelDescriptionError",
+    "Problem",
+    "ValidationError",
+    "ImageError",
+    "BudgetExceededError",
+    "TransportError",
+    "APIError",
+    "BadRequestError",
+    "UnsupportedParameterError",
+    "ConflictTaskUUIDError",
+    "AuthenticationError",
+    "InsufficientCreditsError",
+    "PermissionDeniedError",
+    "TaskNotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "TaskFailedError",
+    "api_error_from",
+    "register_secret",
+    "redact",
+]
+
+# Secrets registered here are scrubbed from every error message and log line qwenlab writes.
+_SECRETS: set[str] = set()
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember a secret (an API key) so that `redact` removes it wherever it appears."""
+    if secret and len(secret) >= 4:
+        _SECRETS.add(secret)
+
+
+def redact(text: Any) -> str:
+    """Return `text` as a string with every registered secret and bearer token replaced by ***."""
+    out = str(text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        out = out.replace(secret, "***")
+    return _BEARER.sub(r"\1***", out)
+
+
+class QwenlabError(Exception):
+    """Base class of every error qwenlab raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+class ModelNotFoundError(QwenlabError, KeyError):
+    """No model description is loaded for this model id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ModelDescriptionError(QwenlabError):
+    """A model description (TOML or dict) is malformed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: which parameter, the value given, and what is allowed."""
+
+    parameter: str
+    message: str
+    value: Any = None
+    code: str = "invalidParameter"
+
+    def __str__(self) -> str:
+        return f"{self.parameter}: {self.message}"
+
+    def to_wire(self, task_uuid: str | None = None, task_type: str = "imageInference") -> dict[str, Any]:
+        """The problem as one item of a Runware `errors` array."""
+        item: dict[str, Any] = {
+            "code": self.code,
+            "message": f"{self.parameter}: {self.message}",
+            "parameter": self.parameter,
+            "taskType": task_type,
+        }
+        if task_uuid:
+            item["taskUUID"] = task_uuid
+        return item
+
+
+class ValidationError(QwenlabError, ValueError):
+    """A request breaks its model's rules. Nothing was sent. `.problems` lists every one."""
+
+    def __init__(self, problems: list[Problem], context: str = "request") -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"{context} is invalid ({n} problem{'s' if n != 1 else ''}); nothing was sent:\n{lines}")
+
+    @property
+    def parameters(self) -> list[str]:
+        return [p.parameter for p in self.problems]
+
+
+class ImageError(QwenlabError):
+    """An image could not be fetched, decoded, checked or saved safely."""
+
+
+class BudgetExceededError(QwenlabError):
+    """Sending the next request could exceed the budget."""
+
+
+class TransportError(QwenlabError):
+    """The network failed (refused, dropped, timed out) and retries did not help."""
+
+    def __init__(self, message: str, *, task_uuid: str | None = None, sent: bool | None = None) -> None:
+        self.task_uuid = task_uuid
+        # sent=True: the request may have reached the server (uncertain: maybe accepted and paid)
+        self.sent = sent
+        super().__init__(message)
+
+
+class APIError(QwenlabError):
+    """Runware answered with an error."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        parameter: str | None = None,
+        task_uuid: str | None = None,
+        retry_after: float | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.parameter = parameter
+        self.task_uuid = task_uuid
+        self.retry_after = retry_after
+        self.errors = errors or []
+        self.raw_message = redact(message)
+        parts = [f"HTTP {status}" if status else None, code, f"parameter {parameter}" if parameter else None]
+        head = ", ".join(p for p in parts if p)
+        super().__init__(f"{message} ({head})" if head else message)
+
+
+class BadRequestError(APIError):
+    """400: the request is wrong. Fix it; retrying unchanged cannot help."""
+
+
+class UnsupportedParameterError(BadRequestError):
+    """The model does not declare this parameter."""
+
+
+class ConflictTaskUUIDError(BadRequestError):
+    """The taskUUID was used before: the task was accepted earlier, so poll it instead of resending."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing or not valid. Check RUNWARE_API_KEY."""
+
+
+class InsufficientCreditsError(APIError):
+    """402: the account has no balance left. Top up at runware.ai."""
+
+
+class PermissionDeniedError(APIError):
+    """403: this key may not use this model or feature."""
+
+
+class TaskNotFoundError(APIError):
+    """404: getResponse knows no task with this UUID (never accepted, or expired)."""
+
+
+class RateLimitError(APIError):
+    """429: Runware's queue is full. Retried with backoff, honouring Retry-After."""
+
+    retryable = True
+
+
+class ServerError(APIError):
+    """5xx (or 408): trouble upstream. Retried with backoff."""
+
+    retryable = True
+
+
+class TaskFailedError(APIError):
+    """A task, or one image of it, failed inside an otherwise successful answer."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: TaskNotFoundError,
+    408: ServerError,
+    429: RateLimitError,
+}
+_BY_CODE: dict[str, type[APIError]] = {
+    "unsupportedParameter": UnsupportedParameterError,
+    "conflictTaskUUID": ConflictTaskUUIDError,
+    "invalidApiKey": AuthenticationError,
+    "insufficientCredits": InsufficientCreditsError,
+    "taskFailedOrNotFound": TaskNotFoundError,
+}
+
+
+def api_error_from(
+    status: int | None,
+    error: dict[str, Any] | None,
+    *,
+    retry_after: float | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> APIError:
+    """Build the right APIError subclass: by HTTP status first, then refined by code.
+
+    Codes may change without notice, so the status decides the family (retryable or not) and
+    the code only picks a more specific subclass within it.
+    """
+    error = error or {}
+    code = error.get("code")
+    message = str(error.get("message") or code or f"HTTP {status}")
+    cls: type[APIError]
+    if status is not None and status >= 500:
+        cls = ServerError
+    elif status is not None and status in _BY_STATUS:
+        cls = _BY_STATUS[status]
+        refined = _BY_CODE.get(code or "")
+        if refined is not None and issubclass(refined, cls):
+            cls = refined
+    elif status is None or 200 <= status < 300:
+        cls = _BY_CODE.get(code or "", TaskFailedError)
+    else:
+        cls = BadRequestError if 400 <= status < 500 else APIError
+    return cls(
+        message,
+        status=status,
+        code=code,
+        parameter=error.get("parameter"),
+        task_uuid=error.get("taskUUID"),
+        retry_after=retry_after,
+        errors=errors,
+    )
