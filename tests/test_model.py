@@ -1,0 +1,153 @@
+"""Model descriptions: the shipped ones match the seed page; users can add their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from qwenlab.errors import ModelDescriptionError, ModelNotFoundError
+from qwenlab.model import ModelDescription, get_model, list_models, register_model
+
+from seed_examples import seed_page_text
+
+PRO = "alibaba:qwen-image@2.0-pro"
+
+
+def _page_parameters() -> dict[str, dict[str, str]]:
+    """Every request parameter on the seed page, keyed by its wire path, with its bullet facts."""
+    text = seed_page_text().split("## Response Parameters")[0]
+    out: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n### ", text)[1:]:
+        name = block.split("]")[0].lstrip("[")
+        facts = dict(re.findall(r"- \*\*(\w[\w ]*)\*\*: `?([^`\n]*)`?", block))
+        allowed = re.findall(r"^- `([^`]+)`", block, re.M) or re.findall(r"`([^`]+)`", block.split("**Allowed values**:")[1].split("\n\n")[0]) if "**Allowed values**" in block else []
+        facts["allowed"] = ",".join(allowed)
+        path = facts.get("Path", name)
+        if path == "safety.checkContent" and name == "safety":  # the object heading, not a parameter
+            continue
+        out[path] = facts
+    for sub in re.split(r"\n#### ", text)[1:]:
+        sub = sub.split("\n### ")[0]  # a subsection ends where the next parameter begins
+        name = sub.split("]")[0].lstrip("[")
+        facts = dict(re.findall(r"- \*\*(\w[\w ]*)\*\*: `?([^`\n]*)`?", sub))
+        allowed = re.findall(r"^- `([^`]+)`", sub, re.M)
+        facts["allowed"] = ",".join(allowed)
+        out[facts.get("Path", name)] = facts
+    return out
+
+
+def test_pro_declares_exactly_the_pages_parameters() -> None:
+    page = _page_parameters()
+    desc = get_model(PRO)
+    assert {spec.path for spec in desc.parameters.values()} == set(page)
+
+
+@pytest.mark.parametrize("path", sorted(_page_parameters()))
+def test_each_parameter_matches_the_page(path: str) -> None:
+    facts = _page_parameters()[path]
+    spec = get_model(PRO).spec_at(path)
+    assert spec is not None
+    kind = facts["Type"]
+    expected_type = {"string": "string", "integer": "integer", "boolean": "boolean", "array of strings": "array"}[kind]
+    assert spec.type == expected_type
+    if "Default" in facts:
+        default = {"true": True, "false": False}.get(facts["Default"], facts["Default"])
+        if spec.type == "integer":
+            default = int(default)
+        assert spec.default == default
+    if "Min" in facts:
+        bound = spec.min if spec.type == "integer" else spec.min_length
+        assert bound == int(facts["Min"])
+    if "Max" in facts:
+        bound = spec.max if spec.type == "integer" else spec.max_length
+        assert bound == int(facts["Max"])
+    if "Value" in facts:
+        assert spec.value == facts["Value"]
+    if facts.get("Required") == "true":
+        assert spec.required
+    if facts.get("Format") == "UUID v4":
+        assert spec.format == "uuid4"
+    if facts.get("Format") == "URI":
+        assert spec.format == "uri"
+    if facts["allowed"]:
+        assert list(spec.allowed or ()) == facts["allowed"].split(",")
+
+
+def test_rules_and_price_from_the_page() -> None:
+    desc = get_model(PRO)
+    kinds = {(r.kind, r.parameters) for r in desc.rules}
+    assert ("exclusive", ("inputs.referenceImages", "negativePrompt")) in kinds
+    assert ("together", ("width", "height")) in kinds
+    assert desc.price == 0.075
+    assert not desc.accepts_seed
+
+
+def test_standard_model_same_parameters_cheaper() -> None:
+    pro, std = get_model(PRO), get_model("alibaba:qwen-image@2.0")
+    assert {s.path for s in pro.parameters.values()} == {s.path for s in std.parameters.values()}
+    assert std.price == 0.035
+    assert std.spec("model").value == "alibaba:qwen-image@2.0"
+
+
+def _custom(model_id: str = "acme:test@1", price: float = 0.01) -> dict:
+    return {
+        "id": model_id,
+        "prices": [{"since": "2026-01-01", "usd_per_image": price}, {"since": "2026-06-01", "usd_per_image": price * 2}],
+        "parameters": {
+            "taskType": {"type": "string", "required": True, "value": "imageInference"},
+            "taskUUID": {"type": "string", "required": True, "format": "uuid4"},
+            "model": {"type": "string", "required": True, "value": model_id},
+            "positivePrompt": {"type": "string", "required": True, "min_length": 1, "max_length": 100},
+            "seed": {"type": "integer", "min": 0, "max": 2**31 - 1},
+        },
+    }
+
+
+def test_dated_prices_pick_the_price_of_the_day() -> None:
+    desc = ModelDescription.from_dict(_custom())
+    assert desc.price_on("2026-03-01") == 0.01
+    assert desc.price_on(dt.date(2026, 7, 1)) == 0.02
+    assert desc.accepts_seed
+
+
+def test_user_adds_a_model_by_dropping_a_toml_file(data_dir: Path) -> None:
+    folder = data_dir / "models"
+    folder.mkdir()
+    (folder / "acme.toml").write_text(
+        'id = "acme:file@1"\n[[prices]]\nsince = "2026-01-01"\nusd_per_image = 0.02\n'
+        '[parameters.taskType]\ntype = "string"\nrequired = true\nvalue = "imageInference"\n'
+        '[parameters.taskUUID]\ntype = "string"\nrequired = true\nformat = "uuid4"\n'
+        '[parameters.model]\ntype = "string"\nrequired = true\nvalue = "acme:file@1"\n'
+        '[parameters.positivePrompt]\ntype = "string"\nrequired = true\nmin_length = 2\n'
+    )
+    assert get_model("acme:file@1").price == 0.02
+    assert "acme:file@1" in {m.id for m in list_models()}
+
+
+def test_register_model_from_dict() -> None:
+    desc = register_model(_custom("acme:dict@1"))
+    assert get_model("acme:dict@1") is desc
+
+
+def test_unknown_model_names_the_known_ones() -> None:
+    with pytest.raises(ModelNotFoundError) as err:
+        get_model("alibaba:qwen-image@9")
+    assert PRO in str(err.value) and "register_model" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "broken, fragment",
+    [
+        ({"parameters": {}}, "missing required key 'id'"),
+        ({**_custom(), "prices": []}, "prices"),
+        ({**_custom(), "parameters": {**_custom()["parameters"], "x": {"type": "blob"}}}, "needs type"),
+        ({**_custom(), "parameters": {**_custom()["parameters"], "x": {"type": "string", "colour": 1}}}, "unknown keys"),
+        ({**_custom(), "rules": [{"kind": "exclusive", "parameters": ["seed", "nope"]}]}, "undeclared"),
+    ],
+)
+def test_malformed_descriptions_say_what_is_wrong(broken: dict, fragment: str) -> None:
+    with pytest.raises(ModelDescriptionError, match=fragment):
+        ModelDescription.from_dict(broken)

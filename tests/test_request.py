@@ -1,0 +1,188 @@
+"""Requests: built from keywords or pasted JSON, validated against the description, exact on the wire."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from qwenlab.errors import ValidationError
+from qwenlab.request import Request, parse_size, validate_task
+
+from seed_examples import example_request_texts, example_requests
+
+PRO = "alibaba:qwen-image@2.0-pro"
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_seed_examples_are_accepted_exactly_as_written(index: int) -> None:
+    text = example_request_texts()[index]
+    request = Request.from_json(text)
+    assert request.problems() == []
+    # the exact same JSON on the wire, key order included
+    assert request.to_json(indent=2) == json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    assert request.estimated_cost() == 0.075
+
+
+def test_first_example_keeps_its_top_level_reference_images() -> None:
+    request = Request.from_json(example_requests()[0])
+    task = request.to_task()
+    assert "referenceImages" in task and "inputs" not in task
+    assert request.reference_images == example_requests()[0]["referenceImages"]
+
+
+def test_keywords_build_the_nested_wire_task() -> None:
+    r = Request(prompt="A poster reading 'LUMIERE'", size="1024x1536", promptExtend=False, negativePrompt="blurry text")
+    task = r.to_task()
+    assert list(task)[:7] == ["taskType", "taskUUID", "model", "positivePrompt", "negativePrompt", "width", "height"]
+    assert task["providerSettings"] == {"alibaba": {"promptExtend": False}}
+    assert task["model"] == PRO and task["taskType"] == "imageInference"
+    assert uuid.UUID(task["taskUUID"]).version == 4
+    assert r.validate() is r
+    assert r.size == (1024, 1536) and r.prompt_extend is False
+
+
+def test_none_means_not_sent_and_defaults_are_read_from_the_model() -> None:
+    r = Request(prompt="hello", negativePrompt=None)
+    assert "negativePrompt" not in r.to_task()
+    assert r.get("promptExtend") is True and r.get("outputFormat") == "JPG" and r.get("numberResults") == 1
+    assert r.size == (1024, 1024)
+
+
+def test_nested_dicts_and_wire_paths_are_both_understood() -> None:
+    a = Request(prompt="hello", safety={"checkContent": True, "mode": "fast"}, inputs={"referenceImages": [str(uuid.uuid4())]})
+    b = Request(prompt="hello", **{"safety.checkContent": True, "safety.mode": "fast"}, referenceImages=a.reference_images)
+    assert a.to_task()["safety"] == b.to_task()["safety"] == {"checkContent": True, "mode": "fast"}
+    assert a.to_task()["inputs"] == b.to_task()["inputs"]
+
+
+def _problems(**kw) -> dict[str, str]:
+    return {p.parameter: p.message for p in Request(**kw).problems()}
+
+
+def test_501_character_negative_prompt_is_named() -> None:
+    with pytest.raises(ValidationError) as err:
+        Request(prompt="hello", negativePrompt="x" * 501).validate()
+    assert err.value.parameters == ["negativePrompt"]
+    assert "501 characters" in str(err.value) and "2 to 500" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, parameter, fragment",
+    [
+        ({"prompt": "x"}, "positivePrompt", "2 to 2000"),
+        ({"prompt": "x" * 2001}, "positivePrompt", "2001 characters"),
+        ({"prompt": "ok", "negativePrompt": "x"}, "negativePrompt", "1 characters"),
+        ({"prompt": "ok", "width": 1024}, "height", "together"),
+        ({"prompt": "ok", "height": 1024}, "width", "together"),
+        ({"prompt": "ok", "size": "100x1024"}, "width", "256 to 2048"),
+        ({"prompt": "ok", "size": "1024x4096"}, "height", "256 to 2048"),
+        ({"prompt": "ok", "size": "2048x2049"}, "height", "out of range"),
+        ({"prompt": "ok", "outputQuality": 19}, "outputQuality", "20 to 99"),
+        ({"prompt": "ok", "outputQuality": 100}, "outputQuality", "20 to 99"),
+        ({"prompt": "ok", "outputQuality": 50.5}, "outputQuality", "integer"),
+        ({"prompt": "ok", "numberResults": 0}, "numberResults", "1 to 20"),
+        ({"prompt": "ok", "numberResults": 21}, "numberResults", "1 to 20"),
+        ({"prompt": "ok", "ttl": 59}, "ttl", "at least 60"),
+        ({"prompt": "ok", "outputType": "url"}, "outputType", "'URL', 'base64Data', 'dataURI'"),
+        ({"prompt": "ok", "outputFormat": "JPEG"}, "outputFormat", "'JPG', 'PNG', 'WEBP'"),
+        ({"prompt": "ok", "deliveryMethod": "later"}, "deliveryMethod", "'sync', 'async'"),
+        ({"prompt": "ok", "safety": {"mode": "slow"}}, "safety.mode", "'none', 'fast'"),
+        ({"prompt": "ok", "safety": {"checkContent": "yes"}}, "safety.checkContent", "true or false"),
+        ({"prompt": "ok", "promptExtend": 1}, "providerSettings.alibaba.promptExtend", "true or false"),
+        ({"prompt": "ok", "taskUUID": "not-a-uuid"}, "taskUUID", "UUID v4"),
+        ({"prompt": "ok", "taskUUID": "c9ce25bb-094e-1049-9af0-b2aa2f174ac0"}, "taskUUID", "UUID v4"),
+        ({"prompt": "ok", "webhookURL": "ftp://example.com/x"}, "webhookURL", "http(s) URI"),
+        ({"prompt": "ok", "uploadEndpoint": "not a url"}, "uploadEndpoint", "http(s) URI"),
+        ({"prompt": "ok", "referenceImages": ["not an image"]}, "inputs.referenceImages", "item 0"),
+        ({"prompt": "ok", "referenceImages": [str(uuid.uuid4())] * 4}, "inputs.referenceImages", "at most 3"),
+        ({"prompt": "ok", "referenceImages": [str(uuid.uuid4())], "negativePrompt": "blurry"}, "negativePrompt", "cannot be used with negativePrompt"),
+        ({"prompt": "ok", "steps": 30}, "steps", "not a parameter"),
+        ({"prompt": "ok", "promptExtnd": True}, "promptExtnd", "did you mean 'promptExtend'"),
+    ],
+)
+def test_each_rule_of_the_page_names_its_parameter(kwargs: dict, parameter: str, fragment: str) -> None:
+    problems = _problems(**kwargs)
+    assert parameter in problems, problems
+    assert fragment in problems[parameter]
+
+
+def test_seed_on_pro_says_there_is_none_and_what_to_do() -> None:
+    problem = Request(prompt="ok", seed=42).problems()[0]
+    assert problem.parameter == "seed" and problem.code == "unsupportedParameter"
+    assert "takes no seed" in problem.message and "repeats" in problem.message
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    with pytest.raises(ValidationError) as err:
+        Request(prompt="x", outputQuality=5, numberResults=50, seed=1).validate()
+    assert set(err.value.parameters) == {"positivePrompt", "outputQuality", "numberResults", "seed"}
+    assert "nothing was sent" in str(err.value)
+
+
+def test_reference_image_forms() -> None:
+    import base64
+
+    b64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 32).decode()
+    for ref in [str(uuid.uuid4()), "https://example.com/a.jpg", f"data:image/png;base64,{b64}", b64]:
+        assert Request(prompt="edit it", referenceImages=[ref]).problems() == [], ref
+
+
+def test_top_level_reference_images_with_negative_prompt_is_the_seeds_accepted_form() -> None:
+    task = example_requests()[0]
+    assert "negativePrompt" in task and "referenceImages" in task
+    assert validate_task(task) == []
+    moved = dict(task, inputs={"referenceImages": task["referenceImages"]})
+    del moved["referenceImages"]
+    assert [p.parameter for p in validate_task(moved)] == ["negativePrompt"]
+
+
+def test_unknown_model_is_a_problem_not_a_crash() -> None:
+    problems = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": "nope:x@1", "positivePrompt": "hi"})
+    assert problems[0].parameter == "model" and "known models" in problems[0].message
+
+
+def test_output_hash_ignores_delivery_and_task_uuid_but_not_content() -> None:
+    a = Request(prompt="hello world", size="1024x1536")
+    assert a.output_hash() == a.renew().output_hash()
+    assert a.output_hash() == a.replace(outputType="base64Data", includeCost=True, deliveryMethod="async").output_hash()
+    assert a.output_hash() == a.replace(promptExtend=True).output_hash()  # explicit default == omitted
+    assert a.output_hash() != a.replace(promptExtend=False).output_hash()
+    assert a.output_hash() != a.replace(size="1536x1024").output_hash()
+    assert a.output_hash() != a.replace(negativePrompt="blurry").output_hash()
+    assert a.output_hash() != a.replace(model="alibaba:qwen-image@2.0").output_hash()
+
+
+def test_replace_keeps_values_and_spelling() -> None:
+    seed0 = Request.from_json(example_requests()[0])
+    changed = seed0.replace(positivePrompt="Edit: new headline 'X'")
+    assert "referenceImages" in changed.to_task() and changed.task_uuid == seed0.task_uuid
+    assert changed.replace(negativePrompt=None).negative_prompt is None
+    assert seed0.renew().task_uuid != seed0.task_uuid
+
+
+def test_value_object_semantics() -> None:
+    r = Request(prompt="hello", taskUUID=str(uuid.uuid4()))
+    same = Request.from_task(r.to_task())
+    assert r == same and hash(r) == hash(same)
+    values = r.values
+    values["positivePrompt"] = "mutated"
+    assert r.prompt == "hello"
+
+
+def test_pasted_json_errors_are_clear() -> None:
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        Request.from_json("{not json")
+    with pytest.raises(ValidationError, match="holds 2 tasks"):
+        Request.from_json([example_requests()[1], example_requests()[2]])
+    with pytest.raises(ValidationError, match="size"):
+        Request(prompt="hi", size="big")
+
+
+def test_parse_size() -> None:
+    assert parse_size("1024x1536") == (1024, 1536)
+    assert parse_size(" 512 X 768 ") == (512, 768)
+    assert parse_size((256, 256)) == (256, 256)
+    with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
+        parse_size("1024")
