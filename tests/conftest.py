@@ -16,3 +16,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
     monkeypatch.delenv("RUNWARE_BASE_URL", raising=False)
     return path
+
+
+@pytest.fixture
+def emulator():
+    """A started offline emulator (any non-empty key accepted), stopped after the test."""
+    from qwenlab.emulator import Emulator
+
+    emu = Emulator().start()
+    try:
+        yield emu
+    finally:
+        emu.stop()

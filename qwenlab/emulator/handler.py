@@ -1,0 +1,243 @@
+"""The emulator's HTTP request handler: one POST, GET or other verb on a loopback socket.
+
+It owns what concerns the connection: reading the body, latency, and the faults that act on the
+socket (429/5xx before anything is accepted, dropping the connection before or after acceptance,
+stalling, a broken body, slow or expired downloads). Everything else is protocol.py.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import redact
+from .inference import error_item
+from .protocol import redact_body
+from .synthetic import MARK, NSFW_TRIGGER
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+__all__ = ["RequestRecord", "Handler"]
+
+log = logging.getLogger("qwenlab.emulator")
+_IMAGE_PATH = re.compile(r"^/images/([0-9a-f-]{36})\.([a-z]+)$", re.IGNORECASE)
+_MAX_BODY = 64 * 1024 * 1024
+
+
+@dataclass
+class RequestRecord:
+    """One request the emulator received. The Authorization header and any apiKey are left out."""
+
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str]
+    time: float
+    status: int | None = None  # None: no answer was sent (a drop or a stall)
+    fault: str = "ok"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Serves one connection (keep-alive) for the Emulator set on its server."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "qwenlab-emulator"
+    disable_nagle_algorithm = True
+
+    @property
+    def emu(self) -> "Emulator":
+        return self.server.emulator  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug(redact(format % args))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The stdlib answers protocol errors with HTML; Runware's bodies are always JSON.
+        self.close_connection = True
+        self._json(code, {"errors": [error_item("badRequest", message or self.responses.get(code, ("error",))[0])]})
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+        head = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+                f"Content-Type: {content_type}", f"Content-Length: {len(body)}",
+                "X-Qwenlab-Emulator: synthetic", f"Date: {self.date_time_string()}"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if self.close_connection:
+            head.append("Connection: close")
+        # One write: headers and body together, so no Nagle/delayed-ACK pause between them.
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        log.info("%s %s -> %s", getattr(self, "command", ""), urlsplit(getattr(self, "path", "")).path, status)
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers)
+
+    def _drop(self) -> None:
+        """Close the connection without an answer."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+                if sum(map(len, chunks)) > _MAX_BODY:
+                    return None
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _wait_until(self, when: float) -> None:
+        # Stop-aware sleep, no lock held: concurrent requests overlap their latencies.
+        self.emu._proto.stopping.wait(max(0.0, when - time.monotonic()))
+
+    # -- verbs ----------------------------------------------------------------------------------------------
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        try:
+            self._post()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # an emulator bug: answer 500 and keep it for tests to see
+            self.emu._proto.note_internal_error(exc)
+            log.error("emulator error: %s", redact(traceback.format_exc()))
+            try:
+                self._json(500, {"errors": [error_item("internalError", f"emulator failure: {type(exc).__name__}")]})
+            except OSError:
+                pass
+
+    def _post(self) -> None:
+        emu, proto = self.emu, self.emu._proto
+        body = self._read_body()
+        t0 = time.monotonic()
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "proxy-authorization")}
+        try:
+            parsed = redact_body(json.loads(body)) if body else None
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        path = urlsplit(self.path).path.rstrip("/")
+        record = emu._record(RequestRecord("POST", self.path, parsed, headers, time.time()))
+        if body is None:
+            self.close_connection = True
+            record.status = 413
+            return self._json(413, {"errors": [error_item("payloadTooLarge", f"the body exceeds {_MAX_BODY} bytes")]})
+        if path != "/v1":
+            record.status = 404
+            return self._json(404, {"errors": [error_item("notFound", f"no endpoint {path!r}; POST tasks to /v1")]})
+        fault = record.fault = emu._dice.next_post()
+        faults = emu.faults
+        if fault == "429":
+            record.status = 429
+            retry = f"{faults.retry_after:g}"
+            return self._json(429, {"errors": [error_item("tooManyRequests", f"the queue is full (emulated); retry after {retry} s")]},
+                              headers={"Retry-After": retry})
+        if fault in ("500", "502", "503"):
+            record.status = int(fault)
+            return self._json(int(fault), {"errors": [error_item("serverError", f"upstream trouble (emulated HTTP {fault}); retry with backoff")]})
+        if fault == "drop_before":
+            return self._drop()
+        answer = proto.answer(body, self.headers.get("Authorization"), fault=fault, t0=t0)
+        self._wait_until(answer.ready_at)
+        for deliver in answer.on_ready:
+            deliver()
+        if fault == "drop_after":
+            return self._drop()
+        if fault == "stall":
+            self._wait_until(time.monotonic() + faults.stall_seconds)
+            return self._drop()
+        if fault == "malformed":
+            record.status = 200
+            text = answer.body()
+            return self._send(200, text[: max(1, len(text) // 2)] + b'{"trunc')
+        record.status = answer.status
+        self._json(answer.status, answer.payload, headers=answer.headers)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        try:
+            self._get()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _get(self) -> None:
+        emu = self.emu
+        path = urlsplit(self.path).path
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "proxy-authorization")}
+        record = emu._record(RequestRecord("GET", self.path, None, headers, time.time()))
+        if path in ("/", "/index.html"):
+            record.status = 200
+            return self._send(200, _index_page(emu).encode("utf-8"), "text/html; charset=utf-8")
+        match = _IMAGE_PATH.match(path)
+        store = emu._proto.store
+        item = store.get(match.group(1)) if match else None
+        if item is None or not item.data or (match and match.group(2).lower() != item.ext):
+            record.status = 404
+            return self._json(404, {"errors": [error_item("notFound", f"no image at {path}")]})
+        if store.expired(item) or emu._dice.chance("expire_download"):
+            record.status = 410
+            return self._json(410, {"errors": [error_item("imageExpired", "this image URL's ttl has passed; the image is gone")]})
+        record.status = 200
+        if emu._dice.chance("slow_download"):
+            record.fault = "slow_download"
+            return self._trickle(item.data, item.mime, emu.faults.download_bytes_per_s)
+        self._send(200, item.data, item.mime, {"Cache-Control": "private, max-age=60"})
+
+    def _trickle(self, data: bytes, mime: str, rate: int) -> None:
+        head = [f"{self.protocol_version} 200 OK", f"Content-Type: {mime}", f"Content-Length: {len(data)}",
+                "X-Qwenlab-Emulator: synthetic"]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        step = max(1, rate // 10)
+        for i in range(0, len(data), step):
+            self.wfile.write(data[i:i + step])
+            if self.emu._proto.stopping.wait(0.1):
+                self.close_connection = True
+                return
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._method_not_allowed()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._method_not_allowed()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._method_not_allowed()
+
+    def _method_not_allowed(self) -> None:
+        self._read_body()
+        self.emu._record(RequestRecord(self.command, self.path, None, {}, time.time(), 405))
+        self._json(405, {"errors": [error_item("methodNotAllowed", "POST tasks to /v1; GET /images/<uuid>.<ext> for images")]},
+                   headers={"Allow": "GET, POST"})
+
+
+def _index_page(emu: "Emulator") -> str:
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>qwenlab offline emulator</title></head>
+<body style="font-family: sans-serif; max-width: 46em; margin: 2em auto">
+<h1>qwenlab: offline emulator of Runware's API</h1>
+<p><strong>This is not Runware.</strong> It is an offline emulator running on this machine. Every image it
+returns is <strong>synthetic</strong>: drawn locally, marked "{html.escape(MARK)}", not made by Qwen-Image.
+Nothing is sent anywhere and nothing is paid; the costs it reports are what Runware would charge.</p>
+<p>Base URL: <code>{html.escape(emu.url)}</code> &mdash; POST a JSON array of tasks (imageInference,
+getResponse, imageUpload, ping) with <code>Authorization: Bearer &lt;any key&gt;</code>.</p>
+<p>Faults: <code>{html.escape(emu.faults.summary())}</code>. Safety test: with <code>safety.checkContent</code>
+on, a prompt containing <code>{NSFW_TRIGGER}</code> is flagged <code>NSFWContent: true</code>.</p>
+<p>Charged so far: {len(emu.ledger)} images, ${emu.ledger.total():.3f} (emulated).</p>
+</body></html>"""

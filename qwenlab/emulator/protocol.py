@@ -1,0 +1,179 @@
+"""Runware's wire protocol, minus HTTP: one POST body in, one answer out.
+
+`Protocol.answer(body, authorization, fault)` checks the key, runs each task on its own and
+composes the answer: all tasks failed -> the status of the (first) failure (400 for validation
+and conflictTaskUUID, 404 for an unknown getResponse, 500 for an emulated inferenceError); some
+succeeded -> 200 with both `data` and `errors`. The HTTP layer (server.py) adds latency and the faults that
+concern the connection itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .delivery import Deliveries
+from .faults import FaultDice
+from .images import ImageStore, StoredImage
+from .inference import TaskResult, error_item, run_inference
+from .ledger import Ledger
+from .references import UnusableReference, resolve_reference
+from .tasks import Slot, TaskBook, TaskRecord
+
+__all__ = ["Answer", "Protocol", "redact_body"]
+
+_KEY_DOCS = "https://runware.ai/docs/platform/authentication"
+
+
+@dataclass
+class Answer:
+    """An answer to one POST, to be sent no earlier than `ready_at` (monotonic)."""
+
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    ready_at: float = 0.0
+    on_ready: list[Callable[[], None]] = field(default_factory=list)
+
+    def body(self) -> bytes:
+        return json.dumps(self.payload, ensure_ascii=False).encode("utf-8")
+
+
+def redact_body(body: Any) -> Any:
+    """A copy of a request body with every `apiKey` value replaced by "***"."""
+    if isinstance(body, list):
+        return [redact_body(v) for v in body]
+    if isinstance(body, dict):
+        return {k: ("***" if k == "apiKey" else redact_body(v)) for k, v in body.items()}
+    return body
+
+
+class Protocol:
+    """The state behind the wire: ledger, images, tasks, faults, deliveries."""
+
+    def __init__(self, *, api_key: str | None, dice: FaultDice, clock: Callable[[], float], default_ttl: int) -> None:
+        self.api_key = api_key
+        self.dice = dice
+        self.ledger = Ledger()
+        self.store = ImageStore(clock)
+        self.book = TaskBook()
+        self.deliveries = Deliveries()
+        self.default_ttl = default_ttl
+        self.stopping = threading.Event()
+        self.origin = "http://127.0.0.1"  # set by the server once it knows its port
+        self.port: int | None = None
+        self._errors_lock = threading.Lock()
+        self.internal_errors: list[str] = []
+
+    def note_internal_error(self, exc: BaseException) -> None:
+        with self._errors_lock:
+            self.internal_errors.append(f"{type(exc).__name__}: {exc}")
+
+    # -- one POST -------------------------------------------------------------------------------
+    def answer(self, body: bytes, authorization: str | None, *, fault: str = "ok", t0: float | None = None) -> Answer:
+        """The answer to a POST /v1 body (bytes as received)."""
+        t0 = time.monotonic() if t0 is None else t0
+        try:
+            tasks = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return _fail(400, "invalidJson", f"the body is not valid JSON ({exc}); send a JSON array of tasks")
+        if not isinstance(tasks, list) or not tasks:
+            return _fail(400, "invalidRequestBody", "the body must be a non-empty JSON array of task objects")
+        auth_task = tasks[0] if isinstance(tasks[0], dict) and tasks[0].get("taskType") == "authentication" else None
+        if not self._authorized(auth_task.get("apiKey") if auth_task else _bearer(authorization)):
+            return _fail(401, "invalidApiKey",
+                         "the API key is missing or not valid; send 'Authorization: Bearer <key>' "
+                         "or a first task {\"taskType\": \"authentication\", \"apiKey\": ...}",
+                         task_type="authentication", documentation=_KEY_DOCS)
+        work = [t for t in tasks if not (isinstance(t, dict) and t.get("taskType") == "authentication")]
+        if not work:
+            return Answer(200, {"data": [{"taskType": "authentication", "connectionSessionUUID": str(uuid.uuid4())}]})
+        results = [self._run(task, fault == "task_error", t0) for task in work]
+        return _compose(results, t0)
+
+    def _authorized(self, key: Any) -> bool:
+        if not isinstance(key, str) or not key.strip():
+            return False
+        if self.api_key is None:
+            return True
+        return hmac.compare_digest(key.encode("utf-8"), self.api_key.encode("utf-8"))
+
+    def _run(self, task: Any, forced_error: bool, t0: float) -> TaskResult:
+        if not isinstance(task, dict):
+            return TaskResult(errors=[error_item("invalidTask", f"each task must be a JSON object, got {type(task).__name__}")], status=400)
+        kind = task.get("taskType")
+        task_uuid = task.get("taskUUID") if isinstance(task.get("taskUUID"), str) else None
+        if kind == "imageInference":
+            return run_inference(self, task, forced_error=forced_error, t0=t0)
+        if kind == "ping":
+            return TaskResult(data=[{"taskType": "ping", "pong": True}])
+        if kind == "getResponse":
+            return self._get_response(task_uuid)
+        if kind == "imageUpload":
+            return self._upload(task, task_uuid)
+        return TaskResult(errors=[error_item(
+            "invalidTaskType",
+            f"taskType {kind!r} is not supported by this emulator; use imageInference, getResponse, imageUpload or ping",
+            parameter="taskType", task_type=str(kind) if kind is not None else None, task_uuid=task_uuid)], status=400)
+
+    def _get_response(self, task_uuid: str | None) -> TaskResult:
+        items = self.book.poll(task_uuid) if task_uuid else None
+        if items is None:
+            return TaskResult(errors=[error_item(
+                "taskFailedOrNotFound",
+                f"no task {task_uuid!r} is known: it was never accepted (or failed validation); send it again with a new taskUUID",
+                parameter="taskUUID", task_type="getResponse", task_uuid=task_uuid)], status=404)
+        return TaskResult(data=items)
+
+    def _upload(self, task: dict[str, Any], task_uuid: str | None) -> TaskResult:
+        image = task.get("image")
+        if task_uuid is None:
+            return TaskResult(errors=[error_item("missingParameter", "taskUUID is required (a UUID v4)", parameter="taskUUID",
+                                                 task_type="imageUpload")], status=400)
+        if not isinstance(image, str) or not image:
+            return TaskResult(errors=[error_item("missingParameter", "image is required: a data URI, base64 data or a URL",
+                                                 parameter="image", task_type="imageUpload", task_uuid=task_uuid)], status=400)
+        try:
+            ref = resolve_reference(image, self.store, self.port)
+        except UnusableReference as exc:
+            return TaskResult(errors=[error_item("invalidImage", f"image: {exc}", parameter="image",
+                                                 task_type="imageUpload", task_uuid=task_uuid)], status=400)
+        if not self.book.claim(task_uuid):
+            return TaskResult(errors=[error_item("conflictTaskUUID", f"taskUUID {task_uuid} was used before; use a new UUID v4",
+                                                 parameter="taskUUID", task_type="imageUpload", task_uuid=task_uuid)], status=400)
+        image_uuid = str(uuid.uuid4())
+        self.store.put(StoredImage(image_uuid, pixels=ref.image, task_uuid=task_uuid))
+        item = {"taskType": "imageUpload", "taskUUID": task_uuid, "imageUUID": image_uuid}
+        now = time.monotonic()
+        self.book.add(TaskRecord(task_uuid, "imageUpload", "upload", [Slot(0, now, now, "success", item)]))
+        return TaskResult(data=[item])
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _fail(status: int, code: str, message: str, **kw: Any) -> Answer:
+    return Answer(status, {"errors": [error_item(code, message, **kw)]})
+
+
+def _compose(results: list[TaskResult], t0: float) -> Answer:
+    data = [d for r in results for d in r.data]
+    errors = [e for r in results for e in r.errors]
+    ready_at = max([t0, *(r.ready_at for r in results)])
+    on_ready = [f for r in results for f in r.on_ready]
+    if data:
+        payload: dict[str, Any] = {"data": data}
+        if errors:
+            payload["errors"] = errors
+        return Answer(200, payload, ready_at=ready_at, on_ready=on_ready)
+    status = next((r.status for r in results if r.errors), 400)
+    return Answer(status, {"errors": errors}, ready_at=ready_at, on_ready=on_ready)

@@ -1,0 +1,196 @@
+"""The emulator as a real HTTP server on loopback (stdlib ThreadingHTTPServer, daemon threads).
+
+`Emulator` starts and stops the server and exposes what tests and users read (url, ledger,
+faults, script, requests, deliveries). Requests are served by handler.py; the protocol itself
+lives in protocol.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from http.server import ThreadingHTTPServer
+from typing import Callable
+
+from ..errors import register_secret
+from .delivery import Delivery
+from .faults import FaultDice, Faults
+from .handler import Handler, RequestRecord
+from .ledger import Ledger
+from .loopback import is_loopback_host
+from .protocol import Protocol
+
+__all__ = ["Emulator", "RequestRecord", "start_embedded"]
+
+log = logging.getLogger("qwenlab.emulator")
+
+
+class Emulator:
+    """An offline stand-in for Runware's API on a loopback port; its images are synthetic.
+
+        with Emulator(faults=Faults(rate_429=0.1, seed=1)) as emu:
+            httpx.post(emu.url, json=[...], headers={"Authorization": "Bearer any-key"})
+
+    api_key None accepts any non-empty key; a string accepts only that key. `latency`, if given,
+    overrides `faults.latency`. `clock` (epoch seconds) decides when image URLs expire, so tests
+    can move time forward; `default_ttl` is the URL lifetime when a task gives no `ttl`.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
+                 faults: Faults | None = None, latency: float | str | None = 0.0, *,
+                 clock: Callable[[], float] = time.time, default_ttl: int = 3600) -> None:
+        if not is_loopback_host(host):
+            raise ValueError(f"host {host!r} is not a loopback address; the emulator serves only on 127.0.0.1, ::1 or localhost")
+        register_secret(api_key)  # scrubbed from any text qwenlab's errors or logs carry
+        faults = faults if faults is not None else Faults()
+        if latency:
+            faults = faults.replace(latency=latency)
+        self.host, self._requested_port = host, int(port)
+        self.clock = clock
+        self._dice = FaultDice(faults)
+        self._proto = Protocol(api_key=api_key, dice=self._dice, clock=lambda: self.clock(), default_ttl=default_ttl)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._records_lock = threading.Lock()
+        self._records: list[RequestRecord] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> "Emulator":
+        """Start serving in a background daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        server_cls = _Server6 if ":" in self.host else _Server
+        self._server = server_cls((self.host, self._requested_port), Handler)
+        self._server.emulator = self  # type: ignore[attr-defined]
+        self._proto.port = self.port
+        self._proto.origin = f"http://{self._netloc()}"
+        self._proto.stopping.clear()
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"qwenlab-emulator-{self.port}", daemon=True)
+        self._thread.start()
+        log.info("emulator serving at %s (synthetic images)", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; waits stop at once (stalled answers are cut short)."""
+        server, self._server = self._server, None
+        self._proto.stopping.set()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        self._proto.deliveries.close()
+
+    def serve_forever(self) -> None:
+        """Start (if needed) and block until Ctrl-C or `stop()`."""
+        self.start()
+        try:
+            while self._server is not None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    # -- what others read -------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self._requested_port
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL a client posts to: http://127.0.0.1:PORT/v1."""
+        return f"http://{self._netloc()}/v1"
+
+    def _netloc(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._proto.ledger
+
+    @property
+    def faults(self) -> Faults:
+        return self._dice.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._dice.faults = faults
+
+    def script(self, words: list[str]) -> None:
+        """The next POSTs meet these faults, in order ("ok" for none), then `faults` again.
+
+        Words: 429, 5xx, 500, 502, 503, drop_before, drop_after, stall, malformed, task_error, ok.
+        """
+        self._dice.script(words)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request received so far (a copy), oldest first."""
+        with self._records_lock:
+            return list(self._records)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook/upload delivery attempted or skipped."""
+        return self._proto.deliveries.records
+
+    def wait_deliveries(self, timeout: float = 10.0) -> bool:
+        """Block until queued deliveries have been attempted; False on timeout."""
+        return self._proto.deliveries.wait(timeout)
+
+    @property
+    def internal_errors(self) -> list[str]:
+        """Exceptions inside the emulator (a bug if not empty)."""
+        return list(self._proto.internal_errors)
+
+    @property
+    def api_key(self) -> str | None:
+        return self._proto.api_key
+
+    def _record(self, record: RequestRecord) -> RequestRecord:
+        with self._records_lock:
+            self._records.append(record)
+            if len(self._records) > 20000:  # a long-running CLI server must not grow without end
+                del self._records[:5000]
+        return record
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"Emulator({self.url!r}, {state}, faults={self.faults.summary()!r}, {self.ledger!r})"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of concurrent clients must not hit a full listen backlog
+    allow_reuse_address = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+_EMBEDDED: Emulator | None = None
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def start_embedded() -> Emulator:
+    """The process-wide emulator on 127.0.0.1 (random port, daemon thread): started once, reused."""
+    global _EMBEDDED
+    with _EMBEDDED_LOCK:
+        if _EMBEDDED is None or not _EMBEDDED.running:
+            _EMBEDDED = Emulator(host="127.0.0.1", port=0).start()
+        return _EMBEDDED
