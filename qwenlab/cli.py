@@ -88,6 +88,364 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     click.echo(f"stopped; emulated charges: {len(emu.ledger)} images, ${emu.ledger.total():.3f}")
 
 
+# -- sweeps, the log and the demo (qwenlab/runner.py, log.py, demo.py) ---------------------------
+@cli.command("run")
+@click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", default=None, help="Experiment name (default: the file's `name`, else one derived from the sweep).")
+@click.option("--budget", type=float, default=None, help="Most the experiment may cost in all, in USD.")
+@click.option("--concurrency", type=int, default=None, help="Requests in flight at once (default: the file's, else 4).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (cells, requests, cost) and send nothing.")
+@click.option("--extend", is_flag=True, help="Allow a changed sweep under an existing name (adds its new cells).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
+                extend: bool, no_progress: bool) -> None:
+    """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
+    from .errors import QwenlabError
+    from .paths import db_path
+    from .runner import Lab
+    from .sweepfile import load_sweep
+
+    try:
+        spec = load_sweep(sweep_file)
+        name = name or spec.name
+        if dry_run:
+            df = Lab().plan(spec.sweep, name) if db_path().exists() else spec.sweep.plan()
+            click.echo(_plan_text(df))
+            return
+        exp = Lab().run(spec.sweep, name, budget_usd=budget if budget is not None else spec.budget_usd,
+                        concurrency=concurrency or spec.concurrency or 4, progress=not no_progress, extend=extend,
+                        notes=spec.notes)
+    except QwenlabError as exc:
+        experiment = getattr(exc, "experiment", None)
+        raise click.ClickException((f"{experiment.summary()}\n" if experiment is not None else "") + str(exc)) from None
+    click.echo(exp.summary())
+
+
+def _plan_text(df: object) -> str:
+    import pandas as pd
+
+    assert isinstance(df, pd.DataFrame)
+    shown = df.drop(columns=[c for c in ("request_json", "key", "model") if c in df.columns])
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200,
+                           "display.max_colwidth", 40):
+        table = shown.to_string(index=False)
+    first = f"\nrequest of cell 0:\n{df['request_json'].iloc[0]}" if len(df) else ""
+    return table + first
+
+
+@cli.command("logs")
+@click.argument("experiment", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("-n", "--limit", type=int, default=200, show_default=True, help="Tasks shown for an experiment.")
+def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
+    """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path.
+
+    The file is plain SQLite: `datasette data/qwenlab.db` browses it as it is.
+    """
+    import json as _json
+
+    from .log import Log
+    from .paths import db_path
+
+    path = db_path()
+    if experiment == "path":
+        click.echo(str(path))
+        return
+    if not path.exists():
+        if as_json:
+            click.echo("[]")
+            return
+        raise click.ClickException(f"no log yet at {path}; run `qwenlab demo` or `qwenlab run sweep.toml` first")
+    log = Log(path)
+    if experiment is None:
+        df = log.experiments_frame()
+        if as_json:
+            click.echo(df.to_json(orient="records", indent=2))
+            return
+        if df.empty:
+            click.echo(f"no experiments yet in {path}")
+            return
+        cols = ["name", "status", "cells", "done", "failed", "pending", "sent", "images", "cost_usd", "budget_usd", "updated_at"]
+        click.echo(df[cols].to_string(index=False))
+        return
+    row = log.experiment(experiment)
+    if row is None:
+        known = ", ".join(log.experiment_names()) or "none yet"
+        raise click.ClickException(f"no experiment named {experiment!r}; known: {known}")
+    tasks = log.tasks_frame(int(row["id"])).head(limit)
+    if as_json:
+        click.echo(_json.dumps({"experiment": row, "tasks": _json.loads(tasks.to_json(orient="records"))}, indent=2,
+                               ensure_ascii=False))
+        return
+    from .experiment import Experiment
+
+    exp = Experiment(log, experiment, path.parent)
+    click.echo(exp.summary())
+    df = exp.df.head(limit)
+    columns = ["task_id", "status", *exp.axes, "repeat", "seed", "cost_usd", "attempts", "latency_s", "error_code"]
+    table = df[list(dict.fromkeys(columns))].copy()
+    for a in exp.axes:
+        table[a] = table[a].map(_short)
+    click.echo(table.to_string(index=False))
+
+
+def _short(value: object, limit: int = 28) -> str:
+    text = "none" if value is None or value != value else str(value)  # NaN: not sent
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@cli.command("demo")
+@click.option("--live", is_flag=True, help="Use the real API (RUNWARE_API_KEY; real money) instead of the offline emulator.")
+@click.option("--yes", is_flag=True, help="With --live: do not ask before spending.")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Requests in flight at once.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> None:
+    """Sweep the model page's four examples (promptExtend x size x negative prompt x 2 repeats)
+    against the offline emulator; write the log, the images and comparison grids under data/.
+
+    Running it again sends nothing already done.
+    """
+    from .demo import demo_sweep, run_demo
+    from .errors import QwenlabError
+    from .paths import data_dir
+
+    if live and not yes:
+        cost = demo_sweep(data_dir() / "demo").estimated_cost
+        click.confirm(f"--live sends up to 64 requests to Runware, about ${cost:.2f} of real money. Go on?", abort=True)
+    try:
+        result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
+    except QwenlabError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.summary())
+
+
+# -- costs (qwenlab/costs.py) ------------------------------------------------------------------
+@cli.command("costs")
+@click.option("--by", "by", default="experiment", show_default=True,
+              help="experiment, model, size, day, week, month, status, setting, or a sweep axis (promptExtend); "
+                   "several with commas: experiment,day.")
+@click.option("--since", default=None, help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, or 7d (the last 7 days).")
+@click.option("--until", default=None, help="Only requests before this date.")
+@click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
+@click.option("--kept", "min_score", type=float, default=None,
+              help="Show the cost per kept image instead: images whose latest rating is at least this score.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals, the rows and the notes.")
+def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], min_score: float | None,
+                  as_json: bool) -> None:
+    """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
+
+    Costs are Runware's own numbers (qwenlab asks includeCost); where none came back, the price
+    recorded when the request was sent is used and counted as an estimate. Notes under the table
+    say when the API charged another price than the model description's, and what failed
+    requests were charged.
+    """
+    import json as _json
+
+    from .costquery import UnknownCostKeyError
+    from .costs import Costs, format_table
+    from .experiment import ExperimentNotFoundError
+    from .log import Log
+    from .paths import db_path
+
+    path = db_path()
+    if not path.exists():
+        if as_json:
+            click.echo(_json.dumps({"log": str(path), "totals": None, "rows": [], "notes": ["no log yet"]}))
+            return
+        raise click.ClickException(f"no log yet at {path}; run `qwenlab demo` or `qwenlab run sweep.toml` first")
+    keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
+    try:
+        costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None)
+        df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
+        totals, notes = costs.totals(), costs.notes()
+    except UnknownCostKeyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--by") from None
+    except ExperimentNotFoundError as exc:
+        raise click.BadParameter(str(exc), param_hint="--experiment") from None
+    except ValueError as exc:  # a date that is not one
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                for r in df.reset_index().to_dict(orient="records")]
+        click.echo(_json.dumps({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
+                                "min_score": min_score, "totals": totals, "rows": rows, "notes": notes}, indent=2, default=str))
+        return
+    if min_score is None:  # the columns that matter in a terminal; --json has them all
+        df = df[["tasks", "done", "failed", "in_doubt", "pending", "images", "cost_usd", "api_usd", "estimate_usd",
+                 "failed_usd", "usd_per_image"]]
+        df = df.drop(columns=[c for c in ("in_doubt", "pending", "estimate_usd", "failed_usd") if not df[c].any()])
+    click.echo("\n".join(costs.headline(totals)))
+    click.echo("")
+    click.echo(format_table(df) if len(df) else "(nothing in view)")
+    for note in notes:
+        click.echo(f"note: {note}")
+
+
+# -- typography scores (qwenlab/typography/) -----------------------------------------------------
+@cli.command("score")
+@click.argument("experiment")
+@click.option("--engine", default="auto", show_default=True, help="OCR engine: auto, rapidocr or tesseract.")
+@click.option("--by", "axes", multiple=True, help="Axis to break the scores down by (repeatable; default: every axis).")
+@click.option("--force", is_flag=True, help="Read every image again, even those this engine has read.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image instead of a summary.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bool, as_json: bool, no_progress: bool) -> None:
+    """Read the text in every image of EXPERIMENT (OCR) and score it against the prompt's quoted
+    strings: word accuracy, NED, and which strings were misspelled. Images already read are not
+    read again. Scores go to the log (tables text_readings, text_scores)."""
+    import json as _json
+
+    from .errors import QwenlabError
+    from .experiment import ExperimentNotFoundError
+    from .runner import Lab
+    from .typography.analysis import cost_per_correct, describe
+    from .typography.scores import score_experiment
+
+    try:
+        exp = Lab().experiment(experiment)
+        df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
+    except ExperimentNotFoundError as exc:
+        raise click.BadParameter(str(exc), param_hint="EXPERIMENT") from None
+    except QwenlabError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--engine") from None
+    if as_json:
+        cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
+        for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
+            click.echo(_json.dumps({k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}, default=str))
+        return
+    run = df.attrs.get("run")
+    if run is not None:
+        click.echo(str(run))
+    if df.empty:
+        click.echo("no scores: no image of this experiment has quoted text in its prompt")
+        return
+    click.echo(describe(df, None) + "; " + describe(df, None, "ned").removeprefix("all: ") + "; "
+               + describe(df, None, "correct").removeprefix("all: "))
+    for axis in axes or [a for a in exp.axes if df[a].nunique(dropna=False) > 1]:
+        if axis not in df.columns:
+            raise click.BadParameter(f"no axis {axis!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="--by")
+        click.echo(describe(df, axis))
+        click.echo(describe(df, axis, "correct"))
+        for r in cost_per_correct(df, by=axis).itertuples():
+            click.echo(f"  {axis} {r.value}: ${r.cost_per_correct:.3f} per correctly rendered image "
+                       f"[{r.lo:.3f}, {r.hi:.3f}] ({r.correct}/{r.images} correct)")
+    wrong = df[df["correct"] == False]  # noqa: E712 - a pandas mask
+    for r in wrong.head(10).itertuples():
+        click.echo(f"  image {r.image_id}: {r.summary}")
+    if len(wrong) > 10:
+        click.echo(f"  ... {len(wrong) - 10} more images with text not read as expected (--json lists all)")
+
+
+# -- grids and shared reports (qwenlab/grid.py, export.py) -----------------------------------------
+def _layout_options(fn):  # type: ignore[no-untyped-def]
+    """The options that lay out a grid, shared by `grid` and `export`."""
+    options = [
+        click.option("--rows", default=None, help="Axis as rows (or 'repeat'). Without --rows/--cols: the first two axes that vary."),
+        click.option("--cols", default=None, help="Axis as columns (or 'repeat')."),
+        click.option("--page", "pages", multiple=True,
+                     help="Axis whose values make separate pages (repeatable). Default: every other axis that varies; "
+                          "'none': one page, the other axes side by side in each cell."),
+        click.option("--facet", default=None, help="Axis whose values become blocks of rows on each page."),
+        click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
+                     help="Keep only this value of an axis (repeatable; a label works: --where promptExtend=on)."),
+        click.option("--thumb", type=int, default=256, show_default=True, help="Thumbnail size in pixels (cached on disk)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[object, dict[str, list[str]]]:
+    page: object = "auto"
+    if pages:
+        page = None if [p.lower() for p in pages] == ["none"] else list(pages)
+    filters: dict[str, list[str]] = {}
+    for item in where:
+        axis, sep, value = item.partition("=")
+        if not sep or not axis.strip():
+            raise click.BadParameter(f"{item!r} is not AXIS=VALUE (e.g. promptExtend=on)", param_hint="--where")
+        filters.setdefault(axis.strip(), []).append(value.strip())
+    return page, filters
+
+
+def _open_experiment(name: str) -> object:
+    from .log import Log
+    from .paths import data_dir, db_path
+
+    path = db_path()
+    if not path.exists():
+        raise click.ClickException(f"no log yet at {path}; run `qwenlab demo` or `qwenlab run sweep.toml` first")
+    log = Log(path)
+    if log.experiment(name) is None:
+        known = ", ".join(log.experiment_names()) or "none yet"
+        raise click.ClickException(f"no experiment named {name!r} in {path}; known: {known}")
+    from .experiment import Experiment
+
+    return Experiment(log, name, data_dir())
+
+
+@cli.command("grid")
+@click.argument("experiment")
+@_layout_options
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="File to write: .png (one file per page), .pdf (one page per page), .svg. Default: data/grids/NAME.png")
+@click.option("--title", default=None, help="Title (default: the experiment's name).")
+@click.option("--cell-size", type=float, default=2.2, show_default=True, help="Height of each image, in inches.")
+@click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")
+def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
+                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, cell_size: float, dpi: float) -> None:
+    """Write a comparison grid of EXPERIMENT's images: qwenlab grid NAME --rows promptExtend --cols size -o grid.png
+
+    Each image is stamped with its values and the seed the API reported; a failed cell is a
+    labelled blank with its error.
+    """
+    from .errors import QwenlabError
+    from .grid import save_grid
+    from .layout import slug
+    from .paths import data_dir
+
+    exp = _open_experiment(experiment)
+    page, filters = _layout(pages, where)
+    target = output or str(data_dir() / "grids" / f"{slug(experiment)}.png")
+    try:
+        written = save_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
+                            title=title, cell_size=cell_size, dpi=dpi)  # type: ignore[arg-type]
+    except (QwenlabError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    for path in written:
+        click.echo(str(path))
+
+
+@cli.command("export")
+@click.argument("experiment")
+@_layout_options
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="HTML file to write. Default: data/reports/NAME.html")
+@click.option("--grid", "grid_mode", type=click.Choice(["image", "table", "none"]), default="image", show_default=True,
+              help="The grid as embedded images, as an HTML table of thumbnails, or none.")
+@click.option("--title", default=None, help="Title (default: the experiment's name).")
+def export_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
+                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None) -> None:
+    """Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html
+
+    The grid, every request (prompt, parameters, seed, cost, latency, error), the costs and the
+    ratings, with images embedded as thumbnails; it loads nothing from anywhere.
+    """
+    from .errors import QwenlabError
+    from .export import export_html
+
+    exp = _open_experiment(experiment)
+    page, filters = _layout(pages, where)
+    try:
+        path = export_html(exp, output, rows=rows, cols=cols, page_by=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
+                           grid=None if grid_mode == "none" else grid_mode, thumb=thumb, title=title)
+    except (QwenlabError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(str(path))
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli()

@@ -28,3 +28,38 @@ def emulator():
         yield emu
     finally:
         emu.stop()
+
+
+@pytest.fixture
+def seeded_model() -> str:
+    """A test model shaped like Qwen-Image-2.0-Pro that also declares `seed` (integer, min 0), so
+    seed pinning can be tested; registered for the test session. Returns its id."""
+    import tomllib
+    from importlib import resources
+
+    from qwenlab.model import register_model
+
+    text = resources.files("qwenlab.models").joinpath("alibaba-qwen-image-2.0-pro.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    data["id"] = data["name"] = "test:seeded@1"
+    data["parameters"]["model"]["value"] = "test:seeded@1"
+    data["parameters"]["seed"] = {"type": "integer", "min": 0, "max": 2**31 - 1, "affects_output": True}
+    register_model(data)
+    return "test:seeded@1"
+
+
+@pytest.fixture(scope="session")
+def rapidocr():
+    """The RapidOCR engine (qwenlab[ocr]); the test is skipped where it is not installed, except
+    under QWENLAB_REQUIRE_OCR=1 (CI), where its absence fails the test."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("rapidocr_onnxruntime") is None:
+        message = "rapidocr-onnxruntime is not installed (pip install -e '.[ocr]')"
+        if os.environ.get("QWENLAB_REQUIRE_OCR"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from qwenlab.typography.engines import get_engine
+
+    return get_engine("rapidocr")

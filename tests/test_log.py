@@ -1,0 +1,196 @@
+"""The SQLite log: schema, migrations, transactions, full-text search, two writers, the logs CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from qwenlab.cli import cli
+from qwenlab.errors import register_secret
+from qwenlab.log import Log, to_json
+from qwenlab.migrations import MIGRATIONS, migrate
+
+SCHEMA = {  # schema.md: names other helpers code against
+    "experiments": {"id", "name", "created_at", "updated_at", "model", "sweep_json", "axes_json", "budget_usd", "notes", "status"},
+    "tasks": {"id", "task_uuid", "experiment_id", "cell_key", "cell_json", "repeat", "request_json", "output_hash", "model",
+              "prompt", "negative_prompt", "prompt_extend", "width", "height", "number_results", "seed_policy", "seed",
+              "status", "error_code", "error_message", "http_status", "attempts", "latency_s", "estimated_cost_usd",
+              "price_usd", "cost_usd", "cost_source", "created_at", "sent_at", "completed_at"},
+    "images": {"id", "image_uuid", "task_id", "task_uuid", "experiment_id", "seed", "cost_usd", "cost_source", "nsfw", "path",
+               "sha256", "format", "width", "height", "bytes", "url", "raw_json", "created_at"},
+    "ratings": {"id", "image_id", "score", "note", "judge", "created_at"},
+    "judgements": {"id", "experiment_id", "axis", "image_a", "image_b", "winner", "created_at"},
+}
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Log:
+    return Log(tmp_path / "log.db")
+
+
+def _task(exp_id: int, key: str, prompt: str = "A poster for LUMIERE", **extra: object) -> dict:
+    return {"task_uuid": f"uuid-{key}", "experiment_id": exp_id, "cell_key": key, "prompt": prompt,
+            "estimated_cost_usd": 0.075, **extra}
+
+
+def test_fresh_database_has_the_documented_schema(log: Log) -> None:
+    db = log.db
+    for table, columns in SCHEMA.items():
+        assert columns <= set(db[table].columns_dict), f"{table} lacks {columns - set(db[table].columns_dict)}"
+    assert log.migrations() == [fn.__name__ for fn in MIGRATIONS]
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexed = {tuple(ix.columns) for t in ("tasks", "images") for ix in db[t].indexes}
+    for cols in [("experiment_id",), ("status",), ("created_at",), ("model",), ("task_id",), ("experiment_id", "cell_key")]:
+        assert cols in indexed
+    assert db["tasks"].detect_fts() == "tasks_fts"
+    assert log.integrity_check() == "ok"
+
+
+def test_migrating_an_older_database_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    assert migrate(db, until="m001_experiments_tasks_images") == ["m001_experiments_tasks_images"]
+    db["experiments"].insert({"id": 1, "name": "old", "status": "done"})
+    db["tasks"].insert(_task(1, "k1", prompt="an Art Deco poster for AURELIS", status="done"))
+    assert "stop_reason" not in db["experiments"].columns_dict
+    db.close()
+
+    log = Log(path)  # opening migrates the rest
+    assert log.migrations() == [fn.__name__ for fn in MIGRATIONS]
+    assert log.experiment("old")["stop_reason"] is None
+    assert [t["cell_key"] for t in log.tasks(1)] == ["k1"]
+    assert [t["task_uuid"] for t in log.search("AURELIS")] == ["uuid-k1"]  # the index covers rows from before it
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    db = sqlite_utils.Database(tmp_path / "x.db")
+    assert migrate(db) == [fn.__name__ for fn in MIGRATIONS]
+    schema = db.schema
+    assert migrate(db) == []
+    assert db.schema == schema
+    with pytest.raises(ValueError, match="no migration named"):
+        migrate(db, until="m999_nope")
+
+
+def test_search_follows_inserts_and_updates(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], "a", "A skincare poster for LUMIERE"), _task(exp["id"], "b", "A billboard for NOIR")])
+    assert [t["cell_key"] for t in log.search("LUMIERE")] == ["a"]
+    task_b = log.tasks(exp["id"])[1]
+    log.note_task(task_b["id"], prompt="Now LUMIERE too")
+    assert sorted(t["cell_key"] for t in log.search("LUMIERE")) == ["a", "b"]
+
+
+def test_add_tasks_keeps_cells_already_logged(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    assert log.add_tasks([_task(exp["id"], "a")]) == 1
+    log.complete_task(log.tasks(exp["id"])[0]["id"], {"status": "done", "cost_usd": 0.075})
+    assert log.add_tasks([{**_task(exp["id"], "a"), "task_uuid": "another"}]) == 0
+    (row,) = log.tasks(exp["id"])
+    assert (row["status"], row["task_uuid"]) == ("done", "uuid-a")
+
+
+def test_a_task_and_its_images_land_together_or_not_at_all(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], "a")])
+    task_id = log.tasks(exp["id"])[0]["id"]
+    with pytest.raises(sqlite3.OperationalError):
+        log.complete_task(task_id, {"status": "done"}, [{"image_uuid": "i1", "no_such_column": 1}])
+    assert log.task(task_id)["status"] == "pending"
+    assert log.images(exp["id"]) == []
+    log.complete_task(task_id, {"status": "done"}, [{"image_uuid": "i1", "experiment_id": exp["id"], "seed": 7}])
+    log.complete_task(task_id, {"status": "done"}, [{"image_uuid": "i1", "experiment_id": exp["id"], "seed": 7}])  # recovered again
+    assert [i["seed"] for i in log.images(exp["id"])] == [7]
+
+
+def test_reset_task_keeps_the_failed_attempt(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], "a")])
+    task_id = log.tasks(exp["id"])[0]["id"]
+    log.complete_task(task_id, {"status": "failed", "error_code": "inferenceError", "error_message": "boom"})
+    log.reset_task(task_id, task_uuid="fresh", request_json="{}")
+    row = log.task(task_id)
+    assert (row["status"], row["task_uuid"], row["error_code"]) == ("pending", "fresh", None)
+    assert json.loads(row["history_json"])[0]["error_code"] == "inferenceError"
+
+
+def test_spent_counts_costs_and_tasks_in_doubt(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], k) for k in "abcd"])
+    a, b, c, _ = (t["id"] for t in log.tasks(exp["id"]))
+    log.complete_task(a, {"status": "done", "cost_usd": 0.07})
+    log.complete_task(b, {"status": "done", "cost_usd": None})  # no cost reported: the estimate counts
+    log.mark_sent(c, "{}")  # in flight when a process died: it may have been charged
+    assert log.spent(exp["id"]) == pytest.approx(0.07 + 0.075 + 0.075)
+
+
+def test_ratings_and_judgements(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], "a")])
+    task_id = log.tasks(exp["id"])[0]["id"]
+    log.complete_task(task_id, {"status": "done"}, [{"image_uuid": "i1", "experiment_id": exp["id"]},
+                                                    {"image_uuid": "i2", "experiment_id": exp["id"]}])
+    i1, i2 = (i["id"] for i in log.images(exp["id"]))
+    log.rate(i1, score=4, note="crisp text", judge="me")
+    log.judge(exp["id"], "promptExtend", i1, i2, "a")
+    assert log.db["ratings"].count == 1 and log.db["judgements"].count == 1
+    with pytest.raises(ValueError, match="'a', 'b' or 'tie'"):
+        log.judge(exp["id"], "promptExtend", i1, i2, "left")
+
+
+def test_registered_secrets_never_reach_a_row() -> None:
+    register_secret("sk-test-never-log-me")
+    assert "sk-test-never-log-me" not in to_json({"header": "Bearer sk-test-never-log-me", "x": ["sk-test-never-log-me"]})
+
+
+def test_two_processes_write_to_the_same_log(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    Log(path).close()
+    script = (
+        "import sys; from qwenlab.log import Log\n"
+        "log = Log(sys.argv[1])\n"
+        "for i in range(150): log.ensure_experiment(f'child-{i}', model='m')\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(path)])
+    log = Log(path)
+    for i in range(150):
+        log.ensure_experiment(f"parent-{i}", model="m")
+    assert child.wait(timeout=60) == 0
+    names = log.experiment_names()
+    assert len(names) == 300 and len(set(names)) == 300
+    assert log.integrity_check() == "ok"
+
+
+# -- the logs command -----------------------------------------------------------------------------
+def _logged(data_dir: Path) -> None:
+    log = Log(data_dir / "qwenlab.db")
+    exp = log.ensure_experiment("lumiere", model="alibaba:qwen-image@2.0-pro", axes_json='{"size": ["1024x1536"]}')
+    log.add_tasks([_task(exp["id"], "a", cell_json='{"size": "1024x1536", "repeat": 0}', repeat=0)])
+    log.complete_task(log.tasks(exp["id"])[0]["id"], {"status": "done", "cost_usd": 0.075},
+                      [{"image_uuid": "i1", "experiment_id": exp["id"], "seed": 1196265337}])
+
+
+def test_logs_lists_experiments_and_tasks(data_dir: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["logs", "path"]).output.strip() == str(data_dir / "qwenlab.db")
+    missing = runner.invoke(cli, ["logs"])
+    assert missing.exit_code != 0 and "no log yet" in missing.output
+    _logged(data_dir)
+    listing = runner.invoke(cli, ["logs"])
+    assert listing.exit_code == 0 and "lumiere" in listing.output
+    one = runner.invoke(cli, ["logs", "lumiere"])
+    assert one.exit_code == 0, one.output
+    assert "1/1 cells done" in one.output and "1196265337" in one.output and "1024x1536" in one.output
+    data = json.loads(runner.invoke(cli, ["logs", "--json"]).output)
+    assert data[0]["name"] == "lumiere" and data[0]["images"] == 1 and data[0]["cost_usd"] == pytest.approx(0.075)
+    detail = json.loads(runner.invoke(cli, ["logs", "lumiere", "--json"]).output)
+    assert detail["experiment"]["name"] == "lumiere" and detail["tasks"][0]["status"] == "done"
+    unknown = runner.invoke(cli, ["logs", "nope"])
+    assert unknown.exit_code != 0 and "known: lumiere" in unknown.output

@@ -1,0 +1,299 @@
+"""Lab.run against the real client and a real emulator on loopback: logging, budget under
+concurrency, resume (also after kill -9), failure handling, seeds, and the Experiment object."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab.budget import Budget
+from qwenlab.client import RunwareClient
+from qwenlab.emulator import Emulator
+from qwenlab.errors import AuthenticationError, ValidationError
+from qwenlab.experiment import ExperimentNotFoundError
+from qwenlab.request import Request
+from qwenlab.runner import ExperimentConflictError
+
+PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
+PRICE = 0.075
+
+
+def small_sweep(n_quality: int = 2, repeats: int = 2, **kw: Any) -> Sweep:
+    """2 x n_quality x repeats cells of small images (fast to draw and save)."""
+    return Sweep(prompt=PROMPT, size="256x384", repeats=repeats,
+                 axes={"promptExtend": [True, False], "outputQuality": list(range(60, 60 + n_quality))}, **kw)
+
+
+@pytest.fixture
+def make_lab(data_dir: Path) -> Callable[..., Lab]:
+    made: list[RunwareClient] = []
+
+    def make(emu: Emulator, key: str = "sk-runner-test", **kw: Any) -> Lab:
+        kw.setdefault("backoff_base", 0.01)
+        kw.setdefault("poll_initial", 0.02)
+        kw.setdefault("poll_max", 0.1)
+        client = RunwareClient(key, emu.url, images_dir=data_dir / "images", **kw)
+        made.append(client)
+        return Lab(data_dir, client=client)
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def ledger_per_task(emu: Emulator) -> dict[str, int]:
+    return {task: len(charges) for task, charges in emu.ledger.by_task().items()}
+
+
+def test_run_logs_every_cell_image_seed_and_cost(emulator: Emulator, make_lab, data_dir: Path) -> None:
+    lab = make_lab(emulator)
+    exp = lab.run(small_sweep(), name="lumiere", progress=False)
+    assert exp.status == "done" and exp.counts()["done"] == 8
+    df = exp.df
+    assert list(df.columns[:4]) == ["cell", "promptExtend", "outputQuality", "repeat"]
+    assert df["status"].tolist() == ["done"] * 8
+    assert df["cost_usd"].tolist() == [PRICE] * 8 and (df["cost_source"] == "api").all()
+    assert exp.cost == pytest.approx(emulator.ledger.total()) == pytest.approx(8 * PRICE)
+    images = exp.images
+    assert len(images) == 8 and all(Path(p).is_file() for p in images["path"])
+    charged = {c.image_uuid for c in emulator.ledger.charges}
+    assert set(images["image_uuid"]) == charged
+    # the seed each result reports is the one logged (2.0-pro samples: nothing pinned)
+    rows = {r["image_uuid"]: r for r in lab.log.images(exp.id)}
+    assert all(not Path(r["path"]).is_absolute() for r in rows.values())  # relative to the data folder
+    assert all(isinstance(r["seed"], int) for r in rows.values())
+    tasks = lab.log.tasks(exp.id)
+    assert all(t["seed"] is None and t["seed_policy"] == "sample" for t in tasks)
+    assert all(t["sent_at"] <= t["completed_at"] for t in tasks)
+    sent = {r.body[0]["taskUUID"]: r.body[0] for r in emulator.requests if isinstance(r.body, list) and r.body
+            and r.body[0].get("taskType") == "imageInference"}
+    for t in tasks:  # the JSON logged is the JSON that left
+        assert Request.from_json(t["request_json"]).to_task() == sent[t["task_uuid"]]
+
+
+def test_budget_is_never_exceeded_under_concurrency(make_lab) -> None:
+    sweep = small_sweep(n_quality=6)  # 24 cells
+    with Emulator(latency=0.15) as emu:
+        lab = make_lab(emu)
+        exp = lab.run(sweep, name="b", budget_usd=5 * PRICE, concurrency=8, progress=False)
+        assert emu.ledger.total() <= 5 * PRICE + 1e-9
+        assert exp.counts()["done"] == 5 and exp.counts()["pending"] == 19
+        assert exp.status == "interrupted" and "budget" in exp.stop_reason
+        first = ledger_per_task(emu)
+
+        exp = lab.run(sweep, name="b", budget_usd=0.8, concurrency=8, progress=False)
+        assert emu.ledger.total() <= 0.8 + 1e-9
+        assert exp.counts()["done"] == 10  # 0.8 // 0.075
+        assert all(ledger_per_task(emu)[t] == n for t, n in first.items())  # done cells were not sent again
+        assert emu.ledger.charged_twice() == []
+
+
+def test_budget_reservations() -> None:
+    budget = Budget(0.2, spent=0.05)
+    assert budget.reserve(0.075) and budget.reserve(0.075)
+    assert not budget.reserve(0.075)  # 0.05 + 0.15 + 0.075 > 0.2, though nothing is spent yet
+    budget.settle(0.075, 0.0)  # a failed cell costs nothing: its reservation comes back
+    assert budget.reserve(0.075)
+    assert Budget(None).reserve(1e9)
+
+
+def test_rerun_sends_only_what_is_not_done(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    lab.run(small_sweep(), name="r", progress=False)
+    before = emulator.ledger.total()
+    requests = len(emulator.requests)
+    exp = lab.run(small_sweep(), name="r", progress=False)
+    assert exp.counts()["done"] == 8
+    assert emulator.ledger.total() == before and len(emulator.requests) == requests  # nothing at all was sent
+    plan = lab.plan(small_sweep(), "r", quiet=True)
+    assert set(plan["logged"]) == {"done"}
+
+
+def test_a_changed_sweep_needs_a_new_name_or_extend(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    lab.run(small_sweep(n_quality=1), name="x", progress=False)
+    with pytest.raises(ExperimentConflictError, match="extend=True"):
+        lab.run(small_sweep(n_quality=2), name="x", progress=False)
+    exp = lab.run(small_sweep(n_quality=2), name="x", extend=True, progress=False)
+    assert exp.counts()["done"] == 8 and emulator.ledger.total() == pytest.approx(8 * PRICE)
+
+
+def test_a_task_in_doubt_is_recovered_not_paid_twice(emulator: Emulator, make_lab, data_dir: Path) -> None:
+    lab = make_lab(emulator)
+    sweep = small_sweep(n_quality=1, repeats=1)  # 2 cells
+    lab.run(sweep, name="doubt", budget_usd=0.0, progress=False)  # logs the cells, sends nothing
+    a, b = lab.log.tasks(lab.log.experiment("doubt")["id"])
+    # a crash after each was marked 'sent': a's request reached the server (and was charged), b's did not
+    lab.log.mark_sent(a["id"], a["request_json"])
+    lab.log.mark_sent(b["id"], b["request_json"])
+    with RunwareClient("sk-other", emulator.url, images_dir=data_dir / "elsewhere") as other:
+        other.generate(Request.from_json(a["request_json"]))
+    assert ledger_per_task(emulator) == {a["task_uuid"]: 1}
+
+    exp = lab.run(sweep, name="doubt", budget_usd=1.0, progress=False)
+    assert exp.counts()["done"] == 2
+    assert ledger_per_task(emulator) == {a["task_uuid"]: 1, b["task_uuid"]: 1}  # same taskUUIDs, paid once each
+    assert emulator.ledger.charged_twice() == []
+    assert {t["task_uuid"] for t in lab.log.tasks(exp.id)} == {a["task_uuid"], b["task_uuid"]}
+    assert len(exp.images) == 2
+
+
+def test_a_failed_cell_is_logged_and_the_sweep_goes_on(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator, max_retries=0)
+    emulator.script(["task_error"])  # the first task fails inside the model
+    exp = lab.run(small_sweep(), name="f", concurrency=1, progress=False)
+    counts = exp.counts()
+    assert (counts["failed"], counts["done"]) == (1, 7)
+    failed = exp.df[exp.df["status"] == "failed"].iloc[0]
+    assert failed["error_code"] and failed["error_message"]
+    assert "1 cells failed" in exp.stop_reason
+
+    old_uuid = failed["task_uuid"]
+    exp = lab.run(small_sweep(), name="f", progress=False)  # the failed cell is tried again, under a new taskUUID
+    assert exp.counts()["done"] == 8
+    row = lab.log.task(int(failed["task_id"]))
+    assert row["task_uuid"] != old_uuid and old_uuid in row["history_json"]
+    assert emulator.ledger.charged_twice() == []
+
+
+def test_a_bad_key_stops_the_sweep_at_once(make_lab) -> None:
+    with Emulator(api_key="sk-the-right-one") as emu:
+        lab = make_lab(emu, key="sk-a-wrong-one")
+        with pytest.raises(AuthenticationError) as info:
+            lab.run(small_sweep(n_quality=5), name="bad-key", concurrency=2, progress=False)
+        exp = info.value.experiment
+        counts = exp.counts()
+        assert exp.status == "failed" and "AuthenticationError" in exp.stop_reason
+        assert counts["failed"] <= 2 and counts["pending"] >= 18  # stopped, not tried 20 times
+        assert emu.ledger.total() == 0
+
+
+def test_invalid_sweeps_send_nothing(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    with pytest.raises(ValidationError):
+        lab.run(Sweep(prompt=PROMPT, axes={"size": ["1024x1536", "9000x10"]}), name="bad", progress=False)
+    assert emulator.requests == [] and lab.log.experiment("bad") is None
+
+
+def test_pinned_seeds_are_sent_and_reported(emulator: Emulator, make_lab, seeded_model: str) -> None:
+    lab = make_lab(emulator)
+    sweep = Sweep(prompt=PROMPT, model=seeded_model, size="256x256", axes={"promptExtend": [True, False]}, repeats=2, seed=500)
+    exp = lab.run(sweep, name="pinned", progress=False)
+    df = exp.df
+    assert df["seed"].tolist() == [500, 500, 501, 501]
+    assert [t["seed"] for t in lab.log.tasks(exp.id)] == [500, 500, 501, 501]
+    assert sorted(exp.images["seed"]) == [500, 500, 501, 501]
+
+
+def test_local_reference_images_are_uploaded_once(emulator: Emulator, make_lab, tmp_path: Path) -> None:
+    from PIL import Image
+
+    ref = tmp_path / "street.png"
+    Image.new("RGB", (96, 64), (40, 60, 90)).save(ref)
+    sweep = Sweep(prompt="Edit the empty billboard to read 'LUNE NOIRE'", referenceImages=[str(ref)], size="256x256",
+                  axes={"promptExtend": [True, False]})
+    exp = make_lab(emulator).run(sweep, name="edit", progress=False)
+    assert exp.counts()["done"] == 2
+    uploads = [r for r in emulator.requests if isinstance(r.body, list) and r.body and r.body[0].get("taskType") == "imageUpload"]
+    assert len(uploads) == 1
+
+
+def test_the_experiment_object(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    lab.run(small_sweep(n_quality=1, repeats=1), name="shown", budget_usd=1.0, progress=False)
+    exp = lab.experiment("shown")
+    text = repr(exp)
+    assert "'shown'" in text and "2/2 cells done" in text and "$0.150 spent of $1.00" in text
+    html = exp._repr_html_()
+    assert "<table" in html and "data:image/jpeg;base64," in html and "shown" in html
+    assert lab.experiments()["name"].tolist() == ["shown"]
+    with pytest.raises(ExperimentNotFoundError, match="known: shown"):
+        lab.experiment("nope")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_and_the_next_run_finishes(make_lab, data_dir: Path) -> None:
+    import _thread
+    import threading
+
+    def press_ctrl_c_when_two_are_in_flight() -> None:
+        deadline = time.monotonic() + 30
+        while _statuses(data_dir / "qwenlab.db").get("sent", 0) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _thread.interrupt_main()
+
+    with Emulator(latency=0.5) as emu:
+        lab = make_lab(emu)
+        threading.Thread(target=press_ctrl_c_when_two_are_in_flight).start()
+        with pytest.raises(KeyboardInterrupt):
+            lab.run(small_sweep(), name="ctrl-c", concurrency=2, progress=False)
+        exp = lab.experiment("ctrl-c")
+        assert exp.status == "interrupted" and "Ctrl-C" in exp.stop_reason
+        for t in threading.enumerate():  # the requests in flight still finish and are logged
+            if t.name.startswith("qwenlab-run"):
+                t.join(timeout=10)
+        counts = exp.counts()
+        assert counts["done"] == 2 and counts["pending"] == 6
+        exp = lab.run(small_sweep(), name="ctrl-c", concurrency=2, progress=False)
+        assert exp.counts()["done"] == 8 and emu.ledger.charged_twice() == [] and len(emu.ledger) == 8
+
+
+# -- kill -9 in flight ----------------------------------------------------------------------------
+KILL_SWEEP = "Sweep(prompt=%r, size='256x384', axes={'outputQuality': list(range(20, 60))})" % PROMPT  # 40 cells
+KILL_SCRIPT = f"""
+from qwenlab import Lab, Sweep
+Lab().run({KILL_SWEEP}, name="killed", concurrency=4, progress=False)
+"""
+
+
+def _statuses(db: Path) -> dict[str, int]:
+    if not db.exists():
+        return {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        try:
+            return dict(conn.execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall())
+        except sqlite3.OperationalError:  # not created yet
+            return {}
+
+
+@pytest.mark.slow
+def test_kill_9_in_flight_loses_nothing_and_pays_nothing_twice(data_dir: Path, make_lab) -> None:
+    with Emulator(latency=0.4) as emu:
+        env = {**os.environ, "QWENLAB_DATA_DIR": str(data_dir), "RUNWARE_BASE_URL": emu.url, "RUNWARE_API_KEY": "sk-kill-test"}
+        child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT], env=env, stderr=subprocess.DEVNULL)
+        db = data_dir / "qwenlab.db"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # kill it with work done and requests in flight
+            s = _statuses(db)
+            if s.get("done", 0) >= 8 and s.get("sent", 0) >= 1:
+                break
+            assert child.poll() is None, "the sweep finished before it could be killed"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        at_kill = _statuses(db)
+        assert at_kill.get("sent", 0) >= 1 and at_kill.get("done", 0) >= 8
+
+        lab = make_lab(emu, key="sk-kill-test")
+        assert lab.log.integrity_check() == "ok"
+        done_before = {t["task_uuid"] for t in lab.log.tasks(1) if t["status"] == "done"}
+        time.sleep(0.5)  # let the tasks the dead process left in flight finish on the server
+        exp = lab.run(eval(KILL_SWEEP), name="killed", concurrency=4, progress=False)
+
+        tasks = lab.log.tasks(exp.id)
+        assert exp.counts()["done"] == 40 and len(tasks) == 40
+        assert done_before <= {t["task_uuid"] for t in tasks}  # nothing logged was lost or redone
+        assert emu.ledger.charged_twice() == []
+        charged = ledger_per_task(emu)
+        assert set(charged) == {t["task_uuid"] for t in tasks} and set(charged.values()) == {1}  # each cell paid once
+        assert {c.image_uuid for c in emu.ledger.charges} == set(exp.images["image_uuid"])  # every paid image kept
+        assert all(Path(p).is_file() for p in exp.images["path"])

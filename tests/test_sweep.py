@@ -1,0 +1,185 @@
+"""Sweeps: axes, cells, the exact requests, seed policies, cost, and plan()."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from qwenlab.errors import ValidationError
+from qwenlab.request import Request
+from qwenlab.sweep import Sweep
+
+PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
+AXES = {"promptExtend": [True, False], "size": ["1024x1536", "1536x1024"], "negativePrompt": [None, "blurry text"]}
+
+
+def test_grid_cells_and_their_exact_requests() -> None:
+    sweep = Sweep(prompt=PROMPT, axes=AXES, repeats=2)
+    cells = sweep.cells()
+    assert len(cells) == 16
+    # repeat-major: every combination once before any repeats (a budget stop still covers them all)
+    assert [c.repeat for c in cells] == [0] * 8 + [1] * 8
+    first = cells[0].request.to_task()
+    assert first["providerSettings"] == {"alibaba": {"promptExtend": True}}
+    assert (first["width"], first["height"]) == (1024, 1536)
+    assert "negativePrompt" not in first  # None: not sent
+    assert cells[1].request.to_task()["negativePrompt"] == "blurry text"
+    assert cells[0].labels == {"promptExtend": "on", "size": "1024x1536", "negativePrompt": "none"}
+    assert cells[0].cell_json() == {"promptExtend": True, "size": "1024x1536", "negativePrompt": None, "repeat": 0}
+    assert all(c.request.to_task()["includeCost"] is True for c in cells)
+    assert len({c.key for c in cells}) == 16
+
+
+def test_zip_mode_pairs_values() -> None:
+    sweep = Sweep(prompt=PROMPT, axes={"size": ["1024x1536", "1536x1024"], "promptExtend": [True, False]}, mode="zip")
+    assert [(c.request.size, c.request.prompt_extend) for c in sweep.cells()] == [((1024, 1536), True), ((1536, 1024), False)]
+    bad = Sweep(prompt=PROMPT, axes={"size": ["1024x1536"], "promptExtend": [True, False]}, mode="zip")
+    with pytest.raises(ValidationError, match="equal length"):
+        bad.cells()
+
+
+def test_same_sweep_same_cells() -> None:
+    a, b = Sweep(prompt=PROMPT, axes=AXES, repeats=2), Sweep(prompt=PROMPT, axes=AXES, repeats=2)
+    assert [c.key for c in a.cells()] == [c.key for c in b.cells()]
+    assert a.fingerprint() == b.fingerprint() and a.default_name() == b.default_name()
+    c = Sweep(prompt=PROMPT + " v2", axes=AXES, repeats=2)
+    assert not {x.key for x in a.cells()} & {x.key for x in c.cells()}
+
+
+def test_plan_lists_every_cell_request_and_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    df = Sweep(prompt=PROMPT, axes=AXES, repeats=2).plan()
+    assert len(df) == 16
+    assert {"cell", "promptExtend", "size", "negativePrompt", "repeat", "seed_policy", "est_cost_usd", "request_json"} <= set(df.columns)
+    assert df["est_cost_usd"].tolist() == [0.075] * 16
+    assert df.attrs["estimated_cost_usd"] == pytest.approx(1.2)
+    task = json.loads(df["request_json"][0])
+    assert task["model"] == "alibaba:qwen-image@2.0-pro" and task["positivePrompt"] == PROMPT
+    out = capsys.readouterr().out
+    assert "16 cells" in out and "$1.20" in out and "'sample'" in out
+
+
+def test_plan_reports_every_problem_of_every_cell_at_once() -> None:
+    sweep = Sweep(prompt=PROMPT, axes={
+        "size": ["1024x1536", "100x100", "big"],
+        "outputQuality": [10, 90],
+        "sede": [1],
+        "prompt_sr": ["AURELIS", "NOIR"],
+    })
+    with pytest.raises(ValidationError) as info:
+        sweep.plan()
+    text = str(info.value)
+    params = info.value.parameters
+    assert "size" in params  # 'big' is not WIDTHxHEIGHT
+    assert "width" in params and "height" in params  # 100 px is too small
+    assert "outputQuality" in params and "sede" in params and "prompt_sr" in params
+    assert "nothing was sent" in text
+    assert "of 12 cells" in text  # problems say how many cells they hit
+
+
+def test_seed_auto_samples_on_a_model_without_seed() -> None:
+    sweep = Sweep(prompt=PROMPT, repeats=3)
+    cells = sweep.cells()
+    assert {c.seed_policy for c in cells} == {"sample"}
+    assert all("seed" not in c.request.to_task() and c.seed is None for c in cells)
+    assert any("'sample'" in n and "declares no seed" in n for n in sweep.notes())
+    assert len({c.key for c in cells}) == 3  # repeats are distinct cells even with identical requests
+
+
+def test_pin_on_a_model_without_seed_is_refused_with_the_way_out() -> None:
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt=PROMPT, seed_policy="pin").cells()
+    assert "seed_policy='sample'" in str(info.value) and "force_seed=True" in str(info.value)
+
+
+def test_forced_pin_is_still_refused_before_sending_and_says_why() -> None:
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt=PROMPT, seed_policy="pin", force_seed=True).cells()
+    text = str(info.value)
+    assert "force_seed=True sends seed" in text and "unsupportedParameter" in text and "register_model" in text
+    assert "seed" in info.value.parameters  # the request's own validation names the parameter too
+
+
+def test_auto_pins_on_a_model_that_declares_seed(seeded_model: str) -> None:
+    sweep = Sweep(prompt=PROMPT, model=seeded_model, axes={"promptExtend": [True, False]}, repeats=2, seed=100)
+    cells = sweep.cells()
+    assert [(c.seed_policy, c.seed) for c in cells] == [("pin", 100), ("pin", 100), ("pin", 101), ("pin", 101)]
+    assert [c.request.to_task()["seed"] for c in cells] == [100, 100, 101, 101]
+    assert any("'pin'" in n for n in sweep.notes())
+    listed = Sweep(prompt=PROMPT, model=seeded_model, repeats=2, seed=[7, 42], seed_policy="pin").cells()
+    assert [c.seed for c in listed] == [7, 42]
+    assert Sweep(prompt=PROMPT, model=seeded_model, seed_policy="sample").cells()[0].seed is None
+    with pytest.raises(ValidationError, match="one per repeat"):
+        Sweep(prompt=PROMPT, model=seeded_model, repeats=3, seed=[1, 2], seed_policy="pin").cells()
+
+
+def test_a_seed_axis_takes_range_syntax(seeded_model: str) -> None:
+    cells = Sweep(prompt=PROMPT, model=seeded_model, axes={"seed": "1-9 (+4)"}).cells()
+    assert [(c.seed, c.seed_policy) for c in cells] == [(1, "pin"), (5, "pin"), (9, "pin")]
+    with pytest.raises(ValidationError, match="seed axis"):
+        Sweep(prompt=PROMPT, model=seeded_model, axes={"seed": [1, 2]}, seed_policy="sample").cells()
+
+
+def test_prompt_search_replace() -> None:
+    cells = Sweep(prompt="A poster that reads 'LUMIERE'", negativePrompt="a wrong LUMIERE logo",
+                  axes={"prompt_sr": ["LUMIERE", "AURELIS", "NOIR"]}).cells()
+    assert [c.request.prompt for c in cells] == ["A poster that reads 'LUMIERE'", "A poster that reads 'AURELIS'",
+                                                 "A poster that reads 'NOIR'"]
+    assert cells[2].request.negative_prompt == "a wrong NOIR logo"
+    with pytest.raises(ValidationError, match="does not occur in the prompt"):
+        Sweep(prompt="A poster", axes={"prompt_sr": ["LUMIERE", "NOIR"]}).cells()
+
+
+def test_prompt_model_and_labelled_axes() -> None:
+    sweep = Sweep(prompt=PROMPT, axes={
+        "model": ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"],
+        "prompt": [PROMPT, "A billboard that reads 'NOIR'"],
+        "negativePrompt": {"no negative": None, "text": "blurry text"},
+    })
+    cells = sweep.cells()
+    assert sorted({c.estimated_cost for c in cells}) == [0.035, 0.075]
+    assert sweep.estimated_cost == pytest.approx(4 * 0.075 + 4 * 0.035)
+    assert {c.labels["negativePrompt"] for c in cells} == {"no negative", "text"}
+    assert {c.request.prompt for c in cells} == {PROMPT, "A billboard that reads 'NOIR'"}
+
+
+def test_request_and_bundle_axes() -> None:
+    seedish = Request.from_json({"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro",
+                                 "positivePrompt": "An Art Deco poster for AURELIS NOIR", "negativePrompt": "watermark"})
+    sweep = Sweep(axes={"example": {"lumiere": Request(prompt=PROMPT), "aurelis": seedish},
+                        "negative": {"with": {}, "without": {"negativePrompt": None}},
+                        "size": ["1024x1536"]})
+    cells = sweep.cells()
+    by = {(c.labels["example"], c.labels["negative"]): c.request for c in cells}
+    assert by[("aurelis", "with")].negative_prompt == "watermark"
+    assert by[("aurelis", "without")].negative_prompt is None
+    assert by[("lumiere", "with")].size == (1024, 1536)
+    assert cells[0].cell_json()["example"] == "lumiere"  # requests are stored by label
+
+
+def test_numeric_axis_range_in_python() -> None:
+    cells = Sweep(prompt=PROMPT, axes={"outputQuality": "60-90 (+15)"}).cells()
+    assert [c.request.get("outputQuality") for c in cells] == [60, 75, 90]
+
+
+def test_local_reference_images_get_stable_placeholders(tmp_path: Path) -> None:
+    ref = tmp_path / "street.png"
+    Image.new("RGB", (64, 48), (90, 90, 120)).save(ref)
+    edit = dict(prompt="Edit the billboard to read 'LUNE NOIRE'", referenceImages=[str(ref)])
+    a, b = Sweep(**edit).cells()[0], Sweep(**edit).cells()[0]
+    assert a.key == b.key and len(a.uploads) == 1
+    placeholder, local = next(iter(a.uploads.items()))
+    assert local.path == ref.resolve()
+    assert a.request.reference_images == [placeholder]
+    sent = a.request_with({placeholder: "11111111-2222-4333-8444-555555555555"})
+    assert sent.reference_images == ["11111111-2222-4333-8444-555555555555"]
+    with pytest.raises(ValidationError, match="not found"):
+        Sweep(prompt="Edit it", referenceImages=[str(tmp_path / "missing.png")]).cells()
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt=PROMPT, repeats=0, mode="cube", seed_policy="always").cells()
+    assert {"repeats", "mode", "seed_policy"} <= set(info.value.parameters)

@@ -1,0 +1,148 @@
+"""Sweeps from TOML files, the range syntax, and `qwenlab run`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from qwenlab.cli import cli
+from qwenlab.errors import ValidationError
+from qwenlab.sweep import Sweep
+from qwenlab.sweepfile import expand_range, load_sweep, parse_sweep
+
+PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
+TOML = f'''
+name = "lumiere-extend"
+prompt = "{PROMPT}"
+repeats = 2
+budget_usd = 1.5
+concurrency = 3
+
+[request]
+outputFormat = "PNG"
+
+[axes]
+promptExtend = [true, false]
+size = ["1024x1536", "1536x1024"]
+negativePrompt = ["", "blurry text"]
+'''
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1-5", [1, 2, 3, 4, 5]),
+    ("1-9 (+2)", [1, 3, 5, 7, 9]),
+    ("10-1 (-3)", [10, 7, 4, 1]),
+    ("0-1 [5]", [0.0, 0.25, 0.5, 0.75, 1.0]),
+    ("0-10 [3]", [0, 5, 10]),
+    ("3, 7-8, 12", [3, 7, 8, 12]),
+    ("5-3", [5, 4, 3]),
+    ("-2-1", [-2, -1, 0, 1]),
+    ("0.5-1 (+0.25)", [0.5, 0.75, 1.0]),
+    ("42", [42]),
+])
+def test_range_syntax(text: str, expected: list) -> None:
+    assert expand_range(text) == expected
+
+
+def test_integer_parameters_round_counted_ranges() -> None:
+    assert expand_range("20-30 [4]", integer=True) == [20, 23, 27, 30]
+    assert all(isinstance(v, int) for v in expand_range("20-30 [4]", integer=True))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1-x", "cannot read"),
+    ("1-5 (-1)", "never reaches"),
+    ("1.5-3", "give a step"),
+    ("", "empty"),
+    ("1-100000", "narrow it"),
+])
+def test_range_errors_say_what_to_write(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        expand_range(text)
+
+
+@given(st.integers(-1000, 1000), st.integers(-1000, 1000), st.integers(1, 50))
+def test_stepped_ranges_stay_within_their_ends(start: int, end: int, step: int) -> None:
+    signed = step if end >= start else -step
+    values = expand_range(f"{start}-{end} ({signed:+d})")
+    assert values[0] == start
+    assert all(min(start, end) <= v <= max(start, end) for v in values)
+    assert all(b - a == signed for a, b in zip(values, values[1:]))
+
+
+def test_a_toml_sweep_equals_the_same_sweep_in_python() -> None:
+    spec = parse_sweep(TOML)
+    python = Sweep(prompt=PROMPT, outputFormat="PNG", repeats=2,
+                   axes={"promptExtend": [True, False], "size": ["1024x1536", "1536x1024"],
+                         "negativePrompt": [None, "blurry text"]})
+    assert spec.sweep.fingerprint() == python.fingerprint()
+    assert (spec.name, spec.budget_usd, spec.concurrency) == ("lumiere-extend", 1.5, 3)
+    assert "negativePrompt" not in spec.sweep.cells()[0].request.to_task()  # "" means not sent
+
+
+def test_toml_numeric_axes_take_ranges() -> None:
+    spec = parse_sweep(f'prompt = "{PROMPT}"\n[axes]\noutputQuality = "60-90 (+15)"\nnumberResults = ["1-2", 4]\n')
+    cells = spec.sweep.cells()
+    assert sorted({c.request.get("outputQuality") for c in cells}) == [60, 75, 90]
+    assert sorted({c.request.number_results for c in cells}) == [1, 2, 4]
+
+
+def test_toml_problems_are_all_reported() -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_sweep('prompt = "x"\nbudget = 3\noutputFormat = "PNG"\n')
+    assert set(info.value.parameters) == {"budget", "outputFormat"}
+    assert "[request]" in str(info.value)
+    with pytest.raises(ValidationError, match="toml"):
+        parse_sweep("prompt = ")
+
+
+def test_reference_images_are_read_from_the_files_folder(tmp_path: Path) -> None:
+    Image.new("RGB", (32, 32)).save(tmp_path / "street.png")
+    path = tmp_path / "edit.toml"
+    path.write_text('prompt = "Edit the billboard to read NOIR"\n[request]\nreferenceImages = ["street.png"]\n')
+    cell = load_sweep(path).sweep.cells()[0]
+    assert [img.path for img in cell.uploads.values()] == [(tmp_path / "street.png").resolve()]
+    with pytest.raises(ValidationError, match="cannot read"):
+        load_sweep(tmp_path / "missing.toml")
+
+
+# -- qwenlab run ----------------------------------------------------------------------------------
+def test_run_dry_run_sends_nothing(tmp_path: Path, data_dir: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(TOML)
+    result = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "16 cells" in result.output and "$1.20" in result.output
+    assert '"outputFormat": "PNG"' in result.output
+    assert not (data_dir / "qwenlab.db").exists()
+
+
+def test_run_reports_invalid_sweeps(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('prompt = "x"\n[axes]\nsize = ["10x10"]\n')
+    result = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert result.exit_code != 0
+    assert "positivePrompt" in result.output and "width" in result.output
+
+
+def test_run_runs_and_resumes(tmp_path: Path, emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "s.toml"
+    path.write_text(TOML.replace('size = ["1024x1536", "1536x1024"]', 'size = ["256x384"]'))
+    first = CliRunner().invoke(cli, ["run", str(path), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    assert "8/8 cells done" in first.output
+    charged = emulator.ledger.total()
+    assert charged == pytest.approx(0.6)
+    again = CliRunner().invoke(cli, ["run", str(path), "--no-progress"])
+    assert again.exit_code == 0 and "8/8 cells done" in again.output
+    assert emulator.ledger.total() == charged
+    listing = json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)
+    assert listing[0]["name"] == "lumiere-extend" and listing[0]["budget_usd"] == 1.5
