@@ -6,5 +6,6 @@ from .client import GeneratedImage, RunwareClient, TaskResult, connect
 from .experiment import Experiment
 from .runner import Lab
 from .sweep import Sweep
+from .costs import Costs
 
 __version__ = "0.1.0"

@@ -1,0 +1,94 @@
+"""The cost plots draw the numbers of `Costs`, on the known log of test_costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+from qwenlab.costplots import cost_by_experiment, cost_by_setting, cumulative_spend, estimate_vs_actual
+from qwenlab.costs import Costs
+from qwenlab.log import Log
+from test_costs import TOTAL, known  # noqa: F401  (the fixture)
+
+
+def render(fig: Figure, path: Path) -> None:
+    """Draw for real: a label matplotlib cannot lay out fails here, not in a user's notebook."""
+    fig.savefig(path)
+    assert path.stat().st_size > 5_000
+
+
+def texts(fig: Figure) -> str:
+    ax = fig.axes[0]
+    return "\n".join([t.get_text() for t in ax.texts] + [t.get_text() for t in ax.get_yticklabels()]
+                     + [t.get_text() for t in ax.get_xticklabels()] + [ax.get_title()])
+
+
+def test_cumulative_spend_ends_at_the_total(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    fig = cumulative_spend(Costs(known))
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    total = lines[next(k for k in lines if k.startswith("all"))]
+    assert total.get_ydata()[-1] == pytest.approx(TOTAL)
+    assert {k.split(" ")[0] for k in lines} == {"all", "alpha", "beta"}
+    assert lines[next(k for k in lines if k.startswith("alpha"))].get_ydata()[-1] == pytest.approx(0.455)
+    render(fig, tmp_path / "cumulative.png")
+
+
+def test_cost_by_experiment_stacks_the_parts_and_marks_the_budget(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    fig = cost_by_experiment(known)  # a Log is accepted too
+    ax = fig.axes[0]
+    widths: dict[str, list[float]] = {}
+    for container, label in zip(ax.containers, [h.get_label() for h in ax.containers]):
+        widths[label] = [bar.get_width() for bar in container]
+    assert widths["reported by the API"] == pytest.approx([0.305, 0.16])
+    assert widths["estimated (no API cost)"] == pytest.approx([0.075, 0.0])
+    assert widths["in doubt (sent, no answer)"] == pytest.approx([0.075, 0.0])
+    budget = [line for line in ax.get_lines() if line.get_label() == "budget"]
+    assert len(budget) == 1 and list(budget[0].get_xdata()) == [0.5, 0.5]
+    words = texts(fig)
+    assert "alpha" in words and "\\$0.455 (\\$0.075 on failures)" in words
+    render(fig, tmp_path / "by-experiment.png")
+
+
+def test_cost_by_setting_draws_one_bar_per_axis_value(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    fig = cost_by_setting(Costs(known), "promptExtend")
+    ax = fig.axes[0]
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.23, 0.225])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["on", "off"]
+    render(fig, tmp_path / "by-setting.png")
+    kept = cost_by_setting(Costs(known), "experiment", min_score=4)
+    words = texts(kept)
+    assert "2/4 kept, \\$0.228 per kept" in words  # alpha: $0.455 over 2 kept images
+    assert "score >= 4" in kept.axes[0].get_title()
+    render(kept, tmp_path / "kept.png")
+    every = cost_by_setting(Costs(known))  # every setting of both experiments
+    assert len(every.axes[0].patches) == 7
+    render(every, tmp_path / "settings.png")
+
+
+def test_estimate_vs_actual_pairs_the_bars(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    fig = estimate_vs_actual(Costs(known))
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == pytest.approx([0.525, 0.16, 0.455, 0.16])  # estimates, then actuals
+    assert "-\\$0.070" in texts(fig)
+    render(fig, tmp_path / "estimate.png")
+
+
+def test_plots_draw_into_a_given_axes(known: Log) -> None:  # noqa: F811
+    fig = Figure(figsize=(12, 8))
+    axes = fig.subplots(2, 2).ravel()
+    c = Costs(known)
+    for plot, ax in zip([cumulative_spend, cost_by_experiment, estimate_vs_actual], axes):
+        assert plot(c, ax=ax) is fig
+    assert cost_by_setting(c, "size", ax=axes[3]) is fig
+    assert all(ax.has_data() for ax in axes)
+
+
+def test_an_empty_log_says_nothing_was_spent(tmp_path: Path) -> None:
+    c = Costs(Log(tmp_path / "empty.db"))
+    for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+        fig = plot(c)
+        assert "nothing spent yet" in texts(fig)
+        render(fig, tmp_path / f"{plot.__name__}.png")

@@ -1,0 +1,510 @@
+"""Cost analysis on logs whose true totals are known: written through the real `Log` API (so the
+schema is the real one), and one written by a real sweep against the emulator, whose ledger
+says what was charged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import tomllib
+import uuid
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qwenlab.axis import format_value
+from qwenlab.cli import cli
+from qwenlab.costs import Costs, UnknownCostKeyError
+from qwenlab.experiment import ExperimentNotFoundError
+from qwenlab.log import Log
+from qwenlab.model import get_model, register_model
+
+PRO, BASE = "alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"
+CREATED = "2026-02-28T09:00:00.000+00:00"
+
+
+def at(day: str, hour: int = 12) -> str:
+    return f"{day}T{hour:02d}:00:00.000+00:00"
+
+
+# -- building a log with known totals -------------------------------------------------------------
+def experiment(log: Log, name: str, axes: dict[str, list], budget: float | None = None, model: str = PRO) -> int:
+    sweep = {"model": model, "axes": {a: {"kind": "param", "labels": [format_value(v) for v in vals], "values": vals}
+                                      for a, vals in axes.items()}}
+    row = log.ensure_experiment(name, model=model, budget_usd=budget, sweep_json=json.dumps(sweep),
+                                axes_json=json.dumps({a: [format_value(v) for v in vals] for a, vals in axes.items()}))
+    return int(row["id"])
+
+
+def task(log: Log, exp_id: int, cell: dict, *, model: str = PRO, price: float = 0.075, n: int = 1,
+         size: tuple[int, int] = (1024, 1536)) -> int:
+    key = json.dumps(cell, sort_keys=True)
+    log.add_tasks([{
+        "task_uuid": str(uuid.uuid4()), "experiment_id": exp_id, "cell_key": key, "cell_json": json.dumps(cell),
+        "repeat": cell.get("repeat", 0), "model": model, "prompt": "a poster", "width": size[0], "height": size[1],
+        "number_results": n, "seed_policy": "sample", "estimated_cost_usd": round(price * n, 6), "price_usd": price,
+        "created_at": CREATED,
+    }])
+    return int(log._rows("SELECT id FROM tasks WHERE experiment_id = ? AND cell_key = ?", [exp_id, key])[0]["id"])
+
+
+def send(log: Log, task_id: int, when: str) -> None:
+    log.mark_sent(task_id, "{}")
+    log.note_task(task_id, sent_at=when)
+
+
+def finish(log: Log, task_id: int, when: str, image_costs: list[float | None], *, status: str = "done",
+           task_cost: float | None = None) -> None:
+    """Complete a sent task; its cost is the sum of its images' API costs unless given."""
+    row = log.task(task_id)
+    reported = [c for c in image_costs if c is not None]
+    cost = task_cost if task_cost is not None else (round(sum(reported), 6) if reported else None)
+    images = [{"image_uuid": str(uuid.uuid4()), "task_uuid": row["task_uuid"], "experiment_id": row["experiment_id"],
+               "cost_usd": c, "cost_source": "api" if c is not None else "estimate", "path": f"images/{i}.jpg"}
+              for i, c in enumerate(image_costs)]
+    log.complete_task(task_id, {"status": status, "cost_usd": cost, "cost_source": "api" if cost is not None else "estimate",
+                                "completed_at": when, "error_code": "inferenceError" if status == "failed" else None},
+                      images)
+
+
+def images_of(log: Log, task_id: int) -> list[int]:
+    return [r["id"] for r in log._rows("SELECT id FROM images WHERE task_id = ? ORDER BY id", [task_id])]
+
+
+@pytest.fixture
+def known(tmp_path: Path) -> Log:
+    """alpha (PRO at $0.075, budget $0.50, axes promptExtend x size) and beta (BASE, whose
+    recorded price changed from $0.035 to $0.030 on 2026-04-01, axis prompt). True totals in
+    TRUTH below, worked out by hand."""
+    log = Log(tmp_path / "known.db")
+    a = experiment(log, "alpha", {"promptExtend": [True, False], "size": ["1024x1536", "1536x1024"]}, budget=0.50)
+    tall, wide = (1024, 1536), (1536, 1024)
+    t = {}
+    t[1] = task(log, a, {"promptExtend": True, "size": "1024x1536", "repeat": 0}, size=tall)
+    t[2] = task(log, a, {"promptExtend": False, "size": "1024x1536", "repeat": 0}, size=tall)
+    t[3] = task(log, a, {"promptExtend": True, "size": "1536x1024", "repeat": 0}, size=wide)
+    t[4] = task(log, a, {"promptExtend": False, "size": "1536x1024", "repeat": 0}, size=wide)
+    t[5] = task(log, a, {"promptExtend": True, "size": "1024x1536", "repeat": 1}, size=tall)
+    t[6] = task(log, a, {"promptExtend": False, "size": "1024x1536", "repeat": 1}, size=tall)
+    t[7] = task(log, a, {"promptExtend": True, "size": "1536x1024", "repeat": 1}, size=wide)
+    t[8] = task(log, a, {"promptExtend": False, "size": "1536x1024", "repeat": 1}, size=wide)
+    for i, day in [(1, "2026-03-01"), (2, "2026-03-01"), (3, "2026-03-02"), (4, "2026-03-02"), (5, "2026-03-03"),
+                   (6, "2026-03-03"), (7, "2026-03-04")]:
+        send(log, t[i], at(day, 11))
+    finish(log, t[1], at("2026-03-01"), [0.075])
+    finish(log, t[2], at("2026-03-01"), [0.075])
+    finish(log, t[3], at("2026-03-02"), [0.080])  # the API charged more than the description's price
+    finish(log, t[4], at("2026-03-02"), [None])  # no cost reported: the estimate counts
+    finish(log, t[5], at("2026-03-03"), [], status="failed")  # failed, not charged
+    finish(log, t[6], at("2026-03-03"), [], status="failed", task_cost=0.075)  # failed and charged
+    # t7: sent, never answered (in doubt); t8: never sent
+    b = experiment(log, "beta", {"prompt": ["a", "b", "c"]}, model=BASE)
+    t[9] = task(log, b, {"prompt": "a", "repeat": 0}, model=BASE, price=0.035, n=2, size=(1024, 1024))
+    t[10] = task(log, b, {"prompt": "b", "repeat": 0}, model=BASE, price=0.030, size=(1024, 1024))
+    t[11] = task(log, b, {"prompt": "c", "repeat": 0}, model=BASE, price=0.030, size=(1024, 1024))
+    send(log, t[9], at("2026-03-10", 11))
+    finish(log, t[9], at("2026-03-10"), [0.035, 0.035])
+    send(log, t[10], at("2026-04-01", 11))
+    finish(log, t[10], at("2026-04-01"), [0.030])
+    # t11 failed once and was charged for it, then was retried under a new taskUUID and succeeded
+    send(log, t[11], at("2026-04-02", 9))
+    finish(log, t[11], at("2026-04-02", 9), [], status="failed", task_cost=0.030)
+    log.reset_task(t[11], task_uuid=str(uuid.uuid4()), request_json="{}")
+    send(log, t[11], at("2026-04-02", 11))
+    finish(log, t[11], at("2026-04-02"), [0.030])
+    # ratings: the latest one with a score counts
+    i1, i2, i3, i4 = (images_of(log, t[k])[0] for k in (1, 2, 3, 4))
+    log.rate(i1, 5)
+    log.rate(i1, 2)  # re-rated: no longer kept
+    log.rate(i2, 4)
+    log.rate(i3, 3)
+    log.rate(i4, 5)
+    i9a, i9b = images_of(log, t[9])
+    log.rate(i9a, 5)
+    log.rate(i9b, 4)
+    log.rate(images_of(log, t[10])[0], None, note="a note, no score")
+    log.rate(images_of(log, t[11])[0], 1)
+    log.task_ids = t  # type: ignore[attr-defined]
+    return log
+
+
+TRUTH = {
+    "alpha": {"tasks": 8, "done": 4, "failed": 2, "in_doubt": 1, "pending": 1, "images": 4,
+              "api_usd": 0.075 + 0.075 + 0.080 + 0.075, "estimate_usd": 0.075, "in_doubt_usd": 0.075, "failed_usd": 0.075,
+              "estimated_usd": 7 * 0.075},
+    "beta": {"tasks": 4, "done": 3, "failed": 1, "in_doubt": 0, "pending": 0, "images": 4,
+             "api_usd": 0.070 + 0.030 + 0.030 + 0.030, "estimate_usd": 0.0, "in_doubt_usd": 0.0, "failed_usd": 0.030,
+             "estimated_usd": 0.070 + 0.030 + 0.030 + 0.030},
+}
+for _row in TRUTH.values():
+    _row["cost_usd"] = _row["api_usd"] + _row["estimate_usd"] + _row["in_doubt_usd"]
+TOTAL = TRUTH["alpha"]["cost_usd"] + TRUTH["beta"]["cost_usd"]  # 0.615
+
+
+# -- the frames -----------------------------------------------------------------------------------
+def test_totals_are_the_true_totals(known: Log) -> None:
+    t = Costs(known).totals()
+    assert t["cost_usd"] == pytest.approx(TOTAL) == pytest.approx(0.615)
+    for col in ("tasks", "done", "failed", "in_doubt", "pending", "images"):
+        assert t[col] == TRUTH["alpha"][col] + TRUTH["beta"][col], col
+    for col in ("api_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "estimated_usd"):
+        assert t[col] == pytest.approx(TRUTH["alpha"][col] + TRUTH["beta"][col]), col
+
+
+def test_by_experiment_has_every_part_of_the_spend(known: Log) -> None:
+    df = Costs(known).by("experiment")
+    assert list(df.index) == ["alpha", "beta"]
+    for name, truth in TRUTH.items():
+        for col, want in truth.items():
+            assert df.loc[name, col] == pytest.approx(want), (name, col)
+    assert df.loc["alpha", "usd_per_image"] == pytest.approx(TRUTH["alpha"]["cost_usd"] / 4)
+
+
+def test_failed_tasks_are_shown_and_cost_nothing_unless_charged(known: Log) -> None:
+    costs = Costs(known)
+    failed = costs.failed()
+    assert len(failed) == 3  # t5, t6, and the first attempt of t11 (kept in its history)
+    charged = failed[failed["cost_usd"].fillna(0) > 0]
+    assert sorted(charged["cost_usd"]) == pytest.approx([0.030, 0.075])
+    assert set(failed["retried"]) == {0, 1}
+    assert (failed["error_code"] == "inferenceError").all()
+    assert any("failed requests were charged $0.1050" in n for n in costs.notes())
+    tasks = costs.tasks()
+    t5 = tasks[tasks["task_id"] == known.task_ids[5]].iloc[0]  # type: ignore[attr-defined]
+    assert (t5["cost"], t5["cost_source"]) == (0.0, "none")
+
+
+def test_cost_source_marks_api_estimate_and_in_doubt(known: Log) -> None:
+    tasks = Costs(known).tasks().set_index("task_id")
+    ids = known.task_ids  # type: ignore[attr-defined]
+    assert tasks.loc[ids[1], "cost_source"] == "api"
+    assert (tasks.loc[ids[4], "cost_source"], tasks.loc[ids[4], "cost"]) == ("estimate", 0.075)
+    assert (tasks.loc[ids[7], "cost_source"], tasks.loc[ids[7], "cost"]) == ("in_doubt", 0.075)
+    assert (tasks.loc[ids[8], "cost_source"], tasks.loc[ids[8], "cost"]) == ("none", 0.0)
+    assert Costs(known).tasks()["cost"].sum() == pytest.approx(TOTAL)
+
+
+def test_an_api_cost_that_differs_from_the_price_is_said(known: Log) -> None:
+    costs = Costs(known)
+    prices = costs.price_changes()
+    pro = prices[prices["model"] == PRO].iloc[0]
+    assert (pro["price_usd"], pro["images"], pro["api_images"], pro["differing_images"]) == (0.075, 4, 3, 1)
+    assert pro["api_minus_price_usd"] == pytest.approx(0.005)
+    assert (pro["api_min_usd"], pro["api_max_usd"]) == (0.075, 0.080)
+    note = next(n for n in costs.notes() if "differs from the description's price" in n)
+    assert "for 1 of 3 images of alibaba:qwen-image@2.0-pro sent 2026-03-01 to 2026-03-04" in note
+    assert "charged $0.0750 to $0.0800 per image where $0.0750 was recorded (+$0.0050 in all)" in note
+    assert note in costs.summary()
+
+
+def test_prices_are_dated_per_task(known: Log) -> None:
+    prices = Costs(known).price_changes()
+    base = prices[prices["model"] == BASE]
+    assert list(base["price_usd"]) == [0.035, 0.030]  # in time order
+    assert list(base["first_at"].str[:10]) == ["2026-03-10", "2026-04-01"]
+    assert list(base["images"]) == [2, 2]
+
+
+def test_changing_a_price_in_the_description_does_not_rewrite_past_costs(known: Log) -> None:
+    shipped = get_model(BASE)
+    data = tomllib.loads(resources.files("qwenlab.models").joinpath("alibaba-qwen-image-2.0.toml").read_text())
+    before = Costs(known).by("experiment")
+    try:
+        # the description as it should be: two dated prices, matching what was recorded
+        data["prices"] = [{"since": "2026-02-10", "usd_per_image": 0.035}, {"since": "2026-04-01", "usd_per_image": 0.030}]
+        register_model(data)
+        prices = Costs(known).price_changes()
+        assert not prices["description_changed"].any()
+        assert not any("now gives" in n for n in Costs(known).notes())
+        # someone edits the price retroactively: past costs keep what was recorded
+        data["prices"] = [{"since": "2026-02-10", "usd_per_image": 0.05}]
+        register_model(data)
+        after = Costs(known).by("experiment")
+        assert after.equals(before)
+        prices = Costs(known).price_changes()
+        assert list(prices[prices["model"] == BASE]["description_changed"]) == [True, True]
+        assert any("now gives $0.0500 per image" in n and "past costs keep the recorded price" in n for n in Costs(known).notes())
+    finally:
+        register_model(shipped)
+
+
+def test_by_an_axis_uses_the_sweeps_labels_and_order(known: Log) -> None:
+    df = Costs(known).by("promptExtend")
+    assert list(df.index) == ["on", "off"]  # the sweep's order, only alpha swept it
+    assert df.loc["on", "cost_usd"] == pytest.approx(0.075 + 0.080 + 0 + 0.075)  # t1, t3, t5 (free), t7 (in doubt)
+    assert df.loc["off", "cost_usd"] == pytest.approx(0.075 + 0.075 + 0.075 + 0)  # t2, t4 (estimate), t6 (charged), t8
+    assert df["tasks"].tolist() == [4, 4]
+    assert df["cost_usd"].sum() == pytest.approx(TRUTH["alpha"]["cost_usd"])
+    assert list(Costs(known).by("prompt").index) == ["a", "b", "c"]
+
+
+def test_by_size_model_day_and_week(known: Log) -> None:
+    c = Costs(known)
+    size = c.by("size")["cost_usd"]
+    assert size.to_dict() == pytest.approx({"1024x1024": 0.16, "1024x1536": 0.225, "1536x1024": 0.23})
+    assert c.by("model")["cost_usd"].to_dict() == pytest.approx({BASE: 0.16, PRO: 0.455})
+    day = c.by("day")
+    assert day["cost_usd"].to_dict() == pytest.approx({
+        "2026-02-28": 0.0, "2026-03-01": 0.15, "2026-03-02": 0.155, "2026-03-03": 0.075, "2026-03-04": 0.075,
+        "2026-03-10": 0.07, "2026-04-01": 0.03, "2026-04-02": 0.06})
+    assert day.loc["2026-02-28", "pending"] == 1  # the unsent cell, on the day it was planned
+    weeks: dict[str, float] = {}
+    for d, usd in day["cost_usd"].items():  # independent of SQLite: Python's own calendar
+        monday = dt.date.fromisoformat(d) - dt.timedelta(days=dt.date.fromisoformat(d).weekday())
+        weeks[monday.isoformat()] = weeks.get(monday.isoformat(), 0.0) + usd
+    assert c.by("week")["cost_usd"].to_dict() == pytest.approx(weeks)
+    assert c.by("month")["cost_usd"].to_dict() == pytest.approx({"2026-02": 0.0, "2026-03": 0.525, "2026-04": 0.09})
+
+
+def test_by_setting_puts_the_repeats_of_a_cell_together(known: Log) -> None:
+    df = Costs(known).by("setting")
+    alpha = df.loc["alpha"]
+    assert list(alpha.index) == ["promptExtend=on, size=1024x1536", "promptExtend=off, size=1024x1536",
+                                 "promptExtend=on, size=1536x1024", "promptExtend=off, size=1536x1024"]
+    assert alpha["tasks"].tolist() == [2, 2, 2, 2]
+    assert alpha.loc["promptExtend=off, size=1024x1536", "cost_usd"] == pytest.approx(0.15)  # t2 + charged t6
+    assert df.loc[("beta", "prompt=c"), "tasks"] == 2  # the retried cell and its earlier attempt
+    assert df["cost_usd"].sum() == pytest.approx(TOTAL)
+
+
+def test_by_several_keys(known: Log) -> None:
+    df = Costs(known).by(["experiment", "size"])
+    assert df.loc[("alpha", "1536x1024"), "cost_usd"] == pytest.approx(0.23)
+    assert df.loc[("beta", "1024x1024"), "images"] == 4
+    both = Costs(known).by(["promptExtend", "size"])
+    assert both.loc[("on", "1536x1024"), "cost_usd"] == pytest.approx(0.155)
+
+
+def test_estimate_against_actual(known: Log) -> None:
+    df = Costs(known).estimate_vs_actual()
+    alpha = df.loc["alpha"]
+    assert alpha["planned_usd"] == pytest.approx(0.6)  # 8 cells at $0.075
+    assert alpha["estimated_usd"] == pytest.approx(0.525)  # the 7 sent
+    assert alpha["difference_usd"] == pytest.approx(0.455 - 0.525)
+    assert alpha["api_gap_usd"] == pytest.approx(0.005)  # the one image charged $0.080
+    assert df.loc["beta", "api_gap_usd"] == pytest.approx(0.0)  # the charged earlier attempt was estimated too
+
+
+def test_spend_against_budget(known: Log) -> None:
+    df = Costs(known).budget()
+    alpha = df.loc["alpha"]
+    assert (alpha["budget_usd"], alpha["unsent"]) == (0.5, 1)
+    assert alpha["remaining_usd"] == pytest.approx(0.045)
+    assert alpha["used_pct"] == pytest.approx(91.0)
+    assert alpha["would_exceed"] is True  # the unsent cell needs $0.075
+    assert df.loc["beta", "would_exceed"] is None and math.isnan(df.loc["beta", "budget_usd"])
+
+
+def test_over_budget_is_noted(known: Log) -> None:
+    known.update_experiment(known.experiment("alpha")["id"], budget_usd=0.40)
+    assert any("'alpha' spent $0.4550, over its budget of $0.40" in n for n in Costs(known).notes())
+
+
+def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
+    c = Costs(known)
+    df = c.per_kept_image(min_score=4)
+    # alpha: kept = t2 (4) and t4 (5); t1 was re-rated 2. Its whole spend, failures and the
+    # request in doubt included, is carried by those two images.
+    assert (df.loc["alpha", "rated"], df.loc["alpha", "kept"]) == (4, 2)
+    assert df.loc["alpha", "usd_per_kept_image"] == pytest.approx(0.455 / 2)
+    assert df.loc["alpha", "keep_rate"] == pytest.approx(0.5)
+    assert (df.loc["beta", "rated"], df.loc["beta", "kept"]) == (3, 2)  # a rating with no score is no rating
+    assert df.loc["beta", "usd_per_kept_image"] == pytest.approx(0.16 / 2)
+    by_axis = c.per_kept_image(min_score=4, by="promptExtend")
+    assert by_axis.loc["on", "kept"] == 0 and math.isnan(by_axis.loc["on", "usd_per_kept_image"])
+    assert by_axis.loc["off", "usd_per_kept_image"] == pytest.approx(0.225 / 2)
+    assert c.per_kept_image(min_score=5).loc["alpha", "kept"] == 1
+
+
+def test_since_and_until_split_the_spend(known: Log) -> None:
+    late = Costs(known, since="2026-03-03")
+    early = Costs(known, until="2026-03-03")
+    assert late.totals()["cost_usd"] == pytest.approx(0.075 + 0.075 + 0.16)
+    assert early.totals()["cost_usd"] + late.totals()["cost_usd"] == pytest.approx(TOTAL)
+    assert list(late.by("day").index) == ["2026-03-03", "2026-03-04", "2026-03-10", "2026-04-01", "2026-04-02"]
+    assert Costs(known, since=dt.date(2026, 4, 1)).totals()["cost_usd"] == pytest.approx(0.09)
+    assert Costs(known, since="9999d").totals()["tasks"] == 12  # 9999 days back: everything
+    with pytest.raises(ValueError, match="is not a date"):
+        Costs(known, since="last tuesday")
+
+
+def test_experiment_filter(known: Log) -> None:
+    beta = Costs(known, experiments="beta")
+    assert beta.totals()["cost_usd"] == pytest.approx(0.16)
+    assert list(beta.by("experiment").index) == ["beta"]
+    assert Costs(known).filter(experiments=["alpha"]).totals()["tasks"] == 8
+    with pytest.raises(ExperimentNotFoundError, match="known: alpha, beta"):
+        Costs(known, experiments="gamma").totals()
+
+
+def test_an_unknown_key_names_the_known_ones(known: Log) -> None:
+    with pytest.raises(UnknownCostKeyError, match="promptExtend"):
+        Costs(known).by("colour")
+    assert Costs(known).axes() == ["promptExtend", "size", "prompt"]
+
+
+def test_timeline_adds_up_to_the_total(known: Log) -> None:
+    tl = Costs(known).timeline()
+    assert len(tl) == 10  # every request that cost something (t5 and t8 did not)
+    assert tl["at"].is_monotonic_increasing
+    assert tl["cumulative_usd"].iloc[-1] == pytest.approx(TOTAL)
+
+
+def test_summary_and_html(known: Log) -> None:
+    task(known, experiment(known, "<b>x</b>", {}), {"repeat": 0})  # a user's name, and a cell not sent
+    c = Costs(known)
+    text = c.summary()
+    assert text.startswith("Costs: $0.6150 ($0.4650 reported by the API, $0.0750 estimated, $0.0750 in doubt)")
+    assert "13 tasks (7 done, 3 failed, 1 in doubt, 2 not sent), 8 images" in text
+    assert "1 request is in doubt" in text and "$0.0750 is estimated" in text
+    assert repr(c) == text
+    html = c._repr_html_()
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_an_empty_log(tmp_path: Path) -> None:
+    c = Costs(Log(tmp_path / "empty.db"))
+    assert c.totals()["cost_usd"] == 0 and c.totals()["tasks"] == 0
+    for key in ("experiment", "day", "setting"):
+        assert c.by(key).empty
+    assert c.estimate_vs_actual().empty and c.budget().empty and c.price_changes().empty and c.timeline().empty
+    assert c.per_kept_image(min_score=4).empty
+    assert c.notes() == []
+    assert "Costs: $0.0000" in c.summary()
+
+
+def test_costs_opens_a_log_a_lab_or_a_path(known: Log, data_dir: Path) -> None:
+    from qwenlab.runner import Lab
+
+    assert Costs(known.path).totals()["cost_usd"] == pytest.approx(TOTAL)
+    lab = Lab(data_dir, log=known)
+    assert Costs(lab).totals()["cost_usd"] == pytest.approx(TOTAL)
+    assert Costs().log.path == data_dir / "qwenlab.db"
+    with pytest.raises(TypeError):
+        Costs(42)  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError, match="no log at"):
+        Costs(data_dir / "typo.db")
+    assert not (data_dir / "typo.db").exists()
+
+
+def test_cost_indexes_exist_and_are_used(known: Log) -> None:
+    assert "m005_cost_indexes" in known.migrations()
+    plan = " ".join(r["detail"] for r in known._rows(
+        "EXPLAIN QUERY PLAN SELECT t.experiment_id, total(t.cost_usd), total(t.estimated_cost_usd) FROM tasks t GROUP BY 1"))
+    assert "COVERING INDEX idx_tasks_costs" in plan
+
+
+# -- the command ----------------------------------------------------------------------------------
+@pytest.fixture
+def known_default(known: Log, data_dir: Path) -> Path:
+    """The known log where the CLI looks for it."""
+    import sqlite3
+
+    with sqlite3.connect(known.path) as src, sqlite3.connect(data_dir / "qwenlab.db") as dst:
+        src.backup(dst)
+    return data_dir / "qwenlab.db"
+
+
+def test_cli_prints_the_table(known_default: Path) -> None:
+    result = CliRunner().invoke(cli, ["costs"])
+    assert result.exit_code == 0, result.output
+    assert "Costs: $0.6150" in result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith(("alpha", "beta"))}
+    assert "$0.4550" in lines["alpha"] and "$0.1600" in lines["beta"]
+    assert "note: the API's cost differs" in result.output
+
+
+def test_cli_by_axis_since_and_kept(known_default: Path) -> None:
+    out = CliRunner().invoke(cli, ["costs", "--by", "promptExtend"]).output
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith(("on ", "off "))]
+    assert rows == ["on", "off"]
+    out = CliRunner().invoke(cli, ["costs", "--by", "day", "--since", "2026-04-01"]).output
+    assert "2026-04-01" in out and "2026-03-10" not in out and "Costs (since 2026-04-01): $0.0900" in out
+    out = CliRunner().invoke(cli, ["costs", "--kept", "4", "-e", "alpha"]).output
+    assert "$0.2275" in out  # 0.455 / 2 kept
+
+
+def test_cli_json(known_default: Path) -> None:
+    result = CliRunner().invoke(cli, ["costs", "--json", "--by", "experiment,size"])
+    data = json.loads(result.output)
+    assert data["totals"]["cost_usd"] == pytest.approx(TOTAL)
+    assert {(r["experiment"], r["size"]) for r in data["rows"]} == {
+        ("alpha", "1024x1536"), ("alpha", "1536x1024"), ("beta", "1024x1024")}
+    assert sum(r["cost_usd"] for r in data["rows"]) == pytest.approx(TOTAL)
+    assert any("differs from the description's price" in n for n in data["notes"])
+
+
+def test_cli_errors(known_default: Path) -> None:
+    bad = CliRunner().invoke(cli, ["costs", "--by", "colour"])
+    assert bad.exit_code == 2 and "--by" in bad.output and "promptExtend" in bad.output
+    bad = CliRunner().invoke(cli, ["costs", "--since", "soon"])
+    assert bad.exit_code == 2 and "is not a date" in bad.output
+    known_default.unlink()
+    none = CliRunner().invoke(cli, ["costs"])
+    assert none.exit_code == 1 and "no log yet" in none.output
+
+
+# -- a real sweep against the emulator ------------------------------------------------------------
+@pytest.mark.slow
+def test_a_real_sweep_costs_what_the_emulator_charged(data_dir: Path) -> None:
+    from qwenlab.emulator import Emulator, Faults
+    from qwenlab.runner import Lab
+    from qwenlab.sweep import Sweep
+
+    shipped = get_model(PRO)
+    data = tomllib.loads(resources.files("qwenlab.models").joinpath("alibaba-qwen-image-2.0-pro.toml").read_text())
+    axes = {"promptExtend": [True, False], "size": ["1024x1536", "1536x1024"]}
+    with Emulator(faults=Faults(task_error=0.3, seed=5)) as emu:
+        lab = Lab(data_dir, base_url=emu.url)
+        try:
+            lab.run(Sweep(prompt="A poster for LUMIERE", axes=axes, repeats=3), name="first", progress=False)
+            # Runware lowers the price today: a description with two dated prices says so
+            today = dt.date.today().isoformat()
+            data["prices"] = [{"since": "2026-02-10", "usd_per_image": 0.075}, {"since": today, "usd_per_image": 0.05}]
+            register_model(data)
+            lab.run(Sweep(prompt="A poster for LUNE NOIRE", axes=axes, repeats=2), name="second", progress=False)
+        finally:
+            register_model(shipped)  # and the description goes back to one price: past costs stay
+            lab.client.close()
+        charged = emu.ledger.charges
+    c = Costs(lab)
+    t = c.totals()
+    assert t["api_usd"] == pytest.approx(sum(ch.usd for ch in charged))
+    assert t["cost_usd"] == pytest.approx(t["api_usd"])  # every cost came from the API
+    assert t["images"] == len(charged)
+    failed = sum(1 for r in lab.log._rows("SELECT status FROM tasks") if r["status"] == "failed")
+    assert failed > 0 and t["failed"] >= failed and t["failed_usd"] == 0  # a task error is not charged
+    by_exp = c.by("experiment")["cost_usd"]
+    uuids = {r["task_uuid"]: r["name"] for r in lab.log._rows(
+        "SELECT i.task_uuid, e.name FROM images i JOIN experiments e ON e.id = i.experiment_id")}
+    for name in ("first", "second"):
+        assert by_exp[name] == pytest.approx(sum(ch.usd for ch in charged if uuids.get(ch.task_uuid) == name))
+    assert c.by("promptExtend")["cost_usd"].sum() == pytest.approx(t["cost_usd"])
+    prices = c.price_changes()
+    assert sorted(prices["price_usd"]) == [0.05, 0.075]
+    assert prices["differing_images"].sum() == 0  # the API charged the recorded price each time
+    assert list(prices.sort_values("price_usd")["description_changed"]) == [True, False]  # 0.05 is no longer described
+
+
+# -- a generated log (the benchmark's), bigger and random, with its truth computed as it is written
+def test_a_generated_log_has_the_totals_it_was_built_with(tmp_path: Path) -> None:
+    from qwenlab.bench_costs import _check, build_log
+
+    truth = build_log(tmp_path / "gen.db", n_tasks=3000, n_experiments=6, seed=11)
+    assert truth.failed_usd > 0 and truth.in_doubt_usd > 0 and truth.estimate_usd > 0 and truth.differing_images > 0
+    costs = Costs(tmp_path / "gen.db")
+    assert _check(costs, truth, 4) == []
+    assert costs.by("week")["cost_usd"].sum() == pytest.approx(truth.cost_usd)
+    assert costs.by("setting")["cost_usd"].sum() == pytest.approx(truth.cost_usd)
+
+
+def test_the_benchmark_runs_and_prints_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qwenlab.bench_costs import main
+
+    assert main(["--tasks", "400", "--repeat", "1", "--keep", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "every total matches the truth" in out
+    assert 'by("experiment")' in out and "no index" in out and "pandas" in out
