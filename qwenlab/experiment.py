@@ -150,14 +150,9 @@ class Experiment:
 
     @property
     def cost(self) -> float:
-        """USD spent: API-reported costs (the estimate where none was reported) of finished tasks."""
-        total = 0.0
-        for t in self.log.tasks(self.id):
-            if t["cost_usd"] is not None:
-                total += t["cost_usd"]
-            elif t["status"] == "done":
-                total += t["estimated_cost_usd"] or 0.0
-        return round(total, 6)
+        """USD spent: API-reported costs, the estimate where none was reported or a request is in
+        doubt, and charged earlier attempts (the same rule as the budget and `qwenlab costs`)."""
+        return round(self.log.spent(self.id), 6)
 
     def summary(self) -> str:
         """A few lines: name, status, cells, images, cost, why it stopped."""

@@ -45,6 +45,18 @@ def to_json(value: Any) -> str:
     return redact(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
 
 
+# What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
+# experiment's summary and the log's listing agree with qwenlab.costs: API-reported costs, the
+# price estimate where none was reported, the estimate of tasks left 'sent' (they may have been
+# charged), and whatever earlier failed attempts of a retried cell were charged (history_json).
+SPENT_SQL = (
+    "coalesce(sum(CASE WHEN t.status = 'done' THEN coalesce(t.cost_usd, t.estimated_cost_usd) "
+    "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END "
+    "+ CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
+    "FROM json_each(t.history_json) h) END), 0)"
+)
+
+
 # -- the log --------------------------------------------------------------------------------------
 class Log:
     """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
@@ -216,13 +228,9 @@ class Log:
 
     # -- queries --------------------------------------------------------------------------------
     def spent(self, experiment_id: int) -> float:
-        """USD spent by an experiment: API-reported costs, the estimate where none was reported,
-        and the estimate of tasks left 'sent' (they may have been charged)."""
-        row = self._rows(
-            "SELECT coalesce(sum(CASE WHEN status = 'done' THEN coalesce(cost_usd, estimated_cost_usd) "
-            "WHEN status = 'sent' THEN estimated_cost_usd ELSE coalesce(cost_usd, 0) END), 0) AS usd "
-            "FROM tasks WHERE experiment_id = ?", [experiment_id])
-        return float(row[0]["usd"])
+        """USD spent by an experiment, by the one rule every summary uses (`SPENT_SQL`)."""
+        row = self._rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
+        return float(row[0]["usd"] or 0.0)
 
     def experiments_frame(self) -> "pd.DataFrame":
         """One row per experiment: status, cells by status, images, spend."""
@@ -231,8 +239,7 @@ class Log:
             "count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
             "sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
             "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
-            "round(coalesce(sum(CASE WHEN t.status = 'done' THEN coalesce(t.cost_usd, t.estimated_cost_usd) "
-            "ELSE coalesce(t.cost_usd, 0) END), 0), 6) AS cost_usd "
+            f"round({SPENT_SQL}, 6) AS cost_usd "
             "FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id GROUP BY e.id ORDER BY e.id")
 
     def tasks_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":

@@ -297,12 +297,21 @@ def _user_model_dirs() -> list[Path]:
     return dirs
 
 
+# The environment that decided which user folders were scanned; get_model is called for every
+# cell of a sweep, so the folders are looked at again only when that environment changes.
+_SCANNED_FOR: tuple[str, str] | None = None
+
+
 def _ensure_loaded() -> None:
+    global _SCANNED_FOR
     if not _REGISTRY:
         for entry in sorted(resources.files("qwenlab.models").iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".toml"):
                 desc = ModelDescription.from_dict(tomllib.loads(entry.read_text(encoding="utf-8")), origin=f"qwenlab/models/{entry.name}")
                 _REGISTRY[desc.id] = desc
+    env = (os.environ.get("QWENLAB_MODELS_DIR", ""), os.environ.get("QWENLAB_DATA_DIR", ""))
+    if env == _SCANNED_FOR:
+        return
     for folder in _user_model_dirs():
         folder = folder.resolve()
         if folder in _LOADED_DIRS or not folder.is_dir():
@@ -311,6 +320,7 @@ def _ensure_loaded() -> None:
         for file in sorted(folder.glob("*.toml")):
             desc = load_model_file(file)
             _REGISTRY[desc.id] = desc
+    _SCANNED_FOR = env  # a file added later is picked up by register_model(path) or a new process
 
 
 def get_model(model_id: str) -> ModelDescription:

@@ -44,6 +44,7 @@ from .request import Request, new_task_uuid
 from .sweep import Cell, Sweep
 
 if TYPE_CHECKING:
+    from .costs import Costs
     import pandas as pd
 
     from .client import RunwareClient
@@ -127,6 +128,13 @@ class Lab:
             known = ", ".join(self.log.experiment_names()) or "none yet"
             raise ExperimentNotFoundError(f"no experiment named {name!r} in {self.log.path}; known: {known}")
         return Experiment(self.log, name, self.data_dir)
+
+    def costs(self, **filters: Any) -> "Costs":
+        """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);
+        keyword filters (`since=`, `until=`, `experiments=`) narrow it."""
+        from .costs import Costs
+
+        return Costs(self.log, **filters)
 
     def plan(self, sweep: Sweep, name: str | None = None, *, quiet: bool = False) -> "pd.DataFrame":
         """`sweep.plan()` with a `logged` column: what the log already holds for each cell
