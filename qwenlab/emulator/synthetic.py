@@ -5,7 +5,11 @@ sweeps, grids, logs and OCR checks can be exercised without the network. What th
 
 - a poster-like composition (gradient background, a central "product" with a halo and a
   pedestal, a few shapes), its palette derived from the prompt and its layout from the seed;
-- the prompt's quoted strings ('...', "...", ‘...’, “...”) as legible headlines on solid panels;
+- the prompt's quoted strings ('...', "...", ‘...’, “...”) as legible headlines on solid panels,
+  some of them misspelled at a deterministic, request-dependent rate (longer strings and smaller
+  text more often; promptExtend and a negative prompt naming text flaws less often; the exact rule
+  is in `qwenlab.emulator.typography`). This is synthetic behaviour so that text scores vary,
+  not a claim about how Qwen-Image renders text. `headlines(scene)` tells what each string became;
 - promptExtend on: a richer composition (frame, corner ornaments, rays, gold dust) and a small
   "prompt extended" tag; off: the plain composition;
 - no negative prompt: clutter (speckles, stray strokes, noise); a negative prompt: a clean image;
@@ -32,9 +36,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from .typography import fit_lines, font_for, quoted_strings
+from .typography import fit_lines, font_for, misspell, misspell_probability, quoted_strings
 
-__all__ = ["Reference", "Scene", "render", "render_bytes", "encode", "placeholder", "MARK", "NSFW_TRIGGER"]
+__all__ = ["Reference", "Scene", "Headline", "headlines", "render", "render_bytes", "encode", "placeholder", "MARK",
+           "NSFW_TRIGGER"]
 
 MARK = "SYNTHETIC · qwenlab emulator"
 NSFW_TRIGGER = "[nsfw-test]"
@@ -138,11 +143,12 @@ def render(scene: Scene) -> Image.Image:
             _clutter(draw, lw, lh, rng)
         low = Image.alpha_composite(low.convert("RGBA"), layer).convert("RGB")
         if not scene.negative_prompt:
-            noise = Image.effect_noise((lw, lh), 64).convert("RGB")
+            # from the scene's dice, not Image.effect_noise (C rand(), unseeded): same scene, same pixels
+            noise = Image.frombytes("L", (lw, lh), rng.randbytes(lw * lh)).convert("RGB")
             low = Image.blend(low, noise, 0.12)
         image = low.resize((w, h), Image.BILINEAR)
         draw = ImageDraw.Draw(image)
-        _headlines(draw, quoted_strings(scene.prompt), w, h, palette)
+        _headlines(draw, headlines(scene), w, h, palette)
         if scene.prompt_extend:
             _tag(draw, "prompt extended", w, palette)
     _mark(ImageDraw.Draw(image), w, h, scene.seed)
@@ -267,21 +273,55 @@ def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 # -- text ------------------------------------------------------------------------------------------
-def _headlines(draw: ImageDraw.ImageDraw, strings: list[str], w: int, h: int, palette: dict) -> None:
-    if not strings:
-        return
+@dataclass(frozen=True)
+class Headline:
+    """One quoted string as a scene draws it: `drawn` differs from `expected` when misspelled."""
+
+    expected: str
+    drawn: str
+    px: int                   # glyph size it is drawn at, after fitting
+    misspell_probability: float
+    font: object = field(repr=False, compare=False, default=None)
+    lines: tuple[str, ...] = field(repr=False, compare=False, default=())
+    top: bool = True          # the first two strings sit at the top, the others near the bottom
+
+    @property
+    def misspelled(self) -> bool:
+        return self.drawn != self.expected
+
+
+def headlines(scene: Scene) -> list[Headline]:
+    """What a scene draws for each of its prompt's quoted strings (and at what size), with the
+    emulator's synthetic misspellings applied (see `qwenlab.emulator.typography`)."""
+    if scene.nsfw:
+        return []
+    w, h = int(scene.width), int(scene.height)
+    basis = scene.key or hashlib.sha256(repr(scene.cache_key()).encode()).hexdigest()
     box = int(w * 0.84)
+    out = []
+    for i, text in enumerate(quoted_strings(scene.prompt)):
+        size, min_size = (([int(w * 0.085), int(w * 0.05)][i], max(10, w // 60)) if i < 2
+                          else (int(w * 0.036), max(10, w // 70)))
+        font, lines = fit_lines(text, box, size, min_size=min_size, max_lines=2)
+        p = misspell_probability(text, font.size, prompt_extend=scene.prompt_extend, negative_prompt=scene.negative_prompt)
+        # dice of their own, so the composition (drawn from scene.rng()) is the same with or without typos
+        dice = random.Random(f"typo|{basis}|{scene.seed}|{i}|{text}")
+        drawn = misspell(text, dice) if dice.random() < p else text
+        if drawn != text:
+            font, lines = fit_lines(drawn, box, size, min_size=min_size, max_lines=2)
+        out.append(Headline(text, drawn, int(font.size), p, font, tuple(lines), i < 2))
+    return out
+
+
+def _headlines(draw: ImageDraw.ImageDraw, items: list[Headline], w: int, h: int, palette: dict) -> None:
     y = int(h * 0.06)
-    sizes = [int(w * 0.085), int(w * 0.05)]
-    for i, text in enumerate(strings[:2]):
-        font, lines = fit_lines(text, box, sizes[i], min_size=max(10, w // 60), max_lines=2)
-        y = _panel_text(draw, font, lines, w, y, palette) + int(h * 0.015)
+    for item in items[:2]:
+        y = _panel_text(draw, item.font, list(item.lines), w, y, palette) + int(h * 0.015)
     y = int(h * 0.9)
-    for text in reversed(strings[2:]):
-        font, lines = fit_lines(text, box, int(w * 0.036), min_size=max(10, w // 70), max_lines=2)
-        height = _lines_height(font, lines)
+    for item in reversed(items[2:]):
+        height = _lines_height(item.font, list(item.lines))
         y -= height + int(h * 0.02)
-        _panel_text(draw, font, lines, w, y, palette)
+        _panel_text(draw, item.font, list(item.lines), w, y, palette)
 
 
 def _lines_height(font, lines: list[str]) -> int:

@@ -1,0 +1,156 @@
+"""Text scores by axis value, with confidence intervals, and the cost of a correctly rendered image.
+
+    by_axis(exp, "promptExtend")                   # a frame: value, n, mean, lo, hi
+    describe(exp, "promptExtend")
+    # 'promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: 0.64 [0.55, 0.72] (n=32)'
+    cost_per_correct(exp, by="promptExtend")       # USD per image whose every string reads exactly
+
+Intervals: for `correct` (a yes/no per image) the Wilson score interval; for the other metrics
+(word_accuracy, ned, sentence_accuracy: a share per image) a percentile bootstrap over images,
+images being the unit that varies (words of one image are not independent draws), with a fixed
+seed so the figures are reproducible. Cost per correct image: the mean cost of an image divided
+by the share of images that are correct, its interval that of the share (Wilson) carried through.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..experiment import Experiment
+
+__all__ = ["by_axis", "describe", "cost_per_correct", "wilson", "bootstrap_mean", "METRICS"]
+
+METRICS = {"word_accuracy": "word accuracy", "ned": "NED", "sentence_accuracy": "sentence accuracy", "correct": "correct"}
+
+
+def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion; (nan, nan) when n is 0."""
+    if n <= 0:
+        return math.nan, math.nan
+    z = _z(level)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_mean(values: Any, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean (resampling the values); (nan, nan) when empty."""
+    import numpy as np
+
+    x = np.asarray([v for v in values if v is not None and v == v], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan
+    if x.size == 1 or np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def _z(level: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def _frame(scores: "pd.DataFrame | Experiment | str") -> "pd.DataFrame":
+    import pandas as pd
+
+    if isinstance(scores, pd.DataFrame):
+        return scores
+    from .scores import text_scores
+
+    return text_scores(scores)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, Mapping) and value.get("label"):
+        return str(value["label"])
+    from ..axis import format_value
+
+    if isinstance(value, float) and value != value:  # pandas turns an axis value None into NaN
+        value = None
+    return format_value(value)
+
+
+def _groups(df: "pd.DataFrame", axis: str | None) -> list[tuple[str, "pd.DataFrame"]]:
+    if axis is None:
+        return [("all", df)]
+    if axis not in df.columns:
+        raise KeyError(f"no axis {axis!r} in the scores; columns: {', '.join(map(str, df.columns))}")
+    labels = [_label(v) for v in df[axis]]
+    order = list(dict.fromkeys(labels))
+    keyed = df.assign(_value=labels)
+    return [(lab, keyed[keyed["_value"] == lab]) for lab in order]
+
+
+def by_axis(scores: "pd.DataFrame | Experiment | str", axis: str | None = None, metric: str = "word_accuracy", *,
+            level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> "pd.DataFrame":
+    """One row per value of `axis` (one row "all" when None): n images, the metric's mean and its
+    confidence interval [lo, hi]. `scores`: a `text_scores` frame, an Experiment or a name."""
+    import pandas as pd
+
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    df = _frame(scores)
+    rows = []
+    for label, part in _groups(df, axis):
+        vals = [v for v in part[metric] if v is not None and v == v]
+        if metric == "correct":
+            k = sum(bool(v) for v in vals)
+            lo, hi = wilson(k, len(vals), level)
+            method = "wilson"
+        else:
+            lo, hi = bootstrap_mean(vals, level, n_boot, seed)
+            method = "bootstrap"
+        mean = float(sum(float(v) for v in vals) / len(vals)) if vals else math.nan
+        rows.append({"axis": axis or "all", "value": label, "metric": metric, "n": len(vals), "mean": mean,
+                     "lo": lo, "hi": hi, "level": level, "method": method})
+    return pd.DataFrame(rows, columns=["axis", "value", "metric", "n", "mean", "lo", "hi", "level", "method"])
+
+
+def describe(scores: "pd.DataFrame | Experiment | str", axis: str | None = None, metric: str = "word_accuracy", *,
+             level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> str:
+    """One line: "promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: 0.64 [0.55, 0.72] (n=32)"."""
+    table = by_axis(scores, axis, metric, level=level, n_boot=n_boot, seed=seed)
+    if table.empty:
+        return f"{axis or 'all'}: no scores"
+    parts = [f"{r.value}: {METRICS[metric]} {r.mean:.2f} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})" for r in table.itertuples()]
+    head = f"{axis} " if axis else ""
+    return head + "; ".join(parts)
+
+
+def cost_per_correct(scores: "pd.DataFrame | Experiment | str", by: str | None = None, *, level: float = 0.95) -> "pd.DataFrame":
+    """USD per correctly rendered image (every expected string read exactly), per value of `by`:
+    images, correct, rate [rate_lo, rate_hi] (Wilson), cost_usd (all images), cost_per_image,
+    cost_per_correct [lo, hi] (inf where no image is correct)."""
+    import pandas as pd
+
+    df = _frame(scores)
+    rows = []
+    for label, part in _groups(df, by):
+        part = part[[c is not None and c == c for c in part["correct"]]]
+        n = len(part)
+        k = int(sum(bool(c) for c in part["correct"]))
+        costs = [float(c) for c in part["cost_usd"] if c is not None and c == c]
+        total = float(sum(costs))
+        per_image = total / len(costs) if costs else math.nan
+        rate_lo, rate_hi = wilson(k, n, level)
+        rate = k / n if n else math.nan
+
+        def per(r: float) -> float:
+            if not n:
+                return math.nan
+            return per_image / r if r and r == r else math.inf
+
+        rows.append({"axis": by or "all", "value": label, "images": n, "correct": k, "rate": rate, "rate_lo": rate_lo,
+                     "rate_hi": rate_hi, "cost_usd": round(total, 6), "cost_per_image": per_image,
+                     "cost_per_correct": per(rate), "lo": per(rate_hi), "hi": per(rate_lo)})
+    return pd.DataFrame(rows, columns=["axis", "value", "images", "correct", "rate", "rate_lo", "rate_hi", "cost_usd",
+                                       "cost_per_image", "cost_per_correct", "lo", "hi"])

@@ -1,0 +1,95 @@
+"""What was read, drawn over the image: a box per line the OCR found, coloured by what it meant
+for the score, with the text read above it.
+
+    img = draw_reading("poster.png", reading, score)     # a PIL image (RGB)
+    img = reading_overlay(exp, image_id)                 # the same from the log
+
+Colours: green, a line of an expected string read exactly; orange, a line of a misread string;
+grey, any other text (marks, stray letters). Without a score every box is grey.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .engines import load_image
+from .reading import Reading, in_reading_order
+from .scoring import TextScore, score_text
+
+if TYPE_CHECKING:
+    from ..experiment import Experiment
+
+__all__ = ["draw_reading", "reading_overlay", "score_colour", "COLOURS"]
+
+COLOURS = {"exact": (46, 204, 64), "misread": (255, 133, 27), "other": (170, 170, 170)}
+
+
+def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *, labels: bool = True,
+                 width: int | None = None) -> Image.Image:
+    """`image` (path, bytes or PIL image) with `reading`'s boxes and text drawn over it.
+
+    score: colours boxes by status (see the module docstring); its `lines` refer to the
+    reading's lines in reading order, as `score_text` numbers them. width: scale the result to
+    this width (boxes scale with it)."""
+    img = load_image(image)
+    lines = in_reading_order(reading.lines)
+    status: dict[int, str] = {}
+    rank = {"other": 0, "misread": 1, "exact": 2}
+    for s in score.strings if score is not None else ():
+        if s.status == "missing":  # its best match is unrelated text: leave those lines grey
+            continue
+        for i in s.lines:
+            if rank[s.status] > rank[status.get(i, "other")]:
+                status[i] = s.status
+    scale = 1.0
+    if width and width != img.width:
+        scale = width / img.width
+        img = img.resize((width, max(1, round(img.height * scale))), Image.LANCZOS)
+    overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    size = max(11, img.width // 42)
+    font = ImageFont.load_default(size=size)
+    for i, line in enumerate(lines):
+        if not line.box:
+            continue
+        colour = COLOURS[status.get(i, "other")]
+        points = [(x * scale, y * scale) for x, y in line.box]
+        draw.polygon(points, outline=(*colour, 255), width=max(2, img.width // 300))
+        if labels:
+            left, top = min(p[0] for p in points), min(p[1] for p in points)
+            text = f"{line.text}  {line.confidence:.2f}"
+            x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
+            ty = top - (y1 - y0) - 6 if top - (y1 - y0) - 6 >= 0 else max(p[1] for p in points) + 2
+            draw.rectangle([left, ty, left + (x1 - x0) + 6, ty + (y1 - y0) + 4], fill=(0, 0, 0, 190))
+            draw.text((left + 3 - x0, ty + 2 - y0), text, font=font, fill=(*colour, 255))
+    return Image.alpha_composite(img.convert("RGBA"), overlay).convert("RGB")
+
+
+def reading_overlay(exp: "Experiment", image_id: int, engine: str | None = None, **kw: Any) -> Image.Image:
+    """`draw_reading` for one image of an experiment, from the reading and score in the log."""
+    from .store import stored_reading, stored_score
+
+    reading = stored_reading(exp.log, image_id, engine)
+    if reading is None:
+        raise KeyError(f"image {image_id} has not been read{f' by {engine}' if engine else ''}; "
+                       "run exp.score_text() (or qwenlab score NAME) first")
+    row = exp.images[exp.images["image_id"] == image_id]
+    if row.empty or not row.iloc[0]["path"]:
+        raise KeyError(f"image {image_id} is not in experiment {exp.name!r} or has no file")
+    score = stored_score(exp.log, image_id, reading.engine)
+    if score is not None:  # recompute against the lines in hand, so `lines` indices match them
+        score = score_text(score.expected, reading)
+    return draw_reading(row.iloc[0]["path"], reading, score, **kw)
+
+
+def score_colour(value: float | None) -> tuple[int, int, int]:
+    """A colour for a score in [0, 1] (grids, explorer badges): red at 0, amber at 0.5, green at 1;
+    grey when there is no score."""
+    if value is None or value != value:
+        return COLOURS["other"]
+    v = min(1.0, max(0.0, float(value)))
+    red, amber, green = (220, 50, 47), COLOURS["misread"], COLOURS["exact"]
+    lo, hi, t = (red, amber, v * 2) if v < 0.5 else (amber, green, v * 2 - 1)
+    return tuple(round(a + (b - a) * t) for a, b in zip(lo, hi))  # type: ignore[return-value]

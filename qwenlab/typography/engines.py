@@ -1,0 +1,223 @@
+"""OCR engines behind one small interface: `engine.read(image) -> Reading`.
+
+    engine = get_engine()              # "auto": RapidOCR if installed, else Tesseract if on PATH
+    engine = get_engine("tesseract")
+    reading = engine.read("poster.png")   # a path, bytes or a PIL image
+    reading.lines                         # TextLine(text, confidence, box) in reading order
+
+- `RapidOCREngine` ("rapidocr"): the PP-OCRv4 detector and recogniser (the OCR the text-rendering
+  papers score with) run by onnxruntime. The models ship inside the `rapidocr-onnxruntime` wheel,
+  so it works offline. Installed by `pip install 'qwenlab[ocr]'` (heavy: OpenCV and onnxruntime).
+- `TesseractEngine` ("tesseract"): the `tesseract` program (`apt-get install tesseract-ocr`),
+  run as a subprocess in sparse-text mode; words grouped into lines by Tesseract's own layout.
+
+An engine's `name` is what the log keys readings by: an image read by "rapidocr" is not read by
+it again; reading it with "tesseract" adds a second reading beside the first.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import importlib.util
+import io
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import QwenlabError
+from .reading import Reading, TextLine, in_reading_order
+
+__all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "OCRUnavailableError", "get_engine",
+           "available_engines", "ENGINES", "load_image"]
+
+
+class OCRUnavailableError(QwenlabError, ImportError):
+    """The OCR engine asked for is not installed here; the message says how to install it."""
+
+
+@runtime_checkable
+class OCREngine(Protocol):
+    """What scoring needs of an engine."""
+
+    name: str
+
+    @property
+    def version(self) -> str: ...
+
+    def read(self, image: Any) -> Reading: ...
+
+
+def load_image(image: Any):
+    """A PIL RGB image from a path, bytes or a PIL image."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, (bytes, bytearray)):
+        with Image.open(io.BytesIO(image)) as img:
+            return img.convert("RGB")
+    with Image.open(Path(image)) as img:
+        return img.convert("RGB")
+
+
+class RapidOCREngine:
+    """PP-OCR through RapidOCR (onnxruntime; models shipped in the wheel). Thread-safe: one
+    image at a time per instance (onnxruntime already uses every core for one image).
+
+    `options` go to `rapidocr_onnxruntime.RapidOCR(...)` (e.g. `text_score=0.5`)."""
+
+    name = "rapidocr"
+    package = "rapidocr-onnxruntime"
+
+    def __init__(self, **options: Any) -> None:
+        if importlib.util.find_spec("rapidocr_onnxruntime") is None:
+            raise OCRUnavailableError(
+                "the OCR engine 'rapidocr' needs the package rapidocr-onnxruntime (Python < 3.13): "
+                "pip install 'qwenlab[ocr]' (or use engine='tesseract' where tesseract is installed)")
+        self.options = options
+        self._ocr: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RapidOCREngine(version={self.version!r})"
+
+    @property
+    def version(self) -> str:
+        try:
+            return f"{self.package} {importlib.metadata.version(self.package)}"
+        except importlib.metadata.PackageNotFoundError:
+            return self.package
+
+    def _engine(self) -> Any:
+        if self._ocr is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            self._ocr = RapidOCR(**self.options)
+        return self._ocr
+
+    def read(self, image: Any) -> Reading:
+        """Every line of text in `image` (a path, bytes or PIL image)."""
+        img = load_image(image)
+        with self._lock:
+            ocr = self._engine()
+            started = time.perf_counter()
+            result, _ = ocr(img)
+            seconds = time.perf_counter() - started
+        lines = []
+        for box, text, confidence in result or []:
+            points = tuple((float(x), float(y)) for x, y in box)
+            lines.append(TextLine(str(text), float(confidence), points))  # type: ignore[arg-type]
+        return Reading(self.name, tuple(in_reading_order(lines)), self.version, seconds, img.width, img.height)
+
+
+class TesseractEngine:
+    """The `tesseract` program, one subprocess per image. `psm` is Tesseract's page segmentation
+    mode (11: sparse text, as on posters); `lang` its language pack(s), e.g. "eng" or "eng+fra";
+    words below `min_confidence` (0-100) are dropped, as Tesseract's noise on textures is."""
+
+    name = "tesseract"
+
+    def __init__(self, *, lang: str = "eng", psm: int = 11, min_confidence: float = 30.0,
+                 binary: str | None = None, timeout_s: float = 120.0) -> None:
+        found = binary or shutil.which("tesseract")
+        if not found:
+            raise OCRUnavailableError(
+                "the OCR engine 'tesseract' needs the tesseract program on PATH: apt-get install tesseract-ocr "
+                "(or brew install tesseract), or use engine='rapidocr' (pip install 'qwenlab[ocr]')")
+        self.binary = found
+        self.lang, self.psm, self.min_confidence, self.timeout_s = lang, psm, min_confidence, timeout_s
+        self._version: str | None = None
+
+    def __repr__(self) -> str:
+        return f"TesseractEngine(lang={self.lang!r}, psm={self.psm})"
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            out = subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=30)
+            first = (out.stdout or out.stderr).strip().splitlines()
+            self._version = first[0] if first else "tesseract"
+        return self._version
+
+    def read(self, image: Any) -> Reading:
+        """Every line of text in `image` (a path, bytes or PIL image)."""
+        img = load_image(image)
+        buf = io.BytesIO()
+        # grey: Tesseract reads light-on-dark poster text far better without the colours
+        img.convert("L").save(buf, "PNG", compress_level=1)
+        started = time.perf_counter()
+        out = subprocess.run([self.binary, "stdin", "stdout", "--psm", str(self.psm), "-l", self.lang, "tsv"],
+                             input=buf.getvalue(), capture_output=True, timeout=self.timeout_s)
+        seconds = time.perf_counter() - started
+        if out.returncode != 0:
+            raise QwenlabError(f"tesseract failed (exit {out.returncode}): {out.stderr.decode(errors='replace')[:300]}")
+        lines = parse_tsv(out.stdout.decode("utf-8", errors="replace"), self.min_confidence)
+        return Reading(self.name, tuple(in_reading_order(lines)), self.version, seconds, img.width, img.height)
+
+
+def parse_tsv(tsv: str, min_confidence: float = 30.0) -> list[TextLine]:
+    """Tesseract's TSV output as lines: its words grouped by (block, paragraph, line), each line's
+    confidence the mean of its words' (0-1), its box the union of theirs."""
+    groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        try:
+            conf = float(row["conf"])
+        except (TypeError, ValueError):
+            continue
+        if conf < min_confidence:
+            continue
+        groups.setdefault((row["page_num"], row["block_num"], row["par_num"], row["line_num"]), []).append(row)
+    lines = []
+    for group in groups.values():
+        group.sort(key=lambda r: int(r["word_num"]))
+        left = min(int(r["left"]) for r in group)
+        top = min(int(r["top"]) for r in group)
+        right = max(int(r["left"]) + int(r["width"]) for r in group)
+        bottom = max(int(r["top"]) + int(r["height"]) for r in group)
+        conf = sum(float(r["conf"]) for r in group) / len(group) / 100.0
+        box = ((left, top), (right, top), (right, bottom), (left, bottom))
+        lines.append(TextLine(" ".join(r["text"].strip() for r in group), conf, box))  # type: ignore[arg-type]
+    return lines
+
+
+ENGINES: dict[str, type] = {"rapidocr": RapidOCREngine, "tesseract": TesseractEngine}
+_shared: dict[str, Any] = {}
+_shared_lock = threading.Lock()
+
+
+def available_engines() -> list[str]:
+    """Names of the engines that can run here, preferred first."""
+    out = []
+    if importlib.util.find_spec("rapidocr_onnxruntime") is not None:
+        out.append("rapidocr")
+    if shutil.which("tesseract"):
+        out.append("tesseract")
+    return out
+
+
+def get_engine(engine: "str | OCREngine" = "auto") -> "OCREngine":
+    """An engine by name ("auto", "rapidocr", "tesseract"), or `engine` itself if it is one.
+    Named engines are shared within the process (RapidOCR loads its models once)."""
+    if not isinstance(engine, str):
+        return engine
+    name = engine.lower()
+    if name == "auto":
+        found = available_engines()
+        if not found:
+            raise OCRUnavailableError(
+                "no OCR engine is installed: pip install 'qwenlab[ocr]' (RapidOCR, works offline), "
+                "or install the tesseract program (apt-get install tesseract-ocr)")
+        name = found[0]
+    if name not in ENGINES:
+        raise ValueError(f"engine must be one of auto, {', '.join(ENGINES)}; got {engine!r}")
+    with _shared_lock:
+        if name not in _shared:
+            _shared[name] = ENGINES[name]()
+        return _shared[name]

@@ -1,0 +1,131 @@
+"""The text scores of an experiment: read every image once, score it, and give one row per image.
+
+    from qwenlab.typography import score_experiment, text_scores
+    df = score_experiment("lumiere-extend")        # or an Experiment; reads what is not read yet
+    df = text_scores(exp)                           # the stored scores only, no OCR
+    df[["promptExtend", "word_accuracy", "ned", "correct", "missing", "read_instead"]]
+
+What each image should read: `expected=` a list (every image), a callable (given the image's
+row of `exp.images` as a dict, returning a list), else the sweep's own `expected_text` if it has
+one, else the quoted strings of the image's prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
+
+from .expected import expected_strings
+from .store import ImageToScore, score_images, score_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..experiment import Experiment
+    from .engines import OCREngine
+
+__all__ = ["score_experiment", "text_scores", "expected_for", "SCORE_COLUMNS", "Expected"]
+
+Expected = Union[None, str, Iterable[str], Callable[[dict[str, Any]], Iterable[str]]]
+
+SCORE_COLUMNS = ["engine", "word_accuracy", "ned", "sentence_accuracy", "correct", "words", "words_read", "expected",
+                 "missing", "read_instead", "read_text", "summary"]
+
+
+def _experiment(exp_or_name: "Experiment | str") -> "Experiment":
+    if isinstance(exp_or_name, str):
+        from ..runner import Lab
+
+        return Lab().experiment(exp_or_name)
+    return exp_or_name
+
+
+def expected_for(exp: "Experiment", expected: Expected = None) -> dict[int, list[str]]:
+    """Image id -> the strings that image should show (see the module docstring)."""
+    images = exp.images
+    if expected is None:
+        expected = exp.sweep.get("expected_text") or None
+    out: dict[int, list[str]] = {}
+    for row in images.to_dict("records"):
+        if callable(expected):
+            given = expected(row)
+            out[int(row["image_id"])] = expected_strings(None, [] if given is None else given)
+        else:
+            out[int(row["image_id"])] = expected_strings(row.get("prompt"), expected)
+    return out
+
+
+def score_experiment(exp_or_name: "Experiment | str", engine: "str | OCREngine" = "auto", *, expected: Expected = None,
+                     force: bool = False, progress: bool = True) -> "pd.DataFrame":
+    """Read the text in every image of an experiment not yet read by `engine`, score it against
+    what it should show, store both in the log, and return `text_scores(exp, engine)`.
+
+    engine: "auto" (RapidOCR if installed, else Tesseract), "rapidocr", "tesseract" or an engine
+    object. force: read every image again. The frame's `attrs["run"]` says what was done.
+    """
+    exp = _experiment(exp_or_name)
+    want = expected_for(exp, expected)
+    paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
+    items = [ImageToScore(i, exp.id, paths.get(i), want[i]) for i in want]
+    run = score_images(exp.log, items, engine, force=force, progress=progress, desc=f"{exp.name}: reading text")
+    if run.failed and progress:
+        import sys
+
+        print(f"{exp.name}: {run.failed} image(s) could not be read; run again to retry. First: {run.errors[0]}",
+              file=sys.stderr)
+    df = text_scores(exp, run.engine)
+    df.attrs["run"] = run
+    return df
+
+
+def text_scores(exp_or_name: "Experiment | str", engine: str | None = None) -> "pd.DataFrame":
+    """One row per scored image: its axis values, repeat, seed, file, cost, and its scores
+    (`SCORE_COLUMNS`: word_accuracy, ned, sentence_accuracy, correct, missing, read_instead,
+    read_text, summary ...). No OCR: only what the log holds (`engine`: the most used when None).
+    Images with nothing expected, or not scored yet, are left out."""
+    import pandas as pd
+
+    exp = _experiment(exp_or_name)
+    rows = score_rows(exp.log, exp.id, engine)
+    images = exp.images
+    base_cols = [c for c in images.columns if c not in ("prompt",)]
+    if not rows:
+        return pd.DataFrame(columns=[*base_cols, "prompt", *SCORE_COLUMNS])
+    costs = _image_costs(exp)
+    scores = pd.DataFrame([_score_fields(r) for r in rows])
+    df = images.merge(scores, on="image_id", how="inner")
+    df["cost_usd"] = [c if c == c and c is not None else costs.get(int(i)) for c, i in zip(df["cost_usd"], df["image_id"])]
+    return df[[*base_cols, "prompt", *SCORE_COLUMNS]].reset_index(drop=True)
+
+
+def _score_fields(r: dict[str, Any]) -> dict[str, Any]:
+    from .scoring import StringScore, TextScore
+
+    strings = tuple(StringScore.from_dict(d) for d in json.loads(r["strings_json"] or "[]"))
+    return {
+        "image_id": int(r["image_id"]), "engine": r["engine"], "word_accuracy": r["word_accuracy"], "ned": r["ned"],
+        "sentence_accuracy": r["sentence_accuracy"], "correct": None if r["correct"] is None else bool(r["correct"]),
+        "words": r["words"], "words_read": r["words_read"], "expected": json.loads(r["expected_json"] or "[]"),
+        "missing": json.loads(r["missing_json"] or "[]"), "read_instead": json.loads(r["read_instead_json"] or "{}"),
+        "read_text": r.get("read_text") or "", "summary": TextScore(strings).summary(),
+    }
+
+
+def _image_costs(exp: "Experiment") -> dict[int, float]:
+    """Each image's cost where the API reported none for it: its task's cost (or estimate)
+    shared among the task's images."""
+    tasks = {t["id"]: t for t in exp.log.tasks(exp.id)}
+    per_task: dict[int, list[int]] = {}
+    for img in exp.log.images(exp.id):
+        per_task.setdefault(img["task_id"], []).append(img["id"])
+    out: dict[int, float] = {}
+    for task_id, image_ids in per_task.items():
+        t = tasks.get(task_id, {})
+        total = t.get("cost_usd")
+        if total is None:
+            est = t.get("estimated_cost_usd")
+            total = est * len(image_ids) / max(1, t.get("number_results") or 1) if est is not None else math.nan
+        for i in image_ids:
+            out[i] = total / len(image_ids)
+    return out

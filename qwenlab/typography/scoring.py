@@ -1,0 +1,353 @@
+"""Scores of the text in one image, as the text-rendering benchmarks define them.
+
+    score = score_text(["LUNE NOIRE", "Midnight Bloom Eau de Parfum"], reading)   # or a list of strings
+    score.word_accuracy, score.ned, score.sentence_accuracy, score.correct
+    score.missing          # expected strings not read exactly
+    score.read_instead     # {expected: what was read in its place}
+
+Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as RapidOCR's is):
+
+- Normalisation: Unicode NFKC, case folded; apostrophes dropped ("don't" -> "dont"); every other
+  character that is not a letter, digit or combining mark becomes a space. Words are what is
+  left between spaces; each CJK character is a word of its own. Accents are kept: "LUMIÈRE"
+  read as "LUMIERE" is a misreading.
+- Word accuracy: the share of expected words (over all expected strings) read exactly. For a
+  string found in the image (best NED >= 0.5, below), a word is read when its letters align one
+  to one, spaces ignored, within the string's best-matching run (`aligned_words`): PP-OCR's
+  recogniser often drops the spaces of Latin text ("MidnightBloomEaudeParfum"), and a dropped
+  space is the OCR's error, not the image's. For a string not found as a run, the benchmarks'
+  rule: each of its words found among the words read elsewhere, each word read counting once
+  (a multiset match). Judging found strings within their own run, rather than against every
+  word in the image, keeps a misspelled "Honye" from being credited by a correct "Honey" in
+  another line.
+- Before that, in both texts, I/l and O/0 count as the same character where the word's other
+  characters settle which is meant ("LUMlERE" = "LUMIERE", "0rganic" = "Organic", "2O24" =
+  "2024"; `unconfuse`): the OCR confuses them, and in many fonts so would a reader.
+- NED, per expected string: 1 - edit distance / max length, against the best-matching run of
+  consecutive words read (in reading order, so a string wrapped on two lines is found whole).
+  Spaces are not compared, for the same reason. The image's NED is the mean over its strings.
+- Sentence accuracy (AnyText's Sen.ACC): the share of expected strings read exactly (NED = 1).
+  An image is `correct` when every expected string is read exactly.
+- Each string's status: "exact"; "misread" (best NED >= 0.5: `read` is what stood in its place);
+  "missing" (nothing read is even half like it).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from .reading import Reading, TextLine, in_reading_order
+
+__all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextScore", "score_text",
+           "MISREAD_AT_LEAST", "SCORING_VERSION", "aligned_words",
+           "unconfuse"]
+
+MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
+SCORING_VERSION = 1      # bump when a definition changes: stored scores are then recomputed
+_APOSTROPHES = {"'", "’", "ʼ", "`", "´"}
+
+
+def _is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x3040 <= cp <= 0x30FF
+            or 0xAC00 <= cp <= 0xD7AF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F)
+
+
+def words(text: str | None) -> list[str]:
+    """The normalised words of a text (see the module docstring). words(" ".join(words(t))) ==
+    words(t)."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKC", text or ""):
+        if ch in _APOSTROPHES:
+            continue
+        if _is_cjk(ch):
+            out.append(f" {ch} ")
+        elif unicodedata.category(ch)[0] in "LNM":
+            out.append(ch)
+        else:
+            out.append(" ")
+    return [unconfuse(w).casefold() for w in "".join(out).split()]
+
+
+def normalize(text: str | None) -> str:
+    """A text as scoring compares it: normalised words joined by single spaces."""
+    return " ".join(words(text))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def ned(expected: str, read: str) -> float:
+    """1 - edit distance / max length between two texts, normalised and without spaces.
+    1.0 is identical; 0.0 shares nothing. Two empty texts are identical."""
+    a, b = "".join(words(expected)), "".join(words(read))
+    if not a and not b:
+        return 1.0
+    return 1.0 - edit_distance(a, b) / max(len(a), len(b))
+
+
+@dataclass(frozen=True)
+class StringScore:
+    """How one expected string was read."""
+
+    expected: str
+    read: str | None          # the best-matching text read (raw, as the OCR gave it), or None
+    ned: float
+    words: int                # expected words in this string
+    words_read: int           # of which read exactly
+    lines: tuple[int, ...] = ()  # indices (in the reading's order) of the lines `read` came from
+    word_hits: tuple[bool, ...] = ()  # per expected word: read exactly?
+
+    @property
+    def exact(self) -> bool:
+        return self.ned >= 1.0
+
+    @property
+    def status(self) -> str:
+        """'exact', 'misread' or 'missing'."""
+        if self.exact:
+            return "exact"
+        return "misread" if self.ned >= MISREAD_AT_LEAST else "missing"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"expected": self.expected, "read": self.read, "ned": self.ned, "words": self.words,
+                "words_read": self.words_read, "status": self.status, "lines": list(self.lines),
+                "word_hits": list(self.word_hits)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "StringScore":
+        return cls(d["expected"], d.get("read"), float(d["ned"]), int(d["words"]), int(d["words_read"]),
+                   tuple(d.get("lines") or ()), tuple(bool(x) for x in d.get("word_hits") or ()))
+
+
+@dataclass(frozen=True)
+class TextScore:
+    """The scores of one image against its expected strings."""
+
+    strings: tuple[StringScore, ...] = ()
+    read_text: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def expected(self) -> list[str]:
+        return [s.expected for s in self.strings]
+
+    @property
+    def words(self) -> int:
+        return sum(s.words for s in self.strings)
+
+    @property
+    def words_read(self) -> int:
+        return sum(s.words_read for s in self.strings)
+
+    @property
+    def word_accuracy(self) -> float | None:
+        """Share of expected words read exactly (None when nothing is expected)."""
+        return self.words_read / self.words if self.words else None
+
+    @property
+    def ned(self) -> float | None:
+        """Mean NED over the expected strings (None when nothing is expected)."""
+        return sum(s.ned for s in self.strings) / len(self.strings) if self.strings else None
+
+    @property
+    def sentence_accuracy(self) -> float | None:
+        """Share of expected strings read exactly (None when nothing is expected)."""
+        return sum(s.exact for s in self.strings) / len(self.strings) if self.strings else None
+
+    @property
+    def correct(self) -> bool | None:
+        """Every expected string read exactly (None when nothing is expected)."""
+        return all(s.exact for s in self.strings) if self.strings else None
+
+    @property
+    def missing(self) -> list[str]:
+        """Expected strings not read exactly."""
+        return [s.expected for s in self.strings if not s.exact]
+
+    @property
+    def read_instead(self) -> dict[str, str]:
+        """Expected string -> what was read in its place, for strings misread (not missing)."""
+        return {s.expected: s.read for s in self.strings if s.status == "misread" and s.read is not None}
+
+    def summary(self) -> str:
+        """One line: word accuracy, NED, and what went wrong."""
+        if not self.strings:
+            return "no expected text"
+        parts = [f"word accuracy {self.word_accuracy:.2f}, NED {self.ned:.2f}"]
+        for s in self.strings:
+            if s.status == "misread":
+                parts.append(f"{s.expected!r} read as {s.read!r}")
+            elif s.status == "missing":
+                parts.append(f"{s.expected!r} missing")
+        return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"TextScore({self.summary()})"
+
+
+@dataclass
+class _Token:
+    word: str
+    line: int
+    raw: int  # index of the raw (whitespace-separated) word of all lines it came from
+
+
+def unconfuse(word: str) -> str:
+    """A word as read, with the OCR's I/l and O/0 confusions undone where the word's other
+    characters settle them: "LUMlERE" -> "LUMIERE", "HeIlo" -> "Hello" (in sans-serif fonts
+    capital I and small l are the same glyph), "0rganic" -> "Organic", "2O24" -> "2024"."""
+    rest_chars = [c for c in word if c not in "0Oo"]
+    if "0" in word and len(rest_chars) >= 2 and all(c.isalpha() for c in rest_chars):
+        word = word.replace("0", "O" if all(c.isupper() for c in rest_chars) else "o")
+    elif any(c in "Oo" for c in word) and len(rest_chars) >= 2 and all(c.isdigit() for c in rest_chars):
+        word = word.replace("O", "0").replace("o", "0")
+    others = [c for c in word if c.isalpha() and c not in "Il"]
+    if len(others) >= 2 and all(c.isupper() for c in others):
+        return word.replace("l", "I")
+    rest = [c for c in word[1:] if c.isalpha() and c not in "Il"]  # a capital first letter is title case
+    if len(rest) >= 2 and all(c.islower() for c in rest):
+        return word[:1] + word[1:].replace("I", "l")
+    return word
+
+
+def _tokens(lines: Sequence[str]) -> tuple[list[_Token], list[str]]:
+    tokens: list[_Token] = []
+    raws: list[str] = []
+    for li, line in enumerate(lines):
+        for raw in line.split():
+            for w in words(raw):
+                tokens.append(_Token(w, li, len(raws)))
+            raws.append(raw)
+    return tokens, raws
+
+
+def score_text(expected: Iterable[str], read: Reading | Sequence[TextLine | str]) -> TextScore:
+    """Score what was read against the expected strings (see the module docstring).
+
+    `read` is a Reading, or lines (TextLine or plain strings) in reading order.
+    """
+    expected = [e for e in expected if words(e)]
+    if isinstance(read, Reading):
+        lines = [line.text for line in in_reading_order(read.lines)]
+    else:
+        items = list(read)
+        if all(isinstance(x, TextLine) for x in items):
+            items = [line.text for line in in_reading_order(items)]  # type: ignore[arg-type]
+        lines = [str(x) for x in items]
+    tokens, raws = _tokens(lines)
+    runs = [_best_run(text, tokens) for text in expected]
+    found = [best >= MISREAD_AT_LEAST for best, _, _ in runs]
+    # strings found as a run are judged word by word within it; the others by the benchmarks'
+    # multiset match over the words read outside those runs
+    taken = {k for (best, start, end), f in zip(runs, found) if f for k in range(start, end)}
+    pool = Counter(t.word for k, t in enumerate(tokens) if k not in taken)
+    strings = []
+    for text, (best, start, end), f in zip(expected, runs, found):
+        read_text = " ".join(raws[tokens[start].raw: tokens[end - 1].raw + 1]) if end > start else None
+        used = tuple(sorted({t.line for t in tokens[start:end]}))
+        if f:
+            hits = tuple(aligned_words(text, " ".join(t.word for t in tokens[start:end])))
+        else:
+            hits = tuple(_take(pool, w) for w in words(text))
+        strings.append(StringScore(text, read_text, best, len(hits), sum(hits), used, hits))
+    return TextScore(tuple(strings), "\n".join(lines))
+
+
+def _take(pool: Counter, word: str) -> bool:
+    if pool[word] > 0:
+        pool[word] -= 1
+        return True
+    return False
+
+
+def aligned_words(expected: str, read: str) -> list[bool]:
+    """For each word of `expected`: is it read exactly in `read`, letters aligned one to one,
+    spaces ignored? (So "MidnightBloomEaudePhrfum" reads Midnight, Bloom, Eau and de, not Parfum.)
+
+    An extra character read between two expected words counts against the one it was read
+    glued to ("oceans Spring": Ocean); when it is glued to both or neither, against the one
+    whose edge it repeats ("Eauu": Eau), else against both."""
+    ws = words(expected)
+    ok = [True] * len(ws)
+    if not ws:
+        return ok
+    read_words = words(read)
+    a, b = "".join(ws), "".join(read_words)
+    owner = [k for k, w in enumerate(ws) for _ in w]           # expected char -> its word
+    token = [k for k, w in enumerate(read_words) for _ in w]   # read char -> its word
+    starts = {sum(len(w) for w in ws[:k]): k for k in range(1, len(ws))}
+    # Levenshtein table, then one optimal edit script traced back from the end
+    n, m = len(a), len(b)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    in_token: dict[int, set[int]] = {}      # read word -> expected words aligned into it
+    between: list[tuple[int, int]] = []     # (expected position, read position) of extras at word edges
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and d[i][j] == d[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+            in_token.setdefault(token[j - 1], set()).add(owner[i - 1])
+            if a[i - 1] != b[j - 1]:
+                ok[owner[i - 1]] = False
+            i, j = i - 1, j - 1
+        elif i > 0 and d[i][j] == d[i - 1][j] + 1:
+            ok[owner[i - 1]] = False  # an expected character not read
+            i -= 1
+        else:  # a character read that is not expected, just before expected position i
+            if i in starts:
+                between.append((i, j - 1))
+            else:
+                ok[owner[min(i, n - 1)]] = False
+            j -= 1
+    for i, j in between:
+        left, right = starts[i] - 1, starts[i]
+        glued = in_token.get(token[j], set()) & {left, right}
+        if len(glued) == 1:
+            blame = glued
+        else:
+            blame = {k for k, edge in ((left, a[i - 1]), (right, a[i])) if edge == b[j]} or {left, right}
+        for k in blame:
+            ok[k] = False
+    return ok
+
+
+def _best_run(expected: str, tokens: list[_Token]) -> tuple[float, int, int]:
+    """(best NED, start, end) over runs of consecutive tokens; (0.0, 0, 0) when nothing was read."""
+    target = "".join(words(expected))
+    n_words = len(words(expected))
+    best, best_span = 0.0, (0, 0)
+    for start in range(len(tokens)):
+        joined = ""
+        for end in range(start + 1, min(len(tokens), start + n_words + 2) + 1):
+            joined += tokens[end - 1].word
+            longest = max(len(target), len(joined))
+            # the length difference alone bounds NED from above: skip what cannot win
+            if 1.0 - abs(len(target) - len(joined)) / longest <= best:
+                if len(joined) > len(target):
+                    break
+                continue
+            score = 1.0 - edit_distance(target, joined) / longest
+            if score > best:
+                best, best_span = score, (start, end)
+                if best >= 1.0:
+                    return best, start, end
+    return best, best_span[0], best_span[1]

@@ -1,0 +1,224 @@
+"""Readings and text scores in the log (tables `text_readings` and `text_scores`, migration
+m006), written incrementally: an image already read by an engine is not read by it again, and a
+score is recomputed from the stored reading (no OCR) only when the expected text or the scoring
+rules changed.
+
+    run = score_images(log, [ImageToScore(image_id, experiment_id, path, ["LUNE NOIRE"])])
+    run.read, run.reused, run.failed
+    stored_reading(log, image_id, "rapidocr")    # a Reading, boxes and confidences included
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
+
+from ..log import to_json, utc_now
+from .engines import OCREngine, get_engine
+from .reading import Reading
+from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
+
+if TYPE_CHECKING:
+    from ..log import Log
+
+__all__ = ["ImageToScore", "ScoringRun", "score_images", "stored_reading", "stored_score", "score_rows"]
+
+_CHUNK = 500  # image ids per IN (...) query, well under SQLite's variable limit
+
+
+class ImageToScore(NamedTuple):
+    """One image to score: its log ids, its file, and the strings it should show."""
+
+    image_id: int
+    experiment_id: int | None
+    path: str | None
+    expected: list[str]
+
+
+@dataclass
+class ScoringRun:
+    """What one `score_images` call did."""
+
+    engine: str
+    images: int = 0      # images asked about
+    read: int = 0        # read by the OCR engine now
+    reused: int = 0      # readings found in the log (not read again)
+    scored: int = 0      # scores written (new, or recomputed from a stored reading)
+    failed: int = 0      # images that could not be read (missing file, engine error): tried again next time
+    skipped: int = 0     # images with no expected text (not read)
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        parts = [f"{self.images} images", f"{self.read} read", f"{self.reused} already read"]
+        if self.skipped:
+            parts.append(f"{self.skipped} with no expected text")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        return f"{self.engine}: " + ", ".join(parts) + f" ({self.seconds:.1f}s)"
+
+
+def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREngine" = "auto", *,
+                 force: bool = False, read_all: bool = False, progress: bool = True,
+                 desc: str = "reading text") -> ScoringRun:
+    """Read (if not read yet) and score each image, storing readings and scores in the log.
+
+    force: read again even images this engine has read. read_all: also read images with no
+    expected text (their reading is stored; they get no score). progress: a tqdm.auto bar.
+    """
+    started = time.perf_counter()
+    eng = get_engine(engine)
+    run = ScoringRun(eng.name, images=len(items))
+    ids = [it.image_id for it in items]
+    readings = _select(log, "SELECT image_id, lines_json, error FROM text_readings WHERE engine = ? AND image_id IN ({})",
+                       eng.name, ids)
+    scores = _select(log, "SELECT image_id, expected_json, scoring_version FROM text_scores WHERE engine = ? "
+                          "AND image_id IN ({})", eng.name, ids)
+    to_read, to_score, unexpected = [], [], []
+    for it in items:
+        have = readings.get(it.image_id)
+        if not it.expected and not read_all:
+            run.skipped += 1
+            if it.image_id in scores:  # nothing is expected any more: drop the old score
+                unexpected.append(it.image_id)
+            continue
+        if force or have is None or have["error"] is not None:
+            to_read.append(it)
+        else:
+            run.reused += 1
+            old = scores.get(it.image_id)
+            if old is None or old["expected_json"] != _expected_json(it.expected) or old["scoring_version"] != SCORING_VERSION:
+                to_score.append((it, Reading(eng.name, Reading.lines_from_json(have["lines_json"]))))
+    if to_score or unexpected:  # no OCR needed: one transaction for all
+        with log._write() as db:
+            for image_id in unexpected:
+                db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [image_id, eng.name])
+            for it, reading in to_score:
+                run.scored += _save_score(db, it, eng.name, reading)
+    bar = _bar(len(to_read), desc, progress)
+    try:
+        for it in to_read:
+            try:
+                if not it.path:
+                    raise FileNotFoundError("the log has no file for this image")
+                reading, error = eng.read(it.path), None
+            except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the others
+                reading, error = None, f"{type(exc).__name__}: {exc}"
+                run.failed += 1
+                run.errors.append(f"image {it.image_id}: {error}")
+            with log._write() as db:  # reading and score land together, image by image (resumable)
+                _save_reading(db, it, eng, reading, error)
+                if reading is not None:
+                    run.read += 1
+                    if it.expected:
+                        run.scored += _save_score(db, it, eng.name, reading)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def stored_reading(log: "Log", image_id: int, engine: str | None = None) -> Reading | None:
+    """What `engine` read in an image (any engine's reading when None), or None."""
+    sql = "SELECT * FROM text_readings WHERE image_id = ? AND error IS NULL"
+    params: list[Any] = [image_id]
+    if engine is not None:
+        sql += " AND engine = ?"
+        params.append(engine)
+    rows = log._rows(sql + " ORDER BY engine = 'rapidocr' DESC, id LIMIT 1", params)
+    if not rows:
+        return None
+    r = rows[0]
+    return Reading(r["engine"], Reading.lines_from_json(r["lines_json"]), r["engine_version"] or "", r["seconds"] or 0.0,
+                   r["width"], r["height"])
+
+
+def stored_score(log: "Log", image_id: int, engine: str | None = None) -> TextScore | None:
+    """The stored score of an image by `engine` (any engine's when None), or None."""
+    sql = "SELECT strings_json FROM text_scores WHERE image_id = ?"
+    params: list[Any] = [image_id]
+    if engine is not None:
+        sql += " AND engine = ?"
+        params.append(engine)
+    rows = log._rows(sql + " ORDER BY engine = 'rapidocr' DESC, id LIMIT 1", params)
+    if not rows:
+        return None
+    return TextScore(tuple(StringScore.from_dict(d) for d in json.loads(rows[0]["strings_json"] or "[]")))
+
+
+def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> list[dict[str, Any]]:
+    """Stored scores of an experiment's images joined with their readings' text (one engine's;
+    the most used one when None)."""
+    if engine is None:
+        found = log._rows("SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id = ? GROUP BY engine "
+                          "ORDER BY n DESC, engine = 'rapidocr' DESC", [experiment_id])
+        if not found:
+            return []
+        engine = found[0]["engine"]
+    return log._rows(
+        "SELECT s.*, r.text AS read_text, r.mean_confidence, r.engine_version FROM text_scores s "
+        "LEFT JOIN text_readings r ON r.image_id = s.image_id AND r.engine = s.engine "
+        "WHERE s.experiment_id = ? AND s.engine = ? ORDER BY s.image_id", [experiment_id, engine])
+
+
+# -- writing --------------------------------------------------------------------------------------
+def _expected_json(expected: Iterable[str]) -> str:
+    return json.dumps(list(expected), ensure_ascii=False, separators=(",", ":"))
+
+
+def _upsert(db: Any, table: str, row: dict[str, Any]) -> None:
+    cols = list(row)
+    updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in cols if c not in ("image_id", "engine"))
+    db.execute(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+               f"ON CONFLICT(image_id, engine) DO UPDATE SET {updates}", [row[c] for c in cols])
+
+
+def _save_reading(db: Any, it: ImageToScore, eng: OCREngine, reading: Reading | None, error: str | None) -> None:
+    lines = reading.lines if reading else ()
+    _upsert(db, "text_readings", {
+        "image_id": it.image_id, "experiment_id": it.experiment_id, "engine": eng.name,
+        "engine_version": reading.version if reading else eng.version, "text": reading.text if reading else None,
+        "lines_json": reading.lines_json() if reading else None, "n_lines": len(lines),
+        "mean_confidence": (sum(l.confidence for l in lines) / len(lines)) if lines else None,
+        "seconds": reading.seconds if reading else None, "width": reading.width if reading else None,
+        "height": reading.height if reading else None, "error": error, "read_at": utc_now()})
+
+
+def _save_score(db: Any, it: ImageToScore, engine: str, reading: Reading) -> int:
+    score = score_text(it.expected, reading)
+    if not score.strings:  # nothing (left) to expect: no score, not a stale one
+        db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [it.image_id, engine])
+        return 0
+    _upsert(db, "text_scores", {
+        "image_id": it.image_id, "experiment_id": it.experiment_id, "engine": engine,
+        "expected_json": _expected_json(it.expected), "word_accuracy": score.word_accuracy, "ned": score.ned,
+        "sentence_accuracy": score.sentence_accuracy, "words": score.words, "words_read": score.words_read,
+        "strings": len(score.strings), "strings_exact": sum(s.exact for s in score.strings),
+        "correct": int(bool(score.correct)), "missing_json": to_json(score.missing),
+        "read_instead_json": to_json(score.read_instead), "strings_json": to_json([s.to_dict() for s in score.strings]),
+        "scoring_version": SCORING_VERSION, "scored_at": utc_now()})
+    return 1
+
+
+def _select(log: "Log", sql: str, engine: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        for row in log._rows(sql.format(", ".join("?" for _ in chunk)), [engine, *chunk]):
+            out[int(row["image_id"])] = row
+    return out
+
+
+def _bar(total: int, desc: str, enabled: bool) -> Any:
+    if not enabled or total == 0:
+        return None
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="image", file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,81 @@
+"""Scores by axis value with confidence intervals, and the cost of a correctly rendered image."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from qwenlab.typography.analysis import bootstrap_mean, by_axis, cost_per_correct, describe, wilson
+
+
+def frame() -> pd.DataFrame:
+    # promptExtend on: 8 images, 6 correct; off: 8 images, 2 correct; every image costs $0.075
+    rows = []
+    for extend, accs in ((True, [1, 1, 1, 1, 1, 1, 0.5, 0.5]), (False, [1, 1, 0.5, 0.5, 0.5, 0, 0, 0.5])):
+        for acc in accs:
+            rows.append({"promptExtend": extend, "size": "1024x1024", "word_accuracy": acc, "ned": acc,
+                         "sentence_accuracy": acc, "correct": acc == 1, "cost_usd": 0.075})
+    return pd.DataFrame(rows)
+
+
+def test_wilson_interval_matches_the_textbook():
+    lo, hi = wilson(8, 10)
+    assert (round(lo, 3), round(hi, 3)) == (0.490, 0.943)   # Wilson, z = 1.96
+    assert wilson(0, 10)[0] == pytest.approx(0.0, abs=1e-12) and wilson(10, 10)[1] == pytest.approx(1.0)
+    assert all(math.isnan(v) for v in wilson(0, 0))
+    assert wilson(8, 10, level=0.99)[0] < lo                # wider at 99%
+
+
+def test_bootstrap_interval_is_reproducible_and_brackets_the_mean():
+    values = [1, 1, 0.5, 0.5, 0.5, 0, 0, 0.5]
+    lo, hi = bootstrap_mean(values)
+    assert (lo, hi) == bootstrap_mean(values)                 # fixed seed
+    assert lo < sum(values) / len(values) < hi and 0 <= lo and hi <= 1
+    assert bootstrap_mean([0.7]) == (0.7, 0.7) and bootstrap_mean([1, 1, 1]) == (1.0, 1.0)
+    assert all(math.isnan(v) for v in bootstrap_mean([]))
+
+
+def test_by_axis_gives_one_row_per_value_in_order():
+    table = by_axis(frame(), "promptExtend")
+    assert table["value"].tolist() == ["on", "off"] and table["n"].tolist() == [8, 8]
+    assert table["mean"].tolist() == pytest.approx([0.875, 0.5])
+    assert (table["lo"] <= table["mean"]).all() and (table["mean"] <= table["hi"]).all()
+    assert set(table["method"]) == {"bootstrap"}
+    correct = by_axis(frame(), "promptExtend", "correct")
+    assert correct["mean"].tolist() == [0.75, 0.25] and set(correct["method"]) == {"wilson"}
+    assert correct["lo"].iloc[0] == pytest.approx(wilson(6, 8)[0])
+    assert by_axis(frame())["value"].tolist() == ["all"]
+
+
+def test_describe_reads_like_the_issue_asks():
+    text = describe(frame(), "promptExtend")
+    assert text.startswith("promptExtend on: word accuracy 0.88 [") and "; off: word accuracy 0.50 [" in text
+    assert "(n=8)" in text
+
+
+def test_unknown_axis_or_metric_is_refused():
+    with pytest.raises(KeyError, match="no axis 'seedz'"):
+        by_axis(frame(), "seedz")
+    with pytest.raises(ValueError, match="metric must be one of"):
+        by_axis(frame(), "promptExtend", "accuracy")
+
+
+def test_cost_per_correctly_rendered_image():
+    table = cost_per_correct(frame(), by="promptExtend").set_index("value")
+    on, off = table.loc["on"], table.loc["off"]
+    assert (on["images"], on["correct"], on["cost_usd"]) == (8, 6, 0.6)
+    assert on["cost_per_correct"] == pytest.approx(0.075 / 0.75) and off["cost_per_correct"] == pytest.approx(0.075 / 0.25)
+    assert on["lo"] == pytest.approx(0.075 / wilson(6, 8)[1]) and on["hi"] == pytest.approx(0.075 / wilson(6, 8)[0])
+    none = frame().assign(correct=False)
+    assert math.isinf(cost_per_correct(none)["cost_per_correct"].iloc[0])
+
+
+def test_score_colours_run_from_red_to_green():
+    from qwenlab.typography import score_colour
+    from qwenlab.typography.draw import COLOURS
+
+    assert score_colour(1.0) == COLOURS["exact"] and score_colour(0.5) == COLOURS["misread"]
+    assert score_colour(0.0) == (220, 50, 47) and score_colour(None) == score_colour(float("nan")) == COLOURS["other"]
+    assert score_colour(0.9)[1] > score_colour(0.2)[1]

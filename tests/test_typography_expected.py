@@ -1,0 +1,56 @@
+"""What an image is expected to read: a prompt's quoted strings, or a list given explicitly."""
+
+from __future__ import annotations
+
+import pytest
+
+from qwenlab.emulator.typography import quoted_strings as emulator_quoted
+from qwenlab.typography.expected import expected_strings, quoted_strings
+
+
+def test_every_quote_style_is_found_in_order():
+    prompt = "Logo 'LUNE NOIRE', tagline \"Night Bloom\", seal ‘EST. 1928’ and “Eau de Parfum”"
+    assert quoted_strings(prompt) == ["LUNE NOIRE", "Night Bloom", "EST. 1928", "Eau de Parfum"]
+
+
+def test_apostrophes_inside_words_open_no_quote():
+    assert quoted_strings("the brand's poster, l'eau de nuit, it's fine") == []
+    assert quoted_strings("the brand's logo reads 'LUMIERE' on the bottle's cap") == ["LUMIERE"]
+
+
+def test_seed_page_prompt():
+    prompt = ("Add elegant, highly legible typography that reads: 'LUNE NOIRE' as the main brand name, and beneath it "
+              "in smaller text: 'Midnight Bloom Eau de Parfum'. Include a minimal gold crescent-moon icon.")
+    assert quoted_strings(prompt) == ["LUNE NOIRE", "Midnight Bloom Eau de Parfum"]
+
+
+def test_duplicates_blanks_and_prose_are_dropped():
+    assert quoted_strings("'SALE' and again 'SALE' and ' ' and \"ok\"") == ["SALE", "ok"]
+    long = "x" * 121
+    assert quoted_strings(f"'{long}'") == []                     # prose, not a label
+    assert quoted_strings("'first\nsecond'") == []               # no quote spans a line break
+    assert quoted_strings(None) == [] and quoted_strings("") == []
+
+
+def test_limit():
+    prompt = " ".join(f"'W{i}'" for i in range(10))
+    assert quoted_strings(prompt) == [f"W{i}" for i in range(10)]
+    assert quoted_strings(prompt, limit=3) == ["W0", "W1", "W2"]
+
+
+def test_emulator_draws_the_same_strings_it_is_scored_against():
+    prompt = "Logo 'LUNE NOIRE', tagline \"Night Bloom\", the brand's 'A' mark, " + " ".join(f"'W{i}'" for i in range(8))
+    assert emulator_quoted(prompt) == quoted_strings(prompt)[:6]
+
+
+def test_an_explicit_list_wins_over_the_prompt():
+    prompt = "A poster reading 'LUNE NOIRE'"
+    assert expected_strings(prompt) == ["LUNE NOIRE"]
+    assert expected_strings(prompt, ["Midnight Bloom", " ", "Midnight Bloom", " EST. 1928 "]) == ["Midnight Bloom", "EST. 1928"]
+    assert expected_strings(prompt, "ONLY THIS") == ["ONLY THIS"]
+    assert expected_strings(prompt, []) == []        # explicitly nothing: the image is not scored
+
+
+def test_explicit_entries_must_be_strings():
+    with pytest.raises(TypeError, match="strings"):
+        expected_strings(None, ["OK", 3])  # type: ignore[list-item]

@@ -1,0 +1,132 @@
+"""Scoring maths on hand-made cases: normalisation, NED, word accuracy, what was missing or misread."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qwenlab.typography.reading import Reading, TextLine
+from qwenlab.typography.scoring import aligned_words, edit_distance, ned, normalize, score_text, unconfuse, words
+
+
+def test_normalisation_folds_case_and_punctuation():
+    assert normalize("Glow, Refined.") == "glow refined"
+    assert normalize("EST.1928") == normalize("EST. 1928") == "est 1928"
+    assert normalize("Don’t  STOP!") == "dont stop"
+    assert normalize("LUMIÈRE") == "lumière" != normalize("LUMIERE")   # accents are part of the spelling
+    assert words("你好 world") == ["你", "好", "world"]                 # each CJK character is a word
+    assert words("") == [] and words(None) == []
+
+
+def test_edit_distance_and_ned():
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
+    assert ned("kitten", "sitting") == pytest.approx(1 - 3 / 7)
+    assert ned("EST. 1928", "est1928") == 1.0      # case, punctuation and spaces are not compared
+    assert ned("LUNE", "") == 0.0 and ned("", "") == 1.0
+    assert ned("LUNE NOIRE", "LUNE NOIRF") == pytest.approx(1 - 1 / 9)
+
+
+def test_one_misread_string_among_two():
+    score = score_text(["LUNE NOIRE", "Midnight Bloom"], ["LUNE NOIRF", "Midnight", "Bloom", "seed 3"])
+    lune, bloom = score.strings
+    assert (lune.words_read, lune.words, lune.status, lune.read) == (1, 2, "misread", "LUNE NOIRF")
+    assert lune.word_hits == (True, False)
+    assert (bloom.exact, bloom.read, bloom.lines) == (True, "Midnight Bloom", (1, 2))  # found across two lines
+    assert score.word_accuracy == pytest.approx(3 / 4)
+    assert score.ned == pytest.approx((8 / 9 + 1) / 2)
+    assert score.sentence_accuracy == 0.5 and score.correct is False
+    assert score.missing == ["LUNE NOIRE"]
+    assert score.read_instead == {"LUNE NOIRE": "LUNE NOIRF"}
+    assert "'LUNE NOIRE' read as 'LUNE NOIRF'" in score.summary()
+
+
+def test_a_string_nowhere_in_the_image_is_missing():
+    score = score_text(["GRAND OPENING"], ["SYNTHETIC qwenlab emulator", "seed 3"])
+    (s,) = score.strings
+    assert s.status == "missing" and s.words_read == 0
+    assert score.missing == ["GRAND OPENING"] and score.read_instead == {}
+    assert score.word_accuracy == 0.0 and score.correct is False
+
+
+def test_scattered_words_count_by_the_benchmarks_multiset_rule():
+    # the words are all there but not together: words are read, the string is not
+    score = score_text(["Fresh Bakery Morning"], ["Morning", "qqqqqqqqqq wwwwwwwwww", "Fresh", "xxxxxxxxxx yyyyyyyyyy", "Bakery"])
+    (s,) = score.strings
+    assert s.status == "missing"
+    assert score.word_accuracy == 1.0 and score.sentence_accuracy == 0.0
+    # each word read counts once: one 'SALE' read cannot stand for two expected
+    twice = score_text(["SALE SALE SALE"], ["SALE", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
+    assert twice.strings[0].status == "missing" and twice.words_read == 1
+
+
+def test_spaces_dropped_by_the_ocr_do_not_cost_words_but_misspellings_do():
+    glued = score_text(["Midnight Bloom Eau de Parfum"], ["MidnightBloomEaudeParfum"])
+    assert glued.correct is True and glued.word_accuracy == 1.0
+    typo = score_text(["Midnight Bloom Eau de Parfum"], ["MidnightBloomEaudePhrfum"])
+    assert typo.strings[0].word_hits == (True, True, True, True, False)
+    assert typo.ned == pytest.approx(1 - 1 / 24)
+    split = score_text(["Midnight"], ["MID NIGHT"])
+    assert split.correct is True
+
+
+def test_an_extra_letter_counts_against_the_word_it_is_glued_to():
+    assert aligned_words("Ocean Spring", "oceans Spring") == [False, True]
+    assert aligned_words("Spring Since", "Spring iSince") == [True, False]
+    assert aligned_words("Eau de Parfum", "EauudeParfum") == [False, True, True]   # repeats Eau's edge
+    assert aligned_words("ab cd", "abxcd") == [False, False]                     # could be either
+
+
+def test_ocr_confusions_are_undone_where_the_word_settles_them():
+    assert unconfuse("LUMlERE") == "LUMIERE"
+    assert unconfuse("HeIlo") == "Hello"
+    assert unconfuse("Il") == "Il"                  # nothing to settle it
+    assert unconfuse("N0IRE") == "NOIRE" and unconfuse("2O24") == "2024" and unconfuse("A0") == "A0"
+    assert words(unconfuse("0rganic")) == ["organic"]
+    assert score_text(["LUMIERE"], ["LUMlERE"]).correct is True
+
+
+def test_reading_order_comes_from_the_boxes():
+    def line(text, x, y):
+        return TextLine(text, 0.9, ((x, y), (x + 100, y), (x + 100, y + 20), (x, y + 20)))
+
+    # given bottom line first: reading order puts "Eau de" (top) before "Parfum"
+    reading = Reading("test", (line("Parfum", 10, 60), line("de", 120, 12), line("Eau", 10, 10)))
+    score = score_text(["Eau de Parfum"], reading)
+    assert score.correct is True and score.strings[0].read == "Eau de Parfum"
+
+
+def test_nothing_expected_gives_no_score():
+    score = score_text([], ["anything"])
+    assert score.word_accuracy is None and score.ned is None and score.correct is None
+    assert score.summary() == "no expected text"
+    assert score_text(["...", "  "], ["x"]).strings == ()   # strings without a word are not expected text
+
+
+def test_string_scores_round_trip_through_dicts():
+    from qwenlab.typography.scoring import StringScore
+
+    s = score_text(["LUNE NOIRE"], ["LUNE NOIRF"]).strings[0]
+    assert StringScore.from_dict(s.to_dict()) == s
+
+
+_letters = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,", min_size=0, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_letters, _letters)
+def test_ned_is_a_similarity_between_0_and_1(a, b):
+    value = ned(a, b)
+    assert 0.0 <= value <= 1.0
+    assert value == ned(b, a)
+    assert ned(a, a) == 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_letters.filter(lambda t: words(t)), min_size=1, max_size=4, unique=True))
+def test_text_read_as_expected_scores_perfectly(strings):
+    for text in strings:
+        assert words(" ".join(words(text))) == words(text)
+    score = score_text(strings, strings)
+    assert score.word_accuracy == 1.0 and score.ned == 1.0 and score.correct is True

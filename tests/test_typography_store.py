@@ -1,0 +1,134 @@
+"""Readings and scores in the log: stored with boxes and confidences, read once per engine,
+recomputed without OCR when the expected text changes, failures retried."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab.client import RunwareClient
+from qwenlab.log import MIGRATIONS, Log
+from qwenlab.typography.reading import Reading, TextLine
+from qwenlab.typography.scores import SCORE_COLUMNS, score_experiment, text_scores
+from qwenlab.typography.store import ImageToScore, score_images, stored_reading, stored_score
+
+BOX = ((10.0, 10.0), (200.0, 10.0), (200.0, 60.0), (10.0, 60.0))
+
+
+class FakeEngine:
+    """Reads 'LUMIERE' (or 'LUMIERF' in files it was told are misspelled); counts its reads."""
+
+    version = "fake 1"
+
+    def __init__(self, name: str = "fake", wrong: set[str] = frozenset(), broken: set[str] = frozenset()) -> None:
+        self.name, self.wrong, self.broken, self.reads = name, set(wrong), set(broken), []
+
+    def read(self, image):
+        self.reads.append(str(image))
+        if str(image) in self.broken:
+            raise OSError("cannot identify image file")
+        text = "LUMIERF" if str(image) in self.wrong else "LUMIERE"
+        return Reading(self.name, (TextLine(text, 0.93, BOX), TextLine("seed 3", 0.8, None)), self.version, 0.01, 256, 384)
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    lab = Lab(data_dir, client=client)
+    sweep = Sweep(prompt="A skincare poster for 'LUMIERE'", size="256x384", axes={"promptExtend": [True, False]}, repeats=2)
+    yield lab.run(sweep, name="lumiere", progress=False)
+    client.close()
+
+
+def test_the_migration_is_appended_last_and_creates_both_tables():
+    names = [m.__name__ for m in MIGRATIONS]
+    assert names.index("m006_text_readings_and_scores") > names.index("m005_cost_indexes")  # appended, never inserted
+    log = Log(":memory:")
+    assert {"text_readings", "text_scores"} <= set(log.db.table_names())
+    assert log.integrity_check() == "ok"
+
+
+def test_scores_and_readings_are_stored_with_boxes_and_confidences(exp):
+    paths = list(exp.images["path"])
+    engine = FakeEngine(wrong={paths[1]})
+    df = score_experiment(exp, engine, progress=False)
+    assert len(df) == 4 and list(df.columns[-len(SCORE_COLUMNS):]) == SCORE_COLUMNS
+    assert {"promptExtend", "repeat", "seed", "cost_usd", "path"} <= set(df.columns)
+    assert df["correct"].tolist() == [True, False, True, True]
+    bad = df.iloc[1]
+    assert bad["missing"] == ["LUMIERE"] and bad["read_instead"] == {"LUMIERE": "LUMIERF"}
+    assert bad["word_accuracy"] == 0.0 and bad["ned"] == pytest.approx(1 - 1 / 7)
+    assert bad["expected"] == ["LUMIERE"] and "LUMIERF" in bad["read_text"]
+    assert df["cost_usd"].notna().all()
+    reading = stored_reading(exp.log, int(bad["image_id"]), "fake")
+    assert reading.lines[0] == TextLine("LUMIERF", 0.93, BOX) and reading.lines[1].box is None
+    assert reading.version == "fake 1" and (reading.width, reading.height) == (256, 384)
+    assert stored_score(exp.log, int(bad["image_id"])).missing == ["LUMIERE"]
+
+
+def test_images_already_read_are_not_read_again(exp):
+    engine = FakeEngine()
+    first = score_experiment(exp, engine, progress=False)
+    assert len(engine.reads) == 4 and first.attrs["run"].read == 4
+    again = score_experiment(exp, engine, progress=False)
+    assert len(engine.reads) == 4 and again.attrs["run"].reused == 4 and again.attrs["run"].read == 0
+    assert again.drop(columns=[]).equals(first)
+    score_experiment(exp, engine, force=True, progress=False)
+    assert len(engine.reads) == 8
+
+
+def test_another_engine_reads_beside_the_first(exp):
+    score_experiment(exp, FakeEngine("fake"), progress=False)
+    other = FakeEngine("other", wrong=set(exp.images["path"]))
+    score_experiment(exp, other, progress=False)
+    assert len(other.reads) == 4
+    assert text_scores(exp, "fake")["correct"].all() and not text_scores(exp, "other")["correct"].any()
+    n = exp.log._rows("SELECT count(*) AS n FROM text_readings")[0]["n"]
+    assert n == 8
+
+
+def test_changed_expected_text_is_rescored_from_the_stored_reading(exp):
+    engine = FakeEngine()
+    score_experiment(exp, engine, progress=False)
+    df = score_experiment(exp, engine, expected=["LUMIERE", "Radiance Serum"], progress=False)
+    assert len(engine.reads) == 4                                 # no OCR: the stored reading was scored again
+    assert df.attrs["run"].scored == 4
+    assert (df["word_accuracy"] == 1 / 3).all() and (df["missing"].map(tuple) == ("Radiance Serum",)).all()
+    per_image = score_experiment(exp, engine, expected=lambda row: ["LUMIERE"] if row["promptExtend"] else [],
+                                 progress=False)
+    assert len(per_image) == 2 and per_image["promptExtend"].all()   # images with nothing expected: no score
+
+
+def test_an_unreadable_image_is_recorded_and_retried(exp):
+    paths = list(exp.images["path"])
+    engine = FakeEngine(broken={paths[2]})
+    df = score_experiment(exp, engine, progress=False)
+    run = df.attrs["run"]
+    assert (run.read, run.failed, len(df)) == (3, 1, 3) and "cannot identify" in run.errors[0]
+    row = exp.log._rows("SELECT error FROM text_readings WHERE error IS NOT NULL")
+    assert len(row) == 1 and "OSError" in row[0]["error"]
+    engine.broken.clear()
+    df = score_experiment(exp, engine, progress=False)
+    assert df.attrs["run"].read == 1 and len(df) == 4 and engine.reads.count(paths[2]) == 2
+
+
+def test_score_images_works_on_any_log_rows(exp):
+    img = exp.log.images(exp.id)[0]
+    path = str(exp.data_dir / img["path"])
+    run = score_images(exp.log, [ImageToScore(img["id"], exp.id, path, ["LUMIERE"]),
+                                 ImageToScore(img["id"] + 1, exp.id, None, [])], FakeEngine(), progress=False)
+    assert (run.read, run.skipped, run.scored) == (1, 1, 1)
+    assert "1 read" in str(run)
+    stored = exp.log._rows("SELECT strings_json, expected_json, correct FROM text_scores")
+    assert json.loads(stored[0]["expected_json"]) == ["LUMIERE"] and stored[0]["correct"] == 1
+    assert json.loads(stored[0]["strings_json"])[0]["word_hits"] == [True]
+
+
+def test_experiment_score_text_and_the_lab_by_name(exp, monkeypatch, data_dir):
+    engine = FakeEngine()
+    df = exp.score_text(engine, progress=False)
+    assert len(df) == 4 and df["correct"].all()
+    assert len(text_scores("lumiere")) == 4      # by name, from the default data folder
