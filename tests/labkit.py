@@ -1,0 +1,41 @@
+"""Small real experiments for the grid, pairs and export tests: a sweep run against the loopback
+emulator, with one cell made to fail on purpose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qwenlab import Lab, Sweep
+from qwenlab.client import RunwareClient
+from qwenlab.experiment import Experiment
+
+PROMPT = "A premium beauty poster for LUMIERE serum, 'Glow, Refined.' headline"
+SIZES = ["512x768", "768x512"]
+
+
+def run_sweep(emulator: Any, data_dir: Path, *, name: str = "grid-test", axes: dict[str, Any] | None = None,
+              repeats: int = 2, fail_one: bool = True, api_key: str = "sk-grid-test", prompt: str = PROMPT,
+              **sweep_options: Any) -> Experiment:
+    """Run a sweep (default promptExtend x size x 2 repeats = 8 cells) one request at a time, the
+    second POST meeting an inferenceError, so exactly one cell fails."""
+    axes = axes if axes is not None else {"promptExtend": [True, False], "size": SIZES}
+    client = RunwareClient(api_key, emulator.url, images_dir=data_dir / "images", backoff_base=0.01, poll_initial=0.02,
+                           poll_max=0.1)
+    try:
+        if fail_one:
+            emulator.script(["ok", "task_error"])
+        lab = Lab(data_dir, client=client)
+        return lab.run(Sweep(prompt=prompt, axes=axes, repeats=repeats, **sweep_options), name=name, progress=False,
+                       concurrency=1)
+    finally:
+        client.close()
+
+
+def texts(figure: Any) -> list[str]:
+    """Every piece of text drawn on a matplotlib figure (figure texts and axes texts), with
+    no-break spaces read as spaces."""
+    out = [t.get_text() for t in figure.texts]
+    for ax in figure.axes:
+        out.extend(t.get_text() for t in ax.texts)
+    return [t.replace("\u00a0", " ") for t in out]

@@ -1,0 +1,110 @@
+"""The HTML export: one file that stands alone, shows everything, escapes user text, holds no key."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from labkit import run_sweep
+
+from qwenlab.cli import cli
+from qwenlab.emulator import Emulator
+from qwenlab.errors import register_secret
+from qwenlab.export import export_html, report_html
+
+EVIL_PROMPT = 'Poster for <script>alert("pwned")</script> LUMIERE & "Glow" <img src=x onerror=alert(1)>'
+SENTINEL_KEY = "sk-SENTINEL-4f1c9e7a-never-in-a-file"
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    exp = run_sweep(emulator, data_dir, prompt=EVIL_PROMPT)
+    first = int(exp.images.image_id.iloc[0])
+    exp.log.rate(first, 5, note="<b>best</b> one </td></table><script>x()</script>", judge="ana")
+    exp.log.judge(exp.id, "promptExtend", first, int(exp.images.image_id.iloc[1]), "a")
+    return exp
+
+
+def test_user_text_stays_text(exp) -> None:
+    html = report_html(exp)
+    tags = _tags(html)
+    assert not [t for t, _ in tags if t in ("script", "iframe", "object", "embed", "link", "base", "form")]
+    assert not [a for _, attrs in tags for a in attrs if a.startswith("on")]  # no event handlers
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;best&lt;/b&gt; one &lt;/td&gt;&lt;/table&gt;&lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+
+
+def test_the_file_refers_to_nothing_outside_itself(exp, tmp_path: Path) -> None:
+    html = export_html(exp, tmp_path / "report.html").read_text(encoding="utf-8")
+    for tag, attrs in _tags(html):
+        for name in ("src", "href", "srcset", "data", "action", "poster", "background"):
+            value = attrs.get(name)
+            if value is None:
+                continue
+            assert value.startswith("data:image/") if name == "src" else value.startswith("#"), (tag, name, value[:80])
+    assert "url(" not in html and "@import" not in html
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+
+
+def test_no_api_key_anywhere(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL_KEY)
+    register_secret(SENTINEL_KEY)
+    with Emulator(api_key=SENTINEL_KEY) as emu:  # accepts only this key: the sweep really used it
+        exp = run_sweep(emu, data_dir, api_key=SENTINEL_KEY, name="keyed")
+    assert exp.counts()["done"] == 7
+    exp.log.rate(int(exp.images.image_id.iloc[0]), 3, note=f"pasted by mistake: {SENTINEL_KEY}")
+    for grid in ("image", "table"):
+        path = export_html(exp, tmp_path / f"report-{grid}.html", grid=grid)
+        data = path.read_bytes()
+        assert SENTINEL_KEY.encode() not in data
+        assert b"pasted by mistake: ***" in data
+
+
+def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_path: Path) -> None:
+    html = export_html(exp, tmp_path / "r.html").read_text(encoding="utf-8")
+    images, df = exp.images, exp.df
+    thumbs = [a for t, a in _tags(html) if t == "img" and a.get("class") == "thumb"]
+    assert len({a["src"] for a in thumbs}) == len(images) == 7  # every image embedded, as a thumbnail
+    grids = [a for t, a in _tags(html) if t == "img" and a.get("class") == "grid"]
+    assert len(grids) == 1 and grids[0]["src"].startswith("data:image/jpeg;base64,")
+    for seed in images.seed:
+        assert str(seed) in html
+    failed = df[df.status == "failed"].iloc[0]
+    assert failed.error_code in html
+    assert "$0.0750" in html and f"${exp.cost:,.4f}" in html  # per request and in the totals
+    assert "Ratings and blind judgements" in html and "ana" in html and "win rate" in html
+    assert len(re.findall(r"<tr>", html.split('id="requests"')[1])) == len(df) + 1  # a row per request + header
+
+    table = report_html(exp, grid="table", rows="promptExtend", cols="size")
+    assert '<table class="gridtable">' in table and "promptExtend: on" in table
+    assert "FAILED: inferenceError" in table
+    with pytest.raises(ValueError, match="grid must be"):
+        report_html(exp, grid="svg")
+
+
+def test_export_command(exp, data_dir: Path, tmp_path: Path) -> None:
+    out = CliRunner().invoke(cli, ["export", exp.name, "-o", str(tmp_path / "report.html"), "--rows", "size"])
+    assert out.exit_code == 0, out.output
+    assert Path(out.output.strip()) == tmp_path / "report.html" and (tmp_path / "report.html").stat().st_size > 50_000
+    default = CliRunner().invoke(cli, ["export", exp.name, "--grid", "none"])
+    assert default.exit_code == 0, default.output
+    assert Path(default.output.strip()) == data_dir / "reports" / f"{exp.name}.html"

@@ -1,0 +1,164 @@
+"""Comparison grids: pages, labels and stamps a user can read, labelled blanks, PNG/PDF, cached thumbnails."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from labkit import SIZES, run_sweep, texts
+from PIL import Image
+
+from qwenlab import thumbnails
+from qwenlab.catalog import AxisInfo, UnknownAxisError
+from qwenlab.cli import cli
+from qwenlab.grid import Grid, build_grid
+from qwenlab.layout import STAMP_PT, chars, wrap_lines
+
+NEGATIVES = {"with": "blurry text, misspelled words", "without": None}
+
+
+def _pdf_pages(path: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", path.read_bytes()))
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    """promptExtend x size x negativePrompt (2 x 2 x 2) x 2 repeats = 16 cells, one failed."""
+    return run_sweep(emulator, data_dir, axes={"promptExtend": [True, False], "size": SIZES, "negativePrompt": NEGATIVES})
+
+
+def test_other_axes_become_pages_saved_as_pngs_and_one_pdf(exp, tmp_path: Path) -> None:
+    grid = build_grid(exp, rows="promptExtend", cols="size")
+    assert isinstance(grid, Grid) and len(grid) == 2  # one page per negativePrompt value
+    assert [p.values for p in grid.pages] == [{"negativePrompt": "blurry text, misspelled words"}, {"negativePrompt": None}]
+    pngs = grid.save(tmp_path / "g.png")
+    assert [p.name for p in pngs] == ["g-1-with.png", "g-2-without.png"]
+    for png in pngs:
+        with Image.open(png) as img:
+            assert img.format == "PNG" and img.width > 600 and img.height > 500
+    (pdf,) = grid.save(tmp_path / "g.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF") and _pdf_pages(pdf) == 2
+
+
+def test_each_image_is_stamped_with_its_values_and_the_seed_the_api_reported(exp) -> None:
+    images = exp.images
+    assert len(images) == 15
+    grid = build_grid(exp, rows="promptExtend", cols="size")
+    drawn = [t for fig in grid for t in texts(fig)]
+    for img in images.itertuples():
+        stamp = next((t for t in drawn if f"seed {img.seed}" in t), None)
+        assert stamp is not None, f"no stamp with seed {img.seed}"
+        flat = " ".join(stamp.split())
+        assert f"promptExtend={'on' if img.promptExtend else 'off'}" in flat
+        assert f"size={img.size}" in flat and f"r{img.repeat}" in flat
+    assert all(p.images + p.blanks == 8 for p in grid.pages)
+
+
+def test_a_failed_cell_is_a_labelled_blank_with_its_error(exp) -> None:
+    failed = exp.df[exp.df.status == "failed"]
+    assert len(failed) == 1
+    cell = failed.iloc[0]
+    grid = build_grid(exp, rows="promptExtend", cols="size", page=None)
+    assert grid.pages[0].blanks == 1 and grid.pages[0].images == 15
+    drawn = " ".join(" ".join(t.split()) for t in texts(grid[0]))
+    assert f"FAILED: {cell.error_code}" in drawn
+    assert " ".join(cell.error_message.split()[:4]) in drawn
+    assert "seed ?" in drawn  # no image, so no reported seed: said, not invented
+
+
+def test_headers_title_and_stamps_keep_a_readable_size(exp) -> None:
+    grid = build_grid(exp, rows="promptExtend", cols="size", title="LUMIERE: does promptExtend help?")
+    fig = grid[0]
+    drawn = texts(fig)
+    assert any("LUMIERE: does promptExtend help?" in t for t in drawn)
+    assert {"promptExtend: on", "promptExtend: off", "size: 512x768", "size: 768x512"} <= set(drawn)
+    sizes = [t.get_fontsize() for t in fig.texts] + [t.get_fontsize() for ax in fig.axes for t in ax.texts]
+    assert min(sizes) >= STAMP_PT
+
+
+def test_long_prompts_get_short_labels_and_the_full_text_in_a_footnote(emulator, data_dir: Path) -> None:
+    long_a = "A premium beauty advertising poster for a fictional skincare brand called LUMIERE, frosted glass serum bottle"
+    long_b = "Luxury Art Deco perfume advertisement poster, centered crystal perfume bottle with a faceted stopper"
+    exp = run_sweep(emulator, data_dir, axes={"prompt": [long_a, long_b], "promptExtend": [True, False]}, repeats=1,
+                    fail_one=False)
+    grid = build_grid(exp, rows="prompt", cols="promptExtend")
+    drawn = texts(grid[0])
+    flat = [" ".join(t.split()) for t in drawn]
+    assert "prompt 1: A premium beauty…" in flat and "prompt 2: Luxury Art Deco perfume…" in flat  # the row headers
+    (notes,) = [t for t in flat if long_a in t]  # the full texts, once, in the footnote
+    assert f"prompt 1: {long_a}" in notes and f"prompt 2: {long_b}" in notes
+
+
+def test_second_build_decodes_no_original(exp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    thumbnails.reset_stats()
+    build_grid(exp, rows="promptExtend", cols="size").save(tmp_path / "first.png")
+    assert thumbnails.stats()["made"] == 15
+    thumbs = sorted((exp.data_dir / "thumbs").rglob("*.jpg"))
+    assert len(thumbs) == 15
+    mtimes = [p.stat().st_mtime_ns for p in thumbs]
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("an original image was decoded again")
+
+    monkeypatch.setattr(thumbnails, "_render", no_decoding)
+    build_grid(exp, rows="size", cols="promptExtend").save(tmp_path / "second.png")
+    assert thumbnails.stats()["made"] == 15 and thumbnails.stats()["reused"] == 15
+    assert [p.stat().st_mtime_ns for p in thumbs] == mtimes
+
+
+def test_where_facet_and_repeat_as_an_axis(exp) -> None:
+    only = build_grid(exp, rows="promptExtend", cols="size", page=None, where={"size": "512x768", "negativePrompt": "none"})
+    drawn = texts(only[0])
+    assert "size: 512x768" in drawn and "size: 768x512" not in drawn
+    assert only.pages[0].images + only.pages[0].blanks == 4
+    faceted = build_grid(exp, rows="promptExtend", cols="repeat", facet="size", page="negativePrompt")
+    assert len(faceted) == 2
+    drawn = texts(faceted[0])
+    assert {"size: 512x768", "size: 768x512", "repeat 0", "repeat 1"} <= set(drawn)
+    paged = build_grid(exp, page="negativePrompt")  # rows and columns picked from the other axes
+    assert len(paged) == 2 and {"promptExtend: on", "size: 512x768"} <= set(texts(paged[0]))
+
+
+def test_unknown_or_reused_axes_are_refused_naming_the_axes(exp) -> None:
+    with pytest.raises(UnknownAxisError, match="promptExtend, size, negativePrompt, repeat"):
+        build_grid(exp, rows="promptextend", cols="size")
+    with pytest.raises(ValueError, match="only one of"):
+        build_grid(exp, rows="size", cols="size")
+
+
+def test_experiment_grid_shows_inline_without_a_path_and_saves_with_one(exp, tmp_path: Path) -> None:
+    grid = exp.grid(rows="promptExtend", cols="size", page=None)
+    assert isinstance(grid, Grid)
+    html = grid._repr_html_()
+    assert html.count("data:image/png;base64,") == 1
+    assert grid[0]._repr_png_().startswith(b"\x89PNG")  # a page alone shows too, without pyplot
+    written = exp.grid(rows="promptExtend", cols="size", path=tmp_path / "out.pdf")
+    assert written == [tmp_path / "out.pdf"] and _pdf_pages(written[0]) == 2
+
+
+def test_grid_command_writes_png_and_pdf(exp, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["grid", exp.name, "--rows", "promptExtend", "--cols", "size", "-o", str(tmp_path / "grid.png")])
+    assert out.exit_code == 0, out.output
+    assert sorted(Path(p).name for p in out.output.split()) == ["grid-1-with.png", "grid-2-without.png"]
+    out = runner.invoke(cli, ["grid", exp.name, "--rows", "promptExtend", "--cols", "size", "--page", "none",
+                              "--where", "promptExtend=on", "-o", str(tmp_path / "grid.pdf")])
+    assert out.exit_code == 0, out.output
+    assert _pdf_pages(tmp_path / "grid.pdf") == 1
+    bad = runner.invoke(cli, ["grid", exp.name, "--rows", "nope"])
+    assert bad.exit_code == 2 and "its axes are: promptExtend" in bad.output
+    missing = runner.invoke(cli, ["grid", "no-such-experiment"])
+    assert missing.exit_code != 0 and exp.name in missing.output
+
+
+def test_wrapping_keeps_every_line_within_its_box() -> None:
+    text = "prompt 3: " + "supercalifragilistic " * 12
+    lines = wrap_lines(text, 1.5, 10, max_lines=3)
+    assert len(lines) == 3 and lines[-1].endswith("…")
+    assert all(len(line) <= chars(1.5, 10) for line in lines)
+    info = AxisInfo("prompt", "prompt", ("short", "x" * 200), ("short", "x" * 39 + "…"), ("short", "x" * 200))
+    assert info.label("short") == "short" and info.note("short") is None
+    assert info.label("x" * 200).startswith("prompt 2: ") and len(info.label("x" * 200)) < 45
+    assert info.tag("x" * 200) == "prompt 2" and info.note("x" * 200) == "prompt 2: " + "x" * 200

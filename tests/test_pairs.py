@@ -1,0 +1,91 @@
+"""Pairs along one axis: matched on every other setting, by seed when pinned, by repeat when sampled."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from labkit import SIZES, run_sweep, texts
+
+from qwenlab.pairs import pair_viewer, pairs, show_pairs
+from qwenlab.pairviewer import WidgetsMissingError
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    """promptExtend x size x 2 repeats, sampled seeds, one cell failed."""
+    return run_sweep(emulator, data_dir)
+
+
+def test_promptextend_pairs_share_every_other_setting_and_the_repeat(exp) -> None:
+    df = pairs(exp, "promptExtend")
+    assert (df.attrs["a"], df.attrs["b"]) == ("on", "off")
+    assert len(df) == 3 and df.attrs["unpaired"] == 1  # 4 pairs of cells, one side of one failed
+    tasks = {t["id"]: t for t in exp.log.tasks(exp.id)}
+    images = exp.images.set_index("image_id")
+    for r in df.itertuples():
+        ta, tb = tasks[r.task_a], tasks[r.task_b]
+        assert (ta["prompt_extend"], tb["prompt_extend"]) == (1, 0)
+        for column in ("prompt", "negative_prompt", "width", "height", "repeat"):
+            assert ta[column] == tb[column]
+        assert r.match == "repeat" and r.repeat == ta["repeat"]
+        assert images.loc[r.image_a, "seed"] == r.seed_a and images.loc[r.image_b, "seed"] == r.seed_b
+        assert Path(r.path_a).is_file() and Path(r.path_b).is_file()
+    assert set(df["size"]) == set(SIZES)
+    assert len(pairs(exp, "promptExtend", include_unpaired=True)) == 4
+
+
+def test_pinned_seeds_pair_on_the_seed(emulator, data_dir: Path, seeded_model: str) -> None:
+    exp = run_sweep(emulator, data_dir, model=seeded_model, seed_policy="pin", seed=500, fail_one=False)
+    df = pairs(exp, "promptExtend")
+    assert len(df) == 4 and set(df["match"]) == {"seed"}
+    assert (df["seed_a"] == df["seed_b"]).all() and set(df["seed_a"]) == {500, 501}
+
+
+def test_an_axis_of_three_values_needs_two_picked(emulator, data_dir: Path) -> None:
+    exp = run_sweep(emulator, data_dir, axes={"size": ["512x768", "768x512", "512x512"]}, repeats=1, fail_one=False)
+    with pytest.raises(ValueError, match="pick them with values="):
+        pairs(exp, "size")
+    df = pairs(exp, "size", values=("512x512", "768x512"))
+    assert len(df) == 1 and (df.a[0], df.b[0]) == ("512x512", "768x512")
+    with pytest.raises(ValueError, match="not a value of axis 'size'"):
+        pairs(exp, "size", values=("512x512", "9x9"))
+
+
+def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: Path) -> None:
+    df = pairs(exp, "promptExtend")
+    fig = show_pairs(df, path=tmp_path / "pairs.png")
+    assert (tmp_path / "pairs.png").stat().st_size > 10_000
+    assert len(fig.axes) == 2 * len(df)
+    assert fig._repr_png_().startswith(b"\x89PNG")  # shows itself in a notebook, without pyplot
+    drawn = " ".join(" ".join(t.split()) for t in texts(fig))
+    for r in df.itertuples():
+        assert f"promptExtend=on · {r.shared} · seed {r.seed_a}" in drawn
+        assert f"promptExtend=off · {r.shared} · seed {r.seed_b}" in drawn
+
+
+def test_pair_viewer_flips_fades_and_walks_the_pairs(exp) -> None:
+    pytest.importorskip("ipywidgets")
+    viewer = pair_viewer(exp, "promptExtend", size=128)
+    assert viewer.side == "a" and viewer.toggle.value == "on"
+    first = viewer.image.value
+    assert first[:3] == b"\xff\xd8\xff"
+    viewer.flip()
+    assert viewer.side == "b" and viewer.toggle.value == "off" and viewer.image.value != first
+    assert f"seed {viewer.df.seed_b[0]}" in viewer.caption.value
+    viewer.fade_slider.value = 0.5
+    assert viewer.side == "fade" and "50% on + 50% off" in viewer.caption.value
+    viewer.toggle.value = "on"
+    assert viewer.side == "a" and viewer.image.value == first
+    viewer.next_button.click()
+    assert viewer.index == 1 and viewer.side == "a"
+    viewer.prev_button.click()
+    viewer.prev_button.click()
+    assert viewer.index == len(viewer.df) - 1  # wraps around
+
+
+def test_pair_viewer_without_ipywidgets_says_how_to_install(exp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.raises(WidgetsMissingError, match="pip install ipywidgets"):
+        pair_viewer(exp)

@@ -1,0 +1,129 @@
+"""Thumbnails: made once per image and size, cached by content hash, written atomically."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from qwenlab import thumbnails
+from qwenlab.errors import ImageError
+from qwenlab.imagestore import ImageStore
+
+
+def _jpeg(width: int = 1024, height: int = 1536, color: str = "teal") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def stored(data_dir: Path) -> Path:
+    """A 1024x1536 JPEG stored the way the runner stores it: <data>/images/<aa>/<sha>.jpg."""
+    return ImageStore(data_dir / "images").save(_jpeg()).path
+
+
+def test_thumbnail_fits_the_box_keeps_aspect_and_lives_under_data_thumbs(stored: Path, data_dir: Path) -> None:
+    thumb = thumbnails.thumbnail(stored, 256)
+    assert thumb.parent.parent == data_dir / "thumbs" / "256"
+    assert thumb.stem == stored.stem  # keyed by the image's content hash
+    with Image.open(thumb) as img:
+        assert img.format == "JPEG"
+        assert img.size == (171, 256)
+
+
+def test_second_call_reuses_the_file_without_decoding_the_original(stored: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = thumbnails.thumbnail(stored, 128)
+    mtime = first.stat().st_mtime_ns
+
+    def no_decoding(*args, **kwargs):  # the cached path must never open the original
+        raise AssertionError("original image was decoded again")
+
+    monkeypatch.setattr(thumbnails, "_render", no_decoding)
+    before = thumbnails.stats()
+    again = thumbnails.thumbnail(stored, 128)
+    assert again == first
+    assert again.stat().st_mtime_ns == mtime
+    assert thumbnails.stats()["reused"] == before["reused"] + 1
+    assert thumbnails.stats()["made"] == before["made"]
+
+
+def test_each_size_is_its_own_thumbnail(stored: Path) -> None:
+    small, big = thumbnails.thumbnail(stored, 64), thumbnails.thumbnail(stored, 512)
+    assert small != big
+    with Image.open(small) as a, Image.open(big) as b:
+        assert max(a.size) == 64 and max(b.size) == 512
+
+
+def test_an_image_not_named_by_hash_is_keyed_by_its_bytes(tmp_path: Path, data_dir: Path) -> None:
+    data = _jpeg(300, 200)
+    one, two = tmp_path / "one.jpg", tmp_path / "copy.jpg"
+    one.write_bytes(data)
+    two.write_bytes(data)
+    assert thumbnails.thumbnail(one, 64) == thumbnails.thumbnail(two, 64)
+    assert thumbnails.thumbnail(one, 64).stem == hashlib.sha256(data).hexdigest()
+    assert (data_dir / "thumbs") in thumbnails.thumbnail(one, 64).parents
+
+
+def test_png_with_alpha_becomes_a_jpeg_on_white(tmp_path: Path) -> None:
+    path = tmp_path / "alpha.png"
+    Image.new("RGBA", (40, 40), (255, 0, 0, 0)).save(path)
+    with Image.open(thumbnails.thumbnail(path, 32)) as img:
+        assert img.mode == "RGB"
+        assert img.getpixel((16, 16))[0] > 240 and img.getpixel((16, 16))[1] > 240  # white, not black
+
+
+def test_bytes_and_data_uri_are_the_cached_jpeg(stored: Path) -> None:
+    data = thumbnails.thumbnail_bytes(stored, 96)
+    assert data[:3] == b"\xff\xd8\xff"
+    uri = thumbnails.thumbnail_data_uri(stored, 96)
+    assert uri.startswith("data:image/jpeg;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == data
+
+
+def test_explicit_cache_dir(stored: Path, tmp_path: Path) -> None:
+    thumb = thumbnails.thumbnail(stored, 64, cache_dir=tmp_path / "cache")
+    assert (tmp_path / "cache" / "64") in thumb.parents
+
+
+def test_missing_and_corrupt_images_raise_image_error_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="does not exist"):
+        thumbnails.thumbnail(tmp_path / "gone.jpg")
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image at all")
+    with pytest.raises(ImageError, match="bad.jpg"):
+        thumbnails.thumbnail(bad)
+    assert not list((tmp_path.parent).rglob(".tmp-*"))  # no half-written file left behind
+
+
+def test_bad_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="size"):
+        thumbnails.thumbnail_path("x.jpg", 0)
+
+
+def test_many_threads_asking_at_once_make_it_once(stored: Path) -> None:
+    thumbnails.reset_stats()
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(thumbnails.thumbnail(stored, 200))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(results)) == 1
+    assert thumbnails.stats()["made"] == 1
+    assert thumbnails.stats()["reused"] == 7
+    assert not list(results[0].parent.glob(".tmp-*"))
