@@ -1,0 +1,175 @@
+"""The explorer driven as a user would, without a browser: dropdowns set, buttons clicked, and
+what it shows and writes to the log checked (the log read back with plain sqlite3)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab.client import RunwareClient
+from qwenlab.emulator import Emulator
+from qwenlab.experiment import Experiment
+from qwenlab.explorer import Explorer
+
+PROMPT = "A poster for 'LUMIERE' <script>alert(1)</script> & friends"
+
+
+@pytest.fixture
+def lab(emulator: Emulator, data_dir: Path) -> Iterator[Lab]:
+    client = RunwareClient("sk-explorer-test", emulator.url, images_dir=data_dir / "images", backoff_base=0.01)
+    yield Lab(data_dir, client=client)
+    client.close()
+
+
+def run(lab: Lab, name: str = "explore", repeats: int = 2, extend: bool = False) -> Experiment:
+    sweep = Sweep(prompt=PROMPT, size="256x384", repeats=repeats,
+                  axes={"promptExtend": [True, False], "outputQuality": [60, 61, 62]})
+    return lab.run(sweep, name=name, progress=False, concurrency=1, extend=extend)
+
+
+def ratings_in_db(exp: Experiment) -> list[tuple]:
+    with sqlite3.connect(exp.log.path) as db:
+        return db.execute("SELECT image_id, score, note, judge FROM ratings ORDER BY id").fetchall()
+
+
+def test_opens_on_the_experiments_own_axes(lab: Lab) -> None:
+    exp = run(lab)
+    ex = exp.explore()
+    assert isinstance(ex, Explorer)
+    assert (ex.rows.value, ex.cols.value) == ("promptExtend", "outputQuality")
+    assert [v for _, v in ex.rows.options] == ["", "promptExtend", "outputQuality", "repeat"]
+    assert [label for label, _ in ex.filters["outputQuality"].options] == ["all", "60", "61", "62"]
+    assert set(ex.filters) == {"promptExtend", "outputQuality"}
+    assert [label for label, _ in ex.filters["promptExtend"].options] == ["all", "on", "off"]
+    assert len(ex.page_items) == 12 and all(e.image_id is not None for e in ex.page_items)
+    # the grid: a corner, 3 column heads, then per row value a head and 3 cells of 2 repeats each
+    grid = ex.grid.widget.children[0]
+    heads = [c.value for c in grid.children if "qwl-head" in getattr(c, "value", "")]
+    assert any("outputQuality: 60" in h for h in heads) and any("promptExtend: off" in h for h in heads)
+    assert len(grid.children) == 4 + 2 * 4
+    cells = [c for c in grid.children if hasattr(c, "children")]
+    assert [len(c.children) for c in cells] == [2] * 6
+    assert all(t.image.value[:2] == b"\xff\xd8" for t in ex.tiles)  # JPEG thumbnails
+    text = repr(ex)
+    assert "Explorer('explore': 12 of 12 tiles, rows=promptExtend, cols=outputQuality" in text
+    assert ex._repr_mimebundle_()["text/plain"] == text
+
+
+def test_axes_and_filters_change_what_is_shown(lab: Lab) -> None:
+    ex = run(lab).explore()
+    ex.filters["promptExtend"].value = dict(ex.filters["promptExtend"].options)["off"]
+    assert len(ex.items) == 6 and all(e.value("promptExtend") is False for e in ex.items)
+    ex.filters["outputQuality"].value = dict(ex.filters["outputQuality"].options)["62"]
+    assert len(ex.items) == 2 and {e.value("outputQuality") for e in ex.items} == {62}
+    assert "filters promptExtend=off, outputQuality=62" in repr(ex)
+    ex.filters["promptExtend"].value = "*"
+    ex.filters["outputQuality"].value = "*"
+    ex.rows.value, ex.cols.value = "repeat", ""
+    heads = [c.value for c in ex.grid.widget.children[0].children if "qwl-head" in getattr(c, "value", "")]
+    assert len(heads) == 2 and "repeat: 0" in heads[0] and "repeat: 1" in heads[1]
+    # row order follows the rows axis: every repeat-0 image before any repeat-1 image
+    assert [e.repeat for e in ex.items] == [0] * 6 + [1] * 6
+
+
+def test_pages_hold_page_size_tiles_and_cover_every_image(lab: Lab) -> None:
+    exp = run(lab)
+    ex = Explorer(exp, page_size=5)
+    assert ex.pages == 3 and ex.prev_button.disabled and not ex.next_button.disabled
+    seen = []
+    for expected in (5, 5, 2):
+        assert len(ex.page_items) == expected
+        assert [t.entry for t in ex.tiles] == ex.page_items
+        seen += [e.image_id for e in ex.page_items]
+        ex.next_button.click()
+    assert ex.page == 2 and ex.next_button.disabled
+    assert sorted(seen) == sorted(exp.images["image_id"].tolist())
+    ex.prev_button.click()
+    assert ex.page == 1 and "page 2 of 3" in ex.page_label.value
+    ex.rows.value = "outputQuality"  # a new layout starts from the first page
+    assert ex.page == 0
+
+
+def test_clicking_a_tile_shows_its_full_request(lab: Lab) -> None:
+    exp = run(lab)
+    ex = exp.explore()
+    assert ex.detail.layout.display == "none"
+    tile = ex.tiles[3]
+    tile.hit.click()
+    it = tile.entry
+    assert ex.selected is it and "qwl-selected" in tile.box._dom_classes
+    assert ex.detail.layout.display != "none" and ex.big.value[:2] == b"\xff\xd8"
+    info = ex.info.value
+    task = exp.log.task(it.task_id)
+    for expected in (task["task_uuid"], str(it.seed), "$0.0750", "latency", "alibaba:qwen-image@2.0-pro", "256x384",
+                     '&quot;outputQuality&quot;: ' + str(it.value("outputQuality")), "request sent"):
+        assert expected in info
+    # user text is escaped, never markup
+    assert "<script>" not in info and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in info
+    ex.tiles[4].hit.click()
+    assert ex.selected is ex.tiles[4].entry and "qwl-selected" not in tile.box._dom_classes
+
+
+def test_a_rating_reaches_the_log_at_once_and_comes_back_on_reopening(lab: Lab) -> None:
+    exp = run(lab)
+    ex = exp.explore(judge="tester")
+    ex.tiles[2].hit.click()
+    image_id = ex.selected.image_id
+    ex.score_buttons[3].click()  # 4 stars
+    assert ratings_in_db(exp) == [(image_id, 4, None, "tester")]
+    assert ex.score_buttons[3].button_style == "warning" and "★4" in ex.tiles[2].caption.value
+    assert "1 rated" in ex.header.value
+    ex.note.value = "crisp <b>text</b>"  # Enter / leaving the box
+    assert ratings_in_db(exp)[-1] == (image_id, 4, "crisp <b>text</b>", "tester")
+    ex.score_buttons[1].click()  # changed mind: 2 stars, the note kept
+    assert ratings_in_db(exp)[-1] == (image_id, 2, "crisp <b>text</b>", "tester")
+    ex.tiles[0].hit.click()  # another image: its own (empty) rating, nothing written
+    assert ex.note.value == "" and len(ratings_in_db(exp)) == 3
+    ex.close()
+
+    again = Explorer(exp)
+    assert again.ratings[image_id]["score"] == 2
+    tile = next(t for t in again.tiles if t.entry.image_id == image_id)
+    assert "★2" in tile.caption.value
+    tile.hit.click()
+    assert again.note.value == "crisp <b>text</b>" and again.score_buttons[1].button_style == "warning"
+    assert "crisp &lt;b&gt;text&lt;/b&gt;" in again.rating_label.value
+    assert "1 rated" in again.header.value
+
+
+def test_rate_needs_an_image_and_a_score_from_1_to_5(lab: Lab) -> None:
+    ex = run(lab).explore()
+    with pytest.raises(ValueError, match="select an image first"):
+        ex.rate(score=3)
+    ex.select(int(ex.page_items[0].image_id))
+    with pytest.raises(ValueError, match="score must be one of"):
+        ex.rate(score=6)
+    assert ratings_in_db(ex.exp) == []
+
+
+def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, emulator: Emulator) -> None:
+    emulator.script(["task_error"])
+    exp = run(lab, repeats=1)
+    failed = exp.df[exp.df["status"] == "failed"]
+    assert len(failed) == 1
+    ex = exp.explore()
+    tiles = [t for t in ex.tiles if t.entry.image_id is None]
+    assert len(tiles) == 1 and "[failed" in tiles[0].caption.value
+    tiles[0].hit.click()
+    assert "qwl-error" in ex.info.value and str(failed.iloc[0]["error_code"]) in ex.info.value
+    assert all(b.disabled for b in ex.score_buttons) and "no image to rate" in ex.rating_label.value
+    with pytest.raises(ValueError, match="cannot be rated"):
+        ex.rate(score=5)
+    assert "5 images, 1 cells without one" in ex.header.value
+
+
+def test_reload_picks_up_images_logged_after_opening(lab: Lab) -> None:
+    exp = run(lab, repeats=1)
+    ex = exp.explore()
+    assert len(ex.entries) == 6
+    exp = run(lab, repeats=2, extend=True)  # the same experiment, more repeats
+    ex.reload_button.click()
+    assert len(ex.entries) == 12 and len(ex.page_items) == 12

@@ -1,0 +1,173 @@
+"""Blind judging: the Wilson interval against published values, win rates from judgements
+recorded in the log, and the widget driven by its buttons (the log read back with sqlite3)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab.client import RunwareClient
+from qwenlab.emulator import Emulator
+from qwenlab.experiment import Experiment
+from qwenlab.judging import JudgementError, Judging, record_judgement, summary, wilson_interval, win_rates
+from qwenlab.pairs import pairs
+
+
+@pytest.fixture
+def lab(emulator: Emulator, data_dir: Path) -> Iterator[Lab]:
+    client = RunwareClient("sk-judging-test", emulator.url, images_dir=data_dir / "images", backoff_base=0.01)
+    yield Lab(data_dir, client=client)
+    client.close()
+
+
+def run(lab: Lab, repeats: int = 2) -> Experiment:
+    sweep = Sweep(prompt="A poster for 'LUMIERE'", size="256x384", repeats=repeats,
+                  axes={"promptExtend": [True, False], "outputQuality": [60, 61, 62]})
+    return lab.run(sweep, name="judged", progress=False)
+
+
+def judgements_in_db(exp: Experiment) -> list[tuple]:
+    with sqlite3.connect(exp.log.path) as db:
+        return db.execute("SELECT experiment_id, axis, image_a, image_b, winner FROM judgements ORDER BY id").fetchall()
+
+
+def on_off(exp: Experiment) -> list[tuple[int, int]]:
+    """(image with promptExtend on, image with it off) of each pair."""
+    df = pairs(exp, "promptExtend")
+    assert df.attrs["a"] == "on"
+    return [(int(a), int(b)) for a, b in zip(df["image_a"], df["image_b"])]
+
+
+# -- the interval -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("successes, n, low, high", [
+    # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table I, method 3
+    (81, 263, 0.2553, 0.3662),
+    (15, 148, 0.0624, 0.1605),
+    (0, 20, 0.0, 0.1611),
+    (1, 29, 0.0061, 0.1718),
+    # by hand: z = 1.95996, p = 0.8, centre (p + z²/2n)/(1 + z²/n) = 0.71674, half-width 0.22657
+    (8, 10, 0.4902, 0.9433),
+])
+def test_wilson_interval_matches_published_values(successes: int, n: int, low: float, high: float) -> None:
+    lo, hi = wilson_interval(successes, n)
+    assert lo == pytest.approx(low, abs=6e-5) and hi == pytest.approx(high, abs=6e-5)
+
+
+def test_wilson_interval_edges() -> None:
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+    lo, hi = wilson_interval(10, 10)
+    assert hi == 1.0 and 0.69 < lo < 0.73  # never beyond 1, unlike p ± z·se
+    assert wilson_interval(8, 10, 0.99)[0] < wilson_interval(8, 10, 0.95)[0]  # wider when surer
+    lo, hi = wilson_interval(3.5, 6)  # ties as halves: fractional successes are fine
+    assert lo < 3.5 / 6 < hi
+    with pytest.raises(ValueError, match="confidence"):
+        wilson_interval(1, 2, 1.5)
+
+
+# -- win rates from the log -------------------------------------------------------------------------
+def test_win_rates_count_each_side_and_ties_as_said(lab: Lab) -> None:
+    exp = run(lab)
+    ps = on_off(exp)
+    assert len(ps) == 6
+    # "on" wins 3 (twice shown left, once right), "off" wins 1, 2 ties
+    record_judgement(exp, "promptExtend", ps[0][0], ps[0][1], "a")
+    record_judgement(exp, "promptExtend", ps[1][0], ps[1][1], "a")
+    record_judgement(exp, "promptExtend", ps[2][1], ps[2][0], "b")
+    record_judgement(exp, "promptExtend", ps[3][1], ps[3][0], "a")
+    record_judgement(exp, "promptExtend", ps[4][0], ps[4][1], "tie")
+    record_judgement(exp, "promptExtend", ps[5][1], ps[5][0], "tie")
+    assert len(judgements_in_db(exp)) == 6
+
+    half = win_rates(exp, "promptExtend").set_index("value")
+    assert half.loc["on", ["judgements", "wins", "losses", "ties"]].tolist() == [6, 3, 1, 2]
+    assert half.loc["off", ["judgements", "wins", "losses", "ties"]].tolist() == [6, 1, 3, 2]
+    assert half.loc["on", "win_rate"] == pytest.approx(4 / 6) and half.loc["off", "win_rate"] == pytest.approx(2 / 6)
+    # by hand: p = 4/6, n = 6 -> centre 0.60163, half-width 0.30162
+    assert half.loc["on", "ci_low"] == pytest.approx(0.3000, abs=1e-4)
+    assert half.loc["on", "ci_high"] == pytest.approx(0.9032, abs=1e-4)
+    assert half.attrs["ties"] == "half"
+
+    excl = win_rates(exp, "promptExtend", ties="exclude").set_index("value")
+    assert excl.loc["on", "judgements"] == 4 and excl.loc["on", "win_rate"] == pytest.approx(0.75)
+    assert (excl.loc["on", "ci_low"], excl.loc["on", "ci_high"]) == pytest.approx(wilson_interval(3, 4))
+
+    text = summary(exp, "promptExtend")
+    assert text.splitlines()[0].startswith("promptExtend=on wins 67% [30%, 90%] of 6 judgements (ties counted as half")
+    assert "promptExtend=off wins 33%" in text
+    assert "ties excluded" in summary(exp, "promptExtend", ties="exclude")
+
+
+def test_no_judgements_yet_says_so(lab: Lab) -> None:
+    exp = run(lab, repeats=1)
+    frame = win_rates(exp, "promptExtend")
+    assert frame["judgements"].tolist() == [0, 0] and frame["win_rate"].isna().all()
+    assert summary(exp, "promptExtend") == "promptExtend=on: no judgements yet\npromptExtend=off: no judgements yet"
+
+
+def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
+    exp = run(lab, repeats=1)
+    (on, off), (on2, _) = on_off(exp)[:2]
+    with pytest.raises(JudgementError, match="winner must be 'a'"):
+        record_judgement(exp, "promptExtend", on, off, "left")
+    with pytest.raises(JudgementError, match="same promptExtend"):
+        record_judgement(exp, "promptExtend", on, on2, "a")
+    with pytest.raises(JudgementError, match="image_b=99999 is not an image of experiment 'judged'"):
+        record_judgement(exp, "promptExtend", on, 99999, "a")
+    with pytest.raises(JudgementError, match="'seed' is not an axis of experiment 'judged'; its axes: promptExtend"):
+        record_judgement(exp, "seed", on, off, "a")
+    assert judgements_in_db(exp) == []
+
+
+# -- the widget --------------------------------------------------------------------------------------
+def test_the_widget_shows_every_pair_blind_in_random_order_and_sides(lab: Lab) -> None:
+    exp = run(lab, repeats=4)
+    ps = on_off(exp)
+    assert len(ps) == 12
+    j = exp.judge("promptExtend", seed=3)
+    assert isinstance(j, Judging) and j.total_pairs == 12 and j.judged_before == 0
+    shown = [(left, right) for left, right, _ in j.queue]
+    assert {frozenset(p) for p in shown} == {frozenset(p) for p in ps}
+    on_left = sum(1 for left, _ in shown if left in {a for a, _ in ps})
+    assert 0 < on_left < 12  # sides drawn at random, not "on" always left
+    assert [frozenset(p) for p in shown] != [frozenset(p) for p in ps]  # shuffled, not in the pairs' own order
+    # labels hidden: nothing on screen names the value of either side
+    import re
+
+    visible = " ".join([j.header.value, j.left_button.description, j.right_button.description, j.tie_button.description])
+    words = set(re.findall(r"[\w=]+", visible))
+    assert not words & {"on", "off", "promptExtend=on", "promptExtend=off", "True", "False"}
+    assert j.left.value[:2] == b"\xff\xd8" and j.right.value[:2] == b"\xff\xd8"
+    assert j.results.value == ""  # no running tally while judging
+    assert "12 pairs, pair 1 of 12" in repr(j)
+
+
+def test_buttons_record_judgements_at_once_and_a_reopened_widget_goes_on(lab: Lab) -> None:
+    exp = run(lab)
+    j = Judging(exp, "promptExtend", seed=7)
+    first = j.current
+    j.left_button.click()
+    assert judgements_in_db(exp) == [(exp.id, "promptExtend", first[0], first[1], "a")]
+    second = j.current
+    j.right_button.click()
+    third = j.current
+    j.tie_button.click()
+    j.skip_button.click()  # no row for a skipped pair
+    assert judgements_in_db(exp)[1:] == [(exp.id, "promptExtend", *second, "b"), (exp.id, "promptExtend", *third, "tie")]
+    assert j.judged_now == 3 and j.position == 4
+
+    again = Judging(exp, "promptExtend", seed=7)
+    assert again.judged_before == 3 and len(again.queue) == 3
+    assert not {frozenset(p) for p in (first, second, third)} & {frozenset((a, b)) for a, b, _ in again.queue}
+    while again.current is not None:
+        again.left_button.click()
+    assert len(judgements_in_db(exp)) == 6
+    assert again.left_button.disabled and "every pair judged" in again.header.value
+    assert "promptExtend=on wins" in again.results.value and "of 6 judgements" in again.results.value
+    with pytest.raises(JudgementError, match="every pair is judged"):
+        again.choose("left")
+    assert Judging(exp, "promptExtend", rejudge=True).queue.__len__() == 6
