@@ -1,11 +1,41 @@
-"""qwenlab: prompt experiments for Qwen-Image-2.0-Pro on Runware, from a notebook."""
+"""qwenlab: prompt experiments for Qwen-Image-2.0-Pro on Runware, from a notebook.
+
+    from qwenlab import Lab, Sweep
+    lab = Lab()                                   # RUNWARE_API_KEY unset: the offline emulator, said plainly
+    exp = lab.run(Sweep(prompt="...", axes={"promptExtend": [True, False]}), name="extend")
+    exp.grid(rows="promptExtend"); exp.explore(); lab.costs().by("experiment")
+
+Everything else is importable by module: qwenlab.grid, qwenlab.explorer, qwenlab.judging,
+qwenlab.pairs, qwenlab.export, qwenlab.typography, qwenlab.emulator, qwenlab.log.
+"""
+
+from .client import GeneratedImage, RunwareClient, TaskResult, connect
+from .costs import Costs
 from .errors import *  # noqa: F401,F403
+from .errors import __all__ as _error_names
+from .experiment import Experiment
 from .model import DEFAULT_MODEL, ModelDescription, get_model, list_models, register_model
 from .request import Request, parse_size
-from .client import GeneratedImage, RunwareClient, TaskResult, connect
-from .experiment import Experiment
 from .runner import Lab
 from .sweep import Sweep
-from .costs import Costs
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Lab",
+    "Sweep",
+    "Experiment",
+    "Costs",
+    "Request",
+    "parse_size",
+    "RunwareClient",
+    "TaskResult",
+    "GeneratedImage",
+    "connect",
+    "DEFAULT_MODEL",
+    "ModelDescription",
+    "get_model",
+    "list_models",
+    "register_model",
+    *_error_names,
+]

@@ -8,7 +8,9 @@ thumbnails), the costs, the ratings and blind judgements, and every request: pro
 parameters, the seed the API reported, cost, latency and error, with each image as an embedded
 thumbnail. It loads nothing from anywhere (no scripts, stylesheets, fonts or remote images; a
 Content-Security-Policy says so to the browser), every piece of text is HTML-escaped, and
-registered secrets such as the API key are scrubbed from it.
+registered secrets such as the API key are scrubbed from it. Where the log holds text scores
+(`qwenlab score NAME`), each request's row gives its images' scores and what was misread, and
+the section opens with the score by axis; the export never runs OCR.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .catalog import REPEAT, Catalog, Entry, same_value
 from .errors import ImageError, register_secret
 from .htmlpage import details, esc, fmt, img, page, section, table
 from .layout import heading, slug, stamp_text
+from .paths import write_atomic
 
 if TYPE_CHECKING:
     from .experiment import Experiment
@@ -37,11 +40,7 @@ def export_html(experiment: "Experiment", path: str | Path | None = None, **opti
     """Write the report (see `report_html` for the options); return its path.
     Default path: `<data>/reports/<experiment>.html`."""
     target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{slug(experiment.name)}.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = report_html(experiment, **options)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)  # a reader never sees half a report
+    write_atomic(target, report_html(experiment, **options).encode("utf-8"))  # a reader never sees half a report
     return target
 
 
@@ -69,7 +68,11 @@ def report_html(experiment: "Experiment", *, rows: str | None = None, cols: str 
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page_by, facet, thumb, grid_dpi, uris)))
     parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, uris)))
-    parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})", _requests_section(catalog, uris)))
+    from .typography.badges import score_badges
+
+    badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
+    parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
+                         _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, badges)))
     from . import __version__
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
@@ -224,7 +227,20 @@ def _judgements(experiment: "Experiment", catalog: Catalog) -> str:
             + table(["axis", "value", "wins", "losses", "ties", "win rate"], body, numeric=(2, 3, 4, 5)))
 
 
-def _requests_section(catalog: Catalog, uris: dict[str, str]) -> str:
+def _text_scores(experiment: "Experiment", catalog: Catalog, badges: Any) -> str:
+    """The text score by each varying axis, with intervals; "" when nothing is scored."""
+    if not badges:
+        return ""
+    from .typography.analysis import describe
+    from .typography.scores import text_scores
+
+    df = text_scores(experiment, badges.engine)
+    lines = [describe(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [describe(df)]
+    return (f"<p><b>Text scores</b> <span class=\"muted\">(OCR by {esc(badges.engine)}: the quoted text of each prompt, "
+            "read back from the image)</span></p><ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
+
+
+def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
     tasks: dict[int, list[Entry]] = {}
     for e in catalog.entries:
@@ -253,8 +269,13 @@ def _requests_section(catalog: Catalog, uris: dict[str, str]) -> str:
             f"<div class=\"prompt\">{prompt}</div>", negative, esc(f"{first.width}x{first.height}" if first.width else ""),
             req_html,
         ])
-    heads = ["images", *axes, "repeat", "status", "seed (reported)", "cost", "latency", "attempts", "error", "prompt",
-             "negative prompt", "size", "request"]
+        if badges:
+            found = [badges.get(e.image_id) for e in group if e.image_id is not None]
+            body[-1].insert(1, "".join(f"<div style=\"border-left:6px solid {b.hex};padding-left:4px\">{esc(b.label)}: "
+                                       f"{esc(b.detail)}</div>" if b else "<div class=\"muted\">not scored</div>"
+                                       for b in found))
+    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", "seed (reported)", "cost", "latency",
+             "attempts", "error", "prompt", "negative prompt", "size", "request"]
     return table(heads, body)
 
 

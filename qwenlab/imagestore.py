@@ -19,7 +19,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
+from .paths import write_atomic
 
 __all__ = [
     "ImageStore",
@@ -194,20 +194,7 @@ class ImageStore:
         if root not in path.resolve().parents:
             raise ImageError(f"refusing to write outside {root}")
         if not (path.exists() and path.stat().st_size == info.nbytes):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=f".{info.extension}")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(bytes(data))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
         return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
 
     def __contains__(self, sha256: object) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-__all__ = ["data_dir", "db_path", "images_dir"]
+__all__ = ["data_dir", "db_path", "images_dir", "write_atomic"]
 
 
 def data_dir(create: bool = True) -> Path:
@@ -26,3 +27,24 @@ def images_dir() -> Path:
     path = data_dir() / "images"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write `data` to `target` so that a reader (or a crash) never sees half a file: write a
+    temporary file beside it, then rename it into place. `durable=True` also fsyncs first, for
+    files whose loss would lose work (images that were paid for)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

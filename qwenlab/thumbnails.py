@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .paths import write_atomic
 
 __all__ = [
     "thumbnail",
@@ -119,7 +118,7 @@ def thumbnail(image_path: str | Path, size: int = DEFAULT_SIZE, *, cache_dir: st
             _count("reused")
             return target
         data = _render(Path(image_path), _check_size(size))
-        _write_atomic(target, data)
+        write_atomic(target, data)
         _count("made")
     return target
 
@@ -182,18 +181,3 @@ def _render(path: Path, size: int) -> bytes:
         raise ImageError(f"{str(path)!r} is not an image Pillow can read") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError(f"cannot make a thumbnail of {str(path)!r}: {type(exc).__name__}: {exc}") from None
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -295,7 +295,7 @@ def headlines(scene: Scene) -> list[Headline]:
     emulator's synthetic misspellings applied (see `qwenlab.emulator.typography`)."""
     if scene.nsfw:
         return []
-    w, h = int(scene.width), int(scene.height)
+    w = int(scene.width)
     basis = scene.key or hashlib.sha256(repr(scene.cache_key()).encode()).hexdigest()
     box = int(w * 0.84)
     out = []
