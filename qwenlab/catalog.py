@@ -177,6 +177,7 @@ class Catalog:
     entries: list[Entry]
     experiment_id: int | None = None
     title: str | None = None
+    log: Any = field(default=None, repr=False, compare=False)  # the experiment's Log (its text scores, for views)
 
     @classmethod
     def load(cls, experiment: "Experiment") -> "Catalog":
@@ -208,7 +209,7 @@ class Catalog:
                     path = str(Path(experiment.data_dir) / path)
                 entries.append(replace(base, image_id=img["id"], path=path, result=k, seed=img.get("seed"),
                                        cost_usd=img.get("cost_usd") if img.get("cost_usd") is not None else t.get("cost_usd")))
-        return cls(experiment.name, axes, entries, exp_id, experiment.name)
+        return cls(experiment.name, axes, entries, exp_id, experiment.name, log)
 
     # -- queries ------------------------------------------------------------------------------
     def check_axes(self, *names: str | None) -> None:

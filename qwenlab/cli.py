@@ -112,9 +112,10 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
             df = Lab().plan(spec.sweep, name) if db_path().exists() else spec.sweep.plan()
             click.echo(_plan_text(df))
             return
+        if concurrency is None:  # 0 is an error to report, not "unset"
+            concurrency = spec.concurrency if spec.concurrency is not None else 4
         exp = Lab().run(spec.sweep, name, budget_usd=budget if budget is not None else spec.budget_usd,
-                        concurrency=concurrency or spec.concurrency or 4, progress=not no_progress, extend=extend,
-                        notes=spec.notes)
+                        concurrency=concurrency, progress=not no_progress, extend=extend, notes=spec.notes)
     except QwenlabError as exc:
         experiment = getattr(exc, "experiment", None)
         raise click.ClickException((f"{experiment.summary()}\n" if experiment is not None else "") + str(exc)) from None
@@ -394,12 +395,18 @@ def _open_experiment(name: str) -> object:
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
 @click.option("--cell-size", type=float, default=2.2, show_default=True, help="Height of each image, in inches.")
 @click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")
+@click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,
+              help="Frame each image in the colour of its stored text score and print the score in its stamp "
+                   "(scores from `qwenlab score NAME`; no OCR runs here).")
+@click.option("--sort-by-score", is_flag=True, help="Best text score first within each cell.")
+@click.option("--show-reading", is_flag=True, help="Outline the text the OCR read (green exact, orange misread).")
 def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
-                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, cell_size: float, dpi: float) -> None:
+                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, cell_size: float, dpi: float,
+                 score: str | None, sort_by_score: bool, show_reading: bool) -> None:
     """Write a comparison grid of EXPERIMENT's images: qwenlab grid NAME --rows promptExtend --cols size -o grid.png
 
     Each image is stamped with its values and the seed the API reported; a failed cell is a
-    labelled blank with its error.
+    labelled blank with its error. With --score, each image is framed in its text score's colour.
     """
     from .errors import QwenlabError
     from .grid import save_grid
@@ -411,9 +418,15 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
     target = output or str(data_dir() / "grids" / f"{slug(experiment)}.png")
     try:
         written = save_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
-                            title=title, cell_size=cell_size, dpi=dpi)  # type: ignore[arg-type]
+                            title=title, cell_size=cell_size, dpi=dpi, score=score, sort_by_score=sort_by_score,
+                            show_reading=show_reading)  # type: ignore[arg-type]
     except (QwenlabError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+    if score or sort_by_score or show_reading:
+        from .typography.badges import score_badges
+
+        if not score_badges(exp):
+            click.echo(f"note: no text scores stored for {experiment!r}; run `qwenlab score {experiment}` first", err=True)
     for path in written:
         click.echo(str(path))
 

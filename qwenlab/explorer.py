@@ -11,6 +11,12 @@ Ratings (a score from 1 to 5 and a note) are written to the log's `ratings` tabl
 they are given, one row per change (an image's latest row is its rating), and are shown again on
 the tiles and in the detail whenever an explorer is opened on that experiment.
 
+Text scores (`qwenlab.typography`), where the log holds them: "colour by text score" frames each
+tile in its score's colour (red 0, amber 0.5, green 1) with the score in its caption, "sort by
+text score" puts the best first within each cell, and the detail shows the score, what was
+missing or read instead, and a button that outlines what the OCR read over the image. The
+explorer never runs OCR (`exp.score_text()` does); with no scores stored these controls are hidden.
+
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.thumbnails`), and the next page's thumbnails are made ahead in a background thread
 that touches files only (`qwenlab.tilegrid`).
@@ -103,6 +109,17 @@ class Explorer:
             self.filters[axis] = w.Dropdown(options=opts, value=_ALL, description=axis, style=narrow,
                                             layout=w.Layout(width="auto"))
         self.header = w.HTML()
+        self.colour_toggle = w.Checkbox(value=False, description="colour by text score", indent=False,
+                                        layout=w.Layout(width="auto"))
+        self.sort_toggle = w.Checkbox(value=False, description="sort by text score", indent=False,
+                                      layout=w.Layout(width="auto"))
+        self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
+        self.reading_button = w.ToggleButton(value=False, description="show what was read",
+                                             tooltip="outline the text the OCR read (stored in the log)",
+                                             layout=w.Layout(width="auto"))
+        self.score_info = w.HTML()
+        self.score_box = w.HBox([self.reading_button, self.score_info], layout=w.Layout(align_items="flex-start",
+                                                                                        grid_gap="8px"))
         self.prev_button = w.Button(description="◀ prev", layout=w.Layout(width="80px"))
         self.next_button = w.Button(description="next ▶", layout=w.Layout(width="80px"))
         self.reload_button = w.Button(description="reload", tooltip="read the log again (a sweep still running)",
@@ -117,7 +134,7 @@ class Explorer:
         self.rating_label = w.HTML()
         rating_box = w.HBox([w.HTML("<b>rating</b>&nbsp;"), *self.score_buttons, self.note, self.rating_label],
                             layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        self.detail = w.VBox([rating_box, w.HBox([self.big, self.info], layout=w.Layout(
+        self.detail = w.VBox([rating_box, self.score_box, w.HBox([self.big, self.info], layout=w.Layout(
             align_items="flex-start", flex_flow="row wrap", grid_gap="8px"))],
             layout=w.Layout(display="none", border="1px solid #ddd", padding="6px", flex="1 1 480px", min_width="0"))
 
@@ -129,8 +146,12 @@ class Explorer:
         self.prev_button.on_click(lambda _b: self.go(self.page - 1))
         self.next_button.on_click(lambda _b: self.go(self.page + 1))
         self.reload_button.on_click(lambda _b: self.reload())
+        self.colour_toggle.observe(lambda _c: self._render(), names="value")
+        self.sort_toggle.observe(self._on_layout_change, names="value")
+        self.reading_button.observe(lambda _c: self._show_picture(), names="value")
 
-        controls = w.HBox([self.rows, self.cols, w.HTML("&nbsp;&nbsp;<b>filter</b>"), *self.filters.values()],
+        controls = w.HBox([self.rows, self.cols, w.HTML("&nbsp;&nbsp;<b>filter</b>"), *self.filters.values(),
+                           self.score_controls],
                           layout=w.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 10px"))
         pager = w.HBox([self.prev_button, self.next_button, self.page_label, self.reload_button],
                        layout=w.Layout(align_items="center"))
@@ -147,6 +168,9 @@ class Explorer:
         self.catalog = Catalog.load(self.exp)
         self.image_rows = {int(img["id"]): img for img in self.exp.log.images(self.exp.id)}
         self.ratings = latest_ratings(self.exp)
+        from .typography.badges import score_badges
+
+        self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
 
     def reload(self) -> None:
         """Read the log again (new images of a sweep still running, ratings given elsewhere)."""
@@ -170,7 +194,9 @@ class Explorer:
                                               for a, f in self.filters.items())]
         rows, cols = self.rows.value, self.cols.value
         others = [a for a in cat.axes if a not in (rows, cols)]
+        by_score = self.sort_toggle.value and bool(self.badges)
         return sorted(keep, key=lambda e: (position(cat, rows, e), position(cat, cols, e),
+                                           self.badges.sort_key(e.image_id) if by_score else (0, 0.0),
                                            *(position(cat, a, e) for a in others), e.result))
 
     @property
@@ -249,11 +275,17 @@ class Explorer:
         self.grid.show(self.catalog, shown, self.rows.value, self.cols.value, [self._caption(e) for e in shown],
                        self.selected)
         self.grid.make_ahead(items[start + self.page_size:start + 2 * self.page_size])
+        self.score_controls.layout.display = "flex" if self.badges else "none"
+        colour = self.colour_toggle.value and bool(self.badges)
+        self.grid.frame(lambda e: getattr(self.badges.get(e.image_id), "hex", "#aaaaaa")
+                        if colour and e.image_id is not None else None)
 
     def _show_header(self) -> None:
         n_img = sum(1 for e in self.catalog.entries if e.image_id is not None)
         self.header.value = (f"<b>{html.escape(self.exp.name)}</b> · {n_img} images, "
-                             f"{len(self.catalog.entries) - n_img} cells without one · {len(self.ratings)} rated")
+                             f"{len(self.catalog.entries) - n_img} cells without one · {len(self.ratings)} rated"
+                             + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})"
+                                if self.badges else ""))
 
     def _caption(self, e: Entry) -> str:
         cat = self.catalog
@@ -268,6 +300,9 @@ class Explorer:
         rating = self.ratings.get(e.image_id) if e.image_id is not None else None
         if rating and (rating.get("score") is not None or rating.get("note")):
             text += f" <b>{'★' + str(_int_or_none(rating['score'])) if rating.get('score') is not None else '✎'}</b>"
+        badge = self.badges.get(e.image_id)
+        if badge is not None and self.colour_toggle.value:
+            text += f" <b style='color:{badge.hex}'>{html.escape(badge.label)}</b>"
         return f"<div class='qwl-cap'>{text}</div>"
 
     def _show_detail(self) -> None:
@@ -276,12 +311,39 @@ class Explorer:
             self.detail.layout.display = "none"
             return
         self.detail.layout.display = "flex"
-        self.big.value = thumb_jpeg(e.path, _DETAIL_SIZE)
+        badge = self.badges.get(e.image_id)
+        self.score_box.layout.display = "flex" if badge is not None else "none"
+        self.score_info.value = badge.html() if badge is not None else ""
+        self._syncing = True  # a new image starts without the overlay
+        try:
+            self.reading_button.value = False
+        finally:
+            self._syncing = False
+        self._show_picture()
         self.info.value = request_html(e, self.image_rows.get(e.image_id or -1), self.catalog)
         for b in self.score_buttons:
             b.disabled = e.image_id is None
         self.note.disabled = e.image_id is None
         self._show_rating()
+
+    def _show_picture(self) -> None:
+        """The selected image large: plain, or with what the OCR read outlined (from the log)."""
+        e = self.selected
+        if e is None or self._syncing:
+            return
+        if self.reading_button.value and e.image_id is not None:
+            import io
+
+            from .typography.draw import reading_overlay
+
+            try:
+                buf = io.BytesIO()
+                reading_overlay(self.exp, e.image_id, self.badges.engine, width=_DETAIL_SIZE).save(buf, format="JPEG")
+                self.big.value = buf.getvalue()
+                return
+            except (KeyError, OSError) as exc:  # not read, or the file is gone: say so, keep the plain image
+                self.score_info.value = f"<i>{html.escape(str(exc))}</i>"
+        self.big.value = thumb_jpeg(e.path, _DETAIL_SIZE)
 
     def _show_rating(self) -> None:
         e = self.selected

@@ -8,6 +8,10 @@ The axes not used as rows or columns become separate pages (`page="auto"`, the d
 ones named by `page=`; the rest (and the repeats) sit side by side within a cell. `facet=` stacks
 one more axis as blocks of rows on the same page, and `where=` keeps only some values.
 
+Text scores (`qwenlab.typography`): `score="word_accuracy"` frames each image in its score's
+colour and adds the score to its stamp, `sort_by_score=True` puts the best first within a cell,
+and `show_reading=True` outlines what the OCR read. They come from the log: a grid never runs OCR.
+
 Every image is stamped with its own axis values and the seed the API reported, so a crop still
 tells what it is; a cell that failed is a labelled blank with its error code and message, as in
 AUTOMATIC1111's X/Y/Z plot. Fonts keep their size: long labels are wrapped or shortened
@@ -21,24 +25,19 @@ with no GUI backend; in a notebook a Grid displays its pages as PNGs.
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures as cf
-import io
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .catalog import REPEAT, Catalog, Entry, UnknownAxisError, same_value
 from .errors import ImageError
-from .layout import (BLANK_PT, LABEL_PT, NOTE_PT, SUBTITLE_PT, TITLE_PT, footnotes, heading, line_height, slug, stamp_text,
+from .gridpages import Grid, GridPage
+from .layout import (BLANK_PT, LABEL_PT, NOTE_PT, SUBTITLE_PT, TITLE_PT, footnotes, heading, line_height, stamp_text,
                      wrap_lines)
 from .panels import ShownFigure, draw_blank, draw_image
 
 if TYPE_CHECKING:
-    import numpy as np
-    from matplotlib.figure import Figure
-
     from .experiment import Experiment
 
 __all__ = ["Grid", "GridPage", "build_grid", "save_grid", "UnknownAxisError"]
@@ -48,106 +47,6 @@ _GAP_IMAGE = 0.06    # between the images of one cell
 _GAP_CELL = 0.22     # between cells
 _ROW_LABEL_W = 1.8   # the row headers' column
 _MAX_NOTE_LINES = 60  # footnotes beyond this are cut (the log has every prompt in full)
-
-
-@dataclass
-class GridPage:
-    """One page of a grid: its figure, and the values of the page axes it shows."""
-
-    figure: "Figure"
-    title: str
-    values: dict[str, Any] = field(default_factory=dict)
-    label: str = ""      # "example: skincare poster (LUMIERE)"
-    file_label: str = ""  # the values only, for file names: "skincare poster (LUMIERE)"
-    images: int = 0
-    blanks: int = 0
-
-    def png(self, dpi: float | None = None) -> bytes:
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=dpi or self.figure.dpi, **_save_kwargs("png"))
-        return buf.getvalue()
-
-
-class Grid:
-    """The pages of a comparison grid. Iterating gives the matplotlib Figures."""
-
-    def __init__(self, pages: list[GridPage], name: str) -> None:
-        self.pages = pages
-        self.name = name
-
-    @property
-    def figures(self) -> list["Figure"]:
-        return [p.figure for p in self.pages]
-
-    def __len__(self) -> int:
-        return len(self.pages)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.figures)
-
-    def __getitem__(self, i: int) -> "Figure":
-        return self.pages[i].figure
-
-    def __repr__(self) -> str:
-        return f"<Grid of {self.name!r}: {len(self.pages)} page(s): " + "; ".join(p.label or p.title for p in self.pages) + ">"
-
-    def save(self, path: str | Path, *, dpi: float | None = None) -> list[Path]:
-        """Write the grid; return the files written.
-
-        `.pdf`: one file, one page per grid page. Any other suffix (`.png`, `.svg`, `.jpg`): one
-        file per page, `<stem>-<n>-<page label>.<suffix>`, or `path` itself for a single page."""
-        path = Path(path)
-        if not path.suffix:
-            path = path.with_suffix(".png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".pdf":
-            from matplotlib.backends.backend_pdf import PdfPages
-
-            with PdfPages(path, metadata={"Title": self.name, "Creator": "qwenlab"}) as pdf:
-                for page in self.pages:
-                    pdf.savefig(page.figure, dpi=dpi or page.figure.dpi)
-            return [path]
-        extra = _save_kwargs(path.suffix)
-        if len(self.pages) == 1:
-            self.pages[0].figure.savefig(path, dpi=dpi or self.pages[0].figure.dpi, **extra)
-            return [path]
-        written = []
-        for n, page in enumerate(self.pages, start=1):
-            target = path.with_name(f"{path.stem}-{n}-{slug(page.file_label or page.label or str(n))}{path.suffix}")
-            page.figure.savefig(target, dpi=dpi or page.figure.dpi, **extra)
-            written.append(target)
-        return written
-
-    def _repr_html_(self) -> str:
-        import html
-
-        parts = []
-        for page in self.pages:
-            data = base64.b64encode(page.png()).decode("ascii")
-            parts.append(f"<div><img src='data:image/png;base64,{data}' alt='{html.escape(page.title, quote=True)}' "
-                         "style='max-width:100%'/></div>")
-        return "".join(parts)
-
-    def show(self) -> None:
-        """Display every page (in a notebook; elsewhere, print where to find them)."""
-        try:
-            from IPython.display import Image, display
-        except ImportError:  # pragma: no cover - IPython comes with the notebook extras
-            print(repr(self))
-            return
-        for page in self.pages:
-            display(Image(data=page.png()))
-
-
-def _save_kwargs(suffix: str) -> dict[str, Any]:
-    # a grid is mostly photographs, which zlib barely shrinks: level 3 instead of 6 saves about
-    # 40% of the time for 5% more bytes (python -m qwenlab.bench_grid)
-    fmt = suffix.lower().lstrip(".")
-    if fmt == "png":
-        return {"pil_kwargs": {"compress_level": 3}}
-    if fmt in ("jpg", "jpeg"):
-        return {"pil_kwargs": {"quality": 88}}
-    return {}
 
 
 def save_grid(experiment: "Experiment | Catalog", path: str | Path, rows: str | None = None, cols: str | None = None,
@@ -160,7 +59,8 @@ def save_grid(experiment: "Experiment | Catalog", path: str | Path, rows: str | 
 def build_grid(experiment: "Experiment | Catalog", rows: str | None = None, cols: str | None = None, *,
                page: str | Sequence[str] | None = "auto", facet: str | None = None,
                where: Mapping[str, Any] | None = None, thumb: int = 256, cell_size: float = 2.2,
-               title: str | None = None, dpi: float = 120, stamps: bool = True, workers: int | None = None) -> Grid:
+               title: str | None = None, dpi: float = 120, stamps: bool = True, workers: int | None = None,
+               score: str | None = None, sort_by_score: bool = False, show_reading: bool = False) -> Grid:
     """Lay out an experiment's images as a grid; return its pages as a `Grid`.
 
     rows, cols: axis names (or "repeat"); both None picks the first two axes that vary.
@@ -169,6 +69,11 @@ def build_grid(experiment: "Experiment | Catalog", rows: str | None = None, cols
     facet: an axis whose values become blocks of rows on each page.
     where: keep only these values, {axis: value or label or list}: {"size": "1024x1536"}.
     thumb: thumbnail size in pixels (cached on disk); cell_size: inches per image; dpi: of the figures.
+    score: a stored text score ("word_accuracy", "ned", "sentence_accuracy", "correct") to frame
+        each image in its colour (red 0, amber 0.5, green 1, grey not scored) and print in its stamp.
+    sort_by_score: best score first within each cell (by `score`, else word accuracy).
+    show_reading: outline the lines the OCR read (green exact, orange misread, grey other).
+    Scores are read from the log (run `exp.score_text()` first); no OCR runs here.
     """
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     catalog = catalog.where(where)
@@ -186,10 +91,16 @@ def build_grid(experiment: "Experiment | Catalog", rows: str | None = None, cols
     if not catalog.entries:
         raise ValueError(f"experiment {catalog.name!r} has no cells" + (f" matching {dict(where)!r}" if where else ""))
     arrays = _load_thumbnails(catalog.entries, thumb, workers)
+    badges = None
+    if score is not None or sort_by_score or show_reading:
+        from .typography.badges import score_badges
+
+        badges = score_badges(catalog, score or "word_accuracy")
+    marks = {"badges": badges, "frame": score is not None, "sort": sort_by_score, "reading": show_reading}
     pages = []
     for key, entries in _split(catalog, pages_axes):
         pages.append(_render_page(catalog, entries, key, rows, cols, facet, arrays, title=title or catalog.title or catalog.name,
-                                  cell_size=cell_size, dpi=dpi, stamps=stamps))
+                                  cell_size=cell_size, dpi=dpi, stamps=stamps, marks=marks))
     return Grid(pages, catalog.name)
 
 
@@ -251,7 +162,7 @@ def _load_thumbnails(entries: list[Entry], size: int, workers: int | None) -> di
 # -- drawing ----------------------------------------------------------------------------------------
 def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], rows: str | None, cols: str | None,
                  facet: str | None, arrays: dict[str, Any], *, title: str, cell_size: float, dpi: float,
-                 stamps: bool) -> GridPage:
+                 stamps: bool, marks: dict[str, Any]) -> GridPage:
     S = cell_size
     row_vals = catalog.values(rows, entries) if rows else [None]
     col_vals = catalog.values(cols, entries) if cols else [None]
@@ -264,8 +175,11 @@ def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], ro
         ri = _pos(row_vals, e.value(rows)) if rows else 0
         ci = _pos(col_vals, e.value(cols)) if cols else 0
         cells.setdefault((fi, ri, ci), []).append(e)
+    badges = marks["badges"]
     for group in cells.values():
         group.sort(key=order)
+        if badges is not None and marks["sort"]:  # stable: equal scores keep the sweep's order
+            group.sort(key=lambda e: badges.sort_key(e.image_id))
     k = max((len(g) for g in cells.values()), default=1)
     stamped_axes = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
 
@@ -287,6 +201,10 @@ def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], ro
     sub = ([page_label] if page_label else []) + ([f"same everywhere: {' · '.join(fixed)}"] if fixed else []) + [
         f"{n_img} images" + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
         + " · each image stamped with its values and the seed the API reported"]
+    if badges is not None and (marks["frame"] or not badges):
+        sub.append(badges.legend())
+    if badges and marks["reading"]:
+        sub.append("outlines: the lines the OCR read; green an expected string read exactly, orange misread, grey other text")
     sub_lines = [ln for s in sub for ln in wrap_lines(s, text_w, SUBTITLE_PT)]
     col_heads = [wrap_lines(heading(catalog.axes[cols], v), cell_ws[i], LABEL_PT, max_lines=4) if cols else []
                  for i, v in enumerate(col_vals)]
@@ -350,7 +268,12 @@ def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], ro
                     stamp = stamp_text(e, catalog, stamped_axes) if stamps else ""
                     pixels = arrays.get(e.path) if e.path else None
                     if pixels is not None and not isinstance(pixels, str):
-                        draw_image(fig, rect, pixels, stamp, slot_w[ci], S)
+                        badge = badges.get(e.image_id) if badges is not None else None
+                        if stamps and badge is not None and marks["frame"]:
+                            stamp += " · " + badge.label.replace(" ", "\u00a0")
+                        draw_image(fig, rect, pixels, stamp, slot_w[ci], S,
+                                   frame=_frame(badge) if marks["frame"] else None,
+                                   boxes=badges.boxes(e.image_id, pixels.shape[1], e.width) if marks["reading"] else ())
                         images += 1
                     else:
                         draw_blank(fig, rect, e, stamp, slot_w[ci], S, pixels)
@@ -382,6 +305,12 @@ def _aspect(entries: list[Entry], arrays: dict[str, Any]) -> float:
         elif e.width and e.height:
             best = max(best, e.width / e.height)
     return min(2.0, max(0.5, best or 1.0))
+
+
+def _frame(badge: Any) -> tuple[float, float, float]:
+    from .typography.draw import score_colour
+
+    return tuple(c / 255 for c in (badge.rgb if badge is not None else score_colour(None)))  # type: ignore[return-value]
 
 
 def _rule(x0: float, x1: float, y: float) -> Any:

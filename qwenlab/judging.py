@@ -15,6 +15,13 @@ By default a tie counts as half a win and half a loss (`ties="half"`), so the ra
 (wins + ties/2) / judgements; `ties="exclude"` drops ties and uses wins / (wins + losses). The
 interval is Wilson's score interval (95% by default), which stays inside [0, 1] and behaves on
 small counts, where the plain p ± z·se does not.
+
+Text scores stay hidden while a pair is judged. Where the log holds text scores
+(`qwenlab.typography`), showing them beside the images would tell the judge which image the OCR
+preferred and bias the very judgement being measured. So the widget shows a pair's scores only
+after its judgement is recorded (a line under the buttons about the pair just judged, without
+its axis values), and in the results view: each value's text score with its interval, and how
+often the judge preferred the image whose text read better. The widget never runs OCR.
 """
 
 from __future__ import annotations
@@ -214,13 +221,17 @@ class Judging:
         self.skip_button = w.Button(description="skip", tooltip="next pair, no judgement", layout=w.Layout(width="80px"))
         self.results_button = w.Button(description="show results", layout=w.Layout(width="120px"))
         self.results = w.HTML()
+        self.last = w.HTML()  # the pair just judged: its text scores, shown only once judged
+        from .typography.badges import score_badges
+
+        self.badges = score_badges(exp)  # from the log: no OCR
         self.left_button.on_click(lambda _b: self.choose("left"))
         self.right_button.on_click(lambda _b: self.choose("right"))
         self.tie_button.on_click(lambda _b: self.choose("tie"))
         self.skip_button.on_click(lambda _b: self.skip())
         self.results_button.on_click(lambda _b: self.show_results())
         buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.results_button])
-        self.widget = w.VBox([self.header, w.HBox([self.left, self.right]), buttons, self.results])
+        self.widget = w.VBox([self.header, w.HBox([self.left, self.right]), buttons, self.last, self.results])
         self.widget.add_class("qwenlab-judging")
         self._show()
 
@@ -241,6 +252,7 @@ class Judging:
         if pair is None:
             raise JudgementError("every pair is judged; see .results_frame() or open judging again with rejudge=True")
         jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which])
+        self.last.value = self._judged_html(pair[0], pair[1], mapping[which])
         self.judged_now += 1
         self.position += 1
         self._show()
@@ -259,7 +271,38 @@ class Judging:
     def show_results(self) -> None:
         frame = self.results_frame()
         lines = "".join(f"<li>{html.escape(s)}</li>" for s in frame.attrs["sentences"])
-        self.results.value = f"<b>win rates</b><ul>{lines}</ul>"
+        self.results.value = f"<b>win rates</b><ul>{lines}</ul>" + self._scores_html()
+
+    def _judged_html(self, left: int, right: int, winner: str) -> str:
+        """The text scores of the pair just judged (never of the pair on screen: that would bias)."""
+        a, b = self.badges.get(left), self.badges.get(right)
+        if a is None and b is None:
+            return ""
+        said = {"a": "left is better", "b": "right is better", "tie": "a tie"}[winner]
+        sides = [f"{side}: <b style='color:{x.hex}'>{html.escape(x.label)}</b> ({html.escape(x.detail)})" if x else
+                 f"{side}: not scored" for side, x in (("left", a), ("right", b))]
+        return f"<small>Judged ({said}). Text scores of that pair, by OCR: {'; '.join(sides)}</small>"
+
+    def _scores_html(self) -> str:
+        """Each value's text score with its interval, and how often the judge agreed with the OCR."""
+        if not self.badges:
+            return ""
+        from .typography.analysis import describe
+        from .typography.scores import text_scores
+
+        df = text_scores(self.exp, self.badges.engine)
+        agree = differ = 0
+        for j in _judgements(self.exp, self.axis):
+            va, vb = self.badges.value(j["image_a"]), self.badges.value(j["image_b"])
+            if va is not None and vb is not None and va != vb:
+                differ += 1
+                agree += j["winner"] == ("a" if va > vb else "b")
+        lines = [describe(df, self.axis), describe(df, self.axis, "correct")]
+        if differ:
+            lines.append(f"in {differ} judgements of pairs whose {self.badges.name} differs, the judge preferred "
+                         f"the image whose text read better {agree} times ({agree / differ:.0%})")
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in lines)
+        return f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log)<ul>{items}</ul>"
 
     def _show(self) -> None:
         pair = self.current

@@ -8,6 +8,11 @@ Two images pair up when every other axis has the same value (so the same prompt,
 negative prompt), and they share the seed where seeds are pinned, or the repeat index where the
 API sampled them (Qwen-Image-2.0-Pro takes no seed: repeat r of "on" pairs with repeat r of
 "off"). A cell that failed on either side makes no pair; `df.attrs["unpaired"]` counts them.
+
+Text scores (`qwenlab.typography`) stored in the log come along: `score_a`/`score_b` (word
+accuracy, or the metric named by `score=`) and `read_a`/`read_b` (what was misread or missing),
+empty for images not scored; the figure frames and stamps each image with its score and the
+viewer's caption says it. Nothing here runs OCR.
 """
 
 from __future__ import annotations
@@ -26,20 +31,24 @@ if TYPE_CHECKING:
 __all__ = ["pairs", "show_pairs", "pair_viewer", "PairViewer"]
 
 PAIR_COLUMNS = ["pair", "axis", "a", "b", "value_a", "value_b", "shared", "match", "repeat", "result", "image_a", "image_b",
-                "path_a", "path_b", "seed_a", "seed_b", "task_a", "task_b", "cost_a", "cost_b", "prompt", "negative_prompt",
-                "width", "height"]
+                "path_a", "path_b", "seed_a", "seed_b", "task_a", "task_b", "cost_a", "cost_b", "score_a", "score_b", "read_a",
+                "read_b", "prompt", "negative_prompt", "width", "height"]
 
 
 def pairs(experiment: "Experiment | Catalog", axis: str = "promptExtend", values: Sequence[Any] | None = None, *,
-          where: Mapping[str, Any] | None = None, include_unpaired: bool = False) -> "pd.DataFrame":
+          where: Mapping[str, Any] | None = None, include_unpaired: bool = False,
+          score: str = "word_accuracy") -> "pd.DataFrame":
     """The image pairs of `axis`, one row each: `image_a`/`path_a`/`seed_a` for the first value,
     `..._b` for the second, every other axis's value, and `shared` (what both have in common).
 
     values: the two values to compare when the axis has more than two (values or labels).
     where: keep only these values of other axes ({"size": "1024x1536"}).
     include_unpaired: also list images whose counterpart is missing (the other side empty).
+    score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
     import pandas as pd
+
+    from .typography.badges import score_badges
 
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     catalog = catalog.where(where)
@@ -47,6 +56,7 @@ def pairs(experiment: "Experiment | Catalog", axis: str = "promptExtend", values
     if axis == REPEAT:
         raise ValueError("pairs compare the values of a sweep axis; 'repeat' is what pairs are matched on")
     a, b = _two_values(catalog, axis, values)
+    badges = score_badges(catalog, score)  # from the log: no OCR
     others = [n for n in catalog.axes if n not in (axis, REPEAT)]
     shown = [n for n in others if catalog.axes[n].varies]
     sides: dict[tuple[Any, ...], dict[str, Entry]] = {}
@@ -84,15 +94,18 @@ def pairs(experiment: "Experiment | Catalog", axis: str = "promptExtend", values
             "prompt": ref.prompt, "negative_prompt": ref.negative_prompt, "width": ref.width, "height": ref.height,
         }
         for side, e in (("a", ea), ("b", eb)):
+            badge = badges.get(e.image_id) if e else None
             row.update({f"image_{side}": e.image_id if e else None, f"path_{side}": e.path if e else None,
                         f"seed_{side}": e.seed if e else None, f"task_{side}": e.task_id if e else None,
-                        f"cost_{side}": e.cost_usd if e else None})
+                        f"cost_{side}": e.cost_usd if e else None, f"score_{side}": badge.value if badge else None,
+                        f"read_{side}": badge.detail if badge else None})
         rows.append(row)
     columns = list(dict.fromkeys([*PAIR_COLUMNS[:10], *others, *PAIR_COLUMNS[10:]]))
     df = pd.DataFrame(rows, columns=columns)
     for col in ("image_a", "image_b", "task_a", "task_b", "seed_a", "seed_b"):
         df[col] = df[col].astype("Int64")
-    df.attrs.update({"axis": axis, "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
+    df["score_a"], df["score_b"] = df["score_a"].astype(float), df["score_b"].astype(float)
+    df.attrs.update({"score": score if badges else None, "score_engine": badges.engine,"axis": axis, "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
                      "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id})
     return df
 
@@ -148,13 +161,20 @@ def show_pairs(source: "Experiment | Catalog | pd.DataFrame", axis: str = "promp
     head = f"{name}: {axis} = {a} (left) vs {b} (right)"
     lone = int(df.attrs.get("unpaired", 0))
     foot = f"{len(shown)} of {len(df)} pairs" + (f"; {lone} image{'s' if lone > 1 else ''} without a counterpart" if lone else "")
+    metric = df.attrs.get("score")  # set when the log holds text scores: frame and stamp each image with its own
+    if metric:
+        from .typography.badges import LONG_NAMES, score_label
+        from .typography.draw import score_colour
+
+        foot += f"; frame colour: {LONG_NAMES[metric]} of the text read by OCR (red 0, amber 0.5, green 1, grey not scored)"
+    foot_lines = wrap_lines(foot, W - 2 * margin, NOTE_PT)
     title_h = line_height(TITLE_PT) * 2 + 0.25
-    H = 2 * margin + title_h + max(1, len(shown)) * (size + gap) + line_height(NOTE_PT)
+    H = 2 * margin + title_h + max(1, len(shown)) * (size + gap) + line_height(NOTE_PT) * len(foot_lines)
     fig = ShownFigure(figsize=(W, H), dpi=dpi)  # displays itself in a notebook
     fig.patch.set_facecolor("white")
     fig.text(margin / W, 1 - margin / H, "\n".join(wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2)),
              fontsize=TITLE_PT, fontweight="bold", va="top")
-    fig.text(margin / W, margin / H, foot, fontsize=NOTE_PT, color="0.3", va="bottom")
+    fig.text(margin / W, margin / H, "\n".join(foot_lines), fontsize=NOTE_PT, color="0.3", va="bottom")
     y = margin + title_h
     for r in shown.itertuples():
         label = wrap_lines(f"pair {r.pair}: {r.shared}", label_w - 0.15, LABEL_PT, max_lines=int(size / line_height(LABEL_PT)))
@@ -165,11 +185,16 @@ def show_pairs(source: "Experiment | Catalog | pd.DataFrame", axis: str = "promp
             value = a if side == "a" else b
             seed = getattr(r, f"seed_{side}")
             stamp = f"{axis}={value} · {r.shared} · seed\u00a0{seed if pd.notna(seed) else '?'}"
+            frame = None
+            if metric:
+                text_score = getattr(r, f"score_{side}", None)
+                stamp += " · " + score_label(metric, text_score).replace(" ", "\u00a0")
+                frame = tuple(c / 255 for c in score_colour(None if pd.isna(text_score) else text_score))
             pixels = _pixels(getattr(r, f"path_{side}"), thumb)
             if isinstance(pixels, str) or pixels is None:
                 draw_blank(fig, rect, None, stamp, box_w, size, pixels or "no image on this side")
             else:
-                draw_image(fig, rect, pixels, stamp, box_w, size)
+                draw_image(fig, rect, pixels, stamp, box_w, size, frame=frame)
         y += size + gap
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

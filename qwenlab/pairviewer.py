@@ -5,7 +5,8 @@
 The slider fades from A (0) to B (1): a flip shows what changed, a fade shows where. The toggle
 jumps to either end, Flip swaps ends, Prev/Next and the pair slider walk the pairs. Every image
 is a cached thumbnail (`qwenlab.thumbnails`), so moving through a few hundred pairs decodes no
-original twice and no callback blocks the kernel for long.
+original twice and no callback blocks the kernel for long. Where the log holds text scores, the
+caption gives the shown image's score and what it misread (`score_a`/`read_a` of `pairs()`).
 """
 
 from __future__ import annotations
@@ -127,12 +128,33 @@ class PairViewer:
         fade = self.fade
         if fade <= 0.0:
             shown = f"{html.escape(self.axis)} = <b>{html.escape(self.a)}</b> · seed {_seed(row['seed_a'])}"
+            shown += self._score(row, "a")
         elif fade >= 1.0:
             shown = f"{html.escape(self.axis)} = <b>{html.escape(self.b)}</b> · seed {_seed(row['seed_b'])}"
+            shown += self._score(row, "b")
         else:
             shown = f"{int(round((1 - fade) * 100))}% {html.escape(self.a)} + {int(round(fade * 100))}% {html.escape(self.b)}"
+            if self.df.attrs.get("score"):
+                shown += f" · {self._score(row, 'a', short=True)} → {self._score(row, 'b', short=True)}"
         self.caption.value = (f"<div>pair {self.index + 1} of {len(self.df)}: {html.escape(str(row['shared']))}</div>"
                               f"<div>{shown}</div>")
+
+    def _score(self, row: Any, side: str, short: bool = False) -> str:
+        """One side's text score for the caption, e.g. ` · word acc 0.50: 'Glow' read as 'GIow'` (the
+        label only when `short`); empty when the log holds no text scores."""
+        metric = self.df.attrs.get("score")
+        if not metric:
+            return ""
+        from .typography.badges import score_label
+        from .typography.draw import score_colour
+
+        value = row.get(f"score_{side}")
+        value = None if value is None or value != value else float(value)
+        label = f"<b style='color:#{'%02x%02x%02x' % score_colour(value)}'>{html.escape(score_label(metric, value))}</b>"
+        if short:
+            return label
+        read = row.get(f"read_{side}")
+        return f" · {label}" + (f": {html.escape(str(read))}" if isinstance(read, str) and read else "")
 
     def _bytes(self, row: Any) -> bytes:
         from PIL import Image

@@ -7,7 +7,7 @@ foot), so a crop of the image keeps it.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 from matplotlib.figure import Figure
 
@@ -33,11 +33,23 @@ class ShownFigure(Figure):
 
 
 def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "np.ndarray", stamp: str, box_w: float,
-               box_h: float) -> None:
-    """An image filling `rect` (figure fractions; `box_w` x `box_h` inches), aspect kept, stamped."""
+               box_h: float, *, frame: Any = None, boxes: Sequence[tuple[Sequence[tuple[float, float]], Any]] = ()) -> None:
+    """An image filling `rect` (figure fractions; `box_w` x `box_h` inches), aspect kept, stamped.
+
+    frame: a colour for a thick border hugging the image (a text score's colour).
+    boxes: (polygon in the image's pixel coordinates, colour) pairs, drawn as outlines (what OCR read)."""
     ax = fig.add_axes(rect)
     ax.imshow(pixels, interpolation="antialiased")
     ax.set_axis_off()
+    if frame is not None or boxes:
+        from matplotlib.patches import Polygon, Rectangle
+
+        ax.set_autoscale_on(False)  # outlines must not move the image's limits
+        for points, colour in boxes:
+            ax.add_patch(Polygon(points, closed=True, fill=False, edgecolor=colour, linewidth=1.3))
+        if frame is not None:
+            h, w = pixels.shape[:2]
+            ax.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor=frame, linewidth=4, clip_on=False))
     if stamp:
         h, w = pixels.shape[:2]
         shown_w = min(box_w, box_h * w / h)  # the image keeps its aspect inside its box

@@ -151,6 +151,14 @@ class TileGrid:
         if paths and (self._ahead is None or self._ahead.done()):
             self._ahead = self._threads.submit(_make_thumbs, paths)
 
+    def frame(self, colour: Callable[["Entry"], str | None]) -> None:
+        """A border around each tile's picture in `colour(entry)` (a text score's), none where it is None."""
+        for tile in self.tiles:
+            c = colour(tile.entry)  # type: ignore[arg-type]
+            border = f"4px solid {c}" if c else ""
+            if tile.image.layout.border != border:  # an unchanged tile sends nothing
+                tile.image.layout.border = border
+
     def mark(self, selected: "Entry | None") -> None:
         for tile in self.tiles:
             tile.mark(tile.entry is selected)

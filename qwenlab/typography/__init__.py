@@ -9,7 +9,8 @@
 Modules: `expected` (what an image should read), `engines` (RapidOCR, Tesseract behind one
 interface), `scoring` (word accuracy, NED, as AnyText and CVTG-2K define them), `store` (the log's
 text_readings and text_scores tables, incremental), `scores` (per experiment), `analysis` (by axis,
-with confidence intervals; cost per correct image), `draw` (overlays).
+with confidence intervals; cost per correct image), `draw` (overlays), `badges` (scores as the grid,
+explorer, pairs, judging and export show them, read from the log: views never run OCR).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ __all__ = [
     "expected_strings", "quoted_strings", "OCREngine", "OCRUnavailableError", "RapidOCREngine", "TesseractEngine",
     "available_engines", "get_engine", "Reading", "TextLine", "StringScore", "TextScore", "ned", "normalize", "words",
     "score_text", "score_experiment", "text_scores", "score_images", "ImageToScore", "stored_reading", "stored_score",
-    "by_axis", "describe", "cost_per_correct", "draw_reading", "reading_overlay", "score_colour",
+    "by_axis", "describe", "cost_per_correct", "draw_reading", "reading_overlay", "score_colour", "score_badges",
+    "ScoreBadge",
 ]
 
 # The modules below import the log and pandas; loaded on first use so that the emulator (which
@@ -34,6 +36,7 @@ _LAZY = {
     "score_experiment": "scores", "text_scores": "scores", "score_images": "store", "ImageToScore": "store",
     "stored_reading": "store", "stored_score": "store", "by_axis": "analysis", "describe": "analysis",
     "cost_per_correct": "analysis", "draw_reading": "draw", "reading_overlay": "draw", "score_colour": "draw",
+    "score_badges": "badges", "ScoreBadge": "badges",
 }
 
 

@@ -85,7 +85,9 @@ def _groups(df: "pd.DataFrame", axis: str | None) -> list[tuple[str, "pd.DataFra
     if axis not in df.columns:
         raise KeyError(f"no axis {axis!r} in the scores; columns: {', '.join(map(str, df.columns))}")
     labels = [_label(v) for v in df[axis]]
-    order = list(dict.fromkeys(labels))
+    # the sweep's order of values where known (on before off, as swept), else first appearance
+    swept = [str(v) for v in (df.attrs.get("axes") or {}).get(axis, [])]
+    order = [v for v in swept if v in labels] + [v for v in dict.fromkeys(labels) if v not in swept]
     keyed = df.assign(_value=labels)
     return [(lab, keyed[keyed["_value"] == lab]) for lab in order]
 

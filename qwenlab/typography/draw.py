@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageDraw, ImageFont
 
 from .engines import load_image
-from .reading import Reading, in_reading_order
+from .reading import Reading, TextLine, in_reading_order
 from .scoring import TextScore, score_text
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
+    from ..log import Log
 
-__all__ = ["draw_reading", "reading_overlay", "score_colour", "COLOURS"]
+__all__ = ["draw_reading", "reading_overlay", "score_colour", "line_status", "stored_lines", "COLOURS"]
 
 COLOURS = {"exact": (46, 204, 64), "misread": (255, 133, 27), "other": (170, 170, 170)}
 
@@ -34,15 +35,7 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
     reading's lines in reading order, as `score_text` numbers them. width: scale the result to
     this width (boxes scale with it)."""
     img = load_image(image)
-    lines = in_reading_order(reading.lines)
-    status: dict[int, str] = {}
-    rank = {"other": 0, "misread": 1, "exact": 2}
-    for s in score.strings if score is not None else ():
-        if s.status == "missing":  # its best match is unrelated text: leave those lines grey
-            continue
-        for i in s.lines:
-            if rank[s.status] > rank[status.get(i, "other")]:
-                status[i] = s.status
+    marked = line_status(reading, score)
     scale = 1.0
     if width and width != img.width:
         scale = width / img.width
@@ -51,10 +44,10 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
     draw = ImageDraw.Draw(overlay)
     size = max(11, img.width // 42)
     font = ImageFont.load_default(size=size)
-    for i, line in enumerate(lines):
+    for line, status in marked:
         if not line.box:
             continue
-        colour = COLOURS[status.get(i, "other")]
+        colour = COLOURS[status]
         points = [(x * scale, y * scale) for x, y in line.box]
         draw.polygon(points, outline=(*colour, 255), width=max(2, img.width // 300))
         if labels:
@@ -65,6 +58,35 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
             draw.rectangle([left, ty, left + (x1 - x0) + 6, ty + (y1 - y0) + 4], fill=(0, 0, 0, 190))
             draw.text((left + 3 - x0, ty + 2 - y0), text, font=font, fill=(*colour, 255))
     return Image.alpha_composite(img.convert("RGBA"), overlay).convert("RGB")
+
+
+def line_status(reading: Reading, score: TextScore | None = None) -> list[tuple[TextLine, str]]:
+    """Each line of `reading`, in reading order, with what it meant for `score`: 'exact' (a line
+    of an expected string read exactly), 'misread' or 'other' (every line when `score` is None)."""
+    lines = in_reading_order(reading.lines)
+    status: dict[int, str] = {}
+    rank = {"other": 0, "misread": 1, "exact": 2}
+    for s in score.strings if score is not None else ():
+        if s.status == "missing":  # its best match is unrelated text: leave those lines grey
+            continue
+        for i in s.lines:
+            if rank[s.status] > rank[status.get(i, "other")]:
+                status[i] = s.status
+    return [(line, status.get(i, "other")) for i, line in enumerate(lines)]
+
+
+def stored_lines(log: "Log", image_id: int, engine: str | None = None) -> tuple[Reading, list[tuple[TextLine, str]]] | None:
+    """The stored reading of an image and `line_status` of its lines against its stored score
+    (from the log: no OCR); None when the image was not read."""
+    from .store import stored_reading, stored_score
+
+    reading = stored_reading(log, image_id, engine)
+    if reading is None:
+        return None
+    score = stored_score(log, image_id, reading.engine)
+    if score is not None:  # recompute against the lines in hand, so `lines` indices match them
+        score = score_text(score.expected, reading)
+    return reading, line_status(reading, score)
 
 
 def reading_overlay(exp: "Experiment", image_id: int, engine: str | None = None, **kw: Any) -> Image.Image:

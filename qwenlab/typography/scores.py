@@ -96,7 +96,9 @@ def text_scores(exp_or_name: "Experiment | str", engine: str | None = None) -> "
     scores = pd.DataFrame([_score_fields(r) for r in rows])
     df = images.merge(scores, on="image_id", how="inner")
     df["cost_usd"] = [c if c == c and c is not None else costs.get(int(i)) for c, i in zip(df["cost_usd"], df["image_id"])]
-    return df[[*base_cols, "prompt", *SCORE_COLUMNS]].reset_index(drop=True)
+    out = df[[*base_cols, "prompt", *SCORE_COLUMNS]].reset_index(drop=True)
+    out.attrs["axes"] = exp.axes  # value labels in the sweep's order, for by_axis/describe
+    return out
 
 
 def _score_fields(r: dict[str, Any]) -> dict[str, Any]:
