@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import threading
+from typing import Any
 
-__all__ = ["Budget"]
+from .errors import Problem
+
+__all__ = ["Budget", "run_setting_problems"]
 
 _EPS = 1e-9  # float sums of prices: 5 x 0.075 must fit a budget of 0.375
 
@@ -39,3 +43,18 @@ class Budget:
     def remaining(self) -> float | None:
         with self._lock:
             return None if self.limit is None else max(0.0, self.limit - self.spent - self.reserved)
+
+
+def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1) -> list[Problem]:
+    """What is wrong with a run's budget and concurrency (empty when both are usable), checked
+    before anything is logged or sent: a budget that is not a number would be stored with the
+    experiment and break every later run of it."""
+    out = []
+    if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
+                                   or math.isnan(budget_usd) or budget_usd < 0):
+        out.append(Problem("budget_usd", f"must be a number of US dollars, 0 or more (leave it out for no limit), got {budget_usd!r}",
+                           budget_usd))
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        out.append(Problem("concurrency", f"must be a whole number of at least 1 (requests in flight at once; Runware advises "
+                                          f"2 to 4), got {concurrency!r}", concurrency))
+    return out

@@ -21,7 +21,12 @@ import httpx
 from .errors import APIError, QwenlabError, TransportError, api_error_from, redact
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
-__all__ = ["Answer", "Exchange"]
+__all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES"]
+
+# The most an answer body may hold. Inline images (base64Data/dataURI) arrive inside it: 20
+# results of a 2048 x 2048 JPEG in base64 take about 100 MB. A longer body is broken or hostile,
+# and reading it whole could exhaust memory, so it is refused while it streams in.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -55,9 +60,11 @@ class Answer:
 class Exchange:
     """Posts task arrays to one Runware endpoint over a shared (thread-safe) httpx.Client."""
 
-    def __init__(self, http: httpx.Client, url: str, api_key: str, policy: RetryPolicy) -> None:
+    def __init__(self, http: httpx.Client, url: str, api_key: str, policy: RetryPolicy, *,
+                 max_bytes: int = MAX_ANSWER_BYTES) -> None:
         self._http = http
         self.url = url
+        self.max_bytes = max_bytes
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -95,7 +102,7 @@ class Exchange:
             if on_attempt is not None:
                 on_attempt()
             try:
-                resp = self._http.post(self.url, content=body, headers=self._headers)
+                resp = self._receive(body)
             except httpx.UnsupportedProtocol as exc:
                 raise QwenlabError(f"base_url {self.url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -111,11 +118,27 @@ class Exchange:
                     sent=True,
                 )
                 continue
+            refused: QwenlabError | None = None
+            if resp is None:  # over the cap: refused, not retried (the next answer could be as long)
+                refused = TransportError(
+                    f"answer from {self.url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
+                    "been accepted: for many inline images use outputType='URL', then fetch it with client.recover(request)",
+                    sent=True,
+                )
+            elif resp.is_redirect:  # never followed: the API key would go along to wherever it points
+                refused = APIError(
+                    f"{self.url} answered with a redirect to {redact(resp.headers.get('location', '?'))[:200]!r}; API requests "
+                    "are never redirected (the API key would go with them): check RUNWARE_BASE_URL or base_url",
+                    status=resp.status_code,
+                )
+            if refused is not None:
+                refused.attempts = attempt  # type: ignore[attr-defined]
+                raise refused
             answer = _parse(resp)
             if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
                 uncertain = True
                 last = TransportError(
-                    f"answer from {self.url} (HTTP {resp.status_code}) is not valid JSON: {redact(resp.text[:120])!r}; "
+                    f"answer from {self.url} (HTTP {resp.status_code}) is {_shape(resp)}: {redact(resp.text[:120])!r}; "
                     "the request may have been accepted",
                     sent=True,
                 )
@@ -142,6 +165,34 @@ class Exchange:
             last.__cause__ = cause
         last.attempts = attempt  # type: ignore[attr-defined]
         raise last
+
+
+    def _receive(self, body: bytes) -> httpx.Response | None:
+        """POST `body` and read the answer, streamed: None when it is longer than `max_bytes`."""
+        with self._http.stream("POST", self.url, content=body, headers=self._headers) as resp:
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                return None
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in resp.iter_bytes():
+                total += len(chunk)
+                if total > self.max_bytes:
+                    return None
+                chunks.append(chunk)
+        # the bytes are decoded already: the new Response must not decode (or measure) them again
+        headers = [(k, v) for k, v in resp.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(resp.status_code, headers=headers, content=b"".join(chunks), request=resp.request)
+
+
+def _shape(resp: httpx.Response) -> str:
+    """What is wrong with a 2xx body `_parse` refused, in words."""
+    try:
+        resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return "not valid JSON"
+    return 'not shaped like a Runware answer (a JSON object with "data" and/or "errors" arrays)'
 
 
 def _parse(resp: httpx.Response) -> Answer | None:

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -80,12 +81,26 @@ class Log:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         if self.path is not None:
-            self.db.enable_wal()
+            self._enable_wal()
             # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
             conn.execute("PRAGMA synchronous = NORMAL")
         if migrate_schema:
             with self._lock:
                 migrate(self.db)
+
+    def _enable_wal(self) -> None:
+        # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
+        # locked" at once (its busy wait does not cover this) when another process opens the same
+        # new file at that instant, as two notebooks starting together do: wait and try again.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def __repr__(self) -> str:
         return f"Log({str(self.path) if self.path else ':memory:'!r})"

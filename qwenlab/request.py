@@ -327,11 +327,11 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
         values = dict(task)
     model_id = str(values.get("model", model_id or ""))
     if not model_id:
-        return [Problem("model", "is required; use 'alibaba:qwen-image@2.0-pro'", None, "missingParameter")]
+        return [Problem("model", "is required; use 'alibaba:qwen-image@2.0-pro'", None, "missingParameter"), *_task_type_problems(values)]
     try:
         desc = get_model(model_id)
     except ModelNotFoundError as exc:
-        return [Problem("model", str(exc), model_id, "invalidModel")]
+        return [Problem("model", str(exc), model_id, "invalidModel"), *_task_type_problems(values)]
 
     seen: set[str] = set()
     for path, value in values.items():
@@ -360,6 +360,20 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
 
     problems.extend(_check_size(desc, values.get("width"), values.get("height")))
     return problems
+
+
+def _task_type_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """With no model to go by, the taskType must still be one some model takes: a server reads a
+    task's type before anything else, and refuses it on that alone."""
+    from .model import list_models
+
+    kinds = sorted({m.task_type for m in list_models()})
+    given = values.get("taskType")
+    if given in kinds:
+        return []
+    if "taskType" not in values:
+        return [Problem("taskType", f"is required; use {' or '.join(map(repr, kinds))}", None, "missingParameter")]
+    return [Problem("taskType", f"{_short(given)} is not a task type; use {' or '.join(map(repr, kinds))}", given)]
 
 
 def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:

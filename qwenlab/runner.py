@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .budget import Budget
+from .budget import Budget, run_setting_problems
 from .errors import (
     APIError,
     AuthenticationError,
@@ -35,6 +35,7 @@ from .errors import (
     QwenlabError,
     TransportError,
     UnsupportedParameterError,
+    ValidationError,
     redact,
 )
 from .experiment import Experiment, ExperimentNotFoundError
@@ -155,8 +156,9 @@ class Lab:
         changed sweep reuse an existing name (its new cells are added). Raises the error that
         stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS).
         """
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency)
+        if problems:  # before anything is written: a bad budget kept in the log would break later runs
+            raise ValidationError(problems, context="run")
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         name = name or sweep.default_name()
         exp = self._experiment_row(sweep, name, budget_usd, extend, notes)
@@ -348,7 +350,8 @@ class Lab:
             "image_uuid": img.image_uuid, "task_uuid": result.task_uuid, "experiment_id": exp_id, "seed": img.seed,
             "cost_usd": img.cost, "cost_source": "api" if img.cost is not None else "estimate",
             "nsfw": None if img.nsfw is None else int(img.nsfw), "path": self._relative(img.path), "sha256": img.sha256,
-            "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes, "url": img.url,
+            "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
+            "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
             "raw_json": to_json(img.raw),
         } for img in good]
         error = result.errors[0] if result.errors else None

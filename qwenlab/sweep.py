@@ -202,7 +202,11 @@ class Sweep:
             out.append(Problem("repeats", f"must be a whole number of at least 1, got {self.repeats!r}"))
         if self.seed_policy not in SEED_POLICIES:
             out.append(Problem("seed_policy", f"{self.seed_policy!r} is not a seed policy; use 'auto', 'pin' or 'sample'"))
-        if isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) < self.repeats:
+        seeds = list(self.seed) if isinstance(self.seed, (list, tuple)) else [] if self.seed is None else [self.seed]
+        if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
+            out.append(Problem("seed", f"must be a whole number (the seed of repeat 0; repeat r gets seed + r) or a list of "
+                                       f"whole numbers, one per repeat; got {self.seed!r}"))
+        elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) < self.repeats:
             out.append(Problem("seed", f"gives {len(self.seed)} seeds for {self.repeats} repeats; give one per repeat"))
         names = [a.name for a in self.axes]
         if "seed" in names and self.seed_policy == "sample":

@@ -140,6 +140,9 @@ def load_sweep(path: str | Path) -> SweepFile:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError([Problem("sweep file", f"cannot read {p}: {exc.strerror or exc}")], context=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError([Problem("sweep file", f"{p} is not UTF-8 text (byte {exc.start}); save it as a UTF-8 TOML file")],
+                              context=str(p)) from None
     return parse_sweep(text, base_dir=p.parent, origin=str(p))
 
 
@@ -161,6 +164,12 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     for key, value in (("request", request), ("axes", axes)):
         if not isinstance(value, Mapping):
             problems.append(Problem(key, f"must be a table ([{key}]), got {type(value).__name__}"))
+    for key in ("name", "notes"):
+        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
+            problems.append(Problem(key, f"must be a non-empty string, got {data[key]!r}"))
+    from .budget import run_setting_problems
+
+    problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
     if problems:
         raise ValidationError(problems, context=origin)
     folder = Path(base_dir) if base_dir is not None else Path.cwd()

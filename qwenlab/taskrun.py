@@ -35,6 +35,10 @@ def _kind(item: dict[str, Any]) -> str:
         return "error"
     if status in ("", "success", "completed", "done") and any(item.get(k) for k in _PAYLOADS):
         return "success"
+    if status in ("success", "completed", "done") or (not status and item.get("imageUUID")):
+        # a finished image (said so, or named by its imageUUID) without its payload: fetching it
+        # fails with a clear error, where polling would wait for poll_timeout for nothing
+        return "success"
     return "processing"
 
 

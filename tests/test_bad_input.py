@@ -1,0 +1,173 @@
+"""Bad input: broken sweep files, unknown axes, impossible sizes, empty prompt lists, a negative
+budget, concurrency 0 ... Each is refused with an error that names the parameter and says how to
+fix it; nothing is spent (the emulator receives no request at all, its ledger stays empty); and
+nothing already in the log changes (every row of every table, compared before and after).
+
+The TOML parser's own cases (unknown settings, a [request] that is not a table, range syntax)
+are in tests/test_sweepfile.py; the sweep's (zip lengths, seed policies) in tests/test_sweep.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from qwenlab import Lab, Sweep
+from qwenlab.cli import cli
+from qwenlab.client import RunwareClient
+from qwenlab.emulator import Emulator
+from qwenlab.errors import ValidationError
+
+KEY = "sk-bad-input-test"
+P = 'prompt = "A premium beauty poster for LUMIERE"\n'
+GOOD = P + 'name = "kept"\nbudget_usd = 1.0\n[request]\nsize = "256x256"\n[axes]\npromptExtend = [true, false]\n'
+
+
+def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the log."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: sorted(conn.execute(f"SELECT * FROM [{t}]").fetchall(), key=repr) for t in tables}
+
+
+@pytest.fixture
+def logged(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An emulator, and a log already holding a finished experiment ("kept", 2 cells)."""
+    with Emulator(api_key=KEY) as emu:
+        monkeypatch.setenv("RUNWARE_BASE_URL", emu.url)
+        monkeypatch.setenv("RUNWARE_API_KEY", KEY)
+        good = tmp_path / "good.toml"
+        good.write_text(GOOD)
+        result = CliRunner().invoke(cli, ["run", str(good), "--no-progress"])
+        assert result.exit_code == 0 and "2/2 cells done" in result.output, result.output
+        before = snapshot(data_dir / "qwenlab.db")
+        assert len(before["tasks"]) == 2 and len(before["images"]) == 2
+        state = {"emu": emu, "good": good, "before": before, "requests": len(emu.requests), "ledger": len(emu.ledger)}
+        yield state
+        # nothing was spent or sent, and nothing logged was lost or changed
+        assert len(emu.requests) == state["requests"] and len(emu.ledger) == state["ledger"] == 2
+        assert snapshot(data_dir / "qwenlab.db") == before
+        with sqlite3.connect(f"file:{data_dir / 'qwenlab.db'}?mode=ro", uri=True) as conn:
+            assert all((data_dir / path).is_file() for (path,) in conn.execute("SELECT path FROM images"))
+
+
+# (file text, the parameter the error must name, words of the fix it must give)
+BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
+    "TOML syntax": ('prompt = "unclosed\n', "toml", "line 1"),
+    "not UTF-8": (b"prompt = \"caf\xe9\"\n", "sweep file", "save it as a UTF-8 TOML file"),
+    "a misspelt setting": (P + "budget = 3\n", "budget", "settings: budget_usd"),
+    "axes not a table": (P + "axes = 3\n", "axes", "must be a table ([axes])"),
+    "unknown axis": (P + "[axes]\nstepz = [10, 20]\n", "stepz", "it takes: "),
+    "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed_policy", "Use seed_policy='sample'"),
+    "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "width", "each side must be 256 to 2048 px"),
+    "size too small": (P + '[request]\nsize = "100x100"\n', "width", "each side must be 256 to 2048 px"),
+    "size not WxH": (P + '[axes]\nsize = ["huge"]\n', "size", "write it like '1024x1536'"),
+    "one side only": (P + "[request]\nwidth = 512\n", "height", "add height or remove width"),
+    "empty prompt list": ('[axes]\nprompt = []\n', "prompt", "give a list of at least one"),
+    "empty prompt": ('prompt = ""\n', "positivePrompt", "is required"),
+    "no prompt at all": ('[axes]\npromptExtend = [true]\n', "positivePrompt", "is required"),
+    "prompt too long": ('prompt = "' + "a" * 2001 + '"\n', "positivePrompt", "it must have 2 to 2000"),
+    "empty axis": (P + "[axes]\nnegativePrompt = []\n", "negativePrompt", "give a list of at least one"),
+    "bad range": (P + '[axes]\noutputQuality = "60-x"\n', "outputQuality", "write '1-5'"),
+    "runaway range": (P + '[axes]\noutputQuality = "1-1000000"\n', "outputQuality", "narrow it"),
+    "out-of-range values": (P + '[axes]\nnumberResults = "0-3"\n', "numberResults", "it must be from 1 to 20"),
+    "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "providerSettings.alibaba.promptExtend", "must be true or false"),
+    "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),
+    "budget not a number": (P + 'budget_usd = "lots"\n', "budget_usd", "must be a number of US dollars"),
+    "concurrency 0": (P + "concurrency = 0\n", "concurrency", "at least 1"),
+    "concurrency negative": (P + "concurrency = -2\n", "concurrency", "at least 1"),
+    "concurrency not a number": (P + 'concurrency = "four"\n', "concurrency", "whole number"),
+    "repeats 0": (P + "repeats = 0\n", "repeats", "at least 1"),
+    "repeats not a number": (P + 'repeats = "2"\n', "repeats", "whole number"),
+    "unknown mode": (P + 'mode = "diagonal"\n', "mode", "use 'grid'"),
+    "unknown seed policy": (P + 'seed_policy = "always"\n', "seed_policy", "use 'auto', 'pin' or 'sample'"),
+    "seed not a number": (P + 'seed = "x"\n', "seed", "whole number"),
+    "unknown model": (P + 'model = "alibaba:qwen-image@9"\n', "model", "register_model"),
+    "name not a string": (P + "name = 5\n", "name", "non-empty string"),
+    "missing reference file": (P + '[request]\nreferenceImages = ["missing.png"]\n', "inputs.referenceImages", "give an existing image file"),
+    "reference with negative prompt": (P + 'negativePrompt = "blurry"\n[request]\nreferenceImages = ["https://example.com/a.jpg"]\n',
+                                       "negativePrompt", "remove one of them"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_FILES))
+def test_a_broken_sweep_file_is_refused_clearly_and_spends_nothing(logged: dict[str, Any], tmp_path: Path, case: str) -> None:
+    text, parameter, fix = BROKEN_FILES[case]
+    path = tmp_path / "broken.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = CliRunner().invoke(cli, ["run", str(path), "--no-progress"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)  # an error, not a crash
+    assert f"{parameter}: " in result.output and fix in result.output, result.output
+    assert "nothing was sent" in result.output
+
+
+@pytest.mark.parametrize("options, parameter", [
+    (["--budget", "-1"], "budget_usd"), (["--budget", "nan"], "budget_usd"),
+    (["--concurrency", "0"], "concurrency"), (["--concurrency", "-3"], "concurrency"),
+])
+def test_bad_run_options_on_a_logged_experiment_change_nothing(logged: dict[str, Any], options: list[str], parameter: str) -> None:
+    result = CliRunner().invoke(cli, ["run", str(logged["good"]), "--no-progress", *options])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert f"{parameter}: " in result.output and "nothing was sent" in result.output, result.output
+
+
+def test_a_missing_sweep_file_is_named(logged: dict[str, Any], tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2 and "nope.toml" in result.output and "does not exist" in result.output
+
+
+# -- the same through the Python API ------------------------------------------------------------------
+@pytest.fixture
+def lab(logged: dict[str, Any], data_dir: Path):
+    connected: list[RunwareClient] = []
+
+    def connect() -> RunwareClient:  # called only when something is about to be sent
+        client = RunwareClient(KEY, logged["emu"].url, images_dir=data_dir / "images")
+        connected.append(client)
+        return client
+
+    yield Lab(data_dir, client=connect)
+    assert connected == []  # never even connected
+
+
+GOOD_SWEEP = dict(prompt="A premium beauty poster for LUMIERE", size="256x256", axes={"promptExtend": [True, False]})
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"budget_usd": -0.01}, "budget_usd"), ({"budget_usd": float("nan")}, "budget_usd"), ({"budget_usd": "1"}, "budget_usd"),
+    ({"budget_usd": True}, "budget_usd"), ({"concurrency": 0}, "concurrency"), ({"concurrency": 2.5}, "concurrency"),
+    ({"concurrency": "4"}, "concurrency"), ({"concurrency": True}, "concurrency"),
+])
+def test_lab_run_refuses_bad_settings_before_writing_anything(lab: Lab, kwargs: dict[str, Any], parameter: str) -> None:
+    for name in ("kept", "new-one"):  # an experiment in the log, and one that would be new
+        with pytest.raises(ValidationError) as info:
+            lab.run(Sweep(**GOOD_SWEEP), name=name, progress=False, **kwargs)
+        assert info.value.parameters == [parameter] and "nothing was sent" in str(info.value)
+
+
+@pytest.mark.parametrize("sweep, parameter, fix", [
+    (lambda: Sweep(prompt="A poster", axes={"prompt": []}), "prompt", "at least one"),
+    (lambda: Sweep(axes={"prompt": ["A poster", ""]}), "positivePrompt", "it must have 2 to 2000"),
+    (lambda: Sweep(prompt="A poster", axes={"size": ["1024x1536", "9000x10"]}), "width", "256 to 2048 px"),
+    (lambda: Sweep(prompt="A poster", size="2048x2049"), "height", "256 to 2048 px"),
+    (lambda: Sweep(prompt="A poster", axes={"CFGScale": [3, 7]}), "CFGScale", "it takes: "),
+    (lambda: Sweep(prompt="A poster", axes={"outputQuality": [50, 150]}), "outputQuality", "from 20 to 99"),
+    (lambda: Sweep(prompt="A poster", repeats=0), "repeats", "at least 1"),
+    (lambda: Sweep(prompt="A poster", seed="x"), "seed", "whole number"),
+    (lambda: Sweep(prompt="A poster", mode="zip", axes={"size": ["256x256"], "promptExtend": [True, False]}), "mode", "equal length"),
+], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
+        "repeats 0", "seed not a number", "zip of unequal axes"])
+def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        lab.run(sweep(), name="bad", progress=False)
+    assert parameter in info.value.parameters and fix in str(info.value), str(info.value)
+    assert "nothing was sent" in str(info.value)
+
+
+def test_axes_that_are_not_a_dict_are_refused_at_once() -> None:
+    with pytest.raises(TypeError, match="axes must be a dict of axis name -> values"):
+        Sweep(prompt="A poster", axes=[("size", ["256x256"])])  # type: ignore[arg-type]

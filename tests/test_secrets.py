@@ -1,0 +1,278 @@
+"""The API key never lands anywhere: with a sentinel key, run sweeps (clean, under faults, and
+against a server that echoes the key back in its answers), the demo, the CLI commands (in fresh
+processes, as a user runs them), a set of failing requests, the HTML export and the notebooks;
+then look for the key in every file under the data folder (bytes: the SQLite file and its WAL
+included), every database row, every exception's text and repr, every log record, and everything
+printed. The export must also keep a prompt holding `<script>` as text.
+
+The emulators here accept only the sentinel, so each run really used it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from qwenlab import Lab, Sweep
+from qwenlab.cli import cli
+from qwenlab.client import RunwareClient
+from qwenlab.emulator import Emulator, Faults
+from qwenlab.errors import AuthenticationError, QwenlabError, TransportError, ValidationError
+from qwenlab.request import Request
+
+CORE = "SENTINEL-7f3a9c21e4b84d0f"
+SENTINEL = f"sk-{CORE}"
+EVIL = 'A poster for <script>alert("LUMIERE")</script> & "Glow" <img src=x onerror=alert(1)>'
+ROOT = Path(__file__).resolve().parent.parent
+FAST = dict(timeout=1.0, max_retries=6, backoff_base=0.01, backoff_max=0.1, poll_initial=0.02, poll_max=0.1, poll_timeout=10.0)
+
+
+def key_free(what: str, text: str | bytes) -> None:
+    """Fail, naming `what`, if the sentinel (or its distinctive core) is in `text`."""
+    needle: Any = CORE.encode() if isinstance(text, bytes) else CORE
+    assert needle not in text, f"the API key leaked into {what}"
+
+
+def files_under(folder: Path) -> Iterator[Path]:
+    return (p for p in folder.rglob("*") if p.is_file())
+
+
+def assert_no_key_in_data(data_dir: Path) -> dict[str, int]:
+    """Every file (bytes) and every database row under the data folder; returns what was checked."""
+    checked = {"files": 0, "bytes": 0, "rows": 0}
+    names = set()
+    for path in files_under(data_dir):
+        data = path.read_bytes()
+        key_free(str(path), data)
+        checked["files"] += 1
+        checked["bytes"] += len(data)
+        names.add(path.name)
+    assert "qwenlab.db" in names and "qwenlab.db-wal" in names  # the WAL was read too, while it existed
+    with sqlite3.connect(f"file:{data_dir / 'qwenlab.db'}?mode=ro", uri=True) as conn:
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            for row in conn.execute(f"SELECT * FROM [{table}]"):
+                key_free(f"a row of {table}", repr(row))
+                checked["rows"] += 1
+    return checked
+
+
+def qwenlab(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The `qwenlab` command in a fresh process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "qwenlab.cli", *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=180)
+
+
+@pytest.fixture
+def capture_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    for record in caplog.records:
+        key_free(f"log record {record.name}", record.getMessage())
+
+
+# -- a server that echoes the key back ---------------------------------------------------------------
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (20, 90, 160)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+class EchoServer:
+    """Answers every task with the caller's Authorization header echoed back: in an error message,
+    in an extra field of a result, and in the image URL's query. GETs of images are recorded."""
+
+    def __init__(self) -> None:
+        self.gets: list[dict[str, str]] = []
+        image, server_ref = _jpeg(), self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                auth = self.headers.get("Authorization", "")
+                tasks = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                t = tasks[0]
+                if "refuse" in str(t.get("positivePrompt")):
+                    body = {"errors": [{"code": "badRequest", "message": f"refused for {auth}", "parameter": "positivePrompt",
+                                        "taskUUID": t["taskUUID"], "apiKey": auth.split()[-1]}]}
+                    return self._send(400, json.dumps(body).encode())
+                item = {"taskType": "imageInference", "taskUUID": t["taskUUID"], "imageUUID": "8071e34d-a7f5-4777-b8b6-9656df46513b",
+                        "imageURL": f"http://127.0.0.1:{self.server.server_address[1]}/img.jpg?token={auth.split()[-1]}",
+                        "seed": 7, "cost": 0.075, "debug": {"echo": auth, "key": auth.split()[-1]}}
+                self._send(200, json.dumps({"data": [item]}).encode())
+
+            def do_GET(self) -> None:  # noqa: N802
+                server_ref.gets.append(dict(self.headers))
+                self._send(200, image, "image/jpeg")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+
+    def __enter__(self) -> "EchoServer":
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+# -- sweeps, failures, the CLI and the export --------------------------------------------------------------
+@pytest.mark.slow
+def test_sweeps_failures_cli_and_export_never_hold_the_key(data_dir: Path, tmp_path: Path, capture_logs: Any,
+                                                            capfd: pytest.CaptureFixture[str]) -> None:
+    texts: list[tuple[str, str]] = []  # (what, text) of every error, repr and output to check
+    sweep = Sweep(prompt=EVIL, size="256x256", axes={"promptExtend": [True, False], "outputQuality": [60, 70]})
+    with Emulator(api_key=SENTINEL) as emu, Emulator(api_key="sk-some-other-key") as other, \
+            RunwareClient(SENTINEL, emu.url, images_dir=data_dir / "images", **FAST) as client:
+        lab = Lab(data_dir, client=client)
+        exp = lab.run(sweep, name="clean", progress=False)
+        assert exp.counts()["done"] == 4  # the emulator accepts only the sentinel: it was really used
+
+        emu.faults = Faults(rate_429=0.15, retry_after=0.02, rate_5xx=0.1, drop_after=0.1, drop_before=0.05, malformed=0.1,
+                            stall=0.05, stall_seconds=1.5, task_error=0.1, expire_download=0.1, seed=7)
+        faulted = lab.run(Sweep(prompt=EVIL, size="256x256", axes={"outputQuality": "20-39"}), name="faults", progress=False)
+        assert faulted.counts()["cells"] == 20 and any(r.fault != "ok" for r in emu.requests)
+        emu.faults = Faults()
+        texts += [("repr", repr(x)) for x in (emu, client, lab, exp, faulted, emu.ledger)]
+        texts += [("error_message", str(m)) for m in faulted.df["error_message"].dropna()]
+
+        # failing requests, each error's text and repr
+        errors: list[BaseException] = []
+        with RunwareClient(SENTINEL, other.url, **FAST) as wrong:
+            for call in (lambda: wrong.generate(Request(prompt="A poster", size="256x256")), wrong.ping):
+                with pytest.raises(AuthenticationError) as info:
+                    call()
+                errors.append(info.value)
+            with pytest.raises(AuthenticationError) as info:
+                Lab(tmp_path / "other-data", client=wrong).run(sweep, name="bad-key", progress=False)
+            errors.append(info.value)
+        for bad in (Request(prompt="x", size="9000x10", seed=3), Request(prompt="A poster", webhookURL="not a url")):
+            with pytest.raises(ValidationError) as info:
+                client.generate(bad)
+            errors.append(info.value)
+        with RunwareClient(SENTINEL, "http://127.0.0.1:9/v1", max_retries=1, backoff_base=0.0) as dead:
+            with pytest.raises(TransportError) as info:
+                dead.generate(Request(prompt="A poster", size="256x256"))
+            errors.append(info.value)
+        errors.append(client.recover(Request(prompt="never sent", size="256x256")) or QwenlabError("not found, as expected"))
+        texts += [("exception", f"{e}\n{e!r}\n{getattr(e, 'errors', '')}") for e in errors]
+
+        # a server that echoes the key back in errors, in extra fields and in the image URL
+        with EchoServer() as echo, RunwareClient(SENTINEL, echo.url, images_dir=data_dir / "images", **FAST) as echoed:
+            exp_echo = Lab(data_dir, client=echoed).run(
+                Sweep(prompt="A poster", size="256x256", axes={"prompt": ["refuse this poster", "accept this poster"]}),
+                name="echo", progress=False)
+            assert exp_echo.counts()["done"] == 1 and exp_echo.counts()["failed"] == 1
+            assert all(not any(k.lower() == "authorization" for k in h) for h in echo.gets)  # no key sent to image URLs
+            texts += [("echo df", exp_echo.df.to_json()), ("echo images", exp_echo.images.to_json())]
+
+        # the CLI, in fresh processes with the key in the environment, as a user runs it
+        env = {**os.environ, "QWENLAB_DATA_DIR": str(data_dir), "RUNWARE_API_KEY": SENTINEL, "RUNWARE_BASE_URL": emu.url}
+        (tmp_path / "sweep.toml").write_text(f'name = "from-cli"\nprompt = {json.dumps(EVIL)}\n[request]\nsize = "256x256"\n'
+                                             "[axes]\npromptExtend = [true, false]\n")
+        (tmp_path / "bad.toml").write_text('prompt = "A poster"\n[axes]\nsize = ["9000x10"]\n')
+        report = tmp_path / "report.html"
+        runs = {
+            "run": qwenlab("run", "sweep.toml", "--no-progress", env=env, cwd=tmp_path),
+            "run invalid": qwenlab("run", "bad.toml", env=env, cwd=tmp_path),
+            "run bad key": qwenlab("run", "sweep.toml", "--name", "cli-bad-key", "--no-progress",
+                                   env={**env, "RUNWARE_BASE_URL": other.url}, cwd=tmp_path),
+            "logs --json": qwenlab("logs", "--json", env=env, cwd=tmp_path),
+            "costs --json": qwenlab("costs", "--json", env=env, cwd=tmp_path),
+            "export": qwenlab("export", "from-cli", "-o", str(report), env=env, cwd=tmp_path),
+        }
+        assert runs["run"].returncode == 0 and "2/2 cells done" in runs["run"].stdout, runs["run"].stderr[-2000:]
+        assert runs["run invalid"].returncode == 1 and "width" in runs["run invalid"].stderr
+        assert runs["run bad key"].returncode == 1 and "AuthenticationError" in runs["run bad key"].stderr + runs["run bad key"].stdout
+        assert "from-cli" in runs["logs --json"].stdout and "totals" in runs["costs --json"].stdout
+        assert runs["export"].returncode == 0 and report.is_file(), runs["export"].stderr[-2000:]
+        for what, r in runs.items():
+            texts += [(f"qwenlab {what} stdout", r.stdout), (f"qwenlab {what} stderr", r.stderr)]
+        runner = CliRunner(env={k: v for k, v in env.items() if k.startswith(("RUNWARE", "QWENLAB"))})
+        for args in (["logs"], ["logs", "clean"], ["logs", "echo", "--json"], ["costs"], ["costs", "--by", "promptExtend"],
+                     ["grid", "clean", "-o", str(tmp_path / "grid.png")]):
+            result = runner.invoke(cli, args)
+            assert result.exit_code == 0, (args, result.output)
+            texts.append((f"qwenlab {' '.join(args)}", result.output))
+
+        # the export keeps the prompt's <script> as text, and holds no key
+        html = report.read_text(encoding="utf-8")
+        key_free("the HTML export", html)
+        assert "<script" not in html.lower() and "&lt;script&gt;alert(&quot;LUMIERE&quot;)&lt;/script&gt;" in html
+
+        checked = assert_no_key_in_data(data_dir)  # while the lab's connection keeps the WAL in place
+    out, err = capfd.readouterr()
+    texts += [("stdout", out), ("stderr", err)]
+    for what, text in texts:
+        key_free(what, text)
+    print(f"\nFIGURES secrets: {checked['files']} files ({checked['bytes'] / 1e6:.1f} MB) and {checked['rows']} rows, "
+          f"{len(texts)} texts (errors, reprs, CLI output), {len(capture_logs.records)} log records: no key")
+
+
+# -- the demo ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_demo_never_holds_the_key(data_dir: Path, capture_logs: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    from qwenlab.demo import run_demo
+
+    with Emulator(api_key=SENTINEL) as emu:  # accepts only the sentinel
+        result = run_demo(base_url=emu.url, api_key=SENTINEL, progress=False)
+        assert result.experiment.counts()["done"] == 64 and len(emu.ledger) == 64
+        key_free("the demo's summary", result.summary())
+        key_free("the demo's repr", repr(result))
+        assert_no_key_in_data(data_dir)
+    out, err = capfd.readouterr()
+    key_free("stdout", out)
+    key_free("stderr", err)
+
+
+# -- the notebooks -----------------------------------------------------------------------------------------
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+def test_the_notebooks_never_hold_the_key(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every notebook, executed with the key in its kernel's environment (and the emulator, which
+    accepts only that key, as the API): no output of any cell and no file holds the key."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    with Emulator(api_key=SENTINEL) as emu:
+        monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+        monkeypatch.setenv("RUNWARE_BASE_URL", emu.url)
+        for path in NOTEBOOKS:
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+            key_free(f"the outputs of {path.name}", nbformat.writes(nb))
+            errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+            assert not errors, f"{path.name}: {errors[0].get('evalue')}"
+        assert len(emu.ledger) > 0  # the notebooks really used the key against this emulator
+        assert_no_key_in_data(data_dir)
