@@ -98,7 +98,7 @@ def test_missing_and_corrupt_images_raise_image_error_naming_the_file(tmp_path: 
     bad.write_bytes(b"not an image at all")
     with pytest.raises(ImageError, match="bad.jpg"):
         thumbnails.thumbnail(bad)
-    assert not list((tmp_path.parent).rglob(".tmp-*"))  # no half-written file left behind
+    assert not list(tmp_path.rglob(".tmp-*"))  # no half-written file left behind (the data dir is under tmp_path)
 
 
 def test_bad_size_is_refused() -> None:

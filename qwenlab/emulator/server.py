@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -177,6 +178,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst of concurrent clients must not hit a full listen backlog
     allow_reuse_address = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that goes away mid-answer (killed, timed out, Ctrl-C) is normal here, not a
+        # server fault: keep it out of stderr, where it would bury a notebook cell's output.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Server6(_Server):
