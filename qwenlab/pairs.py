@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .experiment import Experiment
+    from .pairviewer import PairViewer
 
 __all__ = ["pairs", "show_pairs", "pair_viewer", "PairViewer"]
 

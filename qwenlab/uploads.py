@@ -19,7 +19,8 @@ from typing import Any
 from .errors import ImageError, QwenlabError, api_error_from
 from .exchange import Exchange
 from .imagestore import ImageStore, decode_inline
-from .request import _is_image_ref, new_task_uuid
+from .request import new_task_uuid
+from .validation import is_image_ref
 
 __all__ = ["Uploader", "is_local_image", "upload_bytes"]
 
@@ -81,7 +82,7 @@ def is_local_image(ref: Any) -> bool:
         return True
     if type(ref).__module__.startswith("PIL.") and hasattr(ref, "save"):
         return True
-    if isinstance(ref, str) and not _is_image_ref(ref):
+    if isinstance(ref, str) and not is_image_ref(ref):
         try:
             return os.path.isfile(ref)
         except (OSError, ValueError):
