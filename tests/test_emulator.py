@@ -110,16 +110,48 @@ def test_seed_example_with_include_cost_reports_the_models_price(emulator, http,
     assert emulator.ledger.total() == 0.075
 
 
-def test_curl_posts_a_seed_example(emulator):
+@pytest.fixture(scope="module")
+def cli_emulator():
+    """`qwenlab emulator` itself, as a user starts it, on a free loopback port."""
+    proc = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "emulator", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        first = proc.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), first
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("include_cost", [False, True])
+def test_curl_posts_each_seed_example_to_qwenlab_emulator(cli_emulator, index: int, include_cost: bool):
     curl = shutil.which("curl")
     if curl is None:
         pytest.skip("curl is not installed")
-    body = "[" + example_request_texts()[1] + "]"
+    task = example_requests()[index]
+    task["taskUUID"] = str(uuid.uuid4())  # the module's server is shared; each taskUUID is used once
+    if include_cost:
+        task["includeCost"] = True
     out = subprocess.run([curl, "-s", "--noproxy", "*", "-H", "Authorization: Bearer curl-key", "-H", "Content-Type: application/json",
-                          "--data-binary", "@-", emulator.url], input=body.encode(), capture_output=True, timeout=30, check=True)
+                          "--data-binary", "@-", cli_emulator], input=json.dumps([task]).encode(), capture_output=True,
+                         timeout=30, check=True)
     (item,) = json.loads(out.stdout)["data"]
-    assert item["taskUUID"] == example_requests()[1]["taskUUID"]
-    assert item["imageURL"].startswith(f"http://127.0.0.1:{emulator.port}/images/")
+    expected = example_responses()[index]
+    # the seed's response shape: the same fields (cost only when asked for), the same kinds of values
+    assert set(expected) - {"cost"} <= set(item)
+    assert item["taskUUID"] == task["taskUUID"] and item["taskType"] == "imageInference"
+    assert uuid.UUID(item["imageUUID"]).version == 4 and isinstance(item["seed"], int)
+    assert item["imageURL"].startswith(cli_emulator.removesuffix("/v1") + "/images/")
+    if include_cost:
+        assert item["cost"] == expected["cost"] == 0.075
+    else:
+        assert "cost" not in item
 
 
 # -- validation --------------------------------------------------------------------------------------
