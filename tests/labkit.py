@@ -39,3 +39,34 @@ def texts(figure: Any) -> list[str]:
     for ax in figure.axes:
         out.extend(t.get_text() for t in ax.texts)
     return [t.replace("\u00a0", " ") for t in out]
+
+
+class LoopbackServer:
+    """A test's own tiny HTTP server on loopback (a handler class of its own), in a daemon thread:
+    `with LoopbackServer(Handler) as s: s.url`. For answers the emulator never gives (hostile or
+    echoing ones)."""
+
+    def __init__(self, handler: type, host: str = "127.0.0.1") -> None:
+        from http.server import ThreadingHTTPServer
+
+        self.host = host
+        self.server = ThreadingHTTPServer((host, 0), handler)
+        self.server.daemon_threads = True
+
+    def __enter__(self) -> "LoopbackServer":
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return self.origin + "/v1"

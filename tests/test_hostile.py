@@ -17,11 +17,10 @@ import hashlib
 import io
 import json
 import struct
-import threading
 import tracemalloc
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -36,6 +35,7 @@ from qwenlab.exchange import MAX_ANSWER_BYTES, Exchange
 from qwenlab.imagestore import MAX_IMAGE_BYTES
 from qwenlab.request import Request
 from qwenlab.retry import RetryPolicy
+from labkit import LoopbackServer
 
 KEY = "sk-hostile-test-key"
 IMAGE_UUID = "8071e34d-a7f5-4777-b8b6-9656df46513b"
@@ -114,22 +114,19 @@ class Hostile:
                 hostile.seen.append(("GET", self.path, dict(self.headers)))
                 self._reply(hostile.get(self.path))
 
-        self.server = ThreadingHTTPServer((self.host, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.loop = LoopbackServer(Handler, self.host).__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loop.__exit__(*exc)
 
     @property
     def origin(self) -> str:
-        return f"http://{self.host}:{self.server.server_address[1]}"
+        return self.loop.origin
 
     @property
     def url(self) -> str:
-        return self.origin + "/v1"
+        return self.loop.url
 
 
 def answer(tasks: list[dict[str, Any]], **item: Any) -> Reply:
@@ -233,7 +230,7 @@ def test_a_task_uuid_crafted_in_the_answer_is_not_taken_for_ours(client_for, dat
 def test_a_download_redirected_to_another_host_is_refused(client_for, data_dir: Path, target: str) -> None:
     with Hostile(host="127.0.0.2") as other, Hostile() as server:
         other.get = lambda path: (200, {"Content-Type": "image/jpeg"}, jpeg())
-        where = f"{other.origin}/steal.jpg" if target == "other-host" else f"http://localhost:{server.server.server_address[1]}/x.jpg"
+        where = f"{other.origin}/steal.jpg" if target == "other-host" else f"http://localhost:{server.loop.server.server_address[1]}/x.jpg"
         server.post = lambda tasks: answer(tasks, imageURL=f"{server.origin}/images/{IMAGE_UUID}.jpg")
         server.get = lambda path: (302, {"Location": where, "Content-Length": "0"}, b"")
         result = client_for(server).generate(req())

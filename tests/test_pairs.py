@@ -66,7 +66,6 @@ def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: P
 
 
 def test_pair_viewer_flips_fades_and_walks_the_pairs(exp) -> None:
-    pytest.importorskip("ipywidgets")
     viewer = pair_viewer(exp, "promptExtend", size=128)
     assert viewer.side == "a" and viewer.toggle.value == "on"
     first = viewer.image.value

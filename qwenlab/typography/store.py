@@ -123,32 +123,32 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     return run
 
 
-def stored_reading(log: "Log", image_id: int, engine: str | None = None) -> Reading | None:
-    """What `engine` read in an image (any engine's reading when None), or None."""
-    sql = "SELECT * FROM text_readings WHERE image_id = ? AND error IS NULL"
+def _latest(log: "Log", table: str, image_id: int, engine: str | None, where: str = "") -> dict[str, Any] | None:
+    """The row of `table` for an image by `engine` (RapidOCR's first when any engine will do)."""
+    sql = f"SELECT * FROM {table} WHERE image_id = ?{where}"
     params: list[Any] = [image_id]
     if engine is not None:
         sql += " AND engine = ?"
         params.append(engine)
     rows = log._rows(sql + " ORDER BY engine = 'rapidocr' DESC, id LIMIT 1", params)
-    if not rows:
+    return rows[0] if rows else None
+
+
+def stored_reading(log: "Log", image_id: int, engine: str | None = None) -> Reading | None:
+    """What `engine` read in an image (any engine's reading when None), or None."""
+    r = _latest(log, "text_readings", image_id, engine, " AND error IS NULL")
+    if r is None:
         return None
-    r = rows[0]
     return Reading(r["engine"], Reading.lines_from_json(r["lines_json"]), r["engine_version"] or "", r["seconds"] or 0.0,
                    r["width"], r["height"])
 
 
 def stored_score(log: "Log", image_id: int, engine: str | None = None) -> TextScore | None:
     """The stored score of an image by `engine` (any engine's when None), or None."""
-    sql = "SELECT strings_json FROM text_scores WHERE image_id = ?"
-    params: list[Any] = [image_id]
-    if engine is not None:
-        sql += " AND engine = ?"
-        params.append(engine)
-    rows = log._rows(sql + " ORDER BY engine = 'rapidocr' DESC, id LIMIT 1", params)
-    if not rows:
+    r = _latest(log, "text_scores", image_id, engine)
+    if r is None:
         return None
-    return TextScore(tuple(StringScore.from_dict(d) for d in json.loads(rows[0]["strings_json"] or "[]")))
+    return TextScore(tuple(StringScore.from_dict(d) for d in json.loads(r["strings_json"] or "[]")))
 
 
 def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> list[dict[str, Any]]:
