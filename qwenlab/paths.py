@@ -29,6 +29,12 @@ def images_dir() -> Path:
     return path
 
 
+# mkstemp makes files only their owner can read; a saved image or report should get the usual
+# permissions (0666 less the umask). The umask can only be read by setting it, so read it once here.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
     """Write `data` to `target` so that a reader (or a crash) never sees half a file: write a
     temporary file beside it, then rename it into place. `durable=True` also fsyncs first, for
@@ -36,6 +42,7 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:

@@ -127,3 +127,16 @@ def test_many_threads_asking_at_once_make_it_once(stored: Path) -> None:
     assert thumbnails.stats()["made"] == 1
     assert thumbnails.stats()["reused"] == 7
     assert not list(results[0].parent.glob(".tmp-*"))
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    """Images, thumbnails and reports are written atomically through a temp file; they must still
+    get the permissions of any file the user writes (0666 less the umask), not mkstemp's 0600."""
+    import stat
+
+    from qwenlab import paths
+
+    target = tmp_path / "report.html"
+    paths.write_atomic(target, b"<p>hi</p>")
+    assert target.read_bytes() == b"<p>hi</p>"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~paths._UMASK
