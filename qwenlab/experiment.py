@@ -12,14 +12,12 @@ as a few lines of text.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import QwenlabError
+from .errors import ImageError, QwenlabError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -242,15 +240,11 @@ def _fmt(value: Any) -> str:
 
 
 def _thumbnail(path: str) -> str:
-    """A small inline JPEG, so the table survives a saved notebook."""
-    try:
-        from PIL import Image
+    """A small inline JPEG (the thumbnail cache's), so the table survives a saved notebook."""
+    from .thumbnails import thumbnail_data_uri
 
-        with Image.open(path) as img:
-            img.thumbnail((_THUMB, _THUMB))
-            buf = io.BytesIO()
-            img.convert("RGB").save(buf, format="JPEG", quality=70)
-    except (OSError, ValueError):
+    try:
+        uri = thumbnail_data_uri(path, _THUMB)
+    except ImageError:
         return ""
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img src='data:image/jpeg;base64,{data}' style='max-width:{_THUMB}px'/>"
+    return f"<img src='{uri}' style='max-width:{_THUMB}px'/>"
