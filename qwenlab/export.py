@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -200,31 +200,22 @@ def _ratings_section(experiment: "Experiment", catalog: Catalog, uris: dict[str,
 
 
 def _judgements(experiment: "Experiment", catalog: Catalog) -> str:
-    rows = experiment.log.frame("SELECT * FROM judgements WHERE experiment_id = ? ORDER BY id", [experiment.id])
-    if rows.empty:
-        return "<p class=\"muted\">No blind judgements yet.</p>"
-    by_image = {e.image_id: e for e in catalog.entries if e.image_id is not None}
-    tally: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for r in rows.itertuples():
-        ea, eb = by_image.get(r.image_a), by_image.get(r.image_b)
-        if ea is None or eb is None or r.axis not in catalog.axes:
-            continue
-        info = catalog.axes[r.axis]
-        va, vb = info.label(ea.value(r.axis)), info.label(eb.value(r.axis))
-        if r.winner == "tie":
-            tally[(r.axis, va)]["ties"] += 1
-            tally[(r.axis, vb)]["ties"] += 1
-        else:
-            win, lose = (va, vb) if r.winner == "a" else (vb, va)
-            tally[(r.axis, win)]["wins"] += 1
-            tally[(r.axis, lose)]["losses"] += 1
+    """Each judged value's win rate with its Wilson interval, as `qwenlab.judging.win_rates` counts it."""
+    from .judging import win_rates
+
+    judged = experiment.log.frame("SELECT DISTINCT axis FROM judgements WHERE experiment_id = ? ORDER BY axis",
+                                  [experiment.id])
     body = []
-    for (axis, value), c in tally.items():
-        n = c["wins"] + c["losses"] + c["ties"]
-        rate = (c["wins"] + 0.5 * c["ties"]) / n if n else 0.0
-        body.append([esc(axis), esc(value), str(c["wins"]), str(c["losses"]), str(c["ties"]), f"{rate:.0%}"])
-    return ("<h3>blind judgements</h3><p class=\"muted\">win rate counts a tie as half a win.</p>"
-            + table(["axis", "value", "wins", "losses", "ties", "win rate"], body, numeric=(2, 3, 4, 5)))
+    for axis in (a for a in judged["axis"] if a in catalog.axes):
+        for r in win_rates(experiment, axis).itertuples():
+            if r.judgements:
+                body.append([esc(axis), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
+                             f"{r.ci_low:.0%} to {r.ci_high:.0%}"])
+    if not body:
+        return "<p class=\"muted\">No blind judgements yet.</p>"
+    return ("<h3>blind judgements</h3><p class=\"muted\">win rate counts a tie as half a win; "
+            "the interval is Wilson's, at 95%.</p>"
+            + table(["axis", "value", "wins", "losses", "ties", "win rate", "95% interval"], body, numeric=(2, 3, 4, 5)))
 
 
 def _text_scores(experiment: "Experiment", catalog: Catalog, badges: Any) -> str:

@@ -92,6 +92,7 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
     assert failed.error_code in html
     assert "$0.0750" in html and f"${exp.cost:,.4f}" in html  # per request and in the totals
     assert "Ratings and blind judgements" in html and "ana" in html and "win rate" in html
+    assert "95% interval" in html and "100%" in html  # the one judgement: a win, with its Wilson interval
     assert len(re.findall(r"<tr>", html.split('id="requests"')[1])) == len(df) + 1  # a row per request + header
 
     table = report_html(exp, grid="table", rows="promptExtend", cols="size")
