@@ -29,11 +29,11 @@ from __future__ import annotations
 import html
 import math
 import random
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from .catalog import REPEAT, Catalog
 from .errors import ImageError, QwenlabError
+from .intervals import wilson_interval
 from .thumbnails import thumbnail
 
 if TYPE_CHECKING:
@@ -54,21 +54,6 @@ class JudgementError(QwenlabError, ValueError):
 
 
 # -- the maths ------------------------------------------------------------------------------------
-def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson's score interval for a proportion successes/n (successes may be fractional, as
-    with ties counted as halves). (nan, nan) when n is 0."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def win_rates(exp: "Experiment", axis: str, *, ties: str = "half", confidence: float = 0.95) -> "pd.DataFrame":
     """Each value of `axis`: judgements, wins, losses, ties, win_rate and its Wilson interval
     (ci_low, ci_high), from the log's judgements of this experiment along this axis.

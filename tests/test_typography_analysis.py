@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from qwenlab.typography.analysis import bootstrap_mean, by_axis, cost_per_correct, describe, wilson
+from qwenlab.typography.analysis import bootstrap_mean, by_axis, cost_per_correct, describe, wilson_interval as wilson
 
 
 def frame() -> pd.DataFrame:
@@ -25,7 +25,7 @@ def test_wilson_interval_matches_the_textbook():
     assert (round(lo, 3), round(hi, 3)) == (0.490, 0.943)   # Wilson, z = 1.96
     assert wilson(0, 10)[0] == pytest.approx(0.0, abs=1e-12) and wilson(10, 10)[1] == pytest.approx(1.0)
     assert all(math.isnan(v) for v in wilson(0, 0))
-    assert wilson(8, 10, level=0.99)[0] < lo                # wider at 99%
+    assert wilson(8, 10, 0.99)[0] < lo                # wider at 99%
 
 
 def test_bootstrap_interval_is_reproducible_and_brackets_the_mean():

@@ -17,46 +17,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..intervals import bootstrap_mean, wilson_interval
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..experiment import Experiment
 
-__all__ = ["by_axis", "describe", "cost_per_correct", "wilson", "bootstrap_mean", "METRICS"]
+__all__ = ["by_axis", "describe", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
 
 METRICS = {"word_accuracy": "word accuracy", "ned": "NED", "sentence_accuracy": "sentence accuracy", "correct": "correct"}
-
-
-def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion; (nan, nan) when n is 0."""
-    if n <= 0:
-        return math.nan, math.nan
-    z = _z(level)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def bootstrap_mean(values: Any, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of a mean (resampling the values); (nan, nan) when empty."""
-    import numpy as np
-
-    x = np.asarray([v for v in values if v is not None and v == v], dtype=float)
-    if x.size == 0:
-        return math.nan, math.nan
-    if x.size == 1 or np.all(x == x[0]):
-        return float(x[0]), float(x[0])
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
-
-
-def _z(level: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def _frame(scores: "pd.DataFrame | Experiment | str") -> "pd.DataFrame":
@@ -106,7 +76,7 @@ def by_axis(scores: "pd.DataFrame | Experiment | str", axis: str | None = None, 
         vals = [v for v in part[metric] if v is not None and v == v]
         if metric == "correct":
             k = sum(bool(v) for v in vals)
-            lo, hi = wilson(k, len(vals), level)
+            lo, hi = wilson_interval(k, len(vals), level)
             method = "wilson"
         else:
             lo, hi = bootstrap_mean(vals, level, n_boot, seed)
@@ -143,7 +113,7 @@ def cost_per_correct(scores: "pd.DataFrame | Experiment | str", by: str | None =
         costs = [float(c) for c in part["cost_usd"] if c is not None and c == c]
         total = float(sum(costs))
         per_image = total / len(costs) if costs else math.nan
-        rate_lo, rate_hi = wilson(k, n, level)
+        rate_lo, rate_hi = wilson_interval(k, n, level)
         rate = k / n if n else math.nan
 
         def per(r: float) -> float:
