@@ -5,19 +5,19 @@
     exp = lab.run(Sweep(prompt="...", axes={"promptExtend": [True, False]}), name="extend")
     exp.grid(rows="promptExtend"); exp.explore(); lab.costs().by("experiment")
 
-Everything else is importable by module: qwenlab.grid, qwenlab.explorer, qwenlab.judging,
-qwenlab.pairs, qwenlab.export, qwenlab.typography, qwenlab.emulator, qwenlab.log.
+Everything else is importable by module: qwenlab.figures.grid, qwenlab.widgets.explorer, qwenlab.analysis.judging,
+qwenlab.analysis.pairs, qwenlab.html.report, qwenlab.typography, qwenlab.emulator, qwenlab.store.log.
 """
 
-from .client import GeneratedImage, RunwareClient, TaskResult, connect
-from .costs import Costs
+from .api.client import GeneratedImage, RunwareClient, TaskResult, connect
+from .costs.frames import Costs
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _error_names
-from .experiment import Experiment
-from .model import DEFAULT_MODEL, ModelDescription, get_model, list_models, register_model
-from .request import Request, parse_size
-from .runner import Lab
-from .sweep import Sweep
+from .store.experiment import Experiment
+from .core.model import DEFAULT_MODEL, ModelDescription, get_model, list_models, register_model
+from .core.request import Request, parse_size
+from .sweeps.runner import Lab
+from .sweeps.sweep import Sweep
 
 __version__ = "0.1.0"
 

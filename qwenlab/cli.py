@@ -25,7 +25,7 @@ def models_command(as_json: bool) -> None:
     """List the model descriptions qwenlab knows, with their prices."""
     import json as _json
 
-    from .model import list_models
+    from .core.model import list_models
 
     models = list_models()
     if as_json:
@@ -102,8 +102,8 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     from .errors import QwenlabError
     from .paths import db_path
-    from .runner import Lab
-    from .sweepfile import load_sweep
+    from .sweeps.runner import Lab
+    from .sweeps.sweepfile import load_sweep
 
     try:
         spec = load_sweep(sweep_file)
@@ -145,7 +145,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
     """
     import json as _json
 
-    from .log import Log
+    from .store.log import Log
     from .paths import db_path
 
     path = db_path()
@@ -178,7 +178,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
         click.echo(_json.dumps({"experiment": row, "tasks": _json.loads(tasks.to_json(orient="records"))}, indent=2,
                                ensure_ascii=False))
         return
-    from .experiment import Experiment
+    from .store.experiment import Experiment
 
     exp = Experiment(log, experiment, path.parent)
     click.echo(exp.summary())
@@ -242,10 +242,10 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     """
     import json as _json
 
-    from .costquery import UnknownCostKeyError
-    from .costs import Costs, format_table
-    from .experiment import ExperimentNotFoundError
-    from .log import Log
+    from .costs.query import UnknownCostKeyError
+    from .costs.frames import Costs, format_table
+    from .store.experiment import ExperimentNotFoundError
+    from .store.log import Log
     from .paths import db_path
 
     path = db_path()
@@ -297,8 +297,8 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     import json as _json
 
     from .errors import QwenlabError
-    from .experiment import ExperimentNotFoundError
-    from .runner import Lab
+    from .store.experiment import ExperimentNotFoundError
+    from .sweeps.runner import Lab
     from .typography.analysis import cost_per_correct, describe
     from .typography.scores import score_experiment
 
@@ -372,7 +372,7 @@ def _layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[object, dic
 
 
 def _open_experiment(name: str) -> object:
-    from .log import Log
+    from .store.log import Log
     from .paths import data_dir, db_path
 
     path = db_path()
@@ -382,7 +382,7 @@ def _open_experiment(name: str) -> object:
     if log.experiment(name) is None:
         known = ", ".join(log.experiment_names()) or "none yet"
         raise click.ClickException(f"no experiment named {name!r} in {path}; known: {known}")
-    from .experiment import Experiment
+    from .store.experiment import Experiment
 
     return Experiment(log, name, data_dir())
 
@@ -409,8 +409,8 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
     labelled blank with its error. With --score, each image is framed in its text score's colour.
     """
     from .errors import QwenlabError
-    from .grid import save_grid
-    from .layout import slug
+    from .figures.grid import save_grid
+    from .figures.text import slug
     from .paths import data_dir
 
     exp = _open_experiment(experiment)
@@ -447,7 +447,7 @@ def export_command(experiment: str, rows: str | None, cols: str | None, pages: t
     ratings, with images embedded as thumbnails; it loads nothing from anywhere.
     """
     from .errors import QwenlabError
-    from .export import export_html
+    from .html.report import export_html
 
     exp = _open_experiment(experiment)
     page, filters = _layout(pages, where)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .request import Request, new_task_uuid
-from .sweep import Sweep
+from .core.request import Request, new_task_uuid
+from .sweeps.sweep import Sweep
 
 __all__ = ["EXAMPLES", "demo_sweep", "run_demo", "DemoResult", "DEMO_NAME", "reference_image"]
 
@@ -174,8 +174,8 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
 
     base_url: an emulator to use instead of the embedded one (tests pass their own).
     """
-    from .client import EMULATOR_KEY, RunwareClient, connect
-    from .runner import Lab
+    from .api.client import EMULATOR_KEY, RunwareClient, connect
+    from .sweeps.runner import Lab
 
     if data_dir is None:
         from .paths import data_dir as default_dir

@@ -37,9 +37,9 @@ def seeded_model() -> str:
     import tomllib
     from importlib import resources
 
-    from qwenlab.model import register_model
+    from qwenlab.core.model import register_model
 
-    text = resources.files("qwenlab.models").joinpath("alibaba-qwen-image-2.0-pro.toml").read_text(encoding="utf-8")
+    text = resources.files("qwenlab.core.models").joinpath("alibaba-qwen-image-2.0-pro.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
     data["id"] = data["name"] = "test:seeded@1"
     data["parameters"]["model"]["value"] = "test:seeded@1"

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient
-from qwenlab.experiment import Experiment
+from qwenlab.api.client import RunwareClient
+from qwenlab.store.experiment import Experiment
 
 PROMPT = "A premium beauty poster for LUMIERE serum, 'Glow, Refined.' headline"
 SIZES = ["512x768", "768x512"]

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from qwenlab import Lab, Sweep
 from qwenlab.cli import cli
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.errors import ValidationError
 

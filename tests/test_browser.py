@@ -66,7 +66,7 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
     import nbformat
 
     from qwenlab import Lab, Sweep
-    from qwenlab.client import RunwareClient
+    from qwenlab.api.client import RunwareClient
 
     client = RunwareClient("sk-browser-test", emulator.url, images_dir=data_dir / "images")
     try:

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from PIL import Image
 
-import qwenlab.client as client_module
-from qwenlab.client import RunwareClient, TaskResult, connect
+import qwenlab.api.client as client_module
+from qwenlab.api.client import RunwareClient, TaskResult, connect
 from qwenlab.emulator import Emulator, Faults
 from qwenlab.errors import AuthenticationError, QwenlabError, TaskFailedError, TransportError, ValidationError
-from qwenlab.request import Request
+from qwenlab.core.request import Request
 
 
 @pytest.fixture

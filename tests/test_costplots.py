@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from qwenlab.costplots import cost_by_experiment, cost_by_setting, cumulative_spend, estimate_vs_actual
-from qwenlab.costs import Costs
-from qwenlab.log import Log
+from qwenlab.costs.plots import cost_by_experiment, cost_by_setting, cumulative_spend, estimate_vs_actual
+from qwenlab.costs.frames import Costs
+from qwenlab.store.log import Log
 from test_costs import TOTAL, known  # noqa: F401  (the fixture)
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qwenlab.axis import format_value
+from qwenlab.sweeps.axis import format_value
 from qwenlab.cli import cli
-from qwenlab.costs import Costs, UnknownCostKeyError
-from qwenlab.experiment import ExperimentNotFoundError
-from qwenlab.log import Log
-from qwenlab.model import get_model, register_model
+from qwenlab.costs.frames import Costs, UnknownCostKeyError
+from qwenlab.store.experiment import ExperimentNotFoundError
+from qwenlab.store.log import Log
+from qwenlab.core.model import get_model, register_model
 
 PRO, BASE = "alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"
 CREATED = "2026-02-28T09:00:00.000+00:00"
@@ -210,7 +210,7 @@ def test_prices_are_dated_per_task(known: Log) -> None:
 
 def test_changing_a_price_in_the_description_does_not_rewrite_past_costs(known: Log) -> None:
     shipped = get_model(BASE)
-    data = tomllib.loads(resources.files("qwenlab.models").joinpath("alibaba-qwen-image-2.0.toml").read_text())
+    data = tomllib.loads(resources.files("qwenlab.core.models").joinpath("alibaba-qwen-image-2.0.toml").read_text())
     before = Costs(known).by("experiment")
     try:
         # the description as it should be: two dated prices, matching what was recorded
@@ -377,7 +377,7 @@ def test_an_empty_log(tmp_path: Path) -> None:
 
 
 def test_costs_opens_a_log_a_lab_or_a_path(known: Log, data_dir: Path) -> None:
-    from qwenlab.runner import Lab
+    from qwenlab.sweeps.runner import Lab
 
     assert Costs(known.path).totals()["cost_usd"] == pytest.approx(TOTAL)
     lab = Lab(data_dir, log=known)
@@ -451,11 +451,11 @@ def test_cli_errors(known_default: Path) -> None:
 @pytest.mark.slow
 def test_a_real_sweep_costs_what_the_emulator_charged(data_dir: Path) -> None:
     from qwenlab.emulator import Emulator, Faults
-    from qwenlab.runner import Lab
-    from qwenlab.sweep import Sweep
+    from qwenlab.sweeps.runner import Lab
+    from qwenlab.sweeps.sweep import Sweep
 
     shipped = get_model(PRO)
-    data = tomllib.loads(resources.files("qwenlab.models").joinpath("alibaba-qwen-image-2.0-pro.toml").read_text())
+    data = tomllib.loads(resources.files("qwenlab.core.models").joinpath("alibaba-qwen-image-2.0-pro.toml").read_text())
     axes = {"promptExtend": [True, False], "size": ["1024x1536", "1536x1024"]}
     with Emulator(faults=Faults(task_error=0.3, seed=5)) as emu:
         lab = Lab(data_dir, base_url=emu.url)
@@ -491,7 +491,7 @@ def test_a_real_sweep_costs_what_the_emulator_charged(data_dir: Path) -> None:
 
 # -- a generated log (the benchmark's), bigger and random, with its truth computed as it is written
 def test_a_generated_log_has_the_totals_it_was_built_with(tmp_path: Path) -> None:
-    from qwenlab.bench_costs import _check, build_log
+    from qwenlab.bench.costs import _check, build_log
 
     truth = build_log(tmp_path / "gen.db", n_tasks=3000, n_experiments=6, seed=11)
     assert truth.failed_usd > 0 and truth.in_doubt_usd > 0 and truth.estimate_usd > 0 and truth.differing_images > 0
@@ -502,7 +502,7 @@ def test_a_generated_log_has_the_totals_it_was_built_with(tmp_path: Path) -> Non
 
 
 def test_the_benchmark_runs_and_prints_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from qwenlab.bench_costs import main
+    from qwenlab.bench.costs import main
 
     assert main(["--tasks", "400", "--repeat", "1", "--keep", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -10,10 +10,10 @@ from typing import Iterator
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab.experiment import Experiment
-from qwenlab.explorer import Explorer
+from qwenlab.store.experiment import Experiment
+from qwenlab.widgets.explorer import Explorer
 
 PROMPT = "A poster for 'LUMIERE' <script>alert(1)</script> & friends"
 

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from labkit import SIZES, run_sweep, texts
 from PIL import Image
 
-from qwenlab import thumbnails
-from qwenlab.catalog import AxisInfo, UnknownAxisError
+from qwenlab.store import thumbnails
+from qwenlab.store.catalog import AxisInfo, UnknownAxisError
 from qwenlab.cli import cli
-from qwenlab.grid import Grid, build_grid
-from qwenlab.layout import STAMP_PT, chars, wrap_lines
+from qwenlab.figures.grid import Grid, build_grid
+from qwenlab.figures.text import STAMP_PT, chars, wrap_lines
 
 NEGATIVES = {"with": "blurry text, misspelled words", "without": None}
 

@@ -29,12 +29,12 @@ import pytest
 from PIL import Image
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient, TaskResult
+from qwenlab.api.client import RunwareClient, TaskResult
 from qwenlab.errors import APIError, ImageError, QwenlabError, TaskFailedError, TransportError
-from qwenlab.exchange import MAX_ANSWER_BYTES, Exchange
-from qwenlab.imagestore import MAX_IMAGE_BYTES
-from qwenlab.request import Request
-from qwenlab.retry import RetryPolicy
+from qwenlab.api.exchange import MAX_ANSWER_BYTES, Exchange
+from qwenlab.api.imagestore import MAX_IMAGE_BYTES
+from qwenlab.core.request import Request
+from qwenlab.api.retry import RetryPolicy
 from labkit import LoopbackServer
 
 KEY = "sk-hostile-test-key"

@@ -11,11 +11,11 @@ from typing import Iterator
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab.experiment import Experiment
-from qwenlab.judging import JudgementError, Judging, record_judgement, summary, wilson_interval, win_rates
-from qwenlab.pairs import pairs
+from qwenlab.store.experiment import Experiment
+from qwenlab.analysis.judging import JudgementError, Judging, record_judgement, summary, wilson_interval, win_rates
+from qwenlab.analysis.pairs import pairs
 
 
 @pytest.fixture

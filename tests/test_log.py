@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from qwenlab.errors import register_secret
-from qwenlab.log import Log, to_json
-from qwenlab.migrations import MIGRATIONS, migrate
+from qwenlab.store.log import Log, to_json
+from qwenlab.store.migrations import MIGRATIONS, migrate
 
 SCHEMA = {  # schema.md: names other helpers code against
     "experiments": {"id", "name", "created_at", "updated_at", "model", "sweep_json", "axes_json", "budget_usd", "notes", "status"},
@@ -154,7 +154,7 @@ def test_two_processes_write_to_the_same_log(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     Log(path).close()
     script = (
-        "import sys; from qwenlab.log import Log\n"
+        "import sys; from qwenlab.store.log import Log\n"
         "log = Log(sys.argv[1])\n"
         "for i in range(150): log.ensure_experiment(f'child-{i}', model='m')\n"
     )

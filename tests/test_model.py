@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qwenlab.errors import ModelDescriptionError, ModelNotFoundError
-from qwenlab.model import ModelDescription, get_model, list_models, register_model
+from qwenlab.core.model import ModelDescription, get_model, list_models, register_model
 
 from seed_examples import seed_page_text
 

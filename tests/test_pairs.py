@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from labkit import SIZES, run_sweep, texts
 
-from qwenlab.pairs import pair_viewer, pairs, show_pairs
-from qwenlab.pairviewer import WidgetsMissingError
+from qwenlab.analysis.pairs import pair_viewer, pairs, show_pairs
+from qwenlab.widgets.pairviewer import WidgetsMissingError
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 same verdict, the same parameters named; every rejection names its parameter; and a request the
 client finds invalid is never sent.
 
-Values are drawn per parameter from the model description itself (qwenlab/models/*.toml): left
+Values are drawn per parameter from the model description itself (qwenlab/core/models/*.toml): left
 out, valid, or invalid in the ways a hand-written request goes wrong (wrong type, out of range,
 not allowed, too long, malformed UUID or URI), plus undeclared keys, broken nesting, both spellings
 of referenceImages, and the model's two compatibility rules.
@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.errors import ValidationError
-from qwenlab.model import DEFAULT_MODEL, ParameterSpec, get_model
-from qwenlab.request import UUID4, Request
+from qwenlab.core.model import DEFAULT_MODEL, ParameterSpec, get_model
+from qwenlab.core.request import UUID4, Request
 
 KEY = "sk-properties-test"
 # 150 in CI (a few seconds); QWENLAB_PROPERTY_EXAMPLES=3000 for a deeper search

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab.log import Log
+from qwenlab.store.log import Log
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 KEY = "sk-reliability-crash"
@@ -45,7 +45,7 @@ def crash_sweep(delivery: str = "sync", n: int = 40, prompt: str = PROMPT) -> Sw
 CHILD = textwrap.dedent("""
     import sys
     from qwenlab import Lab
-    from qwenlab.log import Log
+    from qwenlab.store.log import Log
     sys.path.insert(0, {tests!r})
     from test_reliability_crash import crash_sweep
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from qwenlab.errors import ValidationError
-from qwenlab.request import Request, parse_size, validate_task
+from qwenlab.core.request import Request, parse_size, validate_task
 
 from seed_examples import example_request_texts, example_requests
 

@@ -15,13 +15,13 @@ from typing import Any, Callable
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.budget import Budget
-from qwenlab.client import RunwareClient
+from qwenlab.sweeps.budget import Budget
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.errors import AuthenticationError, ValidationError
-from qwenlab.experiment import ExperimentNotFoundError
-from qwenlab.request import Request
-from qwenlab.runner import ExperimentConflictError
+from qwenlab.store.experiment import ExperimentNotFoundError
+from qwenlab.core.request import Request
+from qwenlab.sweeps.runner import ExperimentConflictError
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 PRICE = 0.075

@@ -27,10 +27,10 @@ from PIL import Image
 
 from qwenlab import Lab, Sweep
 from qwenlab.cli import cli
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator, Faults
 from qwenlab.errors import AuthenticationError, QwenlabError, TransportError, ValidationError
-from qwenlab.request import Request
+from qwenlab.core.request import Request
 from labkit import LoopbackServer
 
 CORE = "SENTINEL-7f3a9c21e4b84d0f"

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from qwenlab.errors import ValidationError
-from qwenlab.request import Request
-from qwenlab.sweep import Sweep
+from qwenlab.core.request import Request
+from qwenlab.sweeps.sweep import Sweep
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 AXES = {"promptExtend": [True, False], "size": ["1024x1536", "1536x1024"], "negativePrompt": [None, "blurry text"]}

@@ -13,8 +13,8 @@ from PIL import Image
 
 from qwenlab.cli import cli
 from qwenlab.errors import ValidationError
-from qwenlab.sweep import Sweep
-from qwenlab.sweepfile import expand_range, load_sweep, parse_sweep
+from qwenlab.sweeps.sweep import Sweep
+from qwenlab.sweeps.sweepfile import expand_range, load_sweep, parse_sweep
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 TOML = f'''

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from qwenlab import thumbnails
+from qwenlab.store import thumbnails
 from qwenlab.errors import ImageError
-from qwenlab.imagestore import ImageStore
+from qwenlab.api.imagestore import ImageStore
 
 
 def _jpeg(width: int = 1024, height: int = 1536, color: str = "teal") -> bytes:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from qwenlab import Lab, Sweep
 from qwenlab.cli import cli
-from qwenlab.client import RunwareClient
+from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator, Faults
 from qwenlab.typography import by_axis, cost_per_correct, describe, reading_overlay, text_scores
 from qwenlab.typography.specimens import emulated_truth

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qwenlab.emulator.typography import quoted_strings as emulator_quoted
-from qwenlab.typography.expected import expected_strings, quoted_strings
+from qwenlab.core.expected_text import expected_strings, quoted_strings
 
 
 def test_every_quote_style_is_found_in_order():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient
-from qwenlab.log import MIGRATIONS, Log
+from qwenlab.api.client import RunwareClient
+from qwenlab.store.log import MIGRATIONS, Log
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.typography.scores import SCORE_COLUMNS, score_experiment, text_scores
 from qwenlab.typography.store import ImageToScore, score_images, stored_reading, stored_score

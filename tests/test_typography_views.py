@@ -17,11 +17,11 @@ from matplotlib.patches import Polygon, Rectangle
 from PIL import Image
 
 from qwenlab.cli import cli
-from qwenlab.explorer import Explorer
-from qwenlab.export import report_html
-from qwenlab.grid import build_grid
-from qwenlab.judging import Judging, _judgements
-from qwenlab.pairs import pair_viewer, pairs, show_pairs
+from qwenlab.widgets.explorer import Explorer
+from qwenlab.html.report import report_html
+from qwenlab.figures.grid import build_grid
+from qwenlab.analysis.judging import Judging, _judgements
+from qwenlab.analysis.pairs import pair_viewer, pairs, show_pairs
 from qwenlab.typography import engines, scores, store
 from qwenlab.typography.badges import score_badges
 from qwenlab.typography.draw import COLOURS, score_colour

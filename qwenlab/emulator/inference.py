@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ModelNotFoundError
-from ..model import ModelDescription, get_model
-from ..request import Request, validate_task
+from ..core.model import ModelDescription, get_model
+from ..core.request import Request, validate_task
 from .images import StoredImage
 from .references import UnusableReference, resolve_reference
 from .synthetic import NSFW_TRIGGER, Reference, Scene, mime_and_ext, render_bytes

@@ -47,9 +47,9 @@ MAX_HEADLINES = 6
 def quoted_strings(prompt: str | None) -> list[str]:
     """The quoted strings of a prompt, in order, stripped, without duplicates (at most 6).
 
-    The same rule as `qwenlab.typography.expected.quoted_strings`, so a score of an emulated image
+    The same rule as `qwenlab.core.expected_text.quoted_strings`, so a score of an emulated image
     compares it with what the emulator meant to draw."""
-    from ..typography.expected import quoted_strings as _quoted
+    from ..core.expected_text import quoted_strings as _quoted
 
     return _quoted(prompt, limit=MAX_HEADLINES)
 

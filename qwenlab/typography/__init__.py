@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .engines import OCREngine, OCRUnavailableError, RapidOCREngine, TesseractEngine, available_engines, get_engine
-from .expected import expected_strings, quoted_strings
+from ..core.expected_text import expected_strings, quoted_strings
 from .reading import Reading, TextLine
 from .scoring import StringScore, TextScore, ned, normalize, score_text, words
 

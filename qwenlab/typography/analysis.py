@@ -17,12 +17,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..intervals import bootstrap_mean, wilson_interval
+from ..analysis.intervals import bootstrap_mean, wilson_interval
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..experiment import Experiment
+    from ..store.experiment import Experiment
 
 __all__ = ["by_axis", "describe", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
 
@@ -42,7 +42,7 @@ def _frame(scores: "pd.DataFrame | Experiment | str") -> "pd.DataFrame":
 def _label(value: Any) -> str:
     if isinstance(value, Mapping) and value.get("label"):
         return str(value["label"])
-    from ..axis import format_value
+    from ..sweeps.axis import format_value
 
     if isinstance(value, float) and value != value:  # pandas turns an axis value None into NaN
         value = None

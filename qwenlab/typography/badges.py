@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from .draw import COLOURS, score_colour, stored_lines
 
 if TYPE_CHECKING:
-    from ..log import Log
+    from ..store.log import Log
     from .reading import Reading, TextLine
 
 __all__ = ["ScoreBadge", "ScoreBadges", "score_badges", "score_label", "check_metric", "BADGE_METRICS", "SHORT_NAMES",
@@ -174,7 +174,7 @@ class ScoreBadges(Mapping[int, ScoreBadge]):
 
 
 def score_badges(source: Any, metric: str = "word_accuracy", engine: str | None = None) -> ScoreBadges:
-    """The stored scores of an experiment's images (an Experiment or a `qwenlab.catalog.Catalog`),
+    """The stored scores of an experiment's images (an Experiment or a `qwenlab.store.catalog.Catalog`),
     `metric` as the value to colour and sort by; engine: the most used one when None. Reads the
     log only; empty when nothing is scored."""
     from .store import score_rows

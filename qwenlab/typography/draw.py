@@ -19,8 +19,8 @@ from .reading import Reading, TextLine, in_reading_order
 from .scoring import TextScore, score_text
 
 if TYPE_CHECKING:
-    from ..experiment import Experiment
-    from ..log import Log
+    from ..store.experiment import Experiment
+    from ..store.log import Log
 
 __all__ = ["draw_reading", "reading_overlay", "score_colour", "line_status", "stored_lines", "COLOURS"]
 

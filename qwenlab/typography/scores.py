@@ -16,13 +16,13 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
-from .expected import expected_strings
+from ..core.expected_text import expected_strings
 from .store import ImageToScore, score_images, score_rows
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..experiment import Experiment
+    from ..store.experiment import Experiment
     from .engines import OCREngine
 
 __all__ = ["score_experiment", "text_scores", "expected_for", "SCORE_COLUMNS", "Expected"]
@@ -35,7 +35,7 @@ SCORE_COLUMNS = ["engine", "word_accuracy", "ned", "sentence_accuracy", "correct
 
 def _experiment(exp_or_name: "Experiment | str") -> "Experiment":
     if isinstance(exp_or_name, str):
-        from ..runner import Lab
+        from ..sweeps.runner import Lab
 
         return Lab().experiment(exp_or_name)
     return exp_or_name

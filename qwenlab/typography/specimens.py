@@ -204,7 +204,7 @@ def emulated_truth(exp: Any) -> dict[int, list[tuple[str, str]]]:
     quoted string, recomputed from the log (request, reported seed) with the emulator's own rule.
     Meaningless for images from the real API."""
     from ..emulator.synthetic import Scene, headlines
-    from ..request import Request
+    from ..core.request import Request
 
     out: dict[int, list[tuple[str, str]]] = {}
     rows = exp.log._rows("SELECT i.id, i.seed, t.request_json FROM images i JOIN tasks t ON t.id = i.task_id "

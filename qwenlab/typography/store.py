@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
-from ..log import to_json, utc_now
+from ..store.log import to_json, utc_now
 from .engines import OCREngine, get_engine
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 
 if TYPE_CHECKING:
-    from ..log import Log
+    from ..store.log import Log
 
 __all__ = ["ImageToScore", "ScoringRun", "score_images", "stored_reading", "stored_score", "score_rows"]
 

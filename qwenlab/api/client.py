@@ -1,0 +1,405 @@
+"""The Runware client: send Requests, get TaskResults with every image checked and saved.
+
+    from qwenlab.api.client import connect
+    client = connect()                 # RUNWARE_API_KEY set: the real API; else the offline emulator
+    result = client.generate(Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536"))
+    result.images[0].path, result.cost
+
+Synchronous on purpose: a notebook already runs an event loop, so nothing here calls
+`asyncio.run`. Concurrency is a thread pool over one thread-safe httpx connection pool
+(`generate_many`), and several tasks can share one POST (`send_batch`).
+
+Money is never spent twice: every retry of a task carries the same taskUUID; when a retry is
+told `conflictTaskUUID` (the first attempt was accepted after all) the client fetches the results
+with `getResponse` instead of sending the task again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import ipaddress
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
+
+import httpx
+
+from .download import Downloader, ImageFetcher
+from ..errors import AuthenticationError, Problem, QwenlabError, ValidationError, register_secret
+from .exchange import Exchange
+from .imagestore import ImageStore
+from ..core.request import Request
+from .results import GeneratedImage, TaskResult
+from .retry import PollSchedule, RetryPolicy
+from .taskrun import TaskRun
+from .uploads import Uploader, is_local_image
+
+__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "DEFAULT_BASE_URL"]
+
+DEFAULT_BASE_URL = "https://api.runware.ai/v1"
+# The key sent to the offline emulator (it accepts any); not a secret.
+EMULATOR_KEY = "qwenlab-offline-emulator"
+# A valid image UUID standing in for a local reference image while the rest is validated.
+_PLACEHOLDER_UUID = "00000000-0000-4000-8000-000000000000"
+
+Outcome = TaskResult | QwenlabError
+
+
+class RunwareClient:
+    """A client of Runware's HTTP API (or of qwenlab's emulator, which speaks the same protocol).
+
+    api_key: else `RUNWARE_API_KEY`; neither raises AuthenticationError (or use `connect()`).
+    base_url: else `RUNWARE_BASE_URL`, else https://api.runware.ai/v1.
+    timeout: seconds to wait for an answer (a stalled read fails and is retried, same taskUUID).
+    max_retries, backoff_base, backoff_max: retries of 408/429/5xx/dropped connections, with
+        exponential backoff and full jitter, honouring Retry-After, never longer than backoff_max.
+    poll_initial, poll_max, poll_timeout: getResponse polling of async (or recovered) tasks.
+    images_dir: where images are saved by content hash (default `qwenlab.paths.images_dir()`).
+    transport: an httpx transport (tests pass `httpx.MockTransport`).
+    sleep: replaces real waiting between retries and polls (tests pass `sleeps.append`).
+    is_emulator: default True when base_url is a loopback address.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 120.0,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        poll_initial: float = 1.0,
+        poll_max: float = 10.0,
+        poll_timeout: float = 900.0,
+        images_dir: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 32,
+        sleep: Callable[[float], None] | None = None,
+        is_emulator: bool | None = None,
+    ) -> None:
+        key = api_key or os.environ.get("RUNWARE_API_KEY")
+        if not key:
+            raise AuthenticationError(
+                "no Runware API key: set the RUNWARE_API_KEY environment variable (or pass api_key=...), "
+                "or use qwenlab.api.client.connect(), which falls back to the offline emulator"
+            )
+        register_secret(key)
+        self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        loopback = _is_loopback(self.base_url)
+        self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
+        self.timeout = timeout
+        self.policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep)
+        self.polls = PollSchedule(initial=poll_initial, maximum=poll_max, timeout=poll_timeout)
+        self.store = ImageStore(images_dir)
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0), pool=None),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+            headers={"User-Agent": "qwenlab"},
+            trust_env=not loopback,  # never route loopback traffic through a proxy from the environment
+        )
+        self._exchange = Exchange(self._http, self.base_url, key, self.policy)
+        self._downloader = Downloader(self._http, self.policy, max_bytes=self.store.max_bytes)
+        self._images = ImageFetcher(self._downloader, self.store)
+        self._uploader = Uploader(self._exchange, self.store)
+
+    def __repr__(self) -> str:
+        kind = "emulator" if self.is_emulator else "api"
+        return f"RunwareClient({self.base_url!r}, {kind}, images_dir={str(self.store._root or 'images_dir()')!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> "RunwareClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- generating ------------------------------------------------------------------------------
+    def generate(self, request: Request, *, include_cost: bool = True, save: bool = True) -> TaskResult:
+        """Send one request and return its result, every image fetched, checked and saved.
+
+        Raises ValidationError (nothing sent) or the QwenlabError that ended the task, with
+        `.task_uuid` and `.attempts`. Per-image failures do not raise: see `TaskResult.errors`.
+        `include_cost` adds `includeCost: true` unless the request sets includeCost itself;
+        `save=False` keeps the bytes in memory (`GeneratedImage.data`) instead of on disk.
+        """
+        out = self._execute([request], include_cost=include_cost, save=save)[0]
+        if isinstance(out, QwenlabError):
+            raise out
+        return out
+
+    def send_batch(self, requests: list[Request], *, include_cost: bool = True, save: bool = True) -> list[Outcome]:
+        """Send several tasks in ONE POST; one TaskResult or exception per request, in order.
+
+        A request that fails validation is not sent (its slot holds the ValidationError); a task
+        the API refuses gets its own error while the rest of the batch succeeds.
+        """
+        return self._execute(list(requests), include_cost=include_cost, save=save)
+
+    def generate_many(
+        self,
+        requests: Iterable[Request],
+        *,
+        concurrency: int = 4,
+        include_cost: bool = True,
+        save: bool = True,
+        on_result: Callable[[int, Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Run requests on `concurrency` threads; results in input order, a failure in its slot.
+
+        One failure does not stop the others. `on_result(index, outcome)` is called in this
+        thread as each one finishes (for a progress bar). Ctrl-C / the notebook's stop button
+        stops waiting at once: no new task starts, and waiting workers give up.
+        """
+        reqs = list(requests)
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        results: list[Outcome | None] = [None] * len(reqs)
+        if not reqs:
+            return []
+        cancel = threading.Event()
+        pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(reqs)), thread_name_prefix="qwenlab-client")
+        futures = {
+            pool.submit(self._execute, [req], include_cost=include_cost, save=save, cancel=cancel): i
+            for i, req in enumerate(reqs)
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                # a short timeout keeps the main thread responsive to KeyboardInterrupt
+                done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    i = futures[fut]
+                    results[i] = fut.result()[0]
+                    if on_result is not None:
+                        on_result(i, results[i])  # type: ignore[arg-type]
+        except BaseException:
+            cancel.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return results  # type: ignore[return-value]
+
+    def recover(self, request: Request) -> TaskResult | None:
+        """After a crash: fetch the results of `request.task_uuid` with getResponse.
+
+        Returns the TaskResult (`recovered=True`, waiting for images still processing) if the
+        task was accepted, or None if the server never saw it (then it is safe to send again).
+        """
+        run = TaskRun(request, request.to_task(), self._fetcher(request, save=True, cancel=None))
+        run.attempts, run.recovered, run.needs_poll = 0, True, True
+        answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": run.task_uuid}])
+        items, errs = answer.for_task(run.task_uuid, only_task=True)
+        if not items and (answer.status == 404 or any(e.get("code") == "taskFailedOrNotFound" for e in errs)):
+            return None
+        if not items and not errs and not answer.ok_status:
+            errs = [answer.errors[0] if answer.errors else {"message": answer.text or f"HTTP {answer.status}"}]
+        run.absorb_poll(items, errs, answer.status)
+        self._poll([run], None)
+        out = run.outcome()
+        if isinstance(out, QwenlabError):
+            raise out
+        return out
+
+    def get_response(self, task_uuids: str | list[str]) -> list[dict[str, Any]]:
+        """The raw getResponse items (one per image) for one or several taskUUIDs, in ONE POST.
+
+        Raises the API's error (e.g. TaskNotFoundError) when the answer holds no items at all.
+        """
+        uuids = [task_uuids] if isinstance(task_uuids, str) else list(task_uuids)
+        answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": u} for u in uuids])
+        if not answer.data and (answer.errors or not answer.ok_status):
+            raise answer.error()
+        return answer.data
+
+    def ping(self) -> bool:
+        """True when the API answers `pong` (one attempt, no retries). A wrong key raises AuthenticationError."""
+        try:
+            answer = self._exchange.post([{"taskType": "ping", "ping": True}], max_retries=0)
+        except QwenlabError:
+            return False
+        if answer.status in (401, 403):
+            raise answer.error()
+        return answer.ok_status and any(d.get("pong") is True for d in answer.data)
+
+    # -- reference images ------------------------------------------------------------------------
+    def upload_image(self, image: str | os.PathLike[str] | bytes | Any) -> str:
+        """Upload a reference image (file path, bytes or PIL image) with `imageUpload`; its imageUUID.
+
+        Each distinct image (by SHA-256 of the bytes sent) is uploaded once per client; later
+        calls return the same imageUUID. A PIL image is sent as PNG.
+        """
+        return self._uploader.upload(image)
+
+    def prepare(self, request: Request) -> Request:
+        """`request`, validated, with local reference images (paths, bytes, PIL images) uploaded and
+        replaced by their imageUUIDs. Raises ValidationError before uploading anything if the
+        rest of the request is invalid."""
+        refs = request.get("referenceImages")
+        if not isinstance(refs, list) or not any(is_local_image(r) for r in refs):
+            return request.validate()
+        probe = request.replace(referenceImages=[_PLACEHOLDER_UUID if is_local_image(r) else r for r in refs])
+        probe.validate()
+        uploaded = [self.upload_image(r) if is_local_image(r) else r for r in refs]
+        return request.replace(referenceImages=uploaded).validate()
+
+    # -- the machinery ---------------------------------------------------------------------------
+    def _execute(
+        self, requests: list[Request], *, include_cost: bool, save: bool, cancel: threading.Event | None = None
+    ) -> list[Outcome]:
+        """Validate, POST every valid task in one array, poll what needs it, collect outcomes."""
+        slots: list[Outcome | None] = [None] * len(requests)
+        runs: list[tuple[int, TaskRun]] = []
+        seen: set[str] = set()
+        for i, request in enumerate(requests):
+            try:
+                if not isinstance(request, Request):
+                    raise ValidationError([Problem("request", f"must be a qwenlab Request, got {type(request).__name__}")])
+                if request.task_uuid in seen:
+                    raise ValidationError([Problem("taskUUID", f"{request.task_uuid} appears twice in one batch; use request.renew() for the second")])
+                prepared = self.prepare(request)
+            except QwenlabError as exc:
+                exc.task_uuid = getattr(exc, "task_uuid", None) or getattr(request, "task_uuid", None)  # type: ignore[attr-defined]
+                exc.attempts = 0  # type: ignore[attr-defined]
+                slots[i] = exc
+                continue
+            seen.add(prepared.task_uuid)
+            task = prepared.to_task()
+            if include_cost and not prepared.is_set("includeCost"):
+                task["includeCost"] = True
+            runs.append((i, TaskRun(prepared, task, self._fetcher(prepared, save=save, cancel=cancel))))
+        if runs:
+            self._send([r for _, r in runs], cancel)
+            self._poll([r for _, r in runs], cancel)
+        for i, run in runs:
+            slots[i] = run.outcome()
+        return slots  # type: ignore[return-value]
+
+    def _send(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+        def count_attempt() -> None:
+            for run in runs:
+                run.attempts += 1
+
+        try:
+            answer = self._exchange.post([r.task for r in runs], cancel=cancel, on_attempt=count_attempt)
+        except QwenlabError as exc:
+            for run in runs:
+                run.failure = run.tag(exc)
+            return
+        unnamed = [e for e in answer.errors if not e.get("taskUUID")]
+        for run in runs:
+            items, errs = answer.for_task(run.task_uuid, only_task=len(runs) == 1)
+            if not items and not errs:
+                # an error naming no task (401, a refused batch) concerns every task in it
+                errs = unnamed[:1] or ([] if answer.ok_status else [{"message": answer.text or f"HTTP {answer.status}"}])
+            run.absorb_post(items, errs, answer.status)
+
+    def _poll(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+        """Poll getResponse for every run that needs it, in one POST per round, with growing waits."""
+        pending = [r for r in runs if r.needs_poll and not r.finished]
+        if not pending:
+            return
+        delays = self.polls.delays()
+        start, waited = time.monotonic(), 0.0
+        while pending:
+            elapsed = max(waited, time.monotonic() - start)
+            if elapsed >= self.polls.timeout:
+                break
+            delay = min(next(delays), self.polls.timeout - elapsed)
+            self.policy.pause(delay, cancel)
+            waited += delay
+            self._poll_round(pending, cancel)
+            pending = [r for r in pending if not r.finished]
+        for run in pending:
+            run.time_out(self.polls.timeout)
+
+    def _poll_round(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+        try:
+            answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": r.task_uuid} for r in runs], cancel=cancel)
+        except QwenlabError:
+            return  # the network or the queue failed this round; the next round asks again
+        unnamed = [e for e in answer.errors if not e.get("taskUUID")]
+        named = any(e.get("taskUUID") for e in answer.errors) or bool(answer.data)
+        if not answer.ok_status and len(runs) > 1 and not named:
+            # refused without naming a task (one unknown UUID spoils the poll): ask one by one
+            for run in runs:
+                self._poll_round([run], cancel)
+            return
+        for run in runs:
+            items, errs = answer.for_task(run.task_uuid, only_task=len(runs) == 1)
+            if not items and not errs and not answer.ok_status:
+                errs = unnamed[:1] or [{"message": answer.text or f"HTTP {answer.status}"}]
+            run.absorb_poll(items, errs, answer.status)
+
+    def _fetcher(self, request: Request, *, save: bool, cancel: threading.Event | None) -> Callable[[dict[str, Any], str], GeneratedImage]:
+        fmt = str(request.get("outputFormat") or "JPG")
+
+        def fetch(item: dict[str, Any], task_uuid: str) -> GeneratedImage:
+            return self._images.fetch(item, task_uuid, fmt, save=save, cancel=cancel)
+
+        return fetch
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- connect --------------------------------------------------------------------------------------
+_notice_lock = threading.Lock()
+_notice_shown = False
+
+
+def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) -> RunwareClient:
+    """A client of the real API when a key is given or `RUNWARE_API_KEY` is set; otherwise of the
+    offline emulator (started on loopback, once per process), saying so once on stderr."""
+    key = api_key or os.environ.get("RUNWARE_API_KEY")
+    if key:
+        return RunwareClient(key, base_url, **kw)
+    url = base_url or os.environ.get("RUNWARE_BASE_URL")
+    if url and not _is_loopback(url):
+        raise AuthenticationError(
+            f"no Runware API key for {url}: set RUNWARE_API_KEY (or pass api_key=...), "
+            "or leave RUNWARE_BASE_URL unset to use the offline emulator"
+        )
+    if not url:
+        from ..emulator import start_embedded
+
+        emu = start_embedded()
+        url = emu.url
+        key = getattr(emu, "api_key", None) or EMULATOR_KEY
+    else:
+        key = EMULATOR_KEY
+    _announce(url)
+    kw.setdefault("is_emulator", True)
+    return RunwareClient(key, url, **kw)
+
+
+def _announce(url: str) -> None:
+    global _notice_shown
+    with _notice_lock:
+        if _notice_shown:
+            return
+        _notice_shown = True
+    print(
+        f"qwenlab: RUNWARE_API_KEY is not set, so requests go to the offline emulator at {url}. "
+        "Its images are synthetic: they show the request, not what Qwen-Image would draw.",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,217 @@
+"""One POST of a task array to Runware, retried until it gets an answer worth reading.
+
+`Exchange.post(tasks)` sends `[task, ...]` with `Authorization: Bearer <key>`, retries 408, 429,
+5xx, dropped connections, timeouts and garbled bodies (backoff from a RetryPolicy, honouring
+Retry-After), and returns an `Answer`: the HTTP status with the `data` and `errors` arrays. It
+never retries 400/401/402/403: those answers are returned for the caller to attribute to tasks.
+
+The request body is the same bytes on every attempt, so every retry carries the same taskUUIDs;
+that is what lets Runware say `conflictTaskUUID` instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from ..errors import APIError, QwenlabError, TransportError, api_error_from, redact
+from .retry import RetryPolicy, is_retryable_status, parse_retry_after
+
+__all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES"]
+
+# The most an answer body may hold. Inline images (base64Data/dataURI) arrive inside it: 20
+# results of a 2048 x 2048 JPEG in base64 take about 100 MB. A longer body is broken or hostile,
+# and reading it whole could exhaust memory, so it is refused while it streams in.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class Answer:
+    """What Runware answered to one POST."""
+
+    status: int
+    data: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    retry_after: float | None = None
+    text: str = ""
+    attempts: int = 1
+    uncertain: bool = False  # an earlier attempt may have reached the server
+
+    @property
+    def ok_status(self) -> bool:
+        return 200 <= self.status < 300
+
+    def for_task(self, task_uuid: str, *, only_task: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The data items and error items naming `task_uuid` (errors naming no task go to the only task)."""
+        items = [d for d in self.data if isinstance(d, dict) and d.get("taskUUID") == task_uuid]
+        errs = [e for e in self.errors if e.get("taskUUID") == task_uuid or (only_task and not e.get("taskUUID"))]
+        return items, errs
+
+    def error(self) -> APIError:
+        """The answer as an exception (first error item; classified by status, then code)."""
+        first = self.errors[0] if self.errors else {"message": self.text[:300] or f"HTTP {self.status}"}
+        return api_error_from(self.status, first, retry_after=self.retry_after, errors=self.errors)
+
+
+class Exchange:
+    """Posts task arrays to one Runware endpoint over a shared (thread-safe) httpx.Client."""
+
+    def __init__(self, http: httpx.Client, url: str, api_key: str, policy: RetryPolicy, *,
+                 max_bytes: int = MAX_ANSWER_BYTES) -> None:
+        self._http = http
+        self.url = url
+        self.max_bytes = max_bytes
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        self.policy = policy
+
+    def __repr__(self) -> str:
+        return f"Exchange({self.url!r})"
+
+    def post(
+        self,
+        tasks: list[dict[str, Any]],
+        *,
+        cancel: threading.Event | None = None,
+        max_retries: int | None = None,
+        on_attempt: Callable[[], None] | None = None,
+    ) -> Answer:
+        """POST `tasks` as one JSON array; retry what may succeed later; return the first answer worth
+        reading (2xx, or a non-retryable error status).
+
+        Raises TransportError (`.sent` True when some attempt may have reached the server) or the
+        APIError of the last answer once retries are exhausted; both carry `.attempts`.
+        """
+        body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")
+        retries = self.policy.max_retries if max_retries is None else max_retries
+        uncertain = False
+        last: QwenlabError | None = None
+        retry_after: float | None = None
+        attempt = 0
+        for attempt in range(1, retries + 2):
+            if attempt > 1:
+                self.policy.pause(self.policy.delay(attempt - 1, retry_after), cancel)
+            retry_after = None
+            if on_attempt is not None:
+                on_attempt()
+            try:
+                resp = self._receive(body)
+            except httpx.UnsupportedProtocol as exc:
+                raise QwenlabError(f"base_url {self.url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # the request never left this machine: resending cannot charge twice
+                last = TransportError(f"could not connect to {self.url} ({type(exc).__name__}: {exc})", sent=False)
+                continue
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                # sent, maybe accepted, no answer: the retry (same taskUUIDs) finds out
+                uncertain = True
+                last = TransportError(
+                    f"no answer from {self.url} ({type(exc).__name__}: {str(exc) or 'connection closed'}); "
+                    "the request may have been accepted",
+                    sent=True,
+                )
+                continue
+            refused: QwenlabError | None = None
+            if resp is None:  # over the cap: refused, not retried (the next answer could be as long)
+                refused = TransportError(
+                    f"answer from {self.url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
+                    "been accepted: for many inline images use outputType='URL', then fetch it with client.recover(request)",
+                    sent=True,
+                )
+            elif resp.is_redirect:  # never followed: the API key would go along to wherever it points
+                refused = APIError(
+                    f"{self.url} answered with a redirect to {redact(resp.headers.get('location', '?'))[:200]!r}; API requests "
+                    "are never redirected (the API key would go with them): check RUNWARE_BASE_URL or base_url",
+                    status=resp.status_code,
+                )
+            if refused is not None:
+                refused.attempts = attempt  # type: ignore[attr-defined]
+                raise refused
+            answer = _parse(resp)
+            if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
+                uncertain = True
+                last = TransportError(
+                    f"answer from {self.url} (HTTP {resp.status_code}) is {_shape(resp)}: {redact(resp.text[:120])!r}; "
+                    "the request may have been accepted",
+                    sent=True,
+                )
+                continue
+            if is_retryable_status(answer.status):
+                last = answer.error()
+                retry_after = answer.retry_after
+                continue
+            answer.attempts = attempt
+            answer.uncertain = uncertain
+            return answer
+        assert last is not None
+        if isinstance(last, TransportError):
+            last.sent = bool(last.sent or uncertain)
+        elif uncertain:
+            # the last answer was a 429/5xx, but an earlier attempt got no answer at all: that one may
+            # have been accepted and paid, so callers must recover the task, never resend it anew
+            cause = last
+            last = TransportError(
+                f"{cause}; an earlier attempt got no answer, so the task may have been accepted: "
+                "fetch it with client.recover(request) before sending it again",
+                sent=True,
+            )
+            last.__cause__ = cause
+        last.attempts = attempt  # type: ignore[attr-defined]
+        raise last
+
+
+    def _receive(self, body: bytes) -> httpx.Response | None:
+        """POST `body` and read the answer, streamed: None when it is longer than `max_bytes`."""
+        with self._http.stream("POST", self.url, content=body, headers=self._headers) as resp:
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                return None
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in resp.iter_bytes():
+                total += len(chunk)
+                if total > self.max_bytes:
+                    return None
+                chunks.append(chunk)
+        # the bytes are decoded already: the new Response must not decode (or measure) them again
+        headers = [(k, v) for k, v in resp.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(resp.status_code, headers=headers, content=b"".join(chunks), request=resp.request)
+
+
+def _shape(resp: httpx.Response) -> str:
+    """What is wrong with a 2xx body `_parse` refused, in words."""
+    try:
+        resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return "not valid JSON"
+    return 'not shaped like a Runware answer (a JSON object with "data" and/or "errors" arrays)'
+
+
+def _parse(resp: httpx.Response) -> Answer | None:
+    """An Answer from a response; None for a 2xx whose body is not a Runware JSON object."""
+    status = resp.status_code
+    retry_after = parse_retry_after(resp.headers.get("retry-after"))
+    try:
+        body = resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("data", []), list) or not isinstance(body.get("errors", []), list):
+        if 200 <= status < 300:
+            return None
+        return Answer(status, retry_after=retry_after, text=redact(resp.text[:500]))
+    if 200 <= status < 300 and "data" not in body and "errors" not in body:
+        return None
+    data = [d for d in body.get("data") or [] if isinstance(d, dict)]
+    errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    # older payloads put a single error in "error"
+    if not errors and isinstance(body.get("error"), dict):
+        errors = [body["error"]]
+    return Answer(status, data, errors, retry_after)

@@ -1,0 +1,203 @@
+"""Images on disk, by content hash: checked with Pillow, saved once, never named by the server.
+
+    store = ImageStore()                       # qwenlab.paths.images_dir() by default
+    saved = store.save(jpeg_bytes, expected_format="JPEG")
+    saved.path                                 # <images>/ab/ab12...ef.jpg
+
+Every image is refused unless it is a real JPEG, PNG or WEBP of the expected format, within the
+byte cap and pixel limits (a decompression-bomb guard), and decodes completely. The file name
+comes only from the SHA-256 of the bytes, so nothing in a response (an imageUUID such as
+"../../x") can choose where a file goes. Files are written to a temporary name in the target
+folder and renamed into place, so a crash never leaves half an image under a real name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ImageError
+from ..paths import write_atomic
+
+__all__ = [
+    "ImageStore",
+    "ImageInfo",
+    "StoredImage",
+    "normalize_format",
+    "decode_inline",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
+]
+
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+# Qwen-Image makes at most 2048 x 2048 (4.2 MP); 16x that is still generous for any model
+# while refusing the classic zip-bomb PNGs that decode to gigabytes.
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024
+MAX_IMAGE_SIDE = 16384
+
+_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
+_DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*;base64,", re.IGNORECASE)
+
+
+def normalize_format(fmt: str | None) -> str | None:
+    """Runware's outputFormat (`JPG`, `PNG`, `WEBP`, any case) as Pillow's name (`JPEG`, ...)."""
+    if fmt is None:
+        return None
+    name = _ALIASES.get(str(fmt).strip().upper())
+    if name is None:
+        raise ImageError(f"image format {fmt!r} is not supported; use one of JPG, PNG, WEBP")
+    return name
+
+
+def decode_inline(payload: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """Bytes of an `imageBase64Data` string or an `imageDataURI` (`data:image/png;base64,...`)."""
+    if not isinstance(payload, str):
+        raise ImageError(f"inline image must be a string, got {type(payload).__name__}")
+    match = _DATA_URI.match(payload)
+    body = payload[match.end():] if match else payload
+    if payload.startswith("data:") and not match:
+        raise ImageError("data URI is not base64-encoded (expected 'data:image/...;base64,...')")
+    # 4 base64 characters carry 3 bytes: refuse before decoding anything oversized
+    if len(body) * 3 // 4 > max_bytes + 3:
+        raise ImageError(f"inline image is larger than the {max_bytes} byte cap; refused")
+    try:
+        return base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImageError(f"inline image is not valid base64 ({exc})") from None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What Pillow found in a set of bytes that passed every check."""
+
+    sha256: str
+    format: str  # "JPEG" | "PNG" | "WEBP"
+    width: int
+    height: int
+    nbytes: int
+
+    @property
+    def extension(self) -> str:
+        return _FORMATS[self.format]
+
+
+@dataclass(frozen=True)
+class StoredImage(ImageInfo):
+    """An image saved under the store's folder."""
+
+    path: Path = Path()
+
+
+class ImageStore:
+    """A folder of images named by content hash: `<root>/<sha256[:2]>/<sha256>.<ext>`."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        max_bytes: int = MAX_IMAGE_BYTES,
+        max_pixels: int = MAX_IMAGE_PIXELS,
+        max_side: int = MAX_IMAGE_SIDE,
+    ) -> None:
+        self._root = Path(root) if root is not None else None
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self.max_side = max_side
+
+    @property
+    def root(self) -> Path:
+        """The folder (created on first use; `qwenlab.paths.images_dir()` unless given)."""
+        if self._root is None:
+            from ..paths import images_dir
+
+            return images_dir()
+        self._root.mkdir(parents=True, exist_ok=True)
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"ImageStore({str(self._root) if self._root else 'images_dir()'!r})"
+
+    # -- checking -------------------------------------------------------------------------------
+    def inspect(self, data: bytes, expected_format: str | None = None) -> ImageInfo:
+        """Check that `data` is a whole, sane image of `expected_format` (JPG/JPEG, PNG, WEBP).
+
+        Raises ImageError naming what is wrong: empty, over the byte cap, not an image, another
+        format, too many pixels (decompression bomb), or truncated/corrupt.
+        """
+        expected = normalize_format(expected_format)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ImageError(f"image data must be bytes, got {type(data).__name__}")
+        data = bytes(data)
+        if not data:
+            raise ImageError("image is empty (0 bytes)")
+        if len(data) > self.max_bytes:
+            raise ImageError(f"image has {len(data)} bytes, over the {self.max_bytes} byte cap; refused")
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it an error too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
+                    fmt, (width, height) = img.format, img.size
+                    self._check_header(fmt, width, height, expected)
+                    img.verify()
+                # verify() does not decode pixels (a no-op for JPEG): decode fully to catch truncation
+                with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                    img.load()
+            except ImageError:
+                raise
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise ImageError(f"image refused as a decompression bomb: {exc}") from None
+            except UnidentifiedImageError:
+                raise ImageError(f"response bytes are not a JPEG, PNG or WEBP image (starts with {data[:12]!r})") from None
+            except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+                raise ImageError(f"image is corrupt or truncated ({type(exc).__name__}: {exc})") from None
+        return ImageInfo(hashlib.sha256(data).hexdigest(), str(fmt), int(width), int(height), len(data))
+
+    def _check_header(self, fmt: str | None, width: int, height: int, expected: str | None) -> None:
+        if fmt not in _FORMATS:
+            raise ImageError(f"image format {fmt!r} is not JPEG, PNG or WEBP")
+        if expected is not None and fmt != expected:
+            raise ImageError(f"image is {fmt} but outputFormat asked for {expected}; refused")
+        if width < 1 or height < 1 or width > self.max_side or height > self.max_side:
+            raise ImageError(f"image size {width}x{height} is not sane (each side 1 to {self.max_side} px); refused")
+        if width * height > self.max_pixels:
+            raise ImageError(
+                f"image size {width}x{height} ({width * height} pixels) is over the {self.max_pixels} pixel limit; "
+                "refused as a possible decompression bomb"
+            )
+
+    # -- saving -------------------------------------------------------------------------------
+    def path_for(self, sha256: str, fmt: str) -> Path:
+        """Where an image with this hash and format lives (whether or not it exists yet)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+            raise ImageError(f"not a SHA-256 hex digest: {sha256!r}")
+        fmt_name = normalize_format(fmt)
+        assert fmt_name is not None
+        return self.root / sha256[:2] / f"{sha256}.{_FORMATS[fmt_name]}"
+
+    def save(self, data: bytes, expected_format: str | None = None) -> StoredImage:
+        """Check `data` (see `inspect`) and store it by content hash. Identical bytes are written once."""
+        info = self.inspect(data, expected_format)
+        path = self.path_for(info.sha256, info.format)
+        root = self.root.resolve()
+        # the name is hex by construction; this guards the invariant, not user input
+        if root not in path.resolve().parents:
+            raise ImageError(f"refusing to write outside {root}")
+        if not (path.exists() and path.stat().st_size == info.nbytes):
+            write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
+        return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
+
+    def __contains__(self, sha256: object) -> bool:
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            return False
+        return any((self.root / sha256[:2] / f"{sha256}.{ext}").exists() for ext in _FORMATS.values())

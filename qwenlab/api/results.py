@@ -1,0 +1,145 @@
+"""What a task gave back: its images (with seed, cost, file) and its errors.
+
+`TaskResult` is one task (one Request); `GeneratedImage` is one image of it, or one failed image
+slot when `error` is set. `raw` keeps the response item exactly as it came, unknown fields
+included, minus the big base64 payloads, so a field Runware adds tomorrow is not lost.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ..errors import QwenlabError, redact
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ..core.request import Request
+
+__all__ = ["GeneratedImage", "TaskResult", "clean_raw"]
+
+# Payload fields dropped from `raw` (the bytes live in the saved file instead).
+_PAYLOAD_FIELDS = ("imageBase64Data", "imageDataURI")
+
+
+def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a response item without base64 payloads and with any secret redacted."""
+    out = {k: copy.deepcopy(v) for k, v in item.items() if k not in _PAYLOAD_FIELDS}
+    return _redacted(out)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+@dataclass
+class GeneratedImage:
+    """One image of a task (or one failed image slot, when `error` is set).
+
+    `path` is the saved file (content-addressed, under `images_dir`), `sha256`/`format`/`width`/
+    `height`/`nbytes` describe the bytes as checked by Pillow; `seed`, `cost` and `nsfw` are what
+    the API reported (`NSFWContent`), `url` the `imageURL` it was fetched from.
+    """
+
+    image_uuid: str | None
+    task_uuid: str
+    seed: int | None = None
+    cost: float | None = None
+    nsfw: bool | None = None
+    path: Path | None = None
+    sha256: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    nbytes: int | None = None
+    url: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    error: QwenlabError | None = None
+    # the bytes, kept only when the caller asked not to save them (generate(save=False))
+    data: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the image arrived and passed every check."""
+        return self.error is None and self.sha256 is not None
+
+    def open(self) -> "Image.Image":
+        """The image as a PIL Image (from its file, or from memory when it was not saved)."""
+        import io
+
+        from PIL import Image
+
+        if self.path is not None:
+            return Image.open(self.path)
+        if self.data is not None:
+            return Image.open(io.BytesIO(self.data))
+        raise QwenlabError(f"image {self.image_uuid} of task {self.task_uuid} has no bytes: {self.error or 'it was not fetched'}")
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any], task_uuid: str) -> "GeneratedImage":
+        """The API-reported fields of a response item (nothing fetched yet)."""
+        cost = item.get("cost")
+        seed = item.get("seed")
+        nsfw = item.get("NSFWContent")
+        return cls(
+            image_uuid=str(item["imageUUID"]) if item.get("imageUUID") is not None else None,
+            task_uuid=str(item.get("taskUUID") or task_uuid),
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            cost=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+            nsfw=nsfw if isinstance(nsfw, bool) else None,
+            url=item.get("imageURL") if isinstance(item.get("imageURL"), str) else None,
+            raw=clean_raw(item),
+        )
+
+
+@dataclass
+class TaskResult:
+    """Everything one task gave back.
+
+    `images` holds one entry per image slot, failed ones included (their `error` is set);
+    `errors` lists every failure (per-image and per-task). `attempts` counts the POSTs of the task
+    (retries included), `recovered` is True when the results were fetched with getResponse after
+    an uncertain failure or a `conflictTaskUUID` answer (the task had been accepted already).
+    """
+
+    request: "Request"
+    task_uuid: str
+    images: list[GeneratedImage] = field(default_factory=list)
+    errors: list[QwenlabError] = field(default_factory=list)
+    attempts: int = 1
+    latency_s: float = 0.0
+    http_status: int | None = None
+    recovered: bool = False
+
+    @property
+    def cost(self) -> float | None:
+        """Sum of the images' reported costs (USD); None when the API reported none."""
+        costs = [img.cost for img in self.images if img.cost is not None]
+        return round(sum(costs), 10) if costs else None
+
+    @property
+    def ok(self) -> bool:
+        """True when at least one image arrived and nothing failed."""
+        return not self.errors and any(img.ok for img in self.images)
+
+    @property
+    def good_images(self) -> list[GeneratedImage]:
+        """The images that arrived and passed every check."""
+        return [img for img in self.images if img.ok]
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [img.seed for img in self.images]
+
+    @property
+    def paths(self) -> list[Path]:
+        return [img.path for img in self.images if img.path is not None]

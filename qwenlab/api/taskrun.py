@@ -1,0 +1,195 @@
+"""One task on its way from POST to TaskResult.
+
+A `TaskRun` reads every answer that concerns its taskUUID (the POST's answer, then any number of
+getResponse polls), fetches each finished image the moment it appears (an imageURL expires), and
+knows when the task is complete, failed, or must be polled. Answers are cumulative, so the same
+finished image seen again is not fetched again.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, Callable
+
+from ..errors import ConflictTaskUUIDError, QwenlabError, TaskFailedError, TaskNotFoundError, TransportError, api_error_from
+from ..core.request import Request
+from .results import GeneratedImage, TaskResult, clean_raw
+
+__all__ = ["TaskRun"]
+
+_PAYLOADS = ("imageURL", "imageBase64Data", "imageDataURI")
+
+
+def _kind(item: dict[str, Any]) -> str:
+    """'success', 'error' or 'processing' for one response item."""
+    status = str(item.get("status") or "").lower()
+    if status == "error" or isinstance(item.get("error"), dict) or status == "failed":
+        return "error"
+    if status in ("", "success", "completed", "done") and any(item.get(k) for k in _PAYLOADS):
+        return "success"
+    if status in ("success", "completed", "done") or (not status and item.get("imageUUID")):
+        # a finished image (said so, or named by its imageUUID) without its payload: fetching it
+        # fails with a clear error, where polling would wait for poll_timeout for nothing
+        return "success"
+    return "processing"
+
+
+class TaskRun:
+    """The state of one task: its image slots, its errors, whether it still needs polling."""
+
+    def __init__(self, request: Request, task: dict[str, Any], fetch: Callable[[dict[str, Any], str], GeneratedImage]) -> None:
+        self.request = request
+        self.task = task
+        self.task_uuid = str(task["taskUUID"])
+        self.expected = request.number_results
+        self.is_async = task.get("deliveryMethod") == "async"
+        self._fetch = fetch
+        self.images: dict[str, GeneratedImage] = {}  # slot key -> image (fetched, or failed)
+        self.task_errors: list[QwenlabError] = []
+        self.failure: QwenlabError | None = None
+        self.needs_poll = False
+        self.processing = 0
+        self.attempts = 0
+        self.recovered = False
+        self.http_status: int | None = None
+        self.started = time.monotonic()
+
+    # -- reading answers -------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.failure is not None or len(self.images) >= self.expected
+
+    def absorb_post(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int) -> None:
+        """Read the answer to this task's POST (inferenceTask), deciding whether to poll."""
+        self.http_status = status
+        body_status = None if 200 <= status < 300 else status
+        for err in errors:
+            if err.get("code") == "conflictTaskUUID":
+                # accepted on an earlier attempt (or an earlier run): fetch it, never resend it
+                self.recovered = True
+                self.needs_poll = True
+                continue
+            self.task_errors.append(_task_error(body_status, err, self.task_uuid))
+        self._absorb_items(items)
+        if self.finished:
+            return
+        if self.recovered or self.is_async or self.processing:
+            if not self.images and self.task_errors and not self.recovered:
+                self.failure = self.task_errors[0]  # refused outright: nothing to poll for
+            else:
+                self.needs_poll = True
+            return
+        self._settle_short()
+
+    def absorb_poll(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int) -> None:
+        """Read this task's share of a getResponse answer."""
+        body_status = None if 200 <= status < 300 else status
+        for err in errors:
+            exc = _task_error(body_status, err, self.task_uuid)
+            if isinstance(exc, TaskNotFoundError) and self.recovered and not self.images:
+                exc = ConflictTaskUUIDError(
+                    f"taskUUID {self.task_uuid} was used before, and getResponse does not know it "
+                    "(expired or never finished); send the request again with request.renew() for a new taskUUID",
+                    status=400,
+                    code="conflictTaskUUID",
+                    task_uuid=self.task_uuid,
+                )
+            self.failure = exc
+            return
+        self._absorb_items(items)
+
+    def _absorb_items(self, items: list[dict[str, Any]]) -> None:
+        processing = 0
+        unnamed = 0
+        for item in items:
+            kind = _kind(item)
+            if kind == "processing":
+                processing += 1
+                continue
+            key = item.get("imageUUID")
+            if not key:  # answers are cumulative: the n-th unnamed slot is the same slot each time
+                key = f"#{unnamed}"
+                unnamed += 1
+            key = str(key)
+            if key in self.images:
+                continue
+            if kind == "success":
+                self.images[key] = self._fetch(item, self.task_uuid)
+            else:
+                self.images[key] = _failed_image(item, self.task_uuid)
+        self.processing = processing
+
+    def _settle_short(self) -> None:
+        """A sync answer with fewer images than asked and nothing processing: final as it is."""
+        if not self.images:
+            self.failure = self.task_errors[0] if self.task_errors else TaskFailedError(
+                f"task {self.task_uuid}: the answer held no image for it", code="noResult", task_uuid=self.task_uuid
+            )
+        elif not self.task_errors:
+            self.task_errors.append(
+                TaskFailedError(
+                    f"task {self.task_uuid} asked for {self.expected} images and got {len(self.images)}",
+                    code="missingResults",
+                    task_uuid=self.task_uuid,
+                )
+            )
+
+    def time_out(self, poll_timeout: float) -> None:
+        """Polling gave up: keep what arrived (partial), or fail when nothing did."""
+        missing = self.expected - len(self.images)
+        message = (
+            f"task {self.task_uuid} was accepted but {missing} of {self.expected} images were still processing "
+            f"after poll_timeout={poll_timeout:g}s; call client.recover(request) later to fetch them"
+        )
+        if self.images:
+            self.task_errors.append(TaskFailedError(message, code="pollTimeout", task_uuid=self.task_uuid))
+        else:
+            self.failure = TransportError(message, task_uuid=self.task_uuid, sent=True)
+
+    # -- the outcome ---------------------------------------------------------------------------------
+    def outcome(self) -> TaskResult | QwenlabError:
+        """The TaskResult, or the exception that ended the task (with `.attempts` and `.task_uuid`)."""
+        if self.failure is None and not self.images and self.task_errors:
+            self.failure = self.task_errors[0]
+        if self.failure is not None:
+            return self.tag(self.failure)
+        images = list(self.images.values())
+        errors = list(self.task_errors) + [img.error for img in images if img.error is not None]
+        return TaskResult(
+            request=self.request,
+            task_uuid=self.task_uuid,
+            images=images,
+            errors=errors,
+            attempts=self.attempts,
+            latency_s=round(time.monotonic() - self.started, 6),
+            http_status=self.http_status,
+            recovered=self.recovered,
+        )
+
+    def tag(self, exc: QwenlabError) -> QwenlabError:
+        """`exc` with this task's `.task_uuid` and `.attempts` set (a copy if it belongs to another task)."""
+        if getattr(exc, "task_uuid", None) not in (None, self.task_uuid):
+            exc = copy.copy(exc)
+        exc.task_uuid = self.task_uuid  # type: ignore[attr-defined]
+        exc.attempts = self.attempts  # type: ignore[attr-defined]
+        return exc
+
+
+def _task_error(status: int | None, err: dict[str, Any], task_uuid: str) -> QwenlabError:
+    return api_error_from(status, {**err, "taskUUID": err.get("taskUUID") or task_uuid})
+
+
+def _failed_image(item: dict[str, Any], task_uuid: str) -> GeneratedImage:
+    image = GeneratedImage.from_item(item, task_uuid)
+    detail = item.get("error") if isinstance(item.get("error"), dict) else {}
+    err = {
+        "code": detail.get("code") or item.get("code") or "imageFailed",
+        "message": detail.get("message") or item.get("message") or f"an image of task {task_uuid} failed",
+        "parameter": detail.get("parameter"),
+        "taskUUID": task_uuid,
+    }
+    image.error = api_error_from(None, err)
+    image.raw = clean_raw(item)
+    return image
+

@@ -1,0 +1,310 @@
+"""Benchmark of the cost summaries over a 100,000-task log: `python -m qwenlab.bench.costs`.
+
+It writes a log through `qwenlab.store.log.Log` (the real schema) with tasks whose true totals it
+computes as it goes (API costs, an API price that differs from the description's, two dated
+prices, estimates, failed tasks charged and not, tasks in doubt, unsent cells, retried cells,
+ratings), checks that `Costs` finds those totals, then times every summary:
+
+- `qwenlab`: `Costs` on the log as qwenlab keeps it (with the cost indexes);
+- `no index`: the same `Costs` code on a copy of the file without the cost indexes;
+- `pandas`: what a notebook would do without qwenlab: read the tables whole into pandas and
+  group there (for the summaries that have such an obvious equivalent).
+
+Each figure is the best of `--repeat` runs (default 3), in the same process. Target: every
+summary under 1 s with the indexes. Options: --tasks N, --repeat R, --keep DIR (keep the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..costs.frames import Costs
+from ..store.log import Log, utc_now
+
+__all__ = ["build_log", "Truth", "main"]
+
+PRO, BASE = "alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"
+# the prices recorded at send time: before and after a (fictional) price change on 2026-09-01
+PRICES = {PRO: (0.075, 0.060), BASE: (0.035, 0.030)}
+CHANGE = "2026-09-01"
+API_SURCHARGE = 0.005  # what the API charged above the recorded price on some tasks
+SIZES = [(1024, 1536), (1536, 1024), (1024, 1024)]
+PROMPT = ("A premium beauty advertising poster for a fictional skincare brand called LUMIERE. Centered frosted glass "
+          "serum bottle with a silver dropper on a reflective marble pedestal, surrounded by soft white orchids, dew "
+          "drops, and a subtle halo of light. Clean luxury studio lighting, creamy ivory and champagne color palette. ")
+COST_INDEXES = ("idx_tasks_costs", "idx_tasks_history")
+
+
+@dataclass
+class Truth:
+    """Totals computed while the log is written, independently of qwenlab.costs.frames."""
+
+    tasks: int = 0  # requests, earlier failed attempts included
+    images: int = 0
+    api_usd: float = 0.0
+    estimate_usd: float = 0.0
+    in_doubt_usd: float = 0.0
+    failed_usd: float = 0.0
+    differing_images: int = 0
+    kept: int = 0
+    by_experiment: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cost_usd(self) -> float:
+        return self.api_usd + self.estimate_usd + self.in_doubt_usd
+
+
+def build_log(path: Path, n_tasks: int = 100_000, n_experiments: int = 20, seed: int = 7, min_score: int = 4) -> Truth:
+    """Write a log of `n_tasks` tasks at `path` and return its true totals."""
+    rng = random.Random(seed)
+    truth = Truth()
+    start = dt.datetime(2026, 7, 1, tzinfo=dt.timezone.utc)
+    per_exp = n_tasks // n_experiments
+    with Log(path) as log:
+        for e in range(n_experiments):
+            model = PRO if e % 4 else BASE
+            name = f"bench-{e:02d}"
+            axes = {"promptExtend": [True, False], "size": [f"{w}x{h}" for w, h in SIZES], "negativePrompt": [None, "blurry text"]}
+            sweep = {"model": model, "axes": {a: {"kind": "param", "labels": [_label(v) for v in vals], "values": vals}
+                                             for a, vals in axes.items()}}
+            exp = log.ensure_experiment(name, model=model, sweep_json=json.dumps(sweep), budget_usd=per_exp * 0.1,
+                                        axes_json=json.dumps({a: [_label(v) for v in vals] for a, vals in axes.items()}))
+            rows, images, exp_cost = [], [], 0.0
+            for i in range(per_exp):
+                at = start + dt.timedelta(seconds=(e * per_exp + i) * 100 + rng.randint(0, 50))
+                when = at.isoformat(timespec="milliseconds")
+                price = PRICES[model][0 if when < CHANGE else 1]
+                n = 2 if rng.random() < 0.1 else 1
+                w, h = SIZES[(i // 2) % 3]
+                cell = {"promptExtend": i % 2 == 0, "size": f"{w}x{h}", "negativePrompt": None if (i // 6) % 2 else "blurry text",
+                        "repeat": i // 12}
+                row: dict[str, Any] = {
+                    "task_uuid": f"{e:04d}-{i:08d}", "experiment_id": exp["id"], "cell_key": f"c{i}", "cell_json": json.dumps(cell),
+                    "repeat": cell["repeat"], "model": model, "prompt": PROMPT + str(i), "prompt_extend": int(cell["promptExtend"]),
+                    "negative_prompt": cell["negativePrompt"], "width": w, "height": h, "number_results": n, "seed_policy": "sample",
+                    "request_json": json.dumps({"taskType": "imageInference", "taskUUID": f"{e:04d}-{i:08d}", "model": model,
+                                                "positivePrompt": PROMPT + str(i), "width": w, "height": h, "includeCost": True}),
+                    "estimated_cost_usd": round(price * n, 6), "price_usd": price, "attempts": 1,
+                    "created_at": when, "sent_at": when, "completed_at": when, "latency_s": 1.0,
+                }
+                r = rng.random()
+                cost = 0.0
+                if r < 0.90:  # done, the API's cost; 2% of those at another price than the description's
+                    per_image = price + API_SURCHARGE if rng.random() < 0.02 else price
+                    truth.differing_images += n if per_image != price else 0
+                    row.update(status="done", cost_usd=round(per_image * n, 6), cost_source="api")
+                    cost = round(per_image * n, 6)
+                    truth.api_usd += cost
+                    images += _images(rng, truth, exp["id"], row["task_uuid"], n, per_image, when, min_score)
+                elif r < 0.93:  # done, no cost reported: the estimate
+                    row.update(status="done", cost_usd=None, cost_source="estimate")
+                    cost = row["estimated_cost_usd"]
+                    truth.estimate_usd += cost
+                    images += _images(rng, truth, exp["id"], row["task_uuid"], n, None, when, min_score)
+                elif r < 0.97:  # failed, not charged
+                    row.update(status="failed", error_code="inferenceError", error_message="emulated failure", http_status=400)
+                elif r < 0.98:  # failed, and charged all the same
+                    row.update(status="failed", error_code="inferenceError", error_message="charged failure", cost_usd=price,
+                               cost_source="api")
+                    cost = price
+                    truth.api_usd += cost
+                    truth.failed_usd += cost
+                elif r < 0.99:  # sent, never answered: in doubt
+                    row.update(status="sent", completed_at=None)
+                    cost = row["estimated_cost_usd"]
+                    truth.in_doubt_usd += cost
+                else:  # not sent yet
+                    row.update(status="pending", sent_at=None, completed_at=None, attempts=0)
+                if rng.random() < 0.005 and row["status"] != "pending":  # a retried cell: one earlier failed attempt
+                    charged = price if rng.random() < 0.5 else None
+                    row["history_json"] = json.dumps([{"task_uuid": f"old-{e}-{i}", "status": "failed", "error_code": "inferenceError",
+                                                       "cost_usd": charged, "sent_at": when, "completed_at": when}])
+                    truth.tasks += 1
+                    if charged:
+                        truth.api_usd += charged
+                        truth.failed_usd += charged
+                        cost += charged
+                truth.tasks += 1
+                exp_cost += cost
+                rows.append(row)
+            log.add_tasks(rows)
+            ids = {r["task_uuid"]: r["id"] for r in log._rows("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [exp["id"]])}
+            for img in images:
+                img["task_id"] = ids[img["task_uuid"]]
+            ratings = [img.pop("_score") for img in images]
+            log.db["images"].insert_all(images, batch_size=2000)
+            image_ids = {r["image_uuid"]: r["id"] for r in log._rows("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [exp["id"]])}
+            log.db["ratings"].insert_all(({"image_id": image_ids[img["image_uuid"]], "score": s, "created_at": img["created_at"]}
+                                          for img, s in zip(images, ratings) if s is not None), batch_size=2000)
+            truth.by_experiment[name] = exp_cost
+        log.db.conn.execute("ANALYZE")
+    return truth
+
+
+def _images(rng: random.Random, truth: Truth, exp_id: int, task_uuid: str, n: int, per_image: float | None, when: str,
+            min_score: int) -> list[dict[str, Any]]:
+    out = []
+    for k in range(n):
+        score = rng.randint(1, 5) if rng.random() < 0.3 else None
+        truth.images += 1
+        truth.kept += int(score is not None and score >= min_score)
+        out.append({"image_uuid": f"{task_uuid}-{k}", "task_uuid": task_uuid, "experiment_id": exp_id, "seed": rng.randint(0, 2**31),
+                    "cost_usd": per_image, "cost_source": "api" if per_image is not None else "estimate", "path": f"images/{task_uuid}-{k}.jpg",
+                    "sha256": "0" * 64, "format": "JPG", "width": 1024, "height": 1024, "bytes": 200_000, "created_at": when,
+                    "_score": score})
+    return out
+
+
+def _label(value: Any) -> str:
+    from ..sweeps.axis import format_value
+
+    return format_value(value)
+
+
+# -- the baseline a notebook would write: everything into pandas --------------------------------
+def _naive_tasks(path: Path) -> Any:
+    import pandas as pd
+
+    with sqlite3.connect(path) as conn:
+        tasks = pd.read_sql_query("SELECT * FROM tasks", conn)
+        images = pd.read_sql_query("SELECT * FROM images", conn)
+        exps = pd.read_sql_query("SELECT * FROM experiments", conn)
+    tasks = tasks.merge(exps[["id", "name"]].rename(columns={"id": "experiment_id", "name": "experiment"}), on="experiment_id")
+    counts = images.groupby("task_id").size().rename("images")
+    tasks = tasks.join(counts, on="id")
+    tasks["images"] = tasks["images"].fillna(0)
+    done_or_sent = tasks["status"].isin(["done", "sent"])
+    tasks["cost"] = tasks["cost_usd"].fillna(tasks["estimated_cost_usd"].where(done_or_sent, 0.0))
+    return tasks
+
+
+def _naive_by(path: Path, key: str) -> Any:
+    tasks = _naive_tasks(path)
+    if key == "day":
+        tasks["day"] = tasks["completed_at"].fillna(tasks["sent_at"]).fillna(tasks["created_at"]).str[:10]
+    elif key not in tasks.columns:
+        tasks[key] = [json.loads(c).get(key) for c in tasks["cell_json"]]
+    return tasks.groupby(key)[["cost", "images"]].sum()
+
+
+def _naive_kept(path: Path, min_score: int) -> Any:
+    import pandas as pd
+
+    tasks = _naive_tasks(path)
+    with sqlite3.connect(path) as conn:
+        images = pd.read_sql_query("SELECT id, task_id FROM images", conn)
+        ratings = pd.read_sql_query("SELECT * FROM ratings WHERE score IS NOT NULL", conn)
+    latest = ratings.sort_values("id").groupby("image_id").tail(1)
+    kept = latest[latest["score"] >= min_score].merge(images, left_on="image_id", right_on="id").merge(
+        tasks[["id", "experiment"]], left_on="task_id", right_on="id")
+    out = tasks.groupby("experiment")["cost"].sum().to_frame().join(kept.groupby("experiment").size().rename("kept"))
+    out["usd_per_kept_image"] = out["cost"] / out["kept"]
+    return out
+
+
+# -- timing ----------------------------------------------------------------------------------------
+def _best(fn: Callable[[], Any], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _check(costs: Costs, truth: Truth, min_score: int) -> list[str]:
+    t = costs.totals()
+    problems = []
+    for name in ("tasks", "images", "api_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "cost_usd"):
+        want = getattr(truth, name)
+        if abs(t[name] - want) > 1e-6 * max(1.0, abs(want)):
+            problems.append(f"{name}: qwenlab {t[name]:.6f}, truth {want:.6f}")
+    by = costs.by("experiment")["cost_usd"]
+    for name, want in truth.by_experiment.items():
+        if abs(by[name] - want) > 1e-6 * max(1.0, want):
+            problems.append(f"experiment {name}: qwenlab {by[name]:.6f}, truth {want:.6f}")
+    kept = int(costs.per_kept_image(min_score=min_score)["kept"].sum())
+    if kept != truth.kept:
+        problems.append(f"kept images: qwenlab {kept}, truth {truth.kept}")
+    differing = int(costs.price_changes()["differing_images"].sum())
+    if differing != truth.differing_images:
+        problems.append(f"images at another price: qwenlab {differing}, truth {truth.differing_images}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qwenlab.bench.costs", description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None, help="write the log in this folder and keep it")
+    args = parser.parse_args(argv)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="qwenlab-bench-costs-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "bench.db"
+    for p in folder.glob("bench*.db*"):
+        p.unlink()
+    min_score = 4
+    t0 = time.perf_counter()
+    truth = build_log(path, args.tasks, min_score=min_score)
+    print(f"built {truth.tasks:,} requests, {truth.images:,} images in {time.perf_counter() - t0:.1f} s: {path} "
+          f"({path.stat().st_size / 1e6:.0f} MB), true spend ${truth.cost_usd:,.4f}")
+    bare = folder / "bench-noindex.db"
+    with sqlite3.connect(path) as src, sqlite3.connect(bare) as dst:
+        src.backup(dst)
+        for name in COST_INDEXES:
+            dst.execute(f"DROP INDEX IF EXISTS [{name}]")
+        dst.execute("ANALYZE")
+    costs, plain = Costs(Log(path)), Costs(Log(bare))
+    problems = _check(costs, truth, min_score)
+    print("totals check: " + ("every total matches the truth" if not problems else "MISMATCH\n  " + "\n  ".join(problems)))
+
+    summaries: list[tuple[str, Callable[[Costs], Any], Callable[[], Any] | None]] = [
+        ('by("experiment")', lambda c: c.by("experiment"), lambda: _naive_tasks(path).groupby("experiment")[["cost", "images"]].sum()),
+        ('by("model")', lambda c: c.by("model"), lambda: _naive_by(path, "model")),
+        ('by("size")', lambda c: c.by("size"), None),
+        ('by("day")', lambda c: c.by("day"), lambda: _naive_by(path, "day")),
+        ('by("week")', lambda c: c.by("week"), None),
+        ('by("promptExtend")', lambda c: c.by("promptExtend"), lambda: _naive_by(path, "promptExtend")),
+        ('by("setting")', lambda c: c.by("setting"), None),
+        ('by(["experiment", "day"])', lambda c: c.by(["experiment", "day"]), None),
+        ("estimate_vs_actual()", lambda c: c.estimate_vs_actual(), None),
+        ("budget()", lambda c: c.budget(), None),
+        (f"per_kept_image(min_score={min_score})", lambda c: c.per_kept_image(min_score=min_score), lambda: _naive_kept(path, min_score)),
+        ("price_changes()", lambda c: c.price_changes(), None),
+        ("failed()", lambda c: c.failed(), None),
+        ("timeline()", lambda c: c.timeline(), None),
+        ("totals()", lambda c: c.totals(), None),
+        ("summary()", lambda c: c.summary(), None),
+        ('filter(since="2026-10-01").by("day")', lambda c: c.filter(since="2026-10-01").by("day"), None),
+    ]
+    print(f"\n{'summary':40} {'qwenlab':>9} {'no index':>9} {'ratio':>6} {'pandas':>9} {'ratio':>6}")
+    slow = []
+    for name, fn, naive in summaries:
+        ours = _best(lambda: fn(costs), args.repeat)
+        bare_t = _best(lambda: fn(plain), args.repeat)
+        naive_t = _best(naive, max(1, args.repeat - 1)) if naive else None
+        slow += [name] if ours >= 1.0 else []
+        print(f"{name:40} {ours:8.3f}s {bare_t:8.3f}s {bare_t / ours:5.1f}x "
+              + (f"{naive_t:8.3f}s {naive_t / ours:5.1f}x" if naive_t else f"{'-':>9} {'-':>6}"))
+    print(f"\n{len(summaries) - len(slow)} of {len(summaries)} summaries under 1 s on {args.tasks:,} tasks"
+          + (f"; over: {', '.join(slow)}" if slow else "") + f"  (python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {utc_now()[:10]})")
+    costs.log.close()
+    plain.log.close()
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Benchmark of text scoring: `python -m qwenlab.bench.typography [--quick] [--engine NAME]`.
+Prints figures; asserts nothing.
+
+1. an experiment against qwenlab's emulator on loopback (a temporary data folder): images scored
+   per second by `score_experiment`, first pass (OCR) and cached (nothing read again), and how
+   often the score's verdict per string matches what the emulator drew (its misspellings are
+   known, see `qwenlab.emulator.typography`);
+2. specimens (`qwenlab.typography.specimens`): images of known text in several fonts, sizes and
+   colours on busy backgrounds, a third of the strings misspelled: agreement of the score with
+   the truth per string, word and image, and images read per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main", "bench_experiment", "bench_specimens"]
+
+PROMPT = ("A luxury fragrance poster for a brand named 'LUNE NOIRE', beneath it in smaller text "
+          "'Midnight Bloom Eau de Parfum', and a small seal reading 'EST. 1928'")
+
+
+def bench_experiment(n_images: int, size: str, engine: str) -> dict[str, float]:
+    """Run an emulated sweep of `n_images` images and score it twice; the figures."""
+    from ..sweeps.runner import Lab
+    from ..sweeps.sweep import Sweep
+    from ..typography.scores import score_experiment
+    from ..typography.specimens import emulated_truth
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["QWENLAB_DATA_DIR"] = tmp
+        lab = Lab(Path(tmp))
+        try:
+            repeats = max(1, n_images // 4)
+            sweep = Sweep(prompt=PROMPT, size=size, axes={"promptExtend": [True, False],
+                                                          "negativePrompt": [None, "misspelled words, distorted text"]},
+                          repeats=repeats)
+            exp = lab.run(sweep, name="bench-typography", progress=False)
+            images = len(exp.images)
+            t0 = time.perf_counter()
+            df = score_experiment(exp, engine, progress=False)
+            first = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            again = score_experiment(exp, engine, progress=False)
+            cached = time.perf_counter() - t0
+            truth = emulated_truth(exp)
+            agree = total = misspelled = 0
+            for row in df.itertuples():
+                drawn = dict(truth[int(row.image_id)])
+                for expected in row.expected:
+                    total += 1
+                    right = drawn.get(expected) == expected
+                    misspelled += not right
+                    agree += (expected not in row.missing) == right
+            return {"images": images, "first_s": first, "cached_s": cached, "read_again": again.attrs["run"].read,
+                    "strings": total, "agree": agree, "misspelled": misspelled,
+                    "word_accuracy": float(df["word_accuracy"].mean())}
+        finally:
+            lab.close()
+
+
+def bench_specimens(n: int, engine: str) -> object:
+    from ..typography.specimens import agreement, specimens
+
+    return agreement(engine, specimens(n))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m qwenlab.bench.typography", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Fewer, smaller images (for CI).")
+    parser.add_argument("--engine", default="auto", help="auto, rapidocr or tesseract.")
+    args = parser.parse_args(argv)
+    from ..typography.engines import get_engine
+
+    engine = get_engine(args.engine)
+    n, size, n_spec = (8, "512x512", 12) if args.quick else (24, "1024x1024", 48)
+    print(f"engine: {engine.name} ({engine.version}); {os.cpu_count()} CPUs", flush=True)
+    f = bench_experiment(n, size, args.engine)
+    print(f"emulated experiment, {f['images']} images of {size}:")
+    print(f"  first pass (OCR + score + store): {f['first_s']:.2f} s = {f['images'] / f['first_s']:.2f} images/s")
+    print(f"  cached pass (nothing read again, {f['read_again']} read): {f['cached_s'] * 1000:.1f} ms = "
+          f"{f['images'] / f['cached_s']:.0f} images/s")
+    print(f"  score agrees with what the emulator drew on {f['agree']}/{f['strings']} strings "
+          f"({f['misspelled']} misspelled by the emulator); mean word accuracy {f['word_accuracy']:.3f}")
+    report = bench_specimens(n_spec, args.engine)
+    print(f"specimens (fonts x sizes x colours on busy backgrounds, 640x480): {report}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

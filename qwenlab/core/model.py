@@ -1,0 +1,347 @@
+"""Model descriptions: what each model accepts, as data.
+
+A description says, for every parameter, its type, default, limits, allowed values and where it
+sits on the wire (`providerSettings.alibaba.promptExtend`), plus the rules between parameters, the
+size bounds and the dated price per image. The shipped ones live in `qwenlab/core/models/*.toml`; a
+user adds one without touching code by dropping a TOML file into `$QWENLAB_DATA_DIR/models/`
+(or a folder named in `QWENLAB_MODELS_DIR`), or by calling `register_model(path_or_dict)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..errors import ModelDescriptionError, ModelNotFoundError
+
+__all__ = [
+    "ParameterSpec",
+    "Rule",
+    "Price",
+    "SizeBounds",
+    "ModelDescription",
+    "get_model",
+    "list_models",
+    "register_model",
+    "load_model_file",
+    "DEFAULT_MODEL",
+]
+
+DEFAULT_MODEL = "alibaba:qwen-image@2.0-pro"
+
+_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
+_FORMATS = {"uuid4", "uri"}
+_ITEM_KINDS = {"string", "image"}
+_RULE_KINDS = {"exclusive", "together"}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter of a model: its name, wire path, type and limits."""
+
+    name: str
+    path: str
+    type: str
+    required: bool = False
+    default: Any = None
+    value: Any = None  # a constant the parameter must equal (taskType, model)
+    allowed: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    step: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    format: str | None = None
+    items: str | None = None
+    max_items: int | None = None
+    also_at: tuple[str, ...] = ()
+    affects_output: bool = False
+    group: str = "generation"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every wire path this parameter is accepted at, the documented one first."""
+        return (self.path, *self.also_at)
+
+    def describe_allowed(self) -> str:
+        """What this parameter accepts, in words, for error messages."""
+        if self.value is not None:
+            return f"must be {self.value!r}"
+        if self.allowed is not None:
+            return "one of " + ", ".join(repr(a) for a in self.allowed)
+        bits: list[str] = [f"a {self.type}"]
+        if self.min is not None and self.max is not None:
+            bits.append(f"from {_num(self.min)} to {_num(self.max)}")
+        elif self.min is not None:
+            bits.append(f"at least {_num(self.min)}")
+        elif self.max is not None:
+            bits.append(f"at most {_num(self.max)}")
+        if self.min_length is not None or self.max_length is not None:
+            bits.append(f"of {self.min_length or 0} to {self.max_length or 'any'} characters")
+        return " ".join(bits)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule between parameters: `exclusive` (not together) or `together` (both or neither)."""
+
+    kind: str
+    parameters: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Price:
+    """The price of one image from a date on."""
+
+    since: dt.date
+    usd_per_image: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class SizeBounds:
+    """Limits on width and height, and the size assumed when none is given."""
+
+    min_side: int = 256
+    max_side: int = 2048
+    max_area: int = 2048 * 2048
+    default_width: int = 1024
+    default_height: int = 1024
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """Everything qwenlab knows about one model. Build one with `ModelDescription.from_dict`."""
+
+    id: str
+    name: str
+    parameters: Mapping[str, ParameterSpec]
+    prices: tuple[Price, ...]
+    rules: tuple[Rule, ...] = ()
+    size: SizeBounds = field(default_factory=SizeBounds)
+    task_type: str = "imageInference"
+    provider: str = ""
+    source: str = ""
+    capabilities: tuple[str, ...] = ()
+    seed_note: str = ""
+    origin: str = ""
+
+    # -- lookups -------------------------------------------------------------------------
+    @property
+    def accepts_seed(self) -> bool:
+        """True when the model declares a `seed` parameter (so a sweep can pin seeds)."""
+        return any(p.path == "seed" for p in self.parameters.values())
+
+    def spec_at(self, path: str) -> ParameterSpec | None:
+        """The parameter accepted at this wire path (documented or alternative), if any."""
+        return self._by_path().get(path)
+
+    def spec(self, name: str) -> ParameterSpec | None:
+        """The parameter by name, short name or wire path (`promptExtend`, `prompt`, ...)."""
+        if name in self.parameters:
+            return self.parameters[name]
+        if name == "prompt":
+            return self.parameters.get("positivePrompt")
+        return self.spec_at(name)
+
+    def is_object_prefix(self, path: str) -> bool:
+        """True when `path` is an object that holds declared parameters (`providerSettings`)."""
+        prefix = path + "."
+        return any(p.startswith(prefix) for p in self._by_path())
+
+    def _by_path(self) -> dict[str, ParameterSpec]:
+        cached = self.__dict__.get("_by_path_cache")
+        if cached is None:
+            cached = {path: spec for spec in self.parameters.values() for path in spec.paths}
+            object.__setattr__(self, "_by_path_cache", cached)
+        return cached
+
+    # -- prices ----------------------------------------------------------------------------
+    def price_on(self, when: dt.date | dt.datetime | str | None = None) -> float:
+        """USD per image on a date (today by default): the newest price dated on or before it."""
+        day = _as_date(when) if when is not None else dt.date.today()
+        current = [p for p in self.prices if p.since <= day]
+        chosen = max(current, key=lambda p: p.since) if current else min(self.prices, key=lambda p: p.since)
+        return chosen.usd_per_image
+
+    @property
+    def price(self) -> float:
+        """Today's price per image in USD."""
+        return self.price_on()
+
+    # -- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "") -> "ModelDescription":
+        """Build a description from a dict shaped like the shipped TOML files."""
+        where = origin or "model description"
+        try:
+            model_id = str(data["id"])
+            raw_params = data["parameters"]
+            raw_prices = data["prices"]
+        except KeyError as exc:
+            raise ModelDescriptionError(f"{where}: missing required key {exc.args[0]!r} (needs id, parameters, prices)") from None
+        if not isinstance(raw_params, Mapping) or not raw_params:
+            raise ModelDescriptionError(f"{where}: 'parameters' must be a table of parameter tables")
+        params: dict[str, ParameterSpec] = {}
+        for name, raw in raw_params.items():
+            params[name] = _parameter(name, raw, where)
+        for required in ("taskType", "taskUUID", "model", "positivePrompt"):
+            if required not in params:
+                raise ModelDescriptionError(f"{where}: parameter {required!r} must be declared")
+        if not raw_prices:
+            raise ModelDescriptionError(f"{where}: at least one [[prices]] entry is needed")
+        prices = tuple(
+            Price(since=_as_date(p["since"]), usd_per_image=float(p["usd_per_image"]), source=str(p.get("source", "")))
+            for p in raw_prices
+        )
+        paths = {path for spec in params.values() for path in spec.paths}
+        rules = []
+        for raw in data.get("rules", []):
+            kind = raw.get("kind")
+            names = tuple(raw.get("parameters", ()))
+            if kind not in _RULE_KINDS or len(names) != 2:
+                raise ModelDescriptionError(f"{where}: a rule needs kind in {sorted(_RULE_KINDS)} and two parameters, got {raw!r}")
+            unknown = [n for n in names if n not in paths]
+            if unknown:
+                raise ModelDescriptionError(f"{where}: rule names undeclared wire paths {unknown}")
+            rules.append(Rule(kind=kind, parameters=names, message=str(raw.get("message") or f"{kind}: {names}")))
+        size = SizeBounds(**data.get("size", {}))
+        return cls(
+            id=model_id,
+            name=str(data.get("name", model_id)),
+            parameters=params,
+            prices=prices,
+            rules=tuple(rules),
+            size=size,
+            task_type=str(data.get("task_type", "imageInference")),
+            provider=str(data.get("provider", "")),
+            source=str(data.get("source", "")),
+            capabilities=tuple(data.get("capabilities", ())),
+            seed_note=str(data.get("seed_note", "")),
+            origin=origin,
+        )
+
+
+def _parameter(name: str, raw: Mapping[str, Any], where: str) -> ParameterSpec:
+    if not isinstance(raw, Mapping):
+        raise ModelDescriptionError(f"{where}: parameter {name!r} must be a table")
+    known = set(ParameterSpec.__dataclass_fields__) - {"name"}
+    extra = set(raw) - known
+    if extra:
+        raise ModelDescriptionError(f"{where}: parameter {name!r} has unknown keys {sorted(extra)}; allowed: {sorted(known)}")
+    kwargs = dict(raw)
+    kwargs.setdefault("path", name)
+    if kwargs.get("type") not in _TYPES:
+        raise ModelDescriptionError(f"{where}: parameter {name!r} needs type in {sorted(_TYPES)}")
+    if kwargs.get("format") not in (None, *_FORMATS):
+        raise ModelDescriptionError(f"{where}: parameter {name!r} has format {kwargs['format']!r}; known: {sorted(_FORMATS)}")
+    if kwargs.get("items") not in (None, *_ITEM_KINDS):
+        raise ModelDescriptionError(f"{where}: parameter {name!r} has items {kwargs['items']!r}; known: {sorted(_ITEM_KINDS)}")
+    if "allowed" in kwargs:
+        kwargs["allowed"] = tuple(kwargs["allowed"])
+    kwargs["also_at"] = tuple(kwargs.get("also_at", ()))
+    return ParameterSpec(name=name, **kwargs)
+
+
+def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# -- the registry --------------------------------------------------------------------------
+_REGISTRY: dict[str, ModelDescription] = {}
+_LOADED_DIRS: set[Path] = set()
+
+
+def load_model_file(path: str | os.PathLike[str]) -> ModelDescription:
+    """Read one model description from a TOML file."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelDescriptionError(f"{p}: cannot read model description: {exc}") from None
+    return ModelDescription.from_dict(data, origin=str(p))
+
+
+def register_model(source: ModelDescription | Mapping[str, Any] | str | os.PathLike[str]) -> ModelDescription:
+    """Add (or replace) a model description: a ModelDescription, a dict, or a TOML file path."""
+    if isinstance(source, ModelDescription):
+        desc = source
+    elif isinstance(source, Mapping):
+        desc = ModelDescription.from_dict(source, origin="dict")
+    else:
+        desc = load_model_file(source)
+    _ensure_loaded()
+    _REGISTRY[desc.id] = desc
+    return desc
+
+
+def _user_model_dirs() -> list[Path]:
+    dirs = [Path(d) for d in os.environ.get("QWENLAB_MODELS_DIR", "").split(os.pathsep) if d]
+    from ..paths import data_dir  # late: paths reads the environment each time
+
+    dirs.append(data_dir(create=False) / "models")
+    return dirs
+
+
+# The environment that decided which user folders were scanned; get_model is called for every
+# cell of a sweep, so the folders are looked at again only when that environment changes.
+_SCANNED_FOR: tuple[str, str] | None = None
+
+
+def _ensure_loaded() -> None:
+    global _SCANNED_FOR
+    if not _REGISTRY:
+        for entry in sorted(resources.files("qwenlab.core.models").iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".toml"):
+                desc = ModelDescription.from_dict(tomllib.loads(entry.read_text(encoding="utf-8")), origin=f"qwenlab/core/models/{entry.name}")
+                _REGISTRY[desc.id] = desc
+    env = (os.environ.get("QWENLAB_MODELS_DIR", ""), os.environ.get("QWENLAB_DATA_DIR", ""))
+    if env == _SCANNED_FOR:
+        return
+    for folder in _user_model_dirs():
+        folder = folder.resolve()
+        if folder in _LOADED_DIRS or not folder.is_dir():
+            continue
+        _LOADED_DIRS.add(folder)
+        for file in sorted(folder.glob("*.toml")):
+            desc = load_model_file(file)
+            _REGISTRY[desc.id] = desc
+    _SCANNED_FOR = env  # a file added later is picked up by register_model(path) or a new process
+
+
+def get_model(model_id: str) -> ModelDescription:
+    """The description of a model id; raises ModelNotFoundError naming the known ones."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[model_id]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ModelNotFoundError(
+            f"model {model_id!r} has no description; known models: {known}. "
+            "Add one with qwenlab.register_model('my-model.toml') or a TOML file in $QWENLAB_DATA_DIR/models/."
+        ) from None
+
+
+def list_models() -> list[ModelDescription]:
+    """Every model description loaded, shipped ones and the user's."""
+    _ensure_loaded()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def known_model_ids() -> Iterable[str]:
+    _ensure_loaded()
+    return sorted(_REGISTRY)

@@ -1,0 +1,320 @@
+"""One image request as a value object: built from keywords or a pasted Runware task JSON,
+validated against its model's description, turned into the exact task JSON for the wire, and
+hashed on what determines its output.
+
+    >>> r = Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536", promptExtend=False)
+    >>> r.validate().to_task()["providerSettings"]
+    {'alibaba': {'promptExtend': False}}
+
+Values are stored by wire path (`providerSettings.alibaba.promptExtend`), in the order given, so a
+pasted request goes back on the wire exactly as it was written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import uuid
+from typing import Any, Mapping
+
+from ..errors import ModelNotFoundError, Problem, ValidationError
+from .model import DEFAULT_MODEL, ModelDescription, get_model
+from .validation import UUID4, flatten_task as _flatten, short_repr as _short, validate_task
+
+__all__ = ["Request", "parse_size", "new_task_uuid", "validate_task", "UUID4"]
+
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
+
+# Put first on the wire, in this order, when a request is built from keywords.
+_LEADING = ("taskType", "taskUUID", "model", "positivePrompt", "negativePrompt", "width", "height")
+# Keyword shortcuts that are not parameter names.
+_ALIASES = {"prompt": "positivePrompt", "negative_prompt": "negativePrompt", "prompt_extend": "promptExtend"}
+
+
+def new_task_uuid() -> str:
+    """A fresh UUID v4 for a task."""
+    return str(uuid.uuid4())
+
+
+def parse_size(size: str | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """`"1024x1536"` (or `(1024, 1536)`) -> `(1024, 1536)`; raises ValueError naming the format."""
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+        return int(size[0]), int(size[1])
+    match = _SIZE.match(str(size)) if isinstance(size, str) else None
+    if not match:
+        raise ValueError(f"size {size!r} is not WIDTHxHEIGHT; write it like '1024x1536'")
+    return int(match.group(1)), int(match.group(2))
+
+
+class Request:
+    """An image request for one model: immutable, validated on demand, exact on the wire.
+
+    Build it from keywords (`prompt=`, `size="1024x1536"`, `promptExtend=False`, any parameter
+    of the model by name or wire path, nested dicts such as `safety={"mode": "fast"}`), or with
+    `Request.from_json(...)` from a pasted Runware request. A keyword set to None is left out.
+    """
+
+    __slots__ = ("_values", "_model_id")
+
+    def __init__(self, model: str = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None, **params: Any) -> None:
+        self._model_id = str(model)
+        values: dict[str, Any] = {}
+        desc = self._description()
+        task_type = desc.task_type if desc else "imageInference"
+        values["taskType"] = params.pop("taskType", task_type)
+        values["taskUUID"] = params.pop("taskUUID", None) or new_task_uuid()
+        values["model"] = self._model_id
+        if prompt is not None:
+            params.setdefault("positivePrompt", prompt)
+        if size is not None:
+            try:
+                params["width"], params["height"] = parse_size(size)
+            except ValueError as exc:
+                raise ValidationError([Problem("size", str(exc), size)]) from None
+        for key, value in params.items():
+            if value is None:
+                continue
+            key = _ALIASES.get(key, key)
+            spec = desc.spec(key) if desc else None
+            if spec is not None:
+                values[spec.path] = copy.deepcopy(value)
+            elif isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(key):
+                values.update(_flatten(key, value, desc))
+            else:
+                values[key] = copy.deepcopy(value)
+        self._values = _ordered(values)
+
+    # -- construction from JSON ------------------------------------------------------------
+    @classmethod
+    def from_json(cls, data: str | bytes | Mapping[str, Any] | list[Any]) -> "Request":
+        """A request from a pasted Runware task (a JSON string, a dict, or a one-task array).
+
+        Everything is kept as written, including keys the model does not declare, so that
+        `validate()` can name them. A missing taskUUID is filled with a fresh one.
+        """
+        if isinstance(data, (str, bytes)):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise ValidationError([Problem("request", f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")]) from None
+        if isinstance(data, list):
+            tasks = [t for t in data if not (isinstance(t, Mapping) and t.get("taskType") == "authentication")]
+            if len(tasks) != 1:
+                raise ValidationError([Problem("request", f"holds {len(tasks)} tasks; paste one task object (or a one-task array)")])
+            data = tasks[0]
+        if not isinstance(data, Mapping):
+            raise ValidationError([Problem("request", f"must be a JSON object, got {type(data).__name__}")])
+        return cls.from_task(data)
+
+    @classmethod
+    def from_task(cls, task: Mapping[str, Any]) -> "Request":
+        """A request from one task dict exactly as it is (no defaults added, order kept)."""
+        self = cls.__new__(cls)
+        self._model_id = str(task.get("model", ""))
+        desc = self._description()
+        values: dict[str, Any] = {}
+        for key, value in task.items():
+            if isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(key):
+                values.update(_flatten(key, value, desc))
+            else:
+                values[key] = copy.deepcopy(value)
+        if not values.get("taskUUID"):
+            values["taskUUID"] = new_task_uuid()
+        self._values = values
+        return self
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def model(self) -> ModelDescription:
+        """The model description (raises ModelNotFoundError for an unknown model)."""
+        return get_model(self._model_id)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """A copy of the values as given, keyed by wire path (no defaults filled in)."""
+        return copy.deepcopy(self._values)
+
+    @property
+    def task_uuid(self) -> str:
+        return str(self._values["taskUUID"])
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A parameter's value by name, short name or wire path; its model default if not given."""
+        desc = self._description()
+        spec = desc.spec(_ALIASES.get(name, name)) if desc else None
+        if spec is None:
+            return copy.deepcopy(self._values.get(name, default))
+        for path in spec.paths:
+            if path in self._values:
+                return copy.deepcopy(self._values[path])
+        return spec.default if spec.default is not None else default
+
+    def is_set(self, name: str) -> bool:
+        """True when the parameter was given (at any of its wire paths)."""
+        desc = self._description()
+        spec = desc.spec(_ALIASES.get(name, name)) if desc else None
+        paths = spec.paths if spec else (name,)
+        return any(p in self._values for p in paths)
+
+    @property
+    def prompt(self) -> str | None:
+        return self.get("positivePrompt")
+
+    @property
+    def negative_prompt(self) -> str | None:
+        return self.get("negativePrompt")
+
+    @property
+    def prompt_extend(self) -> bool | None:
+        return self.get("promptExtend")
+
+    @property
+    def number_results(self) -> int:
+        return int(self.get("numberResults", 1) or 1)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as sent, or the model's default size when none is given."""
+        w, h = self._values.get("width"), self._values.get("height")
+        if isinstance(w, int) and isinstance(h, int):
+            return w, h
+        desc = self._description()
+        bounds = desc.size if desc else None
+        return (bounds.default_width, bounds.default_height) if bounds else (1024, 1024)
+
+    @property
+    def reference_images(self) -> list[str]:
+        out: list[str] = []
+        for path in ("inputs.referenceImages", "referenceImages"):
+            value = self._values.get(path)
+            if isinstance(value, list):
+                out.extend(str(v) for v in value)
+        return out
+
+    def estimated_cost(self, when: Any = None) -> float:
+        """Price per image (from the model description, on a date) times numberResults."""
+        return round(self.model.price_on(when) * self.number_results, 6)
+
+    # -- changing ------------------------------------------------------------------------------
+    def replace(self, **changes: Any) -> "Request":
+        """A new request with some parameters changed (None removes one). Keeps the taskUUID
+        unless `taskUUID=` is given; use `renew()` for a fresh one."""
+        model = changes.pop("model", self._model_id)
+        size = changes.pop("size", None)
+        if size is not None:
+            changes["width"], changes["height"] = parse_size(size)
+        task = self.to_task()
+        task["model"] = model
+        new = Request.from_task(task)
+        desc = new._description()
+        values = dict(new._values)
+        for key, value in changes.items():
+            key = _ALIASES.get(key, key)
+            spec = desc.spec(key) if desc else None
+            paths = spec.paths if spec else (key,)
+            present = [p for p in paths if p in values]
+            for p in paths:
+                values.pop(p, None)
+            if value is None:
+                continue
+            if spec is None and isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(key):
+                values.update(_flatten(key, value, desc))
+            else:
+                # keep the spelling the request already used (e.g. a top-level referenceImages)
+                values[present[0] if present else (spec.path if spec else key)] = copy.deepcopy(value)
+        new._values = _ordered(values) if not self._pasted_order() else values
+        return new
+
+    def renew(self) -> "Request":
+        """The same request with a fresh taskUUID (Runware requires one per task)."""
+        return self.replace(taskUUID=new_task_uuid())
+
+    def _pasted_order(self) -> bool:
+        return list(self._values)[:3] != ["taskType", "taskUUID", "model"]
+
+    # -- validation ------------------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        """Every rule this request breaks (empty when valid). Nothing is sent."""
+        return validate_task(self._values, model_id=self._model_id, flat=True)
+
+    def validate(self) -> "Request":
+        """Return self if valid; otherwise raise ValidationError listing every problem."""
+        problems = self.problems()
+        if problems:
+            raise ValidationError(problems)
+        return self
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.problems()
+
+    # -- the wire ------------------------------------------------------------------------------
+    def to_task(self) -> dict[str, Any]:
+        """The exact task JSON object sent to Runware (nested, in the order given)."""
+        return _nest(self._values)
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The task as JSON text (a single object; the client wraps tasks in an array)."""
+        return json.dumps(self.to_task(), indent=indent, ensure_ascii=False)
+
+    def output_hash(self) -> str:
+        """SHA-256 of what determines the output: the model and every output-affecting
+        parameter with defaults filled in (so an explicit default equals an omitted one).
+        taskUUID, delivery options and numberResults are left out."""
+        desc = self._description()
+        canonical: dict[str, Any] = {"model": self._model_id}
+        if desc is None:
+            canonical.update({k: v for k, v in self._values.items() if k not in ("taskUUID", "taskType")})
+        else:
+            for spec in desc.parameters.values():
+                if spec.affects_output:
+                    canonical[spec.path] = self.get(spec.name)
+            unknown = {k: v for k, v in self._values.items() if desc.spec_at(k) is None}
+            canonical.update(unknown)
+        blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    # -- value object ------------------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and self._model_id == other._model_id and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self._values, sort_keys=True, default=str))
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self._values.items() if k not in ("taskType", "taskUUID", "model")}
+        body = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
+        return f"Request({self._model_id!r}, {body})"
+
+    def _description(self) -> ModelDescription | None:
+        try:
+            return get_model(self._model_id)
+        except ModelNotFoundError:
+            return None
+
+
+# -- wire shape ------------------------------------------------------------------------------------
+def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, value in values.items():
+        parts = path.split(".")
+        node = out
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):  # a scalar already sits here: keep both visible
+                nxt = node[part] = {"": nxt}
+            node = nxt
+        node[parts[-1]] = copy.deepcopy(value)
+    return out
+
+
+def _ordered(values: dict[str, Any]) -> dict[str, Any]:
+    lead = {k: values[k] for k in _LEADING if k in values}
+    lead.update((k, v) for k, v in values.items() if k not in lead)
+    return lead

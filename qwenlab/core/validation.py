@@ -1,0 +1,223 @@
+"""The rules of a request: every problem with one task, checked against its model's description.
+
+`validate_task` is what both the client (`Request.problems()`) and the emulator call, so the two
+agree by construction: the same rules from the same data (qwenlab/core/models/*.toml). Each problem
+names the parameter by its wire path, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import difflib
+import re
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from ..errors import ModelNotFoundError, Problem
+from .model import ModelDescription, ParameterSpec, get_model
+
+__all__ = ["validate_task", "flatten_task", "is_image_ref", "short_repr", "UUID4"]
+
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
+_ANY_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif|bmp|tiff);base64,([A-Za-z0-9+/=\s]+)$", re.IGNORECASE)
+_BASE64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
+
+
+def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat: bool = False) -> list[Problem]:
+    """Every problem with one task, against its model's description.
+
+    The client and the emulator both call this, so they agree by construction. `task` is a
+    wire task (nested) unless `flat=True` (values keyed by wire path).
+    """
+    problems: list[Problem] = []
+    if not flat:
+        if not isinstance(task, Mapping):
+            return [Problem("task", f"must be a JSON object, got {type(task).__name__}")]
+        model_id = str(task.get("model", "")) if model_id is None else model_id
+        try:
+            desc: ModelDescription | None = get_model(str(task.get("model", "")))
+        except ModelNotFoundError:
+            desc = None
+        values = flatten_task("", task, desc) if desc else dict(task)
+    else:
+        values = dict(task)
+    model_id = str(values.get("model", model_id or ""))
+    if not model_id:
+        return [Problem("model", "is required; use 'alibaba:qwen-image@2.0-pro'", None, "missingParameter"), *_task_type_problems(values)]
+    try:
+        desc = get_model(model_id)
+    except ModelNotFoundError as exc:
+        return [Problem("model", str(exc), model_id, "invalidModel"), *_task_type_problems(values)]
+
+    seen: set[str] = set()
+    for path, value in values.items():
+        spec = desc.spec_at(path)
+        if spec is None:
+            problems.append(_undeclared(desc, path, value))
+            continue
+        if spec.name in seen:
+            problems.append(Problem(spec.path, f"is given twice (at {' and '.join(p for p in spec.paths if p in values)}); give it once", value))
+            continue
+        seen.add(spec.name)
+        problems.extend(_check_value(spec, path, value, desc))
+
+    for spec in desc.parameters.values():
+        if spec.required and not any(p in values for p in spec.paths):
+            problems.append(Problem(spec.path, f"is required ({spec.describe_allowed()})", None, "missingParameter"))
+
+    for rule in desc.rules:
+        a, b = rule.parameters
+        has_a, has_b = a in values, b in values
+        if rule.kind == "exclusive" and has_a and has_b:
+            problems.append(Problem(b, f"{rule.message}; remove one of them", values[b], "conflictingParameters"))
+        elif rule.kind == "together" and has_a != has_b:
+            missing = b if has_a else a
+            problems.append(Problem(missing, f"{rule.message}; add {missing} or remove {a if has_a else b}", None, "missingParameter"))
+
+    problems.extend(_check_size(desc, values.get("width"), values.get("height")))
+    return problems
+
+
+def _task_type_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """With no model to go by, the taskType must still be one some model takes: a server reads a
+    task's type before anything else, and refuses it on that alone."""
+    from .model import list_models
+
+    kinds = sorted({m.task_type for m in list_models()})
+    given = values.get("taskType")
+    if given in kinds:
+        return []
+    if "taskType" not in values:
+        return [Problem("taskType", f"is required; use {' or '.join(map(repr, kinds))}", None, "missingParameter")]
+    return [Problem("taskType", f"{short_repr(given)} is not a task type; use {' or '.join(map(repr, kinds))}", given)]
+
+
+def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:
+    if path == "seed" and not desc.accepts_seed:
+        return Problem(
+            "seed",
+            f"{desc.id} takes no seed: its Runware page declares none, and every result reports the seed it used. "
+            "Remove seed; to vary results use numberResults or a sweep's repeats (seed policy 'sample'), "
+            "and keep an image's file to keep the image.",
+            value,
+            "unsupportedParameter",
+        )
+    declared = sorted({s.path for s in desc.parameters.values()})
+    close = difflib.get_close_matches(path, declared + [s.name for s in desc.parameters.values()], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return Problem(path, f"is not a parameter of {desc.id}; {hint}it takes: {', '.join(declared)}", value, "unsupportedParameter")
+
+
+def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescription) -> list[Problem]:
+    name = spec.path
+    got = short_repr(value)
+    if spec.value is not None:
+        return [] if value == spec.value else [Problem(name, f"must be {spec.value!r}, got {got}", value)]
+    if spec.type == "string":
+        if not isinstance(value, str):
+            return [Problem(name, f"must be a string, got {type(value).__name__} {got}", value)]
+        if spec.allowed is not None and value not in spec.allowed:
+            return [Problem(name, f"{got} is not allowed; use one of {', '.join(repr(a) for a in spec.allowed)}", value)]
+        if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and len(value) > spec.max_length:
+            lo, hi = spec.min_length or 0, spec.max_length
+            return [Problem(name, f"has {len(value)} characters; it must have {lo} to {hi}", value, "invalidLength")]
+        if spec.format == "uuid4" and not UUID4.match(value):
+            return [Problem(name, f"{got} is not a UUID v4; make one with str(uuid.uuid4())", value)]
+        if spec.format == "uri" and not _is_http_url(value):
+            return [Problem(name, f"{got} is not an absolute http(s) URI", value)]
+        return []
+    if spec.type == "boolean":
+        return [] if isinstance(value, bool) else [Problem(name, f"must be true or false, got {got}", value)]
+    if spec.type in ("integer", "number"):
+        ok_type = _is_int(value) if spec.type == "integer" else (isinstance(value, (int, float)) and not isinstance(value, bool))
+        if not ok_type:
+            return [Problem(name, f"must be {'an integer' if spec.type == 'integer' else 'a number'}, got {type(value).__name__} {got}", value)]
+        if spec.min is not None and value < spec.min or spec.max is not None and value > spec.max:
+            return [Problem(name, f"{got} is out of range; it must be {spec.describe_allowed().removeprefix(f'a {spec.type} ')}", value, "outOfRange")]
+        if spec.allowed is not None and value not in spec.allowed:
+            return [Problem(name, f"{got} is not allowed; use one of {', '.join(map(repr, spec.allowed))}", value)]
+        return []
+    if spec.type == "array":
+        if not isinstance(value, list):
+            return [Problem(name, f"must be an array, got {type(value).__name__} {got}", value)]
+        if not value:
+            return [Problem(name, "is empty; give at least one item or leave it out", value)]
+        if spec.max_items is not None and len(value) > spec.max_items:
+            return [Problem(name, f"has {len(value)} items; at most {spec.max_items} are allowed", value, "outOfRange")]
+        out = []
+        for i, item in enumerate(value):
+            if spec.items == "image" and not is_image_ref(item):
+                out.append(Problem(name, f"item {i} ({short_repr(item)}) is not an image UUID, an http(s) URL, a data URI or base64 data; upload a local file with client.upload_image()", item))
+            elif spec.items == "string" and not isinstance(item, str):
+                out.append(Problem(name, f"item {i} must be a string, got {type(item).__name__}", item))
+        return out
+    if spec.type == "object":
+        return [] if isinstance(value, Mapping) else [Problem(name, f"must be an object, got {type(value).__name__}", value)]
+    return []
+
+
+def _check_size(desc: ModelDescription, w: Any, h: Any) -> list[Problem]:
+    """Each side within bounds, and the area, for whichever sides are integers."""
+    b = desc.size
+    out = []
+    for side, v in (("width", w), ("height", h)):
+        if _is_int(v) and not b.min_side <= v <= b.max_side:
+            out.append(Problem(side, f"{v} px is out of range; each side must be {b.min_side} to {b.max_side} px", v, "invalidSize"))
+    if not out and _is_int(w) and _is_int(h) and w * h > b.max_area:
+        out.append(Problem("width", f"{w}x{h} has {w * h} pixels; at most {b.max_area} ({_sq(b.max_area)}) are allowed; make a side smaller", w, "invalidSize"))
+    return out
+
+
+def _sq(area: int) -> str:
+    side = int(area**0.5)
+    return f"{side}x{side}" if side * side == area else str(area)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
+def is_image_ref(item: Any) -> bool:
+    if not isinstance(item, str) or len(item) < 4:
+        return False
+    if _ANY_UUID.match(item) or _is_http_url(item):
+        return True
+    m = _DATA_URI.match(item)
+    payload = m.group(2) if m else item
+    if not m and not _BASE64.match(item):
+        return False
+    try:
+        base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(payload) >= 16
+
+
+def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | None) -> dict[str, Any]:
+    """A nested task as values keyed by wire path; objects that hold declared parameters
+    (`providerSettings`, `inputs`, `safety`) are opened, anything else is kept whole."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(path):
+            out.update(flatten_task(path, value, desc))
+        else:
+            out[path] = copy.deepcopy(value)
+    return out
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "...'"

@@ -1,0 +1,352 @@
+"""What the experiments cost, read from the log as pandas frames.
+
+    costs = Costs()                     # the log in $QWENLAB_DATA_DIR (or Costs(lab), Costs(log), Costs("x.db"))
+    costs.by("experiment")              # or "model", "size", "day", "week", "month", "status", "setting", any axis
+    costs.by(["experiment", "promptExtend"])
+    costs.estimate_vs_actual()          # the plan's estimate against what was paid, per experiment
+    costs.budget()                      # spend against each experiment's budget
+    costs.per_kept_image(min_score=4)   # what each image rated >= 4 cost, its failed siblings included
+    costs.price_changes()               # the prices in force over time, and where the API charged another
+    print(costs.summary())              # totals, the table per experiment, and every note
+
+How a request's cost is counted (the same everywhere, `cost_source` per task in `tasks()`):
+- `api`: Runware's own number (qwenlab asks `includeCost` on every request), also when the task
+  failed; a failed task normally costs nothing, and one that was charged shows in `failed_usd`.
+- `estimate`: a finished task with no number from the API: the price recorded when it was sent
+  (`tasks.estimated_cost_usd` = `tasks.price_usd` x numberResults). Prices are dated data: the
+  price is recorded per task at send time, so a later edit of a model description never rewrites
+  a past cost (`price_changes()` shows where the description now says otherwise).
+- `in_doubt`: sent and never answered (a crash in flight): its estimate is counted, because it may
+  have been charged, until a rerun recovers it. Same rule as the runner's budget.
+- `none`: pending, or failed with no charge reported: nothing.
+Earlier failed attempts of a retried cell (kept in `tasks.history_json`) are requests of their
+own: they count as tasks, and their charges, if any, count in the spend.
+
+Times are UTC: a request belongs to the day of its `completed_at` (else `sent_at`, else
+`created_at`); weeks start on Monday and are labelled by that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .query import BUILTIN_KEYS, COST_SQL, SUM_COLUMNS, CostQuery, UnknownCostKeyError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..store.log import Log
+
+__all__ = ["Costs", "BUILTIN_KEYS", "PRICE_TOLERANCE_USD", "UnknownCostKeyError", "format_table"]
+
+# an API cost within this of the recorded price is the same price (float noise, not a change)
+PRICE_TOLERANCE_USD = 1e-6
+_MONEY = ["cost_usd", "api_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "estimated_usd"]
+
+
+class Costs:
+    """Cost analysis of a log. Every method queries the log afresh, so it shows what is there now.
+
+    log: a `Log`, a `Lab` (its log), a path to a log file, or None for the default log.
+    since / until: only requests of that time (a date, a datetime, ISO text, or "7d" for the last
+    seven days); `since` inclusive, `until` exclusive. experiments: only these experiment names.
+    """
+
+    def __init__(self, log: "Log | Any | str | Path | None" = None, *, since: Any = None, until: Any = None,
+                 experiments: str | Iterable[str] | None = None) -> None:
+        from ..store.log import Log
+
+        if isinstance(log, (str, Path)) and str(log) != ":memory:" and not Path(log).is_file():
+            raise FileNotFoundError(f"no log at {log}; Costs() with no argument reads the default log ($QWENLAB_DATA_DIR/qwenlab.db)")
+        if log is None or isinstance(log, (str, Path)):
+            log = Log(log)
+        elif not isinstance(log, Log) and isinstance(getattr(log, "log", None), Log):
+            log = log.log  # a Lab
+        if not isinstance(log, Log):
+            raise TypeError(f"Costs(log=...) takes a Log, a Lab or a path, got {type(log).__name__}")
+        self.log = log
+        self.since = _when(since, "since")
+        self.until = _when(until, "until")
+        self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
+        self._q = CostQuery(log, self.since, self.until, self.experiments)
+
+    def filter(self, *, since: Any = None, until: Any = None, experiments: str | Iterable[str] | None = None) -> "Costs":
+        """The same analysis on part of the log (arguments as in the constructor; None keeps the current one)."""
+        return Costs(self.log, since=since if since is not None else self.since,
+                     until=until if until is not None else self.until,
+                     experiments=experiments if experiments is not None else self.experiments)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        t = self.totals()
+        head = "".join(f"<div>{html.escape(line)}</div>" for line in self.headline(t))
+        table = self.by("experiment").to_html(float_format=lambda x: f"{x:,.4f}", na_rep="")
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes(t))
+        return f"<div class='qwenlab-costs'>{head}{table}{f'<ul>{notes}</ul>' if notes else ''}</div>"
+
+    # -- frames --------------------------------------------------------------------------------
+    def axes(self) -> list[str]:
+        """The sweep axes of the experiments in view: any of them is a key for `by()`."""
+        return self._q.axis_names()
+
+    def by(self, key: str | Sequence[str] = "experiment") -> "pd.DataFrame":
+        """Cost grouped by one key or several (a list): experiment, model, size, day, week, month,
+        status, setting (experiment + every axis value but the repeat), or any sweep axis.
+
+        Columns: tasks (requests, earlier failed attempts included), done, failed, in_doubt,
+        pending, images, cost_usd (= api_usd + estimate_usd + in_doubt_usd), failed_usd (the part
+        charged for failed requests), estimated_usd (the description's estimate of what was sent),
+        usd_per_image. An axis groups only the experiments that swept it.
+        """
+        keys = [key] if isinstance(key, str) else list(key)
+        df = self._q.grouped(keys)
+        return _finish(df)
+
+    def tasks(self) -> "pd.DataFrame":
+        """One row per request (earlier failed attempts included, `retried` = 1): experiment,
+        status, model, size, images, the counted `cost` and its `cost_source`, the estimate, the
+        recorded price and the times. For analysis of your own."""
+        return self._q.requests()
+
+    def failed(self) -> "pd.DataFrame":
+        """Every failed request with its error and what the API charged for it (normally 0)."""
+        cols = ["experiment", "cell_key", "retried", "task_uuid", "error_code", "error_message", "http_status",
+                "attempts", "cost_usd", "at"]
+        return self._q.requests(["t.status = 'failed'"], cols)
+
+    def estimate_vs_actual(self) -> "pd.DataFrame":
+        """Per experiment: what the plan estimated for the requests sent, against what they cost.
+
+        planned_usd: the estimate of every cell (sent or not); estimated_usd: of the requests sent;
+        cost_usd: as counted (API, estimate, in doubt); difference_usd = cost_usd - estimated_usd
+        (negative when failures cost nothing); api_usd against api_estimated_usd compares the API's
+        numbers with the estimate of the very same tasks, so a price change shows there alone.
+        """
+        df = self.by("experiment")
+        extra = self._q.per_experiment_extra()
+        out = df[["tasks", "done", "failed", "estimated_usd", "cost_usd", "api_usd"]].join(extra, how="left")
+        out["planned_usd"] = out["estimated_usd"] + out["unsent_usd"].fillna(0)
+        out["difference_usd"] = (out["cost_usd"] - out["estimated_usd"]).round(6)
+        out["difference_pct"] = (100 * out["difference_usd"] / out["estimated_usd"].where(out["estimated_usd"] > 0)).round(2)
+        out["api_gap_usd"] = (out["api_usd"] - out["api_estimated_usd"].fillna(0)).round(6)
+        cols = ["tasks", "done", "failed", "planned_usd", "estimated_usd", "cost_usd", "difference_usd", "difference_pct",
+                "api_usd", "api_estimated_usd", "api_gap_usd"]
+        return out[cols]
+
+    def budget(self) -> "pd.DataFrame":
+        """Per experiment: its budget, the spend, what is left, and what the unsent cells would cost.
+
+        used_pct is spend / budget; would_exceed says the unsent cells' estimate does not fit
+        in what is left (NaN columns for an experiment without a budget)."""
+        df = self.by("experiment")
+        info = self._q.experiments_info()
+        extra = self._q.per_experiment_extra()
+        out = df[["cost_usd", "in_doubt_usd"]].join(info[["status", "budget_usd", "stop_reason"]], how="left")
+        out = out.join(extra[["unsent", "unsent_usd"]], how="left")
+        out["remaining_usd"] = (out["budget_usd"] - out["cost_usd"]).round(6)
+        out["used_pct"] = (100 * out["cost_usd"] / out["budget_usd"].where(out["budget_usd"] > 0)).round(1)
+        out["would_exceed"] = [None if b != b or b is None else bool(u > r + PRICE_TOLERANCE_USD)
+                               for b, u, r in zip(out["budget_usd"], out["unsent_usd"].fillna(0), out["remaining_usd"])]
+        return out[["status", "budget_usd", "cost_usd", "in_doubt_usd", "remaining_usd", "used_pct", "unsent", "unsent_usd",
+                    "would_exceed", "stop_reason"]]
+
+    def per_kept_image(self, *, min_score: float, by: str | Sequence[str] = "experiment") -> "pd.DataFrame":
+        """What each image you kept actually cost, every attempt that led to it included.
+
+        An image is kept when its latest rating has a score >= min_score. For each group of `by`
+        (experiment, setting, an axis, model, ... as in `by()`), usd_per_kept_image is the group's
+        whole spend (`cost_usd`: every request of the group, its failed, rejected and unrated
+        images, charged failures and earlier failed attempts) divided by the number of kept images
+        of the group; NaN when none was kept. Beside it: images, rated, kept, keep_rate (kept /
+        rated) and usd_per_image (spend / images delivered).
+        """
+        keys = [by] if isinstance(by, str) else list(by)
+        df = self.by(keys)
+        kept = self._q.kept(keys, float(min_score))
+        out = df[["tasks", "images", "cost_usd", "usd_per_image"]].join(kept, how="left")
+        out[["rated", "kept"]] = out[["rated", "kept"]].fillna(0).astype(int)
+        out["keep_rate"] = (out["kept"] / out["rated"].where(out["rated"] > 0)).round(4)
+        out["usd_per_kept_image"] = (out["cost_usd"] / out["kept"].where(out["kept"] > 0)).round(6)
+        return out[["tasks", "images", "rated", "kept", "keep_rate", "cost_usd", "usd_per_image", "usd_per_kept_image"]]
+
+    def price_changes(self) -> "pd.DataFrame":
+        """The per-image prices recorded over time, per model, one row per price in force.
+
+        price_usd: the description's price recorded at send time; first_at / last_at: the
+        requests sent at it; api_images / api_usd_per_image / api_min_usd / api_max_usd: what the
+        API reported per image meanwhile; differing_images and api_minus_price_usd: images whose
+        API cost is not the recorded price, and by how much in all; description_usd: what the model
+        description gives today for first_at's date (description_changed: it was edited since).
+        """
+        df = self._q.prices()
+        if df.empty:
+            return df
+        df["description_usd"] = [_described_price(m, at) for m, at in zip(df["model"], df["first_at"])]
+        df["description_changed"] = [d == d and p == p and abs(d - p) > PRICE_TOLERANCE_USD
+                                     for d, p in zip(df["description_usd"], df["price_usd"])]
+        return df
+
+    def timeline(self) -> "pd.DataFrame":
+        """Every request that cost something, in time order: at (UTC), experiment, cost_usd,
+        cost_source, and cumulative_usd. What the cumulative spend plot draws."""
+        import pandas as pd
+
+        df = self._q.requests([f"({COST_SQL}) > 0"], ["at", "cost", "cost_source"]).rename(columns={"cost": "cost_usd"})
+        df["at"] = pd.to_datetime(df["at"], utc=True, format="ISO8601")
+        df["cumulative_usd"] = df["cost_usd"].cumsum().round(6)
+        return df[["at", "experiment", "cost_usd", "cost_source", "cumulative_usd"]]
+
+    # -- words ---------------------------------------------------------------------------------
+    def totals(self) -> dict[str, Any]:
+        """The whole view in numbers: tasks, images, cost_usd and its parts."""
+        df = self._q.grouped([])
+        row = df.iloc[0] if len(df) else None
+        out: dict[str, Any] = {}
+        for c in SUM_COLUMNS:
+            value = float(row[c]) if row is not None and row[c] == row[c] else 0.0
+            out[c] = round(value, 6) if c.endswith("_usd") else int(value)
+        return out
+
+    def notes(self, _totals: dict[str, Any] | None = None) -> list[str]:
+        """What a reader of the totals should know: the API charging another price than the
+        description's, prices edited since, estimates, charged failures, requests in doubt,
+        experiments over budget."""
+        t = _totals or self.totals()
+        out: list[str] = []
+        prices = self.price_changes()
+        for _, r in prices.iterrows():
+            if r["differing_images"]:
+                lo, hi = r["api_min_usd"], r["api_max_usd"]
+                charged = f"${lo:.4f}" if abs(hi - lo) <= PRICE_TOLERANCE_USD else f"${lo:.4f} to ${hi:.4f}"
+                out.append(f"the API's cost differs from the description's price for {int(r['differing_images'])} of "
+                           f"{int(r['api_images'])} images of {r['model']} sent {r['first_at'][:10]} to {r['last_at'][:10]}: "
+                           f"it charged {charged} per image where ${r['price_usd']:.4f} was recorded "
+                           f"({_signed(r['api_minus_price_usd'])} in all); the costs above are the API's. If Runware's price "
+                           "changed, add a dated [[prices]] entry to the model description.")
+            if r["description_changed"]:
+                out.append(f"the description of {r['model']} now gives ${r['description_usd']:.4f} per image for "
+                           f"{r['first_at'][:10]}, where ${r['price_usd']:.4f} was recorded when the requests were sent; "
+                           "past costs keep the recorded price.")
+        if t["estimate_usd"] > 0:
+            out.append(f"${t['estimate_usd']:.4f} is estimated from the description's price: the API reported no cost "
+                       "for those tasks (was includeCost turned off?).")
+        if t["failed_usd"] > 0:
+            out.append(f"failed requests were charged ${t['failed_usd']:.4f} by the API (see .failed()).")
+        if t["in_doubt_usd"] > 0:
+            n = int(t["in_doubt"])
+            out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
+                       f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them.")
+        b = self.budget()
+        for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows():
+            out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
+        return out
+
+    def headline(self, totals: dict[str, Any] | None = None) -> list[str]:
+        """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with)."""
+        t = totals or self.totals()
+        where = []
+        if self.experiments:
+            where.append("experiments " + ", ".join(self.experiments))
+        if self.since:
+            where.append(f"since {self.since}")
+        if self.until:
+            where.append(f"until {self.until}")
+        parts = [f"${t['api_usd']:.4f} reported by the API"]
+        if t["estimate_usd"]:
+            parts.append(f"${t['estimate_usd']:.4f} estimated")
+        if t["in_doubt_usd"]:
+            parts.append(f"${t['in_doubt_usd']:.4f} in doubt")
+        return [
+            f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
+            f"({', '.join(parts)})",
+            f"{int(t['tasks'])} tasks ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
+            f"{int(t['pending'])} not sent), {int(t['images'])} images"
+            + (f", ${t['cost_usd'] / t['images']:.4f} per image" if t["images"] else ""),
+        ]
+
+    def summary(self) -> str:
+        """Totals, the table per experiment, and the notes, as text."""
+        t = self.totals()
+        lines = self.headline(t)
+        df = self.by("experiment")
+        if len(df):
+            lines += ["", format_table(df[["tasks", "done", "failed", "images", "cost_usd", "failed_usd", "usd_per_image"]])]
+        notes = self.notes(t)
+        if notes:
+            lines += [""] + [f"note: {n}" for n in notes]
+        return "\n".join(lines)
+
+
+def format_table(df: "pd.DataFrame") -> str:
+    """A frame as terminal text: dollars with 4 decimals, counts as integers, blanks for NaN."""
+    import pandas as pd
+
+    shown = df.copy()
+    for col in shown.columns:
+        if col.endswith("_usd") or col.startswith("usd_"):
+            shown[col] = [("" if v != v else f"${v:,.4f}") for v in shown[col]]
+        elif col.endswith("_pct") or col in ("keep_rate",):
+            shown[col] = [("" if v != v else f"{v:g}") for v in shown[col]]
+    with pd.option_context("display.max_rows", 1000, "display.max_columns", 50, "display.width", 200,
+                           "display.max_colwidth", 60):
+        return shown.to_string(na_rep="")
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _finish(df: "pd.DataFrame") -> "pd.DataFrame":
+    df = df.copy()
+    for col in _MONEY:
+        df[col] = df[col].astype(float).round(6)
+    for col in ("tasks", "done", "failed", "in_doubt", "pending", "images"):
+        df[col] = df[col].astype(int)
+    df["usd_per_image"] = (df["cost_usd"] / df["images"].where(df["images"] > 0)).round(6)
+    return df[["tasks", "done", "failed", "in_doubt", "pending", "images", *_MONEY, "usd_per_image"]]
+
+
+def _described_price(model: str, at: str) -> float:
+    from ..errors import ModelNotFoundError
+    from ..core.model import get_model
+
+    try:
+        return float(get_model(model).price_on(at))
+    except (ModelNotFoundError, ValueError):
+        return float("nan")
+
+
+def _signed(usd: float) -> str:
+    return f"{'+' if usd >= 0 else '-'}${abs(usd):.4f}"
+
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
+
+
+def _when(value: Any, name: str) -> str | None:
+    """A bound as ISO-8601 UTC text, comparable with the log's timestamps."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        m = _RELATIVE.match(value)
+        if m:
+            n, unit = int(m.group(1)), m.group(2)
+            delta = {"d": dt.timedelta(days=n), "h": dt.timedelta(hours=n), "w": dt.timedelta(weeks=n)}[unit]
+            value = dt.datetime.now(dt.timezone.utc) - delta
+        else:
+            try:
+                value = dt.datetime.fromisoformat(value.strip()) if "T" in value or " " in value.strip() else dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"{name}={value!r} is not a date: use 2026-03-01, 2026-03-01T12:00, or 7d for the last 7 days") from None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day
+    raise TypeError(f"{name} must be a date, a datetime or text, got {type(value).__name__}")
+

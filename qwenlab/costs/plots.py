@@ -1,0 +1,218 @@
+"""Plots of what experiments cost (matplotlib), drawn from `qwenlab.costs.frames.Costs`.
+
+    from qwenlab.costs.plots import cumulative_spend, cost_by_experiment, cost_by_setting, estimate_vs_actual
+    cumulative_spend(costs)                    # where the money went over time
+    cost_by_experiment(costs)                  # API / estimated / in doubt, with each budget
+    cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
+    estimate_vs_actual(costs)                  # the plan's estimate against the spend
+
+Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
+the Figure. No pyplot: figures are plain `matplotlib.figure.Figure`s (safe in any thread, no
+GUI backend); a notebook shows one with `display(fig)` or as a cell's last value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .frames import Costs
+
+__all__ = ["cumulative_spend", "cost_by_experiment", "cost_by_setting", "estimate_vs_actual"]
+
+# the parts of a spend, in the order they are stacked, with their colours
+_PARTS = [("api_usd", "reported by the API", "#3b6ea8"), ("estimate_usd", "estimated (no API cost)", "#9ab8d8"),
+          ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
+_MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
+
+
+def _costs(source: Any) -> "Costs":
+    from .frames import Costs
+
+    return source if isinstance(source, Costs) else Costs(source)
+
+
+def _axes(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes"]:
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _usd(x: float, _pos: Any = None) -> str:
+    # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext
+    return f"\\${x:,.2f}" if abs(x) >= 1 or x == 0 else f"\\${x:,.3f}"
+
+
+def _empty(ax: "Axes", title: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "nothing spent yet", ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: bool = True) -> "Figure":
+    """Cumulative USD over time (UTC): the total, and one line per experiment (the largest
+    eight; the others summed) when `by_experiment`."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.ticker import FuncFormatter
+
+    c = _costs(costs)
+    fig, ax = _axes(ax, (8, 4))
+    df = c.timeline()
+    title = "Cumulative spend"
+    if df.empty:
+        _empty(ax, title)
+        return fig
+    at = df["at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    ax.step(at, df["cumulative_usd"], where="post", color="black", linewidth=2, label=f"all ({_usd(df['cost_usd'].sum())})")
+    if by_experiment and df["experiment"].nunique() > 1:
+        totals = df.groupby("experiment")["cost_usd"].sum().sort_values(ascending=False)
+        shown = list(totals.index[:_MAX_LINES])
+        names = df["experiment"].where(df["experiment"].isin(shown), "others")
+        for name in [*shown, *(["others"] if len(totals) > _MAX_LINES else [])]:
+            part = df[names == name]
+            ax.step(at[part.index], part["cost_usd"].cumsum(), where="post", linewidth=1,
+                    label=f"{name} ({_usd(part['cost_usd'].sum())})")
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.set_title(title)
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("USD")
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small", loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
+    """Spend per experiment as horizontal bars (API-reported, estimated, in doubt stacked), with
+    each experiment's budget marked, and the part charged for failed requests written beside."""
+    c = _costs(costs)
+    df = c.by("experiment")
+    labels = [_wrap(str(n), 30) for n in df.index]
+    fig, ax = _axes(ax, (9, _height(labels)))
+    title = "Cost by experiment"
+    if df.empty or not df["cost_usd"].any():
+        _empty(ax, title)
+        return fig
+    budgets = c.budget()["budget_usd"]
+    y = list(range(len(df)))
+    left = [0.0] * len(df)
+    for col, label, colour in _PARTS:
+        values = [float(v) for v in df[col]]
+        if any(values):
+            ax.barh(y, values, left=left, color=colour, label=label)
+            left = [a + b for a, b in zip(left, values)]
+    marked = False
+    right = max(left)
+    for i, name in enumerate(df.index):
+        budget = budgets.get(name)
+        if budget is not None and budget == budget:
+            ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2, label=None if marked else "budget")
+            marked, right = True, max(right, budget)
+    notes = []
+    for name, r in df.iterrows():
+        note = _usd(r["cost_usd"])
+        if r["failed_usd"] > 0:
+            note += f" ({_usd(r['failed_usd'])} on failures)"
+        notes.append(note)
+    _finish_bars(ax, y, labels, left, notes, right, title)
+    ax.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None, *, min_score: float | None = None) -> "Figure":
+    """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
+    labelled with its images and USD per image, or per kept image when `min_score` is given."""
+    c = _costs(costs)
+    df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
+    if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
+        several = df.index.get_level_values(0).nunique() > 1
+        df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
+    labels = [_wrap(str(i), 40) for i in df.index]
+    fig, ax = _axes(ax, (9, _height(labels)))
+    title = f"Cost by {axis}" + (f" (kept: score >= {min_score:g})" if min_score is not None else "")
+    if df.empty or not df["cost_usd"].any():
+        _empty(ax, title)
+        return fig
+    y = list(range(len(df)))
+    values = [float(v) for v in df["cost_usd"]]
+    ax.barh(y, values, color="#3b6ea8")
+    notes = []
+    for _, r in df.iterrows():
+        if min_score is not None:
+            per = r["usd_per_kept_image"]
+            notes.append(f"{_usd(r['cost_usd'])}, {int(r['kept'])}/{int(r['images'])} kept, "
+                         + (f"{_usd(per)} per kept" if per == per else "none kept"))
+        else:
+            per = r["usd_per_image"]
+            notes.append(f"{_usd(r['cost_usd'])}, {int(r['images'])} images" + (f", {_usd(per)} each" if per == per else ""))
+    _finish_bars(ax, y, labels, values, notes, max(values), title)
+    return fig
+
+
+def _finish_bars(ax: "Axes", y: list[int], labels: list[str], ends: list[float], notes: list[str], right: float, title: str) -> None:
+    """Labels, notes after each bar (room kept for them), dollar ticks, top-down order."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    for i, (end, note) in enumerate(zip(ends, notes)):
+        ax.text(end, i, " " + note, va="center", fontsize="small")
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(y) - 0.5, -0.5)  # first row on top
+    longest = max((len(n) for n in notes), default=0)
+    ax.set_xlim(0, right * (1.15 + 0.022 * longest))  # room for the notes, which are about 2% of the width per character
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.set_title(title)
+    ax.set_xlabel("USD")
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _height(labels: list[str]) -> float:
+    lines = sum(max(1, lbl.count("\n") + 1) for lbl in labels)
+    return max(2.5, 0.22 * lines + 0.25 * len(labels) + 1.2)
+
+
+def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
+    """Per experiment, the plan's estimate of the requests sent beside what they cost; the
+    difference is written on each pair (failures that cost nothing make it negative)."""
+    from matplotlib.ticker import FuncFormatter
+
+    c = _costs(costs)
+    df = c.estimate_vs_actual()
+    fig, ax = _axes(ax, (max(5.0, 1.1 * len(df) + 2), 4))
+    title = "Estimate against actual"
+    if df.empty or not (df["estimated_usd"].any() or df["cost_usd"].any()):
+        _empty(ax, title)
+        return fig
+    x = list(range(len(df)))
+    width = 0.38
+    ax.bar([i - width / 2 for i in x], df["estimated_usd"], width, label="estimated (description's price)", color="#9ab8d8")
+    ax.bar([i + width / 2 for i in x], df["cost_usd"], width, label="actual", color="#3b6ea8")
+    for i, (_, r) in enumerate(df.iterrows()):
+        top = max(r["estimated_usd"], r["cost_usd"])
+        diff = r["difference_usd"]
+        ax.text(i, top, f"{'+' if diff >= 0 else '-'}{_usd(abs(diff))}", ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(x, [_wrap(str(n), 14) for n in df.index], rotation=30 if len(df) > 4 else 0, ha="right" if len(df) > 4 else "center")
+    ax.set_title(title)
+    ax.set_ylabel("USD")
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.margins(y=0.15)
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _wrap(text: str, width: int = 40) -> str:
+    """Long labels on several lines rather than shrunk."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text

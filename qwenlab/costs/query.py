@@ -1,0 +1,326 @@
+"""The SQL behind `qwenlab.costs.frames`: one grouped query per frame, run inside SQLite.
+
+Each frame is an aggregate over the tasks table (plus, rarely, the earlier failed attempts kept in
+`tasks.history_json`), grouped by key expressions, so a 100,000-task log is summed where it lies
+instead of being loaded into pandas. The cost indexes (migration `m005_cost_indexes` in
+qwenlab/migrations.py) let SQLite read a narrow covering index instead of the wide task rows.
+Grouping by an axis or a setting groups by the raw JSON value inside SQLite and turns it into the
+sweep's label afterwards, on the few grouped rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..sweeps.axis import format_value
+from ..errors import QwenlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..store.log import Log
+
+__all__ = ["CostQuery", "SUM_COLUMNS", "COST_SQL", "COST_SOURCE_SQL", "AT_SQL", "label_value", "UnknownCostKeyError", "BUILTIN_KEYS"]
+
+BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "status", "setting")
+AT_SQL = "coalesce(t.completed_at, t.sent_at, t.created_at)"
+# the cost of one request, and where the number comes from (see the docstring of qwenlab.costs.frames)
+COST_SQL = ("CASE WHEN t.cost_usd IS NOT NULL THEN t.cost_usd "
+            "WHEN t.status IN ('done', 'sent') THEN coalesce(t.estimated_cost_usd, 0) ELSE 0 END")
+COST_SOURCE_SQL = ("CASE WHEN t.cost_usd IS NOT NULL THEN 'api' WHEN t.status = 'done' THEN 'estimate' "
+                   "WHEN t.status = 'sent' THEN 'in_doubt' ELSE 'none' END")
+# the per-image price recorded at send time (older rows without price_usd: estimate / numberResults)
+PRICE_SQL = "round(coalesce(t.price_usd, t.estimated_cost_usd / max(coalesce(t.number_results, 1), 1)), 6)"
+_IMAGES_SQL = "(SELECT count(*) FROM images i WHERE i.task_id = t.id)"
+
+_SUMS = {
+    "tasks": "count(*)",
+    "done": "total(t.status = 'done')",
+    "failed": "total(t.status = 'failed')",
+    "in_doubt": "total(t.status = 'sent')",
+    "pending": "total(t.status = 'pending')",
+    "images": "total({images})",
+    "api_usd": "total(t.cost_usd)",
+    "estimate_usd": "total(CASE WHEN t.cost_usd IS NULL AND t.status = 'done' THEN t.estimated_cost_usd END)",
+    "in_doubt_usd": "total(CASE WHEN t.cost_usd IS NULL AND t.status = 'sent' THEN t.estimated_cost_usd END)",
+    "failed_usd": "total(CASE WHEN t.status = 'failed' THEN t.cost_usd END)",
+    "estimated_usd": "total(CASE WHEN t.status != 'pending' THEN t.estimated_cost_usd END)",
+}
+SUM_COLUMNS = (*_SUMS, "cost_usd")
+
+# The earlier failed attempts of retried cells, shaped like task rows. The partial index
+# `idx_tasks_history` finds the few rows that have any without reading the others.
+_HISTORY_SOURCE = (
+    "(SELECT NULL AS id, ht.experiment_id, ht.model, ht.width, ht.height, ht.cell_json, ht.cell_key, ht.number_results, "
+    "ht.price_usd, ht.estimated_cost_usd, ht.created_at, 1 AS retried, "
+    "json_extract(h.value, '$.status') AS status, json_extract(h.value, '$.cost_usd') AS cost_usd, "
+    "json_extract(h.value, '$.completed_at') AS completed_at, json_extract(h.value, '$.sent_at') AS sent_at, "
+    "json_extract(h.value, '$.task_uuid') AS task_uuid, json_extract(h.value, '$.error_code') AS error_code, "
+    "json_extract(h.value, '$.error_message') AS error_message, json_extract(h.value, '$.http_status') AS http_status, "
+    "json_extract(h.value, '$.attempts') AS attempts "
+    "FROM tasks ht, json_each(ht.history_json) h WHERE ht.history_json IS NOT NULL) t"
+)
+
+
+class UnknownCostKeyError(QwenlabError, ValueError):
+    """A `by=` key that is neither a built-in key nor an axis of any experiment in view."""
+
+
+@dataclass
+class _Experiment:
+    id: int
+    name: str
+    status: str | None
+    budget_usd: float | None
+    stop_reason: str | None
+    axes: dict[str, list[tuple[Any, str]]] = field(default_factory=dict)  # axis -> [(value, label)]
+
+
+@dataclass
+class _Key:
+    """A `by=` key: the SQL expressions it groups by, and how to label and order a group."""
+
+    levels: list[str]  # output index levels
+    sql: list[str]  # expressions, in the GROUP BY
+    label: Callable[[list[Any], dict[int, _Experiment]], list[tuple[Any, Any]]]  # raw values -> [(label, order)] per level
+    where: str | None = None
+
+
+def label_value(exp: _Experiment | None, axis: str, raw: str | None) -> tuple[str, int]:
+    """The sweep's label of an axis value (raw JSON text from SQLite) and its place in the axis."""
+    if raw is None:
+        return "(not swept)", 1 << 30
+    value = json.loads(raw)
+    pairs = exp.axes.get(axis, []) if exp else []
+    for i, (candidate, label) in enumerate(pairs):
+        if candidate == value and type(candidate) is type(value):
+            return label, i
+    return format_value(value), len(pairs)
+
+
+class CostQuery:
+    """The grouped queries over one log, with the filters of a `Costs` view."""
+
+    def __init__(self, log: "Log", since: str | None, until: str | None, experiments: list[str] | None) -> None:
+        self.log = log
+        self.since, self.until, self.names = since, until, experiments
+
+    # -- experiments ------------------------------------------------------------------------------
+    def _experiments(self) -> dict[int, _Experiment]:
+        out: dict[int, _Experiment] = {}
+        for r in self.log._rows("SELECT id, name, status, budget_usd, stop_reason, sweep_json, axes_json FROM experiments ORDER BY id"):
+            exp = _Experiment(int(r["id"]), r["name"], r["status"], r["budget_usd"], r.get("stop_reason"))
+            sweep_axes = (json.loads(r["sweep_json"] or "{}") or {}).get("axes") or {}
+            for name, labels in (json.loads(r["axes_json"] or "{}") or {}).items():
+                values = (sweep_axes.get(name) or {}).get("values")
+                if isinstance(values, list) and len(values) == len(labels):
+                    exp.axes[name] = list(zip(values, labels))
+                else:  # labels only: the value's own text is its label
+                    exp.axes[name] = []
+            out[exp.id] = exp
+        if self.names is not None:
+            known = {e.name for e in out.values()}
+            missing = [n for n in self.names if n not in known]
+            if missing:
+                from ..store.experiment import ExperimentNotFoundError
+
+                raise ExperimentNotFoundError(f"no experiment named {', '.join(map(repr, missing))} in {self.log.path}; "
+                                              f"known: {', '.join(sorted(known)) or 'none yet'}")
+            out = {i: e for i, e in out.items() if e.name in self.names}
+        return out
+
+    def experiments_info(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        rows = [{"experiment": e.name, "status": e.status, "budget_usd": e.budget_usd, "stop_reason": e.stop_reason}
+                for e in self._experiments().values()]
+        return pd.DataFrame(rows, columns=["experiment", "status", "budget_usd", "stop_reason"]).set_index("experiment")
+
+    def axis_names(self) -> list[str]:
+        return list(dict.fromkeys(a for e in self._experiments().values() for a in e.axes))
+
+    # -- filters ----------------------------------------------------------------------------------
+    def _where(self, exps: dict[int, _Experiment], extra: Sequence[str | None] = ()) -> tuple[str, list[Any]]:
+        conds: list[str] = []
+        params: list[Any] = []
+        if self.since:
+            conds.append(f"{AT_SQL} >= ?")
+            params.append(self.since)
+        if self.until:
+            conds.append(f"{AT_SQL} < ?")
+            params.append(self.until)
+        if self.names is not None:
+            conds.append(f"t.experiment_id IN ({','.join(str(i) for i in exps) or 'NULL'})")
+        conds += [c for c in extra if c]
+        return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+    # -- keys -------------------------------------------------------------------------------------
+    def _key(self, name: str, exps: dict[int, _Experiment]) -> _Key:
+        def plain(vals: list[Any], _: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
+            return [(vals[0], "" if vals[0] is None else str(vals[0]))]  # (label, order)
+
+        # unary + keeps SQLite from walking the one-column index of model or status (to skip a sort)
+        # and reading every wide row through it: the covering cost index is faster
+        simple = {"model": "+t.model", "size": "t.width || 'x' || t.height", "status": "+t.status",
+                  "day": f"substr({AT_SQL}, 1, 10)", "week": f"date({AT_SQL}, 'weekday 0', '-6 days')",
+                  "month": f"substr({AT_SQL}, 1, 7)"}
+        if name in simple:
+            return _Key([name], [simple[name]], plain)
+        if name == "experiment":
+            return _Key(["experiment"], ["t.experiment_id"], lambda v, e: [_exp_label(v[0], e)])
+        if name == "setting":
+            def setting(v: list[Any], e: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
+                exp = e.get(v[0])
+                cell = json.loads(v[1] or "{}")
+                text = ", ".join(f"{a}={label_value(exp, a, json.dumps(x))[0]}" for a, x in cell.items()) or "(no axes)"
+                return [_exp_label(v[0], e), (text, v[2] if v[2] is not None else 1 << 62)]
+            return _Key(["experiment", "setting"], ["t.experiment_id", "json_remove(t.cell_json, '$.repeat')", "min(t.id)"], setting)
+        having = [i for i, e in exps.items() if name in e.axes]
+        if not having:
+            known = ", ".join(dict.fromkeys([*BUILTIN_KEYS, *self.axis_names()]))
+            raise UnknownCostKeyError(f"by={name!r}: no experiment in view has an axis of that name; use one of: {known}")
+        if '"' in name:
+            raise UnknownCostKeyError(f"by={name!r}: an axis name with a double quote cannot be grouped on")
+        path = "'$.\"" + name.replace("'", "''") + "\"'"
+
+        def axis(v: list[Any], e: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
+            return [label_value(e.get(v[0]), name, v[1])]
+        return _Key([name], ["t.experiment_id", f"t.cell_json -> {path}"], axis,
+                    where=f"t.experiment_id IN ({','.join(map(str, having))})")
+
+    # -- the grouped aggregate -----------------------------------------------------------------------
+    def _group(self, keys: Sequence[str], sums: dict[str, str], sources: Sequence[tuple[str, dict[str, str]]],
+               extra_where: Sequence[str] = (), params_before: Sequence[Any] = ()) -> "pd.DataFrame":
+        """Run `sums` grouped by `keys` over each source (FROM text, template values), add the
+        parts, label the groups and order them. Returns a frame indexed by the keys' levels."""
+        import pandas as pd
+
+        exps = self._experiments()
+        specs = [self._key(k, exps) for k in keys]
+        exprs = [s for spec in specs for s in spec.sql]
+        group_exprs = [s for s in exprs if not s.startswith("min(")]
+        frames = []
+        for source, fill in sources:
+            where, params = self._where(exps, [*(s.where for s in specs), *extra_where])
+            select = [f"{s} AS k{i}" for i, s in enumerate(exprs)] + [f"{sql.format(**fill)} AS [{n}]" for n, sql in sums.items()]
+            group = f" GROUP BY {', '.join(str(exprs.index(g) + 1) for g in group_exprs)}" if group_exprs else ""
+            sql = f"SELECT {', '.join(select)} FROM {source}{where}{group}"
+            frames.append(self.log.frame(sql, [*params_before, *params]))
+        raw = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
+        levels = list(dict.fromkeys(level for spec in specs for level in spec.levels))
+        if not specs:
+            out = raw[list(sums)].sum(numeric_only=True).to_frame().T if len(raw) else pd.DataFrame([{n: 0 for n in sums}])
+            return out.fillna(0)
+        labelled: dict[str, list[Any]] = {lv: [] for lv in levels}
+        orders: dict[str, list[Any]] = {lv: [] for lv in levels}
+        for _, row in raw.iterrows():
+            pos = 0
+            seen: set[str] = set()
+            for spec in specs:
+                vals = [row[f"k{pos + j}"] for j in range(len(spec.sql))]
+                pos += len(spec.sql)
+                for level, (label, order) in zip(spec.levels, spec.label([_py(v) for v in vals], exps)):
+                    if level in seen:
+                        continue
+                    seen.add(level)
+                    labelled[level].append(label)
+                    orders[level].append(order)
+        frame = raw[list(sums)].copy()
+        for lv in levels:
+            frame[lv] = labelled[lv]
+            frame[f"__order_{lv}"] = orders[lv]
+        if len(frame):
+            frame = frame.sort_values([f"__order_{lv}" for lv in levels], kind="stable")
+        out = frame.groupby(levels, sort=False, dropna=False)[list(sums)].sum()
+        return out
+
+    def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
+        sums = dict(_SUMS)
+        out = self._group(keys, sums, [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})])
+        out["cost_usd"] = out["api_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
+        return out
+
+    def kept(self, keys: Sequence[str], min_score: float) -> "pd.DataFrame":
+        """Rated and kept images per group: each image's latest rating with a score counts."""
+        source = ("images i JOIN tasks t ON t.id = i.task_id JOIN ratings r ON r.id = "
+                  "(SELECT max(r2.id) FROM ratings r2 WHERE r2.image_id = i.id AND r2.score IS NOT NULL)")
+        sums = {"rated": "count(*)", "kept": "total(r.score >= ?)"}
+        return self._group(keys, sums, [(source, {})], params_before=[min_score])
+
+    def per_experiment_extra(self) -> "pd.DataFrame":
+        sums = {"unsent": "total(t.status = 'pending')",
+                "unsent_usd": "total(CASE WHEN t.status = 'pending' THEN t.estimated_cost_usd END)",
+                "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)"}
+        out = self._group(["experiment"], sums, [("tasks t", {}), (_HISTORY_SOURCE, {})])
+        out["unsent"] = out["unsent"].astype(int)
+        return out.round(6)
+
+    # -- rows -------------------------------------------------------------------------------------
+    def requests(self, where: Sequence[str] = (), columns: Sequence[str] | None = None) -> "pd.DataFrame":
+        """One row per request (tasks and earlier failed attempts), in time order; `where`: extra
+        SQL conditions on `t`, `columns`: only these of the output columns."""
+        import pandas as pd
+
+        exps = self._experiments()
+        names = {i: e.name for i, e in exps.items()}
+        every = {
+            "task_id": "t.id", "experiment_id": "t.experiment_id", "cell_key": "t.cell_key", "task_uuid": "t.task_uuid",
+            "retried": "{retried}", "status": "t.status", "model": "t.model", "width": "t.width", "height": "t.height",
+            "images": "{images}", "price_usd": "t.price_usd", "estimated_cost_usd": "t.estimated_cost_usd",
+            "cost_usd": "t.cost_usd", "cost": f"round({COST_SQL}, 10)", "cost_source": COST_SOURCE_SQL,
+            "error_code": "t.error_code", "error_message": "t.error_message", "http_status": "t.http_status",
+            "attempts": "t.attempts", "at": AT_SQL,
+        }
+        wanted = ["experiment_id", *[c for c in (columns or every) if c not in ("experiment", "experiment_id")]]
+        frames = []
+        for source, fill in (("tasks t", {"images": _IMAGES_SQL, "retried": "0"}), (_HISTORY_SOURCE, {"images": "0", "retried": "1"})):
+            select = ", ".join(f"{every[c].format(**fill)} AS [{c}]" for c in wanted)
+            clause, params = self._where(exps, list(where))
+            frames.append(self.log.frame(f"SELECT {select} FROM {source}{clause}", params))
+        df = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        df.insert(0, "experiment", df.pop("experiment_id").map(names))
+        if "at" in df.columns:
+            df = df.sort_values("at", kind="stable")
+        return df.reset_index(drop=True)
+
+    def prices(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        exps = self._experiments()
+        where, params = self._where(exps, ["t.status != 'pending'"])
+        tasks = self.log.frame(
+            f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, min({AT_SQL}) AS first_at, max({AT_SQL}) AS last_at, "
+            f"count(*) AS tasks FROM tasks t{where} GROUP BY 1, 2", params)
+        where, params = self._where(exps)
+        images = self.log.frame(
+            f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, count(*) AS images, count(i.cost_usd) AS api_images, "
+            f"min(i.cost_usd) AS api_min_usd, max(i.cost_usd) AS api_max_usd, total(i.cost_usd) AS api_image_usd, "
+            f"total(i.cost_usd IS NOT NULL AND abs(i.cost_usd - {PRICE_SQL}) > 1e-6) AS differing_images, "
+            f"total(i.cost_usd - {PRICE_SQL}) AS api_minus_price_usd "
+            f"FROM images i JOIN tasks t ON t.id = i.task_id{where} GROUP BY 1, 2", params)
+        df = tasks.merge(images, on=["model", "price_usd"], how="left")
+        for col in ("images", "api_images", "differing_images"):
+            df[col] = df[col].fillna(0).astype(int)
+        df["api_usd_per_image"] = (df.pop("api_image_usd") / df["api_images"].where(df["api_images"] > 0)).round(6)
+        df["api_minus_price_usd"] = df["api_minus_price_usd"].fillna(0).round(6)
+        cols = ["model", "price_usd", "first_at", "last_at", "tasks", "images", "api_images", "api_usd_per_image",
+                "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
+        return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
+
+
+def _exp_label(exp_id: Any, exps: dict[int, _Experiment]) -> tuple[Any, Any]:
+    exp = exps.get(exp_id)
+    return (exp.name if exp else f"#{exp_id}", exp_id if exp_id is not None else 1 << 62)
+
+
+def _py(value: Any) -> Any:
+    """numpy scalars and NaN from pandas back to plain Python (None for missing)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+

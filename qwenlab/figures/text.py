@@ -1,0 +1,109 @@
+"""Text on a grid: wrapped labels that keep their size, image stamps, footnotes, file-name slugs.
+
+Matplotlib does not wrap text to a box, and shrinking a font until a label fits makes it
+unreadable. So labels are wrapped with `textwrap` to a width in characters estimated from the
+box width and the font size, and the figure grows to hold the lines instead; a label that would
+need more lines than its box holds ends with "…" (its full text is in the footnotes).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any, Iterable, Sequence
+
+from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
+
+__all__ = ["chars", "line_height", "wrap_lines", "heading", "stamp_text", "footnotes", "slug",
+           "TITLE_PT", "SUBTITLE_PT", "LABEL_PT", "STAMP_PT", "BLANK_PT", "NOTE_PT"]
+
+# Font sizes in points: fixed, never scaled down with the figure
+TITLE_PT = 15.0
+SUBTITLE_PT = 9.5
+LABEL_PT = 10.5
+STAMP_PT = 6.5
+BLANK_PT = 8.0
+NOTE_PT = 8.0
+
+# Average glyph width of DejaVu Sans (matplotlib's default) as a fraction of the font size,
+# a little generous so that wrapped lines never overflow their box
+_CHAR_WIDTH = 0.6
+_LINE_SPACING = 1.3
+NBSP = "\u00a0"
+
+
+def chars(width_in: float, fontsize: float) -> int:
+    """How many characters of this font size fit in `width_in` inches (at least 8)."""
+    return max(8, int(width_in * 72 / (fontsize * _CHAR_WIDTH)))
+
+
+def line_height(fontsize: float) -> float:
+    """Height of one line of text, in inches."""
+    return fontsize * _LINE_SPACING / 72
+
+
+def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | None = None) -> list[str]:
+    """`text` wrapped to a box `width_in` inches wide; its own line breaks are kept. With
+    `max_lines`, the last line kept ends with "…" when the text is longer."""
+    width = chars(width_in, fontsize)
+    lines: list[str] = []
+    for para in str(text).splitlines() or [""]:
+        lines.extend(textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""])
+    if max_lines is not None and len(lines) > max(1, max_lines):
+        keep = max(1, max_lines)
+        lines = lines[:keep]
+        last = lines[-1]
+        lines[-1] = (last[: width - 1].rstrip() if len(last) >= width else last.rstrip()) + "…"
+    return lines
+
+
+def heading(info: AxisInfo, value: Any) -> str:
+    """A row or column header: "promptExtend: on", "repeat 1", or "prompt 2: A premium beauty…"."""
+    label = info.label(value)
+    if info.name == REPEAT:
+        return f"repeat {value}"
+    if label.startswith(f"{info.name} "):
+        return label
+    return f"{info.name}: {label}"
+
+
+def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str]) -> str:
+    """What is printed on an image so that a crop still tells what it is: the value of every
+    axis in `axes`, the repeat, the image index if a task made several, and the seed the API
+    reported ("seed ?" when none came back; "seed 42 sent" for a pinned seed without an image)."""
+    parts = [catalog.axes[a].tag(entry.value(a)) for a in axes if a != REPEAT and a in catalog.axes]
+    parts.append(f"r{entry.repeat}")
+    if entry.result:
+        parts.append(f"img {entry.result + 1}")
+    if entry.seed is not None:
+        parts.append(f"seed {entry.seed}")
+    elif entry.requested_seed is not None:
+        parts.append(f"seed {entry.requested_seed} sent")
+    else:
+        parts.append("seed ?")
+    # a no-break space inside each short part, so wrapping never parts "seed" from its number
+    return " · ".join(p.replace(" ", NBSP) if len(p) <= 18 else p for p in parts)
+
+
+def footnotes(catalog: Catalog, entries: Iterable[Entry]) -> list[str]:
+    """The full texts behind shortened labels of the values on a page, and the prompt and
+    negative prompt when one is shared by every image of the page and no axis names it."""
+    entries = list(entries)
+    notes: list[str] = []
+    for name, info in catalog.axes.items():
+        for value in catalog.values(name, entries):
+            note = info.note(value)
+            if note and note not in notes:
+                notes.append(note)
+    # the prompt itself, when the whole page shares one and no note above already holds it
+    for head, texts in (("prompt", {e.prompt for e in entries}), ("negative prompt", {e.negative_prompt for e in entries})):
+        sent = {t for t in texts if t}
+        text = next(iter(sent)) if len(sent) == 1 else None
+        if text and not any(text in n for n in notes):
+            notes.append(f"{head}{' (where sent)' if len(texts) > 1 else ''}: {text}")
+    return notes
+
+
+def slug(text: str) -> str:
+    """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumi-re-noir"."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "page"

@@ -1,0 +1,304 @@
+"""An experiment as one self-contained HTML file, to share: `qwenlab export NAME -o report.html`.
+
+    export_html(exp, "report.html")                       # returns the path written
+    export_html(exp, "report.html", rows="promptExtend", cols="size", grid="table")
+
+The file holds the comparison grid (as embedded images, or `grid="table"`: an HTML table of
+thumbnails), the costs, the ratings and blind judgements, and every request: prompt,
+parameters, the seed the API reported, cost, latency and error, with each image as an embedded
+thumbnail. It loads nothing from anywhere (no scripts, stylesheets, fonts or remote images; a
+Content-Security-Policy says so to the browser), every piece of text is HTML-escaped, and
+registered secrets such as the API key are scrubbed from it. Where the log holds text scores
+(`qwenlab score NAME`), each request's row gives its images' scores and what was misread, and
+the section opens with the score by axis; the export never runs OCR.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ..store.catalog import REPEAT, Catalog, Entry, same_value
+from ..errors import ImageError, register_secret
+from .page import details, esc, fmt, img, page, section, table
+from ..figures.text import heading, slug, stamp_text
+from ..paths import write_atomic
+
+if TYPE_CHECKING:
+    from ..store.experiment import Experiment
+
+__all__ = ["export_html", "report_html"]
+
+GRID_MODES = ("image", "table", None)
+
+
+def export_html(experiment: "Experiment", path: str | Path | None = None, **options: Any) -> Path:
+    """Write the report (see `report_html` for the options); return its path.
+    Default path: `<data>/reports/<experiment>.html`."""
+    target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{slug(experiment.name)}.html"
+    write_atomic(target, report_html(experiment, **options).encode("utf-8"))  # a reader never sees half a report
+    return target
+
+
+def report_html(experiment: "Experiment", *, rows: str | None = None, cols: str | None = None,
+                page_by: str | Sequence[str] | None = "auto", facet: str | None = None,
+                where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 256,
+                grid_dpi: float = 90, title: str | None = None) -> str:
+    """The report as an HTML string.
+
+    rows, cols, page_by, facet, where: the grid's layout (as `qwenlab.figures.grid.build_grid`).
+    grid: "image" (the matplotlib grid as embedded JPEGs), "table" (an HTML table of
+    thumbnails) or None (no grid). thumb: thumbnail size in pixels (cached on disk).
+    """
+    if grid not in GRID_MODES:
+        raise ValueError(f"grid must be one of 'image', 'table' or None, got {grid!r}")
+    # the key in the environment is scrubbed even if nothing registered it in this process
+    register_secret(os.environ.get("RUNWARE_API_KEY"))
+    catalog = Catalog.load(experiment).where(where)
+    name = title or experiment.name
+    uris = _thumb_uris(catalog.entries, thumb)
+    parts = [f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
+    nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("requests", "Requests")]
+    parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if grid or a != "grid") + "</p>")
+    if grid:
+        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page_by, facet, thumb, grid_dpi, uris)))
+    parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
+    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, uris)))
+    from ..typography.badges import score_badges
+
+    badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
+    parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
+                         _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, badges)))
+    from .. import __version__
+
+    parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
+                 "images are embedded thumbnails; it loads nothing from anywhere.</footer>")
+    return page(f"{name} — qwenlab report", "\n".join(parts))
+
+
+# -- sections -------------------------------------------------------------------------------------
+def _overview(experiment: "Experiment", catalog: Catalog) -> str:
+    row = experiment.row
+    sweep = experiment.sweep
+    lines = "".join(f"<div class=\"muted\">{esc(line.strip())}</div>" for line in experiment.summary().splitlines())
+    axes = "; ".join(f"{a}: {', '.join(i.labels)}" for a, i in catalog.axes.items() if a != REPEAT)
+    facts = [("model", row.get("model")), ("status", row.get("status")), ("created", row.get("created_at")),
+             ("updated", row.get("updated_at")), ("budget", fmt(row.get("budget_usd"), "usd") or "none"),
+             ("why it stopped", row.get("stop_reason")), ("notes", row.get("notes")), ("axes", axes),
+             ("repeats", sweep.get("repeats")), ("seed policy", sweep.get("seed_policy"))]
+    kv = table(["", ""], [[esc(k), v if k == "budget" else esc(v)] for k, v in facts if v not in (None, "")], cls="kv")
+    base = json.dumps(sweep.get("base", {}), indent=2, ensure_ascii=False)
+    return lines + kv + details("the sweep's base request", f"<pre>{esc(base)}</pre>")
+
+
+def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page_by: Any, facet: str | None,
+                  thumb: int, dpi: float, uris: dict[str, str]) -> str:
+    from ..figures.grid import build_grid
+
+    if not catalog.entries:
+        return "<p class=\"muted\">No cells.</p>"
+    if mode == "table":
+        return _grid_table(catalog, rows, cols, uris)
+    grid = build_grid(catalog, rows, cols, page=page_by, facet=facet, thumb=thumb, dpi=dpi)
+    out = []
+    for p in grid.pages:
+        import io
+
+        buf = io.BytesIO()
+        p.figure.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": 85})
+        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        out.append(f"<figure>{img(uri, p.label or p.title, cls='grid')}<figcaption class=\"muted\">{esc(p.label)}"
+                   f"</figcaption></figure>")
+    return "".join(out)
+
+
+def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, uris: dict[str, str]) -> str:
+    if rows is None and cols is None:
+        varying = [a for a in catalog.varying if a != REPEAT]
+        cols = varying[0] if varying else None
+        rows = varying[1] if len(varying) > 1 else None
+    catalog.check_axes(rows, cols)
+    row_vals = catalog.values(rows) if rows else [None]
+    col_vals = catalog.values(cols) if cols else [None]
+    stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
+    body = []
+    for rv in row_vals:
+        cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
+        for cv in col_vals:
+            group = [e for e in catalog.entries
+                     if (not rows or same_value(e.value(rows), rv)) and (not cols or same_value(e.value(cols), cv))]
+            cells.append("".join(_figure(e, catalog, stamped, uris) for e in group))
+        body.append(cells)
+    heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
+    return table(heads, body, cls="gridtable")
+
+
+def _figure(e: Entry, catalog: Catalog, stamped: list[str], uris: dict[str, str]) -> str:
+    stamp = stamp_text(e, catalog, stamped)
+    if e.path and e.path in uris:
+        pic = img(uris[e.path], stamp)
+    else:
+        pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
+    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(stamp)}</div></div>"
+
+
+def _costs_section(experiment: "Experiment", catalog: Catalog) -> str:
+    from ..costs.frames import Costs, UnknownCostKeyError
+
+    costs = Costs(experiment.log, experiments=[experiment.name])
+    totals = costs.totals()
+    out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
+    cols = ["tasks", "done", "failed", "images", "cost_usd", "usd_per_image"]
+    for axis in [a for a in catalog.varying if a != REPEAT]:
+        try:
+            df = costs.by(axis)
+        except UnknownCostKeyError:  # an axis the cost query cannot group by: no table, the report goes on
+            continue
+        body = [[esc(idx)] + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in cols]
+                for idx, r in df.iterrows()]
+        out.append(f"<h3>by {esc(axis)}</h3>" + table([axis, *cols], body, numeric=range(1, len(cols) + 1)))
+    for note in costs.notes(totals):
+        out.append(f"<p class=\"muted\">note: {esc(note)}</p>")
+    return "".join(out)
+
+
+def _ratings_section(experiment: "Experiment", catalog: Catalog, uris: dict[str, str]) -> str:
+    log = experiment.log
+    ratings = log.frame("SELECT r.*, i.id AS img FROM ratings r JOIN images i ON i.id = r.image_id "
+                        "WHERE i.experiment_id = ? ORDER BY r.id", [experiment.id])
+    by_image = {e.image_id: e for e in catalog.entries if e.image_id is not None}
+    stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
+    out = []
+    if ratings.empty:
+        out.append("<p class=\"muted\">No ratings yet (rate images in the explorer).</p>")
+    else:
+        latest = ratings.groupby("image_id").tail(1)  # the latest rating of each image counts
+        means = []
+        for axis in stamped:
+            sums: dict[str, list[float]] = defaultdict(list)
+            for r in latest.itertuples():
+                e = by_image.get(r.image_id)
+                if e is not None and r.score is not None and r.score == r.score:
+                    sums[catalog.axes[axis].label(e.value(axis))].append(float(r.score))
+            means.extend([[esc(axis), esc(v), f"{sum(s) / len(s):.2f}", str(len(s))] for v, s in sums.items()])
+        if means:
+            out.append("<h3>mean score (latest rating of each image)</h3>" + table(["axis", "value", "mean", "images"], means,
+                                                                                  numeric=(2, 3)))
+        body = []
+        for r in ratings.itertuples():
+            e = by_image.get(r.image_id)
+            pic = img(uris[e.path], f"image {r.image_id}") if e is not None and e.path in uris else ""
+            body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
+                         esc(r.judge), esc(r.created_at)])
+        out.append("<h3>every rating</h3>" + table(["image", "what", "score", "note", "judge", "when"], body))
+    out.append(_judgements(experiment, catalog))
+    return "".join(out)
+
+
+def _judgements(experiment: "Experiment", catalog: Catalog) -> str:
+    """Each judged value's win rate with its Wilson interval, as `qwenlab.analysis.judging.win_rates` counts it."""
+    from ..analysis.judging import win_rates
+
+    judged = experiment.log.frame("SELECT DISTINCT axis FROM judgements WHERE experiment_id = ? ORDER BY axis",
+                                  [experiment.id])
+    body = []
+    for axis in (a for a in judged["axis"] if a in catalog.axes):
+        for r in win_rates(experiment, axis).itertuples():
+            if r.judgements:
+                body.append([esc(axis), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
+                             f"{r.ci_low:.0%} to {r.ci_high:.0%}"])
+    if not body:
+        return "<p class=\"muted\">No blind judgements yet.</p>"
+    return ("<h3>blind judgements</h3><p class=\"muted\">win rate counts a tie as half a win; "
+            "the interval is Wilson's, at 95%.</p>"
+            + table(["axis", "value", "wins", "losses", "ties", "win rate", "95% interval"], body, numeric=(2, 3, 4, 5)))
+
+
+def _text_scores(experiment: "Experiment", catalog: Catalog, badges: Any) -> str:
+    """The text score by each varying axis, with intervals; "" when nothing is scored."""
+    if not badges:
+        return ""
+    from ..typography.analysis import describe
+    from ..typography.scores import text_scores
+
+    df = text_scores(experiment, badges.engine)
+    lines = [describe(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [describe(df)]
+    return (f"<p><b>Text scores</b> <span class=\"muted\">(OCR by {esc(badges.engine)}: the quoted text of each prompt, "
+            "read back from the image)</span></p><ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
+
+
+def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None) -> str:
+    axes = [a for a in catalog.axes if a != REPEAT]
+    tasks: dict[int, list[Entry]] = {}
+    for e in catalog.entries:
+        tasks.setdefault(e.task_id, []).append(e)
+    body = []
+    for task_id, group in tasks.items():
+        first = group[0]
+        t = first.task
+        pics = "".join(img(uris[e.path], f"seed {e.seed}") for e in group if e.path in uris)
+        status = esc(first.status)
+        if first.status == "failed":
+            status = f"<span class=\"failed\">{status}</span>"
+        error = ""
+        if first.error_code or first.error_message:
+            error = f"<span class=\"failed\">{esc(first.error_code)}</span> {esc(first.error_message)}"
+        seeds = ", ".join(str(e.seed) for e in group if e.seed is not None) or (
+            f"{first.requested_seed} (sent)" if first.requested_seed is not None else "")
+        prompt = _long_text(first.prompt, 180)
+        negative = _long_text(first.negative_prompt, 80)
+        request = t.get("request_json")
+        req_html = details("request JSON", f"<pre>{esc(_pretty(request))}</pre>") if request else ""
+        body.append([
+            pics,
+            *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status, esc(seeds),
+            fmt(t.get("cost_usd"), "usd"), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
+            f"<div class=\"prompt\">{prompt}</div>", negative, esc(f"{first.width}x{first.height}" if first.width else ""),
+            req_html,
+        ])
+        if badges:
+            found = [badges.get(e.image_id) for e in group if e.image_id is not None]
+            body[-1].insert(1, "".join(f"<div style=\"border-left:6px solid {b.hex};padding-left:4px\">{esc(b.label)}: "
+                                       f"{esc(b.detail)}</div>" if b else "<div class=\"muted\">not scored</div>"
+                                       for b in found))
+    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", "seed (reported)", "cost", "latency",
+             "attempts", "error", "prompt", "negative prompt", "size", "request"]
+    return table(heads, body)
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+def _thumb_uris(entries: list[Entry], size: int) -> dict[str, str]:
+    """path -> data URI of its cached thumbnail, made in threads; unreadable files are left out."""
+    import concurrent.futures as cf
+
+    from ..store.thumbnails import thumbnail_data_uri
+
+    def one(path: str) -> str | None:
+        try:
+            return thumbnail_data_uri(path, size)
+        except (ImageError, OSError):
+            return None
+
+    paths = sorted({e.path for e in entries if e.path})
+    with cf.ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
+        return {p: u for p, u in zip(paths, pool.map(one, paths)) if u}
+
+
+def _long_text(text: str | None, limit: int) -> str:
+    if not text:
+        return ""
+    if len(text) <= limit:
+        return esc(text)
+    return details(text[: limit - 1] + "…", f"<div>{esc(text)}</div>")
+
+
+def _pretty(request_json: str) -> str:
+    try:
+        return json.dumps(json.loads(request_json), indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(request_json)
+

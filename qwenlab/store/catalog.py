@@ -1,0 +1,304 @@
+"""An experiment's images and cells as plain records, keyed by axis values: what grids, pairs and
+exports lay out.
+
+    cat = Catalog.load(exp)                       # read once from the log
+    cat.axes["promptExtend"].label(True)          # "on"
+    cat.where({"size": "1024x1536"}).entries      # one Entry per image (or per cell without one)
+
+An `Entry` is one slot of a grid: one image of a task, or a task that made no image (failed,
+not run, in doubt), with the values of every axis, the repeat, the seed the API reported for
+that image, the cost, latency and error. Axis values are those of the log's `tasks.cell_json`:
+the value itself for a parameter axis, the label for a request or bundle axis.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from ..errors import QwenlabError
+
+if TYPE_CHECKING:
+    from .experiment import Experiment
+
+__all__ = ["Catalog", "AxisInfo", "Entry", "UnknownAxisError", "REPEAT", "same_value"]
+
+REPEAT = "repeat"
+# a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
+# in a footnote: a 600-character prompt as a column header would be unreadable
+LONG_VALUE = 32
+EXCERPT = 28
+
+
+class UnknownAxisError(QwenlabError, ValueError):
+    """An axis name that the experiment does not have."""
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Axis values equal as the log stores them (True is not 1; NaN is None)."""
+    a, b = _norm(a), _norm(b)
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return bool(a == b)
+
+
+def _norm(v: Any) -> Any:
+    return None if v is None or (isinstance(v, float) and v != v) else v
+
+
+@dataclass(frozen=True)
+class AxisInfo:
+    """One axis of an experiment: its values in sweep order and how each is shown."""
+
+    name: str
+    kind: str
+    values: tuple[Any, ...]
+    labels: tuple[str, ...]
+    texts: tuple[str | None, ...] = ()  # the full text behind each value, where it is long
+
+    @property
+    def varies(self) -> bool:
+        return len(self.values) > 1
+
+    def index(self, value: Any) -> int | None:
+        for i, v in enumerate(self.values):
+            if same_value(v, value):
+                return i
+        return None
+
+    def _long(self, i: int) -> bool:
+        return bool(self.texts and i < len(self.texts) and self.texts[i]
+                    and (len(self.texts[i] or "") > LONG_VALUE or len(self.labels[i]) > LONG_VALUE))
+
+    def label(self, value: Any) -> str:
+        """The value as a header shows it: its label, or "prompt 2: A premium beauty…" when long."""
+        i = self.index(value)
+        if i is None:
+            from ..sweeps.axis import format_value
+
+            return format_value(value)
+        if self._long(i):
+            if self.kind in ("request", "bundle"):
+                return _excerpt(self.labels[i], LONG_VALUE)
+            return f"{self.name} {i + 1}: {_excerpt(self.texts[i] or '', EXCERPT)}"
+        return self.labels[i]
+
+    def tag(self, value: Any) -> str:
+        """The value as an image stamp shows it: `promptExtend=on`, or `prompt 2` when long."""
+        i = self.index(value)
+        if i is not None and self._long(i):
+            if self.kind in ("request", "bundle"):
+                return f"{self.name}={_excerpt(self.labels[i], 24)}"
+            return f"{self.name} {i + 1}"
+        if self.name == REPEAT:
+            return f"r{value}"
+        return f"{self.name}={self.label(value)}"
+
+    def note(self, value: Any) -> str | None:
+        """The full text behind a shortened value (for a legend or footnote), else None."""
+        i = self.index(value)
+        if i is None or not self._long(i):
+            return None
+        if self.kind in ("request", "bundle"):
+            return f"{self.name} = {self.labels[i]}: {self.texts[i]}"
+        return f"{self.name} {i + 1}: {self.texts[i]}"
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """The start of `text`, cut at a word boundary where one is near, ending with "…"."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image of an experiment, or one cell that has no image (failed, not run, in doubt)."""
+
+    task_id: int
+    cell: Mapping[str, Any]            # axis name -> value, as in tasks.cell_json
+    repeat: int
+    status: str                        # the task's: done | failed | pending | sent
+    image_id: int | None = None
+    path: str | None = None            # absolute path of the image file
+    result: int = 0                    # index of the image within its task (numberResults > 1)
+    seed: int | None = None            # the seed the API reported for this image
+    requested_seed: int | None = None  # the seed sent, where seeds are pinned
+    seed_policy: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    task: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def value(self, axis: str) -> Any:
+        return self.repeat if axis == REPEAT else self.cell.get(axis)
+
+    @property
+    def failed(self) -> bool:
+        return self.image_id is None
+
+    @property
+    def shown_seed(self) -> int | None:
+        """The seed to print: the one the API reported, else the one sent."""
+        return self.seed if self.seed is not None else self.requested_seed
+
+    def problem(self) -> str:
+        """Why there is no image: "failed: inferenceError — message", "not run", ..."""
+        if self.status == "failed":
+            head = f"FAILED: {self.error_code}" if self.error_code else "FAILED"
+            return f"{head}\n{self.error_message}" if self.error_message else head
+        if self.status == "sent":
+            return "IN DOUBT: sent, no answer logged\n(run the sweep again to recover it)"
+        if self.status == "pending":
+            return "NOT RUN"
+        return "no image" if self.status == "done" else self.status.upper()
+
+
+@dataclass
+class Catalog:
+    """An experiment's axes (in sweep order, `repeat` last) and its entries (in cell order)."""
+
+    name: str
+    axes: dict[str, AxisInfo]
+    entries: list[Entry]
+    experiment_id: int | None = None
+    title: str | None = None
+    log: Any = field(default=None, repr=False, compare=False)  # the experiment's Log (its text scores, for views)
+
+    @classmethod
+    def load(cls, experiment: "Experiment") -> "Catalog":
+        """Read the experiment's tasks and images from the log, once."""
+        log, exp_id = experiment.log, experiment.id
+        tasks = log.tasks(exp_id)
+        images = log.images(exp_id)
+        by_task: dict[int, list[dict[str, Any]]] = {}
+        for img in images:
+            by_task.setdefault(img["task_id"], []).append(img)
+        axes = _axes(experiment.sweep, experiment.axes, tasks)
+        entries: list[Entry] = []
+        for t in tasks:
+            cell = json.loads(t.get("cell_json") or "{}")
+            in_cell = cell.pop(REPEAT, 0)
+            repeat = int(t["repeat"] if t.get("repeat") is not None else in_cell or 0)
+            base = Entry(
+                task_id=t["id"], cell=cell, repeat=repeat, status=t["status"],
+                requested_seed=t.get("seed") if t.get("seed_policy") == "pin" else None,
+                seed_policy=t.get("seed_policy"), error_code=t.get("error_code"), error_message=t.get("error_message"),
+                prompt=t.get("prompt"), negative_prompt=t.get("negative_prompt"), width=t.get("width"),
+                height=t.get("height"), cost_usd=t.get("cost_usd"), latency_s=t.get("latency_s"), task=t)
+            imgs = by_task.get(t["id"], [])
+            if not imgs:
+                entries.append(base)
+            for k, img in enumerate(imgs):
+                path = img.get("path")
+                if path and not Path(path).is_absolute():
+                    path = str(Path(experiment.data_dir) / path)
+                entries.append(replace(base, image_id=img["id"], path=path, result=k, seed=img.get("seed"),
+                                       cost_usd=img.get("cost_usd") if img.get("cost_usd") is not None else t.get("cost_usd")))
+        return cls(experiment.name, axes, entries, exp_id, experiment.name, log)
+
+    # -- queries ------------------------------------------------------------------------------
+    def check_axes(self, *names: str | None) -> None:
+        """Raise UnknownAxisError for any name that is not an axis (or `repeat`)."""
+        for name in names:
+            if name is not None and name not in self.axes:
+                known = ", ".join(self.axes)
+                raise UnknownAxisError(f"{name!r} is not an axis of experiment {self.name!r}; its axes are: {known}")
+
+    @property
+    def varying(self) -> list[str]:
+        """Axes with more than one value among the entries (`repeat` included when there are repeats)."""
+        return [a for a in self.axes if len(self.values(a)) > 1]
+
+    def values(self, axis: str, entries: Iterable[Entry] | None = None) -> list[Any]:
+        """The values of `axis` present among `entries` (default: all), in sweep order."""
+        present = [e.value(axis) for e in (self.entries if entries is None else entries)]
+        info = self.axes[axis]
+        out = [v for v in info.values if any(same_value(v, p) for p in present)]
+        for p in present:  # a value the sweep description does not list (an extended sweep)
+            if not any(same_value(p, o) for o in out):
+                out.append(p)
+        return out
+
+    def where(self, filters: Mapping[str, Any] | None) -> "Catalog":
+        """Only the entries whose axes match: {axis: value, label, or a list of them}."""
+        if not filters:
+            return self
+        self.check_axes(*filters)
+        kept = self.entries
+        for axis, wanted in filters.items():
+            options = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
+            info = self.axes[axis]
+            kept = [e for e in kept if any(_matches(info, e.value(axis), w) for w in options)]
+        return replace(self, entries=kept)
+
+    def resolve(self, axis: str, wanted: Any) -> Any:
+        """The value of `axis` meant by `wanted` (a value, or its label as typed: "on", "with")."""
+        self.check_axes(axis)
+        info = self.axes[axis]
+        for v in [*info.values, *self.values(axis)]:
+            if _matches(info, v, wanted):
+                return v
+        raise ValueError(f"{wanted!r} is not a value of axis {axis!r}; its values: {', '.join(info.labels)}")
+
+    def select(self, axis: str, value: Any, entries: Sequence[Entry]) -> list[Entry]:
+        return [e for e in entries if same_value(e.value(axis), value)]
+
+
+def _matches(info: AxisInfo, value: Any, wanted: Any) -> bool:
+    if same_value(value, wanted):
+        return True
+    # a label typed on a command line ("on", "1024x1536", "with") or a value as text ("True", "42")
+    if isinstance(wanted, str):
+        i = info.index(value)
+        shown = {str(value).lower(), info.label(value).lower()}
+        if i is not None:
+            shown.add(info.labels[i].lower())
+        return wanted.strip().lower() in shown
+    return False
+
+
+def _axes(sweep: Mapping[str, Any], labels: Mapping[str, list[str]], tasks: list[dict[str, Any]]) -> dict[str, AxisInfo]:
+    out: dict[str, AxisInfo] = {}
+    specs = sweep.get("axes", {}) or {}
+    for name in labels or specs:
+        spec = specs.get(name, {})
+        kind = spec.get("kind", "param")
+        names = list(spec.get("labels") or labels.get(name) or [])
+        raw = list(spec.get("values") or [])
+        if kind in ("request", "bundle"):
+            # cells hold the label; the sweep keeps the whole request, whose prompt is the full text
+            values = tuple(names)
+            texts = tuple(_request_text(v) if kind == "request" else None for v in raw) or tuple(None for _ in names)
+        else:
+            values = tuple(raw) if raw else tuple(names)
+            texts = tuple(v if isinstance(v, str) else None for v in values)
+        if len(names) < len(values):
+            from ..sweeps.axis import format_value
+
+            names += [format_value(v) for v in values[len(names):]]
+        out[name] = AxisInfo(name, kind, values, tuple(names), texts)
+    repeats = int(sweep.get("repeats") or 0) or (max((int(t.get("repeat") or 0) for t in tasks), default=0) + 1)
+    out[REPEAT] = AxisInfo(REPEAT, "repeat", tuple(range(repeats)), tuple(str(r) for r in range(repeats)))
+    return out
+
+
+def _request_text(task: Any) -> str | None:
+    if isinstance(task, Mapping):
+        prompt = task.get("positivePrompt")
+        return str(prompt) if prompt else None
+    return None

@@ -1,0 +1,250 @@
+"""An experiment read back from the log: its cells, images, seeds and costs as pandas frames.
+
+    exp = lab.experiment("lumiere-extend")     # or what lab.run(...) returns
+    exp.df                                     # one row per cell: axis values, status, seed, cost, image path
+    exp.images                                 # one row per image
+    exp.cost, exp.counts()
+    exp.grid(rows="promptExtend", cols="size", path="grid.png")
+
+In a notebook the object shows itself as a summary and a table with thumbnails; in a terminal,
+as a few lines of text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ImageError, QwenlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .log import Log
+
+__all__ = ["Experiment", "ExperimentNotFoundError"]
+
+_HTML_ROWS = 48  # beyond this the HTML table is cut (thumbnails make it heavy)
+_THUMB = 96
+
+
+class ExperimentNotFoundError(QwenlabError, KeyError):
+    """No experiment of that name in the log."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class Experiment:
+    """One named experiment of the log (always read fresh from it)."""
+
+    def __init__(self, log: "Log", name: str, data_dir: str | Path) -> None:
+        self.log = log
+        self.name = name
+        self.data_dir = Path(data_dir)
+        if log.experiment(name) is None:
+            raise ExperimentNotFoundError(f"no experiment named {name!r} in {log.path}")
+
+    # -- the row ---------------------------------------------------------------------------------
+    @property
+    def row(self) -> dict[str, Any]:
+        row = self.log.experiment(self.name)
+        assert row is not None
+        return row
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def status(self) -> str:
+        """'planned' | 'running' | 'done' | 'interrupted' | 'failed'."""
+        return str(self.row["status"])
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the last run stopped early (budget, a fatal error, Ctrl-C), or None."""
+        return self.row.get("stop_reason")
+
+    @property
+    def budget_usd(self) -> float | None:
+        return self.row.get("budget_usd")
+
+    @property
+    def axes(self) -> dict[str, list[str]]:
+        """Axis name -> the labels of its values."""
+        return json.loads(self.row.get("axes_json") or "{}")
+
+    @property
+    def sweep(self) -> dict[str, Any]:
+        """The sweep as it was given (base request, axes, repeats, seed policy)."""
+        return json.loads(self.row.get("sweep_json") or "{}")
+
+    # -- frames ----------------------------------------------------------------------------------
+    @property
+    def df(self) -> "pd.DataFrame":
+        """One row per cell: its axis values, repeat, status, seed, cost and first image's path."""
+        import pandas as pd
+
+        tasks = self.log.tasks(self.id)
+        images = self.log.images(self.id)
+        by_task: dict[int, list[dict[str, Any]]] = {}
+        for img in images:
+            by_task.setdefault(img["task_id"], []).append(img)
+        axes = list(self.axes)
+        rows = []
+        for i, t in enumerate(tasks):
+            cell = json.loads(t["cell_json"] or "{}")
+            imgs = by_task.get(t["id"], [])
+            seeds = [im["seed"] for im in imgs]
+            rows.append({
+                "cell": i, **{a: cell.get(a) for a in axes}, "repeat": t["repeat"], "status": t["status"],
+                "seed": seeds[0] if seeds else t["seed"], "seeds": seeds, "n_images": len(imgs),
+                "cost_usd": t["cost_usd"], "cost_source": t["cost_source"], "estimated_cost_usd": t["estimated_cost_usd"],
+                "error_code": t["error_code"], "error_message": t["error_message"], "latency_s": t["latency_s"],
+                "attempts": t["attempts"], "path": self._abs(imgs[0]["path"]) if imgs else None,
+                "model": t["model"], "width": t["width"], "height": t["height"], "prompt": t["prompt"],
+                "negative_prompt": t["negative_prompt"], "prompt_extend": _bool(t["prompt_extend"]),
+                "seed_policy": t["seed_policy"], "task_uuid": t["task_uuid"], "task_id": t["id"], "cell_key": t["cell_key"],
+            })
+        columns = ["cell", *axes, "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source",
+                   "estimated_cost_usd", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width",
+                   "height", "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key"]
+        return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
+
+    @property
+    def images(self) -> "pd.DataFrame":
+        """One row per image: its cell's axis values, repeat, the seed it reports, cost, file."""
+        import pandas as pd
+
+        tasks = {t["id"]: t for t in self.log.tasks(self.id)}
+        axes = list(self.axes)
+        rows = []
+        for img in self.log.images(self.id):
+            t = tasks.get(img["task_id"], {})
+            cell = json.loads(t.get("cell_json") or "{}")
+            rows.append({
+                "image_id": img["id"], **{a: cell.get(a) for a in axes}, "repeat": t.get("repeat"), "seed": img["seed"],
+                "cost_usd": img["cost_usd"], "cost_source": img["cost_source"], "nsfw": _bool(img["nsfw"]),
+                "path": self._abs(img["path"]), "width": img["width"], "height": img["height"], "format": img["format"],
+                "bytes": img["bytes"], "sha256": img["sha256"], "image_uuid": img["image_uuid"],
+                "task_uuid": img["task_uuid"], "task_id": img["task_id"], "prompt": t.get("prompt"),
+            })
+        columns = ["image_id", *axes, "repeat", "seed", "cost_usd", "cost_source", "nsfw", "path", "width", "height",
+                   "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt"]
+        return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
+
+    # -- numbers ---------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Cells by status, and images."""
+        out = {"cells": 0, "done": 0, "failed": 0, "pending": 0, "sent": 0}
+        for t in self.log.tasks(self.id):
+            out["cells"] += 1
+            out[t["status"]] = out.get(t["status"], 0) + 1
+        out["images"] = len(self.log.images(self.id))
+        return out
+
+    @property
+    def cost(self) -> float:
+        """USD spent: API-reported costs, the estimate where none was reported or a request is in
+        doubt, and charged earlier attempts (the same rule as the budget and `qwenlab costs`)."""
+        return round(self.log.spent(self.id), 6)
+
+    def summary(self) -> str:
+        """A few lines: name, status, cells, images, cost, why it stopped."""
+        c = self.counts()
+        budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
+        lines = [
+            f"Experiment {self.name!r} ({self.status}): {c['done']}/{c['cells']} cells done"
+            + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
+            + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
+            f"  {c['images']} images, ${self.cost:.3f} spent{budget}",
+            "  axes: " + ("; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()) or "none"),
+        ]
+        if self.stop_reason:
+            lines.append(f"  {self.stop_reason}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        df = self.df
+        head = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.summary().splitlines())
+        show = [c for c in [*self.axes, "repeat", "status", "seed", "cost_usd", "error_message"] if c in df.columns]
+        cells = []
+        for _, r in df.head(_HTML_ROWS).iterrows():
+            thumb = _thumbnail(r["path"]) if r["path"] else ""
+            tds = "".join(f"<td>{html.escape(_fmt(r[c]))}</td>" for c in show)
+            cells.append(f"<tr><td>{thumb}</td>{tds}</tr>")
+        more = f"<div>… {len(df) - _HTML_ROWS} more cells in .df</div>" if len(df) > _HTML_ROWS else ""
+        ths = "".join(f"<th>{html.escape(c)}</th>" for c in ["image", *show])
+        return (f"<div class='qwenlab-experiment'>{head}<table><thead><tr>{ths}</tr></thead>"
+                f"<tbody>{''.join(cells)}</tbody></table>{more}</div>")
+
+    # -- views -----------------------------------------------------------------------------------
+    def grid(self, rows: str | None = None, cols: str | None = None, path: str | Path | None = None, **kw: Any) -> Any:
+        """A labelled comparison grid (see `qwenlab.figures.grid.build_grid` for page=, facet=, where=).
+
+        Without `path`: the `Grid` (it shows itself in a notebook; `.save(path)`, `.figures`).
+        With `path` (.png, .pdf, ...): the grid is written and the files written are returned."""
+        from ..figures.grid import build_grid, save_grid
+
+        if path is None:
+            return build_grid(self, rows, cols, **kw)
+        return save_grid(self, Path(path), rows=rows, cols=cols, **kw)
+
+    def explore(self, **kw: Any) -> Any:
+        """Open the ipywidgets explorer: axes, filters, thumbnails, the full request, ratings
+        (see `qwenlab.widgets.explorer.Explorer`)."""
+        from ..widgets.explorer import Explorer
+
+        return Explorer(self, **kw)
+
+    def judge(self, axis: str, **kw: Any) -> Any:
+        """Blind judging of one axis: pairs in random order, labels hidden; win rates after
+        (see `qwenlab.analysis.judging.Judging`)."""
+        from ..analysis.judging import Judging
+
+        return Judging(self, axis, **kw)
+
+    # -- text scores (qwenlab.typography) --------------------------------------------------------
+    def score_text(self, engine: Any = "auto", **kw: Any) -> "pd.DataFrame":
+        """Read the text in every image not yet read (OCR, with a progress bar), score it against
+        the prompt's quoted strings, store it in the log; one row per image
+        (see `qwenlab.typography.score_experiment`)."""
+        from ..typography.scores import score_experiment
+
+        return score_experiment(self, engine, **kw)
+
+    def _abs(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        p = Path(path)
+        return str(p if p.is_absolute() else self.data_dir / p)
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _thumbnail(path: str) -> str:
+    """A small inline JPEG (the thumbnail cache's), so the table survives a saved notebook."""
+    from .thumbnails import thumbnail_data_uri
+
+    try:
+        uri = thumbnail_data_uri(path, _THUMB)
+    except ImageError:
+        return ""
+    return f"<img src='{uri}' style='max-width:{_THUMB}px'/>"

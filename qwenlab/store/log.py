@@ -1,0 +1,287 @@
+"""The SQLite log: every experiment, every request sent, every image, every cost.
+
+    log = Log()                    # <data>/qwenlab.db (QWENLAB_DATA_DIR), or Log("some/path.db")
+    log.experiments_frame()        # one row per experiment with counts and spend
+    log.search("LUMIERE")          # full-text search over prompts
+
+The schema is built by the small named migrations of `qwenlab.store.migrations`, each recorded in
+`_qwenlab_migrations` when applied. The file is plain SQLite in WAL
+mode, so Datasette (`datasette data/qwenlab.db`) and a second process can read it while a sweep
+writes, and two processes may write to it (each write waits up to `BUSY_TIMEOUT_S`).
+
+Writes go through one lock per `Log` (threads of a sweep share the connection) and run in
+`BEGIN IMMEDIATE` transactions, so a task row and its images land together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ..errors import redact
+from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
+
+__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json"]
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def utc_now() -> str:
+    """Now as ISO-8601 UTC with milliseconds: `2026-03-01T12:00:00.123+00:00`."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON for a TEXT column, with any registered secret scrubbed."""
+    return redact(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+# What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
+# experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the
+# price estimate where none was reported, the estimate of tasks left 'sent' (they may have been
+# charged), and whatever earlier failed attempts of a retried cell were charged (history_json).
+SPENT_SQL = (
+    "coalesce(sum(CASE WHEN t.status = 'done' THEN coalesce(t.cost_usd, t.estimated_cost_usd) "
+    "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END "
+    "+ CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
+    "FROM json_each(t.history_json) h) END), 0)"
+)
+
+
+# -- the log --------------------------------------------------------------------------------------
+class Log:
+    """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
+
+    `Log()` opens `<data>/qwenlab.db`; `Log(path)` another file; `Log(":memory:")` a throwaway.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, migrate_schema: bool = True) -> None:
+        if path is None:
+            from ..paths import db_path
+
+            path = db_path()
+        self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        import sqlite_utils
+
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if self.path is not None:
+            self._enable_wal()
+            # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
+            conn.execute("PRAGMA synchronous = NORMAL")
+        if migrate_schema:
+            with self._lock:
+                migrate(self.db)
+
+    def _enable_wal(self) -> None:
+        # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
+        # locked" at once (its busy wait does not cover this) when another process opens the same
+        # new file at that instant, as two notebooks starting together do: wait and try again.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def __repr__(self) -> str:
+        return f"Log({str(self.path) if self.path else ':memory:'!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> "Log":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator["sqlite_utils.Database"]:
+        """One write transaction, taken immediately so two processes queue instead of failing."""
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self.db.query(sql, params)]
+
+    # -- experiments ----------------------------------------------------------------------------
+    def experiment(self, name: str) -> dict[str, Any] | None:
+        """The experiment row with this name, or None."""
+        rows = self._rows("SELECT * FROM experiments WHERE name = ?", [name])
+        return rows[0] if rows else None
+
+    def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])
+        return rows[0] if rows else None
+
+    def ensure_experiment(self, name: str, **fields: Any) -> dict[str, Any]:
+        """The experiment named `name`, created with `fields` (status 'planned') if it is new."""
+        with self._write() as db:
+            row = db.execute("SELECT id FROM experiments WHERE name = ?", [name]).fetchone()
+            if row is None:
+                now = utc_now()
+                db["experiments"].insert({"name": name, "created_at": now, "updated_at": now, "status": "planned", **fields})
+        found = self.experiment(name)
+        assert found is not None
+        return found
+
+    def update_experiment(self, experiment_id: int, **fields: Any) -> None:
+        with self._write() as db:
+            db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
+
+    def experiment_names(self) -> list[str]:
+        return [r["name"] for r in self._rows("SELECT name FROM experiments ORDER BY id")]
+
+    # -- tasks ----------------------------------------------------------------------------------
+    def add_tasks(self, rows: list[dict[str, Any]]) -> int:
+        """Insert tasks as 'pending' (cells not yet sent); a cell already logged is kept as it is.
+        Returns how many were new."""
+        if not rows:
+            return 0
+        now = utc_now()
+        with self._write() as db:
+            before = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+            for row in rows:
+                values = {"status": "pending", "attempts": 0, "created_at": now, **row}
+                cols = ", ".join(f"[{c}]" for c in values)
+                marks = ", ".join("?" for _ in values)
+                db.execute(f"INSERT OR IGNORE INTO tasks ({cols}) VALUES ({marks})", list(values.values()))
+            after = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        return int(after - before)
+
+    def tasks(self, experiment_id: int) -> list[dict[str, Any]]:
+        """Every task row of an experiment, in cell order."""
+        return self._rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id", [experiment_id])
+
+    def task(self, task_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM tasks WHERE id = ?", [task_id])
+        return rows[0] if rows else None
+
+    def mark_sent(self, task_id: int, request_json: str) -> None:
+        """Record that the request is about to leave, with the exact JSON sent. Written before
+        the request goes, so a crash in flight leaves a 'sent' row the next run recovers."""
+        with self._write() as db:
+            db["tasks"].update(task_id, {"status": "sent", "sent_at": utc_now(), "request_json": request_json})
+
+    def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+        """Finish a task ('done' or 'failed') and insert its images, in one transaction.
+        An image already logged (a recovered task) is kept, not duplicated."""
+        now = utc_now()
+        with self._write() as db:
+            db["tasks"].update(task_id, {"completed_at": now, **fields})
+            for image in images:
+                values = {"task_id": task_id, "created_at": now, **image}
+                cols = ", ".join(f"[{c}]" for c in values)
+                marks = ", ".join("?" for _ in values)
+                db.execute(f"INSERT OR IGNORE INTO images ({cols}) VALUES ({marks})", list(values.values()))
+
+    def note_task(self, task_id: int, **fields: Any) -> None:
+        """Update some columns of a task (an uncertain transport failure, more attempts)."""
+        with self._write() as db:
+            db["tasks"].update(task_id, fields)
+
+    def reset_task(self, task_id: int, *, task_uuid: str, request_json: str) -> None:
+        """Make a failed task pending again under a new taskUUID (a used one would conflict),
+        keeping the failed attempt in `history_json`."""
+        with self._write() as db:
+            row = next(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
+            history = json.loads(row.get("history_json") or "[]")
+            history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",
+                                                    "attempts", "sent_at", "completed_at", "cost_usd")})
+            db["tasks"].update(task_id, {
+                "task_uuid": task_uuid, "request_json": request_json, "status": "pending", "error_code": None,
+                "error_message": None, "http_status": None, "attempts": 0, "latency_s": None, "cost_usd": None,
+                "cost_source": None, "sent_at": None, "completed_at": None, "history_json": to_json(history),
+            })
+
+    # -- images, ratings, judgements ------------------------------------------------------------
+    def images(self, experiment_id: int) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM images WHERE experiment_id = ? ORDER BY id", [experiment_id])
+
+    def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
+        """Record a rating of one image; returns the rating's id."""
+        with self._write() as db:
+            return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
+                                             "created_at": utc_now()}).last_pk)
+
+    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str) -> int:
+        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis."""
+        if winner not in ("a", "b", "tie"):
+            raise ValueError(f"winner must be 'a', 'b' or 'tie', got {winner!r}")
+        with self._write() as db:
+            return int(db["judgements"].insert({"experiment_id": experiment_id, "axis": axis, "image_a": image_a,
+                                                "image_b": image_b, "winner": winner, "created_at": utc_now()}).last_pk)
+
+    # -- queries --------------------------------------------------------------------------------
+    def spent(self, experiment_id: int) -> float:
+        """USD spent by an experiment, by the one rule every summary uses (`SPENT_SQL`)."""
+        row = self._rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
+        return float(row[0]["usd"] or 0.0)
+
+    def experiments_frame(self) -> "pd.DataFrame":
+        """One row per experiment: status, cells by status, images, spend."""
+        return self.frame(
+            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
+            "sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
+            "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
+            f"round({SPENT_SQL}, 6) AS cost_usd "
+            "FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id GROUP BY e.id ORDER BY e.id")
+
+    def tasks_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
+        where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])
+        return self.frame(f"SELECT * FROM tasks {where} ORDER BY id", params)
+
+    def images_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
+        where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])
+        return self.frame(f"SELECT * FROM images {where} ORDER BY id", params)
+
+    def frame(self, sql: str, params: Any = ()) -> "pd.DataFrame":
+        """Any read query as a pandas DataFrame."""
+        import pandas as pd
+
+        with self._lock:
+            return pd.read_sql_query(sql, self.db.conn, params=list(params) if params else None)
+
+    def search(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Tasks whose prompt or negative prompt match a full-text query (SQLite FTS5 syntax)."""
+        return self._rows(
+            "SELECT t.* FROM tasks t JOIN tasks_fts f ON f.rowid = t.id WHERE tasks_fts MATCH ? "
+            "ORDER BY f.rank LIMIT ?", [text, limit])
+
+    def migrations(self) -> list[str]:
+        """Names of the migrations applied to this file, in order."""
+        return [r["name"] for r in self._rows(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")]
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict on the file: 'ok' when it is sound."""
+        return str(self._rows("PRAGMA integrity_check")[0]["integrity_check"])

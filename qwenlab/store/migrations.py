@@ -1,0 +1,170 @@
+"""The log's schema, as small named migrations recorded in `_qwenlab_migrations`.
+
+After simonw/llm's `migrations.py`: each migration is a function that takes a sqlite-utils
+Database; they run in the order they are defined, each once, and their names are recorded when
+applied. A change to the schema is a new function at the end of the list, never an edit of an
+old one (a database out there may have run it already).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate", "migration"]
+
+MIGRATIONS_TABLE = "_qwenlab_migrations"
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+Migration = Callable[["sqlite_utils.Database"], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; they run in the order they are defined, each once."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_experiments_tasks_images(db: sqlite_utils.Database) -> None:
+    db["experiments"].create(
+        {"id": int, "name": str, "created_at": str, "updated_at": str, "model": str, "sweep_json": str,
+         "axes_json": str, "budget_usd": float, "notes": str, "status": str},
+        pk="id", not_null={"name"},
+    )
+    db["experiments"].create_index(["name"], unique=True)
+    db["tasks"].create(
+        {"id": int, "task_uuid": str, "experiment_id": int, "cell_key": str, "cell_json": str, "repeat": int,
+         "request_json": str, "output_hash": str, "model": str, "prompt": str, "negative_prompt": str,
+         "prompt_extend": int, "width": int, "height": int, "number_results": int, "seed_policy": str,
+         "seed": int, "status": str, "error_code": str, "error_message": str, "http_status": int,
+         "attempts": int, "latency_s": float, "estimated_cost_usd": float, "price_usd": float,
+         "cost_usd": float, "cost_source": str, "created_at": str, "sent_at": str, "completed_at": str},
+        pk="id", foreign_keys=[("experiment_id", "experiments", "id")], not_null={"task_uuid"},
+        defaults={"attempts": 0},
+    )
+    db["tasks"].create_index(["task_uuid"], unique=True)
+    db["tasks"].create_index(["experiment_id", "cell_key"], unique=True)
+    for column in ("experiment_id", "status", "created_at", "model"):
+        db["tasks"].create_index([column])
+    db["images"].create(
+        {"id": int, "image_uuid": str, "task_id": int, "task_uuid": str, "experiment_id": int, "seed": int,
+         "cost_usd": float, "cost_source": str, "nsfw": int, "path": str, "sha256": str, "format": str,
+         "width": int, "height": int, "bytes": int, "url": str, "raw_json": str, "created_at": str},
+        pk="id", foreign_keys=[("task_id", "tasks", "id"), ("experiment_id", "experiments", "id")],
+    )
+    db["images"].create_index(["image_uuid"], unique=True)
+    db["images"].create_index(["task_id"])
+    db["images"].create_index(["experiment_id"])
+
+
+@migration
+def m002_ratings_judgements(db: sqlite_utils.Database) -> None:
+    db["ratings"].create(
+        {"id": int, "image_id": int, "score": int, "note": str, "judge": str, "created_at": str},
+        pk="id", foreign_keys=[("image_id", "images", "id")],
+    )
+    db["ratings"].create_index(["image_id"])
+    db["judgements"].create(
+        {"id": int, "experiment_id": int, "axis": str, "image_a": int, "image_b": int, "winner": str, "created_at": str},
+        pk="id", foreign_keys=[("experiment_id", "experiments", "id"), ("image_a", "images", "id"), ("image_b", "images", "id")],
+    )
+    db["judgements"].create_index(["experiment_id"])
+
+
+@migration
+def m003_prompt_search(db: sqlite_utils.Database) -> None:
+    # sqlite-utils' own layout (tasks_fts + triggers), so `db["tasks"].search()` and Datasette find it
+    db["tasks"].enable_fts(["prompt", "negative_prompt"], create_triggers=True)
+
+
+@migration
+def m004_stop_reason_and_task_history(db: sqlite_utils.Database) -> None:
+    # why a run stopped early (budget, a fatal error, Ctrl-C), and a fingerprint of the sweep so a
+    # rerun under the same name can tell whether it is the same sweep
+    db["experiments"].add_column("stop_reason", str)
+    db["experiments"].add_column("sweep_hash", str)
+    # a failed cell that is retried keeps its earlier attempts here (JSON list)
+    db["tasks"].add_column("history_json", str)
+
+
+@migration
+def m005_cost_indexes(db: sqlite_utils.Database) -> None:
+    # qwenlab.costs.frames sums every task; this covering index holds every column those sums read, so
+    # SQLite scans it instead of the wide rows (prompt, request JSON): ~3x faster on 100k tasks
+    # (python -m qwenlab.bench.costs). cell_json is left out: it can hold whole requests.
+    db.execute("CREATE INDEX IF NOT EXISTS idx_tasks_costs ON tasks (experiment_id, status, model, width, height, "
+               "price_usd, estimated_cost_usd, cost_usd, number_results, completed_at, sent_at, created_at)")
+    # the few tasks with earlier failed attempts, found without reading the others
+    db.execute("CREATE INDEX IF NOT EXISTS idx_tasks_history ON tasks (experiment_id) WHERE history_json IS NOT NULL")
+
+
+@migration
+def m006_text_readings_and_scores(db: sqlite_utils.Database) -> None:
+    # qwenlab.typography: what an OCR engine read in each image (one row per image and engine:
+    # lines with boxes and confidences), and the text scores computed from it, so a score can be
+    # recomputed and an engine swapped without reading the image again
+    db["text_readings"].create(
+        {"id": int, "image_id": int, "experiment_id": int, "engine": str, "engine_version": str, "text": str,
+         "lines_json": str, "n_lines": int, "mean_confidence": float, "seconds": float, "width": int, "height": int,
+         "error": str, "read_at": str},
+        pk="id", foreign_keys=[("image_id", "images", "id"), ("experiment_id", "experiments", "id")],
+        not_null={"image_id", "engine"})
+    db["text_readings"].create_index(["image_id", "engine"], unique=True)
+    db["text_readings"].create_index(["experiment_id", "engine"])
+    db["text_scores"].create(
+        {"id": int, "image_id": int, "experiment_id": int, "engine": str, "expected_json": str, "word_accuracy": float,
+         "ned": float, "sentence_accuracy": float, "words": int, "words_read": int, "strings": int, "strings_exact": int,
+         "correct": int, "missing_json": str, "read_instead_json": str, "strings_json": str, "scoring_version": int,
+         "scored_at": str},
+        pk="id", foreign_keys=[("image_id", "images", "id"), ("experiment_id", "experiments", "id")],
+        not_null={"image_id", "engine"})
+    db["text_scores"].create_index(["image_id", "engine"], unique=True)
+    db["text_scores"].create_index(["experiment_id", "engine"])
+
+
+def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
+    """Apply every migration not yet recorded (up to and including `until`); return the names
+    applied now. Safe to call on every open, and from two processes at once: the check and the
+    migrations run inside one `BEGIN IMMEDIATE` transaction."""
+    conn = db.conn
+    conn.execute(f"CREATE TABLE IF NOT EXISTS [{MIGRATIONS_TABLE}] (name TEXT PRIMARY KEY, applied_at TEXT)")
+    if conn.in_transaction:
+        conn.commit()
+    done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
+    wanted = _wanted(until)
+    if all(fn.__name__ in done for fn in wanted):
+        return []
+    applied: list[str] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
+        for fn in wanted:
+            if fn.__name__ in done:
+                continue
+            fn(db)
+            conn.execute(f"INSERT INTO [{MIGRATIONS_TABLE}] (name, applied_at) VALUES (?, ?)", (fn.__name__, _utc_now()))
+            applied.append(fn.__name__)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return applied
+
+
+def _wanted(until: str | None) -> list[Migration]:
+    if until is None:
+        return list(MIGRATIONS)
+    names = [fn.__name__ for fn in MIGRATIONS]
+    if until not in names:
+        raise ValueError(f"no migration named {until!r}; known: {', '.join(names)}")
+    return MIGRATIONS[: names.index(until) + 1]

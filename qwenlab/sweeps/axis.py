@@ -1,0 +1,188 @@
+"""One axis of a sweep, as data: its name, values, labels, and how a value changes a request.
+
+After AUTOMATIC1111's X/Y/Z plot, where an axis is a label, a type, an `apply`, a `format` and a
+`validate`. Kinds, chosen from the axis name and its values:
+
+| name / values                       | kind        | a value does                                       |
+|-------------------------------------|-------------|----------------------------------------------------|
+| values are `Request`s               | `request`   | replaces the base request (other axes apply on top)|
+| values are dicts, name no parameter | `bundle`    | sets several parameters at once                    |
+| `size`                              | `size`      | sets width and height (`"1024x1536"`)               |
+| `prompt`                            | `prompt`    | sets positivePrompt                                |
+| `prompt_sr`                         | `prompt_sr` | replaces the first value's text in the prompts     |
+| `model`                             | `model`     | switches the model (and its price)                 |
+| any parameter, by name or wire path | `param`     | sets it; `None` leaves it out                      |
+
+Values come as a list, as a dict of `{label: value}`, or (for a numeric parameter) as range
+syntax such as `"1-9 (+2)"` (see `qwenlab.sweeps.sweepfile.expand_range`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..errors import ModelNotFoundError, Problem
+from ..core.model import get_model
+from ..core.request import Request, parse_size
+
+__all__ = ["Axis", "SHORTCUTS", "format_value"]
+
+SHORTCUTS = ("prompt", "prompt_sr", "size", "model", "negativePrompt", "promptExtend")
+# request and bundle axes replace or reshape the base, so they apply before the others
+_ORDER = {"request": 0, "bundle": 1, "model": 2}
+
+
+def format_value(value: Any, limit: int = 40) -> str:
+    """A short, readable label for an axis value."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """An axis: `values` (as applied), `labels` (as shown) and the `kind` that applies them."""
+
+    name: str
+    kind: str
+    values: tuple[Any, ...]
+    labels: tuple[str, ...]
+
+    @property
+    def order(self) -> int:
+        return _ORDER.get(self.kind, 3)
+
+    @classmethod
+    def build(cls, name: str, spec: Any, base: Request) -> tuple["Axis", list[Problem]]:
+        """An axis from what the user wrote; problems are returned, not raised, so a sweep can
+        report every one at once."""
+        problems: list[Problem] = []
+        if isinstance(spec, Mapping) and not _is_object_param(name, base):
+            labels, values = [str(k) for k in spec], list(spec.values())
+        else:
+            values = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+            if _is_numeric(name, base) and any(isinstance(v, str) for v in values):
+                from .sweepfile import expand_range
+
+                expanded: list[Any] = []
+                for v in values:  # "1-5" or ["1-3", 8]: range syntax wherever a string stands
+                    try:
+                        expanded.extend(expand_range(v, integer=_is_integer(name, base)) if isinstance(v, str) else [v])
+                    except ValueError as exc:
+                        problems.append(Problem(name, str(exc), v))
+                values = expanded
+            labels = []
+        if not values:
+            problems.append(Problem(name, "has no values; give a list of at least one", spec))
+        kind = _kind(name, values, base)
+        if kind == "size":
+            sized = []
+            for v in values:
+                try:
+                    sized.append(None if v is None else "{}x{}".format(*parse_size(v)))
+                except ValueError as exc:
+                    problems.append(Problem("size", str(exc), v))
+                    sized.append(v)
+            values = sized
+        if kind == "prompt_sr":
+            if values and not isinstance(values[0], str):
+                problems.append(Problem(name, "the first value is the text to replace; it must be a string", values[0]))
+            elif values and len(values[0]) == 0:
+                problems.append(Problem(name, "the first value is the text to replace; it cannot be empty", values[0]))
+        if kind == "bundle":
+            for v in values:
+                if not isinstance(v, Mapping):
+                    problems.append(Problem(name, f"mixes dicts with other values ({format_value(v)}); give every value as a dict of parameters", v))
+        if not labels:
+            labels = [_label(kind, v, i) for i, v in enumerate(values)]
+        return cls(name=name, kind=kind, values=tuple(values), labels=tuple(labels)), problems
+
+    def apply(self, request: Request, value: Any) -> Request:
+        """The request with this axis set to `value`."""
+        if self.kind == "request":
+            base = value if isinstance(value, Request) else Request.from_json(value)
+            return base.replace(taskUUID=request.task_uuid)
+        if self.kind == "bundle":
+            changes = {k: v for k, v in dict(value).items() if k != "label"}
+            return request.replace(**changes)
+        if self.kind == "size":
+            if value is None:
+                return request.replace(width=None, height=None)
+            return request.replace(size=value)
+        if self.kind == "prompt":
+            return request.replace(positivePrompt=value)
+        if self.kind == "prompt_sr":
+            search = self.values[0]
+            changes = {"positivePrompt": (request.prompt or "").replace(search, value)}
+            if request.negative_prompt:
+                changes["negativePrompt"] = request.negative_prompt.replace(search, value)
+            return request.replace(**changes)
+        if self.kind == "model":
+            return request.replace(model=value)
+        return request.replace(**{self.name: value})
+
+    def problems_with(self, request: Request) -> list[Problem]:
+        """Checks that need the request an axis applies to (its prompt, for search/replace)."""
+        if self.kind == "prompt_sr" and self.values and isinstance(self.values[0], str):
+            if self.values[0] not in (request.prompt or ""):
+                return [Problem(self.name, f"{self.values[0]!r} does not occur in the prompt; the first value of a "
+                                           "search/replace axis is the text to replace, and it must be in the prompt", self.values[0])]
+        return []
+
+    def json_value(self, index: int) -> Any:
+        """The value as stored in a cell's JSON: the value itself, or its label for requests and bundles."""
+        if self.kind in ("request", "bundle"):
+            return self.labels[index]
+        return self.values[index]
+
+
+def _kind(name: str, values: list[Any], base: Request) -> str:
+    if values and all(isinstance(v, Request) for v in values):
+        return "request"
+    if name in ("size", "prompt", "prompt_sr", "model"):
+        return name
+    if name in ("positivePrompt",):
+        return "prompt"
+    if values and any(isinstance(v, Mapping) for v in values) and not _spec(name, base) and not _is_object_param(name, base):
+        return "bundle"
+    return "param"
+
+
+def _label(kind: str, value: Any, index: int) -> str:
+    if kind == "request":
+        return f"request {index + 1}: {format_value(value.prompt, 30)}" if isinstance(value, Request) else f"request {index + 1}"
+    if kind == "bundle":
+        return str(value.get("label")) if isinstance(value, Mapping) and value.get("label") else f"bundle {index + 1}"
+    if kind == "model":
+        return str(value).split(":")[-1]
+    return format_value(value)
+
+
+def _spec(name: str, base: Request) -> Any:
+    try:
+        return get_model(base.model_id).spec(name)
+    except ModelNotFoundError:
+        return None
+
+
+def _is_object_param(name: str, base: Request) -> bool:
+    try:
+        return get_model(base.model_id).is_object_prefix(name)
+    except ModelNotFoundError:
+        return False
+
+
+def _is_numeric(name: str, base: Request) -> bool:
+    spec = _spec(name, base)
+    return name == "seed" or (spec is not None and spec.type in ("integer", "number"))
+
+
+def _is_integer(name: str, base: Request) -> bool | None:
+    spec = _spec(name, base)
+    if name == "seed" or (spec is not None and spec.type == "integer"):
+        return True
+    return None

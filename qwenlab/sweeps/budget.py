@@ -1,0 +1,60 @@
+"""A budget in USD that requests in flight cannot overshoot together."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from ..errors import Problem
+
+__all__ = ["Budget", "run_setting_problems"]
+
+_EPS = 1e-9  # float sums of prices: 5 x 0.075 must fit a budget of 0.375
+
+
+class Budget:
+    """USD spent and reserved under a limit (None: no limit). Thread-safe.
+
+    `reserve(x)` succeeds only if spent + reserved + x stays within the limit, so requests in
+    flight can never together overshoot it; `settle(x, actual)` swaps a reservation for the cost
+    the API reported.
+    """
+
+    def __init__(self, limit: float | None, spent: float = 0.0) -> None:
+        self.limit = limit
+        self.spent = float(spent)
+        self.reserved = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, usd: float) -> bool:
+        with self._lock:
+            if self.limit is not None and self.spent + self.reserved + usd > self.limit + _EPS:
+                return False
+            self.reserved += usd
+            return True
+
+    def settle(self, reserved: float, actual: float) -> None:
+        with self._lock:
+            self.reserved = max(0.0, self.reserved - reserved)
+            self.spent += actual
+
+    @property
+    def remaining(self) -> float | None:
+        with self._lock:
+            return None if self.limit is None else max(0.0, self.limit - self.spent - self.reserved)
+
+
+def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1) -> list[Problem]:
+    """What is wrong with a run's budget and concurrency (empty when both are usable), checked
+    before anything is logged or sent: a budget that is not a number would be stored with the
+    experiment and break every later run of it."""
+    out = []
+    if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
+                                   or math.isnan(budget_usd) or budget_usd < 0):
+        out.append(Problem("budget_usd", f"must be a number of US dollars, 0 or more (leave it out for no limit), got {budget_usd!r}",
+                           budget_usd))
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        out.append(Problem("concurrency", f"must be a whole number of at least 1 (requests in flight at once; Runware advises "
+                                          f"2 to 4), got {concurrency!r}", concurrency))
+    return out

@@ -1,0 +1,373 @@
+"""The Lab: run sweeps concurrently within a budget, log everything, resume by name.
+
+    lab = Lab()                                  # data in $QWENLAB_DATA_DIR or ./data
+    exp = lab.run(sweep, name="lumiere-extend", budget_usd=1.00, concurrency=4)
+    exp.df                                       # one row per cell: axes, seed, cost, image path
+    lab.experiments()                            # every experiment in the log
+
+What the runner promises:
+- Nothing is sent before every cell is valid (`Sweep.cells()` raises one ValidationError).
+- The budget (USD, for the experiment as a whole, earlier runs included) is never exceeded: each
+  cell's estimate is reserved before it is sent and settled with the API's cost after.
+- A task row is written ('pending') before its request exists on the wire, marked 'sent' just
+  before it leaves, and completed after the answer. A rerun under the same name sends only the
+  cells not done; a task left 'sent' by a crash is first recovered with getResponse under its
+  own taskUUID, and sent again (same taskUUID) only if the server never saw it: nothing is paid
+  twice.
+- A failed cell is logged with its error and the sweep goes on; an error that would fail every
+  cell the same way (bad key, no credit, no permission, an undeclared parameter) stops it at once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .budget import Budget, run_setting_problems
+from ..errors import APIError, AuthenticationError, InsufficientCreditsError, PermissionDeniedError, QwenlabError, TransportError, UnsupportedParameterError, ValidationError, redact
+from ..store.experiment import Experiment, ExperimentNotFoundError
+from ..store.log import Log, to_json
+from ..progress import Progress
+from ..core.request import Request, new_task_uuid
+from .sweep import Cell, Sweep
+
+if TYPE_CHECKING:
+    from ..costs.frames import Costs
+    import pandas as pd
+
+    from ..api.client import RunwareClient
+    from ..api.results import TaskResult
+
+__all__ = ["Lab", "Budget", "FATAL_ERRORS", "ExperimentConflictError"]
+
+# Errors that would fail every remaining cell the same way: stop the sweep at once.
+FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
+    AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError)
+
+
+class ExperimentConflictError(QwenlabError):
+    """An experiment of this name exists with a different sweep."""
+
+
+@dataclass
+class _Job:
+    cell: Cell
+    row: dict[str, Any]
+    recover: bool  # the row was left 'sent': ask the server before sending anything
+    reserved: float = 0.0
+
+
+@dataclass
+class _Outcome:
+    status: str  # 'done' | 'failed' | 'uncertain' | 'unsent'
+    cost: float = 0.0
+    error: BaseException | None = None
+
+
+class Lab:
+    """Where experiments run and are kept: a data folder (log + images) and a client.
+
+    data_dir: default `$QWENLAB_DATA_DIR` or `./data`. client: default `qwenlab.api.client.connect()`
+    (the real API with RUNWARE_API_KEY, else the offline emulator), made on first need, saving
+    images under `<data_dir>/images`; a zero-argument callable is called on first need instead
+    (so a run with nothing to send connects to nothing). log: default `<data_dir>/qwenlab.db`.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, *, client: "RunwareClient | Callable[[], RunwareClient] | None" = None,
+                 log: Log | None = None, api_key: str | None = None, base_url: str | None = None) -> None:
+        if data_dir is None:
+            from ..paths import data_dir as default_dir
+
+            data_dir = default_dir()
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = log if log is not None else Log(self.data_dir / "qwenlab.db")
+        self._client = client
+        self._connect_args = {"api_key": api_key, "base_url": base_url}
+        self._client_lock = threading.Lock()
+        self._uploads: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Lab({str(self.data_dir)!r}, {len(self.log.experiment_names())} experiments)"
+
+    @property
+    def client(self) -> "RunwareClient":
+        """The client, connected on first use."""
+        with self._client_lock:
+            if self._client is None:
+                from ..api.client import connect
+
+                self._client = connect(**self._connect_args, images_dir=self.data_dir / "images")
+            elif not hasattr(self._client, "generate") and callable(self._client):
+                self._client = self._client()
+            return self._client
+
+    def close(self) -> None:
+        self.log.close()
+
+    # -- reading --------------------------------------------------------------------------------
+    def experiments(self) -> "pd.DataFrame":
+        """Every experiment: status, cells by status, images, cost."""
+        return self.log.experiments_frame()
+
+    def experiment(self, name: str) -> Experiment:
+        """An experiment by name (raises ExperimentNotFoundError naming the known ones)."""
+        if self.log.experiment(name) is None:
+            known = ", ".join(self.log.experiment_names()) or "none yet"
+            raise ExperimentNotFoundError(f"no experiment named {name!r} in {self.log.path}; known: {known}")
+        return Experiment(self.log, name, self.data_dir)
+
+    def costs(self, **filters: Any) -> "Costs":
+        """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);
+        keyword filters (`since=`, `until=`, `experiments=`) narrow it."""
+        from ..costs.frames import Costs
+
+        return Costs(self.log, **filters)
+
+    def plan(self, sweep: Sweep, name: str | None = None, *, quiet: bool = False) -> "pd.DataFrame":
+        """`sweep.plan()` with a `logged` column: what the log already holds for each cell
+        under `name` (done cells will not be sent again)."""
+        df = sweep.plan(quiet=quiet)
+        exp = self.log.experiment(name or sweep.default_name())
+        status = {r["cell_key"]: r["status"] for r in self.log.tasks(exp["id"])} if exp else {}
+        df["logged"] = [status.get(k, "new") for k in df["key"]]
+        return df
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
+            progress: bool = True, extend: bool = False, notes: str | None = None) -> Experiment:
+        """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
+
+        budget_usd: the most the experiment may cost in all (kept from the previous run when
+        None). concurrency: requests in flight at once (Runware advises 2-4). extend=True lets a
+        changed sweep reuse an existing name (its new cells are added). Raises the error that
+        stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS).
+        """
+        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency)
+        if problems:  # before anything is written: a bad budget kept in the log would break later runs
+            raise ValidationError(problems, context="run")
+        cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
+        name = name or sweep.default_name()
+        exp = self._experiment_row(sweep, name, budget_usd, extend, notes)
+        exp_id = int(exp["id"])
+        limit = budget_usd if budget_usd is not None else exp["budget_usd"]
+        self._add_new_cells(exp_id, cells)
+        rows = {r["cell_key"]: r for r in self.log.tasks(exp_id)}
+        jobs = [_Job(c, rows[c.key], rows[c.key]["status"] == "sent") for c in cells if rows[c.key]["status"] != "done"]
+        if not jobs:
+            self.log.update_experiment(exp_id, status="done", stop_reason=None)
+            return Experiment(self.log, name, self.data_dir)
+        jobs.sort(key=lambda j: (not j.recover, j.cell.index))  # recover what may be paid for first
+        in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
+        budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
+        self.log.update_experiment(exp_id, status="running", stop_reason=None)
+        bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
+        for note in sweep.notes():
+            bar.write(note)
+        try:
+            status, reason, fatal = self._dispatch(exp_id, jobs, budget, concurrency, bar)
+        except KeyboardInterrupt:
+            self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
+                "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
+            raise
+        finally:
+            bar.close()
+        self.log.update_experiment(exp_id, status=status, stop_reason=reason)
+        if reason:
+            bar.write(f"{name}: {reason}")
+        experiment = Experiment(self.log, name, self.data_dir)
+        if fatal is not None:
+            fatal.experiment = experiment  # type: ignore[attr-defined]
+            raise fatal
+        return experiment
+
+    def _experiment_row(self, sweep: Sweep, name: str, budget_usd: float | None, extend: bool, notes: str | None) -> dict[str, Any]:
+        fingerprint = sweep.fingerprint()
+        fields = {"model": sweep.base.model_id, "sweep_json": to_json(sweep.to_dict()), "sweep_hash": fingerprint,
+                  "axes_json": to_json(sweep.axes_labels()), "budget_usd": budget_usd, "notes": notes}
+        existing = self.log.experiment(name)
+        if existing is None:
+            return self.log.ensure_experiment(name, **fields)
+        changes: dict[str, Any] = {}
+        if existing["sweep_hash"] and existing["sweep_hash"] != fingerprint:
+            if not extend:
+                raise ExperimentConflictError(
+                    f"experiment {name!r} was run with a different sweep; run this one under a new name, "
+                    "or pass extend=True (--extend) to add its new cells to the experiment")
+            changes.update(fields)
+        if budget_usd is not None:
+            changes["budget_usd"] = budget_usd
+        if notes is not None:
+            changes["notes"] = notes
+        if changes:
+            changes = {k: v for k, v in changes.items() if v is not None or k == "budget_usd"}
+            self.log.update_experiment(int(existing["id"]), **changes)
+        return self.log.experiment(name) or existing
+
+    def _add_new_cells(self, exp_id: int, cells: list[Cell]) -> None:
+        known = {r["cell_key"] for r in self.log.tasks(exp_id)}
+        rows = []
+        for c in cells:
+            if c.key in known:
+                continue
+            req = c.request_with({}, task_uuid=new_task_uuid())
+            rows.append({
+                "task_uuid": req.task_uuid, "experiment_id": exp_id, "cell_key": c.key, "cell_json": to_json(c.cell_json()),
+                "repeat": c.repeat, "request_json": redact(req.to_json()), "output_hash": req.output_hash(),
+                "model": req.model_id, "prompt": req.prompt, "negative_prompt": req.negative_prompt,
+                "prompt_extend": None if req.prompt_extend is None else int(bool(req.prompt_extend)),
+                "width": req.size[0], "height": req.size[1], "number_results": req.number_results,
+                "seed_policy": c.seed_policy, "seed": c.seed, "estimated_cost_usd": c.estimated_cost, "price_usd": c.price,
+            })
+        self.log.add_tasks(rows)
+
+    def _dispatch(self, exp_id: int, jobs: list[_Job], budget: Budget, concurrency: int,
+                  bar: Progress) -> tuple[str, str | None, BaseException | None]:
+        """Keep at most `concurrency` cells in flight, reserving each one's cost before it goes."""
+        queue = list(jobs)
+        inflight: dict[cf.Future[_Outcome], _Job] = {}
+        failed = doubtful = 0
+        reason: str | None = None
+        fatal: BaseException | None = None
+        pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qwenlab-run")
+
+        def collect(done: set[cf.Future[_Outcome]]) -> None:
+            nonlocal failed, doubtful, fatal, reason
+            for fut in done:
+                job = inflight.pop(fut)
+                try:
+                    out = fut.result()
+                except BaseException as exc:  # a bug in the runner: stop, keep what is logged
+                    out = _Outcome("failed", error=exc)
+                    fatal = fatal or exc
+                budget.settle(job.reserved, out.cost)
+                failed += out.status == "failed"
+                doubtful += out.status == "uncertain"
+                if isinstance(out.error, FATAL_ERRORS) and fatal is None:
+                    fatal = out.error
+                    reason = f"stopped: {type(out.error).__name__}: {out.error}"
+                bar.advance(budget.spent, failed)
+
+        try:
+            while queue and fatal is None:
+                if len(inflight) >= concurrency:
+                    collect(_wait_one(inflight))
+                    continue
+                job = queue[0]
+                need = job.cell.estimated_cost
+                if budget.reserve(need):
+                    job.reserved = need
+                elif inflight:
+                    # in-flight cells may cost less than reserved: wait for one before deciding
+                    collect(_wait_one(inflight))
+                    continue
+                elif not job.recover:
+                    left = budget.remaining or 0.0
+                    reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${budget.limit:.2f} is left; "
+                              f"{len(queue)} cells not sent. Raise budget_usd and run again to send them")
+                    break
+                queue.pop(0)
+                # a 'sent' row over budget is still recovered (it may be paid for), never resent
+                inflight[pool.submit(self._run_job, exp_id, job, job.reserved > 0 or budget.limit is None)] = job
+            while inflight:
+                collect(_wait_one(inflight))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        if fatal is not None:
+            return "failed", reason or f"stopped: {type(fatal).__name__}: {fatal}", fatal
+        if reason:
+            return "interrupted", reason, None
+        left = [f"{failed} cells failed" if failed else "", f"{doubtful} cells in doubt (no answer)" if doubtful else ""]
+        left = [x for x in left if x]
+        return "done", (f"{' and '.join(left)}; run again to retry them" if left else None), None
+
+    # -- one cell -------------------------------------------------------------------------------
+    def _run_job(self, exp_id: int, job: _Job, may_send: bool) -> _Outcome:
+        row, cell = job.row, job.cell
+        task_id = int(row["id"])
+        if job.recover:
+            try:
+                result = self.client.recover(Request.from_json(row["request_json"]))
+            except TransportError as exc:
+                self.log.note_task(task_id, error_message=f"recovery failed, will retry: {exc}")
+                return _Outcome("uncertain", cost=job.reserved, error=exc)
+            except APIError as exc:
+                return self._fail(task_id, exc)
+            if result is not None:
+                return self._complete(exp_id, task_id, job, result)
+            if not may_send:  # never reached the server: safe to leave for a later run
+                self.log.note_task(task_id, status="pending", sent_at=None)
+                return _Outcome("unsent")
+        elif row["status"] == "failed":
+            uuid = new_task_uuid()  # the failed taskUUID is spent on Runware's side
+            self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
+            row = {**row, "task_uuid": uuid}
+        try:
+            uploads = {ph: self._upload(img) for ph, img in cell.uploads.items()}
+            req = cell.request_with(uploads, task_uuid=row["task_uuid"])
+            self.log.mark_sent(task_id, redact(req.to_json()))
+            result = self.client.generate(req)
+        except TransportError as exc:
+            if exc.sent is False:  # it never reached the server: a plain failure, retried next run
+                return self._fail(task_id, exc)
+            # it may have been accepted (and paid): leave it 'sent' so the next run recovers it
+            self.log.note_task(task_id, error_message=redact(str(exc)), attempts=getattr(exc, "attempts", None))
+            return _Outcome("uncertain", cost=job.reserved, error=exc)
+        except QwenlabError as exc:
+            return self._fail(task_id, exc)
+        return self._complete(exp_id, task_id, job, result)
+
+    def _upload(self, image: Any) -> str:
+        if image.sha256 not in self._uploads:
+            self._uploads[image.sha256] = self.client.upload_image(image.path)
+        return self._uploads[image.sha256]
+
+    def _fail(self, task_id: int, exc: QwenlabError) -> _Outcome:
+        self.log.complete_task(task_id, {
+            "status": "failed", "error_code": getattr(exc, "code", None) or type(exc).__name__,
+            "error_message": redact(str(exc)), "http_status": getattr(exc, "status", None),
+            "attempts": getattr(exc, "attempts", None) or 0})
+        return _Outcome("failed", error=exc)
+
+    def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
+        good = result.good_images
+        images = [{
+            "image_uuid": img.image_uuid, "task_uuid": result.task_uuid, "experiment_id": exp_id, "seed": img.seed,
+            "cost_usd": img.cost, "cost_source": "api" if img.cost is not None else "estimate",
+            "nsfw": None if img.nsfw is None else int(img.nsfw), "path": self._relative(img.path), "sha256": img.sha256,
+            "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
+            "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
+            "raw_json": to_json(img.raw),
+        } for img in good]
+        error = result.errors[0] if result.errors else None
+        status = "done" if good else "failed"
+        cost = result.cost
+        fields = {
+            "status": status, "attempts": result.attempts, "latency_s": round(result.latency_s, 4),
+            "http_status": result.http_status, "cost_usd": cost,
+            "cost_source": "api" if cost is not None else ("estimate" if good else None),
+            "error_code": (getattr(error, "code", None) or type(error).__name__) if error else None,
+            "error_message": redact(str(error)) if error else None,
+        }
+        self.log.complete_task(task_id, fields, images)
+        spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
+        return _Outcome(status, cost=spent, error=None if good else error)
+
+    def _relative(self, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        full, root = Path(path).resolve(), self.data_dir.resolve()
+        return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+
+
+def _wait_one(inflight: dict[cf.Future[_Outcome], _Job]) -> set[cf.Future[_Outcome]]:
+    """Wait for at least one future, in short slices so Ctrl-C reaches the main thread at once."""
+    while True:
+        done, _ = cf.wait(inflight, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+        if done:
+            return done

@@ -1,0 +1,381 @@
+"""A sweep: a base request plus axes, expanded into cells, each with its exact request and cost.
+
+    sweep = Sweep(
+        prompt="A premium beauty poster for a skincare brand called 'LUMIERE' ...",
+        axes={"promptExtend": [True, False],
+              "size": ["1024x1536", "1536x1024"],
+              "negativePrompt": [None, "blurry text, misspelled words"]},   # None: not sent
+        repeats=2,
+    )
+    sweep.plan()        # a DataFrame: every cell, its request JSON and estimated cost; nothing sent
+
+Axes combine as a full grid (`mode="grid"`) or side by side (`mode="zip"`); `repeats` runs each
+cell that many times. Cells are ordered repeat by repeat, so a sweep stopped by its budget has
+covered every combination once before it repeats any.
+
+Seeds. `seed_policy="pin"` sends `seed` (repeat r of every cell gets the same seed, so cells are
+comparable); `"sample"` sends none and records the seed each result reports; `"auto"` pins where
+the model declares `seed` and samples elsewhere. Qwen-Image-2.0-Pro declares no seed, so `auto`
+samples there, and `pin` is refused unless `force_seed=True` (and even then the request is
+refused before it is sent, with an explanation, until the model's description declares `seed`).
+
+Local reference images (`referenceImages=["poster.png"]`) are uploaded once per run by the Lab;
+the plan and the cell identity use their content hash, so a rerun finds the same cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from .axis import Axis
+from .cell import REF_PATHS as _REF_PATHS
+from .cell import Cell, LocalImage
+from ..errors import ModelNotFoundError, Problem, ValidationError
+from ..core.model import DEFAULT_MODEL, get_model
+from ..core.request import Request
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Sweep", "Cell", "LocalImage", "SEED_POLICIES"]
+
+SEED_POLICIES = ("auto", "pin", "sample")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+
+
+class Sweep:
+    """A base request plus axes. Build it, look at `plan()`, then `Lab().run(sweep, name=...)`.
+
+    prompt, model, `**params`: the base request (any parameter of the model, by name or wire
+    path; `size="1024x1536"`), or `base=` a Request / pasted task JSON to start from.
+    axes: axis name -> values (see `qwenlab.sweeps.axis` for names and kinds).
+    mode: "grid" (every combination) or "zip" (the i-th values together).
+    repeats: how many times each cell runs.
+    seed_policy: "auto" | "pin" | "sample"; `seed` the first pinned seed (repeat r gets seed + r)
+    or a list of seeds, one per repeat; `force_seed=True` pins on a model without `seed`.
+    """
+
+    def __init__(self, prompt: str | None = None, model: str | None = None, axes: Mapping[str, Any] | None = None, *,
+                 repeats: int = 1, mode: str = "grid", seed_policy: str = "auto", seed: int | Sequence[int] | None = None,
+                 force_seed: bool = False, base: Request | Mapping[str, Any] | str | None = None, **params: Any) -> None:
+        self._problems: list[Problem] = []
+        if base is not None:
+            req = base if isinstance(base, Request) else Request.from_json(base)
+            changes = dict(params)
+            if prompt is not None:
+                changes["positivePrompt"] = prompt
+            if model is not None:
+                changes["model"] = model
+            req = req.replace(**changes) if changes else req
+        else:
+            req = Request(model or DEFAULT_MODEL, prompt, **params)
+        self.base = req
+        self.mode = mode
+        self.repeats = repeats
+        self.seed_policy = seed_policy
+        self.seed = seed
+        self.force_seed = force_seed
+        self.axes: list[Axis] = []
+        if axes is not None and not isinstance(axes, Mapping):
+            raise TypeError(f"axes must be a dict of axis name -> values, got {type(axes).__name__}")
+        for name, spec in (axes or {}).items():
+            axis, problems = Axis.build(str(name), spec, req)
+            self.axes.append(axis)
+            self._problems.extend(problems)
+        self._local: dict[str, LocalImage] = {}
+        self._cells: list[Cell] | None = None
+
+    # -- describing ------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        axes = ", ".join(f"{a.name}[{len(a.values)}]" for a in self.axes) or "no axes"
+        return f"Sweep({self.base.model_id!r}, {axes}, mode={self.mode!r}, repeats={self.repeats}, seed_policy={self.seed_policy!r})"
+
+    @property
+    def models(self) -> list[str]:
+        """Every model a cell may use (the base model and a model axis's values)."""
+        out = [self.base.model_id]
+        for a in self.axes:
+            if a.kind == "model":
+                out.extend(str(v) for v in a.values)
+            elif a.kind == "request":
+                out.extend(v.model_id for v in a.values)
+        return list(dict.fromkeys(out))
+
+    def notes(self) -> list[str]:
+        """What `plan()` says about the sweep's choices (the seed policy `auto` resolved)."""
+        out = []
+        if self.seed_policy == "auto":
+            for mid in self.models:
+                desc = _desc(mid)
+                if desc is None:
+                    continue
+                if desc.accepts_seed:
+                    out.append(f"seed_policy 'auto' -> 'pin' for {mid}: it declares seed; repeat r of every cell uses the same seed")
+                else:
+                    out.append(f"seed_policy 'auto' -> 'sample' for {mid}: it declares no seed; each result's reported seed is recorded")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sweep as given, as JSON-able data (the log's `experiments.sweep_json`)."""
+        base = self.base.to_task()
+        base.pop("taskUUID", None)
+        return {
+            "model": self.base.model_id, "base": _jsonable(base), "mode": self.mode, "repeats": self.repeats,
+            "seed_policy": self.seed_policy, "seed": self.seed, "force_seed": self.force_seed,
+            "axes": {a.name: {"kind": a.kind, "labels": list(a.labels),
+                              "values": [_jsonable(a.json_value(i) if a.kind in ("request", "bundle") else v)
+                                         for i, v in enumerate(a.values)]} for a in self.axes},
+        }
+
+    def axes_labels(self) -> dict[str, list[str]]:
+        """Axis name -> the labels of its values (the log's `experiments.axes_json`)."""
+        return {a.name: list(a.labels) for a in self.axes}
+
+    def fingerprint(self) -> str:
+        """A hash of the cells' identities: equal for sweeps that would send the same cells."""
+        return hashlib.sha256("\n".join(sorted(c.key for c in self.cells())).encode()).hexdigest()[:16]
+
+    def default_name(self) -> str:
+        """A name for an experiment run without one: the same sweep gets the same name."""
+        return f"sweep-{self.fingerprint()[:10]}"
+
+    # -- expanding ---------------------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        """Every problem in the sweep and its cells (empty when every cell is valid)."""
+        try:
+            self.cells()
+        except ValidationError as exc:
+            return exc.problems
+        return []
+
+    def cells(self) -> list[Cell]:
+        """Every cell, validated; raises one ValidationError listing every problem in every cell."""
+        if self._cells is not None:
+            return self._cells
+        problems = list(self._problems) + self._setting_problems()
+        if any(p.parameter in ("mode", "repeats", "seed") for p in problems):
+            raise ValidationError(problems, context="sweep")  # the cells cannot be laid out
+        cells: list[Cell] = []
+        per_cell: dict[tuple[str, str], list[int]] = {}
+        combos = self._combos()
+        order = sorted(range(len(self.axes)), key=lambda i: self.axes[i].order)
+        for repeat in range(self.repeats):
+            for combo in combos:
+                req = self.base
+                for i in order:
+                    axis = self.axes[i]
+                    for p in axis.problems_with(req):
+                        per_cell.setdefault((p.parameter, p.message), []).append(len(cells))
+                    try:
+                        req = axis.apply(req, axis.values[combo[i]])
+                    except (ValueError, TypeError) as exc:  # ValidationError is a ValueError
+                        per_cell.setdefault((axis.name, str(exc)), []).append(len(cells))
+                cells.append(self._cell(len(cells), combo, repeat, req, per_cell))
+        seen = {(p.parameter, p.message) for p in problems}
+        problems += self._grouped({k: v for k, v in per_cell.items() if k not in seen}, cells)
+        if problems:
+            raise ValidationError(problems, context="sweep")
+        self._cells = cells
+        return cells
+
+    def _combos(self) -> list[tuple[int, ...]]:
+        import itertools
+
+        if not self.axes:
+            return [()]
+        ranges = [range(len(a.values)) for a in self.axes]
+        if self.mode == "zip":
+            return list(zip(*ranges))
+        return list(itertools.product(*ranges))
+
+    def _setting_problems(self) -> list[Problem]:
+        out = []
+        if self.mode not in ("grid", "zip"):
+            out.append(Problem("mode", f"{self.mode!r} is not a mode; use 'grid' (every combination) or 'zip' (values side by side)"))
+        elif self.mode == "zip" and len({len(a.values) for a in self.axes}) > 1:
+            sizes = ", ".join(f"{a.name}: {len(a.values)}" for a in self.axes)
+            out.append(Problem("mode", f"'zip' needs axes of equal length ({sizes}); use mode='grid' or even them out"))
+        if not isinstance(self.repeats, int) or isinstance(self.repeats, bool) or self.repeats < 1:
+            out.append(Problem("repeats", f"must be a whole number of at least 1, got {self.repeats!r}"))
+        if self.seed_policy not in SEED_POLICIES:
+            out.append(Problem("seed_policy", f"{self.seed_policy!r} is not a seed policy; use 'auto', 'pin' or 'sample'"))
+        seeds = list(self.seed) if isinstance(self.seed, (list, tuple)) else [] if self.seed is None else [self.seed]
+        if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
+            out.append(Problem("seed", f"must be a whole number (the seed of repeat 0; repeat r gets seed + r) or a list of "
+                                       f"whole numbers, one per repeat; got {self.seed!r}"))
+        elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) < self.repeats:
+            out.append(Problem("seed", f"gives {len(self.seed)} seeds for {self.repeats} repeats; give one per repeat"))
+        names = [a.name for a in self.axes]
+        if "seed" in names and self.seed_policy == "sample":
+            out.append(Problem("seed_policy", "'sample' sends no seed, but the sweep has a seed axis; use 'pin' or drop the axis"))
+        for mid in self.models:
+            desc = _desc(mid)
+            if desc is None or desc.accepts_seed:
+                continue
+            pinning = self.seed_policy == "pin" or "seed" in names
+            if pinning and not self.force_seed:
+                out.append(Problem("seed_policy", (
+                    f"'pin' needs a model that declares seed, and {mid} declares none (its results still report the "
+                    "seed they used). Use seed_policy='sample' (or 'auto') to vary results and record their seeds; or, "
+                    "if Runware now takes seed for this model, pass force_seed=True and add seed to its description "
+                    "(qwenlab.register_model)")))
+            elif pinning:
+                out.append(Problem("seed_policy", (
+                    f"force_seed=True sends seed to {mid}, whose description declares no seed, so every request is "
+                    "refused before it is sent (Runware would answer unsupportedParameter). If Runware now accepts seed "
+                    "for this model, register a description that declares it (qwenlab.register_model) and run again")))
+        return out
+
+    def _cell(self, index: int, combo: tuple[int, ...], repeat: int, req: Request,
+              per_cell: dict[tuple[str, str], list[int]]) -> Cell:
+        values = {a.name: _jsonable(a.json_value(combo[i])) for i, a in enumerate(self.axes)}
+        labels = {a.name: a.labels[combo[i]] for i, a in enumerate(self.axes)}
+        desc = _desc(req.model_id)
+        seed_axis = any(a.name == "seed" for a in self.axes)
+        pin = seed_axis or self.seed_policy == "pin" or (self.seed_policy == "auto" and desc is not None and desc.accepts_seed)
+        seed: int | None = None
+        if seed_axis:
+            seed = req.get("seed")
+        elif pin and (self.force_seed or desc is None or desc.accepts_seed):
+            seed = self._seed_for(repeat)
+            req = req.replace(seed=seed)
+        if not req.is_set("includeCost"):
+            req = req.replace(includeCost=True)  # the log wants the API's cost of every task
+        req, uploads = self._localize(req, index, per_cell)
+        for p in req.problems():
+            per_cell.setdefault((p.parameter, p.message), []).append(index)
+        task = req.to_task()
+        task.pop("taskUUID", None)
+        blob = json.dumps({"task": task, "repeat": repeat}, sort_keys=True, separators=(",", ":"), default=str)
+        key = hashlib.sha256(blob.encode()).hexdigest()[:20]
+        return Cell(index, values, labels, repeat, req, "pin" if pin else "sample", seed, key, uploads)
+
+    def _seed_for(self, repeat: int) -> int:
+        if isinstance(self.seed, (list, tuple)):
+            return int(self.seed[repeat])
+        return int(self.seed if self.seed is not None else 1) + repeat
+
+    def _localize(self, req: Request, index: int, per_cell: dict[tuple[str, str], list[int]]) -> tuple[Request, dict[str, LocalImage]]:
+        """Swap local reference-image paths for stable placeholders (uploaded at run time)."""
+        uploads: dict[str, LocalImage] = {}
+        changes: dict[str, list[Any]] = {}
+        for path in _REF_PATHS:
+            refs = req.values.get(path)
+            if not isinstance(refs, list):
+                continue
+            new = []
+            for ref in refs:
+                local = self._local_image(ref)
+                if local is None and _looks_like_file(ref):
+                    per_cell.setdefault((path, f"file {str(ref)!r} not found; give an existing image file, a URL or an imageUUID"), []).append(index)
+                if local is not None:
+                    uploads[local.placeholder] = local
+                    new.append(local.placeholder)
+                else:
+                    new.append(ref)
+            changes[path] = new
+        if not uploads:
+            return req, uploads
+        task = req.to_task()
+        for path, refs in changes.items():
+            if path == "referenceImages":
+                task["referenceImages"] = refs
+            else:
+                task.setdefault("inputs", {})["referenceImages"] = refs
+        return Request.from_task(task), uploads
+
+    def _local_image(self, ref: Any) -> LocalImage | None:
+        if not isinstance(ref, (str, Path)):
+            return None
+        key = str(ref)
+        if key not in self._local:
+            p = Path(key).expanduser()
+            try:
+                if isinstance(ref, str) and (len(key) > 1024 or key.startswith(("http:", "https:", "data:"))):
+                    return None
+                if not p.is_file():
+                    return None
+            except OSError:
+                return None
+            self._local[key] = LocalImage.read(p)
+        return self._local[key]
+
+    def _grouped(self, per_cell: dict[tuple[str, str], list[int]], cells: list[Cell]) -> list[Problem]:
+        """One problem per distinct message, naming how many cells it hits and one example."""
+        out = []
+        total = len(cells)
+        for (parameter, message), indexes in per_cell.items():
+            idx = sorted(set(indexes))
+            where = "every cell" if len(idx) == total else f"{len(idx)} of {total} cells"
+            example = cells[idx[0]].label() if idx[0] < len(cells) else ""
+            out.append(Problem(parameter, f"{message} [{where}; e.g. cell {idx[0]}: {example}]"))
+        return out
+
+    # -- the plan ----------------------------------------------------------------------------------
+    def plan(self, *, quiet: bool = False) -> "pd.DataFrame":
+        """Every cell with its exact request JSON and estimated cost, before anything is sent.
+
+        In `request_json` the taskUUID (made when the cell is first logged) and the imageUUIDs of
+        local reference images (known once uploaded) are shown as placeholders.
+
+        Raises ValidationError listing every problem of every cell. Prints a one-line summary
+        (cells, cost, the seed policy chosen) unless `quiet`; the same notes are in
+        `df.attrs["notes"]`.
+        """
+        import pandas as pd
+
+        cells = self.cells()
+        rows = []
+        for c in cells:
+            # the taskUUID is made when a cell is first logged; a placeholder says so honestly
+            shown = c.request_with({p: f"<upload of {img.path.name}>" for p, img in c.uploads.items()},
+                                   task_uuid="<new UUID v4 when sent>")
+            rows.append({"cell": c.index, **{f"{k}": c.labels[k] for k in c.labels}, "repeat": c.repeat,
+                         "model": c.request.model_id, "width": c.request.size[0], "height": c.request.size[1],
+                         "number_results": c.request.number_results, "seed_policy": c.seed_policy, "seed": c.seed,
+                         "est_cost_usd": c.estimated_cost, "key": c.key, "request_json": shown.to_json()})
+        df = pd.DataFrame(rows)
+        total = round(sum(c.estimated_cost for c in cells), 6)
+        images = sum(c.request.number_results for c in cells)
+        notes = self.notes()
+        df.attrs["notes"] = notes
+        df.attrs["estimated_cost_usd"] = total
+        if not quiet:
+            print(f"{len(cells)} cells, {images} images, estimated ${total:.2f}" + "".join(f"\n  {n}" for n in notes))
+        return df
+
+    @property
+    def estimated_cost(self) -> float:
+        """USD for every cell at today's prices."""
+        return round(sum(c.estimated_cost for c in self.cells()), 6)
+
+
+def _desc(model_id: str) -> Any:
+    try:
+        return get_model(model_id)
+    except ModelNotFoundError:
+        return None
+
+
+def _looks_like_file(ref: Any) -> bool:
+    if isinstance(ref, Path):
+        return True
+    return isinstance(ref, str) and "://" not in ref and not ref.startswith("data:") and ref.lower().endswith(_IMAGE_SUFFIXES)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Request):
+        task = value.to_task()
+        task.pop("taskUUID", None)
+        return task
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+

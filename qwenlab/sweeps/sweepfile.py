@@ -1,0 +1,206 @@
+"""Sweeps as TOML files, and the range syntax for numeric axes.
+
+    # lumiere.toml  ->  qwenlab run lumiere.toml
+    name = "lumiere-extend"              # the experiment (optional; --name overrides)
+    model = "alibaba:qwen-image@2.0-pro"
+    prompt = "A premium beauty poster for a skincare brand called 'LUMIERE' ..."
+    repeats = 2
+    mode = "grid"                        # or "zip"
+    seed_policy = "auto"                 # "pin" | "sample" | "auto"
+    budget_usd = 1.0
+    concurrency = 4
+
+    [request]                            # any other parameter of the base request
+    outputFormat = "PNG"
+
+    [axes]
+    promptExtend = [true, false]
+    size = ["1024x1536", "1536x1024"]
+    negativePrompt = ["", "blurry text, misspelled words"]   # "" = not sent
+    outputQuality = "60-90 (+15)"        # range syntax -> 60, 75, 90
+
+TOML has no null, so an axis value `""` means "leave the parameter out". Relative paths of local
+reference images are read from the TOML file's folder.
+
+Range syntax (after AUTOMATIC1111's X/Y/Z plot), for a numeric axis given as a string, values
+separated by commas:  `1-5` -> 1,2,3,4,5;  `1-9 (+2)` -> 1,3,5,7,9;  `10-1 (-3)` -> 10,7,4,1;
+`0-1 [5]` -> 0, 0.25, 0.5, 0.75, 1 (five evenly spaced values);  `3, 7-8` -> 3,7,8.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ..errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    from .sweep import Sweep
+
+__all__ = ["expand_range", "load_sweep", "parse_sweep", "SweepFile"]
+
+_NUM = r"[+-]?\s*(?:\d+(?:\.\d*)?|\.\d+)"
+_STEP = re.compile(rf"^\s*({_NUM})\s*-\s*({_NUM})\s*\(\s*([+-]\s*(?:\d+(?:\.\d*)?|\.\d+))\s*\)\s*$")
+_COUNT = re.compile(rf"^\s*({_NUM})\s*-\s*({_NUM})\s*\[\s*(\d+)\s*\]\s*$")
+_PLAIN = re.compile(rf"^\s*({_NUM})\s*-\s*({_NUM})\s*$")
+_SINGLE = re.compile(rf"^\s*({_NUM})\s*$")
+_MAX_VALUES = 10_000  # a typo such as 1-1000000 should fail, not allocate a million cells
+
+
+def _num(text: str) -> int | float:
+    text = text.replace(" ", "")
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def expand_range(text: str, *, integer: bool | None = None) -> list[int | float]:
+    """Expand range syntax into a list of numbers.
+
+    `integer=True` rounds every value to an int (an integer parameter); `False` keeps floats;
+    None infers: ints when every number written is an int (and `[n]` lands on whole numbers).
+    Raises ValueError naming the part it cannot read and the accepted forms.
+    """
+    out: list[int | float] = []
+    for part in str(text).split(","):
+        if not part.strip():
+            continue
+        values = _expand_part(part, integer)
+        out.extend(values)
+        if len(out) > _MAX_VALUES:
+            raise ValueError(f"range {text!r} expands to more than {_MAX_VALUES} values; narrow it")
+    if not out:
+        raise ValueError(f"range {text!r} is empty; write e.g. '1-5', '1-9 (+2)' or '0-1 [5]'")
+    if integer:
+        return [int(round(v)) for v in out]
+    return out
+
+
+def _expand_part(part: str, integer: bool | None) -> list[int | float]:
+    if m := _STEP.match(part):
+        start, end, step = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
+        if step == 0 or (end - start) * step < 0:
+            raise ValueError(f"range {part.strip()!r}: the step {step:+g} never reaches {end:g} from {start:g}")
+        n = int((end - start) / step + 1e-9) + 1
+        if n > _MAX_VALUES:
+            raise ValueError(f"range {part.strip()!r} expands to {n} values; narrow it")
+        vals = [start + i * step for i in range(n)]
+        return [round(v, 10) if isinstance(v, float) else v for v in vals]
+    if m := _COUNT.match(part):
+        start, end, count = _num(m.group(1)), _num(m.group(2)), int(m.group(3))
+        if count < 1 or count > _MAX_VALUES:
+            raise ValueError(f"range {part.strip()!r}: the count in [n] must be 1 to {_MAX_VALUES}")
+        if count == 1:
+            return [start]
+        vals = [start + (end - start) * i / (count - 1) for i in range(count)]
+        whole = all(float(v).is_integer() for v in vals) and isinstance(start, int) and isinstance(end, int)
+        if integer is None and whole:
+            return [int(v) for v in vals]
+        return [round(v, 10) for v in vals]
+    if m := _PLAIN.match(part):
+        start, end = _num(m.group(1)), _num(m.group(2))
+        if not (isinstance(start, int) and isinstance(end, int)):
+            raise ValueError(f"range {part.strip()!r} has decimals; give a step '(+0.1)' or a count '[5]'")
+        step = 1 if end >= start else -1
+        if abs(end - start) + 1 > _MAX_VALUES:
+            raise ValueError(f"range {part.strip()!r} expands to {abs(end - start) + 1} values; narrow it")
+        return list(range(start, end + step, step))
+    if m := _SINGLE.match(part):
+        return [_num(m.group(1))]
+    raise ValueError(
+        f"cannot read {part.strip()!r} as a number or a range; write '1-5', '1-9 (+2)', '10-1 (-3)' or '0-1 [5]', "
+        "separated by commas")
+
+
+# -- TOML sweeps ----------------------------------------------------------------------------------
+_TOP = {"name", "model", "prompt", "negativePrompt", "repeats", "mode", "seed_policy", "seed", "force_seed",
+        "budget_usd", "concurrency", "notes", "request", "axes"}
+
+
+class SweepFile:
+    """A sweep read from TOML, with the run settings the file gives (name, budget, concurrency)."""
+
+    def __init__(self, sweep: "Sweep", *, name: str | None = None, budget_usd: float | None = None,
+                 concurrency: int | None = None, notes: str | None = None, path: Path | None = None) -> None:
+        self.sweep = sweep
+        self.name = name
+        self.budget_usd = budget_usd
+        self.concurrency = concurrency
+        self.notes = notes
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"SweepFile({str(self.path) if self.path else '<text>'!r}, name={self.name!r}, {self.sweep!r})"
+
+
+def load_sweep(path: str | Path) -> SweepFile:
+    """Read a sweep from a TOML file (see the module docstring for the format)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError([Problem("sweep file", f"cannot read {p}: {exc.strerror or exc}")], context=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError([Problem("sweep file", f"{p} is not UTF-8 text (byte {exc.start}); save it as a UTF-8 TOML file")],
+                              context=str(p)) from None
+    return parse_sweep(text, base_dir=p.parent, origin=str(p))
+
+
+def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = "sweep") -> SweepFile:
+    """Build a sweep from TOML text; every problem in the file is reported at once."""
+    from .sweep import Sweep
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError([Problem("toml", str(exc))], context=origin) from None
+    problems: list[Problem] = []
+    unknown = sorted(set(data) - _TOP)
+    for key in unknown:
+        problems.append(Problem(key, f"is not a sweep setting; put request parameters under [request] and axes under "
+                                     f"[axes] (settings: {', '.join(sorted(_TOP - {'request', 'axes'}))})"))
+    request = data.get("request", {})
+    axes = data.get("axes", {})
+    for key, value in (("request", request), ("axes", axes)):
+        if not isinstance(value, Mapping):
+            problems.append(Problem(key, f"must be a table ([{key}]), got {type(value).__name__}"))
+    for key in ("name", "notes"):
+        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
+            problems.append(Problem(key, f"must be a non-empty string, got {data[key]!r}"))
+    from .budget import run_setting_problems
+
+    problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
+    if problems:
+        raise ValidationError(problems, context=origin)
+    folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    params = {k: _none_if_empty(_local_paths(k, v, folder)) for k, v in request.items()}
+    axes = {k: _axis_values(k, v, folder) for k, v in axes.items()}
+    for key in ("prompt", "negativePrompt"):
+        if key in data:
+            params[key] = _none_if_empty(data[key])
+    kwargs: dict[str, Any] = {k: data[k] for k in ("model", "repeats", "mode", "seed_policy", "seed", "force_seed") if k in data}
+    sweep = Sweep(axes=axes, **kwargs, **params)
+    return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
+                     notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
+
+
+def _none_if_empty(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _axis_values(name: str, values: Any, folder: Path) -> Any:
+    """TOML axis values: "" means not sent; tables of tables are labelled values."""
+    if isinstance(values, list):
+        return [_none_if_empty(_local_paths(name, v, folder)) for v in values]
+    if isinstance(values, Mapping):
+        return {label: _none_if_empty(_local_paths(name, v, folder)) for label, v in values.items()}
+    return values  # a range string or a single value; Sweep expands it
+
+
+def _local_paths(name: str, value: Any, folder: Path) -> Any:
+    """Reference images given as relative paths are read from the TOML file's folder."""
+    if isinstance(value, Mapping):
+        return {k: _local_paths(k, v, folder) for k, v in value.items()}
+    if name.endswith("referenceImages") and isinstance(value, list):
+        return [str(folder / v) if isinstance(v, str) and (folder / v).is_file() else v for v in value]
+    return value

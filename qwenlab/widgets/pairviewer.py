@@ -1,0 +1,189 @@
+"""A notebook widget to look at pairs of images one at a time, flipping or fading between them.
+
+    pair_viewer(exp, "promptExtend")     # from qwenlab.analysis.pairs
+
+The slider fades from A (0) to B (1): a flip shows what changed, a fade shows where. The toggle
+jumps to either end, Flip swaps ends, Prev/Next and the pair slider walk the pairs. Every image
+is a cached thumbnail (`qwenlab.store.thumbnails`), so moving through a few hundred pairs decodes no
+original twice and no callback blocks the kernel for long. Where the log holds text scores, the
+caption gives the shown image's score and what it misread (`score_a`/`read_a` of `pairs()`).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import TYPE_CHECKING, Any
+
+from ..errors import QwenlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PairViewer", "WidgetsMissingError", "require_ipywidgets"]
+
+
+class WidgetsMissingError(QwenlabError, ImportError):
+    """ipywidgets is not installed."""
+
+
+def require_ipywidgets() -> Any:
+    """The ipywidgets module, or an error saying how to install it."""
+    try:
+        import ipywidgets
+    except ImportError:
+        raise WidgetsMissingError("this view needs ipywidgets: `pip install ipywidgets` in the notebook's environment, "
+                                  "then restart the kernel") from None
+    return ipywidgets
+
+
+class PairViewer:
+    """The widget (`.widget`) and its state (`.index`, `.fade`); shows itself in a notebook."""
+
+    def __init__(self, source: Any, axis: str = "promptExtend", *, size: int = 512, **options: Any) -> None:
+        import pandas as pd
+
+        from ..analysis.pairs import pairs
+
+        w = require_ipywidgets()
+        self.df: "pd.DataFrame" = source if isinstance(source, pd.DataFrame) else pairs(source, axis, **options)
+        self.size = size
+        self.axis = self.df.attrs.get("axis", axis)
+        self.a = str(self.df.attrs.get("a", "a"))
+        self.b = str(self.df.attrs.get("b", "b"))
+        n = len(self.df)
+        self.image = w.Image(format="jpeg", layout=w.Layout(max_width=f"{size}px", max_height=f"{size}px"))
+        self.fade_slider = w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description=f"{self.a} → {self.b}",
+                                         readout_format=".2f", continuous_update=True, style={"description_width": "initial"})
+        self.toggle = w.ToggleButtons(options=[self.a, self.b], description=f"{self.axis}:",
+                                      style={"description_width": "initial"})
+        self.flip_button = w.Button(description="Flip", tooltip="show the other image of the pair")
+        self.prev_button = w.Button(description="◀ Prev", disabled=n < 2)
+        self.next_button = w.Button(description="Next ▶", disabled=n < 2)
+        self.pair_slider = w.IntSlider(value=0, min=0, max=max(0, n - 1), description="pair", disabled=n < 2)
+        self.caption = w.HTML()
+        self.fade_slider.observe(lambda _: self._on_fade(), names="value")
+        self.toggle.observe(self._on_toggle, names="value")
+        self.flip_button.on_click(lambda _: self.flip())
+        self.prev_button.on_click(lambda _: self.show(self.index - 1))
+        self.next_button.on_click(lambda _: self.show(self.index + 1))
+        self.pair_slider.observe(lambda change: self.show(change["new"]), names="value")
+        self.widget = w.VBox([
+            w.HBox([self.prev_button, self.pair_slider, self.next_button]),
+            w.HBox([self.toggle, self.flip_button]),
+            self.fade_slider, self.image, self.caption,
+        ])
+        self._render()
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def index(self) -> int:
+        return int(self.pair_slider.value)
+
+    @property
+    def fade(self) -> float:
+        return float(self.fade_slider.value)
+
+    @property
+    def side(self) -> str:
+        """Which image is shown: "a", "b", or "fade" in between."""
+        return "a" if self.fade <= 0.0 else "b" if self.fade >= 1.0 else "fade"
+
+    def show(self, index: int) -> None:
+        """Go to pair `index` (wraps around), showing its A image."""
+        n = len(self.df)
+        if n == 0:
+            return
+        index %= n
+        if index != self.index:
+            self.pair_slider.value = index  # observed: comes back here with the new value
+            return
+        self.fade_slider.value = 0.0
+        self.toggle.value = self.a
+        self._render()
+
+    def flip(self) -> None:
+        """Show the other image of the pair."""
+        self.fade_slider.value = 1.0 if self.fade < 0.5 else 0.0
+
+    def _on_fade(self) -> None:
+        if self.fade in (0.0, 1.0):  # keep the toggle on the end that is shown
+            self.toggle.value = self.b if self.fade == 1.0 else self.a
+        self._render()
+
+    def _on_toggle(self, change: dict[str, Any]) -> None:
+        target = 1.0 if change["new"] == self.b else 0.0
+        if (target == 1.0) != (self.fade >= 0.5):
+            self.fade_slider.value = target
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def _render(self) -> None:
+        if len(self.df) == 0:
+            self.image.value = b""
+            self.caption.value = (f"<b>No pairs of {html.escape(self.axis)}</b>: no two images share every other setting"
+                                  f" ({int(self.df.attrs.get('unpaired', 0))} without a counterpart).")
+            return
+        row = self.df.iloc[self.index]
+        self.image.value = self._bytes(row)
+        fade = self.fade
+        if fade <= 0.0:
+            shown = f"{html.escape(self.axis)} = <b>{html.escape(self.a)}</b> · seed {_seed(row['seed_a'])}"
+            shown += self._score(row, "a")
+        elif fade >= 1.0:
+            shown = f"{html.escape(self.axis)} = <b>{html.escape(self.b)}</b> · seed {_seed(row['seed_b'])}"
+            shown += self._score(row, "b")
+        else:
+            shown = f"{int(round((1 - fade) * 100))}% {html.escape(self.a)} + {int(round(fade * 100))}% {html.escape(self.b)}"
+            if self.df.attrs.get("score"):
+                shown += f" · {self._score(row, 'a', short=True)} → {self._score(row, 'b', short=True)}"
+        self.caption.value = (f"<div>pair {self.index + 1} of {len(self.df)}: {html.escape(str(row['shared']))}</div>"
+                              f"<div>{shown}</div>")
+
+    def _score(self, row: Any, side: str, short: bool = False) -> str:
+        """One side's text score for the caption, e.g. ` · word acc 0.50: 'Glow' read as 'GIow'` (the
+        label only when `short`); empty when the log holds no text scores."""
+        metric = self.df.attrs.get("score")
+        if not metric:
+            return ""
+        from ..typography.badges import score_label
+        from ..typography.draw import score_colour
+
+        value = row.get(f"score_{side}")
+        value = None if value is None or value != value else float(value)
+        label = f"<b style='color:#{'%02x%02x%02x' % score_colour(value)}'>{html.escape(score_label(metric, value))}</b>"
+        if short:
+            return label
+        read = row.get(f"read_{side}")
+        return f" · {label}" + (f": {html.escape(str(read))}" if isinstance(read, str) and read else "")
+
+    def _bytes(self, row: Any) -> bytes:
+        from PIL import Image
+
+        from ..store.thumbnails import thumbnail, thumbnail_bytes
+
+        path_a, path_b = row["path_a"], row["path_b"]
+        if self.fade <= 0.0 or not isinstance(path_b, str):
+            return thumbnail_bytes(path_a, self.size) if isinstance(path_a, str) else b""
+        if self.fade >= 1.0 or not isinstance(path_a, str):
+            return thumbnail_bytes(path_b, self.size)
+        with Image.open(thumbnail(path_a, self.size)) as ia, Image.open(thumbnail(path_b, self.size)) as ib:
+            first, second = ia.convert("RGB"), ib.convert("RGB")
+            if second.size != first.size:  # a size axis: fade over A's frame
+                second = second.resize(first.size)
+            buf = io.BytesIO()
+            Image.blend(first, second, self.fade).save(buf, format="JPEG", quality=85)
+            return buf.getvalue()
+
+    # -- notebook display ---------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<PairViewer {self.axis}: {self.a} vs {self.b}, {len(self.df)} pairs>"
+
+
+def _seed(value: Any) -> str:
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return "?"

@@ -1,0 +1,198 @@
+"""A page of thumbnails laid out by a row axis and a column axis, as ipywidgets.
+
+The explorer's grid. Tiles (a JPEG thumbnail, a caption, and an invisible button laid over both
+that takes the click) are made once and reused from page to page, so turning a page sends only
+the pictures that changed. Thumbnails come from `qwenlab.store.thumbnails` (made once, cached on
+disk); those of the next page are made ahead in a background thread that writes files only and
+never touches a widget (widgets belong to the kernel's main thread).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import html
+import io
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..store.catalog import REPEAT
+from ..errors import ImageError
+from ..store.thumbnails import DEFAULT_SIZE, thumbnail, thumbnail_bytes
+
+if TYPE_CHECKING:
+    from ..store.catalog import Catalog, Entry
+
+__all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg"]
+
+TILE_CSS = """
+.qwl-tile { position: relative; border: 2px solid transparent; border-radius: 4px; padding: 2px; margin: 2px; }
+.qwl-tile.qwl-selected { border-color: #e08a00; }
+.qwl-tile .qwl-hit { position: absolute; top: 0; left: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: zoom-in; }
+.qwl-cap { font-size: 11px; line-height: 1.25; color: #444; word-break: break-word; }
+.qwl-head { font-weight: 600; padding: 4px 6px; line-height: 1.3; }
+"""
+
+_blank: bytes | None = None
+
+
+def blank_jpeg() -> bytes:
+    """A grey square: the picture of a cell without an image."""
+    global _blank
+    if _blank is None:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (DEFAULT_SIZE, DEFAULT_SIZE), (225, 225, 225)).save(buf, format="JPEG", quality=60)
+        _blank = buf.getvalue()
+    return _blank
+
+
+def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE) -> bytes:
+    """The cached thumbnail's JPEG bytes, or the blank for a missing or unreadable image."""
+    if path:
+        try:
+            return thumbnail_bytes(path, size) if size == DEFAULT_SIZE else thumbnail(path, size).read_bytes()
+        except ImageError:
+            pass
+    return blank_jpeg()
+
+
+def position(catalog: "Catalog", axis: str, entry: "Entry") -> tuple[int, str]:
+    """A sort key: the entry's value's place in the sweep's order of `axis` (none: 0)."""
+    if not axis:
+        return (0, "")
+    info = catalog.axes[axis]
+    value = entry.value(axis)
+    i = info.index(value)
+    return (i, "") if i is not None else (len(info.values), repr(value))
+
+
+class Tile:
+    """One thumbnail with its caption; a click anywhere on it calls `on_open(entry)`."""
+
+    def __init__(self, px: int, on_open: Callable[["Entry"], None]) -> None:
+        import ipywidgets as w
+
+        self.entry: Entry | None = None
+        self.image = w.Image(format="jpeg", layout=w.Layout(width=f"{px}px"))
+        self.caption = w.HTML(layout=w.Layout(width=f"{px}px"))
+        self.hit = w.Button(description="open", tooltip="show large, with its request")
+        self.hit.add_class("qwl-hit")
+        self.box = w.VBox([self.image, self.caption, self.hit])
+        self.box.add_class("qwl-tile")
+        self.hit.on_click(lambda _b: self.entry is not None and on_open(self.entry))
+
+    def show(self, entry: "Entry", jpeg: bytes, caption: str, selected: bool) -> None:
+        self.entry = entry
+        if self.image.value != jpeg:  # an unchanged tile sends nothing to the browser
+            self.image.value = jpeg
+        if self.caption.value != caption:
+            self.caption.value = caption
+        self.hit.tooltip = (f"image {entry.image_id}" if entry.image_id is not None else f"cell {entry.task_id}") + \
+            ": show large, with its request"
+        self.mark(selected)
+
+    def mark(self, selected: bool) -> None:
+        if selected:
+            self.box.add_class("qwl-selected")
+        else:
+            self.box.remove_class("qwl-selected")
+
+
+class TileGrid:
+    """The grid widget: `show(entries, ...)` lays out one page; `tiles` are the tiles in use."""
+
+    def __init__(self, px: int, on_open: Callable[["Entry"], None]) -> None:
+        import ipywidgets as w
+
+        self.px = px
+        self.on_open = on_open
+        self.pool: list[Tile] = []
+        self.widget = w.VBox(layout=w.Layout(flex="0 1 auto", max_width="100%", overflow="auto"))
+        self._threads = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="qwenlab-thumbs")
+        self._ahead: cf.Future[Any] | None = None
+
+    @property
+    def tiles(self) -> list[Tile]:
+        """The tiles showing an entry on this page, in page order."""
+        return [t for t in self.pool if t.entry is not None]
+
+    def show(self, catalog: "Catalog", entries: Sequence["Entry"], rows: str, cols: str, captions: Sequence[str],
+             selected: "Entry | None") -> None:
+        """Lay out `entries` (one page, already sorted): a header row of column values, then per
+        row value its header and one cell per column holding that cell's tiles side by side."""
+        import ipywidgets as w
+
+        while len(self.pool) < len(entries):
+            self.pool.append(Tile(self.px, self.on_open))
+        # made in parallel where not cached yet; Pillow decodes outside the GIL
+        jpegs = list(self._threads.map(lambda e: thumb_jpeg(e.path), entries))
+        for tile, entry, jpeg, caption in zip(self.pool, entries, jpegs, captions):
+            tile.show(entry, jpeg, caption, entry is selected)
+        for tile in self.pool[len(entries):]:
+            tile.entry = None
+        row_keys = _unique(position(catalog, rows, e) for e in entries)
+        col_keys = _unique(position(catalog, cols, e) for e in entries)
+        cells: dict[tuple[Any, Any], list[Any]] = {}
+        for tile, e in zip(self.pool, entries):
+            cells.setdefault((position(catalog, rows, e), position(catalog, cols, e)), []).append(tile.box)
+        wrap = w.Layout(flex_flow="row wrap", align_items="flex-start")
+        children: list[Any] = []
+        if cols:
+            children += [w.HTML("")] + [_head(_axis_label(catalog, cols, entries, c)) for c in col_keys]
+        for r in row_keys:
+            children.append(_head(_axis_label(catalog, rows, entries, r)) if rows else w.HTML(""))
+            children += [w.HBox(cells.get((r, c), []), layout=wrap) for c in col_keys]
+        self.widget.children = [w.GridBox(children, layout=w.Layout(
+            grid_template_columns=f"max-content repeat({len(col_keys)}, max-content)", grid_gap="4px 10px"))]
+
+    def make_ahead(self, entries: Sequence["Entry"]) -> None:
+        """Make these entries' thumbnails on disk in the background (files only, no widgets)."""
+        paths = [e.path for e in entries if e.path]
+        if paths and (self._ahead is None or self._ahead.done()):
+            self._ahead = self._threads.submit(_make_thumbs, paths)
+
+    def frame(self, colour: Callable[["Entry"], str | None]) -> None:
+        """A border around each tile's picture in `colour(entry)` (a text score's), none where it is None."""
+        for tile in self.tiles:
+            c = colour(tile.entry)  # type: ignore[arg-type]
+            border = f"4px solid {c}" if c else ""
+            if tile.image.layout.border != border:  # an unchanged tile sends nothing
+                tile.image.layout.border = border
+
+    def mark(self, selected: "Entry | None") -> None:
+        for tile in self.tiles:
+            tile.mark(tile.entry is selected)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self.widget.close()
+
+
+def _axis_label(catalog: "Catalog", axis: str, entries: Sequence["Entry"], pos: Any) -> str:
+    for e in entries:
+        if position(catalog, axis, e) == pos:
+            value = e.value(axis)
+            return f"{axis}: {value if axis == REPEAT else catalog.axes[axis].label(value)}"
+    return axis
+
+
+def _make_thumbs(paths: list[str]) -> None:
+    for p in paths:
+        try:
+            thumbnail(p, DEFAULT_SIZE)
+        except ImageError:
+            pass
+
+
+def _head(text: str) -> Any:
+    import ipywidgets as w
+
+    return w.HTML(f"<div class='qwl-head'>{html.escape(text)}</div>")
+
+
+def _unique(values: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
