@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.client import RunwareClient, TaskResult
+from qwenlab.api.client import RunwareClient, TaskResult
 from qwenlab.emulator import Emulator, Faults
 from qwenlab.errors import QwenlabError
-from qwenlab.request import Request
+from qwenlab.core.request import Request
 
 PRICE = 0.075
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"

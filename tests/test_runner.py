@@ -297,3 +297,18 @@ def test_kill_9_in_flight_loses_nothing_and_pays_nothing_twice(data_dir: Path, m
         assert set(charged) == {t["task_uuid"] for t in tasks} and set(charged.values()) == {1}  # each cell paid once
         assert {c.image_uuid for c in emu.ledger.charges} == set(exp.images["image_uuid"])  # every paid image kept
         assert all(Path(p).is_file() for p in exp.images["path"])
+
+
+def test_a_task_with_several_errors_is_listed_under_the_paid_image_it_lost():
+    """numberResults=2: one image failed at inference (not charged), the other was paid for but
+    its download expired. The task must be listed under the lost paid image, whatever order the
+    errors arrived in, so the user sees that money went on an image they do not have."""
+    from qwenlab.errors import APIError, ImageError
+    from qwenlab.sweeps.runner import _headline
+
+    inference = APIError("the inference failed for this image", code="inferenceError")
+    expired = ImageError("the image's URL expired before it was downloaded")
+    assert _headline([inference, expired]) is expired
+    assert _headline([expired, inference]) is expired
+    assert _headline([inference]) is inference
+    assert _headline([]) is None

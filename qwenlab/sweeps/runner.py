@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .budget import Budget, run_setting_problems
-from ..errors import APIError, AuthenticationError, InsufficientCreditsError, PermissionDeniedError, QwenlabError, TransportError, UnsupportedParameterError, ValidationError, redact
+from ..errors import APIError, ImageError, AuthenticationError, InsufficientCreditsError, PermissionDeniedError, QwenlabError, TransportError, UnsupportedParameterError, ValidationError, redact
 from ..store.experiment import Experiment, ExperimentNotFoundError
 from ..store.log import Log, to_json
 from ..progress import Progress
@@ -344,7 +344,7 @@ class Lab:
             "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
             "raw_json": to_json(img.raw),
         } for img in good]
-        error = result.errors[0] if result.errors else None
+        error = _headline(result.errors)
         status = "done" if good else "failed"
         cost = result.cost
         fields = {
@@ -352,7 +352,9 @@ class Lab:
             "http_status": result.http_status, "cost_usd": cost,
             "cost_source": "api" if cost is not None else ("estimate" if good else None),
             "error_code": (getattr(error, "code", None) or type(error).__name__) if error else None,
-            "error_message": redact(str(error)) if error else None,
+            # every distinct error of the task, the headline first: one image's inference failure
+            # must not hide that another, paid for, could not be downloaded
+            "error_message": redact("; ".join(dict.fromkeys(str(e) for e in [error, *result.errors]))) if error else None,
         }
         self.log.complete_task(task_id, fields, images)
         spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
@@ -363,6 +365,13 @@ class Lab:
             return None
         full, root = Path(path).resolve(), self.data_dir.resolve()
         return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+
+
+def _headline(errors: list[QwenlabError]) -> QwenlabError | None:
+    """The error a task is listed under: a paid image that could not be fetched (money spent for
+    nothing) before any other failure, else the first."""
+    paid_lost = [e for e in errors if isinstance(e, ImageError)]
+    return (paid_lost or errors or [None])[0]
 
 
 def _wait_one(inflight: dict[cf.Future[_Outcome], _Job]) -> set[cf.Future[_Outcome]]:
