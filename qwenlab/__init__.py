@@ -5,19 +5,24 @@
     exp = lab.run(Sweep(prompt="...", axes={"promptExtend": [True, False]}), name="extend")
     exp.grid(rows="promptExtend"); exp.explore(); lab.costs().by("experiment")
 
-Everything else is importable by module: qwenlab.figures.grid, qwenlab.widgets.explorer, qwenlab.analysis.judging,
-qwenlab.analysis.pairs, qwenlab.html.report, qwenlab.typography, qwenlab.emulator, qwenlab.store.log.
+Everything else is importable by module; the layers, bottom to top: qwenlab.core (models,
+requests), qwenlab.emulator, qwenlab.api (the client), qwenlab.store (the log), qwenlab.sweeps,
+qwenlab.costs, qwenlab.typography, qwenlab.analysis, qwenlab.figures, qwenlab.html,
+qwenlab.widgets, and qwenlab.lab (this facade).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .api.client import GeneratedImage, RunwareClient, TaskResult, connect
-from .costs.frames import Costs
-from .errors import *  # noqa: F401,F403
-from .errors import __all__ as _error_names
-from .store.experiment import Experiment
 from .core.model import DEFAULT_MODEL, ModelDescription, get_model, list_models, register_model
 from .core.request import Request, parse_size
-from .sweeps.runner import Lab
+from .costs import Costs
+from .errors import *  # noqa: F401,F403
+from .errors import __all__ as _error_names
 from .sweeps.sweep import Sweep
+
+if TYPE_CHECKING:
+    from .lab import Experiment, Lab
 
 __version__ = "0.1.0"
 
@@ -39,3 +44,13 @@ __all__ = [
     "register_model",
     *_error_names,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Lab and Experiment bring the views (matplotlib, ipywidgets: 0.3 s to import); loaded on first
+    # use so that `qwenlab --help`, `qwenlab emulator` and scripts that only send requests start fast.
+    if name in ("Lab", "Experiment"):
+        from . import lab
+
+        return getattr(lab, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
+from .core.values import format_value, present
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,7 +103,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     from .errors import QwenlabError
     from .paths import db_path
-    from .sweeps.runner import Lab
+    from .lab import Lab
     from .sweeps.sweepfile import load_sweep
 
     try:
@@ -117,7 +118,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         exp = Lab().run(spec.sweep, name, budget_usd=budget if budget is not None else spec.budget_usd,
                         concurrency=concurrency, progress=not no_progress, extend=extend, notes=spec.notes)
     except QwenlabError as exc:
-        experiment = getattr(exc, "experiment", None)
+        experiment = exc.experiment
         raise click.ClickException((f"{experiment.summary()}\n" if experiment is not None else "") + str(exc)) from None
     click.echo(exp.summary())
 
@@ -178,7 +179,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
         click.echo(_json.dumps({"experiment": row, "tasks": _json.loads(tasks.to_json(orient="records"))}, indent=2,
                                ensure_ascii=False))
         return
-    from .store.experiment import Experiment
+    from .lab import Experiment
 
     exp = Experiment(log, experiment, path.parent)
     click.echo(exp.summary())
@@ -191,7 +192,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
 
 
 def _short(value: object, limit: int = 28) -> str:
-    text = "none" if value is None or value != value else str(value)  # NaN: not sent
+    text = format_value(value, limit=10**6)  # NaN: not sent, shown as "none"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -242,9 +243,9 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     """
     import json as _json
 
-    from .costs.query import UnknownCostKeyError
+    from .errors import UnknownCostKeyError
     from .costs.frames import Costs, format_table
-    from .store.experiment import ExperimentNotFoundError
+    from .errors import ExperimentNotFoundError
     from .store.log import Log
     from .paths import db_path
 
@@ -266,7 +267,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     except ValueError as exc:  # a date that is not one
         raise click.UsageError(str(exc)) from None
     if as_json:
-        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+        rows = [{k: present(v) for k, v in r.items()}
                 for r in df.reset_index().to_dict(orient="records")]
         click.echo(_json.dumps({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
                                 "min_score": min_score, "totals": totals, "rows": rows, "notes": notes}, indent=2, default=str))
@@ -297,8 +298,8 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     import json as _json
 
     from .errors import QwenlabError
-    from .store.experiment import ExperimentNotFoundError
-    from .sweeps.runner import Lab
+    from .errors import ExperimentNotFoundError
+    from .lab import Lab
     from .typography.analysis import cost_per_correct, describe
     from .typography.scores import score_experiment
 
@@ -314,7 +315,7 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     if as_json:
         cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
         for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
-            click.echo(_json.dumps({k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}, default=str))
+            click.echo(_json.dumps({k: present(v) for k, v in row.items()}, default=str))
         return
     run = df.attrs.get("run")
     if run is not None:
@@ -382,7 +383,7 @@ def _open_experiment(name: str) -> object:
     if log.experiment(name) is None:
         known = ", ".join(log.experiment_names()) or "none yet"
         raise click.ClickException(f"no experiment named {name!r} in {path}; known: {known}")
-    from .store.experiment import Experiment
+    from .lab import Experiment
 
     return Experiment(log, name, data_dir())
 

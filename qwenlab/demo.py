@@ -175,7 +175,7 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
     base_url: an emulator to use instead of the embedded one (tests pass their own).
     """
     from .api.client import EMULATOR_KEY, RunwareClient, connect
-    from .sweeps.runner import Lab
+    from .lab import Lab
 
     if data_dir is None:
         from .paths import data_dir as default_dir

@@ -1,11 +1,18 @@
 """Every exception qwenlab raises, in one tree.
 
-    QwenlabError
+    QwenlabError                    every one carries .task_uuid and .attempts (None where no task is concerned)
     ├── ModelNotFoundError          an unknown model id (no description loaded for it)
     ├── ModelDescriptionError       a model description file that is malformed
     ├── ValidationError             a request that breaks its model's rules; nothing was sent
     ├── ImageError                  an image that is missing, not an image, too large or unsafe to save
     ├── BudgetExceededError         the next request would spend more than the budget allows
+    ├── ExperimentNotFoundError     no experiment of that name in the log (the message lists the known ones)
+    ├── ExperimentConflictError     a sweep run under the name of an experiment that has a different sweep
+    ├── UnknownAxisError            an axis name the experiment does not have
+    ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis
+    ├── JudgementError              a judgement that cannot be recorded
+    ├── OCRUnavailableError         the OCR engine asked for is not installed
+    ├── WidgetsMissingError         ipywidgets is not installed where a widget was asked for
     ├── TransportError              the network failed (connection refused/dropped, timeout) after retries
     └── APIError                    Runware answered with an error (classified by HTTP status, then code)
         ├── BadRequestError             400: the request is wrong; never retried
@@ -25,6 +32,7 @@ Messages say what went wrong and what to do. None of them ever contains the API 
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +45,13 @@ __all__ = [
     "ValidationError",
     "ImageError",
     "BudgetExceededError",
+    "ExperimentNotFoundError",
+    "ExperimentConflictError",
+    "UnknownAxisError",
+    "UnknownCostKeyError",
+    "JudgementError",
+    "OCRUnavailableError",
+    "WidgetsMissingError",
     "TransportError",
     "APIError",
     "BadRequestError",
@@ -50,8 +65,6 @@ __all__ = [
     "ServerError",
     "TaskFailedError",
     "api_error_from",
-    "register_secret",
-    "redact",
 ]
 
 # Secrets registered here are scrubbed from every error message and log line qwenlab writes.
@@ -74,10 +87,28 @@ def redact(text: Any) -> str:
 
 
 class QwenlabError(Exception):
-    """Base class of every error qwenlab raises."""
+    """Base class of every error qwenlab raises.
+
+    `task_uuid` names the task an error concerns and `attempts` how many POSTs it took (0: nothing
+    was sent); both are None for an error that concerns no task. `experiment` is the experiment
+    a run stopped on this error, as it stands (None elsewhere)."""
+
+    task_uuid: str | None = None
+    attempts: int | None = None
+    # set by `Lab.run` on the error that stopped a sweep: the experiment as that run left it
+    experiment: Any = None
 
     def __init__(self, message: str) -> None:
         super().__init__(redact(message))
+
+    def for_task(self, task_uuid: str | None, attempts: int | None = None) -> "QwenlabError":
+        """This error as it concerns `task_uuid` (after `attempts` POSTs): itself, or a copy when
+        it already names another task (one answer's error can be shared by several tasks)."""
+        err = copy.copy(self) if self.task_uuid not in (None, task_uuid) else self
+        err.task_uuid = task_uuid
+        if attempts is not None:
+            err.attempts = attempts
+        return err
 
 
 class ModelNotFoundError(QwenlabError, KeyError):
@@ -136,6 +167,37 @@ class ImageError(QwenlabError):
 
 class BudgetExceededError(QwenlabError):
     """Sending the next request could exceed the budget."""
+
+
+class ExperimentNotFoundError(QwenlabError, KeyError):
+    """No experiment of that name in the log."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ExperimentConflictError(QwenlabError):
+    """An experiment of this name exists with a different sweep."""
+
+
+class UnknownAxisError(QwenlabError, ValueError):
+    """An axis name that the experiment does not have."""
+
+
+class UnknownCostKeyError(QwenlabError, ValueError):
+    """A `by=` key that is neither a built-in key nor an axis of any experiment in view."""
+
+
+class JudgementError(QwenlabError, ValueError):
+    """A judgement that cannot be recorded (unknown image, same value on both sides, bad winner)."""
+
+
+class OCRUnavailableError(QwenlabError, ImportError):
+    """The OCR engine asked for is not installed here; the message says how to install it."""
+
+
+class WidgetsMissingError(QwenlabError, ImportError):
+    """ipywidgets is not installed."""
 
 
 class TransportError(QwenlabError):

@@ -6,7 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["data_dir", "db_path", "images_dir", "write_atomic"]
+__all__ = ["data_dir", "db_path", "images_dir", "write_atomic", "DB_NAME"]
+
+DB_NAME = "qwenlab.db"
 
 
 def data_dir(create: bool = True) -> Path:
@@ -19,7 +21,7 @@ def data_dir(create: bool = True) -> Path:
 
 def db_path() -> Path:
     """The SQLite log: `<data>/qwenlab.db`."""
-    return data_dir() / "qwenlab.db"
+    return data_dir() / DB_NAME
 
 
 def images_dir() -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
-from qwenlab.store.experiment import Experiment
+from qwenlab import Experiment
 
 PROMPT = "A premium beauty poster for LUMIERE serum, 'Glow, Refined.' headline"
 SIZES = ["512x768", "768x512"]

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qwenlab.sweeps.axis import format_value
+from qwenlab.core.values import format_value
 from qwenlab.cli import cli
-from qwenlab.costs.frames import Costs, UnknownCostKeyError
-from qwenlab.store.experiment import ExperimentNotFoundError
+from qwenlab.costs import Costs
+from qwenlab.errors import ExperimentNotFoundError, UnknownCostKeyError
 from qwenlab.store.log import Log
 from qwenlab.core.model import get_model, register_model
 
@@ -377,7 +377,7 @@ def test_an_empty_log(tmp_path: Path) -> None:
 
 
 def test_costs_opens_a_log_a_lab_or_a_path(known: Log, data_dir: Path) -> None:
-    from qwenlab.sweeps.runner import Lab
+    from qwenlab import Lab
 
     assert Costs(known.path).totals()["cost_usd"] == pytest.approx(TOTAL)
     lab = Lab(data_dir, log=known)
@@ -451,7 +451,7 @@ def test_cli_errors(known_default: Path) -> None:
 @pytest.mark.slow
 def test_a_real_sweep_costs_what_the_emulator_charged(data_dir: Path) -> None:
     from qwenlab.emulator import Emulator, Faults
-    from qwenlab.sweeps.runner import Lab
+    from qwenlab import Lab
     from qwenlab.sweeps.sweep import Sweep
 
     shipped = get_model(PRO)

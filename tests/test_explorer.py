@@ -12,7 +12,7 @@ import pytest
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab.store.experiment import Experiment
+from qwenlab import Experiment
 from qwenlab.widgets.explorer import Explorer
 
 PROMPT = "A poster for 'LUMIERE' <script>alert(1)</script> & friends"

@@ -13,8 +13,10 @@ import pytest
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab.store.experiment import Experiment
-from qwenlab.analysis.judging import JudgementError, Judging, record_judgement, summary, wilson_interval, win_rates
+from qwenlab import Experiment
+from qwenlab.errors import JudgementError
+from qwenlab.analysis.judging import record_judgement, summary, wilson_interval, win_rates
+from qwenlab.widgets.judging import Judging
 from qwenlab.analysis.pairs import pairs
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from labkit import SIZES, run_sweep, texts
 
-from qwenlab.analysis.pairs import pair_viewer, pairs, show_pairs
-from qwenlab.widgets.pairviewer import WidgetsMissingError
+from qwenlab.analysis.pairs import pairs
+from qwenlab.figures.pairs import show_pairs
+from qwenlab.widgets.pairviewer import pair_viewer
+from qwenlab.errors import WidgetsMissingError
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from qwenlab.sweeps.budget import Budget
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.errors import AuthenticationError, ValidationError
-from qwenlab.store.experiment import ExperimentNotFoundError
+from qwenlab.errors import ExperimentConflictError, ExperimentNotFoundError
 from qwenlab.core.request import Request
-from qwenlab.sweeps.runner import ExperimentConflictError
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 PRICE = 0.075

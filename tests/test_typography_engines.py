@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from qwenlab.errors import QwenlabError
 from qwenlab.typography import engines
-from qwenlab.typography.engines import OCRUnavailableError, OCREngine, get_engine, parse_tsv
+from qwenlab.errors import OCRUnavailableError
+from qwenlab.typography.engines import OCREngine, get_engine, parse_tsv
 from qwenlab.typography.reading import Reading, TextLine
 
 TSV = "\n".join([

@@ -20,8 +20,11 @@ from qwenlab.cli import cli
 from qwenlab.widgets.explorer import Explorer
 from qwenlab.html.report import report_html
 from qwenlab.figures.grid import build_grid
-from qwenlab.analysis.judging import Judging, _judgements
-from qwenlab.analysis.pairs import pair_viewer, pairs, show_pairs
+from qwenlab.analysis.judging import judgements as _judgements
+from qwenlab.widgets.judging import Judging
+from qwenlab.analysis.pairs import pairs
+from qwenlab.figures.pairs import show_pairs
+from qwenlab.widgets.pairviewer import pair_viewer
 from qwenlab.typography import engines, scores, store
 from qwenlab.typography.badges import score_badges
 from qwenlab.typography.draw import COLOURS, score_colour

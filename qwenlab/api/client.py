@@ -269,9 +269,7 @@ class RunwareClient:
                     raise ValidationError([Problem("taskUUID", f"{request.task_uuid} appears twice in one batch; use request.renew() for the second")])
                 prepared = self.prepare(request)
             except QwenlabError as exc:
-                exc.task_uuid = getattr(exc, "task_uuid", None) or getattr(request, "task_uuid", None)  # type: ignore[attr-defined]
-                exc.attempts = 0  # type: ignore[attr-defined]
-                slots[i] = exc
+                slots[i] = exc.for_task(exc.task_uuid or getattr(request, "task_uuid", None), attempts=0)
                 continue
             seen.add(prepared.task_uuid)
             task = prepared.to_task()

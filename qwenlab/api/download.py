@@ -132,6 +132,5 @@ class ImageFetcher:
             image.sha256, image.format = info.sha256, info.format
             image.width, image.height, image.nbytes = info.width, info.height, info.nbytes
         except ImageError as exc:
-            exc.task_uuid = task_uuid  # type: ignore[attr-defined]
-            image.error = exc
+            image.error = exc.for_task(task_uuid)
         return image

@@ -132,7 +132,7 @@ class Exchange:
                     status=resp.status_code,
                 )
             if refused is not None:
-                refused.attempts = attempt  # type: ignore[attr-defined]
+                refused.attempts = attempt
                 raise refused
             answer = _parse(resp)
             if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
@@ -163,7 +163,7 @@ class Exchange:
                 sent=True,
             )
             last.__cause__ = cause
-        last.attempts = attempt  # type: ignore[attr-defined]
+        last.attempts = attempt
         raise last
 
 

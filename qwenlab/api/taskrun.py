@@ -8,7 +8,6 @@ finished image seen again is not fetched again.
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any, Callable
 
@@ -169,11 +168,7 @@ class TaskRun:
 
     def tag(self, exc: QwenlabError) -> QwenlabError:
         """`exc` with this task's `.task_uuid` and `.attempts` set (a copy if it belongs to another task)."""
-        if getattr(exc, "task_uuid", None) not in (None, self.task_uuid):
-            exc = copy.copy(exc)
-        exc.task_uuid = self.task_uuid  # type: ignore[attr-defined]
-        exc.attempts = self.attempts  # type: ignore[attr-defined]
-        return exc
+        return exc.for_task(self.task_uuid, self.attempts)
 
 
 def _task_error(status: int | None, err: dict[str, Any], task_uuid: str) -> QwenlabError:

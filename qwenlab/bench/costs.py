@@ -167,7 +167,7 @@ def _images(rng: random.Random, truth: Truth, exp_id: int, task_uuid: str, n: in
 
 
 def _label(value: Any) -> str:
-    from ..sweeps.axis import format_value
+    from ..core.values import format_value
 
     return format_value(value)
 

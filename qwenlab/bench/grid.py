@@ -33,7 +33,7 @@ PROMPTS = [f"A premium beauty poster for the fictional brand LUMIERE, variant {i
 def _experiment(folder: Path) -> Any:
     from ..api.client import RunwareClient
     from ..emulator import Emulator
-    from ..sweeps.runner import Lab
+    from ..lab import Lab
     from ..sweeps.sweep import Sweep
 
     sweep = Sweep(prompt=PROMPTS[0], size=SIZE, axes={"prompt": PROMPTS, "promptExtend": [True, False]}, repeats=4)

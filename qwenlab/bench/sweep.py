@@ -43,7 +43,7 @@ def bench_lab(n: int, concurrency: int, latency: float) -> dict[str, Any]:
     """Run an n-cell sweep through Lab.run against an emulator with `latency`; figures."""
     from ..api.client import RunwareClient
     from ..emulator import Emulator
-    from ..sweeps.runner import Lab
+    from ..lab import Lab
 
     sweep, cells = _sweep(n)
     with tempfile.TemporaryDirectory() as tmp, Emulator(latency=latency) as emu:

@@ -27,7 +27,7 @@ PROMPT = ("A luxury fragrance poster for a brand named 'LUNE NOIRE', beneath it 
 
 def bench_experiment(n_images: int, size: str, engine: str) -> dict[str, float]:
     """Run an emulated sweep of `n_images` images and score it twice; the figures."""
-    from ..sweeps.runner import Lab
+    from ..lab import Lab
     from ..sweeps.sweep import Sweep
     from ..typography.scores import score_experiment
     from ..typography.specimens import emulated_truth

@@ -33,14 +33,15 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .query import BUILTIN_KEYS, COST_SQL, SUM_COLUMNS, CostQuery, UnknownCostKeyError
+from ..errors import UnknownCostKeyError
+from .query import BUILTIN_KEYS, COST_SQL, SUM_COLUMNS, CostQuery
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..store.log import Log
 
-__all__ = ["Costs", "BUILTIN_KEYS", "PRICE_TOLERANCE_USD", "UnknownCostKeyError", "format_table"]
+__all__ = ["Costs", "BUILTIN_KEYS", "PRICE_TOLERANCE_USD", "format_table"]
 
 # an API cost within this of the recorded price is the same price (float noise, not a change)
 PRICE_TOLERANCE_USD = 1e-6

@@ -14,15 +14,15 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..sweeps.axis import format_value
-from ..errors import QwenlabError
+from ..core.values import format_value, is_missing
+from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..store.log import Log
 
-__all__ = ["CostQuery", "SUM_COLUMNS", "COST_SQL", "COST_SOURCE_SQL", "AT_SQL", "label_value", "UnknownCostKeyError", "BUILTIN_KEYS"]
+__all__ = ["CostQuery", "SUM_COLUMNS", "COST_SQL", "COST_SOURCE_SQL", "AT_SQL", "label_value", "BUILTIN_KEYS"]
 
 BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "status", "setting")
 AT_SQL = "coalesce(t.completed_at, t.sent_at, t.created_at)"
@@ -62,10 +62,6 @@ _HISTORY_SOURCE = (
     "json_extract(h.value, '$.attempts') AS attempts "
     "FROM tasks ht, json_each(ht.history_json) h WHERE ht.history_json IS NOT NULL) t"
 )
-
-
-class UnknownCostKeyError(QwenlabError, ValueError):
-    """A `by=` key that is neither a built-in key nor an axis of any experiment in view."""
 
 
 @dataclass
@@ -124,8 +120,6 @@ class CostQuery:
             known = {e.name for e in out.values()}
             missing = [n for n in self.names if n not in known]
             if missing:
-                from ..store.experiment import ExperimentNotFoundError
-
                 raise ExperimentNotFoundError(f"no experiment named {', '.join(map(repr, missing))} in {self.log.path}; "
                                               f"known: {', '.join(sorted(known)) or 'none yet'}")
             out = {i: e for i, e in out.items() if e.name in self.names}
@@ -317,9 +311,7 @@ def _exp_label(exp_id: Any, exps: dict[int, _Experiment]) -> tuple[Any, Any]:
 
 def _py(value: Any) -> Any:
     """numpy scalars and NaN from pandas back to plain Python (None for missing)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
+    if is_missing(value):
         return None
     return value.item() if hasattr(value, "item") else value
 

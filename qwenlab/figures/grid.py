@@ -30,14 +30,16 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..store.catalog import REPEAT, Catalog, Entry, UnknownAxisError, same_value
+from ..core.values import same_value
+from ..errors import UnknownAxisError
+from ..store.catalog import REPEAT, Catalog, Entry
 from ..errors import ImageError
 from .pages import Grid, GridPage
 from .text import BLANK_PT, LABEL_PT, NOTE_PT, SUBTITLE_PT, TITLE_PT, footnotes, heading, line_height, stamp_text, wrap_lines
 from .panels import ShownFigure, draw_blank, draw_image
 
 if TYPE_CHECKING:
-    from ..store.experiment import Experiment
+    from ..store.experiment import ExperimentRecord
 
 __all__ = ["Grid", "GridPage", "build_grid", "save_grid", "UnknownAxisError"]
 
@@ -48,14 +50,14 @@ _ROW_LABEL_W = 1.8   # the row headers' column
 _MAX_NOTE_LINES = 60  # footnotes beyond this are cut (the log has every prompt in full)
 
 
-def save_grid(experiment: "Experiment | Catalog", path: str | Path, rows: str | None = None, cols: str | None = None,
+def save_grid(experiment: "ExperimentRecord | Catalog", path: str | Path, rows: str | None = None, cols: str | None = None,
               **options: Any) -> list[Path]:
     """Build the grid (see `build_grid`) and write it to `path`; return the files written."""
     dpi = options.pop("save_dpi", None)
     return build_grid(experiment, rows, cols, **options).save(path, dpi=dpi)
 
 
-def build_grid(experiment: "Experiment | Catalog", rows: str | None = None, cols: str | None = None, *,
+def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None, cols: str | None = None, *,
                page: str | Sequence[str] | None = "auto", facet: str | None = None,
                where: Mapping[str, Any] | None = None, thumb: int = 256, cell_size: float = 2.2,
                title: str | None = None, dpi: float = 120, stamps: bool = True, workers: int | None = None,

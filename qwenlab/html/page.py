@@ -11,6 +11,7 @@ import html
 from typing import Any, Iterable, Sequence
 
 from ..errors import redact
+from ..core.values import is_missing
 
 __all__ = ["esc", "table", "img", "details", "section", "page", "fmt"]
 
@@ -34,21 +35,14 @@ footer { margin-top: 40px; font-size: 12px; color: #777; }
 
 def esc(value: Any) -> str:
     """Text for HTML: secrets scrubbed, `<>&"'` escaped; None and NaN become empty."""
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return ""
-    try:
-        import pandas as pd
-
-        if value is pd.NA or value is pd.NaT:
-            return ""
-    except ImportError:  # pragma: no cover
-        pass
     return html.escape(redact(str(value)), quote=True)
 
 
 def fmt(value: Any, kind: str = "") -> str:
     """A number or value as table text (escaped): money with 4 decimals, seconds with 2."""
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return ""
     if kind == "usd" and isinstance(value, (int, float)):
         return f"${value:,.4f}"

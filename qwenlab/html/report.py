@@ -22,21 +22,22 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..store.catalog import REPEAT, Catalog, Entry, same_value
+from ..core.values import same_value
+from ..store.catalog import REPEAT, Catalog, Entry
 from ..errors import ImageError, register_secret
 from .page import details, esc, fmt, img, page, section, table
 from ..figures.text import heading, slug, stamp_text
 from ..paths import write_atomic
 
 if TYPE_CHECKING:
-    from ..store.experiment import Experiment
+    from ..store.experiment import ExperimentRecord
 
 __all__ = ["export_html", "report_html"]
 
 GRID_MODES = ("image", "table", None)
 
 
-def export_html(experiment: "Experiment", path: str | Path | None = None, **options: Any) -> Path:
+def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, **options: Any) -> Path:
     """Write the report (see `report_html` for the options); return its path.
     Default path: `<data>/reports/<experiment>.html`."""
     target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{slug(experiment.name)}.html"
@@ -44,7 +45,7 @@ def export_html(experiment: "Experiment", path: str | Path | None = None, **opti
     return target
 
 
-def report_html(experiment: "Experiment", *, rows: str | None = None, cols: str | None = None,
+def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                 page_by: str | Sequence[str] | None = "auto", facet: str | None = None,
                 where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 256,
                 grid_dpi: float = 90, title: str | None = None) -> str:
@@ -81,7 +82,7 @@ def report_html(experiment: "Experiment", *, rows: str | None = None, cols: str 
 
 
 # -- sections -------------------------------------------------------------------------------------
-def _overview(experiment: "Experiment", catalog: Catalog) -> str:
+def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     row = experiment.row
     sweep = experiment.sweep
     lines = "".join(f"<div class=\"muted\">{esc(line.strip())}</div>" for line in experiment.summary().splitlines())
@@ -146,8 +147,9 @@ def _figure(e: Entry, catalog: Catalog, stamped: list[str], uris: dict[str, str]
     return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(stamp)}</div></div>"
 
 
-def _costs_section(experiment: "Experiment", catalog: Catalog) -> str:
-    from ..costs.frames import Costs, UnknownCostKeyError
+def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+    from ..costs.frames import Costs
+    from ..errors import UnknownCostKeyError
 
     costs = Costs(experiment.log, experiments=[experiment.name])
     totals = costs.totals()
@@ -166,7 +168,7 @@ def _costs_section(experiment: "Experiment", catalog: Catalog) -> str:
     return "".join(out)
 
 
-def _ratings_section(experiment: "Experiment", catalog: Catalog, uris: dict[str, str]) -> str:
+def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, uris: dict[str, str]) -> str:
     log = experiment.log
     ratings = log.frame("SELECT r.*, i.id AS img FROM ratings r JOIN images i ON i.id = r.image_id "
                         "WHERE i.experiment_id = ? ORDER BY r.id", [experiment.id])
@@ -199,7 +201,7 @@ def _ratings_section(experiment: "Experiment", catalog: Catalog, uris: dict[str,
     return "".join(out)
 
 
-def _judgements(experiment: "Experiment", catalog: Catalog) -> str:
+def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     """Each judged value's win rate with its Wilson interval, as `qwenlab.analysis.judging.win_rates` counts it."""
     from ..analysis.judging import win_rates
 
@@ -218,7 +220,7 @@ def _judgements(experiment: "Experiment", catalog: Catalog) -> str:
             + table(["axis", "value", "wins", "losses", "ties", "win rate", "95% interval"], body, numeric=(2, 3, 4, 5)))
 
 
-def _text_scores(experiment: "Experiment", catalog: Catalog, badges: Any) -> str:
+def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) -> str:
     """The text score by each varying axis, with intervals; "" when nothing is scored."""
     if not badges:
         return ""

@@ -5,6 +5,7 @@ error messages, the JSON sent) is escaped.
 """
 
 from __future__ import annotations
+from ..core.values import is_missing
 
 import html
 import json
@@ -80,7 +81,7 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
 
 
 def _money(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return None
     return f"${float(value):.4f}"
 

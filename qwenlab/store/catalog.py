@@ -18,36 +18,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..errors import QwenlabError
+from ..errors import UnknownAxisError
+from ..core.values import format_value, same_value
 
 if TYPE_CHECKING:
-    from .experiment import Experiment
+    from .experiment import ExperimentRecord
 
-__all__ = ["Catalog", "AxisInfo", "Entry", "UnknownAxisError", "REPEAT", "same_value"]
+__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT"]
 
 REPEAT = "repeat"
 # a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
 # in a footnote: a 600-character prompt as a column header would be unreadable
 LONG_VALUE = 32
 EXCERPT = 28
-
-
-class UnknownAxisError(QwenlabError, ValueError):
-    """An axis name that the experiment does not have."""
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Axis values equal as the log stores them (True is not 1; NaN is None)."""
-    a, b = _norm(a), _norm(b)
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    return bool(a == b)
-
-
-def _norm(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and v != v) else v
 
 
 @dataclass(frozen=True)
@@ -78,8 +61,6 @@ class AxisInfo:
         """The value as a header shows it: its label, or "prompt 2: A premium beauty…" when long."""
         i = self.index(value)
         if i is None:
-            from ..sweeps.axis import format_value
-
             return format_value(value)
         if self._long(i):
             if self.kind in ("request", "bundle"):
@@ -180,7 +161,7 @@ class Catalog:
     log: Any = field(default=None, repr=False, compare=False)  # the experiment's Log (its text scores, for views)
 
     @classmethod
-    def load(cls, experiment: "Experiment") -> "Catalog":
+    def load(cls, experiment: "ExperimentRecord") -> "Catalog":
         """Read the experiment's tasks and images from the log, once."""
         log, exp_id = experiment.log, experiment.id
         tasks = log.tasks(exp_id)
@@ -288,8 +269,6 @@ def _axes(sweep: Mapping[str, Any], labels: Mapping[str, list[str]], tasks: list
             values = tuple(raw) if raw else tuple(names)
             texts = tuple(v if isinstance(v, str) else None for v in values)
         if len(names) < len(values):
-            from ..sweeps.axis import format_value
-
             names += [format_value(v) for v in values[len(names):]]
         out[name] = AxisInfo(name, kind, values, tuple(names), texts)
     repeats = int(sweep.get("repeats") or 0) or (max((int(t.get("repeat") or 0) for t in tasks), default=0) + 1)

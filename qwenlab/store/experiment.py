@@ -17,35 +17,37 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ImageError, QwenlabError
+from ..core.values import is_missing
+from ..errors import ExperimentNotFoundError, ImageError
+from ..paths import DB_NAME
+from ..paths import data_dir as default_data_dir
+from .log import Log
+from .thumbnails import thumbnail_data_uri
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .log import Log
-
-__all__ = ["Experiment", "ExperimentNotFoundError"]
+__all__ = ["ExperimentRecord", "open_experiment"]
 
 _HTML_ROWS = 48  # beyond this the HTML table is cut (thumbnails make it heavy)
 _THUMB = 96
 
 
-class ExperimentNotFoundError(QwenlabError, KeyError):
-    """No experiment of that name in the log."""
+class ExperimentRecord:
+    """One named experiment of the log (always read fresh from it): its rows as frames, its
+    counts, cost and summary. The views (`exp.grid()`, `exp.explore()`, ...) are added by
+    `qwenlab.Experiment`, the notebook facade over this record.
 
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
+    Raises ExperimentNotFoundError, naming the experiments the log knows, when there is none
+    of that name: the one place an experiment is opened by name."""
 
-
-class Experiment:
-    """One named experiment of the log (always read fresh from it)."""
-
-    def __init__(self, log: "Log", name: str, data_dir: str | Path) -> None:
+    def __init__(self, log: Log, name: str, data_dir: str | Path) -> None:
         self.log = log
         self.name = name
         self.data_dir = Path(data_dir)
         if log.experiment(name) is None:
-            raise ExperimentNotFoundError(f"no experiment named {name!r} in {log.path}")
+            known = ", ".join(log.experiment_names()) or "none yet"
+            raise ExperimentNotFoundError(f"no experiment named {name!r} in {log.path}; known: {known}")
 
     # -- the row ---------------------------------------------------------------------------------
     @property
@@ -184,41 +186,6 @@ class Experiment:
         return (f"<div class='qwenlab-experiment'>{head}<table><thead><tr>{ths}</tr></thead>"
                 f"<tbody>{''.join(cells)}</tbody></table>{more}</div>")
 
-    # -- views -----------------------------------------------------------------------------------
-    def grid(self, rows: str | None = None, cols: str | None = None, path: str | Path | None = None, **kw: Any) -> Any:
-        """A labelled comparison grid (see `qwenlab.figures.grid.build_grid` for page=, facet=, where=).
-
-        Without `path`: the `Grid` (it shows itself in a notebook; `.save(path)`, `.figures`).
-        With `path` (.png, .pdf, ...): the grid is written and the files written are returned."""
-        from ..figures.grid import build_grid, save_grid
-
-        if path is None:
-            return build_grid(self, rows, cols, **kw)
-        return save_grid(self, Path(path), rows=rows, cols=cols, **kw)
-
-    def explore(self, **kw: Any) -> Any:
-        """Open the ipywidgets explorer: axes, filters, thumbnails, the full request, ratings
-        (see `qwenlab.widgets.explorer.Explorer`)."""
-        from ..widgets.explorer import Explorer
-
-        return Explorer(self, **kw)
-
-    def judge(self, axis: str, **kw: Any) -> Any:
-        """Blind judging of one axis: pairs in random order, labels hidden; win rates after
-        (see `qwenlab.analysis.judging.Judging`)."""
-        from ..analysis.judging import Judging
-
-        return Judging(self, axis, **kw)
-
-    # -- text scores (qwenlab.typography) --------------------------------------------------------
-    def score_text(self, engine: Any = "auto", **kw: Any) -> "pd.DataFrame":
-        """Read the text in every image not yet read (OCR, with a progress bar), score it against
-        the prompt's quoted strings, store it in the log; one row per image
-        (see `qwenlab.typography.score_experiment`)."""
-        from ..typography.scores import score_experiment
-
-        return score_experiment(self, engine, **kw)
-
     def _abs(self, path: str | None) -> str | None:
         if not path:
             return None
@@ -226,12 +193,26 @@ class Experiment:
         return str(p if p.is_absolute() else self.data_dir / p)
 
 
+def open_experiment(name: str, data_dir: str | Path | None = None, *, log: Log | None = None) -> ExperimentRecord:
+    """The experiment `name` of the log in `data_dir` (default: `qwenlab.paths.data_dir()`),
+    read without creating anything: a missing log raises ExperimentNotFoundError saying how to
+    make one."""
+    folder = Path(data_dir) if data_dir is not None else default_data_dir(create=False)
+    if log is None:
+        path = folder / DB_NAME
+        if not path.exists():
+            raise ExperimentNotFoundError(f"no experiment named {name!r}: no log yet at {path}; "
+                                          "run `qwenlab demo` or `qwenlab run sweep.toml` first")
+        log = Log(path)
+    return ExperimentRecord(log, name, folder)
+
+
 def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
 def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -241,8 +222,6 @@ def _fmt(value: Any) -> str:
 
 def _thumbnail(path: str) -> str:
     """A small inline JPEG (the thumbnail cache's), so the table survives a saved notebook."""
-    from .thumbnails import thumbnail_data_uri
-
     try:
         uri = thumbnail_data_uri(path, _THUMB)
     except ImageError:

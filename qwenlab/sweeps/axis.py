@@ -25,22 +25,14 @@ from typing import Any, Mapping
 from ..errors import ModelNotFoundError, Problem
 from ..core.model import get_model
 from ..core.request import Request, parse_size
+from ..core.values import format_value
+from .ranges import expand_range
 
-__all__ = ["Axis", "SHORTCUTS", "format_value"]
+__all__ = ["Axis", "SHORTCUTS"]
 
 SHORTCUTS = ("prompt", "prompt_sr", "size", "model", "negativePrompt", "promptExtend")
 # request and bundle axes replace or reshape the base, so they apply before the others
 _ORDER = {"request": 0, "bundle": 1, "model": 2}
-
-
-def format_value(value: Any, limit: int = 40) -> str:
-    """A short, readable label for an axis value."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -66,8 +58,6 @@ class Axis:
         else:
             values = list(spec) if isinstance(spec, (list, tuple)) else [spec]
             if _is_numeric(name, base) and any(isinstance(v, str) for v in values):
-                from .sweepfile import expand_range
-
                 expanded: list[Any] = []
                 for v in values:  # "1-5" or ["1-3", 8]: range syntax wherever a string stands
                     try:

@@ -1,4 +1,6 @@
-"""The Lab: run sweeps concurrently within a budget, log everything, resume by name.
+"""The runner: run sweeps concurrently within a budget, log everything, resume by name.
+
+`qwenlab.Lab` is this runner with the notebook views on top; use it:
 
     lab = Lab()                                  # data in $QWENLAB_DATA_DIR or ./data
     exp = lab.run(sweep, name="lumiere-extend", budget_usd=1.00, concurrency=4)
@@ -27,29 +29,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .budget import Budget, run_setting_problems
-from ..errors import APIError, ImageError, AuthenticationError, InsufficientCreditsError, PermissionDeniedError, QwenlabError, TransportError, UnsupportedParameterError, ValidationError, redact
-from ..store.experiment import Experiment, ExperimentNotFoundError
+from ..errors import APIError, AuthenticationError, ExperimentConflictError, ImageError, InsufficientCreditsError, PermissionDeniedError, QwenlabError, TransportError, UnsupportedParameterError, ValidationError, redact
+from ..api.client import connect
+from ..paths import data_dir as default_data_dir
+from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json
 from ..progress import Progress
 from ..core.request import Request, new_task_uuid
 from .sweep import Cell, Sweep
 
 if TYPE_CHECKING:
-    from ..costs.frames import Costs
     import pandas as pd
 
     from ..api.client import RunwareClient
     from ..api.results import TaskResult
 
-__all__ = ["Lab", "Budget", "FATAL_ERRORS", "ExperimentConflictError"]
+__all__ = ["Runner", "FATAL_ERRORS"]
 
 # Errors that would fail every remaining cell the same way: stop the sweep at once.
 FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
     AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError)
-
-
-class ExperimentConflictError(QwenlabError):
-    """An experiment of this name exists with a different sweep."""
 
 
 @dataclass
@@ -67,7 +66,7 @@ class _Outcome:
     error: BaseException | None = None
 
 
-class Lab:
+class Runner:
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
     data_dir: default `$QWENLAB_DATA_DIR` or `./data`. client: default `qwenlab.api.client.connect()`
@@ -79,9 +78,7 @@ class Lab:
     def __init__(self, data_dir: str | Path | None = None, *, client: "RunwareClient | Callable[[], RunwareClient] | None" = None,
                  log: Log | None = None, api_key: str | None = None, base_url: str | None = None) -> None:
         if data_dir is None:
-            from ..paths import data_dir as default_dir
-
-            data_dir = default_dir()
+            data_dir = default_data_dir()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = log if log is not None else Log(self.data_dir / "qwenlab.db")
@@ -90,16 +87,17 @@ class Lab:
         self._client_lock = threading.Lock()
         self._uploads: dict[str, str] = {}
 
+    # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
+    experiment_class: type[ExperimentRecord] = ExperimentRecord
+
     def __repr__(self) -> str:
-        return f"Lab({str(self.data_dir)!r}, {len(self.log.experiment_names())} experiments)"
+        return f"{type(self).__name__}({str(self.data_dir)!r}, {len(self.log.experiment_names())} experiments)"
 
     @property
     def client(self) -> "RunwareClient":
         """The client, connected on first use."""
         with self._client_lock:
             if self._client is None:
-                from ..api.client import connect
-
                 self._client = connect(**self._connect_args, images_dir=self.data_dir / "images")
             elif not hasattr(self._client, "generate") and callable(self._client):
                 self._client = self._client()
@@ -113,19 +111,9 @@ class Lab:
         """Every experiment: status, cells by status, images, cost."""
         return self.log.experiments_frame()
 
-    def experiment(self, name: str) -> Experiment:
+    def experiment(self, name: str) -> ExperimentRecord:
         """An experiment by name (raises ExperimentNotFoundError naming the known ones)."""
-        if self.log.experiment(name) is None:
-            known = ", ".join(self.log.experiment_names()) or "none yet"
-            raise ExperimentNotFoundError(f"no experiment named {name!r} in {self.log.path}; known: {known}")
-        return Experiment(self.log, name, self.data_dir)
-
-    def costs(self, **filters: Any) -> "Costs":
-        """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);
-        keyword filters (`since=`, `until=`, `experiments=`) narrow it."""
-        from ..costs.frames import Costs
-
-        return Costs(self.log, **filters)
+        return self.experiment_class(self.log, name, self.data_dir)
 
     def plan(self, sweep: Sweep, name: str | None = None, *, quiet: bool = False) -> "pd.DataFrame":
         """`sweep.plan()` with a `logged` column: what the log already holds for each cell
@@ -138,7 +126,7 @@ class Lab:
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
-            progress: bool = True, extend: bool = False, notes: str | None = None) -> Experiment:
+            progress: bool = True, extend: bool = False, notes: str | None = None) -> ExperimentRecord:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
         budget_usd: the most the experiment may cost in all (kept from the previous run when
@@ -159,7 +147,7 @@ class Lab:
         jobs = [_Job(c, rows[c.key], rows[c.key]["status"] == "sent") for c in cells if rows[c.key]["status"] != "done"]
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
-            return Experiment(self.log, name, self.data_dir)
+            return self.experiment(name)
         jobs.sort(key=lambda j: (not j.recover, j.cell.index))  # recover what may be paid for first
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
@@ -178,9 +166,9 @@ class Lab:
         self.log.update_experiment(exp_id, status=status, stop_reason=reason)
         if reason:
             bar.write(f"{name}: {reason}")
-        experiment = Experiment(self.log, name, self.data_dir)
+        experiment = self.experiment(name)
         if fatal is not None:
-            fatal.experiment = experiment  # type: ignore[attr-defined]
+            fatal.experiment = experiment
             raise fatal
         return experiment
 
@@ -316,7 +304,7 @@ class Lab:
             if exc.sent is False:  # it never reached the server: a plain failure, retried next run
                 return self._fail(task_id, exc)
             # it may have been accepted (and paid): leave it 'sent' so the next run recovers it
-            self.log.note_task(task_id, error_message=redact(str(exc)), attempts=getattr(exc, "attempts", None))
+            self.log.note_task(task_id, error_message=redact(str(exc)), attempts=exc.attempts)
             return _Outcome("uncertain", cost=job.reserved, error=exc)
         except QwenlabError as exc:
             return self._fail(task_id, exc)
@@ -331,7 +319,7 @@ class Lab:
         self.log.complete_task(task_id, {
             "status": "failed", "error_code": getattr(exc, "code", None) or type(exc).__name__,
             "error_message": redact(str(exc)), "http_status": getattr(exc, "status", None),
-            "attempts": getattr(exc, "attempts", None) or 0})
+            "attempts": exc.attempts or 0})
         return _Outcome("failed", error=exc)
 
     def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:

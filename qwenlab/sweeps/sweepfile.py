@@ -1,4 +1,4 @@
-"""Sweeps as TOML files, and the range syntax for numeric axes.
+"""Sweeps as TOML files.
 
     # lumiere.toml  ->  qwenlab run lumiere.toml
     name = "lumiere-extend"              # the experiment (optional; --name overrides)
@@ -22,9 +22,7 @@
 TOML has no null, so an axis value `""` means "leave the parameter out". Relative paths of local
 reference images are read from the TOML file's folder.
 
-Range syntax (after AUTOMATIC1111's X/Y/Z plot), for a numeric axis given as a string, values
-separated by commas:  `1-5` -> 1,2,3,4,5;  `1-9 (+2)` -> 1,3,5,7,9;  `10-1 (-3)` -> 10,7,4,1;
-`0-1 [5]` -> 0, 0.25, 0.5, 0.75, 1 (five evenly spaced values);  `3, 7-8` -> 3,7,8.
+Range syntax for numeric axes (`"60-90 (+15)"`): see `qwenlab.sweeps.ranges`.
 """
 
 from __future__ import annotations
@@ -32,87 +30,14 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from ..errors import Problem, ValidationError
+from .budget import run_setting_problems
+from .sweep import Sweep
 
-if TYPE_CHECKING:
-    from .sweep import Sweep
+__all__ = ["load_sweep", "parse_sweep", "SweepFile"]
 
-__all__ = ["expand_range", "load_sweep", "parse_sweep", "SweepFile"]
-
-_NUM = r"[+-]?\s*(?:\d+(?:\.\d*)?|\.\d+)"
-_STEP = re.compile(rf"^\s*({_NUM})\s*-\s*({_NUM})\s*\(\s*([+-]\s*(?:\d+(?:\.\d*)?|\.\d+))\s*\)\s*$")
-_COUNT = re.compile(rf"^\s*({_NUM})\s*-\s*({_NUM})\s*\[\s*(\d+)\s*\]\s*$")
-_PLAIN = re.compile(rf"^\s*({_NUM})\s*-\s*({_NUM})\s*$")
-_SINGLE = re.compile(rf"^\s*({_NUM})\s*$")
-_MAX_VALUES = 10_000  # a typo such as 1-1000000 should fail, not allocate a million cells
-
-
-def _num(text: str) -> int | float:
-    text = text.replace(" ", "")
-    return float(text) if any(c in text for c in ".eE") else int(text)
-
-
-def expand_range(text: str, *, integer: bool | None = None) -> list[int | float]:
-    """Expand range syntax into a list of numbers.
-
-    `integer=True` rounds every value to an int (an integer parameter); `False` keeps floats;
-    None infers: ints when every number written is an int (and `[n]` lands on whole numbers).
-    Raises ValueError naming the part it cannot read and the accepted forms.
-    """
-    out: list[int | float] = []
-    for part in str(text).split(","):
-        if not part.strip():
-            continue
-        values = _expand_part(part, integer)
-        out.extend(values)
-        if len(out) > _MAX_VALUES:
-            raise ValueError(f"range {text!r} expands to more than {_MAX_VALUES} values; narrow it")
-    if not out:
-        raise ValueError(f"range {text!r} is empty; write e.g. '1-5', '1-9 (+2)' or '0-1 [5]'")
-    if integer:
-        return [int(round(v)) for v in out]
-    return out
-
-
-def _expand_part(part: str, integer: bool | None) -> list[int | float]:
-    if m := _STEP.match(part):
-        start, end, step = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
-        if step == 0 or (end - start) * step < 0:
-            raise ValueError(f"range {part.strip()!r}: the step {step:+g} never reaches {end:g} from {start:g}")
-        n = int((end - start) / step + 1e-9) + 1
-        if n > _MAX_VALUES:
-            raise ValueError(f"range {part.strip()!r} expands to {n} values; narrow it")
-        vals = [start + i * step for i in range(n)]
-        return [round(v, 10) if isinstance(v, float) else v for v in vals]
-    if m := _COUNT.match(part):
-        start, end, count = _num(m.group(1)), _num(m.group(2)), int(m.group(3))
-        if count < 1 or count > _MAX_VALUES:
-            raise ValueError(f"range {part.strip()!r}: the count in [n] must be 1 to {_MAX_VALUES}")
-        if count == 1:
-            return [start]
-        vals = [start + (end - start) * i / (count - 1) for i in range(count)]
-        whole = all(float(v).is_integer() for v in vals) and isinstance(start, int) and isinstance(end, int)
-        if integer is None and whole:
-            return [int(v) for v in vals]
-        return [round(v, 10) for v in vals]
-    if m := _PLAIN.match(part):
-        start, end = _num(m.group(1)), _num(m.group(2))
-        if not (isinstance(start, int) and isinstance(end, int)):
-            raise ValueError(f"range {part.strip()!r} has decimals; give a step '(+0.1)' or a count '[5]'")
-        step = 1 if end >= start else -1
-        if abs(end - start) + 1 > _MAX_VALUES:
-            raise ValueError(f"range {part.strip()!r} expands to {abs(end - start) + 1} values; narrow it")
-        return list(range(start, end + step, step))
-    if m := _SINGLE.match(part):
-        return [_num(m.group(1))]
-    raise ValueError(
-        f"cannot read {part.strip()!r} as a number or a range; write '1-5', '1-9 (+2)', '10-1 (-3)' or '0-1 [5]', "
-        "separated by commas")
-
-
-# -- TOML sweeps ----------------------------------------------------------------------------------
 _TOP = {"name", "model", "prompt", "negativePrompt", "repeats", "mode", "seed_policy", "seed", "force_seed",
         "budget_usd", "concurrency", "notes", "request", "axes"}
 
@@ -148,8 +73,6 @@ def load_sweep(path: str | Path) -> SweepFile:
 
 def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = "sweep") -> SweepFile:
     """Build a sweep from TOML text; every problem in the file is reported at once."""
-    from .sweep import Sweep
-
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -167,8 +90,6 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     for key in ("name", "notes"):
         if key in data and (not isinstance(data[key], str) or not data[key].strip()):
             problems.append(Problem(key, f"must be a non-empty string, got {data[key]!r}"))
-    from .budget import run_setting_problems
-
     problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
     if problems:
         raise ValidationError(problems, context=origin)

@@ -6,7 +6,7 @@
     cost_per_correct(df, by="promptExtend")
     reading_overlay(exp, image_id)          # what was read, drawn over the image
 
-Modules: `expected` (what an image should read), `engines` (RapidOCR, Tesseract behind one
+Modules: `qwenlab.core.expected_text` (what an image should read), `engines` (RapidOCR, Tesseract behind one
 interface), `scoring` (word accuracy, NED, as AnyText and CVTG-2K define them), `store` (the log's
 text_readings and text_scores tables, incremental), `scores` (per experiment), `analysis` (by axis,
 with confidence intervals; cost per correct image), `draw` (overlays), `badges` (scores as the grid,
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engines import OCREngine, OCRUnavailableError, RapidOCREngine, TesseractEngine, available_engines, get_engine
+from .engines import OCREngine, RapidOCREngine, TesseractEngine, available_engines, get_engine
 from ..core.expected_text import expected_strings, quoted_strings
 from .reading import Reading, TextLine
 from .scoring import StringScore, TextScore, ned, normalize, score_text, words
 
 __all__ = [
-    "expected_strings", "quoted_strings", "OCREngine", "OCRUnavailableError", "RapidOCREngine", "TesseractEngine",
+    "expected_strings", "quoted_strings", "OCREngine", "RapidOCREngine", "TesseractEngine",
     "available_engines", "get_engine", "Reading", "TextLine", "StringScore", "TextScore", "ned", "normalize", "words",
     "score_text", "score_experiment", "text_scores", "score_images", "ImageToScore", "stored_reading", "stored_score",
     "by_axis", "describe", "cost_per_correct", "draw_reading", "reading_overlay", "score_colour", "score_badges",

@@ -17,19 +17,20 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..analysis.intervals import bootstrap_mean, wilson_interval
+from ..core.intervals import bootstrap_mean, wilson_interval
+from ..core.values import format_value
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..store.experiment import Experiment
+    from ..store.experiment import ExperimentRecord
 
 __all__ = ["by_axis", "describe", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
 
 METRICS = {"word_accuracy": "word accuracy", "ned": "NED", "sentence_accuracy": "sentence accuracy", "correct": "correct"}
 
 
-def _frame(scores: "pd.DataFrame | Experiment | str") -> "pd.DataFrame":
+def _frame(scores: "pd.DataFrame | ExperimentRecord | str") -> "pd.DataFrame":
     import pandas as pd
 
     if isinstance(scores, pd.DataFrame):
@@ -42,11 +43,7 @@ def _frame(scores: "pd.DataFrame | Experiment | str") -> "pd.DataFrame":
 def _label(value: Any) -> str:
     if isinstance(value, Mapping) and value.get("label"):
         return str(value["label"])
-    from ..sweeps.axis import format_value
-
-    if isinstance(value, float) and value != value:  # pandas turns an axis value None into NaN
-        value = None
-    return format_value(value)
+    return format_value(value)  # NaN (pandas' None) reads "none"
 
 
 def _groups(df: "pd.DataFrame", axis: str | None) -> list[tuple[str, "pd.DataFrame"]]:
@@ -62,7 +59,7 @@ def _groups(df: "pd.DataFrame", axis: str | None) -> list[tuple[str, "pd.DataFra
     return [(lab, keyed[keyed["_value"] == lab]) for lab in order]
 
 
-def by_axis(scores: "pd.DataFrame | Experiment | str", axis: str | None = None, metric: str = "word_accuracy", *,
+def by_axis(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None = None, metric: str = "word_accuracy", *,
             level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> "pd.DataFrame":
     """One row per value of `axis` (one row "all" when None): n images, the metric's mean and its
     confidence interval [lo, hi]. `scores`: a `text_scores` frame, an Experiment or a name."""
@@ -87,7 +84,7 @@ def by_axis(scores: "pd.DataFrame | Experiment | str", axis: str | None = None, 
     return pd.DataFrame(rows, columns=["axis", "value", "metric", "n", "mean", "lo", "hi", "level", "method"])
 
 
-def describe(scores: "pd.DataFrame | Experiment | str", axis: str | None = None, metric: str = "word_accuracy", *,
+def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None = None, metric: str = "word_accuracy", *,
              level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> str:
     """One line: "promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: 0.64 [0.55, 0.72] (n=32)"."""
     table = by_axis(scores, axis, metric, level=level, n_boot=n_boot, seed=seed)
@@ -98,7 +95,7 @@ def describe(scores: "pd.DataFrame | Experiment | str", axis: str | None = None,
     return head + "; ".join(parts)
 
 
-def cost_per_correct(scores: "pd.DataFrame | Experiment | str", by: str | None = None, *, level: float = 0.95) -> "pd.DataFrame":
+def cost_per_correct(scores: "pd.DataFrame | ExperimentRecord | str", by: str | None = None, *, level: float = 0.95) -> "pd.DataFrame":
     """USD per correctly rendered image (every expected string read exactly), per value of `by`:
     images, correct, rate [rate_lo, rate_hi] (Wilson), cost_usd (all images), cost_per_image,
     cost_per_correct [lo, hi] (inf where no image is correct)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .draw import COLOURS, score_colour, stored_lines
+from ..core.values import is_missing
 
 if TYPE_CHECKING:
     from ..store.log import Log
@@ -43,7 +44,7 @@ def check_metric(metric: str) -> str:
 
 def score_label(metric: str, value: Any) -> str:
     """A score as a stamp or caption shows it: "word acc 0.67", "NED 0.93", "text right"."""
-    if value is None or value != value:
+    if is_missing(value):
         return f"{SHORT_NAMES[metric]} ?"
     if metric == "correct":
         return "text right" if value >= 1 else "text wrong"

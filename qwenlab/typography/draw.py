@@ -17,9 +17,10 @@ from PIL import Image, ImageDraw, ImageFont
 from .engines import load_image
 from .reading import Reading, TextLine, in_reading_order
 from .scoring import TextScore, score_text
+from ..core.values import is_missing
 
 if TYPE_CHECKING:
-    from ..store.experiment import Experiment
+    from ..store.experiment import ExperimentRecord
     from ..store.log import Log
 
 __all__ = ["draw_reading", "reading_overlay", "score_colour", "line_status", "stored_lines", "COLOURS"]
@@ -89,7 +90,7 @@ def stored_lines(log: "Log", image_id: int, engine: str | None = None) -> tuple[
     return reading, line_status(reading, score)
 
 
-def reading_overlay(exp: "Experiment", image_id: int, engine: str | None = None, **kw: Any) -> Image.Image:
+def reading_overlay(exp: "ExperimentRecord", image_id: int, engine: str | None = None, **kw: Any) -> Image.Image:
     """`draw_reading` for one image of an experiment, from the reading and score in the log."""
     from .store import stored_reading, stored_score
 
@@ -109,7 +110,7 @@ def reading_overlay(exp: "Experiment", image_id: int, engine: str | None = None,
 def score_colour(value: float | None) -> tuple[int, int, int]:
     """A colour for a score in [0, 1] (grids, explorer badges): red at 0, amber at 0.5, green at 1;
     grey when there is no score."""
-    if value is None or value != value:
+    if is_missing(value):
         return COLOURS["other"]
     v = min(1.0, max(0.0, float(value)))
     red, amber, green = (220, 50, 47), COLOURS["misread"], COLOURS["exact"]

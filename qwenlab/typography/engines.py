@@ -28,15 +28,11 @@ import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import QwenlabError
+from ..errors import OCRUnavailableError, QwenlabError
 from .reading import Reading, TextLine, in_reading_order
 
-__all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "OCRUnavailableError", "get_engine",
+__all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "get_engine",
            "available_engines", "ENGINES", "load_image"]
-
-
-class OCRUnavailableError(QwenlabError, ImportError):
-    """The OCR engine asked for is not installed here; the message says how to install it."""
 
 
 @runtime_checkable

@@ -17,12 +17,13 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from ..core.expected_text import expected_strings
+from ..store.experiment import open_experiment
 from .store import ImageToScore, score_images, score_rows
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..store.experiment import Experiment
+    from ..store.experiment import ExperimentRecord
     from .engines import OCREngine
 
 __all__ = ["score_experiment", "text_scores", "expected_for", "SCORE_COLUMNS", "Expected"]
@@ -33,15 +34,12 @@ SCORE_COLUMNS = ["engine", "word_accuracy", "ned", "sentence_accuracy", "correct
                  "missing", "read_instead", "read_text", "summary"]
 
 
-def _experiment(exp_or_name: "Experiment | str") -> "Experiment":
-    if isinstance(exp_or_name, str):
-        from ..sweeps.runner import Lab
-
-        return Lab().experiment(exp_or_name)
-    return exp_or_name
+def _experiment(exp_or_name: "ExperimentRecord | str") -> "ExperimentRecord":
+    """An experiment, or the one of that name in the default log (`qwenlab.paths.data_dir()`)."""
+    return open_experiment(exp_or_name) if isinstance(exp_or_name, str) else exp_or_name
 
 
-def expected_for(exp: "Experiment", expected: Expected = None) -> dict[int, list[str]]:
+def expected_for(exp: "ExperimentRecord", expected: Expected = None) -> dict[int, list[str]]:
     """Image id -> the strings that image should show (see the module docstring)."""
     images = exp.images
     if expected is None:
@@ -56,7 +54,7 @@ def expected_for(exp: "Experiment", expected: Expected = None) -> dict[int, list
     return out
 
 
-def score_experiment(exp_or_name: "Experiment | str", engine: "str | OCREngine" = "auto", *, expected: Expected = None,
+def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREngine" = "auto", *, expected: Expected = None,
                      force: bool = False, progress: bool = True) -> "pd.DataFrame":
     """Read the text in every image of an experiment not yet read by `engine`, score it against
     what it should show, store both in the log, and return `text_scores(exp, engine)`.
@@ -79,7 +77,7 @@ def score_experiment(exp_or_name: "Experiment | str", engine: "str | OCREngine" 
     return df
 
 
-def text_scores(exp_or_name: "Experiment | str", engine: str | None = None) -> "pd.DataFrame":
+def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None) -> "pd.DataFrame":
     """One row per scored image: its axis values, repeat, seed, file, cost, and its scores
     (`SCORE_COLUMNS`: word_accuracy, ned, sentence_accuracy, correct, missing, read_instead,
     read_text, summary ...). No OCR: only what the log holds (`engine`: the most used when None).
@@ -114,7 +112,7 @@ def _score_fields(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _image_costs(exp: "Experiment") -> dict[int, float]:
+def _image_costs(exp: "ExperimentRecord") -> dict[int, float]:
     """Each image's cost where the API reported none for it: its task's cost (or estimate)
     shared among the task's images."""
     tasks = {t["id"]: t for t in exp.log.tasks(exp.id)}

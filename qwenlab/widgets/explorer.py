@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..html.request_view import REQUEST_CSS, request_html
 from .tiles import TILE_CSS, TileGrid, position, thumb_jpeg
+from ..core.values import present
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
 
-    from ..store.experiment import Experiment
+    from ..store.experiment import ExperimentRecord
 
 __all__ = ["Explorer", "explore", "latest_ratings", "default_judge", "PAGE_SIZE", "SCORES"]
 
@@ -54,18 +55,18 @@ def default_judge() -> str:
         return "me"
 
 
-def latest_ratings(exp: "Experiment") -> dict[int, dict[str, Any]]:
+def latest_ratings(exp: "ExperimentRecord") -> dict[int, dict[str, Any]]:
     """image_id -> its latest rating (score, note, judge, created_at) in this experiment."""
     frame = exp.log.frame(
         "SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? ORDER BY r.id",
         [exp.id])
     out = {}
     for r in frame.to_dict("records"):
-        out[int(r["image_id"])] = {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}  # NaN
+        out[int(r["image_id"])] = {k: present(v) for k, v in r.items()}  # NaN
     return out
 
 
-def explore(exp: "Experiment", **kw: Any) -> "Explorer":
+def explore(exp: "ExperimentRecord", **kw: Any) -> "Explorer":
     """Open the explorer on an experiment (see `Explorer` for the options)."""
     return Explorer(exp, **kw)
 
@@ -78,7 +79,7 @@ class Explorer:
     ratings (default: the OS user).
     """
 
-    def __init__(self, exp: "Experiment", *, rows: str | None = None, cols: str | None = None,
+    def __init__(self, exp: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                  page_size: int = PAGE_SIZE, thumb_px: int = 150, judge: str | None = None) -> None:
         try:
             import ipywidgets as w
@@ -392,6 +393,5 @@ def _nth(names: list[str], i: int) -> str:
 
 
 def _int_or_none(value: Any) -> int | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return int(value)
+    value = present(value)
+    return None if value is None else int(value)

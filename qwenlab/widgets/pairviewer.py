@@ -15,26 +15,17 @@ import html
 import io
 from typing import TYPE_CHECKING, Any
 
-from ..errors import QwenlabError
+from ..analysis.pairs import pairs
+from ..core.values import is_missing
+from ..store.thumbnails import thumbnail, thumbnail_bytes
+from ..typography.badges import score_label
+from ..typography.draw import score_colour
+from .require import require_ipywidgets
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PairViewer", "WidgetsMissingError", "require_ipywidgets"]
-
-
-class WidgetsMissingError(QwenlabError, ImportError):
-    """ipywidgets is not installed."""
-
-
-def require_ipywidgets() -> Any:
-    """The ipywidgets module, or an error saying how to install it."""
-    try:
-        import ipywidgets
-    except ImportError:
-        raise WidgetsMissingError("this view needs ipywidgets: `pip install ipywidgets` in the notebook's environment, "
-                                  "then restart the kernel") from None
-    return ipywidgets
+__all__ = ["PairViewer", "pair_viewer"]
 
 
 class PairViewer:
@@ -43,7 +34,6 @@ class PairViewer:
     def __init__(self, source: Any, axis: str = "promptExtend", *, size: int = 512, **options: Any) -> None:
         import pandas as pd
 
-        from ..analysis.pairs import pairs
 
         w = require_ipywidgets()
         self.df: "pd.DataFrame" = source if isinstance(source, pd.DataFrame) else pairs(source, axis, **options)
@@ -145,11 +135,9 @@ class PairViewer:
         metric = self.df.attrs.get("score")
         if not metric:
             return ""
-        from ..typography.badges import score_label
-        from ..typography.draw import score_colour
 
         value = row.get(f"score_{side}")
-        value = None if value is None or value != value else float(value)
+        value = None if is_missing(value) else float(value)
         label = f"<b style='color:#{'%02x%02x%02x' % score_colour(value)}'>{html.escape(score_label(metric, value))}</b>"
         if short:
             return label
@@ -159,7 +147,6 @@ class PairViewer:
     def _bytes(self, row: Any) -> bytes:
         from PIL import Image
 
-        from ..store.thumbnails import thumbnail, thumbnail_bytes
 
         path_a, path_b = row["path_a"], row["path_b"]
         if self.fade <= 0.0 or not isinstance(path_b, str):
@@ -187,3 +174,10 @@ def _seed(value: Any) -> str:
         return str(int(value))
     except (TypeError, ValueError):
         return "?"
+
+
+def pair_viewer(experiment: Any, axis: str = "promptExtend", *, size: int = 512, **options: Any) -> PairViewer:
+    """A notebook widget over the pairs of `axis` (an experiment, a catalog or a frame from
+    `qwenlab.analysis.pairs.pairs`): a slider fades from A to B (a toggle jumps to either end,
+    Flip swaps), Prev/Next and a pair slider walk the pairs. Needs ipywidgets."""
+    return PairViewer(experiment, axis, size=size, **options)
