@@ -14,17 +14,23 @@ qwenlab.widgets, and qwenlab.lab (this facade).
 from typing import TYPE_CHECKING, Any
 
 from .api.client import GeneratedImage, RunwareClient, TaskResult, connect
-from .core.model import DEFAULT_MODEL, ModelDescription, get_model, list_models, register_model
+from .core.model import (
+    DEFAULT_MODEL,
+    ModelDescription,
+    get_model,
+    list_models,
+    register_model,
+)
 from .core.request import Request, parse_size
 from .costs import Costs
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _error_names
 from .sweeps.sweep import Sweep
+from .version import __version__
 
 if TYPE_CHECKING:
     from .lab import Experiment, Lab
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Lab",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import click
 
-from . import __version__
 from .core.values import format_value, present
+from .version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,8 +102,8 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
                 extend: bool, no_progress: bool) -> None:
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     from .errors import QwenlabError
-    from .paths import db_path
     from .lab import Lab
+    from .paths import db_path
     from .sweeps.sweepfile import load_sweep
 
     try:
@@ -146,8 +146,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
     """
     import json as _json
 
-    from .store.log import Log
     from .paths import db_path
+    from .store.log import Log
 
     path = db_path()
     if experiment == "path":
@@ -243,11 +243,10 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     """
     import json as _json
 
-    from .errors import UnknownCostKeyError
     from .costs.frames import Costs, format_table
-    from .errors import ExperimentNotFoundError
-    from .store.log import Log
+    from .errors import ExperimentNotFoundError, UnknownCostKeyError
     from .paths import db_path
+    from .store.log import Log
 
     path = db_path()
     if not path.exists():
@@ -297,8 +296,7 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     read again. Scores go to the log (tables text_readings, text_scores)."""
     import json as _json
 
-    from .errors import QwenlabError
-    from .errors import ExperimentNotFoundError
+    from .errors import ExperimentNotFoundError, QwenlabError
     from .lab import Lab
     from .typography.analysis import cost_per_correct, describe
     from .typography.scores import score_experiment
@@ -373,8 +371,8 @@ def _layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[object, dic
 
 
 def _open_experiment(name: str) -> object:
-    from .store.log import Log
     from .paths import data_dir, db_path
+    from .store.log import Log
 
     path = db_path()
     if not path.exists():

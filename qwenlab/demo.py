@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .api.client import EMULATOR_KEY, RunwareClient, connect
 from .core.request import Request, new_task_uuid
+from .emulator import start_embedded
+from .lab import Lab
+from .paths import data_dir as default_dir
 from .sweeps.sweep import Sweep
 
 __all__ = ["EXAMPLES", "demo_sweep", "run_demo", "DemoResult", "DEMO_NAME", "reference_image"]
@@ -174,11 +178,8 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
 
     base_url: an emulator to use instead of the embedded one (tests pass their own).
     """
-    from .api.client import EMULATOR_KEY, RunwareClient, connect
-    from .lab import Lab
 
     if data_dir is None:
-        from .paths import data_dir as default_dir
 
         data_dir = default_dir()
     folder = Path(data_dir)
@@ -191,7 +192,6 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
         else:
             url = base_url
             if url is None:
-                from .emulator import start_embedded
 
                 url = start_embedded().url
             client = RunwareClient(api_key or EMULATOR_KEY, url, images_dir=images)

@@ -17,10 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .analysis.pairs import pairs
 from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
-from .analysis.pairs import pairs
 from .store.experiment import ExperimentRecord
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, text_scores

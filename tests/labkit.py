@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qwenlab import Lab, Sweep
+from qwenlab import Experiment, Lab, Sweep
 from qwenlab.api.client import RunwareClient
-from qwenlab import Experiment
 
 PROMPT = "A premium beauty poster for LUMIERE serum, 'Glow, Refined.' headline"
 SIZES = ["512x768", "768x512"]

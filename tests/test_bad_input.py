@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from qwenlab import Lab, Sweep
-from qwenlab.cli import cli
 from qwenlab.api.client import RunwareClient
+from qwenlab.cli import cli
 from qwenlab.emulator import Emulator
 from qwenlab.errors import ValidationError
 

@@ -16,6 +16,8 @@ import pytest
 from PIL import Image
 
 from qwenlab.api.client import GeneratedImage, RunwareClient, TaskResult, connect
+from qwenlab.api.retry import PollSchedule, RetryPolicy, parse_retry_after
+from qwenlab.core.request import Request
 from qwenlab.errors import (
     APIError,
     AuthenticationError,
@@ -32,8 +34,6 @@ from qwenlab.errors import (
     UnsupportedParameterError,
     ValidationError,
 )
-from qwenlab.core.request import Request
-from qwenlab.api.retry import PollSchedule, RetryPolicy, parse_retry_after
 
 KEY = "sk-test-7f3a9c2e51d84b06"
 

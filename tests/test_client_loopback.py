@@ -13,9 +13,15 @@ from PIL import Image
 
 import qwenlab.api.client as client_module
 from qwenlab.api.client import RunwareClient, TaskResult, connect
-from qwenlab.emulator import Emulator, Faults
-from qwenlab.errors import AuthenticationError, QwenlabError, TaskFailedError, TransportError, ValidationError
 from qwenlab.core.request import Request
+from qwenlab.emulator import Emulator, Faults
+from qwenlab.errors import (
+    AuthenticationError,
+    QwenlabError,
+    TaskFailedError,
+    TransportError,
+    ValidationError,
+)
 
 
 @pytest.fixture

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
-
-from qwenlab.costs.plots import cost_by_experiment, cost_by_setting, cumulative_spend, estimate_vs_actual
-from qwenlab.costs.frames import Costs
-from qwenlab.store.log import Log
 from test_costs import TOTAL, known  # noqa: F401  (the fixture)
+
+from qwenlab.costs.frames import Costs
+from qwenlab.costs.plots import (
+    cost_by_experiment,
+    cost_by_setting,
+    cumulative_spend,
+    estimate_vs_actual,
+)
+from qwenlab.store.log import Log
 
 
 def render(fig: Figure, path: Path) -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qwenlab.core.values import format_value
 from qwenlab.cli import cli
+from qwenlab.core.model import get_model, register_model
+from qwenlab.core.values import format_value
 from qwenlab.costs import Costs
 from qwenlab.errors import ExperimentNotFoundError, UnknownCostKeyError
 from qwenlab.store.log import Log
-from qwenlab.core.model import get_model, register_model
 
 PRO, BASE = "alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"
 CREATED = "2026-02-28T09:00:00.000+00:00"
@@ -48,7 +48,7 @@ def task(log: Log, exp_id: int, cell: dict, *, model: str = PRO, price: float = 
         "number_results": n, "seed_policy": "sample", "estimated_cost_usd": round(price * n, 6), "price_usd": price,
         "created_at": CREATED,
     }])
-    return int(log._rows("SELECT id FROM tasks WHERE experiment_id = ? AND cell_key = ?", [exp_id, key])[0]["id"])
+    return int(log.rows("SELECT id FROM tasks WHERE experiment_id = ? AND cell_key = ?", [exp_id, key])[0]["id"])
 
 
 def send(log: Log, task_id: int, when: str) -> None:
@@ -71,7 +71,7 @@ def finish(log: Log, task_id: int, when: str, image_costs: list[float | None], *
 
 
 def images_of(log: Log, task_id: int) -> list[int]:
-    return [r["id"] for r in log._rows("SELECT id FROM images WHERE task_id = ? ORDER BY id", [task_id])]
+    return [r["id"] for r in log.rows("SELECT id FROM images WHERE task_id = ? ORDER BY id", [task_id])]
 
 
 @pytest.fixture
@@ -392,7 +392,7 @@ def test_costs_opens_a_log_a_lab_or_a_path(known: Log, data_dir: Path) -> None:
 
 def test_cost_indexes_exist_and_are_used(known: Log) -> None:
     assert "m005_cost_indexes" in known.migrations()
-    plan = " ".join(r["detail"] for r in known._rows(
+    plan = " ".join(r["detail"] for r in known.rows(
         "EXPLAIN QUERY PLAN SELECT t.experiment_id, total(t.cost_usd), total(t.estimated_cost_usd) FROM tasks t GROUP BY 1"))
     assert "COVERING INDEX idx_tasks_costs" in plan
 
@@ -450,8 +450,8 @@ def test_cli_errors(known_default: Path) -> None:
 # -- a real sweep against the emulator ------------------------------------------------------------
 @pytest.mark.slow
 def test_a_real_sweep_costs_what_the_emulator_charged(data_dir: Path) -> None:
-    from qwenlab.emulator import Emulator, Faults
     from qwenlab import Lab
+    from qwenlab.emulator import Emulator, Faults
     from qwenlab.sweeps.sweep import Sweep
 
     shipped = get_model(PRO)
@@ -475,10 +475,10 @@ def test_a_real_sweep_costs_what_the_emulator_charged(data_dir: Path) -> None:
     assert t["api_usd"] == pytest.approx(sum(ch.usd for ch in charged))
     assert t["cost_usd"] == pytest.approx(t["api_usd"])  # every cost came from the API
     assert t["images"] == len(charged)
-    failed = sum(1 for r in lab.log._rows("SELECT status FROM tasks") if r["status"] == "failed")
+    failed = sum(1 for r in lab.log.rows("SELECT status FROM tasks") if r["status"] == "failed")
     assert failed > 0 and t["failed"] >= failed and t["failed_usd"] == 0  # a task error is not charged
     by_exp = c.by("experiment")["cost_usd"]
-    uuids = {r["task_uuid"]: r["name"] for r in lab.log._rows(
+    uuids = {r["task_uuid"]: r["name"] for r in lab.log.rows(
         "SELECT i.task_uuid, e.name FROM images i JOIN experiments e ON e.id = i.experiment_id")}
     for name in ("first", "second"):
         assert by_exp[name] == pytest.approx(sum(ch.usd for ch in charged if uuids.get(ch.task_uuid) == name))

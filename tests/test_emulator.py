@@ -20,11 +20,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageStat
+from seed_examples import example_request_texts, example_requests, example_responses
 
 from qwenlab.cli import cli
 from qwenlab.emulator import Emulator, Faults, start_embedded
 from qwenlab.emulator.loopback import is_loopback_host
-from seed_examples import example_request_texts, example_requests, example_responses
 
 MODEL = "alibaba:qwen-image@2.0-pro"
 KEY = "test-key-not-secret"

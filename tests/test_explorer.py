@@ -9,10 +9,9 @@ from typing import Iterator
 
 import pytest
 
-from qwenlab import Lab, Sweep
+from qwenlab import Experiment, Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab import Experiment
 from qwenlab.widgets.explorer import Explorer
 
 PROMPT = "A poster for 'LUMIERE' <script>alert(1)</script> & friends"

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from labkit import SIZES, run_sweep, texts
 from PIL import Image
 
-from qwenlab.store import thumbnails
-from qwenlab.errors import UnknownAxisError
-from qwenlab.store.catalog import AxisInfo
 from qwenlab.cli import cli
+from qwenlab.errors import UnknownAxisError
 from qwenlab.figures.grid import Grid, build_grid
 from qwenlab.figures.text import STAMP_PT, chars, wrap_lines
+from qwenlab.store import thumbnails
+from qwenlab.store.catalog import AxisInfo
 
 NEGATIVES = {"with": "blurry text, misspelled words", "without": None}
 

@@ -26,16 +26,22 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
+from labkit import LoopbackServer
 from PIL import Image
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient, TaskResult
-from qwenlab.errors import APIError, ImageError, QwenlabError, TaskFailedError, TransportError
 from qwenlab.api.exchange import MAX_ANSWER_BYTES, Exchange
 from qwenlab.api.imagestore import MAX_IMAGE_BYTES
-from qwenlab.core.request import Request
 from qwenlab.api.retry import RetryPolicy
-from labkit import LoopbackServer
+from qwenlab.core.request import Request
+from qwenlab.errors import (
+    APIError,
+    ImageError,
+    QwenlabError,
+    TaskFailedError,
+    TransportError,
+)
 
 KEY = "sk-hostile-test-key"
 IMAGE_UUID = "8071e34d-a7f5-4777-b8b6-9656df46513b"

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from qwenlab.api.client import RunwareClient
-from qwenlab.errors import ImageError
 from qwenlab.api.imagestore import ImageStore, decode_inline, normalize_format
 from qwenlab.core.request import Request
+from qwenlab.errors import ImageError
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (32, 24), color: tuple[int, int, int] = (10, 120, 200)) -> bytes:

@@ -10,14 +10,18 @@ from typing import Iterator
 
 import pytest
 
-from qwenlab import Lab, Sweep
+from qwenlab import Experiment, Lab, Sweep
+from qwenlab.analysis.judging import (
+    record_judgement,
+    summary,
+    wilson_interval,
+    win_rates,
+)
+from qwenlab.analysis.pairs import pairs
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
-from qwenlab import Experiment
 from qwenlab.errors import JudgementError
-from qwenlab.analysis.judging import record_judgement, summary, wilson_interval, win_rates
 from qwenlab.widgets.judging import Judging
-from qwenlab.analysis.pairs import pairs
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from labkit import SIZES, run_sweep, texts
 
 from qwenlab.analysis.pairs import pairs
+from qwenlab.errors import WidgetsMissingError
 from qwenlab.figures.pairs import show_pairs
 from qwenlab.widgets.pairviewer import pair_viewer
-from qwenlab.errors import WidgetsMissingError
 
 
 @pytest.fixture

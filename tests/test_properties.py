@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from qwenlab.api.client import RunwareClient
-from qwenlab.emulator import Emulator
-from qwenlab.errors import ValidationError
 from qwenlab.core.model import DEFAULT_MODEL, ParameterSpec, get_model
 from qwenlab.core.request import UUID4, Request
+from qwenlab.emulator import Emulator
+from qwenlab.errors import ValidationError
 
 KEY = "sk-properties-test"
 # 150 in CI (a few seconds); QWENLAB_PROPERTY_EXAMPLES=3000 for a deeper search

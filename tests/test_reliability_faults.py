@@ -26,9 +26,9 @@ import pytest
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient, TaskResult
+from qwenlab.core.request import Request
 from qwenlab.emulator import Emulator, Faults
 from qwenlab.errors import QwenlabError
-from qwenlab.core.request import Request
 
 PRICE = 0.075
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"

@@ -15,12 +15,16 @@ from typing import Any, Callable
 import pytest
 
 from qwenlab import Lab, Sweep
-from qwenlab.sweeps.budget import Budget
 from qwenlab.api.client import RunwareClient
-from qwenlab.emulator import Emulator
-from qwenlab.errors import AuthenticationError, ValidationError
-from qwenlab.errors import ExperimentConflictError, ExperimentNotFoundError
 from qwenlab.core.request import Request
+from qwenlab.emulator import Emulator
+from qwenlab.errors import (
+    AuthenticationError,
+    ExperimentConflictError,
+    ExperimentNotFoundError,
+    ValidationError,
+)
+from qwenlab.sweeps.budget import Budget
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 PRICE = 0.075

@@ -23,15 +23,20 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
+from labkit import LoopbackServer
 from PIL import Image
 
 from qwenlab import Lab, Sweep
-from qwenlab.cli import cli
 from qwenlab.api.client import RunwareClient
-from qwenlab.emulator import Emulator, Faults
-from qwenlab.errors import AuthenticationError, QwenlabError, TransportError, ValidationError
+from qwenlab.cli import cli
 from qwenlab.core.request import Request
-from labkit import LoopbackServer
+from qwenlab.emulator import Emulator, Faults
+from qwenlab.errors import (
+    AuthenticationError,
+    QwenlabError,
+    TransportError,
+    ValidationError,
+)
 
 CORE = "SENTINEL-7f3a9c21e4b84d0f"
 SENTINEL = f"sk-{CORE}"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from qwenlab.errors import ValidationError
 from qwenlab.core.request import Request
+from qwenlab.errors import ValidationError
 from qwenlab.sweeps.sweep import Sweep
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"

@@ -13,8 +13,8 @@ from PIL import Image
 
 from qwenlab.cli import cli
 from qwenlab.errors import ValidationError
-from qwenlab.sweeps.sweep import Sweep
 from qwenlab.sweeps.ranges import expand_range
+from qwenlab.sweeps.sweep import Sweep
 from qwenlab.sweeps.sweepfile import load_sweep, parse_sweep
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"

@@ -7,7 +7,14 @@ import dataclasses
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
-from qwenlab.emulator.synthetic import Reference, Scene, encode, placeholder, render, render_bytes
+from qwenlab.emulator.synthetic import (
+    Reference,
+    Scene,
+    encode,
+    placeholder,
+    render,
+    render_bytes,
+)
 from qwenlab.emulator.typography import drawable, quoted_strings
 
 PROMPT = "A premium poster for a skincare brand. Headline 'GLOW, REFINED.' and subheading 'Radiance Serum'."

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from qwenlab.store import thumbnails
-from qwenlab.errors import ImageError
 from qwenlab.api.imagestore import ImageStore
+from qwenlab.errors import ImageError
+from qwenlab.store import thumbnails
 
 
 def _jpeg(width: int = 1024, height: int = 1536, color: str = "teal") -> bytes:

@@ -7,7 +7,13 @@ import math
 import pandas as pd
 import pytest
 
-from qwenlab.typography.analysis import bootstrap_mean, by_axis, cost_per_correct, describe, wilson_interval as wilson
+from qwenlab.typography.analysis import (
+    bootstrap_mean,
+    by_axis,
+    cost_per_correct,
+    describe,
+)
+from qwenlab.typography.analysis import wilson_interval as wilson
 
 
 def frame() -> pd.DataFrame:

@@ -9,7 +9,11 @@ import random
 import pytest
 
 from qwenlab.emulator.synthetic import Scene, headlines, render
-from qwenlab.emulator.typography import mentions_text_flaws, misspell, misspell_probability
+from qwenlab.emulator.typography import (
+    mentions_text_flaws,
+    misspell,
+    misspell_probability,
+)
 from qwenlab.typography.scoring import normalize
 
 PROMPT = "A poster for 'LUNE NOIRE' with 'Midnight Bloom Eau de Parfum' and a seal 'EST. 1928'"

@@ -11,10 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from qwenlab import Lab, Sweep
-from qwenlab.cli import cli
 from qwenlab.api.client import RunwareClient
+from qwenlab.cli import cli
 from qwenlab.emulator import Emulator, Faults
-from qwenlab.typography import by_axis, cost_per_correct, describe, reading_overlay, text_scores
+from qwenlab.typography import (
+    by_axis,
+    cost_per_correct,
+    describe,
+    reading_overlay,
+    text_scores,
+)
 from qwenlab.typography.specimens import emulated_truth
 
 PROMPT = ("A luxury fragrance poster for a brand named 'LUNE NOIRE', beneath it in smaller text "

@@ -8,9 +8,8 @@ import shutil
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from qwenlab.errors import QwenlabError
+from qwenlab.errors import OCRUnavailableError, QwenlabError
 from qwenlab.typography import engines
-from qwenlab.errors import OCRUnavailableError
 from qwenlab.typography.engines import OCREngine, get_engine, parse_tsv
 from qwenlab.typography.reading import Reading, TextLine
 

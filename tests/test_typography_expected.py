@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qwenlab.emulator.typography import quoted_strings as emulator_quoted
 from qwenlab.core.expected_text import expected_strings, quoted_strings
+from qwenlab.emulator.typography import quoted_strings as emulator_quoted
 
 
 def test_every_quote_style_is_found_in_order():

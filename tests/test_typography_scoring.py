@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qwenlab.typography.reading import Reading, TextLine
-from qwenlab.typography.scoring import aligned_words, edit_distance, ned, normalize, score_text, unconfuse, words
+from qwenlab.typography.scoring import (
+    aligned_words,
+    edit_distance,
+    ned,
+    normalize,
+    score_text,
+    unconfuse,
+    words,
+)
 
 
 def test_normalisation_folds_case_and_punctuation():

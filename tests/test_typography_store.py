@@ -13,7 +13,12 @@ from qwenlab.api.client import RunwareClient
 from qwenlab.store.log import MIGRATIONS, Log
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.typography.scores import SCORE_COLUMNS, score_experiment, text_scores
-from qwenlab.typography.store import ImageToScore, score_images, stored_reading, stored_score
+from qwenlab.typography.store import (
+    ImageToScore,
+    score_images,
+    stored_reading,
+    stored_score,
+)
 
 BOX = ((10.0, 10.0), (200.0, 10.0), (200.0, 60.0), (10.0, 60.0))
 
@@ -86,7 +91,7 @@ def test_another_engine_reads_beside_the_first(exp):
     score_experiment(exp, other, progress=False)
     assert len(other.reads) == 4
     assert text_scores(exp, "fake")["correct"].all() and not text_scores(exp, "other")["correct"].any()
-    n = exp.log._rows("SELECT count(*) AS n FROM text_readings")[0]["n"]
+    n = exp.log.rows("SELECT count(*) AS n FROM text_readings")[0]["n"]
     assert n == 8
 
 
@@ -108,7 +113,7 @@ def test_an_unreadable_image_is_recorded_and_retried(exp):
     df = score_experiment(exp, engine, progress=False)
     run = df.attrs["run"]
     assert (run.read, run.failed, len(df)) == (3, 1, 3) and "cannot identify" in run.errors[0]
-    row = exp.log._rows("SELECT error FROM text_readings WHERE error IS NOT NULL")
+    row = exp.log.rows("SELECT error FROM text_readings WHERE error IS NOT NULL")
     assert len(row) == 1 and "OSError" in row[0]["error"]
     engine.broken.clear()
     df = score_experiment(exp, engine, progress=False)
@@ -122,7 +127,7 @@ def test_score_images_works_on_any_log_rows(exp):
                                  ImageToScore(img["id"] + 1, exp.id, None, [])], FakeEngine(), progress=False)
     assert (run.read, run.skipped, run.scored) == (1, 1, 1)
     assert "1 read" in str(run)
-    stored = exp.log._rows("SELECT strings_json, expected_json, correct FROM text_scores")
+    stored = exp.log.rows("SELECT strings_json, expected_json, correct FROM text_scores")
     assert json.loads(stored[0]["expected_json"]) == ["LUMIERE"] and stored[0]["correct"] == 1
     assert json.loads(stored[0]["strings_json"])[0]["word_hits"] == [True]
 

@@ -16,21 +16,21 @@ from labkit import run_sweep, texts
 from matplotlib.patches import Polygon, Rectangle
 from PIL import Image
 
-from qwenlab.cli import cli
-from qwenlab.widgets.explorer import Explorer
-from qwenlab.html.report import report_html
-from qwenlab.figures.grid import build_grid
 from qwenlab.analysis.judging import judgements as _judgements
-from qwenlab.widgets.judging import Judging
 from qwenlab.analysis.pairs import pairs
+from qwenlab.cli import cli
+from qwenlab.figures.grid import build_grid
 from qwenlab.figures.pairs import show_pairs
-from qwenlab.widgets.pairviewer import pair_viewer
+from qwenlab.html.report import report_html
 from qwenlab.typography import engines, scores, store
 from qwenlab.typography.badges import score_badges
 from qwenlab.typography.draw import COLOURS, score_colour
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.typography.scores import expected_for
 from qwenlab.typography.store import ImageToScore, score_images
+from qwenlab.widgets.explorer import Explorer
+from qwenlab.widgets.judging import Judging
+from qwenlab.widgets.pairviewer import pair_viewer
 
 # what the fake engine reads, by image order: exact (1.0), misread (0.5), not found (0.0)
 READS = ["Glow, Refined.", "Glow, Refned.", "nothing here"]

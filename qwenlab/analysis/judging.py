@@ -26,14 +26,12 @@ often the judge preferred the image whose text read better. The widget never run
 
 from __future__ import annotations
 
-import html
 import math
-import random
 from typing import TYPE_CHECKING, Any
 
+from ..core.intervals import wilson_interval
 from ..errors import JudgementError
 from ..store.catalog import REPEAT, Catalog
-from ..core.intervals import wilson_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,5 +141,5 @@ def _image_values(catalog: Catalog, axis: str) -> dict[int, tuple[Any, Any]]:
 
 
 def judgements(exp: "ExperimentRecord", axis: str) -> list[dict[str, Any]]:
-    frame = exp.log.frame("SELECT * FROM judgements WHERE experiment_id = ? AND axis = ? ORDER BY id", [exp.id, axis])
-    return frame.to_dict("records")
+    """The log's judgements of this experiment along `axis`, oldest first."""
+    return exp.log.judgements(exp.id, axis)

@@ -17,11 +17,11 @@ viewer's caption says it. Nothing here runs OCR.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import same_value
 from ..store.catalog import REPEAT, Catalog, Entry
+from ..typography.badges import score_badges
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,8 +47,6 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
     import pandas as pd
-
-    from ..typography.badges import score_badges
 
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     catalog = catalog.where(where)

@@ -28,11 +28,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..core.request import Request
+from ..emulator import start_embedded
+from ..errors import (
+    AuthenticationError,
+    Problem,
+    QwenlabError,
+    ValidationError,
+    register_secret,
+)
 from .download import Downloader, ImageFetcher
-from ..errors import AuthenticationError, Problem, QwenlabError, ValidationError, register_secret
 from .exchange import Exchange
 from .imagestore import ImageStore
-from ..core.request import Request
 from .results import GeneratedImage, TaskResult
 from .retry import PollSchedule, RetryPolicy
 from .taskrun import TaskRun
@@ -377,7 +384,6 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
             "or leave RUNWARE_BASE_URL unset to use the offline emulator"
         )
     if not url:
-        from ..emulator import start_embedded
 
         emu = start_embedded()
         url = emu.url

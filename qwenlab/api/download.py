@@ -7,11 +7,10 @@ and saved by the ImageStore.
 from __future__ import annotations
 
 import threading
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-
-from typing import Any
 
 from ..errors import ImageError, redact
 from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline

@@ -26,7 +26,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError
-from ..paths import write_atomic
+from ..paths import images_dir, write_atomic
 
 __all__ = [
     "ImageStore",
@@ -118,7 +118,6 @@ class ImageStore:
     def root(self) -> Path:
         """The folder (created on first use; `qwenlab.paths.images_dir()` unless given)."""
         if self._root is None:
-            from ..paths import images_dir
 
             return images_dir()
         self._root.mkdir(parents=True, exist_ok=True)

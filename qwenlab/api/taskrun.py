@@ -11,8 +11,15 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from ..errors import ConflictTaskUUIDError, QwenlabError, TaskFailedError, TaskNotFoundError, TransportError, api_error_from
 from ..core.request import Request
+from ..errors import (
+    ConflictTaskUUIDError,
+    QwenlabError,
+    TaskFailedError,
+    TaskNotFoundError,
+    TransportError,
+    api_error_from,
+)
 from .results import GeneratedImage, TaskResult, clean_raw
 
 __all__ = ["TaskRun"]

@@ -16,11 +16,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..core.request import new_task_uuid
+from ..core.validation import is_image_ref
 from ..errors import ImageError, QwenlabError, api_error_from
 from .exchange import Exchange
 from .imagestore import ImageStore, decode_inline
-from ..core.request import new_task_uuid
-from ..core.validation import is_image_ref
 
 __all__ = ["Uploader", "is_local_image", "upload_bytes"]
 

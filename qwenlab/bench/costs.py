@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..core.values import format_value
 from ..costs.frames import Costs
 from ..store.log import Log, utc_now
 
@@ -139,12 +140,12 @@ def build_log(path: Path, n_tasks: int = 100_000, n_experiments: int = 20, seed:
                 exp_cost += cost
                 rows.append(row)
             log.add_tasks(rows)
-            ids = {r["task_uuid"]: r["id"] for r in log._rows("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [exp["id"]])}
+            ids = {r["task_uuid"]: r["id"] for r in log.rows("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [exp["id"]])}
             for img in images:
                 img["task_id"] = ids[img["task_uuid"]]
             ratings = [img.pop("_score") for img in images]
             log.db["images"].insert_all(images, batch_size=2000)
-            image_ids = {r["image_uuid"]: r["id"] for r in log._rows("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [exp["id"]])}
+            image_ids = {r["image_uuid"]: r["id"] for r in log.rows("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [exp["id"]])}
             log.db["ratings"].insert_all(({"image_id": image_ids[img["image_uuid"]], "score": s, "created_at": img["created_at"]}
                                           for img, s in zip(images, ratings) if s is not None), batch_size=2000)
             truth.by_experiment[name] = exp_cost
@@ -167,7 +168,6 @@ def _images(rng: random.Random, truth: Truth, exp_id: int, task_uuid: str, n: in
 
 
 def _label(value: Any) -> str:
-    from ..core.values import format_value
 
     return format_value(value)
 

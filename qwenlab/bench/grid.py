@@ -24,6 +24,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ..api.client import RunwareClient
+from ..emulator import Emulator
+from ..figures.grid import _load_thumbnails, build_grid
+from ..lab import Lab
+from ..store import thumbnails
+from ..store.catalog import Catalog
+from ..sweeps.sweep import Sweep
+
 __all__ = ["main", "bench_grid"]
 
 SIZE = "1024x1536"
@@ -31,10 +39,6 @@ PROMPTS = [f"A premium beauty poster for the fictional brand LUMIERE, variant {i
 
 
 def _experiment(folder: Path) -> Any:
-    from ..api.client import RunwareClient
-    from ..emulator import Emulator
-    from ..lab import Lab
-    from ..sweeps.sweep import Sweep
 
     sweep = Sweep(prompt=PROMPTS[0], size=SIZE, axes={"prompt": PROMPTS, "promptExtend": [True, False]}, repeats=4)
     with Emulator() as emu:
@@ -64,9 +68,6 @@ def _full_decode(path: str) -> Any:
 
 def bench_grid(runs: int = 3, pdf: bool = False) -> dict[str, Any]:
     """Build the 64-image grid `runs` times cold and `runs` times cached; the figures."""
-    from ..store import thumbnails
-    from ..store.catalog import Catalog
-    from ..figures.grid import _load_thumbnails, build_grid
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -21,6 +21,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..api.client import RunwareClient
+from ..emulator import Emulator
+from ..lab import Lab
+from ..sweeps.sweep import Sweep
+
 __all__ = ["main", "bench_lab", "bench_baseline"]
 
 MODEL = "alibaba:qwen-image@2.0-pro"
@@ -29,7 +34,6 @@ SIZE = "512x512"  # small images: the figures are about the client, not about JP
 
 
 def _sweep(n: int) -> Any:
-    from ..sweeps.sweep import Sweep
 
     # n distinct cells: outputQuality 20..99 (80 values) times as few repeats as fit exactly
     qualities = list(range(20, 100))
@@ -41,9 +45,6 @@ def _sweep(n: int) -> Any:
 
 def bench_lab(n: int, concurrency: int, latency: float) -> dict[str, Any]:
     """Run an n-cell sweep through Lab.run against an emulator with `latency`; figures."""
-    from ..api.client import RunwareClient
-    from ..emulator import Emulator
-    from ..lab import Lab
 
     sweep, cells = _sweep(n)
     with tempfile.TemporaryDirectory() as tmp, Emulator(latency=latency) as emu:
@@ -64,8 +65,6 @@ def bench_lab(n: int, concurrency: int, latency: float) -> dict[str, Any]:
 def bench_baseline(n: int, latency: float) -> dict[str, Any]:
     """The plain loop: POST one task, GET its image, write the file; sequential."""
     import httpx
-
-    from ..emulator import Emulator
 
     with tempfile.TemporaryDirectory() as tmp, Emulator(latency=latency) as emu:
         out = Path(tmp)

@@ -19,6 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..lab import Lab
+from ..sweeps.sweep import Sweep
+from ..typography.engines import get_engine
+from ..typography.scores import score_experiment
+from ..typography.specimens import agreement, emulated_truth, specimens
+
 __all__ = ["main", "bench_experiment", "bench_specimens"]
 
 PROMPT = ("A luxury fragrance poster for a brand named 'LUNE NOIRE', beneath it in smaller text "
@@ -27,10 +33,6 @@ PROMPT = ("A luxury fragrance poster for a brand named 'LUNE NOIRE', beneath it 
 
 def bench_experiment(n_images: int, size: str, engine: str) -> dict[str, float]:
     """Run an emulated sweep of `n_images` images and score it twice; the figures."""
-    from ..lab import Lab
-    from ..sweeps.sweep import Sweep
-    from ..typography.scores import score_experiment
-    from ..typography.specimens import emulated_truth
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["QWENLAB_DATA_DIR"] = tmp
@@ -65,7 +67,6 @@ def bench_experiment(n_images: int, size: str, engine: str) -> dict[str, float]:
 
 
 def bench_specimens(n: int, engine: str) -> object:
-    from ..typography.specimens import agreement, specimens
 
     return agreement(engine, specimens(n))
 
@@ -75,7 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="Fewer, smaller images (for CI).")
     parser.add_argument("--engine", default="auto", help="auto, rapidocr or tesseract.")
     args = parser.parse_args(argv)
-    from ..typography.engines import get_engine
 
     engine = get_engine(args.engine)
     n, size, n_spec = (8, "512x512", 12) if args.quick else (24, "1024x1024", 48)

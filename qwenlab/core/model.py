@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import ModelDescriptionError, ModelNotFoundError
+from ..paths import data_dir
 
 __all__ = [
     "ParameterSpec",
@@ -291,7 +292,6 @@ def register_model(source: ModelDescription | Mapping[str, Any] | str | os.PathL
 
 def _user_model_dirs() -> list[Path]:
     dirs = [Path(d) for d in os.environ.get("QWENLAB_MODELS_DIR", "").split(os.pathsep) if d]
-    from ..paths import data_dir  # late: paths reads the environment each time
 
     dirs.append(data_dir(create=False) / "models")
     return dirs

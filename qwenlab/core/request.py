@@ -21,7 +21,9 @@ from typing import Any, Mapping
 
 from ..errors import ModelNotFoundError, Problem, ValidationError
 from .model import DEFAULT_MODEL, ModelDescription, get_model
-from .validation import UUID4, flatten_task as _flatten, short_repr as _short, validate_task
+from .validation import UUID4, validate_task
+from .validation import flatten_task as _flatten
+from .validation import short_repr as _short
 
 __all__ = ["Request", "parse_size", "new_task_uuid", "validate_task", "UUID4"]
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import ModelNotFoundError, Problem
-from .model import ModelDescription, ParameterSpec, get_model
+from .model import ModelDescription, ParameterSpec, get_model, list_models
 
 __all__ = ["validate_task", "flatten_task", "is_image_ref", "short_repr", "UUID4"]
 
@@ -84,7 +84,6 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
 def _task_type_problems(values: Mapping[str, Any]) -> list[Problem]:
     """With no model to go by, the taskType must still be one some model takes: a server reads a
     task's type before anything else, and refuses it on that alone."""
-    from .model import list_models
 
     kinds = sorted({m.task_type for m in list_models()})
     given = values.get("taskType")

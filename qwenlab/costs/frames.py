@@ -33,7 +33,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ..errors import UnknownCostKeyError
+from ..core.model import get_model
+from ..errors import ModelNotFoundError
+from ..store.log import Log
 from .query import BUILTIN_KEYS, COST_SQL, SUM_COLUMNS, CostQuery
 
 if TYPE_CHECKING:
@@ -58,7 +60,6 @@ class Costs:
 
     def __init__(self, log: "Log | Any | str | Path | None" = None, *, since: Any = None, until: Any = None,
                  experiments: str | Iterable[str] | None = None) -> None:
-        from ..store.log import Log
 
         if isinstance(log, (str, Path)) and str(log) != ":memory:" and not Path(log).is_file():
             raise FileNotFoundError(f"no log at {log}; Costs() with no argument reads the default log ($QWENLAB_DATA_DIR/qwenlab.db)")
@@ -312,8 +313,6 @@ def _finish(df: "pd.DataFrame") -> "pd.DataFrame":
 
 
 def _described_price(model: str, at: str) -> float:
-    from ..errors import ModelNotFoundError
-    from ..core.model import get_model
 
     try:
         return float(get_model(model).price_on(at))

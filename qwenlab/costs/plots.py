@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .frames import Costs
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -30,7 +32,6 @@ _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "o
 
 
 def _costs(source: Any) -> "Costs":
-    from .frames import Costs
 
     return source if isinstance(source, Costs) else Costs(source)
 

@@ -106,7 +106,7 @@ class CostQuery:
     # -- experiments ------------------------------------------------------------------------------
     def _experiments(self) -> dict[int, _Experiment]:
         out: dict[int, _Experiment] = {}
-        for r in self.log._rows("SELECT id, name, status, budget_usd, stop_reason, sweep_json, axes_json FROM experiments ORDER BY id"):
+        for r in self.log.rows("SELECT id, name, status, budget_usd, stop_reason, sweep_json, axes_json FROM experiments ORDER BY id"):
             exp = _Experiment(int(r["id"]), r["name"], r["status"], r["budget_usd"], r.get("stop_reason"))
             sweep_axes = (json.loads(r["sweep_json"] or "{}") or {}).get("axes") or {}
             for name, labels in (json.loads(r["axes_json"] or "{}") or {}).items():

@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import ModelNotFoundError
 from ..core.model import ModelDescription, get_model
 from ..core.request import Request, validate_task
+from ..errors import ModelNotFoundError
 from .images import StoredImage
 from .references import UnusableReference, resolve_reference
 from .synthetic import NSFW_TRIGGER, Reference, Scene, mime_and_ext, render_bytes

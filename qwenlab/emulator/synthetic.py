@@ -36,7 +36,13 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from .typography import fit_lines, font_for, misspell, misspell_probability, quoted_strings
+from .typography import (
+    fit_lines,
+    font_for,
+    misspell,
+    misspell_probability,
+    quoted_strings,
+)
 
 __all__ = ["Reference", "Scene", "Headline", "headlines", "render", "render_bytes", "encode", "placeholder", "MARK",
            "NSFW_TRIGGER"]

@@ -31,12 +31,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import same_value
-from ..errors import UnknownAxisError
+from ..errors import ImageError, UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..errors import ImageError
+from ..store.thumbnails import thumbnail
+from ..typography.badges import score_badges
+from ..typography.draw import score_colour
 from .pages import Grid, GridPage
-from .text import BLANK_PT, LABEL_PT, NOTE_PT, SUBTITLE_PT, TITLE_PT, footnotes, heading, line_height, stamp_text, wrap_lines
 from .panels import ShownFigure, draw_blank, draw_image
+from .text import (
+    BLANK_PT,
+    LABEL_PT,
+    NOTE_PT,
+    SUBTITLE_PT,
+    TITLE_PT,
+    footnotes,
+    heading,
+    line_height,
+    stamp_text,
+    wrap_lines,
+)
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -94,7 +107,6 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
     arrays = _load_thumbnails(catalog.entries, thumb, workers)
     badges = None
     if score is not None or sort_by_score or show_reading:
-        from ..typography.badges import score_badges
 
         badges = score_badges(catalog, score or "word_accuracy")
     marks = {"badges": badges, "frame": score is not None, "sort": sort_by_score, "reading": show_reading}
@@ -143,8 +155,6 @@ def _load_thumbnails(entries: list[Entry], size: int, workers: int | None) -> di
     without the GIL). A file that is gone or unreadable maps to the error's message."""
     import numpy as np
     from PIL import Image
-
-    from ..store.thumbnails import thumbnail
 
     def one(path: str) -> Any:
         try:
@@ -309,7 +319,6 @@ def _aspect(entries: list[Entry], arrays: dict[str, Any]) -> float:
 
 
 def _frame(badge: Any) -> tuple[float, float, float]:
-    from ..typography.draw import score_colour
 
     return tuple(c / 255 for c in (badge.rgb if badge is not None else score_colour(None)))  # type: ignore[return-value]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable, Sequence
 
-from ..errors import redact
 from ..core.values import is_missing
+from ..errors import redact
 
 __all__ = ["esc", "table", "img", "details", "section", "page", "fmt"]
 

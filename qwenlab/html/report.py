@@ -22,12 +22,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..core.values import same_value
-from ..store.catalog import REPEAT, Catalog, Entry
-from ..errors import ImageError, register_secret
-from .page import details, esc, fmt, img, page, section, table
+from ..analysis.judging import win_rates
+from ..core.values import is_missing, same_value
+from ..costs.frames import Costs
+from ..errors import ImageError, UnknownCostKeyError, register_secret
+from ..figures.grid import build_grid
 from ..figures.text import heading, slug, stamp_text
 from ..paths import write_atomic
+from ..store.catalog import REPEAT, Catalog, Entry
+from ..store.thumbnails import thumbnail_data_uri
+from ..typography.analysis import describe
+from ..typography.badges import score_badges
+from ..typography.scores import text_scores
+from ..version import __version__
+from .page import details, esc, fmt, img, page, section, table
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -69,12 +77,10 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page_by, facet, thumb, grid_dpi, uris)))
     parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, uris)))
-    from ..typography.badges import score_badges
 
     badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
                          _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, badges)))
-    from .. import __version__
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
                  "images are embedded thumbnails; it loads nothing from anywhere.</footer>")
@@ -98,7 +104,6 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
 
 def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page_by: Any, facet: str | None,
                   thumb: int, dpi: float, uris: dict[str, str]) -> str:
-    from ..figures.grid import build_grid
 
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
@@ -148,8 +153,6 @@ def _figure(e: Entry, catalog: Catalog, stamped: list[str], uris: dict[str, str]
 
 
 def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
-    from ..costs.frames import Costs
-    from ..errors import UnknownCostKeyError
 
     costs = Costs(experiment.log, experiments=[experiment.name])
     totals = costs.totals()
@@ -169,9 +172,10 @@ def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
 
 
 def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, uris: dict[str, str]) -> str:
-    log = experiment.log
-    ratings = log.frame("SELECT r.*, i.id AS img FROM ratings r JOIN images i ON i.id = r.image_id "
-                        "WHERE i.experiment_id = ? ORDER BY r.id", [experiment.id])
+    import pandas as pd
+
+    ratings = pd.DataFrame(experiment.log.ratings(experiment.id),
+                           columns=["id", "image_id", "score", "note", "judge", "created_at"])
     by_image = {e.image_id: e for e in catalog.entries if e.image_id is not None}
     stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
     out = []
@@ -184,7 +188,7 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, uris: dic
             sums: dict[str, list[float]] = defaultdict(list)
             for r in latest.itertuples():
                 e = by_image.get(r.image_id)
-                if e is not None and r.score is not None and r.score == r.score:
+                if e is not None and not is_missing(r.score):
                     sums[catalog.axes[axis].label(e.value(axis))].append(float(r.score))
             means.extend([[esc(axis), esc(v), f"{sum(s) / len(s):.2f}", str(len(s))] for v, s in sums.items()])
         if means:
@@ -203,12 +207,9 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, uris: dic
 
 def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     """Each judged value's win rate with its Wilson interval, as `qwenlab.analysis.judging.win_rates` counts it."""
-    from ..analysis.judging import win_rates
-
-    judged = experiment.log.frame("SELECT DISTINCT axis FROM judgements WHERE experiment_id = ? ORDER BY axis",
-                                  [experiment.id])
+    judged = sorted({j["axis"] for j in experiment.log.judgements(experiment.id)})
     body = []
-    for axis in (a for a in judged["axis"] if a in catalog.axes):
+    for axis in (a for a in judged if a in catalog.axes):
         for r in win_rates(experiment, axis).itertuples():
             if r.judgements:
                 body.append([esc(axis), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
@@ -224,8 +225,6 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
     """The text score by each varying axis, with intervals; "" when nothing is scored."""
     if not badges:
         return ""
-    from ..typography.analysis import describe
-    from ..typography.scores import text_scores
 
     df = text_scores(experiment, badges.engine)
     lines = [describe(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [describe(df)]
@@ -276,8 +275,6 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None
 def _thumb_uris(entries: list[Entry], size: int) -> dict[str, str]:
     """path -> data URI of its cached thumbnail, made in threads; unreadable files are left out."""
     import concurrent.futures as cf
-
-    from ..store.thumbnails import thumbnail_data_uri
 
     def one(path: str) -> str | None:
         try:

@@ -5,11 +5,12 @@ error messages, the JSON sent) is escaped.
 """
 
 from __future__ import annotations
-from ..core.values import is_missing
 
 import html
 import json
 from typing import TYPE_CHECKING, Any
+
+from ..core.values import is_missing
 
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..errors import UnknownAxisError
 from ..core.values import format_value, same_value
+from ..errors import UnknownAxisError
 
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord

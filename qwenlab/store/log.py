@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import redact
+from ..paths import db_path
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 
 if TYPE_CHECKING:
@@ -67,7 +68,6 @@ class Log:
 
     def __init__(self, path: str | Path | None = None, *, migrate_schema: bool = True) -> None:
         if path is None:
-            from ..paths import db_path
 
             path = db_path()
         self.path = Path(path) if str(path) != ":memory:" else None
@@ -116,8 +116,10 @@ class Log:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator["sqlite_utils.Database"]:
-        """One write transaction, taken immediately so two processes queue instead of failing."""
+    def transaction(self) -> Iterator["sqlite_utils.Database"]:
+        """One write transaction, taken immediately so two processes queue instead of failing.
+        For the layers that keep tables of their own in the log (text scores); everything else
+        writes through the methods below."""
         with self._lock:
             conn = self.db.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -129,23 +131,25 @@ class Log:
                     conn.execute("ROLLBACK")
                 raise
 
-    def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """The rows of a read-only query, as dicts (for the cost and text-score queries; views use
+        the methods below)."""
         with self._lock:
             return [dict(r) for r in self.db.query(sql, params)]
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
         """The experiment row with this name, or None."""
-        rows = self._rows("SELECT * FROM experiments WHERE name = ?", [name])
+        rows = self.rows("SELECT * FROM experiments WHERE name = ?", [name])
         return rows[0] if rows else None
 
     def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])
+        rows = self.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])
         return rows[0] if rows else None
 
     def ensure_experiment(self, name: str, **fields: Any) -> dict[str, Any]:
         """The experiment named `name`, created with `fields` (status 'planned') if it is new."""
-        with self._write() as db:
+        with self.transaction() as db:
             row = db.execute("SELECT id FROM experiments WHERE name = ?", [name]).fetchone()
             if row is None:
                 now = utc_now()
@@ -155,11 +159,11 @@ class Log:
         return found
 
     def update_experiment(self, experiment_id: int, **fields: Any) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
     def experiment_names(self) -> list[str]:
-        return [r["name"] for r in self._rows("SELECT name FROM experiments ORDER BY id")]
+        return [r["name"] for r in self.rows("SELECT name FROM experiments ORDER BY id")]
 
     # -- tasks ----------------------------------------------------------------------------------
     def add_tasks(self, rows: list[dict[str, Any]]) -> int:
@@ -168,7 +172,7 @@ class Log:
         if not rows:
             return 0
         now = utc_now()
-        with self._write() as db:
+        with self.transaction() as db:
             before = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
             for row in rows:
                 values = {"status": "pending", "attempts": 0, "created_at": now, **row}
@@ -180,23 +184,23 @@ class Log:
 
     def tasks(self, experiment_id: int) -> list[dict[str, Any]]:
         """Every task row of an experiment, in cell order."""
-        return self._rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id", [experiment_id])
+        return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id", [experiment_id])
 
     def task(self, task_id: int) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM tasks WHERE id = ?", [task_id])
+        rows = self.rows("SELECT * FROM tasks WHERE id = ?", [task_id])
         return rows[0] if rows else None
 
     def mark_sent(self, task_id: int, request_json: str) -> None:
         """Record that the request is about to leave, with the exact JSON sent. Written before
         the request goes, so a crash in flight leaves a 'sent' row the next run recovers."""
-        with self._write() as db:
+        with self.transaction() as db:
             db["tasks"].update(task_id, {"status": "sent", "sent_at": utc_now(), "request_json": request_json})
 
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         """Finish a task ('done' or 'failed') and insert its images, in one transaction.
         An image already logged (a recovered task) is kept, not duplicated."""
         now = utc_now()
-        with self._write() as db:
+        with self.transaction() as db:
             db["tasks"].update(task_id, {"completed_at": now, **fields})
             for image in images:
                 values = {"task_id": task_id, "created_at": now, **image}
@@ -206,13 +210,13 @@ class Log:
 
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""
-        with self._write() as db:
+        with self.transaction() as db:
             db["tasks"].update(task_id, fields)
 
     def reset_task(self, task_id: int, *, task_uuid: str, request_json: str) -> None:
         """Make a failed task pending again under a new taskUUID (a used one would conflict),
         keeping the failed attempt in `history_json`."""
-        with self._write() as db:
+        with self.transaction() as db:
             row = next(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
             history = json.loads(row.get("history_json") or "[]")
             history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",
@@ -225,11 +229,11 @@ class Log:
 
     # -- images, ratings, judgements ------------------------------------------------------------
     def images(self, experiment_id: int) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM images WHERE experiment_id = ? ORDER BY id", [experiment_id])
+        return self.rows("SELECT * FROM images WHERE experiment_id = ? ORDER BY id", [experiment_id])
 
     def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
         """Record a rating of one image; returns the rating's id."""
-        with self._write() as db:
+        with self.transaction() as db:
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)
 
@@ -237,14 +241,26 @@ class Log:
         """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis."""
         if winner not in ("a", "b", "tie"):
             raise ValueError(f"winner must be 'a', 'b' or 'tie', got {winner!r}")
-        with self._write() as db:
+        with self.transaction() as db:
             return int(db["judgements"].insert({"experiment_id": experiment_id, "axis": axis, "image_a": image_a,
                                                 "image_b": image_b, "winner": winner, "created_at": utc_now()}).last_pk)
 
     # -- queries --------------------------------------------------------------------------------
+    def ratings(self, experiment_id: int) -> list[dict[str, Any]]:
+        """Every rating of the experiment's images, oldest first (a later rating of an image
+        supersedes an earlier one)."""
+        return self.rows("SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? "
+                         "ORDER BY r.id", [experiment_id])
+
+    def judgements(self, experiment_id: int, axis: str | None = None) -> list[dict[str, Any]]:
+        """The experiment's blind judgements (of one axis, or all), oldest first."""
+        if axis is None:
+            return self.rows("SELECT * FROM judgements WHERE experiment_id = ? ORDER BY id", [experiment_id])
+        return self.rows("SELECT * FROM judgements WHERE experiment_id = ? AND axis = ? ORDER BY id", [experiment_id, axis])
+
     def spent(self, experiment_id: int) -> float:
         """USD spent by an experiment, by the one rule every summary uses (`SPENT_SQL`)."""
-        row = self._rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
+        row = self.rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
         return float(row[0]["usd"] or 0.0)
 
     def experiments_frame(self) -> "pd.DataFrame":
@@ -274,14 +290,14 @@ class Log:
 
     def search(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
         """Tasks whose prompt or negative prompt match a full-text query (SQLite FTS5 syntax)."""
-        return self._rows(
+        return self.rows(
             "SELECT t.* FROM tasks t JOIN tasks_fts f ON f.rowid = t.id WHERE tasks_fts MATCH ? "
             "ORDER BY f.rank LIMIT ?", [text, limit])
 
     def migrations(self) -> list[str]:
         """Names of the migrations applied to this file, in order."""
-        return [r["name"] for r in self._rows(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")]
+        return [r["name"] for r in self.rows(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")]
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: 'ok' when it is sound."""
-        return str(self._rows("PRAGMA integrity_check")[0]["integrity_check"])
+        return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])

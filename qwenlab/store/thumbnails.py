@@ -26,7 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
-from ..paths import write_atomic
+from ..paths import data_dir, write_atomic
 
 __all__ = [
     "thumbnail",
@@ -92,7 +92,6 @@ def thumbs_dir_for(image_path: str | Path) -> Path:
     # <data>/images/<aa>/<sha>.<ext>
     if len(path.parents) >= 3 and path.parent.parent.name == "images":
         return path.parent.parent.parent / "thumbs"
-    from ..paths import data_dir
 
     return data_dir() / "thumbs"
 

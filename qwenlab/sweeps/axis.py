@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import ModelNotFoundError, Problem
 from ..core.model import get_model
 from ..core.request import Request, parse_size
 from ..core.values import format_value
+from ..errors import ModelNotFoundError, Problem
 from .ranges import expand_range
 
 __all__ = ["Axis", "SHORTCUTS"]

@@ -28,14 +28,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .budget import Budget, run_setting_problems
-from ..errors import APIError, AuthenticationError, ExperimentConflictError, ImageError, InsufficientCreditsError, PermissionDeniedError, QwenlabError, TransportError, UnsupportedParameterError, ValidationError, redact
 from ..api.client import connect
+from ..core.request import Request, new_task_uuid
+from ..errors import (
+    APIError,
+    AuthenticationError,
+    ExperimentConflictError,
+    ImageError,
+    InsufficientCreditsError,
+    PermissionDeniedError,
+    QwenlabError,
+    TransportError,
+    UnsupportedParameterError,
+    ValidationError,
+    redact,
+)
 from ..paths import data_dir as default_data_dir
+from ..progress import Progress
 from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json
-from ..progress import Progress
-from ..core.request import Request, new_task_uuid
+from .budget import Budget, run_setting_problems
 from .sweep import Cell, Sweep
 
 if TYPE_CHECKING:

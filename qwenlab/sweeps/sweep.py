@@ -30,12 +30,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ..core.model import DEFAULT_MODEL, get_model
+from ..core.request import Request
+from ..errors import ModelNotFoundError, Problem, ValidationError
 from .axis import Axis
 from .cell import REF_PATHS as _REF_PATHS
 from .cell import Cell, LocalImage
-from ..errors import ModelNotFoundError, Problem, ValidationError
-from ..core.model import DEFAULT_MODEL, get_model
-from ..core.request import Request
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,7 +27,6 @@ Range syntax for numeric axes (`"60-90 (+15)"`): see `qwenlab.sweeps.ranges`.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping

@@ -17,8 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engines import OCREngine, RapidOCREngine, TesseractEngine, available_engines, get_engine
 from ..core.expected_text import expected_strings, quoted_strings
+from .engines import (
+    OCREngine,
+    RapidOCREngine,
+    TesseractEngine,
+    available_engines,
+    get_engine,
+)
 from .reading import Reading, TextLine
 from .scoring import StringScore, TextScore, ned, normalize, score_text, words
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.intervals import bootstrap_mean, wilson_interval
 from ..core.values import format_value
+from .scores import text_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,6 @@ def _frame(scores: "pd.DataFrame | ExperimentRecord | str") -> "pd.DataFrame":
 
     if isinstance(scores, pd.DataFrame):
         return scores
-    from .scores import text_scores
 
     return text_scores(scores)
 

@@ -18,8 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from .draw import COLOURS, score_colour, stored_lines
 from ..core.values import is_missing
+from .draw import COLOURS, score_colour, stored_lines
+from .store import score_rows
 
 if TYPE_CHECKING:
     from ..store.log import Log
@@ -178,7 +179,6 @@ def score_badges(source: Any, metric: str = "word_accuracy", engine: str | None 
     """The stored scores of an experiment's images (an Experiment or a `qwenlab.store.catalog.Catalog`),
     `metric` as the value to colour and sort by; engine: the most used one when None. Reads the
     log only; empty when nothing is scored."""
-    from .store import score_rows
 
     check_metric(metric)
     log = getattr(source, "log", None)

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..core.values import is_missing
 from .engines import load_image
 from .reading import Reading, TextLine, in_reading_order
 from .scoring import TextScore, score_text
-from ..core.values import is_missing
+from .store import stored_reading, stored_score
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -79,7 +80,6 @@ def line_status(reading: Reading, score: TextScore | None = None) -> list[tuple[
 def stored_lines(log: "Log", image_id: int, engine: str | None = None) -> tuple[Reading, list[tuple[TextLine, str]]] | None:
     """The stored reading of an image and `line_status` of its lines against its stored score
     (from the log: no OCR); None when the image was not read."""
-    from .store import stored_reading, stored_score
 
     reading = stored_reading(log, image_id, engine)
     if reading is None:
@@ -92,7 +92,6 @@ def stored_lines(log: "Log", image_id: int, engine: str | None = None) -> tuple[
 
 def reading_overlay(exp: "ExperimentRecord", image_id: int, engine: str | None = None, **kw: Any) -> Image.Image:
     """`draw_reading` for one image of an experiment, from the reading and score in the log."""
-    from .store import stored_reading, stored_score
 
     reading = stored_reading(exp.log, image_id, engine)
     if reading is None:

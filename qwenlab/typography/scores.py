@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from ..core.expected_text import expected_strings
 from ..store.experiment import open_experiment
+from .scoring import StringScore, TextScore
 from .store import ImageToScore, score_images, score_rows
 
 if TYPE_CHECKING:
@@ -100,7 +101,6 @@ def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None
 
 
 def _score_fields(r: dict[str, Any]) -> dict[str, Any]:
-    from .scoring import StringScore, TextScore
 
     strings = tuple(StringScore.from_dict(d) for d in json.loads(r["strings_json"] or "[]"))
     return {

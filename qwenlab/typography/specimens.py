@@ -22,6 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..core.request import Request
+from ..emulator.synthetic import Scene, headlines
+from ..emulator.typography import misspell
+from .engines import get_engine
 from .scoring import TextScore, score_text, words
 
 if TYPE_CHECKING:
@@ -105,7 +109,6 @@ def _ink(region: Image.Image, rng: random.Random) -> tuple[tuple[int, int, int],
 def specimens(n: int = 24, *, seed: int = 0, size: tuple[int, int] = (640, 480), misspelled: float = 0.35) -> list[Specimen]:
     """`n` specimens (deterministic for a seed): fonts cycle through FONTS, sizes through
     26-72 px; each string is misspelled with probability `misspelled`."""
-    from ..emulator.typography import misspell
 
     w, h = size
     out = []
@@ -173,7 +176,6 @@ class Agreement:
 
 def agreement(engine: "str | OCREngine" = "auto", items: list[Specimen] | None = None) -> Agreement:
     """Read each specimen with `engine`, score it, and count where the verdicts match the truth."""
-    from .engines import get_engine
 
     eng = get_engine(engine)
     items = specimens() if items is None else items
@@ -203,11 +205,9 @@ def emulated_truth(exp: Any) -> dict[int, list[tuple[str, str]]]:
     """For an experiment run against qwenlab's emulator: image id -> (expected, drawn) for each
     quoted string, recomputed from the log (request, reported seed) with the emulator's own rule.
     Meaningless for images from the real API."""
-    from ..emulator.synthetic import Scene, headlines
-    from ..core.request import Request
 
     out: dict[int, list[tuple[str, str]]] = {}
-    rows = exp.log._rows("SELECT i.id, i.seed, t.request_json FROM images i JOIN tasks t ON t.id = i.task_id "
+    rows = exp.log.rows("SELECT i.id, i.seed, t.request_json FROM images i JOIN tasks t ON t.id = i.task_id "
                          "WHERE i.experiment_id = ?", [exp.id])
     for r in rows:
         req = Request.from_json(r["request_json"])  # as the emulator saw it: same size, same output hash

@@ -92,7 +92,7 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             if old is None or old["expected_json"] != _expected_json(it.expected) or old["scoring_version"] != SCORING_VERSION:
                 to_score.append((it, Reading(eng.name, Reading.lines_from_json(have["lines_json"]))))
     if to_score or unexpected:  # no OCR needed: one transaction for all
-        with log._write() as db:
+        with log.transaction() as db:
             for image_id in unexpected:
                 db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [image_id, eng.name])
             for it, reading in to_score:
@@ -108,7 +108,7 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                 reading, error = None, f"{type(exc).__name__}: {exc}"
                 run.failed += 1
                 run.errors.append(f"image {it.image_id}: {error}")
-            with log._write() as db:  # reading and score land together, image by image (resumable)
+            with log.transaction() as db:  # reading and score land together, image by image (resumable)
                 _save_reading(db, it, eng, reading, error)
                 if reading is not None:
                     run.read += 1
@@ -130,7 +130,7 @@ def _latest(log: "Log", table: str, image_id: int, engine: str | None, where: st
     if engine is not None:
         sql += " AND engine = ?"
         params.append(engine)
-    rows = log._rows(sql + " ORDER BY engine = 'rapidocr' DESC, id LIMIT 1", params)
+    rows = log.rows(sql + " ORDER BY engine = 'rapidocr' DESC, id LIMIT 1", params)
     return rows[0] if rows else None
 
 
@@ -155,12 +155,12 @@ def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> lis
     """Stored scores of an experiment's images joined with their readings' text (one engine's;
     the most used one when None)."""
     if engine is None:
-        found = log._rows("SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id = ? GROUP BY engine "
+        found = log.rows("SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id = ? GROUP BY engine "
                           "ORDER BY n DESC, engine = 'rapidocr' DESC", [experiment_id])
         if not found:
             return []
         engine = found[0]["engine"]
-    return log._rows(
+    return log.rows(
         "SELECT s.*, r.text AS read_text, r.mean_confidence, r.engine_version FROM text_scores s "
         "LEFT JOIN text_readings r ON r.image_id = s.image_id AND r.engine = s.engine "
         "WHERE s.experiment_id = ? AND s.engine = ? ORDER BY s.image_id", [experiment_id, engine])
@@ -209,7 +209,7 @@ def _select(log: "Log", sql: str, engine: str, ids: list[int]) -> dict[int, dict
     out: dict[int, dict[str, Any]] = {}
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
-        for row in log._rows(sql.format(", ".join("?" for _ in chunk)), [engine, *chunk]):
+        for row in log.rows(sql.format(", ".join("?" for _ in chunk)), [engine, *chunk]):
             out[int(row["image_id"])] = row
     return out
 

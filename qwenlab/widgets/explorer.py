@@ -28,10 +28,12 @@ import getpass
 import html
 from typing import TYPE_CHECKING, Any
 
-from ..store.catalog import REPEAT, Catalog, Entry
-from ..html.request_view import REQUEST_CSS, request_html
-from .tiles import TILE_CSS, TileGrid, position, thumb_jpeg
 from ..core.values import present
+from ..html.request_view import REQUEST_CSS, request_html
+from ..store.catalog import REPEAT, Catalog, Entry
+from ..typography.badges import score_badges
+from ..typography.draw import reading_overlay
+from .tiles import TILE_CSS, TileGrid, position, thumb_jpeg
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -57,13 +59,7 @@ def default_judge() -> str:
 
 def latest_ratings(exp: "ExperimentRecord") -> dict[int, dict[str, Any]]:
     """image_id -> its latest rating (score, note, judge, created_at) in this experiment."""
-    frame = exp.log.frame(
-        "SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? ORDER BY r.id",
-        [exp.id])
-    out = {}
-    for r in frame.to_dict("records"):
-        out[int(r["image_id"])] = {k: present(v) for k, v in r.items()}  # NaN
-    return out
+    return {int(r["image_id"]): r for r in exp.log.ratings(exp.id)}  # a later rating replaces an earlier one
 
 
 def explore(exp: "ExperimentRecord", **kw: Any) -> "Explorer":
@@ -169,7 +165,6 @@ class Explorer:
         self.catalog = Catalog.load(self.exp)
         self.image_rows = {int(img["id"]): img for img in self.exp.log.images(self.exp.id)}
         self.ratings = latest_ratings(self.exp)
-        from ..typography.badges import score_badges
 
         self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
 
@@ -334,8 +329,6 @@ class Explorer:
             return
         if self.reading_button.value and e.image_id is not None:
             import io
-
-            from ..typography.draw import reading_overlay
 
             try:
                 buf = io.BytesIO()

@@ -13,7 +13,13 @@ import html
 import random
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.judging import TIES, catalog_for, judgements, record_judgement, win_rates
+from ..analysis.judging import (
+    TIES,
+    catalog_for,
+    judgements,
+    record_judgement,
+    win_rates,
+)
 from ..analysis.pairs import pairs as find_pairs
 from ..errors import ImageError, JudgementError
 from ..store.thumbnails import thumbnail

@@ -14,8 +14,8 @@ import html
 import io
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..store.catalog import REPEAT
 from ..errors import ImageError
+from ..store.catalog import REPEAT
 from ..store.thumbnails import DEFAULT_SIZE, thumbnail, thumbnail_bytes
 
 if TYPE_CHECKING:
