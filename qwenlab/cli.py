@@ -451,7 +451,7 @@ def export_command(experiment: str, rows: str | None, cols: str | None, pages: t
     exp = _open_experiment(experiment)
     page, filters = _layout(pages, where)
     try:
-        path = export_html(exp, output, rows=rows, cols=cols, page_by=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
+        path = export_html(exp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
                            grid=None if grid_mode == "none" else grid_mode, thumb=thumb, title=title)
     except (QwenlabError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None

@@ -54,12 +54,12 @@ def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, 
 
 
 def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
-                page_by: str | Sequence[str] | None = "auto", facet: str | None = None,
+                page: str | Sequence[str] | None = "auto", facet: str | None = None,
                 where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 256,
                 grid_dpi: float = 90, title: str | None = None) -> str:
     """The report as an HTML string.
 
-    rows, cols, page_by, facet, where: the grid's layout (as `qwenlab.figures.grid.build_grid`).
+    rows, cols, page, facet, where: the grid's layout (as `qwenlab.figures.grid.build_grid`).
     grid: "image" (the matplotlib grid as embedded JPEGs), "table" (an HTML table of
     thumbnails) or None (no grid). thumb: thumbnail size in pixels (cached on disk).
     """
@@ -74,7 +74,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("requests", "Requests")]
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if grid or a != "grid") + "</p>")
     if grid:
-        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page_by, facet, thumb, grid_dpi, uris)))
+        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi, uris)))
     parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, uris)))
 
@@ -102,14 +102,14 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     return lines + kv + details("the sweep's base request", f"<pre>{esc(base)}</pre>")
 
 
-def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page_by: Any, facet: str | None,
+def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
                   thumb: int, dpi: float, uris: dict[str, str]) -> str:
 
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
     if mode == "table":
         return _grid_table(catalog, rows, cols, uris)
-    grid = build_grid(catalog, rows, cols, page=page_by, facet=facet, thumb=thumb, dpi=dpi)
+    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb, dpi=dpi)
     out = []
     for p in grid.pages:
         import io
