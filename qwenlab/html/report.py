@@ -35,7 +35,8 @@ from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
-from .page import details, esc, fmt, img, page, section, table
+from .page import details, esc, fmt, img, section, table
+from .page import page as html_page
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -84,7 +85,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
                  "images are embedded thumbnails; it loads nothing from anywhere.</footer>")
-    return page(f"{name} — qwenlab report", "\n".join(parts))
+    return html_page(f"{name} — qwenlab report", "\n".join(parts))
 
 
 # -- sections -------------------------------------------------------------------------------------
