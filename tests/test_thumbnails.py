@@ -140,3 +140,22 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     paths.write_atomic(target, b"<p>hi</p>")
     assert target.read_bytes() == b"<p>hi</p>"
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~paths._UMASK
+
+
+def test_thumbnail_of_gives_each_view_its_form_and_a_reason_instead_of_raising(stored: Path, data_dir: Path) -> None:
+    """Grids want pixels, widgets JPEG bytes, HTML a data URI; a broken or missing image must give
+    a falsy Unreadable that says why, so one bad file leaves a labelled blank, not a broken view."""
+    pixels = thumbnails.thumbnail_of(stored, 64, "pixels")
+    assert pixels.shape == (64, 43, 3)
+    assert thumbnails.thumbnail_of(stored, 64, "jpeg")[:2] == b"\xff\xd8"
+    assert thumbnails.thumbnail_of(stored, 64, "data_uri").startswith("data:image/jpeg;base64,")
+
+    broken = data_dir / "images" / "broken.png"
+    broken.write_bytes(b"not an image")
+    for missing in (broken, data_dir / "images" / "gone.png", None):
+        got = thumbnails.thumbnail_of(missing, 64, "pixels")
+        assert isinstance(got, thumbnails.Unreadable) and not got and str(got)
+
+    many = thumbnails.thumbnails_of([str(stored), str(stored), str(broken), None], 64, "jpeg")
+    assert set(many) == {str(stored), str(broken)}  # one entry per distinct path, None skipped
+    assert many[str(stored)][:2] == b"\xff\xd8" and not many[str(broken)]

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..analysis.pairs import pairs
 from ..core.values import present
-from ..errors import ImageError
-from ..store.thumbnails import thumbnail
+from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import LONG_NAMES, score_label
 from ..typography.draw import score_colour
 from .panels import ShownFigure, draw_blank, draw_image
@@ -89,13 +88,8 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
 
 
 def _pixels(path: Any, thumb: int) -> Any:
-    import numpy as np
-    from PIL import Image
-
+    """The thumbnail's pixels; None where the side has no image; the reason where it is unreadable."""
     if not isinstance(path, str) or not path:
         return None
-    try:
-        with Image.open(thumbnail(path, thumb)) as img:
-            return np.asarray(img.convert("RGB"))
-    except (ImageError, OSError) as exc:
-        return f"image unreadable: {exc}"
+    pixels = thumbnail_of(path, thumb, "pixels")
+    return str(pixels) if isinstance(pixels, Unreadable) else pixels

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..analysis.judging import win_rates
 from ..core.values import is_missing, same_value
 from ..costs.frames import Costs
-from ..errors import ImageError, UnknownCostKeyError, register_secret
+from ..errors import UnknownCostKeyError, register_secret
 from ..figures.grid import build_grid
 from ..figures.text import heading, slug, stamp_text
 from ..paths import write_atomic
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..store.thumbnails import thumbnail_data_uri
+from ..store.thumbnails import thumbnails_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
@@ -275,17 +275,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None
 # -- helpers --------------------------------------------------------------------------------------------
 def _thumb_uris(entries: list[Entry], size: int) -> dict[str, str]:
     """path -> data URI of its cached thumbnail, made in threads; unreadable files are left out."""
-    import concurrent.futures as cf
-
-    def one(path: str) -> str | None:
-        try:
-            return thumbnail_data_uri(path, size)
-        except (ImageError, OSError):
-            return None
-
-    paths = sorted({e.path for e in entries if e.path})
-    with cf.ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
-        return {p: u for p, u in zip(paths, pool.map(one, paths)) if u}
+    return {p: u for p, u in thumbnails_of((e.path for e in entries), size, "data_uri").items() if u}
 
 
 def _long_text(text: str | None, limit: int) -> str:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.values import is_missing
-from ..errors import ExperimentNotFoundError, ImageError
+from ..errors import ExperimentNotFoundError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
 from .log import Log
-from .thumbnails import thumbnail_data_uri
+from .thumbnails import thumbnail_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -222,8 +222,5 @@ def _fmt(value: Any) -> str:
 
 def _thumbnail(path: str) -> str:
     """A small inline JPEG (the thumbnail cache's), so the table survives a saved notebook."""
-    try:
-        uri = thumbnail_data_uri(path, _THUMB)
-    except ImageError:
-        return ""
-    return f"<img src='{uri}' style='max-width:{_THUMB}px'/>"
+    uri = thumbnail_of(path, _THUMB, "data_uri")
+    return f"<img src='{uri}' style='max-width:{_THUMB}px'/>" if uri else ""

@@ -1,8 +1,15 @@
-"""Thumbnails of logged images: made once, cached on disk, shared by grids, the explorer and exports.
+"""Thumbnails of logged images: made once, cached on disk, shared by grids, pairs, the explorer,
+judging and exports.
 
-    from qwenlab.store.thumbnails import thumbnail, thumbnail_data_uri
+    from qwenlab.store.thumbnails import thumbnail, thumbnail_of, thumbnails_of
     thumbnail("data/images/ab/ab12...ef.jpg")          # -> data/thumbs/256/ab/ab12...ef.jpg
-    thumbnail_data_uri(path, size=128)                  # "data:image/jpeg;base64,..." for HTML
+    thumbnail_of(path, 128, "data_uri")                 # "data:image/jpeg;base64,..." for HTML
+    thumbnails_of(paths, 256, "pixels")                 # {path: RGB array}, made in threads
+
+`thumbnail_of` / `thumbnails_of` are what every view calls: they give the thumbnail as the view
+needs it ("jpeg" bytes for a widget, "data_uri" for HTML, "pixels" for matplotlib), and an
+`Unreadable` (falsy, with the reason) instead of raising for an image that is gone or broken, so
+one bad file leaves a labelled blank rather than breaking the view.
 
 A thumbnail is a JPEG that fits in a `size` x `size` box (aspect kept). It is keyed by the
 image's content hash (an image's file name already is its SHA-256; any other file is hashed)
@@ -21,7 +28,10 @@ import base64
 import hashlib
 import re
 import threading
+import concurrent.futures as cf
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterable, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -32,6 +42,9 @@ __all__ = [
     "thumbnail",
     "thumbnail_bytes",
     "thumbnail_data_uri",
+    "thumbnail_of",
+    "thumbnails_of",
+    "Unreadable",
     "thumbnail_path",
     "thumbs_dir_for",
     "content_hash",
@@ -131,6 +144,51 @@ def thumbnail_data_uri(image_path: str | Path, size: int = DEFAULT_SIZE, *, cach
     """The cached thumbnail as a `data:image/jpeg;base64,...` URI, to embed in HTML."""
     data = thumbnail_bytes(image_path, size, cache_dir=cache_dir)
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+Kind = Literal["jpeg", "data_uri", "pixels"]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """No thumbnail: the image is missing, gone from disk or not an image. Falsy; says why."""
+
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def thumbnail_of(image_path: str | Path | None, size: int = DEFAULT_SIZE, kind: Kind = "jpeg") -> Any:
+    """The thumbnail as a view needs it: "jpeg" (bytes), "data_uri" (str) or "pixels" (an RGB
+    numpy array); an `Unreadable` where there is no image or it cannot be read."""
+    if not image_path:
+        return Unreadable("no image")
+    try:
+        if kind == "pixels":
+            import numpy as np
+
+            with Image.open(thumbnail(image_path, size)) as img:
+                return np.asarray(img.convert("RGB"))
+        if kind == "data_uri":
+            return thumbnail_data_uri(image_path, size)
+        return thumbnail_bytes(image_path, size)
+    except (ImageError, OSError) as exc:
+        return Unreadable(f"image unreadable: {exc}")
+
+
+def thumbnails_of(paths: Iterable[str | None], size: int = DEFAULT_SIZE, kind: Kind = "jpeg", *,
+                  workers: int | None = None) -> dict[str, Any]:
+    """path -> `thumbnail_of(path, size, kind)` for every distinct path, made in threads where
+    missing (Pillow decodes without the GIL)."""
+    unique = sorted({str(p) for p in paths if p})
+    if len(unique) <= 1:
+        return {p: thumbnail_of(p, size, kind) for p in unique}
+    with cf.ThreadPoolExecutor(max_workers=workers or min(8, len(unique))) as pool:
+        return dict(zip(unique, pool.map(lambda p: thumbnail_of(p, size, kind), unique)))
 
 
 # -- internals --------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from ..analysis.judging import (
     win_rates,
 )
 from ..analysis.pairs import pairs as find_pairs
-from ..errors import ImageError, JudgementError
-from ..store.thumbnails import thumbnail
+from ..errors import JudgementError
+from ..store.thumbnails import thumbnail_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
@@ -185,11 +185,7 @@ class Judging:
         self.right.value = self._thumb(right)
 
     def _thumb(self, image_id: int) -> bytes:
-        path = self._paths.get(image_id)
-        try:
-            return thumbnail(path, 512).read_bytes() if path else b""
-        except ImageError:
-            return b""
+        return thumbnail_of(self._paths.get(image_id), 512, "jpeg") or b""
 
     def __repr__(self) -> str:
         where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"

@@ -15,9 +15,11 @@ import html
 import io
 from typing import TYPE_CHECKING, Any
 
+from PIL import Image
+
 from ..analysis.pairs import pairs
 from ..core.values import is_missing
-from ..store.thumbnails import thumbnail, thumbnail_bytes
+from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
 from .require import require_ipywidgets
@@ -145,21 +147,22 @@ class PairViewer:
         return f" · {label}" + (f": {html.escape(str(read))}" if isinstance(read, str) and read else "")
 
     def _bytes(self, row: Any) -> bytes:
-        from PIL import Image
-
-
-        path_a, path_b = row["path_a"], row["path_b"]
-        if self.fade <= 0.0 or not isinstance(path_b, str):
-            return thumbnail_bytes(path_a, self.size) if isinstance(path_a, str) else b""
-        if self.fade >= 1.0 or not isinstance(path_a, str):
-            return thumbnail_bytes(path_b, self.size)
-        with Image.open(thumbnail(path_a, self.size)) as ia, Image.open(thumbnail(path_b, self.size)) as ib:
-            first, second = ia.convert("RGB"), ib.convert("RGB")
-            if second.size != first.size:  # a size axis: fade over A's frame
-                second = second.resize(first.size)
-            buf = io.BytesIO()
-            Image.blend(first, second, self.fade).save(buf, format="JPEG", quality=85)
-            return buf.getvalue()
+        """The JPEG shown: A, B, or the two blended at `fade`; blank (b"") for a side with no
+        readable image."""
+        path_a, path_b = (p if isinstance(p, str) else None for p in (row["path_a"], row["path_b"]))
+        if self.fade <= 0.0 or path_b is None:
+            return thumbnail_of(path_a, self.size) or b""
+        if self.fade >= 1.0 or path_a is None:
+            return thumbnail_of(path_b, self.size) or b""
+        a, b = thumbnail_of(path_a, self.size, "pixels"), thumbnail_of(path_b, self.size, "pixels")
+        if isinstance(a, Unreadable) or isinstance(b, Unreadable):
+            return thumbnail_of(path_a if self.fade < 0.5 else path_b, self.size) or b""
+        first, second = Image.fromarray(a), Image.fromarray(b)
+        if second.size != first.size:  # a size axis: fade over A's frame
+            second = second.resize(first.size)
+        buf = io.BytesIO()
+        Image.blend(first, second, self.fade).save(buf, format="JPEG", quality=85)
+        return buf.getvalue()
 
     # -- notebook display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
