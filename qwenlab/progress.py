@@ -1,25 +1,31 @@
-"""The progress bar of a run: a widget in a notebook, text in a terminal (`tqdm.auto`), with the
-money spent so far in its postfix."""
+"""The one progress bar of qwenlab: a widget in a notebook, text in a terminal (`tqdm.auto`).
+A run shows the money spent so far in its postfix; text scoring counts images."""
 
 from __future__ import annotations
 
 import sys
 from typing import Any
 
+from tqdm.auto import tqdm
+
 __all__ = ["Progress"]
 
 
 class Progress:
-    """A thin wrapper over `tqdm.auto.tqdm` that shows spend; silent when `enabled` is False."""
+    """A thin wrapper over `tqdm.auto.tqdm` that can show spend; silent when `enabled` is False."""
 
-    def __init__(self, total: int, *, desc: str = "", budget_usd: float | None = None, enabled: bool = True) -> None:
+    def __init__(self, total: int, *, desc: str = "", unit: str = "cell", budget_usd: float | None = None,
+                 enabled: bool = True) -> None:
         self.budget_usd = budget_usd
         self.enabled = enabled
         self._bar: Any = None
         if enabled and total > 0:
-            from tqdm.auto import tqdm
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
 
-            self._bar = tqdm(total=total, desc=desc, unit="cell", file=sys.stderr, dynamic_ncols=True)
+    def update(self, n: int = 1) -> None:
+        """`n` more done (no spend to show)."""
+        if self._bar is not None:
+            self._bar.update(n)
 
     def advance(self, spent_usd: float, failed: int = 0) -> None:
         """One more cell finished; `spent_usd` is the experiment's spend so far."""

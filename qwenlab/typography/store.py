@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
+from ..progress import Progress
 from ..store.log import to_json, utc_now
 from .engines import OCREngine, get_engine
 from .reading import Reading
@@ -66,7 +67,7 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     """Read (if not read yet) and score each image, storing readings and scores in the log.
 
     force: read again even images this engine has read. read_all: also read images with no
-    expected text (their reading is stored; they get no score). progress: a tqdm.auto bar.
+    expected text (their reading is stored; they get no score). progress: show a bar (`qwenlab.progress.Progress`).
     """
     started = time.perf_counter()
     eng = get_engine(engine)
@@ -97,7 +98,7 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                 db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [image_id, eng.name])
             for it, reading in to_score:
                 run.scored += _save_score(db, it, eng.name, reading)
-    bar = _bar(len(to_read), desc, progress)
+    bar = Progress(len(to_read), desc=desc, unit="image", enabled=progress)
     try:
         for it in to_read:
             try:
@@ -114,11 +115,9 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                     run.read += 1
                     if it.expected:
                         run.scored += _save_score(db, it, eng.name, reading)
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     run.seconds = time.perf_counter() - started
     return run
 
@@ -212,13 +211,3 @@ def _select(log: "Log", sql: str, engine: str, ids: list[int]) -> dict[int, dict
         for row in log.rows(sql.format(", ".join("?" for _ in chunk)), [engine, *chunk]):
             out[int(row["image_id"])] = row
     return out
-
-
-def _bar(total: int, desc: str, enabled: bool) -> Any:
-    if not enabled or total == 0:
-        return None
-    import sys
-
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="image", file=sys.stderr, dynamic_ncols=True)
