@@ -23,8 +23,34 @@ from .core.model import (
 )
 from .core.request import Request, parse_size
 from .costs import Costs
-from .errors import *  # noqa: F401,F403
-from .errors import __all__ as _error_names
+from .errors import (
+    QwenlabError,
+    ModelNotFoundError,
+    ModelDescriptionError,
+    Problem,
+    ValidationError,
+    ImageError,
+    BudgetExceededError,
+    ExperimentNotFoundError,
+    ExperimentConflictError,
+    UnknownAxisError,
+    UnknownCostKeyError,
+    JudgementError,
+    OCRUnavailableError,
+    WidgetsMissingError,
+    TransportError,
+    APIError,
+    BadRequestError,
+    UnsupportedParameterError,
+    ConflictTaskUUIDError,
+    AuthenticationError,
+    InsufficientCreditsError,
+    PermissionDeniedError,
+    TaskNotFoundError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+)
 from .sweeps.sweep import Sweep
 from .version import __version__
 
@@ -48,7 +74,33 @@ __all__ = [
     "get_model",
     "list_models",
     "register_model",
-    *_error_names,
+    "__version__",
+    "QwenlabError",
+    "ModelNotFoundError",
+    "ModelDescriptionError",
+    "Problem",
+    "ValidationError",
+    "ImageError",
+    "BudgetExceededError",
+    "ExperimentNotFoundError",
+    "ExperimentConflictError",
+    "UnknownAxisError",
+    "UnknownCostKeyError",
+    "JudgementError",
+    "OCRUnavailableError",
+    "WidgetsMissingError",
+    "TransportError",
+    "APIError",
+    "BadRequestError",
+    "UnsupportedParameterError",
+    "ConflictTaskUUIDError",
+    "AuthenticationError",
+    "InsufficientCreditsError",
+    "PermissionDeniedError",
+    "TaskNotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "TaskFailedError",
 ]
 
 

@@ -64,7 +64,6 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "TaskFailedError",
-    "api_error_from",
 ]
 
 # Secrets registered here are scrubbed from every error message and log line qwenlab writes.

@@ -1,0 +1,66 @@
+"""The public API, pinned (after httpx's tests/test_exported_members.py): what `from qwenlab import
+...` offers changes only on purpose, every exception a user can meet is exported from one place,
+and internal helpers stay out of the top level."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+from pathlib import Path
+
+import qwenlab
+from qwenlab import errors
+
+PUBLIC = [
+    "Lab", "Sweep", "Experiment", "Costs", "Request", "parse_size", "RunwareClient", "TaskResult", "GeneratedImage",
+    "connect", "DEFAULT_MODEL", "ModelDescription", "get_model", "list_models", "register_model", "__version__",
+]
+
+
+def _exceptions_in_errors() -> list[str]:
+    return sorted(name for name, obj in vars(errors).items()
+                  if inspect.isclass(obj) and issubclass(obj, errors.QwenlabError) and obj.__module__ == errors.__name__)
+
+
+def test_all_is_exactly_the_public_api_and_every_user_facing_exception() -> None:
+    assert sorted(qwenlab.__all__) == sorted([*PUBLIC, "Problem", *_exceptions_in_errors()])
+    assert len(qwenlab.__all__) == len(set(qwenlab.__all__))
+
+
+def test_every_name_in_all_resolves_and_nothing_public_is_left_out() -> None:
+    for name in qwenlab.__all__:
+        assert getattr(qwenlab, name) is not None, name
+    public = {n for n, v in vars(qwenlab).items()
+              if not n.startswith("_") and not isinstance(v, types.ModuleType) and n not in {"TYPE_CHECKING", "Any"}}
+    assert public <= set(qwenlab.__all__), f"public at the top level but not in __all__: {public - set(qwenlab.__all__)}"
+
+
+def test_internal_helpers_are_not_at_the_top_level() -> None:
+    for name in ("redact", "register_secret", "api_error_from", "Runner", "ExperimentRecord"):
+        assert not hasattr(qwenlab, name), name
+
+
+def test_every_exception_class_lives_in_the_errors_module() -> None:
+    """A QwenlabError subclass defined anywhere else would be an exception users meet but cannot import from one place."""
+    package = Path(qwenlab.__file__).parent
+    elsewhere = []
+    for path in package.rglob("*.py"):
+        if path == package / "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
+                if bases & {"QwenlabError", *_exceptions_in_errors()}:
+                    elsewhere.append(f"{path.relative_to(package)}: {node.name}")
+    assert elsewhere == []
+
+
+def test_errors_carry_their_task_as_real_attributes() -> None:
+    """task_uuid and attempts are declared on every error (None by default), never patched onto one."""
+    err = errors.ImageError("the image's URL expired")
+    assert err.task_uuid is None and err.attempts is None and err.experiment is None
+    mine = err.for_task("t-1", attempts=2)
+    assert mine is err and (mine.task_uuid, mine.attempts) == ("t-1", 2)
+    other = mine.for_task("t-2")
+    assert other is not mine and other.task_uuid == "t-2" and mine.task_uuid == "t-1"
