@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -34,7 +35,7 @@ from ..core.values import same_value
 from ..errors import ImageError, UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.thumbnails import thumbnail
-from ..typography.badges import score_badges
+from ..typography.badges import ScoreBadges, score_badges
 from ..typography.draw import score_colour
 from .pages import Grid, GridPage
 from .panels import ShownFigure, draw_blank, draw_image
@@ -170,11 +171,30 @@ def _load_thumbnails(entries: list[Entry], size: int, workers: int | None) -> di
         return dict(zip(paths, pool.map(one, paths)))
 
 
-# -- drawing ----------------------------------------------------------------------------------------
-def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], rows: str | None, cols: str | None,
-                 facet: str | None, arrays: dict[str, Any], *, title: str, cell_size: float, dpi: float,
-                 stamps: bool, marks: dict[str, Any]) -> GridPage:
-    S = cell_size
+# -- what goes where --------------------------------------------------------------------------------
+@dataclass
+class _PageCells:
+    """One page's entries by place: the values along each direction, and each cell's entries."""
+
+    row_vals: list[Any]
+    col_vals: list[Any]
+    facet_vals: list[Any]
+    cells: dict[tuple[int, int, int], list[Entry]]  # (facet, row, column) index -> its entries, left to right
+
+    @property
+    def per_cell(self) -> int:
+        """The most entries in one cell: every cell of the page is that many images wide."""
+        return max((len(g) for g in self.cells.values()), default=1)
+
+    def in_column(self, ci: int) -> list[Entry]:
+        """Every entry of column `ci`, across rows and facets."""
+        return [e for (_, _, c), g in self.cells.items() if c == ci for e in g]
+
+
+def _place_entries(catalog: Catalog, entries: list[Entry], key: dict[str, Any], rows: str | None, cols: str | None,
+                   facet: str | None, badges: ScoreBadges | None, sort_by_score: bool) -> _PageCells:
+    """Sort a page's entries into cells, each cell in the sweep's order of the remaining axes
+    (or best score first)."""
     row_vals = catalog.values(rows, entries) if rows else [None]
     col_vals = catalog.values(cols, entries) if cols else [None]
     facet_vals = catalog.values(facet, entries) if facet else [None]
@@ -186,25 +206,17 @@ def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], ro
         ri = _pos(row_vals, e.value(rows)) if rows else 0
         ci = _pos(col_vals, e.value(cols)) if cols else 0
         cells.setdefault((fi, ri, ci), []).append(e)
-    badges = marks["badges"]
     for group in cells.values():
         group.sort(key=order)
-        if badges is not None and marks["sort"]:  # stable: equal scores keep the sweep's order
+        if badges is not None and sort_by_score:  # stable: equal scores keep the sweep's order
             group.sort(key=lambda e: badges.sort_key(e.image_id))
-    k = max((len(g) for g in cells.values()), default=1)
-    stamped_axes = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
+    return _PageCells(row_vals, col_vals, facet_vals, cells)
 
-    # -- sizes, in inches, top to bottom
-    label_w = _ROW_LABEL_W if rows else 0.0
-    # every row is S high; a column is as wide as its widest image at that height, so portraits
-    # and landscapes (a size axis as columns) both fill their boxes
-    slot_w = [S * _aspect([e for (_, _, c), g in cells.items() if c == ci for e in g], arrays) for ci in range(len(col_vals))]
-    cell_ws = [k * w + (k - 1) * _GAP_IMAGE for w in slot_w]
-    grid_w = sum(cell_ws) + (len(col_vals) - 1) * _GAP_CELL
-    W = max(2 * _MARGIN + label_w + grid_w, 6.5)
-    text_w = W - 2 * _MARGIN
-    page_label = "; ".join(heading(catalog.axes[a], v) for a, v in key.items())
-    title_lines = wrap_lines(title, text_w, TITLE_PT, max_lines=3)
+
+def _subtitle(catalog: Catalog, entries: list[Entry], key: dict[str, Any], page_label: str,
+              marks: dict[str, Any]) -> list[str]:
+    """The lines under the title (unwrapped): the page's values, what every image shares, the
+    counts, and the score legends asked for."""
     fixed = [catalog.axes[a].tag(catalog.values(a, entries)[0]) for a in catalog.axes
              if a != REPEAT and a not in key and len(catalog.values(a, entries)) == 1]
     n_img = sum(1 for e in entries if not e.failed)
@@ -212,90 +224,214 @@ def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], ro
     sub = ([page_label] if page_label else []) + ([f"same everywhere: {' · '.join(fixed)}"] if fixed else []) + [
         f"{n_img} images" + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
         + " · each image stamped with its values and the seed the API reported"]
+    badges = marks["badges"]
     if badges is not None and (marks["frame"] or not badges):
         sub.append(badges.legend())
     if badges and marks["reading"]:
         sub.append("outlines: the lines the OCR read; green an expected string read exactly, orange misread, grey other text")
-    sub_lines = [ln for s in sub for ln in wrap_lines(s, text_w, SUBTITLE_PT)]
-    col_heads = [wrap_lines(heading(catalog.axes[cols], v), cell_ws[i], LABEL_PT, max_lines=4) if cols else []
-                 for i, v in enumerate(col_vals)]
-    head_h = max((len(h) for h in col_heads), default=0) * line_height(LABEL_PT) + (0.12 if cols else 0)
-    facet_h = line_height(LABEL_PT) + 0.16 if facet else 0.0
-    notes = footnotes(catalog, entries)
+    return sub
+
+
+def _note_lines(catalog: Catalog, entries: list[Entry], text_w: float) -> list[str]:
+    """The footnotes (full texts of shortened labels), wrapped to `text_w` inches and cut at _MAX_NOTE_LINES."""
     note_lines: list[str] = []
-    for n in notes:
+    for n in footnotes(catalog, entries):
         note_lines.extend(wrap_lines(n, text_w, NOTE_PT))
     if len(note_lines) > _MAX_NOTE_LINES:
         note_lines = note_lines[: _MAX_NOTE_LINES - 1] + ["… (every prompt is in full in the log: exp.df.prompt)"]
-    n_rows = len(row_vals)
+    return note_lines
+
+
+# -- measuring --------------------------------------------------------------------------------------
+@dataclass
+class _PageLayout:
+    """One page's geometry, in inches from the top-left corner, and the wrapped text it holds."""
+
+    width: float
+    height: float
+    cell_size: float      # the height of every row of images
+    label_w: float        # the row headers' column (0 without rows)
+    slot_w: list[float]   # per column: one image's width
+    cell_ws: list[float]  # per column: a cell's width (its images side by side)
+    col_x: list[float]    # per column: its left edge
+    title_lines: list[str]
+    sub_lines: list[str]
+    col_heads: list[list[str]]  # per column: its wrapped header (none without columns)
+    note_lines: list[str]
+    title_h: float
+    sub_h: float
+    head_h: float
+    facet_h: float
+
+    def fx(self, x: float) -> float:
+        """Inches from the left edge as a figure fraction."""
+        return x / self.width
+
+    def fy(self, y_from_top: float) -> float:
+        """Inches from the top edge as a figure fraction (matplotlib's y grows upwards)."""
+        return 1 - y_from_top / self.height
+
+
+def _measure(catalog: Catalog, entries: list[Entry], place: _PageCells, rows: str | None, cols: str | None,
+             facet: str | None, arrays: dict[str, Any], *, title: str, subtitle: list[str], cell_size: float) -> _PageLayout:
+    """Size a page to hold its images and its text at fixed font sizes, top to bottom."""
+    S = cell_size
+    k = place.per_cell
+    label_w = _ROW_LABEL_W if rows else 0.0
+    # every row is S high; a column is as wide as its widest image at that height, so portraits
+    # and landscapes (a size axis as columns) both fill their boxes
+    slot_w = [S * _aspect(place.in_column(ci), arrays) for ci in range(len(place.col_vals))]
+    cell_ws = [k * w + (k - 1) * _GAP_IMAGE for w in slot_w]
+    grid_w = sum(cell_ws) + (len(place.col_vals) - 1) * _GAP_CELL
+    W = max(2 * _MARGIN + label_w + grid_w, 6.5)
+    text_w = W - 2 * _MARGIN
+    title_lines = wrap_lines(title, text_w, TITLE_PT, max_lines=3)
+    sub_lines = [ln for s in subtitle for ln in wrap_lines(s, text_w, SUBTITLE_PT)]
+    col_heads = [wrap_lines(heading(catalog.axes[cols], v), cell_ws[i], LABEL_PT, max_lines=4)
+                 for i, v in enumerate(place.col_vals)] if cols else []
+    head_h = max((len(h) for h in col_heads), default=0) * line_height(LABEL_PT) + (0.12 if cols else 0)
+    facet_h = line_height(LABEL_PT) + 0.16 if facet else 0.0
+    note_lines = _note_lines(catalog, entries, text_w)
+    n_rows, n_facets = len(place.row_vals), len(place.facet_vals)
     block_h = facet_h + n_rows * S + (n_rows - 1) * _GAP_CELL
-    body_h = len(facet_vals) * block_h + (len(facet_vals) - 1) * _GAP_CELL * 2
+    body_h = n_facets * block_h + (n_facets - 1) * _GAP_CELL * 2
     title_h = len(title_lines) * line_height(TITLE_PT)
     sub_h = len(sub_lines) * line_height(SUBTITLE_PT) + 0.15
     note_h = (len(note_lines) * line_height(NOTE_PT) + 0.2) if note_lines else 0.0
     H = 2 * _MARGIN + title_h + sub_h + head_h + body_h + note_h
-
-    fig = ShownFigure(figsize=(W, H), dpi=dpi)
-    fig.patch.set_facecolor("white")
-
-    def fx(x: float) -> float:
-        return x / W
-
-    def fy(y_from_top: float) -> float:
-        return 1 - y_from_top / H
-
-    y = _MARGIN
-    fig.text(fx(_MARGIN), fy(y), "\n".join(title_lines), fontsize=TITLE_PT, fontweight="bold", va="top", ha="left")
-    y += title_h
-    fig.text(fx(_MARGIN), fy(y), "\n".join(sub_lines), fontsize=SUBTITLE_PT, color="0.25", va="top", ha="left")
-    y += sub_h
     x0 = _MARGIN + label_w
-    col_x = [x0 + sum(cell_ws[:ci]) + ci * _GAP_CELL for ci in range(len(col_vals))]
-    if cols:
-        for ci, head in enumerate(col_heads):
-            fig.text(fx(col_x[ci] + cell_ws[ci] / 2), fy(y + head_h - 0.08), "\n".join(head), fontsize=LABEL_PT,
-                     fontweight="bold", ha="center", va="bottom")
-        y += head_h
-    images = blanks = 0
-    for fi, fv in enumerate(facet_vals):
-        if facet:
-            fig.text(fx(_MARGIN), fy(y + 0.06), heading(catalog.axes[facet], fv), fontsize=LABEL_PT, fontweight="bold",
-                     ha="left", va="top", color="#1f4e79")
-            fig.add_artist(_rule(fx(_MARGIN), fx(W - _MARGIN), fy(y + facet_h - 0.06)))
-            y += facet_h
-        for ri, rv in enumerate(row_vals):
-            if rows:
-                max_lines = max(1, int(S / line_height(LABEL_PT)))
-                head = wrap_lines(heading(catalog.axes[rows], rv), label_w - 0.15, LABEL_PT, max_lines=max_lines)
-                fig.text(fx(_MARGIN + label_w - 0.12), fy(y + S / 2), "\n".join(head), fontsize=LABEL_PT,
-                         fontweight="bold", ha="right", va="center")
-            for ci in range(len(col_vals)):
-                group = cells.get((fi, ri, ci), [])
-                if not group:
-                    fig.text(fx(col_x[ci] + cell_ws[ci] / 2), fy(y + S / 2), "(no cell)", fontsize=BLANK_PT, color="0.6",
-                             ha="center", va="center")
-                for j, e in enumerate(group):
-                    rect = (fx(col_x[ci] + j * (slot_w[ci] + _GAP_IMAGE)), fy(y + S), slot_w[ci] / W, S / H)
-                    stamp = stamp_text(e, catalog, stamped_axes) if stamps else ""
-                    pixels = arrays.get(e.path) if e.path else None
-                    if pixels is not None and not isinstance(pixels, str):
-                        badge = badges.get(e.image_id) if badges is not None else None
-                        if stamps and badge is not None and marks["frame"]:
-                            stamp += " · " + badge.label.replace(" ", "\u00a0")
-                        draw_image(fig, rect, pixels, stamp, slot_w[ci], S,
-                                   frame=_frame(badge) if marks["frame"] else None,
-                                   boxes=badges.boxes(e.image_id, pixels.shape[1], e.width) if marks["reading"] else ())
-                        images += 1
-                    else:
-                        draw_blank(fig, rect, e, stamp, slot_w[ci], S, pixels)
-                        blanks += 1
-            y += S + (_GAP_CELL if ri < n_rows - 1 else 0)
-        y += _GAP_CELL * 2 if fi < len(facet_vals) - 1 else 0
-    if note_lines:
-        y += 0.2
-        fig.text(fx(_MARGIN), fy(y), "\n".join(note_lines), fontsize=NOTE_PT, color="0.2", va="top", ha="left")
+    col_x = [x0 + sum(cell_ws[:ci]) + ci * _GAP_CELL for ci in range(len(place.col_vals))]
+    return _PageLayout(W, H, S, label_w, slot_w, cell_ws, col_x, title_lines, sub_lines, col_heads, note_lines,
+                       title_h, sub_h, head_h, facet_h)
+
+
+# -- drawing ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _TileStyle:
+    """How every image of a grid is drawn: its pixels, its stamp, and the score marks asked for."""
+
+    catalog: Catalog
+    arrays: dict[str, Any]    # path -> thumbnail pixels, or why there are none
+    stamped_axes: list[str]   # the axes each stamp names
+    stamps: bool
+    badges: ScoreBadges | None
+    frame: bool               # a frame in the score's colour, the score in the stamp
+    reading: bool             # outline what the OCR read
+
+
+def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], rows: str | None, cols: str | None,
+                 facet: str | None, arrays: dict[str, Any], *, title: str, cell_size: float, dpi: float,
+                 stamps: bool, marks: dict[str, Any]) -> GridPage:
+    """One page of a grid: the entries whose page axes have the values in `key`."""
+    place = _place_entries(catalog, entries, key, rows, cols, facet, marks["badges"], marks["sort"])
+    page_label = "; ".join(heading(catalog.axes[a], v) for a, v in key.items())
+    layout = _measure(catalog, entries, place, rows, cols, facet, arrays, title=title, cell_size=cell_size,
+                      subtitle=_subtitle(catalog, entries, key, page_label, marks))
+    style = _TileStyle(catalog, arrays, [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT], stamps,
+                       marks["badges"], marks["frame"], marks["reading"])
+    fig = ShownFigure(figsize=(layout.width, layout.height), dpi=dpi)
+    fig.patch.set_facecolor("white")
+    y = _draw_headings(fig, layout)
+    y, images, blanks = _draw_body(fig, layout, place, style, rows, facet, y)
+    _draw_footnotes(fig, layout, y)
     file_label = " ".join(catalog.axes[a].label(v) for a, v in key.items())
     return GridPage(fig, title, dict(key), page_label or title, file_label, images, blanks)
+
+
+def _draw_headings(fig: ShownFigure, layout: _PageLayout) -> float:
+    """The title, the subtitle and the column headers; return where the body starts (inches from the top)."""
+    fx, fy = layout.fx, layout.fy
+    y = _MARGIN
+    fig.text(fx(_MARGIN), fy(y), "\n".join(layout.title_lines), fontsize=TITLE_PT, fontweight="bold", va="top", ha="left")
+    y += layout.title_h
+    fig.text(fx(_MARGIN), fy(y), "\n".join(layout.sub_lines), fontsize=SUBTITLE_PT, color="0.25", va="top", ha="left")
+    y += layout.sub_h
+    if layout.col_heads:
+        for ci, head in enumerate(layout.col_heads):
+            fig.text(fx(layout.col_x[ci] + layout.cell_ws[ci] / 2), fy(y + layout.head_h - 0.08), "\n".join(head),
+                     fontsize=LABEL_PT, fontweight="bold", ha="center", va="bottom")
+        y += layout.head_h
+    return y
+
+
+def _draw_body(fig: ShownFigure, layout: _PageLayout, place: _PageCells, style: _TileStyle, rows: str | None,
+               facet: str | None, y: float) -> tuple[float, int, int]:
+    """Every facet block, row and cell from `y` down; return the y below them, the images drawn and the blanks."""
+    S = layout.cell_size
+    axes = style.catalog.axes
+    images = blanks = 0
+    for fi, fv in enumerate(place.facet_vals):
+        if facet:
+            y = _draw_facet_heading(fig, layout, heading(axes[facet], fv), y)
+        for ri, rv in enumerate(place.row_vals):
+            if rows:
+                _draw_row_header(fig, layout, heading(axes[rows], rv), y)
+            for ci in range(len(place.col_vals)):
+                drawn, failed = _draw_cell(fig, layout, style, place.cells.get((fi, ri, ci), []), ci, y)
+                images += drawn
+                blanks += failed
+            y += S + (_GAP_CELL if ri < len(place.row_vals) - 1 else 0)
+        y += _GAP_CELL * 2 if fi < len(place.facet_vals) - 1 else 0
+    return y, images, blanks
+
+
+def _draw_facet_heading(fig: ShownFigure, layout: _PageLayout, text: str, y: float) -> float:
+    """A facet value's heading over a rule across the page; return the y below it."""
+    fx, fy = layout.fx, layout.fy
+    fig.text(fx(_MARGIN), fy(y + 0.06), text, fontsize=LABEL_PT, fontweight="bold", ha="left", va="top", color="#1f4e79")
+    fig.add_artist(_rule(fx(_MARGIN), fx(layout.width - _MARGIN), fy(y + layout.facet_h - 0.06)))
+    return y + layout.facet_h
+
+
+def _draw_row_header(fig: ShownFigure, layout: _PageLayout, text: str, y: float) -> None:
+    """A row's header, right-aligned against its images and wrapped to fit the row's height."""
+    S = layout.cell_size
+    max_lines = max(1, int(S / line_height(LABEL_PT)))
+    head = wrap_lines(text, layout.label_w - 0.15, LABEL_PT, max_lines=max_lines)
+    fig.text(layout.fx(_MARGIN + layout.label_w - 0.12), layout.fy(y + S / 2), "\n".join(head), fontsize=LABEL_PT,
+             fontweight="bold", ha="right", va="center")
+
+
+def _draw_cell(fig: ShownFigure, layout: _PageLayout, style: _TileStyle, group: list[Entry], ci: int,
+               y: float) -> tuple[int, int]:
+    """One cell (column `ci` of the row at `y`): its entries side by side, or "(no cell)" where
+    there are none; return the images and the blanks drawn."""
+    S, slot_w = layout.cell_size, layout.slot_w[ci]
+    if not group:
+        fig.text(layout.fx(layout.col_x[ci] + layout.cell_ws[ci] / 2), layout.fy(y + S / 2), "(no cell)",
+                 fontsize=BLANK_PT, color="0.6", ha="center", va="center")
+    images = 0
+    for j, e in enumerate(group):
+        rect = (layout.fx(layout.col_x[ci] + j * (slot_w + _GAP_IMAGE)), layout.fy(y + S), slot_w / layout.width,
+                S / layout.height)
+        images += _draw_tile(fig, style, e, rect, slot_w, S)
+    return images, len(group) - images
+
+
+def _draw_tile(fig: ShownFigure, style: _TileStyle, e: Entry, rect: tuple[float, float, float, float], box_w: float,
+               box_h: float) -> bool:
+    """One entry in `rect`: its stamped image (framed and outlined as asked), or a labelled blank
+    where it has none; return whether an image was drawn."""
+    stamp = stamp_text(e, style.catalog, style.stamped_axes) if style.stamps else ""
+    pixels = style.arrays.get(e.path) if e.path else None
+    if pixels is None or isinstance(pixels, str):  # failed, not run, or its file unreadable
+        draw_blank(fig, rect, e, stamp, box_w, box_h, pixels)
+        return False
+    badges = style.badges
+    badge = badges.get(e.image_id) if badges is not None else None
+    if style.stamps and badge is not None and style.frame:
+        stamp += " · " + badge.label.replace(" ", "\u00a0")
+    draw_image(fig, rect, pixels, stamp, box_w, box_h, frame=_frame(badge) if style.frame else None,
+               boxes=badges.boxes(e.image_id, pixels.shape[1], e.width) if style.reading else ())  # type: ignore[union-attr]
+    return True
+
+
+def _draw_footnotes(fig: ShownFigure, layout: _PageLayout, y: float) -> None:
+    """The full texts of shortened labels, under the body ending at `y`."""
+    if layout.note_lines:
+        y += 0.2
+        fig.text(layout.fx(_MARGIN), layout.fy(y), "\n".join(layout.note_lines), fontsize=NOTE_PT, color="0.2",
+                 va="top", ha="left")
 
 
 def _pos(values: list[Any], value: Any) -> int:
