@@ -33,6 +33,7 @@ from ..html.request_view import REQUEST_CSS, request_html
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import score_badges
 from ..typography.draw import reading_overlay
+from .require import require_ipywidgets
 from .tiles import TILE_CSS, TileGrid, position, thumb_jpeg
 
 if TYPE_CHECKING:
@@ -77,10 +78,7 @@ class Explorer:
 
     def __init__(self, exp: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                  page_size: int = PAGE_SIZE, thumb_px: int = 150, judge: str | None = None) -> None:
-        try:
-            import ipywidgets as w
-        except ImportError as exc:  # pragma: no cover - a dependency, but say what to do
-            raise ImportError("the explorer needs ipywidgets: pip install ipywidgets") from exc
+        w = require_ipywidgets()
         self.exp = exp
         self.page_size = max(1, int(page_size))
         self.judge = judge or default_judge()
@@ -88,9 +86,18 @@ class Explorer:
         self.selected: Entry | None = None
         self._syncing = False
         self._load()
-        cat = self.catalog
-        cat.check_axes(rows or None, cols or None)
+        self.catalog.check_axes(rows or None, cols or None)
+        self._build_controls(w, rows, cols)
+        self._build_pager(w, thumb_px)
+        self._build_detail(w)
+        self._wire_events()
+        self.widget = self._build_layout(w)
+        self._render()
 
+    # -- building ----------------------------------------------------------------------------------
+    def _build_controls(self, w: Any, rows: str | None, cols: str | None) -> None:
+        """The header, the row/column choices, a filter per axis and the text-score toggles."""
+        cat = self.catalog
         narrow = {"description_width": "initial"}
         choices = [("—", _NONE)] + [(a, a) for a in cat.axes]
         varying = [a for a in cat.varying if a != REPEAT]
@@ -111,18 +118,24 @@ class Explorer:
         self.sort_toggle = w.Checkbox(value=False, description="sort by text score", indent=False,
                                       layout=w.Layout(width="auto"))
         self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
-        self.reading_button = w.ToggleButton(value=False, description="show what was read",
-                                             tooltip="outline the text the OCR read (stored in the log)",
-                                             layout=w.Layout(width="auto"))
-        self.score_info = w.HTML()
-        self.score_box = w.HBox([self.reading_button, self.score_info], layout=w.Layout(align_items="flex-start",
-                                                                                        grid_gap="8px"))
+
+    def _build_pager(self, w: Any, thumb_px: int) -> None:
+        """The page buttons and label, and the grid of tiles they page through."""
         self.prev_button = w.Button(description="◀ prev", layout=w.Layout(width="80px"))
         self.next_button = w.Button(description="next ▶", layout=w.Layout(width="80px"))
         self.reload_button = w.Button(description="reload", tooltip="read the log again (a sweep still running)",
                                       layout=w.Layout(width="80px"))
         self.page_label = w.HTML()
         self.grid = TileGrid(thumb_px, self.select)
+
+    def _build_detail(self, w: Any) -> None:
+        """The panel of the selected image (hidden until one is): rating, text score, picture, request."""
+        self.reading_button = w.ToggleButton(value=False, description="show what was read",
+                                             tooltip="outline the text the OCR read (stored in the log)",
+                                             layout=w.Layout(width="auto"))
+        self.score_info = w.HTML()
+        self.score_box = w.HBox([self.reading_button, self.score_info], layout=w.Layout(align_items="flex-start",
+                                                                                        grid_gap="8px"))
         self.big = w.Image(format="jpeg", layout=w.Layout(width="360px"))
         self.info = w.HTML(layout=w.Layout(flex="1 1 300px", min_width="300px"))
         self.score_buttons = [w.Button(description=f"{s} ★", tooltip=f"rate {s}", layout=w.Layout(width="52px"))
@@ -135,6 +148,8 @@ class Explorer:
             align_items="flex-start", flex_flow="row wrap", grid_gap="8px"))],
             layout=w.Layout(display="none", border="1px solid #ddd", padding="6px", flex="1 1 480px", min_width="0"))
 
+    def _wire_events(self) -> None:
+        """Connect every control to what it does."""
         for s, button in zip(SCORES, self.score_buttons):
             button.on_click(lambda _b, s=s: self.rate(score=s))
         self.note.observe(self._on_note, names="value")
@@ -147,6 +162,8 @@ class Explorer:
         self.sort_toggle.observe(self._on_layout_change, names="value")
         self.reading_button.observe(lambda _c: self._show_picture(), names="value")
 
+    def _build_layout(self, w: Any) -> Any:
+        """The whole explorer: styles, header, controls, pager, then the grid beside the detail."""
         controls = w.HBox([self.rows, self.cols, w.HTML("&nbsp;&nbsp;<b>filter</b>"), *self.filters.values(),
                            self.score_controls],
                           layout=w.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 10px"))
@@ -155,9 +172,9 @@ class Explorer:
         # the grid and the detail side by side (the detail wraps below on a narrow screen)
         body = w.HBox([self.grid.widget, self.detail], layout=w.Layout(flex_flow="row wrap", align_items="flex-start",
                                                                       grid_gap="12px"))
-        self.widget = w.VBox([w.HTML(f"<style>{TILE_CSS}{REQUEST_CSS}</style>"), self.header, controls, pager, body])
-        self.widget.add_class("qwenlab-explorer")
-        self._render()
+        widget = w.VBox([w.HTML(f"<style>{TILE_CSS}{REQUEST_CSS}</style>"), self.header, controls, pager, body])
+        widget.add_class("qwenlab-explorer")
+        return widget
 
     # -- data --------------------------------------------------------------------------------------
     def _load(self) -> None:

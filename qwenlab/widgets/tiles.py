@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..errors import ImageError
 from ..store.catalog import REPEAT
 from ..store.thumbnails import DEFAULT_SIZE, thumbnail, thumbnail_bytes
+from .require import require_ipywidgets
 
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
@@ -70,8 +71,7 @@ class Tile:
     """One thumbnail with its caption; a click anywhere on it calls `on_open(entry)`."""
 
     def __init__(self, px: int, on_open: Callable[["Entry"], None]) -> None:
-        import ipywidgets as w
-
+        w = require_ipywidgets()
         self.entry: Entry | None = None
         self.image = w.Image(format="jpeg", layout=w.Layout(width=f"{px}px"))
         self.caption = w.HTML(layout=w.Layout(width=f"{px}px"))
@@ -102,8 +102,7 @@ class TileGrid:
     """The grid widget: `show(entries, ...)` lays out one page; `tiles` are the tiles in use."""
 
     def __init__(self, px: int, on_open: Callable[["Entry"], None]) -> None:
-        import ipywidgets as w
-
+        w = require_ipywidgets()
         self.px = px
         self.on_open = on_open
         self.pool: list[Tile] = []
@@ -120,8 +119,7 @@ class TileGrid:
              selected: "Entry | None") -> None:
         """Lay out `entries` (one page, already sorted): a header row of column values, then per
         row value its header and one cell per column holding that cell's tiles side by side."""
-        import ipywidgets as w
-
+        w = require_ipywidgets()
         while len(self.pool) < len(entries):
             self.pool.append(Tile(self.px, self.on_open))
         # made in parallel where not cached yet; Pillow decodes outside the GIL
@@ -185,9 +183,7 @@ def _make_thumbs(paths: list[str]) -> None:
 
 
 def _head(text: str) -> Any:
-    import ipywidgets as w
-
-    return w.HTML(f"<div class='qwl-head'>{html.escape(text)}</div>")
+    return require_ipywidgets().HTML(f"<div class='qwl-head'>{html.escape(text)}</div>")
 
 
 def _unique(values: Any) -> list[Any]:
