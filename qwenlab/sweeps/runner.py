@@ -26,7 +26,7 @@ import concurrent.futures as cf
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from ..api.client import connect
 from ..core.request import Request, new_task_uuid
@@ -226,65 +226,9 @@ class Runner:
 
     def _dispatch(self, exp_id: int, jobs: list[_Job], budget: Budget, concurrency: int,
                   bar: Progress) -> tuple[str, str | None, BaseException | None]:
-        """Keep at most `concurrency` cells in flight, reserving each one's cost before it goes."""
-        queue = list(jobs)
-        inflight: dict[cf.Future[_Outcome], _Job] = {}
-        failed = doubtful = 0
-        reason: str | None = None
-        fatal: BaseException | None = None
-        pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qwenlab-run")
-
-        def collect(done: set[cf.Future[_Outcome]]) -> None:
-            nonlocal failed, doubtful, fatal, reason
-            for fut in done:
-                job = inflight.pop(fut)
-                try:
-                    out = fut.result()
-                except BaseException as exc:  # a bug in the runner: stop, keep what is logged
-                    out = _Outcome("failed", error=exc)
-                    fatal = fatal or exc
-                budget.settle(job.reserved, out.cost)
-                failed += out.status == "failed"
-                doubtful += out.status == "uncertain"
-                if isinstance(out.error, FATAL_ERRORS) and fatal is None:
-                    fatal = out.error
-                    reason = f"stopped: {type(out.error).__name__}: {out.error}"
-                bar.advance(budget.spent, failed)
-
-        try:
-            while queue and fatal is None:
-                if len(inflight) >= concurrency:
-                    collect(_wait_one(inflight))
-                    continue
-                job = queue[0]
-                need = job.cell.estimated_cost
-                if budget.reserve(need):
-                    job.reserved = need
-                elif inflight:
-                    # in-flight cells may cost less than reserved: wait for one before deciding
-                    collect(_wait_one(inflight))
-                    continue
-                elif not job.recover:
-                    left = budget.remaining or 0.0
-                    reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${budget.limit:.2f} is left; "
-                              f"{len(queue)} cells not sent. Raise budget_usd and run again to send them")
-                    break
-                queue.pop(0)
-                # a 'sent' row over budget is still recovered (it may be paid for), never resent
-                inflight[pool.submit(self._run_job, exp_id, job, job.reserved > 0 or budget.limit is None)] = job
-            while inflight:
-                collect(_wait_one(inflight))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-        if fatal is not None:
-            return "failed", reason or f"stopped: {type(fatal).__name__}: {fatal}", fatal
-        if reason:
-            return "interrupted", reason, None
-        left = [f"{failed} cells failed" if failed else "", f"{doubtful} cells in doubt (no answer)" if doubtful else ""]
-        left = [x for x in left if x]
-        return "done", (f"{' and '.join(left)}; run again to retry them" if left else None), None
+        """Keep at most `concurrency` cells in flight, reserving each one's cost before it goes;
+        return the experiment's status, why it stopped (or what is left to retry), and the fatal error."""
+        return _Dispatch(self._run_job, exp_id, budget, concurrency, bar).run(jobs)
 
     # -- one cell -------------------------------------------------------------------------------
     def _run_job(self, exp_id: int, job: _Job, may_send: bool) -> _Outcome:
@@ -372,6 +316,109 @@ def _headline(errors: list[QwenlabError]) -> QwenlabError | None:
     nothing) before any other failure, else the first."""
     paid_lost = [e for e in errors if isinstance(e, ImageError)]
     return (paid_lost or errors or [None])[0]
+
+
+class _Dispatch:
+    """One run's dispatch loop: the cells still to send, those in flight, and what came back.
+
+    The runner's promises, step by step: `_admit` reserves a cell's estimate before it may go
+    (the budget is never exceeded); `Runner._run_job` marks the cell's row 'sent' just before its
+    request leaves; `_settle` settles the reservation with the API's cost once the cell is back
+    and records an error that would fail every cell, which stops the loop. Ctrl-C lands while
+    `_wait_one` waits in short slices; `run` then cancels what is not yet sent (the cells in
+    flight finish and are logged by their threads) and lets it through.
+    """
+
+    def __init__(self, run_job: Callable[[int, _Job, bool], _Outcome], exp_id: int, budget: Budget, concurrency: int,
+                 bar: Progress) -> None:
+        self.run_job = run_job
+        self.exp_id = exp_id
+        self.budget = budget
+        self.concurrency = concurrency
+        self.bar = bar
+        self.queue: list[_Job] = []
+        self.inflight: dict[cf.Future[_Outcome], _Job] = {}
+        self.failed = self.doubtful = 0
+        self.reason: str | None = None  # why the sweep stopped before its end
+        self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
+
+    def run(self, jobs: list[_Job]) -> tuple[str, str | None, BaseException | None]:
+        """Send `jobs` in order and wait for every one sent; return (status, reason, fatal error)."""
+        self.queue = list(jobs)
+        pool = cf.ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="qwenlab-run")
+        try:
+            while self.queue and self.fatal is None:
+                if len(self.inflight) >= self.concurrency:
+                    self._collect()
+                    continue
+                verdict = self._admit(self.queue[0])
+                if verdict == "stop":
+                    break
+                if verdict == "wait":
+                    self._collect()
+                    continue
+                self._submit(pool, self.queue.pop(0))
+            while self.inflight:
+                self._collect()
+        except BaseException:  # Ctrl-C (or a bug): send nothing more; what is in flight finishes and is logged
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return self._result()
+
+    def _admit(self, job: _Job) -> Literal["send", "wait", "stop"]:
+        """May `job` go now? "send" once its estimate is reserved (or it is a recovery), "wait" for
+        a cell in flight to settle first, "stop" when the budget cannot hold it."""
+        need = job.cell.estimated_cost
+        if self.budget.reserve(need):
+            job.reserved = need
+            return "send"
+        if self.inflight:
+            # in-flight cells may cost less than reserved: wait for one before deciding
+            return "wait"
+        if job.recover:
+            # a 'sent' row over budget is still recovered (it may be paid for), never resent
+            return "send"
+        left = self.budget.remaining or 0.0
+        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left; "
+                       f"{len(self.queue)} cells not sent. Raise budget_usd and run again to send them")
+        return "stop"
+
+    def _submit(self, pool: cf.ThreadPoolExecutor, job: _Job) -> None:
+        # may it send, or only ask the server about a recovery? only with its cost reserved (or no budget)
+        may_send = job.reserved > 0 or self.budget.limit is None
+        self.inflight[pool.submit(self.run_job, self.exp_id, job, may_send)] = job
+
+    def _collect(self) -> None:
+        """Wait until at least one cell in flight is back, and settle each one that is."""
+        for fut in _wait_one(self.inflight):
+            self._settle(self.inflight.pop(fut), fut)
+
+    def _settle(self, job: _Job, fut: cf.Future[_Outcome]) -> None:
+        """Settle a finished cell's reservation with what it cost; count it; note a fatal error."""
+        try:
+            out = fut.result()
+        except BaseException as exc:  # a bug in the runner: stop, keep what is logged
+            out = _Outcome("failed", error=exc)
+            self.fatal = self.fatal or exc
+        self.budget.settle(job.reserved, out.cost)
+        self.failed += out.status == "failed"
+        self.doubtful += out.status == "uncertain"
+        if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
+            self.fatal = out.error
+            self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
+        self.bar.advance(self.budget.spent, self.failed)
+
+    def _result(self) -> tuple[str, str | None, BaseException | None]:
+        """The experiment's status and stop reason after the loop, and the error to raise."""
+        if self.fatal is not None:
+            return "failed", self.reason or f"stopped: {type(self.fatal).__name__}: {self.fatal}", self.fatal
+        if self.reason:
+            return "interrupted", self.reason, None
+        left = [f"{self.failed} cells failed" if self.failed else "",
+                f"{self.doubtful} cells in doubt (no answer)" if self.doubtful else ""]
+        left = [x for x in left if x]
+        return "done", (f"{' and '.join(left)}; run again to retry them" if left else None), None
 
 
 def _wait_one(inflight: dict[cf.Future[_Outcome], _Job]) -> set[cf.Future[_Outcome]]:
