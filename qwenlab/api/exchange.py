@@ -89,83 +89,80 @@ class Exchange:
         Raises TransportError (`.sent` True when some attempt may have reached the server) or the
         APIError of the last answer once retries are exhausted; both carry `.attempts`.
         """
-        body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")  # the same bytes, so the same taskUUIDs, every time
         retries = self.policy.max_retries if max_retries is None else max_retries
-        uncertain = False
-        last: QwenlabError | None = None
-        retry_after: float | None = None
+        uncertain = False  # some attempt may have reached the server and got no readable answer
+        last: _Retry | None = None
         attempt = 0
         for attempt in range(1, retries + 2):
-            if attempt > 1:
-                self.policy.pause(self.policy.delay(attempt - 1, retry_after), cancel)
-            retry_after = None
+            if last is not None:  # a retry: back off first (as long as the server asked, if it did)
+                self.policy.pause(self.policy.delay(attempt - 1, last.retry_after), cancel)
             if on_attempt is not None:
                 on_attempt()
-            try:
-                resp = self._receive(body)
-            except httpx.UnsupportedProtocol as exc:
-                raise QwenlabError(f"base_url {self.url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # the request never left this machine: resending cannot charge twice
-                last = TransportError(f"could not connect to {self.url} ({type(exc).__name__}: {exc})", sent=False)
-                continue
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                # sent, maybe accepted, no answer: the retry (same taskUUIDs) finds out
-                uncertain = True
-                last = TransportError(
-                    f"no answer from {self.url} ({type(exc).__name__}: {str(exc) or 'connection closed'}); "
-                    "the request may have been accepted",
-                    sent=True,
-                )
-                continue
-            refused: QwenlabError | None = None
-            if resp is None:  # over the cap: refused, not retried (the next answer could be as long)
-                refused = TransportError(
-                    f"answer from {self.url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
-                    "been accepted: for many inline images use outputType='URL', then fetch it with client.recover(request)",
-                    sent=True,
-                )
-            elif resp.is_redirect:  # never followed: the API key would go along to wherever it points
-                refused = APIError(
-                    f"{self.url} answered with a redirect to {redact(resp.headers.get('location', '?'))[:200]!r}; API requests "
-                    "are never redirected (the API key would go with them): check RUNWARE_BASE_URL or base_url",
-                    status=resp.status_code,
-                )
-            if refused is not None:
-                refused.attempts = attempt
-                raise refused
-            answer = _parse(resp)
-            if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
-                uncertain = True
-                last = TransportError(
-                    f"answer from {self.url} (HTTP {resp.status_code}) is {_shape(resp)}: {redact(resp.text[:120])!r}; "
-                    "the request may have been accepted",
-                    sent=True,
-                )
-                continue
-            if is_retryable_status(answer.status):
-                last = answer.error()
-                retry_after = answer.retry_after
-                continue
-            answer.attempts = attempt
-            answer.uncertain = uncertain
-            return answer
+            outcome = self._attempt(body, attempt)
+            if isinstance(outcome, Answer):
+                outcome.attempts = attempt
+                outcome.uncertain = uncertain
+                return outcome
+            uncertain = uncertain or outcome.uncertain
+            last = outcome
         assert last is not None
-        if isinstance(last, TransportError):
-            last.sent = bool(last.sent or uncertain)
-        elif uncertain:
-            # the last answer was a 429/5xx, but an earlier attempt got no answer at all: that one may
-            # have been accepted and paid, so callers must recover the task, never resend it anew
-            cause = last
-            last = TransportError(
-                f"{cause}; an earlier attempt got no answer, so the task may have been accepted: "
-                "fetch it with client.recover(request) before sending it again",
+        raise _exhausted(last.error, uncertain, attempt)
+
+    def _attempt(self, body: bytes, attempt: int) -> Answer | _Retry:
+        """One POST: the answer to return, or why to try again. Raises what no retry can mend."""
+        received = self._send(body)
+        if isinstance(received, _Retry):
+            return received
+        refused = self._refusal(received)
+        if refused is not None:
+            refused.attempts = attempt
+            raise refused
+        assert received is not None  # an answer over the cap is refused above
+        answer = _parse(received)
+        if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
+            return _Retry(TransportError(
+                f"answer from {self.url} (HTTP {received.status_code}) is {_shape(received)}: "
+                f"{redact(received.text[:120])!r}; the request may have been accepted",
+                sent=True,
+            ), uncertain=True)
+        if is_retryable_status(answer.status):
+            return _Retry(answer.error(), retry_after=answer.retry_after)
+        return answer
+
+    def _send(self, body: bytes) -> httpx.Response | None | _Retry:
+        """POST `body`: the response (None when longer than `max_bytes`), or a connection problem
+        worth retrying. Raises QwenlabError for a URL that is not http(s)."""
+        try:
+            return self._receive(body)
+        except httpx.UnsupportedProtocol as exc:
+            raise QwenlabError(f"base_url {self.url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # the request never left this machine: resending cannot charge twice
+            return _Retry(TransportError(f"could not connect to {self.url} ({type(exc).__name__}: {exc})", sent=False))
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            # sent, maybe accepted, no answer: the retry (same taskUUIDs) finds out
+            return _Retry(TransportError(
+                f"no answer from {self.url} ({type(exc).__name__}: {str(exc) or 'connection closed'}); "
+                "the request may have been accepted",
+                sent=True,
+            ), uncertain=True)
+
+    def _refusal(self, resp: httpx.Response | None) -> QwenlabError | None:
+        """The error for an answer that is never read nor retried (too long, a redirect), else None."""
+        if resp is None:  # over the cap: refused, not retried (the next answer could be as long)
+            return TransportError(
+                f"answer from {self.url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
+                "been accepted: for many inline images use outputType='URL', then fetch it with client.recover(request)",
                 sent=True,
             )
-            last.__cause__ = cause
-        last.attempts = attempt
-        raise last
-
+        if resp.is_redirect:  # never followed: the API key would go along to wherever it points
+            return APIError(
+                f"{self.url} answered with a redirect to {redact(resp.headers.get('location', '?'))[:200]!r}; API requests "
+                "are never redirected (the API key would go with them): check RUNWARE_BASE_URL or base_url",
+                status=resp.status_code,
+            )
+        return None
 
     def _receive(self, body: bytes) -> httpx.Response | None:
         """POST `body` and read the answer, streamed: None when it is longer than `max_bytes`."""
@@ -184,6 +181,34 @@ class Exchange:
         headers = [(k, v) for k, v in resp.headers.multi_items()
                    if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
         return httpx.Response(resp.status_code, headers=headers, content=b"".join(chunks), request=resp.request)
+
+
+@dataclass
+class _Retry:
+    """An attempt worth repeating, and the error to raise if it was the last one."""
+
+    error: QwenlabError
+    uncertain: bool = False  # it may have reached the server (and been accepted) without a readable answer
+    retry_after: float | None = None  # seconds the server asked to wait (Retry-After)
+
+
+def _exhausted(last: QwenlabError, uncertain: bool, attempts: int) -> QwenlabError:
+    """The error to raise once every attempt is spent: the last one, marked sent (to be recovered,
+    never sent anew) when any attempt may have reached the server."""
+    if isinstance(last, TransportError):
+        last.sent = bool(last.sent or uncertain)
+    elif uncertain:
+        # the last answer was a 429/5xx, but an earlier attempt got no answer at all: that one may
+        # have been accepted and paid, so callers must recover the task, never resend it anew
+        cause = last
+        last = TransportError(
+            f"{cause}; an earlier attempt got no answer, so the task may have been accepted: "
+            "fetch it with client.recover(request) before sending it again",
+            sent=True,
+        )
+        last.__cause__ = cause
+    last.attempts = attempts
+    return last
 
 
 def _shape(resp: httpx.Response) -> str:
