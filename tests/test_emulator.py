@@ -382,7 +382,7 @@ def test_uploaded_image_is_capped_and_usable_as_a_reference(emulator, http):
     (uploaded,) = post(http, emulator, up).json()["data"]
     assert uploaded["taskType"] == "imageUpload" and uploaded["taskUUID"] == up["taskUUID"] and is_uuid4(uploaded["imageUUID"])
     # The store's contract: at most 2048 px on the long side (read directly; it has no URL).
-    assert max(emulator._proto.store.pixels(uploaded["imageUUID"]).size) == 2048
+    assert max(emulator.images.pixels(uploaded["imageUUID"]).size) == 2048
     prompt = "Make it a poster that reads 'ROUGE'"
     (edited,) = post(http, emulator, task(positivePrompt=prompt, inputs={"referenceImages": [uploaded["imageUUID"]]},
                                           outputType="base64Data")).json()["data"]

@@ -12,6 +12,7 @@ Its images are synthetic (see `qwenlab.emulator.synthetic`); it never connects b
 from .delivery import Delivery
 from .faults import Faults
 from .ledger import Charge, Ledger
-from .server import Emulator, RequestRecord, start_embedded
+from .records import RequestRecord
+from .server import Emulator, start_embedded
 
 __all__ = ["Emulator", "Faults", "Ledger", "Charge", "Delivery", "RequestRecord", "start_embedded"]

@@ -3,6 +3,9 @@
 It owns what concerns the connection: reading the body, latency, and the faults that act on the
 socket (429/5xx before anything is accepted, dropping the connection before or after acceptance,
 stalling, a broken body, slow or expired downloads). Everything else is protocol.py.
+
+The server hands each Handler a `HandlerContext` (the protocol, the shared state and the request
+log) when it is constructed; the handler never reaches back into the Emulator.
 """
 
 from __future__ import annotations
@@ -14,50 +17,48 @@ import re
 import socket
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import redact
-from .inference import error_item
-from .protocol import redact_body
+from .protocol import Protocol, redact_body
+from .records import RequestLog, RequestRecord
+from .state import EmulatorState
 from .synthetic import MARK, NSFW_TRIGGER
+from .wire import error_item
 
-if TYPE_CHECKING:
-    from .server import Emulator
-
-__all__ = ["RequestRecord", "Handler"]
+__all__ = ["HandlerContext", "Handler"]
 
 log = logging.getLogger("qwenlab.emulator")
 _IMAGE_PATH = re.compile(r"^/images/([0-9a-f-]{36})\.([a-z]+)$", re.IGNORECASE)
 _MAX_BODY = 64 * 1024 * 1024
 
 
-@dataclass
-class RequestRecord:
-    """One request the emulator received. The Authorization header and any apiKey are left out."""
+@dataclass(frozen=True)
+class HandlerContext:
+    """What a Handler serves from: the protocol, the state behind it, and the request log."""
 
-    method: str
-    path: str
-    body: Any
-    headers: dict[str, str]
-    time: float
-    status: int | None = None  # None: no answer was sent (a drop or a stall)
-    fault: str = "ok"
-    extra: dict[str, Any] = field(default_factory=dict)
+    protocol: Protocol
+    state: EmulatorState
+    requests: RequestLog
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Serves one connection (keep-alive) for the Emulator set on its server."""
+    """Serves one connection (keep-alive) from a HandlerContext.
+
+    The server builds handlers with `functools.partial(Handler, context=...)`.
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "qwenlab-emulator"
     disable_nagle_algorithm = True
 
-    @property
-    def emu(self) -> "Emulator":
-        return self.server.emulator  # type: ignore[attr-defined]
+    def __init__(self, request: Any, client_address: Any, server: Any, *, context: HandlerContext) -> None:
+        # Set before the base __init__, which serves the whole connection before returning.
+        self.context = context
+        super().__init__(request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug(redact(format % args))
@@ -109,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _wait_until(self, when: float) -> None:
         # Stop-aware sleep, no lock held: concurrent requests overlap their latencies.
-        self.emu._proto.stopping.wait(max(0.0, when - time.monotonic()))
+        self.context.state.stopping.wait(max(0.0, when - time.monotonic()))
 
     # -- verbs ----------------------------------------------------------------------------------------------
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
@@ -118,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # an emulator bug: answer 500 and keep it for tests to see
-            self.emu._proto.note_internal_error(exc)
+            self.context.state.note_internal_error(exc)
             log.error("emulator error: %s", redact(traceback.format_exc()))
             try:
                 self._json(500, {"errors": [error_item("internalError", f"emulator failure: {type(exc).__name__}")]})
@@ -126,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
                 pass
 
     def _post(self) -> None:
-        emu, proto = self.emu, self.emu._proto
+        ctx = self.context
         body = self._read_body()
         t0 = time.monotonic()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "proxy-authorization")}
@@ -135,7 +136,7 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             parsed = None
         path = urlsplit(self.path).path.rstrip("/")
-        record = emu._record(RequestRecord("POST", self.path, parsed, headers, time.time()))
+        record = ctx.requests.add(RequestRecord("POST", self.path, parsed, headers, time.time()))
         if body is None:
             self.close_connection = True
             record.status = 413
@@ -143,8 +144,8 @@ class Handler(BaseHTTPRequestHandler):
         if path != "/v1":
             record.status = 404
             return self._json(404, {"errors": [error_item("notFound", f"no endpoint {path!r}; POST tasks to /v1")]})
-        fault = record.fault = emu._dice.next_post()
-        faults = emu.faults
+        fault = record.fault = ctx.state.dice.next_post()
+        faults = ctx.state.dice.faults
         if fault == "429":
             record.status = 429
             retry = f"{faults.retry_after:g}"
@@ -155,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(int(fault), {"errors": [error_item("serverError", f"upstream trouble (emulated HTTP {fault}); retry with backoff")]})
         if fault == "drop_before":
             return self._drop()
-        answer = proto.answer(body, self.headers.get("Authorization"), fault=fault, t0=t0)
+        answer = ctx.protocol.answer(body, self.headers.get("Authorization"), fault=fault, t0=t0)
         self._wait_until(answer.ready_at)
         for deliver in answer.on_ready:
             deliver()
@@ -178,26 +179,26 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _get(self) -> None:
-        emu = self.emu
+        ctx = self.context
         path = urlsplit(self.path).path
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "proxy-authorization")}
-        record = emu._record(RequestRecord("GET", self.path, None, headers, time.time()))
+        record = ctx.requests.add(RequestRecord("GET", self.path, None, headers, time.time()))
         if path in ("/", "/index.html"):
             record.status = 200
-            return self._send(200, _index_page(emu).encode("utf-8"), "text/html; charset=utf-8")
+            return self._send(200, _index_page(ctx.state).encode("utf-8"), "text/html; charset=utf-8")
         match = _IMAGE_PATH.match(path)
-        store = emu._proto.store
+        store, dice = ctx.state.store, ctx.state.dice
         item = store.get(match.group(1)) if match else None
         if item is None or not item.data or (match and match.group(2).lower() != item.ext):
             record.status = 404
             return self._json(404, {"errors": [error_item("notFound", f"no image at {path}")]})
-        if store.expired(item) or emu._dice.chance("expire_download"):
+        if store.expired(item) or dice.chance("expire_download"):
             record.status = 410
             return self._json(410, {"errors": [error_item("imageExpired", "this image URL's ttl has passed; the image is gone")]})
         record.status = 200
-        if emu._dice.chance("slow_download"):
+        if dice.chance("slow_download"):
             record.fault = "slow_download"
-            return self._trickle(item.data, item.mime, emu.faults.download_bytes_per_s)
+            return self._trickle(item.data, item.mime, dice.faults.download_bytes_per_s)
         self._send(200, item.data, item.mime, {"Cache-Control": "private, max-age=60"})
 
     def _trickle(self, data: bytes, mime: str, rate: int) -> None:
@@ -207,7 +208,7 @@ class Handler(BaseHTTPRequestHandler):
         step = max(1, rate // 10)
         for i in range(0, len(data), step):
             self.wfile.write(data[i:i + step])
-            if self.emu._proto.stopping.wait(0.1):
+            if self.context.state.stopping.wait(0.1):
                 self.close_connection = True
                 return
 
@@ -222,12 +223,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _method_not_allowed(self) -> None:
         self._read_body()
-        self.emu._record(RequestRecord(self.command, self.path, None, {}, time.time(), 405))
+        self.context.requests.add(RequestRecord(self.command, self.path, None, {}, time.time(), 405))
         self._json(405, {"errors": [error_item("methodNotAllowed", "POST tasks to /v1; GET /images/<uuid>.<ext> for images")]},
                    headers={"Allow": "GET, POST"})
 
 
-def _index_page(emu: "Emulator") -> str:
+def _index_page(state: EmulatorState) -> str:
+    # The base URL is the origin the server set on the state when it started.
+    url, faults, ledger = f"{state.origin}/v1", state.dice.faults, state.ledger
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>qwenlab offline emulator</title></head>
 <body style="font-family: sans-serif; max-width: 46em; margin: 2em auto">
@@ -235,9 +238,9 @@ def _index_page(emu: "Emulator") -> str:
 <p><strong>This is not Runware.</strong> It is an offline emulator running on this machine. Every image it
 returns is <strong>synthetic</strong>: drawn locally, marked "{html.escape(MARK)}", not made by Qwen-Image.
 Nothing is sent anywhere and nothing is paid; the costs it reports are what Runware would charge.</p>
-<p>Base URL: <code>{html.escape(emu.url)}</code> &mdash; POST a JSON array of tasks (imageInference,
+<p>Base URL: <code>{html.escape(url)}</code> &mdash; POST a JSON array of tasks (imageInference,
 getResponse, imageUpload, ping) with <code>Authorization: Bearer &lt;any key&gt;</code>.</p>
-<p>Faults: <code>{html.escape(emu.faults.summary())}</code>. Safety test: with <code>safety.checkContent</code>
+<p>Faults: <code>{html.escape(faults.summary())}</code>. Safety test: with <code>safety.checkContent</code>
 on, a prompt containing <code>{NSFW_TRIGGER}</code> is flagged <code>NSFWContent: true</code>.</p>
-<p>Charged so far: {len(emu.ledger)} images, ${emu.ledger.total():.3f} (emulated).</p>
+<p>Charged so far: {len(ledger)} images, ${ledger.total():.3f} (emulated).</p>
 </body></html>"""

@@ -3,27 +3,26 @@
 `Protocol.answer(body, authorization, fault)` checks the key, runs each task on its own and
 composes the answer: all tasks failed -> the status of the (first) failure (400 for validation
 and conflictTaskUUID, 404 for an unknown getResponse, 500 for an emulated inferenceError); some
-succeeded -> 200 with both `data` and `errors`. The HTTP layer (server.py) adds latency and the faults that
-concern the connection itself.
+succeeded -> 200 with both `data` and `errors`. The HTTP layer (handler.py) adds latency and the
+faults that concern the connection itself. The state it works on (ledger, images, tasks, dice) is
+an `EmulatorState` handed to it, shared with the handler.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .delivery import Deliveries
-from .faults import FaultDice
-from .images import ImageStore, StoredImage
-from .inference import TaskResult, error_item, run_inference
-from .ledger import Ledger
+from .images import StoredImage
+from .inference import run_inference
 from .references import UnusableReference, resolve_reference
-from .tasks import Slot, TaskBook, TaskRecord
+from .state import EmulatorState
+from .tasks import Slot, TaskRecord
+from .wire import TaskResult, error_item
 
 __all__ = ["Answer", "Protocol", "redact_body"]
 
@@ -54,25 +53,11 @@ def redact_body(body: Any) -> Any:
 
 
 class Protocol:
-    """The state behind the wire: ledger, images, tasks, faults, deliveries."""
+    """Runware's protocol over one emulator's state; `api_key` None accepts any non-empty key."""
 
-    def __init__(self, *, api_key: str | None, dice: FaultDice, clock: Callable[[], float], default_ttl: int) -> None:
+    def __init__(self, state: EmulatorState, *, api_key: str | None) -> None:
+        self.state = state
         self.api_key = api_key
-        self.dice = dice
-        self.ledger = Ledger()
-        self.store = ImageStore(clock)
-        self.book = TaskBook()
-        self.deliveries = Deliveries()
-        self.default_ttl = default_ttl
-        self.stopping = threading.Event()
-        self.origin = "http://127.0.0.1"  # set by the server once it knows its port
-        self.port: int | None = None
-        self._errors_lock = threading.Lock()
-        self.internal_errors: list[str] = []
-
-    def note_internal_error(self, exc: BaseException) -> None:
-        with self._errors_lock:
-            self.internal_errors.append(f"{type(exc).__name__}: {exc}")
 
     # -- one POST -------------------------------------------------------------------------------
     def answer(self, body: bytes, authorization: str | None, *, fault: str = "ok", t0: float | None = None) -> Answer:
@@ -109,7 +94,7 @@ class Protocol:
         kind = task.get("taskType")
         task_uuid = task.get("taskUUID") if isinstance(task.get("taskUUID"), str) else None
         if kind == "imageInference":
-            return run_inference(self, task, forced_error=forced_error, t0=t0)
+            return run_inference(self.state, task, forced_error=forced_error, t0=t0)
         if kind == "ping":
             return TaskResult(data=[{"taskType": "ping", "pong": True}])
         if kind == "getResponse":
@@ -122,7 +107,7 @@ class Protocol:
             parameter="taskType", task_type=str(kind) if kind is not None else None, task_uuid=task_uuid)], status=400)
 
     def _get_response(self, task_uuid: str | None) -> TaskResult:
-        items = self.book.poll(task_uuid) if task_uuid else None
+        items = self.state.book.poll(task_uuid) if task_uuid else None
         if items is None:
             return TaskResult(errors=[error_item(
                 "taskFailedOrNotFound",
@@ -139,18 +124,18 @@ class Protocol:
             return TaskResult(errors=[error_item("missingParameter", "image is required: a data URI, base64 data or a URL",
                                                  parameter="image", task_type="imageUpload", task_uuid=task_uuid)], status=400)
         try:
-            ref = resolve_reference(image, self.store, self.port)
+            ref = resolve_reference(image, self.state.store, self.state.port)
         except UnusableReference as exc:
             return TaskResult(errors=[error_item("invalidImage", f"image: {exc}", parameter="image",
                                                  task_type="imageUpload", task_uuid=task_uuid)], status=400)
-        if not self.book.claim(task_uuid):
+        if not self.state.book.claim(task_uuid):
             return TaskResult(errors=[error_item("conflictTaskUUID", f"taskUUID {task_uuid} was used before; use a new UUID v4",
                                                  parameter="taskUUID", task_type="imageUpload", task_uuid=task_uuid)], status=400)
         image_uuid = str(uuid.uuid4())
-        self.store.put(StoredImage(image_uuid, pixels=ref.image, task_uuid=task_uuid))
+        self.state.store.put(StoredImage(image_uuid, pixels=ref.image, task_uuid=task_uuid))
         item = {"taskType": "imageUpload", "taskUUID": task_uuid, "imageUUID": image_uuid}
         now = time.monotonic()
-        self.book.add(TaskRecord(task_uuid, "imageUpload", "upload", [Slot(0, now, now, "success", item)]))
+        self.state.book.add(TaskRecord(task_uuid, "imageUpload", "upload", [Slot(0, now, now, "success", item)]))
         return TaskResult(data=[item])
 
 

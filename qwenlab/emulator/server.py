@@ -1,12 +1,14 @@
 """The emulator as a real HTTP server on loopback (stdlib ThreadingHTTPServer, daemon threads).
 
 `Emulator` starts and stops the server and exposes what tests and users read (url, ledger,
-faults, script, requests, deliveries). Requests are served by handler.py; the protocol itself
-lives in protocol.py.
+faults, script, requests, deliveries, images). It builds the pieces bottom-up and hands them
+down: an `EmulatorState` (state.py), the `Protocol` over it (protocol.py), and a `HandlerContext`
+for every connection's `Handler` (handler.py). Nothing below imports this module.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
@@ -18,10 +20,13 @@ from typing import Callable
 from ..errors import register_secret
 from .delivery import Delivery
 from .faults import FaultDice, Faults
-from .handler import Handler, RequestRecord
+from .handler import Handler, HandlerContext
+from .images import ImageStore
 from .ledger import Ledger
 from .loopback import is_loopback_host
 from .protocol import Protocol
+from .records import RequestLog, RequestRecord
+from .state import EmulatorState
 
 __all__ = ["Emulator", "RequestRecord", "start_embedded"]
 
@@ -51,11 +56,12 @@ class Emulator:
         self.host, self._requested_port = host, int(port)
         self.clock = clock
         self._dice = FaultDice(faults)
-        self._proto = Protocol(api_key=api_key, dice=self._dice, clock=lambda: self.clock(), default_ttl=default_ttl)
+        # The clock is read through self so that tests can replace `emulator.clock` later.
+        self._state = EmulatorState(dice=self._dice, clock=lambda: self.clock(), default_ttl=default_ttl)
+        self._protocol = Protocol(self._state, api_key=api_key)
+        self._requests = RequestLog()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._records_lock = threading.Lock()
-        self._records: list[RequestRecord] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -63,11 +69,11 @@ class Emulator:
         if self._server is not None:
             return self
         server_cls = _Server6 if ":" in self.host else _Server
-        self._server = server_cls((self.host, self._requested_port), Handler)
-        self._server.emulator = self  # type: ignore[attr-defined]
-        self._proto.port = self.port
-        self._proto.origin = f"http://{self._netloc()}"
-        self._proto.stopping.clear()
+        context = HandlerContext(protocol=self._protocol, state=self._state, requests=self._requests)
+        self._server = server_cls((self.host, self._requested_port), functools.partial(Handler, context=context))
+        self._state.port = self.port
+        self._state.origin = f"http://{self._netloc()}"
+        self._state.stopping.clear()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"qwenlab-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -77,11 +83,11 @@ class Emulator:
     def stop(self) -> None:
         """Stop serving; waits stop at once (stalled answers are cut short)."""
         server, self._server = self._server, None
-        self._proto.stopping.set()
+        self._state.stopping.set()
         if server is not None:
             server.shutdown()
             server.server_close()
-        self._proto.deliveries.close()
+        self._state.deliveries.close()
 
     def serve_forever(self) -> None:
         """Start (if needed) and block until Ctrl-C or `stop()`."""
@@ -121,7 +127,13 @@ class Emulator:
 
     @property
     def ledger(self) -> Ledger:
-        return self._proto.ledger
+        """Every image charged so far (emulated charges)."""
+        return self._state.ledger
+
+    @property
+    def images(self) -> ImageStore:
+        """The images the emulator holds: generated ones (served at their URLs) and uploads."""
+        return self._state.store
 
     @property
     def faults(self) -> Faults:
@@ -141,33 +153,25 @@ class Emulator:
     @property
     def requests(self) -> list[RequestRecord]:
         """Every request received so far (a copy), oldest first."""
-        with self._records_lock:
-            return list(self._records)
+        return self._requests.records
 
     @property
     def deliveries(self) -> list[Delivery]:
         """Every webhook/upload delivery attempted or skipped."""
-        return self._proto.deliveries.records
+        return self._state.deliveries.records
 
     def wait_deliveries(self, timeout: float = 10.0) -> bool:
         """Block until queued deliveries have been attempted; False on timeout."""
-        return self._proto.deliveries.wait(timeout)
+        return self._state.deliveries.wait(timeout)
 
     @property
     def internal_errors(self) -> list[str]:
         """Exceptions inside the emulator (a bug if not empty)."""
-        return list(self._proto.internal_errors)
+        return self._state.internal_errors
 
     @property
     def api_key(self) -> str | None:
-        return self._proto.api_key
-
-    def _record(self, record: RequestRecord) -> RequestRecord:
-        with self._records_lock:
-            self._records.append(record)
-            if len(self._records) > 20000:  # a long-running CLI server must not grow without end
-                del self._records[:5000]
-        return record
+        return self._protocol.api_key
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

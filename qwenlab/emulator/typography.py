@@ -38,6 +38,8 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from ..core import expected_text
+
 __all__ = ["quoted_strings", "font", "font_for", "drawable", "fit_lines", "misspell_probability", "misspell",
            "mentions_text_flaws"]
 
@@ -49,9 +51,7 @@ def quoted_strings(prompt: str | None) -> list[str]:
 
     The same rule as `qwenlab.core.expected_text.quoted_strings`, so a score of an emulated image
     compares it with what the emulator meant to draw."""
-    from ..core.expected_text import quoted_strings as _quoted
-
-    return _quoted(prompt, limit=MAX_HEADLINES)
+    return expected_text.quoted_strings(prompt, limit=MAX_HEADLINES)
 
 
 # -- imperfect text (synthetic behaviour, see the module docstring) ---------------------------------

@@ -1,0 +1,61 @@
+"""The shapes the emulator answers in, shared by every layer above: Runware's error items, the
+documentation links they carry, and what one task contributes to an answer.
+
+Kept apart from protocol.py and inference.py so both (and the HTTP handler) can build errors
+without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..core.model import get_model
+from ..errors import ModelNotFoundError
+
+__all__ = ["DOCS", "TaskResult", "doc_link", "error_item"]
+
+DOCS = "https://runware.ai/docs"
+
+
+@dataclass
+class TaskResult:
+    """What one task contributes to an answer."""
+
+    data: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200  # the HTTP status when every task of the POST failed like this one
+    ready_at: float = 0.0  # monotonic time before which the answer must not be sent
+    on_ready: list[Callable[[], None]] = field(default_factory=list)
+
+
+def doc_link(parameter: str | None, model_id: str | None = None) -> str:
+    """The documentation address for a parameter of a model (Runware's anchor style)."""
+    try:
+        base = get_model(model_id).source if model_id else ""
+    except ModelNotFoundError:
+        base = ""
+    if not base:
+        return DOCS
+    if not parameter:
+        return base
+    try:
+        declared = get_model(model_id).spec_at(parameter) is not None if model_id else False
+    except ModelNotFoundError:
+        declared = False
+    anchor = "request-" + parameter.lower().replace(".", "-") if declared else "request-parameters"
+    return f"{base}#{anchor}"
+
+
+def error_item(code: str, message: str, *, parameter: str | None = None, task_type: str | None = None,
+               task_uuid: str | None = None, documentation: str = DOCS) -> dict[str, Any]:
+    """One item of an `errors` array, in Runware's shape."""
+    item: dict[str, Any] = {"code": code, "message": message}
+    if parameter is not None:
+        item["parameter"] = parameter
+    if task_type is not None:
+        item["taskType"] = task_type
+    if task_uuid is not None:
+        item["taskUUID"] = task_uuid
+    item["documentation"] = documentation
+    return item
