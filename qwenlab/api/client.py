@@ -118,7 +118,7 @@ class RunwareClient:
 
     def __repr__(self) -> str:
         kind = "emulator" if self.is_emulator else "api"
-        return f"RunwareClient({self.base_url!r}, {kind}, images_dir={str(self.store._root or 'images_dir()')!r})"
+        return f"RunwareClient({self.base_url!r}, {kind}, images_dir={str(self.store.configured_root or 'images_dir()')!r})"
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:

@@ -123,6 +123,11 @@ class ImageStore:
         self._root.mkdir(parents=True, exist_ok=True)
         return self._root
 
+    @property
+    def configured_root(self) -> Path | None:
+        """The folder given to the constructor, or None for `images_dir()`; unlike `root`, creates nothing."""
+        return self._root
+
     def __repr__(self) -> str:
         return f"ImageStore({str(self._root) if self._root else 'images_dir()'!r})"
 
