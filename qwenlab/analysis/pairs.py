@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import same_value
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..typography.badges import score_badges
+from ..typography.badges import ScoreBadges, score_badges
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,8 +46,6 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     include_unpaired: also list images whose counterpart is missing (the other side empty).
     score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
-    import pandas as pd
-
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     catalog = catalog.where(where)
     catalog.check_axes(axis)
@@ -57,56 +55,72 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     badges = score_badges(catalog, score)  # from the log: no OCR
     others = [n for n in catalog.axes if n not in (axis, REPEAT)]
     shown = [n for n in others if catalog.axes[n].varies]
-    sides: dict[tuple[Any, ...], dict[str, Entry]] = {}
-    order: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
+    unpaired = 0
+    for got in _match_sides(catalog, axis, a, b, others):
+        if len(got) < 2:
+            unpaired += 1
+            if not include_unpaired:
+                continue
+        rows.append(_pair_row(catalog, axis, (a, b), got.get("a"), got.get("b"), others, shown, badges, len(rows)))
+    df = _pairs_frame(rows, others)
+    df.attrs.update({"score": score if badges else None, "score_engine": badges.engine, "axis": axis,
+                     "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
+                     "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id})
+    return df
+
+
+def _match_sides(catalog: Catalog, axis: str, a: Any, b: Any, others: list[str]) -> list[dict[str, Entry]]:
+    """The images that make a pair, in the sweep's order: per match key (every other axis, and
+    the seed or repeat) the first image with `axis` = a under "a" and with b under "b". Failed
+    cells and other values of `axis` are left out, so a side may be missing."""
+    sides: dict[tuple[Any, ...], dict[str, Entry]] = {}  # in the order each key first appears
     for e in catalog.entries:
         if e.failed:
             continue
         side = "a" if same_value(e.value(axis), a) else "b" if same_value(e.value(axis), b) else None
         if side is None:
             continue
-        key = _match_key(catalog, e, others)
-        if key not in sides:
-            sides[key] = {}
-            order.append(key)
-        sides[key].setdefault(side, e)
-    rows: list[dict[str, Any]] = []
-    unpaired = 0
-    for key in order:
-        got = sides[key]
-        if len(got) < 2:
-            unpaired += 1
-            if not include_unpaired:
-                continue
-        ea, eb = got.get("a"), got.get("b")
-        ref = ea or eb
-        assert ref is not None
-        pinned = ref.seed_policy == "pin" and ref.requested_seed is not None
-        row: dict[str, Any] = {
-            "pair": len(rows), "axis": axis, "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
-            "value_a": a, "value_b": b,
-            "shared": " · ".join([catalog.axes[n].tag(ref.value(n)) for n in shown]
-                                 + [f"seed {ref.requested_seed}" if pinned else f"r{ref.repeat}"]),
-            "match": "seed" if pinned else "repeat", "repeat": ref.repeat, "result": ref.result,
-            **{n: ref.value(n) for n in others},
-            "prompt": ref.prompt, "negative_prompt": ref.negative_prompt, "width": ref.width, "height": ref.height,
-        }
-        for side, e in (("a", ea), ("b", eb)):
-            badge = badges.get(e.image_id) if e else None
-            row.update({f"image_{side}": e.image_id if e else None, f"path_{side}": e.path if e else None,
-                        f"seed_{side}": e.seed if e else None, f"task_{side}": e.task_id if e else None,
-                        f"cost_{side}": e.cost_usd if e else None, f"score_{side}": badge.value if badge else None,
-                        f"read_{side}": badge.detail if badge else None})
-        rows.append(row)
+        sides.setdefault(_match_key(catalog, e, others), {}).setdefault(side, e)
+    return list(sides.values())
+
+
+def _pair_row(catalog: Catalog, axis: str, values: tuple[Any, Any], ea: Entry | None, eb: Entry | None,
+              others: list[str], shown: list[str], badges: ScoreBadges, number: int) -> dict[str, Any]:
+    """One row of `pairs`: what the two images share, then each side's image, seed, cost and score."""
+    a, b = values
+    ref = ea or eb
+    assert ref is not None
+    pinned = ref.seed_policy == "pin" and ref.requested_seed is not None
+    row: dict[str, Any] = {
+        "pair": number, "axis": axis, "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
+        "value_a": a, "value_b": b,
+        "shared": " · ".join([catalog.axes[n].tag(ref.value(n)) for n in shown]
+                             + [f"seed {ref.requested_seed}" if pinned else f"r{ref.repeat}"]),
+        "match": "seed" if pinned else "repeat", "repeat": ref.repeat, "result": ref.result,
+        **{n: ref.value(n) for n in others},
+        "prompt": ref.prompt, "negative_prompt": ref.negative_prompt, "width": ref.width, "height": ref.height,
+    }
+    for side, e in (("a", ea), ("b", eb)):
+        badge = badges.get(e.image_id) if e else None
+        row.update({f"image_{side}": e.image_id if e else None, f"path_{side}": e.path if e else None,
+                    f"seed_{side}": e.seed if e else None, f"task_{side}": e.task_id if e else None,
+                    f"cost_{side}": e.cost_usd if e else None, f"score_{side}": badge.value if badge else None,
+                    f"read_{side}": badge.detail if badge else None})
+    return row
+
+
+def _pairs_frame(rows: list[dict[str, Any]], others: list[str]) -> "pd.DataFrame":
+    """The rows as a DataFrame: PAIR_COLUMNS with the other axes after `value_b`; ids as nullable
+    integers and scores as floats, even with no rows or no scores."""
+    import pandas as pd
+
     columns = list(dict.fromkeys([*PAIR_COLUMNS[:10], *others, *PAIR_COLUMNS[10:]]))
     df = pd.DataFrame(rows, columns=columns)
     for col in ("image_a", "image_b", "task_a", "task_b", "seed_a", "seed_b"):
         df[col] = df[col].astype("Int64")
     df["score_a"], df["score_b"] = df["score_a"].astype(float), df["score_b"].astype(float)
-    df.attrs.update({"score": score if badges else None, "score_engine": badges.engine,"axis": axis, "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
-                     "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id})
     return df
-
 
 
 def _two_values(catalog: Catalog, axis: str, values: Sequence[Any] | None) -> tuple[Any, Any]:
