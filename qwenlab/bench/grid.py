@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from ..api.client import RunwareClient
 from ..emulator import Emulator
-from ..figures.grid import _load_thumbnails, build_grid
+from ..figures.grid import build_grid, load_thumbnails
 from ..lab import Lab
 from ..store import thumbnails
 from ..store.catalog import Catalog
@@ -89,14 +89,14 @@ def bench_grid(runs: int = 3, pdf: bool = False) -> dict[str, Any]:
         for _ in range(runs):
             shutil.rmtree(thumbs, ignore_errors=True)
             thumbnails.reset_stats()
-            figures["first_thumbs"].append(_timed(lambda: _load_thumbnails(catalog.entries, 256, None))[0])
+            figures["first_thumbs"].append(_timed(lambda: load_thumbnails(catalog.entries, 256, None))[0])
             shutil.rmtree(thumbs, ignore_errors=True)
             thumbnails.reset_stats()
             figures["first"].append(_timed(build)[0])
             made["first"] = thumbnails.stats()["made"]
         for _ in range(runs):
             thumbnails.reset_stats()
-            figures["cached_thumbs"].append(_timed(lambda: _load_thumbnails(catalog.entries, 256, None))[0])
+            figures["cached_thumbs"].append(_timed(lambda: load_thumbnails(catalog.entries, 256, None))[0])
             thumbnails.reset_stats()
             figures["cached"].append(_timed(build)[0])
             made["cached"] = thumbnails.stats()["made"]

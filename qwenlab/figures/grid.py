@@ -25,16 +25,15 @@ with no GUI backend; in a notebook a Grid displays its pages as PNGs.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import same_value
-from ..errors import ImageError, UnknownAxisError
+from ..errors import UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..store.thumbnails import thumbnail
+from ..store.thumbnails import Unreadable, thumbnails_of
 from ..typography.badges import ScoreBadges, score_badges
 from ..typography.draw import score_colour
 from .pages import Grid, GridPage
@@ -105,7 +104,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
                          f"facet={facet!r}, page={list(pages_axes)!r}")
     if not catalog.entries:
         raise ValueError(f"experiment {catalog.name!r} has no cells" + (f" matching {dict(where)!r}" if where else ""))
-    arrays = _load_thumbnails(catalog.entries, thumb, workers)
+    arrays = load_thumbnails(catalog.entries, thumb, workers)
     badges = None
     if score is not None or sort_by_score or show_reading:
 
@@ -151,24 +150,11 @@ def _order_key(catalog: Catalog, axes: list[str]):  # type: ignore[no-untyped-de
     return key
 
 
-def _load_thumbnails(entries: list[Entry], size: int, workers: int | None) -> dict[str, Any]:
-    """path -> pixels of its cached thumbnail (made in threads where missing; Pillow decodes
-    without the GIL). A file that is gone or unreadable maps to the error's message."""
-    import numpy as np
-    from PIL import Image
-
-    def one(path: str) -> Any:
-        try:
-            with Image.open(thumbnail(path, size)) as img:
-                return np.asarray(img.convert("RGB"))
-        except (ImageError, OSError) as exc:
-            return f"image unreadable: {exc}"
-
-    paths = sorted({e.path for e in entries if e.path})
-    if len(paths) <= 1:
-        return {p: one(p) for p in paths}
-    with cf.ThreadPoolExecutor(max_workers=workers or min(8, len(paths))) as pool:
-        return dict(zip(paths, pool.map(one, paths)))
+def load_thumbnails(entries: list[Entry], size: int, workers: int | None = None) -> dict[str, Any]:
+    """path -> pixels of its cached thumbnail (made in threads where missing). A file that is gone
+    or unreadable maps to the reason, which its blank tile shows."""
+    found = thumbnails_of((e.path for e in entries), size, "pixels", workers=workers)
+    return {p: str(v) if isinstance(v, Unreadable) else v for p, v in found.items()}
 
 
 # -- what goes where --------------------------------------------------------------------------------

@@ -14,9 +14,8 @@ import html
 import io
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import ImageError
 from ..store.catalog import REPEAT
-from ..store.thumbnails import DEFAULT_SIZE, thumbnail, thumbnail_bytes
+from ..store.thumbnails import DEFAULT_SIZE, thumbnail_of
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -49,12 +48,7 @@ def blank_jpeg() -> bytes:
 
 def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE) -> bytes:
     """The cached thumbnail's JPEG bytes, or the blank for a missing or unreadable image."""
-    if path:
-        try:
-            return thumbnail_bytes(path, size) if size == DEFAULT_SIZE else thumbnail(path, size).read_bytes()
-        except ImageError:
-            pass
-    return blank_jpeg()
+    return thumbnail_of(path, size, "jpeg") or blank_jpeg()
 
 
 def position(catalog: "Catalog", axis: str, entry: "Entry") -> tuple[int, str]:
@@ -176,10 +170,7 @@ def _axis_label(catalog: "Catalog", axis: str, entries: Sequence["Entry"], pos: 
 
 def _make_thumbs(paths: list[str]) -> None:
     for p in paths:
-        try:
-            thumbnail(p, DEFAULT_SIZE)
-        except ImageError:
-            pass
+        thumbnail_of(p, DEFAULT_SIZE)  # into the disk cache; an unreadable one is shown blank later
 
 
 def _head(text: str) -> Any:
