@@ -100,7 +100,7 @@ def test_a_broken_sweep_file_is_refused_clearly_and_spends_nothing(logged: dict[
     path = tmp_path / "broken.toml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     result = CliRunner().invoke(cli, ["run", str(path), "--no-progress"])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)  # an error, not a crash
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), repr(result.exception)  # bad input, not a crash
     assert f"{parameter}: " in result.output and fix in result.output, result.output
     assert "nothing was sent" in result.output
 
@@ -111,7 +111,7 @@ def test_a_broken_sweep_file_is_refused_clearly_and_spends_nothing(logged: dict[
 ])
 def test_bad_run_options_on_a_logged_experiment_change_nothing(logged: dict[str, Any], options: list[str], parameter: str) -> None:
     result = CliRunner().invoke(cli, ["run", str(logged["good"]), "--no-progress", *options])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), repr(result.exception)  # bad input
     assert f"{parameter}: " in result.output and "nothing was sent" in result.output, result.output
 
 

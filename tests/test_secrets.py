@@ -213,7 +213,7 @@ def test_sweeps_failures_cli_and_export_never_hold_the_key(data_dir: Path, tmp_p
             "export": qwenlab("export", "from-cli", "-o", str(report), env=env, cwd=tmp_path),
         }
         assert runs["run"].returncode == 0 and "2/2 cells done" in runs["run"].stdout, runs["run"].stderr[-2000:]
-        assert runs["run invalid"].returncode == 1 and "width" in runs["run invalid"].stderr
+        assert runs["run invalid"].returncode == 2 and "width" in runs["run invalid"].stderr
         assert runs["run bad key"].returncode == 1 and "AuthenticationError" in runs["run bad key"].stderr + runs["run bad key"].stdout
         assert "from-cli" in runs["logs --json"].stdout and "totals" in runs["costs --json"].stdout
         assert runs["export"].returncode == 0 and report.is_file(), runs["export"].stderr[-2000:]

@@ -1,0 +1,75 @@
+"""The `qwenlab` command: a click group of thin commands over the library.
+
+Each group of commands has its module (runs, demo, logs, views, scores, emulator, models),
+imported only when one of its commands runs or shows its help (`lazy.LazyGroup`), so that
+`qwenlab --help` and `qwenlab emulator` start without pandas, matplotlib or ipywidgets.
+Exit codes are decided in one place, `QwenlabGroup.invoke` with `exits.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..version import __version__
+from .exits import HANDLED, HELP, to_click_error
+from .lazy import LazyCommand, LazyGroup
+
+__all__ = ["cli", "main", "COMMANDS"]
+
+# name -> where the command lives, and its line in `qwenlab --help` (its docstring's first sentence)
+COMMANDS: dict[str, LazyCommand] = {
+    "run": LazyCommand("qwenlab.cli.runs:run_command",
+                       "Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."),
+    "demo": LazyCommand("qwenlab.cli.demo:demo_command",
+                        "Sweep the model page's four examples (promptExtend x size x negative prompt x 2 repeats) "
+                        "against the offline emulator; write the log, the images and comparison grids under data/."),
+    "logs": LazyCommand("qwenlab.cli.logs:logs_command", "List experiments, or the tasks of EXPERIMENT."),
+    "costs": LazyCommand("qwenlab.cli.logs:costs_command",
+                         "What the experiments cost, from the log, grouped --by experiment, day, axis value, ..."),
+    "grid": LazyCommand("qwenlab.cli.views:grid_command",
+                        "Write a comparison grid of EXPERIMENT's images: "
+                        "qwenlab grid NAME --rows promptExtend --cols size -o grid.png"),
+    "export": LazyCommand("qwenlab.cli.views:export_command",
+                          "Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html"),
+    "score": LazyCommand("qwenlab.cli.scores:score_command",
+                         "Read the text in every image of EXPERIMENT (OCR) and score it against the prompt's quoted "
+                         "strings: word accuracy, NED, and which strings were misspelled."),
+    "emulator": LazyCommand("qwenlab.cli.emulator:emulator_command",
+                            "Serve the offline emulator of Runware's API on loopback until Ctrl-C."),
+    "models": LazyCommand("qwenlab.cli.models:models_command",
+                          "List the model descriptions qwenlab knows, with their prices."),
+}
+
+
+class QwenlabGroup(LazyGroup):
+    """The group: lazy commands, and the one place where an error becomes an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HANDLED as exc:
+            if isinstance(exc, BrokenPipeError):  # the reader went away (`| head`): click exits quietly
+                raise
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name else None
+            # a fresh context of the command, for the usage line click shows with bad input
+            usage = click.Context(command, info_name=name, parent=ctx) if command is not None else ctx
+            raise to_click_error(exc, command, usage) from exc
+
+
+@click.group(cls=QwenlabGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]},
+             help=f"""Prompt experiments for Qwen-Image-2.0-Pro on Runware: sweeps, logs, grids, costs.
+
+Without RUNWARE_API_KEY every command talks to the offline emulator, whose images are synthetic.
+
+{HELP}""")
+@click.version_option(__version__, prog_name="qwenlab")
+def cli() -> None:
+    pass
+
+
+def main() -> None:
+    """Entry point of the console script (`qwenlab = "qwenlab.cli:main"`)."""
+    cli()

@@ -1,0 +1,28 @@
+"""`qwenlab demo`: the offline demo, one command (its own module: it brings the grids)."""
+
+from __future__ import annotations
+
+import click
+
+from ..demo import demo_sweep, run_demo
+from ..paths import data_dir
+
+__all__ = ["demo_command"]
+
+
+@click.command("demo")
+@click.option("--live", is_flag=True, help="Use the real API (RUNWARE_API_KEY; real money) instead of the offline emulator.")
+@click.option("--yes", is_flag=True, help="With --live: do not ask before spending.")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Requests in flight at once.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> None:
+    """Sweep the model page's four examples (promptExtend x size x negative prompt x 2 repeats)
+    against the offline emulator; write the log, the images and comparison grids under data/.
+
+    Running it again sends nothing already done.
+    """
+    if live and not yes:
+        cost = demo_sweep(data_dir() / "demo").estimated_cost
+        click.confirm(f"--live sends up to 64 requests to Runware, about ${cost:.2f} of real money. Go on?", abort=True)
+    result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
+    click.echo(result.summary())

@@ -1,0 +1,56 @@
+"""`qwenlab emulator`: serve the offline emulator of Runware's API on loopback."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from ..emulator import Emulator, Faults
+from ..emulator.loopback import is_loopback_host
+
+__all__ = ["emulator_command"]
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to serve on (127.0.0.1, ::1, localhost).")
+@click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free port).")
+@click.option("--api-key", default=None, envvar="QWENLAB_EMULATOR_API_KEY", help="Accept only this key (default: any non-empty key).")
+@click.option("--latency", default=None, help="Seconds per task: 0.5, uniform:0.2,0.8, normal:0.5,0.1 or exp:0.5.")
+@click.option("--rate-429", type=float, default=None, help="Probability per POST of HTTP 429.")
+@click.option("--retry-after", type=float, default=None, help="Retry-After seconds sent with 429.")
+@click.option("--rate-5xx", type=float, default=None, help="Probability per POST of HTTP 500/502/503.")
+@click.option("--drop-before", type=float, default=None, help="Probability of closing the connection before accepting.")
+@click.option("--drop-after", type=float, default=None, help="Probability of closing the connection after accepting (charged).")
+@click.option("--stall", type=float, default=None, help="Probability of accepting, then sending nothing for --stall-seconds.")
+@click.option("--stall-seconds", type=float, default=None, help="How long a stall lasts.")
+@click.option("--malformed", type=float, default=None, help="Probability of a 200 answer with broken JSON (charged).")
+@click.option("--task-error", type=float, default=None, help="Probability per task (per image if async) of inferenceError.")
+@click.option("--slow-download", type=float, default=None, help="Probability per image GET of a slow download.")
+@click.option("--download-bytes-per-s", type=int, default=None, help="Speed of a slow download.")
+@click.option("--expire-download", type=float, default=None, help="Probability per image GET of 410 (as if expired).")
+@click.option("--seed", type=int, default=None, help="Seed of the fault dice, for reproducible runs.")
+@click.option("--faults", "fault_spec", default="", help='All of the above as text, e.g. "latency=0.5 rate_429=0.1".')
+@click.option("-v", "--verbose", is_flag=True, help="Print one line per request.")
+def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str, verbose: bool, **options: object) -> None:
+    """Serve the offline emulator of Runware's API on loopback until Ctrl-C.
+
+    Its images are synthetic (drawn locally, marked SYNTHETIC); nothing leaves this machine.
+    """
+    if not is_loopback_host(host):
+        raise click.BadParameter(f"{host!r} is not a loopback address; the emulator only serves on 127.0.0.1, ::1 or localhost",
+                                 param_hint="'--host'")
+    # a bad value (a probability of 2, latency "soon") raises ValueError naming the fault: exit 2
+    faults = Faults.parse(fault_spec).replace(**{k: v for k, v in options.items() if v is not None})
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        emu = Emulator(host=host, port=port, api_key=api_key, faults=faults).start()
+    except OSError as exc:  # the same exit code (1) as any OSError; the message says which option to change
+        raise OSError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port") from exc
+    click.echo(f"qwenlab offline emulator of Runware's API: {emu.url}")
+    click.echo("Images are SYNTHETIC (drawn locally, not by Qwen-Image); nothing leaves this machine; costs are emulated.")
+    click.echo(f"Key: {'the one given with --api-key' if api_key else 'any non-empty key'}. Faults: {faults.summary()}. Ctrl-C stops.")
+    click.echo(f"Use it: RUNWARE_BASE_URL={emu.url} (with any RUNWARE_API_KEY)")
+    emu.serve_forever()
+    click.echo(f"stopped; emulated charges: {len(emu.ledger)} images, ${emu.ledger.total():.3f}")

@@ -1,0 +1,115 @@
+"""The exit codes of the `qwenlab` command, decided in one place.
+
+    0  success
+    1  the operation failed: an API or network error, a run that stopped on an error, a file that
+       could not be read or written, no log to read yet
+    2  bad input: the command line or an input file is wrong, and nothing was sent or spent
+
+Commands raise the library's own exceptions (or click's usage errors); the group turns each
+exception into a click error with its code here, so one class always gets one code, whichever
+command raised it. A command names the parameter an error is about with `@param_hints`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import click
+
+from ..errors import (
+    ExperimentConflictError,
+    ExperimentNotFoundError,
+    JudgementError,
+    ModelDescriptionError,
+    ModelNotFoundError,
+    QwenlabError,
+    UnknownAxisError,
+    UnknownCostKeyError,
+    ValidationError,
+)
+
+__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "BAD_INPUT", "FAILED", "HANDLED", "HELP", "exit_code",
+           "to_click_error", "param_hints"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2  # click's own code for usage errors, so ours agree with its
+
+# Bad input: nothing was sent or spent; fixing the command line or the file fixes it. A plain
+# ValueError is the library's way of refusing a value it was given (a date, an engine name, a
+# fault spec), so it counts as bad input too.
+BAD_INPUT: tuple[type[BaseException], ...] = (
+    ValidationError, ExperimentNotFoundError, ExperimentConflictError, UnknownAxisError, UnknownCostKeyError,
+    ModelNotFoundError, ModelDescriptionError, JudgementError, ValueError)
+# The operation failed: every other qwenlab error (API, network, images, OCR missing) and I/O.
+FAILED: tuple[type[BaseException], ...] = (QwenlabError, OSError)
+HANDLED = BAD_INPUT + FAILED
+
+# The group's help text ends with this (and the README's CLI section says the same).
+HELP = """\b
+Exit codes:
+  0  success
+  1  the operation failed: an API or network error, a run that stopped on an
+     error, a file that could not be read or written, no log yet
+  2  bad input: the command line or an input file is wrong; nothing was sent
+     or spent"""
+
+_HINTS = "qwenlab_param_hints"  # attribute of a click.Command set by @param_hints
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for `exc`: 2 for bad input, 1 for everything else that went wrong.
+
+    An error carrying `.experiment` stopped a run that had started sending, so it is a failure
+    whatever its class."""
+    if getattr(exc, "experiment", None) is not None:
+        return EXIT_FAILED
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code
+    return EXIT_BAD_INPUT if isinstance(exc, BAD_INPUT) else EXIT_FAILED
+
+
+def to_click_error(exc: BaseException, command: click.Command | None = None,
+                   ctx: click.Context | None = None) -> click.ClickException:
+    """`exc` as the click error that prints it and exits with `exit_code(exc)`.
+
+    command: the command that raised it (its `@param_hints` name the parameter in the message);
+    ctx: a context of that command, so that bad input shows its usage line as click does."""
+    message = _message(exc)
+    experiment = getattr(exc, "experiment", None)
+    if experiment is not None:  # what the run left behind comes first: it is what the user has now
+        message = f"{experiment.summary()}\n{message}"
+    if exit_code(exc) != EXIT_BAD_INPUT:
+        return click.ClickException(message)
+    hint = _hint(exc, command)
+    if hint is None:
+        return click.UsageError(message, ctx=ctx)
+    return click.BadParameter(message, ctx=ctx, param_hint=f"'{hint}'")
+
+
+def param_hints(hints: Mapping[type[BaseException], str]) -> Callable[[click.Command], click.Command]:
+    """Name the parameter an exception class is about, for the messages of one command:
+
+        @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
+        @click.command("costs")
+        ...
+
+    The most specific class in an exception's MRO wins. Only the message changes; the exit code
+    is the class's, as for every command."""
+
+    def decorate(command: click.Command) -> click.Command:
+        setattr(command, _HINTS, dict(hints))
+        return command
+
+    return decorate
+
+
+def _hint(exc: BaseException, command: click.Command | None) -> str | None:
+    hints: Mapping[type[BaseException], str] = getattr(command, _HINTS, {})
+    return next((hints[cls] for cls in type(exc).__mro__ if cls in hints), None)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}"  # not "[Errno 13] Permission denied: '...'"
+    return str(exc)

@@ -1,0 +1,114 @@
+"""`qwenlab logs` and `qwenlab costs`: reading the log. Neither creates anything."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..core.values import format_value, present
+from ..costs.frames import Costs, format_table
+from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.experiment import ExperimentRecord, open_experiment
+from ..store.log import Log
+from .common import existing_log, log_path
+from .exits import param_hints
+
+__all__ = ["logs_command", "costs_command"]
+
+_LIST_COLUMNS = ["name", "status", "cells", "done", "failed", "pending", "sent", "images", "cost_usd", "budget_usd",
+                 "updated_at"]
+
+
+@param_hints({ExperimentNotFoundError: "EXPERIMENT"})
+@click.command("logs")
+@click.argument("experiment", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("-n", "--limit", type=int, default=200, show_default=True, help="Tasks shown for an experiment.")
+def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
+    """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path.
+
+    The file is plain SQLite: `datasette data/qwenlab.db` browses it as it is.
+    """
+    if experiment == "path":
+        click.echo(str(log_path()))
+        return
+    if experiment is not None:
+        show_experiment(open_experiment(experiment), as_json=as_json, limit=limit)
+        return
+    if as_json and not log_path().exists():
+        click.echo("[]")  # no log: no experiments, for a script that reads the list
+        return
+    path = existing_log()
+    df = Log(path).experiments_frame()
+    if as_json:
+        click.echo(df.to_json(orient="records", indent=2))
+    elif df.empty:
+        click.echo(f"no experiments yet in {path}")
+    else:
+        click.echo(df[_LIST_COLUMNS].to_string(index=False))
+
+
+def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:
+    """Print one experiment: its row and first `limit` tasks as JSON, or its summary and a table."""
+    if as_json:
+        tasks = exp.log.tasks_frame(exp.id).head(limit)
+        click.echo(json.dumps({"experiment": exp.row, "tasks": json.loads(tasks.to_json(orient="records"))}, indent=2,
+                              ensure_ascii=False))
+        return
+    click.echo(exp.summary())
+    columns = ["task_id", "status", *exp.axes, "repeat", "seed", "cost_usd", "attempts", "latency_s", "error_code"]
+    table = exp.df.head(limit)[list(dict.fromkeys(columns))].copy()
+    for axis in exp.axes:
+        table[axis] = table[axis].map(_short)
+    click.echo(table.to_string(index=False))
+
+
+def _short(value: object, limit: int = 28) -> str:
+    text = format_value(value, limit=10**6)  # NaN: not sent, shown as "none"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
+@click.command("costs")
+@click.option("--by", "by", default="experiment", show_default=True,
+              help="experiment, model, size, day, week, month, status, setting, or a sweep axis (promptExtend); "
+                   "several with commas: experiment,day.")
+@click.option("--since", default=None, help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, or 7d (the last 7 days).")
+@click.option("--until", default=None, help="Only requests before this date.")
+@click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
+@click.option("--kept", "min_score", type=float, default=None,
+              help="Show the cost per kept image instead: images whose latest rating is at least this score.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals, the rows and the notes.")
+def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], min_score: float | None,
+                  as_json: bool) -> None:
+    """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
+
+    Costs are Runware's own numbers (qwenlab asks includeCost); where none came back, the price
+    recorded when the request was sent is used and counted as an estimate. Notes under the table
+    say when the API charged another price than the model description's, and what failed
+    requests were charged.
+    """
+    if as_json and not log_path().exists():
+        click.echo(json.dumps({"log": str(log_path()), "totals": None, "rows": [], "notes": ["no log yet"]}))
+        return
+    path = existing_log()
+    keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
+    # a date that is not one raises ValueError naming since= or until=: exit 2 like every bad value
+    costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None)
+    df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
+    totals, notes = costs.totals(), costs.notes()
+    if as_json:
+        rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
+        click.echo(json.dumps({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
+                               "min_score": min_score, "totals": totals, "rows": rows, "notes": notes}, indent=2, default=str))
+        return
+    if min_score is None:  # the columns that matter in a terminal; --json has them all
+        df = df[["tasks", "done", "failed", "in_doubt", "pending", "images", "cost_usd", "api_usd", "estimate_usd",
+                 "failed_usd", "usd_per_image"]]
+        df = df.drop(columns=[c for c in ("in_doubt", "pending", "estimate_usd", "failed_usd") if not df[c].any()])
+    click.echo("\n".join(costs.headline(totals)))
+    click.echo("")
+    click.echo(format_table(df) if len(df) else "(nothing in view)")
+    for note in notes:
+        click.echo(f"note: {note}")

@@ -1,0 +1,24 @@
+"""`qwenlab models`: the model descriptions qwenlab knows."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..core.model import list_models
+
+__all__ = ["models_command"]
+
+
+@click.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print the descriptions as JSON.")
+def models_command(as_json: bool) -> None:
+    """List the model descriptions qwenlab knows, with their prices."""
+    models = list_models()
+    if as_json:
+        click.echo(json.dumps([{"id": m.id, "name": m.name, "usd_per_image": m.price, "origin": m.origin,
+                                "parameters": {n: p.path for n, p in m.parameters.items()}} for m in models], indent=2))
+        return
+    for m in models:
+        click.echo(f"{m.id:32} ${m.price:.3f}/image  {m.name}  ({m.origin})")

@@ -1,0 +1,60 @@
+"""`qwenlab score`: OCR typography scores of an experiment's images."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..core.values import present
+from ..errors import ExperimentNotFoundError
+from ..store.experiment import open_experiment
+from ..typography.analysis import cost_per_correct, describe
+from ..typography.scores import score_experiment
+from .exits import param_hints
+
+__all__ = ["score_command"]
+
+
+# An engine name that is none of them raises ValueError; OCRUnavailableError (not installed) is a
+# failure (exit 1) whose message says how to install it.
+@param_hints({ExperimentNotFoundError: "EXPERIMENT", ValueError: "--engine"})
+@click.command("score")
+@click.argument("experiment")
+@click.option("--engine", default="auto", show_default=True, help="OCR engine: auto, rapidocr or tesseract.")
+@click.option("--by", "axes", multiple=True, help="Axis to break the scores down by (repeatable; default: every axis).")
+@click.option("--force", is_flag=True, help="Read every image again, even those this engine has read.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image instead of a summary.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bool, as_json: bool, no_progress: bool) -> None:
+    """Read the text in every image of EXPERIMENT (OCR) and score it against the prompt's quoted
+    strings: word accuracy, NED, and which strings were misspelled. Images already read are not
+    read again. Scores go to the log (tables text_readings, text_scores)."""
+    exp = open_experiment(experiment)
+    df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
+    if as_json:
+        cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
+        for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
+            click.echo(json.dumps({k: present(v) for k, v in row.items()}, default=str))
+        return
+    run = df.attrs.get("run")
+    if run is not None:
+        click.echo(str(run))
+    if df.empty:
+        click.echo("no scores: no image of this experiment has quoted text in its prompt")
+        return
+    click.echo(describe(df, None) + "; " + describe(df, None, "ned").removeprefix("all: ") + "; "
+               + describe(df, None, "correct").removeprefix("all: "))
+    for axis in axes or [a for a in exp.axes if df[a].nunique(dropna=False) > 1]:
+        if axis not in df.columns:
+            raise click.BadParameter(f"no axis {axis!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")
+        click.echo(describe(df, axis))
+        click.echo(describe(df, axis, "correct"))
+        for r in cost_per_correct(df, by=axis).itertuples():
+            click.echo(f"  {axis} {r.value}: ${r.cost_per_correct:.3f} per correctly rendered image "
+                       f"[{r.lo:.3f}, {r.hi:.3f}] ({r.correct}/{r.images} correct)")
+    wrong = df[df["correct"] == False]  # noqa: E712 - a pandas mask
+    for r in wrong.head(10).itertuples():
+        click.echo(f"  image {r.image_id}: {r.summary}")
+    if len(wrong) > 10:
+        click.echo(f"  ... {len(wrong) - 10} more images with text not read as expected (--json lists all)")

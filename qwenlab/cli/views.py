@@ -1,0 +1,111 @@
+"""`qwenlab grid` and `qwenlab export`: an experiment's images as a comparison grid or an HTML report."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+import click
+
+from ..errors import ExperimentNotFoundError
+from ..figures.grid import save_grid
+from ..figures.text import slug
+from ..html.report import export_html
+from ..paths import data_dir
+from ..store.experiment import open_experiment
+from ..typography.badges import score_badges
+from .exits import param_hints
+
+__all__ = ["grid_command", "export_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def layout_options(fn: F) -> F:
+    """The options that lay out a grid, shared by `grid` and `export`."""
+    options = [
+        click.option("--rows", default=None, help="Axis as rows (or 'repeat'). Without --rows/--cols: the first two axes that vary."),
+        click.option("--cols", default=None, help="Axis as columns (or 'repeat')."),
+        click.option("--page", "pages", multiple=True,
+                     help="Axis whose values make separate pages (repeatable). Default: every other axis that varies; "
+                          "'none': one page, the other axes side by side in each cell."),
+        click.option("--facet", default=None, help="Axis whose values become blocks of rows on each page."),
+        click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
+                     help="Keep only this value of an axis (repeatable; a label works: --where promptExtend=on)."),
+        click.option("--thumb", type=int, default=256, show_default=True, help="Thumbnail size in pixels (cached on disk)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
+    """--page and --where as the library takes them: page= ("auto", None or axes) and where=."""
+    page: Any = "auto"
+    if pages:
+        page = None if [p.lower() for p in pages] == ["none"] else list(pages)
+    filters: dict[str, list[str]] = {}
+    for item in where:
+        axis, sep, value = item.partition("=")
+        if not sep or not axis.strip():
+            raise click.BadParameter(f"{item!r} is not AXIS=VALUE (e.g. promptExtend=on)", param_hint="'--where'")
+        filters.setdefault(axis.strip(), []).append(value.strip())
+    return page, filters
+
+
+# An unknown axis (UnknownAxisError) or impossible layout (ValueError) names the option in its
+# own message ("rows='nope': its axes are: ..."), so only the experiment needs a hint.
+@param_hints({ExperimentNotFoundError: "EXPERIMENT"})
+@click.command("grid")
+@click.argument("experiment")
+@layout_options
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="File to write: .png (one file per page), .pdf (one page per page), .svg. Default: data/grids/NAME.png")
+@click.option("--title", default=None, help="Title (default: the experiment's name).")
+@click.option("--cell-size", type=float, default=2.2, show_default=True, help="Height of each image, in inches.")
+@click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")
+@click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,
+              help="Frame each image in the colour of its stored text score and print the score in its stamp "
+                   "(scores from `qwenlab score NAME`; no OCR runs here).")
+@click.option("--sort-by-score", is_flag=True, help="Best text score first within each cell.")
+@click.option("--show-reading", is_flag=True, help="Outline the text the OCR read (green exact, orange misread).")
+def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
+                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, cell_size: float, dpi: float,
+                 score: str | None, sort_by_score: bool, show_reading: bool) -> None:
+    """Write a comparison grid of EXPERIMENT's images: qwenlab grid NAME --rows promptExtend --cols size -o grid.png
+
+    Each image is stamped with its values and the seed the API reported; a failed cell is a
+    labelled blank with its error. With --score, each image is framed in its text score's colour.
+    """
+    exp = open_experiment(experiment)
+    page, filters = layout(pages, where)
+    target = output or str(data_dir() / "grids" / f"{slug(experiment)}.png")
+    written = save_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
+                        title=title, cell_size=cell_size, dpi=dpi, score=score, sort_by_score=sort_by_score,
+                        show_reading=show_reading)  # type: ignore[arg-type]
+    if (score or sort_by_score or show_reading) and not score_badges(exp):
+        click.echo(f"note: no text scores stored for {experiment!r}; run `qwenlab score {experiment}` first", err=True)
+    for path in written:
+        click.echo(str(path))
+
+
+@param_hints({ExperimentNotFoundError: "EXPERIMENT"})
+@click.command("export")
+@click.argument("experiment")
+@layout_options
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="HTML file to write. Default: data/reports/NAME.html")
+@click.option("--grid", "grid_mode", type=click.Choice(["image", "table", "none"]), default="image", show_default=True,
+              help="The grid as embedded images, as an HTML table of thumbnails, or none.")
+@click.option("--title", default=None, help="Title (default: the experiment's name).")
+def export_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
+                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None) -> None:
+    """Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html
+
+    The grid, every request (prompt, parameters, seed, cost, latency, error), the costs and the
+    ratings, with images embedded as thumbnails; it loads nothing from anywhere.
+    """
+    exp = open_experiment(experiment)
+    page, filters = layout(pages, where)
+    path = export_html(exp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
+                       grid=None if grid_mode == "none" else grid_mode, thumb=thumb, title=title)
+    click.echo(str(path))

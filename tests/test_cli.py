@@ -1,0 +1,248 @@
+"""The `qwenlab` command: its exit codes (0 success, 1 the operation failed, 2 bad input; one
+class of error, one code, whichever command raised it), reading commands that create nothing,
+and a `--help` that imports none of the commands.
+
+Every test has its own data folder (QWENLAB_DATA_DIR, tests/conftest.py) and runs the real
+commands through click's CliRunner, or in a fresh process where the process itself matters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from labkit import run_sweep
+
+from qwenlab.cli import COMMANDS, cli
+from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, exit_code
+from qwenlab.emulator import Emulator
+from qwenlab.errors import (
+    AuthenticationError,
+    ExperimentConflictError,
+    ExperimentNotFoundError,
+    ImageError,
+    Problem,
+    QwenlabError,
+    TransportError,
+    UnknownAxisError,
+    UnknownCostKeyError,
+    ValidationError,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = 'name = "small"\nprompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "256x256"\n[axes]\npromptExtend = [true, false]\n'
+
+
+def qwenlab(*args: str) -> Result:
+    """`qwenlab ARGS` in this process (the environment is the test's)."""
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab")
+
+
+def fresh_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], check=False, capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder that does not exist (yet): the reading commands must not create it."""
+    folder = tmp_path / "nothing-here" / "data"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def small(emulator: Emulator, data_dir: Path) -> str:
+    """A log holding one finished experiment, "small" (promptExtend x size, 4 cells)."""
+    run_sweep(emulator, data_dir, name="small", repeats=1, fail_one=False)
+    return "small"
+
+
+@pytest.fixture
+def sweep_file(tmp_path: Path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+# -- 0: help and success --------------------------------------------------------------------------
+def test_help_lists_every_command_and_the_exit_codes() -> None:
+    result = qwenlab("--help")
+    assert result.exit_code == EXIT_OK, result.output
+    listed = result.output.split("Commands:")[1]
+    for name in COMMANDS:
+        assert f"  {name} " in listed, name
+    assert "Exit codes:" in result.output and "2  bad input" in result.output
+
+
+def test_each_command_shows_its_own_help() -> None:
+    for name in COMMANDS:
+        result = qwenlab(name, "--help")
+        assert result.exit_code == EXIT_OK and f"qwenlab {name}" in result.output, result.output
+
+
+def test_the_listed_short_helps_are_the_commands_own() -> None:
+    """The group lists commands without importing them, from COMMANDS; they must not drift."""
+    for name, lazy in COMMANDS.items():
+        assert cli.load(name).get_short_help_str(10**4) == lazy.short_help, name
+
+
+@pytest.mark.parametrize("args", [["--help"], ["emulator", "--help"]])
+def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list[str]) -> None:
+    code = ("import sys; from qwenlab.cli import cli\n"
+            f"try: cli.main({args!r})\n"
+            "except SystemExit as exit: assert exit.code == 0, exit.code\n"
+            "heavy = ('pandas', 'matplotlib', 'ipywidgets', 'qwenlab.lab', 'qwenlab.cli.runs', 'qwenlab.cli.logs', "
+            "'qwenlab.cli.views', 'qwenlab.cli.scores', 'qwenlab.cli.demo')\n"
+            "print('LOADED', [m for m in heavy if m in sys.modules])\n")
+    done = fresh_process("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout, done.stdout[-500:]
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    done = fresh_process("-m", "qwenlab.cli", "--version")
+    assert done.returncode == EXIT_OK and "qwenlab, version" in done.stdout, done.stderr
+
+
+def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator: Emulator, sweep_file: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    first = qwenlab("run", str(sweep_file), "--no-progress")
+    assert first.exit_code == EXIT_OK and "2/2 cells done" in first.output, first.output
+    sent = len(emulator.ledger)
+    again = qwenlab("run", str(sweep_file), "--no-progress")
+    assert again.exit_code == EXIT_OK and len(emulator.ledger) == sent == 2
+    assert qwenlab("logs", "small").exit_code == EXIT_OK
+
+
+# -- reading creates nothing ------------------------------------------------------------------------
+def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_file: Path) -> None:
+    logs = qwenlab("logs")
+    assert logs.exit_code == EXIT_FAILED and "no log yet" in logs.output and "qwenlab demo" in logs.output
+    costs = qwenlab("costs")
+    assert costs.exit_code == EXIT_FAILED and "no log yet" in costs.output
+    assert json.loads(qwenlab("logs", "--json").output) == []
+    assert qwenlab("costs", "--json").exit_code == EXIT_OK
+    assert qwenlab("logs", "path").output.strip() == str(absent / "qwenlab.db")
+    plan = qwenlab("run", str(sweep_file), "--dry-run")
+    assert plan.exit_code == EXIT_OK and "request of cell 0" in plan.output, plan.output
+    for args in (["logs", "small"], ["logs", "small", "--json"], ["grid", "small"], ["export", "small"], ["score", "small"]):
+        result = qwenlab(*args)
+        assert result.exit_code == EXIT_BAD_INPUT and "no log yet" in result.output, (args, result.output)
+    assert not absent.exists() and not absent.parent.exists()
+
+
+# -- 2: bad input, nothing sent -----------------------------------------------------------------------
+def test_an_unknown_experiment_is_bad_input_naming_the_known_ones(small: str) -> None:
+    for command in ("grid", "export", "logs", "score"):
+        result = qwenlab(command, "NO-SUCH-NAME")
+        assert result.exit_code == EXIT_BAD_INPUT, (command, result.output)
+        assert "'EXPERIMENT'" in result.output and "NO-SUCH-NAME" in result.output and "known: small" in result.output
+    costs = qwenlab("costs", "-e", "NO-SUCH-NAME")
+    assert costs.exit_code == EXIT_BAD_INPUT and "'--experiment'" in costs.output and "known: small" in costs.output
+
+
+def test_a_sweep_file_with_an_invalid_value_is_bad_input_and_sends_nothing(emulator: Emulator, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.replace('size = "256x256"', 'size = "9000x10"'))
+    result = qwenlab("run", str(bad), "--no-progress")
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "width: " in result.output and "nothing was sent" in result.output and "Usage: qwenlab run" in result.output
+    missing = qwenlab("run", str(tmp_path / "nope.toml"))  # click's own usage error: the same code
+    assert missing.exit_code == EXIT_BAD_INPUT and "does not exist" in missing.output
+    assert json.loads(qwenlab("logs", "--json").output) == []  # no experiment was recorded
+    good = tmp_path / "good.toml"
+    good.write_text(SMALL)
+    options = qwenlab("run", str(good), "--concurrency", "0")
+    assert options.exit_code == EXIT_BAD_INPUT and "concurrency: " in options.output, options.output
+    assert emulator.requests == [] and len(emulator.ledger) == 0
+
+
+def test_a_sweep_changed_under_an_existing_name_is_bad_input(emulator: Emulator, sweep_file: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    assert qwenlab("run", str(sweep_file), "--no-progress").exit_code == EXIT_OK
+    sent = len(emulator.requests)
+    sweep_file.write_text(SMALL.replace("[true, false]", "[true]"))
+    result = qwenlab("run", str(sweep_file), "--no-progress")
+    assert result.exit_code == EXIT_BAD_INPUT and "--extend" in result.output, result.output
+    assert len(emulator.requests) == sent
+
+
+def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emulator: Emulator) -> None:
+    cases = {
+        ("costs", "--by", "colour"): "'--by'",
+        ("costs", "--since", "soon"): "since=",
+        ("grid", small, "--rows", "nope"): "its axes are",
+        ("grid", small, "--where", "promptExtend"): "'--where'",
+        ("score", small, "--engine", "bogus"): "'--engine'",
+        ("emulator", "--host", "192.168.1.10"): "loopback",
+        ("emulator", "--rate-429", "2"): "rate_429",
+        ("logs", "--limit", "many"): "'--limit'",
+    }
+    for args, named in cases.items():
+        result = qwenlab(*args)
+        assert result.exit_code == EXIT_BAD_INPUT and named in result.output, (args, result.output)
+
+
+# -- 1: the operation failed ---------------------------------------------------------------------------
+def test_a_run_whose_key_is_refused_fails_and_prints_the_experiment_first(sweep_file: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    with Emulator(api_key="sk-the-right-key") as emu:
+        monkeypatch.setenv("RUNWARE_BASE_URL", emu.url)
+        monkeypatch.setenv("RUNWARE_API_KEY", "sk-a-wrong-key")
+        result = qwenlab("run", str(sweep_file), "--name", "refused", "--no-progress")
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert result.output.startswith("Error: Experiment 'refused' (failed)"), result.output
+    assert "AuthenticationError" in result.output and "HTTP 401" in result.output
+    assert "sk-a-wrong-key" not in result.output
+
+
+def test_io_failures_fail(small: str, tmp_path: Path, emulator: Emulator) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    grid = qwenlab("grid", small, "-o", str(tmp_path / "a-file" / "grid.png"))
+    assert grid.exit_code == EXIT_FAILED and "a-file" in grid.output and "Traceback" not in grid.output, grid.output
+    busy = qwenlab("emulator", "--port", str(emulator.port))  # the fixture's emulator holds that port
+    assert busy.exit_code == EXIT_FAILED and "try another --port" in busy.output, busy.output
+
+
+def test_the_readme_documents_the_exit_codes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in ((EXIT_OK, "success"), (EXIT_FAILED, "the operation failed"), (EXIT_BAD_INPUT, "bad input")):
+        assert f"| {code} | {meaning}" in readme and f"{code}  {meaning}" in qwenlab("--help").output
+
+
+# -- one class, one code ----------------------------------------------------------------------------
+@pytest.mark.parametrize("error, code", [
+    (ValidationError([Problem("width", "must be 256 to 2048")]), EXIT_BAD_INPUT),
+    (ExperimentNotFoundError("no experiment named 'x'; known: a"), EXIT_BAD_INPUT),
+    (ExperimentConflictError("run it under a new name or with --extend"), EXIT_BAD_INPUT),
+    (UnknownAxisError("'x' is not an axis"), EXIT_BAD_INPUT),
+    (UnknownCostKeyError("by='x'"), EXIT_BAD_INPUT),
+    (ValueError("since='soon' is not a date"), EXIT_BAD_INPUT),
+    (click.UsageError("no such option"), EXIT_BAD_INPUT),
+    (AuthenticationError("the key is wrong", status=401), EXIT_FAILED),
+    (TransportError("connection refused"), EXIT_FAILED),
+    (ImageError("not an image"), EXIT_FAILED),
+    (QwenlabError("tesseract failed"), EXIT_FAILED),
+    (PermissionError(13, "Permission denied", "/x.png"), EXIT_FAILED),
+])
+def test_each_class_of_error_has_one_exit_code(error: BaseException, code: int) -> None:
+    assert exit_code(error) == code
+
+
+def test_an_error_that_stopped_a_run_is_a_failure_whatever_its_class() -> None:
+    error = ValidationError([Problem("width", "must be 256 to 2048")])
+    error.experiment = object()  # set by Lab.run on the error that stopped a sweep
+    assert exit_code(error) == EXIT_FAILED
