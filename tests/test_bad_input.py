@@ -4,7 +4,7 @@ fix it; nothing is spent (the emulator receives no request at all, its ledger st
 nothing already in the log changes (every row of every table, compared before and after).
 
 The TOML parser's own cases (unknown settings, a [request] that is not a table, range syntax)
-are in tests/test_sweepfile.py; the sweep's (zip lengths, seed policies) in tests/test_sweep.py.
+are in tests/sweeps/test_sweepfile.py; the sweep's (zip lengths, seed policies) in tests/sweeps/test_sweep.py.
 """
 
 from __future__ import annotations

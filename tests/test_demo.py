@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from seed_examples import example_requests
+from tests.support.seed_examples import example_requests
 
 from qwenlab.cli import cli
 from qwenlab.demo import EXAMPLES, demo_sweep, run_demo

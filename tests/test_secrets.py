@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
-from labkit import LoopbackServer
+from tests.support.labkit import LoopbackServer
 from PIL import Image
 
 from qwenlab import Lab, Sweep

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from seed_examples import seed_page_text
+from tests.support.seed_examples import seed_page_text
 
 from qwenlab.core.model import ModelDescription, get_model, list_models, register_model
 from qwenlab.errors import ModelDescriptionError, ModelNotFoundError

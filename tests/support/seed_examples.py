@@ -9,10 +9,10 @@ import json
 import re
 from pathlib import Path
 
-SEED_PAGE = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_234d0ef179007147.txt"
+SEED_PAGE = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_234d0ef179007147.txt"
 # CI clones the repo into another folder with shared/ beside it; a copy ships in tests/data for
 # machines without shared/.
-_FALLBACK = Path(__file__).resolve().parent / "data" / "seed-page.txt"
+_FALLBACK = Path(__file__).resolve().parents[1] / "data" / "seed-page.txt"
 
 
 def seed_page_text() -> str:

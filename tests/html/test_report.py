@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from labkit import run_sweep
+from tests.support.labkit import run_sweep
 
 from qwenlab.cli import cli
 from qwenlab.emulator import Emulator

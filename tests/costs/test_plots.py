@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
-from test_costs import TOTAL, known  # noqa: F401  (the fixture)
+from tests.costs.test_costs import TOTAL, known  # noqa: F401  (the fixture)
 
 from qwenlab.costs.frames import Costs
 from qwenlab.costs.plots import (

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from labkit import SIZES, run_sweep, texts
+from tests.support.labkit import SIZES, run_sweep, texts
 
 from qwenlab.analysis.pairs import pairs
 from qwenlab.errors import WidgetsMissingError

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageStat
-from seed_examples import example_request_texts, example_requests, example_responses
+from tests.support.seed_examples import example_request_texts, example_requests, example_responses
 
 from qwenlab.cli import cli
 from qwenlab.emulator import Emulator, Faults, start_embedded

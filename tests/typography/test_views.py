@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from labkit import run_sweep, texts
+from tests.support.labkit import run_sweep, texts
 from matplotlib.patches import Polygon, Rectangle
 from PIL import Image
 

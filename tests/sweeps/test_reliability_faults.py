@@ -9,7 +9,7 @@ what the ledger charged for it, and every paid image is on disk unless its downl
 its cell says so and the charge is in the log). Faults are drawn from a fixed seed; the sync run
 at concurrency 1 draws them in the same order every time, so its figures are reproducible:
 
-    .venv/bin/pytest -q -s tests/test_reliability_faults.py    # prints one FIGURES line per run
+    .venv/bin/pytest -q -s tests/sweeps/test_reliability_faults.py    # prints one FIGURES line per run
 """
 
 from __future__ import annotations

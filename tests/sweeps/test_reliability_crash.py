@@ -1,7 +1,7 @@
 """Crashes: a sweep killed with SIGKILL again and again while requests are in flight, and two
 processes (two notebooks) writing to one log at once.
 
-tests/test_runner.py::test_kill_9_in_flight_loses_nothing_and_pays_nothing_twice kills one sync
+tests/sweeps/test_runner.py::test_kill_9_in_flight_loses_nothing_and_pays_nothing_twice kills one sync
 run once. Here the child process reports every write the moment its transaction returns, and is
 killed three times in a row at different points (sync and async delivery), so the checks are
 sharper: every write the dead process saw committed is in the database, byte for byte after the
@@ -46,8 +46,8 @@ CHILD = textwrap.dedent("""
     import sys
     from qwenlab import Lab
     from qwenlab.store.log import Log
-    sys.path.insert(0, {tests!r})
-    from test_reliability_crash import crash_sweep
+    sys.path.insert(0, {root!r})
+    from tests.sweeps.test_reliability_crash import crash_sweep
 
     import threading
     complete, mark_sent, lock = Log.complete_task, Log.mark_sent, threading.Lock()
@@ -69,7 +69,7 @@ CHILD = textwrap.dedent("""
     name, delivery = sys.argv[1], sys.argv[2]
     Lab().run(crash_sweep(delivery), name=name, concurrency=4, progress=False)
     print("FINISHED", flush=True)
-""").format(tests=str(Path(__file__).resolve().parent))
+""").format(root=str(Path(__file__).resolve().parents[2]))
 
 
 def child_env(data_dir: Path, emu: Emulator) -> dict[str, str]:
@@ -187,8 +187,8 @@ def test_killed_three_times_in_flight_loses_nothing_and_pays_nothing_twice(data_
 NOTEBOOK = textwrap.dedent("""
     import sys
     from qwenlab import Lab
-    sys.path.insert(0, {tests!r})
-    from test_reliability_crash import crash_sweep
+    sys.path.insert(0, {root!r})
+    from tests.sweeps.test_reliability_crash import crash_sweep
 
     own, prompt = sys.argv[1], sys.argv[2]
     lab = Lab()
@@ -199,7 +199,7 @@ NOTEBOOK = textwrap.dedent("""
         lab.log.rate(image_id, 3, note=own)
     print("RATED", len(ids), flush=True)
     print("FINISHED", flush=True)
-""").format(tests=str(Path(__file__).resolve().parent))
+""").format(root=str(Path(__file__).resolve().parents[2]))
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from labkit import SIZES, run_sweep, texts
+from tests.support.labkit import SIZES, run_sweep, texts
 from PIL import Image
 
 from qwenlab.cli import cli

@@ -5,7 +5,7 @@ answers missing what they must hold. Each is refused with a clear error; afterwa
 outside the data folder, nothing under images/ but whole images named by their hash, and memory
 stayed bounded (tracemalloc's peak).
 
-tests/test_imagestore.py checks the ImageStore itself (formats, truncation, header-only bombs, an
+tests/api/test_imagestore.py checks the ImageStore itself (formats, truncation, header-only bombs, an
 imageUUID of "../../x.png" in a MockTransport answer); here the same threats come over the wire,
 through the client and through `Lab.run` into the log.
 """
@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-from labkit import LoopbackServer
+from tests.support.labkit import LoopbackServer
 from PIL import Image
 
 from qwenlab import Lab, Sweep

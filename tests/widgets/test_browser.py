@@ -26,7 +26,7 @@ import pytest
 CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "data" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
 START_TIMEOUT_S = 120  # Voilà starting and running the notebook's kernel, on a slow CI machine
 CLICK_TIMEOUT_MS = 60_000
 

@@ -6,7 +6,7 @@ import json
 import uuid
 
 import pytest
-from seed_examples import example_request_texts, example_requests
+from tests.support.seed_examples import example_request_texts, example_requests
 
 from qwenlab.core.request import Request, parse_size, validate_task
 from qwenlab.errors import ValidationError
