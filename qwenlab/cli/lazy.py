@@ -21,7 +21,7 @@ __all__ = ["LazyCommand", "LazyGroup"]
 @dataclass(frozen=True)
 class LazyCommand:
     """Where a command lives ("qwenlab.cli.logs:logs_command") and the line the group's help
-    shows for it (the first sentence of the command's docstring; tests/test_cli.py checks)."""
+    shows for it (the first sentence of the command's docstring; tests/cli/test_cli.py checks)."""
 
     target: str
     short_help: str
