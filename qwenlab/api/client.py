@@ -255,10 +255,11 @@ class RunwareClient:
         refs = request.get("referenceImages")
         if not isinstance(refs, list) or not any(is_local_image(r) for r in refs):
             return request.validate()
-        probe = request.replace(referenceImages=[_PLACEHOLDER_UUID if is_local_image(r) else r for r in refs])
+        same = request.task_uuid  # the same task with its images uploaded: it keeps its taskUUID
+        probe = request.replace(referenceImages=[_PLACEHOLDER_UUID if is_local_image(r) else r for r in refs], taskUUID=same)
         probe.validate()
         uploaded = [self.upload_image(r) if is_local_image(r) else r for r in refs]
-        return request.replace(referenceImages=uploaded).validate()
+        return request.replace(referenceImages=uploaded, taskUUID=same).validate()
 
     # -- the machinery ---------------------------------------------------------------------------
     def _execute(

@@ -205,8 +205,15 @@ class Request:
 
     # -- changing ------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> "Request":
-        """A new request with some parameters changed (None removes one). Keeps the taskUUID
-        unless `taskUUID=` is given; use `renew()` for a fresh one."""
+        """A new request with some parameters changed (None removes one).
+
+        A request whose parameters change is a new task, so it gets a fresh taskUUID: Runware
+        answers a taskUUID once, and sending a changed request under the old one would fetch the
+        first request's images (or be refused). `taskUUID=` sets one explicitly; a replace that
+        changes nothing keeps it; `renew()` gives the same request a fresh one."""
+        if "taskUUID" in changes and changes["taskUUID"] is None:
+            changes["taskUUID"] = new_task_uuid()  # "no taskUUID" on a task means a fresh one
+        explicit_uuid = "taskUUID" in changes
         model = changes.pop("model", self._model_id)
         size = changes.pop("size", None)
         if size is not None:
@@ -230,6 +237,8 @@ class Request:
             else:
                 # keep the spelling the request already used (e.g. a top-level referenceImages)
                 values[present[0] if present else (spec.path if spec else key)] = copy.deepcopy(value)
+        if not explicit_uuid and (model != self._model_id or _without_uuid(values) != _without_uuid(self._values)):
+            values["taskUUID"] = new_task_uuid()  # a changed request is a new task
         new._values = _ordered(values) if not self._pasted_order() else values
         return new
 
@@ -314,6 +323,10 @@ def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
             node = nxt
         node[parts[-1]] = copy.deepcopy(value)
     return out
+
+
+def _without_uuid(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k != "taskUUID"}
 
 
 def _ordered(values: dict[str, Any]) -> dict[str, Any]:

@@ -695,3 +695,15 @@ def test_dataclasses_have_the_promised_fields():
         assert hasattr(img, name)
     result = TaskResult(request=req(), task_uuid="t", images=[img])
     assert result.cost is None and not result.ok
+
+
+# -- a changed request is a new task ------------------------------------------------------------------
+def test_a_replaced_request_is_sent_as_a_new_task_not_answered_with_the_first_ones_images(fake, make_client):
+    client = make_client()
+    first = req()
+    a = client.generate(first)
+    b = client.generate(first.replace(prompt="A different poster that reads 'NOIR'"))
+    assert b.task_uuid != a.task_uuid and not b.recovered
+    assert fake.posts[1][0]["positivePrompt"] == "A different poster that reads 'NOIR'"
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference", "imageInference"]  # no getResponse of the first
+    assert {i.sha256 for i in a.images}.isdisjoint({i.sha256 for i in b.images})

@@ -156,9 +156,29 @@ def test_output_hash_ignores_delivery_and_task_uuid_but_not_content() -> None:
 def test_replace_keeps_values_and_spelling() -> None:
     seed0 = Request.from_json(example_requests()[0])
     changed = seed0.replace(positivePrompt="Edit: new headline 'X'")
-    assert "referenceImages" in changed.to_task() and changed.task_uuid == seed0.task_uuid
+    assert "referenceImages" in changed.to_task()
     assert changed.replace(negativePrompt=None).negative_prompt is None
     assert seed0.renew().task_uuid != seed0.task_uuid
+
+
+def test_a_changed_request_is_a_new_task() -> None:
+    """Runware answers a taskUUID once: a changed request under the old UUID would be refused
+    (conflictTaskUUID) or, worse, answered with the first request's images."""
+    r = Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536")
+    for changed in (r.replace(prompt="Another poster"), r.replace(size="1536x1024"), r.replace(promptExtend=False),
+                    r.replace(model="alibaba:qwen-image@2.0"), r.replace(negativePrompt="blurry"),
+                    r.replace(width=None, height=None)):
+        assert changed.task_uuid != r.task_uuid and uuid.UUID(changed.task_uuid).version == 4
+    # nothing changed: the same task, the same UUID
+    assert r.replace().task_uuid == r.task_uuid and r.replace(size="1024x1536").task_uuid == r.task_uuid
+    assert r.replace(negativePrompt=None).task_uuid == r.task_uuid  # removing what is not there changes nothing
+    # an explicit taskUUID still wins, with or without other changes
+    mine = str(uuid.uuid4())
+    assert r.replace(taskUUID=mine).task_uuid == mine
+    assert r.replace(prompt="Another poster", taskUUID=mine).task_uuid == mine
+    assert r.renew().task_uuid != r.task_uuid and r.renew().to_task().keys() == r.to_task().keys()
+    pasted = Request.from_json(example_requests()[0])
+    assert pasted.replace(positivePrompt="Edit: new headline 'X'").task_uuid != pasted.task_uuid
 
 
 def test_value_object_semantics() -> None:
