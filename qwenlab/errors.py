@@ -210,7 +210,13 @@ class TransportError(QwenlabError):
 
 
 class APIError(QwenlabError):
-    """Runware answered with an error."""
+    """Runware answered with an error.
+
+    `code`, `status` and `task_uuid` classify it; `parameters` lists every parameter it names
+    (Runware sends `parameter` as a string or a list) and `parameter` shows them as one string
+    ("width, height"); `item` is the error item as it came (secrets redacted) and `details` its
+    other fields (`type`, `allowedValues`, `documentation`, anything new); `errors` every error
+    item of the answer."""
 
     retryable = False
 
@@ -220,21 +226,51 @@ class APIError(QwenlabError):
         *,
         status: int | None = None,
         code: str | None = None,
-        parameter: str | None = None,
+        parameter: str | list[str] | None = None,
         task_uuid: str | None = None,
         retry_after: float | None = None,
         errors: list[dict[str, Any]] | None = None,
+        item: dict[str, Any] | None = None,
     ) -> None:
         self.status = status
         self.code = code
-        self.parameter = parameter
+        self.parameters = _parameter_names(parameter)
+        self.parameter = ", ".join(self.parameters) or None
         self.task_uuid = task_uuid
         self.retry_after = retry_after
-        self.errors = errors or []
+        self.errors = [_redacted(e) for e in errors or []]
+        self.item = _redacted(dict(item or {}))
+        self.details = {k: v for k, v in self.item.items() if k not in _ITEM_CORE}
         self.raw_message = redact(message)
-        parts = [f"HTTP {status}" if status else None, code, f"parameter {parameter}" if parameter else None]
+        named = None
+        if self.parameters:
+            named = f"parameter{'s' if len(self.parameters) > 1 else ''} {self.parameter}"
+        allowed = self.details.get("allowedValues")
+        shown = f"allowed: {', '.join(str(v) for v in allowed)}" if isinstance(allowed, list) and allowed else None
+        parts = [f"HTTP {status}" if status else None, redact(code) if code else None, named, shown]
         head = ", ".join(p for p in parts if p)
         super().__init__(f"{message} ({head})" if head else message)
+
+
+# The fields of an error item APIError reads itself; the rest are its `details`.
+_ITEM_CORE = frozenset({"code", "message", "parameter", "taskUUID", "taskType"})
+
+
+def _parameter_names(value: Any) -> list[str]:
+    """Every parameter name an error item gives: a string, or a list of them (others ignored)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [redact(v) for v in values if isinstance(v, str) and v]
+
+
+def _redacted(value: Any) -> Any:
+    """A deep copy of JSON-like `value` with every registered secret scrubbed from its strings."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return copy.deepcopy(value)
 
 
 class BadRequestError(APIError):
@@ -334,4 +370,5 @@ def api_error_from(
         task_uuid=error.get("taskUUID"),
         retry_after=retry_after,
         errors=errors,
+        item=error,
     )
