@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from ..core.request import Request
 
-__all__ = ["Cell", "LocalImage", "REF_PATHS"]
+__all__ = ["Cell", "LocalImage", "REF_PATHS", "match_logged"]
 
 # where a task may carry reference images (the documented path, and the seed page's top level)
 REF_PATHS = ("inputs.referenceImages", "referenceImages")
@@ -58,6 +58,12 @@ class Cell:
     def price(self) -> float:
         return self.request.model.price_on(None)
 
+    def output_identity(self) -> tuple[str, int, int]:
+        """What the cell's images depend on and what it costs: the request's output hash (model and
+        every output-affecting parameter, documented defaults filled in), numberResults, repeat."""
+        request = self.request_with({})
+        return request.output_hash(), request.number_results, self.repeat
+
     def cell_json(self) -> dict[str, Any]:
         """Axis name -> value for this cell, plus "repeat" (the `tasks.cell_json` column)."""
         return {**self.values, "repeat": self.repeat}
@@ -79,3 +85,31 @@ class Cell:
         if task_uuid:
             task["taskUUID"] = task_uuid
         return Request.from_task(task)
+
+
+def match_logged(cells: list[Cell], rows: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Cell key -> the experiment's task row that already stands for that cell, for the cells
+    that have one.
+
+    A row stands for a cell when it has the cell's key (the same request, the same repeat). When a
+    sweep is extended, a cell may also ask for what a row no other cell claims already asked for:
+    the same output (`Cell.output_identity`: a parameter sent at its documented default is the same
+    as one left out), numberResults and repeat. Adding a promptExtend axis must not pay again for
+    the cells that left promptExtend at its default of true. A size left out is not the same as any
+    size sent: Runware documents no default size for these models.
+    """
+    by_key = {str(r["cell_key"]): r for r in rows}
+    keys = {c.key for c in cells}
+    spare: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:  # rows no cell of this sweep has by key, in the order they were logged
+        if r["cell_key"] not in keys and r.get("output_hash"):
+            spare.setdefault((r["output_hash"], r["number_results"] or 1, r["repeat"]), []).append(r)
+    matched: dict[str, Mapping[str, Any]] = {}
+    for c in cells:
+        if c.key in by_key:
+            matched[c.key] = by_key[c.key]
+        elif spare:
+            pool = spare.get(c.output_identity())
+            if pool:
+                matched[c.key] = pool.pop(0)
+    return matched

@@ -23,6 +23,7 @@ What the runner promises:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ from ..progress import Progress
 from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json
 from .budget import Budget, run_setting_problems
+from .cell import match_logged
 from .sweep import Cell, Sweep
 
 if TYPE_CHECKING:
@@ -132,8 +134,8 @@ class Runner:
         under `name` (done cells will not be sent again)."""
         df = sweep.plan(quiet=quiet)
         exp = self.log.experiment(name or sweep.default_name())
-        status = {r["cell_key"]: r["status"] for r in self.log.tasks(exp["id"])} if exp else {}
-        df["logged"] = [status.get(k, "new") for k in df["key"]]
+        logged = match_logged(sweep.cells(), self.log.tasks(exp["id"])) if exp else {}
+        df["logged"] = [logged[k]["status"] if k in logged else "new" for k in df["key"]]
         return df
 
     # -- running --------------------------------------------------------------------------------
@@ -203,15 +205,29 @@ class Runner:
         if notes is not None:
             changes["notes"] = notes
         if changes:
-            changes = {k: v for k, v in changes.items() if v is not None or k == "budget_usd"}
+            # None means "not given": keep what the experiment has (an extended sweep keeps its
+            # budget unless a new one is given, or it would spend past the one it was run under)
+            changes = {k: v for k, v in changes.items() if v is not None}
             self.log.update_experiment(int(existing["id"]), **changes)
         return self.log.experiment(name) or existing
 
     def _add_new_cells(self, exp_id: int, cells: list[Cell]) -> None:
-        known = {r["cell_key"] for r in self.log.tasks(exp_id)}
+        """Log the cells the experiment does not hold yet. A cell it holds (`match_logged`: the same
+        request, or, in an extended sweep, the same output) is never paid for again: its row takes the
+        cell's key and its values in this sweep (a size axis added later names the size the row was
+        sent with, instead of leaving it blank)."""
+        matched = match_logged(cells, self.log.tasks(exp_id))
+        for c in cells:
+            row = matched.get(c.key)
+            if row is None:
+                continue
+            # merged, not replaced: an axis the sweep no longer has keeps the value the row was sent with
+            values = to_json({**json.loads(row["cell_json"] or "{}"), **c.cell_json()})
+            if row["cell_key"] != c.key or row["cell_json"] != values:
+                self.log.note_task(int(row["id"]), cell_key=c.key, cell_json=values)
         rows = []
         for c in cells:
-            if c.key in known:
+            if c.key in matched:
                 continue
             req = c.request_with({}, task_uuid=new_task_uuid())
             rows.append({

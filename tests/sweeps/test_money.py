@@ -1,0 +1,102 @@
+"""Money mistakes a sweep must not make: an extended run keeps its budget, a request already done
+is never paid again (and shows under the values it now has), a seed the model cannot take is
+refused, and the way a run stopped (budget, failed cells) is recorded and shown as what it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab.api.client import RunwareClient
+from qwenlab.emulator import Emulator
+from qwenlab.errors import ValidationError
+
+PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
+PRICE = 0.075
+
+
+@pytest.fixture
+def make_lab(data_dir: Path) -> Callable[..., Lab]:
+    made: list[RunwareClient] = []
+
+    def make(emu: Emulator, **kw: Any) -> Lab:
+        kw.setdefault("backoff_base", 0.01)
+        client = RunwareClient("sk-money-test", emu.url, images_dir=data_dir / "images", **kw)
+        made.append(client)
+        return Lab(data_dir, client=client)
+
+    yield make
+    for c in made:
+        c.close()
+
+
+# -- 1. extend keeps the budget ----------------------------------------------------------------------
+def test_extend_without_a_budget_keeps_the_experiments_budget(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    two = Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]})
+    lab.run(two, name="kept", budget_usd=3 * PRICE, progress=False)
+    assert emulator.ledger.total() == pytest.approx(2 * PRICE)
+
+    eight = Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False], "outputQuality": [60, 61, 62, 63]})
+    exp = lab.run(eight, name="kept", extend=True, progress=False)  # no budget_usd: the experiment's own holds
+    assert exp.budget_usd == pytest.approx(3 * PRICE)
+    assert emulator.ledger.total() <= 3 * PRICE + 1e-9
+    assert exp.counts()["done"] == 3
+
+    exp = lab.run(eight, name="kept", extend=True, budget_usd=1.0, progress=False)  # a new budget is taken
+    assert exp.budget_usd == 1.0 and exp.counts()["done"] == 2 + 8  # the first sweep's 2 cells stay in the experiment
+
+
+# -- 2. extend never pays twice for one request ----------------------------------------------------------
+def test_adding_a_size_axis_reuses_the_cells_of_the_old_size_and_labels_them(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    lab.run(Sweep(prompt=PROMPT, size="256x384", axes={"promptExtend": [True, False]}), name="sized", progress=False)
+    paid = {c.task_uuid for c in emulator.ledger.charges}
+    assert len(paid) == 2
+
+    wider = Sweep(prompt=PROMPT, axes={"promptExtend": [True, False], "size": ["256x384", "384x256"]})
+    exp = lab.run(wider, name="sized", extend=True, progress=False)
+    assert emulator.ledger.total() == pytest.approx(4 * PRICE) and emulator.ledger.charged_twice() == []
+    df = exp.df
+    assert len(df) == 4 and set(df["status"]) == {"done"}
+    # the old cells show under the size they were sent with, not under "none"
+    assert df["size"].notna().all()
+    assert sorted(zip(df["promptExtend"], df["size"])) == [(False, "256x384"), (False, "384x256"),
+                                                           (True, "256x384"), (True, "384x256")]
+    old = df[df["task_uuid"].isin(paid)]
+    assert set(old["size"]) == {"256x384"}
+    # the grid reads the same values: one column per size, every slot filled
+    from qwenlab.store.catalog import Catalog
+
+    cat = Catalog.load(exp)
+    assert len(cat.entries) == 4 and {e.value("size") for e in cat.entries} == {"256x384", "384x256"}
+    # and running the wider sweep again sends nothing
+    before = len(emulator.requests)
+    lab.run(wider, name="sized", progress=False)
+    assert len(emulator.requests) == before
+
+
+def test_an_explicit_default_is_the_same_request_as_an_omitted_one(emulator: Emulator, make_lab) -> None:
+    """promptExtend defaults to true (the model page says so): a cell that left it out and one that
+    sends true are the same request, so adding a promptExtend axis pays only for `off`."""
+    lab = make_lab(emulator)
+    lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=2), name="implicit", progress=False)
+    both = Sweep(prompt=PROMPT, size="256x256", repeats=2, axes={"promptExtend": [True, False]})
+    plan = lab.plan(both, "implicit", quiet=True)  # the plan (and `qwenlab run --dry-run`) knows it too
+    assert sorted(zip(plan["promptExtend"], plan["logged"])) == [("off", "new"), ("off", "new"), ("on", "done"), ("on", "done")]
+    exp = lab.run(both, name="implicit", extend=True, progress=False)
+    assert emulator.ledger.total() == pytest.approx(4 * PRICE) and emulator.ledger.charged_twice() == []
+    assert sorted(zip(exp.df["promptExtend"], exp.df["repeat"])) == [(False, 0), (False, 1), (True, 0), (True, 1)]
+
+
+def test_a_size_left_out_is_not_taken_for_a_size_sent(emulator: Emulator, make_lab) -> None:
+    """Runware documents no default size, so a cell sent without one is a different request from
+    one sent with 1024x1024: it stays, under "none", and is not relabelled."""
+    lab = make_lab(emulator)
+    lab.run(Sweep(prompt=PROMPT, outputQuality=20), name="unsized", progress=False)
+    exp = lab.run(Sweep(prompt=PROMPT, outputQuality=20, axes={"size": ["1024x1024"]}), name="unsized", extend=True,
+                  progress=False)
+    assert len(exp.df) == 2 and exp.df["size"].isna().sum() == 1
