@@ -8,6 +8,7 @@
     ├── BudgetExceededError         the next request would spend more than the budget allows
     ├── ExperimentNotFoundError     no experiment of that name in the log (the message lists the known ones)
     ├── ExperimentConflictError     a sweep run under the name of an experiment that has a different sweep
+    │   └── BackendMismatchError        an experiment whose cells ran on the emulator resumed on Runware, or the reverse
     ├── UnknownAxisError            an axis name the experiment does not have
     ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis
     ├── JudgementError              a judgement that cannot be recorded
@@ -17,7 +18,7 @@
     └── APIError                    Runware answered with an error (classified by HTTP status, then code)
         ├── BadRequestError             400: the request is wrong; never retried
         │   ├── UnsupportedParameterError   a parameter the model does not declare
-        │   └── ConflictTaskUUIDError       the taskUUID was already used (the task was accepted before)
+        │   └── ConflictTaskUUIDError       the taskUUID is taken: by another task, or by one getResponse forgot
         ├── AuthenticationError         401: the API key is missing or wrong
         ├── InsufficientCreditsError    402: no balance left
         ├── PermissionDeniedError       403: the key may not do this
@@ -47,6 +48,7 @@ __all__ = [
     "BudgetExceededError",
     "ExperimentNotFoundError",
     "ExperimentConflictError",
+    "BackendMismatchError",
     "UnknownAxisError",
     "UnknownCostKeyError",
     "JudgementError",
@@ -179,6 +181,12 @@ class ExperimentConflictError(QwenlabError):
     """An experiment of this name exists with a different sweep."""
 
 
+class BackendMismatchError(ExperimentConflictError):
+    """An experiment has cells done (or in doubt) on another backend than the client's: on
+    qwenlab's emulator (synthetic images, emulated costs) while the client talks to Runware, or
+    the reverse. Nothing was sent; the message names the fix (a new name, or `mix_backends=True`)."""
+
+
 class UnknownAxisError(QwenlabError, ValueError):
     """An axis name that the experiment does not have."""
 
@@ -282,7 +290,10 @@ class UnsupportedParameterError(BadRequestError):
 
 
 class ConflictTaskUUIDError(BadRequestError):
-    """The taskUUID was used before: the task was accepted earlier, so poll it instead of resending."""
+    """The taskUUID is taken. On a task's first attempt another task owns it (send the request with
+    `request.renew()`); after a retry, or for a task that may have been sent before, it means the
+    task was accepted earlier and the client fetches it, so this is raised only when getResponse
+    no longer knows it."""
 
 
 class AuthenticationError(APIError):

@@ -11,7 +11,9 @@ Synchronous on purpose: a notebook already runs an event loop, so nothing here c
 
 Money is never spent twice: every retry of a task carries the same taskUUID; when a retry is
 told `conflictTaskUUID` (the first attempt was accepted after all) the client fetches the results
-with `getResponse` instead of sending the task again.
+with `getResponse` instead of sending the task again. On a task's first attempt the same answer
+means another task owns the UUID, and is an error (ConflictTaskUUIDError), unless the caller says
+the task may have been sent before (`sent_before=True`: crash recovery).
 """
 
 from __future__ import annotations
@@ -45,11 +47,15 @@ from .retry import PollSchedule, RetryPolicy
 from .taskrun import TaskRun
 from .uploads import Uploader, is_local_image
 
-__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "DEFAULT_BASE_URL"]
+__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "DEFAULT_BASE_URL"]
 
 DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 # The key sent to the offline emulator (it accepts any); not a secret.
 EMULATOR_KEY = "qwenlab-offline-emulator"
+# The header qwenlab's emulator sends with every answer (qwenlab/emulator/handler.py): a client
+# believes it, not the address, to tell the emulator from Runware. Runware never sends it.
+EMULATOR_HEADER = "X-Qwenlab-Emulator"
+BACKENDS = ("emulator", "runware")
 # A valid image UUID standing in for a local reference image while the rest is validated.
 _PLACEHOLDER_UUID = "00000000-0000-4000-8000-000000000000"
 
@@ -68,7 +74,10 @@ class RunwareClient:
     images_dir: where images are saved by content hash (default `qwenlab.paths.images_dir()`).
     transport: an httpx transport (tests pass `httpx.MockTransport`).
     sleep: replaces real waiting between retries and polls (tests pass `sleeps.append`).
-    is_emulator: default True when base_url is a loopback address.
+    is_emulator: default True when base_url is a loopback address (a guess by address; `backend`
+        is what the server says it is).
+    backend: "emulator" or "runware" when the caller knows (connect() for its embedded emulator);
+        by default found out (see `backend`).
     """
 
     def __init__(
@@ -88,6 +97,7 @@ class RunwareClient:
         max_connections: int = 32,
         sleep: Callable[[float], None] | None = None,
         is_emulator: bool | None = None,
+        backend: str | None = None,
     ) -> None:
         key = api_key or os.environ.get("RUNWARE_API_KEY")
         if not key:
@@ -99,6 +109,13 @@ class RunwareClient:
         self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         loopback = _is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
+        if backend is not None and backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (or None to find out), got {backend!r}")
+        # what this client talks to: given, or the emulator's own key (Runware refuses it), else
+        # found out from the first answer of the API (the emulator's header) or by asking once
+        self._backend = backend or ("emulator" if key == EMULATOR_KEY else None)
+        self._seen: str | None = None  # what the API's answers say, from the latest one
+        self._backend_lock = threading.Lock()
         self.timeout = timeout
         self.policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep)
         self.polls = PollSchedule(initial=poll_initial, maximum=poll_max, timeout=poll_timeout)
@@ -110,6 +127,7 @@ class RunwareClient:
             follow_redirects=False,
             headers={"User-Agent": "qwenlab"},
             trust_env=not loopback,  # never route loopback traffic through a proxy from the environment
+            event_hooks={"response": [self._observe]},
         )
         self._exchange = Exchange(self._http, self.base_url, key, self.policy)
         self._downloader = Downloader(self._http, self.policy, max_bytes=self.store.max_bytes)
@@ -119,6 +137,49 @@ class RunwareClient:
     def __repr__(self) -> str:
         kind = "emulator" if self.is_emulator else "api"
         return f"RunwareClient({self.base_url!r}, {kind}, images_dir={str(self.store.configured_root or 'images_dir()')!r})"
+
+    # -- what it talks to --------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        """"emulator" when this client talks to qwenlab's offline emulator (the embedded one, or any
+        server that sends the emulator's `X-Qwenlab-Emulator` header, wherever it runs and whatever
+        the key), else "runware". The experiments' provenance and the runner's refusal to mix
+        backends rest on it.
+
+        Known from how the client was made, else from the API's answers so far; else asked once
+        with a GET of the base URL, which carries no key, no task and costs nothing. When the
+        server cannot be reached the answer is a guess by address (loopback: "emulator"), not kept,
+        so the next call asks again."""
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = self._seen or self._ask_backend()
+            if self._backend is not None:
+                return self._backend
+        return "emulator" if self.is_emulator else "runware"
+
+    @property
+    def api_host(self) -> str:
+        """The API's host (and port where one is given) without credentials: "api.runware.ai",
+        "127.0.0.1:8787"."""
+        parts = urlsplit(self.base_url)
+        host = (parts.hostname or "").lower()
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
+        return f"{host}:{parts.port}" if parts.port else host
+
+    def _observe(self, response: httpx.Response) -> None:
+        # every POST goes to the API (images are fetched with GET, uploads PUT elsewhere)
+        if response.request.method == "POST":
+            self._seen = _backend_of(response)
+
+    def _ask_backend(self) -> str | None:
+        """What the server at base_url says it is, from the headers of a GET (body unread); None
+        when it cannot be reached."""
+        try:
+            with self._http.stream("GET", self.base_url, timeout=httpx.Timeout(10.0)) as response:
+                return _backend_of(response)
+        except httpx.HTTPError:
+            return None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -132,26 +193,33 @@ class RunwareClient:
         self.close()
 
     # -- generating ------------------------------------------------------------------------------
-    def generate(self, request: Request, *, include_cost: bool = True, save: bool = True) -> TaskResult:
+    def generate(self, request: Request, *, include_cost: bool = True, save: bool = True,
+                 sent_before: bool = False) -> TaskResult:
         """Send one request and return its result, every image fetched, checked and saved.
 
         Raises ValidationError (nothing sent) or the QwenlabError that ended the task, with
         `.task_uuid` and `.attempts`. Per-image failures do not raise: see `TaskResult.errors`.
         `include_cost` adds `includeCost: true` unless the request sets includeCost itself;
         `save=False` keeps the bytes in memory (`GeneratedImage.data`) instead of on disk.
+        `sent_before=True` says this very task (its taskUUID) may have been sent before, by a run
+        that crashed or by another process: a `conflictTaskUUID` answer then fetches its results.
+        Otherwise that answer on a first attempt raises ConflictTaskUUIDError (another task owns
+        the UUID; use `request.renew()`).
         """
-        out = self._execute([request], include_cost=include_cost, save=save)[0]
+        out = self._execute([request], include_cost=include_cost, save=save, sent_before=sent_before)[0]
         if isinstance(out, QwenlabError):
             raise out
         return out
 
-    def send_batch(self, requests: list[Request], *, include_cost: bool = True, save: bool = True) -> list[Outcome]:
+    def send_batch(self, requests: list[Request], *, include_cost: bool = True, save: bool = True,
+                   sent_before: bool = False) -> list[Outcome]:
         """Send several tasks in ONE POST; one TaskResult or exception per request, in order.
 
         A request that fails validation is not sent (its slot holds the ValidationError); a task
-        the API refuses gets its own error while the rest of the batch succeeds.
+        the API refuses gets its own error while the rest of the batch succeeds. `sent_before` as
+        for `generate`, for every task of the batch.
         """
-        return self._execute(list(requests), include_cost=include_cost, save=save)
+        return self._execute(list(requests), include_cost=include_cost, save=save, sent_before=sent_before)
 
     def generate_many(
         self,
@@ -263,7 +331,8 @@ class RunwareClient:
 
     # -- the machinery ---------------------------------------------------------------------------
     def _execute(
-        self, requests: list[Request], *, include_cost: bool, save: bool, cancel: threading.Event | None = None
+        self, requests: list[Request], *, include_cost: bool, save: bool, cancel: threading.Event | None = None,
+        sent_before: bool = False,
     ) -> list[Outcome]:
         """Validate, POST every valid task in one array, poll what needs it, collect outcomes."""
         slots: list[Outcome | None] = [None] * len(requests)
@@ -283,7 +352,7 @@ class RunwareClient:
             task = prepared.to_task()
             if include_cost and not prepared.is_set("includeCost"):
                 task["includeCost"] = True
-            runs.append((i, TaskRun(prepared, task, self._fetcher(prepared, save=save, cancel=cancel))))
+            runs.append((i, TaskRun(prepared, task, self._fetcher(prepared, save=save, cancel=cancel), sent_before=sent_before)))
         if runs:
             self._send([r for _, r in runs], cancel)
             self._poll([r for _, r in runs], cancel)
@@ -308,7 +377,7 @@ class RunwareClient:
             if not items and not errs:
                 # an error naming no task (401, a refused batch) concerns every task in it
                 errs = unnamed[:1] or ([] if answer.ok_status else [{"message": answer.text or f"HTTP {answer.status}"}])
-            run.absorb_post(items, errs, answer.status)
+            run.absorb_post(items, errs, answer.status, resent=answer.resent)
 
     def _poll(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
         """Poll getResponse for every run that needs it, in one POST per round, with growing waits."""
@@ -357,6 +426,10 @@ class RunwareClient:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+def _backend_of(response: httpx.Response) -> str:
+    return "emulator" if response.headers.get(EMULATOR_HEADER) else "runware"
+
+
 def _is_loopback(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     if host == "localhost":
@@ -389,11 +462,19 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
         emu = start_embedded()
         url = emu.url
         key = getattr(emu, "api_key", None) or EMULATOR_KEY
+        kw.setdefault("backend", "emulator")
     else:
         key = EMULATOR_KEY
     _announce(url)
     kw.setdefault("is_emulator", True)
     return RunwareClient(key, url, **kw)
+
+
+def connect_backend(api_key: str | None = None) -> str | None:
+    """What `connect(api_key)` would talk to, found without connecting: "emulator" when no key is
+    given nor set (connect() then uses the offline emulator and nothing else), None when there is
+    a key (then the server says what it is: `RunwareClient.backend`)."""
+    return None if (api_key or os.environ.get("RUNWARE_API_KEY")) else "emulator"
 
 
 def _announce(url: str) -> None:

@@ -40,6 +40,10 @@ class Answer:
     text: str = ""
     attempts: int = 1
     uncertain: bool = False  # an earlier attempt may have reached the server
+    # these bytes were sent again after an attempt that may have been accepted (no readable
+    # answer, or a 5xx a gateway may send for a task the API took): a conflictTaskUUID now means
+    # "accepted before", where on a first attempt it means another task owns the UUID
+    resent: bool = False
 
     @property
     def ok_status(self) -> bool:
@@ -92,6 +96,7 @@ class Exchange:
         body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")  # the same bytes, so the same taskUUIDs, every time
         retries = self.policy.max_retries if max_retries is None else max_retries
         uncertain = False  # some attempt may have reached the server and got no readable answer
+        doubt = False  # some attempt may have been accepted (uncertain, or a 5xx answer)
         last: _Retry | None = None
         attempt = 0
         for attempt in range(1, retries + 2):
@@ -103,8 +108,10 @@ class Exchange:
             if isinstance(outcome, Answer):
                 outcome.attempts = attempt
                 outcome.uncertain = uncertain
+                outcome.resent = doubt
                 return outcome
             uncertain = uncertain or outcome.uncertain
+            doubt = doubt or outcome.uncertain or outcome.maybe_accepted
             last = outcome
         assert last is not None
         raise _exhausted(last.error, uncertain, attempt)
@@ -127,7 +134,8 @@ class Exchange:
                 sent=True,
             ), uncertain=True)
         if is_retryable_status(answer.status):
-            return _Retry(answer.error(), retry_after=answer.retry_after)
+            # 429 and 408 refuse the request; a 5xx may come from a gateway after the API took it
+            return _Retry(answer.error(), retry_after=answer.retry_after, maybe_accepted=answer.status >= 500)
         return answer
 
     def _send(self, body: bytes) -> httpx.Response | None | _Retry:
@@ -190,6 +198,7 @@ class _Retry:
     error: QwenlabError
     uncertain: bool = False  # it may have reached the server (and been accepted) without a readable answer
     retry_after: float | None = None  # seconds the server asked to wait (Retry-After)
+    maybe_accepted: bool = False  # answered, but with a status that does not say the task was refused (5xx)
 
 
 def _exhausted(last: QwenlabError, uncertain: bool, attempts: int) -> QwenlabError:

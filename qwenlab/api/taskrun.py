@@ -44,8 +44,12 @@ def _kind(item: dict[str, Any]) -> str:
 class TaskRun:
     """The state of one task: its image slots, its errors, whether it still needs polling."""
 
-    def __init__(self, request: Request, task: dict[str, Any], fetch: Callable[[dict[str, Any], str], GeneratedImage]) -> None:
+    def __init__(self, request: Request, task: dict[str, Any], fetch: Callable[[dict[str, Any], str], GeneratedImage], *,
+                 sent_before: bool = False) -> None:
         self.request = request
+        # the caller knows this task may have been sent before (crash recovery, another process
+        # sharing the log): a conflictTaskUUID on its first attempt then means "accepted before"
+        self.sent_before = sent_before
         self.task = task
         self.task_uuid = str(task["taskUUID"])
         self.expected = request.number_results
@@ -66,15 +70,23 @@ class TaskRun:
     def finished(self) -> bool:
         return self.failure is not None or len(self.images) >= self.expected
 
-    def absorb_post(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int) -> None:
-        """Read the answer to this task's POST (inferenceTask), deciding whether to poll."""
+    def absorb_post(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int, *,
+                    resent: bool = False) -> None:
+        """Read the answer to this task's POST (inferenceTask), deciding whether to poll.
+
+        `resent`: these bytes went again after an attempt that may have been accepted."""
         self.http_status = status
         body_status = None if 200 <= status < 300 else status
         for err in errors:
             if err.get("code") == "conflictTaskUUID":
-                # accepted on an earlier attempt (or an earlier run): fetch it, never resend it
-                self.recovered = True
-                self.needs_poll = True
+                if self.sent_before or resent:
+                    # accepted on an earlier attempt (or an earlier run): fetch it, never resend it
+                    self.recovered = True
+                    self.needs_poll = True
+                else:
+                    # on a first attempt another task owns the UUID (Runware's SDK raises it too):
+                    # its results are not this request's, so they are never fetched as if they were
+                    self.task_errors.append(_conflict_on_first_attempt(body_status, err, self.task_uuid))
                 continue
             self.task_errors.append(_task_error(body_status, err, self.task_uuid))
         self._absorb_items(items)
@@ -180,6 +192,20 @@ class TaskRun:
 
 def _task_error(status: int | None, err: dict[str, Any], task_uuid: str) -> QwenlabError:
     return api_error_from(status, {**err, "taskUUID": err.get("taskUUID") or task_uuid})
+
+
+def _conflict_on_first_attempt(status: int | None, err: dict[str, Any], task_uuid: str) -> ConflictTaskUUIDError:
+    return ConflictTaskUUIDError(
+        f"taskUUID {task_uuid} is taken: Runware answered conflictTaskUUID to this request's first attempt, so "
+        "another task owns that UUID and its results are not this request's. Send it with request.renew() (a new "
+        "taskUUID); if it is this very task, sent before (a crash, another process), fetch it with "
+        "client.recover(request)",
+        status=status if status is not None else 400,
+        code="conflictTaskUUID",
+        parameter=err.get("parameter") or "taskUUID",
+        task_uuid=task_uuid,
+        item=err,
+    )
 
 
 def _failed_image(item: dict[str, Any], task_uuid: str) -> GeneratedImage:

@@ -7,7 +7,9 @@
     exp.grid(rows="promptExtend", cols="size", path="grid.png")
 
 In a notebook the object shows itself as a summary and a table with thumbnails; in a terminal,
-as a few lines of text.
+as a few lines of text. Both say where the cells ran (`exp.provenance`): results of qwenlab's
+offline emulator are marked SYNTHETIC with emulated costs, an experiment with cells from both
+backends MIXED, and cells logged before qwenlab recorded it "not recorded".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..errors import ExperimentNotFoundError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
 from .log import Log
+from .provenance import EMULATOR, Provenance
 from .thumbnails import thumbnail_of
 
 if TYPE_CHECKING:
@@ -75,6 +78,12 @@ class ExperimentRecord:
         return self.row.get("budget_usd")
 
     @property
+    def provenance(self) -> Provenance:
+        """Where its cells ran: `.kind` ("emulator", "runware", "mixed", "unknown", "none"), the
+        counts by backend, the API hosts, and the words the views show (`.headline()`, `.mark()`)."""
+        return self.log.provenance(self.id)
+
+    @property
     def axes(self) -> dict[str, list[str]]:
         """Axis name -> the labels of its values."""
         return json.loads(self.row.get("axes_json") or "{}")
@@ -104,7 +113,8 @@ class ExperimentRecord:
             rows.append({
                 "cell": i, **{a: cell.get(a) for a in axes}, "repeat": t["repeat"], "status": t["status"],
                 "seed": seeds[0] if seeds else t["seed"], "seeds": seeds, "n_images": len(imgs),
-                "cost_usd": t["cost_usd"], "cost_source": t["cost_source"], "estimated_cost_usd": t["estimated_cost_usd"],
+                "cost_usd": t["cost_usd"], "cost_source": _cost_source(t["cost_source"], t.get("backend")),
+                "estimated_cost_usd": t["estimated_cost_usd"], "backend": t.get("backend"),
                 "error_code": t["error_code"], "error_message": t["error_message"], "latency_s": t["latency_s"],
                 "attempts": t["attempts"], "path": self._abs(imgs[0]["path"]) if imgs else None,
                 "model": t["model"], "width": t["width"], "height": t["height"], "prompt": t["prompt"],
@@ -112,7 +122,7 @@ class ExperimentRecord:
                 "seed_policy": t["seed_policy"], "task_uuid": t["task_uuid"], "task_id": t["id"], "cell_key": t["cell_key"],
             })
         columns = ["cell", *axes, "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source",
-                   "estimated_cost_usd", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width",
+                   "estimated_cost_usd", "backend", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width",
                    "height", "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key"]
         return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
 
@@ -129,12 +139,13 @@ class ExperimentRecord:
             cell = json.loads(t.get("cell_json") or "{}")
             rows.append({
                 "image_id": img["id"], **{a: cell.get(a) for a in axes}, "repeat": t.get("repeat"), "seed": img["seed"],
-                "cost_usd": img["cost_usd"], "cost_source": img["cost_source"], "nsfw": _bool(img["nsfw"]),
+                "cost_usd": img["cost_usd"], "cost_source": _cost_source(img["cost_source"], t.get("backend")),
+                "backend": t.get("backend"), "nsfw": _bool(img["nsfw"]),
                 "path": self._abs(img["path"]), "width": img["width"], "height": img["height"], "format": img["format"],
                 "bytes": img["bytes"], "sha256": img["sha256"], "image_uuid": img["image_uuid"],
                 "task_uuid": img["task_uuid"], "task_id": img["task_id"], "prompt": t.get("prompt"),
             })
-        columns = ["image_id", *axes, "repeat", "seed", "cost_usd", "cost_source", "nsfw", "path", "width", "height",
+        columns = ["image_id", *axes, "repeat", "seed", "cost_usd", "cost_source", "backend", "nsfw", "path", "width", "height",
                    "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt"]
         return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
 
@@ -155,14 +166,18 @@ class ExperimentRecord:
         return round(self.log.spent(self.id), 6)
 
     def summary(self) -> str:
-        """A few lines: name, status, cells, images, cost, why it stopped."""
+        """A few lines: name, status, cells, where they ran (SYNTHETIC for the emulator), images,
+        cost (emulated for the emulator), why it stopped."""
         c = self.counts()
+        prov = self.provenance
         budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
+        where = prov.headline()
         lines = [
             f"Experiment {self.name!r} ({self.status}): {c['done']}/{c['cells']} cells done"
             + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
             + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
-            f"  {c['images']} images, ${self.cost:.3f} spent{budget}",
+            *([f"  {where}"] if where else []),
+            f"  {c['images']} images, {prov.spend(self.cost)}{budget}",
             "  axes: " + ("; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()) or "none"),
         ]
         if self.stop_reason:
@@ -174,8 +189,14 @@ class ExperimentRecord:
 
     def _repr_html_(self) -> str:
         df = self.df
-        head = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.summary().splitlines())
-        show = [c for c in [*self.axes, "repeat", "status", "seed", "cost_usd", "error_message"] if c in df.columns]
+        prov = self.provenance
+        where = prov.headline()
+        head = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.summary().splitlines()
+                       if line.strip() != where)
+        if where:
+            head = provenance_banner(prov) + head
+        shown = [*self.axes, "repeat", "status", *(["backend"] if prov.mixed else []), "seed", "cost_usd", "error_message"]
+        show = [c for c in shown if c in df.columns]
         cells = []
         for _, r in df.head(_HTML_ROWS).iterrows():
             thumb = _thumbnail(r["path"]) if r["path"] else ""
@@ -205,6 +226,24 @@ def open_experiment(name: str, data_dir: str | Path | None = None, *, log: Log |
                                           "run `qwenlab demo` or `qwenlab run sweep.toml` first")
         log = Log(path)
     return ExperimentRecord(log, name, folder)
+
+
+def provenance_banner(prov: Provenance) -> str:
+    """The provenance headline as an HTML banner (amber for synthetic or mixed, grey otherwise)."""
+    where = prov.headline()
+    if not where:
+        return ""
+    loud = prov.synthetic or prov.kind == "unknown"
+    style = ("background:#fff3cd;color:#7a4b00;border:1px solid #e0b84a" if loud
+             else "background:#f3f6fa;color:#34495e;border:1px solid #d5dde6")
+    return (f"<div class='qwenlab-provenance' style='{style};padding:4px 8px;margin:4px 0;border-radius:3px'>"
+            f"{html.escape(where)}</div>")
+
+
+def _cost_source(source: str | None, backend: str | None) -> str | None:
+    """A cost's source as shown: "api" (the number the API reported) is "emulated" when the API
+    was qwenlab's emulator."""
+    return "emulated" if source == "api" and backend == EMULATOR else source
 
 
 def _bool(value: Any) -> bool | None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..errors import redact
 from ..paths import db_path
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
+from .provenance import Provenance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -190,11 +191,16 @@ class Log:
         rows = self.rows("SELECT * FROM tasks WHERE id = ?", [task_id])
         return rows[0] if rows else None
 
-    def mark_sent(self, task_id: int, request_json: str) -> None:
-        """Record that the request is about to leave, with the exact JSON sent. Written before
-        the request goes, so a crash in flight leaves a 'sent' row the next run recovers."""
+    def mark_sent(self, task_id: int, request_json: str, *, backend: str | None = None, api_host: str | None = None,
+                  qwenlab_version: str | None = None) -> None:
+        """Record that the request is about to leave, with the exact JSON sent and where it goes
+        (backend "emulator" or "runware", the API host, the qwenlab version sending it). Written
+        before the request goes, so a crash in flight leaves a 'sent' row the next run recovers."""
+        fields = {"status": "sent", "sent_at": utc_now(), "request_json": request_json}
+        provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
+        fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
-            db["tasks"].update(task_id, {"status": "sent", "sent_at": utc_now(), "request_json": request_json})
+            db["tasks"].update(task_id, fields)
 
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         """Finish a task ('done' or 'failed') and insert its images, in one transaction.
@@ -220,11 +226,13 @@ class Log:
             row = next(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
             history = json.loads(row.get("history_json") or "[]")
             history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",
-                                                    "attempts", "sent_at", "completed_at", "cost_usd")})
+                                                    "attempts", "sent_at", "completed_at", "cost_usd", "backend",
+                                                    "api_host", "qwenlab_version")})
             db["tasks"].update(task_id, {
                 "task_uuid": task_uuid, "request_json": request_json, "status": "pending", "error_code": None,
                 "error_message": None, "http_status": None, "attempts": 0, "latency_s": None, "cost_usd": None,
                 "cost_source": None, "sent_at": None, "completed_at": None, "history_json": to_json(history),
+                "backend": None, "api_host": None, "qwenlab_version": None,  # where it goes next is set when it is sent
             })
 
     # -- images, ratings, judgements ------------------------------------------------------------
@@ -264,14 +272,26 @@ class Log:
         return float(row[0]["usd"] or 0.0)
 
     def experiments_frame(self) -> "pd.DataFrame":
-        """One row per experiment: status, cells by status, images, spend."""
-        return self.frame(
+        """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
+        mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
+        spend."""
+        df = self.frame(
             "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
-            "count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
+            "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend, "
+            "e.api_host, count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
             "sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
             "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
             f"round({SPENT_SQL}, 6) AS cost_usd "
             "FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id GROUP BY e.id ORDER BY e.id")
+        df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
+        return df
+
+    def provenance(self, experiment_id: int) -> Provenance:
+        """Where the experiment's cells were sent: counts by backend, API hosts, the emulated spend
+        (`qwenlab.store.provenance`)."""
+        return Provenance.of_rows(self.rows(
+            "SELECT t.backend, total(t.status != 'pending') AS cells, group_concat(DISTINCT t.api_host) AS hosts, "
+            f"{SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ? GROUP BY t.backend", [experiment_id]))
 
     def tasks_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
         where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])

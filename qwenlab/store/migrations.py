@@ -131,6 +131,24 @@ def m006_text_readings_and_scores(db: sqlite_utils.Database) -> None:
     db["text_scores"].create_index(["experiment_id", "engine"])
 
 
+@migration
+def m007_provenance(db: sqlite_utils.Database) -> None:
+    # where each task was sent: backend "emulator" (qwenlab's offline emulator: synthetic images,
+    # emulated costs) or "runware", the API host, and the qwenlab version that sent it; and where an
+    # experiment runs ("emulator", "runware", or "mixed" once a run was told to mix them). NULL is
+    # "not recorded": a row logged before this migration, shown as backend "unknown".
+    db["tasks"].add_column("backend", str)
+    db["tasks"].add_column("api_host", str)
+    db["tasks"].add_column("qwenlab_version", str)
+    db["experiments"].add_column("backend", str)
+    db["experiments"].add_column("api_host", str)
+    # the cost sums now keep emulated money apart, so they read the backend: the covering index
+    # of m005 is rebuilt with it (same name, same columns first), or every sum would read the wide rows
+    db.execute("DROP INDEX IF EXISTS idx_tasks_costs")
+    db.execute("CREATE INDEX idx_tasks_costs ON tasks (experiment_id, status, model, width, height, price_usd, "
+               "estimated_cost_usd, cost_usd, number_results, completed_at, sent_at, created_at, backend)")
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the

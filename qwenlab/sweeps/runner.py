@@ -18,6 +18,11 @@ What the runner promises:
   twice.
 - A failed cell is logged with its error and the sweep goes on; an error that would fail every
   cell the same way (bad key, no credit, no permission, an undeclared parameter) stops it at once.
+- Every task records where it was sent (backend "emulator" or "runware", the API host, qwenlab's
+  version), and so does the experiment. An experiment with cells done (or in doubt) on the other
+  backend is not resumed: `run` raises BackendMismatchError before anything is written or sent,
+  naming the fix (a new name keeps them apart; `mix_backends=True` keeps the done cells and sends
+  the others here, and the experiment is shown as MIXED).
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from ..api.client import connect
+from ..api.client import connect, connect_backend
 from ..core.request import Request, new_task_uuid
 from ..errors import (
     APIError,
     AuthenticationError,
+    BackendMismatchError,
     ExperimentConflictError,
     ImageError,
     InsufficientCreditsError,
@@ -48,6 +54,8 @@ from ..paths import data_dir as default_data_dir
 from ..progress import Progress
 from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json
+from ..store.provenance import EMULATOR, RUNWARE
+from ..version import __version__
 from .budget import Budget, run_setting_problems
 from .cell import match_logged
 from .sweep import Cell, Sweep
@@ -100,6 +108,7 @@ class Runner:
         self._connect_args = {"api_key": api_key, "base_url": base_url}
         self._client_lock = threading.Lock()
         self._uploads: dict[str, str] = {}
+        self._sending_to: dict[str, Any] = {}  # this run's provenance, written on each task as it is sent
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
     experiment_class: type[ExperimentRecord] = ExperimentRecord
@@ -140,19 +149,25 @@ class Runner:
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
-            progress: bool = True, extend: bool = False, notes: str | None = None) -> ExperimentRecord:
+            progress: bool = True, extend: bool = False, notes: str | None = None,
+            mix_backends: bool = False) -> ExperimentRecord:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
         budget_usd: the most the experiment may cost in all (kept from the previous run when
         None). concurrency: requests in flight at once (Runware advises 2-4). extend=True lets a
         changed sweep reuse an existing name (its new cells are added). Raises the error that
         stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS).
+        mix_backends=True lets an experiment whose cells ran on the other backend (the emulator,
+        while this client talks to Runware, or the reverse) go on: its done cells are kept as they
+        are and the others are sent here; it is then shown as MIXED. Without it such a run raises
+        BackendMismatchError and sends nothing (run it under a new name to keep them apart).
         """
         problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency)
         if problems:  # before anything is written: a bad budget kept in the log would break later runs
             raise ValidationError(problems, context="run")
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         name = name or sweep.default_name()
+        self._check_backend(name, sweep, extend, mix_backends)  # before anything is written or sent
         exp = self._experiment_row(sweep, name, budget_usd, extend, notes)
         exp_id = int(exp["id"])
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
@@ -165,6 +180,7 @@ class Runner:
         jobs.sort(key=lambda j: (not j.recover, j.cell.index))  # recover what may be paid for first
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
+        self._sending_to = self._record_backend(exp_id)
         self.log.update_experiment(exp_id, status="running", stop_reason=None)
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
         for note in sweep.notes():
@@ -211,6 +227,58 @@ class Runner:
             self.log.update_experiment(int(existing["id"]), **changes)
         return self.log.experiment(name) or existing
 
+    # -- where it runs ----------------------------------------------------------------------------
+    def _client_backend(self) -> tuple[str | None, str | None]:
+        """What the client talks to ("emulator" or "runware") and its API host, connecting if need
+        be; (None, None) for a client that cannot say, or one that cannot be made (the first cell
+        then meets that error, as it always did)."""
+        try:
+            client = self.client
+        except QwenlabError:
+            return None, None
+        return getattr(client, "backend", None), getattr(client, "api_host", None)
+
+    def _check_backend(self, name: str, sweep: Sweep, extend: bool, mix_backends: bool) -> None:
+        """Refuse to resume experiment `name` when cells of it were done, charged or are in doubt
+        on another backend than the client's (or, for Runware, where it was not recorded: they may
+        be synthetic). Raises BackendMismatchError naming the fix; reads only."""
+        existing = self.log.experiment(name)
+        if existing is None:
+            return
+        if existing.get("sweep_hash") and existing["sweep_hash"] != sweep.fingerprint() and not extend:
+            return  # refused for its changed sweep (`_experiment_row`) without asking the server anything
+        rows = self.log.rows(
+            "SELECT t.backend, sum(t.status = 'sent') AS in_doubt, sum(t.status != 'sent') AS done, "
+            "group_concat(DISTINCT t.api_host) AS hosts "
+            "FROM tasks t WHERE t.experiment_id = ? AND (t.status IN ('done', 'sent') OR t.cost_usd > 0) "
+            "GROUP BY t.backend", [existing["id"]])
+        if not rows:
+            return
+        now = connect_backend(self._connect_args["api_key"]) if self._client is None else None
+        host = None
+        if now is None:
+            now, host = self._client_backend()
+        if now not in (EMULATOR, RUNWARE):
+            return
+        other = [r for r in rows if r["backend"] != now and (r["backend"] is not None or now == RUNWARE)]
+        in_doubt = sum(int(r["in_doubt"] or 0) for r in other)
+        if other and (not mix_backends or in_doubt):
+            raise BackendMismatchError(_mismatch(name, other, now, host, mix_backends))
+
+    def _record_backend(self, exp_id: int) -> dict[str, Any]:
+        """Where this run sends its cells, written on the experiment now (backend "mixed" once
+        cells went to both) and on each task as it is sent; {} for a client that cannot say."""
+        backend, host = self._client_backend()
+        if backend is None:
+            return {}
+        before = {r["backend"] for r in self.log.rows(
+            "SELECT DISTINCT backend FROM tasks WHERE experiment_id = ? AND status != 'pending' AND backend IS NOT NULL",
+            [exp_id])}
+        row = self.log.experiment_by_id(exp_id) or {}
+        mixed = row.get("backend") == "mixed" or bool(before - {backend})
+        self.log.update_experiment(exp_id, backend="mixed" if mixed else backend, api_host=host)
+        return {"backend": backend, "api_host": host, "qwenlab_version": __version__}
+
     def _add_new_cells(self, exp_id: int, cells: list[Cell]) -> None:
         """Log the cells the experiment does not hold yet. A cell it holds (`match_logged`: the same
         request, or, in an extended sweep, the same output) is never paid for again: its row takes the
@@ -251,6 +319,8 @@ class Runner:
         row, cell = job.row, job.cell
         task_id = int(row["id"])
         if job.recover:
+            if row.get("backend") is None and self._sending_to:  # logged before provenance: it is asked here
+                self.log.note_task(task_id, **self._sending_to)
             try:
                 result = self.client.recover(Request.from_json(row["request_json"]))
             except TransportError as exc:
@@ -270,8 +340,11 @@ class Runner:
         try:
             uploads = {ph: self._upload(img) for ph, img in cell.uploads.items()}
             req = cell.request_with(uploads, task_uuid=row["task_uuid"])
-            self.log.mark_sent(task_id, redact(req.to_json()))
-            result = self.client.generate(req)
+            self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to)
+            # The log minted this taskUUID and owns it (unique in the log), so a conflictTaskUUID can only
+            # mean this very task was sent before: by a run that crashed (recovery above found nothing
+            # yet) or by another process sharing the log right now. Its results are this cell's.
+            result = self.client.generate(req, sent_before=True)
         except TransportError as exc:
             if exc.sent is False:  # it never reached the server: a plain failure, retried next run
                 return self._fail(task_id, exc)
@@ -325,6 +398,35 @@ class Runner:
             return None
         full, root = Path(path).resolve(), self.data_dir.resolve()
         return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+
+
+def _mismatch(name: str, other: list[dict[str, Any]], now: str, host: str | None, mix_backends: bool) -> str:
+    """The refusal's message: what the experiment holds where, where this client goes, the fix."""
+    where = {EMULATOR: "on qwenlab's offline emulator (synthetic images, emulated costs)", RUNWARE: "on Runware",
+             None: "whose backend was not recorded (logged before qwenlab recorded it: they may be the emulator's "
+                   "synthetic images)"}
+    held = []
+    for r in other:
+        done, doubt = int(r["done"] or 0), int(r["in_doubt"] or 0)
+        what = " and ".join(x for x in (f"{done} cell{'s' if done != 1 else ''} done" if done else "",
+                                        f"{doubt} cell{'s' if doubt != 1 else ''} in doubt (sent, no answer logged)"
+                                        if doubt else "") if x)
+        hosts = f" ({r['hosts'].replace(',', ', ')})" if r["backend"] == RUNWARE and r.get("hosts") else ""
+        held.append(f"{what} {where[r['backend']]}{hosts}")
+    at = f" ({host})" if host else ""
+    target = (f"Runware{at}" if now == RUNWARE else
+              f"qwenlab's offline emulator{at}, whose images are synthetic and costs emulated")
+    new_name = f"{name}-{now}"
+    mixes = ("synthetic and real results" if EMULATOR in {now, *(r["backend"] for r in other)}
+             else "results that may be synthetic with real ones")
+    head = (f"experiment {name!r} has {'; '.join(held)}, and this client talks to {target}: resuming it would mix "
+            f"{mixes}, so nothing was sent.")
+    if mix_backends:
+        return (f"{head} mix_backends=True keeps cells done elsewhere, but cells in doubt can only be recovered where "
+                "they were sent: run it once more with the client that sent them, then mix.")
+    return (f"{head} Run the sweep under a new name to keep them apart: lab.run(sweep, name={new_name!r}) "
+            f"(qwenlab run FILE --name {new_name}); or pass mix_backends=True to Lab.run to keep those cells as they are and send "
+            "only the others here (the experiment is then shown as MIXED).")
 
 
 def _headline(errors: list[QwenlabError]) -> QwenlabError | None:

@@ -16,8 +16,10 @@ covered every combination once before it repeats any.
 Seeds. `seed_policy="pin"` sends `seed` (repeat r of every cell gets the same seed, so cells are
 comparable); `"sample"` sends none and records the seed each result reports; `"auto"` pins where
 the model declares `seed` and samples elsewhere. Qwen-Image-2.0-Pro declares no seed, so `auto`
-samples there, and `pin` is refused unless `force_seed=True` (and even then the request is
-refused before it is sent, with an explanation, until the model's description declares `seed`).
+samples there, and `pin` (or a seed given with `seed=` or a seed axis) is refused unless
+`force_seed=True` (and even then the request is refused before it is sent, with an explanation,
+until the model's description declares `seed`). A seed given with `seed_policy="sample"` is refused
+too: it would not be sent.
 
 Local reference images (`referenceImages=["poster.png"]`) are uploaded once per run by the Lab;
 the plan and the cell identity use their content hash, so a rerun finds the same cells.
@@ -55,7 +57,8 @@ class Sweep:
     mode: "grid" (every combination) or "zip" (the i-th values together).
     repeats: how many times each cell runs.
     seed_policy: "auto" | "pin" | "sample"; `seed` the first pinned seed (repeat r gets seed + r)
-    or a list of seeds, one per repeat; `force_seed=True` pins on a model without `seed`.
+    or a list of seeds, one per repeat (refused, as `pin` is, on a model that declares no seed);
+    `force_seed=True` pins on a model without `seed`.
     """
 
     def __init__(self, prompt: str | None = None, model: str | None = None, axes: Mapping[str, Any] | None = None, *,
@@ -211,17 +214,23 @@ class Sweep:
         names = [a.name for a in self.axes]
         if "seed" in names and self.seed_policy == "sample":
             out.append(Problem("seed_policy", "'sample' sends no seed, but the sweep has a seed axis; use 'pin' or drop the axis"))
+        if self.seed is not None and self.seed_policy == "sample":
+            out.append(Problem("seed", f"'sample' sends no seed, but seed={self.seed!r} was given; use seed_policy='pin' "
+                                       "(or 'auto') to send it, or leave seed out"))
+        # a seed given (seed=, a seed axis) or asked for (pin) is never dropped without a word:
+        # a model that declares none is refused with the same explanation whichever way it came
+        given = "seed" in names or self.seed is not None
         for mid in self.models:
             desc = _desc(mid)
             if desc is None or desc.accepts_seed:
                 continue
-            pinning = self.seed_policy == "pin" or "seed" in names
+            pinning = self.seed_policy == "pin" or given
             if pinning and not self.force_seed:
                 out.append(Problem("seed_policy", (
-                    f"'pin' needs a model that declares seed, and {mid} declares none (its results still report the "
-                    "seed they used). Use seed_policy='sample' (or 'auto') to vary results and record their seeds; or, "
-                    "if Runware now takes seed for this model, pass force_seed=True and add seed to its description "
-                    "(qwenlab.register_model)")))
+                    f"seed can only be sent to a model that declares it, and {mid} declares none (its results still "
+                    "report the seed they used). Use seed_policy='sample' (or 'auto') with no seed= and no seed axis to "
+                    "vary results and record their seeds; or, if Runware now takes seed for this model, pass "
+                    "force_seed=True and add seed to its description (qwenlab.register_model)")))
             elif pinning:
                 out.append(Problem("seed_policy", (
                     f"force_seed=True sends seed to {mid}, whose description declares no seed, so every request is "

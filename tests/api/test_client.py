@@ -707,3 +707,53 @@ def test_a_replaced_request_is_sent_as_a_new_task_not_answered_with_the_first_on
     assert fake.posts[1][0]["positivePrompt"] == "A different poster that reads 'NOIR'"
     assert [p[0]["taskType"] for p in fake.posts] == ["imageInference", "imageInference"]  # no getResponse of the first
     assert {i.sha256 for i in a.images}.isdisjoint({i.sha256 for i in b.images})
+
+
+# -- conflictTaskUUID: whose task is it? -------------------------------------------------------------
+def test_conflict_on_a_first_attempt_is_an_error_not_another_tasks_images(fake, make_client):
+    """Another task owns the UUID (here: an earlier, different request sent under it): its images
+    are not this request's, so they are never fetched as if they were (Runware's SDK raises too)."""
+    theirs = req(prompt="Someone else's poster")
+    fake.accept(theirs.to_task())
+    mine = Request.from_task({**req(prompt="My poster").to_task(), "taskUUID": theirs.task_uuid})
+    with pytest.raises(ConflictTaskUUIDError, match="another task owns") as info:
+        make_client().generate(mine)
+    assert info.value.attempts == 1 and info.value.task_uuid == theirs.task_uuid and "renew" in str(info.value)
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference"]  # no getResponse: nothing fetched
+    assert not [c for c in fake.calls if c.method == "GET"]
+
+
+def test_a_task_that_may_have_been_sent_before_fetches_its_results_on_conflict(fake, make_client):
+    r = req(numberResults=2)
+    fake.accept(r.to_task())  # sent by a run that crashed before it logged the answer
+    result = make_client().generate(r, sent_before=True)
+    assert result.ok and result.recovered and len(result.good_images) == 2
+    assert fake.accepted[r.task_uuid] == 1
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference", "getResponse"]
+
+
+@pytest.mark.parametrize("first, recovered", [("502", True), ("500", True), ("429", False)])
+def test_conflict_after_a_retry_means_accepted_only_if_the_first_attempt_may_have_been(fake, make_client, first, recovered):
+    def answer_then_fail(request, tasks):
+        if first != "429":
+            fake.accept(tasks[0])  # a gateway's 5xx after the API took the task
+        return httpx.Response(int(first), json={"errors": [{"code": "x", "message": "busy", "taskUUID": tasks[0]["taskUUID"]}]})
+
+    r = req()
+    if not recovered:  # a 429 refused the task; someone else took the UUID meanwhile
+        fake.accept(req(prompt="someone else").to_task() | {"taskUUID": r.task_uuid})
+    fake.then(answer_then_fail)
+    if recovered:
+        result = make_client().generate(r)
+        assert result.recovered and result.ok and fake.accepted[r.task_uuid] == 1 and result.attempts == 2
+    else:
+        with pytest.raises(ConflictTaskUUIDError, match="another task owns"):
+            make_client().generate(r)
+
+
+def test_a_batch_says_sent_before_for_every_task(fake, make_client):
+    rs = [req(prompt=f"poster {i}") for i in range(2)]
+    fake.accept(rs[0].to_task())
+    out = make_client().send_batch(rs, sent_before=True)
+    assert all(isinstance(o, TaskResult) and o.ok for o in out) and out[0].recovered and not out[1].recovered
+    assert all(fake.accepted[r.task_uuid] == 1 for r in rs)

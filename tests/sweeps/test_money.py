@@ -100,3 +100,30 @@ def test_a_size_left_out_is_not_taken_for_a_size_sent(emulator: Emulator, make_l
     exp = lab.run(Sweep(prompt=PROMPT, outputQuality=20, axes={"size": ["1024x1024"]}), name="unsized", extend=True,
                   progress=False)
     assert len(exp.df) == 2 and exp.df["size"].isna().sum() == 1
+
+
+# -- 3. a seed the model cannot take ------------------------------------------------------------------
+def test_a_seed_on_a_model_without_seed_is_refused_like_a_seed_axis() -> None:
+    with pytest.raises(ValidationError) as by_axis:
+        Sweep(prompt=PROMPT, axes={"seed": [1, 2]}).cells()
+    with pytest.raises(ValidationError) as by_keyword:
+        Sweep(prompt=PROMPT, seed=42).cells()
+    axis_text, keyword_text = str(by_axis.value), str(by_keyword.value)
+    assert "declares none" in keyword_text and "seed_policy='sample'" in keyword_text
+    explanation = next(p.message for p in by_axis.value.problems if "declares none" in p.message)
+    assert explanation in keyword_text and explanation in axis_text
+
+
+def test_a_seed_with_seed_policy_sample_is_refused(seeded_model: str) -> None:
+    with pytest.raises(ValidationError, match="'sample' sends no seed"):
+        Sweep(prompt=PROMPT, model=seeded_model, seed=42, seed_policy="sample").cells()
+    assert Sweep(prompt=PROMPT, model=seeded_model, seed=42).cells()[0].seed == 42  # where it can be sent, it is
+
+
+def test_a_sweep_file_seed_on_a_model_without_seed_is_refused(tmp_path: Path) -> None:
+    from qwenlab.sweeps.sweepfile import load_sweep
+
+    path = tmp_path / "s.toml"
+    path.write_text('prompt = "A poster reading \'LUMIERE\'"\nseed = 42\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="declares none"):
+        load_sweep(path).sweep.cells()

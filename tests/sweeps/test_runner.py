@@ -64,7 +64,8 @@ def test_run_logs_every_cell_image_seed_and_cost(emulator: Emulator, make_lab, d
     df = exp.df
     assert list(df.columns[:4]) == ["cell", "promptExtend", "outputQuality", "repeat"]
     assert df["status"].tolist() == ["done"] * 8
-    assert df["cost_usd"].tolist() == [PRICE] * 8 and (df["cost_source"] == "api").all()
+    # the emulator's own number, shown as emulated (it is not Runware's: nothing was paid)
+    assert df["cost_usd"].tolist() == [PRICE] * 8 and (df["cost_source"] == "emulated").all()
     assert exp.cost == pytest.approx(emulator.ledger.total()) == pytest.approx(8 * PRICE)
     images = exp.images
     assert len(images) == 8 and all(Path(p).is_file() for p in images["path"])
@@ -215,7 +216,7 @@ def test_the_experiment_object(emulator: Emulator, make_lab) -> None:
     lab.run(small_sweep(n_quality=1, repeats=1), name="shown", budget_usd=1.0, progress=False)
     exp = lab.experiment("shown")
     text = repr(exp)
-    assert "'shown'" in text and "2/2 cells done" in text and "$0.150 spent of $1.00" in text
+    assert "'shown'" in text and "2/2 cells done" in text and "$0.150 emulated (nothing paid) of $1.00" in text
     html = exp._repr_html_()
     assert "<table" in html and "data:image/jpeg;base64," in html and "shown" in html
     assert lab.experiments()["name"].tolist() == ["shown"]
