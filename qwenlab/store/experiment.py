@@ -65,7 +65,8 @@ class ExperimentRecord:
 
     @property
     def status(self) -> str:
-        """'planned' | 'running' | 'done' | 'interrupted' | 'failed'."""
+        """'planned' | 'running' | 'done' (every cell tried; some may have failed) | 'budget' (stopped at
+        its budget, cells left unsent) | 'interrupted' (Ctrl-C) | 'failed' (stopped by an error)."""
         return str(self.row["status"])
 
     @property
@@ -173,7 +174,7 @@ class ExperimentRecord:
         budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
         where = prov.headline()
         lines = [
-            f"Experiment {self.name!r} ({self.status}): {c['done']}/{c['cells']} cells done"
+            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'])}): {c['done']}/{c['cells']} cells done"
             + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
             + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
             *([f"  {where}"] if where else []),
@@ -244,6 +245,15 @@ def _cost_source(source: str | None, backend: str | None) -> str | None:
     """A cost's source as shown: "api" (the number the API reported) is "emulated" when the API
     was qwenlab's emulator."""
     return "emulated" if source == "api" and backend == EMULATOR else source
+
+
+def _status_text(status: str, failed: int) -> str:
+    """The status as the summary's first line shows it: a budget stop by name, and failed cells
+    even when the run itself finished ('done' alone would hide them)."""
+    text = "stopped at its budget" if status == "budget" else status
+    if failed and status != "failed":
+        text += f", {failed} cell{'s' if failed > 1 else ''} failed"
+    return text
 
 
 def _bool(value: Any) -> bool | None:

@@ -531,8 +531,8 @@ class _Dispatch:
         """The experiment's status and stop reason after the loop, and the error to raise."""
         if self.fatal is not None:
             return "failed", self.reason or f"stopped: {type(self.fatal).__name__}: {self.fatal}", self.fatal
-        if self.reason:
-            return "interrupted", self.reason, None
+        if self.reason:  # only the budget stops the loop without a fatal error: say so, it is no interruption
+            return "budget", self.reason, None
         left = [f"{self.failed} cells failed" if self.failed else "",
                 f"{self.doubtful} cells in doubt (no answer)" if self.doubtful else ""]
         left = [x for x in left if x]

@@ -127,3 +127,29 @@ def test_a_sweep_file_seed_on_a_model_without_seed_is_refused(tmp_path: Path) ->
     path.write_text('prompt = "A poster reading \'LUMIERE\'"\nseed = 42\n', encoding="utf-8")
     with pytest.raises(ValidationError, match="declares none"):
         load_sweep(path).sweep.cells()
+
+
+# -- 4. how a run stopped -----------------------------------------------------------------------------
+def test_a_budget_stop_is_recorded_and_shown_as_one(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    sweep = Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}, repeats=2)
+    exp = lab.run(sweep, name="capped", budget_usd=2 * PRICE, progress=False)
+    assert exp.status == "budget" and exp.stop_reason.startswith("budget:")
+    first = exp.summary().splitlines()[0]
+    assert "stopped at its budget" in first and "interrupted" not in exp.summary()
+    assert lab.experiments().set_index("name").loc["capped", "status"] == "budget"
+    exp = lab.run(sweep, name="capped", budget_usd=1.0, progress=False)
+    assert exp.status == "done" and exp.stop_reason is None
+
+
+def test_failed_cells_are_in_the_status_line(emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator, max_retries=0)
+    emulator.script(["task_error"])
+    exp = lab.run(Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}), name="partly",
+                  concurrency=1, progress=False)
+    assert exp.counts()["failed"] == 1
+    first = exp.summary().splitlines()[0]
+    assert first.startswith("Experiment 'partly' (done, 1 cell failed)")
+    exp = lab.run(Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}), name="partly",
+                  progress=False)
+    assert exp.summary().splitlines()[0].startswith("Experiment 'partly' (done)")

@@ -91,7 +91,7 @@ def test_budget_is_never_exceeded_under_concurrency(make_lab) -> None:
         exp = lab.run(sweep, name="b", budget_usd=5 * PRICE, concurrency=8, progress=False)
         assert emu.ledger.total() <= 5 * PRICE + 1e-9
         assert exp.counts()["done"] == 5 and exp.counts()["pending"] == 19
-        assert exp.status == "interrupted" and "budget" in exp.stop_reason
+        assert exp.status == "budget" and "budget" in exp.stop_reason
         first = ledger_per_task(emu)
 
         exp = lab.run(sweep, name="b", budget_usd=0.8, concurrency=8, progress=False)
