@@ -27,18 +27,29 @@ __all__ = ["TaskRun"]
 _PAYLOADS = ("imageURL", "imageBase64Data", "imageDataURI")
 
 
-def _kind(item: dict[str, Any]) -> str:
-    """'success', 'error' or 'processing' for one response item."""
+def _kind(item: dict[str, Any], *, polled: bool = False) -> str:
+    """'success', 'error' or 'processing' for one response item.
+
+    `polled`: the item is from a getResponse answer (or an async acknowledgement), where an item
+    naming its imageUUID with neither an image nor a status is progress (Runware's Python SDK
+    tests poll through exactly that shape), not an image that finished without its bytes."""
     status = str(item.get("status") or "").lower()
     if status == "error" or isinstance(item.get("error"), dict) or status == "failed":
         return "error"
     if status in ("", "success", "completed", "done") and any(item.get(k) for k in _PAYLOADS):
         return "success"
-    if status in ("success", "completed", "done") or (not status and item.get("imageUUID")):
-        # a finished image (said so, or named by its imageUUID) without its payload: fetching it
-        # fails with a clear error, where polling would wait for poll_timeout for nothing
+    if status in ("success", "completed", "done"):
+        # said to be finished but without its payload: fetching it fails with a clear error,
+        # where polling would wait for poll_timeout for nothing
+        return "success"
+    if not status and item.get("imageUUID") and not polled and not _is_number(item.get("progress")):
+        # a sync answer holds finished images: one named without its payload is broken, not pending
         return "success"
     return "processing"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class TaskRun:
@@ -89,7 +100,7 @@ class TaskRun:
                     self.task_errors.append(_conflict_on_first_attempt(body_status, err, self.task_uuid))
                 continue
             self.task_errors.append(_task_error(body_status, err, self.task_uuid))
-        self._absorb_items(items)
+        self._absorb_items(items, polled=self.is_async)
         if self.finished:
             return
         if self.recovered or self.is_async or self.processing:
@@ -115,13 +126,13 @@ class TaskRun:
                 )
             self.failure = exc
             return
-        self._absorb_items(items)
+        self._absorb_items(items, polled=True)
 
-    def _absorb_items(self, items: list[dict[str, Any]]) -> None:
+    def _absorb_items(self, items: list[dict[str, Any]], *, polled: bool) -> None:
         processing = 0
         unnamed = 0
         for item in items:
-            kind = _kind(item)
+            kind = _kind(item, polled=polled)
             if kind == "processing":
                 processing += 1
                 continue

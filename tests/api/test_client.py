@@ -757,3 +757,25 @@ def test_a_batch_says_sent_before_for_every_task(fake, make_client):
     out = make_client().send_batch(rs, sent_before=True)
     assert all(isinstance(o, TaskResult) and o.ok for o in out) and out[0].recovered and not out[1].recovered
     assert all(fake.accepted[r.task_uuid] == 1 for r in rs)
+
+
+# -- "not yet" in getResponse answers ------------------------------------------------------------------
+def test_progress_items_without_status_or_image_mean_not_yet(fake, make_client, sleeps):
+    """Runware's Python SDK tests poll through items holding taskUUID, imageUUID and progress but no
+    status and no image yet: not an image that finished without its bytes."""
+    r = req(deliveryMethod="async", numberResults=2)
+    u = r.task_uuid
+    done = [_item(u, fake, 0), _item(u, fake, 1)]
+    bare = [{"taskUUID": u, "imageUUID": d["imageUUID"], "progress": p} for d, p in zip(done, (30, 60))]
+    said = [{**b, "taskType": "imageInference", "status": "processing"} for b in bare]
+    fake.then(
+        respond({"data": []}),  # an async acknowledgement may be empty
+        respond({"data": bare}),
+        respond({"data": [said[0], {k: v for k, v in bare[1].items() if k != "progress"}]}),
+        respond({"data": [done[0], said[1]]}),
+        respond({"data": [{k: v for k, v in done[0].items() if k != "status"}, done[1]]}),
+    )
+    result = make_client(poll_initial=1.0, poll_max=1.0).generate(r)
+    assert result.ok and len(result.good_images) == 2 and result.errors == []
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference"] + ["getResponse"] * 4
+    assert sorted(i.image_uuid for i in result.images) == sorted(d["imageUUID"] for d in done)
