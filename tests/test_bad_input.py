@@ -42,7 +42,7 @@ def logged(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("RUNWARE_API_KEY", KEY)
         good = tmp_path / "good.toml"
         good.write_text(GOOD)
-        result = CliRunner().invoke(cli, ["run", str(good), "--no-progress"])
+        result = CliRunner().invoke(cli, ["run", str(good), "--no-progress", "--yes"])  # a key is set: real money
         assert result.exit_code == 0 and "2/2 cells done" in result.output, result.output
         before = snapshot(data_dir / "qwenlab.db")
         assert len(before["tasks"]) == 2 and len(before["images"]) == 2

@@ -204,9 +204,9 @@ def test_sweeps_failures_cli_and_export_never_hold_the_key(data_dir: Path, tmp_p
         (tmp_path / "bad.toml").write_text('prompt = "A poster"\n[axes]\nsize = ["9000x10"]\n')
         report = tmp_path / "report.html"
         runs = {
-            "run": qwenlab("run", "sweep.toml", "--no-progress", env=env, cwd=tmp_path),
+            "run": qwenlab("run", "sweep.toml", "--no-progress", "--yes", env=env, cwd=tmp_path),
             "run invalid": qwenlab("run", "bad.toml", env=env, cwd=tmp_path),
-            "run bad key": qwenlab("run", "sweep.toml", "--name", "cli-bad-key", "--no-progress",
+            "run bad key": qwenlab("run", "sweep.toml", "--name", "cli-bad-key", "--no-progress", "--yes",
                                    env={**env, "RUNWARE_BASE_URL": other.url}, cwd=tmp_path),
             "logs --json": qwenlab("logs", "--json", env=env, cwd=tmp_path),
             "costs --json": qwenlab("costs", "--json", env=env, cwd=tmp_path),

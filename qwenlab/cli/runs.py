@@ -1,15 +1,26 @@
-"""`qwenlab run`: run a sweep file, or print its plan (--dry-run)."""
+"""`qwenlab run`: run a sweep file, or print its plan (--dry-run).
+
+Against the real API (RUNWARE_API_KEY set) a run shows the cells it is about to send, where they
+go and what they cost, and asks before spending anything (`--yes` skips the question, for
+scripts; without an answer, as with no stdin, nothing is sent). Against the offline emulator
+nothing is paid, so nothing is asked.
+"""
 
 from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
 
 import click
 import pandas as pd
 
+from ..api.client import DEFAULT_BASE_URL
+from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
 from .common import log_path
 
-__all__ = ["run_command"]
+__all__ = ["run_command", "plan_text", "destination"]
 
 
 # Errors need no handling here: a ValidationError (of the file, or of --budget/--concurrency)
@@ -20,24 +31,60 @@ __all__ = ["run_command"]
 @click.option("--name", default=None, help="Experiment name (default: the file's `name`, else one derived from the sweep).")
 @click.option("--budget", type=float, default=None, help="Most the experiment may cost in all, in USD.")
 @click.option("--concurrency", type=int, default=None, help="Requests in flight at once (default: the file's, else 4).")
-@click.option("--dry-run", is_flag=True, help="Print the plan (cells, requests, cost) and send nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan (cells, requests, cost), where it would be sent, and the estimate against the budget; "
+                   "send nothing.")
 @click.option("--extend", is_flag=True, help="Allow a changed sweep under an existing name (adds its new cells).")
+@click.option("--yes", is_flag=True, help="With RUNWARE_API_KEY set: do not ask before spending.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
-                extend: bool, no_progress: bool) -> None:
+                extend: bool, yes: bool, no_progress: bool) -> None:
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     spec = load_sweep(sweep_file)
     name = name or spec.name
+    budget_usd = budget if budget is not None else spec.budget_usd
     if dry_run:  # reads the log when there is one; creates nothing
-        df = Runner().plan(spec.sweep, name) if log_path().exists() else spec.sweep.plan()
-        click.echo(plan_text(df))
+        if log_path().exists():
+            preview = Runner().preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
+        else:
+            preview = Preview.of(spec.sweep, name, budget_usd, quiet=False)
+        click.echo(plan_text(preview.plan))
+        click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
         return
     if concurrency is None:  # 0 is an error to report, not "unset"
         concurrency = spec.concurrency if spec.concurrency is not None else 4
+    # real money: ask first, after every check the run makes and before it writes or sends anything
+    confirm = _ask if os.environ.get("RUNWARE_API_KEY") and not yes else None
     # The plain Runner, not the notebook facade: a run needs no views (matplotlib, widgets).
-    exp = Runner().run(spec.sweep, name, budget_usd=budget if budget is not None else spec.budget_usd,
-                       concurrency=concurrency, progress=not no_progress, extend=extend, notes=spec.notes)
+    exp = Runner().run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
+                       extend=extend, notes=spec.notes, confirm=confirm)
     click.echo(exp.summary())
+
+
+def _ask(preview: Preview) -> None:
+    """Show what is about to be sent and paid, and ask; click.Abort (exit 1, nothing sent) on no,
+    and on no answer at all (no stdin)."""
+    click.echo(plan_text(preview.to_send))
+    click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
+    n, usd = preview.affordable, preview.at_most_usd
+    click.confirm(f"Send {n} request{'s' if n != 1 else ''} to Runware for experiment {preview.name!r}, "
+                  f"about ${usd:.2f} of real money?", abort=True)
+
+
+def destination() -> str:
+    """Where a run would send its requests now: Runware (RUNWARE_API_KEY set) or the emulator."""
+    url = os.environ.get("RUNWARE_BASE_URL")
+    if os.environ.get("RUNWARE_API_KEY"):
+        return f"Runware at {_shown(url or DEFAULT_BASE_URL)} (RUNWARE_API_KEY is set): real requests, real money"
+    where = f"the emulator at {_shown(url)}" if url else "the offline emulator, started on loopback"
+    return f"{where} (RUNWARE_API_KEY is not set): synthetic images, emulated costs, no money moves"
+
+
+def _shown(url: str) -> str:
+    """A URL without any credentials written into it."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def plan_text(df: pd.DataFrame) -> str:
@@ -46,5 +93,5 @@ def plan_text(df: pd.DataFrame) -> str:
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200,
                            "display.max_colwidth", 40):
         table = shown.to_string(index=False)
-    first = f"\nrequest of cell 0:\n{df['request_json'].iloc[0]}" if len(df) else ""
+    first = f"\nrequest of cell {df['cell'].iloc[0]}:\n{df['request_json'].iloc[0]}" if len(df) else ""
     return table + first

@@ -58,6 +58,7 @@ from ..store.provenance import EMULATOR, RUNWARE
 from ..version import __version__
 from .budget import Budget, run_setting_problems
 from .cell import match_logged
+from .preview import Preview
 from .sweep import Cell, Sweep
 
 if TYPE_CHECKING:
@@ -147,10 +148,24 @@ class Runner:
         df["logged"] = [logged[k]["status"] if k in logged else "new" for k in df["key"]]
         return df
 
+    def preview(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None,
+                quiet: bool = True) -> Preview:
+        """What `run(sweep, name, budget_usd=...)` would send now and how far its budget reaches
+        (`Preview.to_send`, `.estimated_usd`, `.budget_text()`), read from the log; writes nothing."""
+        name = name or sweep.default_name()
+        df = self.plan(sweep, name, quiet=quiet)
+        exp = self.log.experiment(name)
+        if exp is None:
+            return Preview(name, df, budget_usd)
+        # cells in doubt are counted in what the experiment spent and recovered first, as `run` does
+        in_doubt = float(df.loc[df["logged"] == "sent", "est_cost_usd"].sum())
+        limit = budget_usd if budget_usd is not None else exp["budget_usd"]
+        return Preview(name, df, limit, self.log.spent(int(exp["id"])) - in_doubt)
+
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
             progress: bool = True, extend: bool = False, notes: str | None = None,
-            mix_backends: bool = False) -> ExperimentRecord:
+            mix_backends: bool = False, confirm: Callable[[Preview], Any] | None = None) -> ExperimentRecord:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
         budget_usd: the most the experiment may cost in all (kept from the previous run when
@@ -161,13 +176,20 @@ class Runner:
         while this client talks to Runware, or the reverse) go on: its done cells are kept as they
         are and the others are sent here; it is then shown as MIXED. Without it such a run raises
         BackendMismatchError and sends nothing (run it under a new name to keep them apart).
+        confirm: called with the run's `Preview` when it has cells to send, after every check and
+        before anything is written or sent; it raises to stop the run (`qwenlab run` asks there).
         """
         problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency)
         if problems:  # before anything is written: a bad budget kept in the log would break later runs
             raise ValidationError(problems, context="run")
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         name = name or sweep.default_name()
-        self._check_backend(name, sweep, extend, mix_backends)  # before anything is written or sent
+        self._refuse_changed_sweep(name, sweep, extend)  # before anything is written or sent
+        self._check_backend(name, sweep, extend, mix_backends)
+        if confirm is not None:
+            preview = self.preview(sweep, name, budget_usd=budget_usd)
+            if len(preview.to_send):
+                confirm(preview)
         exp = self._experiment_row(sweep, name, budget_usd, extend, notes)
         exp_id = int(exp["id"])
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
@@ -210,11 +232,7 @@ class Runner:
         if existing is None:
             return self.log.ensure_experiment(name, **fields)
         changes: dict[str, Any] = {}
-        if existing["sweep_hash"] and existing["sweep_hash"] != fingerprint:
-            if not extend:
-                raise ExperimentConflictError(
-                    f"experiment {name!r} was run with a different sweep; run this one under a new name, "
-                    "or pass extend=True (--extend) to add its new cells to the experiment")
+        if existing["sweep_hash"] and existing["sweep_hash"] != fingerprint:  # extended (else refused before)
             changes.update(fields)
         if budget_usd is not None:
             changes["budget_usd"] = budget_usd
@@ -226,6 +244,14 @@ class Runner:
             changes = {k: v for k, v in changes.items() if v is not None}
             self.log.update_experiment(int(existing["id"]), **changes)
         return self.log.experiment(name) or existing
+
+    def _refuse_changed_sweep(self, name: str, sweep: Sweep, extend: bool) -> None:
+        """A sweep changed under an existing name is refused unless extended; reads only."""
+        existing = self.log.experiment(name)
+        if existing and existing["sweep_hash"] and existing["sweep_hash"] != sweep.fingerprint() and not extend:
+            raise ExperimentConflictError(
+                f"experiment {name!r} was run with a different sweep; run this one under a new name, "
+                "or pass extend=True (--extend) to add its new cells to the experiment")
 
     # -- where it runs ----------------------------------------------------------------------------
     def _client_backend(self) -> tuple[str | None, str | None]:
@@ -246,7 +272,7 @@ class Runner:
         if existing is None:
             return
         if existing.get("sweep_hash") and existing["sweep_hash"] != sweep.fingerprint() and not extend:
-            return  # refused for its changed sweep (`_experiment_row`) without asking the server anything
+            return  # refused for its changed sweep (`_refuse_changed_sweep`) without asking the server anything
         rows = self.log.rows(
             "SELECT t.backend, sum(t.status = 'sent') AS in_doubt, sum(t.status != 'sent') AS done, "
             "group_concat(DISTINCT t.api_host) AS hosts "

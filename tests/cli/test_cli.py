@@ -114,7 +114,7 @@ def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator:
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
     monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
-    first = qwenlab("run", str(sweep_file), "--no-progress")
+    first = qwenlab("run", str(sweep_file), "--no-progress", "--yes")  # a key is set: --yes, or it asks
     assert first.exit_code == EXIT_OK and "2/2 cells done" in first.output, first.output
     sent = len(emulator.ledger)
     again = qwenlab("run", str(sweep_file), "--no-progress")
@@ -172,7 +172,7 @@ def test_a_sweep_changed_under_an_existing_name_is_bad_input(emulator: Emulator,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
     monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
-    assert qwenlab("run", str(sweep_file), "--no-progress").exit_code == EXIT_OK
+    assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
     sent = len(emulator.requests)
     sweep_file.write_text(SMALL.replace("[true, false]", "[true]"))
     result = qwenlab("run", str(sweep_file), "--no-progress")
@@ -202,7 +202,7 @@ def test_a_run_whose_key_is_refused_fails_and_prints_the_experiment_first(sweep_
     with Emulator(api_key="sk-the-right-key") as emu:
         monkeypatch.setenv("RUNWARE_BASE_URL", emu.url)
         monkeypatch.setenv("RUNWARE_API_KEY", "sk-a-wrong-key")
-        result = qwenlab("run", str(sweep_file), "--name", "refused", "--no-progress")
+        result = qwenlab("run", str(sweep_file), "--name", "refused", "--no-progress", "--yes")
     assert result.exit_code == EXIT_FAILED, result.output
     assert result.output.startswith("Error: Experiment 'refused' (failed)"), result.output
     assert "AuthenticationError" in result.output and "HTTP 401" in result.output

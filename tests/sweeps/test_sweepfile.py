@@ -137,7 +137,7 @@ def test_run_runs_and_resumes(tmp_path: Path, emulator, monkeypatch: pytest.Monk
     monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
     path = tmp_path / "s.toml"
     path.write_text(TOML.replace('size = ["1024x1536", "1536x1024"]', 'size = ["256x384"]'))
-    first = CliRunner().invoke(cli, ["run", str(path), "--no-progress"])
+    first = CliRunner().invoke(cli, ["run", str(path), "--no-progress", "--yes"])  # a key is set: --yes, or it asks
     assert first.exit_code == 0, first.output
     assert "8/8 cells done" in first.output
     charged = emulator.ledger.total()

@@ -1,0 +1,95 @@
+"""What a run is about to send and spend, read before it writes or sends anything: the cells left
+to send, their estimate, and how far the budget reaches.
+
+    preview = lab.preview(sweep, "lumiere-extend", budget_usd=2.0)
+    preview.to_send          # the plan's rows of the cells the run would send, in the order they go
+    preview.budget_text()    # "16 cells to send, estimated $1.20; budget $2.00: the estimate fits ..."
+
+`qwenlab run --dry-run` prints it; `qwenlab run` against the real API shows it and asks before
+spending; `Runner.run(confirm=...)` hands it to a callback at the same moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .budget import Budget
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .sweep import Sweep
+
+__all__ = ["Preview"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A run before it starts.
+
+    plan: the sweep's plan (`Sweep.plan()`) with a `logged` column, what the log holds of each
+    cell ("new", "pending", "sent", "failed", "done"); budget_usd: the limit the run will hold to
+    (the experiment's own when none is given; None for no limit); spent_usd: what the experiment
+    spent before, without the cells in doubt (they are in `to_send`, recovered first).
+    """
+
+    name: str
+    plan: "pd.DataFrame"
+    budget_usd: float | None = None
+    spent_usd: float = 0.0
+
+    @classmethod
+    def of(cls, sweep: "Sweep", name: str | None = None, budget_usd: float | None = None, *,
+           quiet: bool = True) -> "Preview":
+        """The preview of a sweep no log knows yet: every cell is new."""
+        df = sweep.plan(quiet=quiet)
+        df["logged"] = "new"
+        return cls(name or sweep.default_name(), df, budget_usd)
+
+    @property
+    def to_send(self) -> "pd.DataFrame":
+        """The plan's rows of the cells the run would send, in its order: cells in doubt (to be
+        recovered, maybe paid for already) first, then the others by cell."""
+        df = self.plan[self.plan["logged"] != "done"]
+        order = (df["logged"] != "sent").astype(int) * (len(self.plan) + 1) + df["cell"]
+        return df.loc[order.sort_values(kind="stable").index]
+
+    @property
+    def estimated_usd(self) -> float:
+        """USD for every cell to send, at today's prices."""
+        return round(float(self.to_send["est_cost_usd"].sum()), 6)
+
+    @property
+    def affordable(self) -> int:
+        """How many of the cells to send the budget lets through: the run sends cells in order
+        and stops at the first whose estimate no longer fits (all of them without a budget)."""
+        budget = Budget(self.budget_usd, self.spent_usd)
+        count = 0
+        for cost in self.to_send["est_cost_usd"]:
+            if not budget.reserve(float(cost)):
+                break
+            count += 1
+        return count
+
+    @property
+    def at_most_usd(self) -> float:
+        """USD the run may spend now: the estimate of the cells the budget lets through."""
+        return round(float(self.to_send["est_cost_usd"].iloc[: self.affordable].sum()), 6)
+
+    def budget_text(self) -> str:
+        """One line: the cells to send, their estimate, and what the budget lets through."""
+        n = len(self.to_send)
+        if n == 0:
+            return "nothing to send: every cell is done"
+        cells = f"{n} cell{'s' if n != 1 else ''} to send, estimated ${self.estimated_usd:.2f}"
+        if self.budget_usd is None:
+            return f"{cells}; no budget: all of it may be spent (set one with --budget or budget_usd)"
+        spent = f" with ${self.spent_usd:.2f} spent" if self.spent_usd else ""
+        head = f"{cells}; budget ${self.budget_usd:.2f}{spent}"
+        k = self.affordable
+        if k == n:
+            spare = self.budget_usd - self.spent_usd - self.estimated_usd
+            return f"{head}: the estimate fits (${max(spare, 0.0):.2f} to spare)"
+        return (f"{head}: it covers {k} of the {n} cells (${self.at_most_usd:.2f}); the run stops there "
+                "(raise the budget to send them all)")

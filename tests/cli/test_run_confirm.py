@@ -1,0 +1,108 @@
+"""`qwenlab run` against the real API asks before it spends, as `qwenlab demo --live` does; the plan
+(`--dry-run`) says where the requests would go and how the estimate compares with the budget.
+
+"The real API" is decided by RUNWARE_API_KEY being set. Here the key is set and RUNWARE_BASE_URL
+points at an emulator on loopback, whose ledger shows whether anything was paid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_FAILED, EXIT_OK
+from qwenlab.emulator import Emulator
+
+# 2 cells at $0.075; a budget of $0.10 covers one
+SWEEP = 'name = "ask"\nprompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "256x256"\n[axes]\npromptExtend = [true, false]\n'
+
+
+def qwenlab(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab", input=input)
+
+
+@pytest.fixture
+def sweep_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ask.toml"
+    path.write_text(SWEEP)
+    return path
+
+
+@pytest.fixture
+def runware(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """A key is set: to qwenlab this is the real API (the emulator stands in for it)."""
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-confirm-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    return emulator
+
+
+def test_a_live_run_shows_the_plan_and_its_cost_and_asks_first(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
+    declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
+    assert declined.exit_code == EXIT_FAILED, declined.output
+    out = declined.output
+    assert "promptExtend" in out and "request of cell 0" in out  # the plan
+    assert "Runware" in out and "$0.15" in out and "real money" in out  # where, and what it costs
+    assert "Aborted" in out
+    assert runware.requests == [] and len(runware.ledger) == 0
+    assert "ask" not in qwenlab("logs", "--json").output  # nothing recorded either
+
+    accepted = qwenlab("run", str(sweep_file), "--no-progress", input="y\n")
+    assert accepted.exit_code == EXIT_OK and "2/2 cells done" in accepted.output, accepted.output
+    assert len(runware.ledger) == 2
+
+    again = qwenlab("run", str(sweep_file), "--no-progress")  # nothing left to send: nothing to ask
+    assert again.exit_code == EXIT_OK and "real money" not in again.output, again.output
+    assert len(runware.ledger) == 2
+
+
+def test_without_stdin_a_live_run_spends_nothing(runware: Emulator, sweep_file: Path) -> None:
+    result = qwenlab("run", str(sweep_file), "--no-progress")  # no input: stdin is empty
+    assert result.exit_code == EXIT_FAILED and "Aborted" in result.output, result.output
+    assert runware.requests == [] and len(runware.ledger) == 0
+
+
+def test_yes_skips_the_question(runware: Emulator, sweep_file: Path) -> None:
+    result = qwenlab("run", str(sweep_file), "--no-progress", "--yes")
+    assert result.exit_code == EXIT_OK and "2/2 cells done" in result.output, result.output
+    assert "real money" not in result.output and len(runware.ledger) == 2
+
+
+def test_the_question_names_what_the_budget_lets_through(runware: Emulator, sweep_file: Path) -> None:
+    result = qwenlab("run", str(sweep_file), "--no-progress", "--budget", "0.10", input="n\n")
+    assert "covers 1 of the 2 cells" in result.output, result.output
+    assert len(runware.ledger) == 0
+
+
+def test_the_emulator_is_not_asked_about(emulator: Emulator, sweep_file: Path) -> None:
+    result = qwenlab("run", str(sweep_file), "--no-progress")  # no key: the embedded emulator, no money
+    assert result.exit_code == EXIT_OK and "2/2 cells done" in result.output, result.output
+
+
+def test_bad_input_is_refused_before_the_question(runware: Emulator, sweep_file: Path) -> None:
+    result = qwenlab("run", str(sweep_file), "--budget", "-1")
+    assert result.exit_code == 2 and "budget_usd" in result.output and "real money" not in result.output
+    assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
+    sweep_file.write_text(SWEEP.replace("[true, false]", "[false, true, true]"))
+    changed = qwenlab("run", str(sweep_file), "--no-progress")  # a changed sweep without --extend
+    assert changed.exit_code == 2 and "--extend" in changed.output and "real money" not in changed.output
+
+
+def test_dry_run_says_where_the_requests_would_go_and_compares_with_the_budget(
+        emulator: Emulator, sweep_file: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    offline = qwenlab("run", str(sweep_file), "--dry-run", "--budget", "1")
+    assert offline.exit_code == EXIT_OK, offline.output
+    assert "offline emulator" in offline.output and "RUNWARE_API_KEY is not set" in offline.output
+    assert "budget $1.00" in offline.output and "fits" in offline.output
+
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-dry-run-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    live = qwenlab("run", str(sweep_file), "--dry-run", "--budget", "0.10")
+    assert live.exit_code == EXIT_OK, live.output
+    assert "Runware" in live.output and "real money" in live.output
+    assert "covers 1 of the 2 cells" in live.output
+    assert "sk-dry-run-test" not in live.output
+    no_budget = qwenlab("run", str(sweep_file), "--dry-run")
+    assert "no budget" in no_budget.output
+    assert emulator.requests == [] and not (data_dir / "qwenlab.db").exists()
