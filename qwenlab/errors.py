@@ -210,10 +210,13 @@ class WidgetsMissingError(QwenlabError, ImportError):
 class TransportError(QwenlabError):
     """The network failed (refused, dropped, timed out) and retries did not help."""
 
-    def __init__(self, message: str, *, task_uuid: str | None = None, sent: bool | None = None) -> None:
+    def __init__(self, message: str, *, task_uuid: str | None = None, sent: bool | None = None,
+                 timed_out: bool = False) -> None:
         self.task_uuid = task_uuid
         # sent=True: the request may have reached the server (uncertain: maybe accepted and paid)
         self.sent = sent
+        # timed_out=True: sent whole, then no answer within the read timeout (the task may be running)
+        self.timed_out = timed_out
         super().__init__(message)
 
 
@@ -339,6 +342,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 _BY_CODE: dict[str, type[APIError]] = {
     "unsupportedParameter": UnsupportedParameterError,
+    "unknownParameter": UnsupportedParameterError,  # a key Runware knows for no model (its SDKs name both)
     "conflictTaskUUID": ConflictTaskUUIDError,
     "invalidApiKey": AuthenticationError,
     "insufficientCredits": InsufficientCreditsError,

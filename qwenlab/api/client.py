@@ -36,6 +36,7 @@ from ..errors import (
     AuthenticationError,
     Problem,
     QwenlabError,
+    TransportError,
     ValidationError,
     register_secret,
 )
@@ -354,11 +355,25 @@ class RunwareClient:
                 task["includeCost"] = True
             runs.append((i, TaskRun(prepared, task, self._fetcher(prepared, save=save, cancel=cancel), sent_before=sent_before)))
         if runs:
-            self._send([r for _, r in runs], cancel)
-            self._poll([r for _, r in runs], cancel)
+            self._run([r for _, r in runs], cancel)
         for i, run in runs:
             slots[i] = run.outcome()
         return slots  # type: ignore[return-value]
+
+    def _run(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+        """Send the tasks, poll what needs it, and send again only what getResponse says the
+        server never took after a sync POST timed out (so it cannot be paid twice)."""
+        todo = runs
+        for _ in range(self.policy.max_retries + 1):
+            self._send(todo, cancel)
+            self._poll(todo, cancel)
+            todo = [r for r in todo if r.resend]
+            if not todo:
+                return
+            for run in todo:
+                run.prepare_resend()
+        for run in todo:
+            run.give_up_resending()
 
     def _send(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
         def count_attempt() -> None:
@@ -366,7 +381,16 @@ class RunwareClient:
                 run.attempts += 1
 
         try:
-            answer = self._exchange.post([r.task for r in runs], cancel=cancel, on_attempt=count_attempt)
+            # a sync task past the server's cap (or our read timeout) is polled for, never re-sent
+            answer = self._exchange.post([r.task for r in runs], cancel=cancel, on_attempt=count_attempt,
+                                         poll_on_timeout=True)
+        except TransportError as exc:
+            for run in runs:
+                if exc.timed_out:
+                    run.fall_back(f"no answer within the read timeout ({self.timeout:g} s)")
+                else:
+                    run.failure = run.tag(exc)
+            return
         except QwenlabError as exc:
             for run in runs:
                 run.failure = run.tag(exc)

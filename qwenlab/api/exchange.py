@@ -5,6 +5,11 @@
 Retry-After), and returns an `Answer`: the HTTP status with the `data` and `errors` arrays. It
 never retries 400/401/402/403: those answers are returned for the caller to attribute to tasks.
 
+With `poll_on_timeout=True` (sync inference tasks) a request that timed out is not sent again:
+a read timeout raises TransportError(timed_out=True) at once, and a 504 `failedTaskTimeout` (the
+server stopped holding the request while the task goes on) is returned as the answer, so the
+caller fetches the task with getResponse instead of re-sending it.
+
 The request body is the same bytes on every attempt, so every retry carries the same taskUUIDs;
 that is what lets Runware say `conflictTaskUUID` instead of charging twice.
 """
@@ -21,7 +26,7 @@ import httpx
 from ..errors import APIError, QwenlabError, TransportError, api_error_from, redact
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
-__all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES"]
+__all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES", "SYNC_TIMEOUT_CODE", "is_sync_timeout"]
 
 # The most an answer body may hold. Inline images (base64Data/dataURI) arrive inside it: 20
 # results of a 2048 x 2048 JPEG in base64 take about 100 MB. A longer body is broken or hostile,
@@ -86,6 +91,7 @@ class Exchange:
         cancel: threading.Event | None = None,
         max_retries: int | None = None,
         on_attempt: Callable[[], None] | None = None,
+        poll_on_timeout: bool = False,
     ) -> Answer:
         """POST `tasks` as one JSON array; retry what may succeed later; return the first answer worth
         reading (2xx, or a non-retryable error status).
@@ -104,7 +110,7 @@ class Exchange:
                 self.policy.pause(self.policy.delay(attempt - 1, last.retry_after), cancel)
             if on_attempt is not None:
                 on_attempt()
-            outcome = self._attempt(body, attempt)
+            outcome = self._attempt(body, attempt, poll_on_timeout)
             if isinstance(outcome, Answer):
                 outcome.attempts = attempt
                 outcome.uncertain = uncertain
@@ -113,10 +119,13 @@ class Exchange:
             uncertain = uncertain or outcome.uncertain
             doubt = doubt or outcome.uncertain or outcome.maybe_accepted
             last = outcome
+            if poll_on_timeout and isinstance(outcome.error, TransportError) and outcome.error.timed_out:
+                outcome.error.attempts = attempt
+                raise outcome.error  # the task may be running: the caller polls for it, never re-sends it
         assert last is not None
         raise _exhausted(last.error, uncertain, attempt)
 
-    def _attempt(self, body: bytes, attempt: int) -> Answer | _Retry:
+    def _attempt(self, body: bytes, attempt: int, poll_on_timeout: bool = False) -> Answer | _Retry:
         """One POST: the answer to return, or why to try again. Raises what no retry can mend."""
         received = self._send(body)
         if isinstance(received, _Retry):
@@ -133,6 +142,8 @@ class Exchange:
                 f"{redact(received.text[:120])!r}; the request may have been accepted",
                 sent=True,
             ), uncertain=True)
+        if poll_on_timeout and is_sync_timeout(answer):
+            return answer  # accepted and still running past the server's sync cap: poll, never re-send
         if is_retryable_status(answer.status):
             # 429 and 408 refuse the request; a 5xx may come from a gateway after the API took it
             return _Retry(answer.error(), retry_after=answer.retry_after, maybe_accepted=answer.status >= 500)
@@ -148,6 +159,13 @@ class Exchange:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # the request never left this machine: resending cannot charge twice
             return _Retry(TransportError(f"could not connect to {self.url} ({type(exc).__name__}: {exc})", sent=False))
+        except httpx.ReadTimeout as exc:
+            # sent whole, no answer in time: maybe accepted and still running (a long sync task)
+            return _Retry(TransportError(
+                f"no answer from {self.url} within the read timeout ({exc or 'ReadTimeout'}); "
+                "the request may have been accepted",
+                sent=True, timed_out=True,
+            ), uncertain=True)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             # sent, maybe accepted, no answer: the retry (same taskUUIDs) finds out
             return _Retry(TransportError(
@@ -199,6 +217,15 @@ class _Retry:
     uncertain: bool = False  # it may have reached the server (and been accepted) without a readable answer
     retry_after: float | None = None  # seconds the server asked to wait (Retry-After)
     maybe_accepted: bool = False  # answered, but with a status that does not say the task was refused (5xx)
+
+
+# The error code of a sync request the server stopped holding (Runware: HTTP 504 at about 120 s).
+SYNC_TIMEOUT_CODE = "failedTaskTimeout"
+
+
+def is_sync_timeout(answer: Answer) -> bool:
+    """True for a 504 answer whose error says the server's sync wait ran out (`failedTaskTimeout`)."""
+    return answer.status == 504 and any(e.get("code") == SYNC_TIMEOUT_CODE for e in answer.errors)
 
 
 def _exhausted(last: QwenlabError, uncertain: bool, attempts: int) -> QwenlabError:

@@ -20,6 +20,7 @@ from ..errors import (
     TransportError,
     api_error_from,
 )
+from .exchange import SYNC_TIMEOUT_CODE
 from .results import GeneratedImage, TaskResult, clean_raw
 
 __all__ = ["TaskRun"]
@@ -73,13 +74,44 @@ class TaskRun:
         self.processing = 0
         self.attempts = 0
         self.recovered = False
+        # why a sync POST ended without its answer (the server's sync cap, our read timeout): the
+        # task may be running, so it is polled for with getResponse instead of being sent again
+        self.timed_out: str | None = None
+        self.server_took_it = False  # the server answered the timeout itself (504): it has the task
+        self.resend = False  # getResponse says the server never took it: safe to send again
         self.http_status: int | None = None
         self.started = time.monotonic()
 
     # -- reading answers -------------------------------------------------------------------------
     @property
     def finished(self) -> bool:
-        return self.failure is not None or len(self.images) >= self.expected
+        return self.failure is not None or self.resend or len(self.images) >= self.expected
+
+    def fall_back(self, why: str, *, server_took_it: bool = False) -> None:
+        """The sync POST ended without an answer past a timeout (`why`): poll for the task."""
+        self.timed_out = why
+        self.server_took_it = server_took_it
+        self.recovered = True
+        self.needs_poll = True
+
+    def prepare_resend(self) -> None:
+        """Before sending the task again (the server never took it): a conflictTaskUUID now
+        means the earlier POST was taken after all."""
+        self.resend = False
+        self.sent_before = True
+        self.timed_out = None
+        self.recovered = False
+        self.needs_poll = False
+        self.processing = 0
+
+    def give_up_resending(self) -> None:
+        """Every send timed out and getResponse never knew the task: fail, in doubt."""
+        self.resend = False
+        self.failure = TransportError(
+            f"task {self.task_uuid}: every POST timed out and getResponse never knew the task; it may still have "
+            "been accepted: call client.recover(request) later before sending it again",
+            task_uuid=self.task_uuid, sent=True,
+        )
 
     def absorb_post(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int, *,
                     resent: bool = False) -> None:
@@ -89,6 +121,10 @@ class TaskRun:
         self.http_status = status
         body_status = None if 200 <= status < 300 else status
         for err in errors:
+            if err.get("code") == SYNC_TIMEOUT_CODE and status == 504:
+                # the server stopped holding the request while the task goes on (Runware: ~120 s)
+                self.fall_back(f"the server's sync wait ran out (HTTP 504 {SYNC_TIMEOUT_CODE})", server_took_it=True)
+                continue
             if err.get("code") == "conflictTaskUUID":
                 if self.sent_before or resent:
                     # accepted on an earlier attempt (or an earlier run): fetch it, never resend it
@@ -116,6 +152,9 @@ class TaskRun:
         body_status = None if 200 <= status < 300 else status
         for err in errors:
             exc = _task_error(body_status, err, self.task_uuid)
+            if isinstance(exc, TaskNotFoundError) and self.timed_out and not self.images:
+                self._not_found_after_timeout()
+                return
             if isinstance(exc, TaskNotFoundError) and self.recovered and not self.images:
                 exc = ConflictTaskUUIDError(
                     f"taskUUID {self.task_uuid} was used before, and getResponse does not know it "
@@ -127,6 +166,20 @@ class TaskRun:
             self.failure = exc
             return
         self._absorb_items(items, polled=True)
+
+    def _not_found_after_timeout(self) -> None:
+        if not self.server_took_it:
+            # our read timeout: the POST may never have been taken, and then sending it again (same
+            # taskUUID) cannot pay twice: a conflictTaskUUID would say it was taken after all
+            self.resend = True
+            self.needs_poll = False
+            return
+        # the server answered 504 for this task, so it took it; getResponse does not know it (yet)
+        self.failure = TransportError(
+            f"task {self.task_uuid}: {self.timed_out}, and getResponse does not know the task; it may still "
+            "finish: call client.recover(request) later, or send long tasks with deliveryMethod='async'",
+            task_uuid=self.task_uuid, sent=True,
+        )
 
     def _absorb_items(self, items: list[dict[str, Any]], *, polled: bool) -> None:
         processing = 0

@@ -46,8 +46,9 @@ class Deliveries:
         self._thread: threading.Thread | None = None
 
     def webhook(self, url: str, item: dict[str, Any]) -> None:
-        """POST `{"data": [item]}` to url."""
-        body = json.dumps({"data": [item]}).encode()
+        """POST the bare item to url: no `data` wrapper, as Runware's integration guide shows
+        (receivers should still accept both)."""
+        body = json.dumps(item).encode()
         self._put("webhook", url, item.get("taskUUID", ""), item.get("imageUUID"), body, {"Content-Type": "application/json"})
 
     def upload(self, url: str, task_uuid: str, image_uuid: str, data: bytes, mime: str) -> None:

@@ -21,12 +21,13 @@ __all__ = ["Faults", "FaultDice", "parse_latency", "POST_FAULTS", "SCRIPT_WORDS"
 
 # One of these happens to a POST (or none: "ok"). Order matters: it is the order in which a
 # single uniform draw is split into bands, so the rates are exact and the faults exclusive.
-POST_FAULTS = ("429", "5xx", "drop_before", "drop_after", "stall", "malformed")
+# "504" comes last so that adding it left the bands (and so the seeded draws) of the others as they were.
+POST_FAULTS = ("429", "5xx", "drop_before", "drop_after", "stall", "malformed", "504")
 # Words `Emulator.script` accepts: the POST faults, a concrete 5xx status, "task_error" (every
 # inference task of that POST fails), and "ok" (no fault at all, whatever the rates say).
 SCRIPT_WORDS = frozenset(POST_FAULTS) | {"500", "502", "503", "task_error", "ok"}
 _RATE_FIELDS = {"429": "rate_429", "5xx": "rate_5xx", "drop_before": "drop_before", "drop_after": "drop_after",
-                "stall": "stall", "malformed": "malformed"}
+                "stall": "stall", "malformed": "malformed", "504": "rate_504"}
 
 
 @dataclass
@@ -39,8 +40,14 @@ class Faults:
     latency: seconds each inference task takes (render time included): a number, or "0.5",
         "uniform:LO,HI", "normal:MEAN,SD" (clipped at 0) or "exp:MEAN". Tasks of one POST run
         side by side, so a sync answer waits for its slowest task.
-    rate_429 / retry_after: answer 429 with a `Retry-After: retry_after` header.
+    sync_cap: not a fault but the server's own limit: the longest a sync request is held (seconds;
+        0 for none). A POST whose answer would come later is answered HTTP 504 `failedTaskTimeout`
+        at the cap while its tasks go on (getResponse then has them), as Runware does at about
+        120 s (its TypeScript SDK says so; a 504 failedTaskTimeout was seen at about 122 s).
+    rate_429: answer 429 ("the queue is full"), without `Retry-After`: Runware's SDKs read none
+        and its docs on rate limits name none. retry_after: send `Retry-After: retry_after` with it.
     rate_5xx: answer 500, 502 or 503.
+    rate_504: accept the POST's tasks, then answer 504 `failedTaskTimeout` at once while they go on.
     drop_before: close the connection before any task is accepted (nothing charged).
     drop_after: accept, charge and generate, then close the connection without an answer.
     stall / stall_seconds: accept and charge, then send nothing for stall_seconds.
@@ -52,9 +59,11 @@ class Faults:
     """
 
     latency: float | str = 0.0
+    sync_cap: float = 120.0
     rate_429: float = 0.0
-    retry_after: float = 1.0
+    retry_after: float | None = None
     rate_5xx: float = 0.0
+    rate_504: float = 0.0
     drop_before: float = 0.0
     drop_after: float = 0.0
     stall: float = 0.0
@@ -69,7 +78,7 @@ class Faults:
     def __post_init__(self) -> None:
         parse_latency(self.latency)  # fail now, naming the field, not at the first request
         for f in dataclasses.fields(self):
-            if f.name in ("latency", "seed"):
+            if f.name in ("latency", "seed") or (f.name == "retry_after" and self.retry_after is None):
                 continue
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -112,7 +121,7 @@ class Faults:
         return " ".join(bits) or "none"
 
 
-_RATES = {"rate_429", "rate_5xx", "drop_before", "drop_after", "stall", "malformed", "task_error",
+_RATES = {"rate_429", "rate_5xx", "rate_504", "drop_before", "drop_after", "stall", "malformed", "task_error",
           "slow_download", "expire_download"}
 
 
@@ -122,8 +131,10 @@ def _coerce(name: str, raw: str) -> Any:
             return float(raw)
         except ValueError:
             return raw
+    if name in ("seed", "retry_after") and raw.lower() in ("", "none"):
+        return None
     if name == "seed":
-        return None if raw.lower() in ("", "none") else int(raw)
+        return int(raw)
     try:
         return int(raw) if name == "download_bytes_per_s" else float(raw)
     except ValueError:

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import socket
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import redact
-from .protocol import Protocol, redact_body
+from .protocol import Protocol, redact_body, timeout_answer
 from .records import RequestLog, RequestRecord
 from .state import EmulatorState
 from .synthetic import MARK, NSFW_TRIGGER
@@ -148,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
         faults = ctx.state.dice.faults
         if fault == "429":
             record.status = 429
+            if faults.retry_after is None:  # Runware's SDKs read no Retry-After and its docs name none
+                return self._json(429, {"errors": [error_item("tooManyRequests", "the queue is full (emulated); retry with backoff")]})
             retry = f"{faults.retry_after:g}"
             return self._json(429, {"errors": [error_item("tooManyRequests", f"the queue is full (emulated); retry after {retry} s")]},
                               headers={"Retry-After": retry})
@@ -157,6 +160,14 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "drop_before":
             return self._drop()
         answer = ctx.protocol.answer(body, self.headers.get("Authorization"), fault=fault, t0=t0)
+        cap = faults.sync_cap
+        if fault == "504" or (cap > 0 and answer.ready_at - t0 > cap):
+            # the tasks were taken and go on; the request is not held past the cap (or a gateway gives up)
+            self._wait_until(t0 if fault == "504" else t0 + cap)
+            self._deliver_later(answer)
+            timeout = timeout_answer(body)
+            record.status = timeout.status
+            return self._json(timeout.status, timeout.payload)
         self._wait_until(answer.ready_at)
         for deliver in answer.on_ready:
             deliver()
@@ -171,6 +182,19 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, text[: max(1, len(text) // 2)] + b'{"trunc')
         record.status = answer.status
         self._json(answer.status, answer.payload, headers=answer.headers)
+
+    def _deliver_later(self, answer: Any) -> None:
+        """Run an answer's deliveries (webhooks, uploads) when its images are ready, in the background."""
+        if not answer.on_ready:
+            return
+        stopping = self.context.state.stopping
+
+        def deliver() -> None:
+            if not stopping.wait(max(0.0, answer.ready_at - time.monotonic())):
+                for job in answer.on_ready:
+                    job()
+
+        threading.Thread(target=deliver, name="qwenlab-emulator-deliver-later", daemon=True).start()
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         try:

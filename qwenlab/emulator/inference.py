@@ -18,14 +18,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..core.model import ModelDescription
+from ..core.model import ModelDescription, get_model
 from ..core.request import Request, validate_task
+from ..errors import ModelNotFoundError, Problem
 from .images import StoredImage
 from .references import UnusableReference, resolve_reference
 from .state import EmulatorState
 from .synthetic import NSFW_TRIGGER, Reference, Scene, mime_and_ext, render_bytes
 from .tasks import Slot, TaskRecord
-from .wire import TaskResult, doc_link, error_item
+from .wire import TaskResult, doc_link, error_item, runware_code
 
 __all__ = ["run_inference"]
 
@@ -57,12 +58,7 @@ def run_inference(state: EmulatorState, task: dict[str, Any], *, forced_error: b
     model_id = str(task.get("model", ""))
     problems = validate_task(task)
     if problems:
-        errors = []
-        for p in problems:
-            item = p.to_wire(task_uuid)
-            item["documentation"] = doc_link(p.parameter, model_id)
-            errors.append(item)
-        return TaskResult(errors=errors, status=400)
+        return TaskResult(errors=[_problem_item(p, task_uuid, model_id) for p in problems], status=400)
     request = Request.from_task(task)
     references: list[Reference] = []
     for path in ("inputs.referenceImages", "referenceImages"):
@@ -107,6 +103,23 @@ def run_inference(state: EmulatorState, task: dict[str, Any], *, forced_error: b
         result.data.append(item)
         result.on_ready.append(_deliver_later(state, plan, item, data, mime))
     return result
+
+
+def _problem_item(problem: Problem, task_uuid: str | None, model_id: str) -> dict[str, Any]:
+    """A broken rule as Runware's error item: its code, and the parameter's type and allowed
+    values where the model declares them (Runware's CLI types carry `type` and `allowedValues`)."""
+    item = problem.to_wire(task_uuid)
+    item["code"] = runware_code(problem.code, problem.parameter)
+    try:
+        spec = get_model(model_id).spec_at(problem.parameter) if model_id else None
+    except ModelNotFoundError:
+        spec = None
+    if spec is not None:
+        item["type"] = spec.type
+        if spec.allowed:
+            item["allowedValues"] = list(spec.allowed)
+    item["documentation"] = doc_link(problem.parameter, model_id)
+    return item
 
 
 def _plan(state: EmulatorState, request: Request, references: tuple[Reference, ...]) -> _Plan:

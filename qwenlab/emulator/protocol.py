@@ -24,7 +24,10 @@ from .state import EmulatorState
 from .tasks import Slot, TaskRecord
 from .wire import TaskResult, error_item
 
-__all__ = ["Answer", "Protocol", "redact_body"]
+__all__ = ["Answer", "Protocol", "SYNC_TIMEOUT_CODE", "redact_body", "timeout_answer"]
+
+# Runware's code for a sync request it stopped holding (HTTP 504, seen at about 122 s).
+SYNC_TIMEOUT_CODE = "failedTaskTimeout"
 
 _KEY_DOCS = "https://runware.ai/docs/platform/authentication"
 
@@ -137,6 +140,20 @@ class Protocol:
         now = time.monotonic()
         self.state.book.add(TaskRecord(task_uuid, "imageUpload", "upload", [Slot(0, now, now, "success", item)]))
         return TaskResult(data=[item])
+
+
+def timeout_answer(body: bytes) -> Answer:
+    """HTTP 504 `failedTaskTimeout`, one error item per inference task of the POST `body`: what
+    the server answers when it stops holding a sync request (its tasks go on; getResponse has them)."""
+    try:
+        tasks = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        tasks = []
+    uuids = [t.get("taskUUID") for t in tasks if isinstance(t, dict) and t.get("taskType") == "imageInference"
+             and isinstance(t.get("taskUUID"), str)] if isinstance(tasks, list) else []
+    message = "the task took longer than the sync request may be held; it goes on: poll it with getResponse"
+    errors = [error_item(SYNC_TIMEOUT_CODE, message, task_type="imageInference", task_uuid=u) for u in uuids]
+    return Answer(504, {"errors": errors or [error_item(SYNC_TIMEOUT_CODE, message)]})
 
 
 def _bearer(header: str | None) -> str | None:

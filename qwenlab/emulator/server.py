@@ -40,12 +40,13 @@ class Emulator:
             httpx.post(emu.url, json=[...], headers={"Authorization": "Bearer any-key"})
 
     api_key None accepts any non-empty key; a string accepts only that key. `latency`, if given,
-    overrides `faults.latency`. `clock` (epoch seconds) decides when image URLs expire, so tests
+    overrides `faults.latency`, and `sync_cap` (seconds a sync request is held before HTTP 504
+    `failedTaskTimeout` while its tasks go on; Runware's is about 120) `faults.sync_cap`. `clock` (epoch seconds) decides when image URLs expire, so tests
     can move time forward; `default_ttl` is the URL lifetime when a task gives no `ttl`.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
-                 faults: Faults | None = None, latency: float | str | None = 0.0, *,
+                 faults: Faults | None = None, latency: float | str | None = 0.0, *, sync_cap: float | None = None,
                  clock: Callable[[], float] = time.time, default_ttl: int = 3600) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"host {host!r} is not a loopback address; the emulator serves only on 127.0.0.1, ::1 or localhost")
@@ -53,6 +54,8 @@ class Emulator:
         faults = faults if faults is not None else Faults()
         if latency:
             faults = faults.replace(latency=latency)
+        if sync_cap is not None:
+            faults = faults.replace(sync_cap=sync_cap)
         self.host, self._requested_port = host, int(port)
         self.clock = clock
         self._dice = FaultDice(faults)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from ..core.model import get_model
 from ..errors import ModelNotFoundError
 
-__all__ = ["DOCS", "TaskResult", "doc_link", "error_item"]
+__all__ = ["DOCS", "RUNWARE_IMAGE_PARAMETERS", "TaskResult", "doc_link", "error_item", "runware_code"]
 
 DOCS = "https://runware.ai/docs"
 
@@ -45,6 +45,30 @@ def doc_link(parameter: str | None, model_id: str | None = None) -> str:
         declared = False
     anchor = "request-" + parameter.lower().replace(".", "-") if declared else "request-parameters"
     return f"{base}#{anchor}"
+
+
+# imageInference parameters Runware takes for some models (its CLI's request type, its docs): sent
+# to a model that does not declare them they are `unsupportedParameter`; a key Runware knows for no
+# model at all is `unknownParameter`. Both codes are named by Runware's SDKs (runware-python's
+# errors.py, runware-typescript's error tests); which one Runware picks for a key is not documented.
+RUNWARE_IMAGE_PARAMETERS = frozenset({
+    "seed", "steps", "CFGScale", "scheduler", "clipSkip", "strength", "seedImage", "maskImage", "inputImage",
+    "lora", "controlNet", "vae", "refiner", "embeddings", "ipAdapters", "outpaint", "acePlusPlus", "puLID",
+    "instantID", "advancedFeatures", "checkNSFW", "promptWeighting", "maskMargin", "acceleratorOptions",
+})
+
+# The code an error item carries for a broken rule of the client's validation (core/validation.py
+# names them its own way): Runware's codes where its SDKs name them.
+_RUNWARE_CODES = {"conflictingParameters": "incompatibleParameters"}
+
+
+def runware_code(code: str, parameter: str | None) -> str:
+    """Runware's error code for a validation problem (`Problem.code`) about `parameter`."""
+    if parameter == "positivePrompt":
+        return "missingPositivePrompt" if code == "missingParameter" else "invalidPositivePrompt"
+    if code == "unsupportedParameter" and parameter is not None and parameter not in RUNWARE_IMAGE_PARAMETERS:
+        return "unknownParameter"
+    return _RUNWARE_CODES.get(code, code)
 
 
 def error_item(code: str, message: str, *, parameter: str | None = None, task_type: str | None = None,

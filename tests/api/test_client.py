@@ -311,20 +311,20 @@ def test_transport_errors_exhausted_say_whether_the_request_may_have_been_sent(f
         make_client(max_retries=2).generate(req())
     assert info.value.sent is False and info.value.attempts == 3
 
-    fake.then(fail(httpx.ReadTimeout), *[fail(httpx.ConnectError)] * 2)
+    fake.then(fail(httpx.RemoteProtocolError), *[fail(httpx.ConnectError)] * 2)
     with pytest.raises(TransportError) as info:
         make_client(max_retries=2).generate(req())
     assert info.value.sent is True
 
     # an uncertain attempt followed by 503s: still "may have been sent", so nobody resends it anew
-    fake.then(fail(httpx.ReadTimeout), *[status(503)] * 2)
+    fake.then(fail(httpx.RemoteProtocolError), *[status(503)] * 2)
     with pytest.raises(TransportError, match="recover") as info:
         make_client(max_retries=2).generate(req())
     assert info.value.sent is True and isinstance(info.value.__cause__, ServerError)
 
 
 # -- no double payment -----------------------------------------------------------------------------
-@pytest.mark.parametrize("failure", [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError])
+@pytest.mark.parametrize("failure", [httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteTimeout])
 def test_uncertain_failure_then_conflict_recovers_with_get_response(fake, make_client, failure):
     fake.then(accept_then(failure))
     r = req(numberResults=2)
@@ -779,3 +779,50 @@ def test_progress_items_without_status_or_image_mean_not_yet(fake, make_client, 
     assert result.ok and len(result.good_images) == 2 and result.errors == []
     assert [p[0]["taskType"] for p in fake.posts] == ["imageInference"] + ["getResponse"] * 4
     assert sorted(i.image_uuid for i in result.images) == sorted(d["imageUUID"] for d in done)
+
+
+# -- past the sync cap ------------------------------------------------------------------------------
+def test_a_read_timeout_is_polled_for_not_sent_again(fake, make_client):
+    """The client's read timeout (120 s) equals Runware's sync cap: a long task is still running,
+    so its results are fetched with getResponse; re-sending it would only be told conflictTaskUUID."""
+    fake.then(accept_then(httpx.ReadTimeout))
+    r = req(numberResults=2)
+    result = make_client().generate(r)
+    assert result.ok and result.recovered and result.attempts == 1 and len(result.good_images) == 2
+    assert [[t["taskType"] for t in p] for p in fake.posts] == [["imageInference"], ["getResponse"]]
+    assert fake.accepted[r.task_uuid] == 1
+
+
+def test_a_read_timeout_the_server_never_saw_is_sent_again_once(fake, make_client):
+    fake.then(fail(httpx.ReadTimeout))  # the request never got through; getResponse does not know it
+    r = req()
+    result = make_client().generate(r)
+    assert result.ok and not result.recovered and result.attempts == 2 and fake.accepted[r.task_uuid] == 1
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference", "getResponse", "imageInference"]
+
+
+def test_a_504_failed_task_timeout_is_polled_for_not_retried(fake, make_client, sleeps):
+    def held_too_long(request, tasks):
+        fake.accept(tasks[0])  # taken, and still running when the server stops holding the request
+        return httpx.Response(504, json={"errors": [{"code": "failedTaskTimeout", "message": "Task timed out.",
+                                                     "taskUUID": tasks[0]["taskUUID"], "taskType": "imageInference"}]})
+
+    fake.then(held_too_long)
+    r = req()
+    result = make_client().generate(r)
+    assert result.ok and result.recovered and result.attempts == 1 and result.http_status == 504
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference", "getResponse"]
+    assert fake.accepted[r.task_uuid] == 1
+
+
+def test_a_504_for_a_task_get_response_never_knows_is_left_in_doubt(fake, make_client):
+    fake.then(status(504, {"code": "failedTaskTimeout"}))
+    with pytest.raises(TransportError, match="recover") as info:
+        make_client().generate(req())
+    assert info.value.sent is True  # the runner keeps the cell 'sent' and recovers it later: never paid twice
+
+
+def test_a_plain_504_is_retried_like_any_5xx(fake, make_client):
+    fake.then(status(504, {"code": "timeoutProvider"}))
+    result = make_client().generate(req())
+    assert result.ok and result.attempts == 2 and not result.recovered

@@ -443,7 +443,9 @@ def test_webhook_posts_each_image_and_upload_endpoint_gets_the_bytes(emulator, h
     assert emulator.wait_deliveries(10)
     hooks = [json.loads(b) for m, p, _, b in receiver.got if m == "POST"]
     puts = [(p, ct, b) for m, p, ct, b in receiver.got if m == "PUT"]
-    assert sorted(h["data"][0]["imageUUID"] for h in hooks) == sorted(i["imageUUID"] for i in items)
+    # the body is the bare item (Runware's integration guide): no "data" wrapper
+    assert sorted(h["imageUUID"] for h in hooks) == sorted(i["imageUUID"] for i in items)
+    assert all("data" not in h and h["taskUUID"] == t["taskUUID"] for h in hooks)
     assert len(puts) == 2 and all(p == "/put/file.jpg" and ct == "image/jpeg" for p, ct, _ in puts)
     assert {image_of(b).size for _, _, b in puts} == {(256, 384)}
     assert all(d.delivered for d in emulator.deliveries)
@@ -467,7 +469,7 @@ def test_async_webhook_arrives_without_polling(receiver, http):
         deadline = time.monotonic() + 10
         while not receiver.got and time.monotonic() < deadline:
             time.sleep(0.02)
-    (item,) = json.loads(receiver.got[0][3])["data"]
+    item = json.loads(receiver.got[0][3])
     assert item["taskUUID"] == t["taskUUID"] and "imageURL" in item
 
 
