@@ -13,6 +13,10 @@ Text scores (`qwenlab.typography`) stored in the log come along: `score_a`/`scor
 accuracy, or the metric named by `score=`) and `read_a`/`read_b` (what was misread or missing),
 empty for images not scored; the figure frames and stamps each image with its score and the
 viewer's caption says it. Nothing here runs OCR.
+
+Where the images came from: `backend_a`/`backend_b` ("emulator", "runware", None where not
+recorded), and `df.attrs["provenance"]` (the experiment's: "emulator", "runware", "mixed", ...)
+with its `provenance_headline` and `provenance_mark`, which the figure and viewer show.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ __all__ = ["pairs", "PAIR_COLUMNS"]
 
 PAIR_COLUMNS = ["pair", "axis", "a", "b", "value_a", "value_b", "shared", "match", "repeat", "result", "image_a", "image_b",
                 "path_a", "path_b", "seed_a", "seed_b", "task_a", "task_b", "cost_a", "cost_b", "score_a", "score_b", "read_a",
-                "read_b", "prompt", "negative_prompt", "width", "height"]
+                "read_b", "prompt", "negative_prompt", "width", "height", "backend_a", "backend_b"]
 
 
 def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", values: Sequence[Any] | None = None, *,
@@ -66,7 +70,9 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     df = _pairs_frame(rows, others)
     df.attrs.update({"score": score if badges else None, "score_engine": badges.engine, "axis": axis,
                      "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
-                     "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id})
+                     "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id,
+                     "provenance": catalog.provenance.kind, "provenance_headline": catalog.provenance.headline(),
+                     "provenance_mark": catalog.provenance.mark()})
     return df
 
 
@@ -106,7 +112,7 @@ def _pair_row(catalog: Catalog, axis: str, values: tuple[Any, Any], ea: Entry | 
         row.update({f"image_{side}": e.image_id if e else None, f"path_{side}": e.path if e else None,
                     f"seed_{side}": e.seed if e else None, f"task_{side}": e.task_id if e else None,
                     f"cost_{side}": e.cost_usd if e else None, f"score_{side}": badge.value if badge else None,
-                    f"read_{side}": badge.detail if badge else None})
+                    f"read_{side}": badge.detail if badge else None, f"backend_{side}": e.task.get("backend") if e else None})
     return row
 
 

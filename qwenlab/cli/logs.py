@@ -11,13 +11,17 @@ from ..costs.frames import Costs, format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log
+from ..store.provenance import EMULATOR_MEANS
 from .common import existing_log, log_path
 from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
 
-_LIST_COLUMNS = ["name", "status", "cells", "done", "failed", "pending", "sent", "images", "cost_usd", "budget_usd",
-                 "updated_at"]
+_LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pending", "sent", "images", "cost_usd",
+                 "budget_usd", "updated_at"]
+# what the backend column's words mean, printed under a listing that has them
+_BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the emulator (synthetic) and Runware in one experiment",
+                   "unknown": "unknown: logged before qwenlab recorded where each task ran"}
 
 
 @param_hints({ExperimentNotFoundError: "EXPERIMENT"})
@@ -27,6 +31,9 @@ _LIST_COLUMNS = ["name", "status", "cells", "done", "failed", "pending", "sent",
 @click.option("-n", "--limit", type=int, default=200, show_default=True, help="Tasks shown for an experiment.")
 def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
     """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path.
+
+    The backend column says where each experiment ran: emulator (qwenlab's offline emulator:
+    synthetic images, emulated costs), runware, mixed, or unknown (logged before it was recorded).
 
     The file is plain SQLite: `datasette data/qwenlab.db` browses it as it is.
     """
@@ -47,6 +54,10 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
         click.echo(f"no experiments yet in {path}")
     else:
         click.echo(df[_LIST_COLUMNS].to_string(index=False))
+        shown = set(df["backend"])
+        for word in ("emulator", "mixed", "unknown"):
+            if word in shown or (word == "emulator" and "mixed" in shown):
+                click.echo(_BACKEND_LEGEND[word])
 
 
 def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:
@@ -56,9 +67,13 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
         click.echo(json.dumps({"experiment": exp.row, "tasks": json.loads(tasks.to_json(orient="records"))}, indent=2,
                               ensure_ascii=False))
         return
-    click.echo(exp.summary())
-    columns = ["task_id", "status", *exp.axes, "repeat", "seed", "cost_usd", "attempts", "latency_s", "error_code"]
+    click.echo(exp.summary())  # says SYNTHETIC / MIXED / not recorded under its first line
+    mixed = exp.provenance.mixed
+    columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
+               "latency_s", "error_code"]
     table = exp.df.head(limit)[list(dict.fromkeys(columns))].copy()
+    if mixed:
+        table["backend"] = table["backend"].fillna("unknown")
     for axis in exp.axes:
         table[axis] = table[axis].map(_short)
     click.echo(table.to_string(index=False))
@@ -85,7 +100,9 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
 
     Costs are Runware's own numbers (qwenlab asks includeCost); where none came back, the price
-    recorded when the request was sent is used and counted as an estimate. Notes under the table
+    recorded when the request was sent is used and counted as an estimate. What qwenlab's offline
+    emulator reported is emulated money (nothing paid), shown apart as emulated_usd; --by backend
+    separates emulator, runware and unknown (logged before it was recorded). Notes under the table
     say when the API charged another price than the model description's, and what failed
     requests were charged.
     """
@@ -104,9 +121,12 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
                                "min_score": min_score, "totals": totals, "rows": rows, "notes": notes}, indent=2, default=str))
         return
     if min_score is None:  # the columns that matter in a terminal; --json has them all
-        df = df[["tasks", "done", "failed", "in_doubt", "pending", "images", "cost_usd", "api_usd", "estimate_usd",
-                 "failed_usd", "usd_per_image"]]
-        df = df.drop(columns=[c for c in ("in_doubt", "pending", "estimate_usd", "failed_usd") if not df[c].any()])
+        df = df[["tasks", "done", "failed", "in_doubt", "pending", "images", "cost_usd", "api_usd", "emulated_usd",
+                 "estimate_usd", "failed_usd", "usd_per_image"]]
+        quiet = ["in_doubt", "pending", "emulated_usd", "estimate_usd", "failed_usd"]
+        if totals["emulated_usd"]:  # only emulated money: no column of zeros "reported by the API"
+            quiet.append("api_usd")
+        df = df.drop(columns=[c for c in quiet if not df[c].any()])
     click.echo("\n".join(costs.headline(totals)))
     click.echo("")
     click.echo(format_table(df) if len(df) else "(nothing in view)")

@@ -1,7 +1,7 @@
 """What the experiments cost, read from the log as pandas frames.
 
     costs = Costs()                     # the log in $QWENLAB_DATA_DIR (or Costs(lab), Costs(log), Costs("x.db"))
-    costs.by("experiment")              # or "model", "size", "day", "week", "month", "status", "setting", any axis
+    costs.by("experiment")              # or "model", "size", "day", "week", "month", "status", "setting", "backend", any axis
     costs.by(["experiment", "promptExtend"])
     costs.estimate_vs_actual()          # the plan's estimate against what was paid, per experiment
     costs.budget()                      # spend against each experiment's budget
@@ -12,6 +12,10 @@
 How a request's cost is counted (the same everywhere, `cost_source` per task in `tasks()`):
 - `api`: Runware's own number (qwenlab asks `includeCost` on every request), also when the task
   failed; a failed task normally costs nothing, and one that was charged shows in `failed_usd`.
+- `emulated`: the number qwenlab's offline emulator reported (what Runware would charge). Nothing
+  was paid, and its images are synthetic: it is summed in `emulated_usd`, never in `api_usd`, and
+  `by("backend")` keeps emulator, Runware and "unknown" (logged before qwenlab recorded where a
+  request ran; counted as the API's) apart.
 - `estimate`: a finished task with no number from the API: the price recorded when it was sent
   (`tasks.estimated_cost_usd` = `tasks.price_usd` x numberResults). Prices are dated data: the
   price is recorded per task at send time, so a later edit of a model description never rewrites
@@ -47,7 +51,8 @@ __all__ = ["Costs", "BUILTIN_KEYS", "PRICE_TOLERANCE_USD", "format_table"]
 
 # an API cost within this of the recorded price is the same price (float noise, not a change)
 PRICE_TOLERANCE_USD = 1e-6
-_MONEY = ["cost_usd", "api_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "estimated_usd"]
+_MONEY = ["cost_usd", "api_usd", "emulated_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "estimated_usd"]
+EMULATED = "emulated by qwenlab's offline emulator (nothing paid)"
 
 
 class Costs:
@@ -100,10 +105,12 @@ class Costs:
 
     def by(self, key: str | Sequence[str] = "experiment") -> "pd.DataFrame":
         """Cost grouped by one key or several (a list): experiment, model, size, day, week, month,
-        status, setting (experiment + every axis value but the repeat), or any sweep axis.
+        status, setting (experiment + every axis value but the repeat), backend (emulator, runware,
+        unknown), or any sweep axis.
 
         Columns: tasks (requests, earlier failed attempts included), done, failed, in_doubt,
-        pending, images, cost_usd (= api_usd + estimate_usd + in_doubt_usd), failed_usd (the part
+        pending, images, cost_usd (= api_usd + emulated_usd + estimate_usd + in_doubt_usd; api_usd
+        is what Runware reported, emulated_usd what the offline emulator did), failed_usd (the part
         charged for failed requests), estimated_usd (the description's estimate of what was sent),
         usd_per_image. An axis groups only the experiments that swept it.
         """
@@ -133,13 +140,14 @@ class Costs:
         """
         df = self.by("experiment")
         extra = self._q.per_experiment_extra()
-        out = df[["tasks", "done", "failed", "estimated_usd", "cost_usd", "api_usd"]].join(extra, how="left")
+        out = df[["tasks", "done", "failed", "estimated_usd", "cost_usd", "api_usd", "emulated_usd"]].join(extra, how="left")
         out["planned_usd"] = out["estimated_usd"] + out["unsent_usd"].fillna(0)
         out["difference_usd"] = (out["cost_usd"] - out["estimated_usd"]).round(6)
         out["difference_pct"] = (100 * out["difference_usd"] / out["estimated_usd"].where(out["estimated_usd"] > 0)).round(2)
-        out["api_gap_usd"] = (out["api_usd"] - out["api_estimated_usd"].fillna(0)).round(6)
+        # the numbers reported (by Runware or the emulator) against the estimate of the same tasks
+        out["api_gap_usd"] = (out["api_usd"] + out["emulated_usd"] - out["api_estimated_usd"].fillna(0)).round(6)
         cols = ["tasks", "done", "failed", "planned_usd", "estimated_usd", "cost_usd", "difference_usd", "difference_pct",
-                "api_usd", "api_estimated_usd", "api_gap_usd"]
+                "api_usd", "emulated_usd", "api_estimated_usd", "api_gap_usd"]
         return out[cols]
 
     def budget(self) -> "pd.DataFrame":
@@ -221,7 +229,7 @@ class Costs:
         description's, prices edited since, estimates, charged failures, requests in doubt,
         experiments over budget."""
         t = _totals or self.totals()
-        out: list[str] = []
+        out: list[str] = self._backend_notes(t)
         prices = self.price_changes()
         for _, r in prices.iterrows():
             if r["differing_images"]:
@@ -250,6 +258,23 @@ class Costs:
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
         return out
 
+    def _backend_notes(self, t: dict[str, Any]) -> list[str]:
+        """What the reader must know of where the requests ran: emulated money, unrecorded backends."""
+        sent = self.by("backend") if t["tasks"] else None
+        out = []
+        if sent is not None and "emulator" in sent.index:
+            n = int(sent.loc["emulator", "tasks"])
+            out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: their "
+                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and their images "
+                       "are synthetic. by('backend') keeps them apart.")
+        if sent is not None and "unknown" in sent.index:
+            row = sent.loc["unknown"]
+            n = int(row["tasks"] - row["pending"])
+            if n:
+                out.append(f"{n} {'request was' if n == 1 else 'requests were'} logged before qwenlab recorded where each "
+                           "ran (the emulator or Runware): where is not recorded, and their costs are counted as the API's.")
+        return out
+
     def headline(self, totals: dict[str, Any] | None = None) -> list[str]:
         """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with)."""
         t = totals or self.totals()
@@ -260,7 +285,9 @@ class Costs:
             where.append(f"since {self.since}")
         if self.until:
             where.append(f"until {self.until}")
-        parts = [f"${t['api_usd']:.4f} reported by the API"]
+        parts = [f"${t['api_usd']:.4f} reported by the API"] if t["api_usd"] or not t["emulated_usd"] else []
+        if t["emulated_usd"]:
+            parts.append(f"${t['emulated_usd']:.4f} {EMULATED}")
         if t["estimate_usd"]:
             parts.append(f"${t['estimate_usd']:.4f} estimated")
         if t["in_doubt_usd"]:
@@ -279,7 +306,8 @@ class Costs:
         lines = self.headline(t)
         df = self.by("experiment")
         if len(df):
-            lines += ["", format_table(df[["tasks", "done", "failed", "images", "cost_usd", "failed_usd", "usd_per_image"]])]
+            money = ["cost_usd", *(["emulated_usd"] if t["emulated_usd"] else []), "failed_usd", "usd_per_image"]
+            lines += ["", format_table(df[["tasks", "done", "failed", "images", *money]])]
         notes = self.notes(t)
         if notes:
             lines += [""] + [f"note: {n}" for n in notes]

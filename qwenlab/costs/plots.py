@@ -2,7 +2,7 @@
 
     from qwenlab.costs.plots import cumulative_spend, cost_by_experiment, cost_by_setting, estimate_vs_actual
     cumulative_spend(costs)                    # where the money went over time
-    cost_by_experiment(costs)                  # API / estimated / in doubt, with each budget
+    cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["cumulative_spend", "cost_by_experiment", "cost_by_setting", "estimate_vs_actual"]
 
 # the parts of a spend, in the order they are stacked, with their colours
-_PARTS = [("api_usd", "reported by the API", "#3b6ea8"), ("estimate_usd", "estimated (no API cost)", "#9ab8d8"),
-          ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
+_PARTS = [("api_usd", "reported by the API", "#3b6ea8"),
+          ("emulated_usd", "emulated (offline emulator, nothing paid)", "#c9c9c9"),
+          ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 
 
@@ -94,7 +95,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
 
 
 def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
-    """Spend per experiment as horizontal bars (API-reported, estimated, in doubt stacked), with
+    """Spend per experiment as horizontal bars (API-reported, emulated, estimated, in doubt stacked), with
     each experiment's budget marked, and the part charged for failed requests written beside."""
     c = _costs(costs)
     df = c.by("experiment")

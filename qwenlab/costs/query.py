@@ -2,7 +2,8 @@
 
 Each frame is an aggregate over the tasks table (plus, rarely, the earlier failed attempts kept in
 `tasks.history_json`), grouped by key expressions, so a 100,000-task log is summed where it lies
-instead of being loaded into pandas. The cost indexes (migration `m005_cost_indexes` in
+instead of being loaded into pandas. Money the emulator "charged" is summed apart (`emulated_usd`,
+cost_source 'emulated'): it was never paid, and is never counted as reported by the API. The cost indexes (migration `m005_cost_indexes` in
 qwenlab/migrations.py) let SQLite read a narrow covering index instead of the wide task rows.
 Grouping by an axis or a setting groups by the raw JSON value inside SQLite and turns it into the
 sweep's label afterwards, on the few grouped rows.
@@ -24,13 +25,16 @@ if TYPE_CHECKING:
 
 __all__ = ["CostQuery", "SUM_COLUMNS", "COST_SQL", "COST_SOURCE_SQL", "AT_SQL", "label_value", "BUILTIN_KEYS"]
 
-BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "status", "setting")
+BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "status", "setting", "backend")
 AT_SQL = "coalesce(t.completed_at, t.sent_at, t.created_at)"
 # the cost of one request, and where the number comes from (see the docstring of qwenlab.costs.frames)
 COST_SQL = ("CASE WHEN t.cost_usd IS NOT NULL THEN t.cost_usd "
             "WHEN t.status IN ('done', 'sent') THEN coalesce(t.estimated_cost_usd, 0) ELSE 0 END")
-COST_SOURCE_SQL = ("CASE WHEN t.cost_usd IS NOT NULL THEN 'api' WHEN t.status = 'done' THEN 'estimate' "
-                   "WHEN t.status = 'sent' THEN 'in_doubt' ELSE 'none' END")
+# a number the emulator reported is 'emulated', never 'api' (Runware's own number)
+COST_SOURCE_SQL = ("CASE WHEN t.cost_usd IS NOT NULL THEN (CASE WHEN t.backend = 'emulator' THEN 'emulated' ELSE 'api' END) "
+                   "WHEN t.status = 'done' THEN 'estimate' WHEN t.status = 'sent' THEN 'in_doubt' ELSE 'none' END")
+# where a request ran (m007): 'emulator', 'runware', or 'unknown' for one logged before it was recorded
+BACKEND_SQL = "coalesce(t.backend, 'unknown')"
 # the per-image price recorded at send time (older rows without price_usd: estimate / numberResults)
 PRICE_SQL = "round(coalesce(t.price_usd, t.estimated_cost_usd / max(coalesce(t.number_results, 1), 1)), 6)"
 _IMAGES_SQL = "(SELECT count(*) FROM images i WHERE i.task_id = t.id)"
@@ -42,7 +46,9 @@ _SUMS = {
     "in_doubt": "total(t.status = 'sent')",
     "pending": "total(t.status = 'pending')",
     "images": "total({images})",
-    "api_usd": "total(t.cost_usd)",
+    # reported by the API (Runware, or a request whose backend was not recorded) / by the emulator
+    "api_usd": "total(CASE WHEN t.backend IS NOT 'emulator' THEN t.cost_usd END)",
+    "emulated_usd": "total(CASE WHEN t.backend = 'emulator' THEN t.cost_usd END)",
     "estimate_usd": "total(CASE WHEN t.cost_usd IS NULL AND t.status = 'done' THEN t.estimated_cost_usd END)",
     "in_doubt_usd": "total(CASE WHEN t.cost_usd IS NULL AND t.status = 'sent' THEN t.estimated_cost_usd END)",
     "failed_usd": "total(CASE WHEN t.status = 'failed' THEN t.cost_usd END)",
@@ -59,7 +65,7 @@ _HISTORY_SOURCE = (
     "json_extract(h.value, '$.completed_at') AS completed_at, json_extract(h.value, '$.sent_at') AS sent_at, "
     "json_extract(h.value, '$.task_uuid') AS task_uuid, json_extract(h.value, '$.error_code') AS error_code, "
     "json_extract(h.value, '$.error_message') AS error_message, json_extract(h.value, '$.http_status') AS http_status, "
-    "json_extract(h.value, '$.attempts') AS attempts "
+    "json_extract(h.value, '$.attempts') AS attempts, json_extract(h.value, '$.backend') AS backend "
     "FROM tasks ht, json_each(ht.history_json) h WHERE ht.history_json IS NOT NULL) t"
 )
 
@@ -159,7 +165,7 @@ class CostQuery:
         # and reading every wide row through it: the covering cost index is faster
         simple = {"model": "+t.model", "size": "t.width || 'x' || t.height", "status": "+t.status",
                   "day": f"substr({AT_SQL}, 1, 10)", "week": f"date({AT_SQL}, 'weekday 0', '-6 days')",
-                  "month": f"substr({AT_SQL}, 1, 7)"}
+                  "month": f"substr({AT_SQL}, 1, 7)", "backend": BACKEND_SQL}
         if name in simple:
             return _Key([name], [simple[name]], plain)
         if name == "experiment":
@@ -233,7 +239,7 @@ class CostQuery:
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
         sums = dict(_SUMS)
         out = self._group(keys, sums, [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})])
-        out["cost_usd"] = out["api_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
+        out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
         return out
 
     def kept(self, keys: Sequence[str], min_score: float) -> "pd.DataFrame":
@@ -265,7 +271,7 @@ class CostQuery:
             "images": "{images}", "price_usd": "t.price_usd", "estimated_cost_usd": "t.estimated_cost_usd",
             "cost_usd": "t.cost_usd", "cost": f"round({COST_SQL}, 10)", "cost_source": COST_SOURCE_SQL,
             "error_code": "t.error_code", "error_message": "t.error_message", "http_status": "t.http_status",
-            "attempts": "t.attempts", "at": AT_SQL,
+            "attempts": "t.attempts", "backend": BACKEND_SQL, "at": AT_SQL,
         }
         wanted = ["experiment_id", *[c for c in (columns or every) if c not in ("experiment", "experiment_id")]]
         frames = []

@@ -12,6 +12,11 @@ Text scores (`qwenlab.typography`): `score="word_accuracy"` frames each image in
 colour and adds the score to its stamp, `sort_by_score=True` puts the best first within a cell,
 and `show_reading=True` outlines what the OCR read. They come from the log: a grid never runs OCR.
 
+Where the cells ran is said at the top: a grid of the offline emulator's results has
+"SYNTHETIC (offline emulator)" in its title and a red line under it saying its images are drawn
+locally and its costs emulated; a mixed experiment says MIXED and stamps each synthetic image
+"SYNTHETIC"; a grid of Runware's results names the API host.
+
 Every image is stamped with its own axis values and the seed the API reported, so a crop still
 tells what it is; a cell that failed is a labelled blank with its error code and message, as in
 AUTOMATIC1111's X/Y/Z plot. Fonts keep their size: long labels are wrapped or shortened
@@ -26,7 +31,7 @@ with no GUI backend; in a notebook a Grid displays its pages as PNGs.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -61,6 +66,7 @@ _GAP_IMAGE = 0.06    # between the images of one cell
 _GAP_CELL = 0.22     # between cells
 _ROW_LABEL_W = 1.8   # the row headers' column
 _MAX_NOTE_LINES = 60  # footnotes beyond this are cut (the log has every prompt in full)
+_ALERT_COLOUR = "#b00020"  # the provenance line of synthetic, mixed or unrecorded results
 
 
 def save_grid(experiment: "ExperimentRecord | Catalog", path: str | Path, rows: str | None = None, cols: str | None = None,
@@ -248,6 +254,7 @@ class _PageLayout:
     sub_h: float
     head_h: float
     facet_h: float
+    alert_lines: list[str] = field(default_factory=list)  # the provenance warning, first under the title
 
     def fx(self, x: float) -> float:
         """Inches from the left edge as a figure fraction."""
@@ -259,7 +266,8 @@ class _PageLayout:
 
 
 def _measure(catalog: Catalog, entries: list[Entry], place: _PageCells, rows: str | None, cols: str | None,
-             facet: str | None, arrays: dict[str, Any], *, title: str, subtitle: list[str], cell_size: float) -> _PageLayout:
+             facet: str | None, arrays: dict[str, Any], *, title: str, subtitle: list[str], cell_size: float,
+             alert: str | None = None) -> _PageLayout:
     """Size a page to hold its images and its text at fixed font sizes, top to bottom."""
     S = cell_size
     k = place.per_cell
@@ -273,6 +281,7 @@ def _measure(catalog: Catalog, entries: list[Entry], place: _PageCells, rows: st
     text_w = W - 2 * _MARGIN
     title_lines = wrap_lines(title, text_w, TITLE_PT, max_lines=3)
     sub_lines = [ln for s in subtitle for ln in wrap_lines(s, text_w, SUBTITLE_PT)]
+    alert_lines = wrap_lines(alert, text_w, SUBTITLE_PT) if alert else []
     col_heads = [wrap_lines(heading(catalog.axes[cols], v), cell_ws[i], LABEL_PT, max_lines=4)
                  for i, v in enumerate(place.col_vals)] if cols else []
     head_h = max((len(h) for h in col_heads), default=0) * line_height(LABEL_PT) + (0.12 if cols else 0)
@@ -282,13 +291,13 @@ def _measure(catalog: Catalog, entries: list[Entry], place: _PageCells, rows: st
     block_h = facet_h + n_rows * S + (n_rows - 1) * _GAP_CELL
     body_h = n_facets * block_h + (n_facets - 1) * _GAP_CELL * 2
     title_h = len(title_lines) * line_height(TITLE_PT)
-    sub_h = len(sub_lines) * line_height(SUBTITLE_PT) + 0.15
+    sub_h = (len(alert_lines) + len(sub_lines)) * line_height(SUBTITLE_PT) + 0.15
     note_h = (len(note_lines) * line_height(NOTE_PT) + 0.2) if note_lines else 0.0
     H = 2 * _MARGIN + title_h + sub_h + head_h + body_h + note_h
     x0 = _MARGIN + label_w
     col_x = [x0 + sum(cell_ws[:ci]) + ci * _GAP_CELL for ci in range(len(place.col_vals))]
     return _PageLayout(W, H, S, label_w, slot_w, cell_ws, col_x, title_lines, sub_lines, col_heads, note_lines,
-                       title_h, sub_h, head_h, facet_h)
+                       title_h, sub_h, head_h, facet_h, alert_lines)
 
 
 # -- drawing ----------------------------------------------------------------------------------------
@@ -311,8 +320,13 @@ def _render_page(catalog: Catalog, entries: list[Entry], key: dict[str, Any], ro
     """One page of a grid: the entries whose page axes have the values in `key`."""
     place = _place_entries(catalog, entries, key, rows, cols, facet, marks["badges"], marks["sort"])
     page_label = "; ".join(heading(catalog.axes[a], v) for a, v in key.items())
-    layout = _measure(catalog, entries, place, rows, cols, facet, arrays, title=title, cell_size=cell_size,
-                      subtitle=_subtitle(catalog, entries, key, page_label, marks))
+    prov = catalog.provenance
+    where, mark = prov.headline(), prov.mark()
+    loud = bool(mark)  # synthetic, mixed or not recorded: said in the title and in red; Runware's host in grey
+    subtitle = _subtitle(catalog, entries, key, page_label, marks)
+    layout = _measure(catalog, entries, place, rows, cols, facet, arrays, title=f"{title} · {mark}" if mark else title,
+                      cell_size=cell_size, subtitle=subtitle if loud or not where else [where, *subtitle],
+                      alert=where if loud else None)
     style = _TileStyle(catalog, arrays, [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT], stamps,
                        marks["badges"], marks["frame"], marks["reading"])
     fig = ShownFigure(figsize=(layout.width, layout.height), dpi=dpi)
@@ -330,8 +344,12 @@ def _draw_headings(fig: ShownFigure, layout: _PageLayout) -> float:
     y = _MARGIN
     fig.text(fx(_MARGIN), fy(y), "\n".join(layout.title_lines), fontsize=TITLE_PT, fontweight="bold", va="top", ha="left")
     y += layout.title_h
+    if layout.alert_lines:
+        fig.text(fx(_MARGIN), fy(y), "\n".join(layout.alert_lines), fontsize=SUBTITLE_PT, color=_ALERT_COLOUR,
+                 fontweight="bold", va="top", ha="left")
+        y += len(layout.alert_lines) * line_height(SUBTITLE_PT)
     fig.text(fx(_MARGIN), fy(y), "\n".join(layout.sub_lines), fontsize=SUBTITLE_PT, color="0.25", va="top", ha="left")
-    y += layout.sub_h
+    y += layout.sub_h - len(layout.alert_lines) * line_height(SUBTITLE_PT)
     if layout.col_heads:
         for ci, head in enumerate(layout.col_heads):
             fig.text(fx(layout.col_x[ci] + layout.cell_ws[ci] / 2), fy(y + layout.head_h - 0.08), "\n".join(head),
@@ -399,6 +417,8 @@ def _draw_tile(fig: ShownFigure, style: _TileStyle, e: Entry, rect: tuple[float,
     """One entry in `rect`: its stamped image (framed and outlined as asked), or a labelled blank
     where it has none; return whether an image was drawn."""
     stamp = stamp_text(e, style.catalog, style.stamped_axes) if style.stamps else ""
+    if stamp and e.synthetic and style.catalog.provenance.mixed:  # which images of a mixed grid are synthetic
+        stamp = "SYNTHETIC · " + stamp
     pixels = style.arrays.get(e.path) if e.path else None
     if pixels is None or isinstance(pixels, str):  # failed, not run, or its file unreadable
         draw_blank(fig, rect, e, stamp, box_w, box_h, pixels)

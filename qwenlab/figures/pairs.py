@@ -1,5 +1,7 @@
 """Pairs as a static figure: A beside B, one pair per row, each image stamped with its value and
 the seed the API reported (matplotlib). Which images pair up: `qwenlab.analysis.pairs`.
+Emulator results say so: "SYNTHETIC (offline emulator)" (or MIXED) in the title, the reason in red
+under it, and in a mixed experiment "SYNTHETIC" on each synthetic image's stamp.
 
     show_pairs(exp, "promptExtend")                      # shows itself in a notebook
     show_pairs(exp, "promptExtend", path="pairs.png")    # and saved
@@ -47,18 +49,26 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     box_w = size * min(2.0, max(0.5, aspect))
     W = 2 * margin + label_w + 2 * box_w + gap
     head = f"{name}: {axis} = {a} (left) vs {b} (right)"
+    mark, where = df.attrs.get("provenance_mark") or "", df.attrs.get("provenance_headline")
+    if mark:
+        head += f" · {mark}"
+    alert = wrap_lines(where, W - 2 * margin, NOTE_PT) if mark and where else []
+    mixed = df.attrs.get("provenance") == "mixed"
     lone = int(df.attrs.get("unpaired", 0))
     foot = f"{len(shown)} of {len(df)} pairs" + (f"; {lone} image{'s' if lone > 1 else ''} without a counterpart" if lone else "")
     metric = df.attrs.get("score")  # set when the log holds text scores: frame and stamp each image with its own
     if metric:
         foot += f"; frame colour: {LONG_NAMES[metric]} of the text read by OCR (red 0, amber 0.5, green 1, grey not scored)"
     foot_lines = wrap_lines(foot, W - 2 * margin, NOTE_PT)
-    title_h = line_height(TITLE_PT) * 2 + 0.25
+    title_h = line_height(TITLE_PT) * 2 + 0.25 + line_height(NOTE_PT) * len(alert)
     H = 2 * margin + title_h + max(1, len(shown)) * (size + gap) + line_height(NOTE_PT) * len(foot_lines)
     fig = ShownFigure(figsize=(W, H), dpi=dpi)  # displays itself in a notebook
     fig.patch.set_facecolor("white")
-    fig.text(margin / W, 1 - margin / H, "\n".join(wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2)),
-             fontsize=TITLE_PT, fontweight="bold", va="top")
+    head_lines = wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2)
+    fig.text(margin / W, 1 - margin / H, "\n".join(head_lines), fontsize=TITLE_PT, fontweight="bold", va="top")
+    if alert:  # synthetic, mixed or not recorded: why, in red, under the title
+        fig.text(margin / W, 1 - (margin + line_height(TITLE_PT) * len(head_lines) + 0.06) / H, "\n".join(alert),
+                 fontsize=NOTE_PT, color="#b00020", fontweight="bold", va="top")
     fig.text(margin / W, margin / H, "\n".join(foot_lines), fontsize=NOTE_PT, color="0.3", va="bottom")
     y = margin + title_h
     for r in shown.itertuples():
@@ -70,6 +80,8 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
             value = a if side == "a" else b
             seed = getattr(r, f"seed_{side}")
             stamp = f"{axis}={value} · {r.shared} · seed\u00a0{seed if pd.notna(seed) else '?'}"
+            if mixed and getattr(r, f"backend_{side}", None) == "emulator":
+                stamp = "SYNTHETIC · " + stamp
             frame = None
             if metric:
                 text_score = getattr(r, f"score_{side}", None)

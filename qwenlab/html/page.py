@@ -30,6 +30,10 @@ details summary { cursor: pointer; color: #1f4e79; }
 .prompt { max-width: 420px; } .kv td:first-child { font-weight: 600; white-space: nowrap; }
 table.gridtable td { text-align: center; } table.gridtable .stamp { font-size: 11px; color: #444; }
 footer { margin-top: 40px; font-size: 12px; color: #777; }
+.provenance { padding: 8px 12px; border-radius: 4px; margin: 0 0 12px; background: #f3f6fa; color: #34495e;
+       border: 1px solid #d5dde6; }
+.provenance.synthetic, .provenance.mixed, .provenance.unknown { background: #fff3cd; color: #7a4b00;
+       border: 2px solid #e0b84a; font-size: 15px; }
 """
 
 

@@ -11,6 +11,10 @@ Content-Security-Policy says so to the browser), every piece of text is HTML-esc
 registered secrets such as the API key are scrubbed from it. Where the log holds text scores
 (`qwenlab score NAME`), each request's row gives its images' scores and what was misread, and
 the section opens with the score by axis; the export never runs OCR.
+
+The page opens with where the results came from: an amber SYNTHETIC banner for the offline
+emulator's (images drawn locally, costs emulated), MIXED when cells came from both backends, and
+"not recorded" for cells logged before qwenlab recorded it; a grey line names Runware's host.
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     catalog = Catalog.load(experiment).where(where)
     name = title or experiment.name
     uris = _thumb_uris(catalog.entries, thumb)
-    parts = [f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
+    prov = catalog.provenance
+    parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
     nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("requests", "Requests")]
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if grid or a != "grid") + "</p>")
     if grid:
@@ -85,22 +90,51 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
                  "images are embedded thumbnails; it loads nothing from anywhere.</footer>")
-    return html_page(f"{name} — qwenlab report", "\n".join(parts))
+    mark = prov.mark()
+    return html_page(f"{name}{' — ' + mark if mark else ''} — qwenlab report", "\n".join(p for p in parts if p))
 
 
 # -- sections -------------------------------------------------------------------------------------
+def _provenance_banner(prov: Any) -> str:
+    """Where the results came from, first thing on the page (empty when nothing was sent)."""
+    where = prov.headline()
+    if not where:
+        return ""
+    kind = prov.kind
+    cls = "synthetic" if kind == "emulator" else kind
+    head, _, rest = where.partition(": ") if kind in ("emulator", "mixed") else ("", "", where)
+    text = f"<b>{esc(head)}</b>: {esc(rest)}" if head else esc(where)
+    return f"<div class=\"provenance {esc(cls)}\">{text}</div>"
+
+
 def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     row = experiment.row
     sweep = experiment.sweep
-    lines = "".join(f"<div class=\"muted\">{esc(line.strip())}</div>" for line in experiment.summary().splitlines())
+    where = catalog.provenance.headline()  # in the banner above: not again here
+    lines = "".join(f"<div class=\"muted\">{esc(line.strip())}</div>" for line in experiment.summary().splitlines()
+                    if line.strip() != where)
     axes = "; ".join(f"{a}: {', '.join(i.labels)}" for a, i in catalog.axes.items() if a != REPEAT)
-    facts = [("model", row.get("model")), ("status", row.get("status")), ("created", row.get("created_at")),
+    versions = sorted({e.task.get("qwenlab_version") for e in catalog.entries if e.task.get("qwenlab_version")})
+    facts = [("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
+             ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
              ("updated", row.get("updated_at")), ("budget", fmt(row.get("budget_usd"), "usd") or "none"),
              ("why it stopped", row.get("stop_reason")), ("notes", row.get("notes")), ("axes", axes),
              ("repeats", sweep.get("repeats")), ("seed policy", sweep.get("seed_policy"))]
     kv = table(["", ""], [[esc(k), v if k == "budget" else esc(v)] for k, v in facts if v not in (None, "")], cls="kv")
     base = json.dumps(sweep.get("base", {}), indent=2, ensure_ascii=False)
     return lines + kv + details("the sweep's base request", f"<pre>{esc(base)}</pre>")
+
+
+def _ran_on(prov: Any) -> str:
+    """Where the cells ran, in a few words: "qwenlab's offline emulator (127.0.0.1:8787)", "Runware (api.runware.ai)", ..."""
+    parts = []
+    if prov.emulator:
+        parts.append(f"{prov.emulator} on qwenlab's offline emulator ({', '.join(prov.emulator_hosts) or '?'}): synthetic")
+    if prov.runware:
+        parts.append(f"{prov.runware} on Runware ({', '.join(prov.runware_hosts) or '?'})")
+    if prov.unknown:
+        parts.append(f"{prov.unknown} not recorded")
+    return "; ".join(parts)
 
 
 def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,

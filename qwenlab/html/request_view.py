@@ -37,8 +37,13 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
     setting += f" · repeat {entry.repeat}"
     cost = _money(img.get("cost_usd") if img else None) or _money(t.get("cost_usd"))
     source = (img.get("cost_source") if img else None) or t.get("cost_source")
+    if source == "api" and t.get("backend") == "emulator":
+        source = "emulated: the offline emulator's number, nothing paid"
+    where = {"emulator": f"qwenlab's offline emulator ({t.get('api_host')}): SYNTHETIC image",
+             "runware": f"Runware ({t.get('api_host')})"}.get(t.get("backend") or "", "not recorded")
     rows: list[tuple[str, Any]] = [
         ("status", t.get("status")),
+        ("ran on", where if t.get("status") != "pending" else None),
         ("seed", entry.seed if entry.seed is not None else "—"),
         ("cost", f"{cost} ({source})" if cost and source else cost or "—"),
         ("estimated", _money(t.get("estimated_cost_usd"))),
@@ -50,6 +55,7 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
          if img else None),
         ("seed policy", t.get("seed_policy")),
         ("taskUUID", t.get("task_uuid")),
+        ("qwenlab", t.get("qwenlab_version")),
         ("imageUUID", img.get("image_uuid") if img else None),
         ("file", entry.path),
         ("sent", t.get("sent_at")),

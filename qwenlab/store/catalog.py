@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..core.values import format_value, same_value
 from ..errors import UnknownAxisError
+from .provenance import EMULATOR, Provenance
 
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord
@@ -129,6 +130,11 @@ class Entry:
         return self.repeat if axis == REPEAT else self.cell.get(axis)
 
     @property
+    def synthetic(self) -> bool:
+        """Its task ran on qwenlab's offline emulator: the image is synthetic, the cost emulated."""
+        return self.task.get("backend") == EMULATOR
+
+    @property
     def failed(self) -> bool:
         return self.image_id is None
 
@@ -159,6 +165,7 @@ class Catalog:
     experiment_id: int | None = None
     title: str | None = None
     log: Any = field(default=None, repr=False, compare=False)  # the experiment's Log (its text scores, for views)
+    provenance: Provenance = field(default_factory=Provenance)  # where the experiment's cells ran (all of them)
 
     @classmethod
     def load(cls, experiment: "ExperimentRecord") -> "Catalog":
@@ -190,7 +197,7 @@ class Catalog:
                     path = str(Path(experiment.data_dir) / path)
                 entries.append(replace(base, image_id=img["id"], path=path, result=k, seed=img.get("seed"),
                                        cost_usd=img.get("cost_usd") if img.get("cost_usd") is not None else t.get("cost_usd")))
-        return cls(experiment.name, axes, entries, exp_id, experiment.name, log)
+        return cls(experiment.name, axes, entries, exp_id, experiment.name, log, Provenance.of_tasks(tasks))
 
     # -- queries ------------------------------------------------------------------------------
     def check_axes(self, *names: str | None) -> None:

@@ -17,6 +17,9 @@ text score" puts the best first within each cell, and the detail shows the score
 missing or read instead, and a button that outlines what the OCR read over the image. The
 explorer never runs OCR (`exp.score_text()` does); with no scores stored these controls are hidden.
 
+Its header says where the images came from: the offline emulator's are SYNTHETIC with emulated
+costs (an amber banner), a MIXED experiment says so and captions each synthetic tile "synthetic".
+
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
 that touches files only (`qwenlab.widgets.tiles`).
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.values import present
 from ..html.request_view import REQUEST_CSS, request_html
 from ..store.catalog import REPEAT, Catalog, Entry
+from ..store.experiment import provenance_banner
 from ..typography.badges import score_badges
 from ..typography.draw import reading_overlay
 from .require import require_ipywidgets
@@ -295,7 +299,8 @@ class Explorer:
 
     def _show_header(self) -> None:
         n_img = sum(1 for e in self.catalog.entries if e.image_id is not None)
-        self.header.value = (f"<b>{html.escape(self.exp.name)}</b> · {n_img} images, "
+        self.header.value = provenance_banner(self.catalog.provenance) + (
+            f"<b>{html.escape(self.exp.name)}</b> · {n_img} images, "
                              f"{len(self.catalog.entries) - n_img} cells without one · {len(self.ratings)} rated"
                              + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})"
                                 if self.badges else ""))
@@ -305,6 +310,8 @@ class Explorer:
         shown = (self.rows.value, self.cols.value)
         bits = [cat.axes[a].tag(e.value(a)) for a in cat.varying if a not in (*shown, REPEAT)]
         bits.append(f"r{e.repeat}")
+        if e.synthetic and cat.provenance.mixed:
+            bits.insert(0, "synthetic")
         if e.image_id is not None:
             bits.append(f"seed {e.seed}")
         else:
@@ -384,8 +391,10 @@ class Explorer:
         if self.selected is not None:
             sel = f"; selected image {self.selected.image_id}" if self.selected.image_id is not None \
                 else f"; selected cell {self.selected.task_id}"
+        mark = self.catalog.provenance.mark()
         return (f"Explorer({self.exp.name!r}: {len(self.items)} of {len(self.catalog.entries)} tiles, {axes}"
-                f"{', filters ' + filt if filt else ''}, page {self.page + 1}/{self.pages}, {len(self.ratings)} rated{sel})")
+                f"{', filters ' + filt if filt else ''}, page {self.page + 1}/{self.pages}, {len(self.ratings)} rated{sel}"
+                f"{'; ' + mark if mark else ''})")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.widget._repr_mimebundle_(**kwargs)

@@ -7,6 +7,8 @@ jumps to either end, Flip swaps ends, Prev/Next and the pair slider walk the pai
 is a cached thumbnail (`qwenlab.store.thumbnails`), so moving through a few hundred pairs decodes no
 original twice and no callback blocks the kernel for long. Where the log holds text scores, the
 caption gives the shown image's score and what it misread (`score_a`/`read_a` of `pairs()`).
+The caption opens with where the images came from when they are the offline emulator's (SYNTHETIC,
+costs emulated), mixed, or not recorded.
 """
 
 from __future__ import annotations
@@ -128,8 +130,17 @@ class PairViewer:
             shown = f"{int(round((1 - fade) * 100))}% {html.escape(self.a)} + {int(round(fade * 100))}% {html.escape(self.b)}"
             if self.df.attrs.get("score"):
                 shown += f" · {self._score(row, 'a', short=True)} → {self._score(row, 'b', short=True)}"
-        self.caption.value = (f"<div>pair {self.index + 1} of {len(self.df)}: {html.escape(str(row['shared']))}</div>"
+        self.caption.value = (self._provenance()
+                              + f"<div>pair {self.index + 1} of {len(self.df)}: {html.escape(str(row['shared']))}</div>"
                               f"<div>{shown}</div>")
+
+    def _provenance(self) -> str:
+        """Where the images came from, when a viewer must know: synthetic, mixed or not recorded."""
+        where = self.df.attrs.get("provenance_headline")
+        if not self.df.attrs.get("provenance_mark") or not where:
+            return ""
+        return (f"<div style='background:#fff3cd;color:#7a4b00;border:1px solid #e0b84a;padding:3px 6px;margin-bottom:4px'>"
+                f"{html.escape(where)}</div>")
 
     def _score(self, row: Any, side: str, short: bool = False) -> str:
         """One side's text score for the caption, e.g. ` · word acc 0.50: 'Glow' read as 'GIow'` (the

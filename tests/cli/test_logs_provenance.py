@@ -1,0 +1,47 @@
+"""`qwenlab logs` says where each experiment ran: a backend column (emulator, runware, mixed,
+unknown), what "emulator" means under the table, and an experiment's own view starts with
+SYNTHETIC / MIXED and has a backend column per task when it is mixed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
+
+from qwenlab.cli import cli
+
+
+def test_logs_lists_each_experiments_backend(emulator, data_dir: Path) -> None:
+    emulated = run_sweep(emulator, data_dir, name="emulated", fail_one=False)
+    mixed = run_sweep(emulator, data_dir, name="mixed", fail_one=False, prompt="A poster for 'NOIR'")
+    relabel(mixed, "runware", every=2)
+    old = run_sweep(emulator, data_dir, name="old", fail_one=False, prompt="A poster for 'AURELIS'")
+    relabel(old, None)
+    out = CliRunner().invoke(cli, ["logs"])
+    assert out.exit_code == 0, out.output
+    rows = {line.split()[0]: line for line in out.output.splitlines() if line.split()}
+    assert "backend" in out.output.splitlines()[0]
+    assert " emulator " in rows["emulated"] + " " and " mixed " in rows["mixed"] + " " and " unknown " in rows["old"] + " "
+    assert "emulator: qwenlab's offline emulator" in out.output and "synthetic" in out.output
+    data = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)}
+    assert (data["emulated"]["backend"], data["mixed"]["backend"], data["old"]["backend"]) == ("emulator", "mixed", "unknown")
+    assert emulated.provenance.kind == "emulator"
+
+
+def test_logs_of_one_experiment_says_synthetic_and_marks_mixed_tasks(emulator, data_dir: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="one", fail_one=False)
+    out = CliRunner().invoke(cli, ["logs", "one"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[1].strip().startswith("SYNTHETIC: run on qwenlab's offline emulator")
+    relabel(exp, "runware", every=2)
+    out = CliRunner().invoke(cli, ["logs", "one"])
+    assert "MIXED" in out.output
+    header = next(line for line in out.output.splitlines() if line.split()[:1] == ["task_id"])
+    assert "backend" in header
+    rows = [line.split() for line in out.output.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    assert [r[2] for r in rows].count("emulator") == 4 and [r[2] for r in rows].count("runware") == 4
+    detail = json.loads(CliRunner().invoke(cli, ["logs", "one", "--json"]).output)
+    assert {t["backend"] for t in detail["tasks"]} == {"emulator", "runware"}

@@ -1,0 +1,73 @@
+"""Costs by backend: what the emulator "charged" is emulated money, never "reported by the API"; a
+`backend` key groups by where each request ran; costs of requests logged before provenance was
+recorded are kept apart as "unknown"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
+
+from qwenlab.cli import cli
+from qwenlab.costs import Costs
+from qwenlab.costs.plots import cost_by_experiment
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    """8 cells (8 x $0.075) run on the emulator, in the default log."""
+    return run_sweep(emulator, data_dir, name="emulated", fail_one=False)
+
+
+def test_emulator_costs_are_emulated_not_reported_by_the_api(exp) -> None:
+    c = Costs(exp.log)
+    t = c.totals()
+    assert t["emulated_usd"] == pytest.approx(0.6) and t["api_usd"] == 0 and t["cost_usd"] == pytest.approx(0.6)
+    head = "\n".join(c.headline(t))
+    assert "reported by the API" not in head
+    assert "$0.6000 emulated by qwenlab's offline emulator (nothing paid)" in head
+    assert any("ran on qwenlab's offline emulator" in n and "synthetic" in n for n in c.notes(t))
+    tasks = c.tasks()
+    assert set(tasks["cost_source"]) == {"emulated"} and set(tasks["backend"]) == {"emulator"}
+    assert "reported by the API" not in c.summary()
+    assert set(c.timeline()["cost_source"]) == {"emulated"}
+
+
+def test_by_backend_keeps_emulator_runware_and_unknown_apart(exp) -> None:
+    relabel(exp, "runware", every=2)
+    c = Costs(exp.log)
+    df = c.by("backend")
+    assert list(df.index) == ["emulator", "runware"]
+    assert df.loc["emulator", "emulated_usd"] == pytest.approx(0.3) and df.loc["emulator", "api_usd"] == 0
+    assert df.loc["runware", "api_usd"] == pytest.approx(0.3) and df.loc["runware", "emulated_usd"] == 0
+    head = c.headline()[0]
+    assert "$0.3000 reported by the API" in head and "$0.3000 emulated" in head
+    both = c.by(["experiment", "backend"])
+    assert both.loc[("emulated", "emulator"), "tasks"] == 4
+
+    relabel(exp, None)
+    df = Costs(exp.log).by("backend")
+    assert list(df.index) == ["unknown"]
+    assert any("not recorded" in n for n in Costs(exp.log).notes())
+
+
+def test_the_cost_plot_draws_emulated_money_apart(exp) -> None:
+    fig = cost_by_experiment(Costs(exp.log))
+    labels = [t.get_text() for ax in fig.axes for t in (ax.get_legend().get_texts() if ax.get_legend() else [])]
+    assert any("emulated" in label for label in labels)
+    assert not any(label == "reported by the API" for label in labels)
+
+
+def test_qwenlab_costs_says_emulated(exp) -> None:
+    out = CliRunner().invoke(cli, ["costs"])
+    assert out.exit_code == 0, out.output
+    assert "reported by the API" not in out.output and "emulated" in out.output
+    assert "emulated_usd" in out.output
+    by = CliRunner().invoke(cli, ["costs", "--by", "backend"])
+    assert by.exit_code == 0 and "emulator" in by.output
+    data = json.loads(CliRunner().invoke(cli, ["costs", "--json"]).output)
+    assert data["totals"]["emulated_usd"] == pytest.approx(0.6) and data["totals"]["api_usd"] == 0

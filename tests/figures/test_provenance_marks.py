@@ -1,0 +1,60 @@
+"""Figures mark emulator results: a grid's title and first subtitle line, each synthetic image's
+stamp in a mixed experiment, and a pairs figure's title say SYNTHETIC / MIXED; Runware's do not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep, texts
+
+from qwenlab.analysis.pairs import pairs
+from qwenlab.figures.grid import build_grid
+from qwenlab.figures.pairs import show_pairs
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    """promptExtend x size x 2 repeats = 8 cells on the emulator."""
+    return run_sweep(emulator, data_dir, name="marks", fail_one=False)
+
+
+def _flat(fig) -> list[str]:
+    return [" ".join(t.split()) for t in texts(fig)]
+
+
+def test_an_emulator_grid_says_synthetic_in_its_title_and_subtitle(exp) -> None:
+    grid = build_grid(exp, rows="promptExtend", cols="size")
+    for page in grid.pages:
+        drawn = _flat(page.figure)
+        assert drawn[0].startswith("marks") and "SYNTHETIC" in drawn[0] and "emulator" in drawn[0]
+        assert drawn[1].startswith("SYNTHETIC: run on qwenlab's offline emulator")
+    # a title of one's own keeps the mark
+    custom = build_grid(exp, rows="promptExtend", cols="size", title="My poster study")
+    assert "SYNTHETIC" in _flat(custom.pages[0].figure)[0]
+
+
+def test_a_runware_grid_names_its_host_and_says_nothing_synthetic(exp) -> None:
+    relabel(exp, "runware")
+    drawn = _flat(build_grid(exp, rows="promptExtend", cols="size").pages[0].figure)
+    assert drawn[0] == "marks" and not any("SYNTHETIC" in t for t in drawn)
+    assert any("run on Runware (api.runware.ai)" in t for t in drawn)
+
+
+def test_a_mixed_grid_says_so_and_stamps_each_synthetic_image(exp) -> None:
+    relabel(exp, "runware", every=2)
+    drawn = _flat(build_grid(exp, rows="promptExtend", cols="size").pages[0].figure)
+    assert "MIXED" in drawn[0]
+    stamps = [t for t in drawn if "seed" in t and t.startswith(("SYNTHETIC", "promptExtend"))]
+    assert sum(t.startswith("SYNTHETIC ·") for t in stamps) == 4 and len(stamps) == 8
+
+
+def test_a_pairs_figure_marks_synthetic_images(exp) -> None:
+    df = pairs(exp, "promptExtend")
+    assert df.attrs["provenance"] == "emulator"
+    drawn = _flat(show_pairs(exp, "promptExtend"))
+    assert drawn[0].startswith("marks: promptExtend") and "SYNTHETIC" in drawn[0]
+    assert any("costs emulated" in t for t in drawn)
+    relabel(exp, "runware")
+    assert not any("SYNTHETIC" in t for t in _flat(show_pairs(exp, "promptExtend")))
