@@ -131,7 +131,8 @@ class RunwareClient:
             event_hooks={"response": [self._observe]},
         )
         self._exchange = Exchange(self._http, self.base_url, key, self.policy)
-        self._downloader = Downloader(self._http, self.policy, max_bytes=self.store.max_bytes)
+        # an image URL may redirect to a private or loopback address only when the API is on loopback itself
+        self._downloader = Downloader(self._http, self.policy, max_bytes=self.store.max_bytes, allow_private=loopback)
         self._images = ImageFetcher(self._downloader, self.store)
         self._uploader = Uploader(self._exchange, self.store)
 

@@ -1,25 +1,36 @@
 """Getting an answer item's image: decoded from `imageBase64Data`/`imageDataURI`, or fetched from
 its `imageURL` at once (it expires after `ttl`), streamed under a byte cap, retried on 5xx and
-timeouts, never following a redirect to another host, never sending the API key; then checked
-and saved by the ImageStore.
+timeouts, never sending the API key; then checked and saved by the ImageStore.
+
+Redirects: Runware does not document whether image URLs redirect to a CDN, so up to
+`MAX_REDIRECTS` hops are followed, but only to the same origin or over HTTPS to a public host:
+never to plain HTTP elsewhere, never to a private, loopback or link-local address (unless the API
+itself is on loopback: the emulator, a test server).
+
+A paid image is never thrown away for its format: one that is not the `outputFormat` asked for
+is kept (a JPEG, PNG or WEBP that passes every check) and the mismatch is recorded on it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from ..errors import ImageError, redact
-from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline
+from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline, normalize_format
 from .results import GeneratedImage
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
-__all__ = ["Downloader", "ImageFetcher"]
+__all__ = ["Downloader", "ImageFetcher", "MAX_REDIRECTS"]
 
-_MAX_REDIRECTS = 5
+MAX_REDIRECTS = 3
+
+Resolver = Callable[[str], list[str]]
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -28,13 +39,36 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-class Downloader:
-    """GETs image URLs over a shared httpx.Client (no Authorization header is ever added)."""
+def resolve_host(host: str) -> list[str]:
+    """The addresses `host` resolves to ([] when it does not resolve here)."""
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)})
+    except (OSError, UnicodeError):
+        return []
 
-    def __init__(self, http: httpx.Client, policy: RetryPolicy, *, max_bytes: int = MAX_IMAGE_BYTES) -> None:
+
+def _is_private(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    return not ip.is_global or ip.is_multicast
+
+
+class Downloader:
+    """GETs image URLs over a shared httpx.Client (no Authorization header is ever added).
+
+    allow_private: follow redirects to private and loopback addresses (only when the API itself
+    is on loopback). resolve: host -> addresses, to check where a redirect's host points (tests
+    pass their own)."""
+
+    def __init__(self, http: httpx.Client, policy: RetryPolicy, *, max_bytes: int = MAX_IMAGE_BYTES,
+                 allow_private: bool = False, resolve: Resolver = resolve_host) -> None:
         self._http = http
         self._policy = policy
         self.max_bytes = max_bytes
+        self.allow_private = allow_private
+        self.resolve = resolve
 
     def fetch(self, url: str, cancel: threading.Event | None = None) -> bytes:
         """The bytes at `url`, or ImageError saying why not (expired, refused, too large, unreachable)."""
@@ -53,15 +87,13 @@ class Downloader:
 
     def _get(self, url: str) -> bytes:
         first = _origin(url)
-        for _ in range(_MAX_REDIRECTS + 1):
+        for _ in range(MAX_REDIRECTS + 1):
             try:
+                # no headers of the API's (the key above all): only the client's User-Agent goes along
                 with self._http.stream("GET", url, follow_redirects=False) as resp:
                     if resp.is_redirect:
                         target = urljoin(url, resp.headers.get("location", ""))
-                        if _origin(target) != first:
-                            raise ImageError(
-                                f"imageURL redirected to another host ({_origin(target)[1] or target!r}); refused"
-                            )
+                        self._check_redirect(first, target)
                         url = target
                         continue
                     return self._body(resp, url)
@@ -69,7 +101,26 @@ class Downloader:
                 raise _Retryable(f"timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
                 raise _Retryable(f"connection failed ({type(exc).__name__}: {redact(exc)})") from None
-        raise ImageError(f"imageURL redirected more than {_MAX_REDIRECTS} times; refused")
+        raise ImageError(f"imageURL redirected more than {MAX_REDIRECTS} times; refused")
+
+    def _check_redirect(self, first: tuple[str, str, int | None], target: str) -> None:
+        """Raise ImageError unless a redirect to `target` may be followed (see the module's doc)."""
+        scheme, host, _ = _origin(target)
+        if (scheme, host, _origin(target)[2]) == first:
+            return  # the same origin as the URL the API gave
+        shown = host or redact(target)[:120]
+        if scheme != "https":
+            raise ImageError(f"imageURL redirected to another host over plain {scheme or 'an unknown scheme'} "
+                             f"({shown!r}); refused: only HTTPS redirects to another host are followed")
+        if not host:
+            raise ImageError(f"imageURL redirected to {redact(target)[:120]!r}, which names no host; refused")
+        if self.allow_private:
+            return
+        named_local = host == "localhost" or host.endswith(".localhost")
+        addresses = [host] if _is_ip(host) else self.resolve(host)
+        # a host that does not resolve here cannot be checked; connecting to it fails the same way
+        if named_local or any(_is_private(a) for a in addresses):
+            raise ImageError(f"imageURL redirected to another host at a private or loopback address ({shown!r}); refused")
 
     def _body(self, resp: httpx.Response, url: str) -> bytes:
         status = resp.status_code
@@ -92,6 +143,14 @@ class Downloader:
         return b"".join(chunks)
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
 class _Retryable(Exception):
     """A failure worth another try (5xx, 408, 429, timeout, dropped connection)."""
 
@@ -109,8 +168,15 @@ class ImageFetcher:
 
     def fetch(self, item: dict[str, Any], task_uuid: str, fmt: str, *, save: bool = True,
               cancel: threading.Event | None = None) -> GeneratedImage:
-        """The image of `item`; a failure (expired, not an image, wrong format ...) lands in `.error`."""
+        """The image of `item`; a failure (expired, not an image, too large ...) lands in `.error`.
+
+        An image in another format than `fmt` (outputFormat) is paid for all the same: it is kept,
+        with `format_requested` set to what was asked (see `GeneratedImage.format_mismatch`)."""
         image = GeneratedImage.from_item(item, task_uuid)
+        try:
+            image.format_requested = normalize_format(fmt)
+        except ImageError:  # a format the store does not know: kept as asked, compared as text
+            image.format_requested = str(fmt).upper()
         try:
             # inline payloads first: no network, nothing to expire
             if isinstance(item.get("imageBase64Data"), str):
@@ -122,11 +188,11 @@ class ImageFetcher:
             else:
                 raise ImageError("the answer names no imageURL, imageBase64Data or imageDataURI")
             info: ImageInfo
-            if save:
-                stored = self.store.save(data, fmt)
+            if save:  # any JPEG, PNG or WEBP that passes every check: the format is compared after
+                stored = self.store.save(data)
                 image.path, info = stored.path, stored
             else:
-                info = self.store.inspect(data, fmt)
+                info = self.store.inspect(data)
                 image.data = data
             image.sha256, image.format = info.sha256, info.format
             image.width, image.height, image.nbytes = info.width, info.height, info.nbytes

@@ -8,6 +8,7 @@ included, minus the big base64 payloads, so a field Runware adds tomorrow is not
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -19,7 +20,15 @@ if TYPE_CHECKING:
 
     from ..core.request import Request
 
-__all__ = ["GeneratedImage", "TaskResult", "clean_raw"]
+__all__ = ["GeneratedImage", "TaskResult", "clean_raw", "read_costs", "COST_READINGS"]
+
+# How the `cost` numbers of a task's items were read (TaskResult.cost_reading, tasks.cost_reading):
+# "per_image": each item's own cost (it matches the model's price); "per_task": every item
+# reported the whole task's cost (numberResults x price), counted once; "unchecked": nothing to
+# check against (no cost reported, no price known, or numbers that match neither), summed as given.
+COST_READINGS = ("per_image", "per_task", "unchecked")
+# Runware may round; a whole-task cost is at least twice the price, so 2% cannot confuse the two.
+_COST_TOLERANCE = 0.02
 
 # Payload fields dropped from `raw` (the bytes live in the saved file instead).
 _PAYLOAD_FIELDS = ("imageBase64Data", "imageDataURI")
@@ -47,7 +56,11 @@ class GeneratedImage:
 
     `path` is the saved file (content-addressed, under `images_dir`), `sha256`/`format`/`width`/
     `height`/`nbytes` describe the bytes as checked by Pillow; `seed`, `cost` and `nsfw` are what
-    the API reported (`NSFWContent`), `url` the `imageURL` it was fetched from.
+    the API reported (`NSFWContent`) and `cost` this image's cost (as reported, or its share when
+    every item reported the whole task's cost: `raw["cost"]` keeps the number as it came), `url` the
+    `imageURL` it was fetched from. `format_requested`
+    is the outputFormat asked for (Pillow's name): an image in another format is kept, paid for,
+    and `format_mismatch` says so.
     """
 
     image_uuid: str | None
@@ -62,6 +75,7 @@ class GeneratedImage:
     height: int | None = None
     nbytes: int | None = None
     url: str | None = None
+    format_requested: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     error: QwenlabError | None = None
     # the bytes, kept only when the caller asked not to save them (generate(save=False))
@@ -71,6 +85,19 @@ class GeneratedImage:
     def ok(self) -> bool:
         """True when the image arrived and passed every check."""
         return self.error is None and self.sha256 is not None
+
+    @property
+    def format_mismatch(self) -> bool:
+        """True when the image arrived in another format than the outputFormat asked for."""
+        return bool(self.format and self.format_requested and self.format != self.format_requested)
+
+    def raw_for_log(self) -> dict[str, Any]:
+        """`raw`, plus what qwenlab noticed about the image under "_qwenlab" (a format other than
+        the one asked for), as the log's raw_json keeps it."""
+        notes: dict[str, Any] = {}
+        if self.format_mismatch:
+            notes.update(formatRequested=self.format_requested, formatReceived=self.format)
+        return {**self.raw, "_qwenlab": notes} if notes else dict(self.raw)
 
     def open(self) -> "Image.Image":
         """The image as a PIL Image (from its file, or from memory when it was not saved)."""
@@ -109,6 +136,8 @@ class TaskResult:
     `errors` lists every failure (per-image and per-task). `attempts` counts the POSTs of the task
     (retries included), `recovered` is True when the results were fetched with getResponse after
     an uncertain failure or a `conflictTaskUUID` answer (the task had been accepted already).
+    `cost_reading` says how the items' costs were read (see COST_READINGS): with numberResults > 1
+    Runware does not document whether each item's `cost` is its own or the whole task's.
     """
 
     request: "Request"
@@ -119,6 +148,7 @@ class TaskResult:
     latency_s: float = 0.0
     http_status: int | None = None
     recovered: bool = False
+    cost_reading: str = "unchecked"
 
     @property
     def cost(self) -> float | None:
@@ -143,3 +173,26 @@ class TaskResult:
     @property
     def paths(self) -> list[Path]:
         return [img.path for img in self.images if img.path is not None]
+
+
+def read_costs(images: list[GeneratedImage], number_results: int, price: float | None) -> str:
+    """Check the items' reported costs against the model's `price` per image and say how they were
+    read (one of COST_READINGS). When every item reported the whole task's cost, each image's
+    `cost` becomes its share, so that summing the images counts the task once."""
+    reported = [img for img in images if img.cost is not None]
+    if not reported or not price or price <= 0:
+        return "unchecked"
+    costs = [img.cost for img in reported if img.cost is not None]
+    if all(_close(c, price) for c in costs):
+        return "per_image"
+    wholes = {price * n for n in (number_results, len(reported)) if n > 1}
+    if any(all(_close(c, whole) for c in costs) for whole in wholes):
+        share = costs[0] / len(reported)
+        for img in reported:
+            img.cost = round(share, 10)
+        return "per_task"
+    return "unchecked"  # neither reading fits: summed as given (the budget then over-counts, never under)
+
+
+def _close(value: float, expected: float) -> bool:
+    return math.isclose(value, expected, rel_tol=_COST_TOLERANCE, abs_tol=1e-9)

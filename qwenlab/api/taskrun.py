@@ -21,7 +21,7 @@ from ..errors import (
     api_error_from,
 )
 from .exchange import SYNC_TIMEOUT_CODE
-from .results import GeneratedImage, TaskResult, clean_raw
+from .results import GeneratedImage, TaskResult, clean_raw, read_costs
 
 __all__ = ["TaskRun"]
 
@@ -238,6 +238,7 @@ class TaskRun:
             return self.tag(self.failure)
         images = list(self.images.values())
         errors = list(self.task_errors) + [img.error for img in images if img.error is not None]
+        reading = read_costs(images, self.expected, self._price())
         return TaskResult(
             request=self.request,
             task_uuid=self.task_uuid,
@@ -247,7 +248,15 @@ class TaskRun:
             latency_s=round(time.monotonic() - self.started, 6),
             http_status=self.http_status,
             recovered=self.recovered,
+            cost_reading=reading,
         )
+
+    def _price(self) -> float | None:
+        """The model's price per image today, to check reported costs against (None: unknown model)."""
+        try:
+            return self.request.model.price_on()
+        except QwenlabError:
+            return None
 
     def tag(self, exc: QwenlabError) -> QwenlabError:
         """`exc` with this task's `.task_uuid` and `.attempts` set (a copy if it belongs to another task)."""

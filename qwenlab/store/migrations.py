@@ -149,6 +149,15 @@ def m007_provenance(db: sqlite_utils.Database) -> None:
                "estimated_cost_usd, cost_usd, number_results, completed_at, sent_at, created_at, backend)")
 
 
+@migration
+def m008_cost_reading(db: sqlite_utils.Database) -> None:
+    # how the API's reported costs of a task were read (qwenlab.api.results.COST_READINGS):
+    # "per_image", "per_task" (every item reported the whole task's cost, counted once) or
+    # "unchecked". Runware does not document which one a numberResults > 1 answer uses. NULL: a
+    # task logged before this migration.
+    db["tasks"].add_column("cost_reading", str)
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the

@@ -401,7 +401,7 @@ class Runner:
             "nsfw": None if img.nsfw is None else int(img.nsfw), "path": self._relative(img.path), "sha256": img.sha256,
             "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
             "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
-            "raw_json": to_json(img.raw),
+            "raw_json": to_json(img.raw_for_log()),  # with a format other than the one asked for noted
         } for img in good]
         error = _headline(result.errors)
         status = "done" if good else "failed"
@@ -410,6 +410,7 @@ class Runner:
             "status": status, "attempts": result.attempts, "latency_s": round(result.latency_s, 4),
             "http_status": result.http_status, "cost_usd": cost,
             "cost_source": "api" if cost is not None else ("estimate" if good else None),
+            "cost_reading": result.cost_reading,  # per_image | per_task (counted once) | unchecked
             "error_code": (getattr(error, "code", None) or type(error).__name__) if error else None,
             # every distinct error of the task, the headline first: one image's inference failure
             # must not hide that another, paid for, could not be downloaded

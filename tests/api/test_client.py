@@ -538,7 +538,7 @@ def test_download_refuses_redirects_to_another_host_and_oversized_bodies(fake, m
         if request.method == "GET":
             path = request.url.path
             if path == "/elsewhere.jpg":
-                return httpx.Response(302, headers={"Location": "https://evil.test/x.jpg"})
+                return httpx.Response(302, headers={"Location": "http://evil.test/x.jpg"})  # plain HTTP
             if path == "/moved.jpg":
                 return httpx.Response(301, headers={"Location": "/real.jpg"})
             if path == "/real.jpg":
@@ -826,3 +826,134 @@ def test_a_plain_504_is_retried_like_any_5xx(fake, make_client):
     fake.then(status(504, {"code": "timeoutProvider"}))
     result = make_client().generate(req())
     assert result.ok and result.attempts == 2 and not result.recovered
+
+
+# -- a paid image is never thrown away ------------------------------------------------------------------
+def test_an_image_in_another_format_than_asked_is_kept_and_the_mismatch_recorded(fake, make_client):
+    png = image_bytes("PNG")
+
+    def answer(tasks):
+        fake.accepted[tasks[0]["taskUUID"]] += 1
+        url = "https://im.runware.test/png-instead.png"
+        fake.files[url] = png
+        return {"data": [{"taskType": "imageInference", "taskUUID": tasks[0]["taskUUID"], "imageUUID": "i1",
+                          "imageURL": url, "cost": 0.075}]}
+
+    fake.then(respond(answer))
+    result = make_client().generate(req(outputFormat="JPG"))
+    img = result.images[0]
+    assert result.ok and img.ok and img.path.read_bytes() == png and img.path.suffix == ".png"
+    assert (img.format, img.format_requested, img.format_mismatch) == ("PNG", "JPEG", True)
+    assert not make_client().generate(req()).images[0].format_mismatch
+
+
+CDN = "https://cdn.imagedelivery.test"
+
+
+def _cdn_client(fake, hops: dict[str, str], resolve: dict[str, list[str]], **kw: Any) -> tuple[RunwareClient, list[httpx.Request]]:
+    """A client whose image URL (https://im.runware.test/start.jpg) redirects along `hops`."""
+    gets: list[httpx.Request] = []
+
+    def handler(request):
+        if request.method != "GET":
+            return fake(request)
+        gets.append(request)
+        url = str(request.url)
+        if url in hops:
+            return httpx.Response(302, headers={"Location": hops[url]})
+        return httpx.Response(200, content=image_bytes())
+
+    client = RunwareClient(KEY, transport=httpx.MockTransport(handler), sleep=lambda s: None, **kw)
+    client._downloader.resolve = lambda host: resolve.get(host, [])
+    fake.then(_url_answer(fake, "https://im.runware.test/start.jpg"))
+    return client, gets
+
+
+def test_an_image_url_redirected_to_an_https_cdn_is_followed_without_the_key(fake):
+    hops = {"https://im.runware.test/start.jpg": f"{CDN}/a/1.jpg", f"{CDN}/a/1.jpg": f"{CDN}/b/1.jpg",
+            f"{CDN}/b/1.jpg": "https://edge.imagedelivery.test/1.jpg"}
+    client, gets = _cdn_client(fake, hops, {"cdn.imagedelivery.test": ["104.18.2.3"], "edge.imagedelivery.test": ["2606:4700::1"]})
+    with client:
+        result = client.generate(req())
+    assert result.ok and len(gets) == 4  # three hops, the most followed
+    assert all("authorization" not in g.headers for g in gets) and all(KEY not in str(g.headers) for g in gets)
+
+
+@pytest.mark.parametrize("target, why", [
+    ("http://cdn.imagedelivery.test/1.jpg", "plain http"),
+    ("https://10.0.0.7/1.jpg", "private or loopback"),
+    ("https://169.254.169.254/latest/meta-data", "private or loopback"),
+    ("https://[::1]/1.jpg", "private or loopback"),
+    ("https://localhost/1.jpg", "private or loopback"),
+    ("https://internal.imagedelivery.test/1.jpg", "private or loopback"),  # a name for a private address
+], ids=["http", "10/8", "metadata", "ipv6-loopback", "localhost", "resolves-private"])
+def test_redirects_to_plain_http_or_private_addresses_are_refused(fake, target, why):
+    client, gets = _cdn_client(fake, {"https://im.runware.test/start.jpg": target},
+                               {"internal.imagedelivery.test": ["192.168.1.20"], "cdn.imagedelivery.test": ["104.18.2.3"]})
+    with client:
+        result = client.generate(req())
+    img = result.images[0]
+    assert not result.ok and isinstance(img.error, ImageError) and why in str(img.error)
+    assert img.image_uuid == "x" and result.errors == [img.error]  # the paid image's loss is on record
+    assert len(gets) == 1  # the target is never contacted
+
+
+def test_more_than_three_redirects_are_refused(fake):
+    hops = {f"{CDN}/{i}.jpg": f"{CDN}/{i + 1}.jpg" for i in range(5)}
+    hops["https://im.runware.test/start.jpg"] = f"{CDN}/0.jpg"
+    client, gets = _cdn_client(fake, hops, {"cdn.imagedelivery.test": ["104.18.2.3"]})
+    with client:
+        result = client.generate(req())
+    assert not result.ok and "more than 3 times" in str(result.images[0].error) and len(gets) == 4
+
+
+def test_an_api_on_loopback_may_redirect_images_to_loopback(fake):
+    client, gets = _cdn_client(fake, {"https://im.runware.test/start.jpg": "https://127.0.0.2/1.jpg"}, {},
+                               base_url="http://127.0.0.1:9/v1")
+    with client:
+        assert client.generate(req()).ok and str(gets[-1].url) == "https://127.0.0.2/1.jpg"
+
+
+# -- whose cost is it? ------------------------------------------------------------------------------------
+def _costed(fake: FakeRunware, per_item: Callable[[int], float]) -> Step:
+    def answer(tasks):
+        items = fake.accept({k: v for k, v in tasks[0].items() if k != "includeCost"})
+        for item in items:
+            item["cost"] = per_item(len(items))
+        return {"data": items}
+
+    return respond(answer)
+
+
+@pytest.mark.parametrize("per_item, reading, total, each", [
+    (lambda n: 0.075, "per_image", 0.3, 0.075),          # each item its own image's cost
+    (lambda n: 0.075 * n, "per_task", 0.3, 0.075),       # every item the whole task's cost: counted once
+    (lambda n: 0.5, "unchecked", 2.0, 0.5),              # matches neither: summed as reported
+], ids=["per-image", "per-task", "unchecked"])
+def test_costs_are_read_against_the_models_price(fake, make_client, per_item, reading, total, each):
+    fake.then(_costed(fake, per_item))
+    result = make_client().generate(req(numberResults=4))
+    assert result.cost_reading == reading and result.cost == pytest.approx(total)
+    assert [img.cost for img in result.images] == pytest.approx([each] * 4)
+    assert all(img.raw["cost"] == pytest.approx(per_item(4)) for img in result.images)  # as reported
+
+
+def test_one_image_and_no_cost_readings(fake, make_client):
+    fake.then(_costed(fake, lambda n: 0.075))
+    assert make_client().generate(req()).cost_reading == "per_image"
+    result = make_client().generate(req(), include_cost=False)
+    assert result.cost is None and result.cost_reading == "unchecked"
+
+
+def test_a_whole_task_cost_for_the_images_that_came_is_counted_once(fake, make_client):
+    """4 asked, 3 arrived, each item saying 0.225 (3 x the price): the task cost 0.225, not 0.675."""
+    def three_of_four(tasks):
+        items = fake.accept({**tasks[0], "numberResults": 3})
+        for item in items:
+            item["cost"] = 0.225
+        return {"data": items}
+
+    fake.then(respond(three_of_four))
+    result = make_client().generate(req(numberResults=4))
+    assert result.cost_reading == "per_task" and result.cost == pytest.approx(0.225)
+    assert [e.code for e in result.errors] == ["missingResults"]
