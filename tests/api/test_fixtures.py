@@ -1,0 +1,163 @@
+"""The client against answers shaped as Runware documents them (tests/api/fixtures/, each naming
+its source), through httpx.MockTransport: no network, no sleeping."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from qwenlab.api.client import RunwareClient
+from qwenlab.core.request import Request
+from qwenlab.errors import (
+    BadRequestError,
+    ConflictTaskUUIDError,
+    RateLimitError,
+    TaskFailedError,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KEY = "sk-fixtures-test-5e1d"
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (48, 32), (120, 30, 200)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+class Scripted:
+    """Answers the client's POSTs with a fixture's steps (the last one repeats); any image URL
+    answers a JPEG. Records every request."""
+
+    def __init__(self, fixture: dict[str, Any]) -> None:
+        self.steps = list(fixture["steps"])
+        self.calls: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        if request.method == "GET":
+            return httpx.Response(200, content=jpeg()) if request.url.scheme == "https" else httpx.Response(404)
+        task_uuid = json.loads(request.content)[0]["taskUUID"]
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        body = json.loads(json.dumps(step["body"]).replace("{taskUUID}", task_uuid))
+        return httpx.Response(step["status"], json=body, headers=step.get("headers"))
+
+    @property
+    def posts(self) -> list[str]:
+        return [json.loads(c.content)[0]["taskType"] for c in self.calls if c.method == "POST"]
+
+
+@pytest.fixture
+def run(tmp_path: Path):
+    sleeps: list[float] = []
+
+    def run_fixture(name: str, **kw: Any) -> tuple[Any, Scripted, Request, list[float]]:
+        fixture = load(name)
+        server = Scripted(fixture)
+        request = Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536", **fixture.get("request", {}))
+        client = RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path / "images",
+                               sleep=sleeps.append, max_retries=kw.pop("max_retries", 2))
+        try:
+            outcome: Any = client.generate(request)
+        except Exception as exc:  # noqa: BLE001 - the error is what some tests look at
+            outcome = exc
+        finally:
+            client.close()
+        return outcome, server, request, sleeps
+
+    return run_fixture
+
+
+def test_every_fixture_names_its_source_and_is_listed_in_the_readme() -> None:
+    readme = (FIXTURES / "README.md").read_text(encoding="utf-8")
+    names = sorted(p.name for p in FIXTURES.glob("*.json"))
+    assert len(names) >= 12
+    for name in names:
+        fixture = load(name)
+        assert fixture["_source"].strip() and fixture["steps"], name
+        assert f"`{name}`" in readme, name
+
+
+def test_the_seed_pages_response(run) -> None:
+    result, server, request, _ = run("sync_success_seed_example.json")
+    img = result.images[0]
+    assert result.ok and img.seed == 1196265337 and img.cost == 0.075 and result.cost_reading == "per_image"
+    assert img.image_uuid == "8071e34d-a7f5-4777-b8b6-9656df46513b" and img.path.is_file()
+    assert server.posts == ["imageInference"]
+
+
+def test_a_sync_item_with_only_an_image_url(run) -> None:
+    result, server, _, _ = run("sync_success_no_image_uuid_no_status.json")
+    assert result.ok and result.images[0].image_uuid is None and server.posts == ["imageInference"]
+
+
+def test_an_empty_acknowledgement_then_progress_items_then_the_image(run) -> None:
+    result, server, _, _ = run("async_ack_empty_then_progress_items.json")
+    assert result.ok and [i.image_uuid for i in result.images] == ["i1"] and result.errors == []
+    assert server.posts == ["imageInference"] + ["getResponse"] * 3
+
+
+def test_a_placeholder_then_processing_items_with_progress(run) -> None:
+    result, server, _, _ = run("async_placeholder_then_processing_status.json")
+    assert result.ok and sorted(i.image_uuid for i in result.images) == ["a1", "a2"] and result.cost == 0.15
+    assert server.posts == ["imageInference"] + ["getResponse"] * 3
+
+
+def test_one_image_failed_inside_a_poll(run) -> None:
+    result, _, _, _ = run("poll_item_error.json")
+    failed = [i for i in result.images if i.error is not None]
+    assert len(result.good_images) == 1 and len(failed) == 1 and not result.ok
+    assert isinstance(failed[0].error, TaskFailedError) and failed[0].error.code == "inferenceError"
+
+
+def test_an_error_with_type_min_max(run) -> None:
+    exc, server, request, _ = run("error_invalid_width.json")
+    assert isinstance(exc, BadRequestError) and exc.code == "invalidWidth" and exc.parameter == "width"
+    assert exc.details["min"] == 256 and exc.details["max"] == 16383 and exc.details["type"] == "integer"
+    assert exc.task_uuid == request.task_uuid and server.posts == ["imageInference"]
+
+
+def test_an_error_naming_a_list_of_parameters_and_allowed_values(run) -> None:
+    exc, _, _, _ = run("error_parameter_list_allowed_values.json")
+    assert isinstance(exc, BadRequestError) and exc.parameters == ["inputs.referenceImages", "negativePrompt"]
+    assert "inputs.referenceImages, negativePrompt" in str(exc) and "allowed: JPG, PNG, WEBP" in str(exc)
+
+
+def test_an_invalid_positive_prompt_is_not_retried(run) -> None:
+    exc, server, _, _ = run("error_invalid_positive_prompt.json")
+    assert isinstance(exc, BadRequestError) and exc.code == "invalidPositivePrompt" and exc.attempts == 1
+    assert server.posts == ["imageInference"]
+
+
+def test_conflict_on_a_first_attempt(run) -> None:
+    exc, server, _, _ = run("error_conflict_task_uuid.json")
+    assert isinstance(exc, ConflictTaskUUIDError) and server.posts == ["imageInference"]
+
+
+def test_a_504_failed_task_timeout_then_the_image(run) -> None:
+    result, server, _, _ = run("error_failed_task_timeout_504.json")
+    assert result.ok and result.recovered and result.attempts == 1
+    assert server.posts == ["imageInference", "getResponse"]
+
+
+def test_an_unknown_task_is_not_recovered(tmp_path: Path) -> None:
+    server = Scripted(load("error_task_failed_or_not_found.json"))
+    with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
+        assert client.recover(Request(prompt="A poster")) is None
+    assert server.posts == ["getResponse"]
+
+
+def test_a_429_without_retry_after_is_retried_with_backoff(run) -> None:
+    exc, server, _, sleeps = run("rate_limited_429_without_retry_after.json", max_retries=3)
+    assert isinstance(exc, RateLimitError) and exc.retry_after is None and exc.attempts == 4
+    assert len(sleeps) == 3 and all(0 <= s <= 30 for s in sleeps)
