@@ -1,6 +1,6 @@
 """The notebook facade: `Lab` runs sweeps and opens experiments; `Experiment` shows them.
 
-    lab = Lab()                                   # data in $QWENLAB_DATA_DIR or ./data
+    lab = Lab()                                   # data in the project's data/ (qwenlab.paths.data_dir())
     exp = lab.run(sweep, name="lumiere-extend", budget_usd=1.00)
     exp.grid(rows="promptExtend", cols="size")    # qwenlab.figures.grid
     exp.explore()                                 # qwenlab.widgets.explorer
@@ -87,7 +87,8 @@ class Experiment(ExperimentRecord):
 class Lab(Runner):
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
-    data_dir: default `$QWENLAB_DATA_DIR` or `./data`. client: default `qwenlab.api.client.connect()`
+    data_dir: default `qwenlab.paths.data_dir()` (`$QWENLAB_DATA_DIR`, else the project's `data/`, found
+    from the current folder up, else the user's data folder). client: default `qwenlab.api.client.connect()`
     (the real API with RUNWARE_API_KEY, else the offline emulator), made on first need, saving
     images under `<data_dir>/images`; a zero-argument callable is called on first need instead
     (so a run with nothing to send connects to nothing). log: default `<data_dir>/qwenlab.db`.

@@ -1,22 +1,109 @@
-"""Where qwenlab keeps its files: the data folder, the log and the images."""
+"""Where qwenlab keeps its files: the data folder, the log and the images.
+
+One log, wherever you start. The data folder is, first that applies:
+
+1. `$QWENLAB_DATA_DIR`;
+2. the `data/` folder of the project you are in: the nearest folder, from the current directory
+   up, holding a `.qwenlab` file (a marker: create it to make any folder a project) or a
+   `pyproject.toml` that names qwenlab (the project itself, or one of its dependencies); failing
+   that, the nearest folder holding a `data/qwenlab.db` already. So `notebooks/` and the project's
+   root share a log, and a stray `notebooks/data/` never takes the project's place;
+3. outside any project, the user's data folder: `$XDG_DATA_HOME/qwenlab` or
+   `~/.local/share/qwenlab` on Linux, `~/Library/Application Support/qwenlab` on macOS,
+   `%LOCALAPPDATA%\\qwenlab` on Windows (a few lines here rather than a dependency on platformdirs).
+
+It is always an absolute path. Only writers create it (`data_dir()`); readers ask with
+`data_dir(create=False)` and leave no folder behind.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 import tempfile
+import tomllib
 from pathlib import Path
+from typing import Any
 
-__all__ = ["data_dir", "db_path", "images_dir", "write_atomic", "DB_NAME"]
+__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "DB_NAME", "MARKER"]
 
 DB_NAME = "qwenlab.db"
+MARKER = ".qwenlab"  # an empty file that makes its folder a qwenlab project
 
 
 def data_dir(create: bool = True) -> Path:
-    """The data folder: `$QWENLAB_DATA_DIR`, else `./data` under the current directory."""
-    path = Path(os.environ.get("QWENLAB_DATA_DIR") or "data").expanduser()
+    """The data folder (see the module's docstring: `$QWENLAB_DATA_DIR`, else the project's
+    `data/`, else the user's data folder), absolute; created unless `create=False`."""
+    chosen = os.environ.get("QWENLAB_DATA_DIR")
+    if chosen:
+        path = Path(os.path.abspath(os.path.expanduser(chosen)))
+    else:
+        root = project_root()
+        path = root / "data" if root is not None else _existing_log_folder() or user_data_dir()
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def project_root(start: str | Path | None = None) -> Path | None:
+    """The nearest folder from `start` (default: the current directory) up that holds a `.qwenlab`
+    marker or a `pyproject.toml` naming qwenlab; None outside any such project."""
+    for folder in _upwards(start):
+        if (folder / MARKER).exists() or _names_qwenlab(folder / "pyproject.toml"):
+            return folder
+    return None
+
+
+def user_data_dir() -> Path:
+    """The platform's folder for this user's application data, `qwenlab` in it."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Application Support")
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        base = xdg if os.path.isabs(xdg) else str(Path.home() / ".local" / "share")  # the XDG spec ignores a relative one
+    return Path(base) / "qwenlab"
+
+
+def _upwards(start: str | Path | None) -> list[Path]:
+    here = Path(os.path.abspath(start if start is not None else os.getcwd()))
+    return [here, *here.parents]
+
+
+def _existing_log_folder() -> Path | None:
+    """The nearest `data/` folder from here up that already holds a log (no project around it)."""
+    for folder in _upwards(None):
+        if (folder / "data" / DB_NAME).is_file():
+            return folder / "data"
+    return None
+
+
+def _names_qwenlab(pyproject: Path) -> bool:
+    """Does this pyproject.toml name qwenlab, as the project or among its requirements?"""
+    if not pyproject.is_file():
+        return False
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    project: Any = data.get("project") if isinstance(data.get("project"), dict) else {}
+    names = [project.get("name"), *_list(project.get("dependencies"))]
+    for group in (project.get("optional-dependencies"), data.get("dependency-groups")):
+        if isinstance(group, dict):
+            names += [req for reqs in group.values() for req in _list(reqs)]
+    return any(_requirement_name(n) == "qwenlab" for n in names if isinstance(n, str))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _requirement_name(requirement: str) -> str:
+    """The normalised name of a requirement (PEP 503): "QwenLab[ocr]>=0.1" -> "qwenlab"."""
+    name = re.split(r"[\s\[<>=!~;@(]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def db_path() -> Path:

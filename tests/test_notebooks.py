@@ -47,3 +47,33 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
         pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+
+
+@pytest.mark.slow
+def test_notebook_03_reads_the_log_the_demo_wrote_at_the_projects_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jupyter starts a notebook in notebooks/; with no QWENLAB_DATA_DIR, notebook 03 must read the
+    log `make demo` wrote at the project's root. It once ran the demo again into notebooks/data and
+    analysed that log instead."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from qwenlab.demo import run_demo
+
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "qwenlab"\n')
+    monkeypatch.delenv("QWENLAB_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # were the project missed, nothing lands in ~
+    monkeypatch.chdir(project)
+    run_demo(progress=False)  # as `make demo` runs it, at the root
+    log = project / "data" / "qwenlab.db"
+    assert log.is_file()
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith("03-"))
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3",
+                   resources={"metadata": {"path": str(project / "notebooks")}}).execute()
+    first = "".join(o.get("text", "") for o in next(c for c in nb.cells if c.cell_type == "code").outputs)
+    assert f"Log('{log}'" in first or str(log) in first, first
+    assert "qwenlab demo:" not in first  # the demo was found done, not run again
+    assert not (project / "notebooks" / "data").exists() and not (tmp_path / "xdg").exists()

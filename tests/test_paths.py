@@ -1,0 +1,136 @@
+"""One log, wherever you start: the data folder is the project's `data/` from its root, from
+`notebooks/` and from any folder below; the user's data folder outside a project;
+`$QWENLAB_DATA_DIR` before both. Reading never creates a folder; `qwenlab logs path` is absolute."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qwenlab.cli import cli
+from qwenlab.paths import data_dir, project_root, user_data_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def no_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No QWENLAB_DATA_DIR, and a user data folder under the test's own temporary folder."""
+    monkeypatch.delenv("QWENLAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "qwenlab"
+
+
+def project(folder: Path, pyproject: str | None = '[project]\nname = "qwenlab"\n') -> Path:
+    (folder / "notebooks" / "deep").mkdir(parents=True)
+    if pyproject is not None:
+        (folder / "pyproject.toml").write_text(pyproject)
+    return folder
+
+
+@pytest.mark.parametrize("start", [".", "notebooks", "notebooks/deep"])
+def test_the_projects_data_folder_from_its_root_and_below(no_env: Path, tmp_path: Path, start: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "proj")
+    monkeypatch.chdir(proj / start)
+    assert data_dir(create=False) == proj / "data"
+    assert project_root() == proj
+
+
+@pytest.mark.parametrize("pyproject", [
+    '[project]\nname = "my-posters"\ndependencies = ["qwenlab[ocr]>=0.1", "pandas"]\n',
+    '[project]\nname = "my-posters"\n[project.optional-dependencies]\nlab = ["QwenLab"]\n',
+])
+def test_a_project_that_depends_on_qwenlab_is_one(no_env: Path, tmp_path: Path, pyproject: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "posters", pyproject)
+    monkeypatch.chdir(proj / "notebooks")
+    assert data_dir(create=False) == proj / "data"
+
+
+def test_a_pyproject_that_does_not_name_qwenlab_is_not_one(no_env: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "other", '[project]\nname = "other"\ndependencies = ["qwenlabx"]\n# qwenlab\n')
+    monkeypatch.chdir(proj / "notebooks")
+    assert data_dir(create=False) == no_env and project_root() is None
+
+
+def test_a_marker_file_makes_a_project(no_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "marked", None)
+    (proj / ".qwenlab").touch()
+    monkeypatch.chdir(proj / "notebooks" / "deep")
+    assert data_dir(create=False) == proj / "data"
+
+
+def test_an_existing_log_is_found_from_below(no_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = project(tmp_path / "plain", None)
+    (folder / "data").mkdir()
+    (folder / "data" / "qwenlab.db").touch()
+    monkeypatch.chdir(folder / "notebooks" / "deep")
+    assert data_dir(create=False) == folder / "data"
+
+
+def test_the_project_wins_over_a_stray_log_below_it(no_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notebook 03 once left notebooks/data/qwenlab.db behind; the project's log is still the one."""
+    proj = project(tmp_path / "proj")
+    (proj / "notebooks" / "data").mkdir()
+    (proj / "notebooks" / "data" / "qwenlab.db").touch()
+    monkeypatch.chdir(proj / "notebooks")
+    assert data_dir(create=False) == proj / "data"
+
+
+def test_outside_a_project_the_users_data_folder(no_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "anywhere").mkdir()
+    monkeypatch.chdir(tmp_path / "anywhere")
+    assert data_dir(create=False) == no_env == user_data_dir()
+    if sys.platform.startswith("linux"):
+        monkeypatch.delenv("XDG_DATA_HOME")
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        assert user_data_dir() == tmp_path / "home" / ".local" / "share" / "qwenlab"
+        monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the XDG spec: only an absolute path counts
+        assert user_data_dir() == tmp_path / "home" / ".local" / "share" / "qwenlab"
+
+
+def test_qwenlab_data_dir_wins_and_is_made_absolute(no_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "proj")
+    monkeypatch.chdir(proj / "notebooks")
+    monkeypatch.setenv("QWENLAB_DATA_DIR", "elsewhere")
+    assert data_dir(create=False) == proj / "notebooks" / "elsewhere"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "chosen"))
+    assert data_dir(create=False) == tmp_path / "chosen"
+
+
+def test_create_false_creates_nothing_and_create_true_creates(no_env: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "proj")
+    monkeypatch.chdir(proj / "notebooks")
+    data_dir(create=False)
+    assert not (proj / "data").exists() and not no_env.exists()
+    assert data_dir().is_dir() and (proj / "data").is_dir()
+
+
+def test_this_repository_from_notebooks_is_its_data_folder(no_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the notebooks run (Jupyter starts them in notebooks/): the repository's data/."""
+    monkeypatch.chdir(ROOT / "notebooks")
+    assert data_dir(create=False) == ROOT / "data"
+
+
+@pytest.mark.parametrize("where", ["project/notebooks", "anywhere"])
+def test_logs_path_is_absolute_and_reading_creates_nothing(no_env: Path, tmp_path: Path, where: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "project")
+    (tmp_path / "anywhere").mkdir()
+    monkeypatch.chdir(tmp_path / where)
+    expected = (proj / "data" if where.startswith("project") else no_env) / "qwenlab.db"
+    runner = CliRunner()
+    path = runner.invoke(cli, ["logs", "path"]).output.strip()
+    assert path == str(expected) and Path(path).is_absolute()
+    logs = runner.invoke(cli, ["logs"])
+    assert logs.exit_code == 1 and f"no log yet at {expected}" in logs.output, logs.output
+    for args in (["logs", "--json"], ["costs"], ["costs", "--json"], ["logs", "demo"], ["grid", "demo"],
+                 ["export", "demo"], ["score", "demo"], ["models"]):
+        runner.invoke(cli, args)
+    assert not (proj / "data").exists() and not (tmp_path / where / "data").exists() and not no_env.exists()
