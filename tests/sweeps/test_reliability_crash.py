@@ -61,8 +61,8 @@ CHILD = textwrap.dedent("""
         complete(self, task_id, fields, images)
         say(f"COMMITTED {{task_id}} {{fields['status']}} {{len(images)}}")
 
-    def sent(self, task_id, request_json):
-        mark_sent(self, task_id, request_json)
+    def sent(self, task_id, request_json, **provenance):  # where it was sent (backend, host, version)
+        mark_sent(self, task_id, request_json, **provenance)
         say(f"SENT {{task_id}}")
 
     Log.complete_task, Log.mark_sent = complete_task, sent
