@@ -179,6 +179,10 @@ def read_costs(images: list[GeneratedImage], number_results: int, price: float |
     """Check the items' reported costs against the model's `price` per image and say how they were
     read (one of COST_READINGS). When every item reported the whole task's cost, each image's
     `cost` becomes its share, so that summing the images counts the task once."""
+    for img in images:  # from the numbers as reported, so that reading twice reads the same
+        as_reported = img.raw.get("cost")
+        if isinstance(as_reported, (int, float)) and not isinstance(as_reported, bool):
+            img.cost = float(as_reported)
     reported = [img for img in images if img.cost is not None]
     if not reported or not price or price <= 0:
         return "unchecked"

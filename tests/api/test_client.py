@@ -957,3 +957,11 @@ def test_a_whole_task_cost_for_the_images_that_came_is_counted_once(fake, make_c
     result = make_client().generate(req(numberResults=4))
     assert result.cost_reading == "per_task" and result.cost == pytest.approx(0.225)
     assert [e.code for e in result.errors] == ["missingResults"]
+
+
+def test_reading_costs_twice_reads_the_same():
+    from qwenlab.api.results import read_costs
+
+    images = [GeneratedImage.from_item({"imageUUID": f"i{n}", "cost": 0.3}, "t") for n in range(4)]
+    assert read_costs(images, 4, 0.075) == "per_task" == read_costs(images, 4, 0.075)
+    assert [i.cost for i in images] == pytest.approx([0.075] * 4) and images[0].raw["cost"] == 0.3
