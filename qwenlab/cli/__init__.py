@@ -24,7 +24,7 @@ COMMANDS: dict[str, LazyCommand] = {
                        "Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."),
     "demo": LazyCommand("qwenlab.cli.demo:demo_command",
                         "Sweep the model page's four examples (promptExtend x size x negative prompt x 2 repeats) "
-                        "against the offline emulator; write the log, the images and comparison grids under data/."),
+                        "against the offline emulator; write the log, the images and comparison grids in the data folder."),
     "logs": LazyCommand("qwenlab.cli.logs:logs_command", "List experiments, or the tasks of EXPERIMENT."),
     "costs": LazyCommand("qwenlab.cli.logs:costs_command",
                          "What the experiments cost, from the log, grouped --by experiment, day, axis value, ..."),

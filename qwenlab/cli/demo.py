@@ -17,7 +17,7 @@ __all__ = ["demo_command"]
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> None:
     """Sweep the model page's four examples (promptExtend x size x negative prompt x 2 repeats)
-    against the offline emulator; write the log, the images and comparison grids under data/.
+    against the offline emulator; write the log, the images and comparison grids in the data folder.
 
     Running it again sends nothing already done.
     """
