@@ -35,10 +35,13 @@ __all__ = ["run_command", "plan_text", "destination"]
               help="Print the plan (cells, requests, cost), where it would be sent, and the estimate against the budget; "
                    "send nothing.")
 @click.option("--extend", is_flag=True, help="Allow a changed sweep under an existing name (adds its new cells).")
+@click.option("--mix-backends", is_flag=True,
+              help="Resume an experiment whose done cells ran on the other backend (emulator or Runware): keep them "
+                   "and send the rest here; the experiment is then shown as MIXED.")
 @click.option("--yes", is_flag=True, help="With RUNWARE_API_KEY set: do not ask before spending.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
-                extend: bool, yes: bool, no_progress: bool) -> None:
+                extend: bool, mix_backends: bool, yes: bool, no_progress: bool) -> None:
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     spec = load_sweep(sweep_file)
     name = name or spec.name
@@ -57,7 +60,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     confirm = _ask if os.environ.get("RUNWARE_API_KEY") and not yes else None
     # The plain Runner, not the notebook facade: a run needs no views (matplotlib, widgets).
     exp = Runner().run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
-                       extend=extend, notes=spec.notes, confirm=confirm)
+                       extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends)
     click.echo(exp.summary())
 
 

@@ -186,7 +186,7 @@ class Runner:
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         name = name or sweep.default_name()
         self._refuse_changed_sweep(name, sweep, extend)  # before anything is written or sent
-        self._check_backend(name, sweep, extend, mix_backends)
+        self._check_backend(name, mix_backends)
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)
             if len(preview.to_send):
@@ -265,15 +265,13 @@ class Runner:
             return None, None
         return getattr(client, "backend", None), getattr(client, "api_host", None)
 
-    def _check_backend(self, name: str, sweep: Sweep, extend: bool, mix_backends: bool) -> None:
+    def _check_backend(self, name: str, mix_backends: bool) -> None:
         """Refuse to resume experiment `name` when cells of it were done, charged or are in doubt
         on another backend than the client's (or, for Runware, where it was not recorded: they may
         be synthetic). Raises BackendMismatchError naming the fix; reads only."""
         existing = self.log.experiment(name)
         if existing is None:
             return
-        if existing.get("sweep_hash") and existing["sweep_hash"] != sweep.fingerprint() and not extend:
-            return  # refused for its changed sweep (`_refuse_changed_sweep`) without asking the server anything
         rows = self.log.rows(
             "SELECT t.backend, sum(t.status = 'sent') AS in_doubt, sum(t.status != 'sent') AS done, "
             "group_concat(DISTINCT t.api_host) AS hosts "
@@ -453,8 +451,8 @@ def _mismatch(name: str, other: list[dict[str, Any]], now: str, host: str | None
         return (f"{head} mix_backends=True keeps cells done elsewhere, but cells in doubt can only be recovered where "
                 "they were sent: run it once more with the client that sent them, then mix.")
     return (f"{head} Run the sweep under a new name to keep them apart: lab.run(sweep, name={new_name!r}) "
-            f"(qwenlab run FILE --name {new_name}); or pass mix_backends=True to Lab.run to keep those cells as they are and send "
-            "only the others here (the experiment is then shown as MIXED).")
+            f"(qwenlab run FILE --name {new_name}); or pass mix_backends=True to Lab.run (qwenlab run FILE --mix-backends) "
+            "to keep those cells as they are and send only the others here (the experiment is then shown as MIXED).")
 
 
 def _headline(errors: list[QwenlabError]) -> QwenlabError | None:

@@ -246,3 +246,20 @@ def test_an_error_that_stopped_a_run_is_a_failure_whatever_its_class() -> None:
     error = ValidationError([Problem("width", "must be 256 to 2048")])
     error.experiment = object()  # set by Lab.run on the error that stopped a sweep
     assert exit_code(error) == EXIT_FAILED
+
+
+def test_run_passes_mix_backends_and_only_when_asked(sweep_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal to resume another backend's cells names `--mix-backends` as the CLI's fix; the
+    flag must reach the runner (and be off by default, so nothing is mixed unasked)."""
+    from qwenlab.sweeps import runner
+
+    seen: list[bool] = []
+
+    def fake_run(self, sweep, name, **options):  # stands in for the real run: only the option matters here
+        seen.append(options["mix_backends"])
+        raise click.Abort()
+
+    monkeypatch.setattr(runner.Runner, "run", fake_run)
+    qwenlab("run", str(sweep_file), "--no-progress")
+    qwenlab("run", str(sweep_file), "--no-progress", "--mix-backends")
+    assert seen == [False, True]
