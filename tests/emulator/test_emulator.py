@@ -20,21 +20,22 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageStat
-from tests.support.seed_examples import example_request_texts, example_requests, example_responses
 
 from qwenlab.cli import cli
 from qwenlab.emulator import Emulator, Faults, start_embedded
 from qwenlab.emulator.loopback import is_loopback_host
-
-MODEL = "alibaba:qwen-image@2.0-pro"
-KEY = "test-key-not-secret"
+from tests.support.seed_examples import (
+    example_request_texts,
+    example_requests,
+    example_responses,
+)
+from tests.support.wire import http_client, poll_until_done, task
 
 
 # -- helpers ---------------------------------------------------------------------------------------
 @pytest.fixture
 def http():
-    with httpx.Client(trust_env=False, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
-        yield client
+    yield from http_client()
 
 
 @pytest.fixture
@@ -53,13 +54,6 @@ def no_outbound(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return attempts
 
 
-def task(**params) -> dict:
-    base = {"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": MODEL,
-            "positivePrompt": "A poster that reads 'HELLO'", "width": 256, "height": 384}
-    base.update(params)
-    return {k: v for k, v in base.items() if v is not None}
-
-
 def post(http: httpx.Client, emu: Emulator, *tasks: dict, **kw) -> httpx.Response:
     return http.post(emu.url, json=list(tasks), **kw)
 
@@ -68,15 +62,6 @@ def image_of(data: bytes) -> Image.Image:
     img = Image.open(io.BytesIO(data))
     img.load()
     return img
-
-
-def poll_until_done(http: httpx.Client, emu: Emulator, task_uuid: str, timeout: float = 10.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        items = post(http, emu, {"taskType": "getResponse", "taskUUID": task_uuid}).json()["data"]
-        if all(i["status"] != "processing" for i in items) or time.monotonic() > deadline:
-            return items
-        time.sleep(0.05)
 
 
 def is_uuid4(text: str) -> bool:

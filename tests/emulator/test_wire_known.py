@@ -8,35 +8,16 @@ from __future__ import annotations
 import time
 import uuid
 
-import httpx
 import pytest
 
 from qwenlab.emulator import Emulator, Faults
-
-MODEL = "alibaba:qwen-image@2.0-pro"
-KEY = "test-key-not-secret"
+from tests.support.wire import http_client, task
+from tests.support.wire import poll_until_done as poll
 
 
 @pytest.fixture
 def http():
-    with httpx.Client(trust_env=False, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
-        yield client
-
-
-def task(**params) -> dict:
-    base = {"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": MODEL,
-            "positivePrompt": "A poster that reads 'HELLO'", "width": 256, "height": 384}
-    base.update(params)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def poll(http: httpx.Client, emu: Emulator, task_uuid: str, timeout: float = 10.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        items = http.post(emu.url, json=[{"taskType": "getResponse", "taskUUID": task_uuid}]).json()["data"]
-        if all(i["status"] != "processing" for i in items) or time.monotonic() > deadline:
-            return items
-        time.sleep(0.05)
+    yield from http_client()
 
 
 # -- error codes the SDKs name -------------------------------------------------------------------------
