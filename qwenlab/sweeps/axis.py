@@ -14,7 +14,7 @@ After AUTOMATIC1111's X/Y/Z plot, where an axis is a label, a type, an `apply`, 
 | any parameter, by name or wire path | `param`     | sets it; `None` leaves it out                      |
 
 Values come as a list, as a dict of `{label: value}`, or (for a numeric parameter) as range
-syntax such as `"1-9 (+2)"` (see `qwenlab.sweeps.sweepfile.expand_range`).
+syntax such as `"1-9 (+2)"` (see `qwenlab.sweeps.ranges.expand_range`).
 """
 
 from __future__ import annotations
