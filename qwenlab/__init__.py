@@ -13,6 +13,7 @@ qwenlab.widgets, and qwenlab.lab (this facade).
 
 from typing import TYPE_CHECKING, Any
 
+from . import errors as _errors
 from .api.client import GeneratedImage, RunwareClient, TaskResult, connect
 from .core.model import (
     DEFAULT_MODEL,
@@ -23,35 +24,7 @@ from .core.model import (
 )
 from .core.request import Request, parse_size
 from .costs import Costs
-from .errors import (
-    QwenlabError,
-    ModelNotFoundError,
-    ModelDescriptionError,
-    Problem,
-    ValidationError,
-    ImageError,
-    BudgetExceededError,
-    ExperimentNotFoundError,
-    ExperimentConflictError,
-    BackendMismatchError,
-    UnknownAxisError,
-    UnknownCostKeyError,
-    JudgementError,
-    OCRUnavailableError,
-    WidgetsMissingError,
-    TransportError,
-    APIError,
-    BadRequestError,
-    UnsupportedParameterError,
-    ConflictTaskUUIDError,
-    AuthenticationError,
-    InsufficientCreditsError,
-    PermissionDeniedError,
-    TaskNotFoundError,
-    RateLimitError,
-    ServerError,
-    TaskFailedError,
-)
+from .errors import *  # noqa: F403 (every exception users can meet: qwenlab.errors.__all__ is the one list)
 from .sweeps.sweep import Sweep
 from .version import __version__
 
@@ -76,33 +49,7 @@ __all__ = [
     "list_models",
     "register_model",
     "__version__",
-    "QwenlabError",
-    "ModelNotFoundError",
-    "ModelDescriptionError",
-    "Problem",
-    "ValidationError",
-    "ImageError",
-    "BudgetExceededError",
-    "ExperimentNotFoundError",
-    "ExperimentConflictError",
-    "BackendMismatchError",
-    "UnknownAxisError",
-    "UnknownCostKeyError",
-    "JudgementError",
-    "OCRUnavailableError",
-    "WidgetsMissingError",
-    "TransportError",
-    "APIError",
-    "BadRequestError",
-    "UnsupportedParameterError",
-    "ConflictTaskUUIDError",
-    "AuthenticationError",
-    "InsufficientCreditsError",
-    "PermissionDeniedError",
-    "TaskNotFoundError",
-    "RateLimitError",
-    "ServerError",
-    "TaskFailedError",
+    *_errors.__all__,
 ]
 
 
