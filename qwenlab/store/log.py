@@ -60,6 +60,22 @@ SPENT_SQL = (
 )
 
 
+def _columns(values: dict[str, Any]) -> str:
+    return ", ".join(f"[{c}]" for c in values)
+
+
+def _marks(values: dict[str, Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _update_task(db: "sqlite_utils.Database", task_id: int, fields: dict[str, Any]) -> None:
+    """UPDATE one task row with plain SQL: sqlite-utils' `update()` reads the table's schema and
+    the row back on every call, which was a tenth of a sweep's time per task at concurrency 1."""
+    if fields:
+        sets = ", ".join(f"[{c}] = ?" for c in fields)
+        db.execute(f"UPDATE tasks SET {sets} WHERE id = ?", [*fields.values(), task_id])
+
+
 # -- the log --------------------------------------------------------------------------------------
 class Log:
     """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
@@ -177,9 +193,7 @@ class Log:
             before = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
             for row in rows:
                 values = {"status": "pending", "attempts": 0, "created_at": now, **row}
-                cols = ", ".join(f"[{c}]" for c in values)
-                marks = ", ".join("?" for _ in values)
-                db.execute(f"INSERT OR IGNORE INTO tasks ({cols}) VALUES ({marks})", list(values.values()))
+                db.execute(f"INSERT OR IGNORE INTO tasks ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
             after = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
         return int(after - before)
 
@@ -200,24 +214,22 @@ class Log:
         provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
         fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
-            db["tasks"].update(task_id, fields)
+            _update_task(db, task_id, fields)
 
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         """Finish a task ('done' or 'failed') and insert its images, in one transaction.
         An image already logged (a recovered task) is kept, not duplicated."""
         now = utc_now()
         with self.transaction() as db:
-            db["tasks"].update(task_id, {"completed_at": now, **fields})
+            _update_task(db, task_id, {"completed_at": now, **fields})
             for image in images:
                 values = {"task_id": task_id, "created_at": now, **image}
-                cols = ", ".join(f"[{c}]" for c in values)
-                marks = ", ".join("?" for _ in values)
-                db.execute(f"INSERT OR IGNORE INTO images ({cols}) VALUES ({marks})", list(values.values()))
+                db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
 
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""
         with self.transaction() as db:
-            db["tasks"].update(task_id, fields)
+            _update_task(db, task_id, fields)
 
     def reset_task(self, task_id: int, *, task_uuid: str, request_json: str) -> None:
         """Make a failed task pending again under a new taskUUID (a used one would conflict),
