@@ -158,6 +158,22 @@ def m008_cost_reading(db: sqlite_utils.Database) -> None:
     db["tasks"].add_column("cost_reading", str)
 
 
+@migration
+def m010_scale_indexes(db: sqlite_utils.Database) -> None:
+    # The full-text index of prompts (m003) was refreshed by a trigger on EVERY update of a task
+    # row, and a sweep updates each row twice (sent, then done) without touching its prompt: a
+    # delete and an insert into tasks_fts each time, a fifth of the log's work per task. The
+    # trigger keeps its name (sqlite-utils finds it by name) and now fires only when the prompt
+    # or the negative prompt changes.
+    db.execute("DROP TRIGGER IF EXISTS [tasks_au]")
+    db.execute(
+        'CREATE TRIGGER [tasks_au] AFTER UPDATE OF [prompt], [negative_prompt] ON [tasks] BEGIN\n'
+        '  INSERT INTO [tasks_fts] ([tasks_fts], rowid, [prompt], [negative_prompt]) '
+        "VALUES('delete', old.rowid, old.[prompt], old.[negative_prompt]);\n"
+        '  INSERT INTO [tasks_fts] (rowid, [prompt], [negative_prompt]) VALUES (new.rowid, new.[prompt], new.[negative_prompt]);\n'
+        'END')
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the
