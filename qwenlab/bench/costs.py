@@ -41,7 +41,7 @@ from ..costs.frames import Costs
 from ..paths import DB_NAME, data_dir
 from ..store.log import Log, utc_now
 
-__all__ = ["build_log", "cached_log", "time_logs_command", "Truth", "main"]
+__all__ = ["build_log", "cached_log", "time_logs_command", "Truth", "main", "SUMMARIES", "LOGS_COMMANDS"]
 
 # bumped whenever build_log writes another log: cached logs of an older build are not reused
 BUILD_VERSION = 2
@@ -260,6 +260,38 @@ def _naive_kept(path: Path, min_score: int) -> Any:
     return out
 
 
+# -- the summaries timed, and the pandas equivalents where there is an obvious one ------------------
+MIN_SCORE = 4
+# `qwenlab logs` as timed: the listing of experiments, and one experiment's first 200 tasks
+LOGS_COMMANDS: list[tuple[str, tuple[str, ...]]] = [("qwenlab logs", ()), ("qwenlab logs bench-07", ("bench-07",))]
+SUMMARIES: list[tuple[str, Callable[[Costs], Any]]] = [
+    ('by("experiment")', lambda c: c.by("experiment")),
+    ('by("model")', lambda c: c.by("model")),
+    ('by("size")', lambda c: c.by("size")),
+    ('by("day")', lambda c: c.by("day")),
+    ('by("week")', lambda c: c.by("week")),
+    ('by("promptExtend")', lambda c: c.by("promptExtend")),
+    ('by("setting")', lambda c: c.by("setting")),
+    ('by(["experiment", "day"])', lambda c: c.by(["experiment", "day"])),
+    ("estimate_vs_actual()", lambda c: c.estimate_vs_actual()),
+    ("budget()", lambda c: c.budget()),
+    (f"per_kept_image(min_score={MIN_SCORE})", lambda c: c.per_kept_image(min_score=MIN_SCORE)),
+    ("price_changes()", lambda c: c.price_changes()),
+    ("failed()", lambda c: c.failed()),
+    ("timeline()", lambda c: c.timeline()),
+    ("totals()", lambda c: c.totals()),
+    ("summary()", lambda c: c.summary()),
+    ('filter(since="2026-10-01").by("day")', lambda c: c.filter(since="2026-10-01").by("day")),
+]
+NAIVE: dict[str, Callable[[Path], Any]] = {
+    'by("experiment")': lambda path: _naive_tasks(path).groupby("experiment")[["cost", "images"]].sum(),
+    'by("model")': lambda path: _naive_by(path, "model"),
+    'by("day")': lambda path: _naive_by(path, "day"),
+    'by("promptExtend")': lambda path: _naive_by(path, "promptExtend"),
+    f"per_kept_image(min_score={MIN_SCORE})": lambda path: _naive_kept(path, MIN_SCORE),
+}
+
+
 # -- timing ----------------------------------------------------------------------------------------
 def _best(fn: Callable[[], Any], repeat: int) -> float:
     best = float("inf")
@@ -299,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time the no-index and pandas baselines too (done by default up to 100,000 tasks)")
     parser.add_argument("--keep", type=Path, default=None, help="build the log in this folder (instead of <data>/bench/)")
     args = parser.parse_args(argv)
-    min_score = 4
+    min_score = MIN_SCORE
     path, truth, built = cached_log(args.tasks, args.keep, min_score=min_score, rebuild=args.no_cache or args.keep is not None)
     how = f"built in {built:.1f} s" if built else "built before, reused (--no-cache builds it again)"
     print(f"{truth.tasks:,} requests, {truth.images:,} images, {how}: {path} "
@@ -316,41 +348,24 @@ def main(argv: list[str] | None = None) -> int:
     problems = _check(costs, truth, min_score)
     print("totals check: " + ("every total matches the truth" if not problems else "MISMATCH\n  " + "\n  ".join(problems)))
 
-    summaries: list[tuple[str, Callable[[Costs], Any], Callable[[], Any] | None]] = [
-        ('by("experiment")', lambda c: c.by("experiment"), lambda: _naive_tasks(path).groupby("experiment")[["cost", "images"]].sum()),
-        ('by("model")', lambda c: c.by("model"), lambda: _naive_by(path, "model")),
-        ('by("size")', lambda c: c.by("size"), None),
-        ('by("day")', lambda c: c.by("day"), lambda: _naive_by(path, "day")),
-        ('by("week")', lambda c: c.by("week"), None),
-        ('by("promptExtend")', lambda c: c.by("promptExtend"), lambda: _naive_by(path, "promptExtend")),
-        ('by("setting")', lambda c: c.by("setting"), None),
-        ('by(["experiment", "day"])', lambda c: c.by(["experiment", "day"]), None),
-        ("estimate_vs_actual()", lambda c: c.estimate_vs_actual(), None),
-        ("budget()", lambda c: c.budget(), None),
-        (f"per_kept_image(min_score={min_score})", lambda c: c.per_kept_image(min_score=min_score), lambda: _naive_kept(path, min_score)),
-        ("price_changes()", lambda c: c.price_changes(), None),
-        ("failed()", lambda c: c.failed(), None),
-        ("timeline()", lambda c: c.timeline(), None),
-        ("totals()", lambda c: c.totals(), None),
-        ("summary()", lambda c: c.summary(), None),
-        ('filter(since="2026-10-01").by("day")', lambda c: c.filter(since="2026-10-01").by("day"), None),
-    ]
     print(f"\n{'summary':40} {'qwenlab':>9} {'no index':>9} {'ratio':>6} {'pandas':>9} {'ratio':>6}")
     slow = []
     # the baselines (no index; pandas on whole tables, which holds every row in memory) by default
     # up to 100,000 tasks: on a million they take minutes and gigabytes and show nothing new
     baselines = args.baselines or args.tasks <= 100_000
-    for name, fn, naive in summaries:
+    for name, fn in SUMMARIES:
+        naive = (lambda: NAIVE[name](path)) if name in NAIVE else None
         ours = _best(lambda: fn(costs), args.repeat)
         bare_t = _best(lambda: fn(plain), args.repeat) if baselines else float("nan")
         naive_t = _best(naive, max(1, args.repeat - 1)) if naive and baselines else None
         slow += [name] if ours >= 2.0 else []
         print(f"{name:40} {ours:8.3f}s {bare_t:8.3f}s {bare_t / ours:5.1f}x "
               + (f"{naive_t:8.3f}s {naive_t / ours:5.1f}x" if naive_t else f"{'-':>9} {'-':>6}"))
-    for what, cmd in (("qwenlab logs", ()), ("qwenlab logs bench-07 (-n 200)", ("bench-07",))):
+    for what, cmd in LOGS_COMMANDS:
         seconds, peak = time_logs_command(path, *cmd, repeat=args.repeat)
         slow += [what] if seconds >= 2.0 else []
         print(f"{what:40} {seconds:8.3f}s   (the command, in its own process; peak memory {peak} MB)")
+    summaries = SUMMARIES
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"\n{len(summaries) + 2 - len(slow)} of {len(summaries) + 2} figures under 2 s on {args.tasks:,} tasks"
           + (f"; over: {', '.join(slow)}" if slow else "") + f"; peak memory of this process {peak_mb} MB"
