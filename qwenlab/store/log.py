@@ -52,12 +52,15 @@ def to_json(value: Any) -> str:
 # experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the
 # price estimate where none was reported, the estimate of tasks left 'sent' (they may have been
 # charged), and whatever earlier failed attempts of a retried cell were charged (history_json).
-SPENT_SQL = (
+SPENT_NOW_SQL = (  # what each task's last attempt cost (columns of the cost index only)
     "coalesce(sum(CASE WHEN t.status = 'done' THEN coalesce(t.cost_usd, t.estimated_cost_usd) "
-    "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END "
-    "+ CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
+    "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END), 0)"
+)
+SPENT_BEFORE_SQL = (  # what earlier failed attempts of retried cells were charged (history_json)
+    "coalesce(sum(CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
     "FROM json_each(t.history_json) h) END), 0)"
 )
+SPENT_SQL = f"({SPENT_NOW_SQL} + {SPENT_BEFORE_SQL})"
 
 
 def _columns(values: dict[str, Any]) -> str:
@@ -213,9 +216,16 @@ class Log:
                 added += max(cursor.rowcount, 0)
         return added
 
-    def tasks(self, experiment_id: int) -> list[dict[str, Any]]:
-        """Every task row of an experiment, in cell order."""
+    def tasks(self, experiment_id: int, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every task row of an experiment (the first `limit` when given), in cell order."""
+        if limit is not None:
+            return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id LIMIT ?", [experiment_id, int(limit)])
         return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id", [experiment_id])
+
+    def task_counts(self, experiment_id: int) -> dict[str, int]:
+        """An experiment's tasks by status, counted on the index (no row is read)."""
+        return {r["status"]: int(r["n"]) for r in self.rows(
+            "SELECT status, count(*) AS n FROM tasks WHERE experiment_id = ? GROUP BY status", [experiment_id])}
 
     def task(self, task_id: int) -> dict[str, Any] | None:
         rows = self.rows("SELECT * FROM tasks WHERE id = ?", [task_id])
@@ -264,8 +274,18 @@ class Log:
             })
 
     # -- images, ratings, judgements ------------------------------------------------------------
-    def images(self, experiment_id: int) -> list[dict[str, Any]]:
+    def images(self, experiment_id: int, *, task_ids: list[int] | None = None) -> list[dict[str, Any]]:
+        """The image rows of an experiment (of these tasks only, when given), oldest first."""
+        if task_ids is not None:
+            if not task_ids:
+                return []
+            marks = ", ".join("?" * len(task_ids))
+            return self.rows(f"SELECT * FROM images WHERE task_id IN ({marks}) AND experiment_id = ? ORDER BY id",
+                             [*task_ids, experiment_id])
         return self.rows("SELECT * FROM images WHERE experiment_id = ? ORDER BY id", [experiment_id])
+
+    def image_count(self, experiment_id: int) -> int:
+        return int(self.rows("SELECT count(*) AS n FROM images WHERE experiment_id = ?", [experiment_id])[0]["n"])
 
     def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
         """Record a rating of one image; returns the rating's id."""
@@ -303,14 +323,23 @@ class Log:
         """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
         mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
         spend."""
+        # Three passes that each read only an index, not the wide task rows (prompts, requests):
+        # the counts and spend over the cost index (m005/m007), the charged earlier attempts over the
+        # partial index of the few retried tasks, and the images over images(experiment_id). The
+        # sum is SPENT_SQL's, split in two: a million tasks are listed in well under a second.
         df = self.frame(
-            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "WITH t AS (SELECT t.experiment_id, count(*) AS cells, sum(t.status = 'done') AS done, "
+            "sum(t.status = 'failed') AS failed, sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
             "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend, "
-            "e.api_host, count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
-            "sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
-            "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
-            f"round({SPENT_SQL}, 6) AS cost_usd "
-            "FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id GROUP BY e.id ORDER BY e.id")
+            f"{SPENT_NOW_SQL} AS usd FROM tasks t INDEXED BY idx_tasks_costs GROUP BY t.experiment_id), "
+            f"h AS (SELECT t.experiment_id, {SPENT_BEFORE_SQL} AS usd FROM tasks t WHERE t.history_json IS NOT NULL "
+            "GROUP BY t.experiment_id), "
+            "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
+            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, t.backend, "
+            "e.api_host, coalesce(t.cells, 0) AS cells, t.done, t.failed, t.pending, t.sent, coalesce(i.images, 0) AS images, "
+            "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
+            "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
+            "LEFT JOIN i ON i.experiment_id = e.id ORDER BY e.id")
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
         return df
 
@@ -321,8 +350,11 @@ class Log:
             "SELECT t.backend, total(t.status != 'pending') AS cells, group_concat(DISTINCT t.api_host) AS hosts, "
             f"{SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ? GROUP BY t.backend", [experiment_id]))
 
-    def tasks_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
+    def tasks_frame(self, experiment_id: int | None = None, *, limit: int | None = None) -> "pd.DataFrame":
         where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])
+        if limit is not None:
+            where, params = f"{where} ORDER BY id LIMIT ?", [*params, int(limit)]
+            return self.frame(f"SELECT * FROM tasks {where}", params)
         return self.frame(f"SELECT * FROM tasks {where} ORDER BY id", params)
 
     def images_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
