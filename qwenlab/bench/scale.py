@@ -73,7 +73,8 @@ def bench_views(folder: Path, exp: Any) -> None:
     four = QUALITIES[:4]
     page = {"outputQuality": four, "repeat": [1, 2, 3, 4]}  # 4 x 2 x 2 x 4 = 64 images on one page
     shutil.rmtree(folder / "thumbs", ignore_errors=True)
-    lazy, grid = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page="negativePrompt"))
+    # a page per outputQuality: promptExtend x negative prompt, the repeats side by side in each cell
+    lazy, grid = _timed(lambda: exp.grid(rows="promptExtend", cols="negativePrompt", page="outputQuality"))
     _line("grid of every image returned", f"{lazy:.2f} s ({len(grid.figures)} pages)", "(target: returned at once, pages lazy)")
     shutil.rmtree(folder / "thumbs", ignore_errors=True)
     thumbnails.clear_memory_cache() if hasattr(thumbnails, "clear_memory_cache") else None
