@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="build the log in this folder (instead of <data>/bench/)")
     args = parser.parse_args(argv)
     min_score = MIN_SCORE
-    path, truth, built = cached_log(args.tasks, args.keep, min_score=min_score, rebuild=args.no_cache or args.keep is not None)
+    path, truth, built = cached_log(args.tasks, args.keep, min_score=min_score, rebuild=args.no_cache)
     how = f"built in {built:.1f} s" if built else "built before, reused (--no-cache builds it again)"
     print(f"{truth.tasks:,} requests, {truth.images:,} images, {how}: {path} "
           f"({path.stat().st_size / 1e6:.0f} MB), true spend ${truth.cost_usd:,.4f}")
