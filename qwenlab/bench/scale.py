@@ -29,9 +29,12 @@ from typing import Any, Callable
 
 from ..api.client import RunwareClient
 from ..costs.frames import Costs
+from ..html.report import export_html
 from ..lab import Lab
 from ..store.log import Log
 from ..sweeps.sweep import Sweep
+from ..typography.engines import get_engine
+from ..typography.store import ImageToScore, score_images
 from . import costs as costs_bench
 from .served import served_emulator
 from .sweep import PROMPT, print_throughput, throughput_rows
@@ -68,23 +71,18 @@ def _line(what: str, figure: str, target: str = "") -> None:
 
 def bench_views(folder: Path, exp: Any) -> None:
     """Grid, export and explorer on `exp`, each timed through the public API."""
-    from ..store import thumbnails
-
     four = QUALITIES[:4]
     page = {"outputQuality": four, "repeat": [1, 2, 3, 4]}  # 4 x 2 x 2 x 4 = 64 images on one page
     shutil.rmtree(folder / "thumbs", ignore_errors=True)
     # a page per outputQuality: promptExtend x negative prompt, the repeats side by side in each cell
     lazy, grid = _timed(lambda: exp.grid(rows="promptExtend", cols="negativePrompt", page="outputQuality"))
     _line("grid of every image returned", f"{lazy:.2f} s ({len(grid.figures)} pages)", "(target: returned at once, pages lazy)")
-    shutil.rmtree(folder / "thumbs", ignore_errors=True)
-    thumbnails.clear_memory_cache() if hasattr(thumbnails, "clear_memory_cache") else None
+    shutil.rmtree(folder / "thumbs", ignore_errors=True)  # cold: no thumbnail on disk
     cold, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page))
     cached, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page))
     _line("one 64-image page, cold / thumbnails cached", f"{cold:.2f} s / {cached:.2f} s ({cold / cached:.1f}x)")
     saved, files = _timed(lambda: grid.save(folder / "grid.png"))
     _line("save every page (PNG)", f"{saved:.2f} s ({len(files)} files)")
-    from ..html.report import export_html
-
     export_s, path = _timed(lambda: export_html(exp, folder / "report.html"))
     _line("HTML report (export_html)", f"{export_s:.2f} s, {Path(path).stat().st_size / 1e6:.1f} MB")
     try:
@@ -97,9 +95,6 @@ def bench_views(folder: Path, exp: Any) -> None:
 
 def bench_typography(exp: Any, n: int) -> None:
     """Images read per second on `n` of the experiment's images, now and as before (same images)."""
-    from ..typography.engines import get_engine
-    from ..typography.store import ImageToScore, score_images
-
     try:
         engine = get_engine("auto")
     except Exception as exc:  # noqa: BLE001 - no OCR engine here: say so, the rest goes on
