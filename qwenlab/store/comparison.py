@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..core.request import Request
 from ..core.values import same_value
 from ..errors import ComparisonError, QwenlabError
-from .experiment import ExperimentRecord
+from .experiment import ExperimentRecord, open_experiment
 from .log import Log
 from .provenance import Provenance
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ComparisonRecord", "ComparisonLog", "EXPERIMENT", "ABSENT", "COMPARISON_ID"]
+__all__ = ["ComparisonRecord", "ComparisonLog", "open_comparison", "EXPERIMENT", "ABSENT", "COMPARISON_ID"]
 
 EXPERIMENT = "experiment"  # the axis that names the member experiment
 ABSENT = "-"               # the value of an axis a member does not have, where its requests cannot say
@@ -204,6 +204,17 @@ class ComparisonRecord(ExperimentRecord):
                  "  axes: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()),
                  *(f"  {line}" for m in self.experiments for line in m.summary().splitlines()[:1])]
         return "\n".join(lines)
+
+
+def open_comparison(names: Iterable[str], data_dir: str | Path | None = None) -> ComparisonRecord:
+    """The experiments `names` of the log in `data_dir` (default: `qwenlab.paths.data_dir()`) as one
+    comparison, read without creating anything (a missing log raises ExperimentNotFoundError
+    saying how to make one, as `open_experiment` does)."""
+    names = list(names)
+    if not names:
+        raise ComparisonError("compare takes two or more experiment names, got none")
+    first = open_experiment(names[0], data_dir)
+    return ComparisonRecord(first.log, names, first.data_dir)
 
 
 def _merged_axes(members: list[ExperimentRecord]) -> dict[str, dict[str, Any]]:
