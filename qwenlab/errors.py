@@ -180,7 +180,12 @@ class ExperimentNotFoundError(QwenlabError, KeyError):
 
 
 class ExperimentConflictError(QwenlabError):
-    """An experiment of this name exists with a different sweep."""
+    """An experiment of this name exists with a different sweep. The message says what changed
+    (axes added or removed, values added or removed per axis, base-request parameters and
+    settings old -> new), how many cells are new, and the fix: a new name, or `extend=True`;
+    `changes` holds those lines (empty for a BackendMismatchError)."""
+
+    changes: tuple[str, ...] = ()
 
 
 class BackendMismatchError(ExperimentConflictError):
