@@ -400,6 +400,7 @@ class Runner:
             "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
             "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
             "raw_json": to_json(img.raw_for_log()),  # with a format other than the one asked for noted
+            "api_extra": to_json(img.api_extra) if img.api_extra else None,  # fields qwenlab does not model
         } for img in good]
         error = _headline(result.errors)
         status = "done" if good else "failed"
