@@ -64,8 +64,8 @@ class SweepChanges:
             out.append(f"axis {axis}: " + "; ".join(p for p in parts if p))
         out.extend(f"axis {a}: values {_labels(old)} -> {_labels(new)}" for a, (old, new) in self.values_reordered.items())
         if self.base:
-            out.append("base request: " + "; ".join(f"{k} {_shown(a)} -> {_shown(b)}" for k, a, b in self.base))
-        out.extend(f"{k}: {_shown(a)} -> {_shown(b)}" for k, a, b in self.settings)
+            out.append("base request: " + "; ".join(f"{k} {_old_new(a, b)}" for k, a, b in self.base))
+        out.extend(f"{k}: {_old_new(a, b)}" for k, a, b in self.settings)
         return out
 
 
@@ -102,13 +102,13 @@ def conflict_message(name: str, changes: SweepChanges, *, new_cells: int, cells:
         "  - nothing in its axes, base request or settings: the cells' identities differ (a different qwenlab "
         "version or model description computes them otherwise)"]
     lines.append(f"{new_cells} of the new sweep's {cells} cells are not in the experiment (it holds {logged}).")
-    extend = (f"pass extend=True (--extend) to add the {new_cells} new cells to {name!r}; the cells it holds are kept "
-              "and not paid again")
+    extend = f"pass extend=True (--extend) to add its {new_cells} new cells to {name!r}"
     if changes.only_adds:
-        lines.append(f"Fix: {extend}; or run it under a new name, e.g. name={free_name!r}.")
+        lines.append(f"Fix: {extend} (the {logged} it holds are kept, not paid again); "
+                     f"or run it under a new name, e.g. name={free_name!r}.")
     else:
-        lines.append(f"Fix: run it under a new name, e.g. name={free_name!r}, to keep the two apart; or {extend}, beside "
-                     "cells the new sweep no longer describes.")
+        lines.append(f"Fix: run it under a new name, e.g. name={free_name!r}, to keep the two apart; "
+                     f"or {extend}, next to the {logged} it holds (kept, not paid again).")
     return "\n".join(lines)
 
 
@@ -167,8 +167,20 @@ def _labels(labels: list[str]) -> str:
     return ", ".join(format_value(label, _SHOWN) for label in labels)
 
 
-def _shown(value: Any) -> str:
+def _old_new(old: Any, new: Any) -> str:
+    """`old -> new`, two long texts shown from a little before where they differ (two prompts
+    that share their first 40 characters would otherwise read the same)."""
+    start = 0
+    if isinstance(old, str) and isinstance(new, str):
+        same = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+        if same > _SHOWN - 12:
+            start = old.rfind(" ", 0, same - 12) + 1  # from the start of a word some way before
+    return f"{_shown(old, start)} -> {_shown(new, start)}"
+
+
+def _shown(value: Any, start: int = 0) -> str:
     if value is None:
         return "(not set)"
-    text = format_value(value, _SHOWN)
-    return repr(text) if isinstance(value, str) else text
+    if not isinstance(value, str):
+        return format_value(value, _SHOWN)
+    return repr(("…" if start else "") + format_value(value[start:], _SHOWN))

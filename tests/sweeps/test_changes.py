@@ -47,7 +47,8 @@ def test_values_added_to_an_axis_are_listed_and_extend_is_the_fix(lab: Lab, emul
     assert "experiment 'x' was run with a different sweep" in text
     assert "axis outputQuality: values added 80, 90" in text
     assert "2 of the new sweep's 4 cells are not in the experiment (it holds 2)" in text
-    assert "Fix: pass extend=True (--extend) to add the 2 new cells to 'x'" in text and "name='x-2'" in text
+    assert "Fix: pass extend=True (--extend) to add its 2 new cells to 'x' (the 2 it holds are kept, not paid again)" in text
+    assert "or run it under a new name, e.g. name='x-2'" in text
     assert err.changes == ("axis outputQuality: values added 80, 90",)
     assert len(emulator.requests) == sent
     lab.run(sweep({"outputQuality": [60, 70, 80, 90]}), name="x", extend=True, progress=False)  # the fix works
@@ -73,7 +74,14 @@ def test_axes_values_and_base_parameters_that_differ_old_to_new(lab: Lab) -> Non
         assert f"  - {line}\n" in text
     # something was removed or changed: a new name first, extend second, with what it would mean
     assert "Fix: run it under a new name, e.g. name='x-3', to keep the two apart; or pass extend=True" in text
-    assert "beside cells the new sweep no longer describes" in text
+    assert "next to the 4 it holds (kept, not paid again)" in text
+
+
+def test_two_long_prompts_are_shown_where_they_differ() -> None:
+    old = sweep({}, prompt=PROMPT + ", the headline 'Glow, Refined.'").to_dict()
+    new = sweep({}, prompt=PROMPT + ", the headline 'Glow, Refined.' in a clean gold serif").to_dict()
+    assert sweep_changes(old, new).lines() == [
+        "base request: positivePrompt \"…'Glow, Refined.'\" -> \"…'Glow, Refined.' in a clean gold serif\""]
 
 
 def test_a_value_repeated_or_reordered_is_a_change_too() -> None:
