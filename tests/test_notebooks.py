@@ -13,6 +13,7 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 TIMEOUT_S = 600  # per cell
+MAX_RUN_BYTES = 1_000_000  # a notebook once run, outputs and figures included: opened and shared quickly
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -47,6 +48,8 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
         pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    size = len(nbformat.writes(nb).encode())
+    assert size <= MAX_RUN_BYTES, f"{path.name} is {size / 1e6:.2f} MB once run; keep it under 1 MB (smaller figures)"
 
 
 @pytest.mark.slow
