@@ -23,9 +23,10 @@ __all__ = ["compare_command"]
               help="Grid file to write: .png (one file per page), .pdf, .svg. Default: data/grids/A-vs-B.png")
 @click.option("--title", default=None, help="Title (default: 'A vs B').")
 @click.option("--cell-size", type=float, default=2.2, show_default=True, help="Height of each image, in inches.")
+@click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")
 def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | None, pages: tuple[str, ...],
                     facet: str | None, where: tuple[str, ...], thumb: int, output: str | None, title: str | None,
-                    cell_size: float) -> None:
+                    cell_size: float, dpi: float) -> None:
     """Compare experiments in one grid, the experiment as an axis: qwenlab compare A B --rows experiment --cols size -o cmp.png
 
     Prints what each experiment holds and costs, then writes the grid (rows: the experiment,
@@ -39,6 +40,6 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     click.echo(cmp.summary())
     target = output or str(data_dir() / "grids" / f"{slug('-vs-'.join(cmp.names))}.png")
     written = save_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
-                        title=title, cell_size=cell_size)
+                        title=title, cell_size=cell_size, dpi=dpi)
     for path in written:
         click.echo(str(path))
