@@ -172,3 +172,18 @@ def test_a_comparison_is_read_only(lab: Lab) -> None:
     for name in ("run", "extend", "resume"):
         assert not hasattr(cmp, name)
     assert lab.log.experiment_names() == ["before", "after", "square"]  # nothing made in the log
+
+
+def test_the_explorer_and_the_html_report_take_a_comparison(lab: Lab, tmp_path: Path) -> None:
+    pytest.importorskip("ipywidgets")
+    from qwenlab.html.report import export_html
+
+    cmp = lab.compare("before", "after")
+    explorer = cmp.explore()
+    assert "before vs after" in repr(explorer) and len(explorer.items) == 6
+    explorer.select(explorer.items[-1])
+    explorer.rate(5, "the new prompt's headline")
+    rated = lab.log.rows("SELECT i.experiment_id FROM ratings r JOIN images i ON i.id = r.image_id")
+    assert len(rated) == 1 and len(cmp.log.ratings(cmp.id)) == 1  # a rating is the image's, wherever it was made
+    text = export_html(cmp, tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "before vs after" in text and "by experiment" in text  # costs of both runs, by run
