@@ -10,7 +10,7 @@ from ..figures.text import slug
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .exits import param_hints
-from .views import layout, layout_options
+from .views import figure_options, layout, layout_options
 
 __all__ = ["compare_command"]
 
@@ -22,8 +22,7 @@ __all__ = ["compare_command"]
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Grid file to write: .png (one file per page), .pdf, .svg. Default: data/grids/A-vs-B.png")
 @click.option("--title", default=None, help="Title (default: 'A vs B').")
-@click.option("--cell-size", type=float, default=2.2, show_default=True, help="Height of each image, in inches.")
-@click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")
+@figure_options
 def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | None, pages: tuple[str, ...],
                     facet: str | None, where: tuple[str, ...], thumb: int, output: str | None, title: str | None,
                     cell_size: float, dpi: float) -> None:
