@@ -155,8 +155,9 @@ class ComparisonRecord(ExperimentRecord):
     def __init__(self, log: Log, names: Iterable[str], data_dir: str | Path) -> None:
         names = list(dict.fromkeys(names))
         if len(names) < 2:
+            known = ", ".join(log.experiment_names()) or "none yet"
             raise ComparisonError(f"compare takes two or more experiment names, got {names!r}; "
-                             f"e.g. lab.compare('a', 'b'); known: {', '.join(log.experiment_names()) or 'none yet'}")
+                                  f"e.g. lab.compare('a', 'b'); known: {known}")
         members = [ExperimentRecord(log, n, data_dir) for n in names]
         for m in members:
             if EXPERIMENT in m.axes:
@@ -202,8 +203,14 @@ class ComparisonRecord(ExperimentRecord):
                  *([f"  {prov.headline()}"] if prov.headline() else []),
                  f"  {c['done']}/{c['cells']} cells done, {c['images']} images, {prov.spend(self.cost)}",
                  "  axes: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()),
-                 *(f"  {line}" for m in self.experiments for line in m.summary().splitlines()[:1])]
+                 *(f"  {_member_line(m)}" for m in self.experiments)]
         return "\n".join(lines)
+
+
+def _member_line(member: ExperimentRecord) -> str:
+    """A member's first summary line, with its images and what it cost."""
+    images = member.counts()["images"]
+    return f"{member.summary().splitlines()[0]}, {images} images, {member.provenance.spend(member.cost)}"
 
 
 def open_comparison(names: Iterable[str], data_dir: str | Path | None = None) -> ComparisonRecord:
