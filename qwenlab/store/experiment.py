@@ -64,6 +64,12 @@ class ExperimentRecord:
         return int(self.row["id"])
 
     @property
+    def names(self) -> list[str]:
+        """The names of the experiments this record covers: its own (a comparison's: its members',
+        `qwenlab.store.comparison`), as the cost queries take them."""
+        return [self.name]
+
+    @property
     def status(self) -> str:
         """'planned' | 'running' | 'done' (every cell tried; some may have failed) | 'budget' (stopped at
         its budget, cells left unsent) | 'interrupted' (Ctrl-C) | 'failed' (stopped by an error)."""

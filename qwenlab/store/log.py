@@ -194,6 +194,12 @@ class Log:
         with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
+    def scope(self, experiment_id: int | None) -> list[int]:
+        """The experiment ids an id stands for: itself here; a comparison's log
+        (`qwenlab.store.comparison.ComparisonLog`) answers its members for its own id, so a
+        query over "an experiment's" rows covers every member."""
+        return [] if experiment_id is None else [int(experiment_id)]
+
     def experiment_names(self) -> list[str]:
         return [r["name"] for r in self.rows("SELECT name FROM experiments ORDER BY id")]
 

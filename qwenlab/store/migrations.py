@@ -174,6 +174,21 @@ def m010_scale_indexes(db: sqlite_utils.Database) -> None:
         'END')
 
 
+@migration
+def m012_api_extra(db: sqlite_utils.Database) -> None:
+    # the fields of an API answer qwenlab does not model (qwenlab.api.results.MODELLED_FIELDS), as
+    # a JSON object per image (NULL: none), so a field Runware adds is shown (the explorer's
+    # detail) and queried (json_extract) without parsing raw_json. Images logged before this
+    # migration get theirs from raw_json, which kept every field of the item; the list below is
+    # the modelled fields as of this migration (a migration never changes).
+    db["images"].add_column("api_extra", str)
+    modelled = ("taskType", "taskUUID", "imageUUID", "imageURL", "imageBase64Data", "imageDataURI", "seed",
+                "NSFWContent", "cost", "status", "progress", "error", "_qwenlab")
+    paths = ", ".join(f"'$.{name}'" for name in modelled)
+    db.execute(f"UPDATE images SET api_extra = json_remove(raw_json, {paths}) WHERE json_valid(raw_json)")
+    db.execute("UPDATE images SET api_extra = NULL WHERE api_extra = '{}'")
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the
