@@ -140,8 +140,9 @@ class Log:
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
-        """The experiment row with this name, or None."""
-        rows = self.rows("SELECT * FROM experiments WHERE name = ?", [name])
+        """The experiment row with this name, or None (a deleted experiment is none: only its
+        spend is kept, see `qwenlab.store.organize`)."""
+        rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name])
         return rows[0] if rows else None
 
     def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:
@@ -164,7 +165,8 @@ class Log:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
     def experiment_names(self) -> list[str]:
-        return [r["name"] for r in self.rows("SELECT name FROM experiments ORDER BY id")]
+        """The names of the experiments not deleted (archived ones included), oldest first."""
+        return [r["name"] for r in self.rows("SELECT name FROM experiments WHERE deleted_at IS NULL ORDER BY id")]
 
     # -- tasks ----------------------------------------------------------------------------------
     def add_tasks(self, rows: list[dict[str, Any]]) -> int:
@@ -271,18 +273,33 @@ class Log:
         row = self.rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
         return float(row[0]["usd"] or 0.0)
 
-    def experiments_frame(self) -> "pd.DataFrame":
+    def experiments_frame(self, *, tag: str | None = None, archived: bool = False) -> "pd.DataFrame":
         """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
         mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
-        spend."""
+        spend, tags (comma-separated), note, and whether it is archived.
+
+        Archived experiments only with archived=True; tag= keeps those that carry that tag.
+        Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
+        where = ["e.deleted_at IS NULL"]
+        params: list[Any] = []
+        if not archived:
+            where.append("e.archived_at IS NULL")
+        if tag is not None:
+            where.append("e.id IN (SELECT experiment_id FROM experiment_tags WHERE tag = ?)")
+            params.append(tag)
         df = self.frame(
             "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
+            "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, "
             "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend, "
             "e.api_host, count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
             "sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
             "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
             f"round({SPENT_SQL}, 6) AS cost_usd "
-            "FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id GROUP BY e.id ORDER BY e.id")
+            f"FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id WHERE {' AND '.join(where)} "
+            "GROUP BY e.id ORDER BY e.id", params)
+        df["tags"] = df["tags"].fillna("")
+        df["archived"] = df["archived"].astype(bool)
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
         return df
 

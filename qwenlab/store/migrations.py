@@ -158,6 +158,23 @@ def m008_cost_reading(db: sqlite_utils.Database) -> None:
     db["tasks"].add_column("cost_reading", str)
 
 
+@migration
+def m011_organize(db: sqlite_utils.Database) -> None:
+    # qwenlab.store.organize: tags on experiments (one row per experiment and tag), and two
+    # moments in an experiment's life. archived_at: retired, out of the default listings, kept
+    # whole. deleted_at: deleted; the row stays (renamed "(deleted) NAME") with its tasks stripped
+    # of their content, so that what was spent stays in every cost total. imported_from: the
+    # bundle an experiment came from (JSON: file, original name, when), NULL for one run here.
+    db["experiment_tags"].create(
+        {"id": int, "experiment_id": int, "tag": str, "created_at": str},
+        pk="id", foreign_keys=[("experiment_id", "experiments", "id")], not_null={"experiment_id", "tag"})
+    db["experiment_tags"].create_index(["experiment_id", "tag"], unique=True)
+    db["experiment_tags"].create_index(["tag"])
+    db["experiments"].add_column("archived_at", str)
+    db["experiments"].add_column("deleted_at", str)
+    db["experiments"].add_column("imported_from", str)
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the
