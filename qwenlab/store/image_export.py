@@ -55,11 +55,12 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have)."""
     if min_rating is not None and not isinstance(min_rating, (int, float)):
         raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
-    catalog = Catalog.load(experiment).where(dict(where) if where else None)
+    whole = Catalog.load(experiment)
+    named = [a for a in whole.varying if a != REPEAT]  # names say every axis that varies, filtered or not
+    catalog = whole.where(dict(where) if where else None)
     log = experiment.log
     ratings = _ratings(log, experiment.id)
     scores = _scores(log, experiment.id)
-    named = [a for a in catalog.varying if a != REPEAT]
     out_dir = Path(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[ExportedImage] = []
