@@ -13,6 +13,7 @@ through (`LUMIERE OR AURELIS`, `glow*`).
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -81,8 +82,8 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
            + (f" LIMIT {int(limit)}" if limit is not None else ""))
     try:
         rows = log.rows(sql, params)
-    except Exception as exc:  # sqlite3.OperationalError: an FTS5 syntax error in a raw query
-        if raw and "fts5" in str(exc).lower():
+    except sqlite3.OperationalError as exc:  # only a raw query can be bad FTS5 syntax: every other one is quoted
+        if raw:
             raise ValueError(f"text: {text!r} is not a valid FTS5 query ({exc}); drop raw=True to match plain words") from None
         raise
     folder = Path(data_dir)
