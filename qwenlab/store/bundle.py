@@ -218,8 +218,8 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
     marks = ",".join("?" for _ in experiment_ids)
     wanted = source.rows(f"SELECT DISTINCT path, sha256 FROM images WHERE experiment_id IN ({marks}) AND path IS NOT NULL",
                          experiment_ids)
-    written = 0
-    for img in wanted:
+    missing = []
+    for img in wanted:  # every file checked before one is written: a damaged bundle leaves nothing behind
         arcname = _arcname(img["path"])
         target = _file_of(data_dir, arcname)
         if target.exists() and _sha256(target.read_bytes()) == img["sha256"]:
@@ -230,9 +230,10 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
             raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
         if img["sha256"] and _sha256(data) != img["sha256"]:
             raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
-        write_atomic(target, data, durable=True)
-        written += 1
-    return written
+        missing.append((arcname, target))
+    for arcname, target in missing:
+        write_atomic(target, zf.read(arcname), durable=True)
+    return len(missing)
 
 
 # -- copying rows -----------------------------------------------------------------------------------
