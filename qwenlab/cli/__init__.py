@@ -57,7 +57,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "images": LazyCommand("qwenlab.cli.share:images_command",
                           "Copy EXPERIMENT's images into a folder, each carrying its settings: qwenlab images NAME -o DIR."),
     "bundle": LazyCommand("qwenlab.cli.share:bundle_command",
-                          "Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME... -o FILE."),
+                          "Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE."),
     "import": LazyCommand("qwenlab.cli.share:import_command",
                           "Merge the experiments of a BUNDLE file into this log; importing it twice adds nothing."),
     "datasette": LazyCommand("qwenlab.cli.datasette:datasette_command",

@@ -49,7 +49,7 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
 @click.argument("experiments", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The bundle file to write (.zip).")
 def bundle_command(experiments: tuple[str, ...], output: str) -> None:
-    """Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME... -o FILE.
+    """Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE.
 
     The file is a zip holding a qwenlab log of those experiments only and their images by hash;
     `qwenlab import FILE` merges it into another log.
