@@ -31,9 +31,13 @@ __all__ = ["metadata", "write_metadata", "ThumbnailsPlugin", "DATABASE", "THUMBN
 DATABASE = "qwenlab"  # Datasette names a database after its file: qwenlab.db
 THUMBNAIL_SIZE = 160  # px; a JPEG of a few KB, well under datasette-render-images' 100 KB limit
 
-_IMAGE_ROWS = ("SELECT qwenlab_thumbnail(i.path) AS thumbnail, e.name AS experiment, {rating} AS rating, i.seed, "
-               "t.cell_json AS [values], t.prompt, coalesce(i.cost_usd, t.cost_usd) AS cost_usd, "
-               "coalesce(t.backend, 'unknown') AS backend, i.path, i.id AS image_id "
+# a cell's axis values as the rest of qwenlab writes them: promptExtend=on, size=1024x1536
+_VALUES_SQL = ("(SELECT group_concat(v.key || '=' || CASE v.type WHEN 'true' THEN 'on' WHEN 'false' THEN 'off' "
+               "WHEN 'null' THEN 'none' ELSE v.value END, ', ') FROM json_each(t.cell_json) v WHERE v.key != 'repeat')")
+_IMAGE_ROWS = ("SELECT qwenlab_thumbnail(i.path) AS thumbnail, e.name AS experiment, {rating} AS rating, "
+               f"{_VALUES_SQL} AS [values], i.seed, coalesce(i.cost_usd, t.cost_usd) AS cost_usd, "
+               "CASE WHEN t.backend = 'emulator' THEN 'emulator (SYNTHETIC)' ELSE coalesce(t.backend, 'unknown') END "
+               "AS backend, t.prompt, i.path, i.id AS image_id "
                "FROM images i JOIN tasks t ON t.id = i.task_id JOIN experiments e ON e.id = i.experiment_id "
                "WHERE e.deleted_at IS NULL").format(rating=LATEST_SCORE_SQL)
 
