@@ -130,3 +130,35 @@ def test_datasette_writes_its_metadata(two: Path) -> None:
     assert result.exit_code == EXIT_OK
     meta = json.loads(Path(result.output.strip()).read_text())
     assert "cost_by_experiment" in meta["databases"]["qwenlab"]["queries"]
+
+
+def test_the_readme_s_organize_commands_run_as_written(emulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell block of the README's "Organize, find and share", line by line, on an experiment
+    named like the demo's (the datasette line serves until Ctrl-C: its --metadata-only twin runs)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Organize, find and share")[1].split("\n## ")[0]
+    block = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
+    run_sweep(emulator, data_dir, name="demo", repeats=1, fail_one=False)
+    monkeypatch.chdir(data_dir.parent)  # the README's paths are data/...: the test's data folder
+    lines = [ln.split("#")[0].strip() for ln in block.splitlines() if ln.strip()]
+    assert len(lines) >= 8
+    for line in lines:
+        words = shlex.split(line)
+        env = {}
+        while "=" in words[0]:  # VAR=value before the command
+            key, _, value = words.pop(0).partition("=")
+            env[key] = str(data_dir.parent / value) if key == "QWENLAB_DATA_DIR" else value
+        args = words[1:]
+        if args[0] == "datasette":
+            args = ["datasette", "--metadata-only"]
+        with monkeypatch.context() as m:
+            for key, value in env.items():
+                m.setenv(key, value)
+            result = qwenlab(*args)
+        assert result.exit_code == EXIT_OK, f"{line}\n{result.output}"
+    assert len(list((data_dir / "picked").glob("*.jpg"))) == 2
+    ben = json.loads(CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir / "ben")}).invoke(cli, ["costs", "--json"]).output)
+    assert ben["totals"]["cost_usd"] == _costs()["cost_usd"]  # the deleted import's spend stays in Ben's costs
