@@ -75,10 +75,7 @@ def rename_command(experiment: str, new_name: str) -> None:
 @click.argument("experiments", nargs=-1, required=True)
 def archive_command(experiments: tuple[str, ...]) -> None:
     """Archive EXPERIMENTS: out of `qwenlab logs` (`--all` shows them), nothing removed."""
-    for name in experiments:
-        exp, org = _open(name)
-        org.archive(exp.id)
-        click.echo(f"archived {name!r} (`qwenlab unarchive {name}` brings it back)")
+    _set_archived(experiments, True)
 
 
 @param_hints(_HINTS)
@@ -86,10 +83,14 @@ def archive_command(experiments: tuple[str, ...]) -> None:
 @click.argument("experiments", nargs=-1, required=True)
 def unarchive_command(experiments: tuple[str, ...]) -> None:
     """Bring archived EXPERIMENTS back into the listings."""
-    for name in experiments:
+    _set_archived(experiments, False)
+
+
+def _set_archived(names: tuple[str, ...], archived: bool) -> None:
+    for name in names:
         exp, org = _open(name)
-        org.archive(exp.id, archived=False)
-        click.echo(f"unarchived {name!r}")
+        org.archive(exp.id, archived=archived)
+        click.echo(f"archived {name!r} (`qwenlab unarchive {name}` brings it back)" if archived else f"unarchived {name!r}")
 
 
 @param_hints(_HINTS)

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import BundleError, ExperimentConflictError, ExperimentNotFoundError, redact
+from ..errors import BundleError, ExperimentConflictError, redact
 from ..paths import write_atomic
 from ..version import __version__
+from .experiment import ExperimentRecord
 from .log import Log, utc_now
 from .relations import columns, dependent_tables, references
 
@@ -86,15 +87,9 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
     names = list(dict.fromkeys(names))
     if not names:
         raise ValueError("names: give at least one experiment to bundle, e.g. qwenlab bundle NAME -o FILE")
-    rows = []
-    for name in names:
-        row = log.experiment(name)
-        if row is None:
-            known = ", ".join(log.experiment_names()) or "none yet"
-            raise ExperimentNotFoundError(f"no experiment named {name!r} in {log.path}; known: {known}")
-        rows.append(row)
-    out = Path(out)
     folder = Path(data_dir)
+    rows = [ExperimentRecord(log, name, folder).row for name in names]  # ExperimentNotFoundError names the known ones
+    out = Path(out)
     with tempfile.TemporaryDirectory(prefix="qwenlab-bundle-") as tmp:
         db_file = Path(tmp) / _DB
         packed = Log(db_file)

@@ -137,6 +137,8 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     assert "posters" not in lab.log.experiment_names()
     with pytest.raises(ExperimentNotFoundError):
         lab.experiment("posters")
+    with pytest.raises(ExperimentNotFoundError, match="no longer in"):
+        exp.cost  # the object still in a notebook variable says so, too
     assert lab.log.integrity_check() == "ok"
 
 
