@@ -11,6 +11,7 @@ from ..costs.frames import Costs, format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log
+from ..store.organize import Organizer
 from ..store.provenance import EMULATOR_MEANS
 from .common import existing_log, log_path
 from .exits import param_hints
@@ -76,6 +77,11 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
                               ensure_ascii=False))
         return
     click.echo(exp.summary())  # says SYNTHETIC / MIXED / not recorded under its first line
+    tags = Organizer(exp.log, exp.data_dir).tags(exp.id)
+    for label, text in (("tags", ", ".join(tags)), ("note", exp.row.get("notes")),
+                        ("archived", exp.row.get("archived_at"))):
+        if text:
+            click.echo(f"  {label}: {text}")
     mixed = exp.provenance.mixed
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]

@@ -47,6 +47,8 @@ def test_tag_list_archive_and_note(two: Path) -> None:
     assert qwenlab("unarchive", "posters").exit_code == EXIT_OK and "posters" in qwenlab("logs").output
     assert qwenlab("note", "posters", "extend wins").exit_code == EXIT_OK
     assert qwenlab("note", "posters").output.strip() == "extend wins"
+    shown = qwenlab("logs", "posters").output
+    assert "  tags: lumiere" in shown and "  note: extend wins" in shown
     bad = qwenlab("tag", "nope", "x")
     assert bad.exit_code == EXIT_BAD_INPUT and "EXPERIMENT" in bad.output and "known: posters, noctis" in bad.output
 

@@ -25,7 +25,9 @@ def lab(emulator, data_dir: Path) -> Lab:
 
 def _attached(lab: Lab, exp_id: int) -> dict[str, int]:
     """Rows attached to an experiment, table by table."""
-    one = lambda sql: lab.log.rows(sql, [exp_id])[0]["n"]  # noqa: E731
+    def one(sql: str) -> int:
+        return int(lab.log.rows(sql, [exp_id])[0]["n"])
+
     return {
         "tasks": one("SELECT count(*) AS n FROM tasks WHERE experiment_id = ?"),
         "images": one("SELECT count(*) AS n FROM images WHERE experiment_id = ?"),
@@ -138,7 +140,7 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     with pytest.raises(ExperimentNotFoundError):
         lab.experiment("posters")
     with pytest.raises(ExperimentNotFoundError, match="no longer in"):
-        exp.cost  # the object still in a notebook variable says so, too
+        exp.summary()  # the object still in a notebook variable says so, too
     assert lab.log.integrity_check() == "ok"
 
 
