@@ -146,8 +146,10 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                 if why:
                     report.skipped[src_name] = why
             todo = [(s, n, d) for s, n, d, why in plans if not why]
-            # every file checked against its hash and in place before a row points at it
-            report.files_written = _place_images(zf, manifest, source, [s for s, _, _ in todo], Path(data_dir))
+            # every file checked against its hash and in place before a row points at it. Also the
+            # files of experiments imported before: a second import repairs a file lost since
+            # (they are written without fsync: the bundle can always write them again)
+            report.files_written = _place_images(zf, manifest, source, [s for s, _, _, _ in plans], Path(data_dir))
             origin = {"bundle": bundle.name, "bundle_created_at": manifest.get("created_at"),
                       "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
             for src_id, src_name, dst_name in todo:
@@ -227,7 +229,7 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
             raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
         missing.append((arcname, target))
     for arcname, target in missing:
-        write_atomic(target, zf.read(arcname), durable=True)
+        write_atomic(target, zf.read(arcname))
     return len(missing)
 
 

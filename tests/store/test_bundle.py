@@ -88,6 +88,10 @@ def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> Non
     again = ben.import_bundle(path)
     assert again.imported == {} and "in this log already" in again.skipped["posters"] and again.files_written == 0
     assert {t: ben.log.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in before} == before
+    # a file lost since the first import is written again by the next one, and only that one
+    lost = Path(ben.experiment("posters").images["path"][0])
+    lost.unlink()
+    assert ben.import_bundle(path).files_written == 1 and lost.is_file()
     # into the log it came from: nothing either, even under another name
     assert ana.import_bundle(path, as_name="posters-2").imported == {}
 
