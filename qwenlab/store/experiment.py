@@ -56,7 +56,9 @@ class ExperimentRecord:
     @property
     def row(self) -> dict[str, Any]:
         row = self.log.experiment(self.name)
-        assert row is not None
+        if row is None:  # deleted, or renamed by another Experiment object or process since this one opened
+            raise ExperimentNotFoundError(f"experiment {self.name!r} is no longer in {self.log.path} "
+                                          "(deleted or renamed); open it again by its name")
         return row
 
     @property

@@ -171,8 +171,9 @@ class Log:
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
-        """The experiment row with this name, or None."""
-        rows = self.rows("SELECT * FROM experiments WHERE name = ?", [name])
+        """The experiment row with this name, or None (a deleted experiment is none: only its
+        spend is kept, see `qwenlab.store.organize`)."""
+        rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name])
         return rows[0] if rows else None
 
     def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:
@@ -201,7 +202,8 @@ class Log:
         return [] if experiment_id is None else [int(experiment_id)]
 
     def experiment_names(self) -> list[str]:
-        return [r["name"] for r in self.rows("SELECT name FROM experiments ORDER BY id")]
+        """The names of the experiments not deleted (archived ones included), oldest first."""
+        return [r["name"] for r in self.rows("SELECT name FROM experiments WHERE deleted_at IS NULL ORDER BY id")]
 
     # -- tasks ----------------------------------------------------------------------------------
     def add_tasks(self, rows: list[dict[str, Any]]) -> int:
@@ -325,14 +327,24 @@ class Log:
         row = self.rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
         return float(row[0]["usd"] or 0.0)
 
-    def experiments_frame(self) -> "pd.DataFrame":
+    def experiments_frame(self, *, tag: str | None = None, archived: bool = False) -> "pd.DataFrame":
         """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
         mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
-        spend."""
+        spend, tags (comma-separated), note, and whether it is archived.
+
+        Archived experiments only with archived=True; tag= keeps those that carry that tag.
+        Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
         # Three passes that each read only an index, not the wide task rows (prompts, requests):
         # the counts and spend over the cost index (m005/m007), the charged earlier attempts over the
         # partial index of the few retried tasks, and the images over images(experiment_id). The
         # sum is SPENT_SQL's, split in two: a million tasks are listed in well under a second.
+        where = ["e.deleted_at IS NULL"]
+        params: list[Any] = []
+        if not archived:
+            where.append("e.archived_at IS NULL")
+        if tag is not None:
+            where.append("e.id IN (SELECT experiment_id FROM experiment_tags WHERE tag = ?)")
+            params.append(tag)
         df = self.frame(
             "WITH t AS (SELECT t.experiment_id, count(*) AS cells, sum(t.status = 'done') AS done, "
             "sum(t.status = 'failed') AS failed, sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
@@ -341,11 +353,15 @@ class Log:
             f"h AS (SELECT t.experiment_id, {SPENT_BEFORE_SQL} AS usd FROM tasks t WHERE t.history_json IS NOT NULL "
             "GROUP BY t.experiment_id), "
             "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
-            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, t.backend, "
+            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
+            "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, t.backend, "
             "e.api_host, coalesce(t.cells, 0) AS cells, t.done, t.failed, t.pending, t.sent, coalesce(i.images, 0) AS images, "
             "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
             "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
-            "LEFT JOIN i ON i.experiment_id = e.id ORDER BY e.id")
+            f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)
+        df["tags"] = df["tags"].fillna("")
+        df["archived"] = df["archived"].astype(bool)
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
         return df
 
