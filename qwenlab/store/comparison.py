@@ -57,7 +57,19 @@ class ComparisonLog:
         self.ids = [m.id for m in members]
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.log, name)
+        attr = getattr(self.log, name)
+        if not callable(attr):
+            return attr
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            # A Log method this class does not answer for the comparison would read id -1 as an
+            # empty experiment: say so instead of returning nothing.
+            if COMPARISON_ID in args[:1] or kwargs.get("experiment_id") == COMPARISON_ID:
+                raise ComparisonError(f"{name}() is not available on a comparison of experiments; "
+                                      "call it on one member (lab.experiment(NAME)) instead")
+            return attr(*args, **kwargs)
+
+        return guarded
 
     def __repr__(self) -> str:
         return f"ComparisonLog({self.log!r}, experiments={[m.name for m in self.members]!r})"
