@@ -158,6 +158,15 @@ def m008_cost_reading(db: sqlite_utils.Database) -> None:
     db["tasks"].add_column("cost_reading", str)
 
 
+@migration
+def m009_judgement_criterion(db: sqlite_utils.Database) -> None:
+    # what a blind judgement judged: "overall", "text correct" or a name of the user's own, so win
+    # rates are counted per criterion. NULL: a judgement made before criteria existed, read as
+    # "overall" (Log.judgements says so).
+    db["judgements"].add_column("criterion", str)
+    db["judgements"].create_index(["experiment_id", "axis", "criterion"])
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the
