@@ -147,10 +147,11 @@ class Judging:
             button.on_click(lambda _b, action=action: self._on_key(action))
         self.results_button.on_click(lambda _b: self.show_results())
         self.layout_toggle.observe(lambda _c: self._arrange(), names="value")
+        self.layout_toggle.layout.margin = "0 0 0 24px"
         buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.undo_button,
-                          self.results_button], layout=w.Layout(flex_flow="row wrap"))
+                          self.results_button, self.layout_toggle], layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([self.header, self.expected_text, self.pair_box, buttons, self.keys.widget, self.status,
-                              self.last, self.layout_toggle, self.results], layout=w.Layout(width="100%"))
+                              self.last, self.results], layout=w.Layout(width="100%"))
         self.widget.add_class("qwenlab-judging")
         self._arrange()
         self._show()

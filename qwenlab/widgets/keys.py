@@ -27,6 +27,7 @@ _ESM = r"""
 function render({ model, el }) {
   el.classList.add("qwl-keys");
   const legend = document.createElement("span");
+  legend.className = "qwl-keys-legend";
   const state = document.createElement("span");
   state.className = "qwl-keys-state";
   el.append(state, legend);
@@ -93,7 +94,9 @@ export default { render };
 """
 
 _CSS = """
-.qwl-keys { font-size: 12px; color: #555; display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; }
+.qwl-keys { font-size: 13px; color: #555; display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center;
+  margin: 4px 0; }
+.qwl-keys-legend { display: flex; flex-wrap: wrap; gap: 4px 16px; }
 .qwl-keys-state { font-weight: 600; }
 .qwl-keys-live .qwl-keys-state { color: #1a7f37; }
 .qwl-keys kbd { border: 1px solid #bbb; border-bottom-width: 2px; border-radius: 3px; padding: 0 4px;
