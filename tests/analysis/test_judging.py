@@ -13,6 +13,7 @@ import pytest
 from qwenlab import Experiment, Lab, Sweep
 from qwenlab.analysis.judging import (
     CRITERIA,
+    judgements,
     record_judgement,
     summary,
     undo_judgement,
@@ -252,3 +253,22 @@ def test_buttons_record_judgements_at_once_and_a_reopened_widget_goes_on(lab: La
     with pytest.raises(JudgementError, match="every pair is judged"):
         again.choose("left")
     assert Judging(exp, "promptExtend", rejudge=True).queue.__len__() == 6
+
+
+# -- on a comparison of experiments (lab.compare) ------------------------------------------------------
+def test_a_comparison_keeps_the_criterion_and_undoes_judgements_across_experiments(lab: Lab) -> None:
+    for name, prompt in (("low", "A poster for 'LUMIERE'"), ("high", "A gold poster for 'LUMIERE'")):
+        lab.run(Sweep(prompt=prompt, size="256x384", axes={"outputQuality": [60, 61, 62]}), name=name, progress=False)
+    cmp = lab.compare("low", "high")
+    j = cmp.judge("experiment", seed=2, criterion="text correct")
+    assert j.total_pairs == 3
+    j.keys.press("ArrowRight")
+    j.keys.press("1")
+    with sqlite3.connect(lab.log.path) as db:
+        rows = db.execute("SELECT experiment_id, axis, winner, criterion FROM judgements ORDER BY id").fetchall()
+    assert rows == [(None, "experiment", "b", "text correct"), (None, "experiment", "a", "text correct")]
+    j.keys.press("u")  # a judgement no experiment owns is undone all the same
+    assert [r["winner"] for r in judgements(cmp, "experiment")] == ["b"]
+    rates = win_rates(lab.compare("high", "low"), "experiment")
+    assert rates["criterion"].unique().tolist() == ["text correct"] and rates["judgements"].tolist() == [1, 1]
+    assert win_rates(cmp, "experiment", criterion="overall")["judgements"].sum() == 0
