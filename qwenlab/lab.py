@@ -4,7 +4,7 @@
     exp = lab.run(sweep, name="lumiere-extend", budget_usd=1.00)
     exp.grid(rows="promptExtend", cols="size")    # qwenlab.figures.grid
     exp.explore()                                 # qwenlab.widgets.explorer
-    exp.judge("promptExtend")                     # qwenlab.widgets.judging
+    exp.judge("promptExtend", criterion="text correct")   # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
     lab.costs().by("experiment")                  # qwenlab.costs
     cmp = lab.compare("lumiere-extend", "lumiere-v2")   # the experiment as an axis, read-only
@@ -23,10 +23,11 @@ from .analysis.pairs import pairs
 from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
-from .store.comparison import ComparisonRecord
 from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
+from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
 from .store.image_export import ExportedImage, export_images
+from .store.log import DEFAULT_CRITERION
 from .store.organize import Deletion, Organizer
 from .store.search import search
 from .sweeps.runner import Runner
@@ -75,10 +76,12 @@ class Experiment(ExperimentRecord):
         (see `qwenlab.widgets.explorer.Explorer`)."""
         return Explorer(self, **options)
 
-    def judge(self, axis: str, **options: Any) -> Judging:
-        """Blind judging of one axis: pairs in random order, labels hidden; win rates after
+    def judge(self, axis: str, *, criterion: str = DEFAULT_CRITERION, **options: Any) -> Judging:
+        """Blind judging of one axis: pairs in random order, labels hidden, images at full
+        resolution with the strings the prompt asked for beside them; keys ← → t s u; win rates
+        after, per criterion ("overall", "text correct" or your own, stored with each judgement)
         (see `qwenlab.widgets.judging.Judging`)."""
-        return Judging(self, axis, **options)
+        return Judging(self, axis, criterion=criterion, **options)
 
     def score_text(self, engine: Any = "auto", **options: Any) -> "pd.DataFrame":
         """Read the text in every image not yet read (OCR, with a progress bar), score it against

@@ -1,7 +1,7 @@
 """The `qwenlab` command: a click group of thin commands over the library.
 
-Each group of commands has its module (runs, demo, logs, views, compare, scores, emulator, models,
-organize, search, share, datasette),
+Each group of commands has its module (runs, demo, logs, views, compare, scores, judgements, emulator,
+models, organize, search, share, datasette),
 imported only when one of its commands runs or shows its help (`lazy.LazyGroup`), so that
 `qwenlab --help` and `qwenlab emulator` start without pandas, matplotlib or ipywidgets.
 Exit codes are decided in one place, `QwenlabGroup.invoke` with `exits.py`.
@@ -40,6 +40,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "score": LazyCommand("qwenlab.cli.scores:score_command",
                          "Read the text in every image of EXPERIMENT (OCR) and score it against the prompt's quoted "
                          "strings: word accuracy, NED, and which strings were misspelled."),
+    "judgements": LazyCommand("qwenlab.cli.judgements:judgements_command",
+                              "The win rates of EXPERIMENT's blind judgements (made with exp.judge in a notebook), per "
+                              "axis and criterion, each with its 95% Wilson interval."),
     "emulator": LazyCommand("qwenlab.cli.emulator:emulator_command",
                             "Serve the offline emulator of Runware's API on loopback until Ctrl-C."),
     "models": LazyCommand("qwenlab.cli.models:models_command",

@@ -31,7 +31,7 @@ from ..core.request import Request
 from ..core.values import same_value
 from ..errors import ComparisonError, QwenlabError
 from .experiment import ExperimentRecord, open_experiment
-from .log import Log
+from .log import DEFAULT_CRITERION, JUDGEMENT_COLUMNS, Log
 from .provenance import Provenance
 
 if TYPE_CHECKING:
@@ -138,31 +138,36 @@ class ComparisonLog:
     def images_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
         return self._frame(experiment_id, self.log.images_frame)
 
-    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str) -> int:
+    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str,
+              criterion: str = DEFAULT_CRITERION) -> int:
         """Record a judgement: as the experiment's when both images are of one member, else
         (axis "experiment") with no experiment, the images saying where each came from."""
         if experiment_id != COMPARISON_ID:
-            return self.log.judge(experiment_id, axis, image_a, image_b, winner)
+            return self.log.judge(experiment_id, axis, image_a, image_b, winner, criterion)
         marks = ", ".join("?" for _ in self.ids)
         owners = {r["experiment_id"] for r in self.log.rows(
             f"SELECT experiment_id FROM images WHERE id IN (?, ?) AND experiment_id IN ({marks})",
             [image_a, image_b, *self.ids])}
         owner = owners.pop() if len(owners) == 1 else None
-        return self.log.judge(owner, axis, image_a, image_b, winner)  # type: ignore[arg-type]
+        return self.log.judge(owner, axis, image_a, image_b, winner, criterion)  # type: ignore[arg-type]
 
-    def judgements(self, experiment_id: int, axis: str | None = None) -> list[dict[str, Any]]:
-        """The judgements between images of the members (of one axis, or all), oldest first:
-        the members' own and those made across them."""
+    def judgements(self, experiment_id: int, axis: str | None = None, criterion: str | None = None) -> list[dict[str, Any]]:
+        """The judgements between images of the members (of one axis and criterion, or all),
+        oldest first: the members' own and those made across them."""
         if experiment_id != COMPARISON_ID:
-            return self.log.judgements(experiment_id, axis)
+            return self.log.judgements(experiment_id, axis, criterion)
         marks = ", ".join("?" for _ in self.ids)
-        sql = ("SELECT j.* FROM judgements j JOIN images a ON a.id = j.image_a JOIN images b ON b.id = j.image_b "
+        sql = (f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j JOIN images a ON a.id = j.image_a "
+               "JOIN images b ON b.id = j.image_b "
                f"WHERE a.experiment_id IN ({marks}) AND b.experiment_id IN ({marks}) "
                f"AND (j.experiment_id IS NULL OR j.experiment_id IN ({marks}))")
         params: list[Any] = [*self.ids, *self.ids, *self.ids]
         if axis is not None:
             sql += " AND j.axis = ?"
             params.append(axis)
+        if criterion is not None:
+            sql += f" AND coalesce(j.criterion, '{DEFAULT_CRITERION}') = ?"
+            params.append(criterion)
         return self.log.rows(sql + " ORDER BY j.id", params)
 
     def _each(self, experiment_id: int, query: Any) -> list[dict[str, Any]]:

@@ -33,9 +33,15 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json"]
+__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
 
 BUSY_TIMEOUT_S = 30.0
+
+# What a judgement judged when nobody said: also what judgements made before criteria existed read as.
+DEFAULT_CRITERION = "overall"
+# a judgement row as every query reads it (the table as `j`): no NULL criterion
+JUDGEMENT_COLUMNS = (f"j.id, j.experiment_id, j.axis, j.image_a, j.image_b, j.winner, "
+                     f"coalesce(j.criterion, '{DEFAULT_CRITERION}') AS criterion, j.created_at")
 
 
 def utc_now() -> str:
@@ -301,13 +307,26 @@ class Log:
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)
 
-    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str) -> int:
-        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis."""
+    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str,
+              criterion: str = DEFAULT_CRITERION) -> int:
+        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis, on
+        one criterion ("overall", "text correct", ...); returns the judgement's id."""
         if winner not in ("a", "b", "tie"):
             raise ValueError(f"winner must be 'a', 'b' or 'tie', got {winner!r}")
         with self.transaction() as db:
             return int(db["judgements"].insert({"experiment_id": experiment_id, "axis": axis, "image_a": image_a,
-                                                "image_b": image_b, "winner": winner, "created_at": utc_now()}).last_pk)
+                                                "image_b": image_b, "winner": winner, "criterion": criterion,
+                                                "created_at": utc_now()}).last_pk)
+
+    def delete_judgement(self, judgement_id: int) -> dict[str, Any] | None:
+        """Remove one judgement (an undo); returns the row removed (as `judgements` reads it), or
+        None when there is no such judgement."""
+        with self.transaction() as db:
+            found = [dict(r) for r in db.query(f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j WHERE j.id = ?",
+                                               [judgement_id])]
+            if found:
+                db.execute("DELETE FROM judgements WHERE id = ?", [judgement_id])
+            return found[0] if found else None
 
     # -- queries --------------------------------------------------------------------------------
     def ratings(self, experiment_id: int) -> list[dict[str, Any]]:
@@ -316,11 +335,17 @@ class Log:
         return self.rows("SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? "
                          "ORDER BY r.id", [experiment_id])
 
-    def judgements(self, experiment_id: int, axis: str | None = None) -> list[dict[str, Any]]:
-        """The experiment's blind judgements (of one axis, or all), oldest first."""
-        if axis is None:
-            return self.rows("SELECT * FROM judgements WHERE experiment_id = ? ORDER BY id", [experiment_id])
-        return self.rows("SELECT * FROM judgements WHERE experiment_id = ? AND axis = ? ORDER BY id", [experiment_id, axis])
+    def judgements(self, experiment_id: int, axis: str | None = None, criterion: str | None = None) -> list[dict[str, Any]]:
+        """The experiment's blind judgements (of one axis and one criterion, or all), oldest first.
+        A judgement recorded before criteria existed reads as criterion "overall"."""
+        where, params = ["j.experiment_id = ?"], [experiment_id]
+        if axis is not None:
+            where.append("j.axis = ?")
+            params.append(axis)
+        if criterion is not None:
+            where.append(f"coalesce(j.criterion, '{DEFAULT_CRITERION}') = ?")
+            params.append(criterion)
+        return self.rows(f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j WHERE {' AND '.join(where)} ORDER BY j.id", params)
 
     def spent(self, experiment_id: int) -> float:
         """USD spent by an experiment, by the one rule every summary uses (`SPENT_SQL`)."""

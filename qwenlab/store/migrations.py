@@ -159,6 +159,15 @@ def m008_cost_reading(db: sqlite_utils.Database) -> None:
 
 
 @migration
+def m009_judgement_criterion(db: sqlite_utils.Database) -> None:
+    # what a blind judgement judged: "overall", "text correct" or a name of the user's own, so win
+    # rates are counted per criterion. NULL: a judgement made before criteria existed, read as
+    # "overall" (Log.judgements says so).
+    db["judgements"].add_column("criterion", str)
+    db["judgements"].create_index(["experiment_id", "axis", "criterion"])
+
+
+@migration
 def m010_scale_indexes(db: sqlite_utils.Database) -> None:
     # The full-text index of prompts (m003) was refreshed by a trigger on EVERY update of a task
     # row, and a sweep updates each row twice (sent, then done) without touching its prompt: a
