@@ -129,17 +129,19 @@ def images_of(record: "ExperimentRecord", items: Any) -> list[CompareImage]:
 
 def _flatten(items: Any) -> Iterable[Any]:
     """Image ids, task UUIDs and pair rows, one by one (a pair row stands for its two images)."""
-    if isinstance(items, Mapping) or hasattr(items, "index") and "image_a" in getattr(items, "index", ()):
+    if _is_pair_row(items):
         yield from (items["image_a"], items["image_b"])
-        return
-    if isinstance(items, (str, int)) or not isinstance(items, Iterable):
+    elif isinstance(items, (str, bytes, int)) or not isinstance(items, Iterable):
         yield items
-        return
-    for item in items:
-        if isinstance(item, Mapping) or (hasattr(item, "index") and "image_a" in getattr(item, "index", ())):
-            yield from _flatten(item)
-        else:
-            yield item
+    else:
+        for item in items:
+            yield from (_flatten(item) if _is_pair_row(item) else (item,))
+
+
+def _is_pair_row(item: Any) -> bool:
+    """A row of `pairs()`: a pandas Series or a mapping with image_a and image_b."""
+    keys = getattr(item, "keys", None)
+    return callable(keys) and not isinstance(item, (str, bytes)) and "image_a" in keys() and "image_b" in keys()
 
 
 def _logged(row: Mapping[str, Any], data_dir: Path) -> CompareImage:
@@ -274,4 +276,5 @@ def compare_files(paths: Sequence[str | Path], labels: Sequence[str] | None = No
                   height: int = 0) -> CompareViewer:
     """The compare viewer over image files (1 to 4), labelled with their names (or `labels`)."""
     images = [CompareImage(str(Path(p).expanduser().resolve()), {"file": Path(p).name}) for p in paths]
+    labels = labels if labels is not None else [Path(p).name for p in paths]
     return CompareViewer(None, images=images, labels=labels, mode=mode, height=height)
