@@ -74,8 +74,10 @@ class EntryFilters:
         costs = sorted({round(c, 6) for c in (_cost(e) for e in entries) if c is not None})[:24]
         status, max_cost = self._wanted
         self._wanted = (None, None)  # asked for at opening only; later the user's choice stands
-        if status is not None and status not in statuses:
-            raise ValueError(f"status must be one of {', '.join(statuses)} (the statuses in this experiment), got {status!r}")
+        if status is not None and status not in _STATUS_ORDER:
+            raise ValueError(f"status must be one of {', '.join(_STATUS_ORDER)}, got {status!r}")
+        if status is not None and status not in statuses:  # asked for, none yet: an empty choice, not an error
+            statuses.append(status)
         _set_options(self.status, [("all", ALL)] + [(s, s) for s in statuses], status)
         cost_value = None
         if max_cost is not None:
