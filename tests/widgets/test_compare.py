@@ -179,3 +179,16 @@ def test_api_extra_is_shown_when_the_column_holds_fields(exp: Experiment) -> Non
     ex.select(image.image_id)
     assert "more from the API" in ex.info.value and "safetyScore" in ex.info.value
     assert "&lt;eu&gt;" in ex.info.value  # escaped
+
+
+def test_the_pair_viewer_opens_the_pair_in_the_compare_viewer(exp: Experiment) -> None:
+    pv = exp.pair_viewer("promptExtend")
+    assert pv.closely.children == ()
+    pv.closely_button.value = True  # "look closely"
+    viewer = pv.viewer
+    assert viewer is not None and pv.closely.children == (viewer.widget,) and viewer.mode == "swipe"
+    row = pv.df.iloc[0]
+    assert viewer.widget.images == [Path(row["path_a"]).read_bytes(), Path(row["path_b"]).read_bytes()]
+    assert viewer.labels[0].startswith("promptExtend on · seed ") and viewer.labels[1].startswith("promptExtend off")
+    pv.show(1)  # the viewer follows the pair shown
+    assert viewer.widget.images[0] == Path(pv.df.iloc[1]["path_a"]).read_bytes()
