@@ -7,7 +7,9 @@ times what a notebook user waits for (targets from issue 13):
 
 1. open, cold: `exp.explore()` with no thumbnail cached (the first page's thumbnails are made);
 2. open, warm: the same again, thumbnails cached on disk (target: under 1 s);
-3. page turn: `explorer.go(page)` to pages not seen yet, cold and warm (target: under 0.3 s);
+3. page turn: `explorer.go(page)` to pages not seen yet, cold and warm (target: under 0.3 s).
+   Run as in a kernel (inside an asyncio loop): the page is shown at once, and the thumbnails not
+   cached yet arrive from a thread; "thumbnails in" is the time until the last one is there;
 4. select: a click on a tile, the compare viewer showing the image at full resolution.
 
 Each figure is the best of `--runs` (default 3) in this process. The widgets are made without a
@@ -17,6 +19,7 @@ browser (there is no front end), so this is the kernel's share of the wait.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import sys
 import tempfile
@@ -80,14 +83,30 @@ def bench_explorer(folder: Path, n_images: int, size: str, runs: int) -> list[tu
     rows.append(("open, thumbnails cached", _best(exp.explore, runs), OPEN_TARGET_S))
     ex = exp.explore()
     page = iter(range(1, ex.pages))
-    rows.append(("page turn to a new page (cold)", _best(lambda: ex.go(next(page)), runs), PAGE_TARGET_S))
+    rows.append(("page turn to the next page (made ahead)", _best(lambda: ex.go(next(page)), runs), PAGE_TARGET_S))
     rows.append(("page turn to a page seen before", _best(lambda: ex.go(1), runs), PAGE_TARGET_S))
-    rows.append(("page turn, 10 pages on (cold)", _best(lambda: ex.go(ex.page + 10), runs), PAGE_TARGET_S))
+    rows.append(("page turn, 10 pages on, no loop (waits)", _best(lambda: ex.go(ex.page + 10), runs), None))
+    shown, filled = asyncio.run(_turns_in_a_loop(ex, runs))
+    rows.append(("page turn, 10 pages on, in a kernel", shown, PAGE_TARGET_S))
+    rows.append(("  ... until its thumbnails are in", filled, None))
     entries = [e for e in ex.items if e.image_id is not None]
     rows.append(("select a tile (full-resolution viewer)", _best(lambda: ex.select(entries[ex.page * ex.page_size]),
                                                                  runs), None))
     ex.close()
     return rows
+
+
+async def _turns_in_a_loop(ex: Any, runs: int) -> tuple[float, float]:
+    """Best times of a cold page turn with a running loop (as in a kernel): shown, and filled."""
+    shown, filled = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        ex.go(ex.page + 10)
+        shown.append(time.perf_counter() - start)
+        if ex.grid.filling is not None:
+            await ex.grid.filling
+        filled.append(time.perf_counter() - start)
+    return min(shown), min(filled)
 
 
 def main(argv: list[str] | None = None) -> int:

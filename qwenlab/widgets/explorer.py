@@ -408,7 +408,9 @@ class Explorer:
         self.next_button.disabled = self.page >= self.pages - 1
         self.grid.show(self.catalog, shown, self.rows.value, self.cols.value, [self._caption(e) for e in shown],
                        self.selected)
-        self.grid.make_ahead(items[start + self.page_size:start + 2 * self.page_size])
+        # the next two pages and the one before: where a page turn or an arrow key goes next
+        self.grid.make_ahead(items[start + self.page_size:start + 3 * self.page_size]
+                             + items[max(0, start - self.page_size):start])
         self.score_controls.layout.display = "flex" if self.badges else "none"
         colour = self.colour_toggle.value and bool(self.badges)
         self.grid.frame(lambda e: getattr(self.badges.get(e.image_id), "hex", "#aaaaaa")

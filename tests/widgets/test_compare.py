@@ -192,3 +192,24 @@ def test_the_pair_viewer_opens_the_pair_in_the_compare_viewer(exp: Experiment) -
     assert viewer.labels[0].startswith("promptExtend on · seed ") and viewer.labels[1].startswith("promptExtend off")
     pv.show(1)  # the viewer follows the pair shown
     assert viewer.widget.images[0] == Path(pv.df.iloc[1]["path_a"]).read_bytes()
+
+
+def test_in_a_kernel_the_page_shows_at_once_and_its_thumbnails_follow(exp: Experiment) -> None:
+    import asyncio
+    import shutil
+
+    from qwenlab.widgets.tiles import blank_jpeg
+
+    shutil.rmtree(Path(exp.data_dir) / "thumbs", ignore_errors=True)
+
+    async def open_in_a_loop() -> tuple[list[bytes], list[bytes]]:  # a kernel runs callbacks in its asyncio loop
+        ex = exp.explore()
+        at_once = [t.image.value for t in ex.tiles]
+        assert ex.grid.filling is not None
+        await ex.grid.filling
+        return at_once, [t.image.value for t in ex.tiles]
+
+    at_once, later = asyncio.run(open_in_a_loop())
+    assert at_once and all(v == blank_jpeg() for v in at_once)  # laid out before any thumbnail was made
+    with_image = [v for v in later if v != blank_jpeg()]
+    assert len(with_image) == 7 and all(v[:2] == b"\xff\xd8" for v in with_image)  # 7 images, 1 failed cell
