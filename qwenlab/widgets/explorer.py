@@ -41,18 +41,14 @@ from __future__ import annotations
 
 import getpass
 import html
-import io
-import json
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import present
-from ..errors import ImageError
 from ..html.request_view import REQUEST_CSS, request_html
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.experiment import provenance_banner
 from ..typography.badges import score_badges
-from ..typography.draw import reading_overlay
-from .compare import MAX_IMAGES, CompareImage, CompareViewer
+from .compare import MAX_IMAGES, CompareViewer
+from .detail import SCORES, DetailPane, api_extra_html, int_or_none
 from .filters import EntryFilters
 from .keys import KEYS_CLASS, KeyListener
 from .require import require_ipywidgets
@@ -66,7 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["Explorer", "explore", "latest_ratings", "default_judge", "PAGE_SIZE", "SCORES"]
 
 PAGE_SIZE = 48
-SCORES = (1, 2, 3, 4, 5)
 _ALL = "*"  # the filter value meaning "every value"
 _NONE = ""  # the axis choice meaning "no axis"
 _STEPS = {"ArrowLeft": -1, "ArrowUp": -1, "ArrowRight": 1, "ArrowDown": 1}
@@ -111,17 +106,15 @@ class Explorer:
         self.judge = judge or default_judge()
         self.page = 0
         self.selected: Entry | None = None
-        self.pinned: list[Entry] = []
-        self.viewer: CompareViewer | None = None  # made at the first selection
-        self._viewer_height = int(height)
-        self._syncing = False
         self._items: list[Entry] | None = None  # the filtered, sorted order, until a control changes
         self.facets = EntryFilters(status=status, rating=rating, score=score, max_cost=max_cost, sort=sort)
         self._load()
         self.catalog.check_axes(rows or None, cols or None)
         self._build_controls(w, rows, cols)
         self._build_pager(w, thumb_px)
-        self._build_detail(w)
+        self.pane = DetailPane(exp, height)
+        self.pane.badges = self.badges
+        self.detail = self.pane.widget
         self._wire_events()
         self.widget = self._build_layout(w)
         self._render()
@@ -161,33 +154,6 @@ class Explorer:
         self.page_label = w.HTML()
         self.grid = TileGrid(thumb_px, self.select)
 
-    def _build_detail(self, w: Any) -> None:
-        """The panel of the selected image (hidden until one is): rating, text score, picture, request."""
-        self.reading_button = w.ToggleButton(value=False, description="show what was read",
-                                             tooltip="outline the text the OCR read (stored in the log)",
-                                             layout=w.Layout(width="auto"))
-        self.score_info = w.HTML()
-        self.score_box = w.HBox([self.reading_button, self.score_info], layout=w.Layout(align_items="flex-start",
-                                                                                        grid_gap="8px"))
-        self.viewer_box = w.Box(layout=w.Layout(width="100%"))
-        self.pin_button = w.Button(description="pin for compare", tooltip="keep this image in the viewer: the next one "
-                                   "clicked is shown beside it, zoomed and panned together", layout=w.Layout(width="auto"))
-        self.unpin_button = w.Button(description="unpin all", layout=w.Layout(width="auto"))
-        self.pin_label = w.HTML()
-        self.info = w.HTML(layout=w.Layout(width="100%"))
-        self.score_buttons = [w.Button(description=f"{s} ★", tooltip=f"rate {s}", layout=w.Layout(width="52px"))
-                              for s in SCORES]
-        self.note = w.Text(placeholder="a note (Enter saves)", continuous_update=False, layout=w.Layout(width="320px"))
-        self.rating_label = w.HTML()
-        rating_box = w.HBox([w.HTML("<b>rating</b>&nbsp;"), *self.score_buttons, self.note, self.rating_label],
-                            layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        pins = w.HBox([self.pin_button, self.unpin_button, self.pin_label], layout=w.Layout(align_items="center",
-                                                                                           grid_gap="6px"))
-        self.detail = w.VBox([rating_box, w.HBox([pins, self.score_box], layout=w.Layout(
-            flex_flow="row wrap", align_items="center", grid_gap="4px 16px")), self.viewer_box, self.info],
-            layout=w.Layout(display="none", border="1px solid #ddd", padding="6px", width="100%", min_width="0"))
-        self.detail.add_class("qwl-detail-pane")
-
     def _wire_events(self) -> None:
         """Connect every control to what it does."""
         for s, button in zip(SCORES, self.score_buttons):
@@ -196,14 +162,11 @@ class Explorer:
         for dropdown in (self.rows, self.cols, *self.filters.values()):
             dropdown.observe(self._on_layout_change, names="value")
         self.facets.observe(self._on_layout_change)
-        self.pin_button.on_click(lambda _b: self.pin())
-        self.unpin_button.on_click(lambda _b: self.unpin())
         self.prev_button.on_click(lambda _b: self.go(self.page - 1))
         self.next_button.on_click(lambda _b: self.go(self.page + 1))
         self.reload_button.on_click(lambda _b: self.reload())
         self.colour_toggle.observe(lambda _c: self._render(), names="value")
         self.sort_toggle.observe(self._on_layout_change, names="value")
-        self.reading_button.observe(lambda _c: self._show_picture(), names="value")
 
     def _build_layout(self, w: Any) -> Any:
         """The whole explorer: styles, header, controls, pager, then the grid beside the detail."""
@@ -228,6 +191,8 @@ class Explorer:
         self.image_rows = {int(img["id"]): img for img in self.exp.log.images(self.exp.id)}
         self.ratings = latest_ratings(self.exp)
         self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
+        if "pane" in self.__dict__:
+            self.pane.badges = self.badges
         self._varying = [a for a in self.catalog.varying if a != REPEAT]  # once: it scans every entry
         self._places: dict[str, dict[int, tuple[int, str]]] = {}  # axis -> id(entry) -> its position
         self._items = None
@@ -319,22 +284,6 @@ class Explorer:
         elif key in ("Home", "End") and self.items:
             self.step(-len(self.items) if key == "Home" else len(self.items))
 
-    def pin(self) -> None:
-        """Keep the selected image in the viewer: the images selected next are shown beside it
-        (up to 4 in all; the oldest pin goes first)."""
-        e = self.selected
-        if e is None or e.image_id is None:
-            raise ValueError("select an image first (click a thumbnail, or explorer.select(image_id)); "
-                             "a cell without an image cannot be pinned")
-        if all(p.image_id != e.image_id for p in self.pinned):
-            self.pinned = (self.pinned + [e])[-(MAX_IMAGES - 1):]
-        self._show_picture()
-
-    def unpin(self) -> None:
-        """Show the selected image alone again."""
-        self.pinned = []
-        self._show_picture()
-
     def select(self, entry: Entry | int) -> None:
         """Show one entry large with its request (an Entry, or an image id)."""
         if not isinstance(entry, Entry):
@@ -357,10 +306,10 @@ class Explorer:
             entries.append(found[0])
         if not 1 <= len(entries) <= MAX_IMAGES:
             raise ValueError(f"image_ids: 1 to {MAX_IMAGES} images, got {len(entries)}")
-        self.pinned = entries[:-1]
+        self.pane.pinned = entries[:-1]
         self.select(entries[-1])
-        assert self.viewer is not None
-        return self.viewer
+        assert self.pane.viewer is not None
+        return self.pane.viewer
 
     def rate(self, score: int | None = None, note: str | None = None) -> int:
         """Rate the selected image now (a new row in the log's ratings; the latest one counts).
@@ -372,12 +321,12 @@ class Explorer:
         if score is not None and score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, got {score!r}")
         current = self.ratings.get(e.image_id, {})
-        score = score if score is not None else _int_or_none(current.get("score"))
+        score = score if score is not None else int_or_none(current.get("score"))
         note = note if note is not None else current.get("note")
         rid = self.exp.log.rate(e.image_id, score=score, note=note or None, judge=self.judge)
         self.ratings[e.image_id] = {"id": rid, "image_id": e.image_id, "score": score, "note": note or None,
                                     "judge": self.judge}
-        self._show_rating()
+        self.pane.show_rating(self.ratings[e.image_id])
         self._show_header()
         if self.facets.rating.value != _ALL or self.facets.sort.value == "rating":
             self._items = None  # the order or the filter depends on ratings: taken into account at the next page
@@ -387,7 +336,7 @@ class Explorer:
         return rid
 
     def _on_note(self, change: dict[str, Any]) -> None:
-        if self._syncing or self.selected is None or self.selected.image_id is None:
+        if self.pane.syncing or self.selected is None or self.selected.image_id is None:
             return
         self.rate(note=change["new"] or "")
 
@@ -438,7 +387,7 @@ class Explorer:
         text = html.escape(" · ".join(bits))
         rating = self.ratings.get(e.image_id) if e.image_id is not None else None
         if rating and (rating.get("score") is not None or rating.get("note")):
-            text += f" <b>{'★' + str(_int_or_none(rating['score'])) if rating.get('score') is not None else '✎'}</b>"
+            text += f" <b>{'★' + str(int_or_none(rating['score'])) if rating.get('score') is not None else '✎'}</b>"
         badge = self.badges.get(e.image_id)
         if badge is not None and self.colour_toggle.value:
             text += f" <b style='color:{badge.hex}'>{html.escape(badge.label)}</b>"
@@ -446,81 +395,18 @@ class Explorer:
 
     def _show_detail(self) -> None:
         e = self.selected
-        if e is None:
-            self.detail.layout.display = "none"
-            return
-        self.detail.layout.display = "flex"
-        badge = self.badges.get(e.image_id)
-        self.score_box.layout.display = "flex" if badge is not None else "none"
-        self.score_info.value = badge.html() if badge is not None else ""
-        self._syncing = True  # a new image starts without the overlay
-        try:
-            self.reading_button.value = False
-        finally:
-            self._syncing = False
-        self._show_picture()
-        row = self.image_rows.get(e.image_id or -1)
-        self.info.value = request_html(e, row, self.catalog) + _api_extra_html(row)
-        for b in (*self.score_buttons, self.pin_button):
-            b.disabled = e.image_id is None
-        self.note.disabled = e.image_id is None
-        self._show_rating()
-
-    @property
-    def big(self) -> CompareViewer | None:
-        """The viewer of the selected image (`.value`: the first image's bytes as sent)."""
-        return self.viewer
-
-    def _show_picture(self) -> None:
-        """The selected image (after any pinned ones) in the viewer at full resolution: plain, or
-        with what the OCR read outlined (from the log)."""
-        e = self.selected
-        if e is None or self._syncing:
-            return
-        shown = [CompareImage.of_entry(p) for p in self.pinned if p.image_id != e.image_id]
-        if e.image_id is None:
-            self.viewer_box.children = []  # a cell without an image: its request says why
-            self.pin_label.value = ""
-            return
-        current = CompareImage.of_entry(e)
-        if self.reading_button.value:
-            try:
-                buf = io.BytesIO()
-                reading_overlay(self.exp, e.image_id, self.badges.engine, width=e.width or 1024).save(buf, format="JPEG")
-                current.data = buf.getvalue()
-            except (KeyError, OSError) as exc:  # not read, or the file is gone: say so, keep the plain image
-                self.score_info.value = f"<i>{html.escape(str(exc))}</i>"
-        shown.append(current)
-        try:
-            if self.viewer is None:
-                self.viewer = CompareViewer(None, images=shown, height=self._viewer_height)
-            else:
-                self.viewer.show(shown)
-        except ImageError as exc:  # the file is gone: say so where the picture would be
-            self.viewer_box.children = [require_ipywidgets().HTML(f"<i>{html.escape(str(exc))}</i>")]
-            return
-        self.viewer_box.children = [self.viewer.widget]
-        self.pin_label.value = (f"{len(self.pinned)} pinned: images {', '.join(str(p.image_id) for p in self.pinned)}"
-                                if self.pinned else "")
-
-    def _show_rating(self) -> None:
-        e = self.selected
+        row = self.image_rows.get(e.image_id or -1) if e is not None else None
+        info = request_html(e, row, self.catalog) + api_extra_html(row) if e is not None else ""
         rating = self.ratings.get(e.image_id, {}) if e is not None and e.image_id is not None else {}
-        score = _int_or_none(rating.get("score"))
-        for s, b in zip(SCORES, self.score_buttons):
-            b.button_style = "warning" if score == s else ""
-        self._syncing = True  # showing the stored note is not a new note
-        try:
-            self.note.value = rating.get("note") or ""
-        finally:
-            self._syncing = False
-        if e is not None and e.image_id is None:
-            self.rating_label.value = "&nbsp;<i>no image to rate</i>"
-        elif rating:
-            note = f" · {html.escape(rating['note'])}" if rating.get("note") else ""
-            self.rating_label.value = f"&nbsp;saved: {'★' + str(score) if score else 'no score'}{note}"
-        else:
-            self.rating_label.value = "&nbsp;<i>not rated</i>"
+        self.pane.show(e, info, rating)
+
+    def __getattr__(self, name: str) -> Any:
+        # the detail panel's parts (note, info, score_buttons, viewer, big, pin, ...) read as the
+        # explorer's own, as they were before the panel had a module of its own
+        pane = self.__dict__.get("pane")
+        if pane is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(pane, name)
 
     # -- showing -----------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -544,33 +430,9 @@ class Explorer:
     def close(self) -> None:
         """Close the widgets and stop the thumbnail threads."""
         self.grid.close()
-        if self.viewer is not None:
-            self.viewer.close()
+        self.pane.close()
         self.widget.close()
-
-
-def _api_extra_html(image: dict[str, Any] | None) -> str:
-    """The fields the API returned for the image that qwenlab does not model (the log's
-    `images.api_extra`, a JSON object), as a table; "" when there are none or the column is absent."""
-    raw = (image or {}).get("api_extra")
-    if not raw:
-        return ""
-    try:
-        extra = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        extra = {"api_extra": raw}  # not JSON: show it as it is
-    if not isinstance(extra, dict) or not extra:
-        return ""
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v) if not isinstance(v, str) else v)}"
-                   "</td></tr>" for k, v in extra.items())
-    return (f"<div class='qwl-detail'><b>more from the API</b> <small>(fields qwenlab does not model)</small>"
-            f"<table class='qwl-api-extra'>{rows}</table></div>")
 
 
 def _nth(names: list[str], i: int) -> str:
     return names[i] if len(names) > i else _NONE
-
-
-def _int_or_none(value: Any) -> int | None:
-    value = present(value)
-    return None if value is None else int(value)
