@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -146,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             rows = bench_explorer(Path(tmp), args.images, args.size, args.runs)
     width = max(len(r[0]) for r in rows)
-    print(f"explorer over {args.images} images (best of {args.runs})")
+    # the machine may be shared: its load says how far the figures are from an idle machine's
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"explorer over {args.images} images (best of {args.runs}; load average {load:.1f} on {os.cpu_count()} cores)")
     for what, seconds, target in rows:
         verdict = "" if target is None else f"target < {target:.1f} s: {'ok' if seconds < target else 'MISSED'}"
         print(f"  {what:<{width}}  {seconds:7.3f} s   {verdict}")
