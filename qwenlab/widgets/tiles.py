@@ -189,6 +189,11 @@ class TileGrid:
         if paths and (self._ahead is None or self._ahead.done()):
             self._ahead = self._threads.submit(_make_thumbs, paths)
 
+    def wait_ahead(self, timeout: float | None = None) -> None:
+        """Wait until the thumbnails being made ahead are on disk (for benchmarks and tests)."""
+        if self._ahead is not None:
+            cf.wait([self._ahead], timeout=timeout)
+
     def frame(self, colour: Callable[["Entry"], str | None]) -> None:
         """A border around each tile's picture in `colour(entry)` (a text score's), none where it is None."""
         for tile in self.tiles:
