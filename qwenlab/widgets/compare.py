@@ -86,6 +86,8 @@ def differences(images: Sequence[CompareImage]) -> tuple[list[str], list[str]]:
         names += [n for n in img.facts if n not in names]
     differ = [n for n in names if len(images) > 1 and not all(
         same_value(images[0].facts.get(n), img.facts.get(n)) for img in images[1:])]
+    if len(images) == 1:  # nothing to tell apart: say what it is
+        differ = [n for n in names if n != "prompt"]
     labels = [" · ".join(_fact(n, img.facts.get(n)) for n in differ) or (f"image {img.id}" if img.id is not None
                                                                            else Path(img.path).name)
               for img in images]
@@ -186,20 +188,20 @@ class CompareViewer:
     image_ids: 1 to 4 image ids (or task UUIDs, or a row of `pairs()`), in the order shown.
     mode: "side" (side by side) or "swipe" (two images in one frame, a handle between them).
     height: pane height in pixels (default: as tall as the window allows).
-    labels: your own labels instead of what differs.
+    labels: your own labels instead of what differs (e.g. ["A", "B"] to judge blind).
+    caption: HTML over the images instead of what they share and where they came from ("" for none).
     """
 
     def __init__(self, record: "ExperimentRecord | None", image_ids: Any = (), *, mode: str = "side",
-                 height: int = 0, labels: Sequence[str] | None = None, images: Sequence[CompareImage] | None = None) -> None:
-        if mode not in ("side", "swipe"):
-            raise ValueError(f"mode must be 'side' or 'swipe', got {mode!r}")
+                 height: int = 0, labels: Sequence[str] | None = None, images: Sequence[CompareImage] | None = None,
+                 caption: str | None = None) -> None:
         self.record = record
-        self.widget = _widget_class()(mode=mode, height=int(height))
+        self.widget = _widget_class()(mode=_check_mode(mode), height=int(height))
         if images is None:
             if record is None:
                 raise ValueError("CompareViewer needs the experiment the image ids belong to (or images=)")
             images = images_of(record, image_ids)
-        self.show(images, labels=labels)
+        self.show(images, labels=labels, caption=caption)
 
     def show(self, images: Sequence[CompareImage], *, labels: Sequence[str] | None = None,
              caption: str | None = None) -> None:
@@ -249,9 +251,7 @@ class CompareViewer:
 
     @mode.setter
     def mode(self, value: str) -> None:
-        if value not in ("side", "swipe"):
-            raise ValueError(f"mode must be 'side' or 'swipe', got {value!r}")
-        self.widget.mode = value
+        self.widget.mode = _check_mode(value)
 
     def reset(self) -> None:
         """Fit every image in its pane again (what a double-click does)."""
@@ -270,6 +270,12 @@ class CompareViewer:
 
     def close(self) -> None:
         self.widget.close()
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("side", "swipe"):
+        raise ValueError(f"mode must be 'side' (side by side) or 'swipe' (two images, a handle between), got {mode!r}")
+    return mode
 
 
 def compare_files(paths: Sequence[str | Path], labels: Sequence[str] | None = None, *, mode: str = "side",

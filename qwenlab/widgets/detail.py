@@ -135,9 +135,9 @@ class DetailPane:
         shown.append(current)
         try:
             if self.viewer is None:
-                self.viewer = CompareViewer(None, images=shown, height=self.height)
+                self.viewer = CompareViewer(None, images=shown, height=self.height, caption="")
             else:
-                self.viewer.show(shown)
+                self.viewer.show(shown, caption="")  # the explorer's header says where the images came from
         except ImageError as exc:  # the file is gone: say so where the picture would be
             self.viewer_box.children = [require_ipywidgets().HTML(f"<i>{html.escape(str(exc))}</i>")]
             return

@@ -53,17 +53,21 @@ class EntryFilters:
     def __init__(self, *, status: str | None = None, rating: str | None = None, score: str | None = None,
                  max_cost: float | None = None, sort: str | None = None) -> None:
         w = require_ipywidgets()
-        style, auto = {"description_width": "initial"}, w.Layout(width="auto")
+        style = {"description_width": "initial"}
+
+        def auto() -> Any:  # a layout each: hiding one dropdown must not hide the others
+            return w.Layout(width="auto")
+
         self.ratings: Mapping[int, Mapping[str, Any]] = {}
         self.badges: "ScoreBadges | None" = None
-        self.status = w.Dropdown(options=[("all", ALL)], value=ALL, description="status", style=style, layout=auto)
+        self.status = w.Dropdown(options=[("all", ALL)], value=ALL, description="status", style=style, layout=auto())
         self.rating = w.Dropdown(options=list(RATING_CHOICES.items()), value=_choice(RATING_CHOICES, rating, "rating"),
-                                 description="rating", style=style, layout=auto)
+                                 description="rating", style=style, layout=auto())
         self.score = w.Dropdown(options=list(SCORE_CHOICES.items()), value=_choice(SCORE_CHOICES, score, "score"),
-                                description="text score", style=style, layout=auto)
-        self.cost = w.Dropdown(options=[("any", ALL)], value=ALL, description="cost ≤", style=style, layout=auto)
+                                description="text score", style=style, layout=auto())
+        self.cost = w.Dropdown(options=[("any", ALL)], value=ALL, description="cost ≤", style=style, layout=auto())
         self.sort = w.Dropdown(options=list(SORTS.items()), value=_choice(SORTS, sort, "sort", default="sweep"),
-                               description="sort", style=style, layout=auto)
+                               description="sort", style=style, layout=auto())
         self._wanted = (status, max_cost)
         self.widgets = [self.status, self.rating, self.score, self.cost, self.sort]
 

@@ -213,3 +213,13 @@ def test_in_a_kernel_the_page_shows_at_once_and_its_thumbnails_follow(exp: Exper
     assert at_once and all(v == blank_jpeg() for v in at_once)  # laid out before any thumbnail was made
     with_image = [v for v in later if v != blank_jpeg()]
     assert len(with_image) == 7 and all(v[:2] == b"\xff\xd8" for v in with_image)  # 7 images, 1 failed cell
+
+
+def test_without_text_scores_only_the_score_filter_is_hidden(exp: Experiment) -> None:
+    ex = exp.explore()
+    assert ex.facets.score.layout.display == "none"
+    assert all(d.layout.display != "none" for d in (ex.facets.status, ex.facets.rating, ex.facets.cost, ex.facets.sort))
+    ex.select(next(e for e in ex.items if e.image_id is not None))
+    label = ex.viewer.labels[0]  # one image: what it is, not what differs
+    assert "promptExtend" in label and "size" in label and "seed" in label
+    assert ex.viewer.widget.caption == ""  # the explorer's own header says SYNTHETIC once
