@@ -197,6 +197,7 @@ class CompareViewer:
                  caption: str | None = None) -> None:
         self.record = record
         self.widget = _widget_class()(mode=_check_mode(mode), height=int(height))
+        self.widget.layout.width = "100%"  # as wide as its container, even inside a flex box
         if images is None:
             if record is None:
                 raise ValueError("CompareViewer needs the experiment the image ids belong to (or images=)")
