@@ -4,6 +4,7 @@
     exp = lab.run(sweep, name="lumiere-extend", budget_usd=1.00)
     exp.grid(rows="promptExtend", cols="size")    # qwenlab.figures.grid
     exp.explore()                                 # qwenlab.widgets.explorer
+    exp.compare_images([12, 15])                  # qwenlab.widgets.compare
     exp.judge("promptExtend", criterion="text correct")   # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
     lab.costs().by("experiment")                  # qwenlab.costs
@@ -32,6 +33,7 @@ from .store.organize import Deletion, Organizer
 from .store.search import search
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, text_scores
+from .widgets.compare import CompareViewer
 from .widgets.explorer import Explorer
 from .widgets.judging import Judging
 from .widgets.pairviewer import PairViewer
@@ -75,6 +77,13 @@ class Experiment(ExperimentRecord):
         """Open the ipywidgets explorer: axes, filters, thumbnails, the full request, ratings
         (see `qwenlab.widgets.explorer.Explorer`)."""
         return Explorer(self, **options)
+
+    def compare_images(self, images: Any, **options: Any) -> CompareViewer:
+        """The compare viewer: 2 to 4 images at full resolution, zoomed and panned together, a
+        swipe handle for two, each labelled with what differs. `images`: image ids, task UUIDs,
+        a row of `exp.pairs()`, or a list of them (mode="swipe", height=px: see
+        `qwenlab.widgets.compare.CompareViewer`)."""
+        return CompareViewer(self, images, **options)
 
     def judge(self, axis: str, *, criterion: str = DEFAULT_CRITERION, **options: Any) -> Judging:
         """Blind judging of one axis: pairs in random order, labels hidden, images at full

@@ -10,6 +10,7 @@ there a missing browser fails the test. QWENLAB_CHROMIUM names another Chromium 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -75,18 +76,18 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
     return lab_notebook(tmp_path / "explorer.ipynb", data_dir, "Lab().experiment('browser').explore(judge='browser-test')")
 
 
-@pytest.fixture
-def voila(experiment_notebook: Path, tmp_path: Path) -> Iterator[str]:
-    """Voilà serving the notebook on 127.0.0.1; yields its URL."""
+@contextlib.contextmanager
+def serve_voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
+    """Voilà serving `notebook` on 127.0.0.1 while inside; yields its URL."""
     port = _free_port()
     log = (tmp_path / "voila.log").open("w+")
     # the user's own Jupyter configuration stays out of it
     env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(experiment_notebook), "--no-browser", f"--port={port}",
+        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
          "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=True"],
-        cwd=experiment_notebook.parent, stdout=log, stderr=subprocess.STDOUT, env=env)
+        cwd=notebook.parent, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         def ready() -> bool:
             if proc.poll() is not None:
@@ -108,6 +109,13 @@ def voila(experiment_notebook: Path, tmp_path: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def voila(experiment_notebook: Path, tmp_path: Path) -> Iterator[str]:
+    """Voilà serving the explorer's notebook on 127.0.0.1; yields its URL."""
+    with serve_voila(experiment_notebook, tmp_path) as url:
+        yield url
 
 
 @pytest.mark.slow
