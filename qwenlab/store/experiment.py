@@ -56,12 +56,20 @@ class ExperimentRecord:
     @property
     def row(self) -> dict[str, Any]:
         row = self.log.experiment(self.name)
-        assert row is not None
+        if row is None:  # deleted, or renamed by another Experiment object or process since this one opened
+            raise ExperimentNotFoundError(f"experiment {self.name!r} is no longer in {self.log.path} "
+                                          "(deleted or renamed); open it again by its name")
         return row
 
     @property
     def id(self) -> int:
         return int(self.row["id"])
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the experiments this record covers: its own (a comparison's: its members',
+        `qwenlab.store.comparison`), as the cost queries take them."""
+        return [self.name]
 
     @property
     def status(self) -> str:

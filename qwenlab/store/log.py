@@ -33,9 +33,15 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json"]
+__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
 
 BUSY_TIMEOUT_S = 30.0
+
+# What a judgement judged when nobody said: also what judgements made before criteria existed read as.
+DEFAULT_CRITERION = "overall"
+# a judgement row as every query reads it (the table as `j`): no NULL criterion
+JUDGEMENT_COLUMNS = (f"j.id, j.experiment_id, j.axis, j.image_a, j.image_b, j.winner, "
+                     f"coalesce(j.criterion, '{DEFAULT_CRITERION}') AS criterion, j.created_at")
 
 
 def utc_now() -> str:
@@ -171,8 +177,9 @@ class Log:
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
-        """The experiment row with this name, or None."""
-        rows = self.rows("SELECT * FROM experiments WHERE name = ?", [name])
+        """The experiment row with this name, or None (a deleted experiment is none: only its
+        spend is kept, see `qwenlab.store.organize`)."""
+        rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name])
         return rows[0] if rows else None
 
     def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:
@@ -194,8 +201,15 @@ class Log:
         with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
+    def scope(self, experiment_id: int | None) -> list[int]:
+        """The experiment ids an id stands for: itself here; a comparison's log
+        (`qwenlab.store.comparison.ComparisonLog`) answers its members for its own id, so a
+        query over "an experiment's" rows covers every member."""
+        return [] if experiment_id is None else [int(experiment_id)]
+
     def experiment_names(self) -> list[str]:
-        return [r["name"] for r in self.rows("SELECT name FROM experiments ORDER BY id")]
+        """The names of the experiments not deleted (archived ones included), oldest first."""
+        return [r["name"] for r in self.rows("SELECT name FROM experiments WHERE deleted_at IS NULL ORDER BY id")]
 
     # -- tasks ----------------------------------------------------------------------------------
     def add_tasks(self, rows: list[dict[str, Any]]) -> int:
@@ -293,13 +307,26 @@ class Log:
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)
 
-    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str) -> int:
-        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis."""
+    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str,
+              criterion: str = DEFAULT_CRITERION) -> int:
+        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis, on
+        one criterion ("overall", "text correct", ...); returns the judgement's id."""
         if winner not in ("a", "b", "tie"):
             raise ValueError(f"winner must be 'a', 'b' or 'tie', got {winner!r}")
         with self.transaction() as db:
             return int(db["judgements"].insert({"experiment_id": experiment_id, "axis": axis, "image_a": image_a,
-                                                "image_b": image_b, "winner": winner, "created_at": utc_now()}).last_pk)
+                                                "image_b": image_b, "winner": winner, "criterion": criterion,
+                                                "created_at": utc_now()}).last_pk)
+
+    def delete_judgement(self, judgement_id: int) -> dict[str, Any] | None:
+        """Remove one judgement (an undo); returns the row removed (as `judgements` reads it), or
+        None when there is no such judgement."""
+        with self.transaction() as db:
+            found = [dict(r) for r in db.query(f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j WHERE j.id = ?",
+                                               [judgement_id])]
+            if found:
+                db.execute("DELETE FROM judgements WHERE id = ?", [judgement_id])
+            return found[0] if found else None
 
     # -- queries --------------------------------------------------------------------------------
     def ratings(self, experiment_id: int) -> list[dict[str, Any]]:
@@ -308,25 +335,41 @@ class Log:
         return self.rows("SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? "
                          "ORDER BY r.id", [experiment_id])
 
-    def judgements(self, experiment_id: int, axis: str | None = None) -> list[dict[str, Any]]:
-        """The experiment's blind judgements (of one axis, or all), oldest first."""
-        if axis is None:
-            return self.rows("SELECT * FROM judgements WHERE experiment_id = ? ORDER BY id", [experiment_id])
-        return self.rows("SELECT * FROM judgements WHERE experiment_id = ? AND axis = ? ORDER BY id", [experiment_id, axis])
+    def judgements(self, experiment_id: int, axis: str | None = None, criterion: str | None = None) -> list[dict[str, Any]]:
+        """The experiment's blind judgements (of one axis and one criterion, or all), oldest first.
+        A judgement recorded before criteria existed reads as criterion "overall"."""
+        where, params = ["j.experiment_id = ?"], [experiment_id]
+        if axis is not None:
+            where.append("j.axis = ?")
+            params.append(axis)
+        if criterion is not None:
+            where.append(f"coalesce(j.criterion, '{DEFAULT_CRITERION}') = ?")
+            params.append(criterion)
+        return self.rows(f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j WHERE {' AND '.join(where)} ORDER BY j.id", params)
 
     def spent(self, experiment_id: int) -> float:
         """USD spent by an experiment, by the one rule every summary uses (`SPENT_SQL`)."""
         row = self.rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
         return float(row[0]["usd"] or 0.0)
 
-    def experiments_frame(self) -> "pd.DataFrame":
+    def experiments_frame(self, *, tag: str | None = None, archived: bool = False) -> "pd.DataFrame":
         """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
         mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
-        spend."""
+        spend, tags (comma-separated), note, and whether it is archived.
+
+        Archived experiments only with archived=True; tag= keeps those that carry that tag.
+        Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
         # Three passes that each read only an index, not the wide task rows (prompts, requests):
         # the counts and spend over the cost index (m005/m007), the charged earlier attempts over the
         # partial index of the few retried tasks, and the images over images(experiment_id). The
         # sum is SPENT_SQL's, split in two: a million tasks are listed in well under a second.
+        where = ["e.deleted_at IS NULL"]
+        params: list[Any] = []
+        if not archived:
+            where.append("e.archived_at IS NULL")
+        if tag is not None:
+            where.append("e.id IN (SELECT experiment_id FROM experiment_tags WHERE tag = ?)")
+            params.append(tag)
         df = self.frame(
             "WITH t AS (SELECT t.experiment_id, count(*) AS cells, sum(t.status = 'done') AS done, "
             "sum(t.status = 'failed') AS failed, sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
@@ -335,11 +378,15 @@ class Log:
             f"h AS (SELECT t.experiment_id, {SPENT_BEFORE_SQL} AS usd FROM tasks t WHERE t.history_json IS NOT NULL "
             "GROUP BY t.experiment_id), "
             "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
-            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, t.backend, "
+            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
+            "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, t.backend, "
             "e.api_host, coalesce(t.cells, 0) AS cells, t.done, t.failed, t.pending, t.sent, coalesce(i.images, 0) AS images, "
             "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
             "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
-            "LEFT JOIN i ON i.experiment_id = e.id ORDER BY e.id")
+            f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)
+        df["tags"] = df["tags"].fillna("")
+        df["archived"] = df["archived"].astype(bool)
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
         return df
 

@@ -41,7 +41,6 @@ from ..errors import (
     APIError,
     AuthenticationError,
     BackendMismatchError,
-    ExperimentConflictError,
     ImageError,
     InsufficientCreditsError,
     PermissionDeniedError,
@@ -59,6 +58,7 @@ from ..store.provenance import EMULATOR, RUNWARE
 from ..version import __version__
 from .budget import Budget, run_setting_problems
 from .cell import match_logged
+from .changes import changed_sweep_error
 from .preview import Preview
 from .sweep import Cell, Sweep
 
@@ -252,9 +252,8 @@ class Runner:
         """A sweep changed under an existing name is refused unless extended; reads only."""
         existing = self.log.experiment(name)
         if existing and existing["sweep_hash"] and existing["sweep_hash"] != sweep.fingerprint() and not extend:
-            raise ExperimentConflictError(
-                f"experiment {name!r} was run with a different sweep; run this one under a new name, "
-                "or pass extend=True (--extend) to add its new cells to the experiment")
+            # the message says what changed, old -> new, and the fix (sweeps/changes.py)
+            raise changed_sweep_error(existing, sweep, self.log.tasks(int(existing["id"])), self.log.experiment_names())
 
     # -- where it runs ----------------------------------------------------------------------------
     def _client_backend(self) -> tuple[str | None, str | None]:
@@ -410,6 +409,7 @@ class Runner:
             "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
             "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
             "raw_json": to_json(img.raw_for_log()),  # with a format other than the one asked for noted
+            "api_extra": to_json(img.api_extra) if img.api_extra else None,  # fields qwenlab does not model
         } for img in good]
         error = _headline(result.errors)
         status = "done" if good else "failed"

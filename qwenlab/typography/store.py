@@ -167,16 +167,18 @@ def stored_score(log: "Log", image_id: int, engine: str | None = None) -> TextSc
 def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> list[dict[str, Any]]:
     """Stored scores of an experiment's images joined with their readings' text (one engine's;
     the most used one when None)."""
+    ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
+    marks = ", ".join("?" for _ in ids) or "NULL"
     if engine is None:
-        found = log.rows("SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id = ? GROUP BY engine "
-                          "ORDER BY n DESC, engine = 'rapidocr' DESC", [experiment_id])
+        found = log.rows(f"SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id IN ({marks}) GROUP BY engine "
+                          "ORDER BY n DESC, engine = 'rapidocr' DESC", ids)
         if not found:
             return []
         engine = found[0]["engine"]
     return log.rows(
         "SELECT s.*, r.text AS read_text, r.mean_confidence, r.engine_version FROM text_scores s "
         "LEFT JOIN text_readings r ON r.image_id = s.image_id AND r.engine = s.engine "
-        "WHERE s.experiment_id = ? AND s.engine = ? ORDER BY s.image_id", [experiment_id, engine])
+        f"WHERE s.experiment_id IN ({marks}) AND s.engine = ? ORDER BY s.image_id", [*ids, engine])
 
 
 # -- writing --------------------------------------------------------------------------------------

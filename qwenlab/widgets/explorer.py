@@ -4,8 +4,18 @@
 
 Pick the row and column axes and filter any axis, from the experiment's own axes; the images
 come as thumbnails a page at a time (48 by default), so a few hundred images stay responsive.
-Click one to see it large with its full request: the prompt, the exact JSON sent, seed, cost,
-latency, attempts and errors. A failed cell is a grey tile with its error.
+Click one to see it at full resolution in the compare viewer (`qwenlab.widgets.compare`: wheel
+zooms, drag pans, double-click fits), as wide as the notebook, with its full request: the prompt,
+the exact JSON sent, seed, cost, latency, attempts, errors, and any fields the API returned that
+qwenlab does not model (the log's `images.api_extra`). "pin for compare" keeps an image in the
+viewer, so the next ones clicked are shown beside it, zoomed and panned together (up to 4).
+The arrow keys move through the tiles (left/up: previous, right/down: next, across pages),
+PageUp/PageDown turn pages, Home/End go to the first and last. A failed cell is a grey tile with
+its error.
+
+Beside the axes, tiles filter by status, rating, text score and cost, and sort within each cell by
+rating, text score, cost or status (`qwenlab.widgets.filters`): `exp.explore(rating=">=4",
+sort="cost")`.
 
 Ratings (a score from 1 to 5 and a note) are written to the log's `ratings` table the moment
 they are given, one row per change (an image's latest row is its rating), and are shown again on
@@ -22,7 +32,9 @@ costs (an amber banner), a MIXED experiment says so and captions each synthetic 
 
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
-that touches files only (`qwenlab.widgets.tiles`).
+that touches files only (`qwenlab.widgets.tiles`). Only the page shown gets thumbnails; the sorted,
+filtered order and each entry's place on the axes are computed once and kept until a control
+changes, so a 2,000-image experiment opens in well under a second (`python -m qwenlab.bench.explorer`).
 """
 
 from __future__ import annotations
@@ -31,14 +43,16 @@ import getpass
 import html
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import present
 from ..html.request_view import REQUEST_CSS, request_html
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.experiment import provenance_banner
 from ..typography.badges import score_badges
-from ..typography.draw import reading_overlay
+from .compare import MAX_IMAGES, CompareViewer
+from .detail import SCORES, DetailPane, api_extra_html, int_or_none
+from .filters import EntryFilters
+from .keys import KeyShortcuts
 from .require import require_ipywidgets
-from .tiles import TILE_CSS, TileGrid, position, thumb_jpeg
+from .tiles import TILE_CSS, TileGrid, position
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -48,10 +62,12 @@ if TYPE_CHECKING:
 __all__ = ["Explorer", "explore", "latest_ratings", "default_judge", "PAGE_SIZE", "SCORES"]
 
 PAGE_SIZE = 48
-SCORES = (1, 2, 3, 4, 5)
 _ALL = "*"  # the filter value meaning "every value"
 _NONE = ""  # the axis choice meaning "no axis"
-_DETAIL_SIZE = 768
+_STEPS = {"ArrowLeft": -1, "ArrowUp": -1, "ArrowRight": 1, "ArrowDown": 1}
+_KEYS = [*_STEPS, "PageUp", "PageDown", "Home", "End"]
+_KEY_LEGEND = [("← →", "previous, next image"), ("PgUp PgDn", "page"), ("Home End", "first, last")]
+KEYS_CLASS = "qwenlab-keys"  # the element whose keys reach `on_key`: the whole explorer
 
 
 def default_judge() -> str:
@@ -78,22 +94,30 @@ class Explorer:
     rows, cols: axes to lay out (default: the first two axes with more than one value).
     page_size: tiles per page. thumb_px: tile width on screen. judge: the name stored with
     ratings (default: the OS user).
+    status, rating, score, max_cost, sort: the filters and order to open with (see
+    `qwenlab.widgets.filters`), e.g. status="failed", rating=">=4", score="<0.5", sort="cost".
+    height: the viewer's height in pixels (default: as tall as the window allows).
     """
 
     def __init__(self, exp: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
-                 page_size: int = PAGE_SIZE, thumb_px: int = 150, judge: str | None = None) -> None:
+                 page_size: int = PAGE_SIZE, thumb_px: int = 150, judge: str | None = None,
+                 status: str | None = None, rating: str | int | None = None, score: str | float | None = None,
+                 max_cost: float | None = None, sort: str | None = None, height: int = 0) -> None:
         w = require_ipywidgets()
         self.exp = exp
         self.page_size = max(1, int(page_size))
         self.judge = judge or default_judge()
         self.page = 0
         self.selected: Entry | None = None
-        self._syncing = False
+        self._items: list[Entry] | None = None  # the filtered, sorted order, until a control changes
+        self.facets = EntryFilters(status=status, rating=rating, score=score, max_cost=max_cost, sort=sort)
         self._load()
         self.catalog.check_axes(rows or None, cols or None)
         self._build_controls(w, rows, cols)
         self._build_pager(w, thumb_px)
-        self._build_detail(w)
+        self.pane = DetailPane(exp, height)
+        self.pane.badges = self.badges
+        self.detail = self.pane.widget
         self._wire_events()
         self.widget = self._build_layout(w)
         self._render()
@@ -104,7 +128,7 @@ class Explorer:
         cat = self.catalog
         narrow = {"description_width": "initial"}
         choices = [("—", _NONE)] + [(a, a) for a in cat.axes]
-        varying = [a for a in cat.varying if a != REPEAT]
+        varying = self._varying
         self.rows = w.Dropdown(options=choices, value=rows if rows is not None else _nth(varying, 0),
                                description="rows", style=narrow, layout=w.Layout(width="auto"))
         self.cols = w.Dropdown(options=choices, value=cols if cols is not None else _nth(varying, 1),
@@ -122,6 +146,8 @@ class Explorer:
         self.sort_toggle = w.Checkbox(value=False, description="sort by text score", indent=False,
                                       layout=w.Layout(width="auto"))
         self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
+        self.keys = KeyShortcuts({k: k for k in _KEYS}, scope=KEYS_CLASS, legend=_KEY_LEGEND)
+        self.keys.on_action(self.on_key)
 
     def _build_pager(self, w: Any, thumb_px: int) -> None:
         """The page buttons and label, and the grid of tiles they page through."""
@@ -132,26 +158,6 @@ class Explorer:
         self.page_label = w.HTML()
         self.grid = TileGrid(thumb_px, self.select)
 
-    def _build_detail(self, w: Any) -> None:
-        """The panel of the selected image (hidden until one is): rating, text score, picture, request."""
-        self.reading_button = w.ToggleButton(value=False, description="show what was read",
-                                             tooltip="outline the text the OCR read (stored in the log)",
-                                             layout=w.Layout(width="auto"))
-        self.score_info = w.HTML()
-        self.score_box = w.HBox([self.reading_button, self.score_info], layout=w.Layout(align_items="flex-start",
-                                                                                        grid_gap="8px"))
-        self.big = w.Image(format="jpeg", layout=w.Layout(width="360px"))
-        self.info = w.HTML(layout=w.Layout(flex="1 1 300px", min_width="300px"))
-        self.score_buttons = [w.Button(description=f"{s} ★", tooltip=f"rate {s}", layout=w.Layout(width="52px"))
-                              for s in SCORES]
-        self.note = w.Text(placeholder="a note (Enter saves)", continuous_update=False, layout=w.Layout(width="320px"))
-        self.rating_label = w.HTML()
-        rating_box = w.HBox([w.HTML("<b>rating</b>&nbsp;"), *self.score_buttons, self.note, self.rating_label],
-                            layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        self.detail = w.VBox([rating_box, self.score_box, w.HBox([self.big, self.info], layout=w.Layout(
-            align_items="flex-start", flex_flow="row wrap", grid_gap="8px"))],
-            layout=w.Layout(display="none", border="1px solid #ddd", padding="6px", flex="1 1 480px", min_width="0"))
-
     def _wire_events(self) -> None:
         """Connect every control to what it does."""
         for s, button in zip(SCORES, self.score_buttons):
@@ -159,25 +165,27 @@ class Explorer:
         self.note.observe(self._on_note, names="value")
         for dropdown in (self.rows, self.cols, *self.filters.values()):
             dropdown.observe(self._on_layout_change, names="value")
+        self.facets.observe(self._on_layout_change)
         self.prev_button.on_click(lambda _b: self.go(self.page - 1))
         self.next_button.on_click(lambda _b: self.go(self.page + 1))
         self.reload_button.on_click(lambda _b: self.reload())
         self.colour_toggle.observe(lambda _c: self._render(), names="value")
         self.sort_toggle.observe(self._on_layout_change, names="value")
-        self.reading_button.observe(lambda _c: self._show_picture(), names="value")
 
     def _build_layout(self, w: Any) -> Any:
         """The whole explorer: styles, header, controls, pager, then the grid beside the detail."""
         controls = w.HBox([self.rows, self.cols, w.HTML("&nbsp;&nbsp;<b>filter</b>"), *self.filters.values(),
                            self.score_controls],
                           layout=w.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 10px"))
+        facets = w.HBox([w.HTML("<b>show</b>"), *self.facets.widgets],
+                        layout=w.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 10px"))
         pager = w.HBox([self.prev_button, self.next_button, self.page_label, self.reload_button],
                        layout=w.Layout(align_items="center"))
-        # the grid and the detail side by side (the detail wraps below on a narrow screen)
-        body = w.HBox([self.grid.widget, self.detail], layout=w.Layout(flex_flow="row wrap", align_items="flex-start",
-                                                                      grid_gap="12px"))
-        widget = w.VBox([w.HTML(f"<style>{TILE_CSS}{REQUEST_CSS}</style>"), self.header, controls, pager, body])
+        # the detail (the viewer) above the grid, as wide as the notebook: a 30-px label must be readable
+        widget = w.VBox([w.HTML(f"<style>{TILE_CSS}{REQUEST_CSS}</style>"), self.keys.widget, self.header, controls,
+                         facets, pager, self.detail, self.grid.widget])
         widget.add_class("qwenlab-explorer")
+        widget.add_class(KEYS_CLASS)  # arrow keys pressed anywhere in it reach `on_key`
         return widget
 
     # -- data --------------------------------------------------------------------------------------
@@ -186,8 +194,21 @@ class Explorer:
         self.catalog = Catalog.load(self.exp)
         self.image_rows = {int(img["id"]): img for img in self.exp.log.images(self.exp.id)}
         self.ratings = latest_ratings(self.exp)
-
         self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
+        if "pane" in self.__dict__:
+            self.pane.badges = self.badges
+        self._varying = [a for a in self.catalog.varying if a != REPEAT]  # once: it scans every entry
+        self._places: dict[str, dict[int, tuple[int, str]]] = {}  # axis -> id(entry) -> its position
+        self._items = None
+        self.facets.refresh(self.catalog.entries, self.ratings, self.badges)
+
+    def _place(self, axis: str, e: Entry) -> tuple[int, str]:
+        """`position(catalog, axis, e)`, computed once per entry and axis."""
+        places = self._places.setdefault(axis, {})
+        key = id(e)
+        if key not in places:
+            places[key] = position(self.catalog, axis, e)
+        return places[key]
 
     def reload(self) -> None:
         """Read the log again (new images of a sweep still running, ratings given elsewhere)."""
@@ -205,16 +226,20 @@ class Explorer:
 
     @property
     def items(self) -> list[Entry]:
-        """The entries that pass the filters, ordered by row, column, then the sweep's order."""
-        cat = self.catalog
-        keep = [e for e in cat.entries if all(f.value == _ALL or cat.axes[a].index(e.value(a)) == int(f.value)
-                                              for a, f in self.filters.items())]
-        rows, cols = self.rows.value, self.cols.value
-        others = [a for a in cat.axes if a not in (rows, cols)]
-        by_score = self.sort_toggle.value and bool(self.badges)
-        return sorted(keep, key=lambda e: (position(cat, rows, e), position(cat, cols, e),
-                                           self.badges.sort_key(e.image_id) if by_score else (0, 0.0),
-                                           *(position(cat, a, e) for a in others), e.result))
+        """The entries that pass the filters, ordered by row, column, the chosen sort, then the sweep's order."""
+        if self._items is None:
+            cat = self.catalog
+            wanted = {a: int(f.value) for a, f in self.filters.items() if f.value != _ALL}
+            keep = [e for e in cat.entries if all(self._place(a, e)[0] == i for a, i in wanted.items())
+                    and self.facets.keep(e)]
+            rows, cols = self.rows.value, self.cols.value
+            others = [a for a in cat.axes if a not in (rows, cols)]
+            by_score = self.sort_toggle.value and bool(self.badges)
+            self._items = sorted(keep, key=lambda e: (
+                self._place(rows, e), self._place(cols, e), self.facets.sort_key(e),
+                self.badges.sort_key(e.image_id) if by_score else (0, 0.0),
+                *(self._place(a, e) for a in others), e.result))
+        return self._items
 
     @property
     def pages(self) -> int:
@@ -237,6 +262,32 @@ class Explorer:
         self.page = min(max(0, page), self.pages - 1)
         self._render()
 
+    def step(self, by: int) -> Entry | None:
+        """Select the tile `by` places after the selected one (before, when negative), turning the
+        page when it is on another; with none selected, the first tile of the page. What the arrow
+        keys do. Returns the entry selected (None when there are no tiles)."""
+        items = self.items
+        if not items:
+            return None
+        ids = [id(e) for e in items]
+        if self.selected is not None and id(self.selected) in ids:
+            index = min(max(0, ids.index(id(self.selected)) + by), len(items) - 1)
+        else:
+            index = min(self.page * self.page_size, len(items) - 1)
+        if index // self.page_size != self.page:
+            self.go(index // self.page_size)
+        self.select(items[index])
+        return items[index]
+
+    def on_key(self, key: str) -> None:
+        """A key pressed in the explorer (see the module's docstring for what each does)."""
+        if key in _STEPS:
+            self.step(_STEPS[key])
+        elif key in ("PageUp", "PageDown"):
+            self.go(self.page + (1 if key == "PageDown" else -1))
+        elif key in ("Home", "End") and self.items:
+            self.step(-len(self.items) if key == "Home" else len(self.items))
+
     def select(self, entry: Entry | int) -> None:
         """Show one entry large with its request (an Entry, or an image id)."""
         if not isinstance(entry, Entry):
@@ -248,6 +299,22 @@ class Explorer:
         self.grid.mark(entry)
         self._show_detail()
 
+    def compare(self, *image_ids: int) -> CompareViewer:
+        """Show these images (1 to 4 of this experiment) together in the viewer: the first ones
+        pinned, the last one selected. Returns the viewer."""
+        entries = []
+        for i in image_ids:
+            found = [e for e in self.catalog.entries if e.image_id == int(i)]
+            if not found:
+                raise KeyError(f"no image {i} in experiment {self.exp.name!r}")
+            entries.append(found[0])
+        if not 1 <= len(entries) <= MAX_IMAGES:
+            raise ValueError(f"image_ids: 1 to {MAX_IMAGES} images, got {len(entries)}")
+        self.pane.pinned = entries[:-1]
+        self.select(entries[-1])
+        assert self.pane.viewer is not None
+        return self.pane.viewer
+
     def rate(self, score: int | None = None, note: str | None = None) -> int:
         """Rate the selected image now (a new row in the log's ratings; the latest one counts).
         Leaving out `score` or `note` keeps the current one. Returns the rating's id."""
@@ -258,25 +325,28 @@ class Explorer:
         if score is not None and score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, got {score!r}")
         current = self.ratings.get(e.image_id, {})
-        score = score if score is not None else _int_or_none(current.get("score"))
+        score = score if score is not None else int_or_none(current.get("score"))
         note = note if note is not None else current.get("note")
         rid = self.exp.log.rate(e.image_id, score=score, note=note or None, judge=self.judge)
         self.ratings[e.image_id] = {"id": rid, "image_id": e.image_id, "score": score, "note": note or None,
                                     "judge": self.judge}
-        self._show_rating()
+        self.pane.show_rating(self.ratings[e.image_id])
         self._show_header()
+        if self.facets.rating.value != _ALL or self.facets.sort.value == "rating":
+            self._items = None  # the order or the filter depends on ratings: taken into account at the next page
         for tile in self.tiles:
             if tile.entry is e:
                 tile.caption.value = self._caption(e)
         return rid
 
     def _on_note(self, change: dict[str, Any]) -> None:
-        if self._syncing or self.selected is None or self.selected.image_id is None:
+        if self.pane.syncing or self.selected is None or self.selected.image_id is None:
             return
         self.rate(note=change["new"] or "")
 
     def _on_layout_change(self, _change: dict[str, Any]) -> None:
         self.page = 0
+        self._items = None
         self._render()
 
     # -- drawing -----------------------------------------------------------------------------------
@@ -291,7 +361,9 @@ class Explorer:
         self.next_button.disabled = self.page >= self.pages - 1
         self.grid.show(self.catalog, shown, self.rows.value, self.cols.value, [self._caption(e) for e in shown],
                        self.selected)
-        self.grid.make_ahead(items[start + self.page_size:start + 2 * self.page_size])
+        # the next two pages and the one before: where a page turn or an arrow key goes next
+        self.grid.make_ahead(items[start + self.page_size:start + 3 * self.page_size]
+                             + items[max(0, start - self.page_size):start])
         self.score_controls.layout.display = "flex" if self.badges else "none"
         colour = self.colour_toggle.value and bool(self.badges)
         self.grid.frame(lambda e: getattr(self.badges.get(e.image_id), "hex", "#aaaaaa")
@@ -308,7 +380,7 @@ class Explorer:
     def _caption(self, e: Entry) -> str:
         cat = self.catalog
         shown = (self.rows.value, self.cols.value)
-        bits = [cat.axes[a].tag(e.value(a)) for a in cat.varying if a not in (*shown, REPEAT)]
+        bits = [cat.axes[a].tag(e.value(a)) for a in self._varying if a not in shown]
         bits.append(f"r{e.repeat}")
         if e.synthetic and cat.provenance.mixed:
             bits.insert(0, "synthetic")
@@ -319,7 +391,7 @@ class Explorer:
         text = html.escape(" · ".join(bits))
         rating = self.ratings.get(e.image_id) if e.image_id is not None else None
         if rating and (rating.get("score") is not None or rating.get("note")):
-            text += f" <b>{'★' + str(_int_or_none(rating['score'])) if rating.get('score') is not None else '✎'}</b>"
+            text += f" <b>{'★' + str(int_or_none(rating['score'])) if rating.get('score') is not None else '✎'}</b>"
         badge = self.badges.get(e.image_id)
         if badge is not None and self.colour_toggle.value:
             text += f" <b style='color:{badge.hex}'>{html.escape(badge.label)}</b>"
@@ -327,66 +399,24 @@ class Explorer:
 
     def _show_detail(self) -> None:
         e = self.selected
-        if e is None:
-            self.detail.layout.display = "none"
-            return
-        self.detail.layout.display = "flex"
-        badge = self.badges.get(e.image_id)
-        self.score_box.layout.display = "flex" if badge is not None else "none"
-        self.score_info.value = badge.html() if badge is not None else ""
-        self._syncing = True  # a new image starts without the overlay
-        try:
-            self.reading_button.value = False
-        finally:
-            self._syncing = False
-        self._show_picture()
-        self.info.value = request_html(e, self.image_rows.get(e.image_id or -1), self.catalog)
-        for b in self.score_buttons:
-            b.disabled = e.image_id is None
-        self.note.disabled = e.image_id is None
-        self._show_rating()
-
-    def _show_picture(self) -> None:
-        """The selected image large: plain, or with what the OCR read outlined (from the log)."""
-        e = self.selected
-        if e is None or self._syncing:
-            return
-        if self.reading_button.value and e.image_id is not None:
-            import io
-
-            try:
-                buf = io.BytesIO()
-                reading_overlay(self.exp, e.image_id, self.badges.engine, width=_DETAIL_SIZE).save(buf, format="JPEG")
-                self.big.value = buf.getvalue()
-                return
-            except (KeyError, OSError) as exc:  # not read, or the file is gone: say so, keep the plain image
-                self.score_info.value = f"<i>{html.escape(str(exc))}</i>"
-        self.big.value = thumb_jpeg(e.path, _DETAIL_SIZE)
-
-    def _show_rating(self) -> None:
-        e = self.selected
+        row = self.image_rows.get(e.image_id or -1) if e is not None else None
+        info = request_html(e, row, self.catalog) + api_extra_html(row) if e is not None else ""
         rating = self.ratings.get(e.image_id, {}) if e is not None and e.image_id is not None else {}
-        score = _int_or_none(rating.get("score"))
-        for s, b in zip(SCORES, self.score_buttons):
-            b.button_style = "warning" if score == s else ""
-        self._syncing = True  # showing the stored note is not a new note
-        try:
-            self.note.value = rating.get("note") or ""
-        finally:
-            self._syncing = False
-        if e is not None and e.image_id is None:
-            self.rating_label.value = "&nbsp;<i>no image to rate</i>"
-        elif rating:
-            note = f" · {html.escape(rating['note'])}" if rating.get("note") else ""
-            self.rating_label.value = f"&nbsp;saved: {'★' + str(score) if score else 'no score'}{note}"
-        else:
-            self.rating_label.value = "&nbsp;<i>not rated</i>"
+        self.pane.show(e, info, rating)
+
+    def __getattr__(self, name: str) -> Any:
+        # the detail panel's parts (note, info, score_buttons, viewer, big, pin, ...) read as the
+        # explorer's own, as they were before the panel had a module of its own
+        pane = self.__dict__.get("pane")
+        if pane is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(pane, name)
 
     # -- showing -----------------------------------------------------------------------------------
     def __repr__(self) -> str:
         axes = f"rows={self.rows.value or '—'}, cols={self.cols.value or '—'}"
-        filt = ", ".join(f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
-                         if f.value != _ALL)
+        filt = ", ".join([f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
+                          if f.value != _ALL] + ([self.facets.describe()] if self.facets.describe() else []))
         sel = ""
         if self.selected is not None:
             sel = f"; selected image {self.selected.image_id}" if self.selected.image_id is not None \
@@ -404,13 +434,9 @@ class Explorer:
     def close(self) -> None:
         """Close the widgets and stop the thumbnail threads."""
         self.grid.close()
+        self.pane.close()
         self.widget.close()
 
 
 def _nth(names: list[str], i: int) -> str:
     return names[i] if len(names) > i else _NONE
-
-
-def _int_or_none(value: Any) -> int | None:
-    value = present(value)
-    return None if value is None else int(value)

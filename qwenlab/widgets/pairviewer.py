@@ -8,7 +8,8 @@ is a cached thumbnail (`qwenlab.store.thumbnails`), so moving through a few hund
 original twice and no callback blocks the kernel for long. Where the log holds text scores, the
 caption gives the shown image's score and what it misread (`score_a`/`read_a` of `pairs()`).
 The caption opens with where the images came from when they are the offline emulator's (SYNTHETIC,
-costs emulated), mixed, or not recorded.
+costs emulated), mixed, or not recorded. "look closely" opens the pair shown in the compare viewer
+(`qwenlab.widgets.compare`: full resolution, one zoom and pan, a swipe handle); it follows the pair.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..core.values import is_missing
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
+from .compare import CompareImage, CompareViewer
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -56,6 +58,12 @@ class PairViewer:
         self.next_button = w.Button(description="Next ▶", disabled=n < 2)
         self.pair_slider = w.IntSlider(value=0, min=0, max=max(0, n - 1), description="pair", disabled=n < 2)
         self.caption = w.HTML()
+        self.closely_button = w.ToggleButton(value=False, description="look closely", disabled=n == 0,
+                                             tooltip="both images at full resolution, zoomed and panned together, "
+                                                     "with a swipe handle")
+        self.closely = w.Box(layout=w.Layout(width="100%"))
+        self.viewer: CompareViewer | None = None  # made when first asked for
+        self.closely_button.observe(lambda _: self._show_closely(), names="value")
         self.fade_slider.observe(lambda _: self._on_fade(), names="value")
         self.toggle.observe(self._on_toggle, names="value")
         self.flip_button.on_click(lambda _: self.flip())
@@ -64,8 +72,8 @@ class PairViewer:
         self.pair_slider.observe(lambda change: self.show(change["new"]), names="value")
         self.widget = w.VBox([
             w.HBox([self.prev_button, self.pair_slider, self.next_button]),
-            w.HBox([self.toggle, self.flip_button]),
-            self.fade_slider, self.image, self.caption,
+            w.HBox([self.toggle, self.flip_button, self.closely_button]),
+            self.fade_slider, self.image, self.caption, self.closely,
         ])
         self._render()
 
@@ -95,6 +103,26 @@ class PairViewer:
         self.fade_slider.value = 0.0
         self.toggle.value = self.a
         self._render()
+        self._show_closely()
+
+    def compare(self, index: int | None = None) -> CompareViewer:
+        """The compare viewer on pair `index` (default: the one shown): A and B at full resolution,
+        swipe mode, labelled with the axis value and seed (see `qwenlab.widgets.compare`)."""
+        row = self.df.iloc[self.index if index is None else index]
+        images = [CompareImage(str(row[f"path_{s}"]), {self.axis: label, "seed": _seed(row[f"seed_{s}"])},
+                               int(row[f"image_{s}"]), row.get(f"backend_{s}")) for s, label in (("a", self.a), ("b", self.b))]
+        if self.viewer is None:
+            self.viewer = CompareViewer(None, images=images, mode="swipe")
+        else:
+            self.viewer.show(images)
+        return self.viewer
+
+    def _show_closely(self) -> None:
+        """Under the pair, the compare viewer on it while "look closely" is down."""
+        if not self.closely_button.value or len(self.df) == 0:
+            self.closely.children = []
+            return
+        self.closely.children = [self.compare().widget]
 
     def flip(self) -> None:
         """Show the other image of the pair."""

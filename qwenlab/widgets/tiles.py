@@ -3,19 +3,26 @@
 The explorer's grid. Tiles (a JPEG thumbnail, a caption, and an invisible button laid over both
 that takes the click) are made once and reused from page to page, so turning a page sends only
 the pictures that changed. Thumbnails come from `qwenlab.store.thumbnails` (made once, cached on
-disk); those of the next page are made ahead in a background thread that writes files only and
+disk); those of the next pages are made ahead in a background thread that writes files only and
 never touches a widget (widgets belong to the kernel's main thread).
+
+In a kernel (an asyncio loop running), a page whose thumbnails are not all cached yet is laid out
+at once with grey tiles, and each missing thumbnail is made in a thread and put in its tile by a
+task on the kernel's own loop, in the main thread: the page turns in a few milliseconds and the
+pictures arrive as they are made. Without a loop (a script, a test), the page waits for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import html
 import io
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..store.catalog import REPEAT
-from ..store.thumbnails import DEFAULT_SIZE, thumbnail_of
+from ..errors import ImageError
+from ..store.thumbnails import DEFAULT_SIZE, thumbnail_of, thumbnail_path
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -49,6 +56,23 @@ def blank_jpeg() -> bytes:
 def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE) -> bytes:
     """The cached thumbnail's JPEG bytes, or the blank for a missing or unreadable image."""
     return thumbnail_of(path, size, "jpeg") or blank_jpeg()
+
+
+def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
+    """Whether the thumbnail is on disk already (or there is nothing to make: no image)."""
+    if not path:
+        return True
+    try:
+        return thumbnail_path(path, size).is_file()
+    except (ImageError, OSError, ValueError):
+        return True  # unreadable: thumb_jpeg gives the blank at once
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def position(catalog: "Catalog", axis: str, entry: "Entry") -> tuple[int, str]:
@@ -103,6 +127,7 @@ class TileGrid:
         self.widget = w.VBox(layout=w.Layout(flex="0 1 auto", max_width="100%", overflow="auto"))
         self._threads = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="qwenlab-thumbs")
         self._ahead: cf.Future[Any] | None = None
+        self.filling: asyncio.Task[None] | None = None  # the task putting late thumbnails in their tiles
 
     @property
     def tiles(self) -> list[Tile]:
@@ -116,10 +141,19 @@ class TileGrid:
         w = require_ipywidgets()
         while len(self.pool) < len(entries):
             self.pool.append(Tile(self.px, self.on_open))
-        # made in parallel where not cached yet; Pillow decodes outside the GIL
-        jpegs = list(self._threads.map(lambda e: thumb_jpeg(e.path), entries))
+        if self.filling is not None:
+            self.filling.cancel()  # the page it was filling is gone
+            self.filling = None
+        loop = _running_loop()
+        late = [e for e in entries if not is_cached(e.path)] if loop is not None else []
+        later = {id(e) for e in late}
+        # made in parallel where not cached yet (Pillow decodes outside the GIL); in a kernel, the
+        # missing ones come after the page is shown
+        jpegs = list(self._threads.map(lambda e: blank_jpeg() if id(e) in later else thumb_jpeg(e.path), entries))
         for tile, entry, jpeg, caption in zip(self.pool, entries, jpegs, captions):
             tile.show(entry, jpeg, caption, entry is selected)
+        if late and loop is not None:
+            self.filling = loop.create_task(self._fill(late))
         for tile in self.pool[len(entries):]:
             tile.entry = None
         row_keys = _unique(position(catalog, rows, e) for e in entries)
@@ -137,11 +171,28 @@ class TileGrid:
         self.widget.children = [w.GridBox(children, layout=w.Layout(
             grid_template_columns=f"max-content repeat({len(col_keys)}, max-content)", grid_gap="4px 10px"))]
 
+    async def _fill(self, late: list["Entry"]) -> None:
+        """Make each missing thumbnail in a thread; put it in its tile (if still shown) in the loop's thread."""
+        loop = asyncio.get_running_loop()
+
+        async def one(entry: "Entry") -> None:
+            jpeg = await loop.run_in_executor(self._threads, thumb_jpeg, entry.path)
+            for tile in self.pool:
+                if tile.entry is entry:
+                    tile.image.value = jpeg
+
+        await asyncio.gather(*(one(e) for e in late))
+
     def make_ahead(self, entries: Sequence["Entry"]) -> None:
         """Make these entries' thumbnails on disk in the background (files only, no widgets)."""
         paths = [e.path for e in entries if e.path]
         if paths and (self._ahead is None or self._ahead.done()):
             self._ahead = self._threads.submit(_make_thumbs, paths)
+
+    def wait_ahead(self, timeout: float | None = None) -> None:
+        """Wait until the thumbnails being made ahead are on disk (for benchmarks and tests)."""
+        if self._ahead is not None:
+            cf.wait([self._ahead], timeout=timeout)
 
     def frame(self, colour: Callable[["Entry"], str | None]) -> None:
         """A border around each tile's picture in `colour(entry)` (a text score's), none where it is None."""
@@ -156,6 +207,8 @@ class TileGrid:
             tile.mark(tile.entry is selected)
 
     def close(self) -> None:
+        if self.filling is not None:
+            self.filling.cancel()
         self._threads.shutdown(wait=False, cancel_futures=True)
         self.widget.close()
 

@@ -1,0 +1,216 @@
+// qwenlab's compare viewer (an anywidget ES module): 1 to 4 images at full resolution, one zoom
+// and pan shared by all (wheel zooms at the cursor, drag pans, double-click resets), and for two
+// images a swipe mode: both in one frame, a handle dragged across shows A left of it, B right.
+//
+// The view is a zoom `z` (1 = the whole image fits its pane) and a pan (tx, ty) in screen pixels
+// from the pane's centre. Each image is scaled to fit its own pane first, so images of different
+// sizes stay aligned point for point. The view and the split are model traits: Python can read
+// and set them, and a reset on one side shows on the other.
+
+const MIN_ZOOM = 0.5;
+const MAX_ZOOM = 64;
+
+function el(tag, cls, parent) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function render({ model, el: host }) {
+  const root = el("div", "qwl-cmp", host);
+  const caption = el("div", "qwl-cmp-caption", root);
+  const bar = el("div", "qwl-cmp-bar", root);
+  const stage = el("div", "qwl-cmp-stage", root);
+  const modes = el("span", "qwl-cmp-modes", bar);
+  const sideButton = el("button", "qwl-cmp-side", modes);
+  sideButton.textContent = "side by side";
+  const swipeButton = el("button", "qwl-cmp-swipe", modes);
+  swipeButton.textContent = "swipe";
+  const fitButton = el("button", "qwl-cmp-fit", bar);
+  fitButton.textContent = "fit";
+  fitButton.title = "the whole image (or double-click the picture)";
+  const actualButton = el("button", "qwl-cmp-actual", bar);
+  actualButton.textContent = "1:1";
+  actualButton.title = "one image pixel per screen pixel";
+  const readout = el("span", "qwl-cmp-readout", bar);
+  el("span", "qwl-cmp-hint", bar).textContent = "wheel: zoom · drag: pan · double-click: fit";
+
+  let urls = [];
+  let sizes = []; // natural [w, h] of each image, once loaded
+  let imgs = []; // per pane: the <img> elements in it
+  let panes = [];
+  let handle = null;
+  let saveTimer = null;
+
+  const view = () => ({ z: model.get("zoom"), tx: model.get("pan_x"), ty: model.get("pan_y") });
+
+  function save() {
+    // a wheel or drag sends many changes: send the view to the kernel at most every 100 ms
+    if (saveTimer) return;
+    saveTimer = setTimeout(() => { saveTimer = null; model.save_changes(); }, 100);
+  }
+
+  function setView(z, tx, ty) {
+    model.set("zoom", Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z)));
+    model.set("pan_x", tx);
+    model.set("pan_y", ty);
+    apply();
+    save();
+  }
+
+  function fitScale(i, pane) {
+    const [w, h] = sizes[i] || [1, 1];
+    return Math.min(pane.clientWidth / w, pane.clientHeight / h);
+  }
+
+  function apply() {
+    const { z, tx, ty } = view();
+    imgs.forEach(({ img, i, pane }) => {
+      const [w, h] = sizes[i] || [0, 0];
+      const s = fitScale(i, pane) * z;
+      img.style.transform = `translate(${pane.clientWidth / 2 + tx}px, ${pane.clientHeight / 2 + ty}px) ` +
+        `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
+    });
+    if (handle) {
+      const split = model.get("split");
+      handle.style.left = `${split * 100}%`;
+      const top = stage.querySelector(".qwl-cmp-layer-b");
+      if (top) top.style.clipPath = `inset(0 0 0 ${split * 100}%)`;
+    }
+    if (sizes[0] && panes[0]) readout.textContent = `${Math.round(fitScale(0, panes[0]) * z * 100)}%`;
+  }
+
+  function zoomAt(pane, clientX, clientY, factor) {
+    const { z, tx, ty } = view();
+    const box = pane.getBoundingClientRect();
+    const dx = clientX - box.left - box.width / 2;
+    const dy = clientY - box.top - box.height / 2;
+    const z2 = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z * factor));
+    // keep the image point under the cursor where it is
+    setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
+  }
+
+  function listen(pane) {
+    pane.addEventListener("wheel", (ev) => {
+      ev.preventDefault();
+      zoomAt(pane, ev.clientX, ev.clientY, Math.exp(-ev.deltaY * 0.002));
+    }, { passive: false });
+    pane.addEventListener("pointerdown", (ev) => {
+      if (ev.button !== 0) return;
+      pane.setPointerCapture(ev.pointerId);
+      let last = [ev.clientX, ev.clientY];
+      const move = (e) => {
+        const { z, tx, ty } = view();
+        setView(z, tx + e.clientX - last[0], ty + e.clientY - last[1]);
+        last = [e.clientX, e.clientY];
+      };
+      const up = () => {
+        pane.removeEventListener("pointermove", move);
+        pane.removeEventListener("pointerup", up);
+        pane.removeEventListener("pointercancel", up);
+      };
+      pane.addEventListener("pointermove", move);
+      pane.addEventListener("pointerup", up);
+      pane.addEventListener("pointercancel", up);
+    });
+    pane.addEventListener("dblclick", () => setView(1, 0, 0));
+  }
+
+  function label(pane, text, cls) {
+    const tag = el("div", `qwl-cmp-label ${cls || ""}`, pane);
+    tag.textContent = text;
+  }
+
+  function addImage(pane, i, layerClass) {
+    const layer = el("div", `qwl-cmp-layer ${layerClass || ""}`, pane);
+    const img = el("img", "qwl-cmp-img", layer);
+    img.draggable = false;
+    img.alt = model.get("labels")[i] || `image ${i + 1}`;
+    img.addEventListener("load", () => { sizes[i] = [img.naturalWidth, img.naturalHeight]; apply(); });
+    img.src = urls[i];
+    imgs.push({ img, i, pane });
+  }
+
+  function build() {
+    const n = urls.length;
+    const labels = model.get("labels");
+    const swipe = n === 2 && model.get("mode") === "swipe";
+    stage.replaceChildren();
+    imgs = []; panes = []; handle = null;
+    stage.className = `qwl-cmp-stage qwl-cmp-n${n}${swipe ? " qwl-cmp-swiping" : ""}`;
+    const height = model.get("height");
+    stage.style.setProperty("--qwl-cmp-h", height > 0 ? `${height}px` : "min(78vh, 1100px)");
+    modes.style.display = n === 2 ? "" : "none";
+    sideButton.classList.toggle("qwl-on", !swipe);
+    swipeButton.classList.toggle("qwl-on", swipe);
+    if (swipe) {
+      const pane = el("div", "qwl-cmp-pane", stage);
+      panes.push(pane);
+      addImage(pane, 0, "qwl-cmp-layer-a");
+      addImage(pane, 1, "qwl-cmp-layer-b");
+      label(pane, labels[0] || "A", "qwl-cmp-left");
+      label(pane, labels[1] || "B", "qwl-cmp-right");
+      handle = el("div", "qwl-cmp-handle", pane);
+      el("div", "qwl-cmp-knob", handle).textContent = "◀▶";
+      handle.addEventListener("pointerdown", (ev) => {
+        ev.stopPropagation(); // dragging the handle is not a pan
+        handle.setPointerCapture(ev.pointerId);
+        const move = (e) => {
+          const box = pane.getBoundingClientRect();
+          model.set("split", Math.min(1, Math.max(0, (e.clientX - box.left) / box.width)));
+          apply();
+          save();
+        };
+        const up = () => handle.removeEventListener("pointermove", move);
+        handle.addEventListener("pointermove", move);
+        handle.addEventListener("pointerup", up, { once: true });
+      });
+      handle.addEventListener("dblclick", (ev) => ev.stopPropagation());
+      listen(pane);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const pane = el("div", "qwl-cmp-pane", stage);
+        panes.push(pane);
+        addImage(pane, i);
+        label(pane, labels[i] || `image ${i + 1}`);
+        listen(pane);
+      }
+    }
+    apply();
+  }
+
+  function loadImages() {
+    urls.forEach((u) => URL.revokeObjectURL(u));
+    const mimes = model.get("mimes");
+    // the file's own bytes (JPEG, PNG, WebP) arrive as binary buffers: no base64, no re-encoding
+    urls = model.get("images").map((buf, i) => URL.createObjectURL(new Blob([buf], { type: mimes[i] || "image/jpeg" })));
+    sizes = [];
+    build();
+  }
+
+  sideButton.addEventListener("click", () => { model.set("mode", "side"); model.save_changes(); });
+  swipeButton.addEventListener("click", () => { model.set("mode", "swipe"); model.save_changes(); });
+  fitButton.addEventListener("click", () => setView(1, 0, 0));
+  actualButton.addEventListener("click", () => {
+    if (sizes[0] && panes[0]) setView(1 / fitScale(0, panes[0]), 0, 0);
+  });
+
+  const showCaption = () => { caption.innerHTML = model.get("caption"); }; // HTML made (and escaped) by qwenlab
+  model.on("change:images", loadImages);
+  model.on("change:labels", build);
+  model.on("change:mode", build);
+  model.on("change:height", build);
+  model.on("change:caption", showCaption);
+  for (const name of ["zoom", "pan_x", "pan_y", "split"]) model.on(`change:${name}`, apply);
+  const resized = new ResizeObserver(apply);
+  resized.observe(stage);
+  showCaption();
+  loadImages();
+  return () => {
+    resized.disconnect();
+    urls.forEach((u) => URL.revokeObjectURL(u));
+  };
+}
+
+export default { render };

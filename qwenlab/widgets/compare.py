@@ -1,0 +1,287 @@
+"""The compare viewer: 2 to 4 images at full resolution, zoomed and panned together.
+
+    exp.compare_images([12, 15])                  # image ids, task UUIDs, or a row of exp.pairs()
+    exp.compare_images(exp.pairs("promptExtend").iloc[0])
+    compare_files(["a.jpg", "b.jpg"])             # any image files (qwenlab.widgets.compare_files)
+
+Made to read a 30-px label in two images side by side: the wheel zooms at the cursor in every
+image at once, a drag pans them all, a double-click fits them again, "1:1" shows one image pixel
+per screen pixel. With two images, "swipe" lays them in one frame with a handle to drag: A left of
+it, B right. Each image is labelled with only what differs between them ("promptExtend on" vs
+"off", the seed), the caption says what they share and where they came from (SYNTHETIC for the
+offline emulator's).
+
+It is an anywidget (a small ES module, `compare.js`, and `compare.css` beside this file), so it
+works in JupyterLab, VS Code's notebooks, Colab and Voila. The image files travel to the browser
+as they are stored (JPEG, PNG or WebP bytes in binary widget buffers, shown through blob URLs):
+no base64, no re-encoding, full resolution.
+
+    viewer.zoom, viewer.pan, viewer.split       # the shared view, as the browser last sent it
+    viewer.reset()                              # fit every image again
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from ..core.values import format_value, is_missing, same_value
+from ..errors import ImageError
+from ..store.catalog import REPEAT
+from ..store.experiment import provenance_banner
+from ..store.provenance import Provenance
+
+if TYPE_CHECKING:
+    from ..store.catalog import Entry
+    from ..store.experiment import ExperimentRecord
+
+__all__ = ["CompareViewer", "CompareImage", "compare_files", "images_of", "differences", "MAX_IMAGES"]
+
+MAX_IMAGES = 4
+_HERE = Path(__file__).resolve().parent
+_MIMES = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png", b"RI": "image/webp", b"GI": "image/gif"}
+
+
+@dataclass
+class CompareImage:
+    """One image to compare: its file and what is known about it (`facts`: name -> value, in the
+    order labels list them). `id` is the log's image id (None for a plain file)."""
+
+    path: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    backend: str | None = None
+    data: bytes | None = None  # bytes to show instead of the file's (e.g. the image with the OCR's boxes drawn)
+
+    @classmethod
+    def of_entry(cls, entry: "Entry") -> "CompareImage":
+        """An image of the explorer's catalog, with its axis values, size and seed as facts."""
+        facts: dict[str, Any] = {k: v for k, v in entry.cell.items() if k != REPEAT}
+        if entry.width and entry.height:
+            facts["size"] = f"{entry.width}x{entry.height}"
+        facts["seed"] = entry.shown_seed
+        return cls(entry.path or "", facts, entry.image_id, entry.task.get("backend"))
+
+    def read(self) -> tuple[bytes, str]:
+        """The file's bytes as stored and their MIME type; ImageError if it is gone or not an image."""
+        try:
+            data = self.data if self.data is not None else Path(self.path).read_bytes()
+        except OSError as exc:
+            raise ImageError(f"cannot read image {self.path}: {exc.strerror or exc}") from None
+        mime = _MIMES.get(data[:2])
+        if mime is None:
+            raise ImageError(f"{self.path} is not a JPEG, PNG, WebP or GIF image")
+        return data, mime
+
+
+def differences(images: Sequence[CompareImage]) -> tuple[list[str], list[str]]:
+    """Per image a label of only the facts that differ between them ("promptExtend on · seed 7"),
+    and the facts they share ("size 1024x1536")."""
+    names: list[str] = []
+    for img in images:
+        names += [n for n in img.facts if n not in names]
+    differ = [n for n in names if len(images) > 1 and not all(
+        same_value(images[0].facts.get(n), img.facts.get(n)) for img in images[1:])]
+    if len(images) == 1:  # nothing to tell apart: say what it is
+        differ = [n for n in names if n != "prompt"]
+    labels = [" · ".join(_fact(n, img.facts.get(n)) for n in differ) or (f"image {img.id}" if img.id is not None
+                                                                           else Path(img.path).name)
+              for img in images]
+    shared = [_fact(n, images[0].facts.get(n)) for n in names if n not in differ and n != "prompt"]
+    return labels, shared
+
+
+def _fact(name: str, value: Any) -> str:
+    return f"{name} {format_value(value, 60)}"
+
+
+def images_of(record: "ExperimentRecord", items: Any) -> list[CompareImage]:
+    """The logged images meant by `items`: image ids, task UUIDs (every image of that task), rows
+    of `pairs()` (their image_a and image_b), or a list mixing them. Any experiment of the log."""
+    ids: list[int] = []
+    for item in _flatten(items):
+        if isinstance(item, str) and not item.strip().isdigit():
+            found = record.log.rows("SELECT id FROM images WHERE task_uuid = ? ORDER BY id", [item])
+            if not found:
+                raise ImageError(f"images: no image of task {item!r} in the log; pass image ids (exp.images['id']), "
+                                 "task UUIDs of tasks that made an image, or rows of exp.pairs()")
+            ids += [int(r["id"]) for r in found]
+        else:
+            try:
+                ids.append(int(item))
+            except (TypeError, ValueError):
+                raise ImageError(f"images: {item!r} is neither an image id, a task UUID nor a row of pairs()") from None
+    if not 1 <= len(ids) <= MAX_IMAGES:
+        raise ImageError(f"images: the compare viewer shows 1 to {MAX_IMAGES} images, got {len(ids)}; "
+                         "pass fewer ids (or open several viewers)")
+    marks = ",".join("?" * len(ids))
+    rows = {int(r["id"]): r for r in record.log.rows(
+        "SELECT i.id, i.path, i.seed, i.width, i.height, t.cell_json, t.prompt, t.backend, e.name AS experiment "
+        f"FROM images i JOIN tasks t ON t.id = i.task_id JOIN experiments e ON e.id = i.experiment_id WHERE i.id IN ({marks})",
+        ids)}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise ImageError(f"images: no image with id {', '.join(map(str, missing))} in the log at {record.log.path}")
+    return [_logged(rows[i], Path(record.data_dir)) for i in ids]
+
+
+def _flatten(items: Any) -> Iterable[Any]:
+    """Image ids, task UUIDs and pair rows, one by one (a pair row stands for its two images)."""
+    if _is_pair_row(items):
+        yield from (items["image_a"], items["image_b"])
+    elif isinstance(items, (str, bytes, int)) or not isinstance(items, Iterable):
+        yield items
+    else:
+        for item in items:
+            yield from (_flatten(item) if _is_pair_row(item) else (item,))
+
+
+def _is_pair_row(item: Any) -> bool:
+    """A row of `pairs()`: a pandas Series or a mapping with image_a and image_b."""
+    keys = getattr(item, "keys", None)
+    return callable(keys) and not isinstance(item, (str, bytes)) and "image_a" in keys() and "image_b" in keys()
+
+
+def _logged(row: Mapping[str, Any], data_dir: Path) -> CompareImage:
+    path = Path(row["path"] or "")
+    facts: dict[str, Any] = {"experiment": row["experiment"]}
+    cell = json.loads(row.get("cell_json") or "{}")
+    facts.update({k: v for k, v in cell.items() if k != REPEAT})
+    facts["prompt"] = row.get("prompt")
+    if row.get("width") and row.get("height"):
+        facts["size"] = f"{row['width']}x{row['height']}"
+    facts["seed"] = None if is_missing(row.get("seed")) else int(row["seed"])
+    return CompareImage(str(path if path.is_absolute() else data_dir / path), facts, int(row["id"]), row.get("backend"))
+
+
+@functools.cache
+def _widget_class() -> type:
+    """The anywidget class, made on first use (so importing qwenlab imports no widget library)."""
+    import anywidget
+    import traitlets as t
+
+    class CompareWidget(anywidget.AnyWidget):  # type: ignore[misc]
+        _esm = _HERE / "compare.js"
+        _css = _HERE / "compare.css"
+        images = t.List(t.Bytes()).tag(sync=True)  # the files' bytes: sent as binary buffers
+        mimes = t.List(t.Unicode()).tag(sync=True)
+        labels = t.List(t.Unicode()).tag(sync=True)
+        caption = t.Unicode("").tag(sync=True)  # HTML, escaped here
+        mode = t.Unicode("side").tag(sync=True)  # "side" or "swipe" (two images)
+        zoom = t.Float(1.0).tag(sync=True)  # 1: each image fits its pane
+        pan_x = t.Float(0.0).tag(sync=True)  # screen pixels from the pane's centre
+        pan_y = t.Float(0.0).tag(sync=True)
+        split = t.Float(0.5).tag(sync=True)  # where the swipe handle is, 0 (left) to 1 (right)
+        height = t.Int(0).tag(sync=True)  # pane height in px; 0: as tall as the window allows
+
+    return CompareWidget
+
+
+class CompareViewer:
+    """The compare viewer of logged images: `CompareViewer(record, image_ids)`.
+
+    record: the experiment (`Experiment` / `ExperimentRecord`; any image of its log can be shown).
+    image_ids: 1 to 4 image ids (or task UUIDs, or a row of `pairs()`), in the order shown.
+    mode: "side" (side by side) or "swipe" (two images in one frame, a handle between them).
+    height: pane height in pixels (default: as tall as the window allows).
+    labels: your own labels instead of what differs (e.g. ["A", "B"] to judge blind).
+    caption: HTML over the images instead of what they share and where they came from ("" for none).
+    """
+
+    def __init__(self, record: "ExperimentRecord | None", image_ids: Any = (), *, mode: str = "side",
+                 height: int = 0, labels: Sequence[str] | None = None, images: Sequence[CompareImage] | None = None,
+                 caption: str | None = None) -> None:
+        self.record = record
+        self.widget = _widget_class()(mode=_check_mode(mode), height=int(height))
+        self.widget.layout.width = "100%"  # as wide as its container, even inside a flex box
+        if images is None:
+            if record is None:
+                raise ValueError("CompareViewer needs the experiment the image ids belong to (or images=)")
+            images = images_of(record, image_ids)
+        self.show(images, labels=labels, caption=caption)
+
+    def show(self, images: Sequence[CompareImage], *, labels: Sequence[str] | None = None,
+             caption: str | None = None) -> None:
+        """Show these images instead (the view is kept: zoom and pan stay where they were)."""
+        images = list(images)
+        if not 1 <= len(images) <= MAX_IMAGES:
+            raise ImageError(f"images: the compare viewer shows 1 to {MAX_IMAGES} images, got {len(images)}")
+        payload = [img.read() for img in images]
+        found, shared = differences(images)
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"labels: one per image ({len(images)}), got {len(labels)}")
+        self.images = images
+        prov = Provenance.of_tasks({"status": "done", "backend": img.backend} for img in images if img.id is not None)
+        head = caption if caption is not None else provenance_banner(prov) + (
+            f"<div class='qwl-cmp-shared'>same: {html.escape(' · '.join(shared))}</div>" if shared and len(images) > 1 else "")
+        with self.widget.hold_sync():
+            self.widget.labels = list(labels if labels is not None else found)
+            self.widget.mimes = [mime for _, mime in payload]
+            self.widget.images = [data for data, _ in payload]
+            self.widget.caption = head
+
+    # -- the view ------------------------------------------------------------------------------
+    @property
+    def labels(self) -> list[str]:
+        return list(self.widget.labels)
+
+    @property
+    def value(self) -> bytes:
+        """The first image's bytes, as sent to the browser."""
+        return self.widget.images[0] if self.widget.images else b""
+
+    @property
+    def zoom(self) -> float:
+        return float(self.widget.zoom)
+
+    @property
+    def pan(self) -> tuple[float, float]:
+        return float(self.widget.pan_x), float(self.widget.pan_y)
+
+    @property
+    def split(self) -> float:
+        return float(self.widget.split)
+
+    @property
+    def mode(self) -> str:
+        return str(self.widget.mode)
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.widget.mode = _check_mode(value)
+
+    def reset(self) -> None:
+        """Fit every image in its pane again (what a double-click does)."""
+        with self.widget.hold_sync():
+            self.widget.zoom, self.widget.pan_x, self.widget.pan_y = 1.0, 0.0, 0.0
+
+    # -- notebook display -------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"CompareViewer({' | '.join(self.labels)}; {self.mode}, zoom {self.zoom:.2f})"
+
+    def close(self) -> None:
+        self.widget.close()
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("side", "swipe"):
+        raise ValueError(f"mode must be 'side' (side by side) or 'swipe' (two images, a handle between), got {mode!r}")
+    return mode
+
+
+def compare_files(paths: Sequence[str | Path], labels: Sequence[str] | None = None, *, mode: str = "side",
+                  height: int = 0) -> CompareViewer:
+    """The compare viewer over image files (1 to 4), labelled with their names (or `labels`)."""
+    images = [CompareImage(str(Path(p).expanduser().resolve()), {"file": Path(p).name}) for p in paths]
+    labels = labels if labels is not None else [Path(p).name for p in paths]
+    return CompareViewer(None, images=images, labels=labels, mode=mode, height=height)

@@ -1,0 +1,224 @@
+"""The compare viewer from Python, and the explorer's new parts (keys, pins, filters, sorts,
+api_extra), on real emulator experiments and a real SQLite log. The browser side is in
+test_compare_browser.py."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qwenlab import Experiment, ImageError
+from qwenlab.widgets import CompareViewer, compare_files
+from tests.support.labkit import run_sweep
+
+
+@pytest.fixture
+def exp(emulator: Any, data_dir: Path) -> Experiment:
+    """promptExtend on/off x 2 sizes x 2 repeats; one cell failed."""
+    return run_sweep(emulator, data_dir, name="compare")
+
+
+def _ids(exp: Experiment, **cell: Any) -> list[int]:
+    df = exp.images
+    for k, v in cell.items():
+        df = df[df[k] == v]
+    return [int(i) for i in df["image_id"]]
+
+
+def test_a_pair_row_is_labelled_with_only_what_differs(exp: Experiment) -> None:
+    pair = exp.pairs("promptExtend").iloc[0]
+    viewer = exp.compare_images(pair)
+    assert isinstance(viewer, CompareViewer)
+    on, off = viewer.labels
+    assert on.startswith("promptExtend on · seed ") and off.startswith("promptExtend off · seed ")
+    assert "size" not in on + off and "experiment" not in on + off  # the same for both: not a label
+    assert "size " in viewer.widget.caption and "SYNTHETIC" in viewer.widget.caption
+    # the files' own bytes, not a re-encode or a thumbnail
+    assert viewer.widget.images == [Path(pair["path_a"]).read_bytes(), Path(pair["path_b"]).read_bytes()]
+    assert viewer.widget.mimes == ["image/jpeg", "image/jpeg"]
+
+
+def test_ids_task_uuids_and_lists_mix(exp: Experiment) -> None:
+    ids = _ids(exp)
+    with sqlite3.connect(exp.log.path) as db:
+        uuid = db.execute("SELECT task_uuid FROM images WHERE id = ?", [ids[2]]).fetchone()[0]
+    viewer = exp.compare_images([ids[0], str(ids[1]), uuid])
+    assert [img.id for img in viewer.images] == ids[:3]
+    assert len(viewer.labels) == 3 and len(set(viewer.labels)) == 3
+
+
+def test_four_sizes_label_the_size(exp: Experiment) -> None:
+    ids = [_ids(exp, promptExtend=True, size=s)[0] for s in ("512x768", "768x512")]
+    labels = exp.compare_images(ids).labels
+    assert "size 512x768" in labels[0] and "size 768x512" in labels[1]
+
+
+@pytest.mark.parametrize("bad, words", [([], "1 to 4 images, got 0"), ("no-such-task", "no image of task"),
+                                        ([1, 2, 3, 4, 5], "got 5"), ([1, 9999], "no image with id 9999"),
+                                        ([1, 2.5j], "neither an image id")])
+def test_bad_images_name_the_parameter(exp: Experiment, bad: Any, words: str) -> None:
+    with pytest.raises(ImageError, match="images") as err:
+        exp.compare_images(bad)
+    assert words in str(err.value)
+
+
+def test_the_view_is_shared_state_python_can_reset(exp: Experiment) -> None:
+    viewer = exp.compare_images(_ids(exp)[:2], mode="swipe")
+    assert viewer.mode == "swipe" and viewer.split == 0.5
+    viewer.widget.zoom, viewer.widget.pan_x = 3.0, 40.0  # as the browser sends them after a wheel and a drag
+    assert viewer.zoom == 3.0 and viewer.pan == (40.0, 0.0)
+    viewer.reset()
+    assert (viewer.zoom, viewer.pan) == (1.0, (0.0, 0.0))
+    assert "swipe" in repr(viewer) and "promptExtend" in repr(viewer)
+    with pytest.raises(ValueError, match="mode"):
+        viewer.mode = "overlay"
+
+
+def test_compare_files_labels_by_name(exp: Experiment, tmp_path: Path) -> None:
+    paths = [p for p in exp.images["path"]][:2]
+    viewer = compare_files(paths)
+    assert viewer.labels == [Path(p).name for p in paths]
+    assert compare_files(paths, ["before", "after"]).labels == ["before", "after"]
+    assert viewer.value == Path(paths[0]).read_bytes()
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ImageError, match="not a JPEG"):
+        compare_files([paths[0], tmp_path / "notes.txt"])
+    with pytest.raises(ImageError, match="cannot read"):
+        compare_files([tmp_path / "gone.jpg"])
+
+
+# -- the explorer ------------------------------------------------------------------------------------
+def test_a_click_shows_the_full_image_and_arrow_keys_walk_the_tiles(exp: Experiment) -> None:
+    ex = exp.explore()
+    ex.tiles[0].hit.click()
+    first = ex.selected
+    assert first is not None and ex.viewer is not None
+    assert ex.viewer.value == Path(first.path).read_bytes()  # full resolution, not the old 360-px JPEG
+    ex.on_key("ArrowRight")
+    assert ex.selected is ex.items[1] and ex.viewer.images[0].id == ex.items[1].image_id
+    ex.on_key("ArrowLeft")
+    ex.on_key("ArrowLeft")  # stops at the first
+    assert ex.selected is ex.items[0]
+    ex.on_key("End")
+    assert ex.selected is ex.items[-1]
+
+
+def test_arrow_keys_turn_the_page(exp: Experiment) -> None:
+    ex = exp.explore(page_size=3)
+    ex.select(ex.items[2])
+    ex.on_key("ArrowRight")
+    assert ex.page == 1 and ex.selected is ex.items[3] and any(t.entry is ex.items[3] for t in ex.tiles)
+    ex.on_key("PageDown")
+    assert ex.page == 2
+
+
+def test_pins_put_images_side_by_side(exp: Experiment) -> None:
+    ex = exp.explore()
+    images = [e for e in ex.items if e.image_id is not None]
+    ex.select(images[0])
+    ex.pin()
+    ex.select(images[1])
+    assert [i.id for i in ex.viewer.images] == [images[0].image_id, images[1].image_id]
+    assert "pinned" in ex.pin_label.value
+    viewer = ex.compare(images[2].image_id, images[3].image_id, images[1].image_id)
+    assert [i.id for i in viewer.images] == [e.image_id for e in (images[2], images[3], images[1])]
+    ex.unpin()
+    assert [i.id for i in ex.viewer.images] == [images[1].image_id]
+
+
+def test_filters_by_status_rating_and_cost_and_sorts(exp: Experiment) -> None:
+    ex = exp.explore(status="failed")
+    assert [e.status for e in ex.items] == ["failed"]
+    assert "status=failed" in repr(ex)
+    ex.facets.status.value = "*"
+    images = [e for e in ex.items if e.image_id is not None]
+    ex.select(images[3])
+    ex.rate(score=5)
+    ex.select(images[5])
+    ex.rate(score=2)
+    ex.facets.rating.value = ">=4"
+    assert [e.image_id for e in ex.items] == [images[3].image_id]
+    ex.facets.rating.value = "rated"
+    assert {e.image_id for e in ex.items} == {images[3].image_id, images[5].image_id}
+    ex.facets.rating.value = "*"
+    ex.rows.value = ex.cols.value = ""
+    ex.facets.sort.value = "rating"
+    assert [e.image_id for e in ex.items[:2]] == [images[3].image_id, images[5].image_id]
+    ex.facets.sort.value = "-cost"
+    costs = [e.cost_usd for e in ex.items if e.cost_usd is not None]
+    assert costs == sorted(costs, reverse=True) and ex.items[-1].cost_usd is None  # the failed cell: no cost, last
+    cheapest = min(costs)
+    ex.facets.cost.value = str(round(cheapest, 6))
+    assert ex.items and all(e.cost_usd is not None and e.cost_usd <= cheapest + 1e-9 for e in ex.items)
+
+
+def test_opening_filters_are_checked(exp: Experiment) -> None:
+    with pytest.raises(ValueError, match="status must be one of"):
+        exp.explore(status="exploded")
+    with pytest.raises(ValueError, match="rating must be one of"):
+        exp.explore(rating="great")
+    with pytest.raises(ValueError, match="max_cost"):
+        exp.explore(max_cost=0.0001)
+    assert exp.explore(rating=4).facets.rating.value == ">=4"
+
+
+def test_api_extra_is_shown_when_the_column_holds_fields(exp: Experiment) -> None:
+    ex = exp.explore()
+    image = next(e for e in ex.items if e.image_id is not None)
+    ex.select(image)
+    assert "more from the API" not in ex.info.value  # the emulator sent nothing unmodelled: nothing shown
+    with sqlite3.connect(exp.log.path) as db:  # as if Runware had sent two fields qwenlab does not model
+        db.execute("UPDATE images SET api_extra = ? WHERE id = ?",
+                   [json.dumps({"safetyScore": 0.02, "region": "<eu>"}), image.image_id])
+    ex.reload()
+    ex.select(image.image_id)
+    assert "more from the API" in ex.info.value and "safetyScore" in ex.info.value
+    assert "&lt;eu&gt;" in ex.info.value  # escaped
+
+
+def test_the_pair_viewer_opens_the_pair_in_the_compare_viewer(exp: Experiment) -> None:
+    pv = exp.pair_viewer("promptExtend")
+    assert pv.closely.children == ()
+    pv.closely_button.value = True  # "look closely"
+    viewer = pv.viewer
+    assert viewer is not None and pv.closely.children == (viewer.widget,) and viewer.mode == "swipe"
+    row = pv.df.iloc[0]
+    assert viewer.widget.images == [Path(row["path_a"]).read_bytes(), Path(row["path_b"]).read_bytes()]
+    assert viewer.labels[0].startswith("promptExtend on · seed ") and viewer.labels[1].startswith("promptExtend off")
+    pv.show(1)  # the viewer follows the pair shown
+    assert viewer.widget.images[0] == Path(pv.df.iloc[1]["path_a"]).read_bytes()
+
+
+def test_in_a_kernel_the_page_shows_at_once_and_its_thumbnails_follow(exp: Experiment) -> None:
+    import asyncio
+    import shutil
+
+    from qwenlab.widgets.tiles import blank_jpeg
+
+    shutil.rmtree(Path(exp.data_dir) / "thumbs", ignore_errors=True)
+
+    async def open_in_a_loop() -> tuple[list[bytes], list[bytes]]:  # a kernel runs callbacks in its asyncio loop
+        ex = exp.explore()
+        at_once = [t.image.value for t in ex.tiles]
+        assert ex.grid.filling is not None
+        await ex.grid.filling
+        return at_once, [t.image.value for t in ex.tiles]
+
+    at_once, later = asyncio.run(open_in_a_loop())
+    assert at_once and all(v == blank_jpeg() for v in at_once)  # laid out before any thumbnail was made
+    with_image = [v for v in later if v != blank_jpeg()]
+    assert len(with_image) == 7 and all(v[:2] == b"\xff\xd8" for v in with_image)  # 7 images, 1 failed cell
+
+
+def test_without_text_scores_only_the_score_filter_is_hidden(exp: Experiment) -> None:
+    ex = exp.explore()
+    assert ex.facets.score.layout.display == "none"
+    assert all(d.layout.display != "none" for d in (ex.facets.status, ex.facets.rating, ex.facets.cost, ex.facets.sort))
+    ex.select(next(e for e in ex.items if e.image_id is not None))
+    label = ex.viewer.labels[0]  # one image: what it is, not what differs
+    assert "promptExtend" in label and "size" in label and "seed" in label
+    assert ex.viewer.widget.caption == ""  # the explorer's own header says SYNTHETIC once
