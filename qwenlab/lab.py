@@ -6,6 +6,7 @@
     exp.explore()                                 # qwenlab.widgets.explorer
     exp.judge("promptExtend")                     # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
+    exp.export("report.html", full_size=True)     # qwenlab.html.report
     lab.costs().by("experiment")                  # qwenlab.costs
 
 This module sits on top of every layer: the record of an experiment (`qwenlab.store`) and the
@@ -21,6 +22,7 @@ from .analysis.pairs import pairs
 from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
+from .html.report import export_html
 from .store.experiment import ExperimentRecord
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, text_scores
@@ -82,6 +84,12 @@ class Experiment(ExperimentRecord):
     def text_scores(self, engine: str | None = None) -> "pd.DataFrame":
         """The text scores stored in the log, one row per image; runs no OCR."""
         return text_scores(self, engine)
+
+    def export(self, path: str | Path | None = None, *, full_size: bool = False, **options: Any) -> Path:
+        """The experiment as one HTML file to share (default `<data>/reports/<name>.html`); returns its path.
+        Click a thumbnail to see it large; `full_size=True` puts the originals in a folder beside
+        the file (`<stem>_files/`) and the lightbox shows them (see `qwenlab.html.report.report_html`)."""
+        return export_html(self, path, full_size=full_size, **options)
 
 
 class Lab(Runner):
