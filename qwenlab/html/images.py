@@ -61,7 +61,10 @@ def _render_webp(path: Path, size: int) -> bytes:
     """Straight from the original, not through the JPEG thumbnail: a JPEG decodes at 1/4 or 1/8
     scale (`draft`), and skipping the JPEG round trip halves the time of a first export."""
     with Image.open(path) as img:
-        img.draft("RGB", (size, size))
+        # ask the decoder for the fitted size, not the box: a 1024x1536 JPEG fitted in 160 px is
+        # 107x160, which the 1/8 scale (128x192) covers; asking (160, 160) would decode at 1/4
+        scale = size / max(img.size)
+        img.draft("RGB", (max(1, round(img.width * scale)), max(1, round(img.height * scale))))
         img = ImageOps.exif_transpose(img)
         img.thumbnail((size, size), Image.Resampling.LANCZOS)
         if img.mode in ("RGBA", "LA", "P"):
