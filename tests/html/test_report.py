@@ -114,6 +114,12 @@ def test_export_command(exp, data_dir: Path, tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["export", exp.name, "-o", str(tmp_path / "report.html"), "--rows", "size"])
     assert out.exit_code == 0, out.output
     assert Path(out.output.strip()) == tmp_path / "report.html" and (tmp_path / "report.html").stat().st_size > 50_000
+    full = CliRunner().invoke(cli, ["export", exp.name, "-o", str(tmp_path / "full.html"), "--full-size", "--grid", "table"])
+    assert full.exit_code == 0, full.output
+    originals = sorted((tmp_path / "full_files").iterdir())
+    assert len(originals) == len(exp.images)  # every original beside the report, each linked from its thumbnail
+    links = re.findall(r'data-full="([^"]+)"', (tmp_path / "full.html").read_text(encoding="utf-8"))
+    assert sorted(set(links)) == [f"full_files/{p.name}" for p in originals]
     default = CliRunner().invoke(cli, ["export", exp.name, "--grid", "none"])
     assert default.exit_code == 0, default.output
     assert Path(default.output.strip()) == data_dir / "reports" / f"{exp.name}.html"
