@@ -9,7 +9,9 @@ thumbnails), the costs, the ratings and blind judgements, and every request: pro
 parameters, the seed the API reported, cost, latency and error, with each image as an embedded
 thumbnail. Click a thumbnail and it opens large in a lightbox inside the page (arrow keys step
 through, Escape closes); the requests come a page of 100 at a time. Each image is embedded once,
-as a WebP thumbnail at the size the page shows it, so 2,000 images make a file of about 20 MB.
+as WebP: up to 200 images as a 768-px preview (shown small, opened large: about 40 KB each),
+beyond that as a thumbnail at the size the page shows it (about 2 KB), so 2,000 images make a
+file of about 11 MB.
 With `full_size=True` (`--full-size`) the originals are put in a folder beside the report
 (`report_files/`, hard links where possible) and the lightbox shows them: linked, not embedded,
 because 2,000 originals (about 700 MB) would make a file no browser opens. It loads nothing from anywhere (no scripts, stylesheets, fonts or remote images; a
@@ -59,6 +61,9 @@ GRID_MODES = ("image", "table", None)
 # above this many images a grid drawn by matplotlib is too large to draw (and to look at): the
 # report shows the HTML table of thumbnails instead, which costs no bytes (it reuses the thumbnails)
 GRID_IMAGE_LIMIT = 200
+# up to GRID_IMAGE_LIMIT images, each is embedded at this size, so the lightbox has a real picture
+# to show (about 40 KB each); beyond, at the thumbnail's size (about 2 KB), so the file stays small
+PREVIEW = 768
 
 
 def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, **options: Any) -> Path:
@@ -72,15 +77,16 @@ def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, 
 def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                 page: str | Sequence[str] | None = "auto", facet: str | None = None,
                 where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 160,
-                grid_dpi: float = 90, title: str | None = None, full_size: bool = False,
+                grid_dpi: float = 90, title: str | None = None, full_size: bool = False, preview: int | None = None,
                 _target: str | Path | None = None) -> str:
     """The report as an HTML string.
 
     rows, cols, page, facet, where: the grid's layout (as `qwenlab.figures.grid.build_grid`).
     grid: "image" (the matplotlib grid as embedded JPEGs; the table above 200 images), "table"
     (an HTML table of thumbnails) or None (no grid). thumb: the thumbnails' size in pixels, as
-    shown (WebP, cached on disk). full_size: link the originals, put beside the report (only
-    through `export_html`, which knows where the report goes).
+    shown (WebP, cached on disk). preview: the size each image is embedded at, which the lightbox
+    shows (default 768 px up to 200 images, else `thumb`). full_size: link the originals, put
+    beside the report (only through `export_html`, which knows where the report goes).
     """
     if grid not in GRID_MODES:
         raise ValueError(f"grid must be one of 'image', 'table' or None, got {grid!r}")
@@ -91,7 +97,9 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     register_secret(os.environ.get("RUNWARE_API_KEY"))
     catalog = Catalog.load(experiment).where(where)
     name = title or experiment.name
-    uris = webp_thumbnails((e.path for e in catalog.entries), thumb)
+    paths = {e.path for e in catalog.entries if e.path}
+    size = preview or (max(PREVIEW, thumb) if len(paths) <= GRID_IMAGE_LIMIT else thumb)
+    uris = webp_thumbnails(paths, size)
     links = originals_beside((e.path for e in catalog.entries), _target) if full_size and _target else {}
     prov = catalog.provenance
     parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]

@@ -107,8 +107,8 @@ def lightbox_html() -> str:
     return ("<div id=\"qwl-lightbox\" hidden tabindex=\"-1\" role=\"dialog\" aria-label=\"image\">"
             "<button class=\"close\" aria-label=\"close\">\u00d7</button><img alt=\"\"/>"
             "<div class=\"bar\"><span class=\"cap\"></span> <a class=\"orig\" hidden target=\"_blank\">open the original</a>"
-            "<div class=\"note\">the thumbnail, enlarged: export with --full-size (full_size=True) to see the originals "
-            "here</div></div></div>")
+            "<div class=\"note\">a preview embedded in this file: export with --full-size (full_size=True) to see "
+            "the originals here</div></div></div>")
 
 
 def script_tag() -> str:

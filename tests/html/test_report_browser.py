@@ -81,6 +81,7 @@ def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, dat
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert r["shown"]["src"] == r["first_src"] and r["caption"] == r["alt"] and "seed" in r["caption"]
     assert r["shown"]["w"] > 2 * 160  # shown large, not at thumbnail size
+    assert r["shown"]["natural"] >= 500  # a small report embeds real previews (512x768 here), not 160-px thumbnails
     assert r["note"]  # says the originals are not in the file, and how to get them
     assert r["stepped"] != r["caption"] and r["closed"]
 
