@@ -7,6 +7,7 @@
     exp.compare_images([12, 15])                  # qwenlab.widgets.compare
     exp.judge("promptExtend", criterion="text correct")   # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
+    exp.export("report.html", full_size=True)     # qwenlab.html.report
     lab.costs().by("experiment")                  # qwenlab.costs
     cmp = lab.compare("lumiere-extend", "lumiere-v2")   # the experiment as an axis, read-only
     cmp.grid(rows="experiment", cols="size")      # every view of an Experiment works on it
@@ -24,6 +25,7 @@ from .analysis.pairs import pairs
 from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
+from .html.report import export_html
 from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
 from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
@@ -162,6 +164,12 @@ class Experiment(ExperimentRecord):
         and in a JSON sidecar (see `qwenlab.store.image_export`). min_rating: only images rated at
         least this; where: only cells with these axis values ({"promptExtend": True})."""
         return export_images(self, folder, min_rating=min_rating, where=where, sidecar=sidecar)
+
+    def export(self, path: str | Path | None = None, *, full_size: bool = False, **options: Any) -> Path:
+        """The experiment as one HTML file to share (default `<data>/reports/<name>.html`); returns its path.
+        Click a thumbnail to see it large; `full_size=True` puts the originals in a folder beside
+        the file (`<stem>_files/`) and the lightbox shows them (see `qwenlab.html.report.report_html`)."""
+        return export_html(self, path, full_size=full_size, **options)
 
     @property
     def _organizer(self) -> Organizer:

@@ -103,15 +103,23 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
 @click.option("--grid", "grid_mode", type=click.Choice(["image", "table", "none"]), default="image", show_default=True,
               help="The grid as embedded images, as an HTML table of thumbnails, or none.")
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
+@click.option("--full-size", is_flag=True, default=False,
+              help="Also put the original images in a folder beside the file (NAME_files/), linked from it: "
+                   "click a thumbnail to see the original.")
 def export_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
-                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None) -> None:
+                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None,
+                   full_size: bool) -> None:
     """Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html
 
     The grid, every request (prompt, parameters, seed, cost, latency, error), the costs and the
-    ratings, with images embedded as thumbnails; it loads nothing from anywhere.
+    ratings, with images embedded as WebP thumbnails (click one to see it large); it loads
+    nothing from anywhere. With --full-size the originals go in a folder beside the file.
     """
     exp = open_experiment(experiment)
     page, filters = layout(pages, where)
+    # the report's thumbnails are as small as they are shown (160 px) unless --thumb says otherwise
+    given = click.get_current_context().get_parameter_source("thumb") != click.core.ParameterSource.DEFAULT
     path = export_html(exp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
-                       grid=None if grid_mode == "none" else grid_mode, thumb=thumb, title=title)
+                       grid=None if grid_mode == "none" else grid_mode, title=title, full_size=full_size,
+                       **({"thumb": thumb} if given else {}))
     click.echo(str(path))
