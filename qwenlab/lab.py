@@ -7,6 +7,8 @@
     exp.judge("promptExtend")                     # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
     lab.costs().by("experiment")                  # qwenlab.costs
+    cmp = lab.compare("lumiere-extend", "lumiere-v2")   # the experiment as an axis, read-only
+    cmp.grid(rows="experiment", cols="size")      # every view of an Experiment works on it
 
 This module sits on top of every layer: the record of an experiment (`qwenlab.store`) and the
 runner (`qwenlab.sweeps`) know nothing of the views; the views take the record. Here the two meet.
@@ -19,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis.pairs import pairs
 from .costs import Costs
+from .errors import ComparisonError
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
 from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
+from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
 from .store.image_export import ExportedImage, export_images
 from .store.organize import Deletion, Organizer
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["Lab", "Experiment"]
+__all__ = ["Lab", "Experiment", "Comparison"]
 
 
 class Experiment(ExperimentRecord):
@@ -150,7 +154,36 @@ class Experiment(ExperimentRecord):
 
     @property
     def _organizer(self) -> Organizer:
+        if self.id < 0:  # a Comparison (lab.compare) stands for several experiments: it has no row of its own
+            raise ComparisonError(f"{self.name!r} is a comparison (read-only): tag, note, rename, archive or delete "
+                                  "each of its experiments by name, e.g. lab.experiment(name).tag(...)")
         return Organizer(self.log, self.data_dir)
+
+
+class Comparison(ComparisonRecord, Experiment):
+    """Two or more experiments of one log as one, `experiment` their first axis: what
+    `lab.compare("a", "b")` returns. Read-only (nothing runs or extends it); the views of an
+    `Experiment` work on it as they are:
+
+        cmp.grid(rows="experiment", cols="size")     # a grid with the experiment as an axis
+        cmp.pairs("experiment")                      # the same cell of each experiment, side by side
+        cmp.judge("experiment")                      # blind judging across experiments
+        cmp.text_scores(), cmp.costs().by("experiment")
+
+    An axis only some experiments have reads, for the others, what their requests sent (or "-"
+    where they cannot say): see `qwenlab.store.comparison`, which also says how judgements made
+    on a comparison are stored."""
+
+    def score_text(self, engine: Any = "auto", **options: Any) -> "pd.DataFrame":
+        """Read and score the text of every member's images not yet read (stored as each
+        experiment's own); one row per image of the comparison."""
+        for member in self.experiments:
+            score_experiment(member, engine, **options)
+        return text_scores(self, None if not isinstance(engine, str) or engine == "auto" else engine)
+
+    def costs(self, **filters: Any) -> Costs:
+        """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""
+        return Costs(self.log.log, experiments=self.names, **filters)
 
 
 class Lab(Runner):
@@ -191,3 +224,10 @@ class Lab(Runner):
         """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);
         keyword filters (`since=`, `until=`, `experiments=`) narrow it."""
         return Costs(self.log, **filters)
+
+    def compare(self, *names: str) -> Comparison:
+        """Two or more experiments of this lab as one read-only view, in which `experiment` is an
+        axis: `lab.compare("a", "b").grid(rows="experiment", cols="size")`, `.pairs("experiment")`,
+        `.judge("experiment")`, `.text_scores()`, `.costs().by("experiment")`.
+        Raises ExperimentNotFoundError for an unknown name, ComparisonError for fewer than two."""
+        return Comparison(self.log, names, self.data_dir)

@@ -1,6 +1,6 @@
 """The `qwenlab` command: a click group of thin commands over the library.
 
-Each group of commands has its module (runs, demo, logs, views, scores, emulator, models,
+Each group of commands has its module (runs, demo, logs, views, compare, scores, emulator, models,
 organize, search, share, datasette),
 imported only when one of its commands runs or shows its help (`lazy.LazyGroup`), so that
 `qwenlab --help` and `qwenlab emulator` start without pandas, matplotlib or ipywidgets.
@@ -32,6 +32,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "grid": LazyCommand("qwenlab.cli.views:grid_command",
                         "Write a comparison grid of EXPERIMENT's images: "
                         "qwenlab grid NAME --rows promptExtend --cols size -o grid.png"),
+    "compare": LazyCommand("qwenlab.cli.compare:compare_command",
+                           "Compare experiments in one grid, the experiment as an axis: "
+                           "qwenlab compare A B --rows experiment --cols size -o cmp.png"),
     "export": LazyCommand("qwenlab.cli.views:export_command",
                           "Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html"),
     "score": LazyCommand("qwenlab.cli.scores:score_command",

@@ -72,7 +72,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
 def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:
     """Print one experiment: its row and first `limit` tasks as JSON, or its summary and a table."""
     if as_json:
-        tasks = exp.log.tasks_frame(exp.id).head(limit)
+        tasks = exp.log.tasks_frame(exp.id, limit=limit)
         click.echo(json.dumps({"experiment": exp.row, "tasks": json.loads(tasks.to_json(orient="records"))}, indent=2,
                               ensure_ascii=False))
         return
@@ -85,7 +85,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     mixed = exp.provenance.mixed
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]
-    table = exp.df.head(limit)[list(dict.fromkeys(columns))].copy()
+    table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
     for axis in exp.axes:

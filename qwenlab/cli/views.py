@@ -15,7 +15,7 @@ from ..store.experiment import open_experiment
 from ..typography.badges import score_badges
 from .exits import param_hints
 
-__all__ = ["grid_command", "export_command"]
+__all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +36,13 @@ def layout_options(fn: F) -> F:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def figure_options(fn: F) -> F:
+    """The size and resolution of a grid's figures, shared by `grid` and `compare`."""
+    fn = click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")(fn)
+    return click.option("--cell-size", type=float, default=2.2, show_default=True,
+                        help="Height of each image, in inches.")(fn)
 
 
 def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
@@ -61,8 +68,7 @@ def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[st
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="File to write: .png (one file per page), .pdf (one page per page), .svg. Default: data/grids/NAME.png")
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
-@click.option("--cell-size", type=float, default=2.2, show_default=True, help="Height of each image, in inches.")
-@click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")
+@figure_options
 @click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,
               help="Frame each image in the colour of its stored text score and print the score in its stamp "
                    "(scores from `qwenlab score NAME`; no OCR runs here).")
