@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis.pairs import pairs
 from .costs import Costs
+from .errors import ComparisonError
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
 from .html.report import export_html
@@ -173,6 +174,9 @@ class Experiment(ExperimentRecord):
 
     @property
     def _organizer(self) -> Organizer:
+        if self.id < 0:  # a Comparison (lab.compare) stands for several experiments: it has no row of its own
+            raise ComparisonError(f"{self.name!r} is a comparison (read-only): tag, note, rename, archive or delete "
+                                  "each of its experiments by name, e.g. lab.experiment(name).tag(...)")
         return Organizer(self.log, self.data_dir)
 
 

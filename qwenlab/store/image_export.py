@@ -105,7 +105,7 @@ def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[s
     backend = task.get("backend")
     request = json.loads(task["request_json"]) if task.get("request_json") else None
     return {
-        "qwenlab": __version__, "experiment": name, "image_id": entry.image_id, "image_uuid": _image_uuid(catalog, entry),
+        "qwenlab": __version__, "experiment": name, "image_id": entry.image_id, **_image_fields(catalog, entry),
         "task_uuid": task.get("task_uuid"), "model": task.get("model"), "prompt": entry.prompt,
         "negative_prompt": entry.negative_prompt,
         "values": {a: _plain(entry.value(a)) for a in catalog.axes if a != REPEAT},
@@ -168,9 +168,13 @@ def _unique(stem: str, used: set[str]) -> str:
     return candidate
 
 
-def _image_uuid(catalog: Catalog, entry: Entry) -> str | None:
-    rows = catalog.log.rows("SELECT image_uuid FROM images WHERE id = ?", [entry.image_id]) if catalog.log else []
-    return rows[0]["image_uuid"] if rows else None
+def _image_fields(catalog: Catalog, entry: Entry) -> dict[str, Any]:
+    """The image's own row's fields for the record: its imageUUID and the fields of the API's
+    answer qwenlab does not model (`images.api_extra`, where the log has that column)."""
+    rows = catalog.log.rows("SELECT * FROM images WHERE id = ?", [entry.image_id]) if catalog.log else []
+    row = rows[0] if rows else {}
+    extra = row.get("api_extra")
+    return {"image_uuid": row.get("image_uuid"), "api_extra": json.loads(extra) if extra else None}
 
 
 def _ratings(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
