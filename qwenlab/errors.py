@@ -10,6 +10,9 @@
     ├── ExperimentConflictError     a sweep run under the name of an experiment that has a different sweep
     │   └── BackendMismatchError        an experiment whose cells ran on the emulator resumed on Runware, or the reverse
     ├── ComparisonError             experiments that cannot be compared (fewer than two, an axis named "experiment")
+    ├── ExperimentBusyError         an experiment that is running cannot be renamed or deleted now
+    ├── ConfirmationRequiredError   a delete asked for without its explicit confirmation
+    ├── BundleError                 a bundle file that is not one, or is damaged
     ├── UnknownAxisError            an axis name the experiment does not have
     ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis
     ├── JudgementError              a judgement that cannot be recorded
@@ -51,6 +54,9 @@ __all__ = [
     "ExperimentConflictError",
     "BackendMismatchError",
     "ComparisonError",
+    "ExperimentBusyError",
+    "ConfirmationRequiredError",
+    "BundleError",
     "UnknownAxisError",
     "UnknownCostKeyError",
     "JudgementError",
@@ -197,6 +203,20 @@ class BackendMismatchError(ExperimentConflictError):
 class ComparisonError(QwenlabError, ValueError):
     """Experiments that cannot be compared: fewer than two, or one with an axis named
     "experiment" (the axis a comparison adds). The message names the fix."""
+
+
+class ExperimentBusyError(QwenlabError):
+    """The experiment is running (a sweep is sending its cells): renaming or deleting it now
+    would pull the log from under the run. The message says how to go on."""
+
+
+class ConfirmationRequiredError(QwenlabError, ValueError):
+    """A delete without its confirmation: `exp.delete(confirm=True)` (or `qwenlab delete --yes`)."""
+
+
+class BundleError(QwenlabError):
+    """A bundle file (`qwenlab bundle`) that cannot be read: not a qwenlab bundle, damaged, or an
+    image in it whose bytes do not match its hash."""
 
 
 class UnknownAxisError(QwenlabError, ValueError):

@@ -24,7 +24,11 @@ from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
 from .store.comparison import ComparisonRecord
+from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
 from .store.experiment import ExperimentRecord
+from .store.image_export import ExportedImage, export_images
+from .store.organize import Deletion, Organizer
+from .store.search import search
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, text_scores
 from .widgets.explorer import Explorer
@@ -86,6 +90,71 @@ class Experiment(ExperimentRecord):
         """The text scores stored in the log, one row per image; runs no OCR."""
         return text_scores(self, engine)
 
+    # -- organizing (qwenlab.store.organize) -------------------------------------------------------
+    @property
+    def tags(self) -> list[str]:
+        """Its tags, in the order they were added."""
+        return self._organizer.tags(self.id)
+
+    @property
+    def notes(self) -> str | None:
+        """Its note (`exp.note("...")`), or None."""
+        return self.row.get("notes")
+
+    @property
+    def archived(self) -> bool:
+        """Archived: out of the default listings (`lab.experiments()`, `qwenlab logs`), kept whole."""
+        return bool(self.row.get("archived_at"))
+
+    def tag(self, *tags: str) -> list[str]:
+        """Add tags (`exp.tag("posters", "lumiere")`); returns its tags. Find them with
+        `lab.experiments(tag="posters")` or `lab.search(tag="posters")`."""
+        return self._organizer.tag(self.id, *tags)
+
+    def untag(self, *tags: str) -> list[str]:
+        """Remove tags; returns its tags."""
+        return self._organizer.untag(self.id, *tags)
+
+    def note(self, text: str | None) -> "Experiment":
+        """Set its note (None clears it); shown by `lab.experiments()` and `qwenlab logs`."""
+        self._organizer.note(self.id, text)
+        return self
+
+    def rename(self, new_name: str) -> "Experiment":
+        """Give it a new name; its tasks, images, ratings, judgements and scores stay attached.
+        ExperimentConflictError if the name is taken; ExperimentBusyError while it runs."""
+        self._organizer.rename(self.id, new_name)
+        self.name = new_name.strip()
+        return self
+
+    def archive(self) -> "Experiment":
+        """Retire it from the default listings; nothing is removed (`unarchive()` brings it back)."""
+        self._organizer.archive(self.id)
+        return self
+
+    def unarchive(self) -> "Experiment":
+        """Bring an archived experiment back into the default listings."""
+        self._organizer.archive(self.id, archived=False)
+        return self
+
+    def delete(self, *, confirm: bool = False, force: bool = False) -> Deletion:
+        """Delete it: rows, ratings, judgements, scores, and the image files no other experiment
+        uses. Its spend stays in the cost history as "(deleted) NAME". confirm=True is required;
+        a running experiment is refused unless force=True (a run whose process died)."""
+        return self._organizer.delete(self.id, confirm=confirm, force=force)
+
+    def export_images(self, folder: str | Path, *, min_rating: float | None = None,
+                      where: dict[str, Any] | None = None, sidecar: bool = True) -> list[ExportedImage]:
+        """Copy its images into `folder` with readable names (experiment, values, seed), the
+        prompt, exact request, seed, cost, backend, scores and ratings written inside each file
+        and in a JSON sidecar (see `qwenlab.store.image_export`). min_rating: only images rated at
+        least this; where: only cells with these axis values ({"promptExtend": True})."""
+        return export_images(self, folder, min_rating=min_rating, where=where, sidecar=sidecar)
+
+    @property
+    def _organizer(self) -> Organizer:
+        return Organizer(self.log, self.data_dir)
+
 
 class Comparison(ComparisonRecord, Experiment):
     """Two or more experiments of one log as one, `experiment` their first axis: what
@@ -125,6 +194,27 @@ class Lab(Runner):
     """
 
     experiment_class = Experiment
+
+    def experiments(self, tag: str | None = None, *, archived: bool = False) -> "pd.DataFrame":
+        """Every experiment: status, cells by status, images, cost, tags, note. tag= keeps those
+        with that tag; archived=True lists archived ones too (deleted ones never show)."""
+        return self.log.experiments_frame(tag=tag, archived=archived)
+
+    def search(self, text: str | None = None, **filters: Any) -> "pd.DataFrame":
+        """Images whose prompt has every word of `text`, across experiments: experiment, values,
+        seed, rating, prompt, path, ... Filters: experiment=, tag=, min_rating=, archived=False,
+        raw=True (FTS5 syntax), limit= (see `qwenlab.store.search.search`)."""
+        return search(self.log, self.data_dir, text, **filters)
+
+    def bundle(self, names: str | list[str], path: str | Path) -> BundleInfo:
+        """Pack experiments (rows and images) into one zip file to hand to someone
+        (`lab.import_bundle(path)` on their side)."""
+        return write_bundle(self.log, self.data_dir, [names] if isinstance(names, str) else names, path)
+
+    def import_bundle(self, path: str | Path, *, as_name: str | None = None) -> ImportReport:
+        """Merge a bundle into this lab's log: importing twice adds nothing; costs and provenance
+        stay exact; a name in use here is refused, naming the fix (`as_name="new-name"`)."""
+        return import_bundle(self.log, self.data_dir, path, as_name=as_name)
 
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);

@@ -1,6 +1,7 @@
 """The `qwenlab` command: a click group of thin commands over the library.
 
-Each group of commands has its module (runs, demo, logs, views, compare, scores, emulator, models),
+Each group of commands has its module (runs, demo, logs, views, compare, scores, emulator, models,
+organize, search, share, datasette),
 imported only when one of its commands runs or shows its help (`lazy.LazyGroup`), so that
 `qwenlab --help` and `qwenlab emulator` start without pandas, matplotlib or ipywidgets.
 Exit codes are decided in one place, `QwenlabGroup.invoke` with `exits.py`.
@@ -43,6 +44,27 @@ COMMANDS: dict[str, LazyCommand] = {
                             "Serve the offline emulator of Runware's API on loopback until Ctrl-C."),
     "models": LazyCommand("qwenlab.cli.models:models_command",
                           "List the model descriptions qwenlab knows, with their prices."),
+    "tag": LazyCommand("qwenlab.cli.organize:tag_command", "Add TAGS to EXPERIMENT: qwenlab tag NAME posters lumiere."),
+    "untag": LazyCommand("qwenlab.cli.organize:untag_command", "Remove TAGS from EXPERIMENT."),
+    "note": LazyCommand("qwenlab.cli.organize:note_command",
+                        "Set EXPERIMENT's note (shown by `qwenlab logs`); without TEXT, print it."),
+    "rename": LazyCommand("qwenlab.cli.organize:rename_command",
+                          "Rename EXPERIMENT to NEW_NAME; its tasks, images, ratings, judgements and scores stay attached."),
+    "archive": LazyCommand("qwenlab.cli.organize:archive_command",
+                           "Archive EXPERIMENTS: out of `qwenlab logs` (`--all` shows them), nothing removed."),
+    "unarchive": LazyCommand("qwenlab.cli.organize:unarchive_command", "Bring archived EXPERIMENTS back into the listings."),
+    "delete": LazyCommand("qwenlab.cli.organize:delete_command",
+                          "Delete EXPERIMENT: its rows and the image files no other experiment uses, after asking."),
+    "search": LazyCommand("qwenlab.cli.search:search_command",
+                          "Find images whose prompt has every word of TEXT, in every experiment: qwenlab search LUMIERE."),
+    "images": LazyCommand("qwenlab.cli.share:images_command",
+                          "Copy EXPERIMENT's images into a folder, each carrying its settings: qwenlab images NAME -o DIR."),
+    "bundle": LazyCommand("qwenlab.cli.share:bundle_command",
+                          "Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE."),
+    "import": LazyCommand("qwenlab.cli.share:import_command",
+                          "Merge the experiments of a BUNDLE file into this log; importing it twice adds nothing."),
+    "datasette": LazyCommand("qwenlab.cli.datasette:datasette_command",
+                             "Browse the log in Datasette on 127.0.0.1, with image thumbnails, canned queries and facets."),
 }
 
 

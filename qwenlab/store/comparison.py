@@ -66,11 +66,12 @@ class ComparisonLog:
         """The experiment ids an id stands for: the members for the comparison's own."""
         return list(self.ids) if experiment_id == COMPARISON_ID else self.log.scope(experiment_id)
 
-    def tasks(self, experiment_id: int) -> list[dict[str, Any]]:
-        """The members' tasks (in member order), each cell with its `experiment` and every axis."""
+    def tasks(self, experiment_id: int, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The members' tasks (in member order; the first `limit` when given), each cell with its
+        `experiment` and every axis."""
         if experiment_id != COMPARISON_ID:
-            return self.log.tasks(experiment_id)
-        out = []
+            return self.log.tasks(experiment_id, limit=limit)
+        out: list[dict[str, Any]] = []
         for member in self.members:
             for t in self.log.tasks(member.id):
                 cell = json.loads(t.get("cell_json") or "{}")
@@ -80,10 +81,28 @@ class ComparisonLog:
                         filled[axis] = cell[axis] if axis in cell else _fill(spec.get("kind", "param"), axis, t)
                 filled.update({k: v for k, v in cell.items() if k not in filled})  # repeat, as the cell has it
                 out.append({**t, "cell_json": json.dumps(filled, ensure_ascii=False), EXPERIMENT: member.name})
+                if limit is not None and len(out) >= limit:
+                    return out
         return out
 
-    def images(self, experiment_id: int) -> list[dict[str, Any]]:
-        return self._each(experiment_id, self.log.images)
+    def task_counts(self, experiment_id: int) -> dict[str, int]:
+        if experiment_id != COMPARISON_ID:
+            return self.log.task_counts(experiment_id)
+        counts: dict[str, int] = {}
+        for i in self.ids:
+            for status, n in self.log.task_counts(i).items():
+                counts[status] = counts.get(status, 0) + n
+        return counts
+
+    def image_count(self, experiment_id: int) -> int:
+        if experiment_id != COMPARISON_ID:
+            return self.log.image_count(experiment_id)
+        return sum(self.log.image_count(i) for i in self.ids)
+
+    def images(self, experiment_id: int, *, task_ids: list[int] | None = None) -> list[dict[str, Any]]:
+        if experiment_id != COMPARISON_ID:
+            return self.log.images(experiment_id, task_ids=task_ids)
+        return [row for i in self.ids for row in self.log.images(i, task_ids=task_ids)]
 
     def ratings(self, experiment_id: int) -> list[dict[str, Any]]:
         return self._each(experiment_id, self.log.ratings)
@@ -98,8 +117,11 @@ class ComparisonLog:
             return self.log.provenance(experiment_id)
         return Provenance.of_tasks(self.tasks(experiment_id))
 
-    def tasks_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
-        return self._frame(experiment_id, self.log.tasks_frame)
+    def tasks_frame(self, experiment_id: int | None = None, *, limit: int | None = None) -> "pd.DataFrame":
+        if experiment_id != COMPARISON_ID:
+            return self.log.tasks_frame(experiment_id, limit=limit)
+        frame = self._frame(experiment_id, self.log.tasks_frame)
+        return frame if limit is None else frame.head(limit)
 
     def images_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
         return self._frame(experiment_id, self.log.images_frame)

@@ -159,6 +159,39 @@ def m008_cost_reading(db: sqlite_utils.Database) -> None:
 
 
 @migration
+def m010_scale_indexes(db: sqlite_utils.Database) -> None:
+    # The full-text index of prompts (m003) was refreshed by a trigger on EVERY update of a task
+    # row, and a sweep updates each row twice (sent, then done) without touching its prompt: a
+    # delete and an insert into tasks_fts each time, a fifth of the log's work per task. The
+    # trigger keeps its name (sqlite-utils finds it by name) and now fires only when the prompt
+    # or the negative prompt changes.
+    db.execute("DROP TRIGGER IF EXISTS [tasks_au]")
+    db.execute(
+        'CREATE TRIGGER [tasks_au] AFTER UPDATE OF [prompt], [negative_prompt] ON [tasks] BEGIN\n'
+        '  INSERT INTO [tasks_fts] ([tasks_fts], rowid, [prompt], [negative_prompt]) '
+        "VALUES('delete', old.rowid, old.[prompt], old.[negative_prompt]);\n"
+        '  INSERT INTO [tasks_fts] (rowid, [prompt], [negative_prompt]) VALUES (new.rowid, new.[prompt], new.[negative_prompt]);\n'
+        'END')
+
+
+@migration
+def m011_organize(db: sqlite_utils.Database) -> None:
+    # qwenlab.store.organize: tags on experiments (one row per experiment and tag), and two
+    # moments in an experiment's life. archived_at: retired, out of the default listings, kept
+    # whole. deleted_at: deleted; the row stays (renamed "(deleted) NAME") with its tasks stripped
+    # of their content, so that what was spent stays in every cost total. imported_from: the
+    # bundle an experiment came from (JSON: file, original name, when), NULL for one run here.
+    db["experiment_tags"].create(
+        {"id": int, "experiment_id": int, "tag": str, "created_at": str},
+        pk="id", foreign_keys=[("experiment_id", "experiments", "id")], not_null={"experiment_id", "tag"})
+    db["experiment_tags"].create_index(["experiment_id", "tag"], unique=True)
+    db["experiment_tags"].create_index(["tag"])
+    db["experiments"].add_column("archived_at", str)
+    db["experiments"].add_column("deleted_at", str)
+    db["experiments"].add_column("imported_from", str)
+
+
+@migration
 def m012_api_extra(db: sqlite_utils.Database) -> None:
     # the fields of an API answer qwenlab does not model (qwenlab.api.results.MODELLED_FIELDS), as
     # a JSON object per image (NULL: none), so a field Runware adds is shown (the explorer's

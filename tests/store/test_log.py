@@ -88,6 +88,27 @@ def test_search_follows_inserts_and_updates(log: Log) -> None:
     assert sorted(t["cell_key"] for t in log.search("LUMIERE")) == ["a", "b"]
 
 
+def test_a_status_update_leaves_the_prompt_index_alone(log: Log) -> None:
+    # a sweep updates each row twice (sent, done): the full-text index is rewritten only when a prompt changes
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], "a", "A skincare poster for LUMIERE")])
+    task_id = log.tasks(exp["id"])[0]["id"]
+    before = log.db.conn.total_changes
+    log.note_task(task_id, status="sent", sent_at="2026-12-04T00:00:00.000+00:00")
+    log.complete_task(task_id, {"status": "done", "cost_usd": 0.075})
+    assert log.db.conn.total_changes - before == 2  # the task row, twice: nothing written to tasks_fts
+    assert [t["cell_key"] for t in log.search("LUMIERE")] == ["a"]
+
+
+def test_add_tasks_counts_only_new_cells_whatever_their_columns(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    rows = [_task(exp["id"], "a"), _task(exp["id"], "b", seed=7), _task(exp["id"], "c"), _task(exp["id"], "a")]
+    rows[3] = {**rows[3], "task_uuid": "again"}
+    assert log.add_tasks(rows) == 3
+    assert [(t["cell_key"], t["seed"], t["status"]) for t in log.tasks(exp["id"])] == [
+        ("a", None, "pending"), ("b", 7, "pending"), ("c", None, "pending")]
+
+
 def test_add_tasks_keeps_cells_already_logged(log: Log) -> None:
     exp = log.ensure_experiment("e", model="m")
     assert log.add_tasks([_task(exp["id"], "a")]) == 1
