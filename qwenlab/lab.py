@@ -23,8 +23,9 @@ from .analysis.pairs import pairs
 from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
-from .store.comparison import ComparisonRecord
+from .errors import ComparisonError
 from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
+from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
 from .store.image_export import ExportedImage, export_images
 from .store.organize import Deletion, Organizer
@@ -156,6 +157,16 @@ class Experiment(ExperimentRecord):
         return Organizer(self.log, self.data_dir)
 
 
+def _read_only(method: str) -> Any:
+    """A comparison's answer to a method that would change an experiment: ComparisonError,
+    naming the fix (do it to one of its experiments)."""
+    def refuse(comparison: "Comparison", *args: Any, **kwargs: Any) -> Any:
+        raise ComparisonError(f"a comparison is read-only: {method}() one of its experiments instead, "
+                              f"e.g. lab.experiment({comparison.names[0]!r}).{method}(...)")
+    refuse.__name__ = method
+    return refuse
+
+
 class Comparison(ComparisonRecord, Experiment):
     """Two or more experiments of one log as one, `experiment` their first axis: what
     `lab.compare("a", "b")` returns. Read-only (nothing runs or extends it); the views of an
@@ -180,6 +191,19 @@ class Comparison(ComparisonRecord, Experiment):
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""
         return Costs(self.log.log, experiments=self.names, **filters)
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags of its experiments, each once."""
+        return list(dict.fromkeys(t for i in self.log.ids for t in self._organizer.tags(i)))
+
+    # read-only: what changes an experiment is done to the experiment itself
+    tag, untag, note, rename = _read_only("tag"), _read_only("untag"), _read_only("note"), _read_only("rename")
+    archive, unarchive, delete = _read_only("archive"), _read_only("unarchive"), _read_only("delete")
+
+    @property
+    def _organizer(self) -> Organizer:
+        return Organizer(self.log.log, self.data_dir)
 
 
 class Lab(Runner):
