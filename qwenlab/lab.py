@@ -174,10 +174,17 @@ class Experiment(ExperimentRecord):
 
     @property
     def _organizer(self) -> Organizer:
-        if self.id < 0:  # a Comparison (lab.compare) stands for several experiments: it has no row of its own
-            raise ComparisonError(f"{self.name!r} is a comparison (read-only): tag, note, rename, archive or delete "
-                                  "each of its experiments by name, e.g. lab.experiment(name).tag(...)")
         return Organizer(self.log, self.data_dir)
+
+
+def _read_only(method: str) -> Any:
+    """A comparison's answer to a method that would change an experiment: ComparisonError,
+    naming the fix (do it to one of its experiments)."""
+    def refuse(comparison: "Comparison", *args: Any, **kwargs: Any) -> Any:
+        raise ComparisonError(f"a comparison is read-only: {method}() one of its experiments instead, "
+                              f"e.g. lab.experiment({comparison.names[0]!r}).{method}(...)")
+    refuse.__name__ = method
+    return refuse
 
 
 class Comparison(ComparisonRecord, Experiment):
@@ -204,6 +211,19 @@ class Comparison(ComparisonRecord, Experiment):
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""
         return Costs(self.log.log, experiments=self.names, **filters)
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags of its experiments, each once."""
+        return list(dict.fromkeys(t for i in self.log.ids for t in self._organizer.tags(i)))
+
+    # read-only: what changes an experiment is done to the experiment itself
+    tag, untag, note, rename = _read_only("tag"), _read_only("untag"), _read_only("note"), _read_only("rename")
+    archive, unarchive, delete = _read_only("archive"), _read_only("unarchive"), _read_only("delete")
+
+    @property
+    def _organizer(self) -> Organizer:
+        return Organizer(self.log.log, self.data_dir)
 
 
 class Lab(Runner):

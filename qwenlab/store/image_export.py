@@ -78,8 +78,9 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
             raise ImageError(f"image file {str(original)!r} of {experiment.name!r} does not exist; "
                              "was the data folder moved?") from None
         stem = _unique(file_stem(experiment.name, catalog, entry, named), used)
-        record = image_record(experiment.name, catalog, entry, ratings.get(entry.image_id, []),
-                              scores.get(entry.image_id, []))
+        # the experiment the image is from: a comparison's rows name their member (store/comparison.py)
+        owner = str(entry.task.get("experiment") or experiment.name)
+        record = image_record(owner, catalog, entry, ratings.get(entry.image_id, []), scores.get(entry.image_id, []))
         file = out_dir / f"{stem}{original.suffix.lower()}"
         write_atomic(file, embed(data, original.suffix.lstrip("."), parameters=parameters_text(record),
                                  record=_compact(record), description=record["prompt"] or ""))
@@ -191,8 +192,10 @@ def _latest_score(ratings: list[dict[str, Any]]) -> float | None:
 
 def _scores(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
+    ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
+    marks = ", ".join("?" for _ in ids) or "NULL"
     rows = log.rows("SELECT image_id, engine, word_accuracy, ned, sentence_accuracy, missing_json FROM text_scores "
-                    "WHERE experiment_id = ? ORDER BY id", [experiment_id])
+                    f"WHERE experiment_id IN ({marks}) ORDER BY id", ids)
     for r in rows:
         r["missing"] = json.loads(r.pop("missing_json") or "[]")
         out.setdefault(r.pop("image_id"), []).append(r)
