@@ -348,7 +348,10 @@ class Runner:
             if row.get("backend") is None and self._sending_to:  # logged before provenance: it is asked here
                 self.log.note_task(task_id, **self._sending_to)
             try:
-                result = self.client.recover(Request.from_json(row["request_json"]))
+                with wire.place():  # a recovery asks the server too: it takes a place on the wire
+                    result = self.client.recover(Request.from_json(row["request_json"]))
+            except WireClosed:  # the run stopped before it was asked: still in doubt, for the next run
+                return _Outcome("uncertain", cost=job.reserved)
             except TransportError as exc:
                 self.log.note_task(task_id, error_message=f"recovery failed, will retry: {exc}")
                 return _Outcome("uncertain", cost=job.reserved, error=exc)
