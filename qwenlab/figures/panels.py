@@ -1,40 +1,61 @@
-"""One panel of a figure: an image with its stamp, or a labelled blank where an image is missing.
+"""One panel of a figure: an image with its caption under it, or a labelled blank where an image
+is missing.
 
-Shared by grids and pairs. The stamp is drawn inside the image (white on a dark band at its
-foot), so a crop of the image keeps it.
+Shared by grids and pairs. A caption never covers pixels: it is drawn below the image, in the
+space the page keeps for it (`caption_height`), so a poster's footer text stays visible.
 """
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any, Sequence
 
 from matplotlib.figure import Figure
 
 from ..store.catalog import Entry
-from .text import BLANK_PT, STAMP_PT, line_height, wrap_lines
+from .pages import DISPLAY_QUALITY, DISPLAY_WIDTH, page_bytes
+from .text import BLANK_PT, CAPTION_PT, line_height, wrap_lines
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["draw_image", "draw_blank", "FAILED_COLOR", "ShownFigure"]
+__all__ = ["draw_image", "draw_blank", "caption_lines", "caption_height", "FAILED_COLOR", "ShownFigure", "CAPTION_GAP"]
 
 FAILED_COLOR = "#c0392b"
+CAPTION_GAP = 0.04   # inches between an image and its caption
+_MAX_CAPTION_LINES = 6
 
 
 class ShownFigure(Figure):
-    """A matplotlib Figure that a notebook displays as a PNG, with no pyplot and no GUI backend
-    (Jupyter shows a bare Figure only as text unless pyplot's inline backend was loaded)."""
+    """A matplotlib Figure that a notebook displays as a JPEG at display size, with no pyplot and
+    no GUI backend (Jupyter shows a bare Figure only as text unless pyplot's inline backend was
+    loaded, and a full-size PNG would make the notebook heavy)."""
 
-    def _repr_png_(self) -> bytes:
-        buf = io.BytesIO()
-        self.savefig(buf, format="png", pil_kwargs={"compress_level": 3})
-        return buf.getvalue()
+    def _repr_jpeg_(self) -> bytes:
+        return page_bytes(self, "jpeg", min(self.dpi, DISPLAY_WIDTH / self.get_figwidth()), quality=DISPLAY_QUALITY)
 
 
-def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "np.ndarray", stamp: str, box_w: float,
+def caption_lines(caption: str, box_w: float) -> list[str]:
+    """A caption wrapped to the width of its image's box (inches)."""
+    return wrap_lines(caption, box_w - 0.04, CAPTION_PT, max_lines=_MAX_CAPTION_LINES) if caption else []
+
+
+def caption_height(lines: int) -> float:
+    """Inches a caption of `lines` lines takes under its image (0 for none)."""
+    return CAPTION_GAP + lines * line_height(CAPTION_PT) + 0.04 if lines else 0.0
+
+
+def _caption(ax: Any, caption: str, box_w: float, box_h: float, colour: str = "0.15") -> None:
+    """The caption under the axes `ax` (`box_w` x `box_h` inches), outside its pixels."""
+    lines = caption_lines(caption, box_w)
+    if lines:
+        ax.text(0.5, -CAPTION_GAP / box_h, "\n".join(lines), transform=ax.transAxes, ha="center", va="top",
+                fontsize=CAPTION_PT, color=colour, linespacing=1.15, clip_on=False)
+
+
+def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "np.ndarray", caption: str, box_w: float,
                box_h: float, *, frame: Any = None, boxes: Sequence[tuple[Sequence[tuple[float, float]], Any]] = ()) -> None:
-    """An image filling `rect` (figure fractions; `box_w` x `box_h` inches), aspect kept, stamped.
+    """An image filling `rect` (figure fractions; `box_w` x `box_h` inches), aspect kept, its
+    caption under it.
 
     frame: a colour for a thick border hugging the image (a text score's colour).
     boxes: (polygon in the image's pixel coordinates, colour) pairs, drawn as outlines (what OCR read)."""
@@ -50,18 +71,13 @@ def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "
         if frame is not None:
             h, w = pixels.shape[:2]
             ax.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor=frame, linewidth=4, clip_on=False))
-    if stamp:
-        h, w = pixels.shape[:2]
-        shown_w = min(box_w, box_h * w / h)  # the image keeps its aspect inside its box
-        ax.text(0.5, 0.012, "\n".join(wrap_lines(stamp, shown_w - 0.08, STAMP_PT, max_lines=6)), transform=ax.transAxes,
-                ha="center", va="bottom", fontsize=STAMP_PT, color="white", linespacing=1.15,
-                bbox={"boxstyle": "square,pad=0.25", "facecolor": "black", "alpha": 0.62, "linewidth": 0})
+    _caption(ax, caption, box_w, box_h)
 
 
-def draw_blank(fig: "Figure", rect: tuple[float, float, float, float], entry: Entry | None, stamp: str, box_w: float,
+def draw_blank(fig: "Figure", rect: tuple[float, float, float, float], entry: Entry | None, caption: str, box_w: float,
                box_h: float, problem: str | None = None) -> None:
     """A grey panel saying why there is no image (the error code and message of a failed cell),
-    framed red for a failure, dashed grey for a cell not run; the stamp at its foot."""
+    framed red for a failure, dashed grey for a cell not run; its caption under it."""
     ax = fig.add_axes(rect)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -74,9 +90,7 @@ def draw_blank(fig: "Figure", rect: tuple[float, float, float, float], entry: En
         spine.set_linewidth(1.4 if failed else 0.8)
         spine.set_linestyle("-" if failed else "--")
     text = problem or (entry.problem() if entry is not None else "no image")
-    lines = wrap_lines(text, box_w - 0.2, BLANK_PT, max_lines=int(box_h * 0.55 / line_height(BLANK_PT)))
-    ax.text(0.5, 0.62, "\n".join(lines), ha="center", va="center", fontsize=BLANK_PT, color=FAILED_COLOR if failed else "0.35",
+    lines = wrap_lines(text, box_w - 0.2, BLANK_PT, max_lines=max(1, int(box_h * 0.8 / line_height(BLANK_PT))))
+    ax.text(0.5, 0.5, "\n".join(lines), ha="center", va="center", fontsize=BLANK_PT, color=FAILED_COLOR if failed else "0.35",
             transform=ax.transAxes)
-    if stamp:
-        ax.text(0.5, 0.03, "\n".join(wrap_lines(stamp, box_w - 0.15, STAMP_PT, max_lines=5)), ha="center", va="bottom",
-                fontsize=STAMP_PT, color="0.2", transform=ax.transAxes)
+    _caption(ax, caption, box_w, box_h, "0.3")
