@@ -143,10 +143,12 @@ class _Captions:
         return cls(spec, axes, REPEAT not in headed and len({e.repeat for e in entries}) > 1)
 
     def text(self, e: Entry) -> str:
+        # which images of a mixed grid are synthetic is said even without captions
+        synthetic = e.synthetic and self.spec.catalog.provenance.mixed
         if not self.spec.captions:
-            return ""
+            return "SYNTHETIC" if synthetic else ""
         text = stamp_text(e, self.spec.catalog, self.axes, repeat=self.repeat)
-        if e.synthetic and self.spec.catalog.provenance.mixed:  # which images of a mixed grid are synthetic
+        if synthetic:
             text = "SYNTHETIC · " + text
         badges = self.spec.badges
         badge = badges.get(e.image_id) if badges is not None and self.spec.frame else None
