@@ -328,7 +328,7 @@ def _draw_headings(fig: ShownFigure, layout: _PageLayout) -> float:
     fig.text(fx(_MARGIN), fy(y), "\n".join(layout.sub_lines), fontsize=SUBTITLE_PT, color="0.25", va="top", ha="left")
     y += len(layout.sub_lines) * line_height(SUBTITLE_PT)
     if layout.scale_title:
-        draw_scale(fig, _MARGIN, y + 0.08, min(layout.width - 2 * _MARGIN, 9.0), layout.scale_title)
+        draw_scale(fig, _MARGIN, y + 0.04, layout.width - 2 * _MARGIN, layout.scale_title)
     y = top + layout.sub_h
     if layout.col_heads:
         for ci, head in enumerate(layout.col_heads):

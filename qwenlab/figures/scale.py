@@ -24,7 +24,7 @@ STOPS: tuple[tuple[float, tuple[float, float, float]], ...] = (
     (1.0, (0.102, 0.471, 0.216)),
 )
 NOT_SCORED = (0.667, 0.667, 0.667)
-SCALE_H = 0.42  # inches the drawn scale takes: the bar and its tick labels
+SCALE_H = 0.55  # inches the drawn scale takes: its title, the bar and its tick labels
 
 
 def frame_colour(value: Any) -> tuple[float, float, float]:
@@ -40,22 +40,21 @@ def frame_colour(value: Any) -> tuple[float, float, float]:
 
 
 def draw_scale(fig: Any, x: float, y: float, width: float, title: str) -> None:
-    """The scale as a bar `width` inches wide whose top-left corner is at (`x`, `y`) inches
-    from the page's top-left corner, ticked at its stops, with `title` on its left."""
+    """The scale drawn `width` inches wide from (`x`, `y`) inches (the page's top-left corner is
+    0, 0): `title` on a line of its own, then the bar ticked at its stops, and a grey "not scored"
+    swatch; SCALE_H inches high."""
     from matplotlib.patches import Rectangle
 
     W, H = fig.get_figwidth(), fig.get_figheight()
-    bar_h, steps = 0.12, 60
-    fig.text(x / W, 1 - (y + bar_h / 2) / H, title, fontsize=8, va="center", ha="left", color="0.25")
-    x0 = x + min(width * 0.45, 0.075 * len(title) + 0.2)
-    span = width - (x0 - x) - 0.9
+    fig.text(x / W, 1 - y / H, title, fontsize=8, va="top", ha="left", color="0.25")
+    top, bar_h, steps = y + 0.2, 0.12, 60
+    span = min(width, 6.0) - 1.0
     for i in range(steps):
-        v = i / (steps - 1)
-        fig.add_artist(Rectangle(((x0 + span * i / steps) / W, 1 - (y + bar_h) / H), span / steps / W + 1e-4, bar_h / H,
-                                 transform=fig.transFigure, facecolor=frame_colour(v), edgecolor="none"))
+        fig.add_artist(Rectangle(((x + span * i / steps) / W, 1 - (top + bar_h) / H), span / steps / W + 1e-4, bar_h / H,
+                                 transform=fig.transFigure, facecolor=frame_colour(i / (steps - 1)), edgecolor="none"))
     for v, _ in STOPS:
-        fig.text((x0 + span * v) / W, 1 - (y + bar_h + 0.03) / H, f"{v:.2f}".rstrip("0").rstrip(".") if v < 1 else "1.00",
+        fig.text((x + span * v) / W, 1 - (top + bar_h + 0.03) / H, "1.00" if v == 1 else f"{v:g}",
                  fontsize=7, ha="center", va="top", color="0.25")
-    fig.add_artist(Rectangle(((x0 + span + 0.15) / W, 1 - (y + bar_h) / H), 0.12 / W, bar_h / H, transform=fig.transFigure,
+    fig.add_artist(Rectangle(((x + span + 0.25) / W, 1 - (top + bar_h) / H), 0.12 / W, bar_h / H, transform=fig.transFigure,
                              facecolor=NOT_SCORED, edgecolor="none"))
-    fig.text((x0 + span + 0.32) / W, 1 - (y + bar_h / 2) / H, "not scored", fontsize=7, va="center", ha="left", color="0.25")
+    fig.text((x + span + 0.42) / W, 1 - (top + bar_h / 2) / H, "not scored", fontsize=7, va="center", ha="left", color="0.25")
