@@ -409,7 +409,7 @@ def _draw_tile(fig: ShownFigure, tiles: _Tiles, e: Entry, rect: tuple[float, flo
     spec, caption = tiles.spec, tiles.captions.text(e)
     pixels = tiles.arrays.get(e.path) if e.path else None
     if pixels is None or isinstance(pixels, str):  # failed, not run, or its file unreadable
-        draw_blank(fig, rect, e, caption, box_w, box_h, pixels)
+        draw_blank(fig, rect, e, caption, box_w, box_h, pixels, gid=f"task {e.task_id}")
         return False
     badges = spec.badges
     badge = badges.get(e.image_id) if badges is not None else None
@@ -417,7 +417,7 @@ def _draw_tile(fig: ShownFigure, tiles: _Tiles, e: Entry, rect: tuple[float, flo
     if spec.reading and badges is not None:
         boxes = _boxes(badges, e, pixels, spec.region)
     draw_image(fig, rect, pixels, caption, box_w, box_h, frame=frame_colour(badge.value if badge else None) if spec.frame else None,
-               boxes=boxes)
+               boxes=boxes, gid=f"image {e.image_id}")
     return True
 
 

@@ -84,9 +84,9 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
             frame = frame_colour(present(getattr(r, f"score_{side}", None))) if metric else None
             pixels = _pixels(getattr(r, f"path_{side}"), thumb)
             if isinstance(pixels, str) or pixels is None:
-                draw_blank(fig, rect, None, caps[j], box_w, size, pixels or "no image on this side")
+                draw_blank(fig, rect, None, caps[j], box_w, size, pixels or "no image on this side", gid=f"pair {r.pair} {side}")
             else:
-                draw_image(fig, rect, pixels, caps[j], box_w, size, frame=frame)
+                draw_image(fig, rect, pixels, caps[j], box_w, size, frame=frame, gid=f"pair {r.pair} {side}")
         y += size + cap_h + gap
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

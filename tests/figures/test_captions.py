@@ -4,13 +4,13 @@ text score's frame colour tells 0.88 from 1.00."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from tests.support.labkit import run_sweep, texts
 
 from qwenlab.figures.grid import build_grid
+from qwenlab.figures.panels import drawn_tiles
 from qwenlab.figures.scale import frame_colour
 
 
@@ -27,11 +27,12 @@ def shapes(tmp_path_factory: pytest.TempPathFactory):
 
 
 def overlaps(fig) -> list[tuple[str, str]]:
-    """(text, image) pairs whose drawn boxes intersect, from the rendered figure's window extents."""
+    """(text, image) pairs whose drawn boxes intersect, from the rendered figure's window extents
+    (an image's extent: where its pixels land)."""
     FigureCanvasAgg(fig)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    images = [ax.get_window_extent(renderer) for ax in fig.axes if ax.images]
+    images = [tile["image"].get_window_extent(renderer) for tile in drawn_tiles(fig)]
     assert images, "no image drawn"
     found = []
     for text in [*fig.texts, *(t for ax in fig.axes for t in ax.texts)]:

@@ -13,6 +13,7 @@ from tests.support.labkit import run_sweep, texts
 
 from qwenlab.cli import cli
 from qwenlab.figures.grid import build_grid
+from qwenlab.figures.panels import drawn_tiles
 from qwenlab.figures.region import check_region
 from qwenlab.store import thumbnails
 
@@ -74,12 +75,12 @@ def test_save_draws_pages_in_processes_and_follows_the_extension(exp, tmp_path: 
 def test_a_region_is_cut_from_the_original_at_full_resolution(exp) -> None:
     grid = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.25))
     fig = grid[0]
-    shapes = sorted({ax.images[0].get_array().shape for ax in fig.axes if ax.images})
+    shapes = sorted({tile["image"].get_array().shape for tile in drawn_tiles(fig)})
     assert shapes == [(128, 768, 3), (192, 512, 3)]  # a quarter of 768x512 and of 512x768: original pixels, not a thumbnail's
     path = exp.images.path.iloc[0]
     with Image.open(path) as img:
         top = np.asarray(img.convert("RGB"))[: img.height // 4]
-    drawn = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    drawn = [tile["image"].get_array() for tile in drawn_tiles(fig)]
     assert any(a.shape == top.shape and np.array_equal(np.asarray(a), top) for a in drawn)
     assert any("region 0, 0, 1, 0.25 of each image" in " ".join(t.split()) for t in texts(fig))
 
