@@ -46,13 +46,12 @@ class GridPage:
     """One page of a grid: the values of its page axes, and its figure, drawn on first use."""
 
     def __init__(self, render: Render, title: str, values: dict[str, Any] | None = None, label: str = "",
-                 file_label: str = "", before_render: Callable[[], None] | None = None) -> None:
+                 file_label: str = "") -> None:
         self.title = title
         self.values = dict(values or {})
         self.label = label            # "example: skincare poster (LUMIERE)"
         self.file_label = file_label  # the values only, for file names: "skincare poster (LUMIERE)"
         self._render = render
-        self._before = before_render
         self._figure: "Figure | None" = None
         self._counts: tuple[int, int] | None = None
 
@@ -60,8 +59,6 @@ class GridPage:
     def figure(self) -> "Figure":
         """The page's matplotlib Figure (drawn now if it was not yet)."""
         if self._figure is None:
-            if self._before is not None:
-                self._before()
             self._figure, images, blanks = self._render()
             self._counts = (images, blanks)
         return self._figure
