@@ -9,6 +9,10 @@
     ├── ExperimentNotFoundError     no experiment of that name in the log (the message lists the known ones)
     ├── ExperimentConflictError     a sweep run under the name of an experiment that has a different sweep
     │   └── BackendMismatchError        an experiment whose cells ran on the emulator resumed on Runware, or the reverse
+    ├── ComparisonError             experiments that cannot be compared (fewer than two, an axis named "experiment")
+    ├── ExperimentBusyError         an experiment that is running cannot be renamed or deleted now
+    ├── ConfirmationRequiredError   a delete asked for without its explicit confirmation
+    ├── BundleError                 a bundle file that is not one, or is damaged
     ├── UnknownAxisError            an axis name the experiment does not have
     ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis
     ├── JudgementError              a judgement that cannot be recorded
@@ -49,6 +53,10 @@ __all__ = [
     "ExperimentNotFoundError",
     "ExperimentConflictError",
     "BackendMismatchError",
+    "ComparisonError",
+    "ExperimentBusyError",
+    "ConfirmationRequiredError",
+    "BundleError",
     "UnknownAxisError",
     "UnknownCostKeyError",
     "JudgementError",
@@ -178,13 +186,37 @@ class ExperimentNotFoundError(QwenlabError, KeyError):
 
 
 class ExperimentConflictError(QwenlabError):
-    """An experiment of this name exists with a different sweep."""
+    """An experiment of this name exists with a different sweep. The message says what changed
+    (axes added or removed, values added or removed per axis, base-request parameters and
+    settings old -> new), how many cells are new, and the fix: a new name, or `extend=True`;
+    `changes` holds those lines (empty for a BackendMismatchError)."""
+
+    changes: tuple[str, ...] = ()
 
 
 class BackendMismatchError(ExperimentConflictError):
     """An experiment has cells done (or in doubt) on another backend than the client's: on
     qwenlab's emulator (synthetic images, emulated costs) while the client talks to Runware, or
     the reverse. Nothing was sent; the message names the fix (a new name, or `mix_backends=True`)."""
+
+
+class ComparisonError(QwenlabError, ValueError):
+    """Experiments that cannot be compared: fewer than two, or one with an axis named
+    "experiment" (the axis a comparison adds). The message names the fix."""
+
+
+class ExperimentBusyError(QwenlabError):
+    """The experiment is running (a sweep is sending its cells): renaming or deleting it now
+    would pull the log from under the run. The message says how to go on."""
+
+
+class ConfirmationRequiredError(QwenlabError, ValueError):
+    """A delete without its confirmation: `exp.delete(confirm=True)` (or `qwenlab delete --yes`)."""
+
+
+class BundleError(QwenlabError):
+    """A bundle file (`qwenlab bundle`) that cannot be read: not a qwenlab bundle, damaged, or an
+    image in it whose bytes do not match its hash."""
 
 
 class UnknownAxisError(QwenlabError, ValueError):

@@ -4,9 +4,11 @@
     exp = lab.run(sweep, name="lumiere-extend", budget_usd=1.00)
     exp.grid(rows="promptExtend", cols="size")    # qwenlab.figures.grid
     exp.explore()                                 # qwenlab.widgets.explorer
-    exp.judge("promptExtend")                     # qwenlab.widgets.judging
+    exp.judge("promptExtend", criterion="text correct")   # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
     lab.costs().by("experiment")                  # qwenlab.costs
+    cmp = lab.compare("lumiere-extend", "lumiere-v2")   # the experiment as an axis, read-only
+    cmp.grid(rows="experiment", cols="size")      # every view of an Experiment works on it
 
 This module sits on top of every layer: the record of an experiment (`qwenlab.store`) and the
 runner (`qwenlab.sweeps`) know nothing of the views; the views take the record. Here the two meet.
@@ -21,7 +23,13 @@ from .analysis.pairs import pairs
 from .costs import Costs
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
+from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
+from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
+from .store.image_export import ExportedImage, export_images
+from .store.log import DEFAULT_CRITERION
+from .store.organize import Deletion, Organizer
+from .store.search import search
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, text_scores
 from .widgets.explorer import Explorer
@@ -32,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["Lab", "Experiment"]
+__all__ = ["Lab", "Experiment", "Comparison"]
 
 
 class Experiment(ExperimentRecord):
@@ -74,10 +82,12 @@ class Experiment(ExperimentRecord):
         (see `qwenlab.widgets.explorer.Explorer`)."""
         return Explorer(self, **options)
 
-    def judge(self, axis: str, **options: Any) -> Judging:
-        """Blind judging of one axis: pairs in random order, labels hidden; win rates after
+    def judge(self, axis: str, *, criterion: str = DEFAULT_CRITERION, **options: Any) -> Judging:
+        """Blind judging of one axis: pairs in random order, labels hidden, images at full
+        resolution with the strings the prompt asked for beside them; keys ← → t s u; win rates
+        after, per criterion ("overall", "text correct" or your own, stored with each judgement)
         (see `qwenlab.widgets.judging.Judging`)."""
-        return Judging(self, axis, **options)
+        return Judging(self, axis, criterion=criterion, **options)
 
     def score_text(self, engine: Any = "auto", **options: Any) -> "pd.DataFrame":
         """Read the text in every image not yet read (OCR, with a progress bar), score it against
@@ -88,6 +98,97 @@ class Experiment(ExperimentRecord):
     def text_scores(self, engine: str | None = None) -> "pd.DataFrame":
         """The text scores stored in the log, one row per image; runs no OCR."""
         return text_scores(self, engine)
+
+    # -- organizing (qwenlab.store.organize) -------------------------------------------------------
+    @property
+    def tags(self) -> list[str]:
+        """Its tags, in the order they were added."""
+        return self._organizer.tags(self.id)
+
+    @property
+    def notes(self) -> str | None:
+        """Its note (`exp.note("...")`), or None."""
+        return self.row.get("notes")
+
+    @property
+    def archived(self) -> bool:
+        """Archived: out of the default listings (`lab.experiments()`, `qwenlab logs`), kept whole."""
+        return bool(self.row.get("archived_at"))
+
+    def tag(self, *tags: str) -> list[str]:
+        """Add tags (`exp.tag("posters", "lumiere")`); returns its tags. Find them with
+        `lab.experiments(tag="posters")` or `lab.search(tag="posters")`."""
+        return self._organizer.tag(self.id, *tags)
+
+    def untag(self, *tags: str) -> list[str]:
+        """Remove tags; returns its tags."""
+        return self._organizer.untag(self.id, *tags)
+
+    def note(self, text: str | None) -> "Experiment":
+        """Set its note (None clears it); shown by `lab.experiments()` and `qwenlab logs`."""
+        self._organizer.note(self.id, text)
+        return self
+
+    def rename(self, new_name: str) -> "Experiment":
+        """Give it a new name; its tasks, images, ratings, judgements and scores stay attached.
+        ExperimentConflictError if the name is taken; ExperimentBusyError while it runs."""
+        self._organizer.rename(self.id, new_name)
+        self.name = new_name.strip()
+        return self
+
+    def archive(self) -> "Experiment":
+        """Retire it from the default listings; nothing is removed (`unarchive()` brings it back)."""
+        self._organizer.archive(self.id)
+        return self
+
+    def unarchive(self) -> "Experiment":
+        """Bring an archived experiment back into the default listings."""
+        self._organizer.archive(self.id, archived=False)
+        return self
+
+    def delete(self, *, confirm: bool = False, force: bool = False) -> Deletion:
+        """Delete it: rows, ratings, judgements, scores, and the image files no other experiment
+        uses. Its spend stays in the cost history as "(deleted) NAME". confirm=True is required;
+        a running experiment is refused unless force=True (a run whose process died)."""
+        return self._organizer.delete(self.id, confirm=confirm, force=force)
+
+    def export_images(self, folder: str | Path, *, min_rating: float | None = None,
+                      where: dict[str, Any] | None = None, sidecar: bool = True) -> list[ExportedImage]:
+        """Copy its images into `folder` with readable names (experiment, values, seed), the
+        prompt, exact request, seed, cost, backend, scores and ratings written inside each file
+        and in a JSON sidecar (see `qwenlab.store.image_export`). min_rating: only images rated at
+        least this; where: only cells with these axis values ({"promptExtend": True})."""
+        return export_images(self, folder, min_rating=min_rating, where=where, sidecar=sidecar)
+
+    @property
+    def _organizer(self) -> Organizer:
+        return Organizer(self.log, self.data_dir)
+
+
+class Comparison(ComparisonRecord, Experiment):
+    """Two or more experiments of one log as one, `experiment` their first axis: what
+    `lab.compare("a", "b")` returns. Read-only (nothing runs or extends it); the views of an
+    `Experiment` work on it as they are:
+
+        cmp.grid(rows="experiment", cols="size")     # a grid with the experiment as an axis
+        cmp.pairs("experiment")                      # the same cell of each experiment, side by side
+        cmp.judge("experiment")                      # blind judging across experiments
+        cmp.text_scores(), cmp.costs().by("experiment")
+
+    An axis only some experiments have reads, for the others, what their requests sent (or "-"
+    where they cannot say): see `qwenlab.store.comparison`, which also says how judgements made
+    on a comparison are stored."""
+
+    def score_text(self, engine: Any = "auto", **options: Any) -> "pd.DataFrame":
+        """Read and score the text of every member's images not yet read (stored as each
+        experiment's own); one row per image of the comparison."""
+        for member in self.experiments:
+            score_experiment(member, engine, **options)
+        return text_scores(self, None if not isinstance(engine, str) or engine == "auto" else engine)
+
+    def costs(self, **filters: Any) -> Costs:
+        """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""
+        return Costs(self.log.log, experiments=self.names, **filters)
 
 
 class Lab(Runner):
@@ -103,7 +204,35 @@ class Lab(Runner):
 
     experiment_class = Experiment
 
+    def experiments(self, tag: str | None = None, *, archived: bool = False) -> "pd.DataFrame":
+        """Every experiment: status, cells by status, images, cost, tags, note. tag= keeps those
+        with that tag; archived=True lists archived ones too (deleted ones never show)."""
+        return self.log.experiments_frame(tag=tag, archived=archived)
+
+    def search(self, text: str | None = None, **filters: Any) -> "pd.DataFrame":
+        """Images whose prompt has every word of `text`, across experiments: experiment, values,
+        seed, rating, prompt, path, ... Filters: experiment=, tag=, min_rating=, archived=False,
+        raw=True (FTS5 syntax), limit= (see `qwenlab.store.search.search`)."""
+        return search(self.log, self.data_dir, text, **filters)
+
+    def bundle(self, names: str | list[str], path: str | Path) -> BundleInfo:
+        """Pack experiments (rows and images) into one zip file to hand to someone
+        (`lab.import_bundle(path)` on their side)."""
+        return write_bundle(self.log, self.data_dir, [names] if isinstance(names, str) else names, path)
+
+    def import_bundle(self, path: str | Path, *, as_name: str | None = None) -> ImportReport:
+        """Merge a bundle into this lab's log: importing twice adds nothing; costs and provenance
+        stay exact; a name in use here is refused, naming the fix (`as_name="new-name"`)."""
+        return import_bundle(self.log, self.data_dir, path, as_name=as_name)
+
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);
         keyword filters (`since=`, `until=`, `experiments=`) narrow it."""
         return Costs(self.log, **filters)
+
+    def compare(self, *names: str) -> Comparison:
+        """Two or more experiments of this lab as one read-only view, in which `experiment` is an
+        axis: `lab.compare("a", "b").grid(rows="experiment", cols="size")`, `.pairs("experiment")`,
+        `.judge("experiment")`, `.text_scores()`, `.costs().by("experiment")`.
+        Raises ExperimentNotFoundError for an unknown name, ComparisonError for fewer than two."""
+        return Comparison(self.log, names, self.data_dir)

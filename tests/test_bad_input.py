@@ -120,6 +120,21 @@ def test_a_missing_sweep_file_is_named(logged: dict[str, Any], tmp_path: Path) -
     assert result.exit_code == 2 and "nope.toml" in result.output and "does not exist" in result.output
 
 
+def test_a_changed_sweep_under_a_taken_name_says_what_changed_and_changes_nothing(logged: dict[str, Any],
+                                                                                   tmp_path: Path) -> None:
+    changed = tmp_path / "changed.toml"
+    changed.write_text(GOOD.replace("promptExtend = [true, false]\n", "promptExtend = [true, false]\noutputQuality = [60, 90]\n"))
+    result = CliRunner().invoke(cli, ["run", str(changed), "--no-progress", "--yes"])
+    assert result.exit_code == 2, result.output
+    assert "axes added: outputQuality (60, 90)" in result.output and "--extend" in result.output
+
+
+@pytest.mark.parametrize("args, words", [(["kept"], "two or more"), (["kept", "nope"], "no experiment named 'nope'")])
+def test_a_bad_comparison_is_refused_and_changes_nothing(logged: dict[str, Any], args: list[str], words: str) -> None:
+    result = CliRunner().invoke(cli, ["compare", *args])
+    assert result.exit_code == 2 and words in result.output, result.output
+
+
 # -- the same through the Python API ------------------------------------------------------------------
 @pytest.fixture
 def lab(logged: dict[str, Any], data_dir: Path):

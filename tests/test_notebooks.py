@@ -13,6 +13,10 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 TIMEOUT_S = 600  # per cell
+MAX_RUN_BYTES = 1_000_000  # a notebook once run, outputs and figures included: opened and shared quickly
+# the notebooks held to MAX_RUN_BYTES; 01 (2.3 MB), 02 (7.0 MB) and 04 (3.4 MB) are over it once run
+# (measured 2026-12-04) and join this list when their figures are made smaller
+SIZE_CHECKED = ("05-compare-and-share",)
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -47,6 +51,8 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
         pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    size = len(nbformat.writes(nb).encode())
+    assert path.stem not in SIZE_CHECKED or size <= MAX_RUN_BYTES, f"{path.name} is {size / 1e6:.2f} MB once run; keep it under 1 MB (smaller figures)"
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Iterator
@@ -221,10 +222,16 @@ def test_sweeps_failures_cli_and_export_never_hold_the_key(data_dir: Path, tmp_p
             texts += [(f"qwenlab {what} stdout", r.stdout), (f"qwenlab {what} stderr", r.stderr)]
         runner = CliRunner(env={k: v for k, v in env.items() if k.startswith(("RUNWARE", "QWENLAB"))})
         for args in (["logs"], ["logs", "clean"], ["logs", "echo", "--json"], ["costs"], ["costs", "--by", "promptExtend"],
-                     ["grid", "clean", "-o", str(tmp_path / "grid.png")]):
+                     ["grid", "clean", "-o", str(tmp_path / "grid.png")], ["tag", "clean", "shared"],
+                     ["search", "LUMIERE", "--json"], ["images", "clean", "-o", str(data_dir / "picked")],
+                     ["bundle", "clean", "echo", "-o", str(data_dir / "shared.zip")], ["datasette", "--metadata-only"]):
             result = runner.invoke(cli, args)
             assert result.exit_code == 0, (args, result.output)
             texts.append((f"qwenlab {' '.join(args)}", result.output))
+        # exported images carry their request inside and beside them; a bundle holds a log: none holds the key
+        assert len(list((data_dir / "picked").glob("*.json"))) == 4
+        with zipfile.ZipFile(data_dir / "shared.zip") as bundle:
+            texts += [(f"bundle {n}", bundle.read(n).decode("latin-1")) for n in bundle.namelist()]
 
         # the export keeps the prompt's <script> as text, and holds no key
         html = report.read_text(encoding="utf-8")

@@ -2,13 +2,22 @@
 
     j = exp.judge("promptExtend")       # the widget (qwenlab.widgets.judging)
     win_rates(exp, "promptExtend")      # DataFrame: judgements, wins, losses, ties, rate, interval
-    print(summary(exp, "promptExtend")) # promptExtend=on wins 62% [48%, 74%] of 40 judgements ...
+    print(summary(exp, "promptExtend")) # overall: promptExtend=on wins 62% [48%, 74%] of 40 judgements ...
+    win_rates(exp, "promptExtend", criterion="text correct")   # the judgements of one criterion only
 
 The widget shows pairs of images that share every other setting (`qwenlab.analysis.pairs`) in a random
 order, each pair's sides swapped at random, with every label hidden: the judge sees two images
 and says which is better, or that they tie. Each answer is written to the log's `judgements`
 table at once (image_a is the image shown left, image_b the one shown right, winner 'a', 'b' or
 'tie'), so judging can stop any time and go on later: pairs already judged are not shown again.
+
+Criteria. Each judgement says what was judged: "overall" (the default), "text correct" (is the
+text the prompt asked for spelled right?) or a name of the user's own. Win rates are counted per
+criterion, never across them: a judge may prefer one image overall and the other for its text.
+Judgements recorded before criteria existed read as "overall".
+
+Undo. `undo_judgement` removes one judgement from the log (the widget's undo walks back its own
+judgements, last first, and shows each pair again).
 
 Win rates. A value's judgements are those where one image has it and the other another value.
 By default a tie counts as half a win and half a loss (`ties="half"`), so the rate is
@@ -32,35 +41,57 @@ from typing import TYPE_CHECKING, Any
 from ..core.intervals import wilson_interval
 from ..errors import JudgementError
 from ..store.catalog import REPEAT, Catalog
+from ..store.log import DEFAULT_CRITERION
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["record_judgement", "win_rates", "summary", "judgements", "wilson_interval", "TIES", "WINNERS"]
+__all__ = ["record_judgement", "undo_judgement", "win_rates", "summary", "judgements", "criteria", "check_criterion",
+           "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
 
 TIES = ("half", "exclude")
 WINNERS = ("a", "b", "tie")
+CRITERIA = (DEFAULT_CRITERION, "text correct")  # the named ones; any other short name is the user's own
+_MAX_CRITERION_CHARS = 60
 
 
 # -- the maths ------------------------------------------------------------------------------------
-def win_rates(exp: "ExperimentRecord", axis: str, *, ties: str = "half", confidence: float = 0.95) -> "pd.DataFrame":
-    """Each value of `axis`: judgements, wins, losses, ties, win_rate and its Wilson interval
-    (ci_low, ci_high), from the log's judgements of this experiment along this axis.
+def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = None, ties: str = "half",
+              confidence: float = 0.95) -> "pd.DataFrame":
+    """Each value of `axis`, per criterion: judgements, wins, losses, ties, win_rate and its Wilson
+    interval (ci_low, ci_high), from the log's judgements of this experiment along this axis.
 
-    ties: "half" (a tie is half a win) or "exclude" (ties left out of the rate and the count).
-    The frame's `attrs` hold `ties`, `confidence` and `sentences` (one line per value)."""
+    criterion: count only the judgements of this criterion ("overall", "text correct", ...);
+    None (default): every criterion judged along this axis, each counted apart ("overall" alone
+    when nothing is judged yet). ties: "half" (a tie is half a win) or "exclude" (ties left out of
+    the rate and the count). The frame's `attrs` hold `ties`, `confidence` and `sentences` (one
+    line per criterion and value)."""
     import pandas as pd
 
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     catalog = catalog_for(exp, axis)
-    info = catalog.axes[axis]
     value_of = _image_values(catalog, axis)
+    judged = judgements(exp, axis, None if criterion is None else check_criterion(criterion))
+    names = [check_criterion(criterion)] if criterion is not None else criteria(judged)
+    rows = []
+    for name in names:
+        rows += _value_rows(catalog, axis, name, [j for j in judged if j["criterion"] == name], value_of, ties, confidence)
+    frame = pd.DataFrame(rows, columns=["criterion", "axis", "value", "judgements", "wins", "losses", "ties", "win_rate",
+                                        "ci_low", "ci_high"])
+    frame.attrs.update(ties=ties, confidence=confidence, sentences=[_sentence(r, ties, confidence) for r in rows])
+    return frame
+
+
+def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[str, Any]],
+                value_of: dict[int, tuple[Any, Any]], ties: str, confidence: float) -> list[dict[str, Any]]:
+    """The rows of `win_rates` for one criterion: each value's counts, rate and interval."""
+    info = catalog.axes[axis]
     counts: dict[Any, dict[str, int]] = {i: {"wins": 0, "losses": 0, "ties": 0} for i in range(len(info.values))}
     shown: dict[Any, Any] = dict(enumerate(info.values))
-    for j in judgements(exp, axis):
+    for j in judged:
         (ka, va), (kb, vb) = value_of.get(int(j["image_a"]), (None, None)), value_of.get(int(j["image_b"]), (None, None))
         if ka is None or kb is None or ka == kb:
             continue  # an image no longer in the experiment, or not a comparison along this axis
@@ -80,21 +111,20 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, ties: str = "half", confide
         n = w + l + t if ties == "half" else w + l
         s = w + t / 2 if ties == "half" else w
         lo, hi = wilson_interval(s, n, confidence)
-        rows.append({"axis": axis, "value": info.label(shown[key]), "judgements": n, "wins": w, "losses": l,
-                     "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi})
-    frame = pd.DataFrame(rows, columns=["axis", "value", "judgements", "wins", "losses", "ties", "win_rate", "ci_low",
-                                        "ci_high"])
-    frame.attrs.update(ties=ties, confidence=confidence, sentences=[_sentence(r, ties, confidence) for r in rows])
-    return frame
+        rows.append({"criterion": criterion, "axis": axis, "value": info.label(shown[key]), "judgements": n, "wins": w,
+                     "losses": l, "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi})
+    return rows
 
 
-def summary(exp: "ExperimentRecord", axis: str, *, ties: str = "half", confidence: float = 0.95) -> str:
-    """One sentence per value, e.g. "promptExtend=on wins 62% [48%, 74%] of 40 judgements"."""
-    return "\n".join(win_rates(exp, axis, ties=ties, confidence=confidence).attrs["sentences"])
+def summary(exp: "ExperimentRecord", axis: str, *, criterion: str | None = None, ties: str = "half",
+            confidence: float = 0.95) -> str:
+    """One sentence per criterion and value, e.g.
+    "text correct: promptExtend=on wins 62% [48%, 74%] of 40 judgements (...)"."""
+    return "\n".join(win_rates(exp, axis, criterion=criterion, ties=ties, confidence=confidence).attrs["sentences"])
 
 
 def _sentence(row: dict[str, Any], ties: str, confidence: float) -> str:
-    name = f"{row['axis']}={row['value']}"
+    name = f"{row['criterion']}: {row['axis']}={row['value']}"
     if not row["judgements"]:
         return f"{name}: no judgements yet"
     how = "ties counted as half" if ties == "half" else "ties excluded"
@@ -104,12 +134,14 @@ def _sentence(row: dict[str, Any], ties: str, confidence: float) -> str:
 
 
 # -- recording ------------------------------------------------------------------------------------
-def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: int, winner: str) -> int:
+def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: int, winner: str,
+                     criterion: str = DEFAULT_CRITERION) -> int:
     """Record that `winner` ('a', 'b' or 'tie') of images `image_a` and `image_b` is better,
-    along `axis`; returns the judgement's id. The two images must be of this experiment and
-    differ in that axis."""
+    along `axis`, on `criterion` ("overall", "text correct" or a short name of your own);
+    returns the judgement's id. The two images must be of this experiment and differ in that axis."""
     if winner not in WINNERS:
         raise JudgementError(f"winner must be 'a' (image_a is better), 'b' (image_b is better) or 'tie', got {winner!r}")
+    criterion = check_criterion(criterion)
     value_of = _image_values(catalog_for(exp, axis), axis)
     for name, image in (("image_a", image_a), ("image_b", image_b)):
         if int(image) not in value_of:
@@ -117,7 +149,34 @@ def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: 
     if value_of[int(image_a)][0] == value_of[int(image_b)][0]:
         raise JudgementError(f"images {image_a} and {image_b} have the same {axis}; a judgement along {axis!r} "
                              "compares two different values (take pairs from qwenlab.analysis.pairs.pairs)")
-    return exp.log.judge(exp.id, axis, int(image_a), int(image_b), winner)
+    return exp.log.judge(exp.id, axis, int(image_a), int(image_b), winner, criterion)
+
+
+def undo_judgement(exp: "ExperimentRecord", judgement_id: int) -> dict[str, Any]:
+    """Remove one judgement of this experiment from the log; returns it (as `judgements` reads it)."""
+    mine = {int(j["id"]) for j in exp.log.judgements(exp.id)}
+    if int(judgement_id) not in mine:
+        raise JudgementError(f"judgement_id={judgement_id} is not a judgement of experiment {exp.name!r}; "
+                             "take ids from qwenlab.analysis.judging.judgements(exp, axis)")
+    removed = exp.log.delete_judgement(int(judgement_id))
+    assert removed is not None  # it was there a moment ago, and only an undo deletes
+    return removed
+
+
+def check_criterion(criterion: Any) -> str:
+    """The criterion's name, stripped; JudgementError unless it is a short one-line string."""
+    if not isinstance(criterion, str) or not criterion.strip() or len(criterion.strip()) > _MAX_CRITERION_CHARS \
+            or "\n" in criterion.strip():
+        raise JudgementError(f"criterion must be a short name on one line ({' or '.join(map(repr, CRITERIA))}, or your own "
+                             f"of at most {_MAX_CRITERION_CHARS} characters), got {criterion!r}")
+    return criterion.strip()
+
+
+def criteria(judged: list[dict[str, Any]]) -> list[str]:
+    """The criteria of these judgements: the named ones first (`CRITERIA`' order), then the
+    user's own in the order first judged; ["overall"] when there are none."""
+    seen = list(dict.fromkeys(j["criterion"] for j in judged))
+    return [c for c in CRITERIA if c in seen] + [c for c in seen if c not in CRITERIA] or [DEFAULT_CRITERION]
 
 
 def catalog_for(exp: "ExperimentRecord", axis: str) -> Catalog:
@@ -140,6 +199,6 @@ def _image_values(catalog: Catalog, axis: str) -> dict[int, tuple[Any, Any]]:
     return out
 
 
-def judgements(exp: "ExperimentRecord", axis: str) -> list[dict[str, Any]]:
-    """The log's judgements of this experiment along `axis`, oldest first."""
-    return exp.log.judgements(exp.id, axis)
+def judgements(exp: "ExperimentRecord", axis: str, criterion: str | None = None) -> list[dict[str, Any]]:
+    """The log's judgements of this experiment along `axis` (of one criterion, or of all), oldest first."""
+    return exp.log.judgements(exp.id, axis, criterion)

@@ -18,6 +18,7 @@ the task may have been sent before (`sent_before=True`: crash recovery).
 
 from __future__ import annotations
 
+import contextlib
 import concurrent.futures as cf
 import ipaddress
 import os
@@ -47,6 +48,7 @@ from .results import GeneratedImage, TaskResult
 from .retry import PollSchedule, RetryPolicy
 from .taskrun import TaskRun
 from .uploads import Uploader, is_local_image
+from .wire import Wire
 
 __all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "DEFAULT_BASE_URL"]
 
@@ -196,7 +198,8 @@ class RunwareClient:
 
     # -- generating ------------------------------------------------------------------------------
     def generate(self, request: Request, *, include_cost: bool = True, save: bool = True,
-                 sent_before: bool = False) -> TaskResult:
+                 sent_before: bool = False, wire: Wire | None = None,
+                 before_send: Callable[[], None] | None = None) -> TaskResult:
         """Send one request and return its result, every image fetched, checked and saved.
 
         Raises ValidationError (nothing sent) or the QwenlabError that ended the task, with
@@ -207,8 +210,15 @@ class RunwareClient:
         that crashed or by another process: a `conflictTaskUUID` answer then fetches its results.
         Otherwise that answer on a first attempt raises ConflictTaskUUIDError (another task owns
         the UUID; use `request.renew()`).
+
+        `wire`: a `qwenlab.api.wire.Wire` shared by several threads: the task holds one of its
+        places from just before its POST until its last image is downloaded, and its images are
+        checked and written after, so the next task goes out meanwhile; raises WireClosed (nothing
+        sent) once the wire is closed. `before_send`: called with the place held, right before the
+        POST (the runner marks the task 'sent' in its log there); what it raises stops the task unsent.
         """
-        out = self._execute([request], include_cost=include_cost, save=save, sent_before=sent_before)[0]
+        out = self._execute([request], include_cost=include_cost, save=save, sent_before=sent_before, wire=wire,
+                            before_send=before_send)[0]
         if isinstance(out, QwenlabError):
             raise out
         return out
@@ -273,7 +283,8 @@ class RunwareClient:
         Returns the TaskResult (`recovered=True`, waiting for images still processing) if the
         task was accepted, or None if the server never saw it (then it is safe to send again).
         """
-        run = TaskRun(request, request.to_task(), self._fetcher(request, save=True, cancel=None))
+        downloaded: list[tuple[GeneratedImage, bytes]] = []
+        run = TaskRun(request, request.to_task(), self._downloader_for(request, downloaded, None))
         run.attempts, run.recovered, run.needs_poll = 0, True, True
         answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": run.task_uuid}])
         items, errs = answer.for_task(run.task_uuid, only_task=True)
@@ -283,6 +294,7 @@ class RunwareClient:
             errs = [answer.errors[0] if answer.errors else {"message": answer.text or f"HTTP {answer.status}"}]
         run.absorb_poll(items, errs, answer.status)
         self._poll([run], None)
+        self._keep(downloaded, save=True)
         out = run.outcome()
         if isinstance(out, QwenlabError):
             raise out
@@ -334,12 +346,14 @@ class RunwareClient:
     # -- the machinery ---------------------------------------------------------------------------
     def _execute(
         self, requests: list[Request], *, include_cost: bool, save: bool, cancel: threading.Event | None = None,
-        sent_before: bool = False,
+        sent_before: bool = False, wire: Wire | None = None, before_send: Callable[[], None] | None = None,
     ) -> list[Outcome]:
-        """Validate, POST every valid task in one array, poll what needs it, collect outcomes."""
+        """Validate, POST every valid task in one array, poll what needs it, collect outcomes.
+        Images are downloaded on the wire and checked and saved once off it (see `generate`)."""
         slots: list[Outcome | None] = [None] * len(requests)
         runs: list[tuple[int, TaskRun]] = []
         seen: set[str] = set()
+        downloaded: list[tuple[GeneratedImage, bytes]] = []
         for i, request in enumerate(requests):
             try:
                 if not isinstance(request, Request):
@@ -354,9 +368,15 @@ class RunwareClient:
             task = prepared.to_task()
             if include_cost and not prepared.is_set("includeCost"):
                 task["includeCost"] = True
-            runs.append((i, TaskRun(prepared, task, self._fetcher(prepared, save=save, cancel=cancel), sent_before=sent_before)))
+            runs.append((i, TaskRun(prepared, task, self._downloader_for(prepared, downloaded, cancel), sent_before=sent_before)))
         if runs:
-            self._run([r for _, r in runs], cancel)
+            with wire.place() if wire is not None else contextlib.nullcontext():
+                if before_send is not None:
+                    before_send()
+                self._run([r for _, r in runs], cancel)
+                if wire is not None:  # before the place is given back: no task may follow a fatal error
+                    wire.note_failures([e for _, r in runs for e in (r.failure, *r.task_errors)])
+            self._keep(downloaded, save)
         for i, run in runs:
             slots[i] = run.outcome()
         return slots  # type: ignore[return-value]
@@ -441,13 +461,25 @@ class RunwareClient:
                 errs = unnamed[:1] or [{"message": answer.text or f"HTTP {answer.status}"}]
             run.absorb_poll(items, errs, answer.status)
 
-    def _fetcher(self, request: Request, *, save: bool, cancel: threading.Event | None) -> Callable[[dict[str, Any], str], GeneratedImage]:
+    def _downloader_for(self, request: Request, downloaded: list[tuple[GeneratedImage, bytes]],
+                        cancel: threading.Event | None) -> Callable[[dict[str, Any], str], GeneratedImage]:
+        """What a TaskRun calls for each finished image: download it now (its URL expires) and
+        add it to `downloaded`, for `_keep` to check and save once the task is off the wire."""
         fmt = str(request.get("outputFormat") or "JPG")
 
-        def fetch(item: dict[str, Any], task_uuid: str) -> GeneratedImage:
-            return self._images.fetch(item, task_uuid, fmt, save=save, cancel=cancel)
+        def download(item: dict[str, Any], task_uuid: str) -> GeneratedImage:
+            image, data = self._images.download(item, task_uuid, fmt, cancel)
+            if data is not None:
+                downloaded.append((image, data))
+            return image
 
-        return fetch
+        return download
+
+    def _keep(self, downloaded: list[tuple[GeneratedImage, bytes]], save: bool) -> None:
+        """Check and save (or keep in memory) each downloaded image; a failed check lands in its `.error`."""
+        for image, data in downloaded:
+            self._images.keep(image, data, save=save)
+        downloaded.clear()
 
 
 # -- helpers ------------------------------------------------------------------------------------------

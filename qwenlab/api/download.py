@@ -172,6 +172,18 @@ class ImageFetcher:
 
         An image in another format than `fmt` (outputFormat) is paid for all the same: it is kept,
         with `format_requested` set to what was asked (see `GeneratedImage.format_mismatch`)."""
+        image, data = self.download(item, task_uuid, fmt, cancel)
+        if data is not None:
+            self.keep(image, data, save=save)
+        return image
+
+    def download(self, item: dict[str, Any], task_uuid: str, fmt: str,
+                 cancel: threading.Event | None = None) -> tuple[GeneratedImage, bytes | None]:
+        """The network half of `fetch`: the image of `item` and its bytes, unchecked (None, with
+        `.error` set, when they could not be had). `keep` checks and saves them.
+
+        Split so that a client can give its place on the wire to the next task while the bytes are
+        checked and written (an imageURL expires: the bytes are taken at once, checked after)."""
         image = GeneratedImage.from_item(item, task_uuid)
         try:
             image.format_requested = normalize_format(fmt)
@@ -180,15 +192,23 @@ class ImageFetcher:
         try:
             # inline payloads first: no network, nothing to expire
             if isinstance(item.get("imageBase64Data"), str):
-                data = decode_inline(item["imageBase64Data"], max_bytes=self.store.max_bytes)
-            elif isinstance(item.get("imageDataURI"), str):
-                data = decode_inline(item["imageDataURI"], max_bytes=self.store.max_bytes)
-            elif isinstance(item.get("imageURL"), str):
-                data = self.downloader.fetch(item["imageURL"], cancel)
-            else:
-                raise ImageError("the answer names no imageURL, imageBase64Data or imageDataURI")
+                return image, decode_inline(item["imageBase64Data"], max_bytes=self.store.max_bytes)
+            if isinstance(item.get("imageDataURI"), str):
+                return image, decode_inline(item["imageDataURI"], max_bytes=self.store.max_bytes)
+            if isinstance(item.get("imageURL"), str):
+                return image, self.downloader.fetch(item["imageURL"], cancel)
+            raise ImageError("the answer names no imageURL, imageBase64Data or imageDataURI")
+        except ImageError as exc:
+            image.error = exc.for_task(image.task_uuid)
+            return image, None
+
+    def keep(self, image: GeneratedImage, data: bytes, *, save: bool = True) -> None:
+        """The local half of `fetch`: check `data` (any JPEG, PNG or WEBP that passes every check:
+        the format is compared after) and save it by hash (`save=False`: keep it in `.data`),
+        filling in `image`; a failed check lands in `image.error`."""
+        try:
             info: ImageInfo
-            if save:  # any JPEG, PNG or WEBP that passes every check: the format is compared after
+            if save:
                 stored = self.store.save(data)
                 image.path, info = stored.path, stored
             else:
@@ -197,5 +217,4 @@ class ImageFetcher:
             image.sha256, image.format = info.sha256, info.format
             image.width, image.height, image.nbytes = info.width, info.height, info.nbytes
         except ImageError as exc:
-            image.error = exc.for_task(task_uuid)
-        return image
+            image.error = exc.for_task(image.task_uuid)

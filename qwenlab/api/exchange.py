@@ -24,6 +24,7 @@ from typing import Any, Callable
 import httpx
 
 from ..errors import APIError, QwenlabError, TransportError, api_error_from, redact
+from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 __all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES", "SYNC_TIMEOUT_CODE", "is_sync_timeout"]
@@ -32,6 +33,10 @@ __all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES", "SYNC_TIMEOUT_CODE", "is_sy
 # results of a 2048 x 2048 JPEG in base64 take about 100 MB. A longer body is broken or hostile,
 # and reading it whole could exhaust memory, so it is refused while it streams in.
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
+
+
+# the fields of an answer's body qwenlab reads ("error": older payloads' single error)
+_BODY_FIELDS = ("data", "errors", "error")
 
 
 @dataclass
@@ -50,6 +55,10 @@ class Answer:
     # "accepted before", where on a first attempt it means another task owns the UUID
     resent: bool = False
 
+    # the body's fields besides data/errors (none documented), redacted: each item carries them
+    # under ANSWER_KEY, so that what the API says about the whole answer is kept with its images
+    extra: dict[str, Any] = field(default_factory=dict)
+
     @property
     def ok_status(self) -> bool:
         return 200 <= self.status < 300
@@ -57,6 +66,8 @@ class Answer:
     def for_task(self, task_uuid: str, *, only_task: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The data items and error items naming `task_uuid` (errors naming no task go to the only task)."""
         items = [d for d in self.data if isinstance(d, dict) and d.get("taskUUID") == task_uuid]
+        if self.extra:
+            items = [{**d, ANSWER_KEY: self.extra} for d in items]
         errs = [e for e in self.errors if e.get("taskUUID") == task_uuid or (only_task and not e.get("taskUUID"))]
         return items, errs
 
@@ -275,4 +286,5 @@ def _parse(resp: httpx.Response) -> Answer | None:
     # older payloads put a single error in "error"
     if not errors and isinstance(body.get("error"), dict):
         errors = [body["error"]]
-    return Answer(status, data, errors, retry_after)
+    extra = clean_raw({k: v for k, v in body.items() if k not in _BODY_FIELDS})
+    return Answer(status, data, errors, retry_after, extra=extra)

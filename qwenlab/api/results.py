@@ -2,7 +2,9 @@
 
 `TaskResult` is one task (one Request); `GeneratedImage` is one image of it, or one failed image
 slot when `error` is set. `raw` keeps the response item exactly as it came, unknown fields
-included, minus the big base64 payloads, so a field Runware adds tomorrow is not lost.
+included, minus the big base64 payloads, so a field Runware adds tomorrow is not lost; fields
+of the answer's body besides `data` and `errors` ride along under `raw["_answer"]`.
+`GeneratedImage.api_extra` is what of that qwenlab does not model (the log's `images.api_extra`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
     from ..core.request import Request
 
-__all__ = ["GeneratedImage", "TaskResult", "clean_raw", "read_costs", "COST_READINGS"]
+__all__ = ["GeneratedImage", "TaskResult", "clean_raw", "read_costs", "COST_READINGS", "MODELLED_FIELDS", "ANSWER_KEY"]
 
 # How the `cost` numbers of a task's items were read (TaskResult.cost_reading, tasks.cost_reading):
 # "per_image": each item's own cost (it matches the model's price); "per_task": every item
@@ -32,6 +34,14 @@ _COST_TOLERANCE = 0.02
 
 # Payload fields dropped from `raw` (the bytes live in the saved file instead).
 _PAYLOAD_FIELDS = ("imageBase64Data", "imageDataURI")
+# The fields of an imageInference result item that qwenlab reads into columns of its own (the
+# model page's response parameters, and getResponse's status/progress/error); any other field
+# is kept in `GeneratedImage.api_extra`.
+MODELLED_FIELDS = frozenset({"taskType", "taskUUID", "imageUUID", "imageURL", "imageBase64Data", "imageDataURI", "seed",
+                             "NSFWContent", "cost", "status", "progress", "error"})
+# Where an item carries the fields of the answer's body other than `data` and `errors` (set by
+# `qwenlab.api.exchange.Answer.for_task`): not a field Runware sends in an item.
+ANSWER_KEY = "_answer"
 
 
 def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,6 +100,17 @@ class GeneratedImage:
     def format_mismatch(self) -> bool:
         """True when the image arrived in another format than the outputFormat asked for."""
         return bool(self.format and self.format_requested and self.format != self.format_requested)
+
+    @property
+    def api_extra(self) -> dict[str, Any]:
+        """The fields of the API's answer that qwenlab does not model: the item's own (a field
+        Runware adds, e.g. a rewritten prompt with promptExtend, if it ever sends one) and, under
+        "_answer", those of the answer's body besides `data` and `errors`. Empty when there are
+        none; redacted like `raw`."""
+        extra = {k: copy.deepcopy(v) for k, v in self.raw.items() if k not in MODELLED_FIELDS}
+        if not extra.get(ANSWER_KEY):
+            extra.pop(ANSWER_KEY, None)
+        return extra
 
     def raw_for_log(self) -> dict[str, Any]:
         """`raw`, plus what qwenlab noticed about the image under "_qwenlab" (a format other than

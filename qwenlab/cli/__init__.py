@@ -1,6 +1,7 @@
 """The `qwenlab` command: a click group of thin commands over the library.
 
-Each group of commands has its module (runs, demo, logs, views, scores, emulator, models),
+Each group of commands has its module (runs, demo, logs, views, compare, scores, judgements, emulator,
+models, organize, search, share, datasette),
 imported only when one of its commands runs or shows its help (`lazy.LazyGroup`), so that
 `qwenlab --help` and `qwenlab emulator` start without pandas, matplotlib or ipywidgets.
 Exit codes are decided in one place, `QwenlabGroup.invoke` with `exits.py`.
@@ -31,15 +32,42 @@ COMMANDS: dict[str, LazyCommand] = {
     "grid": LazyCommand("qwenlab.cli.views:grid_command",
                         "Write a comparison grid of EXPERIMENT's images: "
                         "qwenlab grid NAME --rows promptExtend --cols size -o grid.png"),
+    "compare": LazyCommand("qwenlab.cli.compare:compare_command",
+                           "Compare experiments in one grid, the experiment as an axis: "
+                           "qwenlab compare A B --rows experiment --cols size -o cmp.png"),
     "export": LazyCommand("qwenlab.cli.views:export_command",
                           "Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html"),
     "score": LazyCommand("qwenlab.cli.scores:score_command",
                          "Read the text in every image of EXPERIMENT (OCR) and score it against the prompt's quoted "
                          "strings: word accuracy, NED, and which strings were misspelled."),
+    "judgements": LazyCommand("qwenlab.cli.judgements:judgements_command",
+                              "The win rates of EXPERIMENT's blind judgements (made with exp.judge in a notebook), per "
+                              "axis and criterion, each with its 95% Wilson interval."),
     "emulator": LazyCommand("qwenlab.cli.emulator:emulator_command",
                             "Serve the offline emulator of Runware's API on loopback until Ctrl-C."),
     "models": LazyCommand("qwenlab.cli.models:models_command",
                           "List the model descriptions qwenlab knows, with their prices."),
+    "tag": LazyCommand("qwenlab.cli.organize:tag_command", "Add TAGS to EXPERIMENT: qwenlab tag NAME posters lumiere."),
+    "untag": LazyCommand("qwenlab.cli.organize:untag_command", "Remove TAGS from EXPERIMENT."),
+    "note": LazyCommand("qwenlab.cli.organize:note_command",
+                        "Set EXPERIMENT's note (shown by `qwenlab logs`); without TEXT, print it."),
+    "rename": LazyCommand("qwenlab.cli.organize:rename_command",
+                          "Rename EXPERIMENT to NEW_NAME; its tasks, images, ratings, judgements and scores stay attached."),
+    "archive": LazyCommand("qwenlab.cli.organize:archive_command",
+                           "Archive EXPERIMENTS: out of `qwenlab logs` (`--all` shows them), nothing removed."),
+    "unarchive": LazyCommand("qwenlab.cli.organize:unarchive_command", "Bring archived EXPERIMENTS back into the listings."),
+    "delete": LazyCommand("qwenlab.cli.organize:delete_command",
+                          "Delete EXPERIMENT: its rows and the image files no other experiment uses, after asking."),
+    "search": LazyCommand("qwenlab.cli.search:search_command",
+                          "Find images whose prompt has every word of TEXT, in every experiment: qwenlab search LUMIERE."),
+    "images": LazyCommand("qwenlab.cli.share:images_command",
+                          "Copy EXPERIMENT's images into a folder, each carrying its settings: qwenlab images NAME -o DIR."),
+    "bundle": LazyCommand("qwenlab.cli.share:bundle_command",
+                          "Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE."),
+    "import": LazyCommand("qwenlab.cli.share:import_command",
+                          "Merge the experiments of a BUNDLE file into this log; importing it twice adds nothing."),
+    "datasette": LazyCommand("qwenlab.cli.datasette:datasette_command",
+                             "Browse the log in Datasette on 127.0.0.1, with image thumbnails, canned queries and facets."),
 }
 
 

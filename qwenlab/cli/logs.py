@@ -11,6 +11,7 @@ from ..costs.frames import Costs, format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log
+from ..store.organize import Organizer
 from ..store.provenance import EMULATOR_MEANS
 from .common import existing_log, log_path
 from .exits import param_hints
@@ -29,8 +30,12 @@ _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the e
 @click.argument("experiment", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("-n", "--limit", type=int, default=200, show_default=True, help="Tasks shown for an experiment.")
-def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
+@click.option("--tag", default=None, help="Only experiments with this tag (`qwenlab tag NAME TAG`).")
+@click.option("--all", "show_all", is_flag=True, help="Archived experiments too (`qwenlab archive NAME`).")
+def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | None, show_all: bool) -> None:
     """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path.
+
+    Archived experiments are left out unless --all is given; --tag TAG lists those with that tag.
 
     The backend column says where each experiment ran: emulator (qwenlab's offline emulator:
     synthetic images, emulated costs), runware, mixed, or unknown (logged before it was recorded).
@@ -47,13 +52,17 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
         click.echo("[]")  # no log: no experiments, for a script that reads the list
         return
     path = existing_log()
-    df = Log(path).experiments_frame()
+    df = Log(path).experiments_frame(tag=tag, archived=show_all)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))
     elif df.empty:
-        click.echo(f"no experiments yet in {path}")
+        hidden = 0 if show_all else len(Log(path).experiments_frame(tag=tag, archived=True))
+        found = f"no experiments with tag {tag!r}" if tag else "no experiments"
+        click.echo(f"{found} in {path}" + (f" but {hidden} archived (--all shows them)" if hidden else ""))
     else:
-        click.echo(df[_LIST_COLUMNS].to_string(index=False))
+        # tags and the archived mark only when there are any: a listing stays narrow without them
+        extra = [c for c in ("tags", "archived") if df[c].any()]
+        click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
         for word in ("emulator", "mixed", "unknown"):
             if word in shown or (word == "emulator" and "mixed" in shown):
@@ -63,15 +72,20 @@ def logs_command(experiment: str | None, as_json: bool, limit: int) -> None:
 def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:
     """Print one experiment: its row and first `limit` tasks as JSON, or its summary and a table."""
     if as_json:
-        tasks = exp.log.tasks_frame(exp.id).head(limit)
+        tasks = exp.log.tasks_frame(exp.id, limit=limit)
         click.echo(json.dumps({"experiment": exp.row, "tasks": json.loads(tasks.to_json(orient="records"))}, indent=2,
                               ensure_ascii=False))
         return
     click.echo(exp.summary())  # says SYNTHETIC / MIXED / not recorded under its first line
+    tags = Organizer(exp.log, exp.data_dir).tags(exp.id)
+    for label, text in (("tags", ", ".join(tags)), ("note", exp.row.get("notes")),
+                        ("archived", exp.row.get("archived_at"))):
+        if text:
+            click.echo(f"  {label}: {text}")
     mixed = exp.provenance.mixed
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]
-    table = exp.df.head(limit)[list(dict.fromkeys(columns))].copy()
+    table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
     for axis in exp.axes:

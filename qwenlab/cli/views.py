@@ -16,7 +16,7 @@ from ..store.experiment import open_experiment
 from ..typography.badges import score_badges
 from .exits import param_hints
 
-__all__ = ["grid_command", "export_command"]
+__all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +37,13 @@ def layout_options(fn: F) -> F:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def figure_options(fn: F) -> F:
+    """The size and resolution of a grid's figures, shared by `grid` and `compare`."""
+    fn = click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of the pages.")(fn)
+    return click.option("--cell-size", type=float, default=None,
+                        help="Height of each image, in inches (default 2.2; 1.2 with --region).")(fn)
 
 
 def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
@@ -68,8 +75,7 @@ def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[st
                    "0,0,1,0.3 is the top 30%% (the headline).")
 @click.option("--captions/--no-captions", default=True, show_default=True,
               help="A caption under each image: what the headers do not say, and the seed the API reported.")
-@click.option("--cell-size", type=float, default=None, help="Height of each image, in inches (default 2.2; 1.2 with --region).")
-@click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of the pages.")
+@figure_options
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes drawing pages at once (default: one per core).")
 @click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,

@@ -189,7 +189,7 @@ def _figure(e: Entry, catalog: Catalog, stamped: list[str], uris: dict[str, str]
 
 def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
 
-    costs = Costs(experiment.log, experiments=[experiment.name])
+    costs = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
     totals = costs.totals()
     out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
     cols = ["tasks", "done", "failed", "images", "cost_usd", "usd_per_image"]

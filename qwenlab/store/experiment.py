@@ -56,12 +56,20 @@ class ExperimentRecord:
     @property
     def row(self) -> dict[str, Any]:
         row = self.log.experiment(self.name)
-        assert row is not None
+        if row is None:  # deleted, or renamed by another Experiment object or process since this one opened
+            raise ExperimentNotFoundError(f"experiment {self.name!r} is no longer in {self.log.path} "
+                                          "(deleted or renamed); open it again by its name")
         return row
 
     @property
     def id(self) -> int:
         return int(self.row["id"])
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the experiments this record covers: its own (a comparison's: its members',
+        `qwenlab.store.comparison`), as the cost queries take them."""
+        return [self.name]
 
     @property
     def status(self) -> str:
@@ -98,10 +106,15 @@ class ExperimentRecord:
     @property
     def df(self) -> "pd.DataFrame":
         """One row per cell: its axis values, repeat, status, seed, cost and first image's path."""
+        return self.cells()
+
+    def cells(self, limit: int | None = None) -> "pd.DataFrame":
+        """`df`, of the first `limit` cells only when given (read from the log without the others:
+        `qwenlab logs NAME` shows 200 cells of an experiment of any size at once)."""
         import pandas as pd
 
-        tasks = self.log.tasks(self.id)
-        images = self.log.images(self.id)
+        tasks = self.log.tasks(self.id, limit=limit)
+        images = self.log.images(self.id, task_ids=[t["id"] for t in tasks] if limit is not None else None)
         by_task: dict[int, list[dict[str, Any]]] = {}
         for img in images:
             by_task.setdefault(img["task_id"], []).append(img)
@@ -154,10 +167,10 @@ class ExperimentRecord:
     def counts(self) -> dict[str, int]:
         """Cells by status, and images."""
         out = {"cells": 0, "done": 0, "failed": 0, "pending": 0, "sent": 0}
-        for t in self.log.tasks(self.id):
-            out["cells"] += 1
-            out[t["status"]] = out.get(t["status"], 0) + 1
-        out["images"] = len(self.log.images(self.id))
+        for status, n in self.log.task_counts(self.id).items():  # counted by SQLite, no row read whole
+            out["cells"] += n
+            out[status] = out.get(status, 0) + n
+        out["images"] = self.log.image_count(self.id)
         return out
 
     @property

@@ -22,7 +22,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import redact
 from ..paths import db_path
@@ -33,9 +33,15 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json"]
+__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
 
 BUSY_TIMEOUT_S = 30.0
+
+# What a judgement judged when nobody said: also what judgements made before criteria existed read as.
+DEFAULT_CRITERION = "overall"
+# a judgement row as every query reads it (the table as `j`): no NULL criterion
+JUDGEMENT_COLUMNS = (f"j.id, j.experiment_id, j.axis, j.image_a, j.image_b, j.winner, "
+                     f"coalesce(j.criterion, '{DEFAULT_CRITERION}') AS criterion, j.created_at")
 
 
 def utc_now() -> str:
@@ -52,12 +58,43 @@ def to_json(value: Any) -> str:
 # experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the
 # price estimate where none was reported, the estimate of tasks left 'sent' (they may have been
 # charged), and whatever earlier failed attempts of a retried cell were charged (history_json).
-SPENT_SQL = (
+SPENT_NOW_SQL = (  # what each task's last attempt cost (columns of the cost index only)
     "coalesce(sum(CASE WHEN t.status = 'done' THEN coalesce(t.cost_usd, t.estimated_cost_usd) "
-    "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END "
-    "+ CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
+    "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END), 0)"
+)
+SPENT_BEFORE_SQL = (  # what earlier failed attempts of retried cells were charged (history_json)
+    "coalesce(sum(CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
     "FROM json_each(t.history_json) h) END), 0)"
 )
+SPENT_SQL = f"({SPENT_NOW_SQL} + {SPENT_BEFORE_SQL})"
+
+
+def _columns(values: dict[str, Any]) -> str:
+    return ", ".join(f"[{c}]" for c in values)
+
+
+def _marks(values: dict[str, Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _update_task(db: "sqlite_utils.Database", task_id: int, fields: dict[str, Any]) -> None:
+    """UPDATE one task row with plain SQL: sqlite-utils' `update()` reads the table's schema and
+    the row back on every call, which was a tenth of a sweep's time per task at concurrency 1."""
+    if fields:
+        sets = ", ".join(f"[{c}] = ?" for c in fields)
+        db.execute(f"UPDATE tasks SET {sets} WHERE id = ?", [*fields.values(), task_id])
+
+
+def _runs_of_same_columns(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive rows grouped while their keys (in order) stay the same."""
+    run: list[dict[str, Any]] = []
+    for row in rows:
+        if run and list(row) != list(run[0]):
+            yield run
+            run = []
+        run.append(row)
+    if run:
+        yield run
 
 
 # -- the log --------------------------------------------------------------------------------------
@@ -140,8 +177,9 @@ class Log:
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
-        """The experiment row with this name, or None."""
-        rows = self.rows("SELECT * FROM experiments WHERE name = ?", [name])
+        """The experiment row with this name, or None (a deleted experiment is none: only its
+        spend is kept, see `qwenlab.store.organize`)."""
+        rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name])
         return rows[0] if rows else None
 
     def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:
@@ -163,8 +201,15 @@ class Log:
         with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
+    def scope(self, experiment_id: int | None) -> list[int]:
+        """The experiment ids an id stands for: itself here; a comparison's log
+        (`qwenlab.store.comparison.ComparisonLog`) answers its members for its own id, so a
+        query over "an experiment's" rows covers every member."""
+        return [] if experiment_id is None else [int(experiment_id)]
+
     def experiment_names(self) -> list[str]:
-        return [r["name"] for r in self.rows("SELECT name FROM experiments ORDER BY id")]
+        """The names of the experiments not deleted (archived ones included), oldest first."""
+        return [r["name"] for r in self.rows("SELECT name FROM experiments WHERE deleted_at IS NULL ORDER BY id")]
 
     # -- tasks ----------------------------------------------------------------------------------
     def add_tasks(self, rows: list[dict[str, Any]]) -> int:
@@ -173,19 +218,28 @@ class Log:
         if not rows:
             return 0
         now = utc_now()
+        added = 0
         with self.transaction() as db:
-            before = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
-            for row in rows:
-                values = {"status": "pending", "attempts": 0, "created_at": now, **row}
-                cols = ", ".join(f"[{c}]" for c in values)
-                marks = ", ".join("?" for _ in values)
-                db.execute(f"INSERT OR IGNORE INTO tasks ({cols}) VALUES ({marks})", list(values.values()))
-            after = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
-        return int(after - before)
+            # one executemany per run of rows with the same columns (a sweep's rows all have them):
+            # a million rows go in seconds. Its rowcount counts the rows inserted, not those
+            # ignored (nor what the full-text trigger writes), without counting a table that may
+            # hold millions of rows
+            for values in _runs_of_same_columns({"status": "pending", "attempts": 0, "created_at": now, **r} for r in rows):
+                cursor = db.conn.executemany(f"INSERT OR IGNORE INTO tasks ({_columns(values[0])}) VALUES ({_marks(values[0])})",
+                                             [list(v.values()) for v in values])
+                added += max(cursor.rowcount, 0)
+        return added
 
-    def tasks(self, experiment_id: int) -> list[dict[str, Any]]:
-        """Every task row of an experiment, in cell order."""
+    def tasks(self, experiment_id: int, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every task row of an experiment (the first `limit` when given), in cell order."""
+        if limit is not None:
+            return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id LIMIT ?", [experiment_id, int(limit)])
         return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id", [experiment_id])
+
+    def task_counts(self, experiment_id: int) -> dict[str, int]:
+        """An experiment's tasks by status, counted on the index (no row is read)."""
+        return {r["status"]: int(r["n"]) for r in self.rows(
+            "SELECT status, count(*) AS n FROM tasks WHERE experiment_id = ? GROUP BY status", [experiment_id])}
 
     def task(self, task_id: int) -> dict[str, Any] | None:
         rows = self.rows("SELECT * FROM tasks WHERE id = ?", [task_id])
@@ -200,24 +254,22 @@ class Log:
         provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
         fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
-            db["tasks"].update(task_id, fields)
+            _update_task(db, task_id, fields)
 
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         """Finish a task ('done' or 'failed') and insert its images, in one transaction.
         An image already logged (a recovered task) is kept, not duplicated."""
         now = utc_now()
         with self.transaction() as db:
-            db["tasks"].update(task_id, {"completed_at": now, **fields})
+            _update_task(db, task_id, {"completed_at": now, **fields})
             for image in images:
                 values = {"task_id": task_id, "created_at": now, **image}
-                cols = ", ".join(f"[{c}]" for c in values)
-                marks = ", ".join("?" for _ in values)
-                db.execute(f"INSERT OR IGNORE INTO images ({cols}) VALUES ({marks})", list(values.values()))
+                db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
 
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""
         with self.transaction() as db:
-            db["tasks"].update(task_id, fields)
+            _update_task(db, task_id, fields)
 
     def reset_task(self, task_id: int, *, task_uuid: str, request_json: str) -> None:
         """Make a failed task pending again under a new taskUUID (a used one would conflict),
@@ -236,8 +288,18 @@ class Log:
             })
 
     # -- images, ratings, judgements ------------------------------------------------------------
-    def images(self, experiment_id: int) -> list[dict[str, Any]]:
+    def images(self, experiment_id: int, *, task_ids: list[int] | None = None) -> list[dict[str, Any]]:
+        """The image rows of an experiment (of these tasks only, when given), oldest first."""
+        if task_ids is not None:
+            if not task_ids:
+                return []
+            marks = ", ".join("?" * len(task_ids))
+            return self.rows(f"SELECT * FROM images WHERE task_id IN ({marks}) AND experiment_id = ? ORDER BY id",
+                             [*task_ids, experiment_id])
         return self.rows("SELECT * FROM images WHERE experiment_id = ? ORDER BY id", [experiment_id])
+
+    def image_count(self, experiment_id: int) -> int:
+        return int(self.rows("SELECT count(*) AS n FROM images WHERE experiment_id = ?", [experiment_id])[0]["n"])
 
     def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
         """Record a rating of one image; returns the rating's id."""
@@ -245,13 +307,26 @@ class Log:
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)
 
-    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str) -> int:
-        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis."""
+    def judge(self, experiment_id: int, axis: str, image_a: int, image_b: int, winner: str,
+              criterion: str = DEFAULT_CRITERION) -> int:
+        """Record a pairwise judgement ('a', 'b' or 'tie') between two images along an axis, on
+        one criterion ("overall", "text correct", ...); returns the judgement's id."""
         if winner not in ("a", "b", "tie"):
             raise ValueError(f"winner must be 'a', 'b' or 'tie', got {winner!r}")
         with self.transaction() as db:
             return int(db["judgements"].insert({"experiment_id": experiment_id, "axis": axis, "image_a": image_a,
-                                                "image_b": image_b, "winner": winner, "created_at": utc_now()}).last_pk)
+                                                "image_b": image_b, "winner": winner, "criterion": criterion,
+                                                "created_at": utc_now()}).last_pk)
+
+    def delete_judgement(self, judgement_id: int) -> dict[str, Any] | None:
+        """Remove one judgement (an undo); returns the row removed (as `judgements` reads it), or
+        None when there is no such judgement."""
+        with self.transaction() as db:
+            found = [dict(r) for r in db.query(f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j WHERE j.id = ?",
+                                               [judgement_id])]
+            if found:
+                db.execute("DELETE FROM judgements WHERE id = ?", [judgement_id])
+            return found[0] if found else None
 
     # -- queries --------------------------------------------------------------------------------
     def ratings(self, experiment_id: int) -> list[dict[str, Any]]:
@@ -260,29 +335,58 @@ class Log:
         return self.rows("SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? "
                          "ORDER BY r.id", [experiment_id])
 
-    def judgements(self, experiment_id: int, axis: str | None = None) -> list[dict[str, Any]]:
-        """The experiment's blind judgements (of one axis, or all), oldest first."""
-        if axis is None:
-            return self.rows("SELECT * FROM judgements WHERE experiment_id = ? ORDER BY id", [experiment_id])
-        return self.rows("SELECT * FROM judgements WHERE experiment_id = ? AND axis = ? ORDER BY id", [experiment_id, axis])
+    def judgements(self, experiment_id: int, axis: str | None = None, criterion: str | None = None) -> list[dict[str, Any]]:
+        """The experiment's blind judgements (of one axis and one criterion, or all), oldest first.
+        A judgement recorded before criteria existed reads as criterion "overall"."""
+        where, params = ["j.experiment_id = ?"], [experiment_id]
+        if axis is not None:
+            where.append("j.axis = ?")
+            params.append(axis)
+        if criterion is not None:
+            where.append(f"coalesce(j.criterion, '{DEFAULT_CRITERION}') = ?")
+            params.append(criterion)
+        return self.rows(f"SELECT {JUDGEMENT_COLUMNS} FROM judgements j WHERE {' AND '.join(where)} ORDER BY j.id", params)
 
     def spent(self, experiment_id: int) -> float:
         """USD spent by an experiment, by the one rule every summary uses (`SPENT_SQL`)."""
         row = self.rows(f"SELECT {SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ?", [experiment_id])
         return float(row[0]["usd"] or 0.0)
 
-    def experiments_frame(self) -> "pd.DataFrame":
+    def experiments_frame(self, *, tag: str | None = None, archived: bool = False) -> "pd.DataFrame":
         """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
         mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
-        spend."""
+        spend, tags (comma-separated), note, and whether it is archived.
+
+        Archived experiments only with archived=True; tag= keeps those that carry that tag.
+        Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
+        # Three passes that each read only an index, not the wide task rows (prompts, requests):
+        # the counts and spend over the cost index (m005/m007), the charged earlier attempts over the
+        # partial index of the few retried tasks, and the images over images(experiment_id). The
+        # sum is SPENT_SQL's, split in two: a million tasks are listed in well under a second.
+        where = ["e.deleted_at IS NULL"]
+        params: list[Any] = []
+        if not archived:
+            where.append("e.archived_at IS NULL")
+        if tag is not None:
+            where.append("e.id IN (SELECT experiment_id FROM experiment_tags WHERE tag = ?)")
+            params.append(tag)
         df = self.frame(
-            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "WITH t AS (SELECT t.experiment_id, count(*) AS cells, sum(t.status = 'done') AS done, "
+            "sum(t.status = 'failed') AS failed, sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
             "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend, "
-            "e.api_host, count(t.id) AS cells, sum(t.status = 'done') AS done, sum(t.status = 'failed') AS failed, "
-            "sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
-            "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
-            f"round({SPENT_SQL}, 6) AS cost_usd "
-            "FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id GROUP BY e.id ORDER BY e.id")
+            f"{SPENT_NOW_SQL} AS usd FROM tasks t INDEXED BY idx_tasks_costs GROUP BY t.experiment_id), "
+            f"h AS (SELECT t.experiment_id, {SPENT_BEFORE_SQL} AS usd FROM tasks t WHERE t.history_json IS NOT NULL "
+            "GROUP BY t.experiment_id), "
+            "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
+            "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
+            "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
+            "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, t.backend, "
+            "e.api_host, coalesce(t.cells, 0) AS cells, t.done, t.failed, t.pending, t.sent, coalesce(i.images, 0) AS images, "
+            "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
+            "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
+            f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)
+        df["tags"] = df["tags"].fillna("")
+        df["archived"] = df["archived"].astype(bool)
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
         return df
 
@@ -293,8 +397,11 @@ class Log:
             "SELECT t.backend, total(t.status != 'pending') AS cells, group_concat(DISTINCT t.api_host) AS hosts, "
             f"{SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ? GROUP BY t.backend", [experiment_id]))
 
-    def tasks_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":
+    def tasks_frame(self, experiment_id: int | None = None, *, limit: int | None = None) -> "pd.DataFrame":
         where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])
+        if limit is not None:
+            where, params = f"{where} ORDER BY id LIMIT ?", [*params, int(limit)]
+            return self.frame(f"SELECT * FROM tasks {where}", params)
         return self.frame(f"SELECT * FROM tasks {where} ORDER BY id", params)
 
     def images_frame(self, experiment_id: int | None = None) -> "pd.DataFrame":

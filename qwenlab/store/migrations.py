@@ -158,6 +158,63 @@ def m008_cost_reading(db: sqlite_utils.Database) -> None:
     db["tasks"].add_column("cost_reading", str)
 
 
+@migration
+def m009_judgement_criterion(db: sqlite_utils.Database) -> None:
+    # what a blind judgement judged: "overall", "text correct" or a name of the user's own, so win
+    # rates are counted per criterion. NULL: a judgement made before criteria existed, read as
+    # "overall" (Log.judgements says so).
+    db["judgements"].add_column("criterion", str)
+    db["judgements"].create_index(["experiment_id", "axis", "criterion"])
+
+
+@migration
+def m010_scale_indexes(db: sqlite_utils.Database) -> None:
+    # The full-text index of prompts (m003) was refreshed by a trigger on EVERY update of a task
+    # row, and a sweep updates each row twice (sent, then done) without touching its prompt: a
+    # delete and an insert into tasks_fts each time, a fifth of the log's work per task. The
+    # trigger keeps its name (sqlite-utils finds it by name) and now fires only when the prompt
+    # or the negative prompt changes.
+    db.execute("DROP TRIGGER IF EXISTS [tasks_au]")
+    db.execute(
+        'CREATE TRIGGER [tasks_au] AFTER UPDATE OF [prompt], [negative_prompt] ON [tasks] BEGIN\n'
+        '  INSERT INTO [tasks_fts] ([tasks_fts], rowid, [prompt], [negative_prompt]) '
+        "VALUES('delete', old.rowid, old.[prompt], old.[negative_prompt]);\n"
+        '  INSERT INTO [tasks_fts] (rowid, [prompt], [negative_prompt]) VALUES (new.rowid, new.[prompt], new.[negative_prompt]);\n'
+        'END')
+
+
+@migration
+def m011_organize(db: sqlite_utils.Database) -> None:
+    # qwenlab.store.organize: tags on experiments (one row per experiment and tag), and two
+    # moments in an experiment's life. archived_at: retired, out of the default listings, kept
+    # whole. deleted_at: deleted; the row stays (renamed "(deleted) NAME") with its tasks stripped
+    # of their content, so that what was spent stays in every cost total. imported_from: the
+    # bundle an experiment came from (JSON: file, original name, when), NULL for one run here.
+    db["experiment_tags"].create(
+        {"id": int, "experiment_id": int, "tag": str, "created_at": str},
+        pk="id", foreign_keys=[("experiment_id", "experiments", "id")], not_null={"experiment_id", "tag"})
+    db["experiment_tags"].create_index(["experiment_id", "tag"], unique=True)
+    db["experiment_tags"].create_index(["tag"])
+    db["experiments"].add_column("archived_at", str)
+    db["experiments"].add_column("deleted_at", str)
+    db["experiments"].add_column("imported_from", str)
+
+
+@migration
+def m012_api_extra(db: sqlite_utils.Database) -> None:
+    # the fields of an API answer qwenlab does not model (qwenlab.api.results.MODELLED_FIELDS), as
+    # a JSON object per image (NULL: none), so a field Runware adds is shown (the explorer's
+    # detail) and queried (json_extract) without parsing raw_json. Images logged before this
+    # migration get theirs from raw_json, which kept every field of the item; the list below is
+    # the modelled fields as of this migration (a migration never changes).
+    db["images"].add_column("api_extra", str)
+    modelled = ("taskType", "taskUUID", "imageUUID", "imageURL", "imageBase64Data", "imageDataURI", "seed",
+                "NSFWContent", "cost", "status", "progress", "error", "_qwenlab")
+    paths = ", ".join(f"'$.{name}'" for name in modelled)
+    db.execute(f"UPDATE images SET api_extra = json_remove(raw_json, {paths}) WHERE json_valid(raw_json)")
+    db.execute("UPDATE images SET api_extra = NULL WHERE api_extra = '{}'")
+
+
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the

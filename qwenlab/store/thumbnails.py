@@ -46,6 +46,7 @@ __all__ = [
     "thumbnails_of",
     "Unreadable",
     "thumbnail_path",
+    "forget_thumbnails",
     "thumbs_dir_for",
     "content_hash",
     "stats",
@@ -115,6 +116,17 @@ def thumbnail_path(image_path: str | Path, size: int = DEFAULT_SIZE, *, cache_di
     digest = content_hash(image_path)
     root = Path(cache_dir) if cache_dir is not None else thumbs_dir_for(image_path)
     return root / str(size) / digest[:2] / f"{digest}.jpg"
+
+
+def forget_thumbnails(image_path: str | Path) -> int:
+    """Remove the cached thumbnails of this image at every size (its file is being deleted);
+    returns how many were removed. Safe when there are none."""
+    digest = content_hash(image_path)
+    removed = 0
+    for cached in thumbs_dir_for(image_path).glob(f"*/{digest[:2]}/{digest}.jpg"):
+        cached.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def thumbnail(image_path: str | Path, size: int = DEFAULT_SIZE, *, cache_dir: str | Path | None = None) -> Path:

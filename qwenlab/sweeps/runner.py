@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from ..api.client import connect, connect_backend
+from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
 from ..errors import (
     APIError,
     AuthenticationError,
     BackendMismatchError,
-    ExperimentConflictError,
     ImageError,
     InsufficientCreditsError,
     PermissionDeniedError,
@@ -58,6 +58,7 @@ from ..store.provenance import EMULATOR, RUNWARE
 from ..version import __version__
 from .budget import Budget, run_setting_problems
 from .cell import match_logged
+from .changes import changed_sweep_error
 from .preview import Preview
 from .sweep import Cell, Sweep
 
@@ -105,6 +106,7 @@ class Runner:
             data_dir = default_data_dir()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._root = self.data_dir.resolve()  # resolved once: each saved image's path is made relative to it
         self.log = log if log is not None else Log(self.data_dir / "qwenlab.db")
         self._client = client
         self._connect_args = {"api_key": api_key, "base_url": base_url}
@@ -250,9 +252,8 @@ class Runner:
         """A sweep changed under an existing name is refused unless extended; reads only."""
         existing = self.log.experiment(name)
         if existing and existing["sweep_hash"] and existing["sweep_hash"] != sweep.fingerprint() and not extend:
-            raise ExperimentConflictError(
-                f"experiment {name!r} was run with a different sweep; run this one under a new name, "
-                "or pass extend=True (--extend) to add its new cells to the experiment")
+            # the message says what changed, old -> new, and the fix (sweeps/changes.py)
+            raise changed_sweep_error(existing, sweep, self.log.tasks(int(existing["id"])), self.log.experiment_names())
 
     # -- where it runs ----------------------------------------------------------------------------
     def _client_backend(self) -> tuple[str | None, str | None]:
@@ -340,7 +341,7 @@ class Runner:
         return _Dispatch(self._run_job, exp_id, budget, concurrency, bar).run(jobs)
 
     # -- one cell -------------------------------------------------------------------------------
-    def _run_job(self, exp_id: int, job: _Job, may_send: bool) -> _Outcome:
+    def _run_job(self, exp_id: int, job: _Job, may_send: bool, wire: Wire) -> _Outcome:
         row, cell = job.row, job.cell
         task_id = int(row["id"])
         if job.recover:
@@ -365,11 +366,15 @@ class Runner:
         try:
             uploads = {ph: self._upload(img) for ph, img in cell.uploads.items()}
             req = cell.request_with(uploads, task_uuid=row["task_uuid"])
-            self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to)
+            sending = redact(req.to_json())
             # The log minted this taskUUID and owns it (unique in the log), so a conflictTaskUUID can only
             # mean this very task was sent before: by a run that crashed (recovery above found nothing
             # yet) or by another process sharing the log right now. Its results are this cell's.
-            result = self.client.generate(req, sent_before=True)
+            # The row is marked 'sent' once the task has its place on the wire, right before the POST.
+            result = self.client.generate(req, sent_before=True, wire=wire, before_send=lambda: self.log.mark_sent(
+                task_id, sending, **self._sending_to))
+        except WireClosed:  # the run stopped (Ctrl-C, a fatal error) before this cell's turn: not sent
+            return _Outcome("unsent")
         except TransportError as exc:
             if exc.sent is False:  # it never reached the server: a plain failure, retried next run
                 return self._fail(task_id, exc)
@@ -401,6 +406,7 @@ class Runner:
             "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
             "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
             "raw_json": to_json(img.raw_for_log()),  # with a format other than the one asked for noted
+            "api_extra": to_json(img.api_extra) if img.api_extra else None,  # fields qwenlab does not model
         } for img in good]
         error = _headline(result.errors)
         status = "done" if good else "failed"
@@ -422,7 +428,7 @@ class Runner:
     def _relative(self, path: Path | None) -> str | None:
         if path is None:
             return None
-        full, root = Path(path).resolve(), self.data_dir.resolve()
+        full, root = Path(path).resolve(), self._root
         return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
 
 
@@ -473,12 +479,18 @@ class _Dispatch:
     flight finish and are logged by their threads) and lets it through.
     """
 
-    def __init__(self, run_job: Callable[[int, _Job, bool], _Outcome], exp_id: int, budget: Budget, concurrency: int,
-                 bar: Progress) -> None:
+    def __init__(self, run_job: Callable[[int, _Job, bool, Wire], _Outcome], exp_id: int, budget: Budget,
+                 concurrency: int, bar: Progress) -> None:
         self.run_job = run_job
         self.exp_id = exp_id
         self.budget = budget
         self.concurrency = concurrency
+        # `concurrency` tasks on the wire at once (from just before a POST to the last image
+        # downloaded), and as many more cells under way in threads of their own, whose images are
+        # checked, written and logged while the next tasks are on the wire (or who wait their turn
+        # with their cost reserved): the bookkeeping never holds a place on the wire
+        self.wire = Wire(concurrency, stop_on=FATAL_ERRORS)
+        self.workers = 2 * concurrency
         self.bar = bar
         self.queue: list[_Job] = []
         self.inflight: dict[cf.Future[_Outcome], _Job] = {}
@@ -489,10 +501,10 @@ class _Dispatch:
     def run(self, jobs: list[_Job]) -> tuple[str, str | None, BaseException | None]:
         """Send `jobs` in order and wait for every one sent; return (status, reason, fatal error)."""
         self.queue = list(jobs)
-        pool = cf.ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="qwenlab-run")
+        pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="qwenlab-run")
         try:
             while self.queue and self.fatal is None:
-                if len(self.inflight) >= self.concurrency:
+                if len(self.inflight) >= self.workers:
                     self._collect()
                     continue
                 verdict = self._admit(self.queue[0])
@@ -505,6 +517,7 @@ class _Dispatch:
             while self.inflight:
                 self._collect()
         except BaseException:  # Ctrl-C (or a bug): send nothing more; what is in flight finishes and is logged
+            self.wire.close()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -531,7 +544,7 @@ class _Dispatch:
     def _submit(self, pool: cf.ThreadPoolExecutor, job: _Job) -> None:
         # may it send, or only ask the server about a recovery? only with its cost reserved (or no budget)
         may_send = job.reserved > 0 or self.budget.limit is None
-        self.inflight[pool.submit(self.run_job, self.exp_id, job, may_send)] = job
+        self.inflight[pool.submit(self.run_job, self.exp_id, job, may_send, self.wire)] = job
 
     def _collect(self) -> None:
         """Wait until at least one cell in flight is back, and settle each one that is."""

@@ -10,6 +10,7 @@ rules changed.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import time
 from dataclasses import dataclass, field
@@ -99,14 +100,16 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             for it, reading in to_score:
                 run.scored += _save_score(db, it, eng.name, reading)
     bar = Progress(len(to_read), desc=desc, unit="image", enabled=progress)
+    # an engine that reads several images at once (RapidOCR's `workers`) gets as many threads; the
+    # readings are stored here, in this thread, image by image as they come (resumable)
+    workers = min(max(1, int(getattr(eng, "workers", 1) or 1)), max(1, len(to_read)))
+    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qwenlab-ocr")
     try:
-        for it in to_read:
-            try:
-                if not it.path:
-                    raise FileNotFoundError("the log has no file for this image")
-                reading, error = eng.read(it.path), None
-            except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the others
-                reading, error = None, f"{type(exc).__name__}: {exc}"
+        futures = {pool.submit(_read, eng, it): it for it in to_read}
+        for fut in cf.as_completed(futures):
+            it = futures[fut]
+            reading, error = fut.result()
+            if error is not None:
                 run.failed += 1
                 run.errors.append(f"image {it.image_id}: {error}")
             with log.transaction() as db:  # reading and score land together, image by image (resumable)
@@ -117,9 +120,20 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                         run.scored += _save_score(db, it, eng.name, reading)
             bar.update(1)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None]:
+    """The reading of one image, or why there is none."""
+    try:
+        if not it.path:
+            raise FileNotFoundError("the log has no file for this image")
+        return eng.read(it.path), None
+    except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the others
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def _latest(log: "Log", table: str, image_id: int, engine: str | None, where: str = "") -> dict[str, Any] | None:
@@ -153,16 +167,18 @@ def stored_score(log: "Log", image_id: int, engine: str | None = None) -> TextSc
 def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> list[dict[str, Any]]:
     """Stored scores of an experiment's images joined with their readings' text (one engine's;
     the most used one when None)."""
+    ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
+    marks = ", ".join("?" for _ in ids) or "NULL"
     if engine is None:
-        found = log.rows("SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id = ? GROUP BY engine "
-                          "ORDER BY n DESC, engine = 'rapidocr' DESC", [experiment_id])
+        found = log.rows(f"SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id IN ({marks}) GROUP BY engine "
+                          "ORDER BY n DESC, engine = 'rapidocr' DESC", ids)
         if not found:
             return []
         engine = found[0]["engine"]
     return log.rows(
         "SELECT s.*, r.text AS read_text, r.mean_confidence, r.engine_version FROM text_scores s "
         "LEFT JOIN text_readings r ON r.image_id = s.image_id AND r.engine = s.engine "
-        "WHERE s.experiment_id = ? AND s.engine = ? ORDER BY s.image_id", [experiment_id, engine])
+        f"WHERE s.experiment_id IN ({marks}) AND s.engine = ? ORDER BY s.image_id", [*ids, engine])
 
 
 # -- writing --------------------------------------------------------------------------------------

@@ -1,31 +1,48 @@
-"""The blind-judging widget: two images at a time, labels hidden, sides at random.
+"""The blind-judging widget: two images at a time, as large as the notebook allows, labels hidden,
+sides at random, driven by buttons or the keyboard.
 
-    j = exp.judge("promptExtend")       # or judge(exp, "promptExtend")
+    j = exp.judge("promptExtend")                              # or judge(exp, "promptExtend")
+    j = exp.judge("promptExtend", criterion="text correct")    # what is judged; stored with each judgement
+
+The pair is drawn at full resolution (the image files themselves; `max_px=` sends smaller JPEGs
+instead), each image as wide as the notebook allows: side by side where both fit at up to 840 px
+(less for tall images, which the window's height limits first), else one above the other
+(`layout="side"` or `"stacked"` forces either). Above the pair, the strings the prompt asked for
+(its quoted text, or `expected=`), large, so the judge checks the spelling letter by letter.
+
+Keys, while the focus is in the widget (click the pair): ← or 1 left is better, → or 2 right is
+better, t or 0 a tie, s skip, u or Backspace undo (the last judgement of this session is removed
+from the log and its pair comes back; again walks further back).
 
 What is judged, how a judgement is stored and how win rates are counted: `qwenlab.analysis.judging`.
 Text scores stay hidden while a pair is judged (showing them would tell the judge which image the
-OCR preferred); a pair's scores show only once its judgement is recorded.
+OCR preferred); a pair's scores show only once its judgement is recorded, and go again if it is undone.
 """
 
 from __future__ import annotations
 
 import html
 import random
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.judging import (
     TIES,
     catalog_for,
+    check_criterion,
     judgements,
     record_judgement,
+    undo_judgement,
     win_rates,
 )
 from ..analysis.pairs import pairs as find_pairs
 from ..errors import JudgementError
+from ..store.log import DEFAULT_CRITERION
 from ..store.thumbnails import thumbnail_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges
-from ..typography.scores import text_scores
+from ..typography.scores import Expected, expected_for, text_scores
+from .keys import KeyShortcuts
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -33,9 +50,17 @@ if TYPE_CHECKING:
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["Judging", "judge"]
+__all__ = ["Judging", "judge", "KEYS", "LAYOUTS"]
 
-_SHOW_PX = 420
+# key (as the browser names it) -> what it does; shown on the widget as `_LEGEND`
+KEYS = {"ArrowLeft": "left", "1": "left", "ArrowRight": "right", "2": "right", "t": "tie", "0": "tie",
+        "s": "skip", "u": "undo", "Backspace": "undo"}
+_LEGEND = [("← or 1", "left is better"), ("→ or 2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
+           ("u or ⌫", "undo")]
+LAYOUTS = ("auto", "side", "stacked")
+WIDE_PX = 840      # in "auto", the two images sit side by side when each can be this wide
+TALL_VH = 85       # and no image is taller than this share of the window, so a pair fits on screen
+_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}  # what a browser shows as stored
 
 
 def judge(exp: "ExperimentRecord", axis: str, **kw: Any) -> "Judging":
@@ -46,22 +71,37 @@ def judge(exp: "ExperimentRecord", axis: str, **kw: Any) -> "Judging":
 class Judging:
     """Blind judging of one axis: two images at a time, labels hidden, sides random.
 
+    criterion: what is judged, stored with each judgement: "overall" (default), "text correct",
+    or a short name of your own; pairs are offered until judged on this criterion.
     seed: for the order and the sides (None: a fresh shuffle each time).
     rejudge: show pairs already judged again (default: go on where the last session stopped).
     ties: how the results count ties ("half" or "exclude").
     values: the two values to compare when the axis has more than two (see `qwenlab.analysis.pairs.pairs`).
+    layout: "auto" (side by side when both fit large, else one above the other), "side" or "stacked".
+    max_px: None (default) sends the image files at full resolution; a number sends JPEGs that fit
+    in max_px x max_px (for a slow link to the kernel).
+    expected: the text the images should show, for the strings shown beside the pair (default:
+    the sweep's expected_text, else each prompt's quoted strings; see `qwenlab.typography.scores`).
     """
 
-    def __init__(self, exp: "ExperimentRecord", axis: str, *, seed: int | None = None, rejudge: bool = False,
-                 ties: str = "half", values: Any = None) -> None:
+    def __init__(self, exp: "ExperimentRecord", axis: str, *, criterion: str = DEFAULT_CRITERION,
+                 seed: int | None = None, rejudge: bool = False, ties: str = "half", values: Any = None,
+                 layout: str = "auto", max_px: int | None = None, expected: Expected = None) -> None:
         w = require_ipywidgets()
         self.exp, self.axis, self.ties = exp, axis, ties
         if ties not in TIES:
             raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        if max_px is not None and (not isinstance(max_px, int) or max_px < 64):
+            raise ValueError(f"max_px must be None (full resolution) or a whole number of pixels >= 64, got {max_px!r}")
+        self.criterion = check_criterion(criterion)
+        self.max_px = max_px
         catalog_for(exp, axis)
         rng = random.Random(seed)
         found = find_pairs(exp, axis, values)
-        done = set() if rejudge else {frozenset((int(j["image_a"]), int(j["image_b"]))) for j in judgements(exp, axis)}
+        done = set() if rejudge else {frozenset((int(j["image_a"]), int(j["image_b"])))
+                                      for j in judgements(exp, axis, self.criterion)}
         queue: list[tuple[int, int, dict[str, Any]]] = []
         for row in found.to_dict("records"):
             a, b = int(row["image_a"]), int(row["image_b"])
@@ -71,31 +111,49 @@ class Judging:
         rng.shuffle(queue)
         images = exp.images
         self._paths = {int(i): p for i, p in zip(images["image_id"], images["path"])}
+        self._expected = expected_for(exp, expected)
         self.total_pairs = len(found)
         self.queue = queue
         self.position = 0
         self.judged_now = 0
         self.judged_before = self.total_pairs - len(queue)
+        self.history: list[tuple[int, int]] = []  # (judgement id, queue position) of this session, for undo
 
         self.header = w.HTML()
-        self.left = w.Image(format="jpeg", layout=w.Layout(width=f"{_SHOW_PX}px"))
-        self.right = w.Image(format="jpeg", layout=w.Layout(width=f"{_SHOW_PX}px"))
+        self.expected_text = w.HTML()  # the strings the prompt asked for: the same on both sides, so blind
+        self.left, self.right = (w.Image(layout=w.Layout(width="100%", height="auto", max_height=f"{TALL_VH}vh",
+                                                         object_fit="contain")) for _ in range(2))
+        self.sides = [w.VBox([w.HTML(f"<b>{side}</b> <small>({keys})</small>"), image])
+                      for side, keys, image in (("left", "← or 1", self.left), ("right", "→ or 2", self.right))]
+        self.pair_box = w.Box(self.sides, layout=w.Layout(display="flex", width="100%"))
         self.left_button = w.Button(description="◀ left is better", layout=w.Layout(width="150px"))
         self.tie_button = w.Button(description="tie", layout=w.Layout(width="80px"))
         self.right_button = w.Button(description="right is better ▶", layout=w.Layout(width="150px"))
         self.skip_button = w.Button(description="skip", tooltip="next pair, no judgement", layout=w.Layout(width="80px"))
+        self.undo_button = w.Button(description="↶ undo", tooltip="remove the last judgement; its pair comes back",
+                                    layout=w.Layout(width="90px"), disabled=True)
         self.results_button = w.Button(description="show results", layout=w.Layout(width="120px"))
+        self.layout_toggle = w.ToggleButtons(options=[("auto", "auto"), ("side by side", "side"),
+                                                      ("one above the other", "stacked")], value=layout,
+                                             style={"button_width": "auto"})
+        self.status = w.HTML()  # what the last action did (undone, nothing to undo)
         self.results = w.HTML()
         self.last = w.HTML()  # the pair just judged: its text scores, shown only once judged
         self.badges = score_badges(exp)  # from the log: no OCR
-        self.left_button.on_click(lambda _b: self.choose("left"))
-        self.right_button.on_click(lambda _b: self.choose("right"))
-        self.tie_button.on_click(lambda _b: self.choose("tie"))
-        self.skip_button.on_click(lambda _b: self.skip())
+        self.keys = KeyShortcuts(KEYS, scope="qwenlab-judging", legend=_LEGEND)
+        self.keys.on_action(self._on_key)
+        for button, action in ((self.left_button, "left"), (self.right_button, "right"), (self.tie_button, "tie"),
+                               (self.skip_button, "skip"), (self.undo_button, "undo")):
+            button.on_click(lambda _b, action=action: self._on_key(action))
         self.results_button.on_click(lambda _b: self.show_results())
-        buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.results_button])
-        self.widget = w.VBox([self.header, w.HBox([self.left, self.right]), buttons, self.last, self.results])
+        self.layout_toggle.observe(lambda _c: self._arrange(), names="value")
+        self.layout_toggle.layout.margin = "0 0 0 24px"
+        buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.undo_button,
+                          self.results_button, self.layout_toggle], layout=w.Layout(flex_flow="row wrap"))
+        self.widget = w.VBox([self.header, self.expected_text, self.pair_box, buttons, self.keys.widget, self.status,
+                              self.last, self.results], layout=w.Layout(width="100%"))
         self.widget.add_class("qwenlab-judging")
+        self._arrange()
         self._show()
 
     @property
@@ -113,9 +171,12 @@ class Judging:
             raise JudgementError(f"choose 'left', 'right' or 'tie', not {which!r}")
         pair = self.current
         if pair is None:
-            raise JudgementError("every pair is judged; see .results_frame() or open judging again with rejudge=True")
-        jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which])
+            raise JudgementError("every pair is judged; see .results_frame(), .undo() the last one, or open judging "
+                                 "again with rejudge=True")
+        jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which], self.criterion)
+        self.history.append((jid, self.position))
         self.last.value = self._judged_html(pair[0], pair[1], mapping[which])
+        self.status.value = ""
         self.judged_now += 1
         self.position += 1
         self._show()
@@ -125,16 +186,42 @@ class Judging:
         """Go to the next pair without judging this one (it is offered again next time)."""
         if self.current is not None:
             self.position += 1
+            self.status.value = ""
             self._show()
 
+    def undo(self) -> dict[str, Any] | None:
+        """Remove the last judgement of this session from the log and show its pair again;
+        returns the judgement removed, or None when this session has judged nothing (left)."""
+        if not self.history:
+            self.status.value = "<small>Nothing to undo: this session has recorded no judgement.</small>"
+            return None
+        jid, position = self.history.pop()
+        removed = undo_judgement(self.exp, jid)
+        self.judged_now -= 1
+        self.position = position
+        self.last.value = self.results.value = ""  # the pair is back on screen: its scores and the tally go
+        self.status.value = (f"<small>Undone: the judgement of pair {position + 1} is removed from the log; "
+                             "judge it again.</small>")
+        self._show()
+        return removed
+
     def results_frame(self) -> "pd.DataFrame":
-        """The win rates so far (see `win_rates`)."""
-        return win_rates(self.exp, self.axis, ties=self.ties)
+        """The win rates so far, on this widget's criterion (see `win_rates`)."""
+        return win_rates(self.exp, self.axis, criterion=self.criterion, ties=self.ties)
 
     def show_results(self) -> None:
         frame = self.results_frame()
         lines = "".join(f"<li>{html.escape(s)}</li>" for s in frame.attrs["sentences"])
-        self.results.value = f"<b>win rates</b><ul>{lines}</ul>" + self._scores_html()
+        self.results.value = f"<b>win rates ({html.escape(self.criterion)})</b><ul>{lines}</ul>" + self._scores_html()
+
+    def _on_key(self, action: str) -> None:
+        """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing."""
+        if action == "undo":
+            self.undo()
+        elif action == "skip":
+            self.skip()
+        elif self.current is not None:
+            self.choose(action)
 
     def _judged_html(self, left: int, right: int, winner: str) -> str:
         """The text scores of the pair just judged (never of the pair on screen: that would bias)."""
@@ -152,7 +239,7 @@ class Judging:
             return ""
         df = text_scores(self.exp, self.badges.engine)
         agree = differ = 0
-        for j in judgements(self.exp, self.axis):
+        for j in judgements(self.exp, self.axis, self.criterion):
             va, vb = self.badges.value(j["image_a"]), self.badges.value(j["image_b"])
             if va is not None and vb is not None and va != vb:
                 differ += 1
@@ -164,33 +251,89 @@ class Judging:
         items = "".join(f"<li>{html.escape(s)}</li>" for s in lines)
         return f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log)<ul>{items}</ul>"
 
+    def _arrange(self) -> None:
+        """Lay the pair out as `layout_toggle` says: in "auto", each side takes at least the width
+        it can use (WIDE_PX, or less for a tall image, which the window's height limits first), and
+        the two wrap one above the other when the notebook is narrower than both."""
+        mode = self.layout_toggle.value
+        self.pair_box.layout.flex_flow = {"auto": "row wrap", "side": "row nowrap", "stacked": "column"}[mode]
+        ratio = self._aspect()
+        basis = {"auto": f"min({WIDE_PX}px, calc({TALL_VH}vh * {ratio:.3f}))", "side": "0px", "stacked": "auto"}[mode]
+        for side in self.sides:
+            side.layout.flex = f"1 1 {basis}"
+            side.layout.min_width = "0"
+            side.layout.align_items = "center"
+            side.layout.margin = "0 6px 10px 0"
+
+    def _aspect(self) -> float:
+        """Width / height of the pair shown (or the last one): how wide an image can be at full window height."""
+        if not self.queue:
+            return 1.0
+        row = self.queue[min(self.position, len(self.queue) - 1)][2]
+        try:
+            return max(0.2, min(5.0, float(row["width"]) / float(row["height"])))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            return 1.0
+
     def _show(self) -> None:
         pair = self.current
-        left_n = len(self.queue) - self.position
-        if pair is None:
-            self.header.value = (f"<b>Blind judging of {html.escape(self.axis)}</b> · {html.escape(self.exp.name)}: every pair judged "
+        self.undo_button.disabled = not self.history
+        done = pair is None
+        for b in (self.left_button, self.right_button, self.tie_button, self.skip_button):
+            b.disabled = done
+        self.pair_box.layout.display = "none" if done else "flex"
+        if done:
+            self.header.value = (f"<b>Blind judging of {html.escape(self.axis)}</b> · {html.escape(self.exp.name)} · "
+                                 f"criterion <b>{html.escape(self.criterion)}</b>: every pair judged "
                                  f"({self.judged_now} now, {self.judged_before} before; {self.total_pairs} pairs)")
-            for b in (self.left_button, self.right_button, self.tie_button, self.skip_button):
-                b.disabled = True
             self.left.value = self.right.value = b""
-            self.left.layout.display = self.right.layout.display = "none"
+            self.expected_text.value = ""
             self.show_results()
             return
         left, right, row = self.queue[self.position]
         shared = str(row.get("shared") or "")  # the other axes' values and the repeat: the same on both sides
-        self.header.value = (f"<b>Blind judging of {html.escape(self.axis)}</b>: which image is better? "
-                             f"Pair {self.position + 1} of {len(self.queue)} ({left_n} to go; {self.judged_before} "
-                             f"judged before). <br><small>Both share: {html.escape(shared) or 'every setting'}</small>")
-        self.left.value = self._thumb(left)
-        self.right.value = self._thumb(right)
+        question = "which image has the text right?" if self.criterion == "text correct" else \
+            "which image is better?" if self.criterion == DEFAULT_CRITERION else "which image is better by this criterion?"
+        self.header.value = (f"<b>Blind judging of {html.escape(self.axis)}</b> · criterion "
+                             f"<b>{html.escape(self.criterion)}</b>: {question} Pair {self.position + 1} of "
+                             f"{len(self.queue)} ({len(self.queue) - self.position} to go; {self.judged_before} judged "
+                             f"before). <br><small>Both share: {html.escape(shared) or 'every setting'}</small>")
+        self.expected_text.value = self._expected_html(left, right)
+        for image, image_id in ((self.left, left), (self.right, right)):
+            image.format, image.value = self._image(image_id)
+        self._arrange()
 
-    def _thumb(self, image_id: int) -> bytes:
-        return thumbnail_of(self._paths.get(image_id), 512, "jpeg") or b""
+    def _expected_html(self, left: int, right: int) -> str:
+        """The strings the images should show, large and spaced for checking spelling letter by letter."""
+        def chips(strings: list[str]) -> str:
+            return " ".join(f"<span style='font:600 22px/1.5 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.06em;"
+                            f"background:#f3f0e6;border:1px solid #d8d0b8;border-radius:4px;padding:1px 8px;"
+                            f"margin-right:6px;white-space:pre-wrap'>{html.escape(s)}</span>" for s in strings)
+
+        a, b = self._expected.get(left, []), self._expected.get(right, [])
+        if not a and not b:
+            return "<div style='color:#666'><small>The prompt quotes no text to check.</small></div>"
+        if a == b:
+            return f"<div class='qwl-expected'><small>The prompt asks for:</small> {chips(a)}</div>"
+        return (f"<div class='qwl-expected'><small>Left should read:</small> {chips(a) or '(nothing)'}<br>"
+                f"<small>Right should read:</small> {chips(b) or '(nothing)'}</div>")
+
+    def _image(self, image_id: int) -> tuple[str, bytes]:
+        """(format, bytes) of one image: the file as stored (full resolution) where a browser shows
+        its format and `max_px` is None, else a JPEG that fits in max_px; b"" when unreadable."""
+        path = self._paths.get(image_id)
+        fmt = _FORMATS.get(Path(path).suffix.lower()) if isinstance(path, str) else None
+        if self.max_px is None and fmt is not None:
+            try:
+                return fmt, Path(path).read_bytes()  # type: ignore[arg-type]
+            except OSError:
+                return "jpeg", b""
+        return "jpeg", thumbnail_of(path, self.max_px or 2048, "jpeg") or b""
 
     def __repr__(self) -> str:
         where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"
-        return (f"Judging({self.exp.name!r}, axis={self.axis!r}: {self.total_pairs} pairs, {where}, "
-                f"{self.judged_now} judged now, {self.judged_before} before)")
+        return (f"Judging({self.exp.name!r}, axis={self.axis!r}, criterion={self.criterion!r}: {self.total_pairs} pairs, "
+                f"{where}, {self.judged_now} judged now, {self.judged_before} before)")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.widget._repr_mimebundle_(**kwargs)

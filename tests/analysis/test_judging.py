@@ -12,8 +12,11 @@ import pytest
 
 from qwenlab import Experiment, Lab, Sweep
 from qwenlab.analysis.judging import (
+    CRITERIA,
+    judgements,
     record_judgement,
     summary,
+    undo_judgement,
     wilson_interval,
     win_rates,
 )
@@ -103,8 +106,8 @@ def test_win_rates_count_each_side_and_ties_as_said(lab: Lab) -> None:
     assert (excl.loc["on", "ci_low"], excl.loc["on", "ci_high"]) == pytest.approx(wilson_interval(3, 4))
 
     text = summary(exp, "promptExtend")
-    assert text.splitlines()[0].startswith("promptExtend=on wins 67% [30%, 90%] of 6 judgements (ties counted as half")
-    assert "promptExtend=off wins 33%" in text
+    assert text.splitlines()[0].startswith("overall: promptExtend=on wins 67% [30%, 90%] of 6 judgements (ties counted as half")
+    assert "overall: promptExtend=off wins 33%" in text
     assert "ties excluded" in summary(exp, "promptExtend", ties="exclude")
 
 
@@ -112,7 +115,8 @@ def test_no_judgements_yet_says_so(lab: Lab) -> None:
     exp = run(lab, repeats=1)
     frame = win_rates(exp, "promptExtend")
     assert frame["judgements"].tolist() == [0, 0] and frame["win_rate"].isna().all()
-    assert summary(exp, "promptExtend") == "promptExtend=on: no judgements yet\npromptExtend=off: no judgements yet"
+    assert summary(exp, "promptExtend") == ("overall: promptExtend=on: no judgements yet\n"
+                                            "overall: promptExtend=off: no judgements yet")
 
 
 def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
@@ -126,6 +130,78 @@ def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
         record_judgement(exp, "promptExtend", on, 99999, "a")
     with pytest.raises(JudgementError, match="'seed' is not an axis of experiment 'judged'; its axes: promptExtend"):
         record_judgement(exp, "seed", on, off, "a")
+    assert judgements_in_db(exp) == []
+
+
+# -- criteria and undo -------------------------------------------------------------------------------
+def test_win_rates_are_counted_per_criterion(lab: Lab) -> None:
+    exp = run(lab)
+    ps = on_off(exp)
+    assert CRITERIA == ("overall", "text correct")
+    for on, off in ps[:4]:  # overall, "on" wins 4 of 4
+        record_judgement(exp, "promptExtend", on, off, "a")
+    for on, off in ps[:3]:  # but its text is worse: "off" wins 2 of 3, one tie
+        record_judgement(exp, "promptExtend", off, on, "a", criterion="text correct")
+    record_judgement(exp, "promptExtend", ps[3][0], ps[3][1], "tie", criterion="text correct")
+    record_judgement(exp, "promptExtend", ps[4][1], ps[4][0], "b", criterion=" my own ")  # stripped
+    with sqlite3.connect(exp.log.path) as db:
+        stored = [r[0] for r in db.execute("SELECT criterion FROM judgements ORDER BY id")]
+    assert stored == ["overall"] * 4 + ["text correct"] * 4 + ["my own"]
+
+    every = win_rates(exp, "promptExtend")  # each criterion counted apart, the named ones first
+    assert every["criterion"].tolist() == ["overall"] * 2 + ["text correct"] * 2 + ["my own"] * 2
+    rows = every.set_index(["criterion", "value"])
+    assert rows.loc[("overall", "on"), ["judgements", "wins", "losses", "ties"]].tolist() == [4, 4, 0, 0]
+    assert rows.loc[("text correct", "off"), ["judgements", "wins", "losses", "ties"]].tolist() == [4, 3, 0, 1]
+    assert rows.loc[("text correct", "off"), "win_rate"] == pytest.approx(3.5 / 4)
+    assert (rows.loc[("text correct", "off"), "ci_low"], rows.loc[("text correct", "off"), "ci_high"]) \
+        == pytest.approx(wilson_interval(3.5, 4))
+    assert rows.loc[("my own", "on"), "wins"] == 1
+
+    text = win_rates(exp, "promptExtend", criterion="text correct")
+    assert text["criterion"].unique().tolist() == ["text correct"] and text["judgements"].tolist() == [4, 4]
+    assert win_rates(exp, "promptExtend", criterion="composition")["judgements"].tolist() == [0, 0]
+    lines = summary(exp, "promptExtend", criterion="text correct").splitlines()
+    assert lines[1].startswith("text correct: promptExtend=off wins 88% [") and "of 4 judgements" in lines[1]
+
+
+def test_judgements_without_a_criterion_count_as_overall(lab: Lab) -> None:
+    exp = run(lab, repeats=1)
+    (on, off), (on2, off2) = on_off(exp)[:2]
+    with sqlite3.connect(exp.log.path) as db:  # as a log written before criteria existed holds them
+        db.executemany("INSERT INTO judgements (experiment_id, axis, image_a, image_b, winner, created_at) "
+                       "VALUES (?, 'promptExtend', ?, ?, ?, '2026-01-01')", [(exp.id, on, off, "a"), (exp.id, off2, on2, "tie")])
+    record_judgement(exp, "promptExtend", on, off, "b", criterion="text correct")
+    frame = win_rates(exp, "promptExtend")
+    assert frame["criterion"].tolist() == ["overall", "overall", "text correct", "text correct"]
+    overall = win_rates(exp, "promptExtend", criterion="overall").set_index("value")
+    assert overall.loc["on", ["judgements", "wins", "ties"]].tolist() == [2, 1, 1]
+
+
+def test_undo_removes_the_judgement_and_the_rates_follow(lab: Lab) -> None:
+    exp = run(lab, repeats=1)
+    (on, off), (on2, off2) = on_off(exp)[:2]
+    keep = record_judgement(exp, "promptExtend", on, off, "a")
+    gone = record_judgement(exp, "promptExtend", off2, on2, "a")
+    assert win_rates(exp, "promptExtend").set_index("value").loc["off", "wins"] == 1
+    removed = undo_judgement(exp, gone)
+    assert (removed["id"], removed["image_a"], removed["winner"], removed["criterion"]) == (gone, off2, "a", "overall")
+    assert [r[2:] for r in judgements_in_db(exp)] == [(on, off, "a")]
+    assert win_rates(exp, "promptExtend").set_index("value").loc["off", "wins"] == 0
+    with pytest.raises(JudgementError, match=f"judgement_id={gone} is not a judgement of experiment 'judged'"):
+        undo_judgement(exp, gone)
+    assert keep in {int(j[0]) for j in sqlite3.connect(exp.log.path).execute("SELECT id FROM judgements")}
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 61, "two\nlines", None, 3])
+def test_a_criterion_must_be_a_short_name(lab: Lab, bad: object) -> None:
+    exp = run(lab, repeats=1)
+    on, off = on_off(exp)[0]
+    with pytest.raises(JudgementError, match="criterion must be a short name on one line .'overall' or 'text correct'"):
+        record_judgement(exp, "promptExtend", on, off, "a", criterion=bad)  # type: ignore[arg-type]
+    if bad is not None:  # for win_rates, None means every criterion
+        with pytest.raises(JudgementError, match="criterion must be"):
+            win_rates(exp, "promptExtend", criterion=bad)  # type: ignore[arg-type]
     assert judgements_in_db(exp) == []
 
 
@@ -177,3 +253,22 @@ def test_buttons_record_judgements_at_once_and_a_reopened_widget_goes_on(lab: La
     with pytest.raises(JudgementError, match="every pair is judged"):
         again.choose("left")
     assert Judging(exp, "promptExtend", rejudge=True).queue.__len__() == 6
+
+
+# -- on a comparison of experiments (lab.compare) ------------------------------------------------------
+def test_a_comparison_keeps_the_criterion_and_undoes_judgements_across_experiments(lab: Lab) -> None:
+    for name, prompt in (("low", "A poster for 'LUMIERE'"), ("high", "A gold poster for 'LUMIERE'")):
+        lab.run(Sweep(prompt=prompt, size="256x384", axes={"outputQuality": [60, 61, 62]}), name=name, progress=False)
+    cmp = lab.compare("low", "high")
+    j = cmp.judge("experiment", seed=2, criterion="text correct")
+    assert j.total_pairs == 3
+    j.keys.press("ArrowRight")
+    j.keys.press("1")
+    with sqlite3.connect(lab.log.path) as db:
+        rows = db.execute("SELECT experiment_id, axis, winner, criterion FROM judgements ORDER BY id").fetchall()
+    assert rows == [(None, "experiment", "b", "text correct"), (None, "experiment", "a", "text correct")]
+    j.keys.press("u")  # a judgement no experiment owns is undone all the same
+    assert [r["winner"] for r in judgements(cmp, "experiment")] == ["b"]
+    rates = win_rates(lab.compare("high", "low"), "experiment")
+    assert rates["criterion"].unique().tolist() == ["text correct"] and rates["judgements"].tolist() == [1, 1]
+    assert win_rates(cmp, "experiment", criterion="overall")["judgements"].sum() == 0

@@ -26,7 +26,7 @@ SCHEMA = {  # schema.md: names other helpers code against
     "images": {"id", "image_uuid", "task_id", "task_uuid", "experiment_id", "seed", "cost_usd", "cost_source", "nsfw", "path",
                "sha256", "format", "width", "height", "bytes", "url", "raw_json", "created_at"},
     "ratings": {"id", "image_id", "score", "note", "judge", "created_at"},
-    "judgements": {"id", "experiment_id", "axis", "image_a", "image_b", "winner", "created_at"},
+    "judgements": {"id", "experiment_id", "axis", "image_a", "image_b", "winner", "criterion", "created_at"},
 }
 
 
@@ -88,6 +88,27 @@ def test_search_follows_inserts_and_updates(log: Log) -> None:
     assert sorted(t["cell_key"] for t in log.search("LUMIERE")) == ["a", "b"]
 
 
+def test_a_status_update_leaves_the_prompt_index_alone(log: Log) -> None:
+    # a sweep updates each row twice (sent, done): the full-text index is rewritten only when a prompt changes
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([_task(exp["id"], "a", "A skincare poster for LUMIERE")])
+    task_id = log.tasks(exp["id"])[0]["id"]
+    before = log.db.conn.total_changes
+    log.note_task(task_id, status="sent", sent_at="2026-12-04T00:00:00.000+00:00")
+    log.complete_task(task_id, {"status": "done", "cost_usd": 0.075})
+    assert log.db.conn.total_changes - before == 2  # the task row, twice: nothing written to tasks_fts
+    assert [t["cell_key"] for t in log.search("LUMIERE")] == ["a"]
+
+
+def test_add_tasks_counts_only_new_cells_whatever_their_columns(log: Log) -> None:
+    exp = log.ensure_experiment("e", model="m")
+    rows = [_task(exp["id"], "a"), _task(exp["id"], "b", seed=7), _task(exp["id"], "c"), _task(exp["id"], "a")]
+    rows[3] = {**rows[3], "task_uuid": "again"}
+    assert log.add_tasks(rows) == 3
+    assert [(t["cell_key"], t["seed"], t["status"]) for t in log.tasks(exp["id"])] == [
+        ("a", None, "pending"), ("b", 7, "pending"), ("c", None, "pending")]
+
+
 def test_add_tasks_keeps_cells_already_logged(log: Log) -> None:
     exp = log.ensure_experiment("e", model="m")
     assert log.add_tasks([_task(exp["id"], "a")]) == 1
@@ -131,18 +152,68 @@ def test_spent_counts_costs_and_tasks_in_doubt(log: Log) -> None:
     assert log.spent(exp["id"]) == pytest.approx(0.07 + 0.075 + 0.075)
 
 
-def test_ratings_and_judgements(log: Log) -> None:
+
+
+def _two_images(log: Log) -> tuple[int, int, int]:
     exp = log.ensure_experiment("e", model="m")
     log.add_tasks([_task(exp["id"], "a")])
-    task_id = log.tasks(exp["id"])[0]["id"]
-    log.complete_task(task_id, {"status": "done"}, [{"image_uuid": "i1", "experiment_id": exp["id"]},
-                                                    {"image_uuid": "i2", "experiment_id": exp["id"]}])
+    log.complete_task(log.tasks(exp["id"])[0]["id"], {"status": "done"},
+                      [{"image_uuid": "i1", "experiment_id": exp["id"]}, {"image_uuid": "i2", "experiment_id": exp["id"]}])
     i1, i2 = (i["id"] for i in log.images(exp["id"]))
+    return exp["id"], i1, i2
+
+
+def test_ratings_and_judgements(log: Log) -> None:
+    exp_id, i1, i2 = _two_images(log)
     log.rate(i1, score=4, note="crisp text", judge="me")
-    log.judge(exp["id"], "promptExtend", i1, i2, "a")
+    log.judge(exp_id, "promptExtend", i1, i2, "a")
     assert log.db["ratings"].count == 1 and log.db["judgements"].count == 1
     with pytest.raises(ValueError, match="'a', 'b' or 'tie'"):
-        log.judge(exp["id"], "promptExtend", i1, i2, "left")
+        log.judge(exp_id, "promptExtend", i1, i2, "left")
+
+
+def test_judgements_keep_their_criterion_and_are_read_per_criterion(log: Log) -> None:
+    exp_id, i1, i2 = _two_images(log)
+    first = log.judge(exp_id, "promptExtend", i1, i2, "a")  # no criterion named: "overall"
+    second = log.judge(exp_id, "promptExtend", i1, i2, "b", criterion="text correct")
+    log.judge(exp_id, "size", i1, i2, "tie", criterion="text correct")
+    stored = log.db.execute("SELECT id, criterion FROM judgements ORDER BY id").fetchall()
+    assert stored[:2] == [(first, "overall"), (second, "text correct")]
+    assert [j["winner"] for j in log.judgements(exp_id, "promptExtend")] == ["a", "b"]
+    assert [j["id"] for j in log.judgements(exp_id, "promptExtend", "text correct")] == [second]
+    assert [j["axis"] for j in log.judgements(exp_id, criterion="text correct")] == ["promptExtend", "size"]
+    assert log.judgements(exp_id, "promptExtend", "composition") == []
+
+
+def test_delete_judgement_removes_one_row_and_returns_it(log: Log) -> None:
+    exp_id, i1, i2 = _two_images(log)
+    keep = log.judge(exp_id, "promptExtend", i1, i2, "a")
+    gone = log.judge(exp_id, "promptExtend", i1, i2, "tie", criterion="text correct")
+    removed = log.delete_judgement(gone)
+    assert removed is not None and (removed["id"], removed["winner"], removed["criterion"]) == (gone, "tie", "text correct")
+    assert [r[0] for r in log.db.execute("SELECT id FROM judgements")] == [keep]
+    assert log.delete_judgement(gone) is None  # a second undo of the same row finds nothing
+
+
+def test_judgements_from_before_criteria_read_as_overall(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrate(db, until="m008_cost_reading")
+    assert "criterion" not in db["judgements"].columns_dict
+    db["experiments"].insert({"id": 1, "name": "old", "status": "done"})
+    db["tasks"].insert(_task(1, "k1", status="done"))
+    db["images"].insert_all([{"id": 1, "image_uuid": "u1", "task_id": 1, "experiment_id": 1},
+                             {"id": 2, "image_uuid": "u2", "task_id": 1, "experiment_id": 1}])
+    db["judgements"].insert({"experiment_id": 1, "axis": "promptExtend", "image_a": 1, "image_b": 2, "winner": "b",
+                             "created_at": "2026-01-01T00:00:00.000+00:00"})
+    db.close()
+
+    log = Log(path)  # opening applies m009_judgement_criterion
+    assert log.db.execute("SELECT criterion FROM judgements").fetchall() == [(None,)]  # the row is left as it was
+    (old,) = log.judgements(1, "promptExtend")
+    assert (old["winner"], old["criterion"]) == ("b", "overall")
+    assert log.judgements(1, "promptExtend", "overall") == [old]
+    assert log.judgements(1, "promptExtend", "text correct") == []
 
 
 def test_registered_secrets_never_reach_a_row() -> None:

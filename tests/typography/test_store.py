@@ -137,3 +137,36 @@ def test_experiment_score_text_and_the_lab_by_name(exp, monkeypatch, data_dir):
     df = exp.score_text(engine, progress=False)
     assert len(df) == 4 and df["correct"].all()
     assert len(text_scores("lumiere")) == 4      # by name, from the default data folder
+
+
+class SlowParallelEngine(FakeEngine):
+    """A FakeEngine that says it reads `workers` images at once, and records how many it did."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(wrong=set())
+        self.workers, self.now, self.most = workers, 0, 0
+        import threading
+
+        self._lock = threading.Lock()
+
+    def read(self, image):
+        import time
+
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.05)
+        try:
+            return super().read(image)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+def test_an_engine_with_workers_reads_that_many_images_at_once_and_every_one_is_stored(exp):
+    engine = SlowParallelEngine(workers=3)
+    df = score_experiment(exp, engine, progress=False)
+    assert engine.most == 3  # four images, three readers: three at once
+    assert df.attrs["run"].read == 4 and df["correct"].tolist() == [True, True, True, True]
+    assert sorted(engine.reads) == sorted(exp.images["path"])
+    assert score_experiment(exp, engine, progress=False).attrs["run"].read == 0  # all stored: none read again

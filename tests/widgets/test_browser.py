@@ -11,7 +11,6 @@ there a missing browser fails the test. QWENLAB_CHROMIUM names another Chromium 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import sqlite3
@@ -23,9 +22,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from tests.support.browser import chromium_page, lab_notebook
+
 CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
 START_TIMEOUT_S = 120  # Voilà starting and running the notebook's kernel, on a slow CI machine
 CLICK_TIMEOUT_MS = 60_000
@@ -63,8 +62,6 @@ def _until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 @pytest.fixture
 def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:
     """A small experiment in the test's data folder, and a notebook that opens the explorer on it."""
-    import nbformat
-
     from qwenlab import Lab, Sweep
     from qwenlab.api.client import RunwareClient
 
@@ -75,17 +72,7 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
         Lab(data_dir, client=client).run(sweep, name="browser", progress=False)
     finally:
         client.close()
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import os\n"
-        f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-        "from qwenlab import Lab\n"
-        "explorer = Lab().experiment('browser').explore(judge='browser-test')\n"
-        "explorer")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "explorer.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return lab_notebook(tmp_path / "explorer.ipynb", data_dir, "Lab().experiment('browser').explore(judge='browser-test')")
 
 
 @pytest.fixture
@@ -125,57 +112,37 @@ def voila(experiment_notebook: Path, tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_a_rating_clicked_in_chromium_reaches_sqlite(chromium: str, voila: str, data_dir: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     db = data_dir / "qwenlab.db"
-    outside: list[str] = []
     shot = tmp_path / "explorer.png"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    with chromium_page(chromium, voila, width=1440, height=1100, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        errors = watch.errors
+        tiles = page.locator(".qwl-tile")
+        tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        assert tiles.count() == 8, f"expected 8 thumbnails, saw {tiles.count()}; page errors: {errors}"
 
-            def loopback_only(route: Any) -> None:  # nothing may leave this machine
-                host = re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", route.request.url)
-                if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
-                    route.continue_()
-                else:
-                    outside.append(route.request.url)
-                    route.abort()
+        # a person clicks the picture itself (at its centre, whatever lies on top): the
+        # invisible button laid over the tile takes the click
+        picture = tiles.nth(2).locator("img")
+        picture.scroll_into_view_if_needed(timeout=CLICK_TIMEOUT_MS)
+        box = picture.bounding_box()
+        assert box and box["width"] > 50, f"thumbnail not drawn: {box}"
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        detail = page.locator(".qwl-detail")
+        detail.get_by_text("request sent").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        assert "taskUUID" in detail.inner_text()
 
-            page.route("**/*", loopback_only)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(voila, timeout=START_TIMEOUT_S * 1000)
-            tiles = page.locator(".qwl-tile")
-            tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-            assert tiles.count() == 8, f"expected 8 thumbnails, saw {tiles.count()}; page errors: {errors}"
+        page.get_by_role("button", name="4 ★").click(timeout=CLICK_TIMEOUT_MS)
+        note = page.get_by_placeholder("a note (Enter saves)")
+        note.fill("clean type, good crop")
+        note.press("Enter")
 
-            # a person clicks the picture itself (at its centre, whatever lies on top): the
-            # invisible button laid over the tile takes the click
-            picture = tiles.nth(2).locator("img")
-            picture.scroll_into_view_if_needed(timeout=CLICK_TIMEOUT_MS)
-            box = picture.bounding_box()
-            assert box and box["width"] > 50, f"thumbnail not drawn: {box}"
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            detail = page.locator(".qwl-detail")
-            detail.get_by_text("request sent").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
-            assert "taskUUID" in detail.inner_text()
+        def rows() -> list[tuple]:
+            with sqlite3.connect(db) as conn:
+                return conn.execute("SELECT image_id, score, note, judge FROM ratings ORDER BY id").fetchall()
 
-            page.get_by_role("button", name="4 ★").click(timeout=CLICK_TIMEOUT_MS)
-            note = page.get_by_placeholder("a note (Enter saves)")
-            note.fill("clean type, good crop")
-            note.press("Enter")
-
-            def rows() -> list[tuple]:
-                with sqlite3.connect(db) as conn:
-                    return conn.execute("SELECT image_id, score, note, judge FROM ratings ORDER BY id").fetchall()
-
-            rated = _until(lambda: [r for r in rows() if r[2]], 30, "the rating and its note to reach SQLite")
-            page.get_by_text("saved: ★4").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        rated = _until(lambda: [r for r in rows() if r[2]], 30, "the rating and its note to reach SQLite")
+        page.get_by_text("saved: ★4").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        page.screenshot(path=str(shot), full_page=True)
 
     image_id, score, note_text, judge = rated[-1]
     assert (score, note_text, judge) == (4, "clean type, good crop", "browser-test")
@@ -184,9 +151,7 @@ def test_a_rating_clicked_in_chromium_reaches_sqlite(chromium: str, voila: str, 
         exp_of_image = conn.execute("SELECT e.name FROM images i JOIN experiments e ON e.id = i.experiment_id "
                                     "WHERE i.id = ?", [image_id]).fetchone()[0]
     assert exp_of_image == "browser"
-    # Voilà's own page template links Font Awesome from a CDN: blocked above, and not needed
-    ours = [u for u in outside if "fontawesome" not in u]
-    assert not ours, f"the page tried to reach beyond loopback: {ours}"
+    assert not watch.beyond_loopback(), f"the page tried to reach beyond loopback: {watch.beyond_loopback()}"
     assert shot.stat().st_size > 10_000
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SCREENSHOTS / "explorer.png")

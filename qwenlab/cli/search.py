@@ -1,0 +1,47 @@
+"""`qwenlab search`: images across experiments, by prompt words, experiment, tag and rating."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..core.values import present
+from ..store.log import Log
+from ..store.search import search
+from .common import existing_log
+
+__all__ = ["search_command"]
+
+_SHOWN = ["experiment", "image_id", "values", "seed", "rating", "prompt", "path"]
+
+
+@click.command("search")
+@click.argument("text", required=False)
+@click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
+@click.option("--tag", default=None, help="Only experiments with this tag.")
+@click.option("--min-rating", type=float, default=None, help="Only images whose latest rating is at least this (1-5).")
+@click.option("--no-archived", is_flag=True, help="Leave archived experiments out.")
+@click.option("--raw", is_flag=True, help="TEXT is an SQLite FTS5 query (LUMIERE OR AURELIS, glow*).")
+@click.option("-n", "--limit", type=int, default=50, show_default=True, help="Images shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (every column).")
+def search_command(text: str | None, experiments: tuple[str, ...], tag: str | None, min_rating: float | None,
+                   no_archived: bool, raw: bool, limit: int, as_json: bool) -> None:
+    """Find images whose prompt has every word of TEXT, in every experiment: qwenlab search LUMIERE.
+
+    Without TEXT, every image the filters keep (qwenlab search --tag posters --min-rating 4).
+    """
+    path = existing_log()
+    df = search(Log(path), path.parent, text, experiment=list(experiments) or None, tag=tag, min_rating=min_rating,
+                archived=not no_archived, raw=raw, limit=limit)
+    if as_json:
+        rows = [{k: present(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return
+    if df.empty:
+        click.echo("no images found")
+        return
+    table = df[_SHOWN].copy()
+    table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
+    table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
+    click.echo(table.to_string(index=False))

@@ -1,0 +1,74 @@
+"""`qwenlab images`, `qwenlab bundle`, `qwenlab import`: images and experiments to hand to someone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ExperimentConflictError, ExperimentNotFoundError, UnknownAxisError
+from ..paths import data_dir, db_path
+from ..store.bundle import import_bundle, write_bundle
+from ..store.experiment import open_experiment
+from ..store.image_export import export_images
+from ..store.log import Log
+from .common import existing_log
+from .exits import param_hints
+from .views import layout
+
+__all__ = ["images_command", "bundle_command", "import_command"]
+
+
+@param_hints({ExperimentNotFoundError: "EXPERIMENT", UnknownAxisError: "--where"})
+@click.command("images")
+@click.argument("experiment")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write the images into.")
+@click.option("--min-rating", type=float, default=None, help="Only images whose latest rating is at least this (1-5).")
+@click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
+              help="Keep only this value of an axis (repeatable; a label works: --where promptExtend=on).")
+@click.option("--no-sidecar", is_flag=True, help="Do not write a .json file beside each image.")
+def images_command(experiment: str, output: str, min_rating: float | None, where: tuple[str, ...], no_sidecar: bool) -> None:
+    """Copy EXPERIMENT's images into a folder, each carrying its settings: qwenlab images NAME -o DIR.
+
+    File names say the experiment, the values that vary and the seed. Inside each file (JPEG:
+    Exif, XMP and a comment; PNG: iTXt "parameters" as AUTOMATIC1111 writes it; WebP: EXIF and
+    XMP) and in a JSON sidecar: the prompt, the exact request (no key), the seed, the cost, where
+    it ran (emulator images are marked SYNTHETIC), text scores and ratings. The pixels are the
+    original file's: only metadata is added.
+    """
+    exp = open_experiment(experiment)
+    _, filters = layout((), where)
+    written = export_images(exp, output, min_rating=min_rating, where=filters or None, sidecar=not no_sidecar)
+    for item in written:
+        click.echo(str(item.path))
+    click.echo(f"{len(written)} images written to {output}", err=True)
+
+
+@param_hints({ExperimentNotFoundError: "EXPERIMENTS"})
+@click.command("bundle")
+@click.argument("experiments", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The bundle file to write (.zip).")
+def bundle_command(experiments: tuple[str, ...], output: str) -> None:
+    """Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE.
+
+    The file is a zip holding a qwenlab log of those experiments only and their images by hash;
+    `qwenlab import FILE` merges it into another log.
+    """
+    path = existing_log()
+    click.echo(str(write_bundle(Log(path), path.parent, experiments, output)))
+
+
+@param_hints({ExperimentConflictError: "--as"})
+@click.command("import")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "as_name", default=None, metavar="NEWNAME",
+              help="Import the bundle's experiment under this name (a bundle of one experiment).")
+def import_command(bundle: str, as_name: str | None) -> None:
+    """Merge the experiments of a BUNDLE file into this log; importing it twice adds nothing.
+
+    Costs and provenance (backend, API host, qwenlab version, the prices recorded when each
+    request was sent) are copied exactly. A name this log already uses for other work is refused
+    (exit 2); import it under another with --as NEWNAME.
+    """
+    report = import_bundle(Log(db_path()), data_dir(), Path(bundle), as_name=as_name)
+    click.echo(str(report))

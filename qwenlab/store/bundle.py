@@ -1,0 +1,325 @@
+"""Sharing experiments without a server: a bundle is one zip file, imported into another log.
+
+    write_bundle(log, data_dir, ["lumiere-extend"], "lumiere.qwenlab.zip")
+    import_bundle(other_log, other_data_dir, "lumiere.qwenlab.zip")           # -> ImportReport
+    import_bundle(other_log, other_data_dir, "lumiere.qwenlab.zip", as_name="lumiere-from-ana")
+
+Inside the zip:
+
+    manifest.json        format, qwenlab version, when, the experiments, every image's SHA-256
+    qwenlab.db           a qwenlab log (same schema, same migrations) holding only those experiments
+    images/ab/<sha>.jpg  each image once, named by its hash as in a data folder
+
+Rows are copied as they are, so costs and provenance stay exact: the costs reported, the prices
+recorded at send time, backend, API host and qwenlab version of every task, ratings,
+judgements, text scores, tags and notes. Ids are given anew in the receiving log, and every
+reference (tasks to experiments, images to tasks, ratings to images, and any table a later
+migration adds, found from its foreign keys) follows. Nothing in a bundle was ever a secret: the
+log keeps none, and the manifest is scrubbed all the same.
+
+Import is idempotent: tasks are known by their taskUUID, so an experiment whose tasks are all in
+the log already adds nothing. A name the receiving log already uses for other work is refused
+(ExperimentConflictError) with the fix: import it under another name (`as_name=`, `--as`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import BundleError, ExperimentConflictError, redact
+from ..paths import write_atomic
+from ..version import __version__
+from .experiment import ExperimentRecord
+from .log import Log, utc_now
+from .relations import columns, dependent_tables, references
+
+__all__ = ["write_bundle", "import_bundle", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "qwenlab-bundle"
+FORMAT_VERSION = 1
+_DB = "qwenlab.db"
+_MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """What `write_bundle` wrote."""
+
+    path: Path
+    experiments: list[str]
+    tasks: int
+    images: int
+    bytes: int
+
+    def __str__(self) -> str:
+        return (f"wrote {self.path}: {len(self.experiments)} experiment(s) ({', '.join(self.experiments)}), "
+                f"{self.tasks} tasks, {self.images} image files, {self.bytes / 1e6:.1f} MB")
+
+
+@dataclass
+class ImportReport:
+    """What `import_bundle` did, experiment by experiment."""
+
+    bundle: Path
+    imported: dict[str, str] = field(default_factory=dict)   # bundle name -> name in this log
+    skipped: dict[str, str] = field(default_factory=dict)    # bundle name -> why (already here)
+    rows: dict[str, int] = field(default_factory=dict)       # table -> rows added
+    files_written: int = 0
+
+    def __str__(self) -> str:
+        lines = [f"imported {self.bundle.name}:"]
+        lines += [f"  {src!r} as {dst!r}" if src != dst else f"  {src!r}" for src, dst in self.imported.items()]
+        lines += [f"  {src!r}: nothing added ({why})" for src, why in self.skipped.items()]
+        added = ", ".join(f"{n} {t}" for t, n in self.rows.items() if n)
+        lines.append(f"  added {added or 'no rows'}; {self.files_written} image files written")
+        return "\n".join(lines)
+
+
+# -- writing --------------------------------------------------------------------------------------
+def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str | Path) -> BundleInfo:
+    """Pack the experiments `names` of `log` (rows and image files) into the zip `out`."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise ValueError("names: give at least one experiment to bundle, e.g. qwenlab bundle NAME -o FILE")
+    folder = Path(data_dir)
+    rows = [ExperimentRecord(log, name, folder).row for name in names]  # ExperimentNotFoundError names the known ones
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="qwenlab-bundle-") as tmp:
+        db_file = Path(tmp) / _DB
+        packed = Log(db_file)
+        try:
+            for row in rows:
+                _copy_experiment(log, packed, int(row["id"]), {})
+            tasks = packed.rows("SELECT count(*) AS n FROM tasks")[0]["n"]
+            images = packed.rows("SELECT DISTINCT path, sha256 FROM images WHERE path IS NOT NULL")
+            packed.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            packed.db.execute("PRAGMA journal_mode = DELETE")  # one self-contained file in the zip
+        finally:
+            packed.close()
+        files: dict[str, str] = {}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial")
+        with zipfile.ZipFile(partial, "w") as zf:
+            zf.write(db_file, _DB, compress_type=zipfile.ZIP_DEFLATED)
+            for img in images:
+                source = _file_of(folder, img["path"])
+                if not source.exists():
+                    raise BundleError(f"image file {str(source)!r} of the log is missing; cannot bundle it "
+                                      "(was the data folder moved?)")
+                arcname = _arcname(img["path"])
+                if arcname not in files:
+                    zf.write(source, arcname, compress_type=zipfile.ZIP_STORED)  # JPEG/PNG/WebP: already compressed
+                    files[arcname] = img["sha256"]
+            manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "qwenlab": __version__,
+                        "created_at": utc_now(), "experiments": names, "tasks": tasks, "images": files}
+            zf.writestr(_MANIFEST, redact(json.dumps(manifest, indent=2, ensure_ascii=False)),
+                        compress_type=zipfile.ZIP_DEFLATED)
+        partial.replace(out)
+    return BundleInfo(out, names, int(tasks), len(files), out.stat().st_size)
+
+
+# -- importing ------------------------------------------------------------------------------------
+def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name: str | None = None) -> ImportReport:
+    """Merge the experiments of `bundle` into `log` and its data folder (see the module docstring).
+
+    as_name: the name to give the experiment (a bundle of one experiment only). Raises
+    ExperimentConflictError for a name already used by other work, naming the fix, before
+    anything is written; BundleError for a file that is not a sound bundle."""
+    bundle = Path(bundle)
+    report = ImportReport(bundle)
+    with _open_zip(bundle) as zf, tempfile.TemporaryDirectory(prefix="qwenlab-import-") as tmp:
+        manifest = _manifest(zf)
+        try:
+            zf.extract(_DB, tmp)
+        except KeyError:
+            raise BundleError(f"{bundle} holds no {_DB}: not a qwenlab bundle") from None
+        source = Log(Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
+        try:
+            plans = _plan(log, source, bundle, as_name)
+            for _, src_name, _, why in plans:
+                if why:
+                    report.skipped[src_name] = why
+            todo = [(s, n, d) for s, n, d, why in plans if not why]
+            # every file checked against its hash and in place before a row points at it. Also the
+            # files of experiments imported before: a second import repairs a file lost since
+            # (they are written without fsync: the bundle can always write them again)
+            report.files_written = _place_images(zf, manifest, source, [s for s, _, _, _ in plans], Path(data_dir))
+            origin = {"bundle": bundle.name, "bundle_created_at": manifest.get("created_at"),
+                      "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
+            for src_id, src_name, dst_name in todo:
+                added = _copy_experiment(source, log, src_id, {
+                    "name": dst_name, "imported_from": json.dumps({**origin, "name": src_name}, ensure_ascii=False)})
+                for table, n in added.items():
+                    report.rows[table] = report.rows.get(table, 0) + n
+                report.imported[src_name] = dst_name
+        finally:
+            source.close()
+    return report
+
+
+def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tuple[int, str, str, str]]:
+    """(bundle id, bundle name, name here, why it is skipped or "") per experiment; raises on a clash."""
+    experiments = source.rows("SELECT id, name FROM experiments WHERE deleted_at IS NULL ORDER BY id")
+    if as_name is not None:
+        if len(experiments) != 1:
+            raise ValueError(f"as_name: {bundle.name} holds {len(experiments)} experiments; --as renames a bundle "
+                             "of one experiment only (import it without --as, or bundle them one by one)")
+        if not as_name.strip():
+            raise ValueError("as_name: give a non-empty name")
+    plans = []
+    for exp in experiments:
+        name = as_name.strip() if as_name is not None else exp["name"]
+        uuids = [r["task_uuid"] for r in source.rows("SELECT task_uuid FROM tasks WHERE experiment_id = ?", [exp["id"]])]
+        here = _owners(log, uuids)
+        if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
+            (owner,) = here
+            plans.append((int(exp["id"]), exp["name"], name, f"its {len(uuids)} tasks are in this log already, "
+                                                                f"as experiment {owner!r}"))
+            continue
+        if here:
+            raise ExperimentConflictError(
+                f"{exp['name']!r} of {bundle.name}: {sum(here.values())} of its {len(uuids)} tasks are in this log "
+                f"already, in {', '.join(map(repr, here))}, and the others are not: it was changed since it was shared. "
+                "Delete or rename the experiment here and import again, or ask for a bundle of the new state.")
+        if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
+            raise ExperimentConflictError(
+                f"name: this log has an experiment named {name!r} already, with other work; import it under "
+                f"another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., as_name=...))")
+        plans.append((int(exp["id"]), exp["name"], name, ""))
+    return plans
+
+
+def _owners(log: Log, uuids: list[str]) -> dict[str, int]:
+    """Experiment name -> how many of these taskUUIDs it holds in `log`."""
+    out: dict[str, int] = {}
+    for start in range(0, len(uuids), 500):
+        chunk = uuids[start:start + 500]
+        for r in log.rows(f"SELECT e.name, count(*) AS n FROM tasks t JOIN experiments e ON e.id = t.experiment_id "
+                          f"WHERE t.task_uuid IN ({','.join('?' for _ in chunk)}) GROUP BY e.name", chunk):
+            out[r["name"]] = out.get(r["name"], 0) + int(r["n"])
+    return out
+
+
+def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, experiment_ids: list[int],
+                  data_dir: Path) -> int:
+    """Write the image files of these experiments into the data folder (those not there yet),
+    each checked against its SHA-256 first; returns how many were written."""
+    if not experiment_ids:
+        return 0
+    marks = ",".join("?" for _ in experiment_ids)
+    wanted = source.rows(f"SELECT DISTINCT path, sha256 FROM images WHERE experiment_id IN ({marks}) AND path IS NOT NULL",
+                         experiment_ids)
+    missing = []
+    for img in wanted:  # every file checked before one is written: a damaged bundle leaves nothing behind
+        arcname = _arcname(img["path"])
+        target = _file_of(data_dir, arcname)
+        if target.exists() and _sha256(target.read_bytes()) == img["sha256"]:
+            continue
+        try:
+            data = zf.read(arcname)
+        except KeyError:
+            raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
+        if img["sha256"] and _sha256(data) != img["sha256"]:
+            raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
+        missing.append((arcname, target))
+    for arcname, target in missing:
+        write_atomic(target, zf.read(arcname))
+    return len(missing)
+
+
+# -- copying rows -----------------------------------------------------------------------------------
+def _copy_experiment(src: Log, dst: Log, experiment_id: int, overrides: dict[str, Any]) -> dict[str, int]:
+    """Copy one experiment and every row hanging off it from `src` to `dst`, with new ids and
+    references remapped, in one transaction of `dst`; returns rows added per table."""
+    added: dict[str, int] = {}
+    ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
+    with dst.transaction() as db:
+        dst_refs = references(db)
+        exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
+        ids["experiments"][experiment_id] = _insert(db, "experiments", {**exp, **overrides}, {})
+        added["experiments"] = 1
+        for table, where in (("tasks", "experiment_id = ?"), ("images", "experiment_id = ?")):
+            rows = src.rows(f"SELECT * FROM {table} WHERE {where} ORDER BY id", [experiment_id])
+            for row in rows:
+                if table == "images" and row.get("path"):
+                    row["path"] = _arcname(row["path"])  # relative to the data folder, as the runner writes it
+                ids[table][int(row["id"])] = _insert(db, table, row, _remap(dst_refs.get(table, []), ids))
+            added[table] = len(rows)
+        src_tables = set(dependent_tables(src.db))
+        for table in dependent_tables(db):
+            if table not in src_tables:
+                continue
+            fks = references(src.db)[table]
+            ors = [f"[{col}] IN (SELECT id FROM {target} WHERE "
+                   + ("id = ?" if target == "experiments" else "experiment_id = ?") + ")" for col, target in fks]
+            rows = src.rows(f"SELECT * FROM [{table}] WHERE {' OR '.join(ors)} ORDER BY rowid", [experiment_id] * len(fks))
+            n = 0
+            for row in rows:
+                mapping = _remap(fks, ids)
+                if any(row.get(col) is not None and int(row[col]) not in mapping[col] for col, _ in fks):
+                    continue  # points at something outside this experiment (a judgement across two)
+                _insert(db, table, row, mapping)
+                n += 1
+            added[table] = n
+    return added
+
+
+def _remap(fks: list[tuple[str, str]], ids: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
+    return {col: ids[target] for col, target in fks if target in ids}
+
+
+def _insert(db: Any, table: str, row: dict[str, Any], mapping: dict[str, dict[int, int]]) -> int:
+    """Insert `row` (its columns this schema has; a new id) with references remapped; the new rowid."""
+    wanted = [c for c in columns(db, table) if c in row and c != "id"]
+    values = []
+    for c in wanted:
+        v = row[c]
+        if c in mapping and v is not None:
+            v = mapping[c][int(v)]
+        values.append(v)
+    cur = db.execute(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in wanted)}) VALUES "
+                     f"({', '.join('?' for _ in wanted)})", values)
+    return int(cur.lastrowid)
+
+
+# -- files --------------------------------------------------------------------------------------------
+def _arcname(path: str) -> str:
+    """An image's place in a bundle and in a data folder: `images/<aa>/<sha>.<ext>`."""
+    p = Path(path)
+    return "/".join(("images", p.parent.name, p.name))
+
+
+def _file_of(data_dir: Path, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else data_dir / p
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{path} is not a qwenlab bundle (not a zip file: {exc})") from None
+
+
+def _manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
+    try:
+        manifest = json.loads(zf.read(_MANIFEST))
+    except (KeyError, ValueError):
+        raise BundleError(f"{zf.filename} has no readable {_MANIFEST}: not a qwenlab bundle") from None
+    if manifest.get("format") != FORMAT:
+        raise BundleError(f"{zf.filename} is not a qwenlab bundle (format {manifest.get('format')!r})")
+    if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
+        raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
+    return manifest

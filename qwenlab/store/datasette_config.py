@@ -1,0 +1,124 @@
+"""The log in Datasette, with pictures: the metadata qwenlab writes and a one-function plugin.
+
+    qwenlab datasette                    # writes <data>/datasette/metadata.json, serves on 127.0.0.1:8001
+
+Pictures: datasette-render-images shows a BLOB column holding JPEG/PNG/GIF bytes as an image.
+The log keeps file paths, not image bytes, so a small plugin (`ThumbnailsPlugin`) adds the SQL
+function `qwenlab_thumbnail(path)`: the image's JPEG thumbnail from qwenlab's thumbnail cache
+(`qwenlab.store.thumbnails`, made on first use, 160 px). The canned queries call it, so their
+rows show thumbnails while the log stays free of image bytes. (datasette-media would serve the
+full files over HTTP from paths given by SQL; the rendered thumbnails need no route of their own
+and survive a saved HTML page, so datasette-render-images it is.)
+
+Canned queries: cost by experiment (every cost rule of `Log.spent`; deleted experiments show as
+"(deleted) NAME" with what they spent), best-rated images, images of one experiment, prompt
+search. Facets on status, backend, model and promptExtend; the full-text tables are hidden.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..paths import write_atomic
+from .log import SPENT_SQL
+from .search import LATEST_SCORE_SQL
+from .thumbnails import thumbnail_of
+
+__all__ = ["metadata", "write_metadata", "ThumbnailsPlugin", "DATABASE", "THUMBNAIL_SIZE"]
+
+DATABASE = "qwenlab"  # Datasette names a database after its file: qwenlab.db
+THUMBNAIL_SIZE = 160  # px; a JPEG of a few KB, well under datasette-render-images' 100 KB limit
+
+# a cell's axis values as the rest of qwenlab writes them: promptExtend=on, size=1024x1536
+_VALUES_SQL = ("(SELECT group_concat(v.key || '=' || CASE v.type WHEN 'true' THEN 'on' WHEN 'false' THEN 'off' "
+               "WHEN 'null' THEN 'none' ELSE v.value END, ', ') FROM json_each(t.cell_json) v WHERE v.key != 'repeat')")
+_IMAGE_ROWS = ("SELECT qwenlab_thumbnail(i.path) AS thumbnail, e.name AS experiment, {rating} AS rating, "
+               f"{_VALUES_SQL} AS [values], i.seed, coalesce(i.cost_usd, t.cost_usd) AS cost_usd, "
+               "CASE WHEN t.backend = 'emulator' THEN 'emulator (SYNTHETIC)' ELSE coalesce(t.backend, 'unknown') END "
+               "AS backend, t.prompt, i.path, i.id AS image_id "
+               "FROM images i JOIN tasks t ON t.id = i.task_id JOIN experiments e ON e.id = i.experiment_id "
+               "WHERE e.deleted_at IS NULL").format(rating=LATEST_SCORE_SQL)
+
+QUERIES: dict[str, dict[str, Any]] = {
+    "cost_by_experiment": {
+        "title": "Cost by experiment",
+        "description": "What each experiment spent, by the rule every qwenlab summary uses. Emulator costs are "
+                       "emulated (nothing paid); deleted experiments keep their spend as '(deleted) NAME'.",
+        "sql": ("SELECT e.name AS experiment, coalesce(group_concat(DISTINCT coalesce(t.backend, 'unknown')), '') "
+                "AS backend, count(t.id) AS tasks, total(t.status = 'done') AS done, total(t.status = 'failed') AS failed, "
+                "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
+                f"round({SPENT_SQL}, 6) AS cost_usd FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id "
+                "GROUP BY e.id ORDER BY cost_usd DESC, e.id"),
+    },
+    "best_rated_images": {
+        "title": "Best-rated images",
+        "description": "Images by their latest rating, best first, with thumbnails.",
+        "sql": f"{_IMAGE_ROWS} AND {LATEST_SCORE_SQL} IS NOT NULL ORDER BY rating DESC, i.id LIMIT 200",
+    },
+    "images_of_experiment": {
+        "title": "Images of an experiment",
+        "description": "Every image of one experiment, with thumbnails.",
+        "sql": f"{_IMAGE_ROWS} AND e.name = :experiment ORDER BY i.id",
+    },
+    "search_prompts": {
+        "title": "Search prompts",
+        "description": "Images whose prompt or negative prompt match (SQLite FTS5: words, \"a phrase\", glow*).",
+        "sql": (f"{_IMAGE_ROWS} AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH :text) "
+                "ORDER BY i.id LIMIT 200"),
+    },
+}
+
+
+def metadata(data_dir: str | Path) -> dict[str, Any]:
+    """Datasette's metadata for the log of `data_dir`: title, canned queries, facets, labels."""
+    hidden = {t: {"hidden": True} for t in ("tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize",
+                                               "tasks_fts_idx")}
+    return {
+        "title": "qwenlab log",
+        "description": "Every experiment, request, image and cost qwenlab logged. Images from qwenlab's offline "
+                       "emulator (backend 'emulator') are SYNTHETIC and their costs emulated.",
+        "databases": {DATABASE: {
+            "queries": QUERIES,
+            "tables": {
+                **hidden,
+                "experiments": {"label_column": "name", "facets": ["status", "backend"], "sort_desc": "id"},
+                "tasks": {"facets": ["status", "backend", "model", "prompt_extend"], "sort_desc": "id"},
+                "images": {"facets": ["format", "experiment_id"], "sort_desc": "id"},
+                "ratings": {"facets": ["score"]},
+                "experiment_tags": {"facets": ["tag"]},
+            },
+        }},
+        "plugins": {"qwenlab": {"data_dir": str(Path(data_dir).resolve())}},
+    }
+
+
+def write_metadata(data_dir: str | Path) -> Path:
+    """Write `metadata(data_dir)` to `<data_dir>/datasette/metadata.json`; returns its path."""
+    path = Path(data_dir) / "datasette" / "metadata.json"
+    write_atomic(path, json.dumps(metadata(data_dir), indent=2).encode("utf-8"))
+    return path
+
+
+class ThumbnailsPlugin:
+    """A Datasette plugin (register it with `datasette.plugins.pm.register`) that gives every
+    connection `qwenlab_thumbnail(path)`: JPEG bytes of the image's thumbnail, NULL for an image
+    that is gone. Relative paths are read under `data_dir`, as the log stores them."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.__name__ = __name__  # Datasette lists plugins by module name (`/-/plugins`)
+        from datasette import hookimpl  # the `datasette` extra; imported only when Datasette is used
+
+        def prepare_connection(conn: Any) -> None:
+            conn.create_function("qwenlab_thumbnail", 1, self.thumbnail)
+
+        self.prepare_connection = hookimpl(prepare_connection)
+
+    def thumbnail(self, path: str | None) -> bytes | None:
+        if not path:
+            return None
+        file = Path(path) if Path(path).is_absolute() else self.data_dir / path
+        made = thumbnail_of(file, THUMBNAIL_SIZE, "jpeg")
+        return bytes(made) if made else None

@@ -1,0 +1,195 @@
+"""Images that carry their settings: an experiment's images copied out with readable names, the
+settings written inside each file and beside it in a JSON sidecar.
+
+    export_images(exp, "picked/", min_rating=4, where={"promptExtend": True})
+    # picked/lumiere-extend_promptExtend-on_size-512x768_seed-1234567.jpg   (+ .json)
+
+Each file holds (see `qwenlab.store.embedded_metadata`) the prompt, a parameters text in
+AUTOMATIC1111's layout, and the record: the exact request as sent (the log never holds the key),
+the seed the API reported, the cost, where it ran (the emulator's results say SYNTHETIC and
+their cost emulated), the text scores and the ratings. The image data is the original file's,
+byte for byte; only metadata is added around it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ..core.values import format_value
+from ..errors import ImageError, redact
+from ..paths import write_atomic
+from ..version import __version__
+from .catalog import REPEAT, Catalog, Entry
+from .embedded_metadata import embed
+from .provenance import EMULATOR
+
+if TYPE_CHECKING:
+    from .experiment import ExperimentRecord
+
+__all__ = ["export_images", "ExportedImage", "image_record", "parameters_text", "file_stem"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
+
+
+@dataclass(frozen=True)
+class ExportedImage:
+    """One image written by `export_images`: the file, its JSON sidecar, and its log id."""
+
+    path: Path
+    sidecar: Path
+    image_id: int
+    original: Path
+
+
+def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rating: float | None = None,
+                  where: Mapping[str, Any] | None = None, sidecar: bool = True) -> list[ExportedImage]:
+    """Write the experiment's images into `folder` (created), each with its settings inside the
+    file and in a `.json` sidecar beside it; returns what was written.
+
+    min_rating: only images whose latest rating is at least this. where: only cells whose axes
+    match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have)."""
+    if min_rating is not None and not isinstance(min_rating, (int, float)):
+        raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
+    whole = Catalog.load(experiment)
+    named = [a for a in whole.varying if a != REPEAT]  # names say every axis that varies, filtered or not
+    catalog = whole.where(dict(where) if where else None)
+    log = experiment.log
+    ratings = _ratings(log, experiment.id)
+    scores = _scores(log, experiment.id)
+    out_dir = Path(folder)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[ExportedImage] = []
+    used: set[str] = set()
+    for entry in catalog.entries:
+        if entry.image_id is None or not entry.path:
+            continue
+        latest = _latest_score(ratings.get(entry.image_id, []))
+        if min_rating is not None and (latest is None or latest < min_rating):
+            continue
+        original = Path(entry.path)
+        try:
+            data = original.read_bytes()
+        except FileNotFoundError:
+            raise ImageError(f"image file {str(original)!r} of {experiment.name!r} does not exist; "
+                             "was the data folder moved?") from None
+        stem = _unique(file_stem(experiment.name, catalog, entry, named), used)
+        record = image_record(experiment.name, catalog, entry, ratings.get(entry.image_id, []),
+                              scores.get(entry.image_id, []))
+        file = out_dir / f"{stem}{original.suffix.lower()}"
+        write_atomic(file, embed(data, original.suffix.lstrip("."), parameters=parameters_text(record),
+                                 record=_compact(record), description=record["prompt"] or ""))
+        side = out_dir / f"{stem}.json"
+        if sidecar:
+            write_atomic(side, redact(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)).encode("utf-8"))
+        written.append(ExportedImage(file, side, entry.image_id, original))
+    return written
+
+
+def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str:
+    """`experiment_axis-value_..._seed-N`: the experiment, the values of the axes that vary, and
+    the seed, in characters every file system takes."""
+    parts = [name, *(catalog.axes[a].tag(entry.value(a)).replace("=", "-") for a in axes)]
+    parts.append(f"seed-{entry.shown_seed}" if entry.shown_seed is not None else f"image-{entry.image_id}")
+    return "_".join(_UNSAFE.sub("-", p).strip("-") or "x" for p in parts)[:180]
+
+
+def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],
+                 scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything about one image that its file carries: JSON-ready, without any secret."""
+    task = entry.task
+    backend = task.get("backend")
+    request = json.loads(task["request_json"]) if task.get("request_json") else None
+    return {
+        "qwenlab": __version__, "experiment": name, "image_id": entry.image_id, "image_uuid": _image_uuid(catalog, entry),
+        "task_uuid": task.get("task_uuid"), "model": task.get("model"), "prompt": entry.prompt,
+        "negative_prompt": entry.negative_prompt,
+        "values": {a: _plain(entry.value(a)) for a in catalog.axes if a != REPEAT},
+        "labels": {a: catalog.axes[a].label(entry.value(a)) for a in catalog.axes if a != REPEAT},
+        "repeat": entry.repeat, "seed": entry.seed, "seed_policy": entry.seed_policy, "width": entry.width,
+        "height": entry.height, "request": request, "cost_usd": entry.cost_usd,
+        "cost_source": "emulated" if backend == EMULATOR else task.get("cost_source"),
+        "backend": backend or "unknown", "api_host": task.get("api_host"), "synthetic": backend == EMULATOR,
+        "sent_at": task.get("sent_at"), "rating": _latest_score(ratings),
+        "ratings": [{k: r.get(k) for k in ("score", "note", "judge", "created_at")} for r in ratings],
+        "text_scores": scores,
+    }
+
+
+def parameters_text(record: Mapping[str, Any]) -> str:
+    """The record as AUTOMATIC1111's "parameters" text: prompt, negative prompt, then settings."""
+    lines = [record.get("prompt") or ""]
+    if record.get("negative_prompt"):
+        lines.append(f"Negative prompt: {record['negative_prompt']}")
+    settings = {"Seed": record.get("seed"), "Size": f"{record.get('width')}x{record.get('height')}",
+                "Model": record.get("model"), **{k: v for k, v in (record.get("labels") or {}).items()
+                                                 if k not in ("size", "negativePrompt", "prompt")},
+                "Cost": (f"${record['cost_usd']:.4f}" + (" (emulated)" if record.get("synthetic") else ""))
+                if record.get("cost_usd") is not None else None,
+                "Backend": ("emulator (SYNTHETIC image, drawn by qwenlab's offline emulator)" if record.get("synthetic")
+                            else record.get("backend")),
+                "Rating": record.get("rating"), "Experiment": record.get("experiment"), "Task": record.get("task_uuid"),
+                "Generator": f"qwenlab {record.get('qwenlab')}"}
+    lines.append(", ".join(f"{k}: {_setting(v)}" for k, v in settings.items() if v is not None))
+    return "\n".join(lines)
+
+
+def _setting(value: Any) -> str:
+    # commas and newlines separate settings in this layout: keep a value on one line, quoted if needed
+    text = " ".join(str(value).split())
+    return json.dumps(text, ensure_ascii=False) if "," in text or ":" in text[:1] else text
+
+
+def _plain(value: Any) -> Any:
+    return None if format_value(value) == "none" and not isinstance(value, str) else value
+
+
+def _compact(value: Any) -> Any:
+    """The record for inside the file: a huge string (an inline reference image) summarised."""
+    if isinstance(value, str) and len(value) > _LONG_TEXT:
+        return f"<{len(value)} characters, in the JSON sidecar>"
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _unique(stem: str, used: set[str]) -> str:
+    candidate, n = stem, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem}_{n}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def _image_uuid(catalog: Catalog, entry: Entry) -> str | None:
+    rows = catalog.log.rows("SELECT image_uuid FROM images WHERE id = ?", [entry.image_id]) if catalog.log else []
+    return rows[0]["image_uuid"] if rows else None
+
+
+def _ratings(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in log.ratings(experiment_id):
+        out.setdefault(r["image_id"], []).append(r)
+    return out
+
+
+def _latest_score(ratings: list[dict[str, Any]]) -> float | None:
+    scored = [r["score"] for r in ratings if r.get("score") is not None]
+    return scored[-1] if scored else None
+
+
+def _scores(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    rows = log.rows("SELECT image_id, engine, word_accuracy, ned, sentence_accuracy, missing_json FROM text_scores "
+                    "WHERE experiment_id = ? ORDER BY id", [experiment_id])
+    for r in rows:
+        r["missing"] = json.loads(r.pop("missing_json") or "[]")
+        out.setdefault(r.pop("image_id"), []).append(r)
+    return out

@@ -1,0 +1,225 @@
+"""Keeping dozens of experiments in order: tags, a note, a new name, archive, delete.
+
+    from qwenlab.store.organize import Organizer
+    org = Organizer(log, data_dir)
+    org.tag(exp_id, "posters", "lumiere")      # and org.untag(...)
+    org.note(exp_id, "extend helps the headline")
+    org.rename(exp_id, "lumiere-v2")           # everything stays attached: it is all keyed by id
+    org.archive(exp_id)                        # out of the default listings, kept whole
+    org.delete(exp_id, confirm=True)           # -> Deletion: rows and files gone, spend kept
+
+What a delete keeps: the money. An experiment's tasks are where every cost summary reads what
+was spent (`qwenlab.costs`, `Log.spent`), so a delete keeps them as its spend ledger, stripped of
+their content (prompt, request, cell values, error text), under the experiment's row renamed
+"(deleted) NAME" and marked `deleted_at`. `qwenlab costs` totals are the same before and after;
+the deleted experiment shows there as "(deleted) NAME" and nowhere else. Everything else goes:
+images (rows and the files no other experiment uses, with their cached thumbnails), ratings,
+judgements, text readings and scores, tags, and the rows of any later table that points at the
+experiment or its images (found from the schema's foreign keys, `qwenlab.store.relations`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
+from .log import Log, utc_now
+from .relations import ROOTS, references
+from .thumbnails import forget_thumbnails
+
+__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "clean_tags"]
+
+DELETED_PREFIX = "(deleted) "
+# task columns a deleted experiment keeps: what the cost summaries read (money, provenance, when,
+# model and size), nothing that says what was asked
+_STRIPPED_TASK_COLUMNS = ("request_json", "cell_json", "prompt", "negative_prompt", "error_message")
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as stored: stripped, in order, each once. ValueError naming `tag` for an empty one."""
+    out: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValueError(f"tag: {tag!r} is not a tag; give a non-empty word, e.g. exp.tag('posters')")
+        if tag.strip() not in out:
+            out.append(tag.strip())
+    return out
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What a delete did: rows removed, files removed, and the spend kept in the cost history."""
+
+    name: str
+    kept_as: str
+    images: int
+    files_removed: int
+    files_kept: int  # image files another experiment still uses
+    thumbnails_removed: int
+    spent_usd: float
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        shared = f" ({self.files_kept} kept: another experiment uses them)" if self.files_kept else ""
+        return (f"deleted {self.name!r}: {self.images} images, {self.files_removed} files removed{shared}; "
+                f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}")
+
+
+class Organizer:
+    """Tags, notes, names, archive and delete of the experiments of one log."""
+
+    def __init__(self, log: Log, data_dir: str | Path) -> None:
+        self.log = log
+        self.data_dir = Path(data_dir)
+
+    # -- tags and notes -------------------------------------------------------------------------
+    def tags(self, experiment_id: int) -> list[str]:
+        """The experiment's tags, in the order they were added."""
+        return [r["tag"] for r in self.log.rows("SELECT tag FROM experiment_tags WHERE experiment_id = ? ORDER BY id",
+                                                [experiment_id])]
+
+    def tag(self, experiment_id: int, *tags: str) -> list[str]:
+        """Add tags (a tag it has already is kept once); returns its tags."""
+        wanted = clean_tags(tags)
+        now = utc_now()
+        with self.log.transaction() as db:
+            for tag in wanted:
+                db.execute("INSERT OR IGNORE INTO experiment_tags (experiment_id, tag, created_at) VALUES (?, ?, ?)",
+                           [experiment_id, tag, now])
+        return self.tags(experiment_id)
+
+    def untag(self, experiment_id: int, *tags: str) -> list[str]:
+        """Remove tags (one it does not have is ignored); returns its tags."""
+        wanted = clean_tags(tags)
+        with self.log.transaction() as db:
+            for tag in wanted:
+                db.execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND tag = ?", [experiment_id, tag])
+        return self.tags(experiment_id)
+
+    def note(self, experiment_id: int, text: str | None) -> None:
+        """Set the experiment's note (None clears it)."""
+        if text is not None and not isinstance(text, str):
+            raise ValueError(f"note: give text (or None to clear it), not {type(text).__name__}")
+        self.log.update_experiment(experiment_id, notes=text)
+
+    # -- names and life ---------------------------------------------------------------------------
+    def rename(self, experiment_id: int, new_name: str) -> None:
+        """Give the experiment a new name. Its tasks, images, ratings, judgements and scores
+        follow: every one of them points at its id, not its name."""
+        row = self._row(experiment_id)
+        if not isinstance(new_name, str) or not new_name.strip():
+            raise ValueError("new_name: give a non-empty name, e.g. exp.rename('lumiere-v2')")
+        new_name = new_name.strip()
+        if new_name.startswith(DELETED_PREFIX.strip()):
+            raise ValueError(f"new_name: names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments")
+        if new_name == row["name"]:
+            return
+        self._refuse_running(row, "rename")
+        with self.log.transaction() as db:
+            if db.execute("SELECT 1 FROM experiments WHERE name = ?", [new_name]).fetchone():
+                raise ExperimentConflictError(f"new_name: an experiment named {new_name!r} exists already; "
+                                              "pick another name (or delete or rename that one first)")
+            db.execute("UPDATE experiments SET name = ?, updated_at = ? WHERE id = ?", [new_name, utc_now(), experiment_id])
+
+    def archive(self, experiment_id: int, archived: bool = True) -> None:
+        """Retire the experiment from the default listings (`lab.experiments()`, `qwenlab logs`;
+        `all=True` / `--all` shows it); nothing of it is removed. archived=False brings it back."""
+        self._row(experiment_id)
+        with self.log.transaction() as db:
+            db.execute("UPDATE experiments SET archived_at = ? WHERE id = ?",
+                       [utc_now() if archived else None, experiment_id])
+
+    def delete(self, experiment_id: int, *, confirm: bool = False, force: bool = False) -> Deletion:
+        """Delete the experiment: its images (rows, and the files no other experiment uses, with
+        their thumbnails), ratings, judgements, text scores and tags. What it spent stays in the
+        cost history, as "(deleted) NAME" (see the module docstring).
+
+        confirm=True is required (it cannot be undone). A running experiment is refused
+        (ExperimentBusyError); force=True deletes one whose run died without finishing."""
+        row = self._row(experiment_id)
+        name = row["name"]
+        images = self.log.rows("SELECT id, path, sha256 FROM images WHERE experiment_id = ?", [experiment_id])
+        if confirm is not True:
+            raise ConfirmationRequiredError(
+                f"confirm: deleting {name!r} removes its {len(images)} images, their ratings, judgements and scores, "
+                "and cannot be undone (its spend stays in the cost history); call delete(confirm=True) "
+                "(`qwenlab delete NAME --yes` from a shell)")
+        if not force:
+            self._refuse_running(row, "delete")
+        spent = self.log.spent(experiment_id)
+        image_ids = [r["id"] for r in images]
+        removed: dict[str, int] = {}
+        with self.log.transaction() as db:
+            kept_as = _free_name(db, DELETED_PREFIX + name)
+            for table, fks in references(db).items():
+                if table in ROOTS:
+                    continue
+                for column, target in fks:
+                    removed[table] = removed.get(table, 0) + _delete_referencing(db, table, column, target,
+                                                                                 experiment_id, image_ids)
+            db.execute("DELETE FROM images WHERE experiment_id = ?", [experiment_id])
+            blank = ", ".join(f"[{c}] = NULL" for c in _STRIPPED_TASK_COLUMNS)
+            db.execute(f"UPDATE tasks SET {blank} WHERE experiment_id = ?", [experiment_id])
+            db.execute("UPDATE experiments SET name = ?, deleted_at = ?, updated_at = ?, notes = NULL, sweep_json = NULL, "
+                       "archived_at = NULL WHERE id = ?", [kept_as, utc_now(), utc_now(), experiment_id])
+        removed["images"] = len(image_ids)
+        files_removed = files_kept = thumbs = 0
+        for path in sorted({r["path"] for r in images if r["path"]}):
+            if self.log.rows("SELECT 1 FROM images WHERE path = ? LIMIT 1", [path]):
+                files_kept += 1  # the same bytes (stored once, by hash) belong to another experiment too
+                continue
+            file = self._inside_images(path)
+            if file is None:
+                continue
+            if file.exists():
+                thumbs += forget_thumbnails(file)
+                file.unlink()
+                files_removed += 1
+        return Deletion(name, kept_as, len(image_ids), files_removed, files_kept, thumbs, round(spent, 6),
+                        {k: v for k, v in removed.items() if v})
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _row(self, experiment_id: int) -> dict[str, Any]:
+        row = self.log.experiment_by_id(experiment_id)
+        if row is None or row.get("deleted_at"):
+            raise ValueError(f"experiment id {experiment_id} is not in {self.log.path} (deleted?)")
+        return row
+
+    def _refuse_running(self, row: dict[str, Any], what: str) -> None:
+        if row.get("status") == "running":
+            raise ExperimentBusyError(
+                f"experiment {row['name']!r} is running (a sweep is sending its cells; started {row.get('updated_at')}); "
+                f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed), "
+                + ("delete it with force=True (`qwenlab delete NAME --force`)" if what == "delete"
+                   else "run its sweep again to finish it first"))
+
+    def _inside_images(self, path: str) -> Path | None:
+        """The file of a logged image path, only when it lies under this data folder's images/."""
+        file = Path(path) if Path(path).is_absolute() else self.data_dir / path
+        root = (self.data_dir / "images").resolve()
+        try:
+            resolved = file.resolve()
+        except OSError:
+            return None
+        return resolved if root in resolved.parents else None
+
+
+def _delete_referencing(db: Any, table: str, column: str, target: str, experiment_id: int, image_ids: list[int]) -> int:
+    """Delete the rows of `table` whose `column` points at the experiment or one of its images."""
+    if target == "experiments":
+        return db.execute(f"DELETE FROM [{table}] WHERE [{column}] = ?", [experiment_id]).rowcount
+    if target == "images" and image_ids:
+        marks = ",".join("?" for _ in image_ids)
+        return db.execute(f"DELETE FROM [{table}] WHERE [{column}] IN ({marks})", image_ids).rowcount
+    return 0  # rows pointing at tasks stay with the tasks (the spend ledger)
+
+
+def _free_name(db: Any, name: str) -> str:
+    """`name`, or `name [2]`, `name [3]`... whichever no experiment has (a name deleted twice)."""
+    candidate, n = name, 1
+    while db.execute("SELECT 1 FROM experiments WHERE name = ?", [candidate]).fetchone():
+        n += 1
+        candidate = f"{name} [{n}]"
+    return candidate

@@ -1,0 +1,155 @@
+"""Keyboard shortcuts for a widget: keys pressed while the focus is inside it reach Python.
+
+    keys = KeyShortcuts({"ArrowLeft": "left", "1": "left", "u": "undo"}, scope="qwenlab-judging",
+                        legend=[("← or 1", "left is better"), ("u", "undo")])
+    keys.on_action(lambda action: print(action))
+    box = ipywidgets.VBox([keys.widget, ...]); box.add_class("qwenlab-judging")
+
+The shortcut widget is a small anywidget (works in JupyterLab, Notebook 7, VS Code and Voilà). In
+the browser it finds the enclosing element of CSS class `scope`, makes it focusable, focuses it
+when the user clicks inside it (anywhere but on a text field), and listens there: so the keys
+work while the focus is anywhere inside that widget (its buttons included) and nowhere else, and
+typing in another cell never judges anything. It draws the legend, and says whether the keys are
+live. Keys with Ctrl, Alt or Meta held, held-down repeats and typing in a text field are left
+to the browser; a key that is mapped does nothing else (an arrow does not scroll the page).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import WidgetsMissingError
+
+__all__ = ["KeyShortcuts"]
+
+_ESM = r"""
+function render({ model, el }) {
+  el.classList.add("qwl-keys");
+  const legend = document.createElement("span");
+  legend.className = "qwl-keys-legend";
+  const state = document.createElement("span");
+  state.className = "qwl-keys-state";
+  el.append(state, legend);
+  const drawLegend = () => {
+    legend.replaceChildren(...(model.get("legend") || []).map(([keys, what]) => {
+      const item = document.createElement("span");
+      item.className = "qwl-key";
+      const k = document.createElement("kbd");
+      k.textContent = keys;
+      item.append(k, " " + what);
+      return item;
+    }));
+  };
+  drawLegend();
+  model.on("change:legend", drawLegend);
+
+  let scope = null;
+  const typing = (t) => t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
+  const live = () => !!scope && scope.contains(document.activeElement);
+  const update = () => {
+    el.classList.toggle("qwl-keys-live", live());
+    state.textContent = live() ? "keys on:" : "click the pair to use the keys:";
+  };
+  const onKey = (e) => {
+    if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
+    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    const action = (model.get("shortcuts") || {})[key];
+    if (!action) return;
+    e.preventDefault();
+    e.stopPropagation();
+    model.send({ action });
+  };
+  const onPointer = (e) => {
+    // a click on the images (which take no focus) gives the focus to the widget; a button keeps its own
+    if (!typing(e.target) && !(e.target.closest && e.target.closest("button"))) scope.focus({ preventScroll: true });
+  };
+  const onFocusOut = () => setTimeout(update, 0);
+  const attach = () => {
+    scope = el.closest("." + model.get("scope")) || el.parentElement || el;
+    if (!scope.hasAttribute("tabindex")) scope.setAttribute("tabindex", "0");
+    scope.addEventListener("keydown", onKey);
+    scope.addEventListener("pointerdown", onPointer);
+    scope.addEventListener("focusin", update);
+    scope.addEventListener("focusout", onFocusOut);
+    update();
+  };
+  // render() may run before the element is in the page: wait for it (bounded)
+  let tries = 0, timer = null;
+  const wait = () => {
+    if ((el.isConnected && el.closest("." + model.get("scope"))) || tries++ > 200) attach();
+    else timer = setTimeout(wait, 50);
+  };
+  wait();
+  return () => {
+    clearTimeout(timer);
+    if (!scope) return;
+    scope.removeEventListener("keydown", onKey);
+    scope.removeEventListener("pointerdown", onPointer);
+    scope.removeEventListener("focusin", update);
+    scope.removeEventListener("focusout", onFocusOut);
+  };
+}
+export default { render };
+"""
+
+_CSS = """
+.qwl-keys { font-size: 13px; color: #555; display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center;
+  margin: 4px 0; }
+.qwl-keys-legend { display: flex; flex-wrap: wrap; gap: 4px 16px; }
+.qwl-keys-state { font-weight: 600; }
+.qwl-keys-live .qwl-keys-state { color: #1a7f37; }
+.qwl-keys kbd { border: 1px solid #bbb; border-bottom-width: 2px; border-radius: 3px; padding: 0 4px;
+  background: #f6f6f6; font-family: inherit; font-size: 11px; }
+"""
+
+
+@functools.cache
+def _widget_class() -> type:
+    """The anywidget class, made on first use (anywidget is imported only by widgets that need it)."""
+    try:
+        import anywidget
+        import traitlets
+    except ImportError:
+        raise WidgetsMissingError("keyboard shortcuts need anywidget: `pip install anywidget` in the notebook's "
+                                  "environment, then restart the kernel") from None
+
+    class KeyShortcutsWidget(anywidget.AnyWidget):  # type: ignore[misc]
+        _esm = _ESM
+        _css = _CSS
+        shortcuts = traitlets.Dict().tag(sync=True)  # not `keys`: a Widget's `keys` lists its synced traits
+        legend = traitlets.List().tag(sync=True)
+        scope = traitlets.Unicode("").tag(sync=True)
+
+    return KeyShortcutsWidget
+
+
+class KeyShortcuts:
+    """Keys -> action names for the widget whose CSS class is `scope` (see the module docstring).
+
+    keys: {key: action}; a key as the browser names it (`event.key`): "ArrowLeft", "Backspace",
+    or one character, matched case-insensitively. legend: (keys, what they do) pairs to show."""
+
+    def __init__(self, keys: Mapping[str, str], *, scope: str, legend: Sequence[tuple[str, str]] = ()) -> None:
+        self.keys = {(k.lower() if len(k) == 1 else k): v for k, v in keys.items()}
+        self.widget = _widget_class()(shortcuts=self.keys, legend=[list(x) for x in legend], scope=scope)
+        self._handlers: list[Callable[[str], Any]] = []
+        self.widget.on_msg(self._on_msg)
+
+    def on_action(self, handler: Callable[[str], Any]) -> None:
+        """Call `handler(action)` for every mapped key pressed in the browser."""
+        self._handlers.append(handler)
+
+    def press(self, key: str) -> None:
+        """Act as if `key` were pressed in the browser (what a test or a script can call)."""
+        action = self.keys.get(key.lower() if len(key) == 1 else key)
+        if action is not None:
+            self._dispatch(action)
+
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("action") in self.keys.values():
+            self._dispatch(str(content["action"]))
+
+    def _dispatch(self, action: str) -> None:
+        for handler in self._handlers:
+            handler(action)

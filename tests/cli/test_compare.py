@@ -1,0 +1,56 @@
+"""`qwenlab compare A B --rows experiment --cols size -o out.png`: the grid of two experiments, what
+each holds and costs, and the exit codes of bad input. Real sweeps against the loopback emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image
+from tests.support.labkit import SIZES, run_sweep
+
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_OK
+
+
+def qwenlab(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab")
+
+
+@pytest.fixture
+def two(emulator, data_dir: Path) -> None:
+    run_sweep(emulator, data_dir, name="before", repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
+              prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline")
+
+
+def test_compare_writes_the_grid_with_the_experiment_as_rows(two, tmp_path: Path) -> None:
+    out = tmp_path / "cmp.png"
+    result = qwenlab("compare", "before", "after", "--rows", "experiment", "--cols", "size", "--where", "promptExtend=on",
+                     "-o", str(out))
+    assert result.exit_code == EXIT_OK, result.output
+    assert "Comparison of 2 experiments: before vs after" in result.output
+    assert "Experiment 'before'" in result.output and "Experiment 'after'" in result.output
+    assert str(out) in result.output
+    with Image.open(out) as img:
+        assert img.size[0] > 300 and img.size[1] > 300
+
+
+def test_compare_pages_the_other_axes_and_defaults_to_experiment_rows(two, data_dir: Path) -> None:
+    result = qwenlab("compare", "before", "after", "--cols", "size")
+    assert result.exit_code == EXIT_OK, result.output
+    written = [Path(line) for line in result.output.splitlines() if line.endswith(".png")]
+    # promptExtend varies (before: on/off; after: the model's default), so one page per value
+    assert len(written) == 2 and all(p.is_file() and p.parent == data_dir / "grids" for p in written)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["before"], "two or more"),
+    (["before", "nope"], "no experiment named 'nope'"),
+    (["before", "after", "--rows", "colour"], "'colour' is not an axis"),
+])
+def test_bad_input_exits_2_and_says_why(two, args: list[str], words: str) -> None:
+    result = qwenlab("compare", *args)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert words in result.output

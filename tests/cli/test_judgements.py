@@ -1,0 +1,39 @@
+"""`qwenlab judgements`: win rates per axis and criterion from the log, and its bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from qwenlab.analysis.judging import record_judgement
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_OK
+from tests.support.labkit import run_sweep
+
+
+def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="judged", axes={"promptExtend": [True, False]}, repeats=2, fail_one=False)
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["judgements", "judged"])
+    assert empty.exit_code == EXIT_OK and "no judgements of 'judged' yet" in empty.output
+    (on, off), (on2, off2) = zip(exp.pairs("promptExtend")["image_a"], exp.pairs("promptExtend")["image_b"])
+    record_judgement(exp, "promptExtend", on, off, "a")
+    record_judgement(exp, "promptExtend", off2, on2, "a")
+    record_judgement(exp, "promptExtend", off, on, "a", criterion="text correct")
+
+    every = runner.invoke(cli, ["judgements", "judged"])
+    assert every.exit_code == EXIT_OK, every.output
+    lines = every.output.splitlines()
+    assert lines[0].startswith("overall: promptExtend=on wins 50% [") and "of 2 judgements" in lines[0]
+    assert lines[3].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgements" in lines[3]
+    one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
+    rows = [json.loads(line) for line in one.output.splitlines()]
+    assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]
+
+    for args, named in {("judgements", "nope"): "'EXPERIMENT'", ("judgements", "judged", "--axis", "size"): "'--axis/--criterion'",
+                        ("judgements", "judged", "--criterion", " "): "criterion must be",
+                        ("judgements", "judged", "--ties", "double"): "'--ties'"}.items():
+        bad = runner.invoke(cli, list(args))
+        assert bad.exit_code == EXIT_BAD_INPUT and named in bad.output, (args, bad.output)

@@ -1,0 +1,166 @@
+"""The organize and share commands as a user types them: tag, logs --tag/--all, archive, note,
+rename, delete (asks first), search, images, bundle, import (--as) and datasette --metadata-only,
+with their exit codes (0 ok, 1 failed or not confirmed, 2 bad input)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image
+from tests.support.labkit import run_sweep
+
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+
+
+def qwenlab(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab", input=input)
+
+
+@pytest.fixture
+def two(emulator, data_dir: Path) -> Path:
+    run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="noctis", repeats=1, fail_one=False, axes={"promptExtend": [True, False]},
+              prompt="A perfume ad for NOCTIS")
+    return data_dir
+
+
+def _costs() -> dict:
+    result = qwenlab("costs", "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    return json.loads(result.output)["totals"]
+
+
+def test_tag_list_archive_and_note(two: Path) -> None:
+    assert qwenlab("tag", "posters", "print", "lumiere").output.strip() == "posters: print, lumiere"
+    listed = qwenlab("logs", "--tag", "print")
+    assert listed.exit_code == EXIT_OK and "posters" in listed.output and "noctis" not in listed.output
+    assert "print,lumiere" in listed.output
+    assert qwenlab("untag", "posters", "print").output.strip() == "posters: lumiere"
+    assert qwenlab("archive", "posters").exit_code == EXIT_OK
+    assert "posters" not in qwenlab("logs").output
+    assert "posters" in qwenlab("logs", "--all").output
+    assert "archived" in qwenlab("logs", "--tag", "lumiere").output  # says where it went
+    assert qwenlab("unarchive", "posters").exit_code == EXIT_OK and "posters" in qwenlab("logs").output
+    assert qwenlab("note", "posters", "extend wins").exit_code == EXIT_OK
+    assert qwenlab("note", "posters").output.strip() == "extend wins"
+    shown = qwenlab("logs", "posters").output
+    assert "  tags: lumiere" in shown and "  note: extend wins" in shown
+    bad = qwenlab("tag", "nope", "x")
+    assert bad.exit_code == EXIT_BAD_INPUT and "EXPERIMENT" in bad.output and "known: posters, noctis" in bad.output
+
+
+def test_rename_and_delete_keep_the_cost_totals(two: Path) -> None:
+    before = _costs()
+    assert qwenlab("rename", "posters", "posters-v2").exit_code == EXIT_OK
+    taken = qwenlab("rename", "posters-v2", "noctis")
+    assert taken.exit_code == EXIT_BAD_INPUT and "NEW_NAME" in taken.output
+    refused = qwenlab("delete", "posters-v2", input="n\n")
+    assert refused.exit_code == EXIT_FAILED and "posters-v2" in qwenlab("logs").output
+    no_answer = qwenlab("delete", "posters-v2")  # no stdin: nothing deleted
+    assert no_answer.exit_code == EXIT_FAILED and "posters-v2" in qwenlab("logs").output
+    images = list((two / "images").rglob("*.jpg"))
+    done = qwenlab("delete", "posters-v2", input="y\n")
+    assert done.exit_code == EXIT_OK and "(deleted) posters-v2" in done.output
+    assert len(list((two / "images").rglob("*.jpg"))) == len(images) - 4
+    after = _costs()
+    assert {k: v for k, v in after.items() if k != "images"} == {k: v for k, v in before.items() if k != "images"}
+    assert "(deleted) posters-v2" in qwenlab("costs").output
+    assert "posters-v2" not in qwenlab("logs").output
+    assert qwenlab("delete", "noctis", "--yes").exit_code == EXIT_OK
+
+
+def test_search_prints_images_and_json(two: Path) -> None:
+    found = qwenlab("search", "LUMIERE")
+    assert found.exit_code == EXIT_OK and found.output.count("posters") == 4 and "noctis" not in found.output
+    rows = json.loads(qwenlab("search", "noctis", "--json").output)
+    assert len(rows) == 2 and {r["experiment"] for r in rows} == {"noctis"} and all(Path(r["path"]).exists() for r in rows)
+    assert qwenlab("search", "nothing-like-this").output.strip() == "no images found"
+    assert qwenlab("search", "--raw", '"open').exit_code == EXIT_BAD_INPUT
+
+
+def test_images_bundle_and_import(two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "picked"
+    written = qwenlab("images", "posters", "-o", str(out), "--where", "promptExtend=on")
+    assert written.exit_code == EXIT_OK, written.output
+    files = sorted(out.glob("*.jpg"))
+    assert len(files) == 2 and all(f.with_suffix(".json").exists() for f in files)
+    with Image.open(files[0]) as im:
+        assert b"<qwenlab:record>" in im.info["xmp"]
+    assert qwenlab("images", "posters", "-o", str(out), "--where", "nope=1").exit_code == EXIT_BAD_INPUT
+
+    bundle = tmp_path / "share.zip"
+    assert qwenlab("bundle", "posters", "noctis", "-o", str(bundle)).exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    first = qwenlab("import", str(bundle))
+    assert first.exit_code == EXIT_OK and "6 tasks" in first.output, first.output
+    again = qwenlab("import", str(bundle))
+    assert again.exit_code == EXIT_OK and "nothing added" in again.output and "added no rows" in again.output
+    one = tmp_path / "one.zip"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(two))
+    qwenlab("bundle", "noctis", "-o", str(one))
+    qwenlab("rename", "noctis", "noctis-old")
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    qwenlab("rename", "noctis", "noctis-ben")  # Ben's copy renamed: the tasks are still his
+    assert "nothing added" in qwenlab("import", str(one)).output
+    assert qwenlab("bundle", "nope", "-o", str(one)).exit_code == EXIT_BAD_INPUT
+    assert qwenlab("import", str(tmp_path / "missing.zip")).exit_code == EXIT_BAD_INPUT
+
+
+def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle = tmp_path / "p.zip"
+    qwenlab("bundle", "posters", "-o", str(bundle))
+    ben = tmp_path / "ben"
+    ben.mkdir()
+    run_sweep(emulator, ben, name="posters", repeats=1, fail_one=False)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(ben))
+    clash = qwenlab("import", str(bundle))
+    assert clash.exit_code == EXIT_BAD_INPUT and "--as" in clash.output
+    assert qwenlab("import", str(bundle), "--as", "posters-ana").exit_code == EXIT_OK
+    assert "posters-ana" in qwenlab("logs").output
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK not really")
+    assert qwenlab("import", str(broken)).exit_code == EXIT_FAILED
+
+
+def test_datasette_writes_its_metadata(two: Path) -> None:
+    result = qwenlab("datasette", "--metadata-only")
+    assert result.exit_code == EXIT_OK
+    meta = json.loads(Path(result.output.strip()).read_text())
+    assert "cost_by_experiment" in meta["databases"]["qwenlab"]["queries"]
+
+
+def test_the_readme_s_organize_commands_run_as_written(emulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell block of the README's "Organize, find and share", line by line, on an experiment
+    named like the demo's (the datasette line serves until Ctrl-C: its --metadata-only twin runs)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Organize, find and share")[1].split("\n## ")[0]
+    block = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
+    run_sweep(emulator, data_dir, name="demo", repeats=1, fail_one=False)
+    monkeypatch.chdir(data_dir.parent)  # the README's paths are data/...: the test's data folder
+    lines = [ln.split("#")[0].strip() for ln in block.splitlines() if ln.strip()]
+    assert len(lines) >= 8
+    for line in lines:
+        words = shlex.split(line)
+        env = {}
+        while "=" in words[0]:  # VAR=value before the command
+            key, _, value = words.pop(0).partition("=")
+            env[key] = str(data_dir.parent / value) if key == "QWENLAB_DATA_DIR" else value
+        args = words[1:]
+        if args[0] == "datasette":
+            args = ["datasette", "--metadata-only"]
+        with monkeypatch.context() as m:
+            for key, value in env.items():
+                m.setenv(key, value)
+            result = qwenlab(*args)
+        assert result.exit_code == EXIT_OK, f"{line}\n{result.output}"
+    assert len(list((data_dir / "picked").glob("*.jpg"))) == 2
+    ben = json.loads(CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir / "ben")}).invoke(cli, ["costs", "--json"]).output)
+    assert ben["totals"]["cost_usd"] == _costs()["cost_usd"]  # the deleted import's spend stays in Ben's costs

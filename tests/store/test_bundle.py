@@ -1,0 +1,128 @@
+"""Bundles: experiments round-trip between two logs with costs, provenance and images identical
+(by hash); importing twice adds nothing; a name in use is refused with the fix; a damaged
+bundle is refused before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from tests.support.labkit import run_sweep
+
+from qwenlab import Lab
+from qwenlab.costs import Costs
+from qwenlab.errors import BundleError, ExperimentConflictError
+
+KEY = "sk-grid-test"
+# every column that says what was paid and where it came from, compared task by task
+MONEY = ["task_uuid", "cell_key", "status", "model", "width", "height", "number_results", "price_usd", "estimated_cost_usd",
+         "cost_usd", "cost_source", "cost_reading", "backend", "api_host", "qwenlab_version", "sent_at", "completed_at",
+         "history_json", "request_json", "prompt", "error_code", "seed"]
+IMAGE = ["image_uuid", "task_uuid", "seed", "cost_usd", "cost_source", "sha256", "format", "width", "height", "bytes", "path"]
+
+
+@pytest.fixture
+def ana(emulator, data_dir: Path) -> Lab:
+    run_sweep(emulator, data_dir, name="posters", repeats=2)      # 8 cells, one failed
+    run_sweep(emulator, data_dir, name="noctis", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    exp = lab.experiment("posters")
+    ids = [int(i) for i in exp.images["image_id"]]
+    lab.log.rate(ids[0], 5, "keeper")
+    lab.log.judge(exp.id, "promptExtend", ids[0], ids[1], "a")
+    with lab.log.transaction() as db:
+        db["text_scores"].insert({"image_id": ids[0], "experiment_id": exp.id, "engine": "rapidocr", "word_accuracy": 0.5})
+    exp.tag("posters")  # tags travel too
+    exp.note("shared with Ben")
+    return lab
+
+
+@pytest.fixture
+def ben(tmp_path: Path) -> Lab:
+    return Lab(tmp_path / "ben", client=lambda: pytest.fail("nothing here may connect"))
+
+
+def _rows(lab: Lab, name: str, table: str, columns: list[str]) -> list[dict]:
+    exp_id = lab.experiment(name).id
+    return lab.log.rows(f"SELECT {', '.join(columns)} FROM {table} WHERE experiment_id = ? ORDER BY task_uuid, id", [exp_id])
+
+
+def _file_hashes(lab: Lab, name: str) -> list[str]:
+    return sorted(hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in lab.experiment(name).images["path"])
+
+
+def test_a_bundle_round_trips_costs_provenance_and_images_exactly(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    info = ana.bundle(["posters", "noctis"], tmp_path / "share.zip")
+    assert info.experiments == ["posters", "noctis"] and info.tasks == 10 and info.images == 9
+    report = ben.import_bundle(info.path)
+    assert report.imported == {"posters": "posters", "noctis": "noctis"} and report.files_written == 9
+    for name in ("posters", "noctis"):
+        assert _rows(ben, name, "tasks", MONEY) == _rows(ana, name, "tasks", MONEY)
+        assert _rows(ben, name, "images", IMAGE) == _rows(ana, name, "images", IMAGE)
+        assert _file_hashes(ben, name) == _file_hashes(ana, name)
+        assert ben.experiment(name).cost == ana.experiment(name).cost
+        assert ben.experiment(name).provenance.kind == "emulator"
+    assert Costs(ben.log).totals() == Costs(ana.log).totals()
+    assert Costs(ben.log).by("experiment")["cost_usd"].to_dict() == Costs(ana.log).by("experiment")["cost_usd"].to_dict()
+    got = ben.experiment("posters")
+    assert got.tags == ["posters"] and got.notes == "shared with Ben"
+    assert [r["score"] for r in ben.log.ratings(got.id)] == [5]
+    assert [r["winner"] for r in ben.log.judgements(got.id)] == ["a"]
+    # ratings and judgements point at Ben's own image ids, which hold the same files
+    rated = ben.log.rows("SELECT i.sha256 FROM ratings r JOIN images i ON i.id = r.image_id")
+    assert rated == ana.log.rows("SELECT i.sha256 FROM ratings r JOIN images i ON i.id = r.image_id")
+    assert ben.log.rows("SELECT count(*) AS n FROM text_scores")[0]["n"] == 1
+    assert json.loads(got.row["imported_from"])["bundle"] == "share.zip"
+    assert len(ben.search("LUMIERE")) == len(ana.search("LUMIERE")) == 9  # the prompt index follows the tasks
+    assert KEY.encode() not in info.path.read_bytes()
+    assert ben.log.integrity_check() == "ok"
+
+
+def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    path = ana.bundle("posters", tmp_path / "p.zip").path
+    ben.import_bundle(path)
+    before = {t: ben.log.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in ("experiments", "tasks", "images", "ratings")}
+    again = ben.import_bundle(path)
+    assert again.imported == {} and "in this log already" in again.skipped["posters"] and again.files_written == 0
+    assert {t: ben.log.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in before} == before
+    # a file lost since the first import is written again by the next one, and only that one
+    lost = Path(ben.experiment("posters").images["path"][0])
+    lost.unlink()
+    assert ben.import_bundle(path).files_written == 1 and lost.is_file()
+    # into the log it came from: nothing either, even under another name
+    assert ana.import_bundle(path, as_name="posters-2").imported == {}
+
+
+def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
+    path = ana.bundle("posters", tmp_path / "p.zip").path
+    run_sweep(emulator, ben.data_dir, name="posters", repeats=1, fail_one=False)  # Ben's own, other work
+    before = ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"]
+    with pytest.raises(ExperimentConflictError, match=r"posters.*--as posters-2"):
+        ben.import_bundle(path)
+    assert ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == before
+    assert ben.import_bundle(path, as_name="posters-from-ana").imported == {"posters": "posters-from-ana"}
+    assert ben.experiment("posters-from-ana").cost == ana.experiment("posters").cost
+    with pytest.raises(ValueError, match="as_name.*2 experiments"):
+        ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "two.zip").path, as_name="x")
+
+
+def test_a_damaged_bundle_is_refused_before_anything_is_written(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("images/"):
+                data = data[:-10] + b"0123456789"  # one image's bytes changed
+            dst.writestr(item, data)
+    with pytest.raises(BundleError, match="SHA-256"):
+        ben.import_bundle(bad)
+    assert ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == 0
+    assert not list((ben.data_dir / "images").rglob("*.*"))
+    not_a_bundle = tmp_path / "x.zip"
+    not_a_bundle.write_text("hello")
+    with pytest.raises(BundleError, match="not a qwenlab bundle"):
+        ben.import_bundle(not_a_bundle)

@@ -1,0 +1,189 @@
+"""Comparing experiments: `lab.compare("a", "b")` is one read-only view in which the experiment is
+an axis, and the views of one experiment (grid, pairs, judging, text scores, costs) work on it
+unchanged. Real sweeps against the loopback emulator, a real SQLite log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from tests.support.labkit import SIZES, run_sweep, texts
+
+from qwenlab import ComparisonError, ExperimentNotFoundError, Lab
+from qwenlab.analysis.judging import record_judgement, win_rates
+from qwenlab.store.catalog import Catalog
+from qwenlab.store.comparison import ABSENT, EXPERIMENT
+from qwenlab.typography.reading import Reading, TextLine
+from qwenlab.widgets.judging import Judging
+
+
+@pytest.fixture
+def lab(emulator, data_dir: Path) -> Lab:
+    """'before': promptExtend x size (4 cells); 'after': the same sizes with a new prompt and no
+    promptExtend axis (2 cells); 'square': one prompt axis of two requests-worth of text at the
+    model's default size (2 cells)."""
+    run_sweep(emulator, data_dir, name="before", repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
+              prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline")
+    run_sweep(emulator, data_dir, name="square", axes={"prompt": ["A red 'SALE' sign", "A blue 'OPEN' sign"]},
+              repeats=1, fail_one=False)
+    return Lab(data_dir, client=lambda: pytest.fail("a comparison sends nothing"))
+
+
+def test_the_experiment_is_the_first_axis_and_every_row_says_which(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    assert list(cmp.axes) == [EXPERIMENT, "promptExtend", "size"]
+    assert cmp.axes[EXPERIMENT] == ["before", "after"]
+    df = cmp.df
+    assert list(df[EXPERIMENT]) == ["before"] * 4 + ["after"] * 2
+    assert cmp.counts()["images"] == len(cmp.images) == 6
+    assert set(cmp.images[EXPERIMENT]) == {"before", "after"}
+    # the cost is the members' together, by the one rule every summary uses
+    assert cmp.cost == pytest.approx(lab.experiment("before").cost + lab.experiment("after").cost)
+    assert "before vs after" in repr(cmp) and "Experiment 'after'" in repr(cmp)
+
+
+def test_an_axis_one_experiment_lacks_reads_what_its_requests_sent(lab: Lab) -> None:
+    df = lab.compare("after", "square").df.set_index(EXPERIMENT)
+    # 'square' has no size axis: its cells read the size they were sent with (the model's default)
+    square = lab.experiment("square").df
+    sent = {f"{w}x{h}" for w, h in zip(square["width"], square["height"])}
+    assert set(df.loc["square", "size"]) == sent
+    # 'after' has no prompt axis: its cells read the prompt they sent
+    assert set(df.loc["after", "prompt"]) == {"A premium poster for LUMIERE, 'Glow, Renewed.' headline"}
+    # promptExtend, absent from 'after', reads the model's default (what Runware applies when it is not sent)
+    both = lab.compare("before", "after").df.set_index(EXPERIMENT)
+    assert set(both.loc["after", "promptExtend"]) == {True}
+
+
+def test_an_axis_the_requests_cannot_answer_reads_a_dash(emulator, data_dir: Path, lab: Lab) -> None:
+    run_sweep(emulator, data_dir, name="bundled", repeats=1, fail_one=False,
+              axes={"look": {"plain": {"promptExtend": False}, "extended": {"promptExtend": True}}})
+    df = lab.compare("before", "bundled").df.set_index(EXPERIMENT)
+    assert set(df.loc["before", "look"]) == {ABSENT}
+    assert set(df.loc["bundled", "look"]) == {"plain", "extended"}
+
+
+def test_grid_with_the_experiment_as_rows(lab: Lab, tmp_path: Path) -> None:
+    cmp = lab.compare("before", "after")
+    grid = cmp.grid(rows="experiment", cols="size", where={"promptExtend": "on"})
+    drawn = texts(grid.figures[0])
+    assert any("experiment: before" in t for t in drawn) and any("experiment: after" in t for t in drawn)
+    assert any("before vs after" in t for t in drawn)  # the title names what is compared
+    written = cmp.grid(rows="experiment", cols="size", where={"promptExtend": "on"}, path=tmp_path / "cmp.png")
+    with Image.open(written[0]) as img:
+        assert img.size[0] > 300 and img.size[1] > 300
+
+
+def test_pairs_along_the_experiment_match_the_same_cell_of_each(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    df = cmp.pairs("experiment")
+    assert (df.attrs["a"], df.attrs["b"]) == ("before", "after")
+    assert len(df) == 2  # the two sizes with promptExtend on (after's default); 'off' has no partner
+    tasks = {t["id"]: t for t in lab.log.rows("SELECT * FROM tasks")}
+    names = {e["id"]: e["name"] for e in lab.log.rows("SELECT id, name FROM experiments")}
+    for r in df.itertuples():
+        a, b = tasks[r.task_a], tasks[r.task_b]
+        assert (names[a["experiment_id"]], names[b["experiment_id"]]) == ("before", "after")
+        assert (a["width"], a["height"]) == (b["width"], b["height"])
+    assert set(df["size"]) == set(SIZES)
+
+
+def test_judgements_across_experiments_are_kept_for_any_later_comparison(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    first = cmp.pairs("experiment").iloc[0]
+    record_judgement(cmp, "experiment", int(first.image_a), int(first.image_b), "b")
+    row = lab.log.rows("SELECT * FROM judgements")[0]
+    # no single experiment owns it; its two images say which experiments it compares
+    assert row["experiment_id"] is None and row["axis"] == "experiment"
+    again = lab.compare("after", "before")  # another comparison of the same two finds it
+    rates = win_rates(again, "experiment").set_index("value")
+    assert rates.loc["after", "wins"] == 1 and rates.loc["before", "losses"] == 1
+    assert lab.experiment("before").log.judgements(lab.experiment("before").id) == []
+    assert win_rates(lab.compare("before", "square"), "experiment")["judgements"].sum() == 0
+
+
+def test_a_judgement_inside_one_experiment_is_that_experiments(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    pair = cmp.pairs("promptExtend").iloc[0]
+    record_judgement(cmp, "promptExtend", int(pair.image_a), int(pair.image_b), "a")
+    before = lab.experiment("before")
+    assert [j["axis"] for j in before.log.judgements(before.id)] == ["promptExtend"]
+    assert win_rates(before, "promptExtend").set_index("value").loc["on", "wins"] == 1
+
+
+def test_blind_judging_widget_on_a_comparison(lab: Lab) -> None:
+    pytest.importorskip("ipywidgets")
+    judging = lab.compare("before", "after").judge("experiment", seed=1)
+    assert judging.total_pairs == 2
+    judging.choose("a")
+    stored = lab.log.rows("SELECT * FROM judgements")
+    assert len(stored) == 1 and stored[0]["experiment_id"] is None
+    assert isinstance(judging, Judging) and "before vs after" in repr(judging)
+
+
+def test_costs_by_experiment(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    by = cmp.costs().by("experiment")
+    assert list(by.index) == ["before", "after"]
+    assert list(by["tasks"]) == [4, 2]
+
+
+class _Reads:
+    """An OCR engine that reads the headline each image was asked for."""
+
+    name, version = "fake", "fake 1"
+
+    def read(self, image: str) -> Reading:
+        with Image.open(image) as img:
+            w, h = img.size
+        return Reading(self.name, (TextLine("Glow, Refined.", 0.9, ((0, 0), (w, 0), (w, 9), (0, 9))),), self.version, 0.0, w, h)
+
+
+def test_text_scores_of_a_comparison_are_each_experiments(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    df = cmp.score_text(_Reads(), progress=False)
+    assert len(df) == 6 and set(df[EXPERIMENT]) == {"before", "after"}
+    by = df.groupby(EXPERIMENT)["word_accuracy"].mean()
+    assert by["before"] == 1.0 and by["after"] < 1.0  # 'after' asked for "Glow, Renewed."
+    # stored as each experiment's own: the experiment alone sees its scores
+    assert len(lab.experiment("before").text_scores()) == 4
+    assert cmp.text_scores().equals(df)
+
+
+def test_every_view_reads_the_comparison_through_the_catalog(lab: Lab) -> None:
+    catalog = Catalog.load(lab.compare("before", "after"))
+    assert catalog.axes[EXPERIMENT].labels == ("before", "after")
+    assert len(catalog.where({"experiment": "after"}).entries) == 2
+
+
+def test_bad_comparisons_name_the_fix(lab: Lab) -> None:
+    with pytest.raises(ComparisonError, match="two or more"):
+        lab.compare("before")
+    with pytest.raises(ComparisonError, match="two or more"):
+        lab.compare("before", "before")
+    with pytest.raises(ExperimentNotFoundError, match="known: before, after, square"):
+        lab.compare("before", "nope")
+
+
+def test_a_comparison_is_read_only(lab: Lab) -> None:
+    cmp = lab.compare("before", "after")
+    for name in ("run", "extend", "resume"):
+        assert not hasattr(cmp, name)
+    assert lab.log.experiment_names() == ["before", "after", "square"]  # nothing made in the log
+
+
+def test_the_explorer_and_the_html_report_take_a_comparison(lab: Lab, tmp_path: Path) -> None:
+    pytest.importorskip("ipywidgets")
+    from qwenlab.html.report import export_html
+
+    cmp = lab.compare("before", "after")
+    explorer = cmp.explore()
+    assert "before vs after" in repr(explorer) and len(explorer.items) == 6
+    explorer.select(explorer.items[-1])
+    explorer.rate(5, "the new prompt's headline")
+    rated = lab.log.rows("SELECT i.experiment_id FROM ratings r JOIN images i ON i.id = r.image_id")
+    assert len(rated) == 1 and len(cmp.log.ratings(cmp.id)) == 1  # a rating is the image's, wherever it was made
+    text = export_html(cmp, tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "before vs after" in text and "by experiment" in text  # costs of both runs, by run

@@ -1,0 +1,112 @@
+"""The Datasette configuration qwenlab writes: Datasette itself (its in-process test client, no
+socket) serves the log with it, the canned queries give the same money as qwenlab's own
+summaries, thumbnails render as images, and the API key appears nowhere. One test also runs
+`qwenlab datasette` as a user would and asks it over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.labkit import run_sweep
+
+from qwenlab import Lab
+from qwenlab.costs import Costs
+from qwenlab.store.datasette_config import ThumbnailsPlugin, metadata, write_metadata
+
+pytest.importorskip("datasette")
+pytest.importorskip("datasette_render_images")
+
+KEY = "sk-grid-test"
+
+
+@pytest.fixture
+def lab(emulator, data_dir: Path) -> Lab:
+    run_sweep(emulator, data_dir, name="posters", repeats=1)
+    run_sweep(emulator, data_dir, name="gone", repeats=1, fail_one=False)
+    lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    ids = [int(i) for i in lab.experiment("posters").images["image_id"]]
+    lab.log.rate(ids[0], 5)
+    lab.log.rate(ids[1], 3)
+    lab.experiment("gone").delete(confirm=True)
+    return lab
+
+
+def _get(data_dir: Path, *paths: str) -> list:
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    plugin = ThumbnailsPlugin(data_dir)
+    pm.register(plugin, name="qwenlab-thumbnails-test")
+    try:
+        ds = Datasette([str(data_dir / "qwenlab.db")], metadata=metadata(data_dir))
+
+        async def fetch() -> list:
+            return [await ds.client.get(p) for p in paths]
+
+        return asyncio.run(fetch())
+    finally:
+        pm.unregister(plugin)
+
+
+def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, data_dir: Path) -> None:
+    costs, best, page, tasks, search = _get(
+        data_dir, "/qwenlab/cost_by_experiment.json?_shape=array", "/qwenlab/best_rated_images.json?_shape=array",
+        "/qwenlab/best_rated_images", "/qwenlab/tasks", "/qwenlab/search_prompts.json?_shape=array&text=LUMIERE")
+    assert costs.status_code == best.status_code == page.status_code == tasks.status_code == 200
+    by_name = {r["experiment"]: r["cost_usd"] for r in costs.json()}
+    expected = Costs(lab.log).by("experiment")["cost_usd"].to_dict()
+    assert by_name.keys() == expected.keys() == {"posters", "(deleted) gone"}  # a deleted experiment keeps its spend
+    assert all(by_name[k] == pytest.approx(v) for k, v in expected.items())
+    rows = best.json()
+    assert [r["rating"] for r in rows] == [5, 3] and rows[0]["thumbnail"]["$base64"]
+    # datasette-render-images turns the BLOB into an <img>: the picture is in the page itself
+    assert page.text.count('src="data:image/jpeg;base64,') == 2
+    assert "Facet" in tasks.text or "facet" in tasks.text
+    assert len(search.json()) == 3  # the deleted experiment's prompts are gone
+    for response in (costs, best, page, tasks, search):
+        assert KEY not in response.text
+
+
+def test_the_metadata_file_names_no_secret_and_only_loopback(lab: Lab, data_dir: Path) -> None:
+    path = write_metadata(data_dir)
+    meta = json.loads(path.read_text())
+    assert set(meta["databases"]["qwenlab"]["queries"]) >= {"cost_by_experiment", "best_rated_images"}
+    assert KEY not in path.read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_qwenlab_datasette_serves_on_loopback(lab: Lab, data_dir: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "QWENLAB_DATA_DIR": str(data_dir), "RUNWARE_API_KEY": KEY}
+    proc = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "datasette", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/qwenlab/best_rated_images", timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail(f"datasette did not start: {proc.stdout.read() if proc.poll() is not None else ''}")
+                time.sleep(0.3)
+        assert r.status_code == 200 and r.text.count('src="data:image/jpeg;base64,') == 2
+        assert KEY not in r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

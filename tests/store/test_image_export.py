@@ -1,0 +1,101 @@
+"""exp.export_images: files named by experiment, values and seed, whose settings are read back
+with Pillow from inside each format the API returns (JPEG, PNG, WebP), whose pixels are the
+original's, and in which the API key never appears."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from tests.support.labkit import run_sweep
+
+from qwenlab import Lab
+from qwenlab.errors import UnknownAxisError
+from qwenlab.store.embedded_metadata import embed
+
+KEY = "sk-grid-test"  # the key labkit's client sends; the emulator saw it on every request
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    run_sweep(emulator, data_dir, name="formats", repeats=1, fail_one=False,
+              axes={"outputFormat": ["JPG", "PNG", "WEBP"], "promptExtend": [True, False]})
+    return Lab(data_dir, client=lambda: pytest.fail("nothing here may connect")).experiment("formats")
+
+
+def _record(im: Image.Image, fmt: str) -> dict:
+    """The JSON record as a reader finds it inside the file: PNG's iTXt chunk, else the XMP packet."""
+    if fmt == "png":
+        return json.loads(im.text["qwenlab"])
+    xmp = im.info["xmp"].decode("utf-8")
+    inner = xmp.split("<qwenlab:record>")[1].split("</qwenlab:record>")[0]
+    import html
+
+    return json.loads(html.unescape(inner))
+
+
+def test_every_format_carries_its_settings_and_keeps_its_pixels(exp, tmp_path: Path) -> None:
+    images = exp.images.set_index("image_id")
+    ratings = {int(images.index[0]): 5}
+    exp.log.rate(int(images.index[0]), 5, "keeper")
+    written = exp.export_images(tmp_path / "out")
+    assert len(written) == 6
+    seen = set()
+    for item in written:
+        row = images.loc[item.image_id]
+        fmt = item.path.suffix.lstrip(".")
+        seen.add(fmt)
+        assert item.path.name.startswith("formats_outputFormat-") and f"seed-{row['seed']}" in item.path.name
+        with Image.open(item.path) as im, Image.open(row["path"]) as original:
+            im.load()
+            assert im.tobytes() == original.tobytes() and im.size == original.size  # the same pixels
+            record = _record(im, fmt)
+            exif = im.getexif()
+            assert exif.get_ifd(0x8769)[0x9286].startswith(b"UNICODE\x00")  # A1111's UserComment, every format
+            if fmt == "png":
+                parameters = im.text["parameters"]
+            elif fmt == "jpg":
+                parameters = im.info["comment"].decode("utf-8")
+            else:
+                parameters = exif.get_ifd(0x8769)[0x9286][8:].decode("utf-16-be")
+        assert parameters.startswith(row["prompt"]) and f"Seed: {row['seed']}" in parameters
+        assert "SYNTHETIC" in parameters and "(emulated)" in parameters
+        sidecar = json.loads(item.sidecar.read_text())
+        for rec in (record, sidecar):
+            assert rec["prompt"] == row["prompt"] and rec["seed"] == row["seed"]
+            assert rec["cost_usd"] == pytest.approx(row["cost_usd"]) and rec["backend"] == "emulator" and rec["synthetic"]
+            assert rec["request"]["outputFormat"] == rec["values"]["outputFormat"]
+            assert rec["request"]["positivePrompt"] == row["prompt"]
+            assert rec["rating"] == ratings.get(item.image_id)
+        assert KEY not in item.path.read_bytes().decode("latin-1") and KEY not in item.sidecar.read_text()
+    assert seen == {"jpg", "png", "webp"}
+
+
+def test_min_rating_and_where_choose_the_images(exp, tmp_path: Path) -> None:
+    ids = [int(i) for i in exp.images["image_id"]]
+    exp.log.rate(ids[0], 5)
+    exp.log.rate(ids[1], 4)
+    exp.log.rate(ids[2], 2)
+    assert sorted(w.image_id for w in exp.export_images(tmp_path / "a", min_rating=4)) == ids[:2]
+    kept = exp.export_images(tmp_path / "b", where={"outputFormat": "PNG", "promptExtend": "on"})
+    assert len(kept) == 1 and kept[0].path.name.startswith("formats_outputFormat-PNG_promptExtend-on_seed-")
+    assert exp.export_images(tmp_path / "c", min_rating=5, where={"outputFormat": "WEBP"}) == []
+    with pytest.raises(UnknownAxisError, match="size"):
+        exp.export_images(tmp_path / "d", where={"size": "512x768"})
+
+
+def test_simple_webp_gets_the_extended_header_it_needs(tmp_path: Path) -> None:
+    """A lossy WebP of the simple layout (no VP8X chunk) must become a valid extended file."""
+    import io
+
+    im = Image.new("RGB", (37, 21), (200, 30, 90))
+    buf = io.BytesIO()
+    im.save(buf, "WEBP", quality=80)
+    data = buf.getvalue()
+    assert data[12:16] == b"VP8 "
+    out = embed(data, "webp", parameters="p\nSeed: 1", record={"seed": 1}, description="p")
+    with Image.open(io.BytesIO(out)) as back, Image.open(io.BytesIO(data)) as original:
+        assert back.size == (37, 21) and back.tobytes() == original.tobytes()
+        assert b"<qwenlab:record>" in back.info["xmp"]

@@ -1,0 +1,55 @@
+"""lab.search: images across experiments by prompt words (the FTS index of m003), experiment, tag
+and rating, on real experiments run against the loopback emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.support.labkit import run_sweep
+
+from qwenlab import Lab
+
+
+@pytest.fixture
+def lab(emulator, data_dir: Path) -> Lab:
+    run_sweep(emulator, data_dir, name="lumiere", repeats=1, fail_one=False,
+              prompt="A premium beauty poster for LUMIERE serum, 'Glow, Refined.' headline")
+    run_sweep(emulator, data_dir, name="noctis", repeats=1, fail_one=False, axes={"promptExtend": [True, False]},
+              prompt="A moody perfume ad for NOCTIS, 'After Dark' in gold letters")
+    return Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+
+
+def test_prompt_words_find_the_images_with_their_experiment_values_and_path(lab: Lab) -> None:
+    found = lab.search("LUMIERE")
+    assert set(found["experiment"]) == {"lumiere"} and len(found) == 4
+    row = found.iloc[0]
+    assert "LUMIERE" in row["prompt"] and Path(row["path"]).is_file()
+    assert set(found["values"]) == {f"promptExtend={e}, size={s}" for e in ("on", "off") for s in ("512x768", "768x512")}
+    assert found["seed"].notna().all() and (found["backend"] == "emulator").all()
+    # every word must be there, in any order, any case; punctuation pasted from a prompt is harmless
+    assert len(lab.search("glow, refined.")) == 4
+    assert len(lab.search("refined lumiere")) == 4
+    assert lab.search("LUMIERE NOCTIS").empty
+    assert len(lab.search("LUMIERE OR NOCTIS", raw=True)) == 6
+    with pytest.raises(ValueError, match="text.*FTS5"):
+        lab.search('"unclosed', raw=True)
+
+
+def test_filters_by_experiment_tag_rating_and_archive(lab: Lab) -> None:
+    assert len(lab.search()) == 6
+    assert set(lab.search(experiment="noctis")["experiment"]) == {"noctis"}
+    lab.experiment("noctis").tag("perfume")
+    assert set(lab.search(tag="perfume")["experiment"]) == {"noctis"}
+    assert lab.search("LUMIERE", tag="perfume").empty
+    ids = lab.search("LUMIERE")["image_id"].tolist()
+    lab.log.rate(ids[0], 5)
+    lab.log.rate(ids[1], 5)
+    lab.log.rate(ids[1], 3)  # a later rating supersedes an earlier one
+    lab.log.rate(ids[2], None, "a note, no score")
+    best = lab.search(min_rating=4)
+    assert best["image_id"].tolist() == [ids[0]] and best["rating"].tolist() == [5]
+    lab.experiment("lumiere").archive()
+    assert len(lab.search("LUMIERE")) == 4 and lab.search("LUMIERE", archived=False).empty
+    with pytest.raises(ValueError, match="min_rating"):
+        lab.search(min_rating="good")

@@ -1,0 +1,145 @@
+"""Judging you can read: the pair at full resolution, the strings to check beside it, a named
+criterion stored with each judgement, keyboard shortcuts and undo, all on a real experiment run
+against the emulator, the log read back with sqlite3. (The same in a real browser:
+tests/widgets/test_judging_browser.py.)"""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from qwenlab import Experiment
+from qwenlab.errors import JudgementError
+from qwenlab.typography.reading import Reading, TextLine
+from qwenlab.typography.scores import expected_for
+from qwenlab.typography.store import ImageToScore, score_images
+from qwenlab.widgets.judging import KEYS, Judging
+from tests.support.labkit import run_sweep
+
+PROMPT = "A skincare poster, headline 'LUMIERE' and the line “Glow, Refined.” under it"
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path) -> Experiment:
+    return run_sweep(emulator, data_dir, name="readable", axes={"promptExtend": [True, False]}, repeats=3,
+                     fail_one=False, prompt=PROMPT, size="768x512")
+
+
+def stored(exp: Experiment) -> list[tuple]:
+    with sqlite3.connect(exp.log.path) as db:
+        return db.execute("SELECT image_a, image_b, winner, criterion FROM judgements ORDER BY id").fetchall()
+
+
+def test_the_pair_is_sent_at_full_resolution_or_as_asked(exp: Experiment) -> None:
+    j = exp.judge("promptExtend", seed=1)
+    paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
+    left, right = j.current
+    assert j.left.value == Path(paths[left]).read_bytes() and j.right.value == Path(paths[right]).read_bytes()
+    assert Image.open(io.BytesIO(j.left.value)).size == (768, 512)  # nothing scaled down
+    small = exp.judge("promptExtend", seed=1, max_px=300)
+    assert small.left.format == "jpeg" and max(Image.open(io.BytesIO(small.left.value)).size) == 300
+    # as wide as the notebook allows: the image fills its side, the sides wrap only below 840 px each
+    assert j.left.layout.width == "100%" and j.left.layout.max_height == "85vh"
+    assert j.sides[0].layout.flex == "1 1 min(840px, calc(85vh * 1.500))" and j.pair_box.layout.flex_flow == "row wrap"
+    j.layout_toggle.value = "stacked"
+    assert j.pair_box.layout.flex_flow == "column"
+    j.layout_toggle.value = "side"
+    assert j.pair_box.layout.flex_flow == "row nowrap" and j.sides[1].layout.flex == "1 1 0px"
+    with pytest.raises(ValueError, match="layout must be one of"):
+        exp.judge("promptExtend", layout="big")
+    with pytest.raises(ValueError, match="max_px must be None"):
+        exp.judge("promptExtend", max_px=10)
+
+
+def test_the_strings_to_check_are_shown_and_nothing_tells_the_sides_apart(exp: Experiment) -> None:
+    j = exp.judge("promptExtend", seed=2, criterion="text correct")
+    text = j.expected_text.value
+    assert "The prompt asks for:" in text and "LUMIERE</span>" in text and "Glow, Refined.</span>" in text
+    assert text.index("LUMIERE") < text.index("Glow, Refined.")
+    on_screen = " ".join([j.header.value, j.expected_text.value, j.status.value, j.last.value, j.results.value,
+                          *(s.children[0].value for s in j.sides)])
+    words = set(re.findall(r"[\w=]+", re.sub(r"<[^>]+>", " ", on_screen)))
+    assert not words & {"on", "off", "True", "False"}, words & {"on", "off", "True", "False"}
+    assert "criterion <b>text correct</b>: which image has the text right?" in j.header.value
+    own = exp.judge("promptExtend", seed=2, expected=["LUMIÈRE & Co"])
+    assert "LUMIÈRE &amp; Co</span>" in own.expected_text.value and "Glow" not in own.expected_text.value
+
+
+def test_keys_judge_skip_and_undo_and_the_log_follows(exp: Experiment) -> None:
+    j = Judging(exp, "promptExtend", seed=5)
+    assert j.keys.widget.shortcuts == {k if len(k) > 1 else k.lower(): v for k, v in KEYS.items()}
+    legend = " ".join(" ".join(x) for x in j.keys.widget.legend)
+    for shown in ("← or 1", "→ or 2", "t or 0", "s", "u or ⌫", "left is better", "undo"):
+        assert shown in legend
+    first = j.current
+    j.keys.press("ArrowLeft")
+    second = j.current
+    j.keys.widget._handle_custom_msg({"action": "right"}, [])  # as the browser sends a key
+    third = j.current
+    j.keys.press("s")  # skipped: no row
+    assert j.current != third
+    assert stored(exp) == [(*first, "a", "overall"), (*second, "b", "overall")]
+
+    j.keys.press("u")  # the last judgement goes; its pair comes back, even from past a skip
+    assert stored(exp) == [(*first, "a", "overall")] and j.current == second and j.judged_now == 1
+    assert "Undone" in j.status.value
+    j.keys.press("Backspace")  # and again, further back
+    assert stored(exp) == [] and j.current == first and j.undo_button.disabled
+    assert j.undo() is None and "Nothing to undo" in j.status.value
+    j.keys.press("2")
+    j.keys.press("0")
+    j.keys.press("T")  # case does not matter
+    assert [r[2] for r in stored(exp)] == ["b", "tie", "tie"] and j.current is None
+    j.keys.press("1")  # every pair judged: a key does nothing
+    assert len(stored(exp)) == 3 and "every pair judged" in j.header.value and "of 3 judgements" in j.results.value
+    j.undo_button.click()  # undo from the end brings the last pair back, and hides the tally again
+    assert len(stored(exp)) == 2 and j.current is not None and j.results.value == "" and not j.left_button.disabled
+    assert j.pair_box.layout.display == "flex" and j.left.value
+
+
+class MisreadingEngine:
+    """An OCR stand-in that reads every image as 'LUMIERE' and 'Glow, Refned.' (one word wrong)."""
+
+    name, version = "misreading", "1"
+
+    def read(self, image: str) -> Reading:
+        with Image.open(image) as img:
+            w, h = img.size
+        box = ((0, 0), (w, 0), (w, h / 10), (0, h / 10))
+        return Reading(self.name, (TextLine("LUMIERE", 0.9, box), TextLine("Glow, Refned.", 0.9, box)), self.version, 0.0, w, h)
+
+
+def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
+    want = expected_for(exp)
+    items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
+    assert score_images(exp.log, items, MisreadingEngine(), progress=False).scored == 6
+    j = Judging(exp, "promptExtend", seed=3)
+    assert "word acc" not in j.last.value
+    j.choose("left")
+    assert "Judged (left is better). Text scores of that pair" in j.last.value and "word acc" in j.last.value
+    j.undo()  # the judged pair is on screen again: its scores must not be
+    assert j.last.value == "" and "word acc" not in j.header.value + j.expected_text.value
+
+
+def test_the_criterion_is_stored_and_each_criterion_has_its_own_pairs_and_results(exp: Experiment) -> None:
+    overall = exp.judge("promptExtend", seed=1)
+    while overall.current is not None:
+        overall.choose("left")
+    text = exp.judge("promptExtend", seed=1, criterion="text correct")
+    assert len(text.queue) == 3 and text.judged_before == 0  # judged overall, not yet for its text
+    text.choose("right")
+    assert stored(exp)[-1][2:] == ("b", "text correct")
+    again = exp.judge("promptExtend", criterion="text correct")
+    assert again.judged_before == 1 and len(again.queue) == 2
+    frame = again.results_frame()
+    assert frame["criterion"].unique().tolist() == ["text correct"] and frame["judgements"].tolist() == [1, 1]
+    again.show_results()
+    assert "win rates (text correct)" in again.results.value and "text correct: promptExtend=" in again.results.value
+    assert "criterion='text correct'" in repr(again)
+    with pytest.raises(JudgementError, match="criterion must be a short name"):
+        exp.judge("promptExtend", criterion="")

@@ -1,0 +1,103 @@
+"""Judging in a real browser: Voilà serves a notebook that opens `exp.judge(..., criterion="text
+correct")` on a small experiment (run against the emulator first); headless Chromium clicks the
+pair to give it the focus, then judges with the keyboard only (←, 2, u to undo, t), and the
+judgements in SQLite must be exactly what those keys said. The images must be drawn large (at
+least 840 px each on a wide page) and the prompt's strings shown beside them. A screenshot goes to
+data/screenshots/judging.png for the README.
+
+Voilà, Chromium and the loopback-only routing come from tests/widgets/test_browser.py (skipped
+there when Chromium is missing, unless QWENLAB_REQUIRE_BROWSER is set).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.browser import chromium_page, lab_notebook
+from tests.support.labkit import run_sweep
+from tests.widgets import test_browser
+from tests.widgets.test_browser import CLICK_TIMEOUT_MS, SCREENSHOTS, START_TIMEOUT_S, _until
+
+chromium, voila = test_browser.chromium, test_browser.voila  # its fixtures: Chromium, and Voilà serving our notebook
+
+PROMPT = "A square skincare poster: the brand 'LUMIERE' in large serif capitals, and “Glow, Refined.” below"
+
+
+@pytest.fixture
+def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:
+    """Three pairs of promptExtend on / off, and a notebook that opens judging on them (read by
+    the `voila` fixture, which serves it)."""
+    run_sweep(emulator, data_dir, name="readable", axes={"promptExtend": [True, False]}, repeats=3, fail_one=False,
+              prompt=PROMPT, size="1024x1024")
+    return lab_notebook(tmp_path / "judging.ipynb", data_dir,
+                        "Lab().experiment('readable').judge('promptExtend', criterion='text correct', seed=4)")
+
+
+def _rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT image_a, image_b, winner, criterion FROM judgements ORDER BY id").fetchall()
+
+
+@pytest.mark.slow
+def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: str, data_dir: Path,
+                                                         tmp_path: Path) -> None:
+    db = data_dir / "qwenlab.db"
+    shot = tmp_path / "judging.png"
+    with chromium_page(chromium, voila, width=1920, height=1150, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        errors = watch.errors
+        widget = page.locator(".qwenlab-judging")
+        widget.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        legend = page.locator(".qwl-keys")
+        legend.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        assert "click the pair to use the keys" in legend.inner_text(), f"page errors: {errors}"
+        for keys in ("← or 1", "→ or 2", "t or 0", "u or ⌫"):
+            assert keys in legend.inner_text()
+        text = widget.inner_text()
+        assert "LUMIERE" in text and "Glow, Refined." in text and "text correct" in text
+        assert not re.search(r"\b(on|off)\b", text.split("Both share")[0]), "a side's value is on screen"
+
+        images = widget.locator("img")
+        _until(lambda: images.count() == 2 and all((images.nth(i).bounding_box() or {}).get("width", 0) > 100
+                                                   for i in range(2)), 60, "both images to be drawn")
+        boxes = [images.nth(i).bounding_box() for i in range(2)]
+        assert all(b and b["width"] >= 840 for b in boxes), f"images drawn too small: {boxes}"
+        assert boxes[0]["y"] == pytest.approx(boxes[1]["y"], abs=2), "a wide page shows the pair side by side"
+
+        # the focus goes to the widget when the pair is clicked; from then on, keys only
+        page.mouse.click(boxes[0]["x"] + boxes[0]["width"] / 2, boxes[0]["y"] + boxes[0]["height"] / 2)
+        page.get_by_text("keys on:").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        page.keyboard.press("ArrowLeft")
+        _until(lambda: len(_rows(db)) == 1, 30, "← to reach SQLite")
+        page.keyboard.press("2")
+        _until(lambda: len(_rows(db)) == 2, 30, "2 to reach SQLite")
+        undone = _rows(db)[1]
+        page.keyboard.press("u")
+        _until(lambda: len(_rows(db)) == 1, 30, "u to remove the last judgement")
+        page.get_by_text("Undone").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        page.keyboard.press("t")
+        _until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
+        page.wait_for_timeout(500)  # let the next pair arrive before the picture is taken
+        widget.screenshot(path=str(shot))
+
+    first, second = _rows(db)
+    assert first[2:] == ("a", "text correct")
+    assert second == (undone[0], undone[1], "tie", "text correct")  # the undone pair came back, judged again
+    assert not errors, errors
+    assert not watch.beyond_loopback(), f"the page tried to reach beyond loopback: {watch.beyond_loopback()}"
+    _save_for_readme(shot, SCREENSHOTS / "judging.png")
+
+
+def _save_for_readme(shot: Path, target: Path) -> None:
+    """The screenshot, halved (1920 -> 960 px wide) and in 256 colours, so the README's copy stays small."""
+    from PIL import Image
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(shot) as img:
+        small = img.convert("RGB").resize((img.width // 2, img.height // 2), Image.LANCZOS)
+    small.quantize(256).save(target, optimize=True)
+    assert target.stat().st_size < 300_000
