@@ -58,8 +58,14 @@ class Experiment(ExperimentRecord):
              **options: Any) -> Grid | list[Path]:
         """A labelled comparison grid (see `qwenlab.figures.grid.build_grid` for page=, facet=, where=).
 
-        Without `path`: the `Grid` (it shows itself in a notebook; `.save(path)`, `.figures`).
-        With `path` (.png, .pdf, ...): the grid is written and the files written are returned."""
+        region=(x0, y0, x1, y1): only that region of every image (fractions 0..1), cut from the
+        original at full resolution: region=(0, 0, 1, 0.3) compares the headlines. captions=False:
+        no caption under each image (by default it says what the headers do not, and the seed).
+
+        Without `path`: the `Grid`, at once (a page is drawn when shown or saved; a notebook shows
+        the first page as a light JPEG; `.show(i)`, `.save(path)`, `grid[i]` the figure).
+        With `path` (.png, .jpg, .webp, .pdf, ...): every page is written, in parallel, and the
+        files written are returned."""
         if path is None:
             return build_grid(self, rows, cols, **options)
         return save_grid(self, Path(path), rows=rows, cols=cols, **options)
