@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import chromium_page, lab_notebook
+from tests.support.browser import (
+    CLICK_TIMEOUT_MS,
+    SCREENSHOTS,
+    START_TIMEOUT_S,
+    chromium_page,
+    lab_notebook,
+    until,
+)
 from tests.support.labkit import run_sweep
-from tests.widgets import test_browser
-from tests.widgets.test_browser import CLICK_TIMEOUT_MS, SCREENSHOTS, START_TIMEOUT_S, _until
-
-chromium, voila = test_browser.chromium, test_browser.voila  # its fixtures: Chromium, and Voilà serving our notebook
 
 PROMPT = "A square skincare poster: the brand 'LUMIERE' in large serif capitals, and “Glow, Refined.” below"
 
@@ -62,7 +65,7 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         assert not re.search(r"\b(on|off)\b", text.split("Both share")[0]), "a side's value is on screen"
 
         images = widget.locator("img")
-        _until(lambda: images.count() == 2 and all((images.nth(i).bounding_box() or {}).get("width", 0) > 100
+        until(lambda: images.count() == 2 and all((images.nth(i).bounding_box() or {}).get("width", 0) > 100
                                                    for i in range(2)), 60, "both images to be drawn")
         boxes = [images.nth(i).bounding_box() for i in range(2)]
         assert all(b and b["width"] >= 840 for b in boxes), f"images drawn too small: {boxes}"
@@ -72,15 +75,15 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         page.mouse.click(boxes[0]["x"] + boxes[0]["width"] / 2, boxes[0]["y"] + boxes[0]["height"] / 2)
         page.get_by_text("keys on:").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("ArrowLeft")
-        _until(lambda: len(_rows(db)) == 1, 30, "← to reach SQLite")
+        until(lambda: len(_rows(db)) == 1, 30, "← to reach SQLite")
         page.keyboard.press("2")
-        _until(lambda: len(_rows(db)) == 2, 30, "2 to reach SQLite")
+        until(lambda: len(_rows(db)) == 2, 30, "2 to reach SQLite")
         undone = _rows(db)[1]
         page.keyboard.press("u")
-        _until(lambda: len(_rows(db)) == 1, 30, "u to remove the last judgement")
+        until(lambda: len(_rows(db)) == 1, 30, "u to remove the last judgement")
         page.get_by_text("Undone").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("t")
-        _until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
+        until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
         page.wait_for_timeout(500)  # let the next pair arrive before the picture is taken
         widget.screenshot(path=str(shot))
 

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.browser import (
+    CHROMIUM_ARGS,
+    CLICK_TIMEOUT_MS,
+    SCREENSHOTS,
+    START_TIMEOUT_S,
+    until,
+)
 from tests.support.labkit import SIZES, run_sweep
-from tests.widgets.test_browser import CHROMIUM_ARGS, CLICK_TIMEOUT_MS, SCREENSHOTS, START_TIMEOUT_S, _until
-from tests.widgets.test_browser import chromium, voila  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -69,7 +75,7 @@ def test_a_judgement_across_experiments_clicked_in_chromium_reaches_sqlite(chrom
                         "JOIN images a ON a.id = j.image_a JOIN experiments ea ON ea.id = a.experiment_id "
                         "JOIN images b ON b.id = j.image_b JOIN experiments eb ON eb.id = b.experiment_id").fetchall()
 
-            judged = _until(rows, 30, "the judgement to reach SQLite")
+            judged = until(rows, 30, "the judgement to reach SQLite")
         finally:
             browser.close()
 
