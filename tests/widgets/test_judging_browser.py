@@ -1,7 +1,8 @@
 """Judging in a real browser: Voilà serves a notebook that opens `exp.judge(..., criterion="text
 correct")` on a small experiment (run against the emulator first); headless Chromium clicks the
 pair to give it the focus, then judges with the keyboard only (←, 2, u to undo, t), and the
-judgements in SQLite must be exactly what those keys said. The images must be drawn large (at
+judgements in SQLite must be exactly what those keys said; f opens the compare viewer on the pair,
+labelled only "left" and "right". The images must be drawn large (at
 least 840 px each on a wide page) and the prompt's strings shown beside them. A screenshot goes to
 data/screenshots/judging.png for the README.
 
@@ -86,6 +87,15 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
         page.wait_for_timeout(500)  # let the next pair arrive before the picture is taken
         widget.screenshot(path=str(shot))
+
+        page.keyboard.press("f")  # the pair in the compare viewer, blind: "left" and "right", nothing else
+        viewer = widget.locator(".qwl-cmp")
+        viewer.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        assert viewer.locator(".qwl-cmp-label").all_inner_texts() == ["left", "right"]
+        assert not re.search(r"\b(on|off|promptExtend|seed)\b", viewer.inner_text())
+        _until(lambda: viewer.locator("img").count() == 2, 30, "the compare viewer's two images")
+        page.wait_for_timeout(500)
+        viewer.screenshot(path=str(tmp_path / "judging-compare.png"))  # to look at (kept in pytest's folder)
 
     first, second = _rows(db)
     assert first[2:] == ("a", "text correct")
