@@ -72,14 +72,14 @@ def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[st
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
 @click.option("--region", default=None, metavar="X0,Y0,X1,Y1",
               help="Show only this region of every image, in fractions 0..1, cut from the original at full resolution: "
-                   "0,0,1,0.3 is the top 30%% (the headline).")
+                   "0,0,1,0.3 is the top 30% (the headline).")
 @click.option("--captions/--no-captions", default=True, show_default=True,
               help="A caption under each image: what the headers do not say, and the seed the API reported.")
 @figure_options
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes drawing pages at once (default: one per core).")
 @click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,
-              help="Frame each image in the colour of its stored text score and print the score in its stamp "
+              help="Frame each image in the colour of its stored text score and print the score in its caption "
                    "(scores from `qwenlab score NAME`; no OCR runs here).")
 @click.option("--sort-by-score", is_flag=True, help="Best text score first within each cell.")
 @click.option("--show-reading", is_flag=True, help="Outline the text the OCR read (green exact, orange misread).")

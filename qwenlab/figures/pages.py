@@ -117,10 +117,13 @@ class Grid:
     """The pages of a comparison grid, each drawn when first shown or saved. Indexing gives a
     page's matplotlib Figure; `.pages` the `GridPage`s (with their values and counts)."""
 
-    def __init__(self, pages: list[GridPage], name: str, prepare: Callable[[list[GridPage]], None] | None = None) -> None:
+    def __init__(self, pages: list[GridPage], name: str, prepare: Callable[[list[GridPage]], None] | None = None,
+                 processes: bool = True) -> None:
         self.pages = pages
         self.name = name
         self._prepare = prepare  # readies what the given pages need (thumbnails on disk) before they are drawn elsewhere
+        # False where drawing reads the log (OCR outlines): an SQLite connection must not cross a fork
+        self._processes = processes
 
     @property
     def figures(self) -> list["Figure"]:
@@ -146,7 +149,8 @@ class Grid:
 
         `.pdf`: one file, one page per grid page. Any other suffix (`.png`, `.jpg`, `.webp`,
         `.svg`): one file per page, `<stem>-<n>-<page label>.<suffix>`, or `path` itself for a
-        single page. workers: processes drawing pages at once (default: one per core)."""
+        single page. workers: processes drawing pages at once (default: one per core; one where
+        the pages show OCR outlines, which are read from the log as they are drawn)."""
         path = Path(path)
         if not path.suffix:
             path = path.with_suffix(".png")
@@ -165,7 +169,7 @@ class Grid:
             path.with_name(f"{path.stem}-{n}-{slug(p.file_label or p.label or str(n))}{path.suffix}")
             for n, p in enumerate(self.pages, start=1)]
         todo = [i for i, p in enumerate(self.pages) if not p.rendered]  # drawn pages are saved here, as they are
-        workers = _workers(workers, len(todo))
+        workers = _workers(workers, len(todo)) if self._processes else 1
         if workers > 1:
             if self._prepare is not None:
                 self._prepare([self.pages[i] for i in todo])

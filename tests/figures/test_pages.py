@@ -106,3 +106,17 @@ def test_grid_command_region_captions_and_formats(exp, tmp_path: Path) -> None:
         assert img.format == "WEBP"
     bad = runner.invoke(cli, ["grid", exp.name, "--region", "0,0,2,1"])
     assert bad.exit_code == 2 and "--region" in bad.output and "fractions are 0..1" in bad.output
+
+
+def test_pages_with_ocr_outlines_are_drawn_in_this_process(exp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outlines are read from the log as a page is drawn, and an SQLite connection must not cross a fork."""
+    import qwenlab.figures.pages as pages
+
+    def no_processes(*args, **kwargs):
+        raise AssertionError("a page reading the log was drawn in another process")
+
+    monkeypatch.setattr(pages.cf, "ProcessPoolExecutor", no_processes)
+    written = build_grid(exp, rows="promptExtend", cols="negativePrompt", show_reading=True).save(tmp_path / "o.png", workers=2)
+    assert len(written) == 2 and all(p.stat().st_size > 10_000 for p in written)
+    with pytest.raises(AssertionError, match="another process"):  # and without outlines, processes it is
+        build_grid(exp, rows="promptExtend", cols="negativePrompt").save(tmp_path / "p.png", workers=2)
