@@ -63,8 +63,6 @@ def _until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 @pytest.fixture
 def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:
     """A small experiment in the test's data folder, and a notebook that opens the explorer on it."""
-    import nbformat
-
     from qwenlab import Lab, Sweep
     from qwenlab.api.client import RunwareClient
 
@@ -75,15 +73,20 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
         Lab(data_dir, client=client).run(sweep, name="browser", progress=False)
     finally:
         client.close()
+    return write_notebook(tmp_path / "explorer.ipynb", data_dir,
+                          "from qwenlab import Lab\n"
+                          "explorer = Lab().experiment('browser').explore(judge='browser-test')\n"
+                          "explorer")
+
+
+def write_notebook(path: Path, data_dir: Path, code: str) -> Path:
+    """A one-cell notebook for Voilà that points qwenlab at `data_dir`, then runs `code` (whose
+    last line is the widget shown)."""
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import os\n"
-        f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-        "from qwenlab import Lab\n"
-        "explorer = Lab().experiment('browser').explore(judge='browser-test')\n"
-        "explorer")]
+    nb.cells = [nbformat.v4.new_code_cell(f"import os\nos.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n{code}")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "explorer.ipynb"
     nbformat.write(nb, path)
     return path
 

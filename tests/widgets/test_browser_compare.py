@@ -16,29 +16,27 @@ from typing import Any
 
 import pytest
 from tests.support.labkit import SIZES, run_sweep
-from tests.widgets.test_browser import CHROMIUM_ARGS, CLICK_TIMEOUT_MS, SCREENSHOTS, START_TIMEOUT_S, _until
+from tests.widgets.test_browser import (
+    CHROMIUM_ARGS,
+    CLICK_TIMEOUT_MS,
+    SCREENSHOTS,
+    START_TIMEOUT_S,
+    _until,
+    write_notebook,
+)
 from tests.widgets.test_browser import chromium, voila  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
 def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:  # noqa: F811
     """Two small runs of one poster, and a notebook that judges them blind against each other."""
-    import nbformat
-
     run_sweep(emulator, data_dir, name="before", axes={"size": SIZES}, repeats=1, fail_one=False)
     run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
               prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline in a gold serif")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import os\n"
-        f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-        "from qwenlab import Lab\n"
-        "judging = Lab().compare('before', 'after').judge('experiment', seed=3)\n"
-        "judging")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "compare.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(tmp_path / "compare.ipynb", data_dir,
+                          "from qwenlab import Lab\n"
+                          "judging = Lab().compare('before', 'after').judge('experiment', seed=3)\n"
+                          "judging")
 
 
 @pytest.mark.slow
