@@ -21,6 +21,7 @@ from tests.support.browser import (
     CLICK_TIMEOUT_MS,
     SCREENSHOTS,
     START_TIMEOUT_S,
+    lab_notebook,
     until,
 )
 from tests.support.labkit import SIZES, run_sweep
@@ -29,22 +30,10 @@ from tests.support.labkit import SIZES, run_sweep
 @pytest.fixture
 def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:  # noqa: F811
     """Two small runs of one poster, and a notebook that judges them blind against each other."""
-    import nbformat
-
     run_sweep(emulator, data_dir, name="before", axes={"size": SIZES}, repeats=1, fail_one=False)
     run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
               prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline in a gold serif")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import os\n"
-        f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-        "from qwenlab import Lab\n"
-        "judging = Lab().compare('before', 'after').judge('experiment', seed=3)\n"
-        "judging")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "compare.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return lab_notebook(tmp_path / "compare.ipynb", data_dir, "Lab().compare('before', 'after').judge('experiment', seed=3)")
 
 
 @pytest.mark.slow
