@@ -359,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         bare_t = _best(lambda: fn(plain), args.repeat) if baselines else float("nan")
         naive_t = _best(naive, max(1, args.repeat - 1)) if naive and baselines else None
         slow += [name] if ours >= 2.0 else []
-        print(f"{name:40} {ours:8.3f}s {bare_t:8.3f}s {bare_t / ours:5.1f}x "
+        bare_text = f"{bare_t:8.3f}s {bare_t / ours:5.1f}x" if baselines else f"{'-':>9} {'-':>6}"
+        print(f"{name:40} {ours:8.3f}s {bare_text} "
               + (f"{naive_t:8.3f}s {naive_t / ours:5.1f}x" if naive_t else f"{'-':>9} {'-':>6}"))
     for what, cmd in LOGS_COMMANDS:
         seconds, peak = time_logs_command(path, *cmd, repeat=args.repeat)

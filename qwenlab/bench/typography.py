@@ -83,10 +83,9 @@ def bench_specimens(n: int, engine: "str | OCREngine") -> Agreement:
 
 def before_engine(engine: "OCREngine") -> "OCREngine | None":
     """The engine as qwenlab ran it before issue 13, for the same-run comparison: RapidOCR with
-    its own defaults (one recogniser on every core, the angle classifier on, the detector's short
-    side scaled to at least 736 px); None for others."""
+    its own defaults (one recogniser on every core, the angle classifier on); None for others."""
     if isinstance(engine, RapidOCREngine):
-        return RapidOCREngine(workers=1, use_cls=True, det_limit_type="min", det_limit_side_len=736)
+        return RapidOCREngine(workers=1, use_cls=True)
     return None
 
 

@@ -70,10 +70,9 @@ class RapidOCREngine:
     `score_images` does) it reads that many images in parallel, which on small models keeps the
     cores busier than one recogniser spreading each image over every core. The angle classifier
     is off by default (`use_cls=False`): poster text is upright, and the classifier only ever
-    turned a line upside down. The text detector sees the image at its own size (RapidOCR's
-    `det_limit_type="max"`: never scaled up, a long side over 1,500 px scaled down) where
-    RapidOCR's default scales the short side up to 736 px: a 512x512 image was detected at
-    736x736, a 640x480 one at 981x736, twice the pixels for no more text. `options` go to
+    turned a line upside down. The detector keeps RapidOCR's scaling (the short side brought up to
+    736 px): detecting a 640x480 specimen at its own size was twice as fast but missed one small
+    string in 94 (`python -m qwenlab.bench.typography`). `options` go to
     `rapidocr_onnxruntime.RapidOCR(...)` (e.g.
     `text_score=0.5`, `use_cls=True`)."""
 
@@ -87,7 +86,7 @@ class RapidOCREngine:
                 "pip install 'qwenlab[ocr]' (or use engine='tesseract' where tesseract is installed)")
         self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
         threads = 1 if self.workers > 1 else -1  # one recogniser: let onnxruntime use every core
-        self.options = {"use_cls": False, "det_limit_type": "max", "intra_op_num_threads": threads, **options}
+        self.options = {"use_cls": False, "intra_op_num_threads": threads, **options}
         self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._made = 0
         self._lock = threading.Lock()

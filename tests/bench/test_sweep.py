@@ -1,0 +1,33 @@
+"""The sweep benchmark's two sides really run: the emulator in a process of its own, qwenlab's
+Lab.run and Runware's SDK each sending every task and writing every image."""
+
+from __future__ import annotations
+
+import pytest
+
+from qwenlab.bench.sdk import bench_sdk, sdk_available
+from qwenlab.bench.served import served_emulator
+from qwenlab.bench.sweep import bench_lab, print_throughput, sdk_tasks, throughput_rows
+from qwenlab.emulator.loopback import is_loopback_url
+
+
+@pytest.mark.slow
+def test_both_sides_send_every_task_to_one_served_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    with served_emulator(0.0) as url:
+        assert is_loopback_url(url)
+        lab = bench_lab(url, 6, 2)
+        assert (lab["n"], lab["done"]) == (6, 6) and lab["seconds"] > 0 and lab["cpu"] > 0
+        if sdk_available():
+            assert bench_sdk(url, sdk_tasks(3), 2) > 0
+    rows = throughput_rows([(4, 2, 0.0)])
+    print_throughput(rows)
+    out = capsys.readouterr().out
+    assert rows[0]["done_qwenlab"] == 4
+    assert "qwenlab vs SDK" in out and ("runware-sdk's speed" in out or "not installed" in out)
+
+
+def test_the_sdk_is_sent_the_same_tasks_as_qwenlab() -> None:
+    tasks = sdk_tasks(81)
+    assert {t["model"] for t in tasks} == {"alibaba:qwen-image@2.0-pro"}
+    assert [t["outputQuality"] for t in tasks[:2]] == [20, 21] and tasks[80]["outputQuality"] == 20  # 20..99, the model's range
+    assert all(t["providerSettings"] == {"alibaba": {"promptExtend": False}} for t in tasks)
