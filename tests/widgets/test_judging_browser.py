@@ -93,7 +93,7 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         viewer.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         assert viewer.locator(".qwl-cmp-label").all_inner_texts() == ["left", "right"]
         assert not re.search(r"\b(on|off|promptExtend|seed)\b", viewer.inner_text())
-        _until(lambda: viewer.locator("img").count() == 2, 30, "the compare viewer's two images")
+        until(lambda: viewer.locator("img").count() == 2, 30, "the compare viewer's two images")
         page.wait_for_timeout(500)
         viewer.screenshot(path=str(tmp_path / "judging-compare.png"))  # to look at (kept in pytest's folder)
 
