@@ -7,6 +7,7 @@
     exp.compare_images([12, 15])                  # qwenlab.widgets.compare
     exp.judge("promptExtend", criterion="text correct")   # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
+    exp.export("report.html", full_size=True)     # qwenlab.html.report
     lab.costs().by("experiment")                  # qwenlab.costs
     cmp = lab.compare("lumiere-extend", "lumiere-v2")   # the experiment as an axis, read-only
     cmp.grid(rows="experiment", cols="size")      # every view of an Experiment works on it
@@ -22,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis.pairs import pairs
 from .costs import Costs
+from .errors import ComparisonError
 from .figures.grid import Grid, build_grid, save_grid
 from .figures.pairs import show_pairs
+from .html.report import export_html
 from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
 from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
@@ -55,8 +58,14 @@ class Experiment(ExperimentRecord):
              **options: Any) -> Grid | list[Path]:
         """A labelled comparison grid (see `qwenlab.figures.grid.build_grid` for page=, facet=, where=).
 
-        Without `path`: the `Grid` (it shows itself in a notebook; `.save(path)`, `.figures`).
-        With `path` (.png, .pdf, ...): the grid is written and the files written are returned."""
+        region=(x0, y0, x1, y1): only that region of every image (fractions 0..1), cut from the
+        original at full resolution: region=(0, 0, 1, 0.3) compares the headlines. captions=False:
+        no caption under each image (by default it says what the headers do not, and the seed).
+
+        Without `path`: the `Grid`, at once (a page is drawn when shown or saved; a notebook shows
+        the first page as a light JPEG; `.show(i)`, `.save(path)`, `grid[i]` the figure).
+        With `path` (.png, .jpg, .webp, .pdf, ...): every page is written, in parallel, and the
+        files written are returned."""
         if path is None:
             return build_grid(self, rows, cols, **options)
         return save_grid(self, Path(path), rows=rows, cols=cols, **options)
@@ -163,9 +172,25 @@ class Experiment(ExperimentRecord):
         least this; where: only cells with these axis values ({"promptExtend": True})."""
         return export_images(self, folder, min_rating=min_rating, where=where, sidecar=sidecar)
 
+    def export(self, path: str | Path | None = None, *, full_size: bool = False, **options: Any) -> Path:
+        """The experiment as one HTML file to share (default `<data>/reports/<name>.html`); returns its path.
+        Click a thumbnail to see it large; `full_size=True` puts the originals in a folder beside
+        the file (`<stem>_files/`) and the lightbox shows them (see `qwenlab.html.report.report_html`)."""
+        return export_html(self, path, full_size=full_size, **options)
+
     @property
     def _organizer(self) -> Organizer:
         return Organizer(self.log, self.data_dir)
+
+
+def _read_only(method: str) -> Any:
+    """A comparison's answer to a method that would change an experiment: ComparisonError,
+    naming the fix (do it to one of its experiments)."""
+    def refuse(comparison: "Comparison", *args: Any, **kwargs: Any) -> Any:
+        raise ComparisonError(f"a comparison is read-only: {method}() one of its experiments instead, "
+                              f"e.g. lab.experiment({comparison.names[0]!r}).{method}(...)")
+    refuse.__name__ = method
+    return refuse
 
 
 class Comparison(ComparisonRecord, Experiment):
@@ -192,6 +217,19 @@ class Comparison(ComparisonRecord, Experiment):
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""
         return Costs(self.log.log, experiments=self.names, **filters)
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags of its experiments, each once."""
+        return list(dict.fromkeys(t for i in self.log.ids for t in self._organizer.tags(i)))
+
+    # read-only: what changes an experiment is done to the experiment itself
+    tag, untag, note, rename = _read_only("tag"), _read_only("untag"), _read_only("note"), _read_only("rename")
+    archive, unarchive, delete = _read_only("archive"), _read_only("unarchive"), _read_only("delete")
+
+    @property
+    def _organizer(self) -> Organizer:
+        return Organizer(self.log.log, self.data_dir)
 
 
 class Lab(Runner):

@@ -1,5 +1,10 @@
 """The one progress bar of qwenlab: a widget in a notebook, text in a terminal (`tqdm.auto`).
-A run shows the money spent so far in its postfix; text scoring counts images."""
+A run shows the money spent so far in its postfix; text scoring counts images.
+
+In a notebook the bar is displayed under a display id, and closing it updates that display: a
+saved notebook then keeps the finished bar ("24/24 [00:02, $1.800 of $2.50]") as its text, where
+tqdm alone leaves the text of the moment it was first drawn ("0%| 0/24").
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,16 @@ class Progress:
         self.budget_usd = budget_usd
         self.enabled = enabled
         self._bar: Any = None
+        self._handle: Any = None  # the notebook display of the bar, updated when it closes
         if enabled and total > 0:
-            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+            notebook = any(c.__name__ == "tqdm_notebook" for c in tqdm.__mro__)  # tqdm.auto chose the widget
+            options: dict[str, Any] = {"display": False} if notebook else {}
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, **options)
+            if notebook and getattr(self._bar, "container", None) is not None:
+                from IPython.display import display  # only reached inside IPython, where tqdm chose its widget
+
+                self._handle = display(self._bar.container, display_id=True)
+                self._bar.displayed = True
 
     def update(self, n: int = 1) -> None:
         """`n` more done (no spend to show)."""
@@ -45,6 +58,12 @@ class Progress:
             print(text, file=sys.stderr)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        """Finish the bar; in a notebook its saved text becomes the final count, not the first."""
+        if self._bar is None:
+            return
+        bar, self._bar = self._bar, None
+        bar.refresh()  # the last update may have been skipped by tqdm's rate limit
+        bar.close()
+        if self._handle is not None:
+            self._handle.update(bar.container)
+            self._handle = None

@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ runs top to bottom, offline, and is saved without outputs.
+"""Every notebook in notebooks/ runs top to bottom, offline, and is saved without outputs; run and
+saved (widget state included, as nbclient and Jupyter save it), it stays under 1 MB.
 
 Each runs in its own kernel, in the notebook's folder (as Jupyter runs it), with the test's
 temporary QWENLAB_DATA_DIR and no RUNWARE_API_KEY, so it talks to the emulator and writes its
@@ -14,9 +15,6 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 TIMEOUT_S = 600  # per cell
 MAX_RUN_BYTES = 1_000_000  # a notebook once run, outputs and figures included: opened and shared quickly
-# the notebooks held to MAX_RUN_BYTES; 01 (2.3 MB), 02 (7.0 MB) and 04 (3.4 MB) are over it once run
-# (measured 2026-12-04) and join this list when their figures are made smaller
-SIZE_CHECKED = ("05-compare-and-share",)
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -51,8 +49,18 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
         pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    size = len(nbformat.writes(nb).encode())
-    assert path.stem not in SIZE_CHECKED or size <= MAX_RUN_BYTES, f"{path.name} is {size / 1e6:.2f} MB once run; keep it under 1 MB (smaller figures)"
+    saved = nbformat.writes(nb).encode("utf-8")  # as Jupyter would save it after the run
+    if len(saved) > MAX_RUN_BYTES:
+        heavy = sorted(((len(nbformat.writes(nbformat.v4.new_notebook(cells=[c]))), i) for i, c in enumerate(nb.cells)),
+                       reverse=True)[:3]
+        widgets = len(str(nb.metadata.get("widgets", "")))
+        pytest.fail(f"{path.name} is {len(saved):,} bytes once run (limit {MAX_RUN_BYTES:,}); heaviest cells "
+                    f"(bytes, index): {heavy}; widget state {widgets:,} bytes", pytrace=False)
+    # a finished progress bar is saved finished: no "0%|" left in a bar's saved text
+    bars = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if o.output_type == "display_data" and "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            and "%|" in o["data"].get("text/plain", "")]
+    assert not [b for b in bars if " 0%|" in b], bars
 
 
 @pytest.mark.slow

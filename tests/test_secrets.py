@@ -38,6 +38,7 @@ from qwenlab.errors import (
     TransportError,
     ValidationError,
 )
+from qwenlab.html.viewer import SCRIPT
 
 CORE = "SENTINEL-7f3a9c21e4b84d0f"
 SENTINEL = f"sk-{CORE}"
@@ -236,7 +237,9 @@ def test_sweeps_failures_cli_and_export_never_hold_the_key(data_dir: Path, tmp_p
         # the export keeps the prompt's <script> as text, and holds no key
         html = report.read_text(encoding="utf-8")
         key_free("the HTML export", html)
-        assert "<script" not in html.lower() and "&lt;script&gt;alert(&quot;LUMIERE&quot;)&lt;/script&gt;" in html
+        # its one script is the report's own viewer (fixed text), never the prompt's
+        assert html.lower().count("<script") == 1 and f"<script>{SCRIPT}</script>" in html
+        assert "&lt;script&gt;alert(&quot;LUMIERE&quot;)&lt;/script&gt;" in html
 
         checked = assert_no_key_in_data(data_dir)  # while the lab's connection keeps the WAL in place
     out, err = capfd.readouterr()

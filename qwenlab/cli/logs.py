@@ -6,9 +6,10 @@ import json
 
 import click
 
-from ..core.values import format_value, present
+from ..core.values import present
 from ..costs.frames import Costs, format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log
 from ..store.organize import Organizer
@@ -88,14 +89,10 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
+    infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts
     for axis in exp.axes:
-        table[axis] = table[axis].map(_short)
+        table[axis] = table[axis].map(infos[axis].label)
     click.echo(table.to_string(index=False))
-
-
-def _short(value: object, limit: int = 28) -> str:
-    text = format_value(value, limit=10**6)  # NaN: not sent, shown as "none"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})

@@ -8,6 +8,7 @@ import click
 
 from ..errors import ExperimentNotFoundError
 from ..figures.grid import save_grid
+from ..figures.region import check_region
 from ..figures.text import slug
 from ..html.report import export_html
 from ..paths import data_dir
@@ -40,9 +41,9 @@ def layout_options(fn: F) -> F:
 
 def figure_options(fn: F) -> F:
     """The size and resolution of a grid's figures, shared by `grid` and `compare`."""
-    fn = click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of PNG output.")(fn)
-    return click.option("--cell-size", type=float, default=2.2, show_default=True,
-                        help="Height of each image, in inches.")(fn)
+    fn = click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of the pages.")(fn)
+    return click.option("--cell-size", type=float, default=None,
+                        help="Height of each image, in inches (default 2.2; 1.2 with --region).")(fn)
 
 
 def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
@@ -66,28 +67,42 @@ def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[st
 @click.argument("experiment")
 @layout_options
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="File to write: .png (one file per page), .pdf (one page per page), .svg. Default: data/grids/NAME.png")
+              help="File to write: .png (one file per page), .jpg or .webp (smaller), .pdf (one page per page), .svg. "
+                   "Default: data/grids/NAME.png")
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
+@click.option("--region", default=None, metavar="X0,Y0,X1,Y1",
+              help="Show only this region of every image, in fractions 0..1, cut from the original at full resolution: "
+                   "0,0,1,0.3 is the top 30% (the headline).")
+@click.option("--captions/--no-captions", default=True, show_default=True,
+              help="A caption under each image: what the headers do not say, and the seed the API reported.")
 @figure_options
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes drawing pages at once (default: one per core).")
 @click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,
-              help="Frame each image in the colour of its stored text score and print the score in its stamp "
+              help="Frame each image in the colour of its stored text score and print the score in its caption "
                    "(scores from `qwenlab score NAME`; no OCR runs here).")
 @click.option("--sort-by-score", is_flag=True, help="Best text score first within each cell.")
 @click.option("--show-reading", is_flag=True, help="Outline the text the OCR read (green exact, orange misread).")
 def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
-                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, cell_size: float, dpi: float,
-                 score: str | None, sort_by_score: bool, show_reading: bool) -> None:
+                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, region: str | None,
+                 captions: bool, cell_size: float | None, dpi: float, workers: int | None, score: str | None,
+                 sort_by_score: bool, show_reading: bool) -> None:
     """Write a comparison grid of EXPERIMENT's images: qwenlab grid NAME --rows promptExtend --cols size -o grid.png
 
-    Each image is stamped with its values and the seed the API reported; a failed cell is a
-    labelled blank with its error. With --score, each image is framed in its text score's colour.
+    Under each image, a caption with what the headers do not say and the seed the API reported;
+    a failed cell is a labelled blank with its error. With --region, only that part of every
+    image, at full resolution. With --score, each image is framed in its text score's colour.
     """
+    try:
+        crop = check_region(region)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--region'") from None
     exp = open_experiment(experiment)
     page, filters = layout(pages, where)
     target = output or str(data_dir() / "grids" / f"{slug(experiment)}.png")
     written = save_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
-                        title=title, cell_size=cell_size, dpi=dpi, score=score, sort_by_score=sort_by_score,
-                        show_reading=show_reading)  # type: ignore[arg-type]
+                        title=title, region=crop, captions=captions, cell_size=cell_size, dpi=dpi, score=score,
+                        sort_by_score=sort_by_score, show_reading=show_reading, save_workers=workers)  # type: ignore[arg-type]
     if (score or sort_by_score or show_reading) and not score_badges(exp):
         click.echo(f"note: no text scores stored for {experiment!r}; run `qwenlab score {experiment}` first", err=True)
     for path in written:
@@ -103,15 +118,23 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
 @click.option("--grid", "grid_mode", type=click.Choice(["image", "table", "none"]), default="image", show_default=True,
               help="The grid as embedded images, as an HTML table of thumbnails, or none.")
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
+@click.option("--full-size", is_flag=True, default=False,
+              help="Also put the original images in a folder beside the file (NAME_files/), linked from it: "
+                   "click a thumbnail to see the original.")
 def export_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
-                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None) -> None:
+                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None,
+                   full_size: bool) -> None:
     """Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html
 
     The grid, every request (prompt, parameters, seed, cost, latency, error), the costs and the
-    ratings, with images embedded as thumbnails; it loads nothing from anywhere.
+    ratings, with images embedded as WebP thumbnails (click one to see it large); it loads
+    nothing from anywhere. With --full-size the originals go in a folder beside the file.
     """
     exp = open_experiment(experiment)
     page, filters = layout(pages, where)
+    # the report's thumbnails are as small as they are shown (160 px) unless --thumb says otherwise
+    given = click.get_current_context().get_parameter_source("thumb") != click.core.ParameterSource.DEFAULT
     path = export_html(exp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
-                       grid=None if grid_mode == "none" else grid_mode, thumb=thumb, title=title)
+                       grid=None if grid_mode == "none" else grid_mode, title=title, full_size=full_size,
+                       **({"thumb": thumb} if given else {}))
     click.echo(str(path))

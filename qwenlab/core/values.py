@@ -5,6 +5,8 @@ values, and the short label of a value.
     present(float("nan"))         # None
     same_value(True, 1)           # False: promptExtend on is not the number 1
     format_value(True)            # "on"
+    distinct_labels(["...the headline 'LUMIERE'", "...the headline 'LUMIÈRE'"])
+                                  # ["…headline 'LUMIERE'", "…headline 'LUMIÈRE'"]
 
 Every module that shows or compares a value calls these, so "none", NaN and on/off read the same
 in grids, frames, the explorer, the report and the CLI.
@@ -12,9 +14,13 @@ in grids, frames, the explorer, the report and the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["is_missing", "present", "same_value", "format_value"]
+__all__ = ["is_missing", "present", "same_value", "format_value", "excerpt", "distinct_labels"]
+
+# words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
+_CONTEXT = 10
 
 
 def is_missing(value: Any) -> bool:
@@ -56,3 +62,63 @@ def format_value(value: Any, limit: int = 40) -> str:
         return "on" if value else "off"
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def excerpt(text: Any, limit: int) -> str:
+    """The start of `text` (white space folded), cut at a word boundary where one is near, ending with "…"."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def distinct_labels(values: Sequence[Any], limit: int = 40,
+                    shorten: Callable[[Any, int], str] = format_value) -> list[str]:
+    """Labels for `values` that tell distinct values apart: `shorten(value, limit)` (default
+    `format_value`), except where two distinct values would read the same; those show the stretch
+    where their texts part, the common start elided ("…headline 'LUMIÈRE'"). Equal values get
+    equal labels; distinct values always get distinct ones (a " (2)" is the last resort)."""
+    labels = [shorten(v, limit) for v in values]
+    texts = [" ".join(str(present(v)).split()) if present(v) is not None else "" for v in values]
+    for label in set(labels):
+        group = [i for i, lab in enumerate(labels) if lab == label]
+        if len(group) < 2:
+            continue
+        for i in (i for i in group if isinstance(present(values[i]), str)):
+            others = [texts[j] for j in group if isinstance(present(values[j]), str) and texts[j] != texts[i]]
+            if others:
+                labels[i] = _where_it_differs(texts[i], max(_common_prefix(texts[i], o) for o in others), limit)
+    seen: dict[str, Any] = {}
+    for i, label in enumerate(labels):  # the last resort: texts equal but values not (None and "none", 1 and "1")
+        n = 2
+        while label in seen and not same_value(seen[label], values[i]):
+            label = f"{labels[i]} ({n})"
+            n += 1
+        seen.setdefault(label, values[i])
+        labels[i] = label
+    return labels
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _where_it_differs(text: str, at: int, limit: int) -> str:
+    """`text` from a word a little before position `at` (where it parts from the others), "…" before and after."""
+    start = text.rfind(" ", 0, max(0, at - _CONTEXT)) + 1
+    if at - start > limit // 2:  # too far back: the next word boundary nearer, else inside the word
+        near = max(0, at - limit // 3)
+        space = text.find(" ", near, at)
+        start = space + 1 if space >= 0 else near
+    if start <= 3:
+        return excerpt(text, limit)
+    return "…" + excerpt(text[start:], limit - 1)

@@ -1,70 +1,156 @@
-"""The pages of a built comparison grid: matplotlib Figures that show themselves in a notebook and
-save as PNG (one file per page), PDF (one file, a page per page) or SVG. Made by
+"""The pages of a built comparison grid, drawn only when shown or saved. Made by
 `qwenlab.figures.grid.build_grid`.
+
+    grid = exp.grid(rows="promptExtend", cols="negativePrompt")   # returns at once, draws nothing
+    grid                          # in a notebook: the first page, as a JPEG at display size
+    grid.show(3)                  # page 3 (or grid.show() for all, one by one)
+    grid[3]                       # page 3's matplotlib Figure (drawn now, then kept)
+    grid.save("grid.png")         # every page at full size, drawn in parallel processes
+
+A page of 64 images takes about half a second to draw, so a grid of 2,000 images (30 pages and
+more) is not drawn when it is built: each `GridPage` draws its figure the first time something
+asks for it. Saving draws the pages in a pool of processes (matplotlib holds the GIL, so threads
+would not help), one per core; the format follows the file's extension: `.png` (lossless, for
+print), `.jpg`/`.webp` (a fraction of the size), `.svg`, or `.pdf` (one file, a page per page).
+
+In a notebook a grid shows itself light: a JPEG scaled to the notebook's width (a few hundred KB,
+not a multi-megabyte PNG), with a line saying how to get the full size (`grid.save(...)`).
 """
 
 from __future__ import annotations
 
 import base64
+import concurrent.futures as cf
+import html
 import io
-from dataclasses import dataclass, field
+import multiprocessing
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .text import slug
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Grid", "GridPage"]
+__all__ = ["Grid", "GridPage", "DISPLAY_WIDTH", "page_bytes"]
+
+DISPLAY_WIDTH = 1400   # pixels: wide enough for a notebook on a large screen, small enough to stay light
+DISPLAY_QUALITY = 82   # JPEG quality of what a notebook shows
+SHOWN_PAGES = 1        # pages a grid's notebook display draws; the others are listed with how to show them
+
+Render = Callable[[], "tuple[Figure, int, int]"]  # draws a page: its figure, the images drawn, the blanks
 
 
-@dataclass
 class GridPage:
-    """One page of a grid: its figure, and the values of the page axes it shows."""
+    """One page of a grid: the values of its page axes, and its figure, drawn on first use."""
 
-    figure: "Figure"
-    title: str
-    values: dict[str, Any] = field(default_factory=dict)
-    label: str = ""      # "example: skincare poster (LUMIERE)"
-    file_label: str = ""  # the values only, for file names: "skincare poster (LUMIERE)"
-    images: int = 0
-    blanks: int = 0
+    def __init__(self, render: Render, title: str, values: dict[str, Any] | None = None, label: str = "",
+                 file_label: str = "") -> None:
+        self.title = title
+        self.values = dict(values or {})
+        self.label = label            # "example: skincare poster (LUMIERE)"
+        self.file_label = file_label  # the values only, for file names: "skincare poster (LUMIERE)"
+        self._render = render
+        self._figure: "Figure | None" = None
+        self._counts: tuple[int, int] | None = None
+
+    @property
+    def figure(self) -> "Figure":
+        """The page's matplotlib Figure (drawn now if it was not yet)."""
+        if self._figure is None:
+            self._figure, images, blanks = self._render()
+            self._counts = (images, blanks)
+        return self._figure
+
+    @property
+    def rendered(self) -> bool:
+        """Whether the figure is drawn and held in memory."""
+        return self._figure is not None
+
+    @property
+    def images(self) -> int:
+        """How many images the page shows (draws it if needed)."""
+        return self._count()[0]
+
+    @property
+    def blanks(self) -> int:
+        """How many cells the page shows as a labelled blank (failed, not run, or unreadable)."""
+        return self._count()[1]
+
+    def _count(self) -> tuple[int, int]:
+        if self._counts is None:
+            self.figure  # noqa: B018 - drawing counts what it draws
+        return self._counts  # type: ignore[return-value]
+
+    def release(self) -> None:
+        """Forget the drawn figure (it is drawn again when next asked for); keeps the counts."""
+        self._figure = None
 
     def png(self, dpi: float | None = None) -> bytes:
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=dpi or self.figure.dpi, **_save_kwargs("png"))
-        return buf.getvalue()
+        """The page as PNG bytes at full size (its own dpi unless given)."""
+        return page_bytes(self.figure, "png", dpi)
+
+    def jpeg(self, width: int = DISPLAY_WIDTH, quality: int = DISPLAY_QUALITY) -> bytes:
+        """The page as a JPEG at most `width` pixels wide: what a notebook shows."""
+        fig = self.figure
+        dpi = min(fig.dpi, width / fig.get_figwidth())
+        return page_bytes(fig, "jpeg", dpi, quality=quality)
+
+    def save(self, path: str | Path, dpi: float | None = None) -> Path:
+        """Write the page to `path` (format from its extension); return the path."""
+        path = Path(path)
+        keep = self.rendered
+        self.figure.savefig(path, dpi=dpi or self.figure.dpi, **save_options(path.suffix))
+        if not keep:  # drawn only to be saved: do not hold thousands of images in memory
+            self.release()
+        return path
+
+    def _repr_html_(self) -> str:
+        return _img_html(self.jpeg(), self.label or self.title)
+
+    def __repr__(self) -> str:
+        return f"<GridPage {self.label or self.title!r}{'' if self.rendered else ' (not drawn yet)'}>"
 
 
 class Grid:
-    """The pages of a comparison grid. Iterating gives the matplotlib Figures."""
+    """The pages of a comparison grid, each drawn when first shown or saved. Indexing gives a
+    page's matplotlib Figure; `.pages` the `GridPage`s (with their values and counts)."""
 
-    def __init__(self, pages: list[GridPage], name: str) -> None:
+    def __init__(self, pages: list[GridPage], name: str, prepare: Callable[[list[GridPage]], None] | None = None,
+                 processes: bool = True) -> None:
         self.pages = pages
         self.name = name
+        self._prepare = prepare  # readies what the given pages need (thumbnails on disk) before they are drawn elsewhere
+        # False where drawing reads the log (OCR outlines): an SQLite connection must not cross a fork
+        self._processes = processes
 
     @property
     def figures(self) -> list["Figure"]:
+        """Every page's figure (draws them all: for many pages prefer `save` or indexing)."""
         return [p.figure for p in self.pages]
 
     def __len__(self) -> int:
         return len(self.pages)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.figures)
+    def __iter__(self) -> Iterator["Figure"]:
+        return (p.figure for p in self.pages)
 
     def __getitem__(self, i: int) -> "Figure":
         return self.pages[i].figure
 
     def __repr__(self) -> str:
-        return f"<Grid of {self.name!r}: {len(self.pages)} page(s): " + "; ".join(p.label or p.title for p in self.pages) + ">"
+        labels = [p.label or p.title for p in self.pages]
+        shown = "; ".join(labels[:8]) + (f"; … ({len(labels) - 8} more)" if len(labels) > 8 else "")
+        return f"<Grid of {self.name!r}: {len(self.pages)} page(s): {shown}>"
 
-    def save(self, path: str | Path, *, dpi: float | None = None) -> list[Path]:
+    def save(self, path: str | Path, *, dpi: float | None = None, workers: int | None = None) -> list[Path]:
         """Write the grid; return the files written.
 
-        `.pdf`: one file, one page per grid page. Any other suffix (`.png`, `.svg`, `.jpg`): one
-        file per page, `<stem>-<n>-<page label>.<suffix>`, or `path` itself for a single page."""
+        `.pdf`: one file, one page per grid page. Any other suffix (`.png`, `.jpg`, `.webp`,
+        `.svg`): one file per page, `<stem>-<n>-<page label>.<suffix>`, or `path` itself for a
+        single page. workers: processes drawing pages at once (default: one per core; one where
+        the pages show OCR outlines, which are read from the log as they are drawn)."""
         path = Path(path)
         if not path.suffix:
             path = path.with_suffix(".png")
@@ -74,46 +160,104 @@ class Grid:
 
             with PdfPages(path, metadata={"Title": self.name, "Creator": "qwenlab"}) as pdf:
                 for page in self.pages:
+                    keep = page.rendered
                     pdf.savefig(page.figure, dpi=dpi or page.figure.dpi)
+                    if not keep:
+                        page.release()
             return [path]
-        extra = _save_kwargs(path.suffix)
-        if len(self.pages) == 1:
-            self.pages[0].figure.savefig(path, dpi=dpi or self.pages[0].figure.dpi, **extra)
-            return [path]
-        written = []
-        for n, page in enumerate(self.pages, start=1):
-            target = path.with_name(f"{path.stem}-{n}-{slug(page.file_label or page.label or str(n))}{path.suffix}")
-            page.figure.savefig(target, dpi=dpi or page.figure.dpi, **extra)
-            written.append(target)
-        return written
+        targets = [path] if len(self.pages) == 1 else [
+            path.with_name(f"{path.stem}-{n}-{slug(p.file_label or p.label or str(n))}{path.suffix}")
+            for n, p in enumerate(self.pages, start=1)]
+        todo = [i for i, p in enumerate(self.pages) if not p.rendered]  # drawn pages are saved here, as they are
+        workers = _workers(workers, len(todo)) if self._processes else 1
+        if workers > 1:
+            if self._prepare is not None:
+                self._prepare([self.pages[i] for i in todo])
+            ctx = multiprocessing.get_context("fork")  # the pages' drawing code and data go as they are, unpickled
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_adopt, initargs=(self,)) as pool:
+                for i, counts in zip(todo, pool.map(_save_in_worker, todo, [targets[i] for i in todo], [dpi] * len(todo))):
+                    self.pages[i]._counts = counts
+        else:
+            for i in todo:
+                self.pages[i].save(targets[i], dpi)
+        for i, page in enumerate(self.pages):
+            if i not in todo:
+                page.save(targets[i], dpi)
+        return targets
 
-    def _repr_html_(self) -> str:
-        import html
-
-        parts = []
-        for page in self.pages:
-            data = base64.b64encode(page.png()).decode("ascii")
-            parts.append(f"<div><img src='data:image/png;base64,{data}' alt='{html.escape(page.title, quote=True)}' "
-                         "style='max-width:100%'/></div>")
-        return "".join(parts)
-
-    def show(self) -> None:
-        """Display every page (in a notebook; elsewhere, print where to find them)."""
+    def show(self, *pages: int) -> None:
+        """Display the given pages (all without arguments) at display size, one after the other
+        (in a notebook; elsewhere, print what the grid holds)."""
         try:
-            from IPython.display import Image, display
+            from IPython.display import HTML, display
         except ImportError:  # pragma: no cover - IPython comes with the notebook extras
             print(repr(self))
             return
-        for page in self.pages:
-            display(Image(data=page.png()))
+        for i in pages or range(len(self.pages)):
+            display(HTML(self.pages[i]._repr_html_()))
+
+    def _repr_html_(self) -> str:
+        shown = self.pages[:SHOWN_PAGES]
+        parts = [_img_html(p.jpeg(), p.label or p.title) for p in shown]
+        n = len(self.pages)
+        note = (f"page 1 of {n}; grid.show(i) shows page i, grid.show() every page; " if n > 1 else "") + (
+            "full size: grid.save('grid.png') (or .jpg, .webp, .pdf); grid[i] is page i's matplotlib figure")
+        if n > 1:
+            rest = "; ".join(f"{i}: {html.escape(p.label or p.title)}" for i, p in enumerate(self.pages[:30]))
+            note += f"<br>pages: {rest}" + (f"; … ({n - 30} more)" if n > 30 else "")
+        return "".join(parts) + f"<div style='color:#555;font-size:smaller'>{html.escape(self.name)}: {note}</div>"
 
 
-def _save_kwargs(suffix: str) -> dict[str, Any]:
+def page_bytes(figure: "Figure", fmt: str, dpi: float | None = None, **options: Any) -> bytes:
+    """A figure encoded as `fmt` ("png", "jpeg", "webp", ...) at `dpi` (its own by default)."""
+    buf = io.BytesIO()
+    extra = save_options(fmt)
+    if "quality" in options:
+        extra = {"pil_kwargs": {**extra.get("pil_kwargs", {}), "quality": options["quality"]}}
+    figure.savefig(buf, format=fmt, dpi=dpi or figure.dpi, **extra)
+    return buf.getvalue()
+
+
+def save_options(suffix: str) -> dict[str, Any]:
+    """What `savefig` is given for a format: light compression where it pays."""
     # a grid is mostly photographs, which zlib barely shrinks: level 3 instead of 6 saves about
     # 40% of the time for 5% more bytes (python -m qwenlab.bench.grid)
     fmt = suffix.lower().lstrip(".")
     if fmt == "png":
         return {"pil_kwargs": {"compress_level": 3}}
     if fmt in ("jpg", "jpeg"):
-        return {"pil_kwargs": {"quality": 88}}
+        return {"pil_kwargs": {"quality": 88, "optimize": True}}
+    if fmt == "webp":
+        return {"pil_kwargs": {"quality": 85, "method": 4}}
     return {}
+
+
+def _img_html(data: bytes, alt: str) -> str:
+    uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    return f"<div><img src='{uri}' alt='{html.escape(alt, quote=True)}' style='max-width:100%'/></div>"
+
+
+def _workers(asked: int | None, pages: int) -> int:
+    if asked is not None:
+        if isinstance(asked, bool) or not isinstance(asked, int) or asked < 1:
+            raise ValueError(f"workers={asked!r}: give a number of processes from 1 up (or None: one per core)")
+        return max(1, min(asked, pages))
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows, macOS default
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, pages))
+
+
+# -- in a worker process -----------------------------------------------------------------------------
+_GRID: Grid | None = None  # the grid being saved, inherited from the parent by fork
+
+
+def _adopt(grid: Grid) -> None:
+    global _GRID
+    _GRID = grid
+
+
+def _save_in_worker(index: int, target: Path, dpi: float | None) -> tuple[int, int]:
+    page = _GRID.pages[index]  # type: ignore[union-attr]
+    page.save(target, dpi)
+    return page._count()

@@ -1,7 +1,7 @@
-"""Pairs as a static figure: A beside B, one pair per row, each image stamped with its value and
-the seed the API reported (matplotlib). Which images pair up: `qwenlab.analysis.pairs`.
+"""Pairs as a static figure: A beside B, one pair per row, each image captioned with its value and
+the seed the API reported, under it (matplotlib). Which images pair up: `qwenlab.analysis.pairs`.
 Emulator results say so: "SYNTHETIC (offline emulator)" (or MIXED) in the title, the reason in red
-under it, and in a mixed experiment "SYNTHETIC" on each synthetic image's stamp.
+under it, and in a mixed experiment "SYNTHETIC" in each synthetic image's caption.
 
     show_pairs(exp, "promptExtend")                      # shows itself in a notebook
     show_pairs(exp, "promptExtend", path="pairs.png")    # and saved
@@ -16,8 +16,8 @@ from ..analysis.pairs import pairs
 from ..core.values import present
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import LONG_NAMES, score_label
-from ..typography.draw import score_colour
-from .panels import ShownFigure, draw_blank, draw_image
+from .panels import ShownFigure, caption_height, caption_lines, draw_blank, draw_image
+from .scale import frame_colour
 from .text import LABEL_PT, NOTE_PT, TITLE_PT, line_height, wrap_lines
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
                path: str | Path | None = None, thumb: int = 256, size: float = 2.6, dpi: float = 110,
                **options: Any) -> "Figure":
     """A matplotlib figure of pairs, A on the left and B on the right, one pair per row, each
-    image stamped with its value and the seed the API reported; saved to `path` when given
+    image captioned (under it) with its value and the seed the API reported; saved to `path` when given
     (it shows itself in a notebook).
     `source` is an experiment or a frame from `pairs()`; `limit` pairs at most (None: all)."""
     import pandas as pd
@@ -58,10 +58,14 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     foot = f"{len(shown)} of {len(df)} pairs" + (f"; {lone} image{'s' if lone > 1 else ''} without a counterpart" if lone else "")
     metric = df.attrs.get("score")  # set when the log holds text scores: frame and stamp each image with its own
     if metric:
-        foot += f"; frame colour: {LONG_NAMES[metric]} of the text read by OCR (red 0, amber 0.5, green 1, grey not scored)"
+        foot += (f"; frame colour: {LONG_NAMES[metric]} of the text read by OCR (dark red 0, orange 0.5, yellow 0.75, "
+                 "light green 0.9, dark green 1, grey not scored; the score is in each caption)")
     foot_lines = wrap_lines(foot, W - 2 * margin, NOTE_PT)
     title_h = line_height(TITLE_PT) * 2 + 0.25 + line_height(NOTE_PT) * len(alert)
-    H = 2 * margin + title_h + max(1, len(shown)) * (size + gap) + line_height(NOTE_PT) * len(foot_lines)
+    rows = [(r, [_caption(r, side, axis, a if side == "a" else b, mixed, metric) for side in ("a", "b")]) for r in shown.itertuples()]
+    # the captions go under the images, never over them: every row keeps room for the longest
+    cap_h = caption_height(max((len(caption_lines(c, box_w)) for _, caps in rows for c in caps), default=0))
+    H = 2 * margin + title_h + max(1, len(shown)) * (size + cap_h + gap) + line_height(NOTE_PT) * len(foot_lines)
     fig = ShownFigure(figsize=(W, H), dpi=dpi)  # displays itself in a notebook
     fig.patch.set_facecolor("white")
     head_lines = wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2)
@@ -71,32 +75,37 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
                  fontsize=NOTE_PT, color="#b00020", fontweight="bold", va="top")
     fig.text(margin / W, margin / H, "\n".join(foot_lines), fontsize=NOTE_PT, color="0.3", va="bottom")
     y = margin + title_h
-    for r in shown.itertuples():
+    for r, caps in rows:
         label = wrap_lines(f"pair {r.pair}: {r.shared}", label_w - 0.15, LABEL_PT, max_lines=int(size / line_height(LABEL_PT)))
         fig.text((margin + label_w - 0.12) / W, 1 - (y + size / 2) / H, "\n".join(label), fontsize=LABEL_PT, ha="right",
                  va="center")
         for j, side in enumerate(("a", "b")):
             rect = ((margin + label_w + j * (box_w + gap)) / W, 1 - (y + size) / H, box_w / W, size / H)
-            value = a if side == "a" else b
-            seed = getattr(r, f"seed_{side}")
-            stamp = f"{axis}={value} · {r.shared} · seed\u00a0{seed if pd.notna(seed) else '?'}"
-            if mixed and getattr(r, f"backend_{side}", None) == "emulator":
-                stamp = "SYNTHETIC · " + stamp
-            frame = None
-            if metric:
-                text_score = getattr(r, f"score_{side}", None)
-                stamp += " · " + score_label(metric, text_score).replace(" ", "\u00a0")
-                frame = tuple(c / 255 for c in score_colour(present(text_score)))
+            frame = frame_colour(present(getattr(r, f"score_{side}", None))) if metric else None
             pixels = _pixels(getattr(r, f"path_{side}"), thumb)
             if isinstance(pixels, str) or pixels is None:
-                draw_blank(fig, rect, None, stamp, box_w, size, pixels or "no image on this side")
+                draw_blank(fig, rect, None, caps[j], box_w, size, pixels or "no image on this side", gid=f"pair {r.pair} {side}")
             else:
-                draw_image(fig, rect, pixels, stamp, box_w, size, frame=frame)
-        y += size + gap
+                draw_image(fig, rect, pixels, caps[j], box_w, size, frame=frame, gid=f"pair {r.pair} {side}")
+        y += size + cap_h + gap
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
     return fig
+
+
+def _caption(r: Any, side: str, axis: str, value: Any, mixed: bool, metric: str | None) -> str:
+    """What goes under one side's image: its value, what the pair shares, the seed the API
+    reported, SYNTHETIC in a mixed experiment, the text score when the log holds them."""
+    import pandas as pd
+
+    seed = getattr(r, f"seed_{side}")
+    caption = f"{axis}={value} · {r.shared} · seed\u00a0{seed if pd.notna(seed) else '?'}"
+    if mixed and getattr(r, f"backend_{side}", None) == "emulator":
+        caption = "SYNTHETIC · " + caption
+    if metric:
+        caption += " · " + score_label(metric, getattr(r, f"score_{side}", None)).replace(" ", "\u00a0")
+    return caption
 
 
 def _pixels(path: Any, thumb: int) -> Any:

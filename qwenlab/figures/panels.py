@@ -1,82 +1,137 @@
-"""One panel of a figure: an image with its stamp, or a labelled blank where an image is missing.
+"""One panel of a figure: an image with its caption under it, or a labelled blank where an image
+is missing.
 
-Shared by grids and pairs. The stamp is drawn inside the image (white on a dark band at its
-foot), so a crop of the image keeps it.
+Shared by grids and pairs. A caption never covers pixels: it is drawn below the image, in the
+space the page keeps for it (`caption_height`), so a poster's footer text stays visible.
 """
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any, Sequence
 
 from matplotlib.figure import Figure
 
 from ..store.catalog import Entry
-from .text import BLANK_PT, STAMP_PT, line_height, wrap_lines
+from .pages import DISPLAY_QUALITY, DISPLAY_WIDTH, page_bytes
+from .text import BLANK_PT, CAPTION_PT, line_height, wrap_lines
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["draw_image", "draw_blank", "FAILED_COLOR", "ShownFigure"]
+__all__ = ["draw_image", "draw_blank", "drawn_tiles", "caption_lines", "caption_height", "FAILED_COLOR", "ShownFigure",
+           "CAPTION_GAP"]
 
 FAILED_COLOR = "#c0392b"
+CAPTION_GAP = 0.04   # inches between an image and its caption
+_MAX_CAPTION_LINES = 6
 
 
 class ShownFigure(Figure):
-    """A matplotlib Figure that a notebook displays as a PNG, with no pyplot and no GUI backend
-    (Jupyter shows a bare Figure only as text unless pyplot's inline backend was loaded)."""
+    """A matplotlib Figure that a notebook displays as a JPEG at display size, with no pyplot and
+    no GUI backend (Jupyter shows a bare Figure only as text unless pyplot's inline backend was
+    loaded, and a full-size PNG would make the notebook heavy)."""
 
-    def _repr_png_(self) -> bytes:
-        buf = io.BytesIO()
-        self.savefig(buf, format="png", pil_kwargs={"compress_level": 3})
-        return buf.getvalue()
+    def _repr_jpeg_(self) -> bytes:
+        return page_bytes(self, "jpeg", min(self.dpi, DISPLAY_WIDTH / self.get_figwidth()), quality=DISPLAY_QUALITY)
 
 
-def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "np.ndarray", stamp: str, box_w: float,
-               box_h: float, *, frame: Any = None, boxes: Sequence[tuple[Sequence[tuple[float, float]], Any]] = ()) -> None:
-    """An image filling `rect` (figure fractions; `box_w` x `box_h` inches), aspect kept, stamped.
+def caption_lines(caption: str, box_w: float) -> list[str]:
+    """A caption wrapped to the width of its image's box (inches)."""
+    return wrap_lines(caption, box_w - 0.04, CAPTION_PT, max_lines=_MAX_CAPTION_LINES) if caption else []
+
+
+def caption_height(lines: int) -> float:
+    """Inches a caption of `lines` lines takes under its image (0 for none)."""
+    return CAPTION_GAP + lines * line_height(CAPTION_PT) + 0.04 if lines else 0.0
+
+
+def _caption(fig: Any, caption: str, x_mid: float, y_foot: float, box_w: float, gid: str | None,
+             colour: str = "0.15") -> None:
+    """The caption centred at `x_mid` under the box whose foot is at `y_foot` (figure fractions),
+    outside its pixels."""
+    lines = caption_lines(caption, box_w)
+    if lines:
+        fig.text(x_mid, y_foot - CAPTION_GAP / fig.get_figheight(), "\n".join(lines), ha="center", va="top",
+                 fontsize=CAPTION_PT, color=colour, linespacing=1.15, gid=gid)
+
+
+def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "np.ndarray", caption: str, box_w: float,
+               box_h: float, *, frame: Any = None, boxes: Sequence[tuple[Sequence[tuple[float, float]], Any]] = (),
+               gid: str | None = None) -> None:
+    """An image in `rect` (figure fractions; `box_w` x `box_h` inches), aspect kept and centred,
+    its caption under the box.
 
     frame: a colour for a thick border hugging the image (a text score's colour).
-    boxes: (polygon in the image's pixel coordinates, colour) pairs, drawn as outlines (what OCR read)."""
-    ax = fig.add_axes(rect)
-    ax.imshow(pixels, interpolation="antialiased")
-    ax.set_axis_off()
-    if frame is not None or boxes:
-        from matplotlib.patches import Polygon, Rectangle
+    boxes: (polygon in the image's pixel coordinates, colour) pairs, drawn as outlines (what OCR read).
+    gid: set on every artist of the tile (image, frame, outlines, caption), to find them again.
 
-        ax.set_autoscale_on(False)  # outlines must not move the image's limits
+    The image is a `BboxImage` placed on the figure, not an Axes: an Axes costs ~6 ms to make,
+    which is most of the time of a page of 64 images."""
+    from matplotlib.image import BboxImage
+    from matplotlib.patches import Polygon, Rectangle
+    from matplotlib.transforms import Affine2D, Bbox, TransformedBbox
+
+    W, H = fig.get_figwidth(), fig.get_figheight()
+    h, w = pixels.shape[:2]
+    shown_w = min(box_w, box_h * w / h)  # inches: the image keeps its aspect inside its box
+    shown_h = shown_w * h / w
+    x0 = rect[0] + (box_w - shown_w) / 2 / W
+    y0 = rect[1] + (box_h - shown_h) / 2 / H
+    image = BboxImage(TransformedBbox(Bbox.from_bounds(x0, y0, shown_w / W, shown_h / H), fig.transFigure),
+                      interpolation="antialiased", gid=gid)
+    image.set_data(pixels)
+    fig.add_artist(image)
+    if boxes:  # the image's pixel coordinates (y down) onto the figure
+        to_fig = Affine2D().scale(shown_w / W / w, -shown_h / H / h).translate(x0, y0 + shown_h / H) + fig.transFigure
+        clip = Rectangle((x0, y0), shown_w / W, shown_h / H, transform=fig.transFigure)
         for points, colour in boxes:
-            ax.add_patch(Polygon(points, closed=True, fill=False, edgecolor=colour, linewidth=1.3))
-        if frame is not None:
-            h, w = pixels.shape[:2]
-            ax.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor=frame, linewidth=4, clip_on=False))
-    if stamp:
-        h, w = pixels.shape[:2]
-        shown_w = min(box_w, box_h * w / h)  # the image keeps its aspect inside its box
-        ax.text(0.5, 0.012, "\n".join(wrap_lines(stamp, shown_w - 0.08, STAMP_PT, max_lines=6)), transform=ax.transAxes,
-                ha="center", va="bottom", fontsize=STAMP_PT, color="white", linespacing=1.15,
-                bbox={"boxstyle": "square,pad=0.25", "facecolor": "black", "alpha": 0.62, "linewidth": 0})
+            outline = Polygon(points, closed=True, fill=False, edgecolor=colour, linewidth=1.3, transform=to_fig, gid=gid)
+            outline.set_clip_path(clip)  # a region shows part of the image: outlines stop at its edge
+            fig.add_artist(outline)
+    if frame is not None:
+        fig.add_artist(Rectangle((x0, y0), shown_w / W, shown_h / H, fill=False, edgecolor=frame, linewidth=4,
+                                 transform=fig.transFigure, gid=gid))
+    _caption(fig, caption, rect[0] + box_w / 2 / W, rect[1], box_w, gid)
 
 
-def draw_blank(fig: "Figure", rect: tuple[float, float, float, float], entry: Entry | None, stamp: str, box_w: float,
-               box_h: float, problem: str | None = None) -> None:
+def draw_blank(fig: "Figure", rect: tuple[float, float, float, float], entry: Entry | None, caption: str, box_w: float,
+               box_h: float, problem: str | None = None, gid: str | None = None) -> None:
     """A grey panel saying why there is no image (the error code and message of a failed cell),
-    framed red for a failure, dashed grey for a cell not run; the stamp at its foot."""
-    ax = fig.add_axes(rect)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_facecolor("#f4f4f4")
+    framed red for a failure, dashed grey for a cell not run; its caption under it."""
+    from matplotlib.patches import Rectangle
+
     failed = problem is not None or entry is None or entry.status == "failed"
-    for spine in ax.spines.values():
-        spine.set_edgecolor(FAILED_COLOR if failed else "0.6")
-        spine.set_linewidth(1.4 if failed else 0.8)
-        spine.set_linestyle("-" if failed else "--")
+    fig.add_artist(Rectangle(rect[:2], rect[2], rect[3], transform=fig.transFigure, facecolor="#f4f4f4",
+                             edgecolor=FAILED_COLOR if failed else "0.6", linewidth=1.4 if failed else 0.8,
+                             linestyle="-" if failed else "--", gid=gid))
     text = problem or (entry.problem() if entry is not None else "no image")
-    lines = wrap_lines(text, box_w - 0.2, BLANK_PT, max_lines=int(box_h * 0.55 / line_height(BLANK_PT)))
-    ax.text(0.5, 0.62, "\n".join(lines), ha="center", va="center", fontsize=BLANK_PT, color=FAILED_COLOR if failed else "0.35",
-            transform=ax.transAxes)
-    if stamp:
-        ax.text(0.5, 0.03, "\n".join(wrap_lines(stamp, box_w - 0.15, STAMP_PT, max_lines=5)), ha="center", va="bottom",
-                fontsize=STAMP_PT, color="0.2", transform=ax.transAxes)
+    lines = wrap_lines(text, box_w - 0.2, BLANK_PT, max_lines=max(1, int(box_h * 0.8 / line_height(BLANK_PT))))
+    fig.text(rect[0] + rect[2] / 2, rect[1] + rect[3] / 2, "\n".join(lines), ha="center", va="center", fontsize=BLANK_PT,
+             color=FAILED_COLOR if failed else "0.35", gid=gid)
+    _caption(fig, caption, rect[0] + rect[2] / 2, rect[1], box_w, gid, "0.3")
+
+
+def drawn_tiles(fig: "Figure") -> list[dict[str, Any]]:
+    """What a figure's image tiles hold, one dict per image drawn: its gid ("image 12"), the
+    `image` artist, its `caption` (text), `frames` and `outlines` (colours, RGB 0..1)."""
+    from matplotlib.image import BboxImage
+    from matplotlib.patches import Polygon, Rectangle
+
+    parts: dict[str, list[Any]] = {}
+    for artist in [*fig.artists, *fig.texts]:
+        if artist.get_gid():
+            parts.setdefault(artist.get_gid(), []).append(artist)
+    out = []
+    for gid, artists in parts.items():
+        images = [a for a in artists if isinstance(a, BboxImage)]
+        if not images:
+            continue
+
+        def colours(kind: type) -> list[tuple[float, ...]]:
+            return [tuple(round(c, 3) for c in a.get_edgecolor()[:3]) for a in artists
+                    if isinstance(a, kind) and (kind is Polygon) != isinstance(a, Rectangle)]
+
+        texts = [a.get_text() for a in artists if hasattr(a, "get_text")]
+        out.append({"gid": gid, "image": images[0], "caption": texts[0] if texts else "",
+                    "frames": colours(Rectangle), "outlines": colours(Polygon)})
+    return out

@@ -1,4 +1,4 @@
-"""Text on a grid: wrapped labels that keep their size, image stamps, footnotes, file-name slugs.
+"""Text on a grid: wrapped labels that keep their size, image captions, footnotes, file-name slugs.
 
 Matplotlib does not wrap text to a box, and shrinking a font until a label fits makes it
 unreadable. So labels are wrapped with `textwrap` to a width in characters estimated from the
@@ -15,13 +15,14 @@ from typing import Any, Iterable, Sequence
 from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
 
 __all__ = ["chars", "line_height", "wrap_lines", "heading", "stamp_text", "footnotes", "slug",
-           "TITLE_PT", "SUBTITLE_PT", "LABEL_PT", "STAMP_PT", "BLANK_PT", "NOTE_PT"]
+           "TITLE_PT", "SUBTITLE_PT", "LABEL_PT", "CAPTION_PT", "STAMP_PT", "BLANK_PT", "NOTE_PT"]
 
 # Font sizes in points: fixed, never scaled down with the figure
 TITLE_PT = 15.0
 SUBTITLE_PT = 9.5
 LABEL_PT = 10.5
-STAMP_PT = 6.5
+CAPTION_PT = 7.0
+STAMP_PT = CAPTION_PT  # the name captions had when they were stamped on the image
 BLANK_PT = 8.0
 NOTE_PT = 8.0
 
@@ -67,12 +68,14 @@ def heading(info: AxisInfo, value: Any) -> str:
     return f"{info.name}: {label}"
 
 
-def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str]) -> str:
-    """What is printed on an image so that a crop still tells what it is: the value of every
-    axis in `axes`, the repeat, the image index if a task made several, and the seed the API
-    reported ("seed ?" when none came back; "seed 42 sent" for a pinned seed without an image)."""
+def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str], repeat: bool = True) -> str:
+    """What an image's caption says: the value of every axis in `axes`, the repeat (unless
+    `repeat` is False: a header says it, or there is one), the image index if a task made
+    several, and the seed the API reported ("seed ?" when none came back; "seed 42 sent" for a
+    pinned seed without an image)."""
     parts = [catalog.axes[a].tag(entry.value(a)) for a in axes if a != REPEAT and a in catalog.axes]
-    parts.append(f"r{entry.repeat}")
+    if repeat:
+        parts.append(f"r{entry.repeat}")
     if entry.result:
         parts.append(f"img {entry.result + 1}")
     if entry.seed is not None:

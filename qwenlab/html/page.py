@@ -2,7 +2,9 @@
 
 Everything a user or the API wrote goes through `esc`, which scrubs registered secrets (the API
 key) and escapes HTML, so a prompt holding `<script>` stays text. Nothing here refers to
-anything outside the file: no scripts, no stylesheets, no fonts, no remote images.
+anything outside the file: no stylesheets, no fonts, no remote images, and one script of our own
+(`viewer.py`: the lightbox and the pages), allowed by its hash. The one exception is asked for:
+with `originals=True` the page may show images from the folder beside it (`images.py`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any, Iterable, Sequence
 
 from ..core.values import is_missing
 from ..errors import redact
+from .viewer import VIEWER_CSS, lightbox_html, script_hash, script_tag
 
-__all__ = ["esc", "table", "img", "details", "section", "page", "fmt"]
+__all__ = ["esc", "table", "img", "img_ref", "details", "section", "page", "fmt"]
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px auto; max-width: 1400px;
@@ -57,22 +60,38 @@ def fmt(value: Any, kind: str = "") -> str:
     return esc(value)
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "", numeric: Sequence[int] = ()) -> str:
-    """An HTML table. `headers` are escaped here; `rows` cells must already be HTML (use `esc`)."""
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "", numeric: Sequence[int] = (),
+          page_rows: int | None = None) -> str:
+    """An HTML table. `headers` are escaped here; `rows` cells must already be HTML (use `esc`).
+    `page_rows`: the body in pages of that many rows (`<tbody class="page">`), which the page's
+    script shows one at a time."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for row in rows:
         tds = "".join(f"<td class=\"num\">{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
         body.append(f"<tr>{tds}</tr>")
     klass = f" class=\"{esc(cls)}\"" if cls else ""
-    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    if page_rows:
+        pages = [body[i:i + page_rows] for i in range(0, len(body), page_rows)] or [[]]
+        bodies = "".join(f"<tbody class=\"page\">{''.join(p)}</tbody>" for p in pages)
+    else:
+        bodies = f"<tbody>{''.join(body)}</tbody>"
+    return f"<table{klass}><thead><tr>{head}</tr></thead>{bodies}</table>"
 
 
-def img(data_uri: str, alt: str, cls: str = "thumb") -> str:
-    """An <img> of a data URI (only `data:image/...` is accepted: the file must stand alone)."""
+def img(data_uri: str, alt: str, cls: str = "thumb", *, key: Any = None, full: str | None = None) -> str:
+    """An <img> of a data URI (only `data:image/...` is accepted: the file must stand alone).
+    `key`: the image's id, so that other sections can show it by `img_ref` without a second copy;
+    `full`: the relative link of its original beside the report, which the lightbox opens."""
     if not data_uri.startswith("data:image/"):
         raise ValueError("only data:image/... URIs may be embedded; the report must not refer to outside files")
-    return f"<img class=\"{esc(cls)}\" src=\"{data_uri}\" alt=\"{esc(alt)}\" title=\"{esc(alt)}\"/>"
+    extra = (f" data-i=\"{esc(key)}\"" if key is not None else "") + (f" data-full=\"{esc(full)}\"" if full else "")
+    return f"<img class=\"{esc(cls)}\" src=\"{data_uri}\" alt=\"{esc(alt)}\" title=\"{esc(alt)}\"{extra}/>"
+
+
+def img_ref(key: Any, alt: str) -> str:
+    """An <img> showing the image embedded elsewhere in the page under `key` (filled by the script)."""
+    return f"<img class=\"thumb\" data-ref=\"{esc(key)}\" alt=\"{esc(alt)}\" title=\"{esc(alt)}\"/>"
 
 
 def details(summary: str, body_html: str) -> str:
@@ -83,14 +102,17 @@ def section(anchor: str, title: str, body_html: str) -> str:
     return f"<section id=\"{esc(anchor)}\"><h2>{esc(title)}</h2>{body_html}</section>"
 
 
-def page(title: str, body_html: str, *, generator: str = "qwenlab") -> str:
+def page(title: str, body_html: str, *, generator: str = "qwenlab", originals: bool = False) -> str:
     """The whole document. A strict Content-Security-Policy tells a browser to load nothing from
-    outside even if some text slipped through unescaped."""
-    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    outside and run no script but ours, even if some text slipped through unescaped; with
+    `originals`, images may also come from beside the file (relative links)."""
+    images = "data: 'self' file:" if originals else "data:"
+    csp = f"default-src 'none'; img-src {images}; style-src 'unsafe-inline'; script-src {script_hash()}"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\"/>"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
         f"<meta name=\"generator\" content=\"{esc(generator)}\"/>"
-        f"<title>{esc(title)}</title><style>{CSS}</style></head>\n<body>\n{body_html}\n</body></html>\n"
+        f"<title>{esc(title)}</title><style>{CSS}{VIEWER_CSS}</style></head>\n<body>\n{body_html}\n{lightbox_html()}\n"
+        f"{script_tag()}\n</body></html>\n"
     )

@@ -2,11 +2,19 @@
 
     export_html(exp, "report.html")                       # returns the path written
     export_html(exp, "report.html", rows="promptExtend", cols="size", grid="table")
+    export_html(exp, "report.html", full_size=True)       # + report_files/: the originals, linked
 
 The file holds the comparison grid (as embedded images, or `grid="table"`: an HTML table of
 thumbnails), the costs, the ratings and blind judgements, and every request: prompt,
 parameters, the seed the API reported, cost, latency and error, with each image as an embedded
-thumbnail. It loads nothing from anywhere (no scripts, stylesheets, fonts or remote images; a
+thumbnail. Click a thumbnail and it opens large in a lightbox inside the page (arrow keys step
+through, Escape closes); the requests come a page of 100 at a time. Each image is embedded once,
+as WebP: up to 200 images as a 768-px preview (shown small, opened large: about 40 KB each),
+beyond that as a thumbnail at the size the page shows it (about 2 KB), so 2,000 images make a
+file of about 11 MB.
+With `full_size=True` (`--full-size`) the originals are put in a folder beside the report
+(`report_files/`, hard links where possible) and the lightbox shows them: linked, not embedded,
+because 2,000 originals (about 700 MB) would make a file no browser opens. It loads nothing from anywhere (no scripts, stylesheets, fonts or remote images; a
 Content-Security-Policy says so to the browser), every piece of text is HTML-escaped, and
 registered secrets such as the API key are scrubbed from it. Where the log holds text scores
 (`qwenlab score NAME`), each request's row gives its images' scores and what was misread, and
@@ -20,6 +28,7 @@ emulator's (images drawn locally, costs emulated), MIXED when cells came from bo
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 from collections import defaultdict
@@ -34,13 +43,14 @@ from ..figures.grid import build_grid
 from ..figures.text import heading, slug, stamp_text
 from ..paths import write_atomic
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..store.thumbnails import thumbnails_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
-from .page import details, esc, fmt, img, section, table
+from .images import originals_beside, webp_thumbnails
+from .page import details, esc, fmt, img, img_ref, section, table
 from .page import page as html_page
+from .viewer import PAGE_ROWS
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -48,50 +58,68 @@ if TYPE_CHECKING:
 __all__ = ["export_html", "report_html"]
 
 GRID_MODES = ("image", "table", None)
+# above this many images a grid drawn by matplotlib is too large to draw (and to look at): the
+# report shows the HTML table of thumbnails instead, which costs no bytes (it reuses the thumbnails)
+GRID_IMAGE_LIMIT = 200
+# up to GRID_IMAGE_LIMIT images, each is embedded at this size, so the lightbox has a real picture
+# to show (about 40 KB each); beyond, at the thumbnail's size (about 2 KB), so the file stays small
+PREVIEW = 768
 
 
 def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, **options: Any) -> Path:
     """Write the report (see `report_html` for the options); return its path.
     Default path: `<data>/reports/<experiment>.html`."""
     target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{slug(experiment.name)}.html"
-    write_atomic(target, report_html(experiment, **options).encode("utf-8"))  # a reader never sees half a report
+    write_atomic(target, report_html(experiment, _target=target, **options).encode("utf-8"))  # a reader never sees half a report
     return target
 
 
 def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                 page: str | Sequence[str] | None = "auto", facet: str | None = None,
-                where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 256,
-                grid_dpi: float = 90, title: str | None = None) -> str:
+                where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 160,
+                grid_dpi: float = 90, title: str | None = None, full_size: bool = False, preview: int | None = None,
+                _target: str | Path | None = None) -> str:
     """The report as an HTML string.
 
     rows, cols, page, facet, where: the grid's layout (as `qwenlab.figures.grid.build_grid`).
-    grid: "image" (the matplotlib grid as embedded JPEGs), "table" (an HTML table of
-    thumbnails) or None (no grid). thumb: thumbnail size in pixels (cached on disk).
+    grid: "image" (the matplotlib grid as embedded JPEGs; the table above 200 images), "table"
+    (an HTML table of thumbnails) or None (no grid). thumb: the thumbnails' size in pixels, as
+    shown (WebP, cached on disk). preview: the size each image is embedded at, which the lightbox
+    shows (default 768 px up to 200 images, else `thumb`). full_size: link the originals, put
+    beside the report (only through `export_html`, which knows where the report goes).
     """
     if grid not in GRID_MODES:
         raise ValueError(f"grid must be one of 'image', 'table' or None, got {grid!r}")
+    if full_size and _target is None:
+        raise ValueError("full_size=True needs the report's path, to put the originals beside it: "
+                         "use export_html(exp, path, full_size=True)")
     # the key in the environment is scrubbed even if nothing registered it in this process
     register_secret(os.environ.get("RUNWARE_API_KEY"))
     catalog = Catalog.load(experiment).where(where)
     name = title or experiment.name
-    uris = _thumb_uris(catalog.entries, thumb)
+    paths = {e.path for e in catalog.entries if e.path}
+    size = preview or (max(PREVIEW, thumb) if len(paths) <= GRID_IMAGE_LIMIT else thumb)
+    uris = webp_thumbnails(paths, size)
+    links = originals_beside((e.path for e in catalog.entries), _target) if full_size and _target else {}
     prov = catalog.provenance
     parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
     nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("requests", "Requests")]
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if grid or a != "grid") + "</p>")
     if grid:
-        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi, uris)))
+        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi)))
     parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
-    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, uris)))
+    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog)))
 
     badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
-                         _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, badges)))
+                         _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, links, badges)))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
-                 "images are embedded thumbnails; it loads nothing from anywhere.</footer>")
+                 "images are embedded thumbnails" + (f"; the originals are in {esc(Path(_target).stem)}_files/ beside it"
+                 if links and _target else "; it loads nothing from anywhere") + ".</footer>")
     mark = prov.mark()
-    return html_page(f"{name}{' — ' + mark if mark else ''} — qwenlab report", "\n".join(p for p in parts if p))
+    return html_page(f"{name}{' — ' + mark if mark else ''} — qwenlab report", "\n".join(p for p in parts if p),
+                     originals=bool(links))
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -138,17 +166,16 @@ def _ran_on(prov: Any) -> str:
 
 
 def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
-                  thumb: int, dpi: float, uris: dict[str, str]) -> str:
-
+                  thumb: int, dpi: float) -> str:
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
-    if mode == "table":
-        return _grid_table(catalog, rows, cols, uris)
-    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb, dpi=dpi)
+    if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
+        note = ("" if mode == "table" else f"<p class=\"muted\">{len(catalog.entries)} images: too many for one drawn "
+                "grid, so here as a table of the thumbnails (click one to see it large).</p>")
+        return note + _grid_table(catalog, rows, cols)
+    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=max(thumb, 256), dpi=dpi)
     out = []
     for p in grid.pages:
-        import io
-
         buf = io.BytesIO()
         p.figure.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": 85})
         uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -157,7 +184,7 @@ def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | Non
     return "".join(out)
 
 
-def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, uris: dict[str, str]) -> str:
+def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
     if rows is None and cols is None:
         varying = [a for a in catalog.varying if a != REPEAT]
         cols = varying[0] if varying else None
@@ -172,16 +199,16 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, uris: dict
         for cv in col_vals:
             group = [e for e in catalog.entries
                      if (not rows or same_value(e.value(rows), rv)) and (not cols or same_value(e.value(cols), cv))]
-            cells.append("".join(_figure(e, catalog, stamped, uris) for e in group))
+            cells.append("".join(_figure(e, catalog, stamped) for e in group))
         body.append(cells)
     heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
     return table(heads, body, cls="gridtable")
 
 
-def _figure(e: Entry, catalog: Catalog, stamped: list[str], uris: dict[str, str]) -> str:
+def _figure(e: Entry, catalog: Catalog, stamped: list[str]) -> str:
     stamp = stamp_text(e, catalog, stamped)
-    if e.path and e.path in uris:
-        pic = img(uris[e.path], stamp)
+    if e.image_id is not None:
+        pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
     else:
         pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
     return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(stamp)}</div></div>"
@@ -206,7 +233,7 @@ def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     return "".join(out)
 
 
-def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, uris: dict[str, str]) -> str:
+def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     import pandas as pd
 
     ratings = pd.DataFrame(experiment.log.ratings(experiment.id),
@@ -232,7 +259,7 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, uris: dic
         body = []
         for r in ratings.itertuples():
             e = by_image.get(r.image_id)
-            pic = img(uris[e.path], f"image {r.image_id}") if e is not None and e.path in uris else ""
+            pic = img_ref(r.image_id, f"image {r.image_id}") if e is not None else ""
             body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
                          esc(r.judge), esc(r.created_at)])
         out.append("<h3>every rating</h3>" + table(["image", "what", "score", "note", "judge", "when"], body))
@@ -267,7 +294,7 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
             "read back from the image)</span></p><ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
 
 
-def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None) -> str:
+def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
     tasks: dict[int, list[Entry]] = {}
     for e in catalog.entries:
@@ -276,7 +303,10 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None
     for task_id, group in tasks.items():
         first = group[0]
         t = first.task
-        pics = "".join(img(uris[e.path], f"seed {e.seed}") for e in group if e.path in uris)
+        stamped = [a for a in axes if catalog.axes[a].varies]
+        pics = "".join(img(uris[e.path], stamp_text(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
+                       if e.path in uris else f"<div class=\"failed\">{esc(e.problem() if e.failed else 'image unreadable')}</div>"
+                       for e in group if e.path in uris or e.image_id is not None)
         status = esc(first.status)
         if first.status == "failed":
             status = f"<span class=\"failed\">{status}</span>"
@@ -303,15 +333,10 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], badges: Any = None
                                        for b in found))
     heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", "seed (reported)", "cost", "latency",
              "attempts", "error", "prompt", "negative prompt", "size", "request"]
-    return table(heads, body)
+    return table(heads, body, cls="paged", page_rows=PAGE_ROWS)
 
 
 # -- helpers --------------------------------------------------------------------------------------------
-def _thumb_uris(entries: list[Entry], size: int) -> dict[str, str]:
-    """path -> data URI of its cached thumbnail, made in threads; unreadable files are left out."""
-    return {p: u for p, u in thumbnails_of((e.path for e in entries), size, "data_uri").items() if u}
-
-
 def _long_text(text: str | None, limit: int) -> str:
     if not text:
         return ""

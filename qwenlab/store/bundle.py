@@ -94,8 +94,7 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
         db_file = Path(tmp) / _DB
         packed = Log(db_file)
         try:
-            for row in rows:
-                _copy_experiment(log, packed, int(row["id"]), {})
+            _copy_experiments(log, packed, {int(row["id"]): {} for row in rows})
             tasks = packed.rows("SELECT count(*) AS n FROM tasks")[0]["n"]
             images = packed.rows("SELECT DISTINCT path, sha256 FROM images WHERE path IS NOT NULL")
             packed.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -152,12 +151,10 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
             report.files_written = _place_images(zf, manifest, source, [s for s, _, _, _ in plans], Path(data_dir))
             origin = {"bundle": bundle.name, "bundle_created_at": manifest.get("created_at"),
                       "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
-            for src_id, src_name, dst_name in todo:
-                added = _copy_experiment(source, log, src_id, {
-                    "name": dst_name, "imported_from": json.dumps({**origin, "name": src_name}, ensure_ascii=False)})
-                for table, n in added.items():
-                    report.rows[table] = report.rows.get(table, 0) + n
-                report.imported[src_name] = dst_name
+            report.rows = _copy_experiments(source, log, {src_id: {
+                "name": dst_name, "imported_from": json.dumps({**origin, "name": src_name}, ensure_ascii=False)}
+                for src_id, src_name, dst_name in todo})
+            report.imported = {src_name: dst_name for _, src_name, dst_name in todo}
         finally:
             source.close()
     return report
@@ -234,36 +231,43 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
 
 
 # -- copying rows -----------------------------------------------------------------------------------
-def _copy_experiment(src: Log, dst: Log, experiment_id: int, overrides: dict[str, Any]) -> dict[str, int]:
-    """Copy one experiment and every row hanging off it from `src` to `dst`, with new ids and
-    references remapped, in one transaction of `dst`; returns rows added per table."""
-    added: dict[str, int] = {}
+def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]]) -> dict[str, int]:
+    """Copy experiments (id in `src` -> overrides of its row) and every row hanging off them from
+    `src` to `dst`, with new ids and references remapped, in one transaction of `dst`; returns
+    rows added per table. A row that points into several of them (a judgement across two
+    experiments of a comparison) is copied when all it points at is copied."""
+    added: dict[str, int] = {"experiments": 0, "tasks": 0, "images": 0}
     ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
+    if not experiments:
+        return added
+    chosen = list(experiments)
+    marks = ",".join("?" for _ in chosen)
     with dst.transaction() as db:
         dst_refs = references(db)
-        exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
-        ids["experiments"][experiment_id] = _insert(db, "experiments", {**exp, **overrides}, {})
-        added["experiments"] = 1
-        for table, where in (("tasks", "experiment_id = ?"), ("images", "experiment_id = ?")):
-            rows = src.rows(f"SELECT * FROM {table} WHERE {where} ORDER BY id", [experiment_id])
+        for experiment_id, overrides in experiments.items():
+            exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
+            ids["experiments"][experiment_id] = _insert(db, "experiments", {**exp, **overrides}, {})
+            added["experiments"] += 1
+        for table in ("tasks", "images"):
+            rows = src.rows(f"SELECT * FROM {table} WHERE experiment_id IN ({marks}) ORDER BY id", chosen)
             for row in rows:
                 if table == "images" and row.get("path"):
                     row["path"] = _arcname(row["path"])  # relative to the data folder, as the runner writes it
                 ids[table][int(row["id"])] = _insert(db, table, row, _remap(dst_refs.get(table, []), ids))
             added[table] = len(rows)
-        src_tables = set(dependent_tables(src.db))
+        src_refs = references(src.db)
         for table in dependent_tables(db):
-            if table not in src_tables:
+            if table not in src_refs:
                 continue
-            fks = references(src.db)[table]
+            fks = src_refs[table]
             ors = [f"[{col}] IN (SELECT id FROM {target} WHERE "
-                   + ("id = ?" if target == "experiments" else "experiment_id = ?") + ")" for col, target in fks]
-            rows = src.rows(f"SELECT * FROM [{table}] WHERE {' OR '.join(ors)} ORDER BY rowid", [experiment_id] * len(fks))
+                   + ("id" if target == "experiments" else "experiment_id") + f" IN ({marks}))" for col, target in fks]
+            rows = src.rows(f"SELECT * FROM [{table}] WHERE {' OR '.join(ors)} ORDER BY rowid", chosen * len(fks))
+            mapping = _remap(fks, ids)
             n = 0
             for row in rows:
-                mapping = _remap(fks, ids)
                 if any(row.get(col) is not None and int(row[col]) not in mapping[col] for col, _ in fks):
-                    continue  # points at something outside this experiment (a judgement across two)
+                    continue  # points at something outside what is copied (an experiment left out)
                 _insert(db, table, row, mapping)
                 n += 1
             added[table] = n

@@ -3,12 +3,18 @@ exports lay out.
 
     cat = Catalog.load(exp)                       # read once from the log
     cat.axes["promptExtend"].label(True)          # "on"
+    cat.axes["prompt"].label(EDITS["marble"])     # "marble": the label given in Sweep(axes={"prompt": {...}})
     cat.where({"size": "1024x1536"}).entries      # one Entry per image (or per cell without one)
 
 An `Entry` is one slot of a grid: one image of a task, or a task that made no image (failed,
 not run, in doubt), with the values of every axis, the repeat, the seed the API reported for
 that image, the cost, latency and error. Axis values are those of the log's `tasks.cell_json`:
 the value itself for a parameter axis, the label for a request or bundle axis.
+
+Labels are made here once and read by every view (grids, pairs, the explorer, judging, the report,
+the CLI), so they agree: promptExtend reads on/off; labels given as the keys of a dict of values
+are used as given; otherwise distinct values get distinct labels, and long texts that start alike
+show where they part ("prompt 2: …image: replace the wooden…") rather than their common start.
 """
 
 from __future__ import annotations
@@ -18,14 +24,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..core.values import format_value, same_value
+from ..core.values import distinct_labels, excerpt, format_value, same_value
 from ..errors import UnknownAxisError
 from .provenance import EMULATOR, Provenance
 
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord
 
-__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT"]
+__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT", "axis_infos"]
 
 REPEAT = "repeat"
 # a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
@@ -43,6 +49,12 @@ class AxisInfo:
     values: tuple[Any, ...]
     labels: tuple[str, ...]
     texts: tuple[str | None, ...] = ()  # the full text behind each value, where it is long
+    given: bool = False  # labels the user gave (a dict's keys), shown as they are
+
+    def __post_init__(self) -> None:
+        # the short form of each long text, computed over the whole axis so distinct texts stay distinct
+        texts = [t or "" for t in self.texts]
+        object.__setattr__(self, "_shorts", tuple(distinct_labels(texts, EXCERPT, excerpt)) if texts else ())
 
     @property
     def varies(self) -> bool:
@@ -64,17 +76,17 @@ class AxisInfo:
         if i is None:
             return format_value(value)
         if self._long(i):
-            if self.kind in ("request", "bundle"):
-                return _excerpt(self.labels[i], LONG_VALUE)
-            return f"{self.name} {i + 1}: {_excerpt(self.texts[i] or '', EXCERPT)}"
+            if self.kind in ("request", "bundle") or self.given:
+                return excerpt(self.labels[i], LONG_VALUE)
+            return f"{self.name} {i + 1}: {self._shorts[i]}"
         return self.labels[i]
 
     def tag(self, value: Any) -> str:
         """The value as an image stamp shows it: `promptExtend=on`, or `prompt 2` when long."""
         i = self.index(value)
         if i is not None and self._long(i):
-            if self.kind in ("request", "bundle"):
-                return f"{self.name}={_excerpt(self.labels[i], 24)}"
+            if self.kind in ("request", "bundle") or self.given:
+                return f"{self.name}={excerpt(self.labels[i], 24)}"
             return f"{self.name} {i + 1}"
         if self.name == REPEAT:
             return f"r{value}"
@@ -85,21 +97,9 @@ class AxisInfo:
         i = self.index(value)
         if i is None or not self._long(i):
             return None
-        if self.kind in ("request", "bundle"):
+        if self.kind in ("request", "bundle") or self.given:
             return f"{self.name} = {self.labels[i]}: {self.texts[i]}"
         return f"{self.name} {i + 1}: {self.texts[i]}"
-
-
-def _excerpt(text: str, limit: int) -> str:
-    """The start of `text`, cut at a word boundary where one is near, ending with "…"."""
-    text = " ".join(str(text).split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space >= limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
 
 
 @dataclass(frozen=True)
@@ -260,6 +260,12 @@ def _matches(info: AxisInfo, value: Any, wanted: Any) -> bool:
     return False
 
 
+def axis_infos(experiment: "ExperimentRecord") -> dict[str, AxisInfo]:
+    """The experiment's axes and how each value reads, without reading its tasks: for a table that
+    shows cell values (`qwenlab logs`, text scores) as grids and the report show them."""
+    return _axes(experiment.sweep, experiment.axes, [])
+
+
 def _axes(sweep: Mapping[str, Any], labels: Mapping[str, list[str]], tasks: list[dict[str, Any]]) -> dict[str, AxisInfo]:
     out: dict[str, AxisInfo] = {}
     specs = sweep.get("axes", {}) or {}
@@ -277,7 +283,15 @@ def _axes(sweep: Mapping[str, Any], labels: Mapping[str, list[str]], tasks: list
             texts = tuple(v if isinstance(v, str) else None for v in values)
         if len(names) < len(values):
             names += [format_value(v) for v in values[len(names):]]
-        out[name] = AxisInfo(name, kind, values, tuple(names), texts)
+        given = False
+        if kind not in ("request", "bundle"):
+            # labels made by qwenlab (format_value, or distinct_labels since) are remade, so a log
+            # written before labels were kept distinct reads the same as a new one; a dict's keys stay
+            made = [format_value(v) for v in values]
+            given = bool(names) and names not in (made, distinct_labels(values))
+            if not given:
+                names = distinct_labels(values)
+        out[name] = AxisInfo(name, kind, values, tuple(names), texts, given)
     repeats = int(sweep.get("repeats") or 0) or (max((int(t.get("repeat") or 0) for t in tasks), default=0) + 1)
     out[REPEAT] = AxisInfo(REPEAT, "repeat", tuple(range(repeats)), tuple(str(r) for r in range(repeats)))
     return out

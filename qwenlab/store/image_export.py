@@ -78,8 +78,9 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
             raise ImageError(f"image file {str(original)!r} of {experiment.name!r} does not exist; "
                              "was the data folder moved?") from None
         stem = _unique(file_stem(experiment.name, catalog, entry, named), used)
-        record = image_record(experiment.name, catalog, entry, ratings.get(entry.image_id, []),
-                              scores.get(entry.image_id, []))
+        # the experiment the image is from: a comparison's rows name their member (store/comparison.py)
+        owner = str(entry.task.get("experiment") or experiment.name)
+        record = image_record(owner, catalog, entry, ratings.get(entry.image_id, []), scores.get(entry.image_id, []))
         file = out_dir / f"{stem}{original.suffix.lower()}"
         write_atomic(file, embed(data, original.suffix.lstrip("."), parameters=parameters_text(record),
                                  record=_compact(record), description=record["prompt"] or ""))
@@ -105,7 +106,7 @@ def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[s
     backend = task.get("backend")
     request = json.loads(task["request_json"]) if task.get("request_json") else None
     return {
-        "qwenlab": __version__, "experiment": name, "image_id": entry.image_id, "image_uuid": _image_uuid(catalog, entry),
+        "qwenlab": __version__, "experiment": name, "image_id": entry.image_id, **_image_fields(catalog, entry),
         "task_uuid": task.get("task_uuid"), "model": task.get("model"), "prompt": entry.prompt,
         "negative_prompt": entry.negative_prompt,
         "values": {a: _plain(entry.value(a)) for a in catalog.axes if a != REPEAT},
@@ -168,9 +169,13 @@ def _unique(stem: str, used: set[str]) -> str:
     return candidate
 
 
-def _image_uuid(catalog: Catalog, entry: Entry) -> str | None:
-    rows = catalog.log.rows("SELECT image_uuid FROM images WHERE id = ?", [entry.image_id]) if catalog.log else []
-    return rows[0]["image_uuid"] if rows else None
+def _image_fields(catalog: Catalog, entry: Entry) -> dict[str, Any]:
+    """The image's own row's fields for the record: its imageUUID and the fields of the API's
+    answer qwenlab does not model (`images.api_extra`, where the log has that column)."""
+    rows = catalog.log.rows("SELECT * FROM images WHERE id = ?", [entry.image_id]) if catalog.log else []
+    row = rows[0] if rows else {}
+    extra = row.get("api_extra")
+    return {"image_uuid": row.get("image_uuid"), "api_extra": json.loads(extra) if extra else None}
 
 
 def _ratings(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
@@ -187,8 +192,10 @@ def _latest_score(ratings: list[dict[str, Any]]) -> float | None:
 
 def _scores(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
+    ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
+    marks = ", ".join("?" for _ in ids) or "NULL"
     rows = log.rows("SELECT image_id, engine, word_accuracy, ned, sentence_accuracy, missing_json FROM text_scores "
-                    "WHERE experiment_id = ? ORDER BY id", [experiment_id])
+                    f"WHERE experiment_id IN ({marks}) ORDER BY id", ids)
     for r in rows:
         r["missing"] = json.loads(r.pop("missing_json") or "[]")
         out.setdefault(r.pop("image_id"), []).append(r)

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from ..core.model import get_model
 from ..core.request import Request, parse_size
-from ..core.values import format_value
+from ..core.values import distinct_labels, format_value
 from ..errors import ModelNotFoundError, Problem
 from .ranges import expand_range
 
@@ -87,8 +87,8 @@ class Axis:
             for v in values:
                 if not isinstance(v, Mapping):
                     problems.append(Problem(name, f"mixes dicts with other values ({format_value(v)}); give every value as a dict of parameters", v))
-        if not labels:
-            labels = [_label(kind, v, i) for i, v in enumerate(values)]
+        if not labels:  # distinct values, distinct labels (prompts that differ near the end included)
+            labels = [_label(kind, v, i) for i, v in enumerate(values)] if kind in _ORDER else distinct_labels(values)
         return cls(name=name, kind=kind, values=tuple(values), labels=tuple(labels)), problems
 
     def apply(self, request: Request, value: Any) -> Request:

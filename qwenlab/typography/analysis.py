@@ -40,7 +40,9 @@ def _frame(scores: "pd.DataFrame | ExperimentRecord | str") -> "pd.DataFrame":
     return text_scores(scores)
 
 
-def _label(value: Any) -> str:
+def _label(value: Any, info: Any = None) -> str:
+    if info is not None:  # the experiment's own labelling (store.catalog), as grids and the report show it
+        return str(info.label(value))
     if isinstance(value, Mapping) and value.get("label"):
         return str(value["label"])
     return format_value(value)  # NaN (pandas' None) reads "none"
@@ -51,9 +53,11 @@ def _groups(df: "pd.DataFrame", axis: str | None) -> list[tuple[str, "pd.DataFra
         return [("all", df)]
     if axis not in df.columns:
         raise KeyError(f"no axis {axis!r} in the scores; columns: {', '.join(map(str, df.columns))}")
-    labels = [_label(v) for v in df[axis]]
+    info = (df.attrs.get("axis_info") or {}).get(axis)
+    labels = [_label(v, info) for v in df[axis]]
     # the sweep's order of values where known (on before off, as swept), else first appearance
-    swept = [str(v) for v in (df.attrs.get("axes") or {}).get(axis, [])]
+    swept = [info.label(v) for v in info.values] if info is not None else [
+        str(v) for v in (df.attrs.get("axes") or {}).get(axis, [])]
     order = [v for v in swept if v in labels] + [v for v in dict.fromkeys(labels) if v not in swept]
     keyed = df.assign(_value=labels)
     return [(lab, keyed[keyed["_value"] == lab]) for lab in order]

@@ -17,6 +17,7 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from ..core.expected_text import expected_strings
+from ..store.catalog import axis_infos
 from ..store.experiment import open_experiment
 from .scoring import StringScore, TextScore
 from .store import ImageToScore, score_images, score_rows
@@ -97,6 +98,7 @@ def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None
     df["cost_usd"] = [c if c == c and c is not None else costs.get(int(i)) for c, i in zip(df["cost_usd"], df["image_id"])]
     out = df[[*base_cols, "prompt", *SCORE_COLUMNS]].reset_index(drop=True)
     out.attrs["axes"] = exp.axes  # value labels in the sweep's order, for by_axis/describe
+    out.attrs["axis_info"] = axis_infos(exp)  # how each value reads, as in grids and the report
     return out
 
 

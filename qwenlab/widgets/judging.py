@@ -12,7 +12,9 @@ instead), each image as wide as the notebook allows: side by side where both fit
 
 Keys, while the focus is in the widget (click the pair): ← or 1 left is better, → or 2 right is
 better, t or 0 a tie, s skip, u or Backspace undo (the last judgement of this session is removed
-from the log and its pair comes back; again walks further back).
+from the log and its pair comes back; again walks further back), f compare at full size (the pair
+in `qwenlab.widgets.compare.CompareViewer` under it: one zoom and pan for both, 1:1, a swipe
+handle; labelled only "left" and "right", and it follows the pair).
 
 What is judged, how a judgement is stored and how win rates are counted: `qwenlab.analysis.judging`.
 Text scores stay hidden while a pair is judged (showing them would tell the judge which image the
@@ -36,12 +38,13 @@ from ..analysis.judging import (
     win_rates,
 )
 from ..analysis.pairs import pairs as find_pairs
-from ..errors import JudgementError
+from ..errors import ImageError, JudgementError
 from ..store.log import DEFAULT_CRITERION
 from ..store.thumbnails import thumbnail_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import Expected, expected_for, text_scores
+from .compare import CompareImage, CompareViewer
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
 
@@ -54,9 +57,9 @@ __all__ = ["Judging", "judge", "KEYS", "LAYOUTS"]
 
 # key (as the browser names it) -> what it does; shown on the widget as `_LEGEND`
 KEYS = {"ArrowLeft": "left", "1": "left", "ArrowRight": "right", "2": "right", "t": "tie", "0": "tie",
-        "s": "skip", "u": "undo", "Backspace": "undo"}
+        "s": "skip", "u": "undo", "Backspace": "undo", "f": "compare"}
 _LEGEND = [("← or 1", "left is better"), ("→ or 2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
-           ("u or ⌫", "undo")]
+           ("u or ⌫", "undo"), ("f", "compare at full size")]
 LAYOUTS = ("auto", "side", "stacked")
 WIDE_PX = 840      # in "auto", the two images sit side by side when each can be this wide
 TALL_VH = 85       # and no image is taller than this share of the window, so a pair fits on screen
@@ -133,6 +136,10 @@ class Judging:
         self.undo_button = w.Button(description="↶ undo", tooltip="remove the last judgement; its pair comes back",
                                     layout=w.Layout(width="90px"), disabled=True)
         self.results_button = w.Button(description="show results", layout=w.Layout(width="120px"))
+        self.compare_button = w.ToggleButton(value=False, description="compare at full size", layout=w.Layout(width="170px"),
+                                             tooltip="the pair in the compare viewer: zoom and pan both at once, 1:1, swipe (f)")
+        self.compare_box = w.Box(layout=w.Layout(width="100%"))
+        self.viewer: CompareViewer | None = None  # made when first asked for
         self.layout_toggle = w.ToggleButtons(options=[("auto", "auto"), ("side by side", "side"),
                                                       ("one above the other", "stacked")], value=layout,
                                              style={"button_width": "auto"})
@@ -147,11 +154,13 @@ class Judging:
             button.on_click(lambda _b, action=action: self._on_key(action))
         self.results_button.on_click(lambda _b: self.show_results())
         self.layout_toggle.observe(lambda _c: self._arrange(), names="value")
+        self.compare_button.observe(lambda _c: self._show_compare(), names="value")
         self.layout_toggle.layout.margin = "0 0 0 24px"
         buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.undo_button,
-                          self.results_button, self.layout_toggle], layout=w.Layout(flex_flow="row wrap"))
+                          self.compare_button, self.results_button, self.layout_toggle],
+                         layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([self.header, self.expected_text, self.pair_box, buttons, self.keys.widget, self.status,
-                              self.last, self.results], layout=w.Layout(width="100%"))
+                              self.last, self.compare_box, self.results], layout=w.Layout(width="100%"))
         self.widget.add_class("qwenlab-judging")
         self._arrange()
         self._show()
@@ -205,6 +214,28 @@ class Judging:
         self._show()
         return removed
 
+    def compare(self) -> CompareViewer | None:
+        """The compare viewer on the pair shown (None when every pair is judged), blind: the two
+        images at full resolution labelled "left" and "right", nothing else about them."""
+        pair = self.current
+        if pair is None:
+            return None
+        images = [CompareImage(str(self._paths.get(i) or ""), {}) for i in pair]  # no id, no facts: blind
+        if self.viewer is None:
+            self.viewer = CompareViewer(None, images=images, labels=["left", "right"], caption="")
+        else:
+            self.viewer.show(images, labels=["left", "right"], caption="")
+        return self.viewer
+
+    def _show_compare(self) -> None:
+        """Under the buttons, the compare viewer on the pair shown while "compare at full size" is down."""
+        try:
+            viewer = self.compare() if self.compare_button.value else None
+        except ImageError as exc:  # a file gone since the run: say so, and judge on
+            self.status.value = f"<small>Cannot compare this pair at full size: {html.escape(str(exc))}</small>"
+            viewer = None
+        self.compare_box.children = [viewer.widget] if viewer is not None else []
+
     def results_frame(self) -> "pd.DataFrame":
         """The win rates so far, on this widget's criterion (see `win_rates`)."""
         return win_rates(self.exp, self.axis, criterion=self.criterion, ties=self.ties)
@@ -218,6 +249,8 @@ class Judging:
         """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing."""
         if action == "undo":
             self.undo()
+        elif action == "compare":
+            self.compare_button.value = not self.compare_button.value
         elif action == "skip":
             self.skip()
         elif self.current is not None:
@@ -279,7 +312,7 @@ class Judging:
         pair = self.current
         self.undo_button.disabled = not self.history
         done = pair is None
-        for b in (self.left_button, self.right_button, self.tie_button, self.skip_button):
+        for b in (self.left_button, self.right_button, self.tie_button, self.skip_button, self.compare_button):
             b.disabled = done
         self.pair_box.layout.display = "none" if done else "flex"
         if done:
@@ -288,6 +321,7 @@ class Judging:
                                  f"({self.judged_now} now, {self.judged_before} before; {self.total_pairs} pairs)")
             self.left.value = self.right.value = b""
             self.expected_text.value = ""
+            self.compare_box.children = []
             self.show_results()
             return
         left, right, row = self.queue[self.position]
@@ -302,6 +336,7 @@ class Judging:
         for image, image_id in ((self.left, left), (self.right, right)):
             image.format, image.value = self._image(image_id)
         self._arrange()
+        self._show_compare()
 
     def _expected_html(self, left: int, right: int) -> str:
         """The strings the images should show, large and spaced for checking spelling letter by letter."""

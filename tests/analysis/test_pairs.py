@@ -11,6 +11,7 @@ from tests.support.labkit import SIZES, run_sweep, texts
 from qwenlab.analysis.pairs import pairs
 from qwenlab.errors import WidgetsMissingError
 from qwenlab.figures.pairs import show_pairs
+from qwenlab.figures.panels import drawn_tiles
 from qwenlab.widgets.pairviewer import pair_viewer
 
 
@@ -59,8 +60,8 @@ def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: P
     df = pairs(exp, "promptExtend")
     fig = show_pairs(df, path=tmp_path / "pairs.png")
     assert (tmp_path / "pairs.png").stat().st_size > 10_000
-    assert len(fig.axes) == 2 * len(df)
-    assert fig._repr_png_().startswith(b"\x89PNG")  # shows itself in a notebook, without pyplot
+    assert len(drawn_tiles(fig)) == 2 * len(df)
+    assert fig._repr_jpeg_().startswith(b"\xff\xd8")  # shows itself in a notebook, light, without pyplot
     drawn = " ".join(" ".join(t.split()) for t in texts(fig))
     for r in df.itertuples():
         assert f"promptExtend=on · {r.shared} · seed {r.seed_a}" in drawn

@@ -43,18 +43,27 @@ def test_other_axes_become_pages_saved_as_pngs_and_one_pdf(exp, tmp_path: Path) 
     assert pdf.read_bytes().startswith(b"%PDF") and _pdf_pages(pdf) == 2
 
 
-def test_each_image_is_stamped_with_its_values_and_the_seed_the_api_reported(exp) -> None:
+def test_each_caption_says_what_the_headers_do_not_and_the_seed_the_api_reported(exp) -> None:
     images = exp.images
     assert len(images) == 15
-    grid = build_grid(exp, rows="promptExtend", cols="size")
-    drawn = [t for fig in grid for t in texts(fig)]
+    grid = build_grid(exp, rows="promptExtend", cols="size", page=None)
+    drawn = texts(grid[0])
     for img in images.itertuples():
-        stamp = next((t for t in drawn if f"seed {img.seed}" in t), None)
-        assert stamp is not None, f"no stamp with seed {img.seed}"
-        flat = " ".join(stamp.split())
-        assert f"promptExtend={'on' if img.promptExtend else 'off'}" in flat
-        assert f"size={img.size}" in flat and f"r{img.repeat}" in flat
-    assert all(p.images + p.blanks == 8 for p in grid.pages)
+        caption = next((t for t in drawn if f"seed {img.seed}" in t), None)
+        assert caption is not None, f"no caption with seed {img.seed}"
+        flat = " ".join(caption.split())
+        # negativePrompt varies within a cell: the caption says it; rows and columns are in the headers
+        assert flat == f"negativePrompt={'with' if isinstance(img.negativePrompt, str) else 'without'} · r{img.repeat} · seed {img.seed}"
+    assert "promptExtend: on" in drawn and "size: 512x768" in drawn
+    assert any("under each image: negativePrompt, the repeat and the seed the API reported" in " ".join(t.split())
+               for t in drawn)
+    assert grid.pages[0].images + grid.pages[0].blanks == 16
+    # with every axis in a header, only the repeat and the seed are left to say
+    paged = build_grid(exp, rows="promptExtend", cols="size")
+    assert all(p.images + p.blanks == 8 for p in paged.pages)
+    assert any(" ".join(t.split()).startswith("r0 · seed ") for t in texts(paged[0]))
+    bare = texts(build_grid(exp, rows="promptExtend", cols="size", captions=False)[0])
+    assert not any("seed" in t for t in bare) and any("no captions" in t for t in bare)
 
 
 def test_a_failed_cell_is_a_labelled_blank_with_its_error(exp) -> None:
@@ -133,8 +142,8 @@ def test_experiment_grid_shows_inline_without_a_path_and_saves_with_one(exp, tmp
     grid = exp.grid(rows="promptExtend", cols="size", page=None)
     assert isinstance(grid, Grid)
     html = grid._repr_html_()
-    assert html.count("data:image/png;base64,") == 1
-    assert grid[0]._repr_png_().startswith(b"\x89PNG")  # a page alone shows too, without pyplot
+    assert html.count("data:image/jpeg;base64,") == 1 and "grid.save(" in html
+    assert grid[0]._repr_jpeg_().startswith(b"\xff\xd8")  # a page alone shows too, without pyplot
     written = exp.grid(rows="promptExtend", cols="size", path=tmp_path / "out.pdf")
     assert written == [tmp_path / "out.pdf"] and _pdf_pages(written[0]) == 2
 

@@ -42,12 +42,14 @@ def test_a_runware_grid_names_its_host_and_says_nothing_synthetic(exp) -> None:
     assert any("run on Runware (api.runware.ai)" in t for t in drawn)
 
 
-def test_a_mixed_grid_says_so_and_stamps_each_synthetic_image(exp) -> None:
+def test_a_mixed_grid_says_so_and_captions_each_synthetic_image(exp) -> None:
     relabel(exp, "runware", every=2)
     drawn = _flat(build_grid(exp, rows="promptExtend", cols="size").pages[0].figure)
     assert "MIXED" in drawn[0]
-    stamps = [t for t in drawn if "seed" in t and t.startswith(("SYNTHETIC", "promptExtend"))]
-    assert sum(t.startswith("SYNTHETIC ·") for t in stamps) == 4 and len(stamps) == 8
+    captions = [t for t in drawn if "seed" in t and t.startswith(("SYNTHETIC", "r0", "r1"))]
+    assert sum(t.startswith("SYNTHETIC ·") for t in captions) == 4 and len(captions) == 8
+    bare = _flat(build_grid(exp, rows="promptExtend", cols="size", captions=False).pages[0].figure)
+    assert bare.count("SYNTHETIC") == 4 and not any("seed" in t for t in bare)  # provenance stays without captions
 
 
 def test_a_pairs_figure_marks_synthetic_images(exp) -> None:

@@ -14,6 +14,7 @@ from qwenlab.cli import cli
 from qwenlab.emulator import Emulator
 from qwenlab.errors import register_secret
 from qwenlab.html.report import export_html, report_html
+from qwenlab.html.viewer import SCRIPT, script_hash
 
 EVIL_PROMPT = 'Poster for <script>alert("pwned")</script> LUMIERE & "Glow" <img src=x onerror=alert(1)>'
 SENTINEL_KEY = "sk-SENTINEL-4f1c9e7a-never-in-a-file"
@@ -46,11 +47,13 @@ def exp(emulator, data_dir: Path):
 def test_user_text_stays_text(exp) -> None:
     html = report_html(exp)
     tags = _tags(html)
-    assert not [t for t, _ in tags if t in ("script", "iframe", "object", "embed", "link", "base", "form")]
+    assert not [t for t, _ in tags if t in ("iframe", "object", "embed", "link", "base", "form")]
     assert not [a for _, attrs in tags for a in attrs if a.startswith("on")]  # no event handlers
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in html
     assert "&lt;b&gt;best&lt;/b&gt; one &lt;/td&gt;&lt;/table&gt;&lt;script&gt;x()&lt;/script&gt;" in html
-    assert "<script" not in html.lower()
+    # one script, ours (the lightbox and the pages), fixed text, and the only one the page's policy lets run
+    assert html.lower().count("<script") == 1 and f"<script>{SCRIPT}</script>" in html
+    assert f"script-src {script_hash()}\"" in html or f"script-src {script_hash()};" in html
 
 
 def test_the_file_refers_to_nothing_outside_itself(exp, tmp_path: Path) -> None:
@@ -83,7 +86,12 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
     html = export_html(exp, tmp_path / "r.html").read_text(encoding="utf-8")
     images, df = exp.images, exp.df
     thumbs = [a for t, a in _tags(html) if t == "img" and a.get("class") == "thumb"]
-    assert len({a["src"] for a in thumbs}) == len(images) == 7  # every image embedded, as a thumbnail
+    embedded = [a for a in thumbs if "src" in a]
+    assert len({a["src"] for a in embedded}) == len(embedded) == len(images) == 7  # every image embedded once
+    assert all(a["src"].startswith("data:image/webp;base64,") for a in embedded)
+    assert {a["data-i"] for a in embedded} == {str(i) for i in images.image_id}
+    refs = [a["data-ref"] for a in thumbs if "src" not in a]
+    assert refs and set(refs) <= {a["data-i"] for a in embedded}  # elsewhere shown by reference, not a second copy
     grids = [a for t, a in _tags(html) if t == "img" and a.get("class") == "grid"]
     assert len(grids) == 1 and grids[0]["src"].startswith("data:image/jpeg;base64,")
     for seed in images.seed:
@@ -106,6 +114,12 @@ def test_export_command(exp, data_dir: Path, tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["export", exp.name, "-o", str(tmp_path / "report.html"), "--rows", "size"])
     assert out.exit_code == 0, out.output
     assert Path(out.output.strip()) == tmp_path / "report.html" and (tmp_path / "report.html").stat().st_size > 50_000
+    full = CliRunner().invoke(cli, ["export", exp.name, "-o", str(tmp_path / "full.html"), "--full-size", "--grid", "table"])
+    assert full.exit_code == 0, full.output
+    originals = sorted((tmp_path / "full_files").iterdir())
+    assert len(originals) == len(exp.images)  # every original beside the report, each linked from its thumbnail
+    links = re.findall(r'data-full="([^"]+)"', (tmp_path / "full.html").read_text(encoding="utf-8"))
+    assert sorted(set(links)) == [f"full_files/{p.name}" for p in originals]
     default = CliRunner().invoke(cli, ["export", exp.name, "--grid", "none"])
     assert default.exit_code == 0, default.output
     assert Path(default.output.strip()) == data_dir / "reports" / f"{exp.name}.html"

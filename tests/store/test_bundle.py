@@ -36,6 +36,9 @@ def ana(emulator, data_dir: Path) -> Lab:
     with lab.log.transaction() as db:
         db["text_scores"].insert({"image_id": ids[0], "experiment_id": exp.id, "engine": "rapidocr", "word_accuracy": 0.5})
     exp.tag("posters")  # tags travel too
+    other = lab.experiment("noctis")
+    # a blind judgement across the two (as lab.compare stores one: no experiment of its own)
+    lab.log.judge(None, "experiment", ids[2], int(other.images["image_id"][0]), "b")  # type: ignore[arg-type]
     exp.note("shared with Ben")
     return lab
 
@@ -71,6 +74,11 @@ def test_a_bundle_round_trips_costs_provenance_and_images_exactly(ana: Lab, ben:
     assert got.tags == ["posters"] and got.notes == "shared with Ben"
     assert [r["score"] for r in ben.log.ratings(got.id)] == [5]
     assert [r["winner"] for r in ben.log.judgements(got.id)] == ["a"]
+    across = ben.log.rows("SELECT a.sha256 AS a, b.sha256 AS b, j.winner FROM judgements j JOIN images a ON a.id = j.image_a "
+                          "JOIN images b ON b.id = j.image_b WHERE j.experiment_id IS NULL")
+    assert across == ana.log.rows("SELECT a.sha256 AS a, b.sha256 AS b, j.winner FROM judgements j "
+                                  "JOIN images a ON a.id = j.image_a JOIN images b ON b.id = j.image_b "
+                                  "WHERE j.experiment_id IS NULL") and len(across) == 1
     # ratings and judgements point at Ben's own image ids, which hold the same files
     rated = ben.log.rows("SELECT i.sha256 FROM ratings r JOIN images i ON i.id = r.image_id")
     assert rated == ana.log.rows("SELECT i.sha256 FROM ratings r JOIN images i ON i.id = r.image_id")
@@ -84,6 +92,7 @@ def test_a_bundle_round_trips_costs_provenance_and_images_exactly(ana: Lab, ben:
 def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> None:
     path = ana.bundle("posters", tmp_path / "p.zip").path
     ben.import_bundle(path)
+    assert ben.log.rows("SELECT count(*) AS n FROM judgements")[0]["n"] == 1  # not the one into noctis, left out
     before = {t: ben.log.rows(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in ("experiments", "tasks", "images", "ratings")}
     again = ben.import_bundle(path)
     assert again.imported == {} and "in this log already" in again.skipped["posters"] and again.files_written == 0

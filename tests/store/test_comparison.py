@@ -4,6 +4,7 @@ unchanged. Real sweeps against the loopback emulator, a real SQLite log."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -171,7 +172,26 @@ def test_a_comparison_is_read_only(lab: Lab) -> None:
     cmp = lab.compare("before", "after")
     for name in ("run", "extend", "resume"):
         assert not hasattr(cmp, name)
-    assert lab.log.experiment_names() == ["before", "after", "square"]  # nothing made in the log
+    lab.experiment("before").tag("posters")
+    assert cmp.tags == ["posters"]  # its experiments' tags, read
+    for change in (lambda: cmp.tag("x"), lambda: cmp.rename("y"), lambda: cmp.note("z"), lambda: cmp.archive(),
+                   lambda: cmp.delete(confirm=True)):
+        with pytest.raises(ComparisonError, match=r"read-only: \w+\(\) one of its experiments instead, e.g. lab.experiment\('before'\)"):
+            change()
+    assert lab.log.experiment_names() == ["before", "after", "square"]  # nothing made, renamed or deleted
+    assert lab.experiment("before").tags == ["posters"] and lab.experiment("after").tags == []
+
+
+def test_the_images_of_a_comparison_export_with_the_experiment_in_their_names(lab: Lab, tmp_path: Path) -> None:
+    cmp = lab.compare("before", "after")
+    written = cmp.export_images(tmp_path / "kept", where={"promptExtend": "on"})
+    assert len(written) == 4
+    names = sorted(p.path.name for p in written)
+    assert sum("experiment-before" in n for n in names) == 2 and sum("experiment-after" in n for n in names) == 2
+    # each image's record names the experiment it is from, not the comparison
+    records = [json.loads(p.sidecar.read_text(encoding="utf-8")) for p in written]
+    assert sorted(r["experiment"] for r in records) == ["after", "after", "before", "before"]
+    assert all(r["values"]["experiment"] == r["experiment"] for r in records)
 
 
 def test_the_explorer_and_the_html_report_take_a_comparison(lab: Lab, tmp_path: Path) -> None:

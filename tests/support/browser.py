@@ -8,16 +8,30 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-__all__ = ["PageWatch", "chromium_page", "loopback_page", "lab_notebook", "CHROMIUM_ARGS"]
+import pytest
+
+__all__ = ["PageWatch", "chromium_page", "loopback_page", "lab_notebook", "serve_voila", "until", "free_port",
+           "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "START_TIMEOUT_S", "CLICK_TIMEOUT_MS"]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
+START_TIMEOUT_S = 120  # Voilà starting and running the notebook's kernel, on a slow CI machine
+CLICK_TIMEOUT_MS = 60_000
 
 
 def lab_notebook(path: Path, data_dir: Path, expression: str) -> Path:
@@ -81,3 +95,56 @@ def chromium_page(chromium: str, url: str, *, width: int, height: int, timeout_m
             yield loopback_page(browser, url, width=width, height=height, timeout_ms=timeout_ms)
         finally:
             browser.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Wait for `check()` to return something truthy (bounded); fail saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def serve_voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
+    """Voilà serving `notebook` on 127.0.0.1 while inside; yields its URL."""
+    port = free_port()
+    log = (tmp_path / "voila.log").open("w+")
+    # the user's own Jupyter configuration stays out of it
+    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=True"],
+        cwd=notebook.parent, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        def ready() -> bool:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"voila exited with {proc.returncode}:\n{log.read()[-4000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        until(ready, START_TIMEOUT_S, "Voilà to listen")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from tests.support.labkit import run_sweep, texts
-from matplotlib.patches import Polygon, Rectangle
 from PIL import Image
 
 from qwenlab.analysis.judging import judgements as _judgements
 from qwenlab.analysis.pairs import pairs
 from qwenlab.cli import cli
 from qwenlab.figures.grid import build_grid
+from qwenlab.figures.panels import drawn_tiles
+from qwenlab.figures.scale import frame_colour
 from qwenlab.figures.pairs import show_pairs
 from qwenlab.html.report import report_html
 from qwenlab.typography import engines, scores, store
@@ -89,7 +90,8 @@ def no_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def rgb01(value: float | None) -> tuple[float, ...]:
-    return tuple(round(c / 255, 3) for c in score_colour(value))
+    """The frame colour figures give a score (graded, so that 0.88 is not 1.00)."""
+    return tuple(round(c, 3) for c in frame_colour(value))
 
 
 def image_panels(grid, exp) -> list[dict]:
@@ -97,16 +99,13 @@ def image_panels(grid, exp) -> list[dict]:
     by_seed = {int(s): int(i) for s, i in zip(exp.images["seed"], exp.images["image_id"])}
     out = []
     for fig in grid:
-        for ax in fig.axes:
-            if not ax.images:
-                continue
-            stamp = " ".join(ax.texts[0].get_text().replace("\u00a0", " ").split())
+        for tile in drawn_tiles(fig):
+            stamp = " ".join(tile["caption"].replace("\u00a0", " ").split())
             seed = int(stamp.split("seed ")[1].split(" ")[0])
-            out.append({"image_id": by_seed[seed], "x": ax.get_position().x0, "y": ax.get_position().y0, "stamp": stamp,
-                        "frames": [tuple(round(c, 3) for c in p.get_edgecolor()[:3]) for p in ax.patches
-                                   if isinstance(p, Rectangle)],
-                        "boxes": [tuple(round(c, 3) for c in p.get_edgecolor()[:3]) for p in ax.patches
-                                  if isinstance(p, Polygon) and not isinstance(p, Rectangle)]})
+            shape = tile["image"].get_array().shape
+            box = tile["image"].bbox
+            out.append({"image_id": by_seed[seed], "x": box.x0, "y": box.y0, "stamp": stamp, "tall": shape[0] > shape[1],
+                        "frames": tile["frames"], "boxes": tile["outlines"]})
     return out
 
 
@@ -146,7 +145,7 @@ def test_grid_frames_stamps_sorts_and_outlines_by_stored_score(exp, no_ocr) -> N
     for row in cells.values():  # within each cell (a size), left to right: best score first
         sizes: dict[str, list[float]] = {}
         for p in sorted(row, key=lambda p: p["x"]):
-            sizes.setdefault("512x768" if "size=512x768" in p["stamp"] else "768x512", []).append(truth[p["image_id"]])
+            sizes.setdefault("portrait" if p["tall"] else "landscape", []).append(truth[p["image_id"]])
         assert all(vals == sorted(vals, reverse=True) for vals in sizes.values())
         ordered += sum(len(set(vals)) > 1 for vals in sizes.values())
     assert ordered  # some cell had two different scores to order
@@ -230,8 +229,7 @@ def test_pairs_carry_scores_into_columns_figure_and_viewer(exp, no_ocr) -> None:
     drawn = [" ".join(t.split()) for t in texts(fig)]
     for r in df.itertuples():
         assert any("promptExtend=on" in t and f"word acc {r.score_a:.2f}" in t for t in drawn)
-    frames = [tuple(round(c, 3) for c in p.get_edgecolor()[:3]) for ax in fig.axes for p in ax.patches
-              if isinstance(p, Rectangle)]
+    frames = [f for tile in drawn_tiles(fig) for f in tile["frames"]]
     assert sorted(frames) == sorted(rgb01(v) for r in df.itertuples() for v in (r.score_a, r.score_b))
     assert any("frame colour: word accuracy" in t for t in drawn)
 

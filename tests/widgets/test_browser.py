@@ -10,54 +10,21 @@ there a missing browser fails the test. QWENLAB_CHROMIUM names another Chromium 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
-from tests.support.browser import chromium_page, lab_notebook
-
-CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
-START_TIMEOUT_S = 120  # Voilà starting and running the notebook's kernel, on a slow CI machine
-CLICK_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def chromium() -> str:
-    """The browser's path; skips (or, with QWENLAB_REQUIRE_BROWSER set, fails) before anything starts."""
-    if Path(CHROMIUM).is_file():
-        return CHROMIUM
-    if os.environ.get("QWENLAB_REQUIRE_BROWSER"):
-        pytest.fail(f"QWENLAB_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}; "
-                    "install it with `apt-get install chromium` (.ci/run does)")
-    pytest.skip("no Chromium here (apt-get install chromium); set QWENLAB_REQUIRE_BROWSER=1 to make this a failure")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Wait for `check()` to return something truthy (bounded); fail saying what never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
+from tests.support.browser import (
+    CLICK_TIMEOUT_MS,
+    SCREENSHOTS,
+    START_TIMEOUT_S,
+    chromium_page,
+    lab_notebook,
+    until,
+)
 
 
 @pytest.fixture
@@ -74,48 +41,6 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
     finally:
         client.close()
     return lab_notebook(tmp_path / "explorer.ipynb", data_dir, "Lab().experiment('browser').explore(judge='browser-test')")
-
-
-@contextlib.contextmanager
-def serve_voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
-    """Voilà serving `notebook` on 127.0.0.1 while inside; yields its URL."""
-    port = _free_port()
-    log = (tmp_path / "voila.log").open("w+")
-    # the user's own Jupyter configuration stays out of it
-    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=True"],
-        cwd=notebook.parent, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        def ready() -> bool:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"voila exited with {proc.returncode}:\n{log.read()[-4000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return False
-
-        _until(ready, START_TIMEOUT_S, "Voilà to listen")
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture
-def voila(experiment_notebook: Path, tmp_path: Path) -> Iterator[str]:
-    """Voilà serving the explorer's notebook on 127.0.0.1; yields its URL."""
-    with serve_voila(experiment_notebook, tmp_path) as url:
-        yield url
 
 
 @pytest.mark.slow
@@ -148,7 +73,7 @@ def test_a_rating_clicked_in_chromium_reaches_sqlite(chromium: str, voila: str, 
             with sqlite3.connect(db) as conn:
                 return conn.execute("SELECT image_id, score, note, judge FROM ratings ORDER BY id").fetchall()
 
-        rated = _until(lambda: [r for r in rows() if r[2]], 30, "the rating and its note to reach SQLite")
+        rated = until(lambda: [r for r in rows() if r[2]], 30, "the rating and its note to reach SQLite")
         page.get_by_text("saved: ★4").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.screenshot(path=str(shot), full_page=True)
 

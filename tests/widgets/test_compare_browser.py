@@ -17,9 +17,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import CHROMIUM_ARGS
-
-from .test_browser import CLICK_TIMEOUT_MS, SCREENSHOTS, START_TIMEOUT_S, _until, chromium, serve_voila  # noqa: F401
+from tests.support.browser import (
+    CHROMIUM_ARGS,
+    CLICK_TIMEOUT_MS,
+    SCREENSHOTS,
+    START_TIMEOUT_S,
+    serve_voila,
+    until,
+)
 
 PROMPT = "A premium beauty poster for LUMIERE serum with the headline 'Glow, Refined.'"
 
@@ -89,7 +94,7 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             viewer = page.locator(".qwl-cmp").first
             pane = viewer.locator(".qwl-cmp-pane").first
             pane.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-            _until(lambda: all("scale" in t for t in _transforms(viewer)), 30, "both images to load")
+            until(lambda: all("scale" in t for t in _transforms(viewer)), 30, "both images to load")
             labels = viewer.locator(".qwl-cmp-label").all_inner_texts()
             assert len(labels) == 2 and "promptExtend on" in labels[0] and "promptExtend off" in labels[1], labels
             assert all("seed" in label for label in labels) and "size" not in " ".join(labels)  # only what differs
@@ -124,16 +129,16 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             # side by side: a wheel over one image zooms both alike; a drag pans both; a double-click resets
             viewer.get_by_role("button", name="side by side").click(timeout=CLICK_TIMEOUT_MS)
             panes = viewer.locator(".qwl-cmp-pane")
-            _until(lambda: panes.count() == 2 and all("scale" in t for t in _transforms(viewer)), 30, "two panes")
+            until(lambda: panes.count() == 2 and all("scale" in t for t in _transforms(viewer)), 30, "two panes")
             viewer.get_by_role("button", name="fit").click(timeout=CLICK_TIMEOUT_MS)  # the zoom from the swipe stays until then
-            _until(lambda: _scale(_transforms(viewer)[0]) < 0.5, 10, "fit to show the whole image")
+            until(lambda: _scale(_transforms(viewer)[0]) < 0.5, 10, "fit to show the whole image")
             first = _transforms(viewer)
             assert first[0] == first[1]
             left = panes.nth(0).bounding_box()
             assert left is not None
             page.mouse.move(left["x"] + left["width"] * 0.3, left["y"] + left["height"] * 0.2)
             page.mouse.wheel(0, -240)
-            _until(lambda: _scale(_transforms(viewer)[0]) > _scale(first[0]) * 1.3, 10, "the wheel to zoom")
+            until(lambda: _scale(_transforms(viewer)[0]) > _scale(first[0]) * 1.3, 10, "the wheel to zoom")
             zoomed = _transforms(viewer)
             assert zoomed[0] == zoomed[1], "the other image did not follow the zoom"
             right = panes.nth(1).bounding_box()
@@ -153,7 +158,7 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
                 return (now[0] == now[1] and abs(_scale(now[0]) - _scale(first[0])) < 1e-3 and centre is not None
                         and abs(float(centre.group(1)) - w / 2) < 1 and abs(float(centre.group(2)) - h / 2) < 1)
 
-            _until(fitted, 10, "a double-click to fit both images again")
+            until(fitted, 10, "a double-click to fit both images again")
 
             # the explorer: a click on a tile opens the viewer; the arrow keys move the selection
             explorer = page.locator(".qwenlab-explorer")
@@ -166,21 +171,21 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             page.mouse.click(pbox["x"] + pbox["width"] / 2, pbox["y"] + pbox["height"] / 2)
             detail_viewer = explorer.locator(".qwl-cmp")
             detail_viewer.locator("img.qwl-cmp-img").wait_for(state="attached", timeout=CLICK_TIMEOUT_MS)
-            _until(lambda: "scale" in (_transforms(detail_viewer) or [""])[0], 30, "the explorer's viewer to show the image")
+            until(lambda: "scale" in (_transforms(detail_viewer) or [""])[0], 30, "the explorer's viewer to show the image")
             detail_box = detail_viewer.locator(".qwl-cmp-pane").bounding_box()
             assert detail_box and detail_box["width"] > 900, f"the viewer is not as wide as the notebook: {detail_box}"
 
             def selected() -> int:
                 return int(tiles.evaluate_all("ts => ts.findIndex(t => t.classList.contains('qwl-selected'))"))
 
-            _until(lambda: selected() == 1, 10, "the clicked tile to be selected")
+            until(lambda: selected() == 1, 10, "the clicked tile to be selected")
             shown = detail_viewer.locator(".qwl-cmp-label").inner_text()
             page.keyboard.press("ArrowRight")
-            _until(lambda: selected() == 2, 10, "ArrowRight to select the next tile")
-            _until(lambda: detail_viewer.locator(".qwl-cmp-label").inner_text() != shown, 10, "the viewer to follow")
+            until(lambda: selected() == 2, 10, "ArrowRight to select the next tile")
+            until(lambda: detail_viewer.locator(".qwl-cmp-label").inner_text() != shown, 10, "the viewer to follow")
             page.keyboard.press("ArrowLeft")
             page.keyboard.press("ArrowLeft")
-            _until(lambda: selected() == 0, 10, "ArrowLeft twice to select the first tile")
+            until(lambda: selected() == 0, 10, "ArrowLeft twice to select the first tile")
             assert not errors, errors
         finally:
             browser.close()

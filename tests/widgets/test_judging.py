@@ -143,3 +143,23 @@ def test_the_criterion_is_stored_and_each_criterion_has_its_own_pairs_and_result
     assert "criterion='text correct'" in repr(again)
     with pytest.raises(JudgementError, match="criterion must be a short name"):
         exp.judge("promptExtend", criterion="")
+
+
+def test_compare_at_full_size_follows_the_pair_and_stays_blind(exp: Experiment) -> None:
+    paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
+    j = exp.judge("promptExtend", seed=1)
+    assert j.viewer is None and j.compare_box.children == ()  # nothing made before it is asked for
+    j.keys.press("f")
+    assert j.compare_button.value and j.compare_box.children == (j.viewer.widget,)
+    left, right = j.current
+    assert j.viewer.labels == ["left", "right"] and j.viewer.widget.caption == ""  # no value, no seed, no id
+    assert list(j.viewer.widget.images) == [Path(paths[left]).read_bytes(), Path(paths[right]).read_bytes()]
+    j.choose("tie")  # the viewer follows the pair
+    left, right = j.current
+    assert list(j.viewer.widget.images) == [Path(paths[left]).read_bytes(), Path(paths[right]).read_bytes()]
+    j.compare_button.value = False
+    assert j.compare_box.children == ()
+    j.keys.press("F")
+    while j.current is not None:
+        j.choose("left")
+    assert j.compare_box.children == () and j.compare_button.disabled  # every pair judged: nothing to compare

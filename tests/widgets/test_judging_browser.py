@@ -1,7 +1,8 @@
 """Judging in a real browser: Voilà serves a notebook that opens `exp.judge(..., criterion="text
 correct")` on a small experiment (run against the emulator first); headless Chromium clicks the
 pair to give it the focus, then judges with the keyboard only (←, 2, u to undo, t), and the
-judgements in SQLite must be exactly what those keys said. The images must be drawn large (at
+judgements in SQLite must be exactly what those keys said; f opens the compare viewer on the pair,
+labelled only "left" and "right". The images must be drawn large (at
 least 840 px each on a wide page) and the prompt's strings shown beside them. A screenshot goes to
 data/screenshots/judging.png for the README.
 
@@ -18,12 +19,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import chromium_page, lab_notebook
+from tests.support.browser import (
+    CLICK_TIMEOUT_MS,
+    SCREENSHOTS,
+    START_TIMEOUT_S,
+    chromium_page,
+    lab_notebook,
+    until,
+)
 from tests.support.labkit import run_sweep
-from tests.widgets import test_browser
-from tests.widgets.test_browser import CLICK_TIMEOUT_MS, SCREENSHOTS, START_TIMEOUT_S, _until
-
-chromium, voila = test_browser.chromium, test_browser.voila  # its fixtures: Chromium, and Voilà serving our notebook
 
 PROMPT = "A square skincare poster: the brand 'LUMIERE' in large serif capitals, and “Glow, Refined.” below"
 
@@ -62,7 +66,7 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         assert not re.search(r"\b(on|off)\b", text.split("Both share")[0]), "a side's value is on screen"
 
         images = widget.locator("img")
-        _until(lambda: images.count() == 2 and all((images.nth(i).bounding_box() or {}).get("width", 0) > 100
+        until(lambda: images.count() == 2 and all((images.nth(i).bounding_box() or {}).get("width", 0) > 100
                                                    for i in range(2)), 60, "both images to be drawn")
         boxes = [images.nth(i).bounding_box() for i in range(2)]
         assert all(b and b["width"] >= 840 for b in boxes), f"images drawn too small: {boxes}"
@@ -72,17 +76,26 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         page.mouse.click(boxes[0]["x"] + boxes[0]["width"] / 2, boxes[0]["y"] + boxes[0]["height"] / 2)
         page.get_by_text("keys on:").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("ArrowLeft")
-        _until(lambda: len(_rows(db)) == 1, 30, "← to reach SQLite")
+        until(lambda: len(_rows(db)) == 1, 30, "← to reach SQLite")
         page.keyboard.press("2")
-        _until(lambda: len(_rows(db)) == 2, 30, "2 to reach SQLite")
+        until(lambda: len(_rows(db)) == 2, 30, "2 to reach SQLite")
         undone = _rows(db)[1]
         page.keyboard.press("u")
-        _until(lambda: len(_rows(db)) == 1, 30, "u to remove the last judgement")
+        until(lambda: len(_rows(db)) == 1, 30, "u to remove the last judgement")
         page.get_by_text("Undone").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("t")
-        _until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
+        until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
         page.wait_for_timeout(500)  # let the next pair arrive before the picture is taken
         widget.screenshot(path=str(shot))
+
+        page.keyboard.press("f")  # the pair in the compare viewer, blind: "left" and "right", nothing else
+        viewer = widget.locator(".qwl-cmp")
+        viewer.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        assert viewer.locator(".qwl-cmp-label").all_inner_texts() == ["left", "right"]
+        assert not re.search(r"\b(on|off|promptExtend|seed)\b", viewer.inner_text())
+        until(lambda: viewer.locator("img").count() == 2, 30, "the compare viewer's two images")
+        page.wait_for_timeout(500)
+        viewer.screenshot(path=str(tmp_path / "judging-compare.png"))  # to look at (kept in pytest's folder)
 
     first, second = _rows(db)
     assert first[2:] == ("a", "text correct")

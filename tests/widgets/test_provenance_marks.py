@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support.backends import relabel
-from tests.support.labkit import run_sweep
 
 from qwenlab.widgets.explorer import Explorer
 from qwenlab.widgets.pairviewer import PairViewer
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
 
 
 @pytest.fixture

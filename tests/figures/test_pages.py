@@ -1,0 +1,122 @@
+"""Pages drawn only when shown or saved, light in a notebook, saved in parallel in the format the
+extension asks for; a region of every image cut at full resolution, and bad regions refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from tests.support.labkit import run_sweep, texts
+
+from qwenlab.cli import cli
+from qwenlab.figures.grid import build_grid
+from qwenlab.figures.panels import drawn_tiles
+from qwenlab.figures.region import check_region
+from qwenlab.store import thumbnails
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path):
+    """promptExtend x size x negativePrompt (2 x 2 x 2) x 2 repeats = 16 cells, all done."""
+    return run_sweep(emulator, data_dir, axes={"promptExtend": [True, False], "size": ["512x768", "768x512"],
+                                               "negativePrompt": {"with": "blurry text", "without": None}}, fail_one=False)
+
+
+def test_a_grid_returns_before_drawing_and_draws_a_page_when_shown(exp) -> None:
+    thumbnails.reset_stats()
+    grid = build_grid(exp, rows="promptExtend", cols="negativePrompt")  # a page per size
+    assert len(grid) == 2 and not any(p.rendered for p in grid.pages)
+    assert thumbnails.stats() == {"made": 0, "reused": 0}  # not one image read yet
+    assert "2 page(s)" in repr(grid) and "size: 512x768" in repr(grid)
+    html = grid._repr_html_()  # what a notebook shows: the first page only, as a JPEG
+    assert [p.rendered for p in grid.pages] == [True, False]
+    assert html.count("data:image/jpeg;base64,") == 1 and "data:image/png" not in html
+    assert "page 1 of 2" in html and "grid.show(i)" in html and "grid.save(" in html
+    assert thumbnails.stats()["made"] == 8
+    assert grid.pages[1].images == 8 and grid.pages[1].rendered  # counting draws it
+
+
+def test_the_notebook_display_is_small_and_full_size_is_saved(exp, tmp_path: Path) -> None:
+    grid = build_grid(exp, rows="promptExtend", cols="size", page=None, dpi=200)
+    shown = grid.pages[0].jpeg()
+    full = grid.pages[0].png()
+    with Image.open(__import__("io").BytesIO(shown)) as img:
+        assert img.format == "JPEG" and img.width <= 1400
+    with Image.open(__import__("io").BytesIO(full)) as img:
+        assert img.width > 1400  # full size is the figure's own resolution
+    assert len(shown) * 4 < len(full)
+
+
+def test_save_draws_pages_in_processes_and_follows_the_extension(exp, tmp_path: Path) -> None:
+    grid = build_grid(exp, rows="promptExtend", cols="negativePrompt")
+    pngs = grid.save(tmp_path / "g.png", workers=2)
+    assert [p.name for p in pngs] == ["g-1-512x768.png", "g-2-768x512.png"]
+    assert not any(p.rendered for p in grid.pages)  # drawn in the workers, not here
+    assert [(p.images, p.blanks) for p in grid.pages] == [(8, 0), (8, 0)]  # the workers' counts came back
+    one_by_one = build_grid(exp, rows="promptExtend", cols="negativePrompt").save(tmp_path / "s.png", workers=1)
+    for a, b in zip(pngs, one_by_one):
+        with Image.open(a) as x, Image.open(b) as y:
+            assert x.size == y.size and np.array_equal(np.asarray(x), np.asarray(y))  # the same pages either way
+    sizes = {}
+    for ext, fmt in (("jpg", "JPEG"), ("webp", "WEBP")):
+        files = grid.save(tmp_path / f"g.{ext}")
+        with Image.open(files[0]) as img:
+            assert img.format == fmt
+        sizes[ext] = sum(f.stat().st_size for f in files)
+    png = sum(f.stat().st_size for f in pngs)
+    assert sizes["jpg"] * 2 < png and sizes["webp"] * 2 < png
+    with pytest.raises(ValueError, match="workers=0"):
+        grid.save(tmp_path / "bad.png", workers=0)
+
+
+def test_a_region_is_cut_from_the_original_at_full_resolution(exp) -> None:
+    grid = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.25))
+    fig = grid[0]
+    shapes = sorted({tile["image"].get_array().shape for tile in drawn_tiles(fig)})
+    assert shapes == [(128, 768, 3), (192, 512, 3)]  # a quarter of 768x512 and of 512x768: original pixels, not a thumbnail's
+    path = exp.images.path.iloc[0]
+    with Image.open(path) as img:
+        top = np.asarray(img.convert("RGB"))[: img.height // 4]
+    drawn = [tile["image"].get_array() for tile in drawn_tiles(fig)]
+    assert any(a.shape == top.shape and np.array_equal(np.asarray(a), top) for a in drawn)
+    assert any("region 0, 0, 1, 0.25 of each image" in " ".join(t.split()) for t in texts(fig))
+
+
+@pytest.mark.parametrize("bad, why", [((0, 0, 1), "not 4"), ((0, 0, 1.5, 1), "outside the image"),
+                                      ((0.5, 0, 0.2, 1), "upside down"), ((0, 0, 100, 200), "not pixels"),
+                                      ("top", "not four numbers")])
+def test_a_bad_region_is_refused_naming_region_and_the_fix(exp, bad, why: str) -> None:
+    thumbnails.reset_stats()
+    with pytest.raises(ValueError, match="region=") as err:
+        build_grid(exp, rows="promptExtend", cols="size", region=bad)
+    assert why in str(err.value) and "e.g. region=(0, 0, 1, 0.3)" in str(err.value)
+    assert thumbnails.stats() == {"made": 0, "reused": 0}
+    assert check_region("0, 0.1, 1, 0.4") == check_region((0, 0.1, 1, 0.4))
+
+
+def test_grid_command_region_captions_and_formats(exp, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["grid", exp.name, "--rows", "promptExtend", "--cols", "size", "--page", "none",
+                              "--region", "0,0,1,0.3", "--no-captions", "--workers", "2", "-o", str(tmp_path / "r.webp")])
+    assert out.exit_code == 0, out.output
+    with Image.open(out.output.strip()) as img:
+        assert img.format == "WEBP"
+    bad = runner.invoke(cli, ["grid", exp.name, "--region", "0,0,2,1"])
+    assert bad.exit_code == 2 and "--region" in bad.output and "fractions are 0..1" in bad.output
+
+
+def test_pages_with_ocr_outlines_are_drawn_in_this_process(exp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outlines are read from the log as a page is drawn, and an SQLite connection must not cross a fork."""
+    import qwenlab.figures.pages as pages
+
+    def no_processes(*args, **kwargs):
+        raise AssertionError("a page reading the log was drawn in another process")
+
+    monkeypatch.setattr(pages.cf, "ProcessPoolExecutor", no_processes)
+    written = build_grid(exp, rows="promptExtend", cols="negativePrompt", show_reading=True).save(tmp_path / "o.png", workers=2)
+    assert len(written) == 2 and all(p.stat().st_size > 10_000 for p in written)
+    with pytest.raises(AssertionError, match="another process"):  # and without outlines, processes it is
+        build_grid(exp, rows="promptExtend", cols="negativePrompt").save(tmp_path / "p.png", workers=2)

@@ -1,0 +1,138 @@
+"""The report in real headless Chromium (Debian's, through playwright's `executable_path`): a click
+on a thumbnail opens it large in the lightbox, the originals show there with `full_size=True`,
+the requests come a page at a time, and the page asks for nothing outside itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.labkit import run_sweep
+
+from qwenlab.html.report import export_html
+
+CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
+
+
+@pytest.fixture
+def chromium() -> str:
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    if os.environ.get("QWENLAB_REQUIRE_BROWSER"):
+        pytest.fail(f"QWENLAB_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}")
+    pytest.skip("no Chromium here (apt-get install chromium)")
+
+
+def _open(chromium: str, path: Path, run: Any) -> Any:
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(path.as_uri())
+            result = run(page)
+        finally:
+            browser.close()
+    return result, requests, errors
+
+
+@pytest.mark.slow
+def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="lightbox")
+    path = export_html(exp, tmp_path / "report.html", grid="table")
+
+    def run(page: Any) -> dict[str, Any]:
+        box = page.locator("#qwl-lightbox")
+        assert box.is_hidden()
+        # the grid table's images are references to the ones embedded in the requests: filled by the script
+        grid_imgs = page.locator("#grid img.thumb")
+        assert grid_imgs.count() == 7
+        assert all(s.startswith("data:image/webp") for s in grid_imgs.evaluate_all("els => els.map(e => e.src)"))
+        first = page.locator("#requests img.thumb").first
+        alt = first.get_attribute("alt")
+        first.click()
+        assert box.is_visible()
+        big = box.locator("img")
+        shown = big.evaluate("e => ({src: e.src, w: e.getBoundingClientRect().width, natural: e.naturalWidth})")
+        caption = box.locator(".cap").inner_text()
+        note = box.locator(".note").is_visible()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(tmp_path / "lightbox.png"))
+        page.keyboard.press("ArrowRight")
+        stepped = box.locator(".cap").inner_text()
+        page.keyboard.press("Escape")
+        return {"shown": shown, "caption": caption, "alt": alt, "note": note, "stepped": stepped,
+                "closed": box.is_hidden(), "first_src": first.get_attribute("src")}
+
+    r, requests, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert r["shown"]["src"] == r["first_src"] and r["caption"] == r["alt"] and "seed" in r["caption"]
+    assert r["shown"]["w"] > 2 * 160  # shown large, not at thumbnail size
+    assert r["shown"]["natural"] >= 500  # a small report embeds real previews (512x768 here), not 160-px thumbnails
+    assert r["note"]  # says the originals are not in the file, and how to get them
+    assert r["stepped"] != r["caption"] and r["closed"]
+
+
+@pytest.mark.slow
+def test_full_size_shows_the_original_from_the_folder_beside(chromium: str, emulator: Any, data_dir: Path,
+                                                            tmp_path: Path) -> None:
+    from PIL import Image
+
+    exp = run_sweep(emulator, data_dir, name="originals")
+    path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
+    folder = tmp_path / "out" / "report_files"
+    originals = sorted(folder.iterdir())
+    assert len(originals) == 7 and {p.read_bytes() for p in originals} == {Path(p).read_bytes() for p in exp.images.path}
+
+    def run(page: Any) -> dict[str, Any]:
+        page.locator("#requests img.thumb").first.click()
+        box = page.locator("#qwl-lightbox")
+        big = box.locator("img")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').complete")
+        return {"src": big.get_attribute("src"), "natural": big.evaluate("e => [e.naturalWidth, e.naturalHeight]"),
+                "link": box.locator("a.orig").get_attribute("href"), "link_shown": box.locator("a.orig").is_visible()}
+
+    r, requests, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r["src"].startswith("report_files/") and r["link"] == r["src"] and r["link_shown"]
+    with Image.open(path.parent / r["src"]) as original:
+        assert tuple(r["natural"]) == original.size  # the original itself, at full size, from the folder beside
+    assert all(u.startswith(("file:", "data:")) for u in requests)
+
+
+@pytest.mark.slow
+def test_requests_come_a_page_at_a_time(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from qwenlab.html import report
+
+    exp = run_sweep(emulator, data_dir, name="paged")
+    monkeypatch.setattr(report, "PAGE_ROWS", 3)  # 8 requests: pages of 3, 3 and 2
+    path = export_html(exp, tmp_path / "report.html", grid=None)
+
+    def run(page: Any) -> list[Any]:
+        rows = lambda: page.locator("#requests tbody.page:not([hidden]) tr").count()
+        label = lambda: page.locator(".pager span").inner_text().strip()
+        seen = [(label(), rows())]
+        nxt = page.locator(".pager button", has_text="next")
+        nxt.click()
+        seen.append((label(), rows()))
+        nxt.click()
+        seen.append((label(), rows(), nxt.is_disabled()))
+        return seen
+
+    seen, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert seen == [("page 1 of 3", 3), ("page 2 of 3", 3), ("page 3 of 3", 2, True)]

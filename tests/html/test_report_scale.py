@@ -1,0 +1,27 @@
+"""A large experiment exports: each image embedded once as a small WebP thumbnail, the grid as a
+table of them (a drawn grid of hundreds of images is too large for matplotlib to draw), the
+requests in pages. The timing is the benchmark's (`python -m qwenlab.bench.report`), not a test's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from qwenlab.bench.report import build_experiment
+from qwenlab.html.report import GRID_IMAGE_LIMIT, export_html
+from qwenlab.html.viewer import PAGE_ROWS
+
+
+def test_hundreds_of_images_export_light_with_each_image_once(tmp_path: Path) -> None:
+    n = GRID_IMAGE_LIMIT + 40
+    exp = build_experiment(tmp_path / "data", n)
+    html = export_html(exp, tmp_path / "report.html").read_text(encoding="utf-8")
+    embedded = re.findall(r'src="data:image/webp;base64,([^"]+)"', html)
+    assert len(embedded) == n  # once each, however many sections show an image
+    assert len(set(re.findall(r'data-i="(\d+)"', html))) == n
+    assert re.findall(r'data-ref="(\d+)"', html)  # the grid shows them by reference
+    assert 'class="gridtable"' in html and f"{n} images: too many for one drawn grid" in html
+    assert "data:image/jpeg" not in html  # no drawn grid
+    assert html.count('<tbody class="page">') == -(-n // PAGE_ROWS)
+    per_image = len(html.encode()) / n
+    assert per_image < 15_000, per_image  # 2,000 images stay far under 30 MB

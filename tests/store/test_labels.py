@@ -1,0 +1,80 @@
+"""One labelling, everywhere: the labels given as a dict's keys, on/off for promptExtend, and
+distinct labels for prompts that differ near the end, read the same in the grid, the pairs, the
+report, `qwenlab logs` and the text-score summaries (real sweeps against the loopback emulator)."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from tests.support.labkit import run_sweep, texts
+
+from qwenlab.analysis.pairs import pairs
+from qwenlab.cli import cli
+from qwenlab.figures.grid import build_grid
+from qwenlab.html.report import report_html
+from qwenlab.store.catalog import Catalog, axis_infos
+from qwenlab.typography.analysis import describe
+
+EDITS = {
+    "label": "Edit the image: print the brand 'LUMIERE' and below it 'Radiance Serum' on the blank label of the bottle",
+    "marble": "Edit the image: replace the wooden table with polished white marble and the wall with a soft gradient",
+    "night": "Edit the image: turn the scene into a moody night shot lit by a single warm spotlight from the left",
+}
+HEADLINES = ["A premium skincare poster, frosted bottle on marble, soft orchids, with the headline 'LUMIERE'",
+             "A premium skincare poster, frosted bottle on marble, soft orchids, with the headline 'LUMIÈRE'"]
+
+
+def _drawn(grid: Any) -> str:
+    """Every text of the grid's first page, its wrapped lines joined."""
+    return " ".join(" ".join(t.split()) for t in texts(grid.figures[0]))
+
+
+def _logs(name: str) -> str:
+    out = CliRunner().invoke(cli, ["logs", name])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_labels_given_as_a_dict_are_used_everywhere(emulator: Any, data_dir: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="edits", axes={"prompt": EDITS, "promptExtend": [True, False]}, repeats=1,
+                    fail_one=False)
+    info = Catalog.load(exp).axes["prompt"]
+    assert [info.label(v) for v in EDITS.values()] == ["label", "marble", "night"]
+
+    drawn = _drawn(build_grid(exp, rows="prompt", cols="promptExtend"))
+    for name in EDITS:
+        assert f"prompt: {name}" in drawn  # the row headings: the user's names, not "prompt 1: Edit the image…" three times
+    assert "promptExtend: on" in drawn and "promptExtend: off" in drawn
+    assert "prompt = marble: " + EDITS["marble"] in drawn  # the footnote gives the full text behind the name
+
+    html = report_html(exp, grid="table", rows="prompt", cols="promptExtend")
+    for name in EDITS:
+        assert f"prompt: {name}" in html and f"<td>{name}</td>" in html  # grid headings and the requests' column
+    logs = _logs("edits")
+    assert all(name in logs for name in EDITS) and " on " in logs and " off " in logs and "True" not in logs
+
+    df = pairs(exp, "promptExtend")
+    assert set(df["a"]) == {"on"} and set(df["b"]) == {"off"}
+
+    scores = exp.images.assign(word_accuracy=1.0)  # a text-score frame as text_scores gives it (no OCR here)
+    scores.attrs["axis_info"] = axis_infos(exp)
+    line = describe(scores, "prompt")
+    assert line.index("label:") < line.index("marble:") < line.index("night:")
+    assert describe(scores, "promptExtend").startswith("promptExtend on:")
+
+
+def test_prompts_that_differ_near_the_end_read_differently_everywhere(emulator: Any, data_dir: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="accents", axes={"prompt": HEADLINES}, repeats=1, fail_one=False)
+    info = Catalog.load(exp).axes["prompt"]
+    first, second = (info.label(v) for v in HEADLINES)
+    assert first != second and "LUMIERE'" in first and "LUMIÈRE'" in second
+
+    drawn = _drawn(build_grid(exp, cols="prompt"))
+    assert "LUMIERE'" in drawn and "LUMIÈRE'" in drawn
+    html = report_html(exp, grid=None)
+    assert escape(first) in html and escape(second) in html
+    logs = _logs("accents")
+    assert first in logs and second in logs
