@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.support.labkit import run_sweep
 
 from qwenlab.cli import cli
 from qwenlab.emulator import Emulator
 from qwenlab.errors import register_secret
 from qwenlab.html.report import export_html, report_html
 from qwenlab.html.viewer import SCRIPT, script_hash
+from tests.support.labkit import run_sweep
 
 EVIL_PROMPT = 'Poster for <script>alert("pwned")</script> LUMIERE & "Glow" <img src=x onerror=alert(1)>'
 SENTINEL_KEY = "sk-SENTINEL-4f1c9e7a-never-in-a-file"

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.labkit import run_sweep
 
 from qwenlab.html.report import export_html
+from tests.support.labkit import run_sweep
 
 CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
 
 
 @pytest.fixture
@@ -68,7 +67,6 @@ def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, dat
         shown = big.evaluate("e => ({src: e.src, w: e.getBoundingClientRect().width, natural: e.naturalWidth})")
         caption = box.locator(".cap").inner_text()
         note = box.locator(".note").is_visible()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(tmp_path / "lightbox.png"))
         page.keyboard.press("ArrowRight")
         stepped = box.locator(".cap").inner_text()

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support.backends import relabel
-from tests.support.labkit import run_sweep
 
 from qwenlab.html.report import report_html
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 __all__ = ["PageWatch", "chromium_page", "loopback_page", "lab_notebook", "serve_voila", "until", "free_port",
-           "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "START_TIMEOUT_S", "CLICK_TIMEOUT_MS"]
+           "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "readme_screenshot", "START_TIMEOUT_S", "CLICK_TIMEOUT_MS"]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -32,6 +32,16 @@ CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/u
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
 START_TIMEOUT_S = 120  # Voilà starting and running the notebook's kernel, on a slow CI machine
 CLICK_TIMEOUT_MS = 60_000
+
+
+def readme_screenshot(name: str) -> Path | None:
+    """Where a browser test writes the README's copy of its screenshot (data/screenshots/NAME), or
+    None: only with QWENLAB_SCREENSHOTS=1 set, so that running the tests leaves the committed
+    pictures alone (`QWENLAB_SCREENSHOTS=1 make test` remakes them all)."""
+    if os.environ.get("QWENLAB_SCREENSHOTS") != "1":
+        return None
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / name
 
 
 def lab_notebook(path: Path, data_dir: Path, expression: str) -> Path:
