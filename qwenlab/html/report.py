@@ -274,13 +274,14 @@ def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     for axis in (a for a in judged if a in catalog.axes):
         for r in win_rates(experiment, axis).itertuples():
             if r.judgements:
-                body.append([esc(axis), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
+                body.append([esc(axis), esc(r.criterion), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
                              f"{r.ci_low:.0%} to {r.ci_high:.0%}"])
     if not body:
         return "<p class=\"muted\">No blind judgements yet.</p>"
     return ("<h3>blind judgements</h3><p class=\"muted\">win rate counts a tie as half a win; "
             "the interval is Wilson's, at 95%.</p>"
-            + table(["axis", "value", "wins", "losses", "ties", "win rate", "95% interval"], body, numeric=(2, 3, 4, 5)))
+            + table(["axis", "criterion", "value", "wins", "losses", "ties", "win rate", "95% interval"], body,
+                    numeric=(3, 4, 5, 6)))
 
 
 def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) -> str:

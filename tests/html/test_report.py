@@ -123,3 +123,13 @@ def test_export_command(exp, data_dir: Path, tmp_path: Path) -> None:
     default = CliRunner().invoke(cli, ["export", exp.name, "--grid", "none"])
     assert default.exit_code == 0, default.output
     assert Path(default.output.strip()) == data_dir / "reports" / f"{exp.name}.html"
+
+
+def test_win_rates_of_two_criteria_are_told_apart_in_the_report(exp, tmp_path: Path) -> None:
+    a, b = (int(i) for i in exp.images.image_id.iloc[:2])
+    exp.log.judge(exp.id, "promptExtend", a, b, "b", "text correct")  # the fixture's judgement is "overall"
+    html = export_html(exp, tmp_path / "r.html").read_text(encoding="utf-8")
+    section = html.split("<h3>blind judgements</h3>")[1].split("</table>")[0]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)]
+    by_criterion = {r[1] for r in rows if r}
+    assert {"overall", "text correct"} <= by_criterion  # each row says which criterion it counts
