@@ -164,6 +164,14 @@ def test_lab_run_refuses_bad_settings_before_writing_anything(lab: Lab, kwargs: 
         assert info.value.parameters == [parameter] and "nothing was sent" in str(info.value)
 
 
+def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
+    before = lab.experiments()
+    with pytest.raises(ValidationError) as info:  # a deleted experiment's spend is kept under that name
+        lab.run(Sweep(**GOOD_SWEEP), name="(deleted) kept", progress=False)
+    assert info.value.parameters == ["name"] and "choose another name" in str(info.value)
+    assert lab.experiments().equals(before)
+
+
 @pytest.mark.parametrize("sweep, parameter, fix", [
     (lambda: Sweep(prompt="A poster", axes={"prompt": []}), "prompt", "at least one"),
     (lambda: Sweep(axes={"prompt": ["A poster", ""]}), "positivePrompt", "it must have 2 to 2000"),

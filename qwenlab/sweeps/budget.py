@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from ..errors import Problem
+from ..store.organize import DELETED_PREFIX
 
 __all__ = ["Budget", "run_setting_problems"]
 
@@ -45,11 +46,14 @@ class Budget:
             return None if self.limit is None else max(0.0, self.limit - self.spent - self.reserved)
 
 
-def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1) -> list[Problem]:
-    """What is wrong with a run's budget and concurrency (empty when both are usable), checked
+def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None) -> list[Problem]:
+    """What is wrong with a run's budget, concurrency and name (empty when all are usable), checked
     before anything is logged or sent: a budget that is not a number would be stored with the
     experiment and break every later run of it."""
     out = []
+    if name is not None and name.startswith(DELETED_PREFIX.strip()):
+        out.append(Problem("name", f"names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments "
+                                   "(their spend stays in the cost history); choose another name", name))
     if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
                                    or math.isnan(budget_usd) or budget_usd < 0):
         out.append(Problem("budget_usd", f"must be a number of US dollars, 0 or more (leave it out for no limit), got {budget_usd!r}",

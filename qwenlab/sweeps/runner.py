@@ -182,7 +182,7 @@ class Runner:
         confirm: called with the run's `Preview` when it has cells to send, after every check and
         before anything is written or sent; it raises to stop the run (`qwenlab run` asks there).
         """
-        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency)
+        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
         if problems:  # before anything is written: a bad budget kept in the log would break later runs
             raise ValidationError(problems, context="run")
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
