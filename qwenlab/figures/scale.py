@@ -12,31 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.values import is_missing
+from ..typography.draw import SCORE_STOPS, score_colour
 
 __all__ = ["STOPS", "NOT_SCORED", "frame_colour", "draw_scale", "SCALE_H"]
 
-# (score, RGB 0..1): ColorBrewer RdYlGn's ends and middle, placed where scores fall
-STOPS: tuple[tuple[float, tuple[float, float, float]], ...] = (
-    (0.0, (0.647, 0.0, 0.149)),
-    (0.5, (0.957, 0.427, 0.263)),
-    (0.75, (0.996, 0.878, 0.545)),
-    (0.9, (0.651, 0.851, 0.416)),
-    (1.0, (0.102, 0.471, 0.216)),
-)
-NOT_SCORED = (0.667, 0.667, 0.667)
+# the typography layer's scale (also the explorer's and the report's), as matplotlib takes colours
+STOPS: tuple[tuple[float, tuple[float, float, float]], ...] = tuple(
+    (v, tuple(round(c / 255, 4) for c in rgb)) for v, rgb in SCORE_STOPS)  # type: ignore[misc]
+NOT_SCORED = tuple(round(c / 255, 4) for c in score_colour(None))
 SCALE_H = 0.55  # inches the drawn scale takes: its title, the bar and its tick labels
 
 
 def frame_colour(value: Any) -> tuple[float, float, float]:
     """The colour of a score in [0, 1], as matplotlib takes it (grey for no score)."""
-    if is_missing(value):
-        return NOT_SCORED
-    v = min(1.0, max(0.0, float(value)))
-    for (lo, c0), (hi, c1) in zip(STOPS, STOPS[1:]):
-        if v <= hi:
-            t = (v - lo) / (hi - lo)
-            return tuple(round(a + (b - a) * t, 4) for a, b in zip(c0, c1))  # type: ignore[return-value]
-    return STOPS[-1][1]
+    return tuple(round(c / 255, 4) for c in score_colour(None if is_missing(value) else value))  # type: ignore[return-value]
 
 
 def draw_scale(fig: Any, x: float, y: float, width: float, title: str) -> None:

@@ -8,7 +8,7 @@
 Grids, the explorer, pairs, blind judging and the HTML export take their scores from here. None
 of them runs OCR (about half a second an image): they read what `score_experiment` /
 `qwenlab score NAME` stored, an image not scored has no badge, and an experiment with no scores
-shows nothing extra. The colour is `score_colour`: red at 0, amber at 0.5, green at 1.
+shows nothing extra. The colour is `score_colour`: dark red at 0 through yellow at 0.75 to dark green at 1.00.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class ScoreBadges(Mapping[int, ScoreBadge]):
         if not self._badges:
             return "no text scores stored for this experiment: run exp.score_text() (or qwenlab score NAME) first"
         mean = self.mean()
-        return (f"frame colour: {self.name} of the text read by OCR ({self.engine}): red 0 · amber 0.5 · green 1 · "
+        return (f"frame colour: {self.name} of the text read by OCR ({self.engine}): dark red 0 · orange 0.5 · yellow 0.75 · light green 0.9 · dark green 1.00 · "
                 f"grey not scored" + (f"; mean {mean:.2f} over {len(self)} images" if mean is not None else ""))
 
     def boxes(self, image_id: Any, shown_width: int, image_width: int | None = None) -> list[tuple[list[tuple[float, float]],

@@ -24,9 +24,21 @@ if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
     from ..store.log import Log
 
-__all__ = ["draw_reading", "reading_overlay", "score_colour", "line_status", "stored_lines", "COLOURS"]
+__all__ = ["draw_reading", "reading_overlay", "score_colour", "SCORE_STOPS", "line_status", "stored_lines", "COLOURS"]
 
 COLOURS = {"exact": (46, 204, 64), "misread": (255, 133, 27), "other": (170, 170, 170)}
+
+# The one colour scale of text scores (grid frames, pairs, explorer badges, the report). Scores
+# cluster near the top (most posters read almost right), so a plain red-to-green ramp paints 0.88
+# and 1.00 the same green: this one spends its colours where the scores are. (score, RGB 0..255):
+# ColorBrewer RdYlGn's ends and middle.
+SCORE_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (
+    (0.0, (165, 0, 38)),
+    (0.5, (244, 109, 67)),
+    (0.75, (254, 224, 139)),
+    (0.9, (166, 217, 106)),
+    (1.0, (26, 120, 55)),
+)
 
 
 def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *, labels: bool = True,
@@ -107,11 +119,13 @@ def reading_overlay(exp: "ExperimentRecord", image_id: int, engine: str | None =
 
 
 def score_colour(value: float | None) -> tuple[int, int, int]:
-    """A colour for a score in [0, 1] (grids, explorer badges): red at 0, amber at 0.5, green at 1;
-    grey when there is no score."""
+    """The colour of a score in [0, 1] on SCORE_STOPS (dark red 0, orange 0.5, yellow 0.75, light
+    green 0.9, dark green 1.00); grey when there is no score."""
     if is_missing(value):
         return COLOURS["other"]
     v = min(1.0, max(0.0, float(value)))
-    red, amber, green = (220, 50, 47), COLOURS["misread"], COLOURS["exact"]
-    lo, hi, t = (red, amber, v * 2) if v < 0.5 else (amber, green, v * 2 - 1)
-    return tuple(round(a + (b - a) * t) for a, b in zip(lo, hi))  # type: ignore[return-value]
+    for (lo, c0), (hi, c1) in zip(SCORE_STOPS, SCORE_STOPS[1:]):
+        if v <= hi:
+            t = (v - lo) / (hi - lo)
+            return tuple(round(a + (b - a) * t) for a, b in zip(c0, c1))  # type: ignore[return-value]
+    return SCORE_STOPS[-1][1]

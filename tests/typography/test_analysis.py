@@ -78,10 +78,15 @@ def test_cost_per_correctly_rendered_image():
     assert math.isinf(cost_per_correct(none)["cost_per_correct"].iloc[0])
 
 
-def test_score_colours_run_from_red_to_green():
+def test_score_colours_run_from_red_to_green_and_tell_088_from_100():
+    from qwenlab.figures.scale import frame_colour
     from qwenlab.typography import score_colour
-    from qwenlab.typography.draw import COLOURS
+    from qwenlab.typography.draw import COLOURS, SCORE_STOPS
 
-    assert score_colour(1.0) == COLOURS["exact"] and score_colour(0.5) == COLOURS["misread"]
-    assert score_colour(0.0) == (220, 50, 47) and score_colour(None) == score_colour(float("nan")) == COLOURS["other"]
+    assert score_colour(0.0) == SCORE_STOPS[0][1] and score_colour(1.0) == SCORE_STOPS[-1][1]
+    assert score_colour(None) == score_colour(float("nan")) == COLOURS["other"]
     assert score_colour(0.9)[1] > score_colour(0.2)[1]
+    far = sum(abs(a - b) for a, b in zip(score_colour(0.88), score_colour(1.0)))
+    assert far > 150  # on a plain red-green ramp these two greens were nearly one colour
+    # the figures' frames and the widgets' badges are one scale
+    assert frame_colour(0.88) == tuple(round(c / 255, 4) for c in score_colour(0.88))

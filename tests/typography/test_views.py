@@ -25,7 +25,7 @@ from qwenlab.figures.pairs import show_pairs
 from qwenlab.html.report import report_html
 from qwenlab.typography import engines, scores, store
 from qwenlab.typography.badges import score_badges
-from qwenlab.typography.draw import COLOURS, score_colour
+from qwenlab.typography.draw import COLOURS, SCORE_STOPS, score_colour
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.typography.scores import expected_for
 from qwenlab.typography.store import ImageToScore, score_images
@@ -119,7 +119,7 @@ def test_badges_are_the_stored_scores_and_empty_without_any(exp, no_ocr) -> None
     assert labels[1.0] == ("word acc 1.00", "all text read as asked")
     assert labels[0.5] == ("word acc 0.50", "'Glow, Refined.' read as 'Glow, Refned.'")
     assert labels[0.0] == ("word acc 0.00", "'Glow, Refined.' not found")
-    assert {b.hex for b in badges.values() if b.value == 1.0} == {"#%02x%02x%02x" % COLOURS["exact"]}
+    assert {b.hex for b in badges.values() if b.value == 1.0} == {"#%02x%02x%02x" % SCORE_STOPS[-1][1]}
     correct = score_badges(exp, "correct")
     assert {b.label for b in correct.values()} == {"text right", "text wrong"}
     with pytest.raises(ValueError, match="word_accuracy"):
