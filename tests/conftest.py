@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+from tests.support.browser import CHROMIUM
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +66,14 @@ def rapidocr():
     from qwenlab.typography.engines import get_engine
 
     return get_engine("rapidocr")
+
+
+@pytest.fixture
+def chromium() -> str:
+    """The browser's path; skips (or, with QWENLAB_REQUIRE_BROWSER set, fails) before anything starts."""
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    if os.environ.get("QWENLAB_REQUIRE_BROWSER"):
+        pytest.fail(f"QWENLAB_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}; "
+                    "install it with `apt-get install chromium` (.ci/run does)")
+    pytest.skip("no Chromium here (apt-get install chromium); set QWENLAB_REQUIRE_BROWSER=1 to make this a failure")

@@ -4,28 +4,14 @@ the requests come a page at a time, and the page asks for nothing outside itself
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from qwenlab.html.report import export_html
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.labkit import run_sweep
-
-CHROMIUM = os.environ.get("QWENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def chromium() -> str:
-    if Path(CHROMIUM).is_file():
-        return CHROMIUM
-    if os.environ.get("QWENLAB_REQUIRE_BROWSER"):
-        pytest.fail(f"QWENLAB_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}")
-    pytest.skip("no Chromium here (apt-get install chromium)")
 
 
 def _open(chromium: str, path: Path, run: Any) -> Any:
@@ -34,7 +20,7 @@ def _open(chromium: str, path: Path, run: Any) -> Any:
     requests: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("request", lambda r: requests.append(r.url))
