@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..core.values import distinct_labels, excerpt, format_value, same_value
+from ..core.values import distinct_labels, excerpt, format_value, present, same_value
 from ..errors import UnknownAxisError
 from .provenance import EMULATOR, Provenance
 
@@ -214,7 +214,7 @@ class Catalog:
 
     def values(self, axis: str, entries: Iterable[Entry] | None = None) -> list[Any]:
         """The values of `axis` present among `entries` (default: all), in sweep order."""
-        present = [e.value(axis) for e in (self.entries if entries is None else entries)]
+        present = _distinct(e.value(axis) for e in (self.entries if entries is None else entries))
         info = self.axes[axis]
         out = [v for v in info.values if any(same_value(v, p) for p in present)]
         for p in present:  # a value the sweep description does not list (an extended sweep)
@@ -302,3 +302,19 @@ def _request_text(task: Any) -> str | None:
         prompt = task.get("positivePrompt")
         return str(prompt) if prompt else None
     return None
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """`values` without repeats, in first-seen order, equal as `same_value` has them: 2,000 entries
+    hold a few dozen distinct values, and comparing each entry with each value was quadratic."""
+    seen: dict[Any, Any] = {}
+    for v in values:
+        v = present(v)
+        key: Any = ("bool", v) if isinstance(v, bool) else ("none",) if v is None else None
+        if key is None:
+            try:
+                key = ("value", v, hash(v))
+            except TypeError:  # a dict or list value (a bundle axis): its repr stands for it
+                key = ("repr", repr(v))
+        seen.setdefault(key, v)
+    return list(seen.values())
