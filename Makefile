@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,ocr,datasette]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ocr,datasette,bench]'
 	touch $(STAMP)
 
 setup: $(STAMP)
