@@ -346,6 +346,20 @@ class CostQuery:
         import pandas as pd
 
         exps = self._experiments()
+        if self.since is None and self.until is None and self.names is None and self._rollups_answer([]):
+            tasks, images = self._prices_from_rollups()
+        else:
+            tasks, images = self._prices_from_tasks(exps)
+        df = tasks.merge(images, on=["model", "price_usd"], how="left")
+        for col in ("images", "api_images", "differing_images"):
+            df[col] = df[col].fillna(0).astype(int)
+        df["api_usd_per_image"] = (df.pop("api_image_usd") / df["api_images"].where(df["api_images"] > 0)).round(6)
+        df["api_minus_price_usd"] = df["api_minus_price_usd"].fillna(0).round(6)
+        cols = ["model", "price_usd", "first_at", "last_at", "tasks", "images", "api_images", "api_usd_per_image",
+                "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
+        return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
+
+    def _prices_from_tasks(self, exps: dict[int, _Experiment]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
         where, params = self._where(exps, ["t.status != 'pending'"])
         tasks = self.log.frame(
             f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, min({AT_SQL}) AS first_at, max({AT_SQL}) AS last_at, "
@@ -357,14 +371,33 @@ class CostQuery:
             f"total(i.cost_usd IS NOT NULL AND abs(i.cost_usd - {PRICE_SQL}) > 1e-6) AS differing_images, "
             f"total(i.cost_usd - {PRICE_SQL}) AS api_minus_price_usd "
             f"FROM images i JOIN tasks t ON t.id = i.task_id{where} GROUP BY 1, 2", params)
-        df = tasks.merge(images, on=["model", "price_usd"], how="left")
-        for col in ("images", "api_images", "differing_images"):
-            df[col] = df[col].fillna(0).astype(int)
-        df["api_usd_per_image"] = (df.pop("api_image_usd") / df["api_images"].where(df["api_images"] > 0)).round(6)
-        df["api_minus_price_usd"] = df["api_minus_price_usd"].fillna(0).round(6)
-        cols = ["model", "price_usd", "first_at", "last_at", "tasks", "images", "api_images", "api_usd_per_image",
-                "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
-        return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
+        return tasks, images
+
+    def _prices_from_rollups(self) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+        """prices() of the whole log from the rollups (m013): the tasks per model and price, the
+        first and last of them by a seek each on idx_tasks_price_times, the images per API cost."""
+        import pandas as pd
+
+        price = "CASE WHEN r.price_e10 = -1 THEN NULL ELSE r.price_e10 / 1e10 END"
+        tasks = self.log.frame(
+            f"SELECT nullif(r.model, '') AS model, {price} AS price_usd, sum(r.tasks) AS tasks FROM cost_rollups r "
+            "WHERE r.retried = 0 AND r.status NOT IN ('pending', '') GROUP BY r.model, r.price_e10 HAVING sum(r.tasks) != 0")
+        seek = f"SELECT {{}}({AT_SQL}) AS at FROM tasks t WHERE t.status != 'pending' AND t.model IS ? AND {PRICE_SQL} IS ?"
+        for column, fn in (("first_at", "min"), ("last_at", "max")):
+            tasks[column] = [self.log.rows(seek.format(fn), [m, p])[0]["at"]
+                             for m, p in zip(tasks["model"], tasks["price_usd"].astype(object).where(tasks["price_usd"].notna(), None))]
+        cost = "CASE WHEN r.cost_e10 != -1 THEN r.cost_e10 END"
+        priced = "r.cost_e10 != -1 AND r.price_e10 != -1"
+        images = self.log.frame(
+            f"SELECT nullif(r.model, '') AS model, {price} AS price_usd, sum(r.images) AS images, "
+            f"total(CASE WHEN r.cost_e10 != -1 THEN r.images END) AS api_images, "
+            f"min(CASE WHEN r.images != 0 THEN {cost} END) / 1e10 AS api_min_usd, "
+            f"max(CASE WHEN r.images != 0 THEN {cost} END) / 1e10 AS api_max_usd, "
+            f"total({cost} * r.images) / 1e10 AS api_image_usd, "
+            f"total(CASE WHEN {priced} AND abs(r.cost_e10 - r.price_e10) > 10000 THEN r.images END) AS differing_images, "
+            f"total(CASE WHEN {priced} THEN (r.cost_e10 - r.price_e10) * r.images END) / 1e10 AS api_minus_price_usd "
+            "FROM cost_image_prices r GROUP BY r.model, r.price_e10 HAVING sum(r.images) != 0")
+        return tasks[["model", "price_usd", "first_at", "last_at", "tasks"]], pd.DataFrame(images)
 
 
 def _exp_label(exp_id: Any, exps: dict[int, _Experiment]) -> tuple[Any, Any]:

@@ -219,13 +219,18 @@ def m012_api_extra(db: sqlite_utils.Database) -> None:
 # What every cost summary groups by, per task and per earlier failed attempt (history_json), as
 # SQL over a task row `x` (NEW or OLD in a trigger). Key columns are NOT NULL (sentinels -1 / '')
 # so that the upsert finds its row; readers turn them back into NULL (qwenlab.costs.rollups).
+# the per-image price recorded at send time (qwenlab.costs.query.PRICE_SQL), and money as integer
+# units of 1e-10 USD (-1: none)
+_PRICE = "round(coalesce({t}.price_usd, {t}.estimated_cost_usd / max(coalesce({t}.number_results, 1), 1)), 6)"
+_UNITS = "ifnull(CAST(round(({v}) * 1e10) AS INTEGER), -1)"
 _SETTING = "CASE WHEN json_valid({x}.cell_json) THEN json_remove({x}.cell_json, '$.repeat') ELSE ifnull({x}.cell_json, '') END"
 _KEY = ("ifnull({x}.experiment_id, -1), " + _SETTING + ", ifnull(substr(coalesce({done}, {sent}, {x}.created_at), 1, 10), ''), "
-        "ifnull({x}.model, ''), ifnull({x}.width, -1), ifnull({x}.height, -1), ifnull({status}, ''), ifnull({backend}, ''), {retried}")
+        "ifnull({x}.model, ''), ifnull({x}.width, -1), ifnull({x}.height, -1), ifnull({status}, ''), ifnull({backend}, ''), {retried}, "
+        + _UNITS.format(v=_PRICE.format(t="{x}")))
 # money as integer units of 1e-10 USD: adding and subtracting integers is exact, so a total kept
 # up to date through a million updates is the total of the rows, never off by float drift
 _E10 = "ifnull(CAST(round(({v}) * 1e10) AS INTEGER), 0)"
-ROLLUP_KEYS = ("experiment_id", "setting", "day", "model", "width", "height", "status", "backend", "retried")
+ROLLUP_KEYS = ("experiment_id", "setting", "day", "model", "width", "height", "status", "backend", "retried", "price_e10")
 ROLLUP_SUMS = ("tasks", "images", "reported_e10", "reported_estimate_e10", "unreported_estimate_e10")
 
 
@@ -279,8 +284,22 @@ def _setting_seen(x: str) -> str:
             "first_task_id = min(ifnull(first_task_id, excluded.first_task_id), excluded.first_task_id);")
 
 
+# Images per (experiment, model, recorded per-image price, the API's cost of the image), what
+# Costs.price_changes() compares; money in 1e-10 USD units, -1 for none.
+_PRICED = ("estimated_cost_usd", "price_usd", "number_results", "model", "experiment_id")
+
+
+def _image_prices(t: str, i: str, sign: str, images_from: str = "") -> str:
+    """Upsert of what the images `i` of task `t` add to (sign '1') or take from ('-1') cost_image_prices."""
+    key = (f"ifnull({t}.experiment_id, -1), ifnull({t}.model, ''), {_UNITS.format(v=_PRICE.format(t=t))}, "
+           f"{_UNITS.format(v=f'{i}.cost_usd')}")
+    select = f"SELECT {key}, {sign} * count(*) {images_from} GROUP BY 1, 2, 3, 4" if images_from else f"SELECT {key}, {sign}"
+    return (f"INSERT INTO cost_image_prices (experiment_id, model, price_e10, cost_e10, images) SELECT * FROM ({select}) "
+            "WHERE true ON CONFLICT (experiment_id, model, price_e10, cost_e10) DO UPDATE SET images = images + excluded.images;")
+
+
 _ROLLED = ("experiment_id", "cell_json", "completed_at", "sent_at", "created_at", "model", "width", "height", "status",
-           "backend", "cost_usd", "estimated_cost_usd", "history_json")
+           "backend", "cost_usd", "estimated_cost_usd", "price_usd", "number_results", "history_json")
 
 
 def fill_cost_rollups(db: sqlite_utils.Database) -> None:
@@ -293,6 +312,7 @@ def fill_cost_rollups(db: sqlite_utils.Database) -> None:
                f"(SELECT 1 AS {', 1 AS '.join(ROLLUP_KEYS + ROLLUP_SUMS)} WHERE 0 UNION ALL {every}) GROUP BY {names}")
     db.execute(f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) SELECT ifnull(t.experiment_id, -1), "
                f"{_SETTING.format(x='t')}, min(t.id) FROM tasks t GROUP BY 1, 2")
+    db.execute(_image_prices("t", "i", "1", "FROM images i JOIN tasks t ON t.id = i.task_id"))
 
 
 @migration
@@ -304,10 +324,15 @@ def m013_cost_rollups(db: sqlite_utils.Database) -> None:
     # image, so a summary reads some thousands of rollup rows instead of every task.
     # `cost_settings` keeps each setting's first task id (the order by("setting") lists them in).
     # Both are filled here for the tasks already logged.
-    keys = ", ".join(f"{c} {'INTEGER' if c in ('experiment_id', 'width', 'height', 'retried') else 'TEXT'} NOT NULL"
+    keys = ", ".join(f"{c} {'INTEGER' if c in ('experiment_id', 'width', 'height', 'retried', 'price_e10') else 'TEXT'} NOT NULL"
                      for c in ROLLUP_KEYS)
     sums = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in ROLLUP_SUMS)
     db.execute(f"CREATE TABLE cost_rollups ({keys}, {sums}, PRIMARY KEY ({', '.join(ROLLUP_KEYS)}))")
+    db.execute("CREATE TABLE cost_image_prices (experiment_id INTEGER NOT NULL, model TEXT NOT NULL, price_e10 INTEGER NOT NULL, "
+               "cost_e10 INTEGER NOT NULL, images INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (experiment_id, model, price_e10, cost_e10))")
+    # the first and last request at each recorded price (price_changes), found by a seek each
+    db.execute(f"CREATE INDEX idx_tasks_price_times ON tasks (model, {_PRICE.replace('{t}.', '')}, "
+               "coalesce(completed_at, sent_at, created_at)) WHERE status != 'pending'")
     db.execute("CREATE TABLE cost_settings (experiment_id INTEGER NOT NULL, setting TEXT NOT NULL, first_task_id INTEGER, "
                "PRIMARY KEY (experiment_id, setting))")
     fill_cost_rollups(db)
@@ -321,10 +346,22 @@ def m013_cost_rollups(db: sqlite_utils.Database) -> None:
         f"CREATE TRIGGER cost_rollups_task_update AFTER UPDATE OF {', '.join(f'[{c}]' for c in _ROLLED)} ON tasks "
         f"WHEN {changed} BEGIN {_upsert(_rollup_rows('old', '-1'))} {_upsert(_rollup_rows('new', '1'))} "
         f"{_setting_seen('new')} {_first_task('old', 'new.id IS NOT old.id OR ' + moved)} END",
-        f"CREATE TRIGGER cost_rollups_image_insert AFTER INSERT ON images BEGIN {_image_count('new.task_id', '1')} END",
-        f"CREATE TRIGGER cost_rollups_image_delete AFTER DELETE ON images BEGIN {_image_count('old.task_id', '-1')} END",
-        f"CREATE TRIGGER cost_rollups_image_update AFTER UPDATE OF task_id ON images WHEN old.task_id IS NOT new.task_id "
-        f"BEGIN {_image_count('old.task_id', '-1')} {_image_count('new.task_id', '1')} END",
+        f"CREATE TRIGGER cost_rollups_image_insert AFTER INSERT ON images BEGIN {_image_count('new.task_id', '1')} "
+        f"{_image_prices('t', 'new', '1', 'FROM tasks t WHERE t.id = new.task_id')} END",
+        f"CREATE TRIGGER cost_rollups_image_delete AFTER DELETE ON images BEGIN {_image_count('old.task_id', '-1')} "
+        f"{_image_prices('t', 'old', '-1', 'FROM tasks t WHERE t.id = old.task_id')} END",
+        f"CREATE TRIGGER cost_rollups_image_update AFTER UPDATE OF task_id, cost_usd ON images WHEN old.task_id IS NOT new.task_id "
+        f"OR old.cost_usd IS NOT new.cost_usd BEGIN {_image_count('old.task_id', '-1')} {_image_count('new.task_id', '1')} "
+        f"{_image_prices('t', 'old', '-1', 'FROM tasks t WHERE t.id = old.task_id')} "
+        f"{_image_prices('t', 'new', '1', 'FROM tasks t WHERE t.id = new.task_id')} END",
+        f"CREATE TRIGGER cost_image_prices_task_insert AFTER INSERT ON tasks BEGIN "
+        f"{_image_prices('new', 'i', '1', 'FROM images i WHERE i.task_id = new.id')} END",
+        f"CREATE TRIGGER cost_image_prices_task_delete AFTER DELETE ON tasks BEGIN "
+        f"{_image_prices('old', 'i', '-1', 'FROM images i WHERE i.task_id = old.id')} END",
+        f"CREATE TRIGGER cost_image_prices_task_update AFTER UPDATE OF {', '.join(_PRICED)} ON tasks WHEN "
+        + " OR ".join(f"old.[{c}] IS NOT new.[{c}]" for c in _PRICED)
+        + f" BEGIN {_image_prices('old', 'i', '-1', 'FROM images i WHERE i.task_id = old.id')} "
+        f"{_image_prices('new', 'i', '1', 'FROM images i WHERE i.task_id = new.id')} END",
     ]
     for sql in statements:
         db.execute(sql)

@@ -14,7 +14,7 @@ import pytest
 from qwenlab import Lab
 from qwenlab.costs.frames import Costs
 from qwenlab.costs.query import CostQuery
-from qwenlab.store.log import Log
+from qwenlab.store.log import SPENT_SQL, Log
 from qwenlab.store.migrations import ROLLUP_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
 
@@ -22,12 +22,13 @@ KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backen
         ["experiment", "day"], ["experiment", "status", "backend"]]
 
 
-def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], list[tuple]]:
+def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], ...]:
     keys = ", ".join(ROLLUP_KEYS)
+    prices = conn.execute("SELECT * FROM cost_image_prices WHERE images != 0 ORDER BY 1, 2, 3, 4").fetchall()
     rollups = conn.execute(f"SELECT * FROM cost_rollups WHERE tasks != 0 OR images != 0 OR reported_e10 != 0 "
                            f"OR reported_estimate_e10 != 0 OR unreported_estimate_e10 != 0 ORDER BY {keys}").fetchall()
     settings = conn.execute("SELECT * FROM cost_settings WHERE first_task_id IS NOT NULL ORDER BY 1, 2").fetchall()
-    return rollups, settings
+    return rollups, settings, prices
 
 
 def assert_exact(log: Log) -> None:
@@ -37,12 +38,14 @@ def assert_exact(log: Log) -> None:
     log.db.conn.backup(fresh)
     fresh.execute("DELETE FROM cost_rollups")
     fresh.execute("DELETE FROM cost_settings")
+    fresh.execute("DELETE FROM cost_image_prices")
 
     class _Db:  # fill_cost_rollups takes a sqlite-utils Database: only execute() is used
         execute = fresh.execute
     fill_cost_rollups(_Db())  # type: ignore[arg-type]
     assert kept == _rollups(fresh)
     fresh.close()
+    _listing_matches_the_tasks(log)
     for since in (None, "2020-01-01"):
         costs = Costs(log, since=since)
         for key in KEYS:
@@ -54,6 +57,28 @@ def assert_exact(log: Log) -> None:
         pd.testing.assert_frame_equal(costs.budget(), _scanned(costs, lambda c: c.budget()))
         pd.testing.assert_frame_equal(costs.estimate_vs_actual(), _scanned(costs, lambda c: c.estimate_vs_actual()))
         assert costs.totals() == _scanned(costs, lambda c: c.totals())
+    prices = Costs(log).price_changes()
+    pd.testing.assert_frame_equal(prices, _scanned(Costs(log), lambda c: c.price_changes()), check_dtype=False)
+
+
+def _listing_matches_the_tasks(log: Log) -> None:
+    """`qwenlab logs` (experiments_frame, from the rollups) against the same sums over the tasks."""
+    listed = log.experiments_frame(archived=True).set_index("name")
+    scanned = {r["name"]: r for r in log.rows(
+        f"SELECT e.name, count(*) AS cells, total(t.status = 'done') AS done, total(t.status = 'failed') AS failed, "
+        f"total(t.status = 'pending') AS pending, total(t.status = 'sent') AS sent, round({SPENT_SQL}, 6) AS usd, "
+        "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend "
+        "FROM tasks t JOIN experiments e ON e.id = t.experiment_id WHERE e.deleted_at IS NULL GROUP BY e.id")}
+    for name, row in listed.iterrows():
+        want = scanned.get(name)
+        if want is None:
+            assert row["cells"] == 0
+            continue
+        assert [row[c] for c in ("cells", "done", "failed", "pending", "sent")] == \
+            [want[c] for c in ("cells", "done", "failed", "pending", "sent")]
+        assert row["cost_usd"] == pytest.approx(want["usd"], abs=1e-9)
+        assert row["backend"] == (want["backend"] if "," not in (want["backend"] or ",") else "mixed") or \
+            (want["backend"] is None and row["backend"] == "")
 
 
 def _scanned(costs: Costs, summary):  # the same summary summed over every task (no rollups)
@@ -85,18 +110,20 @@ def test_retries_recoveries_and_deletes_keep_the_rollups_exact(tmp_path: Path) -
     for i, task_id in enumerate(ids[:4]):
         log.mark_sent(task_id, "{}", backend="emulator" if i % 2 else "runware")
     # done with the API's cost, done with none (estimate), failed with a charge, left in doubt
-    log.complete_task(ids[0], {"status": "done", "cost_usd": 0.0175}, [{"image_uuid": "i0", "path": "a.jpg"}])
+    log.complete_task(ids[0], {"status": "done", "cost_usd": 0.0175}, [{"image_uuid": "i0", "path": "a.jpg", "cost_usd": 0.0175}])
     log.complete_task(ids[1], {"status": "done"}, [{"image_uuid": "i1", "path": "b.jpg"}, {"image_uuid": "i1b", "path": "c.jpg"}])
     log.complete_task(ids[2], {"status": "failed", "cost_usd": 0.003, "error_code": "x"})
     assert_exact(log)
     log.reset_task(ids[2], task_uuid="u2-again", request_json="{}")  # retried: the failed attempt goes to history_json
     log.mark_sent(ids[2], "{}", backend="runware")
-    log.complete_task(ids[2], {"status": "done", "cost_usd": 0.0181}, [{"image_uuid": "i2", "path": "d.jpg"}])
+    log.complete_task(ids[2], {"status": "done", "cost_usd": 0.0181}, [{"image_uuid": "i2", "path": "d.jpg", "cost_usd": 0.0181}])
     assert_exact(log)
     log.complete_task(ids[3], {"status": "done", "cost_usd": 0.0175}, [{"image_uuid": "i3", "path": "e.jpg"}])  # recovered
     with log.transaction() as db:  # a day later, by hand
         db.execute("UPDATE tasks SET completed_at = '2020-06-01T10:00:00.000+00:00' WHERE id = ?", [ids[0]])
         db.execute("DELETE FROM images WHERE image_uuid = 'i1b'")
+        db.execute("UPDATE tasks SET price_usd = 0.02 WHERE id = ?", [ids[1]])  # a price corrected
+        db.execute("UPDATE images SET cost_usd = 0.0176 WHERE image_uuid = 'i0'")
         db.execute("DELETE FROM tasks WHERE id = ?", [ids[5]])
         db.execute("UPDATE tasks SET cell_json = '{\"promptExtend\": true, \"repeat\": 9}' WHERE id = ?", [ids[4]])
     assert_exact(log)
