@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.migrations import FIRST_TASK_SQL
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,8 +79,8 @@ _ROLLUP_COLUMNS = ("nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setti
                    "nullif(r.status, '') AS status, nullif(r.backend, '') AS backend, r.retried, r.tasks, r.images, "
                    "r.reported_e10, r.reported_estimate_e10, r.unreported_estimate_e10")
 # a setting's first task: the order by("setting") lists settings in
-_ROLLUP_FIRST = ("(SELECT s.first_task_id FROM cost_settings s WHERE s.experiment_id = r.experiment_id "
-                 "AND s.setting = r.setting) AS id")
+_ROLLUP_FIRST = (f"CASE WHEN r.tasks != 0 THEN (SELECT {FIRST_TASK_SQL} FROM cost_settings s WHERE s.experiment_id = r.experiment_id "
+                 "AND s.setting = r.setting) END AS id")
 _USD = "coalesce(sum({}), 0) / 1e10"  # integer 1e-10 USD units back to dollars
 _ROLLUP_SUMS = {
     "tasks": "coalesce(sum(t.tasks), 0)",

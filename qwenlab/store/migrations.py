@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate", "migration", "fill_cost_rollups"]
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate", "migration", "fill_cost_rollups", "ROLLUP_KEYS", "FIRST_TASK_SQL"]
 
 MIGRATIONS_TABLE = "_qwenlab_migrations"
 
@@ -271,17 +271,23 @@ def _image_count(task_id: str, sign: str) -> str:
 
 
 def _first_task(x: str, when: str = "1") -> str:
-    """The setting of task `x` gets its first task id again (after the task left it: `when`)."""
-    setting = _SETTING.format(x=x)
-    return (f"UPDATE cost_settings SET first_task_id = (SELECT min(t.id) FROM tasks t WHERE t.experiment_id IS {x}.experiment_id "
-            f"AND ({_SETTING.format(x='t')}) = ({setting})) "
-            f"WHERE experiment_id = ifnull({x}.experiment_id, -1) AND setting = ({setting}) AND first_task_id = {x}.id AND ({when});")
+    """Task `x` left its setting (`when`): if it was the setting's first task, the first is not
+    known any more (NULL): readers find it among the tasks (FIRST_TASK_SQL). Finding it here
+    would scan the experiment's tasks once per task when a whole experiment is deleted."""
+    return (f"UPDATE cost_settings SET first_task_id = NULL WHERE experiment_id = ifnull({x}.experiment_id, -1) "
+            f"AND setting = ({_SETTING.format(x=x)}) AND first_task_id = {x}.id AND ({when});")
 
 
 def _setting_seen(x: str) -> str:
+    # a setting whose first task is not known stays so (an older task of it may still be there)
     return (f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) VALUES (ifnull({x}.experiment_id, -1), "
             f"{_SETTING.format(x=x)}, {x}.id) ON CONFLICT (experiment_id, setting) DO UPDATE SET "
-            "first_task_id = min(ifnull(first_task_id, excluded.first_task_id), excluded.first_task_id);")
+            "first_task_id = CASE WHEN first_task_id IS NULL THEN NULL ELSE min(first_task_id, excluded.first_task_id) END;")
+
+
+# the first task of a setting of `cost_settings s`, where the rollups no longer know it
+FIRST_TASK_SQL = ("coalesce(s.first_task_id, (SELECT min(t.id) FROM tasks t WHERE t.experiment_id IS nullif(s.experiment_id, -1) "
+                  f"AND ({_SETTING.format(x='t')}) = s.setting))")
 
 
 # Images per (experiment, model, recorded per-image price, the API's cost of the image), what

@@ -15,7 +15,7 @@ from qwenlab import Lab
 from qwenlab.costs.frames import Costs
 from qwenlab.costs.query import CostQuery
 from qwenlab.store.log import SPENT_SQL, Log
-from qwenlab.store.migrations import ROLLUP_KEYS, fill_cost_rollups
+from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
 
 KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backend", "setting", "promptExtend",
@@ -27,7 +27,8 @@ def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], ...]:
     prices = conn.execute("SELECT * FROM cost_image_prices WHERE images != 0 ORDER BY 1, 2, 3, 4").fetchall()
     rollups = conn.execute(f"SELECT * FROM cost_rollups WHERE tasks != 0 OR images != 0 OR reported_e10 != 0 "
                            f"OR reported_estimate_e10 != 0 OR unreported_estimate_e10 != 0 ORDER BY {keys}").fetchall()
-    settings = conn.execute("SELECT * FROM cost_settings WHERE first_task_id IS NOT NULL ORDER BY 1, 2").fetchall()
+    settings = conn.execute(f"SELECT s.experiment_id, s.setting, {FIRST_TASK_SQL} AS first FROM cost_settings s "
+                            "WHERE first IS NOT NULL ORDER BY 1, 2").fetchall()
     return rollups, settings, prices
 
 
@@ -126,6 +127,8 @@ def test_retries_recoveries_and_deletes_keep_the_rollups_exact(tmp_path: Path) -
         db.execute("UPDATE images SET cost_usd = 0.0176 WHERE image_uuid = 'i0'")
         db.execute("DELETE FROM tasks WHERE id = ?", [ids[5]])
         db.execute("UPDATE tasks SET cell_json = '{\"promptExtend\": true, \"repeat\": 9}' WHERE id = ?", [ids[4]])
+        # the first task of its setting leaves it: by("setting") still lists that setting where its first task is
+        db.execute("UPDATE tasks SET cell_json = '{\"promptExtend\": null, \"repeat\": 0}' WHERE id = ?", [ids[0]])
     assert_exact(log)
     assert Costs(log).totals()["cost_usd"] == pytest.approx(0.0175 + 0.0175 + 0.003 + 0.0181 + 0.0175, abs=1e-12)
 
