@@ -278,10 +278,10 @@ def _first_task(x: str, when: str = "1") -> str:
             f"AND setting = ({_SETTING.format(x=x)}) AND first_task_id = {x}.id AND ({when});")
 
 
-def _setting_seen(x: str) -> str:
+def _setting_seen(x: str, when: str = "1") -> str:
     # a setting whose first task is not known stays so (an older task of it may still be there)
-    return (f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) VALUES (ifnull({x}.experiment_id, -1), "
-            f"{_SETTING.format(x=x)}, {x}.id) ON CONFLICT (experiment_id, setting) DO UPDATE SET "
+    return (f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) SELECT ifnull({x}.experiment_id, -1), "
+            f"{_SETTING.format(x=x)}, {x}.id WHERE ({when}) ON CONFLICT (experiment_id, setting) DO UPDATE SET "
             "first_task_id = CASE WHEN first_task_id IS NULL THEN NULL ELSE min(first_task_id, excluded.first_task_id) END;")
 
 
@@ -351,7 +351,7 @@ def m013_cost_rollups(db: sqlite_utils.Database) -> None:
         f"{_first_task('old')} END",
         f"CREATE TRIGGER cost_rollups_task_update AFTER UPDATE OF {', '.join(f'[{c}]' for c in _ROLLED)} ON tasks "
         f"WHEN {changed} BEGIN {_upsert(_rollup_rows('old', '-1'))} {_upsert(_rollup_rows('new', '1'))} "
-        f"{_setting_seen('new')} {_first_task('old', 'new.id IS NOT old.id OR ' + moved)} END",
+        f"{_setting_seen('new', 'new.id IS NOT old.id OR ' + moved)} {_first_task('old', 'new.id IS NOT old.id OR ' + moved)} END",
         f"CREATE TRIGGER cost_rollups_image_insert AFTER INSERT ON images BEGIN {_image_count('new.task_id', '1')} "
         f"{_image_prices('t', 'new', '1', 'FROM tasks t WHERE t.id = new.task_id')} END",
         f"CREATE TRIGGER cost_rollups_image_delete AFTER DELETE ON images BEGIN {_image_count('old.task_id', '-1')} "
