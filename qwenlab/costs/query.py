@@ -7,6 +7,11 @@ cost_source 'emulated'): it was never paid, and is never counted as reported by 
 qwenlab/migrations.py) let SQLite read a narrow covering index instead of the wide task rows.
 Grouping by an axis or a setting groups by the raw JSON value inside SQLite and turns it into the
 sweep's label afterwards, on the few grouped rows.
+
+On a big log the frames read the cost rollups of migration `m013_cost_rollups` instead (tasks,
+images and spend per experiment, setting, day, model, size, status, backend and price, kept exact
+by triggers): the same sums from thousands of rows instead of a million. A view they cannot
+answer exactly (a time bound inside a day, an axis named "repeat") sums the tasks as before.
 """
 
 from __future__ import annotations
