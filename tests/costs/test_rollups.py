@@ -53,7 +53,7 @@ def assert_exact(log: Log) -> None:
             if key == "promptExtend" and "promptExtend" not in costs.axes():
                 continue
             fast = costs.by(key)
-            slow = _scanned(costs, lambda c: c.by(key))
+            slow = _scanned(costs, lambda c, key=key: c.by(key))
             pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=0, atol=1e-9)
         pd.testing.assert_frame_equal(costs.budget(), _scanned(costs, lambda c: c.budget()))
         pd.testing.assert_frame_equal(costs.estimate_vs_actual(), _scanned(costs, lambda c: c.estimate_vs_actual()))
