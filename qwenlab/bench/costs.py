@@ -6,7 +6,8 @@ prices, estimates, failed tasks charged and not, tasks in doubt, unsent cells, r
 ratings), checks that `Costs` finds those totals, then times every summary:
 
 - `qwenlab`: `Costs` on the log as qwenlab keeps it (with the cost indexes);
-- `no index`: the same `Costs` code on a copy of the file without the cost indexes;
+- `no index`: the same `Costs` code on a copy of the file without the cost indexes and the cost
+  rollups (m013), so every summary sums the task rows themselves;
 - `pandas`: what a notebook would do without qwenlab: read the tables whole into pandas and
   group there (for the summaries that have such an obvious equivalent).
 
@@ -55,7 +56,8 @@ SIZES = [(1024, 1536), (1536, 1024), (1024, 1024)]
 PROMPT = ("A premium beauty advertising poster for a fictional skincare brand called LUMIERE. Centered frosted glass "
           "serum bottle with a silver dropper on a reflective marble pedestal, surrounded by soft white orchids, dew "
           "drops, and a subtle halo of light. Clean luxury studio lighting, creamy ivory and champagne color palette. ")
-COST_INDEXES = ("idx_tasks_costs", "idx_tasks_history")
+COST_INDEXES = ("idx_tasks_costs", "idx_tasks_history", "idx_tasks_price_times")
+ROLLUP_TABLES = ("cost_rollups", "cost_settings", "cost_image_prices")  # m013: without them Costs sums the tasks
 
 
 @dataclass
@@ -356,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             src.backup(dst)
             for name in COST_INDEXES:
                 dst.execute(f"DROP INDEX IF EXISTS [{name}]")
+            for name in ROLLUP_TABLES:
+                dst.execute(f"DROP TABLE IF EXISTS [{name}]")
             dst.execute("ANALYZE")
     costs, plain = Costs(Log(path)), Costs(Log(bare))
     problems = _check(costs, truth, min_score)

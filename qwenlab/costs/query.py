@@ -7,6 +7,11 @@ cost_source 'emulated'): it was never paid, and is never counted as reported by 
 qwenlab/migrations.py) let SQLite read a narrow covering index instead of the wide task rows.
 Grouping by an axis or a setting groups by the raw JSON value inside SQLite and turns it into the
 sweep's label afterwards, on the few grouped rows.
+
+On a big log the frames read the cost rollups of migration `m013_cost_rollups` instead (tasks,
+images and spend per experiment, setting, day, model, size, status, backend and price, kept exact
+by triggers): the same sums from thousands of rows instead of a million. A view they cannot
+answer exactly (a time bound inside a day, an axis named "repeat") sums the tasks as before.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.migrations import FIRST_TASK_SQL
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +76,42 @@ _HISTORY_SOURCE = (
 )
 
 
+# The rollups of migration m013 (`cost_rollups`, kept exact by triggers), shaped like task rows
+# with a `day` column for the time and summed columns: a summary reads thousands of rollup rows
+# instead of a million tasks. Sentinels (-1, '') back to NULL, as the tasks hold them.
+_ROLLUP_COLUMNS = ("nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setting, '') AS cell_json, nullif(r.day, '') AS day, "
+                   "nullif(r.model, '') AS model, nullif(r.width, -1) AS width, nullif(r.height, -1) AS height, "
+                   "nullif(r.status, '') AS status, nullif(r.backend, '') AS backend, r.retried, r.tasks, r.images, "
+                   "r.reported_e10, r.reported_estimate_e10, r.unreported_estimate_e10")
+# a setting's first task: the order by("setting") lists settings in
+_ROLLUP_FIRST = (f"CASE WHEN r.tasks != 0 THEN (SELECT {FIRST_TASK_SQL} FROM cost_settings s WHERE s.experiment_id = r.experiment_id "
+                 "AND s.setting = r.setting) END AS id")
+_USD = "coalesce(sum({}), 0) / 1e10"  # integer 1e-10 USD units back to dollars
+_ROLLUP_SUMS = {
+    "tasks": "coalesce(sum(t.tasks), 0)",
+    "done": "total(CASE WHEN t.status = 'done' THEN t.tasks END)",
+    "failed": "total(CASE WHEN t.status = 'failed' THEN t.tasks END)",
+    "in_doubt": "total(CASE WHEN t.status = 'sent' THEN t.tasks END)",
+    "pending": "total(CASE WHEN t.status = 'pending' THEN t.tasks END)",
+    "images": "total(t.images)",
+    "api_usd": _USD.format("CASE WHEN t.backend IS NOT 'emulator' THEN t.reported_e10 END"),
+    "emulated_usd": _USD.format("CASE WHEN t.backend = 'emulator' THEN t.reported_e10 END"),
+    "estimate_usd": _USD.format("CASE WHEN t.status = 'done' THEN t.unreported_estimate_e10 END"),
+    "in_doubt_usd": _USD.format("CASE WHEN t.status = 'sent' THEN t.unreported_estimate_e10 END"),
+    "failed_usd": _USD.format("CASE WHEN t.status = 'failed' THEN t.reported_e10 END"),
+    "estimated_usd": _USD.format("CASE WHEN t.status != 'pending' THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
+}
+_ROLLUP_EXTRA = {
+    "unsent": "total(CASE WHEN t.status = 'pending' THEN t.tasks END)",
+    "unsent_usd": _USD.format("CASE WHEN t.status = 'pending' THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
+    "api_estimated_usd": _USD.format("t.reported_estimate_e10"),
+}
+
+
+def _rollup_source(with_first_task: bool) -> str:
+    return f"(SELECT {_ROLLUP_COLUMNS}{', ' + _ROLLUP_FIRST if with_first_task else ''} FROM cost_rollups r) t"
+
+
 @dataclass
 class _Experiment:
     id: int
@@ -108,6 +150,7 @@ class CostQuery:
     def __init__(self, log: "Log", since: str | None, until: str | None, experiments: list[str] | None) -> None:
         self.log = log
         self.since, self.until, self.names = since, until, experiments
+        self._has_rollups: bool | None = None
 
     # -- experiments ------------------------------------------------------------------------------
     def _experiments(self) -> dict[int, _Experiment]:
@@ -142,14 +185,14 @@ class CostQuery:
         return list(dict.fromkeys(a for e in self._experiments().values() for a in e.axes))
 
     # -- filters ----------------------------------------------------------------------------------
-    def _where(self, exps: dict[int, _Experiment], extra: Sequence[str | None] = ()) -> tuple[str, list[Any]]:
+    def _where(self, exps: dict[int, _Experiment], extra: Sequence[str | None] = (), at: str = AT_SQL) -> tuple[str, list[Any]]:
         conds: list[str] = []
         params: list[Any] = []
         if self.since:
-            conds.append(f"{AT_SQL} >= ?")
+            conds.append(f"{at} >= ?")
             params.append(self.since)
         if self.until:
-            conds.append(f"{AT_SQL} < ?")
+            conds.append(f"{at} < ?")
             params.append(self.until)
         if self.names is not None:
             conds.append(f"t.experiment_id IN ({','.join(str(i) for i in exps) or 'NULL'})")
@@ -157,15 +200,26 @@ class CostQuery:
         return (" WHERE " + " AND ".join(conds)) if conds else "", params
 
     # -- keys -------------------------------------------------------------------------------------
-    def _key(self, name: str, exps: dict[int, _Experiment]) -> _Key:
+    def _rollups_answer(self, keys: Sequence[str]) -> bool:
+        """Whether the rollups (m013) hold these keys under this view's filters: time bounds on
+        whole days (the rollups know a request's day, not its time) and no axis named "repeat"
+        (the rollups keep the setting, the cell without its repeat)."""
+        whole_days = all(b is None or len(b) == 10 for b in (self.since, self.until))
+        if not whole_days or "repeat" in keys:
+            return False
+        if self._has_rollups is None:
+            self._has_rollups = bool(self.log.rows("SELECT 1 FROM sqlite_master WHERE name = 'cost_rollups'"))
+        return self._has_rollups
+
+    def _key(self, name: str, exps: dict[int, _Experiment], at: str = AT_SQL) -> _Key:
         def plain(vals: list[Any], _: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
             return [(vals[0], "" if vals[0] is None else str(vals[0]))]  # (label, order)
 
         # unary + keeps SQLite from walking the one-column index of model or status (to skip a sort)
         # and reading every wide row through it: the covering cost index is faster
         simple = {"model": "+t.model", "size": "t.width || 'x' || t.height", "status": "+t.status",
-                  "day": f"substr({AT_SQL}, 1, 10)", "week": f"date({AT_SQL}, 'weekday 0', '-6 days')",
-                  "month": f"substr({AT_SQL}, 1, 7)", "backend": BACKEND_SQL}
+                  "day": f"substr({at}, 1, 10)", "week": f"date({at}, 'weekday 0', '-6 days')",
+                  "month": f"substr({at}, 1, 7)", "backend": BACKEND_SQL}
         if name in simple:
             return _Key([name], [simple[name]], plain)
         if name == "experiment":
@@ -192,20 +246,24 @@ class CostQuery:
 
     # -- the grouped aggregate -----------------------------------------------------------------------
     def _group(self, keys: Sequence[str], sums: dict[str, str], sources: Sequence[tuple[str, dict[str, str]]],
-               extra_where: Sequence[str] = (), params_before: Sequence[Any] = ()) -> "pd.DataFrame":
+               extra_where: Sequence[str] = (), params_before: Sequence[Any] = (), rollup: bool = False) -> "pd.DataFrame":
         """Run `sums` grouped by `keys` over each source (FROM text, template values), add the
-        parts, label the groups and order them. Returns a frame indexed by the keys' levels."""
+        parts, label the groups and order them. Returns a frame indexed by the keys' levels.
+        rollup: the source is the rollups (times are days, a group of no task is left out)."""
         import pandas as pd
 
         exps = self._experiments()
-        specs = [self._key(k, exps) for k in keys]
+        at = "t.day" if rollup else AT_SQL
+        specs = [self._key(k, exps, at) for k in keys]
         exprs = [s for spec in specs for s in spec.sql]
         group_exprs = [s for s in exprs if not s.startswith("min(")]
         frames = []
         for source, fill in sources:
-            where, params = self._where(exps, [*(s.where for s in specs), *extra_where])
+            where, params = self._where(exps, [*(s.where for s in specs), *extra_where], at)
             select = [f"{s} AS k{i}" for i, s in enumerate(exprs)] + [f"{sql.format(**fill)} AS [{n}]" for n, sql in sums.items()]
             group = f" GROUP BY {', '.join(str(exprs.index(g) + 1) for g in group_exprs)}" if group_exprs else ""
+            if group and rollup:  # rollup rows whose tasks all moved on hold zeros: no group of its own
+                group += " HAVING sum(t.tasks) != 0"
             sql = f"SELECT {', '.join(select)} FROM {source}{where}{group}"
             frames.append(self.log.frame(sql, [*params_before, *params]))
         raw = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
@@ -237,8 +295,10 @@ class CostQuery:
         return out
 
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
-        sums = dict(_SUMS)
-        out = self._group(keys, sums, [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})])
+        if self._rollups_answer(keys):
+            out = self._group(keys, dict(_ROLLUP_SUMS), [(_rollup_source("setting" in keys), {})], rollup=True)
+        else:
+            out = self._group(keys, dict(_SUMS), [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})])
         out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
         return out
 
@@ -253,7 +313,10 @@ class CostQuery:
         sums = {"unsent": "total(t.status = 'pending')",
                 "unsent_usd": "total(CASE WHEN t.status = 'pending' THEN t.estimated_cost_usd END)",
                 "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)"}
-        out = self._group(["experiment"], sums, [("tasks t", {}), (_HISTORY_SOURCE, {})])
+        if self._rollups_answer(["experiment"]):
+            out = self._group(["experiment"], dict(_ROLLUP_EXTRA), [(_rollup_source(False), {})], rollup=True)
+        else:
+            out = self._group(["experiment"], sums, [("tasks t", {}), (_HISTORY_SOURCE, {})])
         out["unsent"] = out["unsent"].astype(int)
         return out.round(6)
 
@@ -289,6 +352,20 @@ class CostQuery:
         import pandas as pd
 
         exps = self._experiments()
+        if self.since is None and self.until is None and self.names is None and self._rollups_answer([]):
+            tasks, images = self._prices_from_rollups()
+        else:
+            tasks, images = self._prices_from_tasks(exps)
+        df = tasks.merge(images, on=["model", "price_usd"], how="left")
+        for col in ("images", "api_images", "differing_images"):
+            df[col] = df[col].fillna(0).astype(int)
+        df["api_usd_per_image"] = (df.pop("api_image_usd") / df["api_images"].where(df["api_images"] > 0)).round(6)
+        df["api_minus_price_usd"] = df["api_minus_price_usd"].fillna(0).round(6)
+        cols = ["model", "price_usd", "first_at", "last_at", "tasks", "images", "api_images", "api_usd_per_image",
+                "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
+        return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
+
+    def _prices_from_tasks(self, exps: dict[int, _Experiment]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
         where, params = self._where(exps, ["t.status != 'pending'"])
         tasks = self.log.frame(
             f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, min({AT_SQL}) AS first_at, max({AT_SQL}) AS last_at, "
@@ -300,14 +377,33 @@ class CostQuery:
             f"total(i.cost_usd IS NOT NULL AND abs(i.cost_usd - {PRICE_SQL}) > 1e-6) AS differing_images, "
             f"total(i.cost_usd - {PRICE_SQL}) AS api_minus_price_usd "
             f"FROM images i JOIN tasks t ON t.id = i.task_id{where} GROUP BY 1, 2", params)
-        df = tasks.merge(images, on=["model", "price_usd"], how="left")
-        for col in ("images", "api_images", "differing_images"):
-            df[col] = df[col].fillna(0).astype(int)
-        df["api_usd_per_image"] = (df.pop("api_image_usd") / df["api_images"].where(df["api_images"] > 0)).round(6)
-        df["api_minus_price_usd"] = df["api_minus_price_usd"].fillna(0).round(6)
-        cols = ["model", "price_usd", "first_at", "last_at", "tasks", "images", "api_images", "api_usd_per_image",
-                "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
-        return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
+        return tasks, images
+
+    def _prices_from_rollups(self) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+        """prices() of the whole log from the rollups (m013): the tasks per model and price, the
+        first and last of them by a seek each on idx_tasks_price_times, the images per API cost."""
+        import pandas as pd
+
+        price = "CASE WHEN r.price_e10 = -1 THEN NULL ELSE r.price_e10 / 1e10 END"
+        tasks = self.log.frame(
+            f"SELECT nullif(r.model, '') AS model, {price} AS price_usd, sum(r.tasks) AS tasks FROM cost_rollups r "
+            "WHERE r.retried = 0 AND r.status NOT IN ('pending', '') GROUP BY r.model, r.price_e10 HAVING sum(r.tasks) != 0")
+        seek = f"SELECT {{}}({AT_SQL}) AS at FROM tasks t WHERE t.status != 'pending' AND t.model IS ? AND {PRICE_SQL} IS ?"
+        for column, fn in (("first_at", "min"), ("last_at", "max")):
+            tasks[column] = [self.log.rows(seek.format(fn), [m, p])[0]["at"]
+                             for m, p in zip(tasks["model"], tasks["price_usd"].astype(object).where(tasks["price_usd"].notna(), None))]
+        cost = "CASE WHEN r.cost_e10 != -1 THEN r.cost_e10 END"
+        priced = "r.cost_e10 != -1 AND r.price_e10 != -1"
+        images = self.log.frame(
+            f"SELECT nullif(r.model, '') AS model, {price} AS price_usd, sum(r.images) AS images, "
+            f"total(CASE WHEN r.cost_e10 != -1 THEN r.images END) AS api_images, "
+            f"min(CASE WHEN r.images != 0 THEN {cost} END) / 1e10 AS api_min_usd, "
+            f"max(CASE WHEN r.images != 0 THEN {cost} END) / 1e10 AS api_max_usd, "
+            f"total({cost} * r.images) / 1e10 AS api_image_usd, "
+            f"total(CASE WHEN {priced} AND abs(r.cost_e10 - r.price_e10) > 10000 THEN r.images END) AS differing_images, "
+            f"total(CASE WHEN {priced} THEN (r.cost_e10 - r.price_e10) * r.images END) / 1e10 AS api_minus_price_usd "
+            "FROM cost_image_prices r GROUP BY r.model, r.price_e10 HAVING sum(r.images) != 0")
+        return tasks[["model", "price_usd", "first_at", "last_at", "tasks"]], pd.DataFrame(images)
 
 
 def _exp_label(exp_id: Any, exps: dict[int, _Experiment]) -> tuple[Any, Any]:

@@ -67,6 +67,9 @@ SPENT_BEFORE_SQL = (  # what earlier failed attempts of retried cells were charg
     "FROM json_each(t.history_json) h) END), 0)"
 )
 SPENT_SQL = f"({SPENT_NOW_SQL} + {SPENT_BEFORE_SQL})"
+# SPENT_NOW_SQL over the cost rollups (m013, `cost_rollups r`, money in 1e-10 USD units)
+_ROLLUP_SPENT_NOW = ("sum(CASE WHEN r.status = 'done' THEN r.reported_e10 + r.unreported_estimate_e10 "
+                     "WHEN r.status = 'sent' THEN r.reported_estimate_e10 + r.unreported_estimate_e10 ELSE r.reported_e10 END) / 1e10")
 
 
 def _columns(values: dict[str, Any]) -> str:
@@ -359,10 +362,10 @@ class Log:
 
         Archived experiments only with archived=True; tag= keeps those that carry that tag.
         Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
-        # Three passes that each read only an index, not the wide task rows (prompts, requests):
-        # the counts and spend over the cost index (m005/m007), the charged earlier attempts over the
-        # partial index of the few retried tasks, and the images over images(experiment_id). The
-        # sum is SPENT_SQL's, split in two: a million tasks are listed in well under a second.
+        # The counts and spend from the cost rollups (m013: some thousand rows, kept exact by
+        # triggers, where the cost index of a million tasks took seconds to read), SPENT_SQL's sum
+        # split in two: each task's last attempt (retried = 0), the charged earlier attempts
+        # (retried = 1); and the images over the index images(experiment_id).
         where = ["e.deleted_at IS NULL"]
         params: list[Any] = []
         if not archived:
@@ -371,12 +374,14 @@ class Log:
             where.append("e.id IN (SELECT experiment_id FROM experiment_tags WHERE tag = ?)")
             params.append(tag)
         df = self.frame(
-            "WITH t AS (SELECT t.experiment_id, count(*) AS cells, sum(t.status = 'done') AS done, "
-            "sum(t.status = 'failed') AS failed, sum(t.status = 'pending') AS pending, sum(t.status = 'sent') AS sent, "
-            "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend, "
-            f"{SPENT_NOW_SQL} AS usd FROM tasks t INDEXED BY idx_tasks_costs GROUP BY t.experiment_id), "
-            f"h AS (SELECT t.experiment_id, {SPENT_BEFORE_SQL} AS usd FROM tasks t WHERE t.history_json IS NOT NULL "
-            "GROUP BY t.experiment_id), "
+            "WITH t AS (SELECT r.experiment_id, sum(r.tasks) AS cells, sum(CASE WHEN r.status = 'done' THEN r.tasks ELSE 0 END) "
+            "AS done, sum(CASE WHEN r.status = 'failed' THEN r.tasks ELSE 0 END) AS failed, "
+            "sum(CASE WHEN r.status = 'pending' THEN r.tasks ELSE 0 END) AS pending, "
+            "sum(CASE WHEN r.status = 'sent' THEN r.tasks ELSE 0 END) AS sent, group_concat(DISTINCT CASE WHEN "
+            "r.status != 'pending' AND r.tasks != 0 THEN coalesce(nullif(r.backend, ''), 'unknown') END) AS backend, "
+            f"{_ROLLUP_SPENT_NOW} AS usd FROM cost_rollups r WHERE r.retried = 0 GROUP BY r.experiment_id HAVING sum(r.tasks) != 0), "
+            "h AS (SELECT r.experiment_id, sum(r.reported_e10) / 1e10 AS usd FROM cost_rollups r WHERE r.retried = 1 "
+            "GROUP BY r.experiment_id), "
             "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
             "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
             "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate", "migration"]
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate", "migration", "fill_cost_rollups", "ROLLUP_KEYS", "FIRST_TASK_SQL"]
 
 MIGRATIONS_TABLE = "_qwenlab_migrations"
 
@@ -213,6 +213,164 @@ def m012_api_extra(db: sqlite_utils.Database) -> None:
     paths = ", ".join(f"'$.{name}'" for name in modelled)
     db.execute(f"UPDATE images SET api_extra = json_remove(raw_json, {paths}) WHERE json_valid(raw_json)")
     db.execute("UPDATE images SET api_extra = NULL WHERE api_extra = '{}'")
+
+
+# -- m013: cost rollups ------------------------------------------------------------------------------
+# What every cost summary groups by, per task and per earlier failed attempt (history_json), as
+# SQL over a task row `x` (NEW or OLD in a trigger). Key columns are NOT NULL (sentinels -1 / '')
+# so that the upsert finds its row; readers turn them back into NULL (qwenlab.costs.rollups).
+# the per-image price recorded at send time (qwenlab.costs.query.PRICE_SQL), and money as integer
+# units of 1e-10 USD (-1: none)
+_PRICE = "round(coalesce({t}.price_usd, {t}.estimated_cost_usd / max(coalesce({t}.number_results, 1), 1)), 6)"
+_UNITS = "ifnull(CAST(round(({v}) * 1e10) AS INTEGER), -1)"
+_SETTING = "CASE WHEN json_valid({x}.cell_json) THEN json_remove({x}.cell_json, '$.repeat') ELSE ifnull({x}.cell_json, '') END"
+_KEY = ("ifnull({x}.experiment_id, -1), " + _SETTING + ", ifnull(substr(coalesce({done}, {sent}, {x}.created_at), 1, 10), ''), "
+        "ifnull({x}.model, ''), ifnull({x}.width, -1), ifnull({x}.height, -1), ifnull({status}, ''), ifnull({backend}, ''), {retried}, "
+        + _UNITS.format(v=_PRICE.format(t="{x}")))
+# money as integer units of 1e-10 USD: adding and subtracting integers is exact, so a total kept
+# up to date through a million updates is the total of the rows, never off by float drift
+_E10 = "ifnull(CAST(round(({v}) * 1e10) AS INTEGER), 0)"
+ROLLUP_KEYS = ("experiment_id", "setting", "day", "model", "width", "height", "status", "backend", "retried", "price_e10")
+ROLLUP_SUMS = ("tasks", "images", "reported_e10", "reported_estimate_e10", "unreported_estimate_e10")
+
+
+def _rollup_rows(x: str, sign: str, *, images: str | None = None, task_from: str = "") -> str:
+    """SELECT of what task row `x` adds to the rollups (sign '1') or takes away ('-1'): the task
+    itself, with its images, and each earlier failed attempt kept in its history_json. In a
+    trigger `x` is NEW or OLD; `task_from` (" FROM tasks t ...") makes it every task."""
+    task_key = _KEY.format(x=x, done=f"{x}.completed_at", sent=f"{x}.sent_at", status=f"{x}.status", backend=f"{x}.backend",
+                           retried="0")
+    cost, est = f"{x}.cost_usd", f"{x}.estimated_cost_usd"
+    images = images or f"(SELECT count(*) FROM images WHERE task_id = {x}.id)"
+    task = (f"SELECT {task_key}, {sign}, {sign} * {images}, "
+            f"{sign} * {_E10.format(v=cost)}, {sign} * (CASE WHEN {cost} IS NOT NULL THEN {_E10.format(v=est)} ELSE 0 END), "
+            f"{sign} * (CASE WHEN {cost} IS NULL THEN {_E10.format(v=est)} ELSE 0 END){task_from}")
+    hj = "json_extract(h.value, '$.{}')"
+    history_key = _KEY.format(x=x, done=hj.format("completed_at"), sent=hj.format("sent_at"), status=hj.format("status"),
+                              backend=hj.format("backend"), retried="1")
+    hcost = hj.format("cost_usd")
+    each = f"json_each(CASE WHEN json_valid({x}.history_json) THEN {x}.history_json END) h"
+    history = (f"SELECT {history_key}, {sign}, 0, {sign} * {_E10.format(v=hcost)}, "
+               f"{sign} * (CASE WHEN {hcost} IS NOT NULL THEN {_E10.format(v=est)} ELSE 0 END), "
+               f"{sign} * (CASE WHEN {hcost} IS NULL THEN {_E10.format(v=est)} ELSE 0 END) "
+               + (f"FROM tasks {x}, {each} WHERE {x}.history_json IS NOT NULL" if task_from else f"FROM {each}"))
+    return f"{task} UNION ALL {history}"
+
+
+def _upsert(select: str) -> str:
+    keys, sums = ", ".join(ROLLUP_KEYS), ", ".join(ROLLUP_SUMS)
+    adds = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_SUMS)
+    return (f"INSERT INTO cost_rollups ({keys}, {sums}) SELECT * FROM ({select}) WHERE true "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {adds};")
+
+
+def _image_count(task_id: str, sign: str) -> str:
+    """What an image of task `task_id` adds to (or takes from) its task's rollup row."""
+    key = _KEY.format(x="t", done="t.completed_at", sent="t.sent_at", status="t.status", backend="t.backend", retried="0")
+    return _upsert(f"SELECT {key}, 0, {sign}, 0, 0, 0 FROM tasks t WHERE t.id = {task_id}")
+
+
+def _first_task(x: str, when: str = "1") -> str:
+    """Task `x` left its setting (`when`): if it was the setting's first task, the first is not
+    known any more (NULL): readers find it among the tasks (FIRST_TASK_SQL). Finding it here
+    would scan the experiment's tasks once per task when a whole experiment is deleted."""
+    return (f"UPDATE cost_settings SET first_task_id = NULL WHERE experiment_id = ifnull({x}.experiment_id, -1) "
+            f"AND setting = ({_SETTING.format(x=x)}) AND first_task_id = {x}.id AND ({when});")
+
+
+def _setting_seen(x: str, when: str = "1") -> str:
+    # a setting whose first task is not known stays so (an older task of it may still be there)
+    return (f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) SELECT ifnull({x}.experiment_id, -1), "
+            f"{_SETTING.format(x=x)}, {x}.id WHERE ({when}) ON CONFLICT (experiment_id, setting) DO UPDATE SET "
+            "first_task_id = CASE WHEN first_task_id IS NULL THEN NULL ELSE min(first_task_id, excluded.first_task_id) END;")
+
+
+# the first task of a setting of `cost_settings s`, where the rollups no longer know it
+FIRST_TASK_SQL = ("coalesce(s.first_task_id, (SELECT min(t.id) FROM tasks t WHERE t.experiment_id IS nullif(s.experiment_id, -1) "
+                  f"AND ({_SETTING.format(x='t')}) = s.setting))")
+
+
+# Images per (experiment, model, recorded per-image price, the API's cost of the image), what
+# Costs.price_changes() compares; money in 1e-10 USD units, -1 for none.
+_PRICED = ("estimated_cost_usd", "price_usd", "number_results", "model", "experiment_id")
+
+
+def _image_prices(t: str, i: str, sign: str, images_from: str = "") -> str:
+    """Upsert of what the images `i` of task `t` add to (sign '1') or take from ('-1') cost_image_prices."""
+    key = (f"ifnull({t}.experiment_id, -1), ifnull({t}.model, ''), {_UNITS.format(v=_PRICE.format(t=t))}, "
+           f"{_UNITS.format(v=f'{i}.cost_usd')}")
+    select = f"SELECT {key}, {sign} * count(*) {images_from} GROUP BY 1, 2, 3, 4" if images_from else f"SELECT {key}, {sign}"
+    return (f"INSERT INTO cost_image_prices (experiment_id, model, price_e10, cost_e10, images) SELECT * FROM ({select}) "
+            "WHERE true ON CONFLICT (experiment_id, model, price_e10, cost_e10) DO UPDATE SET images = images + excluded.images;")
+
+
+_ROLLED = ("experiment_id", "cell_json", "completed_at", "sent_at", "created_at", "model", "width", "height", "status",
+           "backend", "cost_usd", "estimated_cost_usd", "price_usd", "number_results", "history_json")
+
+
+def fill_cost_rollups(db: sqlite_utils.Database) -> None:
+    """Sum every task of the log into the (empty) rollup tables: what m013 does for a log that
+    has tasks already, and what the tests compare the trigger-kept rollups with."""
+    names, sums_of = ", ".join(ROLLUP_KEYS), ", ".join(f"sum({c})" for c in ROLLUP_SUMS)
+    every = _rollup_rows("t", "1", images="ifnull(i.n, 0)", task_from=(
+        " FROM tasks t LEFT JOIN (SELECT task_id, count(*) AS n FROM images GROUP BY task_id) i ON i.task_id = t.id"))
+    db.execute(f"INSERT INTO cost_rollups ({names}, {', '.join(ROLLUP_SUMS)}) SELECT {names}, {sums_of} FROM "
+               f"(SELECT 1 AS {', 1 AS '.join(ROLLUP_KEYS + ROLLUP_SUMS)} WHERE 0 UNION ALL {every}) GROUP BY {names}")
+    db.execute(f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) SELECT ifnull(t.experiment_id, -1), "
+               f"{_SETTING.format(x='t')}, min(t.id) FROM tasks t GROUP BY 1, 2")
+    db.execute(_image_prices("t", "i", "1", "FROM images i JOIN tasks t ON t.id = i.task_id"))
+
+
+@migration
+def m013_cost_rollups(db: sqlite_utils.Database) -> None:
+    # A million-task log summed in under 2 s (issue 13): `cost_rollups` holds the spend and counts
+    # of the tasks per everything a cost summary groups by (experiment, setting = cell minus its
+    # repeat, day, model, size, status, backend; retried = an earlier failed attempt from
+    # history_json), kept exact by triggers on every insert, update and delete of a task or an
+    # image, so a summary reads some thousands of rollup rows instead of every task.
+    # `cost_settings` keeps each setting's first task id (the order by("setting") lists them in).
+    # Both are filled here for the tasks already logged.
+    keys = ", ".join(f"{c} {'INTEGER' if c in ('experiment_id', 'width', 'height', 'retried', 'price_e10') else 'TEXT'} NOT NULL"
+                     for c in ROLLUP_KEYS)
+    sums = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in ROLLUP_SUMS)
+    db.execute(f"CREATE TABLE cost_rollups ({keys}, {sums}, PRIMARY KEY ({', '.join(ROLLUP_KEYS)}))")
+    db.execute("CREATE TABLE cost_image_prices (experiment_id INTEGER NOT NULL, model TEXT NOT NULL, price_e10 INTEGER NOT NULL, "
+               "cost_e10 INTEGER NOT NULL, images INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (experiment_id, model, price_e10, cost_e10))")
+    # the first and last request at each recorded price (price_changes), found by a seek each
+    db.execute(f"CREATE INDEX idx_tasks_price_times ON tasks (model, {_PRICE.replace('{t}.', '')}, "
+               "coalesce(completed_at, sent_at, created_at)) WHERE status != 'pending'")
+    db.execute("CREATE TABLE cost_settings (experiment_id INTEGER NOT NULL, setting TEXT NOT NULL, first_task_id INTEGER, "
+               "PRIMARY KEY (experiment_id, setting))")
+    fill_cost_rollups(db)
+    changed = " OR ".join(f"old.[{c}] IS NOT new.[{c}]" for c in _ROLLED)
+    moved = "old.experiment_id IS NOT new.experiment_id OR old.cell_json IS NOT new.cell_json"  # left its setting
+    statements = [
+        f"CREATE TRIGGER cost_rollups_task_insert AFTER INSERT ON tasks BEGIN {_upsert(_rollup_rows('new', '1'))} "
+        f"{_setting_seen('new')} END",
+        f"CREATE TRIGGER cost_rollups_task_delete AFTER DELETE ON tasks BEGIN {_upsert(_rollup_rows('old', '-1'))} "
+        f"{_first_task('old')} END",
+        f"CREATE TRIGGER cost_rollups_task_update AFTER UPDATE OF {', '.join(f'[{c}]' for c in _ROLLED)} ON tasks "
+        f"WHEN {changed} BEGIN {_upsert(_rollup_rows('old', '-1'))} {_upsert(_rollup_rows('new', '1'))} "
+        f"{_setting_seen('new', 'new.id IS NOT old.id OR ' + moved)} {_first_task('old', 'new.id IS NOT old.id OR ' + moved)} END",
+        f"CREATE TRIGGER cost_rollups_image_insert AFTER INSERT ON images BEGIN {_image_count('new.task_id', '1')} "
+        f"{_image_prices('t', 'new', '1', 'FROM tasks t WHERE t.id = new.task_id')} END",
+        f"CREATE TRIGGER cost_rollups_image_delete AFTER DELETE ON images BEGIN {_image_count('old.task_id', '-1')} "
+        f"{_image_prices('t', 'old', '-1', 'FROM tasks t WHERE t.id = old.task_id')} END",
+        f"CREATE TRIGGER cost_rollups_image_update AFTER UPDATE OF task_id, cost_usd ON images WHEN old.task_id IS NOT new.task_id "
+        f"OR old.cost_usd IS NOT new.cost_usd BEGIN {_image_count('old.task_id', '-1')} {_image_count('new.task_id', '1')} "
+        f"{_image_prices('t', 'old', '-1', 'FROM tasks t WHERE t.id = old.task_id')} "
+        f"{_image_prices('t', 'new', '1', 'FROM tasks t WHERE t.id = new.task_id')} END",
+        f"CREATE TRIGGER cost_image_prices_task_insert AFTER INSERT ON tasks BEGIN "
+        f"{_image_prices('new', 'i', '1', 'FROM images i WHERE i.task_id = new.id')} END",
+        f"CREATE TRIGGER cost_image_prices_task_delete AFTER DELETE ON tasks BEGIN "
+        f"{_image_prices('old', 'i', '-1', 'FROM images i WHERE i.task_id = old.id')} END",
+        f"CREATE TRIGGER cost_image_prices_task_update AFTER UPDATE OF {', '.join(_PRICED)} ON tasks WHEN "
+        + " OR ".join(f"old.[{c}] IS NOT new.[{c}]" for c in _PRICED)
+        + f" BEGIN {_image_prices('old', 'i', '-1', 'FROM images i WHERE i.task_id = old.id')} "
+        f"{_image_prices('new', 'i', '1', 'FROM images i WHERE i.task_id = new.id')} END",
+    ]
+    for sql in statements:
+        db.execute(sql)
 
 
 def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:

@@ -1,0 +1,148 @@
+"""The cost rollups (migration m013_cost_rollups) stay exact: after inserts, sends, completions,
+retries (history_json), recoveries of requests in doubt, deletes, experiment deletion and bundle
+imports, the trigger-kept rollups equal the rollups summed afresh from the tasks, and every summary
+read from them equals the same summary summed over the tasks themselves."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qwenlab import Lab
+from qwenlab.costs.frames import Costs
+from qwenlab.costs.query import CostQuery
+from qwenlab.store.log import SPENT_SQL, Log
+from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, fill_cost_rollups
+from tests.support.labkit import run_sweep
+
+KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backend", "setting", "promptExtend",
+        ["experiment", "day"], ["experiment", "status", "backend"]]
+
+
+def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], ...]:
+    keys = ", ".join(ROLLUP_KEYS)
+    prices = conn.execute("SELECT * FROM cost_image_prices WHERE images != 0 ORDER BY 1, 2, 3, 4").fetchall()
+    rollups = conn.execute(f"SELECT * FROM cost_rollups WHERE tasks != 0 OR images != 0 OR reported_e10 != 0 "
+                           f"OR reported_estimate_e10 != 0 OR unreported_estimate_e10 != 0 ORDER BY {keys}").fetchall()
+    settings = conn.execute(f"SELECT s.experiment_id, s.setting, {FIRST_TASK_SQL} AS first FROM cost_settings s "
+                            "WHERE first IS NOT NULL ORDER BY 1, 2").fetchall()
+    return rollups, settings, prices
+
+
+def assert_exact(log: Log) -> None:
+    """The trigger-kept rollups are the rollups summed afresh, and the summaries agree with a scan."""
+    kept = _rollups(log.db.conn)
+    fresh = sqlite3.connect(":memory:")
+    log.db.conn.backup(fresh)
+    fresh.execute("DELETE FROM cost_rollups")
+    fresh.execute("DELETE FROM cost_settings")
+    fresh.execute("DELETE FROM cost_image_prices")
+
+    class _Db:  # fill_cost_rollups takes a sqlite-utils Database: only execute() is used
+        execute = fresh.execute
+    fill_cost_rollups(_Db())  # type: ignore[arg-type]
+    assert kept == _rollups(fresh)
+    fresh.close()
+    _listing_matches_the_tasks(log)
+    for since in (None, "2020-01-01"):
+        costs = Costs(log, since=since)
+        for key in KEYS:
+            if key == "promptExtend" and "promptExtend" not in costs.axes():
+                continue
+            fast = costs.by(key)
+            slow = _scanned(costs, lambda c, key=key: c.by(key))
+            pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=0, atol=1e-9)
+        pd.testing.assert_frame_equal(costs.budget(), _scanned(costs, lambda c: c.budget()))
+        pd.testing.assert_frame_equal(costs.estimate_vs_actual(), _scanned(costs, lambda c: c.estimate_vs_actual()))
+        assert costs.totals() == _scanned(costs, lambda c: c.totals())
+    prices = Costs(log).price_changes()
+    pd.testing.assert_frame_equal(prices, _scanned(Costs(log), lambda c: c.price_changes()), check_dtype=False)
+
+
+def _listing_matches_the_tasks(log: Log) -> None:
+    """`qwenlab logs` (experiments_frame, from the rollups) against the same sums over the tasks."""
+    listed = log.experiments_frame(archived=True).set_index("name")
+    scanned = {r["name"]: r for r in log.rows(
+        f"SELECT e.name, count(*) AS cells, total(t.status = 'done') AS done, total(t.status = 'failed') AS failed, "
+        f"total(t.status = 'pending') AS pending, total(t.status = 'sent') AS sent, round({SPENT_SQL}, 6) AS usd, "
+        "group_concat(DISTINCT CASE WHEN t.status != 'pending' THEN coalesce(t.backend, 'unknown') END) AS backend "
+        "FROM tasks t JOIN experiments e ON e.id = t.experiment_id WHERE e.deleted_at IS NULL GROUP BY e.id")}
+    for name, row in listed.iterrows():
+        want = scanned.get(name)
+        if want is None:
+            assert row["cells"] == 0
+            continue
+        assert [row[c] for c in ("cells", "done", "failed", "pending", "sent")] == \
+            [want[c] for c in ("cells", "done", "failed", "pending", "sent")]
+        assert row["cost_usd"] == pytest.approx(want["usd"], abs=1e-9)
+        assert row["backend"] == (want["backend"] if "," not in (want["backend"] or ",") else "mixed") or \
+            (want["backend"] is None and row["backend"] == "")
+
+
+def _scanned(costs: Costs, summary):  # the same summary summed over every task (no rollups)
+    original = CostQuery._rollups_answer
+    CostQuery._rollups_answer = lambda self, keys: False  # type: ignore[method-assign]
+    try:
+        return summary(costs)
+    finally:
+        CostQuery._rollups_answer = original  # type: ignore[method-assign]
+
+
+def test_the_rollups_are_read_and_exact_after_a_sweep_with_a_failure(emulator, data_dir: Path) -> None:
+    run_sweep(emulator, data_dir, name="posters", repeats=2)  # 8 cells, one failed
+    log = Log(data_dir / "qwenlab.db")
+    assert log.rows("SELECT sum(tasks) AS n FROM cost_rollups")[0]["n"] == 8
+    assert Costs(log).by("status").loc["failed", "tasks"] == 1
+    assert_exact(log)
+
+
+def test_retries_recoveries_and_deletes_keep_the_rollups_exact(tmp_path: Path) -> None:
+    log = Log(tmp_path / "log.db")
+    exp = log.ensure_experiment("e", model="runware:qwen@image-2", axes_json='{"promptExtend": ["on", "off"]}')
+    cells = [{"task_uuid": f"u{i}", "experiment_id": exp["id"], "cell_key": f"c{i}", "model": "runware:qwen@image-2",
+              "width": 1024, "height": 1024, "estimated_cost_usd": 0.0175, "price_usd": 0.0175, "number_results": 1,
+              "cell_json": f'{{"promptExtend": {"true" if i % 2 else "false"}, "repeat": {i // 2}}}'} for i in range(6)]
+    assert log.add_tasks(cells) == 6
+    assert_exact(log)
+    ids = [t["id"] for t in log.tasks(exp["id"])]
+    for i, task_id in enumerate(ids[:4]):
+        log.mark_sent(task_id, "{}", backend="emulator" if i % 2 else "runware")
+    # done with the API's cost, done with none (estimate), failed with a charge, left in doubt
+    log.complete_task(ids[0], {"status": "done", "cost_usd": 0.0175}, [{"image_uuid": "i0", "path": "a.jpg", "cost_usd": 0.0175}])
+    log.complete_task(ids[1], {"status": "done"}, [{"image_uuid": "i1", "path": "b.jpg"}, {"image_uuid": "i1b", "path": "c.jpg"}])
+    log.complete_task(ids[2], {"status": "failed", "cost_usd": 0.003, "error_code": "x"})
+    assert_exact(log)
+    log.reset_task(ids[2], task_uuid="u2-again", request_json="{}")  # retried: the failed attempt goes to history_json
+    log.mark_sent(ids[2], "{}", backend="runware")
+    log.complete_task(ids[2], {"status": "done", "cost_usd": 0.0181}, [{"image_uuid": "i2", "path": "d.jpg", "cost_usd": 0.0181}])
+    assert_exact(log)
+    log.complete_task(ids[3], {"status": "done", "cost_usd": 0.0175}, [{"image_uuid": "i3", "path": "e.jpg"}])  # recovered
+    with log.transaction() as db:  # a day later, by hand
+        db.execute("UPDATE tasks SET completed_at = '2020-06-01T10:00:00.000+00:00' WHERE id = ?", [ids[0]])
+        db.execute("DELETE FROM images WHERE image_uuid = 'i1b'")
+        db.execute("UPDATE tasks SET price_usd = 0.02 WHERE id = ?", [ids[1]])  # a price corrected
+        db.execute("UPDATE images SET cost_usd = 0.0176 WHERE image_uuid = 'i0'")
+        db.execute("DELETE FROM tasks WHERE id = ?", [ids[5]])
+        db.execute("UPDATE tasks SET cell_json = '{\"promptExtend\": true, \"repeat\": 9}' WHERE id = ?", [ids[4]])
+        # the first task of its setting leaves it: by("setting") still lists that setting where its first task is
+        db.execute("UPDATE tasks SET cell_json = '{\"promptExtend\": null, \"repeat\": 0}' WHERE id = ?", [ids[0]])
+    assert_exact(log)
+    assert Costs(log).totals()["cost_usd"] == pytest.approx(0.0175 + 0.0175 + 0.003 + 0.0181 + 0.0175, abs=1e-12)
+
+
+def test_deleting_and_importing_experiments_keeps_the_rollups_exact(emulator, data_dir: Path, tmp_path: Path) -> None:
+    run_sweep(emulator, data_dir, name="posters", repeats=2)
+    run_sweep(emulator, data_dir, name="noctis", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    bundle = lab.bundle(["posters"], tmp_path / "posters.zip")
+    spent = Costs(lab).totals()["cost_usd"]
+    lab.experiment("noctis").delete(confirm=True, force=True)
+    assert Costs(lab).totals()["cost_usd"] == spent  # a deleted experiment's spend stays
+    assert_exact(lab.log)
+    ben = Lab(tmp_path / "ben", client=lambda: pytest.fail("nothing here may connect"))
+    ben.import_bundle(bundle.path)
+    assert_exact(ben.log)
+    assert Costs(ben).by("experiment").loc["posters", "cost_usd"] == Costs(lab).by("experiment").loc["posters", "cost_usd"]
