@@ -157,8 +157,8 @@ class RapidOCREngine:
 
 class _DetectionInput:
     """The detector's input as RapidOCR prepares it (BGR, (x/255 - 0.5)/0.5, channels first,
-    sides multiples of 32), but with the short side scaled to `side` pixels, down as well as up,
-    and computed in float32 (RapidOCR computes in float64 and converts)."""
+    sides multiples of 32), but with the short side scaled to `side` pixels, down (by area) as
+    well as up, and computed in float32 (RapidOCR computes in float64 and converts)."""
 
     def __init__(self, side: int) -> None:
         self.side = side
@@ -170,7 +170,9 @@ class _DetectionInput:
         h, w = img.shape[:2]
         ratio = self.side / min(h, w)
         size = (max(32, round(w * ratio / 32) * 32), max(32, round(h * ratio / 32) * 32))
-        x = cv2.resize(img, size).astype(np.float32)
+        # shrinking: INTER_AREA averages the pixels it merges (linear would alias thin strokes);
+        # enlarging: linear, as RapidOCR does
+        x = cv2.resize(img, size, interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR).astype(np.float32)
         x *= 2 / 255
         x -= 1.0
         return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis])
