@@ -4,7 +4,8 @@ Prints figures; asserts nothing.
 1. an experiment against qwenlab's emulator on loopback (a temporary data folder): images scored
    per second by `score_experiment`, first pass (OCR) and cached (nothing read again), and how
    often the score's verdict per string matches what the emulator drew (its misspellings are
-   known, see `qwenlab.emulator.typography`);
+   known, see `qwenlab.emulator.typography`); for RapidOCR, where its time goes (detection,
+   recognition: CPU per image, `stage_times`), now and as it was;
 2. specimens (`qwenlab.typography.specimens`): images of known text in several fonts, sizes and
    colours on busy backgrounds, a third of the strings misspelled: agreement of the score with
    the truth per string, word and image, and images read per second.
@@ -18,14 +19,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..lab import Lab
 from ..sweeps.sweep import Sweep
-from ..typography.engines import OCREngine, RapidOCREngine, get_engine
+from ..typography.engines import OCREngine, RapidOCREngine, get_engine, load_image
 from ..typography.scores import score_experiment
 from ..typography.specimens import Agreement, agreement, emulated_truth, specimens
 
-__all__ = ["main", "bench_experiment", "bench_specimens", "before_engine"]
+__all__ = ["main", "bench_experiment", "bench_specimens", "before_engine", "stage_times"]
 
 PROMPT = ("A luxury fragrance poster for a brand named 'LUNE NOIRE', beneath it in smaller text "
           "'Midnight Bloom Eau de Parfum', and a small seal reading 'EST. 1928'")
@@ -57,6 +61,8 @@ def bench_experiment(n_images: int, size: str, engine: "str | OCREngine", before
                 t0 = time.perf_counter()
                 df = score_experiment(exp, engine, progress=False, force=True)
                 first = min(first, time.perf_counter() - t0)
+            stages = {label: stage_times(eng, list(exp.images["path"])[:8])
+                      for label, eng in (("now", engine), ("before", before)) if isinstance(eng, RapidOCREngine)}
             t0 = time.perf_counter()
             again = score_experiment(exp, engine, progress=False)
             cached = time.perf_counter() - t0
@@ -69,11 +75,44 @@ def bench_experiment(n_images: int, size: str, engine: "str | OCREngine", before
                     right = drawn.get(expected) == expected
                     misspelled += not right
                     agree += (expected not in row.missing) == right
-            return {"images": images, "first_s": first, "before_s": before_s, "cached_s": cached,
+            return {"stages": stages, "images": images, "first_s": first, "before_s": before_s, "cached_s": cached,
                     "read_again": again.attrs["run"].read, "strings": total, "agree": agree, "misspelled": misspelled,
                     "word_accuracy": float(df["word_accuracy"].mean())}
         finally:
             lab.close()
+
+
+def stage_times(engine: RapidOCREngine, images: list[Any]) -> dict[str, float]:
+    """Where RapidOCR spends its time: CPU milliseconds per image (the process's clock, all its
+    threads: other work on the machine does not count, onnxruntime's own threads do) in detection
+    (input, network, boxes), recognition (the crops' input and network) and in all, for one of
+    `engine`'s recognisers reading `images` one after another."""
+    ocr = engine._take()
+    spent = {"detection": 0.0, "recognition": 0.0, "all": 0.0}
+    try:
+        detect, recognise = ocr.auto_text_det, ocr.text_rec
+
+        def timed(stage: str, step: Any) -> Any:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                t0 = time.process_time()
+                try:
+                    return step(*args, **kwargs)
+                finally:
+                    spent[stage] += time.process_time() - t0
+            return run
+
+        ocr.auto_text_det, ocr.text_rec = timed("detection", detect), timed("recognition", recognise)
+        arrays = [np.asarray(load_image(image))[:, :, ::-1].copy() for image in images]  # BGR, as RapidOCR reads
+        ocr(arrays[0])  # a first call warms onnxruntime up
+        spent.update(dict.fromkeys(spent, 0.0))
+        for array in arrays:
+            t0 = time.process_time()
+            ocr(array)
+            spent["all"] += time.process_time() - t0
+    finally:
+        ocr.auto_text_det, ocr.text_rec = detect, recognise
+        engine._free.put(ocr)
+    return {stage: 1000 * seconds / len(images) for stage, seconds in spent.items()}
 
 
 def bench_specimens(n: int, engine: "str | OCREngine") -> Agreement:
@@ -83,9 +122,10 @@ def bench_specimens(n: int, engine: "str | OCREngine") -> Agreement:
 
 def before_engine(engine: "OCREngine") -> "OCREngine | None":
     """The engine as qwenlab ran it before issue 13, for the same-run comparison: RapidOCR with
-    its own defaults (one recogniser on every core, the angle classifier on); None for others."""
+    its own defaults (one recogniser on every core, the angle classifier on, the detector's
+    scaling, lines recognised six at a time); None for others."""
     if isinstance(engine, RapidOCREngine):
-        return RapidOCREngine(workers=1, use_cls=True)
+        return RapidOCREngine(workers=1, use_cls=True, detect_side=None, rec_batch_num=6)
     return None
 
 
@@ -106,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     if before is not None:
         print(f"  the same images as before (RapidOCR's defaults): {f['before_s']:.2f} s = "
               f"{f['images'] / f['before_s']:.2f} images/s; now {f['before_s'] / f['first_s']:.2f}x faster (target 2x)")
+    for label, ms in f["stages"].items():
+        print(f"  where the time goes ({label}, CPU ms per image, one recogniser): detection {ms['detection']:.0f}, "
+              f"recognition {ms['recognition']:.0f}, all {ms['all']:.0f}")
     print(f"  cached pass (nothing read again, {f['read_again']} read): {f['cached_s'] * 1000:.1f} ms = "
           f"{f['images'] / f['cached_s']:.0f} images/s")
     print(f"  score agrees with what the emulator drew on {f['agree']}/{f['strings']} strings "

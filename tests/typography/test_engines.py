@@ -91,6 +91,46 @@ def test_rapidocr_reads_a_plain_poster(rapidocr, tmp_path):
     assert get_engine("auto") is rapidocr                        # preferred when installed
 
 
+def test_rapidocr_detects_a_large_image_smaller_and_gives_boxes_on_the_full_image(rapidocr):
+    img = Image.new("RGB", (1024, 1024), (245, 240, 230))
+    draw = ImageDraw.Draw(img)
+    draw.text((600, 80), "LUNE NOIRE", font=ImageFont.load_default(size=56), fill=(20, 20, 20))
+    draw.text((120, 900), "EST. 1928", font=ImageFont.load_default(size=32), fill=(20, 20, 20))
+    seen = []
+    ocr = rapidocr._take()  # one of its recognisers: record what its detector is given
+    infer = ocr.text_det.infer
+    ocr.text_det.infer = lambda x: seen.append(x.shape) or infer(x)
+    try:
+        reading = rapidocr.read(img)
+    finally:
+        ocr.text_det.infer = infer
+        rapidocr._free.put(ocr)
+    if seen:  # the engine may have used another of its recognisers
+        assert seen == [(1, 3, 736, 736)]  # the short side brought down to detect_side
+    assert [l.text.replace(" ", "") for l in reading.lines] == ["LUNENOIRE", "EST.1928"]
+    (l1, t1, r1, _), (l2, t2, _, b2) = (line.bounds for line in reading.lines)
+    assert 590 < l1 < 610 and 70 < t1 < 95 and r1 > 880      # where each line was drawn, in the
+    assert 110 < l2 < 130 and 890 < t2 < 910 and b2 < 950     # image's own pixels
+
+
+def test_the_detector_input_is_rapidocrs_own_where_rapidocr_would_scale(rapidocr):
+    import numpy as np
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+    img = np.asarray(poster(["GRAND OPENING"]).resize((640, 480)))[:, :, ::-1].copy()
+    ours = engines._DetectionInput(736)(img)
+    theirs = DetPreProcess(736, "min")(img)
+    assert ours.shape == theirs.shape == (1, 3, 736, 992) and ours.dtype == np.float32
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert engines._DetectionInput(736)(np.zeros((1024, 1536, 3), np.uint8)).shape == (1, 3, 736, 1088)
+
+
+@pytest.mark.parametrize("side", [0, 16, 736.5, True, "736"])
+def test_a_bad_detect_side_is_refused_before_any_model_loads(side):
+    with pytest.raises(ValueError, match="detect_side must be a whole number of pixels >= 32"):
+        engines.RapidOCREngine(detect_side=side)
+
+
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
 def test_tesseract_reads_a_plain_poster():
     reading = get_engine("tesseract").read(poster(["GRAND OPENING", "Fresh Bakery 1928"]))

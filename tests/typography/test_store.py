@@ -4,6 +4,7 @@ recomputed without OCR when the expected text changes, failures retried."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -142,9 +143,9 @@ def test_experiment_score_text_and_the_lab_by_name(exp, monkeypatch, data_dir):
 class SlowParallelEngine(FakeEngine):
     """A FakeEngine that says it reads `workers` images at once, and records how many it did."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, pause: float = 0.05) -> None:
         super().__init__(wrong=set())
-        self.workers, self.now, self.most = workers, 0, 0
+        self.workers, self.now, self.most, self.pause = workers, 0, 0, pause
         import threading
 
         self._lock = threading.Lock()
@@ -155,7 +156,7 @@ class SlowParallelEngine(FakeEngine):
         with self._lock:
             self.now += 1
             self.most = max(self.most, self.now)
-        time.sleep(0.05)
+        time.sleep(self.pause)
         try:
             return super().read(image)
         finally:
@@ -170,3 +171,14 @@ def test_an_engine_with_workers_reads_that_many_images_at_once_and_every_one_is_
     assert df.attrs["run"].read == 4 and df["correct"].tolist() == [True, True, True, True]
     assert sorted(engine.reads) == sorted(exp.images["path"])
     assert score_experiment(exp, engine, progress=False).attrs["run"].read == 0  # all stored: none read again
+
+
+def test_a_first_pass_shows_how_long_is_left(exp, capsys):
+    engine = SlowParallelEngine(workers=1, pause=0.5)
+    score_experiment(exp, engine)  # progress on, as in a notebook or terminal
+    err = capsys.readouterr().err
+    # while images are still being read the bar says how many, how fast and how long is left
+    # ("1/4 [00:00<00:01, 1.99image/s]"), not only the time so far
+    etas = re.findall(r"reading text: .*? [123]/4 \[\d\d:\d\d<(\d\d:\d\d), +[\d.]+(?:s/)?image", err)
+    assert etas and etas[0] != "00:00", err
+    assert "4/4" in err and "<?" not in err.split("1/4")[1]
