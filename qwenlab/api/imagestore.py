@@ -153,15 +153,20 @@ class ImageStore:
                 with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
                     fmt, (width, height) = img.format, img.size
                     self._check_header(fmt, width, height, expected)
-                    img.verify()
-                # verify() does not decode pixels (a no-op for JPEG): decode to catch truncation.
-                # A JPEG is decoded at 1/8 scale (draft): libjpeg still reads every byte of its
-                # entropy-coded data, so a cut or garbled file fails the same way, at a fifth of
-                # the cost of a full decode
-                with Image.open(io.BytesIO(data), formats=[fmt]) as img:
                     if fmt == "JPEG":
+                        # verify() is a no-op for JPEG, so the image is decoded in this same open:
+                        # at 1/8 scale (draft), where libjpeg still reads every byte of its
+                        # entropy-coded data, so a cut or garbled file fails the same way, at a
+                        # fifth of the cost of a full decode
                         img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
-                    img.load()
+                        img.load()
+                    else:
+                        img.verify()  # PNG: every chunk's CRC
+                if fmt != "JPEG":
+                    # verify() does not decode pixels and leaves the image unusable: decode anew
+                    # to catch truncation
+                    with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                        img.load()
             except ImageError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
