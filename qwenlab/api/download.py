@@ -134,6 +134,8 @@ class Downloader:
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise ImageError(f"image is {declared} bytes, over the {self.max_bytes} byte cap; refused")
+        if declared and declared.isdigit() and resp.headers.get("content-encoding", "identity") == "identity":
+            return resp.read()  # its length is known and under the cap: one read, no chunks to join
         chunks: list[bytes] = []
         total = 0
         for chunk in resp.iter_bytes():
