@@ -22,7 +22,8 @@ import http.client
 import select
 import socket
 import threading
-from typing import Iterator
+from contextlib import contextmanager
+from collections.abc import Iterator
 
 import httpx
 
@@ -53,25 +54,13 @@ class PlainTransport(httpx.BaseTransport):
         conn = self._connection(origin, timeouts.get("connect"), request)
         conn.sock.settimeout(timeouts.get("read"))
         body = request.read()
-        try:
+        with _raising(conn, request, httpx.WriteTimeout, httpx.WriteError):
             conn.putrequest(request.method, url.raw_path.decode("ascii"), skip_host=True, skip_accept_encoding=True)
             for name, value in request.headers.raw:
                 conn.putheader(name, value)
             conn.endheaders(body or None)
-        except TimeoutError as exc:
-            conn.close()
-            raise httpx.WriteTimeout(str(exc) or "write timed out", request=request) from None
-        except OSError as exc:
-            conn.close()
-            raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
-        try:
+        with _raising(conn, request, httpx.ReadTimeout, httpx.RemoteProtocolError):
             resp = conn.getresponse()
-        except TimeoutError as exc:
-            conn.close()
-            raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from None
-        except (http.client.HTTPException, OSError) as exc:
-            conn.close()
-            raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}", request=request) from None
         return httpx.Response(
             resp.status, headers=resp.getheaders(), stream=_Body(self, origin, conn, resp, request),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": resp.reason.encode("latin-1", "replace")},
@@ -95,15 +84,9 @@ class PlainTransport(httpx.BaseTransport):
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._ssl)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        try:
+        with _raising(conn, request, httpx.ConnectTimeout, httpx.ConnectError):
             conn.connect()
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except TimeoutError as exc:
-            conn.close()
-            raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from None
-        except OSError as exc:
-            conn.close()
-            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
         return conn
 
     def _release(self, origin: tuple[str, str, int], conn: http.client.HTTPConnection) -> None:
@@ -120,6 +103,22 @@ class PlainTransport(httpx.BaseTransport):
             self._idle.clear()
         for conn in conns:
             conn.close()
+
+
+@contextmanager
+def _raising(conn: http.client.HTTPConnection, request: httpx.Request, timeout: type[httpx.TimeoutException],
+             failure: type[httpx.TransportError]) -> Iterator[None]:
+    """What `http.client` or the socket raise in the block as httpx's `timeout` or `failure` (the
+    exceptions the client sorts into "never sent", "maybe sent", "no answer in time"), the
+    connection closed."""
+    try:
+        yield
+    except TimeoutError as exc:
+        conn.close()
+        raise timeout(str(exc) or "timed out", request=request) from None
+    except (http.client.HTTPException, OSError) as exc:
+        conn.close()
+        raise failure(f"{type(exc).__name__}: {exc}", request=request) from None
 
 
 def _alive(conn: http.client.HTTPConnection) -> bool:
