@@ -203,13 +203,20 @@ class ImageStore:
         """Check `data` (see `inspect`) and store it by content hash. Identical bytes are written once."""
         info = self.inspect(data, expected_format)
         path = self.path_for(info.sha256, info.format)
-        root = self.root.resolve()
+        root = self._resolved_root(path.parent.parent)
         # the name is hex by construction; this guards the invariant, not user input
         if root not in path.resolve().parents:
             raise ImageError(f"refusing to write outside {root}")
         if not (path.exists() and path.stat().st_size == info.nbytes):
             write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
         return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
+
+    def _resolved_root(self, root: Path) -> Path:
+        """`root` resolved, once per root (each save asks: the folder's path does not change)."""
+        cached = self.__dict__.get("_resolved")
+        if cached is None or cached[0] != root:
+            cached = self._resolved = (root, root.resolve())
+        return cached[1]
 
     def __contains__(self, sha256: object) -> bool:
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
