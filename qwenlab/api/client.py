@@ -44,6 +44,7 @@ from ..errors import (
 from .download import Downloader, ImageFetcher
 from .exchange import Exchange
 from .imagestore import ImageStore
+from .plain import PlainTransport
 from .results import GeneratedImage, TaskResult
 from .retry import PollSchedule, RetryPolicy
 from .taskrun import TaskRun
@@ -124,7 +125,8 @@ class RunwareClient:
         self.polls = PollSchedule(initial=poll_initial, maximum=poll_max, timeout=poll_timeout)
         self.store = ImageStore(images_dir)
         self._http = httpx.Client(
-            transport=transport,
+            # http.client under httpx: a third of the CPU per exchange (see api/plain.py)
+            transport=transport if transport is not None else PlainTransport(max_idle=max_connections),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0), pool=None),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             follow_redirects=False,

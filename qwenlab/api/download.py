@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ..errors import ImageError, redact
+from .direct import Direct
 from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline, normalize_format
 from .results import GeneratedImage
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -64,7 +65,7 @@ class Downloader:
 
     def __init__(self, http: httpx.Client, policy: RetryPolicy, *, max_bytes: int = MAX_IMAGE_BYTES,
                  allow_private: bool = False, resolve: Resolver = resolve_host) -> None:
-        self._http = http
+        self._direct = Direct(http)
         self._policy = policy
         self.max_bytes = max_bytes
         self.allow_private = allow_private
@@ -90,7 +91,7 @@ class Downloader:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 # no headers of the API's (the key above all): only the client's User-Agent goes along
-                with self._http.stream("GET", url, follow_redirects=False) as resp:
+                with self._direct.stream("GET", url) as resp:  # never follows a redirect: checked below
                     if resp.is_redirect:
                         target = urljoin(url, resp.headers.get("location", ""))
                         self._check_redirect(first, target)
@@ -133,6 +134,8 @@ class Downloader:
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise ImageError(f"image is {declared} bytes, over the {self.max_bytes} byte cap; refused")
+        if declared and declared.isdigit() and resp.headers.get("content-encoding", "identity") == "identity":
+            return resp.read()  # its length is known and under the cap: one read, no chunks to join
         chunks: list[bytes] = []
         total = 0
         for chunk in resp.iter_bytes():

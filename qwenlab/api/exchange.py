@@ -24,6 +24,7 @@ from typing import Any, Callable
 import httpx
 
 from ..errors import APIError, QwenlabError, TransportError, api_error_from, redact
+from .direct import Direct
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
@@ -82,14 +83,16 @@ class Exchange:
 
     def __init__(self, http: httpx.Client, url: str, api_key: str, policy: RetryPolicy, *,
                  max_bytes: int = MAX_ANSWER_BYTES) -> None:
-        self._http = http
+        self._direct = Direct(http)
         self.url = url
+        self._target = _parsed(url)  # parsed once, not on every POST
         self.max_bytes = max_bytes
-        self._headers = {
+        # merged with the client's defaults once: every POST sends the same list
+        self._headers = self._direct.headers({
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
             "Accept": "application/json",
-        }
+        })
         self.policy = policy
 
     def __repr__(self) -> str:
@@ -203,10 +206,13 @@ class Exchange:
 
     def _receive(self, body: bytes) -> httpx.Response | None:
         """POST `body` and read the answer, streamed: None when it is longer than `max_bytes`."""
-        with self._http.stream("POST", self.url, content=body, headers=self._headers) as resp:
+        with self._direct.stream("POST", self._target, content=body, headers=self._headers) as resp:
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 return None
+            if declared and declared.isdigit() and resp.headers.get("content-encoding", "identity") == "identity":
+                resp.read()  # its length is known and under the cap: read in place, no second Response
+                return resp
             chunks: list[bytes] = []
             total = 0
             for chunk in resp.iter_bytes():
@@ -256,6 +262,14 @@ def _exhausted(last: QwenlabError, uncertain: bool, attempts: int) -> QwenlabErr
         last.__cause__ = cause
     last.attempts = attempts
     return last
+
+
+def _parsed(url: str) -> httpx.URL | str:
+    """`url` parsed by httpx, or as it is when it does not parse (sending it then says why)."""
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
 
 
 def _shape(resp: httpx.Response) -> str:

@@ -153,15 +153,20 @@ class ImageStore:
                 with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
                     fmt, (width, height) = img.format, img.size
                     self._check_header(fmt, width, height, expected)
-                    img.verify()
-                # verify() does not decode pixels (a no-op for JPEG): decode to catch truncation.
-                # A JPEG is decoded at 1/8 scale (draft): libjpeg still reads every byte of its
-                # entropy-coded data, so a cut or garbled file fails the same way, at a fifth of
-                # the cost of a full decode
-                with Image.open(io.BytesIO(data), formats=[fmt]) as img:
                     if fmt == "JPEG":
+                        # verify() is a no-op for JPEG, so the image is decoded in this same open:
+                        # at 1/8 scale (draft), where libjpeg still reads every byte of its
+                        # entropy-coded data, so a cut or garbled file fails the same way, at a
+                        # fifth of the cost of a full decode
                         img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
-                    img.load()
+                        img.load()
+                    else:
+                        img.verify()  # PNG: every chunk's CRC
+                if fmt != "JPEG":
+                    # verify() does not decode pixels and leaves the image unusable: decode anew
+                    # to catch truncation
+                    with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                        img.load()
             except ImageError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -198,13 +203,20 @@ class ImageStore:
         """Check `data` (see `inspect`) and store it by content hash. Identical bytes are written once."""
         info = self.inspect(data, expected_format)
         path = self.path_for(info.sha256, info.format)
-        root = self.root.resolve()
+        root = self._resolved_root(path.parent.parent)
         # the name is hex by construction; this guards the invariant, not user input
         if root not in path.resolve().parents:
             raise ImageError(f"refusing to write outside {root}")
         if not (path.exists() and path.stat().st_size == info.nbytes):
             write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
         return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
+
+    def _resolved_root(self, root: Path) -> Path:
+        """`root` resolved, once per root (each save asks: the folder's path does not change)."""
+        cached = self.__dict__.get("_resolved")
+        if cached is None or cached[0] != root:
+            cached = self._resolved = (root, root.resolve())
+        return cached[1]
 
     def __contains__(self, sha256: object) -> bool:
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):

@@ -153,8 +153,16 @@ class ModelDescription:
 
     def is_object_prefix(self, path: str) -> bool:
         """True when `path` is an object that holds declared parameters (`providerSettings`)."""
-        prefix = path + "."
-        return any(p.startswith(prefix) for p in self._by_path())
+        return path in self._object_prefixes()
+
+    def _object_prefixes(self) -> frozenset[str]:
+        # every dotted prefix of every declared path, once: requests ask for each of their keys
+        cached = self.__dict__.get("_prefixes_cache")
+        if cached is None:
+            parts = (p.split(".") for p in self._by_path())
+            cached = frozenset(".".join(ps[:i]) for ps in parts for i in range(1, len(ps)))
+            object.__setattr__(self, "_prefixes_cache", cached)
+        return cached
 
     def _by_path(self) -> dict[str, ParameterSpec]:
         cached = self.__dict__.get("_by_path_cache")
