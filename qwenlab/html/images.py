@@ -26,7 +26,7 @@ from typing import Iterable
 from PIL import Image, ImageOps
 
 from ..paths import write_atomic
-from ..store.thumbnails import content_hash, thumbnail_path
+from ..store.thumbnails import content_hash, on_white, thumbnail_path
 
 __all__ = ["webp_thumbnails", "originals_beside", "files_dir", "WEBP_QUALITY"]
 
@@ -67,13 +67,9 @@ def _render_webp(path: Path, size: int) -> bytes:
         img.draft("RGB", (max(1, round(img.width * scale)), max(1, round(img.height * scale))))
         img = ImageOps.exif_transpose(img)
         img.thumbnail((size, size), Image.Resampling.LANCZOS)
-        if img.mode in ("RGBA", "LA", "P"):
-            rgba = img.convert("RGBA")
-            img = Image.new("RGB", rgba.size, "white")
-            img.paste(rgba, mask=rgba.getchannel("A"))
         buf = io.BytesIO()
         # method 0: the fastest encoder; at thumbnail size it costs a few hundred bytes an image
-        img.convert("RGB").save(buf, "WEBP", quality=WEBP_QUALITY, method=0)
+        on_white(img).save(buf, "WEBP", quality=WEBP_QUALITY, method=0)
     return buf.getvalue()
 
 

@@ -39,6 +39,7 @@ from ..errors import ImageError
 from ..paths import data_dir, write_atomic
 
 __all__ = [
+    "on_white",
     "thumbnail",
     "thumbnail_bytes",
     "thumbnail_data_uri",
@@ -225,6 +226,16 @@ def _lock_for(key: str) -> threading.Lock:
         return lock
 
 
+def on_white(img: Image.Image) -> Image.Image:
+    """`img` as RGB, any transparency laid over white (as a page shows it), for JPEG or WebP."""
+    if img.mode in ("RGBA", "LA", "P"):
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
 def _render(path: Path, size: int) -> bytes:
     import io
 
@@ -235,12 +246,7 @@ def _render(path: Path, size: int) -> bytes:
             img.draft("RGB", (size, size))
             img = ImageOps.exif_transpose(img)
             img.thumbnail((size, size), Image.Resampling.LANCZOS)
-            if img.mode in ("RGBA", "LA", "P"):
-                rgba = img.convert("RGBA")
-                img = Image.new("RGB", rgba.size, "white")
-                img.paste(rgba, mask=rgba.getchannel("A"))
-            elif img.mode != "RGB":
-                img = img.convert("RGB")
+            img = on_white(img)
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
             return buf.getvalue()
