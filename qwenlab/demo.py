@@ -163,7 +163,7 @@ class DemoResult:
             f"qwenlab demo: {c['done']}/{c['cells']} cells done, {c['images']} images, ${exp.cost:.2f} "
             f"(emulated: the offline emulator charges the real price, but no money moves)",
             f"  sent this run: {self.sent} cells" + ("" if self.sent else " (everything was already done: nothing sent twice)"),
-            f"  log:    {exp.log.path}    (qwenlab logs {exp.name}  |  datasette {exp.log.path})",
+            f"  log:    {exp.log.path}    (qwenlab logs {exp.name}  |  qwenlab datasette: the log in Datasette with thumbnails)",
             f"  images: {self.data_dir / 'images'}",
             "  grids:  " + "\n          ".join(str(p) for p in self.grids),
         ]
