@@ -115,7 +115,6 @@ def test_a_judgement_inside_one_experiment_is_that_experiments(lab: Lab) -> None
 
 
 def test_blind_judging_widget_on_a_comparison(lab: Lab) -> None:
-    pytest.importorskip("ipywidgets")
     judging = lab.compare("before", "after").judge("experiment", seed=1)
     assert judging.total_pairs == 2
     judging.choose("a")
@@ -195,7 +194,6 @@ def test_the_images_of_a_comparison_export_with_the_experiment_in_their_names(la
 
 
 def test_the_explorer_and_the_html_report_take_a_comparison(lab: Lab, tmp_path: Path) -> None:
-    pytest.importorskip("ipywidgets")
     from qwenlab.html.report import export_html
 
     cmp = lab.compare("before", "after")
