@@ -8,6 +8,8 @@
     exp.judge("promptExtend", criterion="text correct")   # qwenlab.widgets.judging
     exp.score_text()                              # qwenlab.typography
     exp.export("report.html", full_size=True)     # qwenlab.html.report
+    exp.tag("posters"); exp.export_images("kept/", min_rating=4)   # qwenlab.store.organize, .image_export
+    lab.search("LUMIERE"); lab.bundle(["a", "b"], "ab.zip")        # qwenlab.store.search, .bundle
     lab.costs().by("experiment")                  # qwenlab.costs
     cmp = lab.compare("lumiere-extend", "lumiere-v2")   # the experiment as an axis, read-only
     cmp.grid(rows="experiment", cols="size")      # every view of an Experiment works on it
