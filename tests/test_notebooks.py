@@ -50,6 +50,7 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
     saved = nbformat.writes(nb).encode("utf-8")  # as Jupyter would save it after the run
+    print(f"{path.name}: {len(saved):,} bytes once run (limit {MAX_RUN_BYTES:,})")  # shown with -s: the margin
     if len(saved) > MAX_RUN_BYTES:
         heavy = sorted(((len(nbformat.writes(nbformat.v4.new_notebook(cells=[c]))), i) for i, c in enumerate(nb.cells)),
                        reverse=True)[:3]

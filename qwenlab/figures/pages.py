@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Grid", "GridPage", "DISPLAY_WIDTH", "page_bytes"]
 
 DISPLAY_WIDTH = 1400   # pixels: wide enough for a notebook on a large screen, small enough to stay light
-DISPLAY_QUALITY = 82   # JPEG quality of what a notebook shows
+DISPLAY_QUALITY = 75   # JPEG quality of what a notebook shows (full size: grid[i], grid.save())
 SHOWN_PAGES = 1        # pages a grid's notebook display draws; the others are listed with how to show them
 
 Render = Callable[[], "tuple[Figure, int, int]"]  # draws a page: its figure, the images drawn, the blanks
