@@ -32,11 +32,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..api.client import RunwareClient
-from ..emulator import Emulator
 from ..errors import ExperimentNotFoundError
 from ..lab import Lab
 from ..sweeps.sweep import Sweep
+from .emulated import run_on_emulator
 
 __all__ = ["main", "build_experiment", "bench_explorer"]
 
@@ -51,12 +50,7 @@ def build_experiment(folder: Path, n_images: int = 2000, size: str = "1024x1536"
     repeats = max(1, round(n_images / (2 * len(qualities))))
     sweep = Sweep(prompt=PROMPT, size=size, axes={"outputQuality": qualities, "promptExtend": [True, False]},
                   repeats=repeats)
-    with Emulator() as emu:
-        client = RunwareClient("bench-key", emu.url, images_dir=folder / "images")
-        try:
-            return Lab(folder, client=client).run(sweep, name="bench-explorer", concurrency=8, progress=False)
-        finally:
-            client.close()
+    return run_on_emulator(folder, sweep, "bench-explorer")
 
 
 def _best(fn: Callable[[], Any], runs: int, before: Callable[[], Any] | None = None) -> float:

@@ -32,13 +32,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..api.client import RunwareClient
-from ..emulator import Emulator
 from ..figures.grid import build_grid, load_thumbnails
-from ..lab import Lab
 from ..store import thumbnails
 from ..store.catalog import Catalog
 from ..sweeps.sweep import Sweep
+from .emulated import run_on_emulator
 
 __all__ = ["main", "bench_grid", "bench_scale", "scale_experiment", "TARGETS"]
 
@@ -52,13 +50,7 @@ PROMPTS = [f"A premium beauty poster for the fictional brand LUMIERE, variant {i
 def _experiment(folder: Path) -> Any:
 
     sweep = Sweep(prompt=PROMPTS[0], size=SIZE, axes={"prompt": PROMPTS, "promptExtend": [True, False]}, repeats=4)
-    with Emulator() as emu:
-        client = RunwareClient("bench-key", emu.url, images_dir=folder / "images")
-        try:
-            exp = Lab(folder, client=client).run(sweep, name="bench-grid", concurrency=8, progress=False)
-        finally:
-            client.close()
-    return exp
+    return run_on_emulator(folder, sweep, "bench-grid")
 
 
 def scale_experiment(folder: Path, images: int = 2048, size: str = SIZE) -> Any:
@@ -68,12 +60,7 @@ def scale_experiment(folder: Path, images: int = 2048, size: str = SIZE) -> Any:
     repeats = max(1, round(images / (len(prompts) * 4)))
     sweep = Sweep(prompt=prompts[0], size=size, repeats=repeats, axes={
         "prompt": prompts, "promptExtend": [True, False], "negativePrompt": [None, "blurry text, misspelled words"]})
-    with Emulator() as emu:
-        client = RunwareClient("bench-key", emu.url, images_dir=folder / "images")
-        try:
-            return Lab(folder, client=client).run(sweep, name="bench-grid-scale", concurrency=8, progress=False)
-        finally:
-            client.close()
+    return run_on_emulator(folder, sweep, "bench-grid-scale")
 
 
 def bench_scale(images: int = 2048, size: str = SIZE, folder: Path | None = None) -> dict[str, Any]:

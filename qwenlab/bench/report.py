@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import resource
 import shutil
 import struct
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from ..emulator.synthetic import Scene, render_bytes
 from ..html.report import export_html
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, utc_now
+from .emulated import peak_mb
 
 __all__ = ["build_experiment", "measure_export", "Measure", "TARGET_S", "TARGET_MB", "TARGET_MEMORY_MB", "main"]
 
@@ -137,18 +136,13 @@ def measure_export(experiment: ExperimentRecord, path: str | Path, label: str = 
     start, cpu = time.perf_counter(), time.process_time()
     written = export_html(experiment, path, **options)
     seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
-    return Measure(label, seconds, cpu_s, written.stat().st_size, _peak_mb(), written)
+    return Measure(label, seconds, cpu_s, written.stat().st_size, peak_mb(), written)
 
 
 def _unique(jpeg: bytes, n: int) -> bytes:
     """The same picture with a JPEG comment (COM segment) after its start marker: other bytes, same pixels."""
     text = f"qwenlab bench image {n}".encode()
     return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(text) + 2) + text + jpeg[2:]
-
-
-def _peak_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
-    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def run(n_images: int = 2000, keep: str | Path | None = None, out=print) -> list[Measure]:

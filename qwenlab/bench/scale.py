@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from ..sweeps.sweep import Sweep
 from ..typography.engines import get_engine
 from ..typography.store import ImageToScore, score_images
 from . import costs as costs_bench
+from .emulated import peak_mb
 from .served import served_emulator
 from .sweep import PROMPT, print_throughput, throughput_rows
 from .typography import before_engine
@@ -58,13 +58,8 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
-def _peak_mb() -> int:
-    """Peak resident memory of this process so far, in MB (the commands it runs report their own)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
 def _peak_line(after: str) -> None:
-    _line(f"peak memory after {after}", f"{_peak_mb()} MB", "(target < 1,024 MB)")
+    _line(f"peak memory after {after}", f"{peak_mb()} MB", "(target < 1,024 MB)")
 
 
 def _line(what: str, figure: str, target: str = "") -> None:
@@ -164,6 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n5. a log of {log_tasks:,} tasks (built once, kept under <data>/bench/)", flush=True)
     bench_big_log(log_tasks)
 
-    print(f"\n6. peak memory of this process: {_peak_mb()} MB (target < 1,024 MB); each `qwenlab logs` above "
+    print(f"\n6. peak memory of this process: {peak_mb()} MB (target < 1,024 MB); each `qwenlab logs` above "
           "reports its own")
     return 0

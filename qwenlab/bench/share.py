@@ -24,10 +24,9 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
-from ..api.client import RunwareClient
-from ..emulator import Emulator
 from ..lab import Lab
 from ..sweeps.sweep import Sweep
+from .emulated import run_on_emulator
 
 __all__ = ["main", "bench_share"]
 
@@ -49,13 +48,8 @@ def bench_share(cells: int = 64) -> dict[str, float]:
         root = Path(tmp)
         prompts = [PROMPT.format(i) for i in range(max(1, cells // 2))]
         sweep = Sweep(prompt=prompts[0], size="1024x1536", axes={"prompt": prompts, "promptExtend": [True, False]})
-        with Emulator() as emu:
-            client = RunwareClient("bench-key", emu.url, images_dir=root / "data" / "images")
-            try:
-                lab = Lab(root / "data", client=client)
-                exp = lab.run(sweep, name="bench-share", concurrency=8, progress=False)
-            finally:
-                client.close()
+        exp = run_on_emulator(root / "data", sweep, "bench-share")
+        lab = Lab(root / "data", client=lambda: None)  # bundle and search need no API
         files = [Path(p) for p in exp.images["path"]]
         out: dict[str, float] = {"images": len(files), "mb": sum(f.stat().st_size for f in files) / 1e6}
 
