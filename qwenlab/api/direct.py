@@ -30,22 +30,23 @@ class Direct:
 
     def __init__(self, http: httpx.Client) -> None:
         self._http = http
-        self._headers = list(http.headers.multi_items())
+        # an httpx.Headers is copied as it is by each Request; a list would be normalized again
+        self._headers = httpx.Headers(http.headers)
         self._timeout = http.timeout.as_dict()
 
     def __repr__(self) -> str:
         return f"Direct({self._http!r})"
 
-    def headers(self, extra: dict[str, str]) -> list[tuple[str, str]]:
+    def headers(self, extra: dict[str, str]) -> httpx.Headers:
         """The client's default headers with `extra` in place of any of the same name: build
         them once, pass them to `stream` for every request."""
         merged = httpx.Headers(self._http.headers)
         merged.update(extra)
-        return list(merged.multi_items())
+        return merged
 
     @contextmanager
     def stream(self, method: str, url: str | httpx.URL, *, content: bytes | None = None,
-               headers: list[tuple[str, str]] | None = None) -> Iterator[httpx.Response]:
+               headers: httpx.Headers | None = None) -> Iterator[httpx.Response]:
         """Send one request (`headers`: from `headers()`, else the client's defaults); yield its
         response with the body unread (closed on exit). Raises httpx's exceptions, as
         `httpx.Client.stream` does."""
