@@ -15,7 +15,8 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any, Iterable
 
 from ..errors import ModelDescriptionError, ModelNotFoundError
 from ..paths import data_dir
@@ -295,6 +296,7 @@ def register_model(source: ModelDescription | Mapping[str, Any] | str | os.PathL
         desc = load_model_file(source)
     _ensure_loaded()
     _REGISTRY[desc.id] = desc
+    _generation[0] += 1
     return desc
 
 
@@ -308,6 +310,8 @@ def _user_model_dirs() -> list[Path]:
 # The environment that decided which user folders were scanned; get_model is called for every
 # cell of a sweep, so the folders are looked at again only when that environment changes.
 _SCANNED_FOR: tuple[str, str] | None = None
+# Bumped at every description added or replaced: `lookup` answers from a cache until it changes.
+_generation = [0]
 
 
 def _ensure_loaded() -> None:
@@ -317,6 +321,7 @@ def _ensure_loaded() -> None:
             if entry.name.endswith(".toml"):
                 desc = ModelDescription.from_dict(tomllib.loads(entry.read_text(encoding="utf-8")), origin=f"qwenlab/core/models/{entry.name}")
                 _REGISTRY[desc.id] = desc
+        _generation[0] += 1
     env = (os.environ.get("QWENLAB_MODELS_DIR", ""), os.environ.get("QWENLAB_DATA_DIR", ""))
     if env == _SCANNED_FOR:
         return
@@ -328,7 +333,23 @@ def _ensure_loaded() -> None:
         for file in sorted(folder.glob("*.toml")):
             desc = load_model_file(file)
             _REGISTRY[desc.id] = desc
+            _generation[0] += 1
     _SCANNED_FOR = env  # a file added later is picked up by register_model(path) or a new process
+
+
+def lookup(model_id: str, cached: tuple[int, ModelDescription | None] | None) -> tuple[int, ModelDescription | None]:
+    """(generation, the description of `model_id` or None when unknown), reusing `cached` (an
+    earlier answer) while no description was added or replaced since; an unknown model is looked
+    for afresh (a description may have been put in a user folder meanwhile). For `Request`, which
+    asks for its model's description at every parameter it reads: reading the environment to see
+    whether a user folder appeared cost more than the rest of the lookup."""
+    if cached is not None and cached[1] is not None and cached[0] == _generation[0]:
+        return cached
+    try:
+        desc: ModelDescription | None = get_model(model_id)
+    except ModelNotFoundError:
+        desc = None
+    return _generation[0], desc
 
 
 def get_model(model_id: str) -> ModelDescription:

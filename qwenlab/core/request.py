@@ -17,10 +17,11 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from ..errors import ModelNotFoundError, Problem, ValidationError
-from .model import DEFAULT_MODEL, ModelDescription, get_model
+from ..errors import Problem, ValidationError
+from .model import DEFAULT_MODEL, ModelDescription, get_model, lookup
 from .validation import UUID4, validate_task
 from .validation import flatten_task as _flatten
 from .validation import short_repr as _short
@@ -33,6 +34,14 @@ _SIZE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
 _LEADING = ("taskType", "taskUUID", "model", "positivePrompt", "negativePrompt", "width", "height")
 # Keyword shortcuts that are not parameter names.
 _ALIASES = {"prompt": "positivePrompt", "negative_prompt": "negativePrompt", "prompt_extend": "promptExtend"}
+# Values that cannot change in place: a request shares them instead of copying them (a sweep
+# builds each cell's request several times, and deepcopy of a string is a function call).
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    """`value` itself when it is immutable, else a deep copy (a request never shares a list or dict)."""
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
 def new_task_uuid() -> str:
@@ -58,7 +67,7 @@ class Request:
     `Request.from_json(...)` from a pasted Runware request. A keyword set to None is left out.
     """
 
-    __slots__ = ("_values", "_model_id")
+    __slots__ = ("_values", "_model_id", "_desc")
 
     def __init__(self, model: str = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None, **params: Any) -> None:
         self._model_id = str(model)
@@ -81,11 +90,11 @@ class Request:
             key = _ALIASES.get(key, key)
             spec = desc.spec(key) if desc else None
             if spec is not None:
-                values[spec.path] = copy.deepcopy(value)
+                values[spec.path] = _copy(value)
             elif isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(key):
                 values.update(_flatten(key, value, desc))
             else:
-                values[key] = copy.deepcopy(value)
+                values[key] = _copy(value)
         self._values = _ordered(values)
 
     # -- construction from JSON ------------------------------------------------------------
@@ -121,7 +130,7 @@ class Request:
             if isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(key):
                 values.update(_flatten(key, value, desc))
             else:
-                values[key] = copy.deepcopy(value)
+                values[key] = _copy(value)
         if not values.get("taskUUID"):
             values["taskUUID"] = new_task_uuid()
         self._values = values
@@ -140,7 +149,7 @@ class Request:
     @property
     def values(self) -> dict[str, Any]:
         """A copy of the values as given, keyed by wire path (no defaults filled in)."""
-        return copy.deepcopy(self._values)
+        return {k: _copy(v) for k, v in self._values.items()}
 
     @property
     def task_uuid(self) -> str:
@@ -151,10 +160,10 @@ class Request:
         desc = self._description()
         spec = desc.spec(_ALIASES.get(name, name)) if desc else None
         if spec is None:
-            return copy.deepcopy(self._values.get(name, default))
+            return _copy(self._values.get(name, default))
         for path in spec.paths:
             if path in self._values:
-                return copy.deepcopy(self._values[path])
+                return _copy(self._values[path])
         return spec.default if spec.default is not None else default
 
     def is_set(self, name: str) -> bool:
@@ -236,7 +245,7 @@ class Request:
                 values.update(_flatten(key, value, desc))
             else:
                 # keep the spelling the request already used (e.g. a top-level referenceImages)
-                values[present[0] if present else (spec.path if spec else key)] = copy.deepcopy(value)
+                values[present[0] if present else (spec.path if spec else key)] = _copy(value)
         if not explicit_uuid and (model != self._model_id or _without_uuid(values) != _without_uuid(self._values)):
             values["taskUUID"] = new_task_uuid()  # a changed request is a new task
         new._values = _ordered(values) if not self._pasted_order() else values
@@ -304,10 +313,8 @@ class Request:
         return f"Request({self._model_id!r}, {body})"
 
     def _description(self) -> ModelDescription | None:
-        try:
-            return get_model(self._model_id)
-        except ModelNotFoundError:
-            return None
+        self._desc = lookup(self._model_id, getattr(self, "_desc", None))
+        return self._desc[1]
 
 
 # -- wire shape ------------------------------------------------------------------------------------
@@ -321,7 +328,7 @@ def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(nxt, dict):  # a scalar already sits here: keep both visible
                 nxt = node[part] = {"": nxt}
             node = nxt
-        node[parts[-1]] = copy.deepcopy(value)
+        node[parts[-1]] = _copy(value)
     return out
 
 

@@ -12,7 +12,8 @@ import binascii
 import copy
 import difflib
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ModelNotFoundError, Problem
@@ -212,7 +213,7 @@ def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | N
         if isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(path):
             out.update(flatten_task(path, value, desc))
         else:
-            out[path] = copy.deepcopy(value)
+            out[path] = value if type(value) in (str, int, float, bool, type(None)) else copy.deepcopy(value)
     return out
 
 

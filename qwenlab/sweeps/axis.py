@@ -20,7 +20,8 @@ syntax such as `"1-9 (+2)"` (see `qwenlab.sweeps.ranges.expand_range`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..core.model import get_model
 from ..core.request import Request, parse_size
