@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from ..core.model import get_model
 from ..errors import ModelNotFoundError
 from ..store.log import Log
-from .query import BUILTIN_KEYS, COST_SQL, SUM_COLUMNS, CostQuery
+from .query import BUILTIN_KEYS, SUM_COLUMNS, CostQuery
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -206,10 +206,7 @@ class Costs:
     def timeline(self) -> "pd.DataFrame":
         """Every request that cost something, in time order: at (UTC), experiment, cost_usd,
         cost_source, and cumulative_usd. What the cumulative spend plot draws."""
-        import pandas as pd
-
-        df = self._q.requests([f"({COST_SQL}) > 0"], ["at", "cost", "cost_source"]).rename(columns={"cost": "cost_usd"})
-        df["at"] = pd.to_datetime(df["at"], utc=True, format="ISO8601")
+        df = self._q.spend()
         df["cumulative_usd"] = df["cost_usd"].cumsum().round(6)
         return df[["at", "experiment", "cost_usd", "cost_source", "cumulative_usd"]]
 

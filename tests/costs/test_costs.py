@@ -12,6 +12,7 @@ import uuid
 from importlib import resources
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -351,6 +352,64 @@ def test_timeline_adds_up_to_the_total(known: Log) -> None:
     assert len(tl) == 10  # every request that cost something (t5 and t8 did not)
     assert tl["at"].is_monotonic_increasing
     assert tl["cumulative_usd"].iloc[-1] == pytest.approx(TOTAL)
+
+
+def _spend_by_hand(log: Log) -> list[tuple[str, str, float, str]]:
+    """Every request that cost something, worked out one by one from the task rows and the
+    attempts in their history_json: (at, experiment, cost, cost_source), unordered."""
+    names = {r["id"]: r["name"] for r in log.rows("SELECT id, name FROM experiments")}
+    out = []
+    for t in log.rows("SELECT * FROM tasks"):
+        inherited = {k: t[k] for k in ("experiment_id", "estimated_cost_usd", "created_at")}  # an attempt has its task's
+        for r in [t, *({**h, **inherited} for h in json.loads(t["history_json"] or "[]"))]:
+            if r.get("cost_usd") is not None:
+                cost, source = r["cost_usd"], "emulated" if r.get("backend") == "emulator" else "api"
+            elif r["status"] in ("done", "sent"):
+                cost, source = r["estimated_cost_usd"] or 0.0, "estimate" if r["status"] == "done" else "in_doubt"
+            else:
+                continue
+            if cost > 0:
+                when = r.get("completed_at") or r.get("sent_at") or r["created_at"]
+                out.append((when, names[r["experiment_id"]], cost, source))
+    return out
+
+
+def test_timeline_is_every_request_that_cost_something_in_time_order(known: Log) -> None:
+    """timeline() reads a million requests its own way: it must give the rows, order, types and
+    running totals that requests() and a request-by-request count give, retried attempts and
+    requests of the same time included."""
+    from qwenlab.costs.query import COST_SQL
+
+    alpha, beta = (int(known.experiment(n)["id"]) for n in ("alpha", "beta"))
+    same_time = at("2026-04-05")  # a charged failed attempt (kept in history_json) and two tasks end at once
+    retried = task(known, beta, {"prompt": "a", "repeat": 1}, model=BASE, price=0.030, size=(1024, 1024))
+    send(known, retried, same_time)
+    finish(known, retried, same_time, [], status="failed", task_cost=0.030)
+    known.reset_task(retried, task_uuid=str(uuid.uuid4()), request_json="{}")
+    send(known, retried, at("2026-04-06"))
+    finish(known, retried, at("2026-04-06"), [0.030])
+    for repeat in (2, 3):
+        t = task(known, alpha, {"promptExtend": True, "size": "1024x1536", "repeat": repeat})
+        send(known, t, same_time)
+        finish(known, t, same_time, [0.075])
+    costs = Costs(known)
+    tl = costs.timeline()
+
+    want = costs._q.requests([f"({COST_SQL}) > 0"], ["at", "cost", "cost_source"]).rename(columns={"cost": "cost_usd"})
+    want["at"] = pd.to_datetime(want["at"], utc=True, format="ISO8601")
+    pd.testing.assert_frame_equal(tl.drop(columns="cumulative_usd"), want[["at", "experiment", "cost_usd", "cost_source"]],
+                                  check_exact=True)
+
+    by_hand = sorted(_spend_by_hand(known))
+    assert len(tl) == len(by_hand) == 14 and (tl["at"] == same_time).sum() == 3
+    assert tl["at"].is_monotonic_increasing
+    rows = sorted(zip(tl["at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "+00:00", tl["experiment"], tl["cost_usd"],
+                      tl["cost_source"]))
+    assert rows == [(w, e, pytest.approx(c), s) for w, e, c, s in by_hand]
+    assert list(tl["cumulative_usd"]) == list(tl["cost_usd"].cumsum().round(6))
+    last_of_each_time = tl.groupby("at")["cumulative_usd"].last()  # a running total that any order of a time reaches
+    for when, total in last_of_each_time.items():
+        assert total == pytest.approx(sum(c for w, _, c, _ in by_hand if pd.Timestamp(w) <= when))
 
 
 def test_summary_and_html(known: Log) -> None:
