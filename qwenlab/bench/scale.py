@@ -59,7 +59,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _peak_line(after: str) -> None:
-    _line(f"peak memory after {after}", f"{peak_mb()} MB", "(target < 1,024 MB)")
+    _line(f"peak memory after {after}", f"{peak_mb():.0f} MB", "(target < 1,024 MB)")
 
 
 def _line(what: str, figure: str, target: str = "") -> None:
@@ -75,9 +75,11 @@ def bench_views(folder: Path, exp: Any) -> None:
     lazy, grid = _timed(lambda: exp.grid(rows="promptExtend", cols="negativePrompt", page="outputQuality"))
     _line("grid of every image returned", f"{lazy:.2f} s ({len(grid.figures)} pages)", "(target: returned at once, pages lazy)")
     shutil.rmtree(folder / "thumbs", ignore_errors=True)  # cold: no thumbnail on disk
-    cold, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page))
-    cached, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page))
-    _line("one 64-image page, cold / thumbnails cached", f"{cold:.2f} s / {cached:.2f} s ({cold / cached:.1f}x)")
+    # a grid draws a page only when it is shown or saved: .jpeg() is what a notebook's display asks for
+    cold, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())
+    cached, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())
+    _line("one 64-image page shown, cold / cached", f"{cold:.2f} s / {cached:.2f} s ({cold / cached:.1f}x)",
+          "(target < 2 s / < 1 s)")
     saved, files = _timed(lambda: grid.save(folder / "grid.png"))
     _line("save every page (PNG)", f"{saved:.2f} s ({len(files)} files)")
     export_s, path = _timed(lambda: export_html(exp, folder / "report.html"))
@@ -99,12 +101,13 @@ def bench_typography(exp: Any, n: int) -> None:
         return
     rows = exp.images.head(n)
     items = [ImageToScore(int(r.image_id), exp.id, r.path, ["LUMIERE", "Glow, Refined."]) for r in rows.itertuples()]
-    before = before_engine(engine)
-    if before is not None:
-        then, _ = _timed(lambda: score_images(exp.log, items, before, force=True, progress=False))
     now, run = _timed(lambda: score_images(exp.log, items, engine, force=True, progress=False))
+    # what a user's kernel holds: qwenlab's engine only (the baseline below is the benchmark's own)
+    _peak_line("typography (qwenlab's engine)")
+    before = before_engine(engine)
     figure = f"{len(items) / now:.2f} images/s"
     if before is not None:
+        then, _ = _timed(lambda: score_images(exp.log, items, before, force=True, progress=False))
         figure += f" vs {len(items) / then:.2f} before ({then / now:.2f}x)"
     _line(f"typography first pass ({len(items)} images, {engine.name})", figure, "(target: 2x)")
     _line("  2,000 images at that rate", f"{len(exp.images) / (len(items) / now) / 60:.1f} min, with an ETA on the bar")
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             _peak_line("the views")
             print("\n4. typography", flush=True)
             bench_typography(exp, ocr_n)
-            _peak_line("typography")
+            _peak_line("typography (the baseline engine too)")
         finally:
             client.close()
             lab.close()
@@ -159,6 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n5. a log of {log_tasks:,} tasks (built once, kept under <data>/bench/)", flush=True)
     bench_big_log(log_tasks)
 
-    print(f"\n6. peak memory of this process: {peak_mb()} MB (target < 1,024 MB); each `qwenlab logs` above "
-          "reports its own")
+    print(f"\n6. peak memory of this process: {peak_mb():.0f} MB (target < 1,024 MB), the typography baseline's engine "
+          "included; each `qwenlab logs` above reports its own")
     return 0

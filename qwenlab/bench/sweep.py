@@ -46,10 +46,12 @@ def _sweep(n: int) -> tuple[Sweep, int]:
 
 
 def sdk_tasks(n: int) -> list[dict[str, Any]]:
-    """The same n tasks as `bench_lab` sends, as task dicts for the SDK."""
+    """The same n tasks as `bench_lab` sends (the same outputQuality values, in the same order:
+    a JPEG's size, so the emulator's work and the bytes fetched, follow it), as task dicts for the SDK."""
     w, h = (int(x) for x in SIZE.split("x"))
-    return [{"model": MODEL, "positivePrompt": PROMPT, "width": w, "height": h, "outputQuality": QUALITIES[i % len(QUALITIES)],
-             "providerSettings": {"alibaba": {"promptExtend": False}}, "includeCost": True} for i in range(n)]
+    sweep, _ = _sweep(n)
+    return [{"model": MODEL, "positivePrompt": PROMPT, "width": w, "height": h, "outputQuality": c.request.get("outputQuality"),
+             "providerSettings": {"alibaba": {"promptExtend": False}}, "includeCost": True} for c in sweep.cells()]
 
 
 def _cpu_s() -> float:

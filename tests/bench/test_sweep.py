@@ -26,8 +26,11 @@ def test_both_sides_send_every_task_to_one_served_emulator(capsys: pytest.Captur
     assert "qwenlab vs SDK" in out and "runware-sdk's speed" in out
 
 
-def test_the_sdk_is_sent_the_same_tasks_as_qwenlab() -> None:
-    tasks = sdk_tasks(81)
-    assert {t["model"] for t in tasks} == {"alibaba:qwen-image@2.0-pro"}
-    assert [t["outputQuality"] for t in tasks[:2]] == [20, 21] and tasks[80]["outputQuality"] == 20  # 20..99, the model's range
-    assert all(t["providerSettings"] == {"alibaba": {"promptExtend": False}} for t in tasks)
+@pytest.mark.parametrize("n", [81, 200])
+def test_the_sdk_is_sent_the_same_tasks_as_qwenlab_in_the_same_order(n: int) -> None:
+    from qwenlab.bench.sweep import _sweep
+
+    sweep, cells = _sweep(n)
+    ours = [{k: v for k, v in c.request.to_task().items() if k not in ("taskType", "taskUUID")} | {"includeCost": True}
+            for c in sweep.cells()]
+    assert cells == n and sdk_tasks(n) == ours  # the same parameters, outputQuality (so the JPEG's size) included
