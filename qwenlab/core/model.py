@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Iterable
 
 from ..errors import ModelDescriptionError, ModelNotFoundError

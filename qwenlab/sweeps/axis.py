@@ -19,8 +19,8 @@ syntax such as `"1-9 (+2)"` (see `qwenlab.sweeps.ranges.expand_range`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.model import get_model

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..core.model import DEFAULT_MODEL, get_model
