@@ -73,7 +73,7 @@ def bench_views(folder: Path, exp: Any) -> None:
     shutil.rmtree(folder / "thumbs", ignore_errors=True)
     # a page per outputQuality: promptExtend x negative prompt, the repeats side by side in each cell
     lazy, grid = _timed(lambda: exp.grid(rows="promptExtend", cols="negativePrompt", page="outputQuality"))
-    _line("grid of every image returned", f"{lazy:.2f} s ({len(grid.figures)} pages)", "(target: returned at once, pages lazy)")
+    _line("grid of every image returned", f"{lazy:.2f} s ({len(grid)} pages)", "(target: returned at once, pages lazy)")
     shutil.rmtree(folder / "thumbs", ignore_errors=True)  # cold: no thumbnail on disk
     # a grid draws a page only when it is shown or saved: .jpeg() is what a notebook's display asks for
     cold, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())
