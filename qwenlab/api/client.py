@@ -125,7 +125,7 @@ class RunwareClient:
         self.polls = PollSchedule(initial=poll_initial, maximum=poll_max, timeout=poll_timeout)
         self.store = ImageStore(images_dir)
         self._http = httpx.Client(
-            # http.client under httpx: a third of the CPU per exchange (see api/plain.py)
+            # HTTP/1.1 on the socket under httpx: a fraction of httpcore's CPU per exchange (see api/plain.py)
             transport=transport if transport is not None else PlainTransport(max_idle=max_connections),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0), pool=None),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
