@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from tests.support.browser import CHROMIUM
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C works in the tests however the suite was started. A shell without job control
+    starts a background job (`cmd &`, a CI step run that way) with SIGINT ignored; then
+    `_thread.interrupt_main()` does nothing and every child process inherits the ignoring, so the
+    tests of what Ctrl-C does would fail for a reason outside qwenlab."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
