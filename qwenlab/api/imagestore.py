@@ -27,8 +27,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError
-from .jpeg import jpeg_problem
 from ..paths import images_dir, write_atomic
+from .jpeg import jpeg_problem
 
 __all__ = [
     "ImageStore",

@@ -12,7 +12,6 @@ pasted request goes back on the wire exactly as it was written.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -23,6 +22,7 @@ from typing import Any
 from ..errors import Problem, ValidationError
 from .model import DEFAULT_MODEL, ModelDescription, get_model, lookup
 from .validation import UUID4, validate_task
+from .validation import copy_value as _copy
 from .validation import flatten_task as _flatten
 from .validation import short_repr as _short
 
@@ -34,14 +34,6 @@ _SIZE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
 _LEADING = ("taskType", "taskUUID", "model", "positivePrompt", "negativePrompt", "width", "height")
 # Keyword shortcuts that are not parameter names.
 _ALIASES = {"prompt": "positivePrompt", "negative_prompt": "negativePrompt", "prompt_extend": "promptExtend"}
-# Values that cannot change in place: a request shares them instead of copying them (a sweep
-# builds each cell's request several times, and deepcopy of a string is a function call).
-_IMMUTABLE = (str, int, float, bool, type(None))
-
-
-def _copy(value: Any) -> Any:
-    """`value` itself when it is immutable, else a deep copy (a request never shares a list or dict)."""
-    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
 def new_task_uuid() -> str:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from ..errors import ModelNotFoundError, Problem
 from .model import ModelDescription, ParameterSpec, get_model, list_models
 
-__all__ = ["validate_task", "flatten_task", "is_image_ref", "short_repr", "UUID4"]
+__all__ = ["validate_task", "flatten_task", "copy_value", "is_image_ref", "short_repr", "UUID4"]
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 _ANY_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -204,6 +204,16 @@ def is_image_ref(item: Any) -> bool:
     return len(payload) >= 16
 
 
+# Values that cannot change in place: a request shares them instead of copying them (a sweep
+# builds each cell's request several times, and deepcopy of a string is a function call).
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def copy_value(value: Any) -> Any:
+    """`value` itself when it is immutable, else a deep copy (a request never shares a list or dict)."""
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
 def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | None) -> dict[str, Any]:
     """A nested task as values keyed by wire path; objects that hold declared parameters
     (`providerSettings`, `inputs`, `safety`) are opened, anything else is kept whole."""
@@ -213,7 +223,7 @@ def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | N
         if isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(path):
             out.update(flatten_task(path, value, desc))
         else:
-            out[path] = value if type(value) in (str, int, float, bool, type(None)) else copy.deepcopy(value)
+            out[path] = copy_value(value)
     return out
 
 
