@@ -47,7 +47,7 @@ def jpeg_problem(data: bytes) -> str | None:
             return None
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # standalone markers: no length
             continue
-        if marker == 0xD8 or 0x02 <= marker <= 0xBF:
+        if marker == 0xD8 or marker == 0x00 or 0x02 <= marker <= 0xBF:  # SOI again, a stuffed byte, reserved
             return f"byte {pos - 2} holds 0xFF{marker:02X}, which is not a marker a JPEG may have here: the file is garbled"
         if pos + 2 > size:
             return f"it is cut short inside the 0xFF{marker:02X} segment's header"

@@ -68,6 +68,7 @@ def test_it_refuses_every_garbled_file_the_decode_refused() -> None:
     (b"", "SOI"), (b"\x89PNG\r\n\x1a\n....", "SOI"),
     (b"\xff\xd8\xff\xd9", "before any image data"),
     (b"\xff\xd8\xff\x02\x00\x04ab\xff\xd9", "garbled"),
+    (b"\xff\xd8\xff\x00\x00\x04ab\xff\xd9", "garbled"),
     (b"\xff\xd8\xff\xe0\x00\x40JFIF", "runs past the end"),
 ])
 def test_problems_say_what_is_wrong(data: bytes, words: str) -> None:
