@@ -276,6 +276,13 @@ class Log:
         with self.transaction() as db:
             _update_task(db, task_id, fields)
 
+    def unmark_sent(self, task_id: int) -> None:
+        """Undo `mark_sent` for a task that never left (the run stopped while it waited for its
+        turn): 'pending' again, with no send time and no provenance, as before it was marked."""
+        with self.transaction() as db:
+            _update_task(db, task_id, {"status": "pending", "sent_at": None, "backend": None, "api_host": None,
+                                       "qwenlab_version": None})
+
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         """Finish a task ('done' or 'failed') and insert its images, in one transaction.
         An image already logged (a recovered task) is kept, not duplicated."""

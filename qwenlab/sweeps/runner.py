@@ -385,7 +385,7 @@ class Runner:
             result = self.client.generate(req, sent_before=True, wire=wire)
         except WireClosed:  # the run stopped (Ctrl-C, a fatal error) before this cell's turn: not sent
             if marked:
-                self.log.note_task(task_id, status="pending", sent_at=None)
+                self.log.unmark_sent(task_id)
             return _Outcome("unsent")
         except TransportError as exc:
             if exc.sent is False:  # it never reached the server: a plain failure, retried next run

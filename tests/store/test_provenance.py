@@ -66,6 +66,19 @@ def test_mark_sent_records_where_the_request_goes_and_a_reset_keeps_it_in_histor
     assert row["backend"] is None and json.loads(row["history_json"])[0]["backend"] == "runware"
 
 
+def test_a_task_marked_sent_that_never_left_is_as_before_once_unmarked(tmp_path: Path) -> None:
+    log = Log(tmp_path / "x.db")
+    exp = log.ensure_experiment("e", model="m")
+    log.add_tasks([{"task_uuid": "u1", "experiment_id": exp["id"], "cell_key": "a", "estimated_cost_usd": 0.075,
+                    "request_json": '{"taskUUID": "u1"}'}])
+    (before,) = log.tasks(exp["id"])
+    log.mark_sent(before["id"], before["request_json"], backend="emulator", api_host="127.0.0.1:1", qwenlab_version="9.9")
+    log.unmark_sent(before["id"])
+    after = log.task(before["id"])
+    assert after == before  # pending, no send time, no provenance: by("backend") counts it where it did
+    assert log.task_counts(exp["id"]) == {"pending": 1}
+
+
 # -- the experiment as it shows itself ----------------------------------------------------------------
 @pytest.fixture
 def exp(emulator, data_dir: Path):
