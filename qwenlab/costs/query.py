@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.migrations import FIRST_TASK_SQL
+from ..store.prefetch import Prefetch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -343,11 +344,15 @@ class CostQuery:
             "attempts": "t.attempts", "backend": BACKEND_SQL, "at": AT_SQL,
         }
         wanted = ["experiment_id", *[c for c in (columns or every) if c not in ("experiment", "experiment_id")]]
+        clause, params = self._where(exps, list(where))
+        reads = [(source, [every[c].format(**fill) for c in wanted], clause, params)
+                 for source, fill in (("tasks t", {"images": _IMAGES_SQL, "retried": "0"}),
+                                      (_HISTORY_SOURCE, {"images": "0", "retried": "1"}))]
         frames = []
-        for source, fill in (("tasks t", {"images": _IMAGES_SQL, "retried": "0"}), (_HISTORY_SOURCE, {"images": "0", "retried": "1"})):
-            select = ", ".join(f"{every[c].format(**fill)} AS [{c}]" for c in wanted)
-            clause, params = self._where(exps, list(where))
-            frames.append(self.log.frame(f"SELECT {select} FROM {source}{clause}", params))
+        with self._prefetch(exps, reads):
+            for source, exprs, clause, params in reads:
+                select = ", ".join(f"{e} AS [{c}]" for e, c in zip(exprs, wanted))
+                frames.append(self.log.frame(f"SELECT {select} FROM {source}{clause}", params))
         df = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
         df.insert(0, "experiment", df.pop("experiment_id").map(names))
         if "at" in df.columns:
@@ -386,12 +391,27 @@ class CostQuery:
         sqlite3 module's time goes per value it hands over."""
         where, params = self._where(exps, [f"({COST_SQL}) > 0"])
         # * 1.0: a REAL, as round() would read the value
-        select = f"SELECT coalesce(t.experiment_id, -1) * 8 + ({_SOURCE_CODE_SQL}), {AT_SQL}, ({COST_SQL}) * 1.0"
+        exprs = [f"coalesce(t.experiment_id, -1) * 8 + ({_SOURCE_CODE_SQL})", AT_SQL, f"({COST_SQL}) * 1.0"]
+        # the tasks, then the earlier attempts, as requests() reads them
+        reads = [(source, exprs, where, params) for source in ("tasks t", _HISTORY_SOURCE)]
         out: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
-        for source in ("tasks t", _HISTORY_SOURCE):  # the tasks, then the earlier attempts, as requests() reads them
-            for into, values in zip(out, self.log.columns(f"{select} FROM {source}{where}", params)):
-                into.extend(values)
+        with self._prefetch(exps, reads):
+            for source, _, where, params in reads:
+                for into, values in zip(out, self.log.columns(f"SELECT {', '.join(exprs)} FROM {source}{where}", params)):
+                    into.extend(values)
         return out
+
+    def _prefetch(self, exps: dict[int, _Experiment], reads: Sequence[tuple[str, Sequence[str], str, list[Any]]]) -> Prefetch:
+        """A prefetch of the pages `reads` (source, the expressions read, WHERE clause, its
+        parameters) will touch, one query per source and experiment in the order they read them
+        (the cost index and the tasks go by experiment): `count()` of each expression reads every
+        column the read does, and returns one row."""
+        queries = []
+        for source, exprs, where, params in reads:
+            touch = ", ".join(f"count({e})" for e in exprs)
+            part = f"{where} AND t.experiment_id IS ?" if where else " WHERE t.experiment_id IS ?"
+            queries += [(f"SELECT {touch} FROM {source}{part}", [*params, i]) for i in [None, *sorted(exps)]]
+        return Prefetch(getattr(self.log, "path", None), queries)
 
     def _rounded(self, costs: list[float]) -> "np.ndarray":
         """round(cost, 10) as SQLite computes it (the number requests() gives), asked of SQLite once
