@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import time
 import tomllib
 import uuid
 from importlib import resources
@@ -568,3 +569,32 @@ def test_the_benchmark_runs_and_prints_its_figures(tmp_path: Path, capsys: pytes
     out = capsys.readouterr().out
     assert "every total matches the truth" in out
     assert 'by("experiment")' in out and "no index" in out and "pandas" in out
+    assert "no prefetch" in out and "cold" in out  # each summary also timed with the OS's cache of the log dropped
+
+
+def test_a_big_log_is_prefetched_and_reads_the_same(known: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a log big enough (here: any), timeline(), failed() and tasks() warm their pages from
+    background threads, one query per source (tasks, earlier attempts) and experiment, and give
+    the very frames they give without."""
+    import qwenlab.costs.query as query
+    from qwenlab.store import prefetch
+
+    costs = Costs(known)
+    without = {name: getattr(costs, name)() for name in ("timeline", "failed", "tasks")}
+    made: list[prefetch.Prefetch] = []
+
+    class Recorded(prefetch.Prefetch):
+        def __exit__(self, *exc: object) -> None:
+            # let the queries finish, to count them (a real read does not wait for them)
+            deadline = time.monotonic() + 10
+            while self.completed < len(self.queries) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            super().__exit__(*exc)
+            made.append(self)
+
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 0)
+    monkeypatch.setattr(query, "Prefetch", Recorded)
+    for name, frame in without.items():
+        pd.testing.assert_frame_equal(getattr(costs, name)(), frame)
+    experiments = len(known.rows("SELECT id FROM experiments"))
+    assert [p.completed for p in made] == [2 * (experiments + 1)] * 3  # + the tasks of no experiment
