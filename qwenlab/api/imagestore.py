@@ -122,7 +122,9 @@ class ImageStore:
         if self._root is None:
 
             return images_dir()
-        self._root.mkdir(parents=True, exist_ok=True)
+        if not self.__dict__.get("_made"):  # once: write_atomic makes the folder again if it goes
+            self._root.mkdir(parents=True, exist_ok=True)
+            self._made = True
         return self._root
 
     @property

@@ -55,6 +55,20 @@ def test_good_images_are_saved_by_hash_once(store, fmt, expected, ext):
     assert first.sha256 in store
 
 
+def test_an_image_is_saved_when_its_folder_went_away_meanwhile(store):
+    """The store makes its folders once and not before every image: a folder removed while a
+    sweep runs (a cleanup, a user's rm) must be made again, not lose the paid-for image."""
+    import shutil
+
+    first = store.save(image_bytes(color=(1, 2, 3)), "JPG")
+    shutil.rmtree(store.root)
+    data = image_bytes(color=(200, 100, 0))
+    second = store.save(data, "JPG")
+    assert second.path.read_bytes() == data
+    assert files_under(store.root) == [second.path]
+    assert first.path != second.path
+
+
 def test_wrong_format_is_refused(store):
     with pytest.raises(ImageError, match="PNG but outputFormat asked for JPEG"):
         store.save(image_bytes("PNG"), "JPG")
