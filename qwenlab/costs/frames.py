@@ -128,7 +128,7 @@ class Costs:
         """Every failed request with its error and what the API charged for it (normally 0)."""
         cols = ["experiment", "cell_key", "retried", "task_uuid", "error_code", "error_message", "http_status",
                 "attempts", "cost_usd", "at"]
-        return self._q.requests(["t.status = 'failed'"], cols)
+        return self._q.requests(["t.status = 'failed'"], cols, prefetch=True)  # a few rows, scattered
 
     def estimate_vs_actual(self) -> "pd.DataFrame":
         """Per experiment: what the plan estimated for the requests sent, against what they cost.

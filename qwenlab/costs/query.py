@@ -328,9 +328,13 @@ class CostQuery:
         return out.round(6)
 
     # -- rows -------------------------------------------------------------------------------------
-    def requests(self, where: Sequence[str] = (), columns: Sequence[str] | None = None) -> "pd.DataFrame":
+    def requests(self, where: Sequence[str] = (), columns: Sequence[str] | None = None, *,
+                 prefetch: bool = False) -> "pd.DataFrame":
         """One row per request (tasks and earlier failed attempts), in time order; `where`: extra
-        SQL conditions on `t`, `columns`: only these of the output columns."""
+        SQL conditions on `t`, `columns`: only these of the output columns. `prefetch`: warm the
+        pages from background threads first (`qwenlab.store.prefetch`), for a read of few rows
+        scattered through a big log; a read of every row would only do its work twice (on the
+        1,000,000-task log, `tasks()` 2.6 s faster cold and 0.6 to 1.5 s slower warm)."""
         import pandas as pd
 
         exps = self._experiments()
@@ -349,7 +353,7 @@ class CostQuery:
                  for source, fill in (("tasks t", {"images": _IMAGES_SQL, "retried": "0"}),
                                       (_HISTORY_SOURCE, {"images": "0", "retried": "1"}))]
         frames = []
-        with self._prefetch(exps, reads):
+        with self._prefetch(exps, reads if prefetch else []):
             for source, exprs, clause, params in reads:
                 select = ", ".join(f"{e} AS [{c}]" for e, c in zip(exprs, wanted))
                 frames.append(self.log.frame(f"SELECT {select} FROM {source}{clause}", params))

@@ -14,6 +14,9 @@ reads, restricted to one part of it, such as one experiment) runs on a read-only
 own in one of a few threads, in the order given, so the threads stay ahead of a read that goes the
 same way. The queries return nothing to anyone: a prefetch is a hint, and an error in one (a
 locked or vanished file, an interrupt) is dropped. Leaving the block interrupts those still running.
+
+It pays for a read of part of a big file (an index, rows scattered through the table). A read of
+every row of the table would do its work twice: warm, `Costs.tasks()` took 0.6 to 1.5 s more.
 """
 
 from __future__ import annotations
