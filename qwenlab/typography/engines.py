@@ -27,8 +27,9 @@ import shutil
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Iterator, Protocol, runtime_checkable
 
 from ..errors import OCRUnavailableError, QwenlabError
 from .reading import Reading, TextLine, in_reading_order
@@ -84,13 +85,18 @@ class RapidOCREngine:
       to the widest one, so a short "EST. 1928" batched with "Midnight Bloom Eau de Parfum" cost
       as much as the long line.
 
+    - onnxruntime's memory arena on (`memory_arena=True`): RapidOCR turns it off, so every
+      inference allocates and frees its buffers; with it, 5 to 9% more images a second (512 and
+      1024 px), for about 80 MB more.
+
     `options` go to `rapidocr_onnxruntime.RapidOCR(...)` (e.g. `text_score=0.5`, `use_cls=True`,
     `rec_batch_num=6`)."""
 
     name = "rapidocr"
     package = "rapidocr-onnxruntime"
 
-    def __init__(self, *, workers: int | None = None, detect_side: int | None = 736, **options: Any) -> None:
+    def __init__(self, *, workers: int | None = None, detect_side: int | None = 736, memory_arena: bool = True,
+                 **options: Any) -> None:
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
             raise OCRUnavailableError(
                 "the OCR engine 'rapidocr' needs the package rapidocr-onnxruntime (Python < 3.13): "
@@ -102,13 +108,15 @@ class RapidOCREngine:
             raise ValueError(f"detect_side must be a whole number of pixels >= 32, or None for RapidOCR's own "
                              f"scaling; got {detect_side!r}")
         self.detect_side = detect_side
+        self.memory_arena = memory_arena
         self.options = {"use_cls": False, "intra_op_num_threads": threads, "rec_batch_num": 1, **options}
         self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._made = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"RapidOCREngine(version={self.version!r}, workers={self.workers}, detect_side={self.detect_side})"
+        return (f"RapidOCREngine(version={self.version!r}, workers={self.workers}, detect_side={self.detect_side}"
+                f"{'' if self.memory_arena else ', memory_arena=False'})")
 
     @property
     def version(self) -> str:
@@ -131,7 +139,8 @@ class RapidOCREngine:
             return self._free.get()
         from rapidocr_onnxruntime import RapidOCR
 
-        ocr = RapidOCR(**self.options)
+        with _memory_arena(self.memory_arena):
+            ocr = RapidOCR(**self.options)
         if self.detect_side is not None:
             # RapidOCR asks its detector for a preprocessor per image (by the image's longest
             # side); ours scales the short side to detect_side whatever the size
@@ -153,6 +162,38 @@ class RapidOCREngine:
             points = tuple((float(x), float(y)) for x, y in box)
             lines.append(TextLine(str(text), float(confidence), points))  # type: ignore[arg-type]
         return Reading(self.name, tuple(in_reading_order(lines)), self.version, seconds, img.width, img.height)
+
+
+_ARENA_LOCK = threading.Lock()
+
+
+@contextmanager
+def _memory_arena(on: bool) -> Iterator[None]:
+    """onnxruntime sessions made inside have their CPU memory arena `on` (RapidOCR makes them
+    with it off). RapidOCR builds its session options in one static method and takes no setting
+    for this, so the method is wrapped while the sessions are made; a RapidOCR without it is left
+    as it is."""
+    try:
+        from rapidocr_onnxruntime.utils import infer_engine
+    except ImportError:
+        yield
+        return
+    build = infer_engine.OrtInferSession.__dict__.get("_init_sess_opts")
+    if not on or not isinstance(build, staticmethod):
+        yield
+        return
+
+    def with_arena(config: Any) -> Any:
+        options = build.__func__(config)
+        options.enable_cpu_mem_arena = True
+        return options
+
+    with _ARENA_LOCK:  # two engines made at once must not restore each other's wrapper
+        infer_engine.OrtInferSession._init_sess_opts = staticmethod(with_arena)
+        try:
+            yield
+        finally:
+            infer_engine.OrtInferSession._init_sess_opts = build
 
 
 class _DetectionInput:

@@ -125,6 +125,21 @@ def test_the_detector_input_is_rapidocrs_own_where_rapidocr_would_scale(rapidocr
     assert engines._DetectionInput(736)(np.zeros((1024, 1536, 3), np.uint8)).shape == (1, 3, 736, 1088)
 
 
+def test_the_recognisers_keep_onnxruntimes_memory_arena_on_and_rapidocr_is_left_as_it_was(rapidocr):
+    """RapidOCR turns the arena off (every inference allocating its buffers); qwenlab's engine
+    turns it on for its own sessions only: the switch goes back once they are made."""
+    from rapidocr_onnxruntime.utils import infer_engine
+
+    build = infer_engine.OrtInferSession.__dict__["_init_sess_opts"]
+    with_arena = engines.RapidOCREngine(workers=1)._take()
+    without = engines.RapidOCREngine(workers=1, memory_arena=False)._take()
+    for session in (with_arena.text_det.infer.session, with_arena.text_rec.session.session):
+        assert session.get_session_options().enable_cpu_mem_arena
+    for session in (without.text_det.infer.session, without.text_rec.session.session):
+        assert not session.get_session_options().enable_cpu_mem_arena
+    assert infer_engine.OrtInferSession.__dict__["_init_sess_opts"] is build
+
+
 @pytest.mark.parametrize("side", [0, 16, 736.5, True, "736"])
 def test_a_bad_detect_side_is_refused_before_any_model_loads(side):
     with pytest.raises(ValueError, match="detect_side must be a whole number of pixels >= 32"):
