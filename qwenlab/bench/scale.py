@@ -92,8 +92,9 @@ def bench_views(folder: Path, exp: Any) -> None:
         _line("explorer", f"skipped ({exc})")
 
 
-def bench_typography(exp: Any, n: int) -> None:
-    """Images read per second on `n` of the experiment's images, now and as before (same images)."""
+def bench_typography(exp: Any, n: int, rounds: int = 1) -> None:
+    """Images read per second on `n` of the experiment's images, now and as before (same images),
+    best of `rounds` each, alternating."""
     try:
         engine = get_engine("auto")
     except Exception as exc:  # noqa: BLE001 - no OCR engine here: say so, the rest goes on
@@ -101,14 +102,20 @@ def bench_typography(exp: Any, n: int) -> None:
         return
     rows = exp.images.head(n)
     items = [ImageToScore(int(r.image_id), exp.id, r.path, ["LUMIERE", "Glow, Refined."]) for r in rows.itertuples()]
-    now, run = _timed(lambda: score_images(exp.log, items, engine, force=True, progress=False))
+    def first_pass(eng: Any) -> float:
+        return _timed(lambda: score_images(exp.log, items, eng, force=True, progress=False))[0]
+
+    now = first_pass(engine)
     # what a user's kernel holds: qwenlab's engine only (the baseline below is the benchmark's own)
     _peak_line("typography (qwenlab's engine)")
     before = before_engine(engine)
+    then = first_pass(before) if before is not None else float("nan")
+    for _ in range(rounds - 1):
+        now = min(now, first_pass(engine))
+        then = min(then, first_pass(before)) if before is not None else then
     figure = f"{len(items) / now:.2f} images/s"
     if before is not None:
-        then, _ = _timed(lambda: score_images(exp.log, items, before, force=True, progress=False))
-        figure += f" vs {len(items) / then:.2f} before ({then / now:.2f}x)"
+        figure += f" vs {len(items) / then:.2f} before ({then / now:.2f}x{f', best of {rounds}' if rounds > 1 else ''})"
     _line(f"typography first pass ({len(items)} images, {engine.name})", figure, "(target: 2x)")
     _line("  2,000 images at that rate", f"{len(exp.images) / (len(items) / now) / 60:.1f} min, with an ETA on the bar")
 
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_views(folder, exp)
             _peak_line("the views")
             print("\n4. typography", flush=True)
-            bench_typography(exp, ocr_n)
+            bench_typography(exp, ocr_n, rounds)
             _peak_line("typography (the baseline engine too)")
         finally:
             client.close()
