@@ -86,8 +86,9 @@ class RapidOCREngine:
       as much as the long line.
 
     - onnxruntime's memory arena on (`memory_arena=True`): RapidOCR turns it off, so every
-      inference allocates and frees its buffers; with it, 5 to 9% more images a second (512 and
-      1024 px), for about 80 MB more.
+      inference allocates and frees its buffers; with it, 5 to 10% more images a second (512 and
+      1024 px). The arena keeps what the largest image needed: `trim()`, which `score_images`
+      calls after its pass, gives it back.
 
     `options` go to `rapidocr_onnxruntime.RapidOCR(...)` (e.g. `text_score=0.5`, `use_cls=True`,
     `rec_batch_num=6`)."""
@@ -163,6 +164,25 @@ class RapidOCREngine:
             lines.append(TextLine(str(text), float(confidence), points))  # type: ignore[arg-type]
         return Reading(self.name, tuple(in_reading_order(lines)), self.version, seconds, img.width, img.height)
 
+    def trim(self) -> None:
+        """Give back the memory the idle recognisers keep between reads. onnxruntime's arena
+        holds what the largest image needed: after 48 images of 512 px, the process held 678 MB
+        untrimmed, 300 MB trimmed, and 417 to 460 MB with the arena off (malloc keeps some too).
+        `score_images` calls it when its pass is over; the next read grows the arena again."""
+        idle = []
+        while True:
+            try:
+                idle.append(self._free.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            for ocr in idle:
+                for session in _sessions(ocr):
+                    _shrink_arena(session)
+        finally:
+            for ocr in idle:
+                self._free.put(ocr)
+
 
 _ARENA_LOCK = threading.Lock()
 
@@ -194,6 +214,38 @@ def _memory_arena(on: bool) -> Iterator[None]:
             yield
         finally:
             infer_engine.OrtInferSession._init_sess_opts = build
+
+
+def _sessions(ocr: Any) -> list[Any]:
+    """The onnxruntime sessions of a RapidOCR (detector, recogniser, angle classifier) it has."""
+    found = []
+    for path in (("text_det", "infer", "session"), ("text_rec", "session", "session"), ("text_cls", "infer", "session")):
+        node = ocr
+        for name in path:
+            node = getattr(node, name, None)
+        if node is not None and hasattr(node, "run"):
+            found.append(node)
+    return found
+
+
+def _shrink_arena(session: Any) -> None:
+    """Run `session` once on a small input of zeros, asking onnxruntime to shrink its CPU arena
+    at the end of the run. Best effort: an onnxruntime without the option, or a model that refuses
+    the input, keeps its memory."""
+    import numpy as np
+    import onnxruntime
+
+    try:
+        options = onnxruntime.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        inputs = {}
+        for spec in session.get_inputs():
+            # fixed sides as the model says (the recogniser's height of 48), the free ones 32
+            shape = [d if isinstance(d, int) and d > 0 else (1 if i == 0 else 32) for i, d in enumerate(spec.shape)]
+            inputs[spec.name] = np.zeros(shape, np.float32)
+        session.run(None, inputs, options)
+    except Exception:  # noqa: BLE001 - trimming is an optimisation only
+        pass
 
 
 class _DetectionInput:

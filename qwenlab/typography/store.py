@@ -122,6 +122,8 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+        if to_read and hasattr(eng, "trim"):  # an engine may keep memory between reads: give it back
+            eng.trim()
     run.seconds = time.perf_counter() - started
     return run
 

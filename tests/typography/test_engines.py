@@ -140,6 +140,27 @@ def test_the_recognisers_keep_onnxruntimes_memory_arena_on_and_rapidocr_is_left_
     assert infer_engine.OrtInferSession.__dict__["_init_sess_opts"] is build
 
 
+def test_trim_asks_every_session_to_give_its_arena_back_and_the_engine_reads_on(rapidocr):
+    """After a pass, score_images trims the engine: each idle recogniser's sessions run once on
+    zeros with onnxruntime's arena shrinkage on (what frees the memory), and read as before."""
+    engine = engines.RapidOCREngine(workers=1)
+    before = engine.read(poster(["GRAND OPENING"]))
+    ocr = engine._take()
+    engine._free.put(ocr)
+    asked = []
+    for session in engines._sessions(ocr):
+        run = session.run
+
+        def recorded(outputs, feed, options=None, _run=run):
+            asked.append(options.get_run_config_entry("memory.enable_memory_arena_shrinkage") if options else None)
+            return _run(outputs, feed, options)
+
+        session.run = recorded
+    engine.trim()
+    assert len(asked) >= 2 and set(asked) == {"cpu:0"}  # the detector and the recogniser at least, each run through
+    assert [l.text for l in engine.read(poster(["GRAND OPENING"])).lines] == [l.text for l in before.lines]
+
+
 @pytest.mark.parametrize("side", [0, 16, 736.5, True, "736"])
 def test_a_bad_detect_side_is_refused_before_any_model_loads(side):
     with pytest.raises(ValueError, match="detect_side must be a whole number of pixels >= 32"):

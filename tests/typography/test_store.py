@@ -182,3 +182,22 @@ def test_a_first_pass_shows_how_long_is_left(exp, capsys):
     etas = re.findall(r"reading text: .*? [123]/4 \[\d\d:\d\d<(\d\d:\d\d), +[\d.]+(?:s/)?image", err)
     assert etas and etas[0] != "00:00", err
     assert "4/4" in err and "<?" not in err.split("1/4")[1]
+
+
+def test_scoring_trims_the_engine_once_its_images_are_read(exp):
+    """An engine that keeps memory between reads (RapidOCR's arena) is asked to give it back when
+    a pass that read images is over, not when nothing was read."""
+
+    class Trimmed(FakeEngine):
+        trims = 0
+
+        def trim(self):
+            self.trims += 1
+
+    engine = Trimmed()
+    img = exp.log.images(exp.id)[0]
+    items = [ImageToScore(img["id"], exp.id, str(exp.data_dir / img["path"]), ["LUMIERE"])]
+    score_images(exp.log, items, engine, progress=False)
+    assert (len(engine.reads), engine.trims) == (1, 1)
+    score_images(exp.log, items, engine, progress=False)  # read already: nothing to read, nothing to trim
+    assert (len(engine.reads), engine.trims) == (1, 1)
