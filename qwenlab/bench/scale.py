@@ -95,8 +95,8 @@ def bench_views(folder: Path, exp: Any) -> None:
 
 
 def bench_typography(exp: Any, n: int, rounds: int = 1) -> None:
-    """Images read per second on `n` of the experiment's images, now and as before (same images),
-    best of `rounds` each, alternating."""
+    """Images read per second on `n` of the experiment's images, now and as before (same images,
+    the baseline in a child process), best of `rounds` each, both engines warmed up first."""
     try:
         engine = get_engine("auto")
     except Exception as exc:  # noqa: BLE001 - no OCR engine here: say so, the rest goes on

@@ -184,36 +184,48 @@ class RapidOCREngine:
                 self._free.put(ocr)
 
 
-_ARENA_LOCK = threading.Lock()
+_ARENA = threading.local()  # .on: sessions made by this thread get the arena (see _memory_arena)
+_ARENA_SWITCH_LOCK = threading.Lock()
 
 
 @contextmanager
 def _memory_arena(on: bool) -> Iterator[None]:
-    """onnxruntime sessions made inside have their CPU memory arena `on` (RapidOCR makes them
-    with it off). RapidOCR builds its session options in one static method and takes no setting
-    for this, so the method is wrapped while the sessions are made; a RapidOCR without it is left
-    as it is."""
+    """onnxruntime sessions this thread makes inside have their CPU memory arena `on` (RapidOCR
+    makes them with it off). RapidOCR builds its session options in one static method and takes
+    no setting for this: the method is wrapped once, and the wrapper turns the arena on only for a
+    thread inside this block, so any other RapidOCR in the process is made as RapidOCR makes it,
+    and recognisers are still made in parallel. A RapidOCR without that method is left as it is."""
+    if not on or not _arena_switch_installed():
+        yield
+        return
+    _ARENA.on = True
+    try:
+        yield
+    finally:
+        _ARENA.on = False
+
+
+def _arena_switch_installed() -> bool:
     try:
         from rapidocr_onnxruntime.utils import infer_engine
     except ImportError:
-        yield
-        return
-    build = infer_engine.OrtInferSession.__dict__.get("_init_sess_opts")
-    if not on or not isinstance(build, staticmethod):
-        yield
-        return
+        return False
+    with _ARENA_SWITCH_LOCK:
+        build = infer_engine.OrtInferSession.__dict__.get("_init_sess_opts")
+        if getattr(build, "__func__", None) is not None and getattr(build.__func__, "_qwenlab_arena_switch", False):
+            return True
+        if not isinstance(build, staticmethod):
+            return False
 
-    def with_arena(config: Any) -> Any:
-        options = build.__func__(config)
-        options.enable_cpu_mem_arena = True
-        return options
+        def with_arena_switch(config: Any) -> Any:
+            options = build.__func__(config)
+            if getattr(_ARENA, "on", False):
+                options.enable_cpu_mem_arena = True
+            return options
 
-    with _ARENA_LOCK:  # two engines made at once must not restore each other's wrapper
-        infer_engine.OrtInferSession._init_sess_opts = staticmethod(with_arena)
-        try:
-            yield
-        finally:
-            infer_engine.OrtInferSession._init_sess_opts = build
+        with_arena_switch._qwenlab_arena_switch = True  # type: ignore[attr-defined]
+        infer_engine.OrtInferSession._init_sess_opts = staticmethod(with_arena_switch)
+        return True
 
 
 def _sessions(ocr: Any) -> list[Any]:

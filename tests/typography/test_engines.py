@@ -127,17 +127,23 @@ def test_the_detector_input_is_rapidocrs_own_where_rapidocr_would_scale(rapidocr
 
 def test_the_recognisers_keep_onnxruntimes_memory_arena_on_and_rapidocr_is_left_as_it_was(rapidocr):
     """RapidOCR turns the arena off (every inference allocating its buffers); qwenlab's engine
-    turns it on for its own sessions only: the switch goes back once they are made."""
-    from rapidocr_onnxruntime.utils import infer_engine
+    turns it on for its own sessions only: a RapidOCR made otherwise, even while one of ours is
+    being made in another thread, keeps RapidOCR's setting."""
+    import threading
 
-    build = infer_engine.OrtInferSession.__dict__["_init_sess_opts"]
+    from rapidocr_onnxruntime import RapidOCR
+
     with_arena = engines.RapidOCREngine(workers=1)._take()
     without = engines.RapidOCREngine(workers=1, memory_arena=False)._take()
-    for session in (with_arena.text_det.infer.session, with_arena.text_rec.session.session):
-        assert session.get_session_options().enable_cpu_mem_arena
-    for session in (without.text_det.infer.session, without.text_rec.session.session):
-        assert not session.get_session_options().enable_cpu_mem_arena
-    assert infer_engine.OrtInferSession.__dict__["_init_sess_opts"] is build
+    made: list = []
+    thread = threading.Thread(target=lambda: made.append(engines.RapidOCREngine(workers=1)._take()))
+    thread.start()
+    plain = RapidOCR()  # while the other thread makes one of ours
+    thread.join()
+    for ocr in (with_arena, made[0]):
+        assert all(s.get_session_options().enable_cpu_mem_arena for s in engines._sessions(ocr))
+    for ocr in (without, plain):
+        assert not any(s.get_session_options().enable_cpu_mem_arena for s in engines._sessions(ocr))
 
 
 def test_trim_asks_every_session_to_give_its_arena_back_and_the_engine_reads_on(rapidocr):
