@@ -42,19 +42,33 @@ function render({ model, el: host }) {
   let panes = [];
   let handle = null;
   let saveTimer = null;
+  let unsent = null; // the view as set here since the last send
 
+  const VIEW = ["zoom", "pan_x", "pan_y", "split"];
   const view = () => ({ z: model.get("zoom"), tx: model.get("pan_x"), ty: model.get("pan_y") });
+
+  function setHere(attrs) {
+    // the view as this page sets it: noted before it is set, so `changed` knows it for its own
+    unsent = { ...(unsent || {}), ...attrs };
+    model.set(attrs);
+  }
 
   function save() {
     // a wheel or drag sends many changes: send the view to the kernel at most every 100 ms
     if (saveTimer) return;
-    saveTimer = setTimeout(() => { saveTimer = null; model.save_changes(); }, 100);
+    saveTimer = setTimeout(() => { saveTimer = null; unsent = null; model.save_changes(); }, 100);
+  }
+
+  function changed() {
+    // The kernel echoes each send back. An echo of an earlier send that lands between a newer
+    // move and its send would put the handle (or the view) back where it was a step ago, and
+    // the send would then carry that: what was set here and not sent yet wins.
+    if (unsent && Object.keys(unsent).some((name) => model.get(name) !== unsent[name])) model.set(unsent);
+    apply();
   }
 
   function setView(z, tx, ty) {
-    model.set("zoom", Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z)));
-    model.set("pan_x", tx);
-    model.set("pan_y", ty);
+    setHere({ zoom: Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z)), pan_x: tx, pan_y: ty });
     apply();
     save();
   }
@@ -158,7 +172,7 @@ function render({ model, el: host }) {
         handle.setPointerCapture(ev.pointerId);
         const move = (e) => {
           const box = pane.getBoundingClientRect();
-          model.set("split", Math.min(1, Math.max(0, (e.clientX - box.left) / box.width)));
+          setHere({ split: Math.min(1, Math.max(0, (e.clientX - box.left) / box.width)) });
           apply();
           save();
         };
@@ -202,7 +216,7 @@ function render({ model, el: host }) {
   model.on("change:mode", build);
   model.on("change:height", build);
   model.on("change:caption", showCaption);
-  for (const name of ["zoom", "pan_x", "pan_y", "split"]) model.on(`change:${name}`, apply);
+  for (const name of VIEW) model.on(`change:${name}`, changed);
   const resized = new ResizeObserver(apply);
   resized.observe(stage);
   showCaption();
