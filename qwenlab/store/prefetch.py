@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,7 +71,8 @@ class Prefetch:
 
     def __enter__(self) -> "Prefetch":
         if self._worthwhile():
-            self._executor = ThreadPoolExecutor(min(self.threads, len(self.queries)), thread_name_prefix="qwenlab-prefetch")
+            self._executor = ThreadPoolExecutor(min(self.threads, len(self.queries)), thread_name_prefix="qwenlab-prefetch",
+                                                initializer=_lower_priority)
             uri = self.path.resolve().as_uri() + "?mode=ro"  # type: ignore[union-attr]
             for sql, params in self.queries:
                 self._executor.submit(self._run, uri, sql, list(params))
@@ -87,7 +89,6 @@ class Prefetch:
         self._executor = None
 
     def _run(self, uri: str, sql: str, params: list[Any]) -> None:
-        _lower_priority()
         with self._lock:
             if self._stopped:
                 return
@@ -109,10 +110,14 @@ class Prefetch:
 
 
 def _lower_priority() -> None:
-    """This thread yields the CPU to the caller's (Linux: a thread has a nice value of its own).
+    """This thread yields the CPU to the caller's (Linux: a thread has a nice value of its own);
+    once per thread, as it starts.
     When the pages are warm already, the prefetch only competes with the read it serves."""
-    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+    # Linux only: there a thread's native id is a task id setpriority takes; elsewhere it is not
+    # a process id, and could name another process
+    if sys.platform.startswith("linux"):
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            me = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, me, min(os.getpriority(os.PRIO_PROCESS, me) + 10, 19))  # 10 lower, never higher
         except OSError:
             pass

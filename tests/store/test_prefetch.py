@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_a_file_gone_meanwhile_changes_nothing(tmp_path: Path) -> None:
     assert p.completed == 0
 
 
-@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority is a Linux feature")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority is a Linux feature")
 def test_the_prefetch_threads_yield_the_cpu(db: Path) -> None:
     """Warm pages make the prefetch useless: then it must not slow the read it serves."""
     seen: list[int] = []
@@ -104,3 +105,16 @@ def test_the_prefetch_threads_yield_the_cpu(db: Path) -> None:
     thread.start()
     thread.join()
     assert seen == [min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority is a Linux feature")
+def test_each_prefetch_thread_is_lowered_once_however_many_queries_it_runs(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(prefetch, "_lower_priority", lambda: calls.append(threading.get_native_id()))
+    queries = [("SELECT count(v) FROM t WHERE experiment_id IS ?", [i % 4]) for i in range(12)]
+    with Prefetch(db, queries, threads=2, min_bytes=0) as p:
+        deadline = time.monotonic() + 10
+        while p.completed < 12 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert p.completed == 12
+    assert len(calls) == len(set(calls)) <= 2
