@@ -200,8 +200,7 @@ class RunwareClient:
 
     # -- generating ------------------------------------------------------------------------------
     def generate(self, request: Request, *, include_cost: bool = True, save: bool = True,
-                 sent_before: bool = False, wire: Wire | None = None,
-                 before_send: Callable[[], None] | None = None) -> TaskResult:
+                 sent_before: bool = False, wire: Wire | None = None) -> TaskResult:
         """Send one request and return its result, every image fetched, checked and saved.
 
         Raises ValidationError (nothing sent) or the QwenlabError that ended the task, with
@@ -216,11 +215,9 @@ class RunwareClient:
         `wire`: a `qwenlab.api.wire.Wire` shared by several threads: the task holds one of its
         places from just before its POST until its last image is downloaded, and its images are
         checked and written after, so the next task goes out meanwhile; raises WireClosed (nothing
-        sent) once the wire is closed. `before_send`: called with the place held, right before the
-        POST (the runner marks the task 'sent' in its log there); what it raises stops the task unsent.
+        sent) once the wire is closed.
         """
-        out = self._execute([request], include_cost=include_cost, save=save, sent_before=sent_before, wire=wire,
-                            before_send=before_send)[0]
+        out = self._execute([request], include_cost=include_cost, save=save, sent_before=sent_before, wire=wire)[0]
         if isinstance(out, QwenlabError):
             raise out
         return out
@@ -348,7 +345,7 @@ class RunwareClient:
     # -- the machinery ---------------------------------------------------------------------------
     def _execute(
         self, requests: list[Request], *, include_cost: bool, save: bool, cancel: threading.Event | None = None,
-        sent_before: bool = False, wire: Wire | None = None, before_send: Callable[[], None] | None = None,
+        sent_before: bool = False, wire: Wire | None = None,
     ) -> list[Outcome]:
         """Validate, POST every valid task in one array, poll what needs it, collect outcomes.
         Images are downloaded on the wire and checked and saved once off it (see `generate`)."""
@@ -373,8 +370,6 @@ class RunwareClient:
             runs.append((i, TaskRun(prepared, task, self._downloader_for(prepared, downloaded, cancel), sent_before=sent_before)))
         if runs:
             with wire.place() if wire is not None else contextlib.nullcontext():
-                if before_send is not None:
-                    before_send()
                 self._run([r for _, r in runs], cancel)
                 if wire is not None:  # before the place is given back: no task may follow a fatal error
                     wire.note_failures([e for _, r in runs for e in (r.failure, *r.task_errors)])

@@ -62,19 +62,16 @@ def test_generate_on_a_closed_wire_sends_nothing(emulator, tmp_path: Path) -> No
     client = RunwareClient("sk-wire", emulator.url, images_dir=tmp_path / "images")
     wire = Wire(1)
     wire.close()
-    called = []
     with pytest.raises(WireClosed):
-        client.generate(_request(), wire=wire, before_send=lambda: called.append(1))
+        client.generate(_request(), wire=wire)
     client.close()
-    assert called == [] and len(emulator.ledger) == 0 and not emulator.requests
+    assert len(emulator.ledger) == 0 and not emulator.requests
 
 
-def test_generate_on_a_wire_marks_before_sending_and_saves_the_checked_image(emulator, tmp_path: Path) -> None:
+def test_generate_on_a_wire_saves_the_checked_image(emulator, tmp_path: Path) -> None:
     client = RunwareClient("sk-wire", emulator.url, images_dir=tmp_path / "images")
-    seen_before: list[int] = []
-    result = client.generate(_request(), wire=Wire(1), before_send=lambda: seen_before.append(len(emulator.requests)))
+    result = client.generate(_request(), wire=Wire(1))
     client.close()
-    assert seen_before == [0]  # called once, before anything reached the server
     (image,) = result.images
     assert image.error is None and image.path is not None and image.path.read_bytes()[:2] == b"\xff\xd8"
     assert image.sha256 and image.width == 256
