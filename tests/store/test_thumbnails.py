@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import threading
 from pathlib import Path
 
@@ -136,10 +137,16 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
 
     from qwenlab import paths
 
-    target = tmp_path / "report.html"
-    paths.write_atomic(target, b"<p>hi</p>")
-    assert target.read_bytes() == b"<p>hi</p>"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~paths._UMASK
+    for umask in (0o022, 0o027):  # the umask of the moment, not one read at import
+        old = os.umask(umask)
+        try:
+            target = tmp_path / f"report-{umask:o}.html"
+            paths.write_atomic(target, b"<p>hi</p>", durable=umask == 0o027)
+        finally:
+            os.umask(old)
+        assert target.read_bytes() == b"<p>hi</p>"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert not list(tmp_path.glob(".tmp-*"))
 
 
 def test_thumbnail_of_gives_each_view_its_form_and_a_reason_instead_of_raising(stored: Path, data_dir: Path) -> None:
