@@ -204,14 +204,17 @@ class ImageStore:
         return self.root / sha256[:2] / f"{sha256}.{_FORMATS[fmt_name]}"
 
     def save(self, data: bytes, expected_format: str | None = None) -> StoredImage:
-        """Check `data` (see `inspect`) and store it by content hash. Identical bytes are written once."""
+        """Check `data` (see `inspect`) and store it by content hash. Identical bytes are written once.
+        The path returned is under the store's folder resolved (symbolic links followed)."""
         info = self.inspect(data, expected_format)
-        path = self.path_for(info.sha256, info.format)
-        root = self._resolved_root(path.parent.parent)
-        # the name is hex by construction; this guards the invariant, not user input
-        if root not in path.resolve().parents:
-            raise ImageError(f"refusing to write outside {root}")
-        if not (path.exists() and path.stat().st_size == info.nbytes):
+        # The name is the hex digest made here, so the file lies in a folder of the resolved root:
+        # nothing to resolve per image (Path.resolve took an lstat per component).
+        path = self._resolved_root(self.root) / info.sha256[:2] / f"{info.sha256}.{info.extension}"
+        try:
+            whole = os.stat(path).st_size == info.nbytes
+        except FileNotFoundError:
+            whole = False
+        if not whole:
             write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
         return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
 

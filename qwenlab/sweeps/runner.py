@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -440,8 +441,13 @@ class Runner:
     def _relative(self, path: Path | None) -> str | None:
         if path is None:
             return None
-        full, root = Path(path).resolve(), self._root
-        return full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+        # the image store gives resolved paths: under the resolved data folder, a prefix test says
+        # it (resolving each path again took an lstat per component, per image)
+        text, root = str(path), str(self._root)
+        if text.startswith(root + os.sep) and f"{os.sep}..{os.sep}" not in f"{text}{os.sep}":
+            return text[len(root) + 1:].replace(os.sep, "/")
+        full = Path(path).resolve()
+        return full.relative_to(self._root).as_posix() if full.is_relative_to(self._root) else str(full)
 
 
 def _mismatch(name: str, other: list[dict[str, Any]], now: str, host: str | None, mix_backends: bool) -> str:

@@ -316,3 +316,30 @@ def test_a_task_with_several_errors_is_listed_under_the_paid_image_it_lost():
     assert _headline([expired, inference]) is expired
     assert _headline([inference]) is inference
     assert _headline([]) is None
+
+
+def test_image_paths_are_logged_relative_to_a_data_folder_reached_through_a_link(emulator: Emulator, tmp_path: Path) -> None:
+    """The log keeps each image's path relative to the data folder, also when that folder is
+    reached through a symbolic link (the store writes under the resolved folder), so the folder
+    can move; an image store outside the data folder is logged by its absolute path."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    data = tmp_path / "link"
+    outside = tmp_path / "elsewhere"
+    for images, expect_relative in ((data / "images", True), (outside, False)):
+        client = RunwareClient("sk-runner-test", emulator.url, images_dir=images)
+        lab = Lab(data, client=client)
+        try:
+            exp = lab.run(small_sweep(1, 1), name=f"linked-{expect_relative}", progress=False)
+            paths = [r["path"] for r in lab.log.images(exp.id)]
+        finally:
+            client.close()
+            lab.close()
+        assert len(paths) == 2
+        for p in paths:
+            if expect_relative:
+                assert p.startswith("images/") and not Path(p).is_absolute()
+                assert (data / p).is_file()
+            else:
+                assert Path(p).is_absolute() and Path(p).is_file() and Path(p).is_relative_to(outside.resolve())
