@@ -59,7 +59,7 @@ class Request:
     `Request.from_json(...)` from a pasted Runware request. A keyword set to None is left out.
     """
 
-    __slots__ = ("_values", "_model_id", "_desc")
+    __slots__ = ("_values", "_model_id", "_desc", "_valid")
 
     def __init__(self, model: str = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None, **params: Any) -> None:
         self._model_id = str(model)
@@ -247,16 +247,40 @@ class Request:
         """The same request with a fresh taskUUID (Runware requires one per task)."""
         return self.replace(taskUUID=new_task_uuid())
 
+    def with_task_uuid(self, task_uuid: str) -> "Request":
+        """The same request under `task_uuid`: `replace(taskUUID=task_uuid)` for a sweep's hot
+        path, which gives each cell the taskUUID its log row holds. Nothing else is rebuilt, and a
+        request already found valid stays so when the new taskUUID is a UUID v4."""
+        new = Request.__new__(Request)
+        new._model_id = self._model_id
+        new._desc = getattr(self, "_desc", None)
+        new._values = {**self._values, "taskUUID": task_uuid}
+        if self._known_valid() and isinstance(task_uuid, str) and UUID4.match(task_uuid):
+            new._valid = self._valid
+        return new
+
     def _pasted_order(self) -> bool:
         return list(self._values)[:3] != ["taskType", "taskUUID", "model"]
 
     # -- validation ------------------------------------------------------------------------------
     def problems(self) -> list[Problem]:
         """Every rule this request breaks (empty when valid). Nothing is sent."""
-        return validate_task(self._values, model_id=self._model_id, flat=True)
+        self._description()  # the description checked against, noted below
+        problems = validate_task(self._values, model_id=self._model_id, flat=True)
+        if not problems and self._desc[1] is not None:
+            # immutable, so `validate()` need not check it again (a sweep checks each cell when it
+            # plans and when it sends) while its model's description stays the one checked against
+            self._valid = self._desc
+        return problems
+
+    def _known_valid(self) -> bool:
+        valid = getattr(self, "_valid", None)
+        return valid is not None and lookup(self._model_id, self._desc) is valid
 
     def validate(self) -> "Request":
         """Return self if valid; otherwise raise ValidationError listing every problem."""
+        if self._known_valid():
+            return self
         problems = self.problems()
         if problems:
             raise ValidationError(problems)

@@ -75,6 +75,8 @@ class Cell:
 
     def request_with(self, uploads: Mapping[str, str], task_uuid: str | None = None) -> Request:
         """The request to send: placeholders of local images replaced by uploaded imageUUIDs."""
+        if not self.uploads:  # nothing to replace (the common case, and a sweep's hot path)
+            return self.request.with_task_uuid(task_uuid) if task_uuid else self.request
         task = self.request.to_task()
         for path in REF_PATHS:
             node, parts = task, path.split(".")

@@ -205,3 +205,39 @@ def test_parse_size() -> None:
     assert parse_size((256, 256)) == (256, 256)
     with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
         parse_size("1024")
+
+
+def test_with_task_uuid_keeps_a_valid_request_valid_without_checking_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep checks each cell when it plans and again when it sends under the log's taskUUID:
+    the second check is the first one's answer, unless the new taskUUID (or the model's
+    description) could change it."""
+    import qwenlab.core.request as request_module
+    from qwenlab.core.model import register_model
+
+    req = Request(prompt="LUMIERE poster", size="1024x1024", promptExtend=False)
+    assert req.problems() == []
+    uuid4 = str(uuid.uuid4())
+    sent = req.with_task_uuid(uuid4)
+    assert sent.task_uuid == uuid4 and sent.to_task() == {**req.to_task(), "taskUUID": uuid4}
+    assert sent == req.replace(taskUUID=uuid4)
+
+    calls = []
+    monkeypatch.setattr(request_module, "validate_task", lambda *a, **k: calls.append(a) or [])
+    assert sent.validate() is sent and calls == []  # known valid: not checked again
+    with pytest.raises(ValidationError, match="taskUUID"):
+        monkeypatch.undo()
+        req.with_task_uuid("not-a-uuid").validate()  # a taskUUID that is no UUID v4 is checked, and refused
+
+    monkeypatch.setattr(request_module, "validate_task", lambda *a, **k: calls.append(a) or [])
+    register_model(req.model)  # the description replaced: what was found valid is checked again
+    sent.validate()
+    assert len(calls) == 1
+
+
+def test_a_request_found_invalid_is_never_taken_for_valid() -> None:
+    req = Request(prompt="x" * 10, size="1024x1024", negativePrompt="n" * 501)
+    assert req.problems()
+    with pytest.raises(ValidationError, match="negativePrompt"):
+        req.with_task_uuid(str(uuid.uuid4())).validate()
+    with pytest.raises(ValidationError, match="negativePrompt"):
+        req.validate()
