@@ -1,4 +1,4 @@
-"""Images on disk, by content hash: checked with Pillow, saved once, never named by the server.
+"""Images on disk, by content hash: checked (a JPEG by its markers, a PNG or WEBP with Pillow), saved once, never named by the server.
 
     store = ImageStore()                       # qwenlab.paths.images_dir() by default
     saved = store.save(jpeg_bytes, expected_format="JPEG")
@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError
 from ..paths import images_dir, write_atomic
-from .jpeg import jpeg_problem
+from .jpeg import jpeg_walk
 
 __all__ = [
     "ImageStore",
@@ -150,6 +150,18 @@ class ImageStore:
             raise ImageError("image is empty (0 bytes)")
         if len(data) > self.max_bytes:
             raise ImageError(f"image has {len(data)} bytes, over the {self.max_bytes} byte cap; refused")
+        if data[:3] == b"\xff\xd8\xff":
+            # A JPEG is checked without Pillow: its markers are walked from SOI to EOI
+            # (qwenlab.api.jpeg), which refuses every cut file, as a decode did, at a twentieth of
+            # the CPU of even a 1/8-scale decode, and its first frame header gives the size (opening
+            # it with Pillow cost as much again as the walk)
+            if expected is not None and expected != "JPEG":
+                self._check_header("JPEG", 1, 1, expected)  # the format is refused first, as for any image
+            walk = jpeg_walk(data)
+            if walk.problem:
+                raise ImageError(f"image is corrupt or truncated: {walk.problem}")
+            self._check_header("JPEG", walk.width, walk.height, expected)
+            return ImageInfo(hashlib.sha256(data).hexdigest(), "JPEG", walk.width, walk.height, len(data))
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it an error too
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -157,11 +169,8 @@ class ImageStore:
                 with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
                     fmt, (width, height) = img.format, img.size
                     self._check_header(fmt, width, height, expected)
-                    if fmt == "JPEG":
-                        # verify() is a no-op for JPEG: its markers are walked from SOI to EOI
-                        # instead (qwenlab.api.jpeg), which refuses every cut file, as a decode
-                        # did, at a twentieth of the CPU of even a 1/8-scale decode
-                        problem = jpeg_problem(data)
+                    if fmt == "JPEG":  # one Pillow reads that the check above did not take (no FF D8 FF)
+                        problem = jpeg_walk(data).problem
                         if problem:
                             raise ImageError(f"image is corrupt or truncated: {problem}")
                     else:

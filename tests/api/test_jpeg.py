@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from qwenlab.api.imagestore import ImageStore
-from qwenlab.api.jpeg import jpeg_problem
+from qwenlab.api.jpeg import jpeg_problem, jpeg_walk
 from qwenlab.errors import ImageError
 
 
@@ -80,3 +80,42 @@ def test_the_store_refuses_a_cut_jpeg_with_the_reason(tmp_path) -> None:
     with pytest.raises(ImageError, match="corrupt or truncated: it is cut short"):
         ImageStore(tmp_path).save(data[: len(data) // 2], "JPG")
     assert not any(tmp_path.rglob("*.jpg"))
+
+
+@pytest.mark.parametrize("mode, size, save", [
+    ("RGB", (1, 1), {}), ("RGB", (513, 257), {"progressive": True}), ("L", (64, 1000), {}),
+    ("CMYK", (300, 200), {}), ("RGB", (2048, 16), {"exif": b"Exif\x00\x00" + b"\x00" * 40, "quality": 30}),
+], ids=["1x1", "progressive", "grey", "cmyk", "exif"])
+def test_the_walk_reads_the_size_pillow_reads(tmp_path, mode: str, size: tuple[int, int], save: dict[str, object]) -> None:
+    """The store checks a JPEG without Pillow: the size it logs is the frame header's, as Pillow
+    reads it, for every kind of JPEG an encoder writes."""
+    buf = io.BytesIO()
+    Image.new(mode, size, "white" if mode != "CMYK" else (0, 0, 0, 0)).save(buf, "JPEG", **save)
+    data = buf.getvalue()
+    assert jpeg_walk(data) == (None, *size)
+    info = ImageStore(tmp_path).save(data, "JPG")
+    with Image.open(io.BytesIO(data)) as img:
+        assert (info.format, info.width, info.height) == ("JPEG", *img.size)
+
+
+def test_a_jpeg_whose_header_claims_a_huge_size_is_refused(tmp_path) -> None:
+    """A decompression bomb is refused from the frame header's size, as Pillow's limit did."""
+    data = bytearray(poster())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = (16000).to_bytes(2, "big") * 2  # lines, then samples per line
+    assert jpeg_walk(bytes(data)) == (None, 16000, 16000)
+    store = ImageStore(tmp_path)
+    with pytest.raises(ImageError, match="pixel limit"):
+        store.save(bytes(data), "JPG")
+    data[sof + 5:sof + 9] = (0).to_bytes(2, "big") + (320).to_bytes(2, "big")  # no lines (DNL), refused too
+    with pytest.raises(ImageError, match="not sane"):
+        store.save(bytes(data), "JPG")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_jpeg_is_refused_as_another_format_before_its_bytes_are_read(tmp_path) -> None:
+    data = poster()
+    with pytest.raises(ImageError, match="is JPEG but outputFormat asked for PNG"):
+        ImageStore(tmp_path).save(data[:100], "PNG")  # cut, but the format is what is wrong first
+    short = data.replace(b"\xff\xc0\x00\x11", b"\xff\xc0\x00\x05", 1)
+    assert "too short to give a size" in (jpeg_problem(short) or "")
