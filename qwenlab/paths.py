@@ -18,10 +18,10 @@ It is always an absolute path. Only writers create it (`data_dir()`); readers as
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
-import itertools
 import threading
 import tomllib
 from pathlib import Path

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from tests.support.seed_examples import example_requests
 
 from qwenlab.cli import cli
 from qwenlab.demo import EXAMPLES, demo_sweep, run_demo
 from qwenlab.emulator import Emulator
+from tests.support.seed_examples import example_requests
 
 
 def test_the_demo_sweep_is_the_seed_examples_over_four_axes(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
-from tests.support.labkit import LoopbackServer
 from PIL import Image
 
 from qwenlab import Lab, Sweep
@@ -39,6 +38,7 @@ from qwenlab.errors import (
     ValidationError,
 )
 from qwenlab.html.viewer import SCRIPT
+from tests.support.labkit import LoopbackServer
 
 CORE = "SENTINEL-7f3a9c21e4b84d0f"
 SENTINEL = f"sk-{CORE}"

@@ -107,12 +107,12 @@ def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[s
             counts[lose]["losses"] += 1
     rows = []
     for key, c in counts.items():
-        w, l, t = c["wins"], c["losses"], c["ties"]
-        n = w + l + t if ties == "half" else w + l
+        w, lost, t = c["wins"], c["losses"], c["ties"]
+        n = w + lost + t if ties == "half" else w + lost
         s = w + t / 2 if ties == "half" else w
         lo, hi = wilson_interval(s, n, confidence)
         rows.append({"criterion": criterion, "axis": axis, "value": info.label(shown[key]), "judgements": n, "wins": w,
-                     "losses": l, "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi})
+                     "losses": lost, "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi})
     return rows
 
 

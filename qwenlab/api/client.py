@@ -18,8 +18,8 @@ the task may have been sent before (`sent_before=True`: crash recovery).
 
 from __future__ import annotations
 
-import contextlib
 import concurrent.futures as cf
+import contextlib
 import ipaddress
 import os
 import sys

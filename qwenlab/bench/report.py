@@ -69,7 +69,9 @@ class Measure:
         return self.bytes / 1e6
 
     def line(self, baseline: "Measure | None" = None) -> str:
-        ok = lambda good: "ok" if good else "OVER"
+        def ok(good: bool) -> str:
+            return "ok" if good else "OVER"
+
         ratio = f", {self.seconds / baseline.seconds:.2f}x the cold time" if baseline and baseline is not self else ""
         return (f"{self.label:>10}: {self.seconds:6.2f} s (target < {TARGET_S:.0f} s: {ok(self.seconds < TARGET_S)}; "
                 f"{self.cpu_s:.1f} CPU s), "

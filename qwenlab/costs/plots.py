@@ -121,7 +121,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
             ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2, label=None if marked else "budget")
             marked, right = True, max(right, budget)
     notes = []
-    for name, r in df.iterrows():
+    for _, r in df.iterrows():
         note = _usd(r["cost_usd"])
         if r["failed_usd"] > 0:
             note += f" ({_usd(r['failed_usd'])} on failures)"

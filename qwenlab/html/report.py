@@ -301,7 +301,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
     for e in catalog.entries:
         tasks.setdefault(e.task_id, []).append(e)
     body = []
-    for task_id, group in tasks.items():
+    for group in tasks.values():
         first = group[0]
         t = first.task
         stamped = [a for a in axes if catalog.axes[a].varies]

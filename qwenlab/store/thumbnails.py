@@ -25,10 +25,10 @@ asking for the same thumbnail wait for one decode instead of doing two.
 from __future__ import annotations
 
 import base64
+import concurrent.futures as cf
 import hashlib
 import re
 import threading
-import concurrent.futures as cf
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal

@@ -201,7 +201,7 @@ def _save_reading(db: Any, it: ImageToScore, eng: OCREngine, reading: Reading | 
         "image_id": it.image_id, "experiment_id": it.experiment_id, "engine": eng.name,
         "engine_version": reading.version if reading else eng.version, "text": reading.text if reading else None,
         "lines_json": reading.lines_json() if reading else None, "n_lines": len(lines),
-        "mean_confidence": (sum(l.confidence for l in lines) / len(lines)) if lines else None,
+        "mean_confidence": (sum(line.confidence for line in lines) / len(lines)) if lines else None,
         "seconds": reading.seconds if reading else None, "width": reading.width if reading else None,
         "height": reading.height if reading else None, "error": error, "read_at": utc_now()})
 

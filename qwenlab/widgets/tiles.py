@@ -20,8 +20,8 @@ import html
 import io
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..store.catalog import REPEAT
 from ..errors import ImageError
+from ..store.catalog import REPEAT
 from ..store.thumbnails import DEFAULT_SIZE, thumbnail_of, thumbnail_path
 from .require import require_ipywidgets
 

@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support.labkit import SIZES, run_sweep, texts
 
 from qwenlab.analysis.pairs import pairs
 from qwenlab.errors import WidgetsMissingError
 from qwenlab.figures.pairs import show_pairs
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.widgets.pairviewer import pair_viewer
+from tests.support.labkit import SIZES, run_sweep, texts
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.api.test_fixtures import KEY, Scripted, load
-from tests.support.labkit import LoopbackServer
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.core.request import Request
 from qwenlab.emulator import Emulator
+from tests.api.test_fixtures import KEY, Scripted, load
+from tests.support.labkit import LoopbackServer
 
 REVISED = "A premium beauty poster, soft studio light, the headline 'LUMIERE' in gold serif letters"
 

@@ -34,7 +34,7 @@ def test_an_emulator_behind_any_key_is_found_by_its_marker(emulator: Emulator, d
         assert posts(emulator) == [] and len(emulator.ledger) == 0
         gets = [r for r in emulator.requests if r.method == "GET"]
         assert len(gets) == 1 and "authorization" not in {k.lower() for k in gets[0].headers}
-        client.backend  # asked once per client
+        assert client.backend == "emulator"  # asked once per client
         assert len(emulator.requests) == 1
     finally:
         client.close()

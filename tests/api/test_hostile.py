@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-from tests.support.labkit import LoopbackServer
 from PIL import Image
 
 from qwenlab import Lab, Sweep
@@ -42,6 +41,7 @@ from qwenlab.errors import (
     TaskFailedError,
     TransportError,
 )
+from tests.support.labkit import LoopbackServer
 
 KEY = "sk-hostile-test-key"
 IMAGE_UUID = "8071e34d-a7f5-4777-b8b6-9656df46513b"

@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from tests.support.labkit import run_sweep
 
 from qwenlab.cli import COMMANDS, cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, exit_code
@@ -33,6 +32,7 @@ from qwenlab.errors import (
     UnknownCostKeyError,
     ValidationError,
 )
+from tests.support.labkit import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = 'name = "small"\nprompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "256x256"\n[axes]\npromptExtend = [true, false]\n'

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
-from tests.support.labkit import SIZES, run_sweep
 
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_OK
+from tests.support.labkit import SIZES, run_sweep
 
 
 def qwenlab(*args: str) -> Result:

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from tests.support.backends import relabel
-from tests.support.labkit import run_sweep
 
 from qwenlab.cli import cli
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
 
 
 def test_logs_lists_each_experiments_backend(emulator, data_dir: Path) -> None:

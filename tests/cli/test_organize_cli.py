@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
-from tests.support.labkit import run_sweep
 
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from tests.support.labkit import run_sweep
 
 
 def qwenlab(*args: str, input: str | None = None) -> Result:

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.support.seed_examples import seed_page_text
 
 from qwenlab.core.model import ModelDescription, get_model, list_models, register_model
 from qwenlab.errors import ModelDescriptionError, ModelNotFoundError
+from tests.support.seed_examples import seed_page_text
 
 PRO = "alibaba:qwen-image@2.0-pro"
 

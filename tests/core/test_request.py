@@ -6,10 +6,10 @@ import json
 import uuid
 
 import pytest
-from tests.support.seed_examples import example_request_texts, example_requests
 
 from qwenlab.core.request import Request, parse_size, validate_task
 from qwenlab.errors import ValidationError
+from tests.support.seed_examples import example_request_texts, example_requests
 
 PRO = "alibaba:qwen-image@2.0-pro"
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.support.backends import relabel
-from tests.support.labkit import run_sweep
 
 from qwenlab.cli import cli
 from qwenlab.costs import Costs
 from qwenlab.costs.plots import cost_by_experiment
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
-from tests.costs.test_costs import TOTAL, known  # noqa: F401  (the fixture)
 
 from qwenlab.costs.frames import Costs
 from qwenlab.costs.plots import (
@@ -16,6 +15,7 @@ from qwenlab.costs.plots import (
     estimate_vs_actual,
 )
 from qwenlab.store.log import Log
+from tests.costs.test_costs import TOTAL, known  # noqa: F401  (the fixture)
 
 
 def render(fig: Figure, path: Path) -> None:

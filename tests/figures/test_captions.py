@@ -4,14 +4,13 @@ text score's frame colour tells 0.88 from 1.00."""
 
 from __future__ import annotations
 
-
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from tests.support.labkit import run_sweep, texts
 
 from qwenlab.figures.grid import build_grid
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.figures.scale import frame_colour
+from tests.support.labkit import run_sweep, texts
 
 
 @pytest.fixture(scope="module")

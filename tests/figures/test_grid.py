@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.support.labkit import SIZES, run_sweep, texts
 from PIL import Image
 
 from qwenlab.cli import cli
@@ -16,6 +15,7 @@ from qwenlab.figures.grid import Grid, build_grid
 from qwenlab.figures.text import STAMP_PT, chars, wrap_lines
 from qwenlab.store import thumbnails
 from qwenlab.store.catalog import AxisInfo
+from tests.support.labkit import SIZES, run_sweep, texts
 
 NEGATIVES = {"with": "blurry text, misspelled words", "without": None}
 

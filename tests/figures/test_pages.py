@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from tests.support.labkit import run_sweep, texts
 
 from qwenlab.cli import cli
 from qwenlab.figures.grid import build_grid
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.figures.region import check_region
 from qwenlab.store import thumbnails
+from tests.support.labkit import run_sweep, texts
 
 
 @pytest.fixture

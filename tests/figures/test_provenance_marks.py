@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support.backends import relabel
-from tests.support.labkit import run_sweep, texts
 
 from qwenlab.analysis.pairs import pairs
 from qwenlab.figures.grid import build_grid
 from qwenlab.figures.pairs import show_pairs
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep, texts
 
 
 @pytest.fixture

@@ -107,8 +107,12 @@ def test_requests_come_a_page_at_a_time(chromium: str, emulator: Any, data_dir: 
     path = export_html(exp, tmp_path / "report.html", grid=None)
 
     def run(page: Any) -> list[Any]:
-        rows = lambda: page.locator("#requests tbody.page:not([hidden]) tr").count()
-        label = lambda: page.locator(".pager span").inner_text().strip()
+        def rows() -> int:
+            return page.locator("#requests tbody.page:not([hidden]) tr").count()
+
+        def label() -> str:
+            return page.locator(".pager span").inner_text().strip()
+
         seen = [(label(), rows())]
         nxt = page.locator(".pager button", has_text="next")
         nxt.click()

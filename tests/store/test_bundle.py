@@ -10,11 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.support.labkit import run_sweep
 
 from qwenlab import Lab
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
+from tests.support.labkit import run_sweep
 
 KEY = "sk-grid-test"
 # every column that says what was paid and where it came from, compared task by task

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tests.support.labkit import SIZES, run_sweep, texts
 
 from qwenlab import ComparisonError, ExperimentNotFoundError, Lab
 from qwenlab.analysis.judging import record_judgement, win_rates
@@ -17,6 +16,7 @@ from qwenlab.store.catalog import Catalog
 from qwenlab.store.comparison import ABSENT, EXPERIMENT
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.widgets.judging import Judging
+from tests.support.labkit import SIZES, run_sweep, texts
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+import datasette  # noqa: E402,F401  the datasette extra, which `make` installs: missing, these tests fail, not skip
+import datasette_render_images  # noqa: E402,F401
 import httpx
 import pytest
-from tests.support.labkit import run_sweep
 
 from qwenlab import Lab
 from qwenlab.costs import Costs
 from qwenlab.store.datasette_config import ThumbnailsPlugin, metadata, write_metadata
-
-import datasette  # noqa: E402,F401  the datasette extra, which `make` installs: missing, these tests fail, not skip
-import datasette_render_images  # noqa: E402,F401
+from tests.support.labkit import run_sweep
 
 KEY = "sk-grid-test"
 

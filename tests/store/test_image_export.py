@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tests.support.labkit import run_sweep
 
 from qwenlab import Lab
 from qwenlab.errors import UnknownAxisError
 from qwenlab.store.embedded_metadata import embed
+from tests.support.labkit import run_sweep
 
 KEY = "sk-grid-test"  # the key labkit's client sends; the emulator saw it on every request
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from tests.support.labkit import run_sweep, texts
 
 from qwenlab.analysis.pairs import pairs
 from qwenlab.cli import cli
@@ -17,6 +16,7 @@ from qwenlab.figures.grid import build_grid
 from qwenlab.html.report import report_html
 from qwenlab.store.catalog import Catalog, axis_infos
 from qwenlab.typography.analysis import describe
+from tests.support.labkit import run_sweep, texts
 
 EDITS = {
     "label": "Edit the image: print the brand 'LUMIERE' and below it 'Radiance Serum' on the blank label of the bottle",

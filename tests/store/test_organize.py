@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support.labkit import run_sweep
 
 from qwenlab import Lab
 from qwenlab.costs import Costs
 from qwenlab.errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, ExperimentNotFoundError
 from qwenlab.store.thumbnails import thumbnail
+from tests.support.labkit import run_sweep
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from tests.support.backends import relabel
-from tests.support.labkit import run_sweep
 
 from qwenlab.store.log import Log
 from qwenlab.store.migrations import MIGRATIONS, migrate
 from qwenlab.store.provenance import Provenance
+from tests.support.backends import relabel
+from tests.support.labkit import run_sweep
 
 
 def test_m007_adds_nullable_provenance_columns_and_old_rows_stay_unknown(tmp_path: Path) -> None:

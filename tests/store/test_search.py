@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support.labkit import run_sweep
 
 from qwenlab import Lab
+from tests.support.labkit import run_sweep
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def poster(text_lines: list[str]) -> Image.Image:
 
 def test_tesseract_tsv_becomes_lines_with_boxes_and_confidences():
     lines = parse_tsv(TSV, min_confidence=30)
-    assert [l.text for l in lines] == ["LUNE NOIRE", "EST. 1928"]
+    assert [line.text for line in lines] == ["LUNE NOIRE", "EST. 1928"]
     lune = lines[0]
     assert lune.confidence == pytest.approx((96.5 + 91.0) / 200)
     assert lune.bounds == (100, 50, 400, 90)
@@ -83,9 +83,9 @@ def test_rapidocr_reads_a_plain_poster(rapidocr, tmp_path):
     poster(["GRAND OPENING", "Fresh Bakery 1928"]).save(path)
     for source in (path, path.read_bytes(), Image.open(path)):
         reading = rapidocr.read(source)
-        assert [l.text.replace(" ", "") for l in reading.lines] == ["GRANDOPENING", "FreshBakery1928"]
+        assert [line.text.replace(" ", "") for line in reading.lines] == ["GRANDOPENING", "FreshBakery1928"]
     assert reading.engine == "rapidocr" and "rapidocr-onnxruntime" in reading.version
-    assert all(0.5 < l.confidence <= 1 and l.bounds is not None for l in reading.lines)
+    assert all(0.5 < line.confidence <= 1 and line.bounds is not None for line in reading.lines)
     left, top, right, bottom = reading.lines[0].bounds
     assert 20 < left < 60 and 20 < top < 60 and right > 300   # where the first line was drawn
     assert get_engine("auto") is rapidocr                        # preferred when installed
@@ -107,7 +107,7 @@ def test_rapidocr_detects_a_large_image_smaller_and_gives_boxes_on_the_full_imag
         rapidocr._free.put(ocr)
     if seen:  # the engine may have used another of its recognisers
         assert seen == [(1, 3, 736, 736)]  # the short side brought down to detect_side
-    assert [l.text.replace(" ", "") for l in reading.lines] == ["LUNENOIRE", "EST.1928"]
+    assert [line.text.replace(" ", "") for line in reading.lines] == ["LUNENOIRE", "EST.1928"]
     (l1, t1, r1, _), (l2, t2, _, b2) = (line.bounds for line in reading.lines)
     assert 590 < l1 < 610 and 70 < t1 < 95 and r1 > 880      # where each line was drawn, in the
     assert 110 < l2 < 130 and 890 < t2 < 910 and b2 < 950     # image's own pixels
@@ -164,7 +164,7 @@ def test_trim_asks_every_session_to_give_its_arena_back_and_the_engine_reads_on(
         session.run = recorded
     engine.trim()
     assert len(asked) >= 2 and set(asked) == {"cpu:0"}  # the detector and the recogniser at least, each run through
-    assert [l.text for l in engine.read(poster(["GRAND OPENING"])).lines] == [l.text for l in before.lines]
+    assert [line.text for line in engine.read(poster(["GRAND OPENING"])).lines] == [line.text for line in before.lines]
 
 
 @pytest.mark.parametrize("side", [0, 16, 736.5, True, "736"])
@@ -176,5 +176,5 @@ def test_a_bad_detect_side_is_refused_before_any_model_loads(side):
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
 def test_tesseract_reads_a_plain_poster():
     reading = get_engine("tesseract").read(poster(["GRAND OPENING", "Fresh Bakery 1928"]))
-    assert [l.text for l in reading.lines] == ["GRAND OPENING", "Fresh Bakery 1928"]
+    assert [line.text for line in reading.lines] == ["GRAND OPENING", "Fresh Bakery 1928"]
     assert reading.engine == "tesseract" and reading.version.startswith("tesseract")

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.support.labkit import run_sweep, texts
 from PIL import Image
 
 from qwenlab.analysis.judging import judgements as _judgements
 from qwenlab.analysis.pairs import pairs
 from qwenlab.cli import cli
 from qwenlab.figures.grid import build_grid
+from qwenlab.figures.pairs import show_pairs
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.figures.scale import frame_colour
-from qwenlab.figures.pairs import show_pairs
 from qwenlab.html.report import report_html
 from qwenlab.typography import engines, scores, store
 from qwenlab.typography.badges import score_badges
@@ -32,6 +31,7 @@ from qwenlab.typography.store import ImageToScore, score_images
 from qwenlab.widgets.explorer import Explorer
 from qwenlab.widgets.judging import Judging
 from qwenlab.widgets.pairviewer import pair_viewer
+from tests.support.labkit import run_sweep, texts
 
 # what the fake engine reads, by image order: exact (1.0), misread (0.5), not found (0.0)
 READS = ["Glow, Refined.", "Glow, Refned.", "nothing here"]
