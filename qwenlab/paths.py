@@ -120,6 +120,7 @@ def images_dir() -> Path:
 
 
 _TEMP_NAMES = itertools.count()
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def _create_temp(folder: Path, suffix: str) -> tuple[int, str]:
@@ -133,7 +134,7 @@ def _create_temp(folder: Path, suffix: str) -> tuple[int, str]:
     for _ in range(100):
         tmp = os.path.join(folder, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_TEMP_NAMES)}{suffix}")
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o666), tmp
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")

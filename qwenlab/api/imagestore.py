@@ -1,4 +1,5 @@
-"""Images on disk, by content hash: checked (a JPEG by its markers, a PNG or WEBP with Pillow), saved once, never named by the server.
+"""Images on disk, by content hash: checked (a JPEG by its markers, a PNG or WEBP with Pillow),
+saved once, never named by the server.
 
     store = ImageStore()                       # qwenlab.paths.images_dir() by default
     saved = store.save(jpeg_bytes, expected_format="JPEG")

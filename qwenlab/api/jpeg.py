@@ -78,7 +78,8 @@ def jpeg_walk(data: bytes) -> JpegWalk:
         if marker in _SOF and not frame:
             # length, sample precision, then the number of lines and of samples per line
             if length < 8:
-                return bad(f"its frame header (0xFF{marker:02X} at byte {pos - 2}) is {length} bytes long, too short to give a size")
+                return bad(f"its frame header (0xFF{marker:02X} at byte {pos - 2}) is {length} bytes long, "
+                           "too short to give a size")
             height, width = (data[pos + 3] << 8) | data[pos + 4], (data[pos + 5] << 8) | data[pos + 6]
         pos += length
         frame = frame or marker in _SOF
