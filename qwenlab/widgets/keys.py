@@ -51,6 +51,7 @@ function render({ model, el }) {
     el.classList.toggle("qwl-keys-live", live());
     state.textContent = live() ? "keys on:" : "click the pair to use the keys:";
   };
+  update();  // from the first paint: attach() may come only once the element is in the page
   const onKey = (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
