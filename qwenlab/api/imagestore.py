@@ -48,6 +48,7 @@ MAX_IMAGE_PIXELS = 64 * 1024 * 1024
 MAX_IMAGE_SIDE = 16384
 
 _FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+_PILLOW_FORMATS = ["PNG", "WEBP"]  # a JPEG is checked without Pillow (qwenlab.api.jpeg)
 _ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 _DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*;base64,", re.IGNORECASE)
 
@@ -167,20 +168,15 @@ class ImageStore:
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it an error too
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
-                with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as img:
+                # Pillow knows a JPEG by FF D8 FF, which the walk above took: here only PNG and WEBP
+                with Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS) as img:
                     fmt, (width, height) = img.format, img.size
                     self._check_header(fmt, width, height, expected)
-                    if fmt == "JPEG":  # one Pillow reads that the check above did not take (no FF D8 FF)
-                        problem = jpeg_walk(data).problem
-                        if problem:
-                            raise ImageError(f"image is corrupt or truncated: {problem}")
-                    else:
-                        img.verify()  # PNG: every chunk's CRC
-                if fmt != "JPEG":
-                    # verify() does not decode pixels and leaves the image unusable: decode anew
-                    # to catch truncation
-                    with Image.open(io.BytesIO(data), formats=[fmt]) as img:
-                        img.load()
+                    img.verify()  # PNG: every chunk's CRC
+                # verify() does not decode pixels and leaves the image unusable: decode anew to
+                # catch truncation
+                with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                    img.load()
             except ImageError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
