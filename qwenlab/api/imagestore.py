@@ -102,6 +102,11 @@ class StoredImage(ImageInfo):
     path: Path = Path()
 
 
+def _file(root: Path, sha256: str, extension: str) -> Path:
+    """The store's layout: `<root>/<sha256[:2]>/<sha256>.<ext>`."""
+    return root / sha256[:2] / f"{sha256}.{extension}"
+
+
 class ImageStore:
     """A folder of images named by content hash: `<root>/<sha256[:2]>/<sha256>.<ext>`."""
 
@@ -207,7 +212,7 @@ class ImageStore:
             raise ImageError(f"not a SHA-256 hex digest: {sha256!r}")
         fmt_name = normalize_format(fmt)
         assert fmt_name is not None
-        return self.root / sha256[:2] / f"{sha256}.{_FORMATS[fmt_name]}"
+        return _file(self.root, sha256, _FORMATS[fmt_name])
 
     def save(self, data: bytes, expected_format: str | None = None) -> StoredImage:
         """Check `data` (see `inspect`) and store it by content hash. Identical bytes are written once.
@@ -215,7 +220,7 @@ class ImageStore:
         info = self.inspect(data, expected_format)
         # The name is the hex digest made here, so the file lies in a folder of the resolved root:
         # nothing to resolve per image (Path.resolve took an lstat per component).
-        path = self._resolved_root(self.root) / info.sha256[:2] / f"{info.sha256}.{info.extension}"
+        path = _file(self._resolved_root(self.root), info.sha256, info.extension)
         try:
             whole = os.stat(path).st_size == info.nbytes
         except FileNotFoundError:
@@ -234,4 +239,4 @@ class ImageStore:
     def __contains__(self, sha256: object) -> bool:
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
             return False
-        return any((self.root / sha256[:2] / f"{sha256}.{ext}").exists() for ext in _FORMATS.values())
+        return any(_file(self.root, sha256, ext).exists() for ext in _FORMATS.values())

@@ -34,9 +34,10 @@ __all__ = ["Prefetch", "PREFETCH_MIN_BYTES", "PREFETCH_THREADS"]
 # Below this a cold read of the whole file takes well under a second: a prefetch would only add
 # its threads and connections to the read.
 PREFETCH_MIN_BYTES: float = 256 << 20
-# Reads at once beside the caller's own: 6 took the cold timeline from 4.3 s to 1.5 s for its rows
-# (8 did no better, the disk was saturated); when the pages are warm, the threads cost the caller
-# about 0.1 s, since SQLite runs them without Python's lock on the other core.
+# Reads at once beside the caller's own: 6 took the cold `timeline()` from 5.2 s to 1.7 s and
+# `failed()` from 4.3 s to 1.5 s (4 did worse, 8 and 12 no better on `timeline()`); when the pages
+# are warm, the threads cost the caller about 0.08 s, since SQLite runs them without Python's lock
+# on the other core.
 PREFETCH_THREADS = 6
 
 
