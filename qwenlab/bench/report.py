@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..api.imagestore import ImageStore
 from ..core.values import format_value
 from ..emulator.synthetic import Scene, render_bytes
 from ..html.report import export_html
@@ -84,7 +85,7 @@ def build_experiment(data_dir: str | Path, n_images: int = 2000, name: str = NAM
     """Write a log in `data_dir` with one done experiment of `n_images` emulator images
     (prompt x promptExtend x size x repeats) and return it."""
     data_dir = Path(data_dir)
-    images_dir = data_dir / "images"
+    store = ImageStore(data_dir / "images")
     pictures = [render_bytes(Scene(prompt, w, h, seed=k, prompt_extend=bool(k % 2)), "JPG", 90)
                 for k, (prompt, (w, h)) in enumerate((p, SIZES[k % 2]) for k, p in
                                                      zip(range(DISTINCT), list(PROMPTS.values()) * DISTINCT))]
@@ -118,7 +119,7 @@ def build_experiment(data_dir: str | Path, n_images: int = 2000, name: str = NAM
                           "api_host": "127.0.0.1:8787"})
             data = _unique(pictures[i % len(pictures)], i)
             digest = hashlib.sha256(data).hexdigest()
-            path = images_dir / digest[:2] / f"{digest}.jpg"
+            path = store.path_for(digest, "JPG")  # the image store's layout
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             files.append({"image_uuid": f"{uuid}-0", "task_uuid": uuid, "experiment_id": exp["id"], "seed": 1000 + i,
