@@ -369,21 +369,24 @@ class RunwareClient:
                 task["includeCost"] = True
             runs.append((i, TaskRun(prepared, task, self._downloader_for(prepared, downloaded, cancel), sent_before=sent_before)))
         if runs:
-            with wire.place() if wire is not None else contextlib.nullcontext():
-                self._run([r for _, r in runs], cancel)
+            with wire.place() if wire is not None else contextlib.nullcontext() as place:
+                self._run([r for _, r in runs], cancel, place.sent if place is not None else None)
                 if wire is not None:  # before the place is given back: no task may follow a fatal error
                     wire.note_failures([e for _, r in runs for e in (r.failure, *r.task_errors)])
+            if wire is not None and downloaded:
+                wire.settle()  # let the next task's POST leave before this one's images take the processor
             self._keep(downloaded, save)
         for i, run in runs:
             slots[i] = run.outcome()
         return slots  # type: ignore[return-value]
 
-    def _run(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+    def _run(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None) -> None:
         """Send the tasks, poll what needs it, and send again only what getResponse says the
-        server never took after a sync POST timed out (so it cannot be paid twice)."""
+        server never took after a sync POST timed out (so it cannot be paid twice). `on_sent`:
+        called once the POST has left (the wire's `Place.sent`)."""
         todo = runs
         for _ in range(self.policy.max_retries + 1):
-            self._send(todo, cancel)
+            self._send(todo, cancel, on_sent)
             self._poll(todo, cancel)
             todo = [r for r in todo if r.resend]
             if not todo:
@@ -393,7 +396,7 @@ class RunwareClient:
         for run in todo:
             run.give_up_resending()
 
-    def _send(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+    def _send(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None) -> None:
         def count_attempt() -> None:
             for run in runs:
                 run.attempts += 1
@@ -401,7 +404,7 @@ class RunwareClient:
         try:
             # a sync task past the server's cap (or our read timeout) is polled for, never re-sent
             answer = self._exchange.post([r.task for r in runs], cancel=cancel, on_attempt=count_attempt,
-                                         poll_on_timeout=True)
+                                         poll_on_timeout=True, on_sent=on_sent)
         except TransportError as exc:
             for run in runs:
                 if exc.timed_out:

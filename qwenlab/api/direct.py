@@ -16,11 +16,16 @@ never followed by the Client (the downloader checks each hop itself), and Runwar
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx
 
-__all__ = ["Direct"]
+__all__ = ["Direct", "ON_SENT"]
+
+# A request extension: called with no arguments once the request's bytes are written, before the
+# answer is awaited (PlainTransport calls it; with another transport `stream` calls it once the
+# answer has come, which is later but never wrong). See qwenlab.api.wire.Wire.settle.
+ON_SENT = "qwenlab.on_sent"
 
 
 class Direct:
@@ -46,16 +51,21 @@ class Direct:
 
     @contextmanager
     def stream(self, method: str, url: str | httpx.URL, *, content: bytes | None = None,
-               headers: httpx.Headers | None = None) -> Iterator[httpx.Response]:
+               headers: httpx.Headers | None = None, on_sent: Callable[[], None] | None = None) -> Iterator[httpx.Response]:
         """Send one request (`headers`: from `headers()`, else the client's defaults); yield its
         response with the body unread (closed on exit). Raises httpx's exceptions, as
-        `httpx.Client.stream` does."""
+        `httpx.Client.stream` does. `on_sent`: called once the request has left (see ON_SENT)."""
         if self._http.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        extensions: dict[str, object] = {"timeout": self._timeout}
+        if on_sent is not None:
+            on_sent = extensions[ON_SENT] = _once(on_sent)
         request = httpx.Request(method, url, content=content, headers=headers if headers is not None else self._headers,
-                                extensions={"timeout": self._timeout})
+                                extensions=extensions)
         transport = self._http._transport_for_url(request.url)  # the Client's own choice (mounts, proxies)
         response = transport.handle_request(request)
+        if on_sent is not None:
+            on_sent()  # for a transport that does not know the extension: the answer has come, so it left
         try:
             response.request = request
             for hook in self._http.event_hooks["response"]:
@@ -63,3 +73,16 @@ class Direct:
             yield response
         finally:
             response.close()
+
+
+def _once(call: Callable[[], None]) -> Callable[[], None]:
+    """`call`, to be called at most once however often the result is."""
+    done = False
+
+    def once() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            call()
+
+    return once

@@ -106,12 +106,14 @@ class Exchange:
         max_retries: int | None = None,
         on_attempt: Callable[[], None] | None = None,
         poll_on_timeout: bool = False,
+        on_sent: Callable[[], None] | None = None,
     ) -> Answer:
         """POST `tasks` as one JSON array; retry what may succeed later; return the first answer worth
         reading (2xx, or a non-retryable error status).
 
         Raises TransportError (`.sent` True when some attempt may have reached the server) or the
-        APIError of the last answer once retries are exhausted; both carry `.attempts`.
+        APIError of the last answer once retries are exhausted; both carry `.attempts`. `on_sent`
+        is called once an attempt's bytes have left (see `qwenlab.api.wire.Wire.settle`).
         """
         body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")  # the same bytes, so the same taskUUIDs, every time
         retries = self.policy.max_retries if max_retries is None else max_retries
@@ -124,7 +126,7 @@ class Exchange:
                 self.policy.pause(self.policy.delay(attempt - 1, last.retry_after), cancel)
             if on_attempt is not None:
                 on_attempt()
-            outcome = self._attempt(body, attempt, poll_on_timeout)
+            outcome = self._attempt(body, attempt, poll_on_timeout, on_sent)
             if isinstance(outcome, Answer):
                 outcome.attempts = attempt
                 outcome.uncertain = uncertain
@@ -139,9 +141,10 @@ class Exchange:
         assert last is not None
         raise _exhausted(last.error, uncertain, attempt)
 
-    def _attempt(self, body: bytes, attempt: int, poll_on_timeout: bool = False) -> Answer | _Retry:
+    def _attempt(self, body: bytes, attempt: int, poll_on_timeout: bool = False,
+                 on_sent: Callable[[], None] | None = None) -> Answer | _Retry:
         """One POST: the answer to return, or why to try again. Raises what no retry can mend."""
-        received = self._send(body)
+        received = self._send(body, on_sent)
         if isinstance(received, _Retry):
             return received
         refused = self._refusal(received)
@@ -163,11 +166,11 @@ class Exchange:
             return _Retry(answer.error(), retry_after=answer.retry_after, maybe_accepted=answer.status >= 500)
         return answer
 
-    def _send(self, body: bytes) -> httpx.Response | None | _Retry:
+    def _send(self, body: bytes, on_sent: Callable[[], None] | None = None) -> httpx.Response | None | _Retry:
         """POST `body`: the response (None when longer than `max_bytes`), or a connection problem
         worth retrying. Raises QwenlabError for a URL that is not http(s)."""
         try:
-            return self._receive(body)
+            return self._receive(body, on_sent)
         except httpx.UnsupportedProtocol as exc:
             raise QwenlabError(f"base_url {self.url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -204,9 +207,9 @@ class Exchange:
             )
         return None
 
-    def _receive(self, body: bytes) -> httpx.Response | None:
+    def _receive(self, body: bytes, on_sent: Callable[[], None] | None = None) -> httpx.Response | None:
         """POST `body` and read the answer, streamed: None when it is longer than `max_bytes`."""
-        with self._direct.stream("POST", self._target, content=body, headers=self._headers) as resp:
+        with self._direct.stream("POST", self._target, content=body, headers=self._headers, on_sent=on_sent) as resp:
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 return None

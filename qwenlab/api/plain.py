@@ -35,6 +35,8 @@ from contextlib import contextmanager
 
 import httpx
 
+from .direct import ON_SENT
+
 __all__ = ["PlainTransport"]
 
 _CHUNK = 64 * 1024
@@ -113,6 +115,9 @@ class PlainTransport(httpx.BaseTransport):
         with _raising(conn, request, httpx.WriteTimeout, httpx.WriteError):
             conn.sock.settimeout(timeouts.get("write"))
             conn.sock.sendall(b"".join(head) + request.read())
+        on_sent = request.extensions.get(ON_SENT)
+        if on_sent is not None:
+            on_sent()
         with _raising(conn, request, httpx.ReadTimeout, httpx.RemoteProtocolError):
             conn.sock.settimeout(timeouts.get("read"))
             version, status, reason, headers = _read_head(conn)

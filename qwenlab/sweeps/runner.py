@@ -351,7 +351,8 @@ class Runner:
             if row.get("backend") is None and self._sending_to:  # logged before provenance: it is asked here
                 self.log.note_task(task_id, **self._sending_to)
             try:
-                with wire.place():  # a recovery asks the server too: it takes a place on the wire
+                with wire.place() as place:  # a recovery asks the server too: it takes a place on the wire
+                    place.sent()  # a getResponse is small: no bookkeeping need wait for it to leave
                     result = self.client.recover(Request.from_json(row["request_json"]))
             except WireClosed:  # the run stopped before it was asked: still in doubt, for the next run
                 return _Outcome("uncertain", cost=job.reserved)

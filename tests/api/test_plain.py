@@ -276,3 +276,42 @@ def test_https_checks_the_certificate_and_speaks_through_tls(tls_server) -> None
     transport._ssl = ssl.create_default_context(cafile=str(cert))  # trust it: the exchange goes through TLS
     with httpx.Client(transport=transport) as http:
         assert http.get(url).json() == {"data": []}
+
+
+def test_on_sent_is_called_once_the_request_is_written_before_the_answer_comes() -> None:
+    from qwenlab.api.direct import Direct
+
+    hook_called = threading.Event()
+    seen_before_answering: list[bool] = []
+
+    def answer(conn: socket.socket, n: int) -> bool:
+        # the server has the whole request; it answers only once the client said it was sent
+        seen_before_answering.append(hook_called.wait(2))
+        conn.sendall(OK)
+        return True
+
+    calls: list[int] = []
+
+    def on_sent() -> None:
+        calls.append(1)
+        hook_called.set()
+
+    with raw_server(answer) as (url, _), httpx.Client(transport=PlainTransport()) as http:
+        with Direct(http).stream("POST", url, content=b"[]", on_sent=on_sent) as resp:
+            assert resp.read() == b'{"data":[]}'
+    assert seen_before_answering == [True] and calls == [1]
+
+
+def test_on_sent_with_a_transport_that_does_not_know_it_is_called_once_the_answer_came() -> None:
+    from qwenlab.api.direct import Direct
+
+    order: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        order.append("answered")
+        return httpx.Response(200, json={"data": []})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        with Direct(http).stream("POST", "http://api.test/v1", content=b"[]", on_sent=lambda: order.append("sent")):
+            pass
+    assert order == ["answered", "sent"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_a_closed_wire_refuses_its_next_holder_and_gives_the_place_back() -> Non
     with pytest.raises(WireClosed):
         with wire.place():
             pass
-    assert wire._slots.acquire(blocking=False)  # the place was given back
+    assert wire.free == 1  # the place was given back
 
 
 def test_a_stop_on_error_closes_the_wire_and_others_do_not() -> None:
@@ -75,3 +76,140 @@ def test_generate_on_a_wire_saves_the_checked_image(emulator, tmp_path: Path) ->
     (image,) = result.images
     assert image.error is None and image.path is not None and image.path.read_bytes()[:2] == b"\xff\xd8"
     assert image.sha256 and image.width == 256
+
+
+def _in_thread(target) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_task_waiting_for_a_place_raises_wire_closed_at_once_when_the_wire_closes() -> None:
+    wire, raised = Wire(1), threading.Event()
+
+    def wait_for_a_place() -> None:
+        try:
+            with wire.place():
+                pass
+        except WireClosed:
+            raised.set()
+
+    with wire.place():  # the only place is held throughout
+        waiter = _in_thread(wait_for_a_place)
+        time.sleep(0.05)
+        assert not raised.is_set()
+        wire.close()
+        assert raised.wait(2)  # not once the holder gives its place back: now
+    waiter.join(2)
+    assert wire.free == 1
+
+
+def test_settle_waits_for_a_holder_to_send_and_no_longer() -> None:
+    wire = Wire(2)
+    start = time.monotonic()
+    wire.settle(timeout=2)  # nobody on the wire: at once
+    assert time.monotonic() - start < 0.5
+
+    with wire.place() as place:
+        settled = threading.Event()
+        bookkeeping = _in_thread(lambda: (wire.settle(timeout=5), settled.set()))
+        time.sleep(0.05)
+        assert not settled.is_set()  # a holder has not sent its request yet
+        place.sent()
+        assert settled.wait(2)  # sent: the bookkeeping goes on, long before its timeout
+        bookkeeping.join(2)
+        place.sent()  # a second call (the GET after the POST) changes nothing
+        start = time.monotonic()
+        wire.settle(timeout=2)
+        assert time.monotonic() - start < 0.5
+
+
+def test_settle_waits_for_a_task_about_to_take_a_free_place_and_gives_up_at_its_timeout() -> None:
+    wire = Wire(1)
+    release, took = threading.Event(), threading.Event()
+
+    def next_task() -> None:
+        with wire.place() as place:
+            took.set()
+            release.wait(5)
+            place.sent()
+
+    with wire.place() as place:
+        place.sent()
+        follower = _in_thread(next_task)  # waits for the place, which is taken
+        time.sleep(0.05)
+        start = time.monotonic()
+        wire.settle(timeout=2)  # no place is free: the waiting task cannot go, nothing to wait for
+        assert time.monotonic() - start < 0.5
+    assert took.wait(2)  # the place was handed on; its new holder has not sent yet
+    start = time.monotonic()
+    wire.settle(timeout=0.2)
+    assert 0.15 < time.monotonic() - start < 2  # waited, but only as long as it was told
+    release.set()
+    follower.join(2)
+    start = time.monotonic()
+    wire.settle(timeout=2)  # the place was given back without anyone left to send
+    assert time.monotonic() - start < 0.5
+
+
+def test_a_place_given_back_unsent_and_a_closed_wire_hold_no_bookkeeping() -> None:
+    wire = Wire(1)
+    with wire.place():
+        pass  # never sent (the task failed before its POST)
+    start = time.monotonic()
+    wire.settle(timeout=2)
+    assert time.monotonic() - start < 0.5
+    with wire.place():
+        wire.close()
+        start = time.monotonic()
+        wire.settle(timeout=2)  # closed: nothing more goes out, nothing to wait for
+        assert time.monotonic() - start < 0.5
+
+
+def test_a_task_s_image_is_saved_after_the_next_task_s_post_has_left(emulator, tmp_path: Path, monkeypatch) -> None:
+    """At one place on the wire, the next task's POST goes out before the last task's image is
+    checked and written (that work then runs while the server draws)."""
+    import qwenlab.api.wire as wire_module
+    from qwenlab.api.imagestore import ImageStore
+
+    monkeypatch.setattr(wire_module, "SETTLE_TIMEOUT_S", 10.0)  # the order, not the machine's speed, is under test
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    sent, save = wire_module.Place.sent, ImageStore.save
+
+    def record(what: str) -> None:
+        with lock:
+            events.append((what, threading.current_thread().name))
+
+    def recording_sent(self) -> None:
+        if self._unsent:
+            record("sent")
+        sent(self)
+
+    def recording_save(self, data, *args, **kwargs):
+        record("save")
+        return save(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(wire_module.Place, "sent", recording_sent)
+    monkeypatch.setattr(ImageStore, "save", recording_save)
+    client = RunwareClient("sk-wire", emulator.url, images_dir=tmp_path / "images")
+    wire = Wire(1)
+    first_on = threading.Event()
+    original_place = wire.place
+
+    @contextmanager
+    def place():  # the first task takes its place before the second asks for one
+        with original_place() as held:
+            first_on.set()
+            yield held
+
+    wire.place = place  # type: ignore[method-assign]
+    first = threading.Thread(target=lambda: client.generate(_request(), wire=wire), name="first")
+    first.start()
+    first_on.wait(5)
+    second = threading.Thread(target=lambda: client.generate(_request(), wire=wire), name="second")
+    second.start()
+    first.join(10)
+    second.join(10)
+    client.close()
+    assert events == [("sent", "first"), ("sent", "second"), ("save", "first"), ("save", "second")]
