@@ -256,6 +256,16 @@ class Log:
             return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id LIMIT ?", [experiment_id, int(limit)])
         return self.rows("SELECT * FROM tasks WHERE experiment_id = ? ORDER BY id", [experiment_id])
 
+    def tasks_by_cell(self, experiment_id: int, cell_keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The task rows of these cells of an experiment, by cell key (those it holds)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(cell_keys), 500):  # SQLite's limit on a statement's parameters
+            keys = cell_keys[start:start + 500]
+            for row in self.rows(f"SELECT * FROM tasks WHERE experiment_id = ? AND cell_key IN ({', '.join('?' * len(keys))})",
+                                 [experiment_id, *keys]):
+                found[row["cell_key"]] = row
+        return found
+
     def task_counts(self, experiment_id: int) -> dict[str, int]:
         """An experiment's tasks by status, counted on the index (no row is read)."""
         return {r["status"]: int(r["n"]) for r in self.rows(

@@ -28,7 +28,9 @@ What the runner promises:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
+import contextlib
 import json
 import os
 import queue
@@ -73,6 +75,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Runner", "FATAL_ERRORS"]
 
+# New cells are logged this many at a time while the cells before them are on the wire: each
+# batch keeps the interpreter from the threads on the wire for about 2 ms.
+LOG_CHUNK = 32
+
 # Errors that would fail every remaining cell the same way: stop the sweep at once.
 FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
     AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError)
@@ -81,7 +87,7 @@ FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
 @dataclass
 class _Job:
     cell: Cell
-    row: dict[str, Any]
+    row: dict[str, Any] | None  # None: a new cell, logged as 'pending' before it is sent (`Runner._log_cells`)
     recover: bool  # the row was left 'sent': ask the server before sending anything
     reserved: float = 0.0
 
@@ -199,9 +205,10 @@ class Runner:
         exp = self._experiment_row(sweep, name, budget_usd, extend, notes)
         exp_id = int(exp["id"])
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
-        self._add_new_cells(exp_id, cells)
+        self._note_logged_cells(exp_id, cells)
         rows = {r["cell_key"]: r for r in self.log.tasks(exp_id)}
-        jobs = [_Job(c, rows[c.key], rows[c.key]["status"] == "sent") for c in cells if rows[c.key]["status"] != "done"]
+        jobs = [_Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
+                for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
             return self.experiment(name)
@@ -214,7 +221,8 @@ class Runner:
         for note in sweep.notes():
             bar.write(note)
         try:
-            status, reason, fatal = self._dispatch(exp_id, jobs, budget, concurrency, bar)
+            status, reason, fatal = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
+                                              log_jobs=lambda js: self._log_cells(exp_id, js)).run(jobs)
         except KeyboardInterrupt:
             self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
                 "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
@@ -308,11 +316,12 @@ class Runner:
         self.log.update_experiment(exp_id, backend="mixed" if mixed else backend, api_host=host)
         return {"backend": backend, "api_host": host, "qwenlab_version": __version__}
 
-    def _add_new_cells(self, exp_id: int, cells: list[Cell]) -> None:
-        """Log the cells the experiment does not hold yet. A cell it holds (`match_logged`: the same
-        request, or, in an extended sweep, the same output) is never paid for again: its row takes the
-        cell's key and its values in this sweep (a size axis added later names the size the row was
-        sent with, instead of leaving it blank)."""
+    def _note_logged_cells(self, exp_id: int, cells: list[Cell]) -> None:
+        """Give the cells the experiment holds already their keys and values in this sweep. A cell
+        it holds (`match_logged`: the same request, or, in an extended sweep, the same output) is
+        never paid for again: its row takes the cell's key and its values in this sweep (a size axis
+        added later names the size the row was sent with, instead of leaving it blank). The others
+        are logged by `_log_cells` as the dispatch reaches them."""
         matched = match_logged(cells, self.log.tasks(exp_id))
         for c in cells:
             row = matched.get(c.key)
@@ -322,10 +331,12 @@ class Runner:
             values = to_json({**json.loads(row["cell_json"] or "{}"), **c.cell_json()})
             if row["cell_key"] != c.key or row["cell_json"] != values:
                 self.log.note_task(int(row["id"]), cell_key=c.key, cell_json=values)
+
+    def _log_cells(self, exp_id: int, jobs: list[_Job]) -> None:
+        """Log the new cells of `jobs` as 'pending' tasks (each with its own taskUUID) and give each
+        job its row. A row another process logged meanwhile for the same cell is kept, and used."""
         rows = []
-        for c in cells:
-            if c.key in matched:
-                continue
+        for c in (j.cell for j in jobs):
             req = c.request_with({}, task_uuid=new_task_uuid())
             rows.append({
                 "task_uuid": req.task_uuid, "experiment_id": exp_id, "cell_key": c.key, "cell_json": to_json(c.cell_json()),
@@ -336,12 +347,9 @@ class Runner:
                 "seed_policy": c.seed_policy, "seed": c.seed, "estimated_cost_usd": c.estimated_cost, "price_usd": c.price,
             })
         self.log.add_tasks(rows)
-
-    def _dispatch(self, exp_id: int, jobs: list[_Job], budget: Budget, concurrency: int,
-                  bar: Progress) -> tuple[str, str | None, BaseException | None]:
-        """Keep at most `concurrency` cells in flight, reserving each one's cost before it goes;
-        return the experiment's status, why it stopped (or what is left to retry), and the fatal error."""
-        return _Dispatch(self._run_job, exp_id, budget, concurrency, bar).run(jobs)
+        logged = self.log.tasks_by_cell(exp_id, [j.cell.key for j in jobs])
+        for job in jobs:
+            job.row = logged[job.cell.key]
 
     # -- one cell -------------------------------------------------------------------------------
     def _run_job(self, exp_id: int, job: _Job, may_send: bool, wire: Wire) -> _Outcome:
@@ -490,7 +498,9 @@ def _headline(errors: list[QwenlabError]) -> QwenlabError | None:
 class _Dispatch:
     """One run's dispatch loop: the cells still to send, those in flight, and what came back.
 
-    The runner's promises, step by step: `_admit` reserves a cell's estimate before it may go
+    The runner's promises, step by step: a new cell's row is written ('pending') before it is
+    submitted, the first few alone and the rest in batches while those are on the wire, every one
+    by the time the loop stops (`_log_new_cells`); `_admit` reserves a cell's estimate before it may go
     (the budget is never exceeded); `Runner._run_job` marks the cell's row 'sent' before its
     request leaves; `_settle` settles the reservation with the API's cost once the cell is back
     and records an error that would fail every cell, which stops the loop. Ctrl-C lands while
@@ -499,8 +509,10 @@ class _Dispatch:
     """
 
     def __init__(self, run_job: Callable[[int, _Job, bool, Wire], _Outcome], exp_id: int, budget: Budget,
-                 concurrency: int, bar: Progress) -> None:
+                 concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None] | None = None) -> None:
         self.run_job = run_job
+        self.log_jobs = log_jobs
+        self.unlogged: collections.deque[_Job] = collections.deque()  # jobs of new cells, in queue order
         self.exp_id = exp_id
         self.budget = budget
         self.concurrency = concurrency
@@ -521,27 +533,44 @@ class _Dispatch:
     def run(self, jobs: list[_Job]) -> tuple[str, str | None, BaseException | None]:
         """Send `jobs` in order and wait for every one sent; return (status, reason, fatal error)."""
         self.queue = list(jobs)
+        self.unlogged.extend(j for j in jobs if j.row is None)
         pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="qwenlab-run")
         try:
             while self.queue and self.fatal is None:
                 if len(self.inflight) >= self.workers:
+                    self._log_new_cells(LOG_CHUNK)  # while the cells in flight are on the wire
                     self._collect()
                     continue
                 verdict = self._admit(self.queue[0])
                 if verdict == "stop":
                     break
                 if verdict == "wait":
+                    self._log_new_cells(LOG_CHUNK)
                     self._collect()
                     continue
+                if self.queue[0].row is None:  # the first cells: logged a few at a time, so the first request goes at once
+                    self._log_new_cells(self.workers)
                 self._submit(pool, self.queue.pop(0))
+            self._log_new_cells()  # a run stopped by its budget still lists every cell, 'pending'
             while self.inflight:
                 self._collect()
         except BaseException:  # Ctrl-C (or a bug): send nothing more; what is in flight finishes and is logged
             self.wire.close()
             pool.shutdown(wait=False, cancel_futures=True)
+            with contextlib.suppress(Exception):  # the error that stopped the run is the one to raise
+                self._log_new_cells()  # the cells not reached are listed 'pending', as after any stop
             raise
         pool.shutdown(wait=True)
         return self._result()
+
+    def _log_new_cells(self, most: int | None = None) -> None:
+        """Log the next `most` new cells in queue order (default: all of them), as 'pending' rows."""
+        if not self.unlogged or self.log_jobs is None:
+            return
+        count = len(self.unlogged) if most is None else min(most, len(self.unlogged))
+        self.log_jobs([self.unlogged[i] for i in range(count)])
+        for _ in range(count):  # only once they are logged: a run stopped meanwhile logs them again
+            self.unlogged.popleft()
 
     def _admit(self, job: _Job) -> Literal["send", "wait", "stop"]:
         """May `job` go now? "send" once its estimate is reserved (or it is a recovery), "wait" for

@@ -25,6 +25,7 @@ from qwenlab.errors import (
     ValidationError,
 )
 from qwenlab.sweeps.budget import Budget
+from qwenlab.sweeps.runner import LOG_CHUNK
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 PRICE = 0.075
@@ -82,6 +83,56 @@ def test_run_logs_every_cell_image_seed_and_cost(emulator: Emulator, make_lab, d
             and r.body[0].get("taskType") == "imageInference"}
     for t in tasks:  # the JSON logged is the JSON that left
         assert Request.from_json(t["request_json"]).to_task() == sent[t["task_uuid"]]
+
+
+def test_the_first_request_goes_before_every_cell_is_logged_and_every_cell_is_logged_in_order(
+        emulator: Emulator, make_lab) -> None:
+    lab = make_lab(emulator)
+    sweep = small_sweep(n_quality=10)  # 40 cells
+    logged_at_first_send: list[int] = []
+    generate = lab.client.generate
+
+    def counting_generate(request, **kwargs):
+        logged_at_first_send.append(lab.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"])
+        return generate(request, **kwargs)
+
+    lab.client.generate = counting_generate  # type: ignore[method-assign]
+    exp = lab.run(sweep, name="first-goes-first", concurrency=1, progress=False)
+    # the first cells are logged alone (as many as may be under way: two at concurrency 1), so the
+    # first request leaves without waiting for the 38 others to be written; the next batch may be
+    # written meanwhile, while that request is on the wire
+    assert logged_at_first_send[0] in (2, 2 + LOG_CHUNK) and 2 + LOG_CHUNK < 40
+    tasks = lab.log.tasks(exp.id)  # in the order they were logged
+    assert [t["cell_key"] for t in tasks] == [c.key for c in sweep.cells()]
+    assert len({t["task_uuid"] for t in tasks}) == 40 and exp.counts()["done"] == 40
+    sent = [r.body[0]["taskUUID"] for r in emulator.requests if isinstance(r.body, list) and r.body
+            and r.body[0].get("taskType") == "imageInference"]
+    assert sorted(sent) == sorted(t["task_uuid"] for t in tasks)  # each sent once, under its logged taskUUID
+
+
+def test_a_cell_another_process_logged_first_is_sent_under_that_row(emulator: Emulator, make_lab, monkeypatch) -> None:
+    """Two notebooks starting the same experiment: a cell's row is inserted once, and the run that
+    lost the race sends the cell under the row (the taskUUID) the other one wrote."""
+    from qwenlab.store.log import Log
+
+    lab = make_lab(emulator)
+    add_tasks = Log.add_tasks
+    theirs: list[str] = []
+
+    def racing_add_tasks(self, rows):
+        if not theirs:  # the other process writes the first cell's row just before this one
+            other = {**rows[0], "task_uuid": "2b8e7d4c-1f3a-4c5b-9d6e-7f8a9b0c1d2e"}
+            add_tasks(self, [other])
+            theirs.append(other["task_uuid"])
+        return add_tasks(self, rows)
+
+    monkeypatch.setattr(Log, "add_tasks", racing_add_tasks)
+    exp = lab.run(small_sweep(n_quality=1, repeats=1), name="raced", progress=False)
+    tasks = lab.log.tasks(exp.id)
+    assert len(tasks) == 2 and tasks[0]["task_uuid"] == theirs[0] and exp.counts()["done"] == 2
+    sent = [r.body[0]["taskUUID"] for r in emulator.requests if isinstance(r.body, list) and r.body
+            and r.body[0].get("taskType") == "imageInference"]
+    assert sorted(sent) == sorted(t["task_uuid"] for t in tasks)
 
 
 def test_budget_is_never_exceeded_under_concurrency(make_lab) -> None:
