@@ -180,8 +180,10 @@ class Log:
         writes through the methods below."""
         with self._lock:
             conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
+                # BEGIN inside the try: a Ctrl-C landing just after it must not leave the connection
+                # in a transaction, where every later write would fail
+                conn.execute("BEGIN IMMEDIATE")
                 yield self.db
                 conn.execute("COMMIT")
             except BaseException:

@@ -133,6 +133,33 @@ def test_a_task_and_its_images_land_together_or_not_at_all(log: Log) -> None:
     assert [i["seed"] for i in log.images(exp["id"])] == [7]
 
 
+def test_ctrl_c_just_after_a_transaction_began_leaves_the_log_writable(log: Log) -> None:
+    """A KeyboardInterrupt lands between two bytecodes: one landing right after BEGIN must not
+    leave the connection inside a transaction, where every later write fails."""
+    exp = log.ensure_experiment("e", model="m")
+
+    class InterruptedAfterBegin:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self._conn = conn
+
+        def execute(self, sql: str, *args: object):
+            out = self._conn.execute(sql, *args)
+            if sql == "BEGIN IMMEDIATE":
+                raise KeyboardInterrupt
+            return out
+
+        def __getattr__(self, name: str):
+            return getattr(self._conn, name)
+
+    real = log.db.conn
+    log.db.conn = InterruptedAfterBegin(real)  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        log.add_tasks([_task(exp["id"], "a")])
+    log.db.conn = real
+    assert not real.in_transaction
+    assert log.add_tasks([_task(exp["id"], "a")]) == 1  # the next write goes through
+
+
 def test_reset_task_keeps_the_failed_attempt(log: Log) -> None:
     exp = log.ensure_experiment("e", model="m")
     log.add_tasks([_task(exp["id"], "a")])
