@@ -6,8 +6,9 @@
 A task holds a place from just before its POST until its last image is downloaded; its images are
 checked and written after it gives the place back, so threads that check, write and log never
 keep the next task off the network. `close()` stops sending: a task whose turn comes after it
-raises `WireClosed`, unsent (one waiting for a place raises it at once). A task failing with one of the `stop_on` errors closes the wire
-before it gives its place back, so no other task goes out after an error that would fail them all.
+(or that is waiting for a place) raises `WireClosed` at once, unsent. A task failing with one of
+the `stop_on` errors closes the wire before it gives its place back, so no other task goes out
+after an error that would fail them all.
 
 The bookkeeping also yields the processor to the wire: `settle()`, called before an image is
 checked and written, waits (a few milliseconds at most) while a task that has its place, or is

@@ -509,7 +509,7 @@ class _Dispatch:
     """
 
     def __init__(self, run_job: Callable[[int, _Job, bool, Wire], _Outcome], exp_id: int, budget: Budget,
-                 concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None] | None = None) -> None:
+                 concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None]) -> None:
         self.run_job = run_job
         self.log_jobs = log_jobs
         self.unlogged: collections.deque[_Job] = collections.deque()  # jobs of new cells, in queue order
@@ -548,7 +548,8 @@ class _Dispatch:
                     self._log_new_cells(LOG_CHUNK)
                     self._collect()
                     continue
-                if self.queue[0].row is None:  # the first cells: logged a few at a time, so the first request goes at once
+                if self.queue[0].row is None:
+                    # the first cells are logged a few at a time, so that the first request goes at once
                     self._log_new_cells(self.workers)
                 self._submit(pool, self.queue.pop(0))
             self._log_new_cells()  # a run stopped by its budget still lists every cell, 'pending'
@@ -565,7 +566,7 @@ class _Dispatch:
 
     def _log_new_cells(self, most: int | None = None) -> None:
         """Log the next `most` new cells in queue order (default: all of them), as 'pending' rows."""
-        if not self.unlogged or self.log_jobs is None:
+        if not self.unlogged:
             return
         count = len(self.unlogged) if most is None else min(most, len(self.unlogged))
         self.log_jobs([self.unlogged[i] for i in range(count)])
