@@ -386,8 +386,8 @@ def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]
     if all(fn.__name__ in done for fn in wanted):
         return []
     applied: list[str] = []
-    conn.execute("BEGIN IMMEDIATE")
     try:
+        conn.execute("BEGIN IMMEDIATE")  # inside the try, as in Log.transaction: a Ctrl-C just after it rolls back
         done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
         for fn in wanted:
             if fn.__name__ in done:
