@@ -198,9 +198,13 @@ def test_a_task_s_image_is_saved_after_the_next_task_s_post_has_left(emulator, t
     original_place = wire.place
 
     @contextmanager
-    def place():  # the first task takes its place before the second asks for one
+    def place():  # the first task takes its place, and goes on once the second waits for one
         with original_place() as held:
-            first_on.set()
+            if not first_on.is_set():
+                first_on.set()
+                deadline = time.monotonic() + 5
+                while not wire._waiting and time.monotonic() < deadline:
+                    time.sleep(0.001)
             yield held
 
     wire.place = place  # type: ignore[method-assign]
