@@ -8,7 +8,11 @@ shares its interpreter with the server), in temporary folders:
    checks, saving by hash);
 2. Runware's own Python SDK (`runware-sdk`, the `bench` extra) on the same tasks: REST transport,
    asyncio, sync delivery, each image downloaded and written to disk (`qwenlab.bench.sdk`);
-3. the ideal ceil(N/C) x L where L > 0.
+3. the same SDK doing qwenlab's duties by hand (`qwenlab.bench.duties`): each task's log row
+   marked 'sent' before its request, its image checked, hashed and fsynced, the row completed,
+   with the calls the runner makes. What those promises cost any client: the fair baseline for
+   qwenlab's own overhead;
+4. the ideal ceil(N/C) x L where L > 0.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..api.client import RunwareClient
 from ..lab import Lab
 from ..sweeps.sweep import Sweep
+from .duties import LogDuties
 from .sdk import bench_sdk, sdk_available
 from .served import served_emulator
 
@@ -81,6 +87,22 @@ def _sdk(url: str, n: int, concurrency: int) -> dict[str, Any]:
     return {"n": n, "seconds": seconds, "cpu": _cpu_s() - cpu, "done": n}
 
 
+def _sdk_duties(url: str, n: int, concurrency: int) -> dict[str, Any]:
+    tasks = sdk_tasks(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        duties = LogDuties(Path(tmp), api_host=urlsplit(url).netloc)
+        try:
+            cpu, start = _cpu_s(), time.perf_counter()
+            duties.add(tasks)  # counted: Lab.run logs its cells within its time too
+            logging = time.perf_counter() - start
+            seconds = logging + bench_sdk(url, tasks, concurrency, duties=duties)
+            cpu = _cpu_s() - cpu
+            done = duties.done()
+        finally:
+            duties.close()
+    return {"n": n, "seconds": seconds, "cpu": cpu, "done": done}
+
+
 def throughput_rows(runs: list[tuple[int, int, float]], *, rounds: int = 1) -> list[dict[str, Any]]:
     """For each (N, C, L): qwenlab and the SDK (when installed) on one emulator process with
     latency L, alternating, best of `rounds` each (the machine is shared: the best run is the
@@ -91,11 +113,13 @@ def throughput_rows(runs: list[tuple[int, int, float]], *, rounds: int = 1) -> l
             bench_lab(url, 8, 1)  # warm up both sides (imports, connections, the emulator's fonts)
             if sdk_available():
                 _sdk(url, 8, 1)
+                _sdk_duties(url, 8, 1)
             best: dict[str, dict[str, Any]] = {}
             for _ in range(rounds):
                 sides = {"qwenlab": lambda: bench_lab(url, n, c)}
                 if sdk_available():
                     sides["sdk"] = lambda: _sdk(url, n, c)
+                    sides["duties"] = lambda: _sdk_duties(url, n, c)
                 for side, run in sides.items():
                     r = run()
                     if side not in best or r["seconds"] < best[side]["seconds"]:
@@ -109,7 +133,8 @@ def throughput_rows(runs: list[tuple[int, int, float]], *, rounds: int = 1) -> l
 def print_throughput(rows: list[dict[str, Any]]) -> None:
     """The table of `throughput_rows`, and each figure against its target."""
     head = (f"{'N':>4} {'C':>3} {'L (s)':>6} | {'qwenlab s':>9} {'ms/task':>8} {'cpu ms':>7} {'% ideal':>8} | "
-            f"{'SDK s':>7} {'ms/task':>8} {'cpu ms':>7} {'% ideal':>8} | {'qwenlab vs SDK':>14}")
+            f"{'SDK s':>7} {'ms/task':>8} {'cpu ms':>7} {'% ideal':>8} | {'qwenlab vs SDK':>14} | "
+            f"{'SDK+duties ms/task':>18} {'cpu ms':>7} | {'vs SDK+duties':>13}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -121,7 +146,13 @@ def print_throughput(rows: list[dict[str, Any]]) -> None:
             width = 9 if s == "qwenlab" else 7
             return f"{secs:>{width}.2f} {1000 * secs / n:>8.2f} {1000 * r[f'cpu_{s}'] / n:>7.2f} {pct:>8}"
         ratio = f"{r['seconds_sdk'] / r['seconds_qwenlab']:.2f}x" if "seconds_sdk" in r else "(no SDK)"
-        print(f"{r['n']:>4} {r['c']:>3} {r['latency']:>6.2f} | {side('qwenlab')} | {side('sdk')} | {ratio:>14}")
+        if "seconds_duties" in r:
+            n = r["n_duties"]
+            duties = f"{1000 * r['seconds_duties'] / n:>18.2f} {1000 * r['cpu_duties'] / n:>7.2f} | " \
+                     f"{r['seconds_duties'] / r['seconds_qwenlab']:>12.2f}x"
+        else:
+            duties = f"{'-':>18} {'-':>7} | {'-':>13}"
+        print(f"{r['n']:>4} {r['c']:>3} {r['latency']:>6.2f} | {side('qwenlab')} | {side('sdk')} | {ratio:>14} | {duties}")
     print()
     for r in rows:
         label = f"N={r['n']} C={r['c']} L={r['latency']:g}"
@@ -131,9 +162,12 @@ def print_throughput(rows: list[dict[str, Any]]) -> None:
         if "seconds_sdk" in r:
             print(f"  {label}: qwenlab at {r['seconds_sdk'] / r['seconds_qwenlab']:.2f}x runware-sdk's speed "
                   f"(target >= {'1.00' if not r['latency'] else '0.95'}x)")
-    bad = [r for r in rows if r["done_qwenlab"] != r["n_qwenlab"]]
+        if "seconds_duties" in r:
+            print(f"  {label}: qwenlab at {r['seconds_duties'] / r['seconds_qwenlab']:.2f}x runware-sdk doing qwenlab's "
+                  "duties (no target: what the log and the saved image cost)")
+    bad = [(r, s) for r in rows for s in ("qwenlab", "duties") if f"done_{s}" in r and r[f"done_{s}"] != r[f"n_{s}"]]
     if bad:
-        print(f"WARNING: {len(bad)} qwenlab runs did not finish every cell: {bad}")
+        print(f"WARNING: {len(bad)} runs did not finish every task: {bad}")
     if not sdk_available():
         print("runware-sdk is not installed: pip install 'qwenlab[bench]' for the side-by-side run")
 

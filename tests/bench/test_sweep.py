@@ -3,8 +3,13 @@ Lab.run and Runware's SDK each sending every task and writing every image."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import pytest
 
+from qwenlab.bench.duties import LogDuties
 from qwenlab.bench.sdk import bench_sdk, sdk_available
 from qwenlab.bench.served import served_emulator
 from qwenlab.bench.sweep import bench_lab, print_throughput, sdk_tasks, throughput_rows
@@ -24,6 +29,30 @@ def test_both_sides_send_every_task_to_one_served_emulator(capsys: pytest.Captur
     out = capsys.readouterr().out
     assert rows[0]["done_qwenlab"] == 4
     assert "qwenlab vs SDK" in out and "runware-sdk's speed" in out
+    assert "vs SDK+duties" in out and rows[0]["done_duties"] == 4
+
+
+@pytest.mark.slow
+def test_the_sdk_with_qwenlabs_duties_logs_and_saves_every_task_it_sends(tmp_path: Path) -> None:
+    """The third side does what it claims: each task sent under its own row's taskUUID, the row
+    'sent' then 'done', the image on disk under its hash with its row."""
+    tasks = sdk_tasks(5)
+    duties = LogDuties(tmp_path)
+    with served_emulator(0.0) as url:
+        duties.add(tasks)
+        assert duties.log.task_counts(duties.experiment_id).get("pending") == 5
+        assert bench_sdk(url, tasks, 2, duties=duties) > 0
+    rows = duties.log.tasks(duties.experiment_id)
+    images = {i["task_id"]: i for i in duties.log.images(duties.experiment_id)}
+    assert duties.done() == 5 and [r["task_uuid"] for r in rows] == duties.task_uuids
+    for row in rows:
+        assert row["status"] == "done" and row["sent_at"] <= row["completed_at"] and row["backend"] == "emulator"
+        assert json.loads(row["request_json"])["outputQuality"] == tasks[rows.index(row)]["outputQuality"]
+        image = images[row["id"]]
+        assert json.loads(image["raw_json"])["taskUUID"] == row["task_uuid"]  # the emulator answered this row's task
+        data = (tmp_path / image["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == image["sha256"] and data[:3] == b"\xff\xd8\xff"
+    duties.close()
 
 
 @pytest.mark.parametrize("n", [81, 200])
