@@ -39,15 +39,16 @@ class LogDuties:
         self._ids: list[int] = []
 
     def add(self, tasks: list[dict[str, Any]]) -> None:
-        """Log one 'pending' row per task dict (an imageInference task without taskUUID), in order."""
+        """Log one 'pending' row per task dict (an imageInference task without taskUUID), in order
+        (once per LogDuties: its folder is the run's own)."""
         self.task_uuids = [new_task_uuid() for _ in tasks]
         self._requests = [json.dumps({**t, "taskType": "imageInference", "taskUUID": u}) for t, u in zip(tasks, self.task_uuids)]
         self.log.add_tasks([{
             "task_uuid": u, "experiment_id": self.experiment_id, "cell_key": f"sdk-{i}", "repeat": 0, "request_json": r,
             "model": t.get("model"), "prompt": t.get("positivePrompt"), "width": t.get("width"), "height": t.get("height"),
         } for i, (t, u, r) in enumerate(zip(tasks, self.task_uuids, self._requests))])
-        self._ids = [int(r["id"]) for r in self.log.rows("SELECT id FROM tasks WHERE experiment_id = ? ORDER BY id",
-                                                         [self.experiment_id])]
+        logged = self.log.tasks_by_cell(self.experiment_id, [f"sdk-{i}" for i in range(len(tasks))])
+        self._ids = [int(logged[f"sdk-{i}"]["id"]) for i in range(len(tasks))]
 
     def before(self, i: int) -> None:
         """Task i's row marked 'sent', with its request, before the request leaves (`Log.mark_sent`)."""
