@@ -33,11 +33,12 @@ def test_both_sides_send_every_task_to_one_served_emulator(capsys: pytest.Captur
 
 
 @pytest.mark.slow
-def test_the_sdk_with_qwenlabs_duties_logs_and_saves_every_task_it_sends(tmp_path: Path) -> None:
+def test_the_sdk_with_qwenlabs_duties_logs_and_saves_every_task_it_sends(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """The third side does what it claims: each task sent under its own row's taskUUID, the row
     'sent' then 'done', the image on disk under its hash with its row."""
     tasks = sdk_tasks(5)
     duties = LogDuties(tmp_path)
+    request.addfinalizer(duties.close)
     with served_emulator(0.0) as url:
         duties.add(tasks)
         assert duties.log.task_counts(duties.experiment_id).get("pending") == 5
@@ -45,14 +46,13 @@ def test_the_sdk_with_qwenlabs_duties_logs_and_saves_every_task_it_sends(tmp_pat
     rows = duties.log.tasks(duties.experiment_id)
     images = {i["task_id"]: i for i in duties.log.images(duties.experiment_id)}
     assert duties.done() == 5 and [r["task_uuid"] for r in rows] == duties.task_uuids
-    for row in rows:
+    for row, task in zip(rows, tasks):
         assert row["status"] == "done" and row["sent_at"] <= row["completed_at"] and row["backend"] == "emulator"
-        assert json.loads(row["request_json"])["outputQuality"] == tasks[rows.index(row)]["outputQuality"]
+        assert json.loads(row["request_json"])["outputQuality"] == task["outputQuality"]
         image = images[row["id"]]
         assert json.loads(image["raw_json"])["taskUUID"] == row["task_uuid"]  # the emulator answered this row's task
         data = (tmp_path / image["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == image["sha256"] and data[:3] == b"\xff\xd8\xff"
-    duties.close()
 
 
 @pytest.mark.parametrize("n", [81, 200])
