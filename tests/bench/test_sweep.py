@@ -24,10 +24,13 @@ def test_both_sides_send_every_task_to_one_served_emulator(capsys: pytest.Captur
         assert (lab["n"], lab["done"]) == (6, 6) and lab["seconds"] > 0 and lab["cpu"] > 0
         assert sdk_available(), "runware-sdk is missing: `make` installs it (the bench extra)"
         assert bench_sdk(url, sdk_tasks(3), 2) > 0
-    rows = throughput_rows([(4, 2, 0.0)])
+    rows = throughput_rows([(4, 2, 0.0)], rounds=2)
     print_throughput(rows)
     out = capsys.readouterr().out
     assert rows[0]["done_qwenlab"] == 4
+    assert all(len(rows[0][f"rounds_{side}"]) == 2 for side in ("qwenlab", "sdk", "duties"))
+    assert rows[0]["seconds_qwenlab"] == min(rows[0]["rounds_qwenlab"])  # the best round is the one shown
+    assert out.count(", each round ") == 2
     assert "qwenlab vs SDK" in out and "runware-sdk's speed" in out
     assert "vs SDK+duties" in out and rows[0]["done_duties"] == 4
 
@@ -63,3 +66,20 @@ def test_the_sdk_is_sent_the_same_tasks_as_qwenlab_in_the_same_order(n: int) -> 
     ours = [{k: v for k, v in c.request.to_task().items() if k not in ("taskType", "taskUUID")} | {"includeCost": True}
             for c in sweep.cells()]
     assert cells == n and sdk_tasks(n) == ours  # the same parameters, outputQuality (so the JPEG's size) included
+
+
+def test_each_rounds_ratio_is_printed_beside_the_best_of_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    """The spread pairs the runs made back to back in one round, not each side's best (which may
+    come from different rounds): here the best-of ratio is 1.00x, the rounds 1.10x and 0.83x."""
+    row = {"n": 100, "c": 8, "latency": 0.0, "ideal": 0.0,
+           "rounds_qwenlab": [1.0, 1.2], "rounds_sdk": [1.1, 1.0], "rounds_duties": [1.05, 1.26]}
+    for side in ("qwenlab", "sdk", "duties"):
+        best = min(row[f"rounds_{side}"])
+        row |= {f"seconds_{side}": best, f"n_{side}": 100, f"cpu_{side}": 0.1, f"done_{side}": 100}
+    print_throughput([row])
+    out = capsys.readouterr().out
+    assert "qwenlab at 1.00x runware-sdk's speed, each round 0.83x to 1.10x (target >= 1.00x)" in out
+    assert "qwenlab at 1.05x runware-sdk doing qwenlab's duties, each round 1.05x to 1.05x (no target" in out
+    one = {k: (v[:1] if k.startswith("rounds_") else v) for k, v in row.items()}
+    print_throughput([one])
+    assert "each round" not in capsys.readouterr().out  # one round has no spread to show
