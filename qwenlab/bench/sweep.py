@@ -106,7 +106,7 @@ def _sdk_duties(url: str, n: int, concurrency: int) -> dict[str, Any]:
 def throughput_rows(runs: list[tuple[int, int, float]], *, rounds: int = 1) -> list[dict[str, Any]]:
     """For each (N, C, L): qwenlab and the SDK (when installed) on one emulator process with
     latency L, alternating, best of `rounds` each (the machine is shared: the best run is the
-    one least disturbed)."""
+    one least disturbed). Each row also keeps every round's seconds by side (`rounds_<side>`)."""
     rows = []
     for n, c, latency in runs:
         with served_emulator(latency) as url:
