@@ -2,7 +2,8 @@
 beside their targets; asserts nothing.
 
 1. sweep throughput: qwenlab against Runware's own SDK on one emulator in its own process
-   (`qwenlab.bench.sweep`): L=0 at C=1 and C=8, and L=0.5 s at C=8 against the ideal;
+   (`qwenlab.bench.sweep`): L=0 at C=1 and C=8, and L=0.5 s at C=8 against the ideal; L=0 again
+   with the emulator and the clients on CPUs of their own, where the machine has two;
 2. the 2,000-image experiment: 1,920 images of 512x512 (40 values of outputQuality x promptExtend
    on/off x a negative prompt or none x 12 repeats), run through `Lab.run` at C=8;
 3. its views, through the public API: the grid (`exp.grid(...)` returned, one 64-image page cold
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
 
     print("\n1. sweep throughput (the emulator in its own process; qwenlab vs runware-sdk)", flush=True)
-    print_throughput(throughput_rows([(n, 1, 0.0), (n, 8, 0.0), (n, 8, 0.5)], rounds=rounds))
+    print_throughput(throughput_rows([(n, 1, 0.0), (n, 8, 0.0), (n, 8, 0.5)], rounds=rounds)
+                     + throughput_rows([(n, 1, 0.0), (n, 8, 0.0)], rounds=rounds, apart=True))
 
     sweep = scale_sweep(repeats)
     with tempfile.TemporaryDirectory() as tmp, served_emulator(0.0) as url:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from qwenlab.bench.duties import LogDuties
 from qwenlab.bench.sdk import bench_sdk, sdk_available
-from qwenlab.bench.served import served_emulator
+from qwenlab.bench.served import cpu_split, on_cpus, served_emulator
 from qwenlab.bench.sweep import bench_lab, print_throughput, sdk_tasks, throughput_rows
 from qwenlab.emulator.loopback import is_loopback_url
 
@@ -83,3 +85,31 @@ def test_each_rounds_ratio_is_printed_beside_the_best_of_figure(capsys: pytest.C
     one = {k: (v[:1] if k.startswith("rounds_") else v) for k, v in row.items()}
     print_throughput([one])
     assert "each round" not in capsys.readouterr().out  # one round has no spread to show
+
+
+def test_a_row_run_apart_says_on_which_cpus_and_claims_no_target_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    row = {"n": 100, "c": 8, "latency": 0.0, "ideal": 0.0, "cpus": (frozenset({0}), frozenset({1, 2}))}
+    for side, seconds in (("qwenlab", 0.8), ("sdk", 0.8)):
+        row |= {f"seconds_{side}": seconds, f"n_{side}": 100, f"cpu_{side}": 0.1, f"done_{side}": 100}
+    print_throughput([row, {**row, "cpus": None}])
+    table, _, lines = capsys.readouterr().out.partition("\n\n")
+    assert " 0|1,2 |" in table and " shared |" in table
+    apart, shared = [line for line in lines.splitlines() if "runware-sdk's speed" in line]
+    assert "the emulator on CPU 0 and the clients on CPU 1,2: qwenlab at 1.00x" in apart and "target >=" not in apart
+    assert "CPU" not in shared and "(target >= 1.00x)" in shared
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(cpu_split() is None, reason="needs 2 CPUs and Linux")
+def test_apart_the_emulator_and_the_clients_run_on_cpus_of_their_own() -> None:
+    server, client = cpu_split()
+    mine = os.sched_getaffinity(0)
+    with served_emulator(0.0, cpus=server) as url:
+        children = Path(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children").read_text().split()
+        assert [os.sched_getaffinity(int(pid)) for pid in children] == [set(server)]  # every thread it makes inherits it
+        with on_cpus(client):
+            assert os.sched_getaffinity(0) == set(client)
+            assert bench_lab(url, 4, 2)["done"] == 4
+        assert os.sched_getaffinity(0) == mine  # the benchmark's own thread gets its CPUs back
+    rows = throughput_rows([(4, 2, 0.0)], rounds=1, apart=True)
+    assert rows[0]["cpus"] == (server, client) and rows[0]["done_qwenlab"] == 4
