@@ -12,6 +12,7 @@ inside `with on_cpus(client):` on the others.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -28,10 +29,10 @@ def served_emulator(latency: float = 0.0, *, cpus: Collection[int] | None = None
     """Start `qwenlab emulator` (any free loopback port, `latency` seconds per task) in a child
     process; yield its URL; stop it on exit. `cpus`: the only CPUs it may run on (Linux)."""
     cmd = [sys.executable, "-m", "qwenlab.cli", "emulator", "--port", "0", "--latency", repr(float(latency))]
-    only = set(cpus) if cpus else None
-    # set in the child before it starts: every thread the emulator makes inherits it
-    pin = (lambda: os.sched_setaffinity(0, only)) if only else None
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin)
+    # a child starts on the CPUs of the thread that starts it, and every thread it makes inherits
+    # them (no preexec_fn: it is not safe in a process with threads)
+    with on_cpus(cpus) if cpus else contextlib.nullcontext():
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None
         url = None
