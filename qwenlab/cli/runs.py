@@ -3,12 +3,14 @@
 Against the real API (RUNWARE_API_KEY set) a run shows the cells it is about to send, where they
 go and what they cost, and asks before spending anything (`--yes` skips the question, for
 scripts; without an answer, as with no stdin, nothing is sent). Against the offline emulator
-nothing is paid, so nothing is asked.
+nothing is paid, so nothing is asked. A "no" on a machine with no log yet leaves none behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -58,10 +60,31 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         concurrency = spec.concurrency if spec.concurrency is not None else 4
     # real money: ask first, after every check the run makes and before it writes or sends anything
     confirm = _ask if os.environ.get("RUNWARE_API_KEY") and not yes else None
+    log = log_path()
+    new_folder, new_log = not log.parent.exists(), not log.exists()
     # The plain Runner, not the notebook facade: a run needs no views (matplotlib, widgets).
-    exp = Runner().run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
-                       extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends)
+    runner = Runner()
+    try:
+        exp = runner.run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
+                         extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends)
+    except click.Abort:  # not confirmed: nothing was written or sent
+        if new_log and not runner.log.experiment_names():
+            runner.close()
+            _remove_new_log(log, new_folder)
+        raise
     click.echo(exp.summary())
+
+
+def _remove_new_log(log: Path, new_folder: bool) -> None:
+    """Remove the log a declined run opened where there was none (the Runner opens it before the
+    question), and its folder if the run made it and left it empty: a "no" leaves no trace."""
+    for path in (log, log.with_name(log.name + "-wal"), log.with_name(log.name + "-shm")):
+        path.unlink(missing_ok=True)
+    if new_folder:
+        with contextlib.suppress(OSError):  # not empty: something else lives there, keep it
+            for folder in (log.parent / "images", log.parent):
+                if folder.is_dir():
+                    folder.rmdir()
 
 
 def _ask(preview: Preview) -> None:

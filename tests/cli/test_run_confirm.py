@@ -46,7 +46,7 @@ def test_a_live_run_shows_the_plan_and_its_cost_and_asks_first(runware: Emulator
     assert "Runware" in out and "$0.15" in out and "real money" in out  # where, and what it costs
     assert "Aborted" in out
     assert runware.requests == [] and len(runware.ledger) == 0
-    assert "ask" not in qwenlab("logs", "--json").output  # nothing recorded either
+    assert not (data_dir / "qwenlab.db").exists()  # nothing recorded either: no log where there was none
 
     accepted = qwenlab("run", str(sweep_file), "--no-progress", input="y\n")
     assert accepted.exit_code == EXIT_OK and "2/2 cells done" in accepted.output, accepted.output
@@ -61,6 +61,25 @@ def test_without_stdin_a_live_run_spends_nothing(runware: Emulator, sweep_file: 
     result = qwenlab("run", str(sweep_file), "--no-progress")  # no input: stdin is empty
     assert result.exit_code == EXIT_FAILED and "Aborted" in result.output, result.output
     assert runware.requests == [] and len(runware.ledger) == 0
+
+
+def test_a_declined_run_leaves_an_existing_log_as_it_was(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
+    assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
+    sweep_file.write_text(SWEEP.replace('"ask"', '"ask-more"'))
+    declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
+    assert declined.exit_code == EXIT_FAILED and "Aborted" in declined.output, declined.output
+    logged = qwenlab("logs", "--json").output
+    assert (data_dir / "qwenlab.db").exists() and '"ask"' in logged and "ask-more" not in logged
+    assert len(runware.ledger) == 2
+
+
+def test_a_declined_run_in_a_new_folder_leaves_no_data_folder(runware: Emulator, sweep_file: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = tmp_path / "not-yet" / "data"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(fresh))
+    declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
+    assert declined.exit_code == EXIT_FAILED and "Aborted" in declined.output, declined.output
+    assert not fresh.exists() and runware.requests == []
 
 
 def test_yes_skips_the_question(runware: Emulator, sweep_file: Path) -> None:
