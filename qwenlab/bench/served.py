@@ -66,8 +66,8 @@ def cpu_split() -> tuple[frozenset[int], frozenset[int]] | None:
 
 @contextmanager
 def on_cpus(cpus: Collection[int]) -> Iterator[None]:
-    """Run the calling thread, and the threads it starts meanwhile, on `cpus` only (Linux);
-    the thread's own CPUs come back on exit."""
+    """Run the calling thread, and the threads and processes it starts meanwhile, on `cpus` only
+    (Linux); the thread's own CPUs come back on exit (what it started keeps `cpus`)."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, set(cpus))
     try:

@@ -74,7 +74,7 @@ def test_a_declined_run_leaves_an_existing_log_as_it_was(runware: Emulator, swee
 
 
 def test_a_declined_run_in_a_new_folder_leaves_no_data_folder(runware: Emulator, sweep_file: Path, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     fresh = tmp_path / "not-yet" / "data"
     monkeypatch.setenv("QWENLAB_DATA_DIR", str(fresh))
     declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
