@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import click
 
 from ..demo import demo_sweep, run_demo
-from ..paths import data_dir
 
 __all__ = ["demo_command"]
 
@@ -22,7 +23,10 @@ def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> 
     Running it again sends nothing already done.
     """
     if live and not yes:
-        cost = demo_sweep(data_dir() / "demo").estimated_cost
+        # priced in a scratch folder: the sweep draws its reference image where it is given, and
+        # a "no" must leave nothing in the data folder
+        with tempfile.TemporaryDirectory() as scratch:
+            cost = demo_sweep(scratch).estimated_cost
         click.confirm(f"--live sends up to 64 requests to Runware, about ${cost:.2f} of real money. Go on?", abort=True)
     result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
     click.echo(result.summary())

@@ -125,3 +125,10 @@ def test_dry_run_says_where_the_requests_would_go_and_compares_with_the_budget(
     no_budget = qwenlab("run", str(sweep_file), "--dry-run")
     assert "no budget" in no_budget.output
     assert emulator.requests == [] and not (data_dir / "qwenlab.db").exists()
+
+
+def test_a_declined_live_demo_sends_nothing_and_writes_nothing(runware: Emulator, data_dir: Path) -> None:
+    declined = qwenlab("demo", "--live", "--no-progress", input="n\n")
+    assert declined.exit_code == EXIT_FAILED and "Aborted" in declined.output, declined.output
+    assert "64 requests to Runware" in declined.output and "$4.80 of real money" in declined.output
+    assert runware.requests == [] and list(data_dir.iterdir()) == []
