@@ -60,10 +60,11 @@ class LogDuties:
         completed with the image's (`Log.complete_task`)."""
         saved = self.store.save(data, "JPEG")
         cost = item.get("cost")
+        source = "api" if cost is not None else "estimate"
         self.log.complete_task(self._ids[i], {"status": "done", "attempts": 1, "http_status": 200, "cost_usd": cost,
-                                              "cost_source": "api" if cost is not None else "estimate"}, [{
+                                              "cost_source": source}, [{
             "image_uuid": item.get("imageUUID"), "task_uuid": self.task_uuids[i], "experiment_id": self.experiment_id,
-            "seed": item.get("seed"), "cost_usd": cost, "cost_source": "api" if cost is not None else "estimate",
+            "seed": item.get("seed"), "cost_usd": cost, "cost_source": source,
             "path": saved.path.relative_to(self._root).as_posix(), "sha256": saved.sha256, "format": saved.format, "width": saved.width,
             "height": saved.height, "bytes": saved.nbytes, "url": item.get("imageURL"), "raw_json": json.dumps(item),
         }])

@@ -173,7 +173,7 @@ def print_throughput(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         label = f"N={r['n']} C={r['c']} L={r['latency']:g}"
         if r.get("cpus"):
-            server, client = (",".join(map(str, sorted(cpus))) for cpus in r["cpus"])
+            server, client = (_cpu_list(cpus) for cpus in r["cpus"])
             label += f", the emulator on CPU {server} and the clients on CPU {client}"
         if r["ideal"]:
             print(f"  {label}: qwenlab at {100 * r['ideal'] / r['seconds_qwenlab']:.1f}% of the ideal "
@@ -197,7 +197,11 @@ def _cpus(row: dict[str, Any]) -> str:
     """'shared', or the emulator's and the clients' CPUs of a row run apart: '0|1'."""
     if not row.get("cpus"):
         return "shared"
-    return "|".join(",".join(map(str, sorted(cpus))) for cpus in row["cpus"])
+    return "|".join(_cpu_list(cpus) for cpus in row["cpus"])
+
+
+def _cpu_list(cpus: frozenset[int]) -> str:
+    return ",".join(map(str, sorted(cpus)))
 
 
 def _spread(row: dict[str, Any], side: str) -> str:
