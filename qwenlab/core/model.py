@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
@@ -108,13 +108,41 @@ class Price:
 
 @dataclass(frozen=True)
 class SizeBounds:
-    """Limits on width and height, and the size assumed when none is given."""
+    """Limits on width and height, and the size assumed when none is given.
+
+    `min_side`, `max_side` and `max_area` are enforced: a size outside them is refused before
+    anything is sent. Where the sources disagree, the area every one of them allows
+    (`confirmed_min_area` to `confirmed_max_area`, `confirmed_by` saying who says what) is
+    narrower: a size outside it is accepted, and `unconfirmed()` says why Runware may refuse it."""
 
     min_side: int = 256
     max_side: int = 2048
     max_area: int = 2048 * 2048
     default_width: int = 1024
     default_height: int = 1024
+    confirmed_min_area: int | None = None
+    confirmed_max_area: int | None = None
+    confirmed_by: str = ""
+
+    def unconfirmed(self, width: int, height: int) -> str | None:
+        """Why a size inside the bounds may still be refused by Runware ('2,359,296 px, above
+        2,097,152'), or None where every known source allows it."""
+        area = width * height
+        if self.confirmed_max_area is not None and area > self.confirmed_max_area:
+            return f"{area:,} px, above {self.confirmed_max_area:,}"
+        if self.confirmed_min_area is not None and area < self.confirmed_min_area:
+            return f"{area:,} px, below {self.confirmed_min_area:,}"
+        return None
+
+    def unconfirmed_note(self, sizes: Iterable[tuple[int, int]]) -> str | None:
+        """One sentence naming each of `sizes` that Runware may refuse, with why; None if none."""
+        named = [f"{w}x{h} ({why})" for w, h in dict.fromkeys(sizes) if (why := self.unconfirmed(w, h))]
+        if not named:
+            return None
+        which, it = (f"size {named[0]} is", "it") if len(named) == 1 else (f"sizes {', '.join(named)} are", "them")
+        sources = f" ({self.confirmed_by})" if self.confirmed_by else ""
+        return (f"{which} unconfirmed: not every source allows {it}{sources}; Runware may refuse {it}, which costs "
+                f"nothing, while the emulator draws {it}")
 
 
 @dataclass(frozen=True)
@@ -221,7 +249,11 @@ class ModelDescription:
             if unknown:
                 raise ModelDescriptionError(f"{where}: rule names undeclared wire paths {unknown}")
             rules.append(Rule(kind=kind, parameters=names, message=str(raw.get("message") or f"{kind}: {names}")))
-        size = SizeBounds(**data.get("size", {}))
+        try:
+            size = SizeBounds(**data.get("size", {}))
+        except TypeError as exc:
+            known = ", ".join(f.name for f in fields(SizeBounds))
+            raise ModelDescriptionError(f"{where}: [size] has a key qwenlab does not know ({exc}); the keys are {known}") from None
         return cls(
             id=model_id,
             name=str(data.get("name", model_id)),

@@ -109,7 +109,8 @@ class Sweep:
         return list(dict.fromkeys(out))
 
     def notes(self) -> list[str]:
-        """What `plan()` says about the sweep's choices (the seed policy `auto` resolved)."""
+        """What `plan()` (and a run) says about the sweep's choices: the seed policy `auto`
+        resolved, and each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`)."""
         out = []
         if self.seed_policy == "auto":
             for mid in self.models:
@@ -120,6 +121,14 @@ class Sweep:
                     out.append(f"seed_policy 'auto' -> 'pin' for {mid}: it declares seed; repeat r of every cell uses the same seed")
                 else:
                     out.append(f"seed_policy 'auto' -> 'sample' for {mid}: it declares no seed; each result's reported seed is recorded")
+        sizes: dict[str, list[tuple[int, int]]] = {}
+        for c in self.cells():
+            sizes.setdefault(c.request.model_id, []).append(c.request.size)
+        for mid, wanted in sizes.items():
+            desc = _desc(mid)
+            note = desc.size.unconfirmed_note(wanted) if desc is not None else None
+            if note:
+                out.append(note + (f" ({mid})" if len(sizes) > 1 else ""))
         return out
 
     def to_dict(self) -> dict[str, Any]:

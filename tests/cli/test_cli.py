@@ -139,6 +139,15 @@ def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_fil
     assert not absent.exists() and not absent.parent.exists()
 
 
+def test_dry_run_says_which_sizes_runware_may_refuse(absent: Path, tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text('prompt = "A poster reading \'LUMIERE\'"\n[axes]\nsize = ["1024x1024", "2048x2048"]\n')
+    plan = qwenlab("run", str(path), "--dry-run")
+    assert plan.exit_code == EXIT_OK, plan.output
+    assert "size 2048x2048 (4,194,304 px, above 2,097,152) is unconfirmed" in plan.output
+    assert "Runware may refuse it, which costs nothing" in plan.output and "1024x1024 (" not in plan.output
+
+
 # -- 2: bad input, nothing sent -----------------------------------------------------------------------
 def test_an_unknown_experiment_is_bad_input_naming_the_known_ones(small: str) -> None:
     for command in ("grid", "export", "logs", "score"):

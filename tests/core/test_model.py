@@ -145,8 +145,36 @@ def test_unknown_model_names_the_known_ones() -> None:
         ({**_custom(), "parameters": {**_custom()["parameters"], "x": {"type": "blob"}}}, "needs type"),
         ({**_custom(), "parameters": {**_custom()["parameters"], "x": {"type": "string", "colour": 1}}}, "unknown keys"),
         ({**_custom(), "rules": [{"kind": "exclusive", "parameters": ["seed", "nope"]}]}, "undeclared"),
+        ({**_custom(), "size": {"max_pixels": 4}}, r"\[size\] has a key qwenlab does not know .*confirmed_max_area"),
     ],
 )
 def test_malformed_descriptions_say_what_is_wrong(broken: dict, fragment: str) -> None:
     with pytest.raises(ModelDescriptionError, match=fragment):
         ModelDescription.from_dict(broken)
+
+
+@pytest.mark.parametrize("size, why", [
+    ((1024, 1024), None), ((512, 512), None), ((2048, 1024), None), ((1448, 1448), None), ((256, 2048), None),
+    ((2048, 1025), "2,099,200 px, above 2,097,152"), ((1536, 1536), "2,359,296 px, above 2,097,152"),
+    ((2048, 2048), "4,194,304 px, above 2,097,152"), ((512, 511), "261,632 px, below 262,144"),
+    ((256, 256), "65,536 px, below 262,144"),
+])
+def test_sizes_the_sources_disagree_on_are_accepted_but_unconfirmed(size: tuple[int, int], why: str | None) -> None:
+    """Runware publishes no size bounds and third parties disagree (shared/runware-api.md): the
+    loosest bounds are enforced, and a size outside what every source allows is flagged."""
+    from qwenlab.core.request import Request
+
+    bounds = get_model(PRO).size
+    assert bounds.unconfirmed(*size) == why
+    assert Request(prompt="a poster", size=f"{size[0]}x{size[1]}").problems() == []  # accepted all the same
+
+
+def test_the_unconfirmed_note_names_each_size_once_and_the_sources() -> None:
+    bounds = get_model(PRO).size
+    assert bounds.unconfirmed_note([(1024, 1024), (1024, 1536)]) is None
+    one = bounds.unconfirmed_note([(1536, 1536), (1024, 1024), (1536, 1536)])
+    assert one is not None and one.startswith("size 1536x1536 (2,359,296 px, above 2,097,152) is unconfirmed")
+    assert "a Runware user" in one and "Runware may refuse it, which costs nothing" in one and one.count("1536x1536") == 1
+    two = bounds.unconfirmed_note([(256, 256), (2048, 2048)])
+    assert two is not None and two.startswith("sizes 256x256 (65,536 px, below 262,144), 2048x2048 (")
+    assert "may refuse them" in two

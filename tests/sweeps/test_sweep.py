@@ -88,6 +88,19 @@ def test_seed_auto_samples_on_a_model_without_seed() -> None:
     assert len({c.key for c in cells}) == 3  # repeats are distinct cells even with identical requests
 
 
+def test_plan_says_which_sizes_runware_may_refuse_per_model() -> None:
+    confirmed = Sweep(prompt=PROMPT, axes=AXES)
+    assert not any("unconfirmed" in n for n in confirmed.notes())
+    sweep = Sweep(prompt=PROMPT, axes={"size": ["1024x1024", "2048x2048", "256x256"]})
+    notes = [n for n in sweep.notes() if "unconfirmed" in n]
+    assert len(notes) == 1 and "2048x2048 (4,194,304 px, above 2,097,152)" in notes[0] and "256x256" in notes[0]
+    assert "1024x1024" not in notes[0]
+    assert notes[0] in sweep.plan(quiet=True).attrs["notes"]
+    models = Sweep(prompt=PROMPT, size="2048x2048", axes={"model": ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"]})
+    per_model = [n for n in models.notes() if "unconfirmed" in n]
+    assert [n.rsplit("(", 1)[1] for n in per_model] == ["alibaba:qwen-image@2.0-pro)", "alibaba:qwen-image@2.0)"]
+
+
 def test_pin_on_a_model_without_seed_is_refused_with_the_way_out() -> None:
     with pytest.raises(ValidationError) as info:
         Sweep(prompt=PROMPT, seed_policy="pin").cells()
