@@ -48,7 +48,10 @@ class PairViewer:
         self.a = str(self.df.attrs.get("a", "a"))
         self.b = str(self.df.attrs.get("b", "b"))
         n = len(self.df)
-        self.image = w.Image(format="jpeg", layout=w.Layout(max_width=f"{size}px", max_height=f"{size}px"))
+        # flex-start: a VBox stretches its children across, which widened a portrait thumbnail
+        # to a square under max_height; contain keeps the aspect whatever the box
+        self.image = w.Image(format="jpeg", layout=w.Layout(max_width=f"{size}px", max_height=f"{size}px",
+                                                            align_self="flex-start", object_fit="contain"))
         self.fade_slider = w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description=f"{self.a} → {self.b}",
                                          readout_format=".2f", continuous_update=True, style={"description_width": "initial"})
         self.toggle = w.ToggleButtons(options=[self.a, self.b], description=f"{self.axis}:",
@@ -56,7 +59,8 @@ class PairViewer:
         self.flip_button = w.Button(description="Flip", tooltip="show the other image of the pair")
         self.prev_button = w.Button(description="◀ Prev", disabled=n < 2)
         self.next_button = w.Button(description="Next ▶", disabled=n < 2)
-        self.pair_slider = w.IntSlider(value=0, min=0, max=max(0, n - 1), description="pair", disabled=n < 2)
+        # numbered from 1, as the caption's "pair 1 of n" is
+        self.pair_slider = w.IntSlider(value=1, min=1, max=max(1, n), description="pair", disabled=n < 2)
         self.caption = w.HTML()
         self.closely_button = w.ToggleButton(value=False, description="look closely", disabled=n == 0,
                                              tooltip="both images at full resolution, zoomed and panned together, "
@@ -69,18 +73,20 @@ class PairViewer:
         self.flip_button.on_click(lambda _: self.flip())
         self.prev_button.on_click(lambda _: self.show(self.index - 1))
         self.next_button.on_click(lambda _: self.show(self.index + 1))
-        self.pair_slider.observe(lambda change: self.show(change["new"]), names="value")
+        self.pair_slider.observe(lambda change: self.show(change["new"] - 1), names="value")
         self.widget = w.VBox([
             w.HBox([self.prev_button, self.pair_slider, self.next_button]),
             w.HBox([self.toggle, self.flip_button, self.closely_button]),
             self.fade_slider, self.image, self.caption, self.closely,
         ])
+        self.widget.add_class("qwenlab-pairs")
         self._render()
 
     # -- state ------------------------------------------------------------------------------------
     @property
     def index(self) -> int:
-        return int(self.pair_slider.value)
+        """The pair shown, from 0 (the slider and the caption count from 1)."""
+        return int(self.pair_slider.value) - 1
 
     @property
     def fade(self) -> float:
@@ -98,7 +104,7 @@ class PairViewer:
             return
         index %= n
         if index != self.index:
-            self.pair_slider.value = index  # observed: comes back here with the new value
+            self.pair_slider.value = index + 1  # observed: comes back here with the new value
             return
         self.fade_slider.value = 0.0
         self.toggle.value = self.a
