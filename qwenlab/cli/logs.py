@@ -125,7 +125,10 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     # a date that is not one raises ValueError naming since= or until=: exit 2 like every bad value
     costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
-    totals, notes = costs.totals(), costs.notes()
+    totals = costs.totals()
+    notes = costs.notes(totals)
+    if min_score is None and (left_out := costs.uncovered(df, totals)):
+        notes.insert(0, left_out)
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
         click.echo(json.dumps({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,

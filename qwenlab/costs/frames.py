@@ -272,6 +272,23 @@ class Costs:
                            "ran (the emulator or Runware): where is not recorded, and their costs are counted as the API's.")
         return out
 
+    def uncovered(self, grouped: "pd.DataFrame", totals: dict[str, Any] | None = None) -> str | None:
+        """What the rows of `grouped` (from `by()`) leave out of the totals, said in a sentence, or
+        None when they cover every task: grouped by an axis, only the experiments that swept it
+        have rows, and a reader adding them up must not take them for the whole."""
+        t = totals or self.totals()
+        tasks = int(grouped["tasks"].sum()) if len(grouped) else 0
+        if tasks >= t["tasks"]:
+            return None
+        cost = float(grouped["cost_usd"].sum()) if len(grouped) else 0.0
+        axes = [str(n) for n in grouped.index.names if n is not None and n not in BUILTIN_KEYS]
+        swept = (f"by {' and '.join(axes)}, only the experiments that swept {'it' if len(axes) == 1 else 'them'} have rows"
+                 if axes else "some tasks have no row")
+        rest = t["tasks"] - tasks
+        return (f"the rows cover {tasks} of {t['tasks']} tasks (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
+                f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
+                f"{'is' if rest == 1 else 'are'} left out (--by experiment shows every task)")
+
     def headline(self, totals: dict[str, Any] | None = None) -> list[str]:
         """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with)."""
         t = totals or self.totals()

@@ -47,8 +47,11 @@ def _axes(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes
 
 
 def _usd(x: float, _pos: Any = None) -> str:
-    # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext
-    return f"\\${x:,.2f}" if abs(x) >= 1 or x == 0 else f"\\${x:,.3f}"
+    # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext. Cents
+    # from a dollar up, unless that would round away a tenth of a cent ($6.675 at $0.075 an image,
+    # which the CLI and the report print whole)
+    cents = abs(x) >= 1 and round(x, 2) == round(x, 3)
+    return f"\\${x:,.2f}" if cents or x == 0 else f"\\${x:,.3f}"
 
 
 def _empty(ax: "Axes", title: str) -> None:
@@ -77,9 +80,13 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
         totals = df.groupby("experiment")["cost_usd"].sum().sort_values(ascending=False)
         shown = list(totals.index[:_MAX_LINES])
         names = df["experiment"].where(df["experiment"].isin(shown), "others")
+        end = at.max()
         for name in [*shown, *(["others"] if len(totals) > _MAX_LINES else [])]:
             part = df[names == name]
-            ax.step(at[part.index], part["cost_usd"].cumsum(), where="post", linewidth=1,
+            spent = part["cost_usd"].cumsum()
+            # each line runs on at its total to the end: an experiment run in a few minutes of a
+            # long log was a spike nobody could read
+            ax.step([*at[part.index], end], [*spent, spent.iloc[-1]], where="post", linewidth=1,
                     label=f"{name} ({_usd(part['cost_usd'].sum())})")
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -115,19 +122,21 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
             left = [a + b for a, b in zip(left, values)]
     marked = False
     right = max(left)
+    at = list(left)  # where each bar's note starts: past its budget mark, which would strike it through
     for i, name in enumerate(df.index):
         budget = budgets.get(name)
         if budget is not None and budget == budget:
             ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2, label=None if marked else "budget")
-            marked, right = True, max(right, budget)
+            marked, right, at[i] = True, max(right, budget), max(at[i], budget)
     notes = []
     for _, r in df.iterrows():
         note = _usd(r["cost_usd"])
         if r["failed_usd"] > 0:
             note += f" ({_usd(r['failed_usd'])} on failures)"
         notes.append(note)
-    _finish_bars(ax, y, labels, left, notes, right, title)
-    ax.legend(fontsize="small", loc="lower right")
+    _finish_bars(ax, y, labels, at, notes, right, title)
+    # beside the axes, not over them: inside, it covered the longest bar's note and its budget
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig
 
 
@@ -142,6 +151,8 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
     title = f"Cost by {axis}" + (f" (kept: score >= {min_score:g})" if min_score is not None else "")
+    if min_score is None and len(df) and c.uncovered(df):  # the bars are not the whole: say how much they are
+        title += f"\n{int(df['tasks'].sum())} of {c.totals()['tasks']} tasks: the experiments that swept {axis}"
     if df.empty or not df["cost_usd"].any():
         _empty(ax, title)
         return fig

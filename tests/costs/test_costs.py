@@ -481,6 +481,12 @@ def test_cli_by_axis_since_and_kept(known_default: Path) -> None:
     out = CliRunner().invoke(cli, ["costs", "--by", "promptExtend"]).output
     rows = [line.split()[0] for line in out.splitlines() if line.startswith(("on ", "off "))]
     assert rows == ["on", "off"]
+    # the header totals every task; the rows only alpha's, which swept promptExtend: a note says so
+    alpha, everything = TRUTH["alpha"]["cost_usd"], TOTAL
+    assert (f"note: the rows cover 8 of {TRUTH['alpha']['tasks'] + TRUTH['beta']['tasks']} tasks "
+            f"(${alpha:.4f} of ${everything:.4f}): by promptExtend, only the experiments that swept it") in out
+    assert "rows cover" not in CliRunner().invoke(cli, ["costs", "--by", "experiment"]).output
+    assert "rows cover" not in CliRunner().invoke(cli, ["costs", "--by", "size"]).output
     out = CliRunner().invoke(cli, ["costs", "--by", "day", "--since", "2026-04-01"]).output
     assert "2026-04-01" in out and "2026-03-10" not in out and "Costs (since 2026-04-01): $0.0900" in out
     out = CliRunner().invoke(cli, ["costs", "--kept", "4", "-e", "alpha"]).output

@@ -61,6 +61,8 @@ def test_cost_by_setting_draws_one_bar_per_axis_value(known: Log, tmp_path: Path
     ax = fig.axes[0]
     assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.23, 0.225])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["on", "off"]
+    assert ax.get_title().endswith("\n8 of 12 tasks: the experiments that swept promptExtend")  # beta did not
+    assert "\n" not in cost_by_setting(Costs(known), "size").axes[0].get_title()  # every task has a size
     render(fig, tmp_path / "by-setting.png")
     kept = cost_by_setting(Costs(known), "experiment", min_score=4)
     words = texts(kept)
