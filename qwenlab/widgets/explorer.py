@@ -146,7 +146,8 @@ class Explorer:
         self.sort_toggle = w.Checkbox(value=False, description="sort by text score", indent=False,
                                       layout=w.Layout(width="auto"))
         self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
-        self.keys = KeyShortcuts({k: k for k in _KEYS}, scope=KEYS_CLASS, legend=_KEY_LEGEND)
+        self.keys = KeyShortcuts({k: k for k in _KEYS}, scope=KEYS_CLASS, legend=_KEY_LEGEND,
+                                 hint="click a picture to use the keys:")
         self.keys.on_action(self.on_key)
 
     def _build_pager(self, w: Any, thumb_px: int) -> None:

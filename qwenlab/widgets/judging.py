@@ -147,7 +147,7 @@ class Judging:
         self.results = w.HTML()
         self.last = w.HTML()  # the pair just judged: its text scores, shown only once judged
         self.badges = score_badges(exp)  # from the log: no OCR
-        self.keys = KeyShortcuts(KEYS, scope="qwenlab-judging", legend=_LEGEND)
+        self.keys = KeyShortcuts(KEYS, scope="qwenlab-judging", legend=_LEGEND, hint="click the pair to use the keys:")
         self.keys.on_action(self._on_key)
         for button, action in ((self.left_button, "left"), (self.right_button, "right"), (self.tie_button, "tie"),
                                (self.skip_button, "skip"), (self.undo_button, "undo")):

@@ -49,8 +49,9 @@ function render({ model, el }) {
   const live = () => !!scope && scope.contains(document.activeElement);
   const update = () => {
     el.classList.toggle("qwl-keys-live", live());
-    state.textContent = live() ? "keys on:" : "click the pair to use the keys:";
+    state.textContent = live() ? "keys on:" : (model.get("hint") || "click here to use the keys:");
   };
+  model.on("change:hint", () => update());
   update();  // from the first paint: attach() may come only once the element is in the page
   const onKey = (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
@@ -121,6 +122,7 @@ def _widget_class() -> type:
         shortcuts = traitlets.Dict().tag(sync=True)  # not `keys`: a Widget's `keys` lists its synced traits
         legend = traitlets.List().tag(sync=True)
         scope = traitlets.Unicode("").tag(sync=True)
+        hint = traitlets.Unicode("").tag(sync=True)  # said while the keys are off: what to click
 
     return KeyShortcutsWidget
 
@@ -129,11 +131,13 @@ class KeyShortcuts:
     """Keys -> action names for the widget whose CSS class is `scope` (see the module docstring).
 
     keys: {key: action}; a key as the browser names it (`event.key`): "ArrowLeft", "Backspace",
-    or one character, matched case-insensitively. legend: (keys, what they do) pairs to show."""
+    or one character, matched case-insensitively. legend: (keys, what they do) pairs to show.
+    hint: what the legend says while the keys are off ("click the pair to use the keys:")."""
 
-    def __init__(self, keys: Mapping[str, str], *, scope: str, legend: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, keys: Mapping[str, str], *, scope: str, legend: Sequence[tuple[str, str]] = (),
+                 hint: str = "click here to use the keys:") -> None:
         self.keys = {(k.lower() if len(k) == 1 else k): v for k, v in keys.items()}
-        self.widget = _widget_class()(shortcuts=self.keys, legend=[list(x) for x in legend], scope=scope)
+        self.widget = _widget_class()(shortcuts=self.keys, legend=[list(x) for x in legend], scope=scope, hint=hint)
         self._handlers: list[Callable[[str], Any]] = []
         self.widget.on_msg(self._on_msg)
 

@@ -52,6 +52,9 @@ def test_a_rating_clicked_in_chromium_reaches_sqlite(chromium: str, voila: str, 
         tiles = page.locator(".qwl-tile")
         tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
         assert tiles.count() == 8, f"expected 8 thumbnails, saw {tiles.count()}; page errors: {errors}"
+        legend = page.locator(".qwl-keys")
+        legend.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        assert "click a picture to use the keys" in legend.inner_text()  # the explorer has no pair to click
 
         # a person clicks the picture itself (at its centre, whatever lies on top): the
         # invisible button laid over the tile takes the click
