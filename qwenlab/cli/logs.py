@@ -19,7 +19,9 @@ from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
 
-_LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pending", "sent", "images", "cost_usd",
+# "in_doubt": the tasks left 'sent' (a request went, no answer was logged), as the summaries call
+# them; headed "sent", the column read as if nothing had been sent
+_LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pending", "in_doubt", "images", "cost_usd",
                  "budget_usd", "updated_at"]
 # what the backend column's words mean, printed under a listing that has them
 _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the emulator (synthetic) and Runware in one experiment",
@@ -63,6 +65,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
     else:
         # tags and the archived mark only when there are any: a listing stays narrow without them
         extra = [c for c in ("tags", "archived") if df[c].any()]
+        df = df.rename(columns={"sent": "in_doubt"})
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
         for word in ("emulator", "mixed", "unknown"):

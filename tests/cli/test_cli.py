@@ -120,6 +120,9 @@ def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator:
     again = qwenlab("run", str(sweep_file), "--no-progress")
     assert again.exit_code == EXIT_OK and len(emulator.ledger) == sent == 2
     assert qwenlab("logs", "small").exit_code == EXIT_OK
+    header, row = qwenlab("logs").output.splitlines()[:2]
+    counts = dict(zip(header.split(), row.split()))
+    assert counts["done"] == "2" and counts["in_doubt"] == "0" and "sent" not in counts  # not "sent 0" for two sent
 
 
 # -- reading creates nothing ------------------------------------------------------------------------
