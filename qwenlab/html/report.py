@@ -147,10 +147,19 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
              ("updated", row.get("updated_at")), ("budget", fmt(row.get("budget_usd"), "usd") or "none"),
              ("why it stopped", row.get("stop_reason")), ("notes", row.get("notes")), ("axes", axes),
-             ("repeats", sweep.get("repeats")), ("seed policy", sweep.get("seed_policy"))]
+             ("repeats", sweep.get("repeats")), ("seed policy", _seed_policy(sweep, catalog))]
     kv = table(["", ""], [[esc(k), v if k == "budget" else esc(v)] for k, v in facts if v not in (None, "")], cls="kv")
     base = json.dumps(sweep.get("base", {}), indent=2, ensure_ascii=False)
     return lines + kv + details("the sweep's base request", f"<pre>{esc(base)}</pre>")
+
+
+def _seed_policy(sweep: dict[str, Any], catalog: Catalog) -> str | None:
+    """The seed policy as asked and, where it was "auto", what the cells used: "auto -> sample"."""
+    asked = sweep.get("seed_policy")
+    used = sorted({str(e.task["seed_policy"]) for e in catalog.entries if e.task.get("seed_policy")})
+    if asked == "auto" and used:
+        return f"auto -> {', '.join(used)}"
+    return asked
 
 
 def _ran_on(prov: Any) -> str:

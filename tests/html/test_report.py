@@ -102,6 +102,7 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
     assert "Ratings and blind judgements" in html and "ana" in html and "win rate" in html
     assert "95% interval" in html and "100%" in html  # the one judgement: a win, with its Wilson interval
     assert len(re.findall(r"<tr>", html.split('id="requests"')[1])) == len(df) + 1  # a row per request + header
+    assert "<td>seed policy</td><td>auto -&gt; sample</td>" in html  # asked auto; the model takes no seed
 
     table = report_html(exp, grid="table", rows="promptExtend", cols="size")
     assert '<table class="gridtable">' in table and "promptExtend: on" in table
