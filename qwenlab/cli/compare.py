@@ -24,7 +24,7 @@ __all__ = ["compare_command"]
 @click.option("--title", default=None, help="Title (default: 'A vs B').")
 @figure_options
 def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | None, pages: tuple[str, ...],
-                    facet: str | None, where: tuple[str, ...], thumb: int, output: str | None, title: str | None,
+                    facet: str | None, where: tuple[str, ...], thumb: int | None, output: str | None, title: str | None,
                     cell_size: float, dpi: float) -> None:
     """Compare experiments in one grid, the experiment as an axis: qwenlab compare A B --rows experiment --cols size -o cmp.png
 

@@ -32,7 +32,9 @@ def layout_options(fn: F) -> F:
         click.option("--facet", default=None, help="Axis whose values become blocks of rows on each page."),
         click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
                      help="Keep only this value of an axis (repeatable; a label works: --where promptExtend=on)."),
-        click.option("--thumb", type=int, default=256, show_default=True, help="Thumbnail size in pixels (cached on disk)."),
+        click.option("--thumb", type=click.IntRange(min=16), default=None,
+                     help="Thumbnail size in pixels (cached on disk). Default: a grid's, as large as its images are "
+                          "drawn (256 px at the default --cell-size and --dpi); a report's, 160 px."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -84,7 +86,7 @@ def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[st
 @click.option("--sort-by-score", is_flag=True, help="Best text score first within each cell.")
 @click.option("--show-reading", is_flag=True, help="Outline the text the OCR read (green exact, orange misread).")
 def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
-                 where: tuple[str, ...], thumb: int, output: str | None, title: str | None, region: str | None,
+                 where: tuple[str, ...], thumb: int | None, output: str | None, title: str | None, region: str | None,
                  captions: bool, cell_size: float | None, dpi: float, workers: int | None, score: str | None,
                  sort_by_score: bool, show_reading: bool) -> None:
     """Write a comparison grid of EXPERIMENT's images: qwenlab grid NAME --rows promptExtend --cols size -o grid.png
@@ -122,7 +124,7 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
               help="Also put the original images in a folder beside the file (NAME_files/), linked from it: "
                    "click a thumbnail to see the original.")
 def export_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
-                   where: tuple[str, ...], thumb: int, output: str | None, grid_mode: str, title: str | None,
+                   where: tuple[str, ...], thumb: int | None, output: str | None, grid_mode: str, title: str | None,
                    full_size: bool) -> None:
     """Write EXPERIMENT as one self-contained HTML file: qwenlab export NAME -o report.html
 
@@ -133,8 +135,7 @@ def export_command(experiment: str, rows: str | None, cols: str | None, pages: t
     exp = open_experiment(experiment)
     page, filters = layout(pages, where)
     # the report's thumbnails are as small as they are shown (160 px) unless --thumb says otherwise
-    given = click.get_current_context().get_parameter_source("thumb") != click.core.ParameterSource.DEFAULT
     path = export_html(exp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,  # type: ignore[arg-type]
                        grid=None if grid_mode == "none" else grid_mode, title=title, full_size=full_size,
-                       **({"thumb": thumb} if given else {}))
+                       **({"thumb": thumb} if thumb is not None else {}))
     click.echo(str(path))

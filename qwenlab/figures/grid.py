@@ -58,7 +58,8 @@ from .text import heading
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["Grid", "GridPage", "build_grid", "save_grid", "load_thumbnails", "UnknownAxisError"]
+__all__ = ["Grid", "GridPage", "build_grid", "save_grid", "load_thumbnails", "thumb_for", "THUMB_SIZES",
+           "UnknownAxisError"]
 
 
 def save_grid(experiment: "ExperimentRecord | Catalog", path: str | Path, rows: str | None = None, cols: str | None = None,
@@ -73,7 +74,7 @@ def save_grid(experiment: "ExperimentRecord | Catalog", path: str | Path, rows: 
 def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None, cols: str | None = None, *,
                page: str | Sequence[str] | None = "auto", facet: str | None = None,
                where: Mapping[str, Any] | None = None, region: Sequence[float] | Region | str | None = None,
-               captions: bool = True, thumb: int = 256, cell_size: float | None = None, title: str | None = None,
+               captions: bool = True, thumb: int | None = None, cell_size: float | None = None, title: str | None = None,
                dpi: float = 120, workers: int | None = None, score: str | None = None, sort_by_score: bool = False,
                show_reading: bool = False) -> Grid:
     """Lay out an experiment's images as a grid; return its pages as a `Grid` (drawn when shown or saved).
@@ -87,8 +88,10 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         image, cut from the original file at full resolution: (0, 0, 1, 0.3) is the top 30%.
     captions: a caption under each image with what the headers do not say (the values that
         differ within its cell, the repeat, the seed the API reported); False: none.
-    thumb: thumbnail size in pixels (cached on disk); cell_size: inches per image's height
-        (default 2.2, or 1.2 with a region); dpi: of the figures. workers: threads reading thumbnails or regions.
+    thumb: thumbnail size in pixels (cached on disk); default: the smallest of 256, 384, 512, 768,
+        1024, 1536 and 2048 that covers an image as drawn, so a bigger cell is sharper, not enlarged.
+    cell_size: inches per image's height (default 2.2, or 1.2 with a region); dpi: of the figures.
+    workers: threads reading thumbnails or regions.
     score: a stored text score ("word_accuracy", "ned", "sentence_accuracy", "correct") to frame
         each image in its colour (graded, the scale drawn on the page) and print in its caption.
     sort_by_score: best score first within each cell (by `score`, else word accuracy).
@@ -100,8 +103,12 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         cell_size = 1.2 if crop else 2.2
     if not isinstance(cell_size, (int, float)) or isinstance(cell_size, bool) or cell_size <= 0:
         raise ValueError(f"cell_size={cell_size!r}: give the height of an image in inches, e.g. cell_size=2.2")
+    if thumb is not None and (not isinstance(thumb, int) or isinstance(thumb, bool) or thumb < 16):
+        raise ValueError(f"thumb={thumb!r}: give a thumbnail size in pixels (at least 16), or None to match the cells")
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     catalog = catalog.where(where)
+    if thumb is None:
+        thumb = thumb_for(catalog.entries, float(cell_size), dpi)
     if rows is None and cols is None:
         named = [] if page == "auto" else _page_axes(catalog, page, None, None, facet)
         varying = [a for a in catalog.varying if a not in (REPEAT, facet, *named)]
@@ -128,6 +135,20 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         pages.append(GridPage(_PageDrawing(spec, entries, key, page_label), spec.title, dict(key), page_label or spec.title,
                               file_label))
     return Grid(pages, catalog.name, prepare=None if crop else _warm(spec), processes=not show_reading)
+
+
+THUMB_SIZES = (256, 384, 512, 768, 1024, 1536, 2048)  # few sizes, so grids of other sizes share the cache
+
+
+def thumb_for(entries: Sequence[Entry], cell_size: float, dpi: float) -> int:
+    """The thumbnail size for cells `cell_size` inches high at `dpi`: the smallest of THUMB_SIZES
+    whose long side covers the widest image as drawn (a tenth of enlargement allowed, so the
+    default 2.2 in at 120 dpi keeps 256). A landscape image is drawn as high as a portrait one,
+    so its long side is wider than the cell is high: 256 px thumbnails of 1536x1024 images were
+    enlarged 1.5x, and a 6 in cell blew them up into blocks."""
+    aspect = max((e.width / e.height for e in entries if e.width and e.height), default=1.0)
+    need = cell_size * dpi * max(1.0, aspect) / 1.1
+    return next((size for size in THUMB_SIZES if size >= need), THUMB_SIZES[-1])
 
 
 @dataclass

@@ -11,10 +11,10 @@ from PIL import Image
 
 from qwenlab.cli import cli
 from qwenlab.errors import UnknownAxisError
-from qwenlab.figures.grid import Grid, build_grid
+from qwenlab.figures.grid import Grid, build_grid, thumb_for
 from qwenlab.figures.text import STAMP_PT, chars, wrap_lines
 from qwenlab.store import thumbnails
-from qwenlab.store.catalog import AxisInfo
+from qwenlab.store.catalog import AxisInfo, Entry
 from tests.support.labkit import SIZES, run_sweep, texts
 
 NEGATIVES = {"with": "blurry text, misspelled words", "without": None}
@@ -116,6 +116,33 @@ def test_second_build_decodes_no_original(exp, monkeypatch: pytest.MonkeyPatch, 
     build_grid(exp, rows="size", cols="promptExtend").save(tmp_path / "second.png")
     assert thumbnails.stats()["made"] == 15 and thumbnails.stats()["reused"] == 15
     assert [p.stat().st_mtime_ns for p in thumbs] == mtimes
+
+
+def _shaped(width: int, height: int) -> Entry:
+    return Entry(task_id=1, cell={}, repeat=0, status="done", width=width, height=height)
+
+
+@pytest.mark.parametrize("sizes, cell_size, dpi, thumb", [
+    ([(512, 512)], 2.2, 120, 256),                     # the default cell: 264 px, a tenth of enlargement allowed
+    ([(1024, 1536)], 2.2, 120, 256),                   # portrait: drawn as high as the cell
+    ([(1024, 1536), (1536, 1024)], 2.2, 120, 384),     # landscape: 396 px wide in a 264 px high cell
+    ([(1024, 1536)], 6, 120, 768),                     # a 6 in cell: 720 px
+    ([(1536, 1024)], 6, 150, 1536),                    # 1350 px wide
+    ([(1536, 1024)], 8, 300, 2048),                    # 3600 px wide: the largest there is
+    ([], 2.2, 120, 256),
+])
+def test_thumbnails_are_as_large_as_the_images_are_drawn(sizes, cell_size, dpi, thumb) -> None:
+    assert thumb_for([_shaped(w, h) for w, h in sizes], cell_size, dpi) == thumb
+
+
+def test_a_bigger_cell_draws_from_bigger_thumbnails_not_enlarged_ones(exp, tmp_path: Path) -> None:
+    build_grid(exp, rows="promptExtend", cols="size", page=None, cell_size=6).save(tmp_path / "big.png")
+    made = list((exp.data_dir / "thumbs" / "1024").rglob("*.jpg"))  # 720 px high cells, landscape 1080 px wide
+    assert made and {max(Image.open(p).size) for p in made} == {768}  # the originals' own size: never enlarged
+    build_grid(exp, rows="promptExtend", cols="size", page=None, thumb=128).save(tmp_path / "small.png")
+    assert list((exp.data_dir / "thumbs" / "128").rglob("*.jpg"))  # a size given is a size used
+    with pytest.raises(ValueError, match="thumb=0"):
+        build_grid(exp, rows="promptExtend", cols="size", thumb=0)
 
 
 def test_where_facet_and_repeat_as_an_axis(exp) -> None:
