@@ -10,8 +10,9 @@ sweeps, grids, logs and OCR checks can be exercised without the network. What th
   text more often; promptExtend and a negative prompt naming text flaws less often; the exact rule
   is in `qwenlab.emulator.typography`). This is synthetic behaviour so that text scores vary,
   not a claim about how Qwen-Image renders text. `headlines(scene)` tells what each string became;
-- promptExtend on: a richer composition (frame, corner ornaments, rays, gold dust) and a small
-  "prompt extended" tag; off: the plain composition;
+- promptExtend on: a richer composition (frame, corner ornaments, rays, gold dust); off: the
+  plain composition. No words say which: a "prompt extended" tag once did, and gave every blind
+  judgement of promptExtend away;
 - no negative prompt: clutter (speckles, stray strokes, noise); a negative prompt: a clean image;
 - reference images blended into the background, so an edit visibly starts from its input. A
   reference given as a non-loopback URL (like the model page's https://assets.runware.ai/...
@@ -155,8 +156,6 @@ def render(scene: Scene) -> Image.Image:
         image = low.resize((w, h), Image.BILINEAR)
         draw = ImageDraw.Draw(image)
         _headlines(draw, headlines(scene), w, h, palette)
-        if scene.prompt_extend:
-            _tag(draw, "prompt extended", w, palette)
     _mark(ImageDraw.Draw(image), w, h, scene.seed)
     return image
 
@@ -346,15 +345,6 @@ def _panel_text(draw: ImageDraw.ImageDraw, font, lines: list[str], w: int, y: in
         draw.text(((w - lw) / 2, ty), line, font=font, fill=palette["paper"])
         ty += font.getbbox(line)[3] + int(font.size * 0.3)
     return y + height
-
-
-def _tag(draw: ImageDraw.ImageDraw, text: str, w: int, palette: dict) -> None:
-    font, shown = font_for(text, max(10, w // 45))
-    tw = font.getlength(shown)
-    pad = font.size // 3
-    x, y = w - tw - 3 * pad - w * 0.04, w * 0.04
-    draw.rounded_rectangle([x, y, x + tw + 2 * pad, y + font.size + 2 * pad], radius=pad, fill=palette["gold"])
-    draw.text((x + pad, y + pad * 0.7), shown, font=font, fill=(20, 20, 20))
 
 
 def _mark(draw: ImageDraw.ImageDraw, w: int, h: int, seed: int) -> None:

@@ -131,3 +131,13 @@ def test_encode_formats(fmt, pil):
 
     img = Image.open(io.BytesIO(encode(render(BASE), fmt, 80)))
     assert img.format == pil and img.size == (384, 576)
+
+
+def test_no_words_on_the_image_say_which_setting_made_it(rapidocr) -> None:
+    """Blind judging of promptExtend must stay blind on the emulator: its 'on' image differs in
+    composition, but nothing written on it names the setting (a 'prompt extended' tag once did)."""
+    for extend in (True, False):
+        scene = Scene(prompt="A skincare poster: 'LUMIERE'", width=768, height=768, seed=7, prompt_extend=extend)
+        read = " ".join(line.text for line in rapidocr.read(render(scene)).lines).lower()
+        assert "lumiere" in read and "synthetic" in read  # the OCR reads what is written
+        assert "extend" not in read and "prompt" not in read, read
