@@ -306,6 +306,7 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
 
 def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
+    size_axis = "size" in axes  # then its column says it: not a second "size"
     tasks: dict[int, list[Entry]] = {}
     for e in catalog.entries:
         tasks.setdefault(e.task_id, []).append(e)
@@ -325,16 +326,16 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
             error = f"<span class=\"failed\">{esc(first.error_code)}</span> {esc(first.error_message)}"
         seeds = ", ".join(str(e.seed) for e in group if e.seed is not None) or (
             f"{first.requested_seed} (sent)" if first.requested_seed is not None else "")
-        prompt = _long_text(first.prompt, 180)
-        negative = _long_text(first.negative_prompt, 80)
+        prompt = _long_text(first.prompt, 120)
+        negative = f"<div class=\"prompt\">{_long_text(first.negative_prompt, 80)}</div>" if first.negative_prompt else ""
         request = t.get("request_json")
         req_html = details("request JSON", f"<pre>{esc(_pretty(request))}</pre>") if request else ""
         body.append([
             pics,
             *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status, esc(seeds),
             fmt(t.get("cost_usd"), "usd"), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
-            f"<div class=\"prompt\">{prompt}</div>", negative, esc(f"{first.width}x{first.height}" if first.width else ""),
-            req_html,
+            f"<div class=\"prompt\">{prompt}</div>", negative,
+            *([] if size_axis else [esc(f"{first.width}x{first.height}" if first.width else "")]), req_html,
         ])
         if badges:
             found = [badges.get(e.image_id) for e in group if e.image_id is not None]
@@ -342,8 +343,10 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
                                        f"{esc(b.detail)}</div>" if b else "<div class=\"muted\">not scored</div>"
                                        for b in found))
     heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", "seed (reported)", "cost", "latency",
-             "attempts", "error", "prompt", "negative prompt", "size", "request"]
-    return table(heads, body, cls="paged", page_rows=PAGE_ROWS)
+             "attempts", "error", "prompt", "negative prompt", *([] if size_axis else ["size"]), "request"]
+    # a column empty on every row (no error, no negative prompt) only widens the table
+    keep = [i for i, h in enumerate(heads) if h not in ("error", "negative prompt") or any(row[i] for row in body)]
+    return table([heads[i] for i in keep], [[row[i] for i in keep] for row in body], cls="paged", page_rows=PAGE_ROWS)
 
 
 # -- helpers --------------------------------------------------------------------------------------------

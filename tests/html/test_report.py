@@ -103,6 +103,9 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
     assert "95% interval" in html and "100%" in html  # the one judgement: a win, with its Wilson interval
     assert len(re.findall(r"<tr>", html.split('id="requests"')[1])) == len(df) + 1  # a row per request + header
     assert "<td>seed policy</td><td>auto -&gt; sample</td>" in html  # asked auto; the model takes no seed
+    requests = html.split('id="requests"')[1].split("</thead>")[0]
+    assert requests.count("<th>size</th>") == 1  # size is an axis: its column, not a second one
+    assert '<table class="kv"><tbody>' in html  # the overview's facts: no empty heading row
 
     table = report_html(exp, grid="table", rows="promptExtend", cols="size")
     assert '<table class="gridtable">' in table and "promptExtend: on" in table
