@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.axes import AxisInfo, axis_infos_of
 from ..store.migrations import FIRST_TASK_SQL
 from ..store.prefetch import Prefetch
 
@@ -126,7 +127,7 @@ class _Experiment:
     status: str | None
     budget_usd: float | None
     stop_reason: str | None
-    axes: dict[str, list[tuple[Any, str]]] = field(default_factory=dict)  # axis -> [(value, label)]
+    axes: dict[str, AxisInfo] = field(default_factory=dict)  # how each axis's values read, as grids show them
 
 
 @dataclass
@@ -139,16 +140,23 @@ class _Key:
     where: str | None = None
 
 
+def _setting_part(axis: str, label: str) -> str:
+    """One axis of a setting: "size=1024x1536", or a long value's label alone, which names its
+    axis already ("negativePrompt 2: blurry text, misspelled…")."""
+    return label if label.startswith(f"{axis} ") else f"{axis}={label}"
+
+
 def label_value(exp: _Experiment | None, axis: str, raw: str | None) -> tuple[str, int]:
-    """The sweep's label of an axis value (raw JSON text from SQLite) and its place in the axis."""
+    """An axis value's label (from raw JSON text from SQLite), as the grids and `qwenlab logs` show
+    it, and its place in the axis."""
     if raw is None:
         return "(not swept)", 1 << 30
     value = json.loads(raw)
-    pairs = exp.axes.get(axis, []) if exp else []
-    for i, (candidate, label) in enumerate(pairs):
-        if candidate == value and type(candidate) is type(value):
-            return label, i
-    return format_value(value), len(pairs)
+    info = exp.axes.get(axis) if exp else None
+    place = info.index(value) if info is not None else None
+    if info is None or place is None:
+        return format_value(value), len(info.values) if info is not None else 0
+    return info.label(value), place
 
 
 class CostQuery:
@@ -164,13 +172,9 @@ class CostQuery:
         out: dict[int, _Experiment] = {}
         for r in self.log.rows("SELECT id, name, status, budget_usd, stop_reason, sweep_json, axes_json FROM experiments ORDER BY id"):
             exp = _Experiment(int(r["id"]), r["name"], r["status"], r["budget_usd"], r.get("stop_reason"))
-            sweep_axes = (json.loads(r["sweep_json"] or "{}") or {}).get("axes") or {}
-            for name, labels in (json.loads(r["axes_json"] or "{}") or {}).items():
-                values = (sweep_axes.get(name) or {}).get("values")
-                if isinstance(values, list) and len(values) == len(labels):
-                    exp.axes[name] = list(zip(values, labels))
-                else:  # labels only: the value's own text is its label
-                    exp.axes[name] = []
+            labels = json.loads(r["axes_json"] or "{}") or {}
+            infos = axis_infos_of(json.loads(r["sweep_json"] or "{}") or {}, labels)
+            exp.axes = {name: infos[name] for name in labels if name in infos}
             out[exp.id] = exp
         if self.names is not None:
             known = {e.name for e in out.values()}
@@ -235,7 +239,7 @@ class CostQuery:
             def setting(v: list[Any], e: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
                 exp = e.get(v[0])
                 cell = json.loads(v[1] or "{}")
-                text = ", ".join(f"{a}={label_value(exp, a, json.dumps(x))[0]}" for a, x in cell.items()) or "(no axes)"
+                text = ", ".join(_setting_part(a, label_value(exp, a, json.dumps(x))[0]) for a, x in cell.items()) or "(no axes)"
                 return [_exp_label(v[0], e), (text, v[2] if v[2] is not None else 1 << 62)]
             return _Key(["experiment", "setting"], ["t.experiment_id", "json_remove(t.cell_json, '$.repeat')", "min(t.id)"], setting)
         having = [i for i, e in exps.items() if name in e.axes]

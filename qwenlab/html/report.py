@@ -141,7 +141,7 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     where = catalog.provenance.headline()  # in the banner above: not again here
     lines = "".join(f"<div class=\"muted\">{esc(line.strip())}</div>" for line in experiment.summary().splitlines()
                     if line.strip() != where)
-    axes = "; ".join(f"{a}: {', '.join(i.labels)}" for a, i in catalog.axes.items() if a != REPEAT)
+    axes = "; ".join(f"{a}: {', '.join(i.label(v) for v in i.values)}" for a, i in catalog.axes.items() if a != REPEAT)
     versions = sorted({e.task.get("qwenlab_version") for e in catalog.entries if e.task.get("qwenlab_version")})
     facts = [("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),

@@ -11,10 +11,7 @@ not run, in doubt), with the values of every axis, the repeat, the seed the API 
 that image, the cost, latency and error. Axis values are those of the log's `tasks.cell_json`:
 the value itself for a parameter axis, the label for a request or bundle axis.
 
-Labels are made here once and read by every view (grids, pairs, the explorer, judging, the report,
-the CLI), so they agree: promptExtend reads on/off; labels given as the keys of a dict of values
-are used as given; otherwise distinct values get distinct labels, and long texts that start alike
-show where they part ("prompt 2: …image: replace the wooden…") rather than their common start.
+Each axis's values read as `qwenlab.store.axes` labels them, the one labelling every view shares.
 """
 
 from __future__ import annotations
@@ -24,83 +21,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..core.values import distinct_labels, excerpt, format_value, present, same_value
+from ..core.values import present, same_value
 from ..errors import UnknownAxisError
+from .axes import REPEAT, AxisInfo, axis_infos_of
 from .provenance import EMULATOR, Provenance
 
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord
 
-__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT", "axis_infos"]
-
-REPEAT = "repeat"
-# a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
-# in a footnote: a 600-character prompt as a column header would be unreadable
-LONG_VALUE = 32
-EXCERPT = 28
-
-
-@dataclass(frozen=True)
-class AxisInfo:
-    """One axis of an experiment: its values in sweep order and how each is shown."""
-
-    name: str
-    kind: str
-    values: tuple[Any, ...]
-    labels: tuple[str, ...]
-    texts: tuple[str | None, ...] = ()  # the full text behind each value, where it is long
-    given: bool = False  # labels the user gave (a dict's keys), shown as they are
-
-    def __post_init__(self) -> None:
-        # the short form of each long text, computed over the whole axis so distinct texts stay distinct
-        texts = [t or "" for t in self.texts]
-        object.__setattr__(self, "_shorts", tuple(distinct_labels(texts, EXCERPT, excerpt)) if texts else ())
-
-    @property
-    def varies(self) -> bool:
-        return len(self.values) > 1
-
-    def index(self, value: Any) -> int | None:
-        for i, v in enumerate(self.values):
-            if same_value(v, value):
-                return i
-        return None
-
-    def _long(self, i: int) -> bool:
-        return bool(self.texts and i < len(self.texts) and self.texts[i]
-                    and (len(self.texts[i] or "") > LONG_VALUE or len(self.labels[i]) > LONG_VALUE))
-
-    def label(self, value: Any) -> str:
-        """The value as a header shows it: its label, or "prompt 2: A premium beauty…" when long."""
-        i = self.index(value)
-        if i is None:
-            return format_value(value)
-        if self._long(i):
-            if self.kind in ("request", "bundle") or self.given:
-                return excerpt(self.labels[i], LONG_VALUE)
-            return f"{self.name} {i + 1}: {self._shorts[i]}"
-        return self.labels[i]
-
-    def tag(self, value: Any) -> str:
-        """The value as an image stamp shows it: `promptExtend=on`, or `prompt 2` when long."""
-        i = self.index(value)
-        if i is not None and self._long(i):
-            if self.kind in ("request", "bundle") or self.given:
-                return f"{self.name}={excerpt(self.labels[i], 24)}"
-            return f"{self.name} {i + 1}"
-        if self.name == REPEAT:
-            return f"r{value}"
-        return f"{self.name}={self.label(value)}"
-
-    def note(self, value: Any) -> str | None:
-        """The full text behind a shortened value (for a legend or footnote), else None."""
-        i = self.index(value)
-        if i is None or not self._long(i):
-            return None
-        if self.kind in ("request", "bundle") or self.given:
-            return f"{self.name} = {self.labels[i]}: {self.texts[i]}"
-        return f"{self.name} {i + 1}: {self.texts[i]}"
-
+__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT", "axis_infos", "axis_infos_of"]
 
 @dataclass(frozen=True)
 class Entry:
@@ -176,7 +105,7 @@ class Catalog:
         by_task: dict[int, list[dict[str, Any]]] = {}
         for img in images:
             by_task.setdefault(img["task_id"], []).append(img)
-        axes = _axes(experiment.sweep, experiment.axes, tasks)
+        axes = axis_infos_of(experiment.sweep, experiment.axes, tasks)
         entries: list[Entry] = []
         for t in tasks:
             cell = json.loads(t.get("cell_json") or "{}")
@@ -263,45 +192,7 @@ def _matches(info: AxisInfo, value: Any, wanted: Any) -> bool:
 def axis_infos(experiment: "ExperimentRecord") -> dict[str, AxisInfo]:
     """The experiment's axes and how each value reads, without reading its tasks: for a table that
     shows cell values (`qwenlab logs`, text scores) as grids and the report show them."""
-    return _axes(experiment.sweep, experiment.axes, [])
-
-
-def _axes(sweep: Mapping[str, Any], labels: Mapping[str, list[str]], tasks: list[dict[str, Any]]) -> dict[str, AxisInfo]:
-    out: dict[str, AxisInfo] = {}
-    specs = sweep.get("axes", {}) or {}
-    for name in labels or specs:
-        spec = specs.get(name, {})
-        kind = spec.get("kind", "param")
-        names = list(spec.get("labels") or labels.get(name) or [])
-        raw = list(spec.get("values") or [])
-        if kind in ("request", "bundle"):
-            # cells hold the label; the sweep keeps the whole request, whose prompt is the full text
-            values = tuple(names)
-            texts = tuple(_request_text(v) if kind == "request" else None for v in raw) or tuple(None for _ in names)
-        else:
-            values = tuple(raw) if raw else tuple(names)
-            texts = tuple(v if isinstance(v, str) else None for v in values)
-        if len(names) < len(values):
-            names += [format_value(v) for v in values[len(names):]]
-        given = False
-        if kind not in ("request", "bundle"):
-            # labels made by qwenlab (format_value, or distinct_labels since) are remade, so a log
-            # written before labels were kept distinct reads the same as a new one; a dict's keys stay
-            made = [format_value(v) for v in values]
-            given = bool(names) and names not in (made, distinct_labels(values))
-            if not given:
-                names = distinct_labels(values)
-        out[name] = AxisInfo(name, kind, values, tuple(names), texts, given)
-    repeats = int(sweep.get("repeats") or 0) or (max((int(t.get("repeat") or 0) for t in tasks), default=0) + 1)
-    out[REPEAT] = AxisInfo(REPEAT, "repeat", tuple(range(repeats)), tuple(str(r) for r in range(repeats)))
-    return out
-
-
-def _request_text(task: Any) -> str | None:
-    if isinstance(task, Mapping):
-        prompt = task.get("positivePrompt")
-        return str(prompt) if prompt else None
-    return None
+    return axis_infos_of(experiment.sweep, experiment.axes)
 
 
 def _distinct(values: Iterable[Any]) -> list[Any]:

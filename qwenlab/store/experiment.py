@@ -23,6 +23,7 @@ from ..core.values import is_missing
 from ..errors import ExperimentNotFoundError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
+from .axes import AxisInfo, axis_infos_of
 from .log import Log
 from .provenance import EMULATOR, Provenance
 from .thumbnails import thumbnail_of
@@ -179,6 +180,10 @@ class ExperimentRecord:
         doubt, and charged earlier attempts (the same rule as the budget and `qwenlab costs`)."""
         return round(self.log.spent(self.id), 6)
 
+    def _axis_infos(self) -> dict[str, AxisInfo]:
+        """The swept axes and how their values read, as grids and `qwenlab logs NAME` show them."""
+        return {name: info for name, info in axis_infos_of(self.sweep, self.axes).items() if name in self.axes}
+
     def summary(self) -> str:
         """A few lines: name, status, cells, where they ran (SYNTHETIC for the emulator), images,
         cost (emulated for the emulator), why it stopped."""
@@ -192,7 +197,8 @@ class ExperimentRecord:
             + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
             *([f"  {where}"] if where else []),
             f"  {c['images']} images, {prov.spend(self.cost)}{budget}",
-            "  axes: " + ("; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()) or "none"),
+            "  axes: " + ("; ".join(f"{name} = {', '.join(info.label(v) for v in info.values)}"
+                                    for name, info in self._axis_infos().items()) or "none"),
         ]
         if self.stop_reason:
             lines.append(f"  {self.stop_reason}")

@@ -78,3 +78,22 @@ def test_prompts_that_differ_near_the_end_read_differently_everywhere(emulator: 
     assert escape(first) in html and escape(second) in html
     logs = _logs("accents")
     assert first in logs and second in logs
+
+
+def test_a_long_value_reads_the_same_in_costs_logs_and_the_report(emulator: Any, data_dir: Path) -> None:
+    """A long negative prompt beside "none": the grid numbers it ("negativePrompt 2: blurry text,
+    misspelled…"); the cost table, the summary's axes line and the report's overview once cut it
+    another way ("blurry text, misspelled words, warped l…")."""
+    long = "blurry text, misspelled words, warped label, extra fingers, low resolution"
+    exp = run_sweep(emulator, data_dir, name="negatives", axes={"negativePrompt": [None, long]}, repeats=1, fail_one=False)
+    info = Catalog.load(exp).axes["negativePrompt"]
+    label = info.label(long)
+    assert label.startswith("negativePrompt 2: ") and label in _drawn(build_grid(exp, cols="negativePrompt"))
+
+    costs = CliRunner().invoke(cli, ["costs", "--by", "negativePrompt"]).output
+    assert label in costs and "none" in costs
+    setting = CliRunner().invoke(cli, ["costs", "--by", "setting"]).output
+    assert f"{label} " in setting and "negativePrompt=negativePrompt" not in setting and "negativePrompt=none" in setting
+    logs = _logs("negatives")
+    assert f"axes: negativePrompt = none, {label}" in logs and logs.count(label) == 2  # the summary and the task row
+    assert escape(f"negativePrompt: none, {label}") in report_html(exp, grid=None)
