@@ -168,8 +168,12 @@ class TileGrid:
         for r in row_keys:
             children.append(_head(_axis_label(catalog, rows, entries, r)) if rows else w.HTML(""))
             children += [w.HBox(cells.get((r, c), []), layout=wrap) for c in col_keys]
+        # the columns share the width (each at least one tile wide) and a cell's tiles wrap inside
+        # it: as wide as all its tiles side by side, one cell of eight pushed the next column
+        # out of view, so on and off could never be seen together
         self.widget.children = [w.GridBox(children, layout=w.Layout(
-            grid_template_columns=f"max-content repeat({len(col_keys)}, max-content)", grid_gap="4px 10px"))]
+            grid_template_columns=f"fit-content(16em) repeat({len(col_keys)}, minmax({self.px + 8}px, 1fr))",
+            grid_gap="4px 10px"))]
 
     async def _fill(self, late: list["Entry"]) -> None:
         """Make each missing thumbnail in a thread; put it in its tile (if still shown) in the loop's thread."""
