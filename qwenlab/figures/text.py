@@ -98,13 +98,41 @@ def footnotes(catalog: Catalog, entries: Iterable[Entry]) -> list[str]:
             note = info.note(value)
             if note and note not in notes:
                 notes.append(note)
-    # the prompt itself, when the whole page shares one and no note above already holds it
-    for head, texts in (("prompt", {e.prompt for e in entries}), ("negative prompt", {e.negative_prompt for e in entries})):
-        sent = {t for t in texts if t}
-        text = next(iter(sent)) if len(sent) == 1 else None
-        if text and not any(text in n for n in notes):
-            notes.append(f"{head}{' (where sent)' if len(texts) > 1 else ''}: {text}")
+    # the prompt itself, when the whole page shares one and no note above already holds it; where
+    # the page holds several that no axis names (experiments compared after a prompt edit), each
+    # with the axis value it goes with, or the edit being compared would show nowhere
+    for head, of in (("prompt", lambda e: e.prompt), ("negative prompt", lambda e: e.negative_prompt)):
+        texts = {of(e) for e in entries}
+        sent = [t for t in dict.fromkeys(of(e) for e in entries) if t]
+        if len(sent) == 1:
+            if not any(sent[0] in n for n in notes):
+                notes.append(f"{head}{' (where sent)' if len(texts) > 1 else ''}: {sent[0]}")
+            continue
+        unnamed = [t for t in sent if not any(t in n for n in notes)]
+        by = _axis_behind(catalog, entries, of) if unnamed else None
+        for k, text in enumerate(unnamed, 1):
+            if by is None:
+                notes.append(f"{head} {k} of {len(sent)} on this page: {text}")
+                continue
+            values = catalog.values(by, [e for e in entries if of(e) == text])
+            notes.append(f"{head}, {' or '.join(heading(catalog.axes[by], v) for v in values)}: {text}")
     return notes
+
+
+def _axis_behind(catalog: Catalog, entries: list[Entry], of: Any) -> str | None:
+    """The first axis whose value on this page decides `of(entry)` (each value one text), if any."""
+    for name in catalog.axes:
+        if name == REPEAT:
+            continue
+        seen: dict[str, Any] = {}
+        for e in entries:
+            key = repr(e.value(name))
+            if seen.setdefault(key, of(e)) != of(e):
+                break
+        else:
+            if len(seen) > 1:
+                return name
+    return None
 
 
 def slug(text: str) -> str:

@@ -16,7 +16,7 @@ from qwenlab.store.catalog import Catalog
 from qwenlab.store.comparison import ABSENT, EXPERIMENT
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.widgets.judging import Judging
-from tests.support.labkit import SIZES, run_sweep, texts
+from tests.support.labkit import PROMPT, SIZES, run_sweep, texts
 
 
 @pytest.fixture
@@ -72,6 +72,11 @@ def test_grid_with_the_experiment_as_rows(lab: Lab, tmp_path: Path) -> None:
     drawn = texts(grid.figures[0])
     assert any("experiment: before" in t for t in drawn) and any("experiment: after" in t for t in drawn)
     assert any("before vs after" in t for t in drawn)  # the title names what is compared
+    # the prompts differ between the runs and no axis of the grid says so: the footnote gives each
+    # with its experiment, or the edit being compared would show nowhere on the page
+    notes = " ".join(" ".join(t.split()) for t in drawn)
+    assert f"prompt, experiment: before: {PROMPT}" in notes
+    assert "prompt, experiment: after: A premium poster for LUMIERE, 'Glow, Renewed.' headline" in notes
     written = cmp.grid(rows="experiment", cols="size", where={"promptExtend": "on"}, path=tmp_path / "cmp.png")
     with Image.open(written[0]) as img:
         assert img.size[0] > 300 and img.size[1] > 300
