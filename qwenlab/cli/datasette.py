@@ -35,8 +35,21 @@ def datasette_command(port: int, metadata_only: bool) -> None:
         from datasette.plugins import pm
     except ImportError:
         raise click.ClickException(_INSTALL_HINT) from None
+    if port:
+        _check_free(port)
     if pm.get_plugin("qwenlab-thumbnails") is None:
         pm.register(ThumbnailsPlugin(path.parent), name="qwenlab-thumbnails")
     click.echo(f"serving {path} on http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
     datasette_cli.main(["serve", str(path), "--metadata", str(metadata), "--host", "127.0.0.1", "--port", str(port)],
                        prog_name="datasette", standalone_mode=True)
+
+
+def _check_free(port: int) -> None:
+    """Refuse a port in use before Datasette starts: uvicorn then exits 3, outside qwenlab's codes."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise OSError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); try another --port") from None

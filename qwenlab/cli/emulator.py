@@ -14,7 +14,7 @@ __all__ = ["emulator_command"]
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to serve on (127.0.0.1, ::1, localhost).")
-@click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free port).")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
 @click.option("--api-key", default=None, envvar="QWENLAB_EMULATOR_API_KEY", help="Accept only this key (default: any non-empty key).")
 @click.option("--latency", default=None, help="Seconds per task: 0.5, uniform:0.2,0.8, normal:0.5,0.1 or exp:0.5.")
 @click.option("--rate-429", type=float, default=None, help="Probability per POST of HTTP 429.")

@@ -12,6 +12,7 @@ command raised it. A command names the parameter an error is about with `@param_
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Callable, Mapping
 
 import click
@@ -41,8 +42,9 @@ EXIT_BAD_INPUT = 2  # click's own code for usage errors, so ours agree with its
 BAD_INPUT: tuple[type[BaseException], ...] = (
     ValidationError, ExperimentNotFoundError, ExperimentConflictError, UnknownAxisError, UnknownCostKeyError,
     ModelNotFoundError, ModelDescriptionError, JudgementError, ValueError)
-# The operation failed: every other qwenlab error (API, network, images, OCR missing) and I/O.
-FAILED: tuple[type[BaseException], ...] = (QwenlabError, OSError)
+# The operation failed: every other qwenlab error (API, network, images, OCR missing), I/O, and a
+# log SQLite cannot use (not a database, or held by another process past the busy timeout).
+FAILED: tuple[type[BaseException], ...] = (QwenlabError, OSError, sqlite3.Error)
 HANDLED = BAD_INPUT + FAILED
 
 # The group's help text ends with this (and the README's CLI section says the same).
@@ -112,4 +114,20 @@ def _hint(exc: BaseException, command: click.Command | None) -> str | None:
 def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror}"  # not "[Errno 13] Permission denied: '...'"
+    if isinstance(exc, sqlite3.Error):
+        return _log_message(exc)
     return str(exc)
+
+
+def _log_message(exc: sqlite3.Error) -> str:
+    """What went wrong with the log, said for a user: which file, and what to do."""
+    from .common import log_path
+
+    path, text = log_path(), str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"the log {path} is busy: another process (a run, a notebook) held it too long ({text}); "
+                "try again when it is done")
+    if "not a database" in text or "malformed" in text:
+        return (f"the log {path} cannot be read: {text}. Is it a qwenlab log? Point QWENLAB_DATA_DIR at the "
+                "folder holding yours, or move that file away to start a new log")
+    return f"the log {path}: {text}"

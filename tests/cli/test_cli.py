@@ -151,6 +151,36 @@ def test_dry_run_says_which_sizes_runware_may_refuse(absent: Path, tmp_path: Pat
     assert "Runware may refuse it, which costs nothing" in plan.output and "1024x1024 (" not in plan.output
 
 
+def test_a_damaged_or_busy_log_is_a_failure_said_in_a_line_not_a_traceback(small: str, data_dir: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import qwenlab.store.log as log_module
+
+    monkeypatch.setattr(log_module, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(data_dir / "qwenlab.db")
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing, past the busy timeout
+    try:
+        busy = qwenlab("tag", small, "posters")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert busy.exit_code == EXIT_FAILED and "is busy" in busy.output and "try again" in busy.output, busy.output
+    assert isinstance(busy.exception, SystemExit)  # a clean exit, not an escaped sqlite3 error
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "qwenlab.db").write_text("not a database")
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(junk))
+    for args in (["logs"], ["costs"], ["run", str(data_dir / "nothing.toml"), "--dry-run"]):
+        if args[0] == "run":
+            (data_dir / "nothing.toml").write_text(SMALL)
+        result = qwenlab(*args)
+        assert result.exit_code == EXIT_FAILED, (args, result.output)
+        assert f"the log {junk / 'qwenlab.db'} cannot be read" in result.output and "QWENLAB_DATA_DIR" in result.output
+        assert "Traceback" not in result.output
+
+
 # -- 2: bad input, nothing sent -----------------------------------------------------------------------
 def test_an_unknown_experiment_is_bad_input_naming_the_known_ones(small: str) -> None:
     for command in ("grid", "export", "logs", "score"):
@@ -201,6 +231,7 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         ("score", small, "--engine", "bogus"): "'--engine'",
         ("emulator", "--host", "192.168.1.10"): "loopback",
         ("emulator", "--rate-429", "2"): "rate_429",
+        ("emulator", "--port", "70000"): "'--port'",
         ("logs", "--limit", "many"): "'--limit'",
     }
     for args, named in cases.items():

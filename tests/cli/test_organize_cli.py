@@ -134,6 +134,17 @@ def test_datasette_writes_its_metadata(two: Path) -> None:
     assert "cost_by_experiment" in meta["databases"]["qwenlab"]["queries"]
 
 
+def test_datasette_on_a_port_in_use_fails_with_qwenlab_s_code_and_names_the_option(two: Path) -> None:
+    import socket
+
+    pytest.importorskip("datasette")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = qwenlab("datasette", "--port", str(taken.getsockname()[1]))
+    assert result.exit_code == EXIT_FAILED and "try another --port" in result.output, result.output
+
+
 def test_the_readme_s_organize_commands_run_as_written(emulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shell block of the README's "Organize, find and share", line by line, on an experiment
     named like the demo's (the datasette line serves until Ctrl-C: its --metadata-only twin runs)."""
