@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 import click
@@ -22,6 +23,15 @@ def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> 
 
     Running it again sends nothing already done.
     """
+    if live and not os.environ.get("RUNWARE_API_KEY", "").strip():
+        # without a key the client falls back to the emulator: asking about real money, then
+        # drawing synthetic images, would say one thing and do another
+        raise click.BadParameter("--live sends to Runware and needs RUNWARE_API_KEY: set it to your key "
+                                 "(your Runware API key), or leave --live out for the offline demo",
+                                 param_hint="'--live'")
+    if concurrency < 1:  # before anything is written: a demo refused later left an empty log behind
+        raise click.BadParameter(f"{concurrency} requests in flight sends nothing; give 1 or more (Runware advises 2 to 4)",
+                                 param_hint="'--concurrency'")
     if live and not yes:
         # priced in a scratch folder: the sweep draws its reference image where it is given, and
         # a "no" must leave nothing in the data folder

@@ -17,6 +17,8 @@ import click
 import pandas as pd
 
 from ..api.client import DEFAULT_BASE_URL
+from ..errors import ValidationError
+from ..sweeps.budget import run_setting_problems
 from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
@@ -48,16 +50,23 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     spec = load_sweep(sweep_file)
     name = name or spec.name
     budget_usd = budget if budget is not None else spec.budget_usd
+    if concurrency is None:  # 0 is an error to report, not "unset"
+        concurrency = spec.concurrency if spec.concurrency is not None else 4
     if dry_run:  # reads the log when there is one; creates nothing
+        # what the run would refuse, the dry run refuses too: the same checks, the same errors
         if log_path().exists():
-            preview = Runner().preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
+            runner = Runner()
+            name = runner.check(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
+                                mix_backends=mix_backends)
+            preview = runner.preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
         else:
+            problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
+            if problems:
+                raise ValidationError(problems, context="run")
             preview = Preview.of(spec.sweep, name, budget_usd, quiet=False)
         click.echo(plan_text(preview.plan))
         click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
         return
-    if concurrency is None:  # 0 is an error to report, not "unset"
-        concurrency = spec.concurrency if spec.concurrency is not None else 4
     # real money: ask first, after every check the run makes and before it writes or sends anything
     confirm = _ask if os.environ.get("RUNWARE_API_KEY") and not yes else None
     log = log_path()

@@ -29,9 +29,23 @@ from .log import Log, utc_now
 from .relations import ROOTS, references
 from .thumbnails import forget_thumbnails
 
-__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "clean_tags"]
+__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem"]
 
 DELETED_PREFIX = "(deleted) "
+RESERVED_NAMES = ("path",)  # `qwenlab logs path` prints the log's path: an experiment of that name could not be shown
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with `name` as an experiment's name (None when it is usable): blank, kept for
+    deleted experiments, or a word the CLI reads as a command. A run and a rename check alike."""
+    if not name.strip():
+        return "is blank; give a name with a visible character, e.g. 'lumiere-v2'"
+    if name.strip().startswith(DELETED_PREFIX.strip()):
+        return (f"names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments (their spend "
+                "stays in the cost history); choose another name")
+    if name.strip() in RESERVED_NAMES:
+        return f"{name.strip()!r} is kept for `qwenlab logs {name.strip()}`; choose another name"
+    return None
 # task columns a deleted experiment keeps: what the cost summaries read (money, provenance, when,
 # model and size), nothing that says what was asked
 _STRIPPED_TASK_COLUMNS = ("request_json", "cell_json", "prompt", "negative_prompt", "error_message")
@@ -109,11 +123,11 @@ class Organizer:
         """Give the experiment a new name. Its tasks, images, ratings, judgements and scores
         follow: every one of them points at its id, not its name."""
         row = self._row(experiment_id)
-        if not isinstance(new_name, str) or not new_name.strip():
-            raise ValueError("new_name: give a non-empty name, e.g. exp.rename('lumiere-v2')")
+        if not isinstance(new_name, str):
+            raise ValueError(f"new_name: give a name as text, e.g. exp.rename('lumiere-v2'), got {new_name!r}")
+        if problem := name_problem(new_name):
+            raise ValueError(f"new_name: {problem}")
         new_name = new_name.strip()
-        if new_name.startswith(DELETED_PREFIX.strip()):
-            raise ValueError(f"new_name: names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments")
         if new_name == row["name"]:
             return
         self._refuse_running(row, "rename")

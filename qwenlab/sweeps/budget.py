@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from ..errors import Problem
-from ..store.organize import DELETED_PREFIX
+from ..store.organize import name_problem
 
 __all__ = ["Budget", "run_setting_problems"]
 
@@ -51,9 +51,8 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
     before anything is logged or sent: a budget that is not a number would be stored with the
     experiment and break every later run of it."""
     out = []
-    if name is not None and name.startswith(DELETED_PREFIX.strip()):
-        out.append(Problem("name", f"names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments "
-                                   "(their spend stays in the cost history); choose another name", name))
+    if name is not None and (problem := name_problem(name)):
+        out.append(Problem("name", problem, name))
     if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
                                    or math.isnan(budget_usd) or budget_usd < 0):
         out.append(Problem("budget_usd", f"must be a number of US dollars, 0 or more (leave it out for no limit), got {budget_usd!r}",

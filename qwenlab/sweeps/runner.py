@@ -174,6 +174,21 @@ class Runner:
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
         return Preview(name, df, limit, self.log.spent(int(exp["id"])) - in_doubt)
 
+    def check(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
+              extend: bool = False, mix_backends: bool = False) -> str:
+        """Every check `run` makes before it writes or sends anything, with the same arguments:
+        the run's settings, every cell, a sweep changed under an existing name, the backend of the
+        cells done. Raises what `run` would raise; reads only. Returns the experiment's name. A dry
+        run calls it, so that what it approves the run does not refuse."""
+        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
+        if problems:  # before anything is written: a bad budget kept in the log would break later runs
+            raise ValidationError(problems, context="run")
+        sweep.cells()  # raises ValidationError with every problem: nothing sent
+        name = name or sweep.default_name()
+        self._refuse_changed_sweep(name, sweep, extend)
+        self._check_backend(name, mix_backends)
+        return name
+
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
             progress: bool = True, extend: bool = False, notes: str | None = None,
@@ -191,13 +206,9 @@ class Runner:
         confirm: called with the run's `Preview` when it has cells to send, after every check and
         before anything is written or sent; it raises to stop the run (`qwenlab run` asks there).
         """
-        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
-        if problems:  # before anything is written: a bad budget kept in the log would break later runs
-            raise ValidationError(problems, context="run")
-        cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
-        name = name or sweep.default_name()
-        self._refuse_changed_sweep(name, sweep, extend)  # before anything is written or sent
-        self._check_backend(name, mix_backends)
+        name = self.check(sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
+                          mix_backends=mix_backends)
+        cells = sweep.cells()
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)
             if len(preview.to_send):

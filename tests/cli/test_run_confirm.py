@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from qwenlab.cli import cli
-from qwenlab.cli.exits import EXIT_FAILED, EXIT_OK
+from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from qwenlab.emulator import Emulator
 
 # 2 cells at $0.075; a budget of $0.10 covers one
@@ -132,3 +132,33 @@ def test_a_declined_live_demo_sends_nothing_and_writes_nothing(runware: Emulator
     assert declined.exit_code == EXIT_FAILED and "Aborted" in declined.output, declined.output
     assert "64 requests to Runware" in declined.output and "$4.80 of real money" in declined.output
     assert runware.requests == [] and list(data_dir.iterdir()) == []
+
+
+def test_a_live_demo_without_a_key_is_refused_before_it_asks(emulator: Emulator, data_dir: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a key the client falls back to the emulator: asking about real money and then
+    drawing synthetic images would say one thing and do another."""
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    refused = qwenlab("demo", "--live", "--no-progress", input="y\n")
+    assert refused.exit_code == EXIT_BAD_INPUT and "needs RUNWARE_API_KEY" in refused.output, refused.output
+    assert "real money" not in refused.output and emulator.requests == [] and list(data_dir.iterdir()) == []
+    zero = qwenlab("demo", "--concurrency", "0", "--no-progress")
+    assert zero.exit_code == EXIT_BAD_INPUT and "'--concurrency'" in zero.output
+    assert emulator.requests == [] and list(data_dir.iterdir()) == []
+
+
+def test_a_dry_run_refuses_what_the_run_would_refuse(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
+    for options, named in ((["--budget", "-1"], "budget_usd"), (["--concurrency", "0"], "concurrency"),
+                           (["--name", "  "], "name: is blank"), (["--name", "path"], "kept for `qwenlab logs path`")):
+        dry = qwenlab("run", str(sweep_file), "--dry-run", *options)
+        assert dry.exit_code == EXIT_BAD_INPUT and named in dry.output, (options, dry.output)
+    assert qwenlab("run", str(sweep_file), "--yes", "--no-progress").exit_code == EXIT_OK
+    sweep_file.write_text(SWEEP.replace("[true, false]", "[true]"))  # changed under the same name
+    dry = qwenlab("run", str(sweep_file), "--dry-run")
+    assert dry.exit_code == EXIT_BAD_INPUT and "--extend" in dry.output, dry.output
+    assert qwenlab("run", str(sweep_file), "--dry-run", "--extend").exit_code == EXIT_OK
+    sent = len(runware.requests)
+    for options in (["--budget", "-1"], ["--concurrency", "0"]):  # with a log as without one
+        assert qwenlab("run", str(sweep_file), "--dry-run", "--extend", *options).exit_code == EXIT_BAD_INPUT
+    assert len(runware.requests) == sent
