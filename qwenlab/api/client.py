@@ -51,7 +51,7 @@ from .taskrun import TaskRun
 from .uploads import Uploader, is_local_image
 from .wire import Wire
 
-__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "DEFAULT_BASE_URL"]
+__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "check_api_key", "DEFAULT_BASE_URL"]
 
 DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 # The key sent to the offline emulator (it accepts any); not a secret.
@@ -110,6 +110,7 @@ class RunwareClient:
                 "or use qwenlab.api.client.connect(), which falls back to the offline emulator"
             )
         register_secret(key)
+        check_api_key(key)
         self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         loopback = _is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
@@ -500,6 +501,16 @@ def _is_loopback(url: str) -> bool:
 # -- connect --------------------------------------------------------------------------------------
 _notice_lock = threading.Lock()
 _notice_shown = False
+
+
+def check_api_key(key: str) -> None:
+    """Refuse a key no HTTP header can carry (not printable ASCII, or holding a space or a line
+    break: a key pasted with an accent or a stray newline), before anything is logged or sent.
+    The message never shows the key."""
+    if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+        raise AuthenticationError(
+            "the Runware API key (RUNWARE_API_KEY, or api_key=...) holds a character an API key cannot have "
+            "(a letter outside ASCII, a space or a line break): copy the key again from Runware and set it anew")
 
 
 def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) -> RunwareClient:

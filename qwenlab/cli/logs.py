@@ -66,6 +66,9 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         # tags and the archived mark only when there are any: a listing stays narrow without them
         extra = [c for c in ("tags", "archived") if df[c].any()]
         df = df.rename(columns={"sent": "in_doubt"})
+        counts = ["cells", "done", "failed", "pending", "in_doubt", "images"]
+        df[counts] = df[counts].fillna(0).astype(int)  # an experiment with no task yet: 0, not NaN or 0.0
+        df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
         for word in ("emulator", "mixed", "unknown"):
@@ -95,7 +98,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts
     for axis in exp.axes:
         table[axis] = table[axis].map(infos[axis].label)
-    click.echo(table.to_string(index=False))
+    click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
 
 
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})

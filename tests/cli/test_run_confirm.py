@@ -162,3 +162,26 @@ def test_a_dry_run_refuses_what_the_run_would_refuse(runware: Emulator, sweep_fi
     for options in (["--budget", "-1"], ["--concurrency", "0"]):  # with a log as without one
         assert qwenlab("run", str(sweep_file), "--dry-run", "--extend", *options).exit_code == EXIT_BAD_INPUT
     assert len(runware.requests) == sent
+
+
+def test_a_key_no_header_can_carry_is_refused_before_anything_is_logged(emulator: Emulator, sweep_file: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    for key in ("sk-confirm-testé", "sk-confirm test", "sk-confirm-test\n"):
+        monkeypatch.setenv("RUNWARE_API_KEY", key)
+        result = qwenlab("run", str(sweep_file), "--yes", "--no-progress")
+        assert result.exit_code == EXIT_FAILED and "holds a character an API key cannot have" in result.output
+        assert "RUNWARE_API_KEY" in result.output and "sk-confirm" not in result.output  # never the key itself
+    assert emulator.requests == [] and qwenlab("logs").output.startswith("no experiments")
+
+
+def test_an_experiment_with_no_task_yet_lists_and_shows_plainly(data_dir: Path) -> None:
+    from qwenlab.store.log import Log
+
+    Log(data_dir / "qwenlab.db").ensure_experiment("empty")
+    listing = qwenlab("logs").output
+    header, row = listing.splitlines()[:2]
+    counts = dict(zip(header.split(), row.split()))
+    assert [counts[c] for c in ("cells", "done", "failed", "pending", "in_doubt", "images")] == ["0"] * 6
+    shown = qwenlab("logs", "empty").output
+    assert "(no tasks logged yet)" in shown and "Empty DataFrame" not in shown
