@@ -28,6 +28,7 @@ from ..errors import (
     UnknownCostKeyError,
     ValidationError,
 )
+from .common import log_path
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "BAD_INPUT", "FAILED", "HANDLED", "HELP", "exit_code",
            "to_click_error", "param_hints"]
@@ -121,8 +122,6 @@ def _message(exc: BaseException) -> str:
 
 def _log_message(exc: sqlite3.Error) -> str:
     """What went wrong with the log, said for a user: which file, and what to do."""
-    from .common import log_path
-
     path, text = log_path(), str(exc)
     if "locked" in text or "busy" in text:
         return (f"the log {path} is busy: another process (a run, a notebook) held it too long ({text}); "

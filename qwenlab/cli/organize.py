@@ -87,8 +87,8 @@ def unarchive_command(experiments: tuple[str, ...]) -> None:
 
 
 def _set_archived(names: tuple[str, ...], archived: bool) -> None:
-    for name in names:
-        exp, org = _open(name)
+    opened = [_open(name) for name in names]  # every name checked before any is changed
+    for name, (exp, org) in zip(names, opened):
         org.archive(exp.id, archived=archived)
         click.echo(f"archived {name!r} (`qwenlab unarchive {name}` brings it back)" if archived else f"unarchived {name!r}")
 

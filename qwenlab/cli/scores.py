@@ -31,6 +31,9 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     strings: word accuracy, NED, and which strings were misspelled. Images already read are not
     read again. Scores go to the log (tables text_readings, text_scores)."""
     exp = open_experiment(experiment)
+    unknown = [a for a in axes if a not in exp.axes]
+    if unknown:  # before the OCR: a typo must not cost minutes of reading first
+        raise click.BadParameter(f"no axis {unknown[0]!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")
     df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
     if as_json:
         cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]

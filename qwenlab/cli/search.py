@@ -7,15 +7,18 @@ import json
 import click
 
 from ..core.values import present
+from ..errors import ExperimentNotFoundError
 from ..store.log import Log
 from ..store.search import search
 from .common import existing_log
+from .exits import param_hints
 
 __all__ = ["search_command"]
 
 _SHOWN = ["experiment", "image_id", "values", "seed", "rating", "prompt", "path"]
 
 
+@param_hints({ExperimentNotFoundError: "--experiment"})
 @click.command("search")
 @click.argument("text", required=False)
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")

@@ -159,6 +159,8 @@ class Catalog:
         kept = self.entries
         for axis, wanted in filters.items():
             options = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
+            for w in options:
+                self.resolve(axis, w)  # a value the axis never had is a typo, not an empty selection
             info = self.axes[axis]
             kept = [e for e in kept if any(_matches(info, e.value(axis), w) for w in options)]
         return replace(self, entries=kept)

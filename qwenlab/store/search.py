@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.values import format_value
+from ..errors import ExperimentNotFoundError
 from .log import Log
 
 if TYPE_CHECKING:
@@ -65,6 +66,12 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
         order = "f.rank, i.id"
     if experiment is not None:
         names = [experiment] if isinstance(experiment, str) else list(experiment)
+        logged = {r["name"] for r in log.rows("SELECT name FROM experiments")}  # deleted ones too: none of their images is left
+        missing = [n for n in names if n not in logged]
+        if missing:  # a typo is not "no images found"
+            known = log.experiment_names()
+            raise ExperimentNotFoundError(f"no experiment named {', '.join(map(repr, missing))} in {log.path}; "
+                                          f"known: {', '.join(sorted(known)) or 'none yet'}")
         where.append(f"e.name IN ({','.join('?' for _ in names)})")
         params += names
     if tag is not None:

@@ -232,6 +232,8 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         ("emulator", "--host", "192.168.1.10"): "loopback",
         ("emulator", "--rate-429", "2"): "rate_429",
         ("emulator", "--port", "70000"): "'--port'",
+        ("search", "LUMIERE", "-e", "nosuch"): "'--experiment'",
+        ("score", small, "--by", "nosuch"): "'--by'",
         ("logs", "--limit", "many"): "'--limit'",
     }
     for args, named in cases.items():

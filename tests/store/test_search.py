@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qwenlab import Lab
+from qwenlab import ExperimentNotFoundError, Lab
 from tests.support.labkit import run_sweep
 
 
@@ -39,6 +39,8 @@ def test_prompt_words_find_the_images_with_their_experiment_values_and_path(lab:
 def test_filters_by_experiment_tag_rating_and_archive(lab: Lab) -> None:
     assert len(lab.search()) == 6
     assert set(lab.search(experiment="noctis")["experiment"]) == {"noctis"}
+    with pytest.raises(ExperimentNotFoundError, match="'noctys'.*known: lumiere, noctis"):  # a typo, not "nothing found"
+        lab.search(experiment=["noctis", "noctys"])
     lab.experiment("noctis").tag("perfume")
     assert set(lab.search(tag="perfume")["experiment"]) == {"noctis"}
     assert lab.search("LUMIERE", tag="perfume").empty
