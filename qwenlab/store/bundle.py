@@ -37,6 +37,7 @@ from ..paths import write_atomic
 from ..version import __version__
 from .experiment import ExperimentRecord
 from .log import Log, utc_now
+from .organize import DELETED_PREFIX
 from .relations import columns, dependent_tables, references
 
 __all__ = ["write_bundle", "import_bundle", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
@@ -141,14 +142,16 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
         source = Log(Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
         try:
             plans = _plan(log, source, bundle, as_name)
-            for _, src_name, _, why in plans:
+            for _, src_name, _, why, _ in plans:
                 if why:
                     report.skipped[src_name] = why
-            todo = [(s, n, d) for s, n, d, why in plans if not why]
+            todo = [(s, n, d) for s, n, d, why, _ in plans if not why]
             # every file checked against its hash and in place before a row points at it. Also the
             # files of experiments imported before: a second import repairs a file lost since
-            # (they are written without fsync: the bundle can always write them again)
-            report.files_written = _place_images(zf, manifest, source, [s for s, _, _, _ in plans], Path(data_dir))
+            # (they are written without fsync: the bundle can always write them again); not those of
+            # an experiment deleted here, whose rows are gone: its files would belong to nothing
+            report.files_written = _place_images(zf, manifest, source, [s for s, _, _, _, files in plans if files],
+                                                 Path(data_dir))
             origin = {"bundle": bundle.name, "bundle_created_at": manifest.get("created_at"),
                       "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
             report.rows = _copy_experiments(source, log, {src_id: {
@@ -160,8 +163,9 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     return report
 
 
-def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tuple[int, str, str, str]]:
-    """(bundle id, bundle name, name here, why it is skipped or "") per experiment; raises on a clash."""
+def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tuple[int, str, str, str, bool]]:
+    """(bundle id, bundle name, name here, why it is skipped or "", whether its image files are
+    wanted here) per experiment; raises on a clash."""
     experiments = source.rows("SELECT id, name FROM experiments WHERE deleted_at IS NULL ORDER BY id")
     if as_name is not None:
         if len(experiments) != 1:
@@ -176,8 +180,13 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tupl
         here = _owners(log, uuids)
         if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
             (owner,) = here
+            if owner.startswith(DELETED_PREFIX):
+                plans.append((int(exp["id"]), exp["name"], name, (
+                    f"it was deleted from this log: its {len(uuids)} tasks stay as {owner!r} for the cost history, "
+                    "so the same tasks cannot come back (ask for a bundle of a new run to have its images again)"), False))
+                continue
             plans.append((int(exp["id"]), exp["name"], name, f"its {len(uuids)} tasks are in this log already, "
-                                                                f"as experiment {owner!r}"))
+                                                                f"as experiment {owner!r}", True))
             continue
         if here:
             raise ExperimentConflictError(
@@ -188,7 +197,7 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tupl
             raise ExperimentConflictError(
                 f"name: this log has an experiment named {name!r} already, with other work; import it under "
                 f"another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., as_name=...))")
-        plans.append((int(exp["id"]), exp["name"], name, ""))
+        plans.append((int(exp["id"]), exp["name"], name, "", True))
     return plans
 
 

@@ -105,6 +105,18 @@ def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> Non
     assert ana.import_bundle(path, as_name="posters-2").imported == {}
 
 
+def test_an_experiment_deleted_here_is_not_imported_again_and_leaves_no_orphan_files(ana: Lab, ben: Lab,
+                                                                                     tmp_path: Path) -> None:
+    path = ana.bundle("posters", tmp_path / "p.zip").path
+    ben.import_bundle(path)
+    ben.experiment("posters").delete(confirm=True)
+    files = sorted((ben.data_dir / "images").rglob("*.*"))
+    again = ben.import_bundle(path)
+    assert again.imported == {} and again.files_written == 0, again
+    assert "deleted from this log" in again.skipped["posters"] and "(deleted) posters" in again.skipped["posters"]
+    assert sorted((ben.data_dir / "images").rglob("*.*")) == files  # no image file without a row
+
+
 def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
     path = ana.bundle("posters", tmp_path / "p.zip").path
     run_sweep(emulator, ben.data_dir, name="posters", repeats=1, fail_one=False)  # Ben's own, other work
