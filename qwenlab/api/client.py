@@ -51,7 +51,8 @@ from .taskrun import TaskRun
 from .uploads import Uploader, is_local_image
 from .wire import Wire
 
-__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "check_api_key", "DEFAULT_BASE_URL"]
+__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "check_api_key", "check_base_url",
+           "DEFAULT_BASE_URL"]
 
 DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 # The key sent to the offline emulator (it accepts any); not a secret.
@@ -112,6 +113,7 @@ class RunwareClient:
         register_secret(key)
         check_api_key(key)
         self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        check_base_url(self.base_url)
         loopback = _is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
         if backend is not None and backend not in BACKENDS:
@@ -501,6 +503,16 @@ def _is_loopback(url: str) -> bool:
 # -- connect --------------------------------------------------------------------------------------
 _notice_lock = threading.Lock()
 _notice_shown = False
+
+
+def check_base_url(url: str) -> None:
+    """Refuse an API address that is not http(s)://host...: every request would fail the same way.
+    ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the URL are not repeated."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}" if parts.scheme else url.split("@")[-1]
+        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {shown!r} is not an http(s) address; give one like "
+                         f"{DEFAULT_BASE_URL}, or unset it to use Runware's")
 
 
 def check_api_key(key: str) -> None:

@@ -23,6 +23,7 @@ from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
 from .common import log_path
+from .exits import EXIT_FAILED
 
 __all__ = ["run_command", "plan_text", "destination"]
 
@@ -82,6 +83,9 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
             _remove_new_log(log, new_folder)
         raise
     click.echo(exp.summary())
+    counts = exp.counts()
+    if counts["failed"] or counts["pending"]:  # a script chaining on this run must know it is not all there
+        click.get_current_context().exit(EXIT_FAILED)
 
 
 def _remove_new_log(log: Path, new_folder: bool) -> None:

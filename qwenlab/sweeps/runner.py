@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from ..api.client import check_api_key, connect, connect_backend
+from ..api.client import DEFAULT_BASE_URL, check_api_key, check_base_url, connect, connect_backend
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
 from ..errors import (
@@ -185,8 +185,9 @@ class Runner:
             raise ValidationError(problems, context="run")
         sweep.cells()  # raises ValidationError with every problem: nothing sent
         key = self._connect_args.get("api_key") or os.environ.get("RUNWARE_API_KEY")
-        if self._client is None and key:
-            check_api_key(key)  # a key no header can carry fails every cell: refused before the experiment is made
+        if self._client is None and key:  # what would fail every cell: refused before the experiment is made
+            check_api_key(key)
+            check_base_url(self._connect_args.get("base_url") or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL)
         name = name or sweep.default_name()
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)

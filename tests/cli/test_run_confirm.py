@@ -185,3 +185,20 @@ def test_an_experiment_with_no_task_yet_lists_and_shows_plainly(data_dir: Path) 
     assert [counts[c] for c in ("cells", "done", "failed", "pending", "in_doubt", "images")] == ["0"] * 6
     shown = qwenlab("logs", "empty").output
     assert "(no tasks logged yet)" in shown and "Empty DataFrame" not in shown
+
+
+def test_an_address_that_is_not_http_is_refused_before_anything_is_logged(emulator: Emulator, sweep_file: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-confirm-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", "ftp://user:hunter2@127.0.0.1/v1")
+    result = qwenlab("run", str(sweep_file), "--yes", "--no-progress")
+    assert result.exit_code == EXIT_BAD_INPUT and "RUNWARE_BASE_URL" in result.output and "http(s)" in result.output
+    assert "hunter2" not in result.output and qwenlab("logs").output.startswith("no experiments")
+
+
+def test_a_run_that_ends_with_cells_failed_exits_1_after_its_summary(runware: Emulator, sweep_file: Path) -> None:
+    runware.script(["ok", "task_error"])  # the second cell meets an inferenceError
+    result = qwenlab("run", str(sweep_file), "--yes", "--no-progress")
+    assert result.exit_code == EXIT_FAILED and "1/2 cells done, 1 failed" in result.output, result.output
+    again = qwenlab("run", str(sweep_file), "--yes", "--no-progress")  # the failed cell is retried: all done
+    assert again.exit_code == EXIT_OK and "2/2 cells done" in again.output, again.output
