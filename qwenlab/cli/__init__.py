@@ -50,7 +50,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "tag": LazyCommand("qwenlab.cli.organize:tag_command", "Add TAGS to EXPERIMENT: qwenlab tag NAME posters lumiere."),
     "untag": LazyCommand("qwenlab.cli.organize:untag_command", "Remove TAGS from EXPERIMENT."),
     "note": LazyCommand("qwenlab.cli.organize:note_command",
-                        "Set EXPERIMENT's note (shown by `qwenlab logs`); without TEXT, print it."),
+                        "Set EXPERIMENT's note (shown by `qwenlab logs EXPERIMENT` and --json); without TEXT, print it."),
     "rename": LazyCommand("qwenlab.cli.organize:rename_command",
                           "Rename EXPERIMENT to NEW_NAME; its tasks, images, ratings, judgements and scores stay attached."),
     "archive": LazyCommand("qwenlab.cli.organize:archive_command",

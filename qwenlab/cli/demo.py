@@ -7,6 +7,7 @@ import tempfile
 
 import click
 
+from ..core.values import format_usd
 from ..demo import demo_sweep, run_demo
 
 __all__ = ["demo_command"]
@@ -37,6 +38,6 @@ def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> 
         # a "no" must leave nothing in the data folder
         with tempfile.TemporaryDirectory() as scratch:
             cost = demo_sweep(scratch).estimated_cost
-        click.confirm(f"--live sends up to 64 requests to Runware, about ${cost:.2f} of real money. Go on?", abort=True)
+        click.confirm(f"--live sends up to 64 requests to Runware, about {format_usd(cost)} of real money. Go on?", abort=True)
     result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
     click.echo(result.summary())

@@ -49,7 +49,7 @@ def untag_command(experiment: str, tags: tuple[str, ...]) -> None:
 @click.argument("text", required=False)
 @click.option("--clear", is_flag=True, help="Remove the note.")
 def note_command(experiment: str, text: str | None, clear: bool) -> None:
-    """Set EXPERIMENT's note (shown by `qwenlab logs`); without TEXT, print it."""
+    """Set EXPERIMENT's note (shown by `qwenlab logs EXPERIMENT` and --json); without TEXT, print it."""
     exp, org = _open(experiment)
     if clear:
         org.note(exp.id, None)

@@ -17,6 +17,7 @@ import click
 import pandas as pd
 
 from ..api.client import DEFAULT_BASE_URL
+from ..core.values import format_usd
 from ..errors import ValidationError
 from ..sweeps.budget import run_setting_problems
 from ..sweeps.preview import Preview
@@ -107,7 +108,7 @@ def _ask(preview: Preview) -> None:
     click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
     n, usd = preview.affordable, preview.at_most_usd
     click.confirm(f"Send {n} request{'s' if n != 1 else ''} to Runware for experiment {preview.name!r}, "
-                  f"about ${usd:.2f} of real money?", abort=True)
+                  f"about {format_usd(usd)} of real money?", abort=True)
 
 
 def destination() -> str:

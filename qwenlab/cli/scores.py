@@ -54,7 +54,8 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
         click.echo(describe(df, axis))
         click.echo(describe(df, axis, "correct"))
         for r in cost_per_correct(df, by=axis).itertuples():
-            click.echo(f"  {axis} {r.value}: ${r.cost_per_correct:.3f} per correctly rendered image "
+            value = r.value if str(r.value).startswith(f"{axis} ") else f"{axis} {r.value}"  # not "axis axis 2: …"
+            click.echo(f"  {value}: ${r.cost_per_correct:.3f} per correctly rendered image "
                        f"[{r.lo:.3f}, {r.hi:.3f}] ({r.correct}/{r.images} correct)")
     wrong = df[df["correct"] == False]  # noqa: E712 - a pandas mask
     for r in wrong.head(10).itertuples():

@@ -45,7 +45,7 @@ def figure_options(fn: F) -> F:
     """The size and resolution of a grid's figures, shared by `grid` and `compare`."""
     fn = click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of the pages.")(fn)
     return click.option("--cell-size", type=float, default=None,
-                        help="Height of each image, in inches (default 2.2; 1.2 with --region).")(fn)
+                        help="Height of each image, in inches (default 2.2; 1.2 for a region of each image).")(fn)
 
 
 def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
@@ -121,7 +121,7 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
               help="The grid as embedded images, as an HTML table of thumbnails, or none.")
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
 @click.option("--full-size", is_flag=True, default=False,
-              help="Also put the original images in a folder beside the file (NAME_files/), linked from it: "
+              help="Also put the original images in a folder beside the file (report_files/ for -o report.html), linked from it: "
                    "click a thumbnail to see the original.")
 def export_command(experiment: str, rows: str | None, cols: str | None, pages: tuple[str, ...], facet: str | None,
                    where: tuple[str, ...], thumb: int | None, output: str | None, grid_mode: str, title: str | None,

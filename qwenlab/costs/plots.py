@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.values import format_usd
 from .frames import Costs
 
 if TYPE_CHECKING:
@@ -47,11 +48,9 @@ def _axes(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes
 
 
 def _usd(x: float, _pos: Any = None) -> str:
-    # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext. Cents
-    # from a dollar up, unless that would round away a tenth of a cent ($6.675 at $0.075 an image,
-    # which the CLI and the report print whole)
-    cents = abs(x) >= 1 and round(x, 2) == round(x, 3)
-    return f"\\${x:,.2f}" if cents or x == 0 else f"\\${x:,.3f}"
+    # format_usd's dollars (cents, or a tenth of a cent where cents would round it away), with
+    # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext
+    return format_usd(x).replace("$", "\\$")
 
 
 def _empty(ax: "Axes", title: str) -> None:

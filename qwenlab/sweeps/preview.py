@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..core.values import format_usd
 from .budget import Budget
 
 if TYPE_CHECKING:
@@ -82,14 +83,14 @@ class Preview:
         n = len(self.to_send)
         if n == 0:
             return "nothing to send: every cell is done"
-        cells = f"{n} cell{'s' if n != 1 else ''} to send, estimated ${self.estimated_usd:.2f}"
+        cells = f"{n} cell{'s' if n != 1 else ''} to send, estimated {format_usd(self.estimated_usd)}"
         if self.budget_usd is None:
             return f"{cells}; no budget: all of it may be spent (set one with --budget or budget_usd)"
-        spent = f" with ${self.spent_usd:.2f} spent" if self.spent_usd else ""
-        head = f"{cells}; budget ${self.budget_usd:.2f}{spent}"
+        spent = f" with {format_usd(self.spent_usd)} spent" if self.spent_usd else ""
+        head = f"{cells}; budget {format_usd(self.budget_usd)}{spent}"
         k = self.affordable
         if k == n:
             spare = self.budget_usd - self.spent_usd - self.estimated_usd
-            return f"{head}: the estimate fits (${max(spare, 0.0):.2f} to spare)"
-        return (f"{head}: it covers {k} of the {n} cells (${self.at_most_usd:.2f}); the run stops there "
+            return f"{head}: the estimate fits ({format_usd(max(spare, 0.0))} to spare)"
+        return (f"{head}: it covers {k} of the {n} cells ({format_usd(self.at_most_usd)}); the run stops there "
                 "(raise the budget to send them all)")

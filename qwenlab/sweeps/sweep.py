@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..core.model import DEFAULT_MODEL, get_model
 from ..core.request import Request
+from ..core.values import format_usd
 from ..errors import ModelNotFoundError, Problem, ValidationError
 from .axis import Axis
 from .cell import REF_PATHS as _REF_PATHS
@@ -363,7 +364,8 @@ class Sweep:
         df.attrs["notes"] = notes
         df.attrs["estimated_cost_usd"] = total
         if not quiet:
-            print(f"{len(cells)} cells, {images} images, estimated ${total:.2f}" + "".join(f"\n  {n}" for n in notes))
+            print(f"{len(cells)} cell{'s' if len(cells) != 1 else ''}, {images} image{'s' if images != 1 else ''}, "
+                  f"estimated {format_usd(total)}" + "".join(f"\n  {n}" for n in notes))
         return df
 
     @property

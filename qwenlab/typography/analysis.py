@@ -95,7 +95,8 @@ def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None =
     if table.empty:
         return f"{axis or 'all'}: no scores"
     parts = [f"{r.value}: {METRICS[metric]} {r.mean:.2f} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})" for r in table.itertuples()]
-    head = f"{axis} " if axis else ""
+    # a long value's label names its axis already ("negativePrompt 2: blurry text…"): not twice
+    head = f"{axis} " if axis and not str(table["value"].iloc[0]).startswith(f"{axis} ") else ""
     return head + "; ".join(parts)
 
 

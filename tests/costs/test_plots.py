@@ -79,7 +79,7 @@ def test_estimate_vs_actual_pairs_the_bars(known: Log, tmp_path: Path) -> None: 
     ax = fig.axes[0]
     heights = [bar.get_height() for bar in ax.patches]
     assert heights == pytest.approx([0.525, 0.16, 0.455, 0.16])  # estimates, then actuals
-    assert "-\\$0.070" in texts(fig)
+    assert "-\\$0.07" in texts(fig)
     render(fig, tmp_path / "estimate.png")
 
 

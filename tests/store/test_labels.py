@@ -97,3 +97,7 @@ def test_a_long_value_reads_the_same_in_costs_logs_and_the_report(emulator: Any,
     logs = _logs("negatives")
     assert f"axes: negativePrompt = none, {label}" in logs and logs.count(label) == 2  # the summary and the task row
     assert escape(f"negativePrompt: none, {label}") in report_html(exp, grid=None)
+    scores = exp.images.assign(word_accuracy=1.0)  # a text-score frame as text_scores gives it (no OCR here)
+    scores.attrs["axis_info"] = axis_infos(exp)
+    line = describe(scores, "negativePrompt")
+    assert f"{label}: word accuracy" in line and "negativePrompt negativePrompt" not in line
