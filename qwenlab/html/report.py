@@ -202,25 +202,27 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
     row_vals = catalog.values(rows) if rows else [None]
     col_vals = catalog.values(cols) if cols else [None]
     stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
+    shown = [a for a in stamped if a not in (rows, cols)]  # under each image: what its row and column do not say
     body = []
     for rv in row_vals:
         cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
         for cv in col_vals:
             group = [e for e in catalog.entries
                      if (not rows or same_value(e.value(rows), rv)) and (not cols or same_value(e.value(cols), cv))]
-            cells.append("".join(_figure(e, catalog, stamped) for e in group))
+            cells.append("".join(_figure(e, catalog, stamped, shown) for e in group))
         body.append(cells)
     heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
     return table(heads, body, cls="gridtable")
 
 
-def _figure(e: Entry, catalog: Catalog, stamped: list[str]) -> str:
-    stamp = stamp_text(e, catalog, stamped)
+def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str]) -> str:
+    stamp = stamp_text(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
     if e.image_id is not None:
         pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
     else:
         pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
-    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(stamp)}</div></div>"
+    caption = stamp_text(e, catalog, shown)
+    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(caption)}</div></div>"
 
 
 def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:

@@ -109,6 +109,8 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
 
     table = report_html(exp, grid="table", rows="promptExtend", cols="size")
     assert '<table class="gridtable">' in table and "promptExtend: on" in table
+    stamps = re.findall(r'<div class="stamp">([^<]*)</div>', table)
+    assert stamps and not any("promptExtend=" in t or "size=" in t for t in stamps)  # the headings say those
     assert "FAILED: inferenceError" in table
     with pytest.raises(ValueError, match="grid must be"):
         report_html(exp, grid="svg")
