@@ -182,14 +182,16 @@ def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | Non
         note = ("" if mode == "table" else f"<p class=\"muted\">{len(catalog.entries)} images: too many for one drawn "
                 "grid, so here as a table of the thumbnails (click one to see it large).</p>")
         return note + _grid_table(catalog, rows, cols)
-    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=max(thumb, 256), dpi=dpi)
+    # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
+    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
     out = []
     for p in grid.pages:
         buf = io.BytesIO()
         p.figure.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": 85})
         uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-        out.append(f"<figure>{img(uri, p.label or p.title, cls='grid')}<figcaption class=\"muted\">{esc(p.label)}"
-                   f"</figcaption></figure>")
+        out.append(f"<figure class=\"gridpage\">{img(uri, p.label or p.title, cls='grid')}"
+                   f"<figcaption class=\"muted\">{esc(p.label)} <span class=\"hint\">(click the grid for its actual "
+                   f"size)</span></figcaption></figure>")
     return "".join(out)
 
 

@@ -1,6 +1,8 @@
 """The report's one script: a lightbox for any thumbnail, the requests a page at a time, and each
 image's bytes held once however many sections show it.
 
+- Click a drawn grid: it shows at its actual size (a wide page was shrunk to the page's width,
+  its small text with it), scrolling sideways in its frame; click again to fit it back.
 - Click a thumbnail (or Enter on it): it opens large over the page, with its caption; with the
   originals beside the report (`full_size=True`), the original itself and a link to it. Escape or
   a click outside closes it; the arrow keys step through the thumbnails of the page.
@@ -56,6 +58,7 @@ SCRIPT = r"""
   document.addEventListener('click', function (ev) {
     var t = ev.target;
     if (t.matches && t.matches('img.thumb') && box.hidden) { ev.preventDefault(); open(t); return; }
+    if (t.matches && t.matches('img.grid') && box.hidden) { t.classList.toggle('actual'); return; }
     if (!box.hidden && (t === box || (t.classList && t.classList.contains('close')))) { close(); }
   });
   document.addEventListener('keydown', function (ev) {
@@ -90,6 +93,8 @@ SCRIPT = r"""
 
 VIEWER_CSS = """
 img.thumb { cursor: zoom-in; }
+figure.gridpage { overflow-x: auto; margin: 8px 0 16px; } img.grid { cursor: zoom-in; }
+img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { font-size: 12px; }
 #qwl-lightbox { position: fixed; inset: 0; background: rgba(10, 10, 12, .88); z-index: 10; display: flex;
        flex-direction: column; align-items: center; justify-content: center; padding: 16px; }
 #qwl-lightbox[hidden] { display: none; }

@@ -71,6 +71,33 @@ def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, dat
 
 
 @pytest.mark.slow
+def test_a_click_on_a_drawn_grid_shows_it_at_its_actual_size(chromium: str, emulator: Any, data_dir: Path,
+                                                             tmp_path: Path) -> None:
+    """A wide grid page is shrunk to the page's width, its small text with it: a click shows it at
+    its own pixels (scrolling sideways in its frame), another fits it back."""
+    exp = run_sweep(emulator, data_dir, name="wide", axes={"promptExtend": [True, False], "size": ["768x512", "1024x512"]},
+                    repeats=3, fail_one=False)
+    path = export_html(exp, tmp_path / "report.html", rows="promptExtend", cols="size", page=None)
+
+    def run(page: Any) -> dict[str, Any]:
+        grid = page.locator("img.grid").first
+        grid.scroll_into_view_if_needed()
+        measure = "e => ({w: e.getBoundingClientRect().width, natural: e.naturalWidth})"
+        before = grid.evaluate(measure)
+        grid.click()
+        actual = grid.evaluate(measure)
+        grid.click()
+        return {"before": before, "actual": actual, "after": grid.evaluate(measure),
+                "page": page.evaluate("document.documentElement.scrollWidth")}
+
+    r, requests, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r["before"]["natural"] > r["before"]["w"] + 100, f"the page is not wider than shown: {r}"
+    assert r["actual"]["w"] == pytest.approx(r["actual"]["natural"], abs=2), r  # its own pixels
+    assert r["after"]["w"] == pytest.approx(r["before"]["w"], abs=2) and r["page"] <= 1400, r  # fitted back; no page scroll
+
+
+@pytest.mark.slow
 def test_full_size_shows_the_original_from_the_folder_beside(chromium: str, emulator: Any, data_dir: Path,
                                                             tmp_path: Path) -> None:
     from PIL import Image
