@@ -32,7 +32,8 @@ _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the e
 @click.command("logs")
 @click.argument("experiment", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("-n", "--limit", type=int, default=200, show_default=True, help="Tasks shown for an experiment.")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Tasks shown for an experiment.")
 @click.option("--tag", default=None, help="Only experiments with this tag (`qwenlab tag NAME TAG`).")
 @click.option("--all", "show_all", is_flag=True, help="Archived experiments too (`qwenlab archive NAME`).")
 def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | None, show_all: bool) -> None:

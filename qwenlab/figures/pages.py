@@ -154,6 +154,9 @@ class Grid:
         path = Path(path)
         if not path.suffix:
             path = path.with_suffix(".png")
+        if path.suffix.lower().lstrip(".") not in GRID_FORMATS:  # before any page is drawn
+            raise ValueError(f"path (-o): {path.name!r} is not a format a grid is written in; end it with "
+                             f"{', '.join('.' + f for f in GRID_FORMATS)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".pdf":
             from matplotlib.backends.backend_pdf import PdfPages
@@ -216,6 +219,9 @@ def page_bytes(figure: "Figure", fmt: str, dpi: float | None = None, **options: 
         extra = {"pil_kwargs": {**extra.get("pil_kwargs", {}), "quality": options["quality"]}}
     figure.savefig(buf, format=fmt, dpi=dpi or figure.dpi, **extra)
     return buf.getvalue()
+
+
+GRID_FORMATS = ("png", "jpg", "jpeg", "webp", "pdf", "svg")
 
 
 def save_options(suffix: str) -> dict[str, Any]:

@@ -70,6 +70,8 @@ def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, 
     """Write the report (see `report_html` for the options); return its path.
     Default path: `<data>/reports/<experiment>.html`."""
     target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{slug(experiment.name)}.html"
+    if target.suffix.lower() not in (".html", ".htm"):  # an HTML file named .pdf opens as a broken PDF
+        raise ValueError(f"path (-o): the report is one HTML file; name it ….html, not {target.name!r}")
     write_atomic(target, report_html(experiment, _target=target, **options).encode("utf-8"))  # a reader never sees half a report
     return target
 
