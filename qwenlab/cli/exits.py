@@ -83,7 +83,8 @@ def to_click_error(exc: BaseException, command: click.Command | None = None,
     message = _message(exc)
     experiment = getattr(exc, "experiment", None)
     if experiment is not None:  # what the run left behind comes first: it is what the user has now
-        message = f"{experiment.summary()}\n{message}"
+        summary = experiment.summary()
+        message = summary if message in summary else f"{summary}\n{message}"  # its "stopped:" line may say it already
     if exit_code(exc) != EXIT_BAD_INPUT:
         return click.ClickException(message)
     hint = _hint(exc, command)

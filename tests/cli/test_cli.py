@@ -254,6 +254,7 @@ def test_a_run_whose_key_is_refused_fails_and_prints_the_experiment_first(sweep_
     assert result.exit_code == EXIT_FAILED, result.output
     assert result.output.startswith("Error: Experiment 'refused' (failed)"), result.output
     assert "AuthenticationError" in result.output and "HTTP 401" in result.output
+    assert result.output.count("HTTP 401") == 1  # in the summary's "stopped:" line, not again under it
     assert "sk-a-wrong-key" not in result.output
 
 
