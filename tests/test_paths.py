@@ -134,3 +134,24 @@ def test_logs_path_is_absolute_and_reading_creates_nothing(no_env: Path, tmp_pat
                  ["export", "demo"], ["score", "demo"], ["models"]):
         runner.invoke(cli, args)
     assert not (proj / "data").exists() and not (tmp_path / where / "data").exists() and not no_env.exists()
+
+
+def test_a_failed_atomic_write_names_the_file_asked_for_and_leaves_no_temporary(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from qwenlab.paths import write_atomic
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(NotADirectoryError) as info:  # the temporary file cannot be made
+        write_atomic(blocker / "report.html", b"<html>")
+    assert info.value.filename == str(blocker / "report.html")
+
+    def full(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError) as info:  # writing fails half way: the error is about the target
+        write_atomic(tmp_path / "grid.png", b"x" * 10)
+    assert "No space left" in str(info.value) and list(tmp_path.glob(".tmp-*")) == []
