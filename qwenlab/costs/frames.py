@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from ..core.model import get_model
 from ..errors import ModelNotFoundError
 from ..store.log import Log
+from ..store.organize import DELETED_PREFIX
 from .query import BUILTIN_KEYS, SUM_COLUMNS, CostQuery
 
 if TYPE_CHECKING:
@@ -289,6 +290,12 @@ class Costs:
                 f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
                 f"{'is' if rest == 1 else 'are'} left out (--by experiment shows every task)")
 
+    def deleted_usd(self) -> float:
+        """What the experiments deleted since cost, in this view: their spend stays in the history
+        (as "(deleted) NAME"), their images do not."""
+        df = self.by("experiment")
+        return round(float(df.loc[[str(n).startswith(DELETED_PREFIX) for n in df.index], "cost_usd"].sum()), 6)
+
     def headline(self, totals: dict[str, Any] | None = None) -> list[str]:
         """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with)."""
         t = totals or self.totals()
@@ -310,9 +317,17 @@ class Costs:
             f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
             f"({', '.join(parts)})",
             f"{int(t['tasks'])} tasks ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
-            f"{int(t['pending'])} not sent), {int(t['images'])} images"
-            + (f", ${t['cost_usd'] / t['images']:.4f} per image" if t["images"] else ""),
+            f"{int(t['pending'])} not sent), {int(t['images'])} images" + self._per_image(t),
         ]
+
+    def _per_image(self, t: dict[str, Any]) -> str:
+        """", $0.0750 per image", over the images still here: a deleted experiment's spend stays
+        and its images do not, which would make every image look dearer."""
+        if not t["images"]:
+            return ""
+        deleted = self.deleted_usd()
+        per = (t["cost_usd"] - deleted) / t["images"]
+        return f", ${per:.4f} per image" + (f" (leaving out ${deleted:.4f} spent by deleted experiments)" if deleted else "")
 
     def summary(self) -> str:
         """Totals, the table per experiment, and the notes, as text."""
