@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..core.values import same_value
 from ..errors import UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
+from ..store.comparison import ABSENT, EXPERIMENT
 from ..store.thumbnails import thumbnails_of
 from ..typography.badges import score_badges
 from .page import GridSpec, load_thumbnails, render_page
@@ -179,8 +180,15 @@ def _page_axes(catalog: Catalog, page: Any, rows: str | None, cols: str | None, 
     if page is None or page is False:
         return []
     if page == "auto":
-        return [a for a in catalog.varying if a not in (rows, cols, facet, REPEAT)]
+        # an axis only some compared experiments have (the others read "-") would put each of them
+        # on pages of its own, so that no page held two runs: it stays inside the cells instead
+        return [a for a in catalog.varying if a not in (rows, cols, facet, REPEAT) and not _partial(catalog, a)]
     return [page] if isinstance(page, str) else list(page)
+
+
+def _partial(catalog: Catalog, axis: str) -> bool:
+    """Whether `axis` is one that some members of a comparison do not have (their value is ABSENT)."""
+    return EXPERIMENT in catalog.axes and any(same_value(v, ABSENT) for v in catalog.values(axis))
 
 
 def _split(catalog: Catalog, axes: list[str]) -> list[tuple[dict[str, Any], list[Entry]]]:

@@ -66,6 +66,18 @@ def test_an_axis_the_requests_cannot_answer_reads_a_dash(emulator, data_dir: Pat
     assert set(df.loc["bundled", "look"]) == {"plain", "extended"}
 
 
+def test_an_axis_only_one_run_has_stays_in_the_cells_so_every_page_holds_both(emulator, data_dir: Path,
+                                                                             lab: Lab) -> None:
+    run_sweep(emulator, data_dir, name="bundled", repeats=1, fail_one=False,
+              axes={"look": {"plain": {"promptExtend": False}, "extended": {"promptExtend": True}}})
+    grid = lab.compare("before", "bundled").grid(rows="experiment", cols="size")
+    # paged by "look" too, 'before' (which reads "-" there) and 'bundled' never met on a page
+    assert [p.values for p in grid.pages] == [{"promptExtend": True}, {"promptExtend": False}]
+    for page in grid.pages:
+        drawn = " ".join(" ".join(t.split()) for t in texts(page.figure))
+        assert "experiment: before" in drawn and "experiment: bundled" in drawn
+
+
 def test_grid_with_the_experiment_as_rows(lab: Lab, tmp_path: Path) -> None:
     cmp = lab.compare("before", "after")
     grid = cmp.grid(rows="experiment", cols="size", where={"promptExtend": "on"})
