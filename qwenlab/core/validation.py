@@ -124,6 +124,11 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
         if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and len(value) > spec.max_length:
             lo, hi = spec.min_length or 0, spec.max_length
             return [Problem(name, f"has {len(value)} characters; it must have {lo} to {hi}", value, "invalidLength")]
+        if spec.min_length and not value.strip():
+            # whether Runware refuses a prompt of spaces is not documented; sent, it may be charged
+            # for an image of nothing: refused here, where a refusal costs nothing
+            return [Problem(name, f"{got} is only spaces; give it text (an optional one can be left out instead)", value,
+                            "invalidLength")]
         if spec.format == "uuid4" and not UUID4.match(value):
             return [Problem(name, f"{got} is not a UUID v4; make one with str(uuid.uuid4())", value)]
         if spec.format == "uri" and not _is_http_url(value):

@@ -72,6 +72,8 @@ def test_501_character_negative_prompt_is_named() -> None:
     [
         ({"prompt": "x"}, "positivePrompt", "2 to 2000"),
         ({"prompt": "x" * 2001}, "positivePrompt", "2001 characters"),
+        ({"prompt": "   "}, "positivePrompt", "only spaces"),  # may be charged for an image of nothing
+        ({"prompt": "ok", "negativePrompt": " \n "}, "negativePrompt", "only spaces"),
         ({"prompt": "ok", "negativePrompt": "x"}, "negativePrompt", "1 characters"),
         ({"prompt": "ok", "width": 1024}, "height", "together"),
         ({"prompt": "ok", "height": 1024}, "width", "together"),
