@@ -67,8 +67,6 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         # tags and the archived mark only when there are any: a listing stays narrow without them
         extra = [c for c in ("tags", "archived") if df[c].any()]
         df = df.rename(columns={"sent": "in_doubt"})
-        counts = ["cells", "done", "failed", "pending", "in_doubt", "images"]
-        df[counts] = df[counts].fillna(0).astype(int)  # an experiment with no task yet: 0, not NaN or 0.0
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
@@ -132,6 +130,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     # a date that is not one raises ValueError naming since= or until=: exit 2 like every bad value
     costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
+    per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
     totals = costs.totals()
     notes = costs.notes(totals)
     if min_score is None and (left_out := costs.uncovered(df, totals)):
@@ -148,7 +147,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         if totals["emulated_usd"]:  # only emulated money: no column of zeros "reported by the API"
             quiet.append("api_usd")
         df = df.drop(columns=[c for c in quiet if not df[c].any()])
-    click.echo("\n".join(costs.headline(totals)))
+    click.echo("\n".join(costs.headline(totals, per_experiment)))
     click.echo("")
     click.echo(format_table(df) if len(df) else "(nothing in view)")
     for note in notes:

@@ -18,8 +18,7 @@ import pandas as pd
 
 from ..api.client import DEFAULT_BASE_URL
 from ..core.values import format_usd
-from ..errors import ValidationError
-from ..sweeps.budget import run_setting_problems
+from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
@@ -62,9 +61,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
                                 mix_backends=mix_backends)
             preview = runner.preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
         else:
-            problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
-            if problems:
-                raise ValidationError(problems, context="run")
+            check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
             preview = Preview.of(spec.sweep, name, budget_usd, quiet=False)
         click.echo(plan_text(preview.plan))
         click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")

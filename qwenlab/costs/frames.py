@@ -94,8 +94,9 @@ class Costs:
         import html
 
         t = self.totals()
-        head = "".join(f"<div>{html.escape(line)}</div>" for line in self.headline(t))
-        table = self.by("experiment").to_html(float_format=lambda x: f"{x:,.4f}", na_rep="")
+        df = self.by("experiment")
+        head = "".join(f"<div>{html.escape(line)}</div>" for line in self.headline(t, df))
+        table = df.to_html(float_format=lambda x: f"{x:,.4f}", na_rep="")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes(t))
         return f"<div class='qwenlab-costs'>{head}{table}{f'<ul>{notes}</ul>' if notes else ''}</div>"
 
@@ -290,14 +291,16 @@ class Costs:
                 f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
                 f"{'is' if rest == 1 else 'are'} left out (--by experiment shows every task)")
 
-    def deleted_usd(self) -> float:
+    def deleted_usd(self, per_experiment: "pd.DataFrame | None" = None) -> float:
         """What the experiments deleted since cost, in this view: their spend stays in the history
-        (as "(deleted) NAME"), their images do not."""
-        df = self.by("experiment")
+        (as "(deleted) NAME"), their images do not. `per_experiment`: `by("experiment")`, where the
+        caller has it already."""
+        df = per_experiment if per_experiment is not None else self.by("experiment")
         return round(float(df.loc[[str(n).startswith(DELETED_PREFIX) for n in df.index], "cost_usd"].sum()), 6)
 
-    def headline(self, totals: dict[str, Any] | None = None) -> list[str]:
-        """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with)."""
+    def headline(self, totals: dict[str, Any] | None = None, per_experiment: "pd.DataFrame | None" = None) -> list[str]:
+        """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with).
+        `per_experiment`: `by("experiment")`, where the caller has it already."""
         t = totals or self.totals()
         where = []
         if self.experiments:
@@ -317,23 +320,23 @@ class Costs:
             f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
             f"({', '.join(parts)})",
             f"{int(t['tasks'])} tasks ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
-            f"{int(t['pending'])} not sent), {int(t['images'])} images" + self._per_image(t),
+            f"{int(t['pending'])} not sent), {int(t['images'])} images" + self._per_image(t, per_experiment),
         ]
 
-    def _per_image(self, t: dict[str, Any]) -> str:
+    def _per_image(self, t: dict[str, Any], per_experiment: "pd.DataFrame | None") -> str:
         """", $0.0750 per image", over the images still here: a deleted experiment's spend stays
         and its images do not, which would make every image look dearer."""
         if not t["images"]:
             return ""
-        deleted = self.deleted_usd()
+        deleted = self.deleted_usd(per_experiment)
         per = (t["cost_usd"] - deleted) / t["images"]
         return f", ${per:.4f} per image" + (f" (leaving out ${deleted:.4f} spent by deleted experiments)" if deleted else "")
 
     def summary(self) -> str:
         """Totals, the table per experiment, and the notes, as text."""
         t = self.totals()
-        lines = self.headline(t)
         df = self.by("experiment")
+        lines = self.headline(t, df)
         if len(df):
             money = ["cost_usd", *(["emulated_usd"] if t["emulated_usd"] else []), "failed_usd", "usd_per_image"]
             lines += ["", format_table(df[["tasks", "done", "failed", "images", *money]])]

@@ -150,8 +150,9 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
     title = f"Cost by {axis}" + (f" (kept: score >= {min_score:g})" if min_score is not None else "")
-    if min_score is None and len(df) and c.uncovered(df):  # the bars are not the whole: say how much they are
-        title += f"\n{int(df['tasks'].sum())} of {c.totals()['tasks']} tasks: the experiments that swept {axis}"
+    totals = c.totals() if min_score is None and len(df) else None
+    if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
+        title += f"\n{int(df['tasks'].sum())} of {totals['tasks']} tasks: the experiments that swept {axis}"
     if df.empty or not df["cost_usd"].any():
         _empty(ax, title)
         return fig

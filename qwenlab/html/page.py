@@ -30,8 +30,9 @@ img.thumb { max-width: 160px; max-height: 160px; display: inline-block; }
 img.grid { max-width: 100%; border: 1px solid #eee; }
 pre { white-space: pre-wrap; word-break: break-word; background: #f7f7f7; padding: 8px; max-width: 900px; margin: 4px 0; }
 details summary { cursor: pointer; color: #1f4e79; }
-.prompt { max-width: 420px; min-width: 16em; }
-table.paged, table.gridtable { display: block; overflow: auto; max-width: 100%; max-height: 85vh; }  /* scrolls in its box, headings kept */ .kv td:first-child { font-weight: 600; white-space: nowrap; }
+.prompt { max-width: 420px; min-width: 16em; } .kv td:first-child { font-weight: 600; white-space: nowrap; }
+/* a wide table scrolls in its box, its headings kept, and the page keeps its width */
+table.paged, table.gridtable { display: block; overflow: auto; max-width: 100%; max-height: 85vh; }
 table.gridtable td { text-align: center; } table.gridtable .stamp { font-size: 11px; color: #444; }
 footer { margin-top: 40px; font-size: 12px; color: #777; }
 .provenance { padding: 8px 12px; border-radius: 4px; margin: 0 0 12px; background: #f3f6fa; color: #34495e;

@@ -422,7 +422,8 @@ class Log:
             "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
             "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
             "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, t.backend, "
-            "e.api_host, coalesce(t.cells, 0) AS cells, t.done, t.failed, t.pending, t.sent, coalesce(i.images, 0) AS images, "
+            "e.api_host, coalesce(t.cells, 0) AS cells, coalesce(t.done, 0) AS done, coalesce(t.failed, 0) AS failed, "
+            "coalesce(t.pending, 0) AS pending, coalesce(t.sent, 0) AS sent, coalesce(i.images, 0) AS images, "
             "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
             "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
             f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)

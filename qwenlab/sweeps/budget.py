@@ -6,10 +6,10 @@ import math
 import threading
 from typing import Any
 
-from ..errors import Problem
+from ..errors import Problem, ValidationError
 from ..store.organize import name_problem
 
-__all__ = ["Budget", "run_setting_problems"]
+__all__ = ["Budget", "run_setting_problems", "check_run_settings"]
 
 _EPS = 1e-9  # float sums of prices: 5 x 0.075 must fit a budget of 0.375
 
@@ -61,3 +61,10 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
         out.append(Problem("concurrency", f"must be a whole number of at least 1 (requests in flight at once; Runware advises "
                                           f"2 to 4), got {concurrency!r}", concurrency))
     return out
+
+
+def check_run_settings(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None) -> None:
+    """Raise ValidationError (context "run") listing `run_setting_problems`, if there are any."""
+    problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
+    if problems:
+        raise ValidationError(problems, context="run")

@@ -52,7 +52,6 @@ from ..errors import (
     QwenlabError,
     TransportError,
     UnsupportedParameterError,
-    ValidationError,
     redact,
 )
 from ..paths import data_dir as default_data_dir
@@ -61,7 +60,7 @@ from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json
 from ..store.provenance import EMULATOR, RUNWARE
 from ..version import __version__
-from .budget import Budget, run_setting_problems
+from .budget import Budget, check_run_settings
 from .cell import match_logged
 from .changes import changed_sweep_error
 from .preview import Preview
@@ -180,9 +179,8 @@ class Runner:
         the run's settings, every cell, a sweep changed under an existing name, the backend of the
         cells done. Raises what `run` would raise; reads only. Returns the experiment's name. A dry
         run calls it, so that what it approves the run does not refuse."""
-        problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
-        if problems:  # before anything is written: a bad budget kept in the log would break later runs
-            raise ValidationError(problems, context="run")
+        # before anything is written: a bad budget kept in the log would break later runs
+        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
         sweep.cells()  # raises ValidationError with every problem: nothing sent
         key = self._connect_args.get("api_key") or os.environ.get("RUNWARE_API_KEY")
         if self._client is None and key:  # what would fail every cell: refused before the experiment is made
