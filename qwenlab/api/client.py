@@ -158,13 +158,19 @@ class RunwareClient:
         Known from how the client was made, else from the API's answers so far; else asked once
         with a GET of the base URL, which carries no key, no task and costs nothing. When the
         server cannot be reached the answer is a guess by address (loopback: "emulator"), not kept,
-        so the next call asks again."""
+        so the next call asks again (see `known_backend`)."""
+        return self.known_backend or ("emulator" if self.is_emulator else "runware")
+
+    @property
+    def known_backend(self) -> str | None:
+        """What `backend` says when the server has said it (or the client was made knowing it):
+        "emulator" or "runware"; None while no server could be reached, where `backend` guesses
+        by address. A run records a backend only once it is known, so a run that reached nothing
+        is not labelled as run anywhere."""
         with self._backend_lock:
             if self._backend is None:
                 self._backend = self._seen or self._ask_backend()
-            if self._backend is not None:
-                return self._backend
-        return "emulator" if self.is_emulator else "runware"
+            return self._backend
 
     @property
     def api_host(self) -> str:

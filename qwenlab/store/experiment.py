@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import is_missing
+from ..core.values import excerpt, is_missing
 from ..errors import ExperimentNotFoundError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
@@ -202,6 +202,9 @@ class ExperimentRecord:
         ]
         if self.stop_reason:
             lines.append(f"  {self.stop_reason}")
+        if c["failed"]:  # why, so that "run again" is not the only advice (unless the stop said it)
+            lines += [f"  {n} failed: {excerpt(message, 240)}" for message, n in self.log.failure_reasons(self.id)
+                      if message not in (self.stop_reason or "")]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -292,3 +295,4 @@ def _thumbnail(path: str) -> str:
     """A small inline JPEG (the thumbnail cache's), so the table survives a saved notebook."""
     uri = thumbnail_of(path, _THUMB, "data_uri")
     return f"<img src='{uri}' style='max-width:{_THUMB}px'/>" if uri else ""
+

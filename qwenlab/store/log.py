@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from ..errors import redact
 from ..paths import db_path
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
-from .provenance import Provenance
+from .provenance import UNREACHED, UNREACHED_SQL, Provenance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,6 +273,14 @@ class Log:
         return {r["status"]: int(r["n"]) for r in self.rows(
             "SELECT status, count(*) AS n FROM tasks WHERE experiment_id = ? GROUP BY status", [experiment_id])}
 
+    def failure_reasons(self, experiment_id: int, limit: int = 3) -> list[tuple[str, int]]:
+        """Why an experiment's failed cells failed: each error message with how many cells it
+        ended, the most common first."""
+        return [(r["message"], int(r["n"])) for r in self.rows(
+            "SELECT coalesce(error_message, error_code, 'no error recorded') AS message, count(*) AS n FROM tasks "
+            "WHERE experiment_id = ? AND status = 'failed' GROUP BY 1 ORDER BY n DESC, min(id) LIMIT ?",
+            [experiment_id, int(limit)])]
+
     def task(self, task_id: int) -> dict[str, Any] | None:
         rows = self.rows("SELECT * FROM tasks WHERE id = ?", [task_id])
         return rows[0] if rows else None
@@ -414,7 +422,8 @@ class Log:
             "AS done, sum(CASE WHEN r.status = 'failed' THEN r.tasks ELSE 0 END) AS failed, "
             "sum(CASE WHEN r.status = 'pending' THEN r.tasks ELSE 0 END) AS pending, "
             "sum(CASE WHEN r.status = 'sent' THEN r.tasks ELSE 0 END) AS sent, group_concat(DISTINCT CASE WHEN "
-            "r.status != 'pending' AND r.tasks != 0 THEN coalesce(nullif(r.backend, ''), 'unknown') END) AS backend, "
+            "r.status != 'pending' AND r.tasks != 0 AND NOT (r.status = 'failed' AND r.backend = '') "
+            "THEN coalesce(nullif(r.backend, ''), 'unknown') END) AS backend, "  # failed with none: unreached
             f"{_ROLLUP_SPENT_NOW} AS usd FROM cost_rollups r WHERE r.retried = 0 GROUP BY r.experiment_id HAVING sum(r.tasks) != 0), "
             "h AS (SELECT r.experiment_id, sum(r.reported_e10) / 1e10 AS usd FROM cost_rollups r WHERE r.retried = 1 "
             "GROUP BY r.experiment_id), "
@@ -436,8 +445,9 @@ class Log:
         """Where the experiment's cells were sent: counts by backend, API hosts, the emulated spend
         (`qwenlab.store.provenance`)."""
         return Provenance.of_rows(self.rows(
-            "SELECT t.backend, total(t.status != 'pending') AS cells, group_concat(DISTINCT t.api_host) AS hosts, "
-            f"{SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ? GROUP BY t.backend", [experiment_id]))
+            f"SELECT CASE WHEN {UNREACHED_SQL} THEN '{UNREACHED}' ELSE t.backend END AS backend, "
+            "total(t.status != 'pending') AS cells, group_concat(DISTINCT t.api_host) AS hosts, "
+            f"{SPENT_SQL} AS usd FROM tasks t WHERE t.experiment_id = ? GROUP BY 1", [experiment_id]))
 
     def tasks_frame(self, experiment_id: int | None = None, *, limit: int | None = None) -> "pd.DataFrame":
         where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])

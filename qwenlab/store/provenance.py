@@ -3,7 +3,9 @@
 Each task records, when it is sent (migration m007), its backend: "emulator" (qwenlab's offline
 emulator: images drawn locally and marked SYNTHETIC, costs emulated, nothing paid) or "runware";
 the API host; and the qwenlab version that sent it. A task logged before qwenlab recorded this
-has NULL there, shown as "unknown" ("not recorded"). `Provenance` counts an experiment's sent
+has NULL there, shown as "unknown" ("not recorded"). A task that failed with no backend but a
+qwenlab version was tried while no server could be reached: it counts as unreached, not as run
+anywhere. `Provenance` counts an experiment's sent
 cells by backend and gives the lines the summary, grids, pairs, the explorer, `qwenlab logs`
 and the HTML report show, so they all say the same thing:
 
@@ -17,9 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-__all__ = ["Provenance", "EMULATOR", "RUNWARE", "UNKNOWN", "backend_label"]
+__all__ = ["Provenance", "EMULATOR", "RUNWARE", "UNKNOWN", "UNREACHED", "UNREACHED_SQL", "backend_label", "is_unreached"]
 
 EMULATOR, RUNWARE, UNKNOWN = "emulator", "runware", "unknown"
+UNREACHED = "unreached"  # not a backend: failed cells tried while no server could be reached
+# the SQL form of `is_unreached`, for a task row aliased t
+UNREACHED_SQL = "(t.status = 'failed' AND t.backend IS NULL AND t.qwenlab_version IS NOT NULL)"
 # what "emulator" means, for a legend under a table of backends
 EMULATOR_MEANS = "emulator: qwenlab's offline emulator (synthetic images, emulated costs: nothing paid)"
 
@@ -29,13 +34,20 @@ def backend_label(backend: str | None) -> str:
     return backend if backend in (EMULATOR, RUNWARE) else UNKNOWN
 
 
+def is_unreached(task: Mapping[str, Any]) -> bool:
+    """A task that failed while no server could be reached: qwenlab (which records where each
+    task goes) recorded no backend for it, because none had answered."""
+    return task.get("status") == "failed" and task.get("backend") is None and task.get("qwenlab_version") is not None
+
+
 def _cells(n: int) -> str:
     return f"{n} cell{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """An experiment's sent cells (done, failed or in doubt; not those never sent) by backend."""
+    """An experiment's sent cells (done, failed or in doubt; not those never sent) by backend, and
+    the failed cells that reached no server (`unreached`: they ran nowhere)."""
 
     emulator: int = 0
     runware: int = 0
@@ -43,17 +55,19 @@ class Provenance:
     emulator_hosts: tuple[str, ...] = ()
     runware_hosts: tuple[str, ...] = ()
     emulated_usd: float = 0.0  # what the emulator "charged": emulated money
+    unreached: int = 0
+    unreached_hosts: tuple[str, ...] = ()
 
     @classmethod
     def of_tasks(cls, tasks: Iterable[Mapping[str, Any]]) -> "Provenance":
         """From task rows (`Log.tasks`): each sent one counts under its backend."""
-        counts = {EMULATOR: 0, RUNWARE: 0, UNKNOWN: 0}
-        hosts: dict[str, list[str]] = {EMULATOR: [], RUNWARE: []}
+        counts = {EMULATOR: 0, RUNWARE: 0, UNKNOWN: 0, UNREACHED: 0}
+        hosts: dict[str, list[str]] = {EMULATOR: [], RUNWARE: [], UNREACHED: []}
         usd = 0.0
         for t in tasks:
             if t.get("status") == "pending":
                 continue
-            kind = backend_label(t.get("backend"))
+            kind = UNREACHED if is_unreached(t) else backend_label(t.get("backend"))
             counts[kind] += 1
             host = t.get("api_host")
             if kind in hosts and host and host not in hosts[kind]:
@@ -61,23 +75,24 @@ class Provenance:
             if kind == EMULATOR and t.get("cost_usd") is not None:
                 usd += float(t["cost_usd"])
         return cls(counts[EMULATOR], counts[RUNWARE], counts[UNKNOWN], tuple(hosts[EMULATOR]), tuple(hosts[RUNWARE]),
-                   round(usd, 6))
+                   round(usd, 6), counts[UNREACHED], tuple(hosts[UNREACHED]))
 
     @classmethod
     def of_rows(cls, rows: Iterable[Mapping[str, Any]]) -> "Provenance":
-        """From rows of (backend, cells, hosts as "a,b", usd): `Log.provenance`'s query."""
-        counts = {EMULATOR: 0, RUNWARE: 0, UNKNOWN: 0}
-        hosts: dict[str, list[str]] = {EMULATOR: [], RUNWARE: []}
+        """From rows of (backend, cells, hosts as "a,b", usd): `Log.provenance`'s query, whose
+        backend is "unreached" for the failed cells that reached no server."""
+        counts = {EMULATOR: 0, RUNWARE: 0, UNKNOWN: 0, UNREACHED: 0}
+        hosts: dict[str, list[str]] = {EMULATOR: [], RUNWARE: [], UNREACHED: []}
         usd = 0.0
         for r in rows:
-            kind = backend_label(r.get("backend"))
+            kind = UNREACHED if r.get("backend") == UNREACHED else backend_label(r.get("backend"))
             counts[kind] += int(r.get("cells") or 0)
             if kind in hosts:
                 hosts[kind] += [h for h in (r.get("hosts") or "").split(",") if h and h not in hosts[kind]]
             if kind == EMULATOR:
                 usd += float(r.get("usd") or 0.0)
         return cls(counts[EMULATOR], counts[RUNWARE], counts[UNKNOWN], tuple(hosts[EMULATOR]), tuple(hosts[RUNWARE]),
-                   round(usd, 6))
+                   round(usd, 6), counts[UNREACHED], tuple(hosts[UNREACHED]))
 
     # -- what it is ---------------------------------------------------------------------------------
     @property
@@ -124,6 +139,10 @@ class Provenance:
             if self.unknown:
                 parts.append(f"{self.unknown} where it was not recorded")
             return f"MIXED: {' and '.join(parts)}; run each under a name of its own to keep them apart"
+        if self.unreached:
+            at = f" at {', '.join(self.unreached_hosts)}" if self.unreached_hosts else ""
+            return (f"no server answered{at}: {_cells(self.unreached)} failed before anything was generated "
+                    "(nothing paid); run again once it can be reached")
         return None
 
     def mark(self) -> str:

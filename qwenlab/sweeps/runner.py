@@ -121,6 +121,8 @@ class Runner:
         self._client_lock = threading.Lock()
         self._uploads: dict[str, str] = {}
         self._sending_to: dict[str, Any] = {}  # this run's provenance, written on each task as it is sent
+        self._provenance_lock = threading.Lock()
+        self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
     experiment_class: type[ExperimentRecord] = ExperimentRecord
@@ -229,6 +231,7 @@ class Runner:
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
         self._sending_to = self._record_backend(exp_id)
+        self._backend_unsure = bool(self._sending_to) and "backend" not in self._sending_to
         self.log.update_experiment(exp_id, status="running", stop_reason=None)
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
         for note in sweep.notes():
@@ -288,7 +291,10 @@ class Runner:
             client = self.client
         except QwenlabError:
             return None, None
-        return getattr(client, "backend", None), getattr(client, "api_host", None)
+        # what the server said it is, not a guess by address: a run that reaches nothing is not
+        # labelled as run on the emulator (or on Runware); its backend is learnt from the first answer
+        known = getattr(client, "known_backend", getattr(client, "backend", None))
+        return known, getattr(client, "api_host", None)
 
     def _check_backend(self, name: str, mix_backends: bool) -> None:
         """Refuse to resume experiment `name` when cells of it were done, charged or are in doubt
@@ -319,8 +325,10 @@ class Runner:
         """Where this run sends its cells, written on the experiment now (backend "mixed" once
         cells went to both) and on each task as it is sent; {} for a client that cannot say."""
         backend, host = self._client_backend()
-        if backend is None:
-            return {}
+        if backend is None:  # no server answered yet: the tasks it answers get it (`_answered_by`)
+            if host is not None:
+                self.log.update_experiment(exp_id, api_host=host)
+            return {"api_host": host, "qwenlab_version": __version__} if host is not None else {}
         before = {r["backend"] for r in self.log.rows(
             "SELECT DISTINCT backend FROM tasks WHERE experiment_id = ? AND status != 'pending' AND backend IS NOT NULL",
             [exp_id])}
@@ -381,7 +389,7 @@ class Runner:
                 self.log.note_task(task_id, error_message=f"recovery failed, will retry: {exc}")
                 return _Outcome("uncertain", cost=job.reserved, error=exc)
             except APIError as exc:
-                return self._fail(task_id, exc)
+                return self._fail(task_id, exc, exp_id)
             if result is not None:
                 return self._complete(exp_id, task_id, job, result)
             if not may_send:  # never reached the server: safe to leave for a later run
@@ -417,7 +425,7 @@ class Runner:
             self.log.note_task(task_id, error_message=redact(str(exc)), attempts=exc.attempts)
             return _Outcome("uncertain", cost=job.reserved, error=exc)
         except QwenlabError as exc:
-            return self._fail(task_id, exc)
+            return self._fail(task_id, exc, exp_id)
         return self._complete(exp_id, task_id, job, result)
 
     def _upload(self, image: Any) -> str:
@@ -425,12 +433,27 @@ class Runner:
             self._uploads[image.sha256] = self.client.upload_image(image.path)
         return self._uploads[image.sha256]
 
-    def _fail(self, task_id: int, exc: QwenlabError) -> _Outcome:
+    def _fail(self, task_id: int, exc: QwenlabError, exp_id: int | None = None) -> _Outcome:
+        answered = self._answered_by(exp_id) if exp_id is not None and not isinstance(exc, TransportError) else {}
         self.log.complete_task(task_id, {
             "status": "failed", "error_code": getattr(exc, "code", None) or type(exc).__name__,
             "error_message": redact(str(exc)), "http_status": getattr(exc, "status", None),
-            "attempts": exc.attempts or 0})
+            "attempts": exc.attempts or 0, **answered})
         return _Outcome("failed", error=exc)
+
+    def _answered_by(self, exp_id: int) -> dict[str, Any]:
+        """The backend of a task the server answered, in a run that began before any server could
+        be reached (`_record_backend` then left it out): known now, from that answer. The
+        experiment is labelled once, here; tasks sent before it was known get it as they finish."""
+        if not self._backend_unsure:
+            return {}
+        backend = getattr(self.client, "known_backend", None)
+        if backend is None:
+            return {}
+        with self._provenance_lock:
+            if "backend" not in self._sending_to:
+                self._sending_to = self._record_backend(exp_id)
+        return {"backend": backend}
 
     def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
         good = result.good_images
@@ -456,7 +479,7 @@ class Runner:
             # must not hide that another, paid for, could not be downloaded
             "error_message": redact("; ".join(dict.fromkeys(str(e) for e in [error, *result.errors]))) if error else None,
         }
-        self.log.complete_task(task_id, fields, images)
+        self.log.complete_task(task_id, {**fields, **self._answered_by(exp_id)}, images)
         spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
         return _Outcome(status, cost=spent, error=None if good else error)
 

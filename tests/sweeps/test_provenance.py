@@ -140,3 +140,66 @@ def test_cells_logged_before_provenance_count_as_unknown(emulator: Emulator, rea
     with pytest.raises(BackendMismatchError, match="not recorded"):
         run(real, data_dir, "old", runware=True)
     assert posts(real) == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_run_that_reaches_no_server_is_labelled_nowhere_and_says_why(data_dir: Path) -> None:
+    """A real key and an API on loopback (a tunnel to Runware, say) that is down: the cells fail
+    without an answer. Guessing by address labelled them as run on the emulator, and the run once
+    the tunnel was up became "mixed", synthetic and real, though nothing ever ran on the emulator."""
+    port = _free_port()
+    down = Emulator(port=port)  # made, not started: nothing listens on the port yet
+    client = runware_client(down, data_dir)
+    try:
+        exp = Lab(data_dir, client=client).run(sweep(1), "tunnel", progress=False)
+    finally:
+        client.close()
+    assert exp.counts()["failed"] == 2
+    assert {t["backend"] for t in exp.log.tasks(exp.id)} == {None}
+    assert exp.row["backend"] is None and exp.row["api_host"] == f"127.0.0.1:{port}"
+    assert exp.provenance.kind == "none" and exp.provenance.unreached == 2
+    summary = exp.summary()
+    assert "SYNTHETIC" not in summary and "emulator" not in summary
+    assert f"no server answered at 127.0.0.1:{port}: 2 cells failed" in summary
+    assert "2 failed: could not connect to" in summary  # the reason, not only "run again"
+    assert exp.log.experiments_frame().set_index("name").loc["tunnel", "backend"] == ""
+
+    with Emulator(port=port) as up:  # the tunnel is up: "Runware" answers
+        again = run(up, data_dir, "tunnel", runware=True, the_sweep=sweep(1))
+    assert again.counts()["done"] == 2
+    assert {t["backend"] for t in again.log.tasks(again.id)} == {"runware"}
+    assert again.row["backend"] == "runware" and again.provenance.kind == "runware"
+    assert "no server answered" not in again.summary()
+
+
+def test_a_backend_learnt_from_the_first_answer_labels_the_run(real: Emulator, data_dir: Path) -> None:
+    """When the server could not be asked at the start (its GET failed), the first answer says
+    what it is: every answered task of the run and the experiment get it."""
+    import httpx
+
+    from tests.support.backends import FAST, WithoutEmulatorMarker
+
+    class NoQuestions(WithoutEmulatorMarker):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "GET" and request.url.path.rstrip("/") == "/v1":  # the backend question only
+                raise httpx.ConnectError("refused", request=request)
+            return super().handle_request(request)
+
+    from qwenlab.api.client import RunwareClient
+
+    client = RunwareClient("sk-live-0123456789abcdef", real.url, images_dir=data_dir / "images",
+                           transport=NoQuestions(), **FAST)
+    try:
+        exp = Lab(data_dir, client=client).run(sweep(2), "learnt", progress=False, concurrency=2)
+    finally:
+        client.close()
+    assert exp.counts()["done"] == 4
+    assert {t["backend"] for t in exp.log.tasks(exp.id)} == {"runware"}
+    assert exp.row["backend"] == "runware" and exp.provenance.kind == "runware"
