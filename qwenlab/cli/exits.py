@@ -90,6 +90,10 @@ def to_click_error(exc: BaseException, command: click.Command | None = None,
     hint = _hint(exc, command)
     if hint is None:
         return click.UsageError(message, ctx=ctx)
+    # "by='colour': ..." is the library's Python; after "Invalid value for '--by':" the value is enough
+    keyword = f"{hint.lstrip('-').replace('-', '_')}="
+    if message.startswith(keyword):
+        message = message[len(keyword):]
     return click.BadParameter(message, ctx=ctx, param_hint=f"'{hint}'")
 
 

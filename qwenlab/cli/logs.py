@@ -7,7 +7,7 @@ import json
 import click
 
 from ..core.values import present
-from ..costs.frames import Costs, format_table
+from ..costs.frames import DATE_FORMS, Costs, date_bound, format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
@@ -100,13 +100,23 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
 
 
+def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--since / --until checked as the option they are (click names it), before the log is read."""
+    try:
+        date_bound(value, "")
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: {DATE_FORMS}") from None
+    return value
+
+
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
 @click.command("costs")
 @click.option("--by", "by", default="experiment", show_default=True,
               help="experiment, model, size, day, week, month, status, setting, or a sweep axis (promptExtend); "
                    "several with commas: experiment,day.")
-@click.option("--since", default=None, help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, or 7d (the last 7 days).")
-@click.option("--until", default=None, help="Only requests before this date.")
+@click.option("--since", default=None, callback=_date_option,
+              help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, or 7d (the last 7 days).")
+@click.option("--until", default=None, callback=_date_option, help="Only requests before this date.")
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
 @click.option("--kept", "min_score", type=float, default=None,
               help="Show the cost per kept image instead: images whose latest rating is at least this score.")
@@ -127,7 +137,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         return
     path = existing_log()
     keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
-    # a date that is not one raises ValueError naming since= or until=: exit 2 like every bad value
+    # --until not after --since raises ValueError saying so: exit 2 like every bad value
     costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
     per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query

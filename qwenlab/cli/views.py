@@ -8,7 +8,7 @@ import click
 
 from ..errors import ExperimentNotFoundError
 from ..figures.grid import save_grid
-from ..figures.region import check_region
+from ..figures.region import parse_region
 from ..figures.text import slug
 from ..html.report import export_html
 from ..paths import data_dir
@@ -43,8 +43,10 @@ def layout_options(fn: F) -> F:
 
 def figure_options(fn: F) -> F:
     """The size and resolution of a grid's figures, shared by `grid` and `compare`."""
-    fn = click.option("--dpi", type=float, default=120, show_default=True, help="Resolution of the pages.")(fn)
-    return click.option("--cell-size", type=float, default=None,
+    # positive, checked by click so that the message names the option (the library's says cell_size=)
+    fn = click.option("--dpi", type=click.FloatRange(min=0, min_open=True), default=120, show_default=True,
+                      help="Resolution of the pages.")(fn)
+    return click.option("--cell-size", type=click.FloatRange(min=0, min_open=True), default=None,
                         help="Height of each image, in inches (default 2.2; 1.2 for a region of each image).")(fn)
 
 
@@ -96,7 +98,7 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
     image, at full resolution. With --score, each image is framed in its text score's colour.
     """
     try:
-        crop = check_region(region)
+        crop = parse_region(region) if region is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--region'") from None
     exp = open_experiment(experiment)

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from ..store.log import Log
 
-__all__ = ["Costs", "BUILTIN_KEYS", "PRICE_TOLERANCE_USD", "format_table"]
+__all__ = ["Costs", "BUILTIN_KEYS", "DATE_FORMS", "PRICE_TOLERANCE_USD", "date_bound", "format_table"]
 
 # an API cost within this of the recorded price is the same price (float noise, not a change)
 PRICE_TOLERANCE_USD = 1e-6
@@ -76,8 +76,11 @@ class Costs:
         if not isinstance(log, Log):
             raise TypeError(f"Costs(log=...) takes a Log, a Lab or a path, got {type(log).__name__}")
         self.log = log
-        self.since = _when(since, "since")
-        self.until = _when(until, "until")
+        self.since = date_bound(since, "since")
+        self.until = date_bound(until, "until")
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValueError(f"until ({self.until}) is not after since ({self.since}): no request can be in between; "
+                             "are they swapped?")
         self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
         self._q = CostQuery(log, self.since, self.until, self.experiments)
 
@@ -387,8 +390,13 @@ def _signed(usd: float) -> str:
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 
 
-def _when(value: Any, name: str) -> str | None:
-    """A bound as ISO-8601 UTC text, comparable with the log's timestamps."""
+# the forms a date bound takes, for the message that refuses another
+DATE_FORMS = "use 2026-03-01, 2026-03-01T12:00, or 7d for the last 7 days"
+
+
+def date_bound(value: Any, name: str) -> str | None:
+    """A bound (`since`, `until`) as ISO-8601 UTC text, comparable with the log's timestamps;
+    ValueError naming `name` for text that is not a date."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -401,7 +409,7 @@ def _when(value: Any, name: str) -> str | None:
             try:
                 value = dt.datetime.fromisoformat(value.strip()) if "T" in value or " " in value.strip() else dt.date.fromisoformat(value.strip())
             except ValueError:
-                raise ValueError(f"{name}={value!r} is not a date: use 2026-03-01, 2026-03-01T12:00, or 7d for the last 7 days") from None
+                raise ValueError(f"{name}: {value!r} is not a date: {DATE_FORMS}") from None
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)

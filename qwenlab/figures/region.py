@@ -19,7 +19,9 @@ from ..store.thumbnails import Unreadable
 
 __all__ = ["Region", "check_region", "parse_region", "crop_of", "crops_of"]
 
-_FIX = "give four fractions of the image from 0 to 1, x0 < x1 and y0 < y1, e.g. region=(0, 0, 1, 0.3) for the top 30%"
+_RULE = "give four fractions of the image from 0 to 1, x0 < x1 and y0 < y1"
+_FIX = f"{_RULE}, e.g. region=(0, 0, 1, 0.3) for the top 30%"
+_FIX_TEXT = f"{_RULE}, e.g. 0,0,1,0.3 for the top 30%"  # as text, the form the CLI's --region takes
 
 
 @dataclass(frozen=True)
@@ -51,29 +53,50 @@ def check_region(region: Region | Sequence[float] | str | None) -> Region | None
     if region is None or isinstance(region, Region):
         return region
     if isinstance(region, str):
-        return parse_region(region)
+        values, problem = _read(region)
+        if problem:
+            raise ValueError(f"region={region!r} {problem}: {_FIX}")
+        return Region(*values)
     try:
         values = [float(v) for v in region]
     except (TypeError, ValueError):
         raise ValueError(f"region={region!r} is not four numbers: {_FIX}") from None
-    if len(values) != 4:
-        raise ValueError(f"region={region!r} has {len(values)} numbers, not 4 (x0, y0, x1, y1): {_FIX}")
-    x0, y0, x1, y1 = values
-    if not all(0.0 <= v <= 1.0 for v in values):
-        raise ValueError(f"region={tuple(region)!r} goes outside the image (fractions are 0..1, not pixels): {_FIX}")
-    if not (x0 < x1 and y0 < y1):
-        raise ValueError(f"region={tuple(region)!r} is empty or upside down: {_FIX}")
-    return Region(x0, y0, x1, y1)
+    problem = _problem(values)
+    if problem:
+        shown = tuple(region) if len(values) == 4 else region
+        raise ValueError(f"region={shown!r} {problem}: {_FIX}")
+    return Region(*values)
 
 
 def parse_region(text: str) -> Region:
-    """"0,0,1,0.3" (as the CLI's --region takes it) as a `Region`."""
+    """"0,0,1,0.3" (as the CLI's --region takes it) as a `Region`; a ValueError that shows the
+    text as given and the fix in that form."""
+    values, problem = _read(text)
+    if problem:
+        raise ValueError(f"{text!r} {problem}: {_FIX_TEXT}")
+    return Region(*values)
+
+
+def _read(text: str) -> tuple[list[float], str | None]:
+    """The numbers of "0,0,1,0.3" (commas or spaces) and what is wrong with them as a region."""
     parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise ValueError(f"region={text!r} is not four numbers x0,y0,x1,y1: {_FIX}") from None
-    return check_region(values)  # type: ignore[return-value]
+        return [], "is not four numbers x0,y0,x1,y1"
+    return values, _problem(values)
+
+
+def _problem(values: list[float]) -> str | None:
+    """What is wrong with four numbers as a region, in words; None when nothing is."""
+    if len(values) != 4:
+        return f"has {len(values)} numbers, not 4 (x0, y0, x1, y1)"
+    x0, y0, x1, y1 = values
+    if not all(0.0 <= v <= 1.0 for v in values):
+        return "goes outside the image (fractions are 0..1, not pixels)"
+    if not (x0 < x1 and y0 < y1):
+        return "is empty or upside down"
+    return None
 
 
 def crop_of(path: str | None, region: Region) -> Any:

@@ -40,3 +40,25 @@ def test_both_columns_are_in_view_and_tiles_wrap_in_their_cells(chromium: str, v
         assert len({round(b["y"]) for b in boxes}) > 1, "six tiles of a cell should wrap onto more than one line"
         page.screenshot(path=str(tmp_path / "explorer-wide.png"))  # to look at (kept in pytest's folder)
     assert not watch.errors, watch.errors
+
+
+@pytest.mark.slow
+def test_a_clicked_tile_brings_the_viewer_into_view(chromium: str, voila: str, tmp_path: Path) -> None:
+    """The viewer opens above the grid: a click far down the page must not leave it off screen."""
+    height = 450  # the last tiles are below the fold: the page scrolls to reach them
+    with chromium_page(chromium, voila, width=1200, height=height, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        tiles = page.locator(".qwl-tile")
+        tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        until(lambda: tiles.count() == 12, 60, "twelve tiles")
+        last = tiles.nth(11)
+        last.scroll_into_view_if_needed()
+        last.click()
+        stage = page.locator(".qwl-cmp-stage")
+        stage.wait_for(state="visible", timeout=30_000)
+        page.wait_for_timeout(800)  # the image loads and any scrolling ends
+        page.screenshot(path=str(tmp_path / "explorer-clicked.png"))
+        box = stage.bounding_box()
+        assert box is not None
+        assert box["y"] < height and box["y"] + box["height"] > 0, f"the viewer is off screen: {box}"
+        assert box["y"] >= -1 or box["y"] + box["height"] >= height, f"the viewer's top is cut off: {box}"
+    assert not watch.errors, watch.errors
