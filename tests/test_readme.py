@@ -106,4 +106,10 @@ def test_the_python_examples_run_as_written(scratch: Path, monkeypatch: pytest.M
     for block in _blocks("python"):
         exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["exp"].counts()["done"] == 16
-    assert namespace["result"].images[0].path.exists()
+    from qwenlab.sweeps.sweepfile import load_sweep
+
+    # the README's sweep and its sweep file are one experiment, whichever is run first
+    assert namespace["sweep"].fingerprint() == load_sweep(ROOT / "data/sweeps/lumiere-extend.toml").sweep.fingerprint()
+    one = namespace["one"]  # the request on its own is logged, its image on disk
+    assert one.counts()["done"] == 1 and Path(one.images.path[0]).exists()
+    assert one.log.rows("SELECT request_json FROM tasks WHERE experiment_id = ?", [one.id])[0]["request_json"]

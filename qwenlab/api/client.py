@@ -211,6 +211,8 @@ class RunwareClient:
     def generate(self, request: Request, *, include_cost: bool = True, save: bool = True,
                  sent_before: bool = False, wire: Wire | None = None) -> TaskResult:
         """Send one request and return its result, every image fetched, checked and saved.
+        Nothing is written to qwenlab's log (its spend is not in `qwenlab costs`): to log it, use
+        `Lab().run(Sweep(base=request), name=...)`.
 
         Raises ValidationError (nothing sent) or the QwenlabError that ended the task, with
         `.task_uuid` and `.attempts`. Per-image failures do not raise: see `TaskResult.errors`.
@@ -533,7 +535,8 @@ def check_api_key(key: str) -> None:
 
 def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) -> RunwareClient:
     """A client of the real API when a key is given or `RUNWARE_API_KEY` is set; otherwise of the
-    offline emulator (started on loopback, once per process), saying so once on stderr."""
+    offline emulator (started on loopback, once per process), saying so once on stderr. A client
+    logs nothing: `Lab` runs requests through one and logs each before and after it is sent."""
     key = api_key or os.environ.get("RUNWARE_API_KEY")
     if key:
         return RunwareClient(key, base_url, **kw)
