@@ -180,15 +180,28 @@ def _page_axes(catalog: Catalog, page: Any, rows: str | None, cols: str | None, 
     if page is None or page is False:
         return []
     if page == "auto":
-        # an axis only some compared experiments have (the others read "-") would put each of them
-        # on pages of its own, so that no page held two runs: it stays inside the cells instead
+        # an axis some compared experiments lack (they read "-"), or whose values they do not all
+        # share (each run its own negative prompts), would put runs on pages of their own, so that
+        # few pages held two: it stays inside the cells instead
         return [a for a in catalog.varying if a not in (rows, cols, facet, REPEAT) and not _partial(catalog, a)]
     return [page] if isinstance(page, str) else list(page)
 
 
 def _partial(catalog: Catalog, axis: str) -> bool:
-    """Whether `axis` is one that some members of a comparison do not have (their value is ABSENT)."""
-    return EXPERIMENT in catalog.axes and any(same_value(v, ABSENT) for v in catalog.values(axis))
+    """Whether, in a comparison, some value of `axis` is missing from some member: a member
+    without the axis (its value is ABSENT), or one that swept other values of it."""
+    if EXPERIMENT not in catalog.axes:
+        return False
+    values = catalog.values(axis)
+    if any(same_value(v, ABSENT) for v in values):
+        return True
+    held: dict[Any, list[Any]] = {}
+    for e in catalog.entries:
+        have = held.setdefault(e.value(EXPERIMENT), [])
+        value = e.value(axis)
+        if not any(same_value(value, h) for h in have):
+            have.append(value)
+    return any(not any(same_value(v, h) for h in have) for have in held.values() for v in values)
 
 
 def _split(catalog: Catalog, axes: list[str]) -> list[tuple[dict[str, Any], list[Entry]]]:

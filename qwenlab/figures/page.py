@@ -26,6 +26,9 @@ __all__ = ["GridSpec", "render_page", "load_thumbnails"]
 _MARGIN = 0.3        # inches around everything
 _GAP_IMAGE = 0.06    # between the images of one cell
 _GAP_CELL = 0.22     # between cells
+# a page's images side by side, at most, across all its columns: a cell holding more wraps onto
+# lines of its own (16 images of a comparison's cell in one line made a page 80 inches wide)
+_MAX_ACROSS = 12
 _ROW_LABEL_W = 1.8   # the row headers' column
 _MAX_NOTE_LINES = 60  # footnotes beyond this are cut (the log has every prompt in full)
 _ALERT_COLOUR = "#b00020"  # the provenance line of synthetic, mixed or unrecorded results
@@ -84,8 +87,23 @@ class _PageCells:
 
     @property
     def per_cell(self) -> int:
-        """The most entries in one cell: every cell of the page is that many images wide."""
+        """The most entries in one cell."""
         return max((len(g) for g in self.cells.values()), default=1)
+
+    def per_line(self) -> int:
+        """How many images one line of a cell holds: every cell of the page is that wide, and
+        wraps onto more lines when it holds more (the fullest cell's lines evenly filled)."""
+        k = self.per_cell
+        cap = max(2, _MAX_ACROSS // max(1, len(self.col_vals)))
+        lines = -(-k // cap)
+        return -(-k // lines)
+
+    def row_lines(self, per_line: int) -> dict[tuple[int, int], int]:
+        """(facet, row) index -> the lines of images its fullest cell takes (at least 1)."""
+        out = {(fi, ri): 1 for fi in range(len(self.facet_vals)) for ri in range(len(self.row_vals))}
+        for (fi, ri, _), group in self.cells.items():
+            out[(fi, ri)] = max(out[(fi, ri)], -(-len(group) // per_line))
+        return out
 
     def in_column(self, ci: int) -> list[Entry]:
         """Every entry of column `ci`, across rows and facets."""
@@ -212,7 +230,7 @@ class _PageLayout:
     caption_h: float      # the height kept under every row of images for their captions
     label_w: float        # the row headers' column (0 without rows)
     slot_w: list[float]   # per column: one image's width
-    cell_ws: list[float]  # per column: a cell's width (its images side by side)
+    cell_ws: list[float]  # per column: a cell's width (one line of its images side by side)
     col_x: list[float]    # per column: its left edge
     title_lines: list[str]
     sub_lines: list[str]
@@ -225,10 +243,17 @@ class _PageLayout:
     alert_lines: list[str] = field(default_factory=list)  # the provenance warning, first under the title
     scale_title: str | None = None                         # the score scale's title, when frames are drawn
 
+    per_line: int = 1                                      # images on one line of a cell
+    row_lines: dict[tuple[int, int], int] = field(default_factory=dict)  # (facet, row) -> its lines of images
+
     @property
-    def row_h(self) -> float:
-        """A row of images and their captions."""
+    def line_h(self) -> float:
+        """One line of a cell: its images and their captions."""
         return self.cell_size + self.caption_h
+
+    def row_h(self, fi: int = 0, ri: int = 0) -> float:
+        """Row `ri` of facet `fi`: its lines of images and their captions."""
+        return _row_h(self.row_lines.get((fi, ri), 1), self.line_h)
 
     def fx(self, x: float) -> float:
         """Inches from the left edge as a figure fraction."""
@@ -243,7 +268,8 @@ def _measure(spec: GridSpec, entries: list[Entry], place: _PageCells, arrays: di
              title: str, subtitle: list[str], alert: str | None) -> _PageLayout:
     """Size a page to hold its images and its text at fixed font sizes, top to bottom."""
     S = spec.cell_size
-    k = place.per_cell
+    k = place.per_line()
+    row_lines = place.row_lines(k)
     label_w = _ROW_LABEL_W if spec.rows else 0.0
     # every row is S high; a column is as wide as its widest image at that height, so portraits
     # and landscapes (a size axis as columns) both fill their boxes
@@ -265,8 +291,8 @@ def _measure(spec: GridSpec, entries: list[Entry], place: _PageCells, arrays: di
     note_lines = _note_lines(spec.catalog, entries, text_w)
     caption_h = caption_height(caption_n)
     n_rows, n_facets = len(place.row_vals), len(place.facet_vals)
-    block_h = facet_h + n_rows * (S + caption_h) + (n_rows - 1) * _GAP_CELL
-    body_h = n_facets * block_h + (n_facets - 1) * _GAP_CELL * 2
+    body_h = sum(facet_h + sum(_row_h(row_lines[(fi, ri)], S + caption_h) for ri in range(n_rows)) + (n_rows - 1) * _GAP_CELL
+                 for fi in range(n_facets)) + (n_facets - 1) * _GAP_CELL * 2
     title_h = len(title_lines) * line_height(TITLE_PT)
     scale_title = _scale_title(spec.badges) if spec.badges and spec.frame else None
     sub_h = (len(alert_lines) + len(sub_lines)) * line_height(SUBTITLE_PT) + (SCALE_H if scale_title else 0) + 0.15
@@ -275,7 +301,12 @@ def _measure(spec: GridSpec, entries: list[Entry], place: _PageCells, arrays: di
     x0 = _MARGIN + label_w
     col_x = [x0 + sum(cell_ws[:ci]) + ci * _GAP_CELL for ci in range(len(place.col_vals))]
     return _PageLayout(W, H, S, caption_h, label_w, slot_w, cell_ws, col_x, title_lines, sub_lines, col_heads, note_lines,
-                       title_h, sub_h, head_h, facet_h, alert_lines, scale_title)
+                       title_h, sub_h, head_h, facet_h, alert_lines, scale_title, k, row_lines)
+
+
+def _row_h(lines: int, line_h: float) -> float:
+    """A row of `lines` lines of images, each `line_h` high with its captions."""
+    return lines * line_h + (lines - 1) * _GAP_IMAGE
 
 
 def _aspect(entries: list[Entry], arrays: dict[str, Any]) -> float:
@@ -357,12 +388,12 @@ def _draw_body(fig: ShownFigure, layout: _PageLayout, place: _PageCells, tiles: 
             y = _draw_facet_heading(fig, layout, heading(axes[spec.facet], fv), y)
         for ri, rv in enumerate(place.row_vals):
             if spec.rows:
-                _draw_row_header(fig, layout, heading(axes[spec.rows], rv), y)
+                _draw_row_header(fig, layout, heading(axes[spec.rows], rv), y, layout.row_h(fi, ri))
             for ci in range(len(place.col_vals)):
                 drawn, failed = _draw_cell(fig, layout, tiles, place.cells.get((fi, ri, ci), []), ci, y)
                 images += drawn
                 blanks += failed
-            y += layout.row_h + (_GAP_CELL if ri < len(place.row_vals) - 1 else 0)
+            y += layout.row_h(fi, ri) + (_GAP_CELL if ri < len(place.row_vals) - 1 else 0)
         y += _GAP_CELL * 2 if fi < len(place.facet_vals) - 1 else 0
     return y, images, blanks
 
@@ -378,12 +409,13 @@ def _draw_facet_heading(fig: ShownFigure, layout: _PageLayout, text: str, y: flo
     return y + layout.facet_h
 
 
-def _draw_row_header(fig: ShownFigure, layout: _PageLayout, text: str, y: float) -> None:
-    """A row's header, right-aligned against its images and wrapped to fit the row's height."""
-    S = layout.cell_size
-    max_lines = max(1, int(layout.row_h / line_height(LABEL_PT)))
+def _draw_row_header(fig: ShownFigure, layout: _PageLayout, text: str, y: float, row_h: float) -> None:
+    """A row's header, right-aligned against its images (the middle of its lines of images)
+    and wrapped to fit the row's height."""
+    max_lines = max(1, int(row_h / line_height(LABEL_PT)))
     head = wrap_lines(text, layout.label_w - 0.15, LABEL_PT, max_lines=max_lines)
-    fig.text(layout.fx(_MARGIN + layout.label_w - 0.12), layout.fy(y + S / 2), "\n".join(head), fontsize=LABEL_PT,
+    middle = y + (row_h - layout.caption_h) / 2
+    fig.text(layout.fx(_MARGIN + layout.label_w - 0.12), layout.fy(middle), "\n".join(head), fontsize=LABEL_PT,
              fontweight="bold", ha="right", va="center")
 
 
@@ -396,7 +428,9 @@ def _draw_cell(fig: ShownFigure, layout: _PageLayout, tiles: _Tiles, group: list
                  fontsize=BLANK_PT, color="0.6", ha="center", va="center")
     images = 0
     for j, e in enumerate(group):
-        rect = (layout.fx(layout.col_x[ci] + j * (slot_w + _GAP_IMAGE)), layout.fy(y + S), slot_w / layout.width,
+        line, at = divmod(j, layout.per_line)
+        top = y + line * (layout.line_h + _GAP_IMAGE)
+        rect = (layout.fx(layout.col_x[ci] + at * (slot_w + _GAP_IMAGE)), layout.fy(top + S), slot_w / layout.width,
                 S / layout.height)
         images += _draw_tile(fig, tiles, e, rect, slot_w, S)
     return images, len(group) - images

@@ -199,3 +199,19 @@ def test_wrapping_keeps_every_line_within_its_box() -> None:
     assert info.label("short") == "short" and info.note("short") is None
     assert info.label("x" * 200).startswith("prompt 2: ") and len(info.label("x" * 200)) < 45
     assert info.tag("x" * 200) == "prompt 2" and info.note("x" * 200) == "prompt 2: " + "x" * 200
+
+
+def test_a_full_cell_wraps_onto_lines_so_the_page_stays_readable(emulator, data_dir: Path) -> None:
+    """Nine images a cell, two columns: one line of nine a cell made a page 18 images wide, each
+    too small to read; the cells wrap instead (at most 12 images across the page)."""
+    exp = run_sweep(emulator, data_dir, name="full", axes={"size": SIZES}, repeats=9, fail_one=False)
+    fig = exp.grid(cols="size").figures[0]
+    from qwenlab.figures.panels import drawn_tiles
+
+    boxes = [tile["image"].get_window_extent() for tile in drawn_tiles(fig)]
+    assert len(boxes) == 18
+    lines = sorted({round(b.y0) for b in boxes})
+    assert len(lines) == 2, lines  # 5 + 4 in each cell
+    across = max(sum(1 for b in boxes if round(b.y0) == y) for y in lines)
+    assert across == 10  # 5 per cell, two cells
+    assert fig.get_size_inches()[0] < 30  # in one line: 45 inches

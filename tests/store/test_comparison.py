@@ -78,6 +78,23 @@ def test_an_axis_only_one_run_has_stays_in_the_cells_so_every_page_holds_both(em
         assert "experiment: before" in drawn and "experiment: bundled" in drawn
 
 
+def test_an_axis_whose_values_the_runs_do_not_share_stays_in_the_cells(emulator, data_dir: Path, lab: Lab) -> None:
+    """Both runs sweep negativePrompt, but only "none" is in both: paging by it gave each run's own
+    negative prompts pages with that run alone (demo against lumiere-extend: 10 of 12 pages)."""
+    for name, negative in (("neg-a", "blurry text"), ("neg-b", "warped label")):
+        run_sweep(emulator, data_dir, name=name, repeats=1, fail_one=False,
+                  axes={"promptExtend": [True, False], "size": SIZES, "negativePrompt": [None, negative]})
+    grid = lab.compare("neg-a", "neg-b").grid(rows="experiment", cols="size")
+    assert [p.values for p in grid.pages] == [{"promptExtend": True}, {"promptExtend": False}]
+    for page in grid.pages:
+        drawn = " ".join(" ".join(t.split()) for t in texts(page.figure))
+        assert "experiment: neg-a" in drawn and "experiment: neg-b" in drawn
+    # named, it still pages
+    assert len(lab.compare("neg-a", "neg-b").grid(rows="experiment", cols="size", page="negativePrompt").pages) == 3
+    # one experiment alone pages by every axis, as before
+    assert len(lab.experiment("neg-a").grid(rows="promptExtend", cols="size").pages) == 2
+
+
 def test_grid_with_the_experiment_as_rows(lab: Lab, tmp_path: Path) -> None:
     cmp = lab.compare("before", "after")
     grid = cmp.grid(rows="experiment", cols="size", where={"promptExtend": "on"})
