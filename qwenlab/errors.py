@@ -78,7 +78,10 @@ __all__ = [
 
 # Secrets registered here are scrubbed from every error message and log line qwenlab writes.
 _SECRETS: set[str] = set()
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+# A bearer token a message may quote (a header echoed by a server), though no key was registered:
+# a token-like run of 12 or more characters with a digit in it, so that a prompt's "a flag bearer
+# holding a banner" stays as written (the exact request JSON is what the log keeps)
+_BEARER = re.compile(r"(?i)(bearer\s+)(?=[^\s\"',;]*\d)[^\s\"',;]{12,}")
 
 
 def register_secret(secret: str | None) -> None:

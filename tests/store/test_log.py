@@ -250,6 +250,13 @@ def test_registered_secrets_never_reach_a_row() -> None:
     assert "sk-test-never-log-me" not in to_json({"header": "Bearer sk-test-never-log-me", "x": ["sk-test-never-log-me"]})
 
 
+def test_a_prompt_about_a_flag_bearer_is_kept_as_written_but_a_quoted_token_is_not() -> None:
+    prompt = "A medieval poster: a flag bearer holding a banner that reads 'VICTORY'"
+    assert prompt in to_json({"positivePrompt": prompt})  # the log keeps the exact request
+    unregistered = "Authorization: Bearer 9f8e7d6c5b4a39281706f5e4"  # a header a server echoed
+    assert "9f8e7d6c5b4a" not in to_json({"error": unregistered})
+
+
 def test_two_processes_write_to_the_same_log(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     Log(path).close()
