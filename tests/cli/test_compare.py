@@ -41,8 +41,11 @@ def test_compare_pages_the_other_axes_and_defaults_to_experiment_rows(two, data_
     result = qwenlab("compare", "before", "after", "--cols", "size")
     assert result.exit_code == EXIT_OK, result.output
     written = [Path(line) for line in result.output.splitlines() if line.endswith(".png")]
-    # promptExtend varies (before: on/off; after: the model's default), so one page per value
-    assert len(written) == 2 and all(p.is_file() and p.parent == data_dir / "grids" for p in written)
+    # promptExtend varies, but 'after' has only the model's default (on): paged by it, the page of
+    # "off" would hold 'before' alone, so it stays inside the cells and one page holds both
+    assert len(written) == 1 and all(p.is_file() and p.parent == data_dir / "grids" for p in written)
+    paged = qwenlab("compare", "before", "after", "--cols", "size", "--page", "promptExtend")
+    assert len([line for line in paged.output.splitlines() if line.endswith(".png")]) == 2  # named, it pages
 
 
 @pytest.mark.parametrize("args, words", [
