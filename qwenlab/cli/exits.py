@@ -54,8 +54,8 @@ HELP = """\b
 Exit codes:
   0  success
   1  the operation failed: an API or network error, a run that stopped on an
-     error or ended with cells failed, a file that could not be read or
-     written, no log yet
+     error or ended with cells failed or not sent (its budget reached), a
+     file that could not be read or written, no log yet
   2  bad input: the command line or an input file is wrong; nothing was sent
      or spent"""
 

@@ -145,6 +145,10 @@ class Log:
         if migrate_schema:
             with self._lock:
                 migrate(self.db)
+        # another connection's commits (a second notebook or process on this log), as SQLite counts
+        # them: once one is seen, a budget is checked against the log itself (`mark_sent`)
+        self._data_version = self._read_data_version()
+        self.shared = False
 
     def _enable_wal(self) -> None:
         # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
@@ -286,15 +290,38 @@ class Log:
         return rows[0] if rows else None
 
     def mark_sent(self, task_id: int, request_json: str, *, backend: str | None = None, api_host: str | None = None,
-                  qwenlab_version: str | None = None) -> None:
+                  qwenlab_version: str | None = None, within: tuple[int, float, float] | None = None) -> bool:
         """Record that the request is about to leave, with the exact JSON sent and where it goes
         (backend "emulator" or "runware", the API host, the qwenlab version sending it). Written
-        before the request goes, so a crash in flight leaves a 'sent' row the next run recovers."""
+        before the request goes, so a crash in flight leaves a 'sent' row the next run recovers.
+
+        within: (experiment id, budget in USD, this task's reserved cost). Once another connection
+        has written to the log, the experiment's spend is read from the log in the same write
+        transaction, and the task is not marked (False: it must not be sent) when it would take
+        the spend past the budget: two processes sending cells of one experiment share its budget."""
         fields = {"status": "sent", "sent_at": utc_now(), "request_json": request_json}
         provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
         fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
+            if within is not None and self._others_wrote():
+                experiment_id, limit, need = within
+                spent = db.execute(f"SELECT {SPENT_SQL} FROM tasks t WHERE t.experiment_id = ?", [experiment_id]).fetchone()[0]
+                if float(spent or 0.0) + need > limit + 1e-9:
+                    return False
             _update_task(db, task_id, fields)
+        return True
+
+    def _read_data_version(self) -> int:
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _others_wrote(self) -> bool:
+        """Whether another connection has committed to the log, since it was opened: sticky
+        (`shared`), so that every later check reads the log, not a figure it had before."""
+        if not self.shared:
+            version = self._read_data_version()
+            self.shared = version != self._data_version
+            self._data_version = version
+        return self.shared
 
     def unmark_sent(self, task_id: int) -> None:
         """Undo `mark_sent` for a task that never left (the run stopped while it waited for its

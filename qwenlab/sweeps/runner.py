@@ -91,11 +91,16 @@ class _Job:
     reserved: float = 0.0
 
 
+# what a cell reserves of the budget, times its estimate, until the API has reported a cost
+UNCONFIRMED_MARKUP = 2.0
+
+
 @dataclass
 class _Outcome:
-    status: str  # 'done' | 'failed' | 'uncertain' | 'unsent'
+    status: str  # 'done' | 'failed' | 'uncertain' | 'unsent' | 'refused' (not sent: the budget, as the log has it)
     cost: float = 0.0
     error: BaseException | None = None
+    reported: bool = False  # `cost` is the API's own figure, not the estimate
 
 
 class Runner:
@@ -123,6 +128,7 @@ class Runner:
         self._sending_to: dict[str, Any] = {}  # this run's provenance, written on each task as it is sent
         self._provenance_lock = threading.Lock()
         self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
+        self._limit: float | None = None  # this run's budget, checked in the log too (`_run_job`)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
     experiment_class: type[ExperimentRecord] = ExperimentRecord
@@ -230,6 +236,7 @@ class Runner:
         jobs.sort(key=lambda j: (not j.recover, j.cell.index))  # recover what may be paid for first
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
+        self._limit = limit
         self._sending_to = self._record_backend(exp_id)
         self._backend_unsure = bool(self._sending_to) and "backend" not in self._sending_to
         self.log.update_experiment(exp_id, status="running", stop_reason=None)
@@ -238,7 +245,8 @@ class Runner:
             bar.write(note)
         try:
             status, reason, fatal = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
-                                              log_jobs=lambda js: self._log_cells(exp_id, js)).run(jobs)
+                                              log_jobs=lambda js: self._log_cells(exp_id, js),
+                                              markup=self._price_markup(exp_id)).run(jobs)
         except KeyboardInterrupt:
             self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
                 "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
@@ -408,7 +416,9 @@ class Runner:
             # The row is marked 'sent' before the task waits for its place on the wire, not once it
             # has it: at concurrency 1 the write was a tenth of the time between two tasks' POSTs.
             # A crash meanwhile leaves it 'sent', which is safe: the next run asks the server first.
-            self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to)
+            within = (exp_id, self._limit, job.reserved) if self._limit is not None else None
+            if not self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within):
+                return _Outcome("refused")  # another run of this experiment spent what was left
             marked = True
             # The log minted this taskUUID and owns it (unique in the log), so a conflictTaskUUID can only
             # mean this very task was sent before: by a run that crashed (recovery above found nothing
@@ -427,6 +437,14 @@ class Runner:
         except QwenlabError as exc:
             return self._fail(task_id, exc, exp_id)
         return self._complete(exp_id, task_id, job, result)
+
+    def _price_markup(self, exp_id: int) -> float | None:
+        """How far above its estimate the API has charged a cell of this experiment (1.0: never;
+        None: no cost reported yet). The budget reserves each cell's estimate times this, so a
+        price raised since the model's description was written cannot take a run past its budget."""
+        row = self.log.rows("SELECT max(cost_usd / estimated_cost_usd) AS m FROM tasks WHERE experiment_id = ? "
+                            "AND status = 'done' AND cost_usd IS NOT NULL AND estimated_cost_usd > 0", [exp_id])
+        return None if row[0]["m"] is None else max(1.0, float(row[0]["m"]))
 
     def _upload(self, image: Any) -> str:
         if image.sha256 not in self._uploads:
@@ -481,7 +499,7 @@ class Runner:
         }
         self.log.complete_task(task_id, {**fields, **self._answered_by(exp_id)}, images)
         spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
-        return _Outcome(status, cost=spent, error=None if good else error)
+        return _Outcome(status, cost=spent, error=None if good else error, reported=cost is not None)
 
     def _relative(self, path: Path | None) -> str | None:
         if path is None:
@@ -545,12 +563,19 @@ class _Dispatch:
     """
 
     def __init__(self, run_job: Callable[[int, _Job, bool, Wire], _Outcome], exp_id: int, budget: Budget,
-                 concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None]) -> None:
+                 concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None],
+                 markup: float | None = 1.0) -> None:
         self.run_job = run_job
         self.log_jobs = log_jobs
         self.unlogged: collections.deque[_Job] = collections.deque()  # jobs of new cells, in queue order
         self.exp_id = exp_id
         self.budget = budget
+        # a cell's reservation is its estimate times the most the API has charged above one: a
+        # price raised since the description was written is reserved in full from then on. Until
+        # the API has reported a cost (markup None), twice the estimate: the cells sent before the
+        # first answer cannot overshoot the budget unless the price has more than doubled
+        self.confirmed = markup is not None
+        self.markup = markup if markup is not None else UNCONFIRMED_MARKUP
         self.concurrency = concurrency
         # `concurrency` tasks on the wire at once (from just before a POST to the last image
         # downloaded), and as many more cells under way in threads of their own, whose images are
@@ -564,6 +589,7 @@ class _Dispatch:
         self.finished: queue.SimpleQueue[cf.Future[_Outcome]] = queue.SimpleQueue()  # futures as they finish
         self.failed = self.doubtful = 0
         self.reason: str | None = None  # why the sweep stopped before its end
+        self.refused = 0  # cells the log's budget check kept back: another run spent what was left
         self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
 
     def run(self, jobs: list[_Job]) -> tuple[str, str | None, BaseException | None]:
@@ -572,7 +598,7 @@ class _Dispatch:
         self.unlogged.extend(j for j in jobs if j.row is None)
         pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="qwenlab-run")
         try:
-            while self.queue and self.fatal is None:
+            while self.queue and self.fatal is None and not self.refused:
                 if len(self.inflight) >= self.workers:
                     self._log_new_cells(LOG_CHUNK)  # while the cells in flight are on the wire
                     self._collect()
@@ -612,13 +638,19 @@ class _Dispatch:
     def _admit(self, job: _Job) -> Literal["send", "wait", "stop"]:
         """May `job` go now? "send" once its estimate is reserved (or it is a recovery), "wait" for
         a cell in flight to settle first, "stop" when the budget cannot hold it."""
-        need = job.cell.estimated_cost
+        need = job.cell.estimated_cost * self.markup
         if self.budget.reserve(need):
             job.reserved = need
             return "send"
         if self.inflight:
             # in-flight cells may cost less than reserved: wait for one before deciding
             return "wait"
+        if not self.confirmed and self.budget.reserve(job.cell.estimated_cost):
+            # alone on the wire, a cell whose price is not confirmed yet goes at its estimate: the
+            # budget's last cell is not refused for want of twice its price
+            job.reserved = job.cell.estimated_cost
+            return "send"
+        need = job.cell.estimated_cost * (self.markup if self.confirmed else 1.0)
         if job.recover:
             # a 'sent' row over budget is still recovered (it may be paid for), never resent
             return "send"
@@ -652,12 +684,36 @@ class _Dispatch:
             out = _Outcome("failed", error=exc)
             self.fatal = self.fatal or exc
         self.budget.settle(job.reserved, out.cost)
+        self._learn_price(job, out)
+        if out.status == "refused":
+            self.refused += 1
+            self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
+                           f"and what is left does not cover the next cell; {len(self.queue) + self.refused} cells not sent. "
+                           "Raise budget_usd and run again to send them")
         self.failed += out.status == "failed"
         self.doubtful += out.status == "uncertain"
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
         self.bar.advance(self.budget.spent, self.failed)
+
+    def _learn_price(self, job: _Job, out: _Outcome) -> None:
+        """The first cost the API reports sets what every later cell reserves (its estimate times
+        what was charged over it, at least 1x); a cell charged above that raises it. Said when
+        the API charges more than the estimate."""
+        estimate = job.cell.estimated_cost
+        if out.status != "done" or not out.reported or estimate <= 0:
+            return
+        ratio = out.cost / estimate
+        if not self.confirmed:
+            self.confirmed, self.markup = True, max(1.0, ratio)
+        elif ratio > self.markup * (1 + 1e-6):
+            self.markup = ratio
+        else:
+            return
+        if ratio > 1 + 1e-6:
+            self.bar.write(f"the API charged ${out.cost:.4f} for a cell estimated at ${estimate:.4f} (the model description's "
+                           f"price): the budget now reserves {self.markup:.2f}x each cell's estimate")
 
     def _result(self) -> tuple[str, str | None, BaseException | None]:
         """The experiment's status and stop reason after the loop, and the error to raise."""

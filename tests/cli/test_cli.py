@@ -222,6 +222,17 @@ def test_a_sweep_changed_under_an_existing_name_is_bad_input(emulator: Emulator,
     assert len(emulator.requests) == sent
 
 
+def test_a_run_stopped_at_its_budget_exits_1_after_its_summary(emulator: Emulator, sweep_file: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script chaining on `qwenlab run` must know the sweep is not all there."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    result = qwenlab("run", str(sweep_file), "--no-progress", "--yes", "--budget", "0.075")
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert "stopped at its budget" in result.output and "1 not sent" in result.output
+    assert len(emulator.ledger) == 1
+
+
 def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emulator: Emulator) -> None:
     cases = {
         ("costs", "--by", "colour"): "'--by'",

@@ -153,3 +153,52 @@ def test_failed_cells_are_in_the_status_line(emulator: Emulator, make_lab) -> No
     exp = lab.run(Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}), name="partly",
                   progress=False)
     assert exp.summary().splitlines()[0].startswith("Experiment 'partly' (done)")
+
+
+# -- 5. two runs of one experiment at once share its budget ------------------------------------------------
+def test_two_runs_of_one_experiment_at_once_share_its_budget(make_lab) -> None:
+    """Two notebooks (two connections to one log) send different cells of one experiment at once:
+    each reserved against its own view of the spend, so together they paid 12 cells on a budget
+    of 6. The log's own figure now decides, in the transaction that marks a cell sent."""
+    import threading
+
+    from qwenlab.emulator import Faults
+
+    with Emulator(faults=Faults.parse("latency=0.1")) as emu:
+        first, second = make_lab(emu), make_lab(emu)
+        low = Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": list(range(60, 70))})
+        high = Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": [60, *range(70, 80)]})  # other cells
+        first.run(Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": [60]}), name="shared",
+                  budget_usd=6 * PRICE, progress=False)  # the experiment, its budget, one cell
+        errors: list[BaseException] = []
+
+        def extend() -> None:
+            try:
+                second.run(high, name="shared", extend=True, progress=False)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        other = threading.Thread(target=extend)
+        other.start()
+        exp = first.run(low, name="shared", extend=True, progress=False)
+        other.join(60)
+        assert not errors, errors
+        assert len(emu.ledger) == 6 and emu.ledger.total() <= 6 * PRICE + 1e-9  # the budget, used and not passed
+        assert exp.log.spent(exp.id) == pytest.approx(emu.ledger.total())
+
+
+# -- 6. a price raised since the description was written ------------------------------------------------------
+def test_a_price_above_the_estimate_is_reserved_from_then_on(emulator: Emulator, make_lab,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The description says $0.05 an image, the API charges $0.075 (a price raised since): the
+    budget reserved $0.05 a cell throughout and paid $1.35 on a budget of $1.00 at concurrency 8."""
+    from qwenlab.core.request import Request
+
+    monkeypatch.setattr(Request, "estimated_cost", lambda self: 0.05)
+    lab = make_lab(emulator)
+    sweep = Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": list(range(40, 80))})
+    exp = lab.run(sweep, name="raised", budget_usd=1.00, concurrency=8, progress=False)
+    assert emulator.ledger.total() <= 1.00 + 1e-9
+    assert exp.status == "budget" and exp.counts()["done"] == 13  # 13 x $0.075 = $0.975: all the budget holds
+    again = lab.run(sweep, name="raised", budget_usd=1.30, concurrency=8, progress=False)  # learnt from the log
+    assert emulator.ledger.total() <= 1.30 + 1e-9 and again.counts()["done"] == 17
