@@ -52,6 +52,7 @@ from .uploads import Uploader, is_local_image
 from .wire import Wire
 
 __all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "check_api_key", "check_base_url",
+           "check_connection", "shown_url",
            "DEFAULT_BASE_URL"]
 
 DEFAULT_BASE_URL = "https://api.runware.ai/v1"
@@ -515,12 +516,49 @@ _notice_shown = False
 
 def check_base_url(url: str) -> None:
     """Refuse an API address that is not http(s)://host...: every request would fail the same way.
-    ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the URL are not repeated."""
+    ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the URL are not repeated, and
+    text with no scheme is not shown at all (a key pasted into the wrong variable)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}" if parts.scheme else url.split("@")[-1]
-        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {shown!r} is not an http(s) address; give one like "
-                         f"{DEFAULT_BASE_URL}, or unset it to use Runware's")
+        shown = (f"{shown_url(url)!r} is not an http(s) address" if parts.scheme and "://" in url
+                 else "what it holds is not an address (not shown: it may be a key set in the wrong variable)")
+        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {shown}; give one like {DEFAULT_BASE_URL}, "
+                         "or unset it to use Runware's")
+
+
+def shown_url(url: str) -> str:
+    """`url` without the user name and password it may carry."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def check_connection(api_key: str | None = None, base_url: str | None = None) -> None:
+    """What `connect(api_key, base_url)` would refuse, or every request would: checked before
+    anything is logged or sent. With a key: a key no header can carry, an address that is not
+    http(s). Without one: an address that is not on loopback (only the emulator answers without
+    a key). The message never shows the key, nor a password in the address."""
+    key = api_key or os.environ.get("RUNWARE_API_KEY")
+    url = base_url or os.environ.get("RUNWARE_BASE_URL")
+    if key:
+        check_api_key(key)
+        check_base_url(url or DEFAULT_BASE_URL)
+        return
+    if url:
+        check_base_url(url)
+        if not _is_loopback(url):
+            raise AuthenticationError(_no_key_for(url))
+
+
+def _no_key_for(url: str) -> str:
+    return (f"no Runware API key for {shown_url(url)} (RUNWARE_BASE_URL): set RUNWARE_API_KEY (or pass api_key=...), "
+            "or unset RUNWARE_BASE_URL to use the offline emulator")
 
 
 def check_api_key(key: str) -> None:
@@ -542,10 +580,7 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
         return RunwareClient(key, base_url, **kw)
     url = base_url or os.environ.get("RUNWARE_BASE_URL")
     if url and not _is_loopback(url):
-        raise AuthenticationError(
-            f"no Runware API key for {url}: set RUNWARE_API_KEY (or pass api_key=...), "
-            "or leave RUNWARE_BASE_URL unset to use the offline emulator"
-        )
+        raise AuthenticationError(_no_key_for(url))
     if not url:
 
         emu = start_embedded()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import click
 import pandas as pd
 
-from ..api.client import DEFAULT_BASE_URL
+from ..api.client import DEFAULT_BASE_URL, check_connection
 from ..core.values import format_usd
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
@@ -62,6 +62,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
             preview = runner.preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
         else:
             check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
+            check_connection()
             preview = Preview.of(spec.sweep, name, budget_usd, quiet=False)
         click.echo(plan_text(preview.plan))
         click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
@@ -75,7 +76,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     try:
         exp = runner.run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
                          extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends)
-    except click.Abort:  # not confirmed: nothing was written or sent
+    except BaseException:  # refused before anything was written (or not confirmed): leave no empty log behind
         if new_log and not runner.log.experiment_names():
             runner.close()
             _remove_new_log(log, new_folder)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from ..api.client import DEFAULT_BASE_URL, check_api_key, check_base_url, connect, connect_backend
+from ..api.client import check_connection, connect, connect_backend
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
 from ..errors import (
@@ -190,10 +190,8 @@ class Runner:
         # before anything is written: a bad budget kept in the log would break later runs
         check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
         sweep.cells()  # raises ValidationError with every problem: nothing sent
-        key = self._connect_args.get("api_key") or os.environ.get("RUNWARE_API_KEY")
-        if self._client is None and key:  # what would fail every cell: refused before the experiment is made
-            check_api_key(key)
-            check_base_url(self._connect_args.get("base_url") or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL)
+        if self._client is None:  # what would fail every cell: refused before the experiment is made
+            check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
         name = name or sweep.default_name()
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)

@@ -165,6 +165,7 @@ def test_a_dry_run_refuses_what_the_run_would_refuse(runware: Emulator, sweep_fi
 
 
 def test_a_key_no_header_can_carry_is_refused_before_anything_is_logged(emulator: Emulator, sweep_file: Path,
+                                                                        data_dir: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
     for key in ("sk-confirm-testé", "sk-confirm test", "sk-confirm-test\n"):
@@ -172,7 +173,7 @@ def test_a_key_no_header_can_carry_is_refused_before_anything_is_logged(emulator
         result = qwenlab("run", str(sweep_file), "--yes", "--no-progress")
         assert result.exit_code == EXIT_FAILED and "holds a character an API key cannot have" in result.output
         assert "RUNWARE_API_KEY" in result.output and "sk-confirm" not in result.output  # never the key itself
-    assert emulator.requests == [] and qwenlab("logs").output.startswith("no experiments")
+    assert emulator.requests == [] and not (data_dir / "qwenlab.db").exists()  # no log was made
 
 
 def test_an_experiment_with_no_task_yet_lists_and_shows_plainly(data_dir: Path) -> None:
@@ -188,12 +189,32 @@ def test_an_experiment_with_no_task_yet_lists_and_shows_plainly(data_dir: Path) 
 
 
 def test_an_address_that_is_not_http_is_refused_before_anything_is_logged(emulator: Emulator, sweep_file: Path,
+                                                                          data_dir: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWARE_API_KEY", "sk-confirm-test")
     monkeypatch.setenv("RUNWARE_BASE_URL", "ftp://user:hunter2@127.0.0.1/v1")
     result = qwenlab("run", str(sweep_file), "--yes", "--no-progress")
     assert result.exit_code == EXIT_BAD_INPUT and "RUNWARE_BASE_URL" in result.output and "http(s)" in result.output
-    assert "hunter2" not in result.output and qwenlab("logs").output.startswith("no experiments")
+    assert "hunter2" not in result.output and not (data_dir / "qwenlab.db").exists()  # no log was made
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("https://user:PASSWORD99@api.example.com/v1", "no Runware API key for https://api.example.com/v1"),
+    ("rw_SECRETKEY123456", "not an address (not shown"),  # a key set in the wrong variable
+])
+def test_an_api_address_without_a_key_is_refused_before_the_log_is_made(url: str, shown: str, sweep_file: Path,
+                                                                         data_dir: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key and a remote address: the dry run approved it ("sent to: the emulator at
+    https://api.example.com"), and the run made an experiment of failed cells whose messages
+    held the address's password."""
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    monkeypatch.setenv("RUNWARE_BASE_URL", url)
+    for args in (["--dry-run"], ["--yes", "--no-progress"]):
+        result = qwenlab("run", str(sweep_file), *args)
+        assert result.exit_code != EXIT_OK and shown in result.output, result.output
+        assert "PASSWORD99" not in result.output and "SECRETKEY" not in result.output
+    assert not (data_dir / "qwenlab.db").exists()  # nothing was logged: there is no log
 
 
 def test_a_run_that_ends_with_cells_failed_exits_1_after_its_summary(runware: Emulator, sweep_file: Path) -> None:
