@@ -164,6 +164,13 @@ def test_lab_run_refuses_bad_settings_before_writing_anything(lab: Lab, kwargs: 
         assert info.value.parameters == [parameter] and "nothing was sent" in str(info.value)
 
 
+def test_lab_run_refuses_a_name_that_is_not_text(lab: Lab) -> None:
+    """name=123 raised AttributeError: 'int' object has no attribute 'strip'."""
+    with pytest.raises(ValidationError) as info:
+        lab.run(Sweep(**GOOD_SWEEP), name=123, progress=False)  # type: ignore[arg-type]
+    assert info.value.parameters == ["name"] and "must be text" in str(info.value)
+
+
 def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     before = lab.experiments()
     with pytest.raises(ValidationError) as info:  # a deleted experiment's spend is kept under that name

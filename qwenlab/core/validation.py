@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ModelNotFoundError, Problem
 from .model import ModelDescription, ParameterSpec, get_model, list_models
+from .values import plain
 
 __all__ = ["validate_task", "flatten_task", "copy_value", "is_image_ref", "short_repr", "UUID4"]
 
@@ -215,7 +216,11 @@ _IMMUTABLE = (str, int, float, bool, type(None))
 
 
 def copy_value(value: Any) -> Any:
-    """`value` itself when it is immutable, else a deep copy (a request never shares a list or dict)."""
+    """`value` itself when it is immutable, else a deep copy (a request never shares a list or
+    dict); a numpy scalar as the Python number it holds (it is no JSON type)."""
+    if type(value) in _IMMUTABLE:
+        return value
+    value = plain(value)
     return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["is_missing", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels"]
+__all__ = ["is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -36,6 +36,14 @@ def is_missing(value: Any) -> bool:
         return True
     except ValueError:  # an array: a value, not a missing one
         return False
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar (np.int64(20), np.float32, np.bool_: what a frame or a range in a notebook
+    gives) as the Python number it holds; anything else as it is."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
 
 
 def present(value: Any) -> Any:

@@ -36,8 +36,11 @@ RESERVED_NAMES = ("path",)  # `qwenlab logs path` prints the log's path: an expe
 
 
 def name_problem(name: str) -> str | None:
-    """What is wrong with `name` as an experiment's name (None when it is usable): blank, kept for
-    deleted experiments, or a word the CLI reads as a command. A run and a rename check alike."""
+    """What is wrong with `name` as an experiment's name (None when it is usable): not text,
+    blank, kept for deleted experiments, or a word the CLI reads as a command. A run and a
+    rename check alike."""
+    if not isinstance(name, str):
+        return f"must be text, got {type(name).__name__} {name!r}; e.g. name='lumiere-v2'"
     if not name.strip():
         return "is blank; give a name with a visible character, e.g. 'lumiere-v2'"
     if name.strip().startswith(DELETED_PREFIX.strip()):
@@ -46,6 +49,8 @@ def name_problem(name: str) -> str | None:
     if name.strip() in RESERVED_NAMES:
         return f"{name.strip()!r} is kept for `qwenlab logs {name.strip()}`; choose another name"
     return None
+
+
 # task columns a deleted experiment keeps: what the cost summaries read (money, provenance, when,
 # model and size), nothing that says what was asked
 _STRIPPED_TASK_COLUMNS = ("request_json", "cell_json", "prompt", "negative_prompt", "error_message")

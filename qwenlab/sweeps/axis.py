@@ -25,7 +25,7 @@ from typing import Any
 
 from ..core.model import get_model
 from ..core.request import Request, parse_size
-from ..core.values import distinct_labels, format_value
+from ..core.values import distinct_labels, format_value, plain, same_value
 from ..errors import ModelNotFoundError, Problem
 from .ranges import expand_range
 
@@ -57,7 +57,9 @@ class Axis:
         if isinstance(spec, Mapping) and not _is_object_param(name, base):
             labels, values = [str(k) for k in spec], list(spec.values())
         else:
-            values = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+            # a list, a range, a numpy array or a pandas column (a generator too, read once): its values
+            many = not isinstance(spec, (str, bytes, Mapping)) and hasattr(spec, "__iter__")
+            values = [plain(v) for v in spec] if many else [plain(spec)]
             if _is_numeric(name, base) and any(isinstance(v, str) for v in values):
                 expanded: list[Any] = []
                 for v in values:  # "1-5" or ["1-3", 8]: range syntax wherever a string stands
@@ -88,6 +90,11 @@ class Axis:
             for v in values:
                 if not isinstance(v, Mapping):
                     problems.append(Problem(name, f"mixes dicts with other values ({format_value(v)}); give every value as a dict of parameters", v))
+        for i, v in enumerate(values):  # a value twice would be one cell under two labels
+            if any(same_value(v, w) for w in values[:i]):
+                problems.append(Problem(name, f"gives {format_value(v)} more than once; give each value once "
+                                              "(repeats= makes more images of each)", v))
+                break
         if not labels:  # distinct values, distinct labels (prompts that differ near the end included)
             labels = [_label(kind, v, i) for i, v in enumerate(values)] if kind in _ORDER else distinct_labels(values)
         return cls(name=name, kind=kind, values=tuple(values), labels=tuple(labels)), problems

@@ -415,7 +415,7 @@ class Runner:
             # has it: at concurrency 1 the write was a tenth of the time between two tasks' POSTs.
             # A crash meanwhile leaves it 'sent', which is safe: the next run asks the server first.
             within = (exp_id, self._limit, job.reserved) if self._limit is not None else None
-            if not self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within):
+            if self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within) is False:
                 return _Outcome("refused")  # another run of this experiment spent what was left
             marked = True
             # The log minted this taskUUID and owns it (unique in the log), so a conflictTaskUUID can only

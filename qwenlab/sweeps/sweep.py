@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -43,6 +44,10 @@ from .cell import Cell, LocalImage
 
 if TYPE_CHECKING:
     import pandas as pd
+
+# the most cells one sweep lays out: 100,000 images are $7,500 at $0.075 (an experiment can be
+# extended by further sweeps); a typo such as repeats=100000000 is refused, not allocated
+MAX_CELLS = 100_000
 
 __all__ = ["Sweep", "Cell", "LocalImage", "SEED_POLICIES"]
 
@@ -214,6 +219,15 @@ class Sweep:
             out.append(Problem("mode", f"'zip' needs axes of equal length ({sizes}); use mode='grid' or even them out"))
         if not isinstance(self.repeats, int) or isinstance(self.repeats, bool) or self.repeats < 1:
             out.append(Problem("repeats", f"must be a whole number of at least 1, got {self.repeats!r}"))
+        else:
+            combos = 1 if not self.axes else (len(self.axes[0].values) if self.mode == "zip"
+                                               else math.prod(len(a.values) for a in self.axes))
+            if combos * self.repeats > MAX_CELLS:  # a typo (repeats=1000000) must fail, not lay out a million cells
+                out.append(Problem("repeats" if self.repeats > 1 else "axes",
+                                   f"{combos:,} combination{'s' if combos != 1 else ''} x {self.repeats:,} repeat"
+                                   f"{'s' if self.repeats != 1 else ''} is {combos * self.repeats:,} cells, more than the "
+                                   f"{MAX_CELLS:,} a sweep may hold; split it into several sweeps (an experiment can be "
+                                   "extended)"))
         if self.seed_policy not in SEED_POLICIES:
             out.append(Problem("seed_policy", f"{self.seed_policy!r} is not a seed policy; use 'auto', 'pin' or 'sample'"))
         seeds = list(self.seed) if isinstance(self.seed, (list, tuple)) else [] if self.seed is None else [self.seed]

@@ -103,7 +103,7 @@ def test_bad_input_is_refused_before_the_question(runware: Emulator, sweep_file:
     result = qwenlab("run", str(sweep_file), "--budget", "-1")
     assert result.exit_code == 2 and "budget_usd" in result.output and "real money" not in result.output
     assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
-    sweep_file.write_text(SWEEP.replace("[true, false]", "[false, true, true]"))
+    sweep_file.write_text(SWEEP.replace("[true, false]", "[true]"))
     changed = qwenlab("run", str(sweep_file), "--no-progress")  # a changed sweep without --extend
     assert changed.exit_code == 2 and "--extend" in changed.output and "real money" not in changed.output
 

@@ -62,8 +62,9 @@ CHILD = textwrap.dedent("""
         say(f"COMMITTED {{task_id}} {{fields['status']}} {{len(images)}}")
 
     def sent(self, task_id, request_json, **provenance):  # where it was sent (backend, host, version)
-        mark_sent(self, task_id, request_json, **provenance)
+        marked = mark_sent(self, task_id, request_json, **provenance)
         say(f"SENT {{task_id}}")
+        return marked
 
     Log.complete_task, Log.mark_sent = complete_task, sent
     name, delivery = sys.argv[1], sys.argv[2]

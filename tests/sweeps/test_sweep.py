@@ -196,3 +196,31 @@ def test_settings_are_checked() -> None:
     with pytest.raises(ValidationError) as info:
         Sweep(prompt=PROMPT, repeats=0, mode="cube", seed_policy="always").cells()
     assert {"repeats", "mode", "seed_policy"} <= set(info.value.parameters)
+
+
+def test_axis_values_from_numpy_ranges_and_frames_are_taken_as_plain_numbers() -> None:
+    """np.int64(20) was refused as "must be an integer", and a range was one value."""
+    import numpy as np
+    import pandas as pd
+
+    plain = Sweep(prompt="A poster reading 'SALE'", axes={"outputQuality": [20, 21, 22]})
+    for values in ([np.int64(20), np.int64(21), np.int64(22)], range(20, 23), np.arange(20, 23), pd.Series([20, 21, 22]),
+                   (q for q in (20, 21, 22))):
+        sweep = Sweep(prompt="A poster reading 'SALE'", axes={"outputQuality": values})
+        assert [json.loads(c.request.to_json())["outputQuality"] for c in sweep.cells()] == [20, 21, 22]
+        assert sweep.fingerprint() == plain.fingerprint()  # the same experiment as the list
+    flags = Sweep(prompt="A poster reading 'SALE'", axes={"promptExtend": np.array([True, False])})
+    assert [type(c.request.prompt_extend) for c in flags.cells()] == [bool, bool]
+
+
+@pytest.mark.parametrize("axes", [{"size": ["512x768", "512x768"]}, {"negativePrompt": [None, None]},
+                                  {"outputQuality": [20, "20-22"]}, {"prompt_sr": ["SALE", "SALE", "OPEN"]}])
+def test_a_value_given_twice_is_refused(axes: dict) -> None:
+    """It ran as one cell under two labels."""
+    with pytest.raises(ValidationError, match="more than once; give each value once"):
+        Sweep(prompt="A poster reading 'SALE'", axes=axes).cells()
+
+
+def test_a_sweep_too_big_to_lay_out_is_refused_at_once() -> None:
+    with pytest.raises(ValidationError, match="100,000,000 cells, more than the 100,000"):  # it once hung laying them out
+        Sweep(prompt="A poster reading 'SALE'", repeats=100_000_000).cells()
