@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
-from ..core.values import is_missing, same_value
+from ..core.values import format_usd, is_missing, same_value
 from ..costs.frames import Costs
 from ..errors import UnknownCostKeyError, register_secret
 from ..figures.grid import build_grid
@@ -145,14 +145,20 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
                     if line.strip() != where)
     axes = "; ".join(f"{a}: {', '.join(i.label(v) for v in i.values)}" for a, i in catalog.axes.items() if a != REPEAT)
     versions = sorted({e.task.get("qwenlab_version") for e in catalog.entries if e.task.get("qwenlab_version")})
+    members = list(getattr(experiment, "experiments", None) or [])  # a comparison: each run's own budget and base
+    budgets = [(m.name, m.budget_usd) for m in members] if members else [(None, row.get("budget_usd"))]
+    budget = "; ".join(f"{esc(name) + ': ' if name else ''}{format_usd(usd) if usd is not None else 'none'}"
+                       for name, usd in budgets)
     facts = [("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
-             ("updated", row.get("updated_at")), ("budget", fmt(row.get("budget_usd"), "usd") or "none"),
+             ("updated", row.get("updated_at")), ("budget", budget),
              ("why it stopped", row.get("stop_reason")), ("notes", row.get("notes")), ("axes", axes),
              ("repeats", sweep.get("repeats")), ("seed policy", _seed_policy(sweep, catalog))]
     kv = table(["", ""], [[esc(k), v if k == "budget" else esc(v)] for k, v in facts if v not in (None, "")], cls="kv")
-    base = json.dumps(sweep.get("base", {}), indent=2, ensure_ascii=False)
-    return lines + kv + details("the sweep's base request", f"<pre>{esc(base)}</pre>")
+    bases = ([(f"{m.name}: the sweep's base request", m.sweep.get("base", {})) for m in members] if members
+             else [("the sweep's base request", sweep.get("base", {}))])
+    return lines + kv + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
+                                for title, base in bases)
 
 
 def _seed_policy(sweep: dict[str, Any], catalog: Catalog) -> str | None:

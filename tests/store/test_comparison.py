@@ -239,3 +239,7 @@ def test_the_explorer_and_the_html_report_take_a_comparison(lab: Lab, tmp_path: 
     assert len(rated) == 1 and len(cmp.log.ratings(cmp.id)) == 1  # a rating is the image's, wherever it was made
     text = export_html(cmp, tmp_path / "cmp.html").read_text(encoding="utf-8")
     assert "before vs after" in text and "by experiment" in text  # costs of both runs, by run
+    # each run's own budget and base request: the report said "budget: none" and showed {}
+    assert "budget</td><td>before: none; after: none" in text.replace("<td class=\"num\">", "<td>")
+    assert "before: the sweep&#x27;s base request" in text and "after: the sweep&#x27;s base request" in text
+    assert "Glow, Renewed." in text and "<pre>{}</pre>" not in text
