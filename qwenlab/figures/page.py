@@ -18,7 +18,7 @@ from ..store.thumbnails import Unreadable, thumbnails_of
 from ..typography.badges import ScoreBadges
 from .panels import ShownFigure, caption_height, caption_lines, draw_blank, draw_image
 from .region import Region, crops_of
-from .scale import SCALE_H, draw_scale, frame_colour
+from .scale import SCALE_H, SCALE_TITLE_PT, draw_scale, frame_colour
 from .text import BLANK_PT, LABEL_PT, NOTE_PT, SUBTITLE_PT, TITLE_PT, footnotes, heading, line_height, stamp_text, wrap_lines
 
 __all__ = ["GridSpec", "render_page", "load_thumbnails"]
@@ -203,10 +203,13 @@ def _subtitle(spec: GridSpec, entries: list[Entry], key: dict[str, Any], page_la
     return sub
 
 
-def _scale_title(badges: ScoreBadges) -> str:
-    mean = badges.mean()
+def _scale_title(badges: ScoreBadges, entries: list[Entry]) -> str:
+    """What the frames' colours mean, with the mean score of this page's images."""
+    ids = [e.image_id for e in entries if e.image_id is not None]
+    mean, n = badges.mean(ids), badges.scored(ids)
     return (f"frame colour: {badges.name} of the text read by OCR ({badges.engine})"
-            + (f", mean {mean:.2f} over {len(badges)} images" if mean is not None else "") + "; the score is in each caption")
+            + (f", mean {mean:.2f} over this page's {n} scored image{'s' if n != 1 else ''}" if mean is not None else "")
+            + "; the score is in each caption")
 
 
 def _note_lines(catalog: Catalog, entries: list[Entry], text_w: float) -> list[str]:
@@ -241,7 +244,7 @@ class _PageLayout:
     head_h: float
     facet_h: float
     alert_lines: list[str] = field(default_factory=list)  # the provenance warning, first under the title
-    scale_title: str | None = None                         # the score scale's title, when frames are drawn
+    scale_title: list[str] | None = None                   # the score scale's title (wrapped), when frames are drawn
 
     per_line: int = 1                                      # images on one line of a cell
     row_lines: dict[tuple[int, int], int] = field(default_factory=dict)  # (facet, row) -> its lines of images
@@ -294,8 +297,10 @@ def _measure(spec: GridSpec, entries: list[Entry], place: _PageCells, arrays: di
     body_h = sum(facet_h + sum(_row_h(row_lines[(fi, ri)], S + caption_h) for ri in range(n_rows)) + (n_rows - 1) * _GAP_CELL
                  for fi in range(n_facets)) + (n_facets - 1) * _GAP_CELL * 2
     title_h = len(title_lines) * line_height(TITLE_PT)
-    scale_title = _scale_title(spec.badges) if spec.badges and spec.frame else None
-    sub_h = (len(alert_lines) + len(sub_lines)) * line_height(SUBTITLE_PT) + (SCALE_H if scale_title else 0) + 0.15
+    scale_title = (wrap_lines(_scale_title(spec.badges, entries), text_w, SCALE_TITLE_PT, max_lines=3)
+                   if spec.badges and spec.frame else None)
+    scale_h = SCALE_H + (len(scale_title) - 1) * line_height(SCALE_TITLE_PT) if scale_title else 0.0
+    sub_h = (len(alert_lines) + len(sub_lines)) * line_height(SUBTITLE_PT) + scale_h + 0.15
     note_h = (len(note_lines) * line_height(NOTE_PT) + 0.2) if note_lines else 0.0
     H = 2 * _MARGIN + title_h + sub_h + head_h + body_h + note_h
     x0 = _MARGIN + label_w

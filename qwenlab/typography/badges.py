@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..core.values import is_missing
 from .draw import COLOURS, score_colour, stored_lines
@@ -140,9 +140,15 @@ class ScoreBadges(Mapping[int, ScoreBadge]):
     def name(self) -> str:
         return LONG_NAMES[self.metric]
 
-    def mean(self) -> float | None:
-        vals = [b.value for b in self._badges.values() if b.value is not None]
+    def mean(self, image_ids: Iterable[Any] | None = None) -> float | None:
+        """The mean score of these images (default: every image scored); None when none is."""
+        badges = self._badges.values() if image_ids is None else (self.get(i) for i in image_ids)
+        vals = [b.value for b in badges if b is not None and b.value is not None]
         return sum(vals) / len(vals) if vals else None
+
+    def scored(self, image_ids: Iterable[Any]) -> int:
+        """How many of these images have a score."""
+        return sum(1 for i in image_ids if self.value(i) is not None)
 
     def legend(self) -> str:
         """One line for a figure: what the colour means, the engine, the mean."""

@@ -152,6 +152,12 @@ def test_grid_frames_stamps_sorts_and_outlines_by_stored_score(exp, no_ocr) -> N
     drawn = " ".join(t for fig in grid for t in texts(fig))
     assert "frame colour: word accuracy of the text read by OCR (fake)" in drawn
     assert "outlines: the lines the OCR read" in drawn
+    paged = build_grid(exp, "size", None, page="promptExtend", score="word_accuracy")
+    assert len(list(paged)) == 2
+    for fig in paged:  # the mean is the page's own images', not the whole experiment's
+        shown = [truth[p["image_id"]] for p in image_panels([fig], exp)]
+        page = " ".join(" ".join(t.split()) for t in texts(fig))
+        assert f"mean {sum(shown) / len(shown):.2f} over this page's {len(shown)} scored images" in page
 
 
 def test_grid_without_scores_asked_or_stored_shows_nothing_extra(exp, no_ocr) -> None:
