@@ -47,15 +47,17 @@ QUERIES: dict[str, dict[str, Any]] = {
         "description": "What each experiment spent, by the rule every qwenlab summary uses. Emulator costs are "
                        "emulated (nothing paid); deleted experiments keep their spend as '(deleted) NAME'.",
         "sql": ("SELECT e.name AS experiment, coalesce(group_concat(DISTINCT coalesce(t.backend, 'unknown')), '') "
-                "AS backend, count(t.id) AS tasks, total(t.status = 'done') AS done, total(t.status = 'failed') AS failed, "
+                "AS backend, count(t.id) AS tasks, count(CASE WHEN t.status = 'done' THEN 1 END) AS done, "
+                "count(CASE WHEN t.status = 'failed' THEN 1 END) AS failed, "
                 "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
                 f"round({SPENT_SQL}, 6) AS cost_usd FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id "
                 "GROUP BY e.id ORDER BY cost_usd DESC, e.id"),
     },
     "best_rated_images": {
         "title": "Best-rated images",
-        "description": "Images by their latest rating, best first, with thumbnails.",
-        "sql": f"{_IMAGE_ROWS} AND {LATEST_SCORE_SQL} IS NOT NULL ORDER BY rating DESC, i.id LIMIT 200",
+        "description": "Images by their latest rating, best first, with thumbnails (Datasette shows the first "
+                       "1,000 and says when there are more).",
+        "sql": f"{_IMAGE_ROWS} AND {LATEST_SCORE_SQL} IS NOT NULL ORDER BY rating DESC, i.id",
     },
     "images_of_experiment": {
         "title": "Images of an experiment",
@@ -64,9 +66,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     },
     "search_prompts": {
         "title": "Search prompts",
-        "description": "Images whose prompt or negative prompt match (SQLite FTS5: words, \"a phrase\", glow*).",
-        "sql": (f"{_IMAGE_ROWS} AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH :text) "
-                "ORDER BY i.id LIMIT 200"),
+        "description": "Images whose prompt or negative prompt match (SQLite FTS5: words, \"a phrase\", glow*); "
+                       "Datasette shows the first 1,000 and says when there are more.",
+        # an empty box matches nothing (an empty MATCH is a syntax error, shown before anything is typed)
+        "sql": (f"{_IMAGE_ROWS} AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH "
+                "(CASE WHEN trim(:text) = '' THEN '\"\"' ELSE :text END)) ORDER BY i.id"),
     },
 }
 

@@ -57,9 +57,10 @@ def _get(data_dir: Path, *paths: str) -> list:
 
 
 def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, data_dir: Path) -> None:
-    costs, best, page, tasks, search = _get(
+    costs, best, page, tasks, search, empty = _get(
         data_dir, "/qwenlab/cost_by_experiment.json?_shape=array", "/qwenlab/best_rated_images.json?_shape=array",
-        "/qwenlab/best_rated_images", "/qwenlab/tasks", "/qwenlab/search_prompts.json?_shape=array&text=LUMIERE")
+        "/qwenlab/best_rated_images", "/qwenlab/tasks", "/qwenlab/search_prompts.json?_shape=array&text=LUMIERE",
+        "/qwenlab/search_prompts")
     assert costs.status_code == best.status_code == page.status_code == tasks.status_code == 200
     by_name = {r["experiment"]: r["cost_usd"] for r in costs.json()}
     expected = Costs(lab.log).by("experiment")["cost_usd"].to_dict()
@@ -71,6 +72,10 @@ def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, dat
     assert page.text.count('src="data:image/jpeg;base64,') == 2
     assert "Facet" in tasks.text or "facet" in tasks.text
     assert len(search.json()) == 3  # the deleted experiment's prompts are gone
+    # the search page before anything is typed: no "fts5: syntax error" in red
+    assert empty.status_code == 200 and "syntax error" not in empty.text
+    # counts are whole numbers (total() gave 2.0)
+    assert all(isinstance(r["done"], int) and isinstance(r["failed"], int) for r in costs.json())
     for response in (costs, best, page, tasks, search):
         assert KEY not in response.text
 
