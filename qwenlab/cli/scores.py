@@ -8,6 +8,7 @@ import click
 
 from ..core.values import present
 from ..errors import ExperimentNotFoundError
+from ..store.axes import names_axis
 from ..store.experiment import open_experiment
 from ..typography.analysis import cost_per_correct, describe
 from ..typography.scores import score_experiment
@@ -54,7 +55,7 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
         click.echo(describe(df, axis))
         click.echo(describe(df, axis, "correct"))
         for r in cost_per_correct(df, by=axis).itertuples():
-            value = r.value if str(r.value).startswith(f"{axis} ") else f"{axis} {r.value}"  # not "axis axis 2: …"
+            value = r.value if names_axis(r.value, axis) else f"{axis} {r.value}"  # not "axis axis 2: …"
             click.echo(f"  {value}: ${r.cost_per_correct:.3f} per correctly rendered image "
                        f"[{r.lo:.3f}, {r.hi:.3f}] ({r.correct}/{r.images} correct)")
     wrong = df[df["correct"] == False]  # noqa: E712 - a pandas mask

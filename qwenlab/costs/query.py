@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
-from ..store.axes import AxisInfo, axis_infos_of
+from ..store.axes import AxisInfo, axis_infos_of, names_axis
 from ..store.migrations import FIRST_TASK_SQL
 from ..store.prefetch import Prefetch
 
@@ -143,7 +143,7 @@ class _Key:
 def _setting_part(axis: str, label: str) -> str:
     """One axis of a setting: "size=1024x1536", or a long value's label alone, which names its
     axis already ("negativePrompt 2: blurry text, misspelled…")."""
-    return label if label.startswith(f"{axis} ") else f"{axis}={label}"
+    return label if names_axis(label, axis) else f"{axis}={label}"
 
 
 def label_value(exp: _Experiment | None, axis: str, raw: str | None) -> tuple[str, int]:

@@ -12,6 +12,7 @@ import re
 import textwrap
 from typing import Any, Iterable, Sequence
 
+from ..store.axes import names_axis
 from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
 
 __all__ = ["chars", "line_height", "wrap_lines", "heading", "stamp_text", "footnotes", "slug",
@@ -63,7 +64,7 @@ def heading(info: AxisInfo, value: Any) -> str:
     label = info.label(value)
     if info.name == REPEAT:
         return f"repeat {value}"
-    if label.startswith(f"{info.name} "):
+    if names_axis(label, info.name):
         return label
     return f"{info.name}: {label}"
 

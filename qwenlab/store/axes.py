@@ -19,13 +19,19 @@ from typing import Any, Mapping, Sequence
 
 from ..core.values import distinct_labels, excerpt, format_value, same_value
 
-__all__ = ["AxisInfo", "REPEAT", "axis_infos_of"]
+__all__ = ["AxisInfo", "REPEAT", "axis_infos_of", "names_axis"]
 
 REPEAT = "repeat"
 # a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
 # in a footnote: a 600-character prompt as a column header would be unreadable
 LONG_VALUE = 32
 EXCERPT = 28
+
+
+def names_axis(label: str, axis: str | None) -> bool:
+    """Whether a value's label names its axis already ("prompt 2: A premium…", "negativePrompt:
+    blurry…"), so that a view does not put the axis before it a second time."""
+    return bool(axis) and (str(label).startswith(f"{axis} ") or str(label).startswith(f"{axis}: "))
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,13 @@ class AxisInfo:
         return bool(self.texts and i < len(self.texts) and self.texts[i]
                     and (len(self.texts[i] or "") > LONG_VALUE or len(self.labels[i]) > LONG_VALUE))
 
+    def _name(self, i: int) -> str:
+        """The short name of long value `i`: "prompt 2" where several values are long (the number
+        tells them apart and finds the footnote), the axis's name alone where only this one is
+        ("negativePrompt", not "negativePrompt 2" beside "none")."""
+        several = sum(1 for j in range(len(self.values)) if self._long(j)) > 1
+        return f"{self.name} {i + 1}" if several else self.name
+
     def label(self, value: Any) -> str:
         """The value as a header shows it: its label, or "prompt 2: A premium beauty…" when long."""
         i = self.index(value)
@@ -66,7 +79,7 @@ class AxisInfo:
         if self._long(i):
             if self.kind in ("request", "bundle") or self.given:
                 return excerpt(self.labels[i], LONG_VALUE)
-            return f"{self.name} {i + 1}: {self._shorts[i]}"
+            return f"{self._name(i)}: {self._shorts[i]}"
         return self.labels[i]
 
     def tag(self, value: Any) -> str:
@@ -75,7 +88,7 @@ class AxisInfo:
         if i is not None and self._long(i):
             if self.kind in ("request", "bundle") or self.given:
                 return f"{self.name}={excerpt(self.labels[i], 24)}"
-            return f"{self.name} {i + 1}"
+            return self._name(i) if self._name(i) != self.name else f"{self.name}={excerpt(self.texts[i] or '', 24)}"
         if self.name == REPEAT:
             return f"r{value}"
         return f"{self.name}={self.label(value)}"
@@ -87,7 +100,7 @@ class AxisInfo:
             return None
         if self.kind in ("request", "bundle") or self.given:
             return f"{self.name} = {self.labels[i]}: {self.texts[i]}"
-        return f"{self.name} {i + 1}: {self.texts[i]}"
+        return f"{self._name(i)}: {self.texts[i]}"
 
 
 def axis_infos_of(sweep: Mapping[str, Any], labels: Mapping[str, list[str]],

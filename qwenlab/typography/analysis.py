@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.intervals import bootstrap_mean, wilson_interval
 from ..core.values import format_value
+from ..store.axes import names_axis
 from .scores import text_scores
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None =
         return f"{axis or 'all'}: no scores"
     parts = [f"{r.value}: {METRICS[metric]} {r.mean:.2f} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})" for r in table.itertuples()]
     # a long value's label names its axis already ("negativePrompt 2: blurry text…"): not twice
-    head = f"{axis} " if axis and not str(table["value"].iloc[0]).startswith(f"{axis} ") else ""
+    head = f"{axis} " if axis and not names_axis(table["value"].iloc[0], axis) else ""
     return head + "; ".join(parts)
 
 

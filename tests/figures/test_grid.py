@@ -197,8 +197,13 @@ def test_wrapping_keeps_every_line_within_its_box() -> None:
     assert all(len(line) <= chars(1.5, 10) for line in lines)
     info = AxisInfo("prompt", "prompt", ("short", "x" * 200), ("short", "x" * 39 + "…"), ("short", "x" * 200))
     assert info.label("short") == "short" and info.note("short") is None
-    assert info.label("x" * 200).startswith("prompt 2: ") and len(info.label("x" * 200)) < 45
-    assert info.tag("x" * 200) == "prompt 2" and info.note("x" * 200) == "prompt 2: " + "x" * 200
+    # one long value: named by its axis alone (a "2" beside "short" read as a second long one)
+    assert info.label("x" * 200).startswith("prompt: x") and len(info.label("x" * 200)) < 45
+    assert info.tag("x" * 200).startswith("prompt=x") and info.note("x" * 200) == "prompt: " + "x" * 200
+    several = AxisInfo("prompt", "prompt", ("short", "x" * 200, "y" * 200), ("short", "x…", "y…"),
+                       ("short", "x" * 200, "y" * 200))
+    assert several.label("y" * 200).startswith("prompt 3: ") and several.tag("y" * 200) == "prompt 3"
+    assert several.note("y" * 200) == "prompt 3: " + "y" * 200
 
 
 def test_a_full_cell_wraps_onto_lines_so_the_page_stays_readable(emulator, data_dir: Path) -> None:

@@ -81,14 +81,14 @@ def test_prompts_that_differ_near_the_end_read_differently_everywhere(emulator: 
 
 
 def test_a_long_value_reads_the_same_in_costs_logs_and_the_report(emulator: Any, data_dir: Path) -> None:
-    """A long negative prompt beside "none": the grid numbers it ("negativePrompt 2: blurry text,
-    misspelled…"); the cost table, the summary's axes line and the report's overview once cut it
-    another way ("blurry text, misspelled words, warped l…")."""
+    """A long negative prompt beside "none": the grid names it ("negativePrompt: blurry text,
+    misspelled…"; numbered only beside other long values); the cost table, the summary's axes
+    line and the report's overview once cut it another way ("blurry text, misspelled words, warped l…")."""
     long = "blurry text, misspelled words, warped label, extra fingers, low resolution"
     exp = run_sweep(emulator, data_dir, name="negatives", axes={"negativePrompt": [None, long]}, repeats=1, fail_one=False)
     info = Catalog.load(exp).axes["negativePrompt"]
     label = info.label(long)
-    assert label.startswith("negativePrompt 2: ") and label in _drawn(build_grid(exp, cols="negativePrompt"))
+    assert label.startswith("negativePrompt: blurry") and label in _drawn(build_grid(exp, cols="negativePrompt"))
 
     costs = CliRunner().invoke(cli, ["costs", "--by", "negativePrompt"]).output
     assert label in costs and "none" in costs
