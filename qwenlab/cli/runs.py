@@ -82,6 +82,8 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
             _remove_new_log(log, new_folder)
         raise
     click.echo(exp.summary())
+    if runner.last_to_send == 0:
+        click.echo("  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid)")
     counts = exp.counts()
     if counts["failed"] or counts["pending"]:  # a script chaining on this run must know it is not all there
         click.get_current_context().exit(EXIT_FAILED)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels"]
+__all__ = ["ascii_letters", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -36,6 +36,14 @@ def is_missing(value: Any) -> bool:
         return True
     except ValueError:  # an array: a value, not a missing one
         return False
+
+
+def ascii_letters(text: str) -> str:
+    """`text` with its accents taken off ("LUMIÈRE" -> "LUMIERE"), for file names, which keep
+    only ASCII letters and digits: "LUMI-RE" read as another word."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ import re
 import textwrap
 from typing import Any, Iterable, Sequence
 
+from ..core.values import ascii_letters
 from ..store.axes import names_axis
 from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
 
@@ -137,5 +138,5 @@ def _axis_behind(catalog: Catalog, entries: list[Entry], of: Any) -> str | None:
 
 
 def slug(text: str) -> str:
-    """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumi-re-noir"."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "page"
+    """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumiere-noir"."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_letters(text)).strip("-").lower()[:40] or "page"

@@ -221,9 +221,10 @@ class ExperimentRecord:
         shown = [*self.axes, "repeat", "status", *(["backend"] if prov.mixed else []), "seed", "cost_usd", "error_message"]
         show = [c for c in shown if c in df.columns]
         cells = []
+        infos = self._axis_infos()  # axis values read as everywhere else: promptExtend on/off, not True/False
         for _, r in df.head(_HTML_ROWS).iterrows():
             thumb = _thumbnail(r["path"]) if r["path"] else ""
-            tds = "".join(f"<td>{html.escape(_fmt(r[c]))}</td>" for c in show)
+            tds = "".join(f"<td>{html.escape(infos[c].label(r[c]) if c in infos else _fmt(r[c]))}</td>" for c in show)
             cells.append(f"<tr><td>{thumb}</td>{tds}</tr>")
         more = f"<div>… {len(df) - _HTML_ROWS} more cells in .df</div>" if len(df) > _HTML_ROWS else ""
         ths = "".join(f"<th>{html.escape(c)}</th>" for c in ["image", *show])

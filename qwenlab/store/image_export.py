@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.values import format_value
+from ..core.values import ascii_letters, format_value
 from ..errors import ImageError, redact
 from ..paths import write_atomic
 from ..version import __version__
@@ -96,7 +96,7 @@ def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str
     the seed, in characters every file system takes."""
     parts = [name, *(catalog.axes[a].tag(entry.value(a)).replace("=", "-") for a in axes)]
     parts.append(f"seed-{entry.shown_seed}" if entry.shown_seed is not None else f"image-{entry.image_id}")
-    return "_".join(_UNSAFE.sub("-", p).strip("-") or "x" for p in parts)[:180]
+    return "_".join(_UNSAFE.sub("-", ascii_letters(p)).strip("-") or "x" for p in parts)[:180]
 
 
 def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],

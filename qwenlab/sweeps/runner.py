@@ -129,12 +129,14 @@ class Runner:
         self._provenance_lock = threading.Lock()
         self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
         self._limit: float | None = None  # this run's budget, checked in the log too (`_run_job`)
+        self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
     experiment_class: type[ExperimentRecord] = ExperimentRecord
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.data_dir)!r}, {len(self.log.experiment_names())} experiments)"
+        n = len(self.log.experiment_names())
+        return f"{type(self).__name__}({str(self.data_dir)!r}, {n} experiment{'' if n == 1 else 's'})"
 
     @property
     def client(self) -> "RunwareClient":
@@ -228,6 +230,7 @@ class Runner:
         rows = {r["cell_key"]: r for r in self.log.tasks(exp_id)}
         jobs = [_Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
                 for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
+        self.last_to_send = len(jobs)
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
             return self.experiment(name)

@@ -216,6 +216,10 @@ def test_a_sweep_changed_under_an_existing_name_is_bad_input(emulator: Emulator,
     monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
     assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
     sent = len(emulator.requests)
+    again = qwenlab("run", str(sweep_file), "--no-progress", "--yes")  # the same sweep: says nothing went
+    assert again.exit_code == EXIT_OK and "nothing to send: every cell of the sweep was done already" in again.output
+    assert len(emulator.ledger) == 2  # nothing paid again (a GET may ask what the server is: no task, no cost)
+    sent = len(emulator.requests)
     sweep_file.write_text(SMALL.replace("[true, false]", "[true]"))
     result = qwenlab("run", str(sweep_file), "--no-progress")
     assert result.exit_code == EXIT_BAD_INPUT and "--extend" in result.output, result.output

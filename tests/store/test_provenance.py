@@ -96,6 +96,8 @@ def test_an_emulator_experiment_says_its_images_are_synthetic_and_its_costs_emul
     assert repr(exp) == text
     html = exp._repr_html_()
     assert "qwenlab-provenance" in html and "SYNTHETIC" in html.split("<table")[0]
+    table = html.split("<table")[1]  # the table reads values as the summary above it does: on/off
+    assert "<td>on</td>" in table and "<td>True</td>" not in table
     df = exp.df
     assert set(df["backend"]) == {"emulator"} and set(df["cost_source"]) == {"emulated"}
     assert set(exp.images["cost_source"]) == {"emulated"}
