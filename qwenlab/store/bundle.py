@@ -176,16 +176,16 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tupl
     plans = []
     for exp in experiments:
         name = as_name.strip() if as_name is not None else exp["name"]
-        uuids = [r["task_uuid"] for r in source.rows("SELECT task_uuid FROM tasks WHERE experiment_id = ?", [exp["id"]])]
+        uuids = _task_uuids(source, int(exp["id"]))
         here = _owners(log, uuids)
         if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
             (owner,) = here
             if owner.startswith(DELETED_PREFIX):
                 plans.append((int(exp["id"]), exp["name"], name, (
-                    f"it was deleted from this log: its {len(uuids)} tasks stay as {owner!r} for the cost history, "
+                    f"it was deleted from this log: its {len(uuids)} requests stay as {owner!r} for the cost history, "
                     "so the same tasks cannot come back (ask for a bundle of a new run to have its images again)"), False))
                 continue
-            plans.append((int(exp["id"]), exp["name"], name, f"its {len(uuids)} tasks are in this log already, "
+            plans.append((int(exp["id"]), exp["name"], name, f"its {len(uuids)} requests are in this log already, "
                                                                 f"as experiment {owner!r}", True))
             continue
         if here:
@@ -201,14 +201,32 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tupl
     return plans
 
 
+def _task_uuids(log: Log, experiment_id: int) -> list[str]:
+    """Every taskUUID an experiment has sent under: its tasks' own, and those of earlier attempts
+    of retried cells (kept in `history_json`, with what they were charged)."""
+    return [r["uuid"] for r in log.rows(
+        "SELECT task_uuid AS uuid FROM tasks WHERE experiment_id = ? UNION "
+        "SELECT json_extract(h.value, '$.task_uuid') FROM tasks t, json_each(t.history_json) h "
+        "WHERE t.experiment_id = ? AND t.history_json IS NOT NULL AND json_valid(t.history_json)",
+        [experiment_id, experiment_id]) if r["uuid"]]
+
+
 def _owners(log: Log, uuids: list[str]) -> dict[str, int]:
-    """Experiment name -> how many of these taskUUIDs it holds in `log`."""
+    """Experiment name -> how many of these taskUUIDs it holds in `log`, as a task's own or as an
+    earlier attempt of one: a bundle of an experiment whose cells were retried since it was
+    shared holds the taskUUIDs this log has, as history, beside new ones."""
+    wanted = set(uuids)
     out: dict[str, int] = {}
     for start in range(0, len(uuids), 500):
         chunk = uuids[start:start + 500]
         for r in log.rows(f"SELECT e.name, count(*) AS n FROM tasks t JOIN experiments e ON e.id = t.experiment_id "
                           f"WHERE t.task_uuid IN ({','.join('?' for _ in chunk)}) GROUP BY e.name", chunk):
             out[r["name"]] = out.get(r["name"], 0) + int(r["n"])
+    for r in log.rows("SELECT e.name, json_extract(h.value, '$.task_uuid') AS uuid FROM tasks t "
+                      "JOIN experiments e ON e.id = t.experiment_id, json_each(t.history_json) h "
+                      "WHERE t.history_json IS NOT NULL AND json_valid(t.history_json)"):
+        if r["uuid"] in wanted:
+            out[r["name"]] = out.get(r["name"], 0) + 1
     return out
 
 

@@ -147,3 +147,21 @@ def test_a_damaged_bundle_is_refused_before_anything_is_written(ana: Lab, ben: L
     not_a_bundle.write_text("hello")
     with pytest.raises(BundleError, match="not a qwenlab bundle"):
         ben.import_bundle(not_a_bundle)
+
+
+def test_a_bundle_of_cells_retried_since_it_was_shared_is_refused_not_counted_twice(ana: Lab, ben: Lab, emulator,
+                                                                                    tmp_path: Path) -> None:
+    """Every cell of Ana's experiment failed, and was retried under a new taskUUID (the failed one
+    kept in its history). Her new bundle then shared no current taskUUID with Ben's copy, so it
+    was taken for other work, and the advised --as imported a second copy: whatever the failed
+    attempts were charged counted twice in Ben's costs."""
+    emulator.script(["task_error"] * 4)  # each cell meets it twice: its first try and its retry
+    failed = run_sweep(emulator, ana.data_dir, name="lone", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    assert failed.counts()["failed"] == 2
+    ben.import_bundle(ana.bundle("lone", tmp_path / "first.zip").path)
+    retried = run_sweep(emulator, ana.data_dir, name="lone", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    assert retried.counts()["done"] == 2 and all(t["history_json"] for t in retried.log.tasks(retried.id))
+    before = Costs(ben.log).totals()
+    with pytest.raises(ExperimentConflictError, match="changed since it was shared"):
+        ben.import_bundle(ana.bundle("lone", tmp_path / "second.zip").path)
+    assert Costs(ben.log).totals() == before
