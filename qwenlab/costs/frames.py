@@ -146,7 +146,7 @@ class Costs:
         df = self.by("experiment")
         extra = self._q.per_experiment_extra()
         out = df[["tasks", "done", "failed", "estimated_usd", "cost_usd", "api_usd", "emulated_usd"]].join(extra, how="left")
-        out["planned_usd"] = out["estimated_usd"] + out["unsent_usd"].fillna(0)
+        out["planned_usd"] = out["planned_usd"].fillna(0)  # every cell's estimate once, retried or not
         out["difference_usd"] = (out["cost_usd"] - out["estimated_usd"]).round(6)
         out["difference_pct"] = (100 * out["difference_usd"] / out["estimated_usd"].where(out["estimated_usd"] > 0)).round(2)
         # the numbers reported (by Runware or the emulator) against the estimate of the same tasks

@@ -113,6 +113,8 @@ _ROLLUP_EXTRA = {
     "unsent": "total(CASE WHEN t.status = 'pending' THEN t.tasks END)",
     "unsent_usd": _USD.format("CASE WHEN t.status = 'pending' THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
     "api_estimated_usd": _USD.format("t.reported_estimate_e10"),
+    # the estimate of every cell, sent or not, once: not again for the earlier attempts of a retried one
+    "planned_usd": _USD.format("CASE WHEN t.retried = 0 THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
 }
 
 
@@ -323,7 +325,8 @@ class CostQuery:
     def per_experiment_extra(self) -> "pd.DataFrame":
         sums = {"unsent": "total(t.status = 'pending')",
                 "unsent_usd": "total(CASE WHEN t.status = 'pending' THEN t.estimated_cost_usd END)",
-                "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)"}
+                "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)",
+                "planned_usd": "total(CASE WHEN t.id IS NOT NULL THEN t.estimated_cost_usd END)"}  # not the history's
         if self._rollups_answer(["experiment"]):
             out = self._group(["experiment"], dict(_ROLLUP_EXTRA), [(_rollup_source(False), {})], rollup=True)
         else:

@@ -288,6 +288,11 @@ def test_estimate_against_actual(known: Log) -> None:
     assert alpha["difference_usd"] == pytest.approx(0.455 - 0.525)
     assert alpha["api_gap_usd"] == pytest.approx(0.005)  # the one image charged $0.080
     assert df.loc["beta", "api_gap_usd"] == pytest.approx(0.0)  # the charged earlier attempt was estimated too
+    # beta's plan is its 3 cells ($0.07 + $0.03 + $0.03), once: the retried cell's earlier attempt
+    # is a request sent (estimated_usd) but no cell of the plan; both ways of summing agree
+    for costs in (Costs(known), Costs(known, since="2026-01-01T00:00")):
+        beta = costs.estimate_vs_actual().loc["beta"]
+        assert beta["planned_usd"] == pytest.approx(0.13) and beta["estimated_usd"] == pytest.approx(0.16)
 
 
 def test_spend_against_budget(known: Log) -> None:
