@@ -271,7 +271,9 @@ class Costs:
                        "are synthetic. by('backend') keeps them apart.")
         if sent is not None and "unknown" in sent.index:
             row = sent.loc["unknown"]
-            n = int(row["tasks"] - row["pending"])
+            # the requests whose money it concerns: done, in doubt, or failed and charged (a cell
+            # that failed reaching no server has no backend either, and cost nothing)
+            n = int(row["done"] + row["in_doubt"] + (row["failed"] if row["failed_usd"] > 0 else 0))
             if n:
                 out.append(f"{n} {'request was' if n == 1 else 'requests were'} logged before qwenlab recorded where each "
                            "ran (the emulator or Runware): where is not recorded, and their costs are counted as the API's.")

@@ -170,6 +170,9 @@ def test_a_run_that_reaches_no_server_is_labelled_nowhere_and_says_why(data_dir:
     assert f"no server answered at 127.0.0.1:{port}: 2 cells failed" in summary
     assert "2 failed: could not connect to" in summary  # the reason, not only "run again"
     assert exp.log.experiments_frame().set_index("name").loc["tunnel", "backend"] == ""
+    from qwenlab.costs import Costs
+
+    assert not any("logged before qwenlab recorded" in n for n in Costs(exp.log).notes())  # not an old log's rows
 
     with Emulator(port=port) as up:  # the tunnel is up: "Runware" answers
         again = run(up, data_dir, "tunnel", runware=True, the_sweep=sweep(1))
