@@ -216,6 +216,11 @@ function render({ model, el: host }) {
   model.on("change:mode", build);
   model.on("change:height", build);
   model.on("change:caption", showCaption);
+  // asked from Python when an image is picked below (a tile of the explorer): bring the viewer on
+  // screen, or it opened far above what the user was looking at
+  const reveal = () => { if (model.get("reveal") > 0) host.scrollIntoView({ block: "nearest" }); };
+  model.on("change:reveal", reveal);
+  requestAnimationFrame(reveal);
   for (const name of VIEW) model.on(`change:${name}`, changed);
   const resized = new ResizeObserver(apply);
   resized.observe(stage);

@@ -177,6 +177,7 @@ def _widget_class() -> type:
         pan_y = t.Float(0.0).tag(sync=True)
         split = t.Float(0.5).tag(sync=True)  # where the swipe handle is, 0 (left) to 1 (right)
         height = t.Int(0).tag(sync=True)  # pane height in px; 0: as tall as the window allows
+        reveal = t.Int(0).tag(sync=True)  # raised to scroll the viewer into view (`CompareViewer.reveal`)
 
     return CompareWidget
 
@@ -253,6 +254,10 @@ class CompareViewer:
     @mode.setter
     def mode(self, value: str) -> None:
         self.widget.mode = _check_mode(value)
+
+    def reveal(self) -> None:
+        """Scroll the page so that the viewer is on screen (as little as that takes)."""
+        self.widget.reveal += 1
 
     def reset(self) -> None:
         """Fit every image in its pane again (what a double-click does)."""

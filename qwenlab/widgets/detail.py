@@ -142,6 +142,7 @@ class DetailPane:
             self.viewer_box.children = [require_ipywidgets().HTML(f"<i>{html.escape(str(exc))}</i>")]
             return
         self.viewer_box.children = [self.viewer.widget]
+        self.viewer.reveal()  # it sits above the grid: a tile clicked far down must not leave it off screen
         self.pin_label.value = (f"{len(self.pinned)} pinned: images {', '.join(str(p.image_id) for p in self.pinned)}"
                                 if self.pinned else "")
 

@@ -67,13 +67,27 @@ function render({ model, el }) {
     if (!typing(e.target) && !(e.target.closest && e.target.closest("button"))) scope.focus({ preventScroll: true });
   };
   const onFocusOut = () => setTimeout(update, 0);
+  // the element that had the focus inside the widget: when the widget redraws it away (a tile's
+  // button when the page turns), the focus fell to the page and every later key scrolled it;
+  // it goes back to the widget instead
+  let focused = null;
+  const onFocusIn = (e) => { focused = e.target; update(); };
+  const regain = new MutationObserver(() => {
+    if (focused && !focused.isConnected && scope && scope.isConnected
+        && (!document.activeElement || document.activeElement === document.body)) {
+      focused = scope;
+      scope.focus({ preventScroll: true });
+      update();
+    }
+  });
   const attach = () => {
     scope = el.closest("." + model.get("scope")) || el.parentElement || el;
     if (!scope.hasAttribute("tabindex")) scope.setAttribute("tabindex", "0");
     scope.addEventListener("keydown", onKey);
     scope.addEventListener("pointerdown", onPointer);
-    scope.addEventListener("focusin", update);
+    scope.addEventListener("focusin", onFocusIn);
     scope.addEventListener("focusout", onFocusOut);
+    regain.observe(scope, { childList: true, subtree: true });
     update();
   };
   // render() may run before the element is in the page: wait for it (bounded)
@@ -88,8 +102,9 @@ function render({ model, el }) {
     if (!scope) return;
     scope.removeEventListener("keydown", onKey);
     scope.removeEventListener("pointerdown", onPointer);
-    scope.removeEventListener("focusin", update);
+    scope.removeEventListener("focusin", onFocusIn);
     scope.removeEventListener("focusout", onFocusOut);
+    regain.disconnect();
   };
 }
 export default { render };

@@ -22,7 +22,7 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
     """promptExtend on / off, six repeats each, and a notebook opening the explorer by promptExtend only."""
     run_sweep(emulator, data_dir, name="wide", axes={"promptExtend": [True, False]}, repeats=6, fail_one=False,
               size="512x512")
-    return lab_notebook(tmp_path / "wide.ipynb", data_dir, "Lab().experiment('wide').explore(rows='', cols='promptExtend')")
+    return lab_notebook(tmp_path / "wide.ipynb", data_dir, "Lab().experiment('wide').explore(rows='', cols='promptExtend', thumb_px=320)")
 
 
 @pytest.mark.slow
