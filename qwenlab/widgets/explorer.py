@@ -110,6 +110,7 @@ class Explorer:
         self.page = 0
         self.selected: Entry | None = None
         self._items: list[Entry] | None = None  # the filtered, sorted order, until a control changes
+        self._stale = False  # a rating changed what the filter or the order would give: redone at the next page
         self.facets = EntryFilters(status=status, rating=rating, score=score, max_cost=max_cost, sort=sort)
         self._load()
         self.catalog.check_axes(rows or None, cols or None)
@@ -260,6 +261,8 @@ class Explorer:
     # -- actions -----------------------------------------------------------------------------------
     def go(self, page: int) -> None:
         """Show page `page` (0-based; clamped to the pages there are)."""
+        if self._stale:  # ratings changed the filter or the order since this page was drawn
+            self._items, self._stale = None, False
         self.page = min(max(0, page), self.pages - 1)
         self._render()
 
@@ -275,10 +278,19 @@ class Explorer:
             index = min(max(0, ids.index(id(self.selected)) + by), len(items) - 1)
         else:
             index = min(self.page * self.page_size, len(items) - 1)
+        target = items[index]
         if index // self.page_size != self.page:
-            self.go(index // self.page_size)
-        self.select(items[index])
-        return items[index]
+            self.go(index // self.page_size)  # which redoes the order if ratings changed it meanwhile
+            items = self.items
+            if not items:
+                return None
+            ids = [id(e) for e in items]
+            if id(target) not in ids:  # rated out of the filter: the first of the page instead
+                target = items[min(self.page * self.page_size, len(items) - 1)]
+            elif ids.index(id(target)) // self.page_size != self.page:
+                self.go(ids.index(id(target)) // self.page_size)
+        self.select(target)
+        return target
 
     def on_key(self, key: str) -> None:
         """A key pressed in the explorer (see the module's docstring for what each does)."""
@@ -334,7 +346,9 @@ class Explorer:
         self.pane.show_rating(self.ratings[e.image_id])
         self._show_header()
         if self.facets.rating.value != _ALL or self.facets.sort.value == "rating":
-            self._items = None  # the order or the filter depends on ratings: taken into account at the next page
+            # the order or the filter depends on ratings: taken into account at the next page, not
+            # now, so that the arrow keys go on from the image just rated (it may leave the filter)
+            self._stale = True
         for tile in self.tiles:
             if tile.entry is e:
                 tile.caption.value = self._caption(e)

@@ -139,6 +139,23 @@ def test_a_rating_reaches_the_log_at_once_and_comes_back_on_reopening(lab: Lab) 
     assert "1 rated" in again.header.value
 
 
+@pytest.mark.parametrize("opened_with", [{"rating": "unrated"}, {"sort": "rating"}])
+def test_after_a_rating_the_arrow_goes_on_from_the_image_rated(lab: Lab, opened_with: dict) -> None:
+    """With the unrated filter (or the rating order) on, a rating changed the order under the
+    arrow keys: → jumped back to the first tile (or moved backwards) instead of to the next one."""
+    exp = run(lab)
+    ex = exp.explore(judge="tester", **opened_with)
+    shown = [t.entry for t in ex.tiles]
+    ex.tiles[2].hit.click()
+    ex.score_buttons[4 if "rating" in opened_with else 0].click()
+    assert ex.step(1) is shown[3]  # the tile after the one rated, as the page shows them
+    assert [t.entry for t in ex.tiles] == shown  # the page is not redrawn under the user
+    if "rating" in opened_with:
+        ex.go(0)  # a page turn takes the rating into account: rated, it is no longer "unrated"
+        assert all(t.entry is not shown[2] for t in ex.tiles)
+    ex.close()
+
+
 def test_rate_needs_an_image_and_a_score_from_1_to_5(lab: Lab) -> None:
     ex = run(lab).explore()
     with pytest.raises(ValueError, match="select an image first"):
