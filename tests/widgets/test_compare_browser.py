@@ -99,6 +99,14 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             assert len(labels) == 2 and "promptExtend on" in labels[0] and "promptExtend off" in labels[1], labels
             assert all("seed" in label for label in labels) and "size" not in " ".join(labels)  # only what differs
             assert "SYNTHETIC" in viewer.locator(".qwl-cmp-caption").inner_text()
+            # the labels lie over the posters' headlines: under the pointer they fade out of the way
+            label = viewer.locator(".qwl-cmp-label").first
+            opacity = lambda: float(label.evaluate("e => getComputedStyle(e).opacity"))  # noqa: E731
+            assert opacity() > 0.9
+            pane.hover()
+            until(lambda: opacity() < 0.2, 5, "the label to fade under the pointer")
+            page.mouse.move(1, 1)
+            until(lambda: opacity() > 0.9, 5, "the label to come back")
 
             # swipe: drag the handle from the middle to a quarter; the split follows the pointer
             handle = viewer.locator(".qwl-cmp-handle")
