@@ -5,7 +5,7 @@ sides at random, driven by buttons or the keyboard.
     j = exp.judge("promptExtend", criterion="text correct")    # what is judged; stored with each judgement
 
 The pair is drawn at full resolution (the image files themselves; `max_px=` sends smaller JPEGs
-instead), each image as wide as the notebook allows: side by side where both fit at up to 840 px
+instead), each image as wide as the notebook allows: side by side where both fit at up to 560 px
 (less for tall images, which the window's height limits first), else one above the other
 (`layout="side"` or `"stacked"` forces either). Above the pair, the strings the prompt asked for
 (its quoted text, or `expected=`), large, so the judge checks the spelling letter by letter.
@@ -61,8 +61,10 @@ KEYS = {"ArrowLeft": "left", "1": "left", "ArrowRight": "right", "2": "right", "
 _LEGEND = [("← or 1", "left is better"), ("→ or 2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
            ("u or ⌫", "undo"), ("f", "compare at full size")]
 LAYOUTS = ("auto", "side", "stacked")
-WIDE_PX = 840      # in "auto", the two images sit side by side when each can be this wide
-TALL_VH = 85       # and no image is taller than this share of the window, so a pair fits on screen
+# in "auto", the two images sit side by side when each can be this wide: at 840 px a landscape
+# pair was stacked in a 1400 px window, the right image below the fold, while the keys held the page
+WIDE_PX = 560
+TALL_VH = 75       # and no image is taller than this share of the window, so a pair and the header above it fit
 _FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}  # what a browser shows as stored
 
 

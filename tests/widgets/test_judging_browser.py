@@ -3,7 +3,7 @@ correct")` on a small experiment (run against the emulator first); headless Chro
 pair to give it the focus, then judges with the keyboard only (←, 2, u to undo, t), and the
 judgements in SQLite must be exactly what those keys said; f opens the compare viewer on the pair,
 labelled only "left" and "right". The images must be drawn large (at
-least 840 px each on a wide page) and the prompt's strings shown beside them. A screenshot goes to
+least 840 px each on a wide page, where they fit side by side from 560 px each) and the prompt's strings shown beside them. A screenshot goes to
 data/screenshots/judging.png for the README.
 
 Voilà, Chromium and the loopback-only routing come from tests/widgets/test_browser.py (skipped
@@ -96,6 +96,20 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         until(lambda: viewer.locator("img").count() == 2, 30, "the compare viewer's two images")
         page.wait_for_timeout(500)
         viewer.screenshot(path=str(tmp_path / "judging-compare.png"))  # to look at (kept in pytest's folder)
+        page.keyboard.press("f")  # back to the pair
+
+        # a laptop's window: the pair stays side by side (at 840 px a side it was stacked, the right
+        # image below the fold while the keys held the page) and fits under the header
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.wait_for_timeout(500)
+        pair = widget.locator("img")
+        until(lambda: pair.count() >= 2, 30, "the pair again")
+        small = [pair.nth(i).bounding_box() for i in range(2)]
+        assert all(b and b["width"] >= 400 for b in small), small
+        assert small[0]["y"] == pytest.approx(small[1]["y"], abs=2), f"stacked in a 1400 px window: {small}"
+        page.evaluate("() => window.scrollTo(0, 0)")
+        widget.locator("img").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "judging-1400.png"))
 
     first, second = _rows(db)
     assert first[2:] == ("a", "text correct")
