@@ -354,6 +354,10 @@ class Explorer:
                 tile.caption.value = self._caption(e)
         return rid
 
+    def _rated(self) -> int:
+        """Images with a score: what the "rated" filter shows (a note alone is no rating)."""
+        return sum(1 for r in self.ratings.values() if r.get("score") is not None)
+
     def _on_note(self, change: dict[str, Any]) -> None:
         if self.pane.syncing or self.selected is None or self.selected.image_id is None:
             return
@@ -388,7 +392,7 @@ class Explorer:
         n_img = sum(1 for e in self.catalog.entries if e.image_id is not None)
         self.header.value = provenance_banner(self.catalog.provenance) + (
             f"<b>{html.escape(self.exp.name)}</b> · {n_img} images, "
-                             f"{len(self.catalog.entries) - n_img} cells without one · {len(self.ratings)} rated"
+                             f"{len(self.catalog.entries) - n_img} cells without one · {self._rated()} rated"
                              + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})"
                                 if self.badges else ""))
 
@@ -438,7 +442,7 @@ class Explorer:
                 else f"; selected cell {self.selected.task_id}"
         mark = self.catalog.provenance.mark()
         return (f"Explorer({self.exp.name!r}: {len(self.items)} of {len(self.catalog.entries)} tiles, {axes}"
-                f"{', filters ' + filt if filt else ''}, page {self.page + 1}/{self.pages}, {len(self.ratings)} rated{sel}"
+                f"{', filters ' + filt if filt else ''}, page {self.page + 1}/{self.pages}, {self._rated()} rated{sel}"
                 f"{'; ' + mark if mark else ''})")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

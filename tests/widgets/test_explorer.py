@@ -127,6 +127,8 @@ def test_a_rating_reaches_the_log_at_once_and_comes_back_on_reopening(lab: Lab) 
     assert ratings_in_db(exp)[-1] == (image_id, 2, "crisp <b>text</b>", "tester")
     ex.tiles[0].hit.click()  # another image: its own (empty) rating, nothing written
     assert ex.note.value == "" and len(ratings_in_db(exp)) == 3
+    ex.note.value = "a note, no score"  # kept, but no rating: the header counts as the "rated" filter does
+    assert len(ratings_in_db(exp)) == 4 and "1 rated" in ex.header.value
     ex.close()
 
     again = Explorer(exp)
