@@ -24,6 +24,7 @@ from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.axes import AxisInfo, axis_infos_of, names_axis
 from ..store.migrations import FIRST_TASK_SQL
+from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
 
 if TYPE_CHECKING:
@@ -152,7 +153,9 @@ def label_value(exp: _Experiment | None, axis: str, raw: str | None) -> tuple[st
     """An axis value's label (from raw JSON text from SQLite), as the grids and `qwenlab logs` show
     it, and its place in the axis."""
     if raw is None:
-        return "(not swept)", 1 << 30
+        # a deleted experiment keeps its spend but not its cells' values: not "(not swept)"
+        deleted = exp is not None and exp.name.startswith(DELETED_PREFIX)
+        return ("(deleted: values not kept)" if deleted else "(not swept)"), 1 << 30
     value = json.loads(raw)
     info = exp.axes.get(axis) if exp else None
     place = info.index(value) if info is not None else None

@@ -134,6 +134,9 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     assert {k: v for k, v in totals.items() if k != "images"} == {k: v for k, v in costs_before.items() if k != "images"}
     assert Costs(lab.log).by("day")["cost_usd"].tolist() == by_day_before
     assert Costs(lab.log).by("experiment").loc["(deleted) posters", "cost_usd"] == pytest.approx(spent)
+    # by an axis it swept, its spend reads as what it is, not as an experiment that never swept it
+    by_axis = Costs(lab.log).by(["experiment", "promptExtend"])["cost_usd"]
+    assert by_axis.loc[("(deleted) posters", "(deleted: values not kept)")] == pytest.approx(spent)
     # gone from every listing and from opening by name; the name is free again
     assert lab.experiments()["name"].tolist() == ["other"]
     assert "posters" not in lab.log.experiment_names()
