@@ -340,6 +340,9 @@ class Explorer:
         current = self.ratings.get(e.image_id, {})
         score = score if score is not None else int_or_none(current.get("score"))
         note = note if note is not None else current.get("note")
+        if (current and current.get("judge") == self.judge and int_or_none(current.get("score")) == score
+                and (current.get("note") or None) == (note or None) and current.get("id") is not None):
+            return int(current["id"])  # the same rating again (a second click on the star): nothing new to keep
         rid = self.exp.log.rate(e.image_id, score=score, note=note or None, judge=self.judge)
         self.ratings[e.image_id] = {"id": rid, "image_id": e.image_id, "score": score, "note": note or None,
                                     "judge": self.judge}

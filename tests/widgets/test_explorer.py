@@ -118,6 +118,7 @@ def test_a_rating_reaches_the_log_at_once_and_comes_back_on_reopening(lab: Lab) 
     ex.tiles[2].hit.click()
     image_id = ex.selected.image_id
     ex.score_buttons[3].click()  # 4 stars
+    ex.score_buttons[3].click()  # clicked again: the same rating, not a second row
     assert ratings_in_db(exp) == [(image_id, 4, None, "tester")]
     assert ex.score_buttons[3].button_style == "warning" and "★4" in ex.tiles[2].caption.value
     assert "1 rated" in ex.header.value
