@@ -401,7 +401,8 @@ class Explorer:
 
     def _caption(self, e: Entry) -> str:
         cat = self.catalog
-        shown = (self.rows.value, self.cols.value)
+        # what the row and column headers say, or a filter holds to one value, is not repeated
+        shown = {self.rows.value, self.cols.value, *(a for a, f in self.filters.items() if f.value != _ALL)}
         bits = [cat.axes[a].tag(e.value(a)) for a in self._varying if a not in shown]
         bits.append(f"r{e.repeat}")
         if e.synthetic and cat.provenance.mixed:

@@ -72,6 +72,11 @@ def test_axes_and_filters_change_what_is_shown(lab: Lab) -> None:
     assert len(heads) == 2 and "repeat: 0" in heads[0] and "repeat: 1" in heads[1]
     # row order follows the rows axis: every repeat-0 image before any repeat-1 image
     assert [e.repeat for e in ex.items] == [0] * 6 + [1] * 6
+    captions = lambda: [t.caption.value for t in ex.tiles]  # noqa: E731
+    assert all("promptExtend=" in c and "outputQuality=" in c for c in captions())
+    ex.filters["promptExtend"].value = dict(ex.filters["promptExtend"].options)["off"]
+    # a value the filter holds to one is not repeated under every tile
+    assert all("promptExtend=" not in c and "outputQuality=" in c for c in captions())
 
 
 def test_pages_hold_page_size_tiles_and_cover_every_image(lab: Lab) -> None:
