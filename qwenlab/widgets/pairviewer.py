@@ -111,16 +111,17 @@ class PairViewer:
         self._render()
         self._show_closely()
 
-    def compare(self, index: int | None = None) -> CompareViewer:
+    def compare(self, index: int | None = None, *, caption: str | None = None) -> CompareViewer:
         """The compare viewer on pair `index` (default: the one shown): A and B at full resolution,
-        swipe mode, labelled with the axis value and seed (see `qwenlab.widgets.compare`)."""
+        swipe mode, labelled with the axis value and seed (see `qwenlab.widgets.compare`);
+        `caption` as the viewer takes it ("" for none)."""
         row = self.df.iloc[self.index if index is None else index]
         images = [CompareImage(str(row[f"path_{s}"]), {self.axis: label, "seed": _seed(row[f"seed_{s}"])},
                                int(row[f"image_{s}"]), row.get(f"backend_{s}")) for s, label in (("a", self.a), ("b", self.b))]
         if self.viewer is None:
-            self.viewer = CompareViewer(None, images=images, mode="swipe")
+            self.viewer = CompareViewer(None, images=images, mode="swipe", caption=caption)
         else:
-            self.viewer.show(images)
+            self.viewer.show(images, caption=caption)
         return self.viewer
 
     def _show_closely(self) -> None:
@@ -128,7 +129,7 @@ class PairViewer:
         if not self.closely_button.value or len(self.df) == 0:
             self.closely.children = []
             return
-        self.closely.children = [self.compare().widget]
+        self.closely.children = [self.compare(caption="").widget]  # under the pair's own SYNTHETIC banner: not twice
 
     def flip(self) -> None:
         """Show the other image of the pair."""

@@ -186,6 +186,9 @@ def test_the_pair_viewer_opens_the_pair_in_the_compare_viewer(exp: Experiment) -
     pv.closely_button.value = True  # "look closely"
     viewer = pv.viewer
     assert viewer is not None and pv.closely.children == (viewer.widget,) and viewer.mode == "swipe"
+    assert viewer.widget.caption == ""  # the pair viewer's own SYNTHETIC banner is above: not twice
+    assert "SYNTHETIC" in pv.compare(caption=None).widget.caption  # on its own, the viewer says it
+    pv.compare(caption="")
     row = pv.df.iloc[0]
     assert viewer.widget.images == [Path(row["path_a"]).read_bytes(), Path(row["path_b"]).read_bytes()]
     assert viewer.labels[0].startswith("promptExtend on · seed ") and viewer.labels[1].startswith("promptExtend off")
