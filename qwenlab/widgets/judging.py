@@ -345,7 +345,10 @@ class Judging:
         def chips(strings: list[str]) -> str:
             return " ".join(f"<span style='font:600 22px/1.5 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.06em;"
                             f"background:#f3f0e6;border:1px solid #d8d0b8;border-radius:4px;padding:1px 8px;"
-                            f"margin-right:6px;white-space:pre-wrap'>{html.escape(s)}</span>" for s in strings)
+                            # a box of its own that moves to the next line whole (an inline span broke a
+                            # string's box in two); it wraps inside only when longer than the line
+                            f"margin:2px 6px 2px 0;display:inline-block;white-space:pre-wrap'>{html.escape(s)}</span>"
+                            for s in strings)
 
         a, b = self._expected.get(left, []), self._expected.get(right, [])
         if not a and not b:
