@@ -369,6 +369,10 @@ class Explorer:
     def _on_layout_change(self, _change: dict[str, Any]) -> None:
         self.page = 0
         self._items = None
+        if self.selected is not None and all(e is not self.selected for e in self.items):
+            # filtered away: the viewer and its request go with it, or they showed an image the grid left out
+            self.selected = None
+            self.pane.show(None, "", {})
         self._render()
 
     # -- drawing -----------------------------------------------------------------------------------

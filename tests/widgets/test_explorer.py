@@ -60,8 +60,12 @@ def test_opens_on_the_experiments_own_axes(lab: Lab) -> None:
 
 def test_axes_and_filters_change_what_is_shown(lab: Lab) -> None:
     ex = run(lab).explore()
+    on = next(t for t in ex.tiles if t.entry.value("promptExtend") is True)
+    on.hit.click()
+    assert ex.detail.layout.display != "none"
     ex.filters["promptExtend"].value = dict(ex.filters["promptExtend"].options)["off"]
     assert len(ex.items) == 6 and all(e.value("promptExtend") is False for e in ex.items)
+    assert ex.selected is None and ex.detail.layout.display == "none"  # the image shown was filtered away
     ex.filters["outputQuality"].value = dict(ex.filters["outputQuality"].options)["62"]
     assert len(ex.items) == 2 and {e.value("outputQuality") for e in ex.items} == {62}
     assert "filters promptExtend=off, outputQuality=62" in repr(ex)
