@@ -45,9 +45,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     "cost_by_experiment": {
         "title": "Cost by experiment",
         "description": "What each experiment spent, by the rule every qwenlab summary uses. Emulator costs are "
-                       "emulated (nothing paid); deleted experiments keep their spend as '(deleted) NAME'.",
+                       "emulated (nothing paid); deleted experiments keep their spend as '(deleted) NAME'. Cells, done and "
+                       "failed count each cell once, by its latest attempt (qwenlab costs counts every request); "
+                       "the cost includes the earlier attempts.",
         "sql": ("SELECT e.name AS experiment, coalesce(group_concat(DISTINCT coalesce(t.backend, 'unknown')), '') "
-                "AS backend, count(t.id) AS tasks, count(CASE WHEN t.status = 'done' THEN 1 END) AS done, "
+                "AS backend, count(t.id) AS cells, count(CASE WHEN t.status = 'done' THEN 1 END) AS done, "
                 "count(CASE WHEN t.status = 'failed' THEN 1 END) AS failed, "
                 "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
                 f"round({SPENT_SQL}, 6) AS cost_usd FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id "
