@@ -177,11 +177,7 @@ class RunwareClient:
     def api_host(self) -> str:
         """The API's host (and port where one is given) without credentials: "api.runware.ai",
         "127.0.0.1:8787"."""
-        parts = urlsplit(self.base_url)
-        host = (parts.hostname or "").lower()
-        if ":" in host:  # IPv6
-            host = f"[{host}]"
-        return f"{host}:{parts.port}" if parts.port else host
+        return _authority(self.base_url)
 
     def _observe(self, response: httpx.Response) -> None:
         # every POST goes to the API (images are fetched with GET, uploads PUT elsewhere)
@@ -529,14 +525,21 @@ def check_base_url(url: str) -> None:
 def shown_url(url: str) -> str:
     """`url` without the user name and password it may carry."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
+    return f"{parts.scheme}://{_authority(url)}{parts.path}"
+
+
+def _authority(url: str) -> str:
+    """The host of `url` (and its port where one is given), without credentials: "api.runware.ai",
+    "127.0.0.1:8787", "[::1]:8787"."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6
         host = f"[{host}]"
     try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+        port = parts.port
+    except ValueError:  # not a port number: left out, as the credentials are
+        port = None
+    return f"{host}:{port}" if port else host
 
 
 def check_connection(api_key: str | None = None, base_url: str | None = None) -> None:
