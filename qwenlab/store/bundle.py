@@ -174,10 +174,11 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tupl
         if not as_name.strip():
             raise ValueError("as_name: give a non-empty name")
     plans = []
+    retried = _history_owners(log)  # read once: a scan of the tasks that have history
     for exp in experiments:
         name = as_name.strip() if as_name is not None else exp["name"]
         uuids = _task_uuids(source, int(exp["id"]))
-        here = _owners(log, uuids)
+        here = _owners(log, uuids, retried)
         if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
             (owner,) = here
             if owner.startswith(DELETED_PREFIX):
@@ -211,22 +212,27 @@ def _task_uuids(log: Log, experiment_id: int) -> list[str]:
         [experiment_id, experiment_id]) if r["uuid"]]
 
 
-def _owners(log: Log, uuids: list[str]) -> dict[str, int]:
+def _history_owners(log: Log) -> dict[str, str]:
+    """taskUUID of an earlier attempt of a retried cell -> the experiment that holds it, in `log`."""
+    return {r["uuid"]: r["name"] for r in log.rows(
+        "SELECT e.name, json_extract(h.value, '$.task_uuid') AS uuid FROM tasks t "
+        "JOIN experiments e ON e.id = t.experiment_id, json_each(t.history_json) h "
+        "WHERE t.history_json IS NOT NULL AND json_valid(t.history_json)") if r["uuid"]}
+
+
+def _owners(log: Log, uuids: list[str], retried: dict[str, str]) -> dict[str, int]:
     """Experiment name -> how many of these taskUUIDs it holds in `log`, as a task's own or as an
     earlier attempt of one: a bundle of an experiment whose cells were retried since it was
     shared holds the taskUUIDs this log has, as history, beside new ones."""
-    wanted = set(uuids)
     out: dict[str, int] = {}
     for start in range(0, len(uuids), 500):
         chunk = uuids[start:start + 500]
         for r in log.rows(f"SELECT e.name, count(*) AS n FROM tasks t JOIN experiments e ON e.id = t.experiment_id "
                           f"WHERE t.task_uuid IN ({','.join('?' for _ in chunk)}) GROUP BY e.name", chunk):
             out[r["name"]] = out.get(r["name"], 0) + int(r["n"])
-    for r in log.rows("SELECT e.name, json_extract(h.value, '$.task_uuid') AS uuid FROM tasks t "
-                      "JOIN experiments e ON e.id = t.experiment_id, json_each(t.history_json) h "
-                      "WHERE t.history_json IS NOT NULL AND json_valid(t.history_json)"):
-        if r["uuid"] in wanted:
-            out[r["name"]] = out.get(r["name"], 0) + 1
+    for uuid in uuids:
+        if uuid in retried:
+            out[retried[uuid]] = out.get(retried[uuid], 0) + 1
     return out
 
 
