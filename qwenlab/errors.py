@@ -51,6 +51,7 @@ __all__ = [
     "ImageError",
     "BudgetExceededError",
     "ExperimentNotFoundError",
+    "NoLogError",
     "ExperimentConflictError",
     "BackendMismatchError",
     "ComparisonError",
@@ -186,6 +187,11 @@ class ExperimentNotFoundError(QwenlabError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class NoLogError(ExperimentNotFoundError):
+    """No experiment of that name because there is no log at all yet: nothing to fix in the name
+    (the command line exits 1, "no log yet", as the commands that read the whole log do)."""
 
 
 class ExperimentConflictError(QwenlabError):

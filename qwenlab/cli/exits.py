@@ -24,6 +24,7 @@ from ..errors import (
     JudgementError,
     ModelDescriptionError,
     ModelNotFoundError,
+    NoLogError,
     QwenlabError,
     UnknownAxisError,
     UnknownCostKeyError,
@@ -71,6 +72,8 @@ def exit_code(exc: BaseException) -> int:
         return EXIT_FAILED
     if isinstance(exc, click.ClickException):
         return exc.exit_code
+    if isinstance(exc, NoLogError):  # an ExperimentNotFoundError, but no name would have done
+        return EXIT_FAILED
     return EXIT_BAD_INPUT if isinstance(exc, BAD_INPUT) else EXIT_FAILED
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.values import excerpt, is_missing
-from ..errors import ExperimentNotFoundError
+from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
 from .axes import AxisInfo, axis_infos_of
@@ -240,14 +240,14 @@ class ExperimentRecord:
 
 def open_experiment(name: str, data_dir: str | Path | None = None, *, log: Log | None = None) -> ExperimentRecord:
     """The experiment `name` of the log in `data_dir` (default: `qwenlab.paths.data_dir()`),
-    read without creating anything: a missing log raises ExperimentNotFoundError saying how to
-    make one."""
+    read without creating anything: a missing log raises NoLogError (an ExperimentNotFoundError)
+    saying how to make one."""
     folder = Path(data_dir) if data_dir is not None else default_data_dir(create=False)
     if log is None:
         path = folder / DB_NAME
         if not path.exists():
-            raise ExperimentNotFoundError(f"no experiment named {name!r}: no log yet at {path}; "
-                                          "run `qwenlab demo` or `qwenlab run sweep.toml` first")
+            raise NoLogError(f"no experiment named {name!r}: no log yet at {path}; "
+                             "run `qwenlab demo` or `qwenlab run sweep.toml` first")
         log = Log(path)
     return ExperimentRecord(log, name, folder)
 

@@ -136,9 +136,11 @@ def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_fil
     assert qwenlab("logs", "path").output.strip() == str(absent / "qwenlab.db")
     plan = qwenlab("run", str(sweep_file), "--dry-run")
     assert plan.exit_code == EXIT_OK and "request of cell 0" in plan.output, plan.output
-    for args in (["logs", "small"], ["logs", "small", "--json"], ["grid", "small"], ["export", "small"], ["score", "small"]):
+    # a named experiment without a log is "no log yet" too (exit 1, as the help says), not a bad name
+    for args in (["logs", "small"], ["logs", "small", "--json"], ["grid", "small"], ["export", "small"],
+                 ["score", "small"], ["images", "small", "-o", str(absent.parent / "out")], ["compare", "small", "b"]):
         result = qwenlab(*args)
-        assert result.exit_code == EXIT_BAD_INPUT and "no log yet" in result.output, (args, result.output)
+        assert result.exit_code == EXIT_FAILED and "no log yet" in result.output, (args, result.output)
     assert not absent.exists() and not absent.parent.exists()
 
 
