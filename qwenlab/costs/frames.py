@@ -156,21 +156,23 @@ class Costs:
         return out[cols]
 
     def budget(self) -> "pd.DataFrame":
-        """Per experiment: its budget, the spend, what is left, and what the unsent cells would cost.
+        """Per experiment: its budget, the spend, what is left, and what its next run would send.
 
-        used_pct is spend / budget; would_exceed says the unsent cells' estimate does not fit
-        in what is left (NaN columns for an experiment without a budget)."""
+        unsent: cells never sent; to_retry: cells that failed, which the next run sends again (its
+        budget stop counts both as not sent); to_send_usd: both's estimate. used_pct is spend /
+        budget; would_exceed says to_send_usd does not fit in what is left (None for an experiment
+        without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again."""
         df = self.by("experiment")
         info = self._q.experiments_info()
         extra = self._q.per_experiment_extra()
         out = df[["cost_usd", "in_doubt_usd"]].join(info[["status", "budget_usd", "stop_reason"]], how="left")
-        out = out.join(extra[["unsent", "unsent_usd"]], how="left")
+        out = out.join(extra[["unsent", "unsent_usd", "to_retry", "to_send_usd"]], how="left")
         out["remaining_usd"] = (out["budget_usd"] - out["cost_usd"]).round(6)
         out["used_pct"] = (100 * out["cost_usd"] / out["budget_usd"].where(out["budget_usd"] > 0)).round(1)
         out["would_exceed"] = [None if b != b or b is None else bool(u > r + PRICE_TOLERANCE_USD)
-                               for b, u, r in zip(out["budget_usd"], out["unsent_usd"].fillna(0), out["remaining_usd"])]
+                               for b, u, r in zip(out["budget_usd"], out["to_send_usd"].fillna(0), out["remaining_usd"])]
         return out[["status", "budget_usd", "cost_usd", "in_doubt_usd", "remaining_usd", "used_pct", "unsent", "unsent_usd",
-                    "would_exceed", "stop_reason"]]
+                    "to_retry", "to_send_usd", "would_exceed", "stop_reason"]]
 
     def per_kept_image(self, *, min_score: float, by: str | Sequence[str] = "experiment") -> "pd.DataFrame":
         """What each image you kept actually cost, every attempt that led to it included.

@@ -113,6 +113,10 @@ _ROLLUP_SUMS = {
 _ROLLUP_EXTRA = {
     "unsent": "total(CASE WHEN t.status = 'pending' THEN t.tasks END)",
     "unsent_usd": _USD.format("CASE WHEN t.status = 'pending' THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
+    # a cell that failed is sent again by the next run (its earlier attempts, retried = 1, are not)
+    "to_retry": "total(CASE WHEN t.status = 'failed' AND t.retried = 0 THEN t.tasks END)",
+    "to_send_usd": _USD.format("CASE WHEN t.status IN ('pending', 'failed') AND t.retried = 0 "
+                               "THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
     "api_estimated_usd": _USD.format("t.reported_estimate_e10"),
     # the estimate of every cell, sent or not, once: not again for the earlier attempts of a retried one
     "planned_usd": _USD.format("CASE WHEN t.retried = 0 THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
@@ -328,13 +332,16 @@ class CostQuery:
     def per_experiment_extra(self) -> "pd.DataFrame":
         sums = {"unsent": "total(t.status = 'pending')",
                 "unsent_usd": "total(CASE WHEN t.status = 'pending' THEN t.estimated_cost_usd END)",
+                "to_retry": "total(CASE WHEN t.id IS NOT NULL AND t.status = 'failed' THEN 1 END)",
+                "to_send_usd": "total(CASE WHEN t.id IS NOT NULL AND t.status IN ('pending', 'failed') "
+                               "THEN t.estimated_cost_usd END)",
                 "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)",
                 "planned_usd": "total(CASE WHEN t.id IS NOT NULL THEN t.estimated_cost_usd END)"}  # not the history's
         if self._rollups_answer(["experiment"]):
             out = self._group(["experiment"], dict(_ROLLUP_EXTRA), [(_rollup_source(False), {})], rollup=True)
         else:
             out = self._group(["experiment"], sums, [("tasks t", {}), (_HISTORY_SOURCE, {})])
-        out["unsent"] = out["unsent"].astype(int)
+        out[["unsent", "to_retry"]] = out[["unsent", "to_retry"]].astype(int)
         return out.round(6)
 
     # -- rows -------------------------------------------------------------------------------------

@@ -301,7 +301,14 @@ def test_spend_against_budget(known: Log) -> None:
     assert (alpha["budget_usd"], alpha["unsent"]) == (0.5, 1)
     assert alpha["remaining_usd"] == pytest.approx(0.045)
     assert alpha["used_pct"] == pytest.approx(91.0)
-    assert alpha["would_exceed"] is True  # the unsent cell needs $0.075
+    # the next run sends the never-sent cell and sends the two failed ones again: $0.225, where
+    # the unsent cell alone ($0.075) would also not fit; the in-doubt one is asked about, not resent
+    assert (alpha["unsent_usd"], alpha["to_retry"], alpha["to_send_usd"]) == (0.075, 2, pytest.approx(0.225))
+    assert alpha["would_exceed"] is True
+    known.update_experiment(known.experiment("alpha")["id"], budget_usd=0.6)  # $0.145 left: the unsent cell fits
+    alpha = Costs(known).budget().loc["alpha"]
+    assert alpha["would_exceed"] is True, "the two failed cells, sent again, do not"
+    assert Costs(known).budget().loc["beta", "to_retry"] == 0  # its failed attempt was retried and succeeded
     assert df.loc["beta", "would_exceed"] is None and math.isnan(df.loc["beta", "budget_usd"])
 
 
