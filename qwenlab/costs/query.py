@@ -95,6 +95,8 @@ _ROLLUP_COLUMNS = ("nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setti
 # a setting's first task: the order by("setting") lists settings in
 _ROLLUP_FIRST = (f"CASE WHEN r.tasks != 0 THEN (SELECT {FIRST_TASK_SQL} FROM cost_settings s WHERE s.experiment_id = r.experiment_id "
                  "AND s.setting = r.setting) END AS id")
+# a key's expression that only orders its groups (one value per group): not in the GROUP BY
+_ORDER_ONLY = "(SELECT "
 _USD = "coalesce(sum({}), 0) / 1e10"  # integer 1e-10 USD units back to dollars
 _ROLLUP_SUMS = {
     "tasks": "coalesce(sum(t.tasks), 0)",
@@ -227,11 +229,14 @@ class CostQuery:
         whole_days = all(b is None or len(b) == 10 for b in (self.since, self.until))
         if not whole_days or "repeat" in keys:
             return False
+        return self._rollups_exist()
+
+    def _rollups_exist(self) -> bool:
         if self._has_rollups is None:
             self._has_rollups = bool(self.log.rows("SELECT 1 FROM sqlite_master WHERE name = 'cost_rollups'"))
         return self._has_rollups
 
-    def _key(self, name: str, exps: dict[int, _Experiment], at: str = AT_SQL) -> _Key:
+    def _key(self, name: str, exps: dict[int, _Experiment], at: str = AT_SQL, rollup: bool = False) -> _Key:
         def plain(vals: list[Any], _: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
             return [(vals[0], "" if vals[0] is None else str(vals[0]))]  # (label, order)
 
@@ -250,7 +255,14 @@ class CostQuery:
                 cell = json.loads(v[1] or "{}")
                 text = ", ".join(_setting_part(a, label_value(exp, a, json.dumps(x))[0]) for a, x in cell.items()) or "(no axes)"
                 return [_exp_label(v[0], e), (text, v[2] if v[2] is not None else 1 << 62)]
-            return _Key(["experiment", "setting"], ["t.experiment_id", "json_remove(t.cell_json, '$.repeat')", "min(t.id)"], setting)
+            # ordered by the setting's first task in the whole log (the sweep's order), read from
+            # cost_settings on both paths: the first task inside a window would order it by when it
+            # ran (a log without the rollups, as the cost benchmark's baseline makes, has no choice)
+            first = (f"{_ORDER_ONLY}{FIRST_TASK_SQL} FROM cost_settings s WHERE s.experiment_id = ifnull(t.experiment_id, -1) "
+                     "AND s.setting = json_remove(t.cell_json, '$.repeat'))")
+            return _Key(["experiment", "setting"], ["t.experiment_id", "json_remove(t.cell_json, '$.repeat')",
+                                                    first if not rollup and self._rollups_exist() else "min(t.id)"],
+                        setting)
         having = [i for i, e in exps.items() if name in e.axes]
         if not having:
             known = ", ".join(dict.fromkeys([*BUILTIN_KEYS, *self.axis_names()]))
@@ -274,9 +286,9 @@ class CostQuery:
 
         exps = self._experiments()
         at = "t.day" if rollup else AT_SQL
-        specs = [self._key(k, exps, at) for k in keys]
+        specs = [self._key(k, exps, at, rollup) for k in keys]
         exprs = [s for spec in specs for s in spec.sql]
-        group_exprs = [s for s in exprs if not s.startswith("min(")]
+        group_exprs = [s for s in exprs if not s.startswith(("min(", _ORDER_ONLY))]
         frames = []
         for source, fill in sources:
             where, params = self._where(exps, [*(s.where for s in specs), *extra_where], at)

@@ -270,6 +270,12 @@ def test_by_setting_puts_the_repeats_of_a_cell_together(known: Log) -> None:
     assert alpha.loc["promptExtend=off, size=1024x1536", "cost_usd"] == pytest.approx(0.15)  # t2 + charged t6
     assert df.loc[("beta", "prompt=c"), "tasks"] == 2  # the retried cell and its earlier attempt
     assert df["cost_usd"].sum() == pytest.approx(TOTAL)
+    # in a window the settings keep the sweep's order, whichever way the sums are made: a window
+    # starting at midnight is summed from the rollups, one starting at noon from the tasks, and
+    # both once ordered the settings by their first task inside the window (size 1536x1024 first)
+    for since in ("2026-03-02", "2026-03-02T00:00:01"):
+        window = Costs(known, since=since).by("setting").loc["alpha"]
+        assert list(window.index) == list(alpha.index), since
 
 
 def test_by_several_keys(known: Log) -> None:
