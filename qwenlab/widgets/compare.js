@@ -4,11 +4,19 @@
 //
 // The view is a zoom `z` (1 = the whole image fits its pane) and a pan (tx, ty) in screen pixels
 // from the pane's centre. Each image is scaled to fit its own pane first, so images of different
-// sizes stay aligned point for point. The view and the split are model traits: Python can read
-// and set them, and a reset on one side shows on the other.
+// sizes stay aligned point for point (and are then shown at different scales: the readout gives
+// each one's). The view and the split are model traits: Python can read and set them, and a reset
+// on one side shows on the other.
+//
+// The wheel zooms only when asked to, as maps embedded in a page do ("cooperative gestures"): with
+// Ctrl or Meta held (a trackpad's pinch arrives as a wheel event with ctrlKey), or once the pointer
+// has been pressed on the picture, until it leaves the stage. Otherwise the viewer, most of the
+// window tall, would trap the wheel and the notebook could not be scrolled past it: the page
+// scrolls, and a note on the pane says how to zoom.
 
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
+const NUDGE_MS = 1200; // how long the "how to zoom" note stays
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -32,9 +40,13 @@ function render({ model, el: host }) {
   fitButton.title = "the whole image (or double-click the picture)";
   const actualButton = el("button", "qwl-cmp-actual", bar);
   actualButton.textContent = "1:1";
-  actualButton.title = "one image pixel per screen pixel";
+  actualButton.title = "one image pixel per screen pixel for the image with the most pixels; " +
+    "the others are enlarged alike, so none is shown below its own resolution";
   const readout = el("span", "qwl-cmp-readout", bar);
-  el("span", "qwl-cmp-hint", bar).textContent = "wheel: zoom · drag: pan · double-click: fit";
+  const hint = el("span", "qwl-cmp-hint", bar);
+  hint.textContent = "click, then wheel: zoom · drag: pan · double-click: fit";
+  hint.title = "Over the picture the wheel scrolls the page, until you click or drag in it (and until the " +
+    "pointer leaves it again); with Ctrl held, or a trackpad's pinch, it zooms at once";
 
   let urls = [];
   let sizes = []; // natural [w, h] of each image, once loaded
@@ -43,6 +55,7 @@ function render({ model, el: host }) {
   let handle = null;
   let saveTimer = null;
   let unsent = null; // the view as set here since the last send
+  let engaged = false; // the pointer was pressed on the picture and has not left it: the wheel zooms
 
   const VIEW = ["zoom", "pan_x", "pan_y", "split"];
   const view = () => ({ z: model.get("zoom"), tx: model.get("pan_x"), ty: model.get("pan_y") });
@@ -68,7 +81,7 @@ function render({ model, el: host }) {
   }
 
   function setView(z, tx, ty) {
-    setHere({ zoom: Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z)), pan_x: tx, pan_y: ty });
+    setHere({ zoom: clampZoom(z), pan_x: tx, pan_y: ty });
     apply();
     save();
   }
@@ -76,6 +89,40 @@ function render({ model, el: host }) {
   function fitScale(i, pane) {
     const [w, h] = sizes[i] || [1, 1];
     return Math.min(pane.clientWidth / w, pane.clientHeight / h);
+  }
+
+  function shown() {
+    // the loaded images, in pane order, with the scale each is shown at (screen px per image px)
+    const { z } = view();
+    return imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => {
+      const fit = fitScale(i, pane);
+      return { i, fit, scale: fit * z };
+    });
+  }
+
+  function actualZoom() {
+    // 1:1 is for the image with the most pixels (for its pane): the smallest fit scale. The
+    // others are then enlarged alike, and none is shown below its own resolution.
+    const fits = shown().map(({ fit }) => fit).filter((f) => f > 0);
+    return fits.length ? 1 / Math.min(...fits) : null;
+  }
+
+  function clampZoom(z) {
+    // 1:1 stays within reach: an image smaller than half its pane has it below MIN_ZOOM
+    const one = actualZoom() || 1;
+    return Math.min(Math.max(MAX_ZOOM, one), Math.max(Math.min(MIN_ZOOM, one), z));
+  }
+
+  function showScale() {
+    // one figure while the images are shown alike; each one's when their sizes differ, or the
+    // readout would say 100% of one while another is at 50%
+    const labels = model.get("labels");
+    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: `${Math.round(scale * 100)}%` }));
+    const figures = [...new Set(each.map(({ pct }) => pct))];
+    readout.textContent = figures.length > 1 ? each.map(({ pct }) => pct).join(" · ") : figures.join("");
+    readout.title = figures.length > 1
+      ? `each image's scale (100%: one image pixel per screen pixel):\n${each.map(({ name, pct }) => `${name}: ${pct}`).join("\n")}`
+      : "the images' scale (100%: one image pixel per screen pixel)";
   }
 
   function apply() {
@@ -92,7 +139,7 @@ function render({ model, el: host }) {
       const top = stage.querySelector(".qwl-cmp-layer-b");
       if (top) top.style.clipPath = `inset(0 0 0 ${split * 100}%)`;
     }
-    if (sizes[0] && panes[0]) readout.textContent = `${Math.round(fitScale(0, panes[0]) * z * 100)}%`;
+    showScale();
   }
 
   function zoomAt(pane, clientX, clientY, factor) {
@@ -100,13 +147,23 @@ function render({ model, el: host }) {
     const box = pane.getBoundingClientRect();
     const dx = clientX - box.left - box.width / 2;
     const dy = clientY - box.top - box.height / 2;
-    const z2 = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z * factor));
+    const z2 = clampZoom(z * factor);
     // keep the image point under the cursor where it is
     setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
   }
 
+  function nudge(pane) {
+    // the wheel scrolled the page: say how to zoom, once for a whole scroll (many wheel events)
+    const note = pane.querySelector(".qwl-cmp-nudge");
+    if (!note || note.classList.contains("qwl-cmp-shown")) return;
+    note.classList.add("qwl-cmp-shown");
+    setTimeout(() => note.classList.remove("qwl-cmp-shown"), NUDGE_MS);
+  }
+
   function listen(pane) {
+    el("div", "qwl-cmp-nudge", pane).textContent = "Ctrl + wheel to zoom, or click the picture first";
     pane.addEventListener("wheel", (ev) => {
+      if (!(engaged || ev.ctrlKey || ev.metaKey)) { nudge(pane); return; } // not prevented: the page scrolls
       ev.preventDefault();
       zoomAt(pane, ev.clientX, ev.clientY, Math.exp(-ev.deltaY * 0.002));
     }, { passive: false });
@@ -207,8 +264,13 @@ function render({ model, el: host }) {
   swipeButton.addEventListener("click", () => { model.set("mode", "swipe"); model.save_changes(); });
   fitButton.addEventListener("click", () => setView(1, 0, 0));
   actualButton.addEventListener("click", () => {
-    if (sizes[0] && panes[0]) setView(1 / fitScale(0, panes[0]), 0, 0);
+    const one = actualZoom();
+    if (one) setView(one, 0, 0);
   });
+  // a press anywhere on the picture engages the wheel (in the capture phase: the swipe handle
+  // stops its pointerdown), until the pointer leaves the stage (the gap between panes is in it)
+  stage.addEventListener("pointerdown", () => { engaged = true; }, true);
+  stage.addEventListener("pointerleave", () => { engaged = false; });
 
   const showCaption = () => { caption.innerHTML = model.get("caption"); }; // HTML made (and escaped) by qwenlab
   model.on("change:images", loadImages);

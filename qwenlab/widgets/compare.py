@@ -4,9 +4,11 @@
     exp.compare_images(exp.pairs("promptExtend").iloc[0])
     compare_files(["a.jpg", "b.jpg"])             # any image files (qwenlab.widgets.compare_files)
 
-Made to read a 30-px label in two images side by side: the wheel zooms at the cursor in every
-image at once, a drag pans them all, a double-click fits them again, "1:1" shows one image pixel
-per screen pixel. With two images, "swipe" lays them in one frame with a handle to drag: A left of
+Made to read a 30-px label in two images side by side: once the picture is clicked (or with Ctrl
+held) the wheel zooms at the cursor in every image at once (until then it scrolls the page, as over
+a map embedded in a page), a drag pans them all, a double-click fits them again, "1:1" shows one
+image pixel per screen pixel (of the largest image, when their sizes differ: none is shown below
+its resolution). With two images, "swipe" lays them in one frame with a handle to drag: A left of
 it, B right. Each image is labelled with only what differs between them ("promptExtend on" vs
 "off", the seed), the caption says what they share and where they came from (SYNTHETIC for the
 offline emulator's).

@@ -1,8 +1,9 @@
 """The compare viewer and the explorer's keyboard in a real browser: Voilà serves a notebook that
 opens `exp.compare_images(pair, mode="swipe")` and `exp.explore()` on a small emulator experiment;
 headless Chromium (Debian's, through playwright's `executable_path`) drags the swipe handle, zooms
-one image with the wheel and reads the others' transforms, double-clicks to reset, clicks a tile
-and presses the arrow keys. The viewer's screenshot is saved to data/screenshots/compare-viewer.png
+one image with the wheel (Ctrl held, or after a press on the picture) and reads the others'
+transforms, double-clicks to reset, checks that a wheel over the viewer otherwise scrolls the
+page, clicks a tile and presses the arrow keys. The viewer's screenshot is saved to data/screenshots/compare-viewer.png
 for the README (this test is what makes it).
 
 Skipped only when Chromium is missing and QWENLAB_REQUIRE_BROWSER is unset (see test_browser.py).
@@ -93,6 +94,7 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             page.locator(".qwenlab-explorer .qwl-tile").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
             viewer = page.locator(".qwl-cmp").first
             pane = viewer.locator(".qwl-cmp-pane").first
+            nudge = viewer.locator(".qwl-cmp-nudge.qwl-cmp-shown")  # "Ctrl + wheel to zoom, or click the picture first"
             pane.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
             until(lambda: all("scale" in t for t in _transforms(viewer)), 30, "both images to load")
             labels = viewer.locator(".qwl-cmp-label").all_inner_texts()
@@ -120,21 +122,26 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             moved = handle.bounding_box()
             assert moved and abs(moved["x"] + moved["width"] / 2 - (box["x"] + box["width"] * 0.25)) < 4
             clip = viewer.locator(".qwl-cmp-layer-b").evaluate("e => e.style.clipPath")
+            clip_scale = _transforms(viewer)[0]
             assert re.match(r"inset\(0(px)? 0(px)? 0(px)? 2[45](\.\d+)?%\)", clip), clip
 
-            # zoom on the headline and take the README's screenshot: swipe half-way, text readable
+            # zoom on the headline (the drag of the handle engaged the wheel) and take the README's
+            # screenshot: swipe half-way, text readable, no "how to zoom" note over it
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.12)
             for _ in range(4):
                 page.mouse.wheel(0, -120)
+            until(lambda: _scale(_transforms(viewer)[0]) > 1.5 * _scale(clip_scale), 10, "the engaged wheel to zoom")
             page.mouse.move(moved["x"] + moved["width"] / 2, box["y"] + box["height"] / 2)
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2, steps=8)
             page.mouse.up()
             page.wait_for_timeout(300)
+            assert nudge.count() == 0
             shot = tmp_path / "compare-viewer.png"
             viewer.screenshot(path=str(shot))
 
-            # side by side: a wheel over one image zooms both alike; a drag pans both; a double-click resets
+            # side by side: a wheel over one image zooms both alike (Ctrl held: the pointer left the
+            # stage for the button, so the wheel is not engaged); a drag pans both; a double-click resets
             viewer.get_by_role("button", name="side by side").click(timeout=CLICK_TIMEOUT_MS)
             panes = viewer.locator(".qwl-cmp-pane")
             until(lambda: panes.count() == 2 and all("scale" in t for t in _transforms(viewer)), 30, "two panes")
@@ -145,10 +152,13 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             left = panes.nth(0).bounding_box()
             assert left is not None
             page.mouse.move(left["x"] + left["width"] * 0.3, left["y"] + left["height"] * 0.2)
+            page.keyboard.down("Control")
             page.mouse.wheel(0, -240)
-            until(lambda: _scale(_transforms(viewer)[0]) > _scale(first[0]) * 1.3, 10, "the wheel to zoom")
+            page.keyboard.up("Control")
+            until(lambda: _scale(_transforms(viewer)[0]) > _scale(first[0]) * 1.3, 10, "Ctrl + wheel to zoom")
             zoomed = _transforms(viewer)
             assert zoomed[0] == zoomed[1], "the other image did not follow the zoom"
+            assert nudge.count() == 0
             right = panes.nth(1).bounding_box()
             assert right is not None
             page.mouse.move(right["x"] + right["width"] / 2, right["y"] + right["height"] / 2)
@@ -157,6 +167,11 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             page.mouse.up()
             panned = _transforms(viewer)
             assert panned[0] == panned[1] != zoomed[0], "a drag in one pane must pan both"
+            # the drag engaged the wheel, over the other pane too: no Ctrl needed now
+            page.mouse.move(left["x"] + left["width"] * 0.3, left["y"] + left["height"] * 0.2)
+            page.mouse.wheel(0, -240)
+            until(lambda: _scale(_transforms(viewer)[0]) > _scale(panned[0]) * 1.3, 10, "the engaged wheel to zoom")
+            assert _transforms(viewer)[0] == _transforms(viewer)[1] and nudge.count() == 0
             page.mouse.dblclick(left["x"] + left["width"] / 2, left["y"] + left["height"] / 2)
 
             def fitted() -> bool:  # both whole again: the fit scale, centred in the pane
@@ -167,6 +182,21 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
                         and abs(float(centre.group(1)) - w / 2) < 1 and abs(float(centre.group(2)) - h / 2) < 1)
 
             until(fitted, 10, "a double-click to fit both images again")
+
+            # the pointer leaves the stage and comes back: the wheel scrolls the page past the viewer
+            # (no scroll-jacking), the zoom stays, and a note on the pane says how to zoom
+            bar = viewer.locator(".qwl-cmp-bar").bounding_box()
+            assert bar is not None
+            page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+            page.mouse.move(left["x"] + left["width"] / 2, left["y"] + left["height"] / 2)
+            still = _transforms(viewer)
+            top = lambda: viewer.evaluate("e => e.getBoundingClientRect().top")  # noqa: E731
+            before = top()
+            page.mouse.wheel(0, 300)
+            until(lambda: top() < before - 100, 10, "an unengaged wheel over the viewer to scroll the page")
+            assert _transforms(viewer) == still, "an unengaged wheel must not zoom"
+            until(lambda: nudge.count() == 1, 5, "the note saying how to zoom")
+            until(lambda: nudge.count() == 0, 5, "the note to go away")
 
             # the explorer: a click on a tile opens the viewer; the arrow keys move the selection
             explorer = page.locator(".qwenlab-explorer")
