@@ -11,7 +11,8 @@ qwenlab does not model (the log's `images.api_extra`). "pin for compare" keeps a
 viewer, so the next ones clicked are shown beside it, zoomed and panned together (up to 4).
 The arrow keys move through the tiles (left/up: previous, right/down: next, across pages),
 PageUp/PageDown turn pages, Home/End go to the first and last. A failed cell is a grey tile with
-its error.
+its error. A page taller than the window scrolls in the grid's own box (at most 85% of the window's
+height), its column headings kept at the top and its row headings at the left while the tiles scroll.
 
 Beside the axes, tiles filter by status, rating, text score and cost, and sort within each cell by
 rating, text score, cost or status (`qwenlab.widgets.filters`): `exp.explore(rating=">=4",
@@ -148,7 +149,8 @@ class Explorer:
                                       layout=w.Layout(width="auto"))
         self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
         self.keys = KeyShortcuts({k: k for k in _KEYS}, scope=KEYS_CLASS, legend=_KEY_LEGEND,
-                                 hint="click a picture to use the keys:")
+                                 hint="click a picture to use the keys:",
+                                 follow=(".qwl-tile.qwl-selected", ".qwl-grid", ".qwl-colhead"))
         self.keys.on_action(self.on_key)
 
     def _build_pager(self, w: Any, thumb_px: int) -> None:

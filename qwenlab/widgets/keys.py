@@ -53,6 +53,21 @@ function render({ model, el }) {
   };
   model.on("change:hint", () => update());
   update();  // from the first paint: attach() may come only once the element is in the page
+  // `follow` ([target, box, heading] selectors): the element a key moves to (the selected tile)
+  // is scrolled into view inside its box (the explorer's grid), clear of the box's sticky
+  // headings; only that box scrolls, never the page, where the viewer above has its own place
+  let following = 0;
+  const bringIntoBox = (target) => {
+    const [, boxSel, headSel] = model.get("follow") || [];
+    const box = target.closest(boxSel);
+    if (!box || box.scrollHeight <= box.clientHeight + 1) return;
+    const b = box.getBoundingClientRect(), r = target.getBoundingClientRect();
+    const heads = headSel ? [...box.querySelectorAll(headSel)] : [];
+    const top = Math.max(b.top, ...heads.map((h) => h.getBoundingClientRect().bottom));
+    const bottom = b.top + box.clientHeight;
+    if (r.top < top) box.scrollTop -= top - r.top;
+    else if (r.bottom > bottom) box.scrollTop += Math.min(r.bottom - bottom, r.top - top);
+  };
   const onKey = (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
@@ -60,6 +75,7 @@ function render({ model, el }) {
     if (!action) return;
     e.preventDefault();
     e.stopPropagation();
+    following = Date.now();
     model.send({ action });
   };
   const onPointer = (e) => {
@@ -72,7 +88,13 @@ function render({ model, el }) {
   // it goes back to the widget instead
   let focused = null;
   const onFocusIn = (e) => { focused = e.target; update(); };
-  const regain = new MutationObserver(() => {
+  const regain = new MutationObserver((records) => {
+    const [targetSel] = model.get("follow") || [];
+    if (targetSel && following && Date.now() - following < 3000) {
+      // the element that has just become the target (its class set by the kernel after the key)
+      const moved = records.find((r) => r.type === "attributes" && r.target.matches && r.target.matches(targetSel));
+      if (moved) { following = 0; bringIntoBox(moved.target); }
+    }
     if (focused && !focused.isConnected && scope && scope.isConnected
         && (!document.activeElement || document.activeElement === document.body)) {
       focused = scope;
@@ -87,7 +109,7 @@ function render({ model, el }) {
     scope.addEventListener("pointerdown", onPointer);
     scope.addEventListener("focusin", onFocusIn);
     scope.addEventListener("focusout", onFocusOut);
-    regain.observe(scope, { childList: true, subtree: true });
+    regain.observe(scope, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
     update();
   };
   // render() may run before the element is in the page: wait for it (bounded)
@@ -138,6 +160,7 @@ def _widget_class() -> type:
         legend = traitlets.List().tag(sync=True)
         scope = traitlets.Unicode("").tag(sync=True)
         hint = traitlets.Unicode("").tag(sync=True)  # said while the keys are off: what to click
+        follow = traitlets.List().tag(sync=True)  # [target, box, heading] CSS selectors (KeyShortcuts)
 
     return KeyShortcutsWidget
 
@@ -147,12 +170,16 @@ class KeyShortcuts:
 
     keys: {key: action}; a key as the browser names it (`event.key`): "ArrowLeft", "Backspace",
     or one character, matched case-insensitively. legend: (keys, what they do) pairs to show.
-    hint: what the legend says while the keys are off ("click the pair to use the keys:")."""
+    hint: what the legend says while the keys are off ("click the pair to use the keys:").
+    follow: (target, box, heading) CSS selectors: after a key, the element that comes to match
+    `target` (the tile it selected) is scrolled into view inside its enclosing `box`, below the
+    box's `heading` elements (sticky headings; "" for none)."""
 
     def __init__(self, keys: Mapping[str, str], *, scope: str, legend: Sequence[tuple[str, str]] = (),
-                 hint: str = "click here to use the keys:") -> None:
+                 hint: str = "click here to use the keys:", follow: tuple[str, str, str] | None = None) -> None:
         self.keys = {(k.lower() if len(k) == 1 else k): v for k, v in keys.items()}
-        self.widget = _widget_class()(shortcuts=self.keys, legend=[list(x) for x in legend], scope=scope, hint=hint)
+        self.widget = _widget_class()(shortcuts=self.keys, legend=[list(x) for x in legend], scope=scope, hint=hint,
+                                      follow=list(follow or ()))
         self._handlers: list[Callable[[str], Any]] = []
         self.widget.on_msg(self._on_msg)
 

@@ -30,12 +30,18 @@ if TYPE_CHECKING:
 
 __all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg"]
 
+GRID_MAX_HEIGHT = "85vh"  # the grid's scroll box, as the HTML report's tables (qwenlab.html.page)
+
 TILE_CSS = """
 .qwl-tile { position: relative; border: 2px solid transparent; border-radius: 4px; padding: 2px; margin: 2px; }
 .qwl-tile.qwl-selected { border-color: #e08a00; }
 .qwl-tile .qwl-hit { position: absolute; top: 0; left: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: zoom-in; }
 .qwl-cap { font-size: 11px; line-height: 1.25; color: #444; word-break: break-word; }
 .qwl-head { font-weight: 600; padding: 4px 6px; line-height: 1.3; }
+.qwl-grid .qwl-colhead, .qwl-grid .qwl-rowhead { margin: 0; background: var(--jp-layout-color0, #fff); }
+.qwl-grid .qwl-colhead { position: sticky; top: 0; z-index: 2; box-shadow: 0 1px 0 var(--jp-border-color2, #ddd); }
+.qwl-grid .qwl-rowhead { position: sticky; left: 0; z-index: 1; }
+.qwl-grid .qwl-colhead.qwl-rowhead { z-index: 3; }
 """
 
 _blank: bytes | None = None
@@ -124,7 +130,13 @@ class TileGrid:
         self.px = px
         self.on_open = on_open
         self.pool: list[Tile] = []
-        self.widget = w.VBox(layout=w.Layout(flex="0 1 auto", max_width="100%", overflow="auto"))
+        # the grid scrolls in a box of its own, at most GRID_MAX_HEIGHT tall, its column headings
+        # kept at its top (and its row headings at its left): they cannot stick to the page's own
+        # scroll, since every ipywidgets box and the notebook's output area around the grid set
+        # overflow, and a sticky heading sticks only in its nearest box that does
+        self.widget = w.VBox(layout=w.Layout(flex="0 1 auto", max_width="100%", max_height=GRID_MAX_HEIGHT,
+                                             overflow="auto"))
+        self.widget.add_class("qwl-grid")
         self._threads = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="qwenlab-thumbs")
         self._ahead: cf.Future[Any] | None = None
         self.filling: asyncio.Task[None] | None = None  # the task putting late thumbnails in their tiles
@@ -164,16 +176,17 @@ class TileGrid:
         wrap = w.Layout(flex_flow="row wrap", align_items="flex-start")
         children: list[Any] = []
         if cols:
-            children += [w.HTML("")] + [_head(_axis_label(catalog, cols, entries, c)) for c in col_keys]
+            children += [_head("", "qwl-colhead", "qwl-rowhead")]
+            children += [_head(_axis_label(catalog, cols, entries, c), "qwl-colhead") for c in col_keys]
         for r in row_keys:
-            children.append(_head(_axis_label(catalog, rows, entries, r)) if rows else w.HTML(""))
+            children.append(_head(_axis_label(catalog, rows, entries, r) if rows else "", "qwl-rowhead"))
             children += [w.HBox(cells.get((r, c), []), layout=wrap) for c in col_keys]
         # the columns share the width (each at least one tile wide) and a cell's tiles wrap inside
         # it: as wide as all its tiles side by side, one cell of eight pushed the next column
         # out of view, so on and off could never be seen together
         self.widget.children = [w.GridBox(children, layout=w.Layout(
             grid_template_columns=f"fit-content(16em) repeat({len(col_keys)}, minmax({self.px + 8}px, 1fr))",
-            grid_gap="4px 10px"))]
+            grid_gap="4px 10px", overflow="visible"))]  # not a box of its own: the headings stick in self.widget
 
     async def _fill(self, late: list["Entry"]) -> None:
         """Make each missing thumbnail in a thread; put it in its tile (if still shown) in the loop's thread."""
@@ -230,8 +243,12 @@ def _make_thumbs(paths: list[str]) -> None:
         thumbnail_of(p, DEFAULT_SIZE)  # into the disk cache; an unreadable one is shown blank later
 
 
-def _head(text: str) -> Any:
-    return require_ipywidgets().HTML(f"<div class='qwl-head'>{html.escape(text)}</div>")
+def _head(text: str, *classes: str) -> Any:
+    """A heading cell of the grid (empty text: an empty cell); `classes` make it stick (see TILE_CSS)."""
+    head = require_ipywidgets().HTML(f"<div class='qwl-head'>{html.escape(text)}</div>" if text else "")
+    for c in classes:
+        head.add_class(c)
+    return head
 
 
 def _unique(values: Any) -> list[Any]:
