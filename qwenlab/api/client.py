@@ -74,6 +74,9 @@ class RunwareClient:
     api_key: else `RUNWARE_API_KEY`; neither raises AuthenticationError (or use `connect()`).
     base_url: else `RUNWARE_BASE_URL`, else https://api.runware.ai/v1.
     timeout: seconds to wait for an answer (a stalled read fails and is retried, same taskUUID).
+        150 by default: longer than Runware's sync cap (about 120 s, then a 504 saying the task
+        goes on), so that the server's own answer is read and the task polled for, rather than a
+        read timeout that cannot tell whether the server ever took the task.
     max_retries, backoff_base, backoff_max: retries of 408/429/5xx/dropped connections, with
         exponential backoff and full jitter, honouring Retry-After, never longer than backoff_max.
     poll_initial, poll_max, poll_timeout: getResponse polling of async (or recovered) tasks.
@@ -91,7 +94,7 @@ class RunwareClient:
         api_key: str | None = None,
         base_url: str | None = None,
         *,
-        timeout: float = 120.0,
+        timeout: float = 150.0,
         max_retries: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,

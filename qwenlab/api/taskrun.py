@@ -65,11 +65,14 @@ class TaskRun:
         self.task = task
         self.task_uuid = str(task["taskUUID"])
         self.expected = request.number_results
-        self.is_async = task.get("deliveryMethod") == "async"
+        # with a webhookURL Runware works asynchronously whatever deliveryMethod says (its webhooks
+        # page): the POST's answer may hold no image yet, and the task is polled for, not failed
+        self.is_async = task.get("deliveryMethod") == "async" or bool(task.get("webhookURL"))
         self._fetch = fetch
         self.images: dict[str, GeneratedImage] = {}  # slot key -> image (fetched, or failed)
         self.task_errors: list[QwenlabError] = []
         self.failure: QwenlabError | None = None
+        self.ended = False  # a task error arrived beside finished images, nothing processing: final
         self.needs_poll = False
         self.processing = 0
         self.attempts = 0
@@ -85,7 +88,7 @@ class TaskRun:
     # -- reading answers -------------------------------------------------------------------------
     @property
     def finished(self) -> bool:
-        return self.failure is not None or self.resend or len(self.images) >= self.expected
+        return self.failure is not None or self.resend or self.ended or len(self.images) >= self.expected
 
     def fall_back(self, why: str, *, server_took_it: bool = False) -> None:
         """The sync POST ended without an answer past a timeout (`why`): poll for the task."""
@@ -150,22 +153,34 @@ class TaskRun:
     def absorb_poll(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int) -> None:
         """Read this task's share of a getResponse answer."""
         body_status = None if 200 <= status < 300 else status
+        # the images first: an error in the same answer (another image failed, the task ended)
+        # must not throw away images already made, and paid for
+        self._absorb_items(items, polled=True)
         for err in errors:
             exc = _task_error(body_status, err, self.task_uuid)
             if isinstance(exc, TaskNotFoundError) and self.timed_out and not self.images:
                 self._not_found_after_timeout()
                 return
             if isinstance(exc, TaskNotFoundError) and self.recovered and not self.images:
-                exc = ConflictTaskUUIDError(
-                    f"taskUUID {self.task_uuid} was used before, and getResponse does not know it "
-                    "(expired or never finished); send the request again with request.renew() for a new taskUUID",
-                    status=400,
-                    code="conflictTaskUUID",
-                    task_uuid=self.task_uuid,
+                # the server took this taskUUID (it said conflictTaskUUID, or an earlier run sent it)
+                # and getResponse does not know it (yet): in doubt, never failed, which would have
+                # the next run send the cell anew, and perhaps pay for it twice
+                self.failure = TransportError(
+                    f"task {self.task_uuid} was taken by the server (its taskUUID is in use), and getResponse does "
+                    "not know it (yet); it may have been paid for: call client.recover(request) later, and send it "
+                    "with request.renew() (a new taskUUID, paid again) only once you know it will not come",
+                    task_uuid=self.task_uuid, sent=True,
                 )
+                return
+            if self.images:
+                # noted beside the images (once: answers are cumulative); the task ends when nothing
+                # of it is still processing, whose images would be paid for too
+                if all(str(e) != str(exc) for e in self.task_errors):
+                    self.task_errors.append(exc)
+                self.ended = not self.processing
+                continue
             self.failure = exc
             return
-        self._absorb_items(items, polled=True)
 
     def _not_found_after_timeout(self) -> None:
         if not self.server_took_it:

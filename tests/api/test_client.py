@@ -783,7 +783,7 @@ def test_progress_items_without_status_or_image_mean_not_yet(fake, make_client, 
 
 # -- past the sync cap ------------------------------------------------------------------------------
 def test_a_read_timeout_is_polled_for_not_sent_again(fake, make_client):
-    """The client's read timeout (120 s) equals Runware's sync cap: a long task is still running,
+    """Past our read timeout (150 s, beyond Runware's ~120 s sync cap) a long task may still be running,
     so its results are fetched with getResponse; re-sending it would only be told conflictTaskUUID."""
     fake.then(accept_then(httpx.ReadTimeout))
     r = req(numberResults=2)
