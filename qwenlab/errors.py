@@ -18,7 +18,8 @@
     ├── JudgementError              a judgement that cannot be recorded
     ├── OCRUnavailableError         the OCR engine asked for is not installed
     ├── WidgetsMissingError         ipywidgets is not installed where a widget was asked for
-    ├── TransportError              the network failed (connection refused/dropped, timeout) after retries
+    ├── TransportError              the network failed (connection refused/dropped, timeout) after retries,
+    │                               or every retry met a 5xx (.sent: the task may have been taken)
     └── APIError                    Runware answered with an error (classified by HTTP status, then code)
         ├── BadRequestError             400: the request is wrong; never retried
         │   ├── UnsupportedParameterError   a parameter the model does not declare
@@ -26,7 +27,7 @@
         ├── AuthenticationError         401: the API key is missing or wrong
         ├── InsufficientCreditsError    402: no balance left
         ├── PermissionDeniedError       403: the key may not do this
-        ├── TaskNotFoundError           404: getResponse knows no such task
+        ├── TaskNotFoundError           404 (or a not-found code such as taskFailedOrNotFound): no such task
         ├── RateLimitError              429: Runware's queue is full; retried with backoff
         ├── ServerError                 5xx: upstream trouble; retried with backoff
         └── TaskFailedError             a task (or one image of it) failed inside a 200 answer
@@ -249,7 +250,9 @@ class WidgetsMissingError(QwenlabError, ImportError):
 
 
 class TransportError(QwenlabError):
-    """The network failed (refused, dropped, timed out) and retries did not help."""
+    """The network failed (refused, dropped, timed out) and retries did not help; or retries ran
+    out after an answer of 5xx, which a gateway may send once the API took the task (`sent` True,
+    the last answer's APIError as `__cause__`): in doubt, to be recovered, never sent anew."""
 
     def __init__(self, message: str, *, task_uuid: str | None = None, sent: bool | None = None,
                  timed_out: bool = False) -> None:
@@ -353,7 +356,8 @@ class PermissionDeniedError(APIError):
 
 
 class TaskNotFoundError(APIError):
-    """404: getResponse knows no task with this UUID (never accepted, or expired)."""
+    """404, or a code saying so (`taskFailedOrNotFound`, under any status not retried):
+    getResponse knows no task with this UUID (never accepted, or expired)."""
 
 
 class RateLimitError(APIError):
@@ -389,6 +393,15 @@ _BY_CODE: dict[str, type[APIError]] = {
     "insufficientCredits": InsufficientCreditsError,
     "taskFailedOrNotFound": TaskNotFoundError,
 }
+# Codes that say getResponse knows no such task, whatever HTTP status carries them: Runware's SDKs
+# (runware-python errors.py `_NOT_FOUND_CODES` and `derive_code`, runware-typescript errors.ts)
+# classify "not found" by the code alone, and an answer of 400 with `taskFailedOrNotFound` must
+# reach the branches that handle a task the server does not know, as the 404 form does. Only the
+# codes about the task itself: the SDKs' other not-found codes (`unknownModel`, `modelNotFound`,
+# `mediaNotFound` ...) say nothing about whether a task was taken, and `taskCancelled` names a
+# task the server does know. A 408/429/5xx keeps its retryable family: the code cannot be trusted
+# from a server in trouble, and asking again costs nothing.
+_TASK_NOT_FOUND_CODES = frozenset({"taskFailedOrNotFound", "taskNotFound", "taskExpired"})
 
 
 def api_error_from(
@@ -401,7 +414,9 @@ def api_error_from(
     """Build the right APIError subclass: by HTTP status first, then refined by code.
 
     Codes may change without notice, so the status decides the family (retryable or not) and
-    the code only picks a more specific subclass within it.
+    the code only picks a more specific subclass within it. One exception: a code saying the
+    task is not known (`taskFailedOrNotFound`, see `_TASK_NOT_FOUND_CODES`) is a TaskNotFoundError
+    under any status that is not retried (a 400 as much as a 404), as Runware's SDKs read it.
     """
     error = error or {}
     code = error.get("code")
@@ -409,6 +424,8 @@ def api_error_from(
     cls: type[APIError]
     if status is not None and status >= 500:
         cls = ServerError
+    elif code in _TASK_NOT_FOUND_CODES and status not in (408, 429):
+        cls = TaskNotFoundError
     elif status is not None and status in _BY_STATUS:
         cls = _BY_STATUS[status]
         refined = _BY_CODE.get(code or "")

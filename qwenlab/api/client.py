@@ -37,8 +37,10 @@ from ..errors import (
     AuthenticationError,
     Problem,
     QwenlabError,
+    TaskNotFoundError,
     TransportError,
     ValidationError,
+    api_error_from,
     register_secret,
 )
 from .download import Downloader, ImageFetcher
@@ -298,7 +300,9 @@ class RunwareClient:
         run.attempts, run.recovered, run.needs_poll = 0, True, True
         answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": run.task_uuid}])
         items, errs = answer.for_task(run.task_uuid, only_task=True)
-        if not items and (answer.status == 404 or any(e.get("code") == "taskFailedOrNotFound" for e in errs)):
+        # not found, by any of the codes that say so (classified as the SDKs do, by code)
+        if not items and (answer.status == 404 or any(isinstance(api_error_from(answer.status, e), TaskNotFoundError)
+                                                      for e in errs)):
             return None
         if not items and not errs and not answer.ok_status:
             errs = [answer.errors[0] if answer.errors else {"message": answer.text or f"HTTP {answer.status}"}]

@@ -9,6 +9,11 @@ itself is on loopback: the emulator, a test server).
 
 A paid image is never thrown away for its format: one that is not the `outputFormat` asked for
 is kept (a JPEG, PNG or WEBP that passes every check) and the mismatch is recorded on it.
+
+Nor for a URL that is not there yet: a CDN may answer 403 or 404 for an object it was handed a
+moment ago, so a fresh imageURL answering 403/404 is asked again a few times over a few seconds
+(`NOT_YET_WAITS`) before the image is given up; the error then names its imageURL and imageUUID,
+so that it can still be fetched by hand while the URL lives.
 """
 
 from __future__ import annotations
@@ -27,9 +32,17 @@ from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline, n
 from .results import GeneratedImage
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
-__all__ = ["Downloader", "ImageFetcher", "MAX_REDIRECTS"]
+__all__ = ["Downloader", "ImageFetcher", "MAX_REDIRECTS", "NOT_YET_STATUSES", "NOT_YET_WAITS"]
 
 MAX_REDIRECTS = 3
+
+# A fresh imageURL that answers 403 or 404 may not have reached the CDN yet: asked again after each
+# of these waits (seconds; 3 more attempts over 5 s), through the retry policy's pause (so an
+# injected `sleep` replaces the waiting), before the paid image is given up.
+NOT_YET_STATUSES = frozenset({403, 404})
+NOT_YET_WAITS: tuple[float, ...] = (1.0, 1.5, 2.5)
+# How much of an imageURL an error quotes: enough for a signed CDN URL, so it can be fetched by hand.
+_URL_SHOWN = 2000
 
 Resolver = Callable[[str], list[str]]
 
@@ -64,27 +77,48 @@ class Downloader:
     pass their own)."""
 
     def __init__(self, http: httpx.Client, policy: RetryPolicy, *, max_bytes: int = MAX_IMAGE_BYTES,
-                 allow_private: bool = False, resolve: Resolver = resolve_host) -> None:
+                 allow_private: bool = False, resolve: Resolver = resolve_host,
+                 not_yet_waits: tuple[float, ...] = NOT_YET_WAITS) -> None:
         self._direct = Direct(http)
         self._policy = policy
         self.max_bytes = max_bytes
         self.allow_private = allow_private
         self.resolve = resolve
+        # the waits before asking a URL that answered 403/404 again (one more attempt after each)
+        self.not_yet_waits = tuple(not_yet_waits)
 
     def fetch(self, url: str, cancel: threading.Event | None = None) -> bytes:
-        """The bytes at `url`, or ImageError saying why not (expired, refused, too large, unreachable)."""
+        """The bytes at `url`, or ImageError saying why not (expired, refused, too large, unreachable).
+
+        408, 429, 5xx, timeouts and dropped connections are retried as the policy says (backoff,
+        Retry-After); a 403 or 404 is asked again after each of `not_yet_waits` (a CDN may not
+        have the object yet), each kind of retry counted on its own, so the total stays bounded."""
         scheme, host, _ = _origin(url)
         if scheme not in ("http", "https") or not host:
             raise ImageError(f"imageURL {redact(url)[:200]!r} is not an http(s) URL; refused")
         last: _Retryable | None = None
-        for attempt in range(self._policy.max_retries + 1):
-            if last is not None:
-                self._policy.pause(self._policy.delay(attempt, last.retry_after), cancel)
+        retries = not_yet = 0  # retries spent on transient failures, and on 403/404 answers
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 return self._get(url)
+            except _NotYet as exc:
+                if not_yet >= len(self.not_yet_waits):
+                    waited = sum(self.not_yet_waits)
+                    raise ImageError(
+                        f"imageURL still answered HTTP {exc.status} after {attempts} attempts over about {waited:g} s "
+                        f"(it may not have reached the CDN yet, or it is refused); the image may still be fetched "
+                        f"by hand while its URL lives: {redact(url)[:_URL_SHOWN]}"
+                    ) from None
+                self._policy.pause(self.not_yet_waits[not_yet], cancel)
+                not_yet += 1
             except _Retryable as exc:
                 last = exc
-        raise ImageError(f"could not download {redact(url)[:200]} after {self._policy.max_retries + 1} attempts: {last}")
+                if retries >= self._policy.max_retries:
+                    raise ImageError(f"could not download {redact(url)[:_URL_SHOWN]} after {attempts} attempts: {last}") from None
+                retries += 1
+                self._policy.pause(self._policy.delay(retries, last.retry_after), cancel)
 
     def _get(self, url: str) -> bytes:
         first = _origin(url)
@@ -129,6 +163,8 @@ class Downloader:
             raise ImageError(f"imageURL has expired (HTTP 410): it was not fetched within its ttl; {redact(url)[:200]}")
         if is_retryable_status(status):
             raise _Retryable(f"HTTP {status}", parse_retry_after(resp.headers.get("retry-after")))
+        if status in NOT_YET_STATUSES:
+            raise _NotYet(status)
         if status != 200:
             raise ImageError(f"imageURL answered HTTP {status}; {redact(url)[:200]}")
         declared = resp.headers.get("content-length")
@@ -160,6 +196,14 @@ class _Retryable(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class _NotYet(Exception):
+    """A 403 or 404 for an image URL: maybe not on the CDN yet, worth a few more tries."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 class ImageFetcher:
@@ -199,7 +243,13 @@ class ImageFetcher:
             if isinstance(item.get("imageDataURI"), str):
                 return image, decode_inline(item["imageDataURI"], max_bytes=self.store.max_bytes)
             if isinstance(item.get("imageURL"), str):
-                return image, self.downloader.fetch(item["imageURL"], cancel)
+                try:
+                    return image, self.downloader.fetch(item["imageURL"], cancel)
+                except ImageError as exc:
+                    if not image.image_uuid:
+                        raise
+                    # the paid image's name goes with its URL: enough to fetch it by hand while the URL lives
+                    raise ImageError(f"image {image.image_uuid}: {exc}") from None
             raise ImageError("the answer names no imageURL, imageBase64Data or imageDataURI")
         except ImageError as exc:
             image.error = exc.for_task(image.task_uuid)

@@ -4,6 +4,9 @@
 5xx, dropped connections, timeouts and garbled bodies (backoff from a RetryPolicy, honouring
 Retry-After), and returns an `Answer`: the HTTP status with the `data` and `errors` arrays. It
 never retries 400/401/402/403: those answers are returned for the caller to attribute to tasks.
+When retries run out after an attempt that may have been taken (no answer, or a 5xx, which a
+gateway may send after the API took the task) it raises TransportError(sent=True): in doubt,
+for the caller to recover with getResponse, never to send anew.
 
 With `poll_on_timeout=True` (sync inference tasks) a request that timed out is not sent again:
 a read timeout raises TransportError(timed_out=True) at once, and a 504 `failedTaskTimeout` (the
@@ -111,9 +114,10 @@ class Exchange:
         """POST `tasks` as one JSON array; retry what may succeed later; return the first answer worth
         reading (2xx, or a non-retryable error status).
 
-        Raises TransportError (`.sent` True when some attempt may have reached the server) or the
-        APIError of the last answer once retries are exhausted; both carry `.attempts`. `on_sent`
-        is called once an attempt's bytes have left (see `qwenlab.api.wire.Wire.settle`).
+        Raises TransportError (`.sent` True when some attempt may have reached the server and been
+        taken: no answer, or a 5xx) or the APIError of the last answer (only 408/429 answers: the
+        task was refused) once retries are exhausted; both carry `.attempts`. `on_sent` is called
+        once an attempt's bytes have left (see `qwenlab.api.wire.Wire.settle`).
         """
         body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")  # the same bytes, so the same taskUUIDs, every time
         retries = self.policy.max_retries if max_retries is None else max_retries
@@ -139,7 +143,7 @@ class Exchange:
                 outcome.error.attempts = attempt
                 raise outcome.error  # the task may be running: the caller polls for it, never re-sends it
         assert last is not None
-        raise _exhausted(last.error, uncertain, attempt)
+        raise _exhausted(last.error, uncertain, attempt, doubt=doubt)
 
     def _attempt(self, body: bytes, attempt: int, poll_on_timeout: bool = False,
                  on_sent: Callable[[], None] | None = None) -> Answer | _Retry:
@@ -248,17 +252,26 @@ def is_sync_timeout(answer: Answer) -> bool:
     return answer.status == 504 and any(e.get("code") == SYNC_TIMEOUT_CODE for e in answer.errors)
 
 
-def _exhausted(last: QwenlabError, uncertain: bool, attempts: int) -> QwenlabError:
+def _exhausted(last: QwenlabError, uncertain: bool, attempts: int, *, doubt: bool = False) -> QwenlabError:
     """The error to raise once every attempt is spent: the last one, marked sent (to be recovered,
-    never sent anew) when any attempt may have reached the server."""
+    never sent anew) when any attempt may have reached the server and been taken.
+
+    `uncertain`: some attempt got no answer at all. `doubt`: that, or some attempt was answered
+    with a 5xx, which may come from a gateway after the API took the task. Either way the error
+    is a TransportError with `sent=True` (the answer's APIError as its `__cause__`), which callers
+    (the runner above all) leave in doubt, to be asked about with getResponse, never sent anew."""
     if isinstance(last, TransportError):
-        last.sent = bool(last.sent or uncertain)
-    elif uncertain:
-        # the last answer was a 429/5xx, but an earlier attempt got no answer at all: that one may
-        # have been accepted and paid, so callers must recover the task, never resend it anew
+        last.sent = bool(last.sent or uncertain or doubt)
+    elif uncertain or doubt:
         cause = last
+        if uncertain:
+            # the last answer was a 429/5xx, but an earlier attempt got no answer at all: that one
+            # may have been accepted and paid, so callers must recover the task, never resend it anew
+            why = "an earlier attempt got no answer"
+        else:
+            why = "a 5xx may come from a gateway after the API took the request"
         last = TransportError(
-            f"{cause}; an earlier attempt got no answer, so the task may have been accepted: "
+            f"{cause}; {why}, so the task may have been accepted: "
             "fetch it with client.recover(request) before sending it again",
             sent=True,
         )

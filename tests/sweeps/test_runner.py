@@ -203,7 +203,9 @@ def test_a_task_in_doubt_is_recovered_not_paid_twice(emulator: Emulator, make_la
 
 
 def test_a_failed_cell_is_logged_and_the_sweep_goes_on(emulator: Emulator, make_lab) -> None:
-    lab = make_lab(emulator, max_retries=0)
+    # one retry: the emulator answers a failed task with HTTP 500, and a 5xx on every attempt
+    # leaves a cell in doubt; the retry's conflictTaskUUID has its error read with getResponse
+    lab = make_lab(emulator, max_retries=1)
     emulator.script(["task_error"])  # the first task fails inside the model
     exp = lab.run(small_sweep(), name="f", concurrency=1, progress=False)
     counts = exp.counts()
