@@ -165,6 +165,11 @@ class Exchange:
             ), uncertain=True)
         if poll_on_timeout and is_sync_timeout(answer):
             return answer  # accepted and still running past the server's sync cap: poll, never re-send
+        if answer.status >= 500 and any(isinstance(d, dict) and d.get("taskUUID") for d in answer.data):
+            # a 5xx that carries results (a batch partly done): they are paid for and read now;
+            # a retry would only be told conflictTaskUUID, and their image URLs would be lost.
+            # The tasks it has no result for are asked about, not failed (TaskRun.absorb_post)
+            return answer
         if is_retryable_status(answer.status):
             # 429 and 408 refuse the request; a 5xx may come from a gateway after the API took it
             return _Retry(answer.error(), retry_after=answer.retry_after, maybe_accepted=answer.status >= 500)

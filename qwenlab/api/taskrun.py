@@ -123,6 +123,12 @@ class TaskRun:
         `resent`: these bytes went again after an attempt that may have been accepted."""
         self.http_status = status
         body_status = None if 200 <= status < 300 else status
+        if status >= 500 and not items and not any(e.get("code") == SYNC_TIMEOUT_CODE for e in errors):
+            # a 5xx answer with other tasks' results (the exchange retries one without any): this
+            # task may have been taken all the same, so it is asked about with getResponse, and
+            # sent again under its taskUUID (which cannot pay twice) only if the server does not know it
+            self.fall_back(f"HTTP {status} beside other tasks' results")
+            return
         for err in errors:
             if err.get("code") == SYNC_TIMEOUT_CODE and status == 504:
                 # the server stopped holding the request while the task goes on (Runware: ~120 s)

@@ -93,3 +93,38 @@ def test_the_read_timeout_outlasts_runwares_sync_cap(make_client):  # noqa: F811
     # a 504 failedTaskTimeout has been seen at about 122 s: a shorter read timeout never reads it,
     # and cannot tell a task the server took from one it never saw
     assert make_client().timeout > 125
+
+
+def test_a_5xx_that_carries_a_result_is_read_not_retried(fake, make_client):  # noqa: F811
+    """A 500 holding the task's finished image beside an error for its second one: the image is
+    paid for, and a retry would only be told conflictTaskUUID while its URL was thrown away."""
+    r = req(numberResults=2)
+    made: list[dict[str, Any]] = []
+
+    def partly(request: httpx.Request, tasks: list[dict[str, Any]]) -> httpx.Response:
+        made.extend(fake.accept(tasks[0]))
+        return httpx.Response(500, json={"data": [made[0]], "errors": [
+            {"code": "timeoutProvider", "message": "the provider timed out", "taskUUID": r.task_uuid}]})
+
+    fake.then(partly, status(404, NOT_FOUND), status(404, NOT_FOUND))  # getResponse does not know sync tasks
+    result = make_client().generate(r)
+    assert [i.image_uuid for i in result.good_images] == [made[0]["imageUUID"]]
+    assert any("timed out" in str(e) for e in result.errors)
+    assert [p[0]["taskType"] for p in fake.posts] == ["imageInference"] and fake.accepted[r.task_uuid] == 1
+
+
+def test_a_task_without_a_result_in_a_5xx_batch_answer_is_asked_about(fake, make_client):  # noqa: F811
+    first, second = req(), req(prompt="A poster that reads 'NOIR'")
+
+    def half(request: httpx.Request, tasks: list[dict[str, Any]]) -> httpx.Response:
+        done = fake.accept(tasks[0])
+        fake.accept(tasks[1])  # taken too, its answer lost behind the 500
+        return httpx.Response(500, json={"data": done, "errors": [
+            {"code": "inferenceError", "message": "upstream trouble", "taskUUID": second.task_uuid}]})
+
+    fake.then(half)
+    results = make_client().send_batch([first, second])
+    assert all(res.ok for res in results), results
+    assert fake.accepted[first.task_uuid] == fake.accepted[second.task_uuid] == 1  # each paid once
+    kinds = [[t["taskType"] for t in p] for p in fake.posts]
+    assert kinds == [["imageInference", "imageInference"], ["getResponse"]]
