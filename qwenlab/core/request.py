@@ -165,6 +165,11 @@ class Request:
         paths = spec.paths if spec else (name,)
         return any(p in self._values for p in paths)
 
+    def spelled_at(self, path: str) -> bool:
+        """True when a value is sent at exactly this wire path ("referenceImages" at the top
+        level, where `is_set` also counts its documented path, inputs.referenceImages)."""
+        return path in self._values
+
     @property
     def prompt(self) -> str | None:
         return self.get("positivePrompt")

@@ -52,6 +52,15 @@ MAX_CELLS = 100_000
 __all__ = ["Sweep", "Cell", "LocalImage", "SEED_POLICIES"]
 
 SEED_POLICIES = ("auto", "pin", "sample")
+# The model page documents inputs.referenceImages; its first example alone sends a top-level
+# referenceImages, beside a negativePrompt that inputs.referenceImages refuses (so Runware may well
+# have ignored it), and Runware's Python SDK types have only the inputs spelling. An edit sent so
+# may come back drawn from the prompt alone, and a comparison would credit the reference for it.
+TOP_LEVEL_REFERENCES_NOTE = (
+    "referenceImages is given at the top level, as the model page's first example does: Runware documents "
+    "inputs.referenceImages, and may ignore the top-level key (that example also sends a negativePrompt, which "
+    "inputs.referenceImages refuses), drawing from the prompt alone; write it under inputs, or as "
+    "Request(referenceImages=[...]), which sends it there")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 
@@ -116,7 +125,8 @@ class Sweep:
 
     def notes(self) -> list[str]:
         """What `plan()` (and a run) says about the sweep's choices: the seed policy `auto`
-        resolved, and each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`)."""
+        resolved, each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`),
+        and reference images given at the top level, which Runware may ignore."""
         out = []
         if self.seed_policy == "auto":
             for mid in self.models:
@@ -128,8 +138,12 @@ class Sweep:
                 else:
                     out.append(f"seed_policy 'auto' -> 'sample' for {mid}: it declares no seed; each result's reported seed is recorded")
         sizes: dict[str, list[tuple[int, int]]] = {}
+        top_level_references = False
         for c in self.cells():
             sizes.setdefault(c.request.model_id, []).append(c.request.size)
+            top_level_references = top_level_references or c.request.spelled_at("referenceImages")
+        if top_level_references:
+            out.append(TOP_LEVEL_REFERENCES_NOTE)
         for mid, wanted in sizes.items():
             desc = _desc(mid)
             note = desc.size.unconfirmed_note(wanted) if desc is not None else None

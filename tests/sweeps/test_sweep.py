@@ -101,6 +101,25 @@ def test_plan_says_which_sizes_runware_may_refuse_per_model() -> None:
     assert [n.rsplit("(", 1)[1] for n in per_model] == ["alibaba:qwen-image@2.0-pro)", "alibaba:qwen-image@2.0)"]
 
 
+def test_plan_warns_of_reference_images_given_at_the_top_level() -> None:
+    """The model page's first example sends referenceImages at the top level, beside a negativePrompt
+    that inputs.referenceImages refuses: Runware may ignore that spelling, and an edit would be drawn
+    from the prompt alone. Accepted (the page shows it), and the plan says so; the documented
+    spelling, which Request(referenceImages=...) sends, says nothing."""
+    from qwenlab.core.request import Request
+
+    ref = "a0b1c2d3-0000-4000-8000-000000000000"
+    pasted = Request.from_task({"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro",
+                                "positivePrompt": "Edit the billboard", "referenceImages": [ref]})
+    sweep = Sweep(base=pasted, axes={"promptExtend": [True, False]})
+    notes = [n for n in sweep.notes() if "top level" in n]
+    assert len(notes) == 1 and "inputs.referenceImages" in notes[0] and "may ignore" in notes[0]
+    assert notes[0] in sweep.plan(quiet=True).attrs["notes"]
+    documented = Sweep(base=Request(prompt="Edit the billboard", referenceImages=[ref]), axes={"promptExtend": [True, False]})
+    assert documented.cells()[0].request.to_task()["inputs"]["referenceImages"] == [ref]
+    assert not any("top level" in n for n in documented.notes())
+
+
 def test_pin_on_a_model_without_seed_is_refused_with_the_way_out() -> None:
     with pytest.raises(ValidationError) as info:
         Sweep(prompt=PROMPT, seed_policy="pin").cells()
