@@ -120,9 +120,11 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
 @click.option("--kept", "min_score", type=float, default=None,
               help="Show the cost per kept image instead: images whose latest rating is at least this score.")
+@click.option("--imported/--no-imported", default=True, show_default=True,
+              help="Count the experiments imported from bundles, whose money was spent in another log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals, the rows and the notes.")
 def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], min_score: float | None,
-                  as_json: bool) -> None:
+                  imported: bool, as_json: bool) -> None:
     """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
 
     Costs are Runware's own numbers (qwenlab asks includeCost); where none came back, the price
@@ -138,7 +140,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     path = existing_log()
     keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
-    costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None)
+    costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
     per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
     totals = costs.totals()

@@ -62,10 +62,12 @@ class Costs:
     log: a `Log`, a `Lab` (its log), a path to a log file, or None for the default log.
     since / until: only requests of that time (a date, a datetime, ISO text, or "7d" for the last
     seven days); `since` inclusive, `until` exclusive. experiments: only these experiment names.
+    imported: False leaves out the experiments imported from bundles (`Lab.import_bundle`), whose
+    money was spent in the log they came from; by default they are in, and a note says how much.
     """
 
     def __init__(self, log: "Log | Any | str | Path | None" = None, *, since: Any = None, until: Any = None,
-                 experiments: str | Iterable[str] | None = None) -> None:
+                 experiments: str | Iterable[str] | None = None, imported: bool = True) -> None:
 
         if isinstance(log, (str, Path)) and str(log) != ":memory:" and not Path(log).is_file():
             raise FileNotFoundError(f"no log at {log}; Costs() with no argument reads the default log ($QWENLAB_DATA_DIR/qwenlab.db)")
@@ -82,13 +84,16 @@ class Costs:
             raise ValueError(f"until ({self.until}) is not after since ({self.since}): no request can be in between; "
                              "are they swapped?")
         self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
-        self._q = CostQuery(log, self.since, self.until, self.experiments)
+        self.imported = bool(imported)
+        self._q = CostQuery(log, self.since, self.until, self.experiments, self.imported)
 
-    def filter(self, *, since: Any = None, until: Any = None, experiments: str | Iterable[str] | None = None) -> "Costs":
+    def filter(self, *, since: Any = None, until: Any = None, experiments: str | Iterable[str] | None = None,
+               imported: bool | None = None) -> "Costs":
         """The same analysis on part of the log (arguments as in the constructor; None keeps the current one)."""
         return Costs(self.log, since=since if since is not None else self.since,
                      until=until if until is not None else self.until,
-                     experiments=experiments if experiments is not None else self.experiments)
+                     experiments=experiments if experiments is not None else self.experiments,
+                     imported=imported if imported is not None else self.imported)
 
     def __repr__(self) -> str:
         return self.summary()
@@ -257,6 +262,12 @@ class Costs:
             n = int(t["in_doubt"])
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
                        f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them.")
+        imported = {name: usd for name, usd in self._q.imported_spend().items() if usd > 0}
+        if imported:
+            names = ", ".join(repr(n) for n in imported)
+            out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
+                       f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
+                       "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
         b = self.budget()
         for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows():
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
@@ -312,6 +323,8 @@ class Costs:
         where = []
         if self.experiments:
             where.append("experiments " + ", ".join(self.experiments))
+        if not self.imported:
+            where.append("without experiments imported from bundles")
         if self.since:
             where.append(f"since {self.since}")
         if self.until:

@@ -137,6 +137,7 @@ class _Experiment:
     budget_usd: float | None
     stop_reason: str | None
     axes: dict[str, AxisInfo] = field(default_factory=dict)  # how each axis's values read, as grids show them
+    imported: bool = False  # imported from a bundle: its money was spent in another log
 
 
 @dataclass
@@ -173,16 +174,20 @@ def label_value(exp: _Experiment | None, axis: str, raw: str | None) -> tuple[st
 class CostQuery:
     """The grouped queries over one log, with the filters of a `Costs` view."""
 
-    def __init__(self, log: "Log", since: str | None, until: str | None, experiments: list[str] | None) -> None:
+    def __init__(self, log: "Log", since: str | None, until: str | None, experiments: list[str] | None,
+                 imported: bool = True) -> None:
         self.log = log
         self.since, self.until, self.names = since, until, experiments
+        self.imported = imported  # False: leave out experiments imported from bundles
         self._has_rollups: bool | None = None
 
     # -- experiments ------------------------------------------------------------------------------
     def _experiments(self) -> dict[int, _Experiment]:
         out: dict[int, _Experiment] = {}
-        for r in self.log.rows("SELECT id, name, status, budget_usd, stop_reason, sweep_json, axes_json FROM experiments ORDER BY id"):
-            exp = _Experiment(int(r["id"]), r["name"], r["status"], r["budget_usd"], r.get("stop_reason"))
+        for r in self.log.rows("SELECT id, name, status, budget_usd, stop_reason, sweep_json, axes_json, "
+                               "imported_from IS NOT NULL AS imported FROM experiments ORDER BY id"):
+            exp = _Experiment(int(r["id"]), r["name"], r["status"], r["budget_usd"], r.get("stop_reason"),
+                              imported=bool(r["imported"]))
             labels = json.loads(r["axes_json"] or "{}") or {}
             infos = axis_infos_of(json.loads(r["sweep_json"] or "{}") or {}, labels)
             exp.axes = {name: infos[name] for name in labels if name in infos}
@@ -194,7 +199,22 @@ class CostQuery:
                 raise ExperimentNotFoundError(f"no experiment named {', '.join(map(repr, missing))} in {self.log.path}; "
                                               f"known: {', '.join(sorted(known)) or 'none yet'}")
             out = {i: e for i, e in out.items() if e.name in self.names}
+        if not self.imported:
+            out = {i: e for i, e in out.items() if not e.imported}
         return out
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the view holds only some experiments (by name, or without the imported ones)."""
+        return self.names is not None or not self.imported
+
+    def imported_spend(self) -> dict[str, float]:
+        """The spend in view of each experiment imported from a bundle (money spent in another log)."""
+        exps = {i: e for i, e in self._experiments().items() if e.imported}
+        if not exps:
+            return {}
+        df = self.grouped(["experiment"])
+        return {e.name: float(df.loc[e.name, "cost_usd"]) for e in exps.values() if e.name in df.index}
 
     def experiments_info(self) -> "pd.DataFrame":
         import pandas as pd
@@ -216,7 +236,7 @@ class CostQuery:
         if self.until:
             conds.append(f"{at} < ?")
             params.append(self.until)
-        if self.names is not None:
+        if self.filtered:
             conds.append(f"t.experiment_id IN ({','.join(str(i) for i in exps) or 'NULL'})")
         conds += [c for c in extra if c]
         return (" WHERE " + " AND ".join(conds)) if conds else "", params
@@ -465,7 +485,7 @@ class CostQuery:
         import pandas as pd
 
         exps = self._experiments()
-        if self.since is None and self.until is None and self.names is None and self._rollups_answer([]):
+        if self.since is None and self.until is None and not self.filtered and self._rollups_answer([]):
             tasks, images = self._prices_from_rollups()
         else:
             tasks, images = self._prices_from_tasks(exps)

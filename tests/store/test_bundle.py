@@ -89,6 +89,30 @@ def test_a_bundle_round_trips_costs_provenance_and_images_exactly(ana: Lab, ben:
     assert ben.log.integrity_check() == "ok"
 
 
+def test_costs_say_what_imported_experiments_spent_elsewhere_and_can_leave_it_out(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ben's costs hold Ana's spend once he imports her bundle: what those experiments cost is
+    worth comparing, but it was not Ben's money. A note says how much, and imported=False (or
+    `qwenlab costs --no-imported`) leaves them out, even once one is deleted."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+
+    ana_spent = Costs(ana.log).by("experiment")["cost_usd"]
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "share.zip").path)
+    costs = Costs(ben.log)
+    note = [n for n in costs.notes() if "spent in other logs" in n]
+    assert len(note) == 1 and f"${ana_spent['posters']:.4f}" in note[0] and "'posters'" in note[0]
+    own = Costs(ben.log, imported=False)
+    assert own.totals()["cost_usd"] == 0 and own.by("experiment").empty
+    assert not any("spent in other logs" in n for n in own.notes())
+    assert "without experiments imported from bundles" in own.headline()[0]
+    result = CliRunner().invoke(cli, ["costs", "--no-imported"], env={"QWENLAB_DATA_DIR": str(ben.data_dir)})
+    assert result.exit_code == 0 and "imported from bundles): $0.0000" in result.output, result.output
+    ben.experiment("posters").delete(confirm=True)  # its spend stays in the history, still not Ben's
+    assert Costs(ben.log, imported=False).totals()["cost_usd"] == 0
+    assert Costs(ben.log).totals()["cost_usd"] == pytest.approx(ana_spent["posters"])
+
+
 def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> None:
     path = ana.bundle("posters", tmp_path / "p.zip").path
     ben.import_bundle(path)
