@@ -94,6 +94,12 @@ class _Job:
 # what a cell reserves of the budget, times its estimate, until the API has reported a cost
 UNCONFIRMED_MARKUP = 2.0
 
+# The API looks down when this many cells in a row (at least; `concurrency` when larger, as that
+# many go out together) got no answer or only 5xx through every retry, none answered between:
+# the run stops there, rather than spend minutes of retries on each of the cells left. Those
+# sent stay in doubt, asked about at the next run; those not sent stay 'pending'.
+OUTAGE_AFTER = 3
+
 
 @dataclass
 class _Outcome:
@@ -592,6 +598,8 @@ class _Dispatch:
         self.reason: str | None = None  # why the sweep stopped before its end
         self.refused = 0  # cells the log's budget check kept back: another run spent what was left
         self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
+        self.unanswered = 0  # cells in a row the API did not answer (see OUTAGE_AFTER)
+        self.outage_after = max(OUTAGE_AFTER, concurrency)
 
     def run(self, jobs: list[_Job]) -> tuple[str, str | None, BaseException | None]:
         """Send `jobs` in order and wait for every one sent; return (status, reason, fatal error)."""
@@ -696,7 +704,26 @@ class _Dispatch:
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
+        self._watch_for_outage(out)
         self.bar.advance(self.budget.spent, self.failed)
+
+    def _watch_for_outage(self, out: _Outcome) -> None:
+        """Stop the run once `outage_after` cells in a row got no answer from the API (or only
+        5xx, through every retry): each cell left would spend minutes retrying a server that is
+        down. A cell the API answered, done or refused, starts the count again."""
+        if out.status in ("unsent", "refused"):
+            return
+        if not isinstance(out.error, TransportError):
+            self.unanswered = 0
+            return
+        self.unanswered += 1
+        if self.unanswered < self.outage_after or self.fatal is not None:
+            return
+        self.fatal = out.error
+        self.reason = (f"stopped: {self.unanswered} cells in a row got no answer from the API (or only 5xx, after every "
+                       f"retry): it looks down or unreachable. Last: {out.error}. Cells sent are in doubt and asked about "
+                       "at the next run, before anything is sent again; run again once the API answers")
+        self.wire.close()  # the cells waiting for the wire are not sent
 
     def _learn_price(self, job: _Job, out: _Outcome) -> None:
         """The first cost the API reports sets what every later cell reserves (its estimate times

@@ -1,0 +1,72 @@
+"""An API that is down stops the run: once OUTAGE_AFTER cells in a row (or `concurrency`, when
+larger) got no answer, or only 5xx through every retry, nothing more is sent. Before, every
+cell of the sweep spent its retries on a dead server, one after another (minutes each with
+Runware's backoff), and ended failed or in doubt. Real HTTP on loopback: an emulator answering
+5xx to everything, then a port nobody listens on; the next run, with the API back, finishes the
+sweep and pays each cell once."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab.api.client import RunwareClient
+from qwenlab.emulator import Emulator
+from qwenlab.emulator.faults import Faults
+from qwenlab.errors import TransportError
+from qwenlab.sweeps.runner import OUTAGE_AFTER
+from tests.sweeps.test_money import make_lab  # noqa: F401
+
+PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
+SEED = 1  # the dice: 5xx for several cells, never three in a row (deterministic at concurrency 1)
+SWEEP = Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}, repeats=6)  # 12 cells
+
+
+def test_a_run_stops_when_the_api_answers_only_5xx_and_the_next_run_finishes(emulator: Emulator, make_lab) -> None:  # noqa: F811
+    emulator.faults = Faults(rate_5xx=1.0)
+    lab: Lab = make_lab(emulator, max_retries=1)
+    with pytest.raises(TransportError) as info:
+        lab.run(SWEEP, name="down", concurrency=2, progress=False)
+    exp = info.value.experiment
+    counts = exp.counts()
+    assert "cells in a row got no answer" in exp.row["stop_reason"] and exp.row["status"] == "failed"
+    # the cells answered 5xx are in doubt (a gateway may answer so after the API took a task);
+    # a few more were on their way when the count was reached; the rest were never sent
+    assert OUTAGE_AFTER <= counts["sent"] <= OUTAGE_AFTER + 2 and counts["failed"] == 0, counts
+    assert counts["pending"] == 12 - counts["sent"] and counts["pending"] >= 7, counts
+    assert "looks down" in exp.summary()
+
+    emulator.faults = Faults()
+    again = make_lab(emulator).run(SWEEP, name="down", concurrency=2, progress=False)
+    assert again.counts()["done"] == 12
+    assert emulator.ledger.charged_twice() == [] and len({c.task_uuid for c in emulator.ledger.charges}) == 12
+
+
+def test_a_run_stops_when_nothing_listens(data_dir: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: nothing listens there
+    client = RunwareClient("sk-outage-test", f"http://127.0.0.1:{port}/v1", images_dir=data_dir / "images",
+                           max_retries=1, backoff_base=0.01)
+    try:
+        with pytest.raises(TransportError) as info:
+            Lab(data_dir, client=client).run(SWEEP, name="nowhere", concurrency=1, progress=False)
+    finally:
+        client.close()
+    counts = info.value.experiment.counts()
+    # never reached the server: failed, free, sent again next run (one more was under way in its
+    # second worker when the count was reached); the rest not sent at all
+    assert OUTAGE_AFTER <= counts["failed"] <= OUTAGE_AFTER + 1 and counts["pending"] == 12 - counts["failed"], counts
+    assert "could not connect" in info.value.experiment.row["stop_reason"]
+
+
+def test_cells_the_api_answers_keep_the_count_at_zero(emulator: Emulator, make_lab) -> None:  # noqa: F811
+    # a 5xx now and then is not an outage: cells answered between reset the count
+    emulator.faults = Faults(rate_5xx=0.3, seed=SEED)
+    exp = make_lab(emulator, max_retries=0).run(SWEEP, name="flaky", concurrency=1, progress=False)
+    counts = exp.counts()
+    assert counts["pending"] == 0 and counts["done"] + counts["sent"] == 12, counts
+    assert 2 <= counts["sent"], counts  # cells answered 5xx (in doubt), never OUTAGE_AFTER of them in a row
