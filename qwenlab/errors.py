@@ -255,12 +255,15 @@ class TransportError(QwenlabError):
     the last answer's APIError as `__cause__`): in doubt, to be recovered, never sent anew."""
 
     def __init__(self, message: str, *, task_uuid: str | None = None, sent: bool | None = None,
-                 timed_out: bool = False) -> None:
+                 timed_out: bool = False, answered: bool = False) -> None:
         self.task_uuid = task_uuid
         # sent=True: the request may have reached the server (uncertain: maybe accepted and paid)
         self.sent = sent
         # timed_out=True: sent whole, then no answer within the read timeout (the task may be running)
         self.timed_out = timed_out
+        # answered=True: the API did answer, and what it said leaves the task in doubt (it took the
+        # taskUUID and getResponse does not know it; still processing past poll_timeout): no outage
+        self.answered = answered
         super().__init__(message)
 
 

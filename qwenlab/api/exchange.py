@@ -165,10 +165,11 @@ class Exchange:
             ), uncertain=True)
         if poll_on_timeout and is_sync_timeout(answer):
             return answer  # accepted and still running past the server's sync cap: poll, never re-send
-        if answer.status >= 500 and any(isinstance(d, dict) and d.get("taskUUID") for d in answer.data):
-            # a 5xx that carries results (a batch partly done): they are paid for and read now;
-            # a retry would only be told conflictTaskUUID, and their image URLs would be lost.
-            # The tasks it has no result for are asked about, not failed (TaskRun.absorb_post)
+        if answer.status >= 500 and any(_is_image(d) for d in answer.data):
+            # a 5xx that carries finished images (a batch partly done): they are paid for and read
+            # now; a retry would only be told conflictTaskUUID, and their image URLs would be lost.
+            # The tasks it has no image for are asked about, never failed (TaskRun). One that
+            # carries only acknowledgements or progress is retried like any 5xx
             return answer
         if is_retryable_status(answer.status):
             # 429 and 408 refuse the request; a 5xx may come from a gateway after the API took it
@@ -250,6 +251,12 @@ class _Retry:
 
 # The error code of a sync request the server stopped holding (Runware: HTTP 504 at about 120 s).
 SYNC_TIMEOUT_CODE = "failedTaskTimeout"
+
+
+def _is_image(item: Any) -> bool:
+    """A data item holding a finished image (its URL or bytes)."""
+    return isinstance(item, dict) and bool(item.get("taskUUID")) and any(
+        isinstance(item.get(k), str) and item.get(k) for k in ("imageURL", "imageBase64Data", "imageDataURI"))
 
 
 def is_sync_timeout(answer: Answer) -> bool:

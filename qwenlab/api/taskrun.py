@@ -73,6 +73,7 @@ class TaskRun:
         self.task_errors: list[QwenlabError] = []
         self.failure: QwenlabError | None = None
         self.ended = False  # a task error arrived beside finished images, nothing processing: final
+        self.polls_answered = 0  # getResponse answers read for this task (time_out: was it answered?)
         self.needs_poll = False
         self.processing = 0
         self.attempts = 0
@@ -123,10 +124,12 @@ class TaskRun:
         `resent`: these bytes went again after an attempt that may have been accepted."""
         self.http_status = status
         body_status = None if 200 <= status < 300 else status
-        if status >= 500 and not items and not any(e.get("code") == SYNC_TIMEOUT_CODE for e in errors):
-            # a 5xx answer with other tasks' results (the exchange retries one without any): this
-            # task may have been taken all the same, so it is asked about with getResponse, and
-            # sent again under its taskUUID (which cannot pay twice) only if the server does not know it
+        if status >= 500 and not any(_kind(i, polled=True) == "success" for i in items) \
+                and not any(e.get("code") == SYNC_TIMEOUT_CODE for e in errors):
+            # a 5xx answer with finished images, none of them this task's (the exchange retries one
+            # without any): it may have been taken all the same, so it is asked about with
+            # getResponse, and sent again under its taskUUID (which cannot pay twice) only if the
+            # server does not know it; never failed on a 5xx
             self.fall_back(f"HTTP {status} beside other tasks' results")
             return
         for err in errors:
@@ -159,11 +162,14 @@ class TaskRun:
     def absorb_poll(self, items: list[dict[str, Any]], errors: list[dict[str, Any]], status: int) -> None:
         """Read this task's share of a getResponse answer."""
         body_status = None if 200 <= status < 300 else status
+        self.polls_answered += body_status is None or body_status < 500
         # the images first: an error in the same answer (another image failed, the task ended)
         # must not throw away images already made, and paid for
         self._absorb_items(items, polled=True)
         for err in errors:
             exc = _task_error(body_status, err, self.task_uuid)
+            if body_status is not None and body_status >= 500 and not isinstance(exc, TaskNotFoundError):
+                continue  # the server in trouble answering this poll: the next round asks again
             if isinstance(exc, TaskNotFoundError) and self.timed_out and not self.images:
                 self._not_found_after_timeout()
                 return
@@ -175,7 +181,7 @@ class TaskRun:
                     f"task {self.task_uuid} was taken by the server (its taskUUID is in use), and getResponse does "
                     "not know it (yet); it may have been paid for: call client.recover(request) later, and send it "
                     "with request.renew() (a new taskUUID, paid again) only once you know it will not come",
-                    task_uuid=self.task_uuid, sent=True,
+                    task_uuid=self.task_uuid, sent=True, answered=True,
                 )
                 return
             if self.images:
@@ -199,7 +205,7 @@ class TaskRun:
         self.failure = TransportError(
             f"task {self.task_uuid}: {self.timed_out}, and getResponse does not know the task; it may still "
             "finish: call client.recover(request) later, or send long tasks with deliveryMethod='async'",
-            task_uuid=self.task_uuid, sent=True,
+            task_uuid=self.task_uuid, sent=True, answered=True,
         )
 
     def _absorb_items(self, items: list[dict[str, Any]], *, polled: bool) -> None:
@@ -248,7 +254,8 @@ class TaskRun:
         if self.images:
             self.task_errors.append(TaskFailedError(message, code="pollTimeout", task_uuid=self.task_uuid))
         else:
-            self.failure = TransportError(message, task_uuid=self.task_uuid, sent=True)
+            self.failure = TransportError(message, task_uuid=self.task_uuid, sent=True,
+                                          answered=self.polls_answered > 0)
 
     # -- the outcome ---------------------------------------------------------------------------------
     def outcome(self) -> TaskResult | QwenlabError:

@@ -128,3 +128,33 @@ def test_a_task_without_a_result_in_a_5xx_batch_answer_is_asked_about(fake, make
     assert fake.accepted[first.task_uuid] == fake.accepted[second.task_uuid] == 1  # each paid once
     kinds = [[t["taskType"] for t in p] for p in fake.posts]
     assert kinds == [["imageInference", "imageInference"], ["getResponse"]]
+
+
+def test_a_5xx_that_only_acknowledges_a_task_is_retried_not_failed(fake, make_client):  # noqa: F811
+    """A 500 holding an async acknowledgement (no image) beside an error, after the API took the
+    task: retried like any 5xx (conflictTaskUUID: taken), then polled for; never failed, which
+    would have the next run send it anew and pay twice."""
+    r = req(deliveryMethod="async")
+
+    def took_then_500(request: httpx.Request, tasks: list[dict[str, Any]]) -> httpx.Response:
+        fake.accept(tasks[0])
+        return httpx.Response(500, json={"data": [{"taskType": "imageInference", "taskUUID": r.task_uuid}],
+                                         "errors": [{"code": "serverError", "message": "busy", "taskUUID": r.task_uuid}]})
+
+    fake.then(took_then_500)
+    result = make_client().generate(r)
+    assert result.ok and fake.accepted[r.task_uuid] == 1
+
+
+def test_a_poll_answered_5xx_with_progress_asks_again(fake, make_client):  # noqa: F811
+    r = req(deliveryMethod="async")
+
+    def acknowledge(request: httpx.Request, tasks: list[dict[str, Any]]) -> httpx.Response:
+        fake.accept(tasks[0])
+        return httpx.Response(200, json={"data": [{"taskType": "imageInference", "taskUUID": r.task_uuid}]})
+
+    fake.then(acknowledge, respond({"data": [{"taskUUID": r.task_uuid, "status": "processing"}],
+                                    "errors": [{"message": "busy", "taskUUID": r.task_uuid}]}, code=503))
+    result = make_client().generate(r)  # the next poll (the fake's own answer) has the image
+    assert result.ok and fake.accepted[r.task_uuid] == 1
+    assert [p[0]["taskType"] for p in fake.posts].count("getResponse") >= 2
