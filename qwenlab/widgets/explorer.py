@@ -4,8 +4,9 @@
 
 Pick the row and column axes and filter any axis, from the experiment's own axes; the images
 come as thumbnails a page at a time (48 by default), so a few hundred images stay responsive.
-Click one to see it at full resolution in the compare viewer (`qwenlab.widgets.compare`: wheel
-zooms, drag pans, double-click fits), as wide as the notebook, with its full request: the prompt,
+Click one to see it at full resolution in the compare viewer (`qwenlab.widgets.compare`: once
+the picture is clicked the wheel zooms, or with Ctrl held; drag pans, double-click fits), as wide
+as the notebook, with its full request: the prompt,
 the exact JSON sent, seed, cost, latency, attempts, errors, and any fields the API returned that
 qwenlab does not model (the log's `images.api_extra`). "pin for compare" keeps an image in the
 viewer, so the next ones clicked are shown beside it, zoomed and panned together (up to 4).
@@ -150,7 +151,7 @@ class Explorer:
         self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
         self.keys = KeyShortcuts({k: k for k in _KEYS}, scope=KEYS_CLASS, legend=_KEY_LEGEND,
                                  hint="click a picture to use the keys:",
-                                 follow=(".qwl-tile.qwl-selected", ".qwl-grid", ".qwl-colhead"))
+                                 follow=(".qwl-tile.qwl-selected", ".qwl-grid", ".qwl-colhead", ".qwl-rowhead"))
         self.keys.on_action(self.on_key)
 
     def _build_pager(self, w: Any, thumb_px: int) -> None:

@@ -53,20 +53,25 @@ function render({ model, el }) {
   };
   model.on("change:hint", () => update());
   update();  // from the first paint: attach() may come only once the element is in the page
-  // `follow` ([target, box, heading] selectors): the element a key moves to (the selected tile)
-  // is scrolled into view inside its box (the explorer's grid), clear of the box's sticky
-  // headings; only that box scrolls, never the page, where the viewer above has its own place
+  // `follow` ([target, box, heading, side] selectors): the element a key moves to (the selected
+  // tile) is scrolled into view inside its box (the explorer's grid), clear of the box's sticky
+  // headings along the top (`heading`) and the left (`side`); only that box scrolls, never the
+  // page, where the viewer above has its own place
   let following = 0;
+  const edge = (box, sel, side) => (sel ? [...box.querySelectorAll(sel)] : []).map((h) => h.getBoundingClientRect()[side]);
   const bringIntoBox = (target) => {
-    const [, boxSel, headSel] = model.get("follow") || [];
+    const [, boxSel, headSel, sideSel] = model.get("follow") || [];
     const box = target.closest(boxSel);
-    if (!box || box.scrollHeight <= box.clientHeight + 1) return;
+    if (!box) return;
     const b = box.getBoundingClientRect(), r = target.getBoundingClientRect();
-    const heads = headSel ? [...box.querySelectorAll(headSel)] : [];
-    const top = Math.max(b.top, ...heads.map((h) => h.getBoundingClientRect().bottom));
+    const top = Math.max(b.top, ...edge(box, headSel, "bottom"));
     const bottom = b.top + box.clientHeight;
     if (r.top < top) box.scrollTop -= top - r.top;
     else if (r.bottom > bottom) box.scrollTop += Math.min(r.bottom - bottom, r.top - top);
+    const left = Math.max(b.left, ...edge(box, sideSel, "right"));
+    const right = b.left + box.clientWidth;
+    if (r.left < left) box.scrollLeft -= left - r.left;
+    else if (r.right > right) box.scrollLeft += Math.min(r.right - right, r.left - left);
   };
   const onKey = (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
@@ -160,7 +165,7 @@ def _widget_class() -> type:
         legend = traitlets.List().tag(sync=True)
         scope = traitlets.Unicode("").tag(sync=True)
         hint = traitlets.Unicode("").tag(sync=True)  # said while the keys are off: what to click
-        follow = traitlets.List().tag(sync=True)  # [target, box, heading] CSS selectors (KeyShortcuts)
+        follow = traitlets.List().tag(sync=True)  # [target, box, heading, side] CSS selectors (KeyShortcuts)
 
     return KeyShortcutsWidget
 
@@ -171,12 +176,12 @@ class KeyShortcuts:
     keys: {key: action}; a key as the browser names it (`event.key`): "ArrowLeft", "Backspace",
     or one character, matched case-insensitively. legend: (keys, what they do) pairs to show.
     hint: what the legend says while the keys are off ("click the pair to use the keys:").
-    follow: (target, box, heading) CSS selectors: after a key, the element that comes to match
-    `target` (the tile it selected) is scrolled into view inside its enclosing `box`, below the
-    box's `heading` elements (sticky headings; "" for none)."""
+    follow: (target, box, heading, side) CSS selectors: after a key, the element that comes to
+    match `target` (the tile it selected) is scrolled into view inside its enclosing `box`, below
+    the box's `heading` elements and right of its `side` ones (sticky headings; "" for none)."""
 
     def __init__(self, keys: Mapping[str, str], *, scope: str, legend: Sequence[tuple[str, str]] = (),
-                 hint: str = "click here to use the keys:", follow: tuple[str, str, str] | None = None) -> None:
+                 hint: str = "click here to use the keys:", follow: tuple[str, str, str, str] | None = None) -> None:
         self.keys = {(k.lower() if len(k) == 1 else k): v for k, v in keys.items()}
         self.widget = _widget_class()(shortcuts=self.keys, legend=[list(x) for x in legend], scope=scope, hint=hint,
                                       follow=list(follow or ()))

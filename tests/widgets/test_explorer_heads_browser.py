@@ -116,7 +116,8 @@ def test_headings_stay_in_view_over_the_scrolled_tiles(chromium: str, voila: str
 @pytest.mark.slow
 def test_keys_bring_the_selected_tile_into_the_grids_box(chromium: str, voila: str, tmp_path: Path) -> None:
     """End and Home select the last and the first tile: each is scrolled into view inside the
-    grid's box, below the column headings (the box scrolled by itself would leave it hidden)."""
+    grid's box, below the column headings and right of the row headings, down and sideways (the
+    window is narrower than the two columns)."""
     with chromium_page(chromium, voila, width=WIDTH, height=HEIGHT, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
         tiles = page.locator(".qwl-tile")
         tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
@@ -134,7 +135,10 @@ def test_keys_bring_the_selected_tile_into_the_grids_box(chromium: str, voila: s
           const tile = document.querySelector('.qwl-tile.qwl-selected').getBoundingClientRect();
           const heads = [...box.querySelectorAll('.qwl-head')].filter(h => h.textContent.startsWith('promptExtend'));
           const top = Math.max(...heads.map(h => h.getBoundingClientRect().bottom));
-          return tile.top >= top - 1 && tile.bottom <= b.top + box.clientHeight + 1;
+          const sides = [...box.querySelectorAll('.qwl-head')].filter(h => h.textContent.startsWith('repeat'));
+          const left = Math.max(...sides.map(h => h.getBoundingClientRect().right));
+          return tile.top >= top - 1 && tile.bottom <= b.top + box.clientHeight + 1
+            && tile.left >= left - 1 && tile.right <= b.left + box.clientWidth + 1;
         }"""
 
         def shown_whole() -> bool:
