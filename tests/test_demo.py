@@ -59,3 +59,15 @@ def test_qwenlab_demo_command(data_dir: Path) -> None:
     assert str(data_dir / "qwenlab.db") in result.output
     listing = json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)
     assert listing[0]["name"] == "demo" and listing[0]["done"] == 64
+
+
+def test_qwenlab_demo_exits_1_when_a_cell_is_not_done(data_dir: Path, emulator, monkeypatch) -> None:
+    """As `qwenlab run` does, and as the README's exit codes say: 0 only with every cell done."""
+    from qwenlab.emulator.faults import Faults
+
+    emulator.faults = Faults(task_error=0.2, seed=3)  # some cells fail inside the model
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-demo-exit-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    result = CliRunner().invoke(cli, ["demo", "--live", "--yes", "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert "some cells are not done" in result.output

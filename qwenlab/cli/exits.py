@@ -33,7 +33,7 @@ from ..errors import (
 from .common import log_path
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "BAD_INPUT", "FAILED", "HANDLED", "HELP", "exit_code",
-           "to_click_error", "param_hints"]
+           "exit_unless_done", "to_click_error", "param_hints"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -55,7 +55,7 @@ HELP = """\b
 Exit codes:
   0  success
   1  the operation failed: an API or network error, a run that stopped on an
-     error or ended with cells failed or not sent (its budget reached), a
+     error or ended with cells failed, in doubt or not sent (its budget reached), a
      file that could not be read or written, no log yet
   2  bad input: the command line or an input file is wrong; nothing was sent
      or spent"""
@@ -75,6 +75,13 @@ def exit_code(exc: BaseException) -> int:
     if isinstance(exc, NoLogError):  # an ExperimentNotFoundError, but no name would have done
         return EXIT_FAILED
     return EXIT_BAD_INPUT if isinstance(exc, BAD_INPUT) else EXIT_FAILED
+
+
+def exit_unless_done(counts: Mapping[str, int]) -> None:
+    """After a run's summary (`run`, `demo`): exit 1 when any cell is failed, in doubt or not
+    sent, so that a script chaining on the run knows it is not all there."""
+    if counts["failed"] or counts["pending"] or counts["sent"]:
+        click.get_current_context().exit(EXIT_FAILED)
 
 
 def to_click_error(exc: BaseException, command: click.Command | None = None,

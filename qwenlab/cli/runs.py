@@ -23,7 +23,7 @@ from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
 from .common import log_path
-from .exits import EXIT_FAILED
+from .exits import exit_unless_done
 
 __all__ = ["run_command", "plan_text", "destination"]
 
@@ -43,10 +43,13 @@ __all__ = ["run_command", "plan_text", "destination"]
 @click.option("--mix-backends", is_flag=True,
               help="Resume an experiment whose done cells ran on the other backend (emulator or Runware): keep them "
                    "and send the rest here; the experiment is then shown as MIXED.")
+@click.option("--resend-in-doubt", is_flag=True,
+              help="Send anew, under a new taskUUID, each cell in doubt that the server no longer knows (it may "
+                   "have been paid for already: it may be paid twice). Without it such a cell is only asked about.")
 @click.option("--yes", is_flag=True, help="With RUNWARE_API_KEY set: do not ask before spending.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
-                extend: bool, mix_backends: bool, yes: bool, no_progress: bool) -> None:
+                extend: bool, mix_backends: bool, resend_in_doubt: bool, yes: bool, no_progress: bool) -> None:
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     spec = load_sweep(sweep_file)
     name = name or spec.name
@@ -75,7 +78,8 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     runner = Runner()
     try:
         exp = runner.run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
-                         extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends)
+                         extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends,
+                         resend_in_doubt=resend_in_doubt)
     except BaseException:  # refused before anything was written (or not confirmed): leave no empty log behind
         if new_log and not runner.log.experiment_names():
             runner.close()
@@ -84,9 +88,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     click.echo(exp.summary())
     if runner.last_to_send == 0:
         click.echo("  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid)")
-    counts = exp.counts()
-    if counts["failed"] or counts["pending"]:  # a script chaining on this run must know it is not all there
-        click.get_current_context().exit(EXIT_FAILED)
+    exit_unless_done(exp.counts())
 
 
 def _remove_new_log(log: Path, new_folder: bool) -> None:

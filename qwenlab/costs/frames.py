@@ -261,7 +261,8 @@ class Costs:
         if t["in_doubt_usd"] > 0:
             n = int(t["in_doubt"])
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
-                       f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them.")
+                       f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them (one given up "
+                       "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
         imported = {name: usd for name, usd in self._q.imported_spend().items() if usd > 0}
         if imported:
             names = ", ".join(repr(n) for n in imported)

@@ -135,6 +135,7 @@ class Runner:
         self._provenance_lock = threading.Lock()
         self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
         self._limit: float | None = None  # this run's budget, checked in the log too (`_run_job`)
+        self._resend_in_doubt = False  # this run's resend_in_doubt (`_run_job`)
         self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
@@ -208,19 +209,27 @@ class Runner:
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
             progress: bool = True, extend: bool = False, notes: str | None = None,
-            mix_backends: bool = False, confirm: Callable[[Preview], Any] | None = None) -> ExperimentRecord:
+            mix_backends: bool = False, confirm: Callable[[Preview], Any] | None = None,
+            resend_in_doubt: bool = False) -> ExperimentRecord:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
         budget_usd: the most the experiment may cost in all (kept from the previous run when
         None). concurrency: requests in flight at once (Runware advises 2-4). extend=True lets a
         changed sweep reuse an existing name (its new cells are added). Raises the error that
-        stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS).
+        stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS), or the
+        TransportError of the cells that found the API down (see OUTAGE_AFTER).
         mix_backends=True lets an experiment whose cells ran on the other backend (the emulator,
         while this client talks to Runware, or the reverse) go on: its done cells are kept as they
         are and the others are sent here; it is then shown as MIXED. Without it such a run raises
         BackendMismatchError and sends nothing (run it under a new name to keep them apart).
         confirm: called with the run's `Preview` when it has cells to send, after every check and
         before anything is written or sent; it raises to stop the run (`qwenlab run` asks there).
+        resend_in_doubt: a cell in doubt (sent, its result never logged) is first asked about with
+        getResponse, and by default sent again only under its own taskUUID, which cannot pay
+        twice. One the server took and no longer knows (its results expired, or it failed on
+        the server) then stays in doubt run after run; with True, each in-doubt cell the server
+        does not know is sent anew under a new taskUUID: it may be paid for twice (the earlier
+        attempt stays in the cost history, counted as in doubt).
         """
         name = self.check(sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
                           mix_backends=mix_backends)
@@ -244,6 +253,7 @@ class Runner:
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
         self._limit = limit
+        self._resend_in_doubt = resend_in_doubt
         self._sending_to = self._record_backend(exp_id)
         self._backend_unsure = bool(self._sending_to) and "backend" not in self._sending_to
         self.log.update_experiment(exp_id, status="running", stop_reason=None)
@@ -410,6 +420,12 @@ class Runner:
             if not may_send:  # never reached the server: safe to leave for a later run
                 self.log.note_task(task_id, status="pending", sent_at=None)
                 return _Outcome("unsent")
+            if self._resend_in_doubt:
+                # the user's call: the server does not know this taskUUID, though it may have taken
+                # it; the cell goes anew under a new one (paid again if it was), the attempt kept
+                uuid = new_task_uuid()
+                self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
+                row = {**row, "task_uuid": uuid}
         elif row["status"] == "failed":
             uuid = new_task_uuid()  # the failed taskUUID is spent on Runware's side
             self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
@@ -436,7 +452,9 @@ class Runner:
                 self.log.unmark_sent(task_id)
             return _Outcome("unsent")
         except TransportError as exc:
-            if exc.sent is False:  # it never reached the server: a plain failure, retried next run
+            if exc.sent is False or not marked:
+                # it never reached the server (or what failed came before it was sent: uploading
+                # its reference images, which cost nothing): a plain failure, retried next run
                 return self._fail(task_id, exc)
             # it may have been accepted (and paid): leave it 'sent' so the next run recovers it
             self.log.note_task(task_id, error_message=redact(str(exc)), attempts=exc.attempts)
@@ -594,7 +612,7 @@ class _Dispatch:
         self.queue: list[_Job] = []
         self.inflight: dict[cf.Future[_Outcome], _Job] = {}
         self.finished: queue.SimpleQueue[cf.Future[_Outcome]] = queue.SimpleQueue()  # futures as they finish
-        self.failed = self.doubtful = 0
+        self.failed = self.doubtful = self.unsettled = 0
         self.reason: str | None = None  # why the sweep stopped before its end
         self.refused = 0  # cells the log's budget check kept back: another run spent what was left
         self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
@@ -701,6 +719,9 @@ class _Dispatch:
                            "Raise budget_usd and run again to send them")
         self.failed += out.status == "failed"
         self.doubtful += out.status == "uncertain"
+        # in doubt for what the API said, not for want of an answer: it took the taskUUID and does
+        # not know it, or it was still processing; running again may not settle these
+        self.unsettled += out.status == "uncertain" and isinstance(out.error, TransportError) and out.error.answered
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
@@ -713,7 +734,9 @@ class _Dispatch:
         down. A cell the API answered, done or refused, starts the count again."""
         if out.status in ("unsent", "refused"):
             return
-        if not isinstance(out.error, TransportError):
+        if not isinstance(out.error, TransportError) or out.error.answered:
+            # answered: done, refused, or in doubt for what the API said (it took the task and
+            # does not know it; still processing): slow or strange, not down
             self.unanswered = 0
             return
         self.unanswered += 1
@@ -752,7 +775,13 @@ class _Dispatch:
         left = [f"{self.failed} cells failed" if self.failed else "",
                 f"{self.doubtful} cells in doubt (no answer)" if self.doubtful else ""]
         left = [x for x in left if x]
-        return "done", (f"{' and '.join(left)}; run again to retry them" if left else None), None
+        reason = f"{' and '.join(left)}; run again to retry them" if left else None
+        if self.unsettled:
+            reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
+                       "does not know them, or they were still processing. If they stay in doubt, run with "
+                       "resend_in_doubt=True (--resend-in-doubt) to send anew those it no longer knows: they may be "
+                       "paid for twice")
+        return "done", reason, None
 
 
 def _next_finished(finished: "queue.SimpleQueue[cf.Future[_Outcome]]") -> cf.Future[_Outcome]:

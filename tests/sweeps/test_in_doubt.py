@@ -1,0 +1,95 @@
+"""Cells the server took and no longer knows. A cell in doubt (sent, its result never logged) is
+asked about with getResponse at the next run, and sent again only under its own taskUUID, which
+cannot pay twice. When the server took that taskUUID and getResponse does not know it (its
+results expired, or it failed on the server: `taskFailedOrNotFound`), the cell stays in doubt:
+each run says so, and does not take it for an outage; `resend_in_doubt=True` (`--resend-in-doubt`)
+sends it anew under a new taskUUID, the user's call, as it may be paid for twice.
+
+Scripted with httpx.MockTransport (the fake Runware of tests/api/test_audit_fixes.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qwenlab import Sweep
+from qwenlab.costs import Costs
+from qwenlab.errors import TransportError
+from tests.api.test_audit_fixes import PROMPT, Fake, error_answer, lab_for
+
+SWEEP = Sweep(prompt=PROMPT, size="256x256", repeats=4)  # 4 cells
+
+
+def _forget(fake: Fake) -> None:
+    """The server keeps the taskUUIDs it took but no longer has their results."""
+    forgotten = set(fake.results)
+    answer = fake.answer
+
+    def forgetful(tasks: list[dict[str, Any]]) -> httpx.Response:
+        uid = tasks[0].get("taskUUID")
+        if tasks[0].get("taskType") == "getResponse" and uid in forgotten:
+            return httpx.Response(400, json={"errors": [{"code": "taskFailedOrNotFound", "taskUUID": uid,
+                                                         "message": "Task failed or not found"}]})
+        return answer(tasks)
+
+    fake.answer = forgetful  # type: ignore[method-assign]
+
+
+def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice(data_dir: Path) -> None:
+    fake = Fake()
+    # run 1: a gateway answers 502 to every attempt, after the API took (and charged) the task
+    fake.script.extend([error_answer(502, take=fake)] * 12)  # 3 attempts for each cell sent
+    lab, client = lab_for(fake, data_dir)
+    with client:
+        with pytest.raises(TransportError):  # 3 cells in a row unanswered: the API looks down
+            lab.run(SWEEP, name="kept", progress=False, concurrency=1)
+        taken = dict(fake.charged)  # 3, or 4 when the last cell was on the wire as the run stopped
+        n = len(taken)
+        assert n in (3, 4) and set(taken.values()) == {1}
+        fake.script.clear()
+        _forget(fake)
+
+        # run 2: each of them is asked about, sent again under its taskUUID (conflictTaskUUID: the
+        # server has it) and still not known: in doubt, not failed, and no outage (3 or more in a
+        # row, answered); a cell not sent before is done
+        exp = lab.run(SWEEP, name="kept", progress=False, concurrency=1)
+        counts = exp.counts()
+        assert (counts["sent"], counts["done"], counts["failed"]) == (n, 4 - n, 0), counts
+        assert f"{n} of those in doubt were answered but not settled" in exp.row["stop_reason"]
+        assert "--resend-in-doubt" in exp.row["stop_reason"]
+        assert all(fake.charged[u] == 1 for u in taken), "nothing paid twice without being asked"
+
+        # run 3, by choice: they are sent anew under new taskUUIDs; the earlier attempts stay in
+        # the cost history as in doubt (they may have been paid)
+        exp = lab.run(SWEEP, name="kept", progress=False, concurrency=1, resend_in_doubt=True)
+    assert exp.counts()["done"] == 4 and exp.row["stop_reason"] is None
+    new = {t["task_uuid"] for t in exp.log.tasks(exp.id)} - set(taken)
+    assert len(new) == 4 and all(fake.charged[u] == 1 for u in new)
+    totals = Costs(exp.log).totals()
+    assert totals["in_doubt"] == n and totals["in_doubt_usd"] == pytest.approx(n * 0.075)
+    assert totals["cost_usd"] == pytest.approx((4 + n) * 0.075)  # every request that may have been paid
+
+
+def test_a_reference_image_that_cannot_be_uploaded_fails_its_cell_not_in_doubt(data_dir: Path, tmp_path: Path) -> None:
+    """The upload comes before the cell is sent: a 5xx on every upload attempt leaves nothing of
+    the cell on the server (uploads cost nothing), so it fails and is sent again next run; it was
+    once 'in doubt' in the run's summary while the log said 'pending'."""
+    from PIL import Image
+
+    from qwenlab.core.request import Request
+
+    picture = tmp_path / "billboard.png"
+    Image.new("RGB", (64, 64), "white").save(picture)
+    fake = Fake()
+    fake.script.extend([error_answer(500)] * 3)
+    lab, client = lab_for(fake, data_dir)
+    with client:
+        exp = lab.run(Sweep(base=Request(prompt="Put 'LUMIERE' on the billboard", referenceImages=[str(picture)])),
+                      name="upload", progress=False, concurrency=1)
+    assert exp.counts()["failed"] == 1 and exp.counts()["sent"] == 0
+    assert fake.kinds() == ["imageUpload"] * 3 and not fake.charged
+    assert "in doubt" not in (exp.row["stop_reason"] or "")
