@@ -773,7 +773,7 @@ class _Dispatch:
         if self.reason:  # only the budget stops the loop without a fatal error: say so, it is no interruption
             return "budget", self.reason, None
         left = [f"{self.failed} cells failed" if self.failed else "",
-                f"{self.doubtful} cells in doubt (no answer)" if self.doubtful else ""]
+                f"{self.doubtful} cells in doubt (sent, no result logged)" if self.doubtful else ""]
         left = [x for x in left if x]
         reason = f"{' and '.join(left)}; run again to retry them" if left else None
         if self.unsettled:
