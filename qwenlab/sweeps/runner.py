@@ -744,7 +744,7 @@ class _Dispatch:
             return
         self.fatal = out.error
         self.reason = (f"stopped: {self.unanswered} cells in a row got no answer from the API (or only 5xx, after every "
-                       f"retry): it looks down or unreachable. Last: {out.error}. Cells sent are in doubt and asked about "
+                       f"retry): it looks down or unreachable. Last: {redact(str(out.error))}. Cells sent are in doubt and asked about "
                        "at the next run, before anything is sent again; run again once the API answers")
         self.wire.close()  # the cells waiting for the wire are not sent
 
