@@ -37,6 +37,7 @@ from qwenlab.errors import (
     TransportError,
     api_error_from,
 )
+from tests.support.mock_clients import mock_clients
 
 KEY = "sk-audit-test-5c1e93a7d2"
 PROMPT = "A poster that reads 'LUMIERE'"
@@ -146,18 +147,9 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def make_client(sleeps: list[float], tmp_path: Path):
-    made: list[RunwareClient] = []
-
-    def make(fake: Fake, **kw: Any) -> RunwareClient:
-        kw.setdefault("images_dir", tmp_path / "images")
-        kw.setdefault("sleep", sleeps.append)
-        client = RunwareClient(KEY, transport=httpx.MockTransport(fake), **kw)
-        made.append(client)
-        return client
-
-    yield make
-    for c in made:
-        c.close()
+    """`make_client(fake, **kw)`: a client that `fake` answers."""
+    with mock_clients(KEY, tmp_path, sleeps) as make:
+        yield make
 
 
 def req(**kw: Any) -> Request:

@@ -34,6 +34,7 @@ from qwenlab.errors import (
     UnsupportedParameterError,
     ValidationError,
 )
+from tests.support.mock_clients import mock_clients
 
 KEY = "sk-test-7f3a9c2e51d84b06"
 
@@ -177,22 +178,12 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def make_client(fake: FakeRunware, sleeps: list[float], tmp_path: Path) -> Callable[..., RunwareClient]:
-    made: list[RunwareClient] = []
-
     def handler(request: httpx.Request) -> httpx.Response:
         request.extensions["fake"] = fake
         return fake(request)
 
-    def make(**kw: Any) -> RunwareClient:
-        kw.setdefault("images_dir", tmp_path / "images")
-        kw.setdefault("sleep", sleeps.append)
-        client = RunwareClient(KEY, transport=httpx.MockTransport(handler), **kw)
-        made.append(client)
-        return client
-
-    yield make
-    for c in made:
-        c.close()
+    with mock_clients(KEY, tmp_path, sleeps) as make:
+        yield lambda **kw: make(handler, **kw)
 
 
 def req(**kw: Any) -> Request:

@@ -44,8 +44,8 @@ def readme_screenshot(name: str) -> Path | None:
     return SCREENSHOTS / name
 
 
-def lab_notebook(path: Path, data_dir: Path, expression: str) -> Path:
-    """Write a one-cell notebook that points qwenlab at `data_dir`, imports `Lab` and shows
+def lab_notebook(path: Path, data_dir: Path, expression: str, imports: str = "from qwenlab import Lab") -> Path:
+    """Write a one-cell notebook that points qwenlab at `data_dir`, runs `imports` and shows
     `expression` (e.g. "Lab().experiment('x').explore()"), for Voilà to serve."""
     import nbformat
 
@@ -53,7 +53,7 @@ def lab_notebook(path: Path, data_dir: Path, expression: str) -> Path:
     nb.cells = [nbformat.v4.new_code_cell(
         "import os\n"
         f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-        "from qwenlab import Lab\n"
+        f"{imports}\n"
         f"view = {expression}\n"
         "view")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.support.browser import CLICK_TIMEOUT_MS, START_TIMEOUT_S, chromium_page, serve_voila, until
+from tests.support.browser import CLICK_TIMEOUT_MS, START_TIMEOUT_S, chromium_page, lab_notebook, serve_voila, until
 
 SIZES = {"small.jpg": 1024, "big.jpg": 2048}  # in pane order: the larger second, where "1:1" used to miss it
 
@@ -41,23 +41,12 @@ def _poster(side: int, path: Path) -> None:
 
 @pytest.fixture
 def sizes_notebook(chromium: str, data_dir: Path, tmp_path: Path) -> Path:
-    import nbformat
-
     paths = []
     for name, side in SIZES.items():
         _poster(side, tmp_path / name)
         paths.append(str(tmp_path / name))
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import os\n"
-        f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-        "from qwenlab.widgets import compare_files\n"
-        f"viewer = compare_files({paths!r}, height=480)\n"
-        "viewer")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "sizes.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return lab_notebook(tmp_path / "sizes.ipynb", data_dir, f"compare_files({paths!r}, height=480)",
+                        imports="from qwenlab.widgets import compare_files")
 
 
 @pytest.fixture
