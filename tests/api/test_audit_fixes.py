@@ -13,16 +13,13 @@ G. a POST answered 5xx on every attempt may have been taken (a gateway's 5xx aft
 
 from __future__ import annotations
 
-import io
 import json
-import uuid
 from collections import Counter, deque
 from pathlib import Path
 from typing import Any, Callable
 
 import httpx
 import pytest
-from PIL import Image
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
@@ -37,6 +34,7 @@ from qwenlab.errors import (
     TransportError,
     api_error_from,
 )
+from tests.api.test_client import FakeRunware, image_bytes
 from tests.support.mock_clients import mock_clients
 
 KEY = "sk-audit-test-5c1e93a7d2"
@@ -47,75 +45,29 @@ NOT_FOUND = "taskFailedOrNotFound"
 Step = Callable[[list[dict[str, Any]]], httpx.Response]
 
 
-def jpeg(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (32, 24), color).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-class Fake:
-    """Runware as far as these tests need it: imageInference is accepted (and charged) once per
-    taskUUID, then answered conflictTaskUUID; getResponse gives what was accepted, else
-    `taskFailedOrNotFound` with HTTP `not_found_status`; images are served from `files`, each GET
-    answered first by what `get_script[url]` holds. `script` answers the next POSTs instead."""
+class Fake(FakeRunware):
+    """test_client.py's fake Runware, as these tests drive it: `script` holds steps that take the
+    POST's tasks alone; getResponse of an unknown task answers `taskFailedOrNotFound` with HTTP
+    `not_found_status`; each image GET is answered first by what `get_script[url]` holds; and
+    `charged` counts what each taskUUID was charged."""
 
     def __init__(self, not_found_status: int = 404) -> None:
-        self.not_found_status = not_found_status
-        self.script: deque[Step] = deque()
+        super().__init__(not_found_status=not_found_status)
         self.get_script: dict[str, deque[int]] = {}
-        self.posts: list[list[dict[str, Any]]] = []
-        self.gets: Counter[str] = Counter()
-        self.charged: Counter[str] = Counter()  # taskUUID -> times charged
-        self.results: dict[str, list[dict[str, Any]]] = {}
-        self.files: dict[str, bytes] = {}
+
+    @property
+    def charged(self) -> Counter[str]:
+        return self.accepted
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            url = str(request.url)
-            self.gets[url] += 1
-            queued = self.get_script.get(url)
-            if queued:
-                return httpx.Response(queued.popleft(), content=b"not here")
-            data = self.files.get(url)
-            return httpx.Response(200, content=data) if data is not None else httpx.Response(404)
-        tasks = json.loads(request.content)
-        self.posts.append(tasks)
-        if self.script:
-            return self.script.popleft()(tasks)
-        return self.answer(tasks)
-
-    def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
-        uid = task["taskUUID"]
-        self.charged[uid] += 1
-        items = []
-        for n in range(task.get("numberResults", 1)):
-            image_uuid = str(uuid.uuid4())
-            url = f"https://im.runware.test/image/{image_uuid}.jpg"
-            self.files[url] = jpeg((n * 50 % 256, len(self.charged) * 40 % 256, 90))
-            items.append({"taskType": "imageInference", "taskUUID": uid, "imageUUID": image_uuid, "imageURL": url,
-                          "seed": 7 + n, "cost": 0.075})
-        self.results[uid] = items
-        return items
-
-    def answer(self, tasks: list[dict[str, Any]]) -> httpx.Response:
-        data: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        for task in tasks:
-            kind, uid = task.get("taskType"), task.get("taskUUID")
-            if kind == "getResponse":
-                if uid in self.results:
-                    data.extend({**i, "status": "success"} for i in self.results[uid])
-                else:
-                    errors.append({"code": NOT_FOUND, "message": "task not found", "taskUUID": uid})
-            elif uid in self.results:
-                errors.append({"code": "conflictTaskUUID", "message": "taskUUID already used", "taskUUID": uid,
-                               "parameter": "taskUUID"})
-            else:
-                data.extend(self.accept(task))
-        if data or not errors:
-            return httpx.Response(200, json={"data": data, **({"errors": errors} if errors else {})})
-        code = self.not_found_status if errors[0]["code"] == NOT_FOUND else 400
-        return httpx.Response(code, json={"errors": errors})
+        if request.method == "GET" and self.get_script.get(str(request.url)):
+            self.calls.append(request)
+            self.gets[str(request.url)] += 1
+            return httpx.Response(self.get_script[str(request.url)].popleft(), content=b"not here")
+        if request.method == "POST" and self.script:
+            self.calls.append(request)
+            return self.script.popleft()(json.loads(request.content))  # type: ignore[call-arg,arg-type]
+        return super().__call__(request)
 
     def kinds(self) -> list[str]:
         return [t[0]["taskType"] for t in self.posts]
@@ -239,7 +191,7 @@ def url_answer(url: str, image_uuid: str = "5b3c2f0e-8a1d-4c6b-9e2f-1a2b3c4d5e6f
 def test_an_image_url_that_answers_404_or_403_at_first_is_asked_again_and_kept(make_client, sleeps, missing):
     fake = Fake()
     url = "https://im.runware.test/image/fresh.jpg"
-    fake.files[url] = jpeg()
+    fake.files[url] = image_bytes()
     fake.get_script[url] = deque([missing, missing])  # the CDN has not got it yet, twice
     fake.script.append(url_answer(url))
     result = make_client(fake).generate(req())

@@ -53,7 +53,8 @@ class FakeRunware:
     in order, then the default behaviour answers like the real API (one item per image,
     getResponse from what was accepted, imageUpload, ping)."""
 
-    def __init__(self) -> None:
+    def __init__(self, not_found_status: int = 404) -> None:
+        self.not_found_status = not_found_status  # the HTTP status of getResponse's taskFailedOrNotFound
         self.calls: list[httpx.Request] = []
         self.script: deque[Step] = deque()
         self.accepted: Counter[str] = Counter()  # taskUUID -> times accepted (charged)
@@ -114,7 +115,7 @@ class FakeRunware:
                 errors.append({"code": "conflictTaskUUID", "message": "taskUUID already used", "taskUUID": uid, "parameter": "taskUUID"})
             else:
                 data.extend(self.accept(task))
-        status = 200 if data or not errors else (404 if errors[0]["code"] == "taskFailedOrNotFound" else 400)
+        status = 200 if data or not errors else (self.not_found_status if errors[0]["code"] == "taskFailedOrNotFound" else 400)
         body: dict[str, Any] = {}
         if data:
             body["data"] = data
