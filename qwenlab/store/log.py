@@ -64,8 +64,11 @@ SPENT_NOW_SQL = (  # what each task's last attempt cost (columns of the cost ind
     "coalesce(sum(CASE WHEN t.status = 'done' THEN coalesce(t.cost_usd, t.estimated_cost_usd) "
     "WHEN t.status = 'sent' THEN t.estimated_cost_usd ELSE coalesce(t.cost_usd, 0) END), 0)"
 )
-SPENT_BEFORE_SQL = (  # what earlier failed attempts of retried cells were charged (history_json)
-    "coalesce(sum(CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(json_extract(h.value, '$.cost_usd')), 0) "
+SPENT_BEFORE_SQL = (  # what earlier attempts of a cell sent again cost (history_json): a failed one what it
+    # was charged; one given up in doubt (resend_in_doubt) its estimate, as it may have been paid
+    "coalesce(sum(CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(CASE WHEN "
+    "json_extract(h.value, '$.cost_usd') IS NOT NULL THEN json_extract(h.value, '$.cost_usd') "
+    "WHEN json_extract(h.value, '$.status') = 'sent' THEN t.estimated_cost_usd ELSE 0 END), 0) "
     "FROM json_each(t.history_json) h) END), 0)"
 )
 SPENT_SQL = f"({SPENT_NOW_SQL} + {SPENT_BEFORE_SQL})"
@@ -452,7 +455,8 @@ class Log:
             "r.status != 'pending' AND r.tasks != 0 AND NOT (r.status = 'failed' AND r.backend = '') "
             "THEN coalesce(nullif(r.backend, ''), 'unknown') END) AS backend, "  # failed with none: unreached
             f"{_ROLLUP_SPENT_NOW} AS usd FROM cost_rollups r WHERE r.retried = 0 GROUP BY r.experiment_id HAVING sum(r.tasks) != 0), "
-            "h AS (SELECT r.experiment_id, sum(r.reported_e10) / 1e10 AS usd FROM cost_rollups r WHERE r.retried = 1 "
+            # the earlier attempts: what a failed one was charged, a given-up one's estimate (as SPENT_SQL)
+            f"h AS (SELECT r.experiment_id, {_ROLLUP_SPENT_NOW} AS usd FROM cost_rollups r WHERE r.retried = 1 "
             "GROUP BY r.experiment_id), "
             "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
             "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "

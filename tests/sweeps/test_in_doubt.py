@@ -72,6 +72,11 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
     totals = Costs(exp.log).totals()
     assert totals["in_doubt"] == n and totals["in_doubt_usd"] == pytest.approx(n * 0.075)
     assert totals["cost_usd"] == pytest.approx((4 + n) * 0.075)  # every request that may have been paid
+    # and so say the budget's figure, the summary and `qwenlab logs` (the given-up attempts once
+    # counted $0 there, and a budget let a resent cell through that it could not cover)
+    assert exp.log.spent(exp.id) == pytest.approx(totals["cost_usd"]) == exp.cost
+    listed = exp.log.experiments_frame().set_index("name").loc["kept", "cost_usd"]
+    assert listed == pytest.approx(totals["cost_usd"])
 
 
 def test_a_reference_image_that_cannot_be_uploaded_fails_its_cell_not_in_doubt(data_dir: Path, tmp_path: Path) -> None:
