@@ -53,7 +53,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     spec = load_sweep(sweep_file)
     name = name or spec.name
-    budget_usd = budget if budget is not None else spec.budget_usd
+    budget_usd = _budget(budget, spec.budget_usd, name or spec.sweep.default_name())
     if concurrency is None:  # 0 is an error to report, not "unset"
         concurrency = spec.concurrency if spec.concurrency is not None else 4
     if dry_run:  # reads the log when there is one; creates nothing
@@ -89,6 +89,27 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     if runner.last_to_send == 0:
         click.echo("  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid)")
     exit_unless_done(exp.counts())
+
+
+def _budget(flag: float | None, in_file: float | None, name: str) -> float | None:
+    """The budget to run under: --budget when given; else, for an experiment that has one, the one
+    it has (None keeps it, as `Lab.run(budget_usd=None)` does), said when the sweep file names
+    another; else the file's. A file's budget once silently replaced the one a user set with
+    --budget at the last run, raised or lowered, whenever the file was run again."""
+    if flag is not None:
+        return flag
+    kept = None
+    if log_path().exists():
+        from ..store.log import Log
+
+        row = Log(log_path()).experiment(name)
+        kept = row["budget_usd"] if row else None
+    if kept is None:
+        return in_file
+    if in_file is not None and abs(in_file - kept) > 1e-9:
+        click.echo(f"budget: {format_usd(kept)}, kept from the last run of {name!r}; the sweep file says "
+                   f"{format_usd(in_file)} (pass --budget {in_file:g} to use it)", err=True)
+    return None
 
 
 def _remove_new_log(log: Path, new_folder: bool) -> None:

@@ -125,6 +125,25 @@ def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator:
     assert counts["done"] == "2" and counts["in_doubt"] == "0" and "sent" not in counts  # not "sent 0" for two sent
 
 
+def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emulator, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file says $1.00; the first run was given --budget 0.075 and stopped there. Run again
+    without --budget, the file's $1.00 silently replaced the user's $0.075 and the run went on."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "budgeted.toml"
+    path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 1.0\n'))
+    first = qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "0.075")
+    assert first.exit_code == EXIT_FAILED and "1/2 cells done" in first.output, first.output
+    plan = qwenlab("run", str(path), "--dry-run")
+    assert "kept from the last run of 'small'" in plan.output and "--budget 1" in plan.output, plan.output
+    again = qwenlab("run", str(path), "--no-progress", "--yes")
+    assert again.exit_code == EXIT_FAILED and "1/2 cells done" in again.output, again.output
+    assert len(emulator.ledger) == 1
+    raised = qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "1")
+    assert raised.exit_code == EXIT_OK and "2/2 cells done" in raised.output, raised.output
+
+
 # -- reading creates nothing ------------------------------------------------------------------------
 def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_file: Path) -> None:
     logs = qwenlab("logs")
