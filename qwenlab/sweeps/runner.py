@@ -427,6 +427,12 @@ class Runner:
                 self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
                 row = {**row, "task_uuid": uuid}
         elif row["status"] == "failed":
+            if row.get("cost_usd") and may_send:
+                # charged, yet failed: its images were paid for and lost (a download that failed, an
+                # image refused); the server may still hold them, so it is asked before it is bought again
+                recovered = self._recover_paid(exp_id, task_id, job, row, wire)
+                if recovered is not None:
+                    return recovered
             uuid = new_task_uuid()  # the failed taskUUID is spent on Runware's side
             self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
             row = {**row, "task_uuid": uuid}
@@ -497,6 +503,22 @@ class Runner:
             if "backend" not in self._sending_to:
                 self._sending_to = self._record_backend(exp_id)
         return {"backend": backend}
+
+    def _recover_paid(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome | None:
+        """A failed cell that was charged: its images fetched with getResponse under its taskUUID
+        (free), when the server still has them and they now download; None otherwise, and the
+        cell is sent anew."""
+        try:
+            with wire.place() as place:
+                place.sent()
+                result = self.client.recover(Request.from_json(row["request_json"]))
+        except (WireClosed, QwenlabError):
+            return None
+        if result is None or not result.good_images:
+            return None
+        out = self._complete(exp_id, task_id, job, result)
+        # paid before, and counted in the spend this run began from: nothing more to settle
+        return _Outcome(out.status, cost=0.0, error=out.error)
 
     def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
         good = result.good_images

@@ -98,3 +98,29 @@ def test_a_reference_image_that_cannot_be_uploaded_fails_its_cell_not_in_doubt(d
     assert exp.counts()["failed"] == 1 and exp.counts()["sent"] == 0
     assert fake.kinds() == ["imageUpload"] * 3 and not fake.charged
     assert "in doubt" not in (exp.row["stop_reason"] or "")
+
+
+def test_a_paid_image_that_could_not_be_downloaded_is_fetched_again_before_it_is_bought_again(data_dir: Path) -> None:
+    """A charged cell whose image failed to download (here its URL answered 410 once) ends failed.
+    The next run asks getResponse under its taskUUID first, free, and downloads the image it paid
+    for; it once sent the cell anew and paid for it a second time."""
+    from collections import deque
+
+    class LostOnce(Fake):
+        def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+            items = super().accept(task)
+            if len(self.accepted) == 1:
+                self.get_script[items[0]["imageURL"]] = deque([410])  # the first download fails
+            return items
+
+    fake = LostOnce()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=2)
+    with client:
+        first = lab.run(sweep, name="lost", progress=False, concurrency=1)
+        assert (first.counts()["failed"], first.counts()["done"]) == (1, 1)
+        assert first.cost == pytest.approx(2 * 0.075)  # the failed one was charged
+        again = lab.run(sweep, name="lost", progress=False, concurrency=1)
+    assert again.counts()["done"] == 2 and again.counts()["images"] == 2
+    assert sum(fake.charged.values()) == 2 and "getResponse" in fake.kinds()
+    assert again.cost == pytest.approx(2 * 0.075)  # paid once each, and counted once
