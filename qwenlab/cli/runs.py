@@ -80,10 +80,14 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         exp = runner.run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
                          extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends,
                          resend_in_doubt=resend_in_doubt)
-    except BaseException:  # refused before anything was written (or not confirmed): leave no empty log behind
+    except BaseException as exc:  # refused before anything was written (or not confirmed): leave no empty log behind
         if new_log and not runner.log.experiment_names():
             runner.close()
             _remove_new_log(log, new_folder)
+        elif isinstance(exc, KeyboardInterrupt):
+            # Ctrl-C: say what the run left (spent, done, in doubt) before click's "Aborted!"
+            with contextlib.suppress(Exception):
+                click.echo("\n" + runner.experiment(name or spec.sweep.default_name()).summary())
         raise
     click.echo(exp.summary())
     if runner.last_to_send == 0:
