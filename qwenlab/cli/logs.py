@@ -97,6 +97,8 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts
     for axis in exp.axes:
         table[axis] = table[axis].map(infos[axis].label)
+    # a seed is an integer: a column with cells not sent yet (no seed) would print 1091228623.0
+    table["seed"] = table["seed"].astype("Int64")
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
 
 

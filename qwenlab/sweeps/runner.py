@@ -705,7 +705,7 @@ class _Dispatch:
             return "send"
         left = self.budget.remaining or 0.0
         self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left; "
-                       f"{len(self.queue)} cells not sent. Raise budget_usd and run again to send them")
+                       f"{len(self.queue)} cells not sent. Raise budget_usd (--budget) and run again to send them")
         return "stop"
 
     def _submit(self, pool: cf.ThreadPoolExecutor, job: _Job) -> None:
@@ -738,7 +738,7 @@ class _Dispatch:
             self.refused += 1
             self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
                            f"and what is left does not cover the next cell; {len(self.queue) + self.refused} cells not sent. "
-                           "Raise budget_usd and run again to send them")
+                           "Raise budget_usd (--budget) and run again to send them")
         self.failed += out.status == "failed"
         self.doubtful += out.status == "uncertain"
         # in doubt for what the API said, not for want of an answer: it took the taskUUID and does

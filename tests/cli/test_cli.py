@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,8 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
     path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 1.0\n'))
     first = qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "0.075")
     assert first.exit_code == EXIT_FAILED and "1/2 cells done" in first.output, first.output
+    listed = qwenlab("logs", "small").output  # a cell not sent has no seed: the others' stay integers
+    assert re.search(r"\bdone\b.* \d{4,} ", listed) and not re.search(r"\d{4,}\.0\b", listed), listed
     plan = qwenlab("run", str(path), "--dry-run")
     assert "kept from the last run of 'small'" in plan.output and "--budget 1" in plan.output, plan.output
     again = qwenlab("run", str(path), "--no-progress", "--yes")
