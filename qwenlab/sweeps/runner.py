@@ -704,7 +704,10 @@ class _Dispatch:
             # a 'sent' row over budget is still recovered (it may be paid for), never resent
             return "send"
         left = self.budget.remaining or 0.0
-        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left; "
+        # a cell left in doubt this run counts at what was reserved for it (up to twice its estimate
+        # until the API reports a price), where the summary counts its estimate: say so
+        held = " (cells in doubt count at what was reserved for them)" if self.doubtful else ""
+        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left{held}; "
                        f"{len(self.queue)} cells not sent. Raise budget_usd (--budget) and run again to send them")
         return "stop"
 
