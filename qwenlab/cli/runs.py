@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..api.client import DEFAULT_BASE_URL, check_connection
 from ..core.values import format_usd
+from ..store.log import Log
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
@@ -104,8 +105,6 @@ def _budget(flag: float | None, in_file: float | None, name: str) -> float | Non
         return flag
     kept = None
     if log_path().exists():
-        from ..store.log import Log
-
         row = Log(log_path()).experiment(name)
         kept = row["budget_usd"] if row else None
     if kept is None:
