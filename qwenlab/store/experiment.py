@@ -190,6 +190,9 @@ class ExperimentRecord:
         c = self.counts()
         prov = self.provenance
         budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
+        if self.budget_usd is not None and self.cost > self.budget_usd + 1e-9:
+            # a price raised more than the budget's reservation allows for, or a budget lowered since
+            budget += f", OVER by ${self.cost - self.budget_usd:.3f} (qwenlab costs says why)"
         where = prov.headline()
         lines = [
             f"Experiment {self.name!r} ({_status_text(self.status, c['failed'])}): {c['done']}/{c['cells']} cells done"

@@ -202,3 +202,13 @@ def test_a_price_above_the_estimate_is_reserved_from_then_on(emulator: Emulator,
     assert exp.status == "budget" and exp.counts()["done"] == 13  # 13 x $0.075 = $0.975: all the budget holds
     again = lab.run(sweep, name="raised", budget_usd=1.30, concurrency=8, progress=False)  # learnt from the log
     assert emulator.ledger.total() <= 1.30 + 1e-9 and again.counts()["done"] == 17
+
+
+def test_the_summary_says_when_the_spend_is_over_the_budget(emulator: Emulator, make_lab) -> None:
+    """A price raised past what the budget reserves, or a budget lowered since: the summary's
+    spend line said '$0.150 ... of $0.10 budget' and nothing more; `qwenlab costs` had the note."""
+    lab = make_lab(emulator)
+    exp = lab.run(Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}), name="over", progress=False)
+    assert "OVER" not in exp.summary()
+    lab.log.update_experiment(exp.id, budget_usd=0.10)
+    assert "of $0.10 budget, OVER by $0.050" in lab.experiment("over").summary()
