@@ -105,7 +105,8 @@ def _budget(flag: float | None, in_file: float | None, name: str) -> float | Non
         return flag
     kept = None
     if log_path().exists():
-        row = Log(log_path()).experiment(name)
+        with Log(log_path()) as log:
+            row = log.experiment(name)
         kept = row["budget_usd"] if row else None
     if kept is None:
         return in_file
