@@ -151,29 +151,16 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
 def test_ctrl_c_prints_what_the_run_left_before_aborting(data_dir: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C mid-run printed only click's "Aborted!": not what was spent, done or in doubt."""
-    import _thread
-    import threading
-    import time
-
-    from tests.sweeps.test_runner import _statuses
+    from tests.support.interrupt import ctrl_c_when_sent, join_run_threads
 
     path = tmp_path / "slow.toml"
     path.write_text(SMALL.replace("[axes]\n", "repeats = 4\n[axes]\n"))  # 8 cells
-
-    def press_ctrl_c_when_two_are_in_flight() -> None:
-        deadline = time.monotonic() + 30
-        while _statuses(data_dir / "qwenlab.db").get("sent", 0) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        _thread.interrupt_main()
-
     with Emulator(latency=0.5) as emu:
         monkeypatch.setenv("RUNWARE_BASE_URL", emu.url)
         monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
-        threading.Thread(target=press_ctrl_c_when_two_are_in_flight).start()
+        ctrl_c_when_sent(data_dir / "qwenlab.db", 2)
         result = qwenlab("run", str(path), "--no-progress", "--yes", "--concurrency", "2")
-        for t in threading.enumerate():  # the requests in flight finish and are logged
-            if t.name.startswith("qwenlab-run"):
-                t.join(timeout=10)
+        join_run_threads()  # the requests in flight finish and are logged
     assert result.exit_code == EXIT_FAILED, result.output
     assert "Experiment 'small' (interrupted)" in result.output and "cells done" in result.output, result.output
     assert "Aborted!" in result.output

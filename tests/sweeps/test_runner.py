@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from qwenlab.errors import (
 )
 from qwenlab.sweeps.budget import Budget
 from qwenlab.sweeps.runner import LOG_CHUNK
+from tests.support.interrupt import ctrl_c_when_sent, join_run_threads, statuses
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 PRICE = 0.075
@@ -279,25 +279,14 @@ def test_the_experiment_object(emulator: Emulator, make_lab) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_at_once_and_the_next_run_finishes(make_lab, data_dir: Path) -> None:
-    import _thread
-    import threading
-
-    def press_ctrl_c_when_two_are_in_flight() -> None:
-        deadline = time.monotonic() + 30
-        while _statuses(data_dir / "qwenlab.db").get("sent", 0) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        _thread.interrupt_main()
-
     with Emulator(latency=0.5) as emu:
         lab = make_lab(emu)
-        threading.Thread(target=press_ctrl_c_when_two_are_in_flight).start()
+        ctrl_c_when_sent(data_dir / "qwenlab.db", 2)
         with pytest.raises(KeyboardInterrupt):
             lab.run(small_sweep(), name="ctrl-c", concurrency=2, progress=False)
         exp = lab.experiment("ctrl-c")
         assert exp.status == "interrupted" and "Ctrl-C" in exp.stop_reason
-        for t in threading.enumerate():  # the requests in flight still finish and are logged
-            if t.name.startswith("qwenlab-run"):
-                t.join(timeout=10)
+        join_run_threads()  # the requests in flight still finish and are logged
         counts = exp.counts()
         assert counts["done"] == 2 and counts["pending"] == 6
         exp = lab.run(small_sweep(), name="ctrl-c", concurrency=2, progress=False)
@@ -312,16 +301,6 @@ Lab().run({KILL_SWEEP}, name="killed", concurrency=4, progress=False)
 """
 
 
-def _statuses(db: Path) -> dict[str, int]:
-    if not db.exists():
-        return {}
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        try:
-            return dict(conn.execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall())
-        except sqlite3.OperationalError:  # not created yet
-            return {}
-
-
 @pytest.mark.slow
 def test_kill_9_in_flight_loses_nothing_and_pays_nothing_twice(data_dir: Path, make_lab) -> None:
     with Emulator(latency=0.4) as emu:
@@ -330,14 +309,14 @@ def test_kill_9_in_flight_loses_nothing_and_pays_nothing_twice(data_dir: Path, m
         db = data_dir / "qwenlab.db"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # kill it with work done and requests in flight
-            s = _statuses(db)
+            s = statuses(db)
             if s.get("done", 0) >= 8 and s.get("sent", 0) >= 1:
                 break
             assert child.poll() is None, "the sweep finished before it could be killed"
             time.sleep(0.02)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
-        at_kill = _statuses(db)
+        at_kill = statuses(db)
         assert at_kill.get("sent", 0) >= 1 and at_kill.get("done", 0) >= 8
 
         lab = make_lab(emu, key="sk-kill-test")
