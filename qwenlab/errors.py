@@ -394,8 +394,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "conflictTaskUUID": ConflictTaskUUIDError,
     "invalidApiKey": AuthenticationError,
     "insufficientCredits": InsufficientCreditsError,
-    "taskFailedOrNotFound": TaskNotFoundError,
-}
+}  # the not-found codes are _TASK_NOT_FOUND_CODES, read before any status
 # Codes that say getResponse knows no such task, whatever HTTP status carries them: Runware's SDKs
 # (runware-python errors.py `_NOT_FOUND_CODES` and `derive_code`, runware-typescript errors.ts)
 # classify "not found" by the code alone, and an answer of 400 with `taskFailedOrNotFound` must

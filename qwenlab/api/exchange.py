@@ -31,7 +31,7 @@ from .direct import Direct
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
-__all__ = ["Answer", "Exchange", "MAX_ANSWER_BYTES", "SYNC_TIMEOUT_CODE", "is_sync_timeout"]
+__all__ = ["Answer", "Exchange", "IMAGE_PAYLOADS", "MAX_ANSWER_BYTES", "SYNC_TIMEOUT_CODE", "is_sync_timeout"]
 
 # The most an answer body may hold. Inline images (base64Data/dataURI) arrive inside it: 20
 # results of a 2048 x 2048 JPEG in base64 take about 100 MB. A longer body is broken or hostile,
@@ -253,10 +253,14 @@ class _Retry:
 SYNC_TIMEOUT_CODE = "failedTaskTimeout"
 
 
+# where an answer's item carries a finished image: its URL, or its bytes inline
+IMAGE_PAYLOADS = ("imageURL", "imageBase64Data", "imageDataURI")
+
+
 def _is_image(item: Any) -> bool:
     """A data item holding a finished image (its URL or bytes)."""
     return isinstance(item, dict) and bool(item.get("taskUUID")) and any(
-        isinstance(item.get(k), str) and item.get(k) for k in ("imageURL", "imageBase64Data", "imageDataURI"))
+        isinstance(item.get(k), str) and item.get(k) for k in IMAGE_PAYLOADS)
 
 
 def is_sync_timeout(answer: Answer) -> bool:

@@ -20,12 +20,11 @@ from ..errors import (
     TransportError,
     api_error_from,
 )
-from .exchange import SYNC_TIMEOUT_CODE
+from .exchange import IMAGE_PAYLOADS, SYNC_TIMEOUT_CODE
 from .results import GeneratedImage, TaskResult, clean_raw, read_costs
 
 __all__ = ["TaskRun"]
 
-_PAYLOADS = ("imageURL", "imageBase64Data", "imageDataURI")
 
 
 def _kind(item: dict[str, Any], *, polled: bool = False) -> str:
@@ -37,7 +36,7 @@ def _kind(item: dict[str, Any], *, polled: bool = False) -> str:
     status = str(item.get("status") or "").lower()
     if status == "error" or isinstance(item.get("error"), dict) or status == "failed":
         return "error"
-    if status in ("", "success", "completed", "done") and any(item.get(k) for k in _PAYLOADS):
+    if status in ("", "success", "completed", "done") and any(item.get(k) for k in IMAGE_PAYLOADS):
         return "success"
     if status in ("success", "completed", "done"):
         # said to be finished but without its payload: fetching it fails with a clear error,
