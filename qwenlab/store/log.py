@@ -349,8 +349,8 @@ class Log:
             _update_task(db, task_id, fields)
 
     def reset_task(self, task_id: int, *, task_uuid: str, request_json: str) -> None:
-        """Make a failed task pending again under a new taskUUID (a used one would conflict),
-        keeping the failed attempt in `history_json`."""
+        """Make a task pending again under a new taskUUID (a used one would conflict), keeping
+        its last attempt in `history_json`: a failed one, or one given up in doubt."""
         with self.transaction() as db:
             row = next(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
             history = json.loads(row.get("history_json") or "[]")

@@ -405,9 +405,7 @@ class Runner:
             if row.get("backend") is None and self._sending_to:  # logged before provenance: it is asked here
                 self.log.note_task(task_id, **self._sending_to)
             try:
-                with wire.place() as place:  # a recovery asks the server too: it takes a place on the wire
-                    place.sent()  # a getResponse is small: no bookkeeping need wait for it to leave
-                    result = self.client.recover(Request.from_json(row["request_json"]))
+                result = self._ask(row, wire)
             except WireClosed:  # the run stopped before it was asked: still in doubt, for the next run
                 return _Outcome("uncertain", cost=job.reserved)
             except TransportError as exc:
@@ -423,9 +421,7 @@ class Runner:
             if self._resend_in_doubt:
                 # the user's call: the server does not know this taskUUID, though it may have taken
                 # it; the cell goes anew under a new one (paid again if it was), the attempt kept
-                uuid = new_task_uuid()
-                self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
-                row = {**row, "task_uuid": uuid}
+                row = self._renew(task_id, row)
         elif row["status"] == "failed":
             if row.get("cost_usd") and may_send:
                 # charged, yet failed: its images were paid for and lost (a download that failed, an
@@ -433,9 +429,7 @@ class Runner:
                 recovered = self._recover_paid(exp_id, task_id, job, row, wire)
                 if recovered is not None:
                     return recovered
-            uuid = new_task_uuid()  # the failed taskUUID is spent on Runware's side
-            self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
-            row = {**row, "task_uuid": uuid}
+            row = self._renew(task_id, row)  # the failed taskUUID is spent on Runware's side
         marked = False
         try:
             uploads = {ph: self._upload(img) for ph, img in cell.uploads.items()}
@@ -504,14 +498,25 @@ class Runner:
                 self._sending_to = self._record_backend(exp_id)
         return {"backend": backend}
 
+    def _ask(self, row: dict[str, Any], wire: Wire) -> "TaskResult | None":
+        """getResponse for the row's taskUUID (`RunwareClient.recover`): its result, or None when
+        the server does not know it. A recovery takes a place on the wire, like any request."""
+        with wire.place() as place:
+            place.sent()  # a getResponse is small: no bookkeeping need wait for it to leave
+            return self.client.recover(Request.from_json(row["request_json"]))
+
+    def _renew(self, task_id: int, row: dict[str, Any]) -> dict[str, Any]:
+        """The row under a new taskUUID, 'pending', its last attempt kept in its history."""
+        uuid = new_task_uuid()
+        self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
+        return {**row, "task_uuid": uuid}
+
     def _recover_paid(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome | None:
         """A failed cell that was charged: its images fetched with getResponse under its taskUUID
         (free), when the server still has them and they now download; None otherwise, and the
         cell is sent anew."""
         try:
-            with wire.place() as place:
-                place.sent()
-                result = self.client.recover(Request.from_json(row["request_json"]))
+            result = self._ask(row, wire)
         except (WireClosed, QwenlabError):
             return None
         if result is None or not result.good_images:
