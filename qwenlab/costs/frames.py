@@ -263,13 +263,14 @@ class Costs:
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
                        f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them (one given up "
                        "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
-        imported = {name: usd for name, usd in self._q.imported_spend().items() if usd > 0}
+        b = self.budget()
+        spent = b["cost_usd"]
+        imported = {n: float(spent[n]) for n in self._q.imported_names() if n in spent.index and spent[n] > 0}
         if imported:
             names = ", ".join(repr(n) for n in imported)
             out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
                        f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
                        "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
-        b = self.budget()
         for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows():
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
         return out

@@ -208,13 +208,9 @@ class CostQuery:
         """Whether the view holds only some experiments (by name, or without the imported ones)."""
         return self.names is not None or not self.imported
 
-    def imported_spend(self) -> dict[str, float]:
-        """The spend in view of each experiment imported from a bundle (money spent in another log)."""
-        exps = {i: e for i, e in self._experiments().items() if e.imported}
-        if not exps:
-            return {}
-        df = self.grouped(["experiment"])
-        return {e.name: float(df.loc[e.name, "cost_usd"]) for e in exps.values() if e.name in df.index}
+    def imported_names(self) -> list[str]:
+        """The experiments in view imported from a bundle (their money was spent in another log)."""
+        return [e.name for e in self._experiments().values() if e.imported]
 
     def experiments_info(self) -> "pd.DataFrame":
         import pandas as pd
