@@ -255,7 +255,11 @@ class TransportError(QwenlabError):
     the last answer's APIError as `__cause__`): in doubt, to be recovered, never sent anew."""
 
     def __init__(self, message: str, *, task_uuid: str | None = None, sent: bool | None = None,
-                 timed_out: bool = False, answered: bool = False) -> None:
+                 timed_out: bool = False, answered: bool = False, advice: str | None = None) -> None:
+        # what happened, without the advice for a caller of the client ("call client.recover(...)"),
+        # which the sweep runner replaces with its own: it asks the server at the next run itself
+        self.reason = message
+        self.advice = advice
         self.task_uuid = task_uuid
         # sent=True: the request may have reached the server (uncertain: maybe accepted and paid)
         self.sent = sent
@@ -264,7 +268,7 @@ class TransportError(QwenlabError):
         # answered=True: the API did answer, and what it said leaves the task in doubt (it took the
         # taskUUID and getResponse does not know it; still processing past poll_timeout): no outage
         self.answered = answered
-        super().__init__(message)
+        super().__init__(f"{message}: {advice}" if advice else message)
 
 
 class APIError(QwenlabError):

@@ -206,7 +206,8 @@ class Exchange:
         if resp is None:  # over the cap: refused, not retried (the next answer could be as long)
             return TransportError(
                 f"answer from {self.url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
-                "been accepted: for many inline images use outputType='URL', then fetch it with client.recover(request)",
+                "been accepted", advice="for many inline images use outputType='URL', then fetch it with "
+                "client.recover(request)",
                 sent=True,
             )
         if resp.is_redirect:  # never followed: the API key would go along to wherever it points
@@ -287,8 +288,8 @@ def _exhausted(last: QwenlabError, uncertain: bool, attempts: int, *, doubt: boo
         else:
             why = "a 5xx may come from a gateway after the API took the request"
         last = TransportError(
-            f"{cause}; {why}, so the task may have been accepted: "
-            "fetch it with client.recover(request) before sending it again",
+            f"{cause}; {why}, so the task may have been accepted",
+            advice="fetch it with client.recover(request) before sending it again",
             sent=True,
         )
         last.__cause__ = cause

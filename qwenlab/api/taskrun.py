@@ -112,7 +112,7 @@ class TaskRun:
         self.resend = False
         self.failure = TransportError(
             f"task {self.task_uuid}: every POST timed out and getResponse never knew the task; it may still have "
-            "been accepted: call client.recover(request) later before sending it again",
+            "been accepted", advice="call client.recover(request) later before sending it again",
             task_uuid=self.task_uuid, sent=True,
         )
 
@@ -178,8 +178,9 @@ class TaskRun:
                 # the next run send the cell anew, and perhaps pay for it twice
                 self.failure = TransportError(
                     f"task {self.task_uuid} was taken by the server (its taskUUID is in use), and getResponse does "
-                    "not know it (yet); it may have been paid for: call client.recover(request) later, and send it "
-                    "with request.renew() (a new taskUUID, paid again) only once you know it will not come",
+                    "not know it (yet); it may have been paid for",
+                    advice="call client.recover(request) later, and send it with request.renew() (a new taskUUID, "
+                    "paid again) only once you know it will not come",
                     task_uuid=self.task_uuid, sent=True, answered=True,
                 )
                 return
@@ -203,7 +204,7 @@ class TaskRun:
         # the server answered 504 for this task, so it took it; getResponse does not know it (yet)
         self.failure = TransportError(
             f"task {self.task_uuid}: {self.timed_out}, and getResponse does not know the task; it may still "
-            "finish: call client.recover(request) later, or send long tasks with deliveryMethod='async'",
+            "finish", advice="call client.recover(request) later, or send long tasks with deliveryMethod='async'",
             task_uuid=self.task_uuid, sent=True, answered=True,
         )
 

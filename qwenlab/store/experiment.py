@@ -195,7 +195,7 @@ class ExperimentRecord:
             budget += f", OVER by ${self.cost - self.budget_usd:.3f} (qwenlab costs says why)"
         where = prov.headline()
         lines = [
-            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'])}): {c['done']}/{c['cells']} cells done"
+            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'], c['sent'])}): {c['done']}/{c['cells']} cells done"
             + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
             + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
             *([f"  {where}"] if where else []),
@@ -273,12 +273,14 @@ def _cost_source(source: str | None, backend: str | None) -> str | None:
     return "emulated" if source == "api" and backend == EMULATOR else source
 
 
-def _status_text(status: str, failed: int) -> str:
+def _status_text(status: str, failed: int, in_doubt: int = 0) -> str:
     """The status as the summary's first line shows it: a budget stop by name, and failed cells
-    even when the run itself finished ('done' alone would hide them)."""
+    and cells in doubt even when the run itself finished ('done' alone would hide them)."""
     text = "stopped at its budget" if status == "budget" else status
     if failed and status != "failed":
         text += f", {failed} cell{'s' if failed > 1 else ''} failed"
+    if in_doubt:
+        text += f", {in_doubt} in doubt"
     return text
 
 

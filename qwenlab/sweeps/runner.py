@@ -100,6 +100,10 @@ UNCONFIRMED_MARKUP = 2.0
 # sent stay in doubt, asked about at the next run; those not sent stay 'pending'.
 OUTAGE_AFTER = 3
 
+# What a cell in doubt's logged error ends with: the run, not the user, asks the server about it
+IN_DOUBT_ADVICE = ("in doubt (it may have been paid for): the next run asks the server for its result "
+                   "before it sends the cell again")
+
 
 @dataclass
 class _Outcome:
@@ -409,7 +413,7 @@ class Runner:
             except WireClosed:  # the run stopped before it was asked: still in doubt, for the next run
                 return _Outcome("uncertain", cost=job.reserved)
             except TransportError as exc:
-                self.log.note_task(task_id, error_message=f"recovery failed, will retry: {exc}")
+                self.log.note_task(task_id, error_message=redact(f"recovery failed, will retry: {_what_happened(exc)}"))
                 return _Outcome("uncertain", cost=job.reserved, error=exc)
             except APIError as exc:
                 return self._fail(task_id, exc, exp_id)
@@ -457,7 +461,8 @@ class Runner:
                 # its reference images, which cost nothing): a plain failure, retried next run
                 return self._fail(task_id, exc)
             # it may have been accepted (and paid): leave it 'sent' so the next run recovers it
-            self.log.note_task(task_id, error_message=redact(str(exc)), attempts=exc.attempts)
+            self.log.note_task(task_id, error_message=redact(f"{_what_happened(exc)}; {IN_DOUBT_ADVICE}"),
+                               attempts=exc.attempts)
             return _Outcome("uncertain", cost=job.reserved, error=exc)
         except QwenlabError as exc:
             return self._fail(task_id, exc, exp_id)
@@ -774,7 +779,7 @@ class _Dispatch:
             return
         self.fatal = out.error
         self.reason = (f"stopped: {self.unanswered} cells in a row got no answer from the API (or only 5xx, after every "
-                       f"retry): it looks down or unreachable. Last: {redact(str(out.error))}. Cells sent are in doubt and asked about "
+                       f"retry): it looks down or unreachable. Last: {redact(_what_happened(out.error))}. Cells sent are in doubt and asked about "
                        "at the next run, before anything is sent again; run again once the API answers")
         self.wire.close()  # the cells waiting for the wire are not sent
 
@@ -812,6 +817,12 @@ class _Dispatch:
                        "resend_in_doubt=True (--resend-in-doubt) to send anew those it no longer knows: they may be "
                        "paid for twice")
         return "done", reason, None
+
+
+def _what_happened(exc: BaseException) -> str:
+    """An error as a run's log and summary say it: what happened, without the advice the client
+    gives its own callers ("call client.recover(request) later"), which a run follows itself."""
+    return str(getattr(exc, "reason", None) or exc)
 
 
 def _next_finished(finished: "queue.SimpleQueue[cf.Future[_Outcome]]") -> cf.Future[_Outcome]:

@@ -19,6 +19,7 @@ import pytest
 from qwenlab import Sweep
 from qwenlab.costs import Costs
 from qwenlab.errors import TransportError
+from qwenlab.sweeps.runner import IN_DOUBT_ADVICE
 from tests.api.test_audit_fixes import PROMPT, Fake, error_answer, lab_for
 
 SWEEP = Sweep(prompt=PROMPT, size="256x256", repeats=4)  # 4 cells
@@ -50,6 +51,12 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
         taken = dict(fake.charged)  # 3, or 4 when the last cell was on the wire as the run stopped
         n = len(taken)
         assert n in (3, 4) and set(taken.values()) == {1}
+        # the log and the stop say what happened and what the run does about it, not the client's
+        # advice to its own callers ("call client.recover(request)"), which a shell user cannot follow
+        stopped = lab.experiment("kept")
+        doubts = [t["error_message"] or "" for t in stopped.log.tasks(stopped.id) if t["status"] == "sent"]
+        assert doubts and all("502" in m and IN_DOUBT_ADVICE in m and "client.recover" not in m for m in doubts), doubts
+        assert "502" in stopped.stop_reason and "client.recover" not in stopped.stop_reason
         fake.script.clear()
         _forget(fake)
 
@@ -61,6 +68,8 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
         assert (counts["sent"], counts["done"], counts["failed"]) == (n, 4 - n, 0), counts
         assert f"{n} of those in doubt were answered but not settled" in exp.row["stop_reason"]
         assert "--resend-in-doubt" in exp.row["stop_reason"]
+        # the status word "done" (every cell tried) never stands alone over cells not settled
+        assert exp.summary().startswith(f"Experiment 'kept' (done, {n} in doubt): {4 - n}/4 cells done"), exp.summary()
         assert all(fake.charged[u] == 1 for u in taken), "nothing paid twice without being asked"
 
         # run 3, by choice: they are sent anew under new taskUUIDs; the earlier attempts stay in
