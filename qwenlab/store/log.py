@@ -230,6 +230,18 @@ class Log:
         with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
+    def settle_interrupted(self, experiment_id: int, cells: int) -> bool:
+        """Mark an experiment left 'interrupted' done once each of its `cells` cells is done (the
+        requests in flight at Ctrl-C finished and were logged, and nothing else was left): the
+        interruption cut nothing short. Leaves any other status (a run started since) alone."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status, (SELECT count(*) FROM tasks WHERE experiment_id = ? AND status = 'done') "
+                             "FROM experiments WHERE id = ?", [experiment_id, experiment_id]).fetchone()
+            if row is None or row[0] != "interrupted" or row[1] < cells:
+                return False
+            db["experiments"].update(experiment_id, {"status": "done", "stop_reason": None, "updated_at": utc_now()})
+            return True
+
     def scope(self, experiment_id: int | None) -> list[int]:
         """The experiment ids an id stands for: itself here; a comparison's log
         (`qwenlab.store.comparison.ComparisonLog`) answers its members for its own id, so a

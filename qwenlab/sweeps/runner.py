@@ -264,13 +264,16 @@ class Runner:
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
         for note in sweep.notes():
             bar.write(note)
+        dispatch = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
+                             log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id))
         try:
-            status, reason, fatal = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
-                                              log_jobs=lambda js: self._log_cells(exp_id, js),
-                                              markup=self._price_markup(exp_id)).run(jobs)
+            status, reason, fatal = dispatch.run(jobs)
         except KeyboardInterrupt:
             self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
                 "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
+            # the requests in flight still finish: if they were all that was left, the experiment is
+            # done, and says so rather than "interrupted" with nothing left to run
+            dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
             raise
         finally:
             bar.close()
@@ -684,6 +687,26 @@ class _Dispatch:
             raise
         pool.shutdown(wait=True)
         return self._result()
+
+    def when_settled(self, then: Callable[[], Any]) -> None:
+        """Call `then` once every cell in flight has finished (at once when none is), in the thread
+        of the last to finish; an error it raises is not the cell's, and is dropped."""
+        futures = list(self.inflight)
+        left, lock = [len(futures)], threading.Lock()
+
+        def one(_: object = None) -> None:
+            with lock:
+                left[0] -= 1
+                last = left[0] <= 0
+            if last:
+                with contextlib.suppress(Exception):
+                    then()
+
+        if not futures:
+            left[0] = 1
+            one()
+        for fut in futures:
+            fut.add_done_callback(one)
 
     def _log_new_cells(self, most: int | None = None) -> None:
         """Log the next `most` new cells in queue order (default: all of them), as 'pending' rows."""

@@ -293,6 +293,22 @@ def test_ctrl_c_stops_at_once_and_the_next_run_finishes(make_lab, data_dir: Path
         assert exp.counts()["done"] == 8 and emu.ledger.charged_twice() == [] and len(emu.ledger) == 8
 
 
+def test_ctrl_c_while_the_last_cells_are_in_flight_leaves_the_experiment_done(make_lab, data_dir: Path) -> None:
+    """Ctrl-C with nothing left to send: the cells in flight finish and are logged, and then the
+    experiment reads "done", not "interrupted" with nothing left to run."""
+    with Emulator(latency=0.5) as emu:
+        lab = make_lab(emu)
+        ctrl_c_when_sent(data_dir / "qwenlab.db", 4)  # every cell of the sweep is on the wire
+        with pytest.raises(KeyboardInterrupt):
+            lab.run(small_sweep(n_quality=1, repeats=2), name="last", concurrency=4, progress=False)
+        assert lab.experiment("last").status == "interrupted"  # at the moment of the Ctrl-C
+        join_run_threads()
+        exp = lab.experiment("last")
+        assert exp.counts()["done"] == 4 and len(emu.ledger) == 4
+        assert exp.status == "done" and exp.stop_reason is None
+        assert "interrupted" not in exp.summary() and lab.experiments()["status"].tolist() == ["done"]
+
+
 # -- kill -9 in flight ----------------------------------------------------------------------------
 KILL_SWEEP = "Sweep(prompt=%r, size='256x384', axes={'outputQuality': list(range(20, 60))})" % PROMPT  # 40 cells
 KILL_SCRIPT = f"""
