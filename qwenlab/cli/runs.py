@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import click
 import pandas as pd
 
-from ..api.client import DEFAULT_BASE_URL, check_connection
+from ..api.client import DEFAULT_BASE_URL, check_connection, connect
 from ..core.values import format_usd
 from ..store.log import Log
+from ..store.provenance import EMULATOR, RUNWARE
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
@@ -67,16 +68,17 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         else:
             check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
             check_connection()
+            runner = None
             preview = Preview.of(spec.sweep, name, budget_usd, quiet=False)
         click.echo(plan_text(preview.plan))
-        click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
+        click.echo(f"\nsent to: {destination(_server_says(runner))}\n{preview.budget_text()}")
         return
-    # real money: ask first, after every check the run makes and before it writes or sends anything
-    confirm = _ask if os.environ.get("RUNWARE_API_KEY") and not yes else None
     log = log_path()
     new_folder, new_log = not log.parent.exists(), not log.exists()
     # The plain Runner, not the notebook facade: a run needs no views (matplotlib, widgets).
     runner = Runner()
+    # real money: ask first, after every check the run makes and before it writes or sends anything
+    confirm = (lambda preview: _ask(preview, _server_says(runner))) if os.environ.get("RUNWARE_API_KEY") and not yes else None
     try:
         exp = runner.run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
                          extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends,
@@ -128,21 +130,49 @@ def _remove_new_log(log: Path, new_folder: bool) -> None:
                     folder.rmdir()
 
 
-def _ask(preview: Preview) -> None:
+def _ask(preview: Preview, backend: str | None) -> None:
     """Show what is about to be sent and paid, and ask; click.Abort (exit 1, nothing sent) on no,
-    and on no answer at all (no stdin)."""
+    and on no answer at all (no stdin). `backend` is what the server said it is (None: it did not
+    answer, and then it is taken for Runware: the question errs on the side of money)."""
     click.echo(plan_text(preview.to_send))
-    click.echo(f"\nsent to: {destination()}\n{preview.budget_text()}")
+    click.echo(f"\nsent to: {destination(backend)}\n{preview.budget_text()}")
     n, usd = preview.affordable, preview.at_most_usd
+    doubt = int((preview.to_send["logged"].iloc[:n] == "sent").sum())
+    # a cell in doubt is asked about first (free) and sent again, under its own taskUUID, only
+    # when the server does not have it: the figure is the most the run can spend
+    asked = (f", at most: {doubt} of them in doubt, asked about first and sent only if the server does not "
+             "have them" if doubt else "")
+    if backend == EMULATOR:
+        click.confirm(f"Send {n} request{'s' if n != 1 else ''} to the emulator for experiment {preview.name!r} "
+                      f"(emulated costs, nothing paid{asked})?", abort=True)
+        return
     click.confirm(f"Send {n} request{'s' if n != 1 else ''} to Runware for experiment {preview.name!r}, "
-                  f"about {format_usd(usd)} of real money?", abort=True)
+                  f"about {format_usd(usd)} of real money{asked}?", abort=True)
 
 
-def destination() -> str:
-    """Where a run would send its requests now: Runware (RUNWARE_API_KEY set) or the emulator."""
+def _server_says(runner: Runner | None) -> str | None:
+    """With RUNWARE_API_KEY set, what the server at RUNWARE_BASE_URL says it is ("emulator" when it
+    sends the emulator's header, else "runware"), asked with a GET that carries no key and costs
+    nothing; None without a key, or when no server answers."""
+    if not os.environ.get("RUNWARE_API_KEY"):
+        return None
+    if runner is not None:
+        return getattr(runner.client, "known_backend", None)
+    with connect() as client:
+        return client.known_backend
+
+
+def destination(backend: str | None = None) -> str:
+    """Where a run would send its requests now: Runware (RUNWARE_API_KEY set) or the emulator.
+    `backend` is what the server said it is, when it was asked (`_server_says`): a key with
+    RUNWARE_BASE_URL at a running `qwenlab emulator` goes to the emulator, and says so."""
     url = os.environ.get("RUNWARE_BASE_URL")
     if os.environ.get("RUNWARE_API_KEY"):
-        return f"Runware at {_shown(url or DEFAULT_BASE_URL)} (RUNWARE_API_KEY is set): real requests, real money"
+        if backend == EMULATOR:
+            return (f"the emulator at {_shown(url or DEFAULT_BASE_URL)} (it says so; RUNWARE_API_KEY is set): "
+                    "synthetic images, emulated costs, no money moves")
+        unsure = "" if backend == RUNWARE else "; no server answered, so it is taken for Runware"
+        return f"Runware at {_shown(url or DEFAULT_BASE_URL)} (RUNWARE_API_KEY is set{unsure}): real requests, real money"
     where = f"the emulator at {_shown(url)}" if url else "the offline emulator, started on loopback"
     return f"{where} (RUNWARE_API_KEY is not set): synthetic images, emulated costs, no money moves"
 

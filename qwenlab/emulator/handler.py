@@ -44,6 +44,9 @@ class HandlerContext:
     protocol: Protocol
     state: EmulatorState
     requests: RequestLog
+    # the header by which a client knows it talks to the emulator (`RunwareClient.backend`); None
+    # when the emulator stands in for Runware (`Emulator(unmarked=True)`)
+    marker: str | None = "X-Qwenlab-Emulator: synthetic"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -73,13 +76,16 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
         head = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
                 f"Content-Type: {content_type}", f"Content-Length: {len(body)}",
-                "X-Qwenlab-Emulator: synthetic", f"Date: {self.date_time_string()}"]
+                *self._marker(), f"Date: {self.date_time_string()}"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if self.close_connection:
             head.append("Connection: close")
         # One write: headers and body together, so no Nagle/delayed-ACK pause between them.
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         log.info("%s %s -> %s", getattr(self, "command", ""), urlsplit(getattr(self, "path", "")).path, status)
+
+    def _marker(self) -> list[str]:
+        return [self.context.marker] if self.context.marker else []
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers)
@@ -227,7 +233,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _trickle(self, data: bytes, mime: str, rate: int) -> None:
         head = [f"{self.protocol_version} 200 OK", f"Content-Type: {mime}", f"Content-Length: {len(data)}",
-                "X-Qwenlab-Emulator: synthetic"]
+                *self._marker()]
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         step = max(1, rate // 10)
         for i in range(0, len(data), step):

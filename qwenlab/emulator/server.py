@@ -43,11 +43,13 @@ class Emulator:
     overrides `faults.latency`, and `sync_cap` (seconds a sync request is held before HTTP 504
     `failedTaskTimeout` while its tasks go on; Runware's is about 120) `faults.sync_cap`. `clock` (epoch seconds) decides when image URLs expire, so tests
     can move time forward; `default_ttl` is the URL lifetime when a task gives no `ttl`.
+    `unmarked=True` leaves out the `X-Qwenlab-Emulator` header by which clients know it, so that
+    with a key it stands in for Runware (the paid path's tests); its images still say SYNTHETIC.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  faults: Faults | None = None, latency: float | str | None = 0.0, *, sync_cap: float | None = None,
-                 clock: Callable[[], float] = time.time, default_ttl: int = 3600) -> None:
+                 clock: Callable[[], float] = time.time, default_ttl: int = 3600, unmarked: bool = False) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"host {host!r} is not a loopback address; the emulator serves only on 127.0.0.1, ::1 or localhost")
         register_secret(api_key)  # scrubbed from any text qwenlab's errors or logs carry
@@ -63,6 +65,7 @@ class Emulator:
         self._state = EmulatorState(dice=self._dice, clock=lambda: self.clock(), default_ttl=default_ttl)
         self._protocol = Protocol(self._state, api_key=api_key)
         self._requests = RequestLog()
+        self._unmarked = unmarked
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -72,7 +75,8 @@ class Emulator:
         if self._server is not None:
             return self
         server_cls = _Server6 if ":" in self.host else _Server
-        context = HandlerContext(protocol=self._protocol, state=self._state, requests=self._requests)
+        context = HandlerContext(protocol=self._protocol, state=self._state, requests=self._requests,
+                                 **({"marker": None} if self._unmarked else {}))
         self._server = server_cls((self.host, self._requested_port), functools.partial(Handler, context=context))
         self._state.port = self.port
         self._state.origin = f"http://{self._netloc()}"

@@ -6,7 +6,9 @@ points at an emulator on loopback, whose ledger shows whether anything was paid.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,6 +16,7 @@ from click.testing import CliRunner, Result
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from qwenlab.emulator import Emulator
+from tests.support.backends import posts
 
 # 2 cells at $0.075; a budget of $0.10 covers one
 SWEEP = 'name = "ask"\nprompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "256x256"\n[axes]\npromptExtend = [true, false]\n'
@@ -31,11 +34,13 @@ def sweep_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def runware(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """A key is set: to qwenlab this is the real API (the emulator stands in for it)."""
-    monkeypatch.setenv("RUNWARE_API_KEY", "sk-confirm-test")
-    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
-    return emulator
+def runware(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """A key is set and the server does not say it is the emulator: to qwenlab this is the real API
+    (an unmarked emulator stands in for it)."""
+    with Emulator(unmarked=True) as emu:
+        monkeypatch.setenv("RUNWARE_API_KEY", "sk-confirm-test")
+        monkeypatch.setenv("RUNWARE_BASE_URL", emu.url)
+        yield emu
 
 
 def test_a_live_run_shows_the_plan_and_its_cost_and_asks_first(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
@@ -43,9 +48,10 @@ def test_a_live_run_shows_the_plan_and_its_cost_and_asks_first(runware: Emulator
     assert declined.exit_code == EXIT_FAILED, declined.output
     out = declined.output
     assert "promptExtend" in out and "request of cell 0" in out  # the plan
-    assert "Runware" in out and "$0.15" in out and "real money" in out  # where, and what it costs
+    assert f"sent to: Runware at {runware.url} (RUNWARE_API_KEY is set): real requests, real money" in out
+    assert "Send 2 requests to Runware for experiment 'ask', about $0.15 of real money?" in out  # and what it costs
     assert "Aborted" in out
-    assert runware.requests == [] and len(runware.ledger) == 0
+    assert posts(runware) == [] and len(runware.ledger) == 0  # at most a keyless GET: who are you?
     assert not (data_dir / "qwenlab.db").exists()  # nothing recorded either: no log where there was none
 
     accepted = qwenlab("run", str(sweep_file), "--no-progress", input="y\n")
@@ -60,7 +66,7 @@ def test_a_live_run_shows_the_plan_and_its_cost_and_asks_first(runware: Emulator
 def test_without_stdin_a_live_run_spends_nothing(runware: Emulator, sweep_file: Path) -> None:
     result = qwenlab("run", str(sweep_file), "--no-progress")  # no input: stdin is empty
     assert result.exit_code == EXIT_FAILED and "Aborted" in result.output, result.output
-    assert runware.requests == [] and len(runware.ledger) == 0
+    assert posts(runware) == [] and len(runware.ledger) == 0  # at most a keyless GET: who are you?
 
 
 def test_a_declined_run_leaves_an_existing_log_as_it_was(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
@@ -79,7 +85,7 @@ def test_a_declined_run_in_a_new_folder_leaves_no_data_folder(runware: Emulator,
     monkeypatch.setenv("QWENLAB_DATA_DIR", str(fresh))
     declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
     assert declined.exit_code == EXIT_FAILED and "Aborted" in declined.output, declined.output
-    assert not fresh.exists() and runware.requests == []
+    assert not fresh.exists() and posts(runware) == []
 
 
 def test_yes_skips_the_question(runware: Emulator, sweep_file: Path) -> None:
@@ -92,6 +98,36 @@ def test_the_question_names_what_the_budget_lets_through(runware: Emulator, swee
     result = qwenlab("run", str(sweep_file), "--no-progress", "--budget", "0.10", input="n\n")
     assert "covers 1 of the 2 cells" in result.output, result.output
     assert len(runware.ledger) == 0
+
+
+def test_a_key_with_the_emulator_behind_it_asks_about_the_emulator(emulator: Emulator, sweep_file: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key set and RUNWARE_BASE_URL at a `qwenlab emulator`: the server says what it is (its
+    header), and the question says so rather than "real money"; it is still asked, as --yes says."""
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-confirm-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
+    assert declined.exit_code == EXIT_FAILED, declined.output
+    assert f"sent to: the emulator at {emulator.url} (it says so" in declined.output
+    assert "Send 2 requests to the emulator for experiment 'ask' (emulated costs, nothing paid)?" in declined.output
+    assert "real money" not in declined.output and "Runware at" not in declined.output
+    assert posts(emulator) == []
+
+
+def test_cells_in_doubt_are_counted_as_the_most_the_run_can_spend(runware: Emulator, sweep_file: Path,
+                                                                   data_dir: Path) -> None:
+    """A cell in doubt is asked about first (free) and sent again only when the server does not
+    have it: the question's figure is a ceiling, and says which part may not be spent."""
+    assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
+    with sqlite3.connect(data_dir / "qwenlab.db") as db:  # as a crash after the POST leaves it
+        db.execute("UPDATE tasks SET status = 'sent', cost_usd = NULL WHERE id = (SELECT min(id) FROM tasks)")
+    declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
+    assert ("Send 1 request to Runware for experiment 'ask', about $0.075 of real money, at most: 1 of them in "
+            "doubt, asked about first and sent only if the server does not have them?") in declined.output, declined.output
+    assert len(runware.ledger) == 2
+    accepted = qwenlab("run", str(sweep_file), "--no-progress", input="y\n")
+    assert accepted.exit_code == EXIT_OK and "2/2 cells done" in accepted.output, accepted.output
+    assert len(runware.ledger) == 2  # the server had it: nothing bought again
 
 
 def test_the_emulator_is_not_asked_about(emulator: Emulator, sweep_file: Path) -> None:
@@ -117,14 +153,28 @@ def test_dry_run_says_where_the_requests_would_go_and_compares_with_the_budget(
 
     monkeypatch.setenv("RUNWARE_API_KEY", "sk-dry-run-test")
     monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
-    live = qwenlab("run", str(sweep_file), "--dry-run", "--budget", "0.10")
+    # a key, and a server that says it is the emulator: the plan says so, not "real money"
+    marked = qwenlab("run", str(sweep_file), "--dry-run", "--budget", "0.10")
+    assert marked.exit_code == EXIT_OK, marked.output
+    assert f"sent to: the emulator at {emulator.url} (it says so" in marked.output
+    assert "real money" not in marked.output and "Runware at" not in marked.output
+    with Emulator(unmarked=True) as runware:  # a server that says nothing of being the emulator
+        url = runware.url
+        monkeypatch.setenv("RUNWARE_BASE_URL", url)
+        live = qwenlab("run", str(sweep_file), "--dry-run", "--budget", "0.10")
+        assert posts(runware) == []  # asked who it is with a GET, which carries no key and costs nothing
+        assert all("Authorization" not in r.headers for r in runware.requests)
     assert live.exit_code == EXIT_OK, live.output
-    assert "Runware" in live.output and "real money" in live.output
+    assert f"sent to: Runware at {url} (RUNWARE_API_KEY is set): real requests, real money" in live.output
     assert "covers 1 of the 2 cells" in live.output
     assert "sk-dry-run-test" not in live.output
+    # nothing answers there (the emulator above has stopped): taken for Runware, and said why
+    down = qwenlab("run", str(sweep_file), "--dry-run", "--budget", "0.10")
+    assert down.exit_code == EXIT_OK, down.output
+    assert "no server answered, so it is taken for Runware" in down.output and "real money" in down.output
     no_budget = qwenlab("run", str(sweep_file), "--dry-run")
     assert "no budget" in no_budget.output
-    assert emulator.requests == [] and not (data_dir / "qwenlab.db").exists()
+    assert posts(emulator) == [] and not (data_dir / "qwenlab.db").exists()
 
 
 def test_a_declined_live_demo_sends_nothing_and_writes_nothing(runware: Emulator, data_dir: Path) -> None:
