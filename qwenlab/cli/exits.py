@@ -94,7 +94,9 @@ def to_click_error(exc: BaseException, command: click.Command | None = None,
     experiment = getattr(exc, "experiment", None)
     if experiment is not None:  # what the run left behind comes first: it is what the user has now
         summary = experiment.summary()
-        message = summary if message in summary else f"{summary}\n{message}"  # its "stopped:" line may say it already
+        # its "stopped:" line may say it already (a TransportError's reason, without what the run does next)
+        said = message in summary or str(getattr(exc, "reason", None) or message) in summary
+        message = summary if said else f"{summary}\n{message}"
     if exit_code(exc) != EXIT_BAD_INPUT:
         return click.ClickException(message)
     hint = _hint(exc, command)

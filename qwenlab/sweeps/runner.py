@@ -283,6 +283,9 @@ class Runner:
         experiment = self.experiment(name)
         if fatal is not None:
             fatal.experiment = experiment
+            if isinstance(fatal, TransportError) and fatal.advice:
+                # the run follows the client's advice itself ("call client.recover(request)"): say what it does
+                fatal.args = (f"{fatal.reason}; {IN_DOUBT_ADVICE}",)
             raise fatal
         return experiment
 

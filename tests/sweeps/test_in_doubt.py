@@ -46,8 +46,9 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
     fake.script.extend([error_answer(502, take=fake)] * 12)  # 3 attempts for each cell sent
     lab, client = lab_for(fake, data_dir)
     with client:
-        with pytest.raises(TransportError):  # 3 cells in a row unanswered: the API looks down
+        with pytest.raises(TransportError) as stop:  # 3 cells in a row unanswered: the API looks down
             lab.run(SWEEP, name="kept", progress=False, concurrency=1)
+        assert "502" in str(stop.value) and IN_DOUBT_ADVICE in str(stop.value) and "client.recover" not in str(stop.value)
         taken = dict(fake.charged)  # 3, or 4 when the last cell was on the wire as the run stopped
         n = len(taken)
         assert n in (3, 4) and set(taken.values()) == {1}

@@ -14,6 +14,7 @@ import pytest
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
+from qwenlab.cli.exits import to_click_error
 from qwenlab.emulator import Emulator
 from qwenlab.emulator.faults import Faults
 from qwenlab.errors import TransportError
@@ -40,6 +41,10 @@ def test_a_run_stops_when_the_api_answers_only_5xx_and_the_next_run_finishes(emu
     assert OUTAGE_AFTER <= counts["sent"] <= most and counts["failed"] == 0, counts
     assert counts["pending"] == 12 - counts["sent"] and counts["pending"] >= 12 - most, counts
     assert "looks down" in exp.summary()
+    # in the shell: the summary, whose stop line gives the last error once, with no advice for a
+    # caller of the client ("client.recover(request)") that a shell user cannot follow
+    shown = to_click_error(info.value).format_message()
+    assert shown == exp.summary() and shown.count("HTTP 5") == 2 and "client.recover" not in shown, shown
 
     emulator.faults = Faults()
     again = make_lab(emulator).run(SWEEP, name="down", concurrency=2, progress=False)
