@@ -162,7 +162,7 @@ def test_ctrl_c_prints_what_the_run_left_before_aborting(data_dir: Path, tmp_pat
         result = qwenlab("run", str(path), "--no-progress", "--yes", "--concurrency", "2")
         join_run_threads()  # the requests in flight finish and are logged
     assert result.exit_code == EXIT_FAILED, result.output
-    assert "Experiment 'small' (interrupted)" in result.output and "cells done" in result.output, result.output
+    assert "Experiment 'small' (interrupted" in result.output and "cells done" in result.output, result.output
     assert "Aborted!" in result.output
 
 
