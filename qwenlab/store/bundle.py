@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ __all__ = ["write_bundle", "import_bundle", "BundleInfo", "ImportReport", "FORMA
 FORMAT = "qwenlab-bundle"
 FORMAT_VERSION = 1
 _DB = "qwenlab.db"
+# the image store's names (`qwenlab.api.imagestore`): <sha256[:2]>/<sha256>.<ext>
+_STORE_FOLDER = re.compile(r"[0-9a-f]{2}")
+_STORE_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")
 _MANIFEST = "manifest.json"
 
 
@@ -248,6 +252,8 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
     missing = []
     for img in wanted:  # every file checked before one is written: a damaged bundle leaves nothing behind
         arcname = _arcname(img["path"])
+        if img["sha256"] and not arcname.rsplit("/", 1)[-1].startswith(f"{img['sha256']}."):
+            raise BundleError(f"{arcname} is listed with another SHA-256 than its name's: the bundle is damaged")
         target = _file_of(data_dir, arcname)
         if target.exists() and _sha256(target.read_bytes()) == img["sha256"]:
             continue
@@ -327,9 +333,15 @@ def _insert(db: Any, table: str, row: dict[str, Any], mapping: dict[str, dict[in
 
 # -- files --------------------------------------------------------------------------------------------
 def _arcname(path: str) -> str:
-    """An image's place in a bundle and in a data folder: `images/<aa>/<sha>.<ext>`."""
-    p = Path(path)
-    return "/".join(("images", p.parent.name, p.name))
+    """An image's place in a bundle and in a data folder: `images/<aa>/<sha>.<ext>`. Anything
+    else (a '..', a name that is no content hash) raises BundleError: a bundle comes from someone
+    else, and a row naming `x/../qwenlab.db` once had its file written over the receiver's log."""
+    p = Path(str(path).replace("\\", "/"))
+    folder, name = p.parent.name, p.name
+    if not (_STORE_FOLDER.fullmatch(folder) and _STORE_NAME.fullmatch(name) and name.startswith(folder)):
+        raise BundleError(f"image path {redact(str(path))!r} is not a place in an image store (images/<aa>/<sha256>.<ext>): "
+                          "the bundle is damaged or was made to write elsewhere; nothing was imported")
+    return "/".join(("images", folder, name))
 
 
 def _file_of(data_dir: Path, path: str) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -171,6 +172,35 @@ def test_a_damaged_bundle_is_refused_before_anything_is_written(ana: Lab, ben: L
     not_a_bundle.write_text("hello")
     with pytest.raises(BundleError, match="not a qwenlab bundle"):
         ben.import_bundle(not_a_bundle)
+
+
+@pytest.mark.parametrize("path", ["x/../qwenlab.db", "images/../../outside.jpg", "/etc/cron.d/evil", "images/ab/cd.jpg"])
+def test_a_bundle_naming_a_file_outside_the_image_store_is_refused_and_writes_nothing(
+        ana: Lab, ben: Lab, tmp_path: Path, path: str) -> None:
+    """A bundle comes from someone else: one whose image row named `x/../qwenlab.db` (its zip
+    holding `images/../qwenlab.db`, hashed to match) once had that file written over the
+    receiver's log, and the import said it went well."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "p.zip").path)  # the receiver's own work, kept
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    payload = b"not a database any more\n" * 10
+    sha = hashlib.sha256(payload).hexdigest()
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(good) as zf:
+        zf.extractall(unpacked)
+    with sqlite3.connect(unpacked / "qwenlab.db") as db:
+        db.execute("UPDATE images SET path = ?, sha256 = ? WHERE id = (SELECT min(id) FROM images)", [path, sha])
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, (unpacked / "qwenlab.db").read_bytes() if item.filename == "qwenlab.db" else src.read(item))
+        dst.writestr("images/../qwenlab.db", payload)
+        dst.writestr(path.lstrip("/"), payload)
+    files = sorted((ben.data_dir / "images").rglob("*.*"))
+    with pytest.raises(BundleError, match="not a place in an image store"):
+        ben.import_bundle(evil)
+    assert (ben.data_dir / "qwenlab.db").read_bytes()[:16] == b"SQLite format 3\x00"
+    assert ben.log.integrity_check() == "ok" and ben.log.experiment_names() == ["posters"]
+    assert sorted((ben.data_dir / "images").rglob("*.*")) == files and not (tmp_path / "outside.jpg").exists()
 
 
 def test_a_bundle_of_cells_retried_since_it_was_shared_is_refused_not_counted_twice(ana: Lab, ben: Lab, emulator,
