@@ -285,6 +285,11 @@ def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]]
         dst_refs = references(db)
         for experiment_id, overrides in experiments.items():
             exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
+            if exp.get("status") == "running":
+                # bundled mid-run, or from a log whose run was killed: no run of it is going on here,
+                # and 'running' would have rename and delete wait for one
+                overrides = {**overrides, "status": "interrupted", "stop_reason": (
+                    "its run had not finished where it was run (bundled while running, or the run was stopped)")}
             ids["experiments"][experiment_id] = _insert(db, "experiments", {**exp, **overrides}, {})
             added["experiments"] += 1
         for table in ("tasks", "images"):

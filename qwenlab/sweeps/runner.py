@@ -46,6 +46,7 @@ from ..errors import (
     APIError,
     AuthenticationError,
     BackendMismatchError,
+    ExperimentConflictError,
     ImageError,
     InsufficientCreditsError,
     PermissionDeniedError,
@@ -206,9 +207,33 @@ class Runner:
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
         name = name or sweep.default_name()
+        self._refuse_imported(name, sweep)
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)
         return name
+
+    def _refuse_imported(self, name: str, sweep: Sweep) -> None:
+        """Refuse to send the cells of an experiment imported from a bundle: it was run in another
+        log, from another API account. Its cells not sent carry that run's taskUUIDs (a server
+        that saw them would hand this run the sender's results, booked as paid here), its cells
+        in doubt can be asked about only where they were sent, and what a run spent here would
+        be counted as spent elsewhere. Reads only; ExperimentConflictError naming the fix."""
+        existing = self.log.experiment(name)
+        if existing is None or not existing.get("imported_from"):
+            return
+        counts = self.log.task_counts(int(existing["id"]))
+        left = max(len(sweep.cells()), sum(counts.values())) - counts.get("done", 0)
+        if left <= 0:
+            return  # every cell done: the run sends nothing
+        try:
+            bundle = json.loads(existing["imported_from"]).get("bundle") or "a bundle"
+        except ValueError:
+            bundle = "a bundle"
+        raise ExperimentConflictError(
+            f"name: experiment {name!r} was imported from {bundle}, run in another log from another account, and "
+            f"{left} of its cells are not done; they are not sent from here (their taskUUIDs and anything in doubt "
+            "belong to that run). Run the sweep here under a new name (`qwenlab run FILE --name NEW`, "
+            "lab.run(sweep, name=NEW)).")
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,

@@ -15,7 +15,9 @@ import pytest
 from qwenlab import Lab
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
-from tests.support.labkit import run_sweep
+from qwenlab import Sweep
+from qwenlab.api.client import RunwareClient
+from tests.support.labkit import PROMPT, SIZES, run_sweep
 
 KEY = "sk-grid-test"
 # every column that says what was paid and where it came from, compared task by task
@@ -201,6 +203,41 @@ def test_a_bundle_naming_a_file_outside_the_image_store_is_refused_and_writes_no
     assert (ben.data_dir / "qwenlab.db").read_bytes()[:16] == b"SQLite format 3\x00"
     assert ben.log.integrity_check() == "ok" and ben.log.experiment_names() == ["posters"]
     assert sorted((ben.data_dir / "images").rglob("*.*")) == files and not (tmp_path / "outside.jpg").exists()
+
+
+def test_an_imported_experiment_with_cells_left_is_not_run_here(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
+    """Its cells not done carry the sender's taskUUIDs (a server that saw them answers with the
+    sender's results, booked as paid here) and what a run spent here would count as spent in
+    another log: the run is refused before anything is sent, naming the fix; a finished one
+    reruns to nothing."""
+    ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path)  # posters: one cell failed
+    paid = len(emulator.ledger)
+    client = RunwareClient("sk-grid-test", emulator.url, images_dir=ben.data_dir / "images")
+    here = Lab(ben.data_dir, client=client)
+    try:
+        with pytest.raises(ExperimentConflictError, match="imported from both.zip") as info:
+            here.run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False], "size": SIZES}, repeats=2),
+                     name="posters", progress=False)
+        assert "1 of its cells are not done" in str(info.value) and "--name NEW" in str(info.value)
+        finished = here.run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False]}, repeats=1), name="noctis",
+                            progress=False)
+        assert finished.counts()["done"] == 2
+    finally:
+        client.close()
+    assert len(emulator.ledger) == paid  # nothing sent, nothing paid
+    assert here.experiment("posters").counts()["failed"] == 1  # as imported
+
+
+def test_an_experiment_bundled_while_running_arrives_interrupted(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Bundled mid-run (or from a log whose run was killed): no run of it goes on in the receiving
+    log, where 'running' had rename refuse ("wait for the run") and delete need --force."""
+    with ana.log.transaction() as db:
+        db.execute("UPDATE experiments SET status = 'running' WHERE name = 'noctis'")
+    ben.import_bundle(ana.bundle("noctis", tmp_path / "n.zip").path)
+    exp = ben.experiment("noctis")
+    assert exp.status == "interrupted" and "had not finished where it was run" in exp.stop_reason
+    ben.experiment("noctis").rename("noctis-from-ana")
+    assert ben.log.experiment_names() == ["noctis-from-ana"]
 
 
 def test_a_bundle_of_cells_retried_since_it_was_shared_is_refused_not_counted_twice(ana: Lab, ben: Lab, emulator,
