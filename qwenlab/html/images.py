@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures as cf
+import contextlib
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import quote
 
 from PIL import Image, ImageOps
 
 from ..paths import write_atomic
 from ..store.thumbnails import content_hash, on_white, thumbnail_path
+
+_ORIGINAL_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")  # an original beside a report: <sha256>.<ext>
 
 __all__ = ["webp_thumbnails", "originals_beside", "files_dir", "WEBP_QUALITY"]
 
@@ -96,5 +101,22 @@ def originals_beside(paths: Iterable[str | None], report: str | Path) -> dict[st
                 os.link(source, target)
             except OSError:  # another file system, or links not allowed
                 shutil.copyfile(source, target)
-        out[p] = f"{folder.name}/{name}"
+        # a link, not a path: a report named "posters #2" must not have its links end at "#"
+        out[p] = quote(f"{folder.name}/{name}")
+    drop_stale_originals(report, {Path(link).name for link in out.values()})
     return out
+
+
+def drop_stale_originals(report: str | Path, keep: frozenset[str] | set[str] = frozenset()) -> None:
+    """Remove from the folder beside `report` the originals an earlier export put there that this
+    one does not link (only files named as this module names them: `<hash>.<ext>`): the folder is
+    sent with the report, and held another project's images after an export to the same path."""
+    folder = files_dir(report)
+    if not folder.is_dir():
+        return
+    for file in folder.iterdir():
+        if file.name not in keep and _ORIGINAL_NAME.fullmatch(file.name) and file.is_file():
+            file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: something else lives there, keep it
+        if not keep:
+            folder.rmdir()

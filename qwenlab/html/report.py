@@ -47,7 +47,7 @@ from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
-from .images import originals_beside, webp_thumbnails
+from .images import drop_stale_originals, originals_beside, webp_thumbnails
 from .page import details, esc, fmt, img, img_ref, section, table
 from .page import page as html_page
 from .viewer import PAGE_ROWS
@@ -103,6 +103,8 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     size = preview or (max(PREVIEW, thumb) if len(paths) <= GRID_IMAGE_LIMIT else thumb)
     uris = webp_thumbnails(paths, size)
     links = originals_beside((e.path for e in catalog.entries), _target) if full_size and _target else {}
+    if _target and not full_size:
+        drop_stale_originals(_target)  # a folder an earlier --full-size export left beside this file
     prov = catalog.provenance
     parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
     nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("requests", "Requests")]
@@ -116,7 +118,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
                          _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, links, badges)))
 
-    parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(experiment.log.path)}. This file is self-contained: "
+    parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
                  "images are embedded thumbnails" + (f"; the originals are in {esc(Path(_target).stem)}_files/ beside it"
                  if links and _target else "; it loads nothing from anywhere") + ".</footer>")
     mark = prov.mark()

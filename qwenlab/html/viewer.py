@@ -3,9 +3,12 @@ image's bytes held once however many sections show it.
 
 - Click a drawn grid: it shows at its actual size (a wide page was shrunk to the page's width,
   its small text with it), scrolling sideways in its frame; click again to fit it back.
-- Click a thumbnail (or Enter on it): it opens large over the page, with its caption; with the
-  originals beside the report (`full_size=True`), the original itself and a link to it. Escape or
-  a click outside closes it; the arrow keys step through the thumbnails of the page.
+- Click a thumbnail (or Enter on it): it opens large over the page (never above its own pixels),
+  with its caption; with the originals beside the report (`full_size=True`), the original itself
+  and a link to it, or the embedded preview, said so, when the file came without its folder. A
+  click on the image shows it 1:1 in its frame (a drag pans, another click fits it). Escape or a
+  click outside closes it; the arrow keys step through the thumbnails of the page; the keys that
+  would scroll the page behind scroll the image, and Tab stays in the lightbox.
 - The requests table is split into pages of `PAGE_ROWS` rows (`<tbody class="page">`); the script
   shows one at a time, with buttons. Without the script every row shows.
 - An image shown in several sections is embedded once, where its request is listed
@@ -28,21 +31,36 @@ SCRIPT = r"""
 (function () {
   var box = document.getElementById('qwl-lightbox');
   if (!box) { return; }
-  var big = box.querySelector('img'), cap = box.querySelector('.cap'), orig = box.querySelector('a.orig');
-  var note = box.querySelector('.note');
+  var frame = box.querySelector('.frame'), big = box.querySelector('img'), cap = box.querySelector('.cap');
+  var orig = box.querySelector('a.orig'), note = box.querySelector('.note'), missing = box.querySelector('.missing');
+  var closer = box.querySelector('.close');
   var held = {};
   document.querySelectorAll('img[data-i]').forEach(function (el) { held[el.getAttribute('data-i')] = el; });
   document.querySelectorAll('img[data-ref]').forEach(function (el) {
     var from = held[el.getAttribute('data-ref')];
     if (from) { el.src = from.src; if (from.getAttribute('data-full')) { el.setAttribute('data-full', from.getAttribute('data-full')); } }
   });
-  var current = null;
+  var current = null, opener = null;
   function shown() {
     return Array.prototype.filter.call(document.querySelectorAll('img.thumb'), function (el) { return el.offsetParent !== null && el.src; });
   }
+  // the original beside the report could not be loaded (the file was sent without its folder):
+  // the preview embedded in the file stands in, and says so
+  big.addEventListener('error', function () {
+    if (current && big.getAttribute('src') !== current.src) {
+      big.src = current.src; missing.hidden = false; orig.hidden = true;
+    }
+  });
+  big.addEventListener('load', centre);
+  function centre() {
+    if (!box.classList.contains('actual')) { return; }
+    frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2; frame.scrollTop = (frame.scrollHeight - frame.clientHeight) / 2;
+  }
   function open(el) {
+    if (box.hidden) { opener = el; }
     current = el;
     var full = el.getAttribute('data-full');
+    missing.hidden = true;
     big.src = full || el.src;
     cap.textContent = el.getAttribute('alt') || '';
     orig.hidden = !full; if (full) { orig.href = full; }
@@ -50,23 +68,65 @@ SCRIPT = r"""
     box.hidden = false;
     box.focus();
   }
-  function close() { box.hidden = true; big.removeAttribute('src'); current = null; }
+  function close() {
+    box.hidden = true; box.classList.remove('actual'); big.removeAttribute('src'); current = null;
+    if (opener) { opener.focus({ preventScroll: true }); opener = null; }
+  }
   function step(by) {
     var all = shown(), i = all.indexOf(current);
     if (i >= 0 && all.length) { open(all[(i + by + all.length) % all.length]); }
   }
+  // a click on the image shows it at its own pixels (1:1) in its frame, the point clicked kept
+  // under the pointer; a drag pans it there; another click fits it again
+  var drag = null;
+  big.addEventListener('pointerdown', function (ev) {
+    if (ev.button !== 0) { return; }
+    drag = { x: ev.clientX, y: ev.clientY, left: frame.scrollLeft, top: frame.scrollTop, moved: false };
+    big.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+  });
+  big.addEventListener('pointermove', function (ev) {
+    if (!drag) { return; }
+    var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 4) { drag.moved = true; }
+    if (drag.moved && box.classList.contains('actual')) { frame.scrollLeft = drag.left - dx; frame.scrollTop = drag.top - dy; }
+  });
+  big.addEventListener('pointerup', function (ev) {
+    var was = drag; drag = null;
+    if (!was || was.moved) { return; }
+    var r = big.getBoundingClientRect(), f = frame.getBoundingClientRect();
+    var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
+    if (box.classList.toggle('actual')) {
+      frame.scrollLeft = fx * big.naturalWidth - (ev.clientX - f.left);
+      frame.scrollTop = fy * big.naturalHeight - (ev.clientY - f.top);
+    }
+  });
   document.addEventListener('click', function (ev) {
     var t = ev.target;
     if (t.matches && t.matches('img.thumb') && box.hidden) { ev.preventDefault(); open(t); return; }
     if (t.matches && t.matches('img.grid') && box.hidden) { t.classList.toggle('actual'); return; }
-    if (!box.hidden && (t === box || (t.classList && t.classList.contains('close')))) { close(); }
+    if (!box.hidden && (t === box || t === closer)) { close(); }
   });
+  var SCROLLS = { ArrowUp: [0, -80], ArrowDown: [0, 80], PageUp: [0, -0.9], PageDown: [0, 0.9], ' ': [0, 0.9],
+    Home: [0, -1e9], End: [0, 1e9] };
   document.addEventListener('keydown', function (ev) {
     if (box.hidden) {
       if (ev.key === 'Enter' && ev.target.matches && ev.target.matches('img.thumb')) { open(ev.target); }
       return;
     }
     if (ev.key === 'Escape') { close(); } else if (ev.key === 'ArrowRight') { step(1); } else if (ev.key === 'ArrowLeft') { step(-1); }
+    else if (SCROLLS[ev.key]) {
+      // over the page behind, these keys would scroll it: they scroll the image at 1:1, or nothing
+      ev.preventDefault();
+      var by = SCROLLS[ev.key][1];
+      frame.scrollTop += Math.abs(by) < 1 ? by * frame.clientHeight : by;
+    } else if (ev.key === 'Tab') {
+      // the focus stays in the lightbox: behind it, Tab and Enter reached what cannot be seen
+      ev.preventDefault();
+      var stops = [closer, orig].filter(function (e) { return !e.hidden; });
+      var i = stops.indexOf(document.activeElement);
+      stops[ev.shiftKey ? (i <= 0 ? stops.length - 1 : i - 1) : (i + 1) % stops.length].focus();
+    }
   });
   document.querySelectorAll('img.thumb').forEach(function (el) { el.tabIndex = 0; });
   document.querySelectorAll('table.paged').forEach(function (tbl) {
@@ -98,9 +158,13 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 #qwl-lightbox { position: fixed; inset: 0; background: rgba(10, 10, 12, .88); z-index: 10; display: flex;
        flex-direction: column; align-items: center; justify-content: center; padding: 16px; }
 #qwl-lightbox[hidden] { display: none; }
-#qwl-lightbox img { height: 86vh; width: auto; max-width: 96vw; object-fit: contain; background: #222; }
+#qwl-lightbox .frame { max-width: 96vw; max-height: 86vh; overflow: auto; }
+#qwl-lightbox img { display: block; max-height: 86vh; max-width: 96vw; width: auto; height: auto; background: #222;
+       cursor: zoom-in; touch-action: none; }
+#qwl-lightbox.actual img { max-width: none; max-height: none; cursor: zoom-out; }
+#qwl-lightbox .missing { color: #fc9; font-size: 12px; }
 #qwl-lightbox .bar { color: #eee; margin-top: 8px; max-width: 96vw; text-align: center; }
-#qwl-lightbox a { color: #9cf; } #qwl-lightbox .note { color: #bbb; font-size: 12px; }
+#qwl-lightbox a { color: #9cf; } #qwl-lightbox .note, #qwl-lightbox .hint { color: #bbb; font-size: 12px; }
 #qwl-lightbox .close { position: absolute; top: 10px; right: 16px; font-size: 28px; color: #eee; cursor: pointer;
        background: none; border: 0; }
 .pager { margin: 8px 0; } .pager button { font: inherit; padding: 2px 10px; }
@@ -110,10 +174,13 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 def lightbox_html() -> str:
     """The (hidden) overlay the script opens."""
     return ("<div id=\"qwl-lightbox\" hidden tabindex=\"-1\" role=\"dialog\" aria-label=\"image\">"
-            "<button class=\"close\" aria-label=\"close\">\u00d7</button><img alt=\"\"/>"
+            "<button class=\"close\" aria-label=\"close\">\u00d7</button><div class=\"frame\"><img alt=\"\"/></div>"
             "<div class=\"bar\"><span class=\"cap\"></span> <a class=\"orig\" hidden target=\"_blank\">open the original</a>"
             "<div class=\"note\">a preview embedded in this file: export with --full-size (full_size=True) to see "
-            "the originals here</div></div></div>")
+            "the originals here</div><div class=\"missing\" hidden>the original is not beside this file (send it with its "
+            "_files folder): this is the preview embedded in the file</div>"
+            "<div class=\"hint\">click the image: 1:1 (drag to pan) \u00b7 \u2190 \u2192 other images \u00b7 Esc closes</div>"
+            "</div></div>")
 
 
 def script_tag() -> str:

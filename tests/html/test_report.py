@@ -131,6 +131,26 @@ def test_export_command(exp, data_dir: Path, tmp_path: Path) -> None:
     assert Path(default.output.strip()) == data_dir / "reports" / f"{exp.name}.html"
 
 
+def test_a_full_size_folder_holds_only_what_its_report_links(exp, emulator, data_dir: Path, tmp_path: Path) -> None:
+    """The folder beside a report is sent with it: an export to a path used before held the other
+    export's originals too. A name with '#' or a space is a link that works, and the footer does
+    not give the log's folder away."""
+    other = run_sweep(emulator, data_dir, name="other-project", repeats=1, fail_one=False,
+                      axes={"promptExtend": [True, False]}, prompt="another client's poster")
+    path = tmp_path / "posters #2.html"
+    other.export(path, full_size=True, grid=None)
+    folder = tmp_path / "posters #2_files"
+    assert len(list(folder.iterdir())) == 2
+    text = exp.export(path, full_size=True, grid=None).read_text(encoding="utf-8")
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == sorted(Path(p).name for p in exp.images.path), "only this report's originals"
+    links = sorted(set(re.findall(r'data-full="([^"]+)"', text)))
+    assert links == [f"posters%20%232_files/{name}" for name in kept]
+    assert str(data_dir) not in text and "qwenlab.db" in text  # the log by name, not where it lives
+    exp.export(path, grid=None)  # no longer --full-size: nothing of the kind beside it
+    assert not folder.exists()
+
+
 def test_win_rates_of_two_criteria_are_told_apart_in_the_report(exp, tmp_path: Path) -> None:
     a, b = (int(i) for i in exp.images.image_id.iloc[:2])
     exp.log.judge(exp.id, "promptExtend", a, b, "b", "text correct")  # the fixture's judgement is "overall"

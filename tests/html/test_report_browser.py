@@ -125,6 +125,67 @@ def test_full_size_shows_the_original_from_the_folder_beside(chromium: str, emul
 
 
 @pytest.mark.slow
+def test_the_lightbox_shows_an_original_1_to_1_and_keeps_the_keys(chromium: str, emulator: Any, data_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    """A click on the large image shows it at its own pixels, the point clicked kept under the
+    pointer; the keys that would scroll the page behind scroll the image; Tab stays in the box.
+    Sent without its folder, the report shows the embedded preview instead, and says so."""
+    exp = run_sweep(emulator, data_dir, name="actual", axes={"size": ["1536x1024"]}, repeats=2, fail_one=False)
+    path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
+
+    def run(page: Any) -> dict[str, Any]:
+        page.locator("#requests img.thumb").first.click()
+        box = page.locator("#qwl-lightbox")
+        big = box.locator("img")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').naturalWidth > 0")
+        measure = "e => ({w: e.getBoundingClientRect().width, natural: e.naturalWidth})"
+        fitted = big.evaluate(measure)
+        r = big.bounding_box()
+        big.click(position={"x": r["width"] * 0.25, "y": r["height"] * 0.25})
+        actual = big.evaluate(measure)
+        frame = box.locator(".frame")
+        at = frame.evaluate("f => [f.scrollLeft, f.scrollTop]")
+        page_y = page.evaluate("window.scrollY")
+        assert page.evaluate("document.documentElement.scrollHeight > innerHeight + 200")  # a page that could scroll
+        page.screenshot(path=str(tmp_path / "lightbox-1to1.png"))
+        page.keyboard.press("PageDown")
+        page.keyboard.press("Space")
+        after_keys = {"page_y": page.evaluate("window.scrollY"), "frame_top": frame.evaluate("f => f.scrollTop")}
+        focus = []
+        for _ in range(4):
+            page.keyboard.press("Tab")
+            focus.append(page.evaluate("document.activeElement.closest('#qwl-lightbox') !== null"))
+        big.click()
+        return {"fitted": fitted, "actual": actual, "at": at, "page_y": page_y, "after_keys": after_keys,
+                "focus": focus, "refitted": big.evaluate(measure)}
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r["fitted"]["natural"] == 1536 and r["fitted"]["w"] < 1400  # fitted in a 1400-px window
+    assert r["actual"]["w"] == pytest.approx(1536, abs=1), r  # 1:1
+    assert r["at"][0] > 0 and r["at"][1] > 0, r  # the point clicked (a quarter in) kept under the pointer, not the corner
+    assert r["after_keys"]["page_y"] == r["page_y"] and r["after_keys"]["frame_top"] > r["at"][1], r
+    assert all(r["focus"]), r
+    assert r["refitted"]["w"] == pytest.approx(r["fitted"]["w"], abs=1)
+
+    # sent as one file, without report_files/: the preview embedded in it, and a word on why
+    moved = tmp_path / "inbox" / "report.html"
+    moved.parent.mkdir()
+    moved.write_bytes(path.read_bytes())
+
+    def alone(page: Any) -> dict[str, Any]:
+        page.locator("#requests img.thumb").first.click()
+        box = page.locator("#qwl-lightbox")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').naturalWidth > 0")
+        return {"src": box.locator("img").get_attribute("src") or "", "missing": box.locator(".missing").is_visible(),
+                "link": box.locator("a.orig").is_visible()}
+
+    r, _, errors = _open(chromium, moved, alone)
+    assert r["src"].startswith("data:image/webp") and r["missing"] and not r["link"], r
+    assert all("report_files" in e or "ERR_FILE_NOT_FOUND" in e for e in errors), errors  # the original, not found
+
+
+@pytest.mark.slow
 def test_requests_come_a_page_at_a_time(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from qwenlab.html import report
