@@ -5,8 +5,14 @@
 // The view is a zoom `z` (1 = the whole image fits its pane) and a pan (tx, ty) in screen pixels
 // from the pane's centre. Each image is scaled to fit its own pane first, so images of different
 // sizes stay aligned point for point (and are then shown at different scales: the readout gives
-// each one's). The view and the split are model traits: Python can read and set them, and a reset
-// on one side shows on the other.
+// each one's); "1:1 each" (`own_pixels`) shows them all at one scale instead, each at its own
+// pixels. The view and the split are model traits: Python can read and set them, and a reset on
+// one side shows on the other. "1:1" stays pinned while other images are shown (the explorer's
+// arrow keys): each new image is shown 1:1 too, until the view is zoomed or fitted.
+//
+// Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
+// arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
+// judging votes).
 //
 // The wheel zooms only when asked to, as maps embedded in a page do ("cooperative gestures"): with
 // Ctrl or Meta held (a trackpad's pinch arrives as a wheel event with ctrlKey), or once the pointer
@@ -41,12 +47,17 @@ function render({ model, el: host }) {
   const actualButton = el("button", "qwl-cmp-actual", bar);
   actualButton.textContent = "1:1";
   actualButton.title = "one image pixel per screen pixel for the image with the most pixels; " +
-    "the others are enlarged alike, so none is shown below its own resolution";
+    "the others are enlarged alike, so none is shown below its own resolution (stays on for the next images)";
+  const eachButton = el("button", "qwl-cmp-each", bar);
+  eachButton.textContent = "1:1 each";
+  eachButton.title = "every image at its own pixels (one image pixel per screen pixel each): " +
+    "images of different sizes are then no longer aligned point for point";
   const readout = el("span", "qwl-cmp-readout", bar);
   const hint = el("span", "qwl-cmp-hint", bar);
-  hint.textContent = "click, then wheel: zoom · drag: pan · double-click: fit";
+  hint.textContent = "click, then wheel or + −: zoom · drag or Shift+arrows: pan · double-click: fit";
   hint.title = "Over the picture the wheel scrolls the page, until you click or drag in it (and until the " +
-    "pointer leaves it again); with Ctrl held, or a trackpad's pinch, it zooms at once";
+    "pointer leaves it again); with Ctrl held, or a trackpad's pinch, it zooms at once. Once the picture " +
+    "has been clicked, + and - zoom at its centre and Shift with an arrow pans";
 
   let urls = [];
   let sizes = []; // natural [w, h] of each image, once loaded
@@ -56,8 +67,9 @@ function render({ model, el: host }) {
   let saveTimer = null;
   let unsent = null; // the view as set here since the last send
   let engaged = false; // the pointer was pressed on the picture and has not left it: the wheel zooms
+  let pinned = null; // "largest" or "each": 1:1 asked for, kept for the images shown next
 
-  const VIEW = ["zoom", "pan_x", "pan_y", "split"];
+  const VIEW = ["zoom", "pan_x", "pan_y", "split", "own_pixels"];
   const view = () => ({ z: model.get("zoom"), tx: model.get("pan_x"), ty: model.get("pan_y") });
 
   function setHere(attrs) {
@@ -77,13 +89,38 @@ function render({ model, el: host }) {
     // move and its send would put the handle (or the view) back where it was a step ago, and
     // the send would then carry that: what was set here and not sent yet wins.
     if (unsent && Object.keys(unsent).some((name) => model.get(name) !== unsent[name])) model.set(unsent);
+    const one = actualZoom();
+    if (pinned && loaded() && one && Math.abs(model.get("zoom") - one) > 1e-6 * one) unpin(); // zoomed from Python (reset())
     apply();
   }
 
-  function setView(z, tx, ty) {
-    setHere({ zoom: clampZoom(z), pan_x: tx, pan_y: ty });
+  function setView(z, tx, ty, own) {
+    setHere({ zoom: clampZoom(z), pan_x: tx, pan_y: ty, ...(own === undefined ? {} : { own_pixels: own }) });
     apply();
     save();
+  }
+
+  function unpin() {
+    pinned = null;
+    actualButton.classList.remove("qwl-on");
+    eachButton.classList.remove("qwl-on");
+  }
+
+  function oneToOne(kind) {
+    // 1:1 about the pane's centre: the point there stays there (it was reset to the image's
+    // centre, and the spot being read was lost). The largest image is at minFit x z in both
+    // modes, so scaling the pan by the zoom's ratio keeps its point; the others follow it.
+    const one = actualZoom();
+    if (!one) return;
+    const { z, tx, ty } = view();
+    pinned = kind;
+    actualButton.classList.toggle("qwl-on", kind === "largest");
+    eachButton.classList.toggle("qwl-on", kind === "each");
+    setView(one, tx * one / z, ty * one / z, kind === "each");
+  }
+
+  function loaded() {
+    return urls.length > 0 && urls.every((_, i) => sizes[i]);
   }
 
   function fitScale(i, pane) {
@@ -91,20 +128,30 @@ function render({ model, el: host }) {
     return Math.min(pane.clientWidth / w, pane.clientHeight / h);
   }
 
-  function shown() {
-    // the loaded images, in pane order, with the scale each is shown at (screen px per image px)
+  function minFit() {
+    // the smallest fit scale: that of the image with the most pixels for its pane
+    const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane)).filter((f) => f > 0);
+    return fits.length ? Math.min(...fits) : null;
+  }
+
+  function scaleOf(i, pane) {
+    // screen px per image px: fitted to its own pane (aligned point for point), or, with
+    // own_pixels, at the scale the largest image is shown at (each at its own pixels at 1:1)
     const { z } = view();
-    return imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => {
-      const fit = fitScale(i, pane);
-      return { i, fit, scale: fit * z };
-    });
+    const base = model.get("own_pixels") ? minFit() : fitScale(i, pane);
+    return (base || fitScale(i, pane)) * z;
+  }
+
+  function shown() {
+    // the loaded images, in pane order, with the scale each is shown at
+    return imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => ({ i, scale: scaleOf(i, pane) }));
   }
 
   function actualZoom() {
     // 1:1 is for the image with the most pixels (for its pane): the smallest fit scale. The
     // others are then enlarged alike, and none is shown below its own resolution.
-    const fits = shown().map(({ fit }) => fit).filter((f) => f > 0);
-    return fits.length ? 1 / Math.min(...fits) : null;
+    const fit = minFit();
+    return fit ? 1 / fit : null;
   }
 
   function clampZoom(z) {
@@ -129,10 +176,13 @@ function render({ model, el: host }) {
     const { z, tx, ty } = view();
     imgs.forEach(({ img, i, pane }) => {
       const [w, h] = sizes[i] || [0, 0];
-      const s = fitScale(i, pane) * z;
+      const s = scaleOf(i, pane);
       img.style.transform = `translate(${pane.clientWidth / 2 + tx}px, ${pane.clientHeight / 2 + ty}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
     });
+    // "1:1 each" only means something when the images are shown at different scales when fitted
+    const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane).toPrecision(6));
+    eachButton.style.display = new Set(fits).size > 1 || model.get("own_pixels") ? "" : "none";
     if (handle) {
       const split = model.get("split");
       handle.style.left = `${split * 100}%`;
@@ -148,8 +198,27 @@ function render({ model, el: host }) {
     const dx = clientX - box.left - box.width / 2;
     const dy = clientY - box.top - box.height / 2;
     const z2 = clampZoom(z * factor);
+    unpin();
     // keep the image point under the cursor where it is
     setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
+  }
+
+  function onKey(ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return; // the browser's own zoom and shortcuts
+    const pane = panes[0];
+    if (!pane) return;
+    const box = pane.getBoundingClientRect();
+    const centre = [box.left + box.width / 2, box.top + box.height / 2];
+    const steps = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    if (ev.key === "+" || ev.key === "=") zoomAt(pane, ...centre, 1.25);
+    else if (ev.key === "-" || ev.key === "_") zoomAt(pane, ...centre, 0.8);
+    else if (ev.shiftKey && steps[ev.key]) {
+      const { z, tx, ty } = view();
+      const [sx, sy] = steps[ev.key];
+      setView(z, tx + sx * pane.clientWidth * 0.15, ty + sy * pane.clientHeight * 0.15);
+    } else return; // plain arrows, digits: the explorer's or the judging's
+    ev.preventDefault();
+    ev.stopPropagation();
   }
 
   function nudge(pane) {
@@ -185,7 +254,7 @@ function render({ model, el: host }) {
       pane.addEventListener("pointerup", up);
       pane.addEventListener("pointercancel", up);
     });
-    pane.addEventListener("dblclick", () => setView(1, 0, 0));
+    pane.addEventListener("dblclick", () => { unpin(); setView(1, 0, 0, false); });
   }
 
   function label(pane, text, cls) {
@@ -198,7 +267,15 @@ function render({ model, el: host }) {
     const img = el("img", "qwl-cmp-img", layer);
     img.draggable = false;
     img.alt = model.get("labels")[i] || `image ${i + 1}`;
-    img.addEventListener("load", () => { sizes[i] = [img.naturalWidth, img.naturalHeight]; apply(); });
+    img.addEventListener("load", () => {
+      sizes[i] = [img.naturalWidth, img.naturalHeight];
+      if (pinned && loaded()) {
+        // 1:1 asked for before: these images are shown 1:1 too, where the last ones were read
+        const one = actualZoom();
+        if (one) setView(one, model.get("pan_x"), model.get("pan_y"), pinned === "each");
+      }
+      apply();
+    });
     img.src = urls[i];
     imgs.push({ img, i, pane });
   }
@@ -262,11 +339,12 @@ function render({ model, el: host }) {
 
   sideButton.addEventListener("click", () => { model.set("mode", "side"); model.save_changes(); });
   swipeButton.addEventListener("click", () => { model.set("mode", "swipe"); model.save_changes(); });
-  fitButton.addEventListener("click", () => setView(1, 0, 0));
-  actualButton.addEventListener("click", () => {
-    const one = actualZoom();
-    if (one) setView(one, 0, 0);
-  });
+  fitButton.addEventListener("click", () => { unpin(); setView(1, 0, 0, false); });
+  actualButton.addEventListener("click", () => oneToOne("largest"));
+  eachButton.addEventListener("click", () => oneToOne("each"));
+  // a click on the picture (or a button of the viewer) gives it the keys: + - zoom, Shift+arrows pan
+  stage.tabIndex = 0;
+  root.addEventListener("keydown", onKey);
   // a press anywhere on the picture engages the wheel (in the capture phase: the swipe handle
   // stops its pointerdown), until the pointer leaves the stage (the gap between panes is in it)
   stage.addEventListener("pointerdown", () => { engaged = true; }, true);

@@ -8,7 +8,9 @@ Made to read a 30-px label in two images side by side: once the picture is click
 held) the wheel zooms at the cursor in every image at once (until then it scrolls the page, as over
 a map embedded in a page), a drag pans them all, a double-click fits them again, "1:1" shows one
 image pixel per screen pixel (of the largest image, when their sizes differ: none is shown below
-its resolution). With two images, "swipe" lays them in one frame with a handle to drag: A left of
+its resolution; it stays on for the images shown next, and keeps the spot being read), and
+"1:1 each", for images of different sizes, shows every one at its own pixels. Once the picture
+is clicked, + and - zoom and Shift with an arrow pans. With two images, "swipe" lays them in one frame with a handle to drag: A left of
 it, B right. Each image is labelled with only what differs between them ("promptExtend on" vs
 "off", the seed), the caption says what they share and where they came from (SYNTHETIC for the
 offline emulator's).
@@ -178,6 +180,7 @@ def _widget_class() -> type:
         pan_x = t.Float(0.0).tag(sync=True)  # screen pixels from the pane's centre
         pan_y = t.Float(0.0).tag(sync=True)
         split = t.Float(0.5).tag(sync=True)  # where the swipe handle is, 0 (left) to 1 (right)
+        own_pixels = t.Bool(False).tag(sync=True)  # "1:1 each": every image at one scale, not fitted each to its pane
         height = t.Int(0).tag(sync=True)  # pane height in px; 0: as tall as the window allows
         reveal = t.Int(0).tag(sync=True)  # raised to scroll the viewer into view (`CompareViewer.reveal`)
 
@@ -265,6 +268,7 @@ class CompareViewer:
         """Fit every image in its pane again (what a double-click does)."""
         with self.widget.hold_sync():
             self.widget.zoom, self.widget.pan_x, self.widget.pan_y = 1.0, 0.0, 0.0
+            self.widget.own_pixels = False
 
     # -- notebook display -------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

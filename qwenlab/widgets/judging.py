@@ -156,7 +156,7 @@ class Judging:
             button.on_click(lambda _b, action=action: self._on_key(action))
         self.results_button.on_click(lambda _b: self.show_results())
         self.layout_toggle.observe(lambda _c: self._arrange(), names="value")
-        self.compare_button.observe(lambda _c: self._show_compare(), names="value")
+        self.compare_button.observe(lambda c: self._show_compare(reveal=bool(c["new"])), names="value")
         self.layout_toggle.layout.margin = "0 0 0 24px"
         buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.undo_button,
                           self.compare_button, self.results_button, self.layout_toggle],
@@ -229,14 +229,18 @@ class Judging:
             self.viewer.show(images, labels=["left", "right"], caption="")
         return self.viewer
 
-    def _show_compare(self) -> None:
-        """Under the buttons, the compare viewer on the pair shown while "compare at full size" is down."""
+    def _show_compare(self, reveal: bool = False) -> None:
+        """Under the buttons, the compare viewer on the pair shown while "compare at full size" is
+        down; `reveal`: scrolled into view (just opened, by "f" or its button: it lies under the
+        pair, below the fold of a laptop's window, where the key seemed to do nothing)."""
         try:
             viewer = self.compare() if self.compare_button.value else None
         except ImageError as exc:  # a file gone since the run: say so, and judge on
             self.status.value = f"<small>Cannot compare this pair at full size: {html.escape(str(exc))}</small>"
             viewer = None
         self.compare_box.children = [viewer.widget] if viewer is not None else []
+        if viewer is not None and reveal:
+            viewer.reveal()
 
     def results_frame(self) -> "pd.DataFrame":
         """The win rates so far, on this widget's criterion (see `win_rates`)."""

@@ -85,7 +85,7 @@ def test_one_to_one_shows_the_larger_image_pixel_for_pixel(chromium: str, voila:
                 until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
                     "els => els.every(e => e.complete && e.naturalWidth > 0)"), 30, "both layers to load")
             viewer.get_by_role("button", name="fit").click(timeout=CLICK_TIMEOUT_MS)
-            viewer.get_by_role("button", name="1:1").click(timeout=CLICK_TIMEOUT_MS)
+            viewer.get_by_role("button", name="1:1", exact=True).click(timeout=CLICK_TIMEOUT_MS)
             until(lambda: abs(_shown(viewer)[1][1] - 1) < 1e-6, 10, f"1:1 ({mode}) to show big.jpg pixel for pixel")
             (small_ratio, small_scale), (big_ratio, _) = _shown(viewer)
             assert abs(big_ratio - 1) < 1e-3, f"big.jpg is drawn {big_ratio:.3f} screen px per image px"
@@ -94,4 +94,56 @@ def test_one_to_one_shows_the_larger_image_pixel_for_pixel(chromium: str, voila:
             title = readout.get_attribute("title") or ""
             assert "small.jpg: 200%" in title and "big.jpg: 100%" in title, title
             viewer.screenshot(path=str(tmp_path / f"sizes-1to1-{mode.split()[0]}.png"))
+        assert not watch.errors and not watch.beyond_loopback(), (watch.errors, watch.outside)
+
+
+# the view as the page holds it: the transforms' translate (the pan) and scale of each image
+VIEW = ("els => els.map(e => { const m = e.style.transform.match(/translate\\(([-\\d.e]+)px, ([-\\d.e]+)px\\) "
+        "scale\\(([\\d.e-]+)\\)/); return m ? m.slice(1).map(Number) : null; })")
+
+
+@pytest.mark.slow
+def test_one_to_one_each_keeps_the_spot_and_the_keys_zoom_and_pan(chromium: str, voila: str, tmp_path: Path) -> None:
+    """"1:1 each" shows both images at their own pixels; "1:1" keeps the spot at the centre
+    (it once reset the pan to the image's middle); + zooms and Shift+arrow pans from the
+    keyboard once the picture has been clicked."""
+    with chromium_page(chromium, voila, width=1280, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        viewer = page.locator(".qwl-cmp").first
+        viewer.locator(".qwl-cmp-pane").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
+            "els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"), 30, "both images to load")
+        imgs = viewer.locator("img.qwl-cmp-img")
+        each = viewer.get_by_role("button", name="1:1 each")
+        each.click(timeout=CLICK_TIMEOUT_MS)
+        until(lambda: all(abs(ratio - 1) < 2e-3 for ratio, _ in _shown(viewer)), 10, "both images at their own pixels")
+        until(lambda: viewer.locator(".qwl-cmp-readout").inner_text() == "100%", 10, "one scale for both")
+        assert "qwl-on" in (each.get_attribute("class") or "")
+
+        # a spot off the centre, then 1:1: the pan is scaled with the zoom, not reset to the middle
+        viewer.get_by_role("button", name="fit").click(timeout=CLICK_TIMEOUT_MS)
+        pane = viewer.locator(".qwl-cmp-pane").last
+        box = pane.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 + 40, steps=4)
+        page.mouse.up()
+        before = imgs.evaluate_all(VIEW)[1]
+        viewer.get_by_role("button", name="1:1", exact=True).click(timeout=CLICK_TIMEOUT_MS)
+        until(lambda: abs(imgs.evaluate_all(VIEW)[1][2] - 1) < 1e-6, 10, "big.jpg at 1:1")
+        after = imgs.evaluate_all(VIEW)[1]
+        grown = 1 / before[2]  # the zoom's ratio: big.jpg from its fitted scale to 1
+        centre = (box["width"] / 2, box["height"] / 2)
+        for k in (0, 1):  # the pan (translate less the pane's centre) grew with the zoom
+            assert abs((after[k] - centre[k]) - (before[k] - centre[k]) * grown) < 2, (before, after)
+        assert abs(after[0] - centre[0]) > 60, "the spot kept, not the image's middle"
+
+        # keys, once the picture has the focus
+        zoomed = imgs.evaluate_all(VIEW)[1][2]
+        page.keyboard.press("+")
+        until(lambda: imgs.evaluate_all(VIEW)[1][2] > zoomed * 1.2, 10, "+ to zoom in")
+        assert "qwl-on" not in (viewer.get_by_role("button", name="1:1", exact=True).get_attribute("class") or "")
+        x = imgs.evaluate_all(VIEW)[1][0]
+        page.keyboard.press("Shift+ArrowRight")
+        until(lambda: imgs.evaluate_all(VIEW)[1][0] < x - 20, 10, "Shift+ArrowRight to pan")
+        viewer.screenshot(path=str(tmp_path / "sizes-keys.png"))
         assert not watch.errors and not watch.beyond_loopback(), (watch.errors, watch.outside)

@@ -110,6 +110,15 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         page.evaluate("() => window.scrollTo(0, 0)")
         widget.locator("img").first.scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "judging-1400.png"))
+        # "f" there: the viewer opens under the pair, below the fold, and is scrolled into view (the
+        # key seemed to do nothing: 180 px of it showed at 1400x900, none at 900x700)
+        page.keyboard.press("f")
+        stage = widget.locator(".qwl-cmp-stage")
+        stage.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        until(lambda: (lambda b: b is not None and b["y"] >= 0 and b["y"] + min(b["height"], 500) <= 900)(
+            stage.bounding_box()), 10, "the compare viewer to be scrolled into view")
+        page.screenshot(path=str(tmp_path / "judging-1400-f.png"))
+        page.keyboard.press("f")
 
     first, second = _rows(db)
     assert first[2:] == ("a", "text correct")
