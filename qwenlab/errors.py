@@ -92,6 +92,12 @@ def register_secret(secret: str | None) -> None:
         _SECRETS.add(secret)
 
 
+def holds_secret(text: Any) -> bool:
+    """Whether `text` holds a registered secret (an API key pasted where it does not belong)."""
+    out = str(text)
+    return any(secret in out for secret in _SECRETS)
+
+
 def redact(text: Any) -> str:
     """Return `text` as a string with every registered secret and bearer token replaced by ***."""
     out = str(text)

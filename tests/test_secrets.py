@@ -289,3 +289,24 @@ def test_the_notebooks_never_hold_the_key(data_dir: Path, monkeypatch: pytest.Mo
             assert not errors, f"{path.name}: {errors[0].get('evalue')}"
         assert len(emu.ledger) > 0  # the notebooks really used the key against this emulator
         assert_no_key_in_data(data_dir)
+
+
+def test_a_key_pasted_into_a_sweep_is_refused_before_anything_is_logged_or_sent(emulator: Any, data_dir: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log keeps a prompt as it was sent (only the request JSON was scrubbed): a key pasted
+    into a prompt or a note reached the log, its sidecars, bundles and image metadata, and the
+    model itself. Refused, naming each place, with no log written and nothing sent."""
+    from qwenlab import Lab, Sweep
+    from qwenlab.errors import ValidationError
+
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    lab = Lab(data_dir)
+    sweep = Sweep(prompt=f"A poster; api key {SENTINEL}", size="256x256",
+                  axes={"negativePrompt": [None, f"blurry {SENTINEL}"]})
+    with pytest.raises(ValidationError) as info:
+        lab.run(sweep, name="pasted", notes=f"key: {SENTINEL}", progress=False)
+    assert {p.parameter for p in info.value.problems} == {
+        "sweep.base.positivePrompt", "sweep.axes.negativePrompt.values[1]", "notes"}, info.value.problems
+    key_free("the error", str(info.value))
+    assert emulator.requests == [] and lab.log.experiment_names() == []

@@ -37,7 +37,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from ..api.client import check_connection, connect, connect_backend
 from ..api.wire import Wire, WireClosed
@@ -50,10 +50,14 @@ from ..errors import (
     ImageError,
     InsufficientCreditsError,
     PermissionDeniedError,
+    Problem,
     QwenlabError,
     TransportError,
     UnsupportedParameterError,
+    ValidationError,
+    holds_secret,
     redact,
+    register_secret,
 )
 from ..paths import data_dir as default_data_dir
 from ..progress import Progress
@@ -196,7 +200,7 @@ class Runner:
         return Preview(name, df, limit, self.log.spent(int(exp["id"])) - in_doubt)
 
     def check(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
-              extend: bool = False, mix_backends: bool = False) -> str:
+              extend: bool = False, mix_backends: bool = False, notes: str | None = None) -> str:
         """Every check `run` makes before it writes or sends anything, with the same arguments:
         the run's settings, every cell, a sweep changed under an existing name, the backend of the
         cells done. Raises what `run` would raise; reads only. Returns the experiment's name. A dry
@@ -207,10 +211,22 @@ class Runner:
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
         name = name or sweep.default_name()
+        self._refuse_secrets(sweep, name, notes)
         self._refuse_imported(name, sweep)
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)
         return name
+
+    def _refuse_secrets(self, sweep: Sweep, name: str, notes: str | None) -> None:
+        """Refuse a sweep holding the API key (pasted into a prompt, say): a prompt goes to the model
+        (with promptExtend, to an LLM too) and into the log, its sidecars, bundles and reports.
+        ValidationError naming each place; nothing written, nothing sent."""
+        register_secret(self._connect_args.get("api_key") or os.environ.get("RUNWARE_API_KEY"))
+        places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})
+                  if holds_secret(v) and ".labels[" not in p]  # an axis value's label repeats its value
+        if places:
+            raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
+                                              "kept in the log, its bundles and reports)") for p in places], context="sweep")
 
     def _refuse_imported(self, name: str, sweep: Sweep) -> None:
         """Refuse to send the cells of an experiment imported from a bundle: it was run in another
@@ -261,7 +277,7 @@ class Runner:
         attempt stays in the cost history, counted as in doubt).
         """
         name = self.check(sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
-                          mix_backends=mix_backends)
+                          mix_backends=mix_backends, notes=notes)
         cells = sweep.cells()
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)
@@ -868,6 +884,18 @@ class _Dispatch:
                        "resend_in_doubt=True (--resend-in-doubt) to send anew those it no longer knows: they may be "
                        "paid for twice")
         return "done", reason, None
+
+
+def _leaves(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, value) of every text of nested dicts and lists: "sweep.base.positivePrompt"."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, (list, tuple)):
+        for i, v in enumerate(data):
+            yield from _leaves(v, f"{path}[{i}]")
+    elif isinstance(data, str):
+        yield path, data
 
 
 def _what_happened(exc: BaseException) -> str:
