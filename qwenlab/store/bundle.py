@@ -20,6 +20,11 @@ log keeps none, and the manifest is scrubbed all the same.
 Import is idempotent: tasks are known by their taskUUID, so an experiment whose tasks are all in
 the log already adds nothing. A name the receiving log already uses for other work is refused
 (ExperimentConflictError) with the fix: import it under another name (`as_name=`, `--as`).
+
+A later bundle of an experiment imported before (finished since, or retried) updates the copy:
+the copy is replaced by the bundle's, and what was added here on it (ratings, judgements,
+scores, tags, a note of one's own) is kept, by image and task UUID. So is a copy deleted here:
+importing its bundle again brings it back.
 """
 
 from __future__ import annotations
@@ -73,13 +78,16 @@ class ImportReport:
 
     bundle: Path
     imported: dict[str, str] = field(default_factory=dict)   # bundle name -> name in this log
+    updated: dict[str, str] = field(default_factory=dict)    # of those, the copies imported before and replaced
     skipped: dict[str, str] = field(default_factory=dict)    # bundle name -> why (already here)
     rows: dict[str, int] = field(default_factory=dict)       # table -> rows added
     files_written: int = 0
 
     def __str__(self) -> str:
         lines = [f"imported {self.bundle.name}:"]
-        lines += [f"  {src!r} as {dst!r}" if src != dst else f"  {src!r}" for src, dst in self.imported.items()]
+        lines += [(f"  {src!r} as {dst!r}" if src != dst else f"  {src!r}")
+                  + (" (updated: the copy imported before was replaced, what was added to it here kept)"
+                     if src in self.updated else "") for src, dst in self.imported.items()]
         lines += [f"  {src!r}: nothing added ({why})" for src, why in self.skipped.items()]
         added = ", ".join(f"{n} {t}" for t, n in self.rows.items() if n)
         lines.append(f"  added {added or 'no rows'}; {self.files_written} image files written")
@@ -146,30 +154,46 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
         source = Log(Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
         try:
             plans = _plan(log, source, bundle, as_name)
-            for _, src_name, _, why, _ in plans:
-                if why:
-                    report.skipped[src_name] = why
-            todo = [(s, n, d) for s, n, d, why, _ in plans if not why]
+            for plan in plans:
+                if plan.why:
+                    report.skipped[plan.src_name] = plan.why
+            todo = [p for p in plans if not p.why]
             # every file checked against its hash and in place before a row points at it. Also the
             # files of experiments imported before: a second import repairs a file lost since
             # (they are written without fsync: the bundle can always write them again); not those of
             # an experiment deleted here, whose rows are gone: its files would belong to nothing
-            report.files_written = _place_images(zf, manifest, source, [s for s, _, _, _, files in plans if files],
+            report.files_written = _place_images(zf, manifest, source, [p.src_id for p in plans if p.files],
                                                  Path(data_dir))
             origin = {"bundle": bundle.name, "bundle_created_at": manifest.get("created_at"),
                       "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
-            report.rows = _copy_experiments(source, log, {src_id: {
-                "name": dst_name, "imported_from": json.dumps({**origin, "name": src_name}, ensure_ascii=False)}
-                for src_id, src_name, dst_name in todo})
-            report.imported = {src_name: dst_name for _, src_name, dst_name in todo}
+            report.rows = _copy_experiments(source, log, {p.src_id: {
+                "name": p.dst_name, "imported_from": json.dumps({**origin, "name": p.src_name}, ensure_ascii=False)}
+                for p in todo}, replacing={p.src_id: p.replaces for p in todo if p.replaces is not None})
+            report.imported = {p.src_name: p.dst_name for p in todo}
+            report.updated = {p.src_name: p.dst_name for p in todo if p.replaces is not None}
         finally:
             source.close()
     return report
 
 
-def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tuple[int, str, str, str, bool]]:
-    """(bundle id, bundle name, name here, why it is skipped or "", whether its image files are
-    wanted here) per experiment; raises on a clash."""
+@dataclass(frozen=True)
+class _Plan:
+    """What to do with one experiment of a bundle: import it as `dst_name` (why is ""), or not
+    (why says so); `files`: write its image files; `replaces`: the id of the copy imported
+    before that it updates."""
+
+    src_id: int
+    src_name: str
+    dst_name: str
+    why: str = ""
+    files: bool = True
+    replaces: int | None = None
+
+
+def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[_Plan]:
+    """Per experiment of the bundle: its id there, its name there, the name it gets here, and
+    why it is not imported (empty when it is), or the copy imported before that it updates;
+    raises on a clash."""
     experiments = source.rows("SELECT id, name FROM experiments WHERE deleted_at IS NULL ORDER BY id")
     if as_name is not None:
         if len(experiments) != 1:
@@ -180,30 +204,69 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[tupl
     plans = []
     retried = _history_owners(log)  # read once: a scan of the tasks that have history
     for exp in experiments:
+        src_id = int(exp["id"])
         name = as_name.strip() if as_name is not None else exp["name"]
-        uuids = _task_uuids(source, int(exp["id"]))
+        uuids = _task_uuids(source, src_id)
         here = _owners(log, uuids, retried)
+        copy = _copy_here(log, here, uuids)
+        if copy is not None:
+            deleted = str(copy["name"]).startswith(DELETED_PREFIX)
+            if deleted or _state(source, src_id) != _state(log, int(copy["id"])):
+                # a later bundle of a copy imported before (finished, or retried, since), or of one
+                # deleted here: the copy is replaced, what was added to it here kept
+                dst = name if deleted else str(copy["name"])
+                if deleted:
+                    _refuse_taken(log, dst, bundle)
+                plans.append(_Plan(src_id, exp["name"], dst, replaces=int(copy["id"])))
+                continue
         if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
             (owner,) = here
             if owner.startswith(DELETED_PREFIX):
-                plans.append((int(exp["id"]), exp["name"], name, (
+                plans.append(_Plan(src_id, exp["name"], name, (
                     f"it was deleted from this log: its {len(uuids)} requests stay as {owner!r} for the cost history, "
                     "so the same tasks cannot come back (ask for a bundle of a new run to have its images again)"), False))
                 continue
-            plans.append((int(exp["id"]), exp["name"], name, f"its {len(uuids)} requests are in this log already, "
-                                                                f"as experiment {owner!r}", True))
+            plans.append(_Plan(src_id, exp["name"], name, f"its {len(uuids)} requests are in this log already, "
+                                                          f"as experiment {owner!r}"))
             continue
         if here:
             raise ExperimentConflictError(
                 f"{exp['name']!r} of {bundle.name}: {sum(here.values())} of its {len(uuids)} tasks are in this log "
                 f"already, in {', '.join(map(repr, here))}, and the others are not: it was changed since it was shared. "
                 "Delete or rename the experiment here and import again, or ask for a bundle of the new state.")
-        if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
-            raise ExperimentConflictError(
-                f"name: this log has an experiment named {name!r} already, with other work; import it under "
-                f"another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., as_name=...))")
-        plans.append((int(exp["id"]), exp["name"], name, "", True))
+        _refuse_taken(log, name, bundle)
+        plans.append(_Plan(src_id, exp["name"], name))
     return plans
+
+
+def _refuse_taken(log: Log, name: str, bundle: Path) -> None:
+    if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
+        raise ExperimentConflictError(
+            f"name: this log has an experiment named {name!r} already, with other work; import it under "
+            f"another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., as_name=...))")
+
+
+def _copy_here(log: Log, here: dict[str, int], uuids: list[str]) -> dict[str, Any] | None:
+    """The copy imported before of the experiment whose taskUUIDs are `uuids`: the one experiment
+    here holding them, itself imported (`imported_from`), none of its own taskUUIDs outside the
+    bundle's (the bundle is a later state of it, not a fork). None otherwise."""
+    if len(here) != 1:
+        return None
+    (owner,) = here
+    rows = log.rows("SELECT * FROM experiments WHERE name = ?", [owner])
+    if not rows or not rows[0].get("imported_from"):
+        return None
+    mine = set(_task_uuids(log, int(rows[0]["id"])))
+    return rows[0] if mine <= set(uuids) else None
+
+
+def _state(log: Log, experiment_id: int) -> list[tuple[Any, ...]]:
+    """What a later bundle of an experiment may have changed: each task's status, cost, times,
+    seed and history, and its images."""
+    return [tuple(r.values()) for r in log.rows(
+        "SELECT t.task_uuid, t.status, t.cost_usd, t.completed_at, t.seed, t.history_json, "
+        "(SELECT group_concat(i.image_uuid || ':' || coalesce(i.sha256, '')) FROM images i WHERE i.task_id = t.id) AS imgs "
+        "FROM tasks t WHERE t.experiment_id = ? ORDER BY t.task_uuid", [experiment_id])]
 
 
 def _task_uuids(log: Log, experiment_id: int) -> list[str]:
@@ -270,21 +333,31 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
 
 
 # -- copying rows -----------------------------------------------------------------------------------
-def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]]) -> dict[str, int]:
+def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
+                      replacing: dict[int, int] | None = None) -> dict[str, int]:
     """Copy experiments (id in `src` -> overrides of its row) and every row hanging off them from
     `src` to `dst`, with new ids and references remapped, in one transaction of `dst`; returns
     rows added per table. A row that points into several of them (a judgement across two
-    experiments of a comparison) is copied when all it points at is copied."""
+    experiments of a comparison) is copied when all it points at is copied. `replacing`: id in
+    `src` -> the id in `dst` of the copy it replaces (removed first; the rows added to it here
+    are put back on the new copy, by image and task UUID)."""
     added: dict[str, int] = {"experiments": 0, "tasks": 0, "images": 0}
     ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
     if not experiments:
         return added
+    replacing = replacing or {}
     chosen = list(experiments)
     marks = ",".join("?" for _ in chosen)
     with dst.transaction() as db:
         dst_refs = references(db)
+        olds = {src_id: _take_out(db, dst_refs, old) for src_id, old in replacing.items()}
         for experiment_id, overrides in experiments.items():
             exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
+            old = olds.get(experiment_id)
+            if old is not None and old.row.get("deleted_at") is None:
+                # the copy's own place here: archived or not, and a note written here
+                overrides = {**overrides, "archived_at": old.row.get("archived_at"),
+                             "notes": _merged_note(exp.get("notes"), old.row.get("notes"))}
             if exp.get("status") == "running":
                 # bundled mid-run, or from a log whose run was killed: no run of it is going on here,
                 # and 'running' would have rename and delete wait for one
@@ -315,7 +388,82 @@ def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]]
                 _insert(db, table, row, mapping)
                 n += 1
             added[table] = n
+        for src_id, old in olds.items():
+            for table, n in _put_back(db, dst_refs, old, ids["experiments"][src_id]).items():
+                added[table] = added.get(table, 0) + n
     return added
+
+
+@dataclass
+class _Replaced:
+    """A copy taken out of the log to be replaced: its experiment row, its images' and tasks'
+    UUIDs by id, and the rows that hang off it (ratings, judgements, scores, tags), to put back."""
+
+    row: dict[str, Any]
+    image_uuids: dict[int, str]
+    task_uuids: dict[int, str]
+    hanging: dict[str, list[dict[str, Any]]]
+
+
+def _take_out(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
+    """Remove an experiment and every row of it or hanging off it, keeping what `_put_back` needs."""
+    row = dict(zip(columns(db, "experiments"), db.execute("SELECT * FROM experiments WHERE id = ?", [experiment_id]).fetchone()))
+    images = dict(db.execute("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [experiment_id]).fetchall())
+    tasks = dict(db.execute("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [experiment_id]).fetchall())
+    pointed = {"experiments": {experiment_id}, "images": set(images), "tasks": set(tasks)}
+    hanging: dict[str, list[dict[str, Any]]] = {}
+    for table in dependent_tables(db):
+        names = columns(db, table)
+        rows = [dict(zip(names, r)) for r in db.execute(f"SELECT * FROM [{table}]").fetchall()]
+        mine = [r for r in rows if any(r.get(col) in pointed.get(target, ()) for col, target in refs.get(table, []))]
+        if mine:
+            hanging[table] = mine
+            marks = ",".join("?" for _ in mine)
+            db.execute(f"DELETE FROM [{table}] WHERE id IN ({marks})", [r["id"] for r in mine])
+    db.execute("DELETE FROM images WHERE experiment_id = ?", [experiment_id])
+    db.execute("DELETE FROM tasks WHERE experiment_id = ?", [experiment_id])
+    db.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
+    return _Replaced(row, images, tasks, hanging)
+
+
+def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], old: _Replaced, new_id: int) -> dict[str, int]:
+    """Put the rows that hung off a replaced copy back on its new copy, by image and task UUID;
+    one the bundle brought as well (its own rating, say) is not put twice. Returns rows per table."""
+    new_images = {u: i for i, u in db.execute("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [new_id])}
+    new_tasks = {u: i for i, u in db.execute("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [new_id])}
+    out: dict[str, int] = {}
+    for table, rows in old.hanging.items():
+        for row in rows:
+            moved = dict(row)
+            moved.pop("id", None)
+            for col, target in refs.get(table, []):
+                value = row.get(col)
+                if target == "experiments" and value == old.row["id"]:
+                    moved[col] = new_id
+                elif target == "images" and value in old.image_uuids:
+                    moved[col] = new_images.get(old.image_uuids[value])
+                elif target == "tasks" and value in old.task_uuids:
+                    moved[col] = new_tasks.get(old.task_uuids[value])
+                else:
+                    continue
+                if moved[col] is None:
+                    break  # what it was about is not in the new copy
+            else:
+                names = [c for c in columns(db, table) if c != "id" and c in moved]
+                same = " AND ".join(f"[{c}] IS ?" for c in names)
+                if db.execute(f"SELECT 1 FROM [{table}] WHERE {same} LIMIT 1", [moved[c] for c in names]).fetchone():
+                    continue
+                db.execute(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in names)}) VALUES "
+                           f"({', '.join('?' for _ in names)})", [moved[c] for c in names])
+                out[table] = out.get(table, 0) + 1
+    return out
+
+
+def _merged_note(theirs: str | None, mine: str | None) -> str | None:
+    """The bundle's note, and the copy's when it said something else (written here): both kept."""
+    if not mine or mine == theirs or (theirs and mine in theirs):
+        return theirs
+    return f"{theirs}\n\n{mine}" if theirs else mine
 
 
 def _remap(fks: list[tuple[str, str]], ids: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:

@@ -249,7 +249,7 @@ class Runner:
             f"name: experiment {name!r} was imported from {bundle}, run in another log from another account, and "
             f"{left} of its cells are not done; they are not sent from here (their taskUUIDs and anything in doubt "
             "belong to that run). Run the sweep here under a new name (`qwenlab run FILE --name NEW`, "
-            "lab.run(sweep, name=NEW)).")
+            "lab.run(sweep, name=NEW)), or import a later bundle of it once it is finished where it runs.")
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,

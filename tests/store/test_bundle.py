@@ -132,16 +132,51 @@ def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> Non
     assert ana.import_bundle(path, as_name="posters-2").imported == {}
 
 
-def test_an_experiment_deleted_here_is_not_imported_again_and_leaves_no_orphan_files(ana: Lab, ben: Lab,
-                                                                                     tmp_path: Path) -> None:
+def test_a_copy_deleted_here_comes_back_when_its_bundle_is_imported_again(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Deleted by mistake, the bundle still at hand: the same tasks once could never come back
+    (they stay as '(deleted) posters' for the cost history). The copy is replaced, its spend
+    counted once."""
     path = ana.bundle("posters", tmp_path / "p.zip").path
     ben.import_bundle(path)
+    spent = Costs(ben.log).totals()
     ben.experiment("posters").delete(confirm=True)
-    files = sorted((ben.data_dir / "images").rglob("*.*"))
     again = ben.import_bundle(path)
-    assert again.imported == {} and again.files_written == 0, again
-    assert "deleted from this log" in again.skipped["posters"] and "(deleted) posters" in again.skipped["posters"]
-    assert sorted((ben.data_dir / "images").rglob("*.*")) == files  # no image file without a row
+    assert again.imported == {"posters": "posters"} and again.updated == {"posters": "posters"}, again
+    assert again.files_written == len(_file_hashes(ana, "posters")), again
+    assert ben.log.experiment_names() == ["posters"] and _file_hashes(ben, "posters") == _file_hashes(ana, "posters")
+    assert _rows(ben, "posters", "tasks", MONEY) == _rows(ana, "posters", "tasks", MONEY)
+    assert Costs(ben.log).totals() == spent  # once, not beside the deleted one's
+
+def test_a_later_bundle_of_an_imported_experiment_updates_the_copy_and_keeps_what_was_added_here(
+        ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
+    """Ana shares 'posters' with a cell failed, then finishes it and shares it again: the second
+    bundle once added nothing ("its requests are in this log already"), and Ben's copy stayed
+    unfinished for good. It now replaces the copy; Ben's own rating, tag and note stay, and
+    what both bundles hold (Ana's rating, judgement, score, tag) is there once."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "v1.zip").path)
+    copy = ben.experiment("posters")
+    assert copy.counts()["failed"] == 1
+    mine = int(copy.images["image_id"].iloc[-1])
+    ben.log.rate(mine, 2, "text blurred", judge="ben")
+    copy.tag("from-ana")
+    copy.note("Ben: check the headline")
+    retried = run_sweep(emulator, ana.data_dir, name="posters", repeats=2, fail_one=False)  # the failed cell, again
+    assert retried.counts()["done"] == 8
+    v2 = ana.bundle("posters", tmp_path / "v2.zip").path
+    report = ben.import_bundle(v2)
+    assert report.updated == {"posters": "posters"} and "updated" in str(report), report
+    copy = ben.experiment("posters")
+    assert copy.counts()["done"] == 8 and _file_hashes(ben, "posters") == _file_hashes(ana, "posters")
+    assert _rows(ben, "posters", "tasks", MONEY) == _rows(ana, "posters", "tasks", MONEY)
+    ratings = ben.log.rows("SELECT score, note, judge FROM ratings ORDER BY score")
+    assert [(r["score"], r["judge"]) for r in ratings] == [(2, "ben"), (5, ratings[1]["judge"])], ratings  # each once
+    assert ben.log.rows("SELECT count(*) AS n FROM judgements")[0]["n"] == 1  # the cross-experiment one needs noctis
+    assert ben.log.rows("SELECT count(*) AS n FROM text_scores")[0]["n"] == 1
+    assert sorted(copy.tags) == ["from-ana", "posters"]
+    assert "shared with Ben" in copy.notes and "Ben: check the headline" in copy.notes
+    assert Costs(ben.log).totals() == Costs(ana.log).filter(experiments=["posters"]).totals()
+    again = ben.import_bundle(v2)  # the same bundle again: nothing to update
+    assert again.imported == {} and "in this log already" in again.skipped["posters"]
 
 
 def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
@@ -240,19 +275,20 @@ def test_an_experiment_bundled_while_running_arrives_interrupted(ana: Lab, ben: 
     assert ben.log.experiment_names() == ["noctis-from-ana"]
 
 
-def test_a_bundle_of_cells_retried_since_it_was_shared_is_refused_not_counted_twice(ana: Lab, ben: Lab, emulator,
+def test_a_bundle_of_cells_retried_since_it_was_shared_updates_the_copy_counting_each_attempt_once(ana: Lab, ben: Lab, emulator,
                                                                                     tmp_path: Path) -> None:
     """Every cell of Ana's experiment failed, and was retried under a new taskUUID (the failed one
     kept in its history). Her new bundle then shared no current taskUUID with Ben's copy, so it
     was taken for other work, and the advised --as imported a second copy: whatever the failed
-    attempts were charged counted twice in Ben's costs."""
+    attempts were charged counted twice in Ben's costs. It then was refused; it now updates the
+    copy."""
     emulator.script(["task_error"] * 4)  # each cell meets it twice: its first try and its retry
     failed = run_sweep(emulator, ana.data_dir, name="lone", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
     assert failed.counts()["failed"] == 2
     ben.import_bundle(ana.bundle("lone", tmp_path / "first.zip").path)
     retried = run_sweep(emulator, ana.data_dir, name="lone", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
     assert retried.counts()["done"] == 2 and all(t["history_json"] for t in retried.log.tasks(retried.id))
-    before = Costs(ben.log).totals()
-    with pytest.raises(ExperimentConflictError, match="changed since it was shared"):
-        ben.import_bundle(ana.bundle("lone", tmp_path / "second.zip").path)
-    assert Costs(ben.log).totals() == before
+    second = ben.import_bundle(ana.bundle("lone", tmp_path / "second.zip").path)
+    assert second.updated == {"lone": "lone"}, second  # the copy follows Ana's, not a second one beside it
+    assert _rows(ben, "lone", "tasks", MONEY) == _rows(ana, "lone", "tasks", MONEY)
+    assert Costs(ben.log).totals() == Costs(ana.log).filter(experiments=["lone"]).totals()  # each attempt once
