@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from qwenlab import Lab
+from qwenlab import Lab, Sweep
+from qwenlab.api.client import RunwareClient
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
-from qwenlab import Sweep
-from qwenlab.api.client import RunwareClient
 from tests.support.labkit import PROMPT, SIZES, run_sweep
 
 KEY = "sk-grid-test"
