@@ -24,7 +24,9 @@ the log already adds nothing. A name the receiving log already uses for other wo
 A later bundle of an experiment imported before (finished since, or retried) updates the copy:
 the copy is replaced by the bundle's, and what was added here on it (ratings, judgements,
 scores, tags, a note of one's own) is kept, by image and task UUID. So is a copy deleted here:
-importing its bundle again brings it back.
+importing its bundle again brings it back. A bundle of an experiment this log holds already
+(a colleague's copy of one's own, sent back) merges what was added to it there: its ratings,
+judgements, scores, tags and note, each once.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class ImportReport:
     bundle: Path
     imported: dict[str, str] = field(default_factory=dict)   # bundle name -> name in this log
     updated: dict[str, str] = field(default_factory=dict)    # of those, the copies imported before and replaced
+    merged: dict[str, str] = field(default_factory=dict)     # already here: ratings, tags... added elsewhere merged
     skipped: dict[str, str] = field(default_factory=dict)    # bundle name -> why (already here)
     rows: dict[str, int] = field(default_factory=dict)       # table -> rows added
     files_written: int = 0
@@ -88,6 +91,8 @@ class ImportReport:
         lines += [(f"  {src!r} as {dst!r}" if src != dst else f"  {src!r}")
                   + (" (updated: the copy imported before was replaced, what was added to it here kept)"
                      if src in self.updated else "") for src, dst in self.imported.items()]
+        lines += [f"  {src!r}: its ratings, judgements, scores, tags and note from elsewhere merged into {dst!r}"
+                  for src, dst in self.merged.items()]
         lines += [f"  {src!r}: nothing added ({why})" for src, why in self.skipped.items()]
         added = ", ".join(f"{n} {t}" for t, n in self.rows.items() if n)
         lines.append(f"  added {added or 'no rows'}; {self.files_written} image files written")
@@ -171,6 +176,15 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                 for p in todo}, replacing={p.src_id: p.replaces for p in todo if p.replaces is not None})
             report.imported = {p.src_name: p.dst_name for p in todo}
             report.updated = {p.src_name: p.dst_name for p in todo if p.replaces is not None}
+            for plan in plans:
+                if plan.merges is None:
+                    continue
+                merged = _merge_hanging(source, plan.src_id, log, plan.merges)
+                if merged:
+                    report.merged[plan.src_name] = plan.dst_name
+                    report.skipped.pop(plan.src_name, None)
+                    for table, n in merged.items():
+                        report.rows[table] = report.rows.get(table, 0) + n
         finally:
             source.close()
     return report
@@ -188,6 +202,7 @@ class _Plan:
     why: str = ""
     files: bool = True
     replaces: int | None = None
+    merges: int | None = None  # already here (by its tasks): only what was added to it elsewhere is merged
 
 
 def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[_Plan]:
@@ -226,8 +241,9 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[_Pla
                     f"it was deleted from this log: its {len(uuids)} requests stay as {owner!r} for the cost history, "
                     "so the same tasks cannot come back (ask for a bundle of a new run to have its images again)"), False))
                 continue
-            plans.append(_Plan(src_id, exp["name"], name, f"its {len(uuids)} requests are in this log already, "
-                                                          f"as experiment {owner!r}"))
+            owner_id = int(log.rows("SELECT id FROM experiments WHERE name = ?", [owner])[0]["id"])
+            plans.append(_Plan(src_id, exp["name"], owner, f"its {len(uuids)} requests are in this log already, "
+                                                           f"as experiment {owner!r}", merges=owner_id))
             continue
         if here:
             raise ExperimentConflictError(
@@ -405,8 +421,8 @@ class _Replaced:
     hanging: dict[str, list[dict[str, Any]]]
 
 
-def _take_out(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
-    """Remove an experiment and every row of it or hanging off it, keeping what `_put_back` needs."""
+def _hanging(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
+    """An experiment's row, its images' and tasks' UUIDs, and the rows hanging off it."""
     row = dict(zip(columns(db, "experiments"), db.execute("SELECT * FROM experiments WHERE id = ?", [experiment_id]).fetchone()))
     images = dict(db.execute("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [experiment_id]).fetchall())
     tasks = dict(db.execute("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [experiment_id]).fetchall())
@@ -418,17 +434,41 @@ def _take_out(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: in
         mine = [r for r in rows if any(r.get(col) in pointed.get(target, ()) for col, target in refs.get(table, []))]
         if mine:
             hanging[table] = mine
-            marks = ",".join("?" for _ in mine)
-            db.execute(f"DELETE FROM [{table}] WHERE id IN ({marks})", [r["id"] for r in mine])
-    db.execute("DELETE FROM images WHERE experiment_id = ?", [experiment_id])
-    db.execute("DELETE FROM tasks WHERE experiment_id = ?", [experiment_id])
-    db.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
     return _Replaced(row, images, tasks, hanging)
 
 
-def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], old: _Replaced, new_id: int) -> dict[str, int]:
+def _take_out(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
+    """Remove an experiment and every row of it or hanging off it, keeping what `_put_back` needs."""
+    old = _hanging(db, refs, experiment_id)
+    for table, rows in old.hanging.items():
+        marks = ",".join("?" for _ in rows)
+        db.execute(f"DELETE FROM [{table}] WHERE id IN ({marks})", [r["id"] for r in rows])
+    db.execute("DELETE FROM images WHERE experiment_id = ?", [experiment_id])
+    db.execute("DELETE FROM tasks WHERE experiment_id = ?", [experiment_id])
+    db.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
+    return old
+
+
+def _merge_hanging(src: Log, src_id: int, dst: Log, dst_id: int) -> dict[str, int]:
+    """Add to experiment `dst_id` of `dst` the rows hanging off experiment `src_id` of `src` (the
+    same experiment, in the bundle: ratings, judgements, scores, tags made on a copy of it), by
+    image and task UUID, each once; and its note, when it says something else. Rows per table."""
+    theirs = _hanging(src.db, references(src.db), src_id)
+    with dst.transaction() as db:
+        added = _put_back(db, references(db), theirs, dst_id, foreign=True)
+        note = db.execute("SELECT notes FROM experiments WHERE id = ?", [dst_id]).fetchone()[0]
+        merged = _merged_note(note, theirs.row.get("notes"))
+        if merged != note:
+            db.execute("UPDATE experiments SET notes = ?, updated_at = ? WHERE id = ?", [merged, utc_now(), dst_id])
+            added["notes"] = 1
+    return added
+
+
+def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], old: _Replaced, new_id: int, *,
+              foreign: bool = False) -> dict[str, int]:
     """Put the rows that hung off a replaced copy back on its new copy, by image and task UUID;
-    one the bundle brought as well (its own rating, say) is not put twice. Returns rows per table."""
+    one the bundle brought as well (its own rating, say) is not put twice. Returns rows per table.
+    `foreign`: `old` is from another log, so a row pointing at anything else of it is left out."""
     new_images = {u: i for i, u in db.execute("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [new_id])}
     new_tasks = {u: i for i, u in db.execute("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [new_id])}
     out: dict[str, int] = {}
@@ -444,6 +484,8 @@ def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], old: _Replaced, n
                     moved[col] = new_images.get(old.image_uuids[value])
                 elif target == "tasks" and value in old.task_uuids:
                     moved[col] = new_tasks.get(old.task_uuids[value])
+                elif foreign and value is not None:
+                    moved[col] = None  # another experiment of the bundle's log: not here
                 else:
                     continue
                 if moved[col] is None:

@@ -178,6 +178,30 @@ def test_a_later_bundle_of_an_imported_experiment_updates_the_copy_and_keeps_wha
     assert again.imported == {} and "in this log already" in again.skipped["posters"]
 
 
+def test_ratings_made_on_a_copy_come_back_to_the_original(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ana sends 'posters' to Ben; he rates, tags and notes it and sends it back: her import once
+    said "nothing added", and his feedback was lost. It is merged, each row once."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "to-ben.zip").path)
+    copy = ben.experiment("posters")
+    ben.log.rate(int(copy.images["image_id"].iloc[-1]), 2, "text blurred", judge="ben")
+    copy.tag("reviewed")
+    copy.note("Ben: the headline is misspelled in two of them")
+    back = ben.bundle("posters", tmp_path / "to-ana.zip").path
+    before = Costs(ana.log).totals()
+    report = ana.import_bundle(back)
+    assert report.merged == {"posters": "posters"} and report.rows.get("ratings") == 1, report
+    exp = ana.experiment("posters")
+    ratings = ana.log.rows("SELECT r.score, r.judge, i.image_uuid FROM ratings r JOIN images i ON i.id = r.image_id "
+                           "WHERE i.experiment_id = ? ORDER BY r.score", [exp.id])
+    assert [(r["score"], r["judge"]) for r in ratings][0] == (2, "ben") and len(ratings) == 2, ratings
+    assert ratings[0]["image_uuid"] == copy.images["image_uuid"].iloc[-1]  # on the same image, by its UUID
+    assert sorted(exp.tags) == ["posters", "reviewed"]
+    assert "shared with Ben" in exp.notes and "misspelled" in exp.notes
+    assert Costs(ana.log).totals() == before  # no task, no spend, added
+    again = ana.import_bundle(back)
+    assert again.merged == {} and "in this log already" in again.skipped["posters"], again
+
+
 def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
     path = ana.bundle("posters", tmp_path / "p.zip").path
     run_sweep(emulator, ben.data_dir, name="posters", repeats=1, fail_one=False)  # Ben's own, other work
