@@ -10,7 +10,8 @@ shown size is about half the bytes of the JPEG: a 2,000-image report stays one f
 
 The originals are linked, not embedded: 2,000 originals are about 700 MB, which no browser
 opens as one HTML file; the folder `<report stem>_files/` travels with the report (zip both).
-They are hard links where the file system allows (no copy, no space), else copies.
+They are copies (not hard links, which an edit of the sent folder would have carried back into
+the log's originals).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def files_dir(report: str | Path) -> Path:
 
 
 def originals_beside(paths: Iterable[str | None], report: str | Path) -> dict[str, str]:
-    """Put each original in `files_dir(report)` (hard link, else copy) and return path -> the
+    """Put each original in `files_dir(report)` (a copy) and return path -> the
     relative link the report uses; a missing original is left out."""
     folder = files_dir(report)
     out: dict[str, str] = {}
@@ -97,10 +98,9 @@ def originals_beside(paths: Iterable[str | None], report: str | Path) -> dict[st
         target = folder / name
         if not target.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(source, target)
-            except OSError:  # another file system, or links not allowed
-                shutil.copyfile(source, target)
+            # a copy, not a hard link: a file of this folder edited in place (its metadata stripped
+            # before sending) changed the log's own original, and the next bundle shipped it
+            shutil.copyfile(source, target)
         # a link, not a path: a report named "posters #2" must not have its links end at "#"
         out[p] = quote(f"{folder.name}/{name}")
     drop_stale_originals(report, {Path(link).name for link in out.values()})

@@ -131,7 +131,14 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
                                       "(was the data folder moved?)")
                 arcname = _arcname(img["path"])
                 if arcname not in files:
-                    zf.write(source, arcname, compress_type=zipfile.ZIP_STORED)  # JPEG/PNG/WebP: already compressed
+                    data = source.read_bytes()
+                    if img["sha256"] and _sha256(data) != img["sha256"]:
+                        # refused here, where it can be mended, rather than at the colleague's import
+                        raise BundleError(f"image file {str(source)!r} was changed since it was logged (its bytes no "
+                                          "longer match its SHA-256); put the original back, or delete the experiment's "
+                                          "copy of it, before bundling")
+                    zf.writestr(zipfile.ZipInfo.from_file(source, arcname), data,
+                                compress_type=zipfile.ZIP_STORED)  # JPEG/PNG/WebP: already compressed
                     files[arcname] = img["sha256"]
             manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "qwenlab": __version__,
                         "created_at": utc_now(), "experiments": names, "tasks": tasks, "images": files}

@@ -147,6 +147,8 @@ def test_a_full_size_folder_holds_only_what_its_report_links(exp, emulator, data
     links = sorted(set(re.findall(r'data-full="([^"]+)"', text)))
     assert links == [f"posters%20%232_files/{name}" for name in kept]
     assert str(data_dir) not in text and "qwenlab.db" in text  # the log by name, not where it lives
+    # copies, not links: a file of the folder edited before sending leaves the log's original as it was
+    assert all((folder / Path(p).name).stat().st_ino != Path(p).stat().st_ino for p in exp.images.path)
     exp.export(path, grid=None)  # no longer --full-size: nothing of the kind beside it
     assert not folder.exists()
 

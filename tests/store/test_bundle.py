@@ -202,6 +202,16 @@ def test_ratings_made_on_a_copy_come_back_to_the_original(ana: Lab, ben: Lab, tm
     assert again.merged == {} and "in this log already" in again.skipped["posters"], again
 
 
+def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab, tmp_path: Path) -> None:
+    """Edited in place (metadata stripped before sending, say): the bundle shipped it, and the
+    colleague's import failed as "damaged". Refused where it can be mended, naming the file."""
+    path = Path(ana.experiment("noctis").images["path"].iloc[0])
+    path.write_bytes(path.read_bytes()[:-2] + b"\x00\xd9")
+    with pytest.raises(BundleError, match="changed since it was logged") as info:
+        ana.bundle("noctis", tmp_path / "n.zip")
+    assert path.name in str(info.value) and not (tmp_path / "n.zip").exists()
+
+
 def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
     path = ana.bundle("posters", tmp_path / "p.zip").path
     run_sweep(emulator, ben.data_dir, name="posters", repeats=1, fail_one=False)  # Ben's own, other work
