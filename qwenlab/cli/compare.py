@@ -6,7 +6,7 @@ import click
 
 from ..errors import ExperimentNotFoundError
 from ..figures.grid import save_grid
-from ..figures.text import slug
+from ..figures.text import file_stem
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .exits import param_hints
@@ -37,7 +37,7 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
         rows = EXPERIMENT
     page, filters = layout(pages, where)
     click.echo(cmp.summary())
-    target = output or str(data_dir() / "grids" / f"{slug('-vs-'.join(cmp.names))}.png")
+    target = output or str(data_dir() / "grids" / f"{file_stem('-vs-'.join(cmp.names))}.png")
     written = save_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
                         title=title, cell_size=cell_size, dpi=dpi)
     for path in written:

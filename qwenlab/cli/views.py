@@ -9,7 +9,7 @@ import click
 from ..errors import ExperimentNotFoundError
 from ..figures.grid import save_grid
 from ..figures.region import parse_region
-from ..figures.text import slug
+from ..figures.text import file_stem
 from ..html.report import export_html
 from ..paths import data_dir
 from ..store.experiment import open_experiment
@@ -103,7 +103,7 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
         raise click.BadParameter(str(exc), param_hint="'--region'") from None
     exp = open_experiment(experiment)
     page, filters = layout(pages, where)
-    target = output or str(data_dir() / "grids" / f"{slug(experiment)}.png")
+    target = output or str(data_dir() / "grids" / f"{file_stem(experiment)}.png")
     written = save_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
                         title=title, region=crop, captions=captions, cell_size=cell_size, dpi=dpi, score=score,
                         sort_by_score=sort_by_score, show_reading=show_reading, save_workers=workers)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ need more lines than its box holds ends with "…" (its full text is in the foot
 
 from __future__ import annotations
 
+import hashlib
 import re
 import textwrap
 from typing import Any, Iterable, Sequence
@@ -140,3 +141,13 @@ def _axis_behind(catalog: Catalog, entries: list[Entry], of: Any) -> str | None:
 def slug(text: str) -> str:
     """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumiere-noir"."""
     return re.sub(r"[^A-Za-z0-9]+", "-", ascii_letters(text)).strip("-").lower()[:40] or "page"
+
+
+def file_stem(name: str) -> str:
+    """A file name for what is named `name` (an experiment): its slug, with a short hash of the
+    name when the slug is not the name itself, so that "posters/v2" and "posters-v2" do not
+    write over each other's default report or grid."""
+    stem = slug(name)
+    if stem == name:
+        return stem
+    return f"{stem}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"

@@ -40,7 +40,7 @@ from ..core.values import format_usd, is_missing, same_value
 from ..costs.frames import Costs
 from ..errors import UnknownCostKeyError, register_secret
 from ..figures.grid import build_grid
-from ..figures.text import heading, slug, stamp_text
+from ..figures.text import file_stem, heading, stamp_text
 from ..paths import write_atomic
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.analysis import describe
@@ -69,7 +69,7 @@ PREVIEW = 768
 def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, **options: Any) -> Path:
     """Write the report (see `report_html` for the options); return its path.
     Default path: `<data>/reports/<experiment>.html`."""
-    target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{slug(experiment.name)}.html"
+    target = Path(path) if path is not None else Path(experiment.data_dir) / "reports" / f"{file_stem(experiment.name)}.html"
     if target.suffix.lower() not in (".html", ".htm"):  # an HTML file named .pdf opens as a broken PDF
         raise ValueError(f"path (-o): the report is one HTML file; name it ….html, not {target.name!r}")
     write_atomic(target, report_html(experiment, _target=target, **options).encode("utf-8"))  # a reader never sees half a report

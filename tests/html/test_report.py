@@ -153,6 +153,19 @@ def test_a_full_size_folder_holds_only_what_its_report_links(exp, emulator, data
     assert not folder.exists()
 
 
+def test_default_report_files_of_similar_names_do_not_overwrite_each_other(exp, data_dir: Path) -> None:
+    """"posters/v2" and "posters-v2" both made data/reports/posters-v2.html: one export silently
+    replaced the other's. A name that is not its own file name gets a short hash of it."""
+    from qwenlab.figures.text import file_stem
+
+    assert file_stem("posters-v2") == "posters-v2" and file_stem("demo") == "demo"  # safe names stay as they are
+    assert file_stem("posters/v2").startswith("posters-v2-") and file_stem("posters/v2") != file_stem("Posters v2")
+    exp.rename("posters/v2")
+    default = CliRunner().invoke(cli, ["export", "posters/v2", "--grid", "none"])
+    assert default.exit_code == 0, default.output
+    assert Path(default.output.strip()) == data_dir / "reports" / f"{file_stem('posters/v2')}.html"
+
+
 def test_win_rates_of_two_criteria_are_told_apart_in_the_report(exp, tmp_path: Path) -> None:
     a, b = (int(i) for i in exp.images.image_id.iloc[:2])
     exp.log.judge(exp.id, "promptExtend", a, b, "b", "text correct")  # the fixture's judgement is "overall"
