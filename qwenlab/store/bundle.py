@@ -21,10 +21,12 @@ Import is idempotent: tasks are known by their taskUUID, so an experiment whose 
 the log already adds nothing. A name the receiving log already uses for other work is refused
 (ExperimentConflictError) with the fix: import it under another name (`as_name=`, `--as`).
 
-A later bundle of an experiment imported before (finished since, or retried) updates the copy:
-the copy is replaced by the bundle's, and what was added here on it (ratings, judgements,
-scores, tags, a note of one's own) is kept, by image and task UUID. So is a copy deleted here:
-importing its bundle again brings it back. A bundle of an experiment this log holds already
+A later bundle of an experiment imported before (finished since, or retried; every cell done in
+the copy done in it) updates the copy: the copy is replaced by the bundle's, and what was made
+here on it after its import (ratings, judgements, scores, tags, by their time; a note's lines of
+one's own) is kept, by image and task UUID; what came with the earlier bundle is the sender's
+to keep or remove. An earlier state, or the same, replaces nothing. A copy deleted here comes
+back from its bundle the same way. A bundle of an experiment this log holds already
 (a colleague's copy of one's own, sent back) merges what was added to it there: its ratings,
 judgements, scores, tags and note, each once.
 """
@@ -82,6 +84,7 @@ class ImportReport:
     imported: dict[str, str] = field(default_factory=dict)   # bundle name -> name in this log
     updated: dict[str, str] = field(default_factory=dict)    # of those, the copies imported before and replaced
     merged: dict[str, str] = field(default_factory=dict)     # already here: ratings, tags... added elsewhere merged
+    dropped: int = 0  # rows added here to a replaced copy whose image or task the new copy lacks
     skipped: dict[str, str] = field(default_factory=dict)    # bundle name -> why (already here)
     rows: dict[str, int] = field(default_factory=dict)       # table -> rows added
     files_written: int = 0
@@ -96,6 +99,9 @@ class ImportReport:
         lines += [f"  {src!r}: nothing added ({why})" for src, why in self.skipped.items()]
         added = ", ".join(f"{n} {t}" for t, n in self.rows.items() if n)
         lines.append(f"  added {added or 'no rows'}; {self.files_written} image files written")
+        if self.dropped:
+            lines.append(f"  {self.dropped} rows made here on the copy replaced (ratings, scores...) were not put back: "
+                         "what they were about is not in the bundle")
         return "\n".join(lines)
 
 
@@ -165,7 +171,7 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
             raise BundleError(f"{bundle} holds no {_DB}: not a qwenlab bundle") from None
         source = Log(Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
         try:
-            plans = _plan(log, source, bundle, as_name)
+            plans = _plan(log, source, bundle, as_name, str(manifest.get("created_at") or ""))
             for plan in plans:
                 if plan.why:
                     report.skipped[plan.src_name] = plan.why
@@ -178,20 +184,22 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                                                  Path(data_dir))
             origin = {"bundle": bundle.name, "bundle_created_at": manifest.get("created_at"),
                       "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
-            report.rows = _copy_experiments(source, log, {p.src_id: {
-                "name": p.dst_name, "imported_from": json.dumps({**origin, "name": p.src_name}, ensure_ascii=False)}
-                for p in todo}, replacing={p.src_id: p.replaces for p in todo if p.replaces is not None})
+            notes = {r["id"]: r["notes"] for r in source.rows("SELECT id, notes FROM experiments")}
+            # the note it came with is kept with where it came from: a later bundle then tells the
+            # note written here from the sender's (`_own_part`)
+            copied = _copy_experiments(source, log, {p.src_id: {
+                "name": p.dst_name, "imported_from": json.dumps({**origin, "name": p.src_name, "notes": notes.get(p.src_id)},
+                                                               ensure_ascii=False)} for p in todo},
+                replacing={p.src_id: p.replaces for p in todo if p.replaces is not None},
+                merging={p.src_id: p.merges for p in plans if p.merges is not None})
+            report.rows = {t: n for t, n in copied.added.items() if n or t in ("experiments", "tasks", "images")}
             report.imported = {p.src_name: p.dst_name for p in todo}
             report.updated = {p.src_name: p.dst_name for p in todo if p.replaces is not None}
+            report.dropped = copied.dropped
             for plan in plans:
-                if plan.merges is None:
-                    continue
-                merged = _merge_hanging(source, plan.src_id, log, plan.merges)
-                if merged:
+                if plan.merges in copied.merged:
                     report.merged[plan.src_name] = plan.dst_name
                     report.skipped.pop(plan.src_name, None)
-                    for table, n in merged.items():
-                        report.rows[table] = report.rows.get(table, 0) + n
         finally:
             source.close()
     return report
@@ -212,7 +220,7 @@ class _Plan:
     merges: int | None = None  # already here (by its tasks): only what was added to it elsewhere is merged
 
 
-def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[_Plan]:
+def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: str = "") -> list[_Plan]:
     """Per experiment of the bundle: its id there, its name there, the name it gets here, and
     why it is not imported (empty when it is), or the copy imported before that it updates;
     raises on a clash."""
@@ -233,7 +241,21 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None) -> list[_Pla
         copy = _copy_here(log, here, uuids)
         if copy is not None:
             deleted = str(copy["name"]).startswith(DELETED_PREFIX)
-            if deleted or _state(source, src_id) != _state(log, int(copy["id"])):
+            came = _Replaced(copy, {}, {}, {}).origin.get("bundle_created_at") or ""
+            if not deleted and created_at and came and created_at <= came:
+                # a bundle older than (or the same as) the one the copy came from: it never replaces
+                # a later state, nor brings back what its sender removed since
+                plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
+                    f"its {len(uuids)} requests are in this log already, as experiment {copy['name']!r}, from a bundle "
+                    f"as recent or more ({came[:19]})")))
+                continue
+            theirs, mine = _state(source, src_id), _state(log, int(copy["id"]))
+            if not deleted and theirs != mine and not _later(theirs, mine):
+                # an earlier state of it, whatever its date says (a cell done here is not done there)
+                plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
+                    f"it is an earlier state of experiment {copy['name']!r} here (cells done here are not done in it)")))
+                continue
+            if deleted or theirs != mine:
                 # a later bundle of a copy imported before (finished, or retried, since), or of one
                 # deleted here: the copy is replaced, what was added to it here kept
                 dst = name if deleted else str(copy["name"])
@@ -288,8 +310,16 @@ def _state(log: Log, experiment_id: int) -> list[tuple[Any, ...]]:
     seed and history, and its images."""
     return [tuple(r.values()) for r in log.rows(
         "SELECT t.task_uuid, t.status, t.cost_usd, t.completed_at, t.seed, t.history_json, "
-        "(SELECT group_concat(i.image_uuid || ':' || coalesce(i.sha256, '')) FROM images i WHERE i.task_id = t.id) AS imgs "
+        "(SELECT group_concat(x) FROM (SELECT i.image_uuid || ':' || coalesce(i.sha256, '') AS x FROM images i "
+        "WHERE i.task_id = t.id ORDER BY x)) AS imgs "
         "FROM tasks t WHERE t.experiment_id = ? ORDER BY t.task_uuid", [experiment_id])]
+
+
+def _later(theirs: list[tuple[Any, ...]], mine: list[tuple[Any, ...]]) -> bool:
+    """Whether a bundle's state of an experiment (`_state`) is a later one than the copy's: every
+    task done in the copy is done in it, with the same images."""
+    done_there = {row[0]: row[-1] for row in theirs if row[1] == "done"}
+    return all(row[0] in done_there and done_there[row[0]] == row[-1] for row in mine if row[1] == "done")
 
 
 def _task_uuids(log: Log, experiment_id: int) -> list[str]:
@@ -338,8 +368,10 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
     missing = []
     for img in wanted:  # every file checked before one is written: a damaged bundle leaves nothing behind
         arcname = _arcname(img["path"])
-        if img["sha256"] and not arcname.rsplit("/", 1)[-1].startswith(f"{img['sha256']}."):
-            raise BundleError(f"{arcname} is listed with another SHA-256 than its name's: the bundle is damaged")
+        if not img["sha256"] or not arcname.rsplit("/", 1)[-1].startswith(f"{img['sha256']}."):
+            # without it nothing could be checked, and a file here of that name would be written over
+            raise BundleError(f"{arcname} is listed without its SHA-256, or with another than its name's: "
+                              "the bundle is damaged; nothing was imported")
         target = _file_of(data_dir, arcname)
         if target.exists() and _sha256(target.read_bytes()) == img["sha256"]:
             continue
@@ -347,7 +379,7 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
             data = zf.read(arcname)
         except KeyError:
             raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
-        if img["sha256"] and _sha256(data) != img["sha256"]:
+        if _sha256(data) != img["sha256"]:
             raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
         missing.append((arcname, target))
     for arcname, target in missing:
@@ -356,19 +388,28 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
 
 
 # -- copying rows -----------------------------------------------------------------------------------
+@dataclass
+class _Copied:
+    """What `_copy_experiments` did: rows added per table, the experiments of this log that rows
+    were merged into, and the rows added here to a replaced copy that could not be put back."""
+
+    added: dict[str, int]
+    merged: set[int] = field(default_factory=set)
+    dropped: int = 0
+
+
 def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
-                      replacing: dict[int, int] | None = None) -> dict[str, int]:
+                      replacing: dict[int, int] | None = None, merging: dict[int, int] | None = None) -> _Copied:
     """Copy experiments (id in `src` -> overrides of its row) and every row hanging off them from
-    `src` to `dst`, with new ids and references remapped, in one transaction of `dst`; returns
-    rows added per table. A row that points into several of them (a judgement across two
-    experiments of a comparison) is copied when all it points at is copied. `replacing`: id in
-    `src` -> the id in `dst` of the copy it replaces (removed first; the rows added to it here
-    are put back on the new copy, by image and task UUID)."""
-    added: dict[str, int] = {"experiments": 0, "tasks": 0, "images": 0}
+    `src` to `dst`, with new ids and references remapped, in one transaction of `dst`. A row that
+    points into several of them (a judgement across two experiments of a comparison) is copied
+    when all it points at is copied. In the same transaction: `replacing` (id in `src` -> the id
+    in `dst` of the copy it replaces) removes those copies first and puts back on the new ones
+    the rows added to them here; `merging` (id in `src` -> id in `dst` of the same experiment)
+    adds the rows added to it elsewhere. All or nothing."""
+    out = _Copied({"experiments": 0, "tasks": 0, "images": 0})
     ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
-    if not experiments:
-        return added
-    replacing = replacing or {}
+    replacing, merging = replacing or {}, merging or {}
     chosen = list(experiments)
     marks = ",".join("?" for _ in chosen)
     with dst.transaction() as db:
@@ -376,27 +417,27 @@ def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]]
         olds = {src_id: _take_out(db, dst_refs, old) for src_id, old in replacing.items()}
         for experiment_id, overrides in experiments.items():
             exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
-            old = olds.get(experiment_id)
-            if old is not None and old.row.get("deleted_at") is None:
-                # the copy's own place here: archived or not, and a note written here
-                overrides = {**overrides, "archived_at": old.row.get("archived_at"),
-                             "notes": _merged_note(exp.get("notes"), old.row.get("notes"))}
-            if exp.get("status") == "running":
+            if exp.get("status") == "running" and "imported_from" in overrides:
                 # bundled mid-run, or from a log whose run was killed: no run of it is going on here,
                 # and 'running' would have rename and delete wait for one
                 overrides = {**overrides, "status": "interrupted", "stop_reason": (
                     "its run had not finished where it was run (bundled while running, or the run was stopped)")}
+            old = olds.get(experiment_id)
+            if old is not None and old.row.get("deleted_at") is None:
+                # the copy's own place here: archived or not, and what its note says of its own
+                overrides = {**overrides, "archived_at": old.row.get("archived_at"),
+                             "notes": _with_note(exp.get("notes"), _own_part(old.row.get("notes"), old.imported_note))}
             ids["experiments"][experiment_id] = _insert(db, "experiments", {**exp, **overrides}, {})
-            added["experiments"] += 1
-        for table in ("tasks", "images"):
+            out.added["experiments"] += 1
+        for table in ("tasks", "images") if chosen else ():
             rows = src.rows(f"SELECT * FROM {table} WHERE experiment_id IN ({marks}) ORDER BY id", chosen)
             for row in rows:
                 if table == "images" and row.get("path"):
                     row["path"] = _arcname(row["path"])  # relative to the data folder, as the runner writes it
                 ids[table][int(row["id"])] = _insert(db, table, row, _remap(dst_refs.get(table, []), ids))
-            added[table] = len(rows)
+            out.added[table] = len(rows)
         src_refs = references(src.db)
-        for table in dependent_tables(db):
+        for table in dependent_tables(db) if chosen else ():
             if table not in src_refs:
                 continue
             fks = src_refs[table]
@@ -410,22 +451,56 @@ def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]]
                     continue  # points at something outside what is copied (an experiment left out)
                 _insert(db, table, row, mapping)
                 n += 1
-            added[table] = n
-        for src_id, old in olds.items():
-            for table, n in _put_back(db, dst_refs, old, ids["experiments"][src_id]).items():
-                added[table] = added.get(table, 0) + n
-    return added
+            out.added[table] = n
+        if olds:
+            # every replaced copy at once: a judgement across two of them finds both new images
+            added, out.dropped = _put_back(db, dst_refs, list(olds.values()),
+                                           {o.row["id"]: ids["experiments"][s] for s, o in olds.items()})
+            _count(out.added, added)
+        for src_id, dst_id in merging.items():
+            theirs = _hanging(src.db, src_refs, src_id)
+            added, _ = _put_back(db, dst_refs, [theirs], {src_id: dst_id}, foreign=True)
+            note = db.execute("SELECT notes FROM experiments WHERE id = ?", [dst_id]).fetchone()[0]
+            merged_note = _with_note(note, _own_part(theirs.row.get("notes"), theirs.imported_note))
+            if merged_note != note:
+                db.execute("UPDATE experiments SET notes = ?, updated_at = ? WHERE id = ?", [merged_note, utc_now(), dst_id])
+                added["notes"] = 1
+            if added:
+                out.merged.add(dst_id)
+                _count(out.added, added)
+    return out
+
+
+def _count(into: dict[str, int], more: dict[str, int]) -> None:
+    for table, n in more.items():
+        into[table] = into.get(table, 0) + n
 
 
 @dataclass
 class _Replaced:
-    """A copy taken out of the log to be replaced: its experiment row, its images' and tasks'
-    UUIDs by id, and the rows that hang off it (ratings, judgements, scores, tags), to put back."""
+    """An experiment's rows as `_put_back` needs them: its row, its images' and tasks' UUIDs by id,
+    the rows that hang off it (ratings, judgements, scores, tags), and when it was imported (rows
+    made after that were made here) with the note it came with."""
 
     row: dict[str, Any]
     image_uuids: dict[int, str]
     task_uuids: dict[int, str]
     hanging: dict[str, list[dict[str, Any]]]
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.row.get("imported_from") or "{}"))
+        except ValueError:
+            return {}
+
+    @property
+    def imported_at(self) -> str | None:
+        return self.origin.get("imported_at")
+
+    @property
+    def imported_note(self) -> str | None:
+        return self.origin.get("notes")
 
 
 def _hanging(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
@@ -456,63 +531,94 @@ def _take_out(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: in
     return old
 
 
-def _merge_hanging(src: Log, src_id: int, dst: Log, dst_id: int) -> dict[str, int]:
-    """Add to experiment `dst_id` of `dst` the rows hanging off experiment `src_id` of `src` (the
-    same experiment, in the bundle: ratings, judgements, scores, tags made on a copy of it), by
-    image and task UUID, each once; and its note, when it says something else. Rows per table."""
-    theirs = _hanging(src.db, references(src.db), src_id)
-    with dst.transaction() as db:
-        added = _put_back(db, references(db), theirs, dst_id, foreign=True)
-        note = db.execute("SELECT notes FROM experiments WHERE id = ?", [dst_id]).fetchone()[0]
-        merged = _merged_note(note, theirs.row.get("notes"))
-        if merged != note:
-            db.execute("UPDATE experiments SET notes = ?, updated_at = ? WHERE id = ?", [merged, utc_now(), dst_id])
-            added["notes"] = 1
-    return added
+# when a row was made, by table (the first of these columns it has)
+_MADE_AT = ("created_at", "scored_at", "read_at")
 
 
-def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], old: _Replaced, new_id: int, *,
-              foreign: bool = False) -> dict[str, int]:
-    """Put the rows that hung off a replaced copy back on its new copy, by image and task UUID;
-    one the bundle brought as well (its own rating, say) is not put twice. Returns rows per table.
-    `foreign`: `old` is from another log, so a row pointing at anything else of it is left out."""
-    new_images = {u: i for i, u in db.execute("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [new_id])}
-    new_tasks = {u: i for i, u in db.execute("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [new_id])}
-    out: dict[str, int] = {}
-    for table, rows in old.hanging.items():
-        for row in rows:
-            moved = dict(row)
-            moved.pop("id", None)
-            for col, target in refs.get(table, []):
-                value = row.get(col)
-                if target == "experiments" and value == old.row["id"]:
-                    moved[col] = new_id
-                elif target == "images" and value in old.image_uuids:
-                    moved[col] = new_images.get(old.image_uuids[value])
-                elif target == "tasks" and value in old.task_uuids:
-                    moved[col] = new_tasks.get(old.task_uuids[value])
-                elif foreign and value is not None:
-                    moved[col] = None  # another experiment of the bundle's log: not here
-                else:
+def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Replaced], experiments: dict[int, int], *,
+              foreign: bool = False) -> tuple[dict[str, int], int]:
+    """Put on the new copies the rows made on the old ones after they were imported (the rest came
+    with the earlier bundle: a tag its sender removed since must not come back), by image and task
+    UUID. `experiments`: old experiment id -> new. A row the new copies hold already (the same
+    content, or the same key of a UNIQUE index: a tag, a score of an image by an engine) is not
+    put twice. `foreign`: `olds` are from another log, so a row pointing at anything else of it
+    is left out. Returns (rows added per table, rows that could not be put back)."""
+    image_uuids = {k: v for o in olds for k, v in o.image_uuids.items()}
+    task_uuids = {k: v for o in olds for k, v in o.task_uuids.items()}
+    new_ids = list(experiments.values())
+    marks = ",".join("?" for _ in new_ids)
+    new_images = {u: i for i, u in db.execute(f"SELECT id, image_uuid FROM images WHERE experiment_id IN ({marks})", new_ids)}
+    new_tasks = {u: i for i, u in db.execute(f"SELECT id, task_uuid FROM tasks WHERE experiment_id IN ({marks})", new_ids)}
+    added: dict[str, int] = {}
+    dropped = 0
+    seen: set[tuple[str, Any]] = set()
+    for old in olds:
+        for table, rows in old.hanging.items():
+            names = [c for c in columns(db, table) if c != "id"]
+            if not names:
+                continue  # a table this log does not have (a bundle from a newer qwenlab)
+            for row in rows:
+                if (table, row.get("id")) in seen:
+                    continue  # hangs off two of the copies (a judgement across them): once
+                seen.add((table, row.get("id")))
+                made = next((row[c] for c in _MADE_AT if row.get(c)), None)
+                if old.imported_at and made is not None and str(made) <= old.imported_at:
+                    continue  # came with the earlier bundle, not made here
+                moved = _moved(row, refs.get(table, []), experiments, image_uuids, new_images, task_uuids, new_tasks,
+                               foreign)
+                if moved is None:
+                    dropped += 1
                     continue
-                if moved[col] is None:
-                    break  # what it was about is not in the new copy
-            else:
-                names = [c for c in columns(db, table) if c != "id" and c in moved]
-                same = " AND ".join(f"[{c}] IS ?" for c in names)
-                if db.execute(f"SELECT 1 FROM [{table}] WHERE {same} LIMIT 1", [moved[c] for c in names]).fetchone():
+                cols = [c for c in names if c in moved]
+                same = " AND ".join(f"[{c}] IS ?" for c in cols)
+                if db.execute(f"SELECT 1 FROM [{table}] WHERE {same} LIMIT 1", [moved[c] for c in cols]).fetchone():
                     continue
-                db.execute(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in names)}) VALUES "
-                           f"({', '.join('?' for _ in names)})", [moved[c] for c in names])
-                out[table] = out.get(table, 0) + 1
-    return out
+                cur = db.execute(f"INSERT OR IGNORE INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES "
+                                 f"({', '.join('?' for _ in cols)})", [moved[c] for c in cols])
+                if cur.rowcount:  # 0: a UNIQUE key held already (the bundle's own tag or score wins)
+                    added[table] = added.get(table, 0) + 1
+    return added, dropped
 
 
-def _merged_note(theirs: str | None, mine: str | None) -> str | None:
-    """The bundle's note, and the copy's when it said something else (written here): both kept."""
-    if not mine or mine == theirs or (theirs and mine in theirs):
-        return theirs
-    return f"{theirs}\n\n{mine}" if theirs else mine
+def _moved(row: dict[str, Any], fks: list[tuple[str, str]], experiments: dict[int, int], image_uuids: dict[int, str],
+           new_images: dict[str, int], task_uuids: dict[int, str], new_tasks: dict[str, int],
+           foreign: bool) -> dict[str, Any] | None:
+    """`row` with its references moved to the new copies, by UUID; None when what it is about is
+    not in them."""
+    moved = {k: v for k, v in row.items() if k != "id"}
+    for col, target in fks:
+        value = row.get(col)
+        if value is None:
+            continue
+        if target == "experiments" and value in experiments:
+            moved[col] = experiments[value]
+        elif target == "images" and value in image_uuids:
+            moved[col] = new_images.get(image_uuids[value])
+        elif target == "tasks" and value in task_uuids:
+            moved[col] = new_tasks.get(task_uuids[value])
+        elif foreign:
+            moved[col] = None  # another experiment of the bundle's log: not here
+        else:
+            continue  # another experiment of this log: it stays as it is
+        if moved[col] is None:
+            return None
+    return moved
+
+
+def _own_part(note: str | None, imported: str | None) -> str | None:
+    """What a copy's note says of its own: all of it, less the note it was imported with."""
+    if not note or note == imported:
+        return None
+    if imported and note.startswith(imported):
+        return note[len(imported):].strip() or None
+    return note
+
+
+def _with_note(note: str | None, more: str | None) -> str | None:
+    """`note`, and `more` after it when it says something `note` does not."""
+    if not more or (note and more in note):
+        return note
+    return f"{note}\n\n{more}" if note else more
 
 
 def _remap(fks: list[tuple[str, str]], ids: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:

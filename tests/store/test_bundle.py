@@ -16,6 +16,7 @@ from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
+from qwenlab.store.log import utc_now
 from tests.support.labkit import PROMPT, SIZES, run_sweep
 
 KEY = "sk-grid-test"
@@ -186,6 +187,8 @@ def test_ratings_made_on_a_copy_come_back_to_the_original(ana: Lab, ben: Lab, tm
     ben.log.rate(int(copy.images["image_id"].iloc[-1]), 2, "text blurred", judge="ben")
     copy.tag("reviewed")
     copy.note("Ben: the headline is misspelled in two of them")
+    with ben.log.transaction() as db:  # a score both have, redone on his side (UNIQUE image + engine: it once crashed)
+        db.execute("UPDATE text_scores SET word_accuracy = 0.9, scored_at = ?", [utc_now()])
     back = ben.bundle("posters", tmp_path / "to-ana.zip").path
     before = Costs(ana.log).totals()
     report = ana.import_bundle(back)
@@ -210,6 +213,91 @@ def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab,
     with pytest.raises(BundleError, match="changed since it was logged") as info:
         ana.bundle("noctis", tmp_path / "n.zip")
     assert path.name in str(info.value) and not (tmp_path / "n.zip").exists()
+
+
+def test_an_update_keeps_what_was_made_here_and_drops_what_its_sender_removed(ana: Lab, ben: Lab, emulator,
+                                                                                tmp_path: Path) -> None:
+    """Rows that came with the earlier bundle are the sender's: one she removed since (a tag, an
+    undone judgement) does not come back; a tag both added is there once (it is a UNIQUE key, and
+    the import once failed on it); her note is not repeated at each update."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "v1.zip").path)
+    copy = ben.experiment("posters")
+    copy.tag("to-check")
+    copy.note("shared with Ben\n\nBen: the headline")  # the note it came with, and a line of his own
+    original = ana.experiment("posters")
+    original.untag("posters")
+    original.tag("to-check")
+    original.note("final: all sizes fine")
+    with ana.log.transaction() as db:
+        db.execute("DELETE FROM judgements WHERE experiment_id = ?", [original.id])
+    run_sweep(emulator, ana.data_dir, name="posters", repeats=2, fail_one=False)
+    for version in ("v2", "v3"):  # two updates: the note must not grow at each
+        report = ben.import_bundle(ana.bundle("posters", tmp_path / f"{version}.zip").path)
+        assert report.updated == {"posters": "posters"}, report
+        with ana.log.transaction() as db:  # a later state again (a cost the API corrected, say)
+            db.execute("UPDATE tasks SET cost_usd = cost_usd + 0.001 WHERE id = (SELECT max(id) FROM tasks "
+                       "WHERE experiment_id = ?)", [original.id])
+    copy = ben.experiment("posters")
+    assert sorted(copy.tags) == ["to-check"], copy.tags  # hers gone, the shared one once
+    assert copy.notes == "final: all sizes fine\n\nBen: the headline", copy.notes
+    assert ben.log.rows("SELECT count(*) AS n FROM judgements WHERE experiment_id = ?", [copy.id])[0]["n"] == 0
+
+
+def test_a_judgement_across_two_copies_replaced_together_keeps_its_two_images(ana: Lab, ben: Lab, emulator,
+                                                                               tmp_path: Path) -> None:
+    ben.import_bundle(ana.bundle(["noctis"], tmp_path / "n1.zip").path)
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "p1.zip").path)
+    a, b = ben.experiment("posters").images.iloc[0], ben.experiment("noctis").images.iloc[0]
+    ben.log.judge(None, "experiment", int(a["image_id"]), int(b["image_id"]), "b")
+    run_sweep(emulator, ana.data_dir, name="posters", repeats=2, fail_one=False)
+    ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path)
+    judged = ben.log.rows("SELECT ia.image_uuid AS a, ib.image_uuid AS b FROM judgements j JOIN images ia ON ia.id = j.image_a "
+                          "JOIN images ib ON ib.id = j.image_b WHERE j.experiment_id IS NULL AND j.axis = 'experiment' "
+                          "AND j.winner = 'b' AND j.created_at > ?", [a.get("created_at") or ""])
+    assert {(j["a"], j["b"]) for j in judged} >= {(a["image_uuid"], b["image_uuid"])}, judged
+    assert ben.log.rows("PRAGMA foreign_key_check") == []
+
+
+def test_an_earlier_state_never_replaces_a_later_copy(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """A bundle of an earlier state (found later in the mail, or made after a restore): a cell done
+    here is not done in it. It once replaced the copy, and the rating made on that cell was lost."""
+    new = ana.bundle("noctis", tmp_path / "new.zip").path
+    with ana.log.transaction() as db:  # the state Ana's log had before: its last cell in doubt
+        last = db.execute("SELECT max(id) FROM tasks WHERE experiment_id = ?", [ana.experiment("noctis").id]).fetchone()[0]
+        db.execute("DELETE FROM ratings WHERE image_id IN (SELECT id FROM images WHERE task_id = ?)", [last])
+        db.execute("DELETE FROM images WHERE task_id = ?", [last])
+        db.execute("UPDATE tasks SET status = 'sent', cost_usd = NULL, completed_at = NULL WHERE id = ?", [last])
+    old = ana.bundle("noctis", tmp_path / "old.zip").path
+    ben.import_bundle(new)
+    copy = ben.experiment("noctis")
+    ben.log.rate(int(copy.images["image_id"].max()), 5, "best one", judge="ben")
+    report = ben.import_bundle(old)
+    assert report.imported == {} and "earlier state" in report.skipped["noctis"], report
+    assert ben.experiment("noctis").counts()["done"] == 2 and len(ben.log.ratings(copy.id)) == 1
+
+
+def test_an_image_row_without_its_hash_is_refused_and_overwrites_nothing(ana: Lab, ben: Lab, emulator,
+                                                                         tmp_path: Path) -> None:
+    """Its sha256 NULL, its path naming a file of the receiver's (a name learnt from a bundle he
+    sent): every check was skipped and his file was written over."""
+    run_sweep(emulator, ben.data_dir, name="bens-own", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    victim = Path(ben.experiment("bens-own").images["path"].iloc[0])
+    before = victim.read_bytes()
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    unpacked = tmp_path / "un"
+    with zipfile.ZipFile(good) as zf:
+        zf.extractall(unpacked)
+    rel = f"images/{victim.parent.name}/{victim.name}"
+    with sqlite3.connect(unpacked / "qwenlab.db") as db:
+        db.execute("UPDATE images SET path = ?, sha256 = NULL WHERE id = (SELECT min(id) FROM images)", [rel])
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, (unpacked / "qwenlab.db").read_bytes() if item.filename == "qwenlab.db" else src.read(item))
+        dst.writestr(rel, b"GARBAGE" * 100)
+    with pytest.raises(BundleError, match="without its SHA-256"):
+        ben.import_bundle(evil)
+    assert victim.read_bytes() == before and ben.log.experiment_names() == ["bens-own"]
 
 
 def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
