@@ -264,8 +264,8 @@ class TransportError(QwenlabError):
                  timed_out: bool = False, answered: bool = False, advice: str | None = None) -> None:
         # what happened, without the advice for a caller of the client ("call client.recover(...)"),
         # which the sweep runner replaces with its own: it asks the server at the next run itself
-        self.reason = message
-        self.advice = advice
+        self.reason = redact(message)
+        self.advice = redact(advice) if advice else advice
         self.task_uuid = task_uuid
         # sent=True: the request may have reached the server (uncertain: maybe accepted and paid)
         self.sent = sent

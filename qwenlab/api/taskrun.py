@@ -247,14 +247,13 @@ class TaskRun:
     def time_out(self, poll_timeout: float) -> None:
         """Polling gave up: keep what arrived (partial), or fail when nothing did."""
         missing = self.expected - len(self.images)
-        message = (
-            f"task {self.task_uuid} was accepted but {missing} of {self.expected} images were still processing "
-            f"after poll_timeout={poll_timeout:g}s; call client.recover(request) later to fetch them"
-        )
+        message = (f"task {self.task_uuid} was accepted but {missing} of {self.expected} images were still processing "
+                   f"after poll_timeout={poll_timeout:g}s")
+        advice = "call client.recover(request) later to fetch them"
         if self.images:
-            self.task_errors.append(TaskFailedError(message, code="pollTimeout", task_uuid=self.task_uuid))
+            self.task_errors.append(TaskFailedError(f"{message}: {advice}", code="pollTimeout", task_uuid=self.task_uuid))
         else:
-            self.failure = TransportError(message, task_uuid=self.task_uuid, sent=True,
+            self.failure = TransportError(message, advice=advice, task_uuid=self.task_uuid, sent=True,
                                           answered=self.polls_answered > 0)
 
     # -- the outcome ---------------------------------------------------------------------------------

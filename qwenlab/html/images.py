@@ -96,6 +96,8 @@ def originals_beside(paths: Iterable[str | None], report: str | Path) -> dict[st
             continue
         name = f"{content_hash(source)}{source.suffix.lower()}"
         target = folder / name
+        if target.exists() and os.path.samefile(source, target):
+            target.unlink()  # a hard link an older export made: an edit of it would reach the log's own
         if not target.exists():
             folder.mkdir(parents=True, exist_ok=True)
             # a copy, not a hard link: a file of this folder edited in place (its metadata stripped

@@ -235,9 +235,12 @@ class Log:
         requests in flight at Ctrl-C finished and were logged, and nothing else was left): the
         interruption cut nothing short. Leaves any other status (a run started since) alone."""
         with self.transaction() as db:
-            row = db.execute("SELECT status, (SELECT count(*) FROM tasks WHERE experiment_id = ? AND status = 'done') "
-                             "FROM experiments WHERE id = ?", [experiment_id, experiment_id]).fetchone()
-            if row is None or row[0] != "interrupted" or row[1] < cells:
+            row = db.execute("SELECT status, (SELECT count(*) FROM tasks WHERE experiment_id = ? AND status = 'done'), "
+                             "(SELECT count(*) FROM tasks WHERE experiment_id = ? AND status != 'done') "
+                             "FROM experiments WHERE id = ?", [experiment_id, experiment_id, experiment_id]).fetchone()
+            # every cell of the sweep done, and no task of the experiment left (an extended sweep's
+            # new cells are its cells too, but the done ones may be more than this run's sweep)
+            if row is None or row[0] != "interrupted" or row[1] < cells or row[2]:
                 return False
             db["experiments"].update(experiment_id, {"status": "done", "stop_reason": None, "updated_at": utc_now()})
             return True

@@ -103,7 +103,6 @@ function render({ model, el: host }) {
   function unpin() {
     pinned = null;
     actualButton.classList.remove("qwl-on");
-    eachButton.classList.remove("qwl-on");
   }
 
   function oneToOne(kind) {
@@ -115,7 +114,6 @@ function render({ model, el: host }) {
     const { z, tx, ty } = view();
     pinned = kind;
     actualButton.classList.toggle("qwl-on", kind === "largest");
-    eachButton.classList.toggle("qwl-on", kind === "each");
     setView(one, tx * one / z, ty * one / z, kind === "each");
   }
 
@@ -183,6 +181,8 @@ function render({ model, el: host }) {
     // "1:1 each" only means something when the images are shown at different scales when fitted
     const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane).toPrecision(6));
     eachButton.style.display = new Set(fits).size > 1 || model.get("own_pixels") ? "" : "none";
+    // "1:1 each" is a way of showing them (one scale for all), on until "fit" or "1:1": it says so
+    eachButton.classList.toggle("qwl-on", !!model.get("own_pixels"));
     if (handle) {
       const split = model.get("split");
       handle.style.left = `${split * 100}%`;
@@ -362,7 +362,13 @@ function render({ model, el: host }) {
   model.on("change:reveal", reveal);
   requestAnimationFrame(reveal);
   for (const name of VIEW) model.on(`change:${name}`, changed);
-  const resized = new ResizeObserver(apply);
+  const resized = new ResizeObserver(() => {
+    // a pane resized changes what fits it, and so the zoom that is 1:1: a pinned 1:1 stays 1:1
+    const one = actualZoom();
+    const { z, tx, ty } = view();
+    if (pinned && loaded() && one && Math.abs(z - one) > 1e-6 * one) setView(one, tx * one / z, ty * one / z);
+    else apply();
+  });
   resized.observe(stage);
   showCaption();
   loadImages();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -149,6 +150,11 @@ def test_a_full_size_folder_holds_only_what_its_report_links(exp, emulator, data
     assert str(data_dir) not in text and "qwenlab.db" in text  # the log by name, not where it lives
     # copies, not links: a file of the folder edited before sending leaves the log's original as it was
     assert all((folder / Path(p).name).stat().st_ino != Path(p).stat().st_ino for p in exp.images.path)
+    linked = folder / Path(exp.images.path.iloc[0]).name  # as an older export left it: a hard link
+    linked.unlink()
+    os.link(exp.images.path.iloc[0], linked)
+    exp.export(path, full_size=True, grid=None)
+    assert not linked.samefile(exp.images.path.iloc[0]), "replaced by a copy"
     exp.export(path, grid=None)  # no longer --full-size: nothing of the kind beside it
     assert not folder.exists()
 

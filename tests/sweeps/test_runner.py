@@ -309,6 +309,23 @@ def test_ctrl_c_while_the_last_cells_are_in_flight_leaves_the_experiment_done(ma
         assert "interrupted" not in exp.summary() and lab.experiments()["status"].tolist() == ["done"]
 
 
+def test_an_interrupted_experiment_with_a_task_left_is_not_settled_as_done(make_lab, data_dir: Path) -> None:
+    """An extended sweep's run: its done cells may outnumber this sweep's, with new cells still
+    pending; counting done cells alone once marked such an experiment done."""
+    with Emulator() as emu:
+        exp = make_lab(emu).run(small_sweep(n_quality=1, repeats=2), name="settle", progress=False)
+    log = exp.log
+    with log.transaction() as db:
+        db.execute("UPDATE experiments SET status = 'interrupted' WHERE id = ?", [exp.id])
+        db.execute("UPDATE tasks SET status = 'pending', cost_usd = NULL WHERE id = (SELECT max(id) FROM tasks "
+                   "WHERE experiment_id = ?)", [exp.id])
+    assert log.settle_interrupted(exp.id, 3) is False  # 3 done, as many as cells: yet one task is left
+    assert log.experiment("settle")["status"] == "interrupted"
+    with log.transaction() as db:
+        db.execute("UPDATE tasks SET status = 'done' WHERE experiment_id = ?", [exp.id])
+    assert log.settle_interrupted(exp.id, 3) is True and log.experiment("settle")["status"] == "done"
+
+
 # -- kill -9 in flight ----------------------------------------------------------------------------
 KILL_SWEEP = "Sweep(prompt=%r, size='256x384', axes={'outputQuality': list(range(20, 60))})" % PROMPT  # 40 cells
 KILL_SCRIPT = f"""
