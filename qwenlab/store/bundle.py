@@ -50,7 +50,7 @@ from .log import Log, utc_now
 from .organize import DELETED_PREFIX
 from .relations import columns, dependent_tables, references
 
-__all__ = ["write_bundle", "import_bundle", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["write_bundle", "import_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "qwenlab-bundle"
 FORMAT_VERSION = 1
@@ -241,7 +241,7 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: 
         copy = _copy_here(log, here, uuids)
         if copy is not None:
             deleted = str(copy["name"]).startswith(DELETED_PREFIX)
-            came = _Replaced(copy, {}, {}, {}).origin.get("bundle_created_at") or ""
+            came = origin_of(copy).get("bundle_created_at") or ""
             if not deleted and created_at and came and created_at <= came:
                 # a bundle older than (or the same as) the one the copy came from: it never replaces
                 # a later state, nor brings back what its sender removed since
@@ -488,19 +488,21 @@ class _Replaced:
     hanging: dict[str, list[dict[str, Any]]]
 
     @property
-    def origin(self) -> dict[str, Any]:
-        try:
-            return dict(json.loads(self.row.get("imported_from") or "{}"))
-        except ValueError:
-            return {}
-
-    @property
     def imported_at(self) -> str | None:
-        return self.origin.get("imported_at")
+        return origin_of(self.row).get("imported_at")
 
     @property
     def imported_note(self) -> str | None:
-        return self.origin.get("notes")
+        return origin_of(self.row).get("notes")
+
+
+def origin_of(experiment: dict[str, Any]) -> dict[str, Any]:
+    """Where an imported experiment came from (its `imported_from`: bundle, bundle_created_at,
+    imported_at, name, notes); {} for one run in this log."""
+    try:
+        return dict(json.loads(experiment.get("imported_from") or "{}"))
+    except (TypeError, ValueError):
+        return {}
 
 
 def _hanging(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:

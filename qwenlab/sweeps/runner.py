@@ -61,6 +61,7 @@ from ..errors import (
 )
 from ..paths import data_dir as default_data_dir
 from ..progress import Progress
+from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json
 from ..store.provenance import EMULATOR, RUNWARE
@@ -241,10 +242,7 @@ class Runner:
         left = max(len(sweep.cells()), sum(counts.values())) - counts.get("done", 0)
         if left <= 0:
             return  # every cell done: the run sends nothing
-        try:
-            bundle = json.loads(existing["imported_from"]).get("bundle") or "a bundle"
-        except ValueError:
-            bundle = "a bundle"
+        bundle = origin_of(existing).get("bundle") or "a bundle"
         raise ExperimentConflictError(
             f"name: experiment {name!r} was imported from {bundle}, run in another log from another account, and "
             f"{left} of its cells are not done; they are not sent from here (their taskUUIDs and anything in doubt "
