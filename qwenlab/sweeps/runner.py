@@ -208,12 +208,12 @@ class Runner:
         run calls it, so that what it approves the run does not refuse."""
         # before anything is written: a bad budget kept in the log would break later runs
         check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
-        sweep.cells()  # raises ValidationError with every problem: nothing sent
+        cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
         name = name or sweep.default_name()
         self._refuse_secrets(sweep, name, notes)
-        self._refuse_imported(name, sweep)
+        self._refuse_imported(name, len(cells))
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)
         return name
@@ -229,7 +229,7 @@ class Runner:
             raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
                                               "kept in the log, its bundles and reports)") for p in places], context="sweep")
 
-    def _refuse_imported(self, name: str, sweep: Sweep) -> None:
+    def _refuse_imported(self, name: str, cells: int) -> None:
         """Refuse to send the cells of an experiment imported from a bundle: it was run in another
         log, from another API account. Its cells not sent carry that run's taskUUIDs (a server
         that saw them would hand this run the sender's results, booked as paid here), its cells
@@ -239,7 +239,7 @@ class Runner:
         if existing is None or not existing.get("imported_from"):
             return
         counts = self.log.task_counts(int(existing["id"]))
-        left = max(len(sweep.cells()), sum(counts.values())) - counts.get("done", 0)
+        left = max(cells, sum(counts.values())) - counts.get("done", 0)
         if left <= 0:
             return  # every cell done: the run sends nothing
         bundle = origin_of(existing).get("bundle") or "a bundle"
