@@ -27,7 +27,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "DB_NAME", "MARKER"]
+__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "remove_if_empty", "DB_NAME", "MARKER"]
 
 DB_NAME = "qwenlab.db"
 MARKER = ".qwenlab"  # an empty file that makes its folder a qwenlab project
@@ -146,13 +146,17 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
     files whose loss would lose work (images that were paid for). An error names `target`, not
     the temporary file, which the user never asked for."""
     try:
-        try:
-            fd, tmp = _create_temp(target.parent, target.suffix)
-        except FileNotFoundError:
-            # The folder is made when it is missing, not checked for each time: in a sweep, a mkdir
-            # of a folder that exists took 0.13 ms of CPU per call, twice per image.
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = _create_temp(target.parent, target.suffix)
+        for attempt in range(3):
+            try:
+                fd, tmp = _create_temp(target.parent, target.suffix)
+                break
+            except FileNotFoundError:
+                # The folder is made when it is missing, not checked for each time: in a sweep, a
+                # mkdir of a folder that exists took 0.13 ms of CPU per call, twice per image. Made
+                # again if a delete emptied and removed it in between (`remove_if_empty`).
+                if attempt == 2:
+                    raise
+                target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _about(exc, target) from None
     try:
@@ -173,6 +177,16 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
         if isinstance(exc, OSError) and exc.filename == tmp:
             raise _about(exc, target) from None
         raise
+
+
+def remove_if_empty(folder: Path) -> bool:
+    """Remove `folder` if nothing is in it (the two-letter folder of a deleted image or thumbnail);
+    True when it was removed. A writer that finds it gone makes it again (`write_atomic`)."""
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (ENOTEMPTY), gone already, or not ours to remove
+        return False
+    return True
 
 
 def _about(exc: OSError, target: Path) -> OSError:

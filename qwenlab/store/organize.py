@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
+from ..paths import remove_if_empty
 from .log import Log, utc_now
 from .relations import ROOTS, references
 from .thumbnails import forget_thumbnails
@@ -198,6 +199,8 @@ class Organizer:
             if file.exists():
                 thumbs += forget_thumbnails(file)
                 file.unlink()
+                if file.parent != (self.data_dir / "images").resolve():
+                    remove_if_empty(file.parent)  # its two-letter folder, when no other image is in it
                 files_removed += 1
         return Deletion(name, kept_as, len(image_ids), files_removed, files_kept, thumbs, round(spent, 6),
                         {k: v for k, v in removed.items() if v})

@@ -36,7 +36,7 @@ from typing import Any, Iterable, Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
-from ..paths import data_dir, write_atomic
+from ..paths import data_dir, remove_if_empty, write_atomic
 
 __all__ = [
     "on_white",
@@ -120,12 +120,14 @@ def thumbnail_path(image_path: str | Path, size: int = DEFAULT_SIZE, *, cache_di
 
 
 def forget_thumbnails(image_path: str | Path) -> int:
-    """Remove the cached thumbnails of this image at every size (its file is being deleted);
-    returns how many were removed. Safe when there are none."""
+    """Remove the cached thumbnails of this image at every size and format (the JPEGs of the
+    views, the WebPs of the reports), and the folders that leaves empty (its file is being
+    deleted); returns how many were removed. Safe when there are none."""
     digest = content_hash(image_path)
     removed = 0
-    for cached in thumbs_dir_for(image_path).glob(f"*/{digest[:2]}/{digest}.jpg"):
+    for cached in thumbs_dir_for(image_path).glob(f"*/{digest[:2]}/{digest}.*"):
         cached.unlink(missing_ok=True)
+        remove_if_empty(cached.parent)
         removed += 1
     return removed
 

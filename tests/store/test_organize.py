@@ -12,7 +12,8 @@ import pytest
 from qwenlab import Lab
 from qwenlab.costs import Costs
 from qwenlab.errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, ExperimentNotFoundError
-from qwenlab.store.thumbnails import thumbnail
+from qwenlab.html.images import webp_thumbnails
+from qwenlab.store.thumbnails import thumbnail, thumbnail_path
 from tests.support.labkit import run_sweep
 
 
@@ -116,13 +117,21 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     exp = lab.experiment("posters")
     spent, paths = exp.cost, [Path(p) for p in exp.images["path"]]
     thumbs = [thumbnail(p, 128) for p in paths]
-    assert all(t.exists() for t in thumbs)
+    webps = [thumbnail_path(p, 160).with_suffix(".webp") for p in paths]
+    assert webp_thumbnails(paths, 160).keys() == {str(p) for p in paths}  # a report's thumbnails
+    assert all(t.exists() for t in thumbs + webps)
+    kept = {p.parent for p in lab.experiment("other").images["path"].map(Path)}
 
     done = exp.delete(confirm=True)
 
     assert done.images == 3 and done.files_removed == 3 and done.kept_as == "(deleted) posters"
     assert done.spent_usd == pytest.approx(spent)
-    assert not any(p.exists() for p in paths) and not any(t.exists() for t in thumbs)
+    # nothing of its images is left on disk: files, thumbnails of both kinds, emptied folders
+    assert not any(p.exists() for p in paths) and not any(t.exists() for t in thumbs + webps)
+    assert not [d for d in (data_dir / "images").iterdir() if not any(d.iterdir())]
+    assert not [d for d in (data_dir / "thumbs").rglob("*") if d.is_dir() and not any(d.iterdir())
+                and d.parent != data_dir / "thumbs"]
+    assert all(folder.is_dir() for folder in kept)  # the other experiment's folders stay
     attached = _attached(lab, exp_id)
     assert attached.pop("tasks") == 4  # the spend ledger: stripped rows, the money kept
     assert attached == {"images": 0, "ratings": 0, "judgements": 0, "text_scores": 0, "tags": 0}
