@@ -204,8 +204,12 @@ class ModelDescription:
     def price_on(self, when: dt.date | dt.datetime | str | None = None) -> float:
         """USD per image on a date (today by default): the newest price dated on or before it."""
         day = _as_date(when) if when is not None else dt.date.today()
+        cached = self.__dict__.get("_price_cache")
+        if cached is not None and cached[0] == day:  # a sweep asks for today's price several times a cell
+            return cached[1]
         current = [p for p in self.prices if p.since <= day]
         chosen = max(current, key=lambda p: p.since) if current else min(self.prices, key=lambda p: p.since)
+        object.__setattr__(self, "_price_cache", (day, chosen.usd_per_image))
         return chosen.usd_per_image
 
     @property

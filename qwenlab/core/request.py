@@ -136,7 +136,9 @@ class Request:
     @property
     def model(self) -> ModelDescription:
         """The model description (raises ModelNotFoundError for an unknown model)."""
-        return get_model(self._model_id)
+        # through the request's cached lookup: get_model reads the environment at every call, and
+        # a sweep asks for its cells' model several times a cell (prices, numberResults)
+        return self._description() or get_model(self._model_id)
 
     @property
     def values(self) -> dict[str, Any]:
