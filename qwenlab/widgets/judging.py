@@ -65,6 +65,11 @@ LAYOUTS = ("auto", "side", "stacked")
 # pair was stacked in a 1400 px window, the right image below the fold, while the keys held the page
 WIDE_PX = 560
 TALL_VH = 75       # and no image is taller than this share of the window, so a pair and the header above it fit
+# ... or as wide as it would be one above the other with both in view (this share of the window's
+# height each): narrower than that, stacking shows it larger. A square pair stacked in a 900x700
+# window at 560 px showed 525 px images one below the other, where side by side gives 435 px each
+# and both in view
+STACKED_VH = 40
 _FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}  # what a browser shows as stored
 
 
@@ -291,13 +296,14 @@ class Judging:
         return f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log)<ul>{items}</ul>"
 
     def _arrange(self) -> None:
-        """Lay the pair out as `layout_toggle` says: in "auto", each side takes at least the width
-        it can use (WIDE_PX, or less for a tall image, which the window's height limits first), and
-        the two wrap one above the other when the notebook is narrower than both."""
+        """Lay the pair out as `layout_toggle` says: in "auto", side by side, each side growing to
+        what the notebook gives it, unless each would be narrower than WIDE_PX and than its width
+        one above the other with both in view (STACKED_VH of the window's height each, times the
+        image's aspect): then the two wrap one above the other (a wide pair in a small window)."""
         mode = self.layout_toggle.value
         self.pair_box.layout.flex_flow = {"auto": "row wrap", "side": "row nowrap", "stacked": "column"}[mode]
         ratio = self._aspect()
-        basis = {"auto": f"min({WIDE_PX}px, calc({TALL_VH}vh * {ratio:.3f}))", "side": "0px", "stacked": "auto"}[mode]
+        basis = {"auto": f"min({WIDE_PX}px, calc({STACKED_VH}vh * {ratio:.3f}))", "side": "0px", "stacked": "auto"}[mode]
         for side in self.sides:
             side.layout.flex = f"1 1 {basis}"
             side.layout.min_width = "0"

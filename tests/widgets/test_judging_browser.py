@@ -120,6 +120,16 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         page.screenshot(path=str(tmp_path / "judging-1400-f.png"))
         page.keyboard.press("f")
 
+        # a small laptop's window: side by side still, both in view (stacked at 525 px each, the
+        # right image was below the fold; side by side each is about 420 px)
+        page.set_viewport_size({"width": 900, "height": 700})
+        page.wait_for_timeout(500)
+        widget.locator("img").first.scroll_into_view_if_needed()
+        narrow = [pair.nth(i).bounding_box() for i in range(2)]
+        assert all(b and b["width"] >= 380 for b in narrow), narrow
+        assert narrow[0]["y"] == pytest.approx(narrow[1]["y"], abs=2), f"stacked in a 900 px window: {narrow}"
+        page.screenshot(path=str(tmp_path / "judging-900.png"))
+
     first, second = _rows(db)
     assert first[2:] == ("a", "text correct")
     assert second == (undone[0], undone[1], "tie", "text correct")  # the undone pair came back, judged again
