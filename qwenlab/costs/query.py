@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core.values import format_value, is_missing
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
-from ..store.axes import AxisInfo, axis_infos_of, names_axis
+from ..store.axes import AxisInfo, axis_infos_of, merged_axis, names_axis
 from ..store.migrations import FIRST_TASK_SQL
 from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
@@ -156,15 +156,16 @@ def _setting_part(axis: str, label: str) -> str:
     return label if names_axis(label, axis) else f"{axis}={label}"
 
 
-def label_value(exp: _Experiment | None, axis: str, raw: str | None) -> tuple[str, int]:
+def label_value(exp: _Experiment | None, axis: str, raw: str | None, info: AxisInfo | None = None) -> tuple[str, int]:
     """An axis value's label (from raw JSON text from SQLite), as the grids and `qwenlab logs` show
-    it, and its place in the axis."""
+    it, and its place in the axis. `info`: the axis to label it by (the axis of every experiment
+    in view, `merged_axis`), instead of the experiment's own."""
     if raw is None:
         # a deleted experiment keeps its spend but not its cells' values: not "(not swept)"
         deleted = exp is not None and exp.name.startswith(DELETED_PREFIX)
         return ("(deleted: values not kept)" if deleted else "(not swept)"), 1 << 30
     value = json.loads(raw)
-    info = exp.axes.get(axis) if exp else None
+    info = info or (exp.axes.get(axis) if exp else None)
     place = info.index(value) if info is not None else None
     if info is None or place is None:
         return format_value(value), len(info.values) if info is not None else 0
@@ -287,8 +288,13 @@ class CostQuery:
             raise UnknownCostKeyError(f"by={name!r}: an axis name with a double quote cannot be grouped on")
         path = "'$.\"" + name.replace("'", "''") + "\"'"
 
+        # labelled over every experiment in view: groups are made by label, and two distinct values
+        # that read the same in their own experiments ("negativePrompt: blurry text, misspelled…")
+        # were one row, their tasks and money added up
+        merged = merged_axis([exps[i].axes[name] for i in having])
+
         def axis(v: list[Any], e: dict[int, _Experiment]) -> list[tuple[Any, Any]]:
-            return [label_value(e.get(v[0]), name, v[1])]
+            return [label_value(e.get(v[0]), name, v[1], merged)]
         return _Key([name], ["t.experiment_id", f"t.cell_json -> {path}"], axis,
                     where=f"t.experiment_id IN ({','.join(map(str, having))})")
 

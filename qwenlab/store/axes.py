@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from ..core.values import distinct_labels, excerpt, format_value, same_value
 
-__all__ = ["AxisInfo", "REPEAT", "axis_infos_of", "names_axis"]
+__all__ = ["AxisInfo", "REPEAT", "axis_infos_of", "merged_axis", "names_axis"]
 
 REPEAT = "repeat"
 # a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
@@ -143,3 +143,27 @@ def _request_text(task: Any) -> str | None:
         prompt = task.get("positivePrompt")
         return str(prompt) if prompt else None
     return None
+
+
+def merged_axis(infos: Sequence[AxisInfo]) -> AxisInfo:
+    """One axis of several experiments as one: every value once, in the order the experiments
+    (in the order given) first have it, labelled over all of them, so that two distinct values
+    never read the same (two negative prompts that start alike, one in each experiment, each read
+    "negativePrompt: blurry text, misspelled…" in their own experiment). Labels the user gave are
+    kept as given; the first experiment's kind is the axis's."""
+    if len(infos) == 1:
+        return infos[0]
+    values: list[Any] = []
+    labels: list[str] = []
+    texts: list[str | None] = []
+    for info in infos:
+        for i, value in enumerate(info.values):
+            if not any(same_value(value, v) for v in values):
+                values.append(value)
+                labels.append(info.labels[i])
+                texts.append(info.texts[i] if i < len(info.texts) else None)
+    first = infos[0]
+    given = any(info.given for info in infos)
+    if first.kind not in ("request", "bundle") and not given:
+        labels = distinct_labels(values)
+    return AxisInfo(first.name, first.kind, tuple(values), tuple(labels), tuple(texts), given)

@@ -243,6 +243,31 @@ def test_by_an_axis_uses_the_sweeps_labels_and_order(known: Log) -> None:
     assert list(Costs(known).by("prompt").index) == ["a", "b", "c"]
 
 
+def test_values_that_read_alike_in_their_own_experiments_stay_apart(tmp_path: Path) -> None:
+    """Two negative prompts that start alike, one in each experiment, each read "negativePrompt:
+    blurry text, misspelled…" in their own: grouped by that label, they were one row with both
+    experiments' tasks and money. Labelled over both, each is a row of its own."""
+    log = Log(tmp_path / "alike.db")
+    common = "blurry text, misspelled words, low quality, extra fingers, watermark, signature, "
+    first, second = common + "jpeg artifacts", common + "cropped frame"
+    for name, negative, price in (("x1", first, 0.075), ("x2", second, 0.05)):
+        exp_id = experiment(log, name, {"negativePrompt": [None, negative]})
+        for value in (None, negative):
+            for repeat in (0, 1):
+                t = task(log, exp_id, {"negativePrompt": value, "repeat": repeat}, price=price)
+                send(log, t, at("2026-03-01", 11))
+                finish(log, t, at("2026-03-01"), [price])
+    df = Costs(log).by("negativePrompt")
+    assert len(df) == 3 and len(set(df.index)) == 3, list(df.index)  # none, and each prompt
+    assert df["tasks"].tolist() == [4, 2, 2]
+    assert df["cost_usd"].tolist() == pytest.approx([0.25, 0.15, 0.10])
+    assert "jpeg" in df.index[1] and "cropped" in df.index[2]  # where they part, not their common start
+    # the same by experiment and value, and for kept images
+    both = Costs(log).by(["experiment", "negativePrompt"])
+    assert both.loc[("x1", df.index[1]), "tasks"] == 2 and both.loc[("x2", df.index[2]), "tasks"] == 2
+    assert ("x1", df.index[2]) not in both.index
+
+
 def test_by_size_model_day_and_week(known: Log) -> None:
     c = Costs(known)
     size = c.by("size")["cost_usd"]
