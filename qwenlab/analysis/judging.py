@@ -2,7 +2,7 @@
 
     j = exp.judge("promptExtend")       # the widget (qwenlab.widgets.judging)
     win_rates(exp, "promptExtend")      # DataFrame: judgements, wins, losses, ties, rate, interval
-    print(summary(exp, "promptExtend")) # overall: promptExtend=on wins 62% [48%, 74%] of 40 judgements ...
+    print(summary(exp, "promptExtend")) # overall: promptExtend=on wins 62% [47%, 76%] of 40 judgements ...
     win_rates(exp, "promptExtend", criterion="text correct")   # the judgements of one criterion only
 
 The widget shows pairs of images that share every other setting (`qwenlab.analysis.pairs`) in a random
@@ -20,7 +20,9 @@ Undo. `undo_judgement` removes one judgement from the log (the widget's undo wal
 judgements, last first, and shows each pair again).
 
 Win rates. A value's judgements are those where one image has it and the other another value.
-By default a tie counts as half a win and half a loss (`ties="half"`), so the rate is
+A pair judged again (`rejudge=True`) counts once, by its latest judgement: the earlier ones stay
+in the log, but counted too they would make one comparison weigh twice and the interval narrower
+than the pairs seen allow. By default a tie counts as half a win and half a loss (`ties="half"`), so the rate is
 (wins + ties/2) / judgements; `ties="exclude"` drops ties and uses wins / (wins + losses). The
 interval is Wilson's score interval (95% by default), which stays inside [0, 1] and behaves on
 small counts, where the plain p ± z·se does not.
@@ -48,8 +50,8 @@ if TYPE_CHECKING:
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["record_judgement", "undo_judgement", "win_rates", "summary", "judgements", "criteria", "check_criterion",
-           "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
+__all__ = ["record_judgement", "undo_judgement", "win_rates", "summary", "judgements", "latest_per_pair", "criteria",
+           "check_criterion", "percent", "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
 
 TIES = ("half", "exclude")
 WINNERS = ("a", "b", "tie")
@@ -74,15 +76,30 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     catalog = catalog_for(exp, axis)
     value_of = _image_values(catalog, axis)
-    judged = judgements(exp, axis, None if criterion is None else check_criterion(criterion))
+    recorded = judgements(exp, axis, None if criterion is None else check_criterion(criterion))
+    judged = latest_per_pair(recorded)
     names = [check_criterion(criterion)] if criterion is not None else criteria(judged)
     rows = []
     for name in names:
         rows += _value_rows(catalog, axis, name, [j for j in judged if j["criterion"] == name], value_of, ties, confidence)
     frame = pd.DataFrame(rows, columns=["criterion", "axis", "value", "judgements", "wins", "losses", "ties", "win_rate",
                                         "ci_low", "ci_high"])
-    frame.attrs.update(ties=ties, confidence=confidence, sentences=[_sentence(r, ties, confidence) for r in rows])
+    again = {name: sum(1 for j in recorded if j["criterion"] == name) - sum(1 for j in judged if j["criterion"] == name)
+             for name in names}
+    frame.attrs.update(ties=ties, confidence=confidence, judged_again=again,
+                       sentences=[_sentence(r, ties, confidence, again.get(r["criterion"], 0)) for r in rows])
     return frame
+
+
+def latest_per_pair(judged: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of judgements oldest first, each pair's latest per criterion (whichever side each image
+    was shown on), in the order of those latest ones."""
+    latest: dict[tuple[frozenset[int], str], dict[str, Any]] = {}
+    for j in judged:
+        key = (frozenset((int(j["image_a"]), int(j["image_b"]))), j["criterion"])
+        latest.pop(key, None)  # re-inserted: the order is that of the latest judgements
+        latest[key] = j
+    return list(latest.values())
 
 
 def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[str, Any]],
@@ -119,18 +136,30 @@ def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[s
 def summary(exp: "ExperimentRecord", axis: str, *, criterion: str | None = None, ties: str = "half",
             confidence: float = 0.95) -> str:
     """One sentence per criterion and value, e.g.
-    "text correct: promptExtend=on wins 62% [48%, 74%] of 40 judgements (...)"."""
+    "text correct: promptExtend=on wins 62% [47%, 76%] of 40 judgements (...)"."""
     return "\n".join(win_rates(exp, axis, criterion=criterion, ties=ties, confidence=confidence).attrs["sentences"])
 
 
-def _sentence(row: dict[str, Any], ties: str, confidence: float) -> str:
+def _sentence(row: dict[str, Any], ties: str, confidence: float, judged_again: int = 0) -> str:
     name = f"{row['criterion']}: {row['axis']}={row['value']}"
     if not row["judgements"]:
+        if row["ties"]:
+            return f"{name}: {_count(row['ties'], 'tie')} only, which ties='exclude' leaves out of the rate"
         return f"{name}: no judgements yet"
     how = "ties counted as half" if ties == "half" else "ties excluded"
-    return (f"{name} wins {row['win_rate']:.0%} [{row['ci_low']:.0%}, {row['ci_high']:.0%}] of {row['judgements']} "
-            f"judgements ({how}; {row['wins']} won, {row['losses']} lost, {row['ties']} tied; "
-            f"{confidence:.0%} Wilson interval)")
+    again = f"; {_count(judged_again, 'earlier judgement')} of pairs judged again not counted" if judged_again else ""
+    return (f"{name} wins {row['win_rate']:.0%} [{row['ci_low']:.0%}, {row['ci_high']:.0%}] of "
+            f"{_count(row['judgements'], 'judgement')} ({how}; {row['wins']} won, {row['losses']} lost, {row['ties']} tied; "
+            f"{percent(confidence)} Wilson interval{again})")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def percent(share: float) -> str:
+    """A confidence level as a percentage that says it: 0.95 -> "95%", 0.995 -> "99.5%" (not "100%")."""
+    return f"{share * 100:.6g}%"
 
 
 # -- recording ------------------------------------------------------------------------------------

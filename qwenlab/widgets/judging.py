@@ -33,6 +33,7 @@ from ..analysis.judging import (
     catalog_for,
     check_criterion,
     judgements,
+    latest_per_pair,
     record_judgement,
     undo_judgement,
     win_rates,
@@ -110,8 +111,8 @@ class Judging:
         catalog_for(exp, axis)
         rng = random.Random(seed)
         found = find_pairs(exp, axis, values)
-        done = set() if rejudge else {frozenset((int(j["image_a"]), int(j["image_b"])))
-                                      for j in judgements(exp, axis, self.criterion)}
+        judged = {frozenset((int(j["image_a"]), int(j["image_b"]))) for j in judgements(exp, axis, self.criterion)}
+        done = set() if rejudge else judged
         queue: list[tuple[int, int, dict[str, Any]]] = []
         for row in found.to_dict("records"):
             a, b = int(row["image_a"]), int(row["image_b"])
@@ -126,7 +127,10 @@ class Judging:
         self.queue = queue
         self.position = 0
         self.judged_now = 0
-        self.judged_before = self.total_pairs - len(queue)
+        # pairs judged in an earlier session (shown again with rejudge, where each new judgement replaces
+        # the pair's earlier one in the win rates)
+        self.judged_before = sum(1 for r in found.to_dict("records")
+                                 if frozenset((int(r["image_a"]), int(r["image_b"]))) in judged)
         self.history: list[tuple[int, int]] = []  # (judgement id, queue position) of this session, for undo
 
         self.header = w.HTML()
@@ -282,16 +286,18 @@ class Judging:
         if not self.badges:
             return ""
         df = text_scores(self.exp, self.badges.engine)
-        agree = differ = 0
-        for j in judgements(self.exp, self.axis, self.criterion):
+        said = {"better": 0, "worse": 0, "tie": 0}  # what the judge said of the image whose text read better
+        for j in latest_per_pair(judgements(self.exp, self.axis, self.criterion)):
             va, vb = self.badges.value(j["image_a"]), self.badges.value(j["image_b"])
             if va is not None and vb is not None and va != vb:
-                differ += 1
-                agree += j["winner"] == ("a" if va > vb else "b")
+                said["tie" if j["winner"] == "tie" else "better" if j["winner"] == ("a" if va > vb else "b") else "worse"] += 1
         lines = [describe(df, self.axis), describe(df, self.axis, "correct")]
-        if differ:
-            lines.append(f"in {differ} judgements of pairs whose {self.badges.name} differs, the judge preferred "
-                         f"the image whose text read better {agree} times ({agree / differ:.0%})")
+        if differ := sum(said.values()):
+            decided = said["better"] + said["worse"]
+            share = f" ({said['better'] / decided:.0%} of those decided)" if decided else ""
+            lines.append(f"of {differ} judged {'pair' if differ == 1 else 'pairs'} whose {self.badges.name} differs, the "
+                         f"judge preferred the image whose text read better in {said['better']}{share}, the other in "
+                         f"{said['worse']}, and called {said['tie']} a tie")
         items = "".join(f"<li>{html.escape(s)}</li>" for s in lines)
         return f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log)<ul>{items}</ul>"
 

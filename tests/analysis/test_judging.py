@@ -119,6 +119,40 @@ def test_no_judgements_yet_says_so(lab: Lab) -> None:
                                             "overall: promptExtend=off: no judgements yet")
 
 
+def test_a_pair_judged_again_counts_once_by_its_latest_judgement(lab: Lab) -> None:
+    """Judging again (rejudge=True) adds rows to the log; counted too, one comparison weighed
+    twice and the interval narrowed as if twice the pairs had been seen."""
+    exp = run(lab, repeats=1)
+    ps = on_off(exp)
+    assert len(ps) == 3
+    for on, off in ps:
+        record_judgement(exp, "promptExtend", on, off, "a")  # "on" wins every pair
+    record_judgement(exp, "promptExtend", ps[0][1], ps[0][0], "a")  # judged again, sides swapped: now "off" wins it
+    record_judgement(exp, "promptExtend", ps[1][0], ps[1][1], "tie")
+    assert len(judgements_in_db(exp)) == 5
+
+    rates = win_rates(exp, "promptExtend").set_index("value")
+    assert rates.loc["on", ["judgements", "wins", "losses", "ties"]].tolist() == [3, 1, 1, 1]
+    assert (rates.loc["on", "ci_low"], rates.loc["on", "ci_high"]) == pytest.approx(wilson_interval(1.5, 3))
+    assert rates.attrs["judged_again"] == {"overall": 2}
+    text = summary(exp, "promptExtend")
+    assert "of 3 judgements" in text and "2 earlier judgements of pairs judged again not counted" in text
+    j = Judging(exp, "promptExtend", rejudge=True)
+    assert len(j.queue) == 3 and j.judged_before == 3  # every pair shown again; all three judged before
+
+
+def test_ties_only_said_as_such_and_levels_shown_as_given(lab: Lab) -> None:
+    exp = run(lab, repeats=1)
+    ps = on_off(exp)
+    record_judgement(exp, "promptExtend", ps[0][0], ps[0][1], "tie")
+    record_judgement(exp, "promptExtend", ps[1][0], ps[1][1], "tie")
+    excl = summary(exp, "promptExtend", ties="exclude")
+    assert excl.splitlines()[0] == "overall: promptExtend=on: 2 ties only, which ties='exclude' leaves out of the rate"
+    record_judgement(exp, "promptExtend", ps[2][0], ps[2][1], "a")
+    one = summary(exp, "promptExtend", ties="exclude", confidence=0.995)
+    assert "of 1 judgement (" in one and "99.5% Wilson interval" in one  # not "1 judgements", not "100%"
+
+
 def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
     exp = run(lab, repeats=1)
     (on, off), (on2, _) = on_off(exp)[:2]

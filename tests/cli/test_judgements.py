@@ -27,7 +27,7 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     assert every.exit_code == EXIT_OK, every.output
     lines = every.output.splitlines()
     assert lines[0].startswith("overall: promptExtend=on wins 50% [") and "of 2 judgements" in lines[0]
-    assert lines[3].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgements" in lines[3]
+    assert lines[3].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgement " in lines[3]
     one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
     rows = [json.loads(line) for line in one.output.splitlines()]
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]

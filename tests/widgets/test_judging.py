@@ -115,6 +115,39 @@ class MisreadingEngine:
         return Reading(self.name, (TextLine("LUMIERE", 0.9, box), TextLine("Glow, Refned.", 0.9, box)), self.version, 0.0, w, h)
 
 
+class HalfMisreadingEngine(MisreadingEngine):
+    """Reads the images in `right` as the prompt asked, the others with one word wrong."""
+
+    def __init__(self, right: set[str]) -> None:
+        self.right = right
+
+    def read(self, image: str) -> Reading:
+        reading = super().read(image)
+        if image not in self.right:
+            return reading
+        return Reading(self.name, (reading.lines[0], TextLine("Glow, Refined.", 0.9, reading.lines[1].box)),
+                       self.version, 0.0, reading.width, reading.height)
+
+
+def test_the_judges_agreement_with_the_ocr_tells_ties_apart(exp: Experiment) -> None:
+    """"preferred the image whose text read better 1 times (50%)" counted a tie as a disagreement,
+    as if the judge had tossed a coin, where the judge never preferred the worse-reading image."""
+    want = expected_for(exp)
+    on = {str(p) for p, v in zip(exp.images["path"], exp.images["promptExtend"]) if v in (True, "on")}
+    assert len(on) == 3
+    items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
+    assert score_images(exp.log, items, HalfMisreadingEngine(on), progress=False).scored == 6
+    paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"].astype(str)))
+    j = Judging(exp, "promptExtend", seed=3)
+    for said in ("better", "tie", "worse"):  # each pair: one "on" image (reads right), one "off"
+        left, _right = j.current
+        left_better = paths[left] in on
+        j.choose("tie" if said == "tie" else "left" if (said == "better") == left_better else "right")
+    j.show_results()
+    assert ("of 3 judged pairs whose word accuracy differs, the judge preferred the image whose text read better in 1 "
+            "(50% of those decided), the other in 1, and called 1 a tie") in j.results.value
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
