@@ -10,7 +10,7 @@ from ..core.values import present
 from ..errors import ExperimentNotFoundError
 from ..store.axes import names_axis
 from ..store.experiment import open_experiment
-from ..typography.analysis import cost_per_correct, describe
+from ..typography.analysis import by_axis, cost_per_correct, describe, interval_kind
 from ..typography.scores import score_experiment
 from .exits import param_hints
 
@@ -47,8 +47,9 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     if df.empty:
         click.echo("no scores: no image of this experiment has quoted text in its prompt")
         return
-    click.echo(describe(df, None) + "; " + describe(df, None, "ned").removeprefix("all: ") + "; "
-               + describe(df, None, "correct").removeprefix("all: "))
+    click.echo(describe(df, None, intervals=False) + "; " + describe(df, None, "ned", intervals=False).removeprefix("all: ")
+               + "; " + describe(df, None, "correct", intervals=False).removeprefix("all: ")
+               + f" ({interval_kind(by_axis(df, None))}; for correct, Wilson's)")
     for axis in axes or [a for a in exp.axes if df[a].nunique(dropna=False) > 1]:
         if axis not in df.columns:
             raise click.BadParameter(f"no axis {axis!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")

@@ -1,7 +1,8 @@
 """Confidence intervals, shared by the blind-judging win rates and the typography scores.
 
     wilson_interval(8, 10)          # a proportion: Wilson's score interval
-    bootstrap_mean([0.5, 1.0, ...]) # a mean of per-image shares: a percentile bootstrap
+    bootstrap_mean([0.5, 1.0, ...]) # a mean: a percentile bootstrap
+    share_mean_interval([1.0, 0.5, ...])  # a mean of per-image shares: the bootstrap, at least Wilson's when small
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-__all__ = ["wilson_interval", "bootstrap_mean"]
+__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "SMALL_SAMPLE"]
+
+# below this many values (or when they are all alike) a bootstrap cannot see the spread a sample may hide
+SMALL_SAMPLE = 10
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
@@ -41,3 +45,23 @@ def bootstrap_mean(values: Any, level: float = 0.95, n_boot: int = 2000, seed: i
     means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
     alpha = (1 - level) / 2
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def share_mean_interval(values: Any, level: float = 0.95, n_boot: int = 2000,
+                        seed: int = 0) -> tuple[float, float, str]:
+    """Interval of the mean of shares that each lie in [0, 1] (a word accuracy per image): the
+    percentile bootstrap, widened to at least Wilson's interval of the mean where the sample is
+    too small to show its spread (fewer than SMALL_SAMPLE values) or shows none (all alike).
+    Returns (lo, hi, method): "bootstrap", or "bootstrap+wilson" where it was widened.
+
+    Why: six images that all read right gave [1.00, 1.00], as certain as a thousand would; a
+    share's variance is at most that of a yes or no with the same mean, so Wilson's interval of
+    the mean bounds what the few values seen may hide (six of six: [0.61, 1.00])."""
+    x = [float(v) for v in values if v is not None and v == v]
+    lo, hi = bootstrap_mean(x, level, n_boot, seed)
+    if not x:
+        return lo, hi, "bootstrap"
+    if len(x) >= SMALL_SAMPLE and max(x) != min(x):
+        return lo, hi, "bootstrap"
+    w_lo, w_hi = wilson_interval(sum(x), len(x), level)
+    return min(lo, w_lo), max(hi, w_hi), "bootstrap+wilson"

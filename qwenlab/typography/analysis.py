@@ -2,13 +2,15 @@
 
     by_axis(exp, "promptExtend")                   # a frame: value, n, mean, lo, hi
     describe(exp, "promptExtend")
-    # 'promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: 0.64 [0.55, 0.72] (n=32)'
+    # 'promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: word accuracy 0.64 [0.55, 0.72] (n=32) (95% ...)'
     cost_per_correct(exp, by="promptExtend")       # USD per image whose every string reads exactly
 
 Intervals: for `correct` (a yes/no per image) the Wilson score interval; for the other metrics
 (word_accuracy, ned, sentence_accuracy: a share per image) a percentile bootstrap over images,
 images being the unit that varies (words of one image are not independent draws), with a fixed
-seed so the figures are reproducible. Cost per correct image: the mean cost of an image divided
+seed so the figures are reproducible, widened to at least Wilson's interval of the mean below 10
+images or when every image scored alike (`share_mean_interval`: six images that all read right
+are not [1.00, 1.00]). `describe` says which. Cost per correct image: the mean cost of an image divided
 by the share of images that are correct, its interval that of the share (Wilson) carried through.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.intervals import bootstrap_mean, wilson_interval
+from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, share_mean_interval, wilson_interval
 from ..core.values import format_value
 from ..store.axes import names_axis
 from .scores import text_scores
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["by_axis", "describe", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
+__all__ = ["by_axis", "describe", "interval_kind", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
 
 METRICS = {"word_accuracy": "word accuracy", "ned": "NED", "sentence_accuracy": "sentence accuracy", "correct": "correct"}
 
@@ -81,8 +83,7 @@ def by_axis(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None = 
             lo, hi = wilson_interval(k, len(vals), level)
             method = "wilson"
         else:
-            lo, hi = bootstrap_mean(vals, level, n_boot, seed)
-            method = "bootstrap"
+            lo, hi, method = share_mean_interval(vals, level, n_boot, seed)
         mean = float(sum(float(v) for v in vals) / len(vals)) if vals else math.nan
         rows.append({"axis": axis or "all", "value": label, "metric": metric, "n": len(vals), "mean": mean,
                      "lo": lo, "hi": hi, "level": level, "method": method})
@@ -90,15 +91,29 @@ def by_axis(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None = 
 
 
 def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None = None, metric: str = "word_accuracy", *,
-             level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> str:
-    """One line: "promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: 0.64 [0.55, 0.72] (n=32)"."""
+             level: float = 0.95, n_boot: int = 2000, seed: int = 0, intervals: bool = True) -> str:
+    """One line: "promptExtend on: word accuracy 0.81 [0.74, 0.87] (n=32); off: word accuracy 0.64
+    [0.55, 0.72] (n=32) (95% intervals: bootstrap over images)". intervals=False leaves out what
+    the intervals are."""
     table = by_axis(scores, axis, metric, level=level, n_boot=n_boot, seed=seed)
     if table.empty:
         return f"{axis or 'all'}: no scores"
     parts = [f"{r.value}: {METRICS[metric]} {r.mean:.2f} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})" for r in table.itertuples()]
     # a long value's label names its axis already ("negativePrompt 2: blurry text…"): not twice
     head = f"{axis} " if axis and not names_axis(table["value"].iloc[0], axis) else ""
-    return head + "; ".join(parts)
+    return head + "; ".join(parts) + (f" ({interval_kind(table)})" if intervals else "")
+
+
+def interval_kind(table: "pd.DataFrame") -> str:
+    """What the intervals of a `by_axis` table are, in words."""
+    level = f"{float(table['level'].iloc[0]) * 100:.6g}%"
+    methods = set(table["method"])
+    if methods == {"wilson"}:
+        return f"{level} Wilson intervals"
+    kind = f"{level} intervals: bootstrap over images"
+    if "bootstrap+wilson" in methods:
+        kind += f", at least Wilson's where fewer than {SMALL_SAMPLE} images or all alike"
+    return kind
 
 
 def cost_per_correct(scores: "pd.DataFrame | ExperimentRecord | str", by: str | None = None, *, level: float = 0.95) -> "pd.DataFrame":

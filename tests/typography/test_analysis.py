@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from qwenlab.core.intervals import share_mean_interval
 from qwenlab.typography.analysis import (
     bootstrap_mean,
     by_axis,
@@ -48,7 +49,9 @@ def test_by_axis_gives_one_row_per_value_in_order():
     assert table["value"].tolist() == ["on", "off"] and table["n"].tolist() == [8, 8]
     assert table["mean"].tolist() == pytest.approx([0.875, 0.5])
     assert (table["lo"] <= table["mean"]).all() and (table["mean"] <= table["hi"]).all()
-    assert set(table["method"]) == {"bootstrap"}
+    # 8 images a value: too few for the bootstrap alone, so at least Wilson's interval of the mean
+    assert set(table["method"]) == {"bootstrap+wilson"}
+    assert table["lo"].iloc[0] <= wilson(0.875 * 8, 8)[0] and table["hi"].iloc[1] >= wilson(4, 8)[1]
     correct = by_axis(frame(), "promptExtend", "correct")
     assert correct["mean"].tolist() == [0.75, 0.25] and set(correct["method"]) == {"wilson"}
     assert correct["lo"].iloc[0] == pytest.approx(wilson(6, 8)[0])
@@ -59,6 +62,23 @@ def test_describe_reads_like_the_issue_asks():
     text = describe(frame(), "promptExtend")
     assert text.startswith("promptExtend on: word accuracy 0.88 [") and "; off: word accuracy 0.50 [" in text
     assert "(n=8)" in text
+    assert text.endswith("(95% intervals: bootstrap over images, at least Wilson's where fewer than 10 images or all alike)")
+    assert describe(frame(), "promptExtend", "correct").endswith("(95% Wilson intervals)")
+    assert "intervals" not in describe(frame(), "promptExtend", intervals=False)
+
+
+def test_a_small_or_uniform_sample_of_shares_is_not_called_certain():
+    """Six images that all read right gave word accuracy 1.00 [1.00, 1.00]: a bootstrap sees no
+    spread where the sample shows none. A share's variance is at most a yes/no's, so Wilson's
+    interval of the mean bounds what few values may hide."""
+    lo, hi, method = share_mean_interval([1.0] * 6)
+    assert (lo, hi) == pytest.approx(wilson(6, 6)) and round(lo, 2) == 0.61 and method == "bootstrap+wilson"
+    assert share_mean_interval([0.7])[:2] == pytest.approx(wilson(0.7, 1))
+    uniform = share_mean_interval([1.0] * 40)  # many, but all alike: still not [1, 1]
+    assert uniform[0] == pytest.approx(wilson(40, 40)[0]) and uniform[0] < 1
+    varied = [1, 0.5, 0.75, 1, 0.25] * 8  # 40 images that vary: the bootstrap's own
+    assert share_mean_interval(varied) == (*bootstrap_mean(varied), "bootstrap")
+    assert all(math.isnan(v) for v in share_mean_interval([])[:2])
 
 
 def test_unknown_axis_or_metric_is_refused():

@@ -270,7 +270,7 @@ def test_judging_hides_scores_until_the_pair_is_judged(exp, no_ocr) -> None:
     assert "text scores" in results and "promptExtend on: word accuracy" in results
     judged = _judgements(exp, "promptExtend")
     differ = sum(truth[int(r["image_a"])] != truth[int(r["image_b"])] for r in judged)
-    assert (f"in {differ} judgements of pairs whose word accuracy differs" in results) == bool(differ)
+    assert (f"of {differ} judged pairs whose word accuracy differs" in results) == bool(differ)
 
 
 def test_judging_without_scores_shows_no_score_lines(exp, no_ocr) -> None:
