@@ -213,7 +213,7 @@ class Runner:
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
         name = name or sweep.default_name()
         self._refuse_secrets(sweep, name, notes)
-        self._refuse_imported(name, len(cells))
+        self._refuse_imported(name, cells)
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)
         return name
@@ -229,25 +229,30 @@ class Runner:
             raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
                                               "kept in the log, its bundles and reports)") for p in places], context="sweep")
 
-    def _refuse_imported(self, name: str, cells: int) -> None:
-        """Refuse to send the cells of an experiment imported from a bundle: it was run in another
+    def _refuse_imported(self, name: str, cells: list[Cell]) -> None:
+        """Refuse to send any cell of an experiment imported from a bundle: it was run in another
         log, from another API account. Its cells not sent carry that run's taskUUIDs (a server
         that saw them would hand this run the sender's results, booked as paid here), its cells
-        in doubt can be asked about only where they were sent, and what a run spent here would
-        be counted as spent elsewhere. Reads only; ExperimentConflictError naming the fix."""
+        in doubt can be asked about only where they were sent, and what a run spent here, on
+        those or on cells a changed sweep adds (extend=True), would be counted as spent
+        elsewhere. Reads only; ExperimentConflictError naming the fix."""
         existing = self.log.experiment(name)
         if existing is None or not existing.get("imported_from"):
             return
-        counts = self.log.task_counts(int(existing["id"]))
-        left = max(cells, sum(counts.values())) - counts.get("done", 0)
-        if left <= 0:
-            return  # every cell done: the run sends nothing
+        matched = match_logged(cells, self.log.tasks(int(existing["id"])))
+        new = sum(1 for c in cells if c.key not in matched)
+        left = sum(1 for c in cells if c.key in matched and matched[c.key]["status"] != "done")
+        if not new and not left:
+            return  # every cell of this sweep done there: the run sends nothing
         bundle = origin_of(existing).get("bundle") or "a bundle"
+        what = [f"{left} of its cells are not done" if left else "",
+                (f"{new} cells of this sweep are not in it" if new > 1 else "a cell of this sweep is not in it") if new else ""]
         raise ExperimentConflictError(
             f"name: experiment {name!r} was imported from {bundle}, run in another log from another account, and "
-            f"{left} of its cells are not done; they are not sent from here (their taskUUIDs and anything in doubt "
-            "belong to that run). Run the sweep here under a new name (`qwenlab run FILE --name NEW`, "
-            "lab.run(sweep, name=NEW)), or import a later bundle of it once it is finished where it runs.")
+            f"{' and '.join(w for w in what if w)}; nothing of it is sent from here (its taskUUIDs and anything in "
+            "doubt belong to that run, and what a run spent here would be booked as spent there). Run the sweep here "
+            "under a new name (`qwenlab run FILE --name NEW`, lab.run(sweep, name=NEW)), or import a later bundle of it "
+            "once it is finished where it runs.")
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,

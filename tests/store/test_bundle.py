@@ -378,6 +378,21 @@ def test_an_imported_experiment_with_cells_left_is_not_run_here(ana: Lab, ben: L
         finished = here.run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False]}, repeats=1), name="noctis",
                             progress=False)
         assert finished.counts()["done"] == 2
+        # a finished copy extended with new cells: they would be paid here and booked as spent in the
+        # other log (the run sent 16 cells and `costs --no-imported` said $0); a budget too small to
+        # send any left the copy changed (its budget, pending rows) and stuck
+        before = ben.log.tasks(ben.experiment("noctis").id)
+        for budget in (10.0, 0.01):
+            with pytest.raises(ExperimentConflictError, match="2 cells of this sweep are not in it") as info:
+                here.run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False]}, repeats=2), name="noctis",
+                         extend=True, budget_usd=budget, progress=False)
+            assert "nothing of it is sent from here" in str(info.value) and "--name NEW" in str(info.value)
+        # a sweep smaller than the copy, with one new cell: "cells left" came out at 0, and it was sent
+        with pytest.raises(ExperimentConflictError, match="a cell of this sweep is not in it"):
+            here.run(Sweep(prompt=PROMPT + " Now in gold.", axes={"promptExtend": [True]}), name="noctis", extend=True,
+                     progress=False)
+        assert ben.log.tasks(ben.experiment("noctis").id) == before
+        assert ben.experiment("noctis").budget_usd is None
     finally:
         client.close()
     assert len(emulator.ledger) == paid  # nothing sent, nothing paid
