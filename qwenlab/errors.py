@@ -39,6 +39,7 @@ Messages say what went wrong and what to do. None of them ever contains the API 
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,16 @@ def holds_secret(text: Any) -> bool:
     """Whether `text` holds a registered secret (an API key pasted where it does not belong)."""
     out = str(text)
     return any(secret in out for secret in _SECRETS)
+
+
+def refuse_secret(param: str, value: Any) -> None:
+    """ValueError naming `param` when `value` holds the API key (one registered, or
+    RUNWARE_API_KEY's): text a user writes into the log (a note, a tag, a name) goes into its
+    listings, bundles, image sidecars and reports, where a key must never be."""
+    register_secret(os.environ.get("RUNWARE_API_KEY"))
+    if value is not None and holds_secret(value):
+        raise ValueError(f"{param}: holds your Runware API key; take it out (it would be kept in the log and shown in its "
+                         "listings, bundles and reports)")
 
 
 def redact(text: Any) -> str:

@@ -310,3 +310,32 @@ def test_a_key_pasted_into_a_sweep_is_refused_before_anything_is_logged_or_sent(
         "sweep.base.positivePrompt", "sweep.axes.negativePrompt.values[1]", "notes"}, info.value.problems
     key_free("the error", str(info.value))
     assert emulator.requests == [] and lab.log.experiment_names() == []
+
+
+def test_a_key_typed_into_a_note_tag_name_or_rating_is_refused(emulator: Any, data_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab note NAME "my key is ..."`, `tag`, `rename` and a rating's note took the key into
+    the log, whence `qwenlab logs`, bundles and exported images showed it. Each is refused naming
+    what to change, from Python and from the shell, and the log keeps what it had."""
+    from tests.support.labkit import run_sweep
+
+    exp = run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(data_dir))
+    lab = Lab(data_dir)
+    exp = lab.experiment("posters")
+    image = int(exp.images["image_id"].iloc[0])
+    for call, param in ((lambda: exp.note(f"my key is {SENTINEL}"), "note"), (lambda: exp.tag(SENTINEL), "tag"),
+                        (lambda: exp.rename(f"posters-{SENTINEL}"), "new_name"),
+                        (lambda: lab.log.rate(image, 5, note=f"key {SENTINEL}"), "note")):
+        with pytest.raises(ValueError, match=f"^{param}: holds your Runware API key") as info:
+            call()
+        key_free("the error", str(info.value))
+    for args in (["note", "posters", f"my key is {SENTINEL}"], ["tag", "posters", SENTINEL],
+                 ["rename", "posters", f"p-{SENTINEL}"]):
+        out = CliRunner().invoke(cli, args)
+        assert out.exit_code == 2 and "holds your Runware API key" in out.output, (args, out.output)
+        key_free(f"qwenlab {args[0]}", out.output)
+    with sqlite3.connect(data_dir / "qwenlab.db") as db:
+        dumped = "\n".join(db.iterdump())
+    assert SENTINEL not in dumped and lab.log.experiment_names() == ["posters"]

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ..errors import redact
+from ..errors import redact, refuse_secret
 from ..paths import db_path
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
@@ -395,6 +395,7 @@ class Log:
 
     def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
         """Record a rating of one image; returns the rating's id."""
+        refuse_secret("note", note)
         with self.transaction() as db:
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)

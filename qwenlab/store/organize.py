@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
+from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, refuse_secret
 from ..paths import remove_if_empty
 from .log import Log, utc_now
 from .relations import ROOTS, references
@@ -66,6 +66,7 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
         if "," in tag:  # listings join tags with commas: "a,b" would read as two tags
             raise ValueError(f"tag: {tag!r} holds a comma, which listings put between tags; give each tag "
                              "on its own, e.g. exp.tag('print', 'lumiere') or `qwenlab tag NAME print lumiere`")
+        refuse_secret("tag", tag)
         if tag.strip() not in out:
             out.append(tag.strip())
     return out
@@ -125,6 +126,7 @@ class Organizer:
         """Set the experiment's note (None clears it)."""
         if text is not None and not isinstance(text, str):
             raise ValueError(f"note: give text (or None to clear it), not {type(text).__name__}")
+        refuse_secret("note", text)
         self.log.update_experiment(experiment_id, notes=text)
 
     # -- names and life ---------------------------------------------------------------------------
@@ -136,6 +138,7 @@ class Organizer:
             raise ValueError(f"new_name: give a name as text, e.g. exp.rename('lumiere-v2'), got {new_name!r}")
         if problem := name_problem(new_name):
             raise ValueError(f"new_name: {problem}")
+        refuse_secret("new_name", new_name)
         new_name = new_name.strip()
         if new_name == row["name"]:
             return
