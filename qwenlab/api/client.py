@@ -124,9 +124,12 @@ class RunwareClient:
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (or None to find out), got {backend!r}")
-        # what this client talks to: given, or the emulator's own key (Runware refuses it), else
-        # found out from the first answer of the API (the emulator's header) or by asking once
-        self._backend = backend or ("emulator" if key == EMULATOR_KEY else None)
+        # what this client talks to: given, else found out from the first answer of the API (the
+        # emulator's header) or by asking once. The emulator's own key (Runware refuses it) tells
+        # `backend` what a server will be, but is not a server's word: a run that reached nothing at
+        # a loopback address was recorded as run on the emulator
+        self._backend = backend
+        self._key_says = "emulator" if key == EMULATOR_KEY else None
         self._seen: str | None = None  # what the API's answers say, from the latest one
         self._backend_lock = threading.Lock()
         self.timeout = timeout
@@ -164,7 +167,10 @@ class RunwareClient:
         Known from how the client was made, else from the API's answers so far; else asked once
         with a GET of the base URL, which carries no key, no task and costs nothing. When the
         server cannot be reached the answer is a guess by address (loopback: "emulator"), not kept,
-        so the next call asks again (see `known_backend`)."""
+        so the next call asks again (see `known_backend`). A client with the emulator's own key
+        needs no question: only the emulator takes that key."""
+        if self._backend is None and self._seen is None and self._key_says is not None:
+            return self._key_says
         return self.known_backend or ("emulator" if self.is_emulator else "runware")
 
     @property

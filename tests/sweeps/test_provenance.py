@@ -182,6 +182,29 @@ def test_a_run_that_reaches_no_server_is_labelled_nowhere_and_says_why(data_dir:
     assert "no server answered" not in again.summary()
 
 
+def test_no_key_and_an_emulator_address_where_nothing_answers_is_not_run_on_the_emulator(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key and RUNWARE_BASE_URL at a loopback port where nothing listens (the emulator the user
+    meant to start): connect() gives the emulator's own key, which once fixed the backend, so the
+    summary said "SYNTHETIC: run on qwenlab's offline emulator" and the costs counted the cells
+    as run there, though no server ever answered."""
+    from qwenlab.api.client import connect
+
+    port = _free_port()
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    monkeypatch.setenv("RUNWARE_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    client = connect(images_dir=data_dir / "images", max_retries=0)
+    try:
+        assert client.backend == "emulator"  # what it would be, for the question before a run
+        exp = Lab(data_dir, client=client).run(sweep(1), "nowhere", progress=False)
+    finally:
+        client.close()
+    assert exp.counts()["failed"] == 2 and exp.row["backend"] is None
+    assert {t["backend"] for t in exp.log.tasks(exp.id)} == {None}
+    summary = exp.summary()
+    assert "SYNTHETIC" not in summary and f"no server answered at 127.0.0.1:{port}" in summary
+
+
 def test_a_backend_learnt_from_the_first_answer_labels_the_run(real: Emulator, data_dir: Path) -> None:
     """When the server could not be asked at the start (its GET failed), the first answer says
     what it is: every answered task of the run and the experiment get it."""
