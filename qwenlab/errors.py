@@ -241,6 +241,10 @@ class ConfirmationRequiredError(QwenlabError, ValueError):
     """A delete without its confirmation: `exp.delete(confirm=True)` (or `qwenlab delete --yes`)."""
 
 
+class NotALogError(QwenlabError):
+    """A file where the log should be holds another program's SQLite tables; nothing was changed in it."""
+
+
 class BundleError(QwenlabError):
     """A bundle file (`qwenlab bundle`) that cannot be read: not a qwenlab bundle, damaged, or an
     image in it whose bytes do not match its hash."""

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ..errors import redact, refuse_secret
+from ..errors import NotALogError, redact, refuse_secret
 from ..paths import db_path
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
@@ -120,6 +120,20 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """NotALogError (the connection closed) when the file holds tables but is no qwenlab log (it
+    has no migrations table): migrating it added some 45 tables to another program's database,
+    even from `qwenlab logs`, or failed half-way on a table of the same name."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    if tables and MIGRATIONS_TABLE not in tables:
+        conn.close()
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        raise NotALogError(f"{path} is not a qwenlab log: it holds another program's tables ({shown}), and nothing was "
+                           "changed in it. Point QWENLAB_DATA_DIR at the folder holding your log, or move that file away "
+                           "to start a new log there")
+
+
 # -- the log --------------------------------------------------------------------------------------
 class Log:
     """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
@@ -140,6 +154,8 @@ class Log:
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if self.path is not None and migrate_schema:
+            _refuse_foreign(conn, self.path)  # before WAL and the schema change it
         conn.execute("PRAGMA foreign_keys = ON")
         if self.path is not None:
             self._enable_wal()

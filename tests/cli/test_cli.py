@@ -223,6 +223,25 @@ def test_a_damaged_or_busy_log_is_a_failure_said_in_a_line_not_a_traceback(small
         assert f"the log {junk / 'qwenlab.db'} cannot be read" in result.output and "QWENLAB_DATA_DIR" in result.output
         assert "Traceback" not in result.output
 
+    # another program's SQLite file where the log should be: `qwenlab logs` added some 45 tables to
+    # it (or failed half-way on an `experiments` of its own); now nothing in it changes
+    import sqlite3
+
+    for own in ("mydata", "experiments"):
+        other = tmp_path / f"other-{own}"
+        other.mkdir()
+        with sqlite3.connect(other / "qwenlab.db") as db:
+            db.execute(f"CREATE TABLE {own} (id INTEGER PRIMARY KEY, value TEXT)")
+            db.execute(f"INSERT INTO {own} (value) VALUES ('theirs')")
+        before = (other / "qwenlab.db").read_bytes()
+        monkeypatch.setenv("QWENLAB_DATA_DIR", str(other))
+        for args in (["logs"], ["costs"], ["tag", "x", "y"]):
+            result = qwenlab(*args)
+            assert result.exit_code == EXIT_FAILED, (args, result.output)
+            assert f"{other / 'qwenlab.db'} is not a qwenlab log" in result.output and f"({own})" in result.output
+            assert "nothing was changed in it" in result.output and "Traceback" not in result.output
+        assert (other / "qwenlab.db").read_bytes() == before and not (other / "qwenlab.db-wal").exists()
+
 
 # -- 2: bad input, nothing sent -----------------------------------------------------------------------
 def test_an_unknown_experiment_is_bad_input_naming_the_known_ones(small: str) -> None:
