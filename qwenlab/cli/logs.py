@@ -136,11 +136,15 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     say when the API charged another price than the model description's, and what failed
     requests were charged.
     """
+    keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
     if as_json and not log_path().exists():
-        click.echo(json.dumps({"log": str(log_path()), "totals": None, "rows": [], "notes": ["no log yet"]}))
+        # for a script: the answer of an empty log, in the same shape (zero totals, no rows), exit 0
+        with Log(":memory:") as empty:
+            totals = Costs(empty).totals()
+        click.echo(json.dumps({"log": str(log_path()), "by": keys, "since": since, "until": until, "min_score": min_score,
+                               "totals": totals, "rows": [], "notes": ["no log yet"]}, indent=2))
         return
     path = existing_log()
-    keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
     costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)

@@ -8,7 +8,7 @@ import click
 
 from ..errors import ExperimentConflictError, ExperimentNotFoundError, UnknownAxisError
 from ..paths import data_dir, db_path
-from ..store.bundle import import_bundle, write_bundle
+from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
 from ..store.image_export import export_images
 from ..store.log import Log
@@ -70,5 +70,6 @@ def import_command(bundle: str, as_name: str | None) -> None:
     request was sent) are copied exactly. A name this log already uses for other work is refused
     (exit 2); import it under another with --as NEWNAME.
     """
+    check_bundle(bundle)  # a file that is no bundle: said before a log (or its folder) is made here
     report = import_bundle(Log(db_path()), data_dir(), Path(bundle), as_name=as_name)
     click.echo(str(report))

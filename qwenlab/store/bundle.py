@@ -50,7 +50,7 @@ from .log import Log, utc_now
 from .organize import DELETED_PREFIX
 from .relations import columns, dependent_tables, references
 
-__all__ = ["write_bundle", "import_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "qwenlab-bundle"
 FORMAT_VERSION = 1
@@ -661,6 +661,16 @@ def _file_of(data_dir: Path, path: str) -> Path:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def check_bundle(path: str | Path) -> dict[str, Any]:
+    """The manifest of the bundle at `path`; BundleError for a file that is not one (what
+    `import_bundle` says first), for a caller to check before it makes a log to import into."""
+    with _open_zip(Path(path)) as zf:
+        manifest = _manifest(zf)
+        if _DB not in zf.namelist():
+            raise BundleError(f"{path} holds no {_DB}: not a qwenlab bundle")
+        return manifest
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:

@@ -173,7 +173,10 @@ def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_fil
     costs = qwenlab("costs")
     assert costs.exit_code == EXIT_FAILED and "no log yet" in costs.output
     assert json.loads(qwenlab("logs", "--json").output) == []
-    assert qwenlab("costs", "--json").exit_code == EXIT_OK
+    empty = qwenlab("costs", "--json")  # for a script: an empty log's answer, in the same shape
+    assert empty.exit_code == EXIT_OK and set(json.loads(empty.output)) == {
+        "log", "by", "since", "until", "min_score", "totals", "rows", "notes"}
+    assert json.loads(empty.output)["totals"]["cost_usd"] == 0 and json.loads(empty.output)["rows"] == []
     assert qwenlab("logs", "path").output.strip() == str(absent / "qwenlab.db")
     plan = qwenlab("run", str(sweep_file), "--dry-run")
     assert plan.exit_code == EXIT_OK and "request of cell 0" in plan.output, plan.output

@@ -134,6 +134,10 @@ def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tm
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"PK not really")
     assert qwenlab("import", str(broken)).exit_code == EXIT_FAILED
+    # into a folder with no log: refused before a log is made there (the next `logs` said "no
+    # experiments" instead of "no log yet")
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "nobody"))
+    assert qwenlab("import", str(broken)).exit_code == EXIT_FAILED and not (tmp_path / "nobody").exists()
 
 
 def test_datasette_writes_its_metadata(two: Path) -> None:
