@@ -13,6 +13,7 @@ command raised it. A command names the parameter an error is about with `@param_
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Callable, Mapping
 
@@ -99,14 +100,37 @@ def to_click_error(exc: BaseException, command: click.Command | None = None,
         message = summary if said else f"{summary}\n{message}"
     if exit_code(exc) != EXIT_BAD_INPUT:
         return click.ClickException(message)
-    hint = _hint(exc, command)
+    hint = _hint(exc, command) or _hint_in(message, command)
     if hint is None:
         return click.UsageError(message, ctx=ctx)
-    # "by='colour': ..." is the library's Python; after "Invalid value for '--by':" the value is enough
-    keyword = f"{hint.lstrip('-').replace('-', '_')}="
-    if message.startswith(keyword):
-        message = message[len(keyword):]
+    # "by='colour': ..." and "new_name: ..." are the library's Python; after "Invalid value for
+    # '--by':" the rest is enough
+    python = next((p.name for p in (command.params if command else []) if hint in (*p.opts, p.human_readable_name)),
+                  None) or hint.lstrip("-").replace("-", "_").lower()
+    for prefix in (f"{python}=", f"{python}: ", f"{_PYTHON_NAMES.get(python, python)}: "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+            break
     return click.BadParameter(message, ctx=ctx, param_hint=f"'{hint}'")
+
+
+# the library's names for what a command's options call otherwise (a message starts "budget_usd: ...")
+_PYTHON_NAMES = {"budget": "budget_usd"}
+
+
+def _hint_in(message: str, command: click.Command | None) -> str | None:
+    """The option or argument of `command` that a library message names first ("limit: give a
+    positive number" is about `-n/--limit`), so that it reads as the command's, not as Python."""
+    found = re.match(r"(\w+)(?:=[^:]*)?: ", message)
+    if found is None or command is None:
+        return None
+    word = found.group(1)
+    for param in command.params:
+        if param.name in (word, next((k for k, v in _PYTHON_NAMES.items() if v == word), None)):
+            if isinstance(param, click.Option):
+                return max(param.opts, key=len)
+            return param.human_readable_name
+    return None
 
 
 def param_hints(hints: Mapping[type[BaseException], str]) -> Callable[[click.Command], click.Command]:

@@ -323,6 +323,9 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         ("logs", small, "-n", "0"): "'-n' / '--limit'",
         ("score", small, "--by", "nosuch"): "'--by'",
         ("logs", "--limit", "many"): "'--limit'",
+        # a library message that starts with its own name for the option: said as the option
+        ("search", "LUMIERE", "-n", "0"): "Invalid value for '--limit': give a positive number",
+        ("rename", small, "  "): "Invalid value for 'NEW_NAME': is blank",
     }
     for args, named in cases.items():
         result = qwenlab(*args)
