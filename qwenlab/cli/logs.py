@@ -153,6 +153,8 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     notes = costs.notes(totals)
     if min_score is None and (left_out := costs.uncovered(df, totals)):
         notes.insert(0, left_out)
+    if min_score is not None and (coverage := df.attrs.get("coverage_note")):
+        notes.insert(0, coverage)
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
         click.echo(json.dumps({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,

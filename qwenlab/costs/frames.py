@@ -188,6 +188,10 @@ class Costs:
         images, charged failures and earlier failed attempts) divided by the number of kept images
         of the group; NaN when none was kept. Beside it: images, rated, kept, keep_rate (kept /
         rated) and usd_per_image (spend / images delivered).
+
+        An unrated image counts as not kept, so the figure also measures how many images were
+        rated: where the groups' shares of rated images differ, `attrs["coverage_note"]` says so
+        (the CLI and the plot print it); compare keep_rate there, or rate the rest.
         """
         keys = [by] if isinstance(by, str) else list(by)
         df = self.by(keys)
@@ -196,7 +200,9 @@ class Costs:
         out[["rated", "kept"]] = out[["rated", "kept"]].fillna(0).astype(int)
         out["keep_rate"] = (out["kept"] / out["rated"].where(out["rated"] > 0)).round(4)
         out["usd_per_kept_image"] = (out["cost_usd"] / out["kept"].where(out["kept"] > 0)).round(6)
-        return out[["tasks", "images", "rated", "kept", "keep_rate", "cost_usd", "usd_per_image", "usd_per_kept_image"]]
+        out = out[["tasks", "images", "rated", "kept", "keep_rate", "cost_usd", "usd_per_image", "usd_per_kept_image"]]
+        out.attrs["coverage_note"] = _coverage_note(out)
+        return out
 
     def price_changes(self) -> "pd.DataFrame":
         """The per-image prices recorded over time, per model, one row per price in force.
@@ -437,3 +443,21 @@ def date_bound(value: Any, name: str) -> str | None:
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day
     raise TypeError(f"{name} must be a date, a datetime or text, got {type(value).__name__}")
 
+
+
+def _coverage_note(df: "pd.DataFrame") -> str | None:
+    """A word when the groups' shares of rated images differ by more than a tenth: an unrated
+    image counts as not kept, so the cost per kept image then follows how many were rated."""
+    with_images = df[df["images"] > 0]
+    if len(with_images) < 2:
+        return None
+    shares = with_images["rated"] / with_images["images"]
+    if float(shares.max() - shares.min()) <= 0.1:
+        return None
+    parts = ", ".join(f"{_label(i)} {int(r.rated)} of {int(r.images)}" for i, r in zip(with_images.index, with_images.itertuples()))
+    return (f"not every group had its images rated alike ({parts}): an unrated image counts as not kept, so "
+            "usd_per_kept_image also follows how many were rated; compare keep_rate (kept of rated), or rate the rest")
+
+
+def _label(index: Any) -> str:
+    return " / ".join(map(str, index)) if isinstance(index, tuple) else str(index)

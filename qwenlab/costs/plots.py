@@ -150,6 +150,8 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
     title = f"Cost by {axis}" + (f" (kept: score >= {min_score:g})" if min_score is not None else "")
+    if min_score is not None and df.attrs.get("coverage_note"):
+        title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if min_score is None and len(df) else None
     if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
         title += f"\n{int(df['tasks'].sum())} of {totals['tasks']} tasks: the experiments that swept {axis}"
@@ -163,8 +165,8 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     for _, r in df.iterrows():
         if min_score is not None:
             per = r["usd_per_kept_image"]
-            notes.append(f"{_usd(r['cost_usd'])}, {int(r['kept'])}/{int(r['images'])} kept, "
-                         + (f"{_usd(per)} per kept" if per == per else "none kept"))
+            notes.append(f"{_usd(r['cost_usd'])}, {int(r['kept'])} kept of {int(r['rated'])} rated "
+                         f"({int(r['images'])} images), " + (f"{_usd(per)} per kept" if per == per else "none kept"))
         else:
             per = r["usd_per_image"]
             notes.append(f"{_usd(r['cost_usd'])}, {int(r['images'])} images" + (f", {_usd(per)} each" if per == per else ""))

@@ -362,6 +362,9 @@ def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
     assert by_axis.loc["on", "kept"] == 0 and math.isnan(by_axis.loc["on", "usd_per_kept_image"])
     assert by_axis.loc["off", "usd_per_kept_image"] == pytest.approx(0.225 / 2)
     assert c.per_kept_image(min_score=5).loc["alpha", "kept"] == 1
+    # an unrated image counts as not kept: where the groups were rated unevenly, that is said
+    assert "alpha 4 of 4, beta 3 of 4" in df.attrs["coverage_note"] and "compare keep_rate" in df.attrs["coverage_note"]
+    assert by_axis.attrs["coverage_note"] is None  # on and off: every image rated
 
 
 def test_since_and_until_split_the_spend(known: Log) -> None:

@@ -66,8 +66,9 @@ def test_cost_by_setting_draws_one_bar_per_axis_value(known: Log, tmp_path: Path
     render(fig, tmp_path / "by-setting.png")
     kept = cost_by_setting(Costs(known), "experiment", min_score=4)
     words = texts(kept)
-    assert "2/4 kept, \\$0.228 per kept" in words  # alpha: $0.455 over 2 kept images
+    assert "2 kept of 4 rated (4 images), \\$0.228 per kept" in words  # alpha: $0.455 over 2 kept images
     assert "score >= 4" in kept.axes[0].get_title()
+    assert "2 kept of 3 rated (4 images)" in words and "rated unevenly" in kept.axes[0].get_title()  # beta: one unrated
     render(kept, tmp_path / "kept.png")
     every = cost_by_setting(Costs(known))  # every setting of both experiments
     assert len(every.axes[0].patches) == 7
