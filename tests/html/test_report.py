@@ -75,7 +75,11 @@ def test_no_api_key_anywhere(data_dir: Path, tmp_path: Path, monkeypatch: pytest
     with Emulator(api_key=SENTINEL_KEY) as emu:  # accepts only this key: the sweep really used it
         exp = run_sweep(emu, data_dir, api_key=SENTINEL_KEY, name="keyed")
     assert exp.counts()["done"] == 7
-    exp.log.rate(int(exp.images.image_id.iloc[0]), 3, note=f"pasted by mistake: {SENTINEL_KEY}")
+    with pytest.raises(ValueError, match="note: holds your Runware API key"):  # refused now...
+        exp.log.rate(int(exp.images.image_id.iloc[0]), 3, note=f"pasted by mistake: {SENTINEL_KEY}")
+    with exp.log.transaction() as db:  # ...but a log written before that may hold one: still scrubbed
+        db.execute("INSERT INTO ratings (image_id, score, note, created_at) VALUES (?, 3, ?, '2026-12-01')",
+                   [int(exp.images.image_id.iloc[0]), f"pasted by mistake: {SENTINEL_KEY}"])
     for grid in ("image", "table"):
         path = export_html(exp, tmp_path / f"report-{grid}.html", grid=grid)
         data = path.read_bytes()
