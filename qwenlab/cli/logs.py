@@ -151,7 +151,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
     totals = costs.totals()
     notes = costs.notes(totals)
-    if min_score is None and (left_out := costs.uncovered(df, totals)):
+    if left_out := costs.uncovered(df, totals):
         notes.insert(0, left_out)
     if min_score is not None and (coverage := df.attrs.get("coverage_note")):
         notes.insert(0, coverage)

@@ -251,6 +251,8 @@ def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
         body = [[esc(idx)] + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in cols]
                 for idx, r in df.iterrows()]
         out.append(f"<h3>by {esc(axis)}</h3>" + table([axis, *cols], body, numeric=range(1, len(cols) + 1)))
+        if left_out := costs.uncovered(df, totals):  # a comparison's member that did not sweep it
+            out.append(f"<p class=\"muted\">note: {esc(left_out)}</p>")
     for note in costs.notes(totals):
         out.append(f"<p class=\"muted\">note: {esc(note)}</p>")
     return "".join(out)
