@@ -194,7 +194,9 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
             if url is None:
 
                 url = start_embedded().url
-            client = RunwareClient(api_key or EMULATOR_KEY, url, images_dir=images)
+            # the embedded emulator is known for what it is; one at a given URL says so when it answers
+            client = RunwareClient(api_key or EMULATOR_KEY, url, images_dir=images,
+                                   backend="emulator" if base_url is None else None)
             if not client.is_emulator:
                 raise ValueError(f"the offline demo needs an emulator on loopback, not {url}; pass live=True for the real API")
             print(f"qwenlab demo: offline, against the emulator at {url} (synthetic images, emulated costs)", file=sys.stderr)

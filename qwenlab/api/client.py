@@ -169,9 +169,17 @@ class RunwareClient:
         server cannot be reached the answer is a guess by address (loopback: "emulator"), not kept,
         so the next call asks again (see `known_backend`). A client with the emulator's own key
         needs no question: only the emulator takes that key."""
-        if self._backend is None and self._seen is None and self._key_says is not None:
-            return self._key_says
-        return self.known_backend or ("emulator" if self.is_emulator else "runware")
+        return self.expected_backend or ("emulator" if self.is_emulator else "runware")
+
+    @property
+    def expected_backend(self) -> str | None:
+        """What the server is or will be, for checks before a run: `known_backend`, except that a
+        client with the emulator's own key needs no question (only the emulator takes that key).
+        What a run records is `known_backend`: a server's word, not this."""
+        with self._backend_lock:
+            if self._backend is None and self._seen is None and self._key_says is not None:
+                return self._key_says
+        return self.known_backend
 
     @property
     def known_backend(self) -> str | None:

@@ -362,18 +362,22 @@ class Runner:
             raise changed_sweep_error(existing, sweep, self.log.tasks(int(existing["id"])), self.log.experiment_names())
 
     # -- where it runs ----------------------------------------------------------------------------
-    def _client_backend(self) -> tuple[str | None, str | None]:
+    def _client_backend(self, *, said: bool = False) -> tuple[str | None, str | None]:
         """What the client talks to ("emulator" or "runware") and its API host, connecting if need
         be; (None, None) for a client that cannot say, or one that cannot be made (the first cell
-        then meets that error, as it always did)."""
+        then meets that error, as it always did). said=True: only what a server has said, for
+        what a run records (the emulator's own key implies the emulator, but a run that reached
+        nothing is not labelled as run anywhere)."""
         try:
             client = self.client
         except QwenlabError:
             return None, None
-        # what the server said it is, not a guess by address: a run that reaches nothing is not
-        # labelled as run on the emulator (or on Runware); its backend is learnt from the first answer
-        known = getattr(client, "known_backend", getattr(client, "backend", None))
-        return known, getattr(client, "api_host", None)
+        # not a guess by address: a server's word, or (for checks) what the emulator's own key implies
+        # (each looked up only if the one before is missing: reading known_backend may ask the server)
+        for attribute in (("known_backend",) if said else ("expected_backend", "known_backend")) + ("backend",):
+            if hasattr(type(client), attribute) or attribute in getattr(client, "__dict__", {}):
+                return getattr(client, attribute), getattr(client, "api_host", None)
+        return None, getattr(client, "api_host", None)
 
     def _check_backend(self, name: str, mix_backends: bool) -> None:
         """Refuse to resume experiment `name` when cells of it were done, charged or are in doubt
@@ -403,7 +407,7 @@ class Runner:
     def _record_backend(self, exp_id: int) -> dict[str, Any]:
         """Where this run sends its cells, written on the experiment now (backend "mixed" once
         cells went to both) and on each task as it is sent; {} for a client that cannot say."""
-        backend, host = self._client_backend()
+        backend, host = self._client_backend(said=True)
         if backend is None:  # no server answered yet: the tasks it answers get it (`_answered_by`)
             if host is not None:
                 self.log.update_experiment(exp_id, api_host=host)
