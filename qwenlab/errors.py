@@ -54,6 +54,7 @@ __all__ = [
     "BudgetExceededError",
     "ExperimentNotFoundError",
     "NoLogError",
+    "NotALogError",
     "ExperimentConflictError",
     "BackendMismatchError",
     "ComparisonError",
