@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..core.intervals import wilson_interval
+from ..core.intervals import percent, wilson_interval
 from ..errors import JudgementError
 from ..store.catalog import REPEAT, Catalog
 from ..store.log import DEFAULT_CRITERION
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
 
 __all__ = ["record_judgement", "undo_judgement", "win_rates", "summary", "judgements", "latest_per_pair", "criteria",
-           "check_criterion", "percent", "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
+           "check_criterion", "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
 
 TIES = ("half", "exclude")
 WINNERS = ("a", "b", "tie")
@@ -155,11 +155,6 @@ def _sentence(row: dict[str, Any], ties: str, confidence: float, judged_again: i
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def percent(share: float) -> str:
-    """A confidence level as a percentage that says it: 0.95 -> "95%", 0.995 -> "99.5%" (not "100%")."""
-    return f"{share * 100:.6g}%"
 
 
 # -- recording ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "SMALL_SAMPLE"]
+__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "SMALL_SAMPLE"]
 
 # below this many values (or when they are all alike) a bootstrap cannot see the spread a sample may hide
 SMALL_SAMPLE = 10
@@ -65,3 +65,8 @@ def share_mean_interval(values: Any, level: float = 0.95, n_boot: int = 2000,
         return lo, hi, "bootstrap"
     w_lo, w_hi = wilson_interval(sum(x), len(x), level)
     return min(lo, w_lo), max(hi, w_hi), "bootstrap+wilson"
+
+
+def percent(level: float) -> str:
+    """A confidence level as a percentage that says it: 0.95 -> "95%", 0.995 -> "99.5%" (not "100%")."""
+    return f"{float(level) * 100:.6g}%"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, share_mean_interval, wilson_interval
+from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, percent, share_mean_interval, wilson_interval
 from ..core.values import format_value
 from ..store.axes import names_axis
 from .scores import text_scores
@@ -106,7 +106,7 @@ def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None =
 
 def interval_kind(table: "pd.DataFrame") -> str:
     """What the intervals of a `by_axis` table are, in words."""
-    level = f"{float(table['level'].iloc[0]) * 100:.6g}%"
+    level = percent(table["level"].iloc[0])
     methods = set(table["method"])
     if methods == {"wilson"}:
         return f"{level} Wilson intervals"
