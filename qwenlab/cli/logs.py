@@ -114,14 +114,14 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
 @click.command("costs")
 @click.option("--by", "by", default="experiment", show_default=True,
-              help="experiment, model, size, day, week, month, status, setting, or a sweep axis (promptExtend); "
+              help="experiment, model, size, day, week, month, status, setting, backend, or a sweep axis (promptExtend); "
                    "several with commas: experiment,day.")
 @click.option("--since", default=None, callback=_date_option,
               help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, or 7d (the last 7 days).")
 @click.option("--until", default=None, callback=_date_option, help="Only requests before this date.")
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
-@click.option("--kept", "min_score", type=float, default=None,
-              help="Show the cost per kept image instead: images whose latest rating is at least this score.")
+@click.option("--kept", "min_score", type=click.FloatRange(1, 5), default=None,
+              help="Show the cost per kept image instead: images whose latest rating is at least this score (1-5).")
 @click.option("--imported/--no-imported", default=True, show_default=True,
               help="Count the experiments imported from bundles, whose money was spent in another log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals, the rows and the notes.")

@@ -50,6 +50,8 @@ def untag_command(experiment: str, tags: tuple[str, ...]) -> None:
 @click.option("--clear", is_flag=True, help="Remove the note.")
 def note_command(experiment: str, text: str | None, clear: bool) -> None:
     """Set EXPERIMENT's note (shown by `qwenlab logs EXPERIMENT` and --json); without TEXT, print it."""
+    if clear and text is not None:  # which was meant? neither is done
+        raise click.UsageError("give TEXT to set the note, or --clear to remove it, not both")
     exp, org = _open(experiment)
     if clear:
         org.note(exp.id, None)

@@ -23,7 +23,8 @@ _SHOWN = ["experiment", "image_id", "values", "seed", "rating", "prompt", "path"
 @click.argument("text", required=False)
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
 @click.option("--tag", default=None, help="Only experiments with this tag.")
-@click.option("--min-rating", type=float, default=None, help="Only images whose latest rating is at least this (1-5).")
+@click.option("--min-rating", type=click.FloatRange(1, 5), default=None,
+              help="Only images whose latest rating is at least this (1-5).")
 @click.option("--no-archived", is_flag=True, help="Leave archived experiments out.")
 @click.option("--raw", is_flag=True, help="TEXT is an SQLite FTS5 query (LUMIERE OR AURELIS, glow*).")
 @click.option("-n", "--limit", type=int, default=50, show_default=True, help="Images shown.")

@@ -23,7 +23,8 @@ __all__ = ["images_command", "bundle_command", "import_command"]
 @click.command("images")
 @click.argument("experiment")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write the images into.")
-@click.option("--min-rating", type=float, default=None, help="Only images whose latest rating is at least this (1-5).")
+@click.option("--min-rating", type=click.FloatRange(1, 5), default=None,
+              help="Only images whose latest rating is at least this (1-5).")
 @click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
               help="Keep only this value of an axis (repeatable; a label works: --where promptExtend=on).")
 @click.option("--no-sidecar", is_flag=True, help="Do not write a .json file beside each image.")

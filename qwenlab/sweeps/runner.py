@@ -792,7 +792,7 @@ class _Dispatch:
         # until the API reports a price), where the summary counts its estimate: say so
         held = " (cells in doubt count at what was reserved for them)" if self.doubtful else ""
         self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left{held}; "
-                       f"{len(self.queue)} cells not sent. Raise budget_usd (--budget) and run again to send them")
+                       f"{_cells(len(self.queue))} not sent. Raise budget_usd (--budget) and run again to send them")
         return "stop"
 
     def _submit(self, pool: cf.ThreadPoolExecutor, job: _Job) -> None:
@@ -824,7 +824,7 @@ class _Dispatch:
         if out.status == "refused":
             self.refused += 1
             self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
-                           f"and what is left does not cover the next cell; {len(self.queue) + self.refused} cells not sent. "
+                           f"and what is left does not cover the next cell; {_cells(len(self.queue) + self.refused)} not sent. "
                            "Raise budget_usd (--budget) and run again to send them")
         self.failed += out.status == "failed"
         self.doubtful += out.status == "uncertain"
@@ -920,3 +920,7 @@ def _next_finished(finished: "queue.SimpleQueue[cf.Future[_Outcome]]") -> cf.Fut
             return finished.get(timeout=0.2)
         except queue.Empty:
             continue
+
+
+def _cells(n: int) -> str:
+    return "1 cell" if n == 1 else f"{n} cells"

@@ -326,6 +326,10 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         # a library message that starts with its own name for the option: said as the option
         ("search", "LUMIERE", "-n", "0"): "Invalid value for '--limit': give a positive number",
         ("rename", small, "  "): "Invalid value for 'NEW_NAME': is blank",
+        # ratings are 1 to 5, as the help says: 9 kept nothing and said nothing
+        ("costs", "--kept", "9"): "'--kept'",
+        ("search", "--min-rating", "0"): "'--min-rating'",
+        ("note", small, "a note", "--clear"): "not both",
     }
     for args, named in cases.items():
         result = qwenlab(*args)
