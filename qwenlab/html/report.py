@@ -269,14 +269,15 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     if ratings.empty:
         out.append("<p class=\"muted\">No ratings yet (rate images in the explorer).</p>")
     else:
-        latest = ratings.groupby("image_id").tail(1)  # the latest rating of each image counts
+        # the latest rating of each image counts, its score the latest given (a later note keeps it)
+        latest = experiment.log.latest_ratings(experiment.id).values()
         means = []
         for axis in stamped:
             sums: dict[str, list[float]] = defaultdict(list)
-            for r in latest.itertuples():
-                e = by_image.get(r.image_id)
-                if e is not None and not is_missing(r.score):
-                    sums[catalog.axes[axis].label(e.value(axis))].append(float(r.score))
+            for r in latest:
+                e = by_image.get(int(r["image_id"]))
+                if e is not None and not is_missing(r["score"]):
+                    sums[catalog.axes[axis].label(e.value(axis))].append(float(r["score"]))
             means.extend([[esc(axis), esc(v), f"{sum(s) / len(s):.2f}", str(len(s))] for v, s in sums.items()])
         if means:
             out.append("<h3>mean score (latest rating of each image)</h3>" + table(["axis", "value", "mean", "images"], means,

@@ -119,6 +119,11 @@ class ComparisonLog:
     def ratings(self, experiment_id: int) -> list[dict[str, Any]]:
         return self._each(experiment_id, self.log.ratings)
 
+    def latest_ratings(self, experiment_id: int) -> dict[int, dict[str, Any]]:
+        if experiment_id != COMPARISON_ID:
+            return self.log.latest_ratings(experiment_id)
+        return {k: v for i in self.ids for k, v in self.log.latest_ratings(i).items()}  # image ids are the log's own
+
     def spent(self, experiment_id: int) -> float:
         if experiment_id != COMPARISON_ID:
             return self.log.spent(experiment_id)

@@ -444,6 +444,18 @@ class Log:
         return self.rows("SELECT r.* FROM ratings r JOIN images i ON i.id = r.image_id WHERE i.experiment_id = ? "
                          "ORDER BY r.id", [experiment_id])
 
+    def latest_ratings(self, experiment_id: int) -> dict[int, dict[str, Any]]:
+        """image_id -> its latest rating, whose score is the latest one given: a later rating with
+        a note and no score keeps the score (the rule of costs, search and exported images: each
+        image's latest rating with a score counts)."""
+        out: dict[int, dict[str, Any]] = {}
+        for r in self.ratings(experiment_id):
+            before = out.get(int(r["image_id"]))
+            if r.get("score") is None and before is not None and before.get("score") is not None:
+                r = {**r, "score": before["score"]}
+            out[int(r["image_id"])] = r
+        return out
+
     def judgements(self, experiment_id: int, axis: str | None = None, criterion: str | None = None) -> list[dict[str, Any]]:
         """The experiment's blind judgements (of one axis and one criterion, or all), oldest first.
         A judgement recorded before criteria existed reads as criterion "overall"."""

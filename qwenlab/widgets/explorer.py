@@ -81,8 +81,9 @@ def default_judge() -> str:
 
 
 def latest_ratings(exp: "ExperimentRecord") -> dict[int, dict[str, Any]]:
-    """image_id -> its latest rating (score, note, judge, created_at) in this experiment."""
-    return {int(r["image_id"]): r for r in exp.log.ratings(exp.id)}  # a later rating replaces an earlier one
+    """image_id -> its latest rating (score, note, judge, created_at) in this experiment; a later
+    note without a score keeps the score (`Log.latest_ratings`)."""
+    return exp.log.latest_ratings(exp.id)
 
 
 def explore(exp: "ExperimentRecord", **kw: Any) -> "Explorer":

@@ -201,6 +201,23 @@ def test_ratings_and_judgements(log: Log) -> None:
         log.judge(exp_id, "promptExtend", i1, i2, "left")
 
 
+def test_a_later_note_without_a_score_keeps_the_score_in_every_view(log: Log) -> None:
+    """A note added after a score (log.rate(image, note=...)) kept the image rated 5 in costs and
+    search, while the report and the explorer, reading the latest row, showed it unrated."""
+    from qwenlab.costs import Costs
+
+    exp_id, i1, i2 = _two_images(log)
+    log.rate(i1, score=5)
+    log.rate(i1, note="is the accent right?")
+    log.rate(i2, score=2)
+    log.rate(i2, score=4)  # re-rated: the later score counts
+    latest = log.latest_ratings(exp_id)
+    assert (latest[i1]["score"], latest[i1]["note"]) == (5, "is the accent right?")
+    assert latest[i2]["score"] == 4
+    kept = Costs(log).per_kept_image(min_score=4)
+    assert int(kept["kept"].sum()) == 2  # the costs' own rule: the same two images kept
+
+
 def test_judgements_keep_their_criterion_and_are_read_per_criterion(log: Log) -> None:
     exp_id, i1, i2 = _two_images(log)
     first = log.judge(exp_id, "promptExtend", i1, i2, "a")  # no criterion named: "overall"
