@@ -138,6 +138,13 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
     assert first.exit_code == EXIT_FAILED and "1/2 cells done" in first.output, first.output
     listed = qwenlab("logs", "small").output  # a cell not sent has no seed: the others' stay integers
     assert re.search(r"\bdone\b.* \d{4,} ", listed) and not re.search(r"\d{4,}\.0\b", listed), listed
+    # as JSON: each task's images with the seed the API reported and where the file is (a task's
+    # `seed` is the one sent: none here), and how many tasks there are where -n cuts the list
+    data = json.loads(qwenlab("logs", "small", "--json", "-n", "1").output)
+    assert data["tasks_total"] == 2 and len(data["tasks"]) == 1 and data["tags"] == []
+    (image,) = data["tasks"][0]["images"]
+    reported = re.search(r"\bdone\b.* (\d{4,}) ", listed).group(1)
+    assert str(image["seed"]) == reported and image["path"].startswith("images/") and data["tasks"][0]["seed"] is None
     plan = qwenlab("run", str(path), "--dry-run")
     assert "kept from the last run of 'small'" in plan.output and "--budget 1" in plan.output, plan.output
     again = qwenlab("run", str(path), "--no-progress", "--yes")
