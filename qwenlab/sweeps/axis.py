@@ -69,7 +69,7 @@ class Axis:
                         problems.append(Problem(name, str(exc), v))
                 values = expanded
             labels = []
-        if not values:
+        if not values and not problems:  # a refused range said why already
             problems.append(Problem(name, "has no values; give a list of at least one", spec))
         kind = _kind(name, values, base)
         if kind == "size":

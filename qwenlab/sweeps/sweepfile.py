@@ -90,6 +90,10 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         if key in data and (not isinstance(data[key], str) or not data[key].strip()):
             problems.append(Problem(key, f"must be a non-empty string, got {data[key]!r}"))
     problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
+    if "prompt" not in data and not axes and isinstance(request, Mapping) and not {"prompt", "positivePrompt"} & set(request):
+        # said in the file's words: the request's positivePrompt is `prompt` here
+        problems.append(Problem("prompt", 'the file gives no prompt; add a line prompt = "..." at its top (or a prompt '
+                                          "axis under [axes])"))
     if problems:
         raise ValidationError(problems, context=origin)
     folder = Path(base_dir) if base_dir is not None else Path.cwd()

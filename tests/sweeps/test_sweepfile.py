@@ -103,6 +103,18 @@ def test_toml_problems_are_all_reported() -> None:
         parse_sweep("prompt = ")
 
 
+def test_a_file_without_a_prompt_and_a_range_too_long_are_said_once_in_the_files_words() -> None:
+    """An empty file said "positivePrompt: is required", a name the file does not use; a range
+    refused for its size was reported a second time as "has no values"."""
+    for text in ("", 'name = "x"\n', '[request]\nwidth = 512\n'):
+        with pytest.raises(ValidationError) as info:
+            parse_sweep(text)
+        assert info.value.parameters == ["prompt"] and 'prompt = "..."' in str(info.value), text
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n[axes]\noutputQuality = "1-100000000"\n').sweep.cells()
+    assert [p.parameter for p in info.value.problems].count("outputQuality") == 1 and "narrow it" in str(info.value)
+
+
 def test_reference_images_are_read_from_the_files_folder(tmp_path: Path) -> None:
     Image.new("RGB", (32, 32)).save(tmp_path / "street.png")
     path = tmp_path / "edit.toml"
