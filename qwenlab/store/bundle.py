@@ -163,12 +163,9 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     anything is written; BundleError for a file that is not a sound bundle."""
     bundle = Path(bundle)
     report = ImportReport(bundle)
+    manifest = check_bundle(bundle)
     with _open_zip(bundle) as zf, tempfile.TemporaryDirectory(prefix="qwenlab-import-") as tmp:
-        manifest = _manifest(zf)
-        try:
-            zf.extract(_DB, tmp)
-        except KeyError:
-            raise BundleError(f"{bundle} holds no {_DB}: not a qwenlab bundle") from None
+        zf.extract(_DB, tmp)
         source = Log(Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
         try:
             plans = _plan(log, source, bundle, as_name, str(manifest.get("created_at") or ""))

@@ -112,12 +112,16 @@ class Judging:
         rng = random.Random(seed)
         found = find_pairs(exp, axis, values)
         judged = {frozenset((int(j["image_a"]), int(j["image_b"]))) for j in judgements(exp, axis, self.criterion)}
-        done = set() if rejudge else judged
         queue: list[tuple[int, int, dict[str, Any]]] = []
+        # pairs judged in an earlier session: shown again only with rejudge, where each new
+        # judgement replaces the pair's earlier one in the win rates
+        before = 0
         for row in found.to_dict("records"):
             a, b = int(row["image_a"]), int(row["image_b"])
-            if frozenset((a, b)) in done:
-                continue
+            if frozenset((a, b)) in judged:
+                before += 1
+                if not rejudge:
+                    continue
             queue.append((b, a, row) if rng.random() < 0.5 else (a, b, row))  # left/right at random
         rng.shuffle(queue)
         images = exp.images
@@ -127,10 +131,7 @@ class Judging:
         self.queue = queue
         self.position = 0
         self.judged_now = 0
-        # pairs judged in an earlier session (shown again with rejudge, where each new judgement replaces
-        # the pair's earlier one in the win rates)
-        self.judged_before = sum(1 for r in found.to_dict("records")
-                                 if frozenset((int(r["image_a"]), int(r["image_b"]))) in judged)
+        self.judged_before = before
         self.history: list[tuple[int, int]] = []  # (judgement id, queue position) of this session, for undo
 
         self.header = w.HTML()
