@@ -315,7 +315,7 @@ class Costs:
         rest = t["tasks"] - tasks
         return (f"the rows cover {tasks} of {t['tasks']} tasks (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
                 f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
-                f"{'is' if rest == 1 else 'are'} left out (--by experiment shows every task)")
+                f"{'is' if rest == 1 else 'are'} left out (by experiment, every task has a row)")
 
     def deleted_usd(self, per_experiment: "pd.DataFrame | None" = None) -> float:
         """What the experiments deleted since cost, in this view: their spend stays in the history
