@@ -399,7 +399,8 @@ class RunwareClient:
             runs.append((i, TaskRun(prepared, task, self._downloader_for(prepared, downloaded, cancel), sent_before=sent_before)))
         if runs:
             with wire.place() if wire is not None else contextlib.nullcontext() as place:
-                self._run([r for _, r in runs], cancel, place.sent if place is not None else None)
+                self._run([r for _, r in runs], cancel, place.sent if place is not None else None,
+                          stop=wire.closing if wire is not None else None)
                 if wire is not None:  # before the place is given back: no task may follow a fatal error
                     wire.note_failures([e for _, r in runs for e in (r.failure, *r.task_errors)])
             if wire is not None and downloaded:
@@ -409,23 +410,28 @@ class RunwareClient:
             slots[i] = run.outcome()
         return slots  # type: ignore[return-value]
 
-    def _run(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None) -> None:
+    def _run(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None,
+             stop: threading.Event | None = None) -> None:
         """Send the tasks, poll what needs it, and send again only what getResponse says the
         server never took after a sync POST timed out (so it cannot be paid twice). `on_sent`:
-        called once the POST has left (the wire's `Place.sent`)."""
+        called once the POST has left (the wire's `Place.sent`); `stop`: set once nothing more may
+        be sent, which ends the POST's retries (see `Exchange.post`) and any sending again."""
         todo = runs
         for _ in range(self.policy.max_retries + 1):
-            self._send(todo, cancel, on_sent)
+            self._send(todo, cancel, on_sent, stop)
             self._poll(todo, cancel)
             todo = [r for r in todo if r.resend]
             if not todo:
                 return
+            if stop is not None and stop.is_set():
+                break  # nothing more is sent: in doubt, asked about by the next run
             for run in todo:
                 run.prepare_resend()
         for run in todo:
             run.give_up_resending()
 
-    def _send(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None) -> None:
+    def _send(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None,
+              stop: threading.Event | None = None) -> None:
         def count_attempt() -> None:
             for run in runs:
                 run.attempts += 1
@@ -433,7 +439,7 @@ class RunwareClient:
         try:
             # a sync task past the server's cap (or our read timeout) is polled for, never re-sent
             answer = self._exchange.post([r.task for r in runs], cancel=cancel, on_attempt=count_attempt,
-                                         poll_on_timeout=True, on_sent=on_sent)
+                                         poll_on_timeout=True, on_sent=on_sent, stop=stop)
         except TransportError as exc:
             for run in runs:
                 if exc.timed_out:

@@ -110,6 +110,7 @@ class Exchange:
         on_attempt: Callable[[], None] | None = None,
         poll_on_timeout: bool = False,
         on_sent: Callable[[], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> Answer:
         """POST `tasks` as one JSON array; retry what may succeed later; return the first answer worth
         reading (2xx, or a non-retryable error status).
@@ -117,17 +118,23 @@ class Exchange:
         Raises TransportError (`.sent` True when some attempt may have reached the server and been
         taken: no answer, or a 5xx) or the APIError of the last answer (only 408/429 answers: the
         task was refused) once retries are exhausted; both carry `.attempts`. `on_sent` is called
-        once an attempt's bytes have left (see `qwenlab.api.wire.Wire.settle`).
+        once an attempt's bytes have left (see `qwenlab.api.wire.Wire.settle`). Once `stop` is
+        set (a sweep's wire was closed: the API looks down, an error would fail every task,
+        Ctrl-C), no more attempts are made, a backoff under way ends, and the last error is raised
+        as when the retries are spent: sent or not, in doubt or not, as it was.
         """
         body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")  # the same bytes, so the same taskUUIDs, every time
         retries = self.policy.max_retries if max_retries is None else max_retries
         uncertain = False  # some attempt may have reached the server and got no readable answer
         doubt = False  # some attempt may have been accepted (uncertain, or a 5xx answer)
         last: _Retry | None = None
-        attempt = 0
+        made = 0  # attempts made
         for attempt in range(1, retries + 2):
             if last is not None:  # a retry: back off first (as long as the server asked, if it did)
-                self.policy.pause(self.policy.delay(attempt - 1, last.retry_after), cancel)
+                self.policy.pause(self.policy.delay(attempt - 1, last.retry_after), cancel, until=stop)
+                if stop is not None and stop.is_set():
+                    break  # nothing more is sent: the task stays in doubt if an attempt may have been taken
+            made = attempt
             if on_attempt is not None:
                 on_attempt()
             outcome = self._attempt(body, attempt, poll_on_timeout, on_sent)
@@ -143,7 +150,7 @@ class Exchange:
                 outcome.error.attempts = attempt
                 raise outcome.error  # the task may be running: the caller polls for it, never re-sends it
         assert last is not None
-        raise _exhausted(last.error, uncertain, attempt, doubt=doubt)
+        raise _exhausted(last.error, uncertain, made, doubt=doubt)
 
     def _attempt(self, body: bytes, attempt: int, poll_on_timeout: bool = False,
                  on_sent: Callable[[], None] | None = None) -> Answer | _Retry:

@@ -73,17 +73,25 @@ class RetryPolicy:
             wait = max(wait, retry_after)
         return max(0.0, min(wait, self.backoff_max))
 
-    def pause(self, seconds: float, cancel: threading.Event | None = None) -> None:
-        """Wait `seconds` (or call the injected sleep); raise Cancelled if `cancel` is set meanwhile."""
+    def pause(self, seconds: float, cancel: threading.Event | None = None, *, until: threading.Event | None = None) -> None:
+        """Wait `seconds` (or call the injected sleep); raise Cancelled if `cancel` is set meanwhile.
+        Return early, without raising, once `until` is set (the caller then decides what to do)."""
         if cancel is not None and cancel.is_set():
             raise Cancelled()
+        if until is not None and until.is_set():
+            return
         if self.sleep is not None:
             self.sleep(seconds)
         elif seconds > 0:
-            if cancel is None:
+            events = [e for e in (cancel, until) if e is not None]
+            if not events:
                 time.sleep(seconds)
-            elif cancel.wait(seconds):
-                raise Cancelled()
+            elif len(events) == 1:
+                events[0].wait(seconds)
+            else:  # both: wait in short slices for either
+                deadline = time.monotonic() + seconds
+                while not any(e.is_set() for e in events) and (left := deadline - time.monotonic()) > 0:
+                    cancel.wait(min(left, 0.05))  # type: ignore[union-attr]
         if cancel is not None and cancel.is_set():
             raise Cancelled()
 

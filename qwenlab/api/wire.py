@@ -6,7 +6,8 @@
 A task holds a place from just before its POST until its last image is downloaded; its images are
 checked and written after it gives the place back, so threads that check, write and log never
 keep the next task off the network. `close()` stops sending: a task whose turn comes after it
-(or that is waiting for a place) raises `WireClosed` at once, unsent. A task failing with one of
+(or that is waiting for a place) raises `WireClosed` at once, unsent, and a task on the wire makes
+no more retries of its POST (`closing`; it ends in doubt if an attempt may have been taken). A task failing with one of
 the `stop_on` errors closes the wire before it gives its place back, so no other task goes out
 after an error that would fail them all.
 
@@ -68,6 +69,7 @@ class Wire:
         self._waiting = 0  # tasks waiting for a place
         self._unsent = 0  # tasks holding a place whose request has not left yet
         self._closed = False
+        self._closing = threading.Event()  # set with _closed, for what waits outside the lock (a retry's backoff)
 
     def __repr__(self) -> str:
         return f"Wire({self.places}{', closed' if self.closed else ''})"
@@ -75,6 +77,11 @@ class Wire:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def closing(self) -> threading.Event:
+        """Set once the wire is closed: a task's retries wait on it, and end when it is set."""
+        return self._closing
 
     @property
     def free(self) -> int:
@@ -85,6 +92,7 @@ class Wire:
         """Send nothing more: tasks waiting for a place raise WireClosed at once."""
         with self._turn:
             self._closed = True
+            self._closing.set()
             self._turn.notify_all()
             self._calm.notify_all()
 

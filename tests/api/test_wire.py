@@ -8,12 +8,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qwenlab.api.client import RunwareClient
 from qwenlab.api.wire import Wire, WireClosed
 from qwenlab.core.request import Request
-from qwenlab.errors import AuthenticationError
+from qwenlab.errors import AuthenticationError, TransportError
 
 
 def test_at_most_places_holders_at_once_across_threads() -> None:
@@ -217,3 +218,75 @@ def test_a_task_s_image_is_saved_after_the_next_task_s_post_has_left(emulator, t
     second.join(10)
     client.close()
     assert events == [("sent", "first"), ("sent", "second"), ("save", "first"), ("save", "second")]
+
+
+def _failing_client(tmp_path: Path, wire: Wire, answer, *, backoff_base: float) -> tuple[RunwareClient, list[int]]:
+    """A client whose every POST is `answer(request)`; the wire is closed during the first (as the
+    run's outage watch or Ctrl-C closes it while a task is on the wire)."""
+    posts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posts.append(1)
+        wire.close()
+        return answer(request)
+
+    client = RunwareClient("sk-wire", "http://runware.test/v1", images_dir=tmp_path / "images", max_retries=5,
+                           backoff_base=backoff_base, transport=httpx.MockTransport(handler))
+    return client, posts
+
+
+def test_a_task_on_the_wire_makes_no_more_retries_once_it_closes(tmp_path: Path) -> None:
+    # a server that never answers 2xx: before, a task already on the wire spent all its retries
+    # (minutes with Runware's backoff) after the run had stopped; now it ends after the attempt
+    # under way, in doubt, since a 5xx may come from a gateway after the API took the task
+    wire = Wire(1)
+    client, posts = _failing_client(tmp_path, wire, lambda r: httpx.Response(503, json={"errors": []}), backoff_base=0.01)
+    with pytest.raises(TransportError) as info:
+        client.generate(_request(), wire=wire)
+    client.close()
+    assert len(posts) == 1 and info.value.attempts == 1
+    assert info.value.sent is True  # in doubt: the next run asks the server before sending it again
+
+
+def test_a_task_that_never_reached_the_server_stops_retrying_unsent(tmp_path: Path) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    wire = Wire(1)
+    client, posts = _failing_client(tmp_path, wire, refuse, backoff_base=0.01)
+    with pytest.raises(TransportError) as info:
+        client.generate(_request(), wire=wire)
+    client.close()
+    assert len(posts) == 1 and info.value.attempts == 1 and info.value.sent is False
+
+
+def test_closing_the_wire_ends_a_retry_s_backoff(tmp_path: Path) -> None:
+    # the first attempt fails; the backoff before the next (up to 30 s here) ends when the wire
+    # closes, and nothing more is sent
+    wire, posts, done = Wire(1), [], threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posts.append(1)
+        return httpx.Response(503, json={"errors": []})
+
+    client = RunwareClient("sk-wire", "http://runware.test/v1", images_dir=tmp_path / "images", max_retries=1,
+                           backoff_base=30.0, backoff_max=30.0, transport=httpx.MockTransport(handler))
+    client.policy.rng.seed(0)  # a backoff of 25 s with this seed, not one near zero
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            client.generate(_request(), wire=wire)
+        except TransportError as exc:
+            errors.append(exc)
+        done.set()
+
+    _in_thread(send)
+    while not posts:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert not done.is_set()  # backing off
+    wire.close()
+    assert done.wait(5)
+    client.close()
+    assert len(posts) == 1 and errors and errors[0].sent is True

@@ -36,7 +36,7 @@ def test_a_run_stops_when_the_api_answers_only_5xx_and_the_next_run_finishes(emu
     assert "cells in a row got no answer" in exp.row["stop_reason"] and exp.row["status"] == "failed"
     # the cells answered 5xx are in doubt (a gateway may answer so after the API took a task);
     # those already under way in the run's other workers (2 x concurrency in all) when the count
-    # was reached went on; the rest were never sent
+    # was reached made no more retries; the rest were never sent
     most = OUTAGE_AFTER + 2 * 2 - 1
     assert OUTAGE_AFTER <= counts["sent"] <= most and counts["failed"] == 0, counts
     assert counts["pending"] == 12 - counts["sent"] and counts["pending"] >= 12 - most, counts
@@ -57,17 +57,22 @@ def test_a_run_stops_when_nothing_listens(data_dir: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # free once closed: nothing listens there
     client = RunwareClient("sk-outage-test", f"http://127.0.0.1:{port}/v1", images_dir=data_dir / "images",
-                           max_retries=1, backoff_base=0.01)
+                           max_retries=3, backoff_base=0.05)
     try:
         with pytest.raises(TransportError) as info:
             Lab(data_dir, client=client).run(SWEEP, name="nowhere", concurrency=1, progress=False)
     finally:
         client.close()
-    counts = info.value.experiment.counts()
-    # never reached the server: failed, free, sent again next run (one more was under way in its
-    # second worker when the count was reached); the rest not sent at all
+    exp = info.value.experiment
+    counts = exp.counts()
+    # never reached the server: failed, free, sent again next run (one more may have been on the
+    # wire when the count was reached); the rest not sent at all
     assert OUTAGE_AFTER <= counts["failed"] <= OUTAGE_AFTER + 1 and counts["pending"] == 12 - counts["failed"], counts
-    assert "could not connect" in info.value.experiment.row["stop_reason"]
+    assert "could not connect" in exp.row["stop_reason"]
+    # the cells that made the count spent their retries; one on the wire when the run stopped made
+    # no more (before, it spent every retry on the dead server after the stop)
+    attempts = sorted((int(a) for a in exp.df.query("status == 'failed'")["attempts"]), reverse=True)
+    assert attempts[:OUTAGE_AFTER] == [4] * OUTAGE_AFTER and all(a < 4 for a in attempts[OUTAGE_AFTER:]), attempts
 
 
 def test_cells_the_api_answers_keep_the_count_at_zero(emulator: Emulator, make_lab) -> None:  # noqa: F811
