@@ -9,6 +9,7 @@ import click
 
 from ..core.values import format_usd
 from ..demo import demo_sweep, run_demo
+from .common import run_setting
 from .exits import exit_unless_done
 
 __all__ = ["demo_command"]
@@ -17,7 +18,8 @@ __all__ = ["demo_command"]
 @click.command("demo")
 @click.option("--live", is_flag=True, help="Use the real API (RUNWARE_API_KEY; real money) instead of the offline emulator.")
 @click.option("--yes", is_flag=True, help="With --live: do not ask before spending.")
-@click.option("--concurrency", type=int, default=4, show_default=True, help="Requests in flight at once.")
+@click.option("--concurrency", type=int, default=4, show_default=True, callback=run_setting("concurrency"),
+              help="Requests in flight at once.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> None:
     """Sweep the model page's four examples (promptExtend x size x negative prompt x 2 repeats)
@@ -31,9 +33,6 @@ def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> 
         raise click.BadParameter("--live sends to Runware and needs RUNWARE_API_KEY: set it to your key "
                                  "(your Runware API key), or leave --live out for the offline demo",
                                  param_hint="'--live'")
-    if concurrency < 1:  # before anything is written: a demo refused later left an empty log behind
-        raise click.BadParameter(f"{concurrency} requests in flight sends nothing; give 1 or more (Runware advises 2 to 4)",
-                                 param_hint="'--concurrency'")
     if live and not yes:
         # priced in a scratch folder: the sweep draws its reference image where it is given, and
         # a "no" must leave nothing in the data folder

@@ -24,7 +24,7 @@ from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
-from .common import log_path
+from .common import log_path, run_setting
 from .exits import exit_unless_done
 
 __all__ = ["run_command", "plan_text", "destination"]
@@ -36,8 +36,10 @@ __all__ = ["run_command", "plan_text", "destination"]
 @click.command("run")
 @click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--name", default=None, help="Experiment name (default: the file's `name`, else one derived from the sweep).")
-@click.option("--budget", type=float, default=None, help="Most the experiment may cost in all, in USD.")
-@click.option("--concurrency", type=int, default=None, help="Requests in flight at once (default: the file's, else 4).")
+@click.option("--budget", type=float, default=None, callback=run_setting("budget_usd"),
+              help="Most the experiment may cost in all, in USD.")
+@click.option("--concurrency", type=int, default=None, callback=run_setting("concurrency"),
+              help="Requests in flight at once (default: the file's, else 4).")
 @click.option("--dry-run", is_flag=True,
               help="Print the plan (cells, requests, cost), where it would be sent, and the estimate against the budget; "
                    "send nothing.")

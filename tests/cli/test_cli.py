@@ -278,7 +278,9 @@ def test_a_sweep_file_with_an_invalid_value_is_bad_input_and_sends_nothing(emula
     good = tmp_path / "good.toml"
     good.write_text(SMALL)
     options = qwenlab("run", str(good), "--concurrency", "0")
-    assert options.exit_code == EXIT_BAD_INPUT and "concurrency: " in options.output, options.output
+    # named as the option the user typed, by the library's rule, before anything is written
+    assert options.exit_code == EXIT_BAD_INPUT and "Invalid value for '--concurrency': must be a whole number" in options.output, \
+        options.output
     assert emulator.requests == [] and len(emulator.ledger) == 0
 
 

@@ -137,7 +137,7 @@ def test_the_emulator_is_not_asked_about(emulator: Emulator, sweep_file: Path) -
 
 def test_bad_input_is_refused_before_the_question(runware: Emulator, sweep_file: Path) -> None:
     result = qwenlab("run", str(sweep_file), "--budget", "-1")
-    assert result.exit_code == 2 and "budget_usd" in result.output and "real money" not in result.output
+    assert result.exit_code == 2 and "'--budget'" in result.output and "real money" not in result.output
     assert qwenlab("run", str(sweep_file), "--no-progress", "--yes").exit_code == EXIT_OK
     sweep_file.write_text(SWEEP.replace("[true, false]", "[true]"))
     changed = qwenlab("run", str(sweep_file), "--no-progress")  # a changed sweep without --extend
@@ -199,7 +199,7 @@ def test_a_live_demo_without_a_key_is_refused_before_it_asks(emulator: Emulator,
 
 
 def test_a_dry_run_refuses_what_the_run_would_refuse(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
-    for options, named in ((["--budget", "-1"], "budget_usd"), (["--concurrency", "0"], "concurrency"),
+    for options, named in ((["--budget", "-1"], "'--budget': must be"), (["--concurrency", "0"], "'--concurrency': must be"),
                            (["--name", "  "], "name: is blank"), (["--name", "path"], "kept for `qwenlab logs path`")):
         dry = qwenlab("run", str(sweep_file), "--dry-run", *options)
         assert dry.exit_code == EXIT_BAD_INPUT and named in dry.output, (options, dry.output)
