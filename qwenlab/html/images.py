@@ -80,9 +80,11 @@ def _render_webp(path: Path, size: int) -> bytes:
 
 
 def files_dir(report: str | Path) -> Path:
-    """The folder beside a report that holds its originals: `report.html` -> `report_files/`."""
+    """The folder beside a report that holds its originals: `report.html` -> `report_files/`,
+    `report.htm` -> `report.htm_files/` (its own: both reports' folders were `report_files/`, and
+    exporting one removed the other's originals)."""
     report = Path(report)
-    return report.with_name(f"{report.stem}_files")
+    return report.with_name(f"{report.stem if report.suffix == '.html' else report.name}_files")
 
 
 def originals_beside(paths: Iterable[str | None], report: str | Path) -> dict[str, str]:

@@ -47,7 +47,7 @@ from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
-from .images import drop_stale_originals, originals_beside, webp_thumbnails
+from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import details, esc, fmt, img, img_ref, section, table
 from .page import page as html_page
 from .viewer import PAGE_ROWS
@@ -119,7 +119,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
                          _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, links, badges)))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
-                 "images are embedded thumbnails" + (f"; the originals are in {esc(Path(_target).stem)}_files/ beside it"
+                 "images are embedded thumbnails" + (f"; the originals are in {esc(files_dir(_target).name)}/ beside it"
                  if links and _target else "; it loads nothing from anywhere") + ".</footer>")
     mark = prov.mark()
     return html_page(f"{name}{' — ' + mark if mark else ''} — qwenlab report", "\n".join(p for p in parts if p),

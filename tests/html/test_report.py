@@ -163,6 +163,20 @@ def test_a_full_size_folder_holds_only_what_its_report_links(exp, emulator, data
     assert not folder.exists()
 
 
+def test_reports_named_html_and_htm_keep_their_own_originals(exp, emulator, data_dir: Path, tmp_path: Path) -> None:
+    """x.html and x.htm both put their originals in x_files/, and exporting one removed the
+    other's: its links broke. x.htm's folder is x.htm_files/ now, and its footer says so."""
+    other = run_sweep(emulator, data_dir, name="other-project", repeats=1, fail_one=False,
+                      axes={"promptExtend": [True, False]}, prompt="another client's poster")
+    exp.export(tmp_path / "x.html", full_size=True, grid=None)
+    text = other.export(tmp_path / "x.htm", full_size=True, grid=None).read_text(encoding="utf-8")
+    for report, record in ((tmp_path / "x.html", exp), (tmp_path / "x.htm", other)):
+        page = report.read_text(encoding="utf-8")
+        links = set(re.findall(r'data-full="([^"]+)"', page))
+        assert len(links) == len(record.images) and all((tmp_path / link).is_file() for link in links), report
+    assert "the originals are in x.htm_files/ beside it" in text
+
+
 def test_default_report_files_of_similar_names_do_not_overwrite_each_other(exp, data_dir: Path) -> None:
     """"posters/v2" and "posters-v2" both made data/reports/posters-v2.html: one export silently
     replaced the other's. A name that is not its own file name gets a short hash of it."""
