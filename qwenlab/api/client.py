@@ -445,11 +445,11 @@ class RunwareClient:
                 if exc.timed_out:
                     run.fall_back(f"no answer within the read timeout ({self.timeout:g} s)")
                 else:
-                    run.failure = run.tag(exc)
+                    run.fail_send(exc)
             return
         except QwenlabError as exc:
             for run in runs:
-                run.failure = run.tag(exc)
+                run.fail_send(exc)
             return
         unnamed = [e for e in answer.errors if not e.get("taskUUID")]
         for run in runs:

@@ -82,6 +82,7 @@ class TaskRun:
         self.timed_out: str | None = None
         self.server_took_it = False  # the server answered the timeout itself (504): it has the task
         self.resend = False  # getResponse says the server never took it: safe to send again
+        self.maybe_taken = False  # an earlier POST got no answer: it may have been taken, whatever a resend meets
         self.http_status: int | None = None
         self.started = time.monotonic()
 
@@ -102,6 +103,7 @@ class TaskRun:
         means the earlier POST was taken after all."""
         self.resend = False
         self.sent_before = True
+        self.maybe_taken = True
         self.timed_out = None
         self.recovered = False
         self.needs_poll = False
@@ -284,6 +286,19 @@ class TaskRun:
             return self.request.model.price_on()
         except QwenlabError:
             return None
+
+    def fail_send(self, exc: QwenlabError) -> None:
+        """The task's POST failed with `exc`. Sent again after a POST that got no answer
+        (`prepare_resend`), the task may have been taken by that earlier one, whatever this one
+        met (a refused connection, 429s): the failure is then in doubt (a TransportError, sent),
+        to be asked about, never a plain failure that a caller would send anew."""
+        if self.maybe_taken and not (isinstance(exc, TransportError) and exc.sent):
+            doubt = TransportError(f"{exc}; an earlier POST of this task got no answer, so it may have been accepted",
+                                   advice="fetch it with client.recover(request) before sending it again",
+                                   task_uuid=self.task_uuid, sent=True)
+            doubt.__cause__ = exc
+            exc = doubt
+        self.failure = self.tag(exc)
 
     def tag(self, exc: QwenlabError) -> QwenlabError:
         """`exc` with this task's `.task_uuid` and `.attempts` set (a copy if it belongs to another task)."""

@@ -797,6 +797,19 @@ def test_a_read_timeout_the_server_never_saw_is_sent_again_once(fake, make_clien
     assert [p[0]["taskType"] for p in fake.posts] == ["imageInference", "getResponse", "imageInference"]
 
 
+@pytest.mark.parametrize("then", [fail(httpx.ConnectError), status(429, {"code": "tooManyRequests"})],
+                         ids=["refused-connection", "429"])
+def test_a_timed_out_task_sent_again_stays_in_doubt_when_the_resend_fails(fake, make_client, then):
+    """A sync POST timed out (it may have been taken), getResponse did not know it, and the resend
+    under its taskUUID could not connect (or met 429s): the failure said sent=False, so a sweep
+    logged the cell failed and sent it anew under a new taskUUID, paying twice if the first POST
+    had been taken. The earlier POST still may have been: the error is in doubt."""
+    fake.then(fail(httpx.ReadTimeout), lambda request, tasks: fake.answer(tasks), *[then] * 10)
+    with pytest.raises(TransportError) as info:
+        make_client().generate(req())
+    assert info.value.sent is True and "an earlier POST of this task got no answer" in str(info.value)
+
+
 def test_a_504_failed_task_timeout_is_polled_for_not_retried(fake, make_client, sleeps):
     def held_too_long(request, tasks):
         fake.accept(tasks[0])  # taken, and still running when the server stops holding the request
