@@ -199,7 +199,7 @@ class ExperimentRecord:
             + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
             + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
             *([f"  {where}"] if where else []),
-            f"  {c['images']} images, {prov.spend(self.cost)}{budget}",
+            f"  {c['images']} image{'' if c['images'] == 1 else 's'}, {prov.spend(self.cost)}{budget}",
             "  axes: " + ("; ".join(f"{name} = {', '.join(info.label(v) for v in info.values)}"
                                     for name, info in self._axis_infos().items()) or "none"),
         ]

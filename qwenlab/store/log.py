@@ -379,11 +379,18 @@ class Log:
         with self.transaction() as db:
             _update_task(db, task_id, fields)
 
-    def reset_task(self, task_id: int, *, task_uuid: str, request_json: str) -> None:
+    def reset_task(self, task_id: int, *, task_uuid: str, request_json: str,
+                   replacing: str | None = None) -> dict[str, Any] | None:
         """Make a task pending again under a new taskUUID (a used one would conflict), keeping
-        its last attempt in `history_json`: a failed one, or one given up in doubt."""
+        its last attempt in `history_json`: a failed one, or one given up in doubt; None.
+
+        replacing: the taskUUID the caller read. When the row holds another one now (another
+        process sharing the log renewed it meanwhile), nothing is changed and the row as it is
+        now is returned: both renewing it would send the cell twice, under two taskUUIDs."""
         with self.transaction() as db:
             row = next(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
+            if replacing is not None and row["task_uuid"] != replacing:
+                return row
             history = json.loads(row.get("history_json") or "[]")
             history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",
                                                     "attempts", "sent_at", "completed_at", "cost_usd", "backend",
@@ -394,6 +401,7 @@ class Log:
                 "cost_source": None, "sent_at": None, "completed_at": None, "history_json": to_json(history),
                 "backend": None, "api_host": None, "qwenlab_version": None,  # where it goes next is set when it is sent
             })
+        return None
 
     # -- images, ratings, judgements ------------------------------------------------------------
     def images(self, experiment_id: int, *, task_ids: list[int] | None = None) -> list[dict[str, Any]]:

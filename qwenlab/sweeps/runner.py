@@ -43,15 +43,16 @@ from ..api.client import check_connection, connect, connect_backend
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
 from ..errors import (
-    APIError,
     AuthenticationError,
     BackendMismatchError,
+    BudgetExceededError,
     ExperimentConflictError,
     ImageError,
     InsufficientCreditsError,
     PermissionDeniedError,
     Problem,
     QwenlabError,
+    TaskFailedError,
     TransportError,
     UnsupportedParameterError,
     ValidationError,
@@ -95,6 +96,9 @@ class _Job:
     row: dict[str, Any] | None  # None: a new cell, logged as 'pending' before it is sent (`Runner._log_cells`)
     recover: bool  # the row was left 'sent': ask the server before sending anything
     reserved: float = 0.0
+    # an attempt in doubt given up for a new one (resend_in_doubt): its estimate, counted in the
+    # spend from then on (it may have been paid), reserved beside the new attempt's
+    earlier: float = 0.0
 
 
 # what a cell reserves of the budget, times its estimate, until the API has reported a cost
@@ -146,6 +150,7 @@ class Runner:
         self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
         self._limit: float | None = None  # this run's budget, checked in the log too (`_run_job`)
         self._resend_in_doubt = False  # this run's resend_in_doubt (`_run_job`)
+        self._budget = Budget(None)  # this run's budget (`_run_job` reserves what a resend in doubt adds)
         self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
@@ -301,16 +306,17 @@ class Runner:
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
         self._limit = limit
+        self._budget = budget
         self._resend_in_doubt = resend_in_doubt
         self._sending_to = self._record_backend(exp_id)
         self._backend_unsure = bool(self._sending_to) and "backend" not in self._sending_to
-        self.log.update_experiment(exp_id, status="running", stop_reason=None)
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
         for note in sweep.notes():
             bar.write(note)
         dispatch = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
                              log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id))
-        try:
+        try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
+            self.log.update_experiment(exp_id, status="running", stop_reason=None)
             status, reason, fatal = dispatch.run(jobs)
         except KeyboardInterrupt:
             self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
@@ -466,11 +472,14 @@ class Runner:
                 result = self._ask(row, wire)
             except WireClosed:  # the run stopped before it was asked: still in doubt, for the next run
                 return _Outcome("uncertain", cost=job.reserved)
-            except TransportError as exc:
+            except TaskFailedError as exc:  # the server knows the task, and it failed there
+                return self._fail(task_id, exc, exp_id)
+            except QwenlabError as exc:
+                # the server could not be asked (no answer, 5xx, 429 through every retry, a key
+                # refused): the task may still have been paid for, so it stays in doubt, asked
+                # again by the next run; it is never failed, which would send it anew
                 self.log.note_task(task_id, error_message=redact(f"recovery failed, will retry: {_what_happened(exc)}"))
                 return _Outcome("uncertain", cost=job.reserved, error=exc)
-            except APIError as exc:
-                return self._fail(task_id, exc, exp_id)
             if result is not None:
                 return self._complete(exp_id, task_id, job, result)
             if not may_send:  # never reached the server: safe to leave for a later run
@@ -478,8 +487,19 @@ class Runner:
                 return _Outcome("unsent")
             if self._resend_in_doubt:
                 # the user's call: the server does not know this taskUUID, though it may have taken
-                # it; the cell goes anew under a new one (paid again if it was), the attempt kept
+                # it; the cell goes anew under a new one (paid again if it was), the attempt kept.
+                # That attempt stays in the spend, which this run began without: the budget must
+                # hold it beside the new one, or the cell stays in doubt
+                earlier = float(row.get("estimated_cost_usd") or 0.0)
+                if not self._budget.reserve(earlier):
+                    held = BudgetExceededError("not sent anew: the budget cannot hold a new attempt beside this one, "
+                                               "which may have been paid for")
+                    self.log.note_task(task_id, error_message=redact(f"{row.get('error_message') or 'in doubt'}; {held}"))
+                    return _Outcome("uncertain", cost=job.reserved, error=held)
+                job.earlier = earlier
                 row = self._renew(task_id, row)
+                if row["status"] == "done":  # another process renewed it first, and finished it
+                    return _Outcome("done")
         elif row["status"] == "failed":
             if row.get("cost_usd") and may_send:
                 # charged, yet failed: its images were paid for and lost (a download that failed, an
@@ -488,6 +508,8 @@ class Runner:
                 if recovered is not None:
                     return recovered
             row = self._renew(task_id, row)  # the failed taskUUID is spent on Runware's side
+            if row["status"] == "done":  # another process renewed it first, and finished it
+                return _Outcome("done")
         marked = False
         try:
             uploads = {ph: self._upload(img) for ph, img in cell.uploads.items()}
@@ -565,19 +587,29 @@ class Runner:
             return self.client.recover(Request.from_json(row["request_json"]))
 
     def _renew(self, task_id: int, row: dict[str, Any]) -> dict[str, Any]:
-        """The row under a new taskUUID, 'pending', its last attempt kept in its history."""
+        """The row under a new taskUUID, 'pending', its last attempt kept in its history. When
+        another process sharing the log renewed it first, its row as it is now: the cell then
+        goes under that process's taskUUID, which cannot pay twice (a conflictTaskUUID brings
+        the results of whichever sent it first)."""
         uuid = new_task_uuid()
-        self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"])
-        return {**row, "task_uuid": uuid}
+        now = self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"], replacing=row["task_uuid"])
+        return {**row, "task_uuid": uuid} if now is None else now
 
     def _recover_paid(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome | None:
         """A failed cell that was charged: its images fetched with getResponse under its taskUUID
-        (free), when the server still has them and they now download; None otherwise, and the
-        cell is sent anew."""
+        (free), when the server still has them and they now download. None when the server says
+        it does not have them (it does not know the task, the task failed there, or its images
+        will not download): then the cell is sent anew. When the server could not be asked (the
+        run stopped first, no answer, 429, 5xx), the row stays as it is, failed and paid, and the
+        next run asks again: buying the cell twice is for when the server has said no."""
         try:
             result = self._ask(row, wire)
-        except (WireClosed, QwenlabError):
+        except WireClosed:
+            return _Outcome("unsent")
+        except TaskFailedError:
             return None
+        except QwenlabError as exc:
+            return _Outcome("failed", error=exc)
         if result is None or not result.good_images:
             return None
         out = self._complete(exp_id, task_id, job, result)
@@ -698,7 +730,7 @@ class _Dispatch:
         self.queue: list[_Job] = []
         self.inflight: dict[cf.Future[_Outcome], _Job] = {}
         self.finished: queue.SimpleQueue[cf.Future[_Outcome]] = queue.SimpleQueue()  # futures as they finish
-        self.failed = self.doubtful = self.unsettled = 0
+        self.failed = self.doubtful = self.unsettled = self.held_back = 0
         self.reason: str | None = None  # why the sweep stopped before its end
         self.refused = 0  # cells the log's budget check kept back: another run spent what was left
         self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
@@ -819,7 +851,7 @@ class _Dispatch:
         except BaseException as exc:  # a bug in the runner: stop, keep what is logged
             out = _Outcome("failed", error=exc)
             self.fatal = self.fatal or exc
-        self.budget.settle(job.reserved, out.cost)
+        self.budget.settle(job.reserved + job.earlier, out.cost + job.earlier)
         self._learn_price(job, out)
         if out.status == "refused":
             self.refused += 1
@@ -831,6 +863,7 @@ class _Dispatch:
         # in doubt for what the API said, not for want of an answer: it took the taskUUID and does
         # not know it, or it was still processing; running again may not settle these
         self.unsettled += out.status == "uncertain" and isinstance(out.error, TransportError) and out.error.answered
+        self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
@@ -881,10 +914,13 @@ class _Dispatch:
             return "failed", self.reason or f"stopped: {type(self.fatal).__name__}: {self.fatal}", self.fatal
         if self.reason:  # only the budget stops the loop without a fatal error: say so, it is no interruption
             return "budget", self.reason, None
-        left = [f"{self.failed} cells failed" if self.failed else "",
-                f"{self.doubtful} cells in doubt (sent, no result logged)" if self.doubtful else ""]
+        left = [f"{_cells(self.failed)} failed" if self.failed else "",
+                f"{_cells(self.doubtful)} in doubt (sent, no result logged)" if self.doubtful else ""]
         left = [x for x in left if x]
         reason = f"{' and '.join(left)}; run again to retry them" if left else None
+        if self.held_back:
+            reason += (f". {_cells(self.held_back)} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
+                       "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
         if self.unsettled:
             reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
                        "does not know them, or they were still processing. If they stay in doubt, run with "

@@ -10,6 +10,7 @@ Scripted with httpx.MockTransport (the fake Runware of tests/api/test_audit_fixe
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 from qwenlab import Sweep
 from qwenlab.costs import Costs
-from qwenlab.errors import TransportError
+from qwenlab.errors import QwenlabError, TransportError
 from qwenlab.sweeps.runner import IN_DOUBT_ADVICE
 from tests.api.test_audit_fixes import PROMPT, Fake, error_answer, lab_for
 
@@ -134,3 +135,112 @@ def test_a_paid_image_that_could_not_be_downloaded_is_fetched_again_before_it_is
     assert again.counts()["done"] == 2 and again.counts()["images"] == 2
     assert sum(fake.charged.values()) == 2 and "getResponse" in fake.kinds()
     assert again.cost == pytest.approx(2 * 0.075)  # paid once each, and counted once
+
+
+# -- when the server cannot be asked, nothing is bought again ---------------------------------------
+class _LostOnce(Fake):
+    """The first task's image download answers 410 once: charged, its image lost for now."""
+
+    def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        from collections import deque
+
+        items = super().accept(task)
+        if len(self.accepted) == 1:
+            self.get_script[items[0]["imageURL"]] = deque([410])
+        return items
+
+
+@pytest.mark.parametrize("answer", [502, 429], ids=["5xx", "429"])
+def test_a_paid_cell_is_not_bought_again_when_its_getresponse_fails(data_dir: Path, answer: int) -> None:
+    """A charged cell whose image was lost is asked about with getResponse first. When that ask
+    met 5xx or 429 through every retry, the run took it for "the server does not have it" and
+    bought the cell again, although the server held the paid image. Now the row stays failed
+    and paid, and the next run asks again and downloads it."""
+    fake = _LostOnce()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=1)
+    with client:
+        first = lab.run(sweep, name="lost", progress=False, concurrency=1)
+        assert first.counts()["failed"] == 1 and first.cost == pytest.approx(0.075)
+        fake.script.extend([error_answer(answer)] * 3)  # the getResponse, and its 2 retries
+        second = lab.run(sweep, name="lost", progress=False, concurrency=1)
+        assert second.counts()["failed"] == 1 and sum(fake.charged.values()) == 1, "not bought again"
+        assert second.cost == pytest.approx(0.075)
+        third = lab.run(sweep, name="lost", progress=False, concurrency=1)
+    assert third.counts()["done"] == 1 and third.counts()["images"] == 1
+    assert sum(fake.charged.values()) == 1 and third.cost == pytest.approx(0.075)
+
+
+@pytest.mark.parametrize("answer", [(429, None), (401, "invalidApiKey"), (500, None)], ids=["429", "401", "5xx"])
+def test_a_cell_in_doubt_whose_getresponse_is_refused_stays_in_doubt(data_dir: Path, answer: tuple[int, str | None]) -> None:
+    """A cell in doubt (taken, no answer) is asked about at the next run. A getResponse refused
+    (429 through every retry, a key refused) made it 'failed' with no cost: its possible payment
+    left the spend, and the run after sent it anew under a new taskUUID, paying twice."""
+    fake = Fake()
+    fake.script.extend([error_answer(502, take=fake)] * 3)  # taken behind a gateway: in doubt
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=1)
+    with client:
+        first = lab.run(sweep, name="doubt", progress=False, concurrency=1)
+        assert first.counts()["sent"] == 1 and first.cost == pytest.approx(0.075)
+        status, code = answer
+        fake.script.extend([error_answer(status, code)] * (1 if status == 401 else 3))  # a 401 is not retried
+        try:
+            second = lab.run(sweep, name="doubt", progress=False, concurrency=1)
+        except QwenlabError as exc:  # a key refused stops the run (and a 5xx-only API looks down): said, not hidden
+            second = exc.experiment  # type: ignore[attr-defined]
+        assert second.counts()["sent"] == 1 and second.cost == pytest.approx(0.075), second.counts()
+        third = lab.run(sweep, name="doubt", progress=False, concurrency=1)
+    assert third.counts()["done"] == 1 and sum(fake.charged.values()) == 1 and third.cost == pytest.approx(0.075)
+
+
+def test_resend_in_doubt_stays_within_the_budget(data_dir: Path) -> None:
+    """With resend_in_doubt, the attempt given up stays in the spend (it may have been paid), and
+    the run that resends it began its budget without it: it sent the cell anew past the budget.
+    Now the new attempt goes only when the budget holds both, and the run says why it did not."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=2)
+    with client:
+        fake.script.extend([lambda tasks: fake.answer(tasks)] + [error_answer(502, take=fake)] * 3)
+        lab.run(sweep, name="edge", budget_usd=2 * 0.075, progress=False, concurrency=1)
+        _forget(fake)
+        held = lab.run(sweep, name="edge", budget_usd=2 * 0.075, progress=False, concurrency=1, resend_in_doubt=True)
+        assert held.counts()["sent"] == 1 and sum(fake.charged.values()) == 2, "not resent past the budget"
+        assert "not sent anew (resend_in_doubt): the budget cannot hold" in held.row["stop_reason"]
+        assert held.cost == pytest.approx(2 * 0.075)
+        raised = lab.run(sweep, name="edge", budget_usd=3 * 0.075, progress=False, concurrency=1, resend_in_doubt=True)
+    assert raised.counts()["done"] == 2 and sum(fake.charged.values()) == 3
+    assert raised.cost == pytest.approx(3 * 0.075) and raised.cost <= 3 * 0.075 + 1e-9
+
+
+def test_a_failed_cell_renewed_by_another_process_first_is_not_sent_under_a_second_taskuuid(data_dir: Path) -> None:
+    """Two processes running one experiment each renew its failed cells. Each gave a failed row a
+    taskUUID of its own, so each sent the cell and it was paid twice. Now the second finds the
+    row renewed and sends it under the first's taskUUID: the server answers conflictTaskUUID and
+    the run fetches the first's results, paid once."""
+    from qwenlab.store.log import Log
+
+    fake = Fake()
+    fake.script.append(error_answer(400, "invalidPrompt"))  # run 1: refused, nothing charged: failed
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=1)
+    with client:
+        assert lab.run(sweep, name="shared", progress=False, concurrency=1).counts()["failed"] == 1
+        other = Log(lab.log.path)  # another process on the same log
+        ours = lab.log.reset_task
+
+        def renewed_meanwhile(task_id: int, **kw: Any) -> Any:
+            # just before this run renews the row, the other process has renewed it and sent it
+            row = other.rows("SELECT * FROM tasks WHERE id = ?", [task_id])[0]
+            other.reset_task(task_id, task_uuid="11111111-1111-4111-8111-111111111111",
+                             request_json=row["request_json"], replacing=row["task_uuid"])
+            fake.accept({**json.loads(row["request_json"]), "taskUUID": "11111111-1111-4111-8111-111111111111"})
+            return ours(task_id, **kw)
+
+        lab.log.reset_task = renewed_meanwhile  # type: ignore[method-assign]
+        exp = lab.run(sweep, name="shared", progress=False, concurrency=1)
+        other.close()
+    assert exp.counts()["done"] == 1 and exp.counts()["images"] == 1
+    assert sum(fake.charged.values()) == 1, f"paid twice: {dict(fake.charged)}"
+    assert exp.log.tasks(exp.id)[0]["task_uuid"] == "11111111-1111-4111-8111-111111111111"

@@ -212,7 +212,7 @@ def test_a_failed_cell_is_logged_and_the_sweep_goes_on(emulator: Emulator, make_
     assert (counts["failed"], counts["done"]) == (1, 7)
     failed = exp.df[exp.df["status"] == "failed"].iloc[0]
     assert failed["error_code"] and failed["error_message"]
-    assert "1 cells failed" in exp.stop_reason
+    assert "1 cell failed" in exp.stop_reason
 
     old_uuid = failed["task_uuid"]
     exp = lab.run(small_sweep(), name="f", progress=False)  # the failed cell is tried again, under a new taskUUID
