@@ -99,6 +99,9 @@ class _Job:
     # an attempt in doubt given up for a new one (resend_in_doubt): its estimate, counted in the
     # spend from then on (it may have been paid), reserved beside the new attempt's
     earlier: float = 0.0
+    # a done cell that lost paid images (numberResults > 1, a download failed): they are asked
+    # for with getResponse (free), nothing is sent
+    refetch: bool = False
 
 
 # what a cell reserves of the budget, times its estimate, until the API has reported a cost
@@ -299,10 +302,11 @@ class Runner:
         jobs = [_Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
                 for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
         self.last_to_send = len(jobs)
+        jobs += self._lost_images(exp_id, cells, rows)
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
             return self.experiment(name)
-        jobs.sort(key=lambda j: (not j.recover, j.cell.index))  # recover what may be paid for first
+        jobs.sort(key=lambda j: (not (j.recover or j.refetch), j.cell.index))  # recover what may be paid for first
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
         self._limit = limit
@@ -442,6 +446,20 @@ class Runner:
             if row["cell_key"] != c.key or row["cell_json"] != values:
                 self.log.note_task(int(row["id"]), cell_key=c.key, cell_json=values)
 
+    def _lost_images(self, exp_id: int, cells: list[Cell], rows: dict[str, dict[str, Any]]) -> list[_Job]:
+        """Jobs for the done cells that lost paid images: logged 'done' with fewer images than
+        they asked for, charged, and an image that could not be downloaded (ImageError). Only
+        those that ran where this client sends: the same taskUUID means nothing elsewhere."""
+        lost = {r["id"] for r in self.log.rows(
+            "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' AND t.error_code = 'ImageError' "
+            "AND coalesce(t.cost_usd, 0) > 0 AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) "
+            "< coalesce(t.number_results, 1)", [exp_id])}
+        if not lost:
+            return []
+        backend = self._client_backend(said=True)[0]
+        return [_Job(c, rows[c.key], False, refetch=True) for c in cells
+                if c.key in rows and rows[c.key]["id"] in lost and backend is not None and rows[c.key].get("backend") == backend]
+
     def _log_cells(self, exp_id: int, jobs: list[_Job]) -> None:
         """Log the new cells of `jobs` as 'pending' tasks (each with its own taskUUID) and give each
         job its row. A row another process logged meanwhile for the same cell is kept, and used."""
@@ -465,6 +483,8 @@ class Runner:
     def _run_job(self, exp_id: int, job: _Job, may_send: bool, wire: Wire) -> _Outcome:
         row, cell = job.row, job.cell
         task_id = int(row["id"])
+        if job.refetch:
+            return self._refetch(exp_id, task_id, job, row, wire)
         if job.recover:
             if row.get("backend") is None and self._sending_to:  # logged before provenance: it is asked here
                 self.log.note_task(task_id, **self._sending_to)
@@ -615,6 +635,27 @@ class Runner:
         out = self._complete(exp_id, task_id, job, result)
         # paid before, and counted in the spend this run began from: nothing more to settle
         return _Outcome(out.status, cost=0.0, error=out.error)
+
+    def _refetch(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome:
+        """A done cell's lost paid images, fetched with getResponse under its taskUUID (free) and
+        added beside those it kept. When the server no longer knows the task, the row says so
+        (error_code 'ImageLost') and is not asked about again; when it could not be asked, the
+        next run asks again. Nothing is ever sent: the cell has images."""
+        try:
+            result = self._ask(row, wire)
+        except WireClosed:
+            return _Outcome("unsent")
+        except QwenlabError as exc:
+            return _Outcome("done", error=exc)
+        if result is None:
+            self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
+                f"{row.get('error_message') or 'an image was lost'}; getResponse no longer knows the task: "
+                "the lost image cannot be fetched again"))
+            return _Outcome("done")
+        if not result.good_images:
+            return _Outcome("done")
+        out = self._complete(exp_id, task_id, job, result)
+        return _Outcome(out.status, cost=0.0)  # paid before, and counted in the spend this run began from
 
     def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
         good = result.good_images
@@ -803,6 +844,8 @@ class _Dispatch:
     def _admit(self, job: _Job) -> Literal["send", "wait", "stop"]:
         """May `job` go now? "send" once its estimate is reserved (or it is a recovery), "wait" for
         a cell in flight to settle first, "stop" when the budget cannot hold it."""
+        if job.refetch:  # a getResponse for images paid for: free
+            return "send"
         need = job.cell.estimated_cost * self.markup
         if self.budget.reserve(need):
             job.reserved = need

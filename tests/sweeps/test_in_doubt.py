@@ -244,3 +244,43 @@ def test_a_failed_cell_renewed_by_another_process_first_is_not_sent_under_a_seco
     assert exp.counts()["done"] == 1 and exp.counts()["images"] == 1
     assert sum(fake.charged.values()) == 1, f"paid twice: {dict(fake.charged)}"
     assert exp.log.tasks(exp.id)[0]["task_uuid"] == "11111111-1111-4111-8111-111111111111"
+
+
+class _LosesOneOfTwo(Fake):
+    """The first task's second image answers 410 once: the cell is done with one of its two
+    paid images."""
+
+    def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        from collections import deque
+
+        items = super().accept(task)
+        if len(self.accepted) == 1:
+            self.get_script[items[1]["imageURL"]] = deque([410])
+        return items
+
+
+@pytest.mark.parametrize("server_kept_it", [True, False], ids=["server-has-it", "server-forgot-it"])
+def test_a_done_cell_that_lost_a_paid_image_gets_it_back_at_the_next_run(data_dir: Path, server_kept_it: bool) -> None:
+    """numberResults=2 and one image's download failed: the cell is done with one image, and no
+    run ever asked for the other, paid for. The next run asks getResponse (free) and keeps it;
+    when the server no longer knows the task the row says so and is not asked about again."""
+    fake = _LosesOneOfTwo()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", numberResults=2, repeats=2)
+    with client:
+        first = lab.run(sweep, name="two", progress=False, concurrency=1)
+        assert first.counts()["done"] == 2 and first.counts()["images"] == 3
+        if not server_kept_it:
+            _forget(fake)
+        again = lab.run(sweep, name="two", progress=False, concurrency=1)
+        asked = fake.kinds().count("getResponse")
+        third = lab.run(sweep, name="two", progress=False, concurrency=1)
+    assert sum(fake.charged.values()) == 2 and asked == 1, "asked once, free; nothing bought again"
+    assert again.cost == pytest.approx(first.cost) == pytest.approx(4 * 0.075)
+    lost = [t for t in third.log.tasks(third.id) if t["error_code"]]
+    if server_kept_it:
+        assert again.counts()["images"] == 4 and not lost
+    else:
+        assert again.counts()["images"] == 3 and [t["error_code"] for t in lost] == ["ImageLost"]
+        assert "no longer knows the task" in lost[0]["error_message"]
+    assert fake.kinds().count("getResponse") == asked, "the third run asks nothing"
