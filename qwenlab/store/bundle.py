@@ -23,7 +23,8 @@ the log already adds nothing. A name the receiving log already uses for other wo
 
 A later bundle of an experiment imported before (finished since, or retried; every cell done in
 the copy done in it) updates the copy: the copy is replaced by the bundle's, and what was made
-here on it after its import (ratings, judgements, scores, tags, by their time; a note's lines of
+here on it after its import (ratings, judgements, scores, tags, by their time, and those kept at
+an earlier update, which the copy remembers in `imported_from["made_here"]`; a note's lines of
 one's own) is kept, by image and task UUID; what came with the earlier bundle is the sender's
 to keep or remove. An earlier state, or the same, replaces nothing. A copy deleted here comes
 back from its bundle the same way. A bundle of an experiment this log holds already
@@ -492,6 +493,12 @@ class _Replaced:
     def imported_note(self) -> str | None:
         return origin_of(self.row).get("notes")
 
+    @property
+    def made_here(self) -> frozenset[str]:
+        """The rows made here before the import it came with (put back on it then), by
+        `_signature`: their times are earlier than that import's, yet they are not the sender's."""
+        return frozenset(origin_of(self.row).get("made_here") or ())
+
 
 def origin_of(experiment: dict[str, Any]) -> dict[str, Any]:
     """Where an imported experiment came from (its `imported_from`: bundle, bundle_created_at,
@@ -552,6 +559,8 @@ def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Repla
     dropped = 0
     seen: set[tuple[str, Any]] = set()
     for old in olds:
+        here = old.made_here
+        kept: list[str] = []  # the rows put back on this copy's successor, by `_signature`
         for table, rows in old.hanging.items():
             names = [c for c in columns(db, table) if c != "id"]
             if not names:
@@ -561,7 +570,8 @@ def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Repla
                     continue  # hangs off two of the copies (a judgement across them): once
                 seen.add((table, row.get("id")))
                 made = next((row[c] for c in _MADE_AT if row.get(c)), None)
-                if old.imported_at and made is not None and str(made) <= old.imported_at:
+                if (old.imported_at and made is not None and str(made) <= old.imported_at
+                        and _signature(table, made) not in here):
                     continue  # came with the earlier bundle, not made here
                 moved = _moved(row, refs.get(table, []), experiments, image_uuids, new_images, task_uuids, new_tasks,
                                foreign)
@@ -576,7 +586,29 @@ def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Repla
                                  f"({', '.join('?' for _ in cols)})", [moved[c] for c in cols])
                 if cur.rowcount:  # 0: a UNIQUE key held already (the bundle's own tag or score wins)
                     added[table] = added.get(table, 0) + 1
+                    if made is not None:
+                        kept.append(_signature(table, made))
+        if kept and not foreign:
+            _note_made_here(db, experiments[old.row["id"]], kept)
     return added, dropped
+
+
+def _signature(table: str, made: Any) -> str:
+    """A row made here, as the copy's `imported_from` remembers it: its table and its time. Two
+    rows of a table made in one millisecond are both this log's or both the sender's."""
+    return f"{table}@{made}"
+
+
+def _note_made_here(db: Any, experiment_id: int, signatures: list[str]) -> None:
+    """Remember on an imported copy the rows put back on it from the copy it replaced: they were
+    made here, though before this import, and must be kept by the next update too (they were
+    dropped there, judged by time as the sender's), and merged back when the copy is sent home."""
+    row = db.execute("SELECT imported_from FROM experiments WHERE id = ?", [experiment_id]).fetchone()
+    origin = origin_of({"imported_from": row[0] if row else None})
+    if not origin:
+        return
+    origin["made_here"] = sorted({*origin.get("made_here", ()), *signatures})
+    db.execute("UPDATE experiments SET imported_from = ? WHERE id = ?", [json.dumps(origin, ensure_ascii=False), experiment_id])
 
 
 def _moved(row: dict[str, Any], fks: list[tuple[str, str]], experiments: dict[int, int], image_uuids: dict[int, str],

@@ -243,6 +243,33 @@ def test_an_update_keeps_what_was_made_here_and_drops_what_its_sender_removed(an
     assert ben.log.rows("SELECT count(*) AS n FROM judgements WHERE experiment_id = ?", [copy.id])[0]["n"] == 0
 
 
+def test_what_was_made_on_a_copy_outlives_every_update_and_goes_home(ana: Lab, ben: Lab, emulator,
+                                                                     tmp_path: Path) -> None:
+    """Ben rates and tags his copy; Ana updates it twice. At the first update his rows were put
+    back with their own times, earlier than that import's, and the second took them for the
+    sender's and dropped them; sent home, they were not merged either. The copy now remembers
+    which rows were made here."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "v1.zip").path)
+    copy = ben.experiment("posters")
+    ben.log.rate(int(copy.images["image_id"].iloc[-1]), 2, "text blurred", judge="ben")
+    copy.tag("bens-tag")
+    original = ana.experiment("posters")
+    run_sweep(emulator, ana.data_dir, name="posters", repeats=2, fail_one=False)  # v2: the failed cell done
+    for version in ("v2", "v3"):
+        report = ben.import_bundle(ana.bundle("posters", tmp_path / f"{version}.zip").path)
+        assert report.updated == {"posters": "posters"} and report.dropped == 0, report
+        with ana.log.transaction() as db:  # v3: a later state again (a cost the API corrected, say)
+            db.execute("UPDATE tasks SET cost_usd = cost_usd + 0.001 WHERE id = (SELECT max(id) FROM tasks "
+                       "WHERE experiment_id = ?)", [original.id])
+        copy = ben.experiment("posters")
+        assert "bens-tag" in copy.tags, (version, copy.tags)
+        assert ben.log.rows("SELECT count(*) AS n FROM ratings WHERE judge = 'ben'")[0]["n"] == 1, version
+    report = ana.import_bundle(ben.bundle("posters", tmp_path / "home.zip").path)
+    assert report.merged == {"posters": "posters"}, report
+    assert "bens-tag" in ana.experiment("posters").tags
+    assert ana.log.rows("SELECT count(*) AS n FROM ratings WHERE judge = 'ben'")[0]["n"] == 1
+
+
 def test_a_judgement_across_two_copies_replaced_together_keeps_its_two_images(ana: Lab, ben: Lab, emulator,
                                                                                tmp_path: Path) -> None:
     ben.import_bundle(ana.bundle(["noctis"], tmp_path / "n1.zip").path)
