@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -10,7 +11,7 @@ import click
 from ..paths import DB_NAME, data_dir
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting"]
+__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
 
@@ -44,3 +45,16 @@ def run_setting(setting: str) -> Callable[[click.Context, click.Parameter, Any],
         return value
 
     return check
+
+
+def remove_new_log(log: Path, new_folder: bool) -> None:
+    """Remove the log a command opened where there was none and then refused to use (a declined
+    run, a bundle refused), and its folder if the command made it and left it empty: a "no"
+    leaves no trace."""
+    for path in (log, log.with_name(log.name + "-wal"), log.with_name(log.name + "-shm")):
+        path.unlink(missing_ok=True)
+    if new_folder:
+        with contextlib.suppress(OSError):  # not empty: something else lives there, keep it
+            for folder in (log.parent / "images", log.parent):
+                if folder.is_dir():
+                    folder.rmdir()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -24,7 +23,7 @@ from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
 from ..sweeps.runner import Runner
 from ..sweeps.sweepfile import load_sweep
-from .common import log_path, run_setting
+from .common import log_path, remove_new_log, run_setting
 from .exits import exit_unless_done
 
 __all__ = ["run_command", "plan_text", "destination"]
@@ -88,7 +87,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     except BaseException as exc:  # refused before anything was written (or not confirmed): leave no empty log behind
         if new_log and not runner.log.experiment_names():
             runner.close()
-            _remove_new_log(log, new_folder)
+            remove_new_log(log, new_folder)
         elif isinstance(exc, KeyboardInterrupt):
             # Ctrl-C: say what the run left (spent, done, in doubt) before click's "Aborted!"
             with contextlib.suppress(Exception):
@@ -118,18 +117,6 @@ def _budget(flag: float | None, in_file: float | None, name: str) -> float | Non
         click.echo(f"budget: {format_usd(kept)}, kept from the last run of {name!r}; the sweep file says "
                    f"{format_usd(in_file)} (pass --budget {in_file:g} to use it)", err=True)
     return None
-
-
-def _remove_new_log(log: Path, new_folder: bool) -> None:
-    """Remove the log a declined run opened where there was none (the Runner opens it before the
-    question), and its folder if the run made it and left it empty: a "no" leaves no trace."""
-    for path in (log, log.with_name(log.name + "-wal"), log.with_name(log.name + "-shm")):
-        path.unlink(missing_ok=True)
-    if new_folder:
-        with contextlib.suppress(OSError):  # not empty: something else lives there, keep it
-            for folder in (log.parent / "images", log.parent):
-                if folder.is_dir():
-                    folder.rmdir()
 
 
 def _ask(preview: Preview, backend: str | None) -> None:

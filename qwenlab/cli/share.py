@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExperimentConflictError, ExperimentNotFoundError, UnknownAxisError
+from ..errors import ExperimentNotFoundError, UnknownAxisError
 from ..paths import data_dir, db_path
 from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
 from ..store.image_export import export_images
 from ..store.log import Log
-from .common import existing_log
+from .common import existing_log, log_path, remove_new_log
 from .exits import param_hints
 from .views import layout
 
@@ -59,7 +59,6 @@ def bundle_command(experiments: tuple[str, ...], output: str) -> None:
     click.echo(str(write_bundle(Log(path), path.parent, experiments, output)))
 
 
-@param_hints({ExperimentConflictError: "--as"})
 @click.command("import")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "as_name", default=None, metavar="NEWNAME",
@@ -71,6 +70,15 @@ def import_command(bundle: str, as_name: str | None) -> None:
     request was sent) are copied exactly. A name this log already uses for other work is refused
     (exit 2); import it under another with --as NEWNAME.
     """
-    check_bundle(bundle)  # a file that is no bundle: said before a log (or its folder) is made here
-    report = import_bundle(Log(db_path()), data_dir(), Path(bundle), as_name=as_name)
+    check_bundle(bundle, whole=True)  # a damaged file: said before a log (or its folder) is made here
+    log = log_path()
+    new_folder, new_log = not log.parent.exists(), not log.exists()
+    target = Log(db_path())
+    try:
+        report = import_bundle(target, data_dir(), Path(bundle), as_name=as_name)
+    except BaseException:  # refused (a name in use, a bad --as): a log made for it goes again
+        if new_log and not target.experiment_names():
+            target.close()
+            remove_new_log(log, new_folder)
+        raise
     click.echo(str(report))

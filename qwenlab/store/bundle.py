@@ -37,18 +37,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import BundleError, ExperimentConflictError, redact
+from ..errors import BundleError, ExperimentConflictError, NotALogError, redact, refuse_secret
 from ..paths import write_atomic
 from ..version import __version__
 from .experiment import ExperimentRecord
 from .log import Log, utc_now
-from .organize import DELETED_PREFIX
+from .organize import DELETED_PREFIX, name_problem
 from .relations import columns, dependent_tables, references
 
 __all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
@@ -129,28 +131,32 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
         files: dict[str, str] = {}
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
-        with zipfile.ZipFile(partial, "w") as zf:
-            zf.write(db_file, _DB, compress_type=zipfile.ZIP_DEFLATED)
-            for img in images:
-                source = _file_of(folder, img["path"])
-                if not source.exists():
-                    raise BundleError(f"image file {str(source)!r} of the log is missing; cannot bundle it "
-                                      "(was the data folder moved?)")
-                arcname = _arcname(img["path"])
-                if arcname not in files:
-                    data = source.read_bytes()
-                    if img["sha256"] and _sha256(data) != img["sha256"]:
-                        # refused here, where it can be mended, rather than at the colleague's import
-                        raise BundleError(f"image file {str(source)!r} was changed since it was logged (its bytes no "
-                                          "longer match its SHA-256); put the original back, or delete the experiment's "
-                                          "copy of it, before bundling")
-                    zf.writestr(zipfile.ZipInfo.from_file(source, arcname), data,
-                                compress_type=zipfile.ZIP_STORED)  # JPEG/PNG/WebP: already compressed
-                    files[arcname] = img["sha256"]
-            manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "qwenlab": __version__,
-                        "created_at": utc_now(), "experiments": names, "tasks": tasks, "images": files}
-            zf.writestr(_MANIFEST, redact(json.dumps(manifest, indent=2, ensure_ascii=False)),
-                        compress_type=zipfile.ZIP_DEFLATED)
+        try:
+            with zipfile.ZipFile(partial, "w") as zf:
+                zf.write(db_file, _DB, compress_type=zipfile.ZIP_DEFLATED)
+                for img in images:
+                    source = _file_of(folder, img["path"])
+                    if not source.exists():
+                        raise BundleError(f"image file {str(source)!r} of the log is missing; cannot bundle it "
+                                          "(was the data folder moved?)")
+                    arcname = _arcname(img["path"])
+                    if arcname not in files:
+                        data = source.read_bytes()
+                        if img["sha256"] and _sha256(data) != img["sha256"]:
+                            # refused here, where it can be mended, rather than at the colleague's import
+                            raise BundleError(f"image file {str(source)!r} was changed since it was logged (its bytes no "
+                                              "longer match its SHA-256); put the original back, or delete the experiment's "
+                                              "copy of it, before bundling")
+                        zf.writestr(zipfile.ZipInfo.from_file(source, arcname), data,
+                                    compress_type=zipfile.ZIP_STORED)  # JPEG/PNG/WebP: already compressed
+                        files[arcname] = img["sha256"]
+                manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "qwenlab": __version__,
+                            "created_at": utc_now(), "experiments": names, "tasks": tasks, "images": files}
+                zf.writestr(_MANIFEST, redact(json.dumps(manifest, indent=2, ensure_ascii=False)),
+                            compress_type=zipfile.ZIP_DEFLATED)
+        except BaseException:  # refused (a file changed, missing) or interrupted: no half-written bundle stays
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(out)
     return BundleInfo(out, names, int(tasks), len(files), out.stat().st_size)
 
@@ -166,8 +172,8 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     report = ImportReport(bundle)
     manifest = check_bundle(bundle)
     with _open_zip(bundle) as zf, tempfile.TemporaryDirectory(prefix="qwenlab-import-") as tmp:
-        zf.extract(_DB, tmp)
-        source = Log(Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
+        (Path(tmp) / _DB).write_bytes(_read(zf, _DB))
+        source = _source_log(bundle, Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
         try:
             plans = _plan(log, source, bundle, as_name, str(manifest.get("created_at") or ""))
             for plan in plans:
@@ -227,8 +233,10 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: 
         if len(experiments) != 1:
             raise ValueError(f"as_name: {bundle.name} holds {len(experiments)} experiments; --as renames a bundle "
                              "of one experiment only (import it without --as, or bundle them one by one)")
-        if not as_name.strip():
-            raise ValueError("as_name: give a non-empty name")
+        problem = name_problem(as_name)  # as a run and a rename check a name: blank, reserved, '(deleted) ...'
+        if problem:
+            raise ValueError(f"as_name: {problem}")
+        refuse_secret("as_name", as_name)
     plans = []
     retried = _history_owners(log)  # read once: a scan of the tasks that have history
     for exp in experiments:
@@ -258,7 +266,7 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: 
                 # deleted here: the copy is replaced, what was added to it here kept
                 dst = name if deleted else str(copy["name"])
                 if deleted:
-                    _refuse_taken(log, dst, bundle)
+                    _refuse_taken(log, dst, bundle, len(experiments) == 1)
                 plans.append(_Plan(src_id, exp["name"], dst, replaces=int(copy["id"])))
                 continue
         if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
@@ -277,16 +285,20 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: 
                 f"{exp['name']!r} of {bundle.name}: {sum(here.values())} of its {len(uuids)} tasks are in this log "
                 f"already, in {', '.join(map(repr, here))}, and the others are not: it was changed since it was shared. "
                 "Delete or rename the experiment here and import again, or ask for a bundle of the new state.")
-        _refuse_taken(log, name, bundle)
+        _refuse_taken(log, name, bundle, len(experiments) == 1)
         plans.append(_Plan(src_id, exp["name"], name))
     return plans
 
 
-def _refuse_taken(log: Log, name: str, bundle: Path) -> None:
+def _refuse_taken(log: Log, name: str, bundle: Path, alone: bool = True) -> None:
+    """ExperimentConflictError, naming the fix, when `name` is taken here by other work. `alone`:
+    the bundle holds this experiment only (--as renames only such a bundle's)."""
     if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
-        raise ExperimentConflictError(
-            f"name: this log has an experiment named {name!r} already, with other work; import it under "
-            f"another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., as_name=...))")
+        fix = (f"import it under another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., "
+               "as_name=...))" if alone else
+               f"rename yours first (`qwenlab rename {name} {name}-mine`) and import again, or ask for a bundle of "
+               f"{name!r} alone and import it with --as")
+        raise ExperimentConflictError(f"name: this log has an experiment named {name!r} already, with other work; {fix}")
 
 
 def _copy_here(log: Log, here: dict[str, int], uuids: list[str]) -> dict[str, Any] | None:
@@ -374,14 +386,14 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
         if target.exists() and _sha256(target.read_bytes()) == img["sha256"]:
             continue
         try:
-            data = zf.read(arcname)
+            data = _read(zf, arcname)
         except KeyError:
             raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
         if _sha256(data) != img["sha256"]:
             raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
         missing.append((arcname, target))
     for arcname, target in missing:
-        write_atomic(target, zf.read(arcname))
+        write_atomic(target, _read(zf, arcname))
     return len(missing)
 
 
@@ -692,14 +704,52 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_bundle(path: str | Path) -> dict[str, Any]:
+def check_bundle(path: str | Path, *, whole: bool = False) -> dict[str, Any]:
     """The manifest of the bundle at `path`; BundleError for a file that is not one (what
-    `import_bundle` says first), for a caller to check before it makes a log to import into."""
+    `import_bundle` says first), for a caller to check before it makes a log to import into.
+    whole=True: also read every file of it (its CRC) and check its log, as the import will: a
+    damaged bundle is then refused before anything is made here."""
     with _open_zip(Path(path)) as zf:
         manifest = _manifest(zf)
         if _DB not in zf.namelist():
             raise BundleError(f"{path} holds no {_DB}: not a qwenlab bundle")
+        if whole:
+            for name in zf.namelist():
+                _read(zf, name)
+            with tempfile.TemporaryDirectory(prefix="qwenlab-check-") as tmp:
+                (Path(tmp) / _DB).write_bytes(_read(zf, _DB))
+                _source_log(Path(path), Path(tmp) / _DB).close()
         return manifest
+
+
+def _read(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A file of the bundle; BundleError naming it when it cannot be read whole (a CRC that does
+    not match, bytes cut short); KeyError when the zip does not hold it."""
+    try:
+        return zf.read(name)
+    except KeyError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise BundleError(f"{zf.filename}: {name} cannot be read ({type(exc).__name__}: {exc}); the bundle is damaged, "
+                          "nothing was imported: ask for it again") from None
+
+
+def _source_log(bundle: Path, db_file: Path) -> Log:
+    """The bundle's log, opened (and migrated) where it was extracted; BundleError naming the
+    bundle when it is not a sound qwenlab log (its error once read as if this log were broken)."""
+    try:
+        source = Log(db_file)
+    except (sqlite3.DatabaseError, NotALogError) as exc:
+        raise BundleError(f"{bundle}: its {_DB} is not a sound qwenlab log ({exc}); the bundle is damaged, nothing was "
+                          "imported: ask for it again") from None
+    try:
+        verdict = source.integrity_check()
+    except sqlite3.DatabaseError as exc:
+        verdict = str(exc)
+    if verdict != "ok":
+        source.close()
+        raise BundleError(f"{bundle}: its {_DB} is damaged ({verdict[:200]}); nothing was imported: ask for it again")
+    return source
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
@@ -713,7 +763,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 
 def _manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     try:
-        manifest = json.loads(zf.read(_MANIFEST))
+        manifest = json.loads(_read(zf, _MANIFEST))
     except (KeyError, ValueError):
         raise BundleError(f"{zf.filename} has no readable {_MANIFEST}: not a qwenlab bundle") from None
     if manifest.get("format") != FORMAT:

@@ -140,6 +140,39 @@ def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tm
     assert qwenlab("import", str(broken)).exit_code == EXIT_FAILED and not (tmp_path / "nobody").exists()
 
 
+def test_a_refused_import_leaves_no_log_and_names_a_fix_that_works(two: Path, emulator, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle with one flipped byte gave a traceback and left an empty log behind; so did --as
+    with a name no run may take (which was accepted: 'path', '(deleted) ...', one holding the
+    key). A clash in a bundle of two experiments suggested --as, which such a bundle refuses."""
+    from tests.store.test_bundle import _flipped
+
+    both = tmp_path / "both.zip"
+    assert qwenlab("bundle", "posters", "noctis", "-o", str(both)).exit_code == EXIT_OK
+    one = tmp_path / "one.zip"
+    assert qwenlab("bundle", "noctis", "-o", str(one)).exit_code == EXIT_OK
+    nobody = tmp_path / "nobody"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(nobody))
+    damaged = qwenlab("import", str(_flipped(both, tmp_path / "flipped.zip", "images/")))
+    assert damaged.exit_code == EXIT_FAILED and "the bundle is damaged" in damaged.output, damaged.output
+    assert "Traceback" not in damaged.output and not nobody.exists()
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-organize-cli-SECRET")
+    for name, said in (("path", "kept for `qwenlab logs path`"), ("(deleted) x", "kept for deleted experiments"),
+                       ("x-sk-organize-cli-SECRET", "holds your Runware API key")):
+        refused = qwenlab("import", str(one), "--as", name)
+        assert refused.exit_code == EXIT_BAD_INPUT and "'--as'" in refused.output and said in refused.output, refused.output
+        assert "sk-organize-cli-SECRET" not in refused.output and not nobody.exists()
+    monkeypatch.delenv("RUNWARE_API_KEY")
+    ben = tmp_path / "ben"
+    ben.mkdir()
+    run_sweep(emulator, ben, name="posters", repeats=1, fail_one=False)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(ben))
+    clash = qwenlab("import", str(both))
+    assert clash.exit_code == EXIT_BAD_INPUT and "qwenlab rename posters posters-mine" in clash.output, clash.output
+    assert qwenlab("rename", "posters", "posters-mine").exit_code == EXIT_OK
+    assert qwenlab("import", str(both)).exit_code == EXIT_OK  # the fix it named works
+
+
 def test_datasette_writes_its_metadata(two: Path) -> None:
     result = qwenlab("datasette", "--metadata-only")
     assert result.exit_code == EXIT_OK

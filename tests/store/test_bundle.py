@@ -16,6 +16,7 @@ from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
+from qwenlab.store.bundle import check_bundle
 from qwenlab.store.log import utc_now
 from tests.support.labkit import PROMPT, SIZES, run_sweep
 
@@ -213,6 +214,7 @@ def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab,
     with pytest.raises(BundleError, match="changed since it was logged") as info:
         ana.bundle("noctis", tmp_path / "n.zip")
     assert path.name in str(info.value) and not (tmp_path / "n.zip").exists()
+    assert not list(tmp_path.glob(".n.zip*")), "no half-written bundle left beside it"
 
 
 def test_an_update_keeps_what_was_made_here_and_drops_what_its_sender_removed(ana: Lab, ben: Lab, emulator,
@@ -357,6 +359,40 @@ def test_a_damaged_bundle_is_refused_before_anything_is_written(ana: Lab, ben: L
     not_a_bundle.write_text("hello")
     with pytest.raises(BundleError, match="not a qwenlab bundle"):
         ben.import_bundle(not_a_bundle)
+
+
+def _flipped(good: Path, out: Path, member: str) -> Path:
+    """`good` with one byte of `member`'s stored data flipped: the zip opens, the member's CRC fails."""
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        name = next(n for n in zf.namelist() if n.startswith(member))
+        info = zf.getinfo(name)
+    data[info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size // 2] ^= 0xFF
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_bundle_with_a_damaged_file_or_log_is_named_as_the_damage(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """One flipped byte in an image gave a Python traceback (zipfile.BadZipFile); a damaged log
+    inside the bundle was reported as this log's ("move that file away"). Both are the bundle's,
+    said so, before anything is written."""
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    for member, said in (("images/", "cannot be read (BadZipFile"), ("qwenlab.db", "the bundle is damaged")):
+        bad = _flipped(good, tmp_path / f"bad-{member.strip('/').replace('.', '-')}.zip", member)
+        with pytest.raises(BundleError, match="the bundle is damaged") as info:
+            check_bundle(bad, whole=True)
+        assert said in str(info.value) and str(ben.log.path) not in str(info.value)
+        with pytest.raises(BundleError, match="the bundle is damaged"):
+            ben.import_bundle(bad)
+        assert ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == 0 and ben.log.integrity_check() == "ok"
+    half = tmp_path / "half-db.zip"  # the log inside cut short: a zip member whose content is no sound database
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(half, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data[: len(data) // 2] if item.filename == "qwenlab.db" else data)
+    with pytest.raises(BundleError, match=r"half-db.zip: its qwenlab.db"):
+        ben.import_bundle(half)
+    assert not list((ben.data_dir / "images").rglob("*.*"))
 
 
 @pytest.mark.parametrize("path", ["x/../qwenlab.db", "images/../../outside.jpg", "/etc/cron.d/evil", "images/ab/cd.jpg"])
