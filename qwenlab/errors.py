@@ -252,7 +252,7 @@ class BundleError(QwenlabError):
 
 
 class UnknownAxisError(QwenlabError, ValueError):
-    """An axis name that the experiment does not have."""
+    """An axis name that the experiment does not have, or a value that its axis does not have."""
 
 
 class UnknownCostKeyError(QwenlabError, ValueError):

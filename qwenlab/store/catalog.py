@@ -172,7 +172,7 @@ class Catalog:
         for v in [*info.values, *self.values(axis)]:
             if _matches(info, v, wanted):
                 return v
-        raise ValueError(f"{wanted!r} is not a value of axis {axis!r}; its values: {', '.join(info.labels)}")
+        raise UnknownAxisError(f"{wanted!r} is not a value of axis {axis!r}; its values: {', '.join(info.labels)}")
 
     def select(self, axis: str, value: Any, entries: Sequence[Entry]) -> list[Entry]:
         return [e for e in entries if same_value(e.value(axis), value)]

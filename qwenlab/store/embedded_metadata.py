@@ -22,6 +22,7 @@ The parameters text follows AUTOMATIC1111's layout (prompt, "Negative prompt: ..
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 from html import escape
@@ -53,6 +54,15 @@ def embed(data: bytes, fmt: str, *, parameters: str, record: dict[str, Any], des
     raise ImageError(f"cannot write metadata into a {fmt!r} file: only JPEG, PNG and WebP")
 
 
+# what XML 1.0 forbids in text, even escaped: a prompt holding one made a packet no reader parses
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    """Text as XML character data: escaped, and each character XML cannot hold as U+FFFD."""
+    return escape(_NOT_XML.sub("\ufffd", text))
+
+
 def xmp_packet(description: str, parameters: str, record: dict[str, Any]) -> bytes:
     """An XMP packet with the prompt (dc:description), the parameters text and the JSON record.
     Kept under a JPEG segment's size: a record too large for it is left to the JSON sidecar."""
@@ -62,10 +72,10 @@ def xmp_packet(description: str, parameters: str, record: dict[str, Any]) -> byt
             '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
             '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
             'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:qwenlab="https://qwenlab.invalid/ns/1.0/">'
-            f'<xmp:CreatorTool>qwenlab {escape(__version__)}</xmp:CreatorTool>'
-            f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(description)}</rdf:li></rdf:Alt></dc:description>'
-            f'<qwenlab:parameters>{escape(parameters)}</qwenlab:parameters>'
-            f'<qwenlab:record>{escape(rec)}</qwenlab:record>'
+            f'<xmp:CreatorTool>qwenlab {_xml(__version__)}</xmp:CreatorTool>'
+            f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{_xml(description)}</rdf:li></rdf:Alt></dc:description>'
+            f'<qwenlab:parameters>{_xml(parameters)}</qwenlab:parameters>'
+            f'<qwenlab:record>{_xml(rec)}</qwenlab:record>'
             '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode("utf-8")
 
     full = packet(json.dumps(record, ensure_ascii=False, sort_keys=True))
@@ -76,11 +86,14 @@ def xmp_packet(description: str, parameters: str, record: dict[str, Any]) -> byt
 
 def exif_bytes(description: str, parameters: str) -> bytes:
     """A TIFF-layout Exif block (no "Exif\\0\\0" header): ImageDescription, Software and, in the
-    Exif IFD, UserComment (UTF-16 with the "UNICODE" marker, as AUTOMATIC1111 writes it)."""
+    Exif IFD, UserComment (UTF-16 with the "UNICODE" marker, as AUTOMATIC1111 writes it).
+    ImageDescription is ASCII by the standard: a prompt with other characters (Chinese, an
+    accent) is left to UserComment and the XMP, where it was written as '?' marks."""
     from PIL import Image
 
     exif = Image.Exif()
-    exif[0x010E] = description[:4000]
+    if description.isascii():
+        exif[0x010E] = description[:4000]
     exif[0x0131] = f"qwenlab {__version__}"
     exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00" + parameters[:16000].encode("utf-16-be")
     out = exif.tobytes()

@@ -100,6 +100,8 @@ def test_images_bundle_and_import(two: Path, tmp_path: Path, monkeypatch: pytest
     with Image.open(files[0]) as im:
         assert b"<qwenlab:record>" in im.info["xmp"]
     assert qwenlab("images", "posters", "-o", str(out), "--where", "nope=1").exit_code == EXIT_BAD_INPUT
+    no_such = qwenlab("images", "posters", "-o", str(out), "--where", "promptExtend=maybe")
+    assert no_such.exit_code == EXIT_BAD_INPUT and "'--where'" in no_such.output, no_such.output
 
     bundle = tmp_path / "share.zip"
     assert qwenlab("bundle", "posters", "noctis", "-o", str(bundle)).exit_code == EXIT_OK

@@ -99,3 +99,37 @@ def test_simple_webp_gets_the_extended_header_it_needs(tmp_path: Path) -> None:
     with Image.open(io.BytesIO(out)) as back, Image.open(io.BytesIO(data)) as original:
         assert back.size == (37, 21) and back.tobytes() == original.tobytes()
         assert b"<qwenlab:record>" in back.info["xmp"]
+
+
+@pytest.mark.parametrize("prompt", ["宣传海报：护肤品牌 'LUMIÈRE' 的标题", "A poster\x07 with a bell\x0c and a form feed"],
+                         ids=["non-ascii", "control-characters"])
+def test_a_prompt_of_any_characters_is_read_back_whole(prompt: str) -> None:
+    """A Chinese or accented prompt was written into Exif's ImageDescription (ASCII by the
+    standard) as '?' marks; a prompt holding a control character made an XMP packet that is not
+    XML. The prompt is read back whole from XMP and UserComment, and no field holds '?' for it."""
+    import io
+    import xml.etree.ElementTree as ET
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 20, 30)).save(buf, "JPEG")
+    out = embed(buf.getvalue(), "jpg", parameters=f"{prompt}\nSeed: 1", record={"prompt": prompt}, description=prompt)
+    with Image.open(io.BytesIO(out)) as im:
+        xmp = im.info["xmp"].decode("utf-8")
+        exif = im.getexif()
+    root = ET.fromstring(xmp.split("?>", 1)[1].rsplit("<?xpacket", 1)[0])  # parses: valid XML
+    said = "".join(root.itertext())
+    assert json.loads(_record_from(xmp))["prompt"] == prompt  # the record keeps it exactly (JSON escapes)
+    if prompt.isprintable():
+        assert prompt in said
+        assert 0x010E not in exif  # left out, not written as '?'
+    else:
+        assert "A poster\ufffd with a bell" in said
+    assert "?" not in str(exif.get(0x010E, ""))
+    comment = exif.get_ifd(0x8769)[0x9286]
+    assert comment[8:].decode("utf-16-be").startswith(prompt)
+
+
+def _record_from(xmp: str) -> str:
+    import html
+
+    return html.unescape(xmp.split("<qwenlab:record>")[1].split("</qwenlab:record>")[0])
