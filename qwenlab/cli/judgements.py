@@ -28,6 +28,8 @@ def judgements_command(experiment: str, axes: tuple[str, ...], criterion: str | 
     axis and criterion, each with its 95% Wilson interval."""
     exp = open_experiment(experiment)
     judged = list(dict.fromkeys(j["axis"] for j in exp.log.judgements(exp.id)))
+    if (axes or judged) and not as_json and (where := exp.provenance.headline()):
+        click.echo(where)  # judgements of synthetic images must not be quoted as Runware's
     for axis in axes or judged:
         frame = win_rates(exp, axis, criterion=criterion, ties=ties)
         if as_json:

@@ -44,6 +44,8 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     run = df.attrs.get("run")
     if run is not None:
         click.echo(str(run))
+    if where := exp.provenance.headline():
+        click.echo(where)  # scores of synthetic images must not be quoted as Runware's
     if df.empty:
         click.echo("no scores: no image of this experiment has quoted text in its prompt")
         return

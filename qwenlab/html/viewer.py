@@ -166,7 +166,8 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 #qwl-lightbox .bar { color: #eee; margin-top: 8px; max-width: 96vw; text-align: center; }
 #qwl-lightbox a { color: #9cf; } #qwl-lightbox .note, #qwl-lightbox .hint { color: #bbb; font-size: 12px; }
 #qwl-lightbox .close { position: absolute; top: 10px; right: 16px; font-size: 28px; color: #eee; cursor: pointer;
-       background: none; border: 0; }
+       z-index: 2; width: 40px; height: 40px; line-height: 36px; padding: 0; border-radius: 50%;
+       background: rgba(0, 0, 0, .6); border: 1px solid #666; }  /* above a tall image's corner, and readable there */
 .pager { margin: 8px 0; } .pager button { font: inherit; padding: 2px 10px; }
 """
 

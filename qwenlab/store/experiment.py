@@ -255,9 +255,16 @@ def open_experiment(name: str, data_dir: str | Path | None = None, *, log: Log |
     return ExperimentRecord(log, name, folder)
 
 
-def provenance_banner(prov: Provenance) -> str:
-    """The provenance headline as an HTML banner (amber for synthetic or mixed, grey otherwise)."""
+def provenance_banner(prov: Provenance, *, short: bool = False) -> str:
+    """The provenance headline as an HTML banner (amber for synthetic or mixed, grey otherwise).
+    short=True: its mark in one line, for a view with little room to spare (judging), and
+    nothing for Runware's alone."""
     where = prov.headline()
+    if short:
+        mark = prov.mark()
+        what = {"emulator": "drawn locally, not by Qwen-Image; a verdict here says nothing of the model",
+                "mixed": "some images drawn locally, not by Qwen-Image", "unknown": "they may be synthetic"}.get(prov.kind)
+        where = f"{mark}: {what}" if mark and what else mark
     if not where:
         return ""
     loud = prov.synthetic or prov.kind == "unknown"

@@ -40,6 +40,7 @@ from ..analysis.judging import (
 )
 from ..analysis.pairs import pairs as find_pairs
 from ..errors import ImageError, JudgementError
+from ..store.experiment import provenance_banner
 from ..store.log import DEFAULT_CRITERION
 from ..store.thumbnails import thumbnail_of
 from ..typography.analysis import describe
@@ -65,7 +66,11 @@ LAYOUTS = ("auto", "side", "stacked")
 # in "auto", the two images sit side by side when each can be this wide: at 840 px a landscape
 # pair was stacked in a 1400 px window, the right image below the fold, while the keys held the page
 WIDE_PX = 560
-TALL_VH = 75       # and no image is taller than this share of the window, so a pair and the header above it fit
+TALL_VH = 75       # and no image is taller than this share of the window, so a pair and the header above it fit,
+# nor than the window less what surrounds the pair (the header, the prompt's strings, the buttons
+# and the keys' legend: about this much): at 900x700 a 1024x1536 pair was 525 px tall under 200 px
+# of header, its last line of text and the buttons below the fold
+CHROME_PX = 330  # with the one-line SYNTHETIC banner of the emulator's images
 # ... or as wide as it would be one above the other with both in view (this share of the window's
 # height each): narrower than that, stacking shows it larger. A square pair stacked in a 900x700
 # window at 560 px showed 525 px images one below the other, where side by side gives 435 px each
@@ -135,8 +140,9 @@ class Judging:
         self.history: list[tuple[int, int]] = []  # (judgement id, queue position) of this session, for undo
 
         self.header = w.HTML()
+        self._banner = provenance_banner(exp.provenance, short=True)  # SYNTHETIC for the emulator's: a verdict on them is no evidence
         self.expected_text = w.HTML()  # the strings the prompt asked for: the same on both sides, so blind
-        self.left, self.right = (w.Image(layout=w.Layout(width="100%", height="auto", max_height=f"{TALL_VH}vh",
+        self.left, self.right = (w.Image(layout=w.Layout(width="100%", height="auto", max_height=f"min({TALL_VH}vh, calc(100vh - {CHROME_PX}px))",
                                                          object_fit="contain")) for _ in range(2))
         self.sides = [w.VBox([w.HTML(f"<b>{side}</b> <small>({keys})</small>"), image])
                       for side, keys, image in (("left", "← or 1", self.left), ("right", "→ or 2", self.right))]
@@ -335,7 +341,7 @@ class Judging:
             b.disabled = done
         self.pair_box.layout.display = "none" if done else "flex"
         if done:
-            self.header.value = (f"<b>Blind judging of {html.escape(self.axis)}</b> · {html.escape(self.exp.name)} · "
+            self.header.value = self._banner + (f"<b>Blind judging of {html.escape(self.axis)}</b> · {html.escape(self.exp.name)} · "
                                  f"criterion <b>{html.escape(self.criterion)}</b>: every pair judged "
                                  f"({self.judged_now} now, {self.judged_before} before; {self.total_pairs} pairs)")
             self.left.value = self.right.value = b""
@@ -347,7 +353,7 @@ class Judging:
         shared = str(row.get("shared") or "")  # the other axes' values and the repeat: the same on both sides
         question = "which image has the text right?" if self.criterion == "text correct" else \
             "which image is better?" if self.criterion == DEFAULT_CRITERION else "which image is better by this criterion?"
-        self.header.value = (f"<b>Blind judging of {html.escape(self.axis)}</b> · criterion "
+        self.header.value = self._banner + (f"<b>Blind judging of {html.escape(self.axis)}</b> · criterion "
                              f"<b>{html.escape(self.criterion)}</b>: {question} Pair {self.position + 1} of "
                              f"{len(self.queue)} ({len(self.queue) - self.position} to go; {self.judged_before} judged "
                              f"before). <br><small>Both share: {html.escape(shared) or 'every setting'}</small>")

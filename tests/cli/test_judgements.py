@@ -26,8 +26,10 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     every = runner.invoke(cli, ["judgements", "judged"])
     assert every.exit_code == EXIT_OK, every.output
     lines = every.output.splitlines()
-    assert lines[0].startswith("overall: promptExtend=on wins 50% [") and "of 2 judgements" in lines[0]
-    assert lines[3].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgement " in lines[3]
+    # first what the images are: win rates of the emulator's must not be quoted as the model's
+    assert lines[0].startswith("SYNTHETIC: run on qwenlab's offline emulator"), lines[0]
+    assert lines[1].startswith("overall: promptExtend=on wins 50% [") and "of 2 judgements" in lines[1]
+    assert lines[4].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgement " in lines[4]
     one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
     rows = [json.loads(line) for line in one.output.splitlines()]
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]

@@ -75,6 +75,7 @@ def test_scores_of_an_emulated_sweep_agree_with_what_it_drew(exp, rapidocr, data
     result = CliRunner().invoke(cli, ["score", "lune", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "8 already read" in result.output and "promptExtend on: word accuracy" in result.output
+    assert "SYNTHETIC: run on qwenlab's offline emulator" in result.output  # scores of synthetic images, said so
     assert "per correctly rendered image" in result.output
     result = CliRunner().invoke(cli, ["score", "lune", "--json"])
     rows = [json.loads(line) for line in result.output.splitlines()]

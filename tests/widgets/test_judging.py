@@ -45,7 +45,7 @@ def test_the_pair_is_sent_at_full_resolution_or_as_asked(exp: Experiment) -> Non
     assert small.left.format == "jpeg" and max(Image.open(io.BytesIO(small.left.value)).size) == 300
     # as wide as the notebook allows: the image fills its side; the sides wrap only where each
     # would be narrower than 560 px and than one above the other with both in view (40vh tall)
-    assert j.left.layout.width == "100%" and j.left.layout.max_height == "75vh"
+    assert j.left.layout.width == "100%" and j.left.layout.max_height == "min(75vh, calc(100vh - 330px))"
     assert j.sides[0].layout.flex == "1 1 min(560px, calc(40vh * 1.500))" and j.pair_box.layout.flex_flow == "row wrap"
     j.layout_toggle.value = "stacked"
     assert j.pair_box.layout.flex_flow == "column"
