@@ -671,10 +671,16 @@ class Runner:
         error = _headline(result.errors)
         status = "done" if good else "failed"
         cost = result.cost
+        reported = cost is not None
+        if cost is None and not good and any(i.image_uuid and isinstance(i.error, ImageError) for i in result.images):
+            # images were made, so paid for, and none could be downloaded, with no cost reported
+            # (includeCost turned off): counted at the estimate, so the spend holds it and the next
+            # run asks for them (free) before it buys the cell again
+            cost = job.cell.estimated_cost
         fields = {
             "status": status, "attempts": result.attempts, "latency_s": round(result.latency_s, 4),
             "http_status": result.http_status, "cost_usd": cost,
-            "cost_source": "api" if cost is not None else ("estimate" if good else None),
+            "cost_source": "api" if reported else ("estimate" if good or cost is not None else None),
             "cost_reading": result.cost_reading,  # per_image | per_task (counted once) | unchecked
             "error_code": (getattr(error, "code", None) or type(error).__name__) if error else None,
             # every distinct error of the task, the headline first: one image's inference failure
@@ -683,7 +689,7 @@ class Runner:
         }
         self.log.complete_task(task_id, {**fields, **self._answered_by(exp_id)}, images)
         spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
-        return _Outcome(status, cost=spent, error=None if good else error, reported=cost is not None)
+        return _Outcome(status, cost=spent, error=None if good else error, reported=reported)
 
     def _relative(self, path: Path | None) -> str | None:
         if path is None:

@@ -284,3 +284,19 @@ def test_a_done_cell_that_lost_a_paid_image_gets_it_back_at_the_next_run(data_di
         assert again.counts()["images"] == 3 and [t["error_code"] for t in lost] == ["ImageLost"]
         assert "no longer knows the task" in lost[0]["error_message"]
     assert fake.kinds().count("getResponse") == asked, "the third run asks nothing"
+
+
+def test_a_lost_image_without_a_reported_cost_is_counted_and_asked_for_not_bought_again(data_dir: Path) -> None:
+    """With includeCost turned off, a cell whose image was made but could not be downloaded was
+    logged failed at $0: out of the spend, and sent anew (paid again) by the next run. It counts
+    at its estimate now, and the next run asks getResponse for the image first."""
+    fake = _LostOnce()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", includeCost=False)
+    with client:
+        first = lab.run(sweep, name="nocost", progress=False, concurrency=1)
+        row = first.log.tasks(first.id)[0]
+        assert row["status"] == "failed" and row["cost_source"] == "estimate" and first.cost == pytest.approx(0.075)
+        again = lab.run(sweep, name="nocost", progress=False, concurrency=1)
+    assert again.counts()["done"] == 1 and sum(fake.charged.values()) == 1 and "getResponse" in fake.kinds()
+    assert again.cost == pytest.approx(0.075)
