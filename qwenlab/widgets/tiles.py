@@ -185,7 +185,7 @@ class TileGrid:
         # it: as wide as all its tiles side by side, one cell of eight pushed the next column
         # out of view, so on and off could never be seen together
         self.widget.children = [w.GridBox(children, layout=w.Layout(
-            grid_template_columns=f"fit-content(16em) repeat({len(col_keys)}, minmax({self.px + 8}px, 1fr))",
+            grid_template_columns=f"fit-content(min(16em, 15vw)) repeat({len(col_keys)}, minmax({self.px + 8}px, 1fr))",
             grid_gap="4px 10px", overflow="visible"))]  # not a box of its own: the headings stick in self.widget
 
     async def _fill(self, late: list["Entry"]) -> None:
