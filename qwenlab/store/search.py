@@ -54,7 +54,7 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
     if min_rating is not None and not isinstance(min_rating, (int, float)):
         raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit: give a positive number of rows (or None for all), not {limit!r}")
+        raise ValueError(f"limit: give a positive number of rows (limit=None for all), not {limit!r}")
     where = ["e.deleted_at IS NULL"]
     params: list[Any] = []
     order = "i.id"
@@ -91,7 +91,7 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
         rows = log.rows(sql, params)
     except sqlite3.OperationalError as exc:  # only a raw query can be bad FTS5 syntax: every other one is quoted
         if raw:
-            raise ValueError(f"text: {text!r} is not a valid FTS5 query ({exc}); drop raw=True to match plain words") from None
+            raise ValueError(f"text: {text!r} is not a valid FTS5 query ({exc}); drop raw=True (--raw) to match plain words") from None
         raise
     folder = Path(data_dir)
     for row in rows:
