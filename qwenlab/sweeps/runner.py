@@ -331,6 +331,11 @@ class Runner:
             raise
         finally:
             bar.close()
+        if status == "done" and reason and not self.log.rows(
+                "SELECT 1 FROM tasks WHERE experiment_id = ? AND status != 'done' LIMIT 1", [exp_id]):
+            # the cells this run left failed or in doubt were done meanwhile by another run of the
+            # experiment (another notebook on the same log): nothing is left to run again
+            reason = None
         self.log.update_experiment(exp_id, status=status, stop_reason=reason)
         if reason:
             bar.write(f"{name}: {reason}")
@@ -905,7 +910,8 @@ class _Dispatch:
         if out.status == "refused":
             self.refused += 1
             self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
-                           f"and what is left does not cover the next cell; {_cells(len(self.queue) + self.refused)} not sent. "
+                           f"and what is left does not cover the next cell; {_cells(len(self.queue) + self.refused)} not sent by this run "
+                           "(the other may have sent some). "
                            "Raise budget_usd (--budget) and run again to send them")
         self.failed += out.status == "failed"
         self.doubtful += out.status == "uncertain"

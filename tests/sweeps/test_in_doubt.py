@@ -300,3 +300,27 @@ def test_a_lost_image_without_a_reported_cost_is_counted_and_asked_for_not_bough
         again = lab.run(sweep, name="nocost", progress=False, concurrency=1)
     assert again.counts()["done"] == 1 and sum(fake.charged.values()) == 1 and "getResponse" in fake.kinds()
     assert again.cost == pytest.approx(0.075)
+
+
+def test_a_run_does_not_report_failures_another_run_has_since_mended(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of one experiment on one log: this one's cell failed, and the other run did it
+    meanwhile. Its stop reason said '1 cell failed; run again' over an experiment with nothing
+    left to run (the last run to finish wrote its own counts)."""
+    from qwenlab.store.log import Log
+    from qwenlab.sweeps import runner
+
+    fake = Fake()
+    fake.script.append(error_answer(400, "invalidPrompt"))
+    lab, client = lab_for(fake, data_dir)
+    ran = runner._Dispatch.run
+
+    def and_the_other_run_mends_it(self: Any, jobs: Any) -> Any:
+        out = ran(self, jobs)
+        with Log(lab.log.path) as other, other.transaction() as db:
+            db.execute("UPDATE tasks SET status = 'done', error_code = NULL, error_message = NULL")
+        return out
+
+    monkeypatch.setattr(runner._Dispatch, "run", and_the_other_run_mends_it)
+    with client:
+        exp = lab.run(Sweep(prompt=PROMPT, size="256x256"), name="two-runs", progress=False, concurrency=1)
+    assert exp.counts()["done"] == 1 and exp.stop_reason is None and exp.status == "done"
