@@ -744,8 +744,14 @@ def _source_log(bundle: Path, db_file: Path) -> Log:
                           "imported: ask for it again") from None
     try:
         verdict = source.integrity_check()
+        # a row pointing at nothing (a task of no experiment in it, a rating of no image) would
+        # fail the copy half-way, after the image files were written
+        dangling = source.rows("PRAGMA foreign_key_check")
     except sqlite3.DatabaseError as exc:
-        verdict = str(exc)
+        verdict, dangling = str(exc), []
+    if verdict == "ok" and dangling:
+        first = dangling[0]
+        verdict = f"{len(dangling)} rows point at nothing, the first in {first.get('table')} (rowid {first.get('rowid')})"
     if verdict != "ok":
         source.close()
         raise BundleError(f"{bundle}: its {_DB} is damaged ({verdict[:200]}); nothing was imported: ask for it again")

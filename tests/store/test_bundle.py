@@ -491,3 +491,21 @@ def test_a_bundle_of_cells_retried_since_it_was_shared_updates_the_copy_counting
     assert second.updated == {"lone": "lone"}, second  # the copy follows Ana's, not a second one beside it
     assert _rows(ben, "lone", "tasks", MONEY) == _rows(ana, "lone", "tasks", MONEY)
     assert Costs(ben.log).totals() == Costs(ana.log).filter(experiments=["lone"]).totals()  # each attempt once
+
+def test_a_bundle_whose_log_points_at_nothing_is_refused_before_a_file_is_written(ana: Lab, ben: Lab,
+                                                                                  tmp_path: Path) -> None:
+    """A bundle's log with a task of no experiment in it (crafted, or half-copied) failed the copy
+    with a KeyError after the image files were written; it is refused first, naming the damage."""
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    db = tmp_path / "qwenlab.db"
+    with zipfile.ZipFile(good) as zf:
+        db.write_bytes(zf.read("qwenlab.db"))
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE tasks SET experiment_id = 999 WHERE id = (SELECT min(id) FROM tasks)")
+    bad = tmp_path / "dangling.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, db.read_bytes() if item.filename == "qwenlab.db" else src.read(item))
+    with pytest.raises(BundleError, match="point at nothing"):
+        ben.import_bundle(bad)
+    assert not list((ben.data_dir / "images").rglob("*.*")) and ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == 0
