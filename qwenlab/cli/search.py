@@ -27,7 +27,7 @@ _SHOWN = ["experiment", "image_id", "values", "seed", "rating", "prompt", "path"
               help="Only images whose latest rating is at least this (1-5).")
 @click.option("--no-archived", is_flag=True, help="Leave archived experiments out.")
 @click.option("--raw", is_flag=True, help="TEXT is an SQLite FTS5 query (LUMIERE OR AURELIS, glow*).")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Images shown.")
+@click.option("-n", "--limit", type=int, default=50, show_default=True, help="Images shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every column).")
 def search_command(text: str | None, experiments: tuple[str, ...], tag: str | None, min_rating: float | None,
                    no_archived: bool, raw: bool, limit: int, as_json: bool) -> None:

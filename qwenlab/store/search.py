@@ -54,7 +54,7 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
     if min_rating is not None and not isinstance(min_rating, (int, float)):
         raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit: give a positive number of rows (limit=None for all), not {limit!r}")
+        raise ValueError(f"limit: give a positive number of rows, not {limit!r} (in Python, limit=None gives them all)")
     where = ["e.deleted_at IS NULL"]
     params: list[Any] = []
     order = "i.id"

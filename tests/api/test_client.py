@@ -810,6 +810,22 @@ def test_a_timed_out_task_sent_again_stays_in_doubt_when_the_resend_fails(fake, 
     assert info.value.sent is True and "an earlier POST of this task got no answer" in str(info.value)
 
 
+def test_a_taskuuid_sent_in_capitals_and_echoed_in_lower_case_is_the_same_task(fake, make_client):
+    """A taskUUID in capitals is a valid UUID v4 and is sent as given; Runware may echo it in lower
+    case. The answer was matched letter for letter, so the paid image read as 'no result'."""
+    def lower(request: httpx.Request, tasks: list[dict[str, Any]]) -> httpx.Response:
+        answer = fake.answer(tasks)
+        body = json.loads(answer.content)
+        for item in body.get("data", []):
+            item["taskUUID"] = item["taskUUID"].lower()
+        return httpx.Response(answer.status_code, json=body)
+
+    fake.then(lower)
+    r = req(taskUUID="0C0CFD63-6F2E-4C1B-9A8E-3B7D2E5F1A90")
+    result = make_client().generate(r)
+    assert result.ok and len(result.good_images) == 1 and fake.accepted[r.task_uuid] == 1
+
+
 def test_a_504_failed_task_timeout_is_polled_for_not_retried(fake, make_client, sleeps):
     def held_too_long(request, tasks):
         fake.accept(tasks[0])  # taken, and still running when the server stops holding the request
