@@ -303,16 +303,18 @@ class RunwareClient:
         pool.shutdown(wait=True)
         return results  # type: ignore[return-value]
 
-    def recover(self, request: Request) -> TaskResult | None:
+    def recover(self, request: Request, *, stop: threading.Event | None = None) -> TaskResult | None:
         """After a crash: fetch the results of `request.task_uuid` with getResponse.
 
         Returns the TaskResult (`recovered=True`, waiting for images still processing) if the
         task was accepted, or None if the server never saw it (then it is safe to send again).
+        `stop`: once set (a sweep's wire closed), no more retries or polls: the error met so far
+        is raised, and the task is left for a later recovery.
         """
         downloaded: list[tuple[GeneratedImage, bytes]] = []
         run = TaskRun(request, request.to_task(), self._downloader_for(request, downloaded, None))
         run.attempts, run.recovered, run.needs_poll = 0, True, True
-        answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": run.task_uuid}])
+        answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": run.task_uuid}], stop=stop)
         items, errs = answer.for_task(run.task_uuid, only_task=True)
         # not found, by any of the codes that say so (classified as the SDKs do, by code)
         if not items and (answer.status == 404 or any(isinstance(api_error_from(answer.status, e), TaskNotFoundError)
@@ -321,7 +323,7 @@ class RunwareClient:
         if not items and not errs and not answer.ok_status:
             errs = [answer.errors[0] if answer.errors else {"message": answer.text or f"HTTP {answer.status}"}]
         run.absorb_poll(items, errs, answer.status)
-        self._poll([run], None)
+        self._poll([run], None, stop)
         self._keep(downloaded, save=True)
         out = run.outcome()
         if isinstance(out, QwenlabError):
@@ -459,8 +461,9 @@ class RunwareClient:
                 errs = unnamed[:1] or ([] if answer.ok_status else [{"message": answer.text or f"HTTP {answer.status}"}])
             run.absorb_post(items, errs, answer.status, resent=answer.resent)
 
-    def _poll(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
-        """Poll getResponse for every run that needs it, in one POST per round, with growing waits."""
+    def _poll(self, runs: list[TaskRun], cancel: threading.Event | None, stop: threading.Event | None = None) -> None:
+        """Poll getResponse for every run that needs it, in one POST per round, with growing waits;
+        until `stop` is set, when given (what is still processing is then left in doubt)."""
         pending = [r for r in runs if r.needs_poll and not r.finished]
         if not pending:
             return
@@ -471,16 +474,19 @@ class RunwareClient:
             if elapsed >= self.polls.timeout:
                 break
             delay = min(next(delays), self.polls.timeout - elapsed)
-            self.policy.pause(delay, cancel)
+            self.policy.pause(delay, cancel, until=stop)
+            if stop is not None and stop.is_set():
+                break
             waited += delay
-            self._poll_round(pending, cancel)
+            self._poll_round(pending, cancel, stop)
             pending = [r for r in pending if not r.finished]
         for run in pending:
             run.time_out(self.polls.timeout)
 
-    def _poll_round(self, runs: list[TaskRun], cancel: threading.Event | None) -> None:
+    def _poll_round(self, runs: list[TaskRun], cancel: threading.Event | None, stop: threading.Event | None = None) -> None:
         try:
-            answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": r.task_uuid} for r in runs], cancel=cancel)
+            answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": r.task_uuid} for r in runs], cancel=cancel,
+                                         stop=stop)
         except QwenlabError:
             return  # the network or the queue failed this round; the next round asks again
         unnamed = [e for e in answer.errors if not e.get("taskUUID")]
@@ -488,7 +494,7 @@ class RunwareClient:
         if not answer.ok_status and len(runs) > 1 and not named:
             # refused without naming a task (one unknown UUID spoils the poll): ask one by one
             for run in runs:
-                self._poll_round([run], cancel)
+                self._poll_round([run], cancel, stop)
             return
         for run in runs:
             items, errs = answer.for_task(run.task_uuid, only_task=len(runs) == 1)

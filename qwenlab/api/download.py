@@ -106,17 +106,18 @@ class Downloader:
             except _NotYet as exc:
                 if not_yet >= len(self.not_yet_waits):
                     waited = sum(self.not_yet_waits)
-                    raise ImageError(
+                    raise _transient(ImageError(
                         f"imageURL still answered HTTP {exc.status} after {attempts} attempts over about {waited:g} s "
                         f"(it may not have reached the CDN yet, or it is refused); the image may still be fetched "
                         f"by hand while its URL lives: {redact(url)[:_URL_SHOWN]}"
-                    ) from None
+                    )) from None
                 self._policy.pause(self.not_yet_waits[not_yet], cancel)
                 not_yet += 1
             except _Retryable as exc:
                 last = exc
                 if retries >= self._policy.max_retries:
-                    raise ImageError(f"could not download {redact(url)[:_URL_SHOWN]} after {attempts} attempts: {last}") from None
+                    raise _transient(ImageError(
+                        f"could not download {redact(url)[:_URL_SHOWN]} after {attempts} attempts: {last}")) from None
                 retries += 1
                 self._policy.pause(self._policy.delay(retries, last.retry_after), cancel)
 
@@ -249,7 +250,8 @@ class ImageFetcher:
                     if not image.image_uuid:
                         raise
                     # the paid image's name goes with its URL: enough to fetch it by hand while the URL lives
-                    raise ImageError(f"image {image.image_uuid}: {exc}") from None
+                    named = ImageError(f"image {image.image_uuid}: {exc}")
+                    raise (_transient(named) if getattr(exc, "transient", False) else named) from None
             raise ImageError("the answer names no imageURL, imageBase64Data or imageDataURI")
         except ImageError as exc:
             image.error = exc.for_task(image.task_uuid)
@@ -271,3 +273,11 @@ class ImageFetcher:
             image.width, image.height, image.nbytes = info.width, info.height, info.nbytes
         except ImageError as exc:
             image.error = exc.for_task(image.task_uuid)
+
+
+def _transient(error: ImageError) -> ImageError:
+    """`error` marked `.transient`: the host failed to serve the image for now (5xx, 429, no
+    answer, 403/404 through every wait), not the image itself: asked for again later, the paid
+    image may still come, so it is not bought again on this failure alone."""
+    error.transient = True  # type: ignore[attr-defined]
+    return error

@@ -263,6 +263,11 @@ class TaskRun:
         """The TaskResult, or the exception that ended the task (with `.attempts` and `.task_uuid`)."""
         if self.failure is None and not self.images and self.task_errors:
             self.failure = self.task_errors[0]
+        if self.failure is not None and self.maybe_taken and not isinstance(self.failure, (TransportError, TaskFailedError)):
+            # a resend refused (402, 429, 401) after a POST that got no answer: that one may have
+            # been taken and paid, so the task is in doubt, not failed (only the task failing on
+            # the server says it was not)
+            self.fail_send(self.failure)
         if self.failure is not None:
             return self.tag(self.failure)
         images = list(self.images.values())

@@ -95,7 +95,9 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         raise
     click.echo(exp.summary())
     if runner.last_to_send == 0:
-        click.echo("  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid)")
+        asked = (f"; asked the server (free) for the lost images of {runner.last_refetched} done "
+                 f"{'cell' if runner.last_refetched == 1 else 'cells'}" if runner.last_refetched else "")
+        click.echo(f"  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid){asked}")
     exit_unless_done(exp.counts())
 
 

@@ -380,16 +380,18 @@ class Log:
             _update_task(db, task_id, fields)
 
     def reset_task(self, task_id: int, *, task_uuid: str, request_json: str,
-                   replacing: str | None = None) -> dict[str, Any] | None:
+                   replacing: str | None = None, status: str | None = None) -> dict[str, Any] | None:
         """Make a task pending again under a new taskUUID (a used one would conflict), keeping
         its last attempt in `history_json`: a failed one, or one given up in doubt; None.
 
         replacing: the taskUUID the caller read. When the row holds another one now (another
         process sharing the log renewed it meanwhile), nothing is changed and the row as it is
-        now is returned: both renewing it would send the cell twice, under two taskUUIDs."""
+        now is returned: both renewing it would send the cell twice, under two taskUUIDs. status:
+        likewise, the status the caller read (a row another process completed meanwhile, under
+        the same taskUUID, is not renewed)."""
         with self.transaction() as db:
             row = next(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
-            if replacing is not None and row["task_uuid"] != replacing:
+            if (replacing is not None and row["task_uuid"] != replacing) or (status is not None and row["status"] != status):
                 return row
             history = json.loads(row.get("history_json") or "[]")
             history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",

@@ -35,6 +35,12 @@ class Budget:
             self.reserved += usd
             return True
 
+    def hold(self, usd: float) -> None:
+        """Reserve `usd` whatever the limit: what is already committed (cells in doubt, counted in
+        the spend at their estimate until they settle), so that no new cell takes its room."""
+        with self._lock:
+            self.reserved += usd
+
     def settle(self, reserved: float, actual: float) -> None:
         with self._lock:
             self.reserved = max(0.0, self.reserved - reserved)

@@ -96,9 +96,10 @@ class _Job:
     row: dict[str, Any] | None  # None: a new cell, logged as 'pending' before it is sent (`Runner._log_cells`)
     recover: bool  # the row was left 'sent': ask the server before sending anything
     reserved: float = 0.0
-    # an attempt in doubt given up for a new one (resend_in_doubt): its estimate, counted in the
-    # spend from then on (it may have been paid), reserved beside the new attempt's
+    # resend_in_doubt: what is reserved for the new attempt of a cell in doubt given up, and the
+    # estimate of the attempt given up, which stays in the spend (it may have been paid)
     earlier: float = 0.0
+    renewed_from: float = 0.0
     # a done cell that lost paid images (numberResults > 1, a download failed): they are asked
     # for with getResponse (free), nothing is sent
     refetch: bool = False
@@ -153,6 +154,7 @@ class Runner:
         self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
         self._limit: float | None = None  # this run's budget, checked in the log too (`_run_job`)
         self._resend_in_doubt = False  # this run's resend_in_doubt (`_run_job`)
+        self.last_refetched = 0  # done cells whose lost paid images the last run asked for (free)
         self._budget = Budget(None)  # this run's budget (`_run_job` reserves what a resend in doubt adds)
         self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
@@ -302,13 +304,18 @@ class Runner:
         jobs = [_Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
                 for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
         self.last_to_send = len(jobs)
-        jobs += self._lost_images(exp_id, cells, rows)
+        refetch = self._lost_images(exp_id, cells, rows)
+        self.last_refetched = len(refetch)
+        jobs += refetch
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
             return self.experiment(name)
         jobs.sort(key=lambda j: (not (j.recover or j.refetch), j.cell.index))  # recover what may be paid for first
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
+        # the cells in doubt are held at their estimates until each settles (recovered, sent under
+        # its own taskUUID, failed, or given up for a new attempt): their room is never a new cell's
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
+        budget.hold(in_doubt)
         self._limit = limit
         self._budget = budget
         self._resend_in_doubt = resend_in_doubt
@@ -455,10 +462,13 @@ class Runner:
         """Jobs for the done cells that lost paid images: logged 'done' with fewer images than
         they asked for, charged, and an image that could not be downloaded (ImageError). Only
         those that ran where this client sends: the same taskUUID means nothing elsewhere."""
+        exp = self.log.experiment_by_id(exp_id) or {}
+        if exp.get("imported_from"):
+            return []  # its taskUUIDs are another account's: nothing of it is asked from here
+        # done: the server made its images, so they were paid for, reported cost or not
         lost = {r["id"] for r in self.log.rows(
             "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' AND t.error_code = 'ImageError' "
-            "AND coalesce(t.cost_usd, 0) > 0 AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) "
-            "< coalesce(t.number_results, 1)", [exp_id])}
+            "AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) < coalesce(t.number_results, 1)", [exp_id])}
         if not lost:
             return []
         backend = self._client_backend(said=True)[0]
@@ -515,13 +525,13 @@ class Runner:
                 # it; the cell goes anew under a new one (paid again if it was), the attempt kept.
                 # That attempt stays in the spend, which this run began without: the budget must
                 # hold it beside the new one, or the cell stays in doubt
-                earlier = float(row.get("estimated_cost_usd") or 0.0)
-                if not self._budget.reserve(earlier):
+                new = cell.estimated_cost
+                if not self._budget.reserve(new):
                     held = BudgetExceededError("not sent anew: the budget cannot hold a new attempt beside this one, "
                                                "which may have been paid for")
                     self.log.note_task(task_id, error_message=redact(f"{row.get('error_message') or 'in doubt'}; {held}"))
                     return _Outcome("uncertain", cost=job.reserved, error=held)
-                job.earlier = earlier
+                job.earlier, job.renewed_from = new, float(row.get("estimated_cost_usd") or 0.0)
                 row = self._renew(task_id, row)
                 if row["status"] == "done":  # another process renewed it first, and finished it
                     return _Outcome("done")
@@ -609,7 +619,8 @@ class Runner:
         the server does not know it. A recovery takes a place on the wire, like any request."""
         with wire.place() as place:
             place.sent()  # a getResponse is small: no bookkeeping need wait for it to leave
-            return self.client.recover(Request.from_json(row["request_json"]))
+            # the run stopped (Ctrl-C, an outage, a refused key): no more retries nor polls
+            return self.client.recover(Request.from_json(row["request_json"]), stop=wire.closing)
 
     def _renew(self, task_id: int, row: dict[str, Any]) -> dict[str, Any]:
         """The row under a new taskUUID, 'pending', its last attempt kept in its history. When
@@ -617,7 +628,8 @@ class Runner:
         goes under that process's taskUUID, which cannot pay twice (a conflictTaskUUID brings
         the results of whichever sent it first)."""
         uuid = new_task_uuid()
-        now = self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"], replacing=row["task_uuid"])
+        now = self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"], replacing=row["task_uuid"],
+                                  status=row["status"])
         return {**row, "task_uuid": uuid} if now is None else now
 
     def _recover_paid(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome | None:
@@ -635,6 +647,10 @@ class Runner:
             return None
         except QwenlabError as exc:
             return _Outcome("failed", error=exc)
+        if result is not None and not result.good_images and any(getattr(e, "transient", False) for e in result.errors):
+            # the server has them, but their host failed to serve them for now (5xx, no answer):
+            # asked for again by the next run, not bought again on that alone
+            return _Outcome("failed", error=_headline(result.errors))
         if result is None or not result.good_images:
             return None
         out = self._complete(exp_id, task_id, job, result)
@@ -857,6 +873,11 @@ class _Dispatch:
         a cell in flight to settle first, "stop" when the budget cannot hold it."""
         if job.refetch:  # a getResponse for images paid for: free
             return "send"
+        if job.recover:
+            # held since the run began, at its estimate: asked about, and sent again only under its
+            # own taskUUID (which cannot pay twice), it needs no more
+            job.reserved = float(job.row["estimated_cost_usd"] or 0.0) if job.row else 0.0
+            return "send"
         need = job.cell.estimated_cost * self.markup
         if self.budget.reserve(need):
             job.reserved = need
@@ -870,9 +891,6 @@ class _Dispatch:
             job.reserved = job.cell.estimated_cost
             return "send"
         need = job.cell.estimated_cost * (self.markup if self.confirmed else 1.0)
-        if job.recover:
-            # a 'sent' row over budget is still recovered (it may be paid for), never resent
-            return "send"
         left = self.budget.remaining or 0.0
         # a cell left in doubt this run counts at what was reserved for it (up to twice its estimate
         # until the API reports a price), where the summary counts its estimate: say so
@@ -905,7 +923,7 @@ class _Dispatch:
         except BaseException as exc:  # a bug in the runner: stop, keep what is logged
             out = _Outcome("failed", error=exc)
             self.fatal = self.fatal or exc
-        self.budget.settle(job.reserved + job.earlier, out.cost + job.earlier)
+        self.budget.settle(job.reserved + job.earlier, out.cost + job.renewed_from)
         self._learn_price(job, out)
         if out.status == "refused":
             self.refused += 1
@@ -922,7 +940,8 @@ class _Dispatch:
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
-        self._watch_for_outage(out)
+        if not job.refetch:  # a done cell's lost image, asked for again: the cell stays done whatever the answer
+            self._watch_for_outage(out)
         self.bar.advance(self.budget.spent, self.failed)
 
     def _watch_for_outage(self, out: _Outcome) -> None:

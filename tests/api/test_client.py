@@ -26,6 +26,7 @@ from qwenlab.errors import (
     ImageError,
     InsufficientCreditsError,
     PermissionDeniedError,
+    QwenlabError,
     RateLimitError,
     ServerError,
     TaskFailedError,
@@ -824,6 +825,32 @@ def test_a_taskuuid_sent_in_capitals_and_echoed_in_lower_case_is_the_same_task(f
     r = req(taskUUID="0C0CFD63-6F2E-4C1B-9A8E-3B7D2E5F1A90")
     result = make_client().generate(r)
     assert result.ok and len(result.good_images) == 1 and fake.accepted[r.task_uuid] == 1
+
+
+def test_a_resend_refused_after_a_timeout_stays_in_doubt(fake, make_client):
+    """The first POST timed out (it may have been taken), getResponse did not know it, and the
+    resend was answered 402: the task was failed plainly, and a sweep sent it anew and paid
+    twice. The earlier POST may have been taken: in doubt."""
+    fake.then(fail(httpx.ReadTimeout), lambda request, tasks: fake.answer(tasks),
+              status(402, {"code": "insufficientCredits", "message": "no credits left"}))
+    with pytest.raises(TransportError) as info:
+        make_client().generate(req())
+    assert info.value.sent is True and "insufficientCredits" in str(info.value.__cause__ or info.value), info.value
+
+
+def test_a_recovery_stops_retrying_once_asked_to(fake, make_client):
+    """A sweep's wire closed (a refused key elsewhere, Ctrl-C) while a cell in doubt was asked
+    about: its getResponse went on through every 429 and Retry-After, delaying the stop."""
+    stop = threading.Event()
+
+    def busy(request: httpx.Request, tasks: list[dict[str, Any]]) -> httpx.Response:
+        stop.set()  # the run stops while this answer is on its way
+        return httpx.Response(429, json={"errors": [{"code": "tooManyRequests", "message": "slow down"}]})
+
+    fake.then(*[busy] * 6)
+    with pytest.raises(QwenlabError):
+        make_client().recover(req(), stop=stop)
+    assert len(fake.posts) == 1, [p[0]["taskType"] for p in fake.posts]
 
 
 def test_a_504_failed_task_timeout_is_polled_for_not_retried(fake, make_client, sleeps):

@@ -11,6 +11,7 @@ Scripted with httpx.MockTransport (the fake Runware of tests/api/test_audit_fixe
 from __future__ import annotations
 
 import json
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,81 @@ def test_a_run_does_not_report_failures_another_run_has_since_mended(data_dir: P
     with client:
         exp = lab.run(Sweep(prompt=PROMPT, size="256x256"), name="two-runs", progress=False, concurrency=1)
     assert exp.counts()["done"] == 1 and exp.stop_reason is None and exp.status == "done"
+
+
+# -- the second audit: budgets with cells in doubt, hosts that blip, refetches --------------------------
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_cells_in_doubt_hold_their_room_in_the_budget_while_others_are_resent(data_dir: Path, concurrency: int) -> None:
+    """8 cells in doubt and room for 2 new attempts: the run began its budget without the cells
+    in doubt, and each resent cell used the room of those not reached yet: 5 were paid anew
+    against a budget for 2, and 3 were set back to 'pending', their possible payment gone from
+    the log. Now the cells in doubt hold their room until each settles."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=8)
+    with client:
+        fake.script.extend([error_answer(502, take=fake)] * 24)
+        with pytest.raises(TransportError):
+            lab.run(sweep, name="e", progress=False, concurrency=8)
+        spent = lab.experiment("e").cost
+        assert spent == pytest.approx(8 * 0.075) and sum(fake.charged.values()) == 8
+        fake.script.clear()
+        _forget(fake)
+        budget = spent + 2 * 0.075
+        exp = lab.run(sweep, name="e", progress=False, concurrency=concurrency, resend_in_doubt=True, budget_usd=budget)
+    paid = sum(fake.charged.values()) * 0.075
+    assert paid <= budget + 1e-9 and exp.cost == pytest.approx(paid), (paid, exp.cost, exp.counts())
+    counts = exp.counts()
+    assert counts["pending"] == 0 and counts["done"] + counts["sent"] == 8, counts  # none flipped to 'pending'
+    assert counts["done"] <= 2 and "not sent anew" in (exp.stop_reason or ""), exp.stop_reason
+
+
+def test_a_paid_image_its_host_fails_to_serve_is_not_bought_again(data_dir: Path) -> None:
+    """A charged cell lost its image (410); at the next run getResponse has it, but its host
+    answers 503 through every retry: the run bought the cell again. Now it is asked again later."""
+    from collections import deque
+
+    fake = _LostOnce()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256")
+    with client:
+        lab.run(sweep, name="blip", progress=False, concurrency=1)
+        url = next(iter(fake.results.values()))[0]["imageURL"]
+        fake.get_script[url] = deque([503] * 10)
+        second = lab.run(sweep, name="blip", progress=False, concurrency=1)
+        assert second.counts()["failed"] == 1 and sum(fake.charged.values()) == 1, "not bought again"
+        fake.get_script[url].clear()
+        third = lab.run(sweep, name="blip", progress=False, concurrency=1)
+    assert third.counts()["done"] == 1 and sum(fake.charged.values()) == 1
+
+
+def test_refetching_lost_images_never_stops_a_run_as_an_outage_nor_asks_for_another_log_s(data_dir: Path) -> None:
+    """Every cell done, three lost one of their two images (no cost reported: includeCost off).
+    Asked for with the API answering 502, the run marked the experiment 'failed' and said cells
+    were in doubt; on an imported experiment it asked this server for another account's tasks and
+    wrote ImageLost. Neither now; and without a reported cost the lost images are still asked for."""
+    class LosesEverySecond(Fake):
+        def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+            items = super().accept(task)
+            self.get_script[items[1]["imageURL"]] = deque([410])
+            return items
+
+    fake = LosesEverySecond()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", numberResults=2, repeats=3, includeCost=False)
+    with client:
+        first = lab.run(sweep, name="three2", progress=False, concurrency=1)
+        assert first.counts()["images"] == 3
+        fake.script.extend([error_answer(502)] * 9)  # 3 getResponse x 3 attempts
+        down = lab.run(sweep, name="three2", progress=False, concurrency=1)
+        assert down.status == "done" and down.stop_reason is None and down.counts()["done"] == 3
+        with lab.log.transaction() as db:
+            db.execute("UPDATE experiments SET imported_from = '{\"bundle\": \"x.zip\"}' WHERE name = 'three2'")
+        asked = fake.kinds().count("getResponse")
+        lab.run(sweep, name="three2", progress=False, concurrency=1)
+        assert fake.kinds().count("getResponse") == asked, "nothing asked about an imported experiment"
+        with lab.log.transaction() as db:
+            db.execute("UPDATE experiments SET imported_from = NULL WHERE name = 'three2'")
+        mended = lab.run(sweep, name="three2", progress=False, concurrency=1)
+    assert mended.counts()["images"] == 6 and lab.last_refetched == 3
+    assert sum(fake.charged.values()) == 3  # each cell paid once
