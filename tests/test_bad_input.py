@@ -105,14 +105,15 @@ def test_a_broken_sweep_file_is_refused_clearly_and_spends_nothing(logged: dict[
     assert "nothing was sent" in result.output
 
 
-@pytest.mark.parametrize("options, parameter", [
-    (["--budget", "-1"], "budget_usd"), (["--budget", "nan"], "budget_usd"),
-    (["--concurrency", "0"], "concurrency"), (["--concurrency", "-3"], "concurrency"),
+@pytest.mark.parametrize("options, option", [
+    (["--budget", "-1"], "--budget"), (["--budget", "nan"], "--budget"),
+    (["--concurrency", "0"], "--concurrency"), (["--concurrency", "-3"], "--concurrency"),
 ])
-def test_bad_run_options_on_a_logged_experiment_change_nothing(logged: dict[str, Any], options: list[str], parameter: str) -> None:
+def test_bad_run_options_on_a_logged_experiment_change_nothing(logged: dict[str, Any], options: list[str], option: str) -> None:
+    # named as the option typed (not the library's budget_usd), by the library's rule, before anything is read
     result = CliRunner().invoke(cli, ["run", str(logged["good"]), "--no-progress", *options])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), repr(result.exception)  # bad input
-    assert f"{parameter}: " in result.output and "nothing was sent" in result.output, result.output
+    assert f"Invalid value for '{option}': must be" in result.output, result.output
 
 
 def test_a_missing_sweep_file_is_named(logged: dict[str, Any], tmp_path: Path) -> None:

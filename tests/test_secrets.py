@@ -339,3 +339,77 @@ def test_a_key_typed_into_a_note_tag_name_or_rating_is_refused(emulator: Any, da
     with sqlite3.connect(data_dir / "qwenlab.db") as db:
         dumped = "\n".join(db.iterdump())
     assert SENTINEL not in dumped and lab.log.experiment_names() == ["posters"]
+
+
+# -- the leak hunt: paths found by an audit, each closed ------------------------------------------
+def test_a_key_quoted_far_into_an_answer_leaves_not_even_its_start(tmp_path: Path) -> None:
+    """Messages were cut to length before they were scrubbed: an answer that is not JSON, quoting
+    the key across its 120th character, left 'sk-SENTINE' in the error, the log and the report."""
+    import httpx
+
+    body = "x" * 110 + f"{SENTINEL} (not JSON)"
+    client = RunwareClient(SENTINEL, transport=httpx.MockTransport(lambda request: httpx.Response(200, text=body)),
+                           images_dir=tmp_path / "images", sleep=lambda s: None)
+    with client, pytest.raises(TransportError) as info:
+        client.generate(Request(prompt="A poster for 'LUMIERE'", size="256x256"))
+    for what in (str(info.value), repr(info.value)):
+        key_free("the error", what)
+        assert SENTINEL[:8] not in what, what  # no start of the key either
+
+
+def test_a_key_in_an_image_url_or_a_field_name_is_not_in_a_result_s_repr(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.api.test_client import image_bytes
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, content=image_bytes("JPEG"))
+        task = json.loads(request.content)[0]
+        return httpx.Response(200, json={"data": [{
+            "taskType": "imageInference", "taskUUID": task["taskUUID"], "imageUUID": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "imageURL": f"https://im.runware.test/a.jpg?token={SENTINEL}", "seed": 1, "cost": 0.075,
+            "debug": {SENTINEL: "seen"}}]})
+
+    client = RunwareClient(SENTINEL, transport=httpx.MockTransport(answer), images_dir=tmp_path / "images")
+    with client:
+        result = client.generate(Request(prompt="A poster for 'LUMIERE'", size="256x256"))
+    (image,) = result.images
+    for what in (repr(result), str(result.images), repr(image.api_extra), repr(image.raw_for_log())):
+        key_free("a result shown in a notebook", what)
+
+
+def test_keys_that_reach_the_cli_before_any_client_are_scrubbed_and_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With RUNWARE_API_KEY set, `qwenlab logs KEY` printed the key whole (no client had
+    registered it yet); `run --dry-run` with no log printed a request whose webhookURL held it;
+    a key in RUNWARE_BASE_URL's password was repeated in 'could not connect to ...'; a key with
+    a stray CR (a .env file's) let a note holding it through."""
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL + "\r")
+    runner = CliRunner()
+    named = runner.invoke(cli, ["logs", SENTINEL])
+    key_free("qwenlab logs KEY", named.output)
+    sweep = tmp_path / "hook.toml"
+    sweep.write_text(f'prompt = "A poster"\n[request]\nsize = "256x256"\nwebhookURL = "https://hooks.example.com/cb?token={SENTINEL}"\n')
+    dry = runner.invoke(cli, ["run", str(sweep), "--dry-run"])
+    assert dry.exit_code == 2 and "holds your Runware API key" in dry.output, dry.output
+    key_free("run --dry-run", dry.output)
+    monkeypatch.delenv("RUNWARE_API_KEY")
+    monkeypatch.setenv("RUNWARE_BASE_URL", f"http://runware:{SENTINEL}@127.0.0.1:9/v1")
+    from qwenlab.errors import redact
+
+    key_free("a message naming the base URL", redact(f"could not connect to http://runware:{SENTINEL}@127.0.0.1:9/v1"))
+
+
+def test_a_key_typed_as_a_criterion_or_a_judge_is_refused(emulator: Any, data_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.labkit import run_sweep
+
+    exp = run_sweep(emulator, data_dir, name="judged", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    a, b = (int(i) for i in exp.images["image_id"][:2])
+    with pytest.raises(ValueError, match="criterion: holds your Runware API key"):
+        exp.log.judge(exp.id, "promptExtend", a, b, "a", criterion=SENTINEL)
+    with pytest.raises(ValueError, match="judge: holds your Runware API key"):
+        exp.log.rate(a, 4, judge=SENTINEL)
+    assert_no_key_in_data(data_dir)

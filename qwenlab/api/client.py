@@ -42,6 +42,7 @@ from ..errors import (
     ValidationError,
     api_error_from,
     register_secret,
+    url_password,
 )
 from .download import Downloader, ImageFetcher
 from .exchange import Exchange
@@ -119,6 +120,7 @@ class RunwareClient:
         register_secret(key)
         check_api_key(key)
         self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        register_secret(url_password(self.base_url))  # a password in the address is shown in no message
         check_base_url(self.base_url)
         loopback = _is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)

@@ -170,7 +170,7 @@ class Exchange:
         if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
             return _Retry(TransportError(
                 f"answer from {self.url} (HTTP {received.status_code}) is {_shape(received)}: "
-                f"{redact(received.text[:120])!r}; the request may have been accepted",
+                f"{redact(received.text)[:120]!r}; the request may have been accepted",
                 sent=True,
             ), uncertain=True)
         if poll_on_timeout and is_sync_timeout(answer):
@@ -335,7 +335,7 @@ def _parse(resp: httpx.Response) -> Answer | None:
     if not isinstance(body, dict) or not isinstance(body.get("data", []), list) or not isinstance(body.get("errors", []), list):
         if 200 <= status < 300:
             return None
-        return Answer(status, retry_after=retry_after, text=redact(resp.text[:500]))
+        return Answer(status, retry_after=retry_after, text=redact(resp.text)[:500])
     if 200 <= status < 300 and "data" not in body and "errors" not in body:
         return None
     data = [d for d in body.get("data") or [] if isinstance(d, dict)]

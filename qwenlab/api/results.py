@@ -53,8 +53,8 @@ def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
 def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, dict):  # its keys too: a server may name a field after what it echoes
+        return {redact(k) if isinstance(k, str) else k: _redacted(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return value
@@ -84,7 +84,7 @@ class GeneratedImage:
     width: int | None = None
     height: int | None = None
     nbytes: int | None = None
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # as the API gave it (a token in it would show in a notebook)
     format_requested: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     error: QwenlabError | None = None

@@ -21,7 +21,7 @@ from ..store.log import Log
 from ..store.provenance import EMULATOR, RUNWARE
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
-from ..sweeps.runner import Runner
+from ..sweeps.runner import Runner, refuse_secrets_in
 from ..sweeps.sweepfile import load_sweep
 from .common import log_path, remove_new_log, run_setting
 from .exits import exit_unless_done
@@ -68,6 +68,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
             preview = runner.preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
         else:
             check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
+            refuse_secrets_in(spec.sweep, name, spec.notes)
             check_connection()
             runner = None
             preview = Preview.of(spec.sweep, name, budget_usd, quiet=False)

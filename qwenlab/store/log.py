@@ -422,6 +422,7 @@ class Log:
     def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
         """Record a rating of one image; returns the rating's id."""
         refuse_secret("note", note)
+        refuse_secret("judge", judge)
         with self.transaction() as db:
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)
@@ -432,6 +433,7 @@ class Log:
         one criterion ("overall", "text correct", ...); returns the judgement's id."""
         if winner not in ("a", "b", "tie"):
             raise ValueError(f"winner must be 'a', 'b' or 'tie', got {winner!r}")
+        refuse_secret("criterion", criterion)  # kept in the log, its bundles and `qwenlab judgements`
         with self.transaction() as db:
             return int(db["judgements"].insert({"experiment_id": experiment_id, "axis": axis, "image_a": image_a,
                                                 "image_b": image_b, "winner": winner, "criterion": criterion,

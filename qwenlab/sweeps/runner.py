@@ -229,15 +229,7 @@ class Runner:
         return name
 
     def _refuse_secrets(self, sweep: Sweep, name: str, notes: str | None) -> None:
-        """Refuse a sweep holding the API key (pasted into a prompt, say): a prompt goes to the model
-        (with promptExtend, to an LLM too) and into the log, its sidecars, bundles and reports.
-        ValidationError naming each place; nothing written, nothing sent."""
-        register_secret(self._connect_args.get("api_key") or os.environ.get("RUNWARE_API_KEY"))
-        places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})
-                  if holds_secret(v) and ".labels[" not in p]  # an axis value's label repeats its value
-        if places:
-            raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
-                                              "kept in the log, its bundles and reports)") for p in places], context="sweep")
+        refuse_secrets_in(sweep, name, notes, api_key=self._connect_args.get("api_key"))
 
     def _refuse_imported(self, name: str, cells: list[Cell]) -> None:
         """Refuse to send any cell of an experiment imported from a bundle: it was run in another
@@ -1001,6 +993,19 @@ class _Dispatch:
                        "resend_in_doubt=True (--resend-in-doubt) to send anew those it no longer knows: they may be "
                        "paid for twice")
         return "done", reason, None
+
+
+def refuse_secrets_in(sweep: Sweep, name: str | None, notes: str | None = None, *, api_key: str | None = None) -> None:
+    """Refuse a sweep holding the API key (pasted into a prompt, say): a prompt goes to the model
+    (with promptExtend, to an LLM too) and into the log, its sidecars, bundles and reports.
+    ValidationError naming each place; nothing written, nothing sent. A run checks this, and so
+    does `qwenlab run --dry-run` where there is no log yet (it printed the request, key and all)."""
+    register_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})
+              if holds_secret(v) and ".labels[" not in p]  # an axis value's label repeats its value
+    if places:
+        raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
+                                          "kept in the log, its bundles and reports)") for p in places], context="sweep")
 
 
 def _leaves(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
