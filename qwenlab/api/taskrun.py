@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..core.request import Request
 from ..errors import (
+    BadRequestError,
     ConflictTaskUUIDError,
     QwenlabError,
     TaskFailedError,
@@ -263,10 +264,11 @@ class TaskRun:
         """The TaskResult, or the exception that ended the task (with `.attempts` and `.task_uuid`)."""
         if self.failure is None and not self.images and self.task_errors:
             self.failure = self.task_errors[0]
-        if self.failure is not None and self.maybe_taken and not isinstance(self.failure, (TransportError, TaskFailedError)):
+        if self.failure is not None and self.maybe_taken and \
+                not isinstance(self.failure, (TransportError, TaskFailedError, BadRequestError)):
             # a resend refused (402, 429, 401) after a POST that got no answer: that one may have
-            # been taken and paid, so the task is in doubt, not failed (only the task failing on
-            # the server says it was not)
+            # been taken and paid, so the task is in doubt, not failed. Not so for the task failing
+            # on the server, or its request refused as invalid (400): the same bytes were refused before
             self.fail_send(self.failure)
         if self.failure is not None:
             return self.tag(self.failure)
