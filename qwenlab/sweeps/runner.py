@@ -451,9 +451,10 @@ class Runner:
                 self.log.note_task(int(row["id"]), cell_key=c.key, cell_json=values)
 
     def _lost_images(self, exp_id: int, cells: list[Cell], rows: dict[str, dict[str, Any]]) -> list[_Job]:
-        """Jobs for the done cells that lost paid images: logged 'done' with fewer images than
-        they asked for, charged, and an image that could not be downloaded (ImageError). Only
-        those that ran where this client sends: the same taskUUID means nothing elsewhere."""
+        """Jobs for the done cells that lost paid images: logged 'done' (the server made their
+        images: paid for, cost reported or not) with fewer images than they asked for, and an
+        image that could not be downloaded (ImageError). Only those that ran where this client
+        sends, and not an imported experiment's: the same taskUUID means nothing elsewhere."""
         exp = self.log.experiment_by_id(exp_id) or {}
         if exp.get("imported_from"):
             return []  # its taskUUIDs are another account's: nothing of it is asked from here
@@ -515,8 +516,8 @@ class Runner:
             if self._resend_in_doubt:
                 # the user's call: the server does not know this taskUUID, though it may have taken
                 # it; the cell goes anew under a new one (paid again if it was), the attempt kept.
-                # That attempt stays in the spend, which this run began without: the budget must
-                # hold it beside the new one, or the cell stays in doubt
+                # That attempt stays in the spend (held since the run began): the new one needs
+                # room of its own in the budget, or the cell stays in doubt
                 new = cell.estimated_cost
                 if not self._budget.reserve(new):
                     held = BudgetExceededError("not sent anew: the budget cannot hold a new attempt beside this one, "
