@@ -62,6 +62,12 @@ TOP_LEVEL_REFERENCES_NOTE = (
     "inputs.referenceImages refuses), drawing from the prompt alone; write it under inputs, or as "
     "Request(referenceImages=[...]), which sends it there")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+# A sweep that works on the emulator must work on Runware: a reference image by URL is one place
+# where it may not, and the plan says so before it is paid for
+REMOTE_REFERENCES_NOTE = (
+    "reference images are given by URL ({urls}): Runware fetches each when it runs the task, and fails the task if it "
+    "cannot; the offline emulator does not fetch them (it draws a placeholder), so a wrong or private URL only shows "
+    "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
 
 
 class Sweep:
@@ -126,7 +132,8 @@ class Sweep:
     def notes(self) -> list[str]:
         """What `plan()` (and a run) says about the sweep's choices: the seed policy `auto`
         resolved, each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`),
-        and reference images given at the top level, which Runware may ignore."""
+        reference images given at the top level, which Runware may ignore, and those given by URL,
+        which only Runware fetches."""
         out = []
         if self.seed_policy == "auto":
             for mid in self.models:
@@ -139,11 +146,16 @@ class Sweep:
                     out.append(f"seed_policy 'auto' -> 'sample' for {mid}: it declares no seed; each result's reported seed is recorded")
         sizes: dict[str, list[tuple[int, int]]] = {}
         top_level_references = False
+        remote: dict[str, None] = {}
         for c in self.cells():
             sizes.setdefault(c.request.model_id, []).append(c.request.size)
             top_level_references = top_level_references or c.request.spelled_at("referenceImages")
+            remote.update((r, None) for r in c.request.reference_images if r.lower().startswith(("http://", "https://")))
         if top_level_references:
             out.append(TOP_LEVEL_REFERENCES_NOTE)
+        if remote:
+            shown = ", ".join(list(remote)[:2]) + (f" and {len(remote) - 2} more" if len(remote) > 2 else "")
+            out.append(REMOTE_REFERENCES_NOTE.format(urls=shown))
         for mid, wanted in sizes.items():
             desc = _desc(mid)
             note = desc.size.unconfirmed_note(wanted) if desc is not None else None

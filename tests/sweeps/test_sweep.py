@@ -243,3 +243,14 @@ def test_a_value_given_twice_is_refused(axes: dict) -> None:
 def test_a_sweep_too_big_to_lay_out_is_refused_at_once() -> None:
     with pytest.raises(ValidationError, match="100,000,000 cells, more than the 100,000"):  # it once hung laying them out
         Sweep(prompt="A poster reading 'SALE'", repeats=100_000_000).cells()
+
+
+def test_the_plan_says_reference_urls_are_only_fetched_by_runware() -> None:
+    """The emulator draws a placeholder for a reference URL it cannot fetch, where Runware fails
+    the task: a sweep with a mistyped URL succeeded offline. The plan says so, naming the URLs."""
+    urls = [f"https://cdn.example.com/ref-{i}.png" for i in range(3)]
+    sweep = Sweep(prompt="Edit: the poster with 'LUMIERE'", size="1024x1024", axes={"referenceImages": [[u] for u in urls]})
+    said = [n for n in sweep.notes() if "given by URL" in n]
+    assert len(said) == 1 and urls[0] in said[0] and "and 1 more" in said[0] and "does not fetch them" in said[0]
+    by_uuid = Sweep(prompt="Edit: the poster", size="1024x1024", referenceImages=["0b7c2a44-5f2e-4a57-9a43-3c4d8d2f1e10"])
+    assert not any("given by URL" in n for n in by_uuid.notes())
