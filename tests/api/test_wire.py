@@ -290,3 +290,26 @@ def test_closing_the_wire_ends_a_retry_s_backoff(tmp_path: Path) -> None:
     assert done.wait(5)
     client.close()
     assert len(posts) == 1 and errors and errors[0].sent is True
+
+
+def test_a_backoff_ends_on_either_event_it_waits_for() -> None:
+    """RetryPolicy.pause: `until` ends a wait early and quietly (the caller decides), `cancel`
+    raises Cancelled; given both, whichever is set first ends it."""
+    from qwenlab.api.retry import Cancelled, RetryPolicy
+
+    policy = RetryPolicy()
+    for cancel_first in (False, True):
+        cancel, until = threading.Event(), threading.Event()
+        threading.Timer(0.05, (cancel if cancel_first else until).set).start()
+        start = time.monotonic()
+        if cancel_first:
+            with pytest.raises(Cancelled):
+                policy.pause(30.0, cancel, until=until)
+        else:
+            policy.pause(30.0, cancel, until=until)
+        assert time.monotonic() - start < 5
+    until = threading.Event()
+    threading.Timer(0.05, until.set).start()
+    start = time.monotonic()
+    policy.pause(30.0, until=until)
+    assert time.monotonic() - start < 5
