@@ -25,6 +25,7 @@ from ..paths import write_atomic
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
 from .embedded_metadata import embed
+from .log import latest_rating
 from .provenance import EMULATOR
 
 if TYPE_CHECKING:
@@ -186,8 +187,8 @@ def _ratings(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
 
 
 def _latest_score(ratings: list[dict[str, Any]]) -> float | None:
-    scored = [r["score"] for r in ratings if r.get("score") is not None]
-    return scored[-1] if scored else None
+    """An image's score by the rule of costs and search (`qwenlab.store.log.latest_rating`)."""
+    return (latest_rating(ratings) or {}).get("score")
 
 
 def _scores(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:

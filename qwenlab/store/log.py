@@ -135,6 +135,17 @@ def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
 
 
 # -- the log --------------------------------------------------------------------------------------
+def latest_rating(ratings: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest of one image's ratings (oldest first), its score the latest one given: a later
+    rating with a note and no score keeps the score before it. None for no rating."""
+    out: dict[str, Any] | None = None
+    for r in ratings:
+        if r.get("score") is None and out is not None and out.get("score") is not None:
+            r = {**r, "score": out["score"]}
+        out = r
+    return out
+
+
 class Log:
     """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
 
@@ -460,13 +471,10 @@ class Log:
         """image_id -> its latest rating, whose score is the latest one given: a later rating with
         a note and no score keeps the score (the rule of costs, search and exported images: each
         image's latest rating with a score counts)."""
-        out: dict[int, dict[str, Any]] = {}
+        by_image: dict[int, list[dict[str, Any]]] = {}
         for r in self.ratings(experiment_id):
-            before = out.get(int(r["image_id"]))
-            if r.get("score") is None and before is not None and before.get("score") is not None:
-                r = {**r, "score": before["score"]}
-            out[int(r["image_id"])] = r
-        return out
+            by_image.setdefault(int(r["image_id"]), []).append(r)
+        return {image_id: latest_rating(rows) for image_id, rows in by_image.items()}  # type: ignore[misc]
 
     def judgements(self, experiment_id: int, axis: str | None = None, criterion: str | None = None) -> list[dict[str, Any]]:
         """The experiment's blind judgements (of one axis and one criterion, or all), oldest first.
