@@ -70,7 +70,7 @@ def import_command(bundle: str, as_name: str | None) -> None:
     request was sent) are copied exactly. A name this log already uses for other work is refused
     (exit 2); import it under another with --as NEWNAME.
     """
-    check_bundle(bundle, whole=True)  # a damaged file: said before a log (or its folder) is made here
+    check_bundle(bundle)  # a file that is no bundle: said before a log (or its folder) is made here
     log = log_path()
     new_folder, new_log = not log.parent.exists(), not log.exists()
     target = Log(db_path())
