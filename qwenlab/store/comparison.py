@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.request import Request
-from ..core.values import same_value
+from ..core.values import format_value, same_value
 from ..errors import ComparisonError, QwenlabError
 from .experiment import ExperimentRecord, open_experiment
 from .log import DEFAULT_CRITERION, JUDGEMENT_COLUMNS, Log
@@ -210,6 +210,7 @@ class ComparisonRecord(ExperimentRecord):
                     "compare it with .where()/filters inside the experiment instead")
         self.experiments = members
         self._specs = _merged_axes(members)
+        self._filled = False  # the values filled in for members without an axis are in _specs
         self.name = " vs ".join(names)
         self.data_dir = Path(data_dir)
         self.log = ComparisonLog(log, members, self._specs)  # type: ignore[assignment]
@@ -229,15 +230,34 @@ class ComparisonRecord(ExperimentRecord):
     @property
     def axes(self) -> dict[str, list[str]]:
         """`experiment` (the members' names), then every member's axes, each with the labels of
-        all its values."""
-        return {name: list(spec["labels"]) for name, spec in self._specs.items()}
+        all its values: the members' own, then those filled in for the members without it (what
+        their requests sent, as the grid shows them)."""
+        return {name: list(spec["labels"]) for name, spec in self._complete_specs().items()}
 
     @property
     def sweep(self) -> dict[str, Any]:
         """The axes as one sweep would give them, the most repeats of any member, and each
         member's own sweep under `experiments`."""
-        return {"axes": self._specs, "repeats": max(int(m.sweep.get("repeats") or 1) for m in self.experiments),
+        return {"axes": self._complete_specs(), "repeats": max(int(m.sweep.get("repeats") or 1) for m in self.experiments),
                 "experiments": {m.name: m.sweep for m in self.experiments}}
+
+    def _complete_specs(self) -> dict[str, dict[str, Any]]:
+        """The axis specs with the values filled in for members that lack an axis (read from
+        their tasks once, and only when some member lacks one)."""
+        if not self._filled:
+            self._filled = True
+            lacking = {m.id for m in self.experiments if any(a not in m.axes for a in self._specs if a != EXPERIMENT)}
+            if lacking:
+                for task in self.log.tasks(COMPARISON_ID):
+                    if task["experiment_id"] not in lacking:
+                        continue
+                    cell = json.loads(task["cell_json"])
+                    for axis, spec in self._specs.items():
+                        value = cell.get(axis, ABSENT)
+                        if axis != EXPERIMENT and not any(same_value(value, v) for v in spec["values"]):
+                            spec["values"].append(value)
+                            spec["labels"].append(format_value(value))
+        return self._specs
 
     def summary(self) -> str:
         """A line for the comparison (axes, images, spend) and each member's summary under it."""

@@ -58,6 +58,20 @@ def test_an_axis_one_experiment_lacks_reads_what_its_requests_sent(lab: Lab) -> 
     assert set(both.loc["after", "promptExtend"]) == {True}
 
 
+def test_the_axes_and_summary_list_the_values_filled_in_for_a_member_without_the_axis(lab: Lab) -> None:
+    """'square' sent the model's default size, which the grid shows as a column of its own: the
+    comparison's axes (and its summary, and --where) must know that value too."""
+    cmp = lab.compare("after", "square")
+    square = lab.experiment("square").df
+    default = {f"{w}x{h}" for w, h in zip(square["width"], square["height"])}
+    assert default and not default & set(SIZES)
+    assert cmp.axes["size"] == [*SIZES, *sorted(default)]
+    assert cmp.axes["prompt"][-1] == "A premium poster for LUMIERE, 'Glow, Re…"  # the prompt 'after' sent, cut as labels are
+    line = next(x for x in cmp.summary().splitlines() if x.strip().startswith("axes:"))
+    assert f"size = {', '.join([*SIZES, *sorted(default)])}" in line
+    assert tuple(Catalog.load(cmp).axes["size"].values) == (*SIZES, *sorted(default))
+
+
 def test_an_axis_the_requests_cannot_answer_reads_a_dash(emulator, data_dir: Path, lab: Lab) -> None:
     run_sweep(emulator, data_dir, name="bundled", repeats=1, fail_one=False,
               axes={"look": {"plain": {"promptExtend": False}, "extended": {"promptExtend": True}}})
