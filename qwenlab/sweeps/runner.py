@@ -686,10 +686,12 @@ class Runner:
         status = "done" if good else "failed"
         cost = result.cost
         reported = cost is not None
-        if cost is None and not good and any(i.image_uuid and isinstance(i.error, ImageError) for i in result.images):
+        if cost is None and not good and any(isinstance(i.error, ImageError) for i in result.images):
             # images were made, so paid for, and none could be downloaded, with no cost reported
             # (includeCost turned off): counted at the estimate, so the spend holds it and the next
-            # run asks for them (free) before it buys the cell again
+            # run asks for them (free) before it buys the cell again. An ImageError is only ever
+            # an item of the answer's data that could not be had or kept (a failed slot carries
+            # the API's error instead), so it was made, imageUUID or not.
             cost = job.cell.estimated_cost
         fields = {
             "status": status, "attempts": result.attempts, "latency_s": round(result.latency_s, 4),
