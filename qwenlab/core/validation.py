@@ -112,6 +112,12 @@ def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:
     return Problem(path, f"is not a parameter of {desc.id}; {hint}it takes: {', '.join(declared)}", value, "unsupportedParameter")
 
 
+def utf16_length(text: str) -> int:
+    """The length of `text` in UTF-16 code units, as JavaScript counts a string: a character
+    beyond U+FFFF (most emoji) counts two."""
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
 def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescription) -> list[Problem]:
     name = spec.path
     got = short_repr(value)
@@ -122,9 +128,14 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
             return [Problem(name, f"must be a string, got {type(value).__name__} {got}", value)]
         if spec.allowed is not None and value not in spec.allowed:
             return [Problem(name, f"{got} is not allowed; use one of {', '.join(repr(a) for a in spec.allowed)}", value)]
-        if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and len(value) > spec.max_length:
+        # Runware does not say what it counts: characters (code points), or UTF-16 units as
+        # JavaScript's length does (an emoji is two). The stricter of the two is applied, so a
+        # prompt Runware might refuse (at no cost, but a sweep half sent) is refused here first.
+        units = utf16_length(value)
+        if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and units > spec.max_length:
             lo, hi = spec.min_length or 0, spec.max_length
-            return [Problem(name, f"has {len(value)} characters; it must have {lo} to {hi}", value, "invalidLength")]
+            counted = f"{len(value)} characters" + (f" ({units} UTF-16 units, as Runware may count them)" if units != len(value) else "")
+            return [Problem(name, f"has {counted}; it must have {lo} to {hi}", value, "invalidLength")]
         if spec.min_length and not value.strip():
             # whether Runware refuses a prompt of spaces is not documented; sent, it may be charged
             # for an image of nothing: refused here, where a refusal costs nothing

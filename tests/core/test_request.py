@@ -60,6 +60,20 @@ def _problems(**kw) -> dict[str, str]:
     return {p.parameter: p.message for p in Request(**kw).problems()}
 
 
+def test_a_prompt_is_measured_as_strictly_as_runware_may_count_it() -> None:
+    """Runware does not say whether its 2000 counts characters or UTF-16 units (JavaScript's
+    length, an emoji two): a prompt within the first and over the second is refused before it is
+    sent, its message giving both counts; the minimum counts characters, the fewer."""
+    emoji = "\N{SPARKLES}"  # U+2728 is one unit; U+1F31F (glowing star) is two
+    star = "\N{GLOWING STAR}"
+    assert Request(prompt="x" * 1998 + star).problems() == []  # 1999 characters, 2000 units
+    problems = {p.parameter: p.message for p in Request(prompt="x" * 1999 + star).problems()}
+    assert problems["positivePrompt"] == "has 2000 characters (2001 UTF-16 units, as Runware may count them); it must have 2 to 2000"
+    assert Request(prompt="x" * 1999 + emoji).problems() == []
+    assert "1 characters" in _problems(prompt=star)["positivePrompt"]  # one character, though two units
+    assert "401 characters (502 UTF-16 units" in _problems(prompt="ok", negativePrompt="x" * 300 + star * 101)["negativePrompt"]
+
+
 def test_501_character_negative_prompt_is_named() -> None:
     with pytest.raises(ValidationError) as err:
         Request(prompt="hello", negativePrompt="x" * 501).validate()
