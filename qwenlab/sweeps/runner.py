@@ -666,9 +666,14 @@ class Runner:
                 f"{row.get('error_message') or 'an image was lost'}; getResponse no longer knows the task: "
                 "the lost image cannot be fetched again"))
             return _Outcome("done")
-        if not result.good_images:
-            return _Outcome("done")
-        out = self._complete(exp_id, task_id, job, result)
+        out = self._complete(exp_id, task_id, job, result) if result.good_images else _Outcome("done")
+        refused = [e for e in result.errors if isinstance(e, ImageError) and not getattr(e, "transient", False)]
+        if refused and len(refused) == len(result.errors):
+            # refused twice for what the bytes or their URL are (expired, not an image, over the
+            # cap), not for a passing failure: asking at every run would only fetch it again
+            self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
+                f"a paid image was lost, and refused again when fetched with getResponse: {refused[0]}; "
+                "later runs do not ask for it"))
         return _Outcome(out.status, cost=0.0)  # paid before, and counted in the spend this run began from
 
     def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:

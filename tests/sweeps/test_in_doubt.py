@@ -287,6 +287,38 @@ def test_a_done_cell_that_lost_a_paid_image_gets_it_back_at_the_next_run(data_di
     assert fake.kinds().count("getResponse") == asked, "the third run asks nothing"
 
 
+class _RefusesOneOfTwo(Fake):
+    """The first task's second image answers 410 (expired) at every download."""
+
+    def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        from collections import deque
+
+        items = super().accept(task)
+        if len(self.accepted) == 1:
+            self.get_script[items[1]["imageURL"]] = deque([410] * 10)
+        return items
+
+
+def test_a_lost_image_refused_again_is_not_asked_for_at_every_run(data_dir: Path) -> None:
+    """A done cell's lost image whose download is refused again (not a passing failure: here an
+    expired URL) was asked for, and downloaded, at every run for ever. The row now says it was
+    refused again and later runs leave it."""
+    fake = _RefusesOneOfTwo()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", numberResults=2, repeats=1)
+    with client:
+        first = lab.run(sweep, name="refused", progress=False, concurrency=1)
+        assert first.counts()["images"] == 1
+        again = lab.run(sweep, name="refused", progress=False, concurrency=1)
+        asked = fake.kinds().count("getResponse")
+        third = lab.run(sweep, name="refused", progress=False, concurrency=1)
+    assert asked == 1 and fake.kinds().count("getResponse") == asked, "asked once; the third run asks nothing"
+    assert sum(fake.charged.values()) == 1 and third.cost == pytest.approx(again.cost) == pytest.approx(2 * 0.075)
+    row = third.log.tasks(third.id)[0]
+    assert row["status"] == "done" and row["error_code"] == "ImageLost"
+    assert "refused again" in row["error_message"] and "410" in row["error_message"], row["error_message"]
+
+
 class _LostOnceNoUUID(_LostOnce):
     """_LostOnce, its image items without an imageUUID (Runware's carry one; an answer may not)."""
 
