@@ -5,6 +5,8 @@
     ├── ModelDescriptionError       a model description file that is malformed
     ├── ValidationError             a request that breaks its model's rules; nothing was sent
     ├── ImageError                  an image that is missing, not an image, too large or unsafe to save
+    │   └── ImageStoreError             an image that could not be written (disk full, read-only, no permission)
+    ├── LogWriteError               the log could not be written (disk full, locked past the busy timeout, read-only)
     ├── BudgetExceededError         the next request would spend more than the budget allows
     ├── ExperimentNotFoundError     no experiment of that name in the log (the message lists the known ones)
     ├── ExperimentConflictError     a sweep run under the name of an experiment that has a different sweep
@@ -53,6 +55,8 @@ __all__ = [
     "Problem",
     "ValidationError",
     "ImageError",
+    "ImageStoreError",
+    "LogWriteError",
     "BudgetExceededError",
     "ExperimentNotFoundError",
     "NoLogError",
@@ -258,6 +262,19 @@ class ValidationError(QwenlabError, ValueError):
 
 class ImageError(QwenlabError):
     """An image could not be fetched, decoded, checked or saved safely."""
+
+
+class ImageStoreError(ImageError):
+    """An image could not be written to the image store: the disk is full, the folder read-only
+    or not ours. Nothing is wrong with the image: asked for again later (getResponse, free), a
+    paid one is not bought again, so it is `.transient`; a sweep stops sending at the first."""
+
+    transient = True
+
+
+class LogWriteError(QwenlabError):
+    """The log could not be written: its disk is full, another process held it past the busy
+    timeout, or the file or its folder is read-only. What was logged before stays."""
 
 
 class BudgetExceededError(QwenlabError):

@@ -174,7 +174,9 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(exc, OSError) and exc.filename == tmp:
+        # a write, fsync or rename failing (a full disk, a read-only remount) names no file or the
+        # temporary one: say it of the target
+        if isinstance(exc, OSError) and exc.filename in (tmp, None):
             raise _about(exc, target) from None
         raise
 

@@ -35,6 +35,7 @@ from ..core.request import Request
 from ..emulator import start_embedded
 from ..errors import (
     AuthenticationError,
+    ImageStoreError,
     Problem,
     QwenlabError,
     TaskNotFoundError,
@@ -409,7 +410,9 @@ class RunwareClient:
                     wire.note_failures([e for _, r in runs for e in (r.failure, *r.task_errors)])
             if wire is not None and downloaded:
                 wire.settle()  # let the next task's POST leave before this one's images take the processor
-            self._keep(downloaded, save)
+            unsaved = self._keep(downloaded, save)
+            if wire is not None and unsaved:
+                wire.note_failures(unsaved)  # a full disk fails every image after it: send nothing more to pay for
         for i, run in runs:
             slots[i] = run.outcome()
         return slots  # type: ignore[return-value]
@@ -518,11 +521,14 @@ class RunwareClient:
 
         return download
 
-    def _keep(self, downloaded: list[tuple[GeneratedImage, bytes]], save: bool) -> None:
-        """Check and save (or keep in memory) each downloaded image; a failed check lands in its `.error`."""
+    def _keep(self, downloaded: list[tuple[GeneratedImage, bytes]], save: bool) -> list[ImageStoreError]:
+        """Check and save (or keep in memory) each downloaded image; a failed check lands in its
+        `.error`. Returns the errors of images that could not be written (the disk, not the image)."""
         for image, data in downloaded:
             self._images.keep(image, data, save=save)
+        unsaved = [image.error for image, _ in downloaded if isinstance(image.error, ImageStoreError)]
         downloaded.clear()
+        return unsaved
 
 
 # -- helpers ------------------------------------------------------------------------------------------

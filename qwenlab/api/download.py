@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..errors import ImageError, redact
+from ..errors import ImageError, ImageStoreError, redact
 from .direct import Direct
 from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline, normalize_format
 from .results import GeneratedImage
@@ -273,6 +273,17 @@ class ImageFetcher:
             image.width, image.height, image.nbytes = info.width, info.height, info.nbytes
         except ImageError as exc:
             image.error = exc.for_task(image.task_uuid)
+        except OSError as exc:  # the disk, not the image: full, read-only, not ours
+            image.error = store_error(exc, image).for_task(image.task_uuid)
+
+
+def store_error(exc: OSError, image: GeneratedImage) -> ImageStoreError:
+    """What a failed write of `image` says: where, why, and what to do (it was paid for)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return ImageStoreError(
+        f"image {image.image_uuid or '(no imageUUID)'} could not be saved: {where}{exc.strerror or exc}. "
+        "Free space on that disk or make the folder writable; the image was paid for: run the sweep again, "
+        "which asks for it with getResponse (free) and does not buy it again, or call client.recover(request)")
 
 
 def _transient(error: ImageError) -> ImageError:

@@ -21,13 +21,14 @@ import hashlib
 import io
 import os
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ImageError
+from ..errors import ImageError, ImageStoreError
 from ..paths import images_dir, write_atomic
 from .jpeg import jpeg_walk
 
@@ -229,6 +230,23 @@ class ImageStore:
             write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
         return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
 
+    def check_writable(self) -> None:
+        """Raise ImageStoreError unless a file can be written in the store's folder (made if
+        missing): asked before a sweep sends anything, so that no paid image finds it read-only."""
+        root = self._root if self._root is not None else images_dir()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".qwenlab-write-check-", dir=root)
+            try:
+                os.write(fd, b"qwenlab")
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            raise ImageStoreError(
+                f"the image folder {root} cannot be written ({exc.strerror or exc}); nothing was sent. Make it "
+                "writable, free space on its disk, or set QWENLAB_DATA_DIR to a folder that can be written") from None
+
     def _resolved_root(self, root: Path) -> Path:
         """`root` resolved, once per root (each save asks: the folder's path does not change)."""
         cached = self.__dict__.get("_resolved")
@@ -240,3 +258,4 @@ class ImageStore:
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
             return False
         return any(_file(self.root, sha256, ext).exists() for ext in _FORMATS.values())
+

@@ -48,6 +48,7 @@ from ..errors import (
     BudgetExceededError,
     ExperimentConflictError,
     ImageError,
+    ImageStoreError,
     InsufficientCreditsError,
     PermissionDeniedError,
     Problem,
@@ -87,7 +88,8 @@ LOG_CHUNK = 32
 
 # Errors that would fail every remaining cell the same way: stop the sweep at once.
 FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
-    AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError)
+    AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError,
+    ImageStoreError)  # a full or read-only disk: every image after it would be paid for and not kept
 
 
 @dataclass
@@ -311,6 +313,7 @@ class Runner:
         self._limit = limit
         self._budget = budget
         self._resend_in_doubt = resend_in_doubt
+        self.client.store.check_writable()  # before anything is sent: no paid image may find it read-only
         self._sending_to = self._record_backend(exp_id)
         self._backend_unsure = bool(self._sending_to) and "backend" not in self._sending_to
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
@@ -460,7 +463,8 @@ class Runner:
             return []  # its taskUUIDs are another account's: nothing of it is asked from here
         # done: the server made its images, so they were paid for, reported cost or not
         lost = {r["id"] for r in self.log.rows(
-            "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' AND t.error_code = 'ImageError' "
+            "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' "
+            "AND t.error_code IN ('ImageError', 'ImageStoreError') "
             "AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) < coalesce(t.number_results, 1)", [exp_id])}
         if not lost:
             return []

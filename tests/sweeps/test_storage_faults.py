@@ -1,0 +1,81 @@
+"""A disk that fills up or cannot be written, under a sweep: nothing paid is lost for it.
+
+The image store's writes fail here as a full disk makes them fail (ENOSPC from the write), by
+swapping the store's `write_atomic` for one that raises once a budget of images is used; tests run
+as root, for whom a read-only folder is still writable, so permissions cannot stand in for it.
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qwenlab import Sweep
+from qwenlab.api import imagestore
+from qwenlab.errors import ImageStoreError
+from tests.api.test_audit_fixes import PROMPT, Fake, lab_for
+
+
+class _FullAfter:
+    """`write_atomic` that writes `room` files, then fails as a full disk does."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.real = imagestore.write_atomic
+
+    def __call__(self, target: Path, data: bytes, **kw: Any) -> None:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        self.room -= 1
+        self.real(target, data, **kw)
+
+
+def test_a_full_disk_stops_the_sweep_and_the_paid_image_is_fetched_at_the_next_run(data_dir: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk filled after two images: the third cell was paid and its image could not be
+    written. It was a bare OSError that left the cell 'sent' with no reason, and the run went on
+    paying for cells whose images it could not keep. Now the run stops at the first (nothing
+    more is sent), the error names the file and the fix, the cell is failed and counted, and the
+    run after the space is freed fetches its image with getResponse instead of buying it again."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=6)
+    monkeypatch.setattr(imagestore, "write_atomic", _FullAfter(2))
+    with client:
+        with pytest.raises(ImageStoreError) as err:
+            lab.run(sweep, name="full", progress=False, concurrency=1)
+        message = str(err.value)
+        assert "No space left on device" in message and str(data_dir / "images") in message
+        assert "Free space on that disk" in message and "getResponse (free)" in message
+        exp = lab.experiment("full")
+        assert sum(fake.charged.values()) == 3, "nothing sent after the image that could not be written"
+        assert exp.status != "running" and exp.counts()["done"] == 2 and exp.counts()["failed"] == 1
+        [failed] = [t for t in lab.log.tasks(exp.id) if t["status"] == "failed"]
+        assert failed["error_code"] == "ImageStoreError" and failed["cost_usd"] == pytest.approx(0.075)
+        assert exp.cost == pytest.approx(3 * 0.075)
+
+        monkeypatch.undo()  # space freed
+        again = lab.run(sweep, name="full", progress=False, concurrency=1)
+    assert again.counts()["done"] == 6 and again.counts()["images"] == 6
+    assert sum(fake.charged.values()) == 6 and max(fake.charged.values()) == 1, "the failed cell was not bought again"
+    assert fake.kinds().count("getResponse") == 1
+    assert again.cost == pytest.approx(6 * 0.075)
+    for image in again.images.itertuples():
+        assert (data_dir / image.path).is_file()
+
+
+def test_an_image_folder_that_cannot_be_written_is_found_before_anything_is_sent(data_dir: Path) -> None:
+    """The folder was found unwritable only by the first paid image, after a whole wire of cells
+    had been paid for and their images thrown away. It is asked before the first request now."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    (data_dir / "images").write_bytes(b"a file where the folder should be")
+    with client, pytest.raises(ImageStoreError) as err:
+        lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=3), name="nowhere", progress=False)
+    assert "nothing was sent" in str(err.value) and str(data_dir / "images") in str(err.value)
+    assert not fake.posts and not fake.charged
+    assert all(t["status"] == "pending" for t in lab.log.tasks(lab.experiment("nowhere").id))
+
