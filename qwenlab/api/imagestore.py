@@ -222,11 +222,7 @@ class ImageStore:
         # The name is the hex digest made here, so the file lies in a folder of the resolved root:
         # nothing to resolve per image (Path.resolve took an lstat per component).
         path = _file(self._resolved_root(self.root), info.sha256, info.extension)
-        try:
-            whole = os.stat(path).st_size == info.nbytes
-        except FileNotFoundError:
-            whole = False
-        if not whole:
+        if not _holds(path, info):
             write_atomic(path, bytes(data), durable=True)  # a paid-for image must survive a crash
         return StoredImage(info.sha256, info.format, info.width, info.height, info.nbytes, path=path)
 
@@ -259,3 +255,16 @@ class ImageStore:
             return False
         return any(_file(self.root, sha256, ext).exists() for ext in _FORMATS.values())
 
+
+def _holds(path: Path, info: ImageInfo) -> bool:
+    """Whether the file at `path` already holds the image `info` describes. Its size is asked
+    first; a file of the right size is hashed too (a store holds an image twice only when the
+    server sent the same bytes again, or a lost one is fetched anew), so that a damaged file of
+    the same size is written over instead of kept."""
+    try:
+        if os.stat(path).st_size != info.nbytes:
+            return False
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest() == info.sha256
+    except FileNotFoundError:
+        return False

@@ -15,6 +15,7 @@ import pytest
 
 from qwenlab import Sweep
 from qwenlab.api import imagestore
+from qwenlab.api.imagestore import ImageStore
 from qwenlab.errors import ImageStoreError
 from tests.api.test_audit_fixes import PROMPT, Fake, lab_for
 
@@ -79,3 +80,16 @@ def test_an_image_folder_that_cannot_be_written_is_found_before_anything_is_sent
     assert not fake.posts and not fake.charged
     assert all(t["status"] == "pending" for t in lab.log.tasks(lab.experiment("nowhere").id))
 
+
+def test_a_damaged_copy_of_the_same_size_is_written_over(tmp_path: Path) -> None:
+    """A stored image whose bytes were damaged in place (same size) was taken for whole when the
+    same image was saved again (a lost image fetched anew), and the damage stayed."""
+    from tests.api.test_hostile import jpeg
+
+    store = ImageStore(tmp_path)
+    data = jpeg()
+    path = store.save(data).path
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    assert store.save(data).path == path and path.read_bytes() == data
