@@ -456,8 +456,10 @@ class Runner:
     def _lost_images(self, exp_id: int, cells: list[Cell], rows: dict[str, dict[str, Any]]) -> list[_Job]:
         """Jobs for the done cells that lost paid images: logged 'done' (the server made their
         images: paid for, cost reported or not) with fewer images than they asked for, and an
-        image that could not be downloaded (ImageError). Only those that ran where this client
-        sends, and not an imported experiment's: the same taskUUID means nothing elsewhere."""
+        image that could not be downloaded or written (ImageError, ImageStoreError); or with an
+        image whose file is gone from the store since (`_missing_files`). Only those that ran
+        where this client sends, and not an imported experiment's: the same taskUUID means
+        nothing elsewhere."""
         exp = self.log.experiment_by_id(exp_id) or {}
         if exp.get("imported_from"):
             return []  # its taskUUIDs are another account's: nothing of it is asked from here
@@ -466,11 +468,34 @@ class Runner:
             "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' "
             "AND t.error_code IN ('ImageError', 'ImageStoreError') "
             "AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) < coalesce(t.number_results, 1)", [exp_id])}
+        lost |= self._missing_files(exp_id)
         if not lost:
             return []
         backend = self._client_backend(said=True)[0]
         return [_Job(c, rows[c.key], False, refetch=True) for c in cells
                 if c.key in rows and rows[c.key]["id"] in lost and backend is not None and rows[c.key].get("backend") == backend]
+
+    def _missing_files(self, exp_id: int, task_ids: list[int] | None = None) -> set[int]:
+        """The done tasks (of `task_ids`, or all) with an image whose file is gone from the store or
+        not the size logged (deleted, cut short): asked for again like a lost download. Not those
+        already given up (ImageLost). One stat per image: 2,000 images take a few milliseconds."""
+        sql = ("SELECT i.task_id, i.path, i.bytes FROM images i JOIN tasks t ON t.id = i.task_id "
+               "WHERE i.experiment_id = ? AND t.status = 'done' AND coalesce(t.error_code, '') != 'ImageLost'")
+        params: list[Any] = [exp_id]
+        if task_ids is not None:
+            sql += f" AND i.task_id IN ({', '.join('?' for _ in task_ids)})"
+            params += task_ids
+        out = set()
+        for r in self.log.rows(sql, params):
+            if not r["path"]:
+                continue
+            try:
+                size = os.stat(self._root / r["path"]).st_size  # an absolute path stays itself
+            except OSError:
+                size = None
+            if size is None or (r["bytes"] is not None and size != r["bytes"]):
+                out.add(int(r["task_id"]))
+        return out
 
     def _log_cells(self, exp_id: int, jobs: list[_Job]) -> None:
         """Log the new cells of `jobs` as 'pending' tasks (each with its own taskUUID) and give each
@@ -678,6 +703,12 @@ class Runner:
             self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
                 f"a paid image was lost, and refused again when fetched with getResponse: {refused[0]}; "
                 "later runs do not ask for it"))
+        elif not result.errors and self._missing_files(exp_id, [task_id]):
+            # fetched whole, yet not the bytes logged (their file is still missing): asked again, it
+            # would only come back the same
+            self.log.note_task(task_id, error_code="ImageLost", error_message=(
+                "an image file is missing from the store, and getResponse gave other bytes than those logged: "
+                "the lost image cannot be fetched again"))
         return _Outcome(out.status, cost=0.0)  # paid before, and counted in the spend this run began from
 
     def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:

@@ -93,3 +93,57 @@ def test_a_damaged_copy_of_the_same_size_is_written_over(tmp_path: Path) -> None
     damaged[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(damaged))
     assert store.save(data).path == path and path.read_bytes() == data
+
+
+@pytest.mark.parametrize("harm", ["deleted", "cut short"])
+@pytest.mark.parametrize("server_kept_it", [True, False], ids=["server-has-it", "server-forgot-it"])
+def test_an_image_file_lost_from_the_store_is_fetched_again_at_the_next_run(data_dir: Path, harm: str,
+                                                                            server_kept_it: bool) -> None:
+    """A paid image's file deleted or cut short between runs: the next run said every cell was
+    done and left it lost, though getResponse (free) still had it. It is asked for now, and its
+    file comes back; when the server no longer knows the task the row says ImageLost, and no
+    later run asks again."""
+    from tests.sweeps.test_in_doubt import _forget
+
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=3)
+    with client:
+        first = lab.run(sweep, name="kept", progress=False, concurrency=1)
+        image = first.images.iloc[1]
+        path, whole = data_dir / image["path"], (data_dir / image["path"]).read_bytes()
+        if harm == "deleted":
+            path.unlink()
+        else:
+            path.write_bytes(whole[: len(whole) // 2])
+        if not server_kept_it:
+            _forget(fake)
+        again = lab.run(sweep, name="kept", progress=False, concurrency=1)
+        asked = fake.kinds().count("getResponse")
+        third = lab.run(sweep, name="kept", progress=False, concurrency=1)
+    assert asked == 1 and fake.kinds().count("getResponse") == 1, "asked once; the third run asks nothing"
+    assert sum(fake.charged.values()) == 3 and third.cost == pytest.approx(3 * 0.075), "nothing bought again"
+    assert again.counts()["done"] == 3 and again.counts()["images"] == 3
+    task = next(t for t in third.log.tasks(third.id) if t["id"] == image["task_id"])
+    if server_kept_it:
+        assert path.read_bytes() == whole and task["error_code"] is None
+    else:
+        assert task["error_code"] == "ImageLost" and "no longer knows the task" in task["error_message"]
+
+
+def test_a_lost_image_that_comes_back_as_other_bytes_is_not_asked_for_again(data_dir: Path) -> None:
+    """getResponse answered with bytes other than those logged (here: the log names a file the
+    image was never saved as): the file the row names is still missing after the refetch, so
+    asking at every run would fetch the same again. The row says ImageLost after one ask."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256")
+    with client:
+        first = lab.run(sweep, name="other", progress=False)
+        with lab.log.transaction() as db:
+            db.execute("UPDATE images SET path = 'images/00/' || printf('%064d', 0) || '.jpg'")
+        lab.run(sweep, name="other", progress=False)
+        third = lab.run(sweep, name="other", progress=False)
+    assert fake.kinds().count("getResponse") == 1 and sum(fake.charged.values()) == 1
+    [task] = third.log.tasks(first.id)
+    assert task["error_code"] == "ImageLost" and "other bytes than those logged" in task["error_message"]
