@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import queue
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ from ..paths import data_dir as default_data_dir
 from ..progress import Progress
 from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
-from ..store.log import Log, to_json
+from ..store.log import Log, to_json, write_failure
 from ..store.provenance import EMULATOR, RUNWARE
 from ..version import __version__
 from .budget import Budget, check_run_settings
@@ -320,7 +321,8 @@ class Runner:
         for note in sweep.notes():
             bar.write(note)
         dispatch = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
-                             log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id))
+                             log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id),
+                             log_path=self.log.path)
         try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
             self.log.update_experiment(exp_id, status="running", stop_reason=None)
             status, reason, fatal = dispatch.run(jobs)
@@ -331,6 +333,17 @@ class Runner:
             # done, and says so rather than "interrupted" with nothing left to run
             dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
             raise
+        except Exception as exc:
+            # a write the log refused (a full disk, a lock held past the busy timeout) or a bug:
+            # what is logged stays, and the experiment is not left 'running' if the log still
+            # takes one write (a run left 'running' refuses rename and delete)
+            stopped = write_failure(exc, self.log.path) if isinstance(exc, sqlite3.Error) else exc
+            with contextlib.suppress(Exception):
+                self.log.update_experiment(exp_id, status="interrupted", stop_reason=redact(
+                    f"stopped: {type(stopped).__name__}: {stopped}"))
+            if stopped is exc:
+                raise
+            raise stopped from exc
         finally:
             bar.close()
         if status == "done" and reason and not self.log.rows(
@@ -338,7 +351,10 @@ class Runner:
             # the cells this run left failed or in doubt were done meanwhile by another run of the
             # experiment (another notebook on the same log): nothing is left to run again
             reason = None
-        self.log.update_experiment(exp_id, status=status, stop_reason=reason)
+        try:
+            self.log.update_experiment(exp_id, status=status, stop_reason=reason)
+        except sqlite3.Error as exc:
+            raise write_failure(exc, self.log.path) from (fatal or exc)
         if reason:
             bar.write(f"{name}: {reason}")
         experiment = self.experiment(name)
@@ -810,9 +826,10 @@ class _Dispatch:
 
     def __init__(self, run_job: Callable[[int, _Job, bool, Wire], _Outcome], exp_id: int, budget: Budget,
                  concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None],
-                 markup: float | None = 1.0) -> None:
+                 markup: float | None = 1.0, log_path: Path | None = None) -> None:
         self.run_job = run_job
         self.log_jobs = log_jobs
+        self.log_path = log_path  # named by the error when the log refuses a write
         self.unlogged: collections.deque[_Job] = collections.deque()  # jobs of new cells, in queue order
         self.exp_id = exp_id
         self.budget = budget
@@ -955,7 +972,9 @@ class _Dispatch:
         """Settle a finished cell's reservation with what it cost; count it; note a fatal error."""
         try:
             out = fut.result()
-        except BaseException as exc:  # a bug in the runner: stop, keep what is logged
+        except BaseException as exc:  # the log refused a write, or a bug in the runner: stop, keep what is logged
+            if isinstance(exc, sqlite3.Error):
+                exc = write_failure(exc, self.log_path)
             out = _Outcome("failed", error=exc)
             self.fatal = self.fatal or exc
         self.budget.settle(job.reserved + job.earlier, out.cost + job.renewed_from)

@@ -8,6 +8,7 @@ as root, for whom a read-only folder is still writable, so permissions cannot st
 from __future__ import annotations
 
 import errno
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 from qwenlab import Sweep
 from qwenlab.api import imagestore
 from qwenlab.api.imagestore import ImageStore
-from qwenlab.errors import ImageStoreError
+from qwenlab.errors import ImageStoreError, LogWriteError
+from qwenlab.store.log import Log
 from tests.api.test_audit_fixes import PROMPT, Fake, lab_for
 
 
@@ -147,3 +149,49 @@ def test_a_lost_image_that_comes_back_as_other_bytes_is_not_asked_for_again(data
     assert fake.kinds().count("getResponse") == 1 and sum(fake.charged.values()) == 1
     [task] = third.log.tasks(first.id)
     assert task["error_code"] == "ImageLost" and "other bytes than those logged" in task["error_message"]
+
+
+def _refuse(message: str) -> Any:
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError(message)
+
+    return refused
+
+
+def test_a_log_that_refuses_to_record_a_result_stops_the_run_with_the_fix(data_dir: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log's disk filled as a result was recorded: a bare sqlite3.OperationalError, its
+    advice nowhere. LogWriteError names the file and the fix now; the cell stays 'sent' (paid,
+    its image on disk), and the run after the space is freed recovers it without paying again."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=3)
+    monkeypatch.setattr(Log, "complete_task", _refuse("database or disk is full"))
+    with client:
+        with pytest.raises(LogWriteError) as err:
+            lab.run(sweep, name="logfull", progress=False, concurrency=1)
+        message = str(err.value)
+        assert str(data_dir / "qwenlab.db") in message and "database or disk is full" in message
+        assert "free space on the disk that holds it" in message
+        exp = lab.experiment("logfull")
+        # the cells under way when it failed were sent and paid: each is left 'sent', none more goes
+        assert exp.status == "failed" and exp.counts()["sent"] == sum(fake.charged.values()) < 3
+        monkeypatch.undo()
+        again = lab.run(sweep, name="logfull", progress=False, concurrency=1)
+    assert again.counts()["done"] == 3 and sum(fake.charged.values()) == 3 and max(fake.charged.values()) == 1
+
+
+def test_a_log_that_refuses_a_write_before_anything_is_sent_leaves_the_experiment_interrupted(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write refused in the run's own thread (its new cells listed, here: locked past the busy
+    timeout) left the experiment 'running' for ever, which refuses rename and delete, with a
+    bare traceback. It is 'interrupted' now, with the reason, and nothing was sent."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    monkeypatch.setattr(Log, "add_tasks", _refuse("database is locked"))
+    with client, pytest.raises(LogWriteError) as err:
+        lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=2), name="locked", progress=False)
+    assert "another process held it for more than 30 s" in str(err.value)
+    exp = lab.experiment("locked")
+    assert exp.status == "interrupted" and "LogWriteError" in exp.row["stop_reason"]
+    assert not fake.posts
