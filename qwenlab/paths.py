@@ -42,9 +42,25 @@ def data_dir(create: bool = True) -> Path:
     else:
         root = project_root()
         path = root / "data" if root is not None else _existing_log_folder() or user_data_dir()
+    named = "QWENLAB_DATA_DIR" if chosen else "the data folder"
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        make_data_dir(path, named)
+    elif path.is_file():
+        raise _not_a_folder(named, path)
     return path
+
+
+def make_data_dir(path: Path, named: str) -> None:
+    """Make the data folder `path` (and its parents) unless it exists; `named`: what chose it
+    (an environment variable, an argument), for the error when a file stands there instead."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise _not_a_folder(named, path) from None
+
+
+def _not_a_folder(named: str, path: Path) -> NotADirectoryError:
+    return NotADirectoryError(f"{named} {str(path)!r} is a file, not a folder: point it at a folder (made if it is missing)")
 
 
 def project_root(start: str | Path | None = None) -> Path | None:

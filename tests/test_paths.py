@@ -155,3 +155,24 @@ def test_a_failed_atomic_write_names_the_file_asked_for_and_leaves_no_temporary(
     with pytest.raises(OSError) as info:  # writing fails half way: the error is about the target
         write_atomic(tmp_path / "grid.png", b"x" * 10)
     assert "No space left" in str(info.value) and list(tmp_path.glob(".tmp-*")) == []
+    assert info.value.filename == str(tmp_path / "grid.png")  # os.write's own error names no file
+
+
+def test_a_data_folder_that_is_a_file_is_named_with_the_fix(no_env: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """QWENLAB_DATA_DIR (or Lab's data_dir) pointing at a file: 'File exists', or 'no log yet at
+    FILE/qwenlab.db', said nothing of what was wrong."""
+    from qwenlab import Lab
+
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    fix = "is a file, not a folder: point it at a folder"
+    with pytest.raises(NotADirectoryError, match=f"data_dir '{afile}' {fix}"):
+        Lab(afile)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(afile))
+    for create in (True, False):
+        with pytest.raises(NotADirectoryError, match=f"QWENLAB_DATA_DIR '{afile}' {fix}"):
+            data_dir(create=create)
+    for args in (["logs"], ["costs"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1 and fix in result.output, result.output

@@ -63,6 +63,7 @@ from ..errors import (
     register_secret,
 )
 from ..paths import data_dir as default_data_dir
+from ..paths import make_data_dir
 from ..progress import Progress
 from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
@@ -145,7 +146,7 @@ class Runner:
         if data_dir is None:
             data_dir = default_data_dir()
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(self.data_dir, "data_dir")
         self._root = self.data_dir.resolve()  # resolved once: each saved image's path is made relative to it
         self.log = log if log is not None else Log(self.data_dir / "qwenlab.db")
         self._client = client
