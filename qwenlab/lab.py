@@ -32,7 +32,7 @@ from .html.report import export_html
 from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
 from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
-from .store.image_export import ExportedImage, export_images
+from .store.image_export import ExportedImages, export_images
 from .store.log import DEFAULT_CRITERION
 from .store.organize import Deletion, Organizer
 from .store.search import search
@@ -167,11 +167,12 @@ class Experiment(ExperimentRecord):
         return self._organizer.delete(self.id, confirm=confirm, force=force)
 
     def export_images(self, folder: str | Path, *, min_rating: float | None = None,
-                      where: dict[str, Any] | None = None, sidecar: bool = True) -> list[ExportedImage]:
+                      where: dict[str, Any] | None = None, sidecar: bool = True) -> ExportedImages:
         """Copy its images into `folder` with readable names (experiment, values, seed), the
         prompt, exact request, seed, cost, backend, scores and ratings written inside each file
         and in a JSON sidecar (see `qwenlab.store.image_export`). min_rating: only images rated at
-        least this; where: only cells with these axis values ({"promptExtend": True})."""
+        least this; where: only cells with these axis values ({"promptExtend": True}). An image
+        whose file is missing or damaged is left out, named in the result's `.skipped` and a warning."""
         return export_images(self, folder, min_rating=min_rating, where=where, sidecar=sidecar)
 
     def export(self, path: str | Path | None = None, *, full_size: bool = False, **options: Any) -> Path:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
 
-from ..errors import ExperimentNotFoundError, UnknownAxisError
+from ..errors import ExperimentNotFoundError, ImageError, UnknownAxisError
 from ..paths import data_dir, db_path
 from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
@@ -39,10 +40,14 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     """
     exp = open_experiment(experiment)
     _, filters = layout((), where)
-    written = export_images(exp, output, min_rating=min_rating, where=filters or None, sidecar=not no_sidecar)
+    with warnings.catch_warnings():  # the note of what was skipped is said below, as an error
+        warnings.simplefilter("ignore")
+        written = export_images(exp, output, min_rating=min_rating, where=filters or None, sidecar=not no_sidecar)
     for item in written:
         click.echo(str(item.path))
-    click.echo(f"{len(written)} images written to {output}", err=True)
+    click.echo(f"{len(written)} {'image' if len(written) == 1 else 'images'} written to {output}", err=True)
+    if written.skipped:
+        raise ImageError(written.skipped_note())  # exit 1: some of the images asked for are not there
 
 
 @param_hints({ExperimentNotFoundError: "EXPERIMENTS"})

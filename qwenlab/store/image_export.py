@@ -13,14 +13,16 @@ byte for byte; only metadata is added around it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.values import ascii_letters, format_value
-from ..errors import ImageError, redact
+from ..errors import redact
 from ..paths import write_atomic
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
@@ -31,9 +33,10 @@ from .provenance import EMULATOR
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord
 
-__all__ = ["export_images", "ExportedImage", "image_record", "parameters_text", "file_stem"]
+__all__ = ["export_images", "ExportedImage", "ExportedImages", "image_record", "parameters_text", "file_stem"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SHA256_NAME = re.compile(r"[0-9a-f]{64}")  # a file of the image store is named by its bytes' SHA-256
 _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
 
 
@@ -47,13 +50,36 @@ class ExportedImage:
     original: Path
 
 
+class ExportedImages(list):  # type: ignore[type-arg]
+    """What `export_images` wrote (a list of `ExportedImage`), and in `skipped` each image it could
+    not: (image id, its file in the store, why: "missing" or "damaged")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped: list[tuple[int, Path, str]] = []
+
+    def skipped_note(self) -> str | None:
+        """What a reader must know of the images left out, and how to get them back; None for none."""
+        if not self.skipped:
+            return None
+        missing = sum(1 for *_, why in self.skipped if why == "missing")
+        damaged = len(self.skipped) - missing
+        parts = [f"{n} {why}" for n, why in ((missing, "missing"), (damaged, "damaged (not the bytes logged)")) if n]
+        files = ", ".join(str(f) for _, f, _ in self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
+        return (f"{len(self.skipped)} image {'file was' if len(self.skipped) == 1 else 'files were'} not written, "
+                f"{' and '.join(parts)} in the store ({files}). Run the experiment again: it fetches a paid image "
+                "whose file is gone with getResponse (free); delete a damaged file first so that it is fetched too.")
+
+
 def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rating: float | None = None,
-                  where: Mapping[str, Any] | None = None, sidecar: bool = True) -> list[ExportedImage]:
+                  where: Mapping[str, Any] | None = None, sidecar: bool = True) -> ExportedImages:
     """Write the experiment's images into `folder` (created), each with its settings inside the
     file and in a `.json` sidecar beside it; returns what was written.
 
     min_rating: only images whose latest rating is at least this. where: only cells whose axes
-    match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have)."""
+    match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have).
+    An image whose file is missing from the store, or is not the bytes logged (its name is their
+    SHA-256), is not written: the rest are, and the result's `skipped` (and a warning) name it."""
     if min_rating is not None and not isinstance(min_rating, (int, float)):
         raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
     whole = Catalog.load(experiment)
@@ -64,7 +90,7 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     scores = _scores(log, experiment.id)
     out_dir = Path(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[ExportedImage] = []
+    written = ExportedImages()
     used: set[str] = set()
     for entry in catalog.entries:
         if entry.image_id is None or not entry.path:
@@ -76,8 +102,11 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         try:
             data = original.read_bytes()
         except FileNotFoundError:
-            raise ImageError(f"image file {str(original)!r} of {experiment.name!r} does not exist; "
-                             "was the data folder moved?") from None
+            written.skipped.append((entry.image_id, original, "missing"))
+            continue
+        if _SHA256_NAME.fullmatch(original.stem) and hashlib.sha256(data).hexdigest() != original.stem:
+            written.skipped.append((entry.image_id, original, "damaged"))
+            continue
         stem = _unique(file_stem(experiment.name, catalog, entry, named), used)
         # the experiment the image is from: a comparison's rows name their member (store/comparison.py)
         owner = str(entry.task.get("experiment") or experiment.name)
@@ -89,6 +118,9 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         if sidecar:
             write_atomic(side, redact(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)).encode("utf-8"))
         written.append(ExportedImage(file, side, entry.image_id, original))
+    note = written.skipped_note()
+    if note:
+        warnings.warn(note, stacklevel=2)
     return written
 
 

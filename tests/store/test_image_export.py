@@ -86,6 +86,29 @@ def test_min_rating_and_where_choose_the_images(exp, tmp_path: Path) -> None:
         exp.export_images(tmp_path / "d", where={"size": "512x768"})
 
 
+def test_a_missing_or_damaged_file_is_left_out_and_named_the_rest_written(exp, tmp_path: Path, data_dir: Path) -> None:
+    """One image file deleted from the store stopped the whole export ("was the data folder
+    moved?"), and a damaged one was copied out under metadata that vouched for it. Both are left
+    out now, named with how to get them back, and every other image is written."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+
+    paths = [data_dir / p for p in exp.images["path"]]
+    paths[0].unlink()
+    damaged = bytearray(paths[1].read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    paths[1].write_bytes(bytes(damaged))
+    with pytest.warns(UserWarning, match="2 image files were not written, 1 missing and 1 damaged") as warned:
+        written = exp.export_images(tmp_path / "out")
+    assert len(written) == len(paths) - 2 and {w.original for w in written} == set(paths[2:])
+    assert [(why, f) for _, f, why in written.skipped] == [("missing", paths[0]), ("damaged", paths[1])]
+    assert "Run the experiment again" in str(warned[0].message)
+    result = CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir)}).invoke(cli, ["images", "formats", "-o", str(tmp_path / "cli")])
+    assert result.exit_code == 1 and "1 missing and 1 damaged" in result.output and "UserWarning" not in result.output
+    assert len(list((tmp_path / "cli").glob("*.json"))) == len(paths) - 2
+
+
 def test_simple_webp_gets_the_extended_header_it_needs(tmp_path: Path) -> None:
     """A lossy WebP of the simple layout (no VP8X chunk) must become a valid extended file."""
     import io
