@@ -122,11 +122,18 @@ class Costs:
         pending, images, cost_usd (= api_usd + emulated_usd + estimate_usd + in_doubt_usd; api_usd
         is what Runware reported, emulated_usd what the offline emulator did), failed_usd (the part
         charged for failed requests), estimated_usd (the description's estimate of what was sent),
-        usd_per_image. An axis groups only the experiments that swept it.
+        usd_per_image (over the images still here: the spend of deleted experiments, whose images
+        are gone, is left out of it). An axis groups only the experiments that swept it.
         """
         keys = [key] if isinstance(key, str) else list(key)
-        df = self._q.grouped(keys)
-        return _finish(df)
+        out = _finish(self._q.grouped(keys))
+        names = [e.name for e in self._q._experiments().values()]
+        deleted = [n for n in names if n.startswith(DELETED_PREFIX)]
+        if deleted and len(deleted) < len(names) and "experiment" not in keys and len(out):
+            # a deleted experiment's requests stay in every group they fall in, its images do not
+            gone = self.filter(experiments=deleted).by(keys)["cost_usd"].reindex(out.index).fillna(0.0)
+            out["usd_per_image"] = ((out["cost_usd"] - gone) / out["images"].where(out["images"] > 0)).round(6)
+        return out
 
     def tasks(self) -> "pd.DataFrame":
         """One row per request (earlier failed attempts included, `retried` = 1): experiment,

@@ -142,6 +142,11 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     totals = Costs(lab.log).totals()
     assert {k: v for k, v in totals.items() if k != "images"} == {k: v for k, v in costs_before.items() if k != "images"}
     assert Costs(lab.log).by("day")["cost_usd"].tolist() == by_day_before
+    # a cost per image over the images still here: the deleted spend made each look dearer
+    other = lab.experiment("other")
+    for key in ("day", "model", ["day", "status"]):
+        per = Costs(lab.log).by(key)["usd_per_image"].dropna()
+        assert len(per) and list(per) == pytest.approx([other.cost / len(other.images)] * len(per)), key
     assert Costs(lab.log).by("experiment").loc["(deleted) posters", "cost_usd"] == pytest.approx(spent)
     # by an axis it swept, its spend reads as what it is, not as an experiment that never swept it
     by_axis = Costs(lab.log).by(["experiment", "promptExtend"])["cost_usd"]
