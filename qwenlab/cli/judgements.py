@@ -6,10 +6,10 @@ import json
 
 import click
 
-from ..analysis.judging import TIES, win_rates
+from ..analysis.judging import TIES, check_criterion, win_rates
 from ..core.values import present
 from ..errors import ExperimentNotFoundError, JudgementError
-from ..store.experiment import open_experiment
+from ..store.experiment import ExperimentRecord, open_experiment
 from .exits import param_hints
 
 __all__ = ["judgements_command"]
@@ -27,6 +27,16 @@ def judgements_command(experiment: str, axes: tuple[str, ...], criterion: str | 
     """The win rates of EXPERIMENT's blind judgements (made with exp.judge in a notebook), per
     axis and criterion, each with its 95% Wilson interval."""
     exp = open_experiment(experiment)
+    # bad input is refused before anything is printed: the error is the whole answer
+    unknown = [a for a in axes if a not in exp.axes]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r} is not an axis of {exp.name!r}; its axes: {', '.join(exp.axes) or 'none'}",
+                                 param_hint="'--axis'")
+    if criterion is not None:
+        try:
+            criterion = check_criterion(criterion)
+        except JudgementError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--criterion'") from None
     judged = list(dict.fromkeys(j["axis"] for j in exp.log.judgements(exp.id)))
     if (axes or judged) and not as_json and (where := exp.provenance.headline()):
         click.echo(where)  # judgements of synthetic images must not be quoted as Runware's
@@ -39,4 +49,16 @@ def judgements_command(experiment: str, axes: tuple[str, ...], criterion: str | 
             click.echo("\n".join(frame.attrs["sentences"]))
     if not (axes or judged) and not as_json:
         click.echo(f"no judgements of {exp.name!r} yet; judge in a notebook: "
-                   f"Lab().experiment({exp.name!r}).judge(\"{next(iter(exp.axes), 'AXIS')}\")")
+                   f"Lab().experiment({exp.name!r}).judge(\"{_axis_to_judge(exp)}\")")
+
+
+def _axis_to_judge(exp: ExperimentRecord) -> str:
+    """The axis a first judging would most likely compare: promptExtend, else a parameter's axis
+    (a pair differing in one setting), else any; the prompt axis last, its pairs are two posters."""
+    axes = list(exp.axes)
+    kinds = {a: (exp.sweep.get("axes", {}).get(a) or {}).get("kind", "param") for a in axes}
+    for wanted in (lambda a: a == "promptExtend", lambda a: kinds[a] in ("param", "size", "model"), lambda a: True):
+        for axis in axes:
+            if wanted(axis):
+                return axis
+    return "AXIS"

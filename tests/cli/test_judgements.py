@@ -34,8 +34,17 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     rows = [json.loads(line) for line in one.output.splitlines()]
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]
 
-    for args, named in {("judgements", "nope"): "'EXPERIMENT'", ("judgements", "judged", "--axis", "size"): "'--axis/--criterion'",
+    for args, named in {("judgements", "nope"): "'EXPERIMENT'", ("judgements", "judged", "--axis", "size"): "'--axis'",
                         ("judgements", "judged", "--criterion", " "): "criterion must be",
                         ("judgements", "judged", "--ties", "double"): "'--ties'"}.items():
         bad = runner.invoke(cli, list(args))
         assert bad.exit_code == EXIT_BAD_INPUT and named in bad.output, (args, bad.output)
+        assert not bad.output.startswith("SYNTHETIC"), "the error is the whole answer"
+
+
+def test_with_no_judgements_it_suggests_an_axis_whose_pairs_differ_in_one_setting(emulator, data_dir: Path) -> None:
+    """It suggested judging the first axis, a prompt axis here: blind pairs of two different posters."""
+    run_sweep(emulator, data_dir, name="two", repeats=1, fail_one=False,
+              axes={"prompt": ["A red 'SALE' sign", "A blue 'OPEN' sign"], "promptExtend": [True, False]})
+    out = CliRunner().invoke(cli, ["judgements", "two"])
+    assert out.exit_code == EXIT_OK and ".judge(\"promptExtend\")" in out.output, out.output
