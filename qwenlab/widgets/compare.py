@@ -38,6 +38,7 @@ from ..errors import ImageError
 from ..store.catalog import REPEAT
 from ..store.experiment import provenance_banner
 from ..store.provenance import Provenance
+from .display import with_text
 
 if TYPE_CHECKING:
     from ..store.catalog import Entry
@@ -272,10 +273,7 @@ class CompareViewer:
 
     # -- notebook display -------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, dict):
-            bundle["text/plain"] = repr(self)
-        return bundle
+        return with_text(self.widget._repr_mimebundle_(**kwargs), repr(self))
 
     def __repr__(self) -> str:
         return f"CompareViewer({' | '.join(self.labels)}; {self.mode}, zoom {self.zoom:.2f})"

@@ -51,6 +51,7 @@ from ..store.experiment import provenance_banner
 from ..typography.badges import score_badges
 from .compare import MAX_IMAGES, CompareViewer
 from .detail import SCORES, DetailPane, api_extra_html, int_or_none
+from .display import with_text
 from .filters import EntryFilters
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
@@ -457,10 +458,8 @@ class Explorer:
                 f"{', filters ' + filt if filt else ''}, page {self.page + 1}/{self.pages}, {self._rated()} rated{sel}"
                 f"{'; ' + mark if mark else ''})")
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return with_text(self.widget._repr_mimebundle_(**kwargs), repr(self))
 
     def close(self) -> None:
         """Close the widgets and stop the thumbnail threads."""

@@ -47,6 +47,7 @@ from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import Expected, expected_for, text_scores
 from .compare import CompareImage, CompareViewer
+from .display import with_text
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
 
@@ -398,10 +399,8 @@ class Judging:
         return (f"Judging({self.exp.name!r}, axis={self.axis!r}, criterion={self.criterion!r}: {self.total_pairs} pairs, "
                 f"{where}, {self.judged_now} judged now, {self.judged_before} before)")
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return with_text(self.widget._repr_mimebundle_(**kwargs), repr(self))
 
     def close(self) -> None:
         self.widget.close()

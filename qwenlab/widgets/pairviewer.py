@@ -26,6 +26,7 @@ from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
 from .compare import CompareImage, CompareViewer
+from .display import with_text
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ class PairViewer:
 
     # -- notebook display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        return with_text(self.widget._repr_mimebundle_(**kwargs), repr(self))
 
     def __repr__(self) -> str:
         return f"<PairViewer {self.axis}: {self.a} vs {self.b}, {len(self.df)} pairs>"

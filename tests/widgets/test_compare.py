@@ -91,6 +91,20 @@ def test_compare_files_labels_by_name(exp: Experiment, tmp_path: Path) -> None:
         compare_files([tmp_path / "gone.jpg"])
 
 
+def test_every_viewer_reads_as_what_it_holds_where_no_widget_is_drawn(exp: Experiment) -> None:
+    """In a saved notebook or a console the compare viewers read as an object's address
+    (anywidget gives its view as a (data, metadata) pair, which went unchanged)."""
+    paths = [p for p in exp.images["path"]][:2]
+    viewers = [compare_files(paths, ["A", "B"], mode="swipe"), exp.compare_images(_ids(exp)[:2]),
+               exp.pair_viewer("promptExtend"), exp.explore(), exp.judge("promptExtend")]
+    for viewer in viewers:
+        bundle = viewer._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        assert data["text/plain"] == repr(viewer) and " object at 0x" not in repr(viewer), repr(viewer)
+        assert "application/vnd.jupyter.widget-view+json" in data
+    assert repr(viewers[0]) == "CompareViewer(A | B; swipe, zoom 1.00)"
+
+
 # -- the explorer ------------------------------------------------------------------------------------
 def test_a_click_shows_the_full_image_and_arrow_keys_walk_the_tiles(exp: Experiment) -> None:
     ex = exp.explore()
