@@ -31,6 +31,7 @@ from ..errors import (
     UnknownCostKeyError,
     ValidationError,
 )
+from ..store.log import log_advice
 from .common import log_path
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "BAD_INPUT", "FAILED", "HANDLED", "HELP", "exit_code",
@@ -166,10 +167,9 @@ def _message(exc: BaseException) -> str:
 def _log_message(exc: sqlite3.Error) -> str:
     """What went wrong with the log, said for a user: which file, and what to do."""
     path, text = log_path(), str(exc)
-    if "locked" in text or "busy" in text:
-        return (f"the log {path} is busy: another process (a run, a notebook) held it too long ({text}); "
-                "try again when it is done")
     if "not a database" in text or "malformed" in text:
         return (f"the log {path} cannot be read: {text}. Is it a qwenlab log? Point QWENLAB_DATA_DIR at the "
                 "folder holding yours, or move that file away to start a new log")
-    return f"the log {path}: {text}"
+    if "locked" in text or "busy" in text:
+        return f"the log {path} is busy ({text}): {log_advice(exc)}; then try again"
+    return f"the log {path}: {text}; {log_advice(exc)}"

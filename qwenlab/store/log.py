@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json", "write_failure", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
+__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json", "log_advice", "write_failure", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
 
 BUSY_TIMEOUT_S = 30.0
 _FETCH_BATCH = 10_000  # rows per fetchmany() in Log.columns: its row tuples never pile up
@@ -51,20 +51,24 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
-    """What a write the log refused says: which file, SQLite's reason, and what to do about it."""
+def log_advice(exc: sqlite3.Error) -> str:
+    """What to do about an error SQLite gave on the log, by its reason."""
     text = str(exc).lower()
     if "full" in text:
-        advice = "free space on the disk that holds it"
-    elif "locked" in text or "busy" in text:
-        advice = (f"another process held it for more than {BUSY_TIMEOUT_S:.0f} s (a notebook or sqlite3 shell with a "
-                  "write left open, BEGIN without COMMIT?): finish or close it")
-    elif "readonly" in text or "read-only" in text:
-        advice = "make the file, its -wal and -shm files and their folder writable"
-    else:
-        advice = "check that its disk is healthy and not full, and that the file and its folder can be written"
-    return LogWriteError(f"the log {path or ':memory:'} could not be written ({exc}): {advice}, then run again. What "
-                         "was logged stays, and cells sent before are asked about before anything is sent again")
+        return "free space on the disk that holds it"
+    if "locked" in text or "busy" in text:
+        return (f"another process held it for more than {BUSY_TIMEOUT_S:.0f} s (a run, a notebook or sqlite3 shell with "
+                "a write left open, BEGIN without COMMIT?): finish or close it")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return "make the file, its -wal and -shm files and their folder writable (SQLite writes beside it even to read)"
+    return ("check that its disk is healthy and not full, and that the file and its folder can be written (SQLite "
+            "writes beside it even to read)")
+
+
+def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
+    """What a write the log refused says: which file, SQLite's reason, and what to do about it."""
+    return LogWriteError(f"the log {path or ':memory:'} could not be written ({exc}): {log_advice(exc)}, then run again. "
+                         "What was logged stays, and cells sent before are asked about before anything is sent again")
 
 
 def to_json(value: Any) -> str:

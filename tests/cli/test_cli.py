@@ -220,6 +220,13 @@ def test_a_damaged_or_busy_log_is_a_failure_said_in_a_line_not_a_traceback(small
         holder.close()
     assert busy.exit_code == EXIT_FAILED and "is busy" in busy.output and "try again" in busy.output, busy.output
     assert isinstance(busy.exception, SystemExit)  # a clean exit, not an escaped sqlite3 error
+    # a full disk fails even a read (SQLite writes its -wal and -shm beside the log): said with the fix
+    from qwenlab.cli.exits import _message
+
+    for reason, fix in {"disk I/O error": "not full", "database or disk is full": "free space on the disk",
+                        "unable to open database file": "writable", "attempt to write a readonly database": "writable"}.items():
+        said = _message(sqlite3.OperationalError(reason))
+        assert said.startswith(f"the log {data_dir / 'qwenlab.db'}: {reason}; ") and fix in said, said
 
     junk = tmp_path / "junk"
     junk.mkdir()
