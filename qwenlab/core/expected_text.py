@@ -3,10 +3,12 @@
     expected_strings("A poster for 'LUNE NOIRE' reading “Midnight Bloom”")  # ['LUNE NOIRE', 'Midnight Bloom']
     expected_strings(prompt, ["LUNE NOIRE"])                                 # an explicit list wins
 
-Quotes recognised: '...', "...", ‘...’ and “...”. An apostrophe inside a word ("brand's",
-"l'eau") opens no quote. A quoted string longer than 120 characters or spanning a line break is
-taken for prose, not for text to render. The emulator draws the same strings (it calls
-`quoted_strings` with a limit), so scores of its images measure what it drew.
+Quotes recognised: '...', "...", ‘...’, “...”, «...», „...“, ‹...›, 「...」 and 『...』. An
+apostrophe inside a word ("brand's", "l'eau") opens no quote, and does not close one: 'L'ORÉAL
+PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole. An empty pair ('' or "") is no quote.
+A quoted string longer than 120 characters or spanning a line break is taken for prose, not for
+text to render. The emulator draws the same strings (it calls `quoted_strings`), the first six
+of them, so scores of its images measure what it drew up to the sixth.
 """
 
 from __future__ import annotations
@@ -18,13 +20,27 @@ __all__ = ["quoted_strings", "expected_strings", "MAX_QUOTED_CHARS"]
 
 MAX_QUOTED_CHARS = 120
 _N = MAX_QUOTED_CHARS
-# The lookarounds keep apostrophes inside words from opening or closing a quote.
-_QUOTES = re.compile(
-    rf"(?<!\w)'([^'\n]{{1,{_N}}}?)'(?!\w)"
-    rf'|"([^"\n]{{1,{_N}}}?)"'
-    rf"|‘([^’\n]{{1,{_N}}}?)’"
-    rf"|“([^”\n]{{1,{_N}}}?)”"
-)
+
+
+def _single(open_: str, close: str) -> str:
+    """A quote whose closing mark is also an apostrophe: it opens and closes only outside words
+    (and not against another quote mark: '' is an empty pair), and inside it an apostrophe between
+    two letters (L'ORÉAL, don't, 90's) is part of the text."""
+    inner = rf"(?:[^{close}\n]|(?<=\w){close}(?=\w))"
+    return rf"(?<![\w{open_}{close}]){open_}({inner}{{1,{_N}}}?){close}(?![\w{open_}{close}])"
+
+
+def _paired(open_: str, close: str) -> str:
+    """A quote of its own marks (`close`: the closing marks it takes): anything but a closing mark
+    and a line break inside."""
+    return rf"(?<!{open_}){open_}([^{close}\n]{{1,{_N}}}?)[{close}]"
+
+
+_QUOTES = re.compile("|".join([
+    _single("'", "'"), _single("‘", "’"), _single("‚", "‘"), _single("‹", "›"),
+    rf'(?<!")"([^"\n]{{1,{_N}}}?)"(?!")',
+    _paired("„", "“”"), _paired("“", "”"), _paired("«", "»"), _paired("「", "」"), _paired("『", "』"),
+]))
 
 
 def quoted_strings(prompt: str | None, limit: int | None = None) -> list[str]:

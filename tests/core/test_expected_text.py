@@ -18,6 +18,28 @@ def test_apostrophes_inside_words_open_no_quote():
     assert quoted_strings("the brand's logo reads 'LUMIERE' on the bottle's cap") == ["LUMIERE"]
 
 
+@pytest.mark.parametrize("prompt, expected", [
+    ("a perfume ad reading 'L'ORÉAL PARIS' in gold", ["L'ORÉAL PARIS"]),
+    ("headline 'Don't stop believing', footer 'Back to the 90's'", ["Don't stop believing", "Back to the 90's"]),
+    ("a sign ‘Don’t Stop’ and a clock ‘It’s 5 o’clock somewhere’", ["Don’t Stop", "It’s 5 o’clock somewhere"]),
+])
+def test_an_apostrophe_inside_a_word_does_not_close_the_quote_around_it(prompt: str, expected: list[str]) -> None:
+    """Ad copy is full of them: the string was lost ('L'ORÉAL PARIS' gave nothing) or cut at its
+    first apostrophe (‘Don’t Stop’ gave 'Don', and an image drawing 'Don' scored correct)."""
+    assert quoted_strings(prompt) == expected
+
+
+def test_an_empty_pair_is_no_quote_and_opens_none():
+    """The closing mark of '' opened a quote that ran to the next one: "and" was expected."""
+    assert quoted_strings("Sticker '' and ' ' and 'x'") == ["x"]
+    assert quoted_strings('Sticker "" and " " and "x"') == ["x"]
+
+
+def test_the_quotes_of_other_languages_are_found():
+    prompt = "«Le Printemps», „Frühling“ und „Sommer”, ‚Hallo‘, ‹Salut›, 「春のセール」 and 『新年快乐』"
+    assert quoted_strings(prompt) == ["Le Printemps", "Frühling", "Sommer", "Hallo", "Salut", "春のセール", "新年快乐"]
+
+
 def test_seed_page_prompt():
     prompt = ("Add elegant, highly legible typography that reads: 'LUNE NOIRE' as the main brand name, and beneath it "
               "in smaller text: 'Midnight Bloom Eau de Parfum'. Include a minimal gold crescent-moon icon.")
