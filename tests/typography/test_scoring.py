@@ -82,6 +82,32 @@ def test_spaces_dropped_by_the_ocr_do_not_cost_words_but_misspellings_do():
     assert split.correct is True
 
 
+def test_a_read_cut_short_credits_the_words_it_did_read():
+    """OCR missing a wrapped string's last line: the words it read were marked wrong as well,
+    the alignment taking Bloom's final m for Parfum's (word accuracy 0.2 where 0.4 was read)."""
+    assert aligned_words("Midnight Bloom Eau de Parfum", "Midnight Bloom") == [True, True, False, False, False]
+    assert aligned_words("Midnight Bloom Eau de Parfum", "Midnight Bloom Eau") == [True, True, True, False, False]
+    assert aligned_words("Clinical hydration with a luminous finish.", "Clinical hydration with") == [True] * 3 + [False] * 3
+    assert aligned_words("Midnight Bloom Eau de Parfum", "Eau de Parfum") == [False, False, True, True, True]
+    assert score_text(["Midnight Bloom Eau de Parfum"], ["Midnight Bloom"]).word_accuracy == pytest.approx(0.4)
+
+
+def test_letter_spaced_type_read_a_letter_a_word_is_read_right():
+    """Wide tracking ("S  A  L  E"), common on luxury posters, is read a letter a line or a word:
+    only the first three letters were ever compared, so it could never be correct."""
+    assert score_text(["SALE"], ["S", "A", "L", "E"]).correct is True
+    assert score_text(["LUMIERE NOIR"], ["L U M I E R E", "N O I R"]).correct is True
+    assert score_text(["SALE"], ["S", "A", "L"]).correct is False
+
+
+def test_latin_letters_unicode_does_not_decompose_are_folded_too():
+    """Ø, Ł, Æ, Œ are not in the OCR's alphabet either: ØRESUND read ORESUND scored 0."""
+    assert normalize("ØRESUND Łódź Œuvre ÆON þing") == "oresund lodz oeuvre aeon thing"
+    assert score_text(["ØRESUND"], ["ORESUND"]).correct is True
+    # the katakana middle dot is punctuation, not a word of its own
+    assert words("セール・開催") == words("セール開催")
+
+
 def test_an_extra_letter_counts_against_the_word_it_is_glued_to():
     assert aligned_words("Ocean Spring", "oceans Spring") == [False, True]
     assert aligned_words("Spring Since", "Spring iSince") == [True, False]
