@@ -114,7 +114,9 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                 run.errors.append(f"image {it.image_id}: {error}")
             with log.transaction() as db:  # reading and score land together, image by image (resumable)
                 _save_reading(db, it, eng, reading, error)
-                if reading is not None:
+                if reading is None:  # read again and failed (force=True): a score of the old reading must not stand
+                    db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [it.image_id, eng.name])
+                else:
                     run.read += 1
                     if it.expected:
                         run.scored += _save_score(db, it, eng.name, reading)

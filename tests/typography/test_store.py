@@ -121,6 +121,20 @@ def test_an_unreadable_image_is_recorded_and_retried(exp):
     assert df.attrs["run"].read == 1 and len(df) == 4 and engine.reads.count(paths[2]) == 2
 
 
+def test_a_forced_read_that_fails_leaves_no_score_of_the_reading_before(exp):
+    """force=True over a file damaged since: the reading became the error, but the old score
+    stayed, so text_scores(), the badges and cost per correct image counted an image that could
+    no longer be read as read right."""
+    paths = list(exp.images["path"])
+    engine = FakeEngine()
+    assert len(score_experiment(exp, engine, progress=False)) == 4
+    engine.broken.add(paths[1])
+    df = score_experiment(exp, engine, progress=False, force=True)
+    assert df.attrs["run"].failed == 1 and len(df) == 3 and len(text_scores(exp, engine.name)) == 3
+    engine.broken.clear()
+    assert len(score_experiment(exp, engine, progress=False)) == 4  # read again at the next pass
+
+
 def test_score_images_works_on_any_log_rows(exp):
     img = exp.log.images(exp.id)[0]
     path = str(exp.data_dir / img["path"])
