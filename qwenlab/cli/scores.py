@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
+from typing import Any
 
 import click
 
 from ..core.values import present
-from ..errors import ExperimentNotFoundError
+from ..errors import ExperimentNotFoundError, ImageError
 from ..store.axes import names_axis
 from ..store.experiment import open_experiment
 from ..typography.analysis import by_axis, cost_per_correct, describe, interval_kind
@@ -35,19 +37,24 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     unknown = [a for a in axes if a not in exp.axes]
     if unknown:  # before the OCR: a typo must not cost minutes of reading first
         raise click.BadParameter(f"no axis {unknown[0]!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")
-    df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
+    with warnings.catch_warnings():  # the images that could not be read are said below, whatever the output
+        warnings.simplefilter("ignore")
+        df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
+    run = df.attrs.get("run")
     if as_json:
         cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
         for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
             click.echo(json.dumps({k: present(v) for k, v in row.items()}, default=str))
+        _fail_unread(run)
         return
-    run = df.attrs.get("run")
     if run is not None:
         click.echo(str(run))
     if where := exp.provenance.headline():
         click.echo(where)  # scores of synthetic images must not be quoted as Runware's
     if df.empty:
-        click.echo("no scores: no image of this experiment has quoted text in its prompt")
+        if run is None or not run.failed:
+            click.echo("no scores: no image of this experiment has quoted text in its prompt")
+        _fail_unread(run)
         return
     click.echo(describe(df, None, intervals=False) + "; " + describe(df, None, "ned", intervals=False).removeprefix("all: ")
                + "; " + describe(df, None, "correct", intervals=False).removeprefix("all: ")
@@ -59,10 +66,22 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
         click.echo(describe(df, axis, "correct"))
         for r in cost_per_correct(df, by=axis).itertuples():
             value = r.value if names_axis(r.value, axis) else f"{axis} {r.value}"  # not "axis axis 2: …"
+            if not r.correct:  # not "$inf per correctly rendered image"
+                click.echo(f"  {value}: no image rendered correctly (0/{r.images}), so no cost per correct image")
+                continue
+            hi = f"{r.hi:.3f}" if r.hi != float("inf") else "no bound"
             click.echo(f"  {value}: ${r.cost_per_correct:.3f} per correctly rendered image "
-                       f"[{r.lo:.3f}, {r.hi:.3f}] ({r.correct}/{r.images} correct)")
+                       f"[{r.lo:.3f}, {hi}] ({r.correct}/{r.images} correct)")
     wrong = df[df["correct"] == False]  # noqa: E712 - a pandas mask
     for r in wrong.head(10).itertuples():
         click.echo(f"  image {r.image_id}: {r.summary}")
     if len(wrong) > 10:
         click.echo(f"  ... {len(wrong) - 10} more images with text not read as expected (--json lists all)")
+    _fail_unread(run)
+
+
+def _fail_unread(run: Any) -> None:
+    """Exit 1, saying which, when some images could not be read (a file missing or damaged):
+    their scores are not in what was printed."""
+    if run is not None and run.failed:
+        raise ImageError(run.failure_note())

@@ -69,11 +69,10 @@ def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREn
     paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
     items = [ImageToScore(i, exp.id, paths.get(i), want[i]) for i in want]
     run = score_images(exp.log, items, engine, force=force, progress=progress, desc=f"{exp.name}: reading text")
-    if run.failed and progress:
-        import sys
+    if run.failed:  # their scores are missing from the frame: said whether or not a bar was shown
+        import warnings
 
-        print(f"{exp.name}: {run.failed} image(s) could not be read; run again to retry. First: {run.errors[0]}",
-              file=sys.stderr)
+        warnings.warn(f"{exp.name}: {run.failure_note()}", stacklevel=2)
     df = text_scores(exp, run.engine)
     df.attrs["run"] = run
     return df

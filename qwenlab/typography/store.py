@@ -61,6 +61,14 @@ class ScoringRun:
             parts.append(f"{self.failed} failed")
         return f"{self.engine}: " + ", ".join(parts) + f" ({self.seconds:.1f}s)"
 
+    def failure_note(self) -> str | None:
+        """What a reader of the scores must know of the images that could not be read; None for none."""
+        if not self.failed:
+            return None
+        one = self.failed == 1
+        return (f"{self.failed} {'image' if one else 'images'} could not be read, so {'it has' if one else 'they have'} "
+                f"no score; run again to retry. First: {self.errors[0]}")
+
 
 def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREngine" = "auto", *,
                  force: bool = False, read_all: bool = False, progress: bool = True,

@@ -111,7 +111,8 @@ def test_changed_expected_text_is_rescored_from_the_stored_reading(exp):
 def test_an_unreadable_image_is_recorded_and_retried(exp):
     paths = list(exp.images["path"])
     engine = FakeEngine(broken={paths[2]})
-    df = score_experiment(exp, engine, progress=False)
+    with pytest.warns(UserWarning, match="1 image could not be read"):
+        df = score_experiment(exp, engine, progress=False)
     run = df.attrs["run"]
     assert (run.read, run.failed, len(df)) == (3, 1, 3) and "cannot identify" in run.errors[0]
     row = exp.log.rows("SELECT error FROM text_readings WHERE error IS NOT NULL")
@@ -129,7 +130,8 @@ def test_a_forced_read_that_fails_leaves_no_score_of_the_reading_before(exp):
     engine = FakeEngine()
     assert len(score_experiment(exp, engine, progress=False)) == 4
     engine.broken.add(paths[1])
-    df = score_experiment(exp, engine, progress=False, force=True)
+    with pytest.warns(UserWarning, match="could not be read"):
+        df = score_experiment(exp, engine, progress=False, force=True)
     assert df.attrs["run"].failed == 1 and len(df) == 3 and len(text_scores(exp, engine.name)) == 3
     engine.broken.clear()
     assert len(score_experiment(exp, engine, progress=False)) == 4  # read again at the next pass
@@ -215,3 +217,29 @@ def test_scoring_trims_the_engine_once_its_images_are_read(exp):
     assert (len(engine.reads), engine.trims) == (1, 1)
     score_images(exp.log, items, engine, progress=False)  # read already: nothing to read, nothing to trim
     assert (len(engine.reads), engine.trims) == (1, 1)
+
+
+def test_the_score_command_says_what_could_not_be_read_and_what_no_image_got_right(exp, monkeypatch, data_dir):
+    """`qwenlab score` over missing files printed "2 failed", then "no image of this experiment
+    has quoted text in its prompt", and exited 0 (and --json printed nothing, exit 0); with no
+    image correct it printed "$inf per correctly rendered image"."""
+    from click.testing import CliRunner
+
+    import qwenlab.typography.store as store
+    from qwenlab.cli import cli
+
+    paths = list(exp.images["path"])
+    engine = FakeEngine(wrong=set(paths), broken={paths[0]})
+    monkeypatch.setattr(store, "get_engine", lambda name: engine)
+    runner = CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir)})
+    out = runner.invoke(cli, ["score", "lumiere", "--no-progress", "--by", "promptExtend"])
+    assert out.exit_code == 1 and "1 image could not be read, so it has no score" in out.output, out.output
+    assert "no image rendered correctly (0/" in out.output and "$inf" not in out.output
+    rows = runner.invoke(cli, ["score", "lumiere", "--json"])
+    assert rows.exit_code == 1 and len([x for x in rows.output.splitlines() if x.startswith("{")]) == 3
+    engine.broken.update(paths)
+    out = runner.invoke(cli, ["score", "lumiere", "--no-progress", "--force"])
+    assert out.exit_code == 1 and "4 images could not be read" in out.output
+    assert "has quoted text" not in out.output, "the images have quoted text: they could not be read"
+    with pytest.warns(UserWarning, match="4 images could not be read"):
+        score_experiment(exp, engine, progress=False)
