@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qwenlab.analysis.pairs import pairs
 from qwenlab.cli import cli
@@ -101,3 +103,22 @@ def test_a_long_value_reads_the_same_in_costs_logs_and_the_report(emulator: Any,
     scores.attrs["axis_info"] = axis_infos(exp)
     line = describe(scores, "negativePrompt")
     assert f"{label}: word accuracy" in line and "negativePrompt negativePrompt" not in line
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-3, 3), st.just(float("nan")), st.text(max_size=3),
+                    st.dictionaries(st.text(max_size=2), st.integers(0, 2), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_VALUES, max_size=8), _VALUES)
+def test_a_value_is_found_where_same_value_finds_it(values: list, probe: object) -> None:
+    """AxisInfo.index looks values up in a table (views ask it for every image); it must find
+    exactly what comparing one by one with same_value does: True is not 1, NaN is None, 1 is 1.0."""
+    from qwenlab.core.values import same_value
+    from qwenlab.store.axes import AxisInfo
+
+    info = AxisInfo("x", "param", tuple(values), tuple(str(v) for v in values))
+    want = next((i for i, v in enumerate(values) if same_value(v, probe)), None)
+    assert info.index(probe) == want
+    for i, v in enumerate(values):
+        assert info.index(v) == next(j for j, w in enumerate(values) if same_value(w, v))
