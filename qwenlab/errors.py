@@ -159,12 +159,21 @@ def redact(text: Any) -> str:
     token replaced by ***."""
     _register_env_key()
     out = str(text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        out = out.replace(secret, "***")
+    if len(_SECRETS) != _ORDERED[0]:  # a secret was registered since: the longest first, so none is cut
+        _ORDERED[1:] = sorted(_SECRETS, key=len, reverse=True)
+        _ORDERED[0] = len(_SECRETS)
+    for secret in _ORDERED[1:]:
+        if secret in out:
+            out = out.replace(secret, "***")
     for key in _KEYS:
         if len(key) >= 2 * _PREFIX:
             out = _without_start_of(key, out)
-    return _BEARER.sub(r"\1***", out)
+    # a report escapes every text through here: the search only where the word is
+    return _BEARER.sub(r"\1***", out) if "bearer" in out.lower() else out
+
+
+# the secrets, longest first, as redact last sorted them; [0] is how many there were then
+_ORDERED: list[Any] = [0]
 
 
 def _without_start_of(key: str, text: str) -> str:
