@@ -32,6 +32,7 @@ from ..analysis.judging import (
     TIES,
     catalog_for,
     check_criterion,
+    image_values,
     judgements,
     latest_per_pair,
     record_judgement,
@@ -114,7 +115,7 @@ class Judging:
             raise ValueError(f"max_px must be None (full resolution) or a whole number of pixels >= 64, got {max_px!r}")
         self.criterion = check_criterion(criterion)
         self.max_px = max_px
-        catalog_for(exp, axis)
+        self._values = image_values(catalog_for(exp, axis), axis)  # each click checks its pair against it
         rng = random.Random(seed)
         found = find_pairs(exp, axis, values)
         judged = {frozenset((int(j["image_a"]), int(j["image_b"]))) for j in judgements(exp, axis, self.criterion)}
@@ -201,7 +202,7 @@ class Judging:
         if pair is None:
             raise JudgementError("every pair is judged; see .results_frame(), .undo() the last one, or open judging "
                                  "again with rejudge=True")
-        jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which], self.criterion)
+        jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which], self.criterion, values=self._values)
         self.history.append((jid, self.position))
         self.last.value = self._judged_html(pair[0], pair[1], mapping[which])
         self.status.value = ""

@@ -120,5 +120,5 @@ def test_a_value_is_found_where_same_value_finds_it(values: list, probe: object)
     info = AxisInfo("x", "param", tuple(values), tuple(str(v) for v in values))
     want = next((i for i, v in enumerate(values) if same_value(v, probe)), None)
     assert info.index(probe) == want
-    for i, v in enumerate(values):
+    for v in values:
         assert info.index(v) == next(j for j, w in enumerate(values) if same_value(w, v))
