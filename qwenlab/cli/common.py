@@ -11,7 +11,7 @@ import click
 from ..paths import DB_NAME, data_dir
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log"]
+__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
 
@@ -58,3 +58,19 @@ def remove_new_log(log: Path, new_folder: bool) -> None:
             for folder in (log.parent / "images", log.parent):
                 if folder.is_dir():
                     folder.rmdir()
+
+
+def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
+    """--page and --where as the library takes them: page= ("auto", None or axes) and where=.
+    Here, not beside the grid command: `qwenlab images` takes --where too, and must not import
+    matplotlib for it (a second of start-up)."""
+    page: Any = "auto"
+    if pages:
+        page = None if [p.lower() for p in pages] == ["none"] else list(pages)
+    filters: dict[str, list[str]] = {}
+    for item in where:
+        axis, sep, value = item.partition("=")
+        if not sep or not axis.strip():
+            raise click.BadParameter(f"{item!r} is not AXIS=VALUE (e.g. promptExtend=on)", param_hint="'--where'")
+        filters.setdefault(axis.strip(), []).append(value.strip())
+    return page, filters

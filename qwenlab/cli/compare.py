@@ -9,8 +9,9 @@ from ..figures.grid import save_grid
 from ..figures.text import file_stem
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
+from .common import layout
 from .exits import param_hints
-from .views import figure_options, layout, layout_options
+from .views import figure_options, layout_options
 
 __all__ = ["compare_command"]
 

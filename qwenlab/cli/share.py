@@ -13,9 +13,8 @@ from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
 from ..store.image_export import export_images
 from ..store.log import Log
-from .common import existing_log, log_path, remove_new_log
+from .common import existing_log, layout, log_path, remove_new_log
 from .exits import param_hints
-from .views import layout
 
 __all__ = ["images_command", "bundle_command", "import_command"]
 

@@ -14,6 +14,7 @@ from ..html.report import export_html
 from ..paths import data_dir
 from ..store.experiment import open_experiment
 from ..typography.badges import score_badges
+from .common import layout
 from .exits import param_hints
 
 __all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout"]
@@ -48,20 +49,6 @@ def figure_options(fn: F) -> F:
                       help="Resolution of the pages.")(fn)
     return click.option("--cell-size", type=click.FloatRange(min=0, min_open=True), default=None,
                         help="Height of each image, in inches (default 2.2; 1.2 for a region of each image).")(fn)
-
-
-def layout(pages: tuple[str, ...], where: tuple[str, ...]) -> tuple[Any, dict[str, list[str]]]:
-    """--page and --where as the library takes them: page= ("auto", None or axes) and where=."""
-    page: Any = "auto"
-    if pages:
-        page = None if [p.lower() for p in pages] == ["none"] else list(pages)
-    filters: dict[str, list[str]] = {}
-    for item in where:
-        axis, sep, value = item.partition("=")
-        if not sep or not axis.strip():
-            raise click.BadParameter(f"{item!r} is not AXIS=VALUE (e.g. promptExtend=on)", param_hint="'--where'")
-        filters.setdefault(axis.strip(), []).append(value.strip())
-    return page, filters
 
 
 # An unknown axis (UnknownAxisError) or impossible layout (ValueError) names the option in its

@@ -420,3 +420,15 @@ def test_run_passes_mix_backends_and_only_when_asked(sweep_file: Path, monkeypat
     qwenlab("run", str(sweep_file), "--no-progress")
     qwenlab("run", str(sweep_file), "--no-progress", "--mix-backends")
     assert seen == [False, True]
+
+
+@pytest.mark.parametrize("module", ["qwenlab.cli.share", "qwenlab.cli.logs", "qwenlab.cli.organize"])
+def test_commands_that_draw_nothing_do_not_import_matplotlib(module: str) -> None:
+    """`qwenlab images`, `bundle` and `import` imported the grid command's module for one helper,
+    and with it matplotlib: a second of start-up for commands that draw nothing."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
