@@ -54,6 +54,7 @@ class Entry:
     cost_usd: float | None = None
     latency_s: float | None = None
     task: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    image: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # its images row, where it has one
 
     def value(self, axis: str) -> Any:
         return self.repeat if axis == REPEAT else self.cell.get(axis)
@@ -124,7 +125,7 @@ class Catalog:
                 path = img.get("path")
                 if path and not Path(path).is_absolute():
                     path = str(Path(experiment.data_dir) / path)
-                entries.append(replace(base, image_id=img["id"], path=path, result=k, seed=img.get("seed"),
+                entries.append(replace(base, image_id=img["id"], path=path, result=k, seed=img.get("seed"), image=img,
                                        cost_usd=img.get("cost_usd") if img.get("cost_usd") is not None else t.get("cost_usd")))
         return cls(experiment.name, axes, entries, exp_id, experiment.name, log, Provenance.of_tasks(tasks))
 

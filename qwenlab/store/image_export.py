@@ -205,8 +205,10 @@ def _unique(stem: str, used: set[str]) -> str:
 def _image_fields(catalog: Catalog, entry: Entry) -> dict[str, Any]:
     """The image's own row's fields for the record: its imageUUID and the fields of the API's
     answer qwenlab does not model (`images.api_extra`, where the log has that column)."""
-    rows = catalog.log.rows("SELECT * FROM images WHERE id = ?", [entry.image_id]) if catalog.log else []
-    row = rows[0] if rows else {}
+    row: Mapping[str, Any] = entry.image  # read with the catalog: one query for every image, not one each
+    if not row and catalog.log and entry.image_id is not None:
+        rows = catalog.log.rows("SELECT * FROM images WHERE id = ?", [entry.image_id])
+        row = rows[0] if rows else {}
     extra = row.get("api_extra")
     return {"image_uuid": row.get("image_uuid"), "api_extra": json.loads(extra) if extra else None}
 
