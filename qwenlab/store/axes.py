@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from ..core.values import distinct_labels, excerpt, format_value, present, same_value
 
-__all__ = ["AxisInfo", "REPEAT", "axis_infos_of", "merged_axis", "names_axis"]
+__all__ = ["AxisInfo", "ValueIndex", "REPEAT", "axis_infos_of", "merged_axis", "names_axis"]
 
 REPEAT = "repeat"
 # a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
@@ -50,17 +50,8 @@ class AxisInfo:
         texts = [t or "" for t in self.texts]
         object.__setattr__(self, "_shorts", tuple(distinct_labels(texts, EXCERPT, excerpt)) if texts else ())
         # each value's place, looked up instead of scanned for: views label every image by it
-        # (a 2,000-image report asked it a hundred thousand times), the first of equal values
-        lookup: dict[tuple[Any, ...], int] = {}
-        unhashable = False
-        for i, v in enumerate(self.values):
-            key = _key(v)
-            if key is None:
-                unhashable = True
-            else:
-                lookup.setdefault(key, i)
-        object.__setattr__(self, "_lookup", lookup)
-        object.__setattr__(self, "_unhashable", unhashable)
+        # (a 2,000-image report asked it a hundred thousand times)
+        object.__setattr__(self, "_places", ValueIndex(self.values))
         object.__setattr__(self, "_several_long", sum(1 for j in range(len(self.values)) if self._long(j)) > 1)
 
     @property
@@ -69,15 +60,7 @@ class AxisInfo:
 
     def index(self, value: Any) -> int | None:
         """The place of `value` among the axis's values (as `same_value` compares), or None."""
-        key = _key(value)
-        if key is not None:
-            found = self._lookup.get(key)  # type: ignore[attr-defined]
-            if found is not None or not self._unhashable:  # type: ignore[attr-defined]
-                return found
-        for i, v in enumerate(self.values):  # a dict or list value (a bundle axis): compared one by one
-            if same_value(v, value):
-                return i
-        return None
+        return self._places(value)  # type: ignore[attr-defined,no-any-return]
 
     def _long(self, i: int) -> bool:
         return bool(self.texts and i < len(self.texts) and self.texts[i]
@@ -119,6 +102,33 @@ class AxisInfo:
         if self.kind in ("request", "bundle") or self.given:
             return f"{self.name} = {self.labels[i]}: {self.texts[i]}"
         return f"{self._name(i)}: {self.texts[i]}"
+
+
+class ValueIndex:
+    """Where a value is among `values`: the place of the first `same_value` calls equal to it, or
+    None; looked up in a table, and compared one by one only with values that have no hash."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        self.values = tuple(values)
+        self._table: dict[tuple[Any, ...], int] = {}
+        self._unhashable = False
+        for i, v in enumerate(self.values):
+            key = _key(v)
+            if key is None:
+                self._unhashable = True
+            else:
+                self._table.setdefault(key, i)
+
+    def __call__(self, value: Any) -> int | None:
+        key = _key(value)
+        if key is not None:
+            found = self._table.get(key)
+            if found is not None or not self._unhashable:
+                return found
+        for i, v in enumerate(self.values):  # a dict or list value (a bundle axis): compared one by one
+            if same_value(v, value):
+                return i
+        return None
 
 
 def _key(value: Any) -> tuple[Any, ...] | None:
