@@ -5,13 +5,12 @@ from __future__ import annotations
 import click
 
 from ..errors import ExperimentNotFoundError
-from ..figures.grid import save_grid
 from ..figures.text import file_stem
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .common import layout
 from .exits import param_hints
-from .views import figure_options, layout_options
+from .views import figure_options, layout_options, write_grid
 
 __all__ = ["compare_command"]
 
@@ -39,7 +38,7 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     page, filters = layout(pages, where)
     click.echo(cmp.summary())
     target = output or str(data_dir() / "grids" / f"{file_stem('-vs-'.join(cmp.names))}.png")
-    written = save_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
-                        title=title, cell_size=cell_size, dpi=dpi)
+    written = write_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
+                         title=title, cell_size=cell_size, dpi=dpi)
     for path in written:
         click.echo(str(path))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import click
 
 from ..errors import ExperimentNotFoundError
-from ..figures.grid import save_grid
+from ..figures.grid import build_grid
 from ..figures.region import parse_region
 from ..figures.text import file_stem
 from ..html.report import export_html
@@ -51,6 +52,20 @@ def figure_options(fn: F) -> F:
                         help="Height of each image, in inches (default 2.2; 1.2 for a region of each image).")(fn)
 
 
+def write_grid(experiment: Any, target: str, *, workers: int | None = None, **options: Any) -> list[Path]:
+    """Lay out the grid and write its pages to `target`, saying first how many there are when
+    that is more than a few: a layout that pages by every other axis can make a hundred pages
+    and minutes of drawing, which --page or --where would have cut."""
+    grid = build_grid(experiment, **options)
+    if len(grid.pages) > MANY_PAGES:
+        click.echo(f"writing {len(grid.pages)} pages, one for each combination of the axes not in the rows or "
+                   "columns; --page AXIS (or --page none) or --where AXIS=VALUE make fewer", err=True)
+    return grid.save(target, workers=workers)
+
+
+MANY_PAGES = 8  # pages past which a grid command says how many it is about to write
+
+
 # An unknown axis (UnknownAxisError) or impossible layout (ValueError) names the option in its
 # own message ("rows='nope': its axes are: ..."), so only the experiment needs a hint.
 @param_hints({ExperimentNotFoundError: "EXPERIMENT"})
@@ -91,9 +106,9 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
     exp = open_experiment(experiment)
     page, filters = layout(pages, where)
     target = output or str(data_dir() / "grids" / f"{file_stem(experiment)}.png")
-    written = save_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
-                        title=title, region=crop, captions=captions, cell_size=cell_size, dpi=dpi, score=score,
-                        sort_by_score=sort_by_score, show_reading=show_reading, save_workers=workers)  # type: ignore[arg-type]
+    written = write_grid(exp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
+                         title=title, region=crop, captions=captions, cell_size=cell_size, dpi=dpi, score=score,
+                         sort_by_score=sort_by_score, show_reading=show_reading, workers=workers)
     if (score or sort_by_score or show_reading) and not score_badges(exp):
         click.echo(f"note: no text scores stored for {experiment!r}; run `qwenlab score {experiment}` first", err=True)
     for path in written:

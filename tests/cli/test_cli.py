@@ -432,3 +432,16 @@ def test_commands_that_draw_nothing_do_not_import_matplotlib(module: str) -> Non
     code = f"import sys, {module}; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_grid_of_many_pages_says_how_many_before_drawing_them(emulator: Emulator, data_dir: Path, tmp_path: Path) -> None:
+    """A layout paging by every other axis made 160 pages of a 2,000-image comparison (minutes of
+    drawing) without a word until the last one was written."""
+    run_sweep(emulator, data_dir, name="many", repeats=1, fail_one=False, size="256x256",
+              axes={"outputQuality": [20 + 7 * i for i in range(10)], "promptExtend": [True, False]})
+    many = qwenlab("grid", "many", "--rows", "promptExtend", "--cols", "repeat", "-o", str(tmp_path / "g.jpg"))
+    assert many.exit_code == EXIT_OK, many.output
+    assert "writing 10 pages, one for each combination of the axes not in the rows or columns" in many.output
+    assert len(list(tmp_path.glob("g-*.jpg"))) == 10
+    one = qwenlab("grid", "many", "--rows", "promptExtend", "--cols", "outputQuality", "-o", str(tmp_path / "one.jpg"))
+    assert one.exit_code == EXIT_OK and "writing" not in one.output
