@@ -405,6 +405,26 @@ class Log:
                 values = {"task_id": task_id, "created_at": now, **image}
                 db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
 
+    def add_images(self, task_id: int, images: list[dict[str, Any]]) -> int:
+        """Add to a finished task images fetched again since (a lost one, asked for with
+        getResponse), leaving the task's row as it is; one it has already (the same imageUUID, or
+        the same bytes: an answer may name no imageUUID) is not added twice. The number added."""
+        now, added = utc_now(), 0
+        with self.transaction() as db:
+            have = {(r[0], r[1]) for r in db.execute("SELECT image_uuid, sha256 FROM images WHERE task_id = ?", [task_id])}
+            uuids = {u for u, _ in have if u}
+            hashes = {h for _, h in have if h}
+            for image in images:
+                uuid, sha = image.get("image_uuid"), image.get("sha256")
+                if (uuid and uuid in uuids) or (sha and sha in hashes):
+                    continue
+                values = {"task_id": task_id, "created_at": now, **image}
+                db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
+                added += 1
+                uuids.add(uuid)
+                hashes.add(sha)
+        return added
+
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""
         with self.transaction() as db:

@@ -338,10 +338,12 @@ class Runner:
             # a write the log refused (a full disk, a lock held past the busy timeout) or a bug:
             # what is logged stays, and the experiment is not left 'running' if the log still
             # takes one write (a run left 'running' refuses rename and delete)
-            stopped = write_failure(exc, self.log.path) if isinstance(exc, sqlite3.Error) else exc
+            stopped = write_failure(exc, self.log.path) if isinstance(exc, sqlite3.OperationalError) else exc
             with contextlib.suppress(Exception):
                 self.log.update_experiment(exp_id, status="interrupted", stop_reason=redact(
                     f"stopped: {type(stopped).__name__}: {stopped}"))
+            # as after Ctrl-C: the cells in flight finish, and if they were all that was left it is done
+            dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
             if stopped is exc:
                 raise
             raise stopped from exc
@@ -354,7 +356,7 @@ class Runner:
             reason = None
         try:
             self.log.update_experiment(exp_id, status=status, stop_reason=reason)
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise write_failure(exc, self.log.path) from (fatal or exc)
         if reason:
             bar.write(f"{name}: {reason}")
@@ -508,8 +510,10 @@ class Runner:
                 continue
             try:
                 size = os.stat(self._root / r["path"]).st_size  # an absolute path stays itself
-            except OSError:
+            except FileNotFoundError:
                 size = None
+            except OSError:  # unreadable for now (a share away, no permission): not known to be lost
+                continue
             if size is None or (r["bytes"] is not None and size != r["bytes"]):
                 out.add(int(r["task_id"]))
         return out
@@ -712,8 +716,15 @@ class Runner:
                 f"{row.get('error_message') or 'an image was lost'}; getResponse no longer knows the task: "
                 "the lost image cannot be fetched again"))
             return _Outcome("done")
-        out = self._complete(exp_id, task_id, job, result) if result.good_images else _Outcome("done")
+        # only what came back is added: the row keeps its own attempts, latency, times and cost
+        # (those of the request that made the images, not of this free getResponse)
+        added = self.log.add_images(task_id, self._image_rows(exp_id, result))
         refused = [e for e in result.errors if isinstance(e, ImageError) and not getattr(e, "transient", False)]
+        unsaved = next((e for e in result.errors if isinstance(e, ImageStoreError)), None)
+        if unsaved is not None:
+            # the disk, not the image: fetched again once it is fixed, and the run stops sending
+            self.log.note_task(task_id, error_code="ImageStoreError", error_message=redact(str(unsaved)))
+            return _Outcome("done", cost=0.0, error=unsaved)
         if refused and len(refused) == len(result.errors):
             # refused twice for what the bytes or their URL are (expired, not an image, over the
             # cap), not for a passing failure: asking at every run would only fetch it again
@@ -726,11 +737,13 @@ class Runner:
             self.log.note_task(task_id, error_code="ImageLost", error_message=(
                 "an image file is missing from the store, and getResponse gave other bytes than those logged: "
                 "the lost image cannot be fetched again"))
-        return _Outcome(out.status, cost=0.0)  # paid before, and counted in the spend this run began from
+        elif not result.errors and (added or result.good_images):
+            self.log.note_task(task_id, error_code=None, error_message=None)  # every image is back
+        return _Outcome("done", cost=0.0)  # paid before, and counted in the spend this run began from
 
-    def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
-        good = result.good_images
-        images = [{
+    def _image_rows(self, exp_id: int, result: "TaskResult") -> list[dict[str, Any]]:
+        """The log's rows of a result's good images."""
+        return [{
             "image_uuid": img.image_uuid, "task_uuid": result.task_uuid, "experiment_id": exp_id, "seed": img.seed,
             "cost_usd": img.cost, "cost_source": "api" if img.cost is not None else "estimate",
             "nsfw": None if img.nsfw is None else int(img.nsfw), "path": self._relative(img.path), "sha256": img.sha256,
@@ -738,7 +751,11 @@ class Runner:
             "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
             "raw_json": to_json(img.raw_for_log()),  # with a format other than the one asked for noted
             "api_extra": to_json(img.api_extra) if img.api_extra else None,  # fields qwenlab does not model
-        } for img in good]
+        } for img in result.good_images]
+
+    def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
+        good = result.good_images
+        images = self._image_rows(exp_id, result)
         error = _headline(result.errors)
         status = "done" if good else "failed"
         cost = result.cost
@@ -762,7 +779,10 @@ class Runner:
         }
         self.log.complete_task(task_id, {**fields, **self._answered_by(exp_id)}, images)
         spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
-        return _Outcome(status, cost=spent, error=None if good else error, reported=reported)
+        # a done cell's error is no one's concern, unless it must stop the run: one of its images
+        # could not be written (a full disk), which the wire has already stopped sending for
+        fatal = next((e for e in result.errors if isinstance(e, FATAL_ERRORS)), None)
+        return _Outcome(status, cost=spent, error=fatal if good else error, reported=reported)
 
     def _relative(self, path: Path | None) -> str | None:
         if path is None:
@@ -974,7 +994,7 @@ class _Dispatch:
         try:
             out = fut.result()
         except BaseException as exc:  # the log refused a write, or a bug in the runner: stop, keep what is logged
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, sqlite3.OperationalError):
                 exc = write_failure(exc, self.log_path)
             out = _Outcome("failed", error=exc)
             self.fatal = self.fatal or exc
@@ -995,6 +1015,7 @@ class _Dispatch:
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
+            self.wire.close()  # found off the wire too (a refetch that could not write): nothing more goes
         if not job.refetch:  # a done cell's lost image, asked for again: the cell stays done whatever the answer
             self._watch_for_outage(out)
         self.bar.advance(self.budget.spent, self.failed)

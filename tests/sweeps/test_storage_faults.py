@@ -56,7 +56,7 @@ def test_a_full_disk_stops_the_sweep_and_the_paid_image_is_fetched_at_the_next_r
         exp = lab.experiment("full")
         # an image is written after its task gives the wire back: the next cell may have gone by then
         paid = sum(fake.charged.values())
-        assert paid in (3, 4), "nothing sent after the image that could not be written"
+        assert paid in (3, 4), "nothing sent after the image that could not be written but the cell already under way"
         assert exp.status != "running" and exp.counts()["done"] == 2 and exp.counts()["failed"] == paid - 2
         failed = [t for t in lab.log.tasks(exp.id) if t["status"] == "failed"]
         assert all(t["error_code"] == "ImageStoreError" and t["cost_usd"] == pytest.approx(0.075) for t in failed)
@@ -197,3 +197,80 @@ def test_a_log_that_refuses_a_write_before_anything_is_sent_leaves_the_experimen
     exp = lab.experiment("locked")
     assert exp.status == "interrupted" and "LogWriteError" in exp.row["stop_reason"]
     assert not fake.posts
+
+
+class _FailsEvery:
+    """`write_atomic` that fails its `nth` call (and every later one with `after`), as a disk
+    that fills does (or one that had a moment's trouble)."""
+
+    def __init__(self, nth: int, *, after: bool = True) -> None:
+        self.calls, self.nth, self.after, self.real = 0, nth, after, imagestore.write_atomic
+
+    def __call__(self, target: Path, data: bytes, **kw: Any) -> None:
+        self.calls += 1
+        if self.calls == self.nth or (self.after and self.calls > self.nth):
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        self.real(target, data, **kw)
+
+
+def test_a_full_disk_met_by_one_image_of_two_still_stops_the_run(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """numberResults=2, the second image of the first cell could not be written: the cell was
+    done (it had one image), so its error went unseen, the wire stayed closed, and the run said
+    'done' with every later cell left unsent and not a word."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", numberResults=2, repeats=4)
+    monkeypatch.setattr(imagestore, "write_atomic", _FailsEvery(2, after=False))  # only the first cell's second image
+    with client, pytest.raises(ImageStoreError):
+        lab.run(sweep, name="half", progress=False, concurrency=1)
+    exp = lab.experiment("half")
+    assert exp.status == "failed" and "ImageStoreError" in exp.row["stop_reason"]
+    half = [t for t in lab.log.tasks(exp.id) if t["error_code"] == "ImageStoreError"]
+    assert [t["status"] for t in half] == ["done"], "done with the image it kept, its error said"
+    assert exp.counts()["pending"] >= 1, "the cells after it were not sent"
+
+
+def test_a_refetch_adds_the_lost_image_and_leaves_the_cells_row_as_it_was(data_dir: Path) -> None:
+    """Fetching a lost file again went through the path that completes a task: the row took the
+    free getResponse's attempts (0), latency, time and status code; and an answer naming no
+    imageUUID added a second row for the image the cell already had."""
+    class NoUUID(Fake):
+        def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+            items = super().accept(task)
+            for item in items:
+                item.pop("imageUUID", None)
+            return items
+
+    fake = NoUUID()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", numberResults=1, repeats=2)
+    with client:
+        first = lab.run(sweep, name="kept", progress=False, concurrency=1)
+        before = {t["id"]: t for t in lab.log.tasks(first.id)}
+        image = first.images.iloc[0]
+        (data_dir / image["path"]).unlink()
+        again = lab.run(sweep, name="kept", progress=False, concurrency=1)
+    assert fake.kinds().count("getResponse") == 1 and (data_dir / image["path"]).is_file()
+    assert again.counts()["images"] == 2, "the image is not logged twice"
+    after = {t["id"]: t for t in lab.log.tasks(again.id)}
+    for column in ("attempts", "latency_s", "completed_at", "http_status", "cost_usd", "status"):
+        assert after[image["task_id"]][column] == before[image["task_id"]][column], column
+
+
+def test_a_full_disk_met_by_a_refetch_stops_the_run_before_it_buys_new_cells(data_dir: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    with client:
+        first = lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=2), name="grow", progress=False, concurrency=1)
+        (data_dir / first.images.iloc[0]["path"]).unlink()
+        paid = sum(fake.charged.values())
+        monkeypatch.setattr(imagestore, "write_atomic", _FailsEvery(1))
+        with pytest.raises(ImageStoreError):
+            lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=6), name="grow", progress=False, concurrency=1,
+                    extend=True)
+    # the refetch goes first; at most the one new cell already under way was bought meanwhile,
+    # and the refetched row says why its image is still missing
+    assert sum(fake.charged.values()) - paid <= 1
+    lost = next(t for t in lab.log.tasks(first.id) if t["id"] == first.images.iloc[0]["task_id"])
+    assert lost["status"] == "done" and lost["error_code"] == "ImageStoreError"
