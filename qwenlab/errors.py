@@ -159,10 +159,12 @@ def redact(text: Any) -> str:
     token replaced by ***."""
     _register_env_key()
     out = str(text)
-    if len(_SECRETS) != _ORDERED[0]:  # a secret was registered since: the longest first, so none is cut
-        _ORDERED[1:] = sorted(_SECRETS, key=len, reverse=True)
-        _ORDERED[0] = len(_SECRETS)
-    for secret in _ORDERED[1:]:
+    ordered = _ORDERED
+    if len(_SECRETS) != ordered[0]:  # a secret was registered since: the longest first, so none is cut
+        snapshot = list(_SECRETS)  # counted with what was sorted, should another thread register meanwhile
+        ordered = [len(snapshot), *sorted(snapshot, key=len, reverse=True)]
+        _ORDERED[:] = ordered
+    for secret in ordered[1:]:
         if secret in out:
             out = out.replace(secret, "***")
     for key in _KEYS:
