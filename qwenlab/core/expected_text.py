@@ -3,9 +3,10 @@
     expected_strings("A poster for 'LUNE NOIRE' reading “Midnight Bloom”")  # ['LUNE NOIRE', 'Midnight Bloom']
     expected_strings(prompt, ["LUNE NOIRE"])                                 # an explicit list wins
 
-Quotes recognised: '...', "...", ‘...’, “...”, «...», „...“, ‹...›, 「...」 and 『...』. An
-apostrophe inside a word ("brand's", "l'eau") opens no quote, and does not close one: 'L'ORÉAL
-PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole. An empty pair ('' or "") is no quote.
+Quotes recognised: '...', "...", ‘...’, “...”, «...», »...«, „...“, ‹...›, 「...」 and 『...』.
+An apostrophe inside a word ("brand's", "l'eau") opens no quote, and does not close one:
+'L'ORÉAL PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole. An empty pair ('' or "") is
+no quote; a doubled one around text (''WOW'', ""SALE"") is one quote.
 A quoted string longer than 120 characters or spanning a line break is taken for prose, not for
 text to render. The emulator draws the same strings (it calls `quoted_strings`), the first six
 of them, so scores of its images measure what it drew up to the sixth.
@@ -22,24 +23,40 @@ MAX_QUOTED_CHARS = 120
 _N = MAX_QUOTED_CHARS
 
 
-def _single(open_: str, close: str) -> str:
-    """A quote whose closing mark is also an apostrophe: it opens and closes only outside words
-    (and not against another quote mark: '' is an empty pair), and inside it an apostrophe between
-    two letters (L'ORÉAL, don't, 90's) is part of the text."""
-    inner = rf"(?:[^{close}\n]|(?<=\w){close}(?=\w))"
-    return rf"(?<![\w{open_}{close}]){open_}({inner}{{1,{_N}}}?){close}(?![\w{open_}{close}])"
+# Letters that make words with an apostrophe inside (L'ORÉAL, don't, 90's, д'Артаньян): Latin,
+# Greek and Cyrillic letters and digits. Not \w: a CJK character beside a quote (海报上写着‘新年快乐’)
+# is no word the quote is an apostrophe of.
+_LETTER = "0-9A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF"
 
 
-def _paired(open_: str, close: str) -> str:
-    """A quote of its own marks (`close`: the closing marks it takes): anything but a closing mark
-    and a line break inside."""
-    return rf"(?<!{open_}){open_}([^{close}\n]{{1,{_N}}}?)[{close}]"
+def _apostrophe_quote(open_: str, close: str, name: str) -> str:
+    """A quote whose closing mark is also an apostrophe: it closes only outside a word (and a
+    straight ' opens only outside one), and inside it an apostrophe between two letters
+    (L'ORÉAL, don't, 90's) is part of the text.
+    Where the two marks are one (a straight '), a run of them is one delimiter (''WOW'', as
+    emphasis or escaped), closed by as many; so '' alone is an empty pair, no quote."""
+    inner = rf"(?:[^{close}\n]|(?<=[{_LETTER}]){close}(?=[{_LETTER}]))"
+    if open_ == close:
+        return (rf"(?<![{_LETTER}{open_}])(?P<d{name}>{open_}+)(?P<t{name}>{inner}{{1,{_N}}}?)(?P=d{name})"
+                rf"(?![{_LETTER}{close}])")
+    # ‘ is never an apostrophe (’ is): it opens a quote even glued to a word ("the word‘SALE’")
+    return rf"(?<!{open_}){open_}(?P<t{name}>{inner}{{1,{_N}}}?){close}(?![{_LETTER}{close}])"
+
+
+def _paired(open_: str, closes: str, name: str, *, excluded: str = "") -> str:
+    """A quote of marks of its own (`closes`: the marks that close it): anything but those, the
+    marks in `excluded` and a line break inside."""
+    return rf"(?<!{open_}){open_}(?P<t{name}>[^{closes}{excluded}\n]{{1,{_N}}}?)[{closes}]"
 
 
 _QUOTES = re.compile("|".join([
-    _single("'", "'"), _single("‘", "’"), _single("‚", "‘"), _single("‹", "›"),
-    rf'(?<!")"([^"\n]{{1,{_N}}}?)"(?!")',
-    _paired("„", "“”"), _paired("“", "”"), _paired("«", "»"), _paired("「", "」"), _paired("『", "』"),
+    _apostrophe_quote("'", "'", "0"), _apostrophe_quote("‘", "’", "1"), _paired("‚", "‘", "2"),
+    rf'(?<!")(?P<d3>"+)(?P<t3>[^"\n]{{1,{_N}}}?)(?P=d3)(?!")',  # a run of them, as for '
+    _paired("„", "“”", "4"), _paired("“", "”", "5", excluded="“"),
+    # guillemets point either way («French», »German«): a pair never holds one of either kind
+    _paired("«", "»", "6", excluded="«"), _paired("»", "«", "7", excluded="»"),
+    _paired("‹", "›", "8", excluded="‹"), _paired("›", "‹", "9", excluded="›"),
+    _paired("「", "」", "10"), _paired("『", "』", "11"),
 ]))
 
 
@@ -47,7 +64,7 @@ def quoted_strings(prompt: str | None, limit: int | None = None) -> list[str]:
     """The quoted strings of a prompt, in order, stripped, without duplicates (at most `limit`)."""
     out: list[str] = []
     for match in _QUOTES.finditer(prompt or ""):
-        text = next(g for g in match.groups() if g is not None).strip()
+        text = next(v for k, v in match.groupdict().items() if k.startswith("t") and v is not None).strip()
         if text and text not in out:
             out.append(text)
         if limit is not None and len(out) >= limit:

@@ -38,6 +38,22 @@ def test_an_empty_pair_is_no_quote_and_opens_none():
 def test_the_quotes_of_other_languages_are_found():
     prompt = "«Le Printemps», „Frühling“ und „Sommer”, ‚Hallo‘, ‹Salut›, 「春のセール」 and 『新年快乐』"
     assert quoted_strings(prompt) == ["Le Printemps", "Frühling", "Sommer", "Hallo", "Salut", "春のセール", "新年快乐"]
+    # guillemets pointing inwards, as German sets them: each pair, not the text between two pairs
+    assert quoted_strings("Ein Plakat mit »SALE« und »50% Rabatt«") == ["SALE", "50% Rabatt"]
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("海报上写着‘新年快乐’四个大字", ["新年快乐"]),                          # a CJK character is no word an apostrophe sits in
+    ("包装盒上印着‘有机绿茶’和‘Organic Green Tea’", ["有机绿茶", "Organic Green Tea"]),
+    ("海报上写着'新年快乐'四个大字", ["新年快乐"]),
+    ("A poster with the word‘SALE’ in red", ["SALE"]),                   # ‘ is never an apostrophe
+    ('CSV export: ""SUMMER SALE"" on a banner', ["SUMMER SALE"]),         # a doubled quote is one
+    ("a sticker ''WOW'' on the box", ["WOW"]),
+])
+def test_quotes_beside_other_scripts_and_doubled_quotes_are_found(prompt: str, expected: list[str]) -> None:
+    """Found by review of the apostrophe rule: taken for a word character, a CJK character beside
+    a quote hid Chinese prompts' text, and a doubled quote hid what it held."""
+    assert quoted_strings(prompt) == expected
 
 
 def test_seed_page_prompt():
