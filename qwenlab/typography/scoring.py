@@ -300,15 +300,13 @@ def aligned_words(expected: str, read: str) -> list[bool]:
     glued to ("oceans Spring": Ocean); when it is glued to both or neither, against the one
     whose edge it repeats ("Eauu": Eau), else against both."""
     ws = words(expected)
-    ok = [True] * len(ws)
     if not ws:
-        return ok
+        return []
     read_words = words(read)
     a, b = "".join(ws), "".join(read_words)
     owner = [k for k, w in enumerate(ws) for _ in w]           # expected char -> its word
     token = [k for k, w in enumerate(read_words) for _ in w]   # read char -> its word
-    starts = {sum(len(w) for w in ws[:k]): k for k in range(1, len(ws))}
-    # Levenshtein table, then one optimal edit script traced back from the end
+    # Levenshtein table, then optimal edit scripts traced back from the end
     n, m = len(a), len(b)
     d = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n + 1):
@@ -318,18 +316,31 @@ def aligned_words(expected: str, read: str) -> list[bool]:
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    # Of the equally short edit scripts, two traced back from the end: one that aligns
+    # characters first, one that leaves expected characters unread first. A read cut short at
+    # the end ("Midnight Bloom" for "Midnight Bloom Eau de Parfum") is aligned right by the
+    # second (the first matched Bloom's final m to Parfum's), one that lost the start ("EDITION"
+    # for "LIMITED EDITION") by the first: the script that credits more words is kept.
+    return max((_traced(d, a, b, ws, owner, token, unread_first) for unread_first in (False, True)), key=sum)
+
+
+def _traced(d: list[list[int]], a: str, b: str, ws: list[str], owner: list[int], token: list[int],
+            unread_first: bool) -> list[bool]:
+    """The words of `a` read exactly in one optimal edit script of `a` into `b` (see
+    `aligned_words`), traced back through the table `d`."""
+    ok = [True] * len(ws)
+    n, m = len(a), len(b)
+    starts = {sum(len(w) for w in ws[:k]): k for k in range(1, len(ws))}
     in_token: dict[int, set[int]] = {}      # read word -> expected words aligned into it
     between: list[tuple[int, int]] = []     # (expected position, read position) of extras at word edges
     i, j = n, m
     while i > 0 or j > 0:
-        # Of equally short edit scripts, the one that leaves expected characters unread first
-        # (going back from the end): a read that stopped short ("Midnight Bloom" for "Midnight
-        # Bloom Eau de Parfum") then aligns with the start it read, not with the last letters
-        # of the string, which marked "Bloom" wrong for its final m matching Parfum's.
-        if i > 0 and d[i][j] == d[i - 1][j] + 1:
+        unread = i > 0 and d[i][j] == d[i - 1][j] + 1
+        aligned = i > 0 and j > 0 and d[i][j] == d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+        if unread and (unread_first or not aligned):
             ok[owner[i - 1]] = False  # an expected character not read
             i -= 1
-        elif i > 0 and j > 0 and d[i][j] == d[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+        elif aligned:
             in_token.setdefault(token[j - 1], set()).add(owner[i - 1])
             if a[i - 1] != b[j - 1]:
                 ok[owner[i - 1]] = False
@@ -355,13 +366,20 @@ def aligned_words(expected: str, read: str) -> list[bool]:
 def _best_run(expected: str, tokens: list[_Token]) -> tuple[float, int, int]:
     """(best NED, start, end) over runs of consecutive tokens; (0.0, 0, 0) when nothing was read."""
     target = "".join(words(expected))
-    # up to a token a letter (and two more): letter-spaced type ("S  A  L  E") is read a letter a word
-    reach = len(target) + 2
+    n_words = len(words(expected))
     best, best_span = 0.0, (0, 0)
     for start in range(len(tokens)):
         joined = ""
-        for end in range(start + 1, min(len(tokens), start + reach) + 1):
-            joined += tokens[end - 1].word
+        singles = 0
+        for end in range(start + 1, len(tokens) + 1):
+            word = tokens[end - 1].word
+            # a run spans the string's words and two more, and one more for each one-letter
+            # token in it: letter-spaced type ("S  A  L  E") is read a letter a word, while a
+            # run through a page of ordinary words stays as short as the string
+            singles += len(word) == 1
+            if end - start > n_words + 2 + singles:
+                break
+            joined += word
             longest = max(len(target), len(joined))
             # the length difference alone bounds NED from above: skip what cannot win
             if 1.0 - abs(len(target) - len(joined)) / longest <= best:

@@ -90,6 +90,10 @@ def test_a_read_cut_short_credits_the_words_it_did_read():
     assert aligned_words("Clinical hydration with a luminous finish.", "Clinical hydration with") == [True] * 3 + [False] * 3
     assert aligned_words("Midnight Bloom Eau de Parfum", "Eau de Parfum") == [False, False, True, True, True]
     assert score_text(["Midnight Bloom Eau de Parfum"], ["Midnight Bloom"]).word_accuracy == pytest.approx(0.4)
+    # and a read that lost the start credits the words at the end (the first fix had turned these to 0)
+    assert aligned_words("LIMITED EDITION", "EDITION") == [False, True]
+    assert aligned_words("SALE ENDS SOON", "ENDS SOON") == [False, True, True]
+    assert aligned_words("Midnight Bloom Eau de Parfum", "de Parfum") == [False, False, False, True, True]
 
 
 def test_letter_spaced_type_read_a_letter_a_word_is_read_right():
