@@ -38,7 +38,7 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     if unknown:  # before the OCR: a typo must not cost minutes of reading first
         raise click.BadParameter(f"no axis {unknown[0]!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")
     with warnings.catch_warnings():  # the images that could not be read are said below, whatever the output
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message=r".*could not be read, so")
         df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
     run = df.attrs.get("run")
     if as_json:

@@ -40,7 +40,7 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     exp = open_experiment(experiment)
     _, filters = layout((), where)
     with warnings.catch_warnings():  # the note of what was skipped is said below, as an error
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message=r".*image files? (was|were) not written")
         written = export_images(exp, output, min_rating=min_rating, where=filters or None, sidecar=not no_sidecar)
     for item in written:
         click.echo(str(item.path))

@@ -52,7 +52,7 @@ class ExportedImage:
 
 class ExportedImages(list):  # type: ignore[type-arg]
     """What `export_images` wrote (a list of `ExportedImage`), and in `skipped` each image it could
-    not: (image id, its file in the store, why: "missing" or "damaged")."""
+    not: (image id, its file in the store, why: "missing", "damaged" or "unreadable")."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,13 +62,14 @@ class ExportedImages(list):  # type: ignore[type-arg]
         """What a reader must know of the images left out, and how to get them back; None for none."""
         if not self.skipped:
             return None
-        missing = sum(1 for *_, why in self.skipped if why == "missing")
-        damaged = len(self.skipped) - missing
-        parts = [f"{n} {why}" for n, why in ((missing, "missing"), (damaged, "damaged (not the bytes logged)")) if n]
+        counts = {why: sum(1 for *_, w in self.skipped if w == why) for why in ("missing", "damaged", "unreadable")}
+        shown = {"missing": "missing", "damaged": "damaged (not the bytes logged)", "unreadable": "unreadable"}
+        parts = [f"{n} {shown[why]}" for why, n in counts.items() if n]
         files = ", ".join(str(f) for _, f, _ in self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
         return (f"{len(self.skipped)} image {'file was' if len(self.skipped) == 1 else 'files were'} not written, "
                 f"{' and '.join(parts)} in the store ({files}). Run the experiment again: it fetches a paid image "
-                "whose file is gone with getResponse (free); delete a damaged file first so that it is fetched too.")
+                "whose file is gone with getResponse (free) while the server keeps it (an imported experiment's "
+                "come with its bundle: import it again); delete a damaged file first so that it is fetched too.")
 
 
 def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rating: float | None = None,
@@ -103,6 +104,9 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
             data = original.read_bytes()
         except FileNotFoundError:
             written.skipped.append((entry.image_id, original, "missing"))
+            continue
+        except OSError:  # no permission, a folder where the file should be, a disk error
+            written.skipped.append((entry.image_id, original, "unreadable"))
             continue
         if _SHA256_NAME.fullmatch(original.stem) and hashlib.sha256(data).hexdigest() != original.stem:
             written.skipped.append((entry.image_id, original, "damaged"))

@@ -99,14 +99,16 @@ def test_a_missing_or_damaged_file_is_left_out_and_named_the_rest_written(exp, t
     damaged = bytearray(paths[1].read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     paths[1].write_bytes(bytes(damaged))
-    with pytest.warns(UserWarning, match="2 image files were not written, 1 missing and 1 damaged") as warned:
+    paths[2].unlink()
+    paths[2].mkdir()  # a folder where the file should be: unreadable, as one without permission is
+    with pytest.warns(UserWarning, match="3 image files were not written, 1 missing and 1 damaged .* and 1 unreadable") as w:
         written = exp.export_images(tmp_path / "out")
-    assert len(written) == len(paths) - 2 and {w.original for w in written} == set(paths[2:])
-    assert [(why, f) for _, f, why in written.skipped] == [("missing", paths[0]), ("damaged", paths[1])]
-    assert "Run the experiment again" in str(warned[0].message)
+    assert len(written) == len(paths) - 3 and {x.original for x in written} == set(paths[3:])
+    assert [(why, f) for _, f, why in written.skipped] == [("missing", paths[0]), ("damaged", paths[1]), ("unreadable", paths[2])]
+    assert "Run the experiment again" in str(w[0].message) and "import it again" in str(w[0].message)
     result = CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir)}).invoke(cli, ["images", "formats", "-o", str(tmp_path / "cli")])
     assert result.exit_code == 1 and "1 missing and 1 damaged" in result.output and "UserWarning" not in result.output
-    assert len(list((tmp_path / "cli").glob("*.json"))) == len(paths) - 2
+    assert len(list((tmp_path / "cli").glob("*.json"))) == len(paths) - 3
 
 
 def test_simple_webp_gets_the_extended_header_it_needs(tmp_path: Path) -> None:
