@@ -422,16 +422,19 @@ def test_run_passes_mix_backends_and_only_when_asked(sweep_file: Path, monkeypat
     assert seen == [False, True]
 
 
-@pytest.mark.parametrize("module", ["qwenlab.cli.share", "qwenlab.cli.logs", "qwenlab.cli.organize"])
-def test_commands_that_draw_nothing_do_not_import_matplotlib(module: str) -> None:
+@pytest.mark.parametrize("command", [["images", "small", "-o", "{tmp}/out"], ["bundle", "small", "-o", "{tmp}/s.zip"],
+                                     ["logs", "small"], ["tag", "small", "posters"]])
+def test_commands_that_draw_nothing_do_not_import_matplotlib(small: str, data_dir: Path, tmp_path: Path,
+                                                             command: list[str]) -> None:
     """`qwenlab images`, `bundle` and `import` imported the grid command's module for one helper,
-    and with it matplotlib: a second of start-up for commands that draw nothing."""
-    import subprocess
-    import sys
-
-    code = f"import sys, {module}; print('matplotlib' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False", out.stderr
+    and with it matplotlib: a second of start-up for commands that draw nothing. Run whole, in a
+    process of their own, they leave it unimported."""
+    args = [a.format(tmp=tmp_path) for a in command]
+    code = ("import atexit, sys; atexit.register(lambda: print('matplotlib' in sys.modules)); "
+            f"from qwenlab.cli import cli; cli({args!r}, prog_name='qwenlab')")
+    out = fresh_process("-c", code, env={"QWENLAB_DATA_DIR": str(data_dir)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout
 
 
 def test_a_grid_of_many_pages_says_how_many_before_drawing_them(emulator: Emulator, data_dir: Path, tmp_path: Path) -> None:
