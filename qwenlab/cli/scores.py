@@ -10,9 +10,8 @@ import click
 
 from ..core.values import present
 from ..errors import ExperimentNotFoundError, ImageError
-from ..store.axes import names_axis
 from ..store.experiment import open_experiment
-from ..typography.analysis import by_axis, cost_per_correct, describe, interval_kind
+from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
 from ..typography.scores import score_experiment
 from .exits import param_hints
 
@@ -62,16 +61,7 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     for axis in axes or [a for a in exp.axes if df[a].nunique(dropna=False) > 1]:
         if axis not in df.columns:
             raise click.BadParameter(f"no axis {axis!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")
-        click.echo(describe(df, axis))
-        click.echo(describe(df, axis, "correct"))
-        for r in cost_per_correct(df, by=axis).itertuples():
-            value = r.value if names_axis(r.value, axis) else f"{axis} {r.value}"  # not "axis axis 2: …"
-            if not r.correct:  # not "$inf per correctly rendered image"
-                click.echo(f"  {value}: no image rendered correctly (0/{r.images}), so no cost per correct image")
-                continue
-            hi = f"{r.hi:.3f}" if r.hi != float("inf") else "no bound"
-            click.echo(f"  {value}: ${r.cost_per_correct:.3f} per correctly rendered image "
-                       f"[{r.lo:.3f}, {hi}] ({r.correct}/{r.images} correct)")
+        click.echo("\n".join(axis_lines(df, axis)))
     wrong = df[df["correct"] == False]  # noqa: E712 - a pandas mask
     for r in wrong.head(10).itertuples():
         click.echo(f"  image {r.image_id}: {r.summary}")

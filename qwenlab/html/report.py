@@ -44,7 +44,7 @@ from ..figures.text import file_stem, heading, stamp_text
 from ..paths import write_atomic
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..typography.analysis import describe
+from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
@@ -321,9 +321,12 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
         return ""
 
     df = text_scores(experiment, badges.engine)
-    lines = [describe(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [describe(df)]
+    # the lines `qwenlab score` prints: word accuracy, images read right and cost per correct image
+    groups = [axis_lines(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [
+        [describe(df), describe(df, None, "correct")]]
+    items = "".join("<li>" + "<br>".join(esc(line.strip()) for line in lines) + "</li>" for lines in groups)
     return (f"<p><b>Text scores</b> <span class=\"muted\">(OCR by {esc(badges.engine)}: the quoted text of each prompt, "
-            "read back from the image)</span></p><ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
+            f"read back from the image)</span></p><ul>{items}</ul>")
 
 
 def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None) -> str:

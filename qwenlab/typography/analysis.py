@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["by_axis", "describe", "interval_kind", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
+__all__ = ["by_axis", "describe", "axis_lines", "interval_kind", "cost_per_correct", "wilson_interval", "bootstrap_mean", "METRICS"]
 
 METRICS = {"word_accuracy": "word accuracy", "ned": "NED", "sentence_accuracy": "sentence accuracy", "correct": "correct"}
 
@@ -144,3 +144,22 @@ def cost_per_correct(scores: "pd.DataFrame | ExperimentRecord | str", by: str | 
                      "cost_per_correct": per(rate), "lo": per(rate_hi), "hi": per(rate_lo)})
     return pd.DataFrame(rows, columns=["axis", "value", "images", "correct", "rate", "rate_lo", "rate_hi", "cost_usd",
                                        "cost_per_image", "cost_per_correct", "lo", "hi"])
+
+
+def axis_lines(scores: "pd.DataFrame | ExperimentRecord | str", axis: str) -> list[str]:
+    """What the scores say of one axis, as `qwenlab score` and the HTML report both show it: word
+    accuracy and the share of images read right per value, each with its interval, then what a
+    correctly rendered image cost per value ("no image rendered correctly" where none was)."""
+    from ..store.axes import names_axis
+
+    df = _frame(scores)
+    lines = [describe(df, axis), describe(df, axis, "correct")]
+    for r in cost_per_correct(df, by=axis).itertuples():
+        value = r.value if names_axis(r.value, axis) else f"{axis} {r.value}"  # not "axis axis 2: …"
+        if not r.correct:  # not "$inf per correctly rendered image"
+            lines.append(f"  {value}: no image rendered correctly (0/{r.images}), so no cost per correct image")
+            continue
+        hi = f"{r.hi:.3f}" if r.hi != math.inf else "no bound"
+        lines.append(f"  {value}: ${r.cost_per_correct:.3f} per correctly rendered image [{r.lo:.3f}, {hi}] "
+                     f"({r.correct}/{r.images} correct)")
+    return lines

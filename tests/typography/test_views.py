@@ -287,6 +287,14 @@ def test_export_rows_show_scores_only_when_stored(exp, no_ocr) -> None:
     truth = store_scores(exp)
     after = report_html(exp, grid=None)
     assert "<th>text score</th>" in after and "promptExtend on: word accuracy" in after
+    # the report says what `qwenlab score` says of each axis: images read right and their cost too
+    # (it showed word accuracy alone, which moved where the share read right did not)
+    from qwenlab.typography.analysis import axis_lines
+    from qwenlab.typography.scores import text_scores
+
+    for line in axis_lines(text_scores(exp, "fake"), "promptExtend"):
+        assert html.escape(line.strip()) in after, line
+    assert "correctly rendered image" in after or "no image rendered correctly" in after
     assert after.count("word acc ") >= len(truth)
     assert "&#x27;Glow, Refined.&#x27; read as &#x27;Glow, Refned.&#x27;" in after
     assert f"border-left:6px solid {'#%02x%02x%02x' % score_colour(0.0)}" in after
