@@ -324,7 +324,10 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
     # the lines `qwenlab score` prints: word accuracy, images read right and cost per correct image
     groups = [axis_lines(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [
         [describe(df), describe(df, None, "correct")]]
-    items = "".join("<li>" + "<br>".join(esc(line.strip()) for line in lines) + "</li>" for lines in groups)
+    def line_html(line: str) -> str:  # a value's cost, indented under its axis as in the shell
+        return f"<span style=\"padding-left:1.5em\">{esc(line.strip())}</span>" if line.startswith("  ") else esc(line)
+
+    items = "".join("<li>" + "<br>".join(line_html(line) for line in lines) + "</li>" for lines in groups)
     return (f"<p><b>Text scores</b> <span class=\"muted\">(OCR by {esc(badges.engine)}: the quoted text of each prompt, "
             f"read back from the image)</span></p><ul>{items}</ul>")
 
