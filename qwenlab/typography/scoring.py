@@ -50,7 +50,7 @@ __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextSco
            "unconfuse"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 3      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 4      # bump when a definition changes: stored scores are then recomputed
 _APOSTROPHES = {"'", "’", "ʼ", "`", "´"}
 
 
@@ -367,19 +367,23 @@ def _best_run(expected: str, tokens: list[_Token]) -> tuple[float, int, int]:
     """(best NED, start, end) over runs of consecutive tokens; (0.0, 0, 0) when nothing was read."""
     target = "".join(words(expected))
     n_words = len(words(expected))
+    # letter-spaced type ("S  A  L  E") is read a letter or two a word: a token of such a streak
+    # (two or more tokens of one or two letters in a row; not digits, nor CJK, whose every
+    # character is a word) widens a run by one
+    single = [len(t.word) <= 2 and t.word.isalpha() and not any(_is_cjk(c) for c in t.word) for t in tokens]
+    spaced = [single[k] and ((k > 0 and single[k - 1]) or (k + 1 < len(tokens) and single[k + 1]))
+              for k in range(len(tokens))]
     best, best_span = 0.0, (0, 0)
     for start in range(len(tokens)):
         joined = ""
-        singles = 0
+        widened = 0
         for end in range(start + 1, len(tokens) + 1):
-            word = tokens[end - 1].word
-            # a run spans the string's words and two more, and one more for each one-letter
-            # token in it: letter-spaced type ("S  A  L  E") is read a letter a word, while a
-            # run through a page of ordinary words stays as short as the string
-            singles += len(word) == 1
-            if end - start > n_words + 2 + singles:
+            # a run spans the string's words and two more, one more for each letter-spaced token
+            # in it, and never more tokens than the string has letters (and two)
+            widened += spaced[end - 1]
+            if end - start > min(n_words + 2 + widened, len(target) + 2):
                 break
-            joined += word
+            joined += tokens[end - 1].word
             longest = max(len(target), len(joined))
             # the length difference alone bounds NED from above: skip what cannot win
             if 1.0 - abs(len(target) - len(joined)) / longest <= best:

@@ -102,6 +102,21 @@ def test_letter_spaced_type_read_a_letter_a_word_is_read_right():
     assert score_text(["SALE"], ["S", "A", "L", "E"]).correct is True
     assert score_text(["LUMIERE NOIR"], ["L U M I E R E", "N O I R"]).correct is True
     assert score_text(["SALE"], ["S", "A", "L"]).correct is False
+    assert score_text(["SALE ENDS SOON"], ["SA LE EN DS SO ON"]).correct is True  # read two letters a word
+
+
+def test_a_run_widens_only_through_letter_spaced_type():
+    """A run that widened for every one-letter token made images of CJK text (every character a
+    word) 10 to 120x slower to score and let runs swallow neighbouring words; only a streak of
+    one- or two-letter Latin tokens widens it now."""
+    from qwenlab.typography.scoring import _best_run, _tokens
+
+    cjk = [("本店所有商品均为正品保证欢迎广大顾客光临选购我们提供优质的服务")[i:i + 10] for i in range(0, 30, 10)]
+    tokens, _ = _tokens(cjk)
+    best, start, end = _best_run("双十一狂欢", tokens)
+    assert end - start <= len("双十一狂欢") + 2
+    tokens, _ = _tokens(["2 for 1 on a", "S A L E", "today"])
+    assert _best_run("SALE", tokens)[0] == 1.0
 
 
 def test_latin_letters_unicode_does_not_decompose_are_folded_too():
