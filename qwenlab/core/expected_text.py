@@ -3,7 +3,8 @@
     expected_strings("A poster for 'LUNE NOIRE' reading “Midnight Bloom”")  # ['LUNE NOIRE', 'Midnight Bloom']
     expected_strings(prompt, ["LUNE NOIRE"])                                 # an explicit list wins
 
-Quotes recognised: '...', "...", ‘...’, “...”, «...», »...«, „...“, ‹...›, 「...」 and 『...』.
+Quotes recognised: '...', "...", ‘...’, “...”, «...» (or »...«, as a prompt's first guillemet
+says), „...“, ‚...‘, ‹...›, 「...」 and 『...』.
 An apostrophe inside a word ("brand's", "l'eau") opens no quote, and does not close one:
 'L'ORÉAL PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole. An empty pair ('' or "") is
 no quote; a doubled one around text (''WOW'', ""SALE"") is one quote.
@@ -35,7 +36,8 @@ def _apostrophe_quote(open_: str, close: str, name: str) -> str:
     (L'ORÉAL, don't, 90's) is part of the text.
     Where the two marks are one (a straight '), a run of them is one delimiter (''WOW'', as
     emphasis or escaped), closed by as many; so '' alone is an empty pair, no quote."""
-    inner = rf"(?:[^{close}\n]|(?<=[{_LETTER}]){close}(?=[{_LETTER}]))"
+    # an apostrophe after any word character (小李's) and before a letter (L'ORÉAL, 90's)
+    inner = rf"(?:[^{close}\n]|(?<=\w){close}(?=[{_LETTER}]))"
     if open_ == close:
         return (rf"(?<![{_LETTER}{open_}])(?P<d{name}>{open_}+)(?P<t{name}>{inner}{{1,{_N}}}?)(?P=d{name})"
                 rf"(?![{_LETTER}{close}])")
@@ -49,21 +51,28 @@ def _paired(open_: str, closes: str, name: str, *, excluded: str = "") -> str:
     return rf"(?<!{open_}){open_}(?P<t{name}>[^{closes}{excluded}\n]{{1,{_N}}}?)[{closes}]"
 
 
-_QUOTES = re.compile("|".join([
+_COMMON = [
     _apostrophe_quote("'", "'", "0"), _apostrophe_quote("‘", "’", "1"), _paired("‚", "‘", "2"),
     rf'(?<!")(?P<d3>"+)(?P<t3>[^"\n]{{1,{_N}}}?)(?P=d3)(?!")',  # a run of them, as for '
     _paired("„", "“”", "4"), _paired("“", "”", "5", excluded="“"),
-    # guillemets point either way («French», »German«): a pair never holds one of either kind
-    _paired("«", "»", "6", excluded="«"), _paired("»", "«", "7", excluded="»"),
-    _paired("‹", "›", "8", excluded="‹"), _paired("›", "‹", "9", excluded="›"),
+    _paired("‹", "›", "8", excluded="‹"),  # one way only: › and ‹ are arrows too (Home › Shop)
     _paired("「", "」", "10"), _paired("『", "』", "11"),
-]))
+]
+# Guillemets point outwards in French («Soldes») and inwards in German (»Sale«); the first one of a
+# prompt says which (the other way round, the text between two pairs would be taken for a quote).
+# A pair never holds a guillemet of either kind.
+_QUOTES = {
+    "«": re.compile("|".join([*_COMMON, _paired("«", "»", "6", excluded="«")])),
+    "»": re.compile("|".join([*_COMMON, _paired("»", "«", "7", excluded="»")])),
+}
+_GUILLEMET = re.compile("[«»]")
 
 
 def quoted_strings(prompt: str | None, limit: int | None = None) -> list[str]:
     """The quoted strings of a prompt, in order, stripped, without duplicates (at most `limit`)."""
     out: list[str] = []
-    for match in _QUOTES.finditer(prompt or ""):
+    first = _GUILLEMET.search(prompt or "")
+    for match in _QUOTES[first.group() if first else "«"].finditer(prompt or ""):
         text = next(v for k, v in match.groupdict().items() if k.startswith("t") and v is not None).strip()
         if text and text not in out:
             out.append(text)

@@ -48,6 +48,10 @@ def test_the_quotes_of_other_languages_are_found():
     ("海报上写着'新年快乐'四个大字", ["新年快乐"]),
     ("A poster with the word‘SALE’ in red", ["SALE"]),                   # ‘ is never an apostrophe
     ('CSV export: ""SUMMER SALE"" on a banner', ["SUMMER SALE"]),         # a doubled quote is one
+    ("招牌上写着'小李's Bakery'，下面是'新鲜出炉'", ["小李's Bakery", "新鲜出炉"]),  # an apostrophe after a CJK name
+    # the first guillemet says which way they point: never the text between two pairs
+    ("Affiche. Le titre « SOLDES\nD'HIVER ». En bas, le slogan « -50 % sur tout ».", ["-50 % sur tout"]),
+    ("breadcrumb Home › Shop ‹ back", []),                                # single guillemets are arrows too
     ("a sticker ''WOW'' on the box", ["WOW"]),
 ])
 def test_quotes_beside_other_scripts_and_doubled_quotes_are_found(prompt: str, expected: list[str]) -> None:
