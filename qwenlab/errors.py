@@ -5,7 +5,8 @@
     ├── ModelDescriptionError       a model description file that is malformed
     ├── ValidationError             a request that breaks its model's rules; nothing was sent
     ├── ImageError                  an image that is missing, not an image, too large or unsafe to save
-    │   └── ImageStoreError             an image that could not be written (disk full, read-only, no permission)
+    │   └── ImageStoreError             an image that could not be written (no permission, a folder in its place)
+    │       └── StoreUnwritableError        ... because the store's disk refuses every write: full, over quota, read-only
     ├── LogWriteError               the log could not be written (disk full, locked past the busy timeout, read-only)
     ├── BudgetExceededError         the next request would spend more than the budget allows
     ├── ExperimentNotFoundError     no experiment of that name in the log (the message lists the known ones)
@@ -56,6 +57,7 @@ __all__ = [
     "ValidationError",
     "ImageError",
     "ImageStoreError",
+    "StoreUnwritableError",
     "LogWriteError",
     "BudgetExceededError",
     "ExperimentNotFoundError",
@@ -276,11 +278,18 @@ class ImageError(QwenlabError):
 
 
 class ImageStoreError(ImageError):
-    """An image could not be written to the image store: the disk is full, the folder read-only
-    or not ours. Nothing is wrong with the image: asked for again later (getResponse, free), a
-    paid one is not bought again, so it is `.transient`; a sweep stops sending at the first."""
+    """An image could not be written to the image store (its folder not ours, a file where a
+    folder should be; `StoreUnwritableError` when the disk refuses every write). Nothing is wrong
+    with the image: asked for again later (getResponse, free), a paid one is not bought again, so
+    it is `.transient`."""
 
     transient = True
+
+
+class StoreUnwritableError(ImageStoreError):
+    """An image could not be written because the store's disk refuses every write (full, over
+    its quota, mounted read-only): a sweep stops sending at the first, since every image after it
+    would be paid for and not kept."""
 
 
 class LogWriteError(QwenlabError):

@@ -18,6 +18,7 @@ so that it can still be fetched by hand while the URL lives.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import threading
@@ -26,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..errors import ImageError, ImageStoreError, redact
+from ..errors import ImageError, ImageStoreError, StoreUnwritableError, redact
 from .direct import Direct
 from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline, normalize_format
 from .results import GeneratedImage
@@ -277,10 +278,15 @@ class ImageFetcher:
             image.error = store_error(exc, image).for_task(image.task_uuid)
 
 
+# the errors of a disk that refuses every write, not just this file's: full, over quota, read-only
+_DISK_WIDE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
 def store_error(exc: OSError, image: GeneratedImage) -> ImageStoreError:
     """What a failed write of `image` says: where, why, and what to do (it was paid for)."""
     where = f"{exc.filename}: " if exc.filename else ""
-    return ImageStoreError(
+    kind = StoreUnwritableError if exc.errno in _DISK_WIDE else ImageStoreError
+    return kind(
         f"image {image.image_uuid or '(no imageUUID)'} could not be saved: {where}{exc.strerror or exc}. "
         "Free space on that disk or make the folder writable; the image was paid for: run the sweep again, "
         "which asks for it with getResponse (free) and does not buy it again, or call client.recover(request)")

@@ -69,7 +69,8 @@ class ExportedImages(list):  # type: ignore[type-arg]
         return (f"{len(self.skipped)} image {'file was' if len(self.skipped) == 1 else 'files were'} not written, "
                 f"{' and '.join(parts)} in the store ({files}). Run the experiment again: it fetches a paid image "
                 "whose file is gone with getResponse (free) while the server keeps it (an imported experiment's "
-                "come with its bundle: import it again); delete a damaged file first so that it is fetched too.")
+                "come with its bundle: import it again); delete a damaged file first so that it is fetched too, "
+                "and give qwenlab the right to read an unreadable one.")
 
 
 def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rating: float | None = None,

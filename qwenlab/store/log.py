@@ -425,6 +425,10 @@ class Log:
                 hashes.add(sha)
         return added
 
+    def image_count_of_task(self, task_id: int) -> int:
+        """How many images the log holds for one task."""
+        return int(self.rows("SELECT count(*) AS n FROM images WHERE task_id = ?", [task_id])[0]["n"])
+
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""
         with self.transaction() as db:

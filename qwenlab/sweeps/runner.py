@@ -54,6 +54,7 @@ from ..errors import (
     PermissionDeniedError,
     Problem,
     QwenlabError,
+    StoreUnwritableError,
     TaskFailedError,
     TransportError,
     UnsupportedParameterError,
@@ -91,7 +92,7 @@ LOG_CHUNK = 32
 # Errors that would fail every remaining cell the same way: stop the sweep at once.
 FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
     AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError,
-    ImageStoreError)  # a full or read-only disk: every image after it would be paid for and not kept
+    StoreUnwritableError)  # a full or read-only disk: every image after it would be paid for and not kept
 
 
 @dataclass
@@ -485,7 +486,7 @@ class Runner:
         # done: the server made its images, so they were paid for, reported cost or not
         lost = {r["id"] for r in self.log.rows(
             "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' "
-            "AND t.error_code IN ('ImageError', 'ImageStoreError') "
+            "AND t.error_code IN ('ImageError', 'ImageStoreError', 'StoreUnwritableError') "
             "AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) < coalesce(t.number_results, 1)", [exp_id])}
         lost |= self._missing_files(exp_id)
         if not lost:
@@ -510,7 +511,7 @@ class Runner:
                 continue
             try:
                 size = os.stat(self._root / r["path"]).st_size  # an absolute path stays itself
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):  # gone, or a file where its folder was
                 size = None
             except OSError:  # unreadable for now (a share away, no permission): not known to be lost
                 continue
@@ -718,12 +719,15 @@ class Runner:
             return _Outcome("done")
         # only what came back is added: the row keeps its own attempts, latency, times and cost
         # (those of the request that made the images, not of this free getResponse)
-        added = self.log.add_images(task_id, self._image_rows(exp_id, result))
+        self.log.add_images(task_id, self._image_rows(exp_id, result))
         refused = [e for e in result.errors if isinstance(e, ImageError) and not getattr(e, "transient", False)]
         unsaved = next((e for e in result.errors if isinstance(e, ImageStoreError)), None)
         if unsaved is not None:
-            # the disk, not the image: fetched again once it is fixed, and the run stops sending
-            self.log.note_task(task_id, error_code="ImageStoreError", error_message=redact(str(unsaved)))
+            # the disk, not the image: fetched again once it is fixed; a disk that refuses every
+            # write stops the run at once, before the cells waiting for the wire are bought
+            if isinstance(unsaved, FATAL_ERRORS):
+                wire.close()
+            self.log.note_task(task_id, error_code=type(unsaved).__name__, error_message=redact(str(unsaved)))
             return _Outcome("done", cost=0.0, error=unsaved)
         if refused and len(refused) == len(result.errors):
             # refused twice for what the bytes or their URL are (expired, not an image, over the
@@ -737,8 +741,14 @@ class Runner:
             self.log.note_task(task_id, error_code="ImageLost", error_message=(
                 "an image file is missing from the store, and getResponse gave other bytes than those logged: "
                 "the lost image cannot be fetched again"))
-        elif not result.errors and (added or result.good_images):
-            self.log.note_task(task_id, error_code=None, error_message=None)  # every image is back
+        elif not result.errors:
+            have, asked = self.log.image_count_of_task(task_id), int(row.get("number_results") or 1)
+            if have < asked:
+                # the server gave no error and fewer images: asked again, it would give the same
+                self.log.note_task(task_id, error_code="ImageLost", error_message=(
+                    f"getResponse gave {have} of the {asked} paid images: the others cannot be fetched again"))
+            else:
+                self.log.note_task(task_id, error_code=None, error_message=None)  # every image is back
         return _Outcome("done", cost=0.0)  # paid before, and counted in the spend this run began from
 
     def _image_rows(self, exp_id: int, result: "TaskResult") -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ as root, for whom a read-only folder is still writable, so permissions cannot st
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def test_a_full_disk_stops_the_sweep_and_the_paid_image_is_fetched_at_the_next_r
         assert paid in (3, 4), "nothing sent after the image that could not be written but the cell already under way"
         assert exp.status != "running" and exp.counts()["done"] == 2 and exp.counts()["failed"] == paid - 2
         failed = [t for t in lab.log.tasks(exp.id) if t["status"] == "failed"]
-        assert all(t["error_code"] == "ImageStoreError" and t["cost_usd"] == pytest.approx(0.075) for t in failed)
+        assert all(t["error_code"] == "StoreUnwritableError" and t["cost_usd"] == pytest.approx(0.075) for t in failed)
         assert exp.cost == pytest.approx(paid * 0.075)
 
         monkeypatch.undo()  # space freed
@@ -203,14 +204,31 @@ class _FailsEvery:
     """`write_atomic` that fails its `nth` call (and every later one with `after`), as a disk
     that fills does (or one that had a moment's trouble)."""
 
-    def __init__(self, nth: int, *, after: bool = True) -> None:
-        self.calls, self.nth, self.after, self.real = 0, nth, after, imagestore.write_atomic
+    def __init__(self, nth: int, *, after: bool = True, error: int = errno.ENOSPC) -> None:
+        self.calls, self.nth, self.after, self.error, self.real = 0, nth, after, error, imagestore.write_atomic
 
     def __call__(self, target: Path, data: bytes, **kw: Any) -> None:
         self.calls += 1
         if self.calls == self.nth or (self.after and self.calls > self.nth):
-            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+            raise OSError(self.error, os.strerror(self.error), str(target))
         self.real(target, data, **kw)
+
+
+def test_one_image_that_cannot_be_written_where_others_can_does_not_stop_the_run(data_dir: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write refused for one file (no permission on its folder), not by a full disk: stopping
+    every run on it would leave the sweep unfinished for ever. The run goes on; that cell is
+    failed and counted, and the next run fetches its image."""
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=4)
+    monkeypatch.setattr(imagestore, "write_atomic", _FailsEvery(2, after=False, error=errno.EACCES))
+    with client:
+        exp = lab.run(sweep, name="one", progress=False, concurrency=1)
+        [failed] = [t for t in lab.log.tasks(exp.id) if t["status"] == "failed"]
+        assert exp.counts()["done"] == 3 and failed["error_code"] == "ImageStoreError" and exp.cost == pytest.approx(4 * 0.075)
+        again = lab.run(sweep, name="one", progress=False, concurrency=1)
+    assert again.counts()["done"] == 4 and sum(fake.charged.values()) == 4
 
 
 def test_a_full_disk_met_by_one_image_of_two_still_stops_the_run(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,8 +242,8 @@ def test_a_full_disk_met_by_one_image_of_two_still_stops_the_run(data_dir: Path,
     with client, pytest.raises(ImageStoreError):
         lab.run(sweep, name="half", progress=False, concurrency=1)
     exp = lab.experiment("half")
-    assert exp.status == "failed" and "ImageStoreError" in exp.row["stop_reason"]
-    half = [t for t in lab.log.tasks(exp.id) if t["error_code"] == "ImageStoreError"]
+    assert exp.status == "failed" and "StoreUnwritableError" in exp.row["stop_reason"]
+    half = [t for t in lab.log.tasks(exp.id) if t["error_code"] == "StoreUnwritableError"]
     assert [t["status"] for t in half] == ["done"], "done with the image it kept, its error said"
     assert exp.counts()["pending"] >= 1, "the cells after it were not sent"
 
@@ -273,4 +291,4 @@ def test_a_full_disk_met_by_a_refetch_stops_the_run_before_it_buys_new_cells(dat
     # and the refetched row says why its image is still missing
     assert sum(fake.charged.values()) - paid <= 1
     lost = next(t for t in lab.log.tasks(first.id) if t["id"] == first.images.iloc[0]["task_id"])
-    assert lost["status"] == "done" and lost["error_code"] == "ImageStoreError"
+    assert lost["status"] == "done" and lost["error_code"] == "StoreUnwritableError"
