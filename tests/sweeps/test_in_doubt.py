@@ -319,14 +319,18 @@ def test_a_lost_image_refused_again_is_not_asked_for_at_every_run(data_dir: Path
     assert "refused again" in row["error_message"] and "410" in row["error_message"], row["error_message"]
 
 
-class _LostOnceNoUUID(_LostOnce):
-    """_LostOnce, its image items without an imageUUID (Runware's carry one; an answer may not)."""
+class NoUUID(Fake):
+    """The fake Runware, its image items without an imageUUID (Runware's carry one; an answer may not)."""
 
     def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
         items = super().accept(task)
         for item in items:
             item.pop("imageUUID", None)
         return items
+
+
+class _LostOnceNoUUID(NoUUID, _LostOnce):
+    """_LostOnce, its image items without an imageUUID."""
 
 
 @pytest.mark.parametrize("fake_class", [_LostOnce, _LostOnceNoUUID], ids=["imageUUID", "no-imageUUID"])

@@ -252,12 +252,7 @@ def test_a_refetch_adds_the_lost_image_and_leaves_the_cells_row_as_it_was(data_d
     """Fetching a lost file again went through the path that completes a task: the row took the
     free getResponse's attempts (0), latency, time and status code; and an answer naming no
     imageUUID added a second row for the image the cell already had."""
-    class NoUUID(Fake):
-        def accept(self, task: dict[str, Any]) -> list[dict[str, Any]]:
-            items = super().accept(task)
-            for item in items:
-                item.pop("imageUUID", None)
-            return items
+    from tests.sweeps.test_in_doubt import NoUUID
 
     fake = NoUUID()
     lab, client = lab_for(fake, data_dir)
