@@ -150,8 +150,6 @@ def axis_lines(scores: "pd.DataFrame | ExperimentRecord | str", axis: str) -> li
     """What the scores say of one axis, as `qwenlab score` and the HTML report both show it: word
     accuracy and the share of images read right per value, each with its interval, then what a
     correctly rendered image cost per value ("no image rendered correctly" where none was)."""
-    from ..store.axes import names_axis
-
     df = _frame(scores)
     lines = [describe(df, axis), describe(df, axis, "correct")]
     for r in cost_per_correct(df, by=axis).itertuples():
