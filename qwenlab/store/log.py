@@ -65,6 +65,12 @@ def log_advice(exc: sqlite3.Error) -> str:
             "writes beside it even to read)")
 
 
+def _insert_image(db: Any, task_id: int, now: str, image: dict[str, Any]) -> None:
+    """One image row of a task (one already logged under its imageUUID is kept, not duplicated)."""
+    values = {"task_id": task_id, "created_at": now, **image}
+    db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
+
+
 def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
     """What a write the log refused says: which file, SQLite's reason, and what to do about it."""
     return LogWriteError(f"the log {path or ':memory:'} could not be written ({exc}): {log_advice(exc)}, then run again. "
@@ -402,32 +408,23 @@ class Log:
         with self.transaction() as db:
             _update_task(db, task_id, {"completed_at": now, **fields})
             for image in images:
-                values = {"task_id": task_id, "created_at": now, **image}
-                db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
+                _insert_image(db, task_id, now, image)
 
-    def add_images(self, task_id: int, images: list[dict[str, Any]]) -> int:
+    def add_images(self, task_id: int, images: list[dict[str, Any]]) -> None:
         """Add to a finished task images fetched again since (a lost one, asked for with
         getResponse), leaving the task's row as it is; one it has already (the same imageUUID, or
-        the same bytes: an answer may name no imageUUID) is not added twice. The number added."""
-        now, added = utc_now(), 0
+        the same bytes: an answer may name no imageUUID) is not added twice."""
+        now = utc_now()
         with self.transaction() as db:
-            have = {(r[0], r[1]) for r in db.execute("SELECT image_uuid, sha256 FROM images WHERE task_id = ?", [task_id])}
-            uuids = {u for u, _ in have if u}
-            hashes = {h for _, h in have if h}
+            have = list(db.execute("SELECT image_uuid, sha256 FROM images WHERE task_id = ?", [task_id]))
+            uuids, hashes = {u for u, _ in have if u}, {h for _, h in have if h}
             for image in images:
                 uuid, sha = image.get("image_uuid"), image.get("sha256")
                 if (uuid and uuid in uuids) or (sha and sha in hashes):
                     continue
-                values = {"task_id": task_id, "created_at": now, **image}
-                db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
-                added += 1
+                _insert_image(db, task_id, now, image)
                 uuids.add(uuid)
                 hashes.add(sha)
-        return added
-
-    def image_count_of_task(self, task_id: int) -> int:
-        """How many images the log holds for one task."""
-        return int(self.rows("SELECT count(*) AS n FROM images WHERE task_id = ?", [task_id])[0]["n"])
 
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""

@@ -735,16 +735,13 @@ class Runner:
             self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
                 f"a paid image was lost, and refused again when fetched with getResponse: {refused[0]}; "
                 "later runs do not ask for it"))
-        elif not result.errors and self._missing_files(exp_id, [task_id]):
-            # fetched whole, yet not the bytes logged (their file is still missing): asked again, it
-            # would only come back the same
-            self.log.note_task(task_id, error_code="ImageLost", error_message=(
-                "an image file is missing from the store, and getResponse gave other bytes than those logged: "
-                "the lost image cannot be fetched again"))
-        elif not result.errors:
-            have, asked = self.log.image_count_of_task(task_id), int(row.get("number_results") or 1)
-            if have < asked:
-                # the server gave no error and fewer images: asked again, it would give the same
+        elif not result.errors:  # the server's whole answer: asked again, it would give the same
+            have, asked = len(self.log.images(exp_id, task_ids=[task_id])), int(row.get("number_results") or 1)
+            if self._missing_files(exp_id, [task_id]):  # fetched whole, yet not the bytes logged
+                self.log.note_task(task_id, error_code="ImageLost", error_message=(
+                    "an image file is missing from the store, and getResponse gave other bytes than those logged: "
+                    "the lost image cannot be fetched again"))
+            elif have < asked:
                 self.log.note_task(task_id, error_code="ImageLost", error_message=(
                     f"getResponse gave {have} of the {asked} paid images: the others cannot be fetched again"))
             else:
