@@ -26,6 +26,7 @@ from ..store.axes import AxisInfo, axis_infos_of, merged_axis, names_axis
 from ..store.migrations import FIRST_TASK_SQL
 from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
+from .packed_times import SEPARATOR, TIME_WIDTH, parse_packed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +53,8 @@ BACKEND_SQL = "coalesce(t.backend, 'unknown')"
 # the per-image price recorded at send time (older rows without price_usd: estimate / numberResults)
 PRICE_SQL = "round(coalesce(t.price_usd, t.estimated_cost_usd / max(coalesce(t.number_results, 1), 1)), 6)"
 _IMAGES_SQL = "(SELECT count(*) FROM images i WHERE i.task_id = t.id)"
+# the leading columns of the cost index (m005, m007): grouped by them, SQLite reads the index in its order
+_COST_INDEX_LEAD = "t.experiment_id, t.status, t.model, t.width, t.height, t.price_usd, t.estimated_cost_usd, t.cost_usd"
 _ROUND_BATCH = 500  # values rounded per query: one column each, within SQLite's 999 parameters and 2000 columns
 
 _SUMS = {
@@ -418,18 +421,16 @@ class CostQuery:
         """Every request that cost something (tasks and earlier failed attempts), in time order:
         at (UTC), experiment, cost_usd, cost_source. The rows, order and types of
         `requests(["cost > 0"], ["at", "cost", "cost_source"])`, read as a million rows are read
-        fast: three plain values a row from SQLite, made into columns, sorted on the parsed times."""
+        fast (see `_spend_columns`), sorted on the parsed times."""
         import numpy as np
         import pandas as pd
 
         exps = self._experiments()
-        kinds, texts, costs = self._spend_columns(exps)
-        at = pd.to_datetime(pd.Series(texts, dtype=object), utc=True, format="ISO8601")
+        kind, at, costs = self._spend_columns(exps)
         # Stable: requests of the same time stay in the order read (tasks, then earlier attempts), and
-        # those of no time go last, as requests() sorts them. qwenlab writes every time in one format
-        # (utc_now), so the order of the times is that of their texts.
+        # those of no time go last, as requests() sorts them.
         order = at.sort_values(kind="stable").index.to_numpy()
-        kind = np.asarray(kinds, dtype=np.int64)[order]
+        kind = kind[order]
         cost = self._rounded(costs)[order]
         names = {i: e.name for i, e in exps.items()}
         return pd.DataFrame({
@@ -439,22 +440,67 @@ class CostQuery:
             "cost_source": pd.Series(np.array(COST_SOURCES, dtype=object)[kind & 7]),  # str, as pandas reads texts
         })
 
-    def _spend_columns(self, exps: dict[int, _Experiment]) -> tuple[list[int], list[str | None], list[float]]:
+    def _spend_columns(self, exps: dict[int, _Experiment]) -> tuple["np.ndarray", "pd.Series", "np.ndarray"]:
         """The requests that cost something, unordered: experiment_id * 8 + the code of the cost's
-        source (-8 + code for no experiment), the time as text, the cost before rounding. One small
-        integer instead of two, and no round() per row (`_rounded` does it per distinct cost): the
-        sqlite3 module's time goes per value it hands over."""
+        source (-8 + code for no experiment), the time (UTC), the cost before rounding (`_rounded`
+        rounds it per distinct cost). The tasks, then the earlier attempts, as requests() reads them.
+
+        The sqlite3 module's time goes per value it hands over (1.3 s for 950,000 requests of three
+        values). The tasks are read a group at a time instead (`_spend_grouped`); the few earlier
+        attempts, or tasks whose times are not all in qwenlab's format, a row at a time."""
+        import numpy as np
+        import pandas as pd
+
         where, params = self._where(exps, [f"({COST_SQL}) > 0"])
         # * 1.0: a REAL, as round() would read the value
         exprs = [f"coalesce(t.experiment_id, -1) * 8 + ({_SOURCE_CODE_SQL})", AT_SQL, f"({COST_SQL}) * 1.0"]
-        # the tasks, then the earlier attempts, as requests() reads them
         reads = [(source, exprs, where, params) for source in ("tasks t", _HISTORY_SOURCE)]
-        out: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
         with self._prefetch(exps, reads):
-            for source, _, where, params in reads:
-                for into, values in zip(out, self.log.columns(f"SELECT {', '.join(exprs)} FROM {source}{where}", params)):
-                    into.extend(values)
-        return out
+            parts = [self._spend_grouped(where, params) or self._spend_rows("tasks t", exprs, where, params),
+                     self._spend_rows(_HISTORY_SOURCE, exprs, where, params)]
+        parts = [p for p in parts if len(p[0])] or parts[:1]
+        return (np.concatenate([p[0] for p in parts]), pd.concat([p[1] for p in parts], ignore_index=True),
+                np.concatenate([p[2] for p in parts]))
+
+    def _spend_rows(self, source: str, exprs: Sequence[str], where: str, params: list[Any]
+                    ) -> tuple["np.ndarray", "pd.Series", "np.ndarray"]:
+        """`_spend_columns` of `source`, a row at a time: three plain values a row."""
+        import numpy as np
+        import pandas as pd
+
+        kinds, texts, costs = self.log.columns(f"SELECT {', '.join(exprs)} FROM {source}{where}", params)
+        at = pd.to_datetime(pd.Series(texts, dtype=object), utc=True, format="ISO8601")
+        return np.asarray(kinds, dtype=np.int64), at, np.asarray(costs, dtype=np.float64)
+
+    def _spend_grouped(self, where: str, params: list[Any]) -> tuple["np.ndarray", "pd.Series", "np.ndarray"] | None:
+        """`_spend_columns` of the tasks, one row per group of the cost index's leading columns:
+        within a group (experiment, status, model, size, price, estimate, reported cost) every
+        request costs the same, so SQLite hands over the group's cost once, its requests' times
+        packed in one text and their cost sources as one digit each (0.6 s instead of 1.3 s for
+        950,000 requests, then 0.1 s to parse the times instead of 0.2 s). Grouped by the index's
+        own order, SQLite reads it as the row-at-a-time query does, in the same order. None when
+        there is nothing, or a time is not in qwenlab's own format (`parse_packed`)."""
+        import numpy as np
+        import pandas as pd
+
+        sql = (f"SELECT coalesce(t.experiment_id, -1) * 8, ({COST_SQL}) * 1.0, count(*), "
+               f"group_concat({AT_SQL}, '{SEPARATOR}'), group_concat({_SOURCE_CODE_SQL}, '') "
+               f"FROM tasks t{where} GROUP BY {_COST_INDEX_LEAD}")
+        bases, costs, counts, times, codes = self.log.columns(sql, params)
+        n = sum(counts)
+        if not n or any(t is None for t in times):
+            return None
+        digits = "".join(codes).encode("ascii")
+        if len(digits) != n:
+            return None
+        sample = times[0][:TIME_WIDTH]  # pandas' unit for such a time, so both reads give one type
+        unit = np.datetime_data(pd.to_datetime(pd.Series([sample]), utc=True, format="ISO8601").dtype.base)[0]
+        parsed = parse_packed(SEPARATOR.join(times), n, unit)
+        if parsed is None:
+            return None
+        kind = np.repeat(np.asarray(bases, dtype=np.int64), counts) + (np.frombuffer(digits, dtype=np.uint8) - ord("0"))
+        at = pd.Series(pd.DatetimeIndex(parsed).tz_localize("UTC"))
+        return kind, at, np.repeat(np.asarray(costs, dtype=np.float64), counts)
 
     def _prefetch(self, exps: dict[int, _Experiment], reads: Sequence[tuple[str, Sequence[str], str, list[Any]]]) -> Prefetch:
         """A prefetch of the pages `reads` (source, the expressions read, WHERE clause, its

@@ -421,12 +421,20 @@ def _spend_by_hand(log: Log) -> list[tuple[str, str, float, str]]:
     return out
 
 
+def _assert_timeline_is_requests(costs: Costs, tl: pd.DataFrame) -> None:
+    """`tl` (timeline()) holds the rows, order and types that requests() reads its own way."""
+    from qwenlab.costs.query import COST_SQL
+
+    want = costs._q.requests([f"({COST_SQL}) > 0"], ["at", "cost", "cost_source"]).rename(columns={"cost": "cost_usd"})
+    want["at"] = pd.to_datetime(want["at"], utc=True, format="ISO8601")
+    pd.testing.assert_frame_equal(tl.drop(columns="cumulative_usd"), want[["at", "experiment", "cost_usd", "cost_source"]],
+                                  check_exact=True)
+
+
 def test_timeline_is_every_request_that_cost_something_in_time_order(known: Log) -> None:
     """timeline() reads a million requests its own way: it must give the rows, order, types and
     running totals that requests() and a request-by-request count give, retried attempts and
     requests of the same time included."""
-    from qwenlab.costs.query import COST_SQL
-
     alpha, beta = (int(known.experiment(n)["id"]) for n in ("alpha", "beta"))
     same_time = at("2026-04-05")  # a charged failed attempt (kept in history_json) and two tasks end at once
     retried = task(known, beta, {"prompt": "a", "repeat": 1}, model=BASE, price=0.030, size=(1024, 1024))
@@ -441,11 +449,7 @@ def test_timeline_is_every_request_that_cost_something_in_time_order(known: Log)
         finish(known, t, same_time, [0.075])
     costs = Costs(known)
     tl = costs.timeline()
-
-    want = costs._q.requests([f"({COST_SQL}) > 0"], ["at", "cost", "cost_source"]).rename(columns={"cost": "cost_usd"})
-    want["at"] = pd.to_datetime(want["at"], utc=True, format="ISO8601")
-    pd.testing.assert_frame_equal(tl.drop(columns="cumulative_usd"), want[["at", "experiment", "cost_usd", "cost_source"]],
-                                  check_exact=True)
+    _assert_timeline_is_requests(costs, tl)
 
     by_hand = sorted(_spend_by_hand(known))
     assert len(tl) == len(by_hand) == 14 and (tl["at"] == same_time).sum() == 3
@@ -457,6 +461,39 @@ def test_timeline_is_every_request_that_cost_something_in_time_order(known: Log)
     last_of_each_time = tl.groupby("at")["cumulative_usd"].last()  # a running total that any order of a time reaches
     for when, total in last_of_each_time.items():
         assert total == pytest.approx(sum(c for w, _, c, _ in by_hand if pd.Timestamp(w) <= when))
+
+
+@pytest.mark.parametrize("foreign", [None, "2026-04-07T18:00:00+02:00", "2026-04-07T16:00:00Z", "2026-04-07T16:00:00.000000+00:00"])
+def test_timeline_reads_packed_times_only_when_each_is_qwenlabs_own(known: Log, foreign: str | None,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """timeline() reads the tasks a group at a time, their times packed in one text, which it
+    parses as a whole only when every time is in the format qwenlab writes; a time another program
+    wrote (another offset, a Z, microseconds) sends it back to reading a row at a time, with the
+    same result. Requests of both backends in one group keep their own cost source."""
+    import qwenlab.costs.query as query
+
+    alpha = int(known.experiment("alpha")["id"])
+    for repeat, backend in [(5, "emulator"), (6, "runware"), (7, "emulator")]:  # one group: same cell shape and cost
+        t = task(known, alpha, {"promptExtend": True, "size": "1024x1536", "repeat": repeat})
+        send(known, t, at("2026-04-07", 11))
+        finish(known, t, at("2026-04-07", 8 + repeat), [0.075])
+        known.note_task(t, backend=backend)
+    if foreign:
+        known.note_task(t, completed_at=foreign)
+    parsed: list[bool] = []
+    real = query.parse_packed
+    monkeypatch.setattr(query, "parse_packed", lambda *a: parsed.append((r := real(*a)) is not None) or r)
+
+    costs = Costs(known)
+    tl = costs.timeline()
+    assert parsed == [foreign is None]
+    _assert_timeline_is_requests(costs, tl)
+    part = costs.filter(since="2026-03-02T12:00", experiments="alpha")  # the WHERE of a view applies to the groups
+    _assert_timeline_is_requests(part, part.timeline())
+    assert len(part.timeline()) == len(tl[(tl["experiment"] == "alpha") & (tl["at"] >= pd.Timestamp("2026-03-02T12:00Z"))])
+    mine = tl[tl["at"] >= pd.Timestamp("2026-04-07", tz="UTC")]
+    assert list(mine["cost_source"]) == ["emulated", "api", "emulated"]
+    assert mine["at"].iloc[-1] == pd.Timestamp(f"2026-04-07T{16 if foreign else 15}:00", tz="UTC")  # +02:00, Z: UTC
 
 
 def test_summary_and_html(known: Log) -> None:
