@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["parse_packed", "TIME_WIDTH", "SEPARATOR"]
+__all__ = ["parse_packed", "EXAMPLE", "TIME_WIDTH", "SEPARATOR"]
 
+EXAMPLE = "2026-03-01T12:00:00.123+00:00"  # a time as utc_now writes it
 # each byte of a time: a digit where the template has 9, else the template's own character
 _TEMPLATE = b"9999-99-99T99:99:99.999+00:00"
 TIME_WIDTH = len(_TEMPLATE)

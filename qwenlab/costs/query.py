@@ -26,7 +26,7 @@ from ..store.axes import AxisInfo, axis_infos_of, merged_axis, names_axis
 from ..store.migrations import FIRST_TASK_SQL
 from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
-from .packed_times import SEPARATOR, TIME_WIDTH, parse_packed
+from .packed_times import EXAMPLE, SEPARATOR, parse_packed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -493,8 +493,8 @@ class CostQuery:
         digits = "".join(codes).encode("ascii")
         if len(digits) != n:
             return None
-        sample = times[0][:TIME_WIDTH]  # pandas' unit for such a time, so both reads give one type
-        unit = np.datetime_data(pd.to_datetime(pd.Series([sample]), utc=True, format="ISO8601").dtype.base)[0]
+        # the unit pandas gives such times (the row-at-a-time read's), so both reads give one type
+        unit = np.datetime_data(pd.to_datetime(pd.Series([EXAMPLE]), utc=True, format="ISO8601").dtype.base)[0]
         parsed = parse_packed(SEPARATOR.join(times), n, unit)
         if parsed is None:
             return None

@@ -496,6 +496,20 @@ def test_timeline_reads_packed_times_only_when_each_is_qwenlabs_own(known: Log, 
     assert mine["at"].iloc[-1] == pd.Timestamp(f"2026-04-07T{16 if foreign else 15}:00", tz="UTC")  # +02:00, Z: UTC
 
 
+def test_timeline_reads_a_first_time_of_another_format(tmp_path: Path) -> None:
+    """The first time SQLite hands over, in a format qwenlab does not write, is read as any other."""
+    log = Log(tmp_path / "other.db")
+    exp = experiment(log, "other", {})
+    for repeat, when in [(0, "2026-04-07T18:00:00+02:00"), (1, at("2026-04-08"))]:  # one group, that time first
+        t = task(log, exp, {"repeat": repeat})
+        send(log, t, at("2026-04-07", 11))
+        finish(log, t, when, [0.075])
+    costs = Costs(log)
+    tl = costs.timeline()
+    _assert_timeline_is_requests(costs, tl)
+    assert list(tl["at"]) == [pd.Timestamp("2026-04-07T16:00", tz="UTC"), pd.Timestamp("2026-04-08T12:00", tz="UTC")]
+
+
 def test_summary_and_html(known: Log) -> None:
     task(known, experiment(known, "<b>x</b>", {}), {"repeat": 0})  # a user's name, and a cell not sent
     c = Costs(known)
