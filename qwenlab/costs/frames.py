@@ -202,7 +202,7 @@ class Costs:
         """
         keys = [by] if isinstance(by, str) else list(by)
         df = self.by(keys)
-        kept = self._q.kept(keys, float(min_score))
+        kept = self._q.kept(keys, float(min_score), tasks_in_view=int(df["tasks"].sum()))
         out = df[["tasks", "images", "cost_usd", "usd_per_image"]].join(kept, how="left")
         out[["rated", "kept"]] = out[["rated", "kept"]].fillna(0).astype(int)
         out["keep_rate"] = (out["kept"] / out["rated"].where(out["rated"] > 0)).round(4)

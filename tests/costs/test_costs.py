@@ -367,6 +367,23 @@ def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
     assert by_axis.attrs["coverage_note"] is None  # on and off: every image rated
 
 
+@pytest.mark.parametrize("keys", [["experiment"], ["setting"], ["promptExtend"], ["day"], ["model"],
+                                  ["experiment", "promptExtend"]])
+def test_kept_images_read_from_the_tasks_or_from_the_ratings_are_the_same(known: Log, keys: list[str]) -> None:
+    """per_kept_image reads the rated images from the tasks in view or from the ratings, whichever
+    holds fewer rows: both must count each image's latest scored rating, in the same groups."""
+    i2 = images_of(known, known.task_ids[2])[0]  # type: ignore[attr-defined]
+    known.rate(i2, None, note="a note after the score")  # the score before it still counts
+    known.rate(images_of(known, known.task_ids[3])[0], 5)  # re-rated up: now kept
+    for costs in (Costs(known), Costs(known, experiments="alpha"), Costs(known, since="2026-03-02")):
+        from_tasks = costs._q.kept(keys, 4.0, tasks_in_view=0)
+        from_ratings = costs._q.kept(keys, 4.0, tasks_in_view=10**9)
+        pd.testing.assert_frame_equal(from_tasks, from_ratings)
+        assert from_ratings["rated"].sum() > 0
+    alpha = Costs(known).per_kept_image(min_score=4).loc["alpha"]
+    assert (alpha["rated"], alpha["kept"]) == (4, 3)  # t1 re-rated 2; t2 4 (its note has no score), t3 5, t4 5
+
+
 def test_since_and_until_split_the_spend(known: Log) -> None:
     late = Costs(known, since="2026-03-03")
     early = Costs(known, until="2026-03-03")
