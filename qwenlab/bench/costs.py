@@ -295,6 +295,9 @@ SUMMARIES: list[tuple[str, Callable[[Costs], Any]]] = [
     ("estimate_vs_actual()", lambda c: c.estimate_vs_actual()),
     ("budget()", lambda c: c.budget()),
     (f"per_kept_image(min_score={MIN_SCORE})", lambda c: c.per_kept_image(min_score=MIN_SCORE)),
+    # by an axis: each rated image's task row is read for its cell
+    (f'per_kept_image(min_score={MIN_SCORE}, by="promptExtend")',
+     lambda c: c.per_kept_image(min_score=MIN_SCORE, by="promptExtend")),
     ("price_changes()", lambda c: c.price_changes()),
     ("failed()", lambda c: c.failed()),
     ("timeline()", lambda c: c.timeline()),
@@ -403,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = _check(costs, truth, min_score)
     print("totals check: " + ("every total matches the truth" if not problems else "MISMATCH\n  " + "\n  ".join(problems)))
 
-    print(f"\n{'summary':40} {'qwenlab':>9} {'no index':>9} {'ratio':>6} {'pandas':>9} {'ratio':>6} {'cold':>9} "
+    width = max(40, *(len(name) for name, _ in SUMMARIES))
+    print(f"\n{'summary':{width}} {'qwenlab':>9} {'no index':>9} {'ratio':>6} {'pandas':>9} {'ratio':>6} {'cold':>9} "
           f"{'no prefetch':>12} {'ratio':>6}")
     slow = []
     # the baselines (no index; pandas on whole tables, which holds every row in memory) by default
@@ -418,14 +422,14 @@ def main(argv: list[str] | None = None) -> int:
         cold = time_cold(lambda: fn(costs), path)
         slow += [name] if max(ours, cold) >= 2.0 else []
         bare_text = f"{bare_t:8.3f}s {bare_t / ours:5.1f}x" if baselines else f"{'-':>9} {'-':>6}"
-        print(f"{name:40} {ours:8.3f}s {bare_text} "
+        print(f"{name:{width}} {ours:8.3f}s {bare_text} "
               + (f"{naive_t:8.3f}s {naive_t / ours:5.1f}x" if naive_t else f"{'-':>9} {'-':>6}")
               + f" {cold:8.3f}s {cold_without:11.3f}s {cold_without / cold:5.1f}x")
     for what, cmd in LOGS_COMMANDS:
         cold = time_logs_command(path, *cmd, repeat=1)[0] if drop_cached(path) else float("nan")
         seconds, peak = time_logs_command(path, *cmd, repeat=args.repeat)
         slow += [what] if max(seconds, cold) >= 2.0 else []
-        print(f"{what:40} {seconds:8.3f}s   (the command, in its own process; peak memory {peak} MB; cold {cold:.3f}s)")
+        print(f"{what:{width}} {seconds:8.3f}s   (the command, in its own process; peak memory {peak} MB; cold {cold:.3f}s)")
     summaries = SUMMARIES
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"\n{len(summaries) + 2 - len(slow)} of {len(summaries) + 2} figures under 2 s on {args.tasks:,} tasks"

@@ -66,7 +66,7 @@ def _peak_line(after: str) -> None:
 
 
 def _line(what: str, figure: str, target: str = "") -> None:
-    print(f"  {what:<44} {figure:<34} {target}", flush=True)
+    print(f"  {what:<50} {figure:<34} {target}", flush=True)
 
 
 def bench_views(folder: Path, exp: Any) -> None:
