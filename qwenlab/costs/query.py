@@ -554,7 +554,7 @@ class CostQuery:
         import pandas as pd
 
         exps = self._experiments()
-        if self.since is None and self.until is None and not self.filtered and self._rollups_answer([]):
+        if not self.filtered and self._rollups_answer([]):
             tasks, images = self._prices_from_rollups()
         else:
             tasks, images = self._prices_from_tasks(exps)
@@ -582,17 +582,23 @@ class CostQuery:
         return tasks, images
 
     def _prices_from_rollups(self) -> tuple["pd.DataFrame", "pd.DataFrame"]:
-        """prices() of the whole log from the rollups (m013): the tasks per model and price, the
-        first and last of them by a seek each on idx_tasks_price_times, the images per API cost."""
+        """prices() of the log, or of whole days of it, from the rollups (m013, m014): the tasks per
+        model and price, the first and last of them by a seek each on idx_tasks_price_times, the
+        images per API cost."""
         import pandas as pd
 
+        days, day_params = self._where({}, at="nullif(r.day, '')")  # the rollups' day: '' is none
+        within = days.replace(" WHERE ", " AND ")
         price = "CASE WHEN r.price_e10 = -1 THEN NULL ELSE r.price_e10 / 1e10 END"
         tasks = self.log.frame(
             f"SELECT nullif(r.model, '') AS model, {price} AS price_usd, sum(r.tasks) AS tasks FROM cost_rollups r "
-            "WHERE r.retried = 0 AND r.status NOT IN ('pending', '') GROUP BY r.model, r.price_e10 HAVING sum(r.tasks) != 0")
-        seek = f"SELECT {{}}({AT_SQL}) AS at FROM tasks t WHERE t.status != 'pending' AND t.model IS ? AND {PRICE_SQL} IS ?"
+            f"WHERE r.retried = 0 AND r.status NOT IN ('pending', ''){within} GROUP BY r.model, r.price_e10 "
+            "HAVING sum(r.tasks) != 0", day_params)
+        times, time_params = self._where({})
+        seek = (f"SELECT {{}}({AT_SQL}) AS at FROM tasks t WHERE t.status != 'pending' AND t.model IS ? AND {PRICE_SQL} IS ?"
+                + times.replace(" WHERE ", " AND "))
         for column, fn in (("first_at", "min"), ("last_at", "max")):
-            tasks[column] = [self.log.rows(seek.format(fn), [m, p])[0]["at"]
+            tasks[column] = [self.log.rows(seek.format(fn), [m, p, *time_params])[0]["at"]
                              for m, p in zip(tasks["model"], tasks["price_usd"].astype(object).where(tasks["price_usd"].notna(), None))]
         cost = "CASE WHEN r.cost_e10 != -1 THEN r.cost_e10 END"
         priced = "r.cost_e10 != -1 AND r.price_e10 != -1"
@@ -604,7 +610,7 @@ class CostQuery:
             f"total({cost} * r.images) / 1e10 AS api_image_usd, "
             f"total(CASE WHEN {priced} AND abs(r.cost_e10 - r.price_e10) > 10000 THEN r.images END) AS differing_images, "
             f"total(CASE WHEN {priced} THEN (r.cost_e10 - r.price_e10) * r.images END) / 1e10 AS api_minus_price_usd "
-            "FROM cost_image_prices r GROUP BY r.model, r.price_e10 HAVING sum(r.images) != 0")
+            f"FROM cost_image_prices r{days} GROUP BY r.model, r.price_e10 HAVING sum(r.images) != 0", day_params)
         return tasks[["model", "price_usd", "first_at", "last_at", "tasks"]], pd.DataFrame(images)
 
 

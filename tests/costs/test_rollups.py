@@ -47,8 +47,9 @@ def assert_exact(log: Log) -> None:
     assert kept == _rollups(fresh)
     fresh.close()
     _listing_matches_the_tasks(log)
-    for since in (None, "2020-01-01"):
-        costs = Costs(log, since=since)
+    # whole days, read from the rollups: all, and either side of the day a test moves a task to
+    for since, until in ((None, None), ("2020-01-01", None), ("2020-06-02", None), (None, "2020-06-02")):
+        costs = Costs(log, since=since, until=until)
         for key in KEYS:
             if key == "promptExtend" and "promptExtend" not in costs.axes():
                 continue
@@ -58,8 +59,8 @@ def assert_exact(log: Log) -> None:
         pd.testing.assert_frame_equal(costs.budget(), _scanned(costs, lambda c: c.budget()))
         pd.testing.assert_frame_equal(costs.estimate_vs_actual(), _scanned(costs, lambda c: c.estimate_vs_actual()))
         assert costs.totals() == _scanned(costs, lambda c: c.totals())
-    prices = Costs(log).price_changes()
-    pd.testing.assert_frame_equal(prices, _scanned(Costs(log), lambda c: c.price_changes()), check_dtype=False)
+        prices = costs.price_changes()
+        pd.testing.assert_frame_equal(prices, _scanned(costs, lambda c: c.price_changes()), check_dtype=False)
 
 
 def _listing_matches_the_tasks(log: Log) -> None:
@@ -146,3 +147,30 @@ def test_deleting_and_importing_experiments_keeps_the_rollups_exact(emulator, da
     ben.import_bundle(bundle.path)
     assert_exact(ben.log)
     assert Costs(ben).by("experiment").loc["posters", "cost_usd"] == Costs(lab).by("experiment").loc["posters", "cost_usd"]
+
+
+def test_a_log_of_before_the_image_prices_by_day_gets_them(tmp_path: Path) -> None:
+    """m014: a log whose image prices were kept without their day has them counted per day on
+    opening, and its windows of whole days read from the rollups as from the tasks."""
+    import sqlite_utils
+
+    from qwenlab.store.migrations import migrate
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrate(db, until="m013_cost_rollups")
+    db["experiments"].insert({"id": 1, "name": "old", "status": "done"})
+    for i, (day, cost) in enumerate([("2026-03-01", 0.075), ("2026-03-02", 0.08), ("2026-03-02", None)]):
+        db["tasks"].insert({"id": i + 1, "task_uuid": f"t{i}", "experiment_id": 1, "cell_key": f"k{i}", "status": "done",
+                            "model": "alibaba:qwen-image@2.0-pro", "price_usd": 0.075, "estimated_cost_usd": 0.075,
+                            "number_results": 1, "created_at": f"{day}T09:00:00.000+00:00",
+                            "completed_at": f"{day}T10:00:00.000+00:00", "cost_usd": cost})
+        db["images"].insert({"id": i + 1, "image_uuid": f"i{i}", "task_id": i + 1, "experiment_id": 1, "cost_usd": cost})
+    db.close()
+
+    log = Log(path)
+    assert log.rows("SELECT day, sum(images) AS n FROM cost_image_prices GROUP BY day ORDER BY day") == [
+        {"day": "2026-03-01", "n": 1}, {"day": "2026-03-02", "n": 2}]
+    assert_exact(log)
+    second = Costs(log, since="2026-03-02").price_changes()
+    assert (second["images"].sum(), second["differing_images"].sum()) == (2, 1)  # the $0.08 image of that day
