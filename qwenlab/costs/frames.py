@@ -60,8 +60,12 @@ class Costs:
     """Cost analysis of a log. Every method queries the log afresh, so it shows what is there now.
 
     log: a `Log`, a `Lab` (its log), a path to a log file, or None for the default log.
-    since / until: only requests of that time (a date, a datetime, ISO text, or "7d" for the last
-    seven days); `since` inclusive, `until` exclusive. experiments: only these experiment names.
+    since / until: only requests of that time (a date, a datetime, ISO text, or a span back from
+    now: "7d" is from the start of the day seven days ago, UTC, so today and the seven days before;
+    "0d" is today, "2w" fourteen days back, "12h" exactly twelve hours); `since` inclusive, `until`
+    exclusive. Bounds on whole days are read from the log's cost rollups (a fraction of a second
+    on a million requests); a bound inside a day reads every request. experiments: only these
+    experiment names.
     imported: False leaves out the experiments imported from bundles (`Lab.import_bundle`), whose
     money was spent in the log they came from; by default they are in, and a note says how much.
     """
@@ -423,7 +427,7 @@ _RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 
 
 # the forms a date bound takes, for the message that refuses another
-DATE_FORMS = "use 2026-03-01, 2026-03-01T12:00, or 7d for the last 7 days"
+DATE_FORMS = "use 2026-03-01, 2026-03-01T12:00, 7d (today and the 7 days before), 2w or 12h"
 
 
 def date_bound(value: Any, name: str) -> str | None:
@@ -437,6 +441,10 @@ def date_bound(value: Any, name: str) -> str | None:
             n, unit = int(m.group(1)), m.group(2)
             delta = {"d": dt.timedelta(days=n), "h": dt.timedelta(hours=n), "w": dt.timedelta(weeks=n)}[unit]
             value = dt.datetime.now(dt.timezone.utc) - delta
+            if unit != "h":
+                # days and weeks count whole days (UTC), as by("day") shows them: a first day cut
+                # at this hour would read as a cheap day, and whole days are summed from the rollups
+                value = value.date()
         else:
             try:
                 value = dt.datetime.fromisoformat(value.strip()) if "T" in value or " " in value.strip() else dt.date.fromisoformat(value.strip())

@@ -384,6 +384,25 @@ def test_kept_images_read_from_the_tasks_or_from_the_ratings_are_the_same(known:
     assert (alpha["rated"], alpha["kept"]) == (4, 3)  # t1 re-rated 2; t2 4 (its note has no score), t3 5, t4 5
 
 
+def test_a_span_back_from_now_counts_whole_days_and_exact_hours(known: Log) -> None:
+    """"7d" is today and the seven days before (from 00:00 UTC), as by("day") lists days, and a
+    view of whole days is summed from the rollups; "12h" is exactly twelve hours back."""
+    from qwenlab.costs.frames import date_bound
+
+    def days_back(n: int) -> set[str]:  # either side of a midnight passing during the test
+        return {(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=n) + dt.timedelta(seconds=s)).date().isoformat()
+                for s in (-5, 0, 5)}
+
+    assert date_bound("7d", "since") in days_back(7)
+    assert date_bound("0d", "since") in days_back(0)
+    assert date_bound(" 2w ", "until") in days_back(14)
+    hours = dt.datetime.fromisoformat(date_bound("12h", "since"))
+    assert abs(hours - (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=12))) < dt.timedelta(seconds=5)
+    assert Costs(known, since="7d")._q._rollups_answer(["experiment"])
+    assert not Costs(known, since="12h")._q._rollups_answer(["experiment"])
+    assert Costs(known, since="9999d").totals() == Costs(known).totals()
+
+
 def test_since_and_until_split_the_spend(known: Log) -> None:
     late = Costs(known, since="2026-03-03")
     early = Costs(known, until="2026-03-03")
