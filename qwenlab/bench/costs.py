@@ -304,6 +304,10 @@ SUMMARIES: list[tuple[str, Callable[[Costs], Any]]] = [
     ("totals()", lambda c: c.totals()),
     ("summary()", lambda c: c.summary()),
     ('filter(since="2026-10-01").by("day")', lambda c: c.filter(since="2026-10-01").by("day")),
+    # a window of whole days (`qwenlab costs --since 7d`): every summary of it from the rollups
+    ('filter(since="7d").summary()', lambda c: c.filter(since="7d").summary()),
+    # a bound inside a day: the whole days from the rollups, the rest of that day from its tasks
+    ('filter(since="2026-10-01T12:00").summary()', lambda c: c.filter(since="2026-10-01T12:00").summary()),
 ]
 NAIVE: dict[str, Callable[[Path], Any]] = {
     'by("experiment")': lambda path: _naive_tasks(path).groupby("experiment")[["cost", "images"]].sum(),

@@ -63,9 +63,9 @@ class Costs:
     since / until: only requests of that time (a date, a datetime, ISO text, or a span back from
     now: "7d" is from the start of the day seven days ago, UTC, so today and the seven days before;
     "0d" is today, "2w" fourteen days back, "12h" exactly twelve hours); `since` inclusive, `until`
-    exclusive. Bounds on whole days are read from the log's cost rollups (a fraction of a second
-    on a million requests); a bound inside a day reads every request. experiments: only these
-    experiment names.
+    exclusive. The whole days in view are summed from the log's cost rollups, and the rest of a
+    day a bound falls inside from the requests of that day's experiments (a summary of a million
+    requests takes under a second). experiments: only these experiment names.
     imported: False leaves out the experiments imported from bundles (`Lab.import_bundle`), whose
     money was spent in the log they came from; by default they are in, and a note says how much.
     """

@@ -10,12 +10,15 @@ sweep's label afterwards, on the few grouped rows.
 
 On a big log the frames read the cost rollups of migration `m013_cost_rollups` instead (tasks,
 images and spend per experiment, setting, day, model, size, status, backend and price, kept exact
-by triggers): the same sums from thousands of rows instead of a million. A view they cannot
-answer exactly (a time bound inside a day, an axis named "repeat") sums the tasks as before.
+by triggers): the same sums from thousands of rows instead of a million. They know a request's
+day, not its time: of a bound inside a day, the rest of that day is summed from the tasks of the
+experiments with requests that day (`CostQuery._day_split`), and added in. A view they cannot
+answer (an axis named "repeat", a view of some experiments for the prices) sums the tasks.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -162,6 +165,24 @@ class _Key:
     where: str | None = None
 
 
+@dataclass
+class _Read:
+    """One part of a grouped aggregate: `sums` over `source` (FROM text, its template values in
+    `fill`), within the time bounds `bounds` (since, until) and the conditions `where`. rollup:
+    the source is the rollups (a request's time is its day)."""
+
+    source: str
+    sums: dict[str, str]
+    fill: dict[str, str]
+    bounds: tuple[str | None, str | None]
+    rollup: bool = False
+    where: tuple[str, ...] = ()
+
+
+def _whole_day(bound: str | None) -> bool:
+    return bound is None or len(bound) == 10  # date_bound gives a day as YYYY-MM-DD, a time in full
+
+
 def _setting_part(axis: str, label: str) -> str:
     """One axis of a setting: "size=1024x1536", or a long value's label alone, which names its
     axis already ("negativePrompt 2: blurry text, misspelled…")."""
@@ -236,15 +257,18 @@ class CostQuery:
         return list(dict.fromkeys(a for e in self._experiments().values() for a in e.axes))
 
     # -- filters ----------------------------------------------------------------------------------
-    def _where(self, exps: dict[int, _Experiment], extra: Sequence[str | None] = (), at: str = AT_SQL) -> tuple[str, list[Any]]:
+    def _where(self, exps: dict[int, _Experiment], extra: Sequence[str | None] = (), at: str = AT_SQL,
+               bounds: tuple[str | None, str | None] | None = None) -> tuple[str, list[Any]]:
+        """The WHERE clause of this view (its time bounds, or `bounds`, and experiments) and `extra`."""
+        since, until = bounds if bounds is not None else (self.since, self.until)
         conds: list[str] = []
         params: list[Any] = []
-        if self.since:
+        if since:
             conds.append(f"{at} >= ?")
-            params.append(self.since)
-        if self.until:
+            params.append(since)
+        if until:
             conds.append(f"{at} < ?")
-            params.append(self.until)
+            params.append(until)
         if self.filtered:
             conds.append(f"t.experiment_id IN ({','.join(str(i) for i in exps) or 'NULL'})")
         conds += [c for c in extra if c]
@@ -252,13 +276,45 @@ class CostQuery:
 
     # -- keys -------------------------------------------------------------------------------------
     def _rollups_answer(self, keys: Sequence[str]) -> bool:
-        """Whether the rollups (m013) hold these keys under this view's filters: time bounds on
-        whole days (the rollups know a request's day, not its time) and no axis named "repeat"
-        (the rollups keep the setting, the cell without its repeat)."""
-        whole_days = all(b is None or len(b) == 10 for b in (self.since, self.until))
-        if not whole_days or "repeat" in keys:
-            return False
-        return self._rollups_exist()
+        """Whether the rollups (m013) hold these keys: not an axis named "repeat" (the rollups
+        keep the setting, the cell without its repeat). They know a request's day, not its time:
+        of a bound inside a day, the rest of that day is read from the tasks (`_day_split`)."""
+        return "repeat" not in keys and self._rollups_exist()
+
+    def _day_split(self) -> tuple[tuple[str | None, str | None] | None, list[tuple[str | None, str | None]]]:
+        """This view's time bounds as the whole days inside them, which the rollups sum (None:
+        not one whole day), and the parts of a day at either end, read from the tasks."""
+        since, until = self.since, self.until
+        first = since if _whole_day(since) else (dt.date.fromisoformat(since[:10]) + dt.timedelta(days=1)).isoformat()  # type: ignore[index]
+        last = until if _whole_day(until) else until[:10]  # type: ignore[index]
+        if first is not None and last is not None and first >= last:
+            return None, ([] if since == until else [(since, until)])
+        edges = ([] if _whole_day(since) else [(since, first)]) + ([] if _whole_day(until) else [(last, until)])
+        return (first, last), edges
+
+    def _edge_where(self, edges: list[tuple[str | None, str | None]]) -> str:
+        """A condition that keeps, of the tasks, the experiments with requests on the days the
+        `edges` fall in (the rollups say which), so a bound inside a day reads those experiments'
+        tasks, not the whole log's."""
+        days = sorted({b[:10] for edge in edges for b in edge if b})
+        rows = self.log.rows(f"SELECT DISTINCT experiment_id AS id FROM cost_rollups WHERE day IN ({', '.join('?' * len(days))}) "
+                             "AND tasks != 0", days)
+        ids = [int(r["id"]) for r in rows]
+        known = f"t.experiment_id IN ({', '.join(str(i) for i in ids if i != -1) or 'NULL'})"
+        return f"({known} OR t.experiment_id IS NULL)" if -1 in ids else known
+
+    def _reads(self, keys: Sequence[str], rollup_sums: dict[str, str], task_sums: dict[str, str],
+               task_sources: Sequence[tuple[str, dict[str, str]]], with_first_task: bool = False) -> list[_Read]:
+        """What `_group` reads for this view: the rollups for its whole days and the tasks for the
+        parts of a day at either end, or the tasks alone where the rollups cannot answer."""
+        if not self._rollups_answer(keys):
+            return [_Read(src, task_sums, fill, (self.since, self.until)) for src, fill in task_sources]
+        days, edges = self._day_split()
+        reads = [] if days is None else [_Read(_rollup_source(with_first_task), rollup_sums, {}, days, rollup=True)]
+        if edges:
+            near = self._edge_where(edges)
+            reads += [_Read(src, task_sums, fill, edge, where=(near,)) for edge in edges for src, fill in task_sources]
+        return reads or [_Read(_rollup_source(with_first_task), rollup_sums, {}, (self.since, self.until), rollup=True)]
 
     def _rollups_exist(self) -> bool:
         if self._has_rollups is None:
@@ -311,38 +367,47 @@ class CostQuery:
                     where=f"t.experiment_id IN ({','.join(map(str, having))})")
 
     # -- the grouped aggregate -----------------------------------------------------------------------
-    def _group(self, keys: Sequence[str], sums: dict[str, str], sources: Sequence[tuple[str, dict[str, str]]],
-               extra_where: Sequence[str] = (), params_before: Sequence[Any] = (), rollup: bool = False) -> "pd.DataFrame":
-        """Run `sums` grouped by `keys` over each source (FROM text, template values), add the
-        parts, label the groups and order them. Returns a frame indexed by the keys' levels.
-        rollup: the source is the rollups (times are days, a group of no task is left out)."""
+    def _group(self, keys: Sequence[str], reads: Sequence[_Read], params_before: Sequence[Any] = ()) -> "pd.DataFrame":
+        """Run each read's sums grouped by `keys` (the reads give the same sums, by name), add the
+        parts, label the groups and order them. Returns a frame indexed by the keys' levels."""
         import pandas as pd
 
         exps = self._experiments()
-        at = "t.day" if rollup else AT_SQL
-        specs = [self._key(k, exps, at, rollup) for k in keys]
-        exprs = [s for spec in specs for s in spec.sql]
-        group_exprs = [s for s in exprs if not s.startswith(("min(", _ORDER_ONLY))]
+        names = list(reads[0].sums)
         frames = []
-        for source, fill in sources:
-            where, params = self._where(exps, [*(s.where for s in specs), *extra_where], at)
-            select = [f"{s} AS k{i}" for i, s in enumerate(exprs)] + [f"{sql.format(**fill)} AS [{n}]" for n, sql in sums.items()]
+        for read in reads:
+            at = "t.day" if read.rollup else AT_SQL
+            specs = [self._key(k, exps, at, read.rollup) for k in keys]
+            exprs = [s for spec in specs for s in spec.sql]
+            group_exprs = [s for s in exprs if not s.startswith(("min(", _ORDER_ONLY))]
+            where, params = self._where(exps, [*(s.where for s in specs), *read.where], at, read.bounds)
+            select = ([f"{s} AS k{i}" for i, s in enumerate(exprs)]
+                      + [f"{read.sums[n].format(**read.fill)} AS [{n}]" for n in names])
             group = f" GROUP BY {', '.join(str(exprs.index(g) + 1) for g in group_exprs)}" if group_exprs else ""
-            if group and rollup:  # rollup rows whose tasks all moved on hold zeros: no group of its own
+            if group and read.rollup:  # rollup rows whose tasks all moved on hold zeros: no group of its own
                 group += " HAVING sum(t.tasks) != 0"
-            sql = f"SELECT {', '.join(select)} FROM {source}{where}{group}"
-            frames.append(self.log.frame(sql, [*params_before, *params]))
-        raw = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
+            sql = f"SELECT {', '.join(select)} FROM {read.source}{where}{group}"
+            frames.append((self.log.frame(sql, [*params_before, *params]), specs))
+            grouping = [f"k{i}" for i, s in enumerate(exprs) if s in group_exprs]
+        specs = frames[0][1]
         levels = list(dict.fromkeys(level for spec in specs for level in spec.levels))
         if not specs:
-            out = raw[list(sums)].sum(numeric_only=True).to_frame().T if len(raw) else pd.DataFrame([{n: 0 for n in sums}])
+            raw = pd.concat([f for f, _ in frames if len(f)] or [frames[0][0]], ignore_index=True)
+            out = raw[names].sum(numeric_only=True).to_frame().T if len(raw) else pd.DataFrame([{n: 0 for n in names}])
             return out.fillna(0)
+        # the parts that have rows (an empty part's columns have no type, and would make them objects)
+        raw = pd.concat([f.assign(__part=i) for i, (f, _) in enumerate(frames) if len(f)]
+                        or [frames[0][0].assign(__part=0)], ignore_index=True)
+        if raw["__part"].nunique() > 1:
+            # in the order one GROUP BY gives its groups (by their keys), which orders groups whose
+            # labels tie, as a read of the tasks alone would
+            raw = raw.sort_values(grouping, kind="stable", na_position="first", ignore_index=True)
         labelled: dict[str, list[Any]] = {lv: [] for lv in levels}
         orders: dict[str, list[Any]] = {lv: [] for lv in levels}
-        for _, row in raw.iterrows():
+        for _, row in raw.iterrows():  # each row labelled by its part's keys (a rollup's SQL or the tasks')
             pos = 0
             seen: set[str] = set()
-            for spec in specs:
+            for spec in frames[int(row["__part"])][1]:
                 vals = [row[f"k{pos + j}"] for j in range(len(spec.sql))]
                 pos += len(spec.sql)
                 for level, (label, order) in zip(spec.levels, spec.label([_py(v) for v in vals], exps)):
@@ -351,20 +416,19 @@ class CostQuery:
                     seen.add(level)
                     labelled[level].append(label)
                     orders[level].append(order)
-        frame = raw[list(sums)].copy()
+        frame = raw[names].copy()
         for lv in levels:
             frame[lv] = labelled[lv]
             frame[f"__order_{lv}"] = orders[lv]
         if len(frame):
             frame = frame.sort_values([f"__order_{lv}" for lv in levels], kind="stable")
-        out = frame.groupby(levels, sort=False, dropna=False)[list(sums)].sum()
+        out = frame.groupby(levels, sort=False, dropna=False)[names].sum()
         return out
 
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
-        if self._rollups_answer(keys):
-            out = self._group(keys, dict(_ROLLUP_SUMS), [(_rollup_source("setting" in keys), {})], rollup=True)
-        else:
-            out = self._group(keys, dict(_SUMS), [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})])
+        reads = self._reads(keys, dict(_ROLLUP_SUMS), dict(_SUMS),
+                            [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})], "setting" in keys)
+        out = self._group(keys, reads)
         out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
         return out
 
@@ -385,7 +449,7 @@ class CostQuery:
             tasks_in_view = int(self.grouped(keys)["tasks"].sum())
         ratings = int(self.log.rows("SELECT count(*) AS n FROM ratings")[0]["n"])
         source = _RATED_FROM_RATINGS if 2 * ratings < tasks_in_view else _RATED_FROM_TASKS
-        return self._group(keys, sums, [(source, {})], params_before=[min_score])
+        return self._group(keys, [_Read(source, sums, {}, (self.since, self.until))], params_before=[min_score])
 
     def per_experiment_extra(self) -> "pd.DataFrame":
         sums = {"unsent": "total(t.status = 'pending')",
@@ -395,10 +459,8 @@ class CostQuery:
                                "THEN t.estimated_cost_usd END)",
                 "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)",
                 "planned_usd": "total(CASE WHEN t.id IS NOT NULL THEN t.estimated_cost_usd END)"}  # not the history's
-        if self._rollups_answer(["experiment"]):
-            out = self._group(["experiment"], dict(_ROLLUP_EXTRA), [(_rollup_source(False), {})], rollup=True)
-        else:
-            out = self._group(["experiment"], sums, [("tasks t", {}), (_HISTORY_SOURCE, {})])
+        out = self._group(["experiment"], self._reads(["experiment"], dict(_ROLLUP_EXTRA), sums,
+                                                      [("tasks t", {}), (_HISTORY_SOURCE, {})]))
         out[["unsent", "to_retry"]] = out[["unsent", "to_retry"]].astype(int)
         return out.round(6)
 
@@ -555,7 +617,7 @@ class CostQuery:
 
         exps = self._experiments()
         if not self.filtered and self._rollups_answer([]):
-            tasks, images = self._prices_from_rollups()
+            tasks, images = self._prices_split(exps)
         else:
             tasks, images = self._prices_from_tasks(exps)
         df = tasks.merge(images, on=["model", "price_usd"], how="left")
@@ -567,34 +629,63 @@ class CostQuery:
                 "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
         return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
 
-    def _prices_from_tasks(self, exps: dict[int, _Experiment]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
-        where, params = self._where(exps, ["t.status != 'pending'"])
+    def _prices_split(self, exps: dict[int, _Experiment]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+        """prices() of the whole log's view: its whole days from the rollups, the parts of a day at
+        either end from the tasks (`_day_split`), added up."""
+        import pandas as pd
+
+        days, edges = self._day_split()
+        parts = [self._prices_from_rollups(days)] if days is not None else []
+        if edges:
+            near = self._edge_where(edges)
+            parts += [self._prices_from_tasks(exps, edge, near) for edge in edges]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return self._prices_from_rollups((self.since, self.until))
+        key = ["model", "price_usd"]
+        tasks = pd.concat([t for t, _ in parts], ignore_index=True).groupby(key, dropna=False, sort=False).agg(
+            first_at=("first_at", "min"), last_at=("last_at", "max"), tasks=("tasks", "sum")).reset_index()
+        sums = {c: "sum" for c in ("images", "api_images", "api_image_usd", "differing_images", "api_minus_price_usd")}
+        images = pd.concat([i for _, i in parts], ignore_index=True).groupby(key, dropna=False, sort=False).agg(
+            {**sums, "api_min_usd": "min", "api_max_usd": "max"}).reset_index()
+        tasks = tasks[tasks["tasks"] != 0]
+        return tasks, images[images["images"] != 0]
+
+    def _prices_from_tasks(self, exps: dict[int, _Experiment], bounds: tuple[str | None, str | None] | None = None,
+                           near: str | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+        """prices() summed over the tasks and their images, within `bounds` (default: the view's).
+        near: a condition on the tasks' experiments (`_edge_where`): the images are then found
+        from their tasks, not the tasks from every image."""
+        extra = [near] if near else []
+        where, params = self._where(exps, ["t.status != 'pending'", *extra], bounds=bounds)
         tasks = self.log.frame(
             f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, min({AT_SQL}) AS first_at, max({AT_SQL}) AS last_at, "
             f"count(*) AS tasks FROM tasks t{where} GROUP BY 1, 2", params)
-        where, params = self._where(exps)
+        where, params = self._where(exps, extra, bounds=bounds)
+        joined = "tasks t CROSS JOIN images i ON i.task_id = t.id" if near else "images i JOIN tasks t ON t.id = i.task_id"
         images = self.log.frame(
             f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, count(*) AS images, count(i.cost_usd) AS api_images, "
             f"min(i.cost_usd) AS api_min_usd, max(i.cost_usd) AS api_max_usd, total(i.cost_usd) AS api_image_usd, "
             f"total(i.cost_usd IS NOT NULL AND abs(i.cost_usd - {PRICE_SQL}) > 1e-6) AS differing_images, "
             f"total(i.cost_usd - {PRICE_SQL}) AS api_minus_price_usd "
-            f"FROM images i JOIN tasks t ON t.id = i.task_id{where} GROUP BY 1, 2", params)
+            f"FROM {joined}{where} GROUP BY 1, 2", params)
         return tasks, images
 
-    def _prices_from_rollups(self) -> tuple["pd.DataFrame", "pd.DataFrame"]:
-        """prices() of the log, or of whole days of it, from the rollups (m013, m014): the tasks per
-        model and price, the first and last of them by a seek each on idx_tasks_price_times, the
-        images per API cost."""
+    def _prices_from_rollups(self, bounds: tuple[str | None, str | None]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+        """prices() of the log, or of the whole days `bounds` of it, from the rollups (m013, m014):
+        the tasks per model and price, the first and last of them by a seek each on
+        idx_tasks_price_times, the images per API cost."""
         import pandas as pd
 
-        days, day_params = self._where({}, at="nullif(r.day, '')")  # the rollups' day: '' is none
+        days, day_params = self._where({}, at="nullif(r.day, '')", bounds=bounds)  # the rollups' day: '' is none
         within = days.replace(" WHERE ", " AND ")
         price = "CASE WHEN r.price_e10 = -1 THEN NULL ELSE r.price_e10 / 1e10 END"
         tasks = self.log.frame(
             f"SELECT nullif(r.model, '') AS model, {price} AS price_usd, sum(r.tasks) AS tasks FROM cost_rollups r "
             f"WHERE r.retried = 0 AND r.status NOT IN ('pending', ''){within} GROUP BY r.model, r.price_e10 "
             "HAVING sum(r.tasks) != 0", day_params)
-        times, time_params = self._where({})
+        times, time_params = self._where({}, bounds=bounds)
         seek = (f"SELECT {{}}({AT_SQL}) AS at FROM tasks t WHERE t.status != 'pending' AND t.model IS ? AND {PRICE_SQL} IS ?"
                 + times.replace(" WHERE ", " AND "))
         for column, fn in (("first_at", "min"), ("last_at", "max")):

@@ -398,9 +398,30 @@ def test_a_span_back_from_now_counts_whole_days_and_exact_hours(known: Log) -> N
     assert date_bound(" 2w ", "until") in days_back(14)
     hours = dt.datetime.fromisoformat(date_bound("12h", "since"))
     assert abs(hours - (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=12))) < dt.timedelta(seconds=5)
-    assert Costs(known, since="7d")._q._rollups_answer(["experiment"])
-    assert not Costs(known, since="12h")._q._rollups_answer(["experiment"])
+    days, edges = Costs(known, since="7d")._q._day_split()  # whole days: the rollups alone
+    assert days is not None and days[0] in days_back(7) and edges == []
+    days, edges = Costs(known, since="12h")._q._day_split()  # the rest of a day read from the tasks
+    assert len(edges) == 1 and len(edges[0][0]) > 10 and len(edges[0][1]) == 10
     assert Costs(known, since="9999d").totals() == Costs(known).totals()
+
+
+@pytest.mark.parametrize("since, until, days, edges", [
+    ("2026-03-01", "2026-03-05", ("2026-03-01", "2026-03-05"), []),
+    ("2026-03-01T12:00", None, ("2026-03-02", None), [("2026-03-01T12:00:00.000+00:00", "2026-03-02")]),
+    (None, "2026-03-05T08:00", (None, "2026-03-05"), [("2026-03-05", "2026-03-05T08:00:00.000+00:00")]),
+    ("2026-03-01T12:00", "2026-03-03T08:00", ("2026-03-02", "2026-03-03"),
+     [("2026-03-01T12:00:00.000+00:00", "2026-03-02"), ("2026-03-03", "2026-03-03T08:00:00.000+00:00")]),
+    ("2026-03-01T12:00", "2026-03-02T08:00", None, [("2026-03-01T12:00:00.000+00:00", "2026-03-02T08:00:00.000+00:00")]),
+    ("2026-03-01T12:00", "2026-03-02", None, [("2026-03-01T12:00:00.000+00:00", "2026-03-02")]),
+])
+def test_a_window_is_its_whole_days_and_the_parts_of_a_day_at_either_end(
+        known: Log, since: str | None, until: str | None, days: tuple | None, edges: list) -> None:
+    """The rollups sum whole days; the rest of a day a bound falls inside is read from the tasks,
+    and the two add up to what the tasks alone give (the rollups' tests check that per summary)."""
+    costs = Costs(known, since=since, until=until)
+    assert costs._q._day_split() == (days, edges)
+    if edges:  # only the experiments with requests on those days are read for them
+        assert costs._q._edge_where(edges).startswith("t.experiment_id IN (")
 
 
 def test_since_and_until_split_the_spend(known: Log) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from qwenlab import Lab
 from qwenlab.costs.frames import Costs
-from qwenlab.costs.query import CostQuery
+from qwenlab.costs.query import AT_SQL, CostQuery
 from qwenlab.store.log import SPENT_SQL, Log
 from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
@@ -47,8 +47,13 @@ def assert_exact(log: Log) -> None:
     assert kept == _rollups(fresh)
     fresh.close()
     _listing_matches_the_tasks(log)
-    # whole days, read from the rollups: all, and either side of the day a test moves a task to
-    for since, until in ((None, None), ("2020-01-01", None), ("2020-06-02", None), (None, "2020-06-02")):
+    # whole days, read from the rollups: all, and either side of the day a test moves a task to;
+    # and bounds inside a day (the rest of the day read from the tasks): at requests' own times
+    times = sorted(r["at"] for r in log.rows(f"SELECT {AT_SQL} AS at FROM tasks t WHERE {AT_SQL} IS NOT NULL"))
+    inside = [(times[len(times) // 2], None), (None, times[len(times) // 2]), (times[0], times[-1]),
+              ("2020-06-01T09:00", "2020-06-03T00:30"), ("2020-06-01T10:30", None)] if times else []
+    inside = [(a, b) for a, b in inside if a is None or b is None or a < b]
+    for since, until in ((None, None), ("2020-01-01", None), ("2020-06-02", None), (None, "2020-06-02"), *inside):
         costs = Costs(log, since=since, until=until)
         for key in KEYS:
             if key == "promptExtend" and "promptExtend" not in costs.axes():
