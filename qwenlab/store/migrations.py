@@ -290,18 +290,24 @@ FIRST_TASK_SQL = ("coalesce(s.first_task_id, (SELECT min(t.id) FROM tasks t WHER
                   f"AND ({_SETTING.format(x='t')}) = s.setting))")
 
 
-# Images per (experiment, model, recorded per-image price, the API's cost of the image), what
-# Costs.price_changes() compares; money in 1e-10 USD units, -1 for none.
+# Images per (experiment, model, recorded per-image price, the API's cost of the image; and since
+# m014 the day of its request), what Costs.price_changes() compares; money in 1e-10 USD units, -1
+# for none.
+# the day of a request, as cost_rollups keys it (_KEY), of task row `t`
+_DAY = "ifnull(substr(coalesce({t}.completed_at, {t}.sent_at, {t}.created_at), 1, 10), '')"
 _PRICED = ("estimated_cost_usd", "price_usd", "number_results", "model", "experiment_id")
 
 
-def _image_prices(t: str, i: str, sign: str, images_from: str = "") -> str:
-    """Upsert of what the images `i` of task `t` add to (sign '1') or take from ('-1') cost_image_prices."""
-    key = (f"ifnull({t}.experiment_id, -1), ifnull({t}.model, ''), {_UNITS.format(v=_PRICE.format(t=t))}, "
-           f"{_UNITS.format(v=f'{i}.cost_usd')}")
-    select = f"SELECT {key}, {sign} * count(*) {images_from} GROUP BY 1, 2, 3, 4" if images_from else f"SELECT {key}, {sign}"
-    return (f"INSERT INTO cost_image_prices (experiment_id, model, price_e10, cost_e10, images) SELECT * FROM ({select}) "
-            "WHERE true ON CONFLICT (experiment_id, model, price_e10, cost_e10) DO UPDATE SET images = images + excluded.images;")
+def _image_prices(t: str, i: str, sign: str, images_from: str = "", *, by_day: bool = False) -> str:
+    """Upsert of what the images `i` of task `t` add to (sign '1') or take from ('-1') cost_image_prices;
+    by_day: with the day of the task's request in the key, as m014 keeps them (m013 did not)."""
+    columns = ["experiment_id", "model", "price_e10", "cost_e10", *(["day"] if by_day else [])]
+    key = ", ".join([f"ifnull({t}.experiment_id, -1)", f"ifnull({t}.model, '')", _UNITS.format(v=_PRICE.format(t=t)),
+                     _UNITS.format(v=f"{i}.cost_usd"), *([_DAY.format(t=t)] if by_day else [])])
+    groups = ", ".join(str(n + 1) for n in range(len(columns)))
+    select = f"SELECT {key}, {sign} * count(*) {images_from} GROUP BY {groups}" if images_from else f"SELECT {key}, {sign}"
+    return (f"INSERT INTO cost_image_prices ({', '.join(columns)}, images) SELECT * FROM ({select}) "
+            f"WHERE true ON CONFLICT ({', '.join(columns)}) DO UPDATE SET images = images + excluded.images;")
 
 
 _ROLLED = ("experiment_id", "cell_json", "completed_at", "sent_at", "created_at", "model", "width", "height", "status",
@@ -380,17 +386,8 @@ def m013_cost_rollups(db: sqlite_utils.Database) -> None:
 
 
 # -- m014: image prices per day ----------------------------------------------------------------------
-# the day of a request, as cost_rollups keys it (_KEY), of task row `t`
-_DAY = "ifnull(substr(coalesce({t}.completed_at, {t}.sent_at, {t}.created_at), 1, 10), '')"
-
-
 def _image_prices_by_day(t: str, i: str, sign: str, images_from: str = "") -> str:
-    """`_image_prices` with the day of task `t` in the key (m014)."""
-    key = (f"ifnull({t}.experiment_id, -1), ifnull({t}.model, ''), {_UNITS.format(v=_PRICE.format(t=t))}, "
-           f"{_UNITS.format(v=f'{i}.cost_usd')}, {_DAY.format(t=t)}")
-    select = f"SELECT {key}, {sign} * count(*) {images_from} GROUP BY 1, 2, 3, 4, 5" if images_from else f"SELECT {key}, {sign}"
-    return (f"INSERT INTO cost_image_prices (experiment_id, model, price_e10, cost_e10, day, images) SELECT * FROM ({select}) "
-            "WHERE true ON CONFLICT (experiment_id, model, price_e10, cost_e10, day) DO UPDATE SET images = images + excluded.images;")
+    return _image_prices(t, i, sign, images_from, by_day=True)
 
 
 @migration
