@@ -388,6 +388,7 @@ class CostQuery:
                 group += " HAVING sum(t.tasks) != 0"
             sql = f"SELECT {', '.join(select)} FROM {read.source}{where}{group}"
             frames.append((self.log.frame(sql, [*params_before, *params]), specs))
+            # the columns grouped by: the same places in every read (the same keys), whatever their SQL
             grouping = [f"k{i}" for i, s in enumerate(exprs) if s in group_exprs]
         specs = frames[0][1]
         levels = list(dict.fromkeys(level for spec in specs for level in spec.levels))
@@ -442,7 +443,7 @@ class CostQuery:
         first where there are fewer than half as many as `tasks_in_view` (the tasks the groups
         hold, from `grouped()`; None: count them). On the 1,000,000-task benchmark log, 307,670
         ratings: grouped by experiment 1.1 s -> 0.7 s, by an axis (read from each task's row)
-        2.3 s -> 1.2 s warm and 5.0 s -> 1.7 to 1.9 s cold; one experiment of twenty, read from its
+        2.5 s -> 1.3 s warm and 5.1 s -> 1.7 to 2.0 s cold; one experiment of twenty, read from its
         tasks, 0.09 s (0.63 s from the ratings)."""
         sums = {"rated": "count(*)", "kept": "total(r.score >= ?)"}
         if tasks_in_view is None:
