@@ -288,7 +288,7 @@ class CostQuery:
         first = since if _whole_day(since) else (dt.date.fromisoformat(since[:10]) + dt.timedelta(days=1)).isoformat()  # type: ignore[index]
         last = until if _whole_day(until) else until[:10]  # type: ignore[index]
         if first is not None and last is not None and first >= last:
-            return None, ([] if since == until else [(since, until)])
+            return None, [(since, until)]  # no whole day inside (Costs refuses until <= since)
         edges = ([] if _whole_day(since) else [(since, first)]) + ([] if _whole_day(until) else [(last, until)])
         return (first, last), edges
 
@@ -314,7 +314,7 @@ class CostQuery:
         if edges:
             near = self._edge_where(edges)
             reads += [_Read(src, task_sums, fill, edge, where=(near,)) for edge in edges for src, fill in task_sources]
-        return reads or [_Read(_rollup_source(with_first_task), rollup_sums, {}, (self.since, self.until), rollup=True)]
+        return reads
 
     def _rollups_exist(self) -> bool:
         if self._has_rollups is None:
@@ -433,7 +433,7 @@ class CostQuery:
         out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
         return out
 
-    def kept(self, keys: Sequence[str], min_score: float, tasks_in_view: int | None = None) -> "pd.DataFrame":
+    def kept(self, keys: Sequence[str], min_score: float, tasks_in_view: int) -> "pd.DataFrame":
         """Rated and kept images per group: each image's latest rating with a score counts.
 
         Read one of two ways, the same rows either way: from the tasks in view (each task's
@@ -441,13 +441,11 @@ class CostQuery:
         rating, then its image and its task). The first reads every task in view, the second every
         rating in the log, and a task's row costs about what a rating's does: the ratings are read
         first where there are fewer than half as many as `tasks_in_view` (the tasks the groups
-        hold, from `grouped()`; None: count them). On the 1,000,000-task benchmark log, 307,670
+        hold, from `grouped()`). On the 1,000,000-task benchmark log, 307,670
         ratings: grouped by experiment 1.1 s -> 0.7 s, by an axis (read from each task's row)
         2.5 s -> 1.3 s warm and 5.1 s -> 1.7 to 2.0 s cold; one experiment of twenty, read from its
         tasks, 0.09 s (0.63 s from the ratings)."""
         sums = {"rated": "count(*)", "kept": "total(r.score >= ?)"}
-        if tasks_in_view is None:
-            tasks_in_view = int(self.grouped(keys)["tasks"].sum())
         ratings = int(self.log.rows("SELECT count(*) AS n FROM ratings")[0]["n"])
         source = _RATED_FROM_RATINGS if 2 * ratings < tasks_in_view else _RATED_FROM_TASKS
         return self._group(keys, [_Read(source, sums, {}, (self.since, self.until))], params_before=[min_score])
@@ -642,8 +640,6 @@ class CostQuery:
             parts += [self._prices_from_tasks(exps, edge, near) for edge in edges]
         if len(parts) == 1:
             return parts[0]
-        if not parts:
-            return self._prices_from_rollups((self.since, self.until))
         key = ["model", "price_usd"]
         tasks = pd.concat([t for t, _ in parts], ignore_index=True).groupby(key, dropna=False, sort=False).agg(
             first_at=("first_at", "min"), last_at=("last_at", "max"), tasks=("tasks", "sum")).reset_index()
