@@ -624,6 +624,8 @@ class CostQuery:
             df[col] = df[col].fillna(0).astype(int)
         df["api_usd_per_image"] = (df.pop("api_image_usd") / df["api_images"].where(df["api_images"] > 0)).round(6)
         df["api_minus_price_usd"] = df["api_minus_price_usd"].fillna(0).round(6)
+        # NaN where the API reported no image's cost, on every read (SQLite's NULL came as None from one)
+        df[["api_min_usd", "api_max_usd"]] = df[["api_min_usd", "api_max_usd"]].astype(float)
         cols = ["model", "price_usd", "first_at", "last_at", "tasks", "images", "api_images", "api_usd_per_image",
                 "api_min_usd", "api_max_usd", "differing_images", "api_minus_price_usd"]
         return df.sort_values(["model", "first_at"], kind="stable")[cols].reset_index(drop=True) if len(df) else pd.DataFrame(columns=cols)
