@@ -61,7 +61,7 @@ PROMPT = ("A premium beauty advertising poster for a fictional skincare brand ca
           "serum bottle with a silver dropper on a reflective marble pedestal, surrounded by soft white orchids, dew "
           "drops, and a subtle halo of light. Clean luxury studio lighting, creamy ivory and champagne color palette. ")
 COST_INDEXES = ("idx_tasks_costs", "idx_tasks_history", "idx_tasks_price_times")
-ROLLUP_TABLES = ("cost_rollups", "cost_settings", "cost_image_prices")  # m013: without them Costs sums the tasks
+ROLLUP_TABLES = ("cost_rollups", "cost_settings", "cost_image_prices", "cost_scores")  # m013, m015: without them Costs sums the tasks
 
 
 @dataclass

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core.values import format_value, is_missing
@@ -135,13 +135,25 @@ _ROLLUP_EXTRA = {
 # the tasks (every task's images, each image's latest rating found through the ratings' index) or
 # from the ratings (each image's latest scored rating: SQLite gives a bare column the values of the
 # row where max() found its maximum, then the image and the task by their keys). See CostQuery.kept.
-_RATED_FROM_TASKS = ("images i JOIN tasks t ON t.id = i.task_id JOIN ratings r ON r.id = "
+_RATED_FROM_TASKS = ("tasks t CROSS JOIN images i ON i.task_id = t.id CROSS JOIN ratings r ON r.id = "
                      "(SELECT max(r2.id) FROM ratings r2 WHERE r2.image_id = i.id AND r2.score IS NOT NULL)")
 _RATED_FROM_RATINGS = ("(SELECT image_id, max(id) AS id, score FROM ratings WHERE score IS NOT NULL GROUP BY image_id) r "
                        "CROSS JOIN images i ON i.id = r.image_id CROSS JOIN tasks t ON t.id = i.task_id")
 
-def _rollup_source(with_first_task: bool) -> str:
-    return f"(SELECT {_ROLLUP_COLUMNS}{', ' + _ROLLUP_FIRST if with_first_task else ''} FROM cost_rollups r) t"
+def _rollup_read(sums: dict[str, str], with_first_task: bool = False) -> "_Read":
+    """A read of `sums` over cost_rollups (its bounds set by CostQuery._reads)."""
+    source = f"(SELECT {_ROLLUP_COLUMNS}{', ' + _ROLLUP_FIRST if with_first_task else ''} FROM cost_rollups r) t"
+    return _Read(source, dict(sums), {}, (None, None), rollup=True)
+
+
+# The latest scores of migration m015 (`cost_scores`: rated images per rollup key and score),
+# shaped like the rollups. No task id: by("setting") orders its groups by the tasks' frame,
+# which kept() is joined to.
+_SCORES_SOURCE = ("(SELECT nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setting, '') AS cell_json, "
+                  "nullif(r.day, '') AS day, nullif(r.model, '') AS model, nullif(r.width, -1) AS width, "
+                  "nullif(r.height, -1) AS height, nullif(r.status, '') AS status, nullif(r.backend, '') AS backend, "
+                  "r.score, r.images, NULL AS id FROM cost_scores r) t")
+_SCORES_SUMS = {"rated": "coalesce(sum(t.images), 0)", "kept": "total(CASE WHEN t.score >= ? THEN t.images END)"}
 
 
 @dataclass
@@ -169,7 +181,7 @@ class _Key:
 class _Read:
     """One part of a grouped aggregate: `sums` over `source` (FROM text, its template values in
     `fill`), within the time bounds `bounds` (since, until) and the conditions `where`. rollup:
-    the source is the rollups (a request's time is its day)."""
+    the source is the rollups (a request's time is its day), whose groups count where `live`."""
 
     source: str
     sums: dict[str, str]
@@ -177,6 +189,7 @@ class _Read:
     bounds: tuple[str | None, str | None]
     rollup: bool = False
     where: tuple[str, ...] = ()
+    live: str = "sum(t.tasks) != 0"  # of a rollup's group: it holds something (rows whose tasks moved on hold zeros)
 
 
 def _whole_day(bound: str | None) -> bool:
@@ -214,6 +227,7 @@ class CostQuery:
         self.since, self.until, self.names = since, until, experiments
         self.imported = imported  # False: leave out experiments imported from bundles
         self._has_rollups: bool | None = None
+        self._has_scores: bool | None = None
 
     # -- experiments ------------------------------------------------------------------------------
     def _experiments(self) -> dict[int, _Experiment]:
@@ -303,18 +317,24 @@ class CostQuery:
         known = f"t.experiment_id IN ({', '.join(str(i) for i in ids if i != -1) or 'NULL'})"
         return f"({known} OR t.experiment_id IS NULL)" if -1 in ids else known
 
-    def _reads(self, keys: Sequence[str], rollup_sums: dict[str, str], task_sums: dict[str, str],
-               task_sources: Sequence[tuple[str, dict[str, str]]], with_first_task: bool = False) -> list[_Read]:
-        """What `_group` reads for this view: the rollups for its whole days and the tasks for the
-        parts of a day at either end, or the tasks alone where the rollups cannot answer."""
+    def _reads(self, keys: Sequence[str], rollup: _Read, task_sums: dict[str, str],
+               task_sources: Sequence[tuple[str, dict[str, str]]]) -> list[_Read]:
+        """What `_group` reads for this view: the rollups (`rollup`, its bounds set here) for its
+        whole days and the tasks for the parts of a day at either end, or the tasks alone where
+        the rollups cannot answer."""
         if not self._rollups_answer(keys):
             return [_Read(src, task_sums, fill, (self.since, self.until)) for src, fill in task_sources]
         days, edges = self._day_split()
-        reads = [] if days is None else [_Read(_rollup_source(with_first_task), rollup_sums, {}, days, rollup=True)]
+        reads = [] if days is None else [replace(rollup, bounds=days)]
         if edges:
             near = self._edge_where(edges)
             reads += [_Read(src, task_sums, fill, edge, where=(near,)) for edge in edges for src, fill in task_sources]
         return reads
+
+    def _scores_exist(self) -> bool:
+        if self._has_scores is None:
+            self._has_scores = bool(self.log.rows("SELECT 1 FROM sqlite_master WHERE name = 'cost_scores'"))
+        return self._has_scores
 
     def _rollups_exist(self) -> bool:
         if self._has_rollups is None:
@@ -385,7 +405,7 @@ class CostQuery:
                       + [f"{read.sums[n].format(**read.fill)} AS [{n}]" for n in names])
             group = f" GROUP BY {', '.join(str(exprs.index(g) + 1) for g in group_exprs)}" if group_exprs else ""
             if group and read.rollup:  # rollup rows whose tasks all moved on hold zeros: no group of its own
-                group += " HAVING sum(t.tasks) != 0"
+                group += f" HAVING {read.live}"
             sql = f"SELECT {', '.join(select)} FROM {read.source}{where}{group}"
             frames.append((self.log.frame(sql, [*params_before, *params]), specs))
             # the columns grouped by: the same places in every read (the same keys), whatever their SQL
@@ -427,8 +447,8 @@ class CostQuery:
         return out
 
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
-        reads = self._reads(keys, dict(_ROLLUP_SUMS), dict(_SUMS),
-                            [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})], "setting" in keys)
+        reads = self._reads(keys, _rollup_read(_ROLLUP_SUMS, "setting" in keys), dict(_SUMS),
+                            [("tasks t", {"images": _IMAGES_SQL}), (_HISTORY_SOURCE, {"images": "0"})])
         out = self._group(keys, reads)
         out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
         return out
@@ -436,19 +456,25 @@ class CostQuery:
     def kept(self, keys: Sequence[str], min_score: float, tasks_in_view: int) -> "pd.DataFrame":
         """Rated and kept images per group: each image's latest rating with a score counts.
 
-        Read one of two ways, the same rows either way: from the tasks in view (each task's
+        Where the rollups answer, the whole days in view are read from cost_scores (m015: the
+        rated images per rollup key and score, kept by triggers), some thousands of rows, and the
+        part of a day at either end of a window from its tasks; on the 1,000,000-task benchmark
+        log, per_kept_image() by an axis 2.0 s -> 0.42 s cold, since a time inside a day 1.9 s ->
+        0.57 s cold. Without the rollups (an older log, an axis named "repeat") it reads the
+        ratings one of two ways, the same rows either way: from the tasks in view (each task's
         images, then each image's latest rating), or from the ratings (each rated image's latest
         rating, then its image and its task). The first reads every task in view, the second every
         rating in the log, and a task's row costs about what a rating's does: the ratings are read
         first where there are fewer than half as many as `tasks_in_view` (the tasks the groups
-        hold, from `grouped()`). On the 1,000,000-task benchmark log, 307,670
-        ratings: grouped by experiment 1.1 s -> 0.7 s, by an axis (read from each task's row)
-        2.5 s -> 1.3 s warm and 5.1 s -> 1.7 to 2.0 s cold; one experiment of twenty, read from its
-        tasks, 0.09 s (0.63 s from the ratings)."""
+        hold, from `grouped()`)."""
         sums = {"rated": "count(*)", "kept": "total(r.score >= ?)"}
         ratings = int(self.log.rows("SELECT count(*) AS n FROM ratings")[0]["n"])
         source = _RATED_FROM_RATINGS if 2 * ratings < tasks_in_view else _RATED_FROM_TASKS
-        return self._group(keys, [_Read(source, sums, {}, (self.since, self.until))], params_before=[min_score])
+        if not (self._scores_exist() and self._rollups_answer(keys)):
+            return self._group(keys, [_Read(source, sums, {}, (self.since, self.until))], params_before=[min_score])
+        # the part of a day at either end of a window holds few tasks: read from them
+        scores = _Read(_SCORES_SOURCE, _SCORES_SUMS, {}, (None, None), rollup=True, live="sum(t.images) != 0")
+        return self._group(keys, self._reads(keys, scores, sums, [(_RATED_FROM_TASKS, {})]), params_before=[min_score])
 
     def per_experiment_extra(self) -> "pd.DataFrame":
         sums = {"unsent": "total(t.status = 'pending')",
@@ -458,7 +484,7 @@ class CostQuery:
                                "THEN t.estimated_cost_usd END)",
                 "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)",
                 "planned_usd": "total(CASE WHEN t.id IS NOT NULL THEN t.estimated_cost_usd END)"}  # not the history's
-        out = self._group(["experiment"], self._reads(["experiment"], dict(_ROLLUP_EXTRA), sums,
+        out = self._group(["experiment"], self._reads(["experiment"], _rollup_read(_ROLLUP_EXTRA), sums,
                                                       [("tasks t", {}), (_HISTORY_SOURCE, {})]))
         out[["unsent", "to_retry"]] = out[["unsent", "to_retry"]].astype(int)
         return out.round(6)

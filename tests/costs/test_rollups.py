@@ -15,11 +15,12 @@ from qwenlab import Lab
 from qwenlab.costs.frames import Costs
 from qwenlab.costs.query import AT_SQL, CostQuery
 from qwenlab.store.log import SPENT_SQL, Log
-from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, fill_cost_rollups
+from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, SCORE_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
 
 KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backend", "setting", "promptExtend",
         ["experiment", "day"], ["experiment", "status", "backend"]]
+KEPT_KEYS = ["experiment", "day", "status", "setting", "promptExtend", ["experiment", "status", "backend"]]  # a key of each kind
 
 
 def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], ...]:
@@ -29,7 +30,8 @@ def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], ...]:
                            f"OR reported_estimate_e10 != 0 OR unreported_estimate_e10 != 0 ORDER BY {keys}").fetchall()
     settings = conn.execute(f"SELECT s.experiment_id, s.setting, {FIRST_TASK_SQL} AS first FROM cost_settings s "
                             "WHERE first IS NOT NULL ORDER BY 1, 2").fetchall()
-    return rollups, settings, prices
+    scores = conn.execute(f"SELECT * FROM cost_scores WHERE images != 0 ORDER BY {', '.join(SCORE_KEYS)}").fetchall()
+    return rollups, settings, prices, scores
 
 
 def assert_exact(log: Log) -> None:
@@ -40,6 +42,7 @@ def assert_exact(log: Log) -> None:
     fresh.execute("DELETE FROM cost_rollups")
     fresh.execute("DELETE FROM cost_settings")
     fresh.execute("DELETE FROM cost_image_prices")
+    fresh.execute("DELETE FROM cost_scores")
 
     class _Db:  # fill_cost_rollups takes a sqlite-utils Database: only execute() is used
         execute = fresh.execute
@@ -61,6 +64,10 @@ def assert_exact(log: Log) -> None:
             fast = costs.by(key)
             slow = _scanned(costs, lambda c, key=key: c.by(key))
             pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=0, atol=1e-9)
+            if key in KEPT_KEYS:  # kept images, read from cost_scores (m015)
+                fast = costs.per_kept_image(min_score=4, by=key)
+                slow = _scanned(costs, lambda c, key=key: c.per_kept_image(min_score=4, by=key))
+                pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=0, atol=1e-9)
         pd.testing.assert_frame_equal(costs.budget(), _scanned(costs, lambda c: c.budget()))
         pd.testing.assert_frame_equal(costs.estimate_vs_actual(), _scanned(costs, lambda c: c.estimate_vs_actual()))
         assert costs.totals() == _scanned(costs, lambda c: c.totals())
@@ -97,11 +104,29 @@ def _scanned(costs: Costs, summary):  # the same summary summed over every task 
         CostQuery._rollups_answer = original  # type: ignore[method-assign]
 
 
+def _rate(log: Log, experiment: str) -> list[int]:
+    """Rate an experiment's images 2 to 5 in turn, the first twice (kept, then not), the second
+    with a note alone after its score (the score stays); returns the images' ids."""
+    ids = [r["id"] for r in log.rows("SELECT i.id FROM images i JOIN experiments e ON e.id = i.experiment_id "
+                                     "WHERE e.name = ? ORDER BY i.id", [experiment])]
+    for n, image_id in enumerate(ids):
+        log.rate(image_id, 2 + n % 4)
+    if ids:
+        log.rate(ids[0], 5)
+        log.rate(ids[0], 3)
+    if len(ids) > 1:
+        log.rate(ids[1], note="the headline is right")
+    return ids
+
+
 def test_the_rollups_are_read_and_exact_after_a_sweep_with_a_failure(emulator, data_dir: Path) -> None:
     run_sweep(emulator, data_dir, name="posters", repeats=2)  # 8 cells, one failed
     log = Log(data_dir / "qwenlab.db")
     assert log.rows("SELECT sum(tasks) AS n FROM cost_rollups")[0]["n"] == 8
     assert Costs(log).by("status").loc["failed", "tasks"] == 1
+    ids = _rate(log, "posters")
+    assert log.rows("SELECT sum(images) AS n FROM cost_scores")[0]["n"] == len(ids) == 7
+    assert Costs(log).per_kept_image(min_score=4)["kept"].sum() == sum(1 for n in range(1, 7) if 2 + n % 4 >= 4)
     assert_exact(log)
 
 
@@ -126,8 +151,18 @@ def test_retries_recoveries_and_deletes_keep_the_rollups_exact(tmp_path: Path) -
     log.complete_task(ids[2], {"status": "done", "cost_usd": 0.0181}, [{"image_uuid": "i2", "path": "d.jpg", "cost_usd": 0.0181}])
     assert_exact(log)
     log.complete_task(ids[3], {"status": "done", "cost_usd": 0.0175}, [{"image_uuid": "i3", "path": "e.jpg"}])  # recovered
+    image = {r["image_uuid"]: r["id"] for r in log.rows("SELECT id, image_uuid FROM images")}
+    for uuid, scores in {"i0": [5], "i1": [2, 4], "i1b": [3], "i2": [4, None], "i3": [5]}.items():
+        for score in scores:
+            log.rate(image[uuid], score)
+    assert_exact(log)
     with log.transaction() as db:  # a day later, by hand
         db.execute("UPDATE tasks SET completed_at = '2020-06-01T10:00:00.000+00:00' WHERE id = ?", [ids[0]])
+        db.execute("UPDATE ratings SET score = 2 WHERE image_id = ?", [image["i0"]])  # a score corrected
+        db.execute("UPDATE ratings SET image_id = ? WHERE image_id = ? AND score = 4", [image["i3"], image["i2"]])  # moved
+        db.execute("DELETE FROM ratings WHERE image_id = ? AND score = 4", [image["i1"]])  # its 2 counts again
+        db.execute("UPDATE tasks SET status = 'failed' WHERE id = ?", [ids[3]])
+        db.execute("DELETE FROM ratings WHERE image_id = ?", [image["i1b"]])
         db.execute("DELETE FROM images WHERE image_uuid = 'i1b'")
         db.execute("UPDATE tasks SET price_usd = 0.02 WHERE id = ?", [ids[1]])  # a price corrected
         db.execute("UPDATE images SET cost_usd = 0.0176 WHERE image_uuid = 'i0'")
@@ -137,12 +172,17 @@ def test_retries_recoveries_and_deletes_keep_the_rollups_exact(tmp_path: Path) -
         db.execute("UPDATE tasks SET cell_json = '{\"promptExtend\": null, \"repeat\": 0}' WHERE id = ?", [ids[0]])
     assert_exact(log)
     assert Costs(log).totals()["cost_usd"] == pytest.approx(0.0175 + 0.0175 + 0.003 + 0.0181 + 0.0175, abs=1e-12)
+    kept = Costs(log).per_kept_image(min_score=4, by="status")
+    assert kept[["rated", "kept"]].to_dict("index") == {
+        "done": {"rated": 2, "kept": 0}, "failed": {"rated": 1, "kept": 1}, "pending": {"rated": 0, "kept": 0}}
 
 
 def test_deleting_and_importing_experiments_keeps_the_rollups_exact(emulator, data_dir: Path, tmp_path: Path) -> None:
     run_sweep(emulator, data_dir, name="posters", repeats=2)
     run_sweep(emulator, data_dir, name="noctis", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
     lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    _rate(lab.log, "posters")
+    _rate(lab.log, "noctis")
     bundle = lab.bundle(["posters"], tmp_path / "posters.zip")
     spent = Costs(lab).totals()["cost_usd"]
     lab.experiment("noctis").delete(confirm=True, force=True)
@@ -151,6 +191,9 @@ def test_deleting_and_importing_experiments_keeps_the_rollups_exact(emulator, da
     ben = Lab(tmp_path / "ben", client=lambda: pytest.fail("nothing here may connect"))
     ben.import_bundle(bundle.path)
     assert_exact(ben.log)
+    imported = Costs(ben).per_kept_image(min_score=4)  # the bundle carries the ratings
+    assert imported.loc["posters", "kept"] > 0
+    pd.testing.assert_frame_equal(imported, Costs(lab).per_kept_image(min_score=4).loc[["posters"]])
     assert Costs(ben).by("experiment").loc["posters", "cost_usd"] == Costs(lab).by("experiment").loc["posters", "cost_usd"]
 
 
@@ -179,3 +222,34 @@ def test_a_log_of_before_the_image_prices_by_day_gets_them(tmp_path: Path) -> No
     assert_exact(log)
     second = Costs(log, since="2026-03-02").price_changes()
     assert (second["images"].sum(), second["differing_images"].sum()) == (2, 1)  # the $0.08 image of that day
+
+
+def test_a_log_of_before_the_latest_scores_gets_them(tmp_path: Path) -> None:
+    """m015: a log rated before cost_scores existed has its images' latest scores counted on
+    opening, and its kept images read from them as from the ratings."""
+    import sqlite_utils
+
+    from qwenlab.store.migrations import migrate
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrate(db, until="m014_image_prices_by_day")
+    db["experiments"].insert({"id": 1, "name": "old", "status": "done", "axes_json": '{"promptExtend": ["on", "off"]}'})
+    for i in range(4):
+        db["tasks"].insert({"id": i + 1, "task_uuid": f"t{i}", "experiment_id": 1, "cell_key": f"k{i}", "status": "done",
+                            "model": "alibaba:qwen-image@2.0-pro", "price_usd": 0.075, "estimated_cost_usd": 0.075,
+                            "number_results": 1, "cell_json": f'{{"promptExtend": {"true" if i % 2 else "false"}}}',
+                            "created_at": f"2026-03-0{1 + i // 2}T09:00:00.000+00:00"})
+        db["images"].insert({"id": i + 1, "image_uuid": f"i{i}", "task_id": i + 1, "experiment_id": 1})
+    # image 1 kept then not, 2 kept, 3 a note alone, 4 not rated
+    for image_id, score in [(1, 5), (2, 4), (1, 2), (3, None)]:
+        db["ratings"].insert({"image_id": image_id, "score": score})
+    db.close()
+
+    log = Log(path)
+    assert log.rows("SELECT score, sum(images) AS n FROM cost_scores GROUP BY score ORDER BY score") == [
+        {"score": 2, "n": 1}, {"score": 4, "n": 1}]
+    assert_exact(log)
+    kept = Costs(log).per_kept_image(min_score=4, by="promptExtend")
+    assert kept[["images", "rated", "kept"]].to_dict("index") == {
+        "off": {"images": 2, "rated": 1, "kept": 0}, "on": {"images": 2, "rated": 1, "kept": 1}}
