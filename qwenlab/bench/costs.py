@@ -295,9 +295,12 @@ SUMMARIES: list[tuple[str, Callable[[Costs], Any]]] = [
     ("estimate_vs_actual()", lambda c: c.estimate_vs_actual()),
     ("budget()", lambda c: c.budget()),
     (f"per_kept_image(min_score={MIN_SCORE})", lambda c: c.per_kept_image(min_score=MIN_SCORE)),
-    # by an axis: each rated image's task row is read for its cell
+    # by an axis: the rated images per setting (m015's cost_scores; without them, each rated image's cell)
     (f'per_kept_image(min_score={MIN_SCORE}, by="promptExtend")',
      lambda c: c.per_kept_image(min_score=MIN_SCORE, by="promptExtend")),
+    # a window with a bound inside a day: the rated images of the rest of that day from its tasks
+    (f'filter(since="2026-10-01T12:00").per_kept_image(min_score={MIN_SCORE}, by="promptExtend")',
+     lambda c: c.filter(since="2026-10-01T12:00").per_kept_image(min_score=MIN_SCORE, by="promptExtend")),
     ("price_changes()", lambda c: c.price_changes()),
     ("failed()", lambda c: c.failed()),
     ("timeline()", lambda c: c.timeline()),
