@@ -454,6 +454,15 @@ def _scores(sign: str, where: str) -> str:
             f"ON CONFLICT ({keys}) DO UPDATE SET images = images + excluded.images;")
 
 
+def _rated_image(image_id: str) -> str:
+    return f"EXISTS (SELECT 1 FROM ratings r WHERE r.image_id = {image_id} AND r.score IS NOT NULL)"
+
+
+def _rated_task(task_id: str) -> str:
+    return (f"EXISTS (SELECT 1 FROM images i JOIN ratings r ON r.image_id = i.id WHERE i.task_id = {task_id} "
+            "AND r.score IS NOT NULL)")
+
+
 def _fill_scores() -> str:
     keys = ", ".join(SCORE_KEYS)
     return (f"INSERT INTO cost_scores ({keys}, images) SELECT {_SCORE_KEY}, count(*) FROM "
@@ -477,6 +486,7 @@ def m015_cost_scores(db: sqlite_utils.Database) -> None:
                          f"{_DAY.format(t='old')} IS NOT {_DAY.format(t='new')}"])
     scored = ", ".join(f"[{c}]" for c in _SCORED)
     both = "i.id IN (old.image_id, new.image_id)"
+    refiled = "old.id IS NOT new.id OR old.task_id IS NOT new.task_id"
     statements = [
         # a rating without a score changes no image's latest score
         f"CREATE TRIGGER cost_scores_rating_insert_before BEFORE INSERT ON ratings WHEN new.score IS NOT NULL "
@@ -491,18 +501,24 @@ def m015_cost_scores(db: sqlite_utils.Database) -> None:
         f"BEGIN {_scores('-1', both)} END",
         f"CREATE TRIGGER cost_scores_rating_update AFTER UPDATE OF id, image_id, score ON ratings WHEN {rated} "
         f"BEGIN {_scores('1', both)} END",
-        f"CREATE TRIGGER cost_scores_image_insert AFTER INSERT ON images BEGIN {_scores('1', 'i.id = new.id')} END",
-        f"CREATE TRIGGER cost_scores_image_delete BEFORE DELETE ON images BEGIN {_scores('-1', 'i.id = old.id')} END",
-        "CREATE TRIGGER cost_scores_image_update_before BEFORE UPDATE OF id, task_id ON images WHEN old.id IS NOT new.id "
-        f"OR old.task_id IS NOT new.task_id BEGIN {_scores('-1', 'i.id = old.id')} END",
-        "CREATE TRIGGER cost_scores_image_update AFTER UPDATE OF id, task_id ON images WHEN old.id IS NOT new.id "
-        f"OR old.task_id IS NOT new.task_id BEGIN {_scores('1', 'i.id = new.id')} END",
-        f"CREATE TRIGGER cost_scores_task_insert AFTER INSERT ON tasks BEGIN {_scores('1', 'i.task_id = new.id')} END",
-        f"CREATE TRIGGER cost_scores_task_delete BEFORE DELETE ON tasks BEGIN {_scores('-1', 'i.task_id = old.id')} END",
-        f"CREATE TRIGGER cost_scores_task_update_before BEFORE UPDATE OF {scored} ON tasks WHEN {moved} "
-        f"BEGIN {_scores('-1', 'i.task_id = old.id')} END",
-        f"CREATE TRIGGER cost_scores_task_update AFTER UPDATE OF {scored} ON tasks WHEN {moved} "
+        # an image without a scored rating, a task without one among its images, counts nowhere:
+        # checked first, as most are (a sweep's new images, an experiment deleted ratings first)
+        f"CREATE TRIGGER cost_scores_image_insert AFTER INSERT ON images WHEN {_rated_image('new.id')} "
+        f"BEGIN {_scores('1', 'i.id = new.id')} END",
+        f"CREATE TRIGGER cost_scores_image_delete BEFORE DELETE ON images WHEN {_rated_image('old.id')} "
+        f"BEGIN {_scores('-1', 'i.id = old.id')} END",
+        f"CREATE TRIGGER cost_scores_image_update_before BEFORE UPDATE OF id, task_id ON images WHEN ({refiled}) "
+        f"AND {_rated_image('old.id')} BEGIN {_scores('-1', 'i.id = old.id')} END",
+        f"CREATE TRIGGER cost_scores_image_update AFTER UPDATE OF id, task_id ON images WHEN ({refiled}) "
+        f"AND {_rated_image('new.id')} BEGIN {_scores('1', 'i.id = new.id')} END",
+        f"CREATE TRIGGER cost_scores_task_insert AFTER INSERT ON tasks WHEN {_rated_task('new.id')} "
         f"BEGIN {_scores('1', 'i.task_id = new.id')} END",
+        f"CREATE TRIGGER cost_scores_task_delete BEFORE DELETE ON tasks WHEN {_rated_task('old.id')} "
+        f"BEGIN {_scores('-1', 'i.task_id = old.id')} END",
+        f"CREATE TRIGGER cost_scores_task_update_before BEFORE UPDATE OF {scored} ON tasks WHEN ({moved}) "
+        f"AND {_rated_task('old.id')} BEGIN {_scores('-1', 'i.task_id = old.id')} END",
+        f"CREATE TRIGGER cost_scores_task_update AFTER UPDATE OF {scored} ON tasks WHEN ({moved}) "
+        f"AND {_rated_task('new.id')} BEGIN {_scores('1', 'i.task_id = new.id')} END",
     ]
     for sql in statements:
         db.execute(sql)
