@@ -442,13 +442,17 @@ _SCORE_GROUPS = ", ".join(str(n + 1) for n in range(len(SCORE_KEYS)))
 _SCORED = ("id", "experiment_id", "cell_json", "completed_at", "sent_at", "created_at", "model", "width", "height", "status", "backend")
 
 
-def _scores(sign: str, where: str) -> str:
+def _scores(sign: str, where: str, *, without_rating: str | None = None) -> str:
     """Upsert of what the images `i` matching `where` count in cost_scores as the log is now
-    (sign '1'), or take away ('-1'). A trigger takes an image's count away BEFORE a change to its
-    ratings, itself or its task, and adds it back AFTER: whatever the change, the image leaves
-    its old place and lands in its new one, each found by the same query."""
+    (sign '1'), or take away ('-1'); `without_rating`: as it was before the rating of that id.
+    A trigger takes an image's count away BEFORE a change to it or its task, and adds it back
+    AFTER: whatever the change, the image leaves its old place and lands in its new one, each
+    found by the same query. (An UPDATE OR IGNORE that ignores a row would fire the first
+    alone; qwenlab makes none.)"""
+    latest = _LATEST_SCORE if without_rating is None else _LATEST_SCORE.replace(
+        "r2.score IS NOT NULL", f"r2.score IS NOT NULL AND r2.id IS NOT {without_rating}")
     select = (f"SELECT {_SCORE_KEY}, {sign} * count(*) FROM images i JOIN tasks t ON t.id = i.task_id "
-              f"JOIN ratings r ON r.id = {_LATEST_SCORE} WHERE {where} GROUP BY {_SCORE_GROUPS}")
+              f"JOIN ratings r ON r.id = {latest} WHERE {where} GROUP BY {_SCORE_GROUPS}")
     keys = ", ".join(SCORE_KEYS)
     return (f"INSERT INTO cost_scores ({keys}, images) SELECT * FROM ({select}) WHERE true "
             f"ON CONFLICT ({keys}) DO UPDATE SET images = images + excluded.images;")
@@ -488,11 +492,11 @@ def m015_cost_scores(db: sqlite_utils.Database) -> None:
     both = "i.id IN (old.image_id, new.image_id)"
     refiled = "old.id IS NOT new.id OR old.task_id IS NOT new.task_id"
     statements = [
-        # a rating without a score changes no image's latest score
-        f"CREATE TRIGGER cost_scores_rating_insert_before BEFORE INSERT ON ratings WHEN new.score IS NOT NULL "
-        f"BEGIN {_scores('-1', 'i.id = new.image_id')} END",
+        # a rating without a score changes no image's latest score. A new rating's image leaves
+        # its place as it was without it, all AFTER the insert: an INSERT OR IGNORE (a bundle's
+        # import) that ignores the row fires no trigger at all
         f"CREATE TRIGGER cost_scores_rating_insert AFTER INSERT ON ratings WHEN new.score IS NOT NULL "
-        f"BEGIN {_scores('1', 'i.id = new.image_id')} END",
+        f"BEGIN {_scores('-1', 'i.id = new.image_id', without_rating='new.id')} {_scores('1', 'i.id = new.image_id')} END",
         f"CREATE TRIGGER cost_scores_rating_delete_before BEFORE DELETE ON ratings WHEN old.score IS NOT NULL "
         f"BEGIN {_scores('-1', 'i.id = old.image_id')} END",
         f"CREATE TRIGGER cost_scores_rating_delete AFTER DELETE ON ratings WHEN old.score IS NOT NULL "
