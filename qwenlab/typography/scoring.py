@@ -7,8 +7,10 @@
 
 Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as RapidOCR's is):
 
-- Normalisation: Unicode NFKC, case folded; apostrophes dropped ("don't" -> "dont"); every other
-  character that is not a letter, digit or combining mark becomes a space. Words are what is
+- Normalisation: Unicode NFKC, case folded; apostrophes dropped ("don't" -> "dont"); a point,
+  comma or colon between two digits kept, the comma as a point ("$29.99" -> "29.99", which is
+  not "2999": a price misprinted; "1,299" -> "1.299"; "10:30"); every other character that is
+  not a letter, digit or combining mark becomes a space. Words are what is
   left between spaces; each CJK character is a word of its own (the katakana middle dot ・ is
   punctuation). Accents on Latin letters are folded ("LUMIÈRE" = "LUMIERE", "ØRESUND" =
   "ORESUND", "Œuvre" = "OEuvre"): the PP-OCR models RapidOCR ships lack most accented letters
@@ -50,8 +52,11 @@ __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextSco
            "unconfuse"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 4      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 5      # bump when a definition changes: stored scores are then recomputed
 _APOSTROPHES = {"'", "’", "ʼ", "`", "´"}
+# between two digits, kept: a decimal point or a thousands separator (one sign for both: which one
+# a country writes where differs, and the OCR confuses them) and a time's colon
+_NUMBER_SEPARATORS = {".": ".", ",": ".", ":": ":"}
 
 
 def _is_cjk(ch: str) -> bool:
@@ -78,10 +83,13 @@ def words(text: str | None) -> list[str]:
     """The normalised words of a text (see the module docstring). words(" ".join(words(t))) ==
     words(t)."""
     out: list[str] = []
-    for ch in unicodedata.normalize("NFKC", text or ""):
+    chars = unicodedata.normalize("NFKC", text or "")
+    for k, ch in enumerate(chars):
         if ch in _APOSTROPHES:
             continue
-        if _is_cjk(ch):
+        if ch in _NUMBER_SEPARATORS and 0 < k < len(chars) - 1 and chars[k - 1].isdigit() and chars[k + 1].isdigit():
+            out.append(_NUMBER_SEPARATORS[ch])  # "$29.99" is not "$2999"
+        elif _is_cjk(ch):
             out.append(f" {ch} ")
         elif unicodedata.category(ch)[0] in "LNM":
             out.append(_fold_accent(ch))
@@ -231,7 +239,8 @@ def unconfuse(word: str) -> str:
     rest_chars = [c for c in word if c not in "0Oo"]
     if "0" in word and len(rest_chars) >= 2 and all(c.isalpha() for c in rest_chars):
         word = word.replace("0", "O" if all(c.isupper() for c in rest_chars) else "o")
-    elif any(c in "Oo" for c in word) and len(rest_chars) >= 2 and all(c.isdigit() for c in rest_chars):
+    elif (any(c in "Oo" for c in word) and sum(c.isdigit() for c in rest_chars) >= 2
+          and all(c.isdigit() or c in ".:" for c in rest_chars)):  # "2O24", "29.9O"
         word = word.replace("O", "0").replace("o", "0")
     others = [c for c in word if c.isalpha() and c not in "Il"]
     if len(others) >= 2 and all(c.isupper() for c in others):

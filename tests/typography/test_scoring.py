@@ -30,6 +30,19 @@ def test_normalisation_folds_case_and_punctuation():
     assert words("") == [] and words(None) == []
 
 
+def test_a_price_misprinted_is_not_read_as_right():
+    # a point, comma or colon between digits counts: "$2999" is not "$29.99" (an ad's price)
+    assert normalize("ONLY $29.99!") == "only 29.99" and normalize("10:30 AM") == "10:30 am"
+    assert normalize("€1.299,00") == normalize("€1,299.00") == "1.299.00"  # which is which: the OCR confuses them
+    assert normalize("EST.1928") == "est 1928" and normalize("No. 5") == "no 5" and normalize("29.") == "29"
+    wrong = score_text(["ONLY $29.99"], ["ONLY $2999"])
+    assert (wrong.correct, wrong.strings[0].word_hits) == (False, (True, False))
+    assert wrong.read_instead == {"ONLY $29.99": "ONLY $2999"}
+    assert score_text(["ONLY $29.99"], ["ONLY29.99"]).correct is True  # a space the OCR dropped still costs nothing
+    assert score_text(["OPENS 10:30"], ["OPENS 1030"]).correct is False
+    assert unconfuse("29.9O") == "29.90" and score_text(["$29.90"], ["$29.9O"]).correct is True
+
+
 def test_edit_distance_and_ned():
     assert edit_distance("kitten", "sitting") == 3
     assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
