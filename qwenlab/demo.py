@@ -21,6 +21,7 @@ from typing import Any
 from .api.client import EMULATOR_KEY, RunwareClient, connect
 from .core.request import Request, new_task_uuid
 from .emulator import start_embedded
+from .errors import as_secret
 from .lab import Lab
 from .paths import data_dir as default_dir
 from .sweeps.sweep import Sweep
@@ -178,6 +179,7 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
 
     base_url: an emulator to use instead of the embedded one (tests pass their own).
     """
+    api_key = as_secret(api_key)
 
     if data_dir is None:
 

@@ -103,6 +103,24 @@ _PREFIX = 8  # characters of a key's start that count as the key, in a key of tw
 _ENV_KEY: list[tuple[str | None, str | None] | None] = [None]  # RUNWARE_API_KEY and _BASE_URL as last registered
 
 
+class Secret(str):
+    """An API key as a str whose repr is '***'. A variable that holds one shows no key where
+    Python prints variables: a verbose traceback (IPython's `%xmode Verbose` lists every frame's
+    arguments and the variables of its line), pytest's --showlocals, a debugger. str(), f-strings,
+    comparisons and the key's own methods give the key itself."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def as_secret(value: str | None) -> Secret | None:
+    """`value` as a Secret (None stays None): where a key arrives, bound over the argument that
+    brought it, so the frame holds no plain copy."""
+    return value if value is None or isinstance(value, Secret) else Secret(value)
+
+
 def register_secret(secret: str | None) -> None:
     """Remember a secret (an API key) so that `redact` removes it wherever it appears: as given
     and without surrounding whitespace (a .env file's stray CR), in either case, URL-encoded, in

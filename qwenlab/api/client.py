@@ -42,6 +42,7 @@ from ..errors import (
     TransportError,
     ValidationError,
     api_error_from,
+    as_secret,
     register_secret,
     url_password,
 )
@@ -112,7 +113,7 @@ class RunwareClient:
         is_emulator: bool | None = None,
         backend: str | None = None,
     ) -> None:
-        key = api_key or os.environ.get("RUNWARE_API_KEY")
+        api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
         if not key:
             raise AuthenticationError(
                 "no Runware API key: set the RUNWARE_API_KEY environment variable (or pass api_key=...), "
@@ -156,6 +157,8 @@ class RunwareClient:
         self._uploader = Uploader(self._exchange, self.store)
 
     def __repr__(self) -> str:
+        if not hasattr(self, "store"):  # half made: __init__ raised (a traceback that prints its frames asks)
+            return f"RunwareClient({shown_url(getattr(self, 'base_url', '?'))!r}, not made)"
         kind = "emulator" if self.is_emulator else "api"
         return f"RunwareClient({self.base_url!r}, {kind}, images_dir={str(self.store.configured_root or 'images_dir()')!r})"
 
@@ -588,7 +591,7 @@ def check_connection(api_key: str | None = None, base_url: str | None = None) ->
     anything is logged or sent. With a key: a key no header can carry, an address that is not
     http(s). Without one: an address that is not on loopback (only the emulator answers without
     a key). The message never shows the key, nor a password in the address."""
-    key = api_key or os.environ.get("RUNWARE_API_KEY")
+    api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
     url = base_url or os.environ.get("RUNWARE_BASE_URL")
     if key:
         check_api_key(key)
@@ -619,7 +622,7 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
     """A client of the real API when a key is given or `RUNWARE_API_KEY` is set; otherwise of the
     offline emulator (started on loopback, once per process), saying so once on stderr. A client
     logs nothing: `Lab` runs requests through one and logs each before and after it is sent."""
-    key = api_key or os.environ.get("RUNWARE_API_KEY")
+    api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
     if key:
         return RunwareClient(key, base_url, **kw)
     url = base_url or os.environ.get("RUNWARE_BASE_URL")
@@ -642,7 +645,8 @@ def connect_backend(api_key: str | None = None) -> str | None:
     """What `connect(api_key)` would talk to, found without connecting: "emulator" when no key is
     given nor set (connect() then uses the offline emulator and nothing else), None when there is
     a key (then the server says what it is: `RunwareClient.backend`)."""
-    return None if (api_key or os.environ.get("RUNWARE_API_KEY")) else "emulator"
+    api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    return None if api_key else "emulator"
 
 
 def _announce(url: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import httpx
 
-from ..errors import APIError, QwenlabError, TransportError, api_error_from, redact
+from ..errors import APIError, QwenlabError, TransportError, api_error_from, as_secret, redact
 from .direct import Direct
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -89,6 +89,7 @@ class Exchange:
 
     def __init__(self, http: httpx.Client, url: str, api_key: str, policy: RetryPolicy, *,
                  max_bytes: int = MAX_ANSWER_BYTES) -> None:
+        api_key = as_secret(api_key)
         self._direct = Direct(http)
         self.url = url
         self._target = _parsed(url)  # parsed once, not on every POST

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Problem, ValidationError
+from ..errors import Problem, ValidationError, redact
 from .model import DEFAULT_MODEL, ModelDescription, get_model, lookup
 from .validation import UUID4, validate_task
 from .validation import copy_value as _copy
@@ -333,7 +333,9 @@ class Request:
     def __repr__(self) -> str:
         shown = {k: v for k, v in self._values.items() if k not in ("taskType", "taskUUID", "model")}
         body = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
-        return f"Request({self._model_id!r}, {body})"
+        # a key pasted into a prompt shows as *** (a run refuses the request, and the traceback
+        # of the refusal prints it)
+        return redact(f"Request({self._model_id!r}, {body})")
 
     def _description(self) -> ModelDescription | None:
         self._desc = lookup(self._model_id, getattr(self, "_desc", None))

@@ -59,6 +59,7 @@ from ..errors import (
     TransportError,
     UnsupportedParameterError,
     ValidationError,
+    as_secret,
     holds_secret,
     redact,
     register_secret,
@@ -151,6 +152,7 @@ class Runner:
         self._root = self.data_dir.resolve()  # resolved once: each saved image's path is made relative to it
         self.log = log if log is not None else Log(self.data_dir / "qwenlab.db")
         self._client = client
+        api_key = as_secret(api_key)
         self._connect_args = {"api_key": api_key, "base_url": base_url}
         self._client_lock = threading.Lock()
         self._uploads: dict[str, str] = {}
@@ -1091,7 +1093,8 @@ def refuse_secrets_in(sweep: Sweep, name: str | None, notes: str | None = None, 
     (with promptExtend, to an LLM too) and into the log, its sidecars, bundles and reports.
     ValidationError naming each place; nothing written, nothing sent. A run checks this, and so
     does `qwenlab run --dry-run` where there is no log yet (it printed the request, key and all)."""
-    register_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    register_secret(api_key)
     places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})
               if holds_secret(v) and ".labels[" not in p]  # an axis value's label repeats its value
     if places:

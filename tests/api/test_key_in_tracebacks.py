@@ -1,0 +1,76 @@
+"""The API key never shows in a traceback that prints variables: IPython's `%xmode Verbose`
+(every frame's arguments and the variables of its line) and Python's own capture of locals (what
+pytest --showlocals and loggers of locals print). The key comes from RUNWARE_API_KEY, as a user's
+would, so no frame of the test's own holds it."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from qwenlab import Lab, Sweep
+from qwenlab import __file__ as qwenlab_init
+from qwenlab.api.client import RunwareClient, check_connection, connect
+from qwenlab.errors import Secret, as_secret
+
+KEY_BODY = "rw-live-7Hq2Zx9Lm4Pk8Vt3"
+
+
+def _verbose(exc_info: Any) -> str:
+    from IPython.core.ultratb import VerboseTB
+
+    try:
+        formatter = VerboseTB(theme_name="nocolor")  # IPython 9
+    except TypeError:
+        formatter = VerboseTB(color_scheme="NoColor")
+    return formatter.text(*exc_info)
+
+
+def _raised(call: Callable[[], Any]) -> tuple[type, str, str]:
+    """The exception `call` raises, its traceback from qwenlab's first frame on (the test's own
+    code is no user's) as IPython's %xmode Verbose prints it, and as Python prints it with every
+    frame's locals."""
+    try:
+        call()
+    except Exception:
+        kind, exc, tb = sys.exc_info()
+        qwenlab = str(Path(qwenlab_init).parent)
+        while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(qwenlab):
+            tb = tb.tb_next
+        assert tb is not None, "raised outside qwenlab"
+        with_locals = "".join(traceback.TracebackException(kind, exc, tb, capture_locals=True).format())  # type: ignore[arg-type]
+        return kind, _verbose((kind, exc, tb)), with_locals  # type: ignore[return-value]
+    pytest.fail("nothing was raised")
+
+
+@pytest.mark.parametrize("where", ["client", "connect", "check_connection", "lab.run: a bad address",
+                                   "lab.run: the key in a prompt"])
+def test_no_traceback_shows_the_key(where: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a stray line break (a .env file's) makes the key unusable, and qwenlab says so without it
+    key = KEY_BODY + ("\n" if where in ("client", "connect", "check_connection") else "")
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    calls = {
+        "client": lambda: RunwareClient(base_url="http://127.0.0.1:9"),
+        "connect": lambda: connect(base_url="http://127.0.0.1:9"),
+        "check_connection": lambda: check_connection(),
+        "lab.run: a bad address": lambda: Lab(tmp_path, base_url="ftp://127.0.0.1:9").run(
+            Sweep(prompt="a poster", axes={"promptExtend": [True, False]}), name="bad-address", progress=False),
+        "lab.run: the key in a prompt": lambda: Lab(tmp_path).run(
+            Sweep(prompt=f"a poster, token {KEY_BODY}", axes={"promptExtend": [True, False]}), name="leaky", progress=False),
+    }
+    kind, verbose, with_locals = _raised(calls[where])
+    assert issubclass(kind, Exception)
+    assert "***" in verbose + with_locals  # a frame held the key, and showed it as ***
+    for text in (verbose, with_locals):
+        assert KEY_BODY not in text and KEY_BODY[:8] not in text
+
+
+def test_a_secret_is_the_key_but_for_its_repr() -> None:
+    s = as_secret(KEY_BODY)
+    assert isinstance(s, Secret) and as_secret(s) is s and as_secret(None) is None
+    assert s == KEY_BODY and f"Bearer {s}" == f"Bearer {KEY_BODY}" and str(s) == KEY_BODY and type(str(s)) is str
+    assert repr(s) == "'***'" and KEY_BODY not in repr({"api_key": s}) and s.isascii()
