@@ -786,6 +786,10 @@ class Runner:
             # must not hide that another, paid for, could not be downloaded
             "error_message": redact("; ".join(dict.fromkeys(str(e) for e in [error, *result.errors]))) if error else None,
         }
+        if good and not job.cell.request.spelled_at("width") and good[0].width and good[0].height:
+            # no size was sent: the task was logged at the size qwenlab assumes (Request.size), and
+            # Runware's default is not documented; the size the image came back at is the task's
+            fields.update(width=good[0].width, height=good[0].height)
         self.log.complete_task(task_id, {**fields, **self._answered_by(exp_id)}, images)
         spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
         # a done cell's error is no one's concern, unless it must stop the run: one of its images
