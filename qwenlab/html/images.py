@@ -29,8 +29,9 @@ from urllib.parse import quote
 
 from PIL import Image, ImageOps
 
+from ..errors import ImageError
 from ..paths import write_atomic
-from ..store.thumbnails import content_hash, on_white, thumbnail_path
+from ..store.thumbnails import content_hash, on_white, read_checked, thumbnail_path
 
 _ORIGINAL_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")  # an original beside a report: <sha256>.<ext>
 
@@ -58,7 +59,7 @@ def _webp_uri(path: str, size: int) -> str | None:
         else:
             data = _render_webp(Path(path), size)
             write_atomic(cached, data)
-    except OSError:  # gone, unreadable, or not an image (ImageError is an OSError too)
+    except (OSError, ImageError):  # gone, unreadable, not an image, or damaged (`read_checked`)
         return None
     return "data:image/webp;base64," + base64.b64encode(data).decode("ascii")
 
@@ -66,7 +67,7 @@ def _webp_uri(path: str, size: int) -> str | None:
 def _render_webp(path: Path, size: int) -> bytes:
     """Straight from the original, not through the JPEG thumbnail: a JPEG decodes at 1/4 or 1/8
     scale (`draft`), and skipping the JPEG round trip halves the time of a first export."""
-    with Image.open(path) as img:
+    with Image.open(io.BytesIO(read_checked(path))) as img:  # a damaged file is left out, as a missing one
         # ask the decoder for the fitted size, not the box: a 1024x1536 JPEG fitted in 160 px is
         # 107x160, which the 1/8 scale (128x192) covers; asking (160, 160) would decode at 1/4
         scale = size / max(img.size)

@@ -50,6 +50,7 @@ __all__ = [
     "forget_thumbnails",
     "thumbs_dir_for",
     "content_hash",
+    "read_checked",
     "stats",
     "reset_stats",
     "DEFAULT_SIZE",
@@ -238,11 +239,23 @@ def on_white(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
+def read_checked(path: Path) -> bytes:
+    """The bytes of a stored image, checked against its name where that is their SHA-256 (the
+    store names each image so): ImageError for a damaged file, which a view would otherwise draw
+    as if it were the image that was paid for."""
+    data = path.read_bytes()
+    if _SHA256.fullmatch(path.stem) and hashlib.sha256(data).hexdigest() != path.stem:
+        # the gist first: a grid's tile shows the start of the reason
+        raise ImageError("damaged, not the bytes logged: delete the file and run the experiment again to fetch it (free, "
+                         f"with getResponse, while the server keeps it): {str(path)!r}")
+    return data
+
+
 def _render(path: Path, size: int) -> bytes:
     import io
 
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(read_checked(path))) as img:
             # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: a 1024x1536 image becomes a
             # 256-px thumbnail without ever holding the full-size pixels
             img.draft("RGB", (size, size))
@@ -254,6 +267,8 @@ def _render(path: Path, size: int) -> bytes:
             return buf.getvalue()
     except FileNotFoundError:
         raise ImageError(f"image file {str(path)!r} does not exist; was the data folder moved?") from None
+    except ImageError:  # damaged (read_checked): said as it is
+        raise
     except UnidentifiedImageError:
         raise ImageError(f"{str(path)!r} is not an image Pillow can read") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:

@@ -166,3 +166,21 @@ def test_thumbnail_of_gives_each_view_its_form_and_a_reason_instead_of_raising(s
     many = thumbnails.thumbnails_of([str(stored), str(stored), str(broken), None], 64, "jpeg")
     assert set(many) == {str(stored), str(broken)}  # one entry per distinct path, None skipped
     assert many[str(stored)][:2] == b"\xff\xd8" and not many[str(broken)]
+
+
+def test_a_damaged_image_that_still_decodes_is_not_drawn_as_the_one_paid_for(stored: Path) -> None:
+    """A stored image is named by its bytes' SHA-256: a file whose bytes changed since (a bit
+    flipped on disk, a copy cut short and padded) may still decode, to another picture. Its tile
+    says it is damaged and how to get the image back; the report leaves it out, as a missing one."""
+    from qwenlab.html.images import webp_thumbnails
+
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the entropy-coded scan: Pillow decodes it, wrongly
+    stored.write_bytes(bytes(data))
+    with Image.open(stored) as img:
+        img.load()  # still an image to Pillow
+    got = thumbnails.thumbnail_of(stored, 64, "pixels")
+    assert isinstance(got, thumbnails.Unreadable)
+    assert "damaged" in str(got) and "getResponse" in str(got) and stored.name in str(got)
+    assert not list((stored.parent.parent.parent / "thumbs").rglob("*.jpg"))  # nothing cached of it
+    assert webp_thumbnails([str(stored)], 64) == {}
