@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..store.thumbnails import Unreadable
+from ..errors import ImageError
+from ..store.thumbnails import Unreadable, read_checked
 
 __all__ = ["Region", "check_region", "parse_region", "crop_of", "crops_of"]
 
@@ -105,13 +107,15 @@ def crop_of(path: str | None, region: Region) -> Any:
     if not path:
         return Unreadable("no image")
     try:
+        import io
+
         import numpy as np
         from PIL import Image, ImageOps
 
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(read_checked(Path(path)))) as img:
             img = ImageOps.exif_transpose(img)
             return np.asarray(img.crop(region.box(*img.size)).convert("RGB"))
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, ImageError) as exc:  # ImageError: damaged (read_checked)
         return Unreadable(f"image unreadable: {exc}")
 
 

@@ -38,6 +38,7 @@ from ..errors import ImageError
 from ..store.catalog import REPEAT
 from ..store.experiment import provenance_banner
 from ..store.provenance import Provenance
+from ..store.thumbnails import read_checked
 from .display import with_text
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class CompareImage:
     def read(self) -> tuple[bytes, str]:
         """The file's bytes as stored and their MIME type; ImageError if it is gone or not an image."""
         try:
-            data = self.data if self.data is not None else Path(self.path).read_bytes()
+            data = self.data if self.data is not None else read_checked(Path(self.path))  # damaged: ImageError
         except OSError as exc:
             raise ImageError(f"cannot read image {self.path}: {exc.strerror or exc}") from None
         mime = _MIMES.get(data[:2])

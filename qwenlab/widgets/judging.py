@@ -43,7 +43,7 @@ from ..analysis.pairs import pairs as find_pairs
 from ..errors import ImageError, JudgementError
 from ..store.experiment import provenance_banner
 from ..store.log import DEFAULT_CRITERION
-from ..store.thumbnails import thumbnail_of
+from ..store.thumbnails import read_checked, thumbnail_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges
 from ..typography.scores import Expected, expected_for, text_scores
@@ -390,8 +390,8 @@ class Judging:
         fmt = _FORMATS.get(Path(path).suffix.lower()) if isinstance(path, str) else None
         if self.max_px is None and fmt is not None:
             try:
-                return fmt, Path(path).read_bytes()  # type: ignore[arg-type]
-            except OSError:
+                return fmt, read_checked(Path(path))  # type: ignore[arg-type]
+            except (OSError, ImageError):  # gone, or damaged: not the image to judge
                 return "jpeg", b""
         return "jpeg", thumbnail_of(path, self.max_px or 2048, "jpeg") or b""
 

@@ -184,3 +184,11 @@ def test_a_damaged_image_that_still_decodes_is_not_drawn_as_the_one_paid_for(sto
     assert "damaged" in str(got) and "getResponse" in str(got) and stored.name in str(got)
     assert not list((stored.parent.parent.parent / "thumbs").rglob("*.jpg"))  # nothing cached of it
     assert webp_thumbnails([str(stored)], 64) == {}
+    # nor at full size: a region of it, the compare and detail views
+    from qwenlab.figures.region import check_region, crop_of
+    from qwenlab.widgets.compare import CompareImage
+
+    crop = crop_of(str(stored), check_region((0, 0, 1, 0.3)))
+    assert isinstance(crop, thumbnails.Unreadable) and "damaged" in str(crop)
+    with pytest.raises(ImageError, match="damaged"):
+        CompareImage(str(stored)).read()
