@@ -94,10 +94,12 @@ _HISTORY_SOURCE = (
 # The rollups of migration m013 (`cost_rollups`, kept exact by triggers), shaped like task rows
 # with a `day` column for the time and summed columns: a summary reads thousands of rollup rows
 # instead of a million tasks. Sentinels (-1, '') back to NULL, as the tasks hold them.
-_ROLLUP_COLUMNS = ("nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setting, '') AS cell_json, nullif(r.day, '') AS day, "
-                   "nullif(r.model, '') AS model, nullif(r.width, -1) AS width, nullif(r.height, -1) AS height, "
-                   "nullif(r.status, '') AS status, nullif(r.backend, '') AS backend, r.retried, r.tasks, r.images, "
-                   "r.reported_e10, r.reported_estimate_e10, r.unreported_estimate_e10")
+# The key columns are cost_scores' (m015) too.
+_ROLLUP_KEY_COLUMNS = ("nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setting, '') AS cell_json, "
+                       "nullif(r.day, '') AS day, nullif(r.model, '') AS model, nullif(r.width, -1) AS width, "
+                       "nullif(r.height, -1) AS height, nullif(r.status, '') AS status, nullif(r.backend, '') AS backend")
+_ROLLUP_COLUMNS = (f"{_ROLLUP_KEY_COLUMNS}, r.retried, r.tasks, r.images, r.reported_e10, r.reported_estimate_e10, "
+                   "r.unreported_estimate_e10")
 # a setting's first task: the order by("setting") lists settings in
 _ROLLUP_FIRST = (f"CASE WHEN r.tasks != 0 THEN (SELECT {FIRST_TASK_SQL} FROM cost_settings s WHERE s.experiment_id = r.experiment_id "
                  "AND s.setting = r.setting) END AS id")
@@ -149,10 +151,7 @@ def _rollup_read(sums: dict[str, str], with_first_task: bool = False) -> "_Read"
 # The latest scores of migration m015 (`cost_scores`: rated images per rollup key and score),
 # shaped like the rollups. No task id: by("setting") orders its groups by the tasks' frame,
 # which kept() is joined to.
-_SCORES_SOURCE = ("(SELECT nullif(r.experiment_id, -1) AS experiment_id, nullif(r.setting, '') AS cell_json, "
-                  "nullif(r.day, '') AS day, nullif(r.model, '') AS model, nullif(r.width, -1) AS width, "
-                  "nullif(r.height, -1) AS height, nullif(r.status, '') AS status, nullif(r.backend, '') AS backend, "
-                  "r.score, r.images, NULL AS id FROM cost_scores r) t")
+_SCORES_SOURCE = f"(SELECT {_ROLLUP_KEY_COLUMNS}, r.score, r.images, NULL AS id FROM cost_scores r) t"
 _SCORES_SUMS = {"rated": "coalesce(sum(t.images), 0)", "kept": "total(CASE WHEN t.score >= ? THEN t.images END)"}
 
 
