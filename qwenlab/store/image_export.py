@@ -13,7 +13,6 @@ byte for byte; only metadata is added around it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import warnings
@@ -22,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.values import ascii_letters, format_value
-from ..errors import redact
+from ..errors import ImageError, redact
 from ..paths import write_atomic
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
 from .embedded_metadata import embed
 from .log import latest_rating
 from .provenance import EMULATOR
+from .thumbnails import read_checked
 
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["export_images", "ExportedImage", "ExportedImages", "image_record", "parameters_text", "file_stem"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_SHA256_NAME = re.compile(r"[0-9a-f]{64}")  # a file of the image store is named by its bytes' SHA-256
 _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
 
 
@@ -102,14 +101,14 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
             continue
         original = Path(entry.path)
         try:
-            data = original.read_bytes()
+            data = read_checked(original)
         except FileNotFoundError:
             written.skipped.append((entry.image_id, original, "missing"))
             continue
         except OSError:  # no permission, a folder where the file should be, a disk error
             written.skipped.append((entry.image_id, original, "unreadable"))
             continue
-        if _SHA256_NAME.fullmatch(original.stem) and hashlib.sha256(data).hexdigest() != original.stem:
+        except ImageError:  # not the bytes its name says
             written.skipped.append((entry.image_id, original, "damaged"))
             continue
         stem = _unique(file_stem(experiment.name, catalog, entry, named), used)
