@@ -142,6 +142,7 @@ _RATED_FROM_TASKS = ("tasks t CROSS JOIN images i ON i.task_id = t.id CROSS JOIN
 _RATED_FROM_RATINGS = ("(SELECT image_id, max(id) AS id, score FROM ratings WHERE score IS NOT NULL GROUP BY image_id) r "
                        "CROSS JOIN images i ON i.id = r.image_id CROSS JOIN tasks t ON t.id = i.task_id")
 
+
 def _rollup_read(sums: dict[str, str], with_first_task: bool = False) -> "_Read":
     """A read of `sums` over cost_rollups (its bounds set by CostQuery._reads)."""
     source = f"(SELECT {_ROLLUP_COLUMNS}{', ' + _ROLLUP_FIRST if with_first_task else ''} FROM cost_rollups r) t"
@@ -226,7 +227,6 @@ class CostQuery:
         self.since, self.until, self.names = since, until, experiments
         self.imported = imported  # False: leave out experiments imported from bundles
         self._has_rollups: bool | None = None
-        self._has_scores: bool | None = None
 
     # -- experiments ------------------------------------------------------------------------------
     def _experiments(self) -> dict[int, _Experiment]:
@@ -330,14 +330,12 @@ class CostQuery:
             reads += [_Read(src, task_sums, fill, edge, where=(near,)) for edge in edges for src, fill in task_sources]
         return reads
 
-    def _scores_exist(self) -> bool:
-        if self._has_scores is None:
-            self._has_scores = bool(self.log.rows("SELECT 1 FROM sqlite_master WHERE name = 'cost_scores'"))
-        return self._has_scores
-
     def _rollups_exist(self) -> bool:
+        """Whether the log has the rollups: m013's and m015's tables, made together on opening
+        (a benchmark's baseline drops them all)."""
         if self._has_rollups is None:
-            self._has_rollups = bool(self.log.rows("SELECT 1 FROM sqlite_master WHERE name = 'cost_rollups'"))
+            self._has_rollups = len(self.log.rows(
+                "SELECT 1 FROM sqlite_master WHERE name IN ('cost_rollups', 'cost_scores')")) == 2
         return self._has_rollups
 
     def _key(self, name: str, exps: dict[int, _Experiment], at: str = AT_SQL, rollup: bool = False) -> _Key:
@@ -467,7 +465,7 @@ class CostQuery:
         first where there are fewer than half as many as `tasks_in_view` (the tasks the groups
         hold, from `grouped()`)."""
         sums = {"rated": "count(*)", "kept": "total(r.score >= ?)"}
-        if not (self._scores_exist() and self._rollups_answer(keys)):
+        if not self._rollups_answer(keys):
             ratings = int(self.log.rows("SELECT count(*) AS n FROM ratings")[0]["n"])
             source = _RATED_FROM_RATINGS if 2 * ratings < tasks_in_view else _RATED_FROM_TASKS
             return self._group(keys, [_Read(source, sums, {}, (self.since, self.until))], params_before=[min_score])
