@@ -28,41 +28,22 @@ What the runner promises:
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures as cf
 import contextlib
 import json
-import os
-import queue
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..api.client import check_connection, connect, connect_backend
-from ..api.wire import Wire, WireClosed
-from ..core.request import Request, new_task_uuid
+from ..core.request import new_task_uuid
 from ..errors import (
-    AuthenticationError,
     BackendMismatchError,
-    BudgetExceededError,
     ExperimentConflictError,
-    ImageError,
-    ImageStoreError,
-    InsufficientCreditsError,
-    PermissionDeniedError,
-    Problem,
     QwenlabError,
-    StoreUnwritableError,
-    TaskFailedError,
     TransportError,
-    UnsupportedParameterError,
-    ValidationError,
     as_secret,
-    holds_secret,
     redact,
-    register_secret,
 )
 from ..paths import data_dir as default_data_dir
 from ..paths import make_data_dir
@@ -74,63 +55,19 @@ from ..store.provenance import EMULATOR, RUNWARE
 from ..version import __version__
 from .budget import Budget, check_run_settings
 from .cell import match_logged
+from .cellwork import IN_DOUBT_ADVICE, CellWork, missing_files
 from .changes import changed_sweep_error
+from .dispatch import FATAL_ERRORS, OUTAGE_AFTER, Dispatch, Job
 from .preview import Preview
+from .secret_scan import refuse_secrets_in
 from .sweep import Cell, Sweep
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..api.client import RunwareClient
-    from ..api.results import TaskResult
 
-__all__ = ["Runner", "FATAL_ERRORS"]
-
-# New cells are logged this many at a time while the cells before them are on the wire: each
-# batch keeps the interpreter from the threads on the wire for about 2 ms.
-LOG_CHUNK = 32
-
-# Errors that would fail every remaining cell the same way: stop the sweep at once.
-FATAL_ERRORS: tuple[type[QwenlabError], ...] = (
-    AuthenticationError, InsufficientCreditsError, PermissionDeniedError, UnsupportedParameterError,
-    StoreUnwritableError)  # a full or read-only disk: every image after it would be paid for and not kept
-
-
-@dataclass
-class _Job:
-    cell: Cell
-    row: dict[str, Any] | None  # None: a new cell, logged as 'pending' before it is sent (`Runner._log_cells`)
-    recover: bool  # the row was left 'sent': ask the server before sending anything
-    reserved: float = 0.0
-    # resend_in_doubt: what is reserved for the new attempt of a cell in doubt given up, and the
-    # estimate of the attempt given up, which stays in the spend (it may have been paid)
-    earlier: float = 0.0
-    renewed_from: float = 0.0
-    # a done cell that lost paid images (numberResults > 1, a download failed): they are asked
-    # for with getResponse (free), nothing is sent
-    refetch: bool = False
-
-
-# what a cell reserves of the budget, times its estimate, until the API has reported a cost
-UNCONFIRMED_MARKUP = 2.0
-
-# The API looks down when this many cells in a row (at least; `concurrency` when larger, as that
-# many go out together) got no answer or only 5xx through every retry, none answered between:
-# the run stops there, rather than spend minutes of retries on each of the cells left. Those
-# sent stay in doubt, asked about at the next run; those not sent stay 'pending'.
-OUTAGE_AFTER = 3
-
-# What a cell in doubt's logged error ends with: the run, not the user, asks the server about it
-IN_DOUBT_ADVICE = ("in doubt (it may have been paid for): the next run asks the server for its result "
-                   "before it sends the cell again")
-
-
-@dataclass
-class _Outcome:
-    status: str  # 'done' | 'failed' | 'uncertain' | 'unsent' | 'refused' (not sent: the budget, as the log has it)
-    cost: float = 0.0
-    error: BaseException | None = None
-    reported: bool = False  # `cost` is the API's own figure, not the estimate
+__all__ = ["Runner", "FATAL_ERRORS", "IN_DOUBT_ADVICE", "OUTAGE_AFTER", "refuse_secrets_in"]
 
 
 class Runner:
@@ -155,14 +92,8 @@ class Runner:
         api_key = as_secret(api_key)
         self._connect_args = {"api_key": api_key, "base_url": base_url}
         self._client_lock = threading.Lock()
-        self._uploads: dict[str, str] = {}
-        self._sending_to: dict[str, Any] = {}  # this run's provenance, written on each task as it is sent
-        self._provenance_lock = threading.Lock()
-        self._backend_unsure = False  # this run began before any server answered (`_answered_by`)
-        self._limit: float | None = None  # this run's budget, checked in the log too (`_run_job`)
-        self._resend_in_doubt = False  # this run's resend_in_doubt (`_run_job`)
+        self._uploads: dict[str, str] = {}  # reference images uploaded, by SHA-256: each is uploaded once
         self.last_refetched = 0  # done cells whose lost paid images the last run asked for (free)
-        self._budget = Budget(None)  # this run's budget (`_run_job` reserves what a resend in doubt adds)
         self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
@@ -300,7 +231,7 @@ class Runner:
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
         self._note_logged_cells(exp_id, cells)
         rows = {r["cell_key"]: r for r in self.log.tasks(exp_id)}
-        jobs = [_Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
+        jobs = [Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
                 for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
         self.last_to_send = len(jobs)
         refetch = self._lost_images(exp_id, cells, rows)
@@ -315,16 +246,16 @@ class Runner:
         # its own taskUUID, failed, or given up for a new attempt): their room is never a new cell's
         budget = Budget(limit, self.log.spent(exp_id) - in_doubt)
         budget.hold(in_doubt)
-        self._limit = limit
-        self._budget = budget
-        self._resend_in_doubt = resend_in_doubt
         self.client.store.check_writable()  # before anything is sent: no paid image may find it read-only
-        self._sending_to = self._record_backend(exp_id)
-        self._backend_unsure = bool(self._sending_to) and "backend" not in self._sending_to
+        sending_to = self._record_backend(exp_id)
+        work = CellWork(self.log, self._root, exp_id, client=lambda: self.client, budget=budget, limit=limit,
+                        resend_in_doubt=resend_in_doubt, sending_to=sending_to,
+                        backend_unsure=bool(sending_to) and "backend" not in sending_to,
+                        record_backend=lambda: self._record_backend(exp_id), uploads=self._uploads)
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
         for note in sweep.notes():
             bar.write(note)
-        dispatch = _Dispatch(self._run_job, exp_id, budget, concurrency, bar,
+        dispatch = Dispatch(work.run, budget, concurrency, bar,
                              log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id),
                              log_path=self.log.path)
         try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
@@ -447,7 +378,7 @@ class Runner:
         """Where this run sends its cells, written on the experiment now (backend "mixed" once
         cells went to both) and on each task as it is sent; {} for a client that cannot say."""
         backend, host = self._client_backend(said=True)
-        if backend is None:  # no server answered yet: the tasks it answers get it (`_answered_by`)
+        if backend is None:  # no server answered yet: the tasks it answers get it (`CellWork._answered_by`)
             if host is not None:
                 self.log.update_experiment(exp_id, api_host=host)
             return {"api_host": host, "qwenlab_version": __version__} if host is not None else {}
@@ -475,7 +406,7 @@ class Runner:
             if row["cell_key"] != c.key or row["cell_json"] != values:
                 self.log.note_task(int(row["id"]), cell_key=c.key, cell_json=values)
 
-    def _lost_images(self, exp_id: int, cells: list[Cell], rows: dict[str, dict[str, Any]]) -> list[_Job]:
+    def _lost_images(self, exp_id: int, cells: list[Cell], rows: dict[str, dict[str, Any]]) -> list[Job]:
         """Jobs for the done cells that lost paid images: logged 'done' (the server made their
         images: paid for, cost reported or not) with fewer images than they asked for, and an
         image that could not be downloaded or written (ImageError, ImageStoreError); or with an
@@ -490,38 +421,14 @@ class Runner:
             "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' "
             "AND t.error_code IN ('ImageError', 'ImageStoreError', 'StoreUnwritableError') "
             "AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) < coalesce(t.number_results, 1)", [exp_id])}
-        lost |= self._missing_files(exp_id)
+        lost |= missing_files(self.log, self._root, exp_id)
         if not lost:
             return []
         backend = self._client_backend(said=True)[0]
-        return [_Job(c, rows[c.key], False, refetch=True) for c in cells
+        return [Job(c, rows[c.key], False, refetch=True) for c in cells
                 if c.key in rows and rows[c.key]["id"] in lost and backend is not None and rows[c.key].get("backend") == backend]
 
-    def _missing_files(self, exp_id: int, task_ids: list[int] | None = None) -> set[int]:
-        """The done tasks (of `task_ids`, or all) with an image whose file is gone from the store or
-        not the size logged (deleted, cut short): asked for again like a lost download. Not those
-        already given up (ImageLost). One stat per image: 2,000 images take a few milliseconds."""
-        sql = ("SELECT i.task_id, i.path, i.bytes FROM images i JOIN tasks t ON t.id = i.task_id "
-               "WHERE i.experiment_id = ? AND t.status = 'done' AND coalesce(t.error_code, '') != 'ImageLost'")
-        params: list[Any] = [exp_id]
-        if task_ids is not None:
-            sql += f" AND i.task_id IN ({', '.join('?' for _ in task_ids)})"
-            params += task_ids
-        out = set()
-        for r in self.log.rows(sql, params):
-            if not r["path"]:
-                continue
-            try:
-                size = os.stat(self._root / r["path"]).st_size  # an absolute path stays itself
-            except (FileNotFoundError, NotADirectoryError):  # gone, or a file where its folder was
-                size = None
-            except OSError:  # unreadable for now (a share away, no permission): not known to be lost
-                continue
-            if size is None or (r["bytes"] is not None and size != r["bytes"]):
-                out.add(int(r["task_id"]))
-        return out
-
-    def _log_cells(self, exp_id: int, jobs: list[_Job]) -> None:
+    def _log_cells(self, exp_id: int, jobs: list[Job]) -> None:
         """Log the new cells of `jobs` as 'pending' tasks (each with its own taskUUID) and give each
         job its row. A row another process logged meanwhile for the same cell is kept, and used."""
         rows = []
@@ -540,91 +447,6 @@ class Runner:
         for job in jobs:
             job.row = logged[job.cell.key]
 
-    # -- one cell -------------------------------------------------------------------------------
-    def _run_job(self, exp_id: int, job: _Job, may_send: bool, wire: Wire) -> _Outcome:
-        row, cell = job.row, job.cell
-        task_id = int(row["id"])
-        if job.refetch:
-            return self._refetch(exp_id, task_id, job, row, wire)
-        if job.recover:
-            if row.get("backend") is None and self._sending_to:  # logged before provenance: it is asked here
-                self.log.note_task(task_id, **self._sending_to)
-            try:
-                result = self._ask(row, wire)
-            except WireClosed:  # the run stopped before it was asked: still in doubt, for the next run
-                return _Outcome("uncertain", cost=job.reserved)
-            except TaskFailedError as exc:  # the server knows the task, and it failed there
-                return self._fail(task_id, exc, exp_id)
-            except QwenlabError as exc:
-                # the server could not be asked (no answer, 5xx, 429 through every retry, a key
-                # refused): the task may still have been paid for, so it stays in doubt, asked
-                # again by the next run; it is never failed, which would send it anew
-                self.log.note_task(task_id, error_message=redact(f"recovery failed, will retry: {_what_happened(exc)}"))
-                return _Outcome("uncertain", cost=job.reserved, error=exc)
-            if result is not None:
-                return self._complete(exp_id, task_id, job, result)
-            if not may_send:  # never reached the server: safe to leave for a later run
-                self.log.note_task(task_id, status="pending", sent_at=None)
-                return _Outcome("unsent")
-            if self._resend_in_doubt:
-                # the user's call: the server does not know this taskUUID, though it may have taken
-                # it; the cell goes anew under a new one (paid again if it was), the attempt kept.
-                # That attempt stays in the spend (held since the run began): the new one needs
-                # room of its own in the budget, or the cell stays in doubt
-                new = cell.estimated_cost
-                if not self._budget.reserve(new):
-                    held = BudgetExceededError("not sent anew: the budget cannot hold a new attempt beside this one, "
-                                               "which may have been paid for")
-                    self.log.note_task(task_id, error_message=redact(f"{row.get('error_message') or 'in doubt'}; {held}"))
-                    return _Outcome("uncertain", cost=job.reserved, error=held)
-                job.earlier, job.renewed_from = new, float(row.get("estimated_cost_usd") or 0.0)
-                row = self._renew(task_id, row)
-                if row["status"] == "done":  # another process renewed it first, and finished it
-                    return _Outcome("done")
-        elif row["status"] == "failed":
-            if row.get("cost_usd") and may_send:
-                # charged, yet failed: its images were paid for and lost (a download that failed, an
-                # image refused); the server may still hold them, so it is asked before it is bought again
-                recovered = self._recover_paid(exp_id, task_id, job, row, wire)
-                if recovered is not None:
-                    return recovered
-            row = self._renew(task_id, row)  # the failed taskUUID is spent on Runware's side
-            if row["status"] == "done":  # another process renewed it first, and finished it
-                return _Outcome("done")
-        marked = False
-        try:
-            uploads = {ph: self._upload(img) for ph, img in cell.uploads.items()}
-            req = cell.request_with(uploads, task_uuid=row["task_uuid"])
-            if wire.closed:
-                raise WireClosed("the run stopped before this cell was sent")
-            # The row is marked 'sent' before the task waits for its place on the wire, not once it
-            # has it: at concurrency 1 the write was a tenth of the time between two tasks' POSTs.
-            # A crash meanwhile leaves it 'sent', which is safe: the next run asks the server first.
-            within = (exp_id, self._limit, job.reserved) if self._limit is not None else None
-            if self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within) is False:
-                return _Outcome("refused")  # another run of this experiment spent what was left
-            marked = True
-            # The log minted this taskUUID and owns it (unique in the log), so a conflictTaskUUID can only
-            # mean this very task was sent before: by a run that crashed (recovery above found nothing
-            # yet) or by another process sharing the log right now. Its results are this cell's.
-            result = self.client.generate(req, sent_before=True, wire=wire)
-        except WireClosed:  # the run stopped (Ctrl-C, a fatal error) before this cell's turn: not sent
-            if marked:
-                self.log.unmark_sent(task_id)
-            return _Outcome("unsent")
-        except TransportError as exc:
-            if exc.sent is False or not marked:
-                # it never reached the server (or what failed came before it was sent: uploading
-                # its reference images, which cost nothing): a plain failure, retried next run
-                return self._fail(task_id, exc)
-            # it may have been accepted (and paid): leave it 'sent' so the next run recovers it
-            self.log.note_task(task_id, error_message=redact(f"{_what_happened(exc)}; {IN_DOUBT_ADVICE}"),
-                               attempts=exc.attempts)
-            return _Outcome("uncertain", cost=job.reserved, error=exc)
-        except QwenlabError as exc:
-            return self._fail(task_id, exc, exp_id)
-        return self._complete(exp_id, task_id, job, result)
-
     def _price_markup(self, exp_id: int) -> float | None:
         """How far above its estimate the API has charged a cell of this experiment (1.0: never;
         None: no cost reported yet). The budget reserves each cell's estimate times this, so a
@@ -632,181 +454,6 @@ class Runner:
         row = self.log.rows("SELECT max(cost_usd / estimated_cost_usd) AS m FROM tasks WHERE experiment_id = ? "
                             "AND status = 'done' AND cost_usd IS NOT NULL AND estimated_cost_usd > 0", [exp_id])
         return None if row[0]["m"] is None else max(1.0, float(row[0]["m"]))
-
-    def _upload(self, image: Any) -> str:
-        if image.sha256 not in self._uploads:
-            self._uploads[image.sha256] = self.client.upload_image(image.path)
-        return self._uploads[image.sha256]
-
-    def _fail(self, task_id: int, exc: QwenlabError, exp_id: int | None = None) -> _Outcome:
-        answered = self._answered_by(exp_id) if exp_id is not None and not isinstance(exc, TransportError) else {}
-        self.log.complete_task(task_id, {
-            "status": "failed", "error_code": getattr(exc, "code", None) or type(exc).__name__,
-            "error_message": redact(str(exc)), "http_status": getattr(exc, "status", None),
-            "attempts": exc.attempts or 0, **answered})
-        return _Outcome("failed", error=exc)
-
-    def _answered_by(self, exp_id: int) -> dict[str, Any]:
-        """The backend of a task the server answered, in a run that began before any server could
-        be reached (`_record_backend` then left it out): known now, from that answer. The
-        experiment is labelled once, here; tasks sent before it was known get it as they finish."""
-        if not self._backend_unsure:
-            return {}
-        backend = getattr(self.client, "known_backend", None)
-        if backend is None:
-            return {}
-        with self._provenance_lock:
-            if "backend" not in self._sending_to:
-                self._sending_to = self._record_backend(exp_id)
-        return {"backend": backend}
-
-    def _ask(self, row: dict[str, Any], wire: Wire) -> "TaskResult | None":
-        """getResponse for the row's taskUUID (`RunwareClient.recover`): its result, or None when
-        the server does not know it. A recovery takes a place on the wire, like any request."""
-        with wire.place() as place:
-            place.sent()  # a getResponse is small: no bookkeeping need wait for it to leave
-            # the run stopped (Ctrl-C, an outage, a refused key): no more retries nor polls
-            return self.client.recover(Request.from_json(row["request_json"]), stop=wire.closing)
-
-    def _renew(self, task_id: int, row: dict[str, Any]) -> dict[str, Any]:
-        """The row under a new taskUUID, 'pending', its last attempt kept in its history. When
-        another process sharing the log renewed it first, its row as it is now: the cell then
-        goes under that process's taskUUID, which cannot pay twice (a conflictTaskUUID brings
-        the results of whichever sent it first)."""
-        uuid = new_task_uuid()
-        now = self.log.reset_task(task_id, task_uuid=uuid, request_json=row["request_json"], replacing=row["task_uuid"],
-                                  status=row["status"])
-        return {**row, "task_uuid": uuid} if now is None else now
-
-    def _recover_paid(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome | None:
-        """A failed cell that was charged: its images fetched with getResponse under its taskUUID
-        (free), when the server still has them and they now download. None when the server says
-        it does not have them (it does not know the task, the task failed there, or its images
-        will not download): then the cell is sent anew. When the server could not be asked (the
-        run stopped first, no answer, 429, 5xx), the row stays as it is, failed and paid, and the
-        next run asks again: buying the cell twice is for when the server has said no."""
-        try:
-            result = self._ask(row, wire)
-        except WireClosed:
-            return _Outcome("unsent")
-        except TaskFailedError:
-            return None
-        except QwenlabError as exc:
-            return _Outcome("failed", error=exc)
-        if result is not None and not result.good_images and any(getattr(e, "transient", False) for e in result.errors):
-            # the server has them, but their host failed to serve them for now (5xx, no answer):
-            # asked for again by the next run, not bought again on that alone
-            return _Outcome("failed", error=_headline(result.errors))
-        if result is None or not result.good_images:
-            return None
-        out = self._complete(exp_id, task_id, job, result)
-        # paid before, and counted in the spend this run began from: nothing more to settle
-        return _Outcome(out.status, cost=0.0, error=out.error)
-
-    def _refetch(self, exp_id: int, task_id: int, job: _Job, row: dict[str, Any], wire: Wire) -> _Outcome:
-        """A done cell's lost paid images, fetched with getResponse under its taskUUID (free) and
-        added beside those it kept. When the server no longer knows the task, the row says so
-        (error_code 'ImageLost') and is not asked about again; when it could not be asked, the
-        next run asks again. Nothing is ever sent: the cell has images."""
-        try:
-            result = self._ask(row, wire)
-        except WireClosed:
-            return _Outcome("unsent")
-        except QwenlabError as exc:
-            return _Outcome("done", error=exc)
-        if result is None:
-            self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
-                f"{row.get('error_message') or 'an image was lost'}; getResponse no longer knows the task: "
-                "the lost image cannot be fetched again"))
-            return _Outcome("done")
-        # only what came back is added: the row keeps its own attempts, latency, times and cost
-        # (those of the request that made the images, not of this free getResponse)
-        self.log.add_images(task_id, self._image_rows(exp_id, result))
-        refused = [e for e in result.errors if isinstance(e, ImageError) and not getattr(e, "transient", False)]
-        unsaved = next((e for e in result.errors if isinstance(e, ImageStoreError)), None)
-        if unsaved is not None:
-            # the disk, not the image: fetched again once it is fixed; a disk that refuses every
-            # write stops the run at once, before the cells waiting for the wire are bought
-            if isinstance(unsaved, FATAL_ERRORS):
-                wire.close()
-            self.log.note_task(task_id, error_code=type(unsaved).__name__, error_message=redact(str(unsaved)))
-            return _Outcome("done", cost=0.0, error=unsaved)
-        if refused and len(refused) == len(result.errors):
-            # refused twice for what the bytes or their URL are (expired, not an image, over the
-            # cap), not for a passing failure: asking at every run would only fetch it again
-            self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
-                f"a paid image was lost, and refused again when fetched with getResponse: {refused[0]}; "
-                "later runs do not ask for it"))
-        elif not result.errors:  # the server's whole answer: asked again, it would give the same
-            have, asked = len(self.log.images(exp_id, task_ids=[task_id])), int(row.get("number_results") or 1)
-            if self._missing_files(exp_id, [task_id]):  # fetched whole, yet not the bytes logged
-                self.log.note_task(task_id, error_code="ImageLost", error_message=(
-                    "an image file is missing from the store, and getResponse gave other bytes than those logged: "
-                    "the lost image cannot be fetched again"))
-            elif have < asked:
-                self.log.note_task(task_id, error_code="ImageLost", error_message=(
-                    f"getResponse gave {have} of the {asked} paid images: the others cannot be fetched again"))
-            else:
-                self.log.note_task(task_id, error_code=None, error_message=None)  # every image is back
-        return _Outcome("done", cost=0.0)  # paid before, and counted in the spend this run began from
-
-    def _image_rows(self, exp_id: int, result: "TaskResult") -> list[dict[str, Any]]:
-        """The log's rows of a result's good images."""
-        return [{
-            "image_uuid": img.image_uuid, "task_uuid": result.task_uuid, "experiment_id": exp_id, "seed": img.seed,
-            "cost_usd": img.cost, "cost_source": "api" if img.cost is not None else "estimate",
-            "nsfw": None if img.nsfw is None else int(img.nsfw), "path": self._relative(img.path), "sha256": img.sha256,
-            "format": img.format, "width": img.width, "height": img.height, "bytes": img.nbytes,
-            "url": redact(img.url) if img.url else None,  # an answer could carry the key in a URL
-            "raw_json": to_json(img.raw_for_log()),  # with a format other than the one asked for noted
-            "api_extra": to_json(img.api_extra) if img.api_extra else None,  # fields qwenlab does not model
-        } for img in result.good_images]
-
-    def _complete(self, exp_id: int, task_id: int, job: _Job, result: "TaskResult") -> _Outcome:
-        good = result.good_images
-        images = self._image_rows(exp_id, result)
-        error = _headline(result.errors)
-        status = "done" if good else "failed"
-        cost = result.cost
-        reported = cost is not None
-        if cost is None and not good and any(isinstance(i.error, ImageError) for i in result.images):
-            # images were made, so paid for, and none could be downloaded, with no cost reported
-            # (includeCost turned off): counted at the estimate, so the spend holds it and the next
-            # run asks for them (free) before it buys the cell again. An ImageError is only ever
-            # an item of the answer's data that could not be had or kept (a failed slot carries
-            # the API's error instead), so it was made, imageUUID or not.
-            cost = job.cell.estimated_cost
-        fields = {
-            "status": status, "attempts": result.attempts, "latency_s": round(result.latency_s, 4),
-            "http_status": result.http_status, "cost_usd": cost,
-            "cost_source": "api" if reported else ("estimate" if good or cost is not None else None),
-            "cost_reading": result.cost_reading,  # per_image | per_task (counted once) | unchecked
-            "error_code": (getattr(error, "code", None) or type(error).__name__) if error else None,
-            # every distinct error of the task, the headline first: one image's inference failure
-            # must not hide that another, paid for, could not be downloaded
-            "error_message": redact("; ".join(dict.fromkeys(str(e) for e in [error, *result.errors]))) if error else None,
-        }
-        if good and not job.cell.request.spelled_at("width") and good[0].width and good[0].height:
-            # no size was sent: the task was logged at the size qwenlab assumes (Request.size), and
-            # Runware's default is not documented; the size the image came back at is the task's
-            fields.update(width=good[0].width, height=good[0].height)
-        self.log.complete_task(task_id, {**fields, **self._answered_by(exp_id)}, images)
-        spent = cost if cost is not None else (job.cell.estimated_cost if good else 0.0)
-        # a done cell's error is no one's concern, unless it must stop the run: one of its images
-        # could not be written (a full disk), which the wire has already stopped sending for
-        fatal = next((e for e in result.errors if isinstance(e, FATAL_ERRORS)), None)
-        return _Outcome(status, cost=spent, error=fatal if good else error, reported=reported)
-
-    def _relative(self, path: Path | None) -> str | None:
-        if path is None:
-            return None
-        # the image store gives resolved paths: under the resolved data folder, a prefix test says
-        # it (resolving each path again took an lstat per component, per image)
-        text, root = str(path), str(self._root)
-        if text.startswith(root + os.sep) and f"{os.sep}..{os.sep}" not in f"{text}{os.sep}":
-            return text[len(root) + 1:].replace(os.sep, "/")
-        full = Path(path).resolve()
-        return full.relative_to(self._root).as_posix() if full.is_relative_to(self._root) else str(full)
 
 
 def _mismatch(name: str, other: list[dict[str, Any]], now: str, host: str | None, mix_backends: bool) -> str:
@@ -836,304 +483,3 @@ def _mismatch(name: str, other: list[dict[str, Any]], now: str, host: str | None
     return (f"{head} Run the sweep under a new name to keep them apart: lab.run(sweep, name={new_name!r}) "
             f"(qwenlab run FILE --name {new_name}); or pass mix_backends=True to Lab.run (qwenlab run FILE --mix-backends) "
             "to keep those cells as they are and send only the others here (the experiment is then shown as MIXED).")
-
-
-def _headline(errors: list[QwenlabError]) -> QwenlabError | None:
-    """The error a task is listed under: a paid image that could not be fetched (money spent for
-    nothing) before any other failure, else the first."""
-    paid_lost = [e for e in errors if isinstance(e, ImageError)]
-    return (paid_lost or errors or [None])[0]
-
-
-class _Dispatch:
-    """One run's dispatch loop: the cells still to send, those in flight, and what came back.
-
-    The runner's promises, step by step: a new cell's row is written ('pending') before it is
-    submitted, the first few alone and the rest in batches while those are on the wire, every one
-    by the time the loop stops (`_log_new_cells`); `_admit` reserves a cell's estimate before it may go
-    (the budget is never exceeded); `Runner._run_job` marks the cell's row 'sent' before its
-    request leaves; `_settle` settles the reservation with the API's cost once the cell is back
-    and records an error that would fail every cell, which stops the loop. Ctrl-C lands while
-    `_next_finished` waits in short slices; `run` then cancels what is not yet sent (the cells in
-    flight finish and are logged by their threads) and lets it through.
-    """
-
-    def __init__(self, run_job: Callable[[int, _Job, bool, Wire], _Outcome], exp_id: int, budget: Budget,
-                 concurrency: int, bar: Progress, *, log_jobs: Callable[[list[_Job]], None],
-                 markup: float | None = 1.0, log_path: Path | None = None) -> None:
-        self.run_job = run_job
-        self.log_jobs = log_jobs
-        self.log_path = log_path  # named by the error when the log refuses a write
-        self.unlogged: collections.deque[_Job] = collections.deque()  # jobs of new cells, in queue order
-        self.exp_id = exp_id
-        self.budget = budget
-        # a cell's reservation is its estimate times the most the API has charged above one: a
-        # price raised since the description was written is reserved in full from then on. Until
-        # the API has reported a cost (markup None), twice the estimate: the cells sent before the
-        # first answer cannot overshoot the budget unless the price has more than doubled
-        self.confirmed = markup is not None
-        self.markup = markup if markup is not None else UNCONFIRMED_MARKUP
-        self.concurrency = concurrency
-        # `concurrency` tasks on the wire at once (from just before a POST to the last image
-        # downloaded), and as many more cells under way in threads of their own, whose images are
-        # checked, written and logged while the next tasks are on the wire (or who wait their turn
-        # with their cost reserved): the bookkeeping never holds a place on the wire
-        self.wire = Wire(concurrency, stop_on=FATAL_ERRORS)
-        self.workers = 2 * concurrency
-        self.bar = bar
-        self.queue: list[_Job] = []
-        self.inflight: dict[cf.Future[_Outcome], _Job] = {}
-        self.finished: queue.SimpleQueue[cf.Future[_Outcome]] = queue.SimpleQueue()  # futures as they finish
-        self.failed = self.doubtful = self.unsettled = self.held_back = 0
-        self.reason: str | None = None  # why the sweep stopped before its end
-        self.refused = 0  # cells the log's budget check kept back: another run spent what was left
-        self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
-        self.unanswered = 0  # cells in a row the API did not answer (see OUTAGE_AFTER)
-        self.outage_after = max(OUTAGE_AFTER, concurrency)
-
-    def run(self, jobs: list[_Job]) -> tuple[str, str | None, BaseException | None]:
-        """Send `jobs` in order and wait for every one sent; return (status, reason, fatal error)."""
-        self.queue = list(jobs)
-        self.unlogged.extend(j for j in jobs if j.row is None)
-        pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="qwenlab-run")
-        try:
-            while self.queue and self.fatal is None and not self.refused:
-                if len(self.inflight) >= self.workers:
-                    self._log_new_cells(LOG_CHUNK)  # while the cells in flight are on the wire
-                    self._collect()
-                    continue
-                verdict = self._admit(self.queue[0])
-                if verdict == "stop":
-                    break
-                if verdict == "wait":
-                    self._log_new_cells(LOG_CHUNK)
-                    self._collect()
-                    continue
-                if self.queue[0].row is None:
-                    # the first cells are logged a few at a time, so that the first request goes at once
-                    self._log_new_cells(self.workers)
-                self._submit(pool, self.queue.pop(0))
-            self._log_new_cells()  # a run stopped by its budget still lists every cell, 'pending'
-            while self.inflight:
-                self._collect()
-        except BaseException:  # Ctrl-C (or a bug): send nothing more; what is in flight finishes and is logged
-            self.wire.close()
-            pool.shutdown(wait=False, cancel_futures=True)
-            with contextlib.suppress(Exception):  # the error that stopped the run is the one to raise
-                self._log_new_cells()  # the cells not reached are listed 'pending', as after any stop
-            raise
-        pool.shutdown(wait=True)
-        return self._result()
-
-    def when_settled(self, then: Callable[[], Any]) -> None:
-        """Call `then` once every cell in flight has finished (at once when none is), in the thread
-        of the last to finish; an error it raises is not the cell's, and is dropped."""
-        futures = list(self.inflight)
-        left, lock = [len(futures)], threading.Lock()
-
-        def one(_: object = None) -> None:
-            with lock:
-                left[0] -= 1
-                last = left[0] <= 0
-            if last:
-                with contextlib.suppress(Exception):
-                    then()
-
-        if not futures:
-            left[0] = 1
-            one()
-        for fut in futures:
-            fut.add_done_callback(one)
-
-    def _log_new_cells(self, most: int | None = None) -> None:
-        """Log the next `most` new cells in queue order (default: all of them), as 'pending' rows."""
-        if not self.unlogged:
-            return
-        count = len(self.unlogged) if most is None else min(most, len(self.unlogged))
-        self.log_jobs([self.unlogged[i] for i in range(count)])
-        for _ in range(count):  # only once they are logged: a run stopped meanwhile logs them again
-            self.unlogged.popleft()
-
-    def _admit(self, job: _Job) -> Literal["send", "wait", "stop"]:
-        """May `job` go now? "send" once its estimate is reserved (or it is a recovery), "wait" for
-        a cell in flight to settle first, "stop" when the budget cannot hold it."""
-        if job.refetch:  # a getResponse for images paid for: free
-            return "send"
-        if job.recover:
-            # held since the run began, at its estimate: asked about, and sent again only under its
-            # own taskUUID (which cannot pay twice), it needs no more
-            job.reserved = float(job.row["estimated_cost_usd"] or 0.0) if job.row else 0.0
-            return "send"
-        need = job.cell.estimated_cost * self.markup
-        if self.budget.reserve(need):
-            job.reserved = need
-            return "send"
-        if self.inflight:
-            # in-flight cells may cost less than reserved: wait for one before deciding
-            return "wait"
-        if not self.confirmed and self.budget.reserve(job.cell.estimated_cost):
-            # alone on the wire, a cell whose price is not confirmed yet goes at its estimate: the
-            # budget's last cell is not refused for want of twice its price
-            job.reserved = job.cell.estimated_cost
-            return "send"
-        need = job.cell.estimated_cost * (self.markup if self.confirmed else 1.0)
-        left = self.budget.remaining or 0.0
-        # a cell left in doubt this run counts at what was reserved for it (up to twice its estimate
-        # until the API reports a price), where the summary counts its estimate: say so
-        held = " (cells in doubt count at what was reserved for them)" if self.doubtful else ""
-        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left{held}; "
-                       f"{_cells(len(self.queue))} not sent. Raise budget_usd (--budget) and run again to send them")
-        return "stop"
-
-    def _submit(self, pool: cf.ThreadPoolExecutor, job: _Job) -> None:
-        # may it send, or only ask the server about a recovery? only with its cost reserved (or no budget)
-        may_send = job.reserved > 0 or self.budget.limit is None
-        fut = pool.submit(self.run_job, self.exp_id, job, may_send, self.wire)
-        self.inflight[fut] = job
-        fut.add_done_callback(self.finished.put)
-
-    def _collect(self) -> None:
-        """Wait until at least one cell in flight is back, and settle each one that is."""
-        fut = _next_finished(self.finished)
-        while True:
-            self._settle(self.inflight.pop(fut), fut)
-            try:
-                fut = self.finished.get_nowait()
-            except queue.Empty:
-                return
-
-    def _settle(self, job: _Job, fut: cf.Future[_Outcome]) -> None:
-        """Settle a finished cell's reservation with what it cost; count it; note a fatal error."""
-        try:
-            out = fut.result()
-        except BaseException as exc:  # the log refused a write, or a bug in the runner: stop, keep what is logged
-            if isinstance(exc, sqlite3.OperationalError):
-                exc = write_failure(exc, self.log_path)
-            out = _Outcome("failed", error=exc)
-            self.fatal = self.fatal or exc
-        self.budget.settle(job.reserved + job.earlier, out.cost + job.renewed_from)
-        self._learn_price(job, out)
-        if out.status == "refused":
-            self.refused += 1
-            self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
-                           f"and what is left does not cover the next cell; {_cells(len(self.queue) + self.refused)} not sent by this run "
-                           "(the other may have sent some). "
-                           "Raise budget_usd (--budget) and run again to send them")
-        self.failed += out.status == "failed"
-        self.doubtful += out.status == "uncertain"
-        # in doubt for what the API said, not for want of an answer: it took the taskUUID and does
-        # not know it, or it was still processing; running again may not settle these
-        self.unsettled += out.status == "uncertain" and isinstance(out.error, TransportError) and out.error.answered
-        self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
-        if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
-            self.fatal = out.error
-            self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
-            self.wire.close()  # found off the wire too (a refetch that could not write): nothing more goes
-        if not job.refetch:  # a done cell's lost image, asked for again: the cell stays done whatever the answer
-            self._watch_for_outage(out)
-        self.bar.advance(self.budget.spent, self.failed)
-
-    def _watch_for_outage(self, out: _Outcome) -> None:
-        """Stop the run once `outage_after` cells in a row got no answer from the API (or only
-        5xx, through every retry): each cell left would spend minutes retrying a server that is
-        down. A cell the API answered, done or refused, starts the count again."""
-        if out.status in ("unsent", "refused"):
-            return
-        if not isinstance(out.error, TransportError) or out.error.answered:
-            # answered: done, refused, or in doubt for what the API said (it took the task and
-            # does not know it; still processing): slow or strange, not down
-            self.unanswered = 0
-            return
-        self.unanswered += 1
-        if self.unanswered < self.outage_after or self.fatal is not None:
-            return
-        self.fatal = out.error
-        self.reason = (f"stopped: {self.unanswered} cells in a row got no answer from the API (or only 5xx, after every "
-                       f"retry): it looks down or unreachable. Last: {redact(_what_happened(out.error))}. Cells sent are in doubt and asked about "
-                       "at the next run, before anything is sent again; run again once the API answers")
-        self.wire.close()  # the cells waiting for the wire are not sent
-
-    def _learn_price(self, job: _Job, out: _Outcome) -> None:
-        """The first cost the API reports sets what every later cell reserves (its estimate times
-        what was charged over it, at least 1x); a cell charged above that raises it. Said when
-        the API charges more than the estimate."""
-        estimate = job.cell.estimated_cost
-        if out.status != "done" or not out.reported or estimate <= 0:
-            return
-        ratio = out.cost / estimate
-        if not self.confirmed:
-            self.confirmed, self.markup = True, max(1.0, ratio)
-        elif ratio > self.markup * (1 + 1e-6):
-            self.markup = ratio
-        else:
-            return
-        if ratio > 1 + 1e-6:
-            self.bar.write(f"the API charged ${out.cost:.4f} for a cell estimated at ${estimate:.4f} (the model description's "
-                           f"price): the budget now reserves {self.markup:.2f}x each cell's estimate")
-
-    def _result(self) -> tuple[str, str | None, BaseException | None]:
-        """The experiment's status and stop reason after the loop, and the error to raise."""
-        if self.fatal is not None:
-            return "failed", self.reason or f"stopped: {type(self.fatal).__name__}: {self.fatal}", self.fatal
-        if self.reason:  # only the budget stops the loop without a fatal error: say so, it is no interruption
-            return "budget", self.reason, None
-        left = [f"{_cells(self.failed)} failed" if self.failed else "",
-                f"{_cells(self.doubtful)} in doubt (sent, no result logged)" if self.doubtful else ""]
-        left = [x for x in left if x]
-        reason = f"{' and '.join(left)}; run again to retry them" if left else None
-        if self.held_back:
-            reason += (f". {_cells(self.held_back)} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
-                       "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
-        if self.unsettled:
-            reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
-                       "does not know them, or they were still processing. If they stay in doubt, run with "
-                       "resend_in_doubt=True (--resend-in-doubt) to send anew those it no longer knows: they may be "
-                       "paid for twice")
-        return "done", reason, None
-
-
-def refuse_secrets_in(sweep: Sweep, name: str | None, notes: str | None = None, *, api_key: str | None = None) -> None:
-    """Refuse a sweep holding the API key (pasted into a prompt, say): a prompt goes to the model
-    (with promptExtend, to an LLM too) and into the log, its sidecars, bundles and reports.
-    ValidationError naming each place; nothing written, nothing sent. A run checks this, and so
-    does `qwenlab run --dry-run` where there is no log yet (it printed the request, key and all)."""
-    api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
-    register_secret(api_key)
-    places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})
-              if holds_secret(v) and ".labels[" not in p]  # an axis value's label repeats its value
-    if places:
-        raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
-                                          "kept in the log, its bundles and reports)") for p in places], context="sweep")
-
-
-def _leaves(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """(path, value) of every text of nested dicts and lists: "sweep.base.positivePrompt"."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, (list, tuple)):
-        for i, v in enumerate(data):
-            yield from _leaves(v, f"{path}[{i}]")
-    elif isinstance(data, str):
-        yield path, data
-
-
-def _what_happened(exc: BaseException) -> str:
-    """An error as a run's log and summary say it: what happened, without the advice the client
-    gives its own callers ("call client.recover(request) later"), which a run follows itself."""
-    return str(getattr(exc, "reason", None) or exc)
-
-
-def _next_finished(finished: "queue.SimpleQueue[cf.Future[_Outcome]]") -> cf.Future[_Outcome]:
-    """The next cell's future to finish, waited for in short slices so Ctrl-C reaches the main
-    thread at once. (Futures report to a queue as they finish: `concurrent.futures.wait` over
-    every cell in flight, at each one back, was a fifth of the main thread's CPU in a sweep.)"""
-    while True:
-        try:
-            return finished.get(timeout=0.2)
-        except queue.Empty:
-            continue
-
-
-def _cells(n: int) -> str:
-    return "1 cell" if n == 1 else f"{n} cells"

@@ -357,12 +357,12 @@ def test_a_run_does_not_report_failures_another_run_has_since_mended(data_dir: P
     meanwhile. Its stop reason said '1 cell failed; run again' over an experiment with nothing
     left to run (the last run to finish wrote its own counts)."""
     from qwenlab.store.log import Log
-    from qwenlab.sweeps import runner
+    from qwenlab.sweeps import dispatch
 
     fake = Fake()
     fake.script.append(error_answer(400, "invalidPrompt"))
     lab, client = lab_for(fake, data_dir)
-    ran = runner._Dispatch.run
+    ran = dispatch.Dispatch.run
 
     def and_the_other_run_mends_it(self: Any, jobs: Any) -> Any:
         out = ran(self, jobs)
@@ -370,7 +370,7 @@ def test_a_run_does_not_report_failures_another_run_has_since_mended(data_dir: P
             db.execute("UPDATE tasks SET status = 'done', error_code = NULL, error_message = NULL")
         return out
 
-    monkeypatch.setattr(runner._Dispatch, "run", and_the_other_run_mends_it)
+    monkeypatch.setattr(dispatch.Dispatch, "run", and_the_other_run_mends_it)
     with client:
         exp = lab.run(Sweep(prompt=PROMPT, size="256x256"), name="two-runs", progress=False, concurrency=1)
     assert exp.counts()["done"] == 1 and exp.stop_reason is None and exp.status == "done"

@@ -24,7 +24,7 @@ from qwenlab.errors import (
     ValidationError,
 )
 from qwenlab.sweeps.budget import Budget
-from qwenlab.sweeps.runner import LOG_CHUNK
+from qwenlab.sweeps.dispatch import LOG_CHUNK
 from tests.support.interrupt import ctrl_c_when_sent, join_run_threads, statuses
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
@@ -373,14 +373,14 @@ def test_a_task_with_several_errors_is_listed_under_the_paid_image_it_lost():
     its download expired. The task must be listed under the lost paid image, whatever order the
     errors arrived in, so the user sees that money went on an image they do not have."""
     from qwenlab.errors import APIError, ImageError
-    from qwenlab.sweeps.runner import _headline
+    from qwenlab.sweeps.cellwork import headline
 
     inference = APIError("the inference failed for this image", code="inferenceError")
     expired = ImageError("the image's URL expired before it was downloaded")
-    assert _headline([inference, expired]) is expired
-    assert _headline([expired, inference]) is expired
-    assert _headline([inference]) is inference
-    assert _headline([]) is None
+    assert headline([inference, expired]) is expired
+    assert headline([expired, inference]) is expired
+    assert headline([inference]) is inference
+    assert headline([]) is None
 
 
 def test_image_paths_are_logged_relative_to_a_data_folder_reached_through_a_link(emulator: Emulator, tmp_path: Path) -> None:
