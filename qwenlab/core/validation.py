@@ -107,8 +107,14 @@ def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:
             "unsupportedParameter",
         )
     declared = sorted({s.path for s in desc.parameters.values()})
-    close = difflib.get_close_matches(path, declared + [s.name for s in desc.parameters.values()], n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    at = {s.name: s.path for s in desc.parameters.values()}  # a short name -> where it sits on the wire
+    leaf = path.rsplit(".", 1)[-1]
+    if at.get(leaf, path) != path:  # a parameter's name at the wrong place: promptExtend at the top level
+        hint = f"in a task's JSON it goes at {at[leaf]!r} ({leaf}=... as a keyword); "
+    else:
+        close = difflib.get_close_matches(path, declared + list(at), n=1)
+        where = f" (at {at[close[0]]!r} in a task's JSON)" if close and at.get(close[0], close[0]) != close[0] else ""
+        hint = f"did you mean {close[0]!r}{where}? " if close else ""
     return Problem(path, f"is not a parameter of {desc.id}; {hint}it takes: {', '.join(declared)}", value, "unsupportedParameter")
 
 

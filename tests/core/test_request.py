@@ -115,12 +115,24 @@ def test_501_character_negative_prompt_is_named() -> None:
         ({"prompt": "ok", "referenceImages": [str(uuid.uuid4())], "negativePrompt": "blurry"}, "negativePrompt", "cannot be used with negativePrompt"),
         ({"prompt": "ok", "steps": 30}, "steps", "not a parameter"),
         ({"prompt": "ok", "promptExtnd": True}, "promptExtnd", "did you mean 'promptExtend'"),
+        ({"prompt": "ok", "promptExtnd": True}, "promptExtnd", "(at 'providerSettings.alibaba.promptExtend' in a task's JSON)"),
+        ({"prompt": "ok", "outputQualty": 50}, "outputQualty", "did you mean 'outputQuality'? it takes"),
     ],
 )
 def test_each_rule_of_the_page_names_its_parameter(kwargs: dict, parameter: str, fragment: str) -> None:
     problems = _problems(**kwargs)
     assert parameter in problems, problems
     assert fragment in problems[parameter]
+
+
+def test_a_parameter_pasted_at_the_top_level_is_told_where_it_goes() -> None:
+    """The model page's JSON puts promptExtend under providerSettings.alibaba; one pasted at the
+    top level was told "did you mean 'promptExtend'?", the very key refused."""
+    task = {"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro", "positivePrompt": "a poster",
+            "promptExtend": False}
+    (problem,) = Request.from_task(task).problems()
+    assert problem.parameter == "promptExtend" and problem.code == "unsupportedParameter"
+    assert "goes at 'providerSettings.alibaba.promptExtend'" in problem.message and "did you mean" not in problem.message
 
 
 def test_seed_on_pro_says_there_is_none_and_what_to_do() -> None:
