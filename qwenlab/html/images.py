@@ -31,7 +31,7 @@ from PIL import Image, ImageOps
 
 from ..errors import ImageError
 from ..paths import write_atomic
-from ..store.thumbnails import content_hash, on_white, read_checked, thumbnail_path
+from ..store.thumbnails import content_hash, is_fresh, on_white, read_checked, thumbnail_path
 
 _ORIGINAL_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")  # an original beside a report: <sha256>.<ext>
 
@@ -54,7 +54,7 @@ def webp_thumbnails(paths: Iterable[str | None], size: int, *, workers: int | No
 def _webp_uri(path: str, size: int) -> str | None:
     try:
         cached = thumbnail_path(path, size).with_suffix(".webp")
-        if cached.is_file() and cached.stat().st_size:
+        if is_fresh(cached, path):
             data = cached.read_bytes()
         else:
             data = _render_webp(Path(path), size)

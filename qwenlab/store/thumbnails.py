@@ -51,6 +51,7 @@ __all__ = [
     "thumbs_dir_for",
     "content_hash",
     "read_checked",
+    "is_fresh",
     "stats",
     "reset_stats",
     "DEFAULT_SIZE",
@@ -138,11 +139,11 @@ def thumbnail(image_path: str | Path, size: int = DEFAULT_SIZE, *, cache_dir: st
 
     Raises ImageError when the image is missing or cannot be decoded."""
     target = thumbnail_path(image_path, size, cache_dir=cache_dir)
-    if _usable(target):
+    if is_fresh(target, image_path):
         _count("reused")
         return target
     with _lock_for(str(target)):
-        if _usable(target):  # another thread made it while we waited
+        if is_fresh(target, image_path):  # another thread made it while we waited
             _count("reused")
             return target
         data = _render(Path(image_path), _check_size(size))
@@ -214,11 +215,22 @@ def _check_size(size: int) -> int:
     return size
 
 
-def _usable(path: Path) -> bool:
+def is_fresh(cached: Path, original: str | Path) -> bool:
+    """Whether a cached thumbnail (of any size or format) stands for its original: it is there,
+    and the original was not written after it. A file damaged or replaced in place since its
+    thumbnail was made is checked again (`read_checked`) when next drawn, instead of hiding behind
+    a thumbnail of the bytes it held before. An original gone keeps its thumbnail, made from bytes
+    that were checked."""
     try:
-        return path.stat().st_size > 0
+        made = cached.stat()
     except OSError:
         return False
+    if made.st_size == 0:
+        return False
+    try:
+        return Path(original).stat().st_mtime_ns <= made.st_mtime_ns
+    except OSError:
+        return True
 
 
 def _lock_for(key: str) -> threading.Lock:

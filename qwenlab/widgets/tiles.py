@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import ImageError
 from ..store.catalog import REPEAT
-from ..store.thumbnails import DEFAULT_SIZE, thumbnail_of, thumbnail_path
+from ..store.thumbnails import DEFAULT_SIZE, is_fresh, thumbnail_of, thumbnail_path
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
     if not path:
         return True
     try:
-        return thumbnail_path(path, size).is_file()
+        return is_fresh(thumbnail_path(path, size), path)
     except (ImageError, OSError, ValueError):
         return True  # unreadable: thumb_jpeg gives the blank at once
 

@@ -168,6 +168,33 @@ def test_thumbnail_of_gives_each_view_its_form_and_a_reason_instead_of_raising(s
     assert many[str(stored)][:2] == b"\xff\xd8" and not many[str(broken)]
 
 
+def test_an_image_damaged_after_its_thumbnails_were_made_is_checked_again(stored: Path) -> None:
+    """Thumbnails made while the file was whole stood for it after it was damaged: the grid drew
+    it as fine (a new size or a region said "damaged"). A file written after its thumbnail is
+    checked again, and a whole file rewritten (a refetch) gets its thumbnail remade once."""
+    import os
+
+    from qwenlab.html.images import webp_thumbnails
+
+    assert thumbnails.thumbnail_of(stored, 64, "jpeg")[:2] == b"\xff\xd8"
+    assert webp_thumbnails([str(stored)], 64)
+    for cached in (stored.parent.parent.parent / "thumbs").rglob(f"{stored.stem}.*"):
+        past = cached.stat().st_mtime_ns - 10**10
+        os.utime(cached, ns=(past, past))  # made well before the damage, whatever the clock's grain
+    good = stored.read_bytes()
+    data = bytearray(good)
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    got = thumbnails.thumbnail_of(stored, 64, "jpeg")
+    assert isinstance(got, thumbnails.Unreadable) and "damaged" in str(got)
+    assert webp_thumbnails([str(stored)], 64) == {}
+    stored.write_bytes(good)  # fetched again, whole
+    thumbnails.reset_stats()
+    assert thumbnails.thumbnail_of(stored, 64, "jpeg")[:2] == b"\xff\xd8"
+    assert thumbnails.thumbnail_of(stored, 64, "jpeg")[:2] == b"\xff\xd8"
+    assert thumbnails.stats() == {"made": 1, "reused": 1}  # remade once, then reused
+
+
 def test_a_damaged_image_that_still_decodes_is_not_drawn_as_the_one_paid_for(stored: Path) -> None:
     """A stored image is named by its bytes' SHA-256: a file whose bytes changed since (a bit
     flipped on disk, a copy cut short and padded) may still decode, to another picture. Its tile
