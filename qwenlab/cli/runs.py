@@ -96,8 +96,10 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         raise
     click.echo(exp.summary())
     if runner.last_to_send == 0:
-        asked = (f"; asked the server (free) for the lost images of {runner.last_refetched} done "
-                 f"{'cell' if runner.last_refetched == 1 else 'cells'}" if runner.last_refetched else "")
+        asked, lost = runner.last_refetched, runner.last_lost
+        asked = (f"; asked the server (free) for the lost images of {asked} done {'cell' if asked == 1 else 'cells'}: "
+                 + (f"{lost} could not be fetched again (lost for good, said above)" if lost else "fetched")
+                 if asked else "")
         click.echo(f"  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid){asked}")
     exit_unless_done(exp.counts())
 

@@ -208,6 +208,10 @@ class ExperimentRecord:
         if c["failed"]:  # why, so that "run again" is not the only advice (unless the stop said it)
             lines += [f"  {n} failed: {excerpt(message, 240)}" for message, n in self.log.failure_reasons(self.id)
                       if message not in (self.stop_reason or "")]
+        # paid images gone for good (a file deleted or damaged that the server would not give
+        # again): the image count above still lists them, as the log does
+        lines += [f"  {n} {'cell' if n == 1 else 'cells'} lost a paid image for good: {excerpt(message, 240)}"
+                  for message, n in self.log.loss_reasons(self.id)]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -351,9 +351,17 @@ class Log:
     def failure_reasons(self, experiment_id: int, limit: int = 3) -> list[tuple[str, int]]:
         """Why an experiment's failed cells failed: each error message with how many cells it
         ended, the most common first."""
+        return self._reasons(experiment_id, "status = 'failed'", limit)
+
+    def loss_reasons(self, experiment_id: int, limit: int = 3) -> list[tuple[str, int]]:
+        """Why done cells lost paid images for good (error_code 'ImageLost': a file gone or
+        damaged that the server would not give again): each message with its count of cells."""
+        return self._reasons(experiment_id, "status = 'done' AND error_code = 'ImageLost'", limit)
+
+    def _reasons(self, experiment_id: int, where: str, limit: int) -> list[tuple[str, int]]:
         return [(r["message"], int(r["n"])) for r in self.rows(
             "SELECT coalesce(error_message, error_code, 'no error recorded') AS message, count(*) AS n FROM tasks "
-            "WHERE experiment_id = ? AND status = 'failed' GROUP BY 1 ORDER BY n DESC, min(id) LIMIT ?",
+            f"WHERE experiment_id = ? AND {where} GROUP BY 1 ORDER BY n DESC, min(id) LIMIT ?",
             [experiment_id, int(limit)])]
 
     def task(self, task_id: int) -> dict[str, Any] | None:

@@ -99,7 +99,7 @@ def content_hash(image_path: str | Path) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     except FileNotFoundError:
-        raise ImageError(f"image file {str(path)!r} does not exist; was the data folder moved?") from None
+        raise ImageError(f"image file {str(path)!r} does not exist: deleted, or the data folder was moved") from None
     return digest.hexdigest()
 
 
@@ -278,7 +278,7 @@ def _render(path: Path, size: int) -> bytes:
             img.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
             return buf.getvalue()
     except FileNotFoundError:
-        raise ImageError(f"image file {str(path)!r} does not exist; was the data folder moved?") from None
+        raise ImageError(f"image file {str(path)!r} does not exist: deleted, or the data folder was moved") from None
     except ImageError:  # damaged (read_checked): said as it is
         raise
     except UnidentifiedImageError:

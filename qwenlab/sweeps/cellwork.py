@@ -27,6 +27,7 @@ from ..errors import (
     redact,
 )
 from ..store.log import Log, to_json
+from ..store.provenance import EMULATOR
 from .budget import Budget
 from .dispatch import FATAL_ERRORS, Job, Outcome, what_happened
 
@@ -237,9 +238,13 @@ class CellWork:
         except QwenlabError as exc:
             return Outcome("done", error=exc)
         if result is None:
+            # the emulator's word for why, where it is the one that forgot: no tester should think
+            # Runware forgets a task as fast
+            forgot = (" (the offline emulator keeps its tasks only while its process runs)"
+                      if row.get("backend") == EMULATOR else "")
             self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
-                f"{row.get('error_message') or 'an image was lost'}; getResponse no longer knows the task: "
-                "the lost image cannot be fetched again"))
+                f"{row.get('error_message') or 'an image file is gone from the store'}; getResponse no longer knows "
+                f"the task{forgot}: the lost image cannot be fetched again"))
             return Outcome("done")
         # only what came back is added: the row keeps its own attempts, latency, times and cost
         # (those of the request that made the images, not of this free getResponse)

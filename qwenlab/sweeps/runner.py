@@ -94,6 +94,7 @@ class Runner:
         self._client_lock = threading.Lock()
         self._uploads: dict[str, str] = {}  # reference images uploaded, by SHA-256: each is uploaded once
         self.last_refetched = 0  # done cells whose lost paid images the last run asked for (free)
+        self.last_lost = 0  # of those, the cells the server would not give them back to: lost for good
         self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
@@ -235,7 +236,7 @@ class Runner:
                 for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
         self.last_to_send = len(jobs)
         refetch = self._lost_images(exp_id, cells, rows)
-        self.last_refetched = len(refetch)
+        self.last_refetched, self.last_lost = len(refetch), 0
         jobs += refetch
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
@@ -283,6 +284,10 @@ class Runner:
             raise stopped from exc
         finally:
             bar.close()
+        if refetch:
+            self.last_lost = self.log.rows(
+                f"SELECT count(*) AS n FROM tasks WHERE error_code = 'ImageLost' AND id IN ({', '.join('?' for _ in refetch)})",
+                [int(j.row["id"]) for j in refetch])[0]["n"]
         if status == "done" and reason and not self.log.rows(
                 "SELECT 1 FROM tasks WHERE experiment_id = ? AND status != 'done' LIMIT 1", [exp_id]):
             # the cells this run left failed or in doubt were done meanwhile by another run of the

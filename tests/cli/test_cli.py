@@ -437,6 +437,25 @@ def test_commands_that_draw_nothing_do_not_import_matplotlib(small: str, data_di
     assert out.stdout.strip().splitlines()[-1] == "False", out.stdout
 
 
+@pytest.mark.slow
+def test_an_image_deleted_between_two_processes_is_said_lost_for_good(sweep_file: Path, data_dir: Path) -> None:
+    """`qwenlab run` twice, an image file deleted between: each process has its own embedded
+    emulator, which never knew the first one's task. The second run asked the server for the lost
+    image and said nothing of its answer, exiting 0 over "2 images": it now says the image is
+    lost for good, and why, and the summary keeps saying so."""
+    env = {"QWENLAB_DATA_DIR": str(data_dir)}
+    run = ["-m", "qwenlab.cli", "run", str(sweep_file), "--no-progress"]
+    assert fresh_process(*run, env=env).returncode == 0
+    next(iter(sorted((data_dir / "images").rglob("*.jpg")))).unlink()
+    again = fresh_process(*run, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "1 cell lost a paid image for good: an image file is gone from the store; getResponse no longer knows the task" in again.stdout
+    assert "the offline emulator keeps its tasks only while its process runs" in again.stdout
+    assert "asked the server (free) for the lost images of 1 done cell: 1 could not be fetched again" in again.stdout
+    later = qwenlab("logs", "small")
+    assert "lost a paid image for good" in later.output, later.output
+
+
 def test_a_grid_of_many_pages_says_how_many_before_drawing_them(emulator: Emulator, data_dir: Path, tmp_path: Path) -> None:
     """A layout paging by every other axis made 160 pages of a 2,000-image comparison (minutes of
     drawing) without a word until the last one was written."""

@@ -275,15 +275,19 @@ def test_a_done_cell_that_lost_a_paid_image_gets_it_back_at_the_next_run(data_di
             _forget(fake)
         again = lab.run(sweep, name="two", progress=False, concurrency=1)
         asked = fake.kinds().count("getResponse")
+        refetched, lost_now = lab.last_refetched, lab.last_lost
         third = lab.run(sweep, name="two", progress=False, concurrency=1)
     assert sum(fake.charged.values()) == 2 and asked == 1, "asked once, free; nothing bought again"
     assert again.cost == pytest.approx(first.cost) == pytest.approx(4 * 0.075)
     lost = [t for t in third.log.tasks(third.id) if t["error_code"]]
+    assert refetched == 1 and lost_now == (0 if server_kept_it else 1)
     if server_kept_it:
         assert again.counts()["images"] == 4 and not lost
+        assert "for good" not in third.summary()
     else:
         assert again.counts()["images"] == 3 and [t["error_code"] for t in lost] == ["ImageLost"]
         assert "no longer knows the task" in lost[0]["error_message"]
+        assert "1 cell lost a paid image for good: " in third.summary()
     assert fake.kinds().count("getResponse") == asked, "the third run asks nothing"
 
 
