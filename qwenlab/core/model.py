@@ -10,6 +10,7 @@ user adds one without touching code by dropping a TOML file into `$QWENLAB_DATA_
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -239,7 +240,7 @@ class ModelDescription:
         if not raw_prices:
             raise ModelDescriptionError(f"{where}: at least one [[prices]] entry is needed")
         prices = tuple(
-            Price(since=_as_date(p["since"]), usd_per_image=float(p["usd_per_image"]), source=str(p.get("source", "")))
+            Price(since=_as_date(p["since"]), usd_per_image=_price(p["usd_per_image"], where), source=str(p.get("source", "")))
             for p in raw_prices
         )
         paths = {path for spec in params.values() for path in spec.paths}
@@ -301,6 +302,16 @@ def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def _price(value: Any, where: str) -> float:
+    """A price per image: a positive, finite number of US dollars. A price of 0 would switch the
+    budget off (each cell reserves its price before it is sent, and what the API charges above the
+    estimate is learned as a multiple of it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ModelDescriptionError(f"{where}: usd_per_image must be a number of US dollars above 0, got {value!r} "
+                                    "(a budget reserves each cell's price before it is sent: at 0 it would hold nothing)")
+    return float(value)
 
 
 def _num(x: float) -> str:

@@ -112,6 +112,17 @@ def test_dated_prices_pick_the_price_of_the_day() -> None:
     assert desc.accepts_seed
 
 
+@pytest.mark.parametrize("price", [0, 0.0, -0.01, float("nan"), float("inf"), "0.02", True])
+def test_a_price_that_would_switch_the_budget_off_is_refused(price: object) -> None:
+    """A model described at $0 an image ran $0.60 of charges past a $0.10 budget: each cell
+    reserved its price, 0, and the charges the API reported were never learned, being a multiple
+    of 0. The description is refused when it is read, before any sweep uses it."""
+    raw = _custom("acme:free@1")
+    raw["prices"] = [{"since": "2026-01-01", "usd_per_image": price}]
+    with pytest.raises(ModelDescriptionError, match="usd_per_image must be a number of US dollars above 0"):
+        ModelDescription.from_dict(raw)
+
+
 def test_user_adds_a_model_by_dropping_a_toml_file(data_dir: Path) -> None:
     folder = data_dir / "models"
     folder.mkdir()
