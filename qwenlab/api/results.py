@@ -135,14 +135,13 @@ class GeneratedImage:
     @classmethod
     def from_item(cls, item: Mapping[str, Any], task_uuid: str) -> "GeneratedImage":
         """The API-reported fields of a response item (nothing fetched yet)."""
-        cost = item.get("cost")
         seed = item.get("seed")
         nsfw = item.get("NSFWContent")
         return cls(
             image_uuid=str(item["imageUUID"]) if item.get("imageUUID") is not None else None,
             task_uuid=str(item.get("taskUUID") or task_uuid),
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-            cost=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+            cost=reported_usd(item.get("cost")),
             nsfw=nsfw if isinstance(nsfw, bool) else None,
             url=item.get("imageURL") if isinstance(item.get("imageURL"), str) else None,
             raw=clean_raw(item),
@@ -201,9 +200,9 @@ def read_costs(images: list[GeneratedImage], number_results: int, price: float |
     read (one of COST_READINGS). When every item reported the whole task's cost, each image's
     `cost` becomes its share, so that summing the images counts the task once."""
     for img in images:  # from the numbers as reported, so that reading twice reads the same
-        as_reported = img.raw.get("cost")
-        if isinstance(as_reported, (int, float)) and not isinstance(as_reported, bool):
-            img.cost = float(as_reported)
+        as_reported = reported_usd(img.raw.get("cost"))
+        if as_reported is not None:
+            img.cost = as_reported
     reported = [img for img in images if img.cost is not None]
     if not reported or not price or price <= 0:
         return "unchecked"
@@ -217,6 +216,21 @@ def read_costs(images: list[GeneratedImage], number_results: int, price: float |
             img.cost = round(share, 10)
         return "per_task"
     return "unchecked"  # neither reading fits: summed as given (the budget then over-counts, never under)
+
+
+def reported_usd(value: Any) -> float | None:
+    """An item's `cost` as a number of US dollars: a JSON number, or a number written as text
+    ("0.075", as some JSON encoders write decimals); None for anything else. A cost the API
+    reported as text was read as none, and the cell was counted at its estimate: a raised price
+    then went past the budget while the log showed the estimate."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _close(value: float, expected: float) -> bool:

@@ -990,6 +990,18 @@ def test_costs_are_read_against_the_models_price(fake, make_client, per_item, re
     assert all(img.raw["cost"] == pytest.approx(per_item(4)) for img in result.images)  # as reported
 
 
+@pytest.mark.parametrize("reported, read", [("0.1125", 0.1125), (" 0.075 ", 0.075), ("n/a", None), ("nan", None),
+                                             (True, None), (None, None), ([0.075], None)])
+def test_a_cost_written_as_text_is_read_as_the_number(fake, make_client, reported, read):
+    """An answer whose cost was the text "0.1125" (a raised price, written as a decimal string)
+    was read as no cost: the cell counted at its estimate, 0.075, and a run paid past its budget
+    while the log showed the estimate. A number in text is the number; anything else is no cost."""
+    fake.then(_costed(fake, lambda n: reported))
+    result = make_client().generate(req())
+    assert result.cost == (pytest.approx(read) if read is not None else None)
+    assert result.images[0].raw["cost"] == reported  # kept as it came
+
+
 def test_one_image_and_no_cost_readings(fake, make_client):
     fake.then(_costed(fake, lambda n: 0.075))
     assert make_client().generate(req()).cost_reading == "per_image"
