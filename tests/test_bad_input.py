@@ -199,6 +199,32 @@ def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, 
     assert "nothing was sent" in str(info.value)
 
 
+HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second
+
+
+@pytest.mark.parametrize("sweep, kwargs, parameter", [
+    (dict(GOOD_SWEEP, prompt=f"A poster {HALF_AN_EMOJI} for LUMIERE"), {}, "positivePrompt"),
+    (dict(GOOD_SWEEP, axes={"negativePrompt": ["blurry", f"blurry {HALF_AN_EMOJI}"]}), {}, "negativePrompt"),
+    (GOOD_SWEEP, {"name": f"posters {HALF_AN_EMOJI}"}, "name"),
+    (GOOD_SWEEP, {"notes": f"tried {HALF_AN_EMOJI}"}, "notes"),
+], ids=["prompt", "negative prompt axis", "name", "notes"])
+def test_half_a_character_is_refused_naming_where_it_is(lab: Lab, sweep: dict[str, Any], kwargs: dict[str, Any],
+                                                        parameter: str) -> None:
+    """A lone surrogate (half of an emoji, as a string cut between its two halves holds) sent
+    nothing, but crashed with a bare UnicodeEncodeError from the log's insert."""
+    with pytest.raises(ValidationError) as info:
+        lab.run(Sweep(**sweep), **{"name": "half", **kwargs}, progress=False)
+    assert parameter in info.value.parameters and "lone surrogate" in str(info.value), str(info.value)
+    assert "nothing was sent" in str(info.value)
+
+
+def test_half_a_character_in_a_tag_or_note_is_refused(lab: Lab) -> None:
+    exp = lab.experiment("kept")
+    for call in (lambda: exp.tag(f"print {HALF_AN_EMOJI}"), lambda: exp.note(f"seen {HALF_AN_EMOJI}")):
+        with pytest.raises(ValueError, match="lone surrogate"):
+            call()
+
+
 def test_axes_that_are_not_a_dict_are_refused_at_once() -> None:
     with pytest.raises(TypeError, match="axes must be a dict of axis name -> values"):
         Sweep(prompt="A poster", axes=[("size", ["256x256"])])  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..core.validation import is_unicode_text
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, refuse_secret
 from ..paths import remove_if_empty
 from .log import Log, utc_now
@@ -44,12 +45,22 @@ def name_problem(name: str) -> str | None:
         return f"must be text, got {type(name).__name__} {name!r}; e.g. name='lumiere-v2'"
     if not name.strip():
         return "is blank; give a name with a visible character, e.g. 'lumiere-v2'"
+    if not is_unicode_text(name):
+        return (f"{name!r} holds a lone surrogate (half of a character such as an emoji cut in two), which the log "
+                "cannot store; retype or remove that character")
     if name.strip().startswith(DELETED_PREFIX.strip()):
         return (f"names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments (their spend "
                 "stays in the cost history); choose another name")
     if name.strip() in RESERVED_NAMES:
         return f"{name.strip()!r} is kept for `qwenlab logs {name.strip()}`; choose another name"
     return None
+
+
+def refuse_broken_text(what: str, text: str | None) -> None:
+    """ValueError naming `what` for text holding a lone surrogate, which the log cannot store."""
+    if text is not None and not is_unicode_text(text):
+        raise ValueError(f"{what}: {text!r} holds a lone surrogate (half of a character such as an emoji cut in two), "
+                         "which the log cannot store; retype or remove that character")
 
 
 # task columns a deleted experiment keeps: what the cost summaries read (money, provenance, when,
@@ -67,6 +78,7 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
             raise ValueError(f"tag: {tag!r} holds a comma, which listings put between tags; give each tag "
                              "on its own, e.g. exp.tag('print', 'lumiere') or `qwenlab tag NAME print lumiere`")
         refuse_secret("tag", tag)
+        refuse_broken_text("tag", tag)
         if tag.strip() not in out:
             out.append(tag.strip())
     return out
@@ -127,6 +139,7 @@ class Organizer:
         if text is not None and not isinstance(text, str):
             raise ValueError(f"note: give text (or None to clear it), not {type(text).__name__}")
         refuse_secret("note", text)
+        refuse_broken_text("note", text)
         self.log.update_experiment(experiment_id, notes=text)
 
     # -- names and life ---------------------------------------------------------------------------

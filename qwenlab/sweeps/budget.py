@@ -6,6 +6,7 @@ import math
 import threading
 from typing import Any
 
+from ..core.validation import is_unicode_text
 from ..errors import Problem, ValidationError
 from ..store.organize import name_problem
 
@@ -52,13 +53,19 @@ class Budget:
             return None if self.limit is None else max(0.0, self.limit - self.spent - self.reserved)
 
 
-def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None) -> list[Problem]:
+def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
+                         notes: str | None = None) -> list[Problem]:
     """What is wrong with a run's budget, concurrency and name (empty when all are usable), checked
     before anything is logged or sent: a budget that is not a number would be stored with the
     experiment and break every later run of it."""
     out = []
     if name is not None and (problem := name_problem(name)):
         out.append(Problem("name", problem, name))
+    if notes is not None and not isinstance(notes, str):
+        out.append(Problem("notes", f"must be text (or left out), got {type(notes).__name__}", notes))
+    elif notes is not None and not is_unicode_text(notes):
+        out.append(Problem("notes", "holds a lone surrogate (half of a character such as an emoji cut in two), which the "
+                                    "log cannot store; retype or remove that character", notes))
     if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
                                    or math.isnan(budget_usd) or budget_usd < 0):
         out.append(Problem("budget_usd", f"must be a number of US dollars, 0 or more (leave it out for no limit), got {budget_usd!r}",
@@ -69,8 +76,9 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
     return out
 
 
-def check_run_settings(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None) -> None:
+def check_run_settings(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
+                       notes: str | None = None) -> None:
     """Raise ValidationError (context "run") listing `run_setting_problems`, if there are any."""
-    problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name)
+    problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes)
     if problems:
         raise ValidationError(problems, context="run")

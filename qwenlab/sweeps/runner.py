@@ -156,7 +156,7 @@ class Runner:
         cells done. Raises what `run` would raise; reads only. Returns the experiment's name. A dry
         run calls it, so that what it approves the run does not refuse."""
         # before anything is written: a bad budget kept in the log would break later runs
-        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
+        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes)
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
