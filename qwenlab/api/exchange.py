@@ -68,11 +68,14 @@ class Answer:
         return 200 <= self.status < 300
 
     def for_task(self, task_uuid: str, *, only_task: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The data items and error items naming `task_uuid` (errors naming no task go to the only task).
-        A UUID is matched whatever its letters' case: a taskUUID sent in capitals (valid UUID v4)
-        and echoed in lower case is the same task, and its paid images must not read as missing."""
+        """The data items and error items naming `task_uuid`; those naming no task go to the only task
+        (`only_task`: an answer to one task's request, whose paid image must not be thrown away
+        for want of its taskUUID, and the task bought again). A UUID is matched whatever its
+        letters' case: a taskUUID sent in capitals (valid UUID v4) and echoed in lower case is the
+        same task, and its paid images must not read as missing."""
         uid = task_uuid.lower()
-        items = [d for d in self.data if isinstance(d, dict) and str(d.get("taskUUID") or "").lower() == uid]
+        items = [d for d in self.data if isinstance(d, dict)
+                 and (str(d.get("taskUUID") or "").lower() == uid or (only_task and not d.get("taskUUID")))]
         if self.extra:
             items = [{**d, ANSWER_KEY: self.extra} for d in items]
         errs = [e for e in self.errors if str(e.get("taskUUID") or "").lower() == uid or (only_task and not e.get("taskUUID"))]

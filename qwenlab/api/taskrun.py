@@ -74,6 +74,7 @@ class TaskRun:
         self.failure: QwenlabError | None = None
         self.ended = False  # a task error arrived beside finished images, nothing processing: final
         self.polls_answered = 0  # getResponse answers read for this task (time_out: was it answered?)
+        self.named = False  # an answer held an item for this task, processing or done (time_out: what to say)
         self.needs_poll = False
         self.processing = 0
         self.attempts = 0
@@ -212,6 +213,7 @@ class TaskRun:
         )
 
     def _absorb_items(self, items: list[dict[str, Any]], *, polled: bool) -> None:
+        self.named = self.named or bool(items)
         processing = 0
         unnamed = 0
         for item in items:
@@ -233,11 +235,14 @@ class TaskRun:
         self.processing = processing
 
     def _settle_short(self) -> None:
-        """A sync answer with fewer images than asked and nothing processing: final as it is."""
-        if not self.images:
-            self.failure = self.task_errors[0] if self.task_errors else TaskFailedError(
-                f"task {self.task_uuid}: the answer held no image for it", code="noResult", task_uuid=self.task_uuid
-            )
+        """A sync answer with fewer images than asked and nothing processing: final as it is. One
+        that held nothing for the task, neither image nor error, was answered (2xx) and so may have
+        been taken, and paid: asked about with getResponse, in doubt if the server does not know
+        it, never failed (a failed cell is bought again)."""
+        if not self.images and not self.task_errors:
+            self.fall_back("the answer (HTTP 2xx) held no result for it", server_took_it=True)
+        elif not self.images:
+            self.failure = self.task_errors[0]
         elif not self.task_errors:
             self.task_errors.append(
                 TaskFailedError(
@@ -252,6 +257,9 @@ class TaskRun:
         missing = self.expected - len(self.images)
         message = (f"task {self.task_uuid} was accepted but {missing} of {self.expected} images were still processing "
                    f"after poll_timeout={poll_timeout:g}s")
+        if not self.named:
+            message = (f"task {self.task_uuid}: no answer named it within poll_timeout={poll_timeout:g}s ({self.timed_out or 'sent'}, "
+                       "then getResponse said nothing of it); it may have been taken, and paid")
         advice = "call client.recover(request) later to fetch them"
         if self.images:
             self.task_errors.append(TaskFailedError(f"{message}: {advice}", code="pollTimeout", task_uuid=self.task_uuid))
