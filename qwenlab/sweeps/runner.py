@@ -414,8 +414,9 @@ class Runner:
     def _lost_images(self, exp_id: int, cells: list[Cell], rows: dict[str, dict[str, Any]]) -> list[Job]:
         """Jobs for the done cells that lost paid images: logged 'done' (the server made their
         images: paid for, cost reported or not) with fewer images than they asked for, and an
-        image that could not be downloaded or written (ImageError, ImageStoreError); or with an
-        image whose file is gone from the store since (`_missing_files`). Only those that ran
+        image that could not be downloaded or written (ImageError, ImageStoreError) or an answer
+        that listed fewer (missingResults); or with an image whose file is gone from the store
+        since (`missing_files`). Only those that ran
         where this client sends, and not an imported experiment's: the same taskUUID means
         nothing elsewhere."""
         exp = self.log.experiment_by_id(exp_id) or {}
@@ -424,7 +425,8 @@ class Runner:
         # done: the server made its images, so they were paid for, reported cost or not
         lost = {r["id"] for r in self.log.rows(
             "SELECT t.id FROM tasks t WHERE t.experiment_id = ? AND t.status = 'done' "
-            "AND t.error_code IN ('ImageError', 'ImageStoreError', 'StoreUnwritableError') "
+            # missingResults: the answer listed fewer images than asked (the server may have made them all)
+            "AND t.error_code IN ('ImageError', 'ImageStoreError', 'StoreUnwritableError', 'missingResults') "
             "AND (SELECT count(*) FROM images i WHERE i.task_id = t.id) < coalesce(t.number_results, 1)", [exp_id])}
         lost |= missing_files(self.log, self._root, exp_id)
         if not lost:

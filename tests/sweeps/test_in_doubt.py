@@ -291,6 +291,27 @@ def test_a_done_cell_that_lost_a_paid_image_gets_it_back_at_the_next_run(data_di
     assert fake.kinds().count("getResponse") == asked, "the third run asks nothing"
 
 
+def test_a_done_cell_whose_answer_listed_fewer_images_than_asked_asks_for_the_rest(data_dir: Path) -> None:
+    """numberResults=2 and the answer lists one image (the server may have made, and charged,
+    both): the cell was done with one, and no run ever asked for the other. The next run asks
+    getResponse (free) and keeps what it gives; nothing is bought again."""
+    fake = Fake()
+
+    def lists_one_of_two(tasks: list[dict[str, Any]]) -> httpx.Response:
+        return httpx.Response(200, json={"data": fake.accept(tasks[0])[:1]})
+
+    fake.script.append(lists_one_of_two)
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", numberResults=2)
+    with client:
+        first = lab.run(sweep, name="short", progress=False, concurrency=1)
+        assert first.counts()["images"] == 1 and first.log.tasks(first.id)[0]["error_code"] == "missingResults"
+        again = lab.run(sweep, name="short", progress=False, concurrency=1)
+    assert again.counts()["images"] == 2 and lab.last_refetched == 1 and lab.last_lost == 0
+    assert fake.kinds().count("getResponse") == 1 and sum(fake.charged.values()) == 1, "asked once, free"
+    assert not again.log.tasks(again.id)[0]["error_code"]
+
+
 class _RefusesOneOfTwo(Fake):
     """The first task's second image answers 410 (expired) at every download."""
 
