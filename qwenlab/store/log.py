@@ -205,6 +205,9 @@ class Log:
         # them: once one is seen, a budget is checked against the log itself (`mark_sent`)
         self._data_version = self._read_data_version()
         self.shared = False
+        # runs of each experiment sending through this very Log (one Lab shared by two threads):
+        # its own commits are no other connection's, so `shared` never sees them (`running`)
+        self._runs: dict[int, int] = {}
 
     def _enable_wal(self) -> None:
         # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
@@ -369,26 +372,43 @@ class Log:
         return rows[0] if rows else None
 
     def mark_sent(self, task_id: int, request_json: str, *, backend: str | None = None, api_host: str | None = None,
-                  qwenlab_version: str | None = None, within: tuple[int, float, float] | None = None) -> bool:
+                  qwenlab_version: str | None = None, within: tuple[int, float, float, float] | None = None) -> bool:
         """Record that the request is about to leave, with the exact JSON sent and where it goes
         (backend "emulator" or "runware", the API host, the qwenlab version sending it). Written
         before the request goes, so a crash in flight leaves a 'sent' row the next run recovers.
 
-        within: (experiment id, budget in USD, this task's reserved cost). Once another connection
-        has written to the log, the experiment's spend is read from the log in the same write
-        transaction, and the task is not marked (False: it must not be sent) when it would take
-        the spend past the budget: two processes sending cells of one experiment share its budget."""
+        within: (experiment id, budget in USD, this task's reserved cost, the run's markup). Once
+        another run shares the experiment (another connection has written to the log, or another
+        run of it sends through this Log: `running`), the experiment's spend is read from the log in
+        the same write transaction, every task in flight ('sent') counted at its estimate times the
+        markup (the most the API has charged above an estimate, as each run reserves), and the task
+        is not marked (False: it must not be sent) when it would take the spend past the budget:
+        two runs sending cells of one experiment share its budget."""
         fields = {"status": "sent", "sent_at": utc_now(), "request_json": request_json}
         provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
         fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
-            if within is not None and self._others_wrote():
-                experiment_id, limit, need = within
-                spent = db.execute(f"SELECT {SPENT_SQL} FROM tasks t WHERE t.experiment_id = ?", [experiment_id]).fetchone()[0]
-                if float(spent or 0.0) + need > limit + 1e-9:
+            if within is not None and (self._others_wrote() or self._runs.get(within[0], 0) > 1):
+                experiment_id, limit, need, markup = within
+                spent, in_flight = db.execute(
+                    f"SELECT {SPENT_SQL}, coalesce(sum(CASE WHEN t.status = 'sent' THEN t.estimated_cost_usd END), 0) "
+                    "FROM tasks t WHERE t.experiment_id = ?", [experiment_id]).fetchone()
+                if float(spent or 0.0) + max(0.0, markup - 1.0) * float(in_flight or 0.0) + need > limit + 1e-9:
                     return False
             _update_task(db, task_id, fields)
         return True
+
+    @contextmanager
+    def running(self, experiment_id: int) -> Iterator[None]:
+        """While a run sends cells of `experiment_id` through this Log: a second one at once makes
+        both check the log's spend before each cell (`mark_sent`), as runs in two processes do."""
+        with self._lock:
+            self._runs[experiment_id] = self._runs.get(experiment_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs[experiment_id] -= 1
 
     def _read_data_version(self) -> int:
         return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])

@@ -27,6 +27,9 @@ class Budget:
         self.limit = limit
         self.spent = float(spent)
         self.reserved = 0.0
+        # what a cell reserves, times its estimate: the most the API has charged above one (the
+        # dispatch learns it from the costs reported), twice the estimate until a cost is known
+        self.markup = 1.0
         self._lock = threading.Lock()
 
     def reserve(self, usd: float) -> bool:

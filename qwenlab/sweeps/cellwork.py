@@ -101,7 +101,7 @@ class CellWork:
                 # it; the cell goes anew under a new one (paid again if it was), the attempt kept.
                 # That attempt stays in the spend (held since the run began): the new one needs
                 # room of its own in the budget, or the cell stays in doubt
-                new = cell.estimated_cost
+                new = cell.estimated_cost * self._budget.markup  # as any new cell reserves: a raised price in full
                 if not self._budget.reserve(new):
                     held = BudgetExceededError("not sent anew: the budget cannot hold a new attempt beside this one, "
                                                "which may have been paid for")
@@ -130,7 +130,7 @@ class CellWork:
             # The row is marked 'sent' before the task waits for its place on the wire, not once it
             # has it: at concurrency 1 the write was a tenth of the time between two tasks' POSTs.
             # A crash meanwhile leaves it 'sent', which is safe: the next run asks the server first.
-            within = (self.exp_id, self._limit, job.reserved) if self._limit is not None else None
+            within = (self.exp_id, self._limit, job.reserved, self._budget.markup) if self._limit is not None else None
             if self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within) is False:
                 return Outcome("refused")  # another run of this experiment spent what was left
             marked = True

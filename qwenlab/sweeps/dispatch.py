@@ -107,7 +107,7 @@ class Dispatch:
         # the API has reported a cost (markup None), twice the estimate: the cells sent before the
         # first answer cannot overshoot the budget unless the price has more than doubled
         self.confirmed = markup is not None
-        self.markup = markup if markup is not None else UNCONFIRMED_MARKUP
+        self.budget.markup = markup if markup is not None else UNCONFIRMED_MARKUP
         self.concurrency = concurrency
         # `concurrency` tasks on the wire at once (from just before a POST to the last image
         # downloaded), and as many more cells under way in threads of their own, whose images are
@@ -199,7 +199,7 @@ class Dispatch:
             # own taskUUID (which cannot pay twice), it needs no more
             job.reserved = float(job.row["estimated_cost_usd"] or 0.0) if job.row else 0.0
             return "send"
-        need = job.cell.estimated_cost * self.markup
+        need = job.cell.estimated_cost * self.budget.markup
         if self.budget.reserve(need):
             job.reserved = need
             return "send"
@@ -211,7 +211,7 @@ class Dispatch:
             # budget's last cell is not refused for want of twice its price
             job.reserved = job.cell.estimated_cost
             return "send"
-        need = job.cell.estimated_cost * (self.markup if self.confirmed else 1.0)
+        need = job.cell.estimated_cost * (self.budget.markup if self.confirmed else 1.0)
         left = self.budget.remaining or 0.0
         # a cell left in doubt this run counts at what was reserved for it (up to twice its estimate
         # until the API reports a price), where the summary counts its estimate: say so
@@ -297,14 +297,14 @@ class Dispatch:
             return
         ratio = out.cost / estimate
         if not self.confirmed:
-            self.confirmed, self.markup = True, max(1.0, ratio)
-        elif ratio > self.markup * (1 + 1e-6):
-            self.markup = ratio
+            self.confirmed, self.budget.markup = True, max(1.0, ratio)
+        elif ratio > self.budget.markup * (1 + 1e-6):
+            self.budget.markup = ratio
         else:
             return
         if ratio > 1 + 1e-6:
             self.bar.write(f"the API charged ${out.cost:.4f} for a cell estimated at ${estimate:.4f} (the model description's "
-                           f"price): the budget now reserves {self.markup:.2f}x each cell's estimate")
+                           f"price): the budget now reserves {self.budget.markup:.2f}x each cell's estimate")
 
     def _result(self) -> tuple[str, str | None, BaseException | None]:
         """The experiment's status and stop reason after the loop, and the error to raise."""

@@ -261,7 +261,8 @@ class Runner:
                              log_path=self.log.path)
         try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
             self.log.update_experiment(exp_id, status="running", stop_reason=None)
-            status, reason, fatal = dispatch.run(jobs)
+            with self.log.running(exp_id):
+                status, reason, fatal = dispatch.run(jobs)
         except KeyboardInterrupt:
             self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
                 "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))

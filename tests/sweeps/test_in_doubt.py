@@ -215,6 +215,26 @@ def test_resend_in_doubt_stays_within_the_budget(data_dir: Path) -> None:
     assert raised.cost == pytest.approx(3 * 0.075) and raised.cost <= 3 * 0.075 + 1e-9
 
 
+def test_resend_in_doubt_reserves_a_raised_price_in_full(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The description says $0.05, the API charges $0.075, and the run has learnt it: every new
+    cell reserves $0.075. A cell sent anew under resend_in_doubt reserved its estimate, $0.05,
+    so the new attempt went where the budget held only that, and the spend passed the budget."""
+    from qwenlab.core.request import Request
+
+    monkeypatch.setattr(Request, "estimated_cost", lambda self: 0.05 * self.number_results)
+    fake = Fake()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=2)
+    with client:
+        fake.script.extend([lambda tasks: fake.answer(tasks)] + [error_answer(502, take=fake)] * 3)
+        lab.run(sweep, name="raised", progress=False, concurrency=1)  # one done at $0.075, one in doubt ($0.05 held)
+        _forget(fake)
+        budget = 0.075 + 0.05 + 0.05  # room for a new attempt at the estimate, not at the price charged
+        held = lab.run(sweep, name="raised", budget_usd=budget, progress=False, concurrency=1, resend_in_doubt=True)
+    assert sum(fake.charged.values()) == 2 and held.counts()["sent"] == 1, "not resent past the budget"
+    assert held.cost <= budget + 1e-9
+
+
 def test_a_failed_cell_renewed_by_another_process_first_is_not_sent_under_a_second_taskuuid(data_dir: Path) -> None:
     """Two processes running one experiment each renew its failed cells. Each gave a failed row a
     taskUUID of its own, so each sent the cell and it was paid twice. Now the second finds the

@@ -156,16 +156,27 @@ def test_failed_cells_are_in_the_status_line(emulator: Emulator, make_lab) -> No
 
 
 # -- 5. two runs of one experiment at once share its budget ------------------------------------------------
-def test_two_runs_of_one_experiment_at_once_share_its_budget(make_lab) -> None:
+@pytest.mark.parametrize("one_lab, raised", [(False, False), (True, False), (False, True)],
+                         ids=["two-notebooks", "one-lab-two-threads", "two-notebooks-raised-price"])
+def test_two_runs_of_one_experiment_at_once_share_its_budget(make_lab, monkeypatch: pytest.MonkeyPatch,
+                                                             one_lab: bool, raised: bool) -> None:
     """Two notebooks (two connections to one log) send different cells of one experiment at once:
     each reserved against its own view of the spend, so together they paid 12 cells on a budget
-    of 6. The log's own figure now decides, in the transaction that marks a cell sent."""
+    of 6. The log's own figure now decides, in the transaction that marks a cell sent. So it does
+    for two threads running through one Lab (one connection: its own commits are no other's; an
+    audit paid $1.125 on $0.60), and for a price raised above the description's, where the log
+    counted the other run's cells in flight at their estimate ($1.425 on $1.00): now at the
+    markup the runs have learnt."""
     import threading
 
+    from qwenlab.core.request import Request
     from qwenlab.emulator import Faults
 
+    if raised:  # the description says $0.05, the emulator charges $0.075
+        monkeypatch.setattr(Request, "estimated_cost", lambda self: 0.05 * self.number_results)
     with Emulator(faults=Faults.parse("latency=0.1")) as emu:
-        first, second = make_lab(emu), make_lab(emu)
+        first = make_lab(emu)
+        second = first if one_lab else make_lab(emu)
         low = Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": list(range(60, 70))})
         high = Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": [60, *range(70, 80)]})  # other cells
         first.run(Sweep(prompt=PROMPT, size="256x256", axes={"outputQuality": [60]}), name="shared",
