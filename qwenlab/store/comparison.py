@@ -201,7 +201,7 @@ class ComparisonRecord(ExperimentRecord):
         if len(names) < 2:
             known = ", ".join(log.experiment_names()) or "none yet"
             raise ComparisonError(f"compare takes two or more experiment names, got {names!r}; "
-                                  f"e.g. lab.compare('a', 'b'); known: {known}")
+                                  f"e.g. lab.compare('a', 'b') (`qwenlab compare a b`); known: {known}")
         members = [ExperimentRecord(log, n, data_dir) for n in names]
         for m in members:
             if EXPERIMENT in m.axes:

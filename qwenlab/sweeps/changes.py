@@ -102,14 +102,27 @@ def conflict_message(name: str, changes: SweepChanges, *, new_cells: int, cells:
         "  - nothing in its axes, base request or settings: the cells' identities differ (a different qwenlab "
         "version or model description computes them otherwise)"]
     lines.append(f"{new_cells} of the new sweep's {cells} cells are not in the experiment (it holds {logged}).")
-    extend = f"pass extend=True (--extend) to add its {new_cells} new cells to {name!r}"
+    # each fix in both tongues: a notebook's keyword and the command line's option
+    renamed = f"name={free_name!r} (`--name {free_name}`)"
+    if not new_cells:
+        # nothing of it is missing (the experiment was extended past this sweep since): running it
+        # under a new name would buy every cell again, so that is not offered
+        lines.append(f"Nothing to send: every cell of this sweep is in {name!r} already. See them with "
+                     f"lab.experiment({name!r}) (`qwenlab logs {name}`); extend=True (`--extend`) would make "
+                     "this sweep the experiment's, and send nothing.")
+        return "\n".join(lines)
+    extend = f"pass extend=True (`--extend`) to add the {_cells(new_cells)} it lacks to {name!r}"
     if changes.only_adds:
         lines.append(f"Fix: {extend} (the {logged} it holds are kept, not paid again); "
-                     f"or run it under a new name, e.g. name={free_name!r}.")
+                     f"or run it under a new name, e.g. {renamed}.")
     else:
-        lines.append(f"Fix: run it under a new name, e.g. name={free_name!r}, to keep the two apart; "
+        lines.append(f"Fix: run it under a new name, e.g. {renamed}, to keep the two apart; "
                      f"or {extend}, next to the {logged} it holds (kept, not paid again).")
     return "\n".join(lines)
+
+
+def _cells(n: int) -> str:
+    return "1 cell" if n == 1 else f"{n} cells"
 
 
 def changed_sweep_error(experiment: Mapping[str, Any], sweep: "Sweep", rows: list[Mapping[str, Any]],

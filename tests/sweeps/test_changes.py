@@ -47,11 +47,23 @@ def test_values_added_to_an_axis_are_listed_and_extend_is_the_fix(lab: Lab, emul
     assert "experiment 'x' was run with a different sweep" in text
     assert "axis outputQuality: values added 80, 90" in text
     assert "2 of the new sweep's 4 cells are not in the experiment (it holds 2)" in text
-    assert "Fix: pass extend=True (--extend) to add its 2 new cells to 'x' (the 2 it holds are kept, not paid again)" in text
-    assert "or run it under a new name, e.g. name='x-2'" in text
+    assert "Fix: pass extend=True (`--extend`) to add the 2 cells it lacks to 'x' (the 2 it holds are kept, not paid again)" in text
+    assert "or run it under a new name, e.g. name='x-2' (`--name x-2`)" in text
     assert err.changes == ("axis outputQuality: values added 80, 90",)
     assert len(emulator.requests) == sent
     lab.run(sweep({"outputQuality": [60, 70, 80, 90]}), name="x", extend=True, progress=False)  # the fix works
+
+
+def test_a_sweep_whose_every_cell_is_in_the_experiment_is_told_nothing_is_missing(lab: Lab, emulator) -> None:
+    """The sweep file run after the experiment was extended past it from a notebook: the fix
+    offered was "--extend to add its 0 new cells", or a new name, which would buy every cell
+    again. Now: nothing to send, and where to see the cells."""
+    lab.run(sweep({"outputQuality": [60, 70]}), name="x", progress=False)
+    lab.run(sweep({"outputQuality": [60, 70, 80]}), name="x", extend=True, progress=False)
+    text = str(refused(lab, sweep({"outputQuality": [60, 70]})))
+    assert "0 of the new sweep's 2 cells are not in the experiment (it holds 3)" in text
+    assert "Nothing to send: every cell of this sweep is in 'x' already" in text and "`qwenlab logs x`" in text
+    assert "Fix" not in text and "new name" not in text
 
 
 def test_axes_values_and_base_parameters_that_differ_old_to_new(lab: Lab) -> None:
@@ -73,7 +85,7 @@ def test_axes_values_and_base_parameters_that_differ_old_to_new(lab: Lab) -> Non
     for line in err.changes:
         assert f"  - {line}\n" in text
     # something was removed or changed: a new name first, extend second, with what it would mean
-    assert "Fix: run it under a new name, e.g. name='x-3', to keep the two apart; or pass extend=True" in text
+    assert "Fix: run it under a new name, e.g. name='x-3' (`--name x-3`), to keep the two apart; or pass extend=True" in text
     assert "next to the 4 it holds (kept, not paid again)" in text
 
 
