@@ -55,8 +55,10 @@ def note_command(experiment: str, text: str | None, clear: bool) -> None:
     exp, org = _open(experiment)
     if clear:
         org.note(exp.id, None)
+        click.echo(f"{exp.name}: note removed")
     elif text is not None:
         org.note(exp.id, text)
+        click.echo(f"{exp.name}: note set ({len(text)} characters; `qwenlab note {exp.name}` prints it)")
     else:
         click.echo(exp.row.get("notes") or "(no note)")
 

@@ -14,8 +14,8 @@ How a request's cost is counted (the same everywhere, `cost_source` per task in 
   failed; a failed task normally costs nothing, and one that was charged shows in `failed_usd`.
 - `emulated`: the number qwenlab's offline emulator reported (what Runware would charge). Nothing
   was paid, and its images are synthetic: it is summed in `emulated_usd`, never in `api_usd`, and
-  `by("backend")` keeps emulator, Runware and "unknown" (logged before qwenlab recorded where a
-  request ran; counted as the API's) apart.
+  `by("backend")` keeps emulator, Runware, "unknown" (logged before qwenlab recorded where a
+  request ran; counted as the API's) and "not sent" (cells logged, never sent) apart.
 - `estimate`: a finished task with no number from the API: the price recorded when it was sent
   (`tasks.estimated_cost_usd` = `tasks.price_usd` x numberResults). Prices are dated data: the
   price is recorded per task at send time, so a later edit of a model description never rewrites

@@ -51,8 +51,9 @@ _SOURCE_CASE = ("CASE WHEN t.cost_usd IS NOT NULL THEN (CASE WHEN t.backend = 'e
 COST_SOURCE_SQL = _SOURCE_CASE.format(**{s: f"'{s}'" for s in COST_SOURCES})
 # the same as its place in COST_SOURCES: a small integer is cheaper to hand over than a text
 _SOURCE_CODE_SQL = _SOURCE_CASE.format(**{s: i for i, s in enumerate(COST_SOURCES)})
-# where a request ran (m007): 'emulator', 'runware', or 'unknown' for one logged before it was recorded
-BACKEND_SQL = "coalesce(t.backend, 'unknown')"
+# where a request ran (m007): 'emulator', 'runware', 'not sent' for a cell logged and never sent
+# (a budget's stop, a run stopped first), or 'unknown' for one sent before it was recorded
+BACKEND_SQL = "CASE WHEN t.backend IS NOT NULL THEN t.backend WHEN t.status = 'pending' THEN 'not sent' ELSE 'unknown' END"
 # the per-image price recorded at send time (older rows without price_usd: estimate / numberResults)
 PRICE_SQL = "round(coalesce(t.price_usd, t.estimated_cost_usd / max(coalesce(t.number_results, 1), 1)), 6)"
 _IMAGES_SQL = "(SELECT count(*) FROM images i WHERE i.task_id = t.id)"

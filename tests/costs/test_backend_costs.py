@@ -1,6 +1,6 @@
 """Costs by backend: what the emulator "charged" is emulated money, never "reported by the API"; a
 `backend` key groups by where each request ran; costs of requests logged before provenance was
-recorded are kept apart as "unknown"."""
+recorded are kept apart as "unknown", and cells never sent as "not sent"."""
 
 from __future__ import annotations
 
@@ -53,6 +53,22 @@ def test_by_backend_keeps_emulator_runware_and_unknown_apart(exp) -> None:
     df = Costs(exp.log).by("backend")
     assert list(df.index) == ["unknown"]
     assert any("not recorded" in n for n in Costs(exp.log).notes())
+
+
+def test_cells_never_sent_are_not_sent_not_unknown(emulator, data_dir: Path) -> None:
+    """A budget's stop leaves cells logged 'pending', never sent: by("backend") filed them under
+    "unknown", which the README keeps for requests sent before qwenlab recorded where."""
+    from qwenlab import Lab, Sweep
+    from qwenlab.api.client import RunwareClient
+
+    with RunwareClient("sk-not-sent", emulator.url, images_dir=data_dir / "images") as client:
+        exp = Lab(data_dir, client=client).run(Sweep(prompt="A poster for 'LUMIERE'", size="256x256", repeats=8),
+                                               name="stopped", budget_usd=3 * 0.075, concurrency=1, progress=False)
+    assert exp.counts()["pending"] == 5
+    df = Costs(exp.log).by("backend")
+    assert list(df.index) == ["emulator", "not sent"] and df.loc["not sent", "tasks"] == 5
+    assert df.loc["not sent", "cost_usd"] == 0
+    assert not any("not recorded" in n for n in Costs(exp.log).notes())
 
 
 def test_the_cost_plot_draws_emulated_money_apart(exp) -> None:
