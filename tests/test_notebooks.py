@@ -29,6 +29,8 @@ def test_notebook_is_saved_without_outputs(path: Path) -> None:
     nbformat.validate(nb)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
     assert not dirty, f"{path.name}: cells {dirty} keep outputs; clear them before saving (Kernel > Restart & Clear Output)"
+    # `jupyter nbconvert --to script` names its file by this: without it, notebook.txt
+    assert nb.metadata.get("language_info", {}).get("file_extension") == ".py", f"{path.name}: language_info"
 
 
 @pytest.mark.slow
