@@ -140,8 +140,9 @@ class Grid:
         return self.pages[i].figure
 
     def __repr__(self) -> str:
-        labels = [p.label or p.title for p in self.pages]
-        shown = "; ".join(labels[:8]) + (f"; … ({len(labels) - 8} more)" if len(labels) > 8 else "")
+        # [i] as grid[i] and grid.show(i) count; " | " between pages, as a page's label holds "; "
+        labels = [f"[{i}] {p.label or p.title}" for i, p in enumerate(self.pages)]
+        shown = " | ".join(labels[:8]) + (f" | … ({len(labels) - 8} more)" if len(labels) > 8 else "")
         return f"<Grid of {self.name!r}: {len(self.pages)} page(s): {shown}>"
 
     def save(self, path: str | Path, *, dpi: float | None = None, workers: int | None = None) -> list[Path]:
@@ -203,11 +204,12 @@ class Grid:
         shown = self.pages[:SHOWN_PAGES]
         parts = [_img_html(p.jpeg(), p.label or p.title) for p in shown]
         n = len(self.pages)
-        note = (f"page 1 of {n}; grid.show(i) shows page i, grid.show() every page; " if n > 1 else "") + (
-            "full size: grid.save('grid.png') (or .jpg, .webp, .pdf); grid[i] is page i's matplotlib figure")
+        note = (f"page 1 of {n} (grid[0]); grid.show(i) shows grid[i], grid.show() every page; " if n > 1 else "") + (
+            "full size: grid.save('grid.png') (or .jpg, .webp, .pdf; files numbered from 1); grid[i] is a page's "
+            "matplotlib figure")
         if n > 1:
-            rest = "; ".join(f"{i}: {html.escape(p.label or p.title)}" for i, p in enumerate(self.pages[:30]))
-            note += f"<br>pages: {rest}" + (f"; … ({n - 30} more)" if n > 30 else "")
+            rest = " | ".join(f"[{i}] {html.escape(p.label or p.title)}" for i, p in enumerate(self.pages[:30]))
+            note += f"<br>pages: {rest}" + (f" | … ({n - 30} more)" if n > 30 else "")
         return "".join(parts) + f"<div style='color:#555;font-size:smaller'>{html.escape(self.name)}: {note}</div>"
 
 

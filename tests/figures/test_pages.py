@@ -31,10 +31,13 @@ def test_a_grid_returns_before_drawing_and_draws_a_page_when_shown(exp) -> None:
     assert len(grid) == 2 and not any(p.rendered for p in grid.pages)
     assert thumbnails.stats() == {"made": 0, "reused": 0}  # not one image read yet
     assert "2 page(s)" in repr(grid) and "size: 512x768" in repr(grid)
+    # each page by the index grid[i] takes, pages apart by " | " (a page's label holds "; ")
+    assert "[0] " in repr(grid) and " | [1] " in repr(grid)
     html = grid._repr_html_()  # what a notebook shows: the first page only, as a JPEG
     assert [p.rendered for p in grid.pages] == [True, False]
     assert html.count("data:image/jpeg;base64,") == 1 and "data:image/png" not in html
-    assert "page 1 of 2" in html and "grid.show(i)" in html and "grid.save(" in html
+    assert "page 1 of 2 (grid[0])" in html and "grid.show(i)" in html and "grid.save(" in html
+    assert "pages: [0] " in html and " | [1] " in html
     assert thumbnails.stats()["made"] == 8
     assert grid.pages[1].images == 8 and grid.pages[1].rendered  # counting draws it
 
