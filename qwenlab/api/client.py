@@ -160,7 +160,10 @@ class RunwareClient:
         if not hasattr(self, "store"):  # half made: __init__ raised (a traceback that prints its frames asks)
             return f"RunwareClient({shown_url(getattr(self, 'base_url', '?'))!r}, not made)"
         kind = "emulator" if self.is_emulator else "api"
-        return f"RunwareClient({self.base_url!r}, {kind}, images_dir={str(self.store.configured_root or 'images_dir()')!r})"
+        root = self.store.configured_root
+        # the default folder named by the function that finds it, unquoted (a repr creates nothing)
+        folder = repr(str(root)) if root else "qwenlab.paths.images_dir()"
+        return f"RunwareClient({self.base_url!r}, {kind}, images_dir={folder})"
 
     # -- what it talks to --------------------------------------------------------------------------
     @property

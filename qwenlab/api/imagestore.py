@@ -141,7 +141,7 @@ class ImageStore:
         return self._root
 
     def __repr__(self) -> str:
-        return f"ImageStore({str(self._root) if self._root else 'images_dir()'!r})"
+        return f"ImageStore({str(self._root)!r})" if self._root else "ImageStore(qwenlab.paths.images_dir())"
 
     # -- checking -------------------------------------------------------------------------------
     def inspect(self, data: bytes, expected_format: str | None = None) -> ImageInfo:
