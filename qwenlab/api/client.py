@@ -83,8 +83,10 @@ class RunwareClient:
         goes on), so that the server's own answer is read and the task polled for, rather than a
         read timeout that cannot tell whether the server ever took the task.
     max_retries, backoff_base, backoff_max: retries of 408/429/5xx/dropped connections, with
-        exponential backoff and full jitter, honouring Retry-After, never longer than backoff_max.
-    poll_initial, poll_max, poll_timeout: getResponse polling of async (or recovered) tasks.
+        exponential backoff and full jitter, honouring Retry-After, never longer than backoff_max
+        (by default as Runware's SDKs retry: 1 s x 2^n, capped at 30 s).
+    poll_initial, poll_max, poll_timeout: getResponse polling of async (or recovered) tasks, by
+        default as the SDKs poll: 1 s, then 0.5 s growing x1.5 up to 10 s, 20 minutes in all.
     images_dir: where images are saved by content hash (default `qwenlab.paths.images_dir()`).
     transport: an httpx transport (tests pass `httpx.MockTransport`).
     sleep: replaces real waiting between retries and polls (tests pass `sleeps.append`).
@@ -101,11 +103,11 @@ class RunwareClient:
         *,
         timeout: float = 150.0,
         max_retries: int = 5,
-        backoff_base: float = 0.5,
+        backoff_base: float = 1.0,
         backoff_max: float = 30.0,
         poll_initial: float = 1.0,
         poll_max: float = 10.0,
-        poll_timeout: float = 900.0,
+        poll_timeout: float = 1200.0,
         images_dir: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 32,

@@ -60,7 +60,7 @@ class RetryPolicy:
     """
 
     max_retries: int = 5
-    backoff_base: float = 0.5
+    backoff_base: float = 1.0  # Runware's SDKs: 1 s x 2^n with jitter, capped at 30 s (runware-api.md)
     backoff_max: float = 30.0
     sleep: Callable[[float], None] | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -98,16 +98,20 @@ class RetryPolicy:
 
 @dataclass
 class PollSchedule:
-    """Waits between getResponse polls: `initial`, doubling, capped at `maximum`; `timeout` bounds the total."""
+    """Waits between getResponse polls, as Runware's SDKs poll: `initial`, then half of it, then
+    growing by `factor`, capped at `maximum`; `timeout` bounds the total (the SDKs: 1 s, 0.5 s,
+    x1.5 up to 10 s, 20 minutes in all)."""
 
     initial: float = 1.0
     maximum: float = 10.0
-    timeout: float = 900.0
-    factor: float = 2.0
+    timeout: float = 1200.0
+    factor: float = 1.5
 
     def delays(self) -> Iterator[float]:
-        """The wait before each poll, forever: 1, 2, 4, 8, 10, 10, ... for the defaults."""
-        wait = max(0.0, self.initial)
+        """The wait before each poll, forever: 1, 0.5, 0.75, 1.125, ..., 10, 10, ... for the defaults."""
+        first = max(0.0, self.initial)
+        yield min(first, self.maximum)
+        wait = first / 2
         while True:
             yield min(wait, self.maximum)
             wait = min(self.maximum, wait * self.factor) if wait > 0 else 0.0

@@ -383,7 +383,7 @@ def test_async_polls_cumulative_answers_with_partial_results_and_per_image_error
     result = make_client(poll_initial=1.0, poll_max=3.0).generate(r)
     assert [p[0]["taskType"] for p in fake.posts] == ["imageInference"] + ["getResponse"] * 4
     assert all(p[0]["taskUUID"] == u for p in fake.posts)
-    assert sleeps == [1.0, 2.0, 3.0, 3.0]  # poll backoff: initial, doubling, capped
+    assert sleeps == [1.0, 0.5, 0.75, 1.125]  # poll backoff: initial, half, growing x1.5 (capped at 3)
     assert len(result.images) == 3 and len(result.good_images) == 2
     failed = [img for img in result.images if img.error is not None]
     assert len(failed) == 1 and isinstance(failed[0].error, TaskFailedError) and failed[0].error.code == "inferenceError"
@@ -398,7 +398,7 @@ def test_poll_timeout_bounds_the_wait_and_keeps_partial_results(fake, make_clien
     proc = {"taskType": "imageInference", "taskUUID": u, "status": "processing"}
     fake.then(respond({"data": [proc]}), *[respond(lambda t: {"data": [_item(u, fake, 0), proc]})] * 50)
     result = make_client(poll_initial=1.0, poll_max=4.0, poll_timeout=20.0).generate(r)
-    assert sleeps == [1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 1.0]
+    assert sleeps == pytest.approx([1.0, 0.5, 0.75, 1.125, 1.6875, 2.53125, 3.796875, 4.0, 4.0, 0.609375])
     assert len(result.good_images) == 1 and [e.code for e in result.errors] == ["pollTimeout"]
 
 
@@ -419,9 +419,21 @@ def test_poll_survives_a_transient_failure(fake, make_client):
     assert result.ok
 
 
-def test_poll_schedule_grows_to_its_maximum():
-    delays = PollSchedule(initial=1.0, maximum=10.0).delays()
-    assert [next(delays) for _ in range(7)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
+def test_poll_schedule_is_runwares_sdks_and_grows_to_its_maximum():
+    """runware-api.md: the SDKs poll at 1 s, then 0.5 s, then x1.5 up to 10 s, for 20 minutes in
+    all, and retry after 1 s x 2^n with jitter, capped at 30 s; the client follows them."""
+    schedule = PollSchedule()
+    delays = schedule.delays()
+    got = [next(delays) for _ in range(12)]
+    assert got[:4] == pytest.approx([1.0, 0.5, 0.75, 1.125]) and got[-2:] == [10.0, 10.0]
+    assert all(b >= a for a, b in zip(got[1:], got[2:]))
+    assert schedule.timeout == 1200.0
+    policy = RetryPolicy()
+    assert (policy.backoff_base, policy.backoff_max) == (1.0, 30.0)
+    client = RunwareClient("k", "http://127.0.0.1:9/v1")
+    assert (client.polls.initial, client.polls.maximum, client.polls.timeout) == (1.0, 10.0, 1200.0)
+    assert client.policy.backoff_base == 1.0
+    client.close()
 
 
 # -- answers ------------------------------------------------------------------------------------------

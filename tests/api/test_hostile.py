@@ -38,7 +38,6 @@ from qwenlab.errors import (
     APIError,
     ImageError,
     QwenlabError,
-    TaskFailedError,
     TransportError,
 )
 from tests.support.labkit import LoopbackServer
