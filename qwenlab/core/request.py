@@ -167,6 +167,16 @@ class Request:
         paths = spec.paths if spec else (name,)
         return any(p in self._values for p in paths)
 
+    def spellings(self) -> tuple[str, ...]:
+        """The wire paths given that are not their parameter's documented one ("referenceImages"
+        at the top level, where the page documents inputs.referenceImages), sorted. Two requests
+        alike but for this may not make the same images: Runware may ignore a key where its page
+        does not put it."""
+        desc = self._description()
+        if desc is None:
+            return ()
+        return tuple(sorted(p for p in self._values if (spec := desc.spec_at(p)) is not None and spec.path != p))
+
     def spelled_at(self, path: str) -> bool:
         """True when a value is sent at exactly this wire path ("referenceImages" at the top
         level, where `is_set` also counts its documented path, inputs.referenceImages)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.request import Request
+from ..errors import QwenlabError
 
 __all__ = ["Cell", "LocalImage", "REF_PATHS", "match_logged"]
 
@@ -59,11 +60,14 @@ class Cell:
     def price(self) -> float:
         return self.request.model.price_on(None)
 
-    def output_identity(self) -> tuple[str, int, int]:
+    def output_identity(self) -> tuple[str, int, int, tuple[str, ...]]:
         """What the cell's images depend on and what it costs: the request's output hash (model and
-        every output-affecting parameter, documented defaults filled in), numberResults, repeat."""
+        every output-affecting parameter, documented defaults filled in), numberResults, repeat,
+        and the parameters it sends where the model page does not put them (`Request.spellings`:
+        a top-level referenceImages, which Runware may ignore, is not the inputs.referenceImages
+        the page documents, whatever the hash says)."""
         request = self.request_with({})
-        return request.output_hash(), request.number_results, self.repeat
+        return request.output_hash(), request.number_results, self.repeat, request.spellings()
 
     def cell_json(self) -> dict[str, Any]:
         """Axis name -> value for this cell, plus "repeat" (the `tasks.cell_json` column)."""
@@ -106,7 +110,7 @@ def match_logged(cells: list[Cell], rows: list[Mapping[str, Any]]) -> dict[str, 
     spare: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for r in rows:  # rows no cell of this sweep has by key, in the order they were logged
         if r["cell_key"] not in keys and r.get("output_hash"):
-            spare.setdefault((r["output_hash"], r["number_results"] or 1, r["repeat"]), []).append(r)
+            spare.setdefault((r["output_hash"], r["number_results"] or 1, r["repeat"], _spellings(r)), []).append(r)
     matched: dict[str, Mapping[str, Any]] = {}
     for c in cells:
         if c.key in by_key:
@@ -116,3 +120,12 @@ def match_logged(cells: list[Cell], rows: list[Mapping[str, Any]]) -> dict[str, 
             if pool:
                 matched[c.key] = pool.pop(0)
     return matched
+
+
+def _spellings(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """`Request.spellings` of the request a row logged (read from its request JSON: its output
+    hash, made before spellings counted, does not tell them apart)."""
+    try:
+        return Request.from_json(row["request_json"]).spellings() if row.get("request_json") else ()
+    except (ValueError, TypeError, KeyError, QwenlabError):  # a row whose request cannot be read: as before
+        return ()

@@ -92,6 +92,37 @@ def test_an_explicit_default_is_the_same_request_as_an_omitted_one(emulator: Emu
     assert sorted(zip(exp.df["promptExtend"], exp.df["repeat"])) == [(False, 0), (False, 1), (True, 0), (True, 1)]
 
 
+def test_reference_images_moved_under_inputs_are_not_taken_for_those_sent_at_the_top(emulator: Emulator, make_lab) -> None:
+    """The page's first example sends referenceImages at the top level, and qwenlab warns that
+    Runware may ignore it there. Moved under inputs, as the warning advises, and run under the same
+    name, the cell was taken for the one done (its output hash reads both spellings alike) and
+    nothing was sent: the image that may have ignored the reference stood for the corrected
+    request. The spelling now counts; a sweep extended beside it keeps its cells, spelled alike."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from qwenlab.core.request import Request
+
+    lab = make_lab(emulator)
+    jpeg = io.BytesIO()
+    Image.new("RGB", (256, 256), (40, 60, 90)).save(jpeg, "JPEG")
+    ref = "data:image/jpeg;base64," + base64.b64encode(jpeg.getvalue()).decode()
+    task = {"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro", "positivePrompt": PROMPT,
+            "width": 256, "height": 256}
+    top = Request.from_task({**task, "referenceImages": [ref]})
+    assert top.spellings() == ("referenceImages",) and Request.from_task({**task, "inputs": {"referenceImages": [ref]}}).spellings() == ()
+    lab.run(Sweep(base=top), name="edit", progress=False)
+    assert len(emulator.ledger) == 1
+    wider = lab.run(Sweep(base=top, axes={"outputQuality": [95, 99]}), name="edit", extend=True, progress=False)
+    assert len(emulator.ledger) == 2 and len(wider.df) == 2, "the cell at the default (95) kept, spelled alike"
+    moved = Sweep(base={**task, "inputs": {"referenceImages": [ref]}})
+    assert list(lab.plan(moved, "edit", quiet=True)["logged"]) == ["new"]
+    lab.run(moved, name="edit", extend=True, progress=False)
+    assert len(emulator.ledger) == 3 and emulator.ledger.charged_twice() == []
+
+
 def test_a_size_left_out_is_not_taken_for_a_size_sent(emulator: Emulator, make_lab) -> None:
     """Runware documents no default size, so a cell sent without one is a different request from
     one sent with 1024x1024: it stays, under "none", and is not relabelled."""
