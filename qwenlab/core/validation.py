@@ -26,6 +26,7 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 _ANY_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif|bmp|tiff);base64,([A-Za-z0-9+/=\s]+)$", re.IGNORECASE)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
+_OTHER_DATA_URI = re.compile(r"^data:image/([A-Za-z0-9.+-]+)[;,]", re.IGNORECASE)  # a format _DATA_URI does not take
 
 
 def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat: bool = False) -> list[Problem]:
@@ -186,7 +187,11 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
         out = []
         for i, item in enumerate(value):
             if spec.items == "image" and not is_image_ref(item):
-                out.append(Problem(name, f"item {i} ({short_repr(item)}) is not an image UUID, an http(s) URL, a data URI or base64 data; upload a local file with client.upload_image()", item))
+                kind = _OTHER_DATA_URI.match(item) if isinstance(item, str) else None
+                why = (f"is a data URI of image/{kind.group(1)}, not of PNG, JPEG, WEBP, GIF, BMP or TIFF (Runware's page "
+                       "names no formats for reference images: qwenlab sends only these); convert it to PNG or JPEG" if kind else
+                       "is not an image UUID, an http(s) URL, a data URI or base64 data")
+                out.append(Problem(name, f"item {i} ({short_repr(item)}) {why}; upload a local file with client.upload_image()", item))
             elif spec.items == "string" and not isinstance(item, str):
                 out.append(Problem(name, f"item {i} must be a string, got {type(item).__name__}", item))
         return out

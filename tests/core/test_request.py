@@ -111,6 +111,8 @@ def test_501_character_negative_prompt_is_named() -> None:
         ({"prompt": "ok", "webhookURL": "ftp://example.com/x"}, "webhookURL", "http(s) URI"),
         ({"prompt": "ok", "uploadEndpoint": "not a url"}, "uploadEndpoint", "http(s) URI"),
         ({"prompt": "ok", "referenceImages": ["not an image"]}, "inputs.referenceImages", "item 0"),
+        ({"prompt": "ok", "referenceImages": ["data:image/avif;base64,AAAAAAAAAAAAAAAAAAAAAA=="]}, "inputs.referenceImages",
+         "is a data URI of image/avif, not of PNG, JPEG, WEBP, GIF, BMP or TIFF"),
         ({"prompt": "ok", "referenceImages": [str(uuid.uuid4())] * 4}, "inputs.referenceImages", "at most 3"),
         ({"prompt": "ok", "referenceImages": [str(uuid.uuid4())], "negativePrompt": "blurry"}, "negativePrompt", "cannot be used with negativePrompt"),
         ({"prompt": "ok", "steps": 30}, "steps", "not a parameter"),
