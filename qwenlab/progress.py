@@ -27,7 +27,9 @@ class Progress:
         self._handle: Any = None  # the notebook display of the bar, updated when it closes
         if enabled and total > 0:
             notebook = any(c.__name__ == "tqdm_notebook" for c in tqdm.__mro__)  # tqdm.auto chose the widget
-            options: dict[str, Any] = {"display": False} if notebook else {}
+            # a terminal's bar redraws itself with carriage returns: into a file or a pipe (a log of
+            # `make demo`), each redraw runs into the lines written beside it, so none is drawn there
+            options: dict[str, Any] = {"display": False} if notebook else {"disable": None}
             self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, **options)
             if notebook and getattr(self._bar, "container", None) is not None:
                 from IPython.display import display  # only reached inside IPython, where tqdm chose its widget

@@ -26,9 +26,12 @@ def test_a_finished_bar_is_saved_finished_in_the_notebook() -> None:
     assert [(b["value"], b["max"]) for b in bars] == [(24, 24)]
 
 
-def test_in_a_terminal_the_bar_ends_with_its_totals(capsys: pytest.CaptureFixture[str]) -> None:
+def test_in_a_terminal_the_bar_ends_with_its_totals(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
     from qwenlab.progress import Progress
 
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal
     bar = Progress(3, desc="score", unit="image")
     for _ in range(3):
         bar.update()
@@ -45,3 +48,17 @@ def test_a_disabled_bar_prints_nothing(capsys: pytest.CaptureFixture[str]) -> No
     bar.advance(0.1)
     bar.close()
     assert capsys.readouterr().err == ""
+
+
+def test_into_a_file_no_bar_is_drawn_and_lines_stay_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make demo > log 2>&1`: the bar's redraws (carriage returns) ran into the lines written
+    beside it ("demo:   0%|   | 0/64 [...]      seed_policy 'auto' -> 'sample' ...")."""
+    from qwenlab.progress import Progress
+
+    bar = Progress(3, desc="demo", budget_usd=1.0)  # captured: not a terminal
+    bar.advance(0.1)
+    bar.write("seed_policy 'auto' -> 'sample'")
+    bar.advance(0.2)
+    bar.close()
+    assert capsys.readouterr().err == "seed_policy 'auto' -> 'sample'\n"
+

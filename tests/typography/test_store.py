@@ -189,7 +189,10 @@ def test_an_engine_with_workers_reads_that_many_images_at_once_and_every_one_is_
     assert score_experiment(exp, engine, progress=False).attrs["run"].read == 0  # all stored: none read again
 
 
-def test_a_first_pass_shows_how_long_is_left(exp, capsys):
+def test_a_first_pass_shows_how_long_is_left(exp, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar is drawn
     engine = SlowParallelEngine(workers=1, pause=0.5)
     score_experiment(exp, engine)  # progress on, as in a notebook or terminal
     err = capsys.readouterr().err
