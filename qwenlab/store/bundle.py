@@ -30,38 +30,42 @@ to keep or remove. An earlier state, or the same, replaces nothing. A copy delet
 back from its bundle the same way. A bundle of an experiment this log holds already
 (a colleague's copy of one's own, sent back) merges what was added to it there: its ratings,
 judgements, scores, tags and note, each once.
+
+The zip itself is read and checked in `bundle_zip`; the rows are copied between logs in
+`bundle_rows`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import sqlite3
 import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import BundleError, ExperimentConflictError, NotALogError, redact, refuse_secret
+from ..errors import BundleError, ExperimentConflictError, redact, refuse_secret
 from ..paths import write_atomic
 from ..version import __version__
+from .bundle_rows import copy_experiments, origin_of
+from .bundle_zip import (
+    DB_NAME,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    check_bundle,
+    file_of,
+    image_arcname,
+    open_zip,
+    read_member,
+    sha256_of,
+    source_log,
+)
 from .experiment import ExperimentRecord
 from .log import Log, utc_now
 from .organize import DELETED_PREFIX, name_problem
-from .relations import columns, dependent_tables, references
 
 __all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
-
-FORMAT = "qwenlab-bundle"
-FORMAT_VERSION = 1
-_DB = "qwenlab.db"
-# the image store's names (`qwenlab.api.imagestore`): <sha256[:2]>/<sha256>.<ext>
-_STORE_FOLDER = re.compile(r"[0-9a-f]{2}")
-_STORE_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")
-_MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,10 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
     rows = [ExperimentRecord(log, name, folder).row for name in names]  # ExperimentNotFoundError names the known ones
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="qwenlab-bundle-") as tmp:
-        db_file = Path(tmp) / _DB
+        db_file = Path(tmp) / DB_NAME
         packed = Log(db_file)
         try:
-            _copy_experiments(log, packed, {int(row["id"]): {} for row in rows})
+            copy_experiments(log, packed, {int(row["id"]): {} for row in rows})
             tasks = packed.rows("SELECT count(*) AS n FROM tasks")[0]["n"]
             images = packed.rows("SELECT DISTINCT path, sha256 FROM images WHERE path IS NOT NULL")
             packed.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -133,16 +137,16 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
         partial = out.with_name(f".{out.name}.partial")
         try:
             with zipfile.ZipFile(partial, "w") as zf:
-                zf.write(db_file, _DB, compress_type=zipfile.ZIP_DEFLATED)
+                zf.write(db_file, DB_NAME, compress_type=zipfile.ZIP_DEFLATED)
                 for img in images:
-                    source = _file_of(folder, img["path"])
+                    source = file_of(folder, img["path"])
                     if not source.exists():
                         raise BundleError(f"image file {str(source)!r} of the log is missing; cannot bundle it "
                                           "(was the data folder moved?)")
-                    arcname = _arcname(img["path"])
+                    arcname = image_arcname(img["path"])
                     if arcname not in files:
                         data = source.read_bytes()
-                        if img["sha256"] and _sha256(data) != img["sha256"]:
+                        if img["sha256"] and sha256_of(data) != img["sha256"]:
                             # refused here, where it can be mended, rather than at the colleague's import
                             raise BundleError(f"image file {str(source)!r} was changed since it was logged (its bytes no "
                                               "longer match its SHA-256); put the original back, or delete the experiment's "
@@ -152,7 +156,7 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
                         files[arcname] = img["sha256"]
                 manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "qwenlab": __version__,
                             "created_at": utc_now(), "experiments": names, "tasks": tasks, "images": files}
-                zf.writestr(_MANIFEST, redact(json.dumps(manifest, indent=2, ensure_ascii=False)),
+                zf.writestr(MANIFEST_NAME, redact(json.dumps(manifest, indent=2, ensure_ascii=False)),
                             compress_type=zipfile.ZIP_DEFLATED)
         except BaseException:  # refused (a file changed, missing) or interrupted: no half-written bundle stays
             partial.unlink(missing_ok=True)
@@ -171,9 +175,9 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     bundle = Path(bundle)
     report = ImportReport(bundle)
     manifest = check_bundle(bundle)
-    with _open_zip(bundle) as zf, tempfile.TemporaryDirectory(prefix="qwenlab-import-") as tmp:
-        (Path(tmp) / _DB).write_bytes(_read(zf, _DB))
-        source = _source_log(bundle, Path(tmp) / _DB)  # an older bundle is migrated here to this qwenlab's schema
+    with open_zip(bundle) as zf, tempfile.TemporaryDirectory(prefix="qwenlab-import-") as tmp:
+        (Path(tmp) / DB_NAME).write_bytes(read_member(zf, DB_NAME))
+        source = source_log(bundle, Path(tmp) / DB_NAME)  # an older bundle is migrated here to this qwenlab's schema
         try:
             plans = _plan(log, source, bundle, as_name, str(manifest.get("created_at") or ""))
             for plan in plans:
@@ -190,8 +194,8 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                       "bundle_qwenlab": manifest.get("qwenlab"), "imported_at": utc_now()}
             notes = {r["id"]: r["notes"] for r in source.rows("SELECT id, notes FROM experiments")}
             # the note it came with is kept with where it came from: a later bundle then tells the
-            # note written here from the sender's (`_own_part`)
-            copied = _copy_experiments(source, log, {p.src_id: {
+            # note written here from the sender's (`own_part`)
+            copied = copy_experiments(source, log, {p.src_id: {
                 "name": p.dst_name, "imported_from": json.dumps({**origin, "name": p.src_name, "notes": notes.get(p.src_id)},
                                                                ensure_ascii=False)} for p in todo},
                 replacing={p.src_id: p.replaces for p in todo if p.replaces is not None},
@@ -377,404 +381,21 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
                          experiment_ids)
     missing = []
     for img in wanted:  # every file checked before one is written: a damaged bundle leaves nothing behind
-        arcname = _arcname(img["path"])
+        arcname = image_arcname(img["path"])
         if not img["sha256"] or not arcname.rsplit("/", 1)[-1].startswith(f"{img['sha256']}."):
             # without it nothing could be checked, and a file here of that name would be written over
             raise BundleError(f"{arcname} is listed without its SHA-256, or with another than its name's: "
                               "the bundle is damaged; nothing was imported")
-        target = _file_of(data_dir, arcname)
-        if target.exists() and _sha256(target.read_bytes()) == img["sha256"]:
+        target = file_of(data_dir, arcname)
+        if target.exists() and sha256_of(target.read_bytes()) == img["sha256"]:
             continue
         try:
-            data = _read(zf, arcname)
+            data = read_member(zf, arcname)
         except KeyError:
             raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
-        if _sha256(data) != img["sha256"]:
+        if sha256_of(data) != img["sha256"]:
             raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
         missing.append((arcname, target))
     for arcname, target in missing:
-        write_atomic(target, _read(zf, arcname))
+        write_atomic(target, read_member(zf, arcname))
     return len(missing)
-
-
-# -- copying rows -----------------------------------------------------------------------------------
-@dataclass
-class _Copied:
-    """What `_copy_experiments` did: rows added per table, the experiments of this log that rows
-    were merged into, and the rows added here to a replaced copy that could not be put back."""
-
-    added: dict[str, int]
-    merged: set[int] = field(default_factory=set)
-    dropped: int = 0
-
-
-def _copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
-                      replacing: dict[int, int] | None = None, merging: dict[int, int] | None = None) -> _Copied:
-    """Copy experiments (id in `src` -> overrides of its row) and every row hanging off them from
-    `src` to `dst`, with new ids and references remapped, in one transaction of `dst`. A row that
-    points into several of them (a judgement across two experiments of a comparison) is copied
-    when all it points at is copied. In the same transaction: `replacing` (id in `src` -> the id
-    in `dst` of the copy it replaces) removes those copies first and puts back on the new ones
-    the rows added to them here; `merging` (id in `src` -> id in `dst` of the same experiment)
-    adds the rows added to it elsewhere. All or nothing."""
-    out = _Copied({"experiments": 0, "tasks": 0, "images": 0})
-    ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
-    replacing, merging = replacing or {}, merging or {}
-    schema: dict[str, list[str]] = {}
-    chosen = list(experiments)
-    marks = ",".join("?" for _ in chosen)
-    with dst.transaction() as db:
-        dst_refs = references(db)
-        olds = {src_id: _take_out(db, dst_refs, old) for src_id, old in replacing.items()}
-        for experiment_id, overrides in experiments.items():
-            exp = src.rows("SELECT * FROM experiments WHERE id = ?", [experiment_id])[0]
-            if exp.get("status") == "running" and "imported_from" in overrides:
-                # bundled mid-run, or from a log whose run was killed: no run of it is going on here,
-                # and 'running' would have rename and delete wait for one
-                overrides = {**overrides, "status": "interrupted", "stop_reason": (
-                    "its run had not finished where it was run (bundled while running, or the run was stopped)")}
-            old = olds.get(experiment_id)
-            if old is not None and old.row.get("deleted_at") is None:
-                # the copy's own place here: archived or not, and what its note says of its own
-                overrides = {**overrides, "archived_at": old.row.get("archived_at"),
-                             "notes": _with_note(exp.get("notes"), _own_part(old.row.get("notes"), old.imported_note))}
-            ids["experiments"][experiment_id] = _insert(db, "experiments", {**exp, **overrides}, {}, schema)
-            out.added["experiments"] += 1
-        for table in ("tasks", "images") if chosen else ():
-            rows = src.rows(f"SELECT * FROM {table} WHERE experiment_id IN ({marks}) ORDER BY id", chosen)
-            mapping = _remap(dst_refs.get(table, []), ids)  # its dicts fill as the rows they map to are copied
-            for row in rows:
-                if table == "images" and row.get("path"):
-                    row["path"] = _arcname(row["path"])  # relative to the data folder, as the runner writes it
-                ids[table][int(row["id"])] = _insert(db, table, row, mapping, schema)
-            out.added[table] = len(rows)
-        src_refs = references(src.db)
-        for table in dependent_tables(db) if chosen else ():
-            if table not in src_refs:
-                continue
-            fks = src_refs[table]
-            ors = [f"[{col}] IN (SELECT id FROM {target} WHERE "
-                   + ("id" if target == "experiments" else "experiment_id") + f" IN ({marks}))" for col, target in fks]
-            rows = src.rows(f"SELECT * FROM [{table}] WHERE {' OR '.join(ors)} ORDER BY rowid", chosen * len(fks))
-            mapping = _remap(fks, ids)
-            n = 0
-            for row in rows:
-                if any(row.get(col) is not None and int(row[col]) not in mapping[col] for col, _ in fks):
-                    continue  # points at something outside what is copied (an experiment left out)
-                _insert(db, table, row, mapping, schema)
-                n += 1
-            out.added[table] = n
-        if olds:
-            # every replaced copy at once: a judgement across two of them finds both new images
-            added, out.dropped = _put_back(db, dst_refs, list(olds.values()),
-                                           {o.row["id"]: ids["experiments"][s] for s, o in olds.items()})
-            _count(out.added, added)
-        for src_id, dst_id in merging.items():
-            theirs = _hanging(src.db, src_refs, src_id)
-            added, _ = _put_back(db, dst_refs, [theirs], {src_id: dst_id}, foreign=True)
-            note = db.execute("SELECT notes FROM experiments WHERE id = ?", [dst_id]).fetchone()[0]
-            merged_note = _with_note(note, _own_part(theirs.row.get("notes"), theirs.imported_note))
-            if merged_note != note:
-                db.execute("UPDATE experiments SET notes = ?, updated_at = ? WHERE id = ?", [merged_note, utc_now(), dst_id])
-                added["notes"] = 1
-            if added:
-                out.merged.add(dst_id)
-                _count(out.added, added)
-    return out
-
-
-def _count(into: dict[str, int], more: dict[str, int]) -> None:
-    for table, n in more.items():
-        into[table] = into.get(table, 0) + n
-
-
-@dataclass
-class _Replaced:
-    """An experiment's rows as `_put_back` needs them: its row, its images' and tasks' UUIDs by id,
-    the rows that hang off it (ratings, judgements, scores, tags), and when it was imported (rows
-    made after that were made here) with the note it came with."""
-
-    row: dict[str, Any]
-    image_uuids: dict[int, str]
-    task_uuids: dict[int, str]
-    hanging: dict[str, list[dict[str, Any]]]
-
-    @property
-    def imported_at(self) -> str | None:
-        return origin_of(self.row).get("imported_at")
-
-    @property
-    def imported_note(self) -> str | None:
-        return origin_of(self.row).get("notes")
-
-    @property
-    def made_here(self) -> frozenset[str]:
-        """The rows made here before the import it came with (put back on it then), by
-        `_signature`: their times are earlier than that import's, yet they are not the sender's."""
-        return frozenset(origin_of(self.row).get("made_here") or ())
-
-
-def origin_of(experiment: dict[str, Any]) -> dict[str, Any]:
-    """Where an imported experiment came from (its `imported_from`: bundle, bundle_created_at,
-    imported_at, name, notes); {} for one run in this log."""
-    try:
-        return dict(json.loads(experiment.get("imported_from") or "{}"))
-    except (TypeError, ValueError):
-        return {}
-
-
-def _hanging(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
-    """An experiment's row, its images' and tasks' UUIDs, and the rows hanging off it."""
-    row = dict(zip(columns(db, "experiments"), db.execute("SELECT * FROM experiments WHERE id = ?", [experiment_id]).fetchone()))
-    images = dict(db.execute("SELECT id, image_uuid FROM images WHERE experiment_id = ?", [experiment_id]).fetchall())
-    tasks = dict(db.execute("SELECT id, task_uuid FROM tasks WHERE experiment_id = ?", [experiment_id]).fetchall())
-    pointed = {"experiments": {experiment_id}, "images": set(images), "tasks": set(tasks)}
-    hanging: dict[str, list[dict[str, Any]]] = {}
-    for table in dependent_tables(db):
-        names = columns(db, table)
-        rows = [dict(zip(names, r)) for r in db.execute(f"SELECT * FROM [{table}]").fetchall()]
-        mine = [r for r in rows if any(r.get(col) in pointed.get(target, ()) for col, target in refs.get(table, []))]
-        if mine:
-            hanging[table] = mine
-    return _Replaced(row, images, tasks, hanging)
-
-
-def _take_out(db: Any, refs: dict[str, list[tuple[str, str]]], experiment_id: int) -> _Replaced:
-    """Remove an experiment and every row of it or hanging off it, keeping what `_put_back` needs."""
-    old = _hanging(db, refs, experiment_id)
-    for table, rows in old.hanging.items():
-        marks = ",".join("?" for _ in rows)
-        db.execute(f"DELETE FROM [{table}] WHERE id IN ({marks})", [r["id"] for r in rows])
-    db.execute("DELETE FROM images WHERE experiment_id = ?", [experiment_id])
-    db.execute("DELETE FROM tasks WHERE experiment_id = ?", [experiment_id])
-    db.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
-    return old
-
-
-# when a row was made, by table (the first of these columns it has)
-_MADE_AT = ("created_at", "scored_at", "read_at")
-
-
-def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Replaced], experiments: dict[int, int], *,
-              foreign: bool = False) -> tuple[dict[str, int], int]:
-    """Put on the new copies the rows made on the old ones after they were imported (the rest came
-    with the earlier bundle: a tag its sender removed since must not come back), by image and task
-    UUID. `experiments`: old experiment id -> new. A row the new copies hold already (the same
-    content, or the same key of a UNIQUE index: a tag, a score of an image by an engine) is not
-    put twice. `foreign`: `olds` are from another log, so a row pointing at anything else of it
-    is left out. Returns (rows added per table, rows that could not be put back)."""
-    image_uuids = {k: v for o in olds for k, v in o.image_uuids.items()}
-    task_uuids = {k: v for o in olds for k, v in o.task_uuids.items()}
-    new_ids = list(experiments.values())
-    marks = ",".join("?" for _ in new_ids)
-    new_images = {u: i for i, u in db.execute(f"SELECT id, image_uuid FROM images WHERE experiment_id IN ({marks})", new_ids)}
-    new_tasks = {u: i for i, u in db.execute(f"SELECT id, task_uuid FROM tasks WHERE experiment_id IN ({marks})", new_ids)}
-    added: dict[str, int] = {}
-    dropped = 0
-    seen: set[tuple[str, Any]] = set()
-    for old in olds:
-        here = old.made_here
-        kept: list[str] = []  # the rows put back on this copy's successor, by `_signature`
-        for table, rows in old.hanging.items():
-            names = [c for c in columns(db, table) if c != "id"]
-            if not names:
-                continue  # a table this log does not have (a bundle from a newer qwenlab)
-            for row in rows:
-                if (table, row.get("id")) in seen:
-                    continue  # hangs off two of the copies (a judgement across them): once
-                seen.add((table, row.get("id")))
-                made = next((row[c] for c in _MADE_AT if row.get(c)), None)
-                if (old.imported_at and made is not None and str(made) <= old.imported_at
-                        and _signature(table, made) not in here):
-                    continue  # came with the earlier bundle, not made here
-                moved = _moved(row, refs.get(table, []), experiments, image_uuids, new_images, task_uuids, new_tasks,
-                               foreign)
-                if moved is None:
-                    dropped += 1
-                    continue
-                cols = [c for c in names if c in moved]
-                same = " AND ".join(f"[{c}] IS ?" for c in cols)
-                if db.execute(f"SELECT 1 FROM [{table}] WHERE {same} LIMIT 1", [moved[c] for c in cols]).fetchone():
-                    continue
-                cur = db.execute(f"INSERT OR IGNORE INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES "
-                                 f"({', '.join('?' for _ in cols)})", [moved[c] for c in cols])
-                if cur.rowcount:  # 0: a UNIQUE key held already (the bundle's own tag or score wins)
-                    added[table] = added.get(table, 0) + 1
-                    if made is not None:
-                        kept.append(_signature(table, made))
-        if kept and not foreign:
-            _note_made_here(db, experiments[old.row["id"]], kept)
-    return added, dropped
-
-
-def _signature(table: str, made: Any) -> str:
-    """A row made here, as the copy's `imported_from` remembers it: its table and its time. Two
-    rows of a table made in one millisecond are both this log's or both the sender's."""
-    return f"{table}@{made}"
-
-
-def _note_made_here(db: Any, experiment_id: int, signatures: list[str]) -> None:
-    """Remember on an imported copy the rows put back on it from the copy it replaced: they were
-    made here, though before this import, and must be kept by the next update too (they were
-    dropped there, judged by time as the sender's), and merged back when the copy is sent home."""
-    row = db.execute("SELECT imported_from FROM experiments WHERE id = ?", [experiment_id]).fetchone()
-    origin = origin_of({"imported_from": row[0] if row else None})
-    if not origin:
-        return
-    origin["made_here"] = sorted({*origin.get("made_here", ()), *signatures})
-    db.execute("UPDATE experiments SET imported_from = ? WHERE id = ?", [json.dumps(origin, ensure_ascii=False), experiment_id])
-
-
-def _moved(row: dict[str, Any], fks: list[tuple[str, str]], experiments: dict[int, int], image_uuids: dict[int, str],
-           new_images: dict[str, int], task_uuids: dict[int, str], new_tasks: dict[str, int],
-           foreign: bool) -> dict[str, Any] | None:
-    """`row` with its references moved to the new copies, by UUID; None when what it is about is
-    not in them."""
-    moved = {k: v for k, v in row.items() if k != "id"}
-    for col, target in fks:
-        value = row.get(col)
-        if value is None:
-            continue
-        if target == "experiments" and value in experiments:
-            moved[col] = experiments[value]
-        elif target == "images" and value in image_uuids:
-            moved[col] = new_images.get(image_uuids[value])
-        elif target == "tasks" and value in task_uuids:
-            moved[col] = new_tasks.get(task_uuids[value])
-        elif foreign:
-            moved[col] = None  # another experiment of the bundle's log: not here
-        else:
-            continue  # another experiment of this log: it stays as it is
-        if moved[col] is None:
-            return None
-    return moved
-
-
-def _own_part(note: str | None, imported: str | None) -> str | None:
-    """What a copy's note says of its own: all of it, less the note it was imported with."""
-    if not note or note == imported:
-        return None
-    if imported and note.startswith(imported):
-        return note[len(imported):].strip() or None
-    return note
-
-
-def _with_note(note: str | None, more: str | None) -> str | None:
-    """`note`, and `more` after it when it says something `note` does not."""
-    if not more or (note and more in note):
-        return note
-    return f"{note}\n\n{more}" if note else more
-
-
-def _remap(fks: list[tuple[str, str]], ids: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
-    return {col: ids[target] for col, target in fks if target in ids}
-
-
-def _insert(db: Any, table: str, row: dict[str, Any], mapping: dict[str, dict[int, int]],
-            schema: dict[str, list[str]]) -> int:
-    """Insert `row` (its columns this schema has; a new id) with references remapped; the new rowid.
-    `schema`: the tables' columns as read so far in this copy (asked once a table, not once a row:
-    a 2,000-image import asked SQLite 8,482 times)."""
-    names = schema.get(table)
-    if names is None:
-        names = schema[table] = columns(db, table)
-    wanted = [c for c in names if c in row and c != "id"]
-    values = []
-    for c in wanted:
-        v = row[c]
-        if c in mapping and v is not None:
-            v = mapping[c][int(v)]
-        values.append(v)
-    cur = db.execute(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in wanted)}) VALUES "
-                     f"({', '.join('?' for _ in wanted)})", values)
-    return int(cur.lastrowid)
-
-
-# -- files --------------------------------------------------------------------------------------------
-def _arcname(path: str) -> str:
-    """An image's place in a bundle and in a data folder: `images/<aa>/<sha>.<ext>`. Anything
-    else (a '..', a name that is no content hash) raises BundleError: a bundle comes from someone
-    else, and a row naming `x/../qwenlab.db` once had its file written over the receiver's log."""
-    p = Path(str(path).replace("\\", "/"))
-    folder, name = p.parent.name, p.name
-    if not (_STORE_FOLDER.fullmatch(folder) and _STORE_NAME.fullmatch(name) and name.startswith(folder)):
-        raise BundleError(f"image path {redact(str(path))!r} is not a place in an image store (images/<aa>/<sha256>.<ext>): "
-                          "the bundle is damaged or was made to write elsewhere; nothing was imported")
-    return "/".join(("images", folder, name))
-
-
-def _file_of(data_dir: Path, path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else data_dir / p
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def check_bundle(path: str | Path) -> dict[str, Any]:
-    """The manifest of the bundle at `path`; BundleError for a file that is not one (what
-    `import_bundle` says first), for a caller to check before it makes a log to import into.
-    Damage inside (a file's CRC, its log) is found by the import, before it writes a row."""
-    with _open_zip(Path(path)) as zf:
-        manifest = _manifest(zf)
-        if _DB not in zf.namelist():
-            raise BundleError(f"{path} holds no {_DB}: not a qwenlab bundle")
-        return manifest
-
-
-def _read(zf: zipfile.ZipFile, name: str) -> bytes:
-    """A file of the bundle; BundleError naming it when it cannot be read whole (a CRC that does
-    not match, bytes cut short); KeyError when the zip does not hold it."""
-    try:
-        return zf.read(name)
-    except KeyError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise BundleError(f"{zf.filename}: {name} cannot be read ({type(exc).__name__}: {exc}); the bundle is damaged, "
-                          "nothing was imported: ask for it again") from None
-
-
-def _source_log(bundle: Path, db_file: Path) -> Log:
-    """The bundle's log, opened (and migrated) where it was extracted; BundleError naming the
-    bundle when it is not a sound qwenlab log (its error once read as if this log were broken)."""
-    try:
-        source = Log(db_file)
-    except (sqlite3.DatabaseError, NotALogError) as exc:
-        raise BundleError(f"{bundle}: its {_DB} is not a sound qwenlab log ({exc}); the bundle is damaged, nothing was "
-                          "imported: ask for it again") from None
-    try:
-        verdict = source.integrity_check()
-        # a row pointing at nothing (a task of no experiment in it, a rating of no image) would
-        # fail the copy half-way, after the image files were written
-        dangling = source.rows("PRAGMA foreign_key_check")
-    except sqlite3.DatabaseError as exc:
-        verdict, dangling = str(exc), []
-    if verdict == "ok" and dangling:
-        first = dangling[0]
-        verdict = f"{len(dangling)} rows point at nothing, the first in {first.get('table')} (rowid {first.get('rowid')})"
-    if verdict != "ok":
-        source.close()
-        raise BundleError(f"{bundle}: its {_DB} is damaged ({verdict[:200]}); nothing was imported: ask for it again")
-    return source
-
-
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BundleError(f"{path} is not a qwenlab bundle (not a zip file: {exc})") from None
-
-
-def _manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
-    try:
-        manifest = json.loads(_read(zf, _MANIFEST))
-    except (KeyError, ValueError):
-        raise BundleError(f"{zf.filename} has no readable {_MANIFEST}: not a qwenlab bundle") from None
-    if manifest.get("format") != FORMAT:
-        raise BundleError(f"{zf.filename} is not a qwenlab bundle (format {manifest.get('format')!r})")
-    if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
-        raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
-    return manifest

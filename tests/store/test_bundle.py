@@ -135,7 +135,7 @@ def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> Non
 def test_an_import_asks_for_each_tables_columns_once_not_once_a_row(ana: Lab, ben: Lab, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Each row copied asked SQLite for its table's columns (8,482 times for a 2,000-image import)."""
-    import qwenlab.store.bundle as bundle
+    import qwenlab.store.bundle_rows as bundle  # where rows are copied
 
     path = ana.bundle("posters", tmp_path / "p.zip").path
     asked: list[str] = []

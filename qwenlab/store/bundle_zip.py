@@ -1,0 +1,120 @@
+"""A bundle's file: a zip of a manifest, a qwenlab log and the images, each checked as it is read.
+
+What `qwenlab.store.bundle` writes and imports: `manifest.json` (format, version, the experiments,
+every image's SHA-256), `qwenlab.db`, and `images/<aa>/<sha256>.<ext>`. A bundle comes from someone
+else, so every member's place, bytes and log are checked before anything of it is written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ..errors import BundleError, NotALogError, redact
+from .log import Log
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "DB_NAME", "MANIFEST_NAME", "image_arcname", "file_of", "sha256_of", "check_bundle",
+           "read_member", "source_log", "open_zip", "read_manifest"]
+
+FORMAT = "qwenlab-bundle"
+FORMAT_VERSION = 1
+DB_NAME = "qwenlab.db"
+MANIFEST_NAME = "manifest.json"
+# the image store's names (`qwenlab.api.imagestore`): <sha256[:2]>/<sha256>.<ext>
+_STORE_FOLDER = re.compile(r"[0-9a-f]{2}")
+_STORE_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")
+
+
+def image_arcname(path: str) -> str:
+    """An image's place in a bundle and in a data folder: `images/<aa>/<sha>.<ext>`. Anything
+    else (a '..', a name that is no content hash) raises BundleError: a bundle comes from someone
+    else, and a row naming `x/../qwenlab.db` once had its file written over the receiver's log."""
+    p = Path(str(path).replace("\\", "/"))
+    folder, name = p.parent.name, p.name
+    if not (_STORE_FOLDER.fullmatch(folder) and _STORE_NAME.fullmatch(name) and name.startswith(folder)):
+        raise BundleError(f"image path {redact(str(path))!r} is not a place in an image store (images/<aa>/<sha256>.<ext>): "
+                          "the bundle is damaged or was made to write elsewhere; nothing was imported")
+    return "/".join(("images", folder, name))
+
+
+def file_of(data_dir: Path, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else data_dir / p
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_bundle(path: str | Path) -> dict[str, Any]:
+    """The manifest of the bundle at `path`; BundleError for a file that is not one (what
+    `import_bundle` says first), for a caller to check before it makes a log to import into.
+    Damage inside (a file's CRC, its log) is found by the import, before it writes a row."""
+    with open_zip(Path(path)) as zf:
+        manifest = read_manifest(zf)
+        if DB_NAME not in zf.namelist():
+            raise BundleError(f"{path} holds no {DB_NAME}: not a qwenlab bundle")
+        return manifest
+
+
+def read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A file of the bundle; BundleError naming it when it cannot be read whole (a CRC that does
+    not match, bytes cut short); KeyError when the zip does not hold it."""
+    try:
+        return zf.read(name)
+    except KeyError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise BundleError(f"{zf.filename}: {name} cannot be read ({type(exc).__name__}: {exc}); the bundle is damaged, "
+                          "nothing was imported: ask for it again") from None
+
+
+def source_log(bundle: Path, db_file: Path) -> Log:
+    """The bundle's log, opened (and migrated) where it was extracted; BundleError naming the
+    bundle when it is not a sound qwenlab log (its error once read as if this log were broken)."""
+    try:
+        source = Log(db_file)
+    except (sqlite3.DatabaseError, NotALogError) as exc:
+        raise BundleError(f"{bundle}: its {DB_NAME} is not a sound qwenlab log ({exc}); the bundle is damaged, nothing was "
+                          "imported: ask for it again") from None
+    try:
+        verdict = source.integrity_check()
+        # a row pointing at nothing (a task of no experiment in it, a rating of no image) would
+        # fail the copy half-way, after the image files were written
+        dangling = source.rows("PRAGMA foreign_key_check")
+    except sqlite3.DatabaseError as exc:
+        verdict, dangling = str(exc), []
+    if verdict == "ok" and dangling:
+        first = dangling[0]
+        verdict = f"{len(dangling)} rows point at nothing, the first in {first.get('table')} (rowid {first.get('rowid')})"
+    if verdict != "ok":
+        source.close()
+        raise BundleError(f"{bundle}: its {DB_NAME} is damaged ({verdict[:200]}); nothing was imported: ask for it again")
+    return source
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{path} is not a qwenlab bundle (not a zip file: {exc})") from None
+
+
+def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
+    try:
+        manifest = json.loads(read_member(zf, MANIFEST_NAME))
+    except (KeyError, ValueError):
+        raise BundleError(f"{zf.filename} has no readable {MANIFEST_NAME}: not a qwenlab bundle") from None
+    if manifest.get("format") != FORMAT:
+        raise BundleError(f"{zf.filename} is not a qwenlab bundle (format {manifest.get('format')!r})")
+    if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
+        raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
+    return manifest
