@@ -121,6 +121,7 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
     folder = Path(data_dir)
     rows = [ExperimentRecord(log, name, folder).row for name in names]  # ExperimentNotFoundError names the known ones
     out = Path(out)
+    _refuse_target(out)
     with tempfile.TemporaryDirectory(prefix="qwenlab-bundle-") as tmp:
         db_file = Path(tmp) / DB_NAME
         packed = Log(db_file)
@@ -163,6 +164,19 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
             raise
         partial.replace(out)
     return BundleInfo(out, names, int(tasks), len(files), out.stat().st_size)
+
+
+def _refuse_target(out: Path) -> None:
+    """A bundle is written only to a .zip that is not there yet or is an earlier bundle: `-o
+    qwenlab.db` once wrote a bundle over the log itself, and every experiment in it was lost."""
+    if out.suffix.lower() != ".zip":
+        raise ValueError(f"out (-o): a bundle is one zip file; name it ….zip (e.g. lumiere.qwenlab.zip), not {out.name!r}")
+    if out.exists():
+        try:
+            check_bundle(out)
+        except (BundleError, OSError):
+            raise ValueError(f"out (-o): {str(out)!r} is there and is not a qwenlab bundle, which is all a bundle may "
+                             "replace; choose another name, or move that file away") from None
 
 
 # -- importing ------------------------------------------------------------------------------------

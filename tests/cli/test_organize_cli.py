@@ -122,6 +122,26 @@ def test_images_bundle_and_import(two: Path, tmp_path: Path, monkeypatch: pytest
     assert qwenlab("import", str(tmp_path / "missing.zip")).exit_code == EXIT_BAD_INPUT
 
 
+def test_a_bundle_is_never_written_over_the_log_an_image_or_another_file(two: Path, tmp_path: Path) -> None:
+    """`qwenlab bundle NAME -o data/qwenlab.db` wrote a zip over the log itself (exit 0), and every
+    experiment in it was gone; so it did over a paid image, or any file. A bundle is now written
+    only to a .zip that is not there yet or is an earlier bundle."""
+    log = two / "qwenlab.db"
+    image = next(iter(sorted((two / "images").rglob("*.jpg"))))
+    other = tmp_path / "notes.zip"
+    other.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip of the user's, not a bundle
+    before = {p: p.read_bytes() for p in (log, image, other)}
+    for target, words in ((log, "name it ….zip"), (image, "name it ….zip"), (tmp_path / "b.txt", "name it ….zip"),
+                          (other, "is there and is not a qwenlab bundle")):
+        refused = qwenlab("bundle", "posters", "-o", str(target))
+        assert refused.exit_code == EXIT_BAD_INPUT and "-o" in refused.output and words in refused.output, refused.output
+    assert {p: p.read_bytes() for p in before} == before and not (tmp_path / "b.txt").exists()
+    assert qwenlab("logs", "posters").exit_code == EXIT_OK
+    again = tmp_path / "share.zip"
+    assert qwenlab("bundle", "posters", "-o", str(again)).exit_code == EXIT_OK
+    assert qwenlab("bundle", "noctis", "-o", str(again)).exit_code == EXIT_OK  # an earlier bundle is replaced
+
+
 def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     bundle = tmp_path / "p.zip"
