@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..core.model import get_model
-from ..errors import ModelNotFoundError
+from ..errors import ModelNotFoundError, UnknownCostKeyError
 from ..store.log import Log
 from ..store.organize import DELETED_PREFIX
 from .query import BUILTIN_KEYS, SUM_COLUMNS, CostQuery
@@ -135,7 +135,10 @@ class Costs:
         deleted = [n for n in names if n.startswith(DELETED_PREFIX)]
         if deleted and len(deleted) < len(names) and "experiment" not in keys and len(out):
             # a deleted experiment's requests stay in every group they fall in, its images do not
-            gone = self.filter(experiments=deleted).by(keys)["cost_usd"].reindex(out.index).fillna(0.0)
+            try:
+                gone = self.filter(experiments=deleted).by(keys)["cost_usd"].reindex(out.index).fillna(0.0)
+            except UnknownCostKeyError:  # no deleted experiment swept that axis: none of their spend is in these groups
+                gone = 0.0
             out["usd_per_image"] = ((out["cost_usd"] - gone) / out["images"].where(out["images"] > 0)).round(6)
         return out
 

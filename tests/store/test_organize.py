@@ -161,6 +161,17 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     assert lab.log.integrity_check() == "ok"
 
 
+def test_costs_by_an_axis_still_answer_once_an_experiment_without_it_is_deleted(lab: Lab, emulator,
+                                                                               data_dir: Path) -> None:
+    """Deleting an experiment that swept no axis broke `costs --by promptExtend` for the log: the
+    part kept for the deleted spend asked the deleted experiments for an axis none of them had."""
+    run_sweep(emulator, data_dir, name="plain", axes={}, repeats=1, fail_one=False)
+    before = Costs(lab.log).by("promptExtend")
+    lab.experiment("plain").delete(confirm=True)
+    after = Costs(lab.log).by("promptExtend")
+    assert after["cost_usd"].tolist() == before["cost_usd"].tolist() and after["usd_per_image"].notna().all()
+
+
 def test_files_another_experiment_uses_are_kept(lab: Lab) -> None:
     # images are stored once by hash, so two experiments can hold the same file: a copy of the images
     with lab.log.transaction() as db:
