@@ -17,7 +17,8 @@ __all__ = ["Progress"]
 
 
 class Progress:
-    """A thin wrapper over `tqdm.auto.tqdm` that can show spend; silent when `enabled` is False."""
+    """A thin wrapper over `tqdm.auto.tqdm` that can show spend; no bar when `enabled` is False
+    (its `write` lines are still said)."""
 
     def __init__(self, total: int, *, desc: str = "", unit: str = "cell", budget_usd: float | None = None,
                  enabled: bool = True) -> None:
@@ -53,10 +54,11 @@ class Progress:
         self._bar.update(1)
 
     def write(self, text: str) -> None:
-        """A line above the bar (or on stderr without one); nothing when disabled."""
+        """A line above the bar, or on stderr without one: a run's warnings (a size Runware may
+        refuse, a key it may ignore) are said with the bar off too (`--no-progress` hid them)."""
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
-        elif self.enabled:
+        else:
             print(text, file=sys.stderr)
 
     def close(self) -> None:

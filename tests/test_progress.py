@@ -41,13 +41,17 @@ def test_in_a_terminal_the_bar_ends_with_its_totals(capsys: pytest.CaptureFixtur
     assert "score" in err and "3/3" in err and "100%" in err
 
 
-def test_a_disabled_bar_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_disabled_bar_draws_nothing_but_still_says_its_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=False (`--no-progress`) hid a run's warnings with the bar: a size Runware may
+    refuse, a key it may ignore. The bar goes; the lines stay."""
     from qwenlab.progress import Progress
 
     bar = Progress(3, enabled=False)
     bar.advance(0.1)
     bar.close()
     assert capsys.readouterr().err == ""
+    bar.write("size 2048x2048 is unconfirmed")
+    assert capsys.readouterr().err == "size 2048x2048 is unconfirmed\n"
 
 
 def test_into_a_file_no_bar_is_drawn_and_lines_stay_whole(capsys: pytest.CaptureFixture[str]) -> None:

@@ -126,6 +126,16 @@ def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator:
     assert counts["done"] == "2" and counts["in_doubt"] == "0" and "sent" not in counts  # not "sent 0" for two sent
 
 
+def test_no_progress_hides_the_bar_not_the_runs_warnings(tmp_path: Path) -> None:
+    """`--no-progress` dropped the warnings a run writes beside its bar: a size Runware may
+    refuse said nothing, where the same run with its bar said "unconfirmed"."""
+    path = tmp_path / "big.toml"
+    path.write_text('name = "big"\nprompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "2048x2048"\n')
+    done = qwenlab("run", str(path), "--no-progress")
+    assert done.exit_code == EXIT_OK, done.output
+    assert "unconfirmed" in done.output and "Runware may refuse it" in done.output, done.output
+
+
 def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emulator, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The file says $1.00; the first run was given --budget 0.075 and stopped there. Run again
