@@ -155,6 +155,7 @@ GOOD_SWEEP = dict(prompt="A premium beauty poster for LUMIERE", size="256x256", 
 
 @pytest.mark.parametrize("kwargs, parameter", [
     ({"budget_usd": -0.01}, "budget_usd"), ({"budget_usd": float("nan")}, "budget_usd"), ({"budget_usd": "1"}, "budget_usd"),
+    ({"budget_usd": float("inf")}, "budget_usd"),
     ({"budget_usd": True}, "budget_usd"), ({"concurrency": 0}, "concurrency"), ({"concurrency": 2.5}, "concurrency"),
     ({"concurrency": "4"}, "concurrency"), ({"concurrency": True}, "concurrency"),
 ])

@@ -70,7 +70,8 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
         out.append(Problem("notes", "holds a lone surrogate (half of a character such as an emoji cut in two), which the "
                                     "log cannot store; retype or remove that character", notes))
     if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
-                                   or math.isnan(budget_usd) or budget_usd < 0):
+                                   or not math.isfinite(budget_usd) or budget_usd < 0):
+        # infinity too: it would be kept, and written into JSON as `Infinity`, which no parser reads
         out.append(Problem("budget_usd", f"must be a number of US dollars, 0 or more (leave it out for no limit), got {budget_usd!r}",
                            budget_usd))
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
