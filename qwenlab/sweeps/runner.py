@@ -227,6 +227,10 @@ class Runner:
             preview = self.preview(sweep, name, budget_usd=budget_usd)
             if len(preview.to_send):
                 confirm(preview)
+        if cells and self.log.experiment(name) is None:
+            # a new experiment has every cell to send: a store that cannot take its images refuses
+            # it before its row is written (it was left 'planned', nothing sent)
+            self.client.store.check_writable()
         exp = self._experiment_row(sweep, name, budget_usd, extend, notes)
         exp_id = int(exp["id"])
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
