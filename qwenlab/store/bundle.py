@@ -209,9 +209,13 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
             notes = {r["id"]: r["notes"] for r in source.rows("SELECT id, notes FROM experiments")}
             # the note it came with is kept with where it came from: a later bundle then tells the
             # note written here from the sender's (`own_part`)
+            # archived there or not, it arrives listed: archiving is the sender's own tidying, and a
+            # copy arriving hidden was found only with `qwenlab logs --all` (a replaced copy keeps
+            # the archiving it has here, `copy_experiments`)
             copied = copy_experiments(source, log, {p.src_id: {
-                "name": p.dst_name, "imported_from": json.dumps({**origin, "name": p.src_name, "notes": notes.get(p.src_id)},
-                                                               ensure_ascii=False)} for p in todo},
+                "name": p.dst_name, "archived_at": None,
+                "imported_from": json.dumps({**origin, "name": p.src_name, "notes": notes.get(p.src_id)},
+                                            ensure_ascii=False)} for p in todo},
                 replacing={p.src_id: p.replaces for p in todo if p.replaces is not None},
                 merging={p.src_id: p.merges for p in plans if p.merges is not None})
             report.rows = {t: n for t, n in copied.added.items() if n or t in ("experiments", "tasks", "images")}

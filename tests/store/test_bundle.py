@@ -146,6 +146,18 @@ def test_an_import_asks_for_each_tables_columns_once_not_once_a_row(ana: Lab, be
     assert len(asked) == len(set(asked)), asked
 
 
+def test_an_experiment_archived_by_its_sender_arrives_listed(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Archived where it was run, an experiment was imported archived: the import said it was
+    added, and `qwenlab logs` did not list it (only --all did). Archiving is the sender's tidying."""
+    ana.experiment("noctis").archive()
+    path = ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path
+    ben.import_bundle(path)
+    assert sorted(ben.experiments()["name"]) == ["noctis", "posters"]
+    ben.experiment("noctis").archive()  # archived here: a later bundle of it keeps it so
+    ben.import_bundle(ana.bundle(["noctis"], tmp_path / "again.zip").path)
+    assert sorted(ben.experiments()["name"]) == ["posters"]
+
+
 def test_a_copy_deleted_here_comes_back_when_its_bundle_is_imported_again(ana: Lab, ben: Lab, tmp_path: Path) -> None:
     """Deleted by mistake, the bundle still at hand: the same tasks once could never come back
     (they stay as '(deleted) posters' for the cost history). The copy is replaced, its spend
