@@ -35,8 +35,9 @@ def datasette_command(port: int, metadata_only: bool) -> None:
         from datasette.plugins import pm
     except ImportError:
         raise click.ClickException(_INSTALL_HINT) from None
-    if port:
-        _check_free(port)
+    # 0: a free port chosen here, so that the address said is the one served (uvicorn's own choice
+    # was never said: "http://127.0.0.1:0/")
+    port = _check_free(port)
     if pm.get_plugin("qwenlab-thumbnails") is None:
         pm.register(ThumbnailsPlugin(path.parent), name="qwenlab-thumbnails")
     click.echo(f"serving {path} on http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
@@ -44,8 +45,9 @@ def datasette_command(port: int, metadata_only: bool) -> None:
                        prog_name="datasette", standalone_mode=True)
 
 
-def _check_free(port: int) -> None:
-    """Refuse a port in use before Datasette starts: uvicorn then exits 3, outside qwenlab's codes."""
+def _check_free(port: int) -> int:
+    """The port to serve on: `port` once found free (a port in use is refused before Datasette
+    starts: uvicorn then exits 3, outside qwenlab's codes), or a free one for 0."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -53,3 +55,4 @@ def _check_free(port: int) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
             raise OSError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); try another --port") from None
+        return int(probe.getsockname()[1])

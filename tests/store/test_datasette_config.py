@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -87,19 +86,18 @@ def test_the_metadata_file_names_no_secret_and_only_loopback(lab: Lab, data_dir:
     assert KEY not in path.read_text()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_qwenlab_datasette_serves_on_loopback(lab: Lab, data_dir: Path) -> None:
-    port = _free_port()
+    """--port 0 takes a free port, and says which: it said "http://127.0.0.1:0/"."""
+    import re
+
     env = {**os.environ, "QWENLAB_DATA_DIR": str(data_dir), "RUNWARE_API_KEY": KEY}
-    proc = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "datasette", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "datasette", "--port", "0"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        said = proc.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", said).group(1))
+        assert port > 0, said
         deadline = time.monotonic() + 60
         while True:
             try:
