@@ -13,6 +13,7 @@ byte for byte; only metadata is added around it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["export_images", "ExportedImage", "ExportedImages", "image_record", "parameters_text", "file_stem"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_NAME_ROOM = 60  # characters of a file name the experiment's name may take
 _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
 
 
@@ -133,7 +135,12 @@ def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str
     the seed, in characters every file system takes."""
     parts = [name, *(catalog.axes[a].tag(entry.value(a)).replace("=", "-") for a in axes)]
     parts.append(f"seed-{entry.shown_seed}" if entry.shown_seed is not None else f"image-{entry.image_id}")
-    return "_".join(_UNSAFE.sub("-", ascii_letters(p)).strip("-") or "x" for p in parts)[:180]
+    clean = [_UNSAFE.sub("-", ascii_letters(p)).strip("-") or "x" for p in parts]
+    if len(clean[0]) > _NAME_ROOM:
+        # a long experiment name took all 180 characters, and the settings and seed were cut off
+        # ("xxx…_2.jpg"): it is shortened instead, a hash of it keeping two long names apart
+        clean[0] = f"{clean[0][:_NAME_ROOM - 7]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"
+    return "_".join(clean)[:180]
 
 
 def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],

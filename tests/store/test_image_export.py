@@ -168,3 +168,15 @@ def test_the_image_rows_are_read_with_the_catalog_not_once_an_image(exp, tmp_pat
     written = exp.export_images(tmp_path / "out")
     assert len(written) == 6 and not [q for q in asked if "FROM images WHERE id = ?" in q]
     assert all(json.loads(w.sidecar.read_text())["image_uuid"] for w in written)
+
+
+def test_a_long_experiment_name_leaves_room_for_the_settings_and_seed(exp, tmp_path: Path) -> None:
+    """A 300-character experiment name took all of a file name's 180 characters: the files were
+    `xxx….jpg`, `xxx…_2.jpg`, with no axis value nor seed. The name is shortened instead, with a
+    hash of it, so two long names do not share files."""
+    long = "x" * 300
+    exp.rename(long)
+    written = exp.export_images(tmp_path / "out")
+    names = [item.path.stem for item in written]
+    assert all("_outputFormat-" in n and "_seed-" in n and len(n) <= 180 for n in names), names
+    assert len(set(names)) == len(names) and all(n.startswith("x" * 53 + "-") for n in names)
