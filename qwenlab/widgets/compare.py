@@ -198,11 +198,13 @@ class CompareViewer:
     height: pane height in pixels (default: as tall as the window allows).
     labels: your own labels instead of what differs (e.g. ["A", "B"] to judge blind).
     caption: HTML over the images instead of what they share and where they came from ("" for none).
+    banner: False leaves out where they came from (SYNTHETIC) where a view around it says it
+    already (the explorer's header, a pair's caption), and keeps what they share.
     """
 
     def __init__(self, record: "ExperimentRecord | None", image_ids: Any = (), *, mode: str = "side",
                  height: int = 0, labels: Sequence[str] | None = None, images: Sequence[CompareImage] | None = None,
-                 caption: str | None = None) -> None:
+                 caption: str | None = None, banner: bool = True) -> None:
         self.record = record
         self.widget = _widget_class()(mode=_check_mode(mode), height=int(height))
         self.widget.layout.width = "100%"  # as wide as its container, even inside a flex box
@@ -210,10 +212,10 @@ class CompareViewer:
             if record is None:
                 raise ValueError("CompareViewer needs the experiment the image ids belong to (or images=)")
             images = images_of(record, image_ids)
-        self.show(images, labels=labels, caption=caption)
+        self.show(images, labels=labels, caption=caption, banner=banner)
 
     def show(self, images: Sequence[CompareImage], *, labels: Sequence[str] | None = None,
-             caption: str | None = None) -> None:
+             caption: str | None = None, banner: bool = True) -> None:
         """Show these images instead (the view is kept: zoom and pan stay where they were)."""
         images = list(images)
         if not 1 <= len(images) <= MAX_IMAGES:
@@ -224,7 +226,7 @@ class CompareViewer:
             raise ValueError(f"labels: one per image ({len(images)}), got {len(labels)}")
         self.images = images
         prov = Provenance.of_tasks({"status": "done", "backend": img.backend} for img in images if img.id is not None)
-        head = caption if caption is not None else provenance_banner(prov) + (
+        head = caption if caption is not None else (provenance_banner(prov) if banner else "") + (
             f"<div class='qwl-cmp-shared'>same: {html.escape(' · '.join(shared))}</div>" if shared and len(images) > 1 else "")
         with self.widget.hold_sync():
             self.widget.labels = list(labels if labels is not None else found)

@@ -134,10 +134,11 @@ class DetailPane:
                 self.score_info.value = f"<i>{html.escape(str(exc))}</i>"
         shown.append(current)
         try:
+            # what the images share, not where they came from: the explorer's header says that
             if self.viewer is None:
-                self.viewer = CompareViewer(None, images=shown, height=self.height, caption="")
+                self.viewer = CompareViewer(None, images=shown, height=self.height, banner=False)
             else:
-                self.viewer.show(shown, caption="")  # the explorer's header says where the images came from
+                self.viewer.show(shown, banner=False)
         except ImageError as exc:  # the file is gone: say so where the picture would be
             self.viewer_box.children = [require_ipywidgets().HTML(f"<i>{html.escape(str(exc))}</i>")]
             return

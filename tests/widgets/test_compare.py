@@ -138,6 +138,8 @@ def test_pins_put_images_side_by_side(exp: Experiment) -> None:
     ex.select(images[1])
     assert [i.id for i in ex.viewer.images] == [images[0].image_id, images[1].image_id]
     assert "pinned" in ex.pin_label.value
+    # the caption says what they share (it was empty); where they came from is the header's to say
+    assert "same: " in ex.viewer.widget.caption and "SYNTHETIC" not in ex.viewer.widget.caption
     viewer = ex.compare(images[2].image_id, images[3].image_id, images[1].image_id)
     assert [i.id for i in viewer.images] == [e.image_id for e in (images[2], images[3], images[1])]
     ex.unpin()
