@@ -172,6 +172,9 @@ function render({ model, el: host }) {
 
   function apply() {
     const { z, tx, ty } = view();
+    // zoomed in, the user reads what the labels lie over (a poster's headline): every pane's label
+    // fades, not only the one under the pointer
+    stage.classList.toggle("qwl-cmp-zoomed", z > 1.01);
     imgs.forEach(({ img, i, pane }) => {
       const [w, h] = sizes[i] || [0, 0];
       const s = scaleOf(i, pane);

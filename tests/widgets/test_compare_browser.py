@@ -158,6 +158,12 @@ def test_compare_viewer_and_explorer_keys_in_chromium(chromium: str, voila: str,
             until(lambda: _scale(_transforms(viewer)[0]) > _scale(first[0]) * 1.3, 10, "Ctrl + wheel to zoom")
             zoomed = _transforms(viewer)
             assert zoomed[0] == zoomed[1], "the other image did not follow the zoom"
+            # zoomed in to read, every pane's label fades, not only the one under the pointer: the
+            # other panes' labels lay over the very headlines being compared
+            page.mouse.move(1, 1)
+            opacities = lambda: [float(o) for o in viewer.locator(".qwl-cmp-label").evaluate_all(  # noqa: E731
+                "els => els.map(e => getComputedStyle(e).opacity)")]
+            until(lambda: max(opacities()) < 0.2, 5, "every label to fade while zoomed in")
             assert nudge.count() == 0
             right = panes.nth(1).bounding_box()
             assert right is not None
