@@ -134,7 +134,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         page_label = "; ".join(heading(catalog.axes[a], v) for a, v in key.items())
         file_label = " ".join(catalog.axes[a].label(v) for a, v in key.items())
         pages.append(GridPage(_PageDrawing(spec, entries, key, page_label), spec.title, dict(key), page_label or spec.title,
-                              file_label))
+                              file_label, actual_size=crop is not None))
     return Grid(pages, catalog.name, prepare=None if crop else _warm(spec), processes=not show_reading)
 
 

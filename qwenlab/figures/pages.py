@@ -37,6 +37,8 @@ __all__ = ["Grid", "GridPage", "DISPLAY_WIDTH", "page_bytes"]
 
 DISPLAY_WIDTH = 1400   # pixels: wide enough for a notebook on a large screen, small enough to stay light
 DISPLAY_QUALITY = 75   # JPEG quality of what a notebook shows (full size: grid[i], grid.save())
+ACTUAL_WIDTH = 4000    # pixels: a page shown at its own pixels (`GridPage.actual_size`), up to this
+ACTUAL_QUALITY = 85    # and at a quality that keeps small text's edges
 SHOWN_PAGES = 1        # pages a grid's notebook display draws; the others are listed with how to show them
 
 Render = Callable[[], "tuple[Figure, int, int]"]  # draws a page: its figure, the images drawn, the blanks
@@ -46,8 +48,11 @@ class GridPage:
     """One page of a grid: the values of its page axes, and its figure, drawn on first use."""
 
     def __init__(self, render: Render, title: str, values: dict[str, Any] | None = None, label: str = "",
-                 file_label: str = "") -> None:
+                 file_label: str = "", actual_size: bool = False) -> None:
         self.title = title
+        # a notebook shows it at its own pixels in a box that scrolls, not scaled to the notebook's
+        # width: a grid of regions is made to read small text, which the scaling blurred away
+        self.actual_size = actual_size
         self.values = dict(values or {})
         self.label = label            # "example: skincare poster (LUMIERE)"
         self.file_label = file_label  # the values only, for file names: "skincare poster (LUMIERE)"
@@ -106,8 +111,13 @@ class GridPage:
             self.release()
         return path
 
+    def display_jpeg(self) -> bytes:
+        """What a notebook shows: the page scaled to the notebook's width, or at its own pixels
+        (`actual_size`), sharper for its text."""
+        return self.jpeg(ACTUAL_WIDTH, ACTUAL_QUALITY) if self.actual_size else self.jpeg()
+
     def _repr_html_(self) -> str:
-        return _img_html(self.jpeg(), self.label or self.title)
+        return _img_html(self.display_jpeg(), self.label or self.title, self.actual_size)
 
     def __repr__(self) -> str:
         return f"<GridPage {self.label or self.title!r}{'' if self.rendered else ' (not drawn yet)'}>"
@@ -202,9 +212,10 @@ class Grid:
 
     def _repr_html_(self) -> str:
         shown = self.pages[:SHOWN_PAGES]
-        parts = [_img_html(p.jpeg(), p.label or p.title) for p in shown]
+        parts = [_img_html(p.display_jpeg(), p.label or p.title, p.actual_size) for p in shown]
         n = len(self.pages)
-        note = (f"page 1 of {n} (grid[0]); grid.show(i) shows grid[i], grid.show() every page; " if n > 1 else "") + (
+        note = ("shown at its own pixels (a grid of regions, to read their text): scroll it; " if shown[0].actual_size else "")
+        note += (f"page 1 of {n} (grid[0]); grid.show(i) shows grid[i], grid.show() every page; " if n > 1 else "") + (
             "full size: grid.save('grid.png') (or .jpg, .webp, .pdf; files numbered from 1); grid[i] is a page's "
             "matplotlib figure")
         if n > 1:
@@ -240,9 +251,13 @@ def save_options(suffix: str) -> dict[str, Any]:
     return {}
 
 
-def _img_html(data: bytes, alt: str) -> str:
+def _img_html(data: bytes, alt: str, actual_size: bool = False) -> str:
     uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
-    return f"<div><img src='{uri}' alt='{html.escape(alt, quote=True)}' style='max-width:100%'/></div>"
+    alt = html.escape(alt, quote=True)
+    if actual_size:  # one image pixel per CSS pixel, in a box that scrolls both ways
+        return (f"<div style='overflow:auto;max-height:85vh;max-width:100%'><img src='{uri}' alt='{alt}' "
+                "style='max-width:none;width:auto'/></div>")
+    return f"<div><img src='{uri}' alt='{alt}' style='max-width:100%'/></div>"
 
 
 def _workers(asked: int | None, pages: int) -> int:

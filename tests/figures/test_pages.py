@@ -123,3 +123,24 @@ def test_pages_with_ocr_outlines_are_drawn_in_this_process(exp, tmp_path: Path, 
     assert len(written) == 2 and all(p.stat().st_size > 10_000 for p in written)
     with pytest.raises(AssertionError, match="another process"):  # and without outlines, processes it is
         build_grid(exp, rows="promptExtend", cols="negativePrompt").save(tmp_path / "p.png", workers=2)
+
+
+def test_a_grid_of_regions_shows_in_a_notebook_at_its_own_pixels(exp) -> None:
+    """A grid of regions is made to read small text, and a notebook showed it scaled to 1,400 px
+    wide: a 2,916-px page's subheads became smudges. It now shows at its own pixels, in a box
+    that scrolls; a whole-image grid still fits the notebook's width."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    regions = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.3))
+    html = regions._repr_html_()
+    assert "overflow:auto" in html and "max-width:none" in html and "shown at its own pixels" in html
+    data = base64.b64decode(re.search(r"data:image/jpeg;base64,([^']+)'", html).group(1))
+    figure = regions.pages[0].figure
+    with Image.open(io.BytesIO(data)) as shown:
+        assert abs(shown.width - figure.get_figwidth() * figure.dpi) <= 1  # not scaled down
+    whole = build_grid(exp, rows="promptExtend", cols="size", page=None)._repr_html_()
+    assert "max-width:100%" in whole and "overflow:auto" not in whole
