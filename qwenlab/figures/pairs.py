@@ -76,7 +76,8 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     fig.text(margin / W, margin / H, "\n".join(foot_lines), fontsize=NOTE_PT, color="0.3", va="bottom")
     y = margin + title_h
     for r, caps in rows:
-        label = wrap_lines(f"pair {r.pair}: {r.shared}", label_w - 0.15, LABEL_PT, max_lines=int(size / line_height(LABEL_PT)))
+        # numbered from 1, as the pair viewer's "pair 1 of n" (the frame's `pair` column counts from 0)
+        label = wrap_lines(f"pair {r.pair + 1}: {r.shared}", label_w - 0.15, LABEL_PT, max_lines=int(size / line_height(LABEL_PT)))
         fig.text((margin + label_w - 0.12) / W, 1 - (y + size / 2) / H, "\n".join(label), fontsize=LABEL_PT, ha="right",
                  va="center")
         for j, side in enumerate(("a", "b")):

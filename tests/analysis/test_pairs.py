@@ -66,6 +66,8 @@ def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: P
     for r in df.itertuples():
         assert f"promptExtend=on · {r.shared} · seed {r.seed_a}" in drawn
         assert f"promptExtend=off · {r.shared} · seed {r.seed_b}" in drawn
+    # numbered from 1, as the pair viewer says "pair 1 of n" (the figure said "pair 0:")
+    assert "pair 1: " in drawn and "pair 0: " not in drawn
 
 
 def test_pair_viewer_flips_fades_and_walks_the_pairs(exp) -> None:
