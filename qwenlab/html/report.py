@@ -108,16 +108,20 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
         drop_stale_originals(_target)  # a folder an earlier --full-size export left beside this file
     prov = catalog.provenance
     parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
-    nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("requests", "Requests")]
-    parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if grid or a != "grid") + "</p>")
+    badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
+    scores = _text_scores(experiment, catalog, badges)
+    nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("text-scores", "Text scores"),
+           ("requests", "Requests")]
+    shown = {"grid": bool(grid), "text-scores": bool(scores)}
+    parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
     if grid:
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi)))
     parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog)))
-
-    badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
+    if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
+        parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
-                         _text_scores(experiment, catalog, badges) + _requests_section(catalog, uris, links, badges)))
+                         _requests_section(catalog, uris, links, badges)))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
                  "images are embedded thumbnails" + (f"; the originals are in {esc(files_dir(_target).name)}/ beside it"
@@ -328,8 +332,8 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
         return f"<span style=\"padding-left:1.5em\">{esc(line.strip())}</span>" if line.startswith("  ") else esc(line)
 
     items = "".join("<li>" + "<br>".join(line_html(line) for line in lines) + "</li>" for lines in groups)
-    return (f"<p><b>Text scores</b> <span class=\"muted\">(OCR by {esc(badges.engine)}: the quoted text of each prompt, "
-            f"read back from the image)</span></p><ul>{items}</ul>")
+    return (f"<p class=\"muted\">OCR by {esc(badges.engine)}: the quoted text of each prompt, "
+            f"read back from the image.</p><ul>{items}</ul>")
 
 
 def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None) -> str:

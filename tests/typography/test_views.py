@@ -287,6 +287,8 @@ def test_export_rows_show_scores_only_when_stored(exp, no_ocr) -> None:
     truth = store_scores(exp)
     after = report_html(exp, grid=None)
     assert "<th>text score</th>" in after and "promptExtend on: word accuracy" in after
+    # a section of its own, linked from the top, before the requests (it sat inside them)
+    assert 'href="#text-scores"' in after and after.index('id="text-scores"') < after.index('id="requests"')
     # the report says what `qwenlab score` says of each axis: images read right and their cost too
     # (it showed word accuracy alone, which moved where the share read right did not)
     from qwenlab.typography.analysis import axis_lines
