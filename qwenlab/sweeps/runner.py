@@ -302,7 +302,7 @@ class Runner:
             self.log.update_experiment(exp_id, status=status, stop_reason=reason)
         except sqlite3.OperationalError as exc:
             raise write_failure(exc, self.log.path) from (fatal or exc)
-        if reason:
+        if reason and progress:  # under its bar; without one the summary (or the error) says it, once
             bar.write(f"{name}: {reason}")
         experiment = self.experiment(name)
         if fatal is not None:

@@ -370,7 +370,10 @@ def test_a_run_whose_key_is_refused_fails_and_prints_the_experiment_first(sweep_
         monkeypatch.setenv("RUNWARE_API_KEY", "sk-a-wrong-key")
         result = qwenlab("run", str(sweep_file), "--name", "refused", "--no-progress", "--yes")
     assert result.exit_code == EXIT_FAILED, result.output
-    assert result.output.startswith("Error: Experiment 'refused' (failed)"), result.output
+    # the run's warnings (a seed policy, a size Runware may refuse), then the experiment, in the error
+    notes, error = result.output.split("Error: ", 1)
+    assert all("seed_policy" in line or "unconfirmed" in line for line in notes.splitlines()), notes
+    assert error.startswith("Experiment 'refused' (failed)"), result.output
     assert "AuthenticationError" in result.output and "HTTP 401" in result.output
     assert result.output.count("HTTP 401") == 1  # in the summary's "stopped:" line, not again under it
     assert "sk-a-wrong-key" not in result.output
