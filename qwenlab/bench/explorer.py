@@ -48,7 +48,7 @@ def build_experiment(folder: Path, n_images: int = 2000, size: str = "1024x1536"
     """An experiment of about `n_images` emulator images in `folder` (the Lab's data folder)."""
     qualities = list(range(20, 45))
     repeats = max(1, round(n_images / (2 * len(qualities))))
-    sweep = Sweep(prompt=PROMPT, size=size, axes={"outputQuality": qualities, "promptExtend": [True, False]},
+    sweep = Sweep(prompt=PROMPT, seed_policy="sample", size=size, axes={"outputQuality": qualities, "promptExtend": [True, False]},
                   repeats=repeats)
     return run_on_emulator(folder, sweep, "bench-explorer")
 

@@ -49,7 +49,7 @@ PROMPTS = [f"A premium beauty poster for the fictional brand LUMIERE, variant {i
 
 def _experiment(folder: Path) -> Any:
 
-    sweep = Sweep(prompt=PROMPTS[0], size=SIZE, axes={"prompt": PROMPTS, "promptExtend": [True, False]}, repeats=4)
+    sweep = Sweep(prompt=PROMPTS[0], seed_policy="sample", size=SIZE, axes={"prompt": PROMPTS, "promptExtend": [True, False]}, repeats=4)
     return run_on_emulator(folder, sweep, "bench-grid")
 
 
@@ -58,7 +58,7 @@ def scale_experiment(folder: Path, images: int = 2048, size: str = SIZE) -> Any:
     each) x promptExtend x negativePrompt x as many repeats as it takes."""
     prompts = [f"A premium beauty poster for the fictional brand LUMIERE, variant {i}: serum bottle" for i in range(1, 33)]
     repeats = max(1, round(images / (len(prompts) * 4)))
-    sweep = Sweep(prompt=prompts[0], size=size, repeats=repeats, axes={
+    sweep = Sweep(prompt=prompts[0], seed_policy="sample", size=size, repeats=repeats, axes={
         "prompt": prompts, "promptExtend": [True, False], "negativePrompt": [None, "blurry text, misspelled words"]})
     return run_on_emulator(folder, sweep, "bench-grid-scale")
 

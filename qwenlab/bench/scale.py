@@ -51,7 +51,7 @@ NEGATIVE = "blurry text, misspelled words"
 
 def scale_sweep(repeats: int = 12) -> Sweep:
     """The issue's experiment: 40 outputQuality x promptExtend x negative prompt x `repeats`, 512x512."""
-    return Sweep(prompt=PROMPT, size="512x512", axes={"outputQuality": QUALITIES, "promptExtend": [True, False],
+    return Sweep(prompt=PROMPT, seed_policy="sample", size="512x512", axes={"outputQuality": QUALITIES, "promptExtend": [True, False],
                                                       "negativePrompt": [None, NEGATIVE]}, repeats=repeats)
 
 

@@ -47,7 +47,7 @@ def bench_share(cells: int = 64) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="qwenlab-bench-share-") as tmp:
         root = Path(tmp)
         prompts = [PROMPT.format(i) for i in range(max(1, cells // 2))]
-        sweep = Sweep(prompt=prompts[0], size="1024x1536", axes={"prompt": prompts, "promptExtend": [True, False]})
+        sweep = Sweep(prompt=prompts[0], seed_policy="sample", size="1024x1536", axes={"prompt": prompts, "promptExtend": [True, False]})
         exp = run_on_emulator(root / "data", sweep, "bench-share")
         lab = Lab(root / "data", client=lambda: None)  # bundle and search need no API
         files = [Path(p) for p in exp.images["path"]]

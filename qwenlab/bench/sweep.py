@@ -54,7 +54,7 @@ def _sweep(n: int) -> tuple[Sweep, int]:
     # n distinct cells: outputQuality 20..99 (80 values) times as few repeats as fit exactly
     repeats = next((r for r in range(1, n + 1) if n % r == 0 and n // r <= len(QUALITIES)), math.ceil(n / len(QUALITIES)))
     per = math.ceil(n / repeats)
-    sweep = Sweep(prompt=PROMPT, size=SIZE, promptExtend=False, axes={"outputQuality": QUALITIES[:per]}, repeats=repeats)
+    sweep = Sweep(prompt=PROMPT, seed_policy="sample", size=SIZE, promptExtend=False, axes={"outputQuality": QUALITIES[:per]}, repeats=repeats)
     return sweep, len(sweep.cells())
 
 

@@ -46,7 +46,7 @@ def bench_experiment(n_images: int, size: str, engine: "str | OCREngine", before
         lab = Lab(Path(tmp))
         try:
             repeats = max(1, n_images // 4)
-            sweep = Sweep(prompt=PROMPT, size=size, axes={"promptExtend": [True, False],
+            sweep = Sweep(prompt=PROMPT, seed_policy="sample", size=size, axes={"promptExtend": [True, False],
                                                           "negativePrompt": [None, "misspelled words, distorted text"]},
                           repeats=repeats)
             exp = lab.run(sweep, name="bench-typography", progress=False)
