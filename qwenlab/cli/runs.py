@@ -16,7 +16,7 @@ import click
 import pandas as pd
 
 from ..api.client import DEFAULT_BASE_URL, check_connection, connect
-from ..core.values import format_usd
+from ..core.values import count_of, format_usd
 from ..store.log import Log
 from ..store.provenance import EMULATOR, RUNWARE
 from ..sweeps.budget import check_run_settings
@@ -97,7 +97,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     click.echo(exp.summary())
     if runner.last_to_send == 0:
         asked, lost = runner.last_refetched, runner.last_lost
-        asked = (f"; asked the server (free) for the lost images of {asked} done {'cell' if asked == 1 else 'cells'}: "
+        asked = (f"; asked the server (free) for the lost images of {count_of(asked, 'done cell')}: "
                  + (f"{lost} could not be fetched again (lost for good, said above)" if lost else "fetched")
                  if asked else "")
         click.echo(f"  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid){asked}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ascii_letters", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels"]
+__all__ = ["ascii_letters", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "count_of"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -85,6 +85,11 @@ def format_usd(amount: float) -> str:
     would round a tenth of a cent away (an image costs $0.075: "$0.07" undersold it)."""
     cents = round(amount, 2) == round(amount, 3)
     return f"${amount:,.2f}" if cents else f"${amount:,.3f}"
+
+
+def count_of(n: int, noun: str) -> str:
+    """"1 cell", "3 cells": a count and its noun, as messages say it."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def excerpt(text: Any, limit: int) -> str:

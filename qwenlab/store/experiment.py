@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import excerpt, is_missing
+from ..core.values import count_of, excerpt, is_missing
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
@@ -210,7 +210,7 @@ class ExperimentRecord:
                       if message not in (self.stop_reason or "")]
         # paid images gone for good (a file deleted or damaged that the server would not give
         # again): the image count above still lists them, as the log does
-        lines += [f"  {n} {'cell' if n == 1 else 'cells'} lost a paid image for good: {excerpt(message, 240)}"
+        lines += [f"  {count_of(n, 'cell')} lost a paid image for good: {excerpt(message, 240)}"
                   for message, n in self.log.loss_reasons(self.id)]
         return "\n".join(lines)
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..core.values import format_value
+from ..core.values import count_of, format_value
 from ..errors import ExperimentConflictError
 from .cell import match_logged
 
@@ -111,7 +111,7 @@ def conflict_message(name: str, changes: SweepChanges, *, new_cells: int, cells:
                      f"lab.experiment({name!r}) (`qwenlab logs {name}`); extend=True (`--extend`) would make "
                      "this sweep the experiment's, and send nothing.")
         return "\n".join(lines)
-    extend = f"pass extend=True (`--extend`) to add the {_cells(new_cells)} it lacks to {name!r}"
+    extend = f"pass extend=True (`--extend`) to add the {count_of(new_cells, 'cell')} it lacks to {name!r}"
     if changes.only_adds:
         lines.append(f"Fix: {extend} (the {logged} it holds are kept, not paid again); "
                      f"or run it under a new name, e.g. {renamed}.")
@@ -119,10 +119,6 @@ def conflict_message(name: str, changes: SweepChanges, *, new_cells: int, cells:
         lines.append(f"Fix: run it under a new name, e.g. {renamed}, to keep the two apart; "
                      f"or {extend}, next to the {logged} it holds (kept, not paid again).")
     return "\n".join(lines)
-
-
-def _cells(n: int) -> str:
-    return "1 cell" if n == 1 else f"{n} cells"
 
 
 def changed_sweep_error(experiment: Mapping[str, Any], sweep: "Sweep", rows: list[Mapping[str, Any]],

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from ..api.wire import Wire
+from ..core.values import count_of
 from ..errors import (
     AuthenticationError,
     BudgetExceededError,
@@ -217,7 +218,7 @@ class Dispatch:
         # until the API reports a price), where the summary counts its estimate: say so
         held = " (cells in doubt count at what was reserved for them)" if self.doubtful else ""
         self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left{held}; "
-                       f"{_cells(len(self.queue))} not sent. Raise budget_usd (--budget) and run again to send them")
+                       f"{count_of(len(self.queue), 'cell')} not sent. Raise budget_usd (--budget) and run again to send them")
         return "stop"
 
     def _submit(self, pool: cf.ThreadPoolExecutor, job: Job) -> None:
@@ -251,7 +252,7 @@ class Dispatch:
         if out.status == "refused":
             self.refused += 1
             self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
-                           f"and what is left does not cover the next cell; {_cells(len(self.queue) + self.refused)} not sent by this run "
+                           f"and what is left does not cover the next cell; {count_of(len(self.queue) + self.refused, 'cell')} not sent by this run "
                            "(the other may have sent some). "
                            "Raise budget_usd (--budget) and run again to send them")
         self.failed += out.status == "failed"
@@ -312,12 +313,12 @@ class Dispatch:
             return "failed", self.reason or f"stopped: {type(self.fatal).__name__}: {self.fatal}", self.fatal
         if self.reason:  # only the budget stops the loop without a fatal error: say so, it is no interruption
             return "budget", self.reason, None
-        left = [f"{_cells(self.failed)} failed" if self.failed else "",
-                f"{_cells(self.doubtful)} in doubt (sent, no result logged)" if self.doubtful else ""]
+        left = [f"{count_of(self.failed, 'cell')} failed" if self.failed else "",
+                f"{count_of(self.doubtful, 'cell')} in doubt (sent, no result logged)" if self.doubtful else ""]
         left = [x for x in left if x]
         reason = f"{' and '.join(left)}; run again to retry them" if left else None
         if self.held_back:
-            reason += (f". {_cells(self.held_back)} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
+            reason += (f". {count_of(self.held_back, 'cell')} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
                        "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
         if self.unsettled:
             reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
@@ -343,7 +344,3 @@ def _next_finished(finished: "queue.SimpleQueue[cf.Future[Outcome]]") -> cf.Futu
             return finished.get(timeout=0.2)
         except queue.Empty:
             continue
-
-
-def _cells(n: int) -> str:
-    return "1 cell" if n == 1 else f"{n} cells"
