@@ -93,6 +93,9 @@ def unarchive_command(experiments: tuple[str, ...]) -> None:
 def _set_archived(names: tuple[str, ...], archived: bool) -> None:
     opened = [_open(name) for name in names]  # every name checked before any is changed
     for name, (exp, org) in zip(names, opened):
+        if bool(exp.row.get("archived_at")) == archived:  # said as it is: "unarchived" once answered one never archived
+            click.echo(f"{name!r} is archived already" if archived else f"{name!r} is not archived: nothing to do")
+            continue
         org.archive(exp.id, archived=archived)
         click.echo(f"archived {name!r} (`qwenlab unarchive {name}` brings it back)" if archived else f"unarchived {name!r}")
 

@@ -45,6 +45,8 @@ def test_tag_list_archive_and_note(two: Path) -> None:
     assert "posters" in qwenlab("logs", "--all").output
     assert "archived" in qwenlab("logs", "--tag", "lumiere").output  # says where it went
     assert qwenlab("unarchive", "posters").exit_code == EXIT_OK and "posters" in qwenlab("logs").output
+    again = qwenlab("unarchive", "posters")  # it said "unarchived 'posters'" of one not archived
+    assert again.exit_code == EXIT_OK and again.output.strip() == "'posters' is not archived: nothing to do"
     noted = qwenlab("note", "posters", "extend wins")  # said, as tag, rename and archive say what they did
     assert noted.exit_code == EXIT_OK and noted.output.startswith("posters: note set (11 characters")
     assert qwenlab("note", "posters").output.strip() == "extend wins"
