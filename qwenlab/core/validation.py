@@ -20,7 +20,7 @@ from ..errors import ModelNotFoundError, Problem
 from .model import ModelDescription, ParameterSpec, get_model, list_models
 from .values import plain
 
-__all__ = ["validate_task", "flatten_task", "copy_value", "is_image_ref", "short_repr", "UUID4", "is_unicode_text"]
+__all__ = ["validate_task", "flatten_task", "copy_value", "is_image_ref", "short_repr", "UUID4", "is_unicode_text", "BROKEN_TEXT"]
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 _ANY_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -119,6 +119,11 @@ def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:
     return Problem(path, f"is not a parameter of {desc.id}; {hint}it takes: {', '.join(declared)}", value, "unsupportedParameter")
 
 
+# what is said of text holding a lone surrogate, wherever it is refused (a prompt, a name, notes, a tag)
+BROKEN_TEXT = ("holds a lone surrogate (U+D800 to U+DFFF, half of a character such as an emoji cut in two), which "
+               "cannot be sent nor logged as UTF-8; retype or remove that character")
+
+
 def is_unicode_text(text: str) -> bool:
     """Whether `text` encodes as UTF-8: no lone surrogate (half of a character beyond U+FFFF, as
     a string cut between the two halves of an emoji, or decoded with surrogateescape, holds)."""
@@ -144,8 +149,7 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
         if not isinstance(value, str):
             return [Problem(name, f"must be a string, got {type(value).__name__} {got}", value)]
         if not is_unicode_text(value):
-            return [Problem(name, f"{got} holds a lone surrogate (U+D800 to U+DFFF, half of a character such as an emoji "
-                                  "cut in two): it cannot be sent as UTF-8; retype or remove that character", value)]
+            return [Problem(name, f"{got} {BROKEN_TEXT}", value)]
         if spec.allowed is not None and value not in spec.allowed:
             return [Problem(name, f"{got} is not allowed; use one of {', '.join(repr(a) for a in spec.allowed)}", value)]
         # Runware does not say what it counts: characters (code points), or UTF-16 units as

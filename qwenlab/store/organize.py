@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..core.validation import is_unicode_text
+from ..core.validation import BROKEN_TEXT, is_unicode_text
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, refuse_secret
 from ..paths import remove_if_empty
 from .log import Log, utc_now
@@ -46,8 +46,7 @@ def name_problem(name: str) -> str | None:
     if not name.strip():
         return "is blank; give a name with a visible character, e.g. 'lumiere-v2'"
     if not is_unicode_text(name):
-        return (f"{name!r} holds a lone surrogate (half of a character such as an emoji cut in two), which the log "
-                "cannot store; retype or remove that character")
+        return f"{name!r} {BROKEN_TEXT}"
     if name.strip().startswith(DELETED_PREFIX.strip()):
         return (f"names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments (their spend "
                 "stays in the cost history); choose another name")
@@ -59,8 +58,7 @@ def name_problem(name: str) -> str | None:
 def refuse_broken_text(what: str, text: str | None) -> None:
     """ValueError naming `what` for text holding a lone surrogate, which the log cannot store."""
     if text is not None and not is_unicode_text(text):
-        raise ValueError(f"{what}: {text!r} holds a lone surrogate (half of a character such as an emoji cut in two), "
-                         "which the log cannot store; retype or remove that character")
+        raise ValueError(f"{what}: {text!r} {BROKEN_TEXT}")
 
 
 # task columns a deleted experiment keeps: what the cost summaries read (money, provenance, when,

@@ -6,7 +6,7 @@ import math
 import threading
 from typing import Any
 
-from ..core.validation import is_unicode_text
+from ..core.validation import BROKEN_TEXT, is_unicode_text
 from ..errors import Problem, ValidationError
 from ..store.organize import name_problem
 
@@ -67,8 +67,7 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
     if notes is not None and not isinstance(notes, str):
         out.append(Problem("notes", f"must be text (or left out), got {type(notes).__name__}", notes))
     elif notes is not None and not is_unicode_text(notes):
-        out.append(Problem("notes", "holds a lone surrogate (half of a character such as an emoji cut in two), which the "
-                                    "log cannot store; retype or remove that character", notes))
+        out.append(Problem("notes", BROKEN_TEXT, notes))
     if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float))
                                    or not math.isfinite(budget_usd) or budget_usd < 0):
         # infinity too: it would be kept, and written into JSON as `Infinity`, which no parser reads
