@@ -25,4 +25,4 @@ bench: $(STAMP)
 	$(BIN)/python -m qwenlab.bench
 
 clean:
-	rm -rf $(VENV) data/qwenlab.db* data/images data/grids
+	rm -rf $(VENV) data/qwenlab.db* data/emulator.db* data/images data/grids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 
@@ -34,8 +35,12 @@ PROBABILITY = click.FloatRange(0.0, 1.0)
 @click.option("--expire-download", type=PROBABILITY, default=None, help="Probability per image GET of 410 (as if expired).")
 @click.option("--seed", type=int, default=None, help="Seed of the fault dice, for reproducible runs.")
 @click.option("--faults", "fault_spec", default="", help='All of the above as text, e.g. "latency=0.5 rate_429=0.1".')
+@click.option("--memory", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep finished tasks and their images in this file for their ttl, so that getResponse "
+                   "still knows them after a restart (default: only while it runs).")
 @click.option("-v", "--verbose", is_flag=True, help="Print one line per request.")
-def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str, verbose: bool, **options: object) -> None:
+def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str, verbose: bool, memory: Path | None,
+                     **options: object) -> None:
     """Serve the offline emulator of Runware's API on loopback until Ctrl-C.
 
     Its images are synthetic (drawn locally, marked SYNTHETIC); nothing leaves this machine.
@@ -48,12 +53,18 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
-        emu = Emulator(host=host, port=port, api_key=api_key, faults=faults).start()
+        emu = Emulator(host=host, port=port, api_key=api_key, faults=faults, memory=memory)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="'--memory'") from None
+    try:
+        emu.start()
     except OSError as exc:  # the same exit code (1) as any OSError; the message says which option to change
         raise OSError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port") from exc
     click.echo(f"qwenlab offline emulator of Runware's API: {emu.url}")
     click.echo("Images are SYNTHETIC (drawn locally, not by Qwen-Image); nothing leaves this machine; costs are emulated.")
     click.echo(f"Key: {'the one given with --api-key' if api_key else 'any non-empty key'}. Faults: {faults.summary()}. Ctrl-C stops.")
+    if memory is not None:
+        click.echo(f"Finished tasks are kept in {memory} for their ttl (getResponse knows them after a restart).")
     click.echo(f"Use it: RUNWARE_BASE_URL={emu.url} (with any RUNWARE_API_KEY)")
     emu.serve_forever()
     click.echo(f"stopped; emulated charges: {len(emu.ledger)} images, ${emu.ledger.total():.3f}")

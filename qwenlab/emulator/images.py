@@ -1,7 +1,8 @@
 """The emulator's image store: generated files served at /images/<uuid>.<ext> until their ttl
 passes, and uploaded images kept as pixels for use as references.
 
-Memory is bounded: beyond `max_bytes` the oldest entries are forgotten (then 404).
+Memory is bounded: beyond `max_bytes` the oldest entries are forgotten (then 404, unless the
+emulator keeps a `TaskMemory`, which gives them back).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ class StoredImage:
 class ImageStore:
     """Thread-safe store of StoredImage by imageUUID."""
 
-    def __init__(self, clock: Callable[[], float], max_bytes: int = 768 * 1024 * 1024) -> None:
+    def __init__(self, clock: Callable[[], float], max_bytes: int = 768 * 1024 * 1024,
+                 recall: Callable[[str], StoredImage | None] | None = None) -> None:
         self._clock = clock
+        self._recall = recall  # an image this store never held, from the emulator's memory
         self._lock = threading.Lock()
         self._items: OrderedDict[str, StoredImage] = OrderedDict()
         self._bytes = 0
@@ -59,9 +62,15 @@ class ImageStore:
         return item
 
     def get(self, uuid: str) -> StoredImage | None:
-        """The image, expired or not (see `expired`); None if unknown or forgotten."""
+        """The image, expired or not (see `expired`); None if unknown or forgotten. One this
+        store never held (an earlier process's) comes from the emulator's memory, if it has one."""
         with self._lock:
-            return self._items.get(uuid)
+            item = self._items.get(uuid)
+        if item is None and self._recall is not None:
+            item = self._recall(uuid)
+            if item is not None:
+                self.put(item)
+        return item
 
     def expired(self, item: StoredImage) -> bool:
         return item.expires_at is not None and self._clock() >= item.expires_at

@@ -71,7 +71,7 @@ def run_inference(state: EmulatorState, task: dict[str, Any], *, forced_error: b
                                                      task_type="imageInference", task_uuid=task_uuid,
                                                      documentation=doc_link(path, model_id))], status=400)
     assert task_uuid is not None  # validate_task requires a UUID v4
-    if not state.book.claim(task_uuid):
+    if not state.book.claim(task_uuid) or not _claim_in_memory(state, task_uuid, request):
         return TaskResult(errors=[error_item(
             "conflictTaskUUID",
             f"taskUUID {task_uuid} was used before; that task was already accepted (poll it with getResponse) "
@@ -98,11 +98,18 @@ def run_inference(state: EmulatorState, task: dict[str, Any], *, forced_error: b
     state.ledger.open(task_uuid, n)
     result = TaskResult(ready_at=t0 + latency)
     for slot, seed in zip(slots, plan.seeds):
-        item, data, mime = _make_image(state, plan, seed)
+        item, data, mime = _make_image(state, plan, seed, slot.index)
         state.book.update(slot, status="success", item=item)
         result.data.append(item)
         result.on_ready.append(_deliver_later(state, plan, item, data, mime))
     return result
+
+
+def _claim_in_memory(state: EmulatorState, task_uuid: str, request: Request) -> bool:
+    """False when an earlier process of this emulator took the taskUUID (its memory knows it)."""
+    if state.memory is None:
+        return True
+    return state.memory.claim(task_uuid, "imageInference", state.store.now() + int(request.get("ttl") or state.default_ttl))
 
 
 def _problem_item(problem: Problem, task_uuid: str | None, model_id: str) -> dict[str, Any]:
@@ -150,8 +157,9 @@ def _plan(state: EmulatorState, request: Request, references: tuple[Reference, .
     )
 
 
-def _make_image(state: EmulatorState, plan: _Plan, seed: int) -> tuple[dict[str, Any], bytes, str]:
-    """Render, store and charge one image; return its answer item, bytes and MIME type."""
+def _make_image(state: EmulatorState, plan: _Plan, seed: int, position: int) -> tuple[dict[str, Any], bytes, str]:
+    """Render, store and charge the task's `position`-th image; return its answer item, bytes and
+    MIME type. An emulator with a memory keeps it there too, for getResponse from later processes."""
     req = plan.request
     width, height = req.size
     extend = req.get("promptExtend")
@@ -162,8 +170,8 @@ def _make_image(state: EmulatorState, plan: _Plan, seed: int) -> tuple[dict[str,
     mime, ext = mime_and_ext(plan.fmt)
     image_uuid = str(uuid.uuid4())
     url_output = plan.output_type == "URL"
-    state.store.put(StoredImage(image_uuid, data, mime, ext, state.store.now() + plan.ttl if url_output else None,
-                                task_uuid=plan.task_uuid))
+    stored = state.store.put(StoredImage(image_uuid, data, mime, ext, state.store.now() + plan.ttl if url_output else None,
+                                         task_uuid=plan.task_uuid))
     item: dict[str, Any] = {"taskType": "imageInference", "taskUUID": plan.task_uuid, "imageUUID": image_uuid}
     if url_output:
         item["imageURL"] = f"{state.origin}/images/{image_uuid}.{ext}"
@@ -176,6 +184,8 @@ def _make_image(state: EmulatorState, plan: _Plan, seed: int) -> tuple[dict[str,
     if plan.include_cost:
         item["cost"] = plan.price
     state.ledger.charge(plan.task_uuid, image_uuid, plan.price)
+    if state.memory is not None:
+        state.memory.keep_image(position, item, stored, state.store.now() + plan.ttl)
     return item, data, mime
 
 
@@ -205,7 +215,7 @@ def _finish_async(state: EmulatorState, plan: _Plan, record: TaskRecord, forced_
             state.ledger.open(plan.task_uuid, len(plan.seeds))
             opened = True
         try:
-            item, data, mime = _make_image(state, plan, seed)
+            item, data, mime = _make_image(state, plan, seed, slot.index)
         except Exception as exc:  # never leave a slot processing forever
             state.note_internal_error(exc)
             state.book.update(slot, status="error", error={"code": "inferenceError", "message": "emulator failure"})

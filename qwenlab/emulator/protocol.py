@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from .images import StoredImage
 from .inference import run_inference
+from .memory import UPLOAD_KEPT_S
 from .references import UnusableReference, resolve_reference
 from .state import EmulatorState
 from .tasks import Slot, TaskRecord
@@ -111,6 +112,8 @@ class Protocol:
 
     def _get_response(self, task_uuid: str | None) -> TaskResult:
         items = self.state.book.poll(task_uuid) if task_uuid else None
+        if items is None and task_uuid and self.state.memory is not None:
+            items = self.state.memory.items(task_uuid, self.state.origin)  # made by an earlier process
         if items is None:
             return TaskResult(errors=[error_item(
                 "taskFailedOrNotFound",
@@ -131,12 +134,16 @@ class Protocol:
         except UnusableReference as exc:
             return TaskResult(errors=[error_item("invalidImage", f"image: {exc}", parameter="image",
                                                  task_type="imageUpload", task_uuid=task_uuid)], status=400)
-        if not self.state.book.claim(task_uuid):
+        memory = self.state.memory
+        if not self.state.book.claim(task_uuid) or (
+                memory is not None and not memory.claim(task_uuid, "imageUpload", self.state.store.now() + UPLOAD_KEPT_S)):
             return TaskResult(errors=[error_item("conflictTaskUUID", f"taskUUID {task_uuid} was used before; use a new UUID v4",
                                                  parameter="taskUUID", task_type="imageUpload", task_uuid=task_uuid)], status=400)
         image_uuid = str(uuid.uuid4())
-        self.state.store.put(StoredImage(image_uuid, pixels=ref.image, task_uuid=task_uuid))
+        stored = self.state.store.put(StoredImage(image_uuid, pixels=ref.image, task_uuid=task_uuid))
         item = {"taskType": "imageUpload", "taskUUID": task_uuid, "imageUUID": image_uuid}
+        if memory is not None:
+            memory.keep_upload(item, stored)
         now = time.monotonic()
         self.state.book.add(TaskRecord(task_uuid, "imageUpload", "upload", [Slot(0, now, now, "success", item)]))
         return TaskResult(data=[item])

@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import socket
+import sqlite3
 import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable
 
-from ..errors import register_secret
+from ..errors import QwenlabError, register_secret
+from ..paths import data_dir
 from .delivery import Delivery
 from .faults import FaultDice, Faults
 from .handler import Handler, HandlerContext
 from .images import ImageStore
 from .ledger import Ledger
 from .loopback import is_loopback_host
+from .memory import MEMORY_NAME, TaskMemory
 from .protocol import Protocol
 from .records import RequestLog, RequestRecord
 from .state import EmulatorState
@@ -45,11 +50,15 @@ class Emulator:
     can move time forward; `default_ttl` is the URL lifetime when a task gives no `ttl`.
     `unmarked=True` leaves out the `X-Qwenlab-Emulator` header by which clients know it, so that
     with a key it stands in for Runware (the paid path's tests); its images still say SYNTHETIC.
+    `memory`, a file's path, keeps its finished tasks and images there for their ttl, so that
+    getResponse from a later process (another emulator opening the same file) still knows them,
+    as Runware does (memory.py); without it, they go with the process.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  faults: Faults | None = None, latency: float | str | None = 0.0, *, sync_cap: float | None = None,
-                 clock: Callable[[], float] = time.time, default_ttl: int = 3600, unmarked: bool = False) -> None:
+                 clock: Callable[[], float] = time.time, default_ttl: int = 3600, unmarked: bool = False,
+                 memory: str | os.PathLike[str] | None = None) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"host {host!r} is not a loopback address; the emulator serves only on 127.0.0.1, ::1 or localhost")
         register_secret(api_key)  # scrubbed from any text qwenlab's errors or logs carry
@@ -62,7 +71,9 @@ class Emulator:
         self.clock = clock
         self._dice = FaultDice(faults)
         # The clock is read through self so that tests can replace `emulator.clock` later.
-        self._state = EmulatorState(dice=self._dice, clock=lambda: self.clock(), default_ttl=default_ttl)
+        read_clock = lambda: self.clock()  # noqa: E731 - one clock for the store and the memory
+        self._memory = TaskMemory(memory, read_clock) if memory is not None else None
+        self._state = EmulatorState(dice=self._dice, clock=read_clock, default_ttl=default_ttl, memory=self._memory)
         self._protocol = Protocol(self._state, api_key=api_key)
         self._requests = RequestLog()
         self._unmarked = unmarked
@@ -207,9 +218,25 @@ _EMBEDDED_LOCK = threading.Lock()
 
 
 def start_embedded() -> Emulator:
-    """The process-wide emulator on 127.0.0.1 (random port, daemon thread): started once, reused."""
+    """The process-wide emulator on 127.0.0.1 (random port, daemon thread): started once, reused.
+
+    It keeps its finished tasks in `emulator.db` in the data folder (where the log is, when it
+    starts), so that a later process (the next `qwenlab` command, a new kernel) can still fetch
+    an image it made with getResponse, as from Runware. A data folder it cannot write leaves it
+    without that memory, and says so."""
     global _EMBEDDED
     with _EMBEDDED_LOCK:
         if _EMBEDDED is None or not _EMBEDDED.running:
-            _EMBEDDED = Emulator(host="127.0.0.1", port=0).start()
+            _EMBEDDED = Emulator(host="127.0.0.1", port=0, memory=_embedded_memory()).start()
         return _EMBEDDED
+
+
+def _embedded_memory() -> Path | None:
+    try:
+        path = data_dir() / MEMORY_NAME
+        TaskMemory(path, time.time).close()  # opened once here, so a file it cannot use is found now
+        return path
+    except (OSError, ValueError, sqlite3.Error, QwenlabError) as exc:
+        print(f"qwenlab: the offline emulator cannot keep its tasks in the data folder ({exc}); "
+              "it keeps them only while this process runs", file=sys.stderr)
+        return None

@@ -9,7 +9,7 @@ above receive it as an argument instead of importing each other to reach it.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .delivery import Deliveries
 from .faults import FaultDice
@@ -17,20 +17,26 @@ from .images import ImageStore
 from .ledger import Ledger
 from .tasks import TaskBook
 
+if TYPE_CHECKING:
+    from .memory import TaskMemory
+
 __all__ = ["EmulatorState"]
 
 
 class EmulatorState:
-    """Ledger, images, tasks, fault dice and deliveries of one emulator, and its stop signal.
+    """Ledger, images, tasks, fault dice and deliveries of one emulator, and its stop signal,
+    and the `TaskMemory` it keeps its finished tasks in across processes, if any.
 
     `origin` ("http://127.0.0.1:PORT") and `port` are set by the server once it has bound its
     socket; image URLs and references to the emulator's own images depend on them.
     """
 
-    def __init__(self, *, dice: FaultDice, clock: Callable[[], float], default_ttl: int) -> None:
+    def __init__(self, *, dice: FaultDice, clock: Callable[[], float], default_ttl: int,
+                 memory: "TaskMemory | None" = None) -> None:
         self.dice = dice
         self.ledger = Ledger()
-        self.store = ImageStore(clock)
+        self.memory = memory  # finished tasks kept in a file, across processes (memory.py)
+        self.store = ImageStore(clock, recall=memory.image if memory is not None else None)
         self.book = TaskBook()
         self.deliveries = Deliveries()
         self.default_ttl = default_ttl

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
+from ..emulator.memory import MEMORY_NAME
 from ..errors import (
     BudgetExceededError,
     ImageError,
@@ -240,7 +241,8 @@ class CellWork:
         if result is None:
             # the emulator's word for why, where it is the one that forgot: no tester should think
             # Runware forgets a task as fast
-            forgot = (" (the offline emulator keeps its tasks only while its process runs)"
+            forgot = (" (the offline emulator keeps a task for its images' ttl, an hour unless the request set one, "
+                      f"in {MEMORY_NAME} in the data folder)"
                       if row.get("backend") == EMULATOR else "")
             self.log.note_task(task_id, error_code="ImageLost", error_message=redact(
                 f"{row.get('error_message') or 'an image file is gone from the store'}; getResponse no longer knows "

@@ -362,6 +362,17 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         assert result.exit_code == EXIT_BAD_INPUT and named in result.output, (args, result.output)
 
 
+def test_an_emulator_memory_that_is_no_database_is_bad_input(tmp_path: Path) -> None:
+    """`qwenlab emulator --memory FILE` keeps finished tasks in FILE: a file that is no SQLite
+    database (a typo naming the log's notes, say) is refused naming the option, and left as it was."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a database\n" * 200)
+    result = qwenlab("emulator", "--port", "0", "--memory", str(notes))
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "'--memory'" in result.output and "cannot be the emulator's memory" in result.output
+    assert notes.read_text() == "my notes, not a database\n" * 200
+
+
 # -- 1: the operation failed ---------------------------------------------------------------------------
 def test_a_run_whose_key_is_refused_fails_and_prints_the_experiment_first(sweep_file: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
@@ -451,19 +462,40 @@ def test_commands_that_draw_nothing_do_not_import_matplotlib(small: str, data_di
 
 
 @pytest.mark.slow
-def test_an_image_deleted_between_two_processes_is_said_lost_for_good(sweep_file: Path, data_dir: Path) -> None:
+def test_an_image_deleted_between_two_processes_comes_back(sweep_file: Path, data_dir: Path) -> None:
     """`qwenlab run` twice, an image file deleted between: each process has its own embedded
-    emulator, which never knew the first one's task. The second run asked the server for the lost
-    image and said nothing of its answer, exiting 0 over "2 images": it now says the image is
-    lost for good, and why, and the summary keeps saying so."""
+    emulator, and the first one's forgot its task with its process, so the image was lost for
+    good where Runware would have given it back. The emulator keeps its tasks in the data folder
+    now: the second run fetches the same bytes again (free), and nothing is sent."""
+    env = {"QWENLAB_DATA_DIR": str(data_dir)}
+    run = ["-m", "qwenlab.cli", "run", str(sweep_file), "--no-progress"]
+    assert fresh_process(*run, env=env).returncode == 0
+    lost = next(iter(sorted((data_dir / "images").rglob("*.jpg"))))
+    original = lost.read_bytes()
+    lost.unlink()
+    again = fresh_process(*run, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "asked the server (free) for the lost images of 1 done cell: fetched" in again.stdout
+    assert lost.read_bytes() == original
+    later = qwenlab("logs", "small")
+    assert "lost a paid image" not in later.output and "in doubt" not in later.output, later.output
+
+
+@pytest.mark.slow
+def test_an_image_the_server_forgot_is_said_lost_for_good(sweep_file: Path, data_dir: Path) -> None:
+    """The same, with the emulator's memory gone between the runs (as a task past its ttl): the
+    second run asked the server for the lost image and said nothing of its answer, exiting 0 over
+    "2 images". It says the image is lost for good, and why, and the summary keeps saying so."""
     env = {"QWENLAB_DATA_DIR": str(data_dir)}
     run = ["-m", "qwenlab.cli", "run", str(sweep_file), "--no-progress"]
     assert fresh_process(*run, env=env).returncode == 0
     next(iter(sorted((data_dir / "images").rglob("*.jpg")))).unlink()
+    for part in data_dir.glob("emulator.db*"):
+        part.unlink()
     again = fresh_process(*run, env=env)
     assert again.returncode == 0, again.stderr
     assert "1 cell lost a paid image for good: an image file is gone from the store; getResponse no longer knows the task" in again.stdout
-    assert "the offline emulator keeps its tasks only while its process runs" in again.stdout
+    assert "the offline emulator keeps a task for its images' ttl, an hour unless the request set one, in emulator.db" in again.stdout
     assert "asked the server (free) for the lost images of 1 done cell: 1 could not be fetched again" in again.stdout
     later = qwenlab("logs", "small")
     assert "lost a paid image for good" in later.output, later.output
