@@ -33,6 +33,8 @@ from .store.bundle import BundleInfo, ImportReport, import_bundle, write_bundle
 from .store.comparison import ComparisonRecord
 from .store.experiment import ExperimentRecord
 from .store.image_export import ExportedImages, export_images
+from .store.integrity import StoreReport, check_store
+from .store.integrity import set_aside as _set_aside
 from .store.log import DEFAULT_CRITERION
 from .store.organize import Deletion, Organizer
 from .store.search import search
@@ -268,6 +270,15 @@ class Lab(Runner):
         """Merge a bundle into this lab's log: importing twice adds nothing; costs and provenance
         stay exact; a name in use here is refused, naming the fix (`as_name="new-name"`)."""
         return import_bundle(self.log, self.data_dir, path, as_name=as_name)
+
+    def verify(self, *names: str, set_aside: bool = False) -> StoreReport:
+        """Verify the log and every image file of the experiments `names` (all by default): each
+        file there, at its logged size and with the SHA-256 logged (a run looks only at the size).
+        `print(report)` says what is wrong; `report.frame()` lists it. set_aside=True moves the
+        damaged and cut-short files to `set-aside/` in the data folder (kept), so that the next run
+        of their sweeps fetches them again, free, while the server keeps the task."""
+        report = check_store(self.log, self.data_dir, names)
+        return _set_aside(report, self.data_dir) if set_aside else report
 
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis over this lab's log (`Costs`: `.by("experiment")`, `.summary()`, ...);

@@ -66,6 +66,8 @@ COMMANDS: dict[str, LazyCommand] = {
                           "Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE."),
     "import": LazyCommand("qwenlab.cli.share:import_command",
                           "Merge the experiments of a BUNDLE file into this log; importing it twice adds nothing."),
+    "verify": LazyCommand("qwenlab.cli.verify:verify_command",
+                         "Verify that every image file of EXPERIMENTS (all by default) is the bytes logged, and the log sound."),
     "datasette": LazyCommand("qwenlab.cli.datasette:datasette_command",
                              "Browse the log in Datasette on 127.0.0.1, with image thumbnails, canned queries and facets."),
 }

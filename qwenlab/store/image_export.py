@@ -70,7 +70,7 @@ class ExportedImages(list):  # type: ignore[type-arg]
         return (f"{len(self.skipped)} image {'file was' if len(self.skipped) == 1 else 'files were'} not written, "
                 f"{' and '.join(parts)} in the store ({files}). Run the experiment again: it fetches a paid image "
                 "whose file is gone with getResponse (free) while the server keeps it (an imported experiment's "
-                "come with its bundle: import it again); delete a damaged file first so that it is fetched too, "
+                "come with its bundle: import it again); set damaged files aside first (`qwenlab verify --set-aside`) so that they are fetched too, "
                 "and give qwenlab the right to read an unreadable one.")
 
 

@@ -258,7 +258,8 @@ def read_checked(path: Path) -> bytes:
     data = path.read_bytes()
     if _SHA256.fullmatch(path.stem) and hashlib.sha256(data).hexdigest() != path.stem:
         # the gist first: a grid's tile shows the start of the reason
-        raise ImageError("damaged, not the bytes logged: delete the file and run the experiment again to fetch it (free, "
+        raise ImageError("damaged, not the bytes logged: set it aside (`qwenlab verify --set-aside` finds every such "
+                         "file) and run the experiment again to fetch it (free, "
                          f"with getResponse, while the server keeps it): {str(path)!r}")
     return data
 

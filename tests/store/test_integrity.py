@@ -1,0 +1,161 @@
+"""`lab.verify()` / `qwenlab verify`: every image file the bytes logged, and the log sound.
+
+A run looks only at each file's size, so a file damaged in place (same size, other bytes) stayed
+in the store until a view drew it. The check reads every file; setting the damaged ones aside
+lets the next run fetch them again, free, as it does a deleted file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qwenlab import Lab
+from qwenlab.api.client import RunwareClient
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from qwenlab.emulator import Emulator
+from qwenlab.errors import ExperimentNotFoundError
+from qwenlab.store.integrity import ImageProblem, StoreReport, set_aside
+from qwenlab.sweeps.sweep import Sweep
+from tests.support.labkit import PROMPT, SIZES
+
+SWEEP = Sweep(prompt=PROMPT, axes={"promptExtend": [True, False], "size": SIZES}, repeats=1)
+
+
+def run(emulator: Emulator, data_dir: Path, name: str = "small") -> Lab:
+    client = RunwareClient("sk-check", emulator.url, images_dir=data_dir / "images", backoff_base=0.01)
+    lab = Lab(data_dir, client=client)
+    lab.run(SWEEP, name=name, progress=False)
+    return lab
+
+
+def files(data_dir: Path) -> list[Path]:
+    return sorted((data_dir / "images").rglob("*.jpg"))
+
+
+def qwenlab(*args: str):
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab", catch_exceptions=False)
+
+
+def spoil(data_dir: Path) -> dict[str, Path]:
+    """One file of each kind of trouble: damaged in place (same size), cut short, deleted."""
+    damaged, cut, gone = files(data_dir)[:3]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    cut.write_bytes(cut.read_bytes()[:1000])
+    gone.unlink()
+    return {"damaged": damaged, "cut short": cut, "missing": gone}
+
+
+def test_a_sound_store_is_said_so(emulator: Emulator, data_dir: Path) -> None:
+    report = run(emulator, data_dir).verify()
+    assert report.ok and report.images == 4 and report.experiments == 1 and report.problems == []
+    assert str(report) == "the log is sound; all 4 images of 1 experiment are the bytes logged"
+    assert report.frame().empty
+
+
+def test_each_kind_of_trouble_is_found_set_aside_and_fetched_again(emulator: Emulator, data_dir: Path) -> None:
+    lab = run(emulator, data_dir)
+    originals = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files(data_dir)}
+    spoilt = spoil(data_dir)
+    damaged_bytes = spoilt["damaged"].read_bytes()
+
+    report = lab.verify()
+    assert not report.ok
+    assert {p.problem: p.path for p in report.problems} == spoilt
+    assert set(report.frame()["problem"]) == {"not the bytes logged", "not the size logged", "missing"}
+
+    # a run finds the deleted and the cut-short file, not the one damaged in place: that is the
+    # verification's to find
+    lab.run(SWEEP, name="small", progress=False)
+    assert [p.problem for p in lab.verify().problems] == ["damaged"]
+
+    report = lab.verify(set_aside=True)
+    assert len(report.moved) == 1 and report.set_aside_dir is not None
+    (source, kept), = report.moved
+    assert source == spoilt["damaged"] and not source.exists()
+    assert kept.read_bytes() == damaged_bytes  # what was left of a paid image is kept, not deleted
+    assert kept.is_relative_to(data_dir / "set-aside")
+
+    lab.run(SWEEP, name="small", progress=False)
+    assert lab.verify().ok
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files(data_dir)} == originals
+
+
+def test_only_the_named_experiments_are_read(emulator: Emulator, data_dir: Path) -> None:
+    lab = run(emulator, data_dir, "one")
+    run(emulator, data_dir, "two")
+    first_of_two = lab.log.rows("SELECT path FROM images WHERE experiment_id = "
+                                "(SELECT id FROM experiments WHERE name = 'two') ORDER BY id")[0]["path"]
+    (data_dir / first_of_two).unlink()
+    assert lab.verify("one").ok and lab.verify("one").images == 4
+    two = lab.verify("two")
+    assert [(p.experiment, p.problem) for p in two.problems] == [("two", "missing")]
+    with pytest.raises(ExperimentNotFoundError, match="no experiment named 'three'.*known: one, two"):
+        lab.verify("one", "three")
+
+
+def test_a_file_two_experiments_share_is_set_aside_once(tmp_path: Path) -> None:
+    shared = tmp_path / "images" / "ab" / "ab.jpg"
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(b"not the bytes")
+    report = StoreReport("ok", 2, 2, [ImageProblem("one", 1, 1, shared, "damaged"),
+                                      ImageProblem("two", 2, 2, shared, "damaged")])
+    set_aside(report, tmp_path)
+    assert len(report.moved) == 1 and report.moved[0][1].read_bytes() == b"not the bytes"
+
+
+def test_a_damaged_log_is_said_damaged(emulator: Emulator, data_dir: Path, tmp_path: Path) -> None:
+    lab = run(emulator, data_dir)
+    copy = tmp_path / "copy"
+    lab.log.rows("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copytree(data_dir, copy)
+    from qwenlab.store.log import Log
+
+    with Log(copy / "qwenlab.db") as log:
+        page = log.rows("SELECT rootpage FROM sqlite_master WHERE name = 'idx_tasks_status'")[0]["rootpage"]
+        size = log.rows("PRAGMA page_size")[0]["page_size"]
+    data = bytearray((copy / "qwenlab.db").read_bytes())
+    data[(page - 1) * size] = 0  # no b-tree page is of type 0
+    (copy / "qwenlab.db").write_bytes(bytes(data))
+    report = Lab(copy, client=lambda: None).verify()
+    assert not report.ok and report.log_verdict.startswith(f"Page {page}:")
+    assert str(report).startswith(f"the log is damaged: Page {page}:")
+
+
+def test_the_command_says_what_is_wrong_and_what_to_do(emulator: Emulator, data_dir: Path) -> None:
+    run(emulator, data_dir)
+    fine = qwenlab("verify")
+    assert fine.exit_code == EXIT_OK, fine.output
+    assert fine.output == "the log is sound; all 4 images of 1 experiment are the bytes logged\n"
+
+    spoilt = spoil(data_dir)
+    found = qwenlab("verify", "small")
+    assert found.exit_code == EXIT_FAILED
+    assert "the log is sound; 3 of 4 images of 1 experiment are not as logged:" in found.output
+    assert f"small  image 1  not the bytes logged  {spoilt['damaged']}" in found.output or "not the bytes logged" in found.output
+    assert "(1,000 bytes," in found.output
+    assert "Set the damaged files aside with `qwenlab verify --set-aside` (they are kept), then run their sweeps again." in found.output
+    assert spoilt["damaged"].exists()  # nothing moved without --set-aside
+
+    moved = qwenlab("verify", "--set-aside")
+    assert moved.exit_code == EXIT_FAILED
+    assert "set aside 2 files in " in moved.output and "(kept)" in moved.output
+    assert "Run the sweeps of small (3) again" in moved.output and "nothing is bought again" in moved.output
+    assert not spoilt["damaged"].exists() and not spoilt["cut short"].exists()
+
+    unknown = qwenlab("verify", "nosuch")
+    assert unknown.exit_code == EXIT_BAD_INPUT
+    assert "Invalid value for 'EXPERIMENTS': no experiment named 'nosuch'" in unknown.output
+
+
+def test_the_command_without_a_log_says_how_to_make_one(data_dir: Path) -> None:
+    result = qwenlab("verify")
+    assert result.exit_code == EXIT_FAILED and "no log yet" in result.output and "qwenlab demo" in result.output
+    assert not (data_dir / "qwenlab.db").exists()
