@@ -13,8 +13,9 @@ file and answers for it from there once its own process has forgotten it:
 - an uploaded imageUUID still works as a reference.
 
 A generated image is kept until its URL's ttl passes (an hour unless the task set `ttl`); an
-upload for a week. Expired rows are dropped when the file is opened. Failed tasks are not kept:
-getResponse does not know them, as it does not know a task that failed on Runware's side.
+upload for a week. Expired rows are dropped when the file is opened, and every 500 images kept.
+Failed tasks are not kept: getResponse does not know them, as it does not know a task that
+failed on Runware's side.
 The file is the emulator's alone, never the log's: qwenlab's log and images do not depend on it.
 """
 
@@ -35,6 +36,7 @@ __all__ = ["TaskMemory", "UPLOAD_KEPT_S", "MEMORY_NAME"]
 
 MEMORY_NAME = "emulator.db"  # the embedded emulator's file, in the data folder beside the log
 UPLOAD_KEPT_S = 7 * 24 * 3600
+PRUNE_EVERY = 500  # images kept between two sweeps of the expired ones
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -68,6 +70,7 @@ class TaskMemory:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
+        self._kept = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
         try:
@@ -133,6 +136,10 @@ class TaskMemory:
             # the task lasts as long as its longest-lived image
             self._db.execute("UPDATE tasks SET expires_at = max(expires_at, ?) WHERE task_uuid = ?", (expires_at, task_uuid))
             self._db.execute("COMMIT")
+            self._kept += 1
+            due = self._kept % PRUNE_EVERY == 0
+        if due:  # a kernel that runs for days drops what has expired as it goes, not only at start
+            self.forget_expired()
 
     def items(self, task_uuid: str, origin: str) -> list[dict[str, Any]] | None:
         """getResponse items of a task this file knows (its images' URLs at `origin`), or None

@@ -150,3 +150,20 @@ def test_faults_do_not_reach_the_memory(http, tmp_path: Path) -> None:
         assert post(http, first, task(width=100)).status_code == 400
     with Emulator(api_key=KEY, memory=memory) as second:
         assert post(http, second, sent).status_code == 200
+
+
+def test_a_long_running_emulator_drops_what_has_expired_as_it_goes(http, tmp_path: Path, monkeypatch) -> None:
+    """A notebook's kernel may run for days: its memory must not keep every image it ever made."""
+    import sqlite3
+
+    from qwenlab.emulator import memory as memory_module
+
+    monkeypatch.setattr(memory_module, "PRUNE_EVERY", 2)
+    path, clock = tmp_path / "emulator.db", Clock()
+    with Emulator(api_key=KEY, memory=path, clock=clock) as emu:
+        assert post(http, emu, task(ttl=60)).status_code == 200
+        clock.now += 61
+        assert post(http, emu, task()).status_code == 200  # the second image kept: expired ones go
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT count(*) FROM images").fetchone()[0] == 1
+            assert db.execute("SELECT count(*) FROM tasks").fetchone()[0] == 1
