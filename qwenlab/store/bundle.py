@@ -124,7 +124,7 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
     _refuse_target(out)
     with tempfile.TemporaryDirectory(prefix="qwenlab-bundle-") as tmp:
         db_file = Path(tmp) / DB_NAME
-        packed = Log(db_file)
+        packed = Log(db_file, settle_runs=False)
         try:
             copy_experiments(log, packed, {int(row["id"]): {} for row in rows})
             tasks = packed.rows("SELECT count(*) AS n FROM tasks")[0]["n"]

@@ -79,7 +79,7 @@ def source_log(bundle: Path, db_file: Path) -> Log:
     """The bundle's log, opened (and migrated) where it was extracted; BundleError naming the
     bundle when it is not a sound qwenlab log (its error once read as if this log were broken)."""
     try:
-        source = Log(db_file)
+        source = Log(db_file, settle_runs=False)
     except (sqlite3.DatabaseError, NotALogError) as exc:
         raise BundleError(f"{bundle}: its {DB_NAME} is not a sound qwenlab log ({exc}); the bundle is damaged, nothing was "
                           "imported: ask for it again") from None

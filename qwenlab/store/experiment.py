@@ -26,6 +26,7 @@ from ..paths import data_dir as default_data_dir
 from .axes import AxisInfo, axis_infos_of
 from .log import Log
 from .provenance import EMULATOR, Provenance
+from .run_lock import settle_abandoned
 from .thumbnails import thumbnail_of
 
 if TYPE_CHECKING:
@@ -75,8 +76,12 @@ class ExperimentRecord:
     @property
     def status(self) -> str:
         """'planned' | 'running' | 'done' (every cell tried; some may have failed) | 'budget' (stopped at
-        its budget, cells left unsent) | 'interrupted' (Ctrl-C) | 'failed' (stopped by an error)."""
-        return str(self.row["status"])
+        its budget, cells left unsent) | 'interrupted' (Ctrl-C, or its run's process died) | 'failed'
+        (stopped by an error)."""
+        row = self.row
+        if row["status"] == "running" and settle_abandoned(self.log):  # its run's process died since
+            row = self.row
+        return str(row["status"])
 
     @property
     def stop_reason(self) -> str | None:

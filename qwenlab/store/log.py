@@ -29,6 +29,7 @@ from ..errors import LogWriteError, NotALogError, redact, refuse_secret
 from ..paths import db_path
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
+from .run_lock import settle_abandoned
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -176,9 +177,11 @@ class Log:
     """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
 
     `Log()` opens `<data>/qwenlab.db`; `Log(path)` another file; `Log(":memory:")` a throwaway.
+    Opening it marks 'interrupted' the experiments left 'running' by a run whose process died
+    (`run_lock.py`); settle_runs=False leaves them (a bundle's copy of a log).
     """
 
-    def __init__(self, path: str | Path | None = None, *, migrate_schema: bool = True) -> None:
+    def __init__(self, path: str | Path | None = None, *, migrate_schema: bool = True, settle_runs: bool = True) -> None:
         if path is None:
 
             path = db_path()
@@ -201,6 +204,8 @@ class Log:
         if migrate_schema:
             with self._lock:
                 migrate(self.db)
+        if migrate_schema and settle_runs:  # not in a bundle's copy: no run of it lives there
+            settle_abandoned(self)  # experiments left 'running' by a run whose process died
         # another connection's commits (a second notebook or process on this log), as SQLite counts
         # them: once one is seen, a budget is checked against the log itself (`mark_sent`)
         self._data_version = self._read_data_version()
@@ -569,6 +574,7 @@ class Log:
 
         Archived experiments only with archived=True; tag= keeps those that carry that tag.
         Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
+        settle_abandoned(self)  # a run whose process died is not listed as running
         # The counts and spend from the cost rollups (m013: some thousand rows, kept exact by
         # triggers, where the cost index of a million tasks took seconds to read), SPENT_SQL's sum
         # split in two: each task's last attempt (retried = 0), the charged earlier attempts

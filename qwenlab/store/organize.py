@@ -29,6 +29,7 @@ from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentC
 from ..paths import remove_if_empty
 from .log import Log, utc_now
 from .relations import ROOTS, references
+from .run_lock import settle_abandoned
 from .thumbnails import forget_thumbnails
 
 __all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem"]
@@ -227,10 +228,13 @@ class Organizer:
         return row
 
     def _refuse_running(self, row: dict[str, Any], what: str) -> None:
+        if row.get("status") == "running" and settle_abandoned(self.log):  # left so by a run that died
+            row = self._row(int(row["id"]))
         if row.get("status") == "running":
             raise ExperimentBusyError(
                 f"experiment {row['name']!r} is running (a sweep is sending its cells; started {row.get('updated_at')}); "
-                f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed), "
+                f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed "
+                "where qwenlab cannot tell: on Windows, or on another machine), "
                 + ("delete it with force=True (`qwenlab delete NAME --force`)" if what == "delete"
                    else "run its sweep again to finish it first"))
 

@@ -52,6 +52,7 @@ from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
 from ..store.log import Log, to_json, write_failure
 from ..store.provenance import EMULATOR, RUNWARE
+from ..store.run_lock import holding_run
 from ..version import __version__
 from .budget import Budget, check_run_settings
 from .cell import match_logged
@@ -263,45 +264,48 @@ class Runner:
         dispatch = Dispatch(work.run, budget, concurrency, bar,
                              log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id),
                              log_path=self.log.path)
-        try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
-            self.log.update_experiment(exp_id, status="running", stop_reason=None)
-            with self.log.running(exp_id):
-                status, reason, fatal = dispatch.run(jobs)
-        except KeyboardInterrupt:
-            self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
-                "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
-            # the requests in flight still finish: if they were all that was left, the experiment is
-            # done, and says so rather than "interrupted" with nothing left to run
-            dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
-            raise
-        except Exception as exc:
-            # a write the log refused (a full disk, a lock held past the busy timeout) or a bug:
-            # what is logged stays, and the experiment is not left 'running' if the log still
-            # takes one write (a run left 'running' refuses rename and delete)
-            stopped = write_failure(exc, self.log.path) if isinstance(exc, sqlite3.OperationalError) else exc
-            with contextlib.suppress(Exception):
-                self.log.update_experiment(exp_id, status="interrupted", stop_reason=redact(
-                    f"stopped: {type(stopped).__name__}: {stopped}"))
-            # as after Ctrl-C: the cells in flight finish, and if they were all that was left it is done
-            dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
-            if stopped is exc:
+        # the run's lock is held from before 'running' until after its last status: a process that
+        # dies in between leaves 'running' with no lock held, which readers settle (run_lock.py)
+        with holding_run(self.log.path, exp_id):
+            try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
+                self.log.update_experiment(exp_id, status="running", stop_reason=None)
+                with self.log.running(exp_id):
+                    status, reason, fatal = dispatch.run(jobs)
+            except KeyboardInterrupt:
+                self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
+                    "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
+                # the requests in flight still finish: if they were all that was left, the experiment is
+                # done, and says so rather than "interrupted" with nothing left to run
+                dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
                 raise
-            raise stopped from exc
-        finally:
-            bar.close()
-        if refetch:
-            self.last_lost = self.log.rows(
-                f"SELECT count(*) AS n FROM tasks WHERE error_code = 'ImageLost' AND id IN ({', '.join('?' for _ in refetch)})",
-                [int(j.row["id"]) for j in refetch])[0]["n"]
-        if status == "done" and reason and not self.log.rows(
-                "SELECT 1 FROM tasks WHERE experiment_id = ? AND status != 'done' LIMIT 1", [exp_id]):
-            # the cells this run left failed or in doubt were done meanwhile by another run of the
-            # experiment (another notebook on the same log): nothing is left to run again
-            reason = None
-        try:
-            self.log.update_experiment(exp_id, status=status, stop_reason=reason)
-        except sqlite3.OperationalError as exc:
-            raise write_failure(exc, self.log.path) from (fatal or exc)
+            except Exception as exc:
+                # a write the log refused (a full disk, a lock held past the busy timeout) or a bug:
+                # what is logged stays, and the experiment is not left 'running' if the log still
+                # takes one write (a run left 'running' refuses rename and delete)
+                stopped = write_failure(exc, self.log.path) if isinstance(exc, sqlite3.OperationalError) else exc
+                with contextlib.suppress(Exception):
+                    self.log.update_experiment(exp_id, status="interrupted", stop_reason=redact(
+                        f"stopped: {type(stopped).__name__}: {stopped}"))
+                # as after Ctrl-C: the cells in flight finish, and if they were all that was left it is done
+                dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
+                if stopped is exc:
+                    raise
+                raise stopped from exc
+            finally:
+                bar.close()
+            if refetch:
+                self.last_lost = self.log.rows(
+                    f"SELECT count(*) AS n FROM tasks WHERE error_code = 'ImageLost' AND id IN ({', '.join('?' for _ in refetch)})",
+                    [int(j.row["id"]) for j in refetch])[0]["n"]
+            if status == "done" and reason and not self.log.rows(
+                    "SELECT 1 FROM tasks WHERE experiment_id = ? AND status != 'done' LIMIT 1", [exp_id]):
+                # the cells this run left failed or in doubt were done meanwhile by another run of the
+                # experiment (another notebook on the same log): nothing is left to run again
+                reason = None
+            try:
+                self.log.update_experiment(exp_id, status=status, stop_reason=reason)
+            except sqlite3.OperationalError as exc:
+                raise write_failure(exc, self.log.path) from (fatal or exc)
         if reason and progress:  # under its bar; without one the summary (or the error) says it, once
             bar.write(f"{name}: {reason}")
         experiment = self.experiment(name)

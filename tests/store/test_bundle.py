@@ -17,6 +17,7 @@ from qwenlab.api.client import RunwareClient
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
 from qwenlab.store.log import utc_now
+from qwenlab.store.run_lock import holding_run
 from tests.support.labkit import PROMPT, SIZES, run_sweep
 
 KEY = "sk-grid-test"
@@ -488,9 +489,11 @@ def test_an_imported_experiment_with_cells_left_is_not_run_here(ana: Lab, ben: L
 def test_an_experiment_bundled_while_running_arrives_interrupted(ana: Lab, ben: Lab, tmp_path: Path) -> None:
     """Bundled mid-run (or from a log whose run was killed): no run of it goes on in the receiving
     log, where 'running' had rename refuse ("wait for the run") and delete need --force."""
-    with ana.log.transaction() as db:
-        db.execute("UPDATE experiments SET status = 'running' WHERE name = 'noctis'")
-    ben.import_bundle(ana.bundle("noctis", tmp_path / "n.zip").path)
+    with holding_run(ana.log.path, ana.experiment("noctis").id):  # a run alive in ana's log
+        with ana.log.transaction() as db:
+            db.execute("UPDATE experiments SET status = 'running' WHERE name = 'noctis'")
+        path = ana.bundle("noctis", tmp_path / "n.zip").path
+    ben.import_bundle(path)
     exp = ben.experiment("noctis")
     assert exp.status == "interrupted" and "had not finished where it was run" in exp.stop_reason
     ben.experiment("noctis").rename("noctis-from-ana")

@@ -13,6 +13,8 @@ from qwenlab import Lab
 from qwenlab.costs import Costs
 from qwenlab.errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, ExperimentNotFoundError
 from qwenlab.html.images import webp_thumbnails
+from qwenlab.store import run_lock
+from qwenlab.store.run_lock import holding_run
 from qwenlab.store.thumbnails import thumbnail, thumbnail_path
 from tests.support.labkit import run_sweep
 
@@ -187,15 +189,20 @@ def test_files_another_experiment_uses_are_kept(lab: Lab) -> None:
     assert all(p.exists() for p in paths)
 
 
-def test_a_running_experiment_is_neither_deleted_nor_renamed(lab: Lab) -> None:
+def test_a_running_experiment_is_neither_deleted_nor_renamed(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     exp = lab.experiment("posters")
-    lab.log.update_experiment(exp.id, status="running")
-    with pytest.raises(ExperimentBusyError, match="running.*force=True"):
-        exp.delete(confirm=True)
+    with holding_run(lab.log.path, exp.id):  # as a live run does, in this process or another
+        lab.log.update_experiment(exp.id, status="running")
+        with pytest.raises(ExperimentBusyError, match="running.*force=True"):
+            exp.delete(confirm=True)
+        with pytest.raises(ExperimentBusyError, match="running"):
+            exp.rename("elsewhere")
+        assert exp.counts()["images"] == 3
+    # where qwenlab cannot tell whether the run's process died (no flock: Windows), 'running'
+    # stays: force=True deletes it all the same
+    monkeypatch.setattr(run_lock, "fcntl", None)
     with pytest.raises(ExperimentBusyError, match="running"):
         exp.rename("elsewhere")
-    assert exp.counts()["images"] == 3
-    # a run whose process died leaves 'running' behind: force=True deletes it all the same
     assert exp.delete(confirm=True, force=True).images == 3
 
 

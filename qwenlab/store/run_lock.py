@@ -1,0 +1,110 @@
+"""Whether a run of an experiment is alive: a lock its process holds while it sends.
+
+A run marks its experiment 'running' while it sends and writes how it stopped ('done', 'budget',
+'interrupted', ...) at the end. A process killed in between (a notebook's kernel restarted in
+the middle of a sweep, `kill -9`, a power cut) never writes that last status, and the experiment
+stayed 'running' for good: listed as running, refusing rename and delete, until its sweep was
+run again. Now a run holds a shared lock (`flock`) on `<log>.runs/<experiment id>.lock` from
+before it marks the experiment 'running' until after it writes how it stopped, and the
+operating system lets go of the lock when the process ends, however it ends. An experiment
+'running' whose lock no process holds was left so by a run that died: `settle_abandoned` marks
+it 'interrupted', saying so, and its cells left in doubt are asked about by the next run as
+always. Where `flock` is missing (Windows) nothing is settled: as before, the next run mends it.
+
+    with holding_run(log.path, experiment_id):   # the runner, around 'running' .. its last status
+        ...
+    settle_abandoned(log)                        # readers, before they show statuses
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; abandoned runs are mended by the next run, as before
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["holding_run", "run_alive", "settle_abandoned", "ABANDONED"]
+
+ABANDONED = ("its run ended before it finished (its process was killed, or its kernel restarted, while it sent): "
+             "run the sweep again to finish the rest; cells it left in doubt are asked about first, never bought twice")
+
+
+def lock_file(log_path: Path, experiment_id: int) -> Path:
+    """Where the lock of `experiment_id`'s runs lives: beside the log, one small file each."""
+    return log_path.parent / f"{log_path.name}.runs" / f"{int(experiment_id)}.lock"
+
+
+@contextmanager
+def holding_run(log_path: Path | None, experiment_id: int) -> Iterator[None]:
+    """Hold the experiment's run lock (shared: two runs of one experiment may run at once) while
+    the block runs. A log in memory, or a platform without flock, holds nothing."""
+    if fcntl is None or log_path is None:
+        yield
+        return
+    path = lock_file(log_path, experiment_id)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:  # a folder it cannot write: the run goes on, as it did before the lock
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a reader tests the lock: a moment
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def run_alive(log_path: Path | None, experiment_id: int) -> bool | None:
+    """True when a live process holds the experiment's run lock, False when none does (or no
+    run ever made the file), None when it cannot be told (no flock, a file it cannot open)."""
+    if fcntl is None or log_path is None:
+        return None
+    try:
+        fd = os.open(lock_file(log_path, experiment_id), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def settle_abandoned(log: Any) -> list[str]:
+    """Mark 'interrupted' each experiment of `log` (a `Log`) left 'running' by a run whose
+    process has ended; the names of those it marked. Checked inside a write transaction, so a
+    run that writes its last status meanwhile is never overwritten (a run lets go of its lock
+    only after that write). A log that cannot be written is left as it is."""
+    if fcntl is None or log.path is None:
+        return []
+    running = log.rows("SELECT id FROM experiments WHERE status = 'running'")
+    if not running or all(run_alive(log.path, r["id"]) is not False for r in running):
+        return []
+    settled = []
+    try:
+        with log.transaction() as db:
+            for row in db.execute("SELECT id, name FROM experiments WHERE status = 'running'").fetchall():
+                if run_alive(log.path, row[0]) is False:
+                    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")  # as the log writes it
+                    db.execute("UPDATE experiments SET status = 'interrupted', stop_reason = ?, updated_at = ? WHERE id = ?",
+                               [ABANDONED, now, row[0]])
+                    settled.append(str(row[1]))
+    except sqlite3.OperationalError:  # read-only, or busy past the timeout: shown as it is
+        return []
+    return settled

@@ -1,0 +1,139 @@
+"""An experiment left 'running' by a run whose process died is not listed as running for ever.
+
+A kernel restarted in the middle of a sweep (or `kill -9`) never wrote how its run stopped: the
+experiment stayed 'running', listed so, refusing rename and delete until its sweep ran again. A
+run now holds a lock the operating system lets go of when the process ends, and readers settle
+an experiment 'running' with no lock held as 'interrupted', saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qwenlab import Lab
+from qwenlab.api.client import RunwareClient
+from qwenlab.cli import cli
+from qwenlab.emulator import Emulator
+from qwenlab.errors import LogWriteError
+from qwenlab.store.log import Log
+from qwenlab.store.run_lock import ABANDONED, holding_run, run_alive, settle_abandoned
+from qwenlab.sweeps.sweep import Sweep
+from tests.support.labkit import PROMPT, run_sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_lock_is_held_while_a_run_holds_it_and_let_go_after(tmp_path: Path) -> None:
+    log_path = tmp_path / "qwenlab.db"
+    assert run_alive(log_path, 1) is False  # no run ever made its file
+    with holding_run(log_path, 1), holding_run(log_path, 1):  # two runs of one experiment at once
+        assert run_alive(log_path, 1) is True
+        assert run_alive(log_path, 2) is False
+    assert run_alive(log_path, 1) is False
+    assert run_alive(None, 1) is None  # a log in memory cannot tell
+
+
+def test_a_log_left_running_by_a_dead_run_opens_interrupted(emulator: Emulator, data_dir: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="left", repeats=1, fail_one=False)
+    with exp.log.transaction() as db:  # as a run killed in the middle leaves it (or an older qwenlab's)
+        db.execute("UPDATE experiments SET status = 'running', stop_reason = NULL WHERE id = ?", [exp.id])
+    with Log(data_dir / "qwenlab.db") as log:
+        row = log.experiment("left")
+        assert row["status"] == "interrupted" and row["stop_reason"] == ABANDONED
+    listed = CliRunner().invoke(cli, ["logs"], prog_name="qwenlab")
+    assert "running" not in listed.output and "interrupted" in listed.output
+    renamed = CliRunner().invoke(cli, ["rename", "left", "right"], prog_name="qwenlab")
+    assert renamed.exit_code == 0, renamed.output
+
+
+def test_a_live_run_stays_running_and_a_finished_one_is_never_overwritten(emulator: Emulator, data_dir: Path) -> None:
+    """A run in another thread (or process) of the same log holds its lock: readers leave it
+    'running'. Once it has written how it stopped, nothing a reader does changes that."""
+    emulator.faults = emulator.faults.replace(latency=0.3)
+    client = RunwareClient("sk-live", emulator.url, images_dir=data_dir / "images", backoff_base=0.01)
+    lab = Lab(data_dir, client=client)
+    seen: list[str] = []
+    thread = threading.Thread(target=lab.run, args=(Sweep(prompt=PROMPT, size="256x256", repeats=6),),
+                              kwargs={"name": "live", "progress": False, "concurrency": 1})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with Log(data_dir / "qwenlab.db") as other:  # another connection, as another process
+                row = other.experiment("live")
+                if row is not None and row["status"] == "running":
+                    seen.append(str(other.experiments_frame().set_index("name").loc["live", "status"]))
+                    assert settle_abandoned(other) == []
+                    seen.append(other.experiment("live")["status"])
+                    break
+            time.sleep(0.02)
+    finally:
+        thread.join(60)
+        client.close()
+    assert seen == ["running", "running"]
+    with Log(data_dir / "qwenlab.db") as log:
+        assert settle_abandoned(log) == [] and log.experiment("live")["status"] == "done"
+
+
+def test_a_run_whose_last_status_write_fails_is_not_left_running(emulator: Emulator, data_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log refused the run's last write (a full disk): the experiment stayed 'running' while
+    no run was alive. The run has let go of its lock, so the next reader settles it."""
+    client = RunwareClient("sk-full", emulator.url, images_dir=data_dir / "images", backoff_base=0.01)
+    lab = Lab(data_dir, client=client)
+    real = Log.update_experiment
+
+    def refuse_the_last(self: Log, experiment_id: int, **fields: object) -> None:
+        if fields.get("status") not in (None, "running"):
+            raise sqlite3.OperationalError("database or disk is full")
+        real(self, experiment_id, **fields)
+
+    monkeypatch.setattr(Log, "update_experiment", refuse_the_last)
+    with client, pytest.raises(LogWriteError):
+        lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=2), name="full", progress=False)
+    monkeypatch.setattr(Log, "update_experiment", real)
+    assert lab.log.experiment("full")["status"] == "running"  # as the run left it
+    exp = lab.experiment("full")
+    assert exp.status == "interrupted" and exp.stop_reason == ABANDONED
+    assert exp.counts()["done"] == 2  # what it logged stays
+
+
+@pytest.mark.slow
+def test_a_run_killed_in_the_middle_is_said_interrupted_and_finished_by_the_next(data_dir: Path, tmp_path: Path) -> None:
+    """`qwenlab run` killed with SIGKILL while it sends (as a restarted kernel is): its
+    experiment is listed as interrupted, can be renamed, and the next run finishes it without
+    paying twice for any cell."""
+    sweep = tmp_path / "slow.toml"
+    sweep.write_text(f'name = "slow"\nprompt = "{PROMPT}"\nrepeats = 12\nconcurrency = 2\n[request]\nsize = "256x256"\n')
+    with Emulator(latency=0.4) as emu:
+        env = {**os.environ, "QWENLAB_DATA_DIR": str(data_dir), "RUNWARE_BASE_URL": emu.url}
+        run = [sys.executable, "-m", "qwenlab.cli", "run", str(sweep), "--no-progress"]
+        proc = subprocess.Popen(run, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(emu.ledger) < 3:
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            said, _ = proc.communicate(timeout=30)
+        assert len(emu.ledger) >= 3, f"the run never got going: {said}"
+        with sqlite3.connect(data_dir / "qwenlab.db") as raw:  # what the dead run left, unsettled
+            assert raw.execute("SELECT status FROM experiments WHERE name = 'slow'").fetchone()[0] == "running"
+        listed = subprocess.run([sys.executable, "-m", "qwenlab.cli", "logs"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert listed.returncode == 0 and "interrupted" in listed.stdout and "running" not in listed.stdout, listed.stdout
+        again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "12/12 cells done" in again.stdout
+        charged = [c.task_uuid for c in emu.ledger.charges]
+        assert len(charged) == len(set(charged)) == 12  # every cell paid once
