@@ -38,7 +38,8 @@ _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the e
 @click.option("--tag", default=None, help="Only experiments with this tag (`qwenlab tag NAME TAG`).")
 @click.option("--all", "show_all", is_flag=True, help="Archived experiments too (`qwenlab archive NAME`).")
 def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | None, show_all: bool) -> None:
-    """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path.
+    """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path
+    (with --json: {"path": ...}).
 
     Archived experiments are left out unless --all is given; --tag TAG lists those with that tag.
 
@@ -48,7 +49,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
     The file is plain SQLite: `datasette data/qwenlab.db` browses it as it is.
     """
     if experiment == "path":
-        click.echo(str(log_path()))
+        path = str(log_path())
+        click.echo(json.dumps({"path": path}, indent=2, ensure_ascii=False) if as_json else path)
         return
     if experiment is not None:
         show_experiment(open_experiment(experiment), as_json=as_json, limit=limit)
