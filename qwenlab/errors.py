@@ -15,7 +15,8 @@
     ├── ComparisonError             experiments that cannot be compared (fewer than two, an axis named "experiment")
     ├── ExperimentBusyError         an experiment that is running cannot be renamed or deleted now
     ├── ConfirmationRequiredError   a delete asked for without its explicit confirmation
-    ├── BundleError                 a bundle file that is not one, or is damaged
+    ├── BundleError                 a bundle file that is damaged, or from a newer qwenlab
+    │   └── NotABundleError             a file that is no qwenlab bundle at all (not a zip, no manifest)
     ├── UnknownAxisError            an axis name the experiment does not have
     ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis
     ├── JudgementError              a judgement that cannot be recorded
@@ -69,6 +70,7 @@ __all__ = [
     "ExperimentBusyError",
     "ConfirmationRequiredError",
     "BundleError",
+    "NotABundleError",
     "UnknownAxisError",
     "UnknownCostKeyError",
     "JudgementError",
@@ -367,6 +369,11 @@ class NotALogError(QwenlabError):
 class BundleError(QwenlabError):
     """A bundle file (`qwenlab bundle`) that cannot be read: not a qwenlab bundle, damaged, or an
     image in it whose bytes do not match its hash."""
+
+
+class NotABundleError(BundleError, ValueError):
+    """A file given as a bundle that is not one: not a zip, or a zip without a qwenlab bundle's
+    manifest and log. Bad input (exit 2): the message says what a bundle is and how one is made."""
 
 
 class UnknownAxisError(QwenlabError, ValueError):

@@ -10,7 +10,7 @@ from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .common import layout
 from .exits import param_hints
-from .views import figure_options, layout_options, write_grid
+from .views import figure_options, lay_out_grid, layout_options, save_grid
 
 __all__ = ["compare_command"]
 
@@ -36,9 +36,11 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     if rows is None and cols != EXPERIMENT and facet != EXPERIMENT and EXPERIMENT not in pages:
         rows = EXPERIMENT
     page, filters = layout(pages, where)
+    target = output or str(data_dir(create=False) / "grids" / f"{file_stem('-vs-'.join(cmp.names))}.png")
+    # every axis, value and -o checked before the summary: bad input prints its error alone
+    grid = lay_out_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
+                        title=title, cell_size=cell_size, dpi=dpi)
     click.echo(cmp.summary())
-    target = output or str(data_dir() / "grids" / f"{file_stem('-vs-'.join(cmp.names))}.png")
-    written = write_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,
-                         title=title, cell_size=cell_size, dpi=dpi)
+    written = save_grid(grid, target)
     for path in written:
         click.echo(str(path))

@@ -20,8 +20,9 @@ from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
 
-# "in_doubt": the tasks left 'sent' (a request went, no answer was logged), as the summaries call
-# them; headed "sent", the column read as if nothing had been sent
+# the log's task status 'sent' (a request went, no answer was logged) as every listing says it: "in
+# doubt", as the summaries call it; headed "sent", the listing's column read as if nothing had been sent
+IN_DOUBT = "in_doubt"
 _LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pending", "in_doubt", "images", "cost_usd",
                  "budget_usd", "updated_at"]
 # what the backend column's words mean, printed under a listing that has them
@@ -38,7 +39,8 @@ _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the e
 @click.option("--tag", default=None, help="Only experiments with this tag (`qwenlab tag NAME TAG`).")
 @click.option("--all", "show_all", is_flag=True, help="Archived experiments too (`qwenlab archive NAME`).")
 def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | None, show_all: bool) -> None:
-    """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path.
+    """List experiments, or the tasks of EXPERIMENT. `qwenlab logs path` prints the database path
+    (with --json: {"path": ...}).
 
     Archived experiments are left out unless --all is given; --tag TAG lists those with that tag.
 
@@ -48,7 +50,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
     The file is plain SQLite: `datasette data/qwenlab.db` browses it as it is.
     """
     if experiment == "path":
-        click.echo(str(log_path()))
+        path = str(log_path())
+        click.echo(json.dumps({"path": path}, indent=2, ensure_ascii=False) if as_json else path)
         return
     if experiment is not None:
         show_experiment(open_experiment(experiment), as_json=as_json, limit=limit)
@@ -57,9 +60,13 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         click.echo("[]")  # no log: no experiments, for a script that reads the list
         return
     path = existing_log()
-    df = Log(path).experiments_frame(tag=tag, archived=show_all)
+    # the table and --json alike: the count of tasks left 'sent' is "in_doubt" (IN_DOUBT)
+    df = Log(path).experiments_frame(tag=tag, archived=show_all).rename(columns={"sent": IN_DOUBT})
     if as_json:
-        click.echo(df.to_json(orient="records", indent=2))
+        rows = json.loads(df.to_json(orient="records"))
+        for row in rows:  # a list, as `qwenlab logs NAME --json` gives it (tags hold no comma: clean_tags)
+            row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif df.empty:
         hidden = 0 if show_all else len(Log(path).experiments_frame(tag=tag, archived=True))
         found = f"no experiments with tag {tag!r}" if tag else "no experiments"
@@ -67,7 +74,6 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
     else:
         # tags and the archived mark only when there are any: a listing stays narrow without them
         extra = [c for c in ("tags", "archived") if df[c].any()]
-        df = df.rename(columns={"sent": "in_doubt"})
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
@@ -88,6 +94,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
                 {k: img.get(k) for k in ("id", "image_uuid", "path", "seed", "cost_usd", "width", "height", "sha256")})
         for t in tasks:
             t["images"] = images.get(int(t["id"]), [])
+            t["status"] = _status_word(t["status"])
         total = sum(exp.log.task_counts(exp.id).values())
         click.echo(json.dumps({"experiment": exp.row, "tags": Organizer(exp.log, exp.data_dir).tags(exp.id),
                                "tasks_total": total, "tasks": tasks}, indent=2, ensure_ascii=False, default=str))
@@ -102,6 +109,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]
     table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
+    table["status"] = table["status"].map(_status_word)
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
     infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts
@@ -110,6 +118,11 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     # a seed is an integer: a column with cells not sent yet (no seed) would print 1091228623.0
     table["seed"] = table["seed"].astype("Int64")
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
+
+
+def _status_word(status: str) -> str:
+    """A task's status as the listings say it: 'sent' (no answer logged) is "in_doubt"."""
+    return IN_DOUBT if status == "sent" else status
 
 
 def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

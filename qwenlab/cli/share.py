@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExperimentNotFoundError, ImageError, UnknownAxisError
+from ..errors import ExperimentNotFoundError, ImageError, NotABundleError, UnknownAxisError
 from ..paths import data_dir, db_path
 from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
@@ -63,6 +63,7 @@ def bundle_command(experiments: tuple[str, ...], output: str) -> None:
     click.echo(str(write_bundle(Log(path), path.parent, experiments, output)))
 
 
+@param_hints({NotABundleError: "BUNDLE"})
 @click.command("import")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "as_name", default=None, metavar="NEWNAME",
@@ -72,7 +73,8 @@ def import_command(bundle: str, as_name: str | None) -> None:
 
     Costs and provenance (backend, API host, qwenlab version, the prices recorded when each
     request was sent) are copied exactly. A name this log already uses for other work is refused
-    (exit 2); import it under another with --as NEWNAME.
+    (exit 2); import it under another with --as NEWNAME. A file that is no bundle is bad input
+    too (exit 2); a bundle damaged on its way fails (exit 1): ask for it again.
     """
     check_bundle(bundle)  # a file that is no bundle: said before a log (or its folder) is made here
     log = log_path()

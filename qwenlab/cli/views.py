@@ -9,6 +9,7 @@ import click
 
 from ..errors import ExperimentNotFoundError
 from ..figures.grid import build_grid
+from ..figures.pages import Grid, grid_path
 from ..figures.region import parse_region
 from ..figures.text import file_stem
 from ..html.report import export_html
@@ -18,7 +19,8 @@ from ..typography.badges import score_badges
 from .common import layout
 from .exits import param_hints
 
-__all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout"]
+__all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout", "write_grid", "lay_out_grid",
+           "save_grid"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,10 +55,23 @@ def figure_options(fn: F) -> F:
 
 
 def write_grid(experiment: Any, target: str, *, workers: int | None = None, **options: Any) -> list[Path]:
-    """Lay out the grid and write its pages to `target`, saying first how many there are when
-    that is more than a few: a layout that pages by every other axis can make a hundred pages
-    and minutes of drawing, which --page or --where would have cut."""
+    """Lay out the grid and write its pages to `target` (`lay_out_grid`, then `save_grid`)."""
+    return save_grid(lay_out_grid(experiment, target, **options), target, workers=workers)
+
+
+def lay_out_grid(experiment: Any, target: str, **options: Any) -> Grid:
+    """The grid of `experiment`, laid out (nothing drawn yet), and `target` checked as a file a
+    grid is written to: every axis, value and the format of -o refused here, before a command
+    prints or writes anything."""
     grid = build_grid(experiment, **options)
+    grid_path(target)
+    return grid
+
+
+def save_grid(grid: Grid, target: str, *, workers: int | None = None) -> list[Path]:
+    """Write the grid's pages to `target`, saying first how many there are when that is more
+    than a few: a layout that pages by every other axis can make a hundred pages and minutes of
+    drawing, which --page or --where would have cut."""
     if len(grid.pages) > MANY_PAGES:
         click.echo(f"writing {len(grid.pages)} pages, one for each combination of the axes not in the rows or "
                    "columns; --page AXIS (or --page none) or --where AXIS=VALUE make fewer", err=True)

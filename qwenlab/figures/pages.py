@@ -33,7 +33,7 @@ from .text import slug
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Grid", "GridPage", "DISPLAY_WIDTH", "page_bytes"]
+__all__ = ["Grid", "GridPage", "DISPLAY_WIDTH", "page_bytes", "grid_path", "GRID_FORMATS"]
 
 DISPLAY_WIDTH = 1400   # pixels: wide enough for a notebook on a large screen, small enough to stay light
 DISPLAY_QUALITY = 75   # JPEG quality of what a notebook shows (full size: grid[i], grid.save())
@@ -162,12 +162,7 @@ class Grid:
         `.svg`): one file per page, `<stem>-<n>-<page label>.<suffix>`, or `path` itself for a
         single page. workers: processes drawing pages at once (default: one per core; one where
         the pages show OCR outlines, which are read from the log as they are drawn)."""
-        path = Path(path)
-        if not path.suffix:
-            path = path.with_suffix(".png")
-        if path.suffix.lower().lstrip(".") not in GRID_FORMATS:  # before any page is drawn
-            raise ValueError(f"path (-o): {path.name!r} is not a format a grid is written in; end it with "
-                             f"{', '.join('.' + f for f in GRID_FORMATS)}")
+        path = grid_path(path)  # before any page is drawn
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".pdf":
             from matplotlib.backends.backend_pdf import PdfPages
@@ -235,6 +230,19 @@ def page_bytes(figure: "Figure", fmt: str, dpi: float | None = None, **options: 
 
 
 GRID_FORMATS = ("png", "jpg", "jpeg", "webp", "pdf", "svg")
+
+
+def grid_path(path: str | Path) -> Path:
+    """The file a grid is written to for `path` (no suffix: .png); ValueError naming -o for a
+    format a grid is not written in. `Grid.save` checks it; a command checks it first too, so
+    that it refuses a bad -o before it prints anything."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    if path.suffix.lower().lstrip(".") not in GRID_FORMATS:
+        raise ValueError(f"path (-o): {path.name!r} is not a format a grid is written in; end it with "
+                         f"{', '.join('.' + f for f in GRID_FORMATS)}")
+    return path
 
 
 def save_options(suffix: str) -> dict[str, Any]:

@@ -16,11 +16,11 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import BundleError, NotALogError, redact
+from ..errors import BundleError, NotABundleError, NotALogError, redact
 from .log import Log
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "DB_NAME", "MANIFEST_NAME", "image_arcname", "file_of", "sha256_of", "check_bundle",
-           "read_member", "source_log", "open_zip", "read_manifest"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "DB_NAME", "MANIFEST_NAME", "WHAT_A_BUNDLE_IS", "image_arcname", "file_of", "sha256_of",
+           "not_a_bundle", "check_bundle", "read_member", "source_log", "open_zip", "read_manifest"]
 
 FORMAT = "qwenlab-bundle"
 FORMAT_VERSION = 1
@@ -52,14 +52,23 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# what a bundle is, said wherever a file is refused for not being one
+WHAT_A_BUNDLE_IS = (f"a qwenlab bundle is the .zip `qwenlab bundle NAME -o FILE.zip` writes ({MANIFEST_NAME}, "
+                    f"{DB_NAME} and the images); give such a file")
+
+
+def not_a_bundle(path: str | Path, why: str) -> NotABundleError:
+    return NotABundleError(f"{path} is not a qwenlab bundle ({why}): {WHAT_A_BUNDLE_IS}")
+
+
 def check_bundle(path: str | Path) -> dict[str, Any]:
-    """The manifest of the bundle at `path`; BundleError for a file that is not one (what
-    `import_bundle` says first), for a caller to check before it makes a log to import into.
-    Damage inside (a file's CRC, its log) is found by the import, before it writes a row."""
+    """The manifest of the bundle at `path`; NotABundleError (a BundleError) for a file that is
+    not one (what `import_bundle` says first), for a caller to check before it makes a log to
+    import into. Damage inside (a file's CRC, its log) is found by the import, before it writes a row."""
     with open_zip(Path(path)) as zf:
         manifest = read_manifest(zf)
         if DB_NAME not in zf.namelist():
-            raise BundleError(f"{path} holds no {DB_NAME}: not a qwenlab bundle")
+            raise not_a_bundle(path, f"it holds no {DB_NAME}")
         return manifest
 
 
@@ -104,17 +113,20 @@ def open_zip(path: Path) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BundleError(f"{path} is not a qwenlab bundle (not a zip file: {exc})") from None
+    except zipfile.BadZipFile:
+        raise not_a_bundle(path, "not a zip file") from None
+    except OSError as exc:
+        raise BundleError(f"{path} cannot be read as a bundle ({exc.strerror or exc})") from None
 
 
 def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     try:
         manifest = json.loads(read_member(zf, MANIFEST_NAME))
     except (KeyError, ValueError):
-        raise BundleError(f"{zf.filename} has no readable {MANIFEST_NAME}: not a qwenlab bundle") from None
-    if manifest.get("format") != FORMAT:
-        raise BundleError(f"{zf.filename} is not a qwenlab bundle (format {manifest.get('format')!r})")
+        raise not_a_bundle(zf.filename or "the file", f"it has no readable {MANIFEST_NAME}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise not_a_bundle(zf.filename or "the file", f"its {MANIFEST_NAME} says format {found!r}, not {FORMAT!r}")
     if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
         raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
     return manifest

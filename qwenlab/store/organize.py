@@ -20,6 +20,7 @@ experiment or its images (found from the schema's foreign keys, `qwenlab.store.r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -32,22 +33,54 @@ from .relations import ROOTS, references
 from .run_lock import settle_abandoned
 from .thumbnails import forget_thumbnails
 
-__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem"]
+__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem", "unsafe_name_problem"]
 
 DELETED_PREFIX = "(deleted) "
 RESERVED_NAMES = ("path",)  # `qwenlab logs path` prints the log's path: an experiment of that name could not be shown
 
 
-def name_problem(name: str) -> str | None:
+# What a name may not hold: control characters (a newline, a tab, an escape sequence), line and
+# paragraph separators, the controls that reorder text in a terminal, and the path separators.
+# A name becomes file names (`qwenlab images`, default grids and reports), a line of a table and
+# a word typed in a shell; any of these breaks one of them.
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_NAME = re.compile(f"[{_CONTROLS}/\\\\]")
+_UNSAFE_IN_TAG = re.compile(f"[{_CONTROLS}]")  # a tag names no file: a slash in it is harmless
+_CHARACTER_NAMES = {"/": "a slash ('/')", "\\": "a backslash ('\\\\')", "\n": "a newline", "\r": "a carriage return",
+                    "\t": "a tab"}
+
+
+def unsafe_name_problem(name: str, *, what: str = "a name", tag: bool = False) -> str | None:
+    """What is wrong with `name` for holding a character that breaks file names, tables or the
+    shell (None when it holds none): which one, and a name without it to use instead. tag=True:
+    a tag's rule, control characters only (a slash is allowed)."""
+    unsafe = _UNSAFE_IN_TAG if tag else _UNSAFE_IN_NAME
+    found = unsafe.search(name)
+    if found is None:
+        return None
+    char = found.group()
+    said = _CHARACTER_NAMES.get(char) or (f"the control character U+{ord(char):04X}" if ord(char) < 0xA0 else
+                                          f"a line or paragraph separator (U+{ord(char):04X})" if char in "\u2028\u2029" else
+                                          f"a text-direction control (U+{ord(char):04X})")
+    instead = re.sub(r"-{2,}", "-", unsafe.sub("-", name)).strip(" -") or ("posters" if tag else "lumiere-v2")
+    breaks = "tables and the shell" if tag else "file names, tables and the shell"
+    return (f"{name!r} holds {said}, which {what} may not hold (it breaks {breaks}); "
+            f"leave it out or put '-' in its place, e.g. {instead!r}")
+
+
+def name_problem(name: str, *, new: bool = True) -> str | None:
     """What is wrong with `name` as an experiment's name (None when it is usable): not text,
-    blank, kept for deleted experiments, or a word the CLI reads as a command. A run and a
-    rename check alike."""
+    blank, holding a control character or a slash (a new name only: an experiment of an older
+    log that has one keeps working under it), kept for deleted experiments, or a word the CLI
+    reads as a command. A run, a rename and an import under --as check alike."""
     if not isinstance(name, str):
         return f"must be text, got {type(name).__name__} {name!r}; e.g. name='lumiere-v2'"
     if not name.strip():
         return "is blank; give a name with a visible character, e.g. 'lumiere-v2'"
     if not is_unicode_text(name):
         return f"{name!r} {BROKEN_TEXT}"
+    if new and (problem := unsafe_name_problem(name, what="an experiment's name")):
+        return problem
     if name.strip().startswith(DELETED_PREFIX.strip()):
         return (f"names starting with {DELETED_PREFIX.strip()!r} are kept for deleted experiments (their spend "
                 "stays in the cost history); choose another name")
@@ -67,8 +100,10 @@ def refuse_broken_text(what: str, text: str | None) -> None:
 _STRIPPED_TASK_COLUMNS = ("request_json", "cell_json", "prompt", "negative_prompt", "error_message")
 
 
-def clean_tags(tags: Iterable[str]) -> list[str]:
-    """Tags as stored: stripped, in order, each once. ValueError naming `tag` for an empty one."""
+def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
+    """Tags as stored: stripped, in order, each once. ValueError naming `tag` for an empty one,
+    or a new one (new=True: to be added) holding a control character such as a newline; an
+    older log's tag that holds one can still be removed (new=False)."""
     out: list[str] = []
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
@@ -78,6 +113,8 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
                              "on its own, e.g. exp.tag('print', 'lumiere') or `qwenlab tag NAME print lumiere`")
         refuse_secret("tag", tag)
         refuse_broken_text("tag", tag)
+        if new and (problem := unsafe_name_problem(tag.strip(), what="a tag", tag=True)):
+            raise ValueError(f"tag: {problem}")
         if tag.strip() not in out:
             out.append(tag.strip())
     return out
@@ -127,7 +164,7 @@ class Organizer:
 
     def untag(self, experiment_id: int, *tags: str) -> list[str]:
         """Remove tags (one it does not have is ignored); returns its tags."""
-        wanted = clean_tags(tags)
+        wanted = clean_tags(tags, new=False)
         with self.log.transaction() as db:
             for tag in wanted:
                 db.execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND tag = ?", [experiment_id, tag])

@@ -57,12 +57,13 @@ class Budget:
 
 
 def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
-                         notes: str | None = None) -> list[Problem]:
+                         notes: str | None = None, name_is_new: bool = True) -> list[Problem]:
     """What is wrong with a run's budget, concurrency and name (empty when all are usable), checked
     before anything is logged or sent: a budget that is not a number would be stored with the
-    experiment and break every later run of it."""
+    experiment and break every later run of it. name_is_new=False: `name` is an experiment's in
+    the log already, which a run resumes under the name it has (`name_problem(new=False)`)."""
     out = []
-    if name is not None and (problem := name_problem(name)):
+    if name is not None and (problem := name_problem(name, new=name_is_new)):
         out.append(Problem("name", problem, name))
     if notes is not None and not isinstance(notes, str):
         out.append(Problem("notes", f"must be text (or left out), got {type(notes).__name__}", notes))
@@ -80,8 +81,9 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
 
 
 def check_run_settings(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
-                       notes: str | None = None) -> None:
+                       notes: str | None = None, name_is_new: bool = True) -> None:
     """Raise ValidationError (context "run") listing `run_setting_problems`, if there are any."""
-    problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes)
+    problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes,
+                                    name_is_new=name_is_new)
     if problems:
         raise ValidationError(problems, context="run")

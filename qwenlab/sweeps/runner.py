@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..api.client import check_connection, connect, connect_backend
 from ..core.request import new_task_uuid
+from ..core.validation import is_unicode_text
 from ..errors import (
     BackendMismatchError,
     ExperimentConflictError,
@@ -156,8 +157,11 @@ class Runner:
         the run's settings, every cell, a sweep changed under an existing name, the backend of the
         cells done. Raises what `run` would raise; reads only. Returns the experiment's name. A dry
         run calls it, so that what it approves the run does not refuse."""
-        # before anything is written: a bad budget kept in the log would break later runs
-        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes)
+        # before anything is written: a bad budget kept in the log would break later runs. A name
+        # with a slash or a newline is refused for a new experiment only: one of an older log that
+        # has such a name is resumed under it
+        known = isinstance(name, str) and is_unicode_text(name) and self.log.experiment(name) is not None
+        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes, name_is_new=not known)
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))

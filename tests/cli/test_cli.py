@@ -23,9 +23,11 @@ from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, exit_code
 from qwenlab.emulator import Emulator
 from qwenlab.errors import (
     AuthenticationError,
+    BundleError,
     ExperimentConflictError,
     ExperimentNotFoundError,
     ImageError,
+    NotABundleError,
     Problem,
     QwenlabError,
     TransportError,
@@ -416,6 +418,8 @@ def test_the_readme_documents_the_exit_codes() -> None:
     (AuthenticationError("the key is wrong", status=401), EXIT_FAILED),
     (TransportError("connection refused"), EXIT_FAILED),
     (ImageError("not an image"), EXIT_FAILED),
+    (NotABundleError("notes.txt is not a qwenlab bundle"), EXIT_BAD_INPUT),
+    (BundleError("share.zip: images/ab/x.jpg cannot be read; the bundle is damaged"), EXIT_FAILED),
     (QwenlabError("tesseract failed"), EXIT_FAILED),
     (PermissionError(13, "Permission denied", "/x.png"), EXIT_FAILED),
 ])

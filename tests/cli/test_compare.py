@@ -57,3 +57,24 @@ def test_bad_input_exits_2_and_says_why(two, args: list[str], words: str) -> Non
     result = qwenlab("compare", *args)
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert words in result.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--rows", "colour"], "'colour' is not an axis"),
+    (["--facet", "nope"], "'nope' is not an axis"),
+    (["--page", "nope"], "'nope' is not an axis"),
+    (["--where", "nope=1"], "'nope' is not an axis"),
+    (["--where", "size=9x9"], "'9x9' is not a value of axis 'size'"),
+    (["--rows", "size", "--cols", "size"], "an axis can be only one of rows, cols, facet and page"),
+    (["-o", "cmp.gif"], "'cmp.gif' is not a format a grid is written in"),
+])
+def test_bad_layout_or_output_is_refused_before_the_summary_is_printed(two, tmp_path: Path, data_dir: Path,
+                                                                       args: list[str], words: str) -> None:
+    """`qwenlab compare` printed what each experiment holds and costs, then failed (exit 2) on an
+    axis, a value or an -o it had not checked yet: the error came under a summary that read as
+    a success. Every option is checked first; a refused command prints its error alone."""
+    result = qwenlab("compare", "before", "after", *[str(tmp_path / a) if a.endswith(".gif") else a for a in args])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert words in result.output
+    assert "Comparison of" not in result.output and "Experiment 'before'" not in result.output, result.output
+    assert not (data_dir / "grids").exists() and not list(tmp_path.glob("cmp*"))

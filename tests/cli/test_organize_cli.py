@@ -158,11 +158,43 @@ def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tm
     assert "posters-ana" in qwenlab("logs").output
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"PK not really")
-    assert qwenlab("import", str(broken)).exit_code == EXIT_FAILED
+    assert qwenlab("import", str(broken)).exit_code == EXIT_BAD_INPUT  # no bundle at all: bad input
     # into a folder with no log: refused before a log is made there (the next `logs` said "no
     # experiments" instead of "no log yet")
     monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "nobody"))
-    assert qwenlab("import", str(broken)).exit_code == EXIT_FAILED and not (tmp_path / "nobody").exists()
+    assert qwenlab("import", str(broken)).exit_code == EXIT_BAD_INPUT and not (tmp_path / "nobody").exists()
+
+
+def test_importing_a_file_that_is_no_bundle_is_bad_input_saying_what_a_bundle_is(two: Path, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab import notes.txt` exited 1, as if the import had failed, and said only "not a
+    qwenlab bundle": the file given is wrong (exit 2), and the message now names BUNDLE and what
+    a bundle is. A bundle damaged on its way still fails (exit 1): ask for it again."""
+    import zipfile
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not a bundle\n")
+    other_zip = tmp_path / "photos.zip"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("a.txt", "hello")
+    wrong_format = tmp_path / "other.zip"
+    with zipfile.ZipFile(wrong_format, "w") as zf:
+        zf.writestr("manifest.json", json.dumps({"format": "something-else"}))
+    before = sorted(two.rglob("*"))
+    for path, why in ((text, "not a zip file"), (other_zip, "no readable manifest.json"),
+                      (wrong_format, "format 'something-else'")):
+        result = qwenlab("import", str(path))
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert "Invalid value for 'BUNDLE'" in result.output and "is not a qwenlab bundle" in result.output, result.output
+        assert why in result.output and "qwenlab bundle NAME -o FILE.zip" in result.output, result.output
+    assert sorted(two.rglob("*")) == before  # nothing written
+    from tests.store.test_bundle import _flipped
+
+    good = tmp_path / "good.zip"
+    assert qwenlab("bundle", "posters", "-o", str(good)).exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    damaged = qwenlab("import", str(_flipped(good, tmp_path / "damaged.zip", "images/")))
+    assert damaged.exit_code == EXIT_FAILED and "damaged" in damaged.output, damaged.output
 
 
 def test_a_refused_import_leaves_no_log_and_names_a_fix_that_works(two: Path, emulator, tmp_path: Path,

@@ -1,0 +1,60 @@
+"""`qwenlab logs ... --json`: every form of the command answers in JSON when asked, and the list
+of experiments and one experiment's view say the same things the same way (tags as a list, the
+table's status words)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_OK
+from tests.support.labkit import run_sweep
+
+
+def qwenlab(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab")
+
+
+def test_logs_path_json_prints_the_path_as_json(data_dir: Path) -> None:
+    """--json was accepted by `logs path` and ignored: a script parsing its answer got a bare path."""
+    plain = qwenlab("logs", "path")
+    assert plain.exit_code == EXIT_OK and plain.output.strip() == str(data_dir / "qwenlab.db")
+    answer = qwenlab("logs", "path", "--json")
+    assert answer.exit_code == EXIT_OK, answer.output
+    assert json.loads(answer.output) == {"path": str(data_dir / "qwenlab.db")}
+
+
+def test_the_list_and_one_experiment_say_tags_and_in_doubt_alike(emulator, data_dir: Path) -> None:
+    """`logs --json` gave tags as one string ("posters,lumiere") where `logs NAME --json` gave a
+    list, and counted the cells in doubt as "sent" where the table heads them "in_doubt"."""
+    exp = run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False)
+    assert qwenlab("tag", "posters", "print", "lumiere").exit_code == EXIT_OK
+    doubtful = int(exp.log.tasks(exp.id)[0]["id"])
+    with exp.log.transaction() as db:  # a request sent whose answer was never logged (a crash in flight)
+        db.execute("UPDATE tasks SET status = 'sent' WHERE id = ?", [doubtful])
+
+    table = qwenlab("logs")
+    header = table.output.splitlines()[0].split()
+    row = dict(zip(header, next(line for line in table.output.splitlines() if line.startswith("posters")).split()))
+    assert row["in_doubt"] == "1" and row["tags"] == "print,lumiere"
+
+    listing = json.loads(qwenlab("logs", "--json").output)
+    assert listing[0]["tags"] == ["print", "lumiere"]
+    assert listing[0]["in_doubt"] == 1 and "sent" not in listing[0]
+
+    detail = json.loads(qwenlab("logs", "posters", "--json").output)
+    assert detail["tags"] == listing[0]["tags"]
+    statuses = {t["id"]: t["status"] for t in detail["tasks"]}
+    assert statuses[doubtful] == "in_doubt" and set(statuses.values()) == {"done", "in_doubt"}
+    shown = qwenlab("logs", "posters").output
+    task_rows = [line.split() for line in shown.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    assert {r[0]: r[1] for r in task_rows}[str(doubtful)] == "in_doubt" and "sent" not in {r[1] for r in task_rows}
+
+
+def test_an_untagged_experiment_lists_no_tags_as_an_empty_list(emulator, data_dir: Path) -> None:
+    run_sweep(emulator, data_dir, name="plain", repeats=1, fail_one=False)
+    assert json.loads(qwenlab("logs", "--json").output)[0]["tags"] == []
+    assert json.loads(qwenlab("logs", "plain", "--json").output)["tags"] == []
