@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("qwenlab.api",),           # the client, connect(), sending: exchange, task runs, downloads, uploads, image store
     ("qwenlab.store",),         # the log, experiments as read from it, thumbnails
     ("qwenlab.sweeps",),        # axes, cells, sweeps, sweep files, budget, the runner
-    ("qwenlab.costs",),         # cost frames, their SQL, cost plots
+    ("qwenlab.costs",),         # cost frames: their view, SQL, grouped queries, prices; cost plots
     ("qwenlab.typography",),    # OCR, text scores
     ("qwenlab.analysis",),      # pairs, judging statistics
     ("qwenlab.figures",),       # matplotlib
