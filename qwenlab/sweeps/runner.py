@@ -50,8 +50,10 @@ from ..paths import make_data_dir
 from ..progress import Progress
 from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
-from ..store.log import Log, to_json, write_failure
+from ..store.log import Log
+from ..store.log_file import write_failure
 from ..store.provenance import EMULATOR, RUNWARE
+from ..store.rows import to_json
 from ..version import __version__
 from .budget import Budget, check_run_settings
 from .cell import match_logged
