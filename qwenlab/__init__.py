@@ -14,7 +14,8 @@ qwenlab.widgets, and qwenlab.lab (this facade).
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
-from .api.client import GeneratedImage, RunwareClient, TaskResult, connect
+from .api.client import GeneratedImage, RunwareClient, TaskResult
+from .api.connect import connect
 from .core.model import (
     DEFAULT_MODEL,
     ModelDescription,

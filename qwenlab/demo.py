@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .api.client import EMULATOR_KEY, RunwareClient, connect
+from .api.client import EMULATOR_KEY, RunwareClient
+from .api.connect import connect
 from .core.request import Request, new_task_uuid
 from .emulator import start_embedded
 from .errors import as_secret

@@ -241,7 +241,7 @@ class Lab(Runner):
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
     data_dir: default `qwenlab.paths.data_dir()` (`$QWENLAB_DATA_DIR`, else the project's `data/`, found
-    from the current folder up, else the user's data folder). client: default `qwenlab.api.client.connect()`
+    from the current folder up, else the user's data folder). client: default `qwenlab.api.connect.connect()`
     (the real API with RUNWARE_API_KEY, else the offline emulator), made on first need, saving
     images under `<data_dir>/images`; a zero-argument callable is called on first need instead
     (so a run with nothing to send connects to nothing). log: default `<data_dir>/qwenlab.db`.

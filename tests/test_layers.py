@@ -19,10 +19,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("qwenlab.errors", "qwenlab.paths", "qwenlab.version", "qwenlab.progress"),  # foundations
     ("qwenlab.core",),          # model descriptions, requests, validation, values, intervals
     ("qwenlab.emulator",),      # the offline API
-    ("qwenlab.api",),           # the client: exchange, task runs, downloads, uploads, image store
+    ("qwenlab.api",),           # the client, connect(), sending: exchange, task runs, downloads, uploads, image store
     ("qwenlab.store",),         # the log, experiments as read from it, thumbnails
     ("qwenlab.sweeps",),        # axes, cells, sweeps, sweep files, budget, the runner
-    ("qwenlab.costs",),         # cost frames, their SQL, cost plots
+    ("qwenlab.costs",),         # cost frames: their view, SQL, grouped queries, prices; cost plots
     ("qwenlab.typography",),    # OCR, text scores
     ("qwenlab.analysis",),      # pairs, judging statistics
     ("qwenlab.figures",),       # matplotlib

@@ -1,6 +1,6 @@
 """The Runware client: send Requests, get TaskResults with every image checked and saved.
 
-    from qwenlab.api.client import connect
+    from qwenlab.api.connect import connect
     client = connect()                 # RUNWARE_API_KEY set: the real API; else the offline emulator
     result = client.generate(Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536"))
     result.images[0].path, result.cost
@@ -14,53 +14,47 @@ told `conflictTaskUUID` (the first attempt was accepted after all) the client fe
 with `getResponse` instead of sending the task again. On a task's first attempt the same answer
 means another task owns the UUID, and is an error (ConflictTaskUUIDError), unless the caller says
 the task may have been sent before (`sent_before=True`: crash recovery).
+
+The client owns what it talks to (its backend, found out from the server's answers) and its
+parts: tasks go out through a `TaskSender` (qwenlab/api/sending.py), `connect()` in
+qwenlab/api/connect.py makes a client of the API or of the offline emulator, and the address and
+key are checked by qwenlab/api/address.py.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-import ipaddress
 import os
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from urllib.parse import urlsplit
 
 import httpx
 
 from ..core.request import Request
-from ..emulator import start_embedded
 from ..errors import (
     AuthenticationError,
-    ImageStoreError,
-    Problem,
     QwenlabError,
     TaskNotFoundError,
-    TransportError,
-    ValidationError,
     api_error_from,
     as_secret,
     register_secret,
     url_password,
 )
+from .address import DEFAULT_BASE_URL, authority, check_api_key, check_base_url, is_loopback, shown_url
 from .download import Downloader, ImageFetcher
 from .exchange import Exchange
 from .imagestore import ImageStore
 from .plain import PlainTransport
 from .results import GeneratedImage, TaskResult
 from .retry import PollSchedule, RetryPolicy
+from .sending import Outcome, TaskSender
 from .taskrun import TaskRun
 from .uploads import Uploader, is_local_image
 from .wire import Wire
 
-__all__ = ["RunwareClient", "TaskResult", "GeneratedImage", "connect", "connect_backend", "check_api_key", "check_base_url",
-           "check_connection", "shown_url",
-           "DEFAULT_BASE_URL"]
+__all__ = ["RunwareClient", "TaskResult", "GeneratedImage"]
 
-DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 # The key sent to the offline emulator (it accepts any); not a secret.
 EMULATOR_KEY = "qwenlab-offline-emulator"
 # The header qwenlab's emulator sends with every answer (qwenlab/emulator/handler.py): a client
@@ -69,8 +63,6 @@ EMULATOR_HEADER = "X-Qwenlab-Emulator"
 BACKENDS = ("emulator", "runware")
 # A valid image UUID standing in for a local reference image while the rest is validated.
 _PLACEHOLDER_UUID = "00000000-0000-4000-8000-000000000000"
-
-Outcome = TaskResult | QwenlabError
 
 
 class RunwareClient:
@@ -119,14 +111,14 @@ class RunwareClient:
         if not key:
             raise AuthenticationError(
                 "no Runware API key: set the RUNWARE_API_KEY environment variable (or pass api_key=...), "
-                "or use qwenlab.api.client.connect(), which falls back to the offline emulator"
+                "or use qwenlab.api.connect.connect(), which falls back to the offline emulator"
             )
         register_secret(key)
         check_api_key(key)
         self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         register_secret(url_password(self.base_url))  # a password in the address is shown in no message
         check_base_url(self.base_url)
-        loopback = _is_loopback(self.base_url)
+        loopback = is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (or None to find out), got {backend!r}")
@@ -157,6 +149,7 @@ class RunwareClient:
         self._downloader = Downloader(self._http, self.policy, max_bytes=self.store.max_bytes, allow_private=loopback)
         self._images = ImageFetcher(self._downloader, self.store)
         self._uploader = Uploader(self._exchange, self.store)
+        self._sender = TaskSender(self._exchange, self._images, self.policy, self.polls, timeout, prepare=self.prepare)
 
     def __repr__(self) -> str:
         if not hasattr(self, "store"):  # half made: __init__ raised (a traceback that prints its frames asks)
@@ -207,7 +200,7 @@ class RunwareClient:
     def api_host(self) -> str:
         """The API's host (and port where one is given) without credentials: "api.runware.ai",
         "127.0.0.1:8787"."""
-        return _authority(self.base_url)
+        return authority(self.base_url)
 
     def _observe(self, response: httpx.Response) -> None:
         # every POST goes to the API (images are fetched with GET, uploads PUT elsewhere)
@@ -255,7 +248,7 @@ class RunwareClient:
         checked and written after, so the next task goes out meanwhile; raises WireClosed (nothing
         sent) once the wire is closed.
         """
-        out = self._execute([request], include_cost=include_cost, save=save, sent_before=sent_before, wire=wire)[0]
+        out = self._sender.execute([request], include_cost=include_cost, save=save, sent_before=sent_before, wire=wire)[0]
         if isinstance(out, QwenlabError):
             raise out
         return out
@@ -268,7 +261,7 @@ class RunwareClient:
         the API refuses gets its own error while the rest of the batch succeeds. `sent_before` as
         for `generate`, for every task of the batch.
         """
-        return self._execute(list(requests), include_cost=include_cost, save=save, sent_before=sent_before)
+        return self._sender.execute(list(requests), include_cost=include_cost, save=save, sent_before=sent_before)
 
     def generate_many(
         self,
@@ -294,7 +287,7 @@ class RunwareClient:
         cancel = threading.Event()
         pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(reqs)), thread_name_prefix="qwenlab-client")
         futures = {
-            pool.submit(self._execute, [req], include_cost=include_cost, save=save, cancel=cancel): i
+            pool.submit(self._sender.execute, [req], include_cost=include_cost, save=save, cancel=cancel): i
             for i, req in enumerate(reqs)
         }
         try:
@@ -323,7 +316,7 @@ class RunwareClient:
         is raised, and the task is left for a later recovery.
         """
         downloaded: list[tuple[GeneratedImage, bytes]] = []
-        run = TaskRun(request, request.to_task(), self._downloader_for(request, downloaded, None))
+        run = TaskRun(request, request.to_task(), self._sender.downloader_for(request, downloaded, None))
         run.attempts, run.recovered, run.needs_poll = 0, True, True
         answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": run.task_uuid}], stop=stop)
         items, errs = answer.for_task(run.task_uuid, only_task=True)
@@ -334,8 +327,8 @@ class RunwareClient:
         if not items and not errs and not answer.ok_status:
             errs = [answer.errors[0] if answer.errors else {"message": answer.text or f"HTTP {answer.status}"}]
         run.absorb_poll(items, errs, answer.status)
-        self._poll([run], None, stop)
-        self._keep(downloaded, save=True)
+        self._sender.poll([run], None, stop)
+        self._sender.keep(downloaded, save=True)
         out = run.outcome()
         if isinstance(out, QwenlabError):
             raise out
@@ -384,285 +377,7 @@ class RunwareClient:
         uploaded = [self.upload_image(r) if is_local_image(r) else r for r in refs]
         return request.replace(referenceImages=uploaded, taskUUID=same).validate()
 
-    # -- the machinery ---------------------------------------------------------------------------
-    def _execute(
-        self, requests: list[Request], *, include_cost: bool, save: bool, cancel: threading.Event | None = None,
-        sent_before: bool = False, wire: Wire | None = None,
-    ) -> list[Outcome]:
-        """Validate, POST every valid task in one array, poll what needs it, collect outcomes.
-        Images are downloaded on the wire and checked and saved once off it (see `generate`)."""
-        slots: list[Outcome | None] = [None] * len(requests)
-        runs: list[tuple[int, TaskRun]] = []
-        seen: set[str] = set()
-        downloaded: list[tuple[GeneratedImage, bytes]] = []
-        for i, request in enumerate(requests):
-            try:
-                if not isinstance(request, Request):
-                    raise ValidationError([Problem("request", f"must be a qwenlab Request, got {type(request).__name__}")])
-                if request.task_uuid in seen:
-                    raise ValidationError([Problem("taskUUID", f"{request.task_uuid} appears twice in one batch; use request.renew() for the second")])
-                prepared = self.prepare(request)
-            except QwenlabError as exc:
-                slots[i] = exc.for_task(exc.task_uuid or getattr(request, "task_uuid", None), attempts=0)
-                continue
-            seen.add(prepared.task_uuid)
-            task = prepared.to_task()
-            if include_cost and not prepared.is_set("includeCost"):
-                task["includeCost"] = True
-            runs.append((i, TaskRun(prepared, task, self._downloader_for(prepared, downloaded, cancel), sent_before=sent_before)))
-        if runs:
-            with wire.place() if wire is not None else contextlib.nullcontext() as place:
-                self._run([r for _, r in runs], cancel, place.sent if place is not None else None,
-                          stop=wire.closing if wire is not None else None)
-                if wire is not None:  # before the place is given back: no task may follow a fatal error
-                    wire.note_failures([e for _, r in runs for e in (r.failure, *r.task_errors)])
-            if wire is not None and downloaded:
-                wire.settle()  # let the next task's POST leave before this one's images take the processor
-            unsaved = self._keep(downloaded, save)
-            if wire is not None and unsaved:
-                wire.note_failures(unsaved)  # a full disk fails every image after it: send nothing more to pay for
-        for i, run in runs:
-            slots[i] = run.outcome()
-        return slots  # type: ignore[return-value]
-
-    def _run(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None,
-             stop: threading.Event | None = None) -> None:
-        """Send the tasks, poll what needs it, and send again only what getResponse says the
-        server never took after a sync POST timed out (so it cannot be paid twice). `on_sent`:
-        called once the POST has left (the wire's `Place.sent`); `stop`: set once nothing more may
-        be sent, which ends the POST's retries (see `Exchange.post`) and any sending again."""
-        todo = runs
-        for _ in range(self.policy.max_retries + 1):
-            self._send(todo, cancel, on_sent, stop)
-            self._poll(todo, cancel)
-            todo = [r for r in todo if r.resend]
-            if not todo:
-                return
-            if stop is not None and stop.is_set():
-                break  # nothing more is sent: in doubt, asked about by the next run
-            for run in todo:
-                run.prepare_resend()
-        for run in todo:
-            run.give_up_resending()
-
-    def _send(self, runs: list[TaskRun], cancel: threading.Event | None, on_sent: Callable[[], None] | None = None,
-              stop: threading.Event | None = None) -> None:
-        def count_attempt() -> None:
-            for run in runs:
-                run.attempts += 1
-
-        try:
-            # a sync task past the server's cap (or our read timeout) is polled for, never re-sent
-            answer = self._exchange.post([r.task for r in runs], cancel=cancel, on_attempt=count_attempt,
-                                         poll_on_timeout=True, on_sent=on_sent, stop=stop)
-        except TransportError as exc:
-            for run in runs:
-                if exc.timed_out:
-                    run.fall_back(f"no answer within the read timeout ({self.timeout:g} s)")
-                else:
-                    run.fail_send(exc)
-            return
-        except QwenlabError as exc:
-            for run in runs:
-                run.fail_send(exc)
-            return
-        unnamed = [e for e in answer.errors if not e.get("taskUUID")]
-        for run in runs:
-            items, errs = answer.for_task(run.task_uuid, only_task=len(runs) == 1)
-            if not items and not errs:
-                # an error naming no task (401, a refused batch) concerns every task in it
-                errs = unnamed[:1] or ([] if answer.ok_status else [{"message": answer.text or f"HTTP {answer.status}"}])
-            run.absorb_post(items, errs, answer.status, resent=answer.resent)
-
-    def _poll(self, runs: list[TaskRun], cancel: threading.Event | None, stop: threading.Event | None = None) -> None:
-        """Poll getResponse for every run that needs it, in one POST per round, with growing waits;
-        until `stop` is set, when given (what is still processing is then left in doubt)."""
-        pending = [r for r in runs if r.needs_poll and not r.finished]
-        if not pending:
-            return
-        delays = self.polls.delays()
-        start, waited = time.monotonic(), 0.0
-        while pending:
-            elapsed = max(waited, time.monotonic() - start)
-            if elapsed >= self.polls.timeout:
-                break
-            delay = min(next(delays), self.polls.timeout - elapsed)
-            self.policy.pause(delay, cancel, until=stop)
-            if stop is not None and stop.is_set():
-                break
-            waited += delay
-            self._poll_round(pending, cancel, stop)
-            pending = [r for r in pending if not r.finished]
-        for run in pending:
-            run.time_out(self.polls.timeout)
-
-    def _poll_round(self, runs: list[TaskRun], cancel: threading.Event | None, stop: threading.Event | None = None) -> None:
-        try:
-            answer = self._exchange.post([{"taskType": "getResponse", "taskUUID": r.task_uuid} for r in runs], cancel=cancel,
-                                         stop=stop)
-        except QwenlabError:
-            return  # the network or the queue failed this round; the next round asks again
-        unnamed = [e for e in answer.errors if not e.get("taskUUID")]
-        named = any(e.get("taskUUID") for e in answer.errors) or bool(answer.data)
-        if not answer.ok_status and len(runs) > 1 and not named:
-            # refused without naming a task (one unknown UUID spoils the poll): ask one by one
-            for run in runs:
-                self._poll_round([run], cancel, stop)
-            return
-        for run in runs:
-            items, errs = answer.for_task(run.task_uuid, only_task=len(runs) == 1)
-            if not items and not errs and not answer.ok_status:
-                errs = unnamed[:1] or [{"message": answer.text or f"HTTP {answer.status}"}]
-            run.absorb_poll(items, errs, answer.status)
-
-    def _downloader_for(self, request: Request, downloaded: list[tuple[GeneratedImage, bytes]],
-                        cancel: threading.Event | None) -> Callable[[dict[str, Any], str], GeneratedImage]:
-        """What a TaskRun calls for each finished image: download it now (its URL expires) and
-        add it to `downloaded`, for `_keep` to check and save once the task is off the wire."""
-        fmt = str(request.get("outputFormat") or "JPG")
-
-        def download(item: dict[str, Any], task_uuid: str) -> GeneratedImage:
-            image, data = self._images.download(item, task_uuid, fmt, cancel)
-            if data is not None:
-                downloaded.append((image, data))
-            return image
-
-        return download
-
-    def _keep(self, downloaded: list[tuple[GeneratedImage, bytes]], save: bool) -> list[ImageStoreError]:
-        """Check and save (or keep in memory) each downloaded image; a failed check lands in its
-        `.error`. Returns the errors of images that could not be written (the disk, not the image)."""
-        for image, data in downloaded:
-            self._images.keep(image, data, save=save)
-        unsaved = [image.error for image, _ in downloaded if isinstance(image.error, ImageStoreError)]
-        downloaded.clear()
-        return unsaved
-
 
 # -- helpers ------------------------------------------------------------------------------------------
 def _backend_of(response: httpx.Response) -> str:
     return "emulator" if response.headers.get(EMULATOR_HEADER) else "runware"
-
-
-def _is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-# -- connect --------------------------------------------------------------------------------------
-_notice_lock = threading.Lock()
-_notice_shown = False
-
-
-def check_base_url(url: str) -> None:
-    """Refuse an API address that is not http(s)://host...: every request would fail the same way.
-    ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the URL are not repeated, and
-    text with no scheme is not shown at all (a key pasted into the wrong variable)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        shown = (f"{shown_url(url)!r} is not an http(s) address" if parts.scheme and "://" in url
-                 else "what it holds is not an address (not shown: it may be a key set in the wrong variable)")
-        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {shown}; give one like {DEFAULT_BASE_URL}, "
-                         "or unset it to use Runware's")
-
-
-def shown_url(url: str) -> str:
-    """`url` without the user name and password it may carry."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{_authority(url)}{parts.path}"
-
-
-def _authority(url: str) -> str:
-    """The host of `url` (and its port where one is given), without credentials: "api.runware.ai",
-    "127.0.0.1:8787", "[::1]:8787"."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # IPv6
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:  # not a port number: left out, as the credentials are
-        port = None
-    return f"{host}:{port}" if port else host
-
-
-def check_connection(api_key: str | None = None, base_url: str | None = None) -> None:
-    """What `connect(api_key, base_url)` would refuse, or every request would: checked before
-    anything is logged or sent. With a key: a key no header can carry, an address that is not
-    http(s). Without one: an address that is not on loopback (only the emulator answers without
-    a key). The message never shows the key, nor a password in the address."""
-    api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
-    url = base_url or os.environ.get("RUNWARE_BASE_URL")
-    if key:
-        check_api_key(key)
-        check_base_url(url or DEFAULT_BASE_URL)
-        return
-    if url:
-        check_base_url(url)
-        if not _is_loopback(url):
-            raise AuthenticationError(_no_key_for(url))
-
-
-def _no_key_for(url: str) -> str:
-    return (f"no Runware API key for {shown_url(url)} (RUNWARE_BASE_URL): set RUNWARE_API_KEY (or pass api_key=...), "
-            "or unset RUNWARE_BASE_URL to use the offline emulator")
-
-
-def check_api_key(key: str) -> None:
-    """Refuse a key no HTTP header can carry (not printable ASCII, or holding a space or a line
-    break: a key pasted with an accent or a stray newline), before anything is logged or sent.
-    The message never shows the key."""
-    if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
-        raise AuthenticationError(
-            "the Runware API key (RUNWARE_API_KEY, or api_key=...) holds a character an API key cannot have "
-            "(a letter outside ASCII, a space or a line break): copy the key again from Runware and set it anew")
-
-
-def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) -> RunwareClient:
-    """A client of the real API when a key is given or `RUNWARE_API_KEY` is set; otherwise of the
-    offline emulator (started on loopback, once per process), saying so once on stderr. A client
-    logs nothing: `Lab` runs requests through one and logs each before and after it is sent."""
-    api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
-    if key:
-        return RunwareClient(key, base_url, **kw)
-    url = base_url or os.environ.get("RUNWARE_BASE_URL")
-    if url and not _is_loopback(url):
-        raise AuthenticationError(_no_key_for(url))
-    if not url:
-
-        emu = start_embedded()
-        url = emu.url
-        key = getattr(emu, "api_key", None) or EMULATOR_KEY
-        kw.setdefault("backend", "emulator")
-    else:
-        key = EMULATOR_KEY
-    _announce(url)
-    kw.setdefault("is_emulator", True)
-    return RunwareClient(key, url, **kw)
-
-
-def connect_backend(api_key: str | None = None) -> str | None:
-    """What `connect(api_key)` would talk to, found without connecting: "emulator" when no key is
-    given nor set (connect() then uses the offline emulator and nothing else), None when there is
-    a key (then the server says what it is: `RunwareClient.backend`)."""
-    api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
-    return None if api_key else "emulator"
-
-
-def _announce(url: str) -> None:
-    global _notice_shown
-    with _notice_lock:
-        if _notice_shown:
-            return
-        _notice_shown = True
-    print(
-        f"qwenlab: RUNWARE_API_KEY is not set, so requests go to the offline emulator at {url}. "
-        "Its images are synthetic: they show the request, not what Qwen-Image would draw.",
-        file=sys.stderr,
-        flush=True,
-    )

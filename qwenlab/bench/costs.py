@@ -43,7 +43,8 @@ from ..core.values import format_value
 from ..costs.frames import Costs
 from ..paths import DB_NAME, data_dir
 from ..store import prefetch
-from ..store.log import Log, utc_now
+from ..store.log import Log
+from ..store.rows import utc_now
 
 __all__ = ["build_log", "cached_log", "time_logs_command", "drop_cached", "time_cold", "Truth", "main", "SUMMARIES",
            "LOGS_COMMANDS"]

@@ -32,7 +32,8 @@ from ..core.values import format_value
 from ..emulator.synthetic import Scene, render_bytes
 from ..html.report import export_html
 from ..store.experiment import ExperimentRecord, open_experiment
-from ..store.log import Log, utc_now
+from ..store.log import Log
+from ..store.rows import utc_now
 from .emulated import peak_mb
 
 __all__ = ["build_experiment", "measure_export", "Measure", "TARGET_S", "TARGET_MB", "TARGET_MEMORY_MB", "main"]

@@ -31,7 +31,7 @@ from ..errors import (
     UnknownCostKeyError,
     ValidationError,
 )
-from ..store.log import log_advice
+from ..store.log_file import log_advice
 from .common import log_path
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "BAD_INPUT", "FAILED", "HANDLED", "HELP", "exit_code",

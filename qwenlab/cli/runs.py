@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import click
 import pandas as pd
 
-from ..api.client import DEFAULT_BASE_URL, check_connection, connect
+from ..api.address import DEFAULT_BASE_URL
+from ..api.connect import check_connection, connect
 from ..core.values import count_of, format_usd
 from ..store.log import Log
 from ..store.provenance import EMULATOR, RUNWARE

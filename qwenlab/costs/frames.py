@@ -41,7 +41,10 @@ from ..core.model import get_model
 from ..errors import ModelNotFoundError, UnknownCostKeyError
 from ..store.log import Log
 from ..store.organize import DELETED_PREFIX
-from .query import BUILTIN_KEYS, SUM_COLUMNS, CostQuery
+from .prices import PriceQuery
+from .query import BUILTIN_KEYS, CostQuery
+from .sql import SUM_COLUMNS
+from .view import CostView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +92,9 @@ class Costs:
                              "are they swapped?")
         self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
         self.imported = bool(imported)
-        self._q = CostQuery(log, self.since, self.until, self.experiments, self.imported)
+        self._view = CostView(log, self.since, self.until, self.experiments, self.imported)
+        self._q = CostQuery(self._view)
+        self._prices = PriceQuery(self._view)
 
     def filter(self, *, since: Any = None, until: Any = None, experiments: str | Iterable[str] | None = None,
                imported: bool | None = None) -> "Costs":
@@ -115,7 +120,7 @@ class Costs:
     # -- frames --------------------------------------------------------------------------------
     def axes(self) -> list[str]:
         """The sweep axes of the experiments in view: any of them is a key for `by()`."""
-        return self._q.axis_names()
+        return self._view.axis_names()
 
     def by(self, key: str | Sequence[str] = "experiment") -> "pd.DataFrame":
         """Cost grouped by one key or several (a list): experiment, model, size, day, week, month,
@@ -131,7 +136,7 @@ class Costs:
         """
         keys = [key] if isinstance(key, str) else list(key)
         out = _finish(self._q.grouped(keys))
-        names = [e.name for e in self._q._experiments().values()]
+        names = [e.name for e in self._view.experiments().values()]
         deleted = [n for n in names if n.startswith(DELETED_PREFIX)]
         if deleted and len(deleted) < len(names) and "experiment" not in keys and len(out):
             # a deleted experiment's requests stay in every group they fall in, its images do not
@@ -182,7 +187,7 @@ class Costs:
         budget; would_exceed says to_send_usd does not fit in what is left (None for an experiment
         without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again."""
         df = self.by("experiment")
-        info = self._q.experiments_info()
+        info = self._view.experiments_info()
         extra = self._q.per_experiment_extra()
         out = df[["cost_usd", "in_doubt_usd"]].join(info[["status", "budget_usd", "stop_reason"]], how="left")
         out = out.join(extra[["unsent", "unsent_usd", "to_retry", "to_send_usd"]], how="left")
@@ -227,7 +232,7 @@ class Costs:
         API cost is not the recorded price, and by how much in all; description_usd: what the model
         description gives today for first_at's date (description_changed: it was edited since).
         """
-        df = self._q.prices()
+        df = self._prices.prices()
         if df.empty:
             return df
         df["description_usd"] = [_described_price(m, at) for m, at in zip(df["model"], df["first_at"])]
@@ -285,7 +290,7 @@ class Costs:
                        "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
         b = self.budget()
         spent = b["cost_usd"]
-        imported = {n: float(spent[n]) for n in self._q.imported_names() if n in spent.index and spent[n] > 0}
+        imported = {n: float(spent[n]) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
         if imported:
             names = ", ".join(repr(n) for n in imported)
             out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "

@@ -62,8 +62,9 @@ from .bundle_zip import (
     source_log,
 )
 from .experiment import ExperimentRecord
-from .log import Log, utc_now
+from .log import Log
 from .organize import DELETED_PREFIX, name_problem
+from .rows import utc_now
 
 __all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
 

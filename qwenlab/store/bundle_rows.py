@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .bundle_zip import image_arcname
-from .log import Log, utc_now
+from .log import Log
 from .relations import columns, dependent_tables, references
+from .rows import utc_now
 
 __all__ = ["copy_experiments", "Copied", "origin_of", "own_part"]
 

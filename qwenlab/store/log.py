@@ -5,82 +5,35 @@
     log.search("LUMIERE")          # full-text search over prompts
 
 The schema is built by the small named migrations of `qwenlab.store.migrations`, each recorded in
-`_qwenlab_migrations` when applied. The file is plain SQLite in WAL
-mode, so Datasette (`datasette data/qwenlab.db`) and a second process can read it while a sweep
-writes, and two processes may write to it (each write waits up to `BUSY_TIMEOUT_S`).
-
-Writes go through one lock per `Log` (threads of a sweep share the connection) and run in
-`BEGIN IMMEDIATE` transactions, so a task row and its images land together or not at all.
+`_qwenlab_migrations` when applied. The file itself (WAL mode, the busy timeout, the write lock
+and `BEGIN IMMEDIATE` transactions, reads as rows, frames and columns) is `LogFile`, in
+qwenlab/store/log_file.py, which `Log` extends with what qwenlab keeps in it; the rows' times,
+JSON and INSERT/UPDATE statements are in qwenlab/store/rows.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
 import json
-import sqlite3
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from ..errors import LogWriteError, NotALogError, redact, refuse_secret
-from ..paths import db_path
-from .migrations import MIGRATIONS, MIGRATIONS_TABLE, migrate
+from ..errors import refuse_secret
+from .log_file import LogFile
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
+from .rows import column_list, insert_image, placeholders, runs_of_same_columns, to_json, update_task, utc_now
 from .run_lock import settle_abandoned
 
 if TYPE_CHECKING:
     import pandas as pd
-    import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["Log", "MIGRATIONS", "migrate", "utc_now", "to_json", "log_advice", "write_failure", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
-
-BUSY_TIMEOUT_S = 30.0
-_FETCH_BATCH = 10_000  # rows per fetchmany() in Log.columns: its row tuples never pile up
+__all__ = ["Log", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
 
 # What a judgement judged when nobody said: also what judgements made before criteria existed read as.
 DEFAULT_CRITERION = "overall"
 # a judgement row as every query reads it (the table as `j`): no NULL criterion
 JUDGEMENT_COLUMNS = (f"j.id, j.experiment_id, j.axis, j.image_a, j.image_b, j.winner, "
                      f"coalesce(j.criterion, '{DEFAULT_CRITERION}') AS criterion, j.created_at")
-
-
-def utc_now() -> str:
-    """Now as ISO-8601 UTC with milliseconds: `2026-03-01T12:00:00.123+00:00`."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def log_advice(exc: sqlite3.Error) -> str:
-    """What to do about an error SQLite gave on the log, by its reason."""
-    text = str(exc).lower()
-    if "full" in text:
-        return "free space on the disk that holds it"
-    if "locked" in text or "busy" in text:
-        return (f"another process held it for more than {BUSY_TIMEOUT_S:.0f} s (a run, a notebook or sqlite3 shell with "
-                "a write left open, BEGIN without COMMIT?): finish or close it")
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return "make the file, its -wal and -shm files and their folder writable (SQLite writes beside it even to read)"
-    return ("check that its disk is healthy and not full, and that the file and its folder can be written (SQLite "
-            "writes beside it even to read)")
-
-
-def _insert_image(db: Any, task_id: int, now: str, image: dict[str, Any]) -> None:
-    """One image row of a task (one already logged under its imageUUID is kept, not duplicated)."""
-    values = {"task_id": task_id, "created_at": now, **image}
-    db.execute(f"INSERT OR IGNORE INTO images ({_columns(values)}) VALUES ({_marks(values)})", list(values.values()))
-
-
-def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
-    """What a write the log refused says: which file, SQLite's reason, and what to do about it."""
-    return LogWriteError(f"the log {path or ':memory:'} could not be written ({exc}): {log_advice(exc)}, then run again. "
-                         "What was logged stays, and cells sent before are asked about before anything is sent again")
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON for a TEXT column, with any registered secret scrubbed."""
-    return redact(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
 
 
 # What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
@@ -104,63 +57,6 @@ _ROLLUP_SPENT_NOW = ("sum(CASE WHEN r.status = 'done' THEN r.reported_e10 + r.un
                      "WHEN r.status = 'sent' THEN r.reported_estimate_e10 + r.unreported_estimate_e10 ELSE r.reported_e10 END) / 1e10")
 
 
-def _columns(values: dict[str, Any]) -> str:
-    return ", ".join(f"[{c}]" for c in values)
-
-
-def _marks(values: dict[str, Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _update_task(db: "sqlite_utils.Database", task_id: int, fields: dict[str, Any]) -> None:
-    """UPDATE one task row with plain SQL: sqlite-utils' `update()` reads the table's schema and
-    the row back on every call, which was a tenth of a sweep's time per task at concurrency 1."""
-    if fields:
-        sets = ", ".join(f"[{c}] = ?" for c in fields)
-        db.execute(f"UPDATE tasks SET {sets} WHERE id = ?", [*fields.values(), task_id])
-
-
-def _runs_of_same_columns(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """Consecutive rows grouped while their keys (in order) stay the same."""
-    run: list[dict[str, Any]] = []
-    for row in rows:
-        if run and list(row) != list(run[0]):
-            yield run
-            run = []
-        run.append(row)
-    if run:
-        yield run
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No garbage collection inside: a million row tuples coming from SQLite, each outliving a
-    few collections of the youngest generation, start full collections of the whole heap over
-    and over (the 950,000 rows of `Costs.timeline()` on the 1,000,000-task benchmark log are read
-    in 0.76 s without, 1.5 s with). Rows of plain values hold no cycles to collect."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
-    """NotALogError (the connection closed) when the file holds tables but is no qwenlab log (it
-    has no migrations table): migrating it added some 45 tables to another program's database,
-    even from `qwenlab logs`, or failed half-way on a table of the same name."""
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    if tables and MIGRATIONS_TABLE not in tables:
-        conn.close()
-        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
-        raise NotALogError(f"{path} is not a qwenlab log: it holds another program's tables ({shown}), and nothing was "
-                           "changed in it. Point QWENLAB_DATA_DIR at the folder holding your log, or move that file away "
-                           "to start a new log there")
-
-
 # -- the log --------------------------------------------------------------------------------------
 def latest_rating(ratings: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The latest of one image's ratings (oldest first), its score the latest one given: a later
@@ -173,7 +69,7 @@ def latest_rating(ratings: list[dict[str, Any]]) -> dict[str, Any] | None:
     return out
 
 
-class Log:
+class Log(LogFile):
     """The experiment log in one SQLite file. Thread-safe; one instance per process is enough.
 
     `Log()` opens `<data>/qwenlab.db`; `Log(path)` another file; `Log(":memory:")` a throwaway.
@@ -182,88 +78,21 @@ class Log:
     """
 
     def __init__(self, path: str | Path | None = None, *, migrate_schema: bool = True, settle_runs: bool = True) -> None:
-        if path is None:
-
-            path = db_path()
-        self.path = Path(path) if str(path) != ":memory:" else None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        import sqlite_utils
-
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self._lock = threading.RLock()
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if self.path is not None and migrate_schema:
-            _refuse_foreign(conn, self.path)  # before WAL and the schema change it
-        conn.execute("PRAGMA foreign_keys = ON")
-        if self.path is not None:
-            self._enable_wal()
-            # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
-            conn.execute("PRAGMA synchronous = NORMAL")
-        if migrate_schema:
-            with self._lock:
-                migrate(self.db)
+        super().__init__(path, migrate_schema=migrate_schema)
         if migrate_schema and settle_runs:  # not in a bundle's copy: no run of it lives there
             settle_abandoned(self)  # experiments left 'running' by a run whose process died
-        # another connection's commits (a second notebook or process on this log), as SQLite counts
-        # them: once one is seen, a budget is checked against the log itself (`mark_sent`)
-        self._data_version = self._read_data_version()
-        self.shared = False
         # runs of each experiment sending through this very Log (one Lab shared by two threads):
         # its own commits are no other connection's, so `shared` never sees them (`running`)
         self._runs: dict[int, int] = {}
 
-    def _enable_wal(self) -> None:
-        # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
-        # locked" at once (its busy wait does not cover this) when another process opens the same
-        # new file at that instant, as two notebooks starting together do: wait and try again.
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
-                self.db.enable_wal()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
     def __repr__(self) -> str:
         return f"Log({str(self.path) if self.path else ':memory:'!r})"
-
-    def close(self) -> None:
-        with self._lock:
-            self.db.close()
 
     def __enter__(self) -> "Log":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator["sqlite_utils.Database"]:
-        """One write transaction, taken immediately so two processes queue instead of failing.
-        For the layers that keep tables of their own in the log (text scores); everything else
-        writes through the methods below."""
-        with self._lock:
-            conn = self.db.conn
-            try:
-                # BEGIN inside the try: a Ctrl-C landing just after it must not leave the connection
-                # in a transaction, where every later write would fail
-                conn.execute("BEGIN IMMEDIATE")
-                yield self.db
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
-    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        """The rows of a read-only query, as dicts (for the cost and text-score queries; views use
-        the methods below)."""
-        with self._lock:
-            return [dict(r) for r in self.db.query(sql, params)]
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
@@ -329,8 +158,8 @@ class Log:
             # a million rows go in seconds. Its rowcount counts the rows inserted, not those
             # ignored (nor what the full-text trigger writes), without counting a table that may
             # hold millions of rows
-            for values in _runs_of_same_columns({"status": "pending", "attempts": 0, "created_at": now, **r} for r in rows):
-                cursor = db.conn.executemany(f"INSERT OR IGNORE INTO tasks ({_columns(values[0])}) VALUES ({_marks(values[0])})",
+            for values in runs_of_same_columns({"status": "pending", "attempts": 0, "created_at": now, **r} for r in rows):
+                cursor = db.conn.executemany(f"INSERT OR IGNORE INTO tasks ({column_list(values[0])}) VALUES ({placeholders(values[0])})",
                                              [list(v.values()) for v in values])
                 added += max(cursor.rowcount, 0)
         return added
@@ -400,7 +229,7 @@ class Log:
                     "FROM tasks t WHERE t.experiment_id = ?", [experiment_id]).fetchone()
                 if float(spent or 0.0) + max(0.0, markup - 1.0) * float(in_flight or 0.0) + need > limit + 1e-9:
                     return False
-            _update_task(db, task_id, fields)
+            update_task(db, task_id, fields)
         return True
 
     @contextmanager
@@ -415,23 +244,11 @@ class Log:
             with self._lock:
                 self._runs[experiment_id] -= 1
 
-    def _read_data_version(self) -> int:
-        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
-
-    def _others_wrote(self) -> bool:
-        """Whether another connection has committed to the log, since it was opened: sticky
-        (`shared`), so that every later check reads the log, not a figure it had before."""
-        if not self.shared:
-            version = self._read_data_version()
-            self.shared = version != self._data_version
-            self._data_version = version
-        return self.shared
-
     def unmark_sent(self, task_id: int) -> None:
         """Undo `mark_sent` for a task that never left (the run stopped while it waited for its
         turn): 'pending' again, with no send time and no provenance, as before it was marked."""
         with self.transaction() as db:
-            _update_task(db, task_id, {"status": "pending", "sent_at": None, "backend": None, "api_host": None,
+            update_task(db, task_id, {"status": "pending", "sent_at": None, "backend": None, "api_host": None,
                                        "qwenlab_version": None})
 
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
@@ -439,9 +256,9 @@ class Log:
         An image already logged (a recovered task) is kept, not duplicated."""
         now = utc_now()
         with self.transaction() as db:
-            _update_task(db, task_id, {"completed_at": now, **fields})
+            update_task(db, task_id, {"completed_at": now, **fields})
             for image in images:
-                _insert_image(db, task_id, now, image)
+                insert_image(db, task_id, now, image)
 
     def add_images(self, task_id: int, images: list[dict[str, Any]]) -> None:
         """Add to a finished task images fetched again since (a lost one, asked for with
@@ -455,14 +272,14 @@ class Log:
                 uuid, sha = image.get("image_uuid"), image.get("sha256")
                 if (uuid and uuid in uuids) or (sha and sha in hashes):
                     continue
-                _insert_image(db, task_id, now, image)
+                insert_image(db, task_id, now, image)
                 uuids.add(uuid)
                 hashes.add(sha)
 
     def note_task(self, task_id: int, **fields: Any) -> None:
         """Update some columns of a task (an uncertain transport failure, more attempts)."""
         with self.transaction() as db:
-            _update_task(db, task_id, fields)
+            update_task(db, task_id, fields)
 
     def reset_task(self, task_id: int, *, task_uuid: str, request_json: str,
                    replacing: str | None = None, status: str | None = None) -> dict[str, Any] | None:
@@ -630,35 +447,8 @@ class Log:
         where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id is not None else ("", [])
         return self.frame(f"SELECT * FROM images {where} ORDER BY id", params)
 
-    def frame(self, sql: str, params: Any = ()) -> "pd.DataFrame":
-        """Any read query as a pandas DataFrame."""
-        import pandas as pd
-
-        with self._lock:
-            return pd.read_sql_query(sql, self.db.conn, params=list(params) if params else None)
-
-    def columns(self, sql: str, params: Any = ()) -> list[list[Any]]:
-        """The columns of a read-only query as lists of plain values, for a result of a million
-        rows: read in batches with no garbage collection meanwhile, and no DataFrame built from
-        row tuples (the caller makes the columns it needs)."""
-        with self._lock, _gc_paused():
-            cursor = self.db.conn.execute(sql, list(params))
-            out: list[list[Any]] = [[] for _ in cursor.description]
-            while rows := cursor.fetchmany(_FETCH_BATCH):
-                for column, values in zip(out, zip(*rows)):
-                    column.extend(values)
-            return out
-
     def search(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
         """Tasks whose prompt or negative prompt match a full-text query (SQLite FTS5 syntax)."""
         return self.rows(
             "SELECT t.* FROM tasks t JOIN tasks_fts f ON f.rowid = t.id WHERE tasks_fts MATCH ? "
             "ORDER BY f.rank LIMIT ?", [text, limit])
-
-    def migrations(self) -> list[str]:
-        """Names of the migrations applied to this file, in order."""
-        return [r["name"] for r in self.rows(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")]
-
-    def integrity_check(self) -> str:
-        """SQLite's own verdict on the file: 'ok' when it is sound."""
-        return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])

@@ -219,7 +219,7 @@ def m012_api_extra(db: sqlite_utils.Database) -> None:
 # What every cost summary groups by, per task and per earlier failed attempt (history_json), as
 # SQL over a task row `x` (NEW or OLD in a trigger). Key columns are NOT NULL (sentinels -1 / '')
 # so that the upsert finds its row; readers turn them back into NULL (qwenlab.costs.rollups).
-# the per-image price recorded at send time (qwenlab.costs.query.PRICE_SQL), and money as integer
+# the per-image price recorded at send time (qwenlab.costs.sql.PRICE_SQL), and money as integer
 # units of 1e-10 USD (-1: none)
 _PRICE = "round(coalesce({t}.price_usd, {t}.estimated_cost_usd / max(coalesce({t}.number_results, 1), 1)), 6)"
 _UNITS = "ifnull(CAST(round(({v}) * 1e10) AS INTEGER), -1)"

@@ -28,8 +28,9 @@ from typing import Any, Iterable
 from ..core.validation import BROKEN_TEXT, is_unicode_text
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, refuse_secret
 from ..paths import remove_if_empty
-from .log import Log, utc_now
+from .log import Log
 from .relations import ROOTS, references
+from .rows import utc_now
 from .run_lock import settle_abandoned
 from .thumbnails import forget_thumbnails
 

@@ -27,8 +27,9 @@ from ..errors import (
     TransportError,
     redact,
 )
-from ..store.log import Log, to_json
+from ..store.log import Log
 from ..store.provenance import EMULATOR
+from ..store.rows import to_json
 from .budget import Budget
 from .dispatch import FATAL_ERRORS, Job, Outcome, what_happened
 

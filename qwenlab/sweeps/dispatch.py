@@ -33,7 +33,7 @@ from ..errors import (
     redact,
 )
 from ..progress import Progress
-from ..store.log import write_failure
+from ..store.log_file import write_failure
 from .budget import Budget
 from .sweep import Cell
 

@@ -35,7 +35,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..api.client import check_connection, connect, connect_backend
+from ..api.connect import check_connection, connect, connect_backend
 from ..core.request import new_task_uuid
 from ..core.validation import is_unicode_text
 from ..errors import (
@@ -51,8 +51,10 @@ from ..paths import make_data_dir
 from ..progress import Progress
 from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
-from ..store.log import Log, to_json, write_failure
+from ..store.log import Log
+from ..store.log_file import write_failure
 from ..store.provenance import EMULATOR, RUNWARE
+from ..store.rows import to_json
 from ..store.run_lock import holding_run
 from ..version import __version__
 from .budget import Budget, check_run_settings
@@ -76,7 +78,7 @@ class Runner:
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
     data_dir: default `qwenlab.paths.data_dir()` (`$QWENLAB_DATA_DIR`, else the project's `data/`, found
-    from the current folder up, else the user's data folder). client: default `qwenlab.api.client.connect()`
+    from the current folder up, else the user's data folder). client: default `qwenlab.api.connect.connect()`
     (the real API with RUNWARE_API_KEY, else the offline emulator), made on first need, saving
     images under `<data_dir>/images`; a zero-argument callable is called on first need instead
     (so a run with nothing to send connects to nothing). log: default `<data_dir>/qwenlab.db`.

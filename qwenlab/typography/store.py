@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
 from ..progress import Progress
-from ..store.log import to_json, utc_now
+from ..store.rows import to_json, utc_now
 from .engines import OCREngine, get_engine
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from qwenlab.api.client import GeneratedImage, RunwareClient, TaskResult, connect
+from qwenlab.api.client import GeneratedImage, RunwareClient, TaskResult
+from qwenlab.api.connect import connect
 from qwenlab.api.retry import PollSchedule, RetryPolicy, parse_retry_after
 from qwenlab.core.request import Request
 from qwenlab.errors import (

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qwenlab.api.client import EMULATOR_KEY, RunwareClient, connect
+from qwenlab.api.client import EMULATOR_KEY, RunwareClient
+from qwenlab.api.connect import connect
 from qwenlab.emulator import Emulator
 from tests.support.backends import WithoutEmulatorMarker, emulator_client, posts, runware_client
 

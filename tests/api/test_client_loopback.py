@@ -11,8 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-import qwenlab.api.client as client_module
-from qwenlab.api.client import RunwareClient, TaskResult, connect
+import qwenlab.api.connect as connect_module
+from qwenlab.api.client import RunwareClient, TaskResult
+from qwenlab.api.connect import connect
 from qwenlab.core.request import Request
 from qwenlab.emulator import Emulator, Faults
 from qwenlab.errors import (
@@ -306,7 +307,7 @@ def test_ping_and_get_response(emulator, make_client):
 
 
 def test_connect_falls_back_to_the_emulator_and_says_so_once(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(client_module, "_notice_shown", False)
+    monkeypatch.setattr(connect_module, "_notice_shown", False)
     with connect(images_dir=tmp_path) as first, connect(images_dir=tmp_path) as second:
         assert first.is_emulator and second.is_emulator and first.base_url.startswith("http://127.0.0.1:")
         assert first.generate(req()).ok

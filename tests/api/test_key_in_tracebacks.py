@@ -14,7 +14,8 @@ import pytest
 
 from qwenlab import Lab, Sweep
 from qwenlab import __file__ as qwenlab_init
-from qwenlab.api.client import RunwareClient, check_connection, connect
+from qwenlab.api.client import RunwareClient
+from qwenlab.api.connect import check_connection, connect
 from qwenlab.errors import Secret, as_secret
 
 KEY_BODY = "rw-live-7Hq2Zx9Lm4Pk8Vt3"

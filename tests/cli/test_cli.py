@@ -220,9 +220,9 @@ def test_a_damaged_or_busy_log_is_a_failure_said_in_a_line_not_a_traceback(small
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    import qwenlab.store.log as log_module
+    import qwenlab.store.log_file as log_file
 
-    monkeypatch.setattr(log_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(log_file, "BUSY_TIMEOUT_S", 0.2)
     holder = sqlite3.connect(data_dir / "qwenlab.db")
     holder.execute("BEGIN EXCLUSIVE")  # another process writing, past the busy timeout
     try:

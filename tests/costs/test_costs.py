@@ -398,9 +398,9 @@ def test_a_span_back_from_now_counts_whole_days_and_exact_hours(known: Log) -> N
     assert date_bound(" 2w ", "until") in days_back(14)
     hours = dt.datetime.fromisoformat(date_bound("12h", "since"))
     assert abs(hours - (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=12))) < dt.timedelta(seconds=5)
-    days, edges = Costs(known, since="7d")._q._day_split()  # whole days: the rollups alone
+    days, edges = Costs(known, since="7d")._view.day_split()  # whole days: the rollups alone
     assert days is not None and days[0] in days_back(7) and edges == []
-    days, edges = Costs(known, since="12h")._q._day_split()  # the rest of a day read from the tasks
+    days, edges = Costs(known, since="12h")._view.day_split()  # the rest of a day read from the tasks
     assert len(edges) == 1 and len(edges[0][0]) > 10 and len(edges[0][1]) == 10
     assert Costs(known, since="9999d").totals() == Costs(known).totals()
 
@@ -419,9 +419,9 @@ def test_a_window_is_its_whole_days_and_the_parts_of_a_day_at_either_end(
     """The rollups sum whole days; the rest of a day a bound falls inside is read from the tasks,
     and the two add up to what the tasks alone give (the rollups' tests check that per summary)."""
     costs = Costs(known, since=since, until=until)
-    assert costs._q._day_split() == (days, edges)
+    assert costs._view.day_split() == (days, edges)
     if edges:  # only the experiments with requests on those days are read for them
-        assert costs._q._edge_where(edges).startswith("t.experiment_id IN (")
+        assert costs._view.edge_where(edges).startswith("t.experiment_id IN (")
 
 
 def test_since_and_until_split_the_spend(known: Log) -> None:
@@ -480,7 +480,7 @@ def _spend_by_hand(log: Log) -> list[tuple[str, str, float, str]]:
 
 def _assert_timeline_is_requests(costs: Costs, tl: pd.DataFrame) -> None:
     """`tl` (timeline()) holds the rows, order and types that requests() reads its own way."""
-    from qwenlab.costs.query import COST_SQL
+    from qwenlab.costs.sql import COST_SQL
 
     want = costs._q.requests([f"({COST_SQL}) > 0"], ["at", "cost", "cost_source"]).rename(columns={"cost": "cost_usd"})
     want["at"] = pd.to_datetime(want["at"], utc=True, format="ISO8601")

@@ -13,7 +13,8 @@ import pytest
 
 from qwenlab import Lab
 from qwenlab.costs.frames import Costs
-from qwenlab.costs.query import AT_SQL, CostQuery
+from qwenlab.costs.sql import AT_SQL
+from qwenlab.costs.view import CostView
 from qwenlab.store.log import SPENT_SQL, Log
 from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, SCORE_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
@@ -96,12 +97,12 @@ def _listing_matches_the_tasks(log: Log) -> None:
 
 
 def _scanned(costs: Costs, summary):  # the same summary summed over every task (no rollups)
-    original = CostQuery._rollups_answer
-    CostQuery._rollups_answer = lambda self, keys: False  # type: ignore[method-assign]
+    original = CostView.rollups_answer
+    CostView.rollups_answer = lambda self, keys: False  # type: ignore[method-assign]
     try:
         return summary(costs)
     finally:
-        CostQuery._rollups_answer = original  # type: ignore[method-assign]
+        CostView.rollups_answer = original  # type: ignore[method-assign]
 
 
 def _rate(log: Log, experiment: str) -> list[int]:

@@ -16,7 +16,7 @@ from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
-from qwenlab.store.log import utc_now
+from qwenlab.store.rows import utc_now
 from qwenlab.store.run_lock import holding_run
 from tests.support.labkit import PROMPT, SIZES, run_sweep
 

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from qwenlab.errors import register_secret
-from qwenlab.store.log import Log, to_json
+from qwenlab.store.log import Log
 from qwenlab.store.migrations import MIGRATIONS, migrate
+from qwenlab.store.rows import to_json
 
 SCHEMA = {  # schema.md: names other helpers code against
     "experiments": {"id", "name", "created_at", "updated_at", "model", "sweep_json", "axes_json", "budget_usd", "notes", "status"},

@@ -188,7 +188,7 @@ def test_no_key_and_an_emulator_address_where_nothing_answers_is_not_run_on_the_
     meant to start): connect() gives the emulator's own key, which once fixed the backend, so the
     summary said "SYNTHETIC: run on qwenlab's offline emulator" and the costs counted the cells
     as run there, though no server ever answered."""
-    from qwenlab.api.client import connect
+    from qwenlab.api.connect import connect
 
     port = _free_port()
     monkeypatch.delenv("RUNWARE_API_KEY", raising=False)

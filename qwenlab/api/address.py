@@ -1,0 +1,70 @@
+"""The API's address and key as given: checked before anything is sent, shown without credentials.
+
+`check_base_url` and `check_api_key` refuse what no request could succeed with (an address that
+is not http(s), a key no HTTP header can carry), naming the variable to fix and never repeating
+the key or a password in the address; `shown_url` and `authority` give an address without them;
+`is_loopback` tells an address on this machine (where the offline emulator runs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from ..errors import AuthenticationError
+
+__all__ = ["DEFAULT_BASE_URL", "check_base_url", "check_api_key", "shown_url", "authority", "is_loopback"]
+
+DEFAULT_BASE_URL = "https://api.runware.ai/v1"
+
+
+def check_base_url(url: str) -> None:
+    """Refuse an API address that is not http(s)://host...: every request would fail the same way.
+    ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the URL are not repeated, and
+    text with no scheme is not shown at all (a key pasted into the wrong variable)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = (f"{shown_url(url)!r} is not an http(s) address" if parts.scheme and "://" in url
+                 else "what it holds is not an address (not shown: it may be a key set in the wrong variable)")
+        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {shown}; give one like {DEFAULT_BASE_URL}, "
+                         "or unset it to use Runware's")
+
+
+def shown_url(url: str) -> str:
+    """`url` without the user name and password it may carry."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{authority(url)}{parts.path}"
+
+
+def authority(url: str) -> str:
+    """The host of `url` (and its port where one is given), without credentials: "api.runware.ai",
+    "127.0.0.1:8787", "[::1]:8787"."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # not a port number: left out, as the credentials are
+        port = None
+    return f"{host}:{port}" if port else host
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_key(key: str) -> None:
+    """Refuse a key no HTTP header can carry (not printable ASCII, or holding a space or a line
+    break: a key pasted with an accent or a stray newline), before anything is logged or sent.
+    The message never shows the key."""
+    if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+        raise AuthenticationError(
+            "the Runware API key (RUNWARE_API_KEY, or api_key=...) holds a character an API key cannot have "
+            "(a letter outside ASCII, a space or a line break): copy the key again from Runware and set it anew")

@@ -1,0 +1,199 @@
+"""The log's SQLite file: opened, refused when it is another program's, and read and written safely.
+
+`LogFile` is what every part of the log goes through: it opens the file (`Log()` opens
+`<data>/qwenlab.db`), refuses one that holds another program's tables, switches it to WAL mode and
+applies the migrations of `qwenlab.store.migrations`. In WAL mode Datasette
+(`datasette data/qwenlab.db`) and a second process can read the file while a sweep writes, and
+two processes may write to it (each write waits up to `BUSY_TIMEOUT_S`).
+
+Writes go through one lock per file (threads of a sweep share the connection) and run in
+`BEGIN IMMEDIATE` transactions (`transaction`), so a task row and its images land together or
+not at all. Reads come as rows (dicts), DataFrames or, for a million rows, plain columns.
+`log_advice` and `write_failure` say what to do when SQLite refuses the file.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ..errors import LogWriteError, NotALogError
+from ..paths import db_path
+from .migrations import MIGRATIONS_TABLE, migrate
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
+
+__all__ = ["LogFile", "BUSY_TIMEOUT_S", "log_advice", "write_failure"]
+
+BUSY_TIMEOUT_S = 30.0
+_FETCH_BATCH = 10_000  # rows per fetchmany() in LogFile.columns: its row tuples never pile up
+
+
+def log_advice(exc: sqlite3.Error) -> str:
+    """What to do about an error SQLite gave on the log, by its reason."""
+    text = str(exc).lower()
+    if "full" in text:
+        return "free space on the disk that holds it"
+    if "locked" in text or "busy" in text:
+        return (f"another process held it for more than {BUSY_TIMEOUT_S:.0f} s (a run, a notebook or sqlite3 shell with "
+                "a write left open, BEGIN without COMMIT?): finish or close it")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return "make the file, its -wal and -shm files and their folder writable (SQLite writes beside it even to read)"
+    return ("check that its disk is healthy and not full, and that the file and its folder can be written (SQLite "
+            "writes beside it even to read)")
+
+
+def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
+    """What a write the log refused says: which file, SQLite's reason, and what to do about it."""
+    return LogWriteError(f"the log {path or ':memory:'} could not be written ({exc}): {log_advice(exc)}, then run again. "
+                         "What was logged stays, and cells sent before are asked about before anything is sent again")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No garbage collection inside: a million row tuples coming from SQLite, each outliving a
+    few collections of the youngest generation, start full collections of the whole heap over
+    and over (the 950,000 rows of `Costs.timeline()` on the 1,000,000-task benchmark log are read
+    in 0.76 s without, 1.5 s with). Rows of plain values hold no cycles to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """NotALogError (the connection closed) when the file holds tables but is no qwenlab log (it
+    has no migrations table): migrating it added some 45 tables to another program's database,
+    even from `qwenlab logs`, or failed half-way on a table of the same name."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    if tables and MIGRATIONS_TABLE not in tables:
+        conn.close()
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        raise NotALogError(f"{path} is not a qwenlab log: it holds another program's tables ({shown}), and nothing was "
+                           "changed in it. Point QWENLAB_DATA_DIR at the folder holding your log, or move that file away "
+                           "to start a new log there")
+
+
+class LogFile:
+    """One SQLite file opened as the log: its connection (`db`), lock, write transactions and
+    reads, and whether another connection has written to it since (`shared`). Thread-safe."""
+
+    def __init__(self, path: str | Path | None = None, *, migrate_schema: bool = True) -> None:
+        if path is None:
+
+            path = db_path()
+        self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        import sqlite_utils
+
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if self.path is not None and migrate_schema:
+            _refuse_foreign(conn, self.path)  # before WAL and the schema change it
+        conn.execute("PRAGMA foreign_keys = ON")
+        if self.path is not None:
+            self._enable_wal()
+            # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
+            conn.execute("PRAGMA synchronous = NORMAL")
+        if migrate_schema:
+            with self._lock:
+                migrate(self.db)
+        # another connection's commits (a second notebook or process on this log), as SQLite counts
+        # them: once one is seen, a budget is checked against the log itself (`Log.mark_sent`)
+        self._data_version = self._read_data_version()
+        self.shared = False
+
+    def _enable_wal(self) -> None:
+        # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
+        # locked" at once (its busy wait does not cover this) when another process opens the same
+        # new file at that instant, as two notebooks starting together do: wait and try again.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["sqlite_utils.Database"]:
+        """One write transaction, taken immediately so two processes queue instead of failing.
+        For the layers that keep tables of their own in the log (text scores); everything else
+        writes through the methods below."""
+        with self._lock:
+            conn = self.db.conn
+            try:
+                # BEGIN inside the try: a Ctrl-C landing just after it must not leave the connection
+                # in a transaction, where every later write would fail
+                conn.execute("BEGIN IMMEDIATE")
+                yield self.db
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """The rows of a read-only query, as dicts (for the cost and text-score queries; views use
+        the methods below)."""
+        with self._lock:
+            return [dict(r) for r in self.db.query(sql, params)]
+
+    def frame(self, sql: str, params: Any = ()) -> "pd.DataFrame":
+        """Any read query as a pandas DataFrame."""
+        import pandas as pd
+
+        with self._lock:
+            return pd.read_sql_query(sql, self.db.conn, params=list(params) if params else None)
+
+    def columns(self, sql: str, params: Any = ()) -> list[list[Any]]:
+        """The columns of a read-only query as lists of plain values, for a result of a million
+        rows: read in batches with no garbage collection meanwhile, and no DataFrame built from
+        row tuples (the caller makes the columns it needs)."""
+        with self._lock, _gc_paused():
+            cursor = self.db.conn.execute(sql, list(params))
+            out: list[list[Any]] = [[] for _ in cursor.description]
+            while rows := cursor.fetchmany(_FETCH_BATCH):
+                for column, values in zip(out, zip(*rows)):
+                    column.extend(values)
+            return out
+
+    def migrations(self) -> list[str]:
+        """Names of the migrations applied to this file, in order."""
+        return [r["name"] for r in self.rows(f"SELECT name FROM [{MIGRATIONS_TABLE}] ORDER BY rowid")]
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict on the file: 'ok' when it is sound."""
+        return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])
+
+    def _read_data_version(self) -> int:
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _others_wrote(self) -> bool:
+        """Whether another connection has committed to the log, since it was opened: sticky
+        (`shared`), so that every later check reads the log, not a figure it had before."""
+        if not self.shared:
+            version = self._read_data_version()
+            self.shared = version != self._data_version
+            self._data_version = version
+        return self.shared
