@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..core.values import count_of
 from .experiment import ExperimentRecord
@@ -102,6 +102,10 @@ class StoreReport:
                 lines.append(f"  {p.experiment}  image {p.image_id}  {PROBLEMS[p.problem]}  {p.path}"
                              + (f"  ({p.detail})" if p.detail else ""))
         return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # a notebook cell ending in `lab.verify()` shows what was found, as print() does
+        printer.text(str(self))
 
     def __repr__(self) -> str:
         return (f"StoreReport(log={self.log_verdict!r}, experiments={self.experiments}, images={self.images}, "

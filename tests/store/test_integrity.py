@@ -57,6 +57,9 @@ def test_a_sound_store_is_said_so(emulator: Emulator, data_dir: Path) -> None:
     report = run(emulator, data_dir).verify()
     assert report.ok and report.images == 4 and report.experiments == 1 and report.problems == []
     assert str(report) == "the log is sound; all 4 images of 1 experiment are the bytes logged"
+    from IPython.lib.pretty import pretty
+
+    assert pretty(report) == str(report)  # what a notebook cell ending in lab.verify() shows
     assert report.frame().empty
 
 
