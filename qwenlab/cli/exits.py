@@ -31,7 +31,7 @@ from ..errors import (
     UnknownCostKeyError,
     ValidationError,
 )
-from ..store.log_file import log_advice
+from ..store.log_file import damaged_log_advice, log_advice
 from .common import log_path
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "BAD_INPUT", "FAILED", "HANDLED", "HELP", "exit_code",
@@ -167,7 +167,10 @@ def _message(exc: BaseException) -> str:
 def _log_message(exc: sqlite3.Error) -> str:
     """What went wrong with the log, said for a user: which file, and what to do."""
     path, text = log_path(), str(exc)
-    if "not a database" in text or "malformed" in text:
+    if "malformed" in text:  # a qwenlab log with a damaged page: every other row is still in it
+        return (f"the log {path} cannot be read ({text}): {damaged_log_advice(path.name)}; "
+                "`qwenlab verify` says which pages are damaged")
+    if "not a database" in text:
         return (f"the log {path} cannot be read: {text}. Is it a qwenlab log? Point QWENLAB_DATA_DIR at the "
                 "folder holding yours, or move that file away to start a new log")
     if "locked" in text or "busy" in text:

@@ -9,6 +9,7 @@ from ..errors import ExperimentNotFoundError
 from ..paths import data_dir
 from ..store.integrity import check_store, problems_by_experiment, set_aside
 from ..store.log import Log
+from ..store.log_file import damaged_log_advice
 from .common import existing_log
 from .exits import EXIT_FAILED, param_hints
 
@@ -46,7 +47,6 @@ def verify_command(experiments: tuple[str, ...], move: bool) -> None:
         click.echo(f"Run the sweeps of {names} again (`qwenlab run FILE`, or `lab.run(sweep, name=...)`): the images "
                    "missing from the store are fetched again, free, while the server keeps the task; nothing is bought again.")
     if report.log_verdict != "ok":
-        click.echo(f"The log itself is damaged: copy {path} somewhere safe before anything else writes to it, "
-                   f"then recover what it holds with `sqlite3 {path.name} .recover | sqlite3 recovered.db`.", err=True)
+        click.echo(f"The log {path}: {damaged_log_advice(path.name)}.", err=True)
     if not report.ok:
         click.get_current_context().exit(EXIT_FAILED)

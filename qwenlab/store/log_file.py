@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["LogFile", "BUSY_TIMEOUT_S", "log_advice", "write_failure"]
+__all__ = ["LogFile", "BUSY_TIMEOUT_S", "log_advice", "damaged_log_advice", "write_failure"]
 
 BUSY_TIMEOUT_S = 30.0
 _FETCH_BATCH = 10_000  # rows per fetchmany() in LogFile.columns: its row tuples never pile up
@@ -44,10 +44,21 @@ def log_advice(exc: sqlite3.Error) -> str:
     if "locked" in text or "busy" in text:
         return (f"another process held it for more than {BUSY_TIMEOUT_S:.0f} s (a run, a notebook or sqlite3 shell with "
                 "a write left open, BEGIN without COMMIT?): finish or close it")
+    if "malformed" in text:
+        return damaged_log_advice()
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return "make the file, its -wal and -shm files and their folder writable (SQLite writes beside it even to read)"
     return ("check that its disk is healthy and not full, and that the file and its folder can be written (SQLite "
             "writes beside it even to read)")
+
+
+def damaged_log_advice(name: str = "qwenlab.db") -> str:
+    """What to do with a log SQLite calls malformed: keep it, and recover what it holds. Never
+    "start a new log": the damage is often one page, and every other row is still there."""
+    return (f"the file is damaged, not lost: copy it, with its -wal and -shm files, somewhere safe before anything "
+            f"else writes to it, then recover what it holds with "
+            f"`sqlite3 {name} .recover | sqlite3 recovered.db` and use recovered.db as the log "
+            f"(named {name} in a data folder)")
 
 
 def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
@@ -164,7 +175,14 @@ class LogFile:
         import pandas as pd
 
         with self._lock:
-            return pd.read_sql_query(sql, self.db.conn, params=list(params) if params else None)
+            try:
+                return pd.read_sql_query(sql, self.db.conn, params=list(params) if params else None)
+            except pd.errors.DatabaseError as exc:
+                # pandas wraps SQLite's error in its own, with the query: the log's error is what
+                # a caller (and the CLI's "what to do" for a busy or damaged log) knows
+                if isinstance(exc.__cause__, sqlite3.Error):
+                    raise exc.__cause__ from None
+                raise
 
     def columns(self, sql: str, params: Any = ()) -> list[list[Any]]:
         """The columns of a read-only query as lists of plain values, for a result of a million

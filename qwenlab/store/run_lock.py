@@ -93,7 +93,10 @@ def settle_abandoned(log: Any) -> list[str]:
     only after that write). A log that cannot be written is left as it is."""
     if fcntl is None or log.path is None:
         return []
-    running = log.rows("SELECT id FROM experiments WHERE status = 'running'")
+    try:
+        running = log.rows("SELECT id FROM experiments WHERE status = 'running'")
+    except sqlite3.DatabaseError:  # a damaged log: said by whatever reads it next (`qwenlab verify`)
+        return []
     if not running or all(run_alive(log.path, r["id"]) is not False for r in running):
         return []
     settled = []
@@ -105,6 +108,6 @@ def settle_abandoned(log: Any) -> list[str]:
                     db.execute("UPDATE experiments SET status = 'interrupted', stop_reason = ?, updated_at = ? WHERE id = ?",
                                [ABANDONED, now, row[0]])
                     settled.append(str(row[1]))
-    except sqlite3.OperationalError:  # read-only, or busy past the timeout: shown as it is
+    except sqlite3.DatabaseError:  # read-only, busy past the timeout, damaged: shown as it is
         return []
     return settled

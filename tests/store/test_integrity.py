@@ -162,3 +162,25 @@ def test_the_command_without_a_log_says_how_to_make_one(data_dir: Path) -> None:
     result = qwenlab("verify")
     assert result.exit_code == EXIT_FAILED and "no log yet" in result.output and "qwenlab demo" in result.output
     assert not (data_dir / "qwenlab.db").exists()
+
+
+def test_a_damaged_page_of_the_log_is_said_damaged_with_how_to_recover(emulator: Emulator, data_dir: Path) -> None:
+    """"database disk image is malformed" read as "Is it a qwenlab log? ... move that file away to
+    start a new log": advice that loses every row the damage left. The log is kept and recovered."""
+    lab = run(emulator, data_dir)
+    lab.log.rows("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = lab.log.rows("SELECT rootpage FROM sqlite_master WHERE name = 'experiments'")[0]["rootpage"]
+    size = lab.log.rows("PRAGMA page_size")[0]["page_size"]
+    lab.log.close()
+    log = data_dir / "qwenlab.db"
+    data = bytearray(log.read_bytes())
+    data[(page - 1) * size] = 0  # no b-tree page is of type 0
+    log.write_bytes(bytes(data))
+    listed = qwenlab("logs")
+    assert listed.exit_code == EXIT_FAILED
+    assert "is damaged, not lost" in listed.output and ".recover | sqlite3 recovered.db" in listed.output
+    assert "start a new log" not in listed.output and "`qwenlab verify` says which pages" in listed.output
+    verified = qwenlab("verify")
+    assert verified.exit_code == EXIT_FAILED
+    assert verified.output.startswith("the log is damaged: ") and ".recover" in verified.output
+    assert log.read_bytes() == bytes(data)  # nothing wrote over what is left
