@@ -8,9 +8,9 @@ the key or a password in the address; `shown_url` and `authority` give an addres
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
+from ..emulator.loopback import is_loopback_host
 from ..errors import AuthenticationError
 
 __all__ = ["DEFAULT_BASE_URL", "check_base_url", "check_api_key", "shown_url", "authority", "is_loopback"]
@@ -51,13 +51,8 @@ def authority(url: str) -> str:
 
 
 def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """Whether `url`'s host is this machine (localhost, 127.0.0.0/8, ::1): the emulator's own test."""
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def check_api_key(key: str) -> None:
