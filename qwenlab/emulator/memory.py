@@ -107,10 +107,6 @@ class TaskMemory:
                                       (task_uuid, task_type, expires_at))
             return cursor.rowcount == 1
 
-    def knows(self, task_uuid: str) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone() is not None
-
     def keep_image(self, position: int, item: dict[str, Any], image: StoredImage, expires_at: float) -> None:
         """Keep a generated image of a task, with its answer item, until `expires_at` (its ttl)."""
         kept = dict(item)
