@@ -38,14 +38,20 @@ def verify_command(experiments: tuple[str, ...], move: bool) -> None:
     click.echo(str(report))
     if report.moved:
         click.echo(f"set aside {count_of(len(report.moved), 'file')} in {report.set_aside_dir} (kept)")
-    fetchable = problems_by_experiment(report)
+    fetchable, imported = problems_by_experiment(report), problems_by_experiment(report, imported=True)
     damaged_left = [p for p in report.problems if p.problem in ("damaged", "cut short")] if not move else []
     if damaged_left:
-        click.echo("Set the damaged files aside with `qwenlab verify --set-aside` (they are kept), then run their sweeps again.")
+        bundled = " (import the bundle again for an experiment that came in one)" if any(p.imported for p in damaged_left) else ""
+        click.echo(f"Set the damaged files aside with `qwenlab verify --set-aside` (they are kept), then run their sweeps "
+                   f"again{bundled}.")
     if fetchable and not damaged_left:
         names = ", ".join(f"{name} ({n})" for name, n in fetchable.items())
         click.echo(f"Run the sweeps of {names} again (`qwenlab run FILE`, or `lab.run(sweep, name=...)`): the images "
                    "missing from the store are fetched again, free, while the server keeps the task; nothing is bought again.")
+    if imported and not damaged_left:
+        names = ", ".join(f"{name} ({n})" for name, n in imported.items())
+        click.echo(f"Import the bundles of {names} again (`qwenlab import FILE`): an imported experiment's images come "
+                   "with its bundle; importing it again adds only what is missing.")
     if report.log_verdict != "ok":
         click.echo(f"The log {path}: {damaged_log_advice(path.name)}.", err=True)
     if not report.ok:

@@ -56,6 +56,7 @@ class ImageProblem:
     path: Path
     problem: str
     detail: str = ""
+    imported: bool = False  # the experiment came in a bundle: its images come with the bundle, not a run
 
     @property
     def fetchable(self) -> bool:
@@ -124,7 +125,8 @@ def check_store(log: Log, data_dir: str | Path, names: Sequence[str] = ()) -> St
         where += f" AND e.id IN ({', '.join('?' for _ in ids)})"
         params = ids
     try:
-        rows = log.rows("SELECT i.id, i.task_id, i.path, i.bytes, i.sha256, e.name FROM images i "
+        rows = log.rows("SELECT i.id, i.task_id, i.path, i.bytes, i.sha256, e.name, e.imported_from IS NOT NULL AS imported "
+                        "FROM images i "
                         f"JOIN experiments e ON e.id = i.experiment_id WHERE {where} AND i.path IS NOT NULL "
                         "ORDER BY e.id, i.id", params)
         counted = log.rows(f"SELECT count(*) AS n FROM experiments e WHERE {where}", params)[0]["n"]
@@ -135,7 +137,7 @@ def check_store(log: Log, data_dir: str | Path, names: Sequence[str] = ()) -> St
         problem = _file_problem(root / row["path"], row["bytes"], row["sha256"])
         if problem is not None:
             report.problems.append(ImageProblem(row["name"], int(row["id"]), int(row["task_id"]),
-                                                root / row["path"], *problem))
+                                                root / row["path"], *problem, imported=bool(row["imported"])))
     return report
 
 
@@ -191,10 +193,12 @@ def set_aside(report: StoreReport, data_dir: str | Path, *, now: dt.datetime | N
     return report
 
 
-def problems_by_experiment(report: StoreReport) -> dict[str, int]:
-    """How many fetchable problems each experiment has, for the advice on what to run again."""
+def problems_by_experiment(report: StoreReport, *, imported: bool = False) -> dict[str, int]:
+    """How many fetchable problems each experiment has, for the advice on what to do: those run
+    here (a run fetches them again), or with imported=True those that came in a bundle (its
+    import, made again, brings them back)."""
     out: dict[str, int] = {}
     for p in report.problems:
-        if p.fetchable:
+        if p.fetchable and p.imported == imported:
             out[p.experiment] = out.get(p.experiment, 0) + 1
     return out
