@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import threading
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -31,6 +33,10 @@ except ImportError:  # Windows: no flock; abandoned runs are mended by the next 
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["holding_run", "run_alive", "settle_abandoned", "ABANDONED"]
+
+# the runs of this process, by lock file and experiment: what it knows without asking the lock
+_HERE: Counter[tuple[str, int]] = Counter()
+_HERE_LOCK = threading.Lock()
 
 ABANDONED = ("its run ended before it finished (its process was killed, or its kernel restarted, while it sent): "
              "run the sweep again to finish the rest; cells it left in doubt are asked about first, never bought twice")
@@ -55,9 +61,16 @@ def holding_run(log_path: Path | None, experiment_id: int) -> Iterator[None]:
     except OSError:  # a folder it cannot write: the run goes on, as it did before the lock
         yield
         return
+    key = (str(path), int(experiment_id))
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a reader tests the lock: a moment
-        yield
+        with _HERE_LOCK:
+            _HERE[key] += 1
+        try:
+            yield
+        finally:
+            with _HERE_LOCK:
+                _HERE[key] -= 1
     finally:
         os.close(fd)  # and with it the lock
 
@@ -67,8 +80,14 @@ def run_alive(log_path: Path | None, experiment_id: int) -> bool | None:
     run ever made the file), None when it cannot be told (no flock, a file it cannot open)."""
     if fcntl is None or log_path is None:
         return None
+    path = lock_file(log_path, experiment_id)
+    with _HERE_LOCK:
+        if _HERE[(str(path), int(experiment_id))]:
+            # a run in this very process: known without asking the lock, which on a network
+            # share (flock over NFS is a POSIX lock, one per process) would let this process in
+            return True
     try:
-        fd = os.open(lock_file(log_path, experiment_id), os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return False
     except OSError:

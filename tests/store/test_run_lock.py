@@ -43,6 +43,23 @@ def test_the_lock_is_held_while_a_run_holds_it_and_let_go_after(tmp_path: Path) 
     assert run_alive(None, 1) is None  # a log in memory cannot tell
 
 
+def test_a_run_of_this_process_is_alive_where_the_lock_cannot_tell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a network share Linux makes flock a POSIX lock, which never stops the process that
+    holds it: this process's own runs are known without asking the lock."""
+    import fcntl
+    import types
+
+    from qwenlab.store import run_lock
+
+    per_process = types.SimpleNamespace(LOCK_SH=fcntl.LOCK_SH, LOCK_EX=fcntl.LOCK_EX, LOCK_NB=fcntl.LOCK_NB,
+                                        LOCK_UN=fcntl.LOCK_UN, flock=lambda fd, op: None)
+    monkeypatch.setattr(run_lock, "fcntl", per_process)
+    log_path = tmp_path / "qwenlab.db"
+    with holding_run(log_path, 3):
+        assert run_alive(log_path, 3) is True
+    assert run_alive(log_path, 3) is False
+
+
 def test_a_log_left_running_by_a_dead_run_opens_interrupted(emulator: Emulator, data_dir: Path) -> None:
     exp = run_sweep(emulator, data_dir, name="left", repeats=1, fail_one=False)
     with exp.log.transaction() as db:  # as a run killed in the middle leaves it (or an older qwenlab's)
