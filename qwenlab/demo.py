@@ -22,9 +22,9 @@ from .api.client import EMULATOR_KEY, RunwareClient
 from .api.connect import connect
 from .core.request import Request, new_task_uuid
 from .emulator import start_embedded
-from .errors import as_secret
 from .lab import Lab
 from .paths import data_dir as default_dir
+from .secrets import as_secret
 from .sweeps.sweep import Sweep
 
 __all__ = ["EXAMPLES", "demo_sweep", "run_demo", "DemoResult", "DEMO_NAME", "reference_image"]

@@ -396,7 +396,7 @@ def test_keys_that_reach_the_cli_before_any_client_are_scrubbed_and_refused(tmp_
     key_free("run --dry-run", dry.output)
     monkeypatch.delenv("RUNWARE_API_KEY")
     monkeypatch.setenv("RUNWARE_BASE_URL", f"http://runware:{SENTINEL}@127.0.0.1:9/v1")
-    from qwenlab.errors import redact
+    from qwenlab.secrets import redact
 
     key_free("a message naming the base URL", redact(f"could not connect to http://runware:{SENTINEL}@127.0.0.1:9/v1"))
 

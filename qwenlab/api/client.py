@@ -32,15 +32,8 @@ from typing import Any, Callable, Iterable
 import httpx
 
 from ..core.request import Request
-from ..errors import (
-    AuthenticationError,
-    QwenlabError,
-    TaskNotFoundError,
-    api_error_from,
-    as_secret,
-    register_secret,
-    url_password,
-)
+from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError, api_error_from
+from ..secrets import as_secret, register_secret, url_password
 from .address import DEFAULT_BASE_URL, authority, check_api_key, check_base_url, is_loopback, shown_url
 from .download import Downloader, ImageFetcher
 from .exchange import Exchange

@@ -16,7 +16,8 @@ import threading
 from typing import Any
 
 from ..emulator import start_embedded
-from ..errors import AuthenticationError, as_secret
+from ..errors import AuthenticationError
+from ..secrets import as_secret
 from .address import DEFAULT_BASE_URL, check_api_key, check_base_url, is_loopback, shown_url
 from .client import EMULATOR_KEY, RunwareClient
 

@@ -27,7 +27,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..errors import ImageError, ImageStoreError, StoreUnwritableError, redact
+from ..errors import ImageError, ImageStoreError, StoreUnwritableError
+from ..secrets import redact
 from .direct import Direct
 from .imagestore import MAX_IMAGE_BYTES, ImageInfo, ImageStore, decode_inline, normalize_format
 from .results import GeneratedImage

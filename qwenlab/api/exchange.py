@@ -26,7 +26,8 @@ from typing import Any, Callable
 
 import httpx
 
-from ..errors import APIError, QwenlabError, TransportError, api_error_from, as_secret, redact
+from ..errors import APIError, QwenlabError, TransportError, api_error_from
+from ..secrets import as_secret, redact
 from .direct import Direct
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import QwenlabError, redact
+from ..errors import QwenlabError
+from ..secrets import redact
 
 if TYPE_CHECKING:
     from PIL import Image

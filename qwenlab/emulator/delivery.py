@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import redact
+from ..secrets import redact
 from .loopback import http_call, is_loopback_url
 
 __all__ = ["Delivery", "Deliveries"]

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import redact
+from ..secrets import redact
 from .protocol import Protocol, redact_body, timeout_answer
 from .records import RequestLog, RequestRecord
 from .state import EmulatorState

@@ -20,8 +20,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
-from ..errors import QwenlabError, register_secret
+from ..errors import QwenlabError
 from ..paths import data_dir
+from ..secrets import register_secret
 from .delivery import Delivery
 from .faults import FaultDice, Faults
 from .handler import Handler, HandlerContext

@@ -13,7 +13,7 @@ import html
 from typing import Any, Iterable, Sequence
 
 from ..core.values import is_missing
-from ..errors import redact
+from ..secrets import redact
 from .viewer import VIEWER_CSS, lightbox_html, script_hash, script_tag
 
 __all__ = ["esc", "table", "img", "img_ref", "details", "section", "page", "fmt"]

@@ -38,10 +38,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..analysis.judging import win_rates
 from ..core.values import format_usd, is_missing
 from ..costs.frames import Costs
-from ..errors import UnknownCostKeyError, register_secret
+from ..errors import UnknownCostKeyError
 from ..figures.grid import build_grid
 from ..figures.text import file_stem, heading, stamp_text
 from ..paths import write_atomic
+from ..secrets import register_secret
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.analysis import axis_lines, describe

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import BundleError, ExperimentConflictError, redact, refuse_secret
+from ..errors import BundleError, ExperimentConflictError
 from ..paths import write_atomic
+from ..secrets import redact, refuse_secret
 from ..version import __version__
 from .bundle_rows import copy_experiments, origin_of
 from .bundle_zip import (

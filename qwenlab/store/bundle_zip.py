@@ -16,7 +16,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import BundleError, NotABundleError, NotALogError, redact
+from ..errors import BundleError, NotABundleError, NotALogError
+from ..secrets import redact
 from .log import Log
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "DB_NAME", "MANIFEST_NAME", "WHAT_A_BUNDLE_IS", "image_arcname", "file_of", "sha256_of",

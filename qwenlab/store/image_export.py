@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.values import ascii_letters, format_value
-from ..errors import ImageError, redact
+from ..errors import ImageError
 from ..paths import write_atomic
+from ..secrets import redact
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
 from .embedded_metadata import embed

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..errors import refuse_secret
+from ..secrets import refuse_secret
 from .log_file import LogFile
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
 from .rows import column_list, insert_image, placeholders, runs_of_same_columns, to_json, update_task, utc_now

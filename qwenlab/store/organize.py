@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.validation import BROKEN_TEXT, is_unicode_text
-from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError, refuse_secret
+from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
 from ..paths import remove_if_empty
+from ..secrets import refuse_secret
 from .log import Log
 from .relations import ROOTS, references
 from .rows import utc_now

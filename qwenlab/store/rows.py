@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ..errors import redact
+from ..secrets import redact
 
 if TYPE_CHECKING:
     import sqlite_utils

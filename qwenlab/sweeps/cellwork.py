@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
 from ..emulator.memory import MEMORY_NAME
-from ..errors import (
-    BudgetExceededError,
-    ImageError,
-    ImageStoreError,
-    QwenlabError,
-    TaskFailedError,
-    TransportError,
-    redact,
-)
+from ..errors import BudgetExceededError, ImageError, ImageStoreError, QwenlabError, TaskFailedError, TransportError
+from ..secrets import redact
 from ..store.log import Log
 from ..store.provenance import EMULATOR
 from ..store.rows import to_json

@@ -30,9 +30,9 @@ from ..errors import (
     StoreUnwritableError,
     TransportError,
     UnsupportedParameterError,
-    redact,
 )
 from ..progress import Progress
+from ..secrets import redact
 from ..store.log_file import write_failure
 from .budget import Budget
 from .sweep import Cell

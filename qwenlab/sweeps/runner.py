@@ -38,17 +38,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..api.connect import check_connection, connect, connect_backend
 from ..core.request import new_task_uuid
 from ..core.validation import is_unicode_text
-from ..errors import (
-    BackendMismatchError,
-    ExperimentConflictError,
-    QwenlabError,
-    TransportError,
-    as_secret,
-    redact,
-)
+from ..errors import BackendMismatchError, ExperimentConflictError, QwenlabError, TransportError
 from ..paths import data_dir as default_data_dir
 from ..paths import make_data_dir
 from ..progress import Progress
+from ..secrets import as_secret, redact
 from ..store.bundle import origin_of
 from ..store.experiment import ExperimentRecord
 from ..store.log import Log

@@ -325,7 +325,7 @@ def test_a_cell_refused_with_400_is_failed_and_sent_anew(data_dir: Path) -> None
 def test_the_reason_of_a_transport_error_is_redacted_as_its_message() -> None:
     """A run replaces the client's advice with its own from `.reason`: a key in the message (a
     server echoing it) must not come back through it."""
-    from qwenlab.errors import register_secret
+    from qwenlab.secrets import register_secret
 
     register_secret("sk-reason-0123456789")
     exc = TransportError("the server said: Bearer sk-reason-0123456789 is wrong", advice="call client.recover(request)",

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from qwenlab.errors import APIError, BadRequestError, api_error_from, register_secret
+from qwenlab.errors import APIError, BadRequestError, api_error_from
+from qwenlab.secrets import register_secret
 
 
 def test_a_list_of_parameters_is_kept_and_every_name_shown() -> None:

@@ -16,7 +16,7 @@ from qwenlab import Lab, Sweep
 from qwenlab import __file__ as qwenlab_init
 from qwenlab.api.client import RunwareClient
 from qwenlab.api.connect import check_connection, connect
-from qwenlab.errors import Secret, as_secret
+from qwenlab.secrets import Secret, as_secret
 
 KEY_BODY = "rw-live-7Hq2Zx9Lm4Pk8Vt3"
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from qwenlab.emulator import Emulator
-from qwenlab.errors import register_secret
 from qwenlab.html.report import export_html, report_html
 from qwenlab.html.viewer import SCRIPT, script_hash
+from qwenlab.secrets import register_secret
 from tests.support.labkit import run_sweep
 
 EVIL_PROMPT = 'Poster for <script>alert("pwned")</script> LUMIERE & "Glow" <img src=x onerror=alert(1)>'

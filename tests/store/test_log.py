@@ -13,7 +13,7 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from qwenlab.cli import cli
-from qwenlab.errors import register_secret
+from qwenlab.secrets import register_secret
 from qwenlab.store.log import Log
 from qwenlab.store.migrations import MIGRATIONS, migrate
 from qwenlab.store.rows import to_json
