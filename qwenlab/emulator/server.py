@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from typing import Callable
 
 from ..errors import QwenlabError
@@ -51,15 +50,16 @@ class Emulator:
     can move time forward; `default_ttl` is the URL lifetime when a task gives no `ttl`.
     `unmarked=True` leaves out the `X-Qwenlab-Emulator` header by which clients know it, so that
     with a key it stands in for Runware (the paid path's tests); its images still say SYNTHETIC.
-    `memory`, a file's path, keeps its finished tasks and images there for their ttl, so that
-    getResponse from a later process (another emulator opening the same file) still knows them,
-    as Runware does (memory.py); without it, they go with the process.
+    `memory`, a file's path (or a `TaskMemory` opened on one), keeps its finished tasks and
+    images there for their ttl, so that getResponse from a later process (another emulator
+    opening the same file) still knows them, as Runware does (memory.py); without it, they go
+    with the process.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  faults: Faults | None = None, latency: float | str | None = 0.0, *, sync_cap: float | None = None,
                  clock: Callable[[], float] = time.time, default_ttl: int = 3600, unmarked: bool = False,
-                 memory: str | os.PathLike[str] | None = None) -> None:
+                 memory: str | os.PathLike[str] | TaskMemory | None = None) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"host {host!r} is not a loopback address; the emulator serves only on 127.0.0.1, ::1 or localhost")
         register_secret(api_key)  # scrubbed from any text qwenlab's errors or logs carry
@@ -73,7 +73,8 @@ class Emulator:
         self._dice = FaultDice(faults)
         # The clock is read through self so that tests can replace `emulator.clock` later.
         read_clock = lambda: self.clock()  # noqa: E731 - one clock for the store and the memory
-        self._memory = TaskMemory(memory, read_clock) if memory is not None else None
+        self._memory = (memory if isinstance(memory, TaskMemory) or memory is None
+                        else TaskMemory(memory, read_clock))
         self._state = EmulatorState(dice=self._dice, clock=read_clock, default_ttl=default_ttl, memory=self._memory)
         self._protocol = Protocol(self._state, api_key=api_key)
         self._requests = RequestLog()
@@ -232,11 +233,9 @@ def start_embedded() -> Emulator:
         return _EMBEDDED
 
 
-def _embedded_memory() -> Path | None:
+def _embedded_memory() -> TaskMemory | None:
     try:
-        path = data_dir() / MEMORY_NAME
-        TaskMemory(path, time.time).close()  # opened once here, so a file it cannot use is found now
-        return path
+        return TaskMemory(data_dir() / MEMORY_NAME, time.time)
     except (OSError, ValueError, sqlite3.Error, QwenlabError) as exc:
         print(f"qwenlab: the offline emulator cannot keep its tasks in the data folder ({exc}); "
               "it keeps them only while this process runs", file=sys.stderr)

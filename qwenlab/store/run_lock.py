@@ -18,7 +18,6 @@ always. Where `flock` is missing (Windows) nothing is settled: as before, the ne
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 import threading
@@ -26,6 +25,8 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+from .rows import utc_now
 
 try:
     import fcntl
@@ -123,9 +124,8 @@ def settle_abandoned(log: Any) -> list[str]:
         with log.transaction() as db:
             for row in db.execute("SELECT id, name FROM experiments WHERE status = 'running'").fetchall():
                 if run_alive(log.path, row[0]) is False:
-                    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")  # as the log writes it
                     db.execute("UPDATE experiments SET status = 'interrupted', stop_reason = ?, updated_at = ? WHERE id = ?",
-                               [ABANDONED, now, row[0]])
+                               [ABANDONED, utc_now(), row[0]])
                     settled.append(str(row[1]))
     except sqlite3.DatabaseError:  # read-only, busy past the timeout, damaged: shown as it is
         return []
