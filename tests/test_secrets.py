@@ -413,3 +413,21 @@ def test_a_key_typed_as_a_criterion_or_a_judge_is_refused(emulator: Any, data_di
     with pytest.raises(ValueError, match="judge: holds your Runware API key"):
         exp.log.rate(a, 4, judge=SENTINEL)
     assert_no_key_in_data(data_dir)
+
+
+def test_a_key_typed_as_the_judging_widget_s_criterion_is_refused_before_it_opens(emulator: Any, data_dir: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`exp.judge(axis, criterion=KEY)` opened the widget, its header and repr showing the key
+    (saved with the notebook), and only the first click was refused, by the log: the judgement
+    made was lost. The criterion is refused as the widget opens, naming the parameter."""
+    from qwenlab.errors import JudgementError
+    from tests.support.labkit import run_sweep
+
+    exp = run_sweep(emulator, data_dir, name="judged", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    exp = Lab(data_dir).experiment("judged")
+    for criterion in (SENTINEL, f"legible with {SENTINEL}"):
+        with pytest.raises(JudgementError, match="^criterion: holds your Runware API key") as info:
+            exp.judge("promptExtend", criterion=criterion)
+        key_free("the error", str(info.value))
+    assert exp.log.judgements(exp.id) == []

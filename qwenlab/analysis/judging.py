@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.intervals import percent, wilson_interval
 from ..errors import JudgementError
+from ..secrets import holds_secret
 from ..store.catalog import REPEAT, Catalog
 from ..store.log import DEFAULT_CRITERION
 
@@ -195,6 +196,9 @@ def check_criterion(criterion: Any) -> str:
             or "\n" in criterion.strip():
         raise JudgementError(f"criterion must be a short name on one line ({' or '.join(map(repr, CRITERIA))}, or your own "
                              f"of at most {_MAX_CRITERION_CHARS} characters), got {criterion!r}")
+    if holds_secret(criterion):  # checked here, as the widget opens: it shows the criterion, and the log refuses it
+        raise JudgementError("criterion: holds your Runware API key; take it out (the judging widget shows it, and each "
+                             "judgement keeps it in the log, its bundles and `qwenlab judgements`)")
     return criterion.strip()
 
 
