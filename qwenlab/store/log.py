@@ -14,6 +14,7 @@ JSON and INSERT/UPDATE statements are in qwenlab/store/rows.py.
 from __future__ import annotations
 
 import json
+import numbers
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -322,10 +323,18 @@ class Log(LogFile):
         return int(self.rows("SELECT count(*) AS n FROM images WHERE experiment_id = ?", [experiment_id])[0]["n"])
 
     def rate(self, image_id: int, score: int | None = None, note: str | None = None, judge: str | None = None) -> int:
-        """Record a rating of one image; returns the rating's id."""
+        """Record a rating of one image; returns the rating's id. score: a whole number from 1
+        to 5, or None for a note alone. The id may be a numpy integer (`exp.images["image_id"][0]`)."""
+        if isinstance(image_id, bool) or not isinstance(image_id, numbers.Integral):
+            raise ValueError(f"image_id: give an image's id, a whole number from exp.images['image_id'], not {image_id!r}")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, numbers.Integral) or not 1 <= score <= 5):
+            raise ValueError(f"score: a rating is a whole number from 1 to 5 (or None for a note alone), got {score!r}")
         refuse_secret("note", note)
         refuse_secret("judge", judge)
+        image_id, score = int(image_id), None if score is None else int(score)  # numpy's integers are no SQLite integers
         with self.transaction() as db:
+            if db.execute("SELECT 1 FROM images WHERE id = ?", [image_id]).fetchone() is None:
+                raise ValueError(f"image_id: no image with id {image_id} in {self.path}; take ids from exp.images['image_id']")
             return int(db["ratings"].insert({"image_id": image_id, "score": score, "note": note, "judge": judge,
                                              "created_at": utc_now()}).last_pk)
 

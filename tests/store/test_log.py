@@ -202,6 +202,29 @@ def test_ratings_and_judgements(log: Log) -> None:
         log.judge(exp_id, "promptExtend", i1, i2, "left")
 
 
+def test_a_rating_takes_a_numpy_image_id_and_refuses_a_score_outside_1_to_5(log: Log) -> None:
+    """`lab.log.rate(exp.images["image_id"][0], 5)` (notebook 05 rates by code) failed with
+    SQLite's bare "FOREIGN KEY constraint failed": pandas gives a numpy integer, which SQLite
+    does not take as an integer. And any score was stored: a 50 typed for a 5 ranked first
+    in search and counted as kept in costs. The id is taken as the integer it is; a score
+    outside 1-5 and an id no image has are refused naming the parameter, nothing written."""
+    import numpy as np
+
+    exp_id, i1, i2 = _two_images(log)
+    rid = log.rate(np.int64(i1), np.int64(4), note="crisp")
+    assert log.rows("SELECT image_id, score FROM ratings WHERE id = ?", [rid]) == [{"image_id": i1, "score": 4}]
+    for score in (0, 6, 50, 4.5, "5", True):
+        with pytest.raises(ValueError, match=r"^score: .*1 to 5"):
+            log.rate(i2, score)
+    with pytest.raises(ValueError, match=r"^image_id: no image with id 999"):
+        log.rate(999, 5)
+    with pytest.raises(ValueError, match=r"^image_id: "):
+        log.rate("1", 5)
+    assert log.db["ratings"].count == 1
+    log.rate(i2, None, note="a note alone")  # still allowed
+    assert log.db["ratings"].count == 2
+
+
 def test_a_later_note_without_a_score_keeps_the_score_in_every_view(log: Log) -> None:
     """A note added after a score (log.rate(image, note=...)) kept the image rated 5 in costs and
     search, while the report and the explorer, reading the latest row, showed it unrated."""
