@@ -65,6 +65,7 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     click.echo(f"Key: {'the one given with --api-key' if api_key else 'any non-empty key'}. Faults: {faults.summary()}. Ctrl-C stops.")
     if memory is not None:
         click.echo(f"Finished tasks are kept in {memory} for their ttl (getResponse knows them after a restart).")
-    click.echo(f"Use it: RUNWARE_BASE_URL={emu.url} (with any RUNWARE_API_KEY)")
+    which = "set to the key given with --api-key" if api_key else "set to any non-empty key"
+    click.echo(f"Use it: RUNWARE_BASE_URL={emu.url} (with RUNWARE_API_KEY {which})")
     emu.serve_forever()
     click.echo(f"stopped; emulated charges: {len(emu.ledger)} images, ${emu.ledger.total():.3f}")

@@ -591,6 +591,23 @@ def test_non_loopback_host_is_refused():
     assert result.exit_code != 0 and "loopback" in result.output
 
 
+def test_cli_with_api_key_does_not_say_any_key_will_do():
+    """`qwenlab emulator --api-key K` answered 401 to any other key, yet its last line told the
+    user to set RUNWARE_BASE_URL "with any RUNWARE_API_KEY". It now says which key, without
+    printing it."""
+    key = "sk-emulator-only-4b1f"
+    proc = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "emulator", "--port", "0", "--api-key", key],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(4)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    use = next(line for line in lines if line.startswith("Use it:"))
+    assert "any RUNWARE_API_KEY" not in use and "--api-key" in use, use
+    assert key not in "".join(lines) + out
+
+
 def test_cli_serves_until_interrupted():
     proc = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "emulator", "--port", "0", "--rate-429", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
