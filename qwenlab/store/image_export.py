@@ -28,7 +28,7 @@ from ..secrets import redact
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
 from .embedded_metadata import embed
-from .log import latest_rating
+from .log import check_min_rating, latest_rating
 from .provenance import EMULATOR
 from .thumbnails import read_checked
 
@@ -84,8 +84,7 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have).
     An image whose file is missing from the store, or is not the bytes logged (its name is their
     SHA-256), is not written: the rest are, and the result's `skipped` (and a warning) name it."""
-    if min_rating is not None and not isinstance(min_rating, (int, float)):
-        raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
+    min_rating = check_min_rating(min_rating)
     whole = Catalog.load(experiment)
     named = [a for a in whole.varying if a != REPEAT]  # names say every axis that varies, filtered or not
     catalog = whole.where(dict(where) if where else None)

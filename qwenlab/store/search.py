@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.values import format_value
 from ..errors import ExperimentNotFoundError
-from .log import Log
+from .log import Log, check_min_rating
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,8 +51,7 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
     whose latest rating is at least this; archived=False leaves archived experiments out."""
     import pandas as pd
 
-    if min_rating is not None and not isinstance(min_rating, (int, float)):
-        raise ValueError(f"min_rating: give a number (1-5), not {min_rating!r}")
+    min_rating = check_min_rating(min_rating)
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit: give a positive number of rows, not {limit!r} (in Python, limit=None gives them all)")
     where = ["e.deleted_at IS NULL"]

@@ -55,3 +55,24 @@ def test_filters_by_experiment_tag_rating_and_archive(lab: Lab) -> None:
     assert len(lab.search("LUMIERE")) == 4 and lab.search("LUMIERE", archived=False).empty
     with pytest.raises(ValueError, match="min_rating"):
         lab.search(min_rating="good")
+
+
+def test_min_rating_takes_numpy_numbers_and_refuses_what_no_rating_reaches(lab: Lab, tmp_path: Path) -> None:
+    """min_rating=np.int64(4) (a number read from a frame) was refused as "give a number (1-5),
+    not np.int64(4)"; min_rating=9 or 40 (a percent) found nothing, silently, in search and in
+    export_images, where `--min-rating` refuses them. Both now take any real number from 1 to 5
+    and refuse the rest naming min_rating."""
+    import numpy as np
+
+    ids = lab.search("LUMIERE")["image_id"].tolist()
+    lab.log.rate(ids[0], 5)
+    exp = lab.experiment("lumiere")
+    for value in (np.int64(4), np.float32(4.0), 4):
+        assert lab.search(min_rating=value)["image_id"].tolist() == [ids[0]]
+        assert [e.image_id for e in exp.export_images(tmp_path / f"kept-{value!r}", min_rating=value)] == [ids[0]]
+    for value in (0, 9, 40, True, float("nan")):
+        with pytest.raises(ValueError, match=r"^min_rating: .*1 to 5"):
+            lab.search(min_rating=value)
+        with pytest.raises(ValueError, match=r"^min_rating: .*1 to 5"):
+            exp.export_images(tmp_path / "none", min_rating=value)
+    assert not (tmp_path / "none").exists()
