@@ -47,3 +47,17 @@ def test_each_view_method_opens_its_view(exp: Experiment, tmp_path: Path) -> Non
     written = exp.grid(rows="promptExtend", cols="size", path=tmp_path / "g.png")
     assert written and all(p.is_file() for p in written)
     assert exp.text_scores().empty  # nothing scored yet; reading stored scores runs no OCR
+
+
+def test_a_data_folder_under_the_home_folder_is_the_home_folder_s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lab("~/ads") made a folder named "~" in the notebook's folder, and its log there, where
+    QWENLAB_DATA_DIR="~/ads" (and the shell) mean the home folder's: the next `qwenlab logs`
+    found none of it. `~` is the home folder in both now."""
+    home, here = tmp_path / "home", tmp_path / "notebooks"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    lab = Lab("~/ads", client=lambda: pytest.fail("nothing here may connect"))
+    assert lab.data_dir == home / "ads" and (home / "ads" / "qwenlab.db").is_file()
+    assert not (here / "~").exists()
