@@ -431,3 +431,17 @@ def test_a_key_typed_as_the_judging_widget_s_criterion_is_refused_before_it_open
             exp.judge("promptExtend", criterion=criterion)
         key_free("the error", str(info.value))
     assert exp.log.judgements(exp.id) == []
+
+
+def test_a_key_pasted_into_a_sweep_is_refused_by_its_plan_as_by_a_dry_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab run --dry-run` and `lab.run` refuse a sweep whose prompt holds the key, but
+    `sweep.plan()`, the notebook's dry run, showed it in `request_json`, and a saved notebook
+    kept it. The plan is refused alike, naming the place; the repr never showed it."""
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    sweep = Sweep(prompt=f"A poster; api key {SENTINEL}", size="256x256", axes={"negativePrompt": [None, f"x {SENTINEL}"]})
+    with pytest.raises(ValidationError) as info:
+        sweep.plan(quiet=True)
+    assert {p.parameter for p in info.value.problems} == {"sweep.base.positivePrompt", "sweep.axes.negativePrompt.values[1]"}
+    key_free("the error", str(info.value))
+    key_free("the sweep's repr", repr(sweep))
+    assert len(Sweep(prompt="A poster for 'LUMIERE'", size="256x256").plan(quiet=True)) == 1

@@ -7,16 +7,16 @@ from typing import Any, Iterator
 
 from ..errors import Problem, ValidationError
 from ..secrets import as_secret, holds_secret, register_secret
-from .sweep import Sweep
 
 __all__ = ["refuse_secrets_in"]
 
 
-def refuse_secrets_in(sweep: Sweep, name: str | None, notes: str | None = None, *, api_key: str | None = None) -> None:
+def refuse_secrets_in(sweep: Any, name: str | None, notes: str | None = None, *, api_key: str | None = None) -> None:
     """Refuse a sweep holding the API key (pasted into a prompt, say): a prompt goes to the model
     (with promptExtend, to an LLM too) and into the log, its sidecars, bundles and reports.
     ValidationError naming each place; nothing written, nothing sent. A run checks this, and so
-    does `qwenlab run --dry-run` where there is no log yet (it printed the request, key and all)."""
+    do `qwenlab run --dry-run` where there is no log yet and `Sweep.plan()` (they printed the
+    request, key and all). `sweep`: a `qwenlab.sweeps.sweep.Sweep` (anything with `to_dict()`)."""
     api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
     register_secret(api_key)
     places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})

@@ -41,6 +41,7 @@ from ..errors import ModelNotFoundError, Problem, ValidationError
 from .axis import Axis
 from .cell import REF_PATHS as _REF_PATHS
 from .cell import Cell, LocalImage
+from .secret_scan import refuse_secrets_in
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -388,6 +389,7 @@ class Sweep:
         import pandas as pd
 
         cells = self.cells()
+        refuse_secrets_in(self, None)  # shown in the notebook, saved with it: as a run and `--dry-run`, refused
         rows = []
         for c in cells:
             # the taskUUID is made when a cell is first logged; a placeholder says so honestly
