@@ -169,7 +169,7 @@ class DemoResult:
             f"  images: {self.data_dir / 'images'}",
             "  grids:  " + "\n          ".join(str(p) for p in self.grids),
         ]
-        if c["failed"] or c["pending"] or c["sent"]:
+        if c["failed"] or c["pending"] or c["in_doubt"]:
             lines.append("  some cells are not done; run `qwenlab demo` again to finish them")
         return "\n".join(lines)
 

@@ -82,7 +82,7 @@ def exit_code(exc: BaseException) -> int:
 def exit_unless_done(counts: Mapping[str, int]) -> None:
     """After a run's summary (`run`, `demo`): exit 1 when any cell is failed, in doubt or not
     sent, so that a script chaining on the run knows it is not all there."""
-    if counts["failed"] or counts["pending"] or counts["sent"]:
+    if counts["failed"] or counts["pending"] or counts["in_doubt"]:
         click.get_current_context().exit(EXIT_FAILED)
 
 

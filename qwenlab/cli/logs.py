@@ -12,7 +12,7 @@ from ..costs.frames import DATE_FORMS, Costs, date_bound, format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
-from ..store.log import Log
+from ..store.log import IN_DOUBT, Log
 from ..store.organize import Organizer
 from ..store.provenance import EMULATOR_MEANS
 from .common import existing_log, log_path
@@ -20,9 +20,6 @@ from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
 
-# the log's task status 'sent' (a request went, no answer was logged) as every listing says it: "in
-# doubt", as the summaries call it; headed "sent", the listing's column read as if nothing had been sent
-IN_DOUBT = "in_doubt"
 _LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pending", "in_doubt", "images", "cost_usd",
                  "budget_usd", "updated_at"]
 # what the backend column's words mean, printed under a listing that has them
@@ -60,8 +57,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         click.echo("[]")  # no log: no experiments, for a script that reads the list
         return
     path = existing_log()
-    # the table and --json alike: the count of tasks left 'sent' is "in_doubt" (IN_DOUBT)
-    df = Log(path).experiments_frame(tag=tag, archived=show_all).rename(columns={"sent": IN_DOUBT})
+    df = Log(path).experiments_frame(tag=tag, archived=show_all)
     if as_json:
         rows = json.loads(df.to_json(orient="records"))
         for row in rows:  # a list, as `qwenlab logs NAME --json` gives it (tags hold no comma: clean_tags)

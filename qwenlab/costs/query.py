@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import UnknownCostKeyError
 from ..store.axes import merged_axis
+from ..store.log import IN_DOUBT
 from ..store.migrations import FIRST_TASK_SQL
 from ..store.prefetch import Prefetch
 from .labels import GroupKey, experiment_label, label_value, plain_value, setting_part
@@ -71,11 +72,13 @@ class CostQuery:
 
         # unary + keeps SQLite from walking the one-column index of model or status (to skip a sort)
         # and reading every wide row through it: the covering cost index is faster
-        simple = {"model": "+t.model", "size": "t.width || 'x' || t.height", "status": "+t.status",
+        simple = {"model": "+t.model", "size": "t.width || 'x' || t.height",
                   "day": f"substr({at}, 1, 10)", "week": f"date({at}, 'weekday 0', '-6 days')",
                   "month": f"substr({at}, 1, 7)", "backend": BACKEND_SQL}
         if name in simple:
             return GroupKey([name], [simple[name]], plain)
+        if name == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it
+            return GroupKey([name], ["+t.status"], lambda v, e: plain([IN_DOUBT if v[0] == "sent" else v[0]], e))
         if name == "experiment":
             return GroupKey(["experiment"], ["t.experiment_id"], lambda v, e: [experiment_label(v[0], e)])
         if name == "setting":

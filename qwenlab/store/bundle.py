@@ -64,7 +64,7 @@ from .bundle_zip import (
 )
 from .experiment import ExperimentRecord
 from .log import Log
-from .organize import DELETED_PREFIX, name_problem
+from .organize import DELETED_PREFIX, name_problem, safe_name
 from .rows import utc_now
 
 __all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
@@ -265,7 +265,9 @@ def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: 
     retried = _history_owners(log)  # read once: a scan of the tasks that have history
     for exp in experiments:
         src_id = int(exp["id"])
-        name = as_name.strip() if as_name is not None else exp["name"]
+        # a name an older qwenlab let through (a slash, a newline...) arrives without it: a new name
+        # here is held to today's rule, as a run's or a rename's is (the report says "'a/b' as 'a-b'")
+        name = as_name.strip() if as_name is not None else (safe_name(exp["name"]) or f"imported-{src_id}")
         uuids = _task_uuids(source, src_id)
         here = _owners(log, uuids, retried)
         copy = _copy_here(log, here, uuids)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
 from .axes import AxisInfo, axis_infos_of
-from .log import Log
+from .log import IN_DOUBT, Log
 from .provenance import EMULATOR, Provenance
 from .run_lock import settle_abandoned
 from .thumbnails import thumbnail_of
@@ -36,6 +37,17 @@ __all__ = ["ExperimentRecord", "open_experiment"]
 
 _HTML_ROWS = 48  # beyond this the HTML table is cut (thumbnails make it heavy)
 _THUMB = 96
+
+
+class Counts(dict):
+    """`ExperimentRecord.counts()`: a dict that still answers the key "sent", which it had before
+    it said "in_doubt" as the rest of qwenlab does, with a DeprecationWarning."""
+
+    def __missing__(self, key: str) -> int:
+        if key == "sent":
+            warnings.warn('counts()["sent"] is now counts()["in_doubt"]', DeprecationWarning, stacklevel=2)
+            return self[IN_DOUBT]
+        raise KeyError(key)
 
 
 class ExperimentRecord:
@@ -171,11 +183,13 @@ class ExperimentRecord:
 
     # -- numbers ---------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        """Cells by status, and images."""
-        out = {"cells": 0, "done": 0, "failed": 0, "pending": 0, "sent": 0}
+        """Cells by status (cells, done, failed, pending: never sent, in_doubt: sent with no answer
+        logged, recovered by the next run), and images."""
+        out = Counts(cells=0, done=0, failed=0, pending=0, in_doubt=0)
         for status, n in self.log.task_counts(self.id).items():  # counted by SQLite, no row read whole
             out["cells"] += n
-            out[status] = out.get(status, 0) + n
+            key = IN_DOUBT if status == "sent" else status
+            out[key] = out.get(key, 0) + n
         out["images"] = self.log.image_count(self.id)
         return out
 
@@ -200,9 +214,9 @@ class ExperimentRecord:
             budget += f", OVER by ${self.cost - self.budget_usd:.3f} (qwenlab costs says why)"
         where = prov.headline()
         lines = [
-            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'], c['sent'])}): {c['done']}/{c['cells']} cells done"
+            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'], c[IN_DOUBT])}): {c['done']}/{c['cells']} cells done"
             + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
-            + (f", {c['sent']} in doubt (run again to recover)" if c["sent"] else ""),
+            + (f", {c[IN_DOUBT]} in doubt (run again to recover)" if c[IN_DOUBT] else ""),
             *([f"  {where}"] if where else []),
             f"  {c['images']} image{'' if c['images'] == 1 else 's'}, {prov.spend(self.cost)}{budget}",
             "  axes: " + ("; ".join(f"{name} = {', '.join(info.label(v) for v in info.values)}"

@@ -37,6 +37,10 @@ JUDGEMENT_COLUMNS = (f"j.id, j.experiment_id, j.axis, j.image_a, j.image_b, j.wi
                      f"coalesce(j.criterion, '{DEFAULT_CRITERION}') AS criterion, j.created_at")
 
 
+# A task the log holds as 'sent' (its request went, no answer was logged: maybe paid) is "in doubt"
+# wherever qwenlab counts it: counts(), lab.experiments(), the cost summaries and the CLI.
+IN_DOUBT = "in_doubt"
+
 # What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
 # experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the
 # price estimate where none was reported, the estimate of tasks left 'sent' (they may have been
@@ -426,7 +430,7 @@ class Log(LogFile):
             "WITH t AS (SELECT r.experiment_id, sum(r.tasks) AS cells, sum(CASE WHEN r.status = 'done' THEN r.tasks ELSE 0 END) "
             "AS done, sum(CASE WHEN r.status = 'failed' THEN r.tasks ELSE 0 END) AS failed, "
             "sum(CASE WHEN r.status = 'pending' THEN r.tasks ELSE 0 END) AS pending, "
-            "sum(CASE WHEN r.status = 'sent' THEN r.tasks ELSE 0 END) AS sent, group_concat(DISTINCT CASE WHEN "
+            "sum(CASE WHEN r.status = 'sent' THEN r.tasks ELSE 0 END) AS in_doubt, group_concat(DISTINCT CASE WHEN "
             "r.status != 'pending' AND r.tasks != 0 AND NOT (r.status = 'failed' AND r.backend = '') "
             "THEN coalesce(nullif(r.backend, ''), 'unknown') END) AS backend, "  # failed with none: unreached
             f"{_ROLLUP_SPENT_NOW} AS usd FROM cost_rollups r WHERE r.retried = 0 GROUP BY r.experiment_id HAVING sum(r.tasks) != 0), "
@@ -438,7 +442,7 @@ class Log(LogFile):
             "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
             "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, t.backend, "
             "e.api_host, coalesce(t.cells, 0) AS cells, coalesce(t.done, 0) AS done, coalesce(t.failed, 0) AS failed, "
-            "coalesce(t.pending, 0) AS pending, coalesce(t.sent, 0) AS sent, coalesce(i.images, 0) AS images, "
+            "coalesce(t.pending, 0) AS pending, coalesce(t.in_doubt, 0) AS in_doubt, coalesce(i.images, 0) AS images, "
             "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
             "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
             f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)

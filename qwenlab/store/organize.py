@@ -35,7 +35,7 @@ from .rows import utc_now
 from .run_lock import settle_abandoned
 from .thumbnails import forget_thumbnails
 
-__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem", "unsafe_name_problem"]
+__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem", "safe_name", "unsafe_name_problem"]
 
 DELETED_PREFIX = "(deleted) "
 RESERVED_NAMES = ("path",)  # `qwenlab logs path` prints the log's path: an experiment of that name could not be shown
@@ -52,6 +52,15 @@ _CHARACTER_NAMES = {"/": "a slash ('/')", "\\": "a backslash ('\\\\')", "\n": "a
                     "\t": "a tab"}
 
 
+def safe_name(name: str, *, tag: bool = False) -> str:
+    """`name` with each character a new name may not hold (see `unsafe_name_problem`) put as '-'
+    (runs of them as one), trimmed; unchanged when it holds none. Empty when nothing is left."""
+    unsafe = _UNSAFE_IN_TAG if tag else _UNSAFE_IN_NAME
+    if unsafe.search(name) is None:
+        return name
+    return re.sub(r"-{2,}", "-", unsafe.sub("-", name)).strip(" -")
+
+
 def unsafe_name_problem(name: str, *, what: str = "a name", tag: bool = False) -> str | None:
     """What is wrong with `name` for holding a character that breaks file names, tables or the
     shell (None when it holds none): which one, and a name without it to use instead. tag=True:
@@ -64,7 +73,7 @@ def unsafe_name_problem(name: str, *, what: str = "a name", tag: bool = False) -
     said = _CHARACTER_NAMES.get(char) or (f"the control character U+{ord(char):04X}" if ord(char) < 0xA0 else
                                           f"a line or paragraph separator (U+{ord(char):04X})" if char in "\u2028\u2029" else
                                           f"a text-direction control (U+{ord(char):04X})")
-    instead = re.sub(r"-{2,}", "-", unsafe.sub("-", name)).strip(" -") or ("posters" if tag else "lumiere-v2")
+    instead = safe_name(name, tag=tag) or ("posters" if tag else "lumiere-v2")
     breaks = "tables and the shell" if tag else "file names, tables and the shell"
     return (f"{name!r} holds {said}, which {what} may not hold (it breaks {breaks}); "
             f"leave it out or put '-' in its place, e.g. {instead!r}")

@@ -115,3 +115,22 @@ def test_an_older_logs_experiment_so_named_still_opens_runs_exports_and_renames(
     assert Path(grid.output.strip()).parent == data_dir / "grids"
     renamed = qwenlab("rename", OLD, "out-side-x")
     assert renamed.exit_code == EXIT_OK and Lab(data_dir).log.experiment_names() == ["out-side-x"], renamed.output
+
+
+def test_a_bundle_of_an_older_logs_experiment_so_named_arrives_under_a_safe_name(emulator, data_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    """A bundle made from an older log holds a name no run, rename or `--as` may give now: the
+    import gave it to the new experiment all the same (a folder name, a listing's line, a shell
+    word broken). It arrives with '-' for each refused character, and the report says so."""
+    exp = run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False)
+    exp.log.update_experiment(exp.id, name=OLD)
+    bundle = tmp_path / "old.qwenlab.zip"
+    Lab(data_dir).bundle(OLD, bundle)
+    theirs = Lab(tmp_path / "ben")
+    report = theirs.import_bundle(bundle)
+    assert report.imported == {OLD: "..-..-out-side-x"}
+    assert "as '..-..-out-side-x'" in str(report), str(report)
+    assert theirs.log.experiment_names() == ["..-..-out-side-x"]
+    assert theirs.experiment("..-..-out-side-x").counts()["done"] == 4
+    again = theirs.import_bundle(bundle)  # the same bundle again: found by its tasks, nothing added
+    assert not again.imported and theirs.log.experiment_names() == ["..-..-out-side-x"], str(again)

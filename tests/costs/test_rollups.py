@@ -89,7 +89,7 @@ def _listing_matches_the_tasks(log: Log) -> None:
         if want is None:
             assert row["cells"] == 0
             continue
-        assert [row[c] for c in ("cells", "done", "failed", "pending", "sent")] == \
+        assert [row[c] for c in ("cells", "done", "failed", "pending", "in_doubt")] == \
             [want[c] for c in ("cells", "done", "failed", "pending", "sent")]
         assert row["cost_usd"] == pytest.approx(want["usd"], abs=1e-9)
         assert row["backend"] == (want["backend"] if "," not in (want["backend"] or ",") else "mixed") or \

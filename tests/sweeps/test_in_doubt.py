@@ -68,12 +68,22 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
         # row, answered); a cell not sent before is done
         exp = lab.run(SWEEP, name="kept", progress=False, concurrency=1)
         counts = exp.counts()
-        assert (counts["sent"], counts["done"], counts["failed"]) == (n, 4 - n, 0), counts
+        assert (counts["in_doubt"], counts["done"], counts["failed"]) == (n, 4 - n, 0), counts
         assert f"{n} of those in doubt were answered but not settled" in exp.row["stop_reason"]
         assert "--resend-in-doubt" in exp.row["stop_reason"]
         # the status word "done" (every cell tried) never stands alone over cells not settled
         assert exp.summary().startswith(f"Experiment 'kept' (done, {n} in doubt): {4 - n}/4 cells done"), exp.summary()
         assert all(fake.charged[u] == 1 for u in taken), "nothing paid twice without being asked"
+        # every count says it as the CLI does: "in_doubt", never "sent" (which read as if the done
+        # cells had not been sent); the old key still answers, with a warning
+        listed = lab.experiments().set_index("name").loc["kept"]
+        assert listed["in_doubt"] == n and "sent" not in listed.index
+        by_status = Costs(lab.log).by("status")
+        assert by_status.loc["in_doubt", "tasks"] == n and "sent" not in by_status.index
+        with pytest.warns(DeprecationWarning, match="in_doubt"):
+            assert counts["sent"] == n
+        with pytest.raises(KeyError):
+            counts["nonsense"]
 
         # run 3, by choice: they are sent anew under new taskUUIDs; the earlier attempts stay in
         # the cost history as in doubt (they may have been paid)
@@ -107,7 +117,7 @@ def test_a_reference_image_that_cannot_be_uploaded_fails_its_cell_not_in_doubt(d
     with client:
         exp = lab.run(Sweep(base=Request(prompt="Put 'LUMIERE' on the billboard", referenceImages=[str(picture)])),
                       name="upload", progress=False, concurrency=1)
-    assert exp.counts()["failed"] == 1 and exp.counts()["sent"] == 0
+    assert exp.counts()["failed"] == 1 and exp.counts()["in_doubt"] == 0
     assert fake.kinds() == ["imageUpload"] * 3 and not fake.charged
     assert "in doubt" not in (exp.row["stop_reason"] or "")
 
@@ -183,14 +193,14 @@ def test_a_cell_in_doubt_whose_getresponse_is_refused_stays_in_doubt(data_dir: P
     sweep = Sweep(prompt=PROMPT, size="256x256", repeats=1)
     with client:
         first = lab.run(sweep, name="doubt", progress=False, concurrency=1)
-        assert first.counts()["sent"] == 1 and first.cost == pytest.approx(0.075)
+        assert first.counts()["in_doubt"] == 1 and first.cost == pytest.approx(0.075)
         status, code = answer
         fake.script.extend([error_answer(status, code)] * (1 if status == 401 else 3))  # a 401 is not retried
         try:
             second = lab.run(sweep, name="doubt", progress=False, concurrency=1)
         except QwenlabError as exc:  # a key refused stops the run (and a 5xx-only API looks down): said, not hidden
             second = exc.experiment  # type: ignore[attr-defined]
-        assert second.counts()["sent"] == 1 and second.cost == pytest.approx(0.075), second.counts()
+        assert second.counts()["in_doubt"] == 1 and second.cost == pytest.approx(0.075), second.counts()
         third = lab.run(sweep, name="doubt", progress=False, concurrency=1)
     assert third.counts()["done"] == 1 and sum(fake.charged.values()) == 1 and third.cost == pytest.approx(0.075)
 
@@ -207,7 +217,7 @@ def test_resend_in_doubt_stays_within_the_budget(data_dir: Path) -> None:
         lab.run(sweep, name="edge", budget_usd=2 * 0.075, progress=False, concurrency=1)
         _forget(fake)
         held = lab.run(sweep, name="edge", budget_usd=2 * 0.075, progress=False, concurrency=1, resend_in_doubt=True)
-        assert held.counts()["sent"] == 1 and sum(fake.charged.values()) == 2, "not resent past the budget"
+        assert held.counts()["in_doubt"] == 1 and sum(fake.charged.values()) == 2, "not resent past the budget"
         assert "not sent anew (resend_in_doubt): the budget cannot hold" in held.row["stop_reason"]
         assert held.cost == pytest.approx(2 * 0.075)
         raised = lab.run(sweep, name="edge", budget_usd=3 * 0.075, progress=False, concurrency=1, resend_in_doubt=True)
@@ -231,7 +241,7 @@ def test_resend_in_doubt_reserves_a_raised_price_in_full(data_dir: Path, monkeyp
         _forget(fake)
         budget = 0.075 + 0.05 + 0.05  # room for a new attempt at the estimate, not at the price charged
         held = lab.run(sweep, name="raised", budget_usd=budget, progress=False, concurrency=1, resend_in_doubt=True)
-    assert sum(fake.charged.values()) == 2 and held.counts()["sent"] == 1, "not resent past the budget"
+    assert sum(fake.charged.values()) == 2 and held.counts()["in_doubt"] == 1, "not resent past the budget"
     assert held.cost <= budget + 1e-9
 
 
@@ -444,7 +454,7 @@ def test_cells_in_doubt_hold_their_room_in_the_budget_while_others_are_resent(da
     paid = sum(fake.charged.values()) * 0.075
     assert paid <= budget + 1e-9 and exp.cost == pytest.approx(paid), (paid, exp.cost, exp.counts())
     counts = exp.counts()
-    assert counts["pending"] == 0 and counts["done"] + counts["sent"] == 8, counts  # none flipped to 'pending'
+    assert counts["pending"] == 0 and counts["done"] + counts["in_doubt"] == 8, counts  # none flipped to 'pending'
     assert counts["done"] <= 2 and "not sent anew" in (exp.stop_reason or ""), exp.stop_reason
 
 

@@ -38,8 +38,8 @@ def test_a_run_stops_when_the_api_answers_only_5xx_and_the_next_run_finishes(emu
     # those already under way in the run's other workers (2 x concurrency in all) when the count
     # was reached made no more retries; the rest were never sent
     most = OUTAGE_AFTER + 2 * 2 - 1
-    assert OUTAGE_AFTER <= counts["sent"] <= most and counts["failed"] == 0, counts
-    assert counts["pending"] == 12 - counts["sent"] and counts["pending"] >= 12 - most, counts
+    assert OUTAGE_AFTER <= counts["in_doubt"] <= most and counts["failed"] == 0, counts
+    assert counts["pending"] == 12 - counts["in_doubt"] and counts["pending"] >= 12 - most, counts
     assert "looks down" in exp.summary()
     # in the shell: the summary, whose stop line gives the last error once, with no advice for a
     # caller of the client ("client.recover(request)") that a shell user cannot follow
@@ -80,5 +80,5 @@ def test_cells_the_api_answers_keep_the_count_at_zero(emulator: Emulator, make_l
     emulator.faults = Faults(rate_5xx=0.3, seed=SEED)
     exp = make_lab(emulator, max_retries=0).run(SWEEP, name="flaky", concurrency=1, progress=False)
     counts = exp.counts()
-    assert counts["pending"] == 0 and counts["done"] + counts["sent"] == 12, counts
-    assert 2 <= counts["sent"], counts  # cells answered 5xx (in doubt), never OUTAGE_AFTER of them in a row
+    assert counts["pending"] == 0 and counts["done"] + counts["in_doubt"] == 12, counts
+    assert 2 <= counts["in_doubt"], counts  # cells answered 5xx (in doubt), never OUTAGE_AFTER of them in a row

@@ -173,8 +173,12 @@ def test_filters_by_status_rating_and_cost_and_sorts(exp: Experiment) -> None:
 
 
 def test_opening_filters_are_checked(exp: Experiment) -> None:
-    with pytest.raises(ValueError, match="status must be one of"):
+    with pytest.raises(ValueError, match="status must be one of failed, in_doubt, pending, done"):
         exp.explore(status="exploded")
+    # cells sent with no answer logged are "in_doubt" here as in every count (the log says 'sent')
+    doubt = exp.explore(status="in_doubt")
+    assert doubt.items == [] and ("in_doubt", "sent") in doubt.facets.status.options
+    assert exp.explore(status="sent").facets.status.value == "sent"
     with pytest.raises(ValueError, match="rating must be one of"):
         exp.explore(rating="great")
     with pytest.raises(ValueError, match="max_cost"):
