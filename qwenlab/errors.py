@@ -38,14 +38,17 @@
 
 Messages say what went wrong and what to do. None of them ever contains the API key:
 `redact()` (`qwenlab.secrets`) scrubs any text that passes through an error.
+
+A ValidationError's `.problems` are `Problem`s (`qwenlab.problems`, exported here too); which
+APIError an answer of Runware's is, `qwenlab.api.error_answers` decides.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
 
+from .problems import Problem
 from .secrets import redact
 
 __all__ = [
@@ -122,31 +125,6 @@ class ModelNotFoundError(QwenlabError, KeyError):
 
 class ModelDescriptionError(QwenlabError):
     """A model description (TOML or dict) is malformed."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule: which parameter, the value given, and what is allowed."""
-
-    parameter: str
-    message: str
-    value: Any = field(default=None, repr=False)  # as given: it may hold what must not be shown (a key)
-    code: str = "invalidParameter"
-
-    def __str__(self) -> str:
-        return f"{self.parameter}: {self.message}"
-
-    def to_wire(self, task_uuid: str | None = None, task_type: str = "imageInference") -> dict[str, Any]:
-        """The problem as one item of a Runware `errors` array."""
-        item: dict[str, Any] = {
-            "code": self.code,
-            "message": f"{self.parameter}: {self.message}",
-            "parameter": self.parameter,
-            "taskType": task_type,
-        }
-        if task_uuid:
-            item["taskUUID"] = task_uuid
-        return item
 
 
 class ValidationError(QwenlabError, ValueError):
@@ -398,73 +376,3 @@ class ServerError(APIError):
 
 class TaskFailedError(APIError):
     """A task, or one image of it, failed inside an otherwise successful answer."""
-
-
-_BY_STATUS: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: InsufficientCreditsError,
-    403: PermissionDeniedError,
-    404: TaskNotFoundError,
-    408: ServerError,
-    429: RateLimitError,
-}
-_BY_CODE: dict[str, type[APIError]] = {
-    "unsupportedParameter": UnsupportedParameterError,
-    "unknownParameter": UnsupportedParameterError,  # a key Runware knows for no model (its SDKs name both)
-    "conflictTaskUUID": ConflictTaskUUIDError,
-    "invalidApiKey": AuthenticationError,
-    "insufficientCredits": InsufficientCreditsError,
-}  # the not-found codes are _TASK_NOT_FOUND_CODES, read before any status
-# Codes that say getResponse knows no such task, whatever HTTP status carries them: Runware's SDKs
-# (runware-python errors.py `_NOT_FOUND_CODES` and `derive_code`, runware-typescript errors.ts)
-# classify "not found" by the code alone, and an answer of 400 with `taskFailedOrNotFound` must
-# reach the branches that handle a task the server does not know, as the 404 form does. Only the
-# codes about the task itself: the SDKs' other not-found codes (`unknownModel`, `modelNotFound`,
-# `mediaNotFound` ...) say nothing about whether a task was taken, and `taskCancelled` names a
-# task the server does know. A 408/429/5xx keeps its retryable family: the code cannot be trusted
-# from a server in trouble, and asking again costs nothing.
-_TASK_NOT_FOUND_CODES = frozenset({"taskFailedOrNotFound", "taskNotFound", "taskExpired"})
-
-
-def api_error_from(
-    status: int | None,
-    error: dict[str, Any] | None,
-    *,
-    retry_after: float | None = None,
-    errors: list[dict[str, Any]] | None = None,
-) -> APIError:
-    """Build the right APIError subclass: by HTTP status first, then refined by code.
-
-    Codes may change without notice, so the status decides the family (retryable or not) and
-    the code only picks a more specific subclass within it. One exception: a code saying the
-    task is not known (`taskFailedOrNotFound`, see `_TASK_NOT_FOUND_CODES`) is a TaskNotFoundError
-    under any status that is not retried (a 400 as much as a 404), as Runware's SDKs read it.
-    """
-    error = error or {}
-    code = error.get("code")
-    message = str(error.get("message") or code or f"HTTP {status}")
-    cls: type[APIError]
-    if status is not None and status >= 500:
-        cls = ServerError
-    elif code in _TASK_NOT_FOUND_CODES and status not in (408, 429):
-        cls = TaskNotFoundError
-    elif status is not None and status in _BY_STATUS:
-        cls = _BY_STATUS[status]
-        refined = _BY_CODE.get(code or "")
-        if refined is not None and issubclass(refined, cls):
-            cls = refined
-    elif status is None or 200 <= status < 300:
-        cls = _BY_CODE.get(code or "", TaskFailedError)
-    else:
-        cls = BadRequestError if 400 <= status < 500 else APIError
-    return cls(
-        message,
-        status=status,
-        code=code,
-        parameter=error.get("parameter"),
-        task_uuid=error.get("taskUUID"),
-        retry_after=retry_after,
-        errors=errors,
-        item=error,
-    )

@@ -32,10 +32,11 @@ from typing import Any, Callable, Iterable
 import httpx
 
 from ..core.request import Request
-from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError, api_error_from
+from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError
 from ..secrets import as_secret, register_secret, url_password
 from .address import DEFAULT_BASE_URL, authority, check_api_key, check_base_url, is_loopback, shown_url
 from .download import Downloader, ImageFetcher
+from .error_answers import api_error_from
 from .exchange import Exchange
 from .imagestore import ImageStore
 from .plain import PlainTransport

@@ -26,9 +26,10 @@ from typing import Any, Callable
 
 import httpx
 
-from ..errors import APIError, QwenlabError, TransportError, api_error_from
+from ..errors import APIError, QwenlabError, TransportError
 from ..secrets import as_secret, redact
 from .direct import Direct
+from .error_answers import api_error_from
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..core.request import Request
-from ..errors import ImageStoreError, Problem, QwenlabError, TransportError, ValidationError
+from ..errors import ImageStoreError, QwenlabError, TransportError, ValidationError
+from ..problems import Problem
 from .download import ImageFetcher
 from .exchange import Exchange
 from .results import GeneratedImage, TaskResult

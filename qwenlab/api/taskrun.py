@@ -19,8 +19,8 @@ from ..errors import (
     TaskFailedError,
     TaskNotFoundError,
     TransportError,
-    api_error_from,
 )
+from .error_answers import api_error_from
 from .exchange import IMAGE_PAYLOADS, SYNC_TIMEOUT_CODE
 from .results import GeneratedImage, TaskResult, clean_raw, read_costs
 

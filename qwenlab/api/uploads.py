@@ -18,7 +18,8 @@ from typing import Any
 
 from ..core.request import new_task_uuid
 from ..core.validation import is_image_ref
-from ..errors import ImageError, QwenlabError, api_error_from
+from ..errors import ImageError, QwenlabError
+from .error_answers import api_error_from
 from .exchange import Exchange
 from .imagestore import ImageStore, decode_inline
 

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from ..core.values import present
-from ..costs.frames import DATE_FORMS, Costs, date_bound, format_table
+from ..costs.frames import DATE_FORMS, Costs, date_bound
+from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment

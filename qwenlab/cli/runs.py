@@ -22,7 +22,8 @@ from ..store.log import Log
 from ..store.provenance import EMULATOR, RUNWARE
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
-from ..sweeps.runner import Runner, refuse_secrets_in
+from ..sweeps.runner import Runner
+from ..sweeps.secret_scan import refuse_secrets_in
 from ..sweeps.sweepfile import load_sweep
 from .common import log_path, remove_new_log, run_setting
 from .exits import exit_unless_done

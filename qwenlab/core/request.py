@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Problem, ValidationError
+from ..errors import ValidationError
+from ..problems import Problem
 from ..secrets import redact
 from .model import DEFAULT_MODEL, ModelDescription, get_model, lookup
 from .validation import UUID4, validate_task

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ModelNotFoundError, Problem
+from ..errors import ModelNotFoundError
+from ..problems import Problem
 from .model import ModelDescription, ParameterSpec, get_model, list_models
 from .values import plain
 

@@ -41,9 +41,9 @@ from ..core.model import get_model
 from ..errors import ModelNotFoundError, UnknownCostKeyError
 from ..store.log import Log
 from ..store.organize import DELETED_PREFIX
-from .prices import PriceQuery
-from .query import BUILTIN_KEYS, CostQuery
-from .sql import SUM_COLUMNS
+from .prices import PRICE_TOLERANCE_USD, PriceQuery
+from .query import CostQuery
+from .summary import CostSummary
 from .view import CostView
 
 if TYPE_CHECKING:
@@ -51,15 +51,12 @@ if TYPE_CHECKING:
 
     from ..store.log import Log
 
-__all__ = ["Costs", "BUILTIN_KEYS", "DATE_FORMS", "PRICE_TOLERANCE_USD", "date_bound", "format_table"]
+__all__ = ["Costs", "DATE_FORMS", "date_bound"]
 
-# an API cost within this of the recorded price is the same price (float noise, not a change)
-PRICE_TOLERANCE_USD = 1e-6
 _MONEY = ["cost_usd", "api_usd", "emulated_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "estimated_usd"]
-EMULATED = "emulated by qwenlab's offline emulator (nothing paid)"
 
 
-class Costs:
+class Costs(CostSummary):
     """Cost analysis of a log. Every method queries the log afresh, so it shows what is there now.
 
     log: a `Log`, a `Lab` (its log), a path to a log file, or None for the default log.
@@ -247,166 +244,6 @@ class Costs:
         df["cumulative_usd"] = df["cost_usd"].cumsum().round(6)
         return df[["at", "experiment", "cost_usd", "cost_source", "cumulative_usd"]]
 
-    # -- words ---------------------------------------------------------------------------------
-    def totals(self) -> dict[str, Any]:
-        """The whole view in numbers: tasks, images, cost_usd and its parts."""
-        df = self._q.grouped([])
-        row = df.iloc[0] if len(df) else None
-        out: dict[str, Any] = {}
-        for c in SUM_COLUMNS:
-            value = float(row[c]) if row is not None and row[c] == row[c] else 0.0
-            out[c] = round(value, 6) if c.endswith("_usd") else int(value)
-        return out
-
-    def notes(self, _totals: dict[str, Any] | None = None) -> list[str]:
-        """What a reader of the totals should know: the API charging another price than the
-        description's, prices edited since, estimates, charged failures, requests in doubt,
-        experiments over budget."""
-        t = _totals or self.totals()
-        out: list[str] = self._backend_notes(t)
-        prices = self.price_changes()
-        for _, r in prices.iterrows():
-            if r["differing_images"]:
-                lo, hi = r["api_min_usd"], r["api_max_usd"]
-                charged = f"${lo:.4f}" if abs(hi - lo) <= PRICE_TOLERANCE_USD else f"${lo:.4f} to ${hi:.4f}"
-                out.append(f"the API's cost differs from the description's price for {int(r['differing_images'])} of "
-                           f"{int(r['api_images'])} images of {r['model']} sent {r['first_at'][:10]} to {r['last_at'][:10]}: "
-                           f"it charged {charged} per image where ${r['price_usd']:.4f} was recorded "
-                           f"({_signed(r['api_minus_price_usd'])} in all); the costs above are the API's. If Runware's price "
-                           "changed, add a dated [[prices]] entry to the model description.")
-            if r["description_changed"]:
-                out.append(f"the description of {r['model']} now gives ${r['description_usd']:.4f} per image for "
-                           f"{r['first_at'][:10]}, where ${r['price_usd']:.4f} was recorded when the requests were sent; "
-                           "past costs keep the recorded price.")
-        if t["estimate_usd"] > 0:
-            out.append(f"${t['estimate_usd']:.4f} is estimated from the description's price: the API reported no cost "
-                       "for those tasks (was includeCost turned off?).")
-        if t["failed_usd"] > 0:
-            out.append(f"failed requests were charged ${t['failed_usd']:.4f} by the API (see .failed()).")
-        if t["in_doubt_usd"] > 0:
-            n = int(t["in_doubt"])
-            out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
-                       f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them (one given up "
-                       "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
-        b = self.budget()
-        spent = b["cost_usd"]
-        imported = {n: float(spent[n]) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
-        if imported:
-            names = ", ".join(repr(n) for n in imported)
-            out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
-                       f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
-                       "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
-        for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows():
-            out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
-        return out
-
-    def _backend_notes(self, t: dict[str, Any]) -> list[str]:
-        """What the reader must know of where the requests ran: emulated money, unrecorded backends."""
-        sent = self.by("backend") if t["tasks"] else None
-        out = []
-        if sent is not None and "emulator" in sent.index:
-            n = int(sent.loc["emulator", "tasks"])
-            out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: their "
-                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and their images "
-                       "are synthetic. by('backend') keeps them apart.")
-        if sent is not None and "unknown" in sent.index:
-            row = sent.loc["unknown"]
-            # the requests whose money it concerns: done, in doubt, or failed and charged (a cell
-            # that failed reaching no server has no backend either, and cost nothing)
-            n = int(row["done"] + row["in_doubt"] + (row["failed"] if row["failed_usd"] > 0 else 0))
-            if n:
-                out.append(f"{n} {'request was' if n == 1 else 'requests were'} logged before qwenlab recorded where each "
-                           "ran (the emulator or Runware): where is not recorded, and their costs are counted as the API's.")
-        return out
-
-    def uncovered(self, grouped: "pd.DataFrame", totals: dict[str, Any] | None = None) -> str | None:
-        """What the rows of `grouped` (from `by()`) leave out of the totals, said in a sentence, or
-        None when they cover every task: grouped by an axis, only the experiments that swept it
-        have rows, and a reader adding them up must not take them for the whole."""
-        t = totals or self.totals()
-        tasks = int(grouped["tasks"].sum()) if len(grouped) else 0
-        if tasks >= t["tasks"]:
-            return None
-        cost = float(grouped["cost_usd"].sum()) if len(grouped) else 0.0
-        axes = [str(n) for n in grouped.index.names if n is not None and n not in BUILTIN_KEYS]
-        swept = (f"by {' and '.join(axes)}, only the experiments that swept {'it' if len(axes) == 1 else 'them'} have rows"
-                 if axes else "some tasks have no row")
-        rest = t["tasks"] - tasks
-        return (f"the rows cover {tasks} of {t['tasks']} tasks (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
-                f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
-                f"{'is' if rest == 1 else 'are'} left out (by experiment, every task has a row)")
-
-    def deleted_usd(self, per_experiment: "pd.DataFrame | None" = None) -> float:
-        """What the experiments deleted since cost, in this view: their spend stays in the history
-        (as "(deleted) NAME"), their images do not. `per_experiment`: `by("experiment")`, where the
-        caller has it already."""
-        df = per_experiment if per_experiment is not None else self.by("experiment")
-        return round(float(df.loc[[str(n).startswith(DELETED_PREFIX) for n in df.index], "cost_usd"].sum()), 6)
-
-    def headline(self, totals: dict[str, Any] | None = None, per_experiment: "pd.DataFrame | None" = None) -> list[str]:
-        """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with).
-        `per_experiment`: `by("experiment")`, where the caller has it already."""
-        t = totals or self.totals()
-        where = []
-        if self.experiments:
-            where.append("experiments " + ", ".join(self.experiments))
-        if not self.imported:
-            where.append("without experiments imported from bundles")
-        if self.since:
-            where.append(f"since {self.since}")
-        if self.until:
-            where.append(f"until {self.until}")
-        parts = [f"${t['api_usd']:.4f} reported by the API"] if t["api_usd"] or not t["emulated_usd"] else []
-        if t["emulated_usd"]:
-            parts.append(f"${t['emulated_usd']:.4f} {EMULATED}")
-        if t["estimate_usd"]:
-            parts.append(f"${t['estimate_usd']:.4f} estimated")
-        if t["in_doubt_usd"]:
-            parts.append(f"${t['in_doubt_usd']:.4f} in doubt")
-        return [
-            f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
-            f"({', '.join(parts)})",
-            f"{int(t['tasks'])} tasks ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
-            f"{int(t['pending'])} not sent), {int(t['images'])} images" + self._per_image(t, per_experiment),
-        ]
-
-    def _per_image(self, t: dict[str, Any], per_experiment: "pd.DataFrame | None") -> str:
-        """", $0.0750 per image", over the images still here: a deleted experiment's spend stays
-        and its images do not, which would make every image look dearer."""
-        if not t["images"]:
-            return ""
-        deleted = self.deleted_usd(per_experiment)
-        per = (t["cost_usd"] - deleted) / t["images"]
-        return f", ${per:.4f} per image" + (f" (leaving out ${deleted:.4f} spent by deleted experiments)" if deleted else "")
-
-    def summary(self) -> str:
-        """Totals, the table per experiment, and the notes, as text."""
-        t = self.totals()
-        df = self.by("experiment")
-        lines = self.headline(t, df)
-        if len(df):
-            money = ["cost_usd", *(["emulated_usd"] if t["emulated_usd"] else []), "failed_usd", "usd_per_image"]
-            lines += ["", format_table(df[["tasks", "done", "failed", "images", *money]])]
-        notes = self.notes(t)
-        if notes:
-            lines += [""] + [f"note: {n}" for n in notes]
-        return "\n".join(lines)
-
-
-def format_table(df: "pd.DataFrame") -> str:
-    """A frame as terminal text: dollars with 4 decimals, counts as integers, blanks for NaN."""
-    import pandas as pd
-
-    shown = df.copy()
-    for col in shown.columns:
-        if col.endswith("_usd") or col.startswith("usd_"):
-            shown[col] = [("" if v != v else f"${v:,.4f}") for v in shown[col]]
-        elif col.endswith("_pct") or col in ("keep_rate",):
-            shown[col] = [("" if v != v else f"{v:g}") for v in shown[col]]
-    with pd.option_context("display.max_rows", 1000, "display.max_columns", 50, "display.width", 200,
-                           "display.max_colwidth", 60):
-        return shown.to_string(na_rep="")
-
 
 # -- helpers -------------------------------------------------------------------------------------
 def _finish(df: "pd.DataFrame") -> "pd.DataFrame":
@@ -425,10 +262,6 @@ def _described_price(model: str, at: str) -> float:
         return float(get_model(model).price_on(at))
     except (ModelNotFoundError, ValueError):
         return float("nan")
-
-
-def _signed(usd: float) -> str:
-    return f"{'+' if usd >= 0 else '-'}${abs(usd):.4f}"
 
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")

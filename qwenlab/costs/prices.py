@@ -17,7 +17,10 @@ from .view import CostView, ExperimentInView
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PriceQuery"]
+__all__ = ["PriceQuery", "PRICE_TOLERANCE_USD"]
+
+# an API cost within this of the recorded price is the same price (float noise, not a change)
+PRICE_TOLERANCE_USD = 1e-6
 
 
 class PriceQuery:

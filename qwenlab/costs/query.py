@@ -4,7 +4,7 @@ Each frame is an aggregate over the tasks table (plus, rarely, the earlier faile
 `tasks.history_json`), grouped by key expressions, so a 100,000-task log is summed where it lies
 instead of being loaded into pandas. Money the emulator "charged" is summed apart (`emulated_usd`,
 cost_source 'emulated'): it was never paid, and is never counted as reported by the API. The cost indexes (migration `m005_cost_indexes` in
-qwenlab/migrations.py) let SQLite read a narrow covering index instead of the wide task rows.
+qwenlab/store/migrations/log_tables.py) let SQLite read a narrow covering index instead of the wide task rows.
 Grouping by an axis or a setting groups by the raw JSON value inside SQLite and turns it into the
 sweep's label afterwards, on the few grouped rows.
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ..errors import UnknownCostKeyError
 from ..store.axes import merged_axis
 from ..store.log import IN_DOUBT
-from ..store.migrations import FIRST_TASK_SQL
+from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 from ..store.prefetch import Prefetch
 from .labels import GroupKey, experiment_label, label_value, plain_value, setting_part
 from .packed_times import EXAMPLE, SEPARATOR, parse_packed

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..store.migrations import FIRST_TASK_SQL
+from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 
 __all__ = ["AT_SQL", "COST_SQL", "COST_SOURCES", "COST_SOURCE_SQL", "SOURCE_CODE_SQL", "BACKEND_SQL", "PRICE_SQL",
            "IMAGES_SQL", "COST_INDEX_LEAD", "TASK_SUMS", "SUM_COLUMNS", "HISTORY_SOURCE", "ORDER_ONLY", "ROLLUP_SUMS",

@@ -20,7 +20,8 @@ from typing import Any, Callable
 
 from ..core.model import ModelDescription, get_model
 from ..core.request import Request, validate_task
-from ..errors import ModelNotFoundError, Problem
+from ..errors import ModelNotFoundError
+from ..problems import Problem
 from .images import StoredImage
 from .references import UnusableReference, resolve_reference
 from .state import EmulatorState

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import LogWriteError, NotALogError
 from ..paths import db_path
-from .migrations import MIGRATIONS_TABLE, migrate
+from .migrations.runner import MIGRATIONS_TABLE, migrate
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -26,7 +26,8 @@ from typing import Any
 from ..core.model import get_model
 from ..core.request import Request, parse_size
 from ..core.values import distinct_labels, format_value, plain, same_value
-from ..errors import ModelNotFoundError, Problem
+from ..errors import ModelNotFoundError
+from ..problems import Problem
 from .ranges import expand_range
 
 __all__ = ["Axis", "SHORTCUTS"]

@@ -7,7 +7,8 @@ import threading
 from typing import Any
 
 from ..core.validation import BROKEN_TEXT, is_unicode_text
-from ..errors import Problem, ValidationError
+from ..errors import ValidationError
+from ..problems import Problem
 from ..store.organize import name_problem
 
 __all__ = ["Budget", "run_setting_problems", "check_run_settings"]

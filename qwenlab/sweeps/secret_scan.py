@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
-from ..errors import Problem, ValidationError
+from ..errors import ValidationError
+from ..problems import Problem
 from ..secrets import as_secret, holds_secret, register_secret
 
 __all__ = ["refuse_secrets_in"]

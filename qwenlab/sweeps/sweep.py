@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ..core.model import DEFAULT_MODEL, get_model
 from ..core.request import Request
 from ..core.values import format_usd
-from ..errors import ModelNotFoundError, Problem, ValidationError
+from ..errors import ModelNotFoundError, ValidationError
+from ..problems import Problem
 from .axis import Axis
 from .cell import REF_PATHS as _REF_PATHS
 from .cell import Cell, LocalImage

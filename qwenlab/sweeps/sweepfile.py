@@ -31,7 +31,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import Problem, ValidationError
+from ..errors import ValidationError
+from ..problems import Problem
 from .budget import run_setting_problems
 from .sweep import Sweep
 

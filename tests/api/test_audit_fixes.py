@@ -23,6 +23,7 @@ import pytest
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
+from qwenlab.api.error_answers import api_error_from
 from qwenlab.core.request import Request
 from qwenlab.errors import (
     AuthenticationError,
@@ -32,7 +33,6 @@ from qwenlab.errors import (
     ServerError,
     TaskNotFoundError,
     TransportError,
-    api_error_from,
 )
 from tests.api.test_client import FakeRunware, image_bytes
 from tests.support.mock_clients import mock_clients

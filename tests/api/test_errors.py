@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from qwenlab.errors import APIError, BadRequestError, api_error_from
+from qwenlab.api.error_answers import api_error_from
+from qwenlab.errors import APIError, BadRequestError
 from qwenlab.secrets import register_secret
 
 

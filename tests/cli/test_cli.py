@@ -28,13 +28,13 @@ from qwenlab.errors import (
     ExperimentNotFoundError,
     ImageError,
     NotABundleError,
-    Problem,
     QwenlabError,
     TransportError,
     UnknownAxisError,
     UnknownCostKeyError,
     ValidationError,
 )
+from qwenlab.problems import Problem
 from tests.support.labkit import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from qwenlab.costs.frames import Costs
 from qwenlab.costs.sql import AT_SQL
 from qwenlab.costs.view import CostView
 from qwenlab.store.log import SPENT_SQL, Log
-from qwenlab.store.migrations import FIRST_TASK_SQL, ROLLUP_KEYS, SCORE_KEYS, fill_cost_rollups
+from qwenlab.store.migrations.cost_rollups import FIRST_TASK_SQL, ROLLUP_KEYS, SCORE_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
 
 KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backend", "setting", "promptExtend",
@@ -209,7 +209,7 @@ def test_a_log_of_before_the_image_prices_by_day_gets_them(tmp_path: Path) -> No
     opening, and its windows of whole days read from the rollups as from the tasks."""
     import sqlite_utils
 
-    from qwenlab.store.migrations import migrate
+    from qwenlab.store.migrations.runner import migrate
 
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)
@@ -236,7 +236,7 @@ def test_a_log_of_before_the_latest_scores_gets_them(tmp_path: Path) -> None:
     opening, and its kept images read from them as from the ratings."""
     import sqlite_utils
 
-    from qwenlab.store.migrations import migrate
+    from qwenlab.store.migrations.runner import migrate
 
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from qwenlab.store.log import Log
-from qwenlab.store.migrations import migrate
+from qwenlab.store.migrations.runner import migrate
 
 
 def test_older_images_get_their_unknown_fields_from_raw_json(tmp_path: Path) -> None:

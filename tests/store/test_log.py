@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from qwenlab.cli import cli
 from qwenlab.secrets import register_secret
 from qwenlab.store.log import Log
-from qwenlab.store.migrations import MIGRATIONS, migrate
+from qwenlab.store.migrations.runner import MIGRATIONS, migrate
 from qwenlab.store.rows import to_json
 
 SCHEMA = {  # schema.md: names other helpers code against
@@ -52,6 +52,17 @@ def test_fresh_database_has_the_documented_schema(log: Log) -> None:
         assert cols in indexed
     assert db["tasks"].detect_fts() == "tasks_fts"
     assert log.integrity_check() == "ok"
+
+
+def test_the_migrations_keep_their_names_and_their_order() -> None:
+    """Logs out there record each migration by name in `_qwenlab_migrations`: a name changed, or
+    one moved in the list, would run it again on them (or skip one). New ones go at the end."""
+    assert [fn.__name__ for fn in MIGRATIONS][:15] == [
+        "m001_experiments_tasks_images", "m002_ratings_judgements", "m003_prompt_search", "m004_stop_reason_and_task_history",
+        "m005_cost_indexes", "m006_text_readings_and_scores", "m007_provenance", "m008_cost_reading",
+        "m009_judgement_criterion", "m010_scale_indexes", "m011_organize", "m012_api_extra", "m013_cost_rollups",
+        "m014_image_prices_by_day", "m015_cost_scores",
+    ]
 
 
 def test_migrating_an_older_database_keeps_its_rows(tmp_path: Path) -> None:

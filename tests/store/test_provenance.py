@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 
 from qwenlab.store.log import Log
-from qwenlab.store.migrations import MIGRATIONS, migrate
+from qwenlab.store.migrations.runner import MIGRATIONS, migrate
 from qwenlab.store.provenance import Provenance
 from tests.support.backends import relabel
 from tests.support.labkit import run_sweep

@@ -12,7 +12,7 @@ import pytest
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.store.log import Log
-from qwenlab.store.migrations import MIGRATIONS
+from qwenlab.store.migrations.runner import MIGRATIONS
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.typography.scores import SCORE_COLUMNS, score_experiment, text_scores
 from qwenlab.typography.store import (

@@ -1,0 +1,80 @@
+"""The migrations' runner: the order they run in, the table that records them, and `migrate()`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Callable
+
+from . import cost_rollups, log_tables
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate"]
+
+MIGRATIONS_TABLE = "_qwenlab_migrations"
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+Migration = Callable[["sqlite_utils.Database"], None]
+# They run in this order, each once, and are recorded by name in MIGRATIONS_TABLE: a new one is
+# appended, never inserted, and none is renamed (a log out there has recorded them).
+MIGRATIONS: list[Migration] = [
+    log_tables.m001_experiments_tasks_images,
+    log_tables.m002_ratings_judgements,
+    log_tables.m003_prompt_search,
+    log_tables.m004_stop_reason_and_task_history,
+    log_tables.m005_cost_indexes,
+    log_tables.m006_text_readings_and_scores,
+    log_tables.m007_provenance,
+    log_tables.m008_cost_reading,
+    log_tables.m009_judgement_criterion,
+    log_tables.m010_scale_indexes,
+    log_tables.m011_organize,
+    log_tables.m012_api_extra,
+    cost_rollups.m013_cost_rollups,
+    cost_rollups.m014_image_prices_by_day,
+    cost_rollups.m015_cost_scores,
+]
+
+
+def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
+    """Apply every migration not yet recorded (up to and including `until`); return the names
+    applied now. Safe to call on every open, and from two processes at once: the check and the
+    migrations run inside one `BEGIN IMMEDIATE` transaction."""
+    conn = db.conn
+    conn.execute(f"CREATE TABLE IF NOT EXISTS [{MIGRATIONS_TABLE}] (name TEXT PRIMARY KEY, applied_at TEXT)")
+    if conn.in_transaction:
+        conn.commit()
+    done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
+    wanted = _wanted(until)
+    if all(fn.__name__ in done for fn in wanted):
+        return []
+    applied: list[str] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # inside the try, as in Log.transaction: a Ctrl-C just after it rolls back
+        done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
+        for fn in wanted:
+            if fn.__name__ in done:
+                continue
+            fn(db)
+            conn.execute(f"INSERT INTO [{MIGRATIONS_TABLE}] (name, applied_at) VALUES (?, ?)", (fn.__name__, _utc_now()))
+            applied.append(fn.__name__)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return applied
+
+
+def _wanted(until: str | None) -> list[Migration]:
+    if until is None:
+        return list(MIGRATIONS)
+    names = [fn.__name__ for fn in MIGRATIONS]
+    if until not in names:
+        raise ValueError(f"no migration named {until!r}; known: {', '.join(names)}")
+    return MIGRATIONS[: names.index(until) + 1]
