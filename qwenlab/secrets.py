@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 import os
 import re
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Secret", "as_secret", "register_secret", "url_password", "holds_secret", "refuse_secret", "redact"]
+__all__ = ["Secret", "as_secret", "register_secret", "url_password", "holds_secret", "secret_places", "refuse_secret", "redact"]
 
 # Secrets registered here are scrubbed from every error message and log line qwenlab writes.
 _SECRETS: set[str] = set()
@@ -92,6 +92,26 @@ def holds_secret(text: Any) -> bool:
     _register_env_key()
     out = str(text)
     return any(secret in out for secret in _SECRETS)
+
+
+def secret_places(data: Any, path: str = "") -> list[str]:
+    """Where in `data` (nested dicts and lists, as a task's JSON) a text holds a registered
+    secret: paths such as "positivePrompt" or "sweep.axes[0].values[1]"; empty when none does."""
+    _register_env_key()
+    if not _SECRETS:
+        return []
+    return [p for p, text in _texts(data, path) if any(secret in text for secret in _SECRETS)]
+
+
+def _texts(data: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _texts(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, (list, tuple)):
+        for i, v in enumerate(data):
+            yield from _texts(v, f"{path}[{i}]")
+    elif isinstance(data, str):
+        yield path, data
 
 
 def refuse_secret(param: str, value: Any) -> None:

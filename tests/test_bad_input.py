@@ -191,13 +191,19 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     (lambda: Sweep(prompt="A poster", repeats=0), "repeats", "at least 1"),
     (lambda: Sweep(prompt="A poster", seed="x"), "seed", "whole number"),
     (lambda: Sweep(prompt="A poster", mode="zip", axes={"size": ["256x256"], "promptExtend": [True, False]}), "mode", "equal length"),
+    # a run's setting given to the sweep: where it goes, not the model's list of parameters
+    (lambda: Sweep(prompt="A poster", budget_usd=2.0), "budget_usd", "run setting, not a request's: give it to the run, "
+                                                                      "e.g. lab.run(sweep, budget_usd=2.0) (in a sweep file"),
+    (lambda: Sweep(prompt="A poster", concurrency=2), "concurrency", "run setting"),
 ], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
-        "repeats 0", "seed not a number", "zip of unequal axes"])
+        "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep"])
 def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
     with pytest.raises(ValidationError) as info:
         lab.run(sweep(), name="bad", progress=False)
     assert parameter in info.value.parameters and fix in str(info.value), str(info.value)
     assert "nothing was sent" in str(info.value)
+    if parameter in ("budget_usd", "concurrency"):  # not also "is not a parameter of" the model, with its list
+        assert "is not a parameter of" not in str(info.value)
 
 
 HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second

@@ -445,3 +445,25 @@ def test_a_key_pasted_into_a_sweep_is_refused_by_its_plan_as_by_a_dry_run(monkey
     key_free("the error", str(info.value))
     key_free("the sweep's repr", repr(sweep))
     assert len(Sweep(prompt="A poster for 'LUMIERE'", size="256x256").plan(quiet=True)) == 1
+
+
+def test_a_key_pasted_into_a_request_is_refused_by_generate_before_it_is_sent(emulator: Any, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run refuses a sweep whose prompt holds the key, but `client.generate(request)` sent it
+    to the model (and, with promptExtend, to an LLM): only its repr hid it. Refused alike, naming
+    each place, before anything is sent (generate_many and send_batch go the same way)."""
+    from qwenlab.api.client import RunwareClient
+    from qwenlab.core.request import Request
+
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    with RunwareClient(api_key=SENTINEL, base_url=emulator.url, images_dir=tmp_path) as client:
+        request = Request("alibaba:qwen-image@2.0-pro", f"A poster; api key {SENTINEL}", width=256, height=256,
+                          negativePrompt=f"blurry {SENTINEL}")
+        with pytest.raises(ValidationError) as info:
+            client.generate(request)
+        assert {p.parameter for p in info.value.problems} == {"positivePrompt", "negativePrompt"}
+        key_free("the error", str(info.value))
+        [outcome] = client.generate_many([request], concurrency=1)
+        assert isinstance(outcome, ValidationError)
+        assert emulator.requests == []
+        assert client.generate(Request("alibaba:qwen-image@2.0-pro", "A poster for 'LUMIERE'", width=256, height=256)).images

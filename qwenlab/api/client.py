@@ -32,8 +32,9 @@ from typing import Any, Callable, Iterable
 import httpx
 
 from ..core.request import Request
-from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError
-from ..secrets import as_secret, register_secret, url_password
+from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError, ValidationError
+from ..problems import Problem
+from ..secrets import as_secret, register_secret, secret_places, url_password
 from .address import DEFAULT_BASE_URL, authority, check_api_key, check_base_url, is_loopback, shown_url
 from .download import Downloader, ImageFetcher
 from .error_answers import api_error_from
@@ -362,6 +363,12 @@ class RunwareClient:
         """`request`, validated, with local reference images (paths, bytes, PIL images) uploaded and
         replaced by their imageUUIDs. Raises ValidationError before uploading anything if the
         rest of the request is invalid."""
+        # a key pasted into a prompt would go to the model (with promptExtend, to an LLM too) and
+        # into the log: refused as a run refuses it, for a request sent by generate() too
+        places = secret_places(request.to_task()) if isinstance(request, Request) else []
+        if places:
+            raise ValidationError([Problem(p, "holds your Runware API key; take it out (it would be sent to the model)")
+                                   for p in places])
         refs = request.get("referenceImages")
         if not isinstance(refs, list) or not any(is_local_image(r) for r in refs):
             return request.validate()

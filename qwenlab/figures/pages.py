@@ -24,6 +24,7 @@ import concurrent.futures as cf
 import html
 import io
 import multiprocessing
+import operator
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -147,7 +148,19 @@ class Grid:
         return (p.figure for p in self.pages)
 
     def __getitem__(self, i: int) -> "Figure":
-        return self.pages[i].figure
+        return self._page(i).figure
+
+    def _page(self, i: int) -> Any:
+        """Page `i` (0-based, negative from the end), or an IndexError that says how many there are."""
+        n = len(self.pages)
+        try:
+            index = None if isinstance(i, bool) else operator.index(i)  # an int, or numpy's
+        except TypeError:
+            index = None
+        if index is None or not -n <= index < n:
+            raise IndexError(f"page {i!r}: this grid has {n} page{'s' if n != 1 else ''}, "
+                             f"grid[0] to grid[{n - 1}] (or grid[-1], the last)")
+        return self.pages[index]
 
     def __repr__(self) -> str:
         # [i] as grid[i] and grid.show(i) count; " | " between pages, as a page's label holds "; "
@@ -202,8 +215,9 @@ class Grid:
         except ImportError:  # pragma: no cover - IPython comes with the notebook extras
             print(repr(self))
             return
-        for i in pages or range(len(self.pages)):
-            display(HTML(self.pages[i]._repr_html_()))
+        chosen = [self._page(i) for i in pages] if pages else self.pages  # every index checked before any is shown
+        for page in chosen:
+            display(HTML(page._repr_html_()))
 
     def _repr_html_(self) -> str:
         shown = self.pages[:SHOWN_PAGES]

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..core.shown import shown_as_text
 from ..errors import BundleError, ExperimentConflictError
 from ..paths import write_atomic
 from ..secrets import redact, refuse_secret
@@ -70,6 +71,7 @@ from .rows import utc_now
 __all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
 
 
+@shown_as_text
 @dataclass(frozen=True)
 class BundleInfo:
     """What `write_bundle` wrote."""
@@ -85,6 +87,7 @@ class BundleInfo:
                 f"{self.tasks} tasks, {self.images} image files, {self.bytes / 1e6:.1f} MB")
 
 
+@shown_as_text
 @dataclass
 class ImportReport:
     """What `import_bundle` did, experiment by experiment."""

@@ -24,8 +24,9 @@ import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
+from ..core.shown import shown_as_text
 from ..core.values import count_of
 from .experiment import ExperimentRecord
 from .log import Log
@@ -64,6 +65,7 @@ class ImageProblem:
         return self.problem in ("missing", "cut short", "damaged")
 
 
+@shown_as_text
 @dataclass
 class StoreReport:
     """What `check_store` found: the log's verdict, how many images were read, and the problems."""
@@ -103,10 +105,6 @@ class StoreReport:
                 lines.append(f"  {p.experiment}  image {p.image_id}  {PROBLEMS[p.problem]}  {p.path}"
                              + (f"  ({p.detail})" if p.detail else ""))
         return "\n".join(lines)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # a notebook cell ending in `lab.verify()` shows what was found, as print() does
-        printer.text(str(self))
 
     def __repr__(self) -> str:
         return (f"StoreReport(log={self.log_verdict!r}, experiments={self.experiments}, images={self.images}, "

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..core.shown import shown_as_text
 from ..core.validation import BROKEN_TEXT, is_unicode_text
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
 from ..paths import remove_if_empty
@@ -131,6 +132,7 @@ def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
     return out
 
 
+@shown_as_text
 @dataclass(frozen=True)
 class Deletion:
     """What a delete did: rows removed, files removed, and the spend kept in the cost history."""

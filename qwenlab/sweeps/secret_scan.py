@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ValidationError
 from ..problems import Problem
-from ..secrets import as_secret, holds_secret, register_secret
+from ..secrets import as_secret, register_secret, secret_places
 
 __all__ = ["refuse_secrets_in"]
 
@@ -20,20 +20,8 @@ def refuse_secrets_in(sweep: Any, name: str | None, notes: str | None = None, *,
     request, key and all). `sweep`: a `qwenlab.sweeps.sweep.Sweep` (anything with `to_dict()`)."""
     api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
     register_secret(api_key)
-    places = [p for p, v in _leaves({"sweep": sweep.to_dict(), "name": name, "notes": notes})
-              if holds_secret(v) and ".labels[" not in p]  # an axis value's label repeats its value
+    places = [p for p in secret_places({"sweep": sweep.to_dict(), "name": name, "notes": notes})
+              if ".labels[" not in p]  # an axis value's label repeats its value
     if places:
         raise ValidationError([Problem(p, "holds your Runware API key; take it out (a prompt is sent to the model and "
                                           "kept in the log, its bundles and reports)") for p in places], context="sweep")
-
-
-def _leaves(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """(path, value) of every text of nested dicts and lists: "sweep.base.positivePrompt"."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, (list, tuple)):
-        for i, v in enumerate(data):
-            yield from _leaves(v, f"{path}[{i}]")
-    elif isinstance(data, str):
-        yield path, data

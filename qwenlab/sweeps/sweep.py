@@ -72,6 +72,12 @@ REMOTE_REFERENCES_NOTE = (
     "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
 
 
+# what lab.run takes beside the sweep (a sweep file sets them at its top)
+RUN_SETTINGS = frozenset({"name", "budget_usd", "concurrency", "notes", "extend", "mix_backends", "resend_in_doubt",
+                          "progress", "confirm"})
+FILE_SETTINGS = frozenset({"name", "budget_usd", "concurrency", "notes"})
+
+
 class Sweep:
     """A base request plus axes. Build it, look at `plan()`, then `Lab().run(sweep, name=...)`.
 
@@ -89,6 +95,14 @@ class Sweep:
                  repeats: int = 1, mode: str = "grid", seed_policy: str = "auto", seed: int | Sequence[int] | None = None,
                  force_seed: bool = False, base: Request | Mapping[str, Any] | str | None = None, **params: Any) -> None:
         self._problems: list[Problem] = []
+        for setting in RUN_SETTINGS.intersection(params):
+            # a run's setting given to the sweep read "is not a parameter of the model" with the
+            # model's whole list, which does not say where it goes
+            value = params.pop(setting)
+            shown = repr(value) if isinstance(value, (int, float)) else "..."  # never echo text: it may be a key
+            in_file = f" (in a sweep file, a line {setting} = ... above [axes])" if setting in FILE_SETTINGS else ""
+            self._problems.append(Problem(setting, f"is a run setting, not a request's: give it to the run, e.g. "
+                                                   f"lab.run(sweep, {setting}={shown}){in_file}", value))
         if base is not None:
             req = base if isinstance(base, Request) else Request.from_json(base)
             changes = dict(params)

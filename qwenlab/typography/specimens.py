@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ..core.request import Request
+from ..core.shown import shown_as_text
 from ..emulator.synthetic import Scene, headlines
 from ..emulator.typography import misspell
 from .engines import get_engine
@@ -140,6 +141,7 @@ def specimens(n: int = 24, *, seed: int = 0, size: tuple[int, int] = (640, 480),
     return out
 
 
+@shown_as_text
 @dataclass
 class Agreement:
     """How often the score's verdict matched the truth, by string, word and image."""

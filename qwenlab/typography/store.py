@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
+from ..core.shown import shown_as_text
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
 from .engines import OCREngine, get_engine
@@ -39,6 +40,7 @@ class ImageToScore(NamedTuple):
     expected: list[str]
 
 
+@shown_as_text
 @dataclass
 class ScoringRun:
     """What one `score_images` call did."""

@@ -40,6 +40,13 @@ def test_a_grid_returns_before_drawing_and_draws_a_page_when_shown(exp) -> None:
     assert "pages: [0] " in html and " | [1] " in html
     assert thumbnails.stats()["made"] == 8
     assert grid.pages[1].images == 8 and grid.pages[1].rendered  # counting draws it
+    # a page that is not there is said so, with the ones that are (it was "list index out of range")
+    for bad in (2, -3, "1", 1.0, True):
+        with pytest.raises(IndexError, match=r"this grid has 2 pages, grid\[0\] to grid\[1\]"):
+            grid[bad]
+    with pytest.raises(IndexError, match="has 2 pages"):
+        grid.show(0, 5)  # checked before anything is shown
+    assert grid[np.int64(-1)] is grid.pages[1].figure
 
 
 def test_the_notebook_display_is_small_and_full_size_is_saved(exp, tmp_path: Path) -> None:
