@@ -46,13 +46,8 @@ from .widgets.judging import Judging
 from .widgets.pairviewer import PairViewer
 
 if TYPE_CHECKING:
-    from typing import Callable
-
     import pandas as pd
     from matplotlib.figure import Figure
-
-    from .api.client import RunwareClient
-    from .store.log import Log
 
 __all__ = ["Lab", "Experiment", "Comparison"]
 
@@ -254,12 +249,6 @@ class Lab(Runner):
     """
 
     experiment_class = Experiment
-
-    def __init__(self, data_dir: str | Path | None = None, *, client: "RunwareClient | Callable[[], RunwareClient] | None" = None,
-                 log: "Log | None" = None, api_key: str | None = None, base_url: str | None = None) -> None:
-        # "~/ads" is the home folder's, as QWENLAB_DATA_DIR and the shell read it, not a folder named "~" here
-        super().__init__(None if data_dir is None else Path(data_dir).expanduser(), client=client, log=log,
-                         api_key=api_key, base_url=base_url)
 
     def experiments(self, tag: str | None = None, *, archived: bool = False) -> "pd.DataFrame":
         """Every experiment: status, cells by status, images, cost, tags, note. tag= keeps those

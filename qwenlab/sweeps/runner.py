@@ -78,7 +78,8 @@ class Runner(RunChecks):
                  log: Log | None = None, api_key: str | None = None, base_url: str | None = None) -> None:
         if data_dir is None:
             data_dir = default_data_dir()
-        self.data_dir = Path(data_dir)
+        # "~/ads" is the home folder's, as QWENLAB_DATA_DIR and the shell read it, not a folder named "~" here
+        self.data_dir = Path(data_dir).expanduser()
         make_data_dir(self.data_dir, "data_dir")
         self._root = self.data_dir.resolve()  # resolved once: each saved image's path is made relative to it
         self.log = log if log is not None else Log(self.data_dir / "qwenlab.db")
