@@ -235,3 +235,14 @@ def test_half_a_character_in_a_tag_or_note_is_refused(lab: Lab) -> None:
 def test_axes_that_are_not_a_dict_are_refused_at_once() -> None:
     with pytest.raises(TypeError, match="axes must be a dict of axis name -> values"):
         Sweep(prompt="A poster", axes=[("size", ["256x256"])])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("call", ["run", "preview", "plan", "check"])
+def test_something_that_is_not_a_sweep_is_refused_naming_sweep(lab: Lab, call: str) -> None:
+    """`lab.run("data/sweeps/lumiere-extend.toml")` failed deep inside with "'str' object has no
+    attribute 'cells'"; now a TypeError names the parameter and how to make a Sweep (or run a file)."""
+    before = lab.experiments()
+    with pytest.raises(TypeError, match=r"sweep: give a Sweep, e.g\. Sweep\(prompt=.*load_sweep\(path\)\.sweep.*"
+                                        r"got str 'data/sweeps/lumiere-extend\.toml'"):
+        getattr(lab, call)("data/sweeps/lumiere-extend.toml", name="bad")
+    assert lab.experiments().equals(before)

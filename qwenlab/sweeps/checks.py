@@ -9,11 +9,13 @@ run calls it, so that what it approves the run does not refuse; `run` calls it f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..api.connect import check_connection, connect_backend
 from ..core.validation import is_unicode_text
 from ..errors import BackendMismatchError, ExperimentConflictError, QwenlabError
+from ..secrets import redact
 from ..store.bundle import origin_of
 from ..store.provenance import EMULATOR, RUNWARE
 from .budget import check_run_settings
@@ -27,6 +29,16 @@ if TYPE_CHECKING:
     from ..store.log import Log
 
 __all__ = ["RunChecks"]
+
+
+def require_sweep(sweep: Any) -> None:
+    """TypeError naming `sweep` and how to make one, for anything that is not a Sweep (a prompt,
+    a sweep file's path): it failed deep inside with "'str' object has no attribute 'cells'"."""
+    if not isinstance(sweep, Sweep):
+        what = f"{type(sweep).__name__} {redact(repr(sweep))}" if isinstance(sweep, (str, Path)) and len(str(sweep)) < 80 else type(sweep).__name__
+        raise TypeError(f"sweep: give a Sweep, e.g. Sweep(prompt='A poster ...', axes={{'promptExtend': [True, False]}}); "
+                        f"for a sweep file, load_sweep(path).sweep (from qwenlab.sweeps.sweepfile) or `qwenlab run FILE`; "
+                        f"got {what}")
 
 
 class RunChecks:
@@ -47,6 +59,7 @@ class RunChecks:
         # before anything is written: a bad budget kept in the log would break later runs. A name
         # with a slash or a newline is refused for a new experiment only: one of an older log that
         # has such a name is resumed under it
+        require_sweep(sweep)
         known = isinstance(name, str) and is_unicode_text(name) and self.log.experiment(name) is not None
         check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes, name_is_new=not known)
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent

@@ -51,7 +51,7 @@ from ..version import __version__
 from .budget import Budget
 from .cell import match_logged
 from .cellwork import IN_DOUBT_ADVICE, CellWork, missing_files
-from .checks import RunChecks
+from .checks import RunChecks, require_sweep
 from .dispatch import FATAL_ERRORS, OUTAGE_AFTER, Dispatch, Job
 from .preview import Preview
 from .sweep import Cell, Sweep
@@ -124,6 +124,7 @@ class Runner(RunChecks):
     def plan(self, sweep: Sweep, name: str | None = None, *, quiet: bool = False) -> "pd.DataFrame":
         """`sweep.plan()` with a `logged` column: what the log already holds for each cell
         under `name` (done cells will not be sent again)."""
+        require_sweep(sweep)
         df = sweep.plan(quiet=quiet)
         exp = self.log.experiment(name or sweep.default_name())
         logged = match_logged(sweep.cells(), self.log.tasks(exp["id"])) if exp else {}
@@ -134,6 +135,7 @@ class Runner(RunChecks):
                 quiet: bool = True) -> Preview:
         """What `run(sweep, name, budget_usd=...)` would send now and how far its budget reaches
         (`Preview.to_send`, `.estimated_usd`, `.budget_text()`), read from the log; writes nothing."""
+        require_sweep(sweep)
         name = name or sweep.default_name()
         df = self.plan(sweep, name, quiet=quiet)
         exp = self.log.experiment(name)
