@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..core.model import get_model
 from ..errors import ModelNotFoundError, UnknownCostKeyError
-from ..store.log import Log
+from ..store.log import Log, check_min_rating
 from ..store.organize import DELETED_PREFIX
 from .prices import PRICE_TOLERANCE_USD, PriceQuery
 from .query import CostQuery
@@ -209,9 +209,12 @@ class Costs(CostSummary):
         rated: where the groups' shares of rated images differ, `attrs["coverage_note"]` says so
         (the CLI and the plot print it); compare keep_rate there, or rate the rest.
         """
+        score = check_min_rating(min_score, "min_score")  # 9 or 40 kept nothing, silently
+        if score is None:
+            raise ValueError("min_score: give a number from 1 to 5, the score from which an image counts as kept")
         keys = [by] if isinstance(by, str) else list(by)
         df = self.by(keys)
-        kept = self._q.kept(keys, float(min_score), tasks_in_view=int(df["tasks"].sum()))
+        kept = self._q.kept(keys, score, tasks_in_view=int(df["tasks"].sum()))
         out = df[["tasks", "images", "cost_usd", "usd_per_image"]].join(kept, how="left")
         out[["rated", "kept"]] = out[["rated", "kept"]].fillna(0).astype(int)
         out["keep_rate"] = (out["kept"] / out["rated"].where(out["rated"] > 0)).round(4)

@@ -74,13 +74,13 @@ def latest_rating(ratings: list[dict[str, Any]]) -> dict[str, Any] | None:
     return out
 
 
-def check_min_rating(min_rating: Any) -> float | None:
-    """`min_rating` as a float (a numpy number too), or None; ValueError naming it unless it is a
-    number from 1 to 5, the scores a rating holds (`--min-rating` takes the same)."""
+def check_min_rating(min_rating: Any, parameter: str = "min_rating") -> float | None:
+    """`min_rating` as a float (a numpy number too), or None; ValueError naming `parameter` unless
+    it is a number from 1 to 5, the scores a rating holds (`--min-rating` takes the same)."""
     if min_rating is None:
         return None
     if isinstance(min_rating, bool) or not isinstance(min_rating, numbers.Real) or not 1 <= min_rating <= 5:
-        raise ValueError(f"min_rating: give a number from 1 to 5 (ratings are 1 to 5), not {min_rating!r}")
+        raise ValueError(f"{parameter}: give a number from 1 to 5 (ratings are 1 to 5), not {min_rating!r}")
     return float(min_rating)
 
 

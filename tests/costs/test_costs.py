@@ -13,6 +13,7 @@ import uuid
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -365,6 +366,11 @@ def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
     # an unrated image counts as not kept: where the groups were rated unevenly, that is said
     assert "alpha 4 of 4, beta 3 of 4" in df.attrs["coverage_note"] and "compare keep_rate" in df.attrs["coverage_note"]
     assert by_axis.attrs["coverage_note"] is None  # on and off: every image rated
+    # a score no rating reaches kept nothing, silently; now refused as --kept refuses it
+    assert c.per_kept_image(min_score=np.int64(4)).equals(df)
+    for bad in (9, 0, "4", None, True):
+        with pytest.raises(ValueError, match="min_score: give a number from 1 to 5"):
+            c.per_kept_image(min_score=bad)
 
 
 @pytest.mark.parametrize("keys", [["experiment"], ["setting"], ["promptExtend"], ["day"], ["model"],
