@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, percent, share_mean_interval, wilson_interval
 from ..core.values import format_value
+from ..errors import UnknownAxisError
 from ..store.axes import names_axis
 from .scores import text_scores
 
@@ -51,11 +52,15 @@ def _label(value: Any, info: Any = None) -> str:
     return format_value(value)  # NaN (pandas' None) reads "none"
 
 
-def _groups(df: "pd.DataFrame", axis: str | None) -> list[tuple[str, "pd.DataFrame"]]:
+def _groups(df: "pd.DataFrame", axis: str | None, parameter: str = "axis") -> list[tuple[str, "pd.DataFrame"]]:
     if axis is None:
         return [("all", df)]
     if axis not in df.columns:
-        raise KeyError(f"no axis {axis!r} in the scores; columns: {', '.join(map(str, df.columns))}")
+        # the experiment's axes where the frame knows them (a text_scores frame does), not its
+        # thirty columns (sha256, task_uuid, ...); a frame made by hand names its columns
+        axes = list(df.attrs.get("axes") or {}) or list(map(str, df.columns))
+        raise UnknownAxisError(f"{parameter}={axis!r}: no axis {axis!r} in the scores; "
+                               f"give one of: {', '.join(axes)} (or None for all images)")
     info = (df.attrs.get("axis_info") or {}).get(axis)
     labels = [_label(v, info) for v in df[axis]]
     # the sweep's order of values where known (on before off, as swept), else first appearance
@@ -124,7 +129,7 @@ def cost_per_correct(scores: "pd.DataFrame | ExperimentRecord | str", by: str | 
 
     df = _frame(scores)
     rows = []
-    for label, part in _groups(df, by):
+    for label, part in _groups(df, by, "by"):
         part = part[[c is not None and c == c for c in part["correct"]]]
         n = len(part)
         k = int(sum(bool(c) for c in part["correct"]))

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from qwenlab.core.intervals import share_mean_interval
+from qwenlab.errors import UnknownAxisError
 from qwenlab.typography.analysis import (
     bootstrap_mean,
     by_axis,
@@ -82,8 +83,14 @@ def test_a_small_or_uniform_sample_of_shares_is_not_called_certain():
 
 
 def test_unknown_axis_or_metric_is_refused():
-    with pytest.raises(KeyError, match="no axis 'seedz'"):
+    with pytest.raises(UnknownAxisError, match="axis='seedz': no axis 'seedz' in the scores; give one of: promptExtend, size"):
         by_axis(frame(), "seedz")
+    with pytest.raises(UnknownAxisError, match="by='seedz'"):
+        cost_per_correct(frame(), by="seedz")
+    scored = frame()
+    scored.attrs["axes"] = {"promptExtend": [True, False]}  # as text_scores gives it: the axes, not every column
+    with pytest.raises(UnknownAxisError, match=r"give one of: promptExtend \(or None"):
+        describe(scored, "size ")
     with pytest.raises(ValueError, match="metric must be one of"):
         by_axis(frame(), "promptExtend", "accuracy")
 
