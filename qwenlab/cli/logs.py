@@ -13,7 +13,7 @@ from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
-from ..store.log import IN_DOUBT, Log
+from ..store.log import Log, status_word
 from ..store.organize import Organizer
 from ..store.provenance import EMULATOR_MEANS
 from .common import existing_log, log_path
@@ -91,7 +91,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
                 {k: img.get(k) for k in ("id", "image_uuid", "path", "seed", "cost_usd", "width", "height", "sha256")})
         for t in tasks:
             t["images"] = images.get(int(t["id"]), [])
-            t["status"] = _status_word(t["status"])
+            t["status"] = status_word(t["status"])
         total = sum(exp.log.task_counts(exp.id).values())
         click.echo(json.dumps({"experiment": exp.row, "tags": Organizer(exp.log, exp.data_dir).tags(exp.id),
                                "tasks_total": total, "tasks": tasks}, indent=2, ensure_ascii=False, default=str))
@@ -106,7 +106,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]
     table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
-    table["status"] = table["status"].map(_status_word)
+    table["status"] = table["status"].map(status_word)
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
     infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts
@@ -115,11 +115,6 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     # a seed is an integer: a column with cells not sent yet (no seed) would print 1091228623.0
     table["seed"] = table["seed"].astype("Int64")
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
-
-
-def _status_word(status: str) -> str:
-    """A task's status as the listings say it: 'sent' (no answer logged) is "in_doubt"."""
-    return IN_DOUBT if status == "sent" else status
 
 
 def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

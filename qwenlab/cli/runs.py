@@ -18,7 +18,7 @@ import pandas as pd
 from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
 from ..core.values import count_of, format_usd
-from ..store.log import Log
+from ..store.log import IN_DOUBT, Log
 from ..store.provenance import EMULATOR, RUNWARE
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
@@ -133,7 +133,7 @@ def _ask(preview: Preview, backend: str | None) -> None:
     click.echo(plan_text(preview.to_send))
     click.echo(f"\nsent to: {destination(backend)}\n{preview.budget_text()}")
     n, usd = preview.affordable, preview.at_most_usd
-    doubt = int((preview.to_send["logged"].iloc[:n] == "sent").sum())
+    doubt = int((preview.to_send["logged"].iloc[:n] == IN_DOUBT).sum())
     # a cell in doubt is asked about first (free) and sent again, under its own taskUUID, only
     # when the server does not have it: the figure is the most the run can spend
     asked = (f", at most: {doubt} of them in doubt, asked about first and sent only if the server does not "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import UnknownCostKeyError
 from ..store.axes import merged_axis
-from ..store.log import IN_DOUBT
+from ..store.log import status_word
 from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 from ..store.prefetch import Prefetch
 from .labels import GroupKey, experiment_label, label_value, plain_value, setting_part
@@ -78,7 +78,7 @@ class CostQuery:
         if name in simple:
             return GroupKey([name], [simple[name]], plain)
         if name == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it
-            return GroupKey([name], ["+t.status"], lambda v, e: plain([IN_DOUBT if v[0] == "sent" else v[0]], e))
+            return GroupKey([name], ["+t.status"], lambda v, e: plain([status_word(v[0])], e))
         if name == "experiment":
             return GroupKey(["experiment"], ["t.experiment_id"], lambda v, e: [experiment_label(v[0], e)])
         if name == "setting":

@@ -25,7 +25,7 @@ from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
 from .axes import AxisInfo, axis_infos_of
-from .log import IN_DOUBT, Log
+from .log import IN_DOUBT, Log, status_word
 from .provenance import EMULATOR, Provenance
 from .run_lock import settle_abandoned
 from .thumbnails import thumbnail_of
@@ -188,7 +188,7 @@ class ExperimentRecord:
         out = Counts(cells=0, done=0, failed=0, pending=0, in_doubt=0)
         for status, n in self.log.task_counts(self.id).items():  # counted by SQLite, no row read whole
             out["cells"] += n
-            key = IN_DOUBT if status == "sent" else status
+            key = status_word(status)
             out[key] = out.get(key, 0) + n
         out["images"] = self.log.image_count(self.id)
         return out

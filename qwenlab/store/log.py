@@ -28,7 +28,7 @@ from .run_lock import settle_abandoned
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Log", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS"]
+__all__ = ["Log", "DEFAULT_CRITERION", "JUDGEMENT_COLUMNS", "IN_DOUBT", "status_word"]
 
 # What a judgement judged when nobody said: also what judgements made before criteria existed read as.
 DEFAULT_CRITERION = "overall"
@@ -40,6 +40,11 @@ JUDGEMENT_COLUMNS = (f"j.id, j.experiment_id, j.axis, j.image_a, j.image_b, j.wi
 # A task the log holds as 'sent' (its request went, no answer was logged: maybe paid) is "in doubt"
 # wherever qwenlab counts it: counts(), lab.experiments(), the cost summaries and the CLI.
 IN_DOUBT = "in_doubt"
+
+
+def status_word(status: str) -> str:
+    """A task's status as qwenlab's counts, listings and filters say it: 'sent' is "in_doubt"."""
+    return IN_DOUBT if status == "sent" else status
 
 # What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
 # experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the

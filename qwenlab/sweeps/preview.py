@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..core.values import format_usd
+from ..store.log import IN_DOUBT
 from .budget import Budget
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class Preview:
     """A run before it starts.
 
     plan: the sweep's plan (`Sweep.plan()`) with a `logged` column, what the log holds of each
-    cell ("new", "pending", "sent", "failed", "done"); budget_usd: the limit the run will hold to
+    cell ("new", "pending", "in_doubt": sent with no answer logged, "failed", "done"); budget_usd: the limit the run will hold to
     (the experiment's own when none is given; None for no limit); spent_usd: what the experiment
     spent before, without the cells in doubt (they are in `to_send`, recovered first).
     """
@@ -53,7 +54,7 @@ class Preview:
         """The plan's rows of the cells the run would send, in its order: cells in doubt (to be
         recovered, maybe paid for already) first, then the others by cell."""
         df = self.plan[self.plan["logged"] != "done"]
-        order = (df["logged"] != "sent").astype(int) * (len(self.plan) + 1) + df["cell"]
+        order = (df["logged"] != IN_DOUBT).astype(int) * (len(self.plan) + 1) + df["cell"]
         return df.loc[order.sort_values(kind="stable").index]
 
     @property

@@ -43,7 +43,7 @@ from ..paths import make_data_dir
 from ..progress import Progress
 from ..secrets import as_secret, redact
 from ..store.experiment import ExperimentRecord
-from ..store.log import Log
+from ..store.log import IN_DOUBT, Log, status_word
 from ..store.log_file import write_failure
 from ..store.rows import to_json
 from ..store.run_lock import holding_run
@@ -128,7 +128,8 @@ class Runner(RunChecks):
         df = sweep.plan(quiet=quiet)
         exp = self.log.experiment(name or sweep.default_name())
         logged = match_logged(sweep.cells(), self.log.tasks(exp["id"])) if exp else {}
-        df["logged"] = [logged[k]["status"] if k in logged else "new" for k in df["key"]]
+        # a cell left 'sent' reads "in_doubt", as every count says it
+        df["logged"] = [status_word(logged[k]["status"]) if k in logged else "new" for k in df["key"]]
         return df
 
     def preview(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None,
@@ -142,7 +143,7 @@ class Runner(RunChecks):
         if exp is None:
             return Preview(name, df, budget_usd)
         # cells in doubt are counted in what the experiment spent and recovered first, as `run` does
-        in_doubt = float(df.loc[df["logged"] == "sent", "est_cost_usd"].sum())
+        in_doubt = float(df.loc[df["logged"] == IN_DOUBT, "est_cost_usd"].sum())
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
         return Preview(name, df, limit, self.log.spent(int(exp["id"])) - in_doubt)
 

@@ -48,11 +48,12 @@ from typing import TYPE_CHECKING, Any
 from ..html.request_view import REQUEST_CSS, request_html
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.experiment import provenance_banner
+from ..store.log import status_word
 from ..typography.badges import score_badges
 from .compare import MAX_IMAGES, CompareViewer
 from .detail import SCORES, DetailPane, api_extra_html, int_or_none
 from .display import with_text
-from .filters import EntryFilters, status_label
+from .filters import EntryFilters
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
 from .tiles import TILE_CSS, TileGrid, position
@@ -419,7 +420,7 @@ class Explorer:
         if e.image_id is not None:
             bits.append(f"seed {e.seed}")
         else:
-            bits.append(f"[{status_label(e.status)}{': ' + str(e.error_code) if e.error_code else ''}]")
+            bits.append(f"[{status_word(e.status)}{': ' + str(e.error_code) if e.error_code else ''}]")
         text = html.escape(" · ".join(bits))
         rating = self.ratings.get(e.image_id) if e.image_id is not None else None
         if rating and (rating.get("score") is not None or rating.get("note")):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..core.values import present
-from ..store.log import IN_DOUBT
+from ..store.log import IN_DOUBT, status_word
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -31,11 +31,6 @@ SORTS = {"sweep order": "sweep", "rating, best first": "rating", "text score, be
          "cost, cheapest first": "cost", "cost, dearest first": "-cost", "status": "status"}
 _STATUS_ORDER = {"failed": 0, "sent": 1, "pending": 2, "done": 3}
 _LAST = float("inf")
-
-
-def status_label(status: str) -> str:
-    """A task's status as qwenlab's counts and listings say it: 'sent' (no answer logged) is "in_doubt"."""
-    return IN_DOUBT if status == "sent" else status
 
 
 def _threshold(choice: str, value: float | None) -> bool:
@@ -87,10 +82,10 @@ class EntryFilters:
         if status == IN_DOUBT:  # as every count says it; the log's status is 'sent'
             status = "sent"
         if status is not None and status not in _STATUS_ORDER:
-            raise ValueError(f"status must be one of {', '.join(status_label(s) for s in _STATUS_ORDER)}, got {status!r}")
+            raise ValueError(f"status must be one of {', '.join(status_word(s) for s in _STATUS_ORDER)}, got {status!r}")
         if status is not None and status not in statuses:  # asked for, none yet: an empty choice, not an error
             statuses.append(status)
-        _set_options(self.status, [("all", ALL)] + [(status_label(s), s) for s in statuses], status)
+        _set_options(self.status, [("all", ALL)] + [(status_word(s), s) for s in statuses], status)
         cost_value = None
         if max_cost is not None:
             under = [c for c in costs if c <= max_cost + 1e-9]

@@ -60,6 +60,9 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
         doubts = [t["error_message"] or "" for t in stopped.log.tasks(stopped.id) if t["status"] == "sent"]
         assert doubts and all("502" in m and IN_DOUBT_ADVICE in m and "client.recover" not in m for m in doubts), doubts
         assert "502" in stopped.stop_reason and "client.recover" not in stopped.stop_reason
+        # the plan says so too, and puts them first: they are asked about before anything is sent
+        to_send = lab.preview(SWEEP, "kept").to_send["logged"].tolist()
+        assert to_send[:n] == ["in_doubt"] * n and "sent" not in to_send, to_send
         fake.script.clear()
         _forget(fake)
 
