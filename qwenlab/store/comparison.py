@@ -197,10 +197,12 @@ class ComparisonRecord(ExperimentRecord):
     fewer than two distinct experiments or one with an axis named "experiment"."""
 
     def __init__(self, log: Log, names: Iterable[str], data_dir: str | Path) -> None:
-        names = list(dict.fromkeys(names))
+        given = list(names)
+        names = list(dict.fromkeys(given))
         if len(names) < 2:
             known = ", ".join(log.experiment_names()) or "none yet"
-            raise ComparisonError(f"compare takes two or more experiment names, got {names!r}; "
+            got = f"{names[0]!r} {len(given)} times" if len(given) > 1 else repr(given)  # not "got ['a']" for ('a', 'a')
+            raise ComparisonError(f"compare takes two or more different experiment names, got {got}; "
                                   f"e.g. lab.compare('a', 'b') (`qwenlab compare a b`); known: {known}")
         members = [ExperimentRecord(log, n, data_dir) for n in names]
         for m in members:

@@ -209,8 +209,8 @@ def test_every_view_reads_the_comparison_through_the_catalog(lab: Lab) -> None:
 def test_bad_comparisons_name_the_fix(lab: Lab) -> None:
     with pytest.raises(ComparisonError, match="two or more"):
         lab.compare("before")
-    with pytest.raises(ComparisonError, match="two or more"):
-        lab.compare("before", "before")
+    with pytest.raises(ComparisonError, match="two or more different experiment names, got 'before' 2 times"):
+        lab.compare("before", "before")  # it said "got ['before']", as if one name had been given
     with pytest.raises(ExperimentNotFoundError, match="known: before, after, square"):
         lab.compare("before", "nope")
 
