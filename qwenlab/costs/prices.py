@@ -85,7 +85,7 @@ class PriceQuery:
         images = self.log.frame(
             f"SELECT +t.model AS model, {PRICE_SQL} AS price_usd, count(*) AS images, count(i.cost_usd) AS api_images, "
             f"min(i.cost_usd) AS api_min_usd, max(i.cost_usd) AS api_max_usd, total(i.cost_usd) AS api_image_usd, "
-            f"total(i.cost_usd IS NOT NULL AND abs(i.cost_usd - {PRICE_SQL}) > 1e-6) AS differing_images, "
+            f"total(i.cost_usd IS NOT NULL AND abs(i.cost_usd - {PRICE_SQL}) > {PRICE_TOLERANCE_USD}) AS differing_images, "
             f"total(i.cost_usd - {PRICE_SQL}) AS api_minus_price_usd "
             f"FROM {joined}{where} GROUP BY 1, 2", params)
         return tasks, images

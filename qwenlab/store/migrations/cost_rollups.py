@@ -22,7 +22,7 @@ __all__ = ["ROLLUP_KEYS", "SCORE_KEYS", "FIRST_TASK_SQL", "fill_cost_rollups",
 # -- m013: cost rollups ------------------------------------------------------------------------------
 # What every cost summary groups by, per task and per earlier failed attempt (history_json), as
 # SQL over a task row `x` (NEW or OLD in a trigger). Key columns are NOT NULL (sentinels -1 / '')
-# so that the upsert finds its row; readers turn them back into NULL (qwenlab.costs.rollups).
+# so that the upsert finds its row; readers turn them back into NULL (qwenlab.costs.sql, qwenlab.costs.prices).
 # the per-image price recorded at send time (qwenlab.costs.sql.PRICE_SQL), and money as integer
 # units of 1e-10 USD (-1: none)
 _PRICE = "round(coalesce({t}.price_usd, {t}.estimated_cost_usd / max(coalesce({t}.number_results, 1), 1)), 6)"
