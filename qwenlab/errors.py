@@ -49,7 +49,7 @@ import copy
 from typing import Any
 
 from .problems import Problem
-from .secrets import redact
+from .secrets import redact, redact_json
 
 __all__ = [
     "QwenlabError",
@@ -295,8 +295,8 @@ class APIError(QwenlabError):
         self.parameter = ", ".join(self.parameters) or None
         self.task_uuid = task_uuid
         self.retry_after = retry_after
-        self.errors = [_redacted(e) for e in errors or []]
-        self.item = _redacted(dict(item or {}))
+        self.errors = [redact_json(e) for e in errors or []]
+        self.item = redact_json(dict(item or {}))
         self.details = {k: v for k, v in self.item.items() if k not in _ITEM_CORE}
         self.raw_message = redact(message)
         named = None
@@ -317,17 +317,6 @@ def _parameter_names(value: Any) -> list[str]:
     """Every parameter name an error item gives: a string, or a list of them (others ignored)."""
     values = value if isinstance(value, (list, tuple)) else [value]
     return [redact(v) for v in values if isinstance(v, str) and v]
-
-
-def _redacted(value: Any) -> Any:
-    """A deep copy of JSON-like `value` with every registered secret scrubbed from its strings."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redact(k) if isinstance(k, str) else k: _redacted(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redacted(v) for v in value]
-    return copy.deepcopy(value)
 
 
 class BadRequestError(APIError):

@@ -10,12 +10,13 @@ writes into the log (a note, a tag, a name) when it holds the key.
 from __future__ import annotations
 
 import base64
+import copy
 import os
 import re
 from typing import Any, Iterator
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Secret", "as_secret", "register_secret", "url_password", "holds_secret", "secret_places", "refuse_secret", "redact"]
+__all__ = ["Secret", "as_secret", "register_secret", "url_password", "holds_secret", "redact_json", "secret_places", "refuse_secret", "redact"]
 
 # Secrets registered here are scrubbed from every error message and log line qwenlab writes.
 _SECRETS: set[str] = set()
@@ -92,6 +93,18 @@ def holds_secret(text: Any) -> bool:
     _register_env_key()
     out = str(text)
     return any(secret in out for secret in _SECRETS)
+
+
+def redact_json(value: Any) -> Any:
+    """A deep copy of JSON-like `value` with every registered secret scrubbed from its strings,
+    its keys too (a server may name a field after what it echoes)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: redact_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_json(v) for v in value]
+    return copy.deepcopy(value)
 
 
 def secret_places(data: Any, path: str = "") -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import QwenlabError
-from ..secrets import redact
+from ..secrets import redact_json
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -48,17 +48,7 @@ ANSWER_KEY = "_answer"
 def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of a response item without base64 payloads and with any secret redacted."""
     out = {k: copy.deepcopy(v) for k, v in item.items() if k not in _PAYLOAD_FIELDS}
-    return _redacted(out)
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):  # its keys too: a server may name a field after what it echoes
-        return {redact(k) if isinstance(k, str) else k: _redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redacted(v) for v in value]
-    return value
+    return redact_json(out)
 
 
 @dataclass
