@@ -46,6 +46,7 @@ def status_word(status: str) -> str:
     """A task's status as qwenlab's counts, listings and filters say it: 'sent' is "in_doubt"."""
     return IN_DOUBT if status == "sent" else status
 
+
 # What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
 # experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the
 # price estimate where none was reported, the estimate of tasks left 'sent' (they may have been
