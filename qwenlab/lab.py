@@ -35,8 +35,8 @@ from .store.experiment import ExperimentRecord
 from .store.image_export import ExportedImages, export_images
 from .store.integrity import StoreReport, check_store
 from .store.integrity import set_aside as _set_aside
-from .store.log import DEFAULT_CRITERION
 from .store.organize import Deletion, Organizer
+from .store.ratings import DEFAULT_CRITERION
 from .store.search import search
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, text_scores

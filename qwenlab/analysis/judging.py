@@ -44,7 +44,7 @@ from ..core.intervals import percent, wilson_interval
 from ..errors import JudgementError
 from ..secrets import holds_secret
 from ..store.catalog import REPEAT, Catalog
-from ..store.log import DEFAULT_CRITERION
+from ..store.ratings import DEFAULT_CRITERION
 
 if TYPE_CHECKING:
     import pandas as pd

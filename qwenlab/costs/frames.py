@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..core.model import get_model
 from ..errors import ModelNotFoundError, UnknownCostKeyError
-from ..store.log import Log, check_min_rating
+from ..store.log import Log
 from ..store.organize import DELETED_PREFIX
+from ..store.ratings import check_min_rating
 from .prices import PRICE_TOLERANCE_USD, PriceQuery
 from .query import CostQuery
 from .summary import CostSummary

@@ -51,7 +51,8 @@ from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.comparison import ABSENT, EXPERIMENT
 from ..store.thumbnails import thumbnails_of
 from ..typography.badges import score_badges
-from .page import GridSpec, load_thumbnails, render_page
+from .grid_spec import GridSpec, load_thumbnails
+from .page import render_page
 from .pages import Grid, GridPage
 from .region import Region, check_region
 from .text import heading

@@ -31,8 +31,9 @@ from ..core.request import Request
 from ..core.values import format_value, same_value
 from ..errors import ComparisonError, QwenlabError
 from .experiment import ExperimentRecord, open_experiment
-from .log import DEFAULT_CRITERION, JUDGEMENT_COLUMNS, Log
+from .log import Log
 from .provenance import Provenance
+from .ratings import DEFAULT_CRITERION, JUDGEMENT_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -28,8 +28,8 @@ from ..secrets import redact
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
 from .embedded_metadata import embed
-from .log import check_min_rating, latest_rating
 from .provenance import EMULATOR
+from .ratings import check_min_rating, latest_rating
 from .thumbnails import read_checked
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ def _ratings(log: Any, experiment_id: int) -> dict[int, list[dict[str, Any]]]:
 
 
 def _latest_score(ratings: list[dict[str, Any]]) -> float | None:
-    """An image's score by the rule of costs and search (`qwenlab.store.log.latest_rating`)."""
+    """An image's score by the rule of costs and search (`qwenlab.store.ratings.latest_rating`)."""
     return (latest_rating(ratings) or {}).get("score")
 
 

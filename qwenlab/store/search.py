@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.values import format_value
 from ..errors import ExperimentNotFoundError
-from .log import Log, check_min_rating
+from .log import Log
+from .ratings import check_min_rating
 
 if TYPE_CHECKING:
     import pandas as pd

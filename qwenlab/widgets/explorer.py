@@ -53,10 +53,11 @@ from ..typography.badges import score_badges
 from .compare import MAX_IMAGES, CompareViewer
 from .detail import SCORES, DetailPane, api_extra_html, int_or_none
 from .display import with_text
+from .explorer_pages import ALL, KEY_LEGEND, KEYS, ExplorerPages
 from .filters import EntryFilters
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
-from .tiles import TILE_CSS, TileGrid, position
+from .tiles import TILE_CSS, TileGrid
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -66,11 +67,7 @@ if TYPE_CHECKING:
 __all__ = ["Explorer", "explore", "latest_ratings", "default_judge", "PAGE_SIZE", "SCORES"]
 
 PAGE_SIZE = 48
-_ALL = "*"  # the filter value meaning "every value"
 _NONE = ""  # the axis choice meaning "no axis"
-_STEPS = {"ArrowLeft": -1, "ArrowUp": -1, "ArrowRight": 1, "ArrowDown": 1}
-_KEYS = [*_STEPS, "PageUp", "PageDown", "Home", "End"]
-_KEY_LEGEND = [("← →", "previous, next image"), ("PgUp PgDn", "page"), ("Home End", "first, last")]
 KEYS_CLASS = "qwenlab-keys"  # the element whose keys reach `on_key`: the whole explorer
 
 
@@ -93,7 +90,7 @@ def explore(exp: "ExperimentRecord", **kw: Any) -> "Explorer":
     return Explorer(exp, **kw)
 
 
-class Explorer:
+class Explorer(ExplorerPages):
     """The explorer widget of one experiment. Show it by leaving it last in a cell.
 
     rows, cols: axes to lay out (default: the first two axes with more than one value).
@@ -143,8 +140,8 @@ class Explorer:
         for axis, info in cat.axes.items():
             if axis == REPEAT:
                 continue
-            opts = [("all", _ALL)] + [(info.label(v), str(i)) for i, v in enumerate(info.values)]
-            self.filters[axis] = w.Dropdown(options=opts, value=_ALL, description=axis, style=narrow,
+            opts = [("all", ALL)] + [(info.label(v), str(i)) for i, v in enumerate(info.values)]
+            self.filters[axis] = w.Dropdown(options=opts, value=ALL, description=axis, style=narrow,
                                             layout=w.Layout(width="auto"))
         self.header = w.HTML()
         self.colour_toggle = w.Checkbox(value=False, description="colour by text score", indent=False,
@@ -152,7 +149,7 @@ class Explorer:
         self.sort_toggle = w.Checkbox(value=False, description="sort by text score", indent=False,
                                       layout=w.Layout(width="auto"))
         self.score_controls = w.HBox([self.colour_toggle, self.sort_toggle], layout=w.Layout(grid_gap="10px"))
-        self.keys = KeyShortcuts({k: k for k in _KEYS}, scope=KEYS_CLASS, legend=_KEY_LEGEND,
+        self.keys = KeyShortcuts({k: k for k in KEYS}, scope=KEYS_CLASS, legend=KEY_LEGEND,
                                  hint="click a picture to use the keys:",
                                  follow=(".qwl-tile.qwl-selected", ".qwl-grid", ".qwl-colhead", ".qwl-rowhead"))
         self.keys.on_action(self.on_key)
@@ -210,14 +207,6 @@ class Explorer:
         self._items = None
         self.facets.refresh(self.catalog.entries, self.ratings, self.badges)
 
-    def _place(self, axis: str, e: Entry) -> tuple[int, str]:
-        """`position(catalog, axis, e)`, computed once per entry and axis."""
-        places = self._places.setdefault(axis, {})
-        key = id(e)
-        if key not in places:
-            places[key] = position(self.catalog, axis, e)
-        return places[key]
-
     def reload(self) -> None:
         """Read the log again (new images of a sweep still running, ratings given elsewhere)."""
         self._load()
@@ -233,80 +222,11 @@ class Explorer:
         return self.catalog.entries
 
     @property
-    def items(self) -> list[Entry]:
-        """The entries that pass the filters, ordered by row, column, the chosen sort, then the sweep's order."""
-        if self._items is None:
-            cat = self.catalog
-            wanted = {a: int(f.value) for a, f in self.filters.items() if f.value != _ALL}
-            keep = [e for e in cat.entries if all(self._place(a, e)[0] == i for a, i in wanted.items())
-                    and self.facets.keep(e)]
-            rows, cols = self.rows.value, self.cols.value
-            others = [a for a in cat.axes if a not in (rows, cols)]
-            by_score = self.sort_toggle.value and bool(self.badges)
-            self._items = sorted(keep, key=lambda e: (
-                self._place(rows, e), self._place(cols, e), self.facets.sort_key(e),
-                self.badges.sort_key(e.image_id) if by_score else (0, 0.0),
-                *(self._place(a, e) for a in others), e.result))
-        return self._items
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-len(self.items) // self.page_size))
-
-    @property
-    def page_items(self) -> list[Entry]:
-        """The entries on the page shown."""
-        start = self.page * self.page_size
-        return self.items[start:start + self.page_size]
-
-    @property
     def tiles(self) -> list[Any]:
         """The tiles of the page shown (`.image`, `.caption`, `.hit` the button a click lands on)."""
         return self.grid.tiles
 
     # -- actions -----------------------------------------------------------------------------------
-    def go(self, page: int) -> None:
-        """Show page `page` (0-based; clamped to the pages there are)."""
-        if self._stale:  # ratings changed the filter or the order since this page was drawn
-            self._items, self._stale = None, False
-        self.page = min(max(0, page), self.pages - 1)
-        self._render()
-
-    def step(self, by: int) -> Entry | None:
-        """Select the tile `by` places after the selected one (before, when negative), turning the
-        page when it is on another; with none selected, the first tile of the page. What the arrow
-        keys do. Returns the entry selected (None when there are no tiles)."""
-        items = self.items
-        if not items:
-            return None
-        ids = [id(e) for e in items]
-        if self.selected is not None and id(self.selected) in ids:
-            index = min(max(0, ids.index(id(self.selected)) + by), len(items) - 1)
-        else:
-            index = min(self.page * self.page_size, len(items) - 1)
-        target = items[index]
-        if index // self.page_size != self.page:
-            self.go(index // self.page_size)  # which redoes the order if ratings changed it meanwhile
-            items = self.items
-            if not items:
-                return None
-            ids = [id(e) for e in items]
-            if id(target) not in ids:  # rated out of the filter: the first of the page instead
-                target = items[min(self.page * self.page_size, len(items) - 1)]
-            elif ids.index(id(target)) // self.page_size != self.page:
-                self.go(ids.index(id(target)) // self.page_size)
-        self.select(target)
-        return target
-
-    def on_key(self, key: str) -> None:
-        """A key pressed in the explorer (see the module's docstring for what each does)."""
-        if key in _STEPS:
-            self.step(_STEPS[key])
-        elif key in ("PageUp", "PageDown"):
-            self.go(self.page + (1 if key == "PageDown" else -1))
-        elif key in ("Home", "End") and self.items:
-            self.step(-len(self.items) if key == "Home" else len(self.items))
-
     def select(self, entry: Entry | int) -> None:
         """Show one entry large with its request (an Entry, or an image id)."""
         if not isinstance(entry, Entry):
@@ -354,7 +274,7 @@ class Explorer:
                                     "judge": self.judge}
         self.pane.show_rating(self.ratings[e.image_id])
         self._show_header()
-        if self.facets.rating.value != _ALL or self.facets.sort.value == "rating":
+        if self.facets.rating.value != ALL or self.facets.sort.value == "rating":
             # the order or the filter depends on ratings: taken into account at the next page, not
             # now, so that the arrow keys go on from the image just rated (it may leave the filter)
             self._stale = True
@@ -371,15 +291,6 @@ class Explorer:
         if self.pane.syncing or self.selected is None or self.selected.image_id is None:
             return
         self.rate(note=change["new"] or "")
-
-    def _on_layout_change(self, _change: dict[str, Any]) -> None:
-        self.page = 0
-        self._items = None
-        if self.selected is not None and all(e is not self.selected for e in self.items):
-            # filtered away: the viewer and its request go with it, or they showed an image the grid left out
-            self.selected = None
-            self.pane.show(None, "", {})
-        self._render()
 
     # -- drawing -----------------------------------------------------------------------------------
     def _render(self) -> None:
@@ -412,7 +323,7 @@ class Explorer:
     def _caption(self, e: Entry) -> str:
         cat = self.catalog
         # what the row and column headers say, or a filter holds to one value, is not repeated
-        shown = {self.rows.value, self.cols.value, *(a for a, f in self.filters.items() if f.value != _ALL)}
+        shown = {self.rows.value, self.cols.value, *(a for a, f in self.filters.items() if f.value != ALL)}
         bits = [cat.axes[a].tag(e.value(a)) for a in self._varying if a not in shown]
         bits.append(f"r{e.repeat}")
         if e.synthetic and cat.provenance.mixed:
@@ -449,7 +360,7 @@ class Explorer:
     def __repr__(self) -> str:
         axes = f"rows={self.rows.value or '—'}, cols={self.cols.value or '—'}"
         filt = ", ".join([f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
-                          if f.value != _ALL] + ([self.facets.describe()] if self.facets.describe() else []))
+                          if f.value != ALL] + ([self.facets.describe()] if self.facets.describe() else []))
         sel = ""
         if self.selected is not None:
             sel = f"; selected image {self.selected.image_id}" if self.selected.image_id is not None \

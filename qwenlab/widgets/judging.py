@@ -42,7 +42,7 @@ from ..analysis.judging import (
 from ..analysis.pairs import pairs as find_pairs
 from ..errors import ImageError, JudgementError
 from ..store.experiment import provenance_banner
-from ..store.log import DEFAULT_CRITERION
+from ..store.ratings import DEFAULT_CRITERION
 from ..store.thumbnails import read_checked, thumbnail_of
 from ..typography.analysis import describe
 from ..typography.badges import score_badges

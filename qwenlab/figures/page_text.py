@@ -1,0 +1,95 @@
+"""What a page of a comparison grid says around its images: the caption under each image (only
+what the headers and the subtitle do not say), the subtitle's lines, the score scale's title and
+the footnotes. `qwenlab.figures.page_layout` wraps and measures them; `qwenlab.figures.page` draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..store.catalog import REPEAT, Catalog, Entry
+from ..typography.badges import ScoreBadges
+from .grid_spec import GridSpec
+from .text import NOTE_PT, footnotes, stamp_text, wrap_lines
+
+__all__ = ["Captions", "subtitle_lines", "scale_title_text", "footnote_lines"]
+
+_MAX_NOTE_LINES = 60  # footnotes beyond this are cut (the log has every prompt in full)
+
+
+@dataclass(frozen=True)
+class Captions:
+    """What the caption under each image of a page says: only what the headers and the subtitle do not."""
+
+    spec: GridSpec
+    axes: list[str]  # the axes that vary within the page and no header names
+    repeat: bool     # whether repeats differ within a cell
+
+    @classmethod
+    def of(cls, spec: GridSpec, entries: list[Entry], key: dict[str, Any]) -> "Captions":
+        headed = spec.header_axes(key)
+        axes = [a for a in spec.catalog.axes if a != REPEAT and a not in headed
+                and len(spec.catalog.values(a, entries)) > 1]
+        return cls(spec, axes, REPEAT not in headed and len({e.repeat for e in entries}) > 1)
+
+    def text(self, e: Entry) -> str:
+        # which images of a mixed grid are synthetic is said even without captions
+        synthetic = e.synthetic and self.spec.catalog.provenance.mixed
+        if not self.spec.captions:
+            return "SYNTHETIC" if synthetic else ""
+        text = stamp_text(e, self.spec.catalog, self.axes, repeat=self.repeat)
+        if synthetic:
+            text = "SYNTHETIC · " + text
+        badges = self.spec.badges
+        badge = badges.get(e.image_id) if badges is not None and self.spec.frame else None
+        if badge is not None and e.path:
+            text += " · " + badge.label.replace(" ", "\u00a0")
+        return text
+
+    def says(self) -> str:
+        """The subtitle's account of the captions."""
+        if not self.spec.captions:
+            return "no captions"
+        named = [*self.axes, *(["the repeat"] if self.repeat else []), "the seed the API reported"]
+        return "under each image: " + (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0])
+
+
+def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], page_label: str, captions: Captions) -> list[str]:
+    """The lines under the title (unwrapped): the page's values, what every image shares, the
+    counts, what the captions say, and the outlines' legend."""
+    catalog = spec.catalog
+    fixed = [catalog.axes[a].tag(catalog.values(a, entries)[0]) for a in catalog.axes
+             if a != REPEAT and a not in key and len(catalog.values(a, entries)) == 1]
+    n_img = sum(1 for e in entries if not e.failed)
+    n_blank = len(entries) - n_img
+    sub = ([page_label] if page_label else []) + ([f"same on every image: {' · '.join(fixed)}"] if fixed else [])
+    if spec.region is not None:
+        sub.append(f"region {spec.region} of each image (x0, y0, x1, y1 as fractions), cut from the original at full resolution")
+    sub.append(f"{n_img} images" + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
+               + f" · {captions.says()}")
+    badges = spec.badges
+    if badges is not None and not badges:
+        sub.append(badges.legend())  # says how to get scores
+    if badges and spec.reading:
+        sub.append("outlines: the lines the OCR read; green an expected string read exactly, orange misread, grey other text")
+    return sub
+
+
+def scale_title_text(badges: ScoreBadges, entries: list[Entry]) -> str:
+    """What the frames' colours mean, with the mean score of this page's images."""
+    ids = [e.image_id for e in entries if e.image_id is not None]
+    mean, n = badges.mean(ids), badges.scored(ids)
+    return (f"frame colour: {badges.name} of the text read by OCR ({badges.engine})"
+            + (f", mean {mean:.2f} over this page's {n} scored image{'s' if n != 1 else ''}" if mean is not None else "")
+            + "; the score is in each caption")
+
+
+def footnote_lines(catalog: Catalog, entries: list[Entry], text_w: float) -> list[str]:
+    """The footnotes (full texts of shortened labels), wrapped to `text_w` inches and cut at _MAX_NOTE_LINES."""
+    note_lines: list[str] = []
+    for n in footnotes(catalog, entries):
+        note_lines.extend(wrap_lines(n, text_w, NOTE_PT))
+    if len(note_lines) > _MAX_NOTE_LINES:
+        note_lines = note_lines[: _MAX_NOTE_LINES - 1] + ["… (every prompt is in full in the log: exp.df.prompt)"]
+    return note_lines
