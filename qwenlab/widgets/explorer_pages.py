@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..store.catalog import Catalog, Entry
+from .filters import ALL  # the filter value meaning "every value", the facets' too
 from .tiles import position
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ExplorerPages", "ALL", "KEYS", "KEY_LEGEND"]
 
-ALL = "*"  # the filter value meaning "every value"
 _STEPS = {"ArrowLeft": -1, "ArrowUp": -1, "ArrowRight": 1, "ArrowDown": 1}
 KEYS = [*_STEPS, "PageUp", "PageDown", "Home", "End"]
 KEY_LEGEND = [("← →", "previous, next image"), ("PgUp PgDn", "page"), ("Home End", "first, last")]
