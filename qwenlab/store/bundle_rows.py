@@ -45,7 +45,9 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
     schema: dict[str, list[str]] = {}
     chosen = list(experiments)
     marks = ",".join("?" for _ in chosen)
-    with dst.transaction() as db:
+    # one snapshot of src: a bundle of a running experiment read its tasks, then its images, while
+    # the run wrote, and held images of tasks it had as 'sent' (in doubt, their cost an estimate)
+    with dst.transaction() as db, src.snapshot():
         dst_refs = references(db)
         olds = {src_id: _take_out(db, dst_refs, old) for src_id, old in replacing.items()}
         for experiment_id, overrides in experiments.items():

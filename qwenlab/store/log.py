@@ -199,7 +199,7 @@ class Log(LogFile, Ratings):
         return rows[0] if rows else None
 
     def mark_sent(self, task_id: int, request_json: str, *, backend: str | None = None, api_host: str | None = None,
-                  qwenlab_version: str | None = None, within: tuple[int, float, float, float] | None = None) -> bool:
+                  qwenlab_version: str | None = None, within: tuple[int, float, float, float] | None = None) -> bool | None:
         """Record that the request is about to leave, with the exact JSON sent and where it goes
         (backend "emulator" or "runware", the API host, the qwenlab version sending it). Written
         before the request goes, so a crash in flight leaves a 'sent' row the next run recovers.
@@ -210,11 +210,19 @@ class Log(LogFile, Ratings):
         the same write transaction, every task in flight ('sent') counted at its estimate times the
         markup (the most the API has charged above an estimate, as each run reserves), and the task
         is not marked (False: it must not be sent) when it would take the spend past the budget:
-        two runs sending cells of one experiment share its budget."""
+        two runs sending cells of one experiment share its budget.
+
+        None, and nothing written, when the row is 'done' already: another run of the experiment (a
+        second notebook or process on the log) finished the cell since this run read it. Marking it
+        'sent' turned a done cell, images and all, back into one in doubt until this run's answer
+        came (and for good if this run died meanwhile), and sent it again for nothing."""
         fields = {"status": "sent", "sent_at": utc_now(), "request_json": request_json}
         provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
         fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
+            now = db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()
+            if now is not None and now[0] == "done":
+                return None
             if within is not None and (self._others_wrote() or self._runs.get(within[0], 0) > 1):
                 experiment_id, limit, need, markup = within
                 spent, in_flight = db.execute(

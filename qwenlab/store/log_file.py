@@ -164,6 +164,23 @@ class LogFile:
                     conn.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees the log as it was at the first one: one read transaction, so a
+        run writing meanwhile (another process, or a thread of this one, which waits) cannot land
+        between two reads. For a copy made of several queries (a bundle)."""
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:  # inside a write transaction of its own already: that is one snapshot
+                yield
+                return
+            conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")  # it only read
+
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """The rows of a read-only query, as dicts (for the cost and text-score queries; views use
         the methods below)."""

@@ -33,7 +33,7 @@ from ..secrets import refuse_secret
 from .log import Log
 from .relations import ROOTS, references
 from .rows import utc_now
-from .run_lock import settle_abandoned
+from .run_lock import run_alive, settle_abandoned
 from .thumbnails import forget_thumbnails
 
 __all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem", "safe_name", "unsafe_name_problem"]
@@ -278,11 +278,16 @@ class Organizer:
         return row
 
     def _refuse_running(self, row: dict[str, Any], what: str) -> None:
-        if row.get("status") == "running" and settle_abandoned(self.log):  # left so by a run that died
+        # A live run holds the experiment's run lock whatever its row says: of two runs of one
+        # experiment (two notebooks, a notebook and `qwenlab run`), the first to finish writes its
+        # status ('done') while the other still sends, and a rename or delete then went through
+        # under the live run (its cells written into a deleted experiment; a rename made it fail)
+        alive = run_alive(self.log.path, int(row["id"])) is True
+        if row.get("status") == "running" and not alive and settle_abandoned(self.log):  # left so by a run that died
             row = self._row(int(row["id"]))
-        if row.get("status") == "running":
+        if alive or row.get("status") == "running":
             raise ExperimentBusyError(
-                f"experiment {row['name']!r} is running (a sweep is sending its cells; started {row.get('updated_at')}); "
+                f"experiment {row['name']!r} is running (a sweep is sending its cells; last updated {row.get('updated_at')}); "
                 f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed "
                 "where qwenlab cannot tell: on Windows, or on another machine), "
                 + ("delete it with force=True (`qwenlab delete NAME --force`)" if what == "delete"

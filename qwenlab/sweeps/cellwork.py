@@ -126,7 +126,10 @@ class CellWork:
             # has it: at concurrency 1 the write was a tenth of the time between two tasks' POSTs.
             # A crash meanwhile leaves it 'sent', which is safe: the next run asks the server first.
             within = (self.exp_id, self._limit, job.reserved, self._budget.markup) if self._limit is not None else None
-            if self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within) is False:
+            marking = self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within)
+            if marking is None:  # another run of this experiment (another process on the log) did it meanwhile
+                return Outcome("done")
+            if marking is False:
                 return Outcome("refused")  # another run of this experiment spent what was left
             marked = True
             # The log minted this taskUUID and owns it (unique in the log), so a conflictTaskUUID can only

@@ -167,3 +167,34 @@ def test_a_long_running_emulator_drops_what_has_expired_as_it_goes(http, tmp_pat
         with sqlite3.connect(path) as db:
             assert db.execute("SELECT count(*) FROM images").fetchone()[0] == 1
             assert db.execute("SELECT count(*) FROM tasks").fetchone()[0] == 1
+
+
+@pytest.mark.slow
+def test_many_emulators_opening_a_new_memory_at_once_all_keep_it(tmp_path: Path) -> None:
+    """Two kernels (or a kernel and a `qwenlab` command) starting together on a new data folder
+    open the same new emulator.db at the same instant. SQLite may refuse the switch to WAL at once
+    then ("database is locked", no busy wait): that emulator ran without memory, so it forgot the
+    other process's tasks (getResponse; a taskUUID both sent was charged twice). It waits now.
+    Before, 200 rounds of 8 openers failed here 2 times in 3; 400 rounds catch it more often."""
+    import threading
+
+    from qwenlab.emulator.memory import TaskMemory
+
+    failures: list[str] = []
+    for round_ in range(400):
+        path = tmp_path / f"m{round_}" / "emulator.db"
+        barrier = threading.Barrier(8)
+
+        def open_memory() -> None:
+            barrier.wait()
+            try:
+                TaskMemory(path, Clock()).close()
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                failures.append(repr(exc))
+
+        threads = [threading.Thread(target=open_memory) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert failures == []

@@ -535,3 +535,41 @@ def test_a_bundle_whose_log_points_at_nothing_is_refused_before_a_file_is_writte
     with pytest.raises(BundleError, match="point at nothing"):
         ben.import_bundle(bad)
     assert not list((ben.data_dir / "images").rglob("*.*")) and ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == 0
+
+
+def test_a_bundle_of_a_running_experiment_is_one_moment_of_its_log(emulator, data_dir: Path, tmp_path: Path) -> None:
+    """A bundle made while the experiment runs in another process (`qwenlab bundle` beside a
+    kernel): its tasks were read, then its images, each in a moment of its own, and a cell the
+    run finished in between came in the bundle as 'sent' (in doubt, its cost an estimate) with
+    the image of its finish. Now every row is read in one snapshot of the log."""
+    from qwenlab.store.log import Log
+
+    run_sweep(emulator, data_dir, name="live", repeats=1, fail_one=False)
+    lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    exp = lab.experiment("live")
+    last = max(int(t["id"]) for t in lab.log.tasks(exp.id))
+    image = lab.log.rows("SELECT * FROM images WHERE task_id = ?", [last])[0]
+    with lab.log.transaction() as db:  # the last cell is on the wire: 'sent', no image yet
+        db.execute("DELETE FROM images WHERE task_id = ?", [last])
+        db.execute("UPDATE tasks SET status = 'sent', cost_usd = NULL WHERE id = ?", [last])
+    real = lab.log.rows
+
+    def the_run_finishes_it_meanwhile(sql: str, params: object = ()) -> list[dict]:
+        out = real(sql, params)
+        if sql.startswith("SELECT * FROM tasks WHERE experiment_id IN"):
+            with Log(data_dir / "qwenlab.db") as run:  # the run, in another process
+                run.complete_task(last, {"status": "done", "cost_usd": 0.075}, [
+                    {k: v for k, v in image.items() if k not in ("id", "task_id", "created_at")}])
+        return out
+
+    lab.log.rows = the_run_finishes_it_meanwhile  # type: ignore[method-assign]
+    path = lab.bundle("live", tmp_path / "live.zip").path
+    with zipfile.ZipFile(path) as zf:
+        (tmp_path / "b.db").write_bytes(zf.read("qwenlab.db"))
+    packed = sqlite3.connect(tmp_path / "b.db")
+    odd = packed.execute("SELECT t.status, count(i.id) FROM tasks t JOIN images i ON i.task_id = t.id "
+                         "WHERE t.status != 'done' GROUP BY 1").fetchall()
+    sent = packed.execute("SELECT count(*) FROM tasks WHERE status = 'sent'").fetchone()[0]
+    packed.close()
+    assert odd == [], f"images of tasks not done in the bundle: {odd}"
+    assert sent == 1  # the moment it was bundled: that cell on the wire, no image of it yet

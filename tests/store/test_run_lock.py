@@ -102,6 +102,31 @@ def test_a_live_run_stays_running_and_a_finished_one_is_never_overwritten(emulat
         assert settle_abandoned(log) == [] and log.experiment("live")["status"] == "done"
 
 
+def test_an_experiment_another_run_still_sends_is_neither_renamed_nor_deleted(emulator: Emulator, data_dir: Path) -> None:
+    """Two runs of one experiment at once (two notebooks, a notebook and `qwenlab run`): the first
+    to finish wrote its status, 'done', while the other still sent, and `qwenlab rename` and
+    `delete` went through under the live run (which then failed at its end: no experiment of its
+    name; or wrote its cells into a deleted experiment). The live run's lock says it runs."""
+    exp = run_sweep(emulator, data_dir, name="shared", repeats=1, fail_one=False)
+    assert exp.status == "done"
+    holder = subprocess.Popen(  # the other run, in another process: it holds the run lock until told
+        [sys.executable, "-c", "import sys; from pathlib import Path; from qwenlab.store.run_lock import holding_run\n"
+         f"with holding_run(Path({str(data_dir / 'qwenlab.db')!r}), {exp.id}):\n"
+         "    print('holding', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        renamed = CliRunner().invoke(cli, ["rename", "shared", "other"], prog_name="qwenlab")
+        deleted = CliRunner().invoke(cli, ["delete", "shared", "--yes"], prog_name="qwenlab")
+        for refused in (renamed, deleted):
+            assert refused.exit_code != 0 and "is running" in refused.output, refused.output
+        with Log(data_dir / "qwenlab.db") as log:
+            assert log.experiment_names() == ["shared"] and log.image_count(exp.id) == 4
+    finally:
+        holder.communicate("", timeout=30)
+    assert CliRunner().invoke(cli, ["rename", "shared", "other"], prog_name="qwenlab").exit_code == 0  # its run ended
+
+
 def test_a_run_whose_last_status_write_fails_is_not_left_running(emulator: Emulator, data_dir: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The log refused the run's last write (a full disk): the experiment stayed 'running' while
