@@ -82,19 +82,23 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
 def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:
     """Print one experiment: its row and first `limit` tasks as JSON, or its summary and a table."""
     if as_json:
-        tasks = json.loads(exp.log.tasks_frame(exp.id, limit=limit).to_json(orient="records"))
-        # each task's images (their paths and the seeds the API reported: a task's own `seed` is the
-        # one sent, none when the API drew it), and how many tasks there are where -n cut the list
-        images: dict[int, list[dict[str, Any]]] = {}
-        for img in exp.log.images(exp.id, task_ids=[int(t["id"]) for t in tasks]):
-            images.setdefault(int(img["task_id"]), []).append(
-                {k: img.get(k) for k in ("id", "image_uuid", "path", "seed", "cost_usd", "width", "height", "sha256")})
+        # one moment of the log: a run writing meanwhile (a kernel beside the shell) could finish a
+        # task between the reads, which then listed it in doubt with the image of its finish
+        with exp.log.snapshot():
+            row, tags = exp.row, Organizer(exp.log, exp.data_dir).tags(exp.id)
+            tasks = json.loads(exp.log.tasks_frame(exp.id, limit=limit).to_json(orient="records"))
+            # each task's images (their paths and the seeds the API reported: a task's own `seed` is
+            # the one sent, none when the API drew it), and how many tasks there are where -n cut the list
+            images: dict[int, list[dict[str, Any]]] = {}
+            for img in exp.log.images(exp.id, task_ids=[int(t["id"]) for t in tasks]):
+                images.setdefault(int(img["task_id"]), []).append(
+                    {k: img.get(k) for k in ("id", "image_uuid", "path", "seed", "cost_usd", "width", "height", "sha256")})
+            total = sum(exp.log.task_counts(exp.id).values())
         for t in tasks:
             t["images"] = images.get(int(t["id"]), [])
             t["status"] = status_word(t["status"])
-        total = sum(exp.log.task_counts(exp.id).values())
-        click.echo(json.dumps({"experiment": exp.row, "tags": Organizer(exp.log, exp.data_dir).tags(exp.id),
-                               "tasks_total": total, "tasks": tasks}, indent=2, ensure_ascii=False, default=str))
+        click.echo(json.dumps({"experiment": row, "tags": tags, "tasks_total": total, "tasks": tasks},
+                              indent=2, ensure_ascii=False, default=str))
         return
     click.echo(exp.summary())  # says SYNTHETIC / MIXED / not recorded under its first line
     tags = Organizer(exp.log, exp.data_dir).tags(exp.id)

@@ -58,3 +58,36 @@ def test_an_untagged_experiment_lists_no_tags_as_an_empty_list(emulator, data_di
     run_sweep(emulator, data_dir, name="plain", repeats=1, fail_one=False)
     assert json.loads(qwenlab("logs", "--json").output)[0]["tags"] == []
     assert json.loads(qwenlab("logs", "plain", "--json").output)["tags"] == []
+
+
+def test_one_experiment_as_json_is_one_moment_of_its_log(emulator, data_dir: Path, capsys) -> None:
+    """`qwenlab logs NAME --json` beside a run in another process read the tasks, then their
+    images, each in a moment of its own: a cell the run finished in between was listed in doubt
+    with the image of its finish. Now every row comes from one snapshot of the log."""
+    from qwenlab.cli.logs import show_experiment
+    from qwenlab.store.experiment import open_experiment
+    from qwenlab.store.log import Log
+
+    exp = run_sweep(emulator, data_dir, name="live", repeats=1, fail_one=False)
+    last = max(int(t["id"]) for t in exp.log.tasks(exp.id))
+    image = exp.log.rows("SELECT * FROM images WHERE task_id = ?", [last])[0]
+    with exp.log.transaction() as db:  # the last cell is on the wire: 'sent', no image yet
+        db.execute("DELETE FROM images WHERE task_id = ?", [last])
+        db.execute("UPDATE tasks SET status = 'sent', cost_usd = NULL WHERE id = ?", [last])
+    shown = open_experiment("live", data_dir)
+    real = shown.log.tasks_frame
+
+    def the_run_finishes_it_meanwhile(*args, **kwargs):
+        out = real(*args, **kwargs)
+        with Log(data_dir / "qwenlab.db") as run:  # the run, in another process
+            run.complete_task(last, {"status": "done", "cost_usd": 0.075}, [
+                {k: v for k, v in image.items() if k not in ("id", "task_id", "created_at")}])
+        return out
+
+    shown.log.tasks_frame = the_run_finishes_it_meanwhile  # type: ignore[method-assign]
+    capsys.readouterr()
+    show_experiment(shown, as_json=True, limit=100)
+    tasks = json.loads(capsys.readouterr().out)["tasks"]
+    by_id = {t["id"]: t for t in tasks}
+    assert by_id[last]["status"] == "in_doubt" and by_id[last]["images"] == [], by_id[last]  # as it was when read
+    assert all(t["images"] for t in tasks if t["status"] == "done")
