@@ -113,6 +113,13 @@ class Log(LogFile, Ratings):
         with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
+    def mark_running(self, experiment_id: int) -> bool:
+        """Mark the experiment 'running' unless it was deleted meanwhile (a delete from another
+        process between a run's checks and its lock); False then, and nothing is written."""
+        with self.transaction() as db:
+            return db.execute("UPDATE experiments SET status = 'running', stop_reason = NULL, updated_at = ? "
+                              "WHERE id = ? AND deleted_at IS NULL", [utc_now(), experiment_id]).rowcount == 1
+
     def settle_interrupted(self, experiment_id: int, cells: int) -> bool:
         """Mark an experiment left 'interrupted' done once each of its `cells` cells is done (the
         requests in flight at Ctrl-C finished and were logged, and nothing else was left): the

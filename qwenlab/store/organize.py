@@ -206,6 +206,7 @@ class Organizer:
             return
         self._refuse_running(row, "rename")
         with self.log.transaction() as db:
+            self._refuse_running_now(row, "rename")
             if db.execute("SELECT 1 FROM experiments WHERE name = ?", [new_name]).fetchone():
                 raise ExperimentConflictError(f"new_name: an experiment named {new_name!r} exists already; "
                                               "pick another name (or delete or rename that one first)")
@@ -240,6 +241,8 @@ class Organizer:
         image_ids = [r["id"] for r in images]
         removed: dict[str, int] = {}
         with self.log.transaction() as db:
+            if not force:
+                self._refuse_running_now(row, "delete")
             kept_as = _free_name(db, DELETED_PREFIX + name)
             for table, fks in references(db).items():
                 if table in ROOTS:
@@ -286,12 +289,22 @@ class Organizer:
         if row.get("status") == "running" and not alive and settle_abandoned(self.log):  # left so by a run that died
             row = self._row(int(row["id"]))
         if alive or row.get("status") == "running":
-            raise ExperimentBusyError(
-                f"experiment {row['name']!r} is running (a sweep is sending its cells; last updated {row.get('updated_at')}); "
-                f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed "
-                "where qwenlab cannot tell: on Windows, or on another machine), "
-                + ("delete it with force=True (`qwenlab delete NAME --force`)" if what == "delete"
-                   else "run its sweep again to finish it first"))
+            self._busy(row, what)
+
+    def _refuse_running_now(self, row: dict[str, Any], what: str) -> None:
+        """Inside the rename's or delete's write transaction: a run that took its lock since the
+        check before (it marks the experiment 'running' only once this transaction ends, and a
+        run that starts later finds the experiment deleted: Runner.run)."""
+        if run_alive(self.log.path, int(row["id"])) is True:
+            self._busy(row, what)
+
+    def _busy(self, row: dict[str, Any], what: str) -> None:
+        raise ExperimentBusyError(
+            f"experiment {row['name']!r} is running (a sweep is sending its cells; last updated {row.get('updated_at')}); "
+            f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed "
+            "where qwenlab cannot tell: on Windows, or on another machine), "
+            + ("delete it with force=True (`qwenlab delete NAME --force`)" if what == "delete"
+               else "run its sweep again to finish it first"))
 
     def _inside_images(self, path: str) -> Path | None:
         """The file of a logged image path, only when it lies under this data folder's images/."""

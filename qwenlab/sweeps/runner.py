@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..api.connect import connect
 from ..core.request import new_task_uuid
-from ..errors import TransportError
+from ..errors import ExperimentNotFoundError, TransportError
 from ..paths import data_dir as default_data_dir
 from ..paths import make_data_dir
 from ..progress import Progress
@@ -218,8 +218,12 @@ class Runner(RunChecks):
         # the run's lock is held from before 'running' until after its last status: a process that
         # dies in between leaves 'running' with no lock held, which readers settle (run_lock.py)
         with holding_run(self.log.path, exp_id):
+            # a delete from another process between the checks and the lock: nothing is sent into
+            # a deleted experiment (a delete once the lock is held is refused, organize.py)
+            if not self.log.mark_running(exp_id):
+                raise ExperimentNotFoundError(f"experiment {name!r} was deleted as this run started (by another "
+                                              "process); nothing was sent. Run the sweep again to start it anew")
             try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
-                self.log.update_experiment(exp_id, status="running", stop_reason=None)
                 with self.log.running(exp_id):
                     status, reason, fatal = dispatch.run(jobs)
             except KeyboardInterrupt:

@@ -179,3 +179,47 @@ def test_a_run_killed_in_the_middle_is_said_interrupted_and_finished_by_the_next
         assert "12/12 cells done" in again.stdout
         charged = [c.task_uuid for c in emu.ledger.charges]
         assert len(charged) == len(set(charged)) == 12  # every cell paid once
+
+
+def test_a_run_that_starts_while_a_rename_or_delete_is_checked_never_slips_between(
+        emulator: Emulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The busy check of a rename or delete came before its write transaction, and a run checked
+    its experiment well before it took its lock: a run that started between the two went on
+    under the rename, or sent its cells into the deleted experiment. The lock is now checked
+    again inside the rename's or delete's transaction, and a run marks its experiment 'running'
+    only if it was not deleted meanwhile."""
+    from qwenlab.errors import ExperimentBusyError, ExperimentNotFoundError
+    from qwenlab.store.organize import Organizer
+    from qwenlab.sweeps.runner import Runner
+
+    exp = run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False)
+    # 1. the run takes its lock just after the check before the transaction
+    monkeypatch.setattr(Organizer, "_refuse_running", lambda self, row, what: None)
+    org = Organizer(exp.log, data_dir)
+    with holding_run(exp.log.path, exp.id):
+        with pytest.raises(ExperimentBusyError, match="is running"):
+            org.delete(exp.id, confirm=True)
+        with pytest.raises(ExperimentBusyError, match="is running"):
+            org.rename(exp.id, "other")
+    assert exp.log.experiment_names() == ["posters"] and exp.log.image_count(exp.id) == 4
+    monkeypatch.undo()
+
+    # 2. the experiment is deleted (another process) after the run's checks, before its lock
+    record_backend = Runner._record_backend
+
+    def deleted_meanwhile(self: Runner, exp_id: int) -> object:
+        with Log(data_dir / "qwenlab.db") as other:
+            Organizer(other, data_dir).delete(exp_id, confirm=True)
+        return record_backend(self, exp_id)
+
+    monkeypatch.setattr(Runner, "_record_backend", deleted_meanwhile)
+    charged = len(emulator.ledger)
+    client = RunwareClient("sk-grid-test", emulator.url, images_dir=data_dir / "images")
+    started = time.time()
+    with client, pytest.raises(ExperimentNotFoundError, match="was deleted as this run started"):
+        Lab(data_dir, client=client).run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False]}, size="256x256",
+                                               repeats=3), name="posters", extend=True, progress=False)
+    assert len(emulator.ledger) == charged  # nothing sent into the deleted experiment
+    assert not [r for r in emulator.requests if r.method == "POST" and r.time > started]
+    with Log(data_dir / "qwenlab.db") as log:
+        assert log.experiment_names() == [] and log.rows("SELECT status FROM experiments")[0]["status"] != "running"
