@@ -27,7 +27,7 @@ from ..paths import data_dir as default_data_dir
 from .axes import AxisInfo, axis_infos_of
 from .log import IN_DOUBT, Log, status_word
 from .provenance import EMULATOR, Provenance
-from .run_lock import settle_abandoned
+from .run_lock import run_alive, settle_abandoned
 from .thumbnails import thumbnail_of
 
 if TYPE_CHECKING:
@@ -93,6 +93,9 @@ class ExperimentRecord:
         row = self.row
         if row["status"] == "running" and settle_abandoned(self.log):  # its run's process died since
             row = self.row
+        if row["status"] != "running" and run_alive(self.log.path, int(row["id"])) is True:
+            # of two runs of one experiment, the first to finish wrote its status; the other still sends
+            return "running"
         return str(row["status"])
 
     @property

@@ -23,7 +23,7 @@ from .log_file import LogFile
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
 from .ratings import Ratings
 from .rows import column_list, insert_image, placeholders, runs_of_same_columns, to_json, update_task, utc_now
-from .run_lock import settle_abandoned
+from .run_lock import live_runs, settle_abandoned
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -377,6 +377,8 @@ class Log(LogFile, Ratings):
         df["tags"] = df["tags"].fillna("")
         df["archived"] = df["archived"].astype(bool)
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
+        # one a live run still sends to is running, whatever the first of two runs to finish wrote
+        df.loc[df["id"].isin(live_runs(self.path)), "status"] = "running"
         return df
 
     def provenance(self, experiment_id: int) -> Provenance:

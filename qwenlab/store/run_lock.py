@@ -33,7 +33,7 @@ try:
 except ImportError:  # Windows: no flock; abandoned runs are mended by the next run, as before
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["holding_run", "run_alive", "settle_abandoned", "ABANDONED"]
+__all__ = ["holding_run", "run_alive", "live_runs", "settle_abandoned", "ABANDONED"]
 
 # the runs of this process, by lock file and experiment: what it knows without asking the lock
 _HERE: Counter[tuple[str, int]] = Counter()
@@ -104,6 +104,20 @@ def run_alive(log_path: Path | None, experiment_id: int) -> bool | None:
         return False
     finally:
         os.close(fd)
+
+
+def live_runs(log_path: Path | None) -> set[int]:
+    """The experiments of the log at `log_path` that a live run holds the lock of (their row may
+    say 'done': of two runs of one experiment, the first to finish writes its status while the
+    other still sends). Empty where it cannot be told (no flock, a log in memory)."""
+    if fcntl is None or log_path is None:
+        return set()
+    try:
+        names = os.listdir(lock_file(log_path, 0).parent)
+    except OSError:  # no run ever took a lock beside this log
+        return set()
+    ids = {int(n[:-5]) for n in names if n.endswith(".lock") and n[:-5].isdigit()}
+    return {i for i in ids if run_alive(log_path, i) is True}
 
 
 def settle_abandoned(log: Any) -> list[str]:

@@ -8,6 +8,7 @@ an experiment 'running' with no lock held as 'interrupted', saying why.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -122,8 +123,15 @@ def test_an_experiment_another_run_still_sends_is_neither_renamed_nor_deleted(em
             assert refused.exit_code != 0 and "is running" in refused.output, refused.output
         with Log(data_dir / "qwenlab.db") as log:
             assert log.experiment_names() == ["shared"] and log.image_count(exp.id) == 4
+            # and it is listed as running, though the first run to finish wrote 'done'
+            assert log.rows("SELECT status FROM experiments")[0]["status"] == "done"
+            assert log.experiments_frame()["status"].tolist() == ["running"]
+        assert Lab(data_dir).experiment("shared").status == "running"
+        listed = CliRunner().invoke(cli, ["logs", "--json"], prog_name="qwenlab")
+        assert [r["status"] for r in json.loads(listed.output)] == ["running"], listed.output
     finally:
         holder.communicate("", timeout=30)
+    assert Lab(data_dir).experiment("shared").status == "done"  # its last run ended: as it wrote
     assert CliRunner().invoke(cli, ["rename", "shared", "other"], prog_name="qwenlab").exit_code == 0  # its run ended
 
 
