@@ -176,25 +176,11 @@ def test_many_emulators_opening_a_new_memory_at_once_all_keep_it(tmp_path: Path)
     then ("database is locked", no busy wait): that emulator ran without memory, so it forgot the
     other process's tasks (getResponse; a taskUUID both sent was charged twice). It waits now.
     Before, 200 rounds of 8 openers failed here 2 times in 3; 400 rounds catch it more often."""
-    import threading
-
     from qwenlab.emulator.memory import TaskMemory
+    from tests.support.at_once import at_once
 
     failures: list[str] = []
     for round_ in range(400):
         path = tmp_path / f"m{round_}" / "emulator.db"
-        barrier = threading.Barrier(8)
-
-        def open_memory() -> None:
-            barrier.wait()
-            try:
-                TaskMemory(path, Clock()).close()
-            except Exception as exc:  # noqa: BLE001 - every failure is the finding
-                failures.append(repr(exc))
-
-        threads = [threading.Thread(target=open_memory) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        failures += at_once(lambda path=path: TaskMemory(path, Clock()).close())
     assert failures == []

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.store.log import Log
+from tests.support.at_once import at_once
 
 PROMPT = "A premium beauty poster for a skincare brand called 'LUMIERE'"
 KEY = "sk-reliability-crash"
@@ -244,19 +244,10 @@ def test_many_openers_of_a_new_log_at_once() -> None:
     failures: list[str] = []
     for _ in range(200):
         path = Path(tempfile.mkdtemp()) / "qwenlab.db"
-        barrier = threading.Barrier(8)
 
-        def open_log() -> None:
-            barrier.wait()
-            try:
-                with Log(path) as log:
-                    assert log.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            except Exception as exc:  # noqa: BLE001 - every failure is the finding
-                failures.append(repr(exc))
+        def open_log(path: Path = path) -> None:
+            with Log(path) as log:
+                assert log.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
-        threads = [threading.Thread(target=open_log) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        failures += at_once(open_log)
     assert failures == []
