@@ -25,12 +25,12 @@ import io
 import json
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 from PIL import Image
 
+from ..wal import switch_to_wal
 from .images import StoredImage
 
 __all__ = ["TaskMemory", "UPLOAD_KEPT_S", "MEMORY_NAME"]
@@ -76,7 +76,7 @@ class TaskMemory:
         self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
         try:
             # an emulator's memory is a convenience, not a ledger: a crash may lose its last rows
-            self._enable_wal()
+            switch_to_wal(lambda: self._db.execute("PRAGMA journal_mode=WAL"), 5.0)  # see qwenlab/wal.py
             self._db.execute("PRAGMA synchronous=OFF")
             self._db.executescript(_SCHEMA)
             self.forget_expired()
@@ -87,22 +87,6 @@ class TaskMemory:
 
     def __repr__(self) -> str:
         return f"TaskMemory({str(self.path)!r})"
-
-    def _enable_wal(self) -> None:
-        # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
-        # locked" at once (its busy wait does not cover this) when another process opens the same
-        # new file at that instant: two kernels, or a kernel and a `qwenlab` command, starting
-        # together on a new data folder. The one refused ran without memory (getResponse forgot
-        # the other's tasks, and a taskUUID sent by both was charged twice): wait and try again.
-        deadline = time.monotonic() + 5.0
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
 
     def close(self) -> None:
         with self._lock:

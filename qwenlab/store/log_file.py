@@ -17,13 +17,13 @@ from __future__ import annotations
 import gc
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import LogWriteError, NotALogError
 from ..paths import db_path
+from ..wal import switch_to_wal
 from .migrations.runner import MIGRATIONS_TABLE, migrate
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class LogFile:
             _refuse_foreign(conn, self.path)  # before WAL and the schema change it
         conn.execute("PRAGMA foreign_keys = ON")
         if self.path is not None:
-            self._enable_wal()
+            switch_to_wal(self.db.enable_wal, BUSY_TIMEOUT_S)  # two notebooks opening a new log at once
             # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
             conn.execute("PRAGMA synchronous = NORMAL")
         if migrate_schema:
@@ -127,20 +127,6 @@ class LogFile:
         # them: once one is seen, a budget is checked against the log itself (`Log.mark_sent`)
         self._data_version = self._read_data_version()
         self.shared = False
-
-    def _enable_wal(self) -> None:
-        # Switching a new file to WAL takes it for a moment alone, and SQLite answers "database is
-        # locked" at once (its busy wait does not cover this) when another process opens the same
-        # new file at that instant, as two notebooks starting together do: wait and try again.
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
-                self.db.enable_wal()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
 
     def close(self) -> None:
         with self._lock:
