@@ -41,8 +41,17 @@ def exp(emulator, data_dir: Path):
     exp = run_sweep(emulator, data_dir, prompt=EVIL_PROMPT)
     first = int(exp.images.image_id.iloc[0])
     exp.log.rate(first, 5, note="<b>best</b> one </td></table><script>x()</script>", judge="ana")
-    exp.log.judge(exp.id, "promptExtend", first, int(exp.images.image_id.iloc[1]), "a")
+    exp.log.judge(exp.id, "promptExtend", *_across_promptextend(exp), "a")
     return exp
+
+
+def _across_promptextend(exp) -> tuple[int, int]:
+    """Two images with promptExtend on and off: a judgement of two images with the same value counts
+    for neither (win_rates), and the images' order follows which worker saved its image first."""
+    images = exp.images
+    on = images.loc[images["promptExtend"] == True, "image_id"]  # noqa: E712 - a column of booleans
+    off = images.loc[images["promptExtend"] == False, "image_id"]  # noqa: E712
+    return int(on.iloc[0]), int(off.iloc[0])
 
 
 def test_user_text_stays_text(exp) -> None:
@@ -191,7 +200,7 @@ def test_default_report_files_of_similar_names_do_not_overwrite_each_other(exp, 
 
 
 def test_win_rates_of_two_criteria_are_told_apart_in_the_report(exp, tmp_path: Path) -> None:
-    a, b = (int(i) for i in exp.images.image_id.iloc[:2])
+    a, b = _across_promptextend(exp)
     exp.log.judge(exp.id, "promptExtend", a, b, "b", "text correct")  # the fixture's judgement is "overall"
     html = export_html(exp, tmp_path / "r.html").read_text(encoding="utf-8")
     section = html.split("<h3>blind judgements</h3>")[1].split("</table>")[0]
