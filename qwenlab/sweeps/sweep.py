@@ -72,10 +72,9 @@ REMOTE_REFERENCES_NOTE = (
     "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
 
 
-# what lab.run takes beside the sweep (a sweep file sets them at its top)
-RUN_SETTINGS = frozenset({"name", "budget_usd", "concurrency", "notes", "extend", "mix_backends", "resend_in_doubt",
-                          "progress", "confirm"})
+# what lab.run takes beside the sweep; a sweep file sets the first four at its top (sweepfile.py)
 FILE_SETTINGS = frozenset({"name", "budget_usd", "concurrency", "notes"})
+RUN_SETTINGS = FILE_SETTINGS | {"extend", "mix_backends", "resend_in_doubt", "progress", "confirm"}
 
 
 class Sweep:

@@ -34,12 +34,12 @@ from typing import Any, Mapping
 from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
-from .sweep import Sweep
+from .sweep import FILE_SETTINGS, Sweep
 
 __all__ = ["load_sweep", "parse_sweep", "SweepFile"]
 
-_TOP = {"name", "model", "prompt", "negativePrompt", "repeats", "mode", "seed_policy", "seed", "force_seed",
-        "budget_usd", "concurrency", "notes", "request", "axes"}
+_TOP = {"model", "prompt", "negativePrompt", "repeats", "mode", "seed_policy", "seed", "force_seed",
+        "request", "axes", *FILE_SETTINGS}
 
 
 class SweepFile:
