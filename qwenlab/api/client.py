@@ -365,7 +365,7 @@ class RunwareClient:
         rest of the request is invalid."""
         # a key pasted into a prompt would go to the model (with promptExtend, to an LLM too) and
         # into the log: refused as a run refuses it, for a request sent by generate() too
-        places = secret_places(request.to_task()) if isinstance(request, Request) else []
+        places = secret_places(request.to_task())
         if places:
             raise ValidationError([Problem(p, "holds your Runware API key; take it out (it would be sent to the model)")
                                    for p in places])
