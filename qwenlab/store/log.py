@@ -113,12 +113,19 @@ class Log(LogFile, Ratings):
         with self.transaction() as db:
             db["experiments"].update(experiment_id, {**fields, "updated_at": utc_now()})
 
-    def mark_running(self, experiment_id: int) -> bool:
-        """Mark the experiment 'running' unless it was deleted meanwhile (a delete from another
-        process between a run's checks and its lock); False then, and nothing is written."""
+    def mark_running(self, experiment_id: int, name: str) -> str | None:
+        """Mark the experiment 'running' unless another process deleted or renamed it between a
+        run's checks and its lock: then nothing is written, and what happened is returned (the
+        run sends nothing into a deleted experiment, nor under a name it no longer has)."""
         with self.transaction() as db:
-            return db.execute("UPDATE experiments SET status = 'running', stop_reason = NULL, updated_at = ? "
-                              "WHERE id = ? AND deleted_at IS NULL", [utc_now(), experiment_id]).rowcount == 1
+            row = db.execute("SELECT name, deleted_at FROM experiments WHERE id = ?", [experiment_id]).fetchone()
+            if row is None or row[1] is not None:
+                return "was deleted"
+            if row[0] != name:
+                return f"was renamed to {row[0]!r}"
+            db.execute("UPDATE experiments SET status = 'running', stop_reason = NULL, updated_at = ? WHERE id = ?",
+                       [utc_now(), experiment_id])
+            return None
 
     def settle_interrupted(self, experiment_id: int, cells: int) -> bool:
         """Mark an experiment left 'interrupted' done once each of its `cells` cells is done (the

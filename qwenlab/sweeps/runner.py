@@ -218,11 +218,15 @@ class Runner(RunChecks):
         # the run's lock is held from before 'running' until after its last status: a process that
         # dies in between leaves 'running' with no lock held, which readers settle (run_lock.py)
         with holding_run(self.log.path, exp_id):
-            # a delete from another process between the checks and the lock: nothing is sent into
-            # a deleted experiment (a delete once the lock is held is refused, organize.py)
-            if not self.log.mark_running(exp_id):
-                raise ExperimentNotFoundError(f"experiment {name!r} was deleted as this run started (by another "
-                                              "process); nothing was sent. Run the sweep again to start it anew")
+            # a delete or rename from another process between the checks and the lock: nothing is
+            # sent into a deleted experiment, nor under a name it lost (both are refused once the
+            # lock is held, organize.py)
+            changed = self.log.mark_running(exp_id, name)
+            if changed is not None:
+                fix = ("Run the sweep again to start it anew" if changed == "was deleted" else
+                       f"Run it under its new name to go on with it, or under {name!r} to start anew")
+                raise ExperimentNotFoundError(f"experiment {name!r} {changed} as this run started (by another "
+                                              f"process); nothing was sent. {fix}")
             try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
                 with self.log.running(exp_id):
                     status, reason, fatal = dispatch.run(jobs)

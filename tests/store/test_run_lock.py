@@ -231,3 +231,34 @@ def test_a_run_that_starts_while_a_rename_or_delete_is_checked_never_slips_betwe
     assert not [r for r in emulator.requests if r.method == "POST" and r.time > started]
     with Log(data_dir / "qwenlab.db") as log:
         assert log.experiment_names() == [] and log.rows("SELECT status FROM experiments")[0]["status"] != "running"
+
+
+def test_a_run_whose_experiment_is_renamed_as_it_starts_sends_nothing_under_the_old_name(
+        emulator: Emulator, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rename from another process between a run's checks and its lock went through (nothing
+    held the lock yet), and the run then sent its cells into the renamed experiment and looked
+    it up by its old name at its end. It now refuses before sending, naming the new name."""
+    from qwenlab.errors import ExperimentNotFoundError
+    from qwenlab.store.organize import Organizer
+    from qwenlab.sweeps.runner import Runner
+
+    exp_id = run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False).id
+    record_backend = Runner._record_backend
+
+    def renamed_meanwhile(self: Runner, exp_id: int) -> object:
+        with Log(data_dir / "qwenlab.db") as other:
+            Organizer(other, data_dir).rename(exp_id, "posters-v1")
+        return record_backend(self, exp_id)
+
+    monkeypatch.setattr(Runner, "_record_backend", renamed_meanwhile)
+    charged = len(emulator.ledger)
+    client = RunwareClient("sk-grid-test", emulator.url, images_dir=data_dir / "images")
+    with client, pytest.raises(ExperimentNotFoundError, match=r"'posters' was renamed to 'posters-v1' as this run "
+                                                               r"started .*nothing was sent.*under its new name"):
+        Lab(data_dir, client=client).run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False]}, size="256x256",
+                                               repeats=3), name="posters", extend=True, progress=False)
+    assert len(emulator.ledger) == charged
+    with Log(data_dir / "qwenlab.db") as log:
+        row = log.experiment("posters-v1")
+        assert row is not None and row["id"] == exp_id and row["status"] == "done"
+        assert log.image_count(exp_id) == 4 and log.experiment("posters") is None
