@@ -314,11 +314,12 @@ class Explorer(ExplorerPages):
 
     def _show_header(self) -> None:
         n_img = sum(1 for e in self.catalog.entries if e.image_id is not None)
+        blank = len(self.catalog.entries) - n_img
         self.header.value = provenance_banner(self.catalog.provenance) + (
-            f"<b>{html.escape(self.exp.name)}</b> · {n_img} images, "
-                             f"{len(self.catalog.entries) - n_img} cells without one · {self._rated()} rated"
-                             + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})"
-                                if self.badges else ""))
+            f"<b>{html.escape(self.exp.name)}</b> · {n_img} image{'s' if n_img != 1 else ''}"
+            + (f", {blank} cell{'s' if blank != 1 else ''} without one" if blank else "")
+            + f" · {self._rated()} rated"
+            + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})" if self.badges else ""))
 
     def _caption(self, e: Entry) -> str:
         cat = self.catalog
