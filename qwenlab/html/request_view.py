@@ -11,6 +11,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..core.values import is_missing
+from ..store.log import IN_DOUBT, status_word
+from ..sweeps.cellwork import IN_DOUBT_ADVICE
 
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
@@ -42,7 +44,8 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
     where = {"emulator": f"qwenlab's offline emulator ({t.get('api_host')}): SYNTHETIC image",
              "runware": f"Runware ({t.get('api_host')})"}.get(t.get("backend") or "", "not recorded")
     rows: list[tuple[str, Any]] = [
-        ("status", t.get("status")),
+        # a task left 'sent' is "in_doubt" here as in every count and filter
+        ("status", status_word(str(t.get("status")))),
         ("ran on", where if t.get("status") != "pending" else None),
         ("seed", entry.seed if entry.seed is not None else "—"),
         ("cost", f"{cost} ({source})" if cost and source else cost or "—"),
@@ -66,6 +69,8 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
                     for k, v in rows if v not in (None, ""))
     parts = [f"<div class='qwl-detail'><b>{html.escape(title)}</b><br><small>{html.escape(setting)}</small>",
              f"<table>{table}</table>"]
+    if status_word(str(t.get("status"))) == IN_DOUBT:  # sent, no answer logged: say what happens to it
+        parts.append(f"<div class='qwl-error'>{html.escape(IN_DOUBT_ADVICE)}</div>")
     if t.get("error_code") or t.get("error_message"):
         parts.append(f"<div class='qwl-error'><b>error {html.escape(str(t.get('error_code') or ''))}</b>: "
                      f"{html.escape(str(t.get('error_message') or ''))}</div>")

@@ -194,6 +194,21 @@ def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, em
     assert "5 images, 1 cell without one ·" in ex.header.value  # one cell, said so
 
 
+def test_a_cell_in_doubt_is_a_tile_that_says_so_and_what_the_next_run_does(lab: Lab, emulator: Emulator) -> None:
+    """A task left 'sent' (a kernel killed while it was on the wire) read "status sent" in the
+    tile's details, where every count and filter says "in_doubt"; nothing said it may be paid."""
+    emulator.script(["task_error"])
+    exp = run(lab, repeats=1)
+    with sqlite3.connect(exp.log.path) as db:  # what the killed run leaves: sent, no answer logged
+        db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
+    ex = exp.explore(status="in_doubt")
+    assert len(ex.tiles) == 1 and "[in_doubt]" in ex.tiles[0].caption.value
+    ex.tiles[0].hit.click()
+    assert "<th>status</th><td>in_doubt</td>" in ex.info.value
+    assert "it may have been paid for" in ex.info.value and "asks the server" in ex.info.value
+    assert "5 images, 1 cell without one" in ex.header.value
+
+
 def test_reload_picks_up_images_logged_after_opening(lab: Lab) -> None:
     exp = run(lab, repeats=1)
     ex = exp.explore()
