@@ -45,6 +45,8 @@ from ..paths import write_atomic
 from ..secrets import register_secret
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
+from ..store.log import IN_DOUBT, status_word
+from ..sweeps.cellwork import IN_DOUBT_ADVICE
 from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
@@ -351,9 +353,11 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         pics = "".join(img(uris[e.path], stamp_text(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
                        if e.path in uris else f"<div class=\"failed\">{esc(e.problem() if e.failed else 'image unreadable')}</div>"
                        for e in group if e.path in uris or e.image_id is not None)
-        status = esc(first.status)
+        status = esc(status_word(first.status))  # a task left 'sent' is in_doubt, as every count says
         if first.status == "failed":
             status = f"<span class=\"failed\">{status}</span>"
+        elif status_word(first.status) == IN_DOUBT:
+            status = f"<span class=\"failed\" title=\"{esc(IN_DOUBT_ADVICE)}\">{status}</span>"
         error = ""
         if first.error_code or first.error_message:
             error = f"<span class=\"failed\">{esc(first.error_code)}</span> {esc(first.error_message)}"

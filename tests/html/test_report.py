@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -207,3 +208,14 @@ def test_win_rates_of_two_criteria_are_told_apart_in_the_report(exp, tmp_path: P
     rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)]
     by_criterion = {r[1] for r in rows if r}
     assert {"overall", "text correct"} <= by_criterion  # each row says which criterion it counts
+
+
+def test_a_request_in_doubt_reads_in_doubt_with_what_the_next_run_does(exp, tmp_path: Path) -> None:
+    """A task left 'sent' (a run killed while it was on the wire) read "sent" in the requests
+    table, where every count, filter and view says in_doubt."""
+    with sqlite3.connect(exp.log.path) as db:
+        db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
+    requests = export_html(exp, tmp_path / "r.html").read_text(encoding="utf-8").split('id="requests"')[1]
+    cells = re.findall(r"<td>(<span[^>]*>)?(sent|in_doubt|done)(</span>)?</td>", requests)
+    assert [c[1] for c in cells].count("in_doubt") == 1 and "sent" not in [c[1] for c in cells]
+    assert "it may have been paid for" in requests
