@@ -288,7 +288,10 @@ def test_ctrl_c_stops_at_once_and_the_next_run_finishes(make_lab, data_dir: Path
         assert exp.status == "interrupted" and "Ctrl-C" in exp.stop_reason
         join_run_threads()  # the requests in flight still finish and are logged
         counts = exp.counts()
-        assert counts["done"] == 2 and counts["pending"] == 6
+        # the Ctrl-C lands once two are on the wire (concurrency 2, 0.5 s each); on a loaded
+        # machine it may land a moment later, after the next two left: never later than that
+        assert counts["done"] in (2, 4) and counts["pending"] == 8 - counts["done"] and counts["in_doubt"] == 0
+        assert len(emu.ledger) == counts["done"]  # every request paid for is logged done
         exp = lab.run(small_sweep(), name="ctrl-c", concurrency=2, progress=False)
         assert exp.counts()["done"] == 8 and emu.ledger.charged_twice() == [] and len(emu.ledger) == 8
 
