@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from ..errors import ModelNotFoundError
 from ..problems import Problem
-from .model import ModelDescription, ParameterSpec, get_model, list_models
+from .model import ModelDescription, get_model, list_models
+from .parameter import ParameterSpec
 from .values import plain
 
 __all__ = ["validate_task", "flatten_task", "copy_value", "is_image_ref", "short_repr", "UUID4", "is_unicode_text", "BROKEN_TEXT"]

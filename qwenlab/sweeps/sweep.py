@@ -32,20 +32,17 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-from ..core.model import DEFAULT_MODEL, get_model
+from ..core.model import DEFAULT_MODEL
 from ..core.request import Request
-from ..core.values import format_usd
-from ..errors import ModelNotFoundError, ValidationError
+from ..errors import ValidationError
 from ..problems import Problem
 from .axis import Axis
 from .cell import REF_PATHS as _REF_PATHS
 from .cell import Cell, LocalImage
-from .secret_scan import refuse_secrets_in
-
-if TYPE_CHECKING:
-    import pandas as pd
+from .plan import SweepPlan
+from .plan import description_of as _desc
 
 # the most cells one sweep lays out: 100,000 images are $7,500 at $0.075 (an experiment can be
 # extended by further sweeps); a typo such as repeats=100000000 is refused, not allocated
@@ -54,30 +51,14 @@ MAX_CELLS = 100_000
 __all__ = ["Sweep", "Cell", "LocalImage", "SEED_POLICIES"]
 
 SEED_POLICIES = ("auto", "pin", "sample")
-# The model page documents inputs.referenceImages; its first example alone sends a top-level
-# referenceImages, beside a negativePrompt that inputs.referenceImages refuses (so Runware may well
-# have ignored it), and Runware's Python SDK types have only the inputs spelling. An edit sent so
-# may come back drawn from the prompt alone, and a comparison would credit the reference for it.
-TOP_LEVEL_REFERENCES_NOTE = (
-    "referenceImages is given at the top level, as the model page's first example does: Runware documents "
-    "inputs.referenceImages, and may ignore the top-level key (that example also sends a negativePrompt, which "
-    "inputs.referenceImages refuses), drawing from the prompt alone; write it under inputs, or as "
-    "Request(referenceImages=[...]), which sends it there")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
-# A sweep that works on the emulator must work on Runware: a reference image by URL is one place
-# where it may not, and the plan says so before it is paid for
-REMOTE_REFERENCES_NOTE = (
-    "reference images are given by URL ({urls}): Runware fetches each when it runs the task, and fails the task if it "
-    "cannot; the offline emulator does not fetch them (it draws a placeholder), so a wrong or private URL only shows "
-    "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
-
 
 # what lab.run takes beside the sweep; a sweep file sets the first four at its top (sweepfile.py)
 FILE_SETTINGS = frozenset({"name", "budget_usd", "concurrency", "notes"})
 RUN_SETTINGS = FILE_SETTINGS | {"extend", "mix_backends", "resend_in_doubt", "progress", "confirm"}
 
 
-class Sweep:
+class Sweep(SweepPlan):
     """A base request plus axes. Build it, look at `plan()`, then `Lab().run(sweep, name=...)`.
 
     prompt, model, `**params`: the base request (any parameter of the model, by name or wire
@@ -88,6 +69,8 @@ class Sweep:
     seed_policy: "auto" | "pin" | "sample"; `seed` the first pinned seed (repeat r gets seed + r)
     or a list of seeds, one per repeat (refused, as `pin` is, on a model that declares no seed);
     `force_seed=True` pins on a model without `seed`.
+
+    Its plan (`plan()`, `notes()`, `estimated_cost`) it inherits from `SweepPlan` (plan.py).
     """
 
     def __init__(self, prompt: str | None = None, model: str | None = None, axes: Mapping[str, Any] | None = None, *,
@@ -143,40 +126,6 @@ class Sweep:
             elif a.kind == "request":
                 out.extend(v.model_id for v in a.values)
         return list(dict.fromkeys(out))
-
-    def notes(self) -> list[str]:
-        """What `plan()` (and a run) says about the sweep's choices: the seed policy `auto`
-        resolved, each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`),
-        reference images given at the top level, which Runware may ignore, and those given by URL,
-        which only Runware fetches."""
-        out = []
-        if self.seed_policy == "auto":
-            for mid in self.models:
-                desc = _desc(mid)
-                if desc is None:
-                    continue
-                if desc.accepts_seed:
-                    out.append(f"seed_policy 'auto' -> 'pin' for {mid}: it declares seed; repeat r of every cell uses the same seed")
-                else:
-                    out.append(f"seed_policy 'auto' -> 'sample' for {mid}: it declares no seed; each result's reported seed is recorded")
-        sizes: dict[str, list[tuple[int, int]]] = {}
-        top_level_references = False
-        remote: dict[str, None] = {}
-        for c in self.cells():
-            sizes.setdefault(c.request.model_id, []).append(c.request.size)
-            top_level_references = top_level_references or c.request.spelled_at("referenceImages")
-            remote.update((r, None) for r in c.request.reference_images if r.lower().startswith(("http://", "https://")))
-        if top_level_references:
-            out.append(TOP_LEVEL_REFERENCES_NOTE)
-        if remote:
-            shown = ", ".join(list(remote)[:2]) + (f" and {len(remote) - 2} more" if len(remote) > 2 else "")
-            out.append(REMOTE_REFERENCES_NOTE.format(urls=shown))
-        for mid, wanted in sizes.items():
-            desc = _desc(mid)
-            note = desc.size.unconfirmed_note(wanted) if desc is not None else None
-            if note:
-                out.append(note + (f" ({mid})" if len(sizes) > 1 else ""))
-        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The sweep as given, as JSON-able data (the log's `experiments.sweep_json`)."""
@@ -388,54 +337,6 @@ class Sweep:
             example = cells[idx[0]].label() if idx[0] < len(cells) else ""
             out.append(Problem(parameter, f"{message} [{where}; e.g. cell {idx[0]}: {example}]"))
         return out
-
-    # -- the plan ----------------------------------------------------------------------------------
-    def plan(self, *, quiet: bool = False) -> "pd.DataFrame":
-        """Every cell with its exact request JSON and estimated cost, before anything is sent.
-
-        In `request_json` the taskUUID (made when the cell is first logged) and the imageUUIDs of
-        local reference images (known once uploaded) are shown as placeholders.
-
-        Raises ValidationError listing every problem of every cell. Prints a one-line summary
-        (cells, cost, the seed policy chosen) unless `quiet`; the same notes are in
-        `df.attrs["notes"]`.
-        """
-        import pandas as pd
-
-        cells = self.cells()
-        refuse_secrets_in(self, None)  # shown in the notebook, saved with it: as a run and `--dry-run`, refused
-        rows = []
-        for c in cells:
-            # the taskUUID is made when a cell is first logged; a placeholder says so honestly
-            shown = c.request_with({p: f"<upload of {img.path.name}>" for p, img in c.uploads.items()},
-                                   task_uuid="<new UUID v4 when sent>")
-            rows.append({"cell": c.index, **{f"{k}": c.labels[k] for k in c.labels}, "repeat": c.repeat,
-                         "model": c.request.model_id, "width": c.request.size[0], "height": c.request.size[1],
-                         "number_results": c.request.number_results, "seed_policy": c.seed_policy, "seed": c.seed,
-                         "est_cost_usd": c.estimated_cost, "key": c.key, "request_json": shown.to_json()})
-        df = pd.DataFrame(rows)
-        total = round(sum(c.estimated_cost for c in cells), 6)
-        images = sum(c.request.number_results for c in cells)
-        notes = self.notes()
-        df.attrs["notes"] = notes
-        df.attrs["estimated_cost_usd"] = total
-        if not quiet:
-            print(f"{len(cells)} cell{'s' if len(cells) != 1 else ''}, {images} image{'s' if images != 1 else ''}, "
-                  f"estimated {format_usd(total)}" + "".join(f"\n  {n}" for n in notes))
-        return df
-
-    @property
-    def estimated_cost(self) -> float:
-        """USD for every cell at today's prices."""
-        return round(sum(c.estimated_cost for c in self.cells()), 6)
-
-
-def _desc(model_id: str) -> Any:
-    try:
-        return get_model(model_id)
-    except ModelNotFoundError:
-        return None
-
 
 def _looks_like_file(ref: Any) -> bool:
     if isinstance(ref, Path):

@@ -1,0 +1,131 @@
+"""A sweep's plan: every cell with its exact request JSON and estimated cost, before anything is
+sent, and the notes it prints on the sweep's choices.
+
+    sweep.plan()        # a DataFrame, a row a cell; df.attrs["notes"], df.attrs["estimated_cost_usd"]
+    sweep.notes()       # ["seed_policy 'auto' -> 'sample' for alibaba:qwen-image@2.0-pro: ...", ...]
+
+The notes say how the seed policy `auto` resolved for each model, which sizes Runware may refuse
+though the model accepts them, and where reference images are given at the top level (Runware may
+ignore them) or by URL (only Runware fetches them). `Sweep` inherits `SweepPlan`; a run's preview
+(preview.py) and `qwenlab run --dry-run` start from the plan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..core.model import get_model
+from ..core.values import format_usd
+from ..errors import ModelNotFoundError
+from .cell import Cell
+from .secret_scan import refuse_secrets_in
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SweepPlan", "TOP_LEVEL_REFERENCES_NOTE", "REMOTE_REFERENCES_NOTE", "description_of"]
+
+# The model page documents inputs.referenceImages; its first example alone sends a top-level
+# referenceImages, beside a negativePrompt that inputs.referenceImages refuses (so Runware may well
+# have ignored it), and Runware's Python SDK types have only the inputs spelling. An edit sent so
+# may come back drawn from the prompt alone, and a comparison would credit the reference for it.
+TOP_LEVEL_REFERENCES_NOTE = (
+    "referenceImages is given at the top level, as the model page's first example does: Runware documents "
+    "inputs.referenceImages, and may ignore the top-level key (that example also sends a negativePrompt, which "
+    "inputs.referenceImages refuses), drawing from the prompt alone; write it under inputs, or as "
+    "Request(referenceImages=[...]), which sends it there")
+# A sweep that works on the emulator must work on Runware: a reference image by URL is one place
+# where it may not, and the plan says so before it is paid for
+REMOTE_REFERENCES_NOTE = (
+    "reference images are given by URL ({urls}): Runware fetches each when it runs the task, and fails the task if it "
+    "cannot; the offline emulator does not fetch them (it draws a placeholder), so a wrong or private URL only shows "
+    "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
+
+
+class SweepPlan:
+    """The plan of `Sweep`, which it inherits: it reads the sweep's seed policy, its models and its cells."""
+
+    seed_policy: str
+    models: list[str]
+    cells: Callable[[], list[Cell]]
+
+    def notes(self) -> list[str]:
+        """What `plan()` (and a run) says about the sweep's choices: the seed policy `auto`
+        resolved, each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`),
+        reference images given at the top level, which Runware may ignore, and those given by URL,
+        which only Runware fetches."""
+        out = []
+        if self.seed_policy == "auto":
+            for mid in self.models:
+                desc = description_of(mid)
+                if desc is None:
+                    continue
+                if desc.accepts_seed:
+                    out.append(f"seed_policy 'auto' -> 'pin' for {mid}: it declares seed; repeat r of every cell uses the same seed")
+                else:
+                    out.append(f"seed_policy 'auto' -> 'sample' for {mid}: it declares no seed; each result's reported seed is recorded")
+        sizes: dict[str, list[tuple[int, int]]] = {}
+        top_level_references = False
+        remote: dict[str, None] = {}
+        for c in self.cells():
+            sizes.setdefault(c.request.model_id, []).append(c.request.size)
+            top_level_references = top_level_references or c.request.spelled_at("referenceImages")
+            remote.update((r, None) for r in c.request.reference_images if r.lower().startswith(("http://", "https://")))
+        if top_level_references:
+            out.append(TOP_LEVEL_REFERENCES_NOTE)
+        if remote:
+            shown = ", ".join(list(remote)[:2]) + (f" and {len(remote) - 2} more" if len(remote) > 2 else "")
+            out.append(REMOTE_REFERENCES_NOTE.format(urls=shown))
+        for mid, wanted in sizes.items():
+            desc = description_of(mid)
+            note = desc.size.unconfirmed_note(wanted) if desc is not None else None
+            if note:
+                out.append(note + (f" ({mid})" if len(sizes) > 1 else ""))
+        return out
+
+    def plan(self, *, quiet: bool = False) -> "pd.DataFrame":
+        """Every cell with its exact request JSON and estimated cost, before anything is sent.
+
+        In `request_json` the taskUUID (made when the cell is first logged) and the imageUUIDs of
+        local reference images (known once uploaded) are shown as placeholders.
+
+        Raises ValidationError listing every problem of every cell. Prints a one-line summary
+        (cells, cost, the seed policy chosen) unless `quiet`; the same notes are in
+        `df.attrs["notes"]`.
+        """
+        import pandas as pd
+
+        cells = self.cells()
+        refuse_secrets_in(self, None)  # shown in the notebook, saved with it: as a run and `--dry-run`, refused
+        rows = []
+        for c in cells:
+            # the taskUUID is made when a cell is first logged; a placeholder says so honestly
+            shown = c.request_with({p: f"<upload of {img.path.name}>" for p, img in c.uploads.items()},
+                                   task_uuid="<new UUID v4 when sent>")
+            rows.append({"cell": c.index, **{f"{k}": c.labels[k] for k in c.labels}, "repeat": c.repeat,
+                         "model": c.request.model_id, "width": c.request.size[0], "height": c.request.size[1],
+                         "number_results": c.request.number_results, "seed_policy": c.seed_policy, "seed": c.seed,
+                         "est_cost_usd": c.estimated_cost, "key": c.key, "request_json": shown.to_json()})
+        df = pd.DataFrame(rows)
+        total = round(sum(c.estimated_cost for c in cells), 6)
+        images = sum(c.request.number_results for c in cells)
+        notes = self.notes()
+        df.attrs["notes"] = notes
+        df.attrs["estimated_cost_usd"] = total
+        if not quiet:
+            print(f"{len(cells)} cell{'s' if len(cells) != 1 else ''}, {images} image{'s' if images != 1 else ''}, "
+                  f"estimated {format_usd(total)}" + "".join(f"\n  {n}" for n in notes))
+        return df
+
+    @property
+    def estimated_cost(self) -> float:
+        """USD for every cell at today's prices."""
+        return round(sum(c.estimated_cost for c in self.cells()), 6)
+
+
+def description_of(model_id: str) -> Any:
+    """The description of a model, or None for a model without one (the sweep's problems name it)."""
+    try:
+        return get_model(model_id)
+    except ModelNotFoundError:
+        return None
