@@ -31,8 +31,9 @@ back from its bundle the same way. A bundle of an experiment this log holds alre
 (a colleague's copy of one's own, sent back) merges what was added to it there: its ratings,
 judgements, scores, tags and note, each once.
 
-The zip itself is read and checked in `bundle_zip`; the rows are copied between logs in
-`bundle_rows`.
+The zip itself is read and checked in `bundle_zip`; what each experiment of a bundle becomes
+here (imported, updated, merged, or left, and why) is decided in `bundle_plan`; the rows are
+copied between logs in `bundle_rows`.
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.shown import shown_as_text
-from ..errors import BundleError, ExperimentConflictError
+from ..errors import BundleError
 from ..paths import write_atomic
-from ..secrets import redact, refuse_secret
+from ..secrets import redact
 from ..version import __version__
+from .bundle_plan import plan_import
 from .bundle_rows import copy_experiments, origin_of
 from .bundle_zip import (
     DB_NAME,
@@ -65,7 +67,6 @@ from .bundle_zip import (
 )
 from .experiment import ExperimentRecord
 from .log import Log
-from .organize import DELETED_PREFIX, name_problem, safe_name
 from .rows import utc_now
 
 __all__ = ["write_bundle", "import_bundle", "check_bundle", "origin_of", "BundleInfo", "ImportReport", "FORMAT", "FORMAT_VERSION"]
@@ -198,7 +199,7 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
         (Path(tmp) / DB_NAME).write_bytes(read_member(zf, DB_NAME))
         source = source_log(bundle, Path(tmp) / DB_NAME)  # an older bundle is migrated here to this qwenlab's schema
         try:
-            plans = _plan(log, source, bundle, as_name, str(manifest.get("created_at") or ""))
+            plans = plan_import(log, source, bundle, as_name, str(manifest.get("created_at") or ""))
             for plan in plans:
                 if plan.why:
                     report.skipped[plan.src_name] = plan.why
@@ -234,165 +235,6 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
         finally:
             source.close()
     return report
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What to do with one experiment of a bundle: import it as `dst_name` (why is ""), or not
-    (why says so); `files`: write its image files; `replaces`: the id of the copy imported
-    before that it updates."""
-
-    src_id: int
-    src_name: str
-    dst_name: str
-    why: str = ""
-    files: bool = True
-    replaces: int | None = None
-    merges: int | None = None  # already here (by its tasks): only what was added to it elsewhere is merged
-
-
-def _plan(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: str = "") -> list[_Plan]:
-    """Per experiment of the bundle: its id there, its name there, the name it gets here, and
-    why it is not imported (empty when it is), or the copy imported before that it updates;
-    raises on a clash."""
-    experiments = source.rows("SELECT id, name FROM experiments WHERE deleted_at IS NULL ORDER BY id")
-    if as_name is not None:
-        if len(experiments) != 1:
-            raise ValueError(f"as_name: {bundle.name} holds {len(experiments)} experiments; --as renames a bundle "
-                             "of one experiment only (import it without --as, or bundle them one by one)")
-        problem = name_problem(as_name)  # as a run and a rename check a name: blank, reserved, '(deleted) ...'
-        if problem:
-            raise ValueError(f"as_name: {problem}")
-        refuse_secret("as_name", as_name)
-    plans = []
-    retried = _history_owners(log)  # read once: a scan of the tasks that have history
-    for exp in experiments:
-        src_id = int(exp["id"])
-        # a name an older qwenlab let through (a slash, a newline...) arrives without it: a new name
-        # here is held to today's rule, as a run's or a rename's is (the report says "'a/b' as 'a-b'")
-        name = as_name.strip() if as_name is not None else (safe_name(exp["name"]) or f"imported-{src_id}")
-        uuids = _task_uuids(source, src_id)
-        here = _owners(log, uuids, retried)
-        copy = _copy_here(log, here, uuids)
-        if copy is not None:
-            deleted = str(copy["name"]).startswith(DELETED_PREFIX)
-            came = origin_of(copy).get("bundle_created_at") or ""
-            if not deleted and created_at and came and created_at <= came:
-                # a bundle older than (or the same as) the one the copy came from: it never replaces
-                # a later state, nor brings back what its sender removed since
-                plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
-                    f"its {len(uuids)} requests are in this log already, as experiment {copy['name']!r}, from a bundle "
-                    f"as recent or more ({came[:19]})")))
-                continue
-            theirs, mine = _state(source, src_id), _state(log, int(copy["id"]))
-            if not deleted and theirs != mine and not _later(theirs, mine):
-                # an earlier state of it, whatever its date says (a cell done here is not done there)
-                plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
-                    f"it is an earlier state of experiment {copy['name']!r} here (cells done here are not done in it)")))
-                continue
-            if deleted or theirs != mine:
-                # a later bundle of a copy imported before (finished, or retried, since), or of one
-                # deleted here: the copy is replaced, what was added to it here kept
-                dst = name if deleted else str(copy["name"])
-                if deleted:
-                    _refuse_taken(log, dst, bundle, len(experiments) == 1)
-                plans.append(_Plan(src_id, exp["name"], dst, replaces=int(copy["id"])))
-                continue
-        if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
-            (owner,) = here
-            if owner.startswith(DELETED_PREFIX):
-                plans.append(_Plan(src_id, exp["name"], name, (
-                    f"it was deleted from this log: its {len(uuids)} requests stay as {owner!r} for the cost history, "
-                    "so the same tasks cannot come back (ask for a bundle of a new run to have its images again)"), False))
-                continue
-            owner_id = int(log.rows("SELECT id FROM experiments WHERE name = ?", [owner])[0]["id"])
-            plans.append(_Plan(src_id, exp["name"], owner, f"its {len(uuids)} requests are in this log already, "
-                                                           f"as experiment {owner!r}", merges=owner_id))
-            continue
-        if here:
-            raise ExperimentConflictError(
-                f"{exp['name']!r} of {bundle.name}: {sum(here.values())} of its {len(uuids)} tasks are in this log "
-                f"already, in {', '.join(map(repr, here))}, and the others are not: it was changed since it was shared. "
-                "Delete or rename the experiment here and import again, or ask for a bundle of the new state.")
-        _refuse_taken(log, name, bundle, len(experiments) == 1)
-        plans.append(_Plan(src_id, exp["name"], name))
-    return plans
-
-
-def _refuse_taken(log: Log, name: str, bundle: Path, alone: bool = True) -> None:
-    """ExperimentConflictError, naming the fix, when `name` is taken here by other work. `alone`:
-    the bundle holds this experiment only (--as renames only such a bundle's)."""
-    if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
-        fix = (f"import it under another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., "
-               "as_name=...))" if alone else
-               f"rename yours first (`qwenlab rename {name} {name}-mine`) and import again, or ask for a bundle of "
-               f"{name!r} alone and import it with --as")
-        raise ExperimentConflictError(f"name: this log has an experiment named {name!r} already, with other work; {fix}")
-
-
-def _copy_here(log: Log, here: dict[str, int], uuids: list[str]) -> dict[str, Any] | None:
-    """The copy imported before of the experiment whose taskUUIDs are `uuids`: the one experiment
-    here holding them, itself imported (`imported_from`), none of its own taskUUIDs outside the
-    bundle's (the bundle is a later state of it, not a fork). None otherwise."""
-    if len(here) != 1:
-        return None
-    (owner,) = here
-    rows = log.rows("SELECT * FROM experiments WHERE name = ?", [owner])
-    if not rows or not rows[0].get("imported_from"):
-        return None
-    mine = set(_task_uuids(log, int(rows[0]["id"])))
-    return rows[0] if mine <= set(uuids) else None
-
-
-def _state(log: Log, experiment_id: int) -> list[tuple[Any, ...]]:
-    """What a later bundle of an experiment may have changed: each task's status, cost, times,
-    seed and history, and its images."""
-    return [tuple(r.values()) for r in log.rows(
-        "SELECT t.task_uuid, t.status, t.cost_usd, t.completed_at, t.seed, t.history_json, "
-        "(SELECT group_concat(x) FROM (SELECT i.image_uuid || ':' || coalesce(i.sha256, '') AS x FROM images i "
-        "WHERE i.task_id = t.id ORDER BY x)) AS imgs "
-        "FROM tasks t WHERE t.experiment_id = ? ORDER BY t.task_uuid", [experiment_id])]
-
-
-def _later(theirs: list[tuple[Any, ...]], mine: list[tuple[Any, ...]]) -> bool:
-    """Whether a bundle's state of an experiment (`_state`) is a later one than the copy's: every
-    task done in the copy is done in it, with the same images."""
-    done_there = {row[0]: row[-1] for row in theirs if row[1] == "done"}
-    return all(row[0] in done_there and done_there[row[0]] == row[-1] for row in mine if row[1] == "done")
-
-
-def _task_uuids(log: Log, experiment_id: int) -> list[str]:
-    """Every taskUUID an experiment has sent under: its tasks' own, and those of earlier attempts
-    of retried cells (kept in `history_json`, with what they were charged)."""
-    return [r["uuid"] for r in log.rows(
-        "SELECT task_uuid AS uuid FROM tasks WHERE experiment_id = ? UNION "
-        "SELECT json_extract(h.value, '$.task_uuid') FROM tasks t, json_each(t.history_json) h "
-        "WHERE t.experiment_id = ? AND t.history_json IS NOT NULL AND json_valid(t.history_json)",
-        [experiment_id, experiment_id]) if r["uuid"]]
-
-
-def _history_owners(log: Log) -> dict[str, str]:
-    """taskUUID of an earlier attempt of a retried cell -> the experiment that holds it, in `log`."""
-    return {r["uuid"]: r["name"] for r in log.rows(
-        "SELECT e.name, json_extract(h.value, '$.task_uuid') AS uuid FROM tasks t "
-        "JOIN experiments e ON e.id = t.experiment_id, json_each(t.history_json) h "
-        "WHERE t.history_json IS NOT NULL AND json_valid(t.history_json)") if r["uuid"]}
-
-
-def _owners(log: Log, uuids: list[str], retried: dict[str, str]) -> dict[str, int]:
-    """Experiment name -> how many of these taskUUIDs it holds in `log`, as a task's own or as an
-    earlier attempt of one: a bundle of an experiment whose cells were retried since it was
-    shared holds the taskUUIDs this log has, as history, beside new ones."""
-    out: dict[str, int] = {}
-    for start in range(0, len(uuids), 500):
-        chunk = uuids[start:start + 500]
-        for r in log.rows(f"SELECT e.name, count(*) AS n FROM tasks t JOIN experiments e ON e.id = t.experiment_id "
-                          f"WHERE t.task_uuid IN ({','.join('?' for _ in chunk)}) GROUP BY e.name", chunk):
-            out[r["name"]] = out.get(r["name"], 0) + int(r["n"])
-    for uuid in uuids:
-        if uuid in retried:
-            out[retried[uuid]] = out.get(retried[uuid], 0) + 1
-    return out
 
 
 def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, experiment_ids: list[int],

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import write_atomic
-from .log import SPENT_SQL
 from .search import LATEST_SCORE_SQL
+from .tasks import SPENT_SQL
 from .thumbnails import thumbnail_of
 
 __all__ = ["metadata", "write_metadata", "ThumbnailsPlugin", "DATABASE", "THUMBNAIL_SIZE"]
