@@ -273,9 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds, peak = time_logs_command(path, *cmd, repeat=args.repeat)
         slow += [what] if max(seconds, cold) >= 2.0 else []
         print(f"{what:{width}} {seconds:8.3f}s   (the command, in its own process; peak memory {peak} MB; cold {cold:.3f}s)")
-    summaries = SUMMARIES
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    print(f"\n{len(summaries) + 2 - len(slow)} of {len(summaries) + 2} figures under 2 s on {args.tasks:,} tasks"
+    print(f"\n{len(SUMMARIES) + 2 - len(slow)} of {len(SUMMARIES) + 2} figures under 2 s on {args.tasks:,} tasks"
           + (f"; over: {', '.join(slow)}" if slow else "") + f"; peak memory of this process {peak_mb} MB"
           + f"  (python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {utc_now()[:10]})")
     costs.log.close()

@@ -183,5 +183,4 @@ def _images(rng: random.Random, truth: Truth, exp_id: int, task_uuid: str, n: in
 
 
 def _label(value: Any) -> str:
-
     return format_value(value)
