@@ -27,7 +27,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "remove_if_empty", "DB_NAME", "MARKER"]
+__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "remove_if_empty",
+           "reserved_on_windows", "DB_NAME", "MARKER"]
 
 DB_NAME = "qwenlab.db"
 MARKER = ".qwenlab"  # an empty file that makes its folder a qwenlab project
@@ -82,6 +83,18 @@ def user_data_dir() -> Path:
         xdg = os.environ.get("XDG_DATA_HOME", "")
         base = xdg if os.path.isabs(xdg) else str(Path.home() / ".local" / "share")  # the XDG spec ignores a relative one
     return Path(base) / "qwenlab"
+
+
+# the names Windows keeps for devices: a file "con.html" or "nul.png" cannot be made there (or is
+# the device itself), whatever its extension and in any case
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                              *(f"{port}{n}" for port in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3")})
+
+
+def reserved_on_windows(name: str) -> bool:
+    """Whether Windows keeps the file name `name` for a device: its part before the first dot,
+    trailing spaces dropped, is CON, PRN, AUX, NUL, COM1-9 or LPT1-9 ("aux.html", "Nul.tar.gz")."""
+    return name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES
 
 
 def _upwards(start: str | Path | None) -> list[Path]:

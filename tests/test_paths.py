@@ -176,3 +176,12 @@ def test_a_data_folder_that_is_a_file_is_named_with_the_fix(no_env: Path, tmp_pa
     for args in (["logs"], ["costs"]):
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 1 and fix in result.output, result.output
+
+
+@pytest.mark.parametrize("name, reserved", [("con", True), ("CON.html", True), ("Nul.tar.gz", True), ("aux .png", True),
+                                            ("com1.jpg", True), ("LPT9", True), ("com0", False), ("console.html", False),
+                                            ("con-v2.html", False), ("x-con.html", False), ("nul_seed-1.jpg", False)])
+def test_the_names_windows_keeps_for_devices(name: str, reserved: bool) -> None:
+    from qwenlab.paths import reserved_on_windows
+
+    assert reserved_on_windows(name) is reserved
