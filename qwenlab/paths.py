@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import threading
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,7 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        _replace(tmp, target)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -208,6 +209,24 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
         if isinstance(exc, OSError) and exc.filename in (tmp, None):
             raise _about(exc, target) from None
         raise
+
+
+# waits (seconds) before each new try of a rename refused on Windows: about a second in all
+_REPLACE_WAITS = (0.01, 0.03, 0.06, 0.1, 0.2, 0.3, 0.3)
+
+
+def _replace(tmp: str, target: Path) -> None:
+    """os.replace, tried again for a moment on Windows: there a file cannot be replaced while
+    any program holds it open without sharing its deletion, as Python's own open() does (another
+    thread hashing the same image, a thumbnail being read, an antivirus or the search indexer
+    scanning a file just written), and the rename fails with PermissionError until it lets go."""
+    for wait in _REPLACE_WAITS if sys.platform == "win32" else ():
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            time.sleep(wait)
+    os.replace(tmp, target)
 
 
 def remove_if_empty(folder: Path) -> bool:
