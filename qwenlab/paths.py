@@ -23,11 +23,13 @@ import os
 import re
 import sys
 import threading
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "remove_if_empty", "DB_NAME", "MARKER"]
+__all__ = ["data_dir", "db_path", "images_dir", "project_root", "user_data_dir", "write_atomic", "remove_if_empty",
+           "reserved_on_windows", "DB_NAME", "MARKER"]
 
 DB_NAME = "qwenlab.db"
 MARKER = ".qwenlab"  # an empty file that makes its folder a qwenlab project
@@ -82,6 +84,18 @@ def user_data_dir() -> Path:
         xdg = os.environ.get("XDG_DATA_HOME", "")
         base = xdg if os.path.isabs(xdg) else str(Path.home() / ".local" / "share")  # the XDG spec ignores a relative one
     return Path(base) / "qwenlab"
+
+
+# the names Windows keeps for devices: a file "con.html" or "nul.png" cannot be made there (or is
+# the device itself), whatever its extension and in any case
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                              *(f"{port}{n}" for port in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3")})
+
+
+def reserved_on_windows(name: str) -> bool:
+    """Whether Windows keeps the file name `name` for a device: its part before the first dot,
+    trailing spaces dropped, is CON, PRN, AUX, NUL, COM1-9 or LPT1-9 ("aux.html", "Nul.tar.gz")."""
+    return name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES
 
 
 def _upwards(start: str | Path | None) -> list[Path]:
@@ -184,7 +198,7 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        _replace(tmp, target)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -195,6 +209,24 @@ def write_atomic(target: Path, data: bytes, *, durable: bool = False) -> None:
         if isinstance(exc, OSError) and exc.filename in (tmp, None):
             raise _about(exc, target) from None
         raise
+
+
+# waits (seconds) before each new try of a rename refused on Windows: about a second in all
+_REPLACE_WAITS = (0.01, 0.03, 0.06, 0.1, 0.2, 0.3, 0.3)
+
+
+def _replace(tmp: str, target: Path) -> None:
+    """os.replace, tried again for a moment on Windows: there a file cannot be replaced while
+    any program holds it open without sharing its deletion, as Python's own open() does (another
+    thread hashing the same image, a thumbnail being read, an antivirus or the search indexer
+    scanning a file just written), and the rename fails with PermissionError until it lets go."""
+    for wait in _REPLACE_WAITS if sys.platform == "win32" else ():
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            time.sleep(wait)
+    os.replace(tmp, target)
 
 
 def remove_if_empty(folder: Path) -> bool:

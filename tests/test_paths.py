@@ -176,3 +176,48 @@ def test_a_data_folder_that_is_a_file_is_named_with_the_fix(no_env: Path, tmp_pa
     for args in (["logs"], ["costs"]):
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 1 and fix in result.output, result.output
+
+
+@pytest.mark.parametrize("name, reserved", [("con", True), ("CON.html", True), ("Nul.tar.gz", True), ("aux .png", True),
+                                            ("com1.jpg", True), ("LPT9", True), ("com0", False), ("console.html", False),
+                                            ("con-v2.html", False), ("x-con.html", False), ("nul_seed-1.jpg", False)])
+def test_the_names_windows_keeps_for_devices(name: str, reserved: bool) -> None:
+    from qwenlab.paths import reserved_on_windows
+
+    assert reserved_on_windows(name) is reserved
+
+
+@pytest.mark.parametrize("platform, written", [("win32", True), ("linux", False)])
+def test_a_file_held_open_a_moment_is_replaced_once_let_go_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      platform: str, written: bool) -> None:
+    """On Windows a file open in another thread or program (the same image being hashed, an
+    antivirus scanning it) cannot be replaced: the rename fails with PermissionError until it is
+    closed, and a paid image's save failed. It is tried again for a moment there; elsewhere the
+    error is the file system's own answer, raised at once, as before."""
+    import os
+    import time
+
+    import qwenlab.paths as paths
+
+    target = tmp_path / "images" / "ab" / "ab.png"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"old")
+    real, refused = os.replace, []
+
+    def held_open(src: str, dst: object) -> None:
+        if len(refused) < 3:
+            refused.append(dst)
+            raise PermissionError(13, "Access is denied", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    monkeypatch.setattr(os, "replace", held_open)
+    if written:
+        paths.write_atomic(target, b"new")
+        assert target.read_bytes() == b"new" and len(refused) == 3
+    else:
+        with pytest.raises(PermissionError) as info:
+            paths.write_atomic(target, b"new")
+        assert info.value.filename == str(target) and len(refused) == 1 and target.read_bytes() == b"old"
+    assert list(target.parent.glob(".tmp-*")) == []

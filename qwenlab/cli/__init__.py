@@ -9,6 +9,8 @@ Exit codes are decided in one place, `QwenlabGroup.invoke` with `exits.py`.
 
 from __future__ import annotations
 
+import codecs
+import sys
 from typing import Any
 
 import click
@@ -102,4 +104,43 @@ def cli() -> None:
 
 def main() -> None:
     """Entry point of the console script (`qwenlab = "qwenlab.cli:main"`)."""
+    _escape_what_stdout_cannot_encode()
     cli()
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    """Write a character stdout's encoding lacks as a \\uXXXX escape instead of failing. On
+    Windows, output sent to a file or a pipe is encoded in the locale's code page (cp1252, ...):
+    `qwenlab logs > list.txt` with a prompt in Chinese failed with "'charmap' codec can't encode"
+    (exit 2, as if the input were bad). The escape is JSON's own, so `--json` output stays JSON.
+    A UTF-8 stdout (Linux, macOS, a Windows console) is left as it is."""
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None)
+    if stream is None or not encoding or not hasattr(stream, "reconfigure"):
+        return
+    try:
+        if codecs.lookup(encoding).name == "utf-8":
+            return
+    except LookupError:
+        return
+    stream.reconfigure(errors=_ESCAPE)
+
+
+def _json_escape(error: UnicodeError) -> tuple[str, int]:
+    """The characters `error` could not encode, each as JSON writes it: \\u6d77, and a character
+    past U+FFFF as its UTF-16 pair (\\ud83d\\ude00)."""
+    if not isinstance(error, UnicodeEncodeError):  # registered for stdout's encoding only
+        raise error
+    out = []
+    for char in error.object[error.start:error.end]:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), error.end
+
+
+_ESCAPE = "qwenlab-json-escape"
+codecs.register_error(_ESCAPE, _json_escape)

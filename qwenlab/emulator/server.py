@@ -201,7 +201,14 @@ class Emulator:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst of concurrent clients must not hit a full listen backlog
-    allow_reuse_address = True
+
+    @property  # type: ignore[override]
+    def allow_reuse_address(self) -> bool:  # read by server_bind
+        # A restart may bind the port its predecessor's connections still hold (TIME_WAIT). Not
+        # on Windows, where SO_REUSEADDR lets a second server bind a port another one listens on
+        # (the stdlib's socket.create_server leaves it off there too): two `qwenlab emulator`
+        # on 8787 both started, and requests went to either, instead of "try another --port".
+        return os.name != "nt"
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that goes away mid-answer (killed, timed out, Ctrl-C) is normal here, not a

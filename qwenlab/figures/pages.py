@@ -10,7 +10,8 @@
 A page of 64 images takes about half a second to draw, so a grid of 2,000 images (30 pages and
 more) is not drawn when it is built: each `GridPage` draws its figure the first time something
 asks for it. Saving draws the pages in a pool of processes (matplotlib holds the GIL, so threads
-would not help), one per core; the format follows the file's extension: `.png` (lossless, for
+would not help), one per core (on Linux: on Windows and macOS, where a worker cannot safely be
+forked, in this process); the format follows the file's extension: `.png` (lossless, for
 print), `.jpg`/`.webp` (a fraction of the size), `.svg`, or `.pdf` (one file, a page per page).
 
 In a notebook a grid shows itself light: a JPEG scaled to the notebook's width (a few hundred KB,
@@ -26,6 +27,7 @@ import io
 import multiprocessing
 import operator
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -174,7 +176,8 @@ class Grid:
         `.pdf`: one file, one page per grid page. Any other suffix (`.png`, `.jpg`, `.webp`,
         `.svg`): one file per page, `<stem>-<n>-<page label>.<suffix>`, or `path` itself for a
         single page. workers: processes drawing pages at once (default: one per core; one where
-        the pages show OCR outlines, which are read from the log as they are drawn)."""
+        the pages show OCR outlines, which are read from the log as they are drawn, and on
+        Windows and macOS, where pages are drawn in this process: see `fork_is_safe`)."""
         path = grid_path(path)  # before any page is drawn
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".pdf":
@@ -286,11 +289,21 @@ def _workers(asked: int | None, pages: int) -> int:
     if asked is not None:
         if isinstance(asked, bool) or not isinstance(asked, int) or asked < 1:
             raise ValueError(f"workers={asked!r}: give a number of processes from 1 up (or None: one per core)")
-        return max(1, min(asked, pages))
-    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows, macOS default
+        # asked for, but a worker can only be forked (its pages' drawing code and data are not
+        # pickled): drawn here instead where fork is missing (Windows) or unsafe (macOS)
+        return max(1, min(asked, pages)) if fork_is_safe() else 1
+    if not fork_is_safe():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, pages))
+
+
+def fork_is_safe() -> bool:
+    """Whether pages may be drawn in forked workers: where fork exists (not Windows, whose
+    `get_context("fork")` raises ValueError) and is not macOS, where Python calls it unsafe since
+    3.8 (system libraries, Accelerate's BLAS among them, may have threads that a fork leaves
+    half-way, and the child crashes or hangs)."""
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
 # -- in a worker process -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import textwrap
 from typing import Any, Iterable, Sequence
 
 from ..core.values import ascii_letters
+from ..paths import reserved_on_windows
 from ..store.axes import names_axis
 from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
 
@@ -146,8 +147,9 @@ def slug(text: str) -> str:
 def file_stem(name: str) -> str:
     """A file name for what is named `name` (an experiment): its slug, with a short hash of the
     name when the slug is not the name itself, so that "posters/v2" and "posters-v2" do not
-    write over each other's default report or grid."""
+    write over each other's default report or grid, and that "con" or "aux", which Windows keeps
+    for devices, make a file there too."""
     stem = slug(name)
-    if stem == name:
+    if stem == name and not reserved_on_windows(stem):
         return stem
     return f"{stem}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.values import ascii_letters, format_value
 from ..errors import ImageError
-from ..paths import write_atomic
+from ..paths import reserved_on_windows, write_atomic
 from ..secrets import redact
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
@@ -140,7 +140,9 @@ def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str
         # a long experiment name took all 180 characters, and the settings and seed were cut off
         # ("xxx…_2.jpg"): it is shortened instead, a hash of it keeping two long names apart
         clean[0] = f"{clean[0][:_NAME_ROOM - 7]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"
-    return "_".join(clean)[:180]
+    stem = "_".join(clean)[:180]
+    # "con.v2_seed-1" is CON to Windows (the part before the first dot): a device, not a file
+    return f"x-{stem}" if reserved_on_windows(stem) else stem
 
 
 def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],

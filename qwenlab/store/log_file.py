@@ -112,17 +112,25 @@ class LogFile:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if self.path is not None and migrate_schema:
-            _refuse_foreign(conn, self.path)  # before WAL and the schema change it
-        conn.execute("PRAGMA foreign_keys = ON")
-        if self.path is not None:
-            switch_to_wal(self.db.enable_wal, BUSY_TIMEOUT_S)  # two notebooks opening a new log at once
-            # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
-            conn.execute("PRAGMA synchronous = NORMAL")
-        if migrate_schema:
-            with self._lock:
-                migrate(self.db)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            if self.path is not None and migrate_schema:
+                _refuse_foreign(conn, self.path)  # before WAL and the schema change it
+            conn.execute("PRAGMA foreign_keys = ON")
+            if self.path is not None:
+                switch_to_wal(self.db.enable_wal, BUSY_TIMEOUT_S)  # two notebooks opening a new log at once
+                # WAL + NORMAL survives a killed process (only an OS crash can lose the last commit)
+                conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate_schema:
+                with self._lock:
+                    migrate(self.db)
+        except BaseException:
+            # A file refused (not a database, damaged, another program's, busy) is let go of now,
+            # not when the error's traceback is: on Windows an open file cannot be deleted, and
+            # the temporary folder of a damaged bundle's log failed to go, its PermissionError
+            # hiding what was wrong with the bundle
+            conn.close()
+            raise
         # another connection's commits (a second notebook or process on this log), as SQLite counts
         # them: once one is seen, a budget is checked against the log itself (`Log.mark_sent`)
         self._data_version = self._read_data_version()

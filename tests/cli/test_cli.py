@@ -516,3 +516,20 @@ def test_a_grid_of_many_pages_says_how_many_before_drawing_them(emulator: Emulat
     assert len(list(tmp_path.glob("g-*.jpg"))) == 10
     one = qwenlab("grid", "many", "--rows", "promptExtend", "--cols", "outputQuality", "-o", str(tmp_path / "one.jpg"))
     assert one.exit_code == EXIT_OK and "writing" not in one.output
+
+
+def test_output_a_windows_code_page_cannot_encode_is_escaped_not_refused(tmp_path: Path) -> None:
+    """On Windows, output sent to a file or a pipe is encoded in the locale's code page: `qwenlab
+    logs > list.txt` of an experiment named in Chinese failed, exit 2, "'charmap' codec can't
+    encode". Such characters are written as JSON's escapes (cp1252 forced here, as on Windows)."""
+    from qwenlab.store.log import Log
+
+    name = "海报-v1 😀 é"
+    with Log(tmp_path / "qwenlab.db") as log:
+        log.ensure_experiment(name)
+    env = {**os.environ, "QWENLAB_DATA_DIR": str(tmp_path), "PYTHONIOENCODING": "cp1252"}
+    table, listed = (subprocess.run([sys.executable, "-m", "qwenlab.cli", "logs", *extra], capture_output=True, timeout=120,
+                                    cwd=ROOT, env=env, check=False) for extra in ([], ["--json"]))
+    assert table.returncode == listed.returncode == EXIT_OK, (table.stderr, listed.stderr)
+    assert "\\u6d77\\u62a5-v1 \\ud83d\\ude00 é" in table.stdout.decode("cp1252")  # é is cp1252's own
+    assert json.loads(listed.stdout.decode("cp1252"))[0]["name"] == name

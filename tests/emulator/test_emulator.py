@@ -622,3 +622,22 @@ def test_cli_serves_until_interrupted():
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "stopped" in out
+
+
+@pytest.mark.parametrize("os_name, reuse", [("posix", 1), ("nt", 0)])
+def test_the_emulators_port_is_shared_with_no_other_server_on_windows(monkeypatch: pytest.MonkeyPatch, os_name: str,
+                                                                      reuse: int) -> None:
+    """SO_REUSEADDR lets a restart take a port in TIME_WAIT on Linux and macOS; on Windows it lets
+    a second server bind a port another one listens on, and two `qwenlab emulator` on 8787 both
+    started. It is set everywhere but Windows."""
+    import os
+
+    from qwenlab.emulator.server import _Server
+
+    monkeypatch.setattr(os, "name", os_name)  # only while the server binds: pathlib reads it too
+    server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    monkeypatch.undo()
+    try:
+        assert server.socket.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == reuse
+    finally:
+        server.server_close()

@@ -151,3 +151,23 @@ def test_a_grid_of_regions_shows_in_a_notebook_at_its_own_pixels(exp) -> None:
         assert abs(shown.width - figure.get_figwidth() * figure.dpi) <= 1  # not scaled down
     whole = build_grid(exp, rows="promptExtend", cols="size", page=None)._repr_html_()
     assert "max-width:100%" in whole and "overflow:auto" not in whole
+
+
+@pytest.mark.parametrize("platform, methods", [("win32", ["spawn"]), ("darwin", ["spawn", "fork", "forkserver"])])
+def test_pages_are_drawn_in_this_process_where_fork_is_missing_or_unsafe(exp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        platform: str, methods: list[str]) -> None:
+    """Workers are forked (their pages are not pickled): on Windows `get_context("fork")` raises
+    ValueError, and `grid.save(workers=2)` failed; on macOS Python calls fork unsafe (a child of a
+    process with Accelerate's threads may crash). Both draw the pages here, as with one worker."""
+    import multiprocessing
+    import sys
+
+    def no_fork(method: str | None = None):
+        raise ValueError(f"cannot find context for {method!r}")  # what Windows says
+
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: methods)
+    monkeypatch.setattr(multiprocessing, "get_context", no_fork)
+    for workers in (2, None):
+        written = build_grid(exp, rows="promptExtend", cols="negativePrompt").save(tmp_path / f"{workers}.png", workers=workers)
+        assert len(written) == 2 and all(p.stat().st_size > 10_000 for p in written)

@@ -180,3 +180,15 @@ def test_a_long_experiment_name_leaves_room_for_the_settings_and_seed(exp, tmp_p
     names = [item.path.stem for item in written]
     assert all("_outputFormat-" in n and "_seed-" in n and len(n) <= 180 for n in names), names
     assert len(set(names)) == len(names) and all(n.startswith("x" * 53 + "-") for n in names)
+
+
+def test_exported_file_names_are_ones_windows_can_make(exp, tmp_path: Path) -> None:
+    """An experiment named "con.v2" wrote `con.v2_outputFormat-…_seed-1.jpg`: to Windows, whose
+    device names hold whatever follows the first dot, that is CON, the console."""
+    from tests.support.windows_names import windows_name_problem
+
+    exp.rename("con.v2")
+    written = exp.export_images(tmp_path / "out")
+    names = [f.name for item in written for f in (item.path, item.sidecar)]
+    assert names and all(windows_name_problem(n) is None for n in names), names
+    assert len({n.lower() for n in names}) == len(names)  # nor two that fold to one on macOS and Windows

@@ -206,3 +206,19 @@ def test_an_imported_experiments_lost_image_comes_back_with_its_bundle(emulator:
     assert "Run the sweeps of" not in said.output
     ben.import_bundle(bundle)
     assert lost.read_bytes() == original and ben.verify().ok
+
+
+def test_the_set_aside_folder_is_a_name_windows_can_make(tmp_path: Path) -> None:
+    """`set-aside/<time>/`: an ISO time ("12:30:00") holds colons, which Windows refuses."""
+    import datetime as dt
+
+    from tests.support.windows_names import windows_name_problem
+
+    damaged = tmp_path / "images" / "ab" / "ab.jpg"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"not the bytes")
+    report = set_aside(StoreReport("ok", 1, 1, [ImageProblem("one", 1, 1, damaged, "damaged")]), tmp_path,
+                       now=dt.datetime(2026, 3, 1, 12, 30, 5, tzinfo=dt.timezone.utc))
+    assert report.set_aside_dir is not None
+    parts = report.moved[0][1].relative_to(tmp_path).parts
+    assert all(windows_name_problem(p) is None for p in parts), parts

@@ -353,3 +353,19 @@ def test_logs_lists_experiments_and_tasks(data_dir: Path) -> None:
     assert detail["experiment"]["name"] == "lumiere" and detail["tasks"][0]["status"] == "done"
     unknown = runner.invoke(cli, ["logs", "nope"])
     assert unknown.exit_code != 0 and "known: lumiere" in unknown.output
+
+
+def test_a_file_that_is_no_log_is_let_go_of_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file SQLite refuses stayed open for as long as the error's traceback lived: on Windows
+    an open file cannot be deleted, so the temporary folder a damaged bundle's log was unpacked
+    in failed to go, and its PermissionError hid the BundleError that said what was wrong."""
+    opened: list[sqlite3.Connection] = []
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: opened.append(real(*a, **k)) or opened[-1])
+    path = tmp_path / "qwenlab.db"
+    path.write_bytes(b"not a database, " * 512)
+    with pytest.raises(sqlite3.DatabaseError) as caught:
+        Log(path)
+    assert caught.value.__traceback__ is not None and len(opened) == 1  # the traceback, and its frames, still live
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")

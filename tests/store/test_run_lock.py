@@ -262,3 +262,24 @@ def test_a_run_whose_experiment_is_renamed_as_it_starts_sends_nothing_under_the_
         row = log.experiment("posters-v1")
         assert row is not None and row["id"] == exp_id and row["status"] == "done"
         assert log.image_count(exp_id) == 4 and log.experiment("posters") is None
+
+
+def test_where_flock_is_missing_runs_go_on_and_nothing_is_settled(emulator: Emulator, data_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no fcntl: a run holds no lock and goes on; an experiment left 'running' stays
+    so (nothing tells a dead run from a live one), rename says so, and delete --force removes it."""
+    import qwenlab.store.run_lock as run_lock
+    from qwenlab.errors import ExperimentBusyError
+
+    monkeypatch.setattr(run_lock, "fcntl", None)
+    exp = run_sweep(emulator, data_dir, name="left", repeats=1, fail_one=False)
+    assert exp.log.experiment("left")["status"] == "done"
+    assert not (data_dir / "qwenlab.db.runs").exists()  # no lock file was made
+    with exp.log.transaction() as db:
+        db.execute("UPDATE experiments SET status = 'running', stop_reason = NULL WHERE id = ?", [exp.id])
+    with Log(data_dir / "qwenlab.db") as log:
+        assert log.experiment("left")["status"] == "running" and settle_abandoned(log) == []
+        assert run_alive(log.path, exp.id) is None and run_lock.live_runs(log.path) == set()
+    with pytest.raises(ExperimentBusyError, match="on Windows"):
+        exp.rename("right")
+    exp.delete(confirm=True, force=True)

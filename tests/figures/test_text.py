@@ -1,0 +1,27 @@
+"""The file names made from an experiment's name (default reports and grids) are names every
+platform can make, and two names never share one."""
+
+from __future__ import annotations
+
+import pytest
+
+from qwenlab.figures.text import file_stem
+from tests.support.windows_names import windows_name_problem
+
+HOSTILE = ["con", "CON", "aux", "nul", "prn", "com1", "lpt9", "Con", "posters/v2", 'a<b>c:"d|e?f*', "ends.", "ends ",
+           "...", "  ", "海报", "lumière noir", "x" * 300, "CON.v2", "nul-v2"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_default_file_name_is_one_windows_can_make(name: str) -> None:
+    """"con", "aux", "nul", "com1" were their own file names: data/reports/con.html is the console
+    on Windows, and the report could not be written there."""
+    for suffix in (".html", ".png"):
+        assert windows_name_problem(f"{file_stem(name)}{suffix}") is None, name
+
+
+def test_names_differing_only_in_case_do_not_share_a_file() -> None:
+    """Windows and macOS fold case: "Posters" and "posters" must not write one report."""
+    stems = [file_stem(n) for n in ("posters", "Posters", "POSTERS", "con", "Con")]
+    assert len({s.lower() for s in stems}) == len(stems), stems
+    assert file_stem("posters") == "posters" and file_stem("nul-v2") == "nul-v2"  # safe names stay as they are
