@@ -145,11 +145,16 @@ class Deletion:
     thumbnails_removed: int
     spent_usd: float
     rows: dict[str, int] = field(default_factory=dict)
+    files_left: list[str] = field(default_factory=list)  # files it could not remove (held open, read-only)
 
     def __str__(self) -> str:
         shared = f" ({self.files_kept} kept: another experiment uses them)" if self.files_kept else ""
+        n = len(self.files_left)
+        left = (f"; {n} file{'s' if n != 1 else ''} could not be removed (in use or read-only), remove "
+                f"{'them' if n != 1 else 'it'} by hand: "
+                + ", ".join(self.files_left[:3]) + (", ..." if len(self.files_left) > 3 else "")) if self.files_left else ""
         return (f"deleted {self.name!r}: {self.images} images, {self.files_removed} files removed{shared}; "
-                f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}")
+                f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}{left}")
 
 
 class Organizer:
@@ -257,6 +262,7 @@ class Organizer:
                        "archived_at = NULL WHERE id = ?", [kept_as, utc_now(), utc_now(), experiment_id])
         removed["images"] = len(image_ids)
         files_removed = files_kept = thumbs = 0
+        files_left: list[str] = []
         for path in sorted({r["path"] for r in images if r["path"]}):
             if self.log.rows("SELECT 1 FROM images WHERE path = ? LIMIT 1", [path]):
                 files_kept += 1  # the same bytes (stored once, by hash) belong to another experiment too
@@ -266,12 +272,18 @@ class Organizer:
                 continue
             if file.exists():
                 thumbs += forget_thumbnails(file)
-                file.unlink()
+                try:
+                    file.unlink()
+                except OSError:
+                    # the rows are gone already (committed): a file that cannot go (held open by
+                    # another program on Windows, a read-only folder) is said, not raised midway
+                    files_left.append(str(file))
+                    continue
                 if file.parent != (self.data_dir / "images").resolve():
                     remove_if_empty(file.parent)  # its two-letter folder, when no other image is in it
                 files_removed += 1
         return Deletion(name, kept_as, len(image_ids), files_removed, files_kept, thumbs, round(spent, 6),
-                        {k: v for k, v in removed.items() if v})
+                        {k: v for k, v in removed.items() if v}, files_left)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _row(self, experiment_id: int) -> dict[str, Any]:

@@ -214,3 +214,27 @@ def test_a_name_deleted_twice_keeps_both_spends(lab: Lab, emulator, data_dir: Pa
     assert lab.experiment("other").delete(confirm=True).kept_as == "(deleted) other [2]"
     by = Costs(lab.log).by("experiment")["cost_usd"]
     assert by["(deleted) other"] == pytest.approx(first) and by["(deleted) other [2]"] == pytest.approx(second)
+
+
+def test_a_file_that_cannot_be_removed_is_said_and_the_delete_still_completes(
+        lab: Lab, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows are deleted (committed) before the files: a file another program holds open
+    (Windows refuses to remove it) or a read-only folder raised midway, after the rows were gone,
+    leaving the rest of the files and no word of which. Each one now is said, and the rest go."""
+    _decorate(lab, "posters")
+    exp = lab.experiment("posters")
+    paths = sorted(Path(p).resolve() for p in exp.images["path"])
+    held = paths[0]
+    unlink = Path.unlink
+
+    def refuse_one(self: Path, missing_ok: bool = False) -> None:
+        if self.resolve() == held:
+            raise PermissionError(13, "The process cannot access the file because it is being used", str(self))
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse_one)
+    done = exp.delete(confirm=True)
+    assert done.files_removed == len(paths) - 1 and done.files_left == [str(held)]
+    assert held.exists() and not any(p.exists() for p in paths[1:])
+    assert f"1 file could not be removed (in use or read-only), remove it by hand: {held}" in str(done)
+    assert lab.experiments()["name"].tolist() == ["other"]  # the delete itself is whole
