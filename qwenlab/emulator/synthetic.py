@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from .typography import (
+    as_seen,
     fit_lines,
     font_for,
     misspell,
@@ -280,7 +281,9 @@ def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 # -- text ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Headline:
-    """One quoted string as a scene draws it: `drawn` differs from `expected` when misspelled."""
+    """One quoted string as a scene draws it: `drawn` is what a reader sees, which differs from
+    `expected` when misspelled, or where CJK characters show as empty boxes (□) for want of a
+    CJK font on this machine (see `qwenlab.emulator.typography.cjk_font_path`)."""
 
     expected: str
     drawn: str
@@ -314,7 +317,7 @@ def headlines(scene: Scene) -> list[Headline]:
         drawn = misspell(text, dice) if dice.random() < p else text
         if drawn != text:
             font, lines = fit_lines(drawn, box, size, min_size=min_size, max_lines=2)
-        out.append(Headline(text, drawn, int(font.size), p, font, tuple(lines), i < 2))
+        out.append(Headline(text, as_seen(drawn), int(font.size), p, font, tuple(lines), i < 2))
     return out
 
 
