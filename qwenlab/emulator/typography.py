@@ -38,7 +38,8 @@ chosen by the same dice: two neighbouring characters swapped, one dropped (in wo
 doubled, or one replaced (a letter by the letter 7 places on, a digit by the digit 3 on).
 In a string with CJK characters, a run of them counts as one such word (a Latin word beside it
 keeps the Latin rule), and the edit is: two neighbouring characters swapped (快乐 -> 乐快), one
-dropped (in runs of 2+: each character is a word), one doubled, or one replaced by another
+dropped (in runs of 2+: each character is a word), one doubled (not the first or last of a run:
+全全场五折 holds 全场五折 whole, and reads as it beside another word), or one replaced by another
 character of its script, 7 places on in a short list of common characters of distinct shapes
 (Han 春雪花星海竹山火心雨, Hiragana あかさたなまやらわん, Katakana アカサタナマヤラワン; a character
 not in the list by the one at its code point modulo 10) or, for Hangul, the same syllable with
@@ -169,8 +170,8 @@ def _misspell_cjk(text: str, rng: random.Random) -> str:
         new = _edit_cjk(piece, rng) if is_cjk(piece[0]) else _edit_word(piece, rng)
         if new is not None:
             return text[:start] + new + text[end:]
-    start = spans[0][0]  # dice that found nothing to change: double the first character
-    return text[:start] + text[start] + text[start:]
+    start = next(k for k, ch in enumerate(text) if is_cjk(ch))  # dice that found nothing: replace a character
+    return text[:start] + _replacement(text[start]) + text[start + 1:]
 
 
 def _edit_cjk(run: str, rng: random.Random) -> str | None:
@@ -181,7 +182,9 @@ def _edit_cjk(run: str, rng: random.Random) -> str | None:
         return run[:i] + run[i + 1] + run[i] + run[i + 2:]
     if kind == "drop" and len(run) >= 2:   # every character is a word: a run of two keeps one
         return run[:i] + run[i + 1:]
-    if kind == "double":
+    if kind == "double" and 0 < i < len(run) - 1:
+        # not the first or last: 全全场五折 reads as 全场五折 beside a 全, which no score (nor
+        # reader) can tell from a neighbouring word; inside a run, 全场场五折 is plainly wrong
         return run[:i] + run[i] + run[i:]
     if kind == "replace":
         return run[:i] + _replacement(run[i]) + run[i + 1:]
