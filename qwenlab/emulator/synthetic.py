@@ -5,7 +5,10 @@ sweeps, grids, logs and OCR checks can be exercised without the network. What th
 
 - a poster-like composition (gradient background, a central "product" with a halo and a
   pedestal, a few shapes), its palette derived from the prompt and its layout from the seed;
-- the prompt's quoted strings ('...', "...", ‘...’, “...”) as legible headlines on solid panels,
+- the prompt's quoted strings ('...', "...", ‘...’, “...”, 「...」...) as legible headlines on solid
+  panels; Chinese, Japanese and Korean ones with a CJK font of the system (WITHOUT ONE, AS EMPTY
+  BOXES, which `headlines` reports as □: `apt-get install fonts-wqy-microhei` on Debian/Ubuntu,
+  or `QWENLAB_CJK_FONT`; see `qwenlab.emulator.typography`),
   some of them misspelled at a deterministic, request-dependent rate (longer strings and smaller
   text more often; promptExtend and a negative prompt naming text flaws less often; the exact rule
   is in `qwenlab.emulator.typography`). This is synthetic behaviour so that text scores vary,

@@ -12,7 +12,7 @@ Hangul characters is drawn with a CJK font of the system (Latin letters in it to
 `QWENLAB_CJK_FONT` names, else the first found of `CJK_FONT_LOCATIONS` (WenQuanYi or Noto Sans CJK
 on Linux, PingFang or STHeiti on macOS, Microsoft YaHei, SimHei, SimSun, Yu Gothic or Malgun Gothic
 on Windows; `cjk_font_path()` says which). macOS and Windows have one; on Debian/Ubuntu
-`apt-get install fonts-wqy-microhei` (1.6 MB) adds one. WITHOUT A CJK FONT, CJK CHARACTERS SHOW AS
+`apt-get install fonts-wqy-microhei` (a 1.6 MB package) adds one. WITHOUT A CJK FONT, CJK CHARACTERS SHOW AS
 EMPTY BOXES, and `qwenlab.emulator.synthetic.headlines` says so (□ for each), so that a score of
 such an image is compared with the boxes, not with text the image does not show. CJK text wraps
 between any two characters (it has no spaces); Latin words are never split.
