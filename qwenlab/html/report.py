@@ -187,7 +187,6 @@ def _ran_on(prov: Any) -> str:
 
 
 def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
-
     costs = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
     totals = costs.totals()
     out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]

@@ -46,6 +46,9 @@ class JudgingResults:
         return win_rates(self.exp, self.axis, criterion=self.criterion, ties=self.ties)
 
     def show_results(self) -> None:
+        """Show the win rates so far on this criterion and, when the images are text-scored, each
+        value's text score and how often the judge agreed with the OCR: what the "show results"
+        button does (and the last judgement), callable from a cell too."""
         frame = self.results_frame()
         lines = "".join(f"<li>{html.escape(s)}</li>" for s in frame.attrs["sentences"])
         self.results.value = f"<b>win rates ({html.escape(self.criterion)})</b><ul>{lines}</ul>" + self._scores_html()
