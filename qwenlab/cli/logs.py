@@ -110,7 +110,6 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]
     table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
-    table["status"] = table["status"].map(status_word)
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
     infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts

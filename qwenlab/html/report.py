@@ -5,7 +5,7 @@
     export_html(exp, "report.html", full_size=True)       # + report_files/: the originals, linked
 
 The file holds the comparison grid (as embedded images, or `grid="table"`: an HTML table of
-thumbnails), the costs, the ratings and blind judgements, and every request: prompt,
+thumbnails; `qwenlab.html.grid`), the costs, the ratings and blind judgements, and every request: prompt,
 parameters, the seed the API reported, cost, latency and error, with each image as an embedded
 thumbnail. Click a thumbnail and it opens large in a lightbox inside the page (arrow keys step
 through, Escape closes); the requests come a page of 100 at a time. Each image is embedded once,
@@ -27,8 +27,6 @@ emulator's (images drawn locally, costs emulated), MIXED when cells came from bo
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 from collections import defaultdict
@@ -39,11 +37,9 @@ from ..analysis.judging import win_rates
 from ..core.values import format_usd, is_missing
 from ..costs.frames import Costs
 from ..errors import UnknownCostKeyError
-from ..figures.grid import build_grid
-from ..figures.text import file_stem, heading, stamp_text
+from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
 from ..secrets import register_secret
-from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.log import IN_DOUBT, status_word
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
@@ -51,6 +47,8 @@ from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES
+from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import details, esc, fmt, img, img_ref, section, table
 from .page import page as html_page
@@ -61,10 +59,6 @@ if TYPE_CHECKING:
 
 __all__ = ["export_html", "report_html"]
 
-GRID_MODES = ("image", "table", None)
-# above this many images a grid drawn by matplotlib is too large to draw (and to look at): the
-# report shows the HTML table of thumbnails instead, which costs no bytes (it reuses the thumbnails)
-GRID_IMAGE_LIMIT = 200
 # up to GRID_IMAGE_LIMIT images, each is embedded at this size, so the lightbox has a real picture
 # to show (about 40 KB each); beyond, at the thumbnail's size (about 2 KB), so the file stays small
 PREVIEW = 768
@@ -192,65 +186,7 @@ def _ran_on(prov: Any) -> str:
     return "; ".join(parts)
 
 
-def _grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
-                  thumb: int, dpi: float) -> str:
-    if not catalog.entries:
-        return "<p class=\"muted\">No cells.</p>"
-    if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
-        note = ("" if mode == "table" else f"<p class=\"muted\">{len(catalog.entries)} images: too many for one drawn "
-                "grid, so here as a table of the thumbnails (click one to see it large).</p>")
-        return note + _grid_table(catalog, rows, cols)
-    # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
-    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
-    out = []
-    for p in grid.pages:
-        buf = io.BytesIO()
-        p.figure.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": 85})
-        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-        out.append(f"<figure class=\"gridpage\">{img(uri, p.label or p.title, cls='grid')}"
-                   f"<figcaption class=\"muted\">{esc(p.label)} <span class=\"hint\">(click the grid for its actual "
-                   f"size)</span></figcaption></figure>")
-    return "".join(out)
-
-
-def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
-    if rows is None and cols is None:
-        varying = [a for a in catalog.varying if a != REPEAT]
-        cols = varying[0] if varying else None
-        rows = varying[1] if len(varying) > 1 else None
-    catalog.check_axes(rows, cols)
-    row_vals = catalog.values(rows) if rows else [None]
-    col_vals = catalog.values(cols) if cols else [None]
-    stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
-    shown = [a for a in stamped if a not in (rows, cols)]  # under each image: what its row and column do not say
-    # each entry to its cell at once (looked up, as same_value compares), not every entry tried
-    # against every cell: a 3,840-image comparison's 80 cells went through all of them each
-    row_of, col_of = ValueIndex(row_vals), ValueIndex(col_vals)
-    cells_of: dict[tuple[int | None, int | None], list[Entry]] = {}
-    for e in catalog.entries:
-        cells_of.setdefault((row_of(e.value(rows)) if rows else 0, col_of(e.value(cols)) if cols else 0), []).append(e)
-    body = []
-    for i, rv in enumerate(row_vals):
-        cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
-        for j in range(len(col_vals)):
-            cells.append("".join(_figure(e, catalog, stamped, shown) for e in cells_of.get((i, j), [])))
-        body.append(cells)
-    heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
-    return table(heads, body, cls="gridtable")
-
-
-def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str]) -> str:
-    stamp = stamp_text(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
-    if e.image_id is not None:
-        pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
-    else:
-        pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
-    caption = stamp_text(e, catalog, shown)
-    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(caption)}</div></div>"
-
-
 def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
-
     costs = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
     totals = costs.totals()
     out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]

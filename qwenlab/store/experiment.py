@@ -126,7 +126,8 @@ class ExperimentRecord:
     # -- frames ----------------------------------------------------------------------------------
     @property
     def df(self) -> "pd.DataFrame":
-        """One row per cell: its axis values, repeat, status, seed, cost and first image's path."""
+        """One row per cell: its axis values, repeat, status (done, failed, pending, or in_doubt:
+        sent with no answer logged), seed, cost and first image's path."""
         return self.cells()
 
     def cells(self, limit: int | None = None) -> "pd.DataFrame":
@@ -146,7 +147,8 @@ class ExperimentRecord:
             imgs = by_task.get(t["id"], [])
             seeds = [im["seed"] for im in imgs]
             rows.append({
-                "cell": i, **{a: cell.get(a) for a in axes}, "repeat": t["repeat"], "status": t["status"],
+                # a task left 'sent' reads "in_doubt", as counts(), listings and filters say it
+                "cell": i, **{a: cell.get(a) for a in axes}, "repeat": t["repeat"], "status": status_word(t["status"]),
                 "seed": seeds[0] if seeds else t["seed"], "seeds": seeds, "n_images": len(imgs),
                 "cost_usd": t["cost_usd"], "cost_source": _cost_source(t["cost_source"], t.get("backend")),
                 "estimated_cost_usd": t["estimated_cost_usd"], "backend": t.get("backend"),

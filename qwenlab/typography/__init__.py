@@ -6,10 +6,11 @@
     cost_per_correct(df, by="promptExtend")
     reading_overlay(exp, image_id)          # what was read, drawn over the image
 
-Modules: `qwenlab.core.expected_text` (what an image should read), `engines` (RapidOCR, Tesseract behind one
-interface), `scoring` (word accuracy, NED, as AnyText and CVTG-2K define them), `store` (the log's
-text_readings and text_scores tables, incremental), `scores` (per experiment), `analysis` (by axis,
-with confidence intervals; cost per correct image), `draw` (overlays), `badges` (scores as the grid,
+Modules: `qwenlab.core.expected_text` (what an image should read), `engines` (RapidOCR, Tesseract
+behind one interface), `normalization` (a text's normalised words, which scoring compares),
+`scoring` (word accuracy, NED, as AnyText and CVTG-2K define them), `store` (the log's text_readings
+and text_scores tables, incremental), `scores` (per experiment), `analysis` (by axis, with
+confidence intervals; cost per correct image), `draw` (overlays), `badges` (scores as the grid,
 explorer, pairs, judging and export show them, read from the log: views never run OCR).
 """
 
@@ -25,8 +26,9 @@ from .engines import (
     available_engines,
     get_engine,
 )
+from .normalization import normalize, words
 from .reading import Reading, TextLine
-from .scoring import StringScore, TextScore, ned, normalize, score_text, words
+from .scoring import StringScore, TextScore, ned, score_text
 
 __all__ = [
     "expected_strings", "quoted_strings", "OCREngine", "RapidOCREngine", "TesseractEngine",

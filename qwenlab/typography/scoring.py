@@ -7,16 +7,16 @@
 
 Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as RapidOCR's is):
 
-- Normalisation: Unicode NFKC, case folded; apostrophes dropped ("don't" -> "dont"); a point,
-  comma or colon between two digits kept, the comma as a point ("$29.99" -> "29.99", which is
-  not "2999": a price misprinted; "1,299" -> "1.299"; "10:30"); every other character that is
-  not a letter, digit or combining mark becomes a space. Words are what is
-  left between spaces; each CJK character is a word of its own (the katakana middle dot ・ is
-  punctuation). Accents on Latin letters are folded ("LUMIÈRE" = "LUMIERE", "ØRESUND" =
-  "ORESUND", "Œuvre" = "OEuvre"): the PP-OCR models RapidOCR ships lack most accented letters
-  in their alphabet, so with accents kept an accented string could never be read right and every
-  image asking for 'LUMIÈRE NOIR' would score as wrong whatever it showed. The price: a model
-  that drops an accent is not caught.
+- Normalisation (`normalization.py`: `words`, `normalize`): Unicode NFKC, case folded; apostrophes
+  dropped ("don't" -> "dont"); a point, comma or colon between two digits kept, the comma as a
+  point ("$29.99" -> "29.99", which is not "2999": a price misprinted; "1,299" -> "1.299";
+  "10:30"); every other character that is not a letter, digit or combining mark becomes a space.
+  Words are what is left between spaces; each CJK character is a word of its own (the katakana
+  middle dot ・ is punctuation). Accents on Latin letters are folded ("LUMIÈRE" = "LUMIERE",
+  "ØRESUND" = "ORESUND", "Œuvre" = "OEuvre"): the PP-OCR models RapidOCR ships lack most accented
+  letters in their alphabet, so with accents kept an accented string could never be read right and
+  every image asking for 'LUMIÈRE NOIR' would score as wrong whatever it showed. The price: a
+  model that drops an accent is not caught.
 - Word accuracy: the share of expected words (over all expected strings) read exactly. For a
   string found in the image (best NED >= 0.5, below), a word is read when its letters align one
   to one, spaces ignored, within the string's best-matching run (`aligned_words`): PP-OCR's
@@ -40,11 +40,12 @@ Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as 
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from .normalization import is_cjk as _is_cjk
+from .normalization import normalize, unconfuse, words
 from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextScore", "score_text",
@@ -53,54 +54,6 @@ __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextSco
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
 SCORING_VERSION = 5      # bump when a definition changes: stored scores are then recomputed
-_APOSTROPHES = {"'", "’", "ʼ", "`", "´"}
-# between two digits, kept: a decimal point or a thousands separator (one sign for both: which one
-# a country writes where differs, and the OCR confuses them) and a time's colon
-_NUMBER_SEPARATORS = {".": ".", ",": ".", ":": ":"}
-
-
-def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or (0x3040 <= cp <= 0x30FF and cp != 0x30FB)
-            or 0xAC00 <= cp <= 0xD7AF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F)  # U+30FB ・ is punctuation
-
-
-# Latin letters that Unicode does not decompose into a base letter and an accent, folded as a
-# reader (and the OCR, whose alphabet lacks them) would read them
-_FOLDED = {"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t",
-           "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th", "ı": "i"}
-
-
-def _fold_accent(ch: str) -> str:
-    """A Latin letter without its accents ("È" -> "E", "Ø" -> "O", "Œ" -> "OE"); anything else unchanged."""
-    if ch in _FOLDED:
-        return _FOLDED[ch]
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    return base if base.isascii() and base.isalpha() else ch
-
-
-def words(text: str | None) -> list[str]:
-    """The normalised words of a text (see the module docstring). words(" ".join(words(t))) ==
-    words(t)."""
-    out: list[str] = []
-    chars = unicodedata.normalize("NFKC", text or "")
-    for k, ch in enumerate(chars):
-        if ch in _APOSTROPHES:
-            continue
-        if ch in _NUMBER_SEPARATORS and 0 < k < len(chars) - 1 and chars[k - 1].isdigit() and chars[k + 1].isdigit():
-            out.append(_NUMBER_SEPARATORS[ch])  # "$29.99" is not "$2999"
-        elif _is_cjk(ch):
-            out.append(f" {ch} ")
-        elif unicodedata.category(ch)[0] in "LNM":
-            out.append(_fold_accent(ch))
-        else:
-            out.append(" ")
-    return [unconfuse(w).casefold() for w in "".join(out).split()]
-
-
-def normalize(text: str | None) -> str:
-    """A text as scoring compares it: normalised words joined by single spaces."""
-    return " ".join(words(text))
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -230,25 +183,6 @@ class _Token:
     word: str
     line: int
     raw: int  # index of the raw (whitespace-separated) word of all lines it came from
-
-
-def unconfuse(word: str) -> str:
-    """A word as read, with the OCR's I/l and O/0 confusions undone where the word's other
-    characters settle them: "LUMlERE" -> "LUMIERE", "HeIlo" -> "Hello" (in sans-serif fonts
-    capital I and small l are the same glyph), "0rganic" -> "Organic", "2O24" -> "2024"."""
-    rest_chars = [c for c in word if c not in "0Oo"]
-    if "0" in word and len(rest_chars) >= 2 and all(c.isalpha() for c in rest_chars):
-        word = word.replace("0", "O" if all(c.isupper() for c in rest_chars) else "o")
-    elif (any(c in "Oo" for c in word) and sum(c.isdigit() for c in rest_chars) >= 2
-          and all(c.isdigit() or c in ".:" for c in rest_chars)):  # "2O24", "29.9O"
-        word = word.replace("O", "0").replace("o", "0")
-    others = [c for c in word if c.isalpha() and c not in "Il"]
-    if len(others) >= 2 and all(c.isupper() for c in others):
-        return word.replace("l", "I")
-    rest = [c for c in word[1:] if c.isalpha() and c not in "Il"]  # a capital first letter is title case
-    if len(rest) >= 2 and all(c.islower() for c in rest):
-        return word[:1] + word[1:].replace("I", "l")
-    return word
 
 
 def _tokens(lines: Sequence[str]) -> tuple[list[_Token], list[str]]:

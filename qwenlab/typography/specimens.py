@@ -27,7 +27,8 @@ from ..core.shown import shown_as_text
 from ..emulator.synthetic import Scene, headlines
 from ..emulator.typography import misspell
 from .engines import get_engine
-from .scoring import TextScore, score_text, words
+from .normalization import words
+from .scoring import TextScore, score_text
 
 if TYPE_CHECKING:
     from .engines import OCREngine

@@ -19,6 +19,7 @@ handle; labelled only "left" and "right", and it follows the pair).
 What is judged, how a judgement is stored and how win rates are counted: `qwenlab.analysis.judging`.
 Text scores stay hidden while a pair is judged (showing them would tell the judge which image the
 OCR preferred); a pair's scores show only once its judgement is recorded, and go again if it is undone.
+The win rates and text scores shown: `JudgingResults` (judging_results.py), which `Judging` inherits.
 """
 
 from __future__ import annotations
@@ -34,27 +35,23 @@ from ..analysis.judging import (
     check_criterion,
     image_values,
     judgements,
-    latest_per_pair,
     record_judgement,
     undo_judgement,
-    win_rates,
 )
 from ..analysis.pairs import pairs as find_pairs
 from ..errors import ImageError, JudgementError
 from ..store.experiment import provenance_banner
 from ..store.ratings import DEFAULT_CRITERION
 from ..store.thumbnails import read_checked, thumbnail_of
-from ..typography.analysis import describe
 from ..typography.badges import score_badges
-from ..typography.scores import Expected, expected_for, text_scores
+from ..typography.scores import Expected, expected_for
 from .compare import CompareImage, CompareViewer
 from .display import with_text
+from .judging_results import JudgingResults
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..store.experiment import ExperimentRecord
 
 __all__ = ["Judging", "judge", "KEYS", "LAYOUTS"]
@@ -86,7 +83,7 @@ def judge(exp: "ExperimentRecord", axis: str, **kw: Any) -> "Judging":
     return Judging(exp, axis, **kw)
 
 
-class Judging:
+class Judging(JudgingResults):
     """Blind judging of one axis: two images at a time, labels hidden, sides random.
 
     criterion: what is judged, stored with each judgement: "overall" (default), "text correct",
@@ -260,15 +257,6 @@ class Judging:
         if viewer is not None and reveal:
             viewer.reveal()
 
-    def results_frame(self) -> "pd.DataFrame":
-        """The win rates so far, on this widget's criterion (see `win_rates`)."""
-        return win_rates(self.exp, self.axis, criterion=self.criterion, ties=self.ties)
-
-    def show_results(self) -> None:
-        frame = self.results_frame()
-        lines = "".join(f"<li>{html.escape(s)}</li>" for s in frame.attrs["sentences"])
-        self.results.value = f"<b>win rates ({html.escape(self.criterion)})</b><ul>{lines}</ul>" + self._scores_html()
-
     def _on_key(self, action: str) -> None:
         """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing."""
         if action == "undo":
@@ -279,36 +267,6 @@ class Judging:
             self.skip()
         elif self.current is not None:
             self.choose(action)
-
-    def _judged_html(self, left: int, right: int, winner: str) -> str:
-        """The text scores of the pair just judged (never of the pair on screen: that would bias)."""
-        a, b = self.badges.get(left), self.badges.get(right)
-        if a is None and b is None:
-            return ""
-        said = {"a": "left is better", "b": "right is better", "tie": "a tie"}[winner]
-        sides = [f"{side}: <b style='color:{x.hex}'>{html.escape(x.label)}</b> ({html.escape(x.detail)})" if x else
-                 f"{side}: not scored" for side, x in (("left", a), ("right", b))]
-        return f"<small>Judged ({said}). Text scores of that pair, by OCR: {'; '.join(sides)}</small>"
-
-    def _scores_html(self) -> str:
-        """Each value's text score with its interval, and how often the judge agreed with the OCR."""
-        if not self.badges:
-            return ""
-        df = text_scores(self.exp, self.badges.engine)
-        said = {"better": 0, "worse": 0, "tie": 0}  # what the judge said of the image whose text read better
-        for j in latest_per_pair(judgements(self.exp, self.axis, self.criterion)):
-            va, vb = self.badges.value(j["image_a"]), self.badges.value(j["image_b"])
-            if va is not None and vb is not None and va != vb:
-                said["tie" if j["winner"] == "tie" else "better" if j["winner"] == ("a" if va > vb else "b") else "worse"] += 1
-        lines = [describe(df, self.axis), describe(df, self.axis, "correct")]
-        if differ := sum(said.values()):
-            decided = said["better"] + said["worse"]
-            share = f" ({said['better'] / decided:.0%} of those decided)" if decided else ""
-            lines.append(f"of {differ} judged {'pair' if differ == 1 else 'pairs'} whose {self.badges.name} differs, the "
-                         f"judge preferred the image whose text read better in {said['better']}{share}, the other in "
-                         f"{said['worse']}, and called {said['tie']} a tie")
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in lines)
-        return f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log)<ul>{items}</ul>"
 
     def _arrange(self) -> None:
         """Lay the pair out as `layout_toggle` says: in "auto", side by side, each side growing to

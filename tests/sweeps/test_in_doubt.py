@@ -83,6 +83,8 @@ def test_a_cell_the_server_no_longer_knows_stays_in_doubt_until_resent_by_choice
         assert listed["in_doubt"] == n and "sent" not in listed.index
         by_status = Costs(lab.log).by("status")
         assert by_status.loc["in_doubt", "tasks"] == n and "sent" not in by_status.index
+        statuses = exp.df["status"].tolist()  # the cells' frame, too (it said the log's raw 'sent')
+        assert statuses.count("in_doubt") == n and "sent" not in statuses
         with pytest.warns(DeprecationWarning, match="in_doubt"):
             assert counts["sent"] == n
         with pytest.raises(KeyError):

@@ -6,8 +6,9 @@ image downloads), sync and async (polls meet the faults too), and batches where 
 After each run the emulator's ledger is audited against the log and the disk: every cell ended
 done or failed with its error recorded, no task was paid twice, the log's cost of every task is
 what the ledger charged for it, and every paid image is on disk unless its download expired (then
-its cell says so and the charge is in the log). Faults are drawn from a fixed seed; the sync run
-at concurrency 1 draws them in the same order every time, so its figures are reproducible:
+its cell says so and the charge is in the log). Faults are drawn from a fixed seed, but in the
+order the requests and downloads reach the emulator, so even the sync run at concurrency 1 prints
+figures that vary a little from run to run:
 
     .venv/bin/pytest -q -s tests/sweeps/test_reliability_faults.py    # prints one FIGURES line per run
 """

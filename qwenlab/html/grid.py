@@ -1,0 +1,84 @@
+"""A report's grid: the comparison grid drawn by matplotlib and embedded as JPEGs, a page each,
+or an HTML table of the thumbnails, which `grid="table"` asks for and more than GRID_IMAGE_LIMIT
+images get (a grid that large is too large to draw, and to look at).
+
+The table costs no bytes of its own: each cell shows its image by reference to the thumbnail
+embedded once in its request's row (`img_ref`), and the lightbox opens it large.
+`qwenlab.html.report.report_html` puts the grid under the report's "Grid" heading.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from ..figures.grid import build_grid
+from ..figures.text import heading, stamp_text
+from ..store.axes import ValueIndex
+from ..store.catalog import REPEAT, Catalog, Entry
+from .page import esc, img, img_ref, table
+
+__all__ = ["grid_section", "GRID_MODES", "GRID_IMAGE_LIMIT"]
+
+GRID_MODES = ("image", "table", None)
+# above this many images a grid drawn by matplotlib is too large to draw (and to look at): the
+# report shows the HTML table of thumbnails instead, which costs no bytes (it reuses the thumbnails)
+GRID_IMAGE_LIMIT = 200
+
+
+def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
+                 thumb: int, dpi: float) -> str:
+    if not catalog.entries:
+        return "<p class=\"muted\">No cells.</p>"
+    if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
+        note = ("" if mode == "table" else f"<p class=\"muted\">{len(catalog.entries)} images: too many for one drawn "
+                "grid, so here as a table of the thumbnails (click one to see it large).</p>")
+        return note + _grid_table(catalog, rows, cols)
+    # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
+    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
+    out = []
+    for p in grid.pages:
+        buf = io.BytesIO()
+        p.figure.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": 85})
+        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        out.append(f"<figure class=\"gridpage\">{img(uri, p.label or p.title, cls='grid')}"
+                   f"<figcaption class=\"muted\">{esc(p.label)} <span class=\"hint\">(click the grid for its actual "
+                   f"size)</span></figcaption></figure>")
+    return "".join(out)
+
+
+def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
+    if rows is None and cols is None:
+        varying = [a for a in catalog.varying if a != REPEAT]
+        cols = varying[0] if varying else None
+        rows = varying[1] if len(varying) > 1 else None
+    catalog.check_axes(rows, cols)
+    row_vals = catalog.values(rows) if rows else [None]
+    col_vals = catalog.values(cols) if cols else [None]
+    stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
+    shown = [a for a in stamped if a not in (rows, cols)]  # under each image: what its row and column do not say
+    # each entry to its cell at once (looked up, as same_value compares), not every entry tried
+    # against every cell: a 3,840-image comparison's 80 cells went through all of them each
+    row_of, col_of = ValueIndex(row_vals), ValueIndex(col_vals)
+    cells_of: dict[tuple[int | None, int | None], list[Entry]] = {}
+    for e in catalog.entries:
+        cells_of.setdefault((row_of(e.value(rows)) if rows else 0, col_of(e.value(cols)) if cols else 0), []).append(e)
+    body = []
+    for i, rv in enumerate(row_vals):
+        cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
+        for j in range(len(col_vals)):
+            cells.append("".join(_figure(e, catalog, stamped, shown) for e in cells_of.get((i, j), [])))
+        body.append(cells)
+    heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
+    return table(heads, body, cls="gridtable")
+
+
+def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str]) -> str:
+    stamp = stamp_text(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
+    if e.image_id is not None:
+        pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
+    else:
+        pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
+    caption = stamp_text(e, catalog, shown)
+    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(caption)}</div></div>"
