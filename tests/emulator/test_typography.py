@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from qwenlab.emulator import typography
+from qwenlab.emulator import fonts, misspelling, typography
 from qwenlab.emulator.synthetic import Scene, headlines, render
 from qwenlab.emulator.typography import (
     drawable,
@@ -117,7 +117,7 @@ def fresh_lookup():
 @pytest.fixture
 def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
     """A machine without a CJK font."""
-    monkeypatch.setattr(typography, "cjk_font_path", lambda: None)
+    monkeypatch.setattr(fonts, "cjk_font_path", lambda: None)
 
 
 def _mask(f, text: str) -> bytes:
@@ -133,8 +133,8 @@ def test_the_cjk_font_draws_chinese_where_the_other_fonts_draw_boxes(cjk_font):
     assert len({_mask(cjk, ch) for ch in "新年快乐"}) == 4                 # four glyphs, not one box four times
     assert _mask(dejavu, "新") == _mask(dejavu, "\uffff")               # the gap: DejaVu draws its box
     # every character a CJK misspelling may put in is one the font draws
-    assert all(typography._font_has(str(cjk_font), ch) for ch in typography._HAN + typography._HIRAGANA
-               + typography._KATAKANA)
+    assert all(fonts._font_has(str(cjk_font), ch) for ch in misspelling._HAN + misspelling._HIRAGANA
+               + misspelling._KATAKANA)
 
 
 def test_a_chinese_scene_draws_its_strings_in_the_cjk_font(cjk_font):
@@ -158,7 +158,7 @@ def test_a_qwenlab_cjk_font_that_cannot_draw_cjk_is_ignored_with_a_warning(bad, 
     # a warning, not an error: the emulator draws inside a user's sweep, which a font must not stop
     monkeypatch.delenv("QWENLAB_CJK_FONT", raising=False)
     usual = typography.cjk_font_path()
-    path = {"missing": tmp_path / "nope.ttc", "latin": typography._dejavu_path(), "not a font": tmp_path / "x.ttf"}[bad]
+    path = {"missing": tmp_path / "nope.ttc", "latin": fonts._dejavu_path(), "not a font": tmp_path / "x.ttf"}[bad]
     if bad == "not a font":
         path.write_text("not a font")
     monkeypatch.setenv("QWENLAB_CJK_FONT", str(path))
@@ -215,8 +215,8 @@ def test_a_cjk_misspelling_is_one_edit_that_a_score_can_tell():
                   else "replace" if sorted(wrong) != sorted(text) else "swap")
         if len(wrong) == len(text) and sorted(wrong) != sorted(text):
             old, new = next((a, b) for a, b in zip(text, wrong) if a != b)
-            assert is_cjk(new) == is_cjk(old) and (not is_cjk(old) or new in typography._HAN + typography._HIRAGANA
-                                                    + typography._KATAKANA or "\uac00" <= new <= "\ud7a3")
+            assert is_cjk(new) == is_cjk(old) and (not is_cjk(old) or new in misspelling._HAN + misspelling._HIRAGANA
+                                                    + misspelling._KATAKANA or "\uac00" <= new <= "\ud7a3")
     assert kinds == {"swap", "drop", "double", "replace"}
     assert misspell("福", random.Random(0)) != "福"
 
@@ -238,7 +238,8 @@ def test_the_cjk_misspelling_rate_follows_the_rule(cjk_font):
 
 
 def test_cjk_is_what_the_scorer_takes_for_a_word_of_one_character():
-    from qwenlab.typography.scoring import _is_cjk
+    from qwenlab.typography.scoring import _is_cjk, words
 
-    assert all(is_cjk(chr(cp)) == _is_cjk(chr(cp)) for cp in [*range(0x2E80, 0xFFFF), 0x20000, 0x2FA1F, 0x2FA20])
+    assert _is_cjk is is_cjk  # one definition (qwenlab.core.scripts) for the emulator and the scorer
+    assert words("新年快乐 ・ SALE") == ["新", "年", "快", "乐", "sale"] and is_cjk("한") and not is_cjk("・")
     assert drawable("LUMIÈRE NOIR")[0] != "cjk" and drawable("Glow, Refined.")[0] == "default"   # Latin as before
