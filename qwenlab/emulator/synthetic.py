@@ -286,7 +286,7 @@ def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 class Headline:
     """One quoted string as a scene draws it: `drawn` is what a reader sees, which differs from
     `expected` when misspelled, or where CJK characters show as empty boxes (□) for want of a
-    CJK font on this machine (see `qwenlab.emulator.typography.cjk_font_path`)."""
+    CJK font on this machine (see `qwenlab.emulator.fonts.cjk_font_path`)."""
 
     expected: str
     drawn: str
