@@ -8,10 +8,10 @@ sweeps, grids, logs and OCR checks can be exercised without the network. What th
 - the prompt's quoted strings ('...', "...", ‘...’, “...”, 「...」...) as legible headlines on solid
   panels; Chinese, Japanese and Korean ones with a CJK font of the system (WITHOUT ONE, AS EMPTY
   BOXES, which `headlines` reports as □: `apt-get install fonts-wqy-microhei` on Debian/Ubuntu,
-  or `QWENLAB_CJK_FONT`; see `qwenlab.emulator.typography`),
+  or `QWENLAB_CJK_FONT`; see `qwenlab.emulator.fonts`),
   some of them misspelled at a deterministic, request-dependent rate (longer strings and smaller
   text more often; promptExtend and a negative prompt naming text flaws less often; the exact rule
-  is in `qwenlab.emulator.typography`). This is synthetic behaviour so that text scores vary,
+  is in `qwenlab.emulator.misspelling`). This is synthetic behaviour so that text scores vary,
   not a claim about how Qwen-Image renders text. `headlines(scene)` tells what each string became;
 - promptExtend on: a richer composition (frame, corner ornaments, rays, gold dust); off: the
   plain composition. No words say which: a "prompt extended" tag once did, and gave every blind
@@ -303,7 +303,7 @@ class Headline:
 
 def headlines(scene: Scene) -> list[Headline]:
     """What a scene draws for each of its prompt's quoted strings (and at what size), with the
-    emulator's synthetic misspellings applied (see `qwenlab.emulator.typography`)."""
+    emulator's synthetic misspellings applied (see `qwenlab.emulator.misspelling`)."""
     if scene.nsfw:
         return []
     w = int(scene.width)

@@ -24,8 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core.request import Request
 from ..core.shown import shown_as_text
+from ..emulator.misspelling import misspell
 from ..emulator.synthetic import Scene, headlines
-from ..emulator.typography import misspell
 from .engines import get_engine
 from .normalization import words
 from .scoring import TextScore, score_text
