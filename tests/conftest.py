@@ -79,6 +79,23 @@ def rapidocr():
 
 
 @pytest.fixture
+def cjk_font() -> Path:
+    """The CJK font the emulator draws Chinese, Japanese and Korean with; the test is skipped where
+    the machine has none, except under QWENLAB_REQUIRE_CJK_FONT=1 (CI), where that fails it."""
+    from qwenlab.emulator.typography import cjk_font_path
+
+    cjk_font_path.cache_clear()   # looked up afresh: another test may have pointed QWENLAB_CJK_FONT elsewhere
+    path = cjk_font_path()
+    if path is not None:
+        return path
+    message = ("no CJK font here (apt-get install fonts-wqy-microhei, or QWENLAB_CJK_FONT=/path/to/font; "
+               ".ci/run installs it)")
+    if os.environ.get("QWENLAB_REQUIRE_CJK_FONT"):
+        pytest.fail(f"QWENLAB_REQUIRE_CJK_FONT is set but there is {message}")
+    pytest.skip(f"{message}; set QWENLAB_REQUIRE_CJK_FONT=1 to make this a failure")
+
+
+@pytest.fixture
 def chromium() -> str:
     """The browser's path; skips (or, with QWENLAB_REQUIRE_BROWSER set, fails) before anything starts."""
     if Path(CHROMIUM).is_file():

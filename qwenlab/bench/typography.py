@@ -4,7 +4,7 @@ Prints figures; asserts nothing.
 1. an experiment against qwenlab's emulator on loopback (a temporary data folder): images scored
    per second by `score_experiment`, first pass (OCR) and cached (nothing read again), and how
    often the score's verdict per string matches what the emulator drew (its misspellings are
-   known, see `qwenlab.emulator.typography`); for RapidOCR, where its time goes (detection,
+   known, see `qwenlab.emulator.misspelling`); for RapidOCR, where its time goes (detection,
    recognition: CPU per image, `stage_times`), now and as it was;
 2. specimens (`qwenlab.typography.specimens`): images of known text in several fonts, sizes and
    colours on busy backgrounds, a third of the strings misspelled: agreement of the score with

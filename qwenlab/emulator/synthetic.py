@@ -5,10 +5,13 @@ sweeps, grids, logs and OCR checks can be exercised without the network. What th
 
 - a poster-like composition (gradient background, a central "product" with a halo and a
   pedestal, a few shapes), its palette derived from the prompt and its layout from the seed;
-- the prompt's quoted strings ('...', "...", ‘...’, “...”) as legible headlines on solid panels,
+- the prompt's quoted strings ('...', "...", ‘...’, “...”, 「...」...) as legible headlines on solid
+  panels; Chinese, Japanese and Korean ones with a CJK font of the system (WITHOUT ONE, AS EMPTY
+  BOXES, which `headlines` reports as □: `apt-get install fonts-wqy-microhei` on Debian/Ubuntu,
+  or `QWENLAB_CJK_FONT`; see `qwenlab.emulator.fonts`),
   some of them misspelled at a deterministic, request-dependent rate (longer strings and smaller
   text more often; promptExtend and a negative prompt naming text flaws less often; the exact rule
-  is in `qwenlab.emulator.typography`). This is synthetic behaviour so that text scores vary,
+  is in `qwenlab.emulator.misspelling`). This is synthetic behaviour so that text scores vary,
   not a claim about how Qwen-Image renders text. `headlines(scene)` tells what each string became;
 - promptExtend on: a richer composition (frame, corner ornaments, rays, gold dust); off: the
   plain composition. No words say which: a "prompt extended" tag once did, and gave every blind
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from .typography import (
+    as_seen,
     fit_lines,
     font_for,
     misspell,
@@ -280,7 +284,9 @@ def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 # -- text ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Headline:
-    """One quoted string as a scene draws it: `drawn` differs from `expected` when misspelled."""
+    """One quoted string as a scene draws it: `drawn` is what a reader sees, which differs from
+    `expected` when misspelled, or where CJK characters show as empty boxes (□) for want of a
+    CJK font on this machine (see `qwenlab.emulator.fonts.cjk_font_path`)."""
 
     expected: str
     drawn: str
@@ -297,7 +303,7 @@ class Headline:
 
 def headlines(scene: Scene) -> list[Headline]:
     """What a scene draws for each of its prompt's quoted strings (and at what size), with the
-    emulator's synthetic misspellings applied (see `qwenlab.emulator.typography`)."""
+    emulator's synthetic misspellings applied (see `qwenlab.emulator.misspelling`)."""
     if scene.nsfw:
         return []
     w = int(scene.width)
@@ -314,7 +320,7 @@ def headlines(scene: Scene) -> list[Headline]:
         drawn = misspell(text, dice) if dice.random() < p else text
         if drawn != text:
             font, lines = fit_lines(drawn, box, size, min_size=min_size, max_lines=2)
-        out.append(Headline(text, drawn, int(font.size), p, font, tuple(lines), i < 2))
+        out.append(Headline(text, as_seen(drawn), int(font.size), p, font, tuple(lines), i < 2))
     return out
 
 

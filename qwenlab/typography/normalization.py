@@ -8,7 +8,7 @@ the scores defined on them).
 The rules: Unicode NFKC, case folded, apostrophes dropped, a point, comma or colon between two
 digits kept (the comma as a point), accents on Latin letters folded (the OCR's alphabet lacks
 them), every other character that is not a letter, digit or combining mark a space; each CJK
-character a word of its own (`is_cjk`); and in each word the OCR's I/l and O/0 confusions undone
+character a word of its own (`qwenlab.core.scripts.is_cjk`, as the emulator reads it); and in each word the OCR's I/l and O/0 confusions undone
 where its other characters settle which is meant (`unconfuse`). Why each rule is as it is: the
 scoring module's docstring. Expected strings and what was read go through the same rules.
 """
@@ -17,19 +17,14 @@ from __future__ import annotations
 
 import unicodedata
 
+from ..core.scripts import is_cjk
+
 __all__ = ["words", "normalize", "unconfuse", "is_cjk"]
 
 _APOSTROPHES = {"'", "’", "ʼ", "`", "´"}
 # between two digits, kept: a decimal point or a thousands separator (one sign for both: which one
 # a country writes where differs, and the OCR confuses them) and a time's colon
 _NUMBER_SEPARATORS = {".": ".", ",": ".", ":": ":"}
-
-
-def is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or (0x3040 <= cp <= 0x30FF and cp != 0x30FB)
-            or 0xAC00 <= cp <= 0xD7AF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F)  # U+30FB ・ is punctuation
-
 
 # Latin letters that Unicode does not decompose into a base letter and an accent, folded as a
 # reader (and the OCR, whose alphabet lacks them) would read them

@@ -24,8 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core.request import Request
 from ..core.shown import shown_as_text
+from ..emulator.misspelling import misspell
 from ..emulator.synthetic import Scene, headlines
-from ..emulator.typography import misspell
 from .engines import get_engine
 from .normalization import words
 from .scoring import TextScore, score_text
@@ -207,7 +207,8 @@ def agreement(engine: "str | OCREngine" = "auto", items: list[Specimen] | None =
 def emulated_truth(exp: Any) -> dict[int, list[tuple[str, str]]]:
     """For an experiment run against qwenlab's emulator: image id -> (expected, drawn) for each
     quoted string, recomputed from the log (request, reported seed) with the emulator's own rule.
-    Meaningless for images from the real API."""
+    `drawn` is what a reader sees: CJK characters show as □ where this machine has no CJK font
+    (so ask on the machine whose emulator drew the images). Meaningless for images from the real API."""
 
     out: dict[int, list[tuple[str, str]]] = {}
     rows = exp.log.rows("SELECT i.id, i.seed, t.request_json FROM images i JOIN tasks t ON t.id = i.task_id "

@@ -1,20 +1,29 @@
 """The emulator's imperfect text: a deterministic, documented, request-dependent misspelling rate
-(synthetic behaviour, so that text scores can be told apart from a constant)."""
+(synthetic behaviour, so that text scores can be told apart from a constant); and Chinese,
+Japanese and Korean strings drawn with a system CJK font (the tests needing one skip without it,
+unless QWENLAB_REQUIRE_CJK_FONT=1), wrapped between characters and misspelled by their own rule."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
+import re
+import shutil
 
 import pytest
 
+from qwenlab.emulator import fonts, misspelling, typography
 from qwenlab.emulator.synthetic import Scene, headlines, render
 from qwenlab.emulator.typography import (
+    drawable,
+    fit_lines,
+    font,
+    is_cjk,
     mentions_text_flaws,
     misspell,
     misspell_probability,
 )
-from qwenlab.typography.scoring import normalize
+from qwenlab.typography.scoring import normalize, score_text
 
 PROMPT = "A poster for 'LUNE NOIRE' with 'Midnight Bloom Eau de Parfum' and a seal 'EST. 1928'"
 BASE = Scene(prompt=PROMPT, width=512, height=768, seed=0, key="k", negative_prompt=None, prompt_extend=False)
@@ -88,3 +97,149 @@ def test_headlines_report_what_is_drawn():
     assert all(h.px > 0 and 0 < h.misspell_probability < 1 for h in drawn)
     assert any(h.drawn != h.expected and normalize(h.drawn) != normalize(h.expected) for h in drawn)
     assert headlines(dataclasses.replace(scene, nsfw=True)) == []
+
+
+# -- Chinese, Japanese and Korean -----------------------------------------------------------------
+CN_PROMPT = "一张春节促销海报，标题写着“新年快乐”，副标题「全场五折」"
+CN = dataclasses.replace(BASE, prompt=CN_PROMPT)
+CJK_TEXTS = ["新年快乐", "全场五折", "LUMIERE 光彩", "春节大促销，全场商品五折起", "こんにちは", "한국어 포스터", "福",
+             "カフェ 2024"]
+
+
+@pytest.fixture
+def fresh_lookup():
+    """The CJK font looked up afresh in the test, and again after it."""
+    typography.cjk_font_path.cache_clear()
+    yield
+    typography.cjk_font_path.cache_clear()
+
+
+@pytest.fixture
+def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without a CJK font."""
+    monkeypatch.setattr(fonts, "cjk_font_path", lambda: None)
+
+
+def _mask(f, text: str) -> bytes:
+    return bytes(f.getmask(text))
+
+
+def test_the_cjk_font_draws_chinese_where_the_other_fonts_draw_boxes(cjk_font):
+    assert drawable("新年快乐") == ("cjk", "新年快乐")
+    assert drawable("LUMIERE 光彩") == ("cjk", "LUMIERE 光彩")   # its Latin letters by the same font
+    cjk, dejavu = font(40, "cjk"), font(40, "dejavu")
+    missing = _mask(cjk, "\uffff")
+    assert all(_mask(cjk, ch) != missing for ch in "新年快乐LUMIERE")
+    assert len({_mask(cjk, ch) for ch in "新年快乐"}) == 4                 # four glyphs, not one box four times
+    assert _mask(dejavu, "新") == _mask(dejavu, "\uffff")               # the gap: DejaVu draws its box
+    # every character a CJK misspelling may put in is one the font draws
+    assert all(fonts._font_has(str(cjk_font), ch) for ch in misspelling._HAN + misspelling._HIRAGANA
+               + misspelling._KATAKANA)
+
+
+def test_a_chinese_scene_draws_its_strings_in_the_cjk_font(cjk_font):
+    drawn = headlines(CN)
+    assert [h.expected for h in drawn] == ["新年快乐", "全场五折"]
+    assert all(h.font.path == str(cjk_font) and h.drawn.strip("□") for h in drawn)
+    assert render(CN).tobytes() != render(dataclasses.replace(CN, prompt="一张春节促销海报，标题写着“新年快心”，副标题「全场五折」")).tobytes()
+
+
+def test_qwenlab_cjk_font_names_the_file_to_use(cjk_font, fresh_lookup, tmp_path, monkeypatch):
+    mine = tmp_path / "mine.ttc"
+    shutil.copyfile(cjk_font, mine)
+    monkeypatch.setenv("QWENLAB_CJK_FONT", str(mine))
+    typography.cjk_font_path.cache_clear()
+    assert typography.cjk_font_path() == mine
+    assert font(30, "cjk").path == str(mine)
+
+
+@pytest.mark.parametrize("bad", ["missing", "latin", "not a font"])
+def test_a_qwenlab_cjk_font_that_cannot_draw_cjk_is_ignored_with_a_warning(bad, fresh_lookup, tmp_path, monkeypatch):
+    # a warning, not an error: the emulator draws inside a user's sweep, which a font must not stop
+    monkeypatch.delenv("QWENLAB_CJK_FONT", raising=False)
+    usual = typography.cjk_font_path()
+    path = {"missing": tmp_path / "nope.ttc", "latin": fonts._dejavu_path(), "not a font": tmp_path / "x.ttf"}[bad]
+    if bad == "not a font":
+        path.write_text("not a font")
+    monkeypatch.setenv("QWENLAB_CJK_FONT", str(path))
+    typography.cjk_font_path.cache_clear()
+    with pytest.warns(RuntimeWarning, match="QWENLAB_CJK_FONT"):
+        assert typography.cjk_font_path() == usual
+
+
+def test_without_a_cjk_font_cjk_shows_as_boxes_and_the_truth_says_so(no_cjk_font):
+    assert drawable("新年快乐") == ("dejavu", "新年快乐")                # as before: DejaVu, which draws boxes
+    dejavu = font(40, "dejavu")
+    assert _mask(dejavu, "新") == _mask(dejavu, "\uffff")
+    drawn = headlines(CN)
+    assert all(set(h.drawn) == {"□"} and h.misspelled for h in drawn)    # a score finding nothing agrees
+    assert typography.as_seen("LUMIERE 光彩") == "LUMIERE □□"
+    assert render(CN).size == (512, 768)
+
+
+def test_a_long_chinese_headline_wraps_into_two_balanced_lines(cjk_font):
+    text = "春节大促销全场商品五折起限时三天欢迎选购"   # 20 characters: 3 lines at 87 px in 860 px
+    f, lines = fit_lines(text, 860, 87, min_size=17, max_lines=2)
+    assert len(lines) == 2 and "".join(lines) == text
+    assert f.size >= 70                                  # not shrunk onto one line (43 px)
+    assert abs(len(lines[0]) - len(lines[1])) <= 1       # balanced: no line of one character
+    assert all(f.getlength(line) <= 860 for line in lines)
+
+
+def test_wrapping_keeps_latin_words_whole_and_punctuation_off_a_line_start(cjk_font):
+    f, lines = fit_lines("LUMIERE 光彩，新年快乐！GRAND OPENING 全场五折。", 260, 40, min_size=10, max_lines=4)
+    assert len(lines) >= 2
+    assert set(re.findall(r"[A-Z]+", " ".join(lines))) == {"LUMIERE", "GRAND", "OPENING"}
+    assert not any(line[0] in "，。！" for line in lines)
+
+
+def _one_edit(text: str, wrong: str) -> bool:
+    """Whether `wrong` is `text` with two neighbours swapped, one character dropped, doubled or replaced."""
+    n = len(text)
+    swaps = {text[:i] + text[i + 1] + text[i] + text[i + 2:] for i in range(n - 1)}
+    drops = {text[:i] + text[i + 1:] for i in range(n)}
+    doubles = {text[:i] + text[i] + text[i:] for i in range(n)}
+    replaced = len(wrong) == n and sum(a != b for a, b in zip(text, wrong)) == 1
+    return wrong in swaps | drops | doubles or replaced
+
+
+def test_a_cjk_misspelling_is_one_edit_that_a_score_can_tell():
+    kinds = set()
+    for i in range(400):
+        text = random.Random(i).choice(CJK_TEXTS)
+        wrong = misspell(text, random.Random(f"c{i}"))
+        assert wrong == misspell(text, random.Random(f"c{i}"))               # deterministic by the dice
+        assert _one_edit(text, wrong) and normalize(wrong) != normalize(text), (text, wrong)
+        assert not score_text([text], [wrong]).strings[0].exact, (text, wrong)  # never 全全场五折
+        kinds.add("drop" if len(wrong) < len(text) else "double" if len(wrong) > len(text)
+                  else "replace" if sorted(wrong) != sorted(text) else "swap")
+        if len(wrong) == len(text) and sorted(wrong) != sorted(text):
+            old, new = next((a, b) for a, b in zip(text, wrong) if a != b)
+            assert is_cjk(new) == is_cjk(old) and (not is_cjk(old) or new in misspelling._HAN + misspelling._HIRAGANA
+                                                    + misspelling._KATAKANA or "\uac00" <= new <= "\ud7a3")
+    assert kinds == {"swap", "drop", "double", "replace"}
+    assert misspell("福", random.Random(0)) != "福"
+
+
+def test_the_documented_cjk_rate():
+    rate = lambda text, px: misspell_probability(text, px, prompt_extend=False, negative_prompt=None)  # noqa: E731
+    assert rate("新年快乐", 87) == pytest.approx(0.06)      # the docstring's examples
+    assert rate("新年快乐", 43) == pytest.approx(0.08)
+    assert rate("春节大促销全场商品五折起限时三天", 51) == pytest.approx(0.18)
+    assert rate("新年快乐！", 87) == rate("新年快乐", 87)      # punctuation is no letter
+
+
+def test_the_cjk_misspelling_rate_follows_the_rule(cjk_font):
+    # with the font: without it, two boxes swapped are the same two boxes
+    drawn = [headlines(dataclasses.replace(CN, seed=s))[1] for s in range(400)]
+    observed = sum(h.misspelled for h in drawn) / len(drawn)
+    assert drawn[0].misspell_probability == pytest.approx(0.06 + 0.004 * (48 - drawn[0].px))
+    assert abs(observed - drawn[0].misspell_probability) < 0.05, observed   # measured 0.1525 for 0.152 (400 fixed seeds)
+
+
+def test_cjk_is_what_the_scorer_takes_for_a_word_of_one_character():
+    from qwenlab.typography.scoring import _is_cjk, words
+
+    assert _is_cjk is is_cjk  # one definition (qwenlab.core.scripts) for the emulator and the scorer
+    assert words("新年快乐 ・ SALE") == ["新", "年", "快", "乐", "sale"] and is_cjk("한") and not is_cjk("・")
+    assert drawable("LUMIÈRE NOIR")[0] != "cjk" and drawable("Glow, Refined.")[0] == "default"   # Latin as before

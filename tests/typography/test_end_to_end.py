@@ -82,6 +82,38 @@ def test_scores_of_an_emulated_sweep_agree_with_what_it_drew(exp, rapidocr, data
     assert len(rows) == 8 and {"word_accuracy", "ned", "missing", "read_instead", "promptExtend"} <= set(rows[0])
 
 
+CN_PROMPT = "一张春节促销海报，标题写着“新年快乐”，副标题「全场商品五折起，限时三天」，红色喜庆风格"
+
+
+@pytest.mark.slow
+def test_scores_of_a_chinese_sweep_agree_with_what_the_emulator_drew(cjk_font, rapidocr, data_dir: Path):
+    # the emulator draws the strings with the CJK font (WenQuanYi Micro Hei in CI) at 43 and 25 px
+    # on 512 px wide images; RapidOCR (Chinese and English) reads them, each character a word
+    emu = Emulator(faults=Faults(seed=11)).start()
+    client = RunwareClient("sk-typography-cjk", emu.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    try:
+        sweep = Sweep(prompt=CN_PROMPT, size="512x768", repeats=3,
+                      axes={"promptExtend": [True, False], "negativePrompt": [None, "错别字, misspelled words"]})
+        exp = Lab(data_dir, client=client).run(sweep, name="cny", progress=False, concurrency=1)
+    finally:
+        client.close()
+        emu.stop()
+    df = exp.score_text(progress=False)
+    assert len(df) == 12 and df["engine"].eq("rapidocr").all()
+    truth = emulated_truth(exp)
+    verdicts = [(expected not in row.missing, dict(truth[int(row.image_id)])[expected] == expected)
+                for row in df.itertuples() for expected in row.expected]
+    assert len(verdicts) == 24 and {e for row in df.itertuples() for e in row.expected} == {"新年快乐", "全场商品五折起，限时三天"}
+    wrong = sum(not right for _, right in verdicts)
+    agree = sum(said == right for said, right in verdicts)
+    print(f"\nChinese end to end: {wrong} misspelled by the emulator; the score agrees on {agree}/{len(verdicts)} strings")
+    assert wrong >= 1                                        # the emulator misspelled something
+    assert all(not said for said, right in verdicts if not right)   # every misspelling found
+    assert agree >= len(verdicts) - 1                        # measured: all 24
+    right_images = [row for row in df.itertuples() if all(t == e for e, t in truth[int(row.image_id)])]
+    assert right_images and sum(row.word_accuracy == 1.0 for row in right_images) >= len(right_images) - 1
+
+
 def test_score_command_names_unknown_experiments():
     result = CliRunner().invoke(cli, ["score", "nope"])
     assert result.exit_code != 0 and "no experiment named 'nope'" in result.output
