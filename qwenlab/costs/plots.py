@@ -13,8 +13,10 @@ GUI backend); a notebook shows one with `display(fig)` or as a cell's last value
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING, Any, Callable
 
+from ..core.cjk_font import cjk_fallback
 from ..core.values import format_usd
 from .frames import Costs
 
@@ -31,6 +33,15 @@ _PARTS = [("api_usd", "reported by the API", "#3b6ea8"),
           ("emulated_usd", "emulated (offline emulator, nothing paid)", "#c9c9c9"),
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
+
+
+def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
+    """A plot whose texts (experiment names, axis values, prompts) draw CJK characters with the
+    system's CJK font, where one is found (`qwenlab.core.cjk_font`), instead of empty boxes."""
+    @functools.wraps(plot)
+    def drawn(*args: Any, **kwargs: Any) -> "Figure":
+        return cjk_fallback(plot(*args, **kwargs))
+    return drawn
 
 
 def _costs(source: Any) -> "Costs":
@@ -60,6 +71,7 @@ def _empty(ax: "Axes", title: str) -> None:
     ax.set_yticks([])
 
 
+@_cjk_text
 def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: bool = True) -> "Figure":
     """Cumulative USD over time (UTC): the total, and one line per experiment (the largest
     eight; the others summed) when `by_experiment`."""
@@ -100,6 +112,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     return fig
 
 
+@_cjk_text
 def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     """Spend per experiment as horizontal bars (API-reported, emulated, estimated, in doubt stacked), with
     each experiment's budget marked, and the part charged for failed requests written beside."""
@@ -139,6 +152,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     return fig
 
 
+@_cjk_text
 def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None, *, min_score: float | None = None) -> "Figure":
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
     labelled with its images and USD per image, or per kept image when `min_score` is given."""
@@ -196,6 +210,7 @@ def _height(labels: list[str]) -> float:
     return max(2.5, 0.22 * lines + 0.25 * len(labels) + 1.2)
 
 
+@_cjk_text
 def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     """Per experiment, the plan's estimate of the requests sent beside what they cost; the
     difference is written on each pair (failures that cost nothing make it negative)."""

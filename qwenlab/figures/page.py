@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.cjk_font import cjk_fallback
 from ..store.catalog import Entry
 from ..typography.badges import ScoreBadges
 from .grid_spec import GridSpec
@@ -47,6 +48,7 @@ def render_page(spec: GridSpec, entries: list[Entry], key: dict[str, Any], page_
     y = _draw_headings(fig, layout)
     y, images, blanks = _draw_body(fig, layout, place, _Tiles(spec, captions, arrays), y)
     _draw_footnotes(fig, layout, y)
+    cjk_fallback(fig)  # a prompt, name or value in Chinese, Japanese or Korean: drawn, not boxes
     return fig, images, blanks
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.pairs import pairs
+from ..core.cjk_font import cjk_fallback
 from ..core.values import present
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import LONG_NAMES, score_label
@@ -92,7 +93,7 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
-    return fig
+    return cjk_fallback(fig)  # a prompt or value in Chinese, Japanese or Korean: drawn, not boxes
 
 
 def _caption(r: Any, side: str, axis: str, value: Any, mixed: bool, metric: str | None) -> str:

@@ -3,7 +3,9 @@
 Matplotlib does not wrap text to a box, and shrinking a font until a label fits makes it
 unreadable. So labels are wrapped with `textwrap` to a width in characters estimated from the
 box width and the font size, and the figure grows to hold the lines instead; a label that would
-need more lines than its box holds ends with "…" (its full text is in the footnotes).
+need more lines than its box holds ends with "…" (its full text is in the footnotes). A wide
+character (Chinese, Japanese, Korean, full-width forms) takes a full em, not the average 0.6 of
+a Latin one, and a line may break between two of them (such text has no spaces).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
+import unicodedata
 from typing import Any, Iterable, Sequence
 
 from ..core.values import ascii_letters
@@ -53,12 +56,58 @@ def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | Non
     width = chars(width_in, fontsize)
     lines: list[str] = []
     for para in str(text).splitlines() or [""]:
-        lines.extend(textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""])
+        if any(_wide(ch) for ch in para):
+            lines.extend(_wrap_wide(para, width) or [""])
+        else:
+            lines.extend(textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""])
     if max_lines is not None and len(lines) > max(1, max_lines):
         keep = max(1, max_lines)
         lines = lines[:keep]
-        last = lines[-1]
-        lines[-1] = (last[: width - 1].rstrip() if len(last) >= width else last.rstrip()) + "…"
+        last = lines[-1].rstrip()
+        while last and _units(last) > width - 1:  # room for the "…"
+            last = last[:-1].rstrip()
+        lines[-1] = last + "…"
+    return lines
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _units(text: str) -> float:
+    """`text`'s width in average Latin characters: a wide character is a full em (1 / 0.6 of one)."""
+    return sum(1 / _CHAR_WIDTH if _wide(ch) else 1 for ch in text)
+
+
+def _wrap_wide(para: str, width: int) -> list[str]:
+    """`para` in lines of at most `width` units (`_units`), broken at spaces or before a wide
+    character (never before a wide punctuation mark, which stays with the character before it);
+    a Latin word longer than a line is cut, as textwrap cuts it."""
+    pieces = re.findall(r"\s+|[^\s](?:[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]*)|[^\s]", para)
+    merged: list[str] = []
+    for piece in pieces:  # Latin runs stay whole words; each wide character is a piece of its own
+        if merged and not piece.isspace() and not merged[-1].isspace() and not _wide(piece[0]) \
+                and not _wide(merged[-1][-1]):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    lines: list[str] = []
+    line = ""
+    for piece in merged:
+        if piece.isspace():
+            line += " " if line else ""
+            continue
+        while _units(piece) > width:  # a word longer than a line: cut it
+            room = line + piece
+            cut = max(1, next((k for k in range(len(room), 0, -1) if _units(room[:k]) <= width), 1) - len(line))
+            lines.append((line + piece[:cut]).rstrip())
+            line, piece = "", piece[cut:]
+        if _units(line + piece) > width and line.strip():
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    if line.strip():
+        lines.append(line.rstrip())
     return lines
 
 

@@ -10,10 +10,13 @@ grey, any other text (marks, stray letters). Without a score every box is grey.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..core.cjk_font import cjk_font_path
+from ..core.scripts import has_cjk
 from ..core.values import is_missing
 from .engines import load_image
 from .reading import Reading, TextLine, in_reading_order
@@ -58,6 +61,7 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
     draw = ImageDraw.Draw(overlay)
     size = max(11, img.width // 42)
     font = ImageFont.load_default(size=size)
+    cjk = cjk_font_path()  # a reading in Chinese, Japanese or Korean is labelled in it, not as boxes
     for line, status in marked:
         if not line.box:
             continue
@@ -67,11 +71,17 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
         if labels:
             left, top = min(p[0] for p in points), min(p[1] for p in points)
             text = f"{line.text}  {line.confidence:.2f}"
-            x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
+            face = _truetype(str(cjk), size) if cjk is not None and has_cjk(text) else font
+            x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=face)
             ty = top - (y1 - y0) - 6 if top - (y1 - y0) - 6 >= 0 else max(p[1] for p in points) + 2
             draw.rectangle([left, ty, left + (x1 - x0) + 6, ty + (y1 - y0) + 4], fill=(0, 0, 0, 190))
-            draw.text((left + 3 - x0, ty + 2 - y0), text, font=font, fill=(*colour, 255))
+            draw.text((left + 3 - x0, ty + 2 - y0), text, font=face, fill=(*colour, 255))
     return Image.alpha_composite(img.convert("RGBA"), overlay).convert("RGB")
+
+
+@functools.lru_cache(maxsize=16)
+def _truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
 
 
 def line_status(reading: Reading, score: TextScore | None = None) -> list[tuple[TextLine, str]]:

@@ -1,0 +1,105 @@
+"""Chinese, Japanese and Korean text in qwenlab's own figures: a grid's title holds the prompt, its
+headings the values, a cost plot the experiments' names. matplotlib's DejaVu Sans has no CJK
+glyph, so they were empty boxes (and a "Glyph ... missing" warning per character); the system's
+CJK font is now a fallback after it, and the labels are wrapped by the width CJK glyphs take."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from qwenlab.core import cjk_font
+from qwenlab.core.cjk_font import cjk_fallback
+from qwenlab.costs import Costs
+from qwenlab.costs.plots import cost_by_experiment
+from qwenlab.figures.grid import build_grid
+from qwenlab.figures.text import _units, wrap_lines
+from tests.support.labkit import run_sweep
+
+PROMPT = "一张春节促销海报，标题写着“新年快乐”，副标题“全场五折”，底部小字写着活动时间与全国门店地址"
+
+
+def _pixels(fig: Figure) -> np.ndarray:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=60)
+    return np.asarray(Image.open(buf).convert("L"))
+
+
+def _one_text(text: str) -> Figure:
+    fig = Figure(figsize=(3, 1))
+    fig.text(0.05, 0.4, text, fontsize=20)
+    return fig
+
+
+def _missing_glyphs(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_a_wide_line_is_wrapped_by_the_width_its_characters_take() -> None:
+    width = 20  # characters of the average Latin width
+    lines = wrap_lines(PROMPT, width * 0.6 * 9 / 72, 9)  # a box that holds 20 of them at 9 pt
+    assert len(lines) > 1 and all(_units(line) <= width for line in lines), lines
+    assert "".join(lines) == PROMPT  # broken between characters: nothing dropped, no space added
+    assert not any(line[0] in "，。、：" for line in lines)  # punctuation stays with the character before it
+    mixed = wrap_lines("LUMIERE 光彩 serum 新年快乐 Midnight Bloom", 12 * 0.6 * 9 / 72, 9)
+    assert all(_units(line) <= 12 for line in mixed) and "LUMIERE" in mixed[0] and "Midnight" in " ".join(mixed)
+    cut = wrap_lines(PROMPT, width * 0.6 * 9 / 72, 9, max_lines=2)
+    assert len(cut) == 2 and cut[-1].endswith("…") and _units(cut[-1]) <= width
+    # Latin text is wrapped as before, by textwrap
+    assert wrap_lines("Glow, Refined. A premium beauty poster", 10 * 0.6 * 9 / 72, 9) == [
+        "Glow,", "Refined. A", "premium", "beauty", "poster"]
+
+
+def test_cjk_characters_are_drawn_with_the_cjk_font_and_latin_text_as_before(cjk_font: Path) -> None:
+    with warnings.catch_warnings(record=True) as before:
+        warnings.simplefilter("always")
+        boxes = _pixels(_one_text("新年快乐"))
+    with warnings.catch_warnings(record=True) as after:
+        warnings.simplefilter("always")
+        drawn = _pixels(cjk_fallback(_one_text("新年快乐")))
+    assert _missing_glyphs(before) and _missing_glyphs(after) == []  # DejaVu lacks them; the fallback has them
+    assert (boxes != drawn).mean() > 0.01  # glyphs, not the four empty boxes
+    latin = "LUMIÈRE Glow, Refined. 50% OFF"
+    assert (_pixels(_one_text(latin)) == _pixels(cjk_fallback(_one_text(latin)))).all()  # not a pixel moved
+
+
+def test_a_grid_of_a_chinese_prompt_draws_it_without_a_missing_glyph(cjk_font: Path, emulator, data_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    exp = run_sweep(emulator, data_dir, name="新年快乐", prompt=PROMPT, repeats=1, fail_one=False,
+                    axes={"negativePrompt": [None, "模糊的文字"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = build_grid(exp, cols="negativePrompt").save(tmp_path / "grid.png", workers=1)
+        fig = cost_by_experiment(Costs(exp.log))
+        fig.savefig(tmp_path / "costs.png")
+    assert written and not _missing_glyphs(caught), _missing_glyphs(caught)[:3]
+
+
+def test_without_a_cjk_font_figures_are_left_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cjk_font, "cjk_font_path", lambda: None)
+    fig = _one_text("新年快乐")
+    families = [t.get_fontfamily() for t in fig.texts]
+    assert [t.get_fontfamily() for t in cjk_fallback(fig).texts] == families
+
+
+def test_an_ocr_overlay_labels_a_chinese_reading_in_the_cjk_font(cjk_font: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overlay of what the OCR read labelled each box with Pillow's built-in font: a reading in
+    Chinese was a row of boxes; a Latin one beside it keeps the built-in font."""
+    from qwenlab.typography import draw
+    from qwenlab.typography.reading import Reading, TextLine
+
+    blank = Image.new("RGB", (420, 300), "white")
+    box = ((40.0, 80.0), (300.0, 80.0), (300.0, 120.0), (40.0, 120.0))
+    latin = ((40.0, 220.0), (300.0, 220.0), (300.0, 260.0), (40.0, 260.0))
+    reading = Reading("rapidocr", (TextLine("新年快乐", 0.99, box), TextLine("SALE", 0.98, latin)))
+    drawn = np.asarray(draw.draw_reading(blank, reading))
+    monkeypatch.setattr(draw, "cjk_font_path", lambda: None)  # as before: the built-in font
+    boxes = np.asarray(draw.draw_reading(blank, reading))
+    assert (drawn[:80] != boxes[:80]).any()  # the label above the Chinese line differs
+    assert (drawn[150:] == boxes[150:]).all()  # the Latin line's label is drawn as before
