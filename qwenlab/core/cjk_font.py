@@ -92,9 +92,10 @@ def _candidates() -> list[Path]:
 @functools.lru_cache(maxsize=1)
 def cjk_font_path() -> Path | None:
     """The font file qwenlab draws CJK text with (the emulator's images, matplotlib's figures), or
-    None (then CJK characters show as empty boxes): the file `QWENLAB_CJK_FONT` names if it has CJK glyphs, else the first of
-    `CJK_FONT_LOCATIONS` that draws Chinese, Japanese and Korean, else the first that draws Han
-    characters. Looked up once per process (`cjk_font_path.cache_clear()` looks again).
+    None (then CJK characters show as empty boxes): the file `QWENLAB_CJK_FONT` names if it has
+    CJK glyphs, else the first of `CJK_FONT_LOCATIONS` that draws Chinese, Japanese and Korean,
+    else the first that draws Han characters. Looked up once per process
+    (`cjk_font_path.cache_clear()` looks again).
 
     A `QWENLAB_CJK_FONT` that names no file, or a font without CJK glyphs, is ignored with a
     warning rather than an error: the emulator runs inside sweeps, and a font is no reason to

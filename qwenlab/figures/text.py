@@ -83,7 +83,7 @@ def _wrap_wide(para: str, width: int) -> list[str]:
     """`para` in lines of at most `width` units (`_units`), broken at spaces or before a wide
     character (never before a wide punctuation mark, which stays with the character before it);
     a Latin word longer than a line is cut, as textwrap cuts it."""
-    pieces = re.findall(r"\s+|[^\s](?:[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]*)|[^\s]", para)
+    pieces = re.findall(r"\s+|[^\s][\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]*", para)
     merged: list[str] = []
     for piece in pieces:  # Latin runs stay whole words; each wide character is a piece of its own
         if merged and not piece.isspace() and not merged[-1].isspace() and not _wide(piece[0]) \
