@@ -1,4 +1,6 @@
-"""Imperfect text (synthetic behaviour, NOT a claim about Qwen-Image). So that a text score can be
+"""The emulator's synthetic misspellings of a prompt's quoted strings.
+
+Imperfect text (synthetic behaviour, NOT a claim about Qwen-Image). So that a text score can be
 told apart from a constant, the emulator misspells some quoted strings, at a rate that depends on
 the request and nothing else, deterministically (the same request and seed misspell the same
 strings the same way; another seed throws the dice again). For a string drawn with glyphs of
