@@ -10,7 +10,8 @@ one letter):
     p = (0.06 + 0.015 * max(0, n - 8) + 0.004 * max(0, 48 - px))
         * 0.6 if promptExtend is on
         * 0.5 if the negative prompt names text flaws (misspell, typo, distorted/garbled/blurry/
-              illegible/wrong text or letters, gibberish, bad typography)
+              illegible/wrong text or letters, gibberish, bad typography; in Chinese 错别字, 乱码,
+              模糊/错误/扭曲/变形的文字 and the like; in Japanese 誤字, 文字化け)
     capped at 0.85.
 
 So a 9-character headline at 87 px is misspelled 7.5% of the time without help; a 24-character
@@ -49,7 +50,11 @@ NEGATIVE_FACTOR = 0.5
 MAX_RATE = 0.85
 _TEXT_FLAWS = re.compile(
     r"misspel|typo|gibberish|bad typography|"
-    r"(distort|garbl|blurr|illegib|unreadabl|wrong|malformed|warped)\w*\s+(text|letter|word|typograph|font)",
+    r"(distort|garbl|blurr|illegib|unreadabl|wrong|malformed|warped)\w*\s+(text|letter|word|typograph|font)|"
+    # the same in Chinese (a negative prompt in the prompt's own language): typos, garbled text,
+    # text blurred, wrong, distorted or illegible, either way round; and Japanese typos, mojibake
+    r"错别字|错字|乱码|(文字|字体|字母)(模糊|错误|扭曲|变形|不清|难以辨认)|"
+    r"(模糊|错误|扭曲|变形|难以辨认)的?(文字|字体|字母)|誤字|文字化け",
     re.IGNORECASE)
 
 

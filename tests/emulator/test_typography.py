@@ -49,7 +49,9 @@ def test_more_errors_for_long_strings_and_small_text_fewer_with_help():
 
 @pytest.mark.parametrize("negative, flagged", [
     ("distorted text, misspelled words", True), ("blurry text", True), ("typos", True), ("garbled letters", True),
-    ("gibberish", True), ("bad typography", True), ("blurry product, cheap design", False), (None, False), ("", False)])
+    ("gibberish", True), ("bad typography", True), ("blurry product, cheap design", False), (None, False), ("", False),
+    # a Chinese poster's negative prompt, in Chinese: it counted for nothing
+    ("错别字，乱码", True), ("文字模糊，低分辨率", True), ("扭曲的文字", True), ("模糊的背景，卡通风格", False), ("誤字", True)])
 def test_which_negative_prompts_count_as_asking_for_clean_text(negative, flagged):
     assert mentions_text_flaws(negative) is flagged
 
