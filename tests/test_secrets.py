@@ -67,7 +67,9 @@ def assert_no_key_in_data(data_dir: Path) -> dict[str, int]:
         checked["files"] += 1
         checked["bytes"] += len(data)
         names.add(path.name)
-    assert "qwenlab.db" in names and "qwenlab.db-wal" in names  # the WAL was read too, while it existed
+    # the log was read, and its WAL with it where one is left: SQLite folds the WAL into the file and
+    # removes it when the last connection closes cleanly (a kernel that ends after scoring text does)
+    assert "qwenlab.db" in names
     with sqlite3.connect(f"file:{data_dir / 'qwenlab.db'}?mode=ro", uri=True) as conn:
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
             for row in conn.execute(f"SELECT * FROM [{table}]"):
@@ -241,7 +243,8 @@ def test_sweeps_failures_cli_and_export_never_hold_the_key(data_dir: Path, tmp_p
         assert html.lower().count("<script") == 1 and f"<script>{SCRIPT}</script>" in html
         assert "&lt;script&gt;alert(&quot;LUMIERE&quot;)&lt;/script&gt;" in html
 
-        checked = assert_no_key_in_data(data_dir)  # while the lab's connection keeps the WAL in place
+        assert (data_dir / "qwenlab.db-wal").exists()  # the lab's connection keeps the WAL in place: read it too
+        checked = assert_no_key_in_data(data_dir)
     out, err = capfd.readouterr()
     texts += [("stdout", out), ("stderr", err)]
     for what, text in texts:
