@@ -90,10 +90,11 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
             else:
                 draw_image(fig, rect, pixels, caps[j], box_w, size, frame=frame, gid=f"pair {r.pair} {side}")
         y += size + cap_h + gap
+    cjk_fallback(fig)  # a prompt or value in Chinese, Japanese or Korean: drawn, not boxes (saved too)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
-    return cjk_fallback(fig)  # a prompt or value in Chinese, Japanese or Korean: drawn, not boxes
+    return fig
 
 
 def _caption(r: Any, side: str, axis: str, value: Any, mixed: bool, metric: str | None) -> str:

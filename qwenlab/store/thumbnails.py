@@ -128,7 +128,12 @@ def forget_thumbnails(image_path: str | Path) -> int:
     digest = content_hash(image_path)
     removed = 0
     for cached in thumbs_dir_for(image_path).glob(f"*/{digest[:2]}/{digest}.*"):
-        cached.unlink(missing_ok=True)
+        try:
+            cached.unlink(missing_ok=True)
+        except OSError:
+            # held open by another program (Windows) or in a read-only folder: a cache file, found
+            # only by the same bytes' hash, so it is left rather than stopping a delete midway
+            continue
         remove_if_empty(cached.parent)
         removed += 1
     return removed

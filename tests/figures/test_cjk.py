@@ -14,11 +14,13 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
+from qwenlab.analysis.pairs import pairs
 from qwenlab.core import cjk_font
 from qwenlab.core.cjk_font import cjk_fallback
 from qwenlab.costs import Costs
 from qwenlab.costs.plots import cost_by_experiment
 from qwenlab.figures.grid import build_grid
+from qwenlab.figures.pairs import show_pairs
 from qwenlab.figures.text import _units, wrap_lines
 from tests.support.labkit import run_sweep
 
@@ -78,6 +80,7 @@ def test_a_grid_of_a_chinese_prompt_draws_it_without_a_missing_glyph(cjk_font: P
         written = build_grid(exp, cols="negativePrompt").save(tmp_path / "grid.png", workers=1)
         fig = cost_by_experiment(Costs(exp.log))
         fig.savefig(tmp_path / "costs.png")
+        show_pairs(pairs(exp, "negativePrompt"), path=tmp_path / "pairs.png")  # saved as it is made
     assert written and not _missing_glyphs(caught), _missing_glyphs(caught)[:3]
 
 

@@ -238,3 +238,23 @@ def test_a_file_that_cannot_be_removed_is_said_and_the_delete_still_completes(
     assert held.exists() and not any(p.exists() for p in paths[1:])
     assert f"1 file could not be removed (in use or read-only), remove it by hand: {held}" in str(done)
     assert lab.experiments()["name"].tolist() == ["other"]  # the delete itself is whole
+
+
+def test_a_thumbnail_that_cannot_be_removed_does_not_stop_a_delete(lab: Lab, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached thumbnail held open (Windows) raised out of the delete after its rows were gone,
+    leaving the image files behind unsaid. A thumbnail is a cache: it is left, and the delete ends."""
+    exp = lab.experiment("posters")
+    paths = [Path(p) for p in exp.images["path"]]
+    held = thumbnail(paths[0], 128).resolve()
+    unlink = Path.unlink
+
+    def refuse_it(self: Path, missing_ok: bool = False) -> None:
+        if self.resolve() == held:
+            raise PermissionError(13, "The process cannot access the file because it is being used", str(self))
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse_it)
+    done = exp.delete(confirm=True)
+    assert done.files_removed == len(paths) and not any(p.exists() for p in paths) and done.files_left == []
+    assert held.exists()  # the cache file stays, harmless
