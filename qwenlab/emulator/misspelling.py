@@ -130,7 +130,7 @@ def _misspell_cjk(text: str, rng: random.Random) -> str:
                 if is_cjk(piece[0]) or sum(c.isalnum() for c in piece) >= 2:
                     spans.append((start, k))
                 start = k
-    for _ in range(20):
+    for _ in range(20 if spans else 0):  # none: its CJK characters are marks no word holds (゛, ゠)
         start, end = rng.choice(spans)
         piece = text[start:end]
         new = _edit_cjk(piece, rng) if is_cjk(piece[0]) else _edit_word(piece, rng)

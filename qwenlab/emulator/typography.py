@@ -10,6 +10,8 @@ synthetic misspellings are `qwenlab.emulator.misspelling`. Their names are impor
 
 from __future__ import annotations
 
+import math
+
 from ..core import expected_text
 from ..core.scripts import has_cjk, is_cjk
 from .fonts import CJK_FONT_ENV, CJK_FONT_LOCATIONS, as_seen, cjk_font_path, drawable, font, font_for
@@ -67,14 +69,16 @@ def _balanced(pieces: list[tuple[str, bool]], f, lines: list[str]) -> list[str]:
     """The same number of lines as `lines`, wrapped at the narrowest width that keeps that number."""
     if len(lines) < 2:
         return lines
-    lo, hi = 1, int(max(f.getlength(line) for line in lines))
+    # up, not down: a width cut to a whole pixel below the widest line's could wrap into one more
+    lo, hi = 1, math.ceil(max(f.getlength(line) for line in lines))
     while lo < hi:   # the narrowest width that still wraps into as many lines
         mid = (lo + hi) // 2
         if len(_wrap(pieces, f, mid)) <= len(lines):
             hi = mid
         else:
             lo = mid + 1
-    return _wrap(pieces, f, hi)
+    balanced = _wrap(pieces, f, hi)
+    return balanced if len(balanced) <= len(lines) else lines
 
 
 def _pieces(text: str) -> list[tuple[str, bool]]:

@@ -245,3 +245,24 @@ def test_cjk_is_what_the_scorer_takes_for_a_word_of_one_character():
     assert _is_cjk is is_cjk  # one definition (qwenlab.core.scripts) for the emulator and the scorer
     assert words("新年快乐 ・ SALE") == ["新", "年", "快", "乐", "sale"] and is_cjk("한") and not is_cjk("・")
     assert drawable("LUMIÈRE NOIR")[0] != "cjk" and drawable("Glow, Refined.")[0] == "default"   # Latin as before
+
+
+def test_a_string_of_marks_no_word_holds_is_misspelled_not_crashed():
+    """゛ and ゠ count as CJK but no word (\\w) holds them: the dice had nothing to choose from and
+    the emulator's request raised IndexError."""
+    for text in ("゛", "「゠」", "゜゛"):
+        assert misspell(text, random.Random(1)) != text
+
+
+def test_balancing_a_wrapped_cjk_headline_never_adds_a_line(cjk_font):
+    """The balanced width was cut to a whole pixel below the widest line's, and a two-line headline
+    could come back in three, a word alone on the last."""
+    for width in (512, 768, 860, 1024, 1328):
+        f, greedy = fit_lines("春节促销 Happy New Year 2025 新年快乐", width, 87, min_size=17, max_lines=2)
+        assert len(greedy) <= 2, (width, greedy)
+    rng = random.Random(7)
+    for _ in range(300):
+        text = " ".join("".join(rng.choice("한국어글자새해복많이받으세요") for _ in range(rng.randint(1, 5)))
+                        for _ in range(rng.randint(2, 8)))
+        f, lines = fit_lines(text, 400, 60, min_size=12, max_lines=2)
+        assert len(lines) <= 2 or f.size == 12, (text, lines)
