@@ -3,7 +3,10 @@ is misspelled) and the text scores (each CJK character is a word) must agree on.
 
 from __future__ import annotations
 
-__all__ = ["is_cjk", "has_cjk"]
+__all__ = ["is_cjk", "has_cjk", "OPENING_BRACKETS", "is_cjk_punctuation"]
+
+# CJK opening brackets and quotes: a line may end before one, never after it
+OPENING_BRACKETS = "「『《〈【〔〖〘〚（［｛“‘"
 
 
 def is_cjk(ch: str) -> bool:
@@ -17,3 +20,9 @@ def is_cjk(ch: str) -> bool:
 def has_cjk(text: str) -> bool:
     """Whether `text` holds a CJK character (`is_cjk`)."""
     return any(is_cjk(ch) for ch in text)
+
+
+def is_cjk_punctuation(ch: str) -> bool:
+    """Whether `ch` is a CJK or full-width punctuation mark (，。、！「」（）...), not a space."""
+    return "\u3001" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff0f" or "\uff1a" <= ch <= "\uff20" \
+        or "\uff3b" <= ch <= "\uff40" or "\uff5b" <= ch <= "\uff65" or ch in "“”‘’…—"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ..core import expected_text
-from ..core.scripts import has_cjk, is_cjk
+from ..core.scripts import OPENING_BRACKETS, has_cjk, is_cjk, is_cjk_punctuation
 from .fonts import CJK_FONT_ENV, CJK_FONT_LOCATIONS, as_seen, cjk_font_path, drawable, font, font_for
 from .misspelling import mentions_text_flaws, misspell, misspell_probability
 
@@ -95,6 +95,9 @@ def _pieces(text: str) -> list[tuple[str, bool]]:
 
 
 def _breakable(before: str, ch: str) -> bool:
-    # a break before a CJK character that follows one, or follows CJK punctuation (，。、！「」...):
-    # never before punctuation, which would start a line, nor inside a Latin word
-    return is_cjk(ch) and (is_cjk(before) or "\u3000" <= before <= "\u303f" or "\uff01" <= before <= "\uff65")
+    # a break before a CJK character (or an opening bracket) that follows one, or follows CJK
+    # punctuation (，。、！」...): never before other punctuation, which would start a line, never
+    # after an opening bracket (「《（), which would end one, nor inside a Latin word
+    if before in OPENING_BRACKETS:
+        return False
+    return (is_cjk(ch) or ch in OPENING_BRACKETS) and (is_cjk(before) or is_cjk_punctuation(before))

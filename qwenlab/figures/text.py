@@ -16,6 +16,7 @@ import textwrap
 import unicodedata
 from typing import Any, Iterable, Sequence
 
+from ..core.scripts import OPENING_BRACKETS, is_cjk_punctuation
 from ..core.values import ascii_letters
 from ..paths import reserved_on_windows
 from ..store.axes import names_axis
@@ -76,35 +77,35 @@ def _wide(ch: str) -> bool:
 
 def _units(text: str) -> float:
     """`text`'s width in average Latin characters: a wide character is a full em (1 / 0.6 of one)."""
-    return sum(1 / _CHAR_WIDTH if _wide(ch) else 1 for ch in text)
+    return sum(1 / _CHAR_WIDTH if _wide(ch) or ch in "—…" else 1 for ch in text)  # DejaVu's — and … take an em too
 
 
 def _wrap_wide(para: str, width: int) -> list[str]:
     """`para` in lines of at most `width` units (`_units`), broken at spaces or before a wide
     character (never before a wide punctuation mark, which stays with the character before it);
     a Latin word longer than a line is cut, as textwrap cuts it."""
-    pieces = re.findall(r"\s+|[^\s][\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]*", para)
-    merged: list[str] = []
-    for piece in pieces:  # Latin runs stay whole words; each wide character is a piece of its own
-        if merged and not piece.isspace() and not merged[-1].isspace() and not _wide(piece[0]) \
-                and not _wide(merged[-1][-1]):
-            merged[-1] += piece
+    pieces: list[str] = []
+    for ch in para:  # a space run, or a character with the punctuation after it (an opening bracket before)
+        glue = pieces and not pieces[-1].isspace() and not ch.isspace() and (
+            pieces[-1][-1] in OPENING_BRACKETS or (is_cjk_punctuation(ch) and ch not in OPENING_BRACKETS)
+            or not (_wide(ch) or _wide(pieces[-1][-1]) or ch in OPENING_BRACKETS))  # a Latin word stays whole
+        if glue or (pieces and ch.isspace() and pieces[-1].isspace()):
+            pieces[-1] += ch
         else:
-            merged.append(piece)
+            pieces.append(ch)
     lines: list[str] = []
     line = ""
-    for piece in merged:
+    for piece in pieces:
         if piece.isspace():
             line += " " if line else ""
             continue
-        while _units(piece) > width:  # a word longer than a line: cut it
-            room = line + piece
-            cut = max(1, next((k for k in range(len(room), 0, -1) if _units(room[:k]) <= width), 1) - len(line))
-            lines.append((line + piece[:cut]).rstrip())
-            line, piece = "", piece[cut:]
         if _units(line + piece) > width and line.strip():
             lines.append(line.rstrip())
             line = ""
+        while _units(piece) > width:  # a word longer than a line: cut it, every cut a line of its own
+            k = max([k for k in range(1, len(piece) + 1) if _units(piece[:k]) <= width] or [1])
+            lines.append(piece[:k])
+            piece = piece[k:]
         line += piece
     if line.strip():
         lines.append(line.rstrip())
