@@ -130,8 +130,12 @@ def cjk_fallback(fig: "Figure") -> "Figure":
         families = list(text.get_fontfamily())
         if extra not in families:
             text.set_fontfamily([*families, extra])
-    for ax in fig.axes:  # tick labels are made when the figure is drawn, from these settings
-        ax.tick_params(labelfontfamily=[*matplotlib.rcParams["font.family"], extra])
+    for ax in fig.axes:  # tick labels are made when the figure is drawn, from the first tick's font
+        for axis in (ax.xaxis, ax.yaxis):
+            ticks = axis.get_major_ticks()
+            families = list(ticks[0].label1.get_fontfamily()) if ticks else list(matplotlib.rcParams["font.family"])
+            if extra not in families:
+                axis.set_tick_params(labelfontfamily=[*families, extra])
     return fig
 
 

@@ -51,6 +51,13 @@ def test_a_wide_line_is_wrapped_by_the_width_its_characters_take() -> None:
     assert not any(line[0] in "，。、：" for line in lines)  # punctuation stays with the character before it
     mixed = wrap_lines("LUMIERE 光彩 serum 新年快乐 Midnight Bloom", 12 * 0.6 * 9 / 72, 9)
     assert all(_units(line) <= 12 for line in mixed) and "LUMIERE" in mixed[0] and "Midnight" in " ".join(mixed)
+    # a review's cases: a long identifier after a nearly full line, an emoji in Latin text, brackets
+    for text, w in (("新年快乐海报 model=runware:108@1-a-very-long-identifier-without-spaces", 10),
+                    ("世界世界 abcdefghijklmnop", 8), ("Glow ✨ premium-serum-identifier", 8),
+                    ("全场五折限时购《新年快乐》", 8), ("限时（五折）购“新年快乐”好快乐", 9)):
+        lines = wrap_lines(text, w * 0.6 * 9 / 72, 9)
+        assert all(_units(line) <= w for line in lines), (text, lines)
+        assert not any(line[-1] in "《（“" for line in lines) and not any(line[0] in "》）”" for line in lines), lines
     cut = wrap_lines(PROMPT, width * 0.6 * 9 / 72, 9, max_lines=2)
     assert len(cut) == 2 and cut[-1].endswith("…") and _units(cut[-1]) <= width
     # Latin text is wrapped as before, by textwrap
@@ -106,3 +113,16 @@ def test_an_ocr_overlay_labels_a_chinese_reading_in_the_cjk_font(cjk_font: Path,
     boxes = np.asarray(draw.draw_reading(blank, reading))
     assert (drawn[:80] != boxes[:80]).any()  # the label above the Chinese line differs
     assert (drawn[150:] == boxes[150:]).all()  # the Latin line's label is drawn as before
+
+
+def test_the_fallback_keeps_a_users_own_tick_label_font(cjk_font: Path) -> None:
+    """cjk_fallback set every axes' tick labels to the default families plus the CJK font: a
+    user's figure passed to a cost plot (ax=...) lost its own tick font on every panel."""
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.bar(["新年快乐", "SALE"], [1, 2])
+    ax.tick_params(labelfontfamily="serif")
+    cjk_fallback(fig)
+    fig.savefig(io.BytesIO(), format="png")
+    assert all(t.get_fontfamily()[0] == "serif" and len(t.get_fontfamily()) == 2
+               for t in [*ax.get_xticklabels(), *ax.get_yticklabels()])
