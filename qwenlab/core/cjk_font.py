@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,13 +76,21 @@ def _load(path: str) -> ImageFont.FreeTypeFont | None:
         return None
 
 
+# One FreeType face is shared by every thread that asks (the emulator draws in its request
+# threads): its renders are taken one at a time, as a face is not safe to render with at once
+_RENDER = threading.Lock()
+
+
 @functools.lru_cache(maxsize=4096)
 def _font_has(path: str, ch: str) -> bool:
     """Whether the font at `path` has a glyph for `ch`: its mask differs from the missing-glyph mask."""
     if ch.isspace():
         return True
     f = _load(path)
-    return f is not None and bytes(f.getmask(ch)) != bytes(f.getmask("\uffff"))
+    if f is None:
+        return False
+    with _RENDER:
+        return bytes(f.getmask(ch)) != bytes(f.getmask("\uffff"))
 
 
 def _candidates() -> list[Path]:
@@ -100,7 +109,7 @@ def cjk_font_path() -> Path | None:
     A `QWENLAB_CJK_FONT` that names no file, or a font without CJK glyphs, is ignored with a
     warning rather than an error: the emulator runs inside sweeps, and a font is no reason to
     stop one; the system's font (or the boxes) are then used, as without the variable."""
-    chosen = os.environ.get(CJK_FONT_ENV, "").strip()
+    chosen = os.path.expanduser(os.environ.get(CJK_FONT_ENV, "").strip())
     if chosen:
         if not Path(chosen).is_file():
             warnings.warn(f"{CJK_FONT_ENV}={chosen} is no file; looking for a CJK font in the usual places",

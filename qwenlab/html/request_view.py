@@ -45,7 +45,7 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
              "runware": f"Runware ({t.get('api_host')})"}.get(t.get("backend") or "", "not recorded")
     rows: list[tuple[str, Any]] = [
         # a task left 'sent' is "in_doubt" here as in every count and filter
-        ("status", status_word(str(t.get("status")))),
+        ("status", status_word(t["status"]) if t.get("status") else None),
         ("ran on", where if t.get("status") != "pending" else None),
         ("seed", entry.seed if entry.seed is not None else "—"),
         ("cost", f"{cost} ({source})" if cost and source else cost or "—"),
@@ -69,7 +69,7 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
                     for k, v in rows if v not in (None, ""))
     parts = [f"<div class='qwl-detail'><b>{html.escape(title)}</b><br><small>{html.escape(setting)}</small>",
              f"<table>{table}</table>"]
-    if status_word(str(t.get("status"))) == IN_DOUBT:  # sent, no answer logged: say what happens to it
+    if t.get("status") and status_word(t["status"]) == IN_DOUBT:  # sent, no answer logged: say what happens to it
         parts.append(f"<div class='qwl-error'>{html.escape(IN_DOUBT_ADVICE)}</div>")
     if t.get("error_code") or t.get("error_message"):
         parts.append(f"<div class='qwl-error'><b>error {html.escape(str(t.get('error_code') or ''))}</b>: "

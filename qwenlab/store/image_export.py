@@ -142,7 +142,7 @@ def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str
         clean[0] = f"{clean[0][:_NAME_ROOM - 7]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"
     stem = "_".join(clean)[:180]
     # "con.v2_seed-1" is CON to Windows (the part before the first dot): a device, not a file
-    return f"x-{stem}" if reserved_on_windows(stem) else stem
+    return f"x-{stem}"[:180] if reserved_on_windows(stem) else stem
 
 
 def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],

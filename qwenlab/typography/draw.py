@@ -10,7 +10,6 @@ grey, any other text (marks, stray letters). Without a score every box is grey.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -62,6 +61,7 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
     size = max(11, img.width // 42)
     font = ImageFont.load_default(size=size)
     cjk = cjk_font_path()  # a reading in Chinese, Japanese or Korean is labelled in it, not as boxes
+    cjk_face = ImageFont.truetype(str(cjk), size) if cjk is not None and has_cjk(reading.text) else None
     for line, status in marked:
         if not line.box:
             continue
@@ -71,17 +71,12 @@ def draw_reading(image: Any, reading: Reading, score: TextScore | None = None, *
         if labels:
             left, top = min(p[0] for p in points), min(p[1] for p in points)
             text = f"{line.text}  {line.confidence:.2f}"
-            face = _truetype(str(cjk), size) if cjk is not None and has_cjk(text) else font
+            face = cjk_face if cjk_face is not None and has_cjk(text) else font
             x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=face)
             ty = top - (y1 - y0) - 6 if top - (y1 - y0) - 6 >= 0 else max(p[1] for p in points) + 2
             draw.rectangle([left, ty, left + (x1 - x0) + 6, ty + (y1 - y0) + 4], fill=(0, 0, 0, 190))
             draw.text((left + 3 - x0, ty + 2 - y0), text, font=face, fill=(*colour, 255))
     return Image.alpha_composite(img.convert("RGBA"), overlay).convert("RGB")
-
-
-@functools.lru_cache(maxsize=16)
-def _truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
 
 
 def line_status(reading: Reading, score: TextScore | None = None) -> list[tuple[TextLine, str]]:

@@ -153,6 +153,10 @@ def test_qwenlab_cjk_font_names_the_file_to_use(cjk_font, fresh_lookup, tmp_path
     typography.cjk_font_path.cache_clear()
     assert typography.cjk_font_path() == mine
     assert font(30, "cjk").path == str(mine)
+    monkeypatch.setenv("HOME", str(tmp_path))  # "~/mine.ttc", as a user writes it in a shell profile
+    monkeypatch.setenv("QWENLAB_CJK_FONT", "~/mine.ttc")
+    typography.cjk_font_path.cache_clear()
+    assert typography.cjk_font_path() == mine
 
 
 @pytest.mark.parametrize("bad", ["missing", "latin", "not a font"])
