@@ -225,14 +225,7 @@ def test_a_file_that_cannot_be_removed_is_said_and_the_delete_still_completes(
     exp = lab.experiment("posters")
     paths = sorted(Path(p).resolve() for p in exp.images["path"])
     held = paths[0]
-    unlink = Path.unlink
-
-    def refuse_one(self: Path, missing_ok: bool = False) -> None:
-        if self.resolve() == held:
-            raise PermissionError(13, "The process cannot access the file because it is being used", str(self))
-        unlink(self, missing_ok=missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", refuse_one)
+    _held_open(held, monkeypatch)
     done = exp.delete(confirm=True)
     assert done.files_removed == len(paths) - 1 and done.files_left == [str(held)]
     assert held.exists() and not any(p.exists() for p in paths[1:])
@@ -247,14 +240,19 @@ def test_a_thumbnail_that_cannot_be_removed_does_not_stop_a_delete(lab: Lab, dat
     exp = lab.experiment("posters")
     paths = [Path(p) for p in exp.images["path"]]
     held = thumbnail(paths[0], 128).resolve()
+    _held_open(held, monkeypatch)
+    done = exp.delete(confirm=True)
+    assert done.files_removed == len(paths) and not any(p.exists() for p in paths) and done.files_left == []
+    assert held.exists()  # the cache file stays, harmless
+
+
+def _held_open(held: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`held` cannot be removed, as Windows refuses a file another program holds open."""
     unlink = Path.unlink
 
-    def refuse_it(self: Path, missing_ok: bool = False) -> None:
+    def refuse(self: Path, missing_ok: bool = False) -> None:
         if self.resolve() == held:
             raise PermissionError(13, "The process cannot access the file because it is being used", str(self))
         unlink(self, missing_ok=missing_ok)
 
-    monkeypatch.setattr(Path, "unlink", refuse_it)
-    done = exp.delete(confirm=True)
-    assert done.files_removed == len(paths) and not any(p.exists() for p in paths) and done.files_left == []
-    assert held.exists()  # the cache file stays, harmless
+    monkeypatch.setattr(Path, "unlink", refuse)
