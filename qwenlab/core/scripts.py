@@ -1,9 +1,12 @@
-"""Which writing system a character belongs to: what the emulator (which font draws it, how it
-is misspelled) and the text scores (each CJK character is a word) must agree on."""
+"""Which writing system a character belongs to, and where a line of it may break: what the
+emulator (which font draws it, how it is misspelled, how a headline wraps), the figures (how a
+label wraps) and the text scores (each CJK character is a word) must agree on."""
 
 from __future__ import annotations
 
-__all__ = ["is_cjk", "has_cjk", "OPENING_BRACKETS", "is_cjk_punctuation"]
+import unicodedata
+
+__all__ = ["is_cjk", "has_cjk", "is_wide", "OPENING_BRACKETS", "is_cjk_punctuation", "breaks_before", "unbreakable_pieces"]
 
 # CJK opening brackets and quotes: a line may end before one, never after it
 OPENING_BRACKETS = "「『《〈【〔〖〘〚（［｛“‘"
@@ -26,3 +29,31 @@ def is_cjk_punctuation(ch: str) -> bool:
     """Whether `ch` is a CJK or full-width punctuation mark (，。、！「」（）...), not a space."""
     return "\u3001" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff0f" or "\uff1a" <= ch <= "\uff20" \
         or "\uff3b" <= ch <= "\uff40" or "\uff5b" <= ch <= "\uff65" or ch in "“”‘’…—"
+
+
+def is_wide(ch: str) -> bool:
+    """Whether `ch` takes a full em (East Asian width W or F: CJK characters, their punctuation,
+    full-width forms, most emoji), against about 0.6 em for a Latin letter."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def breaks_before(before: str, ch: str) -> bool:
+    """Whether a line may break between `before` and `ch`, with no space between them: before a
+    wide character (新, ✨) or an opening bracket that follows a wide character or CJK punctuation
+    (such text has no spaces); never after an opening bracket (「《（), which would end a line,
+    never before other punctuation (，。」), which would start one, nor inside a Latin word."""
+    if before in OPENING_BRACKETS or (is_cjk_punctuation(ch) and ch not in OPENING_BRACKETS):
+        return False
+    return (is_wide(ch) or ch in OPENING_BRACKETS) and (is_wide(before) or is_cjk_punctuation(before))
+
+
+def unbreakable_pieces(word: str) -> list[str]:
+    """`word` (text without spaces) cut where a line may break (`breaks_before`): a Latin word is
+    one piece, 新年快乐！ is 新 年 快 乐！, 购《新年》 is 购 《新 年》."""
+    pieces: list[str] = []
+    start = 0
+    for k in range(1, len(word)):
+        if breaks_before(word[k - 1], word[k]):
+            pieces.append(word[start:k])
+            start = k
+    return [*pieces, word[start:]] if word else []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ..core import expected_text
-from ..core.scripts import OPENING_BRACKETS, has_cjk, is_cjk, is_cjk_punctuation
+from ..core.scripts import has_cjk, is_cjk, unbreakable_pieces
 from .fonts import CJK_FONT_ENV, CJK_FONT_LOCATIONS, as_seen, cjk_font_path, drawable, font, font_for
 from .misspelling import mentions_text_flaws, misspell, misspell_probability
 
@@ -82,22 +82,10 @@ def _balanced(pieces: list[tuple[str, bool]], f, lines: list[str]) -> list[str]:
 
 
 def _pieces(text: str) -> list[tuple[str, bool]]:
-    """The unbreakable pieces of `text`, each with whether a space joins it to the one before."""
+    """The unbreakable pieces of `text` (`qwenlab.core.scripts.unbreakable_pieces`), each with
+    whether a space joins it to the one before."""
     out: list[tuple[str, bool]] = []
     for word in text.split() or [text]:
-        start = 0
-        for k in range(1, len(word)):
-            if _breakable(word[k - 1], word[k]):
-                out.append((word[start:k], start == 0))
-                start = k
-        out.append((word[start:], start == 0))
+        out += [(piece, k == 0) for k, piece in enumerate(unbreakable_pieces(word) or [word])]
     return out
 
-
-def _breakable(before: str, ch: str) -> bool:
-    # a break before a CJK character (or an opening bracket) that follows one, or follows CJK
-    # punctuation (，。、！」...): never before other punctuation, which would start a line, never
-    # after an opening bracket (「《（), which would end one, nor inside a Latin word
-    if before in OPENING_BRACKETS:
-        return False
-    return (is_cjk(ch) or ch in OPENING_BRACKETS) and (is_cjk(before) or is_cjk_punctuation(before))

@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
-import unicodedata
 from typing import Any, Iterable, Sequence
 
-from ..core.scripts import OPENING_BRACKETS, is_cjk_punctuation
+from ..core.scripts import is_wide, unbreakable_pieces
 from ..core.values import ascii_letters
 from ..paths import reserved_on_windows
 from ..store.axes import names_axis
@@ -57,7 +56,7 @@ def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | Non
     width = chars(width_in, fontsize)
     lines: list[str] = []
     for para in str(text).splitlines() or [""]:
-        if any(_wide(ch) for ch in para):
+        if any(is_wide(ch) for ch in para):
             lines.extend(_wrap_wide(para, width) or [""])
         else:
             lines.extend(textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""])
@@ -71,28 +70,16 @@ def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | Non
     return lines
 
 
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
 def _units(text: str) -> float:
     """`text`'s width in average Latin characters: a wide character is a full em (1 / 0.6 of one)."""
-    return sum(1 / _CHAR_WIDTH if _wide(ch) or ch in "—…" else 1 for ch in text)  # DejaVu's — and … take an em too
+    return sum(1 / _CHAR_WIDTH if is_wide(ch) or ch in "—…" else 1 for ch in text)  # DejaVu's — and … take an em too
 
 
 def _wrap_wide(para: str, width: int) -> list[str]:
-    """`para` in lines of at most `width` units (`_units`), broken at spaces or before a wide
-    character (never before a wide punctuation mark, which stays with the character before it);
-    a Latin word longer than a line is cut, as textwrap cuts it."""
-    pieces: list[str] = []
-    for ch in para:  # a space run, or a character with the punctuation after it (an opening bracket before)
-        glue = pieces and not pieces[-1].isspace() and not ch.isspace() and (
-            pieces[-1][-1] in OPENING_BRACKETS or (is_cjk_punctuation(ch) and ch not in OPENING_BRACKETS)
-            or not (_wide(ch) or _wide(pieces[-1][-1]) or ch in OPENING_BRACKETS))  # a Latin word stays whole
-        if glue or (pieces and ch.isspace() and pieces[-1].isspace()):
-            pieces[-1] += ch
-        else:
-            pieces.append(ch)
+    """`para` in lines of at most `width` units (`_units`), broken at spaces or where CJK text may
+    break (`qwenlab.core.scripts.breaks_before`); a word longer than a line is cut."""
+    pieces = [piece for token in re.split(r"(\s+)", para) if token
+              for piece in ([token] if token.isspace() else unbreakable_pieces(token))]
     lines: list[str] = []
     line = ""
     for piece in pieces:
