@@ -27,7 +27,7 @@ from PIL import ImageFont
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["cjk_font_path", "cjk_fallback", "CJK_FONT_ENV", "CJK_FONT_LOCATIONS"]
+__all__ = ["cjk_font_path", "cjk_fallback", "font_has", "CJK_FONT_ENV", "CJK_FONT_LOCATIONS"]
 
 CJK_FONT_ENV = "QWENLAB_CJK_FONT"
 
@@ -82,7 +82,7 @@ _RENDER = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4096)
-def _font_has(path: str, ch: str) -> bool:
+def font_has(path: str, ch: str) -> bool:
     """Whether the font at `path` has a glyph for `ch`: its mask differs from the missing-glyph mask."""
     if ch.isspace():
         return True
@@ -114,13 +114,13 @@ def cjk_font_path() -> Path | None:
         if not Path(chosen).is_file():
             warnings.warn(f"{CJK_FONT_ENV}={chosen} is no file; looking for a CJK font in the usual places",
                           RuntimeWarning, stacklevel=2)
-        elif not any(_font_has(chosen, ch) for ch in _PROBES):
+        elif not any(font_has(chosen, ch) for ch in _PROBES):
             warnings.warn(f"{CJK_FONT_ENV}={chosen} has no Chinese, Japanese or Korean glyphs (or is no font); "
                           "looking for a CJK font in the usual places", RuntimeWarning, stacklevel=2)
         else:
             return Path(chosen)
-    found = [p for p in _candidates() if p.is_file() and _font_has(str(p), _PROBES[0])]
-    complete = [p for p in found if all(_font_has(str(p), ch) for ch in _PROBES)]
+    found = [p for p in _candidates() if p.is_file() and font_has(str(p), _PROBES[0])]
+    complete = [p for p in found if all(font_has(str(p), ch) for ch in _PROBES)]
     return (complete or found or [None])[0]
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from ..core.cjk_font import CJK_FONT_ENV, CJK_FONT_LOCATIONS, _font_has, cjk_font_path
+from ..core.cjk_font import CJK_FONT_ENV, CJK_FONT_LOCATIONS, cjk_font_path, font_has
 from ..core.scripts import has_cjk, is_cjk
 
 __all__ = ["font", "font_for", "drawable", "cjk_font_path", "as_seen", "CJK_FONT_ENV", "CJK_FONT_LOCATIONS"]
@@ -72,7 +72,7 @@ def _default_has(ch: str) -> bool:
 
 def _cjk_has(ch: str) -> bool:
     path = cjk_font_path()
-    return path is not None and _font_has(str(path), ch)
+    return path is not None and font_has(str(path), ch)
 
 
 def as_seen(text: str) -> str:

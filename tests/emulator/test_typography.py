@@ -135,7 +135,7 @@ def test_the_cjk_font_draws_chinese_where_the_other_fonts_draw_boxes(cjk_font):
     assert len({_mask(cjk, ch) for ch in "新年快乐"}) == 4                 # four glyphs, not one box four times
     assert _mask(dejavu, "新") == _mask(dejavu, "\uffff")               # the gap: DejaVu draws its box
     # every character a CJK misspelling may put in is one the font draws
-    assert all(fonts._font_has(str(cjk_font), ch) for ch in misspelling._HAN + misspelling._HIRAGANA
+    assert all(fonts.font_has(str(cjk_font), ch) for ch in misspelling._HAN + misspelling._HIRAGANA
                + misspelling._KATAKANA)
 
 
