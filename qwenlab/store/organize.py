@@ -152,7 +152,7 @@ class Deletion:
         n = len(self.files_left)
         left = (f"; {n} file{'s' if n != 1 else ''} could not be removed (in use or read-only), remove "
                 f"{'them' if n != 1 else 'it'} by hand: "
-                + ", ".join(self.files_left[:3]) + (", ..." if len(self.files_left) > 3 else "")) if self.files_left else ""
+                + ", ".join(self.files_left[:3]) + (", ..." if n > 3 else "")) if n else ""
         return (f"deleted {self.name!r}: {self.images} images, {self.files_removed} files removed{shared}; "
                 f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}{left}")
 
