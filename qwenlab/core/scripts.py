@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["is_cjk", "has_cjk", "is_wide", "OPENING_BRACKETS", "is_cjk_punctuation", "breaks_before", "unbreakable_pieces"]
+__all__ = ["is_cjk", "has_cjk", "is_wide", "OPENING_BRACKETS", "NO_LINE_START", "is_cjk_punctuation", "breaks_before",
+           "unbreakable_pieces"]
 
 # CJK opening brackets and quotes: a line may end before one, never after it
 OPENING_BRACKETS = "「『《〈【〔〖〘〚（［｛“‘"
+
+# Japanese characters that never start a line (JIS X 4051's line-start rules, as word processors
+# keep them): small kana, which sound with the kana before them (キャ, しょ, ッ), the prolonged sound
+# mark (ー), and the iteration marks (々, ゝ), which repeat the character before them
+NO_LINE_START = ("ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ"
+                 "\u31f0\u31f1\u31f2\u31f3\u31f4\u31f5\u31f6\u31f7\u31f8\u31f9\u31fa\u31fb\u31fc\u31fd\u31fe\u31ff"
+                 "ーゝゞヽヾ々〻")
 
 
 def is_cjk(ch: str) -> bool:
@@ -41,8 +49,9 @@ def breaks_before(before: str, ch: str) -> bool:
     """Whether a line may break between `before` and `ch`, with no space between them: before a
     wide character (新, ✨) or an opening bracket that follows a wide character or CJK punctuation
     (such text has no spaces); never after an opening bracket (「《（), which would end a line,
-    never before other punctuation (，。」), which would start one, nor inside a Latin word."""
-    if before in OPENING_BRACKETS or (is_cjk_punctuation(ch) and ch not in OPENING_BRACKETS):
+    never before other punctuation (，。」), a small kana, ー or 々 (`NO_LINE_START`), which would
+    start one, nor inside a Latin word."""
+    if before in OPENING_BRACKETS or ch in NO_LINE_START or (is_cjk_punctuation(ch) and ch not in OPENING_BRACKETS):
         return False
     return (is_wide(ch) or ch in OPENING_BRACKETS) and (is_wide(before) or is_cjk_punctuation(before))
 

@@ -12,6 +12,7 @@ import shutil
 
 import pytest
 
+from qwenlab.core.scripts import NO_LINE_START
 from qwenlab.emulator import fonts, misspelling, typography
 from qwenlab.emulator.synthetic import Scene, headlines, render
 from qwenlab.emulator.typography import (
@@ -270,3 +271,11 @@ def test_balancing_a_wrapped_cjk_headline_never_adds_a_line(cjk_font):
                         for _ in range(rng.randint(2, 8)))
         f, lines = fit_lines(text, 400, 60, min_size=12, max_lines=2)
         assert len(lines) <= 2 or f.size == 12, (text, lines)
+
+
+def test_a_japanese_headline_never_starts_a_line_with_a_small_kana_or_a_long_vowel_mark(cjk_font):
+    text = "シャンプーとコンディショナーのキャンペーンちょっとお得"
+    for width in range(160, 900, 40):
+        f, lines = fit_lines(text, width, 40, min_size=10, max_lines=6)
+        assert "".join(lines) == text
+        assert not any(line[0] in NO_LINE_START for line in lines), (width, lines)

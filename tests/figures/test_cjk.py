@@ -17,6 +17,7 @@ from PIL import Image
 from qwenlab.analysis.pairs import pairs
 from qwenlab.core import cjk_font
 from qwenlab.core.cjk_font import cjk_fallback
+from qwenlab.core.scripts import NO_LINE_START
 from qwenlab.costs import Costs
 from qwenlab.costs.plots import cost_by_experiment
 from qwenlab.figures.grid import build_grid
@@ -58,6 +59,10 @@ def test_a_wide_line_is_wrapped_by_the_width_its_characters_take() -> None:
         lines = wrap_lines(text, w * 0.6 * 9 / 72, 9)
         assert all(_units(line) <= w for line in lines), (text, lines)
         assert not any(line[-1] in "《（“" for line in lines) and not any(line[0] in "》）”" for line in lines), lines
+    japanese = "シャンプーとコンディショナーのキャンペーンちょっとお得"  # small kana and ー stay with the kana before
+    for w in range(6, 20):  # from 6 units: ちょっ, the longest piece, fits a line
+        lines = wrap_lines(japanese, w * 0.6 * 9 / 72, 9)
+        assert "".join(lines) == japanese and not any(line[0] in NO_LINE_START for line in lines), (w, lines)
     cut = wrap_lines(PROMPT, width * 0.6 * 9 / 72, 9, max_lines=2)
     assert len(cut) == 2 and cut[-1].endswith("…") and _units(cut[-1]) <= width
     # Latin text is wrapped as before, by textwrap

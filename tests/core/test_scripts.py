@@ -1,0 +1,22 @@
+"""Where a line of CJK text may break: the one rule the emulator's headlines and the figures'
+labels share (qwenlab.core.scripts)."""
+
+from __future__ import annotations
+
+from qwenlab.core.scripts import NO_LINE_START, breaks_before, unbreakable_pieces
+
+
+def test_small_kana_the_long_vowel_mark_and_iteration_marks_stay_with_the_character_before() -> None:
+    # キャ and ショ sound as one syllable, ー lengthens the vowel before it, 々 repeats the
+    # character before it: a line that started with any of them would be misread
+    assert unbreakable_pieces("シャンプーでキャンペーン") == ["シャ", "ン", "プー", "で", "キャ", "ン", "ペー", "ン"]
+    assert unbreakable_pieces("人々がちょっと") == ["人々", "が", "ちょっ", "と"]
+    for ch in NO_LINE_START:
+        assert not breaks_before("キ", ch) and not breaks_before("漢", ch), ch
+    # every other kana and Han character may still start a line, and punctuation still may not
+    assert breaks_before("キ", "ン") and breaks_before("ー", "ン") and breaks_before("年", "快")
+    assert not breaks_before("年", "，") and not breaks_before("「", "新")
+
+
+def test_latin_text_is_one_piece_a_word() -> None:
+    assert unbreakable_pieces("LUMIERE") == ["LUMIERE"] and unbreakable_pieces("") == []
