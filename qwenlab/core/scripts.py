@@ -4,10 +4,16 @@ label wraps) and the text scores (each CJK character is a word) must agree on.""
 
 from __future__ import annotations
 
+import re
+import textwrap
 import unicodedata
 
 __all__ = ["is_cjk", "has_cjk", "is_wide", "OPENING_BRACKETS", "NO_LINE_START", "is_cjk_punctuation", "breaks_before",
-           "unbreakable_pieces"]
+           "unbreakable_pieces", "LATIN_EM", "line_units", "wrap_units"]
+
+# A Latin letter's average width in ems in DejaVu Sans (matplotlib's default font), a little
+# generous so that wrapped lines never overflow their box; a wide character takes a full em
+LATIN_EM = 0.6
 
 # CJK opening brackets and quotes: a line may end before one, never after it
 OPENING_BRACKETS = "「『《〈【〔〖〘〚（［｛“‘"
@@ -66,3 +72,44 @@ def unbreakable_pieces(word: str) -> list[str]:
             pieces.append(word[start:k])
             start = k
     return [*pieces, word[start:]] if word else []
+
+
+def line_units(text: str) -> float:
+    """`text`'s width in average Latin letters (`LATIN_EM`): a wide character takes a full em,
+    1 / 0.6 of a letter; so do — and …, in DejaVu Sans."""
+    return sum(1 / LATIN_EM if is_wide(ch) or ch in "—…" else 1 for ch in text)
+
+
+def wrap_units(text: str, width: int, *, break_on_hyphens: bool = False) -> list[str]:
+    """`text` in lines of at most `width` average Latin letters (`line_units`), its own line
+    breaks kept: Latin text by `textwrap` (long words cut), text with wide characters broken at
+    spaces or where CJK text may break (`breaks_before`), a word longer than a line cut."""
+    lines: list[str] = []
+    for para in str(text).splitlines() or [""]:
+        if any(is_wide(ch) for ch in para):
+            lines.extend(_wrap_wide(para, width) or [""])
+        else:
+            lines.extend(textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=break_on_hyphens) or [""])
+    return lines
+
+
+def _wrap_wide(para: str, width: int) -> list[str]:
+    pieces = [piece for token in re.split(r"(\s+)", para) if token
+              for piece in ([token] if token.isspace() else unbreakable_pieces(token))]
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if piece.isspace():
+            line += " " if line else ""
+            continue
+        if line_units(line + piece) > width and line.strip():
+            lines.append(line.rstrip())
+            line = ""
+        while line_units(piece) > width:  # a word longer than a line: cut it, every cut a line of its own
+            k = max([k for k in range(1, len(piece) + 1) if line_units(piece[:k]) <= width] or [1])
+            lines.append(piece[:k])
+            piece = piece[k:]
+        line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines

@@ -17,6 +17,7 @@ import functools
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.cjk_font import cjk_fallback
+from ..core.scripts import wrap_units
 from ..core.values import format_usd
 from .frames import Costs
 
@@ -242,7 +243,6 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
 
 
 def _wrap(text: str, width: int = 40) -> str:
-    """Long labels on several lines rather than shrunk."""
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width)) or text
+    """Long labels on several lines of at most `width` Latin letters' width rather than shrunk (a
+    Chinese label by the width its characters take, a full em each)."""
+    return "\n".join(wrap_units(text, width, break_on_hyphens=True)) or text

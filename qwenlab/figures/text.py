@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import textwrap
 from typing import Any, Iterable, Sequence
 
-from ..core.scripts import is_wide, unbreakable_pieces
+from ..core.scripts import LATIN_EM, line_units, wrap_units
 from ..core.values import ascii_letters
 from ..paths import reserved_on_windows
 from ..store.axes import names_axis
@@ -33,9 +32,7 @@ STAMP_PT = CAPTION_PT  # the name captions had when they were stamped on the ima
 BLANK_PT = 8.0
 NOTE_PT = 8.0
 
-# Average glyph width of DejaVu Sans (matplotlib's default) as a fraction of the font size,
-# a little generous so that wrapped lines never overflow their box
-_CHAR_WIDTH = 0.6
+_CHAR_WIDTH = LATIN_EM  # of the font size: DejaVu Sans's average glyph, a little generous
 _LINE_SPACING = 1.3
 NBSP = "\u00a0"
 
@@ -54,48 +51,14 @@ def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | Non
     """`text` wrapped to a box `width_in` inches wide; its own line breaks are kept. With
     `max_lines`, the last line kept ends with "…" when the text is longer."""
     width = chars(width_in, fontsize)
-    lines: list[str] = []
-    for para in str(text).splitlines() or [""]:
-        if any(is_wide(ch) for ch in para):
-            lines.extend(_wrap_wide(para, width) or [""])
-        else:
-            lines.extend(textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""])
+    lines = wrap_units(text, width)
     if max_lines is not None and len(lines) > max(1, max_lines):
         keep = max(1, max_lines)
         lines = lines[:keep]
         last = lines[-1].rstrip()
-        while last and _units(last) > width - 1:  # room for the "…"
+        while last and line_units(last) > width - 1:  # room for the "…"
             last = last[:-1].rstrip()
         lines[-1] = last + "…"
-    return lines
-
-
-def _units(text: str) -> float:
-    """`text`'s width in average Latin characters: a wide character is a full em (1 / 0.6 of one)."""
-    return sum(1 / _CHAR_WIDTH if is_wide(ch) or ch in "—…" else 1 for ch in text)  # DejaVu's — and … take an em too
-
-
-def _wrap_wide(para: str, width: int) -> list[str]:
-    """`para` in lines of at most `width` units (`_units`), broken at spaces or where CJK text may
-    break (`qwenlab.core.scripts.breaks_before`); a word longer than a line is cut."""
-    pieces = [piece for token in re.split(r"(\s+)", para) if token
-              for piece in ([token] if token.isspace() else unbreakable_pieces(token))]
-    lines: list[str] = []
-    line = ""
-    for piece in pieces:
-        if piece.isspace():
-            line += " " if line else ""
-            continue
-        if _units(line + piece) > width and line.strip():
-            lines.append(line.rstrip())
-            line = ""
-        while _units(piece) > width:  # a word longer than a line: cut it, every cut a line of its own
-            k = max([k for k in range(1, len(piece) + 1) if _units(piece[:k]) <= width] or [1])
-            lines.append(piece[:k])
-            piece = piece[k:]
-        line += piece
-    if line.strip():
-        lines.append(line.rstrip())
     return lines
 
 

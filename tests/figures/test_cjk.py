@@ -6,6 +6,7 @@ CJK font is now a fallback after it, and the labels are wrapped by the width CJK
 from __future__ import annotations
 
 import io
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -17,12 +18,12 @@ from PIL import Image
 from qwenlab.analysis.pairs import pairs
 from qwenlab.core import cjk_font
 from qwenlab.core.cjk_font import cjk_fallback
-from qwenlab.core.scripts import NO_LINE_START
+from qwenlab.core.scripts import NO_LINE_START, line_units
 from qwenlab.costs import Costs
 from qwenlab.costs.plots import cost_by_experiment
 from qwenlab.figures.grid import build_grid
 from qwenlab.figures.pairs import show_pairs
-from qwenlab.figures.text import _units, wrap_lines
+from qwenlab.figures.text import wrap_lines
 from tests.support.labkit import run_sweep
 
 PROMPT = "一张春节促销海报，标题写着“新年快乐”，副标题“全场五折”，底部小字写着活动时间与全国门店地址"
@@ -47,24 +48,24 @@ def _missing_glyphs(caught: list[warnings.WarningMessage]) -> list[str]:
 def test_a_wide_line_is_wrapped_by_the_width_its_characters_take() -> None:
     width = 20  # characters of the average Latin width
     lines = wrap_lines(PROMPT, width * 0.6 * 9 / 72, 9)  # a box that holds 20 of them at 9 pt
-    assert len(lines) > 1 and all(_units(line) <= width for line in lines), lines
+    assert len(lines) > 1 and all(line_units(line) <= width for line in lines), lines
     assert "".join(lines) == PROMPT  # broken between characters: nothing dropped, no space added
     assert not any(line[0] in "，。、：" for line in lines)  # punctuation stays with the character before it
     mixed = wrap_lines("LUMIERE 光彩 serum 新年快乐 Midnight Bloom", 12 * 0.6 * 9 / 72, 9)
-    assert all(_units(line) <= 12 for line in mixed) and "LUMIERE" in mixed[0] and "Midnight" in " ".join(mixed)
+    assert all(line_units(line) <= 12 for line in mixed) and "LUMIERE" in mixed[0] and "Midnight" in " ".join(mixed)
     # a review's cases: a long identifier after a nearly full line, an emoji in Latin text, brackets
     for text, w in (("新年快乐海报 model=runware:108@1-a-very-long-identifier-without-spaces", 10),
                     ("世界世界 abcdefghijklmnop", 8), ("Glow ✨ premium-serum-identifier", 8),
                     ("全场五折限时购《新年快乐》", 8), ("限时（五折）购“新年快乐”好快乐", 9)):
         lines = wrap_lines(text, w * 0.6 * 9 / 72, 9)
-        assert all(_units(line) <= w for line in lines), (text, lines)
+        assert all(line_units(line) <= w for line in lines), (text, lines)
         assert not any(line[-1] in "《（“" for line in lines) and not any(line[0] in "》）”" for line in lines), lines
     japanese = "シャンプーとコンディショナーのキャンペーンちょっとお得"  # small kana and ー stay with the kana before
     for w in range(6, 20):  # from 6 units: ちょっ, the longest piece, fits a line
         lines = wrap_lines(japanese, w * 0.6 * 9 / 72, 9)
         assert "".join(lines) == japanese and not any(line[0] in NO_LINE_START for line in lines), (w, lines)
     cut = wrap_lines(PROMPT, width * 0.6 * 9 / 72, 9, max_lines=2)
-    assert len(cut) == 2 and cut[-1].endswith("…") and _units(cut[-1]) <= width
+    assert len(cut) == 2 and cut[-1].endswith("…") and line_units(cut[-1]) <= width
     # Latin text is wrapped as before, by textwrap
     assert wrap_lines("Glow, Refined. A premium beauty poster", 10 * 0.6 * 9 / 72, 9) == [
         "Glow,", "Refined. A", "premium", "beauty", "poster"]
@@ -131,3 +132,13 @@ def test_the_fallback_keeps_a_users_own_tick_label_font(cjk_font: Path) -> None:
     fig.savefig(io.BytesIO(), format="png")
     assert all(t.get_fontfamily()[0] == "serif" and len(t.get_fontfamily()) == 2
                for t in [*ax.get_xticklabels(), *ax.get_yticklabels()])
+
+
+def test_a_cost_plot_wraps_a_chinese_label_by_the_width_it_takes() -> None:
+    from qwenlab.costs.plots import _wrap
+
+    name = "春节促销海报的提示词实验第二轮对比"  # 17 characters, 28 Latin letters wide
+    lines = _wrap(name, 14).split("\n")
+    assert "".join(lines) == name and len(lines) == 3 and all(line_units(line) <= 14 for line in lines), lines
+    # Latin labels as textwrap wraps them, hyphens included
+    assert _wrap("poster-sweep-with-negative-prompt run 2", 14) == textwrap.fill("poster-sweep-with-negative-prompt run 2", 14)
