@@ -83,8 +83,8 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
 
 def check_run_settings(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
                        notes: str | None = None, name_is_new: bool = True) -> None:
-    """Raise ValidationError (context "run") listing `run_setting_problems`, if there are any."""
+    """Raise ValidationError ("this run is invalid") listing `run_setting_problems`, if there are any."""
     problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes,
                                     name_is_new=name_is_new)
     if problems:
-        raise ValidationError(problems, context="run")
+        raise ValidationError(problems, context="this run")
