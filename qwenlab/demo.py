@@ -21,6 +21,7 @@ from typing import Any
 from .api.client import EMULATOR_KEY, RunwareClient
 from .api.connect import connect
 from .core.request import Request, new_task_uuid
+from .core.values import count_of
 from .emulator import start_embedded
 from .lab import Lab
 from .paths import data_dir as default_dir
@@ -162,9 +163,9 @@ class DemoResult:
         exp = self.experiment
         c = exp.counts()
         lines = [
-            f"qwenlab demo: {c['done']}/{c['cells']} cells done, {c['images']} images, ${exp.cost:.2f} "
+            f"qwenlab demo: {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, ${exp.cost:.2f} "
             f"(emulated: the offline emulator charges the real price, but no money moves)",
-            f"  sent this run: {self.sent} cells" + ("" if self.sent else " (everything was already done: nothing sent twice)"),
+            f"  sent this run: {count_of(self.sent, 'cell')}" + ("" if self.sent else " (everything was already done: nothing sent twice)"),
             f"  log:    {exp.log.path}    (qwenlab logs {exp.name}  |  qwenlab datasette: the log in Datasette with thumbnails)",
             f"  images: {self.data_dir / 'images'}",
             "  grids:  " + "\n          ".join(str(p) for p in self.grids),

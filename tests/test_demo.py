@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from qwenlab.cli import cli
-from qwenlab.demo import EXAMPLES, demo_sweep, run_demo
+from qwenlab.demo import EXAMPLES, DemoResult, demo_sweep, run_demo
 from qwenlab.emulator import Emulator
 from tests.support.seed_examples import example_requests
 
@@ -26,6 +27,15 @@ def test_the_demo_sweep_is_the_seed_examples_over_four_axes(tmp_path: Path) -> N
     assert len(edits) == 16 and all(len(c.uploads) == 1 for c in edits)  # our own image, uploaded, not assets.runware.ai
     assert not any("runware.ai" in c.request.to_json() for c in cells)
     assert demo_sweep(tmp_path).fingerprint() == sweep.fingerprint()  # the drawn reference is reused
+
+
+def test_the_demo_line_counts_one_cell_and_one_image_as_one(tmp_path: Path) -> None:
+    """A run that finished the last cell left: "1 cell", "1 image", never "1 cells"."""
+    counts = {"cells": 1, "done": 1, "images": 1, "failed": 0, "pending": 0, "in_doubt": 0}
+    exp = SimpleNamespace(counts=lambda: counts, cost=0.08, name="demo", log=SimpleNamespace(path=tmp_path / "qwenlab.db"))
+    lines = DemoResult(exp, sent=1, grids=[], data_dir=tmp_path).summary().splitlines()
+    assert lines[0].startswith("qwenlab demo: 1/1 cell done, 1 image, $0.08 (emulated")
+    assert lines[1] == "  sent this run: 1 cell"
 
 
 @pytest.mark.slow

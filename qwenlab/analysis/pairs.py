@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..core.values import same_value
+from ..core.values import count_of, same_value
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges, score_badges
 
@@ -137,7 +137,7 @@ def _two_values(catalog: Catalog, axis: str, values: Sequence[Any] | None) -> tu
         return catalog.resolve(axis, values[0]), catalog.resolve(axis, values[1])
     present = catalog.values(axis)
     if len(present) != 2:
-        raise ValueError(f"axis {axis!r} has {len(present)} values in view ({', '.join(info.label(v) for v in present)}); "
+        raise ValueError(f"axis {axis!r} has {count_of(len(present), 'value')} in view ({', '.join(info.label(v) for v in present)}); "
                          "pairs need two: pick them with values=(first, second)")
     return present[0], present[1]
 

@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ..core.values import count_of
 from ..errors import ImageError, ImageStoreError, StoreUnwritableError
 from ..secrets import redact
 from .direct import Direct
@@ -109,7 +110,7 @@ class Downloader:
                 if not_yet >= len(self.not_yet_waits):
                     waited = sum(self.not_yet_waits)
                     raise _transient(ImageError(
-                        f"imageURL still answered HTTP {exc.status} after {attempts} attempts over about {waited:g} s "
+                        f"imageURL still answered HTTP {exc.status} after {count_of(attempts, 'attempt')} over about {waited:g} s "
                         f"(it may not have reached the CDN yet, or it is refused); the image may still be fetched "
                         f"by hand while its URL lives: {redact(url)[:_URL_SHOWN]}"
                     )) from None
@@ -119,7 +120,7 @@ class Downloader:
                 last = exc
                 if retries >= self._policy.max_retries:
                     raise _transient(ImageError(
-                        f"could not download {redact(url)[:_URL_SHOWN]} after {attempts} attempts: {last}")) from None
+                        f"could not download {redact(url)[:_URL_SHOWN]} after {count_of(attempts, 'attempt')}: {last}")) from None
                 retries += 1
                 self._policy.pause(self._policy.delay(retries, last.retry_after), cancel)
 

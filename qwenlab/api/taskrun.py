@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable
 
 from ..core.request import Request
+from ..core.values import count_of
 from ..errors import (
     BadRequestError,
     ConflictTaskUUIDError,
@@ -255,7 +256,8 @@ class TaskRun:
     def time_out(self, poll_timeout: float) -> None:
         """Polling gave up: keep what arrived (partial), or fail when nothing did."""
         missing = self.expected - len(self.images)
-        message = (f"task {self.task_uuid} was accepted but {missing} of {self.expected} images were still processing "
+        message = (f"task {self.task_uuid} was accepted but {missing} of {count_of(self.expected, 'image')} "
+                   f"{'was' if missing == 1 else 'were'} still processing "
                    f"after poll_timeout={poll_timeout:g}s")
         if not self.named:
             message = (f"task {self.task_uuid}: no answer named it within poll_timeout={poll_timeout:g}s ({self.timed_out or 'sent'}, "

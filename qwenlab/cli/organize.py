@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..core.values import count_of
 from ..errors import ExperimentConflictError, ExperimentNotFoundError
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.organize import Organizer
@@ -115,7 +116,8 @@ def delete_command(experiment: str, yes: bool, force: bool) -> None:
     exp, org = _open(experiment)
     if not yes:
         counts = exp.counts()
-        question = (f"Delete {experiment!r}: {counts['cells']} cells, {counts['images']} images and their ratings and "
+        question = (f"Delete {experiment!r}: {count_of(counts['cells'], 'cell')}, {count_of(counts['images'], 'image')} "
+                    "and their ratings and "
                     f"scores? Its spend (${exp.cost:.4f}) stays in the cost history.")
         click.confirm(question, default=False, abort=True)  # no (or no stdin): click.Abort, exit 1, nothing deleted
     click.echo(str(org.delete(exp.id, confirm=True, force=force)))

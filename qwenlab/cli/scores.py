@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..core.values import present
+from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError, ImageError
 from ..store.experiment import open_experiment
 from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
@@ -66,7 +66,7 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
     for r in wrong.head(10).itertuples():
         click.echo(f"  image {r.image_id}: {r.summary}")
     if len(wrong) > 10:
-        click.echo(f"  ... {len(wrong) - 10} more images with text not read as expected (--json lists all)")
+        click.echo(f"  ... {count_of(len(wrong) - 10, 'more image')} with text not read as expected (--json lists all)")
     _fail_unread(run)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.cjk_font import cjk_fallback
 from ..core.scripts import wrap_units
-from ..core.values import format_usd
+from ..core.values import count_of, format_usd
 from .frames import Costs
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if min_score is None and len(df) else None
     if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
-        title += f"\n{int(df['tasks'].sum())} of {totals['tasks']} tasks: the experiments that swept {axis}"
+        title += f"\n{int(df['tasks'].sum())} of {count_of(int(totals['tasks']), 'task')}: the experiments that swept {axis}"
     if df.empty or not df["cost_usd"].any():
         _empty(ax, title)
         return fig
@@ -181,10 +181,10 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
         if min_score is not None:
             per = r["usd_per_kept_image"]
             notes.append(f"{_usd(r['cost_usd'])}, {int(r['kept'])} kept of {int(r['rated'])} rated "
-                         f"({int(r['images'])} images), " + (f"{_usd(per)} per kept" if per == per else "none kept"))
+                         f"({count_of(int(r['images']), 'image')}), " + (f"{_usd(per)} per kept" if per == per else "none kept"))
         else:
             per = r["usd_per_image"]
-            notes.append(f"{_usd(r['cost_usd'])}, {int(r['images'])} images" + (f", {_usd(per)} each" if per == per else ""))
+            notes.append(f"{_usd(r['cost_usd'])}, {count_of(int(r['images']), 'image')}" + (f", {_usd(per)} each" if per == per else ""))
     _finish_bars(ax, y, labels, values, notes, max(values), title)
     return fig
 

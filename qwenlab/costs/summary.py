@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.values import count_of
 from ..store.organize import DELETED_PREFIX
 from .prices import PRICE_TOLERANCE_USD
 from .query import BUILTIN_KEYS, CostQuery
@@ -59,7 +60,7 @@ class CostSummary:
                 lo, hi = r["api_min_usd"], r["api_max_usd"]
                 charged = f"${lo:.4f}" if abs(hi - lo) <= PRICE_TOLERANCE_USD else f"${lo:.4f} to ${hi:.4f}"
                 out.append(f"the API's cost differs from the description's price for {int(r['differing_images'])} of "
-                           f"{int(r['api_images'])} images of {r['model']} sent {r['first_at'][:10]} to {r['last_at'][:10]}: "
+                           f"{count_of(int(r['api_images']), 'image')} of {r['model']} sent {r['first_at'][:10]} to {r['last_at'][:10]}: "
                            f"it charged {charged} per image where ${r['price_usd']:.4f} was recorded "
                            f"({_signed(r['api_minus_price_usd'])} in all); the costs above are the API's. If Runware's price "
                            "changed, add a dated [[prices]] entry to the model description.")
@@ -121,7 +122,7 @@ class CostSummary:
         swept = (f"by {' and '.join(axes)}, only the experiments that swept {'it' if len(axes) == 1 else 'them'} have rows"
                  if axes else "some tasks have no row")
         rest = t["tasks"] - tasks
-        return (f"the rows cover {tasks} of {t['tasks']} tasks (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
+        return (f"the rows cover {tasks} of {count_of(int(t['tasks']), 'task')} (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
                 f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
                 f"{'is' if rest == 1 else 'are'} left out (by experiment, every task has a row)")
 
@@ -155,8 +156,8 @@ class CostSummary:
         return [
             f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
             f"({', '.join(parts)})",
-            f"{int(t['tasks'])} tasks ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
-            f"{int(t['pending'])} not sent), {int(t['images'])} images" + self._per_image(t, per_experiment),
+            f"{count_of(int(t['tasks']), 'task')} ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
+            f"{int(t['pending'])} not sent), {count_of(int(t['images']), 'image')}" + self._per_image(t, per_experiment),
         ]
 
     def _per_image(self, t: dict[str, Any], per_experiment: "pd.DataFrame | None") -> str:

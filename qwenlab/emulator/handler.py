@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..core.values import count_of
 from ..secrets import redact
 from .protocol import Protocol, redact_body, timeout_answer
 from .records import RequestLog, RequestRecord
@@ -272,5 +273,5 @@ Nothing is sent anywhere and nothing is paid; the costs it reports are what Runw
 getResponse, imageUpload, ping) with <code>Authorization: Bearer &lt;any key&gt;</code>.</p>
 <p>Faults: <code>{html.escape(faults.summary())}</code>. Safety test: with <code>safety.checkContent</code>
 on, a prompt containing <code>{NSFW_TRIGGER}</code> is flagged <code>NSFWContent: true</code>.</p>
-<p>Charged so far: {len(ledger)} images, ${ledger.total():.3f} (emulated).</p>
+<p>Charged so far: {count_of(len(ledger), 'image')}, ${ledger.total():.3f} (emulated).</p>
 </body></html>"""

@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from ..core.values import count_of
+
 __all__ = ["Charge", "Ledger"]
 
 
@@ -88,4 +90,4 @@ class Ledger:
             return len(self._charges)
 
     def __repr__(self) -> str:
-        return f"Ledger({len(self)} charges, ${self.total():.3f})"
+        return f"Ledger({count_of(len(self), 'charge')}, ${self.total():.3f})"

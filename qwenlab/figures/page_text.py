@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.values import count_of
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges
 from .grid_spec import GridSpec
@@ -66,7 +67,7 @@ def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], pa
     sub = ([page_label] if page_label else []) + ([f"same on every image: {' · '.join(fixed)}"] if fixed else [])
     if spec.region is not None:
         sub.append(f"region {spec.region} of each image (x0, y0, x1, y1 as fractions), cut from the original at full resolution")
-    sub.append(f"{n_img} images" + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
+    sub.append(count_of(n_img, "image") + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
                + f" · {captions.says()}")
     badges = spec.badges
     if badges is not None and not badges:

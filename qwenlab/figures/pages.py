@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from ..core.values import count_of
 from .text import slug
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class Grid:
         # [i] as grid[i] and grid.show(i) count; " | " between pages, as a page's label holds "; "
         labels = [f"[{i}] {p.label or p.title}" for i, p in enumerate(self.pages)]
         shown = " | ".join(labels[:8]) + (f" | … ({len(labels) - 8} more)" if len(labels) > 8 else "")
-        return f"<Grid of {self.name!r}: {len(self.pages)} page(s): {shown}>"
+        return f"<Grid of {self.name!r}: {count_of(len(self.pages), 'page')}: {shown}>"
 
     def save(self, path: str | Path, *, dpi: float | None = None, workers: int | None = None) -> list[Path]:
         """Write the grid; return the files written.

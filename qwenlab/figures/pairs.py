@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..analysis.pairs import pairs
 from ..core.cjk_font import cjk_fallback
-from ..core.values import present
+from ..core.values import count_of, present
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import LONG_NAMES, score_label
 from .panels import ShownFigure, caption_height, caption_lines, draw_blank, draw_image
@@ -56,7 +56,7 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     alert = wrap_lines(where, W - 2 * margin, NOTE_PT) if mark and where else []
     mixed = df.attrs.get("provenance") == "mixed"
     lone = int(df.attrs.get("unpaired", 0))
-    foot = f"{len(shown)} of {len(df)} pairs" + (f"; {lone} image{'s' if lone > 1 else ''} without a counterpart" if lone else "")
+    foot = f"{len(shown)} of {count_of(len(df), 'pair')}" + (f"; {lone} image{'s' if lone > 1 else ''} without a counterpart" if lone else "")
     metric = df.attrs.get("score")  # set when the log holds text scores: frame and stamp each image with its own
     if metric:
         foot += (f"; frame colour: {LONG_NAMES[metric]} of the text read by OCR (dark red 0, orange 0.5, yellow 0.75, "

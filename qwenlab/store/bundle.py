@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.shown import shown_as_text
+from ..core.values import count_of
 from ..errors import BundleError
 from ..paths import write_atomic
 from ..secrets import redact
@@ -84,8 +85,8 @@ class BundleInfo:
     bytes: int
 
     def __str__(self) -> str:
-        return (f"wrote {self.path}: {len(self.experiments)} experiment(s) ({', '.join(self.experiments)}), "
-                f"{self.tasks} tasks, {self.images} image files, {self.bytes / 1e6:.1f} MB")
+        return (f"wrote {self.path}: {count_of(len(self.experiments), 'experiment')} ({', '.join(self.experiments)}), "
+                f"{count_of(self.tasks, 'task')}, {count_of(self.images, 'image file')}, {self.bytes / 1e6:.1f} MB")
 
 
 @shown_as_text
@@ -110,11 +111,13 @@ class ImportReport:
         lines += [f"  {src!r}: its ratings, judgements, scores, tags and note from elsewhere merged into {dst!r}"
                   for src, dst in self.merged.items()]
         lines += [f"  {src!r}: nothing added ({why})" for src, why in self.skipped.items()]
-        added = ", ".join(f"{n} {t}" for t, n in self.rows.items() if n)
-        lines.append(f"  added {added or 'no rows'}; {self.files_written} image files written")
+        # a table's name is its rows' plural: "1 experiment, 4 tasks", not "1 experiments"
+        added = ", ".join(count_of(n, t[:-1]) if t.endswith("s") else f"{n} {t}" for t, n in self.rows.items() if n)
+        lines.append(f"  added {added or 'no rows'}; {count_of(self.files_written, 'image file')} written")
         if self.dropped:
-            lines.append(f"  {self.dropped} rows made here on the copy replaced (ratings, scores...) were not put back: "
-                         "what they were about is not in the bundle")
+            lines.append(f"  {count_of(self.dropped, 'row')} made here on the copy replaced (ratings, scores...) "
+                         f"{'was' if self.dropped == 1 else 'were'} not put back: "
+                         f"what {'it was' if self.dropped == 1 else 'they were'} about is not in the bundle")
         return "\n".join(lines)
 
 

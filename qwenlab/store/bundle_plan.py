@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.values import count_of
 from ..errors import ExperimentConflictError
 from ..secrets import refuse_secret
 from .bundle_rows import origin_of
@@ -70,7 +71,7 @@ def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, create
                 # a bundle older than (or the same as) the one the copy came from: it never replaces
                 # a later state, nor brings back what its sender removed since
                 plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
-                    f"its {len(uuids)} requests are in this log already, as experiment {copy['name']!r}, from a bundle "
+                    f"its {_requests_are(len(uuids))} in this log already, as experiment {copy['name']!r}, from a bundle "
                     f"as recent or more ({came[:19]})")))
                 continue
             theirs, mine = _state(source, src_id), _state(log, int(copy["id"]))
@@ -91,11 +92,12 @@ def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, create
             (owner,) = here
             if owner.startswith(DELETED_PREFIX):
                 plans.append(_Plan(src_id, exp["name"], name, (
-                    f"it was deleted from this log: its {len(uuids)} requests stay as {owner!r} for the cost history, "
+                    f"it was deleted from this log: its {count_of(len(uuids), 'request')} "
+                    f"{'stays' if len(uuids) == 1 else 'stay'} as {owner!r} for the cost history, "
                     "so the same tasks cannot come back (ask for a bundle of a new run to have its images again)"), False))
                 continue
             owner_id = int(log.rows("SELECT id FROM experiments WHERE name = ?", [owner])[0]["id"])
-            plans.append(_Plan(src_id, exp["name"], owner, f"its {len(uuids)} requests are in this log already, "
+            plans.append(_Plan(src_id, exp["name"], owner, f"its {_requests_are(len(uuids))} in this log already, "
                                                            f"as experiment {owner!r}", merges=owner_id))
             continue
         if here:
@@ -106,6 +108,11 @@ def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, create
         _refuse_taken(log, name, bundle, len(experiments) == 1)
         plans.append(_Plan(src_id, exp["name"], name))
     return plans
+
+
+def _requests_are(n: int) -> str:
+    """"1 request is", "3 requests are": the skip reasons' count and its verb."""
+    return f"{count_of(n, 'request')} {'is' if n == 1 else 'are'}"
 
 
 def _refuse_taken(log: Log, name: str, bundle: Path, alone: bool = True) -> None:

@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from ..core.values import count_of
 from ..errors import BundleError, NotABundleError, NotALogError
 from ..secrets import redact
 from .log import Log
@@ -102,7 +103,8 @@ def source_log(bundle: Path, db_file: Path) -> Log:
         verdict, dangling = str(exc), []
     if verdict == "ok" and dangling:
         first = dangling[0]
-        verdict = f"{len(dangling)} rows point at nothing, the first in {first.get('table')} (rowid {first.get('rowid')})"
+        verdict = (f"{count_of(len(dangling), 'row')} {'points' if len(dangling) == 1 else 'point'} at nothing, "
+                   f"the first in {first.get('table')} (rowid {first.get('rowid')})")
     if verdict != "ok":
         source.close()
         raise BundleError(f"{bundle}: its {DB_NAME} is damaged ({verdict[:200]}); nothing was imported: ask for it again")

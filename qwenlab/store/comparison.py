@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.request import Request
-from ..core.values import format_value, same_value
+from ..core.values import count_of, format_value, same_value
 from ..errors import ComparisonError, QwenlabError
 from .experiment import ExperimentRecord, open_experiment
 from .log import Log
@@ -268,7 +268,7 @@ class ComparisonRecord(ExperimentRecord):
         prov = self.provenance
         lines = [f"Comparison of {len(self.experiments)} experiments: {self.name}",
                  *([f"  {prov.headline()}"] if prov.headline() else []),
-                 f"  {c['done']}/{c['cells']} cells done, {c['images']} images, {prov.spend(self.cost)}",
+                 f"  {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, {prov.spend(self.cost)}",
                  "  axes: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()),
                  *(f"  {_member_line(m)}" for m in self.experiments)]
         return "\n".join(lines)
@@ -277,7 +277,7 @@ class ComparisonRecord(ExperimentRecord):
 def _member_line(member: ExperimentRecord) -> str:
     """A member's first summary line, with its images and what it cost."""
     images = member.counts()["images"]
-    return f"{member.summary().splitlines()[0]}, {images} images, {member.provenance.spend(member.cost)}"
+    return f"{member.summary().splitlines()[0]}, {count_of(images, 'image')}, {member.provenance.spend(member.cost)}"
 
 
 def open_comparison(names: Iterable[str], data_dir: str | Path | None = None) -> ComparisonRecord:

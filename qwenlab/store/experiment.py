@@ -219,11 +219,11 @@ class ExperimentRecord:
             budget += f", OVER by ${self.cost - self.budget_usd:.3f} (qwenlab costs says why)"
         where = prov.headline()
         lines = [
-            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'], c[IN_DOUBT])}): {c['done']}/{c['cells']} cells done"
+            f"Experiment {self.name!r} ({_status_text(self.status, c['failed'], c[IN_DOUBT])}): {c['done']}/{count_of(c['cells'], 'cell')} done"
             + (f", {c['failed']} failed" if c["failed"] else "") + (f", {c['pending']} not sent" if c["pending"] else "")
             + (f", {c[IN_DOUBT]} in doubt (run again to recover)" if c[IN_DOUBT] else ""),
             *([f"  {where}"] if where else []),
-            f"  {c['images']} image{'' if c['images'] == 1 else 's'}, {prov.spend(self.cost)}{budget}",
+            f"  {count_of(c['images'], 'image')}, {prov.spend(self.cost)}{budget}",
             "  axes: " + ("; ".join(f"{name} = {', '.join(info.label(v) for v in info.values)}"
                                     for name, info in self._axis_infos().items()) or "none"),
         ]
@@ -257,7 +257,7 @@ class ExperimentRecord:
             thumb = _thumbnail(r["path"]) if r["path"] else ""
             tds = "".join(f"<td>{html.escape(infos[c].label(r[c]) if c in infos else _fmt(r[c]))}</td>" for c in show)
             cells.append(f"<tr><td>{thumb}</td>{tds}</tr>")
-        more = f"<div>… {len(df) - _HTML_ROWS} more cells in .df</div>" if len(df) > _HTML_ROWS else ""
+        more = f"<div>… {count_of(len(df) - _HTML_ROWS, 'more cell')} in .df</div>" if len(df) > _HTML_ROWS else ""
         ths = "".join(f"<th>{html.escape(c)}</th>" for c in ["image", *show])
         return (f"<div class='qwenlab-experiment'>{head}<table><thead><tr>{ths}</tr></thead>"
                 f"<tbody>{''.join(cells)}</tbody></table>{more}</div>")

@@ -27,6 +27,7 @@ from typing import Any, Iterable
 
 from ..core.shown import shown_as_text
 from ..core.validation import BROKEN_TEXT, is_unicode_text
+from ..core.values import count_of
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
 from ..paths import remove_if_empty
 from ..secrets import refuse_secret
@@ -148,12 +149,12 @@ class Deletion:
     files_left: list[str] = field(default_factory=list)  # files it could not remove (held open, read-only)
 
     def __str__(self) -> str:
-        shared = f" ({self.files_kept} kept: another experiment uses them)" if self.files_kept else ""
+        shared = f" ({self.files_kept} kept: another experiment uses {'it' if self.files_kept == 1 else 'them'})" if self.files_kept else ""
         n = len(self.files_left)
         left = (f"; {n} file{'s' if n != 1 else ''} could not be removed (in use or read-only), remove "
                 f"{'them' if n != 1 else 'it'} by hand: "
                 + ", ".join(self.files_left[:3]) + (", ..." if n > 3 else "")) if n else ""
-        return (f"deleted {self.name!r}: {self.images} images, {self.files_removed} files removed{shared}; "
+        return (f"deleted {self.name!r}: {count_of(self.images, 'image')}, {count_of(self.files_removed, 'file')} removed{shared}; "
                 f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}{left}")
 
 
@@ -237,7 +238,7 @@ class Organizer:
         images = self.log.rows("SELECT id, path, sha256 FROM images WHERE experiment_id = ?", [experiment_id])
         if confirm is not True:
             raise ConfirmationRequiredError(
-                f"confirm: deleting {name!r} removes its {len(images)} images, their ratings, judgements and scores, "
+                f"confirm: deleting {name!r} removes its {count_of(len(images), 'image')}, their ratings, judgements and scores, "
                 "and cannot be undone (its spend stays in the cost history); call delete(confirm=True) "
                 "(`qwenlab delete NAME --yes` from a shell)")
         if not force:

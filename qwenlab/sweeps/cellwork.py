@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
+from ..core.values import count_of
 from ..emulator.memory import MEMORY_NAME
 from ..errors import BudgetExceededError, ImageError, ImageStoreError, QwenlabError, TaskFailedError, TransportError
 from ..secrets import redact
@@ -271,7 +272,7 @@ class CellWork:
                     "the lost image cannot be fetched again"))
             elif have < asked:
                 self.log.note_task(task_id, error_code="ImageLost", error_message=(
-                    f"getResponse gave {have} of the {asked} paid images: the others cannot be fetched again"))
+                    f"getResponse gave {have} of the {count_of(asked, 'paid image')}: the others cannot be fetched again"))
             else:
                 self.log.note_task(task_id, error_code=None, error_message=None)  # every image is back
         return Outcome("done", cost=0.0)  # paid before, and counted in the spend this run began from

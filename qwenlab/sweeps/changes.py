@@ -101,7 +101,8 @@ def conflict_message(name: str, changes: SweepChanges, *, new_cells: int, cells:
     lines += [f"  - {line}" for line in changes.lines()] or [
         "  - nothing in its axes, base request or settings: the cells' identities differ (a different qwenlab "
         "version or model description computes them otherwise)"]
-    lines.append(f"{new_cells} of the new sweep's {cells} cells are not in the experiment (it holds {logged}).")
+    lines.append(f"{new_cells} of the new sweep's {count_of(cells, 'cell')} {'is' if new_cells == 1 else 'are'} not in the "
+                 f"experiment (it holds {logged}).")
     # each fix in both tongues: a notebook's keyword and the command line's option
     renamed = f"name={free_name!r} (`--name {free_name}`)"
     if not new_cells:

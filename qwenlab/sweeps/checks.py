@@ -91,7 +91,7 @@ class RunChecks:
         if not new and not left:
             return  # every cell of this sweep done there: the run sends nothing
         bundle = origin_of(existing).get("bundle") or "a bundle"
-        what = [f"{left} of its cells are not done" if left else "",
+        what = [f"{left} of its cells {'is' if left == 1 else 'are'} not done" if left else "",
                 (f"{new} cells of this sweep are not in it" if new > 1 else "a cell of this sweep is not in it") if new else ""]
         raise ExperimentConflictError(
             f"name: experiment {name!r} was imported from {bundle}, run in another log from another account, and "

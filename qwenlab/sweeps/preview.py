@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..core.values import format_usd
+from ..core.values import count_of, format_usd
 from ..store.log import IN_DOUBT
 from .budget import Budget
 
@@ -93,5 +93,5 @@ class Preview:
         if k == n:
             spare = self.budget_usd - self.spent_usd - self.estimated_usd
             return f"{head}: the estimate fits ({format_usd(max(spare, 0.0))} to spare)"
-        return (f"{head}: it covers {k} of the {n} cells ({format_usd(self.at_most_usd)}); the run stops there "
+        return (f"{head}: it covers {k} of the {count_of(n, 'cell')} ({format_usd(self.at_most_usd)}); the run stops there "
                 "(raise the budget to send them all)")

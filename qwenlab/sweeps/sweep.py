@@ -36,6 +36,7 @@ from typing import Any, Sequence
 
 from ..core.model import DEFAULT_MODEL
 from ..core.request import Request
+from ..core.values import count_of
 from ..errors import ValidationError
 from ..problems import Problem
 from .axis import Axis
@@ -225,7 +226,7 @@ class Sweep(SweepPlan):
             out.append(Problem("seed", f"must be a whole number (the seed of repeat 0; repeat r gets seed + r) or a list of "
                                        f"whole numbers, one per repeat; got {self.seed!r}"))
         elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) < self.repeats:
-            out.append(Problem("seed", f"gives {len(self.seed)} seeds for {self.repeats} repeats; give one per repeat"))
+            out.append(Problem("seed", f"gives {count_of(len(self.seed), 'seed')} for {self.repeats} repeats; give one per repeat"))
         names = [a.name for a in self.axes]
         if "seed" in names and self.seed_policy == "sample":
             out.append(Problem("seed_policy", "'sample' sends no seed, but the sweep has a seed axis; use 'pin' or drop the axis"))

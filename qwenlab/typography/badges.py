@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from ..core.values import is_missing
+from ..core.values import count_of, is_missing
 from .draw import COLOURS, score_colour, stored_lines
 from .store import score_rows
 
@@ -156,7 +156,7 @@ class ScoreBadges(Mapping[int, ScoreBadge]):
             return "no text scores stored for this experiment: run exp.score_text() (or qwenlab score NAME) first"
         mean = self.mean()
         return (f"frame colour: {self.name} of the text read by OCR ({self.engine}): dark red 0 · orange 0.5 · yellow 0.75 · light green 0.9 · dark green 1.00 · "
-                f"grey not scored" + (f"; mean {mean:.2f} over {len(self)} images" if mean is not None else ""))
+                f"grey not scored" + (f"; mean {mean:.2f} over {count_of(len(self), 'image')}" if mean is not None else ""))
 
     def boxes(self, image_id: Any, shown_width: int, image_width: int | None = None) -> list[tuple[list[tuple[float, float]],
                                                                                                 tuple[float, float, float]]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
 from ..core.shown import shown_as_text
+from ..core.values import count_of
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
 from .engines import OCREngine, get_engine
@@ -56,7 +57,7 @@ class ScoringRun:
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        parts = [f"{self.images} images", f"{self.read} read", f"{self.reused} already read"]
+        parts = [count_of(self.images, "image"), f"{self.read} read", f"{self.reused} already read"]
         if self.skipped:
             parts.append(f"{self.skipped} with no expected text")
         if self.failed:

@@ -39,6 +39,7 @@ from ..analysis.judging import (
     undo_judgement,
 )
 from ..analysis.pairs import pairs as find_pairs
+from ..core.values import count_of
 from ..errors import ImageError, JudgementError
 from ..store.experiment import provenance_banner
 from ..store.ratings import DEFAULT_CRITERION
@@ -303,7 +304,7 @@ class Judging(JudgingResults):
         if done:
             self.header.value = self._banner + (f"<b>Blind judging of {html.escape(self.axis)}</b> · {html.escape(self.exp.name)} · "
                                  f"criterion <b>{html.escape(self.criterion)}</b>: every pair judged "
-                                 f"({self.judged_now} now, {self.judged_before} before; {self.total_pairs} pairs)")
+                                 f"({self.judged_now} now, {self.judged_before} before; {count_of(self.total_pairs, 'pair')})")
             self.left.value = self.right.value = b""
             self.expected_text.value = ""
             self.compare_box.children = []
@@ -355,7 +356,7 @@ class Judging(JudgingResults):
 
     def __repr__(self) -> str:
         where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"
-        return (f"Judging({self.exp.name!r}, axis={self.axis!r}, criterion={self.criterion!r}: {self.total_pairs} pairs, "
+        return (f"Judging({self.exp.name!r}, axis={self.axis!r}, criterion={self.criterion!r}: {count_of(self.total_pairs, 'pair')}, "
                 f"{where}, {self.judged_now} judged now, {self.judged_before} before)")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from ..analysis.pairs import pairs
-from ..core.values import is_missing
+from ..core.values import count_of, is_missing
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
@@ -216,7 +216,7 @@ class PairViewer:
         return with_text(self.widget._repr_mimebundle_(**kwargs), repr(self))
 
     def __repr__(self) -> str:
-        return f"<PairViewer {self.axis}: {self.a} vs {self.b}, {len(self.df)} pairs>"
+        return f"<PairViewer {self.axis}: {self.a} vs {self.b}, {count_of(len(self.df), 'pair')}>"
 
 
 def _seed(value: Any) -> str:

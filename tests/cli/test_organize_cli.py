@@ -85,6 +85,15 @@ def test_rename_and_delete_keep_the_cost_totals(two: Path) -> None:
     assert qwenlab("delete", "noctis", "--yes").exit_code == EXIT_OK
 
 
+def test_the_delete_of_one_cell_asks_and_says_cell_and_image_not_their_plurals(emulator, data_dir: Path) -> None:
+    run_sweep(emulator, data_dir, name="solo", axes={}, repeats=1, fail_one=False)  # one cell, one image
+    refused = qwenlab("delete", "solo", input="n\n")
+    assert refused.exit_code == EXIT_FAILED
+    assert "Delete 'solo': 1 cell, 1 image and their ratings and scores?" in refused.output, refused.output
+    done = qwenlab("delete", "solo", "--yes")
+    assert done.exit_code == EXIT_OK and done.output.startswith("deleted 'solo': 1 image, 1 file removed; "), done.output
+
+
 def test_search_prints_images_and_json(two: Path) -> None:
     found = qwenlab("search", "LUMIERE")
     assert found.exit_code == EXIT_OK and found.output.count("posters") == 4 and "noctis" not in found.output

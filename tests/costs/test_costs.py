@@ -585,6 +585,16 @@ def test_summary_and_html(known: Log) -> None:
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
 
 
+def test_a_summary_of_one_task_says_task_and_image_not_tasks_and_images(tmp_path: Path) -> None:
+    log = Log(tmp_path / "one.db")
+    t = task(log, experiment(log, "solo", {}), {"repeat": 0})
+    send(log, t, at("2026-03-01", 11))
+    finish(log, t, at("2026-03-01"), [0.080])  # the API charged more than the description's price
+    text = Costs(log).summary()
+    assert "1 task (1 done, 0 failed, 0 in doubt, 0 not sent), 1 image, $0.0800 per image" in text, text
+    assert "for 1 of 1 image of alibaba:qwen-image@2.0-pro sent 2026-03-01 to 2026-03-01" in text
+
+
 def test_an_empty_log(tmp_path: Path) -> None:
     c = Costs(Log(tmp_path / "empty.db"))
     assert c.totals()["cost_usd"] == 0 and c.totals()["tasks"] == 0

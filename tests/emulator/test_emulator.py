@@ -298,6 +298,14 @@ def test_index_page_says_offline_and_synthetic(emulator, http):
     assert "offline emulator" in response.text and "synthetic" in response.text
 
 
+def test_the_index_page_and_the_ledger_count_one_image_as_one(emulator, http):
+    """A count of 1 reads "1 image", not "1 images"."""
+    post(http, emulator, dict(example_requests()[1], includeCost=True))
+    page = http.get(f"http://127.0.0.1:{emulator.port}/").text
+    assert "Charged so far: 1 image, $0.075 (emulated)." in page
+    assert repr(emulator.ledger) == "Ledger(1 charge, $0.075)"
+
+
 def test_unknown_paths_are_json_404_with_the_marker_header(emulator, http):
     for response in (http.get(f"http://127.0.0.1:{emulator.port}/images/{uuid.uuid4()}.jpg"),
                      http.post(f"http://127.0.0.1:{emulator.port}/v2", json=[])):
@@ -622,6 +630,18 @@ def test_cli_serves_until_interrupted():
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "stopped" in out
+
+
+def test_the_cli_line_on_stopping_counts_one_image_as_one(monkeypatch: pytest.MonkeyPatch):
+    """`qwenlab emulator`'s last line, after one image was charged: "1 image", not "1 images"."""
+    def one_image_then_ctrl_c(self: Emulator) -> None:
+        self.ledger.charge("task-1", "image-1", 0.075)
+        self.stop()
+
+    monkeypatch.setattr(Emulator, "serve_forever", one_image_then_ctrl_c)
+    result = CliRunner().invoke(cli, ["emulator", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "stopped; emulated charges: 1 image, $0.075"
 
 
 @pytest.mark.parametrize("os_name, reuse", [("posix", 1), ("nt", 0)])

@@ -30,7 +30,7 @@ def test_a_grid_returns_before_drawing_and_draws_a_page_when_shown(exp) -> None:
     grid = build_grid(exp, rows="promptExtend", cols="negativePrompt")  # a page per size
     assert len(grid) == 2 and not any(p.rendered for p in grid.pages)
     assert thumbnails.stats() == {"made": 0, "reused": 0}  # not one image read yet
-    assert "2 page(s)" in repr(grid) and "size: 512x768" in repr(grid)
+    assert "2 pages:" in repr(grid) and "size: 512x768" in repr(grid)
     # each page by the index grid[i] takes, pages apart by " | " (a page's label holds "; ")
     assert "[0] " in repr(grid) and " | [1] " in repr(grid)
     html = grid._repr_html_()  # what a notebook shows: the first page only, as a JPEG

@@ -93,6 +93,18 @@ def test_a_bundle_round_trips_costs_provenance_and_images_exactly(ana: Lab, ben:
     assert ben.log.integrity_check() == "ok"
 
 
+def test_a_bundle_of_one_cell_says_experiment_task_and_image_file_not_their_plurals(emulator, data_dir: Path, ben: Lab,
+                                                                                  tmp_path: Path) -> None:
+    run_sweep(emulator, data_dir, name="solo", axes={}, repeats=1, fail_one=False)  # one cell, one image
+    lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    info = lab.bundle(["solo"], tmp_path / "solo.zip")
+    assert str(info).startswith(f"wrote {info.path}: 1 experiment (solo), 1 task, 1 image file, "), str(info)
+    report = str(ben.import_bundle(info.path))
+    assert "  added 1 experiment, 1 task, 1 image; 1 image file written" in report, report
+    again = str(ben.import_bundle(info.path))
+    assert "'solo': nothing added (its 1 request is in this log already, as experiment 'solo', " in again, again
+
+
 def test_costs_say_what_imported_experiments_spent_elsewhere_and_can_leave_it_out(ana: Lab, ben: Lab, tmp_path: Path) -> None:
     """Ben's costs hold Ana's spend once he imports her bundle: what those experiments cost is
     worth comparing, but it was not Ben's money. A note says how much, and imported=False (or
@@ -461,7 +473,7 @@ def test_an_imported_experiment_with_cells_left_is_not_run_here(ana: Lab, ben: L
         with pytest.raises(ExperimentConflictError, match="imported from both.zip") as info:
             here.run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False], "size": SIZES}, repeats=2),
                      name="posters", progress=False)
-        assert "1 of its cells are not done" in str(info.value) and "--name NEW" in str(info.value)
+        assert "1 of its cells is not done" in str(info.value) and "--name NEW" in str(info.value)
         finished = here.run(Sweep(prompt=PROMPT, axes={"promptExtend": [True, False]}, repeats=1), name="noctis",
                             progress=False)
         assert finished.counts()["done"] == 2
@@ -532,7 +544,7 @@ def test_a_bundle_whose_log_points_at_nothing_is_refused_before_a_file_is_writte
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for item in src.infolist():
             dst.writestr(item, db.read_bytes() if item.filename == "qwenlab.db" else src.read(item))
-    with pytest.raises(BundleError, match="point at nothing"):
+    with pytest.raises(BundleError, match="1 row points at nothing"):
         ben.import_bundle(bad)
     assert not list((ben.data_dir / "images").rglob("*.*")) and ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == 0
 

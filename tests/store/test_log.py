@@ -346,7 +346,7 @@ def test_logs_lists_experiments_and_tasks(data_dir: Path) -> None:
     assert listing.exit_code == 0 and "lumiere" in listing.output
     one = runner.invoke(cli, ["logs", "lumiere"])
     assert one.exit_code == 0, one.output
-    assert "1/1 cells done" in one.output and "1196265337" in one.output and "1024x1536" in one.output
+    assert "1/1 cell done" in one.output and "1196265337" in one.output and "1024x1536" in one.output
     data = json.loads(runner.invoke(cli, ["logs", "--json"]).output)
     assert data[0]["name"] == "lumiere" and data[0]["images"] == 1 and data[0]["cost_usd"] == pytest.approx(0.075)
     detail = json.loads(runner.invoke(cli, ["logs", "lumiere", "--json"]).output)

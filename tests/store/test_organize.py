@@ -163,6 +163,15 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     assert lab.log.integrity_check() == "ok"
 
 
+def test_a_delete_of_one_image_says_image_and_file_not_images_and_files(lab: Lab, emulator, data_dir: Path) -> None:
+    run_sweep(emulator, data_dir, name="solo", axes={}, repeats=1, fail_one=False)  # one cell, one image
+    with pytest.raises(ConfirmationRequiredError, match="removes its 1 image, their ratings"):
+        lab.experiment("solo").delete()
+    done = lab.experiment("solo").delete(confirm=True)
+    assert (done.images, done.files_removed) == (1, 1)
+    assert str(done).startswith("deleted 'solo': 1 image, 1 file removed; its spend"), str(done)
+
+
 def test_costs_by_an_axis_still_answer_once_an_experiment_without_it_is_deleted(lab: Lab, emulator,
                                                                                data_dir: Path) -> None:
     """Deleting an experiment that swept no axis broke `costs --by promptExtend` for the log: the

@@ -129,5 +129,14 @@ def test_cells_logged_before_provenance_say_it_was_not_recorded(exp) -> None:
     assert set(exp.df["backend"]) == {None}
 
 
+def test_an_experiment_of_one_cell_says_cell_and_image_not_cells_and_images(emulator, data_dir: Path) -> None:
+    one = run_sweep(emulator, data_dir, name="solo", axes={}, repeats=1, fail_one=False)
+    text = one.summary()
+    lines = text.splitlines()
+    assert lines[0] == "Experiment 'solo' (done): 1/1 cell done", text
+    assert lines[2].startswith("  1 image, $0.075 emulated"), text
+    assert repr(one) == text
+
+
 def test_an_experiment_with_nothing_sent_says_nothing_of_where(tmp_path: Path) -> None:
     assert Provenance().kind == "none" and Provenance().headline() is None and Provenance().mark() == ""
