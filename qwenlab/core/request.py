@@ -23,7 +23,7 @@ from ..errors import ValidationError
 from ..problems import Problem
 from ..secrets import redact
 from .model import DEFAULT_MODEL, ModelDescription, get_model, lookup
-from .validation import UUID4, validate_task
+from .validation import _IMMUTABLE, UUID4, validate_task
 from .validation import copy_value as _copy
 from .validation import flatten_task as _flatten
 from .validation import short_repr as _short
@@ -387,6 +387,9 @@ class Request:
 def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, value in values.items():
+        if "." not in path:  # most of a task's keys: no split, no walk (a sweep task nests its request 4 times)
+            out[path] = value if type(value) in _IMMUTABLE else _copy(value)
+            continue
         parts = path.split(".")
         node = out
         for part in parts[:-1]:
