@@ -124,7 +124,29 @@ def secret_places(data: Any, path: str = "") -> list[str]:
     _register_env_key()
     if not _SECRETS:
         return []
+    # every task a client sends is scanned (`RunwareClient.prepare`): first whether any text holds
+    # a secret at all, without the generators and path strings; the places only when one does
+    if not _holds(data, tuple(_SECRETS)):
+        return []
     return [p for p, text in _texts(data, path) if any(secret in text for secret in _SECRETS)]
+
+
+def _holds(data: Any, secrets: tuple[str, ...]) -> bool:
+    """Whether a text `_texts` would give of `data` holds one of `secrets`."""
+    if isinstance(data, dict):
+        items: Any = data.values()
+    elif isinstance(data, (list, tuple)):
+        items = data
+    else:
+        return isinstance(data, str) and any(secret in data for secret in secrets)
+    for value in items:
+        if isinstance(value, str):
+            for secret in secrets:
+                if secret in value:
+                    return True
+        elif isinstance(value, (dict, list, tuple)) and _holds(value, secrets):
+            return True
+    return False
 
 
 def _texts(data: Any, path: str) -> Iterator[tuple[str, str]]:
