@@ -277,7 +277,7 @@ class Request:
         kept = getattr(self, "_rebuilt", None)
         new = Request.__new__(Request)
         new._model_id = str(model)
-        if kept is not None and kept[0] == new._model_id and lookup(new._model_id, kept[1]) is kept[1]:
+        if kept is not None and type(model) is str and kept[0] == model and lookup(model, kept[1]) is kept[1]:
             new._desc = kept[1]
             new._values = {k: _copy(v) for k, v in kept[2].items()}
             return new
