@@ -98,13 +98,24 @@ def holds_secret(text: Any) -> bool:
 def redact_json(value: Any) -> Any:
     """A deep copy of JSON-like `value` with every registered secret scrubbed from its strings,
     its keys too (a server may name a field after what it echoes)."""
+    # RUNWARE_API_KEY read once for the whole value, not for each of its keys and strings: every
+    # answer item of a sweep comes through here (about ten strings a task, two environment reads each)
+    _register_env_key()
+    return _redact_json(value)
+
+
+# values a deep copy returns as they are: no deepcopy call for a number of an answer item
+_ATOMIC = (int, float, bool, type(None))
+
+
+def _redact_json(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return _scrub(str(value))  # str(): a str subclass comes back a str, as redact gives it
     if isinstance(value, dict):
-        return {redact(k) if isinstance(k, str) else k: redact_json(v) for k, v in value.items()}
+        return {_scrub(str(k)) if isinstance(k, str) else k: _redact_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_json(v) for v in value]
-    return copy.deepcopy(value)
+        return [_redact_json(v) for v in value]
+    return value if type(value) in _ATOMIC else copy.deepcopy(value)
 
 
 def secret_places(data: Any, path: str = "") -> list[str]:
@@ -113,7 +124,29 @@ def secret_places(data: Any, path: str = "") -> list[str]:
     _register_env_key()
     if not _SECRETS:
         return []
+    # every task a client sends is scanned (`RunwareClient.prepare`): first whether any text holds
+    # a secret at all, without the generators and path strings; the places only when one does
+    if not _holds(data, tuple(_SECRETS)):
+        return []
     return [p for p, text in _texts(data, path) if any(secret in text for secret in _SECRETS)]
+
+
+def _holds(data: Any, secrets: tuple[str, ...]) -> bool:
+    """Whether a text `_texts` would give of `data` holds one of `secrets`."""
+    if isinstance(data, dict):
+        items: Any = data.values()
+    elif isinstance(data, (list, tuple)):
+        items = data
+    else:
+        return isinstance(data, str) and any(secret in data for secret in secrets)
+    for value in items:
+        if isinstance(value, str):
+            for secret in secrets:
+                if secret in value:
+                    return True
+        elif isinstance(value, (dict, list, tuple)) and _holds(value, secrets):
+            return True
+    return False
 
 
 def _texts(data: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -140,7 +173,12 @@ def redact(text: Any) -> str:
     """Return `text` as a string with every registered secret (and its start, cut off) and bearer
     token replaced by ***."""
     _register_env_key()
-    out = str(text)
+    return _scrub(str(text))
+
+
+def _scrub(out: str) -> str:
+    """`redact` without reading the environment: for callers that registered RUNWARE_API_KEY
+    already, once for many texts (`redact_json`)."""
     ordered = _ORDERED
     if len(_SECRETS) != ordered[0]:  # a secret was registered since: the longest first, so none is cut
         snapshot = list(_SECRETS)  # counted with what was sorted, should another thread register meanwhile

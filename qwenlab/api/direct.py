@@ -38,6 +38,9 @@ class Direct:
         # an httpx.Headers is copied as it is by each Request; a list would be normalized again
         self._headers = httpx.Headers(http.headers)
         self._timeout = http.timeout.as_dict()
+        # (headers given, their raw items, netloc) -> those headers with Host put first, as
+        # httpx.Request would put it: see `_request`
+        self._with_host: tuple[httpx.Headers, list[tuple[bytes, bytes]], bytes, httpx.Headers] | None = None
 
     def __repr__(self) -> str:
         return f"Direct({self._http!r})"
@@ -60,8 +63,7 @@ class Direct:
         extensions: dict[str, object] = {"timeout": self._timeout}
         if on_sent is not None:
             on_sent = extensions[ON_SENT] = _once(on_sent)
-        request = httpx.Request(method, url, content=content, headers=headers if headers is not None else self._headers,
-                                extensions=extensions)
+        request = self._request(method, url, content, headers if headers is not None else self._headers, extensions)
         transport = self._http._transport_for_url(request.url)  # the Client's own choice (mounts, proxies)
         response = transport.handle_request(request)
         if on_sent is not None:
@@ -73,6 +75,36 @@ class Direct:
             yield response
         finally:
             response.close()
+
+
+    def _request(self, method: str, url: str | httpx.URL, content: bytes | None, headers: httpx.Headers,
+                 extensions: dict[str, object]) -> httpx.Request:
+        """`httpx.Request(method, url, content=content, headers=headers, extensions=extensions)`,
+        built for less: the hot path of a sweep (a POST and a GET per task). Given `content=`, httpx
+        adds Host (first) and Content-Length (last) and then normalizes every header again, a
+        quarter of what the client spent in httpx per task. Here the headers with Host first are
+        kept from the last request to the same host (while `headers` hold the same items), the
+        Content-Length is appended, and the body passed as the stream httpx would have made of it:
+        the same request, header for header, its body read. Anything else (another method, an
+        empty POST, headers that set Host, Content-Length or Transfer-Encoding) goes to httpx.Request."""
+        if not ((method == "GET" and content is None) or (method == "POST" and type(content) is bytes and content)):
+            return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
+        url = httpx.URL(url)
+        raw = headers.raw
+        cached = self._with_host
+        if cached is not None and cached[0] is headers and cached[1] == raw and cached[2] == url.netloc:
+            with_host = cached[3]
+        else:
+            if "Host" in headers or "Content-Length" in headers or "Transfer-Encoding" in headers or not url.host:
+                return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
+            with_host = httpx.Headers([(b"Host", url.netloc), *raw])
+            self._with_host = (headers, raw, url.netloc, with_host)
+        sent = httpx.Headers(with_host)
+        if content is not None:
+            sent["Content-Length"] = str(len(content))
+        request = httpx.Request(method, url, headers=sent, stream=httpx.ByteStream(content or b""), extensions=extensions)
+        request.read()  # as httpx.Request reads a body given as content=
+        return request
 
 
 def _once(call: Callable[[], None]) -> Callable[[], None]:

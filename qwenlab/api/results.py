@@ -47,8 +47,8 @@ ANSWER_KEY = "_answer"
 
 def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of a response item without base64 payloads and with any secret redacted."""
-    out = {k: copy.deepcopy(v) for k, v in item.items() if k not in _PAYLOAD_FIELDS}
-    return redact_json(out)
+    # no deepcopy first: redact_json copies every value deeply itself (twice per task, on the hot path)
+    return redact_json({k: v for k, v in item.items() if k not in _PAYLOAD_FIELDS})
 
 
 @dataclass

@@ -23,7 +23,7 @@ from ..errors import ValidationError
 from ..problems import Problem
 from ..secrets import redact
 from .model import DEFAULT_MODEL, ModelDescription, get_model, lookup
-from .validation import UUID4, validate_task
+from .validation import _IMMUTABLE, UUID4, validate_task
 from .validation import copy_value as _copy
 from .validation import flatten_task as _flatten
 from .validation import short_repr as _short
@@ -61,7 +61,7 @@ class Request:
     `Request.from_json(...)` from a pasted Runware request. A keyword set to None is left out.
     """
 
-    __slots__ = ("_values", "_model_id", "_desc", "_valid")
+    __slots__ = ("_values", "_model_id", "_desc", "_valid", "_rebuilt")
 
     def __init__(self, model: str = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None, **params: Any) -> None:
         self._model_id = str(model)
@@ -118,6 +118,11 @@ class Request:
         """A request from one task dict exactly as it is (no defaults added, order kept)."""
         self = cls.__new__(cls)
         self._model_id = str(task.get("model", ""))
+        self._values = self._flat(task)
+        return self
+
+    def _flat(self, task: Mapping[str, Any]) -> dict[str, Any]:
+        """`from_task`'s values of `task`, for this request's model."""
         desc = self._description()
         values: dict[str, Any] = {}
         for key, value in task.items():
@@ -127,8 +132,7 @@ class Request:
                 values[key] = _copy(value)
         if not values.get("taskUUID"):
             values["taskUUID"] = new_task_uuid()
-        self._values = values
-        return self
+        return values
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -238,9 +242,7 @@ class Request:
         size = changes.pop("size", None)
         if size is not None:
             changes["width"], changes["height"] = parse_size(size)
-        task = self.to_task()
-        task["model"] = model
-        new = Request.from_task(task)
+        new = self._rebuild(model)
         desc = new._description()
         values = dict(new._values)
         for key, value in changes.items():
@@ -260,6 +262,33 @@ class Request:
         if not explicit_uuid and (model != self._model_id or _without_uuid(values) != _without_uuid(self._values)):
             values["taskUUID"] = new_task_uuid()  # a changed request is a new task
         new._values = _ordered(values) if not self._pasted_order() else values
+        return new
+
+    def _rebuild(self, model: Any) -> "Request":
+        """`Request.from_task(self.to_task() | {"model": model})`: the request as a pasted task
+        would make it, which `replace` starts from.
+
+        A sweep replaces two or three parameters of each cell while it plans its cells, each time
+        from the task JSON; its base request (every cell's start) is rebuilt for every cell. So
+        the result is kept on this (immutable) request, for the same model and while its
+        description is the one it was built with, and its values are copied for each caller; the
+        description itself is carried over when the model stays, as every read of a request
+        looks it up (`lookup`)."""
+        kept = getattr(self, "_rebuilt", None)
+        new = Request.__new__(Request)
+        new._model_id = str(model)
+        if kept is not None and type(model) is str and kept[0] == model and lookup(model, kept[1]) is kept[1]:
+            new._desc = kept[1]
+            new._values = {k: _copy(v) for k, v in kept[2].items()}
+            return new
+        if new._model_id == self._model_id and hasattr(self, "_desc"):
+            new._desc = self._desc
+        task = self.to_task()
+        task["model"] = model
+        new._values = new._flat(task)
+        if type(model) is str and new._desc[1] is not None and new._values.get("taskUUID") == self._values.get("taskUUID"):
+            # kept unless a taskUUID was minted (an empty one is replaced afresh at every rebuild)
+            self._rebuilt = (new._model_id, new._desc, {k: _copy(v) for k, v in new._values.items()})
         return new
 
     def renew(self) -> "Request":
@@ -358,6 +387,9 @@ class Request:
 def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, value in values.items():
+        if "." not in path:  # most of a task's keys: no split, no walk (a sweep task nests its request 4 times)
+            out[path] = value if type(value) in _IMMUTABLE else _copy(value)
+            continue
         parts = path.split(".")
         node = out
         for part in parts[:-1]:

@@ -139,7 +139,9 @@ def is_unicode_text(text: str) -> bool:
 def utf16_length(text: str) -> int:
     """The length of `text` in UTF-16 code units, as JavaScript counts a string: a character
     beyond U+FFFF (most emoji) counts two."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    # counted by the codec, not character by character in Python: every string a sweep's cells
+    # send is measured when the sweep is planned (a lone surrogate, passed through, counts one)
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescription) -> list[Problem]:

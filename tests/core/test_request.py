@@ -191,6 +191,31 @@ def test_replace_keeps_values_and_spelling() -> None:
     assert seed0.renew().task_uuid != seed0.task_uuid
 
 
+def test_replace_starts_from_the_task_as_pasted_every_time() -> None:
+    """replace keeps its request rebuilt from the task JSON (a sweep replaces from the same base
+    for every cell): each replace is the same as the first, and a description registered since
+    is the one the task is rebuilt with."""
+    import dataclasses
+
+    from qwenlab.core.model import register_model
+
+    base = Request(prompt="LUMIERE poster", size="1024x1024", promptExtend=False)
+    first, again = base.replace(outputQuality=30), base.replace(outputQuality=30)
+    assert first.task_uuid != again.task_uuid and first == again.replace(taskUUID=first.task_uuid)
+    assert list(first.values) == list(again.values) == [*base.values, "outputQuality"]
+    shipped = base.model
+    try:
+        # a description that no longer declares providerSettings.alibaba.promptExtend: the task's
+        # providerSettings is then one value of its own, as Request.from_task would keep it
+        register_model(dataclasses.replace(shipped, parameters={k: v for k, v in shipped.parameters.items()
+                                                                 if not v.path.startswith("providerSettings.")}))
+        rebuilt = base.replace(outputQuality=30)
+        assert rebuilt.spelled_at("providerSettings") and not rebuilt.spelled_at("providerSettings.alibaba.promptExtend")
+    finally:
+        register_model(shipped)
+    assert base.replace(outputQuality=30).spelled_at("providerSettings.alibaba.promptExtend")
+
+
 def test_a_changed_request_is_a_new_task() -> None:
     """Runware answers a taskUUID once: a changed request under the old UUID would be refused
     (conflictTaskUUID) or, worse, answered with the first request's images."""
