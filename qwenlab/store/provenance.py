@@ -127,8 +127,9 @@ class Provenance:
         if kind == RUNWARE:
             return f"run on Runware ({', '.join(self.runware_hosts) or 'host not recorded'})"
         if kind == UNKNOWN:
-            return (f"where these {_cells(self.unknown)} ran was not recorded (logged before qwenlab recorded it): "
-                    "they may be the offline emulator's synthetic images")
+            these, they = ("this cell", "it") if self.unknown == 1 else (f"these {_cells(self.unknown)}", "they")
+            return (f"where {these} ran was not recorded (logged before qwenlab recorded it): "
+                    f"{they} may be the offline emulator's synthetic images")
         if kind == "mixed":
             parts = []
             if self.emulator:

@@ -138,5 +138,11 @@ def test_an_experiment_of_one_cell_says_cell_and_image_not_cells_and_images(emul
     assert repr(one) == text
 
 
+def test_one_cell_logged_before_provenance_is_this_cell_not_these_1_cell() -> None:
+    assert Provenance(unknown=1).headline().startswith("where this cell ran was not recorded (logged before qwenlab "
+                                                       "recorded it): it may be")
+    assert Provenance(unknown=2).headline().startswith("where these 2 cells ran was not recorded")
+
+
 def test_an_experiment_with_nothing_sent_says_nothing_of_where(tmp_path: Path) -> None:
     assert Provenance().kind == "none" and Provenance().headline() is None and Provenance().mark() == ""
