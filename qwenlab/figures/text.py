@@ -32,14 +32,13 @@ STAMP_PT = CAPTION_PT  # the name captions had when they were stamped on the ima
 BLANK_PT = 8.0
 NOTE_PT = 8.0
 
-_CHAR_WIDTH = LATIN_EM  # of the font size: DejaVu Sans's average glyph, a little generous
 _LINE_SPACING = 1.3
 NBSP = "\u00a0"
 
 
 def chars(width_in: float, fontsize: float) -> int:
     """How many characters of this font size fit in `width_in` inches (at least 8)."""
-    return max(8, int(width_in * 72 / (fontsize * _CHAR_WIDTH)))
+    return max(8, int(width_in * 72 / (fontsize * LATIN_EM)))
 
 
 def line_height(fontsize: float) -> float:
