@@ -76,7 +76,6 @@ class Direct:
         finally:
             response.close()
 
-
     def _request(self, method: str, url: str | httpx.URL, content: bytes | None, headers: httpx.Headers,
                  extensions: dict[str, object]) -> httpx.Request:
         """`httpx.Request(method, url, content=content, headers=headers, extensions=extensions)`,
