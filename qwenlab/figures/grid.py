@@ -40,13 +40,13 @@ with no GUI backend.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import same_value
 from ..errors import UnknownAxisError
+from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.comparison import ABSENT, EXPERIMENT
 from ..store.thumbnails import thumbnails_of
@@ -209,10 +209,13 @@ def _split(catalog: Catalog, axes: list[str]) -> list[tuple[dict[str, Any], list
     """The entries of each page, in the order of the page axes' values."""
     if not axes:
         return [({}, list(catalog.entries))]
-    out = []
-    for combo in itertools.product(*(catalog.values(a) for a in axes)):
-        key = dict(zip(axes, combo))
-        entries = [e for e in catalog.entries if all(same_value(e.value(a), v) for a, v in key.items())]
-        if entries:
-            out.append((key, entries))
-    return out
+    # each entry's page found by looking its values up, in one pass over the entries: testing
+    # every entry against every page took a tenth of a second for 32 pages of 2,048 images, each
+    # time a grid was built
+    indexes = [ValueIndex(catalog.values(a)) for a in axes]
+    pages: dict[tuple[int, ...], list[Entry]] = {}
+    for e in catalog.entries:
+        where = tuple(index(e.value(a)) for a, index in zip(axes, indexes))
+        if None not in where:
+            pages.setdefault(where, []).append(e)  # type: ignore[arg-type]
+    return [(dict(zip(axes, (index.values[i] for index, i in zip(indexes, where)))), pages[where]) for where in sorted(pages)]
