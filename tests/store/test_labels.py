@@ -8,15 +8,17 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qwenlab.analysis.pairs import pairs
 from qwenlab.cli import cli
+from qwenlab.errors import UnknownAxisError
 from qwenlab.figures.grid import build_grid
 from qwenlab.html.report import report_html
-from qwenlab.store.catalog import Catalog, axis_infos
+from qwenlab.store.catalog import Catalog, Entry, axis_infos
 from qwenlab.typography.analysis import describe
 from tests.support.labkit import run_sweep, texts
 
@@ -122,3 +124,24 @@ def test_a_value_is_found_where_same_value_finds_it(values: list, probe: object)
     assert info.index(probe) == want
     for v in values:
         assert info.index(v) == next(j for j, w in enumerate(values) if same_value(w, v))
+
+
+def test_where_keeps_the_entries_of_the_values_asked_for_by_value_or_label() -> None:
+    """`where` matches each distinct value once for all its entries; True and 1, and 1 and 1.0
+    (which read apart), are still told apart, and a list value is still matched."""
+    from qwenlab.store.axes import AxisInfo
+
+    values = (True, 1, 1.0, ["a"], None)
+    info = AxisInfo("x", "param", values, ("on", "1", "1.0", "['a']", "none"))
+    entries = [Entry(task_id=i, cell={"x": v}, repeat=r, status="done") for i, v in enumerate(values) for r in (1, 2)]
+    catalog = Catalog("e", {"x": info}, entries)
+
+    def kept(wanted: object) -> list[object]:
+        return [e.cell["x"] for e in catalog.where({"x": wanted}).entries]
+
+    assert kept(True) == [True, True] and kept("on") == [True, True]
+    assert kept([["a"]]) == [["a"], ["a"]] and kept("none") == [None, None]  # a list of one list value
+    assert [type(v) for v in kept("1.0")] == [float, float]  # as typed, only the value that reads 1.0
+    assert kept([True, None]) == [True, True, None, None]
+    with pytest.raises(UnknownAxisError, match="'maybe' is not a value of axis 'x'"):
+        catalog.where({"x": "maybe"})
