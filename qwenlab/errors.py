@@ -9,6 +9,7 @@
     │       └── StoreUnwritableError        ... because the store's disk refuses every write: full, over quota, read-only
     ├── LogWriteError               the log could not be written (disk full, locked past the busy timeout, read-only)
     ├── BudgetExceededError         the next request would spend more than the budget allows
+    ├── SentWithAnotherKeyError     a cell in doubt sent with another API key: left in doubt, not sent with this one
     ├── ExperimentNotFoundError     no experiment of that name in the log (the message lists the known ones)
     ├── ExperimentConflictError     a sweep run under the name of an experiment that has a different sweep
     │   └── BackendMismatchError        an experiment whose cells ran on the emulator resumed on Runware, or the reverse
@@ -62,6 +63,7 @@ __all__ = [
     "StoreUnwritableError",
     "LogWriteError",
     "BudgetExceededError",
+    "SentWithAnotherKeyError",
     "ExperimentNotFoundError",
     "NoLogError",
     "NotALogError",
@@ -167,6 +169,14 @@ class LogWriteError(QwenlabError):
 
 class BudgetExceededError(QwenlabError):
     """Sending the next request could exceed the budget."""
+
+
+class SentWithAnotherKeyError(QwenlabError):
+    """A cell in doubt was sent with another API key than this run's, and the server, asked with
+    this one, does not know it: it may have been paid for under the other key's account, where
+    its image waits. It is left in doubt, not sent again (which this account could pay for a
+    second time). The message names the fixes: run with the key it was sent with, or
+    `resend_in_doubt=True` to buy it again with this one."""
 
 
 class ExperimentNotFoundError(QwenlabError, KeyError):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import os
 import re
 from typing import Any, Iterator
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Secret", "as_secret", "register_secret", "url_password", "holds_secret", "redact_json", "secret_places", "refuse_secret", "redact"]
+__all__ = ["Secret", "as_secret", "key_id", "register_secret", "url_password", "holds_secret", "redact_json", "secret_places", "refuse_secret", "redact"]
 
 # Secrets registered here are scrubbed from every error message and log line qwenlab writes.
 _SECRETS: set[str] = set()
@@ -49,6 +51,14 @@ def as_secret(value: str | None) -> Secret | None:
     """`value` as a Secret (None stays None): where a key arrives, bound over the argument that
     brought it, so the frame holds no plain copy."""
     return value if value is None or isinstance(value, Secret) else Secret(value)
+
+
+def key_id(key: str, salt: bytes) -> str:
+    """A short name for an API key that tells two keys apart without holding either: the first 16
+    hex digits of HMAC-SHA256(salt, key). A log keeps it beside each task it sends, with a random
+    salt of its own (`Log.key_salt`), so that a task in doubt is sent again only with the key it was
+    sent with; from the name and the salt, no key can be worked out."""
+    return hmac.new(salt, key.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def register_secret(secret: str | None) -> None:

@@ -34,7 +34,7 @@ import httpx
 from ..core.request import Request
 from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError, ValidationError
 from ..problems import Problem
-from ..secrets import as_secret, register_secret, secret_places, url_password
+from ..secrets import as_secret, key_id, register_secret, secret_places, url_password
 from .address import DEFAULT_BASE_URL, authority, check_api_key, check_base_url, is_loopback, shown_url
 from .download import Downloader, ImageFetcher
 from .error_answers import api_error_from
@@ -123,6 +123,7 @@ class RunwareClient:
         # a loopback address was recorded as run on the emulator
         self._backend = backend
         self._key_says = "emulator" if key == EMULATOR_KEY else None
+        self._key = key  # a Secret (its repr is '***'): named by `key_id`, sent only in the Authorization header
         self._seen: str | None = None  # what the API's answers say, from the latest one
         self._backend_lock = threading.Lock()
         self.timeout = timeout
@@ -196,6 +197,11 @@ class RunwareClient:
         """The API's host (and port where one is given) without credentials: "api.runware.ai",
         "127.0.0.1:8787"."""
         return authority(self.base_url)
+
+    def key_id(self, salt: bytes) -> str:
+        """A name for this client's API key under `salt` (`qwenlab.secrets.key_id`): it tells two
+        keys apart and holds neither; a log keeps it on each task it sends, under its own salt (`Log.key_salt`)."""
+        return key_id(self._key, salt)
 
     def _observe(self, response: httpx.Response) -> None:
         # every POST goes to the API (images are fetched with GET, uploads PUT elsewhere)

@@ -12,7 +12,8 @@ and survive a saved HTML page, so datasette-render-images it is.)
 
 Canned queries: cost by experiment (every cost rule of `Log.spent`; deleted experiments show as
 "(deleted) NAME" with what they spent), best-rated images, images of one experiment, prompt
-search. Facets on status, backend, model and promptExtend; the full-text tables are hidden.
+search. Facets on status, backend, model and promptExtend; the full-text tables and `log_meta` (the
+salt of the log's names for API keys) are hidden.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ QUERIES: dict[str, dict[str, Any]] = {
 def metadata(data_dir: str | Path) -> dict[str, Any]:
     """Datasette's metadata for the log of `data_dir`: title, canned queries, facets, labels."""
     hidden = {t: {"hidden": True} for t in ("tasks_fts", "tasks_fts_config", "tasks_fts_data", "tasks_fts_docsize",
-                                               "tasks_fts_idx")}
+                                               "tasks_fts_idx", "log_meta")}  # log_meta: the salt of key names
     return {
         "title": "qwenlab log",
         "description": "Every experiment, request, image and cost qwenlab logged. Images from qwenlab's offline "

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .log_file import LogFile
+from .migrations.key_ids import KEY_SALT
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
 from .ratings import Ratings
 from .rows import utc_now
@@ -68,6 +69,15 @@ class Log(LogFile, Tasks, Ratings):
 
     def __enter__(self) -> "Log":
         return self
+
+    def key_salt(self) -> bytes:
+        """This log's random salt for naming API keys (made by migration m016): a run keeps on each
+        task it sends `client.key_id(log.key_salt())`, never the key itself."""
+        salt = getattr(self, "_key_salt", None)
+        if salt is None:
+            row = self.db.execute("SELECT value FROM log_meta WHERE name = ?", [KEY_SALT]).fetchone()
+            salt = self._key_salt = bytes.fromhex(row[0])
+        return salt
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -111,9 +111,11 @@ class Tasks:
         return rows[0] if rows else None
 
     def mark_sent(self, task_id: int, request_json: str, *, backend: str | None = None, api_host: str | None = None,
-                  qwenlab_version: str | None = None, within: tuple[int, float, float, float] | None = None) -> bool | None:
+                  qwenlab_version: str | None = None, key_id: str | None = None,
+                  within: tuple[int, float, float, float] | None = None) -> bool | None:
         """Record that the request is about to leave, with the exact JSON sent and where it goes
-        (backend "emulator" or "runware", the API host, the qwenlab version sending it). Written
+        (backend "emulator" or "runware", the API host, the qwenlab version sending it, the name of
+        the key sending it: `RunwareClient.key_id`, never the key). Written
         before the request goes, so a crash in flight leaves a 'sent' row the next run recovers.
 
         within: (experiment id, budget in USD, this task's reserved cost, the run's markup). Once
@@ -129,7 +131,7 @@ class Tasks:
         'sent' turned a done cell, images and all, back into one in doubt until this run's answer
         came (and for good if this run died meanwhile), and sent it again for nothing."""
         fields = {"status": "sent", "sent_at": utc_now(), "request_json": request_json}
-        provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version}
+        provenance = {"backend": backend, "api_host": api_host, "qwenlab_version": qwenlab_version, "key_id": key_id}
         fields.update({k: v for k, v in provenance.items() if v is not None})
         with self.transaction() as db:
             now = db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()
@@ -162,7 +164,7 @@ class Tasks:
         turn): 'pending' again, with no send time and no provenance, as before it was marked."""
         with self.transaction() as db:
             update_task(db, task_id, {"status": "pending", "sent_at": None, "backend": None, "api_host": None,
-                                       "qwenlab_version": None})
+                                       "qwenlab_version": None, "key_id": None})
 
     def complete_task(self, task_id: int, fields: dict[str, Any], images: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         """Finish a task ('done' or 'failed') and insert its images, in one transaction.

@@ -19,7 +19,15 @@ from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
 from ..core.values import count_of
 from ..emulator.memory import MEMORY_NAME
-from ..errors import BudgetExceededError, ImageError, ImageStoreError, QwenlabError, TaskFailedError, TransportError
+from ..errors import (
+    BudgetExceededError,
+    ImageError,
+    ImageStoreError,
+    QwenlabError,
+    SentWithAnotherKeyError,
+    TaskFailedError,
+    TransportError,
+)
 from ..secrets import redact
 from ..store.log import Log
 from ..store.provenance import EMULATOR
@@ -46,18 +54,21 @@ class CellWork:
     each row is marked 'sent' (another run may share the experiment). sending_to: where the run
     sends (written on each task as it is sent); backend_unsure: the run began before any server
     answered, so `record_backend` labels the experiment once one has. uploads: reference images
-    already uploaded, by SHA-256 (kept by the runner across runs).
+    already uploaded, by SHA-256 (kept by the runner across runs). key_id: the log's name for the
+    client's API key (`RunwareClient.key_id`), written on each task as it is sent; None for a
+    client that cannot name its key.
     """
 
     def __init__(self, log: Log, root: Path, exp_id: int, *, client: "Callable[[], RunwareClient]", budget: Budget,
                  limit: float | None, resend_in_doubt: bool, sending_to: dict[str, Any], backend_unsure: bool,
-                 record_backend: Callable[[], dict[str, Any]], uploads: dict[str, str]) -> None:
+                 record_backend: Callable[[], dict[str, Any]], uploads: dict[str, str], key_id: str | None = None) -> None:
         self.log, self._root, self.exp_id = log, root, exp_id
         self._client = client
         self._budget, self._limit, self._resend_in_doubt = budget, limit, resend_in_doubt
         self._sending_to, self._backend_unsure, self._record_backend = sending_to, backend_unsure, record_backend
         self._provenance_lock = threading.Lock()
         self._uploads = uploads
+        self._key_id = key_id
 
     @property
     def client(self) -> "RunwareClient":
@@ -89,6 +100,11 @@ class CellWork:
                 return Outcome("uncertain", cost=job.reserved, error=exc)
             if result is not None:
                 return self._complete(task_id, job, result)
+            if self._key_id and row.get("key_id") and row["key_id"] != self._key_id and not self._resend_in_doubt:
+                # sent with another key, unknown to the server asked with this one: the other
+                # key's account may have paid for it (its image is there), and this one, sent the
+                # same taskUUID, could take it as new and pay again. Neither sent nor let go
+                return self._other_key(task_id, job)
             if not may_send:  # never reached the server: safe to leave for a later run
                 self.log.note_task(task_id, status="pending", sent_at=None)
                 return Outcome("unsent")
@@ -127,7 +143,8 @@ class CellWork:
             # has it: at concurrency 1 the write was a tenth of the time between two tasks' POSTs.
             # A crash meanwhile leaves it 'sent', which is safe: the next run asks the server first.
             within = (self.exp_id, self._limit, job.reserved, self._budget.markup) if self._limit is not None else None
-            marking = self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, within=within)
+            marking = self.log.mark_sent(task_id, redact(req.to_json()), **self._sending_to, key_id=self._key_id,
+                                         within=within)
             if marking is None:  # another run of this experiment (another process on the log) did it meanwhile
                 return Outcome("done")
             if marking is False:
@@ -153,6 +170,16 @@ class CellWork:
         except QwenlabError as exc:
             return self._fail(task_id, exc)
         return self._complete(task_id, job, result)
+
+    def _other_key(self, task_id: int, job: Job) -> Outcome:
+        """A cell in doubt sent with another API key: left in doubt, the reason and the fixes on its row."""
+        error = SentWithAnotherKeyError(
+            "sent with another API key than this run's, and unknown to the server asked "
+            "with this one: it may have been paid for with the other key, whose account holds its image; "
+            "left in doubt, not sent again. Run again with the key it was sent with to recover it, or with "
+            "resend_in_doubt=True (--resend-in-doubt) to buy it again with this one")
+        self.log.note_task(task_id, error_message=redact(str(error)))
+        return Outcome("uncertain", cost=job.reserved, error=error)
 
     def _upload(self, image: Any) -> str:
         if image.sha256 not in self._uploads:

@@ -27,6 +27,7 @@ from ..errors import (
     InsufficientCreditsError,
     PermissionDeniedError,
     QwenlabError,
+    SentWithAnotherKeyError,
     StoreUnwritableError,
     TransportError,
     UnsupportedParameterError,
@@ -120,7 +121,7 @@ class Dispatch:
         self.queue: list[Job] = []
         self.inflight: dict[cf.Future[Outcome], Job] = {}
         self.finished: queue.SimpleQueue[cf.Future[Outcome]] = queue.SimpleQueue()  # futures as they finish
-        self.failed = self.doubtful = self.unsettled = self.held_back = 0
+        self.failed = self.doubtful = self.unsettled = self.held_back = self.other_key = 0
         self.reason: str | None = None  # why the sweep stopped before its end
         self.refused = 0  # cells the log's budget check kept back: another run spent what was left
         self.fatal: BaseException | None = None  # the error that stopped it, raised to the caller
@@ -261,6 +262,7 @@ class Dispatch:
         # not know it, or it was still processing; running again may not settle these
         self.unsettled += out.status == "uncertain" and isinstance(out.error, TransportError) and out.error.answered
         self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
+        self.other_key += isinstance(out.error, SentWithAnotherKeyError)  # in doubt, sent with another account's key
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error
             self.reason = f"stopped: {type(out.error).__name__}: {out.error}"
@@ -320,6 +322,12 @@ class Dispatch:
         if self.held_back:
             reason += (f". {count_of(self.held_back, 'cell')} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
                        "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
+        if self.other_key:
+            it, they, them = ("it", "it", "it") if self.other_key == 1 else ("them", "they", "them")
+            reason += (f". {count_of(self.other_key, 'cell')} in doubt {'was' if self.other_key == 1 else 'were'} sent with "
+                       f"another API key, and the server, asked with this one, does not know {it}: {they} may have been "
+                       f"paid for with the other key. Run again with that key to recover {them}, or with "
+                       f"resend_in_doubt=True (--resend-in-doubt) to buy {them} again with this one")
         if self.unsettled:
             reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
                        "does not know them, or they were still processing. If they stay in doubt, run with "

@@ -208,7 +208,8 @@ class Runner(RunChecks):
         work = CellWork(self.log, self._root, exp_id, client=lambda: self.client, budget=budget, limit=limit,
                         resend_in_doubt=resend_in_doubt, sending_to=sending_to,
                         backend_unsure=bool(sending_to) and "backend" not in sending_to,
-                        record_backend=lambda: self._record_backend(exp_id), uploads=self._uploads)
+                        record_backend=lambda: self._record_backend(exp_id), uploads=self._uploads,
+                        key_id=self._key_id())
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
         for note in sweep.notes():
             bar.write(note)
@@ -298,6 +299,12 @@ class Runner(RunChecks):
         return self.log.experiment(name) or existing
 
     # -- where it runs ----------------------------------------------------------------------------
+    def _key_id(self) -> str | None:
+        """The log's name for the client's API key (kept on each task sent; never the key), or None
+        for a client that cannot name it (a stand-in of a test)."""
+        name = getattr(self.client, "key_id", None)
+        return name(self.log.key_salt()) if callable(name) else None
+
     def _record_backend(self, exp_id: int) -> dict[str, Any]:
         """Where this run sends its cells, written on the experiment now (backend "mixed" once
         cells went to both) and on each task as it is sent; {} for a client that cannot say."""

@@ -57,12 +57,26 @@ def test_fresh_database_has_the_documented_schema(log: Log) -> None:
 def test_the_migrations_keep_their_names_and_their_order() -> None:
     """Logs out there record each migration by name in `_qwenlab_migrations`: a name changed, or
     one moved in the list, would run it again on them (or skip one). New ones go at the end."""
-    assert [fn.__name__ for fn in MIGRATIONS][:15] == [
+    assert [fn.__name__ for fn in MIGRATIONS][:16] == [
         "m001_experiments_tasks_images", "m002_ratings_judgements", "m003_prompt_search", "m004_stop_reason_and_task_history",
         "m005_cost_indexes", "m006_text_readings_and_scores", "m007_provenance", "m008_cost_reading",
         "m009_judgement_criterion", "m010_scale_indexes", "m011_organize", "m012_api_extra", "m013_cost_rollups",
-        "m014_image_prices_by_day", "m015_cost_scores",
+        "m014_image_prices_by_day", "m015_cost_scores", "m016_key_ids",
     ]
+
+
+def test_each_log_names_keys_under_a_salt_of_its_own(tmp_path: Path) -> None:
+    """The name a log keeps for a key (on each task sent) is an HMAC under the log's random salt:
+    two logs name one key differently, one log names two keys differently, and it holds no key."""
+    from qwenlab.secrets import key_id
+
+    one, two = Log(tmp_path / "one.db"), Log(tmp_path / "two.db")
+    assert len(one.key_salt()) == 16 and one.key_salt() != two.key_salt()
+    assert Log(tmp_path / "one.db").key_salt() == one.key_salt()  # kept in the file
+    key = "sk-live-0123456789abcdef"
+    assert key_id(key, one.key_salt()) != key_id(key, two.key_salt())
+    assert key_id(key, one.key_salt()) != key_id(key + "x", one.key_salt())
+    assert key_id(key, one.key_salt()) == key_id(key, one.key_salt()) and len(key_id(key, one.key_salt())) == 16
 
 
 def test_migrating_an_older_database_keeps_its_rows(tmp_path: Path) -> None:

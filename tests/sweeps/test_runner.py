@@ -202,6 +202,68 @@ def test_a_task_in_doubt_is_recovered_not_paid_twice(emulator: Emulator, make_la
     assert len(exp.images) == 2
 
 
+def test_a_cell_in_doubt_is_sent_again_only_with_the_key_it_was_sent_with(emulator: Emulator, make_lab) -> None:
+    """Sent again with another account's key, a taskUUID that account's server does not know could
+    be taken as new and paid for twice, the first image stranded with the first account. The log
+    names the key each task was sent with (an HMAC under its own salt, never the key), and a run
+    with another key leaves such a cell in doubt, saying why and what to do."""
+    key_a, key_b = "sk-account-a-000111", "sk-account-b-000222"
+    lab_a = make_lab(emulator, key=key_a)
+    sweep = small_sweep(n_quality=1, repeats=2)  # 4 cells
+    lab_a.run(sweep, name="keys", budget_usd=0.0, progress=False)  # logs the cells, sends nothing
+    exp_id = lab_a.log.experiment("keys")["id"]
+    a1, a2, old, _ = lab_a.log.tasks(exp_id)
+    named_a = lab_a.client.key_id(lab_a.log.key_salt())
+    assert len(named_a) == 16 and key_a not in named_a
+    # a run with key A crashed after marking three of them 'sent'; none reached the server. `old`
+    # was marked by a qwenlab before key ids: its key is not known
+    for row in (a1, a2):
+        lab_a.log.mark_sent(row["id"], row["request_json"], key_id=named_a)
+    lab_a.log.mark_sent(old["id"], old["request_json"])
+
+    lab_b = make_lab(emulator, key=key_b)
+    exp = lab_b.run(sweep, name="keys", budget_usd=1.0, progress=False)
+    counts = exp.counts()
+    assert (counts["in_doubt"], counts["done"]) == (2, 2), counts
+    assert "2 cells in doubt were sent with another API key" in exp.stop_reason
+    assert "Run again with that key to recover them" in exp.stop_reason
+    charged = ledger_per_task(emulator)
+    assert a1["task_uuid"] not in charged and a2["task_uuid"] not in charged  # asked about, not sent
+    assert charged[old["task_uuid"]] == 1  # an unknown key: sent under its taskUUID, as before
+    rows = {t["id"]: t for t in lab_b.log.tasks(exp_id)}
+    for row in (a1, a2):
+        kept = rows[row["id"]]
+        assert (kept["status"], kept["key_id"], kept["task_uuid"]) == ("sent", named_a, row["task_uuid"])
+        assert "another API key" in kept["error_message"] and "resend_in_doubt=True" in kept["error_message"]
+    named_b = lab_b.client.key_id(lab_b.log.key_salt())
+    assert named_b != named_a and rows[old["id"]]["key_id"] == named_b
+    log_text = Path(lab_b.log.path).read_bytes()
+    assert key_a.encode() not in log_text and key_b.encode() not in log_text
+
+    # with key A again, they go under their own taskUUIDs (the server would answer conflictTaskUUID
+    # had it taken them)
+    exp = make_lab(emulator, key=key_a).run(sweep, name="keys", budget_usd=1.0, progress=False)
+    assert exp.counts()["done"] == 4
+    charged = ledger_per_task(emulator)
+    assert charged[a1["task_uuid"]] == 1 and charged[a2["task_uuid"]] == 1
+    assert emulator.ledger.charged_twice() == []
+
+
+def test_resend_in_doubt_sends_a_cell_of_another_key_anew_by_choice(emulator: Emulator, make_lab) -> None:
+    lab_a = make_lab(emulator, key="sk-account-a-000111")
+    sweep = small_sweep(n_quality=1, repeats=1)  # 2 cells
+    lab_a.run(sweep, name="keys", budget_usd=0.0, progress=False)
+    exp_id = lab_a.log.experiment("keys")["id"]
+    a, b = lab_a.log.tasks(exp_id)
+    lab_a.log.mark_sent(a["id"], a["request_json"], key_id=lab_a.client.key_id(lab_a.log.key_salt()))
+    exp = make_lab(emulator, key="sk-account-b-000222").run(sweep, name="keys", budget_usd=1.0, progress=False,
+                                                               resend_in_doubt=True)
+    assert exp.counts()["done"] == 2
+    renewed = lab_a.log.task(a["id"])
+    assert renewed["task_uuid"] != a["task_uuid"] and a["task_uuid"] in renewed["history_json"]
+    assert ledger_per_task(emulator) == {renewed["task_uuid"]: 1, b["task_uuid"]: 1}
+
+
 def test_a_failed_cell_is_logged_and_the_sweep_goes_on(emulator: Emulator, make_lab) -> None:
     # one retry: the emulator answers a failed task with HTTP 500, and a 5xx on every attempt
     # leaves a cell in doubt; the retry's conflictTaskUUID has its error read with getResponse

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Callable
 
-from . import cost_rollups, log_tables
+from . import cost_rollups, key_ids, log_tables
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -38,6 +38,7 @@ MIGRATIONS: list[Migration] = [
     cost_rollups.m013_cost_rollups,
     cost_rollups.m014_image_prices_by_day,
     cost_rollups.m015_cost_scores,
+    key_ids.m016_key_ids,
 ]
 
 
