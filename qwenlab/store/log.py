@@ -70,6 +70,9 @@ class Log(LogFile, Tasks, Ratings):
     def __enter__(self) -> "Log":
         return self
 
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def key_salt(self) -> bytes:
         """This log's random salt for naming API keys (made by migration m016): a run keeps on each
         task it sends `client.key_id(log.key_salt())`, never the key itself."""
@@ -78,9 +81,6 @@ class Log(LogFile, Tasks, Ratings):
             row = self.db.execute("SELECT value FROM log_meta WHERE name = ?", [KEY_SALT]).fetchone()
             salt = self._key_salt = bytes.fromhex(row[0])
         return salt
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
