@@ -323,11 +323,12 @@ class Dispatch:
             reason += (f". {count_of(self.held_back, 'cell')} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
                        "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
         if self.other_key:
-            it, they, them = ("it", "it", "it") if self.other_key == 1 else ("them", "they", "them")
-            reason += (f". {count_of(self.other_key, 'cell')} in doubt {'was' if self.other_key == 1 else 'were'} sent with "
-                       f"another API key, and the server, asked with this one, does not know {it}: {they} may have been "
-                       f"paid for with the other key. Run again with that key to recover {them}, or with "
-                       f"resend_in_doubt=True (--resend-in-doubt) to buy {them} again with this one")
+            one = self.other_key == 1
+            them, they = ("it", "it") if one else ("them", "they")
+            reason += (f". {count_of(self.other_key, 'cell')} in doubt {'was' if one else 'were'} sent with another API key, "
+                       f"and the server, asked with this one, does not know {them}: {they} may have been paid for with "
+                       f"the other key. Run again with that key to recover {them}, or with resend_in_doubt=True "
+                       f"(--resend-in-doubt) to buy {them} again with this one")
         if self.unsettled:
             reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
                        "does not know them, or they were still processing. If they stay in doubt, run with "
