@@ -318,7 +318,7 @@ class Dispatch:
         left = [f"{count_of(self.failed, 'cell')} failed" if self.failed else "",
                 f"{count_of(self.doubtful, 'cell')} in doubt (sent, no result logged)" if self.doubtful else ""]
         left = [x for x in left if x]
-        reason = f"{' and '.join(left)}; run again to retry them" if left else None
+        reason = f"{' and '.join(left)}; run again to retry {'it' if self.failed + self.doubtful == 1 else 'them'}" if left else None
         if self.held_back:
             reason += (f". {count_of(self.held_back, 'cell')} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
                        "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
