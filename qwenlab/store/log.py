@@ -78,8 +78,8 @@ class Log(LogFile, Tasks, Ratings):
         task it sends `client.key_id(log.key_salt())`, never the key itself."""
         salt = getattr(self, "_key_salt", None)
         if salt is None:
-            row = self.db.execute("SELECT value FROM log_meta WHERE name = ?", [KEY_SALT]).fetchone()
-            salt = self._key_salt = bytes.fromhex(row[0])
+            (row,) = self.rows("SELECT value FROM log_meta WHERE name = ?", [KEY_SALT])  # under the log's lock
+            salt = self._key_salt = bytes.fromhex(row["value"])
         return salt
 
     # -- experiments ----------------------------------------------------------------------------
