@@ -179,6 +179,14 @@ class SentWithAnotherKeyError(QwenlabError):
     `resend_in_doubt=True` to buy it again with this one."""
 
 
+def another_key_fixes(cells: int = 1) -> str:
+    """The two fixes for cells in doubt sent with another API key, as the row, the run's stop
+    reason and the preview say them."""
+    it, was = ("it", "it was") if cells == 1 else ("them", "they were")
+    return (f"Run again with the key {was} sent with to recover {it}, or with resend_in_doubt=True "
+            f"(--resend-in-doubt) to buy {it} again with this one")
+
+
 class ExperimentNotFoundError(QwenlabError, KeyError):
     """No experiment of that name in the log."""
 

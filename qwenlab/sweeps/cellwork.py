@@ -27,6 +27,7 @@ from ..errors import (
     SentWithAnotherKeyError,
     TaskFailedError,
     TransportError,
+    another_key_fixes,
 )
 from ..secrets import redact
 from ..store.log import Log
@@ -176,8 +177,7 @@ class CellWork:
         error = SentWithAnotherKeyError(
             "sent with another API key than this run's, and unknown to the server asked "
             "with this one: it may have been paid for with the other key, whose account holds its image; "
-            "left in doubt, not sent again. Run again with the key it was sent with to recover it, or with "
-            "resend_in_doubt=True (--resend-in-doubt) to buy it again with this one")
+            f"left in doubt, not sent again. {another_key_fixes()}")
         self.log.note_task(task_id, error_message=redact(str(error)))
         return Outcome("uncertain", cost=job.reserved, error=error)
 

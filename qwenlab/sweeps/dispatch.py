@@ -31,6 +31,7 @@ from ..errors import (
     StoreUnwritableError,
     TransportError,
     UnsupportedParameterError,
+    another_key_fixes,
 )
 from ..progress import Progress
 from ..secrets import redact
@@ -327,8 +328,7 @@ class Dispatch:
             them, they = ("it", "it") if one else ("them", "they")
             reason += (f". {count_of(self.other_key, 'cell')} in doubt {'was' if one else 'were'} sent with another API key, "
                        f"and the server, asked with this one, does not know {them}: {they} may have been paid for with "
-                       f"the other key. Run again with that key to recover {them}, or with resend_in_doubt=True "
-                       f"(--resend-in-doubt) to buy {them} again with this one")
+                       f"the other key. {another_key_fixes(self.other_key)}")
         if self.unsettled:
             reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
                        "does not know them, or they were still processing. If they stay in doubt, run with "

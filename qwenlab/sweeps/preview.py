@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..core.values import count_of, format_usd
+from ..errors import another_key_fixes
 from ..store.log import IN_DOUBT
 from .budget import Budget
 
@@ -33,13 +34,16 @@ class Preview:
     plan: the sweep's plan (`Sweep.plan()`) with a `logged` column, what the log holds of each
     cell ("new", "pending", "in_doubt": sent with no answer logged, "failed", "done"); budget_usd: the limit the run will hold to
     (the experiment's own when none is given; None for no limit); spent_usd: what the experiment
-    spent before, without the cells in doubt (they are in `to_send`, recovered first).
+    spent before, without the cells in doubt (they are in `to_send`, recovered first); other_key:
+    how many of the cells in doubt were sent with another API key than the run's (the run asks the
+    server about them, and leaves in doubt those it does not know).
     """
 
     name: str
     plan: "pd.DataFrame"
     budget_usd: float | None = None
     spent_usd: float = 0.0
+    other_key: int = 0
 
     @classmethod
     def of(cls, sweep: "Sweep", name: str | None = None, budget_usd: float | None = None, *,
@@ -80,10 +84,21 @@ class Preview:
         return round(float(self.to_send["est_cost_usd"].iloc[: self.affordable].sum()), 6)
 
     def budget_text(self) -> str:
-        """One line: the cells to send, their estimate, and what the budget lets through."""
+        """One line: the cells to send, their estimate, and what the budget lets through (and a
+        second when cells in doubt were sent with another API key)."""
         n = len(self.to_send)
         if n == 0:
             return "nothing to send: every cell is done"
+        line = self._budget_line(n)
+        if self.other_key:
+            one = self.other_key == 1
+            them, they = ("it", "it") if one else ("them", "they")
+            line += (f"\n{count_of(self.other_key, 'cell')} in doubt {'was' if one else 'were'} sent with another API key: "
+                     f"the run asks the server about {them} with this one, and if it does not know {them}, leaves {them} "
+                     f"in doubt ({they} may have been paid for with the other key). {another_key_fixes(self.other_key)}")
+        return line
+
+    def _budget_line(self, n: int) -> str:
         cells = f"{n} cell{'s' if n != 1 else ''} to send, estimated {format_usd(self.estimated_usd)}"
         if self.budget_usd is None:
             return f"{cells}; no budget: all of it may be spent (set one with --budget or budget_usd)"

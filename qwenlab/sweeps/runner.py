@@ -33,7 +33,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..api.connect import connect
 from ..core.request import new_task_uuid
@@ -125,12 +125,17 @@ class Runner(RunChecks):
         """`sweep.plan()` with a `logged` column: what the log already holds for each cell
         under `name` (done cells will not be sent again)."""
         require_sweep(sweep)
+        return self._plan(sweep, name, quiet=quiet)[0]
+
+    def _plan(self, sweep: Sweep, name: str | None = None, *, quiet: bool = False
+              ) -> tuple["pd.DataFrame", dict[str, Any]]:
+        """`plan` and the log's row of each cell that has one, by cell key."""
         df = sweep.plan(quiet=quiet)
         exp = self.log.experiment(name or sweep.default_name())
         logged = match_logged(sweep.cells(), self.log.tasks(exp["id"])) if exp else {}
         # a cell left 'sent' reads "in_doubt", as every count says it
         df["logged"] = [status_word(logged[k]["status"]) if k in logged else "new" for k in df["key"]]
-        return df
+        return df, logged
 
     def preview(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None,
                 quiet: bool = True) -> Preview:
@@ -138,14 +143,24 @@ class Runner(RunChecks):
         (`Preview.to_send`, `.estimated_usd`, `.budget_text()`), read from the log; writes nothing."""
         require_sweep(sweep)
         name = name or sweep.default_name()
-        df = self.plan(sweep, name, quiet=quiet)
+        df, logged = self._plan(sweep, name, quiet=quiet)
         exp = self.log.experiment(name)
         if exp is None:
             return Preview(name, df, budget_usd)
         # cells in doubt are counted in what the experiment spent and recovered first, as `run` does
         in_doubt = float(df.loc[df["logged"] == IN_DOUBT, "est_cost_usd"].sum())
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
-        return Preview(name, df, limit, self.log.spent(int(exp["id"])) - in_doubt)
+        return Preview(name, df, limit, self.log.spent(int(exp["id"])) - in_doubt,
+                       other_key=self._sent_with_another_key(logged.values()))
+
+    def _sent_with_another_key(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """How many of `rows` are in doubt and were sent with a key other than this runner's: the
+        run will leave those in doubt unless the server knows them (`CellWork`'s guard)."""
+        named = [r["key_id"] for r in rows if r["status"] == "sent" and r.get("key_id")]
+        if not named:  # the client (and so the emulator, when it is the one) is made only when needed
+            return 0
+        mine = self._key_id()
+        return sum(k != mine for k in named) if mine else 0
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,

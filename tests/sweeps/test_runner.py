@@ -221,12 +221,19 @@ def test_a_cell_in_doubt_is_sent_again_only_with_the_key_it_was_sent_with(emulat
         lab_a.log.mark_sent(row["id"], row["request_json"], key_id=named_a)
     lab_a.log.mark_sent(old["id"], old["request_json"])
 
+    assert lab_a.preview(sweep, "keys", budget_usd=1.0).other_key == 0
     lab_b = make_lab(emulator, key=key_b)
+    # the plan says so before anything is sent
+    preview = lab_b.preview(sweep, "keys", budget_usd=1.0)
+    assert preview.other_key == 2
+    assert ("2 cells in doubt were sent with another API key: the run asks the server about them with this one"
+            in preview.budget_text())
+    assert "Run again with the key they were sent with to recover them" in preview.budget_text()
     exp = lab_b.run(sweep, name="keys", budget_usd=1.0, progress=False)
     counts = exp.counts()
     assert (counts["in_doubt"], counts["done"]) == (2, 2), counts
     assert "2 cells in doubt were sent with another API key" in exp.stop_reason
-    assert "Run again with that key to recover them" in exp.stop_reason
+    assert "Run again with the key they were sent with to recover them" in exp.stop_reason
     charged = ledger_per_task(emulator)
     assert a1["task_uuid"] not in charged and a2["task_uuid"] not in charged  # asked about, not sent
     assert charged[old["task_uuid"]] == 1  # an unknown key: sent under its taskUUID, as before
