@@ -12,6 +12,7 @@ from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError, ImageError
 from ..store.experiment import open_experiment
 from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
+from ..typography.engines import TesseractEngine
 from ..typography.scores import score_experiment
 from .exits import param_hints
 
@@ -24,23 +25,36 @@ __all__ = ["score_command"]
 @click.command("score")
 @click.argument("experiment")
 @click.option("--engine", default="auto", show_default=True, help="OCR engine: auto, rapidocr or tesseract.")
+@click.option("--lang", default=None, help="Tesseract's language packs, e.g. eng+jpn+kor (implies --engine tesseract; "
+              "each installed: apt-get install tesseract-ocr-jpn).")
 @click.option("--by", "axes", multiple=True, help="Axis to break the scores down by (repeatable; default: every axis).")
 @click.option("--force", is_flag=True, help="Read every image again, even those this engine has read.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image instead of a summary.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bool, as_json: bool, no_progress: bool) -> None:
+def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[str, ...], force: bool, as_json: bool,
+                  no_progress: bool) -> None:
     """Read the text in every image of EXPERIMENT (OCR) and score it against the prompt's quoted
     strings: word accuracy, NED, and which strings were misspelled. Images already read are not
-    read again. Scores go to the log (tables text_readings, text_scores)."""
+    read again. Scores go to the log (tables text_readings, text_scores). An image whose text is
+    in a script the engine does not read (RapidOCR: Japanese kana, Korean hangul) is not scored;
+    Tesseract reads them with its packs: --engine tesseract --lang eng+jpn+kor."""
+    if lang is not None and engine.lower() not in ("auto", "tesseract"):
+        raise click.BadParameter(f"--lang is Tesseract's; drop it, or use --engine tesseract (not {engine!r})",
+                                 param_hint="'--lang'")
     exp = open_experiment(experiment)
     unknown = [a for a in axes if a not in exp.axes]
     if unknown:  # before the OCR: a typo must not cost minutes of reading first
         raise click.BadParameter(f"no axis {unknown[0]!r}; axes: {', '.join(exp.axes) or 'none'}", param_hint="'--by'")
-    with warnings.catch_warnings():  # the images that could not be read are said below, whatever the output
+    reader: Any = TesseractEngine(lang=lang) if lang is not None else engine
+    with warnings.catch_warnings():  # the images that could not be read, or not scored, are said below
         warnings.filterwarnings("ignore", message=r".*could not be read, so")
-        df = score_experiment(exp, engine, force=force, progress=not no_progress and not as_json)
+        warnings.filterwarnings("ignore", message=r".*which \S+ does not read")
+        df = score_experiment(exp, reader, force=force, progress=not no_progress and not as_json)
     run = df.attrs.get("run")
+    unscored = run.unreadable_note() if run is not None else None
     if as_json:
+        if unscored:
+            click.echo(unscored, err=True)  # JSON lines alone on stdout
         cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
         for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
             click.echo(json.dumps({k: present(v) for k, v in row.items()}, default=str))
@@ -48,10 +62,12 @@ def score_command(experiment: str, engine: str, axes: tuple[str, ...], force: bo
         return
     if run is not None:
         click.echo(str(run))
+    if unscored:
+        click.echo(unscored)
     if where := exp.provenance.headline():
         click.echo(where)  # scores of synthetic images must not be quoted as Runware's
     if df.empty:
-        if run is None or not run.failed:
+        if run is None or not (run.failed or run.unreadable):
             click.echo("no scores: no image of this experiment has quoted text in its prompt")
         _fail_unread(run)
         return

@@ -4,11 +4,12 @@ label wraps) and the text scores (each CJK character is a word) must agree on.""
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 import unicodedata
 
-__all__ = ["is_cjk", "has_cjk", "is_wide", "OPENING_BRACKETS", "NO_LINE_START", "is_cjk_punctuation", "breaks_before",
+__all__ = ["is_cjk", "has_cjk", "letter_scripts", "script_name", "is_wide", "OPENING_BRACKETS", "NO_LINE_START", "is_cjk_punctuation", "breaks_before",
            "unbreakable_pieces", "LATIN_EM", "line_units", "wrap_units"]
 
 # A Latin letter's average width in ems in DejaVu Sans (matplotlib's default font), a little
@@ -37,6 +38,38 @@ def is_cjk(ch: str) -> bool:
 def has_cjk(text: str) -> bool:
     """Whether `text` holds a CJK character (`is_cjk`)."""
     return any(is_cjk(ch) for ch in text)
+
+
+# The first word of a letter's Unicode name that is not its script's own name
+_SCRIPT_OF_NAME = {"cjk": "han", "ideographic": "han", "hiragana": "kana", "katakana": "kana",
+                   "katakana-hiragana": "kana"}
+_SCRIPT_NAMES = {"han": "Chinese characters (han)", "kana": "Japanese kana", "hangul": "Korean hangul"}
+
+
+def letter_scripts(text: str) -> frozenset[str]:
+    """The writing systems of the letters in `text`: "latin", "han", "kana", "hangul",
+    "cyrillic", "greek", "arabic", "thai" ... (the first word of a letter's Unicode name, a
+    Chinese character "han" and hiragana or katakana "kana"). Digits, punctuation, symbols and
+    modifier letters (ʼ) belong to none; full-width forms count as what they stand for (Ａ is
+    Latin). What an OCR engine must read to score a string (`qwenlab.typography.engines`)."""
+    return frozenset(filter(None, map(_script, unicodedata.normalize("NFKC", text))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _script(ch: str) -> str | None:
+    category = unicodedata.category(ch)
+    if not category.startswith("L"):
+        return None
+    first = unicodedata.name(ch, "").split(" ", 1)[0].lower()
+    script = _SCRIPT_OF_NAME.get(first, first)
+    if category == "Lm" and script not in ("han", "kana"):  # ʼ, ˆ: marks on a word, no script of their own
+        return None
+    return script or None
+
+
+def script_name(script: str) -> str:
+    """How a script of `letter_scripts` reads in a sentence: "Japanese kana", "Cyrillic letters"."""
+    return _SCRIPT_NAMES.get(script, f"{script.capitalize()} letters")
 
 
 def is_cjk_punctuation(ch: str) -> bool:

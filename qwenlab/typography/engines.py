@@ -13,6 +13,14 @@
 
 An engine's `name` is what the log keys readings by: an image read by "rapidocr" is not read by
 it again; reading it with "tesseract" adds a second reading beside the first.
+
+An engine's `scripts` are the writing systems it reads (`qwenlab.core.scripts.letter_scripts`):
+RapidOCR's shipped models read Latin letters and Chinese characters, not Japanese kana nor Korean
+hangul (measured: "サマーセール" and "여름 세일" read as nothing, "春の大売り出し" as "春の出"); Tesseract
+reads its language packs' scripts (`lang="eng+jpn+kor"` with tesseract-ocr-jpn and -kor
+installed). An image whose expected text needs a script its engine does not read is not scored
+by it (`score_images`): a score of 0 would blame the model for the OCR. An engine without
+`scripts` is taken to read every script.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from ..errors import OCRUnavailableError, QwenlabError
 from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "get_engine",
-           "available_engines", "ENGINES", "load_image"]
+           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for"]
 
 
 @runtime_checkable
@@ -95,6 +103,8 @@ class RapidOCREngine:
 
     name = "rapidocr"
     package = "rapidocr-onnxruntime"
+    # PP-OCRv4's Chinese recogniser, the one the wheel ships: Latin letters, digits and Chinese characters
+    scripts = frozenset({"latin", "han"})
 
     def __init__(self, *, workers: int | None = None, detect_side: int | None = 736, memory_arena: bool = True,
                  **options: Any) -> None:
@@ -283,10 +293,49 @@ class _DetectionInput:
         return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis])
 
 
+# The scripts of Tesseract's language packs that are not Latin-only (every other pack reads Latin
+# letters): a pack's letters, with Latin where its training text mixed it in (CJK packs read ASCII)
+_TESSERACT_SCRIPTS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert", "HanS", "HanT", "HanS_vert", "HanT_vert"),
+                    frozenset({"han", "latin"})),
+    **dict.fromkeys(("jpn", "jpn_vert", "Japanese", "Japanese_vert"), frozenset({"han", "kana", "latin"})),
+    **dict.fromkeys(("kor", "kor_vert", "Hangul", "Hangul_vert"), frozenset({"hangul", "han", "latin"})),
+    **dict.fromkeys(("rus", "ukr", "bel", "bul", "mkd", "srp", "kaz", "kir", "mon", "tgk", "tat", "uzb_cyrl",
+                     "Cyrillic"), frozenset({"cyrillic"})),
+    **dict.fromkeys(("ell", "grc", "Greek"), frozenset({"greek"})),
+    **dict.fromkeys(("ara", "fas", "urd", "pus", "uig", "snd", "Arabic"), frozenset({"arabic"})),
+    **dict.fromkeys(("heb", "yid", "Hebrew"), frozenset({"hebrew"})),
+    **dict.fromkeys(("hin", "mar", "nep", "san", "Devanagari"), frozenset({"devanagari"})),
+    "tha": frozenset({"thai"}), "Thai": frozenset({"thai"}),
+    "osd": frozenset(), "equ": frozenset(),
+}
+# the pack to ask for a script no pack in use reads
+_PACK_FOR = {"kana": "jpn", "hangul": "kor", "han": "chi_sim", "cyrillic": "rus", "greek": "ell", "arabic": "ara",
+             "hebrew": "heb", "devanagari": "hin", "thai": "tha", "latin": "eng"}
+
+
+def tesseract_scripts(lang: str) -> frozenset[str]:
+    """The scripts Tesseract reads with `lang` ("eng", "eng+jpn"; a "script/Japanese" model too)."""
+    packs = [pack.rsplit("/", 1)[-1] for pack in lang.split("+") if pack]
+    return frozenset().union(*(_TESSERACT_SCRIPTS.get(pack, frozenset({"latin"})) for pack in packs))
+
+
+def packs_for(scripts: "set[str] | frozenset[str]", lang: str = "eng") -> str:
+    """`lang` with the Tesseract packs that read `scripts` added: "eng" and {"kana"} -> "eng+jpn"
+    (jpn reads Chinese characters too, so it stands for chi_sim beside it)."""
+    packs = [p for p in lang.split("+") if p]
+    wanted = [_PACK_FOR[s] for s in sorted(scripts) if s in _PACK_FOR]
+    if "jpn" in wanted and "chi_sim" in wanted:
+        wanted.remove("chi_sim")
+    return "+".join(dict.fromkeys([*packs, *wanted]))
+
+
 class TesseractEngine:
     """The `tesseract` program, one subprocess per image. `psm` is Tesseract's page segmentation
-    mode (11: sparse text, as on posters); `lang` its language pack(s), e.g. "eng" or "eng+fra";
-    words below `min_confidence` (0-100) are dropped, as Tesseract's noise on textures is."""
+    mode (11: sparse text, as on posters); `lang` its language pack(s), e.g. "eng", "eng+fra" or
+    "eng+jpn+kor" (each one installed: apt-get install tesseract-ocr-jpn; checked here, before any
+    image is read); words below `min_confidence` (0-100) are dropped, as Tesseract's noise on
+    textures is. `scripts`: what its packs read (see the module's doc)."""
 
     name = "tesseract"
 
@@ -300,6 +349,22 @@ class TesseractEngine:
         self.binary = found
         self.lang, self.psm, self.min_confidence, self.timeout_s = lang, psm, min_confidence, timeout_s
         self._version: str | None = None
+        self._require_packs()
+        self.scripts = tesseract_scripts(lang)
+
+    def _require_packs(self) -> None:
+        """OCRUnavailableError naming the package to install for each pack of `lang` that
+        Tesseract does not have: before any image is read, rather than every one failing."""
+        out = subprocess.run([self.binary, "--list-langs"], capture_output=True, text=True, timeout=30)
+        have = {line.strip() for line in (out.stdout + out.stderr).splitlines()[1:] if line.strip()}
+        missing = [p for p in self.lang.split("+") if p and p not in have]
+        if missing:
+            packages = " ".join(f"tesseract-ocr-{p.replace('_', '-').lower()}" for p in missing if "/" not in p)
+            raise OCRUnavailableError(
+                f"lang={self.lang!r}: tesseract has no {', '.join(repr(p) for p in missing)} language pack "
+                f"(it has {', '.join(sorted(have)) or 'none'}). Install it ("
+                + (f"apt-get install {packages}; brew install tesseract-lang" if packages else "its traineddata file, into tesseract's tessdata folder")
+                + "), or leave it out of lang")
 
     def __repr__(self) -> str:
         return f"TesseractEngine(lang={self.lang!r}, psm={self.psm})"

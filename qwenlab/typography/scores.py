@@ -62,17 +62,20 @@ def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREn
     what it should show, store both in the log, and return `text_scores(exp, engine)`.
 
     engine: "auto" (RapidOCR if installed, else Tesseract), "rapidocr", "tesseract" or an engine
-    object. force: read every image again. The frame's `attrs["run"]` says what was done.
+    object (`TesseractEngine(lang="eng+jpn+kor")`). force: read every image again. The frame's
+    `attrs["run"]` says what was done. An image whose text is in a script the engine does not read
+    (RapidOCR: Japanese kana, Korean hangul) is not scored, and a warning says how to score it.
     """
     exp = _experiment(exp_or_name)
     want = expected_for(exp, expected)
     paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
     items = [ImageToScore(i, exp.id, paths.get(i), want[i]) for i in want]
     run = score_images(exp.log, items, engine, force=force, progress=progress, desc=f"{exp.name}: reading text")
-    if run.failed:  # their scores are missing from the frame: said whether or not a bar was shown
-        import warnings
+    import warnings
 
-        warnings.warn(f"{exp.name}: {run.failure_note()}", stacklevel=2)
+    for note in (run.failure_note(), run.unreadable_note()):  # their scores are missing from the frame: said
+        if note:                                                # whether or not a bar was shown
+            warnings.warn(f"{exp.name}: {note}", stacklevel=2)
     df = text_scores(exp, run.engine)
     df.attrs["run"] = run
     return df

@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
+from ..core.scripts import letter_scripts, script_name
 from ..core.shown import shown_as_text
 from ..core.values import count_of
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
-from .engines import OCREngine, get_engine
+from .engines import OCREngine, get_engine, packs_for
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 
@@ -53,16 +54,35 @@ class ScoringRun:
     scored: int = 0      # scores written (new, or recomputed from a stored reading)
     failed: int = 0      # images that could not be read (missing file, engine error): tried again next time
     skipped: int = 0     # images with no expected text (not read)
+    unreadable: int = 0  # images whose expected text needs a script the engine does not read (not read)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    unread_scripts: set[str] = field(default_factory=set)  # the scripts of those the engine lacks
+    engine_lang: str | None = None  # Tesseract's lang, for the advice
 
     def __str__(self) -> str:
         parts = [count_of(self.images, "image"), f"{self.read} read", f"{self.reused} already read"]
         if self.skipped:
             parts.append(f"{self.skipped} with no expected text")
+        if self.unreadable:
+            parts.append(f"{self.unreadable} not scored (in a script it does not read)")
         if self.failed:
             parts.append(f"{self.failed} failed")
         return f"{self.engine}: " + ", ".join(parts) + f" ({self.seconds:.1f}s)"
+
+    def unreadable_note(self) -> str | None:
+        """Which images this engine left unscored for their script, and how to score them; None for none."""
+        if not self.unreadable:
+            return None
+        one = self.unreadable == 1
+        scripts = " and ".join(script_name(s) for s in sorted(self.unread_scripts))
+        lang = packs_for(self.unread_scripts, self.engine_lang or "eng")
+        packages = " ".join(f"tesseract-ocr-{p.replace('_', '-')}" for p in lang.split("+") if p != "eng")
+        return (f"{count_of(self.unreadable, 'image')} {'asks' if one else 'ask'} for text in {scripts}, which "
+                f"{self.engine} does not read: {'it has' if one else 'they have'} no score (a score of 0 would blame the "
+                f"model for the OCR). To score {'it' if one else 'them'}, install Tesseract's packs (apt-get install "
+                f"{packages}) and score with engine=TesseractEngine(lang={lang!r}) (qwenlab score NAME --engine tesseract "
+                f"--lang {lang})")
 
     def failure_note(self) -> str | None:
         """What a reader of the scores must know of the images that could not be read; None for none."""
@@ -83,19 +103,27 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     """
     started = time.perf_counter()
     eng = get_engine(engine)
-    run = ScoringRun(eng.name, images=len(items))
+    run = ScoringRun(eng.name, images=len(items), engine_lang=getattr(eng, "lang", None))
+    reads = getattr(eng, "scripts", None)  # None: an engine that does not say reads every script
     ids = [it.image_id for it in items]
     readings = _select(log, "SELECT image_id, lines_json, error FROM text_readings WHERE engine = ? AND image_id IN ({})",
                        eng.name, ids)
     scores = _select(log, "SELECT image_id, expected_json, scoring_version FROM text_scores WHERE engine = ? "
                           "AND image_id IN ({})", eng.name, ids)
-    to_read, to_score, unexpected = [], [], []
+    to_read, to_score, drop_scores = [], [], []
     for it in items:
         have = readings.get(it.image_id)
         if not it.expected and not read_all:
             run.skipped += 1
             if it.image_id in scores:  # nothing is expected any more: drop the old score
-                unexpected.append(it.image_id)
+                drop_scores.append(it.image_id)
+            continue
+        lacking = _lacking(it.expected, reads)
+        if lacking:
+            run.unreadable += 1
+            run.unread_scripts |= lacking
+            if it.image_id in scores:  # scored before engines said what they read: that 0 was the OCR's
+                drop_scores.append(it.image_id)
             continue
         if force or have is None or have["error"] is not None:
             to_read.append(it)
@@ -104,9 +132,9 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             old = scores.get(it.image_id)
             if old is None or old["expected_json"] != _expected_json(it.expected) or old["scoring_version"] != SCORING_VERSION:
                 to_score.append((it, Reading(eng.name, Reading.lines_from_json(have["lines_json"]))))
-    if to_score or unexpected:  # no OCR needed: one transaction for all
+    if to_score or drop_scores:  # no OCR needed: one transaction for all
         with log.transaction() as db:
-            for image_id in unexpected:
+            for image_id in drop_scores:
                 db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [image_id, eng.name])
             for it, reading in to_score:
                 run.scored += _save_score(db, it, eng.name, reading)
@@ -139,6 +167,13 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             eng.trim()
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _lacking(expected: Sequence[str], reads: "frozenset[str] | None") -> set[str]:
+    """The scripts `expected` needs that an engine reading `reads` does not (none when it reads all)."""
+    if reads is None:
+        return set()
+    return set(letter_scripts(" ".join(expected))) - reads
 
 
 def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None]:

@@ -20,3 +20,17 @@ def test_small_kana_the_long_vowel_mark_and_iteration_marks_stay_with_the_charac
 
 def test_latin_text_is_one_piece_a_word() -> None:
     assert unbreakable_pieces("LUMIERE") == ["LUMIERE"] and unbreakable_pieces("") == []
+
+
+def test_a_strings_letters_are_sorted_by_the_script_an_ocr_engine_must_read() -> None:
+    from qwenlab.core.scripts import letter_scripts, script_name
+
+    assert letter_scripts("SALE 50% — $29.99, 10:30") == {"latin"}      # digits and punctuation: no script
+    assert letter_scripts("LʼORÉAL Ｐａｒｉｓ") == {"latin"}               # a modifier apostrophe, full-width letters
+    assert letter_scripts("新年快乐！") == {"han"}
+    assert letter_scripts("春の大売り出し") == {"han", "kana"}             # Japanese mixes both
+    assert letter_scripts("サマーセール") == letter_scripts("ｾｰﾙ") == {"kana"}  # ー and half-width katakana too
+    assert letter_scripts("여름 세일") == {"hangul"}
+    assert letter_scripts("Распродажа Ωμέγα") == {"cyrillic", "greek"}
+    assert letter_scripts("") == frozenset()
+    assert script_name("kana") == "Japanese kana" and script_name("cyrillic") == "Cyrillic letters"

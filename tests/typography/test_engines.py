@@ -178,3 +178,59 @@ def test_tesseract_reads_a_plain_poster():
     reading = get_engine("tesseract").read(poster(["GRAND OPENING", "Fresh Bakery 1928"]))
     assert [line.text for line in reading.lines] == ["GRAND OPENING", "Fresh Bakery 1928"]
     assert reading.engine == "tesseract" and reading.version.startswith("tesseract")
+
+
+def test_each_engine_says_which_scripts_it_reads_and_which_packs_add_the_rest():
+    assert engines.RapidOCREngine.scripts == {"latin", "han"}
+    assert engines.tesseract_scripts("eng") == {"latin"}
+    assert engines.tesseract_scripts("eng+jpn") == {"latin", "han", "kana"}
+    assert engines.tesseract_scripts("kor+script/Cyrillic") == {"hangul", "han", "latin", "cyrillic"}
+    assert engines.tesseract_scripts("fra+deu") == {"latin"}
+    # what to add to a lang for scripts it lacks; jpn stands for chi_sim, as it reads Chinese characters
+    assert engines.packs_for({"kana", "han"}) == "eng+jpn"
+    assert engines.packs_for({"hangul"}, "eng+jpn") == "eng+jpn+kor"
+    assert engines.packs_for({"han"}, "fra") == "fra+chi_sim"
+
+
+def test_rapidocr_reads_chinese_but_not_japanese_kana_nor_korean_hangul(rapidocr, cjk_font):
+    """Why RapidOCR's scripts are what they say: its shipped recogniser reads nothing of kana or
+    hangul, so a Japanese or Korean headline would score 0 whatever the model drew."""
+    font = ImageFont.truetype(str(cjk_font), 72)
+
+    def read(text: str) -> str:
+        img = Image.new("RGB", (900, 200), "white")
+        ImageDraw.Draw(img).text((30, 50), text, fill="black", font=font)
+        return "".join(line.text for line in rapidocr.read(img).lines).replace(" ", "")
+
+    assert read("新年快乐") == "新年快乐"
+    assert read("サマーセール") == "" and read("여름세일") == ""
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
+def test_tesseract_refuses_a_language_pack_it_does_not_have_before_reading_anything():
+    with pytest.raises(OCRUnavailableError, match=r"no 'xqz' language pack .*apt-get install tesseract-ocr-xqz"):
+        engines.TesseractEngine(lang="eng+xqz")
+    assert engines.TesseractEngine().scripts == {"latin"}
+
+
+def _tesseract_has(*packs: str) -> bool:
+    import subprocess
+
+    if shutil.which("tesseract") is None:
+        return False
+    out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30)
+    return set(packs) <= {line.strip() for line in out.stdout.splitlines()[1:]}
+
+
+@pytest.mark.skipif(not _tesseract_has("jpn", "kor"),
+                    reason="tesseract's jpn and kor packs are not installed (apt-get install tesseract-ocr-jpn tesseract-ocr-kor)")
+def test_tesseract_with_its_packs_reads_the_japanese_and_korean_that_rapidocr_cannot(cjk_font):
+    """The advice the unscored images get (score with TesseractEngine(lang='eng+jpn+kor')) works."""
+    font = ImageFont.truetype(str(cjk_font), 72)
+    engine = engines.TesseractEngine(lang="eng+jpn+kor")
+    assert {"kana", "hangul"} <= engine.scripts
+    for text in ("サマーセール", "여름 세일"):
+        img = Image.new("RGB", (900, 200), "white")
+        ImageDraw.Draw(img).text((30, 50), text, fill="black", font=font)
+        read = "".join(line.text for line in engine.read(img).lines).replace(" ", "")
+        assert read == text.replace(" ", ""), (text, read)

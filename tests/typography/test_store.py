@@ -247,3 +247,52 @@ def test_the_score_command_says_what_could_not_be_read_and_what_no_image_got_rig
     assert "has quoted text" not in out.output, "the images have quoted text: they could not be read"
     with pytest.warns(UserWarning, match="4 images could not be read"):
         score_experiment(exp, engine, progress=False)
+
+
+class LatinAndHanEngine(FakeEngine):
+    """A FakeEngine that says it reads only Latin letters and Chinese characters, as RapidOCR does."""
+
+    scripts = frozenset({"latin", "han"})
+
+
+def test_an_image_whose_text_the_engine_cannot_read_gets_no_score_and_the_way_to_score_it(emulator, data_dir, monkeypatch):
+    """RapidOCR reads no kana: a Japanese headline scored 0 whatever the model drew, blaming the
+    model for the OCR. Such an image is left unscored, counted, and the note names Tesseract's packs."""
+    from click.testing import CliRunner
+
+    import qwenlab.typography.store as store
+    from qwenlab.cli import cli
+
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    lab = Lab(data_dir, client=client)
+    sweep = Sweep(prompt="A poster", size="256x384",
+                  axes={"prompt": ["A poster for 'LUMIERE'", "A poster for 「サマーセール」", "A poster for '新年快乐'"]})
+    exp = lab.run(sweep, name="scripts", progress=False)
+    japanese = int(exp.images.loc[exp.images["prompt"].str.contains("セール"), "image_id"].iloc[0])
+
+    anything = FakeEngine()  # says nothing of its scripts: taken to read every one, as before
+    assert set(score_experiment(exp, anything, progress=False)["image_id"]) == set(exp.images["image_id"])
+
+    engine = LatinAndHanEngine()
+    with pytest.warns(UserWarning, match=r"1 image asks for text in Japanese kana, which fake does not read: it has no "
+                                         r"score .*\(apt-get install tesseract-ocr-jpn\) and score with "
+                                         r"engine=TesseractEngine\(lang='eng\+jpn'\)"):
+        df = score_experiment(exp, engine, force=True, progress=False)
+    run = df.attrs["run"]
+    assert (run.read, run.unreadable, run.unread_scripts) == (2, 1, {"kana"})
+    assert "1 not scored (in a script it does not read)" in str(run)
+    assert japanese not in set(df["image_id"]) and len(df) == 2   # its old score, the OCR's 0, is gone too
+    path = str(exp.images.loc[exp.images["image_id"] == japanese, "path"].iloc[0])
+    assert len(engine.reads) == 2 and path not in engine.reads  # its file was never read
+    assert stored_score(exp.log, japanese, "fake") is None
+
+    monkeypatch.setattr(store, "get_engine", lambda name: LatinAndHanEngine())
+    runner = CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir)})
+    out = runner.invoke(cli, ["score", "scripts", "--no-progress"])
+    assert out.exit_code == 0 and "1 image asks for text in Japanese kana" in out.output, out.output
+    assert "--engine tesseract --lang eng+jpn" in out.output and "has quoted text" not in out.output
+    rows = runner.invoke(cli, ["score", "scripts", "--json"])
+    assert rows.exit_code == 0 and all(x.startswith("{") for x in rows.stdout.splitlines()), rows.stdout
+    bad = runner.invoke(cli, ["score", "scripts", "--engine", "rapidocr", "--lang", "eng+jpn"])
+    assert bad.exit_code == 2 and "--lang is Tesseract's" in bad.output
+    client.close()
