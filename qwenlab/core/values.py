@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ascii_letters", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "count_of"]
+__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "count_of"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -38,12 +38,24 @@ def is_missing(value: Any) -> bool:
         return False
 
 
-def ascii_letters(text: str) -> str:
-    """`text` with its accents taken off ("LUMIÈRE" -> "LUMIERE"), for file names, which keep
-    only ASCII letters and digits: "LUMI-RE" read as another word."""
+def without_latin_accents(text: str) -> str:
+    """`text` with the accents of its Latin letters taken off ("LUMIÈRE" -> "LUMIERE"), for file
+    names ("LUMI-RE" read as another word); every other letter as it was: ガ keeps its voicing
+    mark, a Korean syllable stays one character."""
     import unicodedata
 
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(ch) and out and out[-1].isascii():
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8, never inside a character: file systems count
+    a name's bytes (255 at most), and a Chinese character takes three."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
 def plain(value: Any) -> Any:

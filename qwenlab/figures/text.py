@@ -15,7 +15,7 @@ import re
 from typing import Any, Iterable, Sequence
 
 from ..core.scripts import LATIN_EM, line_units, wrap_units
-from ..core.values import ascii_letters
+from ..core.values import without_latin_accents
 from ..paths import reserved_on_windows
 from ..store.axes import names_axis
 from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
@@ -139,8 +139,10 @@ def _axis_behind(catalog: Catalog, entries: list[Entry], of: Any) -> str | None:
 
 
 def slug(text: str) -> str:
-    """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumiere-noir"."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_letters(text)).strip("-").lower()[:40] or "page"
+    """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumiere-noir",
+    "新年海报 v2" -> "新年海报-v2": letters and digits of any script are kept (every system in use
+    names files in Unicode), Latin letters without their accents, anything else a hyphen."""
+    return re.sub(r"[\W_]+", "-", without_latin_accents(text)).strip("-").lower()[:40] or "page"
 
 
 def file_stem(name: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.values import ascii_letters, format_value
+from ..core.values import cut_utf8, format_value, without_latin_accents
 from ..errors import ImageError
 from ..paths import reserved_on_windows, write_atomic
 from ..secrets import redact
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["export_images", "ExportedImage", "ExportedImages", "image_record", "parameters_text", "file_stem"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_NAME_ROOM = 60  # characters of a file name the experiment's name may take
+_UNSAFE = re.compile(r"[^\w.-]+")  # letters and digits of any script are kept
+_NAME_ROOM = 60  # bytes of a file name the experiment's name may take
 _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
 
 
@@ -135,14 +135,15 @@ def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str
     the seed, in characters every file system takes."""
     parts = [name, *(catalog.axes[a].tag(entry.value(a)).replace("=", "-") for a in axes)]
     parts.append(f"seed-{entry.shown_seed}" if entry.shown_seed is not None else f"image-{entry.image_id}")
-    clean = [_UNSAFE.sub("-", ascii_letters(p)).strip("-") or "x" for p in parts]
-    if len(clean[0]) > _NAME_ROOM:
-        # a long experiment name took all 180 characters, and the settings and seed were cut off
+    clean = [_UNSAFE.sub("-", without_latin_accents(p)).strip("-") or "x" for p in parts]
+    if len(clean[0].encode("utf-8")) > _NAME_ROOM:
+        # a long experiment name took all 180 bytes, and the settings and seed were cut off
         # ("xxx…_2.jpg"): it is shortened instead, a hash of it keeping two long names apart
-        clean[0] = f"{clean[0][:_NAME_ROOM - 7]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"
-    stem = "_".join(clean)[:180]
+        clean[0] = f"{cut_utf8(clean[0], _NAME_ROOM - 7)}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"
+    # 180 bytes, with room for the suffix under every file system's 255 (a Chinese character is 3)
+    stem = cut_utf8("_".join(clean), 180)
     # "con.v2_seed-1" is CON to Windows (the part before the first dot): a device, not a file
-    return f"x-{stem}"[:180] if reserved_on_windows(stem) else stem
+    return cut_utf8(f"x-{stem}", 180) if reserved_on_windows(stem) else stem
 
 
 def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],

@@ -25,3 +25,15 @@ def test_names_differing_only_in_case_do_not_share_a_file() -> None:
     stems = [file_stem(n) for n in ("posters", "Posters", "POSTERS", "con", "Con")]
     assert len({s.lower() for s in stems}) == len(stems), stems
     assert file_stem("posters") == "posters" and file_stem("nul-v2") == "nul-v2"  # safe names stay as they are
+
+
+def test_a_name_in_any_script_is_kept_in_its_file_name() -> None:
+    """"新年海报" made `page-34de83.html`: file names kept only ASCII letters. Letters of every
+    script are kept now, Latin ones without their accents, a kana's voicing mark and a Korean
+    syllable whole."""
+    from qwenlab.figures.text import slug
+
+    assert file_stem("新年海报") == "新年海报"
+    assert slug("ガラス 2026") == "ガラス-2026" and slug("여름 세일") == "여름-세일"
+    assert slug("perfume billboard (LUMIÈRE NOIR)") == "perfume-billboard-lumiere-noir"
+    assert slug("🎉") == "page" and slug("a_b") == "a-b"

@@ -192,3 +192,16 @@ def test_exported_file_names_are_ones_windows_can_make(exp, tmp_path: Path) -> N
     names = [f.name for item in written for f in (item.path, item.sidecar)]
     assert names and all(windows_name_problem(n) is None for n in names), names
     assert len({n.lower() for n in names}) == len(names)  # nor two that fold to one on macOS and Windows
+
+
+def test_a_chinese_experiment_name_is_kept_in_its_file_names_within_255_bytes(exp, tmp_path: Path) -> None:
+    """Names were cut to ASCII: "新年海报" left nothing, and the files were `x_outputFormat-…`.
+    Letters of any script are kept; a name's length is counted in bytes, as file systems count
+    it (a Chinese character takes three), so a long one still fits."""
+    exp.rename("新年海报 v2")
+    names = [item.path.name for item in exp.export_images(tmp_path / "cjk")]
+    assert names and all(n.startswith("新年海报-v2_outputFormat-") for n in names), names
+    exp.rename("海" * 300)
+    names = [f.name for item in exp.export_images(tmp_path / "long") for f in (item.path, item.sidecar)]
+    assert all("_seed-" in n and len(n.encode("utf-8")) <= 190 for n in names), names
+    assert len(set(names)) == len(names)
