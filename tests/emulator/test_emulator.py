@@ -156,6 +156,18 @@ def test_seed_on_2_0_pro_is_an_unsupported_parameter(emulator, http):
     assert error["code"] == "unsupportedParameter" and error["parameter"] == "seed"
 
 
+def test_a_dotted_key_is_not_taken_for_the_nested_parameter(emulator, http):
+    """The page says provider settings "must be nested inside the providerSettings.alibaba
+    object": a top-level key named "providerSettings.alibaba.promptExtend" is a key Runware's
+    schema does not declare, so it is refused, not drawn as promptExtend off."""
+    response = post(http, emulator, task(**{"providerSettings.alibaba.promptExtend": False}))
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["parameter"] == "providerSettings.alibaba.promptExtend"
+    assert error["code"] in ("unsupportedParameter", "unknownParameter") and "nest it" in error["message"]
+    assert len(emulator.ledger) == 0
+
+
 def test_unknown_task_type_is_an_error_item(emulator, http):
     response = post(http, emulator, {"taskType": "videoInference", "taskUUID": str(uuid.uuid4())})
     assert response.status_code == 400
