@@ -398,6 +398,18 @@ def test_uploaded_image_is_capped_and_usable_as_a_reference(emulator, http):
     assert len(emulator.ledger) == 2  # the upload itself is free
 
 
+@pytest.mark.parametrize("task_uuid", ["not-a-uuid", str(uuid.uuid1()), None])
+def test_an_upload_needs_a_uuid_v4_task_uuid_as_every_task(emulator, http, task_uuid):
+    """Every task carries a client-made UUIDv4 taskUUID (shared/runware-api.md, Transport); an
+    upload under "not-a-uuid" was stored and answered as if Runware took it."""
+    up = {"taskType": "imageUpload", "taskUUID": task_uuid, "image": _png_data_uri((0, 255, 0))}
+    response = post(http, emulator, {k: v for k, v in up.items() if v is not None})
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["parameter"] == "taskUUID" and error["taskType"] == "imageUpload" and "UUID v4" in error["message"]
+    assert emulator.images.pixels(str(task_uuid)) is None and len(emulator.ledger) == 0
+
+
 def test_reference_by_data_uri_and_by_loopback_url(emulator, http):
     data_uri = _png_data_uri((0, 0, 255))
     (by_uri,) = post(http, emulator, task(inputs={"referenceImages": [data_uri]}, outputType="base64Data")).json()["data"]
