@@ -46,7 +46,9 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
             desc: ModelDescription | None = get_model(str(task.get("model", "")))
         except ModelNotFoundError:
             desc = None
-        values = flatten_task("", task, desc) if desc else dict(task)
+        dotted: dict[str, Any] = {}
+        values = flatten_task("", task, desc, dotted=dotted) if desc else dict(task)
+        problems.extend(_dotted_key(desc, path, value) for path, value in dotted.items() if desc)
     else:
         values = dict(task)
     model_id = str(values.get("model", model_id or ""))
@@ -119,6 +121,18 @@ def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:
         where = f" (at {at[close[0]]!r} in a task's JSON)" if close and at.get(close[0], close[0]) != close[0] else ""
         hint = f"did you mean {close[0]!r}{where}? " if close else ""
     return Problem(path, f"is not a parameter of {desc.id}; {hint}it takes: {', '.join(declared)}", value, "unsupportedParameter")
+
+
+def _dotted_key(desc: ModelDescription, path: str, value: Any) -> Problem:
+    """A wire task's key written with dots ("providerSettings.alibaba.promptExtend"): the page says
+    such parameters "must be nested inside" their object, and to Runware a key with dots is one key
+    of that name, which the model's schema does not declare (unsupportedParameter)."""
+    spec = desc.spec_at(path)
+    if spec is None:
+        return _undeclared(desc, path, value)
+    nested = "".join(f'{{"{part}": ' for part in path.split(".")) + "..." + "}" * path.count(".") + "}"
+    return Problem(path, f"is written as one key with dots in its name, which Runware reads as a key of that name, "
+                         f"not as the parameter {spec.path}; nest it: {nested}", value, "unsupportedParameter")
 
 
 # what is said of text holding a lone surrogate, wherever it is refused (a prompt, a name, notes, a tag)
@@ -267,14 +281,20 @@ def copy_value(value: Any) -> Any:
     return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
-def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | None) -> dict[str, Any]:
+def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | None, *,
+                 dotted: dict[str, Any] | None = None) -> dict[str, Any]:
     """A nested task as values keyed by wire path; objects that hold declared parameters
-    (`providerSettings`, `inputs`, `safety`) are opened, anything else is kept whole."""
+    (`providerSettings`, `inputs`, `safety`) are opened, anything else is kept whole.
+
+    `dotted`, when given, takes the keys written with a dot instead (by their path): in a task as
+    sent on the wire such a key is not the nested parameter it spells, so `validate_task` names it."""
     out: dict[str, Any] = {}
     for key, value in obj.items():
         path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(path):
-            out.update(flatten_task(path, value, desc))
+        if dotted is not None and "." in str(key):
+            dotted[path] = copy_value(value)
+        elif isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(path):
+            out.update(flatten_task(path, value, desc, dotted=dotted))
         else:
             out[path] = copy_value(value)
     return out

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..core.validation import UUID4
 from .images import StoredImage
 from .inference import run_inference
 from .memory import UPLOAD_KEPT_S
@@ -126,6 +127,10 @@ class Protocol:
         if task_uuid is None:
             return TaskResult(errors=[error_item("missingParameter", "taskUUID is required (a UUID v4)", parameter="taskUUID",
                                                  task_type="imageUpload")], status=400)
+        if not UUID4.match(task_uuid):  # every task's taskUUID is a client-made UUID v4, an upload's too
+            return TaskResult(errors=[error_item("invalidParameter", f"taskUUID {task_uuid!r} is not a UUID v4; make one with "
+                                                 "str(uuid.uuid4())", parameter="taskUUID", task_type="imageUpload",
+                                                 task_uuid=task_uuid)], status=400)
         if not isinstance(image, str) or not image:
             return TaskResult(errors=[error_item("missingParameter", "image is required: a data URI, base64 data or a URL",
                                                  parameter="image", task_type="imageUpload", task_uuid=task_uuid)], status=400)

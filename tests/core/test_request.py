@@ -167,6 +167,23 @@ def test_top_level_reference_images_with_negative_prompt_is_the_seeds_accepted_f
     assert [p.parameter for p in validate_task(moved)] == ["negativePrompt"]
 
 
+@pytest.mark.parametrize("task_part, written", [
+    ({"providerSettings.alibaba.promptExtend": False}, "providerSettings.alibaba.promptExtend"),
+    ({"providerSettings": {"alibaba.promptExtend": False}}, "providerSettings.alibaba.promptExtend"),
+    ({"inputs.referenceImages": ["https://example.com/a.jpg"]}, "inputs.referenceImages"),
+    ({"safety.mode": "fast"}, "safety.mode"),
+])
+def test_a_wire_task_with_a_dotted_key_is_refused_and_told_to_nest_it(task_part: dict, written: str) -> None:
+    """The page: provider settings "must be nested inside the providerSettings.alibaba object",
+    inputs "inside the inputs object". A key written with dots is one key of that name to
+    Runware, which its schema does not declare: the emulator took it for the nested parameter."""
+    task = {"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": "alibaba:qwen-image@2.0-pro",
+            "positivePrompt": "a poster", **task_part}
+    (problem,) = validate_task(task)
+    assert problem.parameter == written and problem.code == "unsupportedParameter"
+    assert "nest it" in problem.message
+
+
 def test_unknown_model_is_a_problem_not_a_crash() -> None:
     problems = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": "nope:x@1", "positivePrompt": "hi"})
     assert problems[0].parameter == "model" and "known models" in problems[0].message

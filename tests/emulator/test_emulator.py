@@ -156,6 +156,18 @@ def test_seed_on_2_0_pro_is_an_unsupported_parameter(emulator, http):
     assert error["code"] == "unsupportedParameter" and error["parameter"] == "seed"
 
 
+def test_a_dotted_key_is_not_taken_for_the_nested_parameter(emulator, http):
+    """The page says provider settings "must be nested inside the providerSettings.alibaba
+    object": a top-level key named "providerSettings.alibaba.promptExtend" is a key Runware's
+    schema does not declare, so it is refused, not drawn as promptExtend off."""
+    response = post(http, emulator, task(**{"providerSettings.alibaba.promptExtend": False}))
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["parameter"] == "providerSettings.alibaba.promptExtend"
+    assert error["code"] in ("unsupportedParameter", "unknownParameter") and "nest it" in error["message"]
+    assert len(emulator.ledger) == 0
+
+
 def test_unknown_task_type_is_an_error_item(emulator, http):
     response = post(http, emulator, {"taskType": "videoInference", "taskUUID": str(uuid.uuid4())})
     assert response.status_code == 400
@@ -384,6 +396,18 @@ def test_uploaded_image_is_capped_and_usable_as_a_reference(emulator, http):
     r_plain, g_plain, _ = _mean_rgb(base64.b64decode(plain["imageBase64Data"]))
     assert r_edit - g_edit > (r_plain - g_plain) + 40
     assert len(emulator.ledger) == 2  # the upload itself is free
+
+
+@pytest.mark.parametrize("task_uuid", ["not-a-uuid", str(uuid.uuid1()), None])
+def test_an_upload_needs_a_uuid_v4_task_uuid_as_every_task(emulator, http, task_uuid):
+    """Every task carries a client-made UUIDv4 taskUUID (shared/runware-api.md, Transport); an
+    upload under "not-a-uuid" was stored and answered as if Runware took it."""
+    up = {"taskType": "imageUpload", "taskUUID": task_uuid, "image": _png_data_uri((0, 255, 0))}
+    response = post(http, emulator, {k: v for k, v in up.items() if v is not None})
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["parameter"] == "taskUUID" and error["taskType"] == "imageUpload" and "UUID v4" in error["message"]
+    assert emulator.images.pixels(str(task_uuid)) is None and len(emulator.ledger) == 0
 
 
 def test_reference_by_data_uri_and_by_loopback_url(emulator, http):
