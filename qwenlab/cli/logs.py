@@ -72,6 +72,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         # tags and the archived mark only when there are any: a listing stays narrow without them
         extra = [c for c in ("tags", "archived") if df[c].any()]
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
+        # no budget set: '-', not pandas' NaN (or None when no experiment has one)
+        df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
         for word in ("emulator", "mixed", "unknown"):

@@ -45,3 +45,22 @@ def test_logs_of_one_experiment_says_synthetic_and_marks_mixed_tasks(emulator, d
     assert [r[2] for r in rows].count("emulator") == 4 and [r[2] for r in rows].count("runware") == 4
     detail = json.loads(CliRunner().invoke(cli, ["logs", "one", "--json"]).output)
     assert {t["backend"] for t in detail["tasks"]} == {"emulator", "runware"}
+
+
+def test_logs_shows_an_experiment_without_a_budget_as_a_dash(emulator, data_dir: Path) -> None:
+    # pandas printed NaN beside a budgeted experiment, None when none had a budget: neither is a word
+    run_sweep(emulator, data_dir, name="open", fail_one=False)
+    out = CliRunner().invoke(cli, ["logs"])
+    assert out.exit_code == 0, out.output
+    row = next(line.split() for line in out.output.splitlines() if line.split()[:1] == ["open"])
+    header = out.output.splitlines()[0].split()
+    assert row[header.index("budget_usd")] == "-"
+    budgeted = run_sweep(emulator, data_dir, name="capped", fail_one=False, prompt="A poster for 'NOIR'")
+    with budgeted.log.transaction() as db:
+        db.execute("UPDATE experiments SET budget_usd = 2.5 WHERE id = ?", [budgeted.id])
+    out = CliRunner().invoke(cli, ["logs"])
+    rows = {line.split()[0]: line.split() for line in out.output.splitlines()[1:] if line.split()}
+    assert rows["open"][header.index("budget_usd")] == "-" and rows["capped"][header.index("budget_usd")] == "2.5"
+    assert "NaN" not in out.output and "None" not in out.output
+    data = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)}
+    assert data["open"]["budget_usd"] is None and data["capped"]["budget_usd"] == 2.5
