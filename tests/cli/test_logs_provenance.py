@@ -64,3 +64,20 @@ def test_logs_shows_an_experiment_without_a_budget_as_a_dash(emulator, data_dir:
     assert "NaN" not in out.output and "None" not in out.output
     data = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)}
     assert data["open"]["budget_usd"] is None and data["capped"]["budget_usd"] == 2.5
+
+
+def test_logs_of_an_experiment_shows_what_a_task_lacks_as_a_dash(emulator, data_dir: Path) -> None:
+    # every done task printed error_code "None", and the failed one seed "<NA>" and cost "NaN"
+    run_sweep(emulator, data_dir, name="errors")  # one cell fails on purpose
+    out = CliRunner().invoke(cli, ["logs", "errors"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    header = next(line.split() for line in lines if line.split()[:1] == ["task_id"])
+    rows = [line.split() for line in lines[lines.index(next(x for x in lines if x.split()[:1] == ["task_id"])) + 1:]]
+    assert len(rows) == 8 and all(len(r) == len(header) for r in rows)
+    cell = {r[1]: dict(zip(header, r)) for r in rows}
+    for word in ("None", "<NA>", "NaN"):
+        assert word not in out.output
+    assert cell["done"]["error_code"] == "-" and cell["done"]["seed"].isdigit() and cell["done"]["cost_usd"] == "0.075"
+    assert cell["failed"]["error_code"] == "inferenceError"
+    assert cell["failed"]["seed"] == "-" and cell["failed"]["cost_usd"] == "-"
