@@ -72,6 +72,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         # tags and the archived mark only when there are any: a listing stays narrow without them
         extra = [c for c in ("tags", "archived") if df[c].any()]
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
+        # no budget set: '-', not pandas' NaN (or None when no experiment has one)
+        df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
         shown = set(df["backend"])
         for word in ("emulator", "mixed", "unknown"):
@@ -117,6 +119,11 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
         table[axis] = table[axis].map(infos[axis].label)
     # a seed is an integer: a column with cells not sent yet (no seed) would print 1091228623.0
     table["seed"] = table["seed"].astype("Int64")
+    # what a task does not have (no error; a failed one's seed and cost): '-', not None, <NA> or NaN
+    # latency as before, 4 decimals (NaN != NaN: a task never answered has none)
+    table["latency_s"] = table["latency_s"].map(lambda s: f"{s:.4f}" if s is not None and s == s else None)
+    for column in ("seed", "cost_usd", "latency_s", "error_code"):
+        table[column] = table[column].astype(object).where(table[column].notna(), "-")
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
 
 

@@ -112,13 +112,16 @@ def footnotes(catalog: Catalog, entries: Iterable[Entry]) -> list[str]:
                 notes.append(f"{head}{' (where sent)' if len(texts) > 1 else ''}: {sent[0]}")
             continue
         unnamed = [t for t in sent if not any(t in n for n in notes)]
-        by = _axis_behind(catalog, entries, of) if unnamed else None
+        # the axis is looked for among the images that sent one: where a second axis leaves it out
+        # (the demo's negative with/without), each text still goes with its example
+        by = _axis_behind(catalog, [e for e in entries if of(e)], of) if unnamed else None
+        where = " (where sent)" if len(texts) > len(sent) else ""
         for k, text in enumerate(unnamed, 1):
             if by is None:
                 notes.append(f"{head} {k} of {len(sent)} on this page: {text}")
                 continue
             values = catalog.values(by, [e for e in entries if of(e) == text])
-            notes.append(f"{head}, {' or '.join(heading(catalog.axes[by], v) for v in values)}: {text}")
+            notes.append(f"{head}{where}, {' or '.join(heading(catalog.axes[by], v) for v in values)}: {text}")
     return notes
 
 

@@ -45,3 +45,39 @@ def test_logs_of_one_experiment_says_synthetic_and_marks_mixed_tasks(emulator, d
     assert [r[2] for r in rows].count("emulator") == 4 and [r[2] for r in rows].count("runware") == 4
     detail = json.loads(CliRunner().invoke(cli, ["logs", "one", "--json"]).output)
     assert {t["backend"] for t in detail["tasks"]} == {"emulator", "runware"}
+
+
+def test_logs_shows_an_experiment_without_a_budget_as_a_dash(emulator, data_dir: Path) -> None:
+    # pandas printed NaN beside a budgeted experiment, None when none had a budget: neither is a word
+    run_sweep(emulator, data_dir, name="open", fail_one=False)
+    out = CliRunner().invoke(cli, ["logs"])
+    assert out.exit_code == 0, out.output
+    row = next(line.split() for line in out.output.splitlines() if line.split()[:1] == ["open"])
+    header = out.output.splitlines()[0].split()
+    assert row[header.index("budget_usd")] == "-"
+    budgeted = run_sweep(emulator, data_dir, name="capped", fail_one=False, prompt="A poster for 'NOIR'")
+    with budgeted.log.transaction() as db:
+        db.execute("UPDATE experiments SET budget_usd = 2.5 WHERE id = ?", [budgeted.id])
+    out = CliRunner().invoke(cli, ["logs"])
+    rows = {line.split()[0]: line.split() for line in out.output.splitlines()[1:] if line.split()}
+    assert rows["open"][header.index("budget_usd")] == "-" and rows["capped"][header.index("budget_usd")] == "2.5"
+    assert "NaN" not in out.output and "None" not in out.output
+    data = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)}
+    assert data["open"]["budget_usd"] is None and data["capped"]["budget_usd"] == 2.5
+
+
+def test_logs_of_an_experiment_shows_what_a_task_lacks_as_a_dash(emulator, data_dir: Path) -> None:
+    # every done task printed error_code "None", and the failed one seed "<NA>" and cost "NaN"
+    run_sweep(emulator, data_dir, name="errors")  # one cell fails on purpose
+    out = CliRunner().invoke(cli, ["logs", "errors"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    header = next(line.split() for line in lines if line.split()[:1] == ["task_id"])
+    rows = [line.split() for line in lines[lines.index(next(x for x in lines if x.split()[:1] == ["task_id"])) + 1:]]
+    assert len(rows) == 8 and all(len(r) == len(header) for r in rows)
+    cell = {r[1]: dict(zip(header, r)) for r in rows}
+    for word in ("None", "<NA>", "NaN"):
+        assert word not in out.output
+    assert cell["done"]["error_code"] == "-" and cell["done"]["seed"].isdigit() and cell["done"]["cost_usd"] == "0.075"
+    assert cell["failed"]["error_code"] == "inferenceError"
+    assert cell["failed"]["seed"] == "-" and cell["failed"]["cost_usd"] == "-"

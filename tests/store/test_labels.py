@@ -107,6 +107,24 @@ def test_a_long_value_reads_the_same_in_costs_logs_and_the_report(emulator: Any,
     assert f"{label}: word accuracy" in line and "negativePrompt negativePrompt" not in line
 
 
+def test_each_negative_prompt_of_a_page_names_the_example_it_goes_with(emulator: Any, data_dir: Path) -> None:
+    """The demo's shape: each example has its own negative prompt, and a second axis leaves it out
+    in half the cells. On a page holding several examples (the README's region grid) the footnote
+    said "negative prompt 1 of 4 on this page", which tells no reader whose it is."""
+    from qwenlab import Request
+
+    examples = {label: Request.from_task({"taskType": "imageInference", "taskUUID": "6750b3cf-7a7c-4739-b336-48a75901069" + k,
+                                          "model": "alibaba:qwen-image@2.0-pro", "positivePrompt": f"A poster reading '{label.upper()}'",
+                                          "negativePrompt": f"blurry text, {label} misspelled"})
+                for k, label in (("1", "lune"), ("2", "noir"))}
+    exp = run_sweep(emulator, data_dir, name="negatives-by-example", repeats=1, fail_one=False,
+                    axes={"example": examples, "negative": {"with": {}, "without": {"negativePrompt": None}}})
+    drawn = _drawn(build_grid(exp, rows="example", cols="negative"))
+    assert "on this page" not in drawn
+    assert "negative prompt (where sent), example: lune: blurry text, lune misspelled" in drawn
+    assert "negative prompt (where sent), example: noir: blurry text, noir misspelled" in drawn
+
+
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-3, 3), st.just(float("nan")), st.text(max_size=3),
                     st.dictionaries(st.text(max_size=2), st.integers(0, 2), max_size=2))
 
