@@ -15,9 +15,9 @@ in grids, frames, the explorer, the report and the CLI.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Iterable
 
-__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "count_of"]
+__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "label_list", "count_of"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -97,6 +97,13 @@ def format_usd(amount: float) -> str:
     would round a tenth of a cent away (an image costs $0.075: "$0.07" undersold it)."""
     cents = round(amount, 2) == round(amount, 3)
     return f"${amount:,.2f}" if cents else f"${amount:,.3f}"
+
+
+def label_list(labels: Iterable[str]) -> str:
+    """An axis's values in a line: "a, b, c", or "a | b" when a value holds a comma or a semicolon
+    itself ("none | blurry text, misspelled words"), where a comma could not tell where one ends."""
+    labels = [str(x) for x in labels]
+    return (" | " if any("," in x or ";" in x for x in labels) else ", ").join(labels)
 
 
 def count_of(n: int, noun: str) -> str:

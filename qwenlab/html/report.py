@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
-from ..core.values import format_usd, is_missing
+from ..core.values import format_usd, is_missing, label_list
 from ..costs.frames import Costs
 from ..errors import UnknownCostKeyError
 from ..figures.text import file_stem, stamp_text
@@ -147,7 +147,7 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     where = catalog.provenance.headline()  # in the banner above: not again here
     lines = "".join(f"<div class=\"muted\">{esc(line.strip())}</div>" for line in experiment.summary().splitlines()
                     if line.strip() != where)
-    axes = "; ".join(f"{a}: {', '.join(i.label(v) for v in i.values)}" for a, i in catalog.axes.items() if a != REPEAT)
+    axes = "; ".join(f"{a}: {label_list(i.label(v) for v in i.values)}" for a, i in catalog.axes.items() if a != REPEAT)
     versions = sorted({e.task.get("qwenlab_version") for e in catalog.entries if e.task.get("qwenlab_version")})
     members = list(getattr(experiment, "experiments", None) or [])  # a comparison: each run's own budget and base
     budgets = [(m.name, m.budget_usd) for m in members] if members else [(None, row.get("budget_usd"))]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.request import Request
-from ..core.values import count_of, format_value, same_value
+from ..core.values import count_of, format_value, label_list, same_value
 from ..errors import ComparisonError, QwenlabError
 from .experiment import ExperimentRecord, open_experiment
 from .log import Log
@@ -269,7 +269,7 @@ class ComparisonRecord(ExperimentRecord):
         lines = [f"Comparison of {len(self.experiments)} experiments: {self.name}",
                  *([f"  {prov.headline()}"] if prov.headline() else []),
                  f"  {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, {prov.spend(self.cost)}",
-                 "  axes: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in self.axes.items()),
+                 "  axes: " + "; ".join(f"{k} = {label_list(v)}" for k, v in self.axes.items()),
                  *(f"  {_member_line(m)}" for m in self.experiments)]
         return "\n".join(lines)
 

@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import count_of, excerpt, is_missing
+from ..core.values import count_of, excerpt, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
@@ -224,7 +224,7 @@ class ExperimentRecord:
             + (f", {c[IN_DOUBT]} in doubt (run again to recover)" if c[IN_DOUBT] else ""),
             *([f"  {where}"] if where else []),
             f"  {count_of(c['images'], 'image')}, {prov.spend(self.cost)}{budget}",
-            "  axes: " + ("; ".join(f"{name} = {', '.join(info.label(v) for v in info.values)}"
+            "  axes: " + ("; ".join(f"{name} = {label_list(info.label(v) for v in info.values)}"
                                     for name, info in self._axis_infos().items()) or "none"),
         ]
         if self.stop_reason:
