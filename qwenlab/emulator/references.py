@@ -45,7 +45,7 @@ def resolve_reference(ref: str, store: ImageStore, own_port: int | None = None) 
         if pixels is None:
             raise UnusableReference(f"imageUUID {ref} is unknown to this emulator; upload the image first (imageUpload)")
         return Reference(f"uuid:{ref}", pixels)
-    if ref.startswith(("http://", "https://")):
+    if ref[:8].lower().startswith(("http://", "https://")):  # a scheme is case-insensitive (RFC 3986), as the client reads it
         return _from_url(ref, store, own_port)
     match = _DATA_URI.match(ref)
     payload = match.group(1) if match else ref

@@ -141,3 +141,15 @@ def test_no_words_on_the_image_say_which_setting_made_it(rapidocr) -> None:
         read = " ".join(line.text for line in rapidocr.read(render(scene)).lines).lower()
         assert "lumiere" in read and "synthetic" in read  # the OCR reads what is written
         assert "extend" not in read and "prompt" not in read, read
+
+
+def test_a_reference_url_with_an_upper_case_scheme_is_a_url_to_the_emulator_as_to_the_client():
+    """The client takes "HTTPS://..." (a scheme is case-insensitive, RFC 3986) and the emulator
+    refused it as bad base64: a sweep that passed the checks failed at the server."""
+    from qwenlab.core.validation import _is_http_url
+    from qwenlab.emulator.references import resolve_reference
+
+    url = "HTTPS://assets.runware.ai/a.jpg"
+    assert _is_http_url(url)
+    ref = resolve_reference(url, store=None)  # not loopback: a placeholder, nothing fetched nor stored
+    assert ref.key == f"url:{url}" and ref.image.tobytes() == placeholder(url).tobytes()
