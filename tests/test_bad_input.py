@@ -247,3 +247,22 @@ def test_something_that_is_not_a_sweep_is_refused_naming_sweep(lab: Lab, call: s
                                         r"got str 'data/sweeps/lumiere-extend\.toml'"):
         getattr(lab, call)("data/sweeps/lumiere-extend.toml", name="bad")
     assert lab.experiments().equals(before)
+
+
+@pytest.mark.parametrize("kwargs, parameter, fix", [
+    ({"size": "512x512", "width": 1024, "height": 1024}, "size", "give size or width and height, not both"),
+    ({"size": "512x512", "width": 1024}, "size", "give size or width and height, not both"),
+    ({"prompt": "A poster", "positivePrompt": "Another poster"}, "prompt", "give prompt or positivePrompt, not both"),
+], ids=["size and width/height", "size and width", "prompt and positivePrompt"])
+def test_two_values_for_one_parameter_are_refused_not_one_dropped(lab: Lab, kwargs: dict[str, Any], parameter: str,
+                                                                  fix: str) -> None:
+    """Sweep(size="512x512", width=1024) sent and paid for a 512x512 image: size overwrote width
+    without a word; likewise prompt= over a positivePrompt= that said otherwise."""
+    with pytest.raises(ValidationError) as info:
+        lab.run(Sweep(**kwargs), name="both", progress=False)
+    assert info.value.parameters == [parameter] and fix in str(info.value), str(info.value)
+    # the same value given both ways is no contradiction
+    from qwenlab import Request
+
+    assert Request(size="512x512", width=512, height=512).size == (512, 512)
+    assert Request(prompt="A poster", positivePrompt="A poster").prompt == "A poster"

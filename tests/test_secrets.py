@@ -470,3 +470,31 @@ def test_a_key_pasted_into_a_request_is_refused_by_generate_before_it_is_sent(em
         assert isinstance(outcome, ValidationError)
         assert emulator.requests == []
         assert client.generate(Request("alibaba:qwen-image@2.0-pro", "A poster for 'LUMIERE'", width=256, height=256)).images
+
+
+@pytest.mark.parametrize("url", [f"http://runware:{SENTINEL}@127.0.0.1:9/v1", f"http://{SENTINEL}@127.0.0.1:9/v1",
+                                 f"http://127.0.0.1:9/v1?apiKey={SENTINEL}"],
+                         ids=["password", "user name", "query"])
+def test_a_key_in_the_base_url_is_in_no_repr_message_or_traceback(url: str, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`repr(lab.client)` (a notebook cell showing it, `self` in a verbose traceback) gave
+    RUNWARE_BASE_URL whole, a password in it included; 'could not connect to ...' repeated a key
+    written as the address's user name or in its query."""
+    import traceback
+
+    monkeypatch.setenv("RUNWARE_BASE_URL", url)
+    client = RunwareClient("sk-another-key-000000000000", images_dir=data_dir / "images", **{**FAST, "max_retries": 1})
+    try:
+        for what in (repr(client), repr(client._exchange), repr(Lab(data_dir, client=client).client)):
+            key_free("a client's repr", what)
+        with pytest.raises(TransportError) as info:
+            client.generate(Request(prompt="A poster", width=256, height=256))
+        key_free("the error", f"{info.value} {info.value!r}")
+        tb = info.value.__traceback__
+        while tb is not None and "/qwenlab/" not in tb.tb_frame.f_code.co_filename:
+            tb = tb.tb_next  # from qwenlab's first frame: this test's own variables hold the key as it wrote it
+        shown = "".join(traceback.TracebackException(type(info.value), info.value, tb, capture_locals=True).format())
+        assert "127.0.0.1:9" in shown
+        key_free("a traceback with every frame's variables", shown)
+    finally:
+        client.close()

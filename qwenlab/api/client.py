@@ -154,7 +154,7 @@ class RunwareClient:
         root = self.store.configured_root
         # the default folder named by the function that finds it, unquoted (a repr creates nothing)
         folder = repr(str(root)) if root else "qwenlab.paths.images_dir()"
-        return f"RunwareClient({self.base_url!r}, {kind}, images_dir={folder})"
+        return f"RunwareClient({shown_url(self.base_url)!r}, {kind}, images_dir={folder})"  # no credentials
 
     # -- what it talks to --------------------------------------------------------------------------
     @property

@@ -28,6 +28,7 @@ import httpx
 
 from ..errors import APIError, QwenlabError, TransportError
 from ..secrets import as_secret, redact
+from .address import shown_url
 from .direct import Direct
 from .error_answers import api_error_from
 from .results import ANSWER_KEY, clean_raw
@@ -97,6 +98,9 @@ class Exchange:
         api_key = as_secret(api_key)
         self._direct = Direct(http)
         self.url = url
+        # the address as messages and the repr give it: without a user name, password or query,
+        # where a key may have been written (`shown_url`)
+        self.shown_url = shown_url(url)
         self._target = _parsed(url)  # parsed once, not on every POST
         self.max_bytes = max_bytes
         # merged with the client's defaults once: every POST sends the same list
@@ -108,7 +112,7 @@ class Exchange:
         self.policy = policy
 
     def __repr__(self) -> str:
-        return f"Exchange({self.url!r})"
+        return f"Exchange({self.shown_url!r})"
 
     def post(
         self,
@@ -175,7 +179,7 @@ class Exchange:
         answer = _parse(received)
         if answer is None:  # 2xx with a body that is not Runware's JSON: maybe accepted
             return _Retry(TransportError(
-                f"answer from {self.url} (HTTP {received.status_code}) is {_shape(received)}: "
+                f"answer from {self.shown_url} (HTTP {received.status_code}) is {_shape(received)}: "
                 f"{redact(received.text)[:120]!r}; the request may have been accepted",
                 sent=True,
             ), uncertain=True)
@@ -198,21 +202,21 @@ class Exchange:
         try:
             return self._receive(body, on_sent)
         except httpx.UnsupportedProtocol as exc:
-            raise QwenlabError(f"base_url {self.url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
+            raise QwenlabError(f"base_url {self.shown_url!r} is not an http(s) URL ({exc}); fix RUNWARE_BASE_URL or base_url") from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # the request never left this machine: resending cannot charge twice
-            return _Retry(TransportError(f"could not connect to {self.url} ({type(exc).__name__}: {exc})", sent=False))
+            return _Retry(TransportError(f"could not connect to {self.shown_url} ({type(exc).__name__}: {exc})", sent=False))
         except httpx.ReadTimeout as exc:
             # sent whole, no answer in time: maybe accepted and still running (a long sync task)
             return _Retry(TransportError(
-                f"no answer from {self.url} within the read timeout ({exc or 'ReadTimeout'}); "
+                f"no answer from {self.shown_url} within the read timeout ({exc or 'ReadTimeout'}); "
                 "the request may have been accepted",
                 sent=True, timed_out=True,
             ), uncertain=True)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             # sent, maybe accepted, no answer: the retry (same taskUUIDs) finds out
             return _Retry(TransportError(
-                f"no answer from {self.url} ({type(exc).__name__}: {str(exc) or 'connection closed'}); "
+                f"no answer from {self.shown_url} ({type(exc).__name__}: {str(exc) or 'connection closed'}); "
                 "the request may have been accepted",
                 sent=True,
             ), uncertain=True)
@@ -221,14 +225,14 @@ class Exchange:
         """The error for an answer that is never read nor retried (too long, a redirect), else None."""
         if resp is None:  # over the cap: refused, not retried (the next answer could be as long)
             return TransportError(
-                f"answer from {self.url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
+                f"answer from {self.shown_url} is longer than {self.max_bytes} bytes; refused unread. The request may have "
                 "been accepted", advice="for many inline images use outputType='URL', then fetch it with "
                 "client.recover(request)",
                 sent=True,
             )
         if resp.is_redirect:  # never followed: the API key would go along to wherever it points
             return APIError(
-                f"{self.url} answered with a redirect to {redact(resp.headers.get('location', '?'))[:200]!r}; API requests "
+                f"{self.shown_url} answered with a redirect to {redact(resp.headers.get('location', '?'))[:200]!r}; API requests "
                 "are never redirected (the API key would go with them): check RUNWARE_BASE_URL or base_url",
                 status=resp.status_code,
             )

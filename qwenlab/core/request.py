@@ -72,12 +72,20 @@ class Request:
         values["taskUUID"] = params.pop("taskUUID", None) or new_task_uuid()
         values["model"] = self._model_id
         if prompt is not None:
-            params.setdefault("positivePrompt", prompt)
+            if params.get("positivePrompt") not in (None, prompt):  # one of them would go unsent, without a word
+                raise ValidationError([Problem("prompt", "positivePrompt says otherwise; give prompt or positivePrompt, "
+                                               "not both", prompt)])
+            params["positivePrompt"] = prompt
         if size is not None:
             try:
-                params["width"], params["height"] = parse_size(size)
+                sides = parse_size(size)
             except ValueError as exc:
                 raise ValidationError([Problem("size", str(exc), size)]) from None
+            given = (params.get("width"), params.get("height"))
+            if any(g is not None and g != s for g, s in zip(given, sides)):  # size would overwrite them, unsaid
+                raise ValidationError([Problem("size", f"width={given[0]!r}, height={given[1]!r} say otherwise; "
+                                               "give size or width and height, not both", size)])
+            params["width"], params["height"] = sides
         for key, value in params.items():
             if value is None:
                 continue
