@@ -266,3 +266,7 @@ def test_two_values_for_one_parameter_are_refused_not_one_dropped(lab: Lab, kwar
 
     assert Request(size="512x512", width=512, height=512).size == (512, 512)
     assert Request(prompt="A poster", positivePrompt="A poster").prompt == "A poster"
+    # nor in one replace: size there overwrote a width given beside it too
+    with pytest.raises(ValidationError, match="give size or width and height, not both"):
+        Request(size="512x512").replace(size="768x768", width=1024)
+    assert Request(size="512x512", prompt="A poster").replace(size="768x768").size == (768, 768)

@@ -53,6 +53,21 @@ def parse_size(size: str | tuple[int, int] | list[int]) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _set_size(params: dict[str, Any], size: Any) -> None:
+    """`params` with the width and height `size` ("1024x1536") gives; ValidationError naming size
+    when it is no size, or when a width or height in `params` says otherwise (one would go
+    unsent, without a word)."""
+    try:
+        sides = parse_size(size)
+    except ValueError as exc:
+        raise ValidationError([Problem("size", str(exc), size)]) from None
+    given = (params.get("width"), params.get("height"))
+    if any(g is not None and g != s for g, s in zip(given, sides)):
+        raise ValidationError([Problem("size", f"width={given[0]!r}, height={given[1]!r} say otherwise; "
+                                       "give size or width and height, not both", size)])
+    params["width"], params["height"] = sides
+
+
 class Request:
     """An image request for one model: immutable, validated on demand, exact on the wire.
 
@@ -77,15 +92,7 @@ class Request:
                                                "not both", prompt)])
             params["positivePrompt"] = prompt
         if size is not None:
-            try:
-                sides = parse_size(size)
-            except ValueError as exc:
-                raise ValidationError([Problem("size", str(exc), size)]) from None
-            given = (params.get("width"), params.get("height"))
-            if any(g is not None and g != s for g, s in zip(given, sides)):  # size would overwrite them, unsaid
-                raise ValidationError([Problem("size", f"width={given[0]!r}, height={given[1]!r} say otherwise; "
-                                               "give size or width and height, not both", size)])
-            params["width"], params["height"] = sides
+            _set_size(params, size)
         for key, value in params.items():
             if value is None:
                 continue
@@ -249,7 +256,7 @@ class Request:
         model = changes.pop("model", self._model_id)
         size = changes.pop("size", None)
         if size is not None:
-            changes["width"], changes["height"] = parse_size(size)
+            _set_size(changes, size)
         new = self._rebuild(model)
         desc = new._description()
         values = dict(new._values)
