@@ -179,6 +179,20 @@ class SentWithAnotherKeyError(QwenlabError):
     `resend_in_doubt=True` to buy it again with this one."""
 
 
+def another_key_note(cells: int, *, asked: bool) -> str:
+    """What is said of `cells` cells in doubt sent with another API key, and the fixes: once the
+    server, `asked` with this run's key, did not know them (the run's stop reason), or before (the
+    preview's)."""
+    one = cells == 1
+    them, they = ("it", "it") if one else ("them", "they")
+    head = f"{cells} cell{'' if one else 's'} in doubt {'was' if one else 'were'} sent with another API key"
+    if asked:
+        return (f"{head}, and the server, asked with this one, does not know {them}: {they} may have been paid for "
+                f"with the other key. {another_key_fixes(cells)}")
+    return (f"{head}: the run asks the server about {them} with this one, and if it does not know {them}, leaves "
+            f"{them} in doubt ({they} may have been paid for with the other key). {another_key_fixes(cells)}")
+
+
 def another_key_fixes(cells: int = 1) -> str:
     """The two fixes for cells in doubt sent with another API key, as the row, the run's stop
     reason and the preview say them."""

@@ -31,7 +31,7 @@ from ..errors import (
     StoreUnwritableError,
     TransportError,
     UnsupportedParameterError,
-    another_key_fixes,
+    another_key_note,
 )
 from ..progress import Progress
 from ..secrets import redact
@@ -324,11 +324,7 @@ class Dispatch:
             reason += (f". {count_of(self.held_back, 'cell')} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
                        "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
         if self.other_key:
-            one = self.other_key == 1
-            them, they = ("it", "it") if one else ("them", "they")
-            reason += (f". {count_of(self.other_key, 'cell')} in doubt {'was' if one else 'were'} sent with another API key, "
-                       f"and the server, asked with this one, does not know {them}: {they} may have been paid for with "
-                       f"the other key. {another_key_fixes(self.other_key)}")
+            reason += ". " + another_key_note(self.other_key, asked=True)
         if self.unsettled:
             reason += (f". {self.unsettled} of those in doubt were answered but not settled: the server took them and "
                        "does not know them, or they were still processing. If they stay in doubt, run with "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..core.values import count_of, format_usd
-from ..errors import another_key_fixes
+from ..errors import another_key_note
 from ..store.log import IN_DOUBT
 from .budget import Budget
 
@@ -91,11 +91,7 @@ class Preview:
             return "nothing to send: every cell is done"
         line = self._budget_line(n)
         if self.other_key:
-            one = self.other_key == 1
-            them, they = ("it", "it") if one else ("them", "they")
-            line += (f"\n{count_of(self.other_key, 'cell')} in doubt {'was' if one else 'were'} sent with another API key: "
-                     f"the run asks the server about {them} with this one, and if it does not know {them}, leaves {them} "
-                     f"in doubt ({they} may have been paid for with the other key). {another_key_fixes(self.other_key)}")
+            line += "\n" + another_key_note(self.other_key, asked=False)
         return line
 
     def _budget_line(self, n: int) -> str:
