@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
+from qwenlab.cli import cli
+from qwenlab.store.log import Log
 
 PROMPT = "A premium beauty poster for LUMIERE serum, 'Glow, Refined.' headline"
 
@@ -26,3 +31,31 @@ def test_progress_shows_a_budget_of_a_tenth_of_a_cent_as_it_is() -> None:
     from qwenlab.progress import budget_text
 
     assert budget_text(0.375) == "$0.375" and budget_text(2.0) == "$2.00" and budget_text(0.2) == "$0.20"
+
+
+def _task(log: Log, exp_id: int, rep: int, backend: str | None) -> None:
+    at = "2026-11-20T10:00:00.000+00:00"
+    with log.transaction() as db:
+        db.execute("INSERT INTO tasks (task_uuid, experiment_id, cell_key, cell_json, repeat, model, prompt, width, height, "
+             "number_results, status, attempts, estimated_cost_usd, price_usd, cost_usd, created_at, sent_at, completed_at, "
+             "backend, api_host) VALUES (?, ?, ?, ?, ?, 'alibaba:qwen-image@2.0-pro', 'poster', 1024, 1024, 1, 'done', 1, "
+             "0.075, 0.075, 0.075, ?, ?, ?, ?, ?)",
+                   [str(uuid.uuid4()), exp_id, f"c{rep}", f'{{"repeat": {rep}}}', rep, at, at, at, backend,
+                    "api.runware.ai" if backend else None])
+
+
+def test_the_listing_does_not_say_emulator_cells_where_there_are_none(data_dir: Path) -> None:
+    # Runware cells beside cells logged before the backend was recorded (written directly: an
+    # older qwenlab's rows) are "mixed", but none of them is the emulator's synthetic image
+    log = Log(data_dir / "qwenlab.db")
+    with log.transaction() as db:
+        exp_id = db.execute("INSERT INTO experiments (name, created_at, updated_at, model, sweep_json, axes_json, status) "
+                            "VALUES ('paid', '2026-11-20', '2026-11-20', 'alibaba:qwen-image@2.0-pro', '{}', '{}', 'done')"
+                            ).lastrowid
+    _task(log, exp_id, 0, "runware")
+    _task(log, exp_id, 1, None)
+    log.close()
+    out = CliRunner().invoke(cli, ["logs"])
+    assert out.exit_code == 0, out.output
+    assert "mixed" in out.output
+    assert "emulator" not in out.output and "synthetic" not in out.output, out.output
