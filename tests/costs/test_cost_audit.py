@@ -59,3 +59,17 @@ def test_the_listing_does_not_say_emulator_cells_where_there_are_none(data_dir: 
     assert out.exit_code == 0, out.output
     assert "mixed" in out.output
     assert "emulator" not in out.output and "synthetic" not in out.output, out.output
+
+
+def test_the_cost_plots_say_when_the_money_drawn_is_emulated(emulator, data_dir: Path) -> None:
+    # a sweep on the emulator: "Cumulative spend" and "Cost by size" in USD alone read as money paid
+    from qwenlab.costs import Costs
+    from qwenlab.costs.plots import cost_by_setting, cumulative_spend
+    from tests.support.labkit import run_sweep
+
+    exp = run_sweep(emulator, data_dir, fail_one=False)
+    costs = Costs(exp.log)
+    assert costs.totals()["emulated_usd"] > 0 and costs.totals()["api_usd"] == 0
+    for fig in (cumulative_spend(costs), cost_by_setting(costs, "size"), cost_by_setting(costs, "size", min_score=4)):
+        title = fig.axes[0].get_title()
+        assert "emulated by qwenlab's offline emulator (nothing paid)" in title, title
