@@ -24,8 +24,19 @@ __all__ = ["logs_command", "costs_command"]
 _LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pending", "in_doubt", "images", "cost_usd",
                  "budget_usd", "updated_at"]
 # what the backend column's words mean, printed under a listing that has them
-_BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "mixed": "mixed: cells from the emulator (synthetic) and Runware in one experiment",
-                   "unknown": "unknown: logged before qwenlab recorded where each task ran"}
+_BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "unknown": "unknown: logged before qwenlab recorded where each task ran"}
+_MIXED_PARTS = {"emulator": "the emulator's cells (synthetic)", "runware": "Runware's cells", "unknown": "cells whose backend was not recorded"}
+
+
+def _legend(log: Log, df: Any) -> list[str]:
+    """What the backend words of a listing mean: "mixed" says which backends each mixed
+    experiment holds (Runware beside cells not recorded is no emulator's synthetic image)."""
+    shown = set(df["backend"])
+    mixes = list(dict.fromkeys(tuple(log.provenance(int(i)).kinds) for i in df.loc[df["backend"] == "mixed", "id"]))
+    present = shown | {k for kinds in mixes for k in kinds}
+    out = [_BACKEND_LEGEND["emulator"]] if "emulator" in present else []
+    out += [f"mixed: {' and '.join(_MIXED_PARTS[k] for k in kinds)} in one experiment" for kinds in mixes]
+    return out + ([_BACKEND_LEGEND["unknown"]] if "unknown" in present else [])
 
 
 @param_hints({ExperimentNotFoundError: "EXPERIMENT"})
@@ -75,10 +86,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
         df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
-        shown = set(df["backend"])
-        for word in ("emulator", "mixed", "unknown"):
-            if word in shown or (word == "emulator" and "mixed" in shown):
-                click.echo(_BACKEND_LEGEND[word])
+        click.echo("\n".join(_legend(Log(path), df)))
 
 
 def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:

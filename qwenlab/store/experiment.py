@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import count_of, excerpt, is_missing, label_list
+from ..core.values import count_of, excerpt, format_usd, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
@@ -213,7 +213,7 @@ class ExperimentRecord:
         cost (emulated for the emulator), why it stopped."""
         c = self.counts()
         prov = self.provenance
-        budget = f" of ${self.budget_usd:.2f} budget" if self.budget_usd is not None else ""
+        budget = f" of {format_usd(self.budget_usd)} budget" if self.budget_usd is not None else ""
         if self.budget_usd is not None and self.cost > self.budget_usd + 1e-9:
             # a price raised more than the budget's reservation allows for, or a budget lowered since
             budget += f", OVER by ${self.cost - self.budget_usd:.3f} (qwenlab costs says why)"

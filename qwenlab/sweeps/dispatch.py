@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from ..api.wire import Wire
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 from ..errors import (
     AuthenticationError,
     BudgetExceededError,
@@ -219,7 +219,7 @@ class Dispatch:
         # a cell left in doubt this run counts at what was reserved for it (up to twice its estimate
         # until the API reports a price), where the summary counts its estimate: say so
         held = " (cells in doubt count at what was reserved for them)" if self.doubtful else ""
-        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of ${self.budget.limit:.2f} is left{held}; "
+        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of {format_usd(self.budget.limit)} is left{held}; "
                        f"{count_of(len(self.queue), 'cell')} not sent. Raise budget_usd (--budget) and run again to send them")
         return "stop"
 
