@@ -13,14 +13,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-__all__ = ["Progress", "budget_text"]
+from .money import format_usd
 
-
-def budget_text(usd: float) -> str:
-    """A budget as the bar shows it: cents, or tenths of a cent where cents would round them away
-    ($0.375, five images at $0.075, is not "$0.38"); `qwenlab.core.values.format_usd`'s rule, which
-    this foundation module cannot import."""
-    return f"${usd:,.2f}" if round(usd, 2) == round(usd, 3) else f"${usd:,.3f}"
+__all__ = ["Progress"]
 
 
 class Progress:
@@ -54,7 +49,7 @@ class Progress:
         """One more cell finished; `spent_usd` is the experiment's spend so far."""
         if self._bar is None:
             return
-        postfix = f"${spent_usd:.3f}" + (f" of {budget_text(self.budget_usd)}" if self.budget_usd is not None else "")
+        postfix = f"${spent_usd:.3f}" + (f" of {format_usd(self.budget_usd)}" if self.budget_usd is not None else "")
         if failed:
             postfix += f", {failed} failed"
         self._bar.set_postfix_str(postfix, refresh=False)

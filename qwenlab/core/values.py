@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Iterable
 
+from ..money import format_usd  # the one rule, kept in a foundation the progress bar shares
+
 __all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "label_list", "count_of"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
@@ -90,13 +92,6 @@ def format_value(value: Any, limit: int = 40) -> str:
         return "on" if value else "off"
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def format_usd(amount: float) -> str:
-    """Dollars as a person reads them: "$1.20", "$4.80", but "$0.075" and "$6.675" where cents
-    would round a tenth of a cent away (an image costs $0.075: "$0.07" undersold it)."""
-    cents = round(amount, 2) == round(amount, 3)
-    return f"${amount:,.2f}" if cents else f"${amount:,.3f}"
 
 
 def label_list(labels: Iterable[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from qwenlab import Lab, Sweep
@@ -27,10 +28,18 @@ def test_a_budget_of_a_tenth_of_a_cent_is_shown_as_it_is_held(emulator, data_dir
     assert "of $0.375 is left" in exp.stop_reason and "$0.38" not in exp.stop_reason, exp.stop_reason
 
 
-def test_progress_shows_a_budget_of_a_tenth_of_a_cent_as_it_is() -> None:
-    from qwenlab.progress import budget_text
+def test_progress_shows_a_budget_of_a_tenth_of_a_cent_as_it_is(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
 
-    assert budget_text(0.375) == "$0.375" and budget_text(2.0) == "$2.00" and budget_text(0.2) == "$0.20"
+    from qwenlab.progress import Progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar is drawn
+    for budget, shown in ((0.375, "of $0.375"), (2.0, "of $2.00")):
+        bar = Progress(5, desc="fifths", budget_usd=budget)
+        bar.advance(0.075)
+        bar.close()
+        assert shown in capsys.readouterr().err
 
 
 def _task(log: Log, exp_id: int, rep: int, backend: str | None) -> None:
