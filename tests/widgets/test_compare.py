@@ -245,3 +245,19 @@ def test_without_text_scores_only_the_score_filter_is_hidden(exp: Experiment) ->
     label = ex.viewer.labels[0]  # one image: what it is, not what differs
     assert "promptExtend" in label and "size" in label and "seed" in label
     assert ex.viewer.widget.caption == ""  # the explorer's own header says SYNTHETIC once
+
+
+def test_after_a_page_turn_the_arrows_go_on_from_the_page_shown(exp: Experiment) -> None:
+    """PageDown left the selection on the page before: → then jumped back to that page (the one
+    just turned away from) instead of selecting the first tile of the page shown."""
+    ex = exp.explore(page_size=3)
+    ex.select(ex.items[1])
+    ex.on_key("PageDown")
+    ex.on_key("ArrowRight")
+    assert ex.page == 1 and ex.selected is ex.items[3]
+    ex.on_key("PageDown")
+    ex.on_key("ArrowLeft")
+    assert ex.page == 2 and ex.selected is ex.items[min(9, len(ex.items)) - 1]  # the last tile of page 3
+    ex.on_key("PageUp")
+    ex.on_key("Home")  # Home and End still go to the very first and last
+    assert ex.page == 0 and ex.selected is ex.items[0]
