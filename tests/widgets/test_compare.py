@@ -137,7 +137,7 @@ def test_pins_put_images_side_by_side(exp: Experiment) -> None:
     ex.pin()
     ex.select(images[1])
     assert [i.id for i in ex.viewer.images] == [images[0].image_id, images[1].image_id]
-    assert "pinned" in ex.pin_label.value
+    assert ex.pin_label.value == f"1 pinned: image #{images[0].image_id}"  # as the detail names it, not "images 32"
     # the caption says what they share (it was empty); where they came from is the header's to say
     assert "same: " in ex.viewer.widget.caption and "SYNTHETIC" not in ex.viewer.widget.caption
     viewer = ex.compare(images[2].image_id, images[3].image_id, images[1].image_id)
