@@ -7,8 +7,9 @@ image's bytes held once however many sections show it.
   with its caption; with the originals beside the report (`full_size=True`), the original itself
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
   click on the image shows it 1:1 in its frame (a drag pans, another click fits it). Escape or a
-  click outside closes it; the arrow keys step through the thumbnails of the page; the keys that
-  would scroll the page behind scroll the image, and Tab stays in the lightbox.
+  click outside closes it; the arrow keys step through the thumbnails of the page (at 1:1, each
+  at the spot the last one showed); the keys that would scroll the page behind scroll the image,
+  and Tab stays in the lightbox.
 - The requests table is split into pages of `PAGE_ROWS` rows (`<tbody class="page">`); the script
   shows one at a time, with buttons. Without the script every row shows.
 - An image shown in several sections is embedded once, where its request is listed
@@ -51,10 +52,14 @@ SCRIPT = r"""
       big.src = current.src; missing.hidden = false; orig.hidden = true;
     }
   });
+  // at 1:1, the arrow keys bring the next image at the spot the last one showed (the headline
+  // read in one is read in the next); a first image at 1:1 is centred
+  var spot = null;
   big.addEventListener('load', centre);
   function centre() {
     if (!box.classList.contains('actual')) { return; }
-    frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2; frame.scrollTop = (frame.scrollHeight - frame.clientHeight) / 2;
+    var fx = spot ? spot[0] : 0.5, fy = spot ? spot[1] : 0.5;
+    frame.scrollLeft = fx * frame.scrollWidth - frame.clientWidth / 2; frame.scrollTop = fy * frame.scrollHeight - frame.clientHeight / 2;
   }
   function open(el) {
     if (box.hidden) { opener = el; }
@@ -73,6 +78,8 @@ SCRIPT = r"""
     if (opener) { opener.focus({ preventScroll: true }); opener = null; }
   }
   function step(by) {
+    spot = box.classList.contains('actual') && frame.scrollWidth && frame.scrollHeight ?
+      [(frame.scrollLeft + frame.clientWidth / 2) / frame.scrollWidth, (frame.scrollTop + frame.clientHeight / 2) / frame.scrollHeight] : null;
     var all = shown(), i = all.indexOf(current);
     if (i >= 0 && all.length) { open(all[(i + by + all.length) % all.length]); }
   }

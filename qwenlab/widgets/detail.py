@@ -144,7 +144,9 @@ class DetailPane:
             return
         self.viewer_box.children = [self.viewer.widget]
         self.viewer.reveal()  # it sits above the grid: a tile clicked far down must not leave it off screen
-        self.pin_label.value = (f"{len(self.pinned)} pinned: images {', '.join(str(p.image_id) for p in self.pinned)}"
+        # named as the detail's heading names an image ("image #32"): "images 32" read as a count
+        ids = ", ".join(f"#{p.image_id}" for p in self.pinned)
+        self.pin_label.value = (f"{len(self.pinned)} pinned: {'image' if len(self.pinned) == 1 else 'images'} {ids}"
                                 if self.pinned else "")
 
     def show_rating(self, rating: dict[str, Any]) -> None:

@@ -93,16 +93,24 @@ class ExplorerPages:
 
     def step(self, by: int) -> Entry | None:
         """Select the tile `by` places after the selected one (before, when negative), turning the
-        page when it is on another; with none selected, the first tile of the page. What the arrow
-        keys do. Returns the entry selected (None when there are no tiles)."""
+        page when it is on another; with none selected, the first tile of the page; with the one
+        selected on another page than the one shown (turned with PageDown), the first tile of the
+        page shown going forwards, its last going backwards. What the arrow keys do. Returns the entry selected (None when there are no tiles)."""
         items = self.items
         if not items:
             return None
         ids = [id(e) for e in items]
-        if self.selected is not None and id(self.selected) in ids:
-            index = min(max(0, ids.index(id(self.selected)) + by), len(items) - 1)
+        first = min(self.page * self.page_size, len(items) - 1)
+        last = min(first + self.page_size, len(items)) - 1
+        at = ids.index(id(self.selected)) if self.selected is not None and id(self.selected) in ids else None
+        if at is not None and first <= at <= last:
+            index = min(max(0, at + by), len(items) - 1)
+        elif at is not None:
+            # selected on another page (PageDown turned away from it): the keys go on from the page
+            # shown, → at its first tile, ← at its last; they jumped back to the selection's page
+            index = min(max(0, (first - 1 + by) if by > 0 else (last + 1 + by)), len(items) - 1)
         else:
-            index = min(self.page * self.page_size, len(items) - 1)
+            index = first
         target = items[index]
         if index // self.page_size != self.page:
             self.go(index // self.page_size)  # which redoes the order if ratings changed it meanwhile

@@ -212,3 +212,33 @@ def test_requests_come_a_page_at_a_time(chromium: str, emulator: Any, data_dir: 
     seen, _, errors = _open(chromium, path, run)
     assert not errors, errors
     assert seen == [("page 1 of 3", 3), ("page 2 of 3", 3), ("page 3 of 3", 2, True)]
+
+
+@pytest.mark.slow
+def test_at_1_to_1_the_arrow_keys_keep_the_spot_read(chromium: str, emulator: Any, data_dir: Path,
+                                                     tmp_path: Path) -> None:
+    """Reading the headline of one poster at 1:1, → brought the next one scrolled to its middle:
+    the headline to compare was out of view, and had to be found again in every image."""
+    exp = run_sweep(emulator, data_dir, name="spot", axes={"size": ["1024x1536"]}, repeats=3, fail_one=False)
+    path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
+
+    def run(page: Any) -> dict[str, Any]:
+        page.locator("#requests img.thumb").first.click()
+        big = page.locator("#qwl-lightbox img")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').naturalWidth > 0")
+        r = big.bounding_box()
+        big.click(position={"x": r["width"] * 0.5, "y": r["height"] * 0.08})  # the headline, 1:1
+        frame = page.locator("#qwl-lightbox .frame")
+        at = frame.evaluate("f => [f.scrollLeft, f.scrollTop]")
+        caption = page.locator("#qwl-lightbox .cap").inner_text()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => document.querySelector('#qwl-lightbox .cap').innerText !== {caption!r}")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').complete")
+        page.wait_for_timeout(200)
+        return {"at": at, "next": frame.evaluate("f => [f.scrollLeft, f.scrollTop]"),
+                "actual": big.evaluate("e => e.getBoundingClientRect().width")}
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r["actual"] == pytest.approx(1024, abs=1), r  # still 1:1
+    assert r["next"][0] == pytest.approx(r["at"][0], abs=2) and r["next"][1] == pytest.approx(r["at"][1], abs=2), r

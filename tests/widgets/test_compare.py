@@ -137,7 +137,7 @@ def test_pins_put_images_side_by_side(exp: Experiment) -> None:
     ex.pin()
     ex.select(images[1])
     assert [i.id for i in ex.viewer.images] == [images[0].image_id, images[1].image_id]
-    assert "pinned" in ex.pin_label.value
+    assert ex.pin_label.value == f"1 pinned: image #{images[0].image_id}"  # as the detail names it, not "images 32"
     # the caption says what they share (it was empty); where they came from is the header's to say
     assert "same: " in ex.viewer.widget.caption and "SYNTHETIC" not in ex.viewer.widget.caption
     viewer = ex.compare(images[2].image_id, images[3].image_id, images[1].image_id)
@@ -245,3 +245,19 @@ def test_without_text_scores_only_the_score_filter_is_hidden(exp: Experiment) ->
     label = ex.viewer.labels[0]  # one image: what it is, not what differs
     assert "promptExtend" in label and "size" in label and "seed" in label
     assert ex.viewer.widget.caption == ""  # the explorer's own header says SYNTHETIC once
+
+
+def test_after_a_page_turn_the_arrows_go_on_from_the_page_shown(exp: Experiment) -> None:
+    """PageDown left the selection on the page before: → then jumped back to that page (the one
+    just turned away from) instead of selecting the first tile of the page shown."""
+    ex = exp.explore(page_size=3)
+    ex.select(ex.items[1])
+    ex.on_key("PageDown")
+    ex.on_key("ArrowRight")
+    assert ex.page == 1 and ex.selected is ex.items[3]
+    ex.on_key("PageDown")
+    ex.on_key("ArrowLeft")
+    assert ex.page == 2 and ex.selected is ex.items[min(9, len(ex.items)) - 1]  # the last tile of page 3
+    ex.on_key("PageUp")
+    ex.on_key("Home")  # Home and End still go to the very first and last
+    assert ex.page == 0 and ex.selected is ex.items[0]
