@@ -3,6 +3,8 @@ or setting and the fix, before anything is sent or written (no traceback, no sil
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner, Result
 
@@ -22,3 +24,19 @@ def test_a_relative_date_too_far_back_is_bad_input_not_a_traceback(since: str) -
         assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), repr(result.exception)
         option = args[-2]
         assert f"Invalid value for '{option}'" in result.output and "too far back" in result.output, result.output
+
+
+SWEEP = 'prompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "256x256"\n'
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_blank_name_is_refused_not_replaced_by_the_default(tmp_path: Path, data_dir: Path, name: str,
+                                                             dry_run: bool) -> None:
+    # `run sweep.toml --name ""` ran (and logged) the sweep under its derived name 'sweep-...'
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(SWEEP)
+    result = qwenlab("run", str(sweep), "--name", name, "--no-progress", *(["--dry-run"] if dry_run else []))
+    assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
+    assert "Invalid value for '--name'" in result.output and "is blank" in result.output, result.output
+    assert not (data_dir / "qwenlab.db").exists()
