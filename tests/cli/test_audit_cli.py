@@ -40,3 +40,25 @@ def test_a_blank_name_is_refused_not_replaced_by_the_default(tmp_path: Path, dat
     assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
     assert "Invalid value for '--name'" in result.output and "is blank" in result.output, result.output
     assert not (data_dir / "qwenlab.db").exists()
+
+
+def run_file(tmp_path: Path, text: str | bytes) -> Result:
+    sweep = tmp_path / "s.toml"
+    sweep.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return qwenlab("run", str(sweep), "--no-progress")
+
+
+@pytest.mark.parametrize("key", ["prompt", "negativePrompt"])
+def test_a_setting_given_at_the_top_and_under_request_that_differ_is_refused(tmp_path: Path, data_dir: Path,
+                                                                              key: str) -> None:
+    # prompt = "A" at the top and prompt = "B" under [request]: "B" was dropped without a word
+    text = f'prompt = "A poster reading HELLO"\n{key} = "top"\n[request]\n{key} = "under request"\n'
+    result = run_file(tmp_path, text.replace('prompt = "A poster reading HELLO"\nprompt', "prompt"))
+    assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
+    assert f"{key}: given twice" in result.output and "keep one" in result.output, result.output
+    assert "nothing was sent" in result.output and not (data_dir / "qwenlab.db").exists()
+
+
+def test_the_same_setting_at_the_top_and_under_request_is_accepted(tmp_path: Path) -> None:
+    result = run_file(tmp_path, 'prompt = "A poster"\n[request]\nprompt = "A poster"\nsize = "256x256"\n')
+    assert result.exit_code == 0, result.output
