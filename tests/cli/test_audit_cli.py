@@ -62,3 +62,12 @@ def test_a_setting_given_at_the_top_and_under_request_that_differ_is_refused(tmp
 def test_the_same_setting_at_the_top_and_under_request_is_accepted(tmp_path: Path) -> None:
     result = run_file(tmp_path, 'prompt = "A poster"\n[request]\nprompt = "A poster"\nsize = "256x256"\n')
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("value", ['"false"', "0", '"no"'])
+def test_force_seed_must_be_true_or_false(tmp_path: Path, data_dir: Path, value: str) -> None:
+    # force_seed = "false" is a non-empty string, so it forced the seed ("force_seed=True sends seed ...")
+    result = run_file(tmp_path, f'prompt = "A poster"\nforce_seed = {value}\n')
+    assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
+    assert "force_seed: must be true or false" in result.output, result.output
+    assert not (data_dir / "qwenlab.db").exists()
