@@ -62,7 +62,7 @@ def load_sweep(path: str | Path) -> SweepFile:
     """Read a sweep from a TOML file (see the module docstring for the format)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # -sig: a byte order mark (Notepad's "UTF-8 with BOM") is no TOML
     except OSError as exc:
         raise ValidationError([Problem("sweep file", f"cannot read {p}: {exc.strerror or exc}")], context=str(p)) from None
     except UnicodeDecodeError as exc:

@@ -71,3 +71,9 @@ def test_force_seed_must_be_true_or_false(tmp_path: Path, data_dir: Path, value:
     assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
     assert "force_seed: must be true or false" in result.output, result.output
     assert not (data_dir / "qwenlab.db").exists()
+
+
+def test_a_sweep_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Notepad's "UTF-8 with BOM": refused with "toml: Invalid statement (at line 1, column 1)", no fix named
+    result = run_file(tmp_path, b'\xef\xbb\xbfprompt = "A poster"\n[request]\nsize = "256x256"\n')
+    assert result.exit_code == 0 and "1/1 cell done" in result.output, result.output
