@@ -77,3 +77,23 @@ def test_a_sweep_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> No
     # Notepad's "UTF-8 with BOM": refused with "toml: Invalid statement (at line 1, column 1)", no fix named
     result = run_file(tmp_path, b'\xef\xbb\xbfprompt = "A poster"\n[request]\nsize = "256x256"\n')
     assert result.exit_code == 0 and "1/1 cell done" in result.output, result.output
+
+
+
+@pytest.fixture
+def two(emulator, data_dir: Path) -> list[str]:
+    from tests.support.labkit import run_sweep
+
+    run_sweep(emulator, data_dir, name="small", repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="other", repeats=1, fail_one=False, prompt="A poster reading 'OTHER'")
+    return ["small", "other"]
+
+
+@pytest.mark.parametrize("command", ["grid", "export", "compare"])
+@pytest.mark.parametrize("option", ["--rows", "--cols", "--facet", "--page", "--where"])
+def test_an_unknown_axis_is_named_by_the_option_that_gave_it(two: list[str], command: str, option: str) -> None:
+    # "'colour' is not an axis of experiment 'small'" said which axis, not which of the five options gave it
+    names = two if command == "compare" else two[:1]
+    result = qwenlab(command, *names, option, "colour=red" if option == "--where" else "colour")
+    assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
+    assert f"Invalid value for '{option}': 'colour' is not an axis" in result.output, result.output
