@@ -86,7 +86,7 @@ class Costs(CostSummary):
         self.since = date_bound(since, "since")
         self.until = date_bound(until, "until")
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise ValueError(f"until ({self.until}) is not after since ({self.since}): no request can be in between; "
+            raise ValueError(f"until: {self.until} is not after since ({self.since}): no request can be in between; "
                              "are they swapped?")
         self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
         self.imported = bool(imported)

@@ -97,3 +97,10 @@ def test_an_unknown_axis_is_named_by_the_option_that_gave_it(two: list[str], com
     result = qwenlab(command, *names, option, "colour=red" if option == "--where" else "colour")
     assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
     assert f"Invalid value for '{option}': 'colour' is not an axis" in result.output, result.output
+
+
+def test_an_until_before_since_names_the_option(two: list[str]) -> None:
+    # "until (2020-01-01) is not after since (...)": a bare usage error, where other bad values name the option
+    result = qwenlab("costs", "--since", "7d", "--until", "2020-01-01")
+    assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
+    assert "Invalid value for '--until': 2020-01-01 is not after since" in result.output, result.output
