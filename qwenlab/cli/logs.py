@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..core.values import present
-from ..costs.frames import DATE_FORMS, Costs, date_bound
+from ..costs.frames import Costs, date_bound
 from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.catalog import axis_infos
@@ -139,8 +139,8 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
     """--since / --until checked as the option they are (click names it), before the log is read."""
     try:
         date_bound(value, "")
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: {DATE_FORMS}") from None
+    except ValueError as exc:  # not a date, or one too far back: the library says which ("': ..." without a name)
+        raise click.BadParameter(str(exc).removeprefix(": ")) from None
     return value
 
 

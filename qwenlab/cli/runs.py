@@ -19,6 +19,7 @@ from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
 from ..core.values import count_of, format_usd
 from ..store.log import IN_DOUBT, Log
+from ..store.organize import name_problem
 from ..store.provenance import EMULATOR, RUNWARE
 from ..sweeps.budget import check_run_settings
 from ..sweeps.preview import Preview
@@ -36,7 +37,8 @@ __all__ = ["run_command", "plan_text", "destination"]
 # whose summary is printed before it (exit 1). See qwenlab/cli/exits.py.
 @click.command("run")
 @click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--name", default=None, help="Experiment name (default: the file's `name`, else one derived from the sweep).")
+@click.option("--name", default=None, callback=lambda _ctx, _param, value: _not_blank(value),
+              help="Experiment name (default: the file's `name`, else one derived from the sweep).")
 @click.option("--budget", type=float, default=None, callback=run_setting("budget_usd"),
               help="Most the experiment may cost in all, in USD.")
 @click.option("--concurrency", type=int, default=None, callback=run_setting("concurrency"),
@@ -57,7 +59,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
                 extend: bool, mix_backends: bool, resend_in_doubt: bool, yes: bool, no_progress: bool) -> None:
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     spec = load_sweep(sweep_file)
-    name = name or spec.name
+    name = spec.name if name is None else name
     budget_usd = _budget(budget, spec.budget_usd, name or spec.sweep.default_name())
     if concurrency is None:  # 0 is an error to report, not "unset"
         concurrency = spec.concurrency if spec.concurrency is not None else 4
@@ -104,6 +106,15 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
                  if asked else "")
         click.echo(f"  nothing to send: every cell of the sweep was done already (nothing sent, nothing paid){asked}")
     exit_unless_done(exp.counts())
+
+
+def _not_blank(name: str | None) -> str | None:
+    """--name as given, refused when blank: `--name ""` (an unset shell variable) once ran the sweep
+    under the file's name or a derived one instead, without a word. The run checks the rest of
+    the name (a new name's slash, ...) by the library's rule; an old experiment's keeps working."""
+    if name is not None and not name.strip():
+        raise click.BadParameter(name_problem(name) or "is blank")
+    return name
 
 
 def _budget(flag: float | None, in_file: float | None, name: str) -> float | None:

@@ -86,7 +86,7 @@ class Costs(CostSummary):
         self.since = date_bound(since, "since")
         self.until = date_bound(until, "until")
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise ValueError(f"until ({self.until}) is not after since ({self.since}): no request can be in between; "
+            raise ValueError(f"until: {self.until} is not after since ({self.since}): no request can be in between; "
                              "are they swapped?")
         self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
         self.imported = bool(imported)
@@ -284,8 +284,12 @@ def date_bound(value: Any, name: str) -> str | None:
         m = _RELATIVE.match(value)
         if m:
             n, unit = int(m.group(1)), m.group(2)
-            delta = {"d": dt.timedelta(days=n), "h": dt.timedelta(hours=n), "w": dt.timedelta(weeks=n)}[unit]
-            value = dt.datetime.now(dt.timezone.utc) - delta
+            units = {"d": "days", "h": "hours", "w": "weeks"}[unit]
+            try:
+                value = dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{units: n})
+            except OverflowError:  # 99999999d: before the year 1, which no date can be
+                raise ValueError(f"{name}: {value!r} is too far back (before the year 1); give fewer {units}, "
+                                 f"or a date: {DATE_FORMS}") from None
             if unit != "h":
                 # days and weeks count whole days (UTC), as by("day") shows them: a first day cut
                 # at this hour would read as a cheap day, and whole days are summed from the rollups

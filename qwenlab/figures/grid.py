@@ -117,7 +117,8 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         cols = varying[0] if varying else None
         rows = varying[1] if len(varying) > 1 else None
     pages_axes = _page_axes(catalog, page, rows, cols, facet)
-    catalog.check_axes(rows, cols, facet, *pages_axes)
+    for parameter, names in (("rows", [rows]), ("cols", [cols]), ("facet", [facet]), ("page", pages_axes)):
+        catalog.check_axes(*names, parameter=parameter)  # the message names which one: `--rows` on a command line
     used = [a for a in (rows, cols, facet, *pages_axes) if a is not None]
     if len(used) != len(set(used)):
         raise ValueError(f"an axis can be only one of rows, cols, facet and page; got rows={rows!r}, cols={cols!r}, "

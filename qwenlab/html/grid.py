@@ -53,7 +53,8 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
         varying = [a for a in catalog.varying if a != REPEAT]
         cols = varying[0] if varying else None
         rows = varying[1] if len(varying) > 1 else None
-    catalog.check_axes(rows, cols)
+    catalog.check_axes(rows, parameter="rows")
+    catalog.check_axes(cols, parameter="cols")
     row_vals = catalog.values(rows) if rows else [None]
     col_vals = catalog.values(cols) if cols else [None]
     stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]

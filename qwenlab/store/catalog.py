@@ -136,12 +136,15 @@ class Catalog:
         return cls(experiment.name, axes, entries, exp_id, experiment.name, log, Provenance.of_tasks(tasks))
 
     # -- queries ------------------------------------------------------------------------------
-    def check_axes(self, *names: str | None) -> None:
-        """Raise UnknownAxisError for any name that is not an axis (or `repeat`)."""
+    def check_axes(self, *names: str | None, parameter: str | None = None) -> None:
+        """Raise UnknownAxisError for any name that is not an axis (or `repeat`); `parameter`, the
+        argument that gave the names ("rows", "where"), starts the message, so that a command
+        names the option it came from (`--rows`), not only the axis."""
         for name in names:
             if name is not None and name not in self.axes:
                 known = ", ".join(self.axes)
-                raise UnknownAxisError(f"{name!r} is not an axis of experiment {self.name!r}; its axes are: {known}")
+                said = f"{parameter}: " if parameter else ""
+                raise UnknownAxisError(f"{said}{name!r} is not an axis of experiment {self.name!r}; its axes are: {known}")
 
     @property
     def varying(self) -> list[str]:
@@ -162,13 +165,16 @@ class Catalog:
         """Only the entries whose axes match: {axis: value, label, or a list of them}."""
         if not filters:
             return self
-        self.check_axes(*filters)
+        self.check_axes(*filters, parameter="where")
         kept = self.entries
         for axis, wanted in filters.items():
             options = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
             present = self.values(axis)  # once: each call reads every entry
             for w in options:
-                self._resolve(axis, w, present)  # a value the axis never had is a typo, not an empty selection
+                try:
+                    self._resolve(axis, w, present)  # a value the axis never had is a typo, not an empty selection
+                except UnknownAxisError as exc:
+                    raise UnknownAxisError(f"where: {exc}") from None
             info = self.axes[axis]
             # an entry is kept by its value alone: each distinct value is matched once, not once
             # for each of 2,000 entries (by type too, so 1 and 1.0, which read apart, stay apart)

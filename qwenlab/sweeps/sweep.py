@@ -219,6 +219,8 @@ class Sweep(SweepPlan):
                                    f"{'s' if self.repeats != 1 else ''} is {combos * self.repeats:,} cells, more than the "
                                    f"{MAX_CELLS:,} a sweep may hold; split it into several sweeps (an experiment can be "
                                    "extended)"))
+        if not isinstance(self.force_seed, bool):  # force_seed = "false" in a sweep file is a true string
+            out.append(Problem("force_seed", f"must be true or false (True or False in Python), got {self.force_seed!r}"))
         if self.seed_policy not in SEED_POLICIES:
             out.append(Problem("seed_policy", f"{self.seed_policy!r} is not a seed policy; use 'auto', 'pin' or 'sample'"))
         seeds = list(self.seed) if isinstance(self.seed, (list, tuple)) else [] if self.seed is None else [self.seed]
@@ -241,7 +243,7 @@ class Sweep(SweepPlan):
             if desc is None or desc.accepts_seed:
                 continue
             pinning = self.seed_policy == "pin" or given
-            if pinning and not self.force_seed:
+            if pinning and self.force_seed is not True:  # a force_seed that is no bool is refused above
                 out.append(Problem("seed_policy", (
                     f"seed can only be sent to a model that declares it, and {mid} declares none (its results still "
                     "report the seed they used). Use seed_policy='sample' (or 'auto') with no seed= and no seed axis to "

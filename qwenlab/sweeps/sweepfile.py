@@ -62,7 +62,7 @@ def load_sweep(path: str | Path) -> SweepFile:
     """Read a sweep from a TOML file (see the module docstring for the format)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # -sig: a byte order mark (Notepad's "UTF-8 with BOM") is no TOML
     except OSError as exc:
         raise ValidationError([Problem("sweep file", f"cannot read {p}: {exc.strerror or exc}")], context=str(p)) from None
     except UnicodeDecodeError as exc:
@@ -95,6 +95,10 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         # said in the file's words: the request's positivePrompt is `prompt` here
         problems.append(Problem("prompt", 'the file gives no prompt; add a line prompt = "..." at its top (or a prompt '
                                           "axis under [axes])"))
+    for key in ("prompt", "negativePrompt"):  # the top's value replaced the other's without a word
+        if key in data and isinstance(request, Mapping) and key in request and request[key] != data[key]:
+            problems.append(Problem(key, f"given twice: at the top ({data[key]!r}) and under [request] "
+                                         f"({request[key]!r}); keep one"))
     if problems:
         raise ValidationError(problems, context=origin)
     folder = Path(base_dir) if base_dir is not None else Path.cwd()

@@ -200,7 +200,7 @@ def test_a_live_demo_without_a_key_is_refused_before_it_asks(emulator: Emulator,
 
 def test_a_dry_run_refuses_what_the_run_would_refuse(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
     for options, named in ((["--budget", "-1"], "'--budget': must be"), (["--concurrency", "0"], "'--concurrency': must be"),
-                           (["--name", "  "], "name: is blank"), (["--name", "path"], "kept for `qwenlab logs path`")):
+                           (["--name", "  "], "'--name': is blank"), (["--name", "path"], "kept for `qwenlab logs path`")):
         dry = qwenlab("run", str(sweep_file), "--dry-run", *options)
         assert dry.exit_code == EXIT_BAD_INPUT and named in dry.output, (options, dry.output)
     assert qwenlab("run", str(sweep_file), "--yes", "--no-progress").exit_code == EXIT_OK
