@@ -97,8 +97,8 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
                                           "axis under [axes])"))
     for key in ("prompt", "negativePrompt"):  # the top's value replaced the other's without a word
         if key in data and isinstance(request, Mapping) and key in request and request[key] != data[key]:
-            problems.append(Problem(key, f"given twice: at the top ({data[key]!r}) and under [request] "
-                                         f"({request[key]!r}); keep one"))
+            # the values are not repeated: a prompt may be long, or hold what must not be echoed
+            problems.append(Problem(key, "given twice, at the top and under [request], with different values; keep one"))
     if problems:
         raise ValidationError(problems, context=origin)
     folder = Path(base_dir) if base_dir is not None else Path.cwd()
