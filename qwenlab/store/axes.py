@@ -14,12 +14,16 @@ queries each bring what they read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+from ..core.request import Request
 from ..core.values import distinct_labels, excerpt, format_value, present, same_value
+from ..errors import QwenlabError
 
-__all__ = ["AxisInfo", "ValueIndex", "REPEAT", "axis_infos_of", "merged_axis", "names_axis"]
+__all__ = ["AxisInfo", "ValueIndex", "REPEAT", "ABSENT", "axis_infos_of", "merged_axis", "names_axis", "joined_axis_specs",
+           "value_from_task", "filled_cell"]
 
 REPEAT = "repeat"
 # a value longer than this is shown by a short name ("prompt 2: A premium…") with the full text
@@ -210,3 +214,59 @@ def merged_axis(infos: Sequence[AxisInfo]) -> AxisInfo:
     if first.kind not in ("request", "bundle") and not given:
         labels = distinct_labels(values)
     return AxisInfo(first.name, first.kind, tuple(values), tuple(labels), tuple(texts), given)
+
+
+# the value of an axis a cell does not have, where its request cannot say (a comparison's member
+# without the axis, a cell of an experiment logged before the axis was added to it)
+ABSENT = "-"
+
+
+def joined_axis_specs(sweeps: Iterable[tuple[Mapping[str, Any], Mapping[str, list[str]]]],
+                      out: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """The axis specs ({"kind", "values", "labels"}) of several logged sweeps as one, each sweep
+    given as its `sweep_json` decoded and its `axes_json`: every axis in the order first seen,
+    its values and labels joined (a value once, the first kind kept). Added to `out` when given.
+    What a comparison's axes are, and an extended experiment's (its new sweep's, then its old's)."""
+    out = {} if out is None else out
+    for sweep, axes in sweeps:
+        specs = sweep.get("axes", {}) or {}
+        for axis, labels in axes.items():
+            spec = specs.get(axis, {})
+            values = list(spec.get("values") or labels)
+            labels = list(spec.get("labels") or labels)
+            merged = out.setdefault(axis, {"kind": spec.get("kind", "param"), "values": [], "labels": []})
+            for value, label in zip(values, labels):
+                if not any(same_value(value, v) for v in merged["values"]):
+                    merged["values"].append(value)
+                    merged["labels"].append(label)
+    return out
+
+
+def value_from_task(kind: str, axis: str, task: Mapping[str, Any]) -> Any:
+    """The value of an axis a task's cell does not have, from what its request sent (`ABSENT`
+    where the request cannot say)."""
+    if kind == "size":
+        return f"{task['width']}x{task['height']}" if task.get("width") and task.get("height") else ABSENT
+    if kind == "prompt":
+        return task.get("prompt")
+    if kind == "model":
+        return task.get("model")
+    if kind == "param":
+        if axis == "negativePrompt":
+            return task.get("negative_prompt")  # none sent reads "none", as on a negativePrompt axis
+        try:  # by name, short name or wire path; the model's default where the request left it out
+            return Request.from_json(task.get("request_json") or "{}").get(axis, ABSENT)
+        except (QwenlabError, ValueError, TypeError):  # a request logged by a model qwenlab no longer knows
+            return ABSENT
+    return ABSENT  # a request, bundle or search/replace axis: the request alone cannot say which value
+
+
+def filled_cell(task: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
+    """A task's cell (its `cell_json` decoded) with each axis of `kinds` (name -> kind) it lacks
+    filled in from what its request sent (`value_from_task`): a cell run before the axis was added
+    to its experiment (an extended sweep) reads as what it was, in every view."""
+    cell = json.loads(task.get("cell_json") or "{}")
+    for axis, kind in kinds.items():
+        if axis not in cell and axis != REPEAT:
+            cell[axis] = value_from_task(kind, axis, task)
+    return cell

@@ -16,14 +16,13 @@ Each axis's values read as `qwenlab.store.axes` labels them, the one labelling e
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..core.values import present, same_value
 from ..errors import UnknownAxisError
-from .axes import REPEAT, AxisInfo, axis_infos_of
+from .axes import REPEAT, AxisInfo, axis_infos_of, filled_cell
 from .provenance import EMULATOR, Provenance
 
 if TYPE_CHECKING:
@@ -107,10 +106,11 @@ class Catalog:
         for img in images:
             by_task.setdefault(img["task_id"], []).append(img)
         axes = axis_infos_of(experiment.sweep, experiment.axes, tasks)
+        kinds = {a: info.kind for a, info in axes.items()}
         entries: list[Entry] = []
         root = Path(experiment.data_dir)
         for t in tasks:
-            cell = json.loads(t.get("cell_json") or "{}")
+            cell = filled_cell(t, kinds)
             in_cell = cell.pop(REPEAT, 0)
             repeat = int(t["repeat"] if t.get("repeat") is not None else in_cell or 0)
             common = dict(

@@ -27,9 +27,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..core.request import Request
 from ..core.values import count_of, format_value, label_list, same_value
-from ..errors import ComparisonError, QwenlabError
+from ..errors import ComparisonError
+from .axes import ABSENT, joined_axis_specs, value_from_task
 from .experiment import ExperimentRecord, open_experiment
 from .log import Log
 from .provenance import Provenance
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["ComparisonRecord", "ComparisonLog", "open_comparison", "EXPERIMENT", "ABSENT", "COMPARISON_ID"]
 
 EXPERIMENT = "experiment"  # the axis that names the member experiment
-ABSENT = "-"               # the value of an axis a member does not have, where its requests cannot say
 COMPARISON_ID = -1         # the comparison's id in its own log (no experiment row has a negative id)
 # statuses from "still going" to "finished": the comparison shows its least finished member's
 _STATUS_ORDER = ("running", "interrupted", "failed", "budget", "planned", "done")
@@ -91,7 +90,7 @@ class ComparisonLog:
                 filled = {EXPERIMENT: member.name}
                 for axis, spec in self.axes.items():
                     if axis != EXPERIMENT:
-                        filled[axis] = cell[axis] if axis in cell else _fill(spec.get("kind", "param"), axis, t)
+                        filled[axis] = cell[axis] if axis in cell else value_from_task(spec.get("kind", "param"), axis, t)
                 filled.update({k: v for k, v in cell.items() if k not in filled})  # repeat, as the cell has it
                 out.append({**t, "cell_json": json.dumps(filled, ensure_ascii=False), EXPERIMENT: member.name})
                 if limit is not None and len(out) >= limit:
@@ -296,33 +295,5 @@ def _merged_axes(members: list[ExperimentRecord]) -> dict[str, dict[str, Any]]:
     they first appear, their values and labels joined (the first member's kind wins)."""
     names = [m.name for m in members]
     out: dict[str, dict[str, Any]] = {EXPERIMENT: {"kind": EXPERIMENT, "values": names, "labels": names}}
-    for m in members:
-        specs = m.sweep.get("axes", {}) or {}
-        for axis, labels in m.axes.items():
-            spec = specs.get(axis, {})
-            values = list(spec.get("values") or labels)
-            labels = list(spec.get("labels") or labels)
-            merged = out.setdefault(axis, {"kind": spec.get("kind", "param"), "values": [], "labels": []})
-            for value, label in zip(values, labels):
-                if not any(same_value(value, v) for v in merged["values"]):
-                    merged["values"].append(value)
-                    merged["labels"].append(label)
-    return out
+    return joined_axis_specs(((m.sweep, m.axes) for m in members), out)
 
-
-def _fill(kind: str, axis: str, task: dict[str, Any]) -> Any:
-    """The value of an axis a member does not have, from what its task's request sent."""
-    if kind == "size":
-        return f"{task['width']}x{task['height']}" if task.get("width") and task.get("height") else ABSENT
-    if kind == "prompt":
-        return task.get("prompt")
-    if kind == "model":
-        return task.get("model")
-    if kind == "param":
-        if axis == "negativePrompt":
-            return task.get("negative_prompt")  # none sent reads "none", as on a negativePrompt axis
-        try:  # by name, short name or wire path; the model's default where the request left it out
-            return Request.from_json(task.get("request_json") or "{}").get(axis, ABSENT)
-        except (QwenlabError, ValueError, TypeError):  # a request logged by a model qwenlab no longer knows
-            return ABSENT
-    return ABSENT  # a request, bundle or search/replace axis: the request alone cannot say which value

@@ -24,7 +24,7 @@ from ..core.values import count_of, excerpt, format_usd, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
-from .axes import AxisInfo, axis_infos_of
+from .axes import AxisInfo, axis_infos_of, filled_cell
 from .log import IN_DOUBT, Log, status_word
 from .provenance import EMULATOR, Provenance
 from .run_lock import run_alive, settle_abandoned
@@ -170,10 +170,12 @@ class ExperimentRecord:
 
         tasks = {t["id"]: t for t in self.log.tasks(self.id)}
         axes = list(self.axes)
+        specs = self.sweep.get("axes", {}) or {}
+        kinds = {a: (specs.get(a) or {}).get("kind", "param") for a in axes}
         rows = []
         for img in self.log.images(self.id):
             t = tasks.get(img["task_id"], {})
-            cell = json.loads(t.get("cell_json") or "{}")
+            cell = filled_cell(t, kinds)  # an axis added since the cell ran: what its request sent
             rows.append({
                 "image_id": img["id"], **{a: cell.get(a) for a in axes}, "repeat": t.get("repeat"), "seed": img["seed"],
                 "cost_usd": img["cost_usd"], "cost_source": _cost_source(img["cost_source"], t.get("backend")),

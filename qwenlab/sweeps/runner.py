@@ -42,6 +42,7 @@ from ..paths import data_dir as default_data_dir
 from ..paths import make_data_dir
 from ..progress import Progress
 from ..secrets import as_secret, redact
+from ..store.axes import joined_axis_specs
 from ..store.experiment import ExperimentRecord
 from ..store.log import IN_DOUBT, Log, status_word
 from ..store.log_file import write_failure
@@ -301,7 +302,7 @@ class Runner(RunChecks):
             return self.log.ensure_experiment(name, **fields)
         changes: dict[str, Any] = {}
         if existing["sweep_hash"] and existing["sweep_hash"] != fingerprint:  # extended (else refused before)
-            changes.update(fields)
+            changes.update(fields, **_extended(existing, sweep))
         if budget_usd is not None:
             changes["budget_usd"] = budget_usd
         if notes is not None:
@@ -402,3 +403,16 @@ class Runner(RunChecks):
         row = self.log.rows("SELECT max(cost_usd / estimated_cost_usd) AS m FROM tasks WHERE experiment_id = ? "
                             "AND status = 'done' AND cost_usd IS NOT NULL AND estimated_cost_usd > 0", [exp_id])
         return None if row[0]["m"] is None else max(1.0, float(row[0]["m"]))
+
+
+def _extended(existing: dict[str, Any], sweep: Sweep) -> dict[str, str]:
+    """An extended experiment's `sweep_json` and `axes_json`: the new sweep's, with the axes and
+    values of the experiment's sweep that it lacks kept after its own. Replaced whole, an
+    extension by a sweep without an axis took that axis from every view of the cells run before
+    (their grid columns, labels and the explorer's filters), though their cells still hold it."""
+    old = json.loads(existing.get("sweep_json") or "{}")
+    new = sweep.to_dict()
+    specs = joined_axis_specs([(new, sweep.axes_labels()), (old, json.loads(existing.get("axes_json") or "{}"))])
+    new["axes"] = specs
+    new["repeats"] = max(int(new.get("repeats") or 1), int(old.get("repeats") or 1))
+    return {"sweep_json": to_json(new), "axes_json": to_json({a: spec["labels"] for a, spec in specs.items()})}

@@ -114,3 +114,29 @@ def test_the_cli_shows_the_difference_and_exits_2(emulator, data_dir: Path, tmp_
     result = runner.invoke(cli, ["run", str(path), "--no-progress"])
     assert result.exit_code == EXIT_BAD_INPUT
     assert "axis outputQuality: values added 80" in result.output and "--extend" in result.output
+
+
+def test_an_extension_without_an_axis_keeps_that_axis_for_the_cells_run_before(lab: Lab, emulator) -> None:
+    """Extended by a sweep without promptExtend and outputQuality, an experiment's axes became the
+    new sweep's: the four cells run before lost their columns, grid rows and filters (the CLI
+    audit: `qwenlab run other.toml --name demo --extend` left the demo with one axis). The old
+    axes stay, after the new; a cell that lacks one reads as what its request sent."""
+    from qwenlab.core.request import Request
+    from qwenlab.figures.grid import build_grid
+    from qwenlab.store.catalog import Catalog
+
+    lab.run(sweep({"promptExtend": [True, False], "outputQuality": [60, 90]}), name="x", progress=False)
+    new = sweep({"negativePrompt": [None, "blurry text"]}, prompt="A poster for 'NOCTIS'")
+    exp = lab.run(new, name="x", extend=True, progress=False)
+    assert list(exp.axes) == ["negativePrompt", "promptExtend", "outputQuality"]
+    df = exp.images.set_index("prompt")
+    old, added = df.loc[PROMPT], df.loc["A poster for 'NOCTIS'"]
+    assert sorted(zip(old["promptExtend"], old["outputQuality"])) == [(False, 60), (False, 90), (True, 60), (True, 90)]
+    default = Request(prompt="x", size="256x384")  # the new cells sent neither: the model's defaults
+    assert set(added["promptExtend"]) == {default.get("promptExtend")}
+    assert set(added["outputQuality"]) == {default.get("outputQuality")}
+    catalog = Catalog.load(exp)
+    assert len(catalog.where({"promptExtend": False}).entries) == 2  # a filter the old axis was gone from
+    assert catalog.values("outputQuality") == [60, 90, default.get("outputQuality")]
+    build_grid(exp, rows="promptExtend", cols="outputQuality")  # was: not an axis of experiment 'x'
+    assert len(lab.run(new, name="x", progress=False).images) == 6  # the new sweep again: nothing refused, nothing sent
