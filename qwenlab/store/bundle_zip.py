@@ -172,6 +172,11 @@ def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise not_a_bundle(zf.filename or "the file", f"its {MANIFEST_NAME} says format {found!r}, not {FORMAT!r}")
-    if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, (int, type(None))):
+        # a text or a list here gave "invalid literal for int() with base 10: 'abc'" and no word of the bundle
+        raise not_a_bundle(zf.filename or "the file", f"its {MANIFEST_NAME} gives format_version {redact(repr(version))[:80]}, "
+                                                     "not a whole number")
+    if (version or 0) > FORMAT_VERSION:
         raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
     return manifest

@@ -616,3 +616,21 @@ def test_a_member_that_inflates_far_beyond_its_size_is_refused_before_it_is_read
     assert target not in read
     assert ben.log.experiment_names() == ["posters"] and ben.log.integrity_check() == "ok"
     assert sorted((ben.data_dir / "images").rglob("*.*")) == files
+
+
+@pytest.mark.parametrize("version", ["abc", [1], 1.5, True])
+def test_a_manifest_whose_format_version_is_no_whole_number_is_named_as_not_a_bundle(
+        ana: Lab, ben: Lab, tmp_path: Path, version: object) -> None:
+    """format_version "abc" was refused with "invalid literal for int() with base 10: 'abc'",
+    naming neither the bundle nor its manifest; a list raised a TypeError."""
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    odd = tmp_path / "odd.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(odd, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "manifest.json":
+                data = json.dumps({**json.loads(data), "format_version": version}).encode()
+            dst.writestr(name, data)
+    with pytest.raises(BundleError, match=r"odd.zip is not a qwenlab bundle \(its manifest.json gives format_version"):
+        ben.import_bundle(odd)
+    assert ben.log.experiment_names() == []
