@@ -59,6 +59,7 @@ from .bundle_zip import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     check_bundle,
+    extract_member,
     file_of,
     image_arcname,
     open_zip,
@@ -199,7 +200,7 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     report = ImportReport(bundle)
     manifest = check_bundle(bundle)
     with open_zip(bundle) as zf, tempfile.TemporaryDirectory(prefix="qwenlab-import-") as tmp:
-        (Path(tmp) / DB_NAME).write_bytes(read_member(zf, DB_NAME))
+        extract_member(zf, DB_NAME, Path(tmp) / DB_NAME)
         source = source_log(bundle, Path(tmp) / DB_NAME)  # an older bundle is migrated here to this qwenlab's schema
         try:
             plans = plan_import(log, source, bundle, as_name, str(manifest.get("created_at") or ""))

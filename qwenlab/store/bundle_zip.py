@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 import zipfile
 import zlib
@@ -22,7 +23,7 @@ from ..secrets import redact
 from .log import Log
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "DB_NAME", "MANIFEST_NAME", "WHAT_A_BUNDLE_IS", "image_arcname", "file_of", "sha256_of",
-           "not_a_bundle", "check_bundle", "read_member", "source_log", "open_zip", "read_manifest"]
+           "not_a_bundle", "check_bundle", "read_member", "extract_member", "source_log", "open_zip", "read_manifest"]
 
 FORMAT = "qwenlab-bundle"
 FORMAT_VERSION = 1
@@ -31,6 +32,14 @@ MANIFEST_NAME = "manifest.json"
 # the image store's names (`qwenlab.api.imagestore`): <sha256[:2]>/<sha256>.<ext>
 _STORE_FOLDER = re.compile(r"[0-9a-f]{2}")
 _STORE_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,5}")
+# what a member may inflate to: a bundle comes from someone else, and a 3 MB zip whose log
+# inflated to 2 GB of zeros was read whole into memory (4 GB), then written out, and imported. A
+# member larger than MAX_PLAIN_BYTES may inflate MAX_RATIO times its stored bytes at most (a
+# bundle's log deflates some 10-20 times; zeros, a thousand); an image or the manifest is never
+# larger than these, a real one by far
+MAX_PLAIN_BYTES = 64 * 2**20
+MAX_RATIO = 200
+MAX_MEMBER_BYTES = {MANIFEST_NAME: 256 * 2**20, "images/": 1024 * 2**20}
 
 
 def image_arcname(path: str) -> str:
@@ -76,14 +85,47 @@ def check_bundle(path: str | Path) -> dict[str, Any]:
 
 def read_member(zf: zipfile.ZipFile, name: str) -> bytes:
     """A file of the bundle; BundleError naming it when it cannot be read whole (a CRC that does
-    not match, bytes cut short); KeyError when the zip does not hold it."""
+    not match, bytes cut short) or would inflate beyond what such a file can be (`_check_size`);
+    KeyError when the zip does not hold it."""
+    _check_size(zf, zf.getinfo(name))
     try:
         return zf.read(name)
-    except KeyError:
-        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise BundleError(f"{zf.filename}: {name} cannot be read ({type(exc).__name__}: {exc}); the bundle is damaged, "
-                          "nothing was imported: ask for it again") from None
+        raise _unreadable(zf, name, exc) from None
+
+
+def extract_member(zf: zipfile.ZipFile, name: str, target: Path) -> None:
+    """Write a file of the bundle to `target` without holding it in memory (the log, which may be
+    large); the checks and errors of `read_member`."""
+    _check_size(zf, zf.getinfo(name))
+    try:
+        with zf.open(name) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 2**20)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        raise _unreadable(zf, name, exc) from None
+
+
+def _unreadable(zf: zipfile.ZipFile, name: str, exc: BaseException) -> BundleError:
+    return BundleError(f"{zf.filename}: {name} cannot be read ({type(exc).__name__}: {exc}); the bundle is damaged, "
+                       "nothing was imported: ask for it again")
+
+
+def _check_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """BundleError, before a byte of it is inflated, for a member that says it inflates to more
+    than such a file can be: an image or manifest over its limit, or anything over MAX_PLAIN_BYTES
+    that would grow more than MAX_RATIO times (a zip bomb). zipfile never inflates a member
+    beyond the size it declares, so the declared size is the most it can cost."""
+    size, stored = info.file_size, max(info.compress_size, 1)
+    limit = next((n for prefix, n in MAX_MEMBER_BYTES.items() if info.filename.startswith(prefix)), None)
+    if limit is not None and size > limit:
+        why = f"it would inflate to {size / 2**20:,.0f} MB, more than any such file ({limit / 2**20:,.0f} MB)"
+    elif size > MAX_PLAIN_BYTES and size > MAX_RATIO * stored:
+        why = (f"its {stored / 2**20:,.1f} MB would inflate to {size / 2**20:,.0f} MB, {size // stored:,} times as much: "
+               "no bundle's file deflates so far (a zip bomb)")
+    else:
+        return
+    raise BundleError(f"{zf.filename}: {info.filename} is refused: {why}; the bundle is damaged or made to exhaust "
+                      "memory or disk, nothing was imported")
 
 
 def source_log(bundle: Path, db_file: Path) -> Log:
@@ -130,6 +172,11 @@ def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise not_a_bundle(zf.filename or "the file", f"its {MANIFEST_NAME} says format {found!r}, not {FORMAT!r}")
-    if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, (int, type(None))):
+        # a text or a list here gave "invalid literal for int() with base 10: 'abc'" and no word of the bundle
+        raise not_a_bundle(zf.filename or "the file", f"its {MANIFEST_NAME} gives format_version {redact(repr(version))[:80]}, "
+                                                     "not a whole number")
+    if (version or 0) > FORMAT_VERSION:
         raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
     return manifest

@@ -46,11 +46,13 @@ QUERIES: dict[str, dict[str, Any]] = {
     "cost_by_experiment": {
         "title": "Cost by experiment",
         "description": "What each experiment spent, by the rule every qwenlab summary uses. Emulator costs are "
-                       "emulated (nothing paid); deleted experiments keep their spend as '(deleted) NAME'. Cells, done and "
+                       "emulated (nothing paid); deleted experiments keep their spend as '(deleted) NAME'; imported is 1 for "
+                       "an experiment imported from a bundle, whose money was spent in the log it came from (qwenlab "
+                       "costs --no-imported leaves those out). Cells, done and "
                        "failed count each cell once, by its latest attempt (qwenlab costs counts every request); "
                        "the cost includes the earlier attempts.",
         "sql": ("SELECT e.name AS experiment, coalesce(group_concat(DISTINCT coalesce(t.backend, 'unknown')), '') "
-                "AS backend, count(t.id) AS cells, count(CASE WHEN t.status = 'done' THEN 1 END) AS done, "
+                "AS backend, (e.imported_from IS NOT NULL) AS imported, count(t.id) AS cells, count(CASE WHEN t.status = 'done' THEN 1 END) AS done, "
                 "count(CASE WHEN t.status = 'failed' THEN 1 END) AS failed, "
                 "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
                 f"round({SPENT_SQL}, 6) AS cost_usd FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id "

@@ -585,3 +585,52 @@ def test_a_bundle_of_a_running_experiment_is_one_moment_of_its_log(emulator, dat
     packed.close()
     assert odd == [], f"images of tasks not done in the bundle: {odd}"
     assert sent == 1  # the moment it was bundled: that cell on the wire, no image of it yet
+
+
+@pytest.mark.parametrize("member", ["qwenlab.db", "images/", "manifest.json"])
+def test_a_member_that_inflates_far_beyond_its_size_is_refused_before_it_is_read(
+        ana: Lab, ben: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str) -> None:
+    """A 3 MB bundle whose log inflated to 2 GB of zeros was read whole into memory (4 GB), written
+    out and imported; a larger one would have exhausted the machine. A member that declares such
+    a size is refused, naming it, before a byte of it is inflated, and nothing is written."""
+    from qwenlab.store import bundle_zip
+    monkeypatch.setattr(bundle_zip, "MAX_PLAIN_BYTES", 2**20)  # the same rule, at a size a test can write
+    monkeypatch.setitem(bundle_zip.MAX_MEMBER_BYTES, "images/", 2**20)
+    monkeypatch.setitem(bundle_zip.MAX_MEMBER_BYTES, "manifest.json", 2**20)
+    ben.import_bundle(ana.bundle("posters", tmp_path / "p.zip").path)  # the receiver's own work, kept
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w") as dst:
+        target = next(n for n in src.namelist() if n.startswith(member))
+        for name in src.namelist():
+            data = src.read(name)
+            if name == target:  # its own bytes, then zeros: 8 MB that deflate to a few KB
+                data += (b" " if name == "manifest.json" else b"\0") * (8 * 2**20)
+            dst.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    files = sorted((ben.data_dir / "images").rglob("*.*"))
+    read = []
+    real_read = zipfile.ZipFile.read
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda self, name, pwd=None: read.append(name) or real_read(self, name, pwd))
+    with pytest.raises(BundleError, match=f"{target}.* is refused: .*nothing was imported"):
+        ben.import_bundle(bomb)
+    assert target not in read
+    assert ben.log.experiment_names() == ["posters"] and ben.log.integrity_check() == "ok"
+    assert sorted((ben.data_dir / "images").rglob("*.*")) == files
+
+
+@pytest.mark.parametrize("version", ["abc", [1], 1.5, True])
+def test_a_manifest_whose_format_version_is_no_whole_number_is_named_as_not_a_bundle(
+        ana: Lab, ben: Lab, tmp_path: Path, version: object) -> None:
+    """format_version "abc" was refused with "invalid literal for int() with base 10: 'abc'",
+    naming neither the bundle nor its manifest; a list raised a TypeError."""
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    odd = tmp_path / "odd.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(odd, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "manifest.json":
+                data = json.dumps({**json.loads(data), "format_version": version}).encode()
+            dst.writestr(name, data)
+    with pytest.raises(BundleError, match=r"odd.zip is not a qwenlab bundle \(its manifest.json gives format_version"):
+        ben.import_bundle(odd)
+    assert ben.log.experiment_names() == []

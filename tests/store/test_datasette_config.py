@@ -112,3 +112,15 @@ def test_qwenlab_datasette_serves_on_loopback(lab: Lab, data_dir: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_cost_by_experiment_says_which_spend_was_imported(lab: Lab, data_dir: Path, tmp_path: Path) -> None:
+    """A log holding imported experiments showed their spend in "Cost by experiment" as if made
+    there; `qwenlab costs` says it was spent elsewhere, and so does the query now."""
+    ben = Lab(tmp_path / "ben", client=lambda: pytest.fail("nothing here may connect"))
+    ben.import_bundle(lab.bundle("posters", tmp_path / "p.zip").path, as_name="from-ana")
+    (costs,) = _get(data_dir, "/qwenlab/cost_by_experiment.json?_shape=array")
+    assert {r["experiment"]: r["imported"] for r in costs.json()} == {"posters": 0, "(deleted) gone": 0}
+    (costs,) = _get(ben.data_dir, "/qwenlab/cost_by_experiment.json?_shape=array")
+    assert [(r["experiment"], r["imported"]) for r in costs.json()] == [("from-ana", 1)]
+    assert "imported" in metadata(ben.data_dir)["databases"]["qwenlab"]["queries"]["cost_by_experiment"]["description"]
