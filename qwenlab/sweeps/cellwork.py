@@ -125,12 +125,17 @@ class CellWork:
                 if row["status"] == "done":  # another process renewed it first, and finished it
                     return Outcome("done")
         elif row["status"] == "failed":
-            if row.get("cost_usd") and may_send:
+            if row.get("cost_usd"):
                 # charged, yet failed: its images were paid for and lost (a download that failed, an
-                # image refused); the server may still hold them, so it is asked before it is bought again
+                # image refused); the server may still hold them, so it is asked (free, whatever the
+                # budget) before it is bought again
                 recovered = self._recover_paid(task_id, job, row, wire)
                 if recovered is not None:
                     return recovered
+            if row.get("cost_usd") and not may_send:  # nothing reserved: the budget cannot buy it again
+                return Outcome("failed", error=BudgetExceededError(
+                    "paid for and its images lost, and the server does not give them: not bought again, "
+                    "as the budget cannot hold it"))
             row = self._renew(task_id, row)  # the failed taskUUID is spent on Runware's side
             if row["status"] == "done":  # another process renewed it first, and finished it
                 return Outcome("done")

@@ -64,6 +64,9 @@ class Job:
     # a done cell that lost paid images (numberResults > 1, a download failed): they are asked
     # for with getResponse (free), nothing is sent
     refetch: bool = False
+    # a failed cell that was charged (its images paid for and lost): asked about first (free) even
+    # when the budget cannot hold buying it again, which only then needs room in the budget
+    paid: bool = False
 
 
 # what a cell reserves of the budget, times its estimate, until the API has reported a cost
@@ -206,6 +209,11 @@ class Dispatch:
         if self.budget.reserve(need):
             job.reserved = need
             return "send"
+        if job.paid:
+            # its images were paid for: asking the server for them is free, whatever the budget
+            # (with nothing reserved it is not bought again)
+            job.reserved = 0.0
+            return "send"
         if self.inflight:
             # in-flight cells may cost less than reserved: wait for one before deciding
             return "wait"
@@ -262,7 +270,14 @@ class Dispatch:
         # in doubt for what the API said, not for want of an answer: it took the taskUUID and does
         # not know it, or it was still processing; running again may not settle these
         self.unsettled += out.status == "uncertain" and isinstance(out.error, TransportError) and out.error.answered
-        self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
+        if job.paid and out.status == "failed" and isinstance(out.error, BudgetExceededError):
+            # charged, its images not to be had from the server, and the budget cannot buy it again
+            self.reason = self.reason or (
+                f"budget: a cell paid for whose images the server no longer gives needs ${job.cell.estimated_cost:.3f} "
+                f"to be bought again, and ${self.budget.remaining or 0.0:.3f} of {format_usd(self.budget.limit)} is left; "
+                "not sent. Raise budget_usd (--budget) and run again to send it")
+        else:
+            self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
         self.other_key += isinstance(out.error, SentWithAnotherKeyError)  # in doubt, sent with another account's key
         if isinstance(out.error, FATAL_ERRORS) and self.fatal is None:
             self.fatal = out.error

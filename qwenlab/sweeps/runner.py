@@ -204,7 +204,8 @@ class Runner(RunChecks):
         limit = budget_usd if budget_usd is not None else exp["budget_usd"]
         self._note_logged_cells(exp_id, cells)
         rows = {r["cell_key"]: r for r in self.log.tasks(exp_id)}
-        jobs = [Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent")
+        jobs = [Job(c, rows.get(c.key), c.key in rows and rows[c.key]["status"] == "sent",
+                    paid=c.key in rows and rows[c.key]["status"] == "failed" and bool(rows[c.key]["cost_usd"]))
                 for c in cells if c.key not in rows or rows[c.key]["status"] != "done"]
         self.last_to_send = len(jobs)
         refetch = self._lost_images(exp_id, cells, rows)
@@ -213,7 +214,7 @@ class Runner(RunChecks):
         if not jobs:
             self.log.update_experiment(exp_id, status="done", stop_reason=None)
             return self.experiment(name)
-        jobs.sort(key=lambda j: (not (j.recover or j.refetch), j.cell.index))  # recover what may be paid for first
+        jobs.sort(key=lambda j: (not (j.recover or j.refetch or j.paid), j.cell.index))  # recover what may be paid for first
         in_doubt = sum(j.row["estimated_cost_usd"] or 0.0 for j in jobs if j.recover)
         # the cells in doubt are held at their estimates until each settles (recovered, sent under
         # its own taskUUID, failed, or given up for a new attempt): their room is never a new cell's

@@ -512,3 +512,38 @@ def test_refetching_lost_images_never_stops_a_run_as_an_outage_nor_asks_for_anot
         mended = lab.run(sweep, name="three2", progress=False, concurrency=1)
     assert mended.counts()["images"] == 6 and lab.last_refetched == 3
     assert sum(fake.charged.values()) == 3  # each cell paid once
+
+
+def test_a_paid_image_is_fetched_again_when_the_budget_is_spent(data_dir: Path) -> None:
+    """A charged cell lost its image (410) and the budget is spent, that cell's charge included.
+    The next run stopped at the budget before asking for it, though getResponse is free: the
+    paid image was never fetched, and lost for good once the server let it go. Now it is asked
+    for first, whatever the budget; only buying it again would need room in the budget."""
+    fake = _LostOnce()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=2)
+    with client:
+        first = lab.run(sweep, name="spent", progress=False, concurrency=1, budget_usd=0.075)
+        assert first.counts()["failed"] == 1 and first.counts()["pending"] == 1 and first.cost == pytest.approx(0.075)
+        second = lab.run(sweep, name="spent", progress=False, concurrency=1)
+    counts = second.counts()
+    assert counts["done"] == 1 and counts["images"] == 1 and counts["pending"] == 1, counts
+    assert sum(fake.charged.values()) == 1 and second.cost == pytest.approx(0.075)
+    assert second.status == "budget" and "not sent" in (second.stop_reason or "")
+    for image in lab.log.images(second.id):
+        assert (data_dir / image["path"]).is_file()
+
+
+def test_a_paid_cell_the_server_no_longer_has_is_not_bought_past_the_budget(data_dir: Path) -> None:
+    """As above, but the server has forgotten the task: asked (free), it is not bought again past
+    the budget, and the run says the budget stopped it."""
+    fake = _LostOnce()
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=1)
+    with client:
+        lab.run(sweep, name="gone", progress=False, concurrency=1, budget_usd=0.075)
+        _forget(fake)
+        second = lab.run(sweep, name="gone", progress=False, concurrency=1)
+    assert second.counts()["failed"] == 1 and sum(fake.charged.values()) == 1 and second.cost == pytest.approx(0.075)
+    assert "getResponse" in fake.kinds()
+    assert second.status == "budget" and "Raise budget_usd" in (second.stop_reason or ""), second.stop_reason
