@@ -44,7 +44,8 @@ def words(text: str | None) -> list[str]:
     """The normalised words of a text (see the module docstring). words(" ".join(words(t))) ==
     words(t)."""
     out: list[str] = []
-    chars = unicodedata.normalize("NFKC", text or "")
+    # apostrophes dropped before NFKC too, which makes ´ a space and a combining accent ("don´t")
+    chars = unicodedata.normalize("NFKC", "".join(c for c in text or "" if c not in _APOSTROPHES))
     for k, ch in enumerate(chars):
         if ch in _APOSTROPHES:
             continue
