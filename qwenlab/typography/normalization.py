@@ -53,6 +53,8 @@ def words(text: str | None) -> list[str]:
             out.append(_NUMBER_SEPARATORS[ch])  # "$29.99" is not "$2999"
         elif is_cjk(ch):
             out.append(f" {ch} ")
+        elif unicodedata.combining(ch) and out and out[-1][-1:].isascii() and out[-1][-1:].isalpha():
+            continue  # an accent NFKC could not compose with its Latin letter (n̈, i̇): folded too
         elif unicodedata.category(ch)[0] in "LNM":
             out.append(_fold_accent(ch))
         else:
