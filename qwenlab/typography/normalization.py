@@ -44,7 +44,8 @@ def words(text: str | None) -> list[str]:
     """The normalised words of a text (see the module docstring). words(" ".join(words(t))) ==
     words(t)."""
     out: list[str] = []
-    chars = unicodedata.normalize("NFKC", text or "")
+    # apostrophes dropped before NFKC too, which makes ´ a space and a combining accent ("don´t")
+    chars = unicodedata.normalize("NFKC", "".join(c for c in text or "" if c not in _APOSTROPHES))
     for k, ch in enumerate(chars):
         if ch in _APOSTROPHES:
             continue
@@ -52,6 +53,8 @@ def words(text: str | None) -> list[str]:
             out.append(_NUMBER_SEPARATORS[ch])  # "$29.99" is not "$2999"
         elif is_cjk(ch):
             out.append(f" {ch} ")
+        elif unicodedata.combining(ch) and out and out[-1][-1:].isascii() and out[-1][-1:].isalpha():
+            continue  # an accent NFKC could not compose with its Latin letter (n̈, i̇): folded too
         elif unicodedata.category(ch)[0] in "LNM":
             out.append(_fold_accent(ch))
         else:

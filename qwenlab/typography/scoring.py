@@ -53,7 +53,7 @@ __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextSco
            "unconfuse"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 5      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 7      # bump when a definition changes: stored scores are then recomputed
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -30,6 +30,21 @@ def test_normalisation_folds_case_and_punctuation():
     assert words("") == [] and words(None) == []
 
 
+def test_every_apostrophe_is_dropped_the_acute_accent_sign_too():
+    # NFKC turns ´ (U+00B4) into a space and a combining accent: it is dropped before, as ' is
+    assert normalize("don´t stop") == normalize("don't stop") == normalize("DON＇T STOP") == "dont stop"
+    assert normalize("L´ORÉAL") == "loreal"
+    assert score_text(["don´t stop"], ["DON'T STOP"]).correct
+
+
+def test_accents_with_no_precomposed_letter_are_folded_too():
+    # NFKC composes é, but n̈ and i̇ have no single character: the accent stayed, a word apart
+    assert normalize("Spın̈al Tap") == normalize("SPINAL TAP") == "spinal tap"
+    assert normalize("i̇zmir") == normalize("İzmir") == "izmir"
+    assert normalize("й") == "й" and normalize("हिंदी") == "हिंदी"   # not on Latin letters: kept
+    assert score_text(["Spın̈al Tap"], ["SPINAL TAP"]).correct
+
+
 def test_a_price_misprinted_is_not_read_as_right():
     # a point, comma or colon between digits counts: "$2999" is not "$29.99" (an ad's price)
     assert normalize("ONLY $29.99!") == "only 29.99" and normalize("10:30 AM") == "10:30 am"
