@@ -170,8 +170,7 @@ class ExperimentRecord:
 
         tasks = {t["id"]: t for t in self.log.tasks(self.id)}
         axes = list(self.axes)
-        specs = self.sweep.get("axes", {}) or {}
-        kinds = {a: (specs.get(a) or {}).get("kind", "param") for a in axes}
+        kinds = {a: info.kind for a, info in axis_infos_of(self.sweep, self.axes).items()}  # as the catalog has them
         rows = []
         for img in self.log.images(self.id):
             t = tasks.get(img["task_id"], {})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..api.wire import Wire, WireClosed
 from ..core.request import Request, new_task_uuid
@@ -40,11 +40,17 @@ if TYPE_CHECKING:
     from ..api.client import RunwareClient
     from ..api.results import TaskResult
 
-__all__ = ["CellWork", "IN_DOUBT_ADVICE", "missing_files"]
+__all__ = ["CellWork", "IN_DOUBT_ADVICE", "missing_files", "sent_with_another_key"]
 
 # What a cell in doubt's logged error ends with: the run, not the user, asks the server about it
 IN_DOUBT_ADVICE = ("in doubt (it may have been paid for): the next run asks the server for its result "
                    "before it sends the cell again")
+
+
+def sent_with_another_key(row: Mapping[str, Any], key_id: str | None) -> bool:
+    """Whether a task row names the key it was sent with (`key_id`, migration m016) and that key
+    is not `key_id`, the run's (never, when either cannot be named)."""
+    return bool(key_id and row.get("key_id") and row["key_id"] != key_id)
 
 
 class CellWork:
@@ -101,7 +107,7 @@ class CellWork:
                 return Outcome("uncertain", cost=job.reserved, error=exc)
             if result is not None:
                 return self._complete(task_id, job, result)
-            if self._key_id and row.get("key_id") and row["key_id"] != self._key_id and not self._resend_in_doubt:
+            if sent_with_another_key(row, self._key_id) and not self._resend_in_doubt:
                 # sent with another key, unknown to the server asked with this one: the other
                 # key's account may have paid for it (its image is there), and this one, sent the
                 # same taskUUID, could take it as new and pay again. Neither sent nor let go

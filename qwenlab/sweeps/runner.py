@@ -51,7 +51,7 @@ from ..store.run_lock import holding_run
 from ..version import __version__
 from .budget import Budget
 from .cell import match_logged
-from .cellwork import IN_DOUBT_ADVICE, CellWork, missing_files
+from .cellwork import IN_DOUBT_ADVICE, CellWork, missing_files, sent_with_another_key
 from .checks import RunChecks, require_sweep
 from .dispatch import FATAL_ERRORS, OUTAGE_AFTER, Dispatch, Job
 from .preview import Preview
@@ -157,11 +157,11 @@ class Runner(RunChecks):
     def _sent_with_another_key(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """How many of `rows` are in doubt and were sent with a key other than this runner's: the
         run will leave those in doubt unless the server knows them (`CellWork`'s guard)."""
-        named = [r["key_id"] for r in rows if r["status"] == "sent" and r.get("key_id")]
-        if not named:  # the client (and so the emulator, when it is the one) is made only when needed
+        in_doubt = [r for r in rows if r["status"] == "sent" and r.get("key_id")]
+        if not in_doubt:  # the client (and so the emulator, when it is the one) is made only when needed
             return 0
         mine = self._key_id()
-        return sum(k != mine for k in named) if mine else 0
+        return sum(sent_with_another_key(r, mine) for r in in_doubt)
 
     # -- running --------------------------------------------------------------------------------
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,

@@ -43,7 +43,7 @@ from ..errors import OCRUnavailableError, QwenlabError
 from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "get_engine",
-           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for"]
+           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for", "apt_package"]
 
 
 @runtime_checkable
@@ -314,6 +314,11 @@ _PACK_FOR = {"kana": "jpn", "hangul": "kor", "han": "chi_sim", "cyrillic": "rus"
              "hebrew": "heb", "devanagari": "hin", "thai": "tha", "latin": "eng"}
 
 
+def apt_package(pack: str) -> str:
+    """The Debian/Ubuntu package of a Tesseract language pack: "chi_sim" -> "tesseract-ocr-chi-sim"."""
+    return f"tesseract-ocr-{pack.replace('_', '-').lower()}"
+
+
 def tesseract_scripts(lang: str) -> frozenset[str]:
     """The scripts Tesseract reads with `lang` ("eng", "eng+jpn"; a "script/Japanese" model too)."""
     packs = [pack.rsplit("/", 1)[-1] for pack in lang.split("+") if pack]
@@ -359,7 +364,7 @@ class TesseractEngine:
         have = {line.strip() for line in (out.stdout + out.stderr).splitlines()[1:] if line.strip()}
         missing = [p for p in self.lang.split("+") if p and p not in have]
         if missing:
-            packages = " ".join(f"tesseract-ocr-{p.replace('_', '-').lower()}" for p in missing if "/" not in p)
+            packages = " ".join(apt_package(p) for p in missing if "/" not in p)
             raise OCRUnavailableError(
                 f"lang={self.lang!r}: tesseract has no {', '.join(repr(p) for p in missing)} language pack "
                 f"(it has {', '.join(sorted(have)) or 'none'}). Install it ("

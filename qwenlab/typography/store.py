@@ -21,7 +21,7 @@ from ..core.shown import shown_as_text
 from ..core.values import count_of
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
-from .engines import OCREngine, get_engine, packs_for
+from .engines import OCREngine, apt_package, get_engine, packs_for
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 
@@ -77,7 +77,7 @@ class ScoringRun:
         one = self.unreadable == 1
         scripts = " and ".join(script_name(s) for s in sorted(self.unread_scripts))
         lang = packs_for(self.unread_scripts, self.engine_lang or "eng")
-        packages = " ".join(f"tesseract-ocr-{p.replace('_', '-')}" for p in lang.split("+") if p != "eng")
+        packages = " ".join(apt_package(p) for p in lang.split("+") if p != "eng")
         return (f"{count_of(self.unreadable, 'image')} {'asks' if one else 'ask'} for text in {scripts}, which "
                 f"{self.engine} does not read: {'it has' if one else 'they have'} no score (a score of 0 would blame the "
                 f"model for the OCR). To score {'it' if one else 'them'}, install Tesseract's packs (apt-get install "
