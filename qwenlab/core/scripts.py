@@ -27,12 +27,18 @@ NO_LINE_START = ("ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュ�
                  "ーゝゞヽヾ々〻")
 
 
+# Letters in the CJK punctuation block: the iteration marks 々 and 〻 (人々 is "people"), 〆 and
+# the ideographic zero 〇 (二〇二六年)
+_CJK_SYMBOL_LETTERS = "\u3005\u3006\u3007\u303b"
+
+
 def is_cjk(ch: str) -> bool:
-    """Whether `ch` is a Han, Hiragana, Katakana or Hangul character (the katakana middle dot ・,
-    U+30FB, is punctuation)."""
+    """Whether `ch` is a Han, Hiragana, Katakana or Hangul character, the iteration marks 々 and 〻
+    included (the katakana middle dot ・, U+30FB, is punctuation)."""
     cp = ord(ch)
     return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or (0x3040 <= cp <= 0x30FF and cp != 0x30FB)
-            or 0xAC00 <= cp <= 0xD7AF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F)
+            or 0xAC00 <= cp <= 0xD7AF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F
+            or ch in _CJK_SYMBOL_LETTERS)
 
 
 def has_cjk(text: str) -> bool:
@@ -73,8 +79,9 @@ def script_name(script: str) -> str:
 
 
 def is_cjk_punctuation(ch: str) -> bool:
-    """Whether `ch` is a CJK or full-width punctuation mark (，。、！「」（）...), not a space."""
-    return "\u3001" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff0f" or "\uff1a" <= ch <= "\uff20" \
+    """Whether `ch` is a CJK or full-width punctuation mark (，。、！「」（）...), not a space nor
+    a letter of that block (々, 〇)."""
+    return ("\u3001" <= ch <= "\u303f" and ch not in _CJK_SYMBOL_LETTERS) or "\uff01" <= ch <= "\uff0f" or "\uff1a" <= ch <= "\uff20" \
         or "\uff3b" <= ch <= "\uff40" or "\uff5b" <= ch <= "\uff65" or ch in "“”‘’…—"
 
 

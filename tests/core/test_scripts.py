@@ -34,3 +34,14 @@ def test_a_strings_letters_are_sorted_by_the_script_an_ocr_engine_must_read() ->
     assert letter_scripts("Распродажа Ωμέγα") == {"cyrillic", "greek"}
     assert letter_scripts("") == frozenset()
     assert script_name("kana") == "Japanese kana" and script_name("cyrillic") == "Cyrillic letters"
+
+
+def test_iteration_marks_and_the_ideographic_zero_are_cjk_letters_not_punctuation() -> None:
+    # 人々 ("people") and 二〇二六年 ("2026"): each of these is a character of the word, which the
+    # emulator must draw in its CJK font and may misspell, not a mark a headline may drop
+    from qwenlab.core.scripts import has_cjk, is_cjk, is_cjk_punctuation
+
+    for ch in "々〆〇〻":
+        assert is_cjk(ch) and not is_cjk_punctuation(ch), ch
+    assert has_cjk("々") and unbreakable_pieces("人々") == ["人々"]
+    assert is_cjk_punctuation("。") and is_cjk_punctuation("、") and not is_cjk("。")
