@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("qwenlab.widgets",),       # ipywidgets
     ("qwenlab.lab",),           # the notebook facade: Lab, Experiment
     ("qwenlab.demo",),
-    ("qwenlab.cli", "qwenlab.bench"),
+    ("qwenlab.cli", "qwenlab.bench", "qwenlab.__main__"),
     ("qwenlab",),               # the package itself: the public API
 ]
 

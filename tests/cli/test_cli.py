@@ -108,8 +108,10 @@ def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list
     assert "LOADED []" in done.stdout, done.stdout[-500:]
 
 
-def test_python_dash_m_runs_the_command() -> None:
-    done = fresh_process("-m", "qwenlab.cli", "--version")
+@pytest.mark.parametrize("module", ["qwenlab.cli", "qwenlab"])
+def test_python_dash_m_runs_the_command(module: str) -> None:
+    # `python -m qwenlab` is what a notebook's `!` line or a venv not activated reaches for
+    done = fresh_process("-m", module, "--version")
     assert done.returncode == EXIT_OK and "qwenlab, version" in done.stdout, done.stderr
 
 
