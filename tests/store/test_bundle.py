@@ -244,6 +244,38 @@ def test_ratings_made_on_a_copy_come_back_to_the_original(ana: Lab, ben: Lab, tm
     assert again.merged == {} and "in this log already" in again.skipped["posters"], again
 
 
+def _judged_across(lab: Lab) -> set[tuple[str, str, str]]:
+    """The log's judgements across experiments, by their images' UUIDs and the winner."""
+    return {(r["a"], r["b"], r["winner"]) for r in lab.log.rows(
+        "SELECT ia.image_uuid AS a, ib.image_uuid AS b, j.winner FROM judgements j JOIN images ia ON ia.id = j.image_a "
+        "JOIN images ib ON ib.id = j.image_b WHERE j.experiment_id IS NULL AND j.axis = 'experiment'")}
+
+
+def test_judgements_across_two_experiments_sent_back_come_home(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ana sends both runs; Ben judges them against each other (cmp.judge("experiment")) and sends
+    both back. Each experiment was merged on its own, a judgement across them pointed at the other
+    one's image, and Ben's judgements were lost under "nothing added"."""
+    ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "to-ben.zip").path)
+    a, b = ben.experiment("posters").images.iloc[3], ben.experiment("noctis").images.iloc[1]
+    ben.log.judge(None, "experiment", int(a["image_id"]), int(b["image_id"]), "a", criterion="text correct")
+    theirs = _judged_across(ben)
+    report = ana.import_bundle(ben.bundle(["posters", "noctis"], tmp_path / "to-ana.zip").path)
+    assert report.rows.get("judgements") == 1 and "posters" in report.merged, report
+    assert _judged_across(ana) == theirs and len(theirs) == 2
+    assert ana.import_bundle(tmp_path / "to-ana.zip").rows.get("judgements") is None  # once
+    assert ana.log.rows("PRAGMA foreign_key_check") == []
+
+
+def test_judgements_across_an_experiment_here_and_a_new_one_are_imported(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ben has 'posters' from an earlier bundle; a bundle of both runs, with judgements across them,
+    brings 'noctis': they pointed at one experiment merged and one copied, and were dropped."""
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "posters.zip").path)
+    report = ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path)
+    assert report.imported == {"noctis": "noctis"} and report.rows.get("judgements") == 1, report
+    assert _judged_across(ben) == _judged_across(ana) and len(_judged_across(ana)) == 1
+    assert ben.log.rows("PRAGMA foreign_key_check") == []
+
+
 def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab, tmp_path: Path) -> None:
     """Edited in place (metadata stripped before sending, say): the bundle shipped it, and the
     colleague's import failed as "damaged". Refused where it can be mended, naming the file."""
