@@ -227,7 +227,8 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                 "imported_from": json.dumps({**origin, "name": p.src_name, "notes": notes.get(p.src_id)},
                                             ensure_ascii=False)} for p in todo},
                 replacing={p.src_id: p.replaces for p in todo if p.replaces is not None},
-                merging={p.src_id: p.merges for p in plans if p.merges is not None})
+                merging={p.src_id: p.merges for p in plans if p.merges is not None},
+                alongside={p.src_id: p.here for p in plans if p.here is not None})
             report.rows = {t: n for t, n in copied.added.items() if n or t in ("experiments", "tasks", "images")}
             report.imported = {p.src_name: p.dst_name for p in todo}
             report.updated = {p.src_name: p.dst_name for p in todo if p.replaces is not None}

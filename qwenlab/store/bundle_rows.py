@@ -31,14 +31,16 @@ class Copied:
 
 
 def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
-                      replacing: dict[int, int] | None = None, merging: dict[int, int] | None = None) -> Copied:
+                      replacing: dict[int, int] | None = None, merging: dict[int, int] | None = None,
+                      alongside: dict[int, int] | None = None) -> Copied:
     """Copy experiments (id in `src` -> overrides of its row) and every row hanging off them from
     `src` to `dst`, with new ids and references remapped, in one transaction of `dst`. A row that
     points into several of them (a judgement across two experiments of a comparison) is copied
     when all it points at is copied. In the same transaction: `replacing` (id in `src` -> the id
     in `dst` of the copy it replaces) removes those copies first and puts back on the new ones
     the rows added to them here; `merging` (id in `src` -> id in `dst` of the same experiment)
-    adds the rows added to it elsewhere. All or nothing."""
+    adds the rows added to it elsewhere; `alongside` (id in `src` -> id in `dst`): experiments
+    neither copied nor merged, held here, at which a copied or merged row may point. All or nothing."""
     out = Copied({"experiments": 0, "tasks": 0, "images": 0})
     ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
     replacing, merging = replacing or {}, merging or {}
@@ -75,7 +77,7 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
         src_refs = references(src.db)
         # a row may point into two experiments of the bundle (a judgement across two runs), one
         # copied now and one merged into this log's own: it follows both, the merged one's by UUID
-        elsewhere = _merged_ids(src, db, merging, ids)
+        elsewhere = _merged_ids(src, db, {**(alongside or {}), **merging}, ids)
         for table in dependent_tables(db) if chosen else ():
             if table not in src_refs:
                 continue
@@ -110,18 +112,18 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
     return out
 
 
-def _merged_ids(src: Log, db: Any, merging: dict[int, int], copied: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
+def _merged_ids(src: Log, db: Any, here: dict[int, int], copied: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
     """Ids in `src` -> ids here of the experiments, tasks and images of the bundle this log holds
-    now: those `copied` in this import, and those of the experiments `merging` into this log's
-    own (id in `src` -> id here), matched by taskUUID and imageUUID."""
+    now: those `copied` in this import, and those of the experiments of `here` (id in `src` -> id
+    here: merged into this log's own, or left beside it), matched by taskUUID and imageUUID."""
     out = {table: dict(ids) for table, ids in copied.items()}
-    for src_id, dst_id in merging.items():
+    for src_id, dst_id in here.items():
         out["experiments"][src_id] = dst_id
         for table, uuid in (("tasks", "task_uuid"), ("images", "image_uuid")):
-            here = {u: i for i, u in db.execute(f"SELECT id, {uuid} FROM {table} WHERE experiment_id = ?", [dst_id]) if u}
+            held = {u: i for i, u in db.execute(f"SELECT id, {uuid} FROM {table} WHERE experiment_id = ?", [dst_id]) if u}
             for row in src.rows(f"SELECT id, {uuid} AS uuid FROM {table} WHERE experiment_id = ?", [src_id]):
-                if row["uuid"] in here:
-                    out[table][int(row["id"])] = here[row["uuid"]]
+                if row["uuid"] in held:
+                    out[table][int(row["id"])] = held[row["uuid"]]
     return out
 
 

@@ -276,6 +276,17 @@ def test_judgements_across_an_experiment_here_and_a_new_one_are_imported(ana: La
     assert ben.log.rows("PRAGMA foreign_key_check") == []
 
 
+def test_judgements_across_a_new_experiment_and_a_copy_left_as_it_is_are_imported(ana: Lab, ben: Lab,
+                                                                                    tmp_path: Path) -> None:
+    """The bundle of both arrives after a later one of 'posters' alone: 'posters' is left as it is
+    (its copy is as recent), 'noctis' is new, and the judgement across them is kept with it."""
+    both = ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "posters.zip").path)
+    report = ben.import_bundle(both)
+    assert "as recent or more" in report.skipped["posters"] and report.rows.get("judgements") == 1, report
+    assert _judged_across(ben) == _judged_across(ana) and len(_judged_across(ana)) == 1
+
+
 def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab, tmp_path: Path) -> None:
     """Edited in place (metadata stripped before sending, say): the bundle shipped it, and the
     colleague's import failed as "damaged". Refused where it can be mended, naming the file."""
