@@ -307,10 +307,16 @@ def own_part(note: str | None, imported: str | None) -> str | None:
 
 
 def _with_note(note: str | None, more: str | None) -> str | None:
-    """`note`, and `more` after it when it says something `note` does not."""
+    """`note`, and after it the paragraphs of `more` it does not have. By paragraph: a note sent
+    back and forth comes back holding one's own lines and the other's, and the whole of it added
+    after one's own repeated them, growing at every trip."""
     if not more or (note and more in note):
         return note
-    return f"{note}\n\n{more}" if note else more
+    if not note:
+        return more
+    have = {p.strip() for p in note.split("\n\n")}
+    new = [p for p in more.split("\n\n") if p.strip() and p.strip() not in have]
+    return "\n\n".join([note, *dict.fromkeys(new)]) if new else note
 
 
 def _remap(fks: list[tuple[str, str]], ids: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:

@@ -287,6 +287,20 @@ def test_judgements_across_a_new_experiment_and_a_copy_left_as_it_is_are_importe
     assert _judged_across(ben) == _judged_across(ana) and len(_judged_across(ana)) == 1
 
 
+def test_notes_sent_back_and_forth_say_each_paragraph_once(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ben's note replaces the one his copy came with; sent home it is merged into Ana's, and hers
+    comes back to him. Each trip added the whole other note after one's own, so a line both had
+    was repeated, and the notes grew at every trip."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "to-ben.zip").path)
+    ben.experiment("posters").note("Ben: the on side wins")
+    for trip in range(3):
+        ana.import_bundle(ben.bundle("posters", tmp_path / f"home-{trip}.zip").path)
+        ben.import_bundle(ana.bundle("posters", tmp_path / f"back-{trip}.zip").path)
+    for lab in (ana, ben):
+        paragraphs = lab.experiment("posters").notes.split("\n\n")
+        assert sorted(paragraphs) == ["Ben: the on side wins", "shared with Ben"], paragraphs
+
+
 def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab, tmp_path: Path) -> None:
     """Edited in place (metadata stripped before sending, say): the bundle shipped it, and the
     colleague's import failed as "damaged". Refused where it can be mended, naming the file."""
