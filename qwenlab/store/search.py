@@ -87,7 +87,9 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
         where.append("e.archived_at IS NULL")
     sql = (f"SELECT e.name AS experiment, i.id AS image_id, t.cell_json, t.repeat, i.seed, {LATEST_SCORE_SQL} AS rating, "
            "t.prompt, t.negative_prompt, i.path, coalesce(i.cost_usd, t.cost_usd) AS cost_usd, t.backend, "
-           "(SELECT group_concat(tag, ',') FROM experiment_tags g WHERE g.experiment_id = e.id) AS tags, "
+           # in the order they were added, as exp.tags and `qwenlab logs` list them
+           "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
+           "ORDER BY id) g) AS tags, "
            f"t.model, i.width, i.height, t.task_uuid FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
            + (f" LIMIT {int(limit)}" if limit is not None else ""))
     try:

@@ -85,3 +85,13 @@ def test_a_list_cut_at_its_limit_says_how_many_images_match(lab: Lab) -> None:
     assert len(cut) == 4 and cut.attrs["matched"] == 6
     assert lab.search("LUMIERE", limit=4).attrs["matched"] == 4  # exactly the limit: all there is, nothing said
     assert lab.search(limit=None).attrs["matched"] == 6
+
+
+def test_tags_are_listed_in_the_order_they_were_added_as_everywhere_else(lab: Lab) -> None:
+    """exp.tags and `qwenlab logs` list tags in the order they were added; search's column came in
+    whatever order SQLite met them (by the UNIQUE index of experiment and tag: alphabetical)."""
+    exp = lab.experiment("noctis")
+    for tag in ("posters", "perfume", "autumn", "b-roll", "zz", "aa"):
+        exp.tag(tag)
+    found = lab.search(experiment="noctis")
+    assert set(found["tags"]) == {",".join(exp.tags)} == {"posters,perfume,autumn,b-roll,zz,aa"}
