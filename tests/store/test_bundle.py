@@ -309,7 +309,19 @@ def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab,
     with pytest.raises(BundleError, match="changed since it was logged") as info:
         ana.bundle("noctis", tmp_path / "n.zip")
     assert path.name in str(info.value) and not (tmp_path / "n.zip").exists()
+    assert "`qwenlab verify --set-aside`" in str(info.value)  # it said "delete the experiment's copy of it"
     assert not list(tmp_path.glob(".n.zip*")), "no half-written bundle left beside it"
+
+
+def test_a_missing_image_file_is_refused_when_bundling_with_how_to_get_it_back(ana: Lab, tmp_path: Path) -> None:
+    """A file lost since its run (deleted by hand, a sync tool): the error asked "was the data
+    folder moved?" and nothing more; verify knows how each file comes back."""
+    path = Path(ana.experiment("noctis").images["path"].iloc[0])
+    path.unlink()
+    with pytest.raises(BundleError, match="is missing; cannot bundle it") as info:
+        ana.bundle("noctis", tmp_path / "n.zip")
+    assert path.name in str(info.value) and "`qwenlab verify` (lab.verify()) lists every image file" in str(info.value)
+    assert not (tmp_path / "n.zip").exists()
 
 
 def test_an_update_keeps_what_was_made_here_and_drops_what_its_sender_removed(ana: Lab, ben: Lab, emulator,
