@@ -1,4 +1,5 @@
-"""`qwenlab judgements`: the win rates of an experiment's blind judgements, per criterion."""
+"""`qwenlab judgements`: the win rates of an experiment's blind judgements, per criterion; of
+several experiments, those of their comparison (the experiment an axis), as `lab.compare` finds them."""
 
 from __future__ import annotations
 
@@ -8,25 +9,32 @@ import click
 
 from ..analysis.judging import TIES, check_criterion, win_rates
 from ..core.values import present
-from ..errors import ExperimentNotFoundError, JudgementError
+from ..errors import ComparisonError, ExperimentNotFoundError, JudgementError
+from ..store.comparison import EXPERIMENT, ComparisonRecord, open_comparison
 from ..store.experiment import ExperimentRecord, open_experiment
 from .exits import param_hints
 
 __all__ = ["judgements_command"]
 
 
-@param_hints({ExperimentNotFoundError: "EXPERIMENT", JudgementError: "--axis/--criterion"})
+@param_hints({ExperimentNotFoundError: "EXPERIMENT", ComparisonError: "EXPERIMENT", JudgementError: "--axis/--criterion"})
 @click.command("judgements")
-@click.argument("experiment")
+@click.argument("experiment", nargs=-1, required=True)
 @click.option("--axis", "axes", multiple=True, help="Axis judged (repeatable; default: every axis with judgements).")
 @click.option("--criterion", default=None, help='Only this criterion ("overall", "text correct", ...); default: each apart.')
 @click.option("--ties", type=click.Choice(TIES), default="half", show_default=True,
               help="A tie counts as half a win, or is left out.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per criterion and value.")
-def judgements_command(experiment: str, axes: tuple[str, ...], criterion: str | None, ties: str, as_json: bool) -> None:
+def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], criterion: str | None, ties: str,
+                       as_json: bool) -> None:
     """The win rates of EXPERIMENT's blind judgements (made with exp.judge in a notebook), per
-    axis and criterion, each with its 95% Wilson interval."""
-    exp = open_experiment(experiment)
+    axis and criterion, each with its 95% Wilson interval.
+
+    Several experiments: those of their comparison, the experiment an axis (judged with
+    lab.compare(A, B).judge("experiment"): qwenlab judgements A B --axis experiment).
+    """
+    # judgements across runs belong to no one experiment: only their comparison finds them
+    exp = open_experiment(experiment[0]) if len(experiment) == 1 else open_comparison(experiment)
     # bad input is refused before anything is printed: the error is the whole answer
     unknown = [a for a in axes if a not in exp.axes]
     if unknown:
@@ -48,14 +56,18 @@ def judgements_command(experiment: str, axes: tuple[str, ...], criterion: str | 
         else:
             click.echo("\n".join(frame.attrs["sentences"]))
     if not (axes or judged) and not as_json:
+        opened = (f"compare({', '.join(map(repr, exp.names))})" if isinstance(exp, ComparisonRecord)
+                  else f"experiment({exp.name!r})")
         click.echo(f"no judgements of {exp.name!r} yet; judge in a notebook: "
-                   f"Lab().experiment({exp.name!r}).judge(\"{_axis_to_judge(exp)}\")")
+                   f"Lab().{opened}.judge(\"{_axis_to_judge(exp)}\")")
 
 
 def _axis_to_judge(exp: ExperimentRecord) -> str:
     """The axis a first judging would most likely compare: promptExtend, else a parameter's axis
     (a pair differing in one setting), else any; the prompt axis last, its pairs are two posters."""
     axes = list(exp.axes)
+    if isinstance(exp, ComparisonRecord):
+        return EXPERIMENT  # what a comparison is opened for: the runs against each other
     kinds = {a: (exp.sweep.get("axes", {}).get(a) or {}).get("kind", "param") for a in axes}
     for wanted in (lambda a: a == "promptExtend", lambda a: kinds[a] in ("param", "size", "model"), lambda a: True):
         for axis in axes:

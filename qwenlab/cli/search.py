@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import click
 
@@ -36,16 +37,32 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
     Without TEXT, every image the filters keep (qwenlab search --tag posters --min-rating 4).
     """
     path = existing_log()
-    df = search(Log(path), path.parent, text, experiment=list(experiments) or None, tag=tag, min_rating=min_rating,
-                archived=not no_archived, raw=raw, limit=limit)
+    with warnings.catch_warnings():  # a cut list is said below, as the command's own words
+        warnings.filterwarnings("ignore", message=r"search: the first \d+ of")
+        df = search(Log(path), path.parent, text, experiment=list(experiments) or None, tag=tag, min_rating=min_rating,
+                    archived=not no_archived, raw=raw, limit=limit)
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
-        return
-    if df.empty:
-        click.echo("no images found")
-        return
-    table = df[_SHOWN].copy()
-    table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
-    table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
-    click.echo(table.to_string(index=False))
+    elif df.empty:
+        click.echo("no images found" + _unknown_tag(Log(path), tag))
+    else:
+        table = df[_SHOWN].copy()
+        table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
+        table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
+        click.echo(table.to_string(index=False))
+    matched = int(df.attrs.get("matched", len(df)))
+    if matched > len(df):  # on stderr: --json stays a list
+        click.echo(f"the first {len(df)} of {matched} images that match are shown; -n {matched} shows them all", err=True)
+
+
+def _unknown_tag(log: Log, tag: str | None) -> str:
+    """Why nothing was found when --tag names a tag no experiment has (a typo, 'poster' for
+    'posters'): said with the tags there are, as `-e` names the known experiments."""
+    if tag is None:
+        return ""
+    tags = [r["tag"] for r in log.rows("SELECT DISTINCT g.tag FROM experiment_tags g JOIN experiments e "
+                                       "ON e.id = g.experiment_id WHERE e.deleted_at IS NULL ORDER BY g.tag")]
+    if tag in tags:
+        return ""
+    return f": no experiment has the tag {tag!r} (tags: {', '.join(tags) or 'none yet; qwenlab tag NAME TAG adds one'})"

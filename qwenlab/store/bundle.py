@@ -151,17 +151,19 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
                 zf.write(db_file, DB_NAME, compress_type=zipfile.ZIP_DEFLATED)
                 for img in images:
                     source = file_of(folder, img["path"])
+                    # the fix is verify's: it knows how each file comes back (a run fetches one
+                    # anew while the server keeps it; an imported one comes with its bundle)
                     if not source.exists():
-                        raise BundleError(f"image file {str(source)!r} of the log is missing; cannot bundle it "
-                                          "(was the data folder moved?)")
+                        raise BundleError(f"image file {str(source)!r} of the log is missing; cannot bundle it. "
+                                          f"{_FETCH_AGAIN} (or put it back, if the data folder was moved)")
                     arcname = image_arcname(img["path"])
                     if arcname not in files:
                         data = source.read_bytes()
                         if img["sha256"] and sha256_of(data) != img["sha256"]:
                             # refused here, where it can be mended, rather than at the colleague's import
                             raise BundleError(f"image file {str(source)!r} was changed since it was logged (its bytes no "
-                                              "longer match its SHA-256); put the original back, or delete the experiment's "
-                                              "copy of it, before bundling")
+                                              "longer match its SHA-256); put the original back, or set it aside "
+                                              f"(`qwenlab verify --set-aside`) and get it again, before bundling. {_FETCH_AGAIN}")
                         zf.writestr(zipfile.ZipInfo.from_file(source, arcname), data,
                                     compress_type=zipfile.ZIP_STORED)  # JPEG/PNG/WebP: already compressed
                         files[arcname] = img["sha256"]
@@ -174,6 +176,9 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
             raise
         partial.replace(out)
     return BundleInfo(out, names, int(tasks), len(files), out.stat().st_size)
+
+
+_FETCH_AGAIN = "`qwenlab verify` (lab.verify()) lists every image file not as logged and how to get each back"
 
 
 def _refuse_target(out: Path) -> None:
@@ -227,7 +232,8 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                 "imported_from": json.dumps({**origin, "name": p.src_name, "notes": notes.get(p.src_id)},
                                             ensure_ascii=False)} for p in todo},
                 replacing={p.src_id: p.replaces for p in todo if p.replaces is not None},
-                merging={p.src_id: p.merges for p in plans if p.merges is not None})
+                merging={p.src_id: p.merges for p in plans if p.merges is not None},
+                alongside={p.src_id: p.here for p in plans if p.here is not None})
             report.rows = {t: n for t, n in copied.added.items() if n or t in ("experiments", "tasks", "images")}
             report.imported = {p.src_name: p.dst_name for p in todo}
             report.updated = {p.src_name: p.dst_name for p in todo if p.replaces is not None}

@@ -39,6 +39,7 @@ class _Plan:
     files: bool = True
     replaces: int | None = None
     merges: int | None = None  # already here (by its tasks): only what was added to it elsewhere is merged
+    here: int | None = None  # left, its copy here (this id): a row of another experiment may point at it
 
 
 def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, created_at: str = "") -> list[_Plan]:
@@ -72,13 +73,14 @@ def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, create
                 # a later state, nor brings back what its sender removed since
                 plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
                     f"its {_requests_are(len(uuids))} in this log already, as experiment {copy['name']!r}, from a bundle "
-                    f"as recent or more ({came[:19]})")))
+                    f"as recent or more ({came[:19]})"), here=int(copy["id"])))
                 continue
             theirs, mine = _state(source, src_id), _state(log, int(copy["id"]))
             if not deleted and theirs != mine and not _later(theirs, mine):
                 # an earlier state of it, whatever its date says (a cell done here is not done there)
                 plans.append(_Plan(src_id, exp["name"], str(copy["name"]), (
-                    f"it is an earlier state of experiment {copy['name']!r} here (cells done here are not done in it)")))
+                    f"it is an earlier state of experiment {copy['name']!r} here (cells done here are not done in it)"),
+                    here=int(copy["id"])))
                 continue
             if deleted or theirs != mine:
                 # a later bundle of a copy imported before (finished, or retried, since), or of one

@@ -31,14 +31,16 @@ class Copied:
 
 
 def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
-                      replacing: dict[int, int] | None = None, merging: dict[int, int] | None = None) -> Copied:
+                      replacing: dict[int, int] | None = None, merging: dict[int, int] | None = None,
+                      alongside: dict[int, int] | None = None) -> Copied:
     """Copy experiments (id in `src` -> overrides of its row) and every row hanging off them from
     `src` to `dst`, with new ids and references remapped, in one transaction of `dst`. A row that
     points into several of them (a judgement across two experiments of a comparison) is copied
     when all it points at is copied. In the same transaction: `replacing` (id in `src` -> the id
     in `dst` of the copy it replaces) removes those copies first and puts back on the new ones
     the rows added to them here; `merging` (id in `src` -> id in `dst` of the same experiment)
-    adds the rows added to it elsewhere. All or nothing."""
+    adds the rows added to it elsewhere; `alongside` (id in `src` -> id in `dst`): experiments
+    neither copied nor merged, held here, at which a copied or merged row may point. All or nothing."""
     out = Copied({"experiments": 0, "tasks": 0, "images": 0})
     ids: dict[str, dict[int, int]] = {"experiments": {}, "tasks": {}, "images": {}}
     replacing, merging = replacing or {}, merging or {}
@@ -73,6 +75,9 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
                 ids[table][int(row["id"])] = _insert(db, table, row, mapping, schema)
             out.added[table] = len(rows)
         src_refs = references(src.db)
+        # a row may point into two experiments of the bundle (a judgement across two runs), one
+        # copied now and one merged into this log's own: it follows both, the merged one's by UUID
+        elsewhere = _merged_ids(src, db, {**(alongside or {}), **merging}, ids)
         for table in dependent_tables(db) if chosen else ():
             if table not in src_refs:
                 continue
@@ -80,7 +85,7 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
             ors = [f"[{col}] IN (SELECT id FROM {target} WHERE "
                    + ("id" if target == "experiments" else "experiment_id") + f" IN ({marks}))" for col, target in fks]
             rows = src.rows(f"SELECT * FROM [{table}] WHERE {' OR '.join(ors)} ORDER BY rowid", chosen * len(fks))
-            mapping = _remap(fks, ids)
+            mapping = _remap(fks, elsewhere)
             n = 0
             for row in rows:
                 if any(row.get(col) is not None and int(row[col]) not in mapping[col] for col, _ in fks):
@@ -95,7 +100,7 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
             _count(out.added, added)
         for src_id, dst_id in merging.items():
             theirs = _hanging(src.db, src_refs, src_id)
-            added, _ = _put_back(db, dst_refs, [theirs], {src_id: dst_id}, foreign=True)
+            added, _ = _put_back(db, dst_refs, [theirs], {src_id: dst_id}, foreign=True, elsewhere=elsewhere)
             note = db.execute("SELECT notes FROM experiments WHERE id = ?", [dst_id]).fetchone()[0]
             merged_note = _with_note(note, own_part(theirs.row.get("notes"), theirs.imported_note))
             if merged_note != note:
@@ -104,6 +109,21 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
             if added:
                 out.merged.add(dst_id)
                 _count(out.added, added)
+    return out
+
+
+def _merged_ids(src: Log, db: Any, here: dict[int, int], copied: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
+    """Ids in `src` -> ids here of the experiments, tasks and images of the bundle this log holds
+    now: those `copied` in this import, and those of the experiments of `here` (id in `src` -> id
+    here: merged into this log's own, or left beside it), matched by taskUUID and imageUUID."""
+    out = {table: dict(ids) for table, ids in copied.items()}
+    for src_id, dst_id in here.items():
+        out["experiments"][src_id] = dst_id
+        for table, uuid in (("tasks", "task_uuid"), ("images", "image_uuid")):
+            held = {u: i for i, u in db.execute(f"SELECT id, {uuid} FROM {table} WHERE experiment_id = ?", [dst_id]) if u}
+            for row in src.rows(f"SELECT id, {uuid} AS uuid FROM {table} WHERE experiment_id = ?", [src_id]):
+                if row["uuid"] in held:
+                    out[table][int(row["id"])] = held[row["uuid"]]
     return out
 
 
@@ -180,13 +200,14 @@ _MADE_AT = ("created_at", "scored_at", "read_at")
 
 
 def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Replaced], experiments: dict[int, int], *,
-              foreign: bool = False) -> tuple[dict[str, int], int]:
+              foreign: bool = False, elsewhere: dict[str, dict[int, int]] | None = None) -> tuple[dict[str, int], int]:
     """Put on the new copies the rows made on the old ones after they were imported (the rest came
     with the earlier bundle: a tag its sender removed since must not come back), by image and task
     UUID. `experiments`: old experiment id -> new. A row the new copies hold already (the same
     content, or the same key of a UNIQUE index: a tag, a score of an image by an engine) is not
     put twice. `foreign`: `olds` are from another log, so a row pointing at anything else of it
-    is left out. Returns (rows added per table, rows that could not be put back)."""
+    is left out, but for what `elsewhere` maps (ids there -> here of the bundle's other experiments
+    this log holds: `_merged_ids`). Returns (rows added per table, rows that could not be put back)."""
     image_uuids = {k: v for o in olds for k, v in o.image_uuids.items()}
     task_uuids = {k: v for o in olds for k, v in o.task_uuids.items()}
     new_ids = list(experiments.values())
@@ -212,7 +233,7 @@ def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Repla
                         and _signature(table, made) not in here):
                     continue  # came with the earlier bundle, not made here
                 moved = _moved(row, refs.get(table, []), experiments, image_uuids, new_images, task_uuids, new_tasks,
-                               foreign)
+                               foreign, elsewhere or {})
                 if moved is None:
                     dropped += 1
                     continue
@@ -251,7 +272,7 @@ def _note_made_here(db: Any, experiment_id: int, signatures: list[str]) -> None:
 
 def _moved(row: dict[str, Any], fks: list[tuple[str, str]], experiments: dict[int, int], image_uuids: dict[int, str],
            new_images: dict[str, int], task_uuids: dict[int, str], new_tasks: dict[str, int],
-           foreign: bool) -> dict[str, Any] | None:
+           foreign: bool, elsewhere: dict[str, dict[int, int]]) -> dict[str, Any] | None:
     """`row` with its references moved to the new copies, by UUID; None when what it is about is
     not in them."""
     moved = {k: v for k, v in row.items() if k != "id"}
@@ -265,6 +286,8 @@ def _moved(row: dict[str, Any], fks: list[tuple[str, str]], experiments: dict[in
             moved[col] = new_images.get(image_uuids[value])
         elif target == "tasks" and value in task_uuids:
             moved[col] = new_tasks.get(task_uuids[value])
+        elif foreign and value in elsewhere.get(target, {}):
+            moved[col] = elsewhere[target][value]  # another experiment of the bundle, here too
         elif foreign:
             moved[col] = None  # another experiment of the bundle's log: not here
         else:
@@ -284,10 +307,16 @@ def own_part(note: str | None, imported: str | None) -> str | None:
 
 
 def _with_note(note: str | None, more: str | None) -> str | None:
-    """`note`, and `more` after it when it says something `note` does not."""
+    """`note`, and after it the paragraphs of `more` it does not have. By paragraph: a note sent
+    back and forth comes back holding one's own lines and the other's, and the whole of it added
+    after one's own repeated them, growing at every trip."""
     if not more or (note and more in note):
         return note
-    return f"{note}\n\n{more}" if note else more
+    if not note:
+        return more
+    have = {p.strip() for p in note.split("\n\n")}
+    new = [p for p in more.split("\n\n") if p.strip() and p.strip() not in have]
+    return "\n\n".join([note, *dict.fromkeys(new)]) if new else note
 
 
 def _remap(fks: list[tuple[str, str]], ids: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:

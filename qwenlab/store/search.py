@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -49,7 +50,9 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
     (latest score), prompt, negative_prompt, path (absolute), cost_usd, backend, tags, ...
 
     experiment: a name or several; tag: only experiments with this tag; min_rating: only images
-    whose latest rating is at least this; archived=False leaves archived experiments out."""
+    whose latest rating is at least this; archived=False leaves archived experiments out.
+    limit: at most this many rows (None: all). When more images match, a warning says how many,
+    and `df.attrs["matched"]` holds the count (always: the rows' count when none were cut)."""
     import pandas as pd
 
     min_rating = check_min_rating(min_rating)
@@ -84,7 +87,9 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
         where.append("e.archived_at IS NULL")
     sql = (f"SELECT e.name AS experiment, i.id AS image_id, t.cell_json, t.repeat, i.seed, {LATEST_SCORE_SQL} AS rating, "
            "t.prompt, t.negative_prompt, i.path, coalesce(i.cost_usd, t.cost_usd) AS cost_usd, t.backend, "
-           "(SELECT group_concat(tag, ',') FROM experiment_tags g WHERE g.experiment_id = e.id) AS tags, "
+           # in the order they were added, as exp.tags and `qwenlab logs` list them
+           "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
+           "ORDER BY id) g) AS tags, "
            f"t.model, i.width, i.height, t.task_uuid FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
            + (f" LIMIT {int(limit)}" if limit is not None else ""))
     try:
@@ -93,6 +98,12 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
         if raw:
             raise ValueError(f"text: {text!r} is not a valid FTS5 query ({exc}); drop raw=True (--raw) to match plain words") from None
         raise
+    matched = len(rows)
+    if limit is not None and matched == limit:  # perhaps cut: a typo of -n must not pass for "all there is"
+        matched = log.rows(f"SELECT count(*) AS n FROM {source} WHERE {' AND '.join(where)}", params)[0]["n"]
+        if matched > limit:
+            warnings.warn(f"search: the first {limit} of {matched} images that match are shown; "
+                          "limit=None shows them all", stacklevel=2)
     folder = Path(data_dir)
     for row in rows:
         cell = json.loads(row.pop("cell_json") or "{}")
@@ -101,4 +112,6 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
         if row["path"] and not Path(row["path"]).is_absolute():
             row["path"] = str(folder / row["path"])
         row["tags"] = row["tags"] or ""
-    return pd.DataFrame(rows, columns=SEARCH_COLUMNS)
+    df = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
+    df.attrs["matched"] = matched
+    return df

@@ -48,3 +48,29 @@ def test_with_no_judgements_it_suggests_an_axis_whose_pairs_differ_in_one_settin
               axes={"prompt": ["A red 'SALE' sign", "A blue 'OPEN' sign"], "promptExtend": [True, False]})
     out = CliRunner().invoke(cli, ["judgements", "two"])
     assert out.exit_code == EXIT_OK and ".judge(\"promptExtend\")" in out.output, out.output
+
+
+def test_judgements_across_two_runs_are_read_from_the_shell(emulator, data_dir: Path) -> None:
+    """Judged with lab.compare(a, b).judge("experiment"), they belong to neither run: `qwenlab
+    judgements a` cannot show them, and `qwenlab judgements a b` was refused as an extra argument."""
+    from qwenlab import Lab
+
+    axes = {"promptExtend": [True, False]}
+    run_sweep(emulator, data_dir, name="v1", axes=axes, repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="v2", axes=axes, repeats=1, fail_one=False, prompt="A poster reading 'NOCTIS'")
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["judgements", "v1", "v2"])
+    assert empty.exit_code == EXIT_OK, empty.output
+    assert "no judgements of 'v1 vs v2' yet; judge in a notebook: Lab().compare('v1', 'v2').judge(\"experiment\")" \
+        in empty.output
+    cmp = Lab(data_dir, client=lambda: None).compare("v1", "v2")
+    for a, b in zip(cmp.pairs("experiment")["image_a"], cmp.pairs("experiment")["image_b"]):
+        record_judgement(cmp, "experiment", a, b, "b")
+    both = runner.invoke(cli, ["judgements", "v1", "v2"])
+    assert both.exit_code == EXIT_OK, both.output
+    lines = both.output.splitlines()
+    assert lines[0].startswith("SYNTHETIC") and lines[2].startswith("overall: experiment=v2 wins 100% ["), lines
+    assert "of 2 judgements" in lines[2]
+    assert "no judgements of 'v1' yet" in runner.invoke(cli, ["judgements", "v1"]).output  # neither run's own
+    bad = runner.invoke(cli, ["judgements", "v1", "nope"])
+    assert bad.exit_code == EXIT_BAD_INPUT and "'EXPERIMENT'" in bad.output and "known: v1, v2" in bad.output

@@ -103,6 +103,24 @@ def test_search_prints_images_and_json(two: Path) -> None:
     assert qwenlab("search", "--raw", '"open').exit_code == EXIT_BAD_INPUT
 
 
+def test_search_by_a_tag_no_experiment_has_says_so_with_the_tags_there_are(two: Path) -> None:
+    """`--tag poster` for 'posters' said "no images found", as if the tagged experiments had none."""
+    qwenlab("tag", "posters", "posters", "print")
+    typo = qwenlab("search", "--tag", "poster")
+    assert typo.exit_code == EXIT_OK
+    assert typo.output.strip() == "no images found: no experiment has the tag 'poster' (tags: posters, print)"
+    assert qwenlab("search", "NOCTIS", "--tag", "print").output.strip() == "no images found"  # a tag there is
+
+
+def test_search_cut_at_its_limit_says_how_many_match(two: Path) -> None:
+    """`-n 2` of six images printed two and nothing more: a list cut short read as all there is."""
+    cut = qwenlab("search", "-n", "2")
+    assert cut.exit_code == EXIT_OK and cut.stdout.count("\n") == 3, cut.output  # the header and two images
+    assert cut.stderr.strip() == "the first 2 of 6 images that match are shown; -n 6 shows them all"
+    assert len(json.loads(qwenlab("search", "-n", "2", "--json").stdout)) == 2  # the note is not in the JSON
+    assert qwenlab("search", "-n", "6").stderr == ""
+
+
 def test_images_bundle_and_import(two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "picked"
     written = qwenlab("images", "posters", "-o", str(out), "--where", "promptExtend=on")

@@ -244,6 +244,63 @@ def test_ratings_made_on_a_copy_come_back_to_the_original(ana: Lab, ben: Lab, tm
     assert again.merged == {} and "in this log already" in again.skipped["posters"], again
 
 
+def _judged_across(lab: Lab) -> set[tuple[str, str, str]]:
+    """The log's judgements across experiments, by their images' UUIDs and the winner."""
+    return {(r["a"], r["b"], r["winner"]) for r in lab.log.rows(
+        "SELECT ia.image_uuid AS a, ib.image_uuid AS b, j.winner FROM judgements j JOIN images ia ON ia.id = j.image_a "
+        "JOIN images ib ON ib.id = j.image_b WHERE j.experiment_id IS NULL AND j.axis = 'experiment'")}
+
+
+def test_judgements_across_two_experiments_sent_back_come_home(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ana sends both runs; Ben judges them against each other (cmp.judge("experiment")) and sends
+    both back. Each experiment was merged on its own, a judgement across them pointed at the other
+    one's image, and Ben's judgements were lost under "nothing added"."""
+    ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "to-ben.zip").path)
+    a, b = ben.experiment("posters").images.iloc[3], ben.experiment("noctis").images.iloc[1]
+    ben.log.judge(None, "experiment", int(a["image_id"]), int(b["image_id"]), "a", criterion="text correct")
+    theirs = _judged_across(ben)
+    report = ana.import_bundle(ben.bundle(["posters", "noctis"], tmp_path / "to-ana.zip").path)
+    assert report.rows.get("judgements") == 1 and "posters" in report.merged, report
+    assert _judged_across(ana) == theirs and len(theirs) == 2
+    assert ana.import_bundle(tmp_path / "to-ana.zip").rows.get("judgements") is None  # once
+    assert ana.log.rows("PRAGMA foreign_key_check") == []
+
+
+def test_judgements_across_an_experiment_here_and_a_new_one_are_imported(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ben has 'posters' from an earlier bundle; a bundle of both runs, with judgements across them,
+    brings 'noctis': they pointed at one experiment merged and one copied, and were dropped."""
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "posters.zip").path)
+    report = ben.import_bundle(ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path)
+    assert report.imported == {"noctis": "noctis"} and report.rows.get("judgements") == 1, report
+    assert _judged_across(ben) == _judged_across(ana) and len(_judged_across(ana)) == 1
+    assert ben.log.rows("PRAGMA foreign_key_check") == []
+
+
+def test_judgements_across_a_new_experiment_and_a_copy_left_as_it_is_are_imported(ana: Lab, ben: Lab,
+                                                                                    tmp_path: Path) -> None:
+    """The bundle of both arrives after a later one of 'posters' alone: 'posters' is left as it is
+    (its copy is as recent), 'noctis' is new, and the judgement across them is kept with it."""
+    both = ana.bundle(["posters", "noctis"], tmp_path / "both.zip").path
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "posters.zip").path)
+    report = ben.import_bundle(both)
+    assert "as recent or more" in report.skipped["posters"] and report.rows.get("judgements") == 1, report
+    assert _judged_across(ben) == _judged_across(ana) and len(_judged_across(ana)) == 1
+
+
+def test_notes_sent_back_and_forth_say_each_paragraph_once(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ben's note replaces the one his copy came with; sent home it is merged into Ana's, and hers
+    comes back to him. Each trip added the whole other note after one's own, so a line both had
+    was repeated, and the notes grew at every trip."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "to-ben.zip").path)
+    ben.experiment("posters").note("Ben: the on side wins")
+    for trip in range(3):
+        ana.import_bundle(ben.bundle("posters", tmp_path / f"home-{trip}.zip").path)
+        ben.import_bundle(ana.bundle("posters", tmp_path / f"back-{trip}.zip").path)
+    for lab in (ana, ben):
+        paragraphs = lab.experiment("posters").notes.split("\n\n")
+        assert sorted(paragraphs) == ["Ben: the on side wins", "shared with Ben"], paragraphs
+
+
 def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab, tmp_path: Path) -> None:
     """Edited in place (metadata stripped before sending, say): the bundle shipped it, and the
     colleague's import failed as "damaged". Refused where it can be mended, naming the file."""
@@ -252,7 +309,19 @@ def test_an_image_changed_since_it_was_logged_is_refused_when_bundling(ana: Lab,
     with pytest.raises(BundleError, match="changed since it was logged") as info:
         ana.bundle("noctis", tmp_path / "n.zip")
     assert path.name in str(info.value) and not (tmp_path / "n.zip").exists()
+    assert "`qwenlab verify --set-aside`" in str(info.value)  # it said "delete the experiment's copy of it"
     assert not list(tmp_path.glob(".n.zip*")), "no half-written bundle left beside it"
+
+
+def test_a_missing_image_file_is_refused_when_bundling_with_how_to_get_it_back(ana: Lab, tmp_path: Path) -> None:
+    """A file lost since its run (deleted by hand, a sync tool): the error asked "was the data
+    folder moved?" and nothing more; verify knows how each file comes back."""
+    path = Path(ana.experiment("noctis").images["path"].iloc[0])
+    path.unlink()
+    with pytest.raises(BundleError, match="is missing; cannot bundle it") as info:
+        ana.bundle("noctis", tmp_path / "n.zip")
+    assert path.name in str(info.value) and "`qwenlab verify` (lab.verify()) lists every image file" in str(info.value)
+    assert not (tmp_path / "n.zip").exists()
 
 
 def test_an_update_keeps_what_was_made_here_and_drops_what_its_sender_removed(ana: Lab, ben: Lab, emulator,

@@ -76,3 +76,22 @@ def test_min_rating_takes_numpy_numbers_and_refuses_what_no_rating_reaches(lab: 
         with pytest.raises(ValueError, match=r"^min_rating: .*1 to 5"):
             exp.export_images(tmp_path / "none", min_rating=value)
     assert not (tmp_path / "none").exists()
+
+
+def test_a_list_cut_at_its_limit_says_how_many_images_match(lab: Lab) -> None:
+    """Six images match; at limit=4 the frame held four and nothing said there were more."""
+    with pytest.warns(UserWarning, match="the first 4 of 6 images that match are shown; limit=None shows them all"):
+        cut = lab.search(limit=4)
+    assert len(cut) == 4 and cut.attrs["matched"] == 6
+    assert lab.search("LUMIERE", limit=4).attrs["matched"] == 4  # exactly the limit: all there is, nothing said
+    assert lab.search(limit=None).attrs["matched"] == 6
+
+
+def test_tags_are_listed_in_the_order_they_were_added_as_everywhere_else(lab: Lab) -> None:
+    """exp.tags and `qwenlab logs` list tags in the order they were added; search's column came in
+    whatever order SQLite met them (by the UNIQUE index of experiment and tag: alphabetical)."""
+    exp = lab.experiment("noctis")
+    for tag in ("posters", "perfume", "autumn", "b-roll", "zz", "aa"):
+        exp.tag(tag)
+    found = lab.search(experiment="noctis")
+    assert set(found["tags"]) == {",".join(exp.tags)} == {"posters,perfume,autumn,b-roll,zz,aa"}
