@@ -65,6 +65,7 @@ __all__ = [
     "BudgetExceededError",
     "SentWithAnotherKeyError",
     "ExperimentNotFoundError",
+    "ExperimentRenamedError",
     "NoLogError",
     "NotALogError",
     "ExperimentConflictError",
@@ -226,6 +227,13 @@ class BackendMismatchError(ExperimentConflictError):
     """An experiment has cells done (or in doubt) on another backend than the client's: on
     qwenlab's emulator (synthetic images, emulated costs) while the client talks to Runware, or
     the reverse. Nothing was sent; the message names the fix (a new name, or `mix_backends=True`)."""
+
+
+class ExperimentRenamedError(ExperimentConflictError):
+    """A run would start a new experiment under a name another experiment had before it was
+    renamed (a notebook or sweep file still carrying the old name): every cell would be sent and
+    paid for again. Nothing was sent; the message names the experiment's new name, to go on with
+    it, and `reuse_name=True` (`--reuse-name`) for a new experiment under the old name."""
 
 
 class ComparisonError(QwenlabError, ValueError):

@@ -53,10 +53,14 @@ __all__ = ["run_command", "plan_text", "destination"]
 @click.option("--resend-in-doubt", is_flag=True,
               help="Send anew, under a new taskUUID, each cell in doubt that the server no longer knows (it may "
                    "have been paid for already: it may be paid twice). Without it such a cell is only asked about.")
+@click.option("--reuse-name", is_flag=True,
+              help="Start a new experiment under a name another experiment had before it was renamed (refused "
+                   "without it: the run would send every cell again; --name NEW_NAME goes on with that one).")
 @click.option("--yes", is_flag=True, help="With RUNWARE_API_KEY set: do not ask before spending.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
-                extend: bool, mix_backends: bool, resend_in_doubt: bool, yes: bool, no_progress: bool) -> None:
+                extend: bool, mix_backends: bool, resend_in_doubt: bool, reuse_name: bool, yes: bool,
+                no_progress: bool) -> None:
     """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
     spec = load_sweep(sweep_file)
     name = spec.name if name is None else name
@@ -68,7 +72,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         if log_path().exists():
             runner = Runner()
             name = runner.check(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
-                                mix_backends=mix_backends)
+                                mix_backends=mix_backends, reuse_name=reuse_name)
             preview = runner.preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
         else:
             check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)
@@ -88,7 +92,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
     try:
         exp = runner.run(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, progress=not no_progress,
                          extend=extend, notes=spec.notes, confirm=confirm, mix_backends=mix_backends,
-                         resend_in_doubt=resend_in_doubt)
+                         resend_in_doubt=resend_in_doubt, reuse_name=reuse_name)
     except BaseException as exc:  # refused before anything was written (or not confirmed): leave no empty log behind
         if new_log and not runner.log.experiment_names():
             runner.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .log_file import LogFile
+from .migrations.former_names import FORMER_NAMES
 from .migrations.key_ids import KEY_SALT
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
 from .ratings import Ratings
@@ -87,6 +88,14 @@ class Log(LogFile, Tasks, Ratings):
         """The experiment row with this name, or None (a deleted experiment is none: only its
         spend is kept, see `qwenlab.store.organize`)."""
         rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name])
+        return rows[0] if rows else None
+
+    def renamed_from(self, name: str) -> dict[str, Any] | None:
+        """The experiment (not deleted) that was last called `name` before a rename, with
+        `renamed_at`; None when none was. See `migrations.former_names`."""
+        rows = self.rows(
+            f"SELECT e.*, f.renamed_at FROM {FORMER_NAMES} f JOIN experiments e ON e.id = f.experiment_id "
+            "WHERE f.name = ? AND e.deleted_at IS NULL ORDER BY f.id DESC LIMIT 1", [name])
         return rows[0] if rows else None
 
     def experiment_by_id(self, experiment_id: int) -> dict[str, Any] | None:

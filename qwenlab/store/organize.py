@@ -32,6 +32,7 @@ from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentC
 from ..paths import remove_if_empty
 from ..secrets import refuse_secret
 from .log import Log
+from .migrations.former_names import FORMER_NAMES
 from .relations import ROOTS, references
 from .rows import utc_now
 from .run_lock import run_alive, settle_abandoned
@@ -216,7 +217,12 @@ class Organizer:
             if db.execute("SELECT 1 FROM experiments WHERE name = ?", [new_name]).fetchone():
                 raise ExperimentConflictError(f"new_name: an experiment named {new_name!r} exists already; "
                                               "pick another name (or delete or rename that one first)")
-            db.execute("UPDATE experiments SET name = ?, updated_at = ? WHERE id = ?", [new_name, utc_now(), experiment_id])
+            now = utc_now()
+            db.execute("UPDATE experiments SET name = ?, updated_at = ? WHERE id = ?", [new_name, now, experiment_id])
+            # so that a run still under the old name goes on with this experiment rather than
+            # paying for every cell again in a new one (`qwenlab.sweeps.checks`)
+            db.execute(f"INSERT INTO {FORMER_NAMES} (experiment_id, name, renamed_at) VALUES (?, ?, ?)",
+                       [experiment_id, row["name"], now])
 
     def archive(self, experiment_id: int, archived: bool = True) -> None:
         """Retire the experiment from the default listings (`lab.experiments()`, `qwenlab logs`;

@@ -1,20 +1,21 @@
 """The checks a run makes before it writes or sends anything, and where its client sends.
 
 `Runner.check()` makes them all, with `run`'s arguments, and reads only: the run's settings,
-every cell, an API key pasted into the sweep, an experiment imported from a bundle, a sweep
-changed under an existing name, and cells done (or in doubt) on another backend than the
+every cell, an API key pasted into the sweep, an experiment imported from a bundle, a new
+experiment under a name another one had before a rename, a sweep changed under an existing name, and cells done (or in doubt) on another backend than the
 client's, refused with BackendMismatchError and a message naming the fix (`_mismatch`). A dry
 run calls it, so that what it approves the run does not refuse; `run` calls it first.
 """
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..api.connect import check_connection, connect_backend
 from ..core.validation import is_unicode_text
-from ..errors import BackendMismatchError, ExperimentConflictError, QwenlabError
+from ..errors import BackendMismatchError, ExperimentConflictError, ExperimentRenamedError, QwenlabError
 from ..secrets import redact
 from ..store.bundle import origin_of
 from ..store.provenance import EMULATOR, RUNWARE
@@ -51,11 +52,13 @@ class RunChecks:
     _connect_args: dict[str, Any]
 
     def check(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
-              extend: bool = False, mix_backends: bool = False, notes: str | None = None) -> str:
+              extend: bool = False, mix_backends: bool = False, notes: str | None = None,
+              reuse_name: bool = False) -> str:
         """Every check `run` makes before it writes or sends anything, with the same arguments:
-        the run's settings, every cell, a sweep changed under an existing name, the backend of the
-        cells done. Raises what `run` would raise; reads only. Returns the experiment's name. A dry
-        run calls it, so that what it approves the run does not refuse."""
+        the run's settings, every cell, a sweep changed under an existing name, a new experiment
+        under a name another one had, the backend of the cells done. Raises what `run` would
+        raise; reads only. Returns the experiment's name. A dry run calls it, so that what it
+        approves the run does not refuse."""
         # before anything is written: a bad budget kept in the log would break later runs. A name
         # with a slash or a newline is refused for a new experiment only: one of an older log that
         # has such a name is resumed under it
@@ -68,6 +71,7 @@ class RunChecks:
         name = name or sweep.default_name()
         self._refuse_secrets(sweep, name, notes)
         self._refuse_imported(name, cells)
+        self._refuse_former_name(name, reuse_name)
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)
         return name
@@ -99,6 +103,23 @@ class RunChecks:
             "doubt belong to that run, and what a run spent here would be booked as spent there). Run the sweep here "
             "under a new name (`qwenlab run FILE --name NEW`, lab.run(sweep, name=NEW)), or import a later bundle of it "
             "once it is finished where it runs.")
+
+    def _refuse_former_name(self, name: str, reuse_name: bool) -> None:
+        """Refuse to start a new experiment under a name another experiment had before it was
+        renamed: a notebook or sweep file still carrying the old name would send, and pay for,
+        every cell again. ExperimentRenamedError naming both fixes; reads only."""
+        if reuse_name or self.log.experiment(name) is not None:
+            return
+        renamed = self.log.renamed_from(name)
+        if renamed is None:
+            return
+        new = str(renamed["name"])
+        raise ExperimentRenamedError(
+            f"name: {name!r} is what experiment {new!r} was called until it was renamed ({str(renamed['renamed_at'])[:16].replace('T', ' ')} "
+            f"UTC); a run under the old name would start a new experiment and send, and pay for, every cell again. "
+            f"To go on with it (nothing done is sent again), run it as {new!r}: lab.run(sweep, name={new!r}), "
+            f"`qwenlab run FILE --name {shlex.quote(new)}`. To start a new experiment named {name!r} anyway: "
+            "reuse_name=True (--reuse-name).")
 
     def _refuse_changed_sweep(self, name: str, sweep: Sweep, extend: bool) -> None:
         """A sweep changed under an existing name is refused unless extended; reads only."""

@@ -167,7 +167,7 @@ class Runner(RunChecks):
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
             progress: bool = True, extend: bool = False, notes: str | None = None,
             mix_backends: bool = False, confirm: Callable[[Preview], Any] | None = None,
-            resend_in_doubt: bool = False) -> ExperimentRecord:
+            resend_in_doubt: bool = False, reuse_name: bool = False) -> ExperimentRecord:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
         budget_usd: the most the experiment may cost in all (kept from the previous run when
@@ -187,9 +187,12 @@ class Runner(RunChecks):
         the server) then stays in doubt run after run; with True, each in-doubt cell the server
         does not know is sent anew under a new taskUUID: it may be paid for twice (the earlier
         attempt stays in the cost history, counted as in doubt).
+        reuse_name: a name another experiment had before it was renamed is refused for a new
+        experiment (ExperimentRenamedError: a notebook still carrying the old name would pay for
+        every cell again); True starts the new experiment under it all the same.
         """
         name = self.check(sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
-                          mix_backends=mix_backends, notes=notes)
+                          mix_backends=mix_backends, notes=notes, reuse_name=reuse_name)
         cells = sweep.cells()
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)

@@ -115,6 +115,25 @@ def test_python_dash_m_runs_the_command(module: str) -> None:
     assert done.returncode == EXIT_OK and "qwenlab, version" in done.stdout, done.stderr
 
 
+def test_a_run_under_a_renamed_experiments_old_name_is_refused_with_its_new_name(
+        emulator: Emulator, sweep_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sweep file still names the experiment as it was: a run would have paid for every cell again
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    assert qwenlab("run", str(sweep_file), "--no-progress").exit_code == EXIT_OK
+    assert qwenlab("rename", "small", "small v2").exit_code == EXIT_OK
+    sent = len(emulator.ledger)
+    for args in ((), ("--dry-run",)):
+        refused = qwenlab("run", str(sweep_file), "--no-progress", *args)
+        assert refused.exit_code == EXIT_BAD_INPUT, refused.output
+        assert "'small' is what experiment 'small v2' was called" in refused.output
+        assert "--name 'small v2'" in refused.output and "--reuse-name" in refused.output
+    assert len(emulator.ledger) == sent
+    assert qwenlab("run", str(sweep_file), "--no-progress", "--name", "small v2").exit_code == EXIT_OK
+    assert len(emulator.ledger) == sent
+    assert qwenlab("run", str(sweep_file), "--no-progress", "--reuse-name").exit_code == EXIT_OK
+    assert len(emulator.ledger) == 2 * sent
+
+
 def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator: Emulator, sweep_file: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)

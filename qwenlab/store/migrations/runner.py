@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Callable
 
-from . import cost_rollups, key_ids, log_tables
+from . import cost_rollups, former_names, key_ids, log_tables
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -39,6 +39,7 @@ MIGRATIONS: list[Migration] = [
     cost_rollups.m014_image_prices_by_day,
     cost_rollups.m015_cost_scores,
     key_ids.m016_key_ids,
+    former_names.m018_former_names,
 ]
 
 
