@@ -191,8 +191,10 @@ class Judging(JudgingResults):
         buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.undo_button,
                           self.compare_button, self.results_button, self.layout_toggle],
                          layout=w.Layout(flex_flow="row wrap"))
+        # the results under the buttons, above the full-size view: under it, "show results" drew them
+        # below the fold, a window's height away, and seemed to do nothing
         self.widget = w.VBox([self.header, self.expected_text, self.pair_box, buttons, self.keys.widget, self.status,
-                              self.last, self.compare_box, self.results], layout=w.Layout(width="100%"))
+                              self.last, self.results, self.compare_box], layout=w.Layout(width="100%"))
         self.widget.add_class("qwenlab-judging")
         self._arrange()
         self._show()

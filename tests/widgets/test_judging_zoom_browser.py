@@ -2,7 +2,8 @@
 who presses an arrow to look around pans the picture and casts no verdict. The plain arrows
 recorded a verdict while zoomed in (only Shift and an arrow panned), so a look to the left was
 a vote for the left image. Zoomed in, 1, 2 and 0 judge, and the legend and the viewer's bar say
-so; fitted again, the arrows judge again.
+so; fitted again, the arrows judge again. And "show results", with the view open, shows the win
+rates where they can be seen.
 
 Voilà, Chromium and the loopback-only routing come from tests/support/browser.py (skipped when
 Chromium is missing, unless QWENLAB_REQUIRE_BROWSER is set).
@@ -96,5 +97,13 @@ def test_arrows_pan_the_zoomed_full_size_view_and_judge_nothing(chromium: str, v
         page.keyboard.press("ArrowRight")
         until(lambda: len(_rows(db)) == 2, 30, "→ to judge once fitted")
         assert _rows(db)[1] == ("b",)
+
+        # "show results" with the full-size view open: the win rates come into sight under the
+        # buttons (under the view, they were drawn a window's height below, out of sight)
+        widget.get_by_role("button", name="show results").click()
+        rates = widget.get_by_text("win rates (overall)")
+        rates.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        top = rates.evaluate("e => e.getBoundingClientRect().top")
+        assert 0 <= top < 900 - 40, f"the win rates were drawn out of sight, {top:.0f} px down a 900 px window"
     assert not watch.errors, watch.errors
     assert not watch.beyond_loopback(), watch.beyond_loopback()
