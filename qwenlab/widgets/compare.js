@@ -12,7 +12,11 @@
 //
 // Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
 // arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
-// judging votes).
+// judging votes). With `arrows` "pan-zoomed" (blind judging, where an arrow is a verdict), the
+// plain arrows pan too while the view is zoomed in: a judge reading small text who presses an
+// arrow to look around moves the picture, and casts no verdict by accident. `hint` replaces the
+// bar's note on the keys (judging's says which keys judge while zoomed in); a custom message
+// {pan: [sx, sy]} pans as Shift and an arrow would (the arrows pressed elsewhere in judging).
 //
 // The wheel zooms only when asked to, as maps embedded in a page do ("cooperative gestures"): with
 // Ctrl or Meta held (a trackpad's pinch arrives as a wheel event with ctrlKey), or once the pointer
@@ -54,7 +58,10 @@ function render({ model, el: host }) {
     "images of different sizes are then no longer aligned point for point";
   const readout = el("span", "qwl-cmp-readout", bar);
   const hint = el("span", "qwl-cmp-hint", bar);
-  hint.textContent = "click, then wheel or + −: zoom · drag or Shift+arrows: pan · double-click: fit";
+  const showHint = () => {
+    hint.textContent = model.get("hint") || "click, then wheel or + −: zoom · drag or Shift+arrows: pan · double-click: fit";
+  };
+  showHint();
   hint.title = "Over the picture the wheel scrolls the page, until you click or drag in it (and until the " +
     "pointer leaves it again); with Ctrl held, or a trackpad's pinch, it zooms at once. Once the picture " +
     "has been clicked, + and - zoom at its centre and Shift with an arrow pans";
@@ -206,6 +213,19 @@ function render({ model, el: host }) {
     setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
   }
 
+  function zoomedIn() {
+    // more of the picture than the pane shows: what the arrows pan in "pan-zoomed"
+    return view().z > 1.01;
+  }
+
+  function panBy(sx, sy) {
+    // a step of 15% of the pane: sx, sy are -1, 0 or 1 (1: the picture moves right, or down)
+    const pane = panes[0];
+    if (!pane) return;
+    const { z, tx, ty } = view();
+    setView(z, tx + sx * pane.clientWidth * 0.15, ty + sy * pane.clientHeight * 0.15);
+  }
+
   function onKey(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return; // the browser's own zoom and shortcuts
     const pane = panes[0];
@@ -215,11 +235,8 @@ function render({ model, el: host }) {
     const steps = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
     if (ev.key === "+" || ev.key === "=") zoomAt(pane, ...centre, 1.25);
     else if (ev.key === "-" || ev.key === "_") zoomAt(pane, ...centre, 0.8);
-    else if (ev.shiftKey && steps[ev.key]) {
-      const { z, tx, ty } = view();
-      const [sx, sy] = steps[ev.key];
-      setView(z, tx + sx * pane.clientWidth * 0.15, ty + sy * pane.clientHeight * 0.15);
-    } else return; // plain arrows, digits: the explorer's or the judging's
+    else if (steps[ev.key] && (ev.shiftKey || (model.get("arrows") === "pan-zoomed" && zoomedIn()))) panBy(...steps[ev.key]);
+    else return; // plain arrows, digits: the explorer's or the judging's
     ev.preventDefault();
     ev.stopPropagation();
   }
@@ -359,6 +376,8 @@ function render({ model, el: host }) {
   model.on("change:mode", build);
   model.on("change:height", build);
   model.on("change:caption", showCaption);
+  model.on("change:hint", showHint);
+  model.on("msg:custom", (msg) => { if (msg && Array.isArray(msg.pan)) panBy(...msg.pan); });
   // asked from Python when an image is picked below (a tile of the explorer): bring the viewer on
   // screen, or it opened far above what the user was looking at
   const reveal = () => { if (model.get("reveal") > 0) host.scrollIntoView({ block: "nearest" }); };

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["CompareViewer", "CompareImage", "compare_files", "images_of", "differences", "MAX_IMAGES"]
 
 MAX_IMAGES = 4
+ARROWS = ("widget", "pan-zoomed")
+ZOOMED_IN = 1.01  # a zoom above this is "zoomed in" (compare.js's zoomedIn() and its faded labels agree)
 _HERE = Path(__file__).resolve().parent
 _MIMES = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png", b"RI": "image/webp", b"GI": "image/gif"}
 
@@ -185,6 +187,10 @@ def _widget_class() -> type:
         own_pixels = t.Bool(False).tag(sync=True)  # "1:1 each": every image at one scale, not fitted each to its pane
         height = t.Int(0).tag(sync=True)  # pane height in px; 0: as tall as the window allows
         reveal = t.Int(0).tag(sync=True)  # raised to scroll the viewer into view (`CompareViewer.reveal`)
+        # "widget": the plain arrows go to the widget around (the explorer steps); "pan-zoomed":
+        # while zoomed in they pan (judging, where an arrow is a verdict)
+        arrows = t.Unicode("widget").tag(sync=True)
+        hint = t.Unicode("").tag(sync=True)  # the bar's note on the keys ("": the viewer's own)
 
     return CompareWidget
 
@@ -200,13 +206,18 @@ class CompareViewer:
     caption: HTML over the images instead of what they share and where they came from ("" for none).
     banner: False leaves out where they came from (SYNTHETIC) where a view around it says it
     already (the explorer's header, a pair's caption), and keeps what they share.
+    arrows: "widget" (default): the plain arrow keys go to the widget around the viewer (the
+    explorer's steps); "pan-zoomed": while zoomed in they pan instead (blind judging, where an
+    arrow is a verdict). hint: the bar's note on the keys, instead of the viewer's own.
     """
 
     def __init__(self, record: "ExperimentRecord | None", image_ids: Any = (), *, mode: str = "side",
                  height: int = 0, labels: Sequence[str] | None = None, images: Sequence[CompareImage] | None = None,
-                 caption: str | None = None, banner: bool = True) -> None:
+                 caption: str | None = None, banner: bool = True, arrows: str = "widget", hint: str = "") -> None:
         self.record = record
-        self.widget = _widget_class()(mode=_check_mode(mode), height=int(height))
+        if arrows not in ARROWS:
+            raise ValueError(f"arrows must be one of {ARROWS}, got {arrows!r}")
+        self.widget = _widget_class()(mode=_check_mode(mode), height=int(height), arrows=arrows, hint=hint)
         self.widget.layout.width = "100%"  # as wide as its container, even inside a flex box
         if images is None:
             if record is None:
@@ -263,6 +274,17 @@ class CompareViewer:
     @mode.setter
     def mode(self, value: str) -> None:
         self.widget.mode = _check_mode(value)
+
+    @property
+    def zoomed_in(self) -> bool:
+        """Whether more of the images than their panes show is in view: zoomed in past fitting
+        (the zoom as the browser last sent it)."""
+        return self.zoom > ZOOMED_IN
+
+    def pan_by(self, sx: int, sy: int) -> None:
+        """Pan as Shift and an arrow do in the browser: a step of 15% of the pane, `sx`, `sy` in
+        -1, 0, 1 (1: the picture moves right, or down)."""
+        self.widget.send({"pan": [int(sx), int(sy)]})
 
     def reveal(self) -> None:
         """Scroll the page so that the viewer is on screen (as little as that takes)."""

@@ -3,7 +3,9 @@
     exp.explore()                 # or qwenlab.widgets.explorer.explore(exp)
 
 Pick the row and column axes and filter any axis, from the experiment's own axes; the images
-come as thumbnails a page at a time (48 by default), so a few hundred images stay responsive.
+come as thumbnails a page at a time (at most 48 by default), so a few hundred images stay
+responsive. A page keeps the grid's cells whole (all of a cell's repeats on one page); a cell
+larger than a page is split, and the page label says which pages it spans.
 Click one to see it at full resolution in the compare viewer (`qwenlab.widgets.compare`: once
 the picture is clicked the wheel zooms, or with Ctrl held; drag pans, double-click fits), as wide
 as the notebook, with its full request: the prompt,
@@ -94,7 +96,8 @@ class Explorer(ExplorerPages):
     """The explorer widget of one experiment. Show it by leaving it last in a cell.
 
     rows, cols: axes to lay out (default: the first two axes with more than one value).
-    page_size: tiles per page. thumb_px: tile width on screen. judge: the name stored with
+    page_size: at most this many tiles per page; a page keeps the grid's cells whole (a cell larger
+    than a page is split, and the page label says so). thumb_px: tile width on screen. judge: the name stored with
     ratings (default: the OS user).
     status, rating, score, max_cost, sort: the filters and order to open with (see
     `qwenlab.widgets.filters`), e.g. status="failed", rating=">=4", score="<0.5", sort="cost".
@@ -296,17 +299,20 @@ class Explorer(ExplorerPages):
     def _render(self) -> None:
         items = self.items
         self.page = min(self.page, self.pages - 1)
-        start = self.page * self.page_size
-        shown = items[start:start + self.page_size]
+        start, end = self.page_span(self.page)
+        shown = items[start:end]
         self._show_header()
-        self.page_label.value = f"&nbsp;page {self.page + 1} of {self.pages} · {len(shown)} of {len(items)} shown&nbsp;"
+        split = self.split_note(self.page)
+        self.page_label.value = (f"&nbsp;page {self.page + 1} of {self.pages} · {len(shown)} of {len(items)} shown"
+                                 + (f" · <i>{html.escape(split)}</i>" if split else "") + "&nbsp;")
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.pages - 1
         self.grid.show(self.catalog, shown, self.rows.value, self.cols.value, [self._caption(e) for e in shown],
                        self.selected)
         # the next two pages and the one before: where a page turn or an arrow key goes next
-        self.grid.make_ahead(items[start + self.page_size:start + 3 * self.page_size]
-                             + items[max(0, start - self.page_size):start])
+        ahead = self.page_span(self.page + 2)[1] if self.page + 1 < self.pages else end
+        before = self.page_span(self.page - 1)[0] if self.page > 0 else start
+        self.grid.make_ahead(items[end:ahead] + items[before:start])
         self.score_controls.layout.display = "flex" if self.badges else "none"
         colour = self.colour_toggle.value and bool(self.badges)
         self.grid.frame(lambda e: getattr(self.badges.get(e.image_id), "hex", "#aaaaaa")

@@ -16,6 +16,10 @@ from the log and its pair comes back; again walks further back), f compare at fu
 in `qwenlab.widgets.compare.CompareViewer` under it: one zoom and pan for both, 1:1, a swipe
 handle; labelled only "left" and "right", and it follows the pair).
 
+While that full-size view is zoomed in, the arrows pan it and judge nothing (a judge zoomed in to
+read small text presses an arrow to look around, not to vote): 1, 2 and 0 judge then, and the
+legend and the viewer's bar say so; fitted again (double-click, "fit"), the arrows judge again.
+
 What is judged, how a judgement is stored and how win rates are counted: `qwenlab.analysis.judging`.
 Text scores stay hidden while a pair is judged (showing them would tell the judge which image the
 OCR preferred); a pair's scores show only once its judgement is recorded, and go again if it is undone.
@@ -58,10 +62,18 @@ if TYPE_CHECKING:
 __all__ = ["Judging", "judge", "KEYS", "LAYOUTS"]
 
 # key (as the browser names it) -> what it does; shown on the widget as `_LEGEND`
-KEYS = {"ArrowLeft": "left", "1": "left", "ArrowRight": "right", "2": "right", "t": "tie", "0": "tie",
+# the arrows are actions of their own: while the full-size view is zoomed in they pan it instead
+KEYS = {"ArrowLeft": "arrow-left", "1": "left", "ArrowRight": "arrow-right", "2": "right", "t": "tie", "0": "tie",
         "s": "skip", "u": "undo", "Backspace": "undo", "f": "compare"}
 _LEGEND = [("← or 1", "left is better"), ("→ or 2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
            ("u or ⌫", "undo"), ("f", "compare at full size")]
+# ... while the full-size view is zoomed in
+_LEGEND_ZOOMED = [("1", "left is better"), ("2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
+                  ("u or ⌫", "undo"), ("f", "compare at full size"), ("← → ↑ ↓", "pan, while zoomed in")]
+_SIDE_KEYS = {False: ("← or 1", "→ or 2"), True: ("1", "2")}
+_VIEWER_HINT = "zoomed in: arrows pan, 1 2 0 judge · click, then wheel or + −: zoom · double-click: fit"
+_ZOOMED_NOTE = ("<small>Zoomed in at full size: the arrows pan the picture and judge nothing. Judge with 1 (left), "
+                "2 (right) or 0 (tie), or fit the view (double-click it) and the arrows judge again.</small>")
 LAYOUTS = ("auto", "side", "stacked")
 # in "auto", the two images sit side by side when each can be this wide: at 840 px a landscape
 # pair was stacked in a 1400 px window, the right image below the fold, while the keys held the page
@@ -144,8 +156,8 @@ class Judging(JudgingResults):
         self.expected_text = w.HTML()  # the strings the prompt asked for: the same on both sides, so blind
         self.left, self.right = (w.Image(layout=w.Layout(width="100%", height="auto", max_height=f"min({TALL_VH}vh, calc(100vh - {CHROME_PX}px))",
                                                          object_fit="contain")) for _ in range(2))
-        self.sides = [w.VBox([w.HTML(f"<b>{side}</b> <small>({keys})</small>"), image])
-                      for side, keys, image in (("left", "← or 1", self.left), ("right", "→ or 2", self.right))]
+        self.side_labels = [w.HTML(), w.HTML()]
+        self.sides = [w.VBox([label, image]) for label, image in zip(self.side_labels, (self.left, self.right))]
         self.pair_box = w.Box(self.sides, layout=w.Layout(display="flex", width="100%"))
         self.left_button = w.Button(description="◀ left is better", layout=w.Layout(width="150px"))
         self.tie_button = w.Button(description="tie", layout=w.Layout(width="80px"))
@@ -167,18 +179,22 @@ class Judging(JudgingResults):
         self.badges = score_badges(exp)  # from the log: no OCR
         self.keys = KeyShortcuts(KEYS, scope="qwenlab-judging", legend=_LEGEND, hint="click the pair to use the keys:")
         self.keys.on_action(self._on_key)
+        self._show_keys()
         for button, action in ((self.left_button, "left"), (self.right_button, "right"), (self.tie_button, "tie"),
                                (self.skip_button, "skip"), (self.undo_button, "undo")):
             button.on_click(lambda _b, action=action: self._on_key(action))
         self.results_button.on_click(lambda _b: self.show_results())
         self.layout_toggle.observe(lambda _c: self._arrange(), names="value")
         self.compare_button.observe(lambda c: self._show_compare(reveal=bool(c["new"])), names="value")
+        self.compare_button.observe(lambda _c: self._show_keys(), names="value")
         self.layout_toggle.layout.margin = "0 0 0 24px"
         buttons = w.HBox([self.left_button, self.tie_button, self.right_button, self.skip_button, self.undo_button,
                           self.compare_button, self.results_button, self.layout_toggle],
                          layout=w.Layout(flex_flow="row wrap"))
+        # the results under the buttons, above the full-size view: under it, "show results" drew them
+        # below the fold, a window's height away, and seemed to do nothing
         self.widget = w.VBox([self.header, self.expected_text, self.pair_box, buttons, self.keys.widget, self.status,
-                              self.last, self.compare_box, self.results], layout=w.Layout(width="100%"))
+                              self.last, self.results, self.compare_box], layout=w.Layout(width="100%"))
         self.widget.add_class("qwenlab-judging")
         self._arrange()
         self._show()
@@ -240,7 +256,9 @@ class Judging(JudgingResults):
             return None
         images = [CompareImage(str(self._paths.get(i) or ""), {}) for i in pair]  # no id, no facts: blind
         if self.viewer is None:
-            self.viewer = CompareViewer(None, images=images, labels=["left", "right"], caption="")
+            self.viewer = CompareViewer(None, images=images, labels=["left", "right"], caption="", arrows="pan-zoomed",
+                                        hint=_VIEWER_HINT)
+            self.viewer.widget.observe(lambda _c: self._show_keys(), names="zoom")
         else:
             self.viewer.show(images, labels=["left", "right"], caption="")
         return self.viewer
@@ -258,8 +276,31 @@ class Judging(JudgingResults):
         if viewer is not None and reveal:
             viewer.reveal()
 
+    @property
+    def zoomed_in(self) -> bool:
+        """Whether the full-size view is open and zoomed in: the arrows pan it then, and judge nothing."""
+        return bool(self.compare_button.value) and self.viewer is not None and self.viewer.zoomed_in
+
+    def _show_keys(self) -> None:
+        """The legend and the sides' key labels as the arrows work now (they pan while zoomed in)."""
+        zoomed = self.zoomed_in
+        legend = [list(x) for x in (_LEGEND_ZOOMED if zoomed else _LEGEND)]
+        if self.keys.widget.legend != legend:
+            self.keys.widget.legend = legend
+        for label, side, keys in zip(self.side_labels, ("left", "right"), _SIDE_KEYS[zoomed]):
+            label.value = f"<b>{side}</b> <small>({keys})</small>"
+
     def _on_key(self, action: str) -> None:
-        """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing."""
+        """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing.
+        An arrow pans the full-size view instead of judging while it is zoomed in (the arrows
+        pressed there, on the picture, never reach here: compare.js pans with them itself)."""
+        if action in ("arrow-left", "arrow-right"):
+            if self.zoomed_in:
+                assert self.viewer is not None
+                self.viewer.pan_by(1 if action == "arrow-left" else -1, 0)  # ← looks left: the picture moves right
+                self.status.value = _ZOOMED_NOTE
+                return
+            action = action.removeprefix("arrow-")
         if action == "undo":
             self.undo()
         elif action == "compare":

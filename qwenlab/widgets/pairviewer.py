@@ -10,6 +10,10 @@ caption gives the shown image's score and what it misread (`score_a`/`read_a` of
 The caption opens with where the images came from when they are the offline emulator's (SYNTHETIC,
 costs emulated), mixed, or not recorded. "look closely" opens the pair shown in the compare viewer
 (`qwenlab.widgets.compare`: full resolution, one zoom and pan, a swipe handle); it follows the pair.
+
+A pair with a side missing (`include_unpaired=True`: its cell failed or was not run) shows a
+grey square on that side, and the caption says that side has no image: the other side's image
+never stands in for it under its label.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ..typography.draw import score_colour
 from .compare import CompareImage, CompareViewer
 from .display import with_text
 from .require import require_ipywidgets
+from .tiles import blank_jpeg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,12 +122,18 @@ class PairViewer:
         swipe mode, labelled with the axis value and seed (see `qwenlab.widgets.compare`);
         `caption` as the viewer takes it ("" for none)."""
         row = self.df.iloc[self.index if index is None else index]
+        lone = _missing_side(row)
         images = [CompareImage(str(row[f"path_{s}"]), {self.axis: label, "seed": _seed(row[f"seed_{s}"])},
-                               int(row[f"image_{s}"]), row.get(f"backend_{s}")) for s, label in (("a", self.a), ("b", self.b))]
+                               int(row[f"image_{s}"]), row.get(f"backend_{s}")) for s, label in (("a", self.a), ("b", self.b))
+                  if s != lone]
+        labels = None
+        if lone is not None:  # the one image there is, saying what is missing
+            labels = [f"{self.axis} {images[0].facts[self.axis]} · seed {images[0].facts['seed']} "
+                      f"({self.axis} {self.a if lone == 'a' else self.b}: no image)"]
         if self.viewer is None:
-            self.viewer = CompareViewer(None, images=images, mode="swipe", caption=caption)
+            self.viewer = CompareViewer(None, images=images, mode="swipe", caption=caption, labels=labels)
         else:
-            self.viewer.show(images, caption=caption)
+            self.viewer.show(images, caption=caption, labels=labels)
         return self.viewer
 
     def _show_closely(self) -> None:
@@ -156,12 +167,14 @@ class PairViewer:
         row = self.df.iloc[self.index]
         self.image.value = self._bytes(row)
         fade = self.fade
-        if fade <= 0.0:
-            shown = f"{html.escape(self.axis)} = <b>{html.escape(self.a)}</b> · seed {_seed(row['seed_a'])}"
-            shown += self._score(row, "a")
-        elif fade >= 1.0:
-            shown = f"{html.escape(self.axis)} = <b>{html.escape(self.b)}</b> · seed {_seed(row['seed_b'])}"
-            shown += self._score(row, "b")
+        lone = _missing_side(row)
+        if lone is not None and 0.0 < fade < 1.0:  # nothing to fade with: the nearer end is shown, and named
+            fade = 0.0 if fade < 0.5 else 1.0
+        if fade <= 0.0 or fade >= 1.0:
+            side, value = ("a", self.a) if fade <= 0.0 else ("b", self.b)
+            shown = f"{html.escape(self.axis)} = <b>{html.escape(value)}</b>"
+            shown += (": <b>no image</b> (its cell failed or was not run)" if side == lone else
+                      f" · seed {_seed(row[f'seed_{side}'])}" + self._score(row, side))
         else:
             shown = f"{int(round((1 - fade) * 100))}% {html.escape(self.a)} + {int(round(fade * 100))}% {html.escape(self.b)}"
             if self.df.attrs.get("score"):
@@ -197,9 +210,13 @@ class PairViewer:
         """The JPEG shown: A, B, or the two blended at `fade`; blank (b"") for a side with no
         readable image."""
         path_a, path_b = (p if isinstance(p, str) else None for p in (row["path_a"], row["path_b"]))
-        if self.fade <= 0.0 or path_b is None:
+        if _missing_side(row) is not None:
+            # a side without an image is a grey square: the other side's image under its label misled
+            path = path_a if self.fade < 0.5 else path_b
+            return (thumbnail_of(path, self.size) or b"") if path else blank_jpeg()
+        if self.fade <= 0.0:
             return thumbnail_of(path_a, self.size) or b""
-        if self.fade >= 1.0 or path_a is None:
+        if self.fade >= 1.0:
             return thumbnail_of(path_b, self.size) or b""
         a, b = thumbnail_of(path_a, self.size, "pixels"), thumbnail_of(path_b, self.size, "pixels")
         if isinstance(a, Unreadable) or isinstance(b, Unreadable):
@@ -217,6 +234,14 @@ class PairViewer:
 
     def __repr__(self) -> str:
         return f"<PairViewer {self.axis}: {self.a} vs {self.b}, {count_of(len(self.df), 'pair')}>"
+
+
+def _missing_side(row: Any) -> str | None:
+    """"a" or "b" where that side of the pair has no image (`include_unpaired=True`), else None."""
+    for side in ("a", "b"):
+        if is_missing(row.get(f"image_{side}")):
+            return side
+    return None
 
 
 def _seed(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from qwenlab.analysis.pairs import pairs
@@ -87,6 +88,34 @@ def test_pair_viewer_flips_fades_and_walks_the_pairs(exp) -> None:
     viewer.prev_button.click()
     viewer.prev_button.click()
     assert viewer.index == len(viewer.df) - 1  # wraps around
+
+
+def test_a_pair_with_a_side_missing_never_shows_the_other_sides_image_under_its_label(exp) -> None:
+    """With include_unpaired=True, flipping to the side whose cell failed showed the other side's
+    image captioned with the missing side's value ("promptExtend = off · seed ?" over the "on"
+    image), and "look closely" raised a TypeError on the missing image id."""
+    from qwenlab.widgets.tiles import blank_jpeg
+
+    viewer = pair_viewer(exp, "promptExtend", size=128, include_unpaired=True)
+    lone = [i for i, r in enumerate(viewer.df.itertuples()) if r.image_a is pd.NA or r.image_b is pd.NA]
+    assert len(lone) == 1
+    viewer.show(lone[0])
+    row = viewer.df.iloc[lone[0]]
+    missing, present = ("a", "b") if row["image_a"] is pd.NA else ("b", "a")
+    name = {"a": "on", "b": "off"}
+    viewer.fade_slider.value = 0.0 if present == "a" else 1.0
+    shown = viewer.image.value
+    assert shown[:3] == b"\xff\xd8\xff" and shown != blank_jpeg()
+    assert f"promptExtend = <b>{name[present]}</b> · seed {row[f'seed_{present}']}" in viewer.caption.value
+    viewer.flip()  # the side without an image: a grey square, said so
+    assert viewer.image.value == blank_jpeg()
+    assert f"promptExtend = <b>{name[missing]}</b>: <b>no image</b>" in viewer.caption.value
+    assert "seed ?" not in viewer.caption.value
+    viewer.fade_slider.value = 0.5 if missing == "b" else 0.4  # no fade with nothing: the nearer end, named
+    assert "no image" in viewer.caption.value and "%" not in viewer.caption.value
+    viewer.closely_button.value = True  # the one image there is, at full size, saying what is missing
+    assert [i.id for i in viewer.viewer.images] == [int(row[f"image_{present}"])]
+    assert viewer.viewer.labels[0].endswith(f"(promptExtend {name[missing]}: no image)")
 
 
 def test_pair_viewer_without_ipywidgets_says_how_to_install(exp, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ from tests.support.labkit import run_sweep
 
 @pytest.fixture
 def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:
-    """Twelve images, four to a page: three pages."""
+    """Twelve images, at most four to a page: each value's six repeats, more than a page holds, on two pages (4 + 2)."""
     run_sweep(emulator, data_dir, name="paged", axes={"promptExtend": [True, False]}, repeats=6, fail_one=False,
               size="512x512")
     return lab_notebook(tmp_path / "paged.ipynb", data_dir, "Lab().experiment('paged').explore(page_size=4)")
@@ -31,7 +31,7 @@ def test_the_keys_stay_on_when_the_page_turns(chromium: str, voila: str) -> None
     with chromium_page(chromium, voila, width=1200, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
         tiles = page.locator(".qwl-tile")
         tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-        label = page.get_by_text("page 1 of 3")
+        label = page.get_by_text("page 1 of 4")
         label.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         picture = tiles.nth(1).locator("img")
         box = picture.bounding_box()
@@ -40,9 +40,9 @@ def test_the_keys_stay_on_when_the_page_turns(chromium: str, voila: str) -> None
         legend = page.locator(".qwl-keys")
         until(lambda: "keys on:" in legend.inner_text(), 30, "the keys to turn on after a click on a picture")
         page.keyboard.press("PageDown")
-        page.get_by_text("page 2 of 3").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        page.get_by_text("page 2 of 4").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.wait_for_timeout(300)  # the tiles are redrawn
         page.keyboard.press("PageDown")  # the second turn is the one that scrolled the page instead
-        page.get_by_text("page 3 of 3").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+        page.get_by_text("page 3 of 4").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         assert "keys on:" in legend.inner_text()
     assert not watch.errors, watch.errors

@@ -213,3 +213,34 @@ def test_a_click_records_its_judgement_without_reading_the_experiment_again(exp:
     judging.choose("left")
     [row] = exp.log.judgements(exp.id, "promptExtend")
     assert loads == [] and (row["image_a"], row["image_b"], row["winner"]) == (left, right, "a")
+
+
+def test_while_the_full_size_view_is_zoomed_in_the_arrows_pan_it_and_judge_nothing(exp: Experiment) -> None:
+    """The arrows pressed on the pair (the focus in judging, not in the viewer) recorded a verdict
+    while the full-size view below was zoomed in: a look around the picture was a vote. Zoomed
+    in, they pan it (a message to the browser), 1 and 2 judge, and the legend says so."""
+    j = exp.judge("promptExtend", seed=1)
+    j.keys.press("f")
+    sent: list[dict] = []
+    j.viewer.widget.send = lambda content, buffers=None: sent.append(content)  # what reaches the browser
+    assert "pan" not in str(j.keys.widget.legend) and j.viewer.widget.arrows == "pan-zoomed"
+    j.viewer.widget.zoom = 3.0  # as the browser sends it once zoomed in
+    assert j.zoomed_in and ["← → ↑ ↓", "pan, while zoomed in"] in j.keys.widget.legend
+    assert "(1)" in j.side_labels[0].value and "←" not in j.side_labels[0].value
+    shown = j.current
+    j.keys.press("ArrowLeft")
+    j.keys.press("ArrowRight")
+    assert stored(exp) == [] and j.current == shown
+    assert sent == [{"pan": [1, 0]}, {"pan": [-1, 0]}] and "judge nothing" in j.status.value
+    j.keys.press("1")
+    assert stored(exp)[-1][:3] == (*shown, "a")
+    j.viewer.reset()  # fitted again (a double-click): the arrows judge
+    assert not j.zoomed_in and list(j.keys.widget.legend[0]) == ["← or 1", "left is better"]
+    shown = j.current
+    j.keys.press("ArrowRight")
+    assert stored(exp)[-1][:3] == (*shown, "b")
+    j.viewer.widget.zoom = 3.0
+    j.compare_button.value = False  # the view closed: nothing to pan, the arrows judge
+    shown = j.current
+    j.keys.press("ArrowLeft")
+    assert stored(exp)[-1][:3] == (*shown, "a") and len(stored(exp)) == 3
