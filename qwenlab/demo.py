@@ -159,19 +159,21 @@ class DemoResult:
     grids: list[Path]
     data_dir: Path
 
-    def summary(self) -> str:
+    def summary(self, command: str = "qwenlab") -> str:
+        """What the demo did, in a few lines; `command` is how the commands it suggests are typed
+        (`.venv/bin/qwenlab` where the virtualenv is not activated)."""
         exp = self.experiment
         c = exp.counts()
         lines = [
             f"qwenlab demo: {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, ${exp.cost:.2f} "
             f"(emulated: the offline emulator charges the real price, but no money moves)",
             f"  sent this run: {count_of(self.sent, 'cell')}" + ("" if self.sent else " (everything was already done: nothing sent twice)"),
-            f"  log:    {exp.log.path}    (qwenlab logs {exp.name}  |  qwenlab datasette: the log in Datasette with thumbnails)",
+            f"  log:    {exp.log.path}    ({command} logs {exp.name}  |  {command} datasette: the log in Datasette with thumbnails)",
             f"  images: {self.data_dir / 'images'}",
             "  grids:  " + "\n          ".join(str(p) for p in self.grids),
         ]
         if c["failed"] or c["pending"] or c["in_doubt"]:
-            lines.append("  some cells are not done; run `qwenlab demo` again to finish them")
+            lines.append(f"  some cells are not done; run `{command} demo` again to finish them")
         return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@ and its examples run as written (against the emulator, in a scratch folder)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -113,3 +114,18 @@ def test_the_python_examples_run_as_written(scratch: Path, monkeypatch: pytest.M
     one = namespace["one"]  # the request on its own is logged, its image on disk
     assert one.counts()["done"] == 1 and Path(one.images.path[0]).exists()
     assert one.log.rows("SELECT request_json FROM tasks WHERE experiment_id = ?", [one.id])[0]["request_json"]
+
+
+def test_the_notebook_kernel_command_registers_this_python(tmp_path: Path) -> None:
+    """`make` installs no notebook app: the README says how to open the notebooks, and its kernel
+    line registers the virtualenv's Python (here into a scratch prefix, not the user's folder)."""
+    line = next(ln for b in _blocks("bash") for ln in b.splitlines() if "ipykernel install" in ln)
+    words = shlex.split(line.split("#")[0])
+    assert words[0] == ".venv/bin/python" and "--user" in words
+    words = [sys.executable] + words[1:]
+    words[words.index("--user")] = f"--prefix={tmp_path}"
+    done = subprocess.run(words, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((tmp_path / "share" / "jupyter" / "kernels" / "qwenlab" / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable and "ipykernel_launcher" in spec["argv"]
+    assert any(".venv/bin/jupyter lab notebooks/" in b for b in _blocks("bash"))  # and the JupyterLab way beside it

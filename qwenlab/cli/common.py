@@ -1,8 +1,13 @@
-"""What several commands share: where the log is, without creating anything."""
+"""What several commands share: where the log is, without creating anything, and how the commands
+they suggest are typed."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,9 +16,44 @@ import click
 from ..paths import DB_NAME, data_dir
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout"]
+__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How to type this `qwenlab` again, for the commands a command's output suggests.
+
+    `make demo` runs `.venv/bin/qwenlab demo` without activating the virtualenv, so a suggested
+    `qwenlab logs demo` answered "command not found": the script is named as it was run, relative
+    to the current folder where it lies below it, unless the `qwenlab` found on PATH is that very
+    script; `python -m qwenlab.cli` is named with its interpreter the same way."""
+    script = Path(sys.argv[0] if argv0 is None else argv0)
+    if script.name == "__main__.py" and "qwenlab" in script.parent.parts:  # python -m qwenlab.cli (or qwenlab)
+        module = "qwenlab.cli" if script.parent.name == "cli" else "qwenlab"
+        return f"{_typed(Path(sys.executable), 'python')} -m {module}"
+    if script.stem != "qwenlab":  # called from elsewhere (a test runner, a script of one's own)
+        return "qwenlab"
+    return _typed(script, "qwenlab")
+
+
+def _typed(program: Path, name: str) -> str:
+    """`name` where PATH finds this very program; otherwise its path, relative where it lies
+    below the current folder (with ./ where that leaves a bare name, which PATH would look up)."""
+    found = shutil.which(name)
+    absolute = Path(os.path.abspath(program))
+    # compared as paths, links not followed: a virtualenv's python links to the system's, which
+    # PATH may find as `python` and which has no qwenlab
+    if found and os.path.normcase(os.path.abspath(found)) == os.path.normcase(str(absolute)):
+        return name
+    try:
+        typed = str(absolute.relative_to(Path.cwd()))
+        typed = typed if os.sep in typed else os.path.join(".", typed)
+    except ValueError:
+        typed = str(absolute)
+    if os.name == "nt":  # cmd and PowerShell quote with double quotes, and a backslash is no escape there
+        return f'"{typed}"' if " " in typed else typed
+    return shlex.quote(typed)
 
 
 def log_path() -> Path:

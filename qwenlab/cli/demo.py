@@ -9,7 +9,7 @@ import click
 
 from ..core.values import format_usd
 from ..demo import demo_sweep, run_demo
-from .common import run_setting
+from .common import command_name, run_setting
 from .exits import exit_unless_done
 
 __all__ = ["demo_command"]
@@ -40,5 +40,5 @@ def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> 
             cost = demo_sweep(scratch).estimated_cost
         click.confirm(f"--live sends up to 64 requests to Runware, about {format_usd(cost)} of real money. Go on?", abort=True)
     result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
-    click.echo(result.summary())
+    click.echo(result.summary(command_name()))
     exit_unless_done(result.experiment.counts())

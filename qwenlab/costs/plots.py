@@ -237,10 +237,14 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     if df.empty or not (df["estimated_usd"].any() or df["cost_usd"].any()):
         _empty(ax, title)
         return fig
+    # "actual" of the emulator's money alone reads as money paid to Runware: say so, as the others do
+    emulated, total = float(df["emulated_usd"].sum()), float(df["cost_usd"].sum())
+    title += _emulated_line(emulated, total)
+    actual = "actual" if emulated <= 0 else ("actual (emulated)" if emulated >= total - 1e-9 else "actual (partly emulated)")
     x = list(range(len(df)))
     width = 0.38
     ax.bar([i - width / 2 for i in x], df["estimated_usd"], width, label="estimated (description's price)", color="#9ab8d8")
-    ax.bar([i + width / 2 for i in x], df["cost_usd"], width, label="actual", color="#3b6ea8")
+    ax.bar([i + width / 2 for i in x], df["cost_usd"], width, label=actual, color="#3b6ea8")
     for i, (_, r) in enumerate(df.iterrows()):
         top = max(r["estimated_usd"], r["cost_usd"])
         diff = r["difference_usd"]

@@ -55,7 +55,7 @@ from .grid_spec import GridSpec, load_thumbnails
 from .page import render_page
 from .pages import Grid, GridPage
 from .region import Region, check_region
-from .text import heading
+from .text import heading, page_slug
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -134,7 +134,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
     pages = []
     for key, entries in _split(catalog, pages_axes):
         page_label = "; ".join(heading(catalog.axes[a], v) for a, v in key.items())
-        file_label = " ".join(catalog.axes[a].label(v) for a, v in key.items())
+        file_label = page_slug([catalog.axes[a].label(v) for a, v in key.items()])
         pages.append(GridPage(_PageDrawing(spec, entries, key, page_label), spec.title, dict(key), page_label or spec.title,
                               file_label, actual_size=crop is not None))
     return Grid(pages, catalog.name, prepare=None if crop else _warm(spec), processes=not show_reading)

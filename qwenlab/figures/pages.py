@@ -59,7 +59,7 @@ class GridPage:
         self.actual_size = actual_size
         self.values = dict(values or {})
         self.label = label            # "example: skincare poster (LUMIERE)"
-        self.file_label = file_label  # the values only, for file names: "skincare poster (LUMIERE)"
+        self.file_label = file_label  # the values only, for file names: "skincare-poster-lumiere-with"
         self._render = render
         self._figure: "Figure | None" = None
         self._counts: tuple[int, int] | None = None

@@ -20,11 +20,12 @@ from ..paths import reserved_on_windows
 from ..store.axes import names_axis
 from ..store.catalog import REPEAT, AxisInfo, Catalog, Entry
 
-__all__ = ["chars", "line_height", "wrap_lines", "heading", "stamp_text", "footnotes", "slug",
+__all__ = ["chars", "line_height", "wrap_lines", "heading", "stamp_text", "footnotes", "slug", "page_slug",
            "TITLE_PT", "SUBTITLE_PT", "LABEL_PT", "CAPTION_PT", "STAMP_PT", "BLANK_PT", "NOTE_PT"]
 
 # Font sizes in points: fixed, never scaled down with the figure
 TITLE_PT = 15.0
+SLUG_LIMIT = 40  # characters of a file-name part made from a label: names stay short on Windows' 260
 SUBTITLE_PT = 9.5
 LABEL_PT = 10.5
 CAPTION_PT = 7.0
@@ -145,7 +146,26 @@ def slug(text: str) -> str:
     """A file-name part from a label: "perfume billboard (LUMIÈRE NOIR)" -> "perfume-billboard-lumiere-noir",
     "新年海报 v2" -> "新年海报-v2": letters and digits of any script are kept (every system in use
     names files in Unicode), Latin letters without their accents, anything else a hyphen."""
-    return re.sub(r"[\W_]+", "-", without_latin_accents(text)).strip("-").lower()[:40] or "page"
+    # cut, then stripped: a cut just after a word left "...-1024x1536-.png"
+    return re.sub(r"[\W_]+", "-", without_latin_accents(text)).strip("-").lower()[:SLUG_LIMIT].rstrip("-") or "page"
+
+
+def page_slug(labels: list[str]) -> str:
+    """A grid page's file-name part from its values' labels, each kept in part: cut as one string at
+    40 characters, ["art deco perfume (AURELIS NOIR)", "1024x1536", "without"] lost the last value,
+    so that the pages "with" and "without" a negative prompt were named alike. The longest part
+    loses its last word until all fit: "art-deco-perfume-1024x1536-without"."""
+    if not labels:
+        return ""  # no page axis: the page's own label names it
+    parts = [slug(label) for label in labels]
+    while parts and len("-".join(parts)) > SLUG_LIMIT:
+        i = max(range(len(parts)), key=lambda k: len(parts[k]))
+        words = parts[i].rsplit("-", 1)
+        shorter = words[0] if len(words) == 2 else parts[i][: max(1, len(parts[i]) - (len("-".join(parts)) - SLUG_LIMIT))]
+        if shorter == parts[i]:
+            break
+        parts[i] = shorter
+    return slug("-".join(parts))
 
 
 def file_stem(name: str) -> str:

@@ -33,6 +33,7 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -109,9 +110,8 @@ class RapidOCREngine:
     def __init__(self, *, workers: int | None = None, detect_side: int | None = 736, memory_arena: bool = True,
                  **options: Any) -> None:
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
-            raise OCRUnavailableError(
-                "the OCR engine 'rapidocr' needs the package rapidocr-onnxruntime (Python < 3.13): "
-                "pip install 'qwenlab[ocr]' (or use engine='tesseract' where tesseract is installed)")
+            raise OCRUnavailableError(f"the OCR engine 'rapidocr' needs the package rapidocr-onnxruntime: {_rapidocr_fix()} "
+                                      "(or use engine='tesseract' where tesseract is installed)")
         self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
         threads = 1 if self.workers > 1 else -1  # one recogniser: let onnxruntime use every core
         if detect_side is not None and (isinstance(detect_side, bool) or not isinstance(detect_side, int)
@@ -431,6 +431,17 @@ _shared: dict[str, Any] = {}
 _shared_lock = threading.Lock()
 
 
+def _rapidocr_fix() -> str:
+    """How to get RapidOCR here. The releases qwenlab can use (1.3 or later) are made for Python
+    < 3.13 only, where the `ocr` extra installs one; on a newer Python `pip install 'qwenlab[ocr]'`
+    installs nothing (the extra's marker leaves it out), so repeating it fixed nothing."""
+    if sys.version_info[:2] >= (3, 13):
+        return (f"rapidocr-onnxruntime (1.3 or later, as qwenlab needs) is made for Python < 3.13 and this is "
+                f"{sys.version_info[0]}.{sys.version_info[1]}, so pip install 'qwenlab[ocr]' adds nothing here: "
+                "use a Python 3.11 or 3.12 virtualenv for it")
+    return "pip install 'qwenlab[ocr]'"
+
+
 def available_engines() -> list[str]:
     """Names of the engines that can run here, preferred first."""
     out = []
@@ -451,8 +462,8 @@ def get_engine(engine: "str | OCREngine" = "auto") -> "OCREngine":
         found = available_engines()
         if not found:
             raise OCRUnavailableError(
-                "no OCR engine is installed: pip install 'qwenlab[ocr]' (RapidOCR, works offline), "
-                "or install the tesseract program (apt-get install tesseract-ocr)")
+                f"no OCR engine is installed: {_rapidocr_fix()} (RapidOCR, works offline), "
+                "or install the tesseract program (apt-get install tesseract-ocr, or brew install tesseract)")
         name = found[0]
     if name not in ENGINES:
         raise ValueError(f"engine must be one of auto, {', '.join(ENGINES)}; got {engine!r}")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from qwenlab.costs import Costs
-from qwenlab.costs.plots import cost_by_experiment
+from qwenlab.costs.plots import cost_by_experiment, cost_by_setting, cumulative_spend, estimate_vs_actual
 from tests.support.backends import relabel
 from tests.support.labkit import run_sweep
 
@@ -76,6 +76,18 @@ def test_the_cost_plot_draws_emulated_money_apart(exp) -> None:
     labels = [t.get_text() for ax in fig.axes for t in (ax.get_legend().get_texts() if ax.get_legend() else [])]
     assert any("emulated" in label for label in labels)
     assert not any(label == "reported by the API" for label in labels)
+
+
+def test_every_cost_plot_says_its_money_is_emulated(exp) -> None:
+    """Each plot is a figure that may be shared alone: one that calls the emulator's money
+    "actual" with no word of it (estimate_vs_actual did) reads as money paid to Runware."""
+    c = Costs(exp.log)
+    for fig in (cumulative_spend(c), cost_by_experiment(c), cost_by_setting(c, "size"), estimate_vs_actual(c)):
+        ax = fig.axes[0]
+        words = ax.get_title() + " ".join(t.get_text() for t in (ax.get_legend().get_texts() if ax.get_legend() else []))
+        assert "emulated" in words, words
+    legend = [t.get_text() for t in estimate_vs_actual(c).axes[0].get_legend().get_texts()]
+    assert "actual" not in legend and "actual (emulated)" in legend
 
 
 def test_qwenlab_costs_says_emulated(exp) -> None:

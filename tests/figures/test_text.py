@@ -37,3 +37,19 @@ def test_a_name_in_any_script_is_kept_in_its_file_name() -> None:
     assert slug("ガラス 2026") == "ガラス-2026" and slug("여름 세일") == "여름-세일"
     assert slug("perfume billboard (LUMIÈRE NOIR)") == "perfume-billboard-lumiere-noir"
     assert slug("🎉") == "page" and slug("a_b") == "a-b"
+
+
+def test_a_pages_file_name_keeps_a_part_of_every_value() -> None:
+    """`qwenlab grid demo --rows promptExtend` wrote "demo-9-art-deco-perfume-aurelis-noir-1024x1536-.png"
+    and "demo-10-art-deco-perfume-aurelis-noir-1024x1536-.png": cut at 40 characters, the values
+    "with" and "without" were lost, and a hyphen was left before the suffix. The longest value now
+    gives up its last words, so each page's file says which one it is."""
+    from qwenlab.figures.text import page_slug, slug
+
+    with_, without = (page_slug(["art deco perfume (AURELIS NOIR)", "1024x1536", n]) for n in ("with", "without"))
+    assert with_ == "art-deco-perfume-aurelis-1024x1536-with" and without == "art-deco-perfume-1024x1536-without"
+    assert page_slug(["perfume billboard (LUMIÈRE NOIR)", "1536x1024", "with"]) == "perfume-billboard-lumiere-1536x1024-with"
+    assert page_slug(["billboard edit (LUNE NOIRE)", "with"]) == "billboard-edit-lune-noire-with"  # fits: as it was
+    assert all(len(page_slug([w * 30, "x" * 30, "1024x1536"])) <= 40 for w in "ab")  # one-word values are cut too
+    assert page_slug([]) == ""
+    assert not slug("a" * 39 + " b c").endswith("-")  # never a hyphen before the file's suffix

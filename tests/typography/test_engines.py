@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -64,6 +65,21 @@ def test_a_missing_engine_says_how_to_install_it(monkeypatch):
     with pytest.raises(OCRUnavailableError, match="tesseract-ocr"):
         engines.TesseractEngine()
     with pytest.raises(OCRUnavailableError, match=r"pip install 'qwenlab\[ocr\]'"):
+        engines.RapidOCREngine()
+
+
+def test_on_python_3_13_the_missing_engine_message_does_not_send_to_the_ocr_extra(monkeypatch):
+    """The `ocr` extra installs RapidOCR on Python < 3.13 only: on 3.13, "pip install 'qwenlab[ocr]'"
+    installed nothing, and the same error came back. The message says so and names Tesseract."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(engines, "_shared", {})
+    monkeypatch.setattr(sys, "version_info", (3, 13, 1, "final", 0))
+    with pytest.raises(OCRUnavailableError) as auto:
+        get_engine("auto")
+    assert "is made for Python < 3.13 and this is 3.13" in str(auto.value) and "apt-get install tesseract-ocr" in str(auto.value)
+    assert "adds nothing here" in str(auto.value)
+    with pytest.raises(OCRUnavailableError, match="is made for Python < 3.13 and this is 3.13"):
         engines.RapidOCREngine()
 
 
