@@ -60,11 +60,12 @@ class ExperimentRecord:
 
     def __init__(self, log: Log, name: str, data_dir: str | Path) -> None:
         self.log = log
-        self.name = name
         self.data_dir = Path(data_dir)
-        if log.experiment(name) is None:
+        row = log.experiment(name)
+        if row is None:
             known = ", ".join(log.experiment_names()) or "none yet"
             raise ExperimentNotFoundError(f"no experiment named {name!r} in {log.path}; known: {known}")
+        self.name = str(row["name"])  # as stored: " posters" opens "posters" (`Log.experiment`)
 
     # -- the row ---------------------------------------------------------------------------------
     @property

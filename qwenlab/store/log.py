@@ -86,8 +86,12 @@ class Log(LogFile, Tasks, Ratings):
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, name: str) -> dict[str, Any] | None:
         """The experiment row with this name, or None (a deleted experiment is none: only its
-        spend is kept, see `qwenlab.store.organize`)."""
+        spend is kept, see `qwenlab.store.organize`). A name with spaces around it finds the
+        experiment of the name without them, as new names are stored (" posters" is "posters"),
+        where no experiment has that very name (one of an older log may)."""
         rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name])
+        if not rows and isinstance(name, str) and name.strip() != name:
+            rows = self.rows("SELECT * FROM experiments WHERE name = ? AND deleted_at IS NULL", [name.strip()])
         return rows[0] if rows else None
 
     def renamed_from(self, name: str) -> dict[str, Any] | None:

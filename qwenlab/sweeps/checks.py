@@ -68,13 +68,20 @@ class RunChecks:
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))
-        name = name or sweep.default_name()
+        name = self._stored_name(name or sweep.default_name())
         self._refuse_secrets(sweep, name, notes)
         self._refuse_imported(name, cells)
         self._refuse_former_name(name, reuse_name)
         self._refuse_changed_sweep(name, sweep, extend)
         self._check_backend(name, mix_backends)
         return name
+
+    def _stored_name(self, name: str) -> str:
+        """The name the run goes on under: an experiment's own (" posters" resumes "posters"),
+        else `name` without spaces around it, as a rename stores a name: "posters " and
+        "posters" were two experiments that listed alike, and `qwenlab logs posters` found one."""
+        existing = self.log.experiment(name)
+        return str(existing["name"]) if existing is not None else name.strip()
 
     def _refuse_secrets(self, sweep: Sweep, name: str, notes: str | None) -> None:
         refuse_secrets_in(sweep, name, notes, api_key=self._connect_args.get("api_key"))

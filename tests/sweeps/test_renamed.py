@@ -60,3 +60,23 @@ def test_a_deleted_experiment_gives_its_former_names_back(lab: Lab) -> None:
     lab.run(SWEEP, name="posters", progress=False).rename("posters-v2")
     lab.experiment("posters-v2").delete(confirm=True)
     assert lab.run(SWEEP, name="posters", progress=False).counts()["done"] == 2
+
+
+def test_spaces_around_a_name_neither_make_another_experiment_nor_hide_one(lab: Lab, emulator: Emulator) -> None:
+    # "posters " and "posters" were two experiments that listed alike; a rename stores names
+    # without the spaces, and `qwenlab tag " posters "` then found nothing
+    exp = lab.run(SWEEP, name="posters ", progress=False)
+    assert exp.name == "posters" and lab.log.experiment_names() == ["posters"]
+    sent = len(emulator.ledger)
+    assert lab.run(SWEEP, name=" posters", progress=False).id == exp.id and len(emulator.ledger) == sent
+    assert lab.experiment("  posters  ").name == "posters"
+
+
+def test_an_older_logs_experiment_named_with_spaces_is_resumed_under_that_very_name(lab: Lab, emulator: Emulator) -> None:
+    lab.run(SWEEP, name="posters", progress=False)
+    with lab.log.transaction() as db:  # as an older qwenlab stored a run's name
+        db.execute("UPDATE experiments SET name = ' posters '")
+    sent = len(emulator.ledger)
+    again = lab.run(SWEEP, name=" posters ", progress=False)
+    assert again.name == " posters " and again.counts()["done"] == 2 and len(emulator.ledger) == sent
+    assert lab.log.experiment_names() == [" posters "]
