@@ -212,8 +212,8 @@ class Tasks:
                 return row
             history = json.loads(row.get("history_json") or "[]")
             history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",
-                                                    "attempts", "sent_at", "completed_at", "cost_usd", "backend",
-                                                    "api_host", "qwenlab_version")})
+                                                    "attempts", "sent_at", "completed_at", "cost_usd", "cost_source",
+                                                    "backend", "api_host", "qwenlab_version")})
             db["tasks"].update(task_id, {
                 "task_uuid": task_uuid, "request_json": request_json, "status": "pending", "error_code": None,
                 "error_message": None, "http_status": None, "attempts": 0, "latency_s": None, "cost_usd": None,
