@@ -101,6 +101,18 @@ def test_a_retried_estimated_charge_stays_an_estimate_in_the_history(data_dir: P
     assert_exact(lab.log)
 
 
+def test_the_report_shows_the_estimated_charge_as_an_estimate(data_dir: Path, tmp_path: Path) -> None:
+    from qwenlab import Lab
+
+    _lost_without_a_cost(data_dir)
+    lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
+    page = lab.experiment("nocost").export(tmp_path / "report.html").read_text(encoding="utf-8")
+    costs = page[page.index('id="costs"'):page.index('id="ratings"')]
+    assert "$0.0750 estimated" in costs and "$0.0750 reported by the API" not in costs
+    assert "charged $0.0750 by the API" not in page
+    assert "$0.0750 <span class=\"muted\">(estimated)</span>" in page  # the request's own row
+
+
 # -- the migration ---------------------------------------------------------------------------------
 def _old_log(path: Path) -> None:
     """A log of the schema before m017 (every migration up to m016), its rollups kept by m013's
