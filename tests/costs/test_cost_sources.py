@@ -113,6 +113,14 @@ def test_the_report_shows_the_estimated_charge_as_an_estimate(data_dir: Path, tm
     assert "$0.0750 <span class=\"muted\">(estimated)</span>" in page  # the request's own row
 
 
+def test_datasette_gives_the_estimated_charge_apart_from_the_api_s_numbers(data_dir: Path) -> None:
+    from tests.store.test_datasette_config import _get
+
+    _lost_without_a_cost(data_dir)
+    [row] = _get(data_dir, "/qwenlab/cost_by_experiment.json?_shape=array")[0].json()
+    assert (row["cost_usd"], row["reported_usd"], row["estimate_usd"]) == (ESTIMATE, 0, ESTIMATE)
+
+
 # -- the migration ---------------------------------------------------------------------------------
 def _old_log(path: Path) -> None:
     """A log of the schema before m017 (every migration up to m016), its rollups kept by m013's
@@ -164,6 +172,9 @@ def test_a_log_of_the_previous_schema_upgrades_in_place_with_nothing_lost(tmp_pa
     assert t["estimate_usd"] == pytest.approx(2 * ESTIMATE) and t["failed_estimate_usd"] == pytest.approx(ESTIMATE)
     assert t["in_doubt_usd"] == pytest.approx(ESTIMATE) and t["failed_usd"] == pytest.approx(ESTIMATE + 0.01 + 0.02)
     assert log.experiments_frame().set_index("name").loc["old", "cost_usd"] == pytest.approx(spent_before)
+    from qwenlab.store.tasks import SPENT_ESTIMATE_SQL
+    estimated = log.rows(f"SELECT {SPENT_ESTIMATE_SQL} AS usd FROM tasks t")[0]["usd"]  # Datasette's estimate_usd
+    assert estimated == pytest.approx(t["estimate_usd"] + t["in_doubt_usd"])
     plan = " ".join(r["detail"] for r in log.rows(
         "EXPLAIN QUERY PLAN SELECT t.cost_source, t.cost_usd, t.backend, t.status FROM tasks t WHERE t.experiment_id = 1"))
     assert "COVERING INDEX idx_tasks_costs" in plan, plan  # the sources are read from the cost index, not the rows
