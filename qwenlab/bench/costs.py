@@ -204,7 +204,7 @@ def _best(fn: Callable[[], Any], repeat: int) -> float:
 def _check(costs: Costs, truth: Truth, min_score: int) -> list[str]:
     t = costs.totals()
     problems = []
-    for name in ("tasks", "images", "api_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "cost_usd"):
+    for name in ("tasks", "images", "api_usd", "estimate_usd", "in_doubt_usd", "failed_usd", "failed_estimate_usd", "cost_usd"):
         want = getattr(truth, name)
         if abs(t[name] - want) > 1e-6 * max(1.0, abs(want)):
             problems.append(f"{name}: qwenlab {t[name]:.6f}, truth {want:.6f}")

@@ -2,7 +2,8 @@
 
 `build_log` writes, through `qwenlab.store.log.Log` (the real schema), experiments of tasks drawn
 at random: API costs, an API price that differs from the description's, two dated prices,
-estimates, failed tasks charged and not, tasks in doubt, unsent cells, retried cells, ratings;
+estimates, failed tasks charged and not, failed tasks whose lost images count at their estimate,
+tasks in doubt, unsent cells, retried cells, ratings;
 its `Truth` is computed as it goes, independently of qwenlab.costs.frames, for
 `qwenlab.bench.costs` to check `Costs` against. `cached_log` builds it once and keeps it, with
 its truth, under `<data>/bench/` (`BUILD_VERSION` retires the logs of an older build).
@@ -26,7 +27,7 @@ from ..store.log import Log
 __all__ = ["build_log", "cached_log", "Truth"]
 
 # bumped whenever build_log writes another log: cached logs of an older build are not reused
-BUILD_VERSION = 2
+BUILD_VERSION = 3  # 3: failed tasks whose lost images are counted at their estimate (cost_source 'estimate')
 
 PRO, BASE = "alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"
 # the prices recorded at send time: before and after a (fictional) price change on 2026-09-01
@@ -49,6 +50,7 @@ class Truth:
     estimate_usd: float = 0.0
     in_doubt_usd: float = 0.0
     failed_usd: float = 0.0
+    failed_estimate_usd: float = 0.0  # of failed_usd (and of estimate_usd): images made and lost, no cost reported
     differing_images: int = 0
     kept: int = 0
     by_experiment: dict[str, float] = field(default_factory=dict)
@@ -105,8 +107,15 @@ def build_log(path: Path, n_tasks: int = 100_000, n_experiments: int = 20, seed:
                     cost = row["estimated_cost_usd"]
                     truth.estimate_usd += cost
                     images += _images(rng, truth, exp["id"], row["task_uuid"], n, None, when, min_score)
-                elif r < 0.97:  # failed, not charged
+                elif r < 0.965:  # failed, not charged
                     row.update(status="failed", error_code="inferenceError", error_message="emulated failure", http_status=400)
+                elif r < 0.97:  # failed: images made (so paid) and none downloaded, no cost reported: at the estimate
+                    cost = row["estimated_cost_usd"]
+                    row.update(status="failed", error_code="ImageDownloadError", error_message="image lost", cost_usd=cost,
+                               cost_source="estimate")
+                    truth.estimate_usd += cost
+                    truth.failed_usd += cost
+                    truth.failed_estimate_usd += cost
                 elif r < 0.98:  # failed, and charged all the same
                     row.update(status="failed", error_code="inferenceError", error_message="charged failure", cost_usd=price,
                                cost_source="api")
@@ -121,11 +130,17 @@ def build_log(path: Path, n_tasks: int = 100_000, n_experiments: int = 20, seed:
                     row.update(status="pending", sent_at=None, completed_at=None, attempts=0)
                 if rng.random() < 0.005 and row["status"] != "pending":  # a retried cell: one earlier failed attempt
                     charged = price if rng.random() < 0.5 else None
+                    source = ("estimate" if rng.random() < 0.2 else "api") if charged else None  # an image lost, or charged
                     row["history_json"] = json.dumps([{"task_uuid": f"old-{e}-{i}", "status": "failed", "error_code": "inferenceError",
-                                                       "cost_usd": charged, "sent_at": when, "completed_at": when}])
+                                                       "cost_usd": charged, "cost_source": source, "sent_at": when,
+                                                       "completed_at": when}])
                     truth.tasks += 1
                     if charged:
-                        truth.api_usd += charged
+                        if source == "estimate":
+                            truth.estimate_usd += charged
+                            truth.failed_estimate_usd += charged
+                        else:
+                            truth.api_usd += charged
                         truth.failed_usd += charged
                         cost += charged
                 truth.tasks += 1

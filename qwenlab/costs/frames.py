@@ -17,7 +17,10 @@ How a request's cost is counted (the same everywhere, `cost_source` per task in 
   `by("backend")` keeps emulator, Runware, "unknown" (logged before qwenlab recorded where a
   request ran; counted as the API's) and "not sent" (cells logged, never sent) apart.
 - `estimate`: a finished task with no number from the API: the price recorded when it was sent
-  (`tasks.estimated_cost_usd` = `tasks.price_usd` x numberResults). Prices are dated data: the
+  (`tasks.estimated_cost_usd` = `tasks.price_usd` x numberResults). Also a failed task whose
+  images were made (so paid for) and none downloaded, with no cost reported: the log keeps that
+  estimate in its `cost_usd`, with `cost_source` 'estimate' (counted in `estimate_usd` and in
+  `failed_usd`, never in `api_usd`; `totals()["failed_estimate_usd"]` is that part). Prices are dated data: the
   price is recorded per task at send time, so a later edit of a model description never rewrites
   a past cost (`price_changes()` shows where the description now says otherwise).
 - `in_doubt`: sent and never answered (a crash in flight): its estimate is counted, because it may
@@ -127,8 +130,10 @@ class Costs(CostSummary):
 
         Columns: tasks (requests, earlier failed attempts included), done, failed, in_doubt,
         pending, images, cost_usd (= api_usd + emulated_usd + estimate_usd + in_doubt_usd; api_usd
-        is what Runware reported, emulated_usd what the offline emulator did), failed_usd (the part
-        charged for failed requests), estimated_usd (the description's estimate of what was sent),
+        is what Runware reported, emulated_usd what the offline emulator did, estimate_usd what is
+        counted at qwenlab's estimate because no cost was reported), failed_usd (the part counted
+        for failed requests: charged by the API, or paid images lost, at their estimate),
+        estimated_usd (the description's estimate of every request sent, not a part of cost_usd),
         usd_per_image (over the images still here: the spend of deleted experiments, whose images
         are gone, is left out of it). An axis groups only the experiments that swept it.
         """
@@ -152,9 +157,12 @@ class Costs(CostSummary):
         return self._q.requests()
 
     def failed(self) -> "pd.DataFrame":
-        """Every failed request with its error and what the API charged for it (normally 0)."""
+        """Every failed request with its error and what it cost (normally 0): `cost_source` says
+        whose number `cost_usd` is, the API's ("api", "emulated") or qwenlab's estimate
+        ("estimate": its images were made, so paid for, and not downloaded, and the API reported
+        no cost; the next run asks for them, free, before it buys the cell again)."""
         cols = ["experiment", "cell_key", "retried", "task_uuid", "error_code", "error_message", "http_status",
-                "attempts", "cost_usd", "at"]
+                "attempts", "cost_usd", "cost_source", "at"]
         return self._q.requests(["t.status = 'failed'"], cols, prefetch=True)  # a few rows, scattered
 
     def estimate_vs_actual(self) -> "pd.DataFrame":

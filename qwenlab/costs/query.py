@@ -209,7 +209,9 @@ class CostQuery:
                 "to_retry": "total(CASE WHEN t.id IS NOT NULL AND t.status = 'failed' THEN 1 END)",
                 "to_send_usd": "total(CASE WHEN t.id IS NOT NULL AND t.status IN ('pending', 'failed') "
                                "THEN t.estimated_cost_usd END)",
-                "api_estimated_usd": "total(CASE WHEN t.cost_usd IS NOT NULL THEN t.estimated_cost_usd END)",
+                # the estimate of the tasks whose cost the API reported (not of one logged at its estimate)
+                "api_estimated_usd": ("total(CASE WHEN t.cost_usd IS NOT NULL AND t.cost_source IS NOT 'estimate' "
+                                      "THEN t.estimated_cost_usd END)"),
                 "planned_usd": "total(CASE WHEN t.id IS NOT NULL THEN t.estimated_cost_usd END)"}  # not the history's
         out = self._group(["experiment"], self.view.reads(["experiment"], rollup_read(ROLLUP_EXTRA), sums,
                                                       [("tasks t", {}), (HISTORY_SOURCE, {})]))

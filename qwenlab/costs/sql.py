@@ -5,7 +5,10 @@ each as one expression over the tasks (`t`); the sums a cost group holds (`TASK_
 sources those sums are read from, each shaped like task rows: the tasks, their earlier failed
 attempts (`HISTORY_SOURCE`), the cost rollups of migration m013 (`rollup_read`), the scores of
 m015 (`SCORES_SOURCE`), the rated images (`RATED_FROM_TASKS`, `RATED_FROM_RATINGS`). Money the
-emulator "charged" is summed apart (`emulated_usd`, cost_source 'emulated'): it was never paid.
+emulator "charged" is summed apart (`emulated_usd`, cost_source 'emulated'): it was never paid. So
+is a cost the API did not report that qwenlab logged at its estimate (a failed task whose images
+were made and lost, with no cost in the answer: `tasks.cost_source` 'estimate'): in `estimate_usd`,
+never in `api_usd` or `emulated_usd` (migration m017).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 
-__all__ = ["AT_SQL", "COST_SQL", "COST_SOURCES", "COST_SOURCE_SQL", "SOURCE_CODE_SQL", "BACKEND_SQL", "PRICE_SQL",
+__all__ = ["AT_SQL", "COST_SQL", "COST_SOURCES", "COST_SOURCE_SQL", "ESTIMATED_CHARGE", "SOURCE_CODE_SQL", "BACKEND_SQL", "PRICE_SQL",
            "IMAGES_SQL", "COST_INDEX_LEAD", "TASK_SUMS", "SUM_COLUMNS", "HISTORY_SOURCE", "ORDER_ONLY", "ROLLUP_SUMS",
            "ROLLUP_EXTRA", "RATED_FROM_TASKS", "RATED_FROM_RATINGS", "SCORES_SOURCE", "SCORES_SUMS", "Read", "rollup_read"]
 
@@ -22,9 +25,13 @@ AT_SQL = "coalesce(t.completed_at, t.sent_at, t.created_at)"
 # the cost of one request, and where the number comes from (see the docstring of qwenlab.costs.frames)
 COST_SQL = ("CASE WHEN t.cost_usd IS NOT NULL THEN t.cost_usd "
             "WHEN t.status IN ('done', 'sent') THEN coalesce(t.estimated_cost_usd, 0) ELSE 0 END")
-# a number the emulator reported is 'emulated', never 'api' (Runware's own number)
+# a number the emulator reported is 'emulated', never 'api' (Runware's own number); a cost_usd that
+# is qwenlab's estimate (cost_source 'estimate': images made and lost, no cost reported) is 'estimate'
 COST_SOURCES = ("api", "emulated", "estimate", "in_doubt", "none")
-_SOURCE_CASE = ("CASE WHEN t.cost_usd IS NOT NULL THEN (CASE WHEN t.backend = 'emulator' THEN {emulated} ELSE {api} END) "
+ESTIMATED_CHARGE = "t.cost_usd IS NOT NULL AND t.cost_source IS 'estimate'"  # a cost_usd that is qwenlab's estimate
+_REPORTED = "t.cost_source IS NOT 'estimate'"  # of a cost_usd: the API's number (or the emulator's)
+_SOURCE_CASE = ("CASE WHEN t.cost_usd IS NOT NULL THEN (CASE WHEN t.cost_source IS 'estimate' THEN {estimate} "
+                "WHEN t.backend = 'emulator' THEN {emulated} ELSE {api} END) "
                 "WHEN t.status = 'done' THEN {estimate} WHEN t.status = 'sent' THEN {in_doubt} ELSE {none} END")
 COST_SOURCE_SQL = _SOURCE_CASE.format(**{s: f"'{s}'" for s in COST_SOURCES})
 # the same as its place in COST_SOURCES: a small integer is cheaper to hand over than a text
@@ -46,11 +53,15 @@ TASK_SUMS = {
     "pending": "total(t.status = 'pending')",
     "images": "total({images})",
     # reported by the API (Runware, or a request whose backend was not recorded) / by the emulator
-    "api_usd": "total(CASE WHEN t.backend IS NOT 'emulator' THEN t.cost_usd END)",
-    "emulated_usd": "total(CASE WHEN t.backend = 'emulator' THEN t.cost_usd END)",
-    "estimate_usd": "total(CASE WHEN t.cost_usd IS NULL AND t.status = 'done' THEN t.estimated_cost_usd END)",
+    "api_usd": f"total(CASE WHEN t.backend IS NOT 'emulator' AND {_REPORTED} THEN t.cost_usd END)",
+    "emulated_usd": f"total(CASE WHEN t.backend = 'emulator' AND {_REPORTED} THEN t.cost_usd END)",
+    # no cost reported: a done task at its estimate, and a charge logged at qwenlab's estimate
+    "estimate_usd": (f"total(CASE WHEN t.cost_usd IS NULL AND t.status = 'done' THEN t.estimated_cost_usd "
+                     f"WHEN {ESTIMATED_CHARGE} THEN t.cost_usd END)"),
     "in_doubt_usd": "total(CASE WHEN t.cost_usd IS NULL AND t.status = 'sent' THEN t.estimated_cost_usd END)",
     "failed_usd": "total(CASE WHEN t.status = 'failed' THEN t.cost_usd END)",
+    # the part of failed_usd (and of estimate_usd) that is qwenlab's estimate, not the API's number
+    "failed_estimate_usd": f"total(CASE WHEN t.status = 'failed' AND {ESTIMATED_CHARGE} THEN t.cost_usd END)",
     "estimated_usd": "total(CASE WHEN t.status != 'pending' THEN t.estimated_cost_usd END)",
 }
 SUM_COLUMNS = (*TASK_SUMS, "cost_usd")
@@ -61,6 +72,7 @@ HISTORY_SOURCE = (
     "(SELECT NULL AS id, ht.experiment_id, ht.model, ht.width, ht.height, ht.cell_json, ht.cell_key, ht.number_results, "
     "ht.price_usd, ht.estimated_cost_usd, ht.created_at, 1 AS retried, "
     "json_extract(h.value, '$.status') AS status, json_extract(h.value, '$.cost_usd') AS cost_usd, "
+    "json_extract(h.value, '$.cost_source') AS cost_source, "
     "json_extract(h.value, '$.completed_at') AS completed_at, json_extract(h.value, '$.sent_at') AS sent_at, "
     "json_extract(h.value, '$.task_uuid') AS task_uuid, json_extract(h.value, '$.error_code') AS error_code, "
     "json_extract(h.value, '$.error_message') AS error_message, json_extract(h.value, '$.http_status') AS http_status, "
@@ -77,13 +89,16 @@ _ROLLUP_KEY_COLUMNS = ("nullif(r.experiment_id, -1) AS experiment_id, nullif(r.s
                        "nullif(r.day, '') AS day, nullif(r.model, '') AS model, nullif(r.width, -1) AS width, "
                        "nullif(r.height, -1) AS height, nullif(r.status, '') AS status, nullif(r.backend, '') AS backend")
 _ROLLUP_COLUMNS = (f"{_ROLLUP_KEY_COLUMNS}, r.retried, r.tasks, r.images, r.reported_e10, r.reported_estimate_e10, "
-                   "r.unreported_estimate_e10")
+                   "r.unreported_estimate_e10, r.estimated_charge_e10, r.estimated_charge_estimate_e10")
 # a setting's first task: the order by("setting") lists settings in
 _ROLLUP_FIRST = (f"CASE WHEN r.tasks != 0 THEN (SELECT {FIRST_TASK_SQL} FROM cost_settings s WHERE s.experiment_id = r.experiment_id "
                  "AND s.setting = r.setting) END AS id")
 # a key's expression that only orders its groups (one value per group): not in the GROUP BY
 ORDER_ONLY = "(SELECT "
 _USD = "coalesce(sum({}), 0) / 1e10"  # integer 1e-10 USD units back to dollars
+# the estimate of the requests of a rollup row, whatever became of their cost (reported, a charge
+# at the estimate, none)
+_ESTIMATES = "t.reported_estimate_e10 + t.unreported_estimate_e10 + t.estimated_charge_estimate_e10"
 ROLLUP_SUMS = {
     "tasks": "coalesce(sum(t.tasks), 0)",
     "done": "total(CASE WHEN t.status = 'done' THEN t.tasks END)",
@@ -93,21 +108,22 @@ ROLLUP_SUMS = {
     "images": "total(t.images)",
     "api_usd": _USD.format("CASE WHEN t.backend IS NOT 'emulator' THEN t.reported_e10 END"),
     "emulated_usd": _USD.format("CASE WHEN t.backend = 'emulator' THEN t.reported_e10 END"),
-    "estimate_usd": _USD.format("CASE WHEN t.status = 'done' THEN t.unreported_estimate_e10 END"),
+    "estimate_usd": _USD.format("CASE WHEN t.status = 'done' THEN t.unreported_estimate_e10 + t.estimated_charge_e10 "
+                                "ELSE t.estimated_charge_e10 END"),
     "in_doubt_usd": _USD.format("CASE WHEN t.status = 'sent' THEN t.unreported_estimate_e10 END"),
-    "failed_usd": _USD.format("CASE WHEN t.status = 'failed' THEN t.reported_e10 END"),
-    "estimated_usd": _USD.format("CASE WHEN t.status != 'pending' THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
+    "failed_usd": _USD.format("CASE WHEN t.status = 'failed' THEN t.reported_e10 + t.estimated_charge_e10 END"),
+    "failed_estimate_usd": _USD.format("CASE WHEN t.status = 'failed' THEN t.estimated_charge_e10 END"),
+    "estimated_usd": _USD.format(f"CASE WHEN t.status != 'pending' THEN {_ESTIMATES} END"),
 }
 ROLLUP_EXTRA = {
     "unsent": "total(CASE WHEN t.status = 'pending' THEN t.tasks END)",
-    "unsent_usd": _USD.format("CASE WHEN t.status = 'pending' THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
+    "unsent_usd": _USD.format(f"CASE WHEN t.status = 'pending' THEN {_ESTIMATES} END"),
     # a cell that failed is sent again by the next run (its earlier attempts, retried = 1, are not)
     "to_retry": "total(CASE WHEN t.status = 'failed' AND t.retried = 0 THEN t.tasks END)",
-    "to_send_usd": _USD.format("CASE WHEN t.status IN ('pending', 'failed') AND t.retried = 0 "
-                               "THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
-    "api_estimated_usd": _USD.format("t.reported_estimate_e10"),
+    "to_send_usd": _USD.format(f"CASE WHEN t.status IN ('pending', 'failed') AND t.retried = 0 THEN {_ESTIMATES} END"),
+    "api_estimated_usd": _USD.format("t.reported_estimate_e10"),  # the estimate of the tasks whose cost was reported
     # the estimate of every cell, sent or not, once: not again for the earlier attempts of a retried one
-    "planned_usd": _USD.format("CASE WHEN t.retried = 0 THEN t.reported_estimate_e10 + t.unreported_estimate_e10 END"),
+    "planned_usd": _USD.format(f"CASE WHEN t.retried = 0 THEN {_ESTIMATES} END"),
 }
 
 

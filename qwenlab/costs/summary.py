@@ -69,10 +69,14 @@ class CostSummary:
                            f"{r['first_at'][:10]}, where ${r['price_usd']:.4f} was recorded when the requests were sent; "
                            "past costs keep the recorded price.")
         if t["estimate_usd"] > 0:
+            lost = t["failed_estimate_usd"]
             out.append(f"${t['estimate_usd']:.4f} is estimated from the description's price: the API reported no cost "
-                       "for those tasks (was includeCost turned off?).")
-        if t["failed_usd"] > 0:
-            out.append(f"failed requests were charged ${t['failed_usd']:.4f} by the API (see .failed()).")
+                       "for those tasks (was includeCost turned off?)"
+                       + (f"; ${lost:.4f} of it for failed requests whose images were made (so paid for) and not "
+                          "downloaded, counted until a run fetches them (see .failed())." if lost > 0 else "."))
+        charged = round(t["failed_usd"] - t["failed_estimate_usd"], 6)  # the API's numbers, not qwenlab's estimates
+        if charged > 0:
+            out.append(f"failed requests were charged ${charged:.4f} by the API (see .failed()).")
         if t["in_doubt_usd"] > 0:
             n = int(t["in_doubt"])
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "

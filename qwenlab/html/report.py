@@ -306,7 +306,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         body.append([
             pics,
             *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status, esc(seeds),
-            fmt(t.get("cost_usd"), "usd"), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
+            _request_cost(t), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
             f"<div class=\"prompt\">{prompt}</div>", negative,
             *([] if size_axis else [esc(f"{first.width}x{first.height}" if first.width else "")]), req_html,
         ])
@@ -323,6 +323,18 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
 
 
 # -- helpers --------------------------------------------------------------------------------------------
+def _request_cost(t: Mapping[str, Any]) -> str:
+    """A request's cost as its row shows it: the API's number as it came, and qwenlab's estimate
+    said to be one (a done task with no cost reported; a failed one whose images were made and
+    not downloaded, logged at its estimate), as the costs section counts them."""
+    cost, estimated = t.get("cost_usd"), t.get("cost_source") == "estimate"
+    if cost is None and t.get("status") == "done":
+        cost, estimated = t.get("estimated_cost_usd"), True
+    if is_missing(cost):
+        return ""
+    return fmt(cost, "usd") + (" <span class=\"muted\">(estimated)</span>" if estimated else "")
+
+
 def _long_text(text: str | None, limit: int) -> str:
     if not text:
         return ""

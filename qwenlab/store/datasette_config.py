@@ -10,10 +10,11 @@ rows show thumbnails while the log stays free of image bytes. (datasette-media w
 full files over HTTP from paths given by SQL; the rendered thumbnails need no route of their own
 and survive a saved HTML page, so datasette-render-images it is.)
 
-Canned queries: cost by experiment (every cost rule of `Log.spent`; deleted experiments show as
-"(deleted) NAME" with what they spent), best-rated images, images of one experiment, prompt
-search. Facets on status, backend, model and promptExtend; the full-text tables and `log_meta` (the
-salt of the log's names for API keys) are hidden.
+Canned queries: cost by experiment (every cost rule of `Log.spent`, the API's numbers and
+qwenlab's estimates apart; deleted experiments show as "(deleted) NAME" with what they spent),
+best-rated images, images of one experiment, prompt search. Facets on status, backend, model,
+promptExtend and the source of each cost; the cost columns described; the full-text tables and
+`log_meta` (the salt of the log's names for API keys) are hidden.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..paths import write_atomic
 from .search import LATEST_SCORE_SQL
-from .tasks import SPENT_SQL
+from .tasks import SPENT_ESTIMATE_SQL, SPENT_SQL
 from .thumbnails import thumbnail_of
 
 __all__ = ["metadata", "write_metadata", "ThumbnailsPlugin", "DATABASE", "THUMBNAIL_SIZE"]
@@ -42,6 +43,14 @@ _IMAGE_ROWS = ("SELECT qwenlab_thumbnail(i.path) AS thumbnail, e.name AS experim
                "FROM images i JOIN tasks t ON t.id = i.task_id JOIN experiments e ON e.id = i.experiment_id "
                "WHERE e.deleted_at IS NULL").format(rating=LATEST_SCORE_SQL)
 
+# what a row's cost columns mean, shown under the table's column headings
+_COST_COLUMNS = {
+    "cost_usd": "USD: the number the API reported, unless cost_source is 'estimate' (then qwenlab's estimate); "
+                "emulated money where the task's backend is 'emulator'",
+    "cost_source": "whose number cost_usd is: 'api' (reported by the API), 'estimate' (no cost reported: qwenlab's "
+                   "estimate, from the price recorded when it was sent), empty (nothing charged or not yet answered)",
+}
+
 QUERIES: dict[str, dict[str, Any]] = {
     "cost_by_experiment": {
         "title": "Cost by experiment",
@@ -50,12 +59,16 @@ QUERIES: dict[str, dict[str, Any]] = {
                        "an experiment imported from a bundle, whose money was spent in the log it came from (qwenlab "
                        "costs --no-imported leaves those out). Cells, done and "
                        "failed count each cell once, by its latest attempt (qwenlab costs counts every request); "
-                       "the cost includes the earlier attempts.",
+                       "the cost includes the earlier attempts. cost_usd = reported_usd + estimate_usd: reported_usd is "
+                       "what the API reported (Runware's number, or the emulator's, emulated), estimate_usd what qwenlab "
+                       "counts at its estimate because no cost was reported: a request with no cost in its answer, "
+                       "one in doubt (sent, no answer logged), a failed one whose images were made and not downloaded.",
         "sql": ("SELECT e.name AS experiment, coalesce(group_concat(DISTINCT coalesce(t.backend, 'unknown')), '') "
                 "AS backend, (e.imported_from IS NOT NULL) AS imported, count(t.id) AS cells, count(CASE WHEN t.status = 'done' THEN 1 END) AS done, "
                 "count(CASE WHEN t.status = 'failed' THEN 1 END) AS failed, "
                 "(SELECT count(*) FROM images i WHERE i.experiment_id = e.id) AS images, "
-                f"round({SPENT_SQL}, 6) AS cost_usd FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id "
+                f"round({SPENT_SQL}, 6) AS cost_usd, round({SPENT_SQL} - {SPENT_ESTIMATE_SQL}, 6) AS reported_usd, "
+                f"round({SPENT_ESTIMATE_SQL}, 6) AS estimate_usd FROM experiments e LEFT JOIN tasks t ON t.experiment_id = e.id "
                 "GROUP BY e.id ORDER BY cost_usd DESC, e.id"),
     },
     "best_rated_images": {
@@ -93,8 +106,9 @@ def metadata(data_dir: str | Path) -> dict[str, Any]:
             "tables": {
                 **hidden,
                 "experiments": {"label_column": "name", "facets": ["status", "backend"], "sort_desc": "id"},
-                "tasks": {"facets": ["status", "backend", "model", "prompt_extend"], "sort_desc": "id"},
-                "images": {"facets": ["format", "experiment_id"], "sort_desc": "id"},
+                "tasks": {"facets": ["status", "backend", "model", "prompt_extend", "cost_source"], "sort_desc": "id",
+                          "columns": _COST_COLUMNS},
+                "images": {"facets": ["format", "experiment_id"], "sort_desc": "id", "columns": _COST_COLUMNS},
                 "ratings": {"facets": ["score"]},
                 "experiment_tags": {"facets": ["tag"]},
             },

@@ -43,9 +43,11 @@ def status_word(status: str) -> str:
     return IN_DOUBT if status == "sent" else status
 
 
-# SPENT_NOW_SQL (qwenlab/store/tasks.py) over the cost rollups (m013, `cost_rollups r`, money in 1e-10 USD units)
-_ROLLUP_SPENT_NOW = ("sum(CASE WHEN r.status = 'done' THEN r.reported_e10 + r.unreported_estimate_e10 "
-                     "WHEN r.status = 'sent' THEN r.reported_estimate_e10 + r.unreported_estimate_e10 ELSE r.reported_e10 END) / 1e10")
+# SPENT_NOW_SQL (qwenlab/store/tasks.py) over the cost rollups (m013, `cost_rollups r`, money in 1e-10 USD units;
+# since m017 a charge logged at qwenlab's estimate is apart from the API's numbers, in estimated_charge_e10)
+_ROLLUP_SPENT_NOW = ("sum(CASE WHEN r.status = 'done' THEN r.reported_e10 + r.unreported_estimate_e10 + r.estimated_charge_e10 "
+                     "WHEN r.status = 'sent' THEN r.reported_estimate_e10 + r.unreported_estimate_e10 + r.estimated_charge_estimate_e10 "
+                     "ELSE r.reported_e10 + r.estimated_charge_e10 END) / 1e10")
 
 
 # -- the log --------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from .rows import column_list, insert_image, placeholders, runs_of_same_columns,
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["Tasks", "SPENT_SQL", "SPENT_NOW_SQL", "SPENT_BEFORE_SQL"]
+__all__ = ["Tasks", "SPENT_SQL", "SPENT_NOW_SQL", "SPENT_BEFORE_SQL", "SPENT_ESTIMATE_SQL"]
 
 # What an experiment has spent, as one SQL expression over `tasks t` so that the budget, the
 # experiment's summary and the log's listing agree with qwenlab.costs.frames: API-reported costs, the
@@ -39,6 +39,18 @@ SPENT_BEFORE_SQL = (  # what earlier attempts of a cell sent again cost (history
     "FROM json_each(t.history_json) h) END), 0)"
 )
 SPENT_SQL = f"({SPENT_NOW_SQL} + {SPENT_BEFORE_SQL})"
+# The part of SPENT_SQL that is qwenlab's estimate, not a number the API reported: a done task
+# with no cost reported, a task in doubt, a charge logged at its estimate (cost_source 'estimate':
+# images made, none downloaded, no cost in the answer), and the same of the earlier attempts.
+SPENT_ESTIMATE_SQL = (
+    "(coalesce(sum(CASE WHEN t.status = 'done' AND t.cost_usd IS NULL THEN t.estimated_cost_usd "
+    "WHEN t.status = 'sent' THEN t.estimated_cost_usd WHEN t.cost_source IS 'estimate' THEN coalesce(t.cost_usd, 0) "
+    "ELSE 0 END), 0) + coalesce(sum(CASE WHEN t.history_json IS NULL THEN 0 ELSE (SELECT coalesce(sum(CASE WHEN "
+    "json_extract(h.value, '$.cost_usd') IS NOT NULL THEN (CASE WHEN json_extract(h.value, '$.cost_source') IS 'estimate' "
+    "THEN json_extract(h.value, '$.cost_usd') ELSE 0 END) "
+    "WHEN json_extract(h.value, '$.status') = 'sent' THEN t.estimated_cost_usd ELSE 0 END), 0) "
+    "FROM json_each(t.history_json) h) END), 0))"
+)
 
 
 class Tasks:
@@ -212,8 +224,8 @@ class Tasks:
                 return row
             history = json.loads(row.get("history_json") or "[]")
             history.append({k: row.get(k) for k in ("task_uuid", "status", "error_code", "error_message", "http_status",
-                                                    "attempts", "sent_at", "completed_at", "cost_usd", "backend",
-                                                    "api_host", "qwenlab_version")})
+                                                    "attempts", "sent_at", "completed_at", "cost_usd", "cost_source",
+                                                    "backend", "api_host", "qwenlab_version")})
             db["tasks"].update(task_id, {
                 "task_uuid": task_uuid, "request_json": request_json, "status": "pending", "error_code": None,
                 "error_message": None, "http_status": None, "attempts": 0, "latency_s": None, "cost_usd": None,

@@ -734,6 +734,7 @@ def test_a_generated_log_has_the_totals_it_was_built_with(tmp_path: Path) -> Non
 
     truth = build_log(tmp_path / "gen.db", n_tasks=3000, n_experiments=6, seed=11)
     assert truth.failed_usd > 0 and truth.in_doubt_usd > 0 and truth.estimate_usd > 0 and truth.differing_images > 0
+    assert truth.failed_estimate_usd > 0  # failed tasks whose lost images count at their estimate
     costs = Costs(tmp_path / "gen.db")
     assert _check(costs, truth, 4) == []
     assert costs.by("week")["cost_usd"].sum() == pytest.approx(truth.cost_usd)

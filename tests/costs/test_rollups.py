@@ -16,7 +16,7 @@ from qwenlab.costs.frames import Costs
 from qwenlab.costs.sql import AT_SQL
 from qwenlab.costs.view import CostView
 from qwenlab.store.log import SPENT_SQL, Log
-from qwenlab.store.migrations.cost_rollups import FIRST_TASK_SQL, ROLLUP_KEYS, SCORE_KEYS, fill_cost_rollups
+from qwenlab.store.migrations.cost_rollups import FIRST_TASK_SQL, ROLLUP_KEYS, ROLLUP_SUMS, SCORE_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
 
 KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backend", "setting", "promptExtend",
@@ -27,8 +27,8 @@ KEPT_KEYS = ["experiment", "day", "status", "setting", "promptExtend", ["experim
 def _rollups(conn: sqlite3.Connection) -> tuple[list[tuple], ...]:
     keys = ", ".join(ROLLUP_KEYS)
     prices = conn.execute("SELECT * FROM cost_image_prices WHERE images != 0 ORDER BY 1, 2, 3, 4").fetchall()
-    rollups = conn.execute(f"SELECT * FROM cost_rollups WHERE tasks != 0 OR images != 0 OR reported_e10 != 0 "
-                           f"OR reported_estimate_e10 != 0 OR unreported_estimate_e10 != 0 ORDER BY {keys}").fetchall()
+    rollups = conn.execute(f"SELECT * FROM cost_rollups WHERE {' OR '.join(f'{c} != 0' for c in ROLLUP_SUMS)} "
+                           f"ORDER BY {keys}").fetchall()
     settings = conn.execute(f"SELECT s.experiment_id, s.setting, {FIRST_TASK_SQL} AS first FROM cost_settings s "
                             "WHERE first IS NOT NULL ORDER BY 1, 2").fetchall()
     scores = conn.execute(f"SELECT * FROM cost_scores WHERE images != 0 ORDER BY {', '.join(SCORE_KEYS)}").fetchall()

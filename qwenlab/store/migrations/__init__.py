@@ -7,7 +7,8 @@ edit of an old one (a database out there may have run it already).
 
     runner        the order, the table that records them, migrate()
     log_tables    m001-m012: the log's own tables, their columns, indexes and prompt search
-    cost_rollups  m013-m015: the cost rollup tables kept exact by triggers, and the SQL the cost queries share
-    key_ids       m016: which API key sent each task, by a name that does not hold it
+    cost_rollups  m013-m015, m017: the cost rollup tables kept exact by triggers, the costs that are estimates
+                  summed apart, and the SQL the cost queries share
+    key_ids       m016: which API key sent each task, by a name that does not hold the key
     former_names  m018: the names an experiment had before it was renamed
 """

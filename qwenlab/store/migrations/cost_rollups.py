@@ -1,11 +1,12 @@
-"""Migrations m013 to m015: the cost rollups, kept exact by triggers.
+"""Migrations m013 to m015 and m017: the cost rollups, kept exact by triggers.
 
 `cost_rollups` (spend and counts per everything a cost summary groups by), `cost_settings` (each
 setting's first task), `cost_image_prices` (images per model, price, cost and day) and
 `cost_scores` (rated images per rollup key and score), each filled for what is logged and kept
 by triggers on tasks, images and ratings; the SQL that builds them, which the cost queries share
 (ROLLUP_KEYS, SCORE_KEYS, FIRST_TASK_SQL), and `fill_cost_rollups`, what the tests compare the
-triggers with. Run once each by `qwenlab.store.migrations.runner`.
+triggers with. m017 sums apart the costs that are qwenlab's estimate rather than the API's number
+(cost_source 'estimate'). Run once each by `qwenlab.store.migrations.runner`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["ROLLUP_KEYS", "SCORE_KEYS", "FIRST_TASK_SQL", "fill_cost_rollups",
-           "m013_cost_rollups", "m014_image_prices_by_day", "m015_cost_scores"]
+__all__ = ["ROLLUP_KEYS", "ROLLUP_SUMS", "ESTIMATED_CHARGE_SUMS", "SCORE_KEYS", "FIRST_TASK_SQL", "fill_cost_rollups",
+           "m013_cost_rollups", "m014_image_prices_by_day", "m015_cost_scores", "m017_cost_sources"]
 
 
 # -- m013: cost rollups ------------------------------------------------------------------------------
@@ -35,36 +36,55 @@ _KEY = ("ifnull({x}.experiment_id, -1), " + _SETTING + ", ifnull(substr(coalesce
 # up to date through a million updates is the total of the rows, never off by float drift
 _E10 = "ifnull(CAST(round(({v}) * 1e10) AS INTEGER), 0)"
 ROLLUP_KEYS = ("experiment_id", "setting", "day", "model", "width", "height", "status", "backend", "retried", "price_e10")
-ROLLUP_SUMS = ("tasks", "images", "reported_e10", "reported_estimate_e10", "unreported_estimate_e10")
+# the sums as m013 made them; m017 adds ESTIMATED_CHARGE_SUMS (ROLLUP_SUMS: all of them)
+_M013_SUMS = ("tasks", "images", "reported_e10", "reported_estimate_e10", "unreported_estimate_e10")
+# a charge the API did not report (a task whose images were made, none downloaded, no cost in the
+# answer: cost_usd holds qwenlab's estimate, cost_source 'estimate'): its cost, and its estimate
+ESTIMATED_CHARGE_SUMS = ("estimated_charge_e10", "estimated_charge_estimate_e10")
+ROLLUP_SUMS = (*_M013_SUMS, *ESTIMATED_CHARGE_SUMS)
 
 
-def _rollup_rows(x: str, sign: str, *, images: str | None = None, task_from: str = "") -> str:
+def _rollup_rows(x: str, sign: str, *, images: str | None = None, task_from: str = "", sources: bool = True) -> str:
     """SELECT of what task row `x` adds to the rollups (sign '1') or takes away ('-1'): the task
     itself, with its images, and each earlier failed attempt kept in its history_json. In a
-    trigger `x` is NEW or OLD; `task_from` (" FROM tasks t ...") makes it every task."""
+    trigger `x` is NEW or OLD; `task_from` (" FROM tasks t ...") makes it every task.
+
+    sources (m017): a cost whose source is qwenlab's estimate ('estimate') is summed apart, in
+    ESTIMATED_CHARGE_SUMS, not in reported_e10; without (m013's triggers) every cost is reported."""
     task_key = _KEY.format(x=x, done=f"{x}.completed_at", sent=f"{x}.sent_at", status=f"{x}.status", backend=f"{x}.backend",
                            retried="0")
-    cost, est = f"{x}.cost_usd", f"{x}.estimated_cost_usd"
     images = images or f"(SELECT count(*) FROM images WHERE task_id = {x}.id)"
     task = (f"SELECT {task_key}, {sign}, {sign} * {images}, "
-            f"{sign} * {_E10.format(v=cost)}, {sign} * (CASE WHEN {cost} IS NOT NULL THEN {_E10.format(v=est)} ELSE 0 END), "
-            f"{sign} * (CASE WHEN {cost} IS NULL THEN {_E10.format(v=est)} ELSE 0 END){task_from}")
+            f"{_money(sign, f'{x}.cost_usd', f'{x}.estimated_cost_usd', f'{x}.cost_source' if sources else None)}{task_from}")
     hj = "json_extract(h.value, '$.{}')"
     history_key = _KEY.format(x=x, done=hj.format("completed_at"), sent=hj.format("sent_at"), status=hj.format("status"),
                               backend=hj.format("backend"), retried="1")
-    hcost = hj.format("cost_usd")
     each = f"json_each(CASE WHEN json_valid({x}.history_json) THEN {x}.history_json END) h"
-    history = (f"SELECT {history_key}, {sign}, 0, {sign} * {_E10.format(v=hcost)}, "
-               f"{sign} * (CASE WHEN {hcost} IS NOT NULL THEN {_E10.format(v=est)} ELSE 0 END), "
-               f"{sign} * (CASE WHEN {hcost} IS NULL THEN {_E10.format(v=est)} ELSE 0 END) "
+    history = (f"SELECT {history_key}, {sign}, 0, "
+               f"{_money(sign, hj.format('cost_usd'), f'{x}.estimated_cost_usd', hj.format('cost_source') if sources else None)} "
                + (f"FROM tasks {x}, {each} WHERE {x}.history_json IS NOT NULL" if task_from else f"FROM {each}"))
     return f"{task} UNION ALL {history}"
 
 
-def _upsert(select: str) -> str:
-    keys, sums = ", ".join(ROLLUP_KEYS), ", ".join(ROLLUP_SUMS)
-    adds = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_SUMS)
-    return (f"INSERT INTO cost_rollups ({keys}, {sums}) SELECT * FROM ({select}) WHERE true "
+def _money(sign: str, cost: str, est: str, source: str | None) -> str:
+    """The money columns of one request (cost `cost`, estimate `est`): reported_e10,
+    reported_estimate_e10, unreported_estimate_e10, and with `source` (m017) the two
+    ESTIMATED_CHARGE_SUMS, where a cost of source 'estimate' goes instead of the reported ones."""
+    reported = f"{cost} IS NOT NULL" + (f" AND {source} IS NOT 'estimate'" if source else "")
+    parts = [f"CASE WHEN {reported} THEN {_E10.format(v=cost)} ELSE 0 END",
+             f"CASE WHEN {reported} THEN {_E10.format(v=est)} ELSE 0 END",
+             f"CASE WHEN {cost} IS NULL THEN {_E10.format(v=est)} ELSE 0 END"]
+    if source:
+        charged = f"{cost} IS NOT NULL AND {source} IS 'estimate'"
+        parts += [f"CASE WHEN {charged} THEN {_E10.format(v=cost)} ELSE 0 END",
+                  f"CASE WHEN {charged} THEN {_E10.format(v=est)} ELSE 0 END"]
+    return ", ".join(f"{sign} * ({p})" for p in parts)
+
+
+def _upsert(select: str, sums: tuple[str, ...] = _M013_SUMS) -> str:
+    keys, names = ", ".join(ROLLUP_KEYS), ", ".join(sums)
+    adds = ", ".join(f"{c} = {c} + excluded.{c}" for c in sums)
+    return (f"INSERT INTO cost_rollups ({keys}, {names}) SELECT * FROM ({select}) WHERE true "
             f"ON CONFLICT ({keys}) DO UPDATE SET {adds};")
 
 
@@ -121,19 +141,40 @@ _ROLLED = ("experiment_id", "cell_json", "completed_at", "sent_at", "created_at"
 def fill_cost_rollups(db: sqlite_utils.Database) -> None:
     """Sum every task of the log into the (empty) rollup tables, as the latest migrations shape
     them: what the tests compare the trigger-kept rollups with."""
-    _fill_rollups_and_settings(db)
+    _fill_rollups_and_settings(db, sources=True)
     db.execute(_image_prices_by_day("t", "i", "1", "FROM images i JOIN tasks t ON t.id = i.task_id"))
     db.execute(_fill_scores())
 
 
-def _fill_rollups_and_settings(db: sqlite_utils.Database) -> None:
-    names, sums_of = ", ".join(ROLLUP_KEYS), ", ".join(f"sum({c})" for c in ROLLUP_SUMS)
+def _fill_rollups_and_settings(db: sqlite_utils.Database, *, sources: bool) -> None:
+    sums = ROLLUP_SUMS if sources else _M013_SUMS
+    names, sums_of = ", ".join(ROLLUP_KEYS), ", ".join(f"sum({c})" for c in sums)
     every = _rollup_rows("t", "1", images="ifnull(i.n, 0)", task_from=(
-        " FROM tasks t LEFT JOIN (SELECT task_id, count(*) AS n FROM images GROUP BY task_id) i ON i.task_id = t.id"))
-    db.execute(f"INSERT INTO cost_rollups ({names}, {', '.join(ROLLUP_SUMS)}) SELECT {names}, {sums_of} FROM "
-               f"(SELECT 1 AS {', 1 AS '.join(ROLLUP_KEYS + ROLLUP_SUMS)} WHERE 0 UNION ALL {every}) GROUP BY {names}")
+        " FROM tasks t LEFT JOIN (SELECT task_id, count(*) AS n FROM images GROUP BY task_id) i ON i.task_id = t.id"),
+        sources=sources)
+    db.execute(f"INSERT INTO cost_rollups ({names}, {', '.join(sums)}) SELECT {names}, {sums_of} FROM "
+               f"(SELECT 1 AS {', 1 AS '.join(ROLLUP_KEYS + sums)} WHERE 0 UNION ALL {every}) GROUP BY {names}")
     db.execute(f"INSERT INTO cost_settings (experiment_id, setting, first_task_id) SELECT ifnull(t.experiment_id, -1), "
                f"{_SETTING.format(x='t')}, min(t.id) FROM tasks t GROUP BY 1, 2")
+
+
+def _task_triggers(*, sources: bool) -> list[str]:
+    """The triggers that keep cost_rollups and cost_settings exact on every insert, delete and
+    update of a task: m013's (`sources` False: every cost counted as reported), and m017's."""
+    rolled = (*_ROLLED, "cost_source") if sources else _ROLLED
+    sums = ROLLUP_SUMS if sources else _M013_SUMS
+    changed = " OR ".join(f"old.[{c}] IS NOT new.[{c}]" for c in rolled)
+    moved = "old.experiment_id IS NOT new.experiment_id OR old.cell_json IS NOT new.cell_json"  # left its setting
+
+    def rows(x: str, sign: str) -> str:
+        return _upsert(_rollup_rows(x, sign, sources=sources), sums)
+    return [
+        f"CREATE TRIGGER cost_rollups_task_insert AFTER INSERT ON tasks BEGIN {rows('new', '1')} {_setting_seen('new')} END",
+        f"CREATE TRIGGER cost_rollups_task_delete AFTER DELETE ON tasks BEGIN {rows('old', '-1')} {_first_task('old')} END",
+        f"CREATE TRIGGER cost_rollups_task_update AFTER UPDATE OF {', '.join(f'[{c}]' for c in rolled)} ON tasks "
+        f"WHEN {changed} BEGIN {rows('old', '-1')} {rows('new', '1')} "
+        f"{_setting_seen('new', 'new.id IS NOT old.id OR ' + moved)} {_first_task('old', 'new.id IS NOT old.id OR ' + moved)} END",
+    ]
 
 
 def m013_cost_rollups(db: sqlite_utils.Database) -> None:
@@ -146,7 +187,7 @@ def m013_cost_rollups(db: sqlite_utils.Database) -> None:
     # Both are filled here for the tasks already logged.
     keys = ", ".join(f"{c} {'INTEGER' if c in ('experiment_id', 'width', 'height', 'retried', 'price_e10') else 'TEXT'} NOT NULL"
                      for c in ROLLUP_KEYS)
-    sums = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in ROLLUP_SUMS)
+    sums = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in _M013_SUMS)
     db.execute(f"CREATE TABLE cost_rollups ({keys}, {sums}, PRIMARY KEY ({', '.join(ROLLUP_KEYS)}))")
     db.execute("CREATE TABLE cost_image_prices (experiment_id INTEGER NOT NULL, model TEXT NOT NULL, price_e10 INTEGER NOT NULL, "
                "cost_e10 INTEGER NOT NULL, images INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (experiment_id, model, price_e10, cost_e10))")
@@ -155,18 +196,10 @@ def m013_cost_rollups(db: sqlite_utils.Database) -> None:
                "coalesce(completed_at, sent_at, created_at)) WHERE status != 'pending'")
     db.execute("CREATE TABLE cost_settings (experiment_id INTEGER NOT NULL, setting TEXT NOT NULL, first_task_id INTEGER, "
                "PRIMARY KEY (experiment_id, setting))")
-    _fill_rollups_and_settings(db)
+    _fill_rollups_and_settings(db, sources=False)
     db.execute(_image_prices("t", "i", "1", "FROM images i JOIN tasks t ON t.id = i.task_id"))
-    changed = " OR ".join(f"old.[{c}] IS NOT new.[{c}]" for c in _ROLLED)
-    moved = "old.experiment_id IS NOT new.experiment_id OR old.cell_json IS NOT new.cell_json"  # left its setting
     statements = [
-        f"CREATE TRIGGER cost_rollups_task_insert AFTER INSERT ON tasks BEGIN {_upsert(_rollup_rows('new', '1'))} "
-        f"{_setting_seen('new')} END",
-        f"CREATE TRIGGER cost_rollups_task_delete AFTER DELETE ON tasks BEGIN {_upsert(_rollup_rows('old', '-1'))} "
-        f"{_first_task('old')} END",
-        f"CREATE TRIGGER cost_rollups_task_update AFTER UPDATE OF {', '.join(f'[{c}]' for c in _ROLLED)} ON tasks "
-        f"WHEN {changed} BEGIN {_upsert(_rollup_rows('old', '-1'))} {_upsert(_rollup_rows('new', '1'))} "
-        f"{_setting_seen('new', 'new.id IS NOT old.id OR ' + moved)} {_first_task('old', 'new.id IS NOT old.id OR ' + moved)} END",
+        *_task_triggers(sources=False),
         f"CREATE TRIGGER cost_rollups_image_insert AFTER INSERT ON images BEGIN {_image_count('new.task_id', '1')} "
         f"{_image_prices('t', 'new', '1', 'FROM tasks t WHERE t.id = new.task_id')} END",
         f"CREATE TRIGGER cost_rollups_image_delete AFTER DELETE ON images BEGIN {_image_count('old.task_id', '-1')} "
@@ -326,4 +359,36 @@ def m015_cost_scores(db: sqlite_utils.Database) -> None:
         f"AND {_rated_task('new.id')} BEGIN {_scores('1', 'i.task_id = new.id')} END",
     ]
     for sql in statements:
+        db.execute(sql)
+
+
+# -- m017: the sources of costs --------------------------------------------------------------------
+# the cost index of m007, with the source of each cost after its columns
+_COST_INDEX = ("CREATE INDEX idx_tasks_costs ON tasks (experiment_id, status, model, width, height, price_usd, "
+               "estimated_cost_usd, cost_usd, number_results, completed_at, sent_at, created_at, backend, cost_source)")
+
+
+def m017_cost_sources(db: sqlite_utils.Database) -> None:
+    # A task whose images were made (so paid for) and none downloaded, with no cost in the API's
+    # answer (includeCost off), is logged failed with qwenlab's estimate in cost_usd and
+    # cost_source 'estimate'. The summaries took every cost_usd for the API's: that estimate was
+    # "reported by the API" and "charged by the API". They now read cost_source, so:
+    # - the cost index (m005, m007) is made again with cost_source after its columns, or every
+    #   summary that sums the tasks (timeline(), a bound inside a day) would read the wide rows;
+    # - cost_rollups sums such a cost apart (estimated_charge_e10, with its estimate in
+    #   estimated_charge_estimate_e10): the tasks already logged have their money moved there
+    #   from reported_e10 and reported_estimate_e10, and the task triggers are made again to do
+    #   so. No row of the log changes. An earlier attempt kept in history_json by an older
+    #   qwenlab has no cost_source: its cost stays counted as reported (it cannot be told apart).
+    for name in ("cost_rollups_task_insert", "cost_rollups_task_delete", "cost_rollups_task_update"):
+        db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
+    db.execute("DROP INDEX IF EXISTS idx_tasks_costs")
+    db.execute(_COST_INDEX)
+    for column in ESTIMATED_CHARGE_SUMS:
+        db.execute(f"ALTER TABLE cost_rollups ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    key = _KEY.format(x="t", done="t.completed_at", sent="t.sent_at", status="t.status", backend="t.backend", retried="0")
+    cost, est = _E10.format(v="t.cost_usd"), _E10.format(v="t.estimated_cost_usd")
+    db.execute(_upsert(f"SELECT {key}, 0, 0, -{cost}, -{est}, 0, {cost}, {est} FROM tasks t "
+                       "WHERE t.cost_usd IS NOT NULL AND t.cost_source IS 'estimate'", ROLLUP_SUMS))
+    for sql in _task_triggers(sources=True):
         db.execute(sql)

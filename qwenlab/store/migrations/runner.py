@@ -39,6 +39,7 @@ MIGRATIONS: list[Migration] = [
     cost_rollups.m014_image_prices_by_day,
     cost_rollups.m015_cost_scores,
     key_ids.m016_key_ids,
+    cost_rollups.m017_cost_sources,
     former_names.m018_former_names,
 ]
 
