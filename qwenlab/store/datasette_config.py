@@ -43,6 +43,19 @@ _IMAGE_ROWS = ("SELECT qwenlab_thumbnail(i.path) AS thumbnail, e.name AS experim
                "FROM images i JOIN tasks t ON t.id = i.task_id JOIN experiments e ON e.id = i.experiment_id "
                "WHERE e.deleted_at IS NULL").format(rating=LATEST_SCORE_SQL)
 
+# The search box's text as an FTS5 query. Plain text (a headline pasted with its punctuation,
+# "Glow, Refined.", was an FTS5 syntax error) becomes every word quoted, so each must appear,
+# as `qwenlab search` matches; text using FTS5's own syntax (a quote, glow*, OR/AND/NOT, NEAR(),
+# ^) goes as it is. Whitespace is folded to single spaces first (an empty "" would match
+# nothing), and an empty box matches nothing (an empty MATCH is a syntax error, shown before
+# anything is typed).
+_TEXT = "trim(replace(replace(replace(:text, char(9), ' '), char(10), ' '), char(13), ' '))"
+_ONE_SPACED = f"replace(replace(replace(replace({_TEXT}, '    ', ' '), '   ', ' '), '  ', ' '), '  ', ' ')"
+_FTS_SYNTAX = " OR ".join(f"instr({_TEXT}, '{mark}') > 0" for mark in ('"', "*", "(", "^")) + " OR " + " OR ".join(
+    f"instr(' ' || {_TEXT} || ' ', ' {word} ') > 0" for word in ("OR", "AND", "NOT"))
+_FTS_QUERY = (f"(CASE WHEN {_TEXT} = '' THEN '\"\"' WHEN {_FTS_SYNTAX} THEN :text "
+              f"ELSE '\"' || replace({_ONE_SPACED}, ' ', '\" \"') || '\"' END)")
+
 # what a row's cost columns mean, shown under the table's column headings
 _COST_COLUMNS = {
     "cost_usd": "USD: the number the API reported, unless cost_source is 'estimate' (then qwenlab's estimate); "
@@ -84,11 +97,11 @@ QUERIES: dict[str, dict[str, Any]] = {
     },
     "search_prompts": {
         "title": "Search prompts",
-        "description": "Images whose prompt or negative prompt match (SQLite FTS5: words, \"a phrase\", glow*); "
-                       "Datasette shows the first 1,000 and says when there are more.",
-        # an empty box matches nothing (an empty MATCH is a syntax error, shown before anything is typed)
+        "description": "Images whose prompt or negative prompt has every word typed, punctuation ignored, as "
+                       "`qwenlab search` matches; SQLite FTS5 syntax where the text uses it (\"a phrase\", glow*, "
+                       "LUMIERE OR NOCTIS). Datasette shows the first 1,000 and says when there are more.",
         "sql": (f"{_IMAGE_ROWS} AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH "
-                "(CASE WHEN trim(:text) = '' THEN '\"\"' ELSE :text END)) ORDER BY i.id"),
+                f"{_FTS_QUERY}) ORDER BY i.id"),
     },
 }
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import datasette  # noqa: E402,F401  the datasette extra, which `make` installs: missing, these tests fail, not skip
 import datasette_render_images  # noqa: E402,F401
@@ -56,10 +57,13 @@ def _get(data_dir: Path, *paths: str) -> list:
 
 
 def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, data_dir: Path) -> None:
-    costs, best, page, tasks, search, empty = _get(
+    costs, best, page, tasks, search, empty, pasted, fts = _get(
         data_dir, "/qwenlab/cost_by_experiment.json?_shape=array", "/qwenlab/best_rated_images.json?_shape=array",
         "/qwenlab/best_rated_images", "/qwenlab/tasks", "/qwenlab/search_prompts.json?_shape=array&text=LUMIERE",
-        "/qwenlab/search_prompts")
+        "/qwenlab/search_prompts",
+        # words pasted with their punctuation, as `qwenlab search` takes them (an FTS5 syntax error before)
+        "/qwenlab/search_prompts.json?_shape=array&text=" + quote("serum,  'LUMIERE'."),
+        "/qwenlab/search_prompts.json?_shape=array&text=" + quote("LUMIER* OR nothingsuch"))
     assert costs.status_code == best.status_code == page.status_code == tasks.status_code == 200
     by_name = {r["experiment"]: r["cost_usd"] for r in costs.json()}
     expected = Costs(lab.log).by("experiment")["cost_usd"].to_dict()
@@ -71,6 +75,8 @@ def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, dat
     assert page.text.count('src="data:image/jpeg;base64,') == 2
     assert "Facet" in tasks.text or "facet" in tasks.text
     assert len(search.json()) == 3  # the deleted experiment's prompts are gone
+    assert pasted.status_code == fts.status_code == 200, pasted.text[-300:]
+    assert len(pasted.json()) == len(fts.json()) == 3  # FTS5's own syntax still goes as typed
     # the search page before anything is typed: no "fts5: syntax error" in red
     assert empty.status_code == 200 and "syntax error" not in empty.text
     # counts are whole numbers (total() gave 2.0)
