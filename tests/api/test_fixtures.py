@@ -161,3 +161,17 @@ def test_a_429_without_retry_after_is_retried_with_backoff(run) -> None:
     exc, server, _, sleeps = run("rate_limited_429_without_retry_after.json", max_retries=3)
     assert isinstance(exc, RateLimitError) and exc.retry_after is None and exc.attempts == 4
     assert len(sleeps) == 3 and all(0 <= s <= 30 for s in sleeps)
+
+
+def test_images_without_an_image_uuid_that_change_places_between_polls(run) -> None:
+    """Runware/runware-typescript test/rest-polling.test.ts lines 167-205: getResponse items name
+    no imageUUID, and the image done first is listed last in one poll and first in the next
+    (src/client.ts lines 754-758 read them by status alone). Each image is fetched once, and none
+    is taken for another: keyed by their place among the finished ones, the first image (paid
+    for) was never fetched and the third fetched twice."""
+    result, server, _, _ = run("async_unnamed_items_reordered.json")
+    fetched = [str(c.url) for c in server.calls if c.method == "GET"]
+    names = ["https://im.runware.test/a.jpg", "https://im.runware.test/b.jpg", "https://im.runware.test/c.jpg"]
+    assert sorted(fetched) == names
+    assert result.ok and sorted(i.url for i in result.images) == names
+    assert server.posts == ["imageInference"] + ["getResponse"] * 2
