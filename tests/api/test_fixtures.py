@@ -68,7 +68,7 @@ def run(tmp_path: Path):
         client = RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path / "images",
                                sleep=sleeps.append, max_retries=kw.pop("max_retries", 2))
         try:
-            outcome: Any = client.generate(request)
+            outcome: Any = client.generate(request, **fixture.get("generate", {}))
         except Exception as exc:  # noqa: BLE001 - the error is what some tests look at
             outcome = exc
         finally:
@@ -175,3 +175,31 @@ def test_images_without_an_image_uuid_that_change_places_between_polls(run) -> N
     assert sorted(fetched) == names
     assert result.ok and sorted(i.url for i in result.images) == names
     assert server.posts == ["imageInference"] + ["getResponse"] * 2
+
+
+def test_an_answer_that_is_a_bare_array_of_items(run) -> None:
+    """Runware/runware-python runware/client.py lines 1120-1133 and Runware/runware-typescript
+    src/client.ts lines 562-568 read a JSON array body as the result items. Refused as garbled, the
+    paid task was sent again (same taskUUID) until the retries ran out, left in doubt."""
+    result, server, _, _ = run("sync_success_bare_array.json")
+    assert result.ok and result.images[0].seed == 1196265337 and result.cost == 0.075
+    assert server.posts == ["imageInference"]
+
+
+def test_an_error_answer_that_is_a_bare_array(run) -> None:
+    """Runware/runware-python runware/errors.py lines 359-373: a list of errors is one of the shapes
+    the API can return. Its code and parameter were lost (the error said only its raw text)."""
+    exc, server, _, _ = run("error_bare_array.json")
+    assert isinstance(exc, BadRequestError) and exc.code == "invalidPositivePrompt"
+    assert exc.parameter == "positivePrompt" and str(exc).startswith("bad prompt")
+    assert server.posts == ["imageInference"]
+
+
+def test_a_conflict_given_as_a_bare_error_object_fetches_the_task(run) -> None:
+    """Runware/runware-python runware/errors.py lines 359-364 and 387-388 (Runware/runware-typescript
+    src/errors.ts lines 315-328): a body that is one error dict is the error. A conflictTaskUUID in
+    that shape, to a task the runner may have sent before, read as a plain 400 "HTTP 400": the
+    cell failed and a later run bought it anew under a new taskUUID, its first image paid and lost."""
+    result, server, _, _ = run("error_conflict_bare_object_then_image.json")
+    assert result.ok and result.recovered and result.images[0].image_uuid == "c1"
+    assert server.posts == ["imageInference", "getResponse"]
