@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from typing import Any, Callable
 
 from ..core.request import Request
@@ -51,20 +52,29 @@ def _kind(item: dict[str, Any], *, polled: bool = False) -> str:
     return "processing"
 
 
-def _slot_names(item: dict[str, Any]) -> list[str]:
+def _slot_names(item: dict[str, Any], counted: Counter[str]) -> list[str]:
     """What names the image of a finished item from one cumulative answer to the next: its
-    imageUUID, and its payload (an imageURL, or inline bytes, by hash). Not its place: Runware's
+    imageUUID, else its payload (an imageURL, or inline bytes by hash). Not its place: Runware's
     TypeScript SDK tests list getResponse items without an imageUUID, the image done first last in
     one poll and first in the next, and reading places as names took one image for another (one
-    fetched twice, one paid for and never fetched). Empty for an item with neither."""
-    names = []
+    fetched twice, one paid for and never fetched). Empty for an item with neither.
+
+    The payload only without an imageUUID, and inline bytes with their rank among the items of
+    this answer alike (`counted`): two images may come out byte for byte alike, where a URL names
+    one image however often it is listed."""
     if item.get("imageUUID"):
-        names.append(f"uuid:{item['imageUUID']}")
+        return [f"uuid:{item['imageUUID']}"]
+    names = []
     for field in IMAGE_PAYLOADS:
         value = item.get(field)
-        if isinstance(value, str) and value:
-            shown = value if field == "imageURL" else hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
-            names.append(f"{field}:{shown}")
+        if not isinstance(value, str) or not value:
+            continue
+        if field == "imageURL":
+            names.append(f"url:{value}")
+        else:
+            digest = f"{field}:{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()}"
+            names.append(f"{digest}#{counted[digest]}")
+            counted[digest] += 1
     return names
 
 
@@ -236,12 +246,13 @@ class TaskRun:
         self.named = self.named or bool(items)
         processing = 0
         unnamed = 0
+        counted: Counter[str] = Counter()
         for item in items:
             kind = _kind(item, polled=polled)
             if kind == "processing":
                 processing += 1
                 continue
-            names = _slot_names(item)
+            names = _slot_names(item, counted)
             if not names:  # neither imageUUID nor image (a failed slot): the n-th such is the same each time
                 names = [f"#{unnamed}"]
                 unnamed += 1

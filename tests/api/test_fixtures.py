@@ -203,3 +203,19 @@ def test_a_conflict_given_as_a_bare_error_object_fetches_the_task(run) -> None:
     result, server, _, _ = run("error_conflict_bare_object_then_image.json")
     assert result.ok and result.recovered and result.images[0].image_uuid == "c1"
     assert server.posts == ["imageInference", "getResponse"]
+
+
+def test_two_inline_images_alike_without_an_image_uuid_are_two_images(tmp_path: Path) -> None:
+    """Items without an imageUUID are named by their payload (above), and inline bytes may come out
+    alike for two results (a blank image, say): each is still a slot of its own, paid for and
+    counted, not one image and a "missing" one. Item shape: Runware/runware-python
+    tests/test_sync_delivery.py (taskUUID and the image only), with imageBase64Data (the model
+    page's outputType base64Data)."""
+    import base64
+
+    item = {"taskUUID": "{taskUUID}", "imageBase64Data": base64.b64encode(jpeg()).decode("ascii"), "cost": 0.075}
+    server = Scripted({"steps": [{"status": 200, "body": {"data": [item, item]}}]})
+    request = Request(prompt="A poster", size="1024x1536", numberResults=2, outputType="base64Data")
+    with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
+        result = client.generate(request)
+    assert result.ok and len(result.good_images) == 2 and result.cost == 0.15
