@@ -331,7 +331,22 @@ def _shape(resp: httpx.Response) -> str:
         resp.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         return "not valid JSON"
-    return 'not shaped like a Runware answer (a JSON object with "data" and/or "errors" arrays)'
+    return 'not shaped like a Runware answer (a JSON object with "data" and/or "errors" arrays, or an array of objects)'
+
+
+def _enveloped(body: Any, ok: bool) -> Any:
+    """`body` in the `{"data": [...], "errors": [...]}` envelope when it is one of the other shapes
+    Runware's SDKs read (runware-python `errors.parse_api_error`, "the various shapes the API can
+    return", and `client._extract_items`; runware-typescript `toResultsArray`, `parseApiError`):
+    a JSON array is the result items of a 2xx answer and the errors of any other; a non-2xx body
+    that is a single error object (a `code` or `message`, no `data`/`errors`/`error`) is that error.
+    Any other body is returned as it is."""
+    if isinstance(body, list) and all(isinstance(item, dict) for item in body):
+        return {"data": body} if ok else {"errors": body}
+    if (not ok and isinstance(body, dict) and not any(k in body for k in _BODY_FIELDS)
+            and any(isinstance(body.get(k), str) for k in ("code", "message"))):
+        return {"errors": [body]}
+    return body
 
 
 def _parse(resp: httpx.Response) -> Answer | None:
@@ -339,7 +354,7 @@ def _parse(resp: httpx.Response) -> Answer | None:
     status = resp.status_code
     retry_after = parse_retry_after(resp.headers.get("retry-after"))
     try:
-        body = resp.json()
+        body = _enveloped(resp.json(), 200 <= status < 300)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("data", []), list) or not isinstance(body.get("errors", []), list):

@@ -8,7 +8,9 @@ finished image seen again is not fetched again.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import Counter
 from typing import Any, Callable
 
 from ..core.request import Request
@@ -50,6 +52,32 @@ def _kind(item: dict[str, Any], *, polled: bool = False) -> str:
     return "processing"
 
 
+def _slot_names(item: dict[str, Any], counted: Counter[str]) -> list[str]:
+    """What names the image of a finished item from one cumulative answer to the next: its
+    imageUUID, else its payload (an imageURL, or inline bytes by hash). Not its place: Runware's
+    TypeScript SDK tests list getResponse items without an imageUUID, the image done first last in
+    one poll and first in the next, and reading places as names took one image for another (one
+    fetched twice, one paid for and never fetched). Empty for an item with neither.
+
+    The payload only without an imageUUID, and inline bytes with their rank among the items of
+    this answer alike (`counted`): two images may come out byte for byte alike, where a URL names
+    one image however often it is listed."""
+    if item.get("imageUUID"):
+        return [f"uuid:{item['imageUUID']}"]
+    names = []
+    for field in IMAGE_PAYLOADS:
+        value = item.get(field)
+        if not isinstance(value, str) or not value:
+            continue
+        if field == "imageURL":
+            names.append(f"url:{value}")
+        else:
+            digest = f"{field}:{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()}"
+            names.append(f"{digest}#{counted[digest]}")
+            counted[digest] += 1
+    return names
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -71,6 +99,7 @@ class TaskRun:
         self.is_async = task.get("deliveryMethod") == "async" or bool(task.get("webhookURL"))
         self._fetch = fetch
         self.images: dict[str, GeneratedImage] = {}  # slot key -> image (fetched, or failed)
+        self._seen: set[str] = set()  # every name of every slot read (`_slot_names`)
         self.task_errors: list[QwenlabError] = []
         self.failure: QwenlabError | None = None
         self.ended = False  # a task error arrived beside finished images, nothing processing: final
@@ -217,18 +246,20 @@ class TaskRun:
         self.named = self.named or bool(items)
         processing = 0
         unnamed = 0
+        counted: Counter[str] = Counter()
         for item in items:
             kind = _kind(item, polled=polled)
             if kind == "processing":
                 processing += 1
                 continue
-            key = item.get("imageUUID")
-            if not key:  # answers are cumulative: the n-th unnamed slot is the same slot each time
-                key = f"#{unnamed}"
+            names = _slot_names(item, counted)
+            if not names:  # neither imageUUID nor image (a failed slot): the n-th such is the same each time
+                names = [f"#{unnamed}"]
                 unnamed += 1
-            key = str(key)
-            if key in self.images:
-                continue
+            if any(name in self._seen for name in names):
+                continue  # answers are cumulative: a slot already read
+            self._seen.update(names)
+            key = names[0]
             if kind == "success":
                 self.images[key] = self._fetch(item, self.task_uuid)
             else:

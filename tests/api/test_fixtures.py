@@ -68,7 +68,7 @@ def run(tmp_path: Path):
         client = RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path / "images",
                                sleep=sleeps.append, max_retries=kw.pop("max_retries", 2))
         try:
-            outcome: Any = client.generate(request)
+            outcome: Any = client.generate(request, **fixture.get("generate", {}))
         except Exception as exc:  # noqa: BLE001 - the error is what some tests look at
             outcome = exc
         finally:
@@ -161,3 +161,61 @@ def test_a_429_without_retry_after_is_retried_with_backoff(run) -> None:
     exc, server, _, sleeps = run("rate_limited_429_without_retry_after.json", max_retries=3)
     assert isinstance(exc, RateLimitError) and exc.retry_after is None and exc.attempts == 4
     assert len(sleeps) == 3 and all(0 <= s <= 30 for s in sleeps)
+
+
+def test_images_without_an_image_uuid_that_change_places_between_polls(run) -> None:
+    """Runware/runware-typescript test/rest-polling.test.ts lines 167-205: getResponse items name
+    no imageUUID, and the image done first is listed last in one poll and first in the next
+    (src/client.ts lines 754-758 read them by status alone). Each image is fetched once, and none
+    is taken for another: keyed by their place among the finished ones, the first image (paid
+    for) was never fetched and the third fetched twice."""
+    result, server, _, _ = run("async_unnamed_items_reordered.json")
+    fetched = [str(c.url) for c in server.calls if c.method == "GET"]
+    names = ["https://im.runware.test/a.jpg", "https://im.runware.test/b.jpg", "https://im.runware.test/c.jpg"]
+    assert sorted(fetched) == names
+    assert result.ok and sorted(i.url for i in result.images) == names
+    assert server.posts == ["imageInference"] + ["getResponse"] * 2
+
+
+def test_an_answer_that_is_a_bare_array_of_items(run) -> None:
+    """Runware/runware-python runware/client.py lines 1120-1133 and Runware/runware-typescript
+    src/client.ts lines 562-568 read a JSON array body as the result items. Refused as garbled, the
+    paid task was sent again (same taskUUID) until the retries ran out, left in doubt."""
+    result, server, _, _ = run("sync_success_bare_array.json")
+    assert result.ok and result.images[0].seed == 1196265337 and result.cost == 0.075
+    assert server.posts == ["imageInference"]
+
+
+def test_an_error_answer_that_is_a_bare_array(run) -> None:
+    """Runware/runware-python runware/errors.py lines 359-373: a list of errors is one of the shapes
+    the API can return. Its code and parameter were lost (the error said only its raw text)."""
+    exc, server, _, _ = run("error_bare_array.json")
+    assert isinstance(exc, BadRequestError) and exc.code == "invalidPositivePrompt"
+    assert exc.parameter == "positivePrompt" and str(exc).startswith("bad prompt")
+    assert server.posts == ["imageInference"]
+
+
+def test_a_conflict_given_as_a_bare_error_object_fetches_the_task(run) -> None:
+    """Runware/runware-python runware/errors.py lines 359-364 and 387-388 (Runware/runware-typescript
+    src/errors.ts lines 315-328): a body that is one error dict is the error. A conflictTaskUUID in
+    that shape, to a task the runner may have sent before, read as a plain 400 "HTTP 400": the
+    cell failed and a later run bought it anew under a new taskUUID, its first image paid and lost."""
+    result, server, _, _ = run("error_conflict_bare_object_then_image.json")
+    assert result.ok and result.recovered and result.images[0].image_uuid == "c1"
+    assert server.posts == ["imageInference", "getResponse"]
+
+
+def test_two_inline_images_alike_without_an_image_uuid_are_two_images(tmp_path: Path) -> None:
+    """Items without an imageUUID are named by their payload (above), and inline bytes may come out
+    alike for two results (a blank image, say): each is still a slot of its own, paid for and
+    counted, not one image and a "missing" one. Item shape: Runware/runware-python
+    tests/test_sync_delivery.py (taskUUID and the image only), with imageBase64Data (the model
+    page's outputType base64Data)."""
+    import base64
+
+    item = {"taskUUID": "{taskUUID}", "imageBase64Data": base64.b64encode(jpeg()).decode("ascii"), "cost": 0.075}
+    server = Scripted({"steps": [{"status": 200, "body": {"data": [item, item]}}]})
+    request = Request(prompt="A poster", size="1024x1536", numberResults=2, outputType="base64Data")
+    with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
+        result = client.generate(request)
+    assert result.ok and len(result.good_images) == 2 and result.cost == 0.15
