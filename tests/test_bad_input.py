@@ -75,6 +75,10 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "bad range": (P + '[axes]\noutputQuality = "60-x"\n', "outputQuality", "write '1-5'"),
     "runaway range": (P + '[axes]\noutputQuality = "1-1000000"\n', "outputQuality", "narrow it"),
     "out-of-range values": (P + '[axes]\nnumberResults = "0-3"\n', "numberResults", "it must be from 1 to 20"),
+    # range syntax rounded these to whole numbers and sent them: "1.5" bought 2 images a cell
+    "a fraction for an integer": (P + '[axes]\nnumberResults = "1.5"\n', "numberResults", "1.5 is not a whole number"),
+    "a fractional step for an integer": (P + '[axes]\noutputQuality = "60-90 (+15.5)"\n', "outputQuality",
+                                         "write 15 or 16 in its place"),
     "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "providerSettings.alibaba.promptExtend", "must be true or false"),
     "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),
     "budget not a number": (P + 'budget_usd = "lots"\n', "budget_usd", "must be a number of US dollars"),
@@ -189,6 +193,7 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     (lambda: Sweep(prompt="A poster", size="2048x2049"), "height", "256 to 2048 px"),
     (lambda: Sweep(prompt="A poster", axes={"CFGScale": [3, 7]}), "CFGScale", "it takes: "),
     (lambda: Sweep(prompt="A poster", axes={"outputQuality": [50, 150]}), "outputQuality", "from 20 to 99"),
+    (lambda: Sweep(prompt="A poster", axes={"numberResults": "1.5, 3"}), "numberResults", "1.5 is not a whole number"),
     (lambda: Sweep(prompt="A poster", repeats=0), "repeats", "at least 1"),
     (lambda: Sweep(prompt="A poster", seed="x"), "seed", "whole number"),
     (lambda: Sweep(prompt="A poster", mode="zip", axes={"size": ["256x256"], "promptExtend": [True, False]}), "mode", "equal length"),
@@ -197,6 +202,7 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
                                                                       "e.g. lab.run(sweep, budget_usd=2.0) (in a sweep file"),
     (lambda: Sweep(prompt="A poster", concurrency=2), "concurrency", "run setting"),
 ], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
+         "a fraction in a range",
         "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep"])
 def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
     with pytest.raises(ValidationError) as info:
