@@ -120,6 +120,43 @@ def test_bad_run_options_on_a_logged_experiment_change_nothing(logged: dict[str,
     assert f"Invalid value for '{option}': must be" in result.output, result.output
 
 
+def _png(size: tuple[int, int] = (8, 8)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# a file that exists but cannot be uploaded as a reference image: (its bytes, words of the why)
+NOT_IMAGES = {
+    "text": (b"a note, not an image", "the bytes are not a JPEG, PNG or WEBP image"),
+    "empty": (b"", "image is empty (0 bytes)"),
+    "cut PNG": (_png((64, 64))[:60], "corrupt or truncated"),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_IMAGES))
+def test_a_reference_file_that_is_no_image_is_refused_before_the_run(logged: dict[str, Any], tmp_path: Path,
+                                                                    case: str) -> None:
+    """It was taken for a local image and its upload failed at run time: exit 1, an experiment
+    logged with every cell failed, and the reason read "response bytes are not a JPEG, PNG or
+    WEBP image", naming neither the file nor referenceImages."""
+    data, why = NOT_IMAGES[case]
+    (tmp_path / "poster.png").write_bytes(data)
+    (tmp_path / "ok.png").write_bytes(_png())
+    path = tmp_path / "refs.toml"
+    path.write_text(P + 'name = "refs"\n[request]\nsize = "512x512"\nreferenceImages = ["ok.png", "poster.png"]\n')
+    result = CliRunner().invoke(cli, ["run", str(path), "--no-progress", "--yes"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "sweep is invalid (1 problem); nothing was sent" in result.output, result.output
+    assert "inputs.referenceImages: file " in result.output and "poster.png' cannot be sent as a reference image" in result.output
+    assert why in result.output and "give a PNG, JPEG or WEBP file" in result.output
+    assert "ok.png" not in result.output  # the good one is not blamed
+
+
 def test_a_missing_sweep_file_is_named(logged: dict[str, Any], tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2 and "nope.toml" in result.output and "does not exist" in result.output
@@ -211,6 +248,19 @@ def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, 
     assert "nothing was sent" in str(info.value)
     if parameter in ("budget_usd", "concurrency"):  # not also "is not a parameter of" the model, with its list
         assert "is not a parameter of" not in str(info.value)
+
+
+def test_a_reference_file_missing_or_no_image_is_refused_once_by_lab_run(lab: Lab, tmp_path: Path) -> None:
+    """A missing file was refused twice, the second time as "not an image UUID, an http(s) URL ...;
+    upload a local file with client.upload_image()", advice for a file that does not exist."""
+    (tmp_path / "notes.png").write_text("not an image")
+    for name, why in (("missing.png", "not found; give an existing image file"),
+                      ("notes.png", "cannot be sent as a reference image: the bytes are not")):
+        with pytest.raises(ValidationError) as info:
+            lab.run(Sweep(prompt="A poster", size="512x512", referenceImages=[str(tmp_path / name)]), name="refs",
+                    progress=False)
+        assert info.value.parameters == ["inputs.referenceImages"], str(info.value)
+        assert why in str(info.value) and "upload_image" not in str(info.value)
 
 
 HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second
