@@ -66,6 +66,7 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "width", "each side must be 256 to 2048 px"),
     "size too small": (P + '[request]\nsize = "100x100"\n', "width", "each side must be 256 to 2048 px"),
     "size not WxH": (P + '[axes]\nsize = ["huge"]\n', "size", "write it like '1024x1536'"),
+    "one size as two numbers": (P + '[axes]\nsize = [1024, 1536]\n', "size", 'write ["1024x1536"] (or [[1024, 1536]]) for one size'),
     "one side only": (P + "[request]\nwidth = 512\n", "height", "add height or remove width"),
     "empty prompt list": ('[axes]\nprompt = []\n', "prompt", "give a list of at least one"),
     "empty prompt": ('prompt = ""\n', "positivePrompt", "is required"),
@@ -261,6 +262,20 @@ def test_a_reference_file_missing_or_no_image_is_refused_once_by_lab_run(lab: La
                     progress=False)
         assert info.value.parameters == ["inputs.referenceImages"], str(info.value)
         assert why in str(info.value) and "upload_image" not in str(info.value)
+
+
+@pytest.mark.parametrize("axes, message", [
+    ({"size": ["huge", "1024x1536"]}, "size: size 'huge' is not WIDTHxHEIGHT; write it like '1024x1536'"),
+    ({"size": (1024, 1536)}, 'size: lists numbers (1024, 1536); each value of a size axis is a whole size: write ["1024x1536"]'),
+], ids=["a size that is none", "one size as two numbers"])
+def test_a_bad_size_axis_is_said_once(lab: Lab, axes: dict[str, Any], message: str) -> None:
+    """Each bad size was said by the axis, then again by every cell it was applied to, as the whole
+    text of a nested report ("size: request is invalid (1 problem); nothing was sent:\n  - size: ...");
+    a size written as two numbers gave two such pairs, and no hint that it was one size."""
+    with pytest.raises(ValidationError) as info:
+        lab.run(Sweep(prompt="A poster", axes=axes), name="sizes", progress=False)
+    assert len(info.value.problems) == 1 and str(info.value.problems[0]).startswith(message), str(info.value)
+    assert "is invalid (" not in info.value.problems[0].message
 
 
 HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second

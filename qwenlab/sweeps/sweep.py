@@ -184,7 +184,10 @@ class Sweep(SweepPlan):
                         per_cell.setdefault((p.parameter, p.message), []).append(len(cells))
                     try:
                         req = axis.apply(req, axis.values[combo[i]])
-                    except (ValueError, TypeError) as exc:  # ValidationError is a ValueError
+                    except ValidationError as exc:  # its problems, not its text: that is a whole report
+                        for p in exc.problems:
+                            per_cell.setdefault((p.parameter, p.message), []).append(len(cells))
+                    except (ValueError, TypeError) as exc:
                         per_cell.setdefault((axis.name, str(exc)), []).append(len(cells))
                 cells.append(self._cell(len(cells), combo, repeat, req, per_cell))
         seen = {(p.parameter, p.message) for p in problems}
