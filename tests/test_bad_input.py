@@ -278,6 +278,24 @@ def test_a_bad_size_axis_is_said_once(lab: Lab, axes: dict[str, Any], message: s
     assert "is invalid (" not in info.value.problems[0].message
 
 
+def test_numpy_whole_numbers_are_whole_numbers() -> None:
+    """A request took np.int64 for width or numberResults, but size=(np.int64(1024), np.int64(1536))
+    (a frame's row) was refused as "not WIDTHxHEIGHT", and repeats=np.int64(2) as "must be a whole
+    number of at least 1, got np.int64(2)"."""
+    import json
+
+    import numpy as np
+
+    from qwenlab import Request
+
+    assert Request(prompt="A poster", size=(np.int64(1024), np.int64(1536))).size == (1024, 1536)
+    sweep = Sweep(prompt="A poster", size=(np.int64(512), np.int64(768)), repeats=np.int64(2),
+                  axes={"size": [(np.int32(768), np.int32(512))], "outputQuality": np.arange(60, 91, 30)})
+    assert sweep.problems() == [] and len(sweep.cells()) == 4
+    assert json.loads(json.dumps(sweep.to_dict()))["repeats"] == 2  # kept in the log as JSON
+    assert {(c.request.to_task()["width"], c.request.to_task()["outputQuality"]) for c in sweep.cells()} == {(768, 60), (768, 90)}
+
+
 HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second
 
 

@@ -38,7 +38,7 @@ from ..api.imagestore import ImageStore
 from ..api.uploads import upload_bytes
 from ..core.model import DEFAULT_MODEL
 from ..core.request import Request
-from ..core.values import count_of
+from ..core.values import count_of, plain
 from ..errors import ImageError, ValidationError
 from ..problems import Problem
 from .axis import Axis
@@ -100,9 +100,10 @@ class Sweep(SweepPlan):
             req = Request(model or DEFAULT_MODEL, prompt, **params)
         self.base = req
         self.mode = mode
-        self.repeats = repeats
+        # a numpy integer (df["n"].max(), np.arange) is the whole number it holds, as in a request
+        self.repeats = plain(repeats)
         self.seed_policy = seed_policy
-        self.seed = seed
+        self.seed = [plain(v) for v in seed] if isinstance(seed, (list, tuple)) else plain(seed)
         self.force_seed = force_seed
         self.axes: list[Axis] = []
         if axes is not None and not isinstance(axes, Mapping):
