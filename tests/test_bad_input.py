@@ -296,6 +296,20 @@ def test_numpy_whole_numbers_are_whole_numbers() -> None:
     assert {(c.request.to_task()["width"], c.request.to_task()["outputQuality"]) for c in sweep.cells()} == {(768, 60), (768, 90)}
 
 
+def test_a_prompt_given_where_the_model_goes_says_so(lab: Lab) -> None:
+    """Request's first argument is the model (a Sweep's is the prompt): Request("A poster ...")
+    was refused as a model with no description, to be added with qwenlab.register_model()."""
+    from qwenlab import Request
+
+    for sweep in (lambda: Sweep(base=Request("A poster that reads 'EST. 1928'", size="1024x1536")),
+                  lambda: Sweep("A poster", "A second poster")):
+        with pytest.raises(ValidationError) as info:
+            lab.run(sweep(), name="model-slip", progress=False)
+        assert info.value.parameters == ["model"], str(info.value)
+        assert "reads as a prompt, not a model id" in str(info.value) and 'give the prompt as prompt="..."' in str(info.value)
+        assert "register_model" not in str(info.value)
+
+
 HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second
 
 
