@@ -232,6 +232,8 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     (lambda: Sweep(prompt="A poster", axes={"CFGScale": [3, 7]}), "CFGScale", "it takes: "),
     (lambda: Sweep(prompt="A poster", axes={"outputQuality": [50, 150]}), "outputQuality", "from 20 to 99"),
     (lambda: Sweep(prompt="A poster", axes={"numberResults": "1.5, 3"}), "numberResults", "1.5 is not a whole number"),
+    # "" means "not sent" in a sweep file only: the message said "has 0 characters; it must have 2 to 500"
+    (lambda: Sweep(prompt="A poster", axes={"negativePrompt": ["", "blurry"]}), "negativePrompt", "or leave it out (None in Python"),
     (lambda: Sweep(prompt="A poster", repeats=0), "repeats", "at least 1"),
     (lambda: Sweep(prompt="A poster", seed="x"), "seed", "whole number"),
     (lambda: Sweep(prompt="A poster", mode="zip", axes={"size": ["256x256"], "promptExtend": [True, False]}), "mode", "equal length"),
@@ -240,7 +242,7 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
                                                                       "e.g. lab.run(sweep, budget_usd=2.0) (in a sweep file"),
     (lambda: Sweep(prompt="A poster", concurrency=2), "concurrency", "run setting"),
 ], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
-         "a fraction in a range",
+         "a fraction in a range", "an empty negative prompt in Python",
         "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep"])
 def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
     with pytest.raises(ValidationError) as info:

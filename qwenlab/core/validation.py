@@ -184,6 +184,10 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
         if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and units > spec.max_length:
             lo, hi = spec.min_length or 0, spec.max_length
             counted = f"{len(value)} characters" + (f" ({units} UTF-16 units, as Runware may count them)" if units != len(value) else "")
+            if not value and not spec.required:
+                # "" is how a sweep file says "not sent"; in Python (or pasted JSON) it is sent, and refused
+                return [Problem(name, f"is empty; give it {lo} to {hi} characters, or leave it out (None in Python; "
+                                      "\"\" only in a sweep file means not sent)", value, "invalidLength")]
             return [Problem(name, f"has {counted}; it must have {lo} to {hi}", value, "invalidLength")]
         if spec.min_length and not value.strip():
             # whether Runware refuses a prompt of spaces is not documented; sent, it may be charged
