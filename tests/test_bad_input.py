@@ -66,6 +66,7 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "width", "each side must be 256 to 2048 px"),
     "size too small": (P + '[request]\nsize = "100x100"\n', "width", "each side must be 256 to 2048 px"),
     "size not WxH": (P + '[axes]\nsize = ["huge"]\n', "size", "write it like '1024x1536'"),
+    "one size as two numbers": (P + '[axes]\nsize = [1024, 1536]\n', "size", 'write ["1024x1536"] (or [[1024, 1536]]) for one size'),
     "one side only": (P + "[request]\nwidth = 512\n", "height", "add height or remove width"),
     "empty prompt list": ('[axes]\nprompt = []\n', "prompt", "give a list of at least one"),
     "empty prompt": ('prompt = ""\n', "positivePrompt", "is required"),
@@ -75,6 +76,10 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "bad range": (P + '[axes]\noutputQuality = "60-x"\n', "outputQuality", "write '1-5'"),
     "runaway range": (P + '[axes]\noutputQuality = "1-1000000"\n', "outputQuality", "narrow it"),
     "out-of-range values": (P + '[axes]\nnumberResults = "0-3"\n', "numberResults", "it must be from 1 to 20"),
+    # range syntax rounded these to whole numbers and sent them: "1.5" bought 2 images a cell
+    "a fraction for an integer": (P + '[axes]\nnumberResults = "1.5"\n', "numberResults", "1.5 is not a whole number"),
+    "a fractional step for an integer": (P + '[axes]\noutputQuality = "60-90 (+15.5)"\n', "outputQuality",
+                                         "write 15 or 16 in its place"),
     "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "providerSettings.alibaba.promptExtend", "must be true or false"),
     "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),
     "budget not a number": (P + 'budget_usd = "lots"\n', "budget_usd", "must be a number of US dollars"),
@@ -114,6 +119,43 @@ def test_bad_run_options_on_a_logged_experiment_change_nothing(logged: dict[str,
     result = CliRunner().invoke(cli, ["run", str(logged["good"]), "--no-progress", *options])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), repr(result.exception)  # bad input
     assert f"Invalid value for '{option}': must be" in result.output, result.output
+
+
+def _png(size: tuple[int, int] = (8, 8)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# a file that exists but cannot be uploaded as a reference image: (its bytes, words of the why)
+NOT_IMAGES = {
+    "text": (b"a note, not an image", "the bytes are not a JPEG, PNG or WEBP image"),
+    "empty": (b"", "image is empty (0 bytes)"),
+    "cut PNG": (_png((64, 64))[:60], "corrupt or truncated"),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_IMAGES))
+def test_a_reference_file_that_is_no_image_is_refused_before_the_run(logged: dict[str, Any], tmp_path: Path,
+                                                                    case: str) -> None:
+    """It was taken for a local image and its upload failed at run time: exit 1, an experiment
+    logged with every cell failed, and the reason read "response bytes are not a JPEG, PNG or
+    WEBP image", naming neither the file nor referenceImages."""
+    data, why = NOT_IMAGES[case]
+    (tmp_path / "poster.png").write_bytes(data)
+    (tmp_path / "ok.png").write_bytes(_png())
+    path = tmp_path / "refs.toml"
+    path.write_text(P + 'name = "refs"\n[request]\nsize = "512x512"\nreferenceImages = ["ok.png", "poster.png"]\n')
+    result = CliRunner().invoke(cli, ["run", str(path), "--no-progress", "--yes"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "sweep is invalid (1 problem); nothing was sent" in result.output, result.output
+    assert "inputs.referenceImages: file " in result.output and "poster.png' cannot be sent as a reference image" in result.output
+    assert why in result.output and "give a PNG, JPEG or WEBP file" in result.output
+    assert "ok.png" not in result.output  # the good one is not blamed
 
 
 def test_a_missing_sweep_file_is_named(logged: dict[str, Any], tmp_path: Path) -> None:
@@ -189,6 +231,9 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     (lambda: Sweep(prompt="A poster", size="2048x2049"), "height", "256 to 2048 px"),
     (lambda: Sweep(prompt="A poster", axes={"CFGScale": [3, 7]}), "CFGScale", "it takes: "),
     (lambda: Sweep(prompt="A poster", axes={"outputQuality": [50, 150]}), "outputQuality", "from 20 to 99"),
+    (lambda: Sweep(prompt="A poster", axes={"numberResults": "1.5, 3"}), "numberResults", "1.5 is not a whole number"),
+    # "" means "not sent" in a sweep file only: the message said "has 0 characters; it must have 2 to 500"
+    (lambda: Sweep(prompt="A poster", axes={"negativePrompt": ["", "blurry"]}), "negativePrompt", "or leave it out (None in Python"),
     (lambda: Sweep(prompt="A poster", repeats=0), "repeats", "at least 1"),
     (lambda: Sweep(prompt="A poster", seed="x"), "seed", "whole number"),
     (lambda: Sweep(prompt="A poster", mode="zip", axes={"size": ["256x256"], "promptExtend": [True, False]}), "mode", "equal length"),
@@ -197,6 +242,7 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
                                                                       "e.g. lab.run(sweep, budget_usd=2.0) (in a sweep file"),
     (lambda: Sweep(prompt="A poster", concurrency=2), "concurrency", "run setting"),
 ], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
+         "a fraction in a range", "an empty negative prompt in Python",
         "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep"])
 def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
     with pytest.raises(ValidationError) as info:
@@ -205,6 +251,65 @@ def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, 
     assert "nothing was sent" in str(info.value)
     if parameter in ("budget_usd", "concurrency"):  # not also "is not a parameter of" the model, with its list
         assert "is not a parameter of" not in str(info.value)
+
+
+def test_a_reference_file_missing_or_no_image_is_refused_once_by_lab_run(lab: Lab, tmp_path: Path) -> None:
+    """A missing file was refused twice, the second time as "not an image UUID, an http(s) URL ...;
+    upload a local file with client.upload_image()", advice for a file that does not exist."""
+    (tmp_path / "notes.png").write_text("not an image")
+    for name, why in (("missing.png", "not found; give an existing image file"),
+                      ("notes.png", "cannot be sent as a reference image: the bytes are not")):
+        with pytest.raises(ValidationError) as info:
+            lab.run(Sweep(prompt="A poster", size="512x512", referenceImages=[str(tmp_path / name)]), name="refs",
+                    progress=False)
+        assert info.value.parameters == ["inputs.referenceImages"], str(info.value)
+        assert why in str(info.value) and "upload_image" not in str(info.value)
+
+
+@pytest.mark.parametrize("axes, message", [
+    ({"size": ["huge", "1024x1536"]}, "size: size 'huge' is not WIDTHxHEIGHT; write it like '1024x1536'"),
+    ({"size": (1024, 1536)}, 'size: lists numbers (1024, 1536); each value of a size axis is a whole size: write ["1024x1536"]'),
+], ids=["a size that is none", "one size as two numbers"])
+def test_a_bad_size_axis_is_said_once(lab: Lab, axes: dict[str, Any], message: str) -> None:
+    """Each bad size was said by the axis, then again by every cell it was applied to, as the whole
+    text of a nested report ("size: request is invalid (1 problem); nothing was sent:\n  - size: ...");
+    a size written as two numbers gave two such pairs, and no hint that it was one size."""
+    with pytest.raises(ValidationError) as info:
+        lab.run(Sweep(prompt="A poster", axes=axes), name="sizes", progress=False)
+    assert len(info.value.problems) == 1 and str(info.value.problems[0]).startswith(message), str(info.value)
+    assert "is invalid (" not in info.value.problems[0].message
+
+
+def test_numpy_whole_numbers_are_whole_numbers() -> None:
+    """A request took np.int64 for width or numberResults, but size=(np.int64(1024), np.int64(1536))
+    (a frame's row) was refused as "not WIDTHxHEIGHT", and repeats=np.int64(2) as "must be a whole
+    number of at least 1, got np.int64(2)"."""
+    import json
+
+    import numpy as np
+
+    from qwenlab import Request
+
+    assert Request(prompt="A poster", size=(np.int64(1024), np.int64(1536))).size == (1024, 1536)
+    sweep = Sweep(prompt="A poster", size=(np.int64(512), np.int64(768)), repeats=np.int64(2),
+                  axes={"size": [(np.int32(768), np.int32(512))], "outputQuality": np.arange(60, 91, 30)})
+    assert sweep.problems() == [] and len(sweep.cells()) == 4
+    assert json.loads(json.dumps(sweep.to_dict()))["repeats"] == 2  # kept in the log as JSON
+    assert {(c.request.to_task()["width"], c.request.to_task()["outputQuality"]) for c in sweep.cells()} == {(768, 60), (768, 90)}
+
+
+def test_a_prompt_given_where_the_model_goes_says_so(lab: Lab) -> None:
+    """Request's first argument is the model (a Sweep's is the prompt): Request("A poster ...")
+    was refused as a model with no description, to be added with qwenlab.register_model()."""
+    from qwenlab import Request
+
+    for sweep in (lambda: Sweep(base=Request("A poster that reads 'EST. 1928'", size="1024x1536")),
+                  lambda: Sweep("A poster", "A second poster")):
+        with pytest.raises(ValidationError) as info:
+            lab.run(sweep(), name="model-slip", progress=False)
+        assert info.value.parameters == ["model"], str(info.value)
+        assert "reads as a prompt, not a model id" in str(info.value) and 'give the prompt as prompt="..."' in str(info.value)
+        assert "register_model" not in str(info.value)
 
 
 HALF_AN_EMOJI = "\ud83d"  # a lone surrogate: the first half of an emoji, cut from its second

@@ -188,7 +188,8 @@ class ImageStore:
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 raise ImageError(f"image refused as a decompression bomb: {exc}") from None
             except UnidentifiedImageError:
-                raise ImageError(f"response bytes are not a JPEG, PNG or WEBP image (starts with {data[:12]!r})") from None
+                # "the bytes", not "the response's": a reference image to upload is checked here too
+                raise ImageError(f"the bytes are not a JPEG, PNG or WEBP image (they start with {data[:12]!r})") from None
             except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
                 raise ImageError(f"image is corrupt or truncated ({type(exc).__name__}: {exc})") from None
         return ImageInfo(hashlib.sha256(data).hexdigest(), str(fmt), int(width), int(height), len(data))

@@ -27,6 +27,7 @@ from .validation import _IMMUTABLE, UUID4, validate_task
 from .validation import copy_value as _copy
 from .validation import flatten_task as _flatten
 from .validation import short_repr as _short
+from .values import plain
 
 __all__ = ["Request", "parse_size", "new_task_uuid", "validate_task", "UUID4"]
 
@@ -45,8 +46,10 @@ def new_task_uuid() -> str:
 
 def parse_size(size: str | tuple[int, int] | list[int]) -> tuple[int, int]:
     """`"1024x1536"` (or `(1024, 1536)`) -> `(1024, 1536)`; raises ValueError naming the format."""
-    if isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size):
-        return int(size[0]), int(size[1])
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        sides = [plain(v) for v in size]  # numpy integers (a frame's row) are the whole numbers they hold
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in sides):
+            return sides[0], sides[1]
     match = _SIZE.match(str(size)) if isinstance(size, str) else None
     if not match:
         raise ValueError(f"size {size!r} is not WIDTHxHEIGHT; write it like '1024x1536'")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ModelNotFoundError
 from ..problems import Problem
-from .model import ModelDescription, get_model, list_models
+from .model import DEFAULT_MODEL, ModelDescription, get_model, list_models
 from .parameter import ParameterSpec
 from .values import plain
 
@@ -57,7 +57,14 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
     try:
         desc = get_model(model_id)
     except ModelNotFoundError as exc:
-        return [Problem("model", str(exc), model_id, "invalidModel"), *_task_type_problems(values)]
+        message = str(exc)
+        if any(c.isspace() for c in model_id):
+            # Request("A poster ...") passes the prompt as the model (Request's first argument, as
+            # a Sweep's second): "register a model" is no fix for that
+            message = (f"{short_repr(model_id)} reads as a prompt, not a model id (a model id has no spaces: "
+                       f"{DEFAULT_MODEL!r}); give the prompt as prompt=\"...\" (the first argument of Request, and the "
+                       f"second of Sweep, is the model). Known models: {', '.join(m.id for m in list_models())}")
+        return [Problem("model", message, model_id, "invalidModel"), *_task_type_problems(values)]
 
     seen: set[str] = set()
     for path, value in values.items():
@@ -177,6 +184,10 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
         if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and units > spec.max_length:
             lo, hi = spec.min_length or 0, spec.max_length
             counted = f"{len(value)} characters" + (f" ({units} UTF-16 units, as Runware may count them)" if units != len(value) else "")
+            if not value and not spec.required:
+                # "" is how a sweep file says "not sent"; in Python (or pasted JSON) it is sent, and refused
+                return [Problem(name, f"is empty; give it {lo} to {hi} characters, or leave it out (None in Python; "
+                                      "\"\" only in a sweep file means not sent)", value, "invalidLength")]
             return [Problem(name, f"has {counted}; it must have {lo} to {hi}", value, "invalidLength")]
         if spec.min_length and not value.strip():
             # whether Runware refuses a prompt of spaces is not documented; sent, it may be charged

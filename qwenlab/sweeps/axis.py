@@ -73,6 +73,12 @@ class Axis:
         if not values and not problems:  # a refused range said why already
             problems.append(Problem(name, "has no values; give a list of at least one", spec))
         kind = _kind(name, values, base)
+        if kind == "size" and len(values) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            # size = [1024, 1536]: one size written as two numbers reads as two sizes, each no size
+            problems.append(Problem("size", f"lists numbers ({', '.join(map(str, values))}); each value of a size axis is "
+                                            f"a whole size: write [\"{values[0]}x{values[1]}\"] (or [[{values[0]}, {values[1]}]]) "
+                                            "for one size, or a list of such sizes", spec))
+            values = [tuple(values)]
         if kind == "size":
             sized = []
             for v in values:

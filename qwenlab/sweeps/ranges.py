@@ -7,6 +7,7 @@ separated by commas:  `1-5` -> 1,2,3,4,5;  `1-9 (+2)` -> 1,3,5,7,9;  `10-1 (-3)`
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["expand_range"]
@@ -27,7 +28,9 @@ def _num(text: str) -> int | float:
 def expand_range(text: str, *, integer: bool | None = None) -> list[int | float]:
     """Expand range syntax into a list of numbers.
 
-    `integer=True` rounds every value to an int (an integer parameter); `False` keeps floats;
+    `integer=True` (an integer parameter) gives ints: a number written with a fraction is refused
+    (the value sent would not be the one written: `numberResults = "1.5"` would buy 2 images), and
+    only the evenly spaced values of `[n]` between whole ends are rounded. `False` keeps floats;
     None infers: ints when every number written is an int (and `[n]` lands on whole numbers).
     Raises ValueError naming the part it cannot read and the accepted forms.
     """
@@ -46,9 +49,19 @@ def expand_range(text: str, *, integer: bool | None = None) -> list[int | float]
     return out
 
 
+def _whole(part: str, integer: bool | None, *numbers: int | float) -> None:
+    """Refuse a number with a fraction written for an integer parameter: rounded, it would be sent
+    as another value than the one written, without a word."""
+    if integer and any(not float(n).is_integer() for n in numbers):
+        bad = next(n for n in numbers if not float(n).is_integer())
+        raise ValueError(f"range {part.strip()!r}: {bad:g} is not a whole number, and this parameter takes whole numbers "
+                         f"only; write {math.floor(bad)} or {math.ceil(bad)} in its place")
+
+
 def _expand_part(part: str, integer: bool | None) -> list[int | float]:
     if m := _STEP.match(part):
         start, end, step = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
+        _whole(part, integer, start, end, step)
         if step == 0 or (end - start) * step < 0:
             raise ValueError(f"range {part.strip()!r}: the step {step:+g} never reaches {end:g} from {start:g}")
         n = int((end - start) / step + 1e-9) + 1
@@ -58,6 +71,7 @@ def _expand_part(part: str, integer: bool | None) -> list[int | float]:
         return [round(v, 10) if isinstance(v, float) else v for v in vals]
     if m := _COUNT.match(part):
         start, end, count = _num(m.group(1)), _num(m.group(2)), int(m.group(3))
+        _whole(part, integer, start, end)  # the values between are rounded: [n] asks for spacing, not values
         if count < 1 or count > _MAX_VALUES:
             raise ValueError(f"range {part.strip()!r}: the count in [n] must be 1 to {_MAX_VALUES}")
         if count == 1:
@@ -69,6 +83,7 @@ def _expand_part(part: str, integer: bool | None) -> list[int | float]:
         return [round(v, 10) for v in vals]
     if m := _PLAIN.match(part):
         start, end = _num(m.group(1)), _num(m.group(2))
+        _whole(part, integer, start, end)
         if not (isinstance(start, int) and isinstance(end, int)):
             raise ValueError(f"range {part.strip()!r} has decimals; give a step '(+0.1)' or a count '[5]'")
         step = 1 if end >= start else -1
@@ -76,6 +91,7 @@ def _expand_part(part: str, integer: bool | None) -> list[int | float]:
             raise ValueError(f"range {part.strip()!r} expands to {abs(end - start) + 1} values; narrow it")
         return list(range(start, end + step, step))
     if m := _SINGLE.match(part):
+        _whole(part, integer, _num(m.group(1)))
         return [_num(m.group(1))]
     raise ValueError(
         f"cannot read {part.strip()!r} as a number or a range; write '1-5', '1-9 (+2)', '10-1 (-3)' or '0-1 [5]', "

@@ -34,10 +34,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..api.imagestore import ImageStore
+from ..api.uploads import upload_bytes
 from ..core.model import DEFAULT_MODEL
 from ..core.request import Request
-from ..core.values import count_of
-from ..errors import ValidationError
+from ..core.values import count_of, plain
+from ..errors import ImageError, ValidationError
 from ..problems import Problem
 from .axis import Axis
 from .cell import REF_PATHS as _REF_PATHS
@@ -98,9 +100,10 @@ class Sweep(SweepPlan):
             req = Request(model or DEFAULT_MODEL, prompt, **params)
         self.base = req
         self.mode = mode
-        self.repeats = repeats
+        # a numpy integer (df["n"].max(), np.arange) is the whole number it holds, as in a request
+        self.repeats = plain(repeats)
         self.seed_policy = seed_policy
-        self.seed = seed
+        self.seed = [plain(v) for v in seed] if isinstance(seed, (list, tuple)) else plain(seed)
         self.force_seed = force_seed
         self.axes: list[Axis] = []
         if axes is not None and not isinstance(axes, Mapping):
@@ -110,6 +113,7 @@ class Sweep(SweepPlan):
             self.axes.append(axis)
             self._problems.extend(problems)
         self._local: dict[str, LocalImage] = {}
+        self._local_problems: dict[str, str] = {}  # a local reference image that cannot be uploaded -> why
         self._cells: list[Cell] | None = None
 
     # -- describing ------------------------------------------------------------------------------
@@ -181,7 +185,10 @@ class Sweep(SweepPlan):
                         per_cell.setdefault((p.parameter, p.message), []).append(len(cells))
                     try:
                         req = axis.apply(req, axis.values[combo[i]])
-                    except (ValueError, TypeError) as exc:  # ValidationError is a ValueError
+                    except ValidationError as exc:  # its problems, not its text: that is a whole report
+                        for p in exc.problems:
+                            per_cell.setdefault((p.parameter, p.message), []).append(len(cells))
+                    except (ValueError, TypeError) as exc:
                         per_cell.setdefault((axis.name, str(exc)), []).append(len(cells))
                 cells.append(self._cell(len(cells), combo, repeat, req, per_cell))
         seen = {(p.parameter, p.message) for p in problems}
@@ -271,8 +278,10 @@ class Sweep(SweepPlan):
             req = req.replace(seed=seed)
         if not req.is_set("includeCost"):
             req = req.replace(includeCost=True)  # the log wants the API's cost of every task
-        req, uploads = self._localize(req, index, per_cell)
+        req, uploads, refused = self._localize(req, index, per_cell)
         for p in req.problems():
+            if p.parameter in _REF_PATHS and isinstance(p.value, (str, Path)) and str(p.value) in refused:
+                continue  # said already, with the fix for a file
             per_cell.setdefault((p.parameter, p.message), []).append(index)
         task = req.to_task()
         task.pop("taskUUID", None)
@@ -285,10 +294,14 @@ class Sweep(SweepPlan):
             return int(self.seed[repeat])
         return int(self.seed if self.seed is not None else 1) + repeat
 
-    def _localize(self, req: Request, index: int, per_cell: dict[tuple[str, str], list[int]]) -> tuple[Request, dict[str, LocalImage]]:
-        """Swap local reference-image paths for stable placeholders (uploaded at run time)."""
+    def _localize(self, req: Request, index: int,
+                  per_cell: dict[tuple[str, str], list[int]]) -> tuple[Request, dict[str, LocalImage], set[str]]:
+        """Swap local reference-image paths for stable placeholders (uploaded at run time); the
+        references refused here (a file missing, unreadable or no image) come back too, so that
+        the request's own rules do not refuse them a second time with other advice."""
         uploads: dict[str, LocalImage] = {}
         changes: dict[str, list[Any]] = {}
+        refused: set[str] = set()
         for path in _REF_PATHS:
             refs = req.values.get(path)
             if not isinstance(refs, list):
@@ -296,8 +309,12 @@ class Sweep(SweepPlan):
             new = []
             for ref in refs:
                 local = self._local_image(ref)
-                if local is None and _looks_like_file(ref):
-                    per_cell.setdefault((path, f"file {str(ref)!r} not found; give an existing image file, a URL or an imageUUID"), []).append(index)
+                why = self._local_problems.get(str(ref)) if isinstance(ref, (str, Path)) else None
+                if why is None and local is None and _looks_like_file(ref):
+                    why = f"file {str(ref)!r} not found; give an existing image file, a URL or an imageUUID"
+                if why is not None:
+                    per_cell.setdefault((path, why), []).append(index)
+                    refused.add(str(ref))
                 if local is not None:
                     uploads[local.placeholder] = local
                     new.append(local.placeholder)
@@ -305,30 +322,41 @@ class Sweep(SweepPlan):
                     new.append(ref)
             changes[path] = new
         if not uploads:
-            return req, uploads
+            return req, uploads, refused
         task = req.to_task()
         for path, refs in changes.items():
             if path == "referenceImages":
                 task["referenceImages"] = refs
             else:
                 task.setdefault("inputs", {})["referenceImages"] = refs
-        return Request.from_task(task), uploads
+        return Request.from_task(task), uploads, refused
 
     def _local_image(self, ref: Any) -> LocalImage | None:
+        """The local file `ref` names, read and checked once per sweep; None when it names none,
+        or one it cannot upload (`_local_problems` then says why)."""
         if not isinstance(ref, (str, Path)):
             return None
         key = str(ref)
-        if key not in self._local:
+        if key not in self._local and key not in self._local_problems:
             p = Path(key).expanduser()
             try:
                 if isinstance(ref, str) and (len(key) > 1024 or key.startswith(("http:", "https:", "data:"))):
                     return None
                 if not p.is_file():
                     return None
-            except OSError:
+                image = LocalImage.read(p)
+                # checked as the upload will check it: a file that is no image (or too large) failed
+                # every cell at run time, after the experiment was logged, as "bytes are not a JPEG"
+                upload_bytes(p, ImageStore())
+            except ImageError as exc:
+                self._local_problems[key] = (f"file {key!r} cannot be sent as a reference image: {exc}; give a PNG, JPEG "
+                                             "or WEBP file (GIF, BMP and TIFF are sent as PNG)")
                 return None
-            self._local[key] = LocalImage.read(p)
-        return self._local[key]
+            except OSError as exc:
+                self._local_problems[key] = f"file {key!r} cannot be read ({exc.strerror or exc}); check its permissions"
+                return None
+            self._local[key] = image
+        return self._local.get(key)
 
     def _grouped(self, per_cell: dict[tuple[str, str], list[int]], cells: list[Cell]) -> list[Problem]:
         """One problem per distinct message, naming how many cells it hits and one example."""
