@@ -96,17 +96,25 @@ class Request:
             params["positivePrompt"] = prompt
         if size is not None:
             _set_size(params, size)
+        given_as: dict[str, str] = {}  # wire path -> the keyword that set it
         for key, value in params.items():
             if value is None:
                 continue
-            key = _ALIASES.get(key, key)
+            written, key = key, _ALIASES.get(key, key)
             spec = desc.spec(key) if desc else None
             if spec is not None:
-                values[spec.path] = _copy(value)
+                found = {spec.path: _copy(value)}
             elif isinstance(value, Mapping) and desc is not None and desc.is_object_prefix(key):
-                values.update(_flatten(key, value, desc))
+                found = _flatten(key, value, desc)
             else:
-                values[key] = _copy(value)
+                found = {key: _copy(value)}
+            for path, copied in found.items():
+                # referenceImages=[b] beside inputs={"referenceImages": [a]}: one would go unsent, without a word
+                if path in given_as and values[path] != copied:
+                    raise ValidationError([Problem(path, f"is given twice, as {given_as[path]}= and as {written}=, with "
+                                                         "different values; give it once", copied)])
+                given_as[path] = written
+                values[path] = copied
         self._values = _ordered(values)
 
     # -- construction from JSON ------------------------------------------------------------

@@ -313,3 +313,14 @@ def test_a_request_found_invalid_is_never_taken_for_valid() -> None:
         req.with_task_uuid(str(uuid.uuid4())).validate()
     with pytest.raises(ValidationError, match="negativePrompt"):
         req.validate()
+
+
+def test_a_parameter_given_twice_under_two_names_is_refused_not_half_sent() -> None:
+    # referenceImages=[b] beside inputs={"referenceImages": [a]} kept b alone, without a word
+    a, b = "0b7c2a44-5f2e-4a57-9a43-3c4d8d2f1e10", "1b7c2a44-5f2e-4a57-9a43-3c4d8d2f1e10"
+    with pytest.raises(ValidationError, match=r"inputs\.referenceImages: is given twice, as inputs= and as referenceImages="):
+        Request(prompt="Edit the billboard", inputs={"referenceImages": [a]}, referenceImages=[b])
+    with pytest.raises(ValidationError, match="providerSettings.alibaba.promptExtend: is given twice"):
+        Request(prompt="A poster", providerSettings={"alibaba": {"promptExtend": True}}, promptExtend=False)
+    same = Request(prompt="Edit the billboard", inputs={"referenceImages": [a]}, referenceImages=[a])
+    assert same.to_task()["inputs"] == {"referenceImages": [a]}  # the same value twice is no conflict
