@@ -4,7 +4,7 @@
     export_html(exp, "report.html", rows="promptExtend", cols="size", grid="table")
     export_html(exp, "report.html", full_size=True)       # + report_files/: the originals, linked
 
-The file holds the comparison grid (as embedded images, or `grid="table"`: an HTML table of
+The file holds the experiment's tags and notes (a comparison's: each run's), the comparison grid (as embedded images, or `grid="table"`: an HTML table of
 thumbnails; `qwenlab.html.grid`), the costs, the ratings and blind judgements, and every request: prompt,
 parameters, the seed the API reported, cost, latency and error, with each image as an embedded
 thumbnail. Click a thumbnail and it opens large in a lightbox inside the page (arrow keys step
@@ -42,6 +42,7 @@ from ..paths import write_atomic
 from ..secrets import register_secret
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.log import IN_DOUBT, status_word
+from ..store.organize import Organizer
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
 from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
@@ -153,16 +154,35 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     budgets = [(m.name, m.budget_usd) for m in members] if members else [(None, row.get("budget_usd"))]
     budget = "; ".join(f"{esc(name) + ': ' if name else ''}{format_usd(usd) if usd is not None else 'none'}"
                        for name, usd in budgets)
+    tags, notes = _tags_and_notes(experiment, members)
     facts = [("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
              ("updated", row.get("updated_at")), ("budget", budget),
-             ("why it stopped", row.get("stop_reason")), ("notes", row.get("notes")), ("axes", axes),
+             ("why it stopped", row.get("stop_reason")), ("tags", tags), ("notes", notes), ("axes", axes),
              ("repeats", sweep.get("repeats")), ("seed policy", _seed_policy(sweep, catalog))]
-    kv = table(["", ""], [[esc(k), v if k == "budget" else esc(v)] for k, v in facts if v not in (None, "")], cls="kv")
+    kv = table(["", ""], [[esc(k), v if k in ("budget", "notes") else esc(v)] for k, v in facts if v not in (None, "")],
+               cls="kv")
     bases = ([(f"{m.name}: the sweep's base request", m.sweep.get("base", {})) for m in members] if members
              else [("the sweep's base request", sweep.get("base", {}))])
     return lines + kv + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
                                 for title, base in bases)
+
+
+def _tags_and_notes(experiment: "ExperimentRecord", members: list[Any]) -> tuple[str, str]:
+    """Its tags ("posters, lumiere") and its note as HTML, its paragraphs kept; of a comparison,
+    each run's, named ("a: posters; b: draft")."""
+    def tags_of(m: Any) -> list[str]:
+        return Organizer(m.log, m.data_dir).tags(m.id)
+
+    def note_html(text: str) -> str:  # a note of several paragraphs keeps them
+        return f"<div style=\"white-space:pre-wrap\">{esc(text)}</div>"
+
+    if not members:
+        note = experiment.row.get("notes")
+        return ", ".join(tags_of(experiment)), note_html(note) if note else ""
+    tags = "; ".join(f"{m.name}: {', '.join(t)}" for m in members if (t := tags_of(m)))
+    notes = "".join(note_html(f"{m.name}: {m.row['notes']}") for m in members if m.row.get("notes"))
+    return tags, notes
 
 
 def _seed_policy(sweep: dict[str, Any], catalog: Catalog) -> str | None:
