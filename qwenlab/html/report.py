@@ -119,7 +119,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
-                         _requests_section(catalog, uris, links, badges)))
+                         _requests_section(catalog, uris, links, badges, _request_costs(experiment))))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
                  "images are embedded thumbnails" + (f"; the originals are in {esc(files_dir(_target).name)}/ beside it"
@@ -295,7 +295,34 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
             f"read back from the image.</p><ul>{items}</ul>")
 
 
-def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None) -> str:
+def _request_costs(experiment: "ExperimentRecord") -> dict[int, str]:
+    """Each task's cost as the totals count it (`Costs.tasks()`), as table HTML: the API's or the
+    emulator's number, else the estimate (said so: one in doubt may have been paid for), with
+    what its earlier attempts were charged; the rows then add up to the Costs section's total."""
+    frame = Costs(experiment.log, experiments=experiment.names).tasks()
+    # an earlier attempt's row has no task id of its own: its cell (experiment, cell_key) names the task
+    cell = list(zip(frame["experiment"], frame["cell_key"]))
+    task_of = {c: t for c, t, r in zip(cell, frame["task_id"], frame["retried"]) if not r}
+    frame["task_id"] = [task_of.get(c) for c in cell]
+    out: dict[int, str] = {}
+    for task_id, rows in frame.dropna(subset=["task_id"]).groupby("task_id", sort=False):
+        if (rows["status"] == "pending").all():
+            continue  # never sent: nothing to count
+        now, before = rows[rows["retried"] == 0], rows[rows["retried"] != 0]
+        source = str(now["cost_source"].iloc[0]) if len(now) else ""
+        total = float(rows["cost"].fillna(0).sum())
+        said = {"estimate": "estimate: the API reported no cost", "in_doubt": "in doubt: its estimate, counted as it may have "
+                "been paid for"}.get(source, "")
+        earlier = float(before["cost"].fillna(0).sum())
+        if earlier:
+            said = "; ".join(filter(None, [said, f"${earlier:,.4f} of it for {len(before)} earlier "
+                                                 f"attempt{'s' if len(before) > 1 else ''}"]))
+        out[int(task_id)] = fmt(total, "usd") + (f" <span class=\"muted\">({esc(said)})</span>" if said else "")
+    return out
+
+
+def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None,
+                      costs: dict[int, str] | None = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
     size_axis = "size" in axes  # then its column says it: not a second "size"
     tasks: dict[int, list[Entry]] = {}
@@ -326,7 +353,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         body.append([
             pics,
             *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status, esc(seeds),
-            fmt(t.get("cost_usd"), "usd"), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
+            (costs or {}).get(first.task_id, ""), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
             f"<div class=\"prompt\">{prompt}</div>", negative,
             *([] if size_axis else [esc(f"{first.width}x{first.height}" if first.width else "")]), req_html,
         ])
