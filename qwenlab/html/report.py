@@ -35,8 +35,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
 from ..core.values import format_usd, is_missing, label_list
-from ..costs.frames import Costs
-from ..errors import UnknownCostKeyError
 from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
 from ..secrets import register_secret
@@ -48,6 +46,7 @@ from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
+from .costs import costs_section, request_costs, request_frame
 from .grid import GRID_IMAGE_LIMIT, GRID_MODES
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
@@ -114,12 +113,13 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
     if grid:
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi)))
-    parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
+    frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
+    parts.append(section("costs", "Costs", costs_section(experiment, catalog)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog)))
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
-                         _requests_section(catalog, uris, links, badges, _request_costs(experiment))))
+                         _requests_section(catalog, uris, links, badges, request_costs(frame))))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
                  "images are embedded thumbnails" + (f"; the originals are in {esc(files_dir(_target).name)}/ beside it"
@@ -206,26 +206,6 @@ def _ran_on(prov: Any) -> str:
     return "; ".join(parts)
 
 
-def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
-    costs = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
-    totals = costs.totals()
-    out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
-    cols = ["tasks", "done", "failed", "images", "cost_usd", "usd_per_image"]
-    for axis in [a for a in catalog.varying if a != REPEAT]:
-        try:
-            df = costs.by(axis)
-        except UnknownCostKeyError:  # an axis the cost query cannot group by: no table, the report goes on
-            continue
-        body = [[esc(idx)] + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in cols]
-                for idx, r in df.iterrows()]
-        out.append(f"<h3>by {esc(axis)}</h3>" + table([axis, *cols], body, numeric=range(1, len(cols) + 1)))
-        if left_out := costs.uncovered(df, totals):  # a comparison's member that did not sweep it
-            out.append(f"<p class=\"muted\">note: {esc(left_out)}</p>")
-    for note in costs.notes(totals):
-        out.append(f"<p class=\"muted\">note: {esc(note)}</p>")
-    return "".join(out)
-
-
 def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     import pandas as pd
 
@@ -293,32 +273,6 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
     items = "".join("<li>" + "<br>".join(line_html(line) for line in lines) + "</li>" for lines in groups)
     return (f"<p class=\"muted\">OCR by {esc(badges.engine)}: the quoted text of each prompt, "
             f"read back from the image.</p><ul>{items}</ul>")
-
-
-def _request_costs(experiment: "ExperimentRecord") -> dict[int, str]:
-    """Each task's cost as the totals count it (`Costs.tasks()`), as table HTML: the API's or the
-    emulator's number, else the estimate (said so: one in doubt may have been paid for), with
-    what its earlier attempts were charged; the rows then add up to the Costs section's total."""
-    frame = Costs(experiment.log, experiments=experiment.names).tasks()
-    # an earlier attempt's row has no task id of its own: its cell (experiment, cell_key) names the task
-    cell = list(zip(frame["experiment"], frame["cell_key"]))
-    task_of = {c: t for c, t, r in zip(cell, frame["task_id"], frame["retried"]) if not r}
-    frame["task_id"] = [task_of.get(c) for c in cell]
-    out: dict[int, str] = {}
-    for task_id, rows in frame.dropna(subset=["task_id"]).groupby("task_id", sort=False):
-        if (rows["status"] == "pending").all():
-            continue  # never sent: nothing to count
-        now, before = rows[rows["retried"] == 0], rows[rows["retried"] != 0]
-        source = str(now["cost_source"].iloc[0]) if len(now) else ""
-        total = float(rows["cost"].fillna(0).sum())
-        said = {"estimate": "estimate: the API reported no cost", "in_doubt": "in doubt: its estimate, counted as it may have "
-                "been paid for"}.get(source, "")
-        earlier = float(before["cost"].fillna(0).sum())
-        if earlier:
-            said = "; ".join(filter(None, [said, f"${earlier:,.4f} of it for {len(before)} earlier "
-                                                 f"attempt{'s' if len(before) > 1 else ''}"]))
-        out[int(task_id)] = fmt(total, "usd") + (f" <span class=\"muted\">({esc(said)})</span>" if said else "")
-    return out
 
 
 def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None,
