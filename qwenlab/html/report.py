@@ -19,6 +19,8 @@ Content-Security-Policy says so to the browser), every piece of text is HTML-esc
 registered secrets such as the API key are scrubbed from it. Where the log holds text scores
 (`qwenlab score NAME`), each request's row gives its images' scores and what was misread, and
 the section opens with the score by axis; the export never runs OCR.
+A report of part of an experiment (`where=`) says so first, and its costs, ratings, judgements
+and text scores are those of the requests it shows (the costs say what the whole cost).
 
 The page opens with where the results came from: an amber SYNTHETIC banner for the offline
 emulator's (images drawn locally, costs emulated), MIXED when cells came from both backends, and
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
-from ..core.values import format_usd, is_missing, label_list
+from ..core.values import count_of, format_usd, is_missing, label_list
 from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
 from ..secrets import register_secret
@@ -46,7 +48,7 @@ from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
-from .costs import costs_section, request_costs, request_frame
+from .costs import costs_section, describe_where, request_costs, request_frame
 from .grid import GRID_IMAGE_LIMIT, GRID_MODES
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
@@ -104,9 +106,11 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     if _target and not full_size:
         drop_stale_originals(_target)  # a folder an earlier --full-size export left beside this file
     prov = catalog.provenance
-    parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
+    parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog, where)]
     badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
-    scores = _text_scores(experiment, catalog, badges)
+    # a report of part of the experiment (where=): its ratings, judgements and scores are those of its images
+    part = {e.image_id for e in catalog.entries if e.image_id is not None} if where else None
+    scores = _text_scores(experiment, catalog, badges, part)
     nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("text-scores", "Text scores"),
            ("requests", "Requests")]
     shown = {"grid": bool(grid), "text-scores": bool(scores)}
@@ -114,8 +118,8 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     if grid:
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi)))
     frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
-    parts.append(section("costs", "Costs", costs_section(experiment, catalog)))
-    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog)))
+    parts.append(section("costs", "Costs", costs_section(experiment, catalog, frame, where)))
+    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, part)))
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
@@ -142,7 +146,7 @@ def _provenance_banner(prov: Any) -> str:
     return f"<div class=\"provenance {esc(cls)}\">{text}</div>"
 
 
-def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+def _overview(experiment: "ExperimentRecord", catalog: Catalog, filters: Mapping[str, Any] | None = None) -> str:
     row = experiment.row
     sweep = experiment.sweep
     where = catalog.provenance.headline()  # in the banner above: not again here
@@ -155,7 +159,10 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     budget = "; ".join(f"{esc(name) + ': ' if name else ''}{format_usd(usd) if usd is not None else 'none'}"
                        for name, usd in budgets)
     tags, notes = _tags_and_notes(experiment, members)
-    facts = [("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
+    # a report of part of the experiment says so first: "size = 512x768: 4 of its 8 requests"
+    part = (f"{describe_where(filters)}: {len({e.task_id for e in catalog.entries})} of its "
+            f"{count_of(experiment.counts()['cells'], 'request')}") if filters else None
+    facts = [("shown", part), ("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
              ("updated", row.get("updated_at")), ("budget", budget),
              ("why it stopped", row.get("stop_reason")), ("tags", tags), ("notes", notes), ("axes", axes),
@@ -206,11 +213,15 @@ def _ran_on(prov: Any) -> str:
     return "; ".join(parts)
 
 
-def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, shown: set[int] | None = None) -> str:
+    """The ratings (each image's latest by axis value, then every one) and the blind judgements;
+    `shown`: of a report of part of the experiment, only those of these images."""
     import pandas as pd
 
     ratings = pd.DataFrame(experiment.log.ratings(experiment.id),
                            columns=["id", "image_id", "score", "note", "judge", "created_at"])
+    if shown is not None:
+        ratings = ratings[ratings["image_id"].isin(shown)]
     by_image = {e.image_id: e for e in catalog.entries if e.image_id is not None}
     stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
     out = []
@@ -237,16 +248,16 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
             body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
                          esc(r.judge), esc(r.created_at)])
         out.append("<h3>every rating</h3>" + table(["image", "what", "score", "note", "judge", "when"], body))
-    out.append(_judgements(experiment, catalog))
+    out.append(_judgements(experiment, catalog, shown))
     return "".join(out)
 
 
-def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+def _judgements(experiment: "ExperimentRecord", catalog: Catalog, shown: set[int] | None = None) -> str:
     """Each judged value's win rate with its Wilson interval, as `qwenlab.analysis.judging.win_rates` counts it."""
     judged = sorted({j["axis"] for j in experiment.log.judgements(experiment.id)})
     body = []
     for axis in (a for a in judged if a in catalog.axes):
-        for r in win_rates(experiment, axis).itertuples():
+        for r in win_rates(experiment, axis, images=shown).itertuples():
             if r.judgements:
                 body.append([esc(axis), esc(r.criterion), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
                              f"{r.ci_low:.0%} to {r.ci_high:.0%}"])
@@ -258,12 +269,15 @@ def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
                     numeric=(3, 4, 5, 6)))
 
 
-def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) -> str:
-    """The text score by each varying axis, with intervals; "" when nothing is scored."""
+def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any, shown: set[int] | None = None) -> str:
+    """The text score by each varying axis, with intervals; "" when nothing is scored.
+    `shown`: of a report of part of the experiment, the scores of these images only."""
     if not badges:
         return ""
 
     df = text_scores(experiment, badges.engine)
+    if shown is not None:
+        df = df[df["image_id"].isin(shown)]
     # the lines `qwenlab score` prints: word accuracy, images read right and cost per correct image
     groups = [axis_lines(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [
         [describe(df), describe(df, None, "correct")]]

@@ -12,6 +12,8 @@ import pytest
 
 from qwenlab import Lab
 from qwenlab.html.report import report_html
+from qwenlab.typography.reading import Reading, TextLine
+from qwenlab.typography.scores import score_experiment
 from tests.support.labkit import run_sweep
 
 
@@ -78,3 +80,44 @@ def test_each_request_costs_what_the_totals_count(exp, emulator, data_dir: Path)
     assert sum(_usd(r["cost"]) for r in rows) == pytest.approx(doubt.cost) == pytest.approx(4 * 0.075)
     in_doubt = [r for r in rows if "in_doubt" in r["status"]]
     assert len(in_doubt) == 1 and in_doubt[0]["cost"].startswith("$0.0750") and "in doubt" in in_doubt[0]["cost"]
+
+
+class _Reads:
+    """An OCR engine that reads every image's headline right."""
+
+    name, version = "fake", "fake 1"
+
+    def read(self, image: object) -> Reading:
+        return Reading(self.name, (TextLine("Glow, Refined.", 0.9, None),), self.version, 0.01, 512, 768)
+
+
+def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_dir: Path) -> None:
+    """`export --where size=512x768` showed the part's images beside the whole experiment's costs,
+    win rates and text scores, and a rating of an image not shown as a bare image id."""
+    exp = run_sweep(emulator, data_dir, name="part", repeats=1, fail_one=False)
+    images = exp.images.set_index(["size", "promptExtend"])["image_id"].astype(int)
+    exp.log.rate(int(images["768x512", True]), 2, note="only in the other size")
+    exp.log.rate(int(images["512x768", True]), 5, note="shown")
+    exp.log.judge(exp.id, "promptExtend", int(images["512x768", True]), int(images["512x768", False]), "a")
+    exp.log.judge(exp.id, "promptExtend", int(images["768x512", True]), int(images["768x512", False]), "b")
+    exp.log.judge(exp.id, "promptExtend", int(images["768x512", False]), int(images["768x512", True]), "a", "text correct")
+    score_experiment(exp, _Reads(), progress=False)
+
+    html = report_html(exp, where={"size": "512x768"})
+    assert _overview(html)["shown"] == "size = 512x768: 2 of its 4 requests"
+    costs = html.split('id="costs"')[1].split("</section>")[0]
+    assert "Costs of the requests shown (size = 512x768): $0.1500" in costs and "2 tasks (2 done" in costs
+    assert "the whole cost $0.3000 over 4 tasks" in costs  # and where the whole is
+    rows = {r[0]: r[1:] for r in re.findall(r"<tr><td>(on|off)</td><td[^>]*>(\d+)</td>.*?<td[^>]*>(\$[0-9.]+)</td>",
+                                            costs.split("<h3>by promptExtend</h3>")[1])}
+    assert rows == {"on": ("1", "$0.0750"), "off": ("1", "$0.0750")}  # a task each, not the whole's two
+    ratings = html.split('id="ratings"')[1].split("</section>")[0]
+    assert "shown" in ratings and "only in the other size" not in ratings
+    judged = ratings.split("<h3>blind judgements</h3>")[1]
+    assert "text correct" not in judged  # judged only in the other size
+    assert re.search(r"<td>promptExtend</td><td>overall</td><td>on</td><td[^>]*>1</td><td[^>]*>0</td>", judged)
+    scores = html.split('id="text-scores"')[1].split("</section>")[0]
+    assert "(n=1)" in scores and "(n=2)" not in scores  # one image of each value shown, not two
+
+    whole = report_html(exp)  # the whole experiment's report is as it was
+    assert "Costs (experiments part): $0.3000" in whole and "only in the other size" in whole and "(n=2)" in whole
