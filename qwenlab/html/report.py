@@ -49,7 +49,7 @@ from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
 from .costs import costs_section, describe_where, request_costs, request_frame
-from .grid import GRID_IMAGE_LIMIT, GRID_MODES
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import details, esc, fmt, img, img_ref, section, table
@@ -105,6 +105,8 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     links = originals_beside((e.path for e in catalog.entries), _target) if full_size and _target else {}
     if _target and not full_size:
         drop_stale_originals(_target)  # a folder an earlier --full-size export left beside this file
+    # the images the page holds: the others (a file gone or damaged) are said so wherever they would show
+    embedded = {e.image_id for e in catalog.entries if e.image_id is not None and e.path in uris}
     prov = catalog.provenance
     parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog, where)]
     badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
@@ -116,10 +118,11 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     shown = {"grid": bool(grid), "text-scores": bool(scores)}
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
     if grid:
-        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi)))
+        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi,
+                                                            embedded)))
     frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
     parts.append(section("costs", "Costs", costs_section(experiment, catalog, frame, where)))
-    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, part)))
+    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, embedded, part)))
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
@@ -213,7 +216,8 @@ def _ran_on(prov: Any) -> str:
     return "; ".join(parts)
 
 
-def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, shown: set[int] | None = None) -> str:
+def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, embedded: set[int],
+                     shown: set[int] | None = None) -> str:
     """The ratings (each image's latest by axis value, then every one) and the blind judgements;
     `shown`: of a report of part of the experiment, only those of these images."""
     import pandas as pd
@@ -244,7 +248,8 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, shown: se
         body = []
         for r in ratings.itertuples():
             e = by_image.get(r.image_id)
-            pic = img_ref(r.image_id, f"image {r.image_id}") if e is not None else ""
+            pic = (img_ref(r.image_id, f"image {r.image_id}") if r.image_id in embedded
+                   else f"<div class=\"failed\">{esc(UNREADABLE)}</div>" if e is not None else "")
             body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
                          esc(r.judge), esc(r.created_at)])
         out.append("<h3>every rating</h3>" + table(["image", "what", "score", "note", "judge", "when"], body))
@@ -302,7 +307,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         t = first.task
         stamped = [a for a in axes if catalog.axes[a].varies]
         pics = "".join(img(uris[e.path], stamp_text(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
-                       if e.path in uris else f"<div class=\"failed\">{esc(e.problem() if e.failed else 'image unreadable')}</div>"
+                       if e.path in uris else f"<div class=\"failed\">{esc(e.problem() if e.failed else UNREADABLE)}</div>"
                        for e in group if e.path in uris or e.image_id is not None)
         status = esc(status_word(first.status))  # a task left 'sent' is in_doubt, as every count says
         if first.status == "failed":

@@ -121,3 +121,18 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
 
     whole = report_html(exp)  # the whole experiment's report is as it was
     assert "Costs (experiments part): $0.3000" in whole and "only in the other size" in whole and "(n=2)" in whole
+
+
+def test_an_image_whose_file_is_damaged_is_said_so_wherever_it_would_show(exp) -> None:
+    """The grid table and the ratings show an image by reference to its thumbnail in the requests
+    table; a damaged file has none, and they showed a broken-picture icon instead of saying why."""
+    first = exp.images.iloc[0]
+    exp.log.rate(int(first.image_id), 3, note="the damaged one")
+    with open(first.path, "r+b") as f:  # damaged on disk: not the bytes logged, so not embedded
+        f.write(b"garbage")
+    html = report_html(exp, grid="table")
+    held = set(re.findall(r'data-i="(\d+)"', html))
+    refs = re.findall(r'data-ref="(\d+)"', html)
+    assert str(first.image_id) not in held and refs and set(refs) <= held  # no reference to a picture not in the file
+    for part in ('id="grid"', 'id="ratings"', 'id="requests"'):
+        assert "image unreadable: its file is missing or damaged" in html.split(part)[1].split("</section>")[0], part
