@@ -306,9 +306,12 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         first = group[0]
         t = first.task
         stamped = [a for a in axes if catalog.axes[a].varies]
+        # a cell without an image says why in its place, as the grid's blank does ("IN DOUBT: sent, no
+        # answer logged", "FAILED: inferenceError"; the error column has the rest)
         pics = "".join(img(uris[e.path], stamp_text(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
-                       if e.path in uris else f"<div class=\"failed\">{esc(e.problem() if e.failed else UNREADABLE)}</div>"
-                       for e in group if e.path in uris or e.image_id is not None)
+                       if e.path in uris else
+                       f"<div class=\"failed\">{esc(e.problem().splitlines()[0] if e.failed else UNREADABLE)}</div>"
+                       for e in group)
         status = esc(status_word(first.status))  # a task left 'sent' is in_doubt, as every count says
         if first.status == "failed":
             status = f"<span class=\"failed\">{status}</span>"

@@ -136,3 +136,14 @@ def test_an_image_whose_file_is_damaged_is_said_so_wherever_it_would_show(exp) -
     assert str(first.image_id) not in held and refs and set(refs) <= held  # no reference to a picture not in the file
     for part in ('id="grid"', 'id="ratings"', 'id="requests"'):
         assert "image unreadable: its file is missing or damaged" in html.split(part)[1].split("</section>")[0], part
+
+
+def test_a_request_without_an_image_says_why_in_its_place(exp) -> None:
+    """A failed or in-doubt request's images cell was empty (the branch meant to say why was
+    never reached); in doubt, what it means was only a tooltip, which a touch screen never shows."""
+    failed = [r for r in _requests(report_html(exp)) if "failed" in r["status"]]
+    assert len(failed) == 1 and "FAILED: inferenceError" in failed[0]["images"]
+    with sqlite3.connect(exp.log.path) as db:
+        db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
+    doubt = [r for r in _requests(report_html(exp)) if "in_doubt" in r["status"]]
+    assert len(doubt) == 1 and "IN DOUBT: sent, no answer logged" in doubt[0]["images"]
