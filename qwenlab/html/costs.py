@@ -51,8 +51,8 @@ def request_costs(frame: "pd.DataFrame") -> dict[int, str]:
         now, before = rows[rows["retried"] == 0], rows[rows["retried"] != 0]
         source = str(now["cost_source"].iloc[0]) if len(now) else ""
         total = float(rows["cost"].fillna(0).sum())
-        said = {"estimate": "estimate: the API reported no cost", "in_doubt": "in doubt: its estimate, counted as it may have "
-                "been paid for"}.get(source, "")
+        # short: the Costs section's notes say what an estimate and a request in doubt are
+        said = {"estimate": "estimate", "in_doubt": "in doubt: estimate"}.get(source, "")
         earlier = float(before["cost"].fillna(0).sum())
         if earlier:
             said = "; ".join(filter(None, [said, f"${earlier:,.4f} of it for {count_of(len(before), 'earlier attempt')}"]))
