@@ -13,6 +13,7 @@ import base64
 import io
 from typing import Any, Collection
 
+from ..core.values import count_of
 from ..figures.grid import build_grid
 from ..figures.text import heading, stamp_text
 from ..store.axes import ValueIndex
@@ -36,7 +37,10 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
     if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
-        note = ("" if mode == "table" else f"<p class=\"muted\">{len(catalog.entries)} images: too many for one drawn "
+        images = sum(e.image_id is not None for e in catalog.entries)  # a failed cell is a blank, not an image
+        blanks = len(catalog.entries) - images
+        count = f"{count_of(images, 'image')}" + (f" and {count_of(blanks, 'cell')} without one" if blanks else "")
+        note = ("" if mode == "table" else f"<p class=\"muted\">{esc(count)}: too many for one drawn "
                 "grid, so here as a table of the thumbnails (click one to see it large).</p>")
         return note + _grid_table(catalog, rows, cols, set(embedded))
     # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
