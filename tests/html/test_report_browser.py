@@ -268,3 +268,21 @@ def test_printed_every_request_and_grid_row_is_on_paper(chromium: str, emulator:
     r, _, errors = _open(chromium, path, run)
     assert not errors, errors
     assert r == {"rows": 12, "clipped": 0, "pager": 0}
+
+
+@pytest.mark.slow
+def test_on_a_phone_the_page_keeps_the_screens_width(chromium: str, emulator: Any, data_dir: Path,
+                                                     tmp_path: Path) -> None:
+    """On a phone the costs, ratings and judgements tables ran past the screen's edge: the whole
+    page scrolled sideways (768 px on a 390-px screen). Each table scrolls in its own box now."""
+    exp = run_sweep(emulator, data_dir, name="phone")
+    exp.log.rate(int(exp.images.image_id.iloc[0]), 4, note="a long note that a judge wrote about the headline's kerning")
+    path = export_html(exp, tmp_path / "report.html")
+
+    def run(page: Any) -> int:
+        page.set_viewport_size({"width": 390, "height": 844})
+        return page.evaluate("document.documentElement.scrollWidth")
+
+    width, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert width <= 390
