@@ -20,7 +20,7 @@ from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
 from .page import esc, img, img_ref, table
 
-__all__ = ["grid_section", "GRID_MODES", "GRID_IMAGE_LIMIT", "UNREADABLE"]
+__all__ = ["grid_section", "caption", "GRID_MODES", "GRID_IMAGE_LIMIT", "UNREADABLE"]
 
 GRID_MODES = ("image", "table", None)
 # in place of an image whose file is gone or damaged (`qwenlab verify` says which; a run fetches it again)
@@ -83,13 +83,20 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: 
     return table(heads, body, cls="gridtable")
 
 
+def caption(e: Entry, catalog: Catalog, stamped: list[str]) -> str:
+    """An image's caption (its alt text, which the lightbox shows): its values, repeat and seed,
+    and, in a report whose cells ran on both the emulator and Runware, SYNTHETIC on the emulator's."""
+    mark = " · SYNTHETIC (emulator)" if catalog.provenance.mixed and e.synthetic else ""
+    return stamp_text(e, catalog, stamped) + mark
+
+
 def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str], embedded: set[int]) -> str:
-    stamp = stamp_text(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
+    stamp = caption(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
     if e.image_id is not None and e.image_id in embedded:
         pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
     elif e.image_id is not None:  # its file gone or damaged: a reference to nothing showed a broken picture
         pic = f"<div class=\"failed\">{esc(UNREADABLE)}</div>"
     else:
         pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
-    caption = stamp_text(e, catalog, shown)
-    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(caption)}</div></div>"
+    under = stamp_text(e, catalog, shown)
+    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(under)}</div></div>"

@@ -43,13 +43,14 @@ from ..secrets import register_secret
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.log import IN_DOUBT, status_word
 from ..store.organize import Organizer
+from ..store.provenance import EMULATOR, RUNWARE, backend_label, is_unreached
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
 from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
 from .costs import costs_section, describe_where, request_costs, request_frame
-from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, caption
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import details, esc, fmt, img, img_ref, section, table
@@ -248,7 +249,7 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, embedded:
         body = []
         for r in ratings.itertuples():
             e = by_image.get(r.image_id)
-            pic = (img_ref(r.image_id, f"image {r.image_id}") if r.image_id in embedded
+            pic = (img_ref(r.image_id, caption(e, catalog, stamped) if e else f"image {r.image_id}") if r.image_id in embedded
                    else f"<div class=\"failed\">{esc(UNREADABLE)}</div>" if e is not None else "")
             body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
                          esc(r.judge), esc(r.created_at)])
@@ -298,6 +299,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
                       costs: dict[int, str] | None = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
     size_axis = "size" in axes  # then its column says it: not a second "size"
+    mixed = catalog.provenance.mixed  # cells on the emulator and on Runware: each row says which
     tasks: dict[int, list[Entry]] = {}
     for e in catalog.entries:
         tasks.setdefault(e.task_id, []).append(e)
@@ -308,7 +310,7 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         stamped = [a for a in axes if catalog.axes[a].varies]
         # a cell without an image says why in its place, as the grid's blank does ("IN DOUBT: sent, no
         # answer logged", "FAILED: inferenceError"; the error column has the rest)
-        pics = "".join(img(uris[e.path], stamp_text(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
+        pics = "".join(img(uris[e.path], caption(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
                        if e.path in uris else
                        f"<div class=\"failed\">{esc(e.problem().splitlines()[0] if e.failed else UNREADABLE)}</div>"
                        for e in group)
@@ -328,7 +330,8 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         req_html = details("request JSON", f"<pre>{esc(_pretty(request))}</pre>") if request else ""
         body.append([
             pics,
-            *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status, esc(seeds),
+            *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status,
+            *([_ran_on_cell(t)] if mixed else []), esc(seeds),
             (costs or {}).get(first.task_id, ""), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
             f"<div class=\"prompt\">{prompt}</div>", negative,
             *([] if size_axis else [esc(f"{first.width}x{first.height}" if first.width else "")]), req_html,
@@ -338,11 +341,22 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
             body[-1].insert(1, "".join(f"<div style=\"border-left:6px solid {b.hex};padding-left:4px\">{esc(b.label)}: "
                                        f"{esc(b.detail)}</div>" if b else "<div class=\"muted\">not scored</div>"
                                        for b in found))
-    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", "seed (reported)", "cost", "latency",
+    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", *(["ran on"] if mixed else []),
+             "seed (reported)", "cost", "latency",
              "attempts", "error", "prompt", "negative prompt", *([] if size_axis else ["size"]), "request"]
     # a column empty on every row (no error, no negative prompt) only widens the table
     keep = [i for i, h in enumerate(heads) if h not in ("error", "negative prompt") or any(row[i] for row in body)]
     return table([heads[i] for i in keep], [[row[i] for i in keep] for row in body], cls="paged", page_rows=PAGE_ROWS)
+
+
+def _ran_on_cell(task: Mapping[str, Any]) -> str:
+    """Where one request ran, for a report whose cells ran on both the emulator and Runware."""
+    if is_unreached(task):
+        return ""  # no server answered: it ran nowhere
+    backend = backend_label(task.get("backend"))
+    if backend == EMULATOR:
+        return "<span class=\"failed\">emulator: SYNTHETIC</span>"
+    return "Runware" if backend == RUNWARE else "not recorded"
 
 
 # -- helpers --------------------------------------------------------------------------------------------
