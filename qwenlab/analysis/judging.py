@@ -38,7 +38,7 @@ often the judge preferred the image whose text read better. The widget never run
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from ..core.intervals import percent, wilson_interval
 from ..errors import JudgementError
@@ -62,15 +62,16 @@ _MAX_CRITERION_CHARS = 60
 
 # -- the maths ------------------------------------------------------------------------------------
 def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = None, ties: str = "half",
-              confidence: float = 0.95) -> "pd.DataFrame":
+              confidence: float = 0.95, images: Collection[int] | None = None) -> "pd.DataFrame":
     """Each value of `axis`, per criterion: judgements, wins, losses, ties, win_rate and its Wilson
     interval (ci_low, ci_high), from the log's judgements of this experiment along this axis.
 
     criterion: count only the judgements of this criterion ("overall", "text correct", ...);
     None (default): every criterion judged along this axis, each counted apart ("overall" alone
     when nothing is judged yet). ties: "half" (a tie is half a win) or "exclude" (ties left out of
-    the rate and the count). The frame's `attrs` hold `ties`, `confidence` and `sentences` (one
-    line per criterion and value)."""
+    the rate and the count). images: count only the judgements of two of these image ids (a
+    report of part of an experiment). The frame's `attrs` hold `ties`, `confidence` and
+    `sentences` (one line per criterion and value)."""
     import pandas as pd
 
     if ties not in TIES:
@@ -78,6 +79,9 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
     catalog = catalog_for(exp, axis)
     value_of = image_values(catalog, axis)
     recorded = judgements(exp, axis, None if criterion is None else check_criterion(criterion))
+    if images is not None:
+        kept = {int(i) for i in images}
+        recorded = [j for j in recorded if int(j["image_a"]) in kept and int(j["image_b"]) in kept]
     judged = latest_per_pair(recorded)
     names = [check_criterion(criterion)] if criterion is not None else criteria(judged)
     rows = []

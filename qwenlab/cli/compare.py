@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import ExperimentNotFoundError
 from ..figures.text import file_stem
+from ..html.report import export_html
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .common import layout
@@ -20,7 +23,8 @@ __all__ = ["compare_command"]
 @click.argument("experiments", nargs=-1, required=True)
 @layout_options
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="Grid file to write: .png (one file per page), .pdf, .svg. Default: data/grids/A-vs-B.png")
+              help="Grid file to write: .png (one file per page), .pdf, .svg; or .html: the comparison's report, "
+                   "one self-contained file to share (as `qwenlab export` writes). Default: data/grids/A-vs-B.png")
 @click.option("--title", default=None, help="Title (default: 'A vs B').")
 @figure_options
 def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | None, pages: tuple[str, ...],
@@ -30,12 +34,21 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
 
     Prints what each experiment holds and costs, then writes the grid (rows: the experiment,
     unless --rows or --cols names it). An axis only some experiments have shows, for the others,
-    what their requests sent, or "-". Nothing is sent or changed.
+    what their requests sent, or "-". Nothing is sent or changed. With -o NAME.html, the
+    comparison's report: its grid, each run's costs, ratings, judgements and every request.
     """
     cmp = open_comparison(experiments)
     if rows is None and cols != EXPERIMENT and facet != EXPERIMENT and EXPERIMENT not in pages:
         rows = EXPERIMENT
     page, filters = layout(pages, where)
+    if output and Path(output).suffix.lower() in (".html", ".htm"):
+        # the report to send, as `qwenlab export` writes one experiment's: written (its layout
+        # checked) before the summary, so that a refused command prints its error alone
+        report = export_html(cmp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,
+                             title=title, **({"thumb": thumb} if thumb is not None else {}))
+        click.echo(cmp.summary())
+        click.echo(str(report))
+        return
     target = output or str(data_dir(create=False) / "grids" / f"{file_stem('-vs-'.join(cmp.names))}.png")
     # every axis, value and -o checked before the summary: bad input prints its error alone
     grid = lay_out_grid(cmp, target, rows=rows, cols=cols, page=page, facet=facet, where=filters or None, thumb=thumb,

@@ -11,30 +11,38 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import Any, Collection
 
+from ..core.values import count_of
 from ..figures.grid import build_grid
 from ..figures.text import heading, stamp_text
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
 from .page import esc, img, img_ref, table
 
-__all__ = ["grid_section", "GRID_MODES", "GRID_IMAGE_LIMIT"]
+__all__ = ["grid_section", "caption", "GRID_MODES", "GRID_IMAGE_LIMIT", "UNREADABLE"]
 
 GRID_MODES = ("image", "table", None)
+# in place of an image whose file is gone or damaged (`qwenlab verify` says which; a run fetches it again)
+UNREADABLE = "image unreadable: its file is missing or damaged"
 # above this many images a grid drawn by matplotlib is too large to draw (and to look at): the
 # report shows the HTML table of thumbnails instead, which costs no bytes (it reuses the thumbnails)
 GRID_IMAGE_LIMIT = 200
 
 
 def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
-                 thumb: int, dpi: float) -> str:
+                 thumb: int, dpi: float, embedded: Collection[int] = ()) -> str:
+    """The grid's HTML. `embedded`: the ids of the images whose thumbnails the page holds (the
+    table shows them by reference; any other is a file gone or damaged, said in its place)."""
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
     if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
-        note = ("" if mode == "table" else f"<p class=\"muted\">{len(catalog.entries)} images: too many for one drawn "
+        images = sum(e.image_id is not None for e in catalog.entries)  # a failed cell is a blank, not an image
+        blanks = len(catalog.entries) - images
+        count = f"{count_of(images, 'image')}" + (f" and {count_of(blanks, 'cell')} without one" if blanks else "")
+        note = ("" if mode == "table" else f"<p class=\"muted\">{esc(count)}: too many for one drawn "
                 "grid, so here as a table of the thumbnails (click one to see it large).</p>")
-        return note + _grid_table(catalog, rows, cols)
+        return note + _grid_table(catalog, rows, cols, set(embedded))
     # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
     grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
     out = []
@@ -48,7 +56,7 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
     return "".join(out)
 
 
-def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
+def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: set[int]) -> str:
     if rows is None and cols is None:
         varying = [a for a in catalog.varying if a != REPEAT]
         cols = varying[0] if varying else None
@@ -69,17 +77,26 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None) -> str:
     for i, rv in enumerate(row_vals):
         cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
         for j in range(len(col_vals)):
-            cells.append("".join(_figure(e, catalog, stamped, shown) for e in cells_of.get((i, j), [])))
+            cells.append("".join(_figure(e, catalog, stamped, shown, embedded) for e in cells_of.get((i, j), [])))
         body.append(cells)
     heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
     return table(heads, body, cls="gridtable")
 
 
-def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str]) -> str:
-    stamp = stamp_text(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
-    if e.image_id is not None:
+def caption(e: Entry, catalog: Catalog, stamped: list[str]) -> str:
+    """An image's caption (its alt text, which the lightbox shows): its values, repeat and seed,
+    and, in a report whose cells ran on both the emulator and Runware, SYNTHETIC on the emulator's."""
+    mark = " · SYNTHETIC (emulator)" if catalog.provenance.mixed and e.synthetic else ""
+    return stamp_text(e, catalog, stamped) + mark
+
+
+def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str], embedded: set[int]) -> str:
+    stamp = caption(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
+    if e.image_id is not None and e.image_id in embedded:
         pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
+    elif e.image_id is not None:  # its file gone or damaged: a reference to nothing showed a broken picture
+        pic = f"<div class=\"failed\">{esc(UNREADABLE)}</div>"
     else:
         pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
-    caption = stamp_text(e, catalog, shown)
-    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(caption)}</div></div>"
+    under = stamp_text(e, catalog, shown)
+    return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(under)}</div></div>"

@@ -39,6 +39,23 @@ footer { margin-top: 40px; font-size: 12px; color: #777; }
        border: 1px solid #d5dde6; }
 .provenance.synthetic, .provenance.mixed, .provenance.unknown { background: #fff3cd; color: #7a4b00;
        border: 2px solid #e0b84a; font-size: 15px; }
+/* on a phone every table scrolls in its own box: the page keeps the screen's width */
+@media screen and (max-width: 760px) {
+  body { margin: 12px auto; padding: 0 8px; } table { display: block; overflow-x: auto; max-width: 100%; }
+  .prompt { min-width: 10em; }
+}
+/* on paper (print, save as PDF) nothing scrolls: every row and every page of requests is printed,
+   not the part a scroll box showed; the pager and the lightbox are for the screen */
+@media print {
+  body { max-width: none; margin: 0; font-size: 11px; }  /* the requests' columns fit a page's width */
+  img.thumb { max-width: 110px; max-height: 110px; } .prompt { min-width: 10em; max-width: 300px; }
+  table.paged, table.gridtable { display: table; max-height: none; overflow: visible; }
+  table.paged tbody.page[hidden] { display: table-row-group; }
+  th { position: static; } tr, img { break-inside: avoid; }
+  .pager, body #qwl-lightbox, figure.gridpage .hint { display: none; }  /* body: above the lightbox's own rule */
+  figure.gridpage { overflow: visible; } body img.grid.actual { max-width: 100%; }
+  .provenance { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
 """
 
 

@@ -4,7 +4,7 @@
     export_html(exp, "report.html", rows="promptExtend", cols="size", grid="table")
     export_html(exp, "report.html", full_size=True)       # + report_files/: the originals, linked
 
-The file holds the comparison grid (as embedded images, or `grid="table"`: an HTML table of
+The file holds the experiment's tags and notes (a comparison's: each run's), the comparison grid (as embedded images, or `grid="table"`: an HTML table of
 thumbnails; `qwenlab.html.grid`), the costs, the ratings and blind judgements, and every request: prompt,
 parameters, the seed the API reported, cost, latency and error, with each image as an embedded
 thumbnail. Click a thumbnail and it opens large in a lightbox inside the page (arrow keys step
@@ -19,6 +19,8 @@ Content-Security-Policy says so to the browser), every piece of text is HTML-esc
 registered secrets such as the API key are scrubbed from it. Where the log holds text scores
 (`qwenlab score NAME`), each request's row gives its images' scores and what was misread, and
 the section opens with the score by axis; the export never runs OCR.
+A report of part of an experiment (`where=`) says so first, and its costs, ratings, judgements
+and text scores are those of the requests it shows (the costs say what the whole cost).
 
 The page opens with where the results came from: an amber SYNTHETIC banner for the offline
 emulator's (images drawn locally, costs emulated), MIXED when cells came from both backends, and
@@ -34,20 +36,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
-from ..core.values import format_usd, is_missing, label_list
-from ..costs.frames import Costs
-from ..errors import UnknownCostKeyError
+from ..core.values import count_of, format_usd, is_missing, label_list
 from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
 from ..secrets import register_secret
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.log import IN_DOUBT, status_word
+from ..store.organize import Organizer
+from ..store.provenance import EMULATOR, RUNWARE, backend_label, is_unreached
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
 from ..typography.analysis import axis_lines, describe
 from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
-from .grid import GRID_IMAGE_LIMIT, GRID_MODES
+from .costs import costs_section, describe_where, request_costs, request_frame
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, caption
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import details, esc, fmt, img, img_ref, section, table
@@ -103,22 +106,28 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     links = originals_beside((e.path for e in catalog.entries), _target) if full_size and _target else {}
     if _target and not full_size:
         drop_stale_originals(_target)  # a folder an earlier --full-size export left beside this file
+    # the images the page holds: the others (a file gone or damaged) are said so wherever they would show
+    embedded = {e.image_id for e in catalog.entries if e.image_id is not None and e.path in uris}
     prov = catalog.provenance
-    parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog)]
+    parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog, where)]
     badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
-    scores = _text_scores(experiment, catalog, badges)
+    # a report of part of the experiment (where=): its ratings, judgements and scores are those of its images
+    part = {e.image_id for e in catalog.entries if e.image_id is not None} if where else None
+    scores = _text_scores(experiment, catalog, badges, part)
     nav = [("grid", "Grid"), ("costs", "Costs"), ("ratings", "Ratings"), ("text-scores", "Text scores"),
            ("requests", "Requests")]
     shown = {"grid": bool(grid), "text-scores": bool(scores)}
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
     if grid:
-        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi)))
-    parts.append(section("costs", "Costs", _costs_section(experiment, catalog)))
-    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog)))
+        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi,
+                                                            embedded)))
+    frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
+    parts.append(section("costs", "Costs", costs_section(experiment, catalog, frame, where)))
+    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, embedded, part)))
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
-                         _requests_section(catalog, uris, links, badges)))
+                         _requests_section(catalog, uris, links, badges, request_costs(frame))))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
                  "images are embedded thumbnails" + (f"; the originals are in {esc(files_dir(_target).name)}/ beside it"
@@ -141,7 +150,7 @@ def _provenance_banner(prov: Any) -> str:
     return f"<div class=\"provenance {esc(cls)}\">{text}</div>"
 
 
-def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+def _overview(experiment: "ExperimentRecord", catalog: Catalog, filters: Mapping[str, Any] | None = None) -> str:
     row = experiment.row
     sweep = experiment.sweep
     where = catalog.provenance.headline()  # in the banner above: not again here
@@ -153,16 +162,38 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog) -> str:
     budgets = [(m.name, m.budget_usd) for m in members] if members else [(None, row.get("budget_usd"))]
     budget = "; ".join(f"{esc(name) + ': ' if name else ''}{format_usd(usd) if usd is not None else 'none'}"
                        for name, usd in budgets)
-    facts = [("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
+    tags, notes = _tags_and_notes(experiment, members)
+    # a report of part of the experiment says so first: "size = 512x768: 4 of its 8 requests"
+    part = (f"{describe_where(filters)}: {len({e.task_id for e in catalog.entries})} of its "
+            f"{count_of(experiment.counts()['cells'], 'request')}") if filters else None
+    facts = [("shown", part), ("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
              ("updated", row.get("updated_at")), ("budget", budget),
-             ("why it stopped", row.get("stop_reason")), ("notes", row.get("notes")), ("axes", axes),
+             ("why it stopped", row.get("stop_reason")), ("tags", tags), ("notes", notes), ("axes", axes),
              ("repeats", sweep.get("repeats")), ("seed policy", _seed_policy(sweep, catalog))]
-    kv = table(["", ""], [[esc(k), v if k == "budget" else esc(v)] for k, v in facts if v not in (None, "")], cls="kv")
+    kv = table(["", ""], [[esc(k), v if k in ("budget", "notes") else esc(v)] for k, v in facts if v not in (None, "")],
+               cls="kv")
     bases = ([(f"{m.name}: the sweep's base request", m.sweep.get("base", {})) for m in members] if members
              else [("the sweep's base request", sweep.get("base", {}))])
     return lines + kv + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
                                 for title, base in bases)
+
+
+def _tags_and_notes(experiment: "ExperimentRecord", members: list[Any]) -> tuple[str, str]:
+    """Its tags ("posters, lumiere") and its note as HTML, its paragraphs kept; of a comparison,
+    each run's, named ("a: posters; b: draft")."""
+    def tags_of(m: Any) -> list[str]:
+        return Organizer(m.log, m.data_dir).tags(m.id)
+
+    def note_html(text: str) -> str:  # a note of several paragraphs keeps them
+        return f"<div style=\"white-space:pre-wrap\">{esc(text)}</div>"
+
+    if not members:
+        note = experiment.row.get("notes")
+        return ", ".join(tags_of(experiment)), note_html(note) if note else ""
+    tags = "; ".join(f"{m.name}: {', '.join(t)}" for m in members if (t := tags_of(m)))
+    notes = "".join(note_html(f"{m.name}: {m.row['notes']}") for m in members if m.row.get("notes"))
+    return tags, notes
 
 
 def _seed_policy(sweep: dict[str, Any], catalog: Catalog) -> str | None:
@@ -186,31 +217,16 @@ def _ran_on(prov: Any) -> str:
     return "; ".join(parts)
 
 
-def _costs_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
-    costs = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
-    totals = costs.totals()
-    out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
-    cols = ["tasks", "done", "failed", "images", "cost_usd", "usd_per_image"]
-    for axis in [a for a in catalog.varying if a != REPEAT]:
-        try:
-            df = costs.by(axis)
-        except UnknownCostKeyError:  # an axis the cost query cannot group by: no table, the report goes on
-            continue
-        body = [[esc(idx)] + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in cols]
-                for idx, r in df.iterrows()]
-        out.append(f"<h3>by {esc(axis)}</h3>" + table([axis, *cols], body, numeric=range(1, len(cols) + 1)))
-        if left_out := costs.uncovered(df, totals):  # a comparison's member that did not sweep it
-            out.append(f"<p class=\"muted\">note: {esc(left_out)}</p>")
-    for note in costs.notes(totals):
-        out.append(f"<p class=\"muted\">note: {esc(note)}</p>")
-    return "".join(out)
-
-
-def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, embedded: set[int],
+                     shown: set[int] | None = None) -> str:
+    """The ratings (each image's latest by axis value, then every one) and the blind judgements;
+    `shown`: of a report of part of the experiment, only those of these images."""
     import pandas as pd
 
     ratings = pd.DataFrame(experiment.log.ratings(experiment.id),
                            columns=["id", "image_id", "score", "note", "judge", "created_at"])
+    if shown is not None:
+        ratings = ratings[ratings["image_id"].isin(shown)]
     by_image = {e.image_id: e for e in catalog.entries if e.image_id is not None}
     stamped = [a for a in catalog.axes if catalog.axes[a].varies and a != REPEAT]
     out = []
@@ -233,20 +249,21 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog) -> str:
         body = []
         for r in ratings.itertuples():
             e = by_image.get(r.image_id)
-            pic = img_ref(r.image_id, f"image {r.image_id}") if e is not None else ""
+            pic = (img_ref(r.image_id, caption(e, catalog, stamped) if e else f"image {r.image_id}") if r.image_id in embedded
+                   else f"<div class=\"failed\">{esc(UNREADABLE)}</div>" if e is not None else "")
             body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
                          esc(r.judge), esc(r.created_at)])
         out.append("<h3>every rating</h3>" + table(["image", "what", "score", "note", "judge", "when"], body))
-    out.append(_judgements(experiment, catalog))
+    out.append(_judgements(experiment, catalog, shown))
     return "".join(out)
 
 
-def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
+def _judgements(experiment: "ExperimentRecord", catalog: Catalog, shown: set[int] | None = None) -> str:
     """Each judged value's win rate with its Wilson interval, as `qwenlab.analysis.judging.win_rates` counts it."""
     judged = sorted({j["axis"] for j in experiment.log.judgements(experiment.id)})
     body = []
     for axis in (a for a in judged if a in catalog.axes):
-        for r in win_rates(experiment, axis).itertuples():
+        for r in win_rates(experiment, axis, images=shown).itertuples():
             if r.judgements:
                 body.append([esc(axis), esc(r.criterion), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
                              f"{r.ci_low:.0%} to {r.ci_high:.0%}"])
@@ -258,12 +275,15 @@ def _judgements(experiment: "ExperimentRecord", catalog: Catalog) -> str:
                     numeric=(3, 4, 5, 6)))
 
 
-def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) -> str:
-    """The text score by each varying axis, with intervals; "" when nothing is scored."""
+def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any, shown: set[int] | None = None) -> str:
+    """The text score by each varying axis, with intervals; "" when nothing is scored.
+    `shown`: of a report of part of the experiment, the scores of these images only."""
     if not badges:
         return ""
 
     df = text_scores(experiment, badges.engine)
+    if shown is not None:
+        df = df[df["image_id"].isin(shown)]
     # the lines `qwenlab score` prints: word accuracy, images read right and cost per correct image
     groups = [axis_lines(df, a) for a in catalog.varying if a != REPEAT and a in df.columns] or [
         [describe(df), describe(df, None, "correct")]]
@@ -275,9 +295,11 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any) 
             f"read back from the image.</p><ul>{items}</ul>")
 
 
-def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None) -> str:
+def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None,
+                      costs: dict[int, str] | None = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
     size_axis = "size" in axes  # then its column says it: not a second "size"
+    mixed = catalog.provenance.mixed  # cells on the emulator and on Runware: each row says which
     tasks: dict[int, list[Entry]] = {}
     for e in catalog.entries:
         tasks.setdefault(e.task_id, []).append(e)
@@ -286,9 +308,12 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         first = group[0]
         t = first.task
         stamped = [a for a in axes if catalog.axes[a].varies]
-        pics = "".join(img(uris[e.path], stamp_text(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
-                       if e.path in uris else f"<div class=\"failed\">{esc(e.problem() if e.failed else 'image unreadable')}</div>"
-                       for e in group if e.path in uris or e.image_id is not None)
+        # a cell without an image says why in its place, as the grid's blank does ("IN DOUBT: sent, no
+        # answer logged", "FAILED: inferenceError"; the error column has the rest)
+        pics = "".join(img(uris[e.path], caption(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
+                       if e.path in uris else
+                       f"<div class=\"failed\">{esc(e.problem().splitlines()[0] if e.failed else UNREADABLE)}</div>"
+                       for e in group)
         status = esc(status_word(first.status))  # a task left 'sent' is in_doubt, as every count says
         if first.status == "failed":
             status = f"<span class=\"failed\">{status}</span>"
@@ -305,8 +330,9 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         req_html = details("request JSON", f"<pre>{esc(_pretty(request))}</pre>") if request else ""
         body.append([
             pics,
-            *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status, esc(seeds),
-            _request_cost(t), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
+            *[esc(catalog.axes[a].label(first.value(a))) for a in axes], esc(first.repeat), status,
+            *([_ran_on_cell(t)] if mixed else []), esc(seeds),
+            (costs or {}).get(first.task_id, ""), fmt(first.latency_s, "s"), esc(t.get("attempts")), error,
             f"<div class=\"prompt\">{prompt}</div>", negative,
             *([] if size_axis else [esc(f"{first.width}x{first.height}" if first.width else "")]), req_html,
         ])
@@ -315,26 +341,25 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
             body[-1].insert(1, "".join(f"<div style=\"border-left:6px solid {b.hex};padding-left:4px\">{esc(b.label)}: "
                                        f"{esc(b.detail)}</div>" if b else "<div class=\"muted\">not scored</div>"
                                        for b in found))
-    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", "seed (reported)", "cost", "latency",
+    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", *(["ran on"] if mixed else []),
+             "seed (reported)", "cost", "latency",
              "attempts", "error", "prompt", "negative prompt", *([] if size_axis else ["size"]), "request"]
     # a column empty on every row (no error, no negative prompt) only widens the table
     keep = [i for i, h in enumerate(heads) if h not in ("error", "negative prompt") or any(row[i] for row in body)]
     return table([heads[i] for i in keep], [[row[i] for i in keep] for row in body], cls="paged", page_rows=PAGE_ROWS)
 
 
+def _ran_on_cell(task: Mapping[str, Any]) -> str:
+    """Where one request ran, for a report whose cells ran on both the emulator and Runware."""
+    if is_unreached(task):
+        return ""  # no server answered: it ran nowhere
+    backend = backend_label(task.get("backend"))
+    if backend == EMULATOR:
+        return "<span class=\"failed\">emulator: SYNTHETIC</span>"
+    return "Runware" if backend == RUNWARE else "not recorded"
+
+
 # -- helpers --------------------------------------------------------------------------------------------
-def _request_cost(t: Mapping[str, Any]) -> str:
-    """A request's cost as its row shows it: the API's number as it came, and qwenlab's estimate
-    said to be one (a done task with no cost reported; a failed one whose images were made and
-    not downloaded, logged at its estimate), as the costs section counts them."""
-    cost, estimated = t.get("cost_usd"), t.get("cost_source") == "estimate"
-    if cost is None and t.get("status") == "done":
-        cost, estimated = t.get("estimated_cost_usd"), True
-    if is_missing(cost):
-        return ""
-    return fmt(cost, "usd") + (" <span class=\"muted\">(estimated)</span>" if estimated else "")
-
-
 def _long_text(text: str | None, limit: int) -> str:
     if not text:
         return ""

@@ -78,3 +78,18 @@ def test_bad_layout_or_output_is_refused_before_the_summary_is_printed(two, tmp_
     assert words in result.output
     assert "Comparison of" not in result.output and "Experiment 'before'" not in result.output, result.output
     assert not (data_dir / "grids").exists() and not list(tmp_path.glob("cmp*"))
+
+
+def test_compare_writes_the_comparisons_report_to_an_html_file(two, tmp_path: Path) -> None:
+    """A comparison's report could be written only from Python (`lab.compare(a, b).export(...)`);
+    `qwenlab compare a b -o cmp.html` was refused as "not a format a grid is written in"."""
+    out = tmp_path / "cmp.html"
+    result = qwenlab("compare", "before", "after", "--cols", "size", "-o", str(out))
+    assert result.exit_code == EXIT_OK, result.output
+    assert "Comparison of 2 experiments: before vs after" in result.output and str(out) in result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<h1>before vs after</h1>" in html and "Content-Security-Policy" in html
+    assert "<th>experiment</th>" in html.split('id="requests"')[1]  # each request says which run it is of
+    refused = qwenlab("compare", "before", "after", "--rows", "colour", "-o", str(tmp_path / "bad.html"))
+    assert refused.exit_code == EXIT_BAD_INPUT and "'colour' is not an axis" in refused.output
+    assert "Comparison of" not in refused.output and not (tmp_path / "bad.html").exists()

@@ -110,7 +110,7 @@ def test_the_report_shows_the_estimated_charge_as_an_estimate(data_dir: Path, tm
     costs = page[page.index('id="costs"'):page.index('id="ratings"')]
     assert "$0.0750 estimated" in costs and "$0.0750 reported by the API" not in costs
     assert "charged $0.0750 by the API" not in page
-    assert "$0.0750 <span class=\"muted\">(estimated)</span>" in page  # the request's own row
+    assert "$0.0750 <span class=\"muted\">(estimate)</span>" in page  # the request's own row
 
 
 def test_datasette_gives_the_estimated_charge_apart_from_the_api_s_numbers(data_dir: Path) -> None:

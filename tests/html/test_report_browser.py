@@ -242,3 +242,47 @@ def test_at_1_to_1_the_arrow_keys_keep_the_spot_read(chromium: str, emulator: An
     assert not errors, errors
     assert r["actual"] == pytest.approx(1024, abs=1), r  # still 1:1
     assert r["next"][0] == pytest.approx(r["at"][0], abs=2) and r["next"][1] == pytest.approx(r["at"][1], abs=2), r
+
+
+@pytest.mark.slow
+def test_printed_every_request_and_grid_row_is_on_paper(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Printed (or saved as PDF), the report kept its screen's scroll boxes and pages: the grid
+    table and the requests were cut at the box's height, and only the first page of requests
+    was there at all."""
+    from qwenlab.html import report
+
+    exp = run_sweep(emulator, data_dir, name="printed", repeats=3)
+    monkeypatch.setattr(report, "PAGE_ROWS", 5)  # 12 requests: pages of 5, 5 and 2
+    path = export_html(exp, tmp_path / "report.html", grid="table")
+
+    def run(page: Any) -> dict[str, Any]:
+        page.set_viewport_size({"width": 1000, "height": 400})  # boxes of 85vh: shorter than their rows
+        page.emulate_media(media="print")
+        return page.evaluate("""() => ({
+          rows: Array.from(document.querySelectorAll('#requests tbody tr')).filter(r => r.offsetParent !== null).length,
+          clipped: Array.from(document.querySelectorAll('table.paged, table.gridtable'))
+                     .filter(t => t.scrollHeight > t.clientHeight + 1).length,
+          pager: Array.from(document.querySelectorAll('.pager')).filter(p => p.offsetParent !== null).length})""")
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r == {"rows": 12, "clipped": 0, "pager": 0}
+
+
+@pytest.mark.slow
+def test_on_a_phone_the_page_keeps_the_screens_width(chromium: str, emulator: Any, data_dir: Path,
+                                                     tmp_path: Path) -> None:
+    """On a phone the costs, ratings and judgements tables ran past the screen's edge: the whole
+    page scrolled sideways (768 px on a 390-px screen). Each table scrolls in its own box now."""
+    exp = run_sweep(emulator, data_dir, name="phone")
+    exp.log.rate(int(exp.images.image_id.iloc[0]), 4, note="a long note that a judge wrote about the headline's kerning")
+    path = export_html(exp, tmp_path / "report.html")
+
+    def run(page: Any) -> int:
+        page.set_viewport_size({"width": 390, "height": 844})
+        return page.evaluate("document.documentElement.scrollWidth")
+
+    width, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert width <= 390

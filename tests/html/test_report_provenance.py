@@ -4,6 +4,7 @@ never call the emulator's numbers "reported by the API"."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,22 @@ def test_a_runware_report_names_where_it_ran(exp) -> None:
     html = report_html(exp, grid="table")
     top = _body_start(html)
     assert "SYNTHETIC" not in html and 'class="provenance runware"' in top and "api.runware.ai" in top
+
+
+def test_a_mixed_report_says_which_requests_and_images_are_synthetic(exp) -> None:
+    """A MIXED report said so at its top, and nowhere which request or image ran on the emulator:
+    its requests, and the images the lightbox shows, read alike whichever backend made them."""
+    relabel(exp, "runware", every=2)
+    html = report_html(exp, grid="table")
+    requests = html.split('id="requests"')[1]
+    assert "<th>ran on</th>" in requests
+    ran = re.findall(r"<td>(<span class=\"failed\">emulator: SYNTHETIC</span>|Runware)</td>", requests)
+    assert sorted(ran) == ["<span class=\"failed\">emulator: SYNTHETIC</span>"] * 4 + ["Runware"] * 4
+    alts = re.findall(r'<img class="thumb" src="[^"]+" alt="([^"]*)"', requests)
+    assert len(alts) == 8 and sum(a.endswith(" · SYNTHETIC (emulator)") for a in alts) == 4
+    grid = html.split('id="grid"')[1].split("</section>")[0]
+    assert sum(a.endswith(" · SYNTHETIC (emulator)") for a in re.findall(r'data-ref="\d+" alt="([^"]*)"', grid)) == 4
+
+    relabel(exp, "emulator")  # all on one backend: the banner says it, no column repeats it
+    html = report_html(exp, grid="table")
+    assert "<th>ran on</th>" not in html and "SYNTHETIC (emulator)" not in html

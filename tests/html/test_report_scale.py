@@ -5,10 +5,11 @@ requests in pages. The timing is the benchmark's (`python -m qwenlab.bench.repor
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 from qwenlab.bench.report import build_experiment
-from qwenlab.html.report import GRID_IMAGE_LIMIT, export_html
+from qwenlab.html.report import GRID_IMAGE_LIMIT, export_html, report_html
 from qwenlab.html.viewer import PAGE_ROWS
 
 
@@ -25,3 +26,15 @@ def test_hundreds_of_images_export_light_with_each_image_once(tmp_path: Path) ->
     assert html.count('<tbody class="page">') == -(-n // PAGE_ROWS)
     per_image = len(html.encode()) / n
     assert per_image < 15_000, per_image  # 2,000 images stay far under 30 MB
+
+
+def test_the_count_above_a_large_grid_table_is_of_images(tmp_path: Path) -> None:
+    """It counted the cells as images: "241 images" above a table of 240 and a failed cell."""
+    n = GRID_IMAGE_LIMIT + 41
+    exp = build_experiment(tmp_path / "data", n)
+    with sqlite3.connect(exp.log.path) as db:
+        task = db.execute("SELECT min(id) FROM tasks WHERE experiment_id = ?", [exp.id]).fetchone()[0]
+        db.execute("DELETE FROM images WHERE task_id = ?", [task])
+        db.execute("UPDATE tasks SET status = 'failed', error_code = 'inferenceError', cost_usd = NULL WHERE id = ?", [task])
+    html = report_html(exp, grid="image")
+    assert f"{n - 1} images and 1 cell without one: too many for one drawn grid" in html
