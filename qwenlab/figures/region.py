@@ -116,7 +116,7 @@ def crop_of(path: str | None, region: Region) -> Any:
             img = ImageOps.exif_transpose(img)
             return np.asarray(img.crop(region.box(*img.size)).convert("RGB"))
     except (OSError, ValueError, SyntaxError, ImageError) as exc:  # ImageError: damaged (read_checked)
-        return Unreadable(f"image unreadable: {exc}")
+        return Unreadable.of(exc, path)
 
 
 def crops_of(paths: Iterable[str | None], region: Region, workers: int | None = None) -> dict[str, Any]:

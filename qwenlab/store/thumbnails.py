@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures as cf
 import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -183,6 +184,16 @@ class Unreadable:
     def __str__(self) -> str:
         return self.reason
 
+    @classmethod
+    def of(cls, exc: BaseException, path: str | Path) -> "Unreadable":
+        """The reason `exc` gives for the image at `path`, naming the file alone: the reason is
+        drawn into a grid's tile and a report's picture, which are shared, and the full path
+        showed the user's folders ('/Users/ana/clients/...') to whoever opened them."""
+        text, name = str(exc), Path(path).name
+        for full in sorted({str(path), os.path.abspath(path), str(Path(path).resolve())}, key=len, reverse=True):
+            text = text.replace(full, name)  # inside repr quotes too: the name is what is left between them
+        return cls(f"image unreadable: {text}")
+
 
 def thumbnail_of(image_path: str | Path | None, size: int = DEFAULT_SIZE, kind: Kind = "jpeg") -> Any:
     """The thumbnail as a view needs it: "jpeg" (bytes), "data_uri" (str) or "pixels" (an RGB
@@ -199,7 +210,7 @@ def thumbnail_of(image_path: str | Path | None, size: int = DEFAULT_SIZE, kind: 
             return thumbnail_data_uri(image_path, size)
         return thumbnail_bytes(image_path, size)
     except (ImageError, OSError) as exc:
-        return Unreadable(f"image unreadable: {exc}")
+        return Unreadable.of(exc, image_path)
 
 
 def thumbnails_of(paths: Iterable[str | None], size: int = DEFAULT_SIZE, kind: Kind = "jpeg", *,

@@ -217,5 +217,10 @@ def test_a_damaged_image_that_still_decodes_is_not_drawn_as_the_one_paid_for(sto
 
     crop = crop_of(str(stored), check_region((0, 0, 1, 0.3)))
     assert isinstance(crop, thumbnails.Unreadable) and "damaged" in str(crop)
+    # the reason is drawn into tiles and reports that are shared: the file, not the user's folders
+    gone = stored.parent / ("0" * 64 + ".jpg")
+    for reason in (got, crop, thumbnails.thumbnail_of(gone, 64, "pixels"), crop_of(str(gone), check_region((0, 0, 1, 1)))):
+        assert str(stored.parent) not in str(reason) and os.sep not in str(reason), reason
+    assert "image unreadable" in str(thumbnails.thumbnail_of(gone, 64, "pixels")) and gone.name in str(crop_of(str(gone), check_region((0, 0, 1, 1))))
     with pytest.raises(ImageError, match="damaged"):
         CompareImage(str(stored)).read()
