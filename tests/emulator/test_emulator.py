@@ -288,6 +288,21 @@ def test_output_formats_decode_to_the_right_format_and_size(emulator, http, fmt,
     assert response.headers["content-type"] == Image.MIME[pil]
 
 
+@pytest.mark.parametrize("fmt", ["JPG", "PNG", "WEBP"])
+def test_every_image_file_says_synthetic_in_its_metadata_too(emulator, http, fmt):
+    # the visible mark is a strip along the bottom edge, which a crop takes off; a file copied out
+    # of data/images must still say it was not made by Qwen-Image
+    (item,) = post(http, emulator, task(outputFormat=fmt, outputType="base64Data")).json()["data"]
+    img = image_of(base64.b64decode(item["imageBase64Data"]))
+    exif = img.getexif()
+    assert "SYNTHETIC" in exif[0x010E] and "Qwen-Image" in exif[0x010E]  # ImageDescription
+    assert "qwenlab emulator" in exif[0x0131]                            # Software
+    if fmt == "JPG":
+        assert b"SYNTHETIC" in img.info["comment"]
+    if fmt == "PNG":
+        assert "SYNTHETIC" in img.text["Description"]
+
+
 def test_output_quality_changes_the_jpeg(emulator, http):
     sizes = {}
     for quality in (20, 99):
