@@ -119,6 +119,14 @@ def _undeclared(desc: ModelDescription, path: str, value: Any) -> Problem:
             "unsupportedParameter",
         )
     declared = sorted({s.path for s in desc.parameters.values()})
+    if desc.is_object_prefix(path):
+        # `safety`, `inputs`, `providerSettings.alibaba` are parameters of the page ("safety: object
+        # (2 properties)"; inputs "must be nested inside the `inputs` object"), given here as
+        # something else: "not a parameter" would send the user looking for a name that is right
+        inner = [p for p in declared if p.startswith(path + ".")]
+        example = "{" + ", ".join(f'"{p[len(path) + 1:].split(".")[0]}": ...' for p in inner[:2]) + "}"
+        return Problem(path, f"must be an object holding {', '.join(inner)} (as {example}), got "
+                             f"{type(value).__name__} {short_repr(value)}", value)
     at = {s.name: s.path for s in desc.parameters.values()}  # a short name -> where it sits on the wire
     leaf = path.rsplit(".", 1)[-1]
     if at.get(leaf, path) != path:  # a parameter's name at the wrong place: promptExtend at the top level

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from ..core.values import count_of
 from ..secrets import redact
-from .protocol import Protocol, redact_body, timeout_answer
+from .protocol import Protocol, parse_body, redact_body, timeout_answer
 from .records import RequestLog, RequestRecord
 from .state import EmulatorState
 from .synthetic import MARK, NSFW_TRIGGER
@@ -36,6 +36,10 @@ __all__ = ["HandlerContext", "Handler"]
 log = logging.getLogger("qwenlab.emulator")
 _IMAGE_PATH = re.compile(r"^/images/([0-9a-f-]{36})\.([a-z]+)$", re.IGNORECASE)
 _MAX_BODY = 64 * 1024 * 1024
+
+
+class _BadFraming(Exception):
+    """A request whose body's length cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -100,18 +104,32 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def _read_body(self) -> bytes | None:
+        """The request body; None when it is over _MAX_BODY. `_BadFraming` when its length
+        cannot be read (a Content-Length or chunk size that is not a number): the client's
+        error, answered 400 like Runware's gateway would, never an emulator failure (500)."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
+            total = 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline(1024).split(b";")[0].strip()
+                try:
+                    size = int(line or b"0", 16)
+                except ValueError:
+                    raise _BadFraming(f"chunk size {line[:20]!r} is not a hexadecimal number") from None
+                if size < 0:
+                    raise _BadFraming(f"chunk size {line[:20]!r} is negative")
                 if size == 0:
                     self.rfile.readline()
                     return b"".join(chunks)
+                total += size
+                if total > _MAX_BODY:  # before reading it: a chunk may claim any size
+                    return None
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-                if sum(map(len, chunks)) > _MAX_BODY:
-                    return None
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():  # not int(): it takes "-5", "+5" and "1_000", which no HTTP peer sends
+            raise _BadFraming(f"Content-Length {raw[:20]!r} is not a number of bytes")
+        length = int(raw)
         if length > _MAX_BODY:
             return None
         return self.rfile.read(length) if length else b""
@@ -136,12 +154,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _post(self) -> None:
         ctx = self.context
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except _BadFraming as exc:
+            self.close_connection = True  # what follows on this connection cannot be framed either
+            ctx.requests.add(RequestRecord("POST", self.path, None, {}, time.time(), 400))
+            return self._json(400, {"errors": [error_item("invalidRequestBody", f"the request cannot be read: {exc}")]})
         t0 = time.monotonic()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "proxy-authorization")}
         try:
-            parsed = redact_body(json.loads(body)) if body else None
-        except (ValueError, UnicodeDecodeError):
+            parsed = redact_body(parse_body(body)) if body else None
+        except ValueError:
             parsed = None
         path = urlsplit(self.path).path.rstrip("/")
         record = ctx.requests.add(RequestRecord("POST", self.path, parsed, headers, time.time()))
@@ -253,7 +276,10 @@ class Handler(BaseHTTPRequestHandler):
         self._method_not_allowed()
 
     def _method_not_allowed(self) -> None:
-        self._read_body()
+        try:
+            self._read_body()
+        except _BadFraming:
+            self.close_connection = True
         self.context.requests.add(RequestRecord(self.command, self.path, None, {}, time.time(), 405))
         self._json(405, {"errors": [error_item("methodNotAllowed", "POST tasks to /v1; GET /images/<uuid>.<ext> for images")]},
                    headers={"Allow": "GET, POST"})

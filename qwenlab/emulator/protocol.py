@@ -26,7 +26,7 @@ from .state import EmulatorState
 from .tasks import Slot, TaskRecord
 from .wire import TaskResult, error_item
 
-__all__ = ["Answer", "Protocol", "SYNC_TIMEOUT_CODE", "redact_body", "timeout_answer"]
+__all__ = ["Answer", "Protocol", "SYNC_TIMEOUT_CODE", "parse_body", "redact_body", "timeout_answer"]
 
 # Runware's code for a sync request it stopped holding (HTTP 504, seen at about 122 s).
 SYNC_TIMEOUT_CODE = "failedTaskTimeout"
@@ -46,6 +46,26 @@ class Answer:
 
     def body(self) -> bytes:
         return json.dumps(self.payload, ensure_ascii=False).encode("utf-8")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
+
+
+def parse_body(body: bytes) -> Any:
+    """A POST body as JSON, strictly; ValueError (naming what is wrong) for anything that is not.
+
+    Strict as a JSON parser on a real server is: NaN and Infinity (which Python's json reads and
+    writes by default) are refused, so a body the emulator takes is one Runware can read. A body
+    nested too deep for the parser or holding an integer of thousands of digits is refused too,
+    as a client's error (HTTP 400), not an emulator failure (HTTP 500)."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"it is not UTF-8 ({exc})") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+    # json.JSONDecodeError and the int-size limit's error are ValueErrors: they pass as they are
 
 
 def redact_body(body: Any) -> Any:
@@ -69,8 +89,8 @@ class Protocol:
         """The answer to a POST /v1 body (bytes as received)."""
         t0 = time.monotonic() if t0 is None else t0
         try:
-            tasks = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            tasks = parse_body(body) if body else None
+        except ValueError as exc:
             return _fail(400, "invalidJson", f"the body is not valid JSON ({exc}); send a JSON array of tasks")
         if not isinstance(tasks, list) or not tasks:
             return _fail(400, "invalidRequestBody", "the body must be a non-empty JSON array of task objects")
@@ -158,8 +178,8 @@ def timeout_answer(body: bytes) -> Answer:
     """HTTP 504 `failedTaskTimeout`, one error item per inference task of the POST `body`: what
     the server answers when it stops holding a sync request (its tasks go on; getResponse has them)."""
     try:
-        tasks = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        tasks = parse_body(body)
+    except ValueError:
         tasks = []
     uuids = [t.get("taskUUID") for t in tasks if isinstance(t, dict) and t.get("taskType") == "imageInference"
              and isinstance(t.get("taskUUID"), str)] if isinstance(tasks, list) else []

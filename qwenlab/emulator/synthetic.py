@@ -21,7 +21,9 @@ sweeps, grids, logs and OCR checks can be exercised without the network. What th
   reference given as a non-loopback URL (like the model page's https://assets.runware.ai/...
   example) is never fetched: a deterministic placeholder drawn from the URL stands in for it;
 - an NSFW test (safety on and the prompt contains "[nsfw-test]"): a blacked-out image;
-- always a "SYNTHETIC · qwenlab emulator" mark and the seed in the bottom corners.
+- always a "SYNTHETIC · qwenlab emulator" mark and the seed in the bottom corners, and the same
+  word in the file's metadata (`SYNTHETIC_NOTE`: Exif ImageDescription and Software in every
+  format, a JPEG comment, PNG tEXt chunks), so a file copied away or cropped still says what it is.
 
 The same (key, seed) gives the same pixels; another seed gives another image. `key` is the
 request's output hash. The composition is drawn at a reduced resolution and upscaled; text is
@@ -39,6 +41,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
+from PIL.PngImagePlugin import PngInfo
 
 from .typography import (
     as_seen,
@@ -50,10 +53,27 @@ from .typography import (
 )
 
 __all__ = ["Reference", "Scene", "Headline", "headlines", "render", "render_bytes", "encode", "placeholder", "MARK",
-           "NSFW_TRIGGER"]
+           "NSFW_TRIGGER", "SYNTHETIC_NOTE"]
 
 MARK = "SYNTHETIC · qwenlab emulator"
 NSFW_TRIGGER = "[nsfw-test]"
+# In each file's metadata (ASCII: Exif's ImageDescription is an ASCII field).
+SYNTHETIC_NOTE = ("SYNTHETIC: drawn locally by qwenlab's offline emulator of Runware's API, not made by Qwen-Image; "
+                  "it shows what was requested, not what the model would draw")
+_SOFTWARE = "qwenlab emulator (synthetic image)"
+
+
+def _exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010E] = SYNTHETIC_NOTE  # ImageDescription
+    exif[0x0131] = _SOFTWARE       # Software
+    return exif.tobytes()
+
+
+_EXIF = _exif()
+_PNG_INFO = PngInfo()
+_PNG_INFO.add_text("Description", SYNTHETIC_NOTE)
+_PNG_INFO.add_text("Software", _SOFTWARE)
 _LOW_SIDE = 320  # the composition's long side before upscaling: keeps a render in tens of ms
 _FORMATS = {"JPG": ("JPEG", "image/jpeg", "jpg"), "JPEG": ("JPEG", "image/jpeg", "jpg"),
             "PNG": ("PNG", "image/png", "png"), "WEBP": ("WEBP", "image/webp", "webp")}
@@ -98,15 +118,16 @@ def mime_and_ext(fmt: str) -> tuple[str, str]:
 
 
 def encode(image: Image.Image, fmt: str = "JPG", quality: int = 95) -> bytes:
-    """The image as JPG/PNG/WEBP bytes at `quality` (PNG is lossless and ignores it)."""
+    """The image as JPG/PNG/WEBP bytes at `quality` (PNG is lossless and ignores it), its
+    metadata saying it is synthetic (`SYNTHETIC_NOTE`)."""
     pil_fmt = _FORMATS[fmt.upper()][0]
     buf = io.BytesIO()
     if pil_fmt == "PNG":
-        image.save(buf, "PNG", compress_level=1)  # fast: the emulator must answer quickly
+        image.save(buf, "PNG", compress_level=1, pnginfo=_PNG_INFO, exif=_EXIF)  # level 1: the emulator must answer quickly
     elif pil_fmt == "WEBP":
-        image.save(buf, "WEBP", quality=int(quality), method=0)
+        image.save(buf, "WEBP", quality=int(quality), method=0, exif=_EXIF)
     else:
-        image.save(buf, "JPEG", quality=int(quality))
+        image.save(buf, "JPEG", quality=int(quality), exif=_EXIF, comment=SYNTHETIC_NOTE)
     return buf.getvalue()
 
 

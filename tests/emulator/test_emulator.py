@@ -180,6 +180,41 @@ def test_body_that_is_not_a_json_array_is_a_400_with_a_json_body(emulator, http)
         assert response.status_code == 400 and response.json()["errors"]
 
 
+@pytest.mark.parametrize("content", [
+    b"[" * 100_000 + b"]" * 100_000,                            # nested past the parser's depth
+    b'[{"taskType": "ping", "ping": true, "n": ' + b"9" * 5000 + b"}]",  # past Python's int-digits limit
+    b'[{"taskType": "ping", "ping": true, "n": NaN}]',        # not JSON, though Python's json reads it
+    b'[{"taskType": "ping", "ping": true, "n": -Infinity}]',
+])
+def test_a_body_that_is_not_strict_json_is_a_400_never_an_emulator_failure(emulator, http, content):
+    # runware-api.md "Transport": the body is a JSON array; "Responses": bad request -> 400, bodies JSON
+    response = http.post(emulator.url, content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalidJson"
+    assert emulator.internal_errors == []
+
+
+def _raw_exchange(emu: Emulator, head: bytes) -> bytes:
+    with socket.create_connection((emu.host, emu.port), timeout=10) as sock:
+        sock.sendall(head)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: abc", b"Content-Length: -5",
+                                     b"Transfer-Encoding: chunked\r\n\r\nzz"])
+def test_a_body_whose_length_cannot_be_read_is_a_json_400(emulator, framing):
+    head = b"POST /v1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n" + framing + b"\r\n\r\n[]\r\n0\r\n\r\n"
+    answer = _raw_exchange(emulator, head)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status.startswith(b"HTTP/1.1 400"), answer[:200]
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["errors"][0]["code"] == "invalidRequestBody"
+    assert emulator.internal_errors == []
+
+
 # -- auth ------------------------------------------------------------------------------------------------
 def test_missing_key_is_401_invalid_api_key(emulator):
     response = httpx.post(emulator.url, json=[{"taskType": "ping", "ping": True}], trust_env=False)
@@ -251,6 +286,21 @@ def test_output_formats_decode_to_the_right_format_and_size(emulator, http, fmt,
     img = image_of(response.content)
     assert img.format == pil and img.size == (320, 256)
     assert response.headers["content-type"] == Image.MIME[pil]
+
+
+@pytest.mark.parametrize("fmt", ["JPG", "PNG", "WEBP"])
+def test_every_image_file_says_synthetic_in_its_metadata_too(emulator, http, fmt):
+    # the visible mark is a strip along the bottom edge, which a crop takes off; a file copied out
+    # of data/images must still say it was not made by Qwen-Image
+    (item,) = post(http, emulator, task(outputFormat=fmt, outputType="base64Data")).json()["data"]
+    img = image_of(base64.b64decode(item["imageBase64Data"]))
+    exif = img.getexif()
+    assert "SYNTHETIC" in exif[0x010E] and "Qwen-Image" in exif[0x010E]  # ImageDescription
+    assert "qwenlab emulator" in exif[0x0131]                            # Software
+    if fmt == "JPG":
+        assert b"SYNTHETIC" in img.info["comment"]
+    if fmt == "PNG":
+        assert "SYNTHETIC" in img.text["Description"]
 
 
 def test_output_quality_changes_the_jpeg(emulator, http):
