@@ -83,7 +83,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
 
     rows, cols: axis names (or "repeat"); both None picks the first two axes that vary.
     page: "auto" makes a page for each combination of the other varying axes; a name or list of
-        names pages by those only (the others sit side by side in a cell); None: one page.
+        names pages by those only (the others sit side by side in a cell); None (or "none"): one page.
     facet: an axis whose values become blocks of rows on each page.
     where: keep only these values, {axis: value or label or list}: {"size": "1024x1536"}.
     region: (x0, y0, x1, y1) in fractions of the image (0..1): show only that region of every
@@ -198,6 +198,8 @@ def _warm(spec: GridSpec) -> Any:
 def _page_axes(catalog: Catalog, page: Any, rows: str | None, cols: str | None, facet: str | None) -> list[str]:
     if page is None or page is False:
         return []
+    if isinstance(page, str) and page.lower() == "none" and page not in catalog.axes:
+        return []  # as the command line's --page none says it: "'none' is not an axis" helped no one
     if page == "auto":
         # an axis some compared experiments lack (they read "-"), or whose values they do not all
         # share (each run its own negative prompts), would put runs on pages of their own, so that

@@ -165,6 +165,20 @@ def test_unknown_or_reused_axes_are_refused_naming_the_axes(exp) -> None:
         build_grid(exp, rows="size", cols="size")
 
 
+def test_options_written_in_another_form_are_refused_naming_the_option_or_taken(exp) -> None:
+    """A list for cols= failed with "unhashable type: 'list'", a where= written as the command
+    line writes it with "'s' is not an axis" (read letter by letter), and page="none", as
+    --page none says it, with "'none' is not an axis"."""
+    with pytest.raises(UnknownAxisError, match=r"cols=\['size'\]: give one axis name as a string, e.g. cols="):
+        build_grid(exp, rows="promptExtend", cols=["size"])
+    with pytest.raises(UnknownAxisError, match=r"facet=\('size',\): give one axis name as a string"):
+        build_grid(exp, rows="promptExtend", facet=("size",))
+    with pytest.raises(UnknownAxisError, match=r"where='size=512x768': give a dict .* where=\{'size': "):
+        build_grid(exp, rows="promptExtend", cols="negativePrompt", where="size=512x768")
+    one = build_grid(exp, rows="promptExtend", cols="size", page="none")
+    assert len(one) == 1 and one.pages[0].values == {}
+
+
 def test_experiment_grid_shows_inline_without_a_path_and_saves_with_one(exp, tmp_path: Path) -> None:
     grid = exp.grid(rows="promptExtend", cols="size", page=None)
     assert isinstance(grid, Grid)
