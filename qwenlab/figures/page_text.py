@@ -65,13 +65,20 @@ def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], pa
     catalog = spec.catalog
     fixed = [catalog.axes[a].tag(catalog.values(a, entries)[0]) for a in catalog.axes
              if a != REPEAT and a not in key and len(catalog.values(a, entries)) == 1]
-    n_img = sum(1 for e in entries if not e.failed)
-    n_blank = len(entries) - n_img
+    logged = [e for e in entries if not e.failed]
+    # an image logged but not drawn (its file gone or damaged) is a blank too: "4 images" over
+    # two images and two blanks sent the eye looking for pictures that are not there
+    n_lost = sum(1 for e in logged if arrays is not None and isinstance(arrays.get(e.path or "", ""), str))
+    n_img = len(logged) - n_lost
+    n_blank = len(entries) - len(logged)
     sub = ([page_label] if page_label else []) + ([f"same on every image: {' · '.join(fixed)}"] if fixed else [])
     if spec.region is not None:
         sub.append(f"region {spec.region} of each image (x0, y0, x1, y1 as fractions), cut from the original at full resolution"
                    + _shrunk(spec, arrays or {}))
-    sub.append(count_of(n_img, "image") + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
+    sub.append(count_of(n_img, "image")
+               + (f", {count_of(n_lost, 'image')} logged but unreadable ({'its tile says' if n_lost == 1 else 'their tiles say'} why)"
+                  if n_lost else "")
+               + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
                + f" · {captions.says()}")
     badges = spec.badges
     if badges is not None and not badges:

@@ -78,6 +78,19 @@ def test_a_failed_cell_is_a_labelled_blank_with_its_error(exp) -> None:
     assert "seed ?" in drawn  # no image, so no reported seed: said, not invented
 
 
+def test_the_count_says_which_logged_images_are_unreadable_blanks(emulator, data_dir: Path) -> None:
+    """An image whose file is gone is a labelled blank, and the subtitle counted it as an image:
+    "8 images" over seven pictures and a blank."""
+    small = run_sweep(emulator, data_dir, name="lost", fail_one=False)
+    gone = Path(small.images.path.iloc[0])
+    gone.unlink()
+    for region in (None, (0, 0, 1, 0.3)):  # from a thumbnail (none was made) and at full size
+        grid = build_grid(small, rows="promptExtend", cols="size", page=None, region=region)
+        drawn = " ".join(" ".join(texts(grid[0])).split())
+        assert "7 images, 1 image logged but unreadable (its tile says why)" in drawn
+        assert (grid.pages[0].images, grid.pages[0].blanks) == (7, 1)
+
+
 def test_headers_title_and_stamps_keep_a_readable_size(exp) -> None:
     grid = build_grid(exp, rows="promptExtend", cols="size", title="LUMIERE: does promptExtend help?")
     fig = grid[0]
