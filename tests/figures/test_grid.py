@@ -89,6 +89,7 @@ def test_the_count_says_which_logged_images_are_unreadable_blanks(emulator, data
         drawn = " ".join(" ".join(texts(grid[0])).split())
         assert "7 images, 1 image logged but unreadable (its tile says why)" in drawn
         assert (grid.pages[0].images, grid.pages[0].blanks) == (7, 1)
+        assert "image unreadable: image file" in drawn and "[Errno" not in drawn  # its blank says it in words
 
 
 def test_headers_title_and_stamps_keep_a_readable_size(exp) -> None:
