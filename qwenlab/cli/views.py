@@ -51,7 +51,7 @@ def figure_options(fn: F) -> F:
     fn = click.option("--dpi", type=click.FloatRange(min=0, min_open=True), default=120, show_default=True,
                       help="Resolution of the pages.")(fn)
     return click.option("--cell-size", type=click.FloatRange(min=0, min_open=True), default=None,
-                        help="Height of each image, in inches (default 2.2; 1.2 for a region of each image).")(fn)
+                        help="Height of each image, in inches (default 2.2; for a region of each image, its own pixels at --dpi, 1.2 to 4).")(fn)
 
 
 def write_grid(experiment: Any, target: str, *, workers: int | None = None, **options: Any) -> list[Path]:

@@ -83,7 +83,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
 
     rows, cols: axis names (or "repeat"); both None picks the first two axes that vary.
     page: "auto" makes a page for each combination of the other varying axes; a name or list of
-        names pages by those only (the others sit side by side in a cell); None: one page.
+        names pages by those only (the others sit side by side in a cell); None (or "none"): one page.
     facet: an axis whose values become blocks of rows on each page.
     where: keep only these values, {axis: value or label or list}: {"size": "1024x1536"}.
     region: (x0, y0, x1, y1) in fractions of the image (0..1): show only that region of every
@@ -92,7 +92,9 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         differ within its cell, the repeat, the seed the API reported); False: none.
     thumb: thumbnail size in pixels (cached on disk); default: the smallest of 256, 384, 512, 768,
         1024, 1536 and 2048 that covers an image as drawn, so a bigger cell is sharper, not enlarged.
-    cell_size: inches per image's height (default 2.2, or 1.2 with a region); dpi: of the figures.
+    cell_size: inches per image's height; dpi: of the figures. Default 2.2, or with a region as
+        high as the tallest region's own pixels at `dpi` (from 1.2 up to 4 in), so its small text is
+        drawn 1:1, not shrunk; a page drawing regions smaller than that says so and how to fix it.
     workers: threads reading thumbnails or regions.
     score: a stored text score ("word_accuracy", "ned", "sentence_accuracy", "correct") to frame
         each image in its colour (graded, the scale drawn on the page) and print in its caption.
@@ -101,14 +103,16 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
     Scores are read from the log (run `exp.score_text()` first); no OCR runs here.
     """
     crop = check_region(region)  # bad input is refused before anything is read
-    if cell_size is None:
-        cell_size = 1.2 if crop else 2.2
-    if not isinstance(cell_size, (int, float)) or isinstance(cell_size, bool) or cell_size <= 0:
+    if not isinstance(dpi, (int, float)) or isinstance(dpi, bool) or dpi <= 0:
+        raise ValueError(f"dpi={dpi!r}: give the pages' resolution in dots per inch, e.g. dpi=120")
+    if cell_size is not None and (not isinstance(cell_size, (int, float)) or isinstance(cell_size, bool) or cell_size <= 0):
         raise ValueError(f"cell_size={cell_size!r}: give the height of an image in inches, e.g. cell_size=2.2")
     if thumb is not None and (not isinstance(thumb, int) or isinstance(thumb, bool) or thumb < 16):
         raise ValueError(f"thumb={thumb!r}: give a thumbnail size in pixels (at least 16), or None to match the cells")
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     catalog = catalog.where(where)
+    if cell_size is None:
+        cell_size = region_cell_size(catalog.entries, crop, dpi) if crop else 2.2
     if thumb is None:
         thumb = thumb_for(catalog.entries, float(cell_size), dpi)
     if rows is None and cols is None:
@@ -138,6 +142,19 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         pages.append(GridPage(_PageDrawing(spec, entries, key, page_label), spec.title, dict(key), page_label or spec.title,
                               file_label, actual_size=crop is not None))
     return Grid(pages, catalog.name, prepare=None if crop else _warm(spec), processes=not show_reading)
+
+
+REGION_CELL = (1.2, 4.0)  # inches: the least and the most a region's default height may be
+
+
+def region_cell_size(entries: Sequence[Entry], region: Region, dpi: float) -> float:
+    """The default height of a grid of regions: the tallest region's own pixels at `dpi` (sizes
+    from the log), within REGION_CELL. At a fixed 1.2 in the top 30% of a 1024x1536 poster (461
+    px) was drawn 144 px high, at 31%: its 30-px subheads became 9-px smudges on the very view
+    made to read them."""
+    tallest = max((e.height * (region.y1 - region.y0) for e in entries if e.height), default=0.0)
+    low, high = REGION_CELL
+    return round(min(high, max(low, tallest / dpi)), 2)
 
 
 THUMB_SIZES = (256, 384, 512, 768, 1024, 1536, 2048)  # few sizes, so grids of other sizes share the cache
@@ -181,6 +198,8 @@ def _warm(spec: GridSpec) -> Any:
 def _page_axes(catalog: Catalog, page: Any, rows: str | None, cols: str | None, facet: str | None) -> list[str]:
     if page is None or page is False:
         return []
+    if isinstance(page, str) and page.lower() == "none" and page not in catalog.axes:
+        return []  # as the command line's --page none says it: "'none' is not an axis" helped no one
     if page == "auto":
         # an axis some compared experiments lack (they read "-"), or whose values they do not all
         # share (each run its own negative prompts), would put runs on pages of their own, so that

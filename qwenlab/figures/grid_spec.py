@@ -14,7 +14,9 @@ from ..store.thumbnails import Unreadable, thumbnails_of
 from ..typography.badges import ScoreBadges
 from .region import Region, crops_of
 
-__all__ = ["GridSpec", "load_thumbnails"]
+__all__ = ["GridSpec", "load_thumbnails", "ASPECTS"]
+
+ASPECTS = (0.25, 4.0)  # the narrowest and widest box an image (or a region of it) gets
 
 
 def load_thumbnails(entries: list[Entry], size: int, workers: int | None = None) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def render_page(spec: GridSpec, entries: list[Entry], key: dict[str, Any], page_
     prov = catalog.provenance
     where, mark = prov.headline(), prov.mark()
     loud = bool(mark)  # synthetic, mixed or not recorded: said in the title and in red; Runware's host in grey
-    subtitle = subtitle_lines(spec, entries, key, page_label, captions)
+    subtitle = subtitle_lines(spec, entries, key, page_label, captions, arrays)
     layout = measure_page(spec, entries, place, arrays, captions, title=f"{spec.title} · {mark}" if mark else spec.title,
                           subtitle=subtitle if loud or not where else [where, *subtitle], alert=where if loud else None)
     fig = ShownFigure(figsize=(layout.width, layout.height), dpi=spec.dpi)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.values import same_value
 from ..store.catalog import REPEAT, Catalog, Entry
-from .grid_spec import GridSpec
+from .grid_spec import ASPECTS, GridSpec
 from .page_text import Captions, footnote_lines, scale_title_text
 from .panels import caption_height, caption_lines
 from .scale import SCALE_H, SCALE_TITLE_PT
@@ -26,7 +26,6 @@ GAP_CELL = 0.22      # between cells
 # lines of its own (16 images of a comparison's cell in one line made a page 80 inches wide)
 _MAX_ACROSS = 12
 _ROW_LABEL_W = 1.8   # the row headers' column
-_ASPECTS = (0.25, 4.0)  # the narrowest and widest box an image (or a region of it) gets
 
 
 # -- what goes where --------------------------------------------------------------------------------
@@ -192,7 +191,7 @@ def _row_h(lines: int, line_h: float) -> float:
 
 def _aspect(entries: list[Entry], arrays: dict[str, Any]) -> float:
     """Width over height of the widest image among `entries` (from its pixels, else the size
-    the task asked for), kept within _ASPECTS."""
+    the task asked for), kept within ASPECTS."""
     best = 0.0
     for e in entries:
         pixels = arrays.get(e.path) if e.path else None
@@ -200,4 +199,4 @@ def _aspect(entries: list[Entry], arrays: dict[str, Any]) -> float:
             best = max(best, pixels.shape[1] / pixels.shape[0])
         elif e.width and e.height:
             best = max(best, e.width / e.height)
-    return min(_ASPECTS[1], max(_ASPECTS[0], best or 1.0))
+    return min(ASPECTS[1], max(ASPECTS[0], best or 1.0))

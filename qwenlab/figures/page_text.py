@@ -5,13 +5,14 @@ the footnotes. `qwenlab.figures.page_layout` wraps and measures them; `qwenlab.f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.values import count_of
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges
-from .grid_spec import GridSpec
+from .grid_spec import ASPECTS, GridSpec
 from .text import NOTE_PT, footnotes, stamp_text, wrap_lines
 
 __all__ = ["Captions", "subtitle_lines", "scale_title_text", "footnote_lines"]
@@ -56,18 +57,28 @@ class Captions:
         return "under each image: " + (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0])
 
 
-def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], page_label: str, captions: Captions) -> list[str]:
+def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], page_label: str, captions: Captions,
+                   arrays: dict[str, Any] | None = None) -> list[str]:
     """The lines under the title (unwrapped): the page's values, what every image shares, the
-    counts, what the captions say, and the outlines' legend."""
+    counts, what the captions say, and the outlines' legend. `arrays` (path -> pixels) lets a
+    page of regions say when it draws them smaller than their own pixels."""
     catalog = spec.catalog
     fixed = [catalog.axes[a].tag(catalog.values(a, entries)[0]) for a in catalog.axes
              if a != REPEAT and a not in key and len(catalog.values(a, entries)) == 1]
-    n_img = sum(1 for e in entries if not e.failed)
-    n_blank = len(entries) - n_img
+    logged = [e for e in entries if not e.failed]
+    # an image logged but not drawn (its file gone or damaged) is a blank too: "4 images" over
+    # two images and two blanks sent the eye looking for pictures that are not there
+    n_lost = sum(1 for e in logged if arrays is not None and isinstance(arrays.get(e.path or "", ""), str))
+    n_img = len(logged) - n_lost
+    n_blank = len(entries) - len(logged)
     sub = ([page_label] if page_label else []) + ([f"same on every image: {' · '.join(fixed)}"] if fixed else [])
     if spec.region is not None:
-        sub.append(f"region {spec.region} of each image (x0, y0, x1, y1 as fractions), cut from the original at full resolution")
-    sub.append(count_of(n_img, "image") + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
+        sub.append(f"region {spec.region} of each image (x0, y0, x1, y1 as fractions), cut from the original at full resolution"
+                   + _shrunk(spec, arrays or {}))
+    sub.append(count_of(n_img, "image")
+               + (f", {count_of(n_lost, 'image')} logged but unreadable ({'its tile says' if n_lost == 1 else 'their tiles say'} why)"
+                  if n_lost else "")
+               + (f", {n_blank} cell{'s' if n_blank > 1 else ''} without an image" if n_blank else "")
                + f" · {captions.says()}")
     badges = spec.badges
     if badges is not None and not badges:
@@ -75,6 +86,25 @@ def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], pa
     if badges and spec.reading:
         sub.append("outlines: the lines the OCR read; green an expected string read exactly, orange misread, grey other text")
     return sub
+
+
+def _shrunk(spec: GridSpec, arrays: dict[str, Any]) -> str:
+    """What the region line adds where the page draws some region below its own pixels: how far
+    below, and the cell size that draws every one 1:1 ("at full resolution" alone read as if
+    a headline shown at a third of its pixels were what the model drew)."""
+    scales = []
+    for pixels in arrays.values():
+        if isinstance(pixels, str) or getattr(pixels, "ndim", 0) < 2:
+            continue  # no image: its blank says why
+        h, w = pixels.shape[:2]
+        # drawn cell_size high, unless wider than the widest box, which then holds it by its width
+        scales.append(spec.cell_size * spec.dpi * min(1 / h, ASPECTS[1] / w))
+    least = min(scales, default=1.0)
+    if least >= 0.95:  # a few percent off is not what makes text unreadable
+        return ""
+    need = math.ceil(spec.cell_size / least * 10) / 10
+    return (f", drawn at {least:.0%} of its pixels: cell_size={need:g} (--cell-size {need:g}) draws every region "
+            "at its own pixels")
 
 
 def scale_title_text(badges: ScoreBadges, entries: list[Entry]) -> str:

@@ -115,6 +115,8 @@ def crop_of(path: str | None, region: Region) -> Any:
         with Image.open(io.BytesIO(read_checked(Path(path)))) as img:
             img = ImageOps.exif_transpose(img)
             return np.asarray(img.crop(region.box(*img.size)).convert("RGB"))
+    except FileNotFoundError:  # said as a thumbnail's blank says it, not as "[Errno 2] No such file or directory"
+        return Unreadable(f"image unreadable: image file {path!r} does not exist: deleted, or the data folder was moved")
     except (OSError, ValueError, SyntaxError, ImageError) as exc:  # ImageError: damaged (read_checked)
         return Unreadable.of(exc, path)
 

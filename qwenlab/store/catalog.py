@@ -141,6 +141,11 @@ class Catalog:
         argument that gave the names ("rows", "where"), starts the message, so that a command
         names the option it came from (`--rows`), not only the axis."""
         for name in names:
+            if name is not None and not isinstance(name, str):
+                # a list for rows= met the dict below as "unhashable type: 'list'", naming nothing
+                said = parameter or "axis"
+                raise UnknownAxisError(f"{said}={name!r}: give one axis name as a string, e.g. {said}={next(iter(self.axes), 'size')!r}; "
+                                       f"its axes are: {', '.join(self.axes)}")
             if name is not None and name not in self.axes:
                 known = ", ".join(self.axes)
                 said = f"{parameter}: " if parameter else ""
@@ -165,6 +170,10 @@ class Catalog:
         """Only the entries whose axes match: {axis: value, label, or a list of them}."""
         if not filters:
             return self
+        if not isinstance(filters, Mapping):
+            # "size=512x768", as the command line writes it, was read letter by letter: "'s' is not an axis"
+            raise UnknownAxisError(f"where={filters!r}: give a dict of axis and value (or list of values), "
+                                   "e.g. where={'size': '1024x1536'} (on the command line: --where size=1024x1536)")
         self.check_axes(*filters, parameter="where")
         kept = self.entries
         for axis, wanted in filters.items():

@@ -78,6 +78,20 @@ def test_a_failed_cell_is_a_labelled_blank_with_its_error(exp) -> None:
     assert "seed ?" in drawn  # no image, so no reported seed: said, not invented
 
 
+def test_the_count_says_which_logged_images_are_unreadable_blanks(emulator, data_dir: Path) -> None:
+    """An image whose file is gone is a labelled blank, and the subtitle counted it as an image:
+    "8 images" over seven pictures and a blank."""
+    small = run_sweep(emulator, data_dir, name="lost", fail_one=False)
+    gone = Path(small.images.path.iloc[0])
+    gone.unlink()
+    for region in (None, (0, 0, 1, 0.3)):  # from a thumbnail (none was made) and at full size
+        grid = build_grid(small, rows="promptExtend", cols="size", page=None, region=region)
+        drawn = " ".join(" ".join(texts(grid[0])).split())
+        assert "7 images, 1 image logged but unreadable (its tile says why)" in drawn
+        assert (grid.pages[0].images, grid.pages[0].blanks) == (7, 1)
+        assert "image unreadable: image file" in drawn and "[Errno" not in drawn  # its blank says it in words
+
+
 def test_headers_title_and_stamps_keep_a_readable_size(exp) -> None:
     grid = build_grid(exp, rows="promptExtend", cols="size", title="LUMIERE: does promptExtend help?")
     fig = grid[0]
@@ -163,6 +177,20 @@ def test_unknown_or_reused_axes_are_refused_naming_the_axes(exp) -> None:
         build_grid(exp, rows="promptextend", cols="size")
     with pytest.raises(ValueError, match="only one of"):
         build_grid(exp, rows="size", cols="size")
+
+
+def test_options_written_in_another_form_are_refused_naming_the_option_or_taken(exp) -> None:
+    """A list for cols= failed with "unhashable type: 'list'", a where= written as the command
+    line writes it with "'s' is not an axis" (read letter by letter), and page="none", as
+    --page none says it, with "'none' is not an axis"."""
+    with pytest.raises(UnknownAxisError, match=r"cols=\['size'\]: give one axis name as a string, e.g. cols="):
+        build_grid(exp, rows="promptExtend", cols=["size"])
+    with pytest.raises(UnknownAxisError, match=r"facet=\('size',\): give one axis name as a string"):
+        build_grid(exp, rows="promptExtend", facet=("size",))
+    with pytest.raises(UnknownAxisError, match=r"where='size=512x768': give a dict .* where=\{'size': "):
+        build_grid(exp, rows="promptExtend", cols="negativePrompt", where="size=512x768")
+    one = build_grid(exp, rows="promptExtend", cols="size", page="none")
+    assert len(one) == 1 and one.pages[0].values == {}
 
 
 def test_experiment_grid_shows_inline_without_a_path_and_saves_with_one(exp, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from qwenlab.cli import cli
 from qwenlab.figures.grid import build_grid
+from qwenlab.figures.pages import ACTUAL_WIDTH
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.figures.region import check_region
 from qwenlab.store import thumbnails
@@ -95,6 +96,38 @@ def test_a_region_is_cut_from_the_original_at_full_resolution(exp) -> None:
     assert any("region 0, 0, 1, 0.25 of each image" in " ".join(t.split()) for t in texts(fig))
 
 
+def _drawn_heights(fig) -> list[tuple[int, float]]:
+    """(pixel rows of each region drawn, pixel rows it takes on the page)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    return [(tile["image"].get_array().shape[0], tile["image"].get_window_extent(renderer).height)
+            for tile in drawn_tiles(fig)]
+
+
+def test_a_region_is_drawn_at_its_own_pixels_so_small_text_stays_readable(exp) -> None:
+    """Regions were drawn 1.2 in high whatever their pixels: the top 30% of a 1024x1536 poster
+    (461 px) took 144 px, its 30-px subheads 9 px, on the view made to read them, under a
+    subtitle saying "at full resolution". By default the tallest region is now drawn 1:1."""
+    fig = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.25))[0]
+    drawn = _drawn_heights(fig)
+    tallest = max(drawn)  # a quarter of 512x768: 192 rows
+    assert tallest[0] == 192 and abs(tallest[1] - 192) <= 2
+    assert all(on_page >= rows - 2 for rows, on_page in drawn)  # none shrunk (the landscapes' are enlarged)
+    assert not any("of its pixels" in t for t in texts(fig))
+
+
+def test_a_page_drawing_regions_below_their_pixels_says_so_and_the_fix(exp) -> None:
+    fig = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.25), cell_size=0.8)[0]
+    shrunk = min(on_page / rows for rows, on_page in _drawn_heights(fig))
+    line = next(" ".join(t.split()) for t in texts(fig) if "region 0, 0, 1, 0.25" in t)
+    assert f"drawn at {shrunk:.0%} of its pixels" in line and "cell_size=1.6 (--cell-size 1.6)" in line
+    fixed = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.25), cell_size=1.6)[0]
+    assert all(on_page >= rows - 2 for rows, on_page in _drawn_heights(fixed))
+    with pytest.raises(ValueError, match=r"dpi=0: give the pages' resolution"):  # refused before a page is drawn
+        build_grid(exp, rows="promptExtend", cols="size", region=(0, 0, 1, 0.25), dpi=0)
+
+
 @pytest.mark.parametrize("bad, why", [((0, 0, 1), "not 4"), ((0, 0, 1.5, 1), "outside the image"),
                                       ((0.5, 0, 0.2, 1), "upside down"), ((0, 0, 100, 200), "not pixels"),
                                       ("top", "not four numbers")])
@@ -147,8 +180,8 @@ def test_a_grid_of_regions_shows_in_a_notebook_at_its_own_pixels(exp) -> None:
     assert "overflow:auto" in html and "max-width:none" in html and "shown at its own pixels" in html
     data = base64.b64decode(re.search(r"data:image/jpeg;base64,([^']+)'", html).group(1))
     figure = regions.pages[0].figure
-    with Image.open(io.BytesIO(data)) as shown:
-        assert abs(shown.width - figure.get_figwidth() * figure.dpi) <= 1  # not scaled down
+    with Image.open(io.BytesIO(data)) as shown:  # not scaled down to the notebook's width: up to ACTUAL_WIDTH
+        assert abs(shown.width - min(ACTUAL_WIDTH, figure.get_figwidth() * figure.dpi)) <= 1 and shown.width > 2 * 1400
     whole = build_grid(exp, rows="promptExtend", cols="size", page=None)._repr_html_()
     assert "max-width:100%" in whole and "overflow:auto" not in whole
 
