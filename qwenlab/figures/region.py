@@ -116,7 +116,8 @@ def crop_of(path: str | None, region: Region) -> Any:
             img = ImageOps.exif_transpose(img)
             return np.asarray(img.crop(region.box(*img.size)).convert("RGB"))
     except FileNotFoundError:  # said as a thumbnail's blank says it, not as "[Errno 2] No such file or directory"
-        return Unreadable(f"image unreadable: image file {path!r} does not exist: deleted, or the data folder was moved")
+        return Unreadable.of(FileNotFoundError(f"image file {str(path)!r} does not exist: deleted, or the data folder was "
+                                               "moved"), path)
     except (OSError, ValueError, SyntaxError, ImageError) as exc:  # ImageError: damaged (read_checked)
         return Unreadable.of(exc, path)
 
