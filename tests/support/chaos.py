@@ -13,7 +13,8 @@ Then some image files are deleted, cut short or damaged in place, and `qwenlab v
 --set-aside` runs; then the faults stop and two runs in this process finish the experiment.
 
 `audit` checks after every round: the log is sound; no task was charged twice, nor any cell under
-two taskUUIDs; every charge belongs to a taskUUID the log holds (now or in a cell's history);
+two taskUUIDs (but one whose earlier attempt was paid and its images could not be had, even when
+asked for again: that cell is bought again, by design, and its history keeps the charge); every charge belongs to a taskUUID the log holds (now or in a cell's history);
 every finished task's cost is what the ledger charged it, every earlier attempt's charge is in its
 history, and the log's spend covers the ledger (equals it when nothing is in doubt); the budget was
 never exceeded; every paid image is logged and on disk whole, or its task says it was paid and
@@ -161,7 +162,11 @@ def audit(emu: Emulator, data: Path, name: str, budget: float | None, final: boo
     for uuid in charged:
         if uuid in owner:
             per_cell[owner[uuid]["id"]] += 1
-    multi = [k for k, n in per_cell.items() if n > 1]
+    # a cell is bought again only when an earlier attempt was paid and its images could not be had,
+    # asked for again (free) first: that attempt is in its history, failed, with its cost
+    rebought = {t["id"] for t in tasks for h in json.loads(t["history_json"] or "[]")
+                if h["status"] == "failed" and h.get("cost_usd") and h.get("error_code") in ("ImageError", "ImageStoreError")}
+    multi = [k for k, n in per_cell.items() if n > 1 and k not in rebought]
     if multi:
         problems.append(f"cells paid under two taskUUIDs: {multi}")
     total = emu.ledger.total()
@@ -195,8 +200,8 @@ def audit(emu: Emulator, data: Path, name: str, budget: float | None, final: boo
                 continue  # in doubt: the next run asks for it
             if t["status"] in ("failed", "done") and t["cost_usd"] and t["error_code"] and not final:
                 continue  # recorded as paid and lost: the next run asks for it
-            if t["error_code"] == "ImageLost":
-                continue
+            if t["error_code"] == "ImageLost" or (t["id"] in rebought and c.task_uuid != t["task_uuid"]):
+                continue  # lost for good, said so; or an earlier attempt's, paid and lost, and bought again
             problems.append(f"paid image {c.image_uuid[:8]} of task {t['id']} ({t['status']}, {t['error_code']}) not logged")
             continue
         f = data / row["path"]
