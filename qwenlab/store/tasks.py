@@ -136,7 +136,8 @@ class Tasks:
         the same write transaction, every task in flight ('sent') counted at its estimate times the
         markup (the most the API has charged above an estimate, as each run reserves), and the task
         is not marked (False: it must not be sent) when it would take the spend past the budget:
-        two runs sending cells of one experiment share its budget.
+        two runs sending cells of one experiment share its budget. A row 'sent' already (a cell in
+        doubt sent again under its own taskUUID) is in that spend already, and needs nothing more.
 
         None, and nothing written, when the row is 'done' already: another run of the experiment (a
         second notebook or process on the log) finished the cell since this run read it. Marking it
@@ -151,6 +152,10 @@ class Tasks:
                 return None
             if within is not None and (self._others_wrote() or self._runs.get(within[0], 0) > 1):
                 experiment_id, limit, need, markup = within
+                if now is not None and now[0] == "sent":
+                    # a cell in doubt sent again under its own taskUUID (which cannot be paid
+                    # twice): the spend below counts it already, in flight, so it needs no more
+                    need = 0.0
                 spent, in_flight = db.execute(
                     f"SELECT {SPENT_SQL}, coalesce(sum(CASE WHEN t.status = 'sent' THEN t.estimated_cost_usd END), 0) "
                     "FROM tasks t WHERE t.experiment_id = ?", [experiment_id]).fetchone()

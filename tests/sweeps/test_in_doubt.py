@@ -21,6 +21,7 @@ import pytest
 from qwenlab import Sweep
 from qwenlab.costs import Costs
 from qwenlab.errors import QwenlabError, TransportError
+from qwenlab.store.log import Log
 from qwenlab.sweeps.runner import IN_DOUBT_ADVICE
 from tests.api.test_audit_fixes import PROMPT, Fake, error_answer, lab_for
 
@@ -547,3 +548,26 @@ def test_a_paid_cell_the_server_no_longer_has_is_not_bought_past_the_budget(data
     assert second.counts()["failed"] == 1 and sum(fake.charged.values()) == 1 and second.cost == pytest.approx(0.075)
     assert "getResponse" in fake.kinds()
     assert second.status == "budget" and "Raise budget_usd" in (second.stop_reason or ""), second.stop_reason
+
+
+def test_a_cell_in_doubt_sent_again_under_its_taskuuid_is_not_refused_its_own_room_when_the_log_is_shared(
+        data_dir: Path) -> None:
+    """A budget that holds the sweep exactly; the last cell was left in doubt (502 on every
+    attempt, the server never took it). With another notebook writing to the log meanwhile, each
+    cell marked 'sent' is checked against the log's spend, which counts the cell in doubt at its
+    estimate already: its estimate was added a second time, so the cell the server did not know
+    was refused ("another run of this experiment spent part of its $0.30 meanwhile", which no run
+    had) and stayed in doubt at every run. Sent again under its own taskUUID it cannot be paid
+    twice, and its room in the budget is its own."""
+    fake = Fake()
+    fake.script.extend([fake.answer] * 3 + [error_answer(502)] * 3)  # the 4th cell: 502 on its 3 attempts
+    lab, client = lab_for(fake, data_dir)
+    with client:
+        exp = lab.run(SWEEP, name="exact", progress=False, concurrency=1, budget_usd=4 * 0.075)
+        assert (exp.counts()["done"], exp.counts()["in_doubt"]) == (3, 1) and sum(fake.charged.values()) == 3
+        with Log(data_dir / "qwenlab.db") as other:  # a second notebook on the log writes to it
+            other.update_experiment(exp.id, notes="seen from another notebook")
+        exp = lab.run(SWEEP, name="exact", progress=False, concurrency=1)
+    assert exp.counts()["done"] == 4 and exp.stop_reason is None, (exp.counts(), exp.stop_reason)
+    assert sum(fake.charged.values()) == 4 and set(fake.charged.values()) == {1}
+    assert exp.cost == pytest.approx(4 * 0.075)
