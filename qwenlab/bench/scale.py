@@ -77,12 +77,19 @@ def bench_views(folder: Path, exp: Any) -> None:
     # a page per outputQuality: promptExtend x negative prompt, the repeats side by side in each cell
     lazy, grid = _timed(lambda: exp.grid(rows="promptExtend", cols="negativePrompt", page="outputQuality"))
     _line("grid of every image returned", f"{lazy:.2f} s ({len(grid)} pages)", "(target: returned at once, pages lazy)")
-    shutil.rmtree(folder / "thumbs", ignore_errors=True)  # cold: no thumbnail on disk
     # a grid draws a page only when it is shown or saved: .jpeg() is what a notebook's display asks for
-    cold, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())
-    cached, _ = _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())
-    _line("one 64-image page shown, cold / cached", f"{cold:.2f} s / {cached:.2f} s ({cold / cached:.1f}x)",
-          "(target < 2 s / < 1 s)")
+    def shown() -> float:
+        return _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())[0]
+
+    # best of 3 each: one timing of under a second moved by a third from run to run on this machine
+    colds, cached = [], []
+    for _ in range(3):
+        shutil.rmtree(folder / "thumbs", ignore_errors=True)  # cold: no thumbnail on disk
+        colds.append(shown())
+        cached.append(shown())
+    cold, warm = min(colds), min(cached)
+    _line("one 64-image page shown, cold / cached", f"{cold:.2f} s / {warm:.2f} s ({cold / warm:.1f}x; best of 3, "
+          f"each {max(colds):.2f} / {max(cached):.2f} s at most)", "(target < 2 s / < 1 s)")
     saved, files = _timed(lambda: grid.save(folder / "grid.png"))
     _line("save every page (PNG)", f"{saved:.2f} s ({len(files)} files)")
     export_s, path = _timed(lambda: export_html(exp, folder / "report.html"))
