@@ -344,10 +344,11 @@ class Sweep(SweepPlan):
                     return None
                 if not p.is_file():
                     return None
-                image = LocalImage.read(p)
                 # checked as the upload will check it: a file that is no image (or too large) failed
-                # every cell at run time, after the experiment was logged, as "bytes are not a JPEG"
+                # every cell at run time, after the experiment was logged, as "bytes are not a JPEG".
+                # First: it refuses a file over the cap before reading it, which the hash would read whole
                 upload_bytes(p, ImageStore())
+                image = LocalImage.read(p)
             except ImageError as exc:
                 self._local_problems[key] = (f"file {key!r} cannot be sent as a reference image: {exc}; give a PNG, JPEG "
                                              "or WEBP file (GIF, BMP and TIFF are sent as PNG)")
