@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from ..core.validation import BROKEN_TEXT, is_unicode_text
+from ..core.values import plain
 from ..errors import ValidationError
 from ..problems import Problem
 from ..store.organize import name_problem
@@ -64,6 +65,8 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
     experiment and break every later run of it. name_is_new=False: `name` is an experiment's in
     the log already, which a run resumes under the name it has (`name_problem(new=False)`)."""
     out = []
+    # a numpy number (np.int64(4), np.float32(1.5): what a frame or a range gives) is the number it holds
+    budget_usd, concurrency = plain(budget_usd), plain(concurrency)
     if name is not None and (problem := name_problem(name, new=name_is_new)):
         out.append(Problem("name", problem, name))
     if notes is not None and not isinstance(notes, str):
