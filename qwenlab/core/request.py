@@ -81,8 +81,10 @@ class Request:
 
     __slots__ = ("_values", "_model_id", "_desc", "_valid", "_rebuilt")
 
-    def __init__(self, model: str = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None, **params: Any) -> None:
-        self._model_id = str(model)
+    def __init__(self, model: str | None = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None,
+                 **params: Any) -> None:
+        # None is the default model, as a keyword set to None is left out (model="" is refused: `validate`)
+        self._model_id = DEFAULT_MODEL if model is None else str(model)
         values: dict[str, Any] = {}
         desc = self._description()
         task_type = desc.task_type if desc else "imageInference"

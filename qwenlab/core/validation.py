@@ -52,8 +52,15 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
     else:
         values = dict(task)
     model_id = str(values.get("model", model_id or ""))
-    if not model_id:
-        return [Problem("model", "is required; use 'alibaba:qwen-image@2.0-pro'", None, "missingParameter"), *_task_type_problems(values)]
+    if not model_id.strip():
+        if "model" not in values:
+            return [Problem("model", f"is required; use {DEFAULT_MODEL!r}", None, "missingParameter"), *_task_type_problems(values)]
+        # model="" (a sweep file's `model = ""`, an unset variable) once meant the default model
+        # without a word in a Sweep, and "is required" here, which the user did give
+        default = (" (the default: leave model= out of Request or Sweep, or the model line out of a sweep file, "
+                   "to use it)") if flat else ""
+        return [Problem("model", f"is empty; give a model's AIR id such as {DEFAULT_MODEL!r}{default}",
+                        values["model"], "invalidModel"), *_task_type_problems(values)]
     try:
         desc = get_model(model_id)
     except ModelNotFoundError as exc:

@@ -97,7 +97,8 @@ class Sweep(SweepPlan):
                 changes["model"] = model
             req = req.replace(**changes) if changes else req
         else:
-            req = Request(model or DEFAULT_MODEL, prompt, **params)
+            # None is the default model; "" is not (it is refused by the request's rules, naming the fix)
+            req = Request(DEFAULT_MODEL if model is None else model, prompt, **params)
         self.base = req
         self.mode = mode
         # a numpy integer (df["n"].max(), np.arange) is the whole number it holds, as in a request

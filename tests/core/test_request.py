@@ -324,3 +324,17 @@ def test_a_parameter_given_twice_under_two_names_is_refused_not_half_sent() -> N
         Request(prompt="A poster", providerSettings={"alibaba": {"promptExtend": True}}, promptExtend=False)
     same = Request(prompt="Edit the billboard", inputs={"referenceImages": [a]}, referenceImages=[a])
     assert same.to_task()["inputs"] == {"referenceImages": [a]}  # the same value twice is no conflict
+
+
+def test_an_empty_model_is_named_as_empty_with_the_fix() -> None:
+    """Request(model="") said "model: is required", though a model was given (as ""); Request(model=None)
+    asked for a model named "None". None is the default, as any keyword set to None is left out."""
+    problems = Request(model="", prompt="A poster").problems()
+    assert [p.parameter for p in problems] == ["model"]
+    assert problems[0].message.startswith("is empty; give a model's AIR id such as 'alibaba:qwen-image@2.0-pro'")
+    assert Request(model=None, prompt="A poster").validate().model_id == "alibaba:qwen-image@2.0-pro"
+    # on the wire (what the emulator answers) the fix is the id: there is no default to leave it out for
+    wire = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": "", "positivePrompt": "A poster"})
+    assert [(p.parameter, p.code) for p in wire] == [("model", "invalidModel")] and "leave" not in wire[0].message
+    missing = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "positivePrompt": "A poster"})
+    assert [(p.parameter, p.code) for p in missing] == [("model", "missingParameter")]

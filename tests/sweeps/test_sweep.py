@@ -254,3 +254,20 @@ def test_the_plan_says_reference_urls_are_only_fetched_by_runware() -> None:
     assert len(said) == 1 and urls[0] in said[0] and "and 1 more" in said[0] and "does not fetch them" in said[0]
     by_uuid = Sweep(prompt="Edit: the poster", size="1024x1024", referenceImages=["0b7c2a44-5f2e-4a57-9a43-3c4d8d2f1e10"])
     assert not any("given by URL" in n for n in by_uuid.notes())
+
+
+def test_an_empty_model_is_refused_not_taken_for_the_default() -> None:
+    """Sweep(model="") sent every cell to the default model without a word, and a model axis
+    holding None (or "") failed as "model 'None' has no description". None still means the default."""
+    for model in ("", "   "):
+        with pytest.raises(ValidationError) as info:
+            Sweep(prompt="A poster", model=model).cells()
+        assert info.value.parameters == ["model"] and "is empty; give a model's AIR id" in str(info.value)
+        assert "leave model= out of Request or Sweep" in str(info.value)
+    assert Sweep(prompt="A poster", model=None).base.model_id == "alibaba:qwen-image@2.0-pro"
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="A poster", axes={"model": ["alibaba:qwen-image@2.0", None]}).cells()
+    # said once, by the axis: its cells are not also refused as sent to a model named "None"
+    assert [str(p) for p in info.value.problems] == [
+        "model: value 1 is empty; every value of a model axis is a model's AIR id such as "
+        "'alibaba:qwen-image@2.0-pro' (the default: list it for cells of the default model)"]
