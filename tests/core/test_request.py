@@ -338,3 +338,49 @@ def test_an_empty_model_is_named_as_empty_with_the_fix() -> None:
     assert [(p.parameter, p.code) for p in wire] == [("model", "invalidModel")] and "leave" not in wire[0].message
     missing = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "positivePrompt": "A poster"})
     assert [(p.parameter, p.code) for p in missing] == [("model", "missingParameter")]
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b", " \u200c\u200d ", "\u2060\ufeff\n\t", "\ufeff" * 3, "\u3000\u200b"])
+def test_a_prompt_of_spaces_and_zero_width_characters_is_refused_as_empty(blank: str) -> None:
+    """A prompt of zero-width characters (copied from a web page or Word) was sent: it is at least
+    2 characters, and str.strip() keeps them, so "only spaces" never saw it. Sent, it may be
+    charged for an image of nothing; positive or negative, it is refused as empty text."""
+    for kwargs, parameter in (({"prompt": blank}, "positivePrompt"), ({"prompt": "A poster", "negativePrompt": blank}, "negativePrompt")):
+        problems = Request(**kwargs).problems()
+        assert [(p.parameter, p.code) for p in problems] == [(parameter, "invalidLength")], kwargs
+        assert " is empty: only spaces" in problems[0].message and "characters of text" in problems[0].message
+        hidden = sorted({f"U+{ord(c):04X}" for c in blank if c in "\u200b\u200c\u200d\u2060\ufeff"})
+        assert f"zero-width characters ({', '.join(hidden)})" in problems[0].message
+    assert "leave it out" in Request(prompt="A poster", negativePrompt=blank).problems()[0].message
+    assert "leave it out" not in Request(prompt=blank).problems()[0].message  # a prompt is required
+
+
+def test_zero_width_characters_beside_text_are_counted_as_the_page_counts_characters() -> None:
+    """The page's limits (positivePrompt 2 to 2000, negativePrompt 2 to 500) count every
+    character sent, zero-width ones included: text beside them is text, and they count."""
+    assert Request(prompt="A\u200b").problems() == []
+    assert Request(prompt="\ufeffA poster").problems() == []
+    assert Request(prompt="x" * 1999 + "\u200b").problems() == []
+    assert "2001 characters" in _problems(prompt="x" * 2000 + "\u200b")["positivePrompt"]
+    assert "501 characters" in _problems(prompt="ok", negativePrompt="\u200b" + "x" * 500)["negativePrompt"]
+
+
+@pytest.mark.parametrize("prompt, shown, at", [
+    ("A poster that reads 'NOIR'\x1b[0m", "\\x1b (ESC", 26),  # a terminal's colour code, pasted
+    ("A poster\x00", "\\x00 (NUL)", 8),
+    ("\x07A poster", "\\x07 (BEL)", 0),
+    ("A poster\x1f", "\\x1f", 8),
+])
+def test_a_prompt_holding_a_control_character_is_refused_naming_it_and_where(prompt: str, shown: str, at: int) -> None:
+    """A NUL or a terminal's escape code in a prompt was sent as it was."""
+    for kwargs, parameter in (({"prompt": prompt}, "positivePrompt"), ({"prompt": "ok", "negativePrompt": prompt}, "negativePrompt")):
+        problems = Request(**kwargs).problems()
+        assert [p.parameter for p in problems] == [parameter]
+        message = problems[0].message
+        assert f"holds the control character {shown}" in message and f"at index {at} " in message
+        assert "remove it: tab, newline and carriage return are the only control characters" in message
+    assert "2 such characters in all" in _problems(prompt="\x1b[1mA poster\x1b[0m")["positivePrompt"]
+
+
+def test_tabs_newlines_and_carriage_returns_stay_allowed_in_a_prompt() -> None:
+    assert Request(prompt="A poster\r\nthat reads:\t'NOIR'\n", negativePrompt="blurry\ttext\r\n").problems() == []
