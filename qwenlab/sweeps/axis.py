@@ -121,7 +121,7 @@ class Axis:
                 return request.replace(width=None, height=None)
             return request.replace(size=value)
         if self.kind == "prompt":
-            return request.replace(positivePrompt=value)
+            return request.replace(**{self.name: value})  # "prompt" or "positivePrompt": named as written
         if self.kind == "prompt_sr":
             search = self.values[0]
             changes = {"positivePrompt": (request.prompt or "").replace(search, value)}

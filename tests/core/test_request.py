@@ -384,3 +384,26 @@ def test_a_prompt_holding_a_control_character_is_refused_naming_it_and_where(pro
 
 def test_tabs_newlines_and_carriage_returns_stay_allowed_in_a_prompt() -> None:
     assert Request(prompt="A poster\r\nthat reads:\t'NOIR'\n", negativePrompt="blurry\ttext\r\n").problems() == []
+
+
+def test_a_problem_names_the_keyword_the_user_wrote_and_the_parameter_it_is_sent_as() -> None:
+    """Request(prompt="x", size="100x100") was refused as "positivePrompt: ..." and "width: ...",
+    names the user never wrote. A problem now says "prompt (sent as positivePrompt)"; `.parameter`
+    (and the wire's errors) keep the API's name."""
+    with pytest.raises(ValidationError) as info:
+        Request(prompt="x", size="100x1024", promptExtend=1).validate()
+    lines = str(info.value).splitlines()[1:]
+    assert lines == ["  - prompt (sent as positivePrompt): has 1 characters; it must have 2 to 2000",
+                     "  - promptExtend (sent as providerSettings.alibaba.promptExtend): must be true or false, got 1",
+                     "  - size (sent as width): 100 px is out of range; each side must be 256 to 2048 px"]
+    assert info.value.parameters == ["positivePrompt", "providerSettings.alibaba.promptExtend", "width"]
+    assert [p.to_wire()["parameter"] for p in info.value.problems] == info.value.parameters
+    assert str(Request(prompt="ok", negative_prompt="x").problems()[0]).startswith("negative_prompt (sent as negativePrompt): ")
+    # the API's own names, or a pasted task, are named as they are
+    assert str(Request(positivePrompt="x").problems()[0]).startswith("positivePrompt: has 1 characters")
+    assert str(Request(prompt="ok", width=100, height=1024).problems()[0]).startswith("width: 100 px")
+    pasted = Request.from_json({"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro", "positivePrompt": "x"})
+    assert str(pasted.problems()[0]).startswith("positivePrompt: ")
+    # kept through a change, and set by the keyword of the change
+    changed = Request(prompt="A poster").replace(size="100x1024", positivePrompt="x")
+    assert [str(p).split(":")[0] for p in changed.problems()] == ["prompt (sent as positivePrompt)", "size (sent as width)"]

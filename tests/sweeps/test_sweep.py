@@ -271,3 +271,15 @@ def test_an_empty_model_is_refused_not_taken_for_the_default() -> None:
     assert [str(p) for p in info.value.problems] == [
         "model: value 1 is empty; every value of a model axis is a model's AIR id such as "
         "'alibaba:qwen-image@2.0-pro' (the default: list it for cells of the default model)"]
+
+
+def test_a_sweeps_problems_name_the_keywords_and_axes_it_was_given() -> None:
+    """A sweep's problems named positivePrompt and width where the sweep said prompt and size."""
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="x", size="100x1024", axes={"promptExtend": ["yes"]}).cells()
+    assert [str(p).split(":")[0] for p in info.value.problems] == [
+        "prompt (sent as positivePrompt)", "promptExtend (sent as providerSettings.alibaba.promptExtend)", "size (sent as width)"]
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="A poster", axes={"size": ["1024x1024", "1024x100"], "prompt": ["A poster", "x"]}).cells()
+    assert sorted(str(p).split(":")[0] for p in info.value.problems) == ["prompt (sent as positivePrompt)", "size (sent as height)"]
+    assert info.value.parameters.count("positivePrompt") == 1  # the API's names stay the parameters'
