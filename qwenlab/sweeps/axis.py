@@ -25,7 +25,7 @@ from typing import Any
 
 from ..core.model import DEFAULT_MODEL, get_model
 from ..core.request import Request, parse_size
-from ..core.values import distinct_labels, format_value, plain, same_value
+from ..core.values import distinct_labels, format_value, is_missing, plain, same_value
 from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
 from .ranges import expand_range
@@ -70,6 +70,11 @@ class Axis:
                         problems.append(Problem(name, str(exc), v))
                 values = expanded
             labels = []
+        if not _is_numeric(name, base):
+            # a frame's text column holds NaN where a value is missing (pandas 3 turns None into NaN
+            # too): it is None, "not sent", as its label ("none") says. It was sent as a float and
+            # refused ("must be a string, got float nan"). A number's NaN stays refused: no number
+            values = [None if is_missing(v) else v for v in values]
         if not values and not problems:  # a refused range said why already
             problems.append(Problem(name, "has no values; give a list of at least one", spec))
         kind = _kind(name, values, base)

@@ -283,3 +283,22 @@ def test_a_sweeps_problems_name_the_keywords_and_axes_it_was_given() -> None:
         Sweep(prompt="A poster", axes={"size": ["1024x1024", "1024x100"], "prompt": ["A poster", "x"]}).cells()
     assert sorted(str(p).split(":")[0] for p in info.value.problems) == ["prompt (sent as positivePrompt)", "size (sent as height)"]
     assert info.value.parameters.count("positivePrompt") == 1  # the API's names stay the parameters'
+
+
+def test_a_missing_value_of_a_frames_text_column_is_not_sent_as_its_label_says() -> None:
+    """axes={"negativePrompt": df["negative"]}: pandas holds a missing text as NaN (pandas 3 turns
+    None into NaN too). The plan labelled it "none", but the cell sent the float and was refused:
+    "negativePrompt: must be a string, got float nan". It is None, not sent; a number's NaN is
+    still refused, being no number at all."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"negative": ["blurry text", None], "quality": [60, np.nan]})
+    for values in (frame["negative"], frame["negative"].unique(), [float("nan"), "blurry text"], {"none": pd.NA, "blur": "blurry text"}):
+        cells = Sweep(prompt="A poster", axes={"negativePrompt": values}).cells()
+        assert sorted(c.labels["negativePrompt"] for c in cells) == ["blur" if isinstance(values, dict) else "blurry text",
+                                                                      "none"]
+        missing = [c for c in cells if c.values["negativePrompt"] in (None, "none")][0]
+        assert not missing.request.is_set("negativePrompt") and "negativePrompt" not in missing.request.to_json()
+    with pytest.raises(ValidationError, match="outputQuality: must be an integer, got float nan"):
+        Sweep(prompt="A poster", axes={"outputQuality": frame["quality"]}).cells()
