@@ -197,7 +197,8 @@ class Runner(RunChecks):
         # numbers they hold, as a sweep's size, repeats and seed are: checked, logged and used as such
         budget_usd, concurrency = plain(budget_usd), plain(concurrency)
         name = self.check(sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
-                          mix_backends=mix_backends, notes=notes, reuse_name=reuse_name)
+                          mix_backends=mix_backends, notes=notes, reuse_name=reuse_name, resend_in_doubt=resend_in_doubt)
+        extend, mix_backends, resend_in_doubt = plain(extend), plain(mix_backends), plain(resend_in_doubt)
         cells = sweep.cells()
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)

@@ -185,6 +185,26 @@ def test_numpy_numbers_are_taken_for_the_budget_and_the_concurrency(emulator: Em
     assert lab.log.experiment("np-bad") is None and len(emulator.ledger.charges) == 4
 
 
+def test_a_run_switch_that_is_no_bool_is_refused_before_anything_is_sent(emulator: Emulator, make_lab) -> None:
+    """resend_in_doubt="false" (or os.environ.get("RESEND") == "0") is a true string: it sent cells
+    in doubt anew, which may pay for them twice; extend="no" extended a changed sweep; mix_backends
+    "False" mixed synthetic results with real ones. Each is refused, naming it, before anything runs."""
+    import numpy as np
+
+    lab = make_lab(emulator)
+    lab.run(small_sweep(n_quality=1, repeats=1), name="switches", progress=False)
+    changed = small_sweep(n_quality=2, repeats=1)
+    for switch, value in (("extend", "no"), ("resend_in_doubt", "false"), ("mix_backends", "False"), ("reuse_name", "0"),
+                          ("extend", 1)):
+        with pytest.raises(ValidationError) as info:
+            lab.run(changed, name="switches", progress=False, **{switch: value})
+        assert info.value.parameters == [switch] and "must be True or False" in str(info.value), switch
+        assert ("a non-empty string is true in Python" in str(info.value)) == isinstance(value, str)
+    assert len(emulator.ledger.charges) == 2 and lab.experiment("switches").counts()["done"] == 2
+    exp = lab.run(changed, name="switches", progress=False, extend=np.bool_(True))  # a numpy bool is a bool
+    assert exp.counts()["done"] == 4
+
+
 def test_rerun_sends_only_what_is_not_done(emulator: Emulator, make_lab) -> None:
     lab = make_lab(emulator)
     lab.run(small_sweep(), name="r", progress=False)
