@@ -63,15 +63,15 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "axes not a table": (P + "axes = 3\n", "axes", "must be a table ([axes])"),
     "unknown axis": (P + "[axes]\nstepz = [10, 20]\n", "stepz", "it takes: "),
     "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed_policy", "Use seed_policy='sample'"),
-    "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "width", "each side must be 256 to 2048 px"),
-    "size too small": (P + '[request]\nsize = "100x100"\n', "width", "each side must be 256 to 2048 px"),
+    "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "size (sent as width)", "each side must be 256 to 2048 px"),
+    "size too small": (P + '[request]\nsize = "100x100"\n', "size (sent as width)", "each side must be 256 to 2048 px"),
     "size not WxH": (P + '[axes]\nsize = ["huge"]\n', "size", "write it like '1024x1536'"),
     "one size as two numbers": (P + '[axes]\nsize = [1024, 1536]\n', "size", 'write ["1024x1536"] (or [[1024, 1536]]) for one size'),
     "one side only": (P + "[request]\nwidth = 512\n", "height", "add height or remove width"),
     "empty prompt list": ('[axes]\nprompt = []\n', "prompt", "give a list of at least one"),
     "empty prompt": ('prompt = ""\n', "positivePrompt", "is required"),
     "no prompt at all": ('[axes]\npromptExtend = [true]\n', "positivePrompt", "is required"),
-    "prompt too long": ('prompt = "' + "a" * 2001 + '"\n', "positivePrompt", "it must have 2 to 2000"),
+    "prompt too long": ('prompt = "' + "a" * 2001 + '"\n', "prompt (sent as positivePrompt)", "it must have 2 to 2000"),
     "empty axis": (P + "[axes]\nnegativePrompt = []\n", "negativePrompt", "give a list of at least one"),
     "bad range": (P + '[axes]\noutputQuality = "60-x"\n', "outputQuality", "write '1-5'"),
     "runaway range": (P + '[axes]\noutputQuality = "1-1000000"\n', "outputQuality", "narrow it"),
@@ -80,7 +80,8 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "a fraction for an integer": (P + '[axes]\nnumberResults = "1.5"\n', "numberResults", "1.5 is not a whole number"),
     "a fractional step for an integer": (P + '[axes]\noutputQuality = "60-90 (+15.5)"\n', "outputQuality",
                                          "write 15 or 16 in its place"),
-    "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "providerSettings.alibaba.promptExtend", "must be true or false"),
+    "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "promptExtend (sent as providerSettings.alibaba.promptExtend)",
+                      "must be true or false"),
     "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),
     "budget not a number": (P + 'budget_usd = "lots"\n', "budget_usd", "must be a number of US dollars"),
     "concurrency 0": (P + "concurrency = 0\n", "concurrency", "at least 1"),
@@ -93,7 +94,8 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "seed not a number": (P + 'seed = "x"\n', "seed", "whole number"),
     "unknown model": (P + 'model = "alibaba:qwen-image@9"\n', "model", "register_model"),
     "name not a string": (P + "name = 5\n", "name", "non-empty string"),
-    "missing reference file": (P + '[request]\nreferenceImages = ["missing.png"]\n', "inputs.referenceImages", "give an existing image file"),
+    "missing reference file": (P + '[request]\nreferenceImages = ["missing.png"]\n',
+                               "referenceImages (sent as inputs.referenceImages)", "give an existing image file"),
     "reference with negative prompt": (P + 'negativePrompt = "blurry"\n[request]\nreferenceImages = ["https://example.com/a.jpg"]\n',
                                        "negativePrompt", "remove one of them"),
 }
@@ -153,7 +155,7 @@ def test_a_reference_file_that_is_no_image_is_refused_before_the_run(logged: dic
     result = CliRunner().invoke(cli, ["run", str(path), "--no-progress", "--yes"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     assert "sweep is invalid (1 problem); nothing was sent" in result.output, result.output
-    assert "inputs.referenceImages: file " in result.output and "poster.png' cannot be sent as a reference image" in result.output
+    assert "referenceImages (sent as inputs.referenceImages): file " in result.output and "poster.png' cannot be sent as a reference image" in result.output
     assert why in result.output and "give a PNG, JPEG or WEBP file" in result.output
     assert "ok.png" not in result.output  # the good one is not blamed
 

@@ -12,6 +12,7 @@ pasted request goes back on the wire exactly as it was written.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -29,7 +30,7 @@ from .validation import flatten_task as _flatten
 from .validation import short_repr as _short
 from .values import plain
 
-__all__ = ["Request", "parse_size", "new_task_uuid", "validate_task", "UUID4"]
+__all__ = ["Request", "parse_size", "new_task_uuid", "validate_task", "UUID4", "keyword_paths"]
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
 
@@ -56,6 +57,25 @@ def parse_size(size: str | tuple[int, int] | list[int]) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def keyword_paths(keyword: str, desc: ModelDescription | None) -> tuple[str, ...]:
+    """The parameters (by their documented wire path) a keyword of qwenlab's sets: "size" ->
+    width and height, "prompt" -> positivePrompt, "promptExtend" ->
+    providerSettings.alibaba.promptExtend; any other name or path -> itself."""
+    if keyword == "size":
+        return ("width", "height")
+    key = _ALIASES.get(keyword, keyword)
+    spec = desc.spec(key) if desc else None
+    return (spec.path,) if spec is not None else (key,)
+
+
+def _note_keyword(written: dict[str, str], keyword: str, desc: ModelDescription | None) -> None:
+    """Note in `written` (wire path -> keyword) the parameters `keyword` sets under another name,
+    so that a problem with them names the keyword the user wrote (`Problem.written`)."""
+    for path in keyword_paths(keyword, desc):
+        if path != keyword:
+            written[path] = keyword
+
+
 def _set_size(params: dict[str, Any], size: Any) -> None:
     """`params` with the width and height `size` ("1024x1536") gives; ValidationError naming size
     when it is no size, or when a width or height in `params` says otherwise (one would go
@@ -79,28 +99,35 @@ class Request:
     `Request.from_json(...)` from a pasted Runware request. A keyword set to None is left out.
     """
 
-    __slots__ = ("_values", "_model_id", "_desc", "_valid", "_rebuilt")
+    __slots__ = ("_values", "_model_id", "_desc", "_valid", "_rebuilt", "_written")
 
-    def __init__(self, model: str = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None, **params: Any) -> None:
-        self._model_id = str(model)
+    def __init__(self, model: str | None = DEFAULT_MODEL, prompt: str | None = None, *, size: Any = None,
+                 **params: Any) -> None:
+        # None is the default model, as a keyword set to None is left out (model="" is refused: `validate`)
+        self._model_id = DEFAULT_MODEL if model is None else str(model)
         values: dict[str, Any] = {}
         desc = self._description()
         task_type = desc.task_type if desc else "imageInference"
         values["taskType"] = params.pop("taskType", task_type)
         values["taskUUID"] = params.pop("taskUUID", None) or new_task_uuid()
         values["model"] = self._model_id
+        keyword: dict[str, str] = {}  # a parameter set through a keyword of another name -> that keyword
         if prompt is not None:
             if params.get("positivePrompt") not in (None, prompt):  # one of them would go unsent, without a word
                 raise ValidationError([Problem("prompt", "positivePrompt says otherwise; give prompt or positivePrompt, "
                                                "not both", prompt)])
             params["positivePrompt"] = prompt
+            keyword["positivePrompt"] = "prompt"
         if size is not None:
             _set_size(params, size)
+            keyword.update(width="size", height="size")
         given_as: dict[str, str] = {}  # wire path -> the keyword that set it
+        self._written: dict[str, str] = {}  # a parameter's documented path -> the keyword the user wrote for it
         for key, value in params.items():
             if value is None:
                 continue
-            written, key = key, _ALIASES.get(key, key)
+            written, key = keyword.get(key, key), _ALIASES.get(key, key)
+            _note_keyword(self._written, written, desc)
             spec = desc.spec(key) if desc else None
             if spec is not None:
                 found = {spec.path: _copy(value)}
@@ -145,6 +172,7 @@ class Request:
         self = cls.__new__(cls)
         self._model_id = str(task.get("model", ""))
         self._values = self._flat(task)
+        self._written = {}  # a task names its parameters as the API does
         return self
 
     def _flat(self, task: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,7 +299,17 @@ class Request:
         new = self._rebuild(model)
         desc = new._description()
         values = dict(new._values)
+        # the keywords the user wrote are kept, and those of the changes added (a change by the
+        # API's name keeps the keyword: a sweep's search/replace sets positivePrompt of a `prompt`)
+        written = dict(getattr(self, "_written", {}))
+        if size is not None:
+            written.update(width="size", height="size")
         for key, value in changes.items():
+            if value is None:
+                for path in keyword_paths(key, desc):
+                    written.pop(path, None)
+            elif not (size is not None and key in ("width", "height")):
+                _note_keyword(written, key, desc)
             key = _ALIASES.get(key, key)
             spec = desc.spec(key) if desc else None
             paths = spec.paths if spec else (key,)
@@ -288,6 +326,7 @@ class Request:
         if not explicit_uuid and (model != self._model_id or _without_uuid(values) != _without_uuid(self._values)):
             values["taskUUID"] = new_task_uuid()  # a changed request is a new task
         new._values = _ordered(values) if not self._pasted_order() else values
+        new._written = written
         return new
 
     def _rebuild(self, model: Any) -> "Request":
@@ -303,6 +342,7 @@ class Request:
         kept = getattr(self, "_rebuilt", None)
         new = Request.__new__(Request)
         new._model_id = str(model)
+        new._written = {}
         if kept is not None and type(model) is str and kept[0] == model and lookup(model, kept[1]) is kept[1]:
             new._desc = kept[1]
             new._values = {k: _copy(v) for k, v in kept[2].items()}
@@ -329,6 +369,7 @@ class Request:
         new._model_id = self._model_id
         new._desc = getattr(self, "_desc", None)
         new._values = {**self._values, "taskUUID": task_uuid}
+        new._written = getattr(self, "_written", {})  # never changed in place: shared
         if self._known_valid() and isinstance(task_uuid, str) and UUID4.match(task_uuid):
             new._valid = self._valid
         return new
@@ -345,7 +386,14 @@ class Request:
             # immutable, so `validate()` need not check it again (a sweep checks each cell when it
             # plans and when it sends) while its model's description stays the one checked against
             self._valid = self._desc
-        return problems
+        written = getattr(self, "_written", {})
+        # named as the user wrote it: "prompt (sent as positivePrompt)", "size (sent as width)"
+        return [dataclasses.replace(p, written=written[p.parameter]) if p.parameter in written else p for p in problems]
+
+    def written_as(self) -> dict[str, str]:
+        """The parameters given through a keyword of qwenlab's, by their documented wire path, with
+        that keyword: {"positivePrompt": "prompt", "width": "size", "height": "size"}."""
+        return dict(getattr(self, "_written", {}))
 
     def _known_valid(self) -> bool:
         valid = getattr(self, "_valid", None)

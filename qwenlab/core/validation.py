@@ -52,8 +52,15 @@ def validate_task(task: Mapping[str, Any], model_id: str | None = None, *, flat:
     else:
         values = dict(task)
     model_id = str(values.get("model", model_id or ""))
-    if not model_id:
-        return [Problem("model", "is required; use 'alibaba:qwen-image@2.0-pro'", None, "missingParameter"), *_task_type_problems(values)]
+    if not model_id.strip():
+        if "model" not in values:
+            return [Problem("model", f"is required; use {DEFAULT_MODEL!r}", None, "missingParameter"), *_task_type_problems(values)]
+        # model="" (a sweep file's `model = ""`, an unset variable) once meant the default model
+        # without a word in a Sweep, and "is required" here, which the user did give
+        default = (" (the default: leave model= out of Request or Sweep, or the model line out of a sweep file, "
+                   "to use it)") if flat else ""
+        return [Problem("model", f"is empty; give a model's AIR id such as {DEFAULT_MODEL!r}{default}",
+                        values["model"], "invalidModel"), *_task_type_problems(values)]
     try:
         desc = get_model(model_id)
     except ModelNotFoundError as exc:
@@ -185,9 +192,18 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
             return [Problem(name, f"{got} {BROKEN_TEXT}", value)]
         if spec.allowed is not None and value not in spec.allowed:
             return [Problem(name, f"{got} is not allowed; use one of {', '.join(repr(a) for a in spec.allowed)}", value)]
+        text = spec.min_length is not None or spec.max_length is not None  # free text: a prompt
+        if text and value and _BLANK.match(value):
+            # whether Runware refuses a prompt of spaces or zero-width characters is not documented;
+            # sent, it may be charged for an image of nothing: refused here, as an empty one is,
+            # where a refusal costs nothing
+            return [_blank(spec, value)]
+        if text and (control := _CONTROL.search(value)):
+            return [_control_character(name, value, control.start())]
         # Runware does not say what it counts: characters (code points), or UTF-16 units as
         # JavaScript's length does (an emoji is two). The stricter of the two is applied, so a
         # prompt Runware might refuse (at no cost, but a sweep half sent) is refused here first.
+        # Zero-width characters are characters: counted, as Runware receives them.
         units = utf16_length(value)
         if spec.min_length is not None and len(value) < spec.min_length or spec.max_length is not None and units > spec.max_length:
             lo, hi = spec.min_length or 0, spec.max_length
@@ -197,11 +213,6 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
                 return [Problem(name, f"is empty; give it {lo} to {hi} characters, or leave it out (None in Python; "
                                       "\"\" only in a sweep file means not sent)", value, "invalidLength")]
             return [Problem(name, f"has {counted}; it must have {lo} to {hi}", value, "invalidLength")]
-        if spec.min_length and not value.strip():
-            # whether Runware refuses a prompt of spaces is not documented; sent, it may be charged
-            # for an image of nothing: refused here, where a refusal costs nothing
-            return [Problem(name, f"{got} is only spaces; give it text (an optional one can be left out instead)", value,
-                            "invalidLength")]
         if spec.format == "uuid4" and not UUID4.match(value):
             return [Problem(name, f"{got} is not a UUID v4; make one with str(uuid.uuid4())", value)]
         if spec.format == "uri" and not _is_http_url(value):
@@ -239,6 +250,39 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
     if spec.type == "object":
         return [] if isinstance(value, Mapping) else [Problem(name, f"must be an object, got {type(value).__name__}", value)]
     return []
+
+
+# characters that show nothing: a prompt of these and spaces only is empty text (a zero-width
+# space or a byte order mark comes along with text copied from web pages and Word)
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_BLANK = re.compile(f"[\\s{ZERO_WIDTH}]+\\Z")
+# C0 control characters but tab, newline and carriage return: a NUL, or a terminal's escape
+# codes pasted with the text ("\x1b[0m"), which no prompt means to send
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "backspace", "\x0b": "vertical tab", "\x0c": "form feed",
+                  "\x1b": "ESC, which starts a terminal's colour and cursor codes"}
+
+
+def _blank(spec: ParameterSpec, value: str) -> Problem:
+    """A text parameter given only spaces and zero-width characters: refused as empty text."""
+    hidden = sorted({f"U+{ord(c):04X}" for c in value if c in ZERO_WIDTH})
+    what = "only spaces" + (f" and zero-width characters ({', '.join(hidden)}), which show nothing" if hidden else "")
+    leave = "" if spec.required else " (or leave it out: None in Python, \"\" in a sweep file)"
+    return Problem(spec.path, f"{short_repr(value)} is empty: {what}; give it {spec.min_length or 1} to "
+                              f"{spec.max_length or 'any number of'} characters of text{leave}", value, "invalidLength")
+
+
+def _control_character(name: str, value: str, at: int) -> Problem:
+    """A text parameter holding a control character: which, where, and the fix."""
+    char = value[at]
+    shown = char.encode("unicode_escape").decode("ascii")
+    known = f" ({_CONTROL_NAMES[char]})" if char in _CONTROL_NAMES else ""
+    count = len(_CONTROL.findall(value))
+    more = f"; it holds {count} such characters in all" if count > 1 else ""
+    return Problem(name, f"holds the control character {shown}{known} at index {at} (near "
+                         f"{short_repr(value[max(0, at - 12):at + 12], 40)}){more}; remove it: tab, newline and carriage "
+                         "return are the only control characters text may hold (one pasted from a terminal carries its "
+                         "escape codes)", value)
 
 
 def _check_size(desc: ModelDescription, w: Any, h: Any) -> list[Problem]:

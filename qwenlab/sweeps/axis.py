@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.model import get_model
+from ..core.model import DEFAULT_MODEL, get_model
 from ..core.request import Request, parse_size
-from ..core.values import distinct_labels, format_value, plain, same_value
-from ..errors import ModelNotFoundError
+from ..core.values import distinct_labels, format_value, is_missing, plain, same_value
+from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
 from .ranges import expand_range
 
@@ -70,6 +70,11 @@ class Axis:
                         problems.append(Problem(name, str(exc), v))
                 values = expanded
             labels = []
+        if not _is_numeric(name, base):
+            # a frame's text column holds NaN where a value is missing (pandas 3 turns None into NaN
+            # too): it is None, "not sent", as its label ("none") says. It was sent as a float and
+            # refused ("must be a string, got float nan"). A number's NaN stays refused: no number
+            values = [None if is_missing(v) else v for v in values]
         if not values and not problems:  # a refused range said why already
             problems.append(Problem(name, "has no values; give a list of at least one", spec))
         kind = _kind(name, values, base)
@@ -88,6 +93,8 @@ class Axis:
                     problems.append(Problem("size", str(exc), v))
                     sized.append(v)
             values = sized
+        if kind == "model":
+            problems.extend(_empty_model(i) for i, v in enumerate(values) if _names_no_model(v))
         if kind == "prompt_sr":
             if values and not isinstance(values[0], str):
                 problems.append(Problem(name, "the first value is the text to replace; it must be a string", values[0]))
@@ -119,7 +126,7 @@ class Axis:
                 return request.replace(width=None, height=None)
             return request.replace(size=value)
         if self.kind == "prompt":
-            return request.replace(positivePrompt=value)
+            return request.replace(**{self.name: value})  # "prompt" or "positivePrompt": named as written
         if self.kind == "prompt_sr":
             search = self.values[0]
             changes = {"positivePrompt": (request.prompt or "").replace(search, value)}
@@ -127,6 +134,8 @@ class Axis:
                 changes["negativePrompt"] = request.negative_prompt.replace(search, value)
             return request.replace(**changes)
         if self.kind == "model":
+            if _names_no_model(value):  # refused as the axis was built; its cells keep the base model meanwhile
+                raise ValidationError([_empty_model(self.values.index(value))])
             return request.replace(model=value)
         return request.replace(**{self.name: value})
 
@@ -155,6 +164,17 @@ def _kind(name: str, values: list[Any], base: Request) -> str:
     if values and any(isinstance(v, Mapping) for v in values) and not _spec(name, base) and not _is_object_param(name, base):
         return "bundle"
     return "param"
+
+
+def _names_no_model(value: Any) -> bool:
+    """A model axis's value that names no model: "" (a sweep file's "not sent"), spaces, or None
+    (read as the model "None"). A cell has to go to some model."""
+    return value is None or isinstance(value, str) and not value.strip()
+
+
+def _empty_model(index: int) -> Problem:
+    return Problem("model", f"value {index} is empty; every value of a model axis is a model's AIR id such as "
+                            f"{DEFAULT_MODEL!r} (the default: list it for cells of the default model)", None, "invalidModel")
 
 
 def _label(kind: str, value: Any, index: int) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from ..core.validation import BROKEN_TEXT, is_unicode_text
+from ..core.values import plain
 from ..errors import ValidationError
 from ..problems import Problem
 from ..store.organize import name_problem
@@ -58,12 +60,23 @@ class Budget:
 
 
 def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
-                         notes: str | None = None, name_is_new: bool = True) -> list[Problem]:
+                         notes: str | None = None, name_is_new: bool = True,
+                         switches: Mapping[str, Any] | None = None) -> list[Problem]:
     """What is wrong with a run's budget, concurrency and name (empty when all are usable), checked
     before anything is logged or sent: a budget that is not a number would be stored with the
     experiment and break every later run of it. name_is_new=False: `name` is an experiment's in
-    the log already, which a run resumes under the name it has (`name_problem(new=False)`)."""
+    the log already, which a run resumes under the name it has (`name_problem(new=False)`).
+    switches: the run's on/off settings by name (extend=, mix_backends=, ...), each True or False."""
     out = []
+    for switch, value in (switches or {}).items():
+        # resend_in_doubt="false" or os.environ.get(...) == "0" is a true string: it would resend
+        # cells that may be paid for already, extend a changed sweep, or mix backends
+        if not isinstance(plain(value), bool):
+            out.append(Problem(switch, f"must be True or False, got {type(value).__name__} {value!r}"
+                                       + (" (a non-empty string is true in Python, \"false\" and \"0\" too)"
+                                          if isinstance(value, str) else ""), value))
+    # a numpy number (np.int64(4), np.float32(1.5): what a frame or a range gives) is the number it holds
+    budget_usd, concurrency = plain(budget_usd), plain(concurrency)
     if name is not None and (problem := name_problem(name, new=name_is_new)):
         out.append(Problem("name", problem, name))
     if notes is not None and not isinstance(notes, str):
@@ -82,9 +95,10 @@ def run_setting_problems(*, budget_usd: Any = None, concurrency: Any = 1, name: 
 
 
 def check_run_settings(*, budget_usd: Any = None, concurrency: Any = 1, name: str | None = None,
-                       notes: str | None = None, name_is_new: bool = True) -> None:
+                       notes: str | None = None, name_is_new: bool = True,
+                       switches: Mapping[str, Any] | None = None) -> None:
     """Raise ValidationError ("this run is invalid") listing `run_setting_problems`, if there are any."""
     problems = run_setting_problems(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes,
-                                    name_is_new=name_is_new)
+                                    name_is_new=name_is_new, switches=switches)
     if problems:
         raise ValidationError(problems, context="this run")

@@ -53,7 +53,7 @@ class RunChecks:
 
     def check(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
               extend: bool = False, mix_backends: bool = False, notes: str | None = None,
-              reuse_name: bool = False) -> str:
+              reuse_name: bool = False, resend_in_doubt: bool = False) -> str:
         """Every check `run` makes before it writes or sends anything, with the same arguments:
         the run's settings, every cell, a sweep changed under an existing name, a new experiment
         under a name another one had, the backend of the cells done. Raises what `run` would
@@ -64,7 +64,9 @@ class RunChecks:
         # has such a name is resumed under it
         require_sweep(sweep)
         known = isinstance(name, str) and is_unicode_text(name) and self.log.experiment(name) is not None
-        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes, name_is_new=not known)
+        switches = {"extend": extend, "mix_backends": mix_backends, "reuse_name": reuse_name, "resend_in_doubt": resend_in_doubt}
+        check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name, notes=notes, name_is_new=not known,
+                           switches=switches)
         cells = sweep.cells()  # raises ValidationError with every problem: nothing sent
         if self._client is None:  # what would fail every cell: refused before the experiment is made
             check_connection(self._connect_args.get("api_key"), self._connect_args.get("base_url"))

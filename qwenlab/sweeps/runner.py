@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..api.connect import connect
 from ..core.request import new_task_uuid
+from ..core.values import plain
 from ..errors import ExperimentNotFoundError, TransportError
 from ..paths import data_dir as default_data_dir
 from ..paths import make_data_dir
@@ -143,6 +144,7 @@ class Runner(RunChecks):
         """What `run(sweep, name, budget_usd=...)` would send now and how far its budget reaches
         (`Preview.to_send`, `.estimated_usd`, `.budget_text()`), read from the log; writes nothing."""
         require_sweep(sweep)
+        budget_usd = plain(budget_usd)  # np.float64(2.0) from a frame: the number it holds, as `run` takes it
         name = name or sweep.default_name()
         df, logged = self._plan(sweep, name, quiet=quiet)
         exp = self.log.experiment(name)
@@ -191,8 +193,12 @@ class Runner(RunChecks):
         experiment (ExperimentRenamedError: a notebook still carrying the old name would pay for
         every cell again); True starts the new experiment under it all the same.
         """
+        # numpy numbers (a budget or a concurrency read from a frame, np.int64(4)) are the Python
+        # numbers they hold, as a sweep's size, repeats and seed are: checked, logged and used as such
+        budget_usd, concurrency = plain(budget_usd), plain(concurrency)
         name = self.check(sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
-                          mix_backends=mix_backends, notes=notes, reuse_name=reuse_name)
+                          mix_backends=mix_backends, notes=notes, reuse_name=reuse_name, resend_in_doubt=resend_in_doubt)
+        extend, mix_backends, resend_in_doubt = plain(extend), plain(mix_backends), plain(resend_in_doubt)
         cells = sweep.cells()
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 from ..api.imagestore import ImageStore
 from ..api.uploads import upload_bytes
 from ..core.model import DEFAULT_MODEL
-from ..core.request import Request
+from ..core.request import Request, keyword_paths
 from ..core.values import count_of, plain
 from ..errors import ImageError, ValidationError
 from ..problems import Problem
@@ -92,12 +92,13 @@ class Sweep(SweepPlan):
             req = base if isinstance(base, Request) else Request.from_json(base)
             changes = dict(params)
             if prompt is not None:
-                changes["positivePrompt"] = prompt
+                changes["prompt"] = prompt  # set last: it wins over a positivePrompt given beside it
             if model is not None:
                 changes["model"] = model
             req = req.replace(**changes) if changes else req
         else:
-            req = Request(model or DEFAULT_MODEL, prompt, **params)
+            # None is the default model; "" is not (it is refused by the request's rules, naming the fix)
+            req = Request(DEFAULT_MODEL if model is None else model, prompt, **params)
         self.base = req
         self.mode = mode
         # a numpy integer (df["n"].max(), np.arange) is the whole number it holds, as in a request
@@ -360,15 +361,29 @@ class Sweep(SweepPlan):
         return self._local.get(key)
 
     def _grouped(self, per_cell: dict[tuple[str, str], list[int]], cells: list[Cell]) -> list[Problem]:
-        """One problem per distinct message, naming how many cells it hits and one example."""
+        """One problem per distinct message, naming how many cells it hits and one example, and
+        the parameter by the keyword the sweep gave it (`prompt`, `size`: `_keywords`)."""
         out = []
         total = len(cells)
+        written = self._keywords()
         for (parameter, message), indexes in per_cell.items():
             idx = sorted(set(indexes))
             where = "every cell" if len(idx) == total else f"{len(idx)} of {total} cells"
             example = cells[idx[0]].label() if idx[0] < len(cells) else ""
-            out.append(Problem(parameter, f"{message} [{where}; e.g. cell {idx[0]}: {example}]"))
+            out.append(Problem(parameter, f"{message} [{where}; e.g. cell {idx[0]}: {example}]",
+                               written=written.get(parameter)))
         return out
+
+    def _keywords(self) -> dict[str, str]:
+        """The parameters this sweep sets through a keyword of another name, by their wire path:
+        the base request's (`prompt=`, `size=`) and its axes' ("size", "prompt", "promptExtend"),
+        so that a problem says "size (sent as width)" where the user wrote size."""
+        written = self.base.written_as()
+        desc = _desc(self.base.model_id)
+        for axis in self.axes:
+            if axis.kind in ("size", "prompt", "param"):
+                written.update((path, axis.name) for path in keyword_paths(axis.name, desc) if path != axis.name)
+        return written
 
 def _looks_like_file(ref: Any) -> bool:
     if isinstance(ref, Path):

@@ -31,6 +31,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..core.model import DEFAULT_MODEL
 from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
@@ -90,6 +91,10 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     for key in ("name", "notes"):
         if key in data and (not isinstance(data[key], str) or not data[key].strip()):
             problems.append(Problem(key, f"must be a non-empty string, got {data[key]!r}"))
+    if "model" in data and (not isinstance(data["model"], str) or not data["model"].strip()):
+        # `model = ""` once ran every cell on the default model without a word
+        problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {data['model']!r}; leave "
+                                         "the line out for that one, the default", data["model"], "invalidModel"))
     problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
     if "prompt" not in data and not axes and isinstance(request, Mapping) and not {"prompt", "positivePrompt"} & set(request):
         # said in the file's words: the request's positivePrompt is `prompt` here

@@ -311,7 +311,7 @@ def test_a_sweep_file_with_an_invalid_value_is_bad_input_and_sends_nothing(emula
     bad.write_text(SMALL.replace('size = "256x256"', 'size = "9000x10"'))
     result = qwenlab("run", str(bad), "--no-progress")
     assert result.exit_code == EXIT_BAD_INPUT, result.output
-    assert "width: " in result.output and "nothing was sent" in result.output and "Usage: qwenlab run" in result.output
+    assert "size (sent as width): 9000 px" in result.output and "nothing was sent" in result.output and "Usage: qwenlab run" in result.output
     missing = qwenlab("run", str(tmp_path / "nope.toml"))  # click's own usage error: the same code
     assert missing.exit_code == EXIT_BAD_INPUT and "does not exist" in missing.output
     assert json.loads(qwenlab("logs", "--json").output) == []  # no experiment was recorded

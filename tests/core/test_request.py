@@ -324,3 +324,86 @@ def test_a_parameter_given_twice_under_two_names_is_refused_not_half_sent() -> N
         Request(prompt="A poster", providerSettings={"alibaba": {"promptExtend": True}}, promptExtend=False)
     same = Request(prompt="Edit the billboard", inputs={"referenceImages": [a]}, referenceImages=[a])
     assert same.to_task()["inputs"] == {"referenceImages": [a]}  # the same value twice is no conflict
+
+
+def test_an_empty_model_is_named_as_empty_with_the_fix() -> None:
+    """Request(model="") said "model: is required", though a model was given (as ""); Request(model=None)
+    asked for a model named "None". None is the default, as any keyword set to None is left out."""
+    problems = Request(model="", prompt="A poster").problems()
+    assert [p.parameter for p in problems] == ["model"]
+    assert problems[0].message.startswith("is empty; give a model's AIR id such as 'alibaba:qwen-image@2.0-pro'")
+    assert Request(model=None, prompt="A poster").validate().model_id == "alibaba:qwen-image@2.0-pro"
+    # on the wire (what the emulator answers) the fix is the id: there is no default to leave it out for
+    wire = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "model": "", "positivePrompt": "A poster"})
+    assert [(p.parameter, p.code) for p in wire] == [("model", "invalidModel")] and "leave" not in wire[0].message
+    missing = validate_task({"taskType": "imageInference", "taskUUID": str(uuid.uuid4()), "positivePrompt": "A poster"})
+    assert [(p.parameter, p.code) for p in missing] == [("model", "missingParameter")]
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b", " \u200c\u200d ", "\u2060\ufeff\n\t", "\ufeff" * 3, "\u3000\u200b"])
+def test_a_prompt_of_spaces_and_zero_width_characters_is_refused_as_empty(blank: str) -> None:
+    """A prompt of zero-width characters (copied from a web page or Word) was sent: it is at least
+    2 characters, and str.strip() keeps them, so "only spaces" never saw it. Sent, it may be
+    charged for an image of nothing; positive or negative, it is refused as empty text."""
+    for kwargs, parameter in (({"prompt": blank}, "positivePrompt"), ({"prompt": "A poster", "negativePrompt": blank}, "negativePrompt")):
+        problems = Request(**kwargs).problems()
+        assert [(p.parameter, p.code) for p in problems] == [(parameter, "invalidLength")], kwargs
+        assert " is empty: only spaces" in problems[0].message and "characters of text" in problems[0].message
+        hidden = sorted({f"U+{ord(c):04X}" for c in blank if c in "\u200b\u200c\u200d\u2060\ufeff"})
+        assert f"zero-width characters ({', '.join(hidden)})" in problems[0].message
+    assert "leave it out" in Request(prompt="A poster", negativePrompt=blank).problems()[0].message
+    assert "leave it out" not in Request(prompt=blank).problems()[0].message  # a prompt is required
+
+
+def test_zero_width_characters_beside_text_are_counted_as_the_page_counts_characters() -> None:
+    """The page's limits (positivePrompt 2 to 2000, negativePrompt 2 to 500) count every
+    character sent, zero-width ones included: text beside them is text, and they count."""
+    assert Request(prompt="A\u200b").problems() == []
+    assert Request(prompt="\ufeffA poster").problems() == []
+    assert Request(prompt="x" * 1999 + "\u200b").problems() == []
+    assert "2001 characters" in _problems(prompt="x" * 2000 + "\u200b")["positivePrompt"]
+    assert "501 characters" in _problems(prompt="ok", negativePrompt="\u200b" + "x" * 500)["negativePrompt"]
+
+
+@pytest.mark.parametrize("prompt, shown, at", [
+    ("A poster that reads 'NOIR'\x1b[0m", "\\x1b (ESC", 26),  # a terminal's colour code, pasted
+    ("A poster\x00", "\\x00 (NUL)", 8),
+    ("\x07A poster", "\\x07 (BEL)", 0),
+    ("A poster\x1f", "\\x1f", 8),
+])
+def test_a_prompt_holding_a_control_character_is_refused_naming_it_and_where(prompt: str, shown: str, at: int) -> None:
+    """A NUL or a terminal's escape code in a prompt was sent as it was."""
+    for kwargs, parameter in (({"prompt": prompt}, "positivePrompt"), ({"prompt": "ok", "negativePrompt": prompt}, "negativePrompt")):
+        problems = Request(**kwargs).problems()
+        assert [p.parameter for p in problems] == [parameter]
+        message = problems[0].message
+        assert f"holds the control character {shown}" in message and f"at index {at} " in message
+        assert "remove it: tab, newline and carriage return are the only control characters" in message
+    assert "2 such characters in all" in _problems(prompt="\x1b[1mA poster\x1b[0m")["positivePrompt"]
+
+
+def test_tabs_newlines_and_carriage_returns_stay_allowed_in_a_prompt() -> None:
+    assert Request(prompt="A poster\r\nthat reads:\t'NOIR'\n", negativePrompt="blurry\ttext\r\n").problems() == []
+
+
+def test_a_problem_names_the_keyword_the_user_wrote_and_the_parameter_it_is_sent_as() -> None:
+    """Request(prompt="x", size="100x100") was refused as "positivePrompt: ..." and "width: ...",
+    names the user never wrote. A problem now says "prompt (sent as positivePrompt)"; `.parameter`
+    (and the wire's errors) keep the API's name."""
+    with pytest.raises(ValidationError) as info:
+        Request(prompt="x", size="100x1024", promptExtend=1).validate()
+    lines = str(info.value).splitlines()[1:]
+    assert lines == ["  - prompt (sent as positivePrompt): has 1 characters; it must have 2 to 2000",
+                     "  - promptExtend (sent as providerSettings.alibaba.promptExtend): must be true or false, got 1",
+                     "  - size (sent as width): 100 px is out of range; each side must be 256 to 2048 px"]
+    assert info.value.parameters == ["positivePrompt", "providerSettings.alibaba.promptExtend", "width"]
+    assert [p.to_wire()["parameter"] for p in info.value.problems] == info.value.parameters
+    assert str(Request(prompt="ok", negative_prompt="x").problems()[0]).startswith("negative_prompt (sent as negativePrompt): ")
+    # the API's own names, or a pasted task, are named as they are
+    assert str(Request(positivePrompt="x").problems()[0]).startswith("positivePrompt: has 1 characters")
+    assert str(Request(prompt="ok", width=100, height=1024).problems()[0]).startswith("width: 100 px")
+    pasted = Request.from_json({"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro", "positivePrompt": "x"})
+    assert str(pasted.problems()[0]).startswith("positivePrompt: ")
+    # kept through a change, and set by the keyword of the change
+    changed = Request(prompt="A poster").replace(size="100x1024", positivePrompt="x")
+    assert [str(p).split(":")[0] for p in changed.problems()] == ["prompt (sent as positivePrompt)", "size (sent as width)"]

@@ -161,6 +161,50 @@ def test_budget_reservations() -> None:
     assert Budget(None).reserve(1e9)
 
 
+def test_numpy_numbers_are_taken_for_the_budget_and_the_concurrency(emulator: Emulator, make_lab) -> None:
+    """concurrency=np.int64(2) was refused as "must be a whole number of at least 1, got
+    np.int64(2)", and budget_usd=np.int64(1) or np.float32(0.25) as "must be a number of US
+    dollars", while a sweep takes numpy numbers for its size, repeats and seed: a notebook reads
+    them from a frame. They run as the Python numbers they hold, and the budget is logged so."""
+    import numpy as np
+
+    lab = make_lab(emulator)
+    sweep = small_sweep(n_quality=1, repeats=2)  # 4 cells
+    preview = lab.preview(sweep, "np", budget_usd=np.float32(0.25))
+    assert preview.budget_usd == 0.25 and type(preview.budget_usd) is float
+    exp = lab.run(sweep, name="np", budget_usd=np.float32(0.25), concurrency=np.int64(2), progress=False)
+    assert exp.counts()["done"] == 3 and emulator.ledger.total() <= 0.25 + 1e-9  # 0.25 // 0.075
+    assert lab.log.experiment("np")["budget_usd"] == 0.25
+    exp = lab.run(sweep, name="np", budget_usd=np.int64(1), concurrency=np.int64(4), progress=False)
+    assert exp.counts()["done"] == 4 and lab.log.experiment("np")["budget_usd"] == 1
+    # what is no whole number stays refused, numpy or not, before anything is sent
+    for bad in ({"concurrency": np.float64(2.5)}, {"concurrency": np.int64(0)}, {"budget_usd": np.float64("nan")},
+                {"concurrency": np.bool_(True)}):
+        with pytest.raises(ValidationError, match=next(iter(bad))):
+            lab.run(sweep, name="np-bad", progress=False, **bad)
+    assert lab.log.experiment("np-bad") is None and len(emulator.ledger.charges) == 4
+
+
+def test_a_run_switch_that_is_no_bool_is_refused_before_anything_is_sent(emulator: Emulator, make_lab) -> None:
+    """resend_in_doubt="false" (or os.environ.get("RESEND") == "0") is a true string: it sent cells
+    in doubt anew, which may pay for them twice; extend="no" extended a changed sweep; mix_backends
+    "False" mixed synthetic results with real ones. Each is refused, naming it, before anything runs."""
+    import numpy as np
+
+    lab = make_lab(emulator)
+    lab.run(small_sweep(n_quality=1, repeats=1), name="switches", progress=False)
+    changed = small_sweep(n_quality=2, repeats=1)
+    for switch, value in (("extend", "no"), ("resend_in_doubt", "false"), ("mix_backends", "False"), ("reuse_name", "0"),
+                          ("extend", 1)):
+        with pytest.raises(ValidationError) as info:
+            lab.run(changed, name="switches", progress=False, **{switch: value})
+        assert info.value.parameters == [switch] and "must be True or False" in str(info.value), switch
+        assert ("a non-empty string is true in Python" in str(info.value)) == isinstance(value, str)
+    assert len(emulator.ledger.charges) == 2 and lab.experiment("switches").counts()["done"] == 2
+    exp = lab.run(changed, name="switches", progress=False, extend=np.bool_(True))  # a numpy bool is a bool
+    assert exp.counts()["done"] == 4
+
+
 def test_rerun_sends_only_what_is_not_done(emulator: Emulator, make_lab) -> None:
     lab = make_lab(emulator)
     lab.run(small_sweep(), name="r", progress=False)

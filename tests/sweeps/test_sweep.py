@@ -254,3 +254,51 @@ def test_the_plan_says_reference_urls_are_only_fetched_by_runware() -> None:
     assert len(said) == 1 and urls[0] in said[0] and "and 1 more" in said[0] and "does not fetch them" in said[0]
     by_uuid = Sweep(prompt="Edit: the poster", size="1024x1024", referenceImages=["0b7c2a44-5f2e-4a57-9a43-3c4d8d2f1e10"])
     assert not any("given by URL" in n for n in by_uuid.notes())
+
+
+def test_an_empty_model_is_refused_not_taken_for_the_default() -> None:
+    """Sweep(model="") sent every cell to the default model without a word, and a model axis
+    holding None (or "") failed as "model 'None' has no description". None still means the default."""
+    for model in ("", "   "):
+        with pytest.raises(ValidationError) as info:
+            Sweep(prompt="A poster", model=model).cells()
+        assert info.value.parameters == ["model"] and "is empty; give a model's AIR id" in str(info.value)
+        assert "leave model= out of Request or Sweep" in str(info.value)
+    assert Sweep(prompt="A poster", model=None).base.model_id == "alibaba:qwen-image@2.0-pro"
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="A poster", axes={"model": ["alibaba:qwen-image@2.0", None]}).cells()
+    # said once, by the axis: its cells are not also refused as sent to a model named "None"
+    assert [str(p) for p in info.value.problems] == [
+        "model: value 1 is empty; every value of a model axis is a model's AIR id such as "
+        "'alibaba:qwen-image@2.0-pro' (the default: list it for cells of the default model)"]
+
+
+def test_a_sweeps_problems_name_the_keywords_and_axes_it_was_given() -> None:
+    """A sweep's problems named positivePrompt and width where the sweep said prompt and size."""
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="x", size="100x1024", axes={"promptExtend": ["yes"]}).cells()
+    assert [str(p).split(":")[0] for p in info.value.problems] == [
+        "prompt (sent as positivePrompt)", "promptExtend (sent as providerSettings.alibaba.promptExtend)", "size (sent as width)"]
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="A poster", axes={"size": ["1024x1024", "1024x100"], "prompt": ["A poster", "x"]}).cells()
+    assert sorted(str(p).split(":")[0] for p in info.value.problems) == ["prompt (sent as positivePrompt)", "size (sent as height)"]
+    assert info.value.parameters.count("positivePrompt") == 1  # the API's names stay the parameters'
+
+
+def test_a_missing_value_of_a_frames_text_column_is_not_sent_as_its_label_says() -> None:
+    """axes={"negativePrompt": df["negative"]}: pandas holds a missing text as NaN (pandas 3 turns
+    None into NaN too). The plan labelled it "none", but the cell sent the float and was refused:
+    "negativePrompt: must be a string, got float nan". It is None, not sent; a number's NaN is
+    still refused, being no number at all."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"negative": ["blurry text", None], "quality": [60, np.nan]})
+    for values in (frame["negative"], frame["negative"].unique(), [float("nan"), "blurry text"], {"none": pd.NA, "blur": "blurry text"}):
+        cells = Sweep(prompt="A poster", axes={"negativePrompt": values}).cells()
+        assert sorted(c.labels["negativePrompt"] for c in cells) == ["blur" if isinstance(values, dict) else "blurry text",
+                                                                      "none"]
+        missing = [c for c in cells if c.values["negativePrompt"] in (None, "none")][0]
+        assert not missing.request.is_set("negativePrompt") and "negativePrompt" not in missing.request.to_json()
+    with pytest.raises(ValidationError, match="outputQuality: must be an integer, got float nan"):
+        Sweep(prompt="A poster", axes={"outputQuality": frame["quality"]}).cells()

@@ -159,3 +159,21 @@ def test_run_runs_and_resumes(tmp_path: Path, emulator, monkeypatch: pytest.Monk
     assert emulator.ledger.total() == charged
     listing = json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)
     assert listing[0]["name"] == "lumiere-extend" and listing[0]["budget_usd"] == 1.5
+
+
+def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_path: Path, data_dir: Path) -> None:
+    """`model = ""` (a line left blank, a template's placeholder) ran every cell on the default
+    model without a word; as an axis value, "" (a sweep file's "not sent") was read as the model
+    "None". Both are refused, naming model and the fix, and `qwenlab run` leaves no log behind."""
+    path = tmp_path / "empty-model.toml"
+    for text in (f'model = ""\nprompt = "{PROMPT}"\n', f'model = "  "\nprompt = "{PROMPT}"\n'):
+        path.write_text(text)
+        result = CliRunner().invoke(cli, ["run", str(path), "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert "model: must be a model's AIR id such as 'alibaba:qwen-image@2.0-pro'" in result.output
+        assert "leave the line out" in result.output
+        assert not (data_dir / "qwenlab.db").exists()
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n[axes]\nmodel = ["", "alibaba:qwen-image@2.0"]\n').sweep.cells()
+    assert info.value.parameters == ["model"]
+    assert "value 0 is empty" in str(info.value) and "'alibaba:qwen-image@2.0-pro' (the default" in str(info.value)
