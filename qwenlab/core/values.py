@@ -62,9 +62,15 @@ def cut_utf8(text: str, limit: int) -> str:
 
 def plain(value: Any) -> Any:
     """A numpy scalar (np.int64(20), np.float32, np.bool_: what a frame or a range in a notebook
-    gives) as the Python number it holds; anything else as it is."""
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return value.item()
+    gives) as the Python number it holds, a numpy array as a list of them (a row of
+    `df[["w", "h"]].values` is a size); anything else as it is."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        ndim = getattr(value, "ndim", None)
+        if ndim == 0 and hasattr(value, "item"):
+            return value.item()
+        if isinstance(ndim, int) and ndim > 0:
+            # an array's truth value is ambiguous: every check that tested one crashed on it
+            return value.tolist()
     return value
 
 

@@ -232,6 +232,16 @@ def test_axis_values_from_numpy_ranges_and_frames_are_taken_as_plain_numbers() -
     assert [type(c.request.prompt_extend) for c in flags.cells()] == [bool, bool]
 
 
+def test_a_size_axis_from_a_frames_width_and_height_columns_gives_one_size_a_row() -> None:
+    """`df[["w", "h"]].values` crashed: "the truth value of an array ... is ambiguous"."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"w": [1024, 1536], "h": [1536, 1024]})
+    sweep = Sweep(prompt="A poster reading 'SALE'", axes={"size": frame[["w", "h"]].values})
+    assert [c.request.size for c in sweep.cells()] == [(1024, 1536), (1536, 1024)]
+    assert sweep.fingerprint() == Sweep(prompt="A poster reading 'SALE'", axes={"size": ["1024x1536", "1536x1024"]}).fingerprint()
+
+
 @pytest.mark.parametrize("axes", [{"size": ["512x768", "512x768"]}, {"negativePrompt": [None, None]},
                                   {"outputQuality": [20, "20-22"]}, {"prompt_sr": ["SALE", "SALE", "OPEN"]}])
 def test_a_value_given_twice_is_refused(axes: dict) -> None:
