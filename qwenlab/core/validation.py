@@ -257,10 +257,13 @@ def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescript
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _BLANK = re.compile(f"[\\s{ZERO_WIDTH}]+\\Z")
 # C0 control characters but tab, newline and carriage return: a NUL, or a terminal's escape
-# codes pasted with the text ("\x1b[0m"), which no prompt means to send
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# codes pasted with the text ("\x1b[0m"), which no prompt means to send; DEL; and the C1
+# controls, which text decoded with the wrong encoding carries (UTF-8 read as Latin-1: "â\x80\x99"
+# for a curly apostrophe)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "backspace", "\x0b": "vertical tab", "\x0c": "form feed",
-                  "\x1b": "ESC, which starts a terminal's colour and cursor codes"}
+                  "\x1b": "ESC, which starts a terminal's colour and cursor codes", "\x7f": "DEL"}
+_C1_NAME = "a C1 control: the text was likely decoded with the wrong encoding, e.g. UTF-8 read as Latin-1"
 
 
 def _blank(spec: ParameterSpec, value: str) -> Problem:
@@ -276,7 +279,7 @@ def _control_character(name: str, value: str, at: int) -> Problem:
     """A text parameter holding a control character: which, where, and the fix."""
     char = value[at]
     shown = char.encode("unicode_escape").decode("ascii")
-    known = f" ({_CONTROL_NAMES[char]})" if char in _CONTROL_NAMES else ""
+    known = f" ({_CONTROL_NAMES[char]})" if char in _CONTROL_NAMES else f" ({_C1_NAME})" if "\x80" <= char <= "\x9f" else ""
     count = len(_CONTROL.findall(value))
     more = f"; it holds {count} such characters in all" if count > 1 else ""
     return Problem(name, f"holds the control character {shown}{known} at index {at} (near "

@@ -370,6 +370,9 @@ def test_zero_width_characters_beside_text_are_counted_as_the_page_counts_charac
     ("A poster\x00", "\\x00 (NUL)", 8),
     ("\x07A poster", "\\x07 (BEL)", 0),
     ("A poster\x1f", "\\x1f", 8),
+    ("A poster\x7f", "\\x7f (DEL)", 8),
+    # UTF-8 read as Latin-1: the curly apostrophe of "Kid’s" comes as "â\x80\x99"
+    ("Kid\u00e2\x80\x99s Corner", "\\x80 (a C1 control: the text was likely decoded with the wrong encoding", 4),
 ])
 def test_a_prompt_holding_a_control_character_is_refused_naming_it_and_where(prompt: str, shown: str, at: int) -> None:
     """A NUL or a terminal's escape code in a prompt was sent as it was."""
