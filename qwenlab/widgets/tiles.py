@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import functools
 import html
 import io
+import os
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import ImageError
@@ -59,9 +61,34 @@ def blank_jpeg() -> bytes:
     return _blank
 
 
+@functools.cache
+def unreadable_jpeg(what: str) -> bytes:
+    """A grey square that says in words why there is no picture ("image missing"): a plain grey
+    tile for an image deleted since the run read as one still loading, or as a failed cell."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (DEFAULT_SIZE, DEFAULT_SIZE), (225, 225, 225))
+    draw = ImageDraw.Draw(img)
+    # 30 px of 256: about 17 px on a 150-px tile, the explorer's default
+    for text, size, y in ((what, 30, DEFAULT_SIZE * 0.40), ("click for why", 22, DEFAULT_SIZE * 0.58)):
+        draw.text((DEFAULT_SIZE / 2, y), text, fill=(150, 20, 20) if size == 30 else (70, 70, 70),
+                  font=ImageFont.load_default(size=size), anchor="mm")
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
 def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE) -> bytes:
-    """The cached thumbnail's JPEG bytes, or the blank for a missing or unreadable image."""
-    return thumbnail_of(path, size, "jpeg") or blank_jpeg()
+    """The cached thumbnail's JPEG bytes; for an image that is gone or unreadable a tile saying
+    so (the grids' and the report's rule: `thumbnails.is_fresh`); the blank for no image."""
+    got = thumbnail_of(path, size, "jpeg")
+    if got:
+        return got
+    if not path:
+        return blank_jpeg()
+    reason = str(got)
+    return unreadable_jpeg("image missing" if "does not exist" in reason else
+                           "image damaged" if "damaged" in reason else "image unreadable")
 
 
 def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
@@ -69,9 +96,9 @@ def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
     if not path:
         return True
     try:
-        return is_fresh(thumbnail_path(path, size), path)
+        return is_fresh(thumbnail_path(path, size), path) or not os.path.exists(path)  # gone: said at once
     except (ImageError, OSError, ValueError):
-        return True  # unreadable: thumb_jpeg gives the blank at once
+        return True  # unreadable: thumb_jpeg says so at once
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
