@@ -14,7 +14,11 @@ Keys, while the focus is in the widget (click the pair): ← or 1 left is better
 better, t or 0 a tie, s skip, u or Backspace undo (the last judgement of this session is removed
 from the log and its pair comes back; again walks further back), f compare at full size (the pair
 in `qwenlab.widgets.compare.CompareViewer` under it: one zoom and pan for both, 1:1, a swipe
-handle; labelled only "left" and "right", and it follows the pair).
+handle; labelled only "left" and "right", and it follows the pair). The focus, not the pointer:
+keys pressed with the focus anywhere else (another cell's text box, the notebook's page) judge
+nothing, even with the pointer over the pair, and the legend says "keys on:" only while they
+work. Shift with an arrow never judges: it pans the full-size view (where it is open), as it
+does on the picture itself.
 
 While that full-size view is zoomed in, the arrows pan it and judge nothing (a judge zoomed in to
 read small text presses an arrow to look around, not to vote): 1, 2 and 0 judge then, and the
@@ -64,7 +68,11 @@ __all__ = ["Judging", "judge", "KEYS", "LAYOUTS"]
 # key (as the browser names it) -> what it does; shown on the widget as `_LEGEND`
 # the arrows are actions of their own: while the full-size view is zoomed in they pan it instead
 KEYS = {"ArrowLeft": "arrow-left", "1": "left", "ArrowRight": "arrow-right", "2": "right", "t": "tie", "0": "tie",
-        "s": "skip", "u": "undo", "Backspace": "undo", "f": "compare"}
+        "s": "skip", "u": "undo", "Backspace": "undo", "f": "compare",
+        # Shift with an arrow pans the full-size view, as it does on the picture; it never judges
+        "Shift+ArrowLeft": "pan-left", "Shift+ArrowRight": "pan-right", "Shift+ArrowUp": "pan-up",
+        "Shift+ArrowDown": "pan-down"}
+_PANS = {"pan-left": (1, 0), "pan-right": (-1, 0), "pan-up": (0, 1), "pan-down": (0, -1)}  # as compare.js's steps
 _LEGEND = [("← or 1", "left is better"), ("→ or 2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
            ("u or ⌫", "undo"), ("f", "compare at full size")]
 # ... while the full-size view is zoomed in
@@ -294,6 +302,10 @@ class Judging(JudgingResults):
         """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing.
         An arrow pans the full-size view instead of judging while it is zoomed in (the arrows
         pressed there, on the picture, never reach here: compare.js pans with them itself)."""
+        if action in _PANS:  # Shift and an arrow: a look around the full-size view, never a verdict
+            if self.compare_button.value and self.viewer is not None:
+                self.viewer.pan_by(*_PANS[action])
+            return
         if action in ("arrow-left", "arrow-right"):
             if self.zoomed_in:
                 assert self.viewer is not None
