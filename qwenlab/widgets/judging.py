@@ -8,7 +8,8 @@ The pair is drawn at full resolution (the image files themselves; `max_px=` send
 instead), each image as wide as the notebook allows: side by side where both fit at up to 560 px
 (less for tall images, which the window's height limits first), else one above the other
 (`layout="side"` or `"stacked"` forces either). Above the pair, the strings the prompt asked for
-(its quoted text, or `expected=`), large, so the judge checks the spelling letter by letter.
+(its quoted text, or `expected=`), large, so the judge checks the spelling letter by letter. A
+side whose file is gone since the run, or damaged, says so ("image missing"): skip that pair.
 
 Keys, while the focus is in the widget (click the pair): ← or 1 left is better, → or 2 right is
 better, t or 0 a tie, s skip, u or Backspace undo (the last judgement of this session is removed
@@ -51,7 +52,7 @@ from ..core.values import count_of
 from ..errors import ImageError, JudgementError
 from ..store.experiment import provenance_banner
 from ..store.ratings import DEFAULT_CRITERION
-from ..store.thumbnails import read_checked, thumbnail_of
+from ..store.thumbnails import read_checked
 from ..typography.badges import score_badges
 from ..typography.scores import Expected, expected_for
 from .compare import CompareImage, CompareViewer
@@ -59,6 +60,7 @@ from .display import with_text
 from .judging_results import JudgingResults
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
+from .tiles import thumb_jpeg, unreadable_tile
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -83,6 +85,7 @@ _VIEWER_HINT = "zoomed in: arrows pan, 1 2 0 judge · click, then wheel or + −
 _ZOOMED_NOTE = ("<small>Zoomed in at full size: the arrows pan the picture and judge nothing. Judge with 1 (left), "
                 "2 (right) or 0 (tie), or fit the view (double-click it) and the arrows judge again.</small>")
 LAYOUTS = ("auto", "side", "stacked")
+_SKIP_HINT = "s: skip this pair"  # under "image missing": nothing to judge it by
 # in "auto", the two images sit side by side when each can be this wide: at 840 px a landscape
 # pair was stacked in a 1400 px window, the right image below the fold, while the keys held the page
 WIDE_PX = 560
@@ -397,15 +400,17 @@ class Judging(JudgingResults):
 
     def _image(self, image_id: int) -> tuple[str, bytes]:
         """(format, bytes) of one image: the file as stored (full resolution) where a browser shows
-        its format and `max_px` is None, else a JPEG that fits in max_px; b"" when unreadable."""
+        its format and `max_px` is None, else a JPEG that fits in max_px; where it cannot be read (gone
+        since the run, or damaged) a tile saying so: an empty side read as one still loading, and
+        was judged (skip it, or run the experiment again to fetch it)."""
         path = self._paths.get(image_id)
         fmt = _FORMATS.get(Path(path).suffix.lower()) if isinstance(path, str) else None
         if self.max_px is None and fmt is not None:
             try:
                 return fmt, read_checked(Path(path))  # type: ignore[arg-type]
-            except (OSError, ImageError):  # gone, or damaged: not the image to judge
-                return "jpeg", b""
-        return "jpeg", thumbnail_of(path, self.max_px or 2048, "jpeg") or b""
+            except (OSError, ImageError) as exc:  # gone, or damaged: not the image to judge
+                return "jpeg", unreadable_tile(exc, _SKIP_HINT)
+        return "jpeg", thumb_jpeg(path if isinstance(path, str) else None, self.max_px or 2048, _SKIP_HINT)
 
     def __repr__(self) -> str:
         where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"

@@ -229,8 +229,8 @@ def test_an_image_deleted_after_it_was_shown_is_a_tile_saying_it_is_missing(lab:
     path.unlink()
     ex = exp.explore()
     shown = [t for t in ex.tiles if t.entry.image_id == tile.entry.image_id][0]
-    assert shown.image.value == unreadable_jpeg("image missing"), "drawn from the thumbnail of a deleted file"
-    assert sum(t.image.value == unreadable_jpeg("image missing") for t in ex.tiles) == 1
+    assert shown.image.value == unreadable_jpeg("image missing", "click for why"), "drawn from the thumbnail of a deleted file"
+    assert sum(t.image.value == unreadable_jpeg("image missing", "click for why") for t in ex.tiles) == 1
     shown.hit.click()
     assert "cannot read image" in ex.viewer_box.children[0].value
 
