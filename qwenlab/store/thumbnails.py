@@ -13,7 +13,8 @@ one bad file leaves a labelled blank rather than breaking the view.
 
 A thumbnail is a JPEG that fits in a `size` x `size` box (aspect kept). It is keyed by the
 image's content hash (an image's file name already is its SHA-256; any other file is hashed)
-and the size, so it never goes stale and is shared by every experiment holding the same image.
+and the size, so it is shared by every experiment holding the same image; it stands for its
+image only while the original is there and not written since (`is_fresh`, a stat of each file).
 It lives in `<data>/thumbs/<size>/<hash[:2]>/<hash>.jpg`, where `<data>` is the data folder the
 image sits in (`<data>/images/..`), else `qwenlab.paths.data_dir()`.
 
@@ -235,8 +236,9 @@ def is_fresh(cached: Path, original: str | Path) -> bool:
     """Whether a cached thumbnail (of any size or format) stands for its original: it is there,
     and the original was not written after it. A file damaged or replaced in place since its
     thumbnail was made is checked again (`read_checked`) when next drawn, instead of hiding behind
-    a thumbnail of the bytes it held before. An original gone keeps its thumbnail, made from bytes
-    that were checked."""
+    a thumbnail of the bytes it held before. An original gone (deleted, or its data folder moved
+    or unplugged) is not fresh either: the view then finds it missing and draws it so, where its
+    old thumbnail showed a picture the user no longer has. A stat of each file, never a read."""
     try:
         made = cached.stat()
     except OSError:
@@ -246,7 +248,7 @@ def is_fresh(cached: Path, original: str | Path) -> bool:
     try:
         return Path(original).stat().st_mtime_ns <= made.st_mtime_ns
     except OSError:
-        return True
+        return False
 
 
 def _lock_for(key: str) -> threading.Lock:

@@ -8,13 +8,18 @@ The pair is drawn at full resolution (the image files themselves; `max_px=` send
 instead), each image as wide as the notebook allows: side by side where both fit at up to 560 px
 (less for tall images, which the window's height limits first), else one above the other
 (`layout="side"` or `"stacked"` forces either). Above the pair, the strings the prompt asked for
-(its quoted text, or `expected=`), large, so the judge checks the spelling letter by letter.
+(its quoted text, or `expected=`), large, so the judge checks the spelling letter by letter. A
+side whose file is gone since the run, or damaged, says so ("image missing"): skip that pair.
 
 Keys, while the focus is in the widget (click the pair): ← or 1 left is better, → or 2 right is
 better, t or 0 a tie, s skip, u or Backspace undo (the last judgement of this session is removed
 from the log and its pair comes back; again walks further back), f compare at full size (the pair
 in `qwenlab.widgets.compare.CompareViewer` under it: one zoom and pan for both, 1:1, a swipe
-handle; labelled only "left" and "right", and it follows the pair).
+handle; labelled only "left" and "right", and it follows the pair). The focus, not the pointer:
+keys pressed with the focus anywhere else (another cell's text box, the notebook's page) judge
+nothing, even with the pointer over the pair, and the legend says "keys on:" only while they
+work. Shift with an arrow never judges: it pans the full-size view (where it is open), as it
+does on the picture itself.
 
 While that full-size view is zoomed in, the arrows pan it and judge nothing (a judge zoomed in to
 read small text presses an arrow to look around, not to vote): 1, 2 and 0 judge then, and the
@@ -47,7 +52,7 @@ from ..core.values import count_of
 from ..errors import ImageError, JudgementError
 from ..store.experiment import provenance_banner
 from ..store.ratings import DEFAULT_CRITERION
-from ..store.thumbnails import read_checked, thumbnail_of
+from ..store.thumbnails import read_checked
 from ..typography.badges import score_badges
 from ..typography.scores import Expected, expected_for
 from .compare import CompareImage, CompareViewer
@@ -55,6 +60,7 @@ from .display import with_text
 from .judging_results import JudgingResults
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
+from .tiles import thumb_jpeg, unreadable_tile
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -64,7 +70,11 @@ __all__ = ["Judging", "judge", "KEYS", "LAYOUTS"]
 # key (as the browser names it) -> what it does; shown on the widget as `_LEGEND`
 # the arrows are actions of their own: while the full-size view is zoomed in they pan it instead
 KEYS = {"ArrowLeft": "arrow-left", "1": "left", "ArrowRight": "arrow-right", "2": "right", "t": "tie", "0": "tie",
-        "s": "skip", "u": "undo", "Backspace": "undo", "f": "compare"}
+        "s": "skip", "u": "undo", "Backspace": "undo", "f": "compare",
+        # Shift with an arrow pans the full-size view, as it does on the picture; it never judges
+        "Shift+ArrowLeft": "pan-left", "Shift+ArrowRight": "pan-right", "Shift+ArrowUp": "pan-up",
+        "Shift+ArrowDown": "pan-down"}
+_PANS = {"pan-left": (1, 0), "pan-right": (-1, 0), "pan-up": (0, 1), "pan-down": (0, -1)}  # as compare.js's steps
 _LEGEND = [("← or 1", "left is better"), ("→ or 2", "right is better"), ("t or 0", "tie"), ("s", "skip"),
            ("u or ⌫", "undo"), ("f", "compare at full size")]
 # ... while the full-size view is zoomed in
@@ -75,6 +85,7 @@ _VIEWER_HINT = "zoomed in: arrows pan, 1 2 0 judge · click, then wheel or + −
 _ZOOMED_NOTE = ("<small>Zoomed in at full size: the arrows pan the picture and judge nothing. Judge with 1 (left), "
                 "2 (right) or 0 (tie), or fit the view (double-click it) and the arrows judge again.</small>")
 LAYOUTS = ("auto", "side", "stacked")
+_SKIP_HINT = "s: skip this pair"  # under "image missing": nothing to judge it by
 # in "auto", the two images sit side by side when each can be this wide: at 840 px a landscape
 # pair was stacked in a 1400 px window, the right image below the fold, while the keys held the page
 WIDE_PX = 560
@@ -294,6 +305,10 @@ class Judging(JudgingResults):
         """A key or a button: judge, skip or undo; a judgement when every pair is done does nothing.
         An arrow pans the full-size view instead of judging while it is zoomed in (the arrows
         pressed there, on the picture, never reach here: compare.js pans with them itself)."""
+        if action in _PANS:  # Shift and an arrow: a look around the full-size view, never a verdict
+            if self.compare_button.value and self.viewer is not None:
+                self.viewer.pan_by(*_PANS[action])
+            return
         if action in ("arrow-left", "arrow-right"):
             if self.zoomed_in:
                 assert self.viewer is not None
@@ -385,15 +400,17 @@ class Judging(JudgingResults):
 
     def _image(self, image_id: int) -> tuple[str, bytes]:
         """(format, bytes) of one image: the file as stored (full resolution) where a browser shows
-        its format and `max_px` is None, else a JPEG that fits in max_px; b"" when unreadable."""
+        its format and `max_px` is None, else a JPEG that fits in max_px; where it cannot be read (gone
+        since the run, or damaged) a tile saying so: an empty side read as one still loading, and
+        was judged (skip it, or run the experiment again to fetch it)."""
         path = self._paths.get(image_id)
         fmt = _FORMATS.get(Path(path).suffix.lower()) if isinstance(path, str) else None
         if self.max_px is None and fmt is not None:
             try:
                 return fmt, read_checked(Path(path))  # type: ignore[arg-type]
-            except (OSError, ImageError):  # gone, or damaged: not the image to judge
-                return "jpeg", b""
-        return "jpeg", thumbnail_of(path, self.max_px or 2048, "jpeg") or b""
+            except (OSError, ImageError) as exc:  # gone, or damaged: not the image to judge
+                return "jpeg", unreadable_tile(exc, _SKIP_HINT)
+        return "jpeg", thumb_jpeg(path if isinstance(path, str) else None, self.max_px or 2048, _SKIP_HINT)
 
     def __repr__(self) -> str:
         where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"

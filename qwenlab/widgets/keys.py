@@ -11,7 +11,10 @@ when the user clicks inside it (anywhere but on a text field), and listens there
 work while the focus is anywhere inside that widget (its buttons included) and nowhere else, and
 typing in another cell never judges anything. It draws the legend, and says whether the keys are
 live. Keys with Ctrl, Alt or Meta held, held-down repeats and typing in a text field are left
-to the browser; a key that is mapped does nothing else (an arrow does not scroll the page).
+to the browser; a named key (an arrow, Backspace) with Shift held is "Shift+ArrowLeft", a key of
+its own, never the plain one (Shift with an arrow grows a text selection and pans the compare
+viewer: it must not judge). A key that is mapped does nothing else (an arrow does not scroll the
+page).
 """
 
 from __future__ import annotations
@@ -75,7 +78,11 @@ function render({ model, el }) {
   };
   const onKey = (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
-    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    // Shift with a named key (an arrow, Backspace, PageDown) is a shortcut of its own, "Shift+ArrowLeft",
+    // or none: it grows a text selection, and Shift with an arrow pans the compare viewer, so in
+    // judging, pressed with the focus on the pair or a button instead, it cast a verdict. Shift
+    // with a character is only how that character is typed ("T")
+    const key = e.key.length === 1 ? e.key.toLowerCase() : (e.shiftKey ? "Shift+" : "") + e.key;
     const action = (model.get("shortcuts") || {})[key];
     if (!action) return;
     e.preventDefault();
@@ -174,7 +181,8 @@ class KeyShortcuts:
     """Keys -> action names for the widget whose CSS class is `scope` (see the module docstring).
 
     keys: {key: action}; a key as the browser names it (`event.key`): "ArrowLeft", "Backspace",
-    or one character, matched case-insensitively. legend: (keys, what they do) pairs to show.
+    "Shift+ArrowLeft" (with Shift held: a key of its own), or one character, matched
+    case-insensitively (Shift with it is how it is typed). legend: (keys, what they do) pairs to show.
     hint: what the legend says while the keys are off ("click the pair to use the keys:").
     follow: (target, box, heading, side) CSS selectors: after a key, the element that comes to
     match `target` (the tile it selected) is scrolled into view inside its enclosing `box`, below

@@ -13,7 +13,8 @@ costs emulated), mixed, or not recorded. "look closely" opens the pair shown in 
 
 A pair with a side missing (`include_unpaired=True`: its cell failed or was not run) shows a
 grey square on that side, and the caption says that side has no image: the other side's image
-never stands in for it under its label.
+never stands in for it under its label. A side whose file is gone since the run, or damaged,
+shows a square that says so ("image missing").
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..typography.draw import score_colour
 from .compare import CompareImage, CompareViewer
 from .display import with_text
 from .require import require_ipywidgets
-from .tiles import blank_jpeg
+from .tiles import thumb_jpeg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,20 +208,21 @@ class PairViewer:
         return f" · {label}" + (f": {html.escape(str(read))}" if isinstance(read, str) and read else "")
 
     def _bytes(self, row: Any) -> bytes:
-        """The JPEG shown: A, B, or the two blended at `fade`; blank (b"") for a side with no
-        readable image."""
+        """The JPEG shown: A, B, or the two blended at `fade`; a grey square for a side with no
+        image, one saying "image missing" (or damaged) for a side whose file cannot be read (it
+        showed nothing at all, under a caption that gave its seed as if it were there)."""
         path_a, path_b = (p if isinstance(p, str) else None for p in (row["path_a"], row["path_b"]))
         if _missing_side(row) is not None:
             # a side without an image is a grey square: the other side's image under its label misled
             path = path_a if self.fade < 0.5 else path_b
-            return (thumbnail_of(path, self.size) or b"") if path else blank_jpeg()
+            return thumb_jpeg(path, self.size)
         if self.fade <= 0.0:
-            return thumbnail_of(path_a, self.size) or b""
+            return thumb_jpeg(path_a, self.size)
         if self.fade >= 1.0:
-            return thumbnail_of(path_b, self.size) or b""
+            return thumb_jpeg(path_b, self.size)
         a, b = thumbnail_of(path_a, self.size, "pixels"), thumbnail_of(path_b, self.size, "pixels")
         if isinstance(a, Unreadable) or isinstance(b, Unreadable):
-            return thumbnail_of(path_a if self.fade < 0.5 else path_b, self.size) or b""
+            return thumb_jpeg(path_a if self.fade < 0.5 else path_b, self.size)
         first, second = Image.fromarray(a), Image.fromarray(b)
         if second.size != first.size:  # a size axis: fade over A's frame
             second = second.resize(first.size)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import functools
 import html
 import io
+import os
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import ImageError
@@ -28,7 +30,7 @@ from .require import require_ipywidgets
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
 
-__all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg"]
+__all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg", "thumb_jpeg", "unreadable_tile"]
 
 GRID_MAX_HEIGHT = "85vh"  # the grid's scroll box, as the HTML report's tables (qwenlab.html.page)
 
@@ -59,9 +61,46 @@ def blank_jpeg() -> bytes:
     return _blank
 
 
-def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE) -> bytes:
-    """The cached thumbnail's JPEG bytes, or the blank for a missing or unreadable image."""
-    return thumbnail_of(path, size, "jpeg") or blank_jpeg()
+@functools.cache
+def unreadable_jpeg(what: str, hint: str = "") -> bytes:
+    """A grey square that says in words why there is no picture ("image missing"), and under it
+    `hint` (what to do: "click for why"): a plain grey tile for an image deleted since the run
+    read as one still loading, or as a failed cell."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (DEFAULT_SIZE, DEFAULT_SIZE), (225, 225, 225))
+    draw = ImageDraw.Draw(img)
+    # 30 px of 256: about 17 px on a 150-px tile, the explorer's default
+    lines = [(what, 30, (150, 20, 20))] + ([(hint, 22, (70, 70, 70))] if hint else [])
+    for i, (text, size, colour) in enumerate(lines):
+        y = DEFAULT_SIZE * (0.5 if len(lines) == 1 else 0.40 + 0.18 * i)
+        draw.text((DEFAULT_SIZE / 2, y), text, fill=colour, font=ImageFont.load_default(size=size), anchor="mm")
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE, hint: str = "") -> bytes:
+    """The cached thumbnail's JPEG bytes; for an image that is gone or unreadable a tile saying
+    so (the grids' and the report's rule: `thumbnails.is_fresh`), with `hint`; the blank for no image."""
+    got = thumbnail_of(path, size, "jpeg")
+    if got:
+        return got
+    return unreadable_tile(got, hint) if path else blank_jpeg()
+
+
+def unreadable_tile(reason: object, hint: str = "") -> bytes:
+    """`unreadable_jpeg` for the reason an image could not be read (an `Unreadable`, an ImageError,
+    an OSError): "image missing" for a file that is gone, "image damaged", else "image unreadable"."""
+    text = str(reason)
+    gone = isinstance(reason, FileNotFoundError) or "does not exist" in text or "No such file" in text
+    what = "image missing" if gone else "image damaged" if "damaged" in text else "image unreadable"
+    return unreadable_jpeg(what, hint)
+
+
+def _tile_jpeg(path: str | None) -> bytes:
+    """A tile's picture: a click on a tile shows why its image cannot be read."""
+    return thumb_jpeg(path, hint="click for why")
 
 
 def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
@@ -69,9 +108,9 @@ def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
     if not path:
         return True
     try:
-        return is_fresh(thumbnail_path(path, size), path)
+        return is_fresh(thumbnail_path(path, size), path) or not os.path.exists(path)  # gone: said at once
     except (ImageError, OSError, ValueError):
-        return True  # unreadable: thumb_jpeg gives the blank at once
+        return True  # unreadable: thumb_jpeg says so at once
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -161,7 +200,7 @@ class TileGrid:
         later = {id(e) for e in late}
         # made in parallel where not cached yet (Pillow decodes outside the GIL); in a kernel, the
         # missing ones come after the page is shown
-        jpegs = list(self._threads.map(lambda e: blank_jpeg() if id(e) in later else thumb_jpeg(e.path), entries))
+        jpegs = list(self._threads.map(lambda e: blank_jpeg() if id(e) in later else _tile_jpeg(e.path), entries))
         for tile, entry, jpeg, caption in zip(self.pool, entries, jpegs, captions):
             tile.show(entry, jpeg, caption, entry is selected)
         if late and loop is not None:
@@ -193,7 +232,7 @@ class TileGrid:
         loop = asyncio.get_running_loop()
 
         async def one(entry: "Entry") -> None:
-            jpeg = await loop.run_in_executor(self._threads, thumb_jpeg, entry.path)
+            jpeg = await loop.run_in_executor(self._threads, _tile_jpeg, entry.path)
             for tile in self.pool:
                 if tile.entry is entry:
                     tile.image.value = jpeg

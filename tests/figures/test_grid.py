@@ -92,6 +92,29 @@ def test_the_count_says_which_logged_images_are_unreadable_blanks(emulator, data
         assert "image unreadable: image file" in drawn and "[Errno" not in drawn  # its blank says it in words
 
 
+def test_an_image_deleted_after_its_thumbnail_was_made_is_drawn_missing(emulator, data_dir: Path) -> None:
+    """A grid drawn once cached every thumbnail; an image deleted (or lost) after that was still
+    drawn, from its thumbnail, as if it were there: the user saw a picture the log can no longer
+    show at full size, export or bundle. Its tile says it is gone, in the grid and the report,
+    and the cache still reads no original: a stat of each file, no decode."""
+    from qwenlab.html.images import webp_thumbnails
+
+    small = run_sweep(emulator, data_dir, name="deleted", fail_one=False)
+    paths = [str(p) for p in small.images.path]
+    build_grid(small, rows="promptExtend", cols="size", page=None)[0]  # drawn: every thumbnail cached
+    assert len(webp_thumbnails(paths, 160)) == 8  # the report's, cached too
+    gone = Path(paths[0])
+    gone.unlink()
+    thumbnails.reset_stats()
+    grid = build_grid(small, rows="promptExtend", cols="size", page=None)
+    drawn = " ".join(" ".join(texts(grid[0])).split())
+    assert (grid.pages[0].images, grid.pages[0].blanks) == (7, 1), "the deleted image was drawn from its old thumbnail"
+    assert f"image unreadable: image file '{gone.name[:7]}" in drawn  # the name, wrapped in the tile
+    assert "1 image logged but unreadable" in drawn
+    assert thumbnails.stats() == {"made": 0, "reused": 7}  # the others from the cache, untouched
+    assert sorted(webp_thumbnails(paths, 160)) == sorted(paths[1:]), "the report drew the deleted image"
+
+
 def test_headers_title_and_stamps_keep_a_readable_size(exp) -> None:
     grid = build_grid(exp, rows="promptExtend", cols="size", title="LUMIERE: does promptExtend help?")
     fig = grid[0]

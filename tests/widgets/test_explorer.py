@@ -215,6 +215,26 @@ def test_rate_needs_an_image_and_a_score_from_1_to_5(lab: Lab) -> None:
     assert ratings_in_db(ex.exp) == []
 
 
+def test_an_image_deleted_after_it_was_shown_is_a_tile_saying_it_is_missing(lab: Lab) -> None:
+    """Opened once, the explorer cached every thumbnail; an image deleted after that was still
+    drawn from its thumbnail, as the grid drew it. It is a tile that says "image missing" now
+    (as the grid's and the report's say it), and a click says why where the picture would be."""
+    from qwenlab.widgets.tiles import unreadable_jpeg
+
+    exp = run(lab, repeats=1)
+    first = exp.explore()
+    assert all(t.image.value[:2] == b"\xff\xd8" for t in first.tiles)  # every thumbnail cached
+    tile = first.tiles[2]
+    path = Path(exp.images.set_index("image_id").loc[tile.entry.image_id, "path"])
+    path.unlink()
+    ex = exp.explore()
+    shown = [t for t in ex.tiles if t.entry.image_id == tile.entry.image_id][0]
+    assert shown.image.value == unreadable_jpeg("image missing", "click for why"), "drawn from the thumbnail of a deleted file"
+    assert sum(t.image.value == unreadable_jpeg("image missing", "click for why") for t in ex.tiles) == 1
+    shown.hit.click()
+    assert "cannot read image" in ex.viewer_box.children[0].value
+
+
 def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, emulator: Emulator) -> None:
     emulator.script(["task_error"])
     exp = run(lab, repeats=1)

@@ -244,3 +244,20 @@ def test_while_the_full_size_view_is_zoomed_in_the_arrows_pan_it_and_judge_nothi
     shown = j.current
     j.keys.press("ArrowLeft")
     assert stored(exp)[-1][:3] == (*shown, "a") and len(stored(exp)) == 3
+
+
+def test_shift_with_an_arrow_pans_the_full_size_view_and_never_judges(exp: Experiment) -> None:
+    """Shift and an arrow, pressed on the pair or a button (the focus in judging but not in the
+    viewer), was a verdict (the browser sent it as ←), where on the picture it pans. It is a key
+    of its own now: with the full-size view open it pans it, otherwise it does nothing."""
+    j = exp.judge("promptExtend", seed=1)
+    shown = j.current
+    for key in ("Shift+ArrowLeft", "Shift+ArrowRight", "Shift+ArrowUp", "Shift+ArrowDown"):
+        j.keys.press(key)
+    assert stored(exp) == [] and j.current == shown
+    j.keys.press("f")
+    sent: list[dict] = []
+    j.viewer.widget.send = lambda content, buffers=None: sent.append(content)
+    j.keys.press("Shift+ArrowLeft")
+    j.keys.press("Shift+ArrowDown")
+    assert sent == [{"pan": [1, 0]}, {"pan": [0, -1]}] and stored(exp) == [] and j.current == shown

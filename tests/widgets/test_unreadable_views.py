@@ -1,0 +1,57 @@
+"""An image whose file is gone since the run (deleted, or its data folder moved) or damaged, in
+the views that show one image at a time: judging and the pair viewer showed nothing on that side
+(an empty picture, under a caption that gave its seed as if it were there), and in judging a
+verdict could be cast on it. They show a tile that says "image missing" (or "damaged"), as the
+explorer's tiles and the grids' blanks do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qwenlab import Experiment
+from qwenlab.widgets.judging import Judging
+from qwenlab.widgets.pairviewer import pair_viewer
+from qwenlab.widgets.tiles import unreadable_jpeg
+from tests.support.labkit import run_sweep
+
+
+@pytest.fixture
+def exp(emulator, data_dir: Path) -> Experiment:
+    return run_sweep(emulator, data_dir, name="lost", axes={"promptExtend": [True, False]}, repeats=2,
+                     fail_one=False, size="768x512")
+
+
+def _path(exp: Experiment, image_id: int) -> Path:
+    return Path(exp.images.set_index("image_id").loc[image_id, "path"])
+
+
+@pytest.mark.parametrize("max_px", [None, 300])  # the file itself, or a JPEG made to fit
+def test_judging_says_a_side_is_missing_or_damaged(exp: Experiment, max_px: int | None) -> None:
+    left, right = Judging(exp, "promptExtend", seed=3).current
+    _path(exp, left).unlink()
+    damaged = _path(exp, right)
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    j = Judging(exp, "promptExtend", seed=3, max_px=max_px)
+    assert j.current == (left, right)
+    assert j.left.value == unreadable_jpeg("image missing", "s: skip this pair")
+    assert j.right.value == unreadable_jpeg("image damaged", "s: skip this pair")
+
+
+def test_the_pair_viewer_says_a_side_is_missing(exp: Experiment) -> None:
+    viewer = pair_viewer(exp, "promptExtend", size=128)
+    row = viewer.df.iloc[0]
+    viewer.show(0)
+    before = viewer.image.value  # its thumbnail cached
+    assert before[:2] == b"\xff\xd8" and before != unreadable_jpeg("image missing")
+    Path(row["path_a"]).unlink()
+    viewer.show(1)
+    viewer.show(0)
+    assert viewer.image.value == unreadable_jpeg("image missing")
+    viewer.fade_slider.value = 0.3  # nothing to fade with: the nearer side, said missing
+    assert viewer.image.value == unreadable_jpeg("image missing")
+    viewer.flip()
+    assert viewer.image.value[:2] == b"\xff\xd8" and viewer.image.value != unreadable_jpeg("image missing")
