@@ -82,8 +82,10 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
     """Lay out an experiment's images as a grid; return its pages as a `Grid` (drawn when shown or saved).
 
     rows, cols: axis names (or "repeat"); both None picks the first two axes that vary.
-    page: "auto" makes a page for each combination of the other varying axes; a name or list of
-        names pages by those only (the others sit side by side in a cell); None (or "none"): one page.
+    page: "auto" makes a page for each combination of the other varying axes, and cuts a page of
+        more than 64 images into pages of whole repeats ("repeats 0 to 7"), so that headings stay
+        near their images; a name or list of names pages by those only (the others sit side by
+        side in a cell); None (or "none"): one page.
     facet: an axis whose values become blocks of rows on each page.
     where: keep only these values, {axis: value or label or list}: {"size": "1024x1536"}.
     region: (x0, y0, x1, y1) in fractions of the image (0..1): show only that region of every
@@ -136,11 +138,16 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
                      dpi=dpi, captions=captions, region=crop, thumb=thumb, workers=workers, badges=badges,
                      frame=score is not None, sort=sort_by_score, reading=show_reading)
     pages = []
-    for key, entries in _split(catalog, pages_axes):
-        page_label = "; ".join(heading(catalog.axes[a], v) for a, v in key.items())
-        file_label = page_slug([catalog.axes[a].label(v) for a, v in key.items()])
-        pages.append(GridPage(_PageDrawing(spec, entries, key, page_label), spec.title, dict(key), page_label or spec.title,
-                              file_label, actual_size=crop is not None))
+    for key, page_entries in _split(catalog, pages_axes):
+        labels = [heading(catalog.axes[a], v) for a, v in key.items()]
+        slugs = [catalog.axes[a].label(v) for a, v in key.items()]
+        blocks = _repeat_blocks(catalog, page_entries) if page == "auto" else [(None, page_entries)]
+        for repeats, entries in blocks:
+            page_label = "; ".join(labels + ([_repeats_heading(repeats)] if repeats else []))
+            file_label = page_slug(slugs + ([f"r{repeats[0]}" + (f"-{repeats[-1]}" if len(repeats) > 1 else "")]
+                                            if repeats else []))
+            pages.append(GridPage(_PageDrawing(spec, entries, key, page_label), spec.title, dict(key),
+                                  page_label or spec.title, file_label, actual_size=crop is not None))
     return Grid(pages, catalog.name, prepare=None if crop else _warm(spec), processes=not show_reading)
 
 
@@ -223,6 +230,38 @@ def _partial(catalog: Catalog, axis: str) -> bool:
         if not any(same_value(value, h) for h in have):
             have.append(value)
     return any(not any(same_value(v, h) for h in have) for have in held.values() for v in values)
+
+
+# A page="auto" page holding more images than this is cut into pages of whole repeats: 2,000
+# images swept over two axes were one page of 9,918 x 12,092 px whose column headings sat
+# thousands of pixels above most of its images, and which took as long to draw as 30 pages.
+PAGE_IMAGES = 64
+
+
+def _repeat_blocks(catalog: Catalog, entries: list[Entry]) -> list[tuple[list[Any] | None, list[Entry]]]:
+    """A page's entries as pages of consecutive repeats, each holding at most PAGE_IMAGES images
+    where one repeat of every cell fits (else a repeat a page); [(None, entries)] when the page
+    fits as it is. Each block comes with its repeats."""
+    if len(entries) <= PAGE_IMAGES:
+        return [(None, entries)]
+    repeats = catalog.values(REPEAT, entries)
+    if len(repeats) < 2:
+        return [(None, entries)]
+    per_repeat = -(-len(entries) // len(repeats))  # images a repeat, rounded up
+    size = max(1, PAGE_IMAGES // per_repeat)
+    if size >= len(repeats):
+        return [(None, entries)]
+    index = ValueIndex(repeats)
+    by_block: dict[int, list[Entry]] = {}
+    for e in entries:
+        at = index(e.value(REPEAT))
+        by_block.setdefault(0 if at is None else at // size, []).append(e)
+    return [(repeats[b * size:(b + 1) * size], by_block[b]) for b in sorted(by_block)]
+
+
+def _repeats_heading(repeats: list[Any]) -> str:
+    """"repeat 3", or "repeats 0 to 7": the part of a page's label that says which repeats it holds."""
+    return f"repeat {repeats[0]}" if len(repeats) == 1 else f"repeats {repeats[0]} to {repeats[-1]}"
 
 
 def _split(catalog: Catalog, axes: list[str]) -> list[tuple[dict[str, Any], list[Entry]]]:

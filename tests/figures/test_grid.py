@@ -115,6 +115,20 @@ def test_an_image_deleted_after_its_thumbnail_was_made_is_drawn_missing(emulator
     assert sorted(webp_thumbnails(paths, 160)) == sorted(paths[1:]), "the report drew the deleted image"
 
 
+def test_a_page_of_more_than_64_images_is_cut_into_pages_of_whole_repeats(emulator, data_dir: Path, tmp_path: Path) -> None:
+    """Two axes and many repeats made one page of every image (2,000 on one 9,918 x 12,092 px
+    page), its column headings thousands of pixels above most of them."""
+    exp = run_sweep(emulator, data_dir, name="many", axes={"outputQuality": list(range(20, 30)), "promptExtend": [True, False]},
+                    repeats=4, fail_one=False)
+    grid = build_grid(exp)  # 10 x 2 cells x 4 repeats = 80 images: 20 a repeat, so 3 repeats to a page
+    assert [p.label for p in grid.pages] == ["repeats 0 to 2", "repeat 3"]
+    assert [grid.pages[i].figure is not None and grid.pages[i].images for i in range(len(grid))] == [60, 20]
+    assert "outputQuality: 29" in texts(grid[1]) and "promptExtend: off" in texts(grid[1])  # every page has its headings
+    assert [p.name for p in grid.save(tmp_path / "g.png")] == ["g-1-r0-2.png", "g-2-r3.png"]
+    assert len(build_grid(exp, page=None)) == 1  # asked for one page: one page
+    assert len(build_grid(exp, rows="promptExtend", cols="outputQuality", where={"repeat": [0, 1, 2]})) == 1  # 60 fit
+
+
 def test_headers_title_and_stamps_keep_a_readable_size(exp) -> None:
     grid = build_grid(exp, rows="promptExtend", cols="size", title="LUMIERE: does promptExtend help?")
     fig = grid[0]
