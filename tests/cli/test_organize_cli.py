@@ -192,6 +192,37 @@ def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tm
     assert qwenlab("import", str(broken)).exit_code == EXIT_BAD_INPUT and not (tmp_path / "nobody").exists()
 
 
+def test_as_on_a_bundle_imported_before_says_it_was_not_applied_and_how_to_rename(two: Path, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab import --as NEW` of a bundle imported before printed only "nothing added (... as
+    experiment 'posters')": NEW was silently not given, and a script went on to use a name that
+    is nowhere. Now the report says --as was not applied, under which name the experiment is,
+    and the rename that gives it NEW; the copy keeps its name (a rename is the user's to make:
+    the old name is then refused to runs and notebooks use it)."""
+    bundle = tmp_path / "p.zip"
+    assert qwenlab("bundle", "posters", "-o", str(bundle)).exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    assert qwenlab("import", str(bundle)).exit_code == EXIT_OK
+    again = qwenlab("import", str(bundle), "--as", "posters from ana")
+    assert again.exit_code == EXIT_OK, again.output
+    assert "--as 'posters from ana' was not applied" in again.output, again.output
+    assert "qwenlab rename posters 'posters from ana'" in again.output, again.output
+    assert "posters from ana" not in qwenlab("logs").output  # no name changed behind the user's back
+    # the rename it names works, and an --as naming the name it has already says nothing more
+    assert qwenlab("rename", "posters", "posters from ana").exit_code == EXIT_OK
+    same = qwenlab("import", str(bundle), "--as", "posters from ana")
+    assert same.exit_code == EXIT_OK and "not applied" not in same.output, same.output
+    # the same in Python: the report holds it, beside a first import's usual "as"
+    from qwenlab import Lab
+
+    report = Lab(tmp_path / "ben").import_bundle(bundle, as_name="another")
+    assert report.not_renamed == {"posters": ("posters from ana", "another")}
+    # into the log the bundle came from: the experiment is that log's own, and stays so named
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(two))
+    home = qwenlab("import", str(bundle), "--as", "posters-2")
+    assert home.exit_code == EXIT_OK and "--as 'posters-2' was not applied" in home.output, home.output
+
+
 def test_importing_a_file_that_is_no_bundle_is_bad_input_saying_what_a_bundle_is(two: Path, tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """`qwenlab import notes.txt` exited 1, as if the import had failed, and said only "not a
