@@ -80,7 +80,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         found = f"no experiments with tag {tag!r}" if tag else "no experiments"
         click.echo(f"{found} in {path}" + (f" but {hidden} archived (--all shows them)" if hidden else ""))
     else:
-        # tags and the archived mark only when there are any: a listing stays narrow without them
+        # tags and the day archived only when there are any: a listing stays narrow without them
+        df["archived"] = [str(at)[:10] if isinstance(at, str) else "" for at in df["archived_at"]]
         extra = [c for c in ("tags", "archived") if df[c].any()]
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
