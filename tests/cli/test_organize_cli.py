@@ -335,3 +335,27 @@ def test_the_readme_s_organize_commands_run_as_written(emulator, data_dir: Path,
     assert len(list((data_dir / "picked").glob("*.jpg"))) == 2
     ben = json.loads(CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir / "ben")}).invoke(cli, ["costs", "--json"]).output)
     assert ben["totals"]["cost_usd"] == _costs()["cost_usd"]  # the deleted import's spend stays in Ben's costs
+
+
+def test_the_listings_say_which_experiments_were_imported_and_from_where(two: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Among a log's experiments, those imported from a colleague's bundle listed as if run here:
+    `qwenlab logs` and `logs NAME` said nothing of it (only `costs` did), and a run of one is
+    refused. The listing marks them (and explains the mark), `logs NAME` says from which bundle
+    and under which name, and --json gives `imported` as Datasette's cost query does."""
+    bundle = tmp_path / "p.zip"
+    assert qwenlab("bundle", "posters", "-o", str(bundle)).exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    assert qwenlab("import", str(bundle), "--as", "from-ana").exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(two))
+    listed = qwenlab("logs").output
+    assert not any(line.startswith("imported") for line in listed.splitlines())  # none here: no column, no legend
+    assert [r["imported"] for r in json.loads(qwenlab("logs", "--json").output)] == [False, False]
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    listed = qwenlab("logs").output.splitlines()
+    header, row = listed[0].split(), listed[1].split()
+    assert "imported" in header and dict(zip(header, row))["imported"] == "p.zip", listed
+    assert any(line.startswith("imported: run in another log") for line in listed), listed
+    shown = qwenlab("logs", "from-ana").output
+    assert "  imported: from p.zip" in shown and "named 'posters' there" in shown, shown
+    assert json.loads(qwenlab("logs", "--json").output)[0]["imported"] is True
