@@ -251,8 +251,8 @@ class Lab(Runner):
     experiment_class = Experiment
 
     def experiments(self, tag: str | None = None, *, archived: bool = False) -> "pd.DataFrame":
-        """Every experiment: status, cells by status, images, cost, tags, note. tag= keeps those
-        with that tag; archived=True lists archived ones too (deleted ones never show)."""
+        """Every experiment: status, cells by status, images, cost, tags, notes, archived_at. tag=
+        keeps those with that tag; archived=True lists archived ones too (deleted ones never show)."""
         return self.log.experiments_frame(tag=tag, archived=archived)
 
     def search(self, text: str | None = None, **filters: Any) -> "pd.DataFrame":

@@ -11,6 +11,7 @@ from ..core.values import present
 from ..costs.frames import Costs, date_bound
 from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.bundle_rows import origin_of
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
@@ -26,6 +27,29 @@ _LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pendin
 # what the backend column's words mean, printed under a listing that has them
 _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "unknown": "unknown: logged before qwenlab recorded where each task ran"}
 _MIXED_PARTS = {"emulator": "the emulator's cells (synthetic)", "runware": "Runware's cells", "unknown": "cells whose backend was not recorded"}
+
+
+_IMPORTED_MEANS = ("imported: run in another log and imported from this bundle (`qwenlab logs NAME` says more): its "
+                   "money was spent there (`qwenlab costs --no-imported` leaves it out)")
+
+
+def _bundles(log: Log, df: Any) -> list[str]:
+    """The bundle file each imported experiment of a listing came from ("" for one run here)."""
+    origins = {int(r["id"]): origin_of(r) for r in log.rows("SELECT id, imported_from FROM experiments "
+                                                            "WHERE imported_from IS NOT NULL")}
+    return [str(origins[i].get("bundle") or "a bundle") if i in origins else "" for i in df["id"]]
+
+
+def _imported_line(row: dict[str, Any]) -> str | None:
+    """Where an imported experiment came from, in words (None for one run here)."""
+    origin = origin_of(row)
+    if not origin:
+        return None
+    when = [f"bundled {origin['bundle_created_at'][:10]}" if origin.get("bundle_created_at") else "",
+            f"imported {origin['imported_at'][:10]}" if origin.get("imported_at") else "",
+            f"named {origin['name']!r} there" if origin.get("name") and origin["name"] != row.get("name") else ""]
+    said = ", ".join(w for w in when if w)
+    return f"from {origin.get('bundle') or 'a bundle'}{f' ({said})' if said else ''}: run and paid for in another log"
 
 
 def _legend(log: Log, df: Any) -> list[str]:
@@ -80,13 +104,16 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         found = f"no experiments with tag {tag!r}" if tag else "no experiments"
         click.echo(f"{found} in {path}" + (f" but {hidden} archived (--all shows them)" if hidden else ""))
     else:
-        # tags and the archived mark only when there are any: a listing stays narrow without them
-        extra = [c for c in ("tags", "archived") if df[c].any()]
+        # tags, the day archived and the bundle imported from only when there are any: a listing
+        # stays narrow without them
+        df["archived"] = [str(at)[:10] if isinstance(at, str) else "" for at in df["archived_at"]]
+        df["imported"] = _bundles(Log(path), df)
+        extra = [c for c in ("tags", "archived", "imported") if df[c].any()]
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
         df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
         click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
-        click.echo("\n".join(_legend(Log(path), df)))
+        click.echo("\n".join(_legend(Log(path), df) + ([_IMPORTED_MEANS] if df["imported"].any() else [])))
 
 
 def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None:
@@ -113,7 +140,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     click.echo(exp.summary())  # says SYNTHETIC / MIXED / not recorded under its first line
     tags = Organizer(exp.log, exp.data_dir).tags(exp.id)
     for label, text in (("tags", ", ".join(tags)), ("note", exp.row.get("notes")),
-                        ("archived", exp.row.get("archived_at"))):
+                        ("archived", exp.row.get("archived_at")), ("imported", _imported_line(exp.row))):
         if text:
             click.echo(f"  {label}: {text}")
     mixed = exp.provenance.mixed

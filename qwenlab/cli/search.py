@@ -43,6 +43,8 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
                     archived=not no_archived, raw=raw, limit=limit)
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+        for row in rows:  # a list, as `qwenlab logs --json` gives them (tags hold no comma: clean_tags)
+            row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
     elif df.empty:
         click.echo("no images found" + _unknown_tag(Log(path), tag))

@@ -67,7 +67,8 @@ def bundle_command(experiments: tuple[str, ...], output: str) -> None:
 @click.command("import")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--as", "as_name", default=None, metavar="NEWNAME",
-              help="Import the bundle's experiment under this name (a bundle of one experiment).")
+              help="Import the bundle's experiment under this name (a bundle of one experiment). One in this log "
+                   "already keeps its name: the report says so, and the rename that gives it this one.")
 def import_command(bundle: str, as_name: str | None) -> None:
     """Merge the experiments of a BUNDLE file into this log; importing it twice adds nothing.
 

@@ -36,6 +36,7 @@ Times are UTC: a request belongs to the day of its `completed_at` (else `sent_at
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -72,10 +73,15 @@ class Costs(CostSummary):
     requests takes under a second). experiments: only these experiment names.
     imported: False leaves out the experiments imported from bundles (`Lab.import_bundle`), whose
     money was spent in the log they came from; by default they are in, and a note says how much.
+    task_ids: only these tasks (their ids, as `exp.df["task_id"]` and `qwenlab logs NAME` give them),
+    the earlier attempts of their cells included: what a report of part of an experiment counts
+    (`export --where`). tasks_said: what they are, for the headline ("the requests shown: size =
+    512x768"; "3 tasks chosen" without it). Such a view sums the tasks, not the rollups.
     """
 
     def __init__(self, log: "Log | Any | str | Path | None" = None, *, since: Any = None, until: Any = None,
-                 experiments: str | Iterable[str] | None = None, imported: bool = True) -> None:
+                 experiments: str | Iterable[str] | None = None, imported: bool = True,
+                 task_ids: Iterable[int] | None = None, tasks_said: str | None = None) -> None:
 
         if isinstance(log, (str, Path)) and str(log) != ":memory:" and not Path(log).is_file():
             raise FileNotFoundError(f"no log at {log}; Costs() with no argument reads the default log ($QWENLAB_DATA_DIR/qwenlab.db)")
@@ -93,17 +99,22 @@ class Costs(CostSummary):
                              "are they swapped?")
         self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
         self.imported = bool(imported)
-        self._view = CostView(log, self.since, self.until, self.experiments, self.imported)
+        self.task_ids = _task_ids(task_ids)
+        self.tasks_said = tasks_said
+        self._view = CostView(log, self.since, self.until, self.experiments, self.imported, self.task_ids)
         self._q = CostQuery(self._view)
         self._prices = PriceQuery(self._view)
 
     def filter(self, *, since: Any = None, until: Any = None, experiments: str | Iterable[str] | None = None,
-               imported: bool | None = None) -> "Costs":
+               imported: bool | None = None, task_ids: Iterable[int] | None = None,
+               tasks_said: str | None = None) -> "Costs":
         """The same analysis on part of the log (arguments as in the constructor; None keeps the current one)."""
         return Costs(self.log, since=since if since is not None else self.since,
                      until=until if until is not None else self.until,
                      experiments=experiments if experiments is not None else self.experiments,
-                     imported=imported if imported is not None else self.imported)
+                     imported=imported if imported is not None else self.imported,
+                     task_ids=task_ids if task_ids is not None else self.task_ids,
+                     tasks_said=tasks_said if task_ids is not None else self.tasks_said)
 
     def __repr__(self) -> str:
         return self.summary()
@@ -266,6 +277,19 @@ def _finish(df: "pd.DataFrame") -> "pd.DataFrame":
         df[col] = df[col].astype(int)
     df["usd_per_image"] = (df["cost_usd"] / df["images"].where(df["images"] > 0)).round(6)
     return df[["tasks", "done", "failed", "in_doubt", "pending", "images", *_MONEY, "usd_per_image"]]
+
+
+def _task_ids(task_ids: Iterable[int] | None) -> list[int] | None:
+    """`task_ids=` as a sorted list (None: every task); TypeError for anything but whole numbers."""
+    if task_ids is None:
+        return None
+    if isinstance(task_ids, (str, bytes)):  # "12" would be read as the tasks 1 and 2
+        raise TypeError(f"task_ids: a list of task ids, not the text {task_ids!r}")
+    ids = list(task_ids)
+    wrong = [i for i in ids if not isinstance(i, numbers.Integral) or isinstance(i, bool)]  # numpy's ints are Integral
+    if wrong:
+        raise TypeError(f"task_ids: whole numbers, the tasks' ids (as exp.df['task_id'] gives them), not {wrong[0]!r}")
+    return sorted({int(i) for i in ids})
 
 
 def _described_price(model: str, at: str) -> float:

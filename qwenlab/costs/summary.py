@@ -35,6 +35,8 @@ class CostSummary:
     _view: CostView
     experiments: list[str] | None
     imported: bool
+    task_ids: list[int] | None
+    tasks_said: str | None
     since: str | None
     until: str | None
 
@@ -90,7 +92,8 @@ class CostSummary:
             out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
                        f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
                        "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
-        for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows():
+        # a view of some tasks holds part of an experiment's spend: its budget is the whole's
+        for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows() if self.task_ids is None else ():
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
         return out
 
@@ -144,6 +147,8 @@ class CostSummary:
         where = []
         if self.experiments:
             where.append("experiments " + ", ".join(self.experiments))
+        if self.task_ids is not None:
+            where.append(self.tasks_said or f"{count_of(len(self.task_ids), 'task')} chosen")
         if not self.imported:
             where.append("without experiments imported from bundles")
         if self.since:

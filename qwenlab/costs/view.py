@@ -54,10 +54,11 @@ class CostView:
     in view, the WHERE clause of its queries, and whether the rollups can answer them."""
 
     def __init__(self, log: "Log", since: str | None, until: str | None, experiments: list[str] | None,
-                 imported: bool = True) -> None:
+                 imported: bool = True, task_ids: list[int] | None = None) -> None:
         self.log = log
         self.since, self.until, self.names = since, until, experiments
         self.imported = imported  # False: leave out experiments imported from bundles
+        self.task_ids = task_ids  # only these task ids (and their cells' earlier attempts); None: every task
         self._has_rollups: bool | None = None
 
     # -- experiments ------------------------------------------------------------------------------
@@ -84,8 +85,9 @@ class CostView:
 
     @property
     def filtered(self) -> bool:
-        """Whether the view holds only some experiments (by name, or without the imported ones)."""
-        return self.names is not None or not self.imported
+        """Whether the view holds only some experiments (by name, or without the imported ones), or
+        only some tasks."""
+        return self.names is not None or not self.imported or self.task_ids is not None
 
     def imported_names(self) -> list[str]:
         """The experiments in view imported from a bundle (their money was spent in another log)."""
@@ -116,15 +118,22 @@ class CostView:
             params.append(until)
         if self.filtered:
             conds.append(f"t.experiment_id IN ({','.join(str(i) for i in exps) or 'NULL'})")
+        if self.task_ids is not None:
+            # by experiment and cell, which a task and the earlier attempts of its cell (HISTORY_SOURCE,
+            # rows of no id of their own) share; the ids as one JSON parameter, however many
+            conds.append("t.experiment_id || '/' || t.cell_key IN (SELECT experiment_id || '/' || cell_key FROM tasks "
+                         "WHERE id IN (SELECT value FROM json_each(?)))")
+            params.append(json.dumps(self.task_ids))
         conds += [c for c in extra if c]
         return (" WHERE " + " AND ".join(conds)) if conds else "", params
 
     # -- reads -------------------------------------------------------------------------------------
     def rollups_answer(self, keys: Sequence[str]) -> bool:
         """Whether the rollups (m013) hold these keys: not an axis named "repeat" (the rollups
-        keep the setting, the cell without its repeat). They know a request's day, not its time:
-        of a bound inside a day, the rest of that day is read from the tasks (`day_split`)."""
-        return "repeat" not in keys and self.rollups_exist()
+        keep the setting, the cell without its repeat), nor a view of some tasks. They know a
+        request's day, not its time: of a bound inside a day, the rest of that day is read from the
+        tasks (`day_split`)."""
+        return "repeat" not in keys and self.task_ids is None and self.rollups_exist()
 
     def day_split(self) -> tuple[tuple[str | None, str | None] | None, list[tuple[str | None, str | None]]]:
         """This view's time bounds as the whole days inside them, which the rollups sum (None:

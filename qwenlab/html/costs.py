@@ -2,10 +2,11 @@
 uses (`qwenlab.costs`), so that the rows of the requests table add up to the section's total.
 
     frame = request_frame(experiment)               # Costs.tasks(), each earlier attempt under its task
-    costs_section(experiment, catalog, frame, where)  # the section's HTML
+    costs_section(experiment, catalog, where)       # the section's HTML
     request_costs(frame)                            # {task id: the cost cell's HTML}
 
-A report of part of an experiment (`where=`) gives the costs of the requests it shows, and says
+A report of part of an experiment (`where=`) gives the costs of the requests it shows, as a
+`Costs` of those tasks says them (the whole's code and words, so the two cannot drift), and says
 what the whole experiment cost: the whole's tables beside a part's images read as theirs.
 """
 
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.values import count_of
 from ..costs.frames import Costs
-from ..costs.summary import EMULATED
 from ..errors import UnknownCostKeyError
 from ..store.catalog import REPEAT, Catalog
 from .page import esc, fmt, table
@@ -60,14 +60,14 @@ def request_costs(frame: "pd.DataFrame") -> dict[int, str]:
     return out
 
 
-def costs_section(experiment: "ExperimentRecord", catalog: Catalog, frame: "pd.DataFrame",
-                  where: Mapping[str, Any] | None = None) -> str:
-    """The Costs section: the totals and a table per varying axis, of the whole experiment, or,
-    with `where`, of the requests the report shows."""
-    costs = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
+def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mapping[str, Any] | None = None) -> str:
+    """The Costs section: the totals, a table per varying axis and the notes, of the whole
+    experiment, or, with `where`, of the requests the report shows (a `Costs` of those tasks:
+    the same code and words as the whole's), then what the whole cost."""
+    whole = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
+    costs = whole.filter(task_ids=[e.task_id for e in catalog.entries],
+                         tasks_said=f"the requests shown: {describe_where(where)}") if where else whole
     totals = costs.totals()
-    if where:
-        return _part(costs, totals, catalog, frame, where)
     out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
     for axis in [a for a in catalog.varying if a != REPEAT]:
         try:
@@ -79,6 +79,11 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, frame: "pd.D
             out.append(f"<p class=\"muted\">note: {esc(left_out)}</p>")
     for note in costs.notes(totals):
         out.append(f"<p class=\"muted\">note: {esc(note)}</p>")
+    if where:
+        t = whole.totals()
+        said = (f"note: this report shows part of the experiment; the whole cost ${t['cost_usd']:.4f} over "
+                f"{count_of(int(t['tasks']), 'task')} and {count_of(int(t['images']), 'image')} (qwenlab costs).")
+        out.append(f"<p class=\"muted\">{esc(said)}</p>")
     return "".join(out)
 
 
@@ -88,48 +93,8 @@ def _axis_table(axis: str, df: "pd.DataFrame") -> str:
     return f"<h3>by {esc(axis)}</h3>" + table([axis, *_COLUMNS], body, numeric=range(1, len(_COLUMNS) + 1))
 
 
-def _part(costs: Costs, totals: dict[str, Any], catalog: Catalog, frame: "pd.DataFrame", where: Mapping[str, Any]) -> str:
-    """The costs of the requests a report of part of an experiment shows, the same columns and
-    words as the whole's, then what the whole cost."""
-    import pandas as pd
-
-    entry_of = {e.task_id: e for e in catalog.entries}
-    part = frame[frame["task_id"].isin(entry_of)].copy()
-    status = part["status"].where(part["status"] != "sent", "in_doubt")  # as every count says it
-    source = part["cost_source"]
-    money = {s: float(part.loc[source == s, "cost"].fillna(0).sum()) for s in ("api", "emulated", "estimate", "in_doubt")}
-    cost, images = float(part["cost"].fillna(0).sum()), int(part["images"].fillna(0).sum())
-    parts = [f"${money['api']:.4f} reported by the API"] if money["api"] or not money["emulated"] else []
-    parts += [f"${money['emulated']:.4f} {EMULATED}"] if money["emulated"] else []
-    parts += [f"${money['estimate']:.4f} estimated"] if money["estimate"] else []
-    parts += [f"${money['in_doubt']:.4f} in doubt"] if money["in_doubt"] else []
-    headline = f"Costs of the requests shown ({describe_where(where)}): ${cost:.4f} (" + ", ".join(parts) + ")"
-    out = [f"<p>{esc(headline)}</p>", f"<p>{esc(_counts(len(part), status, images, cost))}</p>"]
-    for axis in [a for a in catalog.varying if a != REPEAT]:
-        info = catalog.axes[axis]
-        label = part["task_id"].map(lambda t: info.label(entry_of[t].value(axis)))
-        order = list(dict.fromkeys(info.label(v) for v in catalog.values(axis)))
-        grouped = pd.DataFrame({
-            "tasks": label.value_counts(), "done": label[status == "done"].value_counts(),
-            "failed": label[status == "failed"].value_counts(), "images": part["images"].fillna(0).groupby(label).sum(),
-            "cost_usd": part["cost"].fillna(0).groupby(label).sum()}).reindex(order).fillna(0)
-        grouped[["tasks", "done", "failed", "images"]] = grouped[["tasks", "done", "failed", "images"]].astype(int)
-        grouped["usd_per_image"] = grouped["cost_usd"] / grouped["images"].where(grouped["images"] > 0)
-        out.append(_axis_table(axis, grouped))
-    whole = (f"note: this report shows part of the experiment; the whole cost ${totals['cost_usd']:.4f} over "
-             f"{count_of(int(totals['tasks']), 'task')} and {count_of(int(totals['images']), 'image')} (qwenlab costs).")
-    out.append(f"<p class=\"muted\">{esc(whole)}</p>")
-    return "".join(out)
-
-
 def describe_where(where: Mapping[str, Any]) -> str:
     """The filters of a report of part of an experiment, as a reader reads them: "size = 512x768"."""
     return "; ".join(f"{axis} = {', '.join(map(str, v)) if isinstance(v, (list, tuple, set)) else v}"
                      for axis, v in where.items())
 
-
-def _counts(tasks: int, status: "pd.Series", images: int, cost: float) -> str:
-    per = f", ${cost / images:.4f} per image" if images else ""
-    return (f"{count_of(tasks, 'task')} ({int((status == 'done').sum())} done, {int((status == 'failed').sum())} failed, "
-            f"{int((status == 'in_doubt').sum())} in doubt, {int((status == 'pending').sum())} not sent), "
-            f"{count_of(images, 'image')}{per}")

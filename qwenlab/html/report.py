@@ -122,7 +122,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi,
                                                             embedded)))
     frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
-    parts.append(section("costs", "Costs", costs_section(experiment, catalog, frame, where)))
+    parts.append(section("costs", "Costs", costs_section(experiment, catalog, where)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, embedded, part)))
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))

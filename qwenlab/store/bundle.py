@@ -39,6 +39,7 @@ copied between logs in `bundle_rows`.
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -101,6 +102,10 @@ class ImportReport:
     merged: dict[str, str] = field(default_factory=dict)     # already here: ratings, tags... added elsewhere merged
     dropped: int = 0  # rows added here to a replaced copy whose image or task the new copy lacks
     skipped: dict[str, str] = field(default_factory=dict)    # bundle name -> why (already here)
+    # as_name (--as) not given: bundle name -> (its name in this log, kept; the name asked for).
+    # The experiment was here already (imported before, or this log's own): a rename is the
+    # user's to make, since runs and notebooks under the name it has are refused after one
+    not_renamed: dict[str, tuple[str, str]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)       # table -> rows added
     files_written: int = 0
 
@@ -112,6 +117,9 @@ class ImportReport:
         lines += [f"  {src!r}: its ratings, judgements, scores, tags and note from elsewhere merged into {dst!r}"
                   for src, dst in self.merged.items()]
         lines += [f"  {src!r}: nothing added ({why})" for src, why in self.skipped.items()]
+        lines += [f"  --as {asked!r} was not applied: {src!r} is in this log already, as {here!r}, and keeps that name; "
+                  f"to rename it: qwenlab rename {shlex.quote(here)} {shlex.quote(asked)} "
+                  f"(lab.experiment({here!r}).rename({asked!r}))" for src, (here, asked) in self.not_renamed.items()]
         # a table's name is its rows' plural: "1 experiment, 4 tasks", not "1 experiments"
         added = ", ".join(count_of(n, t[:-1]) if t.endswith("s") else f"{n} {t}" for t, n in self.rows.items() if n)
         lines.append(f"  added {added or 'no rows'}; {count_of(self.files_written, 'image file')} written")
@@ -198,7 +206,9 @@ def _refuse_target(out: Path) -> None:
 def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name: str | None = None) -> ImportReport:
     """Merge the experiments of `bundle` into `log` and its data folder (see the module docstring).
 
-    as_name: the name to give the experiment (a bundle of one experiment only). Raises
+    as_name: the name to give the experiment (a bundle of one experiment only); one in this log
+    already (imported before, or its own) keeps its name, and the report says so and how to
+    rename it (`ImportReport.not_renamed`). Raises
     ExperimentConflictError for a name already used by other work, naming the fix, before
     anything is written; BundleError for a file that is not a sound bundle."""
     bundle = Path(bundle)
@@ -213,6 +223,9 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
                 if plan.why:
                     report.skipped[plan.src_name] = plan.why
             todo = [p for p in plans if not p.why]
+            if as_name is not None:  # a copy here keeps its name (`ImportReport.not_renamed`), said, not silently
+                report.not_renamed = {p.src_name: (p.dst_name, as_name.strip()) for p in plans
+                                      if p.dst_name != as_name.strip()}
             # every file checked against its hash and in place before a row points at it. Also the
             # files of experiments imported before: a second import repairs a file lost since
             # (they are written without fsync: the bundle can always write them again); not those of

@@ -12,14 +12,18 @@ and survive a saved HTML page, so datasette-render-images it is.)
 
 Canned queries: cost by experiment (every cost rule of `Log.spent`, the API's numbers and
 qwenlab's estimates apart; deleted experiments show as "(deleted) NAME" with what they spent),
-best-rated images, images of one experiment, prompt search. Facets on status, backend, model,
+best-rated images, images of one experiment, prompt search by plain words, and by FTS5 syntax
+(the plugin's `qwenlab_fts5_problem(text)` turns a malformed query into a row saying why). Facets on status, backend, model,
 promptExtend and the source of each cost; the cost columns described; the full-text tables and
 `log_meta` (the salt of the log's names for API keys) are hidden.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ from .search import LATEST_SCORE_SQL
 from .tasks import SPENT_ESTIMATE_SQL, SPENT_SQL
 from .thumbnails import thumbnail_of
 
-__all__ = ["metadata", "write_metadata", "ThumbnailsPlugin", "DATABASE", "THUMBNAIL_SIZE"]
+__all__ = ["metadata", "write_metadata", "ThumbnailsPlugin", "fts5_problem", "DATABASE", "THUMBNAIL_SIZE"]
 
 DATABASE = "qwenlab"  # Datasette names a database after its file: qwenlab.db
 THUMBNAIL_SIZE = 160  # px; a JPEG of a few KB, well under datasette-render-images' 100 KB limit
@@ -43,18 +47,26 @@ _IMAGE_ROWS = ("SELECT qwenlab_thumbnail(i.path) AS thumbnail, e.name AS experim
                "FROM images i JOIN tasks t ON t.id = i.task_id JOIN experiments e ON e.id = i.experiment_id "
                "WHERE e.deleted_at IS NULL").format(rating=LATEST_SCORE_SQL)
 
-# The search box's text as an FTS5 query. Plain text (a headline pasted with its punctuation,
-# "Glow, Refined.", was an FTS5 syntax error) becomes every word quoted, so each must appear,
-# as `qwenlab search` matches; text using FTS5's own syntax (a quote, glow*, OR/AND/NOT, NEAR(),
-# ^) goes as it is. Whitespace is folded to single spaces first (an empty "" would match
+# The search box's text as an FTS5 query in which every word must appear, as `qwenlab search`
+# matches (`fts_query`): each word quoted, a double quote in it doubled, so punctuation and FTS5's
+# operators are plain text. Guessing FTS5 syntax from the text (a quote, a parenthesis, OR/AND/NOT)
+# made a pasted prompt fragment an error ("(gold, serif)": fts5: syntax error near ",") and a
+# sign's words an operator ("DO NOT DISTURB" found nothing): FTS5 syntax has its own query,
+# `search_prompts_fts5`. Whitespace is folded to single spaces first (an empty "" would match
 # nothing), and an empty box matches nothing (an empty MATCH is a syntax error, shown before
 # anything is typed).
 _TEXT = "trim(replace(replace(replace(:text, char(9), ' '), char(10), ' '), char(13), ' '))"
 _ONE_SPACED = f"replace(replace(replace(replace({_TEXT}, '    ', ' '), '   ', ' '), '  ', ' '), '  ', ' ')"
-_FTS_SYNTAX = " OR ".join(f"instr({_TEXT}, '{mark}') > 0" for mark in ('"', "*", "(", "^")) + " OR " + " OR ".join(
-    f"instr(' ' || {_TEXT} || ' ', ' {word} ') > 0" for word in ("OR", "AND", "NOT"))
-_FTS_QUERY = (f"(CASE WHEN {_TEXT} = '' THEN '\"\"' WHEN {_FTS_SYNTAX} THEN :text "
-              f"ELSE '\"' || replace({_ONE_SPACED}, ' ', '\" \"') || '\"' END)")
+_FTS_QUERY = (f"(CASE WHEN {_TEXT} = '' THEN '\"\"' "
+              f"ELSE '\"' || replace(replace({_ONE_SPACED}, '\"', '\"\"'), ' ', '\" \"') || '\"' END)")
+# FTS5 syntax as typed, once the plugin's `qwenlab_fts5_problem` found it sound; else no image, and
+# one row whose prompt says what is wrong (a raw "fts5: syntax error near" is all SQLite would say)
+_PROBLEM = "qwenlab_fts5_problem(:text)"
+_FTS5_ROWS = (f"SELECT * FROM ({_IMAGE_ROWS} AND {_PROBLEM} IS NULL AND t.id IN (SELECT rowid FROM tasks_fts WHERE "
+              f"tasks_fts MATCH (CASE WHEN {_PROBLEM} IS NULL AND trim(:text) != '' THEN :text ELSE '\"\"' END)) "
+              f"ORDER BY i.id) UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, {_PROBLEM}, NULL, NULL "
+              f"WHERE {_PROBLEM} IS NOT NULL")
+_FTS_COLUMNS = ("prompt", "negative_prompt")  # tasks_fts's, as migration m003 indexes them (a column filter names one)
 
 # what a row's cost columns mean, shown under the table's column headings
 _COST_COLUMNS = {
@@ -98,10 +110,18 @@ QUERIES: dict[str, dict[str, Any]] = {
     "search_prompts": {
         "title": "Search prompts",
         "description": "Images whose prompt or negative prompt has every word typed, punctuation ignored, as "
-                       "`qwenlab search` matches; SQLite FTS5 syntax where the text uses it (\"a phrase\", glow*, "
-                       "LUMIERE OR NOCTIS). Datasette shows the first 1,000 and says when there are more.",
+                       "`qwenlab search` matches, whatever the text holds (quotes, OR, NOT: words like the others); "
+                       "\"Search prompts, FTS5 syntax\" takes operators. Datasette shows the first 1,000 and says "
+                       "when there are more.",
         "sql": (f"{_IMAGE_ROWS} AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH "
                 f"{_FTS_QUERY}) ORDER BY i.id"),
+    },
+    "search_prompts_fts5": {
+        "title": "Search prompts, FTS5 syntax",
+        "description": "Images whose prompt or negative prompt matches an SQLite FTS5 query, as `qwenlab search "
+                       "--raw`: \"a phrase\", glow*, LUMIERE OR NOCTIS, NOT, NEAR(a b, 5), prompt: word. A query that "
+                       "is not FTS5 syntax gives one row whose prompt says why. Datasette shows the first 1,000.",
+        "sql": _FTS5_ROWS,
     },
 }
 
@@ -149,6 +169,7 @@ class ThumbnailsPlugin:
 
         def prepare_connection(conn: Any) -> None:
             conn.create_function("qwenlab_thumbnail", 1, self.thumbnail)
+            conn.create_function("qwenlab_fts5_problem", 1, fts5_problem, deterministic=True)
 
         self.prepare_connection = hookimpl(prepare_connection)
 
@@ -158,3 +179,21 @@ class ThumbnailsPlugin:
         file = Path(path) if Path(path).is_absolute() else self.data_dir / path
         made = thumbnail_of(file, THUMBNAIL_SIZE, "jpeg")
         return bytes(made) if made else None
+
+
+@functools.lru_cache(maxsize=256)  # a query's text is asked about once a row: parsed once
+def fts5_problem(text: str | None) -> str | None:
+    """What is wrong with `text` as an FTS5 query over the prompt index, in words (None: sound, or
+    blank). SQLite only raises "fts5: syntax error near ..." in the middle of a canned query: the
+    text is tried on an empty table of the same columns first."""
+    if text is None or not text.strip():
+        return None
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        db.execute(f"CREATE VIRTUAL TABLE q USING fts5({', '.join(_FTS_COLUMNS)})")
+        try:
+            db.execute("SELECT 1 FROM q WHERE q MATCH ?", [text]).fetchall()
+        except sqlite3.Error as exc:
+            return (f"not FTS5 syntax ({exc}): close each \"phrase\" with its quote, put a word on each side of OR, "
+                    f"AND and NOT, filter on {' or '.join(_FTS_COLUMNS)} only; or use \"Search prompts\", which "
+                    "takes plain words")
+    return None

@@ -185,7 +185,9 @@ class Log(LogFile, Tasks, Ratings):
     def experiments_frame(self, *, tag: str | None = None, archived: bool = False) -> "pd.DataFrame":
         """One row per experiment: status, where its cells ran (`backend`: emulator, runware,
         mixed, unknown where not recorded; empty when nothing was sent), cells by status, images,
-        spend, tags (comma-separated), note, and whether it is archived.
+        spend, tags (comma-separated), `notes` and `archived_at` (when it was archived, None when
+        not): the names of the log's own columns, as `qwenlab logs NAME --json` and Datasette give them;
+        `imported`: it came from a bundle (`imported_from`), run and paid for in another log.
 
         Archived experiments only with archived=True; tag= keeps those that carry that tag.
         Deleted experiments are never listed (their spend is in `qwenlab.costs`)."""
@@ -215,14 +217,14 @@ class Log(LogFile, Tasks, Ratings):
             "i AS (SELECT experiment_id, count(*) AS images FROM images GROUP BY experiment_id) "
             "SELECT e.id, e.name, e.status, e.model, e.created_at, e.updated_at, e.budget_usd, e.stop_reason, "
             "(SELECT group_concat(g.tag, ',') FROM (SELECT tag FROM experiment_tags WHERE experiment_id = e.id "
-            "ORDER BY id) g) AS tags, e.notes AS note, e.archived_at IS NOT NULL AS archived, t.backend, "
+            "ORDER BY id) g) AS tags, e.notes, e.archived_at, e.imported_from IS NOT NULL AS imported, t.backend, "
             "e.api_host, coalesce(t.cells, 0) AS cells, coalesce(t.done, 0) AS done, coalesce(t.failed, 0) AS failed, "
             "coalesce(t.pending, 0) AS pending, coalesce(t.in_doubt, 0) AS in_doubt, coalesce(i.images, 0) AS images, "
             "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
             "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
             f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)
         df["tags"] = df["tags"].fillna("")
-        df["archived"] = df["archived"].astype(bool)
+        df["imported"] = df["imported"].astype(bool)
         df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
         # one a live run still sends to is running, whatever the first of two runs to finish wrote
         df.loc[df["id"].isin(live_runs(self.path)), "status"] = "running"

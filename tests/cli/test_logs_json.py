@@ -91,3 +91,28 @@ def test_one_experiment_as_json_is_one_moment_of_its_log(emulator, data_dir: Pat
     by_id = {t["id"]: t for t in tasks}
     assert by_id[last]["status"] == "in_doubt" and by_id[last]["images"] == [], by_id[last]  # as it was when read
     assert all(t["images"] for t in tasks if t["status"] == "done")
+
+
+def test_the_list_and_one_experiment_name_the_note_and_the_archiving_alike(emulator, data_dir: Path) -> None:
+    """`logs --json` called an experiment's note `note` and gave `archived` (true/false) where
+    `logs NAME --json` (the log's row, as Datasette and SQL read it) says `notes` and
+    `archived_at` (when): a script reading both needed two names for one thing. Every field the
+    two share now has one name and one value; and `search --json` gives `tags` a list, as these do."""
+    run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False)
+    assert qwenlab("note", "posters", "extend wins").exit_code == EXIT_OK
+    assert qwenlab("tag", "posters", "print").exit_code == EXIT_OK
+    assert qwenlab("archive", "posters").exit_code == EXIT_OK
+
+    (listed,) = json.loads(qwenlab("logs", "--json", "--all").output)
+    row = json.loads(qwenlab("logs", "posters", "--json").output)["experiment"]
+    assert "note" not in listed and "archived" not in listed
+    assert listed["notes"] == row["notes"] == "extend wins"
+    assert listed["archived_at"] == row["archived_at"] and row["archived_at"]
+    shared = listed.keys() & row.keys()
+    assert {"id", "name", "status", "notes", "archived_at", "budget_usd"} <= shared
+    assert {k: listed[k] for k in shared} == {k: row[k] for k in shared}
+
+    found = json.loads(qwenlab("search", "--tag", "print", "--json").output)
+    assert found and all(r["tags"] == ["print"] for r in found)
+    table = qwenlab("logs", "--all").output  # the terminal's listing says when it was archived
+    assert "archived" in table.splitlines()[0] and row["archived_at"][:10] in table, table

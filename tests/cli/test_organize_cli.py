@@ -192,6 +192,37 @@ def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tm
     assert qwenlab("import", str(broken)).exit_code == EXIT_BAD_INPUT and not (tmp_path / "nobody").exists()
 
 
+def test_as_on_a_bundle_imported_before_says_it_was_not_applied_and_how_to_rename(two: Path, tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab import --as NEW` of a bundle imported before printed only "nothing added (... as
+    experiment 'posters')": NEW was silently not given, and a script went on to use a name that
+    is nowhere. Now the report says --as was not applied, under which name the experiment is,
+    and the rename that gives it NEW; the copy keeps its name (a rename is the user's to make:
+    the old name is then refused to runs and notebooks use it)."""
+    bundle = tmp_path / "p.zip"
+    assert qwenlab("bundle", "posters", "-o", str(bundle)).exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    assert qwenlab("import", str(bundle)).exit_code == EXIT_OK
+    again = qwenlab("import", str(bundle), "--as", "posters from ana")
+    assert again.exit_code == EXIT_OK, again.output
+    assert "--as 'posters from ana' was not applied" in again.output, again.output
+    assert "qwenlab rename posters 'posters from ana'" in again.output, again.output
+    assert "posters from ana" not in qwenlab("logs").output  # no name changed behind the user's back
+    # the rename it names works, and an --as naming the name it has already says nothing more
+    assert qwenlab("rename", "posters", "posters from ana").exit_code == EXIT_OK
+    same = qwenlab("import", str(bundle), "--as", "posters from ana")
+    assert same.exit_code == EXIT_OK and "not applied" not in same.output, same.output
+    # the same in Python: the report holds it, beside a first import's usual "as"
+    from qwenlab import Lab
+
+    report = Lab(tmp_path / "ben").import_bundle(bundle, as_name="another")
+    assert report.not_renamed == {"posters": ("posters from ana", "another")}
+    # into the log the bundle came from: the experiment is that log's own, and stays so named
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(two))
+    home = qwenlab("import", str(bundle), "--as", "posters-2")
+    assert home.exit_code == EXIT_OK and "--as 'posters-2' was not applied" in home.output, home.output
+
+
 def test_importing_a_file_that_is_no_bundle_is_bad_input_saying_what_a_bundle_is(two: Path, tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """`qwenlab import notes.txt` exited 1, as if the import had failed, and said only "not a
@@ -304,3 +335,27 @@ def test_the_readme_s_organize_commands_run_as_written(emulator, data_dir: Path,
     assert len(list((data_dir / "picked").glob("*.jpg"))) == 2
     ben = json.loads(CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir / "ben")}).invoke(cli, ["costs", "--json"]).output)
     assert ben["totals"]["cost_usd"] == _costs()["cost_usd"]  # the deleted import's spend stays in Ben's costs
+
+
+def test_the_listings_say_which_experiments_were_imported_and_from_where(two: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Among a log's experiments, those imported from a colleague's bundle listed as if run here:
+    `qwenlab logs` and `logs NAME` said nothing of it (only `costs` did), and a run of one is
+    refused. The listing marks them (and explains the mark), `logs NAME` says from which bundle
+    and under which name, and --json gives `imported` as Datasette's cost query does."""
+    bundle = tmp_path / "p.zip"
+    assert qwenlab("bundle", "posters", "-o", str(bundle)).exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    assert qwenlab("import", str(bundle), "--as", "from-ana").exit_code == EXIT_OK
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(two))
+    listed = qwenlab("logs").output
+    assert not any(line.startswith("imported") for line in listed.splitlines())  # none here: no column, no legend
+    assert [r["imported"] for r in json.loads(qwenlab("logs", "--json").output)] == [False, False]
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path / "ben"))
+    listed = qwenlab("logs").output.splitlines()
+    header, row = listed[0].split(), listed[1].split()
+    assert "imported" in header and dict(zip(header, row))["imported"] == "p.zip", listed
+    assert any(line.startswith("imported: run in another log") for line in listed), listed
+    shown = qwenlab("logs", "from-ana").output
+    assert "  imported: from p.zip" in shown and "named 'posters' there" in shown, shown
+    assert json.loads(qwenlab("logs", "--json").output)[0]["imported"] is True

@@ -777,3 +777,21 @@ def test_a_big_log_is_prefetched_and_reads_the_same(known: Log, monkeypatch: pyt
         pd.testing.assert_frame_equal(getattr(costs, name)(), frame)
     experiments = len(known.rows("SELECT id FROM experiments"))
     assert [p.completed for p in made] == [2 * (experiments + 1)] * 2 + [0]  # + the tasks of no experiment
+
+
+def test_a_view_of_some_tasks_counts_them_and_their_earlier_attempts(known: Log) -> None:
+    """`Costs(task_ids=...)`: what a report of part of an experiment counts (`export --where`), by the
+    rules and in the words of every other view, a retried cell's charged earlier attempt included."""
+    t = known.task_ids  # type: ignore[attr-defined]
+    part = Costs(known, task_ids=[t[3], t[7], t[11]], tasks_said="the requests shown")
+    totals = part.totals()
+    assert (totals["tasks"], totals["done"], totals["failed"], totals["in_doubt"], totals["images"]) == (4, 2, 1, 1, 2)
+    assert totals["cost_usd"] == pytest.approx(0.080 + 0.075 + 0.030 + 0.030)
+    assert part.by("experiment")["cost_usd"].to_dict() == pytest.approx({"alpha": 0.155, "beta": 0.060})
+    assert part.headline(totals)[0].startswith("Costs (the requests shown): $0.2150 (")
+    assert any("1 request is in doubt" in n for n in part.notes(totals))  # the whole's notes, of the part
+    assert part.filter(experiments=["beta"]).totals()["cost_usd"] == pytest.approx(0.060)  # a filter keeps the tasks
+    assert Costs(known, task_ids=[]).totals()["tasks"] == 0
+    assert Costs(known, task_ids=[t[1]]).headline()[0].startswith("Costs (1 task chosen): $0.0750")
+    with pytest.raises(TypeError, match="task_ids: whole numbers"):
+        Costs(known, task_ids=["alpha"])

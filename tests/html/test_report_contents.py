@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from qwenlab import Lab
+from qwenlab.costs import Costs
+from qwenlab.html.page import esc
 from qwenlab.html.report import report_html
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.typography.scores import score_experiment
@@ -106,11 +108,19 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
     html = report_html(exp, where={"size": "512x768"})
     assert _overview(html)["shown"] == "size = 512x768: 2 of its 4 requests"
     costs = html.split('id="costs"')[1].split("</section>")[0]
-    assert "Costs of the requests shown (size = 512x768): $0.1500" in costs and "2 tasks (2 done" in costs
+    assert "Costs (experiments part; the requests shown: size = 512x768): $0.1500" in costs and "2 tasks (2 done" in costs
     assert "the whole cost $0.3000 over 4 tasks" in costs  # and where the whole is
     rows = {r[0]: r[1:] for r in re.findall(r"<tr><td>(on|off)</td><td[^>]*>(\d+)</td>.*?<td[^>]*>(\$[0-9.]+)</td>",
                                             costs.split("<h3>by promptExtend</h3>")[1])}
     assert rows == {"on": ("1", "$0.0750"), "off": ("1", "$0.0750")}  # a task each, not the whole's two
+    # the part's words are those of a Costs of its tasks (written apart before, they could drift),
+    # notes included: the part said none, not even that its money was the emulator's
+    part = Costs(exp.log, experiments="part", task_ids=[int(t) for t in exp.df.loc[exp.df["size"] == "512x768", "task_id"]],
+                 tasks_said="the requests shown: size = 512x768")
+    totals = part.totals()
+    for line in [*part.headline(totals), *part.notes(totals)]:
+        assert esc(line) in costs, line
+    assert esc("ran on qwenlab's offline emulator") in costs
     ratings = html.split('id="ratings"')[1].split("</section>")[0]
     assert "shown" in ratings and "only in the other size" not in ratings
     judged = ratings.split("<h3>blind judgements</h3>")[1]

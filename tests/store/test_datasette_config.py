@@ -63,7 +63,7 @@ def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, dat
         "/qwenlab/search_prompts",
         # words pasted with their punctuation, as `qwenlab search` takes them (an FTS5 syntax error before)
         "/qwenlab/search_prompts.json?_shape=array&text=" + quote("serum,  'LUMIERE'."),
-        "/qwenlab/search_prompts.json?_shape=array&text=" + quote("LUMIER* OR nothingsuch"))
+        "/qwenlab/search_prompts_fts5.json?_shape=array&text=" + quote("LUMIER* OR nothingsuch"))
     assert costs.status_code == best.status_code == page.status_code == tasks.status_code == 200
     by_name = {r["experiment"]: r["cost_usd"] for r in costs.json()}
     expected = Costs(lab.log).by("experiment")["cost_usd"].to_dict()
@@ -76,7 +76,7 @@ def test_canned_queries_give_qwenlab_s_costs_and_render_thumbnails(lab: Lab, dat
     assert "Facet" in tasks.text or "facet" in tasks.text
     assert len(search.json()) == 3  # the deleted experiment's prompts are gone
     assert pasted.status_code == fts.status_code == 200, pasted.text[-300:]
-    assert len(pasted.json()) == len(fts.json()) == 3  # FTS5's own syntax still goes as typed
+    assert len(pasted.json()) == len(fts.json()) == 3  # FTS5's own syntax goes as typed in its own query
     # the search page before anything is typed: no "fts5: syntax error" in red
     assert empty.status_code == 200 and "syntax error" not in empty.text
     # counts are whole numbers (total() gave 2.0)
@@ -130,3 +130,27 @@ def test_cost_by_experiment_says_which_spend_was_imported(lab: Lab, data_dir: Pa
     (costs,) = _get(ben.data_dir, "/qwenlab/cost_by_experiment.json?_shape=array")
     assert [(r["experiment"], r["imported"]) for r in costs.json()] == [("from-ana", 1)]
     assert "imported" in metadata(ben.data_dir)["databases"]["qwenlab"]["queries"]["cost_by_experiment"]["description"]
+
+
+def test_prompt_search_takes_plain_words_and_fts5_syntax_in_its_own_query(emulator, data_dir: Path) -> None:
+    """The search box guessed FTS5 syntax from the text: a sign's words "DO NOT DISTURB" became
+    DO AND NOT DISTURB (nothing found), and a pasted "(gold, serif)" or an unclosed quote gave
+    SQLite's "fts5: syntax error" in red. Plain words now always match as words; FTS5 syntax has
+    a query of its own, where a malformed query gives a row saying what is wrong and how to mend it."""
+    run_sweep(emulator, data_dir, name="signs", repeats=1, fail_one=False, axes={"promptExtend": [True, False]},
+              prompt="A door sign that reads 'DO NOT DISTURB' (gold, serif) for hotel LUMIERE")
+    plain = [f"/qwenlab/search_prompts.json?_shape=array&text={quote(t)}"
+             for t in ("DO NOT DISTURB", "(gold, serif)", '"LUMIERE', "hotel AND")]
+    fts5 = [f"/qwenlab/search_prompts_fts5.json?_shape=array&text={quote(t)}"
+            for t in ("LUMIER* OR nothingsuch", "NEAR(door sign, 2) NOT nothingsuch", '"LUMIERE', "hotel AND", "colour: gold")]
+    sign, pasted, unclosed, operator, prefix, near, *malformed = _get(data_dir, *plain, *fts5)
+    for response in (sign, pasted, unclosed, prefix, near):
+        assert response.status_code == 200 and len(response.json()) == 2, response.text[-300:]
+    assert operator.status_code == 200 and operator.json() == []  # "AND" is a word here: no prompt has it
+    for response, said in zip(malformed, ("unterminated string", 'syntax error near ""', "no such column: colour")):
+        assert response.status_code == 200, response.text[-300:]
+        (row,) = response.json()
+        assert row["image_id"] is None and row["prompt"].startswith("not FTS5 syntax (") and said in row["prompt"]
+        assert '"Search prompts"' in row["prompt"]  # the way out: plain words
+    (blank,) = _get(data_dir, "/qwenlab/search_prompts_fts5")
+    assert blank.status_code == 200 and "syntax error" not in blank.text and "not FTS5 syntax (" not in blank.text

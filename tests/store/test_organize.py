@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from qwenlab import Lab
@@ -70,7 +71,7 @@ def test_tags_are_added_once_removed_and_listed(lab: Lab) -> None:
 def test_a_note_is_kept_and_shown(lab: Lab) -> None:
     exp = lab.experiment("posters").note("extend helps the headline")
     assert lab.experiment("posters").notes == "extend helps the headline"
-    assert lab.experiments().set_index("name").loc["posters", "note"] == "extend helps the headline"
+    assert lab.experiments().set_index("name").loc["posters", "notes"] == "extend helps the headline"
     exp.note(None)
     assert lab.experiment("posters").notes is None
 
@@ -95,7 +96,7 @@ def test_an_archived_experiment_leaves_the_listings_and_comes_back_whole(lab: La
     lab.experiment("posters").archive()
     assert lab.experiments()["name"].tolist() == ["other"]
     listed = lab.experiments(archived=True).set_index("name")
-    assert listed.loc["posters", "archived"] and not listed.loc["other", "archived"]
+    assert listed.loc["posters", "archived_at"] and pd.isna(listed.loc["other", "archived_at"])  # when, or none
     assert lab.experiment("posters").archived  # still opens by name, all of it
     assert _attached(lab, exp_id) == before
     lab.experiment("posters").unarchive()
