@@ -15,7 +15,7 @@ from ..store.bundle_rows import origin_of
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
-from ..store.organize import Organizer
+from ..store.organize import Organizer, unknown_tag
 from ..store.provenance import EMULATOR_MEANS
 from .common import existing_log, log_path
 from .exits import param_hints
@@ -180,13 +180,14 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, 7d (today and the 7 days before, UTC), 2w or 12h.")
 @click.option("--until", default=None, callback=_date_option, help="Only requests before this date.")
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
+@click.option("--tag", default=None, help="Only the experiments with this tag (`qwenlab tag NAME TAG`), archived ones included.")
 @click.option("--kept", "min_score", type=click.FloatRange(1, 5), default=None,
               help="Show the cost per kept image instead: images whose latest rating is at least this score (1-5).")
 @click.option("--imported/--no-imported", default=True, show_default=True,
               help="Count the experiments imported from bundles, whose money was spent in another log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals, the rows and the notes.")
-def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], min_score: float | None,
-                  imported: bool, as_json: bool) -> None:
+def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], tag: str | None,
+                  min_score: float | None, imported: bool, as_json: bool) -> None:
     """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
 
     Costs are Runware's own numbers (qwenlab asks includeCost); where none came back, the price
@@ -205,8 +206,18 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
                                "totals": totals, "rows": [], "notes": ["no log yet"]}, indent=2))
         return
     path = existing_log()
+    names = list(experiments) or None
+    if tag is not None:
+        log = Log(path)
+        if why := unknown_tag(log, tag):
+            raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="--tag")
+        tagged = log.experiments_frame(tag=tag, archived=True)["name"].tolist()
+        names = [n for n in names if n in tagged] if names else tagged
+        if not names:  # -e and --tag that share no experiment: the sum of nothing would read as "$0 spent"
+            raise click.BadParameter(f"none of {', '.join(map(repr, experiments))} has the tag {tag!r} (tagged: "
+                                     f"{', '.join(tagged)})", param_hint="--tag")
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
-    costs = Costs(Log(path), since=since, until=until, experiments=list(experiments) or None, imported=imported)
+    costs = Costs(Log(path), since=since, until=until, experiments=names, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
     per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
     totals = costs.totals()

@@ -41,7 +41,14 @@ def tag_command(experiment: str, tags: tuple[str, ...]) -> None:
 def untag_command(experiment: str, tags: tuple[str, ...]) -> None:
     """Remove TAGS from EXPERIMENT."""
     exp, org = _open(experiment)
-    click.echo(f"{exp.name}: {', '.join(org.untag(exp.id, *tags)) or '(no tags)'}")
+    had = org.tags(exp.id)
+    left = org.untag(exp.id, *tags)
+    # a typo ('poster' for 'posters') removed nothing and printed the tags as if it had
+    missing = [t.strip() for t in tags if t.strip() not in had]
+    if missing:
+        click.echo(f"{exp.name} has no tag {', '.join(map(repr, missing))}: nothing removed for "
+                   f"{'it' if len(missing) == 1 else 'them'}", err=True)
+    click.echo(f"{exp.name}: {', '.join(left) or '(no tags)'}")
 
 
 @param_hints(_HINTS)
@@ -58,6 +65,8 @@ def note_command(experiment: str, text: str | None, clear: bool) -> None:
         org.note(exp.id, None)
         click.echo(f"{exp.name}: note removed")
     elif text is not None:
+        if not text.strip():  # `qwenlab note NAME ""` stored an empty note, which listings show as one
+            raise click.BadParameter("is empty; give the note's text, or --clear to remove the note", param_hint="TEXT")
         org.note(exp.id, text)
         click.echo(f"{exp.name}: note set ({len(text)} characters; `qwenlab note {exp.name}` prints it)")
     else:
@@ -72,6 +81,9 @@ def rename_command(experiment: str, new_name: str) -> None:
     """Rename EXPERIMENT to NEW_NAME; its tasks, images, ratings, judgements and scores stay attached."""
     exp, org = _open(experiment)
     org.rename(exp.id, new_name)
+    if new_name.strip() == exp.name:  # said as it is: "renamed 'a' to 'a'" changed nothing
+        click.echo(f"{exp.name!r} is named so already: nothing to do")
+        return
     click.echo(f"renamed {experiment!r} to {new_name.strip()!r}")
 
 

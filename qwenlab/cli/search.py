@@ -10,6 +10,7 @@ import click
 from ..core.values import present
 from ..errors import ExperimentNotFoundError
 from ..store.log import Log
+from ..store.organize import unknown_tag
 from ..store.search import search
 from .common import existing_log
 from .exits import param_hints
@@ -47,7 +48,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
             row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
     elif df.empty:
-        click.echo("no images found" + _unknown_tag(Log(path), tag))
+        click.echo("no images found" + (f": {why}" if (why := unknown_tag(Log(path), tag)) else ""))
     else:
         table = df[_SHOWN].copy()
         table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
@@ -56,15 +57,3 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
     matched = int(df.attrs.get("matched", len(df)))
     if matched > len(df):  # on stderr: --json stays a list
         click.echo(f"the first {len(df)} of {matched} images that match are shown; -n {matched} shows them all", err=True)
-
-
-def _unknown_tag(log: Log, tag: str | None) -> str:
-    """Why nothing was found when --tag names a tag no experiment has (a typo, 'poster' for
-    'posters'): said with the tags there are, as `-e` names the known experiments."""
-    if tag is None:
-        return ""
-    tags = [r["tag"] for r in log.rows("SELECT DISTINCT g.tag FROM experiment_tags g JOIN experiments e "
-                                       "ON e.id = g.experiment_id WHERE e.deleted_at IS NULL ORDER BY g.tag")]
-    if tag in tags:
-        return ""
-    return f": no experiment has the tag {tag!r} (tags: {', '.join(tags) or 'none yet; qwenlab tag NAME TAG adds one'})"

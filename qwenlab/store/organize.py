@@ -38,7 +38,7 @@ from .rows import utc_now
 from .run_lock import run_alive, settle_abandoned
 from .thumbnails import forget_thumbnails
 
-__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "name_problem", "safe_name", "unsafe_name_problem"]
+__all__ = ["Organizer", "Deletion", "DELETED_PREFIX", "RESERVED_NAMES", "clean_tags", "all_tags", "unknown_tag", "name_problem", "safe_name", "unsafe_name_problem"]
 
 DELETED_PREFIX = "(deleted) "
 RESERVED_NAMES = ("path",)  # `qwenlab logs path` prints the log's path: an experiment of that name could not be shown
@@ -132,6 +132,23 @@ def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
         if tag.strip() not in out:
             out.append(tag.strip())
     return out
+
+
+def all_tags(log: "Log") -> list[str]:
+    """Every tag of an experiment not deleted, sorted."""
+    return [r["tag"] for r in log.rows("SELECT DISTINCT g.tag FROM experiment_tags g JOIN experiments e "
+                                       "ON e.id = g.experiment_id WHERE e.deleted_at IS NULL ORDER BY g.tag")]
+
+
+def unknown_tag(log: "Log", tag: str | None) -> str:
+    """Why nothing was found when a tag filter names a tag no experiment has (a typo, 'poster'
+    for 'posters'), said with the tags there are; "" when the tag is known (or None)."""
+    if tag is None:
+        return ""
+    tags = all_tags(log)
+    if tag in tags:
+        return ""
+    return f"no experiment has the tag {tag!r} (tags: {', '.join(tags) or 'none yet; qwenlab tag NAME TAG adds one'})"
 
 
 @shown_as_text

@@ -112,6 +112,37 @@ def test_search_by_a_tag_no_experiment_has_says_so_with_the_tags_there_are(two: 
     assert qwenlab("search", "NOCTIS", "--tag", "print").output.strip() == "no images found"  # a tag there is
 
 
+def test_costs_by_tag_counts_the_tagged_experiments_archived_ones_too(two: Path) -> None:
+    """With 20 experiments tagged by client, `qwenlab costs` could only be narrowed by naming each."""
+    everything = _costs()
+    qwenlab("tag", "noctis", "client-a")
+    qwenlab("archive", "noctis")  # archived spend is still spend
+    tagged = qwenlab("costs", "--tag", "client-a", "--json")
+    assert tagged.exit_code == EXIT_OK, tagged.output
+    assert [r["experiment"] for r in json.loads(tagged.output)["rows"]] == ["noctis"]
+    noctis = json.loads(qwenlab("costs", "-e", "noctis", "--json").output)["totals"]
+    assert json.loads(tagged.output)["totals"] == noctis and noctis["tasks"] < everything["tasks"]
+    typo = qwenlab("costs", "--tag", "client")
+    assert typo.exit_code == EXIT_BAD_INPUT and "no experiment has the tag 'client' (tags: client-a)" in typo.output
+    apart = qwenlab("costs", "--tag", "client-a", "-e", "posters")  # nothing in common: not "$0 spent"
+    assert apart.exit_code == EXIT_BAD_INPUT and "none of 'posters' has the tag 'client-a'" in apart.output
+
+
+def test_untag_of_a_tag_it_lacks_an_empty_note_and_a_rename_to_its_own_name_say_so(two: Path) -> None:
+    """`untag posters poster` removed nothing and printed the tags as if it had; `note NAME ''`
+    stored an empty note; `rename A A` said "renamed"."""
+    qwenlab("tag", "posters", "posters", "print")
+    typo = qwenlab("untag", "posters", "poster", "print")
+    assert typo.exit_code == EXIT_OK and typo.stdout.strip() == "posters: posters"
+    assert typo.stderr.strip() == "posters has no tag 'poster': nothing removed for it"
+    assert qwenlab("untag", "posters", "posters").stderr == ""
+    empty = qwenlab("note", "posters", "  ")
+    assert empty.exit_code == EXIT_BAD_INPUT and "--clear to remove the note" in empty.output
+    assert qwenlab("note", "posters").output.strip() == "(no note)"
+    same = qwenlab("rename", "posters", "posters")
+    assert same.exit_code == EXIT_OK and same.output.strip() == "'posters' is named so already: nothing to do"
+
+
 def test_search_cut_at_its_limit_says_how_many_match(two: Path) -> None:
     """`-n 2` of six images printed two and nothing more: a list cut short read as all there is."""
     cut = qwenlab("search", "-n", "2")
