@@ -219,3 +219,23 @@ def test_two_inline_images_alike_without_an_image_uuid_are_two_images(tmp_path: 
     with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
         result = client.generate(request)
     assert result.ok and len(result.good_images) == 2 and result.cost == 0.15
+
+
+def test_an_answer_that_is_one_result_item_on_its_own(run) -> None:
+    """The model page shows each example's Response as one bare item, and Runware/runware-typescript
+    src/client.ts lines 562-569 (toResultsArray) reads a lone object as the one result. Refused as
+    garbled, the paid image's URL was dropped: the task was sent again, told conflictTaskUUID,
+    then polled with getResponse (answering the same shape) until poll_timeout, left in doubt."""
+    result, server, _, _ = run("sync_success_bare_item.json")
+    assert result.ok and result.images[0].image_uuid == "e0784859-029b-4cc1-91e8-d8e1d57fd34e"
+    assert result.images[0].seed == 1702113700 and result.cost == 0.075 and result.images[0].path.is_file()
+    assert server.posts == ["imageInference"]
+
+
+def test_an_acknowledgement_and_a_poll_answer_each_one_bare_object(run) -> None:
+    """deliveryMethod async, acknowledged with one bare object naming the task, then a getResponse
+    answer that is the page's example item, bare: the acknowledgement is "processing" (polled for,
+    not sent again) and the image is kept."""
+    result, server, _, _ = run("async_bare_placeholder_then_bare_item.json")
+    assert result.ok and result.images[0].image_uuid == "0aa1b545-ac21-4397-a249-ee6149ab66c1"
+    assert server.posts == ["imageInference", "getResponse"]
