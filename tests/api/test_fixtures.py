@@ -19,6 +19,7 @@ from qwenlab.errors import (
     ConflictTaskUUIDError,
     RateLimitError,
     TaskFailedError,
+    TransportError,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,8 +62,8 @@ class Scripted:
 def run(tmp_path: Path):
     sleeps: list[float] = []
 
-    def run_fixture(name: str, **kw: Any) -> tuple[Any, Scripted, Request, list[float]]:
-        fixture = load(name)
+    def run_fixture(name: str | dict[str, Any], **kw: Any) -> tuple[Any, Scripted, Request, list[float]]:
+        fixture = load(name) if isinstance(name, str) else name
         server = Scripted(fixture)
         request = Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536", **fixture.get("request", {}))
         client = RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path / "images",
@@ -238,4 +239,21 @@ def test_an_acknowledgement_and_a_poll_answer_each_one_bare_object(run) -> None:
     not sent again) and the image is kept."""
     result, server, _, _ = run("async_bare_placeholder_then_bare_item.json")
     assert result.ok and result.images[0].image_uuid == "0aa1b545-ac21-4397-a249-ee6149ab66c1"
+    assert server.posts == ["imageInference", "getResponse"]
+
+
+@pytest.mark.parametrize("acknowledgement", ["placeholder", "empty"])
+def test_a_task_the_server_acknowledged_then_does_not_know_is_in_doubt(run, acknowledgement: str) -> None:
+    """A 2xx answer took the task (a placeholder still processing, or async's empty {"data": []}),
+    then getResponse answers taskFailedOrNotFound, one code for "failed" and "not known". It was a
+    TaskNotFoundError: the runner failed the cell and the next run bought it anew under a new
+    taskUUID, the first perhaps paid. Now in doubt (sent, answered), as a conflictTaskUUID then
+    not-found already was: asked about again, never bought again on that alone."""
+    fixture = load("processing_then_task_failed_or_not_found.json")
+    if acknowledgement == "empty":
+        fixture["steps"][0]["body"] = {"data": []}
+        fixture["request"] = {"deliveryMethod": "async"}
+    exc, server, request, _ = run(fixture)
+    assert isinstance(exc, TransportError) and exc.sent is True and exc.answered is True, repr(exc)
+    assert exc.task_uuid == request.task_uuid and "may have been paid for" in str(exc)
     assert server.posts == ["imageInference", "getResponse"]
