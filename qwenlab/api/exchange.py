@@ -342,9 +342,14 @@ def _enveloped(body: Any, ok: bool) -> Any:
     a JSON array is the result items of a 2xx answer and the errors of any other; a non-2xx body
     that is a single error object (a `code` or `message`, no `data`/`errors`/`error`) is that error.
     A 2xx body that is one object on its own (`_lone_object`) is one result item, the shape the
-    model page shows for every example's Response, or one error. Any other body is returned as it is."""
+    model page shows for every example's Response, or one error; `data` given as one object is
+    that one item. Any other body is returned as it is."""
     if isinstance(body, list) and all(isinstance(item, dict) for item in body):
         return {"data": body} if ok else {"errors": body}
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        # `data` as one object: Runware's Image Upload page shows its Response so
+        # ({"data": {"taskType", "taskUUID", "imageUUID"}}); one item, as in an array
+        return {**body, "data": [body["data"]]}
     if not isinstance(body, dict) or any(k in body for k in _BODY_FIELDS):
         return body
     if not ok:

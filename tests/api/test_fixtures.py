@@ -257,3 +257,23 @@ def test_a_task_the_server_acknowledged_then_does_not_know_is_in_doubt(run, ackn
     assert isinstance(exc, TransportError) and exc.sent is True and exc.answered is True, repr(exc)
     assert exc.task_uuid == request.task_uuid and "may have been paid for" in str(exc)
     assert server.posts == ["imageInference", "getResponse"]
+
+
+def test_an_upload_answered_with_data_as_one_object(tmp_path: Path) -> None:
+    """Runware's Image Upload page shows its Response as {"data": {taskType, taskUUID, imageUUID}}:
+    `data` one object, not an array. Refused as garbled, the upload was sent again and again and
+    failed, and every cell with a local reference image failed with it (nothing paid, nothing made)."""
+    server = Scripted(load("upload_data_as_one_object.json"))
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 200, 30)).save(buf, format="PNG")
+    with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
+        assert client.upload_image(buf.getvalue()) == "989ba605-1449-4e1e-b462-cd83ec9c1a67"
+    assert server.posts == ["imageUpload"]
+
+
+def test_an_image_answered_with_data_as_one_object(run) -> None:
+    """The same shape for an inference answer: its image is kept, not dropped as garbled."""
+    item = load("sync_success_seed_example.json")["steps"][0]["body"]["data"][0]
+    result, server, _, _ = run({"steps": [{"status": 200, "body": {"data": item}}]})
+    assert result.ok and result.images[0].image_uuid == item["imageUUID"] and result.cost == 0.075
+    assert server.posts == ["imageInference"]
