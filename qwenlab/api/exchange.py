@@ -331,7 +331,8 @@ def _shape(resp: httpx.Response) -> str:
         resp.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         return "not valid JSON"
-    return 'not shaped like a Runware answer (a JSON object with "data" and/or "errors" arrays, or an array of objects)'
+    return ('not shaped like a Runware answer (a JSON object with "data" and/or "errors" arrays, an array of '
+            'objects, or one result item naming its taskUUID)')
 
 
 def _enveloped(body: Any, ok: bool) -> Any:
@@ -340,12 +341,39 @@ def _enveloped(body: Any, ok: bool) -> Any:
     return", and `client._extract_items`; runware-typescript `toResultsArray`, `parseApiError`):
     a JSON array is the result items of a 2xx answer and the errors of any other; a non-2xx body
     that is a single error object (a `code` or `message`, no `data`/`errors`/`error`) is that error.
-    Any other body is returned as it is."""
+    A 2xx body that is one object on its own (`_lone_object`) is one result item, the shape the
+    model page shows for every example's Response, or one error; `data` given as one object is
+    that one item. Any other body is returned as it is."""
     if isinstance(body, list) and all(isinstance(item, dict) for item in body):
         return {"data": body} if ok else {"errors": body}
-    if (not ok and isinstance(body, dict) and not any(k in body for k in _BODY_FIELDS)
-            and any(isinstance(body.get(k), str) for k in ("code", "message"))):
-        return {"errors": [body]}
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        # `data` as one object: Runware's Image Upload page shows its Response so
+        # ({"data": {"taskType", "taskUUID", "imageUUID"}}); one item, as in an array
+        return {**body, "data": [body["data"]]}
+    if not isinstance(body, dict) or any(k in body for k in _BODY_FIELDS):
+        return body
+    if not ok:
+        return {"errors": [body]} if any(isinstance(body.get(k), str) for k in ("code", "message")) else body
+    return _lone_object(body)
+
+
+# what only a result item carries (a finished image, its name, or its progress), not an error
+_RESULT_FIELDS = (*IMAGE_PAYLOADS, "imageUUID", "status", "progress", "pong")
+
+
+def _lone_object(body: dict[str, Any]) -> Any:
+    """A 2xx body that is one object, neither `data` nor `errors` in it, enveloped: a result item
+    when it carries a result (an image, an imageUUID, a status) or, short of that, names a task
+    (an async acknowledgement: polled for); an error when it carries a `code` and no result. The
+    model page shows every example's Response as such an item, and runware-typescript's
+    `toResultsArray` (src/client.ts) reads a lone object as the one result: refused as garbled,
+    its paid image's URL was dropped and the task left in doubt. Anything else is returned as it is."""
+    if any(k in body for k in _RESULT_FIELDS):
+        return {"data": [body]}
+    if isinstance(body.get("code"), str):
+        return {"errors": [body]}  # read as the errors array of a 2xx answer is: a conflict, a refusal
+    if isinstance(body.get("taskUUID"), str) and body["taskUUID"]:
+        return {"data": [body]}
     return body
 
 

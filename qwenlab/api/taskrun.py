@@ -105,6 +105,10 @@ class TaskRun:
         self.ended = False  # a task error arrived beside finished images, nothing processing: final
         self.polls_answered = 0  # getResponse answers read for this task (time_out: was it answered?)
         self.named = False  # an answer held an item for this task, processing or done (time_out: what to say)
+        # a 2xx answer to this task's POST refused nothing of it: the server took it (an async
+        # acknowledgement, an item still processing), so getResponse not knowing it later leaves
+        # it in doubt, never failed
+        self.accepted = False
         self.needs_poll = False
         self.processing = 0
         self.attempts = 0
@@ -182,6 +186,7 @@ class TaskRun:
                 continue
             self.task_errors.append(_task_error(body_status, err, self.task_uuid))
         self._absorb_items(items, polled=self.is_async)
+        self.accepted = self.accepted or (body_status is None and not self.task_errors)
         if self.finished:
             return
         if self.recovered or self.is_async or self.processing:
@@ -206,12 +211,14 @@ class TaskRun:
             if isinstance(exc, TaskNotFoundError) and self.timed_out and not self.images:
                 self._not_found_after_timeout()
                 return
-            if isinstance(exc, TaskNotFoundError) and self.recovered and not self.images:
-                # the server took this taskUUID (it said conflictTaskUUID, or an earlier run sent it)
-                # and getResponse does not know it (yet): in doubt, never failed, which would have
-                # the next run send the cell anew, and perhaps pay for it twice
+            if isinstance(exc, TaskNotFoundError) and (self.recovered or self.accepted) and not self.images:
+                # the server took this taskUUID (it said conflictTaskUUID, an earlier run sent it, or
+                # its 2xx answer acknowledged it or named it processing) and getResponse does not
+                # know it (yet; taskFailedOrNotFound does not say which): in doubt, never failed,
+                # which would have the next run send the cell anew, and perhaps pay for it twice
+                how = "its taskUUID is in use" if self.recovered else "it answered the task's POST with HTTP 2xx"
                 self.failure = TransportError(
-                    f"task {self.task_uuid} was taken by the server (its taskUUID is in use), and getResponse does "
+                    f"task {self.task_uuid} was taken by the server ({how}), and getResponse does "
                     "not know it (yet); it may have been paid for",
                     advice="call client.recover(request) later, and send it with request.renew() (a new taskUUID, "
                     "paid again) only once you know it will not come",

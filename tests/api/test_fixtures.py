@@ -19,6 +19,7 @@ from qwenlab.errors import (
     ConflictTaskUUIDError,
     RateLimitError,
     TaskFailedError,
+    TransportError,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,8 +62,8 @@ class Scripted:
 def run(tmp_path: Path):
     sleeps: list[float] = []
 
-    def run_fixture(name: str, **kw: Any) -> tuple[Any, Scripted, Request, list[float]]:
-        fixture = load(name)
+    def run_fixture(name: str | dict[str, Any], **kw: Any) -> tuple[Any, Scripted, Request, list[float]]:
+        fixture = load(name) if isinstance(name, str) else name
         server = Scripted(fixture)
         request = Request(prompt="A poster that reads 'LUMIERE'", size="1024x1536", **fixture.get("request", {}))
         client = RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path / "images",
@@ -219,3 +220,60 @@ def test_two_inline_images_alike_without_an_image_uuid_are_two_images(tmp_path: 
     with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
         result = client.generate(request)
     assert result.ok and len(result.good_images) == 2 and result.cost == 0.15
+
+
+def test_an_answer_that_is_one_result_item_on_its_own(run) -> None:
+    """The model page shows each example's Response as one bare item, and Runware/runware-typescript
+    src/client.ts lines 562-569 (toResultsArray) reads a lone object as the one result. Refused as
+    garbled, the paid image's URL was dropped: the task was sent again, told conflictTaskUUID,
+    then polled with getResponse (answering the same shape) until poll_timeout, left in doubt."""
+    result, server, _, _ = run("sync_success_bare_item.json")
+    assert result.ok and result.images[0].image_uuid == "e0784859-029b-4cc1-91e8-d8e1d57fd34e"
+    assert result.images[0].seed == 1702113700 and result.cost == 0.075 and result.images[0].path.is_file()
+    assert server.posts == ["imageInference"]
+
+
+def test_an_acknowledgement_and_a_poll_answer_each_one_bare_object(run) -> None:
+    """deliveryMethod async, acknowledged with one bare object naming the task, then a getResponse
+    answer that is the page's example item, bare: the acknowledgement is "processing" (polled for,
+    not sent again) and the image is kept."""
+    result, server, _, _ = run("async_bare_placeholder_then_bare_item.json")
+    assert result.ok and result.images[0].image_uuid == "0aa1b545-ac21-4397-a249-ee6149ab66c1"
+    assert server.posts == ["imageInference", "getResponse"]
+
+
+@pytest.mark.parametrize("acknowledgement", ["placeholder", "empty"])
+def test_a_task_the_server_acknowledged_then_does_not_know_is_in_doubt(run, acknowledgement: str) -> None:
+    """A 2xx answer took the task (a placeholder still processing, or async's empty {"data": []}),
+    then getResponse answers taskFailedOrNotFound, one code for "failed" and "not known". It was a
+    TaskNotFoundError: the runner failed the cell and the next run bought it anew under a new
+    taskUUID, the first perhaps paid. Now in doubt (sent, answered), as a conflictTaskUUID then
+    not-found already was: asked about again, never bought again on that alone."""
+    fixture = load("processing_then_task_failed_or_not_found.json")
+    if acknowledgement == "empty":
+        fixture["steps"][0]["body"] = {"data": []}
+        fixture["request"] = {"deliveryMethod": "async"}
+    exc, server, request, _ = run(fixture)
+    assert isinstance(exc, TransportError) and exc.sent is True and exc.answered is True, repr(exc)
+    assert exc.task_uuid == request.task_uuid and "may have been paid for" in str(exc)
+    assert server.posts == ["imageInference", "getResponse"]
+
+
+def test_an_upload_answered_with_data_as_one_object(tmp_path: Path) -> None:
+    """Runware's Image Upload page shows its Response as {"data": {taskType, taskUUID, imageUUID}}:
+    `data` one object, not an array. Refused as garbled, the upload was sent again and again and
+    failed, and every cell with a local reference image failed with it (nothing paid, nothing made)."""
+    server = Scripted(load("upload_data_as_one_object.json"))
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 200, 30)).save(buf, format="PNG")
+    with RunwareClient(KEY, transport=httpx.MockTransport(server), images_dir=tmp_path, sleep=lambda s: None) as client:
+        assert client.upload_image(buf.getvalue()) == "989ba605-1449-4e1e-b462-cd83ec9c1a67"
+    assert server.posts == ["imageUpload"]
+
+
+def test_an_image_answered_with_data_as_one_object(run) -> None:
+    """The same shape for an inference answer: its image is kept, not dropped as garbled."""
+    item = load("sync_success_seed_example.json")["steps"][0]["body"]["data"][0]
+    result, server, _, _ = run({"steps": [{"status": 200, "body": {"data": item}}]})
+    assert result.ok and result.images[0].image_uuid == item["imageUUID"] and result.cost == 0.075
+    assert server.posts == ["imageInference"]

@@ -398,8 +398,12 @@ MISSING: dict[str, tuple[Callable[[list[dict[str, Any]]], Reply], type[QwenlabEr
     "imageURL not a string": (lambda t: answer(t, imageURL=12345), ImageError, "names no imageURL"),
     "imageURL not http": (lambda t: answer(t, imageURL="file:///etc/passwd"), ImageError, "is not an http(s) URL; refused"),
     "base64 not base64": (lambda t: answer(t, imageBase64Data="%%% not base64 %%%"), ImageError, "not valid base64"),
-    "data not a list": (lambda t: (200, {}, json.dumps({"data": {"taskUUID": t[0]["taskUUID"]}}).encode()), TransportError,
+    "data not a list": (lambda t: (200, {}, json.dumps({"data": t[0]["taskUUID"]}).encode()), TransportError,
                         "not shaped like a Runware answer"),
+    # `data` one object (Runware's Image Upload page shows it so) is one item: this one names the
+    # task and holds nothing, so it was taken, and getResponse not knowing it leaves it in doubt
+    "data one object, no result": (lambda t: (200, {}, json.dumps({"data": {"taskUUID": t[0]["taskUUID"]}}).encode()),
+                                   TransportError, "getResponse does not know it"),
     "data null": (lambda t: (200, {}, b'{"data": null}'), TransportError, "not shaped like a Runware answer"),
     "errors not a list": (lambda t: (200, {}, b'{"errors": "boom"}'), TransportError, "not shaped like a Runware answer"),
     # a list of items is read as them, as Runware's SDKs read it (tests/api/test_fixtures.py); not a list of anything
