@@ -42,6 +42,16 @@ _BY_CODE: dict[str, type[APIError]] = {
     "invalidApiKey": AuthenticationError,
     "insufficientCredits": InsufficientCreditsError,
 }  # the not-found codes are _TASK_NOT_FOUND_CODES, read before any status
+# Codes about the account, not the request, under any 4xx that is not retried: a bad key or an
+# empty balance answered with a 400 was a BadRequestError, which fails one cell, so a sweep sent
+# every one of its cells to be refused alike; as AuthenticationError and InsufficientCreditsError
+# they stop it at the first (`qwenlab.sweeps.dispatch.FATAL_ERRORS`). Neither is retried, as a
+# 400 is not: only which cells are left unsent changes. runware-python's `derive_code` reads
+# these conditions from the answer whatever its status.
+_ACCOUNT_CODES: dict[str, type[APIError]] = {
+    "invalidApiKey": AuthenticationError,
+    "insufficientCredits": InsufficientCreditsError,
+}
 # Codes that say getResponse knows no such task, whatever HTTP status carries them: Runware's SDKs
 # (runware-python errors.py `_NOT_FOUND_CODES` and `derive_code`, runware-typescript errors.ts)
 # classify "not found" by the code alone, and an answer of 400 with `taskFailedOrNotFound` must
@@ -75,6 +85,8 @@ def api_error_from(
         cls = ServerError
     elif code in _TASK_NOT_FOUND_CODES and status not in (408, 429):
         cls = TaskNotFoundError
+    elif code in _ACCOUNT_CODES and status is not None and 400 <= status < 500 and status not in (408, 429):
+        cls = _ACCOUNT_CODES[code]
     elif status is not None and status in _BY_STATUS:
         cls = _BY_STATUS[status]
         refined = _BY_CODE.get(code or "")

@@ -245,6 +245,9 @@ def test_missing_key_says_how_to_set_it(monkeypatch):
         (400, {"code": "invalidPositivePrompt", "parameter": "positivePrompt"}, BadRequestError, False),
         (400, {"code": "unsupportedParameter", "parameter": "seed"}, UnsupportedParameterError, False),
         (401, {"code": "invalidApiKey"}, AuthenticationError, False),
+        # the account's codes under another 4xx: the sweep stops at the first, not every cell refused alike
+        (400, {"code": "invalidApiKey"}, AuthenticationError, False),
+        (403, {"code": "insufficientCredits"}, InsufficientCreditsError, False),
         (402, {"code": "insufficientCredits"}, InsufficientCreditsError, False),
         (403, {"code": "forbidden"}, PermissionDeniedError, False),
         (404, {"code": "taskFailedOrNotFound"}, TaskNotFoundError, False),
