@@ -41,6 +41,7 @@ from ..errors import ImageError
 from ..paths import data_dir, remove_if_empty, write_atomic
 
 __all__ = [
+    "gone",
     "on_white",
     "thumbnail",
     "thumbnail_bytes",
@@ -101,8 +102,13 @@ def content_hash(image_path: str | Path) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     except FileNotFoundError:
-        raise ImageError(f"image file {str(path)!r} does not exist: deleted, or the data folder was moved") from None
+        raise gone(path) from None
     return digest.hexdigest()
+
+
+def gone(path: str | Path) -> ImageError:
+    """The error of an image file that is not there, said as every view says it."""
+    return ImageError(f"image file {str(path)!r} does not exist: deleted, or the data folder was moved")
 
 
 def thumbs_dir_for(image_path: str | Path) -> Path:
@@ -297,7 +303,7 @@ def _render(path: Path, size: int) -> bytes:
             img.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
             return buf.getvalue()
     except FileNotFoundError:
-        raise ImageError(f"image file {str(path)!r} does not exist: deleted, or the data folder was moved") from None
+        raise gone(path) from None
     except ImageError:  # damaged (read_checked): said as it is
         raise
     except UnidentifiedImageError:

@@ -38,7 +38,7 @@ from ..errors import ImageError
 from ..store.catalog import REPEAT
 from ..store.experiment import provenance_banner
 from ..store.provenance import Provenance
-from ..store.thumbnails import read_checked
+from ..store.thumbnails import gone, read_checked
 from .display import with_text
 
 if TYPE_CHECKING:
@@ -78,6 +78,10 @@ class CompareImage:
         """The file's bytes as stored and their MIME type; ImageError if it is gone or not an image."""
         try:
             data = self.data if self.data is not None else read_checked(Path(self.path))  # damaged: ImageError
+        except FileNotFoundError as exc:
+            if self.id is not None:  # a logged image: in the grid's words, which say what happened
+                raise gone(self.path) from None
+            raise ImageError(f"cannot read image {self.path}: {exc.strerror or exc}") from None
         except OSError as exc:
             raise ImageError(f"cannot read image {self.path}: {exc.strerror or exc}") from None
         mime = _MIMES.get(data[:2])
