@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
 from ..core.scripts import letter_scripts, script_name
@@ -21,6 +22,7 @@ from ..core.shown import shown_as_text
 from ..core.values import count_of
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
+from ..store.thumbnails import read_checked
 from .engines import OCREngine, apt_package, get_engine, packs_for
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
@@ -177,10 +179,13 @@ def _lacking(expected: Sequence[str], reads: "frozenset[str] | None") -> set[str
 
 
 def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None]:
-    """The reading of one image, or why there is none."""
+    """The reading of one image, or why there is none. The file is checked against the SHA-256
+    it is stored under first: a file damaged or replaced in place would be scored as if it were
+    the image that was paid for (grids, the report and exports refuse it likewise)."""
     try:
         if not it.path:
             raise FileNotFoundError("the log has no file for this image")
+        read_checked(Path(it.path))  # ImageError for bytes that are not the ones logged
         return eng.read(it.path), None
     except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the others
         return None, f"{type(exc).__name__}: {exc}"

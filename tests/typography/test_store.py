@@ -138,6 +138,36 @@ def test_a_forced_read_that_fails_leaves_no_score_of_the_reading_before(exp):
     assert len(score_experiment(exp, engine, progress=False)) == 4  # read again at the next pass
 
 
+def test_a_file_damaged_in_place_is_not_scored_as_the_image_paid_for(exp):
+    """A file whose bytes are no longer those logged (replaced in place by another image, here
+    one of the same experiment, which decodes fine) was read and scored as if it were its image:
+    its score, badge and cost per correct image spoke of another picture."""
+    paths = list(exp.images["path"])
+    original = Path(paths[1]).read_bytes()
+    Path(paths[1]).write_bytes(Path(paths[2]).read_bytes())
+    engine = FakeEngine()
+    with pytest.warns(UserWarning, match="1 image could not be read"):
+        df = score_experiment(exp, engine, progress=False)
+    run = df.attrs["run"]
+    assert paths[1] not in engine.reads and (run.read, run.failed) == (3, 1)
+    assert "damaged, not the bytes logged" in run.errors[0] and "qwenlab verify --set-aside" in run.errors[0]
+    assert len(df) == 3 and int(exp.images["image_id"][1]) not in set(df["image_id"])
+    Path(paths[1]).write_bytes(original)  # fetched again (verify --set-aside, then a run): read at the next pass
+    assert len(score_experiment(exp, engine, progress=False)) == 4 and engine.reads.count(paths[1]) == 1
+
+
+def test_an_overlay_is_not_drawn_over_a_file_damaged_since_it_was_read(exp):
+    from qwenlab.errors import ImageError
+    from qwenlab.typography.draw import reading_overlay
+
+    score_experiment(exp, FakeEngine(), progress=False)
+    path, image_id = exp.images["path"][0], int(exp.images["image_id"][0])
+    assert reading_overlay(exp, image_id).size == (256, 384)
+    Path(path).write_bytes(Path(exp.images["path"][1]).read_bytes())
+    with pytest.raises(ImageError, match="damaged, not the bytes logged"):
+        reading_overlay(exp, image_id)   # its boxes drawn over another picture
+
+
 def test_score_images_works_on_any_log_rows(exp):
     img = exp.log.images(exp.id)[0]
     path = str(exp.data_dir / img["path"])
