@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
-from ..core.scripts import letter_scripts, script_name
+from ..core.scripts import script_name
 from ..core.shown import shown_as_text
 from ..core.values import count_of
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
 from ..store.thumbnails import read_checked
-from .engines import OCREngine, apt_package, get_engine, packs_for
+from .engines import OCREngine, apt_package, get_engine, needed_scripts, packs_for
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 
@@ -79,7 +79,8 @@ class ScoringRun:
         one = self.unreadable == 1
         scripts = " and ".join(script_name(s) for s in sorted(self.unread_scripts))
         lang = packs_for(self.unread_scripts, self.engine_lang or "eng")
-        packages = " ".join(apt_package(p) for p in lang.split("+") if p != "eng")
+        have = set((self.engine_lang or "eng").split("+"))  # packs in use are installed: only the others to install
+        packages = " ".join(apt_package(p) for p in lang.split("+") if p not in have and p != "eng")
         return (f"{count_of(self.unreadable, 'image')} {'asks' if one else 'ask'} for text in {scripts}, which "
                 f"{self.engine} does not read: {'it has' if one else 'they have'} no score (a score of 0 would blame the "
                 f"model for the OCR). To score {'it' if one else 'them'}, install Tesseract's packs (apt-get install "
@@ -175,7 +176,7 @@ def _lacking(expected: Sequence[str], reads: "frozenset[str] | None") -> set[str
     """The scripts `expected` needs that an engine reading `reads` does not (none when it reads all)."""
     if reads is None:
         return set()
-    return set(letter_scripts(" ".join(expected))) - reads
+    return set(needed_scripts(" ".join(expected))) - reads
 
 
 def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None]:

@@ -279,6 +279,37 @@ def test_the_score_command_says_what_could_not_be_read_and_what_no_image_got_rig
         score_experiment(exp, engine, progress=False)
 
 
+class JapaneseAndKoreanEngine(FakeEngine):
+    """A FakeEngine that reads what Tesseract reads with lang="eng+jpn+kor", as the note advises."""
+
+    def __init__(self) -> None:
+        from qwenlab.typography.engines import tesseract_scripts
+
+        super().__init__("tesseract")
+        self.scripts, self.lang = tesseract_scripts("eng+jpn+kor"), "eng+jpn+kor"
+
+
+def test_chinese_text_is_not_scored_by_tesseract_s_japanese_and_korean_packs(emulator, data_dir):
+    """Scored as the note for kana and hangul advises (Tesseract, eng+jpn+kor), a Chinese poster
+    was read by the Japanese pack, which has no 乐 or 时: its headline scored 0 whatever the model
+    drew, and that engine's column (the one with the most scores) is what the views show."""
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    sweep = Sweep(prompt="A poster", size="256x384",
+                  axes={"prompt": ["A poster for 'LUMIERE'", "A poster for 「春の大売り出し」", "A poster for '여름 세일'",
+                                   "海报上写着“新年快乐”"]})
+    exp = Lab(data_dir, client=client).run(sweep, name="asia", progress=False)
+    client.close()
+    chinese = int(exp.images.loc[exp.images["prompt"].str.contains("新年"), "image_id"].iloc[0])
+    engine = JapaneseAndKoreanEngine()
+    with pytest.warns(UserWarning, match=r"1 image asks for text in Chinese characters \(han\), which tesseract does not "
+                                         r"read: .*\(apt-get install tesseract-ocr-chi-sim\) and score with "
+                                         r"engine=TesseractEngine\(lang='eng\+jpn\+kor\+chi_sim'\)"):
+        df = score_experiment(exp, engine, progress=False)
+    run = df.attrs["run"]
+    assert (run.read, run.unreadable, run.unread_scripts) == (3, 1, {"han"})
+    assert chinese not in set(df["image_id"]) and len(df) == 3   # the Japanese poster's kanji are read by jpn
+
+
 class LatinAndHanEngine(FakeEngine):
     """A FakeEngine that says it reads only Latin letters and Chinese characters, as RapidOCR does."""
 
