@@ -12,7 +12,9 @@
   run as a subprocess in sparse-text mode; words grouped into lines by Tesseract's own layout.
 
 An engine's `name` is what the log keys readings by: an image read by "rapidocr" is not read by
-it again; reading it with "tesseract" adds a second reading beside the first.
+it again; reading it with "tesseract" adds a second reading beside the first. An engine with
+`settings` (Tesseract: its lang, psm and min_confidence) reads again an image it read with other
+settings: the packs asked for are the packs used.
 
 An engine's `scripts` are the writing systems it reads (`qwenlab.core.scripts.letter_scripts`):
 RapidOCR's shipped models read Latin letters and Chinese characters, not Japanese kana nor Korean
@@ -388,12 +390,19 @@ class TesseractEngine:
         return f"TesseractEngine(lang={self.lang!r}, psm={self.psm})"
 
     @property
+    def settings(self) -> str:
+        """What its readings depend on besides the program: a reading made with other settings
+        (another lang) is read again by `score_images`, not reused."""
+        return f"lang {self.lang}, psm {self.psm}, min_confidence {self.min_confidence:g}"
+
+    @property
     def version(self) -> str:
+        """The program's version and the settings its readings are made with (stored with each)."""
         if self._version is None:
             out = subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=30)
             first = (out.stdout or out.stderr).strip().splitlines()
             self._version = first[0] if first else "tesseract"
-        return self._version
+        return f"{self._version} ({self.settings})"
 
     def read(self, image: Any) -> Reading:
         """Every line of text in `image` (a path, bytes or PIL image)."""

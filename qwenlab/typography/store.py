@@ -109,8 +109,9 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     run = ScoringRun(eng.name, images=len(items), engine_lang=getattr(eng, "lang", None))
     reads = getattr(eng, "scripts", None)  # None: an engine that does not say reads every script
     ids = [it.image_id for it in items]
-    readings = _select(log, "SELECT image_id, lines_json, error FROM text_readings WHERE engine = ? AND image_id IN ({})",
-                       eng.name, ids)
+    readings = _select(log, "SELECT image_id, lines_json, error, engine_version FROM text_readings WHERE engine = ? "
+                            "AND image_id IN ({})", eng.name, ids)
+    settings = getattr(eng, "settings", None)  # Tesseract's lang, psm...: a reading made with others is read again
     scores = _select(log, "SELECT image_id, expected_json, scoring_version FROM text_scores WHERE engine = ? "
                           "AND image_id IN ({})", eng.name, ids)
     to_read, to_score, drop_scores = [], [], []
@@ -128,7 +129,7 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             if it.image_id in scores:  # scored before engines said what they read: that 0 was the OCR's
                 drop_scores.append(it.image_id)
             continue
-        if force or have is None or have["error"] is not None:
+        if force or have is None or have["error"] is not None or _other_settings(have, settings):
             to_read.append(it)
         else:
             run.reused += 1
@@ -170,6 +171,13 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             eng.trim()
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _other_settings(reading: dict[str, Any], settings: str | None) -> bool:
+    """Whether a stored reading was made with settings other than the engine's (its version names
+    them: "tesseract 5.3.4 (lang eng+jpn, psm 11, min_confidence 30)"); never for an engine
+    without settings."""
+    return settings is not None and not (reading.get("engine_version") or "").endswith(f"({settings})")
 
 
 def _lacking(expected: Sequence[str], reads: "frozenset[str] | None") -> set[str]:

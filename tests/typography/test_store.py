@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,39 @@ def test_images_already_read_are_not_read_again(exp):
     assert again.drop(columns=[]).equals(first)
     score_experiment(exp, engine, force=True, progress=False)
     assert len(engine.reads) == 8
+
+
+class SettingsEngine(FakeEngine):
+    """A FakeEngine with settings, as Tesseract has its lang: its version names them."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("tesseract")
+        self.settings = f"lang {lang}, psm 11, min_confidence 30"
+        self.version = f"tesseract 5.3.4 ({self.settings})"
+
+
+def test_an_engine_with_other_settings_reads_again_what_it_read_before(exp):
+    """Tesseract's readings were keyed by its name alone: scored again with the packs a note
+    advised (--lang eng+chi_sim after eng+jpn), every image was 'already read' and kept the
+    reading, and the score, of the packs before."""
+    jpn = SettingsEngine("eng+jpn")
+    score_experiment(exp, jpn, progress=False)
+    again = score_experiment(exp, SettingsEngine("eng+jpn"), progress=False)
+    assert again.attrs["run"].reused == 4 and again.attrs["run"].read == 0      # the same settings: not read again
+    chi = SettingsEngine("eng+chi_sim")
+    df = score_experiment(exp, chi, progress=False)
+    assert df.attrs["run"].read == 4 and len(chi.reads) == 4
+    versions = {r["engine_version"] for r in exp.log.rows("SELECT engine_version FROM text_readings")}
+    assert versions == {"tesseract 5.3.4 (lang eng+chi_sim, psm 11, min_confidence 30)"}
+    assert score_experiment(exp, FakeEngine("tesseract"), progress=False).attrs["run"].read == 0  # no settings: reused
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
+def test_tesseract_s_version_names_the_settings_its_readings_are_made_with():
+    from qwenlab.typography.engines import TesseractEngine
+
+    engine = TesseractEngine(lang="eng", psm=6)
+    assert engine.version.startswith("tesseract ") and engine.version.endswith("(lang eng, psm 6, min_confidence 30)")
 
 
 def test_another_engine_reads_beside_the_first(exp):
