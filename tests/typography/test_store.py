@@ -202,6 +202,19 @@ def test_an_overlay_is_not_drawn_over_a_file_damaged_since_it_was_read(exp):
         reading_overlay(exp, image_id)   # its boxes drawn over another picture
 
 
+def test_a_comparison_scored_with_an_engine_object_gives_that_engine_s_scores(exp, emulator, data_dir):
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    Lab(data_dir, client=client).run(Sweep(prompt="A poster for 'NOCTIS'", size="256x384", repeats=2), name="noctis",
+                                     progress=False)
+    client.close()
+    cmp = Lab(data_dir).compare("lumiere", "noctis")
+    assert len(cmp.score_text(FakeEngine("fake"), progress=False)) == 6
+    # another engine, over the LUMIERE posters only: fewer scores than fake has
+    other = FakeEngine("other", wrong=set(exp.images["path"]))
+    df = cmp.score_text(other, expected=lambda row: ["LUMIERE"] if "LUMIERE" in row["prompt"] else [], progress=False)
+    assert set(df["engine"]) == {"other"} and len(df) == 4 and not df["correct"].any()
+
+
 def test_score_images_works_on_any_log_rows(exp):
     img = exp.log.images(exp.id)[0]
     path = str(exp.data_dir / img["path"])
