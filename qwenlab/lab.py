@@ -214,10 +214,13 @@ class Comparison(ComparisonRecord, Experiment):
 
     def score_text(self, engine: Any = "auto", **options: Any) -> "pd.DataFrame":
         """Read and score the text of every member's images not yet read (stored as each
-        experiment's own); one row per image of the comparison."""
+        experiment's own); one row per image of the comparison, as this engine scored it."""
+        used = None
         for member in self.experiments:
-            score_experiment(member, engine, **options)
-        return text_scores(self, None if not isinstance(engine, str) or engine == "auto" else engine)
+            used = score_experiment(member, engine, **options).attrs["run"].engine
+        # the engine's own scores: given as an object (TesseractEngine(lang=...)), the most used
+        # engine's were returned instead, another engine's scores under this call's name
+        return text_scores(self, used)
 
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""

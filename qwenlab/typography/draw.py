@@ -10,6 +10,7 @@ grey, any other text (marks, stray letters). Without a score every box is grey.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -17,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..core.cjk_font import cjk_font_path
 from ..core.scripts import has_cjk
 from ..core.values import is_missing
+from ..store.thumbnails import read_checked
 from .engines import load_image
 from .reading import Reading, TextLine, in_reading_order
 from .scoring import TextScore, score_text
@@ -120,7 +122,8 @@ def reading_overlay(exp: "ExperimentRecord", image_id: int, engine: str | None =
     score = stored_score(exp.log, image_id, reading.engine)
     if score is not None:  # recompute against the lines in hand, so `lines` indices match them
         score = score_text(score.expected, reading)
-    return draw_reading(row.iloc[0]["path"], reading, score, **kw)
+    # the boxes of the bytes that were read, over the file only if it still holds them (ImageError)
+    return draw_reading(read_checked(Path(row.iloc[0]["path"])), reading, score, **kw)
 
 
 def score_colour(value: float | None) -> tuple[int, int, int]:

@@ -12,13 +12,15 @@
   run as a subprocess in sparse-text mode; words grouped into lines by Tesseract's own layout.
 
 An engine's `name` is what the log keys readings by: an image read by "rapidocr" is not read by
-it again; reading it with "tesseract" adds a second reading beside the first.
+it again; reading it with "tesseract" adds a second reading beside the first. An engine with
+`settings` (Tesseract: its lang, psm and min_confidence) reads again an image it read with other
+settings: the packs asked for are the packs used.
 
 An engine's `scripts` are the writing systems it reads (`qwenlab.core.scripts.letter_scripts`):
 RapidOCR's shipped models read Latin letters and Chinese characters, not Japanese kana nor Korean
 hangul (measured: "サマーセール" and "여름 세일" read as nothing, "春の大売り出し" as "春の出"); Tesseract
 reads its language packs' scripts (`lang="eng+jpn+kor"` with tesseract-ocr-jpn and -kor
-installed). An image whose expected text needs a script its engine does not read is not scored
+installed; Chinese text needs chi_sim or chi_tra: jpn reads kanji in Japanese text, not Chinese). An image whose expected text needs a script its engine does not read is not scored
 by it (`score_images`): a score of 0 would blame the model for the OCR. An engine without
 `scripts` is taken to read every script.
 """
@@ -40,11 +42,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Protocol, runtime_checkable
 
+from ..core.scripts import letter_scripts
 from ..errors import OCRUnavailableError, QwenlabError
 from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "get_engine",
-           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for", "apt_package"]
+           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for", "needed_scripts", "apt_package"]
 
 
 @runtime_checkable
@@ -294,12 +297,16 @@ class _DetectionInput:
 
 
 # The scripts of Tesseract's language packs that are not Latin-only (every other pack reads Latin
-# letters): a pack's letters, with Latin where its training text mixed it in (CJK packs read ASCII)
+# letters): a pack's letters, with Latin where its training text mixed it in (CJK packs read ASCII).
+# "han" is Chinese text, which only the Chinese packs read: jpn reads the kanji of Japanese text and
+# kor the hanja of Korean, beside the kana or hangul that make it theirs (`needed_scripts`), but
+# not Chinese (measured with jpn+kor: 新年快乐 read as 新年快示, 限时优惠 as PRAY; simplified
+# characters such as 乐 时 优 are not in their alphabets)
 _TESSERACT_SCRIPTS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert", "HanS", "HanT", "HanS_vert", "HanT_vert"),
                     frozenset({"han", "latin"})),
-    **dict.fromkeys(("jpn", "jpn_vert", "Japanese", "Japanese_vert"), frozenset({"han", "kana", "latin"})),
-    **dict.fromkeys(("kor", "kor_vert", "Hangul", "Hangul_vert"), frozenset({"hangul", "han", "latin"})),
+    **dict.fromkeys(("jpn", "jpn_vert", "Japanese", "Japanese_vert"), frozenset({"kana", "latin"})),
+    **dict.fromkeys(("kor", "kor_vert", "Hangul", "Hangul_vert"), frozenset({"hangul", "latin"})),
     **dict.fromkeys(("rus", "ukr", "bel", "bul", "mkd", "srp", "kaz", "kir", "mon", "tgk", "tat", "uzb_cyrl",
                      "Cyrillic"), frozenset({"cyrillic"})),
     **dict.fromkeys(("ell", "grc", "Greek"), frozenset({"greek"})),
@@ -326,13 +333,21 @@ def tesseract_scripts(lang: str) -> frozenset[str]:
 
 
 def packs_for(scripts: "set[str] | frozenset[str]", lang: str = "eng") -> str:
-    """`lang` with the Tesseract packs that read `scripts` added: "eng" and {"kana"} -> "eng+jpn"
-    (jpn reads Chinese characters too, so it stands for chi_sim beside it)."""
+    """`lang` with the Tesseract packs that read `scripts` added: "eng" and {"kana"} -> "eng+jpn",
+    {"han"} (Chinese text: `needed_scripts`) -> "eng+chi_sim"."""
     packs = [p for p in lang.split("+") if p]
     wanted = [_PACK_FOR[s] for s in sorted(scripts) if s in _PACK_FOR]
-    if "jpn" in wanted and "chi_sim" in wanted:
-        wanted.remove("chi_sim")
     return "+".join(dict.fromkeys([*packs, *wanted]))
+
+
+def needed_scripts(text: str) -> frozenset[str]:
+    """The scripts an engine must read to read `text` (an image's expected strings): its letters'
+    (`letter_scripts`), but Chinese characters beside kana are Japanese kanji and beside hangul
+    Korean hanja, read by what reads that language; alone they are Chinese text ("han")."""
+    scripts = letter_scripts(text)
+    if "han" in scripts and scripts & {"kana", "hangul"}:
+        return scripts - {"han"}
+    return scripts
 
 
 class TesseractEngine:
@@ -375,12 +390,19 @@ class TesseractEngine:
         return f"TesseractEngine(lang={self.lang!r}, psm={self.psm})"
 
     @property
+    def settings(self) -> str:
+        """What its readings depend on besides the program: a reading made with other settings
+        (another lang) is read again by `score_images`, not reused."""
+        return f"lang {self.lang}, psm {self.psm}, min_confidence {self.min_confidence:g}"
+
+    @property
     def version(self) -> str:
+        """The program's version and the settings its readings are made with (stored with each)."""
         if self._version is None:
             out = subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=30)
             first = (out.stdout or out.stderr).strip().splitlines()
             self._version = first[0] if first else "tesseract"
-        return self._version
+        return f"{self._version} ({self.settings})"
 
     def read(self, image: Any) -> Reading:
         """Every line of text in `image` (a path, bytes or PIL image)."""

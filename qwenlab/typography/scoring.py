@@ -32,6 +32,10 @@ Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as 
 - NED, per expected string: 1 - edit distance / max length, against the best-matching run of
   consecutive words read (in reading order, so a string wrapped on two lines is found whole).
   Spaces are not compared, for the same reason. The image's NED is the mean over its strings.
+  Each string is found in words of its own: a run found (NED >= 0.5) is claimed, the longest
+  strings first, and no other string is read from it. Else 'LUMIERE' and 'LUMIERE Night Serum'
+  asked for were both read from one 'LUMIERE Night Serum', and a 'Gollden' beside 'Golden LUNE'
+  was credited with the Golden of the other.
 - Sentence accuracy (AnyText's Sen.ACC): the share of expected strings read exactly (NED = 1).
   An image is `correct` when every expected string is read exactly.
 - Each string's status: "exact"; "misread" (best NED >= 0.5: `read` is what stood in its place);
@@ -53,7 +57,7 @@ __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextSco
            "unconfuse"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 7      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 8      # bump when a definition changes: stored scores are then recomputed
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -210,11 +214,18 @@ def score_text(expected: Iterable[str], read: Reading | Sequence[TextLine | str]
             items = [line.text for line in in_reading_order(items)]  # type: ignore[arg-type]
         lines = [str(x) for x in items]
     tokens, raws = _tokens(lines)
-    runs = [_best_run(text, tokens) for text in expected]
+    # each string found claims its run of what was read, the longest strings first, so that one
+    # 'LUMIERE Night Serum' read does not stand for both it and a 'LUMIERE' asked for beside it
+    runs: list[tuple[float, int, int]] = [(0.0, 0, 0)] * len(expected)
+    taken: set[int] = set()
+    for k in sorted(range(len(expected)), key=lambda k: -len("".join(words(expected[k])))):
+        runs[k] = _best_run(expected[k], tokens, taken)
+        best, start, end = runs[k]
+        if best >= MISREAD_AT_LEAST:
+            taken.update(range(start, end))
     found = [best >= MISREAD_AT_LEAST for best, _, _ in runs]
     # strings found as a run are judged word by word within it; the others by the benchmarks'
     # multiset match over the words read outside those runs
-    taken = {k for (best, start, end), f in zip(runs, found) if f for k in range(start, end)}
     pool = Counter(t.word for k, t in enumerate(tokens) if k not in taken)
     strings = []
     for text, (best, start, end), f in zip(expected, runs, found):
@@ -306,8 +317,9 @@ def _traced(d: list[list[int]], a: str, b: str, ws: list[str], owner: list[int],
     return ok
 
 
-def _best_run(expected: str, tokens: list[_Token]) -> tuple[float, int, int]:
-    """(best NED, start, end) over runs of consecutive tokens; (0.0, 0, 0) when nothing was read."""
+def _best_run(expected: str, tokens: list[_Token], taken: "set[int] | frozenset[int]" = frozenset()) -> tuple[float, int, int]:
+    """(best NED, start, end) over runs of consecutive tokens none of which is in `taken` (claimed
+    by another string); (0.0, 0, 0) when nothing was read."""
     target = "".join(words(expected))
     n_words = len(words(expected))
     # letter-spaced type ("S  A  L  E") is read a letter or two a word: a token of such a streak
@@ -318,9 +330,13 @@ def _best_run(expected: str, tokens: list[_Token]) -> tuple[float, int, int]:
               for k in range(len(tokens))]
     best, best_span = 0.0, (0, 0)
     for start in range(len(tokens)):
+        if start in taken:
+            continue
         joined = ""
         widened = 0
         for end in range(start + 1, len(tokens) + 1):
+            if end - 1 in taken:
+                break
             # a run spans the string's words and two more, one more for each letter-spaced token
             # in it, and never more tokens than the string has letters (and two)
             widened += spaced[end - 1]

@@ -14,14 +14,16 @@ import concurrent.futures as cf
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
-from ..core.scripts import letter_scripts, script_name
+from ..core.scripts import script_name
 from ..core.shown import shown_as_text
 from ..core.values import count_of
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
-from .engines import OCREngine, apt_package, get_engine, packs_for
+from ..store.thumbnails import read_checked
+from .engines import OCREngine, apt_package, get_engine, needed_scripts, packs_for
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 
@@ -77,7 +79,8 @@ class ScoringRun:
         one = self.unreadable == 1
         scripts = " and ".join(script_name(s) for s in sorted(self.unread_scripts))
         lang = packs_for(self.unread_scripts, self.engine_lang or "eng")
-        packages = " ".join(apt_package(p) for p in lang.split("+") if p != "eng")
+        have = set((self.engine_lang or "eng").split("+"))  # packs in use are installed: only the others to install
+        packages = " ".join(apt_package(p) for p in lang.split("+") if p not in have and p != "eng")
         return (f"{count_of(self.unreadable, 'image')} {'asks' if one else 'ask'} for text in {scripts}, which "
                 f"{self.engine} does not read: {'it has' if one else 'they have'} no score (a score of 0 would blame the "
                 f"model for the OCR). To score {'it' if one else 'them'}, install Tesseract's packs (apt-get install "
@@ -106,8 +109,9 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     run = ScoringRun(eng.name, images=len(items), engine_lang=getattr(eng, "lang", None))
     reads = getattr(eng, "scripts", None)  # None: an engine that does not say reads every script
     ids = [it.image_id for it in items]
-    readings = _select(log, "SELECT image_id, lines_json, error FROM text_readings WHERE engine = ? AND image_id IN ({})",
-                       eng.name, ids)
+    readings = _select(log, "SELECT image_id, lines_json, error, engine_version FROM text_readings WHERE engine = ? "
+                            "AND image_id IN ({})", eng.name, ids)
+    settings = getattr(eng, "settings", None)  # Tesseract's lang, psm...: a reading made with others is read again
     scores = _select(log, "SELECT image_id, expected_json, scoring_version FROM text_scores WHERE engine = ? "
                           "AND image_id IN ({})", eng.name, ids)
     to_read, to_score, drop_scores = [], [], []
@@ -125,7 +129,7 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
             if it.image_id in scores:  # scored before engines said what they read: that 0 was the OCR's
                 drop_scores.append(it.image_id)
             continue
-        if force or have is None or have["error"] is not None:
+        if force or have is None or have["error"] is not None or _other_settings(have, settings):
             to_read.append(it)
         else:
             run.reused += 1
@@ -169,18 +173,28 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     return run
 
 
+def _other_settings(reading: dict[str, Any], settings: str | None) -> bool:
+    """Whether a stored reading was made with settings other than the engine's (its version names
+    them: "tesseract 5.3.4 (lang eng+jpn, psm 11, min_confidence 30)"); never for an engine
+    without settings."""
+    return settings is not None and not (reading.get("engine_version") or "").endswith(f"({settings})")
+
+
 def _lacking(expected: Sequence[str], reads: "frozenset[str] | None") -> set[str]:
     """The scripts `expected` needs that an engine reading `reads` does not (none when it reads all)."""
     if reads is None:
         return set()
-    return set(letter_scripts(" ".join(expected))) - reads
+    return set(needed_scripts(" ".join(expected))) - reads
 
 
 def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None]:
-    """The reading of one image, or why there is none."""
+    """The reading of one image, or why there is none. The file is checked against the SHA-256
+    it is stored under first: a file damaged or replaced in place would be scored as if it were
+    the image that was paid for (grids, the report and exports refuse it likewise)."""
     try:
         if not it.path:
             raise FileNotFoundError("the log has no file for this image")
+        read_checked(Path(it.path))  # ImageError for bytes that are not the ones logged
         return eng.read(it.path), None
     except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the others
         return None, f"{type(exc).__name__}: {exc}"

@@ -199,13 +199,19 @@ def test_tesseract_reads_a_plain_poster():
 def test_each_engine_says_which_scripts_it_reads_and_which_packs_add_the_rest():
     assert engines.RapidOCREngine.scripts == {"latin", "han"}
     assert engines.tesseract_scripts("eng") == {"latin"}
-    assert engines.tesseract_scripts("eng+jpn") == {"latin", "han", "kana"}
-    assert engines.tesseract_scripts("kor+script/Cyrillic") == {"hangul", "han", "latin", "cyrillic"}
+    assert engines.tesseract_scripts("eng+jpn") == {"latin", "kana"}      # kanji in Japanese text, not Chinese text
+    assert engines.tesseract_scripts("kor+script/Cyrillic") == {"hangul", "latin", "cyrillic"}
+    assert engines.tesseract_scripts("eng+chi_sim") == {"latin", "han"}
     assert engines.tesseract_scripts("fra+deu") == {"latin"}
-    # what to add to a lang for scripts it lacks; jpn stands for chi_sim, as it reads Chinese characters
-    assert engines.packs_for({"kana", "han"}) == "eng+jpn"
+    # what to add to a lang for scripts it lacks: Chinese text needs chi_sim, jpn does not read it
+    assert engines.packs_for({"kana", "han"}) == "eng+chi_sim+jpn"
     assert engines.packs_for({"hangul"}, "eng+jpn") == "eng+jpn+kor"
     assert engines.packs_for({"han"}, "fra") == "fra+chi_sim"
+    assert engines.packs_for({"han"}, "eng+jpn+kor") == "eng+jpn+kor+chi_sim"
+    # what an image's text needs: Chinese characters beside kana are kanji, beside hangul hanja
+    assert engines.needed_scripts("新年快乐 SALE") == {"han", "latin"}
+    assert engines.needed_scripts("春の大売り出し") == engines.needed_scripts("大特価 サマーセール") == {"kana"}
+    assert engines.needed_scripts("大韓 여름 세일") == {"hangul"}
 
 
 def test_rapidocr_reads_chinese_but_not_japanese_kana_nor_korean_hangul(rapidocr, cjk_font):
@@ -236,6 +242,24 @@ def _tesseract_has(*packs: str) -> bool:
         return False
     out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30)
     return set(packs) <= {line.strip() for line in out.stdout.splitlines()[1:]}
+
+
+@pytest.mark.skipif(not _tesseract_has("jpn", "kor"),
+                    reason="tesseract's jpn and kor packs are not installed (apt-get install tesseract-ocr-jpn tesseract-ocr-kor)")
+def test_tesseract_s_japanese_and_korean_packs_do_not_read_chinese_text(cjk_font):
+    """Why they do not say "han": jpn reads the kanji of Japanese text, not simplified Chinese (乐,
+    时 and 优 are not in its alphabet), so a Chinese headline scored 0 whatever the model drew."""
+    font = ImageFont.truetype(str(cjk_font), 72)
+    engine = engines.TesseractEngine(lang="eng+jpn+kor")
+    assert "han" not in engine.scripts
+
+    def read(text: str) -> str:
+        img = Image.new("RGB", (900, 200), "white")
+        ImageDraw.Draw(img).text((30, 50), text, fill="black", font=font)
+        return "".join(line.text for line in engine.read(img).lines).replace(" ", "")
+
+    assert read("春の大売り出し") == "春の大売り出し"      # kanji in Japanese text: read
+    assert read("新年快乐") != "新年快乐" and read("限时优惠") != "限时优惠"
 
 
 @pytest.mark.skipif(not _tesseract_has("jpn", "kor"),

@@ -100,6 +100,21 @@ def test_scattered_words_count_by_the_benchmarks_multiset_rule():
     assert twice.strings[0].status == "missing" and twice.words_read == 1
 
 
+def test_each_string_is_read_from_words_of_its_own():
+    """A brand asked for alone and inside a product name: one "LUMIERE Night Serum" read stood
+    for both, so a poster without the brand's own logo scored as all right."""
+    only_product = score_text(["LUMIERE", "LUMIERE Night Serum"], ["LUMIERE Night Serum"])
+    assert only_product.correct is False and only_product.missing == ["LUMIERE"]
+    assert only_product.strings[0].status == "missing" and only_product.word_accuracy == pytest.approx(3 / 4)
+    assert score_text(["LUMIERE", "LUMIERE Night Serum"], ["LUMIERE Night Serum", "LUMIERE"]).correct is True
+    assert score_text(["SALE", "SUMMER SALE"], ["SUMMER SALE"]).missing == ["SALE"]
+    # a specimen of the accuracy check: the misspelled 'Gollden' was credited by 'Golden LUNE'
+    golden = score_text(["Coffee Glow Breeze", "Golden", "Golden LUNE"], ["Coffee GlowBreeze", "Gollden", "Golden LUNE"])
+    assert golden.read_instead == {"Golden": "Gollden"} and golden.missing == ["Golden"]
+    # strings side by side on one line still each find their own
+    assert score_text(["SUMMER", "SALE", "50% OFF"], ["SUMMER SALE 50% OFF"]).correct is True
+
+
 def test_spaces_dropped_by_the_ocr_do_not_cost_words_but_misspellings_do():
     glued = score_text(["Midnight Bloom Eau de Parfum"], ["MidnightBloomEaudeParfum"])
     assert glued.correct is True and glued.word_accuracy == 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,39 @@ def test_images_already_read_are_not_read_again(exp):
     assert len(engine.reads) == 8
 
 
+class SettingsEngine(FakeEngine):
+    """A FakeEngine with settings, as Tesseract has its lang: its version names them."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("tesseract")
+        self.settings = f"lang {lang}, psm 11, min_confidence 30"
+        self.version = f"tesseract 5.3.4 ({self.settings})"
+
+
+def test_an_engine_with_other_settings_reads_again_what_it_read_before(exp):
+    """Tesseract's readings were keyed by its name alone: scored again with the packs a note
+    advised (--lang eng+chi_sim after eng+jpn), every image was 'already read' and kept the
+    reading, and the score, of the packs before."""
+    jpn = SettingsEngine("eng+jpn")
+    score_experiment(exp, jpn, progress=False)
+    again = score_experiment(exp, SettingsEngine("eng+jpn"), progress=False)
+    assert again.attrs["run"].reused == 4 and again.attrs["run"].read == 0      # the same settings: not read again
+    chi = SettingsEngine("eng+chi_sim")
+    df = score_experiment(exp, chi, progress=False)
+    assert df.attrs["run"].read == 4 and len(chi.reads) == 4
+    versions = {r["engine_version"] for r in exp.log.rows("SELECT engine_version FROM text_readings")}
+    assert versions == {"tesseract 5.3.4 (lang eng+chi_sim, psm 11, min_confidence 30)"}
+    assert score_experiment(exp, FakeEngine("tesseract"), progress=False).attrs["run"].read == 0  # no settings: reused
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
+def test_tesseract_s_version_names_the_settings_its_readings_are_made_with():
+    from qwenlab.typography.engines import TesseractEngine
+
+    engine = TesseractEngine(lang="eng", psm=6)
+    assert engine.version.startswith("tesseract ") and engine.version.endswith("(lang eng, psm 6, min_confidence 30)")
+
+
 def test_another_engine_reads_beside_the_first(exp):
     score_experiment(exp, FakeEngine("fake"), progress=False)
     other = FakeEngine("other", wrong=set(exp.images["path"]))
@@ -136,6 +170,49 @@ def test_a_forced_read_that_fails_leaves_no_score_of_the_reading_before(exp):
     assert df.attrs["run"].failed == 1 and len(df) == 3 and len(text_scores(exp, engine.name)) == 3
     engine.broken.clear()
     assert len(score_experiment(exp, engine, progress=False)) == 4  # read again at the next pass
+
+
+def test_a_file_damaged_in_place_is_not_scored_as_the_image_paid_for(exp):
+    """A file whose bytes are no longer those logged (replaced in place by another image, here
+    one of the same experiment, which decodes fine) was read and scored as if it were its image:
+    its score, badge and cost per correct image spoke of another picture."""
+    paths = list(exp.images["path"])
+    original = Path(paths[1]).read_bytes()
+    Path(paths[1]).write_bytes(Path(paths[2]).read_bytes())
+    engine = FakeEngine()
+    with pytest.warns(UserWarning, match="1 image could not be read"):
+        df = score_experiment(exp, engine, progress=False)
+    run = df.attrs["run"]
+    assert paths[1] not in engine.reads and (run.read, run.failed) == (3, 1)
+    assert "damaged, not the bytes logged" in run.errors[0] and "qwenlab verify --set-aside" in run.errors[0]
+    assert len(df) == 3 and int(exp.images["image_id"][1]) not in set(df["image_id"])
+    Path(paths[1]).write_bytes(original)  # fetched again (verify --set-aside, then a run): read at the next pass
+    assert len(score_experiment(exp, engine, progress=False)) == 4 and engine.reads.count(paths[1]) == 1
+
+
+def test_an_overlay_is_not_drawn_over_a_file_damaged_since_it_was_read(exp):
+    from qwenlab.errors import ImageError
+    from qwenlab.typography.draw import reading_overlay
+
+    score_experiment(exp, FakeEngine(), progress=False)
+    path, image_id = exp.images["path"][0], int(exp.images["image_id"][0])
+    assert reading_overlay(exp, image_id).size == (256, 384)
+    Path(path).write_bytes(Path(exp.images["path"][1]).read_bytes())
+    with pytest.raises(ImageError, match="damaged, not the bytes logged"):
+        reading_overlay(exp, image_id)   # its boxes drawn over another picture
+
+
+def test_a_comparison_scored_with_an_engine_object_gives_that_engine_s_scores(exp, emulator, data_dir):
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    Lab(data_dir, client=client).run(Sweep(prompt="A poster for 'NOCTIS'", size="256x384", repeats=2), name="noctis",
+                                     progress=False)
+    client.close()
+    cmp = Lab(data_dir).compare("lumiere", "noctis")
+    assert len(cmp.score_text(FakeEngine("fake"), progress=False)) == 6
+    # another engine, over the LUMIERE posters only: fewer scores than fake has
+    other = FakeEngine("other", wrong=set(exp.images["path"]))
+    df = cmp.score_text(other, expected=lambda row: ["LUMIERE"] if "LUMIERE" in row["prompt"] else [], progress=False)
+    assert set(df["engine"]) == {"other"} and len(df) == 4 and not df["correct"].any()
 
 
 def test_score_images_works_on_any_log_rows(exp):
@@ -247,6 +324,37 @@ def test_the_score_command_says_what_could_not_be_read_and_what_no_image_got_rig
     assert "has quoted text" not in out.output, "the images have quoted text: they could not be read"
     with pytest.warns(UserWarning, match="4 images could not be read"):
         score_experiment(exp, engine, progress=False)
+
+
+class JapaneseAndKoreanEngine(FakeEngine):
+    """A FakeEngine that reads what Tesseract reads with lang="eng+jpn+kor", as the note advises."""
+
+    def __init__(self) -> None:
+        from qwenlab.typography.engines import tesseract_scripts
+
+        super().__init__("tesseract")
+        self.scripts, self.lang = tesseract_scripts("eng+jpn+kor"), "eng+jpn+kor"
+
+
+def test_chinese_text_is_not_scored_by_tesseract_s_japanese_and_korean_packs(emulator, data_dir):
+    """Scored as the note for kana and hangul advises (Tesseract, eng+jpn+kor), a Chinese poster
+    was read by the Japanese pack, which has no 乐 or 时: its headline scored 0 whatever the model
+    drew, and that engine's column (the one with the most scores) is what the views show."""
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    sweep = Sweep(prompt="A poster", size="256x384",
+                  axes={"prompt": ["A poster for 'LUMIERE'", "A poster for 「春の大売り出し」", "A poster for '여름 세일'",
+                                   "海报上写着“新年快乐”"]})
+    exp = Lab(data_dir, client=client).run(sweep, name="asia", progress=False)
+    client.close()
+    chinese = int(exp.images.loc[exp.images["prompt"].str.contains("新年"), "image_id"].iloc[0])
+    engine = JapaneseAndKoreanEngine()
+    with pytest.warns(UserWarning, match=r"1 image asks for text in Chinese characters \(han\), which tesseract does not "
+                                         r"read: .*\(apt-get install tesseract-ocr-chi-sim\) and score with "
+                                         r"engine=TesseractEngine\(lang='eng\+jpn\+kor\+chi_sim'\)"):
+        df = score_experiment(exp, engine, progress=False)
+    run = df.attrs["run"]
+    assert (run.read, run.unreadable, run.unread_scripts) == (3, 1, {"han"})
+    assert chinese not in set(df["image_id"]) and len(df) == 3   # the Japanese poster's kanji are read by jpn
 
 
 class LatinAndHanEngine(FakeEngine):
