@@ -6,8 +6,7 @@
     df[["promptExtend", "word_accuracy", "ned", "correct", "missing", "read_instead"]]
 
 What each image should read: `expected=` a list (every image), a callable (given the image's
-row of `exp.images` as a dict, returning a list), else the sweep's own `expected_text` if it has
-one, else the quoted strings of the image's prompt.
+row of `exp.images` as a dict, returning a list), else the quoted strings of the image's prompt.
 """
 
 from __future__ import annotations
@@ -44,8 +43,6 @@ def _experiment(exp_or_name: "ExperimentRecord | str") -> "ExperimentRecord":
 def expected_for(exp: "ExperimentRecord", expected: Expected = None) -> dict[int, list[str]]:
     """Image id -> the strings that image should show (see the module docstring)."""
     images = exp.images
-    if expected is None:
-        expected = exp.sweep.get("expected_text") or None
     out: dict[int, list[str]] = {}
     for row in images.to_dict("records"):
         if callable(expected):

@@ -120,7 +120,7 @@ class Judging(JudgingResults):
     max_px: None (default) sends the image files at full resolution; a number sends JPEGs that fit
     in max_px x max_px (for a slow link to the kernel).
     expected: the text the images should show, for the strings shown beside the pair (default:
-    the sweep's expected_text, else each prompt's quoted strings; see `qwenlab.typography.scores`).
+    each prompt's quoted strings; see `qwenlab.typography.scores`).
     """
 
     def __init__(self, exp: "ExperimentRecord", axis: str, *, criterion: str = DEFAULT_CRITERION,
