@@ -96,8 +96,8 @@ def _interrupt(*args: Any) -> Any:
     raise KeyboardInterrupt  # Ctrl-C, where the request is blocked on the socket
 
 
-@pytest.mark.parametrize("where", ["Ctrl-C while the answer is awaited", "Ctrl-C while the request is sent",
-                                   "a transport that raises"])
+@pytest.mark.parametrize("where", ["Ctrl-C while the request is built", "Ctrl-C while the answer is awaited",
+                                   "Ctrl-C while the request is sent", "a transport that raises"])
 def test_no_traceback_of_a_request_shows_the_key(where: str, emulator: Any, monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
     # every frame from the client down to the socket, while a request is on the wire: the
@@ -107,6 +107,8 @@ def test_no_traceback_of_a_request_shows_the_key(where: str, emulator: Any, monk
     transport: httpx.BaseTransport | None = None
     if where == "a transport that raises":
         transport = _Exploding()
+    elif where == "Ctrl-C while the request is built":
+        monkeypatch.setattr(httpx, "ByteStream", _interrupt)  # the body's stream, made after the headers
     elif where == "Ctrl-C while the answer is awaited":
         monkeypatch.setattr(plain, "_read_head", _interrupt)
     else:
@@ -118,7 +120,7 @@ def test_no_traceback_of_a_request_shows_the_key(where: str, emulator: Any, monk
                                                                      save=False), catch=BaseException)
     assert kind is (RuntimeError if transport is not None else KeyboardInterrupt)
     for text in (verbose, with_locals):
-        assert "handle_request" in text  # the frames down to the transport are there
+        assert ("_request" if "built" in where else "handle_request") in text  # the frames down to it are there
         assert KEY_BODY not in text and KEY_BODY[:8] not in text and b64encode(KEY_BODY.encode()).decode()[:12] not in text
 
 
