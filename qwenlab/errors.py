@@ -165,7 +165,9 @@ class StoreUnwritableError(ImageStoreError):
 
 class LogWriteError(QwenlabError):
     """The log could not be written: its disk is full, another process held it past the busy
-    timeout, or the file or its folder is read-only. What was logged before stays."""
+    timeout, or the file or its folder is read-only. What was logged before stays. Opening a log
+    raises it too when its disk refuses SQLite's writes (opening writes beside the file), with
+    SQLite's own error as its __cause__."""
 
 
 class BudgetExceededError(QwenlabError):

@@ -67,21 +67,27 @@ def register_secret(secret: str | None) -> None:
     base64 (alone or as a Bearer header), and any cut-off start of it of 8 characters or more."""
     if not secret:
         return
-    for key in {secret, secret.strip()}:
+    # each form kept as a Secret, the sets and lists that hold them too: a traceback that prints
+    # variables (IPython's %xmode Verbose names the globals of each frame's line) showed them
+    # where a Ctrl-C landed in `redact`, which scrubs every message and answer item
+    secret = as_secret(secret)
+    for key in {secret, as_secret(secret.strip())}:
         if len(key) < 4 or key in _KEYS:
             continue
         _KEYS.add(key)
         _SECRETS.add(key)
         if len(key) >= 12:  # a key's forms, where they cannot be a prompt's word ("TEST" for a test key "test")
-            _SECRETS.update({key.lower(), key.upper(), quote(key, safe=""), base64.b64encode(key.encode()).decode(),
-                             base64.b64encode(f"Bearer {key}".encode()).decode()})
+            _SECRETS.update((Secret(key.lower()), Secret(key.upper()), Secret(quote(key, safe="")),
+                             Secret(base64.b64encode(key.encode()).decode()),
+                             Secret(base64.b64encode(f"Bearer {key}".encode()).decode())))
 
 
 def _register_env_key() -> None:
     """Register RUNWARE_API_KEY as it is now, and a password written into RUNWARE_BASE_URL: a
     message made before any client was (a sweep file refused, a name not found, no connection)
     must be scrubbed of them too."""
-    key, url = os.environ.get("RUNWARE_API_KEY"), os.environ.get("RUNWARE_BASE_URL")
+    # os.getenv, not os.environ on this line: a verbose traceback prints what a line names
+    key, url = as_secret(os.getenv("RUNWARE_API_KEY")), as_secret(os.getenv("RUNWARE_BASE_URL"))
     if (key, url) != _ENV_KEY[0]:
         _ENV_KEY[0] = (key, url)
         register_secret(key)
@@ -212,7 +218,7 @@ def _without_start_of(key: str, text: str) -> str:
     """`text` with every run of `key`'s first characters (at least _PREFIX of them) that ends
     where the text or its word does (a key cut off: "sk-abc123…'", not "qwenlab-bundle" for a
     key starting "qwenlab-e") replaced by ***."""
-    head = key[:_PREFIX]
+    head = Secret(key[:_PREFIX])
     i = text.find(head)
     while i >= 0:
         j = i + _PREFIX

@@ -102,7 +102,7 @@ class RunwareClient:
         is_emulator: bool | None = None,
         backend: str | None = None,
     ) -> None:
-        api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+        api_key = key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
         if not key:
             raise AuthenticationError(
                 "no Runware API key: set the RUNWARE_API_KEY environment variable (or pass api_key=...), "

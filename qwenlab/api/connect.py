@@ -32,7 +32,7 @@ def check_connection(api_key: str | None = None, base_url: str | None = None) ->
     anything is logged or sent. With a key: a key no header can carry, an address that is not
     http(s). Without one: an address that is not on loopback (only the emulator answers without
     a key). The message never shows the key, nor a password in the address."""
-    api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    api_key = key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
     url = base_url or os.environ.get("RUNWARE_BASE_URL")
     if key:
         check_api_key(key)
@@ -53,7 +53,7 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
     """A client of the real API when a key is given or `RUNWARE_API_KEY` is set; otherwise of the
     offline emulator (started on loopback, once per process), saying so once on stderr. A client
     logs nothing: `Lab` runs requests through one and logs each before and after it is sent."""
-    api_key = key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    api_key = key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
     if key:
         return RunwareClient(key, base_url, **kw)
     url = base_url or os.environ.get("RUNWARE_BASE_URL")
@@ -76,7 +76,7 @@ def connect_backend(api_key: str | None = None) -> str | None:
     """What `connect(api_key)` would talk to, found without connecting: "emulator" when no key is
     given nor set (connect() then uses the offline emulator and nothing else), None when there is
     a key (then the server says what it is: `RunwareClient.backend`)."""
-    api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    api_key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
     return None if api_key else "emulator"
 
 

@@ -40,7 +40,7 @@ class Direct:
         self._timeout = http.timeout.as_dict()
         # (headers given, their raw items, netloc) -> those headers with Host put first, as
         # httpx.Request would put it: see `_request`
-        self._with_host: tuple[httpx.Headers, list[tuple[bytes, bytes]], bytes, httpx.Headers] | None = None
+        self._with_host: tuple[httpx.Headers, _Unshown, bytes, httpx.Headers] | None = None
 
     def __repr__(self) -> str:
         return f"Direct({self._http!r})"
@@ -89,21 +89,29 @@ class Direct:
         if not ((method == "GET" and content is None) or (method == "POST" and type(content) is bytes and content)):
             return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
         url = httpx.URL(url)
-        raw = headers.raw
+        # the headers' raw items (the Authorization header's bytes: the API key) held by no
+        # variable and cached unshown: a traceback that prints variables shows this frame's
         cached = self._with_host
-        if cached is not None and cached[0] is headers and cached[1] == raw and cached[2] == url.netloc:
+        if cached is not None and cached[0] is headers and cached[2] == url.netloc and cached[1] == headers.raw:
             with_host = cached[3]
         else:
             if "Host" in headers or "Content-Length" in headers or "Transfer-Encoding" in headers or not url.host:
                 return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
-            with_host = httpx.Headers([(b"Host", url.netloc), *raw])
-            self._with_host = (headers, raw, url.netloc, with_host)
+            with_host = httpx.Headers([(b"Host", url.netloc), *headers.raw])
+            self._with_host = (headers, _Unshown(headers.raw), url.netloc, with_host)
         sent = httpx.Headers(with_host)
         if content is not None:
             sent["Content-Length"] = str(len(content))
         request = httpx.Request(method, url, headers=sent, stream=httpx.ByteStream(content or b""), extensions=extensions)
         request.read()  # as httpx.Request reads a body given as content=
         return request
+
+
+class _Unshown(list):  # type: ignore[type-arg]
+    """A list whose repr shows how many items it holds, not them (headers' raw bytes)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} header items>"
 
 
 def _once(call: Callable[[], None]) -> Callable[[], None]:

@@ -109,12 +109,13 @@ class PlainTransport(httpx.BaseTransport):
         origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
         timeouts = request.extensions.get("timeout", {})
         conn = self._connection(origin, timeouts.get("connect"), request)
-        head = [f"{request.method} {url.raw_path.decode('ascii')} HTTP/1.1\r\n".encode("ascii")]
-        head.extend(b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw)
-        head.append(b"\r\n")
         with _raising(conn, request, httpx.WriteTimeout, httpx.WriteError):
             conn.sock.settimeout(timeouts.get("write"))
-            conn.sock.sendall(b"".join(head) + request.read())
+            # the request's head (its Authorization header: the API key) made where it is sent and
+            # held by no variable of this frame, which lives until the answer comes: a traceback
+            # that prints variables (a Ctrl-C while a sync task is generated, under --showlocals or
+            # %xmode Verbose) printed the key in the header bytes
+            conn.sock.sendall(_head(request) + request.read())
         on_sent = request.extensions.get(ON_SENT)
         if on_sent is not None:
             on_sent()
@@ -171,6 +172,12 @@ class PlainTransport(httpx.BaseTransport):
             self._idle.clear()
         for conn in conns:
             conn.close()
+
+
+def _head(request: httpx.Request) -> bytes:
+    """The request line and headers of `request`, as sent."""
+    return b"".join([f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1\r\n".encode("ascii"),
+                     *[b"%s: %s\r\n" % item for item in request.headers.raw], b"\r\n"])
 
 
 def _read_head(conn: _Connection) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]]]:

@@ -123,7 +123,7 @@ class Protocol:
         if kind == "ping":
             return TaskResult(data=[{"taskType": "ping", "pong": True}])
         if kind == "getResponse":
-            return self._get_response(task_uuid)
+            return self._get_response(task.get("taskUUID"))
         if kind == "imageUpload":
             return self._upload(task, task_uuid)
         return TaskResult(errors=[error_item(
@@ -131,9 +131,19 @@ class Protocol:
             f"taskType {kind!r} is not supported by this emulator; use imageInference, getResponse, imageUpload or ping",
             parameter="taskType", task_type=str(kind) if kind is not None else None, task_uuid=task_uuid)], status=400)
 
-    def _get_response(self, task_uuid: str | None) -> TaskResult:
-        items = self.state.book.poll(task_uuid) if task_uuid else None
-        if items is None and task_uuid and self.state.memory is not None:
+    def _get_response(self, task_uuid: Any) -> TaskResult:
+        # no taskUUID to look up is the request's fault (400, as every parameter missing or of the
+        # wrong kind): answered 404 "no task None is known", it read as a task the server lost
+        if task_uuid is None or task_uuid == "":
+            return TaskResult(errors=[error_item(
+                "missingParameter", "taskUUID is required: the taskUUID of the task to ask about (a UUID v4)",
+                parameter="taskUUID", task_type="getResponse")], status=400)
+        if not isinstance(task_uuid, str):
+            return TaskResult(errors=[error_item(
+                "invalidParameter", f"taskUUID must be a string (a UUID v4), got {type(task_uuid).__name__}",
+                parameter="taskUUID", task_type="getResponse")], status=400)
+        items = self.state.book.poll(task_uuid)
+        if items is None and self.state.memory is not None:
             items = self.state.memory.items(task_uuid, self.state.origin)  # made by an earlier process
         if items is None:
             return TaskResult(errors=[error_item(

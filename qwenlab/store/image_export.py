@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..core.values import cut_utf8, format_value, without_latin_accents
 from ..errors import ImageError
 from ..paths import reserved_on_windows, write_atomic
-from ..secrets import redact
+from ..secrets import redact, redact_json
 from ..version import __version__
 from .catalog import REPEAT, Catalog, Entry
 from .embedded_metadata import embed
@@ -116,7 +116,10 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         stem = _unique(file_stem(experiment.name, catalog, entry, named), used)
         # the experiment the image is from: a comparison's rows name their member (store/comparison.py)
         owner = str(entry.task.get("experiment") or experiment.name)
-        record = image_record(owner, catalog, entry, ratings.get(entry.image_id, []), scores.get(entry.image_id, []))
+        # scrubbed whole, as the sidecar was: the image's own metadata (what viewers and upload
+        # sites show) carried a key an older log kept in a prompt or a request
+        record = redact_json(image_record(owner, catalog, entry, ratings.get(entry.image_id, []),
+                                          scores.get(entry.image_id, [])))
         file = out_dir / f"{stem}{original.suffix.lower()}"
         write_atomic(file, embed(data, original.suffix.lstrip("."), parameters=parameters_text(record),
                                  record=_compact(record), description=record["prompt"] or ""))
@@ -148,7 +151,8 @@ def file_stem(name: str, catalog: Catalog, entry: Entry, axes: list[str]) -> str
 
 def image_record(name: str, catalog: Catalog, entry: Entry, ratings: list[dict[str, Any]],
                  scores: list[dict[str, Any]]) -> dict[str, Any]:
-    """Everything about one image that its file carries: JSON-ready, without any secret."""
+    """Everything about one image that its file carries: JSON-ready, as the log holds it (pass it
+    through `qwenlab.secrets.redact_json` before writing it anywhere, as `export_images` does)."""
     task = entry.task
     backend = task.get("backend")
     request = json.loads(task["request_json"]) if task.get("request_json") else None

@@ -9,12 +9,13 @@ two processes may write to it (each write waits up to `BUSY_TIMEOUT_S`).
 Writes go through one lock per file (threads of a sweep share the connection) and run in
 `BEGIN IMMEDIATE` transactions (`transaction`), so a task row and its images land together or
 not at all. Reads come as rows (dicts), DataFrames or, for a million rows, plain columns.
-`log_advice` and `write_failure` say what to do when SQLite refuses the file.
+`log_advice`, `write_failure` and `open_failure` say what to do when SQLite refuses the file.
 """
 
 from __future__ import annotations
 
 import gc
+import shutil
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlite_utils  # imported when a Log opens: it pulls in pandas, too slow for `import qwenlab`
 
-__all__ = ["LogFile", "BUSY_TIMEOUT_S", "log_advice", "damaged_log_advice", "write_failure"]
+__all__ = ["LogFile", "BUSY_TIMEOUT_S", "log_advice", "damaged_log_advice", "write_failure", "open_failure"]
 
 BUSY_TIMEOUT_S = 30.0
 _FETCH_BATCH = 10_000  # rows per fetchmany() in LogFile.columns: its row tuples never pile up
@@ -65,6 +66,48 @@ def write_failure(exc: sqlite3.Error, path: Path | None) -> LogWriteError:
     """What a write the log refused says: which file, SQLite's reason, and what to do about it."""
     return LogWriteError(f"the log {path or ':memory:'} could not be written ({exc}): {log_advice(exc)}, then run again. "
                          "What was logged stays, and cells sent before are asked about before anything is sent again")
+
+
+# below this many bytes free, a disk SQLite calls failing is taken for a full one: a write it
+# refused there was almost surely for want of room
+_NEARLY_FULL = 1 << 20
+
+
+def _disk_failure(exc: BaseException) -> bool:
+    """Whether SQLite's `exc` is the disk's doing (full, or an I/O error writing beside the
+    file), not the file's (damaged, another program's, busy, read-only)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    text = str(exc).lower()
+    return name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR") or "disk is full" in text or "disk i/o error" in text
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def open_failure(exc: sqlite3.Error, path: Path) -> LogWriteError:
+    """What opening the log on a disk that refused SQLite's writes says: what happened, that what
+    was logged is kept, and the fix. Opening writes even to read: the -wal and -shm files beside
+    the log, switching a new one to WAL, a migration a newer qwenlab adds."""
+    folder = path.parent
+    free = _free_bytes(folder)
+    full = "full" in str(exc).lower() or (free is not None and free < _NEARLY_FULL)
+    room = f" ({free / 1e6:.1f} MB free there)" if free is not None else ""
+    if full:
+        what = "the disk that holds it is full"
+        kept = "Nothing already logged was lost: SQLite wrote no part of what it could not finish"
+        fix = f"free space on the disk at {folder}{room}"
+    else:
+        what = "SQLite could not write beside it: the disk may be over your quota, or failing"
+        kept = ("What was logged is as it was (SQLite wrote no part of what it could not finish), unless the disk itself "
+                "is failing: `qwenlab verify` checks the log once it opens")
+        fix = f"check your quota on the disk at {folder}{room} and that the disk is sound"
+    return LogWriteError(f"the log {path} could not be opened ({exc}): {what}. {kept}. Fix: {fix}, then open it again")
 
 
 @contextmanager
@@ -124,12 +167,16 @@ class LogFile:
             if migrate_schema:
                 with self._lock:
                     migrate(self.db)
-        except BaseException:
+        except BaseException as exc:
             # A file refused (not a database, damaged, another program's, busy) is let go of now,
             # not when the error's traceback is: on Windows an open file cannot be deleted, and
             # the temporary folder of a damaged bundle's log failed to go, its PermissionError
             # hiding what was wrong with the bundle
             conn.close()
+            if self.path is not None and _disk_failure(exc):
+                # SQLite's bare "database or disk is full" / "disk I/O error" named no file and no
+                # fix; SQLite's own error stays chained under it
+                raise open_failure(exc, self.path) from exc  # type: ignore[arg-type]
             raise
         # another connection's commits (a second notebook or process on this log), as SQLite counts
         # them: once one is seen, a budget is checked against the log itself (`Log.mark_sent`)

@@ -18,7 +18,7 @@ def refuse_secrets_in(sweep: Any, name: str | None, notes: str | None = None, *,
     ValidationError naming each place; nothing written, nothing sent. A run checks this, and so
     do `qwenlab run --dry-run` where there is no log yet and `Sweep.plan()` (they printed the
     request, key and all). `sweep`: a `qwenlab.sweeps.sweep.Sweep` (anything with `to_dict()`)."""
-    api_key = as_secret(api_key or os.environ.get("RUNWARE_API_KEY"))
+    api_key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
     register_secret(api_key)
     places = [p for p in secret_places({"sweep": sweep.to_dict(), "name": name, "notes": notes})
               if ".labels[" not in p]  # an axis value's label repeats its value

@@ -409,6 +409,18 @@ def test_get_response_of_unknown_task_is_404(emulator, http):
     assert response.json()["errors"][0]["code"] == "taskFailedOrNotFound"
 
 
+@pytest.mark.parametrize("sent", [{}, {"taskUUID": None}, {"taskUUID": ""}, {"taskUUID": 42}])
+def test_get_response_without_a_task_uuid_is_a_400_naming_it(emulator, http, sent):
+    # no taskUUID is the request's fault, a validation error as every other: a 404 read as a task
+    # the server had lost
+    response = post(http, emulator, {"taskType": "getResponse", **sent})
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["code"] == ("invalidParameter" if sent.get("taskUUID") == 42 else "missingParameter")
+    assert error["parameter"] == "taskUUID" and error["taskType"] == "getResponse" and "taskUUID" in error["message"]
+    assert set(error) == {"code", "message", "parameter", "taskType", "documentation"}  # the shape of the others
+
+
 def test_sync_results_lost_to_a_drop_are_recovered_with_get_response(emulator, http):
     t = task()
     emulator.script(["drop_after"])

@@ -205,3 +205,27 @@ def test_a_chinese_experiment_name_is_kept_in_its_file_names_within_255_bytes(ex
     names = [f.name for item in exp.export_images(tmp_path / "long") for f in (item.path, item.sidecar)]
     assert all("_seed-" in n and len(n.encode("utf-8")) <= 190 for n in names), names
     assert len(set(names)) == len(names)
+
+
+def test_a_key_an_older_log_kept_is_in_no_exported_file(exp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a log written before keys were refused in prompts (or by hand) holds the key in a prompt and
+    # its request: the sidecar was scrubbed of it, the image's own metadata (what a viewer or an
+    # upload site shows) was not
+    key = "rw-live-Ex9Pq2Lm7Zt4Kv8W"
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    with exp.log.transaction() as db:
+        for task_id, request_json in db.execute("SELECT id, request_json FROM tasks").fetchall():
+            request = json.loads(request_json)
+            request["positivePrompt"] = f"a poster, token {key}"
+            db.execute("UPDATE tasks SET prompt = ?, request_json = ? WHERE id = ?",
+                       [request["positivePrompt"], json.dumps(request), task_id])
+    written = exp.export_images(tmp_path / "out")
+    assert len(written) == 6
+    for item in written:
+        with Image.open(item.path) as im:
+            record = _record(im, item.path.suffix.lstrip("."))
+        assert record["prompt"] == "a poster, token ***" and record["request"]["positivePrompt"] == "a poster, token ***"
+        for text in (item.path.read_bytes().decode("latin-1"), item.sidecar.read_text()):
+            assert key not in text and key[:8] not in text
+        # UTF-16 (Exif's UserComment) too
+        assert key.encode("utf-16-be") not in item.path.read_bytes()
