@@ -50,7 +50,7 @@ from ..core.shown import shown_as_text
 from ..core.values import count_of
 from ..errors import BundleError
 from ..paths import write_atomic
-from ..secrets import redact
+from ..secrets import redact, secret_places
 from ..version import __version__
 from .bundle_plan import plan_import
 from .bundle_rows import copy_experiments, origin_of
@@ -145,6 +145,7 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
         packed = Log(db_file, settle_runs=False)
         try:
             copy_experiments(log, packed, {int(row["id"]): {} for row in rows})
+            _refuse_secrets(packed)
             tasks = packed.rows("SELECT count(*) AS n FROM tasks")[0]["n"]
             images = packed.rows("SELECT DISTINCT path, sha256 FROM images WHERE path IS NOT NULL")
             packed.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -184,6 +185,25 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
             raise
         partial.replace(out)
     return BundleInfo(out, names, int(tasks), len(files), out.stat().st_size)
+
+
+def _refuse_secrets(packed: Log) -> None:
+    """BundleError when a row to be bundled holds the API key: a log written before runs refused a
+    key pasted into a prompt kept it, and a bundle, made to be handed on, would carry it to
+    whoever opens it. Rows are copied exactly (their hashes and costs must stay true), so the key
+    is not scrubbed out of them: the bundle is refused, naming where it is."""
+    for (table,) in packed.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%_fts%' "
+                                      "AND name NOT LIKE 'sqlite_%'").fetchall():
+        rows = packed.rows(f"SELECT * FROM [{table}]")
+        places = secret_places(rows)
+        if places:
+            first = places[0].split("]", 1)
+            row = rows[int(first[0].lstrip("["))]
+            where = f"{table}.{first[1].lstrip('.').split('.')[0]}" + (f" of task {row['task_uuid']}" if row.get("task_uuid") else "")
+            raise BundleError(f"the rows to bundle hold the API key ({where}{f', and {len(places) - 1} more places' if len(places) > 1 else ''}), "
+                              "kept by a log written before qwenlab refused a key pasted into a prompt; a bundle would hand it "
+                              "on. Delete that experiment (or its tasks) from the log, or revoke the key at runware.ai and "
+                              "bundle with RUNWARE_API_KEY set to the new one")
 
 
 _FETCH_AGAIN = "`qwenlab verify` (lab.verify()) lists every image file not as logged and how to get each back"

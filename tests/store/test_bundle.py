@@ -703,3 +703,22 @@ def test_a_manifest_whose_format_version_is_no_whole_number_is_named_as_not_a_bu
     with pytest.raises(BundleError, match=r"odd.zip is not a qwenlab bundle \(its manifest.json gives format_version"):
         ben.import_bundle(odd)
     assert ben.log.experiment_names() == []
+
+
+def test_a_bundle_of_rows_that_hold_the_api_key_is_refused_naming_where(ana: Lab, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log written before keys were refused in prompts (or edited by hand) kept the key in a
+    prompt: the bundle, made to be handed on, carried it to whoever opened it."""
+    key = "rw-live-Ex9Pq2Lm7Zt4Kv8W"
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    exp = ana.experiment("posters")
+    with ana.log.transaction() as db:
+        task_uuid = db.execute("SELECT task_uuid FROM tasks WHERE experiment_id = ? ORDER BY id LIMIT 1", [exp.id]).fetchone()[0]
+        db.execute("UPDATE tasks SET prompt = ? WHERE task_uuid = ?", [f"a poster, token {key}", task_uuid])
+    out = tmp_path / "posters.zip"
+    with pytest.raises(BundleError) as info:
+        ana.bundle("posters", out)
+    message = str(info.value)
+    assert f"hold the API key (tasks.prompt of task {task_uuid}" in message and "revoke the key" in message
+    assert key not in message and not out.exists() and not list(tmp_path.glob(".*partial"))
+    assert ana.bundle("noctis", tmp_path / "noctis.zip").tasks == 2  # the other experiment's rows hold none
