@@ -202,7 +202,17 @@ class Costs(CostSummary):
         unsent: cells never sent; to_retry: cells that failed, which the next run sends again (its
         budget stop counts both as not sent); to_send_usd: both's estimate. used_pct is spend /
         budget; would_exceed says to_send_usd does not fit in what is left (None for an experiment
-        without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again."""
+        without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again.
+
+        A budget holds for every request of its experiment, whenever it was sent: in a view of some
+        time (since, until) or some tasks, each experiment with requests in view is shown with its
+        whole spend and what is left of it, not the view's part (which `by("experiment")` gives)."""
+        if self.since is not None or self.until is not None or self.task_ids is not None:
+            # this month's part of the spend, set against the whole budget, would show money left
+            # that earlier runs spent, and hide cells that the next run sends
+            shown = self.by("experiment").index
+            whole = Costs(self.log, experiments=self.experiments, imported=self.imported).budget()
+            return whole[whole.index.isin(shown)]
         df = self.by("experiment")
         info = self._view.experiments_info()
         extra = self._q.per_experiment_extra()

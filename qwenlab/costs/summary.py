@@ -84,15 +84,16 @@ class CostSummary:
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
                        f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them (one given up "
                        "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
-        b = self.budget()
-        spent = b["cost_usd"]
+        b = self.budget()  # each experiment's whole spend, in a view of some time or tasks too
+        whole_view = self.since is None and self.until is None and self.task_ids is None
+        spent = b["cost_usd"] if whole_view else self.by("experiment")["cost_usd"]  # the view's part
         imported = {n: float(spent[n]) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
         if imported:
             names = ", ".join(repr(n) for n in imported)
             out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
                        f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
                        "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
-        # a view of some tasks holds part of an experiment's spend: its budget is the whole's
+        # a view of some tasks (a report of part of an experiment) says what the whole cost apart
         for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows() if self.task_ids is None else ():
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
         return out
