@@ -100,3 +100,25 @@ def test_an_empty_log_says_nothing_was_spent(tmp_path: Path) -> None:
         fig = plot(c)
         assert "nothing spent yet" in texts(fig)
         render(fig, tmp_path / f"{plot.__name__}.png")
+
+
+def test_a_plot_of_part_of_the_log_says_which_part_and_why_it_is_empty(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """A plot of March's spend, saved and shared, must say it is March's: its title names the
+    view, as the summary's headline does. An empty one says why: no request in the window, or
+    requests that cost nothing (a failure not charged), not "nothing spent yet" of a log in use."""
+    march = Costs(known, since="2026-03-01", until="2026-03-05T06:00")
+    for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+        fig = plot(march)
+        assert "\nsince 2026-03-01; until 2026-03-05 06:00 UTC" in fig.axes[0].get_title(), plot.__name__
+        render(fig, tmp_path / f"march-{plot.__name__}.png")
+    assert march.headline()[0].startswith("Costs (since 2026-03-01; until 2026-03-05 06:00 UTC): $0.4550")
+    kept = cost_by_setting(march, "promptExtend", min_score=4).axes[0].get_title()
+    assert kept.startswith("Cost by promptExtend, kept: score >= 4\nsince 2026-03-01; until")
+    quiet = Costs(known, since="2026-05-01")
+    for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+        assert "no requests in view" in texts(plot(quiet)), plot.__name__
+    failed = Costs(known, task_ids=[known.task_ids[5]], tasks_said="the failed request")  # type: ignore[attr-defined]
+    for plot in (cumulative_spend, cost_by_experiment):
+        words = texts(plot(failed))
+        assert "nothing spent: 1 request in view (1 failed), none charged" in words, plot.__name__
+        assert "\nthe failed request" in words
