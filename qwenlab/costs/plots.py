@@ -119,7 +119,10 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
         return fig
     title += _emulated_line(float(df.loc[df["cost_source"] == "emulated", "cost_usd"].sum()), float(df["cost_usd"].sum()))
     at = df["at"].dt.tz_convert("UTC").dt.tz_localize(None)
-    ax.step(at, df["cumulative_usd"], where="post", color="black", linewidth=2, label=f"all ({_usd(df['cost_usd'].sum())})")
+    # every line rises from $0 at its first request: started at its first sum, an experiment whose
+    # requests came at one time (one request, a batch) was a line of no length, in the legend only
+    ax.step([at.iloc[0], *at], [0.0, *df["cumulative_usd"]], where="post", color="black", linewidth=2,
+            label=f"all ({_usd(df['cost_usd'].sum())})")
     if by_experiment and df["experiment"].nunique() > 1:
         totals = df.groupby("experiment")["cost_usd"].sum().sort_values(ascending=False)
         shown = list(totals.index[:_MAX_LINES])
@@ -130,7 +133,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
             spent = part["cost_usd"].cumsum()
             # each line runs on at its total to the end: an experiment run in a few minutes of a
             # long log was a spike nobody could read
-            ax.step([*at[part.index], end], [*spent, spent.iloc[-1]], where="post", linewidth=1,
+            ax.step([at[part.index[0]], *at[part.index], end], [0.0, *spent, spent.iloc[-1]], where="post", linewidth=1,
                     label=f"{name} ({_usd(part['cost_usd'].sum())})")
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)

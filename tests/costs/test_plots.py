@@ -122,3 +122,17 @@ def test_a_plot_of_part_of_the_log_says_which_part_and_why_it_is_empty(known: Lo
         words = texts(plot(failed))
         assert "nothing spent: 1 request in view (1 failed), none charged" in words, plot.__name__
         assert "\nthe failed request" in words
+
+
+def test_each_spend_line_rises_from_zero_so_one_request_is_drawn(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """A line began at its first sum: beta's one request of the window, its last, drew a line of
+    no length (from its time to the end, which is its time), in the legend and nowhere else."""
+    fig = cumulative_spend(Costs(known, since="2026-03-04", until="2026-03-10T13:00"))  # alpha's t7, beta's t9
+    lines = {line.get_label().split(" ")[0]: line for line in fig.axes[0].get_lines()}
+    assert set(lines) == {"all", "alpha", "beta"}
+    for name, line in lines.items():
+        y = list(line.get_ydata())
+        assert y[0] == 0 and max(y) > 0, name  # rises from $0: a visible step however short the span
+    assert list(lines["beta"].get_ydata()) == pytest.approx([0, 0.07, 0.07])
+    assert list(lines["all"].get_ydata()) == pytest.approx([0, 0.075, 0.145])
+    render(fig, tmp_path / "window.png")
