@@ -468,6 +468,21 @@ def test_experiment_filter(known: Log) -> None:
         Costs(known, experiments="gamma").totals()
 
 
+def test_experiments_as_a_frame_column_and_an_empty_selection(known: Log) -> None:
+    """The names as pandas hands them (a column of `lab.experiments(tag=...)`) are taken as a list,
+    not refused with "the truth value of a Series is ambiguous"; and no names at all (a tag that
+    no experiment has) is refused, not read as every experiment: "what did this client cost"
+    would have been answered with the whole log's spend."""
+    names = pd.DataFrame({"name": ["beta"]})["name"]
+    assert Costs(known, experiments=names).totals()["cost_usd"] == pytest.approx(0.16)
+    assert Costs(known, experiments=pd.Index(["alpha", "beta"])).totals()["tasks"] == 12
+    for empty in ([], (), names.iloc[:0]):
+        with pytest.raises(ValueError, match="experiments: no experiment named"):
+            Costs(known, experiments=empty)
+    with pytest.raises(ValueError, match="experiments: no experiment named"):
+        Costs(known).filter(experiments=[])
+
+
 def test_an_unknown_key_names_the_known_ones(known: Log) -> None:
     with pytest.raises(UnknownCostKeyError, match="promptExtend"):
         Costs(known).by("colour")
