@@ -70,7 +70,9 @@ class Costs(CostSummary):
     "0d" is today, "2w" fourteen days back, "12h" exactly twelve hours); `since` inclusive, `until`
     exclusive. The whole days in view are summed from the log's cost rollups, and the rest of a
     day a bound falls inside from the requests of that day's experiments (a summary of a million
-    requests takes under a second). experiments: only these experiment names.
+    requests takes under a second). experiments: only these experiment names (one, a list, or a
+    pandas column such as `lab.experiments(tag="posters", archived=True)["name"]`; an empty one is
+    refused, not read as every experiment).
     imported: False leaves out the experiments imported from bundles (`Lab.import_bundle`), whose
     money was spent in the log they came from; by default they are in, and a note says how much.
     task_ids: only these tasks (their ids, as `exp.df["task_id"]` and `qwenlab logs NAME` give them),
@@ -97,7 +99,7 @@ class Costs(CostSummary):
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise ValueError(f"until: {self.until} is not after since ({self.since}): no request can be in between; "
                              "are they swapped?")
-        self.experiments = [experiments] if isinstance(experiments, str) else (list(experiments) if experiments else None)
+        self.experiments = _experiment_names(experiments)
         self.imported = bool(imported)
         self.task_ids = _task_ids(task_ids)
         self.tasks_said = tasks_said
@@ -202,7 +204,17 @@ class Costs(CostSummary):
         unsent: cells never sent; to_retry: cells that failed, which the next run sends again (its
         budget stop counts both as not sent); to_send_usd: both's estimate. used_pct is spend /
         budget; would_exceed says to_send_usd does not fit in what is left (None for an experiment
-        without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again."""
+        without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again.
+
+        A budget holds for every request of its experiment, whenever it was sent: in a view of some
+        time (since, until) or some tasks, each experiment with requests in view is shown with its
+        whole spend and what is left of it, not the view's part (which `by("experiment")` gives)."""
+        if self.since is not None or self.until is not None or self.task_ids is not None:
+            # this month's part of the spend, set against the whole budget, would show money left
+            # that earlier runs spent, and hide cells that the next run sends
+            shown = self.by("experiment").index
+            whole = Costs(self.log, experiments=self.experiments, imported=self.imported).budget()
+            return whole[whole.index.isin(shown)]
         df = self.by("experiment")
         info = self._view.experiments_info()
         extra = self._q.per_experiment_extra()
@@ -277,6 +289,19 @@ def _finish(df: "pd.DataFrame") -> "pd.DataFrame":
         df[col] = df[col].astype(int)
     df["usd_per_image"] = (df["cost_usd"] / df["images"].where(df["images"] > 0)).round(6)
     return df[["tasks", "done", "failed", "in_doubt", "pending", "images", *_MONEY, "usd_per_image"]]
+
+
+def _experiment_names(experiments: str | Iterable[str] | None) -> list[str] | None:
+    """`experiments=` as a list of names (None: every experiment): one name, or any iterable of
+    them (a list, a pandas column or Index). ValueError for none at all."""
+    if experiments is None:
+        return None
+    names = [experiments] if isinstance(experiments, str) else list(experiments)
+    if not names:
+        # read as "no filter", the spend of a tag no experiment has would be the whole log's
+        raise ValueError("experiments: no experiment named (an empty list: a tag that no experiment has?); give one "
+                         "name or more, or leave experiments out for every experiment")
+    return names
 
 
 def _task_ids(task_ids: Iterable[int] | None) -> list[int] | None:

@@ -22,6 +22,7 @@ from ..core.values import count_of, format_usd
 from .frames import Costs
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -75,9 +76,29 @@ def _emulated_line(emulated: float, total: float) -> str:
     return f"\n{_usd(emulated)} of {_usd(total)} emulated by qwenlab's offline emulator (nothing paid)"
 
 
-def _empty(ax: "Axes", title: str) -> None:
+def _titled(c: "Costs", title: str) -> str:
+    """A plot's title with what its view holds, on a line of its own, where it is not the whole
+    log ("Cost by experiment\nsince 2026-12-01"): a figure of a month's spend, saved and shared,
+    reads as all of it without."""
+    scope = c.scope()
+    return f"{title}\n{_wrap('; '.join(scope), 70)}" if scope else title
+
+
+def _empty(ax: "Axes", title: str, c: "Costs", drawn: "pd.DataFrame | None" = None) -> None:
+    """An empty plot that says why: nothing logged yet, no request in the view, or requests that
+    cost nothing (failed uncharged, not sent). `drawn`: the `by()` frame the plot draws, where its
+    rows are not the whole view (an axis only some experiments swept)."""
+    counts = drawn.sum(numeric_only=True) if drawn is not None else c.totals()
+    tasks = int(counts["tasks"]) if len(counts) else 0
+    if tasks:
+        states = [(counts["done"], "done"), (counts["failed"], "failed"), (counts["in_doubt"], "in doubt"),
+                  (counts["pending"], "not sent")]
+        said = ", ".join(f"{int(n)} {word}" for n, word in states if n)
+        why = f"nothing spent: {count_of(tasks, 'request')} in view ({said}), none charged"
+    else:
+        why = "no requests in view" if c.scope() else "nothing spent yet"
     ax.set_title(title)
-    ax.text(0.5, 0.5, "nothing spent yet", ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -92,13 +113,16 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     c = _costs(costs)
     fig, ax = _axes(ax, (8, 4))
     df = c.timeline()
-    title = "Cumulative spend"
+    title = _titled(c, "Cumulative spend")
     if df.empty:
-        _empty(ax, title)
+        _empty(ax, title, c)
         return fig
     title += _emulated_line(float(df.loc[df["cost_source"] == "emulated", "cost_usd"].sum()), float(df["cost_usd"].sum()))
     at = df["at"].dt.tz_convert("UTC").dt.tz_localize(None)
-    ax.step(at, df["cumulative_usd"], where="post", color="black", linewidth=2, label=f"all ({_usd(df['cost_usd'].sum())})")
+    # every line rises from $0 at its first request: started at its first sum, an experiment whose
+    # requests came at one time (one request, a batch) was a line of no length, in the legend only
+    ax.step([at.iloc[0], *at], [0.0, *df["cumulative_usd"]], where="post", color="black", linewidth=2,
+            label=f"all ({_usd(df['cost_usd'].sum())})")
     if by_experiment and df["experiment"].nunique() > 1:
         totals = df.groupby("experiment")["cost_usd"].sum().sort_values(ascending=False)
         shown = list(totals.index[:_MAX_LINES])
@@ -109,7 +133,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
             spent = part["cost_usd"].cumsum()
             # each line runs on at its total to the end: an experiment run in a few minutes of a
             # long log was a spike nobody could read
-            ax.step([*at[part.index], end], [*spent, spent.iloc[-1]], where="post", linewidth=1,
+            ax.step([at[part.index[0]], *at[part.index], end], [0.0, *spent, spent.iloc[-1]], where="post", linewidth=1,
                     label=f"{name} ({_usd(part['cost_usd'].sum())})")
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -132,9 +156,9 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     df = c.by("experiment")
     labels = [_wrap(str(n), 30) for n in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = "Cost by experiment"
+    title = _titled(c, "Cost by experiment")
     if df.empty or not df["cost_usd"].any():
-        _empty(ax, title)
+        _empty(ax, title, c)
         return fig
     budgets = c.budget()["budget_usd"]
     y = list(range(len(df)))
@@ -175,14 +199,14 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = f"Cost by {axis}" + (f" (kept: score >= {min_score:g})" if min_score is not None else "")
+    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else ""))
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if min_score is None and len(df) else None
     if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
         title += f"\n{int(df['tasks'].sum())} of {count_of(int(totals['tasks']), 'task')}: the experiments that swept {axis}"
     if df.empty or not df["cost_usd"].any():
-        _empty(ax, title)
+        _empty(ax, title, c, df if "done" in df else c.by(axis))
         return fig
     money = df if "emulated_usd" in df else c.by(axis)  # per kept image: the same groups' parts
     title += _emulated_line(float(money["emulated_usd"].sum()), float(money["cost_usd"].sum()))
@@ -233,9 +257,9 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     c = _costs(costs)
     df = c.estimate_vs_actual()
     fig, ax = _axes(ax, (max(5.0, 1.1 * len(df) + 2), 4))
-    title = "Estimate against actual"
+    title = _titled(c, "Estimate against actual")
     if df.empty or not (df["estimated_usd"].any() or df["cost_usd"].any()):
-        _empty(ax, title)
+        _empty(ax, title, c)
         return fig
     # "actual" of the emulator's money alone reads as money paid to Runware: say so, as the others do
     emulated, total = float(df["emulated_usd"].sum()), float(df["cost_usd"].sum())

@@ -22,6 +22,7 @@ from ..errors import UnknownCostKeyError
 from ..store.axes import merged_axis
 from ..store.log import status_word
 from ..store.migrations.cost_rollups import FIRST_TASK_SQL
+from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
 from .labels import GroupKey, experiment_label, label_value, plain_value, setting_part
 from .packed_times import EXAMPLE, SEPARATOR, parse_packed
@@ -86,6 +87,9 @@ class CostQuery:
                 exp = e.get(v[0])
                 cell = json.loads(v[1] or "{}")
                 text = ", ".join(setting_part(a, label_value(exp, a, json.dumps(x))[0]) for a, x in cell.items()) or "(no axes)"
+                if v[1] is None and exp is not None and exp.name.startswith(DELETED_PREFIX):
+                    # its cells' values went with its content: "(no axes)" would say it swept none
+                    text = label_value(exp, "setting", None)[0]
                 return [experiment_label(v[0], e), (text, v[2] if v[2] is not None else 1 << 62)]
             # ordered by the setting's first task in the whole log (the sweep's order), read from
             # cost_settings on both paths: the first task inside a window would order it by when it

@@ -84,15 +84,16 @@ class CostSummary:
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
                        f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them (one given up "
                        "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
-        b = self.budget()
-        spent = b["cost_usd"]
+        b = self.budget()  # each experiment's whole spend, in a view of some time or tasks too
+        whole_view = self.since is None and self.until is None and self.task_ids is None
+        spent = b["cost_usd"] if whole_view else self.by("experiment")["cost_usd"]  # the view's part
         imported = {n: float(spent[n]) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
         if imported:
             names = ", ".join(repr(n) for n in imported)
             out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
                        f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
                        "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
-        # a view of some tasks holds part of an experiment's spend: its budget is the whole's
+        # a view of some tasks (a report of part of an experiment) says what the whole cost apart
         for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows() if self.task_ids is None else ():
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
         return out
@@ -140,10 +141,10 @@ class CostSummary:
         df = per_experiment if per_experiment is not None else self.by("experiment")
         return round(float(df.loc[[str(n).startswith(DELETED_PREFIX) for n in df.index], "cost_usd"].sum()), 6)
 
-    def headline(self, totals: dict[str, Any] | None = None, per_experiment: "pd.DataFrame | None" = None) -> list[str]:
-        """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with).
-        `per_experiment`: `by("experiment")`, where the caller has it already."""
-        t = totals or self.totals()
+    def scope(self) -> list[str]:
+        """What this view holds, in words, where it is not the whole log ([] then): its experiments,
+        tasks, imported ones left out, and its time bounds ("since 2026-12-01", "until 2026-12-02
+        12:00 UTC"). The headline and the plots' titles say it."""
         where = []
         if self.experiments:
             where.append("experiments " + ", ".join(self.experiments))
@@ -152,9 +153,16 @@ class CostSummary:
         if not self.imported:
             where.append("without experiments imported from bundles")
         if self.since:
-            where.append(f"since {self.since}")
+            where.append(f"since {_bound_text(self.since)}")
         if self.until:
-            where.append(f"until {self.until}")
+            where.append(f"until {_bound_text(self.until)}")
+        return where
+
+    def headline(self, totals: dict[str, Any] | None = None, per_experiment: "pd.DataFrame | None" = None) -> list[str]:
+        """Two lines: the spend and its parts, then tasks and images (what `summary()` starts with).
+        `per_experiment`: `by("experiment")`, where the caller has it already."""
+        t = totals or self.totals()
+        where = self.scope()
         parts = [f"${t['api_usd']:.4f} reported by the API"] if t["api_usd"] or not t["emulated_usd"] else []
         if t["emulated_usd"]:
             parts.append(f"${t['emulated_usd']:.4f} {EMULATED}")
@@ -209,3 +217,13 @@ def format_table(df: "pd.DataFrame") -> str:
 
 def _signed(usd: float) -> str:
     return f"{'+' if usd >= 0 else '-'}${abs(usd):.4f}"
+
+
+def _bound_text(bound: str) -> str:
+    """A bound as `date_bound` gives it, for a reader: a day as it is, a time as "2026-12-01 12:00
+    UTC" (its seconds only where they are not zero)."""
+    if len(bound) == 10:
+        return bound
+    day, time = bound[:10], bound[11:23]  # ISO text in UTC: YYYY-MM-DDTHH:MM:SS.mmm+00:00
+    time = time.removesuffix(".000").removesuffix(":00") if time.endswith(":00.000") else time.removesuffix(".000")
+    return f"{day} {time} UTC"

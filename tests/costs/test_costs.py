@@ -349,6 +349,23 @@ def test_over_budget_is_noted(known: Log) -> None:
     assert any("'alpha' spent $0.4550, over its budget of $0.40" in n for n in Costs(known).notes())
 
 
+def test_a_budget_is_held_against_the_whole_experiment_in_a_window_of_time(known: Log) -> None:
+    """A budget holds for every request of its experiment, whenever sent: "what did March 3 and
+    4 cost" still leaves alpha $0.045 of its $0.50, not $0.35 (its spend before the window
+    left out), with its never-sent cell (made before the window) still to send; and an experiment
+    over budget is noted in a window too. The window's own spend stays in by("experiment")."""
+    whole = Costs(known).budget()
+    window = Costs(known, since="2026-03-03", until="2026-03-05")
+    budget = window.budget()
+    assert list(budget.index) == ["alpha"]  # the experiments with requests in the window
+    pd.testing.assert_frame_equal(budget, whole.loc[["alpha"]])
+    assert budget.loc["alpha", "remaining_usd"] == pytest.approx(0.045)
+    assert window.by("experiment").loc["alpha", "cost_usd"] == pytest.approx(0.150)  # in the window: $0.075 + $0.075
+    assert Costs(known, task_ids=[known.task_ids[6]]).budget().loc["alpha", "remaining_usd"] == pytest.approx(0.045)  # type: ignore[attr-defined]
+    known.update_experiment(known.experiment("alpha")["id"], budget_usd=0.40)
+    assert any("'alpha' spent $0.4550, over its budget of $0.40" in n for n in window.notes())
+
+
 def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
     c = Costs(known)
     df = c.per_kept_image(min_score=4)
@@ -449,6 +466,21 @@ def test_experiment_filter(known: Log) -> None:
     assert Costs(known).filter(experiments=["alpha"]).totals()["tasks"] == 8
     with pytest.raises(ExperimentNotFoundError, match="known: alpha, beta"):
         Costs(known, experiments="gamma").totals()
+
+
+def test_experiments_as_a_frame_column_and_an_empty_selection(known: Log) -> None:
+    """The names as pandas hands them (a column of `lab.experiments(tag=...)`) are taken as a list,
+    not refused with "the truth value of a Series is ambiguous"; and no names at all (a tag that
+    no experiment has) is refused, not read as every experiment: "what did this client cost"
+    would have been answered with the whole log's spend."""
+    names = pd.DataFrame({"name": ["beta"]})["name"]
+    assert Costs(known, experiments=names).totals()["cost_usd"] == pytest.approx(0.16)
+    assert Costs(known, experiments=pd.Index(["alpha", "beta"])).totals()["tasks"] == 12
+    for empty in ([], (), names.iloc[:0]):
+        with pytest.raises(ValueError, match="experiments: no experiment named"):
+            Costs(known, experiments=empty)
+    with pytest.raises(ValueError, match="experiments: no experiment named"):
+        Costs(known).filter(experiments=[])
 
 
 def test_an_unknown_key_names_the_known_ones(known: Log) -> None:

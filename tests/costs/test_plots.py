@@ -100,3 +100,39 @@ def test_an_empty_log_says_nothing_was_spent(tmp_path: Path) -> None:
         fig = plot(c)
         assert "nothing spent yet" in texts(fig)
         render(fig, tmp_path / f"{plot.__name__}.png")
+
+
+def test_a_plot_of_part_of_the_log_says_which_part_and_why_it_is_empty(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """A plot of March's spend, saved and shared, must say it is March's: its title names the
+    view, as the summary's headline does. An empty one says why: no request in the window, or
+    requests that cost nothing (a failure not charged), not "nothing spent yet" of a log in use."""
+    march = Costs(known, since="2026-03-01", until="2026-03-05T06:00")
+    for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+        fig = plot(march)
+        assert "\nsince 2026-03-01; until 2026-03-05 06:00 UTC" in fig.axes[0].get_title(), plot.__name__
+        render(fig, tmp_path / f"march-{plot.__name__}.png")
+    assert march.headline()[0].startswith("Costs (since 2026-03-01; until 2026-03-05 06:00 UTC): $0.4550")
+    kept = cost_by_setting(march, "promptExtend", min_score=4).axes[0].get_title()
+    assert kept.startswith("Cost by promptExtend, kept: score >= 4\nsince 2026-03-01; until")
+    quiet = Costs(known, since="2026-05-01")
+    for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+        assert "no requests in view" in texts(plot(quiet)), plot.__name__
+    failed = Costs(known, task_ids=[known.task_ids[5]], tasks_said="the failed request")  # type: ignore[attr-defined]
+    for plot in (cumulative_spend, cost_by_experiment):
+        words = texts(plot(failed))
+        assert "nothing spent: 1 request in view (1 failed), none charged" in words, plot.__name__
+        assert "\nthe failed request" in words
+
+
+def test_each_spend_line_rises_from_zero_so_one_request_is_drawn(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """A line began at its first sum: beta's one request of the window, its last, drew a line of
+    no length (from its time to the end, which is its time), in the legend and nowhere else."""
+    fig = cumulative_spend(Costs(known, since="2026-03-04", until="2026-03-10T13:00"))  # alpha's t7, beta's t9
+    lines = {line.get_label().split(" ")[0]: line for line in fig.axes[0].get_lines()}
+    assert set(lines) == {"all", "alpha", "beta"}
+    for name, line in lines.items():
+        y = list(line.get_ydata())
+        assert y[0] == 0 and max(y) > 0, name  # rises from $0: a visible step however short the span
+    assert list(lines["beta"].get_ydata()) == pytest.approx([0, 0.07, 0.07])
+    assert list(lines["all"].get_ydata()) == pytest.approx([0, 0.075, 0.145])
+    render(fig, tmp_path / "window.png")

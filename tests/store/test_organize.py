@@ -154,6 +154,9 @@ def test_a_delete_removes_rows_files_and_thumbnails_but_keeps_the_spend(lab: Lab
     # by an axis it swept, its spend reads as what it is, not as an experiment that never swept it
     by_axis = Costs(lab.log).by(["experiment", "promptExtend"])["cost_usd"]
     assert by_axis.loc[("(deleted) posters", "(deleted: values not kept)")] == pytest.approx(spent)
+    # and by setting: it swept axes, whose values are gone, not a sweep of "(no axes)"
+    by_setting = Costs(lab.log).by("setting")["cost_usd"]
+    assert by_setting.loc[("(deleted) posters", "(deleted: values not kept)")] == pytest.approx(spent)
     # gone from every listing and from opening by name; the name is free again
     assert lab.experiments()["name"].tolist() == ["other"]
     assert "posters" not in lab.log.experiment_names()
