@@ -156,8 +156,10 @@ class ModelDescription:
 
     # -- prices ----------------------------------------------------------------------------
     def price_on(self, when: dt.date | dt.datetime | str | None = None) -> float:
-        """USD per image on a date (today by default): the newest price dated on or before it."""
-        day = _as_date(when) if when is not None else dt.date.today()
+        """USD per image on a date (today, UTC, by default): the newest price dated on or before it.
+        Days are UTC's, as the log's are: on a machine in another zone, its local date put a price
+        change a day off around midnight."""
+        day = _as_date(when) if when is not None else utc_today()
         cached = self.__dict__.get("_price_cache")
         if cached is not None and cached[0] == day:  # a sweep asks for today's price several times a cell
             return cached[1]
@@ -228,9 +230,15 @@ class ModelDescription:
         )
 
 
+def utc_today() -> dt.date:
+    """Today's date in UTC."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
 def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
     if isinstance(value, dt.datetime):
-        return value.date()
+        # an aware time is dated in UTC, as the log dates its requests; a naive one is taken as UTC
+        return value.astimezone(dt.timezone.utc).date() if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])

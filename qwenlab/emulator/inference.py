@@ -11,7 +11,6 @@ knows nothing of the protocol that calls it, so protocol.py can import it and no
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import threading
 import time
 import uuid
@@ -150,7 +149,7 @@ def _plan(state: EmulatorState, request: Request, references: tuple[Reference, .
         quality=int(request.get("outputQuality", 95)),
         ttl=int(request.get("ttl") or state.default_ttl),
         include_cost=bool(request.get("includeCost", False)),
-        price=desc.price_on(dt.date.today()),
+        price=desc.price_on(),  # today in UTC, as the client prices it
         nsfw=safety_on and NSFW_TRIGGER in (request.prompt or "").lower(),
         seeds=seeds,
         webhook=request.get("webhookURL"),

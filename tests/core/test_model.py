@@ -112,6 +112,29 @@ def test_dated_prices_pick_the_price_of_the_day() -> None:
     assert desc.accepts_seed
 
 
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Etc/GMT-14"])  # at any hour, one of them is on another date than UTC
+def test_todays_price_is_the_price_of_the_utc_day_as_the_log_dates_requests(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local date picked the price: on a machine 12 hours off UTC, a price change dated today
+    was applied a day early or late, while the log dates each request by UTC."""
+    import time
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    raw = _custom()
+    raw["prices"] = [{"since": str(today - dt.timedelta(days=1)), "usd_per_image": 0.01},
+                     {"since": str(today), "usd_per_image": 0.02},
+                     {"since": str(today + dt.timedelta(days=1)), "usd_per_image": 0.03}]
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        desc = ModelDescription.from_dict(raw)
+        assert desc.price_on() == 0.02
+        aware = dt.datetime.combine(today, dt.time(12), dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=-12)))
+        assert desc.price_on(aware) == 0.02  # 00:00 on the day before, there: noon of today in UTC
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 @pytest.mark.parametrize("price", [0, 0.0, -0.01, float("nan"), float("inf"), "0.02", True])
 def test_a_price_that_would_switch_the_budget_off_is_refused(price: object) -> None:
     """A model described at $0 an image ran $0.60 of charges past a $0.10 budget: each cell
