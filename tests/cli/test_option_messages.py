@@ -1,0 +1,43 @@
+"""Bad input on the command line is said as the command's option, with the fix: "Invalid value
+for '--cols': ...", not the library's Python ("path (-o): ...", "got rows='size', cols='size',
+facet=None, page=[...]"), and exits 2 with nothing written. Real sweeps against the loopback emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from qwenlab.cli import cli
+from qwenlab.cli.exits import EXIT_BAD_INPUT
+from tests.support.labkit import SIZES, run_sweep
+
+
+def qwenlab(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="qwenlab")
+
+
+@pytest.fixture
+def two(emulator, data_dir: Path) -> None:
+    """Two experiments: 'before' (promptExtend x size) and 'after' (size)."""
+    run_sweep(emulator, data_dir, name="before", repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
+              prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline")
+
+
+@pytest.mark.parametrize("args, said", [
+    (["grid", "before", "-o", "OUT/grid.txt"], "Invalid value for '--output': 'grid.txt' is not a format a grid is written in"),
+    (["export", "before", "-o", "OUT/report.pdf"], "Invalid value for '--output': the report is one HTML file"),
+    (["bundle", "before", "-o", "OUT/before.tar"], "Invalid value for '--output': a bundle is one zip file"),
+])
+def test_an_output_of_the_wrong_kind_names_output(two, tmp_path: Path, data_dir: Path, args: list[str], said: str) -> None:
+    """The library's "path (-o): ..." reached the terminal as it is, Python's parameter name
+    first ("Error: path (-o): 'grid.txt' is not ...")."""
+    out = tmp_path / "out"
+    out.mkdir()
+    result = qwenlab(*[a.replace("OUT", str(out)) for a in args])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert said in result.output, result.output
+    assert "path (-o)" not in result.output and "out (-o)" not in result.output
+    assert not list(out.iterdir())
