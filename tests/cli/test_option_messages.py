@@ -30,10 +30,15 @@ def two(emulator, data_dir: Path) -> None:
     (["grid", "before", "-o", "OUT/grid.txt"], "Invalid value for '--output': 'grid.txt' is not a format a grid is written in"),
     (["export", "before", "-o", "OUT/report.pdf"], "Invalid value for '--output': the report is one HTML file"),
     (["bundle", "before", "-o", "OUT/before.tar"], "Invalid value for '--output': a bundle is one zip file"),
+    # compare writes a report too: its refusal offers .html beside a grid's formats
+    (["compare", "before", "after", "-o", "OUT/cmp.txt"],
+     "Invalid value for '--output': 'cmp.txt' is neither a grid (.png, .jpg, .jpeg, .webp, .pdf, .svg) nor the "
+     "comparison's report (.html)"),
 ])
 def test_an_output_of_the_wrong_kind_names_output(two, tmp_path: Path, data_dir: Path, args: list[str], said: str) -> None:
     """The library's "path (-o): ..." reached the terminal as it is, Python's parameter name
-    first ("Error: path (-o): 'grid.txt' is not ...")."""
+    first ("Error: path (-o): 'grid.txt' is not ..."); `compare -o cmp.txt` listed only a grid's
+    formats, though compare writes its report to an .html file."""
     out = tmp_path / "out"
     out.mkdir()
     result = qwenlab(*[a.replace("OUT", str(out)) for a in args])
