@@ -27,6 +27,30 @@ def two(emulator, data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("args, said", [
+    (["grid", "before", "--rows", "size", "--cols", "size"],
+     "Invalid value for '--cols': 'size' is already the rows axis; an axis can be only one of rows, cols, facet and "
+     "page: give cols another axis (promptExtend) or leave it out"),
+    (["grid", "before", "--rows", "size", "--page", "size"], "Invalid value for '--page': 'size' is already the rows axis"),
+    (["export", "before", "--cols", "size", "--facet", "size", "-o", "OUT/r.html"],
+     "Invalid value for '--facet': 'size' is already the cols axis"),
+    (["compare", "before", "after", "--rows", "size", "--cols", "size", "-o", "OUT/c.png"],
+     "Invalid value for '--cols': 'size' is already the rows axis"),
+])
+def test_an_axis_placed_twice_names_the_option_that_placed_it_again(two, tmp_path: Path, data_dir: Path,
+                                                                     args: list[str], said: str) -> None:
+    """`--rows size --cols size` was refused with "an axis can be only one of rows, cols, facet and
+    page; got rows='size', cols='size', facet=None, page=[...]": Python's keywords, no option named
+    and no other axis offered."""
+    out = tmp_path / "out"
+    out.mkdir()
+    result = qwenlab(*[a.replace("OUT", str(out)) for a in args])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert said in result.output, result.output
+    assert "got rows=" not in result.output
+    assert not list(out.iterdir()) and not (data_dir / "grids").exists()
+
+
+@pytest.mark.parametrize("args, said", [
     (["grid", "before", "-o", "OUT/grid.txt"], "Invalid value for '--output': 'grid.txt' is not a format a grid is written in"),
     (["export", "before", "-o", "OUT/report.pdf"], "Invalid value for '--output': the report is one HTML file"),
     (["bundle", "before", "-o", "OUT/before.tar"], "Invalid value for '--output': a bundle is one zip file"),
