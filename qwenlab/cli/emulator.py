@@ -49,8 +49,16 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     if not is_loopback_host(host):
         raise click.BadParameter(f"{host!r} is not a loopback address; the emulator only serves on 127.0.0.1, ::1 or localhost",
                                  param_hint="'--host'")
-    # a bad value (a probability of 2, latency "soon") raises ValueError naming the fault: exit 2
-    faults = Faults.parse(fault_spec).replace(**{k: v for k, v in options.items() if v is not None})
+    # a bad value (a probability of 2, latency "soon") raises ValueError naming the fault: exit 2,
+    # said as the option it came from (click has checked the ranges of the others)
+    try:
+        faults = Faults.parse(fault_spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--faults'") from None
+    try:
+        faults = faults.replace(**{k: v for k, v in options.items() if v is not None})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--latency'") from None
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:

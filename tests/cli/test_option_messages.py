@@ -70,3 +70,16 @@ def test_an_output_of_the_wrong_kind_names_output(two, tmp_path: Path, data_dir:
     assert said in result.output, result.output
     assert "path (-o)" not in result.output and "out (-o)" not in result.output
     assert not list(out.iterdir())
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--latency", "soon"], "Invalid value for '--latency': latency 'soon' is not understood; write 0.5"),
+    (["--faults", "bogus=1"], "Invalid value for '--faults': fault spec item 'bogus=1' is not NAME=VALUE"),
+    (["--faults", "rate_429=2"], "Invalid value for '--faults': Faults.rate_429 is a probability"),
+])
+def test_a_bad_emulator_fault_names_its_option(args: list[str], said: str) -> None:
+    """`qwenlab emulator --latency soon` said "latency 'soon' is not understood" under the usage
+    line, naming no option; so did a bad --faults item."""
+    result = qwenlab("emulator", "--port", "0", *args)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert said in result.output, result.output
