@@ -83,3 +83,19 @@ def test_a_bad_emulator_fault_names_its_option(args: list[str], said: str) -> No
     result = qwenlab("emulator", "--port", "0", *args)
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert said in result.output, result.output
+
+
+def test_images_with_no_image_rated_high_enough_says_why_and_leaves_no_empty_folder(two, tmp_path: Path) -> None:
+    """`qwenlab images NAME -o DIR --min-rating 4` on an experiment nobody rated (the README's
+    example, right after `qwenlab demo`) printed "0 images written to DIR" and left DIR empty,
+    saying neither why nor where ratings are made."""
+    out = tmp_path / "picked"
+    result = CliRunner().invoke(cli, ["images", "before", "-o", str(out), "--min-rating", "4"])
+    assert result.exit_code == 0, result.output
+    assert "no image of 'before' has a latest rating of 4 or more" in result.stderr, result.stderr
+    assert ".explore()" in result.stderr and "--min-rating" in result.stderr
+    assert not out.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert CliRunner().invoke(cli, ["images", "before", "-o", str(kept), "--min-rating", "4"]).exit_code == 0
+    assert kept.is_dir()  # a folder that was there stays
