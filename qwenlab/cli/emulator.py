@@ -45,6 +45,13 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     """Serve the offline emulator of Runware's API on loopback until Ctrl-C.
 
     Its images are synthetic (drawn locally, marked SYNTHETIC); nothing leaves this machine.
+    Every other command starts one of its own when RUNWARE_API_KEY is unset; this one is for
+    other programs, or for runs against chosen faults.
+
+    \b
+    Example:
+      qwenlab emulator --port 8787 --faults "rate_429=0.1 latency=0.5"
+      RUNWARE_API_KEY=any RUNWARE_BASE_URL=http://127.0.0.1:8787/v1 qwenlab run sweep.toml
     """
     if not is_loopback_host(host):
         raise click.BadParameter(f"{host!r} is not a loopback address; the emulator only serves on 127.0.0.1, ::1 or localhost",

@@ -99,3 +99,21 @@ def test_images_with_no_image_rated_high_enough_says_why_and_leaves_no_empty_fol
     kept.mkdir()
     assert CliRunner().invoke(cli, ["images", "before", "-o", str(kept), "--min-rating", "4"]).exit_code == 0
     assert kept.is_dir()  # a folder that was there stays
+
+
+@pytest.mark.parametrize("command", ["run", "grid", "compare", "export", "score", "verify", "images", "judgements", "emulator"])
+def test_each_commands_help_shows_it_typed(command: str) -> None:
+    """`qwenlab run --help` said neither what a sweep file holds nor how a run is typed; score,
+    verify and the emulator showed no example either."""
+    shown = qwenlab(command, "--help").output.split("Options:")[0].split("\n", 1)[1]  # beyond the Usage line
+    assert f"qwenlab {command} " in " ".join(shown.split()), shown
+
+
+def test_the_sweep_file_in_runs_help_is_one(tmp_path: Path, data_dir: Path) -> None:
+    """The sweep file `qwenlab run --help` shows is valid as written: its plan prints, nothing sent."""
+    shown = qwenlab("run", "--help").output
+    block = shown.split("A sweep file")[1].split("\n\n")[0].splitlines()[1:]
+    (tmp_path / "sweep.toml").write_text("\n".join(line.strip() for line in block) + "\n")
+    result = qwenlab("run", str(tmp_path / "sweep.toml"), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "8 cells to send" in result.output and not (data_dir / "qwenlab.db").exists()
