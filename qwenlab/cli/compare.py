@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExperimentNotFoundError
+from ..figures.pages import GRID_FORMATS
 from ..figures.text import file_stem
 from ..html.report import export_html
 from ..paths import data_dir
@@ -23,7 +24,7 @@ __all__ = ["compare_command"]
 @click.argument("experiments", nargs=-1, required=True)
 @layout_options
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="Grid file to write: .png (one file per page), .pdf, .svg; or .html: the comparison's report, "
+              help="Grid file to write: .png (one file per page), .jpg or .webp (smaller), .pdf, .svg; or .html: the comparison's report, "
                    "one self-contained file to share (as `qwenlab export` writes). Default: data/grids/A-vs-B.png")
 @click.option("--title", default=None, help="Title (default: 'A vs B').")
 @figure_options
@@ -38,6 +39,11 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     comparison's report: its grid, each run's costs, ratings, judgements and every request.
     """
     cmp = open_comparison(experiments)
+    named = Path(output or "")
+    if named.suffix and named.suffix.lower().lstrip(".") not in (*GRID_FORMATS, "html", "htm"):
+        # grid_path's own message lists only a grid's formats: compare writes its report too
+        raise click.BadParameter(f"{named.name!r} is neither a grid ({', '.join('.' + f for f in GRID_FORMATS)}) "
+                                 "nor the comparison's report (.html); end it with one of those", param_hint="'--output'")
     if rows is None and cols != EXPERIMENT and facet != EXPERIMENT and EXPERIMENT not in pages:
         rows = EXPERIMENT
     page, filters = layout(pages, where)

@@ -45,12 +45,27 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     """Serve the offline emulator of Runware's API on loopback until Ctrl-C.
 
     Its images are synthetic (drawn locally, marked SYNTHETIC); nothing leaves this machine.
+    Every other command starts one of its own when RUNWARE_API_KEY is unset; this one is for
+    other programs, or for runs against chosen faults.
+
+    \b
+    Example:
+      qwenlab emulator --port 8787 --faults "rate_429=0.1 latency=0.5"
+      RUNWARE_API_KEY=any RUNWARE_BASE_URL=http://127.0.0.1:8787/v1 qwenlab run sweep.toml
     """
     if not is_loopback_host(host):
         raise click.BadParameter(f"{host!r} is not a loopback address; the emulator only serves on 127.0.0.1, ::1 or localhost",
                                  param_hint="'--host'")
-    # a bad value (a probability of 2, latency "soon") raises ValueError naming the fault: exit 2
-    faults = Faults.parse(fault_spec).replace(**{k: v for k, v in options.items() if v is not None})
+    # a bad value (a probability of 2, latency "soon") raises ValueError naming the fault: exit 2,
+    # said as the option it came from (click has checked the ranges of the others)
+    try:
+        faults = Faults.parse(fault_spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--faults'") from None
+    try:
+        faults = faults.replace(**{k: v for k, v in options.items() if v is not None})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--latency'") from None
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:

@@ -108,7 +108,8 @@ def to_click_error(exc: BaseException, command: click.Command | None = None,
     # '--by':" the rest is enough
     python = next((p.name for p in (command.params if command else []) if hint in (*p.opts, p.human_readable_name)),
                   None) or hint.lstrip("-").replace("-", "_").lower()
-    for prefix in (f"{python}=", f"{python}: ", f"{_PYTHON_NAMES.get(python, python)}: "):
+    said = re.match(r"\w+ \(-{1,2}[\w-]+\): ", message)  # "path (-o): ", the library's name and the option's
+    for prefix in ((said.group(0),) if said else ()) + (f"{python}=", f"{python}: ", f"{_PYTHON_NAMES.get(python, python)}: "):
         if message.startswith(prefix):
             message = message[len(prefix):]
             break
@@ -121,11 +122,15 @@ _PYTHON_NAMES = {"budget": "budget_usd", "pages": "page"}
 
 def _hint_in(message: str, command: click.Command | None) -> str | None:
     """The option or argument of `command` that a library message names first ("limit: give a
-    positive number" is about `-n/--limit`), so that it reads as the command's, not as Python."""
-    found = re.match(r"(\w+)(?:=[^:]*)?: ", message)
+    positive number" is about `-n/--limit`; "path (-o): ..." about `-o/--output`), so that it
+    reads as the command's, not as Python."""
+    found = re.match(r"(\w+)(?: \((-{1,2}[\w-]+)\))?(?:=[^:]*)?: ", message)
     if found is None or command is None:
         return None
-    word = found.group(1)
+    word, option = found.groups()
+    for param in command.params:
+        if option is not None and option in param.opts:  # "path (-o): ..." names the command's option itself
+            return max(param.opts, key=len)
     for param in command.params:
         if param.name in (word, next((k for k, v in _PYTHON_NAMES.items() if v == word), None)):
             if isinstance(param, click.Option):

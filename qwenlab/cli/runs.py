@@ -61,7 +61,25 @@ __all__ = ["run_command", "plan_text", "destination"]
 def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
                 extend: bool, mix_backends: bool, resend_in_doubt: bool, reuse_name: bool, yes: bool,
                 no_progress: bool) -> None:
-    """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done."""
+    """Run the sweep in SWEEP_FILE (TOML); rerunning under the same name sends only what is not done.
+
+    \b
+    A sweep file (data/sweeps/lumiere-extend.toml is another):
+      name = "lumiere-size"
+      prompt = "A poster for 'LUMIERE', headline 'Glow, Refined.'"
+      repeats = 2
+      budget_usd = 1.0
+      [request]
+      negativePrompt = "blurry text"
+      [axes]
+      promptExtend = [true, false]
+      size = ["1024x1536", "1536x1024"]
+
+    \b
+    Examples:
+      qwenlab run sweep.toml --dry-run   # the plan and its cost; nothing sent
+      qwenlab run sweep.toml             # run it; again: only what is not done
+    """
     spec = load_sweep(sweep_file)
     name = spec.name if name is None else name
     budget_usd = _budget(budget, spec.budget_usd, name or spec.sweep.default_name())

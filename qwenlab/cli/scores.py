@@ -37,7 +37,13 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     strings: word accuracy, NED, and which strings were misspelled. Images already read are not
     read again. Scores go to the log (tables text_readings, text_scores). An image whose text is
     in a script the engine does not read (RapidOCR: Japanese kana, Korean hangul) is not scored;
-    Tesseract reads them with its packs: --engine tesseract --lang eng+jpn+kor."""
+    Tesseract reads them with its packs: --engine tesseract --lang eng+jpn+kor.
+
+    \b
+    Examples:
+      qwenlab score demo --by promptExtend
+      qwenlab score demo --json > scores.jsonl   # one JSON object per line, one line per image
+    """
     if lang is not None and engine.lower() not in ("auto", "tesseract"):
         raise click.BadParameter(f"--lang is Tesseract's; drop it, or use --engine tesseract (not {engine!r})",
                                  param_hint="'--lang'")

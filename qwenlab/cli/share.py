@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -39,12 +40,21 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     """
     exp = open_experiment(experiment)
     _, filters = layout((), where)
+    new_folder = not Path(output).exists()
     with warnings.catch_warnings():  # the note of what was skipped is said below, as an error
         warnings.filterwarnings("ignore", message=r".*image files? (was|were) not written")
         written = export_images(exp, output, min_rating=min_rating, where=filters or None, sidecar=not no_sidecar)
     for item in written:
         click.echo(str(item.path))
     click.echo(f"{len(written)} {'image' if len(written) == 1 else 'images'} written to {output}", err=True)
+    if not written and not written.skipped:
+        if new_folder:  # nothing to hand over: no empty folder left behind either
+            with contextlib.suppress(OSError):
+                Path(output).rmdir()
+        if min_rating is not None:  # "0 images" alone read as a fault; ratings are made in a notebook
+            click.echo(f"no image of {experiment!r} has a latest rating of {min_rating:g} or more: rate them in a "
+                       f"notebook (Lab().experiment({experiment!r}).explore()), or lower or leave out --min-rating",
+                       err=True)
     if written.skipped:
         raise ImageError(written.skipped_note())  # exit 1: some of the images asked for are not there
 

@@ -29,6 +29,11 @@ def verify_command(experiments: tuple[str, ...], move: bool) -> None:
     as logged, 1 when something is not. With --set-aside the damaged files go to
     set-aside/<time>/ in the data folder (kept, not deleted): run their sweeps again and the
     missing images are fetched again, free, while the server keeps the task.
+
+    \b
+    Examples:
+      qwenlab verify                    # every experiment
+      qwenlab verify demo --set-aside   # then `qwenlab run` its sweep again
     """
     folder, path = data_dir(create=False), existing_log()
     with Log(path) as log:

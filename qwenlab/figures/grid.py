@@ -125,10 +125,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
     pages_axes = _page_axes(catalog, page, rows, cols, facet)
     for parameter, names in (("rows", [rows]), ("cols", [cols]), ("facet", [facet]), ("page", pages_axes)):
         catalog.check_axes(*names, parameter=parameter)  # the message names which one: `--rows` on a command line
-    used = [a for a in (rows, cols, facet, *pages_axes) if a is not None]
-    if len(used) != len(set(used)):
-        raise ValueError(f"an axis can be only one of rows, cols, facet and page; got rows={rows!r}, cols={cols!r}, "
-                         f"facet={facet!r}, page={list(pages_axes)!r}")
+    _check_each_axis_once(catalog, [("rows", rows), ("cols", cols), ("facet", facet), *(("page", a) for a in pages_axes)])
     if not catalog.entries:
         raise ValueError(f"experiment {catalog.name!r} has no cells" + (f" matching {dict(where)!r}" if where else ""))
     badges = None
@@ -202,6 +199,22 @@ def _warm(spec: GridSpec) -> Any:
 
 
 # -- contents ---------------------------------------------------------------------------------------
+def _check_each_axis_once(catalog: Catalog, placed: list[tuple[str, str | None]]) -> None:
+    """ValueError for an axis placed twice, starting with the parameter that placed it again
+    ("cols: 'size' is already the rows axis; ..."), so that a command names its option (`--cols`)
+    and the message says what else that option could take."""
+    seen: dict[str, str] = {}
+    for parameter, axis in placed:
+        if axis is None:
+            continue
+        if axis in seen:
+            where = "given twice" if seen[axis] == parameter else f"already the {seen[axis]} axis"
+            others = [a for a in catalog.varying if a not in seen and a != axis]
+            fix = f"give {parameter} another axis ({', '.join(others)}) or leave it out" if others else f"leave {parameter} out"
+            raise ValueError(f"{parameter}: {axis!r} is {where}; an axis can be only one of rows, cols, facet and page: {fix}")
+        seen[axis] = parameter
+
+
 def _page_axes(catalog: Catalog, page: Any, rows: str | None, cols: str | None, facet: str | None) -> list[str]:
     if page is None or page is False:
         return []

@@ -368,7 +368,7 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         ("emulator", "--port", "70000"): "'--port'",
         ("search", "LUMIERE", "-e", "nosuch"): "'--experiment'",
         ("export", small, "-o", "report.pdf"): "one HTML file",
-        ("grid", small, "-o", "grid.txt"): "path (-o)",
+        ("grid", small, "-o", "grid.txt"): "'--output': 'grid.txt' is not a format",
         ("logs", small, "-n", "0"): "'-n' / '--limit'",
         ("score", small, "--by", "nosuch"): "'--by'",
         ("logs", "--limit", "many"): "'--limit'",

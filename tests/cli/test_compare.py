@@ -66,7 +66,7 @@ def test_bad_input_exits_2_and_says_why(two, args: list[str], words: str) -> Non
     (["--where", "nope=1"], "'nope' is not an axis"),
     (["--where", "size=9x9"], "'9x9' is not a value of axis 'size'"),
     (["--rows", "size", "--cols", "size"], "an axis can be only one of rows, cols, facet and page"),
-    (["-o", "cmp.gif"], "'cmp.gif' is not a format a grid is written in"),
+    (["-o", "cmp.gif"], "'cmp.gif' is neither a grid"),
 ])
 def test_bad_layout_or_output_is_refused_before_the_summary_is_printed(two, tmp_path: Path, data_dir: Path,
                                                                        args: list[str], words: str) -> None:
