@@ -11,21 +11,13 @@ from PIL import Image
 
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_OK
-from tests.support.labkit import SIZES, run_sweep
 
 
 def qwenlab(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), prog_name="qwenlab")
 
 
-@pytest.fixture
-def two(emulator, data_dir: Path) -> None:
-    run_sweep(emulator, data_dir, name="before", repeats=1, fail_one=False)
-    run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
-              prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline")
-
-
-def test_compare_writes_the_grid_with_the_experiment_as_rows(two, tmp_path: Path) -> None:
+def test_compare_writes_the_grid_with_the_experiment_as_rows(before_after, tmp_path: Path) -> None:
     out = tmp_path / "cmp.png"
     result = qwenlab("compare", "before", "after", "--rows", "experiment", "--cols", "size", "--where", "promptExtend=on",
                      "-o", str(out))
@@ -37,7 +29,7 @@ def test_compare_writes_the_grid_with_the_experiment_as_rows(two, tmp_path: Path
         assert img.size[0] > 300 and img.size[1] > 300
 
 
-def test_compare_pages_the_other_axes_and_defaults_to_experiment_rows(two, data_dir: Path) -> None:
+def test_compare_pages_the_other_axes_and_defaults_to_experiment_rows(before_after, data_dir: Path) -> None:
     result = qwenlab("compare", "before", "after", "--cols", "size")
     assert result.exit_code == EXIT_OK, result.output
     written = [Path(line) for line in result.output.splitlines() if line.endswith(".png")]
@@ -53,7 +45,7 @@ def test_compare_pages_the_other_axes_and_defaults_to_experiment_rows(two, data_
     (["before", "nope"], "no experiment named 'nope'"),
     (["before", "after", "--rows", "colour"], "'colour' is not an axis"),
 ])
-def test_bad_input_exits_2_and_says_why(two, args: list[str], words: str) -> None:
+def test_bad_input_exits_2_and_says_why(before_after, args: list[str], words: str) -> None:
     result = qwenlab("compare", *args)
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert words in result.output
@@ -68,7 +60,7 @@ def test_bad_input_exits_2_and_says_why(two, args: list[str], words: str) -> Non
     (["--rows", "size", "--cols", "size"], "an axis can be only one of rows, cols, facet and page"),
     (["-o", "cmp.gif"], "'cmp.gif' is neither a grid"),
 ])
-def test_bad_layout_or_output_is_refused_before_the_summary_is_printed(two, tmp_path: Path, data_dir: Path,
+def test_bad_layout_or_output_is_refused_before_the_summary_is_printed(before_after, tmp_path: Path, data_dir: Path,
                                                                        args: list[str], words: str) -> None:
     """`qwenlab compare` printed what each experiment holds and costs, then failed (exit 2) on an
     axis, a value or an -o it had not checked yet: the error came under a summary that read as
@@ -80,7 +72,7 @@ def test_bad_layout_or_output_is_refused_before_the_summary_is_printed(two, tmp_
     assert not (data_dir / "grids").exists() and not list(tmp_path.glob("cmp*"))
 
 
-def test_compare_writes_the_comparisons_report_to_an_html_file(two, tmp_path: Path) -> None:
+def test_compare_writes_the_comparisons_report_to_an_html_file(before_after, tmp_path: Path) -> None:
     """A comparison's report could be written only from Python (`lab.compare(a, b).export(...)`);
     `qwenlab compare a b -o cmp.html` was refused as "not a format a grid is written in"."""
     out = tmp_path / "cmp.html"

@@ -11,19 +11,10 @@ from click.testing import CliRunner, Result
 
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT
-from tests.support.labkit import SIZES, run_sweep
 
 
 def qwenlab(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), prog_name="qwenlab")
-
-
-@pytest.fixture
-def two(emulator, data_dir: Path) -> None:
-    """Two experiments: 'before' (promptExtend x size) and 'after' (size)."""
-    run_sweep(emulator, data_dir, name="before", repeats=1, fail_one=False)
-    run_sweep(emulator, data_dir, name="after", axes={"size": SIZES}, repeats=1, fail_one=False,
-              prompt="A premium poster for LUMIERE, 'Glow, Renewed.' headline")
 
 
 @pytest.mark.parametrize("args, said", [
@@ -36,7 +27,7 @@ def two(emulator, data_dir: Path) -> None:
     (["compare", "before", "after", "--rows", "size", "--cols", "size", "-o", "OUT/c.png"],
      "Invalid value for '--cols': 'size' is already the rows axis"),
 ])
-def test_an_axis_placed_twice_names_the_option_that_placed_it_again(two, tmp_path: Path, data_dir: Path,
+def test_an_axis_placed_twice_names_the_option_that_placed_it_again(before_after, tmp_path: Path, data_dir: Path,
                                                                      args: list[str], said: str) -> None:
     """`--rows size --cols size` was refused with "an axis can be only one of rows, cols, facet and
     page; got rows='size', cols='size', facet=None, page=[...]": Python's keywords, no option named
@@ -59,7 +50,7 @@ def test_an_axis_placed_twice_names_the_option_that_placed_it_again(two, tmp_pat
      "Invalid value for '--output': 'cmp.txt' is neither a grid (.png, .jpg, .jpeg, .webp, .pdf, .svg) nor the "
      "comparison's report (.html)"),
 ])
-def test_an_output_of_the_wrong_kind_names_output(two, tmp_path: Path, data_dir: Path, args: list[str], said: str) -> None:
+def test_an_output_of_the_wrong_kind_names_output(before_after, tmp_path: Path, data_dir: Path, args: list[str], said: str) -> None:
     """The library's "path (-o): ..." reached the terminal as it is, Python's parameter name
     first ("Error: path (-o): 'grid.txt' is not ..."); `compare -o cmp.txt` listed only a grid's
     formats, though compare writes its report to an .html file."""
@@ -85,7 +76,7 @@ def test_a_bad_emulator_fault_names_its_option(args: list[str], said: str) -> No
     assert said in result.output, result.output
 
 
-def test_images_with_no_image_rated_high_enough_says_why_and_leaves_no_empty_folder(two, tmp_path: Path) -> None:
+def test_images_with_no_image_rated_high_enough_says_why_and_leaves_no_empty_folder(before_after, tmp_path: Path) -> None:
     """`qwenlab images NAME -o DIR --min-rating 4` on an experiment nobody rated (the README's
     example, right after `qwenlab demo`) printed "0 images written to DIR" and left DIR empty,
     saying neither why nor where ratings are made."""
