@@ -158,3 +158,20 @@ def serve_voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def judgement_rows(db: Path, columns: str = "winner") -> list[tuple]:
+    """The judgements a browser test made, oldest first: `columns` of each row of the log at `db`."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT {columns} FROM judgements ORDER BY id").fetchall()
+
+
+def judging_pair(page: Any, timeout_s: float) -> tuple[Any, Any]:
+    """Judging's widget on `page` and its two images, once both are drawn."""
+    widget = page.locator(".qwenlab-judging")
+    widget.wait_for(state="visible", timeout=timeout_s * 1000)
+    pair = widget.locator("img")
+    until(lambda: pair.count() == 2 and (pair.first.bounding_box() or {}).get("width", 0) > 100, 60, "the pair")
+    return widget, pair

@@ -13,7 +13,6 @@ there when Chromium is missing, unless QWENLAB_REQUIRE_BROWSER is set).
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.support.browser import (
     CLICK_TIMEOUT_MS,
     START_TIMEOUT_S,
     chromium_page,
+    judgement_rows,
     lab_notebook,
     readme_screenshot,
     until,
@@ -40,11 +40,6 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
               prompt=PROMPT, size="1024x1024")
     return lab_notebook(tmp_path / "judging.ipynb", data_dir,
                         "Lab().experiment('readable').judge('promptExtend', criterion='text correct', seed=4)")
-
-
-def _rows(db: Path) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT image_a, image_b, winner, criterion FROM judgements ORDER BY id").fetchall()
 
 
 @pytest.mark.slow
@@ -77,15 +72,15 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         page.mouse.click(boxes[0]["x"] + boxes[0]["width"] / 2, boxes[0]["y"] + boxes[0]["height"] / 2)
         page.get_by_text("keys on:").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("ArrowLeft")
-        until(lambda: len(_rows(db)) == 1, 30, "← to reach SQLite")
+        until(lambda: len(judgement_rows(db, 'image_a, image_b, winner, criterion')) == 1, 30, "← to reach SQLite")
         page.keyboard.press("2")
-        until(lambda: len(_rows(db)) == 2, 30, "2 to reach SQLite")
-        undone = _rows(db)[1]
+        until(lambda: len(judgement_rows(db, 'image_a, image_b, winner, criterion')) == 2, 30, "2 to reach SQLite")
+        undone = judgement_rows(db, 'image_a, image_b, winner, criterion')[1]
         page.keyboard.press("u")
-        until(lambda: len(_rows(db)) == 1, 30, "u to remove the last judgement")
+        until(lambda: len(judgement_rows(db, 'image_a, image_b, winner, criterion')) == 1, 30, "u to remove the last judgement")
         page.get_by_text("Undone").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("t")
-        until(lambda: len(_rows(db)) == 2, 30, "t to reach SQLite")
+        until(lambda: len(judgement_rows(db, 'image_a, image_b, winner, criterion')) == 2, 30, "t to reach SQLite")
         page.wait_for_timeout(500)  # let the next pair arrive before the picture is taken
         widget.screenshot(path=str(shot))
 
@@ -131,7 +126,7 @@ def test_judging_with_the_keyboard_and_undo_reach_sqlite(chromium: str, voila: s
         assert narrow[0]["y"] == pytest.approx(narrow[1]["y"], abs=2), f"stacked in a 900 px window: {narrow}"
         page.screenshot(path=str(tmp_path / "judging-900.png"))
 
-    first, second = _rows(db)
+    first, second = judgement_rows(db, 'image_a, image_b, winner, criterion')
     assert first[2:] == ("a", "text correct")
     assert second == (undone[0], undone[1], "tie", "text correct")  # the undone pair came back, judged again
     assert not errors, errors

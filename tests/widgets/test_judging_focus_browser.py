@@ -11,13 +11,12 @@ Chromium is missing, unless QWENLAB_REQUIRE_BROWSER is set).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.browser import CLICK_TIMEOUT_MS, START_TIMEOUT_S, chromium_page, until
+from tests.support.browser import CLICK_TIMEOUT_MS, START_TIMEOUT_S, chromium_page, judgement_rows, judging_pair, until
 from tests.support.labkit import run_sweep
 
 PROMPT = "A square poster: the brand 'LUMIERE' in large serif capitals"
@@ -48,11 +47,6 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
     return path
 
 
-def _rows(db: Path) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT winner FROM judgements ORDER BY id").fetchall()
-
-
 JUDGING_KEYS = ("ArrowLeft", "ArrowRight", "1", "2", "t", "0", "s", "u", "Backspace", "f")
 PAN = "els => els.map(e => (e.style.transform.match(/translate\\(([-\\d.e]+)px/) || [0, 'none'])[1])"
 SHIFT_ARROWS = ("Shift+ArrowLeft", "Shift+ArrowRight", "Shift+ArrowUp", "Shift+ArrowDown")
@@ -63,10 +57,7 @@ def test_keys_judge_only_with_the_focus_in_judging_and_shift_arrows_never(chromi
                                                                          data_dir: Path, tmp_path: Path) -> None:
     db = data_dir / "qwenlab.db"
     with chromium_page(chromium, voila, width=1400, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
-        widget = page.locator(".qwenlab-judging")
-        widget.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-        pair = widget.locator("img")
-        until(lambda: pair.count() == 2 and (pair.first.bounding_box() or {}).get("width", 0) > 100, 60, "the pair")
+        widget, pair = judging_pair(page, START_TIMEOUT_S)
         header = widget.locator(".widget-html").first
         first_pair = header.inner_text()
         legend = page.locator(".qwl-keys")
@@ -86,7 +77,7 @@ def test_keys_judge_only_with_the_focus_in_judging_and_shift_arrows_never(chromi
         for key in (*JUDGING_KEYS, *SHIFT_ARROWS):
             page.keyboard.press(key)
         page.wait_for_timeout(1500)  # a verdict would have reached SQLite by now
-        assert _rows(db) == [], "a key pressed outside judging was recorded as a verdict"
+        assert judgement_rows(db) == [], "a key pressed outside judging was recorded as a verdict"
         assert header.inner_text() == first_pair, "a key pressed outside judging moved to another pair"
         assert widget.locator(".qwl-cmp").count() == 0, "f pressed outside judging opened the full-size view"
 
@@ -99,7 +90,7 @@ def test_keys_judge_only_with_the_focus_in_judging_and_shift_arrows_never(chromi
         for key in SHIFT_ARROWS:
             page.keyboard.press(key)
         page.wait_for_timeout(1500)
-        assert _rows(db) == [], "Shift and an arrow in judging (outside its full-size view) was recorded as a verdict"
+        assert judgement_rows(db) == [], "Shift and an arrow in judging (outside its full-size view) was recorded as a verdict"
         assert header.inner_text() == first_pair
 
         # with the full-size view open they pan it, on the picture or on the pair above it
@@ -118,13 +109,13 @@ def test_keys_judge_only_with_the_focus_in_judging_and_shift_arrows_never(chromi
         page.keyboard.press("Shift+ArrowRight")
         until(lambda: images.evaluate_all(PAN) != moved, 10, "Shift+→ on the pair to pan the full-size view")
         page.wait_for_timeout(1500)
-        assert _rows(db) == []
+        assert judgement_rows(db) == []
         assert header.inner_text() == first_pair
         page.screenshot(path=str(tmp_path / "judging-focus.png"))  # to look at (kept in pytest's folder)
 
         # the plain keys still judge, with the focus in judging
         pair.first.click()
         page.keyboard.press("ArrowLeft")
-        until(lambda: _rows(db) == [("a",)], 30, "← in judging to judge")
+        until(lambda: judgement_rows(db) == [("a",)], 30, "← in judging to judge")
     assert not watch.errors, watch.errors
     assert not watch.beyond_loopback(), watch.beyond_loopback()

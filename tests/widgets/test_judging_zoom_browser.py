@@ -11,13 +11,20 @@ Chromium is missing, unless QWENLAB_REQUIRE_BROWSER is set).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.browser import CLICK_TIMEOUT_MS, START_TIMEOUT_S, chromium_page, lab_notebook, until
+from tests.support.browser import (
+    CLICK_TIMEOUT_MS,
+    START_TIMEOUT_S,
+    chromium_page,
+    judgement_rows,
+    judging_pair,
+    lab_notebook,
+    until,
+)
 from tests.support.labkit import run_sweep
 
 PROMPT = "A square poster: the brand 'LUMIERE' in large serif capitals, and small print 'Glow, Refined.' below"
@@ -32,20 +39,12 @@ def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: 
     return lab_notebook(tmp_path / "zoomed.ipynb", data_dir, "Lab().experiment('zoomed').judge('promptExtend', seed=3)")
 
 
-def _rows(db: Path) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT winner FROM judgements ORDER BY id").fetchall()
-
-
 @pytest.mark.slow
 def test_arrows_pan_the_zoomed_full_size_view_and_judge_nothing(chromium: str, voila: str, data_dir: Path,
                                                                 tmp_path: Path) -> None:
     db = data_dir / "qwenlab.db"
     with chromium_page(chromium, voila, width=1400, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
-        widget = page.locator(".qwenlab-judging")
-        widget.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-        pair = widget.locator("img")
-        until(lambda: pair.count() == 2 and (pair.first.bounding_box() or {}).get("width", 0) > 100, 60, "the pair")
+        widget, pair = judging_pair(page, START_TIMEOUT_S)
         pair.first.click()
         page.get_by_text("keys on:").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         page.keyboard.press("f")
@@ -72,7 +71,7 @@ def test_arrows_pan_the_zoomed_full_size_view_and_judge_nothing(chromium: str, v
             page.keyboard.press(key)
         until(lambda: images.evaluate_all(PAN) != before, 10, "the arrows to pan")
         page.wait_for_timeout(1500)  # a verdict would have reached SQLite by now
-        assert _rows(db) == [], "an arrow pressed to look around the zoomed picture was recorded as a verdict"
+        assert judgement_rows(db) == [], "an arrow pressed to look around the zoomed picture was recorded as a verdict"
         viewer.screenshot(path=str(tmp_path / "judging-zoomed.png"))
 
         # the focus elsewhere in judging (the pair above): an arrow still pans, and says why
@@ -83,20 +82,20 @@ def test_arrows_pan_the_zoomed_full_size_view_and_judge_nothing(chromium: str, v
         widget.get_by_text("the arrows pan the picture and judge nothing").wait_for(state="visible",
                                                                                       timeout=CLICK_TIMEOUT_MS)
         page.wait_for_timeout(1000)
-        assert _rows(db) == []
+        assert judgement_rows(db) == []
 
         # zoomed in, 1 judges (the left image); the next pair stays zoomed, so the arrows still pan
         stage.click()
         page.keyboard.press("1")
-        until(lambda: _rows(db) == [("a",)], 30, "1 to judge while zoomed in")
+        until(lambda: judgement_rows(db) == [("a",)], 30, "1 to judge while zoomed in")
 
         # fitted again (double-click), the arrows judge
         viewer.locator(".qwl-cmp-pane").first.dblclick()
         until(lambda: "qwl-cmp-zoomed" not in (stage.get_attribute("class") or ""), 10, "a double-click to fit")
         until(lambda: "pan, while zoomed in" not in legend.inner_text(), 10, "the legend to say the arrows judge")
         page.keyboard.press("ArrowRight")
-        until(lambda: len(_rows(db)) == 2, 30, "→ to judge once fitted")
-        assert _rows(db)[1] == ("b",)
+        until(lambda: len(judgement_rows(db)) == 2, 30, "→ to judge once fitted")
+        assert judgement_rows(db)[1] == ("b",)
 
         # "show results" with the full-size view open: the win rates come into sight under the
         # buttons (under the view, they were drawn a window's height below, out of sight)
