@@ -151,7 +151,7 @@ def _draw_tile(fig: ShownFigure, tiles: _Tiles, e: Entry, rect: tuple[float, flo
     spec, caption = tiles.spec, tiles.captions.text(e)
     pixels = tiles.arrays.get(e.path) if e.path else None
     if pixels is None or isinstance(pixels, str):  # failed, not run, or its file unreadable
-        draw_blank(fig, rect, e, caption, box_w, box_h, pixels, gid=f"task {e.task_id}")
+        draw_blank(fig, rect, e, caption, box_w, box_h, pixels, gid=f"task {e.task_id}", aspect=_aspect(e, spec.region))
         return False
     badges = spec.badges
     badge = badges.get(e.image_id) if badges is not None else None
@@ -161,6 +161,14 @@ def _draw_tile(fig: ShownFigure, tiles: _Tiles, e: Entry, rect: tuple[float, flo
     draw_image(fig, rect, pixels, caption, box_w, box_h, frame=frame_colour(badge.value if badge else None) if spec.frame else None,
                boxes=boxes, gid=f"image {e.image_id}")
     return True
+
+
+def _aspect(e: Entry, region: Region | None) -> float | None:
+    """Width / height of what `e`'s tile shows (its image, or the region cut from it), from the
+    size logged; None where none is."""
+    if not (e.width and e.height):
+        return None
+    return e.width / e.height if region is None else region.aspect(e.width, e.height)
 
 
 def _boxes(badges: ScoreBadges, e: Entry, pixels: Any, region: Region | None) -> list[Any]:

@@ -95,17 +95,26 @@ def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "
 
 
 def draw_blank(fig: "Figure", rect: tuple[float, float, float, float], entry: Entry | None, caption: str, box_w: float,
-               box_h: float, problem: str | None = None, gid: str | None = None) -> None:
+               box_h: float, problem: str | None = None, gid: str | None = None, aspect: float | None = None) -> None:
     """A grey panel saying why there is no image (the error code and message of a failed cell),
-    framed red for a failure, dashed grey for a cell not run; its caption under it."""
+    framed red for a failure, dashed grey for a cell not run; its caption under it. `aspect`
+    (width / height of what the image would show): the panel takes that shape, centred in its
+    box as an image is, where it filled the box (a portrait poster's blank as wide as a landscape one)."""
     from matplotlib.patches import Rectangle
 
     failed = problem is not None or entry is None or entry.status == "failed"
-    fig.add_artist(Rectangle(rect[:2], rect[2], rect[3], transform=fig.transFigure, facecolor="#f4f4f4",
+    shown_w, shown_h = box_w, box_h
+    if aspect and aspect > 0:
+        shown_w = min(box_w, box_h * aspect)
+        shown_h = shown_w / aspect
+    W, H = fig.get_figwidth(), fig.get_figheight()
+    x0 = rect[0] + (box_w - shown_w) / 2 / W
+    y0 = rect[1] + (box_h - shown_h) / 2 / H
+    fig.add_artist(Rectangle((x0, y0), shown_w / W, shown_h / H, transform=fig.transFigure, facecolor="#f4f4f4",
                              edgecolor=FAILED_COLOR if failed else "0.6", linewidth=1.4 if failed else 0.8,
                              linestyle="-" if failed else "--", gid=gid))
     text = problem or (entry.problem() if entry is not None else "no image")
-    lines = wrap_lines(text, box_w - 0.2, BLANK_PT, max_lines=max(1, int(box_h * 0.8 / line_height(BLANK_PT))))
+    lines = wrap_lines(text, max(shown_w - 0.2, 0.5), BLANK_PT, max_lines=max(1, int(shown_h * 0.8 / line_height(BLANK_PT))))
     fig.text(rect[0] + rect[2] / 2, rect[1] + rect[3] / 2, "\n".join(lines), ha="center", va="center", fontsize=BLANK_PT,
              color=FAILED_COLOR if failed else "0.35", gid=gid)
     _caption(fig, caption, rect[0] + rect[2] / 2, rect[1], box_w, gid, "0.3")

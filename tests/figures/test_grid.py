@@ -115,6 +115,21 @@ def test_an_image_deleted_after_its_thumbnail_was_made_is_drawn_missing(emulator
     assert sorted(webp_thumbnails(paths, 160)) == sorted(paths[1:]), "the report drew the deleted image"
 
 
+def test_a_missing_images_tile_has_the_shape_of_the_image_it_stands_for(emulator, data_dir: Path) -> None:
+    """The blank filled its whole slot: on a page of portrait and landscape posters, a missing
+    portrait one was drawn as wide as a landscape one."""
+    from matplotlib.patches import Rectangle
+
+    exp = run_sweep(emulator, data_dir, name="shapes", fail_one=False)
+    images = exp.images
+    row = images[images["width"] < images["height"]].iloc[0]  # a portrait one
+    Path(row["path"]).unlink()
+    fig = build_grid(exp, rows="size", cols="promptExtend", page=None)[0]  # each column holds both shapes
+    panel = next(a for a in fig.artists if isinstance(a, Rectangle) and a.get_gid() == f"task {row['task_id']}")
+    inches = panel.get_width() * fig.get_figwidth() / (panel.get_height() * fig.get_figheight())
+    assert inches == pytest.approx(row["width"] / row["height"], rel=0.01)
+
+
 def test_a_page_of_more_than_64_images_is_cut_into_pages_of_whole_repeats(emulator, data_dir: Path, tmp_path: Path) -> None:
     """Two axes and many repeats made one page of every image (2,000 on one 9,918 x 12,092 px
     page), its column headings thousands of pixels above most of them."""
