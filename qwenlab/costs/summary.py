@@ -170,6 +170,8 @@ class CostSummary:
             parts.append(f"${t['estimate_usd']:.4f} estimated")
         if t["in_doubt_usd"]:
             parts.append(f"${t['in_doubt_usd']:.4f} in doubt")
+        if not t["tasks"]:  # "$0.0000 ($0.0000 reported by the API)" read as an answer the API gave
+            parts = ["no requests in view"]
         return [
             f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
             f"({', '.join(parts)})",
