@@ -78,6 +78,38 @@ def rapidocr():
     return get_engine("rapidocr")
 
 
+def _tesseract_or_skip(*packs: str) -> None:
+    """Skip the test where Tesseract (or one of its language `packs`) is missing, except under
+    QWENLAB_REQUIRE_OCR=1 (CI, where .ci/run installs them), where that fails it."""
+    import shutil
+    import subprocess
+
+    missing = "tesseract is not installed (apt-get install tesseract-ocr)"
+    if shutil.which("tesseract") is not None:
+        out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30)
+        have = {line.strip() for line in out.stdout.splitlines()[1:]}
+        lacking = [p for p in packs if p not in have]
+        if not lacking:
+            return
+        missing = (f"tesseract's {' and '.join(lacking)} language packs are not installed "
+                   f"(apt-get install {' '.join('tesseract-ocr-' + p for p in lacking)})")
+    if os.environ.get("QWENLAB_REQUIRE_OCR"):
+        pytest.fail(f"QWENLAB_REQUIRE_OCR is set but {missing}")
+    pytest.skip(missing)
+
+
+@pytest.fixture
+def tesseract() -> None:
+    """Tesseract with its English pack (see `_tesseract_or_skip`)."""
+    _tesseract_or_skip("eng")
+
+
+@pytest.fixture
+def tesseract_jpn_kor() -> None:
+    """Tesseract with its Japanese and Korean packs (see `_tesseract_or_skip`)."""
+    _tesseract_or_skip("eng", "jpn", "kor")
+
+
 @pytest.fixture
 def cjk_font() -> Path:
     """The CJK font the emulator draws Chinese, Japanese and Korean with; the test is skipped where

@@ -189,8 +189,7 @@ def test_a_bad_detect_side_is_refused_before_any_model_loads(side):
         engines.RapidOCREngine(detect_side=side)
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
-def test_tesseract_reads_a_plain_poster():
+def test_tesseract_reads_a_plain_poster(tesseract):
     reading = get_engine("tesseract").read(poster(["GRAND OPENING", "Fresh Bakery 1928"]))
     assert [line.text for line in reading.lines] == ["GRAND OPENING", "Fresh Bakery 1928"]
     assert reading.engine == "tesseract" and reading.version.startswith("tesseract")
@@ -228,25 +227,13 @@ def test_rapidocr_reads_chinese_but_not_japanese_kana_nor_korean_hangul(rapidocr
     assert read("サマーセール") == "" and read("여름세일") == ""
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
-def test_tesseract_refuses_a_language_pack_it_does_not_have_before_reading_anything():
+def test_tesseract_refuses_a_language_pack_it_does_not_have_before_reading_anything(tesseract):
     with pytest.raises(OCRUnavailableError, match=r"no 'xqz' language pack .*apt-get install tesseract-ocr-xqz"):
         engines.TesseractEngine(lang="eng+xqz")
     assert engines.TesseractEngine().scripts == {"latin"}
 
 
-def _tesseract_has(*packs: str) -> bool:
-    import subprocess
-
-    if shutil.which("tesseract") is None:
-        return False
-    out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30)
-    return set(packs) <= {line.strip() for line in out.stdout.splitlines()[1:]}
-
-
-@pytest.mark.skipif(not _tesseract_has("jpn", "kor"),
-                    reason="tesseract's jpn and kor packs are not installed (apt-get install tesseract-ocr-jpn tesseract-ocr-kor)")
-def test_tesseract_s_japanese_and_korean_packs_do_not_read_chinese_text(cjk_font):
+def test_tesseract_s_japanese_and_korean_packs_do_not_read_chinese_text(tesseract_jpn_kor, cjk_font):
     """Why they do not say "han": jpn reads the kanji of Japanese text, not simplified Chinese (乐,
     时 and 优 are not in its alphabet), so a Chinese headline scored 0 whatever the model drew."""
     font = ImageFont.truetype(str(cjk_font), 72)
@@ -262,9 +249,7 @@ def test_tesseract_s_japanese_and_korean_packs_do_not_read_chinese_text(cjk_font
     assert read("新年快乐") != "新年快乐" and read("限时优惠") != "限时优惠"
 
 
-@pytest.mark.skipif(not _tesseract_has("jpn", "kor"),
-                    reason="tesseract's jpn and kor packs are not installed (apt-get install tesseract-ocr-jpn tesseract-ocr-kor)")
-def test_tesseract_with_its_packs_reads_the_japanese_and_korean_that_rapidocr_cannot(cjk_font):
+def test_tesseract_with_its_packs_reads_the_japanese_and_korean_that_rapidocr_cannot(tesseract_jpn_kor, cjk_font):
     """The advice the unscored images get (score with TesseractEngine(lang='eng+jpn+kor')) works."""
     font = ImageFont.truetype(str(cjk_font), 72)
     engine = engines.TesseractEngine(lang="eng+jpn+kor")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -113,8 +112,7 @@ def test_an_engine_with_other_settings_reads_again_what_it_read_before(exp):
     assert score_experiment(exp, FakeEngine("tesseract"), progress=False).attrs["run"].read == 0  # no settings: reused
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (apt-get install tesseract-ocr)")
-def test_tesseract_s_version_names_the_settings_its_readings_are_made_with():
+def test_tesseract_s_version_names_the_settings_its_readings_are_made_with(tesseract):
     from qwenlab.typography.engines import TesseractEngine
 
     engine = TesseractEngine(lang="eng", psm=6)
