@@ -175,3 +175,15 @@ def judging_pair(page: Any, timeout_s: float) -> tuple[Any, Any]:
     pair = widget.locator("img")
     until(lambda: pair.count() == 2 and (pair.first.bounding_box() or {}).get("width", 0) > 100, 60, "the pair")
     return widget, pair
+
+
+def full_size_pair(page: Any, widget: Any) -> tuple[Any, Any]:
+    """Judging's full-size view opened with "f" (the keys on): the view and its two images, once
+    both are loaded."""
+    page.keyboard.press("f")
+    viewer = widget.locator(".qwl-cmp")
+    viewer.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
+    images = viewer.locator("img.qwl-cmp-img")
+    until(lambda: images.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"),
+          30, "the full-size pair")
+    return viewer, images

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import CLICK_TIMEOUT_MS, START_TIMEOUT_S, chromium_page, judgement_rows, judging_pair, until
+from tests.support.browser import (
+    START_TIMEOUT_S,
+    chromium_page,
+    full_size_pair,
+    judgement_rows,
+    judging_pair,
+    until,
+)
 from tests.support.labkit import run_sweep
 
 PROMPT = "A square poster: the brand 'LUMIERE' in large serif capitals"
@@ -94,12 +101,8 @@ def test_keys_judge_only_with_the_focus_in_judging_and_shift_arrows_never(chromi
         assert header.inner_text() == first_pair
 
         # with the full-size view open they pan it, on the picture or on the pair above it
-        page.keyboard.press("f")
-        stage = widget.locator(".qwl-cmp-stage")
-        stage.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
-        images = widget.locator("img.qwl-cmp-img")
-        until(lambda: images.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"),
-              30, "the full-size pair")
+        viewer, images = full_size_pair(page, widget)
+        stage = viewer.locator(".qwl-cmp-stage")
         stage.click()
         before = images.evaluate_all(PAN)
         page.keyboard.press("Shift+ArrowLeft")

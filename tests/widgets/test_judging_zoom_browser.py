@@ -20,6 +20,7 @@ from tests.support.browser import (
     CLICK_TIMEOUT_MS,
     START_TIMEOUT_S,
     chromium_page,
+    full_size_pair,
     judgement_rows,
     judging_pair,
     lab_notebook,
@@ -47,12 +48,7 @@ def test_arrows_pan_the_zoomed_full_size_view_and_judge_nothing(chromium: str, v
         widget, pair = judging_pair(page, START_TIMEOUT_S)
         pair.first.click()
         page.get_by_text("keys on:").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
-        page.keyboard.press("f")
-        viewer = widget.locator(".qwl-cmp")
-        viewer.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
-        images = viewer.locator("img.qwl-cmp-img")
-        until(lambda: images.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"),
-              30, "the full-size pair")
+        viewer, images = full_size_pair(page, widget)
         hint = viewer.locator(".qwl-cmp-hint").inner_text()
         assert "zoomed in: arrows pan, 1 2 0 judge" in hint, hint
         bar = viewer.locator(".qwl-cmp-bar")
