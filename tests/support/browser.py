@@ -44,13 +44,15 @@ def readme_screenshot(name: str) -> Path | None:
     return SCREENSHOTS / name
 
 
-def lab_notebook(path: Path, data_dir: Path, expression: str, imports: str = "from qwenlab import Lab") -> Path:
-    """Write a one-cell notebook that points qwenlab at `data_dir`, runs `imports` and shows
-    `expression` (e.g. "Lab().experiment('x').explore()"), for Voilà to serve."""
+def lab_notebook(path: Path, data_dir: Path, expression: str, imports: str = "from qwenlab import Lab",
+                 before: tuple[str, ...] = ()) -> Path:
+    """Write a notebook that points qwenlab at `data_dir`, runs `imports` and shows `expression`
+    (e.g. "Lab().experiment('x').explore()"), for Voilà to serve; `before`: code cells above it
+    (another cell's widgets)."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
+    nb.cells = [*(nbformat.v4.new_code_cell(code) for code in before), nbformat.v4.new_code_cell(
         "import os\n"
         f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
         f"{imports}\n"

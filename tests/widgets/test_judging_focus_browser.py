@@ -22,6 +22,7 @@ from tests.support.browser import (
     full_size_pair,
     judgement_rows,
     judging_pair,
+    lab_notebook,
     until,
 )
 from tests.support.labkit import run_sweep
@@ -33,25 +34,14 @@ PROMPT = "A square poster: the brand 'LUMIERE' in large serif capitals"
 def experiment_notebook(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path) -> Path:
     """Three pairs of promptExtend on / off; a notebook whose first cell is a text box (another
     cell's input, where the user writes) and whose second opens judging on them."""
-    import nbformat
-
     run_sweep(emulator, data_dir, name="focus", axes={"promptExtend": [True, False]}, repeats=3, fail_one=False,
               prompt=PROMPT, size="1024x1024")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "import os\n"
-            f"os.environ['QWENLAB_DATA_DIR'] = {str(data_dir)!r}\n"
-            "import ipywidgets as w\n"
-            "notes = w.Textarea(placeholder='notes on this run')\n"
-            "notes.add_class('other-cell')\n"
-            "notes"),
-        nbformat.v4.new_code_cell("from qwenlab import Lab\nLab().experiment('focus').judge('promptExtend', seed=5)"),
-    ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "focus.ipynb"
-    nbformat.write(nb, path)
-    return path
+    notes = ("import ipywidgets as w\n"
+             "notes = w.Textarea(placeholder='notes on this run')\n"
+             "notes.add_class('other-cell')\n"
+             "notes")
+    return lab_notebook(tmp_path / "focus.ipynb", data_dir, "Lab().experiment('focus').judge('promptExtend', seed=5)",
+                        before=(notes,))
 
 
 JUDGING_KEYS = ("ArrowLeft", "ArrowRight", "1", "2", "t", "0", "s", "u", "Backspace", "f")
