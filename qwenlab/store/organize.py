@@ -338,7 +338,7 @@ class Organizer:
         raise ExperimentBusyError(
             f"experiment {row['name']!r} is running (a sweep is sending its cells; last updated {row.get('updated_at')}); "
             f"{what} it when the run has finished or been stopped. If no run is alive (its process was killed "
-            "where qwenlab cannot tell: on Windows, or on another machine), "
+            "where qwenlab cannot tell: on another machine), "
             + ("delete it with force=True (`qwenlab delete NAME --force`)" if what == "delete"
                else "run its sweep again to finish it first"))
 

@@ -9,7 +9,10 @@ before it marks the experiment 'running' until after it writes how it stopped, a
 operating system lets go of the lock when the process ends, however it ends. An experiment
 'running' whose lock no process holds was left so by a run that died: `settle_abandoned` marks
 it 'interrupted', saying so, and its cells left in doubt are asked about by the next run as
-always. Where `flock` is missing (Windows) nothing is settled: as before, the next run mends it.
+always. Where `flock` is missing (Windows) a run writes a small file naming its machine and
+process instead (`<log>.runs/<experiment id>.<pid>.<token>.run`), removed as it ends; a run whose
+file names a process of this machine that no longer exists is dead, and is settled the same way
+(one on another machine, or whose process cannot be asked about, cannot be told: left 'running').
 
     with holding_run(log.path, experiment_id):   # the runner, around 'running' .. its last status
         ...
@@ -18,9 +21,12 @@ always. Where `flock` is missing (Windows) nothing is settled: as before, the ne
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sqlite3
 import threading
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +36,7 @@ from .rows import utc_now
 
 try:
     import fcntl
-except ImportError:  # Windows: no flock; abandoned runs are mended by the next run, as before
+except ImportError:  # Windows: no flock; a run is told alive by its process instead (`_marker`)
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["holding_run", "run_alive", "live_runs", "settle_abandoned", "ABANDONED"]
@@ -51,9 +57,14 @@ def lock_file(log_path: Path, experiment_id: int) -> Path:
 @contextmanager
 def holding_run(log_path: Path | None, experiment_id: int) -> Iterator[None]:
     """Hold the experiment's run lock (shared: two runs of one experiment may run at once) while
-    the block runs. A log in memory, or a platform without flock, holds nothing."""
-    if fcntl is None or log_path is None:
+    the block runs. A log in memory holds nothing; a platform without flock writes the run's
+    marker (its machine and process) instead, removed when the block ends."""
+    if log_path is None:
         yield
+        return
+    if fcntl is None:
+        with _marker(log_path, experiment_id):
+            yield
         return
     path = lock_file(log_path, experiment_id)
     try:
@@ -76,10 +87,112 @@ def holding_run(log_path: Path | None, experiment_id: int) -> Iterator[None]:
         os.close(fd)  # and with it the lock
 
 
+@contextmanager
+def _marker(log_path: Path, experiment_id: int) -> Iterator[None]:
+    """Where flock is missing: a file naming this machine and process beside the log, for as
+    long as the run lasts (`_marked_alive` reads it). A folder it cannot write: the run goes on
+    without it, as it did before."""
+    path = lock_file(log_path, experiment_id)
+    key = (str(path), int(experiment_id))
+    marker = path.parent / f"{int(experiment_id)}.{os.getpid()}.{uuid.uuid4().hex[:12]}.run"
+    try:
+        path.parent.mkdir(exist_ok=True)
+        marker.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
+    except OSError:
+        marker = None  # type: ignore[assignment]
+    with _HERE_LOCK:
+        _HERE[key] += 1
+    try:
+        yield
+    finally:
+        with _HERE_LOCK:
+            _HERE[key] -= 1
+        if marker is not None:
+            try:
+                marker.unlink()
+            except OSError:  # left behind: its process is gone, which is how a reader will see it
+                pass
+
+
+def _marked_alive(log_path: Path, experiment_id: int) -> bool | None:
+    """Where flock is missing: whether a run's marker names a live process. True when one does,
+    False when every marker names a process of this machine that has ended (or there is none),
+    None when it cannot be told (a run on another machine, a process that cannot be asked about)."""
+    folder = lock_file(log_path, experiment_id).parent
+    try:
+        markers = list(folder.glob(f"{int(experiment_id)}.*.run"))
+    except OSError:
+        return None
+    verdicts = []
+    for marker in markers:
+        try:
+            said = json.loads(marker.read_text(encoding="utf-8"))
+            host, pid = said["host"], int(said["pid"])
+        except FileNotFoundError:  # its run ended as it was read
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            verdicts.append(None)
+            continue
+        alive = _process_alive(pid) if host == socket.gethostname() else None
+        if alive is False:
+            try:  # its run died without removing it: it says nothing any more
+                marker.unlink()
+            except OSError:
+                pass
+        verdicts.append(alive)
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
+
+
+def _process_alive(pid: int) -> bool | None:
+    """Whether process `pid` of this machine is running; None when it cannot be told. A process
+    that exists but is not this user's is alive; a pid reused since is taken for alive (the run
+    then stays 'running', as it did before: never a live run taken for a dead one)."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return _windows_process_alive(pid)
+    try:
+        os.kill(pid, 0)  # signal 0 asks, sends nothing (on Windows os.kill would end the process)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def _windows_process_alive(pid: int) -> bool | None:
+    """`_process_alive` on Windows: OpenProcess and its exit code (STILL_ACTIVE while it runs)."""
+    try:
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.OpenProcess.restype = ctypes.c_void_p  # a HANDLE: pointer-sized, not an int
+        kernel32.GetExitCodeProcess.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_ulong)]
+        kernel32.CloseHandle.argtypes = [ctypes.c_void_p]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            # ERROR_INVALID_PARAMETER: no process has that id; anything else (access denied): it exists
+            return False if ctypes.get_last_error() == 87 else True  # type: ignore[attr-defined]
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return None
+            return code.value == 259  # STILL_ACTIVE (a process that exited with 259 is taken for alive)
+        finally:
+            kernel32.CloseHandle(handle)
+    except Exception:  # no ctypes, another platform's stand-in: cannot tell
+        return None
+
+
 def run_alive(log_path: Path | None, experiment_id: int) -> bool | None:
     """True when a live process holds the experiment's run lock, False when none does (or no
-    run ever made the file), None when it cannot be told (no flock, a file it cannot open)."""
-    if fcntl is None or log_path is None:
+    run ever made the file), None when it cannot be told (a log in memory, a file it cannot
+    open; without flock, a run on another machine)."""
+    if log_path is None:
         return None
     path = lock_file(log_path, experiment_id)
     with _HERE_LOCK:
@@ -87,6 +200,8 @@ def run_alive(log_path: Path | None, experiment_id: int) -> bool | None:
             # a run in this very process: known without asking the lock, which on a network
             # share (flock over NFS is a POSIX lock, one per process) would let this process in
             return True
+    if fcntl is None:
+        return _marked_alive(log_path, experiment_id)
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -109,14 +224,17 @@ def run_alive(log_path: Path | None, experiment_id: int) -> bool | None:
 def live_runs(log_path: Path | None) -> set[int]:
     """The experiments of the log at `log_path` that a live run holds the lock of (their row may
     say 'done': of two runs of one experiment, the first to finish writes its status while the
-    other still sends). Empty where it cannot be told (no flock, a log in memory)."""
-    if fcntl is None or log_path is None:
+    other still sends). Empty where it cannot be told (a log in memory)."""
+    if log_path is None:
         return set()
     try:
         names = os.listdir(lock_file(log_path, 0).parent)
     except OSError:  # no run ever took a lock beside this log
         return set()
-    ids = {int(n[:-5]) for n in names if n.endswith(".lock") and n[:-5].isdigit()}
+    if fcntl is None:  # the runs' markers: <id>.<pid>.<token>.run
+        ids = {int(n.split(".")[0]) for n in names if n.endswith(".run") and n.split(".")[0].isdigit()}
+    else:
+        ids = {int(n[:-5]) for n in names if n.endswith(".lock") and n[:-5].isdigit()}
     return {i for i in ids if run_alive(log_path, i) is True}
 
 
@@ -125,7 +243,7 @@ def settle_abandoned(log: Any) -> list[str]:
     process has ended; the names of those it marked. Checked inside a write transaction, so a
     run that writes its last status meanwhile is never overwritten (a run lets go of its lock
     only after that write). A log that cannot be written is left as it is."""
-    if fcntl is None or log.path is None:
+    if log.path is None:
         return []
     try:
         running = log.rows("SELECT id FROM experiments WHERE status = 'running'")

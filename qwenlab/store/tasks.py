@@ -137,7 +137,7 @@ class Tasks:
         markup (the most the API has charged above an estimate, as each run reserves), and the task
         is not marked (False: it must not be sent) when it would take the spend past the budget:
         two runs sending cells of one experiment share its budget. A row 'sent' already (a cell in
-        doubt sent again under its own taskUUID) is in that spend already, and needs nothing more.
+        doubt sent again under its own taskUUID) is in that spend already, and is not checked.
 
         None, and nothing written, when the row is 'done' already: another run of the experiment (a
         second notebook or process on the log) finished the cell since this run read it. Marking it
@@ -150,12 +150,14 @@ class Tasks:
             now = db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()
             if now is not None and now[0] == "done":
                 return None
-            if within is not None and (self._others_wrote() or self._runs.get(within[0], 0) > 1):
+            # a row 'sent' already is a cell in doubt sent again under its own taskUUID, which
+            # cannot be paid twice: the spend counts it already, at its estimate, as the run's own
+            # budget holds it, and it adds nothing. Checked, it was counted again at the markup
+            # (twice its estimate before a price is known) with every other cell in doubt, and a
+            # budget that held them exactly refused them all, leaving them in doubt for good
+            resent = now is not None and now[0] == "sent"
+            if within is not None and not resent and (self._others_wrote() or self._runs.get(within[0], 0) > 1):
                 experiment_id, limit, need, markup = within
-                if now is not None and now[0] == "sent":
-                    # a cell in doubt sent again under its own taskUUID (which cannot be paid
-                    # twice): the spend below counts it already, in flight, so it needs no more
-                    need = 0.0
                 spent, in_flight = db.execute(
                     f"SELECT {SPENT_SQL}, coalesce(sum(CASE WHEN t.status = 'sent' THEN t.estimated_cost_usd END), 0) "
                     "FROM tasks t WHERE t.experiment_id = ?", [experiment_id]).fetchone()

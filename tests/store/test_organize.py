@@ -211,9 +211,11 @@ def test_a_running_experiment_is_neither_deleted_nor_renamed(lab: Lab, monkeypat
         with pytest.raises(ExperimentBusyError, match="running"):
             exp.rename("elsewhere")
         assert exp.counts()["images"] == 3
-    # where qwenlab cannot tell whether the run's process died (no flock: Windows), 'running'
-    # stays: force=True deletes it all the same
+    # where qwenlab cannot tell whether the run's process died (no flock, and the run's marker
+    # names another machine's process), 'running' stays: force=True deletes it all the same
     monkeypatch.setattr(run_lock, "fcntl", None)
+    marker = run_lock.lock_file(lab.log.path, exp.id).parent / f"{exp.id}.4242.0123456789ab.run"
+    marker.write_text('{"host": "another-machine", "pid": 4242}', encoding="utf-8")
     with pytest.raises(ExperimentBusyError, match="running"):
         exp.rename("elsewhere")
     assert exp.delete(confirm=True, force=True).images == 3

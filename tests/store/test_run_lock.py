@@ -264,22 +264,74 @@ def test_a_run_whose_experiment_is_renamed_as_it_starts_sends_nothing_under_the_
         assert log.image_count(exp_id) == 4 and log.experiment("posters") is None
 
 
-def test_where_flock_is_missing_runs_go_on_and_nothing_is_settled(emulator: Emulator, data_dir: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Windows has no fcntl: a run holds no lock and goes on; an experiment left 'running' stays
-    so (nothing tells a dead run from a live one), rename says so, and delete --force removes it."""
+# a `qwenlab run` where the platform has no fcntl (as on Windows): blocked before qwenlab imports it
+NO_FCNTL_RUN = "import sys, runpy; sys.modules['fcntl'] = None; sys.argv[0] = 'qwenlab'; runpy.run_module('qwenlab.cli', run_name='__main__')"
+
+
+def test_where_flock_is_missing_a_killed_run_is_told_from_a_live_one(data_dir: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no flock: a run's experiment stayed 'running' for good once its process was
+    killed (a kernel restarted mid-sweep), refusing rename and delete until its sweep ran again.
+    A run there writes a marker naming its process: while that process lives the experiment is
+    running (rename refused); once it is killed, the log says 'interrupted', rename works, and
+    the next run finishes it without paying twice."""
+    import qwenlab.store.run_lock as run_lock
+    from qwenlab.errors import ExperimentBusyError
+
+    monkeypatch.setattr(run_lock, "fcntl", None)
+    sweep = tmp_path / "slow.toml"
+    sweep.write_text(f'name = "slow"\nprompt = "{PROMPT}"\nrepeats = 8\nconcurrency = 2\n[request]\nsize = "256x256"\n')
+    with Emulator(latency=0.3) as emu:
+        env = {**os.environ, "QWENLAB_DATA_DIR": str(data_dir), "RUNWARE_BASE_URL": emu.url}
+        run = [sys.executable, "-c", NO_FCNTL_RUN, "run", str(sweep), "--no-progress"]
+        proc = subprocess.Popen(run, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(emu.ledger) < 2:
+                time.sleep(0.05)
+            with Log(data_dir / "qwenlab.db") as log:  # alive: running, and not to be renamed
+                exp_id = int(log.experiment("slow")["id"])
+                assert log.experiment("slow")["status"] == "running" and run_alive(log.path, exp_id) is True
+                assert run_lock.live_runs(log.path) == {exp_id}
+            with pytest.raises(ExperimentBusyError):
+                Lab(data_dir).experiment("slow").rename("fast")
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            said, _ = proc.communicate(timeout=30)
+        assert len(emu.ledger) >= 2, f"the run never got going: {said}"
+        assert list((data_dir / "qwenlab.db.runs").glob("*.run")), "the killed run left its marker"
+        with Log(data_dir / "qwenlab.db") as log:
+            row = log.experiment("slow")
+            assert row["status"] == "interrupted" and row["stop_reason"] == ABANDONED, row["status"]
+        assert not list((data_dir / "qwenlab.db.runs").glob("*.run"))  # a dead run's marker is cleared
+        lab = Lab(data_dir)
+        lab.experiment("slow").rename("fast")
+        again = subprocess.run([sys.executable, "-c", NO_FCNTL_RUN, "run", str(sweep), "--name", "fast", "--no-progress"],
+                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stdout + again.stderr
+        charged = [c.task_uuid for c in emu.ledger.charges]
+        assert len(charged) == len(set(charged)) == 8  # every cell paid once
+        assert not list((data_dir / "qwenlab.db.runs").glob("*.run"))  # a run that ends removes its marker
+
+
+def test_where_flock_is_missing_a_run_on_another_machine_cannot_be_told(emulator: Emulator, data_dir: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A marker written on another machine (a log on a shared folder) names a process this one
+    cannot ask about: its experiment stays 'running', rename says why, delete --force removes it."""
     import qwenlab.store.run_lock as run_lock
     from qwenlab.errors import ExperimentBusyError
 
     monkeypatch.setattr(run_lock, "fcntl", None)
     exp = run_sweep(emulator, data_dir, name="left", repeats=1, fail_one=False)
     assert exp.log.experiment("left")["status"] == "done"
-    assert not (data_dir / "qwenlab.db.runs").exists()  # no lock file was made
+    assert not list((data_dir / "qwenlab.db.runs").glob("*.run"))
+    (data_dir / "qwenlab.db.runs" / f"{exp.id}.4242.0123456789ab.run").write_text(
+        json.dumps({"host": "another-machine", "pid": 4242}), encoding="utf-8")
     with exp.log.transaction() as db:
         db.execute("UPDATE experiments SET status = 'running', stop_reason = NULL WHERE id = ?", [exp.id])
     with Log(data_dir / "qwenlab.db") as log:
         assert log.experiment("left")["status"] == "running" and settle_abandoned(log) == []
         assert run_alive(log.path, exp.id) is None and run_lock.live_runs(log.path) == set()
-    with pytest.raises(ExperimentBusyError, match="on Windows"):
+    with pytest.raises(ExperimentBusyError, match="another machine"):
         exp.rename("right")
     exp.delete(confirm=True, force=True)

@@ -571,3 +571,27 @@ def test_a_cell_in_doubt_sent_again_under_its_taskuuid_is_not_refused_its_own_ro
     assert exp.counts()["done"] == 4 and exp.stop_reason is None, (exp.counts(), exp.stop_reason)
     assert sum(fake.charged.values()) == 4 and set(fake.charged.values()) == {1}
     assert exp.cost == pytest.approx(4 * 0.075)
+
+
+
+def test_cells_in_doubt_sent_again_are_not_refused_by_a_shared_budget_before_any_price_is_known(data_dir: Path) -> None:
+    """Two cells left in doubt (502 on every attempt: the server never took them) by a run
+    without a budget; the next run gives a budget that holds both exactly, while another notebook
+    writes to the log. Before any price is confirmed, the log's check counted every cell in doubt
+    at twice its estimate, the one being sent again included, beside their estimates in the
+    spend: the first was refused ("another run of this experiment spent part of its $0.15
+    meanwhile", which none had), and both stayed in doubt at every run of that notebook. Sent
+    again under their own taskUUIDs they cannot be paid twice: the spend holds them already."""
+    fake = Fake()
+    fake.script.extend([error_answer(502)] * 6)  # 2 cells, 3 attempts each: neither taken
+    lab, client = lab_for(fake, data_dir)
+    sweep = Sweep(prompt=PROMPT, size="256x256", repeats=2)
+    with client:
+        exp = lab.run(sweep, name="exact", progress=False, concurrency=2)
+        assert exp.counts()["in_doubt"] == 2 and not fake.charged
+        with Log(data_dir / "qwenlab.db") as other:  # a second notebook on the log writes to it
+            other.update_experiment(exp.id, notes="seen from another notebook")
+        exp = lab.run(sweep, name="exact", progress=False, concurrency=1, budget_usd=2 * 0.075)
+    assert exp.counts()["done"] == 2 and exp.stop_reason is None, (exp.counts(), exp.stop_reason)
+    assert sum(fake.charged.values()) == 2 and set(fake.charged.values()) == {1}
+    assert exp.cost == pytest.approx(2 * 0.075)
