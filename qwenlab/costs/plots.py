@@ -287,7 +287,9 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
 
     c = _costs(costs)
     df = c.estimate_vs_actual()
-    fig, ax = _axes(ax, (max(5.0, 1.1 * len(df) + 2), 4))
+    # 7 inches at least: the title's lines (the view, wrapped at 70 characters; the emulator's
+    # line) were cut at both sides of a figure of one or two experiments
+    fig, ax = _axes(ax, (max(7.0, 1.1 * len(df) + 2), 4))
     title = _titled(c, "Estimate against actual")
     if df.empty or not (df["estimated_usd"].any() or df["cost_usd"].any()):
         _empty(ax, title, c)

@@ -163,3 +163,31 @@ def test_a_window_sets_the_budget_mark_against_the_whole_spend(known: Log, tmp_p
     assert "in all" not in texts(april)
     whole = cost_by_experiment(Costs(known))  # the whole log: nothing outside it
     assert len(whole.axes[0].containers) == 3 and "in all" not in texts(whole)
+
+
+def cut_texts(fig: Figure) -> list[str]:
+    """The title and the notes of a figure that reach past its edges, as drawn (cut off in the PNG)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    cut = []
+    for ax in fig.axes:
+        for text in [ax.title, *ax.texts]:
+            box = text.get_window_extent(renderer)
+            if text.get_text() and (box.x0 < -1 or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1):
+                cut.append(text.get_text())
+    return cut
+
+
+def test_every_title_fits_its_figure(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """The title says which part of the log a plot shows: of one or two experiments, the estimate
+    plot was 5 inches wide and cut its title at both sides ("xperiments beta; without experiment")."""
+    views = [Costs(known), Costs(known, experiments="beta", since="2026-04-01", imported=False),
+             Costs(known, experiments=["alpha", "beta"], since="2026-03-01T12:00", until="2026-03-05T06:00")]
+    for c in views:
+        for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+            fig = plot(c)
+            assert cut_texts(fig) == [], (plot.__name__, c.scope())
+    render(estimate_vs_actual(views[1]), tmp_path / "beta-estimate.png")
