@@ -135,6 +135,12 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
             # long log was a spike nobody could read
             ax.step([at[part.index[0]], *at[part.index], end], [0.0, *spent, spent.iloc[-1]], where="post", linewidth=1,
                     label=f"{name} ({_usd(part['cost_usd'].sum())})")
+    if at.min() == at.max():
+        # every request at one instant (a first request, a batch): matplotlib widens a span of no
+        # length by two years each side, a spike at the middle of 2025 to 2029
+        import pandas as pd
+
+        ax.set_xlim(at.min() - pd.Timedelta(minutes=1), at.max() + pd.Timedelta(minutes=1))
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

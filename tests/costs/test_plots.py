@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -191,3 +192,17 @@ def test_every_title_fits_its_figure(known: Log, tmp_path: Path) -> None:  # noq
             fig = plot(c)
             assert cut_texts(fig) == [], (plot.__name__, c.scope())
     render(estimate_vs_actual(views[1]), tmp_path / "beta-estimate.png")
+
+
+def test_one_request_is_drawn_at_its_minute_not_in_a_span_of_years(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """A log's first request alone (or a batch logged at one instant) spans no time: matplotlib
+    widened it to two years each side, 2025 to 2029, a spike in the middle."""
+    from matplotlib.dates import date2num
+
+    one = Costs(known, since="2026-03-10", until="2026-03-11")  # beta's t9 alone, done at 12:00
+    assert len(one.timeline()) == 1
+    fig = cumulative_spend(one)
+    low, high = fig.axes[0].get_xlim()
+    done = date2num(pd.Timestamp("2026-03-10T12:00"))
+    assert low < done < high and high - low <= 1 / 24  # within the hour
+    render(fig, tmp_path / "one.png")
