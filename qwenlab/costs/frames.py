@@ -99,8 +99,8 @@ class Costs(CostSummary):
         self.since = date_bound(since, "since")
         self.until = date_bound(until, "until")
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise ValueError(f"until: {self.until} is not after since ({self.since}): no request can be in between; "
-                             "are they swapped?")
+            raise ValueError(f"until: {_as_given(until, self.until)} is not after since: {_as_given(since, self.since)}; "
+                             "no request can be in between; are they swapped?")
         self.experiments = _experiment_names(experiments)
         self.imported = bool(imported)
         self.task_ids = _task_ids(task_ids)
@@ -375,6 +375,14 @@ def date_bound(value: Any, name: str) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day
     raise TypeError(f"{name} must be a date, a datetime or text, got {type(value).__name__}")
+
+
+def _as_given(value: Any, bound: str) -> str:
+    """A bound for a message, as typed and as read where they differ ("'2026-11' (read as
+    2026-12-01)"): the bound alone read "2026-12-01 is not after since (2026-12-01)" to one who
+    typed --since 2026-12 --until 2026-11."""
+    typed = value.strip() if isinstance(value, str) else None
+    return bound if typed is None or typed == bound else f"{typed!r} (read as {bound})"
 
 
 def _period_bound(text: str, name: str, year: int, month: str | None, week: str | None) -> dt.date:

@@ -481,6 +481,9 @@ def test_a_month_or_a_year_is_a_bound_as_by_month_labels_it(known: Log, known_de
     for bad in ("2026-13", "2026-00"):
         with pytest.raises(ValueError, match=f"until: '{bad}' is no month of the calendar: use .*a month 2026-03"):
             Costs(known, until=bad)
+    with pytest.raises(ValueError, match=r"until: '2026-11' \(read as 2026-12-01\) is not after since: '2026-12' \(read "
+                                         r"as 2026-12-01\); no request can be in between; are they swapped\?"):
+        Costs(known, since="2026-12", until="2026-11")
     result = CliRunner().invoke(cli, ["costs", "--json", "--since", "2026-03", "--until", "2026-03"])
     data = json.loads(result.output)
     assert (data["since"], data["until"]) == ("2026-03-01", "2026-04-01")
