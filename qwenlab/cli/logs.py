@@ -177,8 +177,11 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="experiment, model, size, day, week, month, status, setting, backend, or a sweep axis (promptExtend); "
                    "several with commas: experiment,day.")
 @click.option("--since", default=None, callback=_date_option,
-              help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, 7d (today and the 7 days before, UTC), 2w or 12h.")
-@click.option("--until", default=None, callback=_date_option, help="Only requests before this date.")
+              help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, a month 2026-03 or a year 2026 "
+                   "(from its first day), 7d (today and the 7 days before, UTC), 2w or 12h.")
+@click.option("--until", default=None, callback=_date_option,
+              help="Only requests before this date or time (--until 2026-03-05: up to March 4); a month 2026-03 "
+                   "or a year 2026 is taken whole (--since 2026-03 --until 2026-03: March).")
 @click.option("-e", "--experiment", "experiments", multiple=True, help="Only this experiment (repeat for several).")
 @click.option("--tag", default=None, help="Only the experiments with this tag (`qwenlab tag NAME TAG`), archived ones included.")
 @click.option("--kept", "min_score", type=click.FloatRange(1, 5), default=None,

@@ -68,7 +68,9 @@ class Costs(CostSummary):
     since / until: only requests of that time (a date, a datetime, ISO text, or a span back from
     now: "7d" is from the start of the day seven days ago, UTC, so today and the seven days before;
     "0d" is today, "2w" fourteen days back, "12h" exactly twelve hours); `since` inclusive, `until`
-    exclusive. The whole days in view are summed from the log's cost rollups, and the rest of a
+    exclusive: until="2026-03-05" ends with March 4. A month ("2026-12", as by("month") labels
+    it), a year ("2026") or an ISO week ("2026-W49") is taken whole: since from its first day,
+    until through its last (since="2026-12", until="2026-12" is December). The whole days in view are summed from the log's cost rollups, and the rest of a
     day a bound falls inside from the requests of that day's experiments (a summary of a million
     requests takes under a second). experiments: only these experiment names (one, a list, or a
     pandas column such as `lab.experiments(tag="posters", archived=True)["name"]`; an empty one is
@@ -97,8 +99,8 @@ class Costs(CostSummary):
         self.since = date_bound(since, "since")
         self.until = date_bound(until, "until")
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise ValueError(f"until: {self.until} is not after since ({self.since}): no request can be in between; "
-                             "are they swapped?")
+            raise ValueError(f"until: {_as_given(until, self.until)} is not after since: {_as_given(since, self.since)}; "
+                             "no request can be in between; are they swapped?")
         self.experiments = _experiment_names(experiments)
         self.imported = bool(imported)
         self.task_ids = _task_ids(task_ids)
@@ -326,18 +328,28 @@ def _described_price(model: str, at: str) -> float:
 
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
+# a whole month or year ("2026-12", "2026", as by("month") labels them) or an ISO week ("2026-W49")
+_PERIOD = re.compile(r"^\s*(\d{4})(?:-(?:(\d{1,2})|[Ww](\d{1,2})))?\s*$")
 
 
 # the forms a date bound takes, for the message that refuses another
-DATE_FORMS = "use 2026-03-01, 2026-03-01T12:00, 7d (today and the 7 days before), 2w or 12h"
+DATE_FORMS = ("use 2026-03-01, 2026-03-01T12:00, a month 2026-03 or a year 2026, 7d (today and the 7 days before), "
+              "2w or 12h")
 
 
 def date_bound(value: Any, name: str) -> str | None:
     """A bound (`since`, `until`) as ISO-8601 UTC text, comparable with the log's timestamps;
-    ValueError naming `name` for text that is not a date."""
+    ValueError naming `name` for text that is not a date.
+
+    A month ("2026-12"), a year ("2026") or an ISO week ("2026-W49") is a period: `since` starts
+    at its first day, and `until` takes it whole, up to the first day after it (until="2026-12" is
+    "2027-01-01": December included), as a reader of by("month") means it. A day or a time is
+    where `until` stops, itself left out (until="2026-12-05" ends with December 4)."""
     if value is None or value == "":
         return None
-    if isinstance(value, str):
+    if isinstance(value, str) and (p := _PERIOD.match(value)):
+        value = _period_bound(value, name, int(p.group(1)), p.group(2), p.group(3))
+    elif isinstance(value, str):
         m = _RELATIVE.match(value)
         if m:
             n, unit = int(m.group(1)), m.group(2)
@@ -364,6 +376,29 @@ def date_bound(value: Any, name: str) -> str | None:
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day
     raise TypeError(f"{name} must be a date, a datetime or text, got {type(value).__name__}")
 
+
+def _as_given(value: Any, bound: str) -> str:
+    """A bound for a message, as typed and as read where they differ ("'2026-11' (read as
+    2026-12-01)"): the bound alone read "2026-12-01 is not after since (2026-12-01)" to one who
+    typed --since 2026-12 --until 2026-11."""
+    typed = value.strip() if isinstance(value, str) else None
+    return bound if typed is None or typed == bound else f"{typed!r} (read as {bound})"
+
+
+def _period_bound(text: str, name: str, year: int, month: str | None, week: str | None) -> dt.date:
+    """The first day of a year, month or ISO week, or for `until` the first day after it."""
+    whole = name == "until"
+    try:
+        if week is not None:
+            start = dt.date.fromisocalendar(year, int(week), 1)
+            return start + dt.timedelta(weeks=1) if whole else start
+        if month is not None:
+            start = dt.date(year, int(month), 1)
+            return dt.date(year + start.month // 12, start.month % 12 + 1, 1) if whole else start
+        return dt.date(year + 1, 1, 1) if whole else dt.date(year, 1, 1)
+    except ValueError:  # month 13, week 54, the year 0 or after 9998
+        what = "week" if week is not None else "month" if month is not None else "year"
+        raise ValueError(f"{name}: {text!r} is no {what} of the calendar: {DATE_FORMS}") from None
 
 
 def _coverage_note(df: "pd.DataFrame") -> str | None:

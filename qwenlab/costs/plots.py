@@ -135,6 +135,12 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
             # long log was a spike nobody could read
             ax.step([at[part.index[0]], *at[part.index], end], [0.0, *spent, spent.iloc[-1]], where="post", linewidth=1,
                     label=f"{name} ({_usd(part['cost_usd'].sum())})")
+    if at.min() == at.max():
+        # every request at one instant (a first request, a batch): matplotlib widens a span of no
+        # length by two years each side, a spike at the middle of 2025 to 2029
+        import pandas as pd
+
+        ax.set_xlim(at.min() - pd.Timedelta(minutes=1), at.max() + pd.Timedelta(minutes=1))
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
@@ -151,7 +157,12 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
 @_cjk_text
 def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     """Spend per experiment as horizontal bars (API-reported, emulated, estimated, in doubt stacked), with
-    each experiment's budget marked, and the part charged for failed requests written beside."""
+    each experiment's budget marked, and the part charged for failed requests written beside.
+
+    In a view of some time (since, until) or some tasks, a budget still holds every request of its
+    experiment, as `budget()` says: an experiment with a budget has its spend outside the view
+    drawn hatched after the view's bar, and its whole spend written beside ("$0.15; $0.455 in
+    all"), so the mark is read against what the budget counts."""
     c = _costs(costs)
     df = c.by("experiment")
     labels = [_wrap(str(n), 30) for n in df.index]
@@ -160,7 +171,8 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     if df.empty or not df["cost_usd"].any():
         _empty(ax, title, c)
         return fig
-    budgets = c.budget()["budget_usd"]
+    held = c.budget()  # each experiment's whole spend, in a view of some time or tasks too
+    budgets = held["budget_usd"]
     y = list(range(len(df)))
     left = [0.0] * len(df)
     for col, label, colour in _PARTS:
@@ -168,19 +180,31 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
         if any(values):
             ax.barh(y, values, left=left, color=colour, label=label)
             left = [a + b for a, b in zip(left, values)]
+    part = c.since is not None or c.until is not None or c.task_ids is not None
+    outside = _outside_view(df, held) if part else [0.0] * len(df)
+    if any(outside):
+        # a budget holds every request of its experiment, whenever sent: the window's bar alone
+        # against it showed money left that earlier runs had spent
+        ax.barh(y, outside, left=left, color="white", edgecolor="#999999", hatch="///", linewidth=0.8,
+                label="outside this window, counted by the budget" if c.task_ids is None
+                else "its requests not shown, counted by the budget")
+        left = [a + b for a, b in zip(left, outside)]
     marked = False
     right = max(left)
     at = list(left)  # where each bar's note starts: past its budget mark, which would strike it through
     for i, name in enumerate(df.index):
         budget = budgets.get(name)
         if budget is not None and budget == budget:
-            ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2, label=None if marked else "budget")
+            ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2,
+                    label=None if marked else ("budget (of every request)" if part else "budget"))
             marked, right, at[i] = True, max(right, budget), max(at[i], budget)
     notes = []
-    for _, r in df.iterrows():
+    for out, (name, r) in zip(outside, df.iterrows()):
         note = _usd(r["cost_usd"])
         if r["failed_usd"] > 0:
             note += f" ({_usd(r['failed_usd'])} on failures)"
+        if out > 0:
+            note += f"; {_usd(held.loc[name, 'cost_usd'])} in all"
         notes.append(note)
     _finish_bars(ax, y, labels, at, notes, right, title)
     # beside the axes, not over them: inside, it covered the longest bar's note and its budget
@@ -226,6 +250,19 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     return fig
 
 
+def _outside_view(df: "pd.DataFrame", held: "pd.DataFrame") -> list[float]:
+    """Per row of `df` (the view's spend per experiment), what its experiment spent outside the
+    view, where it has a budget to hold it against (`held`: `budget()`, the whole spend); 0 for the
+    others, whose whole spend nothing is compared with."""
+    out = []
+    for name, spent in zip(df.index, df["cost_usd"]):
+        budget = held["budget_usd"].get(name)
+        whole = held["cost_usd"].get(name)
+        has_budget = budget is not None and budget == budget and whole is not None
+        out.append(max(0.0, round(float(whole) - float(spent), 6)) if has_budget else 0.0)
+    return out
+
+
 def _finish_bars(ax: "Axes", y: list[int], labels: list[str], ends: list[float], notes: list[str], right: float, title: str) -> None:
     """Labels, notes after each bar (room kept for them), dollar ticks, top-down order."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -256,7 +293,9 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
 
     c = _costs(costs)
     df = c.estimate_vs_actual()
-    fig, ax = _axes(ax, (max(5.0, 1.1 * len(df) + 2), 4))
+    # 7 inches at least: the title's lines (the view, wrapped at 70 characters; the emulator's
+    # line) were cut at both sides of a figure of one or two experiments
+    fig, ax = _axes(ax, (max(7.0, 1.1 * len(df) + 2), 4))
     title = _titled(c, "Estimate against actual")
     if df.empty or not (df["estimated_usd"].any() or df["cost_usd"].any()):
         _empty(ax, title, c)

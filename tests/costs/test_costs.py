@@ -459,6 +459,39 @@ def test_since_and_until_split_the_spend(known: Log) -> None:
         Costs(known, since="last tuesday")
 
 
+def test_a_month_or_a_year_is_a_bound_as_by_month_labels_it(known: Log, known_default: Path) -> None:
+    """by("month") reads "2026-03": since="2026-03" starts with March 1; until="2026-03" takes March
+    whole (up to April 1), as a reader means it, so since and until of one month are that month. A
+    year likewise, and an ISO week ("2026-W10", March 2 to 8). A day as until stays where it stops."""
+    months = Costs(known).by("month")["cost_usd"]
+    assert list(months.index) == ["2026-02", "2026-03", "2026-04"]  # February: the cell never sent, logged then
+    march = Costs(known, since="2026-03", until="2026-03")
+    assert (march.since, march.until) == ("2026-03-01", "2026-04-01")
+    assert march.totals()["cost_usd"] == pytest.approx(months["2026-03"])
+    assert Costs(known, since="2026-04").totals()["cost_usd"] == pytest.approx(months["2026-04"])
+    assert Costs(known, until="2026-03").totals()["cost_usd"] == pytest.approx(months["2026-03"])  # March included
+    assert Costs(known, since="2026-03", until="2026-03").by("month").index.tolist() == ["2026-03"]
+    assert Costs(known, until="2026-03-10").totals()["cost_usd"] == pytest.approx(0.455)  # the 10th left out
+    assert Costs(known, since="2026", until="2026").totals()["cost_usd"] == pytest.approx(TOTAL)
+    assert Costs(known, since="2027").totals()["tasks"] == 0
+    assert Costs(known, since="2026-W10", until="2026-W10").by("day").index.tolist() == ["2026-03-02", "2026-03-03",
+                                                                                         "2026-03-04"]
+    assert Costs(known, since="2026-3").since == "2026-03-01"
+    assert Costs(known, until="2026-12").until == "2027-01-01"
+    for bad in ("2026-13", "2026-00"):
+        with pytest.raises(ValueError, match=f"until: '{bad}' is no month of the calendar: use .*a month 2026-03"):
+            Costs(known, until=bad)
+    with pytest.raises(ValueError, match=r"until: '2026-11' \(read as 2026-12-01\) is not after since: '2026-12' \(read "
+                                         r"as 2026-12-01\); no request can be in between; are they swapped\?"):
+        Costs(known, since="2026-12", until="2026-11")
+    result = CliRunner().invoke(cli, ["costs", "--json", "--since", "2026-03", "--until", "2026-03"])
+    data = json.loads(result.output)
+    assert (data["since"], data["until"]) == ("2026-03-01", "2026-04-01")
+    assert data["totals"]["cost_usd"] == pytest.approx(months["2026-03"])
+    bad = CliRunner().invoke(cli, ["costs", "--since", "2026-13"])
+    assert bad.exit_code == 2 and "'--since': '2026-13' is no month of the calendar" in bad.output
+
+
 def test_experiment_filter(known: Log) -> None:
     beta = Costs(known, experiments="beta")
     assert beta.totals()["cost_usd"] == pytest.approx(0.16)

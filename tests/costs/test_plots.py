@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -136,3 +137,72 @@ def test_each_spend_line_rises_from_zero_so_one_request_is_drawn(known: Log, tmp
     assert list(lines["beta"].get_ydata()) == pytest.approx([0, 0.07, 0.07])
     assert list(lines["all"].get_ydata()) == pytest.approx([0, 0.075, 0.145])
     render(fig, tmp_path / "window.png")
+
+
+def test_a_window_sets_the_budget_mark_against_the_whole_spend(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """alpha spent $0.15 on March 3 and 4 and $0.455 in all, of its $0.50 budget. Its window's bar
+    alone beside the budget's mark read as $0.35 left; the budget holds every request, as
+    budget() of the window says, so the rest of its spend is drawn after the window's, hatched,
+    and its whole spend is written beside."""
+    window = Costs(known, since="2026-03-03", until="2026-03-05")
+    fig = cost_by_experiment(window)
+    ax = fig.axes[0]
+    bars = {c.get_label(): c for c in ax.containers}
+    outside = bars["outside this window, counted by the budget"]
+    [bar] = outside
+    assert bar.get_x() == pytest.approx(0.15) and bar.get_x() + bar.get_width() == pytest.approx(0.455)
+    assert bar.get_x() + bar.get_width() == pytest.approx(window.budget().loc["alpha", "cost_usd"])
+    budget = [line for line in ax.get_lines() if line.get_label() == "budget (of every request)"]
+    assert len(budget) == 1 and list(budget[0].get_xdata()) == [0.5, 0.5]
+    assert "\\$0.15 (\\$0.075 on failures); \\$0.455 in all" in texts(fig)
+    render(fig, tmp_path / "window-by-experiment.png")
+    some = cost_by_experiment(Costs(known, task_ids=[known.task_ids[1]]))  # type: ignore[attr-defined]
+    [bar] = {c.get_label(): c for c in some.axes[0].containers}["its requests not shown, counted by the budget"]
+    assert bar.get_x() + bar.get_width() == pytest.approx(0.455)
+    april = cost_by_experiment(Costs(known, since="2026-04-01"))  # beta has no budget: nothing to hold it against
+    assert [c.get_label() for c in april.axes[0].containers] == ["reported by the API"]
+    assert "in all" not in texts(april)
+    whole = cost_by_experiment(Costs(known))  # the whole log: nothing outside it
+    assert len(whole.axes[0].containers) == 3 and "in all" not in texts(whole)
+
+
+def cut_texts(fig: Figure) -> list[str]:
+    """The title and the notes of a figure that reach past its edges, as drawn (cut off in the PNG)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    cut = []
+    for ax in fig.axes:
+        for text in [ax.title, *ax.texts]:
+            box = text.get_window_extent(renderer)
+            if text.get_text() and (box.x0 < -1 or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1):
+                cut.append(text.get_text())
+    return cut
+
+
+def test_every_title_fits_its_figure(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """The title says which part of the log a plot shows: of one or two experiments, the estimate
+    plot was 5 inches wide and cut its title at both sides ("xperiments beta; without experiment")."""
+    views = [Costs(known), Costs(known, experiments="beta", since="2026-04-01", imported=False),
+             Costs(known, experiments=["alpha", "beta"], since="2026-03-01T12:00", until="2026-03-05T06:00")]
+    for c in views:
+        for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+            fig = plot(c)
+            assert cut_texts(fig) == [], (plot.__name__, c.scope())
+    render(estimate_vs_actual(views[1]), tmp_path / "beta-estimate.png")
+
+
+def test_one_request_is_drawn_at_its_minute_not_in_a_span_of_years(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """A log's first request alone (or a batch logged at one instant) spans no time: matplotlib
+    widened it to two years each side, 2025 to 2029, a spike in the middle."""
+    from matplotlib.dates import date2num
+
+    one = Costs(known, since="2026-03-10", until="2026-03-11")  # beta's t9 alone, done at 12:00
+    assert len(one.timeline()) == 1
+    fig = cumulative_spend(one)
+    low, high = fig.axes[0].get_xlim()
+    done = date2num(pd.Timestamp("2026-03-10T12:00"))
+    assert low < done < high and high - low <= 1 / 24  # within the hour
+    render(fig, tmp_path / "one.png")
