@@ -37,8 +37,9 @@ def test_judging_says_a_side_is_missing_or_damaged(exp: Experiment, max_px: int 
     damaged.write_bytes(bytes(data))
     j = Judging(exp, "promptExtend", seed=3, max_px=max_px)
     assert j.current == (left, right)
-    assert j.left.value == unreadable_jpeg("image missing", "s: skip this pair")
-    assert j.right.value == unreadable_jpeg("image damaged", "s: skip this pair")
+    box = max_px or 1024  # a JPEG made to fit, or a judged image's size beside the file itself
+    assert j.left.value == unreadable_jpeg("image missing", "s: skip this pair", 768 / 512, box)  # in the image's shape
+    assert j.right.value == unreadable_jpeg("image damaged", "s: skip this pair", 768 / 512, box)
 
 
 def test_the_pair_viewer_says_a_side_is_missing(exp: Experiment) -> None:
@@ -46,12 +47,13 @@ def test_the_pair_viewer_says_a_side_is_missing(exp: Experiment) -> None:
     row = viewer.df.iloc[0]
     viewer.show(0)
     before = viewer.image.value  # its thumbnail cached
-    assert before[:2] == b"\xff\xd8" and before != unreadable_jpeg("image missing")
+    missing = unreadable_jpeg("image missing", "", 768 / 512, 128)  # a 768x512 image's shape, in the 128-px box
+    assert before[:2] == b"\xff\xd8" and before != missing
     Path(row["path_a"]).unlink()
     viewer.show(1)
     viewer.show(0)
-    assert viewer.image.value == unreadable_jpeg("image missing")
+    assert viewer.image.value == missing
     viewer.fade_slider.value = 0.3  # nothing to fade with: the nearer side, said missing
-    assert viewer.image.value == unreadable_jpeg("image missing")
+    assert viewer.image.value == missing
     viewer.flip()
-    assert viewer.image.value[:2] == b"\xff\xd8" and viewer.image.value != unreadable_jpeg("image missing")
+    assert viewer.image.value[:2] == b"\xff\xd8" and viewer.image.value != missing
