@@ -14,7 +14,8 @@ costs emulated), mixed, or not recorded. "look closely" opens the pair shown in 
 A pair with a side missing (`include_unpaired=True`: its cell failed or was not run) shows a
 grey blank on that side, and the caption says that side has no image: the other side's image
 never stands in for it under its label. A side whose file is gone since the run, or damaged,
-shows a blank that says so ("image missing"). Either has the shape of the image it stands for.
+shows a blank that says so ("image missing"), and "look closely" says why it cannot show that
+pair at full size. Either blank has the shape of the image it stands for.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from PIL import Image
 
 from ..analysis.pairs import pairs
 from ..core.values import count_of, is_missing
+from ..errors import ImageError
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
@@ -138,11 +140,21 @@ class PairViewer:
         return self.viewer
 
     def _show_closely(self) -> None:
-        """Under the pair, the compare viewer on it while "look closely" is down."""
+        """Under the pair, the compare viewer on it while "look closely" is down; where a file of
+        the pair is gone since the run (or damaged), a line saying so in its place. The error
+        went to the kernel's log, unseen, and the viewer kept the pair shown before, at full size
+        under this pair's caption."""
         if not self.closely_button.value or len(self.df) == 0:
             self.closely.children = []
             return
-        self.closely.children = [self.compare(caption="").widget]  # under the pair's own SYNTHETIC banner: not twice
+        try:
+            viewer = self.compare(caption="")  # under the pair's own SYNTHETIC banner: not twice
+        except ImageError as exc:
+            w = require_ipywidgets()
+            self.closely.children = [w.HTML(f"<div class='qwl-error'>Cannot show this pair at full size: "
+                                            f"{html.escape(str(exc))}</div>")]
+            return
+        self.closely.children = [viewer.widget]
 
     def flip(self) -> None:
         """Show the other image of the pair."""

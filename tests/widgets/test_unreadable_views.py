@@ -57,3 +57,21 @@ def test_the_pair_viewer_says_a_side_is_missing(exp: Experiment) -> None:
     assert viewer.image.value == missing
     viewer.flip()
     assert viewer.image.value[:2] == b"\xff\xd8" and viewer.image.value != missing
+
+
+def test_looking_closely_at_a_pair_with_a_file_gone_says_so_and_never_shows_the_pair_before(exp: Experiment) -> None:
+    """"look closely" on a pair whose file was deleted raised in the button's callback (an error
+    in the kernel's log, unseen) and left the full-size view on the pair shown before it, under
+    this pair's caption: two other images, at full size, taken for this pair's."""
+    viewer = pair_viewer(exp, "promptExtend", size=128)
+    Path(viewer.df.iloc[0]["path_a"]).unlink()
+    viewer.show(1)
+    viewer.closely_button.value = True
+    assert [i.id for i in viewer.viewer.images] == [int(viewer.df.iloc[1][f"image_{s}"]) for s in "ab"]
+    viewer.show(0)  # the pair with its file gone
+    (shown,) = viewer.closely.children
+    assert shown is not viewer.viewer.widget, "the pair shown before stayed at full size under this pair"
+    assert "Cannot show this pair at full size" in shown.value and "does not exist" in shown.value
+    viewer.show(1)  # and a readable pair after it is shown again
+    assert viewer.closely.children == (viewer.viewer.widget,)
+    assert [i.id for i in viewer.viewer.images] == [int(viewer.df.iloc[1][f"image_{s}"]) for s in "ab"]
