@@ -245,6 +245,41 @@ def test_at_1_to_1_the_arrow_keys_keep_the_spot_read(chromium: str, emulator: An
 
 
 @pytest.mark.slow
+def test_at_1_to_1_shift_and_the_arrows_pan_a_wide_poster_sideways(chromium: str, emulator: Any, data_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    """A 1536-px poster at 1:1 in a 1000-px window: its right edge could be reached with the
+    pointer only. Shift+→ stepped to the next image (as the compare viewer's Shift+arrows pan, a
+    user reaching for them lost the image read); now Shift and an arrow pan it, on both axes."""
+    exp = run_sweep(emulator, data_dir, name="wide", axes={"size": ["1536x1024"]}, repeats=2, fail_one=False)
+    path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
+
+    def run(page: Any) -> dict[str, Any]:
+        page.set_viewport_size({"width": 1000, "height": 700})
+        page.locator("#requests img.thumb").first.click()
+        big = page.locator("#qwl-lightbox img")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').naturalWidth > 0")
+        r = big.bounding_box()
+        big.click(position={"x": r["width"] * 0.1, "y": r["height"] * 0.1})  # 1:1, at the top left
+        frame = page.locator("#qwl-lightbox .frame")
+        caption = page.locator("#qwl-lightbox .cap").inner_text()
+        at = frame.evaluate("f => [f.scrollLeft, f.scrollTop]")
+        for key in ("Shift+ArrowRight",) * 3 + ("Shift+ArrowDown",):
+            page.keyboard.press(key)
+        moved = frame.evaluate("f => [f.scrollLeft, f.scrollTop]")
+        after = page.locator("#qwl-lightbox .cap").inner_text()  # 3 steps of 2 images would show the other
+        page.keyboard.press("Shift+ArrowLeft")
+        return {"at": at, "moved": moved, "back": frame.evaluate("f => f.scrollLeft"), "caption": (caption, after),
+                "actual": big.evaluate("e => e.getBoundingClientRect().width")}
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r["caption"][0] == r["caption"][1], "Shift and an arrow stepped to another image"
+    assert r["actual"] == pytest.approx(1536, abs=1), r  # still 1:1
+    assert r["moved"][0] == r["at"][0] + 240 and r["moved"][1] == r["at"][1] + 80, r
+    assert r["back"] == r["moved"][0] - 80, r
+
+
+@pytest.mark.slow
 def test_printed_every_request_and_grid_row_is_on_paper(chromium: str, emulator: Any, data_dir: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Printed (or saved as PDF), the report kept its screen's scroll boxes and pages: the grid
