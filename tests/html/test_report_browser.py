@@ -71,6 +71,38 @@ def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, dat
 
 
 @pytest.mark.slow
+def test_in_the_table_grid_a_missing_or_failed_image_takes_its_thumbnails_place(chromium: str, emulator: Any,
+                                                                               data_dir: Path, tmp_path: Path) -> None:
+    """The table grid (more than 200 images, or grid="table") put a line of red text where an
+    image was missing or its cell failed: shorter than a portrait poster's thumbnail, so every
+    repeat under it stood higher than its neighbours in the row. The text is in a box of the
+    thumbnail's size and shape now, as the drawn grid's blank is."""
+    exp = run_sweep(emulator, data_dir, name="blanks")  # 512x768 and 768x512, one cell failed
+    gone = exp.images.iloc[0]
+    Path(gone["path"]).unlink()
+    path = export_html(exp, tmp_path / "report.html", grid="table", rows="promptExtend", cols="size")
+
+    def run(page: Any) -> list[dict[str, Any]]:
+        page.screenshot(path=str(tmp_path / "table-blanks.png"), full_page=True)
+        # each picture of the table (thumbnail or blank): its column, its kind and its size on screen
+        return page.locator("#grid table.gridtable td").evaluate_all("""tds => tds.flatMap(td =>
+            Array.from(td.querySelectorAll('img.thumb, .blank')).map(e => {
+              const r = e.getBoundingClientRect();
+              return {col: td.cellIndex, blank: e.classList.contains('blank'), text: e.textContent, w: r.width, h: r.height};
+            }))""")
+
+    shown, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    blanks = [b for b in shown if b["blank"]]
+    assert len(blanks) == 2 and any("unreadable" in b["text"] for b in blanks) and any("FAILED" in b["text"] for b in blanks)
+    for b in blanks:
+        thumbs = [t for t in shown if t["col"] == b["col"] and not t["blank"]]  # the same size: the same shape
+        assert thumbs, b
+        for t in thumbs:
+            assert (b["w"], b["h"]) == (pytest.approx(t["w"], abs=1), pytest.approx(t["h"], abs=1)), (b, t)
+
+
+@pytest.mark.slow
 def test_a_click_on_a_drawn_grid_shows_it_at_its_actual_size(chromium: str, emulator: Any, data_dir: Path,
                                                              tmp_path: Path) -> None:
     """A wide grid page is shrunk to the page's width, its small text with it: a click shows it at
