@@ -18,7 +18,7 @@ from ..figures.grid import build_grid
 from ..figures.text import heading, stamp_text
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
-from .page import esc, img, img_ref, table
+from .page import THUMB_MAX_PX, THUMB_PRINT_PX, esc, img, img_ref, table
 
 __all__ = ["grid_section", "caption", "GRID_MODES", "GRID_IMAGE_LIMIT", "UNREADABLE"]
 
@@ -42,7 +42,7 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
         count = f"{count_of(images, 'image')}" + (f" and {count_of(blanks, 'cell')} without one" if blanks else "")
         note = ("" if mode == "table" else f"<p class=\"muted\">{esc(count)}: too many for one drawn "
                 "grid, so here as a table of the thumbnails (click one to see it large).</p>")
-        return note + _grid_table(catalog, rows, cols, set(embedded))
+        return note + _grid_table(catalog, rows, cols, set(embedded), thumb)
     # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
     grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
     out = []
@@ -56,7 +56,7 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
     return "".join(out)
 
 
-def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: set[int]) -> str:
+def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: set[int], thumb: int = 160) -> str:
     if rows is None and cols is None:
         varying = [a for a in catalog.varying if a != REPEAT]
         cols = varying[0] if varying else None
@@ -77,7 +77,7 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: 
     for i, rv in enumerate(row_vals):
         cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
         for j in range(len(col_vals)):
-            cells.append("".join(_figure(e, catalog, stamped, shown, embedded) for e in cells_of.get((i, j), [])))
+            cells.append("".join(_figure(e, catalog, stamped, shown, embedded, thumb) for e in cells_of.get((i, j), [])))
         body.append(cells)
     heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
     return table(heads, body, cls="gridtable")
@@ -90,13 +90,31 @@ def caption(e: Entry, catalog: Catalog, stamped: list[str]) -> str:
     return stamp_text(e, catalog, stamped) + mark
 
 
-def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str], embedded: set[int]) -> str:
+def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str], embedded: set[int], thumb: int) -> str:
     stamp = caption(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
     if e.image_id is not None and e.image_id in embedded:
         pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
     elif e.image_id is not None:  # its file gone or damaged: a reference to nothing showed a broken picture
-        pic = f"<div class=\"failed\">{esc(UNREADABLE)}</div>"
+        pic = _blank(UNREADABLE, e, thumb)
     else:
-        pic = f"<div class=\"failed\">{esc(e.problem())}</div>"
+        pic = _blank(e.problem(), e, thumb)
     under = stamp_text(e, catalog, shown)
     return f"<div style=\"display:inline-block;margin:2px\">{pic}<div class=\"stamp\">{esc(under)}</div></div>"
+
+
+def _blank(text: str, e: Entry, thumb: int) -> str:
+    """What stands in a cell for an image not there: `text` in a box of the thumbnail's size and
+    shape (the image's logged size), as the drawn grid's blank. A line of text was shorter than
+    a poster's thumbnail, and every repeat under it stood higher than its neighbours in the row."""
+    image = e.image or {}
+    width, height = (image.get("width"), image.get("height")) if image.get("width") and image.get("height") \
+        else (e.width, e.height)
+    aspect = width / height if width and height else 1.0
+    aspect = min(8.0, max(1 / 8, aspect))
+
+    def box(side: int) -> str:  # the thumbnail's size in a `side` px square: the page's, on screen and on paper
+        side = min(thumb, side)
+        return f"{round(side * min(1.0, aspect))}px", f"{round(side * min(1.0, 1 / aspect))}px"
+
+    (w, h), (pw, ph) = box(THUMB_MAX_PX), box(THUMB_PRINT_PX)
+    return f"<div class=\"failed blank\" style=\"--w:{w};--h:{h};--pw:{pw};--ph:{ph}\">{esc(text)}</div>"

@@ -16,7 +16,10 @@ from ..core.values import is_missing
 from ..secrets import redact
 from .viewer import VIEWER_CSS, lightbox_html, script_hash, script_tag
 
-__all__ = ["esc", "table", "img", "img_ref", "details", "section", "page", "fmt"]
+__all__ = ["esc", "table", "img", "img_ref", "details", "section", "page", "fmt", "THUMB_MAX_PX", "THUMB_PRINT_PX"]
+
+THUMB_MAX_PX = 160  # the largest a thumbnail is shown (img.thumb below), on screen
+THUMB_PRINT_PX = 110  # ... and on paper
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px auto; max-width: 1400px;
@@ -34,6 +37,12 @@ details summary { cursor: pointer; color: #1f4e79; }
 /* a wide table scrolls in its box, its headings kept, and the page keeps its width */
 table.paged, table.gridtable { display: block; overflow: auto; max-width: 100%; max-height: 85vh; }
 table.gridtable td { text-align: center; } table.gridtable .stamp { font-size: 11px; color: #444; }
+/* a cell's image not there: a box of its thumbnail's size and shape (set on each), its words inside;
+   the thumbnails are blocks too, or the line's descent under each put its caption a few px lower */
+table.gridtable img.thumb { display: block; margin: 0 auto; }
+table.gridtable .blank { width: var(--w); height: var(--h); box-sizing: border-box; margin: 0 auto; overflow: hidden;
+       display: flex; align-items: center; justify-content: center; padding: 4px; font-size: 11px; line-height: 1.3;
+       background: #f4f4f4; border: 1px solid #d9a3ad; word-break: break-word; }
 footer { margin-top: 40px; font-size: 12px; color: #777; }
 .provenance { padding: 8px 12px; border-radius: 4px; margin: 0 0 12px; background: #f3f6fa; color: #34495e;
        border: 1px solid #d5dde6; }
@@ -49,6 +58,7 @@ footer { margin-top: 40px; font-size: 12px; color: #777; }
 @media print {
   body { max-width: none; margin: 0; font-size: 11px; }  /* the requests' columns fit a page's width */
   img.thumb { max-width: 110px; max-height: 110px; } .prompt { min-width: 10em; max-width: 300px; }
+  table.gridtable .blank { width: var(--pw); height: var(--ph); }
   table.paged, table.gridtable { display: table; max-height: none; overflow: visible; }
   table.paged tbody.page[hidden] { display: table-row-group; }
   th { position: static; } tr, img { break-inside: avoid; }

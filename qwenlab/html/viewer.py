@@ -6,7 +6,8 @@ image's bytes held once however many sections show it.
 - Click a thumbnail (or Enter on it): it opens large over the page (never above its own pixels),
   with its caption; with the originals beside the report (`full_size=True`), the original itself
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
-  click on the image shows it 1:1 in its frame (a drag pans, another click fits it). Escape or a
+  click on the image shows it 1:1 in its frame (a drag or Shift and an arrow pans, another click
+  fits it). Escape or a
   click outside closes it; the arrow keys step through the thumbnails of the page (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
   and Tab stays in the lightbox.
@@ -114,6 +115,7 @@ SCRIPT = r"""
     if (t.matches && t.matches('img.grid') && box.hidden) { t.classList.toggle('actual'); return; }
     if (!box.hidden && (t === box || t === closer)) { close(); }
   });
+  var PANS = { ArrowLeft: [-80, 0], ArrowRight: [80, 0], ArrowUp: [0, -80], ArrowDown: [0, 80] };
   var SCROLLS = { ArrowUp: [0, -80], ArrowDown: [0, 80], PageUp: [0, -0.9], PageDown: [0, 0.9], ' ': [0, 0.9],
     Home: [0, -1e9], End: [0, 1e9] };
   document.addEventListener('keydown', function (ev) {
@@ -121,7 +123,13 @@ SCRIPT = r"""
       if (ev.key === 'Enter' && ev.target.matches && ev.target.matches('img.thumb')) { open(ev.target); }
       return;
     }
-    if (ev.key === 'Escape') { close(); } else if (ev.key === 'ArrowRight') { step(1); } else if (ev.key === 'ArrowLeft') { step(-1); }
+    if (ev.key === 'Escape') { close(); }
+    else if (ev.shiftKey && PANS[ev.key]) {
+      // Shift and an arrow pans the image at 1:1, as in the notebook's viewer: sideways too, where
+      // a wide poster's edge could be reached with the pointer only (an arrow alone steps)
+      ev.preventDefault();
+      frame.scrollLeft += PANS[ev.key][0]; frame.scrollTop += PANS[ev.key][1];
+    } else if (ev.key === 'ArrowRight') { step(1); } else if (ev.key === 'ArrowLeft') { step(-1); }
     else if (SCROLLS[ev.key]) {
       // over the page behind, these keys would scroll it: they scroll the image at 1:1, or nothing
       ev.preventDefault();
@@ -187,7 +195,8 @@ def lightbox_html() -> str:
             "<div class=\"note\">a preview embedded in this file: export with --full-size (full_size=True) to see "
             "the originals here</div><div class=\"missing\" hidden>the original is not beside this file (send it with its "
             "_files folder): this is the preview embedded in the file</div>"
-            "<div class=\"hint\">click the image: 1:1 (drag to pan) \u00b7 \u2190 \u2192 other images \u00b7 Esc closes</div>"
+            "<div class=\"hint\">click the image: 1:1 (drag or Shift+arrows to pan) \u00b7 \u2190 \u2192 other images "
+            "\u00b7 Esc closes</div>"
             "</div></div>")
 
 

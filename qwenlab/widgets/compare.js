@@ -177,6 +177,19 @@ function render({ model, el: host }) {
       : "the images' scale (100%: one image pixel per screen pixel)";
   }
 
+  function snapped(s, left, top) {
+    // At a whole number of screen pixels per image pixel (1:1, 2:1), the shift that puts the
+    // image's corner (`left`, `top` in its pane) on a pixel of the screen. Half a pixel off (the
+    // pane's centre, whenever its width or height is odd), the browser resampled the picture and
+    // every stroke of small text was smeared over two pixels, at the very scale chosen to read
+    // it. The pane's own box is drawn on whole pixels by the browser: its corner is the origin.
+    // At other scales the picture is resampled anyway: no shift.
+    const dpr = window.devicePixelRatio || 1;
+    const k = s * dpr;
+    if (k < 0.5 || Math.abs(k - Math.round(k)) > 1e-6) return [0, 0];
+    return [Math.round(left * dpr) / dpr - left, Math.round(top * dpr) / dpr - top];
+  }
+
   function apply() {
     const { z, tx, ty } = view();
     // zoomed in, the user reads what the labels lie over (a poster's headline): every pane's label
@@ -185,7 +198,8 @@ function render({ model, el: host }) {
     imgs.forEach(({ img, i, pane }) => {
       const [w, h] = sizes[i] || [0, 0];
       const s = scaleOf(i, pane);
-      img.style.transform = `translate(${pane.clientWidth / 2 + tx}px, ${pane.clientHeight / 2 + ty}px) ` +
+      const [dx, dy] = snapped(s, pane.clientWidth / 2 + tx - s * w / 2, pane.clientHeight / 2 + ty - s * h / 2);
+      img.style.transform = `translate(${pane.clientWidth / 2 + tx + dx}px, ${pane.clientHeight / 2 + ty + dy}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
     });
     // "1:1 each" only means something when the images are shown at different scales when fitted

@@ -15,7 +15,8 @@ viewer, so the next ones clicked are shown beside it, zoomed and panned together
 The arrow keys move through the tiles (left/up: previous, right/down: next, across pages),
 PageUp/PageDown turn pages, Home/End go to the first and last. A failed cell is a grey tile with
 its error; an image whose file is gone (deleted since, or its data folder moved) or damaged is a
-tile that says so ("image missing"), never its old thumbnail, and a click on it says why. A page taller than the window scrolls in the grid's own box (at most 85% of the window's
+tile that says so ("image missing"), never its old thumbnail, and a click on it says why. Both
+have the shape of the image they stand for (its logged size), as the grid's blanks do. A page taller than the window scrolls in the grid's own box (at most 85% of the window's
 height), its column headings kept at the top and its row headings at the left while the tiles scroll.
 
 Beside the axes, tiles filter by status, rating, text score and cost, and sort within each cell by

@@ -60,7 +60,7 @@ from .display import with_text
 from .judging_results import JudgingResults
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
-from .tiles import thumb_jpeg, unreadable_tile
+from .tiles import aspect_of, thumb_jpeg, unreadable_tile
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
@@ -154,6 +154,8 @@ class Judging(JudgingResults):
         rng.shuffle(queue)
         images = exp.images
         self._paths = {int(i): p for i, p in zip(images["image_id"], images["path"])}
+        # each image's shape, for the picture that stands for one gone since the run
+        self._aspects = {int(i): aspect_of(wd, ht) for i, wd, ht in zip(images["image_id"], images["width"], images["height"])}
         self._expected = expected_for(exp, expected)
         self.total_pairs = len(found)
         self.queue = queue
@@ -409,8 +411,10 @@ class Judging(JudgingResults):
             try:
                 return fmt, read_checked(Path(path))  # type: ignore[arg-type]
             except (OSError, ImageError) as exc:  # gone, or damaged: not the image to judge
-                return "jpeg", unreadable_tile(exc, _SKIP_HINT)
-        return "jpeg", thumb_jpeg(path if isinstance(path, str) else None, self.max_px or 2048, _SKIP_HINT)
+                # drawn at a judged image's size: a 256-px tile, stretched as wide as the pair, was blurred
+                return "jpeg", unreadable_tile(exc, _SKIP_HINT, self._aspects.get(image_id), 1024)
+        return "jpeg", thumb_jpeg(path if isinstance(path, str) else None, self.max_px or 2048, _SKIP_HINT,
+                                  self._aspects.get(image_id))
 
     def __repr__(self) -> str:
         where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"

@@ -12,9 +12,10 @@ costs emulated), mixed, or not recorded. "look closely" opens the pair shown in 
 (`qwenlab.widgets.compare`: full resolution, one zoom and pan, a swipe handle); it follows the pair.
 
 A pair with a side missing (`include_unpaired=True`: its cell failed or was not run) shows a
-grey square on that side, and the caption says that side has no image: the other side's image
+grey blank on that side, and the caption says that side has no image: the other side's image
 never stands in for it under its label. A side whose file is gone since the run, or damaged,
-shows a square that says so ("image missing").
+shows a blank that says so ("image missing"), and "look closely" says why it cannot show that
+pair at full size. Either blank has the shape of the image it stands for.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from PIL import Image
 
 from ..analysis.pairs import pairs
 from ..core.values import count_of, is_missing
+from ..errors import ImageError
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
 from .compare import CompareImage, CompareViewer
 from .display import with_text
 from .require import require_ipywidgets
-from .tiles import thumb_jpeg
+from .tiles import aspect_of, thumb_jpeg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,11 +140,21 @@ class PairViewer:
         return self.viewer
 
     def _show_closely(self) -> None:
-        """Under the pair, the compare viewer on it while "look closely" is down."""
+        """Under the pair, the compare viewer on it while "look closely" is down; where a file of
+        the pair is gone since the run (or damaged), a line saying so in its place. The error
+        went to the kernel's log, unseen, and the viewer kept the pair shown before, at full size
+        under this pair's caption."""
         if not self.closely_button.value or len(self.df) == 0:
             self.closely.children = []
             return
-        self.closely.children = [self.compare(caption="").widget]  # under the pair's own SYNTHETIC banner: not twice
+        try:
+            viewer = self.compare(caption="")  # under the pair's own SYNTHETIC banner: not twice
+        except ImageError as exc:
+            w = require_ipywidgets()
+            self.closely.children = [w.HTML(f"<div class='qwl-error'>Cannot show this pair at full size: "
+                                            f"{html.escape(str(exc))}</div>")]
+            return
+        self.closely.children = [viewer.widget]
 
     def flip(self) -> None:
         """Show the other image of the pair."""
@@ -208,21 +220,23 @@ class PairViewer:
         return f" · {label}" + (f": {html.escape(str(read))}" if isinstance(read, str) and read else "")
 
     def _bytes(self, row: Any) -> bytes:
-        """The JPEG shown: A, B, or the two blended at `fade`; a grey square for a side with no
+        """The JPEG shown: A, B, or the two blended at `fade`; a grey blank for a side with no
         image, one saying "image missing" (or damaged) for a side whose file cannot be read (it
         showed nothing at all, under a caption that gave its seed as if it were there)."""
         path_a, path_b = (p if isinstance(p, str) else None for p in (row["path_a"], row["path_b"]))
+        aspect_a, aspect_b = (_side_aspect(row, self.axis, side) for side in ("a", "b"))  # a blank's shape
         if _missing_side(row) is not None:
-            # a side without an image is a grey square: the other side's image under its label misled
-            path = path_a if self.fade < 0.5 else path_b
-            return thumb_jpeg(path, self.size)
+            # a side without an image is a grey blank: the other side's image under its label misled
+            return thumb_jpeg(path_a, self.size, aspect=aspect_a) if self.fade < 0.5 else \
+                thumb_jpeg(path_b, self.size, aspect=aspect_b)
         if self.fade <= 0.0:
-            return thumb_jpeg(path_a, self.size)
+            return thumb_jpeg(path_a, self.size, aspect=aspect_a)
         if self.fade >= 1.0:
-            return thumb_jpeg(path_b, self.size)
+            return thumb_jpeg(path_b, self.size, aspect=aspect_b)
         a, b = thumbnail_of(path_a, self.size, "pixels"), thumbnail_of(path_b, self.size, "pixels")
         if isinstance(a, Unreadable) or isinstance(b, Unreadable):
-            return thumb_jpeg(path_a if self.fade < 0.5 else path_b, self.size)
+            return thumb_jpeg(path_a, self.size, aspect=aspect_a) if self.fade < 0.5 else \
+                thumb_jpeg(path_b, self.size, aspect=aspect_b)
         first, second = Image.fromarray(a), Image.fromarray(b)
         if second.size != first.size:  # a size axis: fade over A's frame
             second = second.resize(first.size)
@@ -244,6 +258,16 @@ def _missing_side(row: Any) -> str | None:
         if is_missing(row.get(f"image_{side}")):
             return side
     return None
+
+
+def _side_aspect(row: Any, axis: str, side: str) -> float | None:
+    """Width / height of one side's image: the pair's size, or on a size axis that side's value
+    ("1024x1536"), whose shape the two sides do not share."""
+    if axis == "size":
+        value = str(row.get(f"value_{side}") or "")
+        if value.count("x") == 1:
+            return aspect_of(*value.split("x"))
+    return aspect_of(row.get("width"), row.get("height"))
 
 
 def _seed(value: Any) -> str:

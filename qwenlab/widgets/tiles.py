@@ -30,7 +30,7 @@ from .require import require_ipywidgets
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
 
-__all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg", "thumb_jpeg", "unreadable_tile"]
+__all__ = ["TileGrid", "Tile", "TILE_CSS", "aspect_of", "entry_aspect", "blank_jpeg", "thumb_jpeg", "unreadable_jpeg", "unreadable_tile"]
 
 GRID_MAX_HEIGHT = "85vh"  # the grid's scroll box, as the HTML report's tables (qwenlab.html.page)
 
@@ -46,61 +46,102 @@ TILE_CSS = """
 .qwl-grid .qwl-colhead.qwl-rowhead { z-index: 3; }
 """
 
-_blank: bytes | None = None
+def aspect_of(width: Any, height: Any) -> float | None:
+    """Width / height of an image from its logged size (`Entry.width`, a pair's `width`), None
+    where there is none: the shape a picture standing for it takes."""
+    try:
+        w, h = float(width), float(height)
+    except (TypeError, ValueError):
+        return None
+    return w / h if w > 0 and h > 0 else None
 
 
-def blank_jpeg() -> bytes:
-    """A grey square: the picture of a cell without an image."""
-    global _blank
-    if _blank is None:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.new("RGB", (DEFAULT_SIZE, DEFAULT_SIZE), (225, 225, 225)).save(buf, format="JPEG", quality=60)
-        _blank = buf.getvalue()
-    return _blank
+def _box(aspect: float | None, size: int) -> tuple[int, int]:
+    """(width, height) of a picture of `aspect` that fits a `size` x `size` box, as a thumbnail
+    of that image does (none: a square): shown at a tile's width it is as tall as the image's
+    tile, where a square beside portrait posters read as an image of another shape."""
+    if not aspect:
+        return size, size
+    aspect = min(8.0, max(1 / 8, aspect))  # the model's sizes: sides 256-2048
+    return (size, max(1, round(size / aspect))) if aspect >= 1 else (max(1, round(size * aspect)), size)
 
 
-@functools.cache
-def unreadable_jpeg(what: str, hint: str = "") -> bytes:
-    """A grey square that says in words why there is no picture ("image missing"), and under it
-    `hint` (what to do: "click for why"): a plain grey tile for an image deleted since the run
-    read as one still loading, or as a failed cell."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = Image.new("RGB", (DEFAULT_SIZE, DEFAULT_SIZE), (225, 225, 225))
-    draw = ImageDraw.Draw(img)
-    # 30 px of 256: about 17 px on a 150-px tile, the explorer's default
-    lines = [(what, 30, (150, 20, 20))] + ([(hint, 22, (70, 70, 70))] if hint else [])
-    for i, (text, size, colour) in enumerate(lines):
-        y = DEFAULT_SIZE * (0.5 if len(lines) == 1 else 0.40 + 0.18 * i)
-        draw.text((DEFAULT_SIZE / 2, y), text, fill=colour, font=ImageFont.load_default(size=size), anchor="mm")
+def _jpeg(img: Any, quality: int) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=85)
+    img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
 
 
-def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE, hint: str = "") -> bytes:
-    """The cached thumbnail's JPEG bytes; for an image that is gone or unreadable a tile saying
-    so (the grids' and the report's rule: `thumbnails.is_fresh`), with `hint`; the blank for no image."""
+@functools.cache
+def _blank(w: int, h: int) -> bytes:
+    from PIL import Image
+
+    return _jpeg(Image.new("RGB", (w, h), (225, 225, 225)), 60)
+
+
+def blank_jpeg(aspect: float | None = None, size: int = DEFAULT_SIZE) -> bytes:
+    """A grey picture: a cell without an image, or a thumbnail not made yet; of the image's
+    `aspect` (width / height; None: a square), fitting a `size` box."""
+    return _blank(*_box(_rounded(aspect), size))
+
+
+def unreadable_jpeg(what: str, hint: str = "", aspect: float | None = None, size: int = DEFAULT_SIZE) -> bytes:
+    """A grey picture that says in words why there is no picture ("image missing"), and under it
+    `hint` (what to do: "click for why"): a plain grey tile for an image deleted since the run
+    read as one still loading, or as a failed cell. Of the image's `aspect`, as `blank_jpeg`."""
+    return _unreadable(what, hint, *_box(_rounded(aspect), size))
+
+
+@functools.cache
+def _unreadable(what: str, hint: str, w: int, h: int) -> bytes:
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (w, h), (225, 225, 225))
+    draw = ImageDraw.Draw(img)
+    # 30 px of a 256-px width: about 17 px on a 150-px tile, the explorer's default, whatever the
+    # picture's shape (a tile is as wide as its column; a wide one's height may cut the text down)
+    scale = min(w / DEFAULT_SIZE, h / (DEFAULT_SIZE * 0.4))
+    lines = [(what, 30, (150, 20, 20))] + ([(hint, 22, (70, 70, 70))] if hint else [])
+    for i, (text, px, colour) in enumerate(lines):
+        y = h / 2 + (0 if len(lines) == 1 else (-26 + 46 * i) * scale)
+        draw.text((w / 2, y), text, fill=colour, font=ImageFont.load_default(size=max(6, px * scale)), anchor="mm")
+    return _jpeg(img, 85)
+
+
+def _rounded(aspect: float | None) -> float | None:
+    """An aspect to 3 places: the pictures are cached per shape, not per float."""
+    return round(aspect, 3) if aspect and aspect > 0 else None
+
+
+def thumb_jpeg(path: str | None, size: int = DEFAULT_SIZE, hint: str = "", aspect: float | None = None) -> bytes:
+    """The cached thumbnail's JPEG bytes; for an image that is gone or unreadable a picture saying
+    so (the grids' and the report's rule: `thumbnails.is_fresh`), with `hint`; the blank for no
+    image. Those two have the image's `aspect` (width / height, from its logged size)."""
     got = thumbnail_of(path, size, "jpeg")
     if got:
         return got
-    return unreadable_tile(got, hint) if path else blank_jpeg()
+    return unreadable_tile(got, hint, aspect, size) if path else blank_jpeg(aspect, size)
 
 
-def unreadable_tile(reason: object, hint: str = "") -> bytes:
+def unreadable_tile(reason: object, hint: str = "", aspect: float | None = None, size: int = DEFAULT_SIZE) -> bytes:
     """`unreadable_jpeg` for the reason an image could not be read (an `Unreadable`, an ImageError,
     an OSError): "image missing" for a file that is gone, "image damaged", else "image unreadable"."""
     text = str(reason)
     gone = isinstance(reason, FileNotFoundError) or "does not exist" in text or "No such file" in text
     what = "image missing" if gone else "image damaged" if "damaged" in text else "image unreadable"
-    return unreadable_jpeg(what, hint)
+    return unreadable_jpeg(what, hint, aspect, size)
 
 
-def _tile_jpeg(path: str | None) -> bytes:
+def entry_aspect(entry: "Entry") -> float | None:
+    """Width / height of an entry's image: the size its file was logged at, else the size its
+    request asked for (a failed cell's), None where neither is known (an edit sent no size)."""
+    image = entry.image or {}
+    return aspect_of(image.get("width"), image.get("height")) or aspect_of(entry.width, entry.height)
+
+
+def _tile_jpeg(entry: "Entry") -> bytes:
     """A tile's picture: a click on a tile shows why its image cannot be read."""
-    return thumb_jpeg(path, hint="click for why")
+    return thumb_jpeg(entry.path, hint="click for why", aspect=entry_aspect(entry))
 
 
 def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
@@ -200,7 +241,8 @@ class TileGrid:
         later = {id(e) for e in late}
         # made in parallel where not cached yet (Pillow decodes outside the GIL); in a kernel, the
         # missing ones come after the page is shown
-        jpegs = list(self._threads.map(lambda e: blank_jpeg() if id(e) in later else _tile_jpeg(e.path), entries))
+        jpegs = list(self._threads.map(lambda e: blank_jpeg(entry_aspect(e)) if id(e) in later
+                                        else _tile_jpeg(e), entries))
         for tile, entry, jpeg, caption in zip(self.pool, entries, jpegs, captions):
             tile.show(entry, jpeg, caption, entry is selected)
         if late and loop is not None:
@@ -232,7 +274,7 @@ class TileGrid:
         loop = asyncio.get_running_loop()
 
         async def one(entry: "Entry") -> None:
-            jpeg = await loop.run_in_executor(self._threads, _tile_jpeg, entry.path)
+            jpeg = await loop.run_in_executor(self._threads, _tile_jpeg, entry)
             for tile in self.pool:
                 if tile.entry is entry:
                     tile.image.value = jpeg

@@ -105,10 +105,11 @@ def test_a_pair_with_a_side_missing_never_shows_the_other_sides_image_under_its_
     name = {"a": "on", "b": "off"}
     viewer.fade_slider.value = 0.0 if present == "a" else 1.0
     shown = viewer.image.value
-    assert shown[:3] == b"\xff\xd8\xff" and shown != blank_jpeg()
+    blank = blank_jpeg(row["width"] / row["height"], 128)  # the pair's images' shape, in the viewer's 128-px box
+    assert shown[:3] == b"\xff\xd8\xff" and shown != blank
     assert f"promptExtend = <b>{name[present]}</b> · seed {row[f'seed_{present}']}" in viewer.caption.value
-    viewer.flip()  # the side without an image: a grey square, said so
-    assert viewer.image.value == blank_jpeg()
+    viewer.flip()  # the side without an image: a grey blank of its shape, said so
+    assert viewer.image.value == blank
     assert f"promptExtend = <b>{name[missing]}</b>: <b>no image</b>" in viewer.caption.value
     assert "seed ?" not in viewer.caption.value
     viewer.fade_slider.value = 0.5 if missing == "b" else 0.4  # no fade with nothing: the nearer end, named

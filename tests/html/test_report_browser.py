@@ -71,6 +71,38 @@ def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, dat
 
 
 @pytest.mark.slow
+def test_in_the_table_grid_a_missing_or_failed_image_takes_its_thumbnails_place(chromium: str, emulator: Any,
+                                                                               data_dir: Path, tmp_path: Path) -> None:
+    """The table grid (more than 200 images, or grid="table") put a line of red text where an
+    image was missing or its cell failed: shorter than a portrait poster's thumbnail, so every
+    repeat under it stood higher than its neighbours in the row. The text is in a box of the
+    thumbnail's size and shape now, as the drawn grid's blank is."""
+    exp = run_sweep(emulator, data_dir, name="blanks")  # 512x768 and 768x512, one cell failed
+    gone = exp.images.iloc[0]
+    Path(gone["path"]).unlink()
+    path = export_html(exp, tmp_path / "report.html", grid="table", rows="promptExtend", cols="size")
+
+    def run(page: Any) -> list[dict[str, Any]]:
+        page.screenshot(path=str(tmp_path / "table-blanks.png"), full_page=True)
+        # each picture of the table (thumbnail or blank): its column, its kind and its size on screen
+        return page.locator("#grid table.gridtable td").evaluate_all("""tds => tds.flatMap(td =>
+            Array.from(td.querySelectorAll('img.thumb, .blank')).map(e => {
+              const r = e.getBoundingClientRect();
+              return {col: td.cellIndex, blank: e.classList.contains('blank'), text: e.textContent, w: r.width, h: r.height};
+            }))""")
+
+    shown, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    blanks = [b for b in shown if b["blank"]]
+    assert len(blanks) == 2 and any("unreadable" in b["text"] for b in blanks) and any("FAILED" in b["text"] for b in blanks)
+    for b in blanks:
+        thumbs = [t for t in shown if t["col"] == b["col"] and not t["blank"]]  # the same size: the same shape
+        assert thumbs, b
+        for t in thumbs:
+            assert (b["w"], b["h"]) == (pytest.approx(t["w"], abs=1), pytest.approx(t["h"], abs=1)), (b, t)
+
+
+@pytest.mark.slow
 def test_a_click_on_a_drawn_grid_shows_it_at_its_actual_size(chromium: str, emulator: Any, data_dir: Path,
                                                              tmp_path: Path) -> None:
     """A wide grid page is shrunk to the page's width, its small text with it: a click shows it at
@@ -242,6 +274,41 @@ def test_at_1_to_1_the_arrow_keys_keep_the_spot_read(chromium: str, emulator: An
     assert not errors, errors
     assert r["actual"] == pytest.approx(1024, abs=1), r  # still 1:1
     assert r["next"][0] == pytest.approx(r["at"][0], abs=2) and r["next"][1] == pytest.approx(r["at"][1], abs=2), r
+
+
+@pytest.mark.slow
+def test_at_1_to_1_shift_and_the_arrows_pan_a_wide_poster_sideways(chromium: str, emulator: Any, data_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    """A 1536-px poster at 1:1 in a 1000-px window: its right edge could be reached with the
+    pointer only. Shift+→ stepped to the next image (as the compare viewer's Shift+arrows pan, a
+    user reaching for them lost the image read); now Shift and an arrow pan it, on both axes."""
+    exp = run_sweep(emulator, data_dir, name="wide", axes={"size": ["1536x1024"]}, repeats=2, fail_one=False)
+    path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
+
+    def run(page: Any) -> dict[str, Any]:
+        page.set_viewport_size({"width": 1000, "height": 700})
+        page.locator("#requests img.thumb").first.click()
+        big = page.locator("#qwl-lightbox img")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').naturalWidth > 0")
+        r = big.bounding_box()
+        big.click(position={"x": r["width"] * 0.1, "y": r["height"] * 0.1})  # 1:1, at the top left
+        frame = page.locator("#qwl-lightbox .frame")
+        caption = page.locator("#qwl-lightbox .cap").inner_text()
+        at = frame.evaluate("f => [f.scrollLeft, f.scrollTop]")
+        for key in ("Shift+ArrowRight",) * 3 + ("Shift+ArrowDown",):
+            page.keyboard.press(key)
+        moved = frame.evaluate("f => [f.scrollLeft, f.scrollTop]")
+        after = page.locator("#qwl-lightbox .cap").inner_text()  # 3 steps of 2 images would show the other
+        page.keyboard.press("Shift+ArrowLeft")
+        return {"at": at, "moved": moved, "back": frame.evaluate("f => f.scrollLeft"), "caption": (caption, after),
+                "actual": big.evaluate("e => e.getBoundingClientRect().width")}
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    assert r["caption"][0] == r["caption"][1], "Shift and an arrow stepped to another image"
+    assert r["actual"] == pytest.approx(1536, abs=1), r  # still 1:1
+    assert r["moved"][0] == r["at"][0] + 240 and r["moved"][1] == r["at"][1] + 80, r
+    assert r["back"] == r["moved"][0] - 80, r
 
 
 @pytest.mark.slow

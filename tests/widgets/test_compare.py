@@ -220,20 +220,23 @@ def test_in_a_kernel_the_page_shows_at_once_and_its_thumbnails_follow(exp: Exper
     import asyncio
     import shutil
 
-    from qwenlab.widgets.tiles import blank_jpeg
+    from qwenlab.widgets.tiles import blank_jpeg, entry_aspect
 
     shutil.rmtree(Path(exp.data_dir) / "thumbs", ignore_errors=True)
 
-    async def open_in_a_loop() -> tuple[list[bytes], list[bytes]]:  # a kernel runs callbacks in its asyncio loop
+    async def open_in_a_loop() -> tuple[list[bytes], list[bytes], list[bytes]]:  # a kernel runs callbacks in its asyncio loop
         ex = exp.explore()
         at_once = [t.image.value for t in ex.tiles]
+        # each grey tile has its image's shape: the page does not jump as the pictures arrive
+        blanks = [blank_jpeg(entry_aspect(t.entry)) for t in ex.tiles]
         assert ex.grid.filling is not None
         await ex.grid.filling
-        return at_once, [t.image.value for t in ex.tiles]
+        return at_once, blanks, [t.image.value for t in ex.tiles]
 
-    at_once, later = asyncio.run(open_in_a_loop())
-    assert at_once and all(v == blank_jpeg() for v in at_once)  # laid out before any thumbnail was made
-    with_image = [v for v in later if v != blank_jpeg()]
+    at_once, blanks, later = asyncio.run(open_in_a_loop())
+    assert at_once and at_once == blanks  # laid out before any thumbnail was made
+    assert len(set(blanks)) == 2  # portrait and landscape
+    with_image = [v for v, blank in zip(later, blanks) if v != blank]
     assert len(with_image) == 7 and all(v[:2] == b"\xff\xd8" for v in with_image)  # 7 images, 1 failed cell
 
 

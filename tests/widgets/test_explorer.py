@@ -229,10 +229,39 @@ def test_an_image_deleted_after_it_was_shown_is_a_tile_saying_it_is_missing(lab:
     path.unlink()
     ex = exp.explore()
     shown = [t for t in ex.tiles if t.entry.image_id == tile.entry.image_id][0]
-    assert shown.image.value == unreadable_jpeg("image missing", "click for why"), "drawn from the thumbnail of a deleted file"
-    assert sum(t.image.value == unreadable_jpeg("image missing", "click for why") for t in ex.tiles) == 1
+    missing = unreadable_jpeg("image missing", "click for why", 256 / 384)  # the shape of its 256x384 image
+    assert shown.image.value == missing, "drawn from the thumbnail of a deleted file"
+    assert sum(t.image.value == missing for t in ex.tiles) == 1
     shown.hit.click()
     assert "does not exist: deleted, or the data folder was moved" in ex.viewer_box.children[0].value  # as the grid says it
+
+
+def _shape(jpeg: bytes) -> float:
+    """Width / height of a tile's picture (a tile is shown at a fixed width: this sets its height)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as img:
+        return img.width / img.height
+
+
+def test_a_missing_or_failed_tile_has_the_shape_of_its_image(lab: Lab, emulator: Emulator) -> None:
+    """An "image missing" tile and a failed cell's tile were squares: beside portrait posters,
+    shown at the same width, they were a third shorter, and read as images of another shape (a
+    landscape size's). Each has its image's shape now, as the grid's blank does."""
+    emulator.script(["task_error"])  # the first cell, a portrait one, fails
+    exp = lab.run(Sweep(prompt=PROMPT, repeats=2, axes={"size": ["256x384", "384x256"]}), name="shapes",
+                  progress=False, concurrency=1)
+    gone = exp.images[exp.images["size"] == "256x384"].iloc[0]
+    Path(gone["path"]).unlink()
+    ex = exp.explore(rows="repeat", cols="size")
+    shapes = {(t.entry.value("size"), "failed" if t.entry.image_id is None else "missing"
+               if t.entry.image_id == gone["image_id"] else "image"): _shape(t.image.value) for t in ex.tiles}
+    assert set(shapes) == {("256x384", "failed"), ("256x384", "missing"), ("384x256", "image")}
+    for kind in ("failed", "missing"):
+        assert shapes[("256x384", kind)] == pytest.approx(256 / 384, abs=0.01), kind
+    assert shapes[("384x256", "image")] == pytest.approx(384 / 256, abs=0.01)
 
 
 def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, emulator: Emulator) -> None:

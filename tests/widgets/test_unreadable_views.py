@@ -37,8 +37,9 @@ def test_judging_says_a_side_is_missing_or_damaged(exp: Experiment, max_px: int 
     damaged.write_bytes(bytes(data))
     j = Judging(exp, "promptExtend", seed=3, max_px=max_px)
     assert j.current == (left, right)
-    assert j.left.value == unreadable_jpeg("image missing", "s: skip this pair")
-    assert j.right.value == unreadable_jpeg("image damaged", "s: skip this pair")
+    box = max_px or 1024  # a JPEG made to fit, or a judged image's size beside the file itself
+    assert j.left.value == unreadable_jpeg("image missing", "s: skip this pair", 768 / 512, box)  # in the image's shape
+    assert j.right.value == unreadable_jpeg("image damaged", "s: skip this pair", 768 / 512, box)
 
 
 def test_the_pair_viewer_says_a_side_is_missing(exp: Experiment) -> None:
@@ -46,12 +47,31 @@ def test_the_pair_viewer_says_a_side_is_missing(exp: Experiment) -> None:
     row = viewer.df.iloc[0]
     viewer.show(0)
     before = viewer.image.value  # its thumbnail cached
-    assert before[:2] == b"\xff\xd8" and before != unreadable_jpeg("image missing")
+    missing = unreadable_jpeg("image missing", "", 768 / 512, 128)  # a 768x512 image's shape, in the 128-px box
+    assert before[:2] == b"\xff\xd8" and before != missing
     Path(row["path_a"]).unlink()
     viewer.show(1)
     viewer.show(0)
-    assert viewer.image.value == unreadable_jpeg("image missing")
+    assert viewer.image.value == missing
     viewer.fade_slider.value = 0.3  # nothing to fade with: the nearer side, said missing
-    assert viewer.image.value == unreadable_jpeg("image missing")
+    assert viewer.image.value == missing
     viewer.flip()
-    assert viewer.image.value[:2] == b"\xff\xd8" and viewer.image.value != unreadable_jpeg("image missing")
+    assert viewer.image.value[:2] == b"\xff\xd8" and viewer.image.value != missing
+
+
+def test_looking_closely_at_a_pair_with_a_file_gone_says_so_and_never_shows_the_pair_before(exp: Experiment) -> None:
+    """"look closely" on a pair whose file was deleted raised in the button's callback (an error
+    in the kernel's log, unseen) and left the full-size view on the pair shown before it, under
+    this pair's caption: two other images, at full size, taken for this pair's."""
+    viewer = pair_viewer(exp, "promptExtend", size=128)
+    Path(viewer.df.iloc[0]["path_a"]).unlink()
+    viewer.show(1)
+    viewer.closely_button.value = True
+    assert [i.id for i in viewer.viewer.images] == [int(viewer.df.iloc[1][f"image_{s}"]) for s in "ab"]
+    viewer.show(0)  # the pair with its file gone
+    (shown,) = viewer.closely.children
+    assert shown is not viewer.viewer.widget, "the pair shown before stayed at full size under this pair"
+    assert "Cannot show this pair at full size" in shown.value and "does not exist" in shown.value
+    viewer.show(1)  # and a readable pair after it is shown again
+    assert viewer.closely.children == (viewer.viewer.widget,)
+    assert [i.id for i in viewer.viewer.images] == [int(viewer.df.iloc[1][f"image_{s}"]) for s in "ab"]

@@ -1,0 +1,72 @@
+""""1:1" in a real browser shows the file's own pixels, not a resampling of them. Voilà serves
+`compare_files` on a PNG checkerboard of single pixels; headless Chromium clicks "1:1" and the
+screenshot of the picture must hold the checkerboard itself, black and white. The image's corner
+was placed half a pixel off the screen's grid whenever its pane's width was odd (the pane's
+centre is at width / 2), and the browser smeared every pixel over two: the checkerboard came out
+grey, and a poster's small text, read at 1:1 for that very reason, blurred. Both parities of the
+window's width are tried.
+
+Skipped only when Chromium is missing and QWENLAB_REQUIRE_BROWSER is unset (see test_browser.py).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.support.browser import START_TIMEOUT_S, chromium_page, lab_notebook, serve_voila, until
+
+
+@pytest.fixture
+def checker_notebook(chromium: str, data_dir: Path, tmp_path: Path) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:601, 0:801]
+    Image.fromarray(((x + y) % 2 * 255).astype("uint8")).convert("RGB").save(tmp_path / "checker.png")
+    return lab_notebook(tmp_path / "checker.ipynb", data_dir,
+                        f"compare_files([{str(tmp_path / 'checker.png')!r}], height=400)",
+                        imports="from qwenlab.widgets import compare_files")
+
+
+@pytest.fixture
+def voila(checker_notebook: Path, tmp_path: Path) -> Iterator[str]:
+    with serve_voila(checker_notebook, tmp_path) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_one_to_one_shows_the_files_own_pixels_whatever_the_panes_width(chromium: str, voila: str,
+                                                                        tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    with chromium_page(chromium, voila, width=1100, height=800, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        viewer = page.locator(".qwl-cmp").first
+        pane = viewer.locator(".qwl-cmp-pane").first
+        pane.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
+            "els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0"), 30, "the image to load")
+        viewer.locator(".qwl-cmp-actual").click()
+        until(lambda: viewer.locator(".qwl-cmp-readout").inner_text() == "100%", 10, "1:1")
+        widths = set()
+        for width in (1100, 1101):  # an even and an odd pane width, whichever comes of which
+            page.set_viewport_size({"width": width, "height": 800})
+            page.wait_for_timeout(500)  # the pane resized, the image placed again (still 1:1)
+            widths.add(pane.evaluate("e => e.clientWidth") % 2)
+            assert viewer.locator(".qwl-cmp-readout").inner_text() == "100%"
+            box = pane.bounding_box()
+            assert box is not None
+            # the middle of the pane: the middle of the image, 1:1 (801 x 601 px, larger than this)
+            shot = page.screenshot(clip={"x": round(box["x"] + box["width"] / 2 - 100),  # whole pixels: no resampling here
+                                         "y": round(box["y"] + box["height"] / 2 - 100), "width": 200, "height": 200})
+            Image.open(io.BytesIO(shot)).save(tmp_path / f"checker-{width}.png")  # to look at
+            grey = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
+            smeared = ((grey > 40) & (grey < 215)).mean()
+            assert smeared < 0.01, f"at a window {width} px wide, {smeared:.0%} of the 1:1 pixels are grey: resampled"
+            assert (grey <= 40).mean() == pytest.approx(0.5, abs=0.02)  # the checkerboard itself
+        assert widths == {0, 1}, "both parities of the pane's width should have been tried"
+    assert not watch.errors, watch.errors
