@@ -73,18 +73,26 @@ def holding_run(log_path: Path | None, experiment_id: int) -> Iterator[None]:
     except OSError:  # a folder it cannot write: the run goes on, as it did before the lock
         yield
         return
-    key = (str(path), int(experiment_id))
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a reader tests the lock: a moment
-        with _HERE_LOCK:
-            _HERE[key] += 1
-        try:
+        with _counted_here(path, experiment_id):
             yield
-        finally:
-            with _HERE_LOCK:
-                _HERE[key] -= 1
     finally:
         os.close(fd)  # and with it the lock
+
+
+@contextmanager
+def _counted_here(path: Path, experiment_id: int) -> Iterator[None]:
+    """Count a run of this process holding the experiment's lock (or marker) while the block runs:
+    `run_alive` answers for this process from the count, without asking the lock."""
+    key = (str(path), int(experiment_id))
+    with _HERE_LOCK:
+        _HERE[key] += 1
+    try:
+        yield
+    finally:
+        with _HERE_LOCK:
+            _HERE[key] -= 1
 
 
 @contextmanager
@@ -93,20 +101,16 @@ def _marker(log_path: Path, experiment_id: int) -> Iterator[None]:
     long as the run lasts (`_marked_alive` reads it). A folder it cannot write: the run goes on
     without it, as it did before."""
     path = lock_file(log_path, experiment_id)
-    key = (str(path), int(experiment_id))
     marker = path.parent / f"{int(experiment_id)}.{os.getpid()}.{uuid.uuid4().hex[:12]}.run"
     try:
         path.parent.mkdir(exist_ok=True)
         marker.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
     except OSError:
         marker = None  # type: ignore[assignment]
-    with _HERE_LOCK:
-        _HERE[key] += 1
     try:
-        yield
+        with _counted_here(path, experiment_id):
+            yield
     finally:
-        with _HERE_LOCK:
-            _HERE[key] -= 1
         if marker is not None:
             try:
                 marker.unlink()
