@@ -8,7 +8,7 @@ image's bytes held once however many sections show it.
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
   click on the image shows it 1:1 in its frame (a drag or Shift and an arrow pans, another click
   fits it). Escape or a
-  click outside closes it; the arrow keys step through the thumbnails of the page (at 1:1, each
+  click outside closes it; the arrow keys step through the thumbnails of its section, in a round (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
   and Tab stays in the lightbox.
 - The requests table is split into pages of `PAGE_ROWS` rows (`<tbody class="page">`); the script
@@ -44,7 +44,10 @@ SCRIPT = r"""
   });
   var current = null, opener = null;
   function shown() {
-    return Array.prototype.filter.call(document.querySelectorAll('img.thumb'), function (el) { return el.offsetParent !== null && el.src; });
+    // the thumbnails of the section the image shown came from: the grid and the requests table
+    // show the same images, and stepping on from the grid's last went through every one again
+    var scope = (current && current.closest('section')) || document;
+    return Array.prototype.filter.call(scope.querySelectorAll('img.thumb'), function (el) { return el.offsetParent !== null && el.src; });
   }
   // the original beside the report could not be loaded (the file was sent without its folder):
   // the preview embedded in the file stands in, and says so

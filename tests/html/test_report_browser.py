@@ -71,6 +71,38 @@ def test_a_click_on_a_thumbnail_opens_it_large(chromium: str, emulator: Any, dat
 
 
 @pytest.mark.slow
+def test_the_arrow_keys_step_round_the_section_the_image_came_from(chromium: str, emulator: Any, data_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    """The grid table and the requests table show the same images: stepping on from the grid's
+    last thumbnail went through every one of them again in the requests (4,000 stops for 2,000
+    images). Now the arrows go round the thumbnails of the section the image was opened from."""
+    exp = run_sweep(emulator, data_dir, name="round", fail_one=False)
+    # the grid by size, then promptExtend: an order other than the requests' (promptExtend first)
+    path = export_html(exp, tmp_path / "report.html", grid="table", rows="size", cols="promptExtend")
+
+    def run(page: Any) -> dict[str, Any]:
+        grid = page.locator("#grid img.thumb")
+        alts = grid.evaluate_all("els => els.map(e => e.alt)")
+        listed = page.locator("#requests img.thumb").evaluate_all("els => els.map(e => e.alt)")
+        grid.first.click()
+        cap = page.locator("#qwl-lightbox .cap")
+        seen = [cap.inner_text()]
+        for _ in range(2 * len(alts)):
+            page.keyboard.press("ArrowRight")
+            seen.append(cap.inner_text())
+        page.keyboard.press("ArrowLeft")
+        return {"alts": alts, "listed": listed, "seen": seen, "back": cap.inner_text()}
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    n = len(r["alts"])
+    assert n == 8 and r["listed"] != r["alts"]  # else the test could not tell the sections apart
+    # the grid's thumbnails in its order, twice round, never the requests table's
+    assert r["seen"] == r["alts"] + r["alts"] + r["alts"][:1]
+    assert r["back"] == r["alts"][-1]
+
+
+@pytest.mark.slow
 def test_in_the_table_grid_a_missing_or_failed_image_takes_its_thumbnails_place(chromium: str, emulator: Any,
                                                                                data_dir: Path, tmp_path: Path) -> None:
     """The table grid (more than 200 images, or grid="table") put a line of red text where an
