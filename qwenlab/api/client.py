@@ -44,6 +44,7 @@ from .address import (
     shown_url,
     without_credentials,
 )
+from .direct import Direct
 from .download import Downloader, ImageFetcher
 from .error_answers import api_error_from
 from .exchange import Exchange
@@ -224,7 +225,9 @@ class RunwareClient:
         """What the server at base_url says it is, from the headers of a GET (body unread); None
         when it cannot be reached."""
         try:
-            with self._http.stream("GET", self.base_url, timeout=httpx.Timeout(10.0)) as response:
+            # through Direct, as every POST goes: httpx.Client logs each request's URL (at INFO),
+            # a token in the address's query included
+            with Direct(self._http).stream("GET", self._exchange.target, timeout=httpx.Timeout(10.0)) as response:
                 return _backend_of(response)
         except httpx.HTTPError:
             return None

@@ -29,7 +29,7 @@ import httpx
 from ..errors import APIError, QwenlabError, TransportError
 from ..secrets import as_secret, redact
 from .address import shown_url
-from .direct import Direct
+from .direct import Direct, quiet_url
 from .error_answers import api_error_from
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -113,6 +113,11 @@ class Exchange:
 
     def __repr__(self) -> str:
         return f"Exchange({self.shown_url!r})"
+
+    @property
+    def target(self) -> httpx.URL | str:
+        """The address requests go to, parsed (its repr shows no query nor credentials)."""
+        return self._target
 
     def post(
         self,
@@ -318,9 +323,10 @@ def _exhausted(last: QwenlabError, uncertain: bool, attempts: int, *, doubt: boo
 
 
 def _parsed(url: str) -> httpx.URL | str:
-    """`url` parsed by httpx, or as it is when it does not parse (sending it then says why)."""
+    """`url` parsed by httpx (its repr without query or credentials: `quiet_url`), or as it is
+    when it does not parse (sending it then says why)."""
     try:
-        return httpx.URL(url)
+        return quiet_url(url)
     except httpx.InvalidURL:
         return url
 

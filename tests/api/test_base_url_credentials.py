@@ -104,7 +104,56 @@ def test_a_run_logs_and_shows_the_address_without_its_credentials(emulator: Any,
     exp = lab.run(Sweep(prompt="A poster", size="256x256"), name="through-a-gateway", progress=False)
     assert exp.counts()["done"] == 1 and emulator.requests
     shown = [r.getMessage() for r in caplog.records] + [repr(lab.client), repr(exp), exp.summary(), repr(vars(lab.client))]
-    assert any("HTTP Request: GET" in text for text in shown)  # the backend question, logged by httpx
     files = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     for text in (*shown, files.decode("latin-1")):
         assert URL_USER not in text and URL_PASSWORD not in text
+
+
+URL_TOKEN = "gw-token-3c9d0e7f2b5a81"
+
+
+@pytest.mark.parametrize("where", ["Ctrl-C while the answer is awaited", "Ctrl-C while the request is sent",
+                                   "a transport that raises", "Ctrl-C while the server is asked what it is"])
+def test_no_traceback_of_a_request_shows_a_token_in_the_base_url_s_query(
+        where: str, emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """RUNWARE_BASE_URL=https://gateway/v1?token=...: a query is part of the address and is sent,
+    but `repr(httpx.Request)` and `repr(httpx.URL)`, printed by the frames from the client down to
+    the socket, showed it whole, and httpx logged it with each GET."""
+    monkeypatch.setenv("RUNWARE_API_KEY", KEY_BODY)
+    monkeypatch.setenv("RUNWARE_BASE_URL", f"{emulator.url}?token={URL_TOKEN}")
+    transport: httpx.BaseTransport | None = None
+    if where == "a transport that raises":
+        transport = _Exploding()
+    elif where == "Ctrl-C while the request is sent":
+        monkeypatch.setattr(socket.socket, "sendall", _interrupt)
+    else:
+        monkeypatch.setattr(plain, "_read_head", _interrupt)
+    client = RunwareClient(images_dir=tmp_path, transport=transport, max_retries=0)
+    with client:
+        shown = [repr(client), repr(client._exchange)]
+        if where == "Ctrl-C while the server is asked what it is":
+            call: Callable[[], Any] = lambda: client.backend  # noqa: E731 - a GET of the base URL
+        else:
+            call = lambda: client.generate(Request(prompt="a poster", width=256, height=256), save=False)  # noqa: E731
+        kind, verbose, with_locals = _raised(call, catch=BaseException)
+    assert kind is (RuntimeError if transport is not None else KeyboardInterrupt)
+    assert "handle_request" in with_locals
+    for text in (verbose, with_locals, *shown):
+        assert URL_TOKEN not in text, text
+
+
+def test_a_token_in_the_base_url_s_query_is_sent_and_logged_by_no_one(emulator: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The query goes to the server with every POST (it is the address), and into no log record."""
+    import logging
+
+    monkeypatch.setenv("RUNWARE_API_KEY", KEY_BODY)
+    monkeypatch.setenv("RUNWARE_BASE_URL", f"{emulator.url}?token={URL_TOKEN}")
+    caplog.set_level(logging.DEBUG)
+    with RunwareClient(images_dir=tmp_path, max_retries=0) as client:
+        assert client.backend == "emulator"  # the backend question: a GET httpx logged, query and all
+        assert client.generate(Request(prompt="a poster", width=256, height=256), save=False).ok
+    assert [r.method for r in emulator.requests] == ["GET", "POST", "GET"]  # the question, the task, its image
+    assert all(r.path.endswith(f"?token={URL_TOKEN}") for r in emulator.requests[:2])
+    for record in caplog.records:
+        assert URL_TOKEN not in record.getMessage()
