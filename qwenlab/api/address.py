@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from ..emulator.loopback import is_loopback_host
 from ..errors import AuthenticationError
 
@@ -20,15 +22,43 @@ DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 
 
 def check_base_url(url: str) -> None:
-    """Refuse an API address that is not http(s)://host...: every request would fail the same way.
-    ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the URL are not repeated, and
-    text with no scheme is not shown at all (a key pasted into the wrong variable)."""
-    scheme, host = _scheme_and_host(url)  # not the parts: a frame holding them showed the netloc's credentials
-    if scheme not in ("http", "https") or not host:
-        shown = (f"{shown_url(url)!r} is not an http(s) address" if scheme and "://" in url
-                 else "what it holds is not an address (not shown: it may be a key set in the wrong variable)")
-        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {shown}; give one like {DEFAULT_BASE_URL}, "
+    """Refuse an API address no request could go to (not http(s)://host..., a port that is no
+    port, a URL httpx cannot read): every request would fail the same way, or raise httpx's own
+    error from the first one. ValueError (bad input) naming RUNWARE_BASE_URL; credentials in the
+    URL are not repeated, and text with no scheme is not shown at all (a key pasted into the
+    wrong variable)."""
+    problem = _address_problem(url)
+    if problem is not None:
+        raise ValueError(f"RUNWARE_BASE_URL (or base_url=): {problem}; give one like {DEFAULT_BASE_URL}, "
                          "or unset it to use Runware's")
+
+
+def _address_problem(url: str) -> str | None:
+    """What is wrong with `url` as the API's address, in words without its credentials; None if nothing."""
+    try:
+        scheme, host = _scheme_and_host(url)  # not the parts: a frame holding them showed the netloc's credentials
+    except ValueError:  # urlsplit: an IPv6 host's '[' without its ']'
+        return "what it holds is not an address it can read (an IPv6 host's '[' without its ']'?)"
+    if scheme not in ("http", "https") or not host:
+        return (f"{shown_url(url)!r} is not an http(s) address" if scheme and "://" in url
+                else "what it holds is not an address (not shown: it may be a key set in the wrong variable)")
+    bad_port = _port_problem(url)
+    if bad_port is not None:
+        # shown_url leaves a port it cannot read out: said as the host and the port's trouble
+        return f"the port of {scheme}://{host} is not a number from 1 to 65535 ({bad_port})"
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:  # its messages name a character or a component, never the credentials
+        return f"{shown_url(url)!r} is not a URL httpx can send to ({exc})"
+    return None
+
+
+def _port_problem(url: str) -> str | None:
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:  # "Port could not be cast to integer value as 'abc'", "Port out of range 0-65535"
+        return str(exc)
+    return "port 0" if port == 0 else None
 
 
 def _scheme_and_host(url: str) -> tuple[str, str | None]:
