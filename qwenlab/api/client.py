@@ -35,7 +35,16 @@ from ..core.request import Request
 from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError, ValidationError
 from ..problems import Problem
 from ..secrets import as_secret, key_id, register_secret, secret_places, url_password
-from .address import DEFAULT_BASE_URL, authority, check_api_key, check_base_url, is_loopback, shown_url
+from .address import (
+    DEFAULT_BASE_URL,
+    authority,
+    check_api_key,
+    check_base_url,
+    is_loopback,
+    shown_url,
+    without_credentials,
+)
+from .direct import Direct
 from .download import Downloader, ImageFetcher
 from .error_answers import api_error_from
 from .exchange import Exchange
@@ -110,9 +119,13 @@ class RunwareClient:
             )
         register_secret(key)
         check_api_key(key)
-        self.base_url = (base_url or os.environ.get("RUNWARE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        register_secret(url_password(self.base_url))  # a password in the address is shown in no message
-        check_base_url(self.base_url)
+        # bound over the argument as a Secret (repr '***') while it may hold a user name and password
+        base_url = address = as_secret(base_url or os.getenv("RUNWARE_BASE_URL") or DEFAULT_BASE_URL)
+        register_secret(url_password(address))  # a password in the address is shown in no message
+        check_base_url(address)
+        # the address without them: they are never sent (the key goes in the Authorization header),
+        # and no request, attribute or repr made from it may show them
+        self.base_url = without_credentials(address).rstrip("/")
         loopback = is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
         if backend is not None and backend not in BACKENDS:
@@ -212,7 +225,9 @@ class RunwareClient:
         """What the server at base_url says it is, from the headers of a GET (body unread); None
         when it cannot be reached."""
         try:
-            with self._http.stream("GET", self.base_url, timeout=httpx.Timeout(10.0)) as response:
+            # through Direct, as every POST goes: httpx.Client logs each request's URL (at INFO),
+            # a token in the address's query included
+            with Direct(self._http).stream("GET", self._exchange.target, timeout=httpx.Timeout(10.0)) as response:
                 return _backend_of(response)
         except httpx.HTTPError:
             return None

@@ -33,7 +33,8 @@ def check_connection(api_key: str | None = None, base_url: str | None = None) ->
     http(s). Without one: an address that is not on loopback (only the emulator answers without
     a key). The message never shows the key, nor a password in the address."""
     api_key = key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
-    url = base_url or os.environ.get("RUNWARE_BASE_URL")
+    # a Secret (repr '***'), as the key is: the address may hold a user name and password
+    base_url = url = as_secret(base_url or os.getenv("RUNWARE_BASE_URL"))
     if key:
         check_api_key(key)
         check_base_url(url or DEFAULT_BASE_URL)
@@ -55,8 +56,8 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
     logs nothing: `Lab` runs requests through one and logs each before and after it is sent."""
     api_key = key = as_secret(api_key or os.getenv("RUNWARE_API_KEY"))
     if key:
-        return RunwareClient(key, base_url, **kw)
-    url = base_url or os.environ.get("RUNWARE_BASE_URL")
+        return RunwareClient(key, as_secret(base_url), **kw)
+    base_url = url = as_secret(base_url or os.getenv("RUNWARE_BASE_URL"))  # repr '***': it may hold credentials
     if url and not is_loopback(url):
         raise AuthenticationError(_no_key_for(url))
     if not url:
@@ -67,7 +68,7 @@ def connect(api_key: str | None = None, base_url: str | None = None, **kw: Any) 
         kw.setdefault("backend", "emulator")
     else:
         key = EMULATOR_KEY
-    _announce(url)
+    _announce(shown_url(url))  # a notebook saves its stderr: no credentials written into the address
     kw.setdefault("is_emulator", True)
     return RunwareClient(key, url, **kw)
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import httpx
 
-__all__ = ["Direct", "ON_SENT"]
+__all__ = ["Direct", "ON_SENT", "quiet_url"]
 
 # A request extension: called with no arguments once the request's bytes are written, before the
 # answer is awaited (PlainTransport calls it; with another transport `stream` calls it once the
@@ -54,13 +54,16 @@ class Direct:
 
     @contextmanager
     def stream(self, method: str, url: str | httpx.URL, *, content: bytes | None = None,
-               headers: httpx.Headers | None = None, on_sent: Callable[[], None] | None = None) -> Iterator[httpx.Response]:
+               headers: httpx.Headers | None = None, on_sent: Callable[[], None] | None = None,
+               timeout: httpx.Timeout | None = None) -> Iterator[httpx.Response]:
         """Send one request (`headers`: from `headers()`, else the client's defaults); yield its
         response with the body unread (closed on exit). Raises httpx's exceptions, as
-        `httpx.Client.stream` does. `on_sent`: called once the request has left (see ON_SENT)."""
+        `httpx.Client.stream` does. `on_sent`: called once the request has left (see ON_SENT);
+        `timeout`: in place of the client's. The request and its URL show neither a query nor
+        credentials in their repr (`quiet_url`)."""
         if self._http.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        extensions: dict[str, object] = {"timeout": self._timeout}
+        extensions: dict[str, object] = {"timeout": self._timeout if timeout is None else timeout.as_dict()}
         if on_sent is not None:
             on_sent = extensions[ON_SENT] = _once(on_sent)
         request = self._request(method, url, content, headers if headers is not None else self._headers, extensions)
@@ -86,9 +89,9 @@ class Direct:
         Content-Length is appended, and the body passed as the stream httpx would have made of it:
         the same request, header for header, its body read. Anything else (another method, an
         empty POST, headers that set Host, Content-Length or Transfer-Encoding) goes to httpx.Request."""
+        url = quiet_url(url)
         if not ((method == "GET" and content is None) or (method == "POST" and type(content) is bytes and content)):
-            return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
-        url = httpx.URL(url)
+            return _quietly(_QuietRequest(method, url, content=content, headers=headers, extensions=extensions), url)
         # the headers' raw items (the Authorization header's bytes: the API key) held by no
         # variable and cached unshown: a traceback that prints variables shows this frame's
         cached = self._with_host
@@ -96,15 +99,50 @@ class Direct:
             with_host = cached[3]
         else:
             if "Host" in headers or "Content-Length" in headers or "Transfer-Encoding" in headers or not url.host:
-                return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
+                return _quietly(_QuietRequest(method, url, content=content, headers=headers, extensions=extensions), url)
             with_host = httpx.Headers([(b"Host", url.netloc), *headers.raw])
             self._with_host = (headers, _Unshown(headers.raw), url.netloc, with_host)
         sent = httpx.Headers(with_host)
         if content is not None:
             sent["Content-Length"] = str(len(content))
-        request = httpx.Request(method, url, headers=sent, stream=httpx.ByteStream(content or b""), extensions=extensions)
+        request = _QuietRequest(method, url, headers=sent, stream=httpx.ByteStream(content or b""), extensions=extensions)
         request.read()  # as httpx.Request reads a body given as content=
-        return request
+        return _quietly(request, url)
+
+
+class _QuietURL(httpx.URL):
+    """An httpx.URL whose repr shows neither its query nor credentials (`quiet_url`)."""
+
+    def __repr__(self) -> str:
+        return f"URL({_shown(self)!r})"
+
+
+class _QuietRequest(httpx.Request):
+    """An httpx.Request whose repr shows neither its URL's query nor credentials (`quiet_url`)."""
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {_shown(self.url)!r})>"
+
+
+def quiet_url(url: str | httpx.URL) -> httpx.URL:
+    """`url` as an httpx.URL that is the same address, sent the same, whose repr shows no query
+    ("?***") and no credentials. The API's address may carry a token in its query
+    (RUNWARE_BASE_URL=https://gateway/v1?token=...), and a signed image URL its signature: httpx's
+    reprs of a URL and a Request show them whole, and every frame from the client down to the
+    socket (a Ctrl-C while an answer is awaited, a traceback that prints variables) holds both."""
+    return url if isinstance(url, _QuietURL) else _QuietURL(url)
+
+
+def _quietly(request: httpx.Request, url: httpx.URL) -> httpx.Request:
+    """`request` holding `url` (quiet), where httpx.Request made a plain httpx.URL of it."""
+    request.url = url
+    return request
+
+
+def _shown(url: httpx.URL) -> str:
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{host}{port}{url.path}{'?***' if url.query else ''}"
 
 
 class _Unshown(list):  # type: ignore[type-arg]

@@ -29,7 +29,7 @@ import httpx
 from ..errors import APIError, QwenlabError, TransportError
 from ..secrets import as_secret, redact
 from .address import shown_url
-from .direct import Direct
+from .direct import Direct, quiet_url
 from .error_answers import api_error_from
 from .results import ANSWER_KEY, clean_raw
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -113,6 +113,11 @@ class Exchange:
 
     def __repr__(self) -> str:
         return f"Exchange({self.shown_url!r})"
+
+    @property
+    def target(self) -> httpx.URL | str:
+        """The address requests go to, parsed (its repr shows no query nor credentials)."""
+        return self._target
 
     def post(
         self,
@@ -318,9 +323,10 @@ def _exhausted(last: QwenlabError, uncertain: bool, attempts: int, *, doubt: boo
 
 
 def _parsed(url: str) -> httpx.URL | str:
-    """`url` parsed by httpx, or as it is when it does not parse (sending it then says why)."""
+    """`url` parsed by httpx (its repr without query or credentials: `quiet_url`), or as it is
+    when it does not parse (sending it then says why)."""
     try:
-        return httpx.URL(url)
+        return quiet_url(url)
     except httpx.InvalidURL:
         return url
 
@@ -389,12 +395,28 @@ def _parse(resp: httpx.Response) -> Answer | None:
         if 200 <= status < 300:
             return None
         return Answer(status, retry_after=retry_after, text=redact(resp.text)[:500])
-    if 200 <= status < 300 and "data" not in body and "errors" not in body:
+    single = _single_error(body)
+    if 200 <= status < 300 and "data" not in body and "errors" not in body and single is None:
         return None
     data = [d for d in body.get("data") or [] if isinstance(d, dict)]
     errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
-    # older payloads put a single error in "error"
-    if not errors and isinstance(body.get("error"), dict):
-        errors = [body["error"]]
-    extra = clean_raw({k: v for k, v in body.items() if k not in _BODY_FIELDS})
+    envelope: tuple[str, ...] = ()
+    if not errors and single is not None:
+        errors = [single]
+        envelope = ("taskUUID", "taskType")  # the error's own, not fields of the answer to keep
+    extra = clean_raw({k: v for k, v in body.items() if k not in _BODY_FIELDS + envelope})
     return Answer(status, data, errors, retry_after, extra=extra)
+
+
+def _single_error(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The error of a body that carries one in `error` (older payloads; the SDKs' "pre-stream"
+    errors, `{"error": {code, message}, "taskUUID", "taskType"}`), with the taskUUID and taskType
+    written beside it as its own, else None. Runware/runware-python `errors.parse_api_error` reads
+    that envelope so, and its `client._extract_items` raises it from a 2xx answer as much as from
+    any other (runware-typescript `parseApiError` likewise): a refusal of the task it names. Taken
+    for a garbled 2xx, it was sent again and left in doubt; without its taskUUID, in a batch it
+    was nobody's error."""
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return None
+    return {**{k: body[k] for k in ("taskUUID", "taskType") if isinstance(body.get(k), str) and body[k]}, **error}

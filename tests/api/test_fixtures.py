@@ -15,6 +15,7 @@ from PIL import Image
 from qwenlab.api.client import RunwareClient
 from qwenlab.core.request import Request
 from qwenlab.errors import (
+    APIError,
     BadRequestError,
     ConflictTaskUUIDError,
     RateLimitError,
@@ -277,3 +278,76 @@ def test_an_image_answered_with_data_as_one_object(run) -> None:
     result, server, _, _ = run({"steps": [{"status": 200, "body": {"data": item}}]})
     assert result.ok and result.images[0].image_uuid == item["imageUUID"] and result.cost == 0.075
     assert server.posts == ["imageInference"]
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_pre_stream_error_envelope_is_that_tasks_refusal(run, status: int) -> None:
+    """Runware/runware-python runware/errors.py lines 360-364 and 382-386 read a body
+    `{"error": {code, message}, "taskUUID", "taskType"}` (its "pre-stream HTTP errors") as that
+    task's error, the taskUUID taken from beside it, and runware/client.py line 1123
+    (`_extract_items`) raises it from a 2xx answer too; Runware/runware-typescript src/errors.ts
+    lines 320-326 read it so. Under a 2xx it was taken for a garbled answer: sent again and again,
+    then left in doubt (to be asked about at every run) for a request the server had refused. Now
+    it is the refusal it is: one POST, not polled, the task's own APIError, not in doubt."""
+    fixture = load("error_pre_stream_envelope_2xx.json")
+    fixture["steps"][0]["status"] = status
+    exc, server, request, _ = run(fixture)
+    assert isinstance(exc, APIError) and not isinstance(exc, TransportError), repr(exc)
+    assert exc.code == "invalidPositivePrompt" and "Invalid value for positivePrompt" in str(exc)
+    assert exc.task_uuid == request.task_uuid
+    assert server.posts == ["imageInference"]
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_pre_stream_error_in_a_batch_is_the_task_it_names(tmp_path: Path, status: int) -> None:
+    """The envelope's taskUUID says whose error it is: in a batch of two, the task it names is
+    refused with it. Under a 2xx the other, named by nothing in the answer, is asked about (never
+    failed, which would buy it again), as a 2xx answer that holds nothing for a task is; under a
+    400 the POST was refused, and the other task with it. The taskUUID beside the error was
+    dropped: under a 2xx both tasks were in doubt, under a 400 both had the one task's error."""
+    requests = [Request(prompt="A poster that reads 'ONE'", size="1024x1536"),
+                Request(prompt="A poster that reads 'TWO'", size="1024x1536")]
+    refused, other = requests[1].task_uuid, requests[0].task_uuid
+    item = load("sync_success_seed_example.json")["steps"][0]["body"]["data"][0]
+    posts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, content=jpeg())
+        task = json.loads(request.content)[0]
+        posts.append(task["taskType"])
+        if task["taskType"] == "getResponse":
+            return httpx.Response(200, json={"data": [{**item, "taskUUID": task["taskUUID"]}]})
+        return httpx.Response(status, json={"error": {"code": "invalidPositivePrompt", "message": "no"},
+                                         "taskUUID": refused, "taskType": "imageInference"})
+
+    with RunwareClient(KEY, transport=httpx.MockTransport(handler), images_dir=tmp_path, sleep=lambda s: None) as client:
+        first, second = client.send_batch(requests)
+    assert isinstance(second, APIError) and not isinstance(second, TransportError) and second.task_uuid == refused
+    assert second.code == "invalidPositivePrompt"
+    if status == 200:
+        assert not isinstance(first, Exception) and first.ok and first.task_uuid == other
+        assert posts == ["imageInference", "getResponse"]
+    else:  # a 400 refuses the POST: the other task is refused with it, but not with this one's error
+        assert isinstance(first, APIError) and not isinstance(first, TransportError) and first.code is None
+        assert posts == ["imageInference"]
+
+
+def test_a_run_refused_with_a_pre_stream_error_fails_its_cell_unpaid(tmp_path: Path) -> None:
+    """Through a run: the cell refused with the envelope under a 2xx is failed, at no cost, and
+    asked about by no later run; it stayed in doubt (sent, no answer logged) before."""
+    from qwenlab import Lab, Sweep
+
+    body = load("error_pre_stream_envelope_2xx.json")["steps"][0]["body"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(404)
+        task = json.loads(request.content)[0]
+        return httpx.Response(200, json=json.loads(json.dumps(body).replace("{taskUUID}", task["taskUUID"])))
+
+    with RunwareClient(KEY, transport=httpx.MockTransport(handler), images_dir=tmp_path / "images", sleep=lambda s: None,
+                       max_retries=1, poll_timeout=0.5, poll_initial=0.01) as client:
+        exp = Lab(tmp_path, client=client).run(Sweep(prompt="A poster", size="1024x1536"), name="refused", progress=False)
+    assert exp.counts()["failed"] == 1 and exp.counts()["in_doubt"] == 0 and exp.cost == 0
+    assert exp.df["error_code"].tolist() == ["invalidPositivePrompt"]
