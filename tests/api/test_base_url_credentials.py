@@ -32,6 +32,19 @@ def test_no_traceback_of_a_request_shows_credentials_written_into_the_base_url(
     them: no request, frame, attribute or message holds them."""
     monkeypatch.setenv("RUNWARE_API_KEY", KEY_BODY)
     monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url.replace("://", f"://{URL_USER}:{URL_PASSWORD}@", 1))
+    client, texts = _stopped_request(where, monkeypatch, tmp_path, lambda c: [
+        repr(c), str(c.base_url), repr(c.base_url), repr(vars(c)), c.api_host])
+    for text in texts:
+        assert URL_USER not in text and URL_PASSWORD not in text, text
+    assert client.api_host == emulator.url.split("//")[1].split("/")[0]
+
+
+def _stopped_request(where: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                     shown: Callable[[RunwareClient], list[str]]) -> tuple[RunwareClient, list[str]]:
+    """A client of RUNWARE_BASE_URL whose request stops `where` (a Ctrl-C while it is sent or its
+    answer awaited, a transport that raises, a Ctrl-C while the server is asked what it is): the
+    client, and every text a user could see of it: `shown(client)`, then the traceback printed
+    verbosely and with each frame's locals."""
     transport: httpx.BaseTransport | None = None
     if where == "a transport that raises":
         transport = _Exploding()
@@ -41,7 +54,7 @@ def test_no_traceback_of_a_request_shows_credentials_written_into_the_base_url(
         monkeypatch.setattr(plain, "_read_head", _interrupt)
     client = RunwareClient(images_dir=tmp_path, transport=transport, max_retries=0)
     with client:
-        shown = [repr(client), str(client.base_url), repr(client.base_url), repr(vars(client)), client.api_host]
+        texts = shown(client)
         if where == "Ctrl-C while the server is asked what it is":
             call: Callable[[], Any] = lambda: client.backend  # noqa: E731 - a GET of the base URL
         else:
@@ -49,9 +62,7 @@ def test_no_traceback_of_a_request_shows_credentials_written_into_the_base_url(
         kind, verbose, with_locals = _raised(call, catch=BaseException)
     assert kind is (RuntimeError if transport is not None else KeyboardInterrupt)
     assert "handle_request" in with_locals  # the frames down to the transport are there
-    for text in (verbose, with_locals, *shown):
-        assert URL_USER not in text and URL_PASSWORD not in text, text
-    assert client.api_host == emulator.url.split("//")[1].split("/")[0]
+    return client, [*texts, verbose, with_locals]
 
 
 @pytest.mark.parametrize("where", ["client", "connect", "check_connection", "connect without a key"])
@@ -121,24 +132,8 @@ def test_no_traceback_of_a_request_shows_a_token_in_the_base_url_s_query(
     the socket, showed it whole, and httpx logged it with each GET."""
     monkeypatch.setenv("RUNWARE_API_KEY", KEY_BODY)
     monkeypatch.setenv("RUNWARE_BASE_URL", f"{emulator.url}?token={URL_TOKEN}")
-    transport: httpx.BaseTransport | None = None
-    if where == "a transport that raises":
-        transport = _Exploding()
-    elif where == "Ctrl-C while the request is sent":
-        monkeypatch.setattr(socket.socket, "sendall", _interrupt)
-    else:
-        monkeypatch.setattr(plain, "_read_head", _interrupt)
-    client = RunwareClient(images_dir=tmp_path, transport=transport, max_retries=0)
-    with client:
-        shown = [repr(client), repr(client._exchange)]
-        if where == "Ctrl-C while the server is asked what it is":
-            call: Callable[[], Any] = lambda: client.backend  # noqa: E731 - a GET of the base URL
-        else:
-            call = lambda: client.generate(Request(prompt="a poster", width=256, height=256), save=False)  # noqa: E731
-        kind, verbose, with_locals = _raised(call, catch=BaseException)
-    assert kind is (RuntimeError if transport is not None else KeyboardInterrupt)
-    assert "handle_request" in with_locals
-    for text in (verbose, with_locals, *shown):
+    _, texts = _stopped_request(where, monkeypatch, tmp_path, lambda c: [repr(c), repr(c._exchange)])
+    for text in texts:
         assert URL_TOKEN not in text, text
 
 
