@@ -112,6 +112,7 @@ class Runner(RunChecks):
             return self._client
 
     def close(self) -> None:
+        """Close the log's connection: for code that opens many labs; a notebook need not call it."""
         self.log.close()
 
     # -- reading --------------------------------------------------------------------------------
