@@ -178,7 +178,10 @@ class Runner(RunChecks, Generic[E]):
             resend_in_doubt: bool = False, reuse_name: bool = False) -> E:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
-        budget_usd: the most the experiment may cost in all (kept from the previous run when
+        name: without one, `sweep.default_name()` ("sweep-" and 10 hex digits of the sweep's
+        fingerprint), so the same sweep run again resumes under the same name. notes: the
+        experiment's note (as `exp.note(...)` sets it; None keeps the one it has). progress: a
+        progress bar of cells with the spend (a widget in a notebook). budget_usd: the most the experiment may cost in all (kept from the previous run when
         None). concurrency: requests in flight at once (Runware advises 2-4). extend=True lets a
         changed sweep reuse an existing name (its new cells are added). Raises the error that
         stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS), or the
