@@ -240,7 +240,7 @@ class Comparison(ComparisonRecord, Experiment):
         return Organizer(self.log.log, self.data_dir)
 
 
-class Lab(Runner):
+class Lab(Runner[Experiment]):
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
     data_dir: default `qwenlab.paths.data_dir()` (`$QWENLAB_DATA_DIR`, else the project's `data/`, found

@@ -30,6 +30,20 @@ def test_lab_returns_the_facade_and_the_store_returns_the_record(exp: Experiment
     assert type(record) is ExperimentRecord and record.summary() == exp.summary()
 
 
+def test_an_editor_completes_the_views_of_what_the_lab_returns() -> None:
+    """Before a cell has run, IPython's completer (jedi) and an editor know `exp` from the code
+    alone: `lab.run(...)` and `lab.experiment(...)` are typed to return an Experiment, so `exp.`
+    offers grid, explore, judge and score_text. Typed as the store's record, they offered none."""
+    import jedi
+
+    source = ("from qwenlab import Lab, Sweep\nlab = Lab()\n"
+              "exp = lab.run(Sweep(prompt='A poster'), name='a')\nexp.\nold = lab.experiment('a')\nold.\n")
+    script = jedi.Script(source, path=Path("notebook.py"), environment=jedi.InterpreterEnvironment())
+    for line in (4, 6):
+        offered = {c.name for c in script.complete(line, 4)}
+        assert {"grid", "explore", "judge", "score_text", "df", "summary"} <= offered, sorted(offered)
+
+
 def test_an_unknown_name_names_the_known_ones(exp: Experiment, data_dir: Path) -> None:
     with pytest.raises(ExperimentNotFoundError, match="known: facade"):
         Lab(data_dir).experiment("nope")

@@ -94,3 +94,29 @@ def test_notebook_03_reads_the_log_the_demo_wrote_at_the_projects_root(tmp_path:
     assert f"Log('{log}'" in first or str(log) in first, first
     assert "qwenlab demo:" not in first  # the demo was found done, not run again
     assert not (project / "notebooks" / "data").exists() and not (tmp_path / "xdg").exists()
+
+
+def test_notebook_02_states_what_the_emulators_rule_predicts() -> None:
+    """Notebook 02 says how often the emulator's rule draws every string of its 120-image sweep
+    right, with promptExtend on and off: those are the rule's figures, rounded, for that very sweep
+    (the LUMIERE example at 512x768, no negative prompt). It said 13% off where the rule gives 16%."""
+    import math
+    import re
+
+    import nbformat
+
+    from qwenlab.demo import EXAMPLES
+    from qwenlab.emulator.synthetic import Scene, headlines
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith("02-"))
+    text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    said = re.search(r"predicts about (\d+)% of the images entirely correct with promptExtend on against about (\d+)% off", text)
+    assert said, "notebook 02 no longer states the rule's prediction"
+    prompt = EXAMPLES["skincare poster (LUMIERE)"]["positivePrompt"]
+
+    def all_right(extend: bool) -> float:
+        drawn = headlines(Scene(prompt=prompt, width=512, height=768, prompt_extend=extend, negative_prompt=None))
+        assert len(drawn) == 5  # "one prompt with five quoted strings"
+        return math.prod(1 - h.misspell_probability for h in drawn)
+
+    assert (int(said[1]), int(said[2])) == (round(100 * all_right(True)), round(100 * all_right(False)))

@@ -116,6 +116,35 @@ def test_the_python_examples_run_as_written(scratch: Path, monkeypatch: pytest.M
     assert one.log.rows("SELECT request_json FROM tasks WHERE experiment_id = ?", [one.id])[0]["request_json"]
 
 
+@pytest.mark.slow
+def test_the_notebook_shell_command_runs_the_kernels_python(tmp_path: Path, data_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's way to type `qwenlab` in a notebook runs the kernel's Python, not the first
+    `python` on PATH. It said `!python -m qwenlab logs`, which under `.venv/bin/jupyter lab` (the
+    virtualenv not activated, as `make` leaves it) ran the system's Python: "No module named qwenlab".
+    Here PATH's first `python` is a stand-in that says so."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from qwenlab.store.log import Log
+
+    commands = [c for c in re.findall(r"`(![^`]*)`", README) if "-m qwenlab" in c]
+    assert commands, "the README names no way to run qwenlab from a notebook cell"
+    decoy = tmp_path / "bin"
+    decoy.mkdir()
+    for name in ("python", "python3"):
+        (decoy / name).write_text("#!/bin/sh\necho \"PATH's python, not the kernel's\"\nexit 3\n")
+        (decoy / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{decoy}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    Log(data_dir / "qwenlab.db").close()  # an empty log: `qwenlab logs` says so, naming it
+    for command in commands:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys"), nbformat.v4.new_code_cell(command)])
+        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        said = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+        assert "PATH's python" not in said and str(data_dir) in said, f"{command}: {said}"
+
+
 def test_the_notebook_kernel_command_registers_this_python(tmp_path: Path) -> None:
     """`make` installs no notebook app: the README says how to open the notebooks, and its kernel
     line registers the virtualenv's Python (here into a scratch prefix, not the user's folder)."""

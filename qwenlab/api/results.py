@@ -179,10 +179,12 @@ class TaskResult:
 
     @property
     def seeds(self) -> list[int | None]:
+        """The seed each image reports, in order (None where the API gave none)."""
         return [img.seed for img in self.images]
 
     @property
     def paths(self) -> list[Path]:
+        """The files the images were saved to (an image that failed has none)."""
         return [img.path for img in self.images if img.path is not None]
 
 

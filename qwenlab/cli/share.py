@@ -43,6 +43,7 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     new_folder = not Path(output).exists()
     with warnings.catch_warnings():  # the note of what was skipped is said below, as an error
         warnings.filterwarnings("ignore", message=r".*image files? (was|were) not written")
+        warnings.filterwarnings("ignore", message=r"no image of .* has a latest rating")  # said below, in its own words
         written = export_images(exp, output, min_rating=min_rating, where=filters or None, sidecar=not no_sidecar)
     for item in written:
         click.echo(str(item.path))

@@ -191,6 +191,7 @@ class Request:
     # -- reading -------------------------------------------------------------------------------
     @property
     def model_id(self) -> str:
+        """The id of the request's model, as given: 'alibaba:qwen-image@2.0-pro'."""
         return self._model_id
 
     @property
@@ -207,6 +208,7 @@ class Request:
 
     @property
     def task_uuid(self) -> str:
+        """The taskUUID it is sent under: a fresh UUID v4 unless one was given (`renew()` gives another)."""
         return str(self._values["taskUUID"])
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -244,18 +246,22 @@ class Request:
 
     @property
     def prompt(self) -> str | None:
+        """positivePrompt, as given."""
         return self.get("positivePrompt")
 
     @property
     def negative_prompt(self) -> str | None:
+        """negativePrompt, or None where it is not sent."""
         return self.get("negativePrompt")
 
     @property
     def prompt_extend(self) -> bool | None:
+        """providerSettings.alibaba.promptExtend as given, else the model's default (None where it has none)."""
         return self.get("promptExtend")
 
     @property
     def number_results(self) -> int:
+        """numberResults: the images the task makes (1 unless given)."""
         return int(self.get("numberResults", 1) or 1)
 
     @property
@@ -270,6 +276,8 @@ class Request:
 
     @property
     def reference_images(self) -> list[str]:
+        """Every reference image given, under inputs.referenceImages and at the top level: UUIDs,
+        URLs, data URIs, or files on this machine (a sweep uploads those)."""
         out: list[str] = []
         for path in ("inputs.referenceImages", "referenceImages"):
             value = self._values.get(path)
@@ -410,6 +418,7 @@ class Request:
 
     @property
     def is_valid(self) -> bool:
+        """True when the request breaks none of its model's rules (`problems()` lists them, `validate()` raises)."""
         return not self.problems()
 
     # -- the wire ------------------------------------------------------------------------------

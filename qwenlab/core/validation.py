@@ -367,6 +367,11 @@ def flatten_task(prefix: str, obj: Mapping[str, Any], desc: ModelDescription | N
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
-    """repr(value), cut to `limit` characters for error messages."""
+    """repr(value), cut to `limit` characters for error messages and reprs. A cut value still
+    closes as it opened: a string with its own quote (a prompt holding an apostrophe is shown in
+    double quotes), a list, tuple or dict with its bracket."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "...'"
+    if len(text) <= limit:
+        return text
+    close = text[-1] if text[-1] in "'\"])}>" else ""
+    return text[: limit - 3 - len(close)] + "..." + close

@@ -70,6 +70,8 @@ class ExperimentRecord:
     # -- the row ---------------------------------------------------------------------------------
     @property
     def row(self) -> dict[str, Any]:
+        """Its row of the log's `experiments` table, read afresh: raises ExperimentNotFoundError once
+        it is deleted or renamed elsewhere."""
         row = self.log.experiment(self.name)
         if row is None:  # deleted, or renamed by another Experiment object or process since this one opened
             raise ExperimentNotFoundError(f"experiment {self.name!r} is no longer in {self.log.path} "
@@ -78,6 +80,7 @@ class ExperimentRecord:
 
     @property
     def id(self) -> int:
+        """Its id in the log, which its tasks, images, ratings and scores point at (a rename keeps it)."""
         return int(self.row["id"])
 
     @property
@@ -106,6 +109,7 @@ class ExperimentRecord:
 
     @property
     def budget_usd(self) -> float | None:
+        """The most it may cost in all, in USD, as its last run set it; None: no budget."""
         return self.row.get("budget_usd")
 
     @property

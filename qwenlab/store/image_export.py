@@ -83,7 +83,8 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     min_rating: only images whose latest rating is at least this. where: only cells whose axes
     match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have).
     An image whose file is missing from the store, or is not the bytes logged (its name is their
-    SHA-256), is not written: the rest are, and the result's `skipped` (and a warning) name it."""
+    SHA-256), is not written: the rest are, and the result's `skipped` (and a warning) name it.
+    Where `min_rating` keeps no image, a warning says so and how to rate them, and no folder is made."""
     min_rating = check_min_rating(min_rating)
     whole = Catalog.load(experiment)
     named = [a for a in whole.varying if a != REPEAT]  # names say every axis that varies, filtered or not
@@ -92,13 +93,14 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     ratings = _ratings(log, experiment.id)
     scores = _scores(log, experiment.id)
     out_dir = Path(folder)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = ExportedImages()
     used: set[str] = set()
+    images = rated = 0
     for entry in catalog.entries:
         if entry.image_id is None or not entry.path:
             continue
         latest = _latest_score(ratings.get(entry.image_id, []))
+        images, rated = images + 1, rated + (latest is not None)
         if min_rating is not None and (latest is None or latest < min_rating):
             continue
         original = Path(entry.path)
@@ -121,6 +123,7 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         record = redact_json(image_record(owner, catalog, entry, ratings.get(entry.image_id, []),
                                           scores.get(entry.image_id, [])))
         file = out_dir / f"{stem}{original.suffix.lower()}"
+        out_dir.mkdir(parents=True, exist_ok=True)  # made with the first image: none to write, no empty folder
         write_atomic(file, embed(data, original.suffix.lstrip("."), parameters=parameters_text(record),
                                  record=_compact(record), description=record["prompt"] or ""))
         side = out_dir / f"{stem}.json"
@@ -130,6 +133,11 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     note = written.skipped_note()
     if note:
         warnings.warn(note, stacklevel=2)
+    elif images and not written and min_rating is not None:
+        # an empty list alone read as a fault (or as nothing to keep); ratings are made in a notebook
+        warnings.warn(f"no image of {experiment.name!r} has a latest rating of {min_rating:g} or more ({images} "
+                      f"{'image' if images == 1 else 'images'}, {rated} rated), so none was written to {str(out_dir)!r}: "
+                      "rate them in the explorer (exp.explore()), or lower or leave out min_rating", stacklevel=2)
     return written
 
 

@@ -33,7 +33,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from ..api.connect import connect
 from ..core.request import new_task_uuid
@@ -65,8 +65,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Runner", "FATAL_ERRORS", "IN_DOUBT_ADVICE", "OUTAGE_AFTER"]
 
+# What `experiment()` and `run()` return: a type parameter, so that `Lab` (a `Runner[Experiment]`)
+# returns an Experiment to an editor's completion and a type checker too, not only at runtime;
+# typed as the record, `lab.run(...).grid` was "not a known attribute"
+E = TypeVar("E", bound=ExperimentRecord)
 
-class Runner(RunChecks):
+
+class Runner(RunChecks, Generic[E]):
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
     data_dir: default `qwenlab.paths.data_dir()` (`$QWENLAB_DATA_DIR`, else the project's `data/`, found
@@ -95,7 +100,7 @@ class Runner(RunChecks):
         self.last_to_send: int | None = None  # cells the last run had to send or recover (0: all were done)
 
     # what `experiment()` and `run()` return; `qwenlab.Lab` puts the notebook facade here
-    experiment_class: type[ExperimentRecord] = ExperimentRecord
+    experiment_class: type[E] = ExperimentRecord  # type: ignore[assignment]  # a Runner[ExperimentRecord] unless a subclass says
 
     def __repr__(self) -> str:
         n = len(self.log.experiment_names())
@@ -112,6 +117,7 @@ class Runner(RunChecks):
             return self._client
 
     def close(self) -> None:
+        """Close the log's connection: for code that opens many labs; a notebook need not call it."""
         self.log.close()
 
     # -- reading --------------------------------------------------------------------------------
@@ -119,7 +125,7 @@ class Runner(RunChecks):
         """Every experiment: status, cells by status, images, cost."""
         return self.log.experiments_frame()
 
-    def experiment(self, name: str) -> ExperimentRecord:
+    def experiment(self, name: str) -> E:
         """An experiment by name (raises ExperimentNotFoundError naming the known ones)."""
         return self.experiment_class(self.log, name, self.data_dir)
 
@@ -169,10 +175,13 @@ class Runner(RunChecks):
     def run(self, sweep: Sweep, name: str | None = None, *, budget_usd: float | None = None, concurrency: int = 4,
             progress: bool = True, extend: bool = False, notes: str | None = None,
             mix_backends: bool = False, confirm: Callable[[Preview], Any] | None = None,
-            resend_in_doubt: bool = False, reuse_name: bool = False) -> ExperimentRecord:
+            resend_in_doubt: bool = False, reuse_name: bool = False) -> E:
         """Run every cell of `sweep` not yet done under experiment `name`; return the Experiment.
 
-        budget_usd: the most the experiment may cost in all (kept from the previous run when
+        name: without one, `sweep.default_name()` ("sweep-" and 10 hex digits of the sweep's
+        fingerprint), so the same sweep run again resumes under the same name. notes: the
+        experiment's note (as `exp.note(...)` sets it; None keeps the one it has). progress: a
+        progress bar of cells with the spend (a widget in a notebook). budget_usd: the most the experiment may cost in all (kept from the previous run when
         None). concurrency: requests in flight at once (Runware advises 2-4). extend=True lets a
         changed sweep reuse an existing name (its new cells are added). Raises the error that
         stopped the sweep when it is one that would fail every cell (see FATAL_ERRORS), or the

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -410,3 +412,16 @@ def test_a_problem_names_the_keyword_the_user_wrote_and_the_parameter_it_is_sent
     # kept through a change, and set by the keyword of the change
     changed = Request(prompt="A poster").replace(size="100x1024", positivePrompt="x")
     assert [str(p).split(":")[0] for p in changed.problems()] == ["prompt (sent as positivePrompt)", "size (sent as width)"]
+
+
+def test_a_value_cut_short_in_a_repr_or_a_message_still_closes_as_it_opened() -> None:
+    """The page's first example, pasted, shows as one Request whose cut values read as values: its
+    prompt (in double quotes, as it holds an apostrophe) ended in a single quote, and its list of
+    reference images lost its closing bracket."""
+    pasted = (Path(__file__).resolve().parents[1] / "data" / "seed-page.txt").read_text().split("```json\n")[1].split("```")[0]
+    shown = repr(Request.from_json(pasted))
+    assert re.search(r"referenceImages=\['https://[^'\]]*\.\.\.\], ", shown), shown
+    assert re.search(r'positivePrompt="[^"]*\.\.\.", ', shown), shown
+    with pytest.raises(ValidationError) as refused:
+        Request(prompt="A poster", negativePrompt=["blurry"] * 30).validate()
+    assert re.search(r"got list \['blurry', [^\]]*\.\.\.\]$", str(refused.value)), str(refused.value)

@@ -81,9 +81,22 @@ def test_min_rating_and_where_choose_the_images(exp, tmp_path: Path) -> None:
     assert sorted(w.image_id for w in exp.export_images(tmp_path / "a", min_rating=4)) == ids[:2]
     kept = exp.export_images(tmp_path / "b", where={"outputFormat": "PNG", "promptExtend": "on"})
     assert len(kept) == 1 and kept[0].path.name.startswith("formats_outputFormat-PNG_promptExtend-on_seed-")
-    assert exp.export_images(tmp_path / "c", min_rating=5, where={"outputFormat": "WEBP"}) == []
+    with pytest.warns(UserWarning, match=r"no image of 'formats' has a latest rating of 5 or more \(2 images, 0 rated\)"):
+        assert exp.export_images(tmp_path / "c", min_rating=5, where={"outputFormat": "WEBP"}) == []
     with pytest.raises(UnknownAxisError, match="size"):
         exp.export_images(tmp_path / "d", where={"size": "512x768"})
+
+
+def test_a_min_rating_that_keeps_no_image_says_why_and_makes_no_folder(exp, tmp_path: Path) -> None:
+    """The README's `cmp.export_images("data/picked-runs", min_rating=4)`, run before any image was
+    rated, returned [] and left an empty folder, with nothing said: the export had not failed, and
+    there was nothing to keep until images are rated. It says so now, and where to rate them."""
+    ids = [int(i) for i in exp.images["image_id"]]
+    exp.log.rate(ids[0], 3)
+    with pytest.warns(UserWarning, match=r"no image of 'formats' has a latest rating of 4 or more \(6 images, 1 rated\)"
+                                         r", so none was written to .*: rate them in the explorer \(exp\.explore\(\)\)"):
+        assert exp.export_images(tmp_path / "picked", min_rating=4) == []
+    assert not (tmp_path / "picked").exists()
 
 
 def test_a_missing_or_damaged_file_is_left_out_and_named_the_rest_written(exp, tmp_path: Path, data_dir: Path) -> None:
