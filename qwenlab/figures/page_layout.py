@@ -158,9 +158,9 @@ def measure_page(spec: GridSpec, entries: list[Entry], place: PageCells, arrays:
     text_w = W - 2 * MARGIN
     caption_n = max((len(caption_lines(captions.text(e), slot_w[ci])) for (_, _, ci), g in place.cells.items() for e in g),
                     default=0)
-    title_lines = wrap_lines(title, text_w, TITLE_PT, max_lines=3)
+    title_lines = wrap_lines(title, text_w, TITLE_PT, max_lines=3, bold=True)
     sub_lines = [ln for s in subtitle for ln in wrap_lines(s, text_w, SUBTITLE_PT)]
-    alert_lines = wrap_lines(alert, text_w, SUBTITLE_PT) if alert else []
+    alert_lines = wrap_lines(alert, text_w, SUBTITLE_PT, bold=True) if alert else []
     cols = spec.cols
     col_heads = [wrap_lines(heading(spec.catalog.axes[cols], v), cell_ws[i], LABEL_PT, max_lines=4)
                  for i, v in enumerate(place.col_vals)] if cols else []

@@ -53,7 +53,7 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     mark, where = df.attrs.get("provenance_mark") or "", df.attrs.get("provenance_headline")
     if mark:
         head += f" · {mark}"
-    alert = wrap_lines(where, W - 2 * margin, NOTE_PT) if mark and where else []
+    alert = wrap_lines(where, W - 2 * margin, NOTE_PT, bold=True) if mark and where else []
     mixed = df.attrs.get("provenance") == "mixed"
     lone = int(df.attrs.get("unpaired", 0))
     foot = f"{len(shown)} of {count_of(len(df), 'pair')}" + (f"; {lone} image{'s' if lone > 1 else ''} without a counterpart" if lone else "")
@@ -69,7 +69,7 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     H = 2 * margin + title_h + max(1, len(shown)) * (size + cap_h + gap) + line_height(NOTE_PT) * len(foot_lines)
     fig = ShownFigure(figsize=(W, H), dpi=dpi)  # displays itself in a notebook
     fig.patch.set_facecolor("white")
-    head_lines = wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2)
+    head_lines = wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2, bold=True)
     fig.text(margin / W, 1 - margin / H, "\n".join(head_lines), fontsize=TITLE_PT, fontweight="bold", va="top")
     if alert:  # synthetic, mixed or not recorded: why, in red, under the title
         fig.text(margin / W, 1 - (margin + line_height(TITLE_PT) * len(head_lines) + 0.06) / H, "\n".join(alert),

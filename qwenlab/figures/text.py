@@ -34,6 +34,7 @@ BLANK_PT = 8.0
 NOTE_PT = 8.0
 
 _LINE_SPACING = 1.3
+BOLD_EM = 0.68  # a bold Latin letter's width in ems, with room to spare (see wrap_lines)
 NBSP = "\u00a0"
 
 
@@ -47,10 +48,15 @@ def line_height(fontsize: float) -> float:
     return fontsize * _LINE_SPACING / 72
 
 
-def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | None = None) -> list[str]:
+def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | None = None, *,
+               bold: bool = False) -> list[str]:
     """`text` wrapped to a box `width_in` inches wide; its own line breaks are kept. With
-    `max_lines`, the last line kept ends with "…" when the text is longer."""
-    width = chars(width_in, fontsize)
+    `max_lines`, the last line kept ends with "…" when the text is longer. `bold`: text drawn
+    bold, whose letters are wider."""
+    # bold letters average 0.58 to 0.61 em as drawn at 60 to 100 dpi (DejaVu Sans), and more in
+    # a line of capitals and digits, against the 0.6 estimated: the provenance line filled the
+    # page's width, and a notebook's 1400-px display (95 dpi) cut its last letters at the edge
+    width = chars(width_in * (LATIN_EM / BOLD_EM if bold else 1.0), fontsize)
     lines = wrap_units(text, width)
     if max_lines is not None and len(lines) > max(1, max_lines):
         keep = max(1, max_lines)

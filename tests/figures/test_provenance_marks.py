@@ -60,3 +60,24 @@ def test_a_pairs_figure_marks_synthetic_images(exp) -> None:
     assert any("costs emulated" in t for t in drawn)
     relabel(exp, "runware")
     assert not any("SYNTHETIC" in t for t in _flat(show_pairs(exp, "promptExtend")))
+
+
+@pytest.mark.parametrize("text_w", [5.0, 6.2, 7.5, 9.0, 11.3, 14.14, 17.6])
+@pytest.mark.parametrize("dpi", [60, 79, 95, 100, 120])
+def test_the_bold_synthetic_line_fits_its_page_at_a_notebook_s_resolution(text_w: float, dpi: int) -> None:
+    """The SYNTHETIC line is bold, wrapped by an estimate of its letters' width: at the 1400-px
+    width a notebook shows a grid at, it filled the page exactly and its last letters were cut at
+    the right edge ("costs emulate"). Every line of it, drawn bold at 60 to 120 dpi, fits."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from qwenlab.figures.text import SUBTITLE_PT, TITLE_PT, wrap_lines
+
+    alert = ("SYNTHETIC: run on qwenlab's offline emulator at 127.0.0.1:39121, not on Runware: its images are drawn "
+             "locally and show the request, not what Qwen-Image would draw; costs emulated (nothing paid)")
+    fig = Figure(figsize=(text_w, 2), dpi=dpi)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for text, size in ((alert, SUBTITLE_PT), ("cny-poster · SYNTHETIC (offline emulator) · promptExtend x size", TITLE_PT)):
+        for line in wrap_lines(text, text_w, size, bold=True):
+            drawn = fig.text(0, 0.5, line, fontsize=size, fontweight="bold")
+            assert drawn.get_window_extent(renderer).width <= text_w * dpi, line
