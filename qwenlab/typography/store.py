@@ -102,7 +102,8 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     """Read (if not read yet) and score each image, storing readings and scores in the log.
 
     force: read again even images this engine has read. read_all: also read images with no
-    expected text (their reading is stored; they get no score). progress: show a bar (`qwenlab.progress.Progress`).
+    expected text (their reading is stored; they get no score). progress: show a bar
+    (`qwenlab.progress.Progress`), its time left estimated from the images after each reader's first.
     """
     started = time.perf_counter()
     eng = get_engine(engine)
@@ -142,10 +143,12 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                 db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [image_id, eng.name])
             for it, reading in to_score:
                 run.scored += _save_score(db, it, eng.name, reading)
-    bar = Progress(len(to_read), desc=desc, unit="image", enabled=progress)
     # an engine that reads several images at once (RapidOCR's `workers`) gets as many threads; the
     # readings are stored here, in this thread, image by image as they come (resumable)
     workers = min(max(1, int(getattr(eng, "workers", 1) or 1)), max(1, len(to_read)))
+    # each reader's first image warms its engine up (onnxruntime: three times the next ones), so
+    # the time left is estimated from the images after those: from the first it was 3x too long
+    bar = Progress(len(to_read), desc=desc, unit="image", enabled=progress, warmup=workers)
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qwenlab-ocr")
     try:
         futures = {pool.submit(_read, eng, it): it for it in to_read}
