@@ -362,6 +362,24 @@ def test_the_score_command_says_what_could_not_be_read_and_what_no_image_got_rig
         score_experiment(exp, engine, progress=False)
 
 
+def test_the_score_command_over_an_experiment_with_no_image_yet_says_so(emulator, data_dir):
+    """A sweep whose budget let nothing through has no image: `qwenlab score` said "no image of
+    this experiment has quoted text in its prompt", of a prompt with 'LUMIERE' quoted."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    exp = Lab(data_dir, client=client).run(Sweep(prompt="A poster for 'LUMIERE'", size="256x384"), name="unsent",
+                                           budget_usd=0.001, progress=False)  # the budget stops it before the first cell
+    assert exp.counts()["pending"] == 1
+    client.close()
+    out = CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir)}).invoke(cli, ["score", "unsent", "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert "no scores: unsent has no images yet (1 cell: 1 not sent); run it, then score it" in out.output
+    assert "quoted text" not in out.output
+
+
 class JapaneseAndKoreanEngine(FakeEngine):
     """A FakeEngine that reads what Tesseract reads with lang="eng+jpn+kor", as the note advises."""
 
