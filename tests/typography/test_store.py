@@ -157,6 +157,29 @@ def test_an_unreadable_image_is_recorded_and_retried(exp):
     assert df.attrs["run"].read == 1 and len(df) == 4 and engine.reads.count(paths[2]) == 2
 
 
+def test_a_deleted_file_is_said_gone_with_the_way_to_fetch_it_not_a_retry(exp, emulator, data_dir):
+    """A file deleted before its first scoring said "FileNotFoundError: [Errno 2] No such file or
+    directory" and "run again to retry", which read the same missing file again; a run of the
+    experiment is what fetches it (free, while the server keeps it)."""
+    path = Path(exp.images["path"][1])
+    path.unlink()
+    engine = FakeEngine()
+    with pytest.warns(UserWarning, match="1 image could not be read") as said:
+        df = score_experiment(exp, engine, progress=False)
+    note = str(said[0].message)
+    assert "does not exist: deleted, or the data folder was moved" in note and "Errno" not in note
+    assert "run the experiment again to fetch it anew" in note and "retry" not in note
+    assert len(df) == 3 and str(path) not in engine.reads
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    Lab(data_dir, client=client).run(Sweep(prompt="A skincare poster for 'LUMIERE'", size="256x384",
+                                           axes={"promptExtend": [True, False]}, repeats=2), name="lumiere", progress=False)
+    client.close()
+    assert path.exists() and len(score_experiment(exp, engine, progress=False)) == 4  # fetched, then read
+    engine.broken.add(str(path))  # the engine's fault, not the file's: scoring again is the fix
+    with pytest.warns(UserWarning, match="run again to retry. First: image .*: OSError: cannot identify"):
+        score_experiment(exp, engine, progress=False, force=True)
+
+
 def test_a_forced_read_that_fails_leaves_no_score_of_the_reading_before(exp):
     """force=True over a file damaged since: the reading became the error, but the old score
     stayed, so text_scores(), the badges and cost per correct image counted an image that could
