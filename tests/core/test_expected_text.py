@@ -46,6 +46,22 @@ def test_an_elided_year_or_and_inside_a_quote_does_not_end_it(prompt: str, expec
     assert quoted_strings(prompt) == expected
 
 
+@pytest.mark.parametrize("prompt, expected", [
+    ("a neon sign with the headline 'Ladies' Night' in pink", ["Ladies' Night"]),
+    ("a chalkboard reading 'Kids' Menu' and a sticker 'NEW'", ["Kids' Menu", "NEW"]),
+    ("a banner ‘Farmers’ Market’ over the stalls", ["Farmers’ Market"]),
+    ("a poster 'Mothers' Day Sale' in red", ["Mothers' Day Sale"]),
+    # two quotes, or a possessive further on, are not one quote
+    ("labels 'Kids' and 'Menu'", ["Kids", "Menu"]),
+    ("the word 'Sales' appears in the brand's logo", ["Sales"]),
+    ("'SALE' on the window of the Smiths' shop", ["SALE"]),
+])
+def test_a_plural_s_apostrophe_inside_a_quote_does_not_end_it(prompt: str, expected: list[str]) -> None:
+    """'Ladies' Night' was expected as 'Ladies': the night of it was never checked (an image
+    drawing 'Ladies' Nihgt' scored correct) and the emulator drew 'Ladies' alone."""
+    assert quoted_strings(prompt) == expected
+
+
 def test_an_empty_pair_is_no_quote_and_opens_none():
     """The closing mark of '' opened a quote that ran to the next one: "and" was expected."""
     assert quoted_strings("Sticker '' and ' ' and 'x'") == ["x"]
