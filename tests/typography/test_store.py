@@ -340,6 +340,31 @@ def test_a_pass_s_time_left_leaves_out_the_engine_warming_up(exp, monkeypatch):
     assert "3/4" in shown[2] and "<00:02," in shown[2]
 
 
+def test_wrong_arguments_to_score_text_are_named_before_any_image_is_read(exp, monkeypatch):
+    """`exp.score_text(engine="tesseract", lang="eng+jpn")`, as `qwenlab score --lang` reads, was
+    "unexpected keyword argument 'lang'"; engine=None "'NoneType' object has no attribute
+    'name'"; expected=3 "'int' object is not iterable"."""
+    from qwenlab.typography import scores
+
+    engine = FakeEngine()
+    with pytest.raises(TypeError, match=r"engine must be 'auto', 'rapidocr', 'tesseract' or an OCR engine object.*NoneType"):
+        exp.score_text(engine=None, progress=False)
+    with pytest.raises(TypeError, match=r"expected must be a string, a list of strings, a function .*got int: 3"):
+        exp.score_text(engine, expected=3, progress=False)
+    with pytest.raises(ValueError, match=r"lang is Tesseract's: drop it, or use engine='tesseract'"):
+        exp.score_text("rapidocr", lang="eng+jpn", progress=False)
+    assert engine.reads == []
+
+    class Tesseract(FakeEngine):  # Tesseract with the packs asked for, without the program
+        def __init__(self, *, lang):
+            super().__init__("tesseract")
+            self.lang = lang
+
+    monkeypatch.setattr(scores, "TesseractEngine", Tesseract)
+    df = exp.score_text(lang="eng+jpn", progress=False)
+    assert set(df["engine"]) == {"tesseract"} and len(df) == 4 and df.attrs["run"].engine_lang == "eng+jpn"
+
+
 def test_scoring_trims_the_engine_once_its_images_are_read(exp):
     """An engine that keeps memory between reads (RapidOCR's arena) is asked to give it back when
     a pass that read images is over, not when nothing was read."""
