@@ -73,7 +73,9 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     if where := exp.provenance.headline():
         click.echo(where)  # scores of synthetic images must not be quoted as Runware's
     if df.empty:
-        if run is None or not (run.failed or run.unreadable):
+        if run is not None and not run.images:  # not the prompt's fault: there is nothing to read yet
+            click.echo(f"no scores: {exp.name} has no images yet ({_not_done(exp)}); run it, then score it")
+        elif run is None or not (run.failed or run.unreadable):
             click.echo("no scores: no image of this experiment has quoted text in its prompt")
         _fail_unread(run)
         return
@@ -90,6 +92,14 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     if len(wrong) > 10:
         click.echo(f"  ... {count_of(len(wrong) - 10, 'more image')} with text not read as expected (--json lists all)")
     _fail_unread(run)
+
+
+def _not_done(exp: Any) -> str:
+    """Its cells not done, in words: "1 cell pending, 2 failed"."""
+    c = exp.counts()
+    parts = [f"{c[k]} {label}" for k, label in (("pending", "not sent"), ("failed", "failed"), ("in_doubt", "in doubt"))
+             if c.get(k)]
+    return (count_of(c["cells"], "cell") + ": " + ", ".join(parts)) if parts else count_of(c["cells"], "cell")
 
 
 def _fail_unread(run: Any) -> None:

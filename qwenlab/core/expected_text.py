@@ -6,8 +6,9 @@
 Quotes recognised: '...', "...", ‘...’, “...”, «...» (or »...«, as a prompt's first guillemet
 says), „...“, ‚...‘, ‹...›, 「...」 and 『...』.
 An apostrophe inside a word ("brand's", "l'eau") opens no quote, and does not close one:
-'L'ORÉAL PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole. An empty pair ('' or "") is
-no quote; a doubled one around text (''WOW'', ""SALE"") is one quote.
+'L'ORÉAL PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole; nor does the elision of a
+year or of "and" inside a quote: 'Summer '24', 'Back to the '90s' and 'Rock 'n' Roll' are read
+whole; nor a plural's before a word or two and the closing mark: 'Ladies' Night', 'Kids' Menu'. An empty pair ('' or "") is no quote; a doubled one around text (''WOW'', ""SALE"") is one quote.
 A quoted string longer than 120 characters or spanning a line break is taken for prose, not for
 text to render. The emulator draws the same strings (it calls `quoted_strings`), the first six
 of them, so scores of its images measure what it drew up to the sixth.
@@ -36,13 +37,21 @@ def _apostrophe_quote(open_: str, close: str, name: str) -> str:
     (L'ORÉAL, don't, 90's) is part of the text.
     Where the two marks are one (a straight '), a run of them is one delimiter (''WOW'', as
     emphasis or escaped), closed by as many; so '' alone is an empty pair, no quote."""
-    # an apostrophe after any word character (小李's) and before a letter (L'ORÉAL, 90's)
-    inner = rf"(?:[^{close}\n]|(?<=\w){close}(?=[{_LETTER}]))"
+    # an apostrophe after any word character (小李's) and before a letter (L'ORÉAL, 90's); and
+    # the elisions of a year and of "and" (Summer '24, the '90s, Rock 'n' Roll), which cannot close
+    # the quote (a letter follows): it stopped there, reading '24' or nothing. Only those: any
+    # apostrophe before a word would be the next quote's opening mark too ('99 ... 'Welcome')
+    # A plural's apostrophe (Ladies' Night, Kids' Menu) neither, where the word or two after it end
+    # with a mark that closes the quote and none opens another between ('Kids' and 'Menu' are two)
+    plural = (rf"(?<=[sS]){close}(?=[ \t](?:[^{close}\s]+[ \t])?[^{close}\s]*[{_LETTER}]{close}"
+              rf"(?![{_LETTER}{close}]))")
+    inner = (rf"(?:[^{close}\n]|(?<=\w){close}(?=[{_LETTER}])|(?<=\s){close}n{close}?(?=\s)"
+             rf"|(?<=\s){close}(?=\d\ds?(?![{_LETTER}]))|{plural})")
     if open_ == close:
-        return (rf"(?<![{_LETTER}{open_}])(?P<d{name}>{open_}+)(?P<t{name}>{inner}{{1,{_N}}}?)(?P=d{name})"
+        return (rf"(?<![{_LETTER}{open_}])(?P<d{name}>{open_}+)(?P<t{name}>{inner}{{1,{_N}}}?)(?!{plural})(?P=d{name})"
                 rf"(?![{_LETTER}{close}])")
     # ‘ is never an apostrophe (’ is): it opens a quote even glued to a word ("the word‘SALE’")
-    return rf"(?<!{open_}){open_}(?P<t{name}>{inner}{{1,{_N}}}?){close}(?![{_LETTER}{close}])"
+    return rf"(?<!{open_}){open_}(?P<t{name}>{inner}{{1,{_N}}}?)(?!{plural}){close}(?![{_LETTER}{close}])"
 
 
 def _paired(open_: str, closes: str, name: str, *, excluded: str = "") -> str:

@@ -478,6 +478,10 @@ def get_engine(engine: "str | OCREngine" = "auto") -> "OCREngine":
     """An engine by name ("auto", "rapidocr", "tesseract"), or `engine` itself if it is one.
     Named engines are shared within the process (RapidOCR loads its models once)."""
     if not isinstance(engine, str):
+        if not (callable(getattr(engine, "read", None)) and isinstance(getattr(engine, "name", None), str)):
+            # else an AttributeError deep in scoring ('NoneType' object has no attribute 'name')
+            raise TypeError(f"engine must be 'auto', 'rapidocr', 'tesseract' or an OCR engine object (one with a name "
+                            f"and read(), e.g. TesseractEngine(lang='eng+jpn')); got {type(engine).__name__}: {engine!r}")
         return engine
     name = engine.lower()
     if name == "auto":

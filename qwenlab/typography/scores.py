@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
 from ..core.expected_text import expected_strings
 from ..store.catalog import axis_infos
 from ..store.experiment import open_experiment
+from .engines import TesseractEngine
 from .scoring import StringScore, TextScore
 from .store import ImageToScore, score_images, score_rows
 
@@ -54,15 +55,19 @@ def expected_for(exp: "ExperimentRecord", expected: Expected = None) -> dict[int
 
 
 def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREngine" = "auto", *, expected: Expected = None,
-                     force: bool = False, progress: bool = True) -> "pd.DataFrame":
+                     force: bool = False, progress: bool = True, lang: str | None = None) -> "pd.DataFrame":
     """Read the text in every image of an experiment not yet read by `engine`, score it against
     what it should show, store both in the log, and return `text_scores(exp, engine)`.
 
     engine: "auto" (RapidOCR if installed, else Tesseract), "rapidocr", "tesseract" or an engine
-    object (`TesseractEngine(lang="eng+jpn+kor")`). force: read every image again. The frame's
+    object (`TesseractEngine(lang="eng+jpn+kor")`). lang: Tesseract's packs, as `qwenlab score
+    --lang` takes them (`lang="eng+jpn+kor"` is `engine=TesseractEngine(lang="eng+jpn+kor")`).
+    force: read every image again. The frame's
     `attrs["run"]` says what was done. An image whose text is in a script the engine does not read
     (RapidOCR: Japanese kana, Korean hangul) is not scored, and a warning says how to score it.
     """
+    engine = _with_lang(engine, lang)
+    _check_expected(expected)  # before the OCR: a wrong argument must not cost minutes of reading first
     exp = _experiment(exp_or_name)
     want = expected_for(exp, expected)
     paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
@@ -76,6 +81,27 @@ def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREn
     df = text_scores(exp, run.engine)
     df.attrs["run"] = run
     return df
+
+
+def _with_lang(engine: "str | OCREngine", lang: str | None) -> "str | OCREngine":
+    """The engine `lang` asks for: Tesseract with those packs (as `qwenlab score --lang`)."""
+    if lang is None:
+        return engine
+    if not isinstance(lang, str) or not lang.strip():
+        raise ValueError(f"lang must be Tesseract's packs joined by '+', e.g. 'eng+jpn+kor'; got {lang!r}")
+    if not (isinstance(engine, str) and engine.lower() in ("auto", "tesseract")):
+        raise ValueError(f"lang is Tesseract's: drop it, or use engine='tesseract' (not {engine!r})")
+    return TesseractEngine(lang=lang)
+
+
+def _check_expected(expected: Expected) -> None:
+    """TypeError naming `expected` where it is none of what it may be."""
+    if expected is None or isinstance(expected, str) or callable(expected):
+        return
+    if isinstance(expected, Iterable) and not isinstance(expected, (bytes, Mapping)):
+        return  # its entries are checked as they are read: each a string
+    raise TypeError(f"expected must be a string, a list of strings, a function of an image's row returning one, "
+                    f"or None (the prompt's quoted strings); got {type(expected).__name__}: {expected!r}")
 
 
 def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None) -> "pd.DataFrame":

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 from ..core.scripts import script_name
 from ..core.shown import shown_as_text
 from ..core.values import count_of
+from ..errors import ImageError
 from ..progress import Progress
 from ..store.rows import to_json, utc_now
-from ..store.thumbnails import read_checked
+from ..store.thumbnails import gone, read_checked
 from .engines import OCREngine, apt_package, get_engine, needed_scripts, packs_for
 from .reading import Reading
 from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
@@ -55,6 +56,7 @@ class ScoringRun:
     reused: int = 0      # readings found in the log (not read again)
     scored: int = 0      # scores written (new, or recomputed from a stored reading)
     failed: int = 0      # images that could not be read (missing file, engine error): tried again next time
+    files_unread: int = 0  # of those, the ones whose file is gone or damaged: a run fetches them again, not a retry
     skipped: int = 0     # images with no expected text (not read)
     unreadable: int = 0  # images whose expected text needs a script the engine does not read (not read)
     seconds: float = 0.0
@@ -92,8 +94,13 @@ class ScoringRun:
         if not self.failed:
             return None
         one = self.failed == 1
+        if self.files_unread == self.failed:  # scoring again reads the same missing or damaged bytes
+            fix = (f"run the experiment again to fetch {'it' if one else 'them'} anew (free, while the server keeps "
+                   f"{'it' if one else 'them'}; a damaged file set aside first: qwenlab verify --set-aside), then score again")
+        else:
+            fix = "run again to retry"
         return (f"{self.failed} {'image' if one else 'images'} could not be read, so {'it has' if one else 'they have'} "
-                f"no score; run again to retry. First: {self.errors[0]}")
+                f"no score; {fix}. First: {self.errors[0]}")
 
 
 def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREngine" = "auto", *,
@@ -102,7 +109,8 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
     """Read (if not read yet) and score each image, storing readings and scores in the log.
 
     force: read again even images this engine has read. read_all: also read images with no
-    expected text (their reading is stored; they get no score). progress: show a bar (`qwenlab.progress.Progress`).
+    expected text (their reading is stored; they get no score). progress: show a bar
+    (`qwenlab.progress.Progress`), its time left estimated from the images after each reader's first.
     """
     started = time.perf_counter()
     eng = get_engine(engine)
@@ -142,18 +150,21 @@ def score_images(log: "Log", items: Sequence[ImageToScore], engine: "str | OCREn
                 db.execute("DELETE FROM text_scores WHERE image_id = ? AND engine = ?", [image_id, eng.name])
             for it, reading in to_score:
                 run.scored += _save_score(db, it, eng.name, reading)
-    bar = Progress(len(to_read), desc=desc, unit="image", enabled=progress)
     # an engine that reads several images at once (RapidOCR's `workers`) gets as many threads; the
     # readings are stored here, in this thread, image by image as they come (resumable)
     workers = min(max(1, int(getattr(eng, "workers", 1) or 1)), max(1, len(to_read)))
+    # each reader's first image warms its engine up (onnxruntime: three times the next ones), so
+    # the time left is estimated from the images after those: from the first it was 3x too long
+    bar = Progress(len(to_read), desc=desc, unit="image", enabled=progress, warmup=workers)
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qwenlab-ocr")
     try:
         futures = {pool.submit(_read, eng, it): it for it in to_read}
         for fut in cf.as_completed(futures):
             it = futures[fut]
-            reading, error = fut.result()
+            reading, error, file_unread = fut.result()
             if error is not None:
                 run.failed += 1
+                run.files_unread += file_unread
                 run.errors.append(f"image {it.image_id}: {error}")
             with log.transaction() as db:  # reading and score land together, image by image (resumable)
                 _save_reading(db, it, eng, reading, error)
@@ -187,17 +198,25 @@ def _lacking(expected: Sequence[str], reads: "frozenset[str] | None") -> set[str
     return set(needed_scripts(" ".join(expected))) - reads
 
 
-def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None]:
-    """The reading of one image, or why there is none. The file is checked against the SHA-256
-    it is stored under first: a file damaged or replaced in place would be scored as if it were
-    the image that was paid for (grids, the report and exports refuse it likewise)."""
+def _read(eng: "OCREngine", it: ImageToScore) -> tuple[Reading | None, str | None, bool]:
+    """The reading of one image, or why there is none and whether it is its file's fault (gone
+    or damaged: a run fetches it again). The file is checked against the SHA-256 it is stored
+    under first: a file damaged or replaced in place would be scored as if it were the image
+    that was paid for (grids, the report and exports refuse it likewise)."""
+    if not it.path:
+        return None, "ImageError: the log has no file for this image", True
     try:
-        if not it.path:
-            raise FileNotFoundError("the log has no file for this image")
         read_checked(Path(it.path))  # ImageError for bytes that are not the ones logged
-        return eng.read(it.path), None
+    except FileNotFoundError:  # said as every view says it, not as "[Errno 2] No such file or directory"
+        return None, f"ImageError: {gone(it.path)}", True
+    except ImageError as exc:
+        return None, f"ImageError: {exc}", True
+    except OSError as exc:  # unreadable (permissions, a folder in its place): no run fetches that again
+        return None, f"{type(exc).__name__}: {exc}", False
+    try:
+        return eng.read(it.path), None, False
     except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the others
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}", False
 
 
 def _latest(log: "Log", table: str, image_id: int, engine: str | None, where: str = "") -> dict[str, Any] | None:

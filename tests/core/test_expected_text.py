@@ -29,6 +29,39 @@ def test_an_apostrophe_inside_a_word_does_not_close_the_quote_around_it(prompt: 
     assert quoted_strings(prompt) == expected
 
 
+@pytest.mark.parametrize("prompt, expected", [
+    ("a fashion poster with the headline 'Spring '26 Collection' and a tag 'NEW'", ["Spring '26 Collection", "NEW"]),
+    ("the banner reads: 'Summer '24'", ["Summer '24"]),
+    ("a sign ‘Summer ’24’ over ‘Sale’", ["Summer ’24", "Sale"]),
+    ("a jukebox reading 'Rock 'n' Roll Night' and a menu 'Fish 'n Chips'", ["Rock 'n' Roll Night", "Fish 'n Chips"]),
+    ("a disco flyer 'Back to the '90s'", ["Back to the '90s"]),
+    # an elision outside a quote still opens none that runs into the next quote
+    ("a reunion poster for the class of '99 with the headline 'Welcome Back'", ["Welcome Back"]),
+    ("the '90s and 'Disco '79'", ["Disco '79"]),
+])
+def test_an_elided_year_or_and_inside_a_quote_does_not_end_it(prompt: str, expected: list[str]) -> None:
+    """'Spring '26 Collection' gave '26 Collection' and 'Summer '24' gave '24': the quote ended
+    at the elision, so an image drawing 'Sprng '26 Collection' scored correct; 'Rock 'n' Roll
+    Night' gave 'n'."""
+    assert quoted_strings(prompt) == expected
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("a neon sign with the headline 'Ladies' Night' in pink", ["Ladies' Night"]),
+    ("a chalkboard reading 'Kids' Menu' and a sticker 'NEW'", ["Kids' Menu", "NEW"]),
+    ("a banner ‘Farmers’ Market’ over the stalls", ["Farmers’ Market"]),
+    ("a poster 'Mothers' Day Sale' in red", ["Mothers' Day Sale"]),
+    # two quotes, or a possessive further on, are not one quote
+    ("labels 'Kids' and 'Menu'", ["Kids", "Menu"]),
+    ("the word 'Sales' appears in the brand's logo", ["Sales"]),
+    ("'SALE' on the window of the Smiths' shop", ["SALE"]),
+])
+def test_a_plural_s_apostrophe_inside_a_quote_does_not_end_it(prompt: str, expected: list[str]) -> None:
+    """'Ladies' Night' was expected as 'Ladies': the night of it was never checked (an image
+    drawing 'Ladies' Nihgt' scored correct) and the emulator drew 'Ladies' alone."""
+    assert quoted_strings(prompt) == expected
+
+
 def test_an_empty_pair_is_no_quote_and_opens_none():
     """The closing mark of '' opened a quote that ran to the next one: "and" was expected."""
     assert quoted_strings("Sticker '' and ' ' and 'x'") == ["x"]

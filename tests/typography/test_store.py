@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,29 @@ def test_an_unreadable_image_is_recorded_and_retried(exp):
     assert df.attrs["run"].read == 1 and len(df) == 4 and engine.reads.count(paths[2]) == 2
 
 
+def test_a_deleted_file_is_said_gone_with_the_way_to_fetch_it_not_a_retry(exp, emulator, data_dir):
+    """A file deleted before its first scoring said "FileNotFoundError: [Errno 2] No such file or
+    directory" and "run again to retry", which read the same missing file again; a run of the
+    experiment is what fetches it (free, while the server keeps it)."""
+    path = Path(exp.images["path"][1])
+    path.unlink()
+    engine = FakeEngine()
+    with pytest.warns(UserWarning, match="1 image could not be read") as said:
+        df = score_experiment(exp, engine, progress=False)
+    note = str(said[0].message)
+    assert "does not exist: deleted, or the data folder was moved" in note and "Errno" not in note
+    assert "run the experiment again to fetch it anew" in note and "retry" not in note
+    assert len(df) == 3 and str(path) not in engine.reads
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    Lab(data_dir, client=client).run(Sweep(prompt="A skincare poster for 'LUMIERE'", size="256x384",
+                                           axes={"promptExtend": [True, False]}, repeats=2), name="lumiere", progress=False)
+    client.close()
+    assert path.exists() and len(score_experiment(exp, engine, progress=False)) == 4  # fetched, then read
+    engine.broken.add(str(path))  # the engine's fault, not the file's: scoring again is the fix
+    with pytest.warns(UserWarning, match="run again to retry. First: image .*: OSError: cannot identify"):
+        score_experiment(exp, engine, progress=False, force=True)
+
+
 def test_a_forced_read_that_fails_leaves_no_score_of_the_reading_before(exp):
     """force=True over a file damaged since: the reading became the error, but the old score
     stayed, so text_scores(), the badges and cost per correct image counted an image that could
@@ -279,6 +304,67 @@ def test_a_first_pass_shows_how_long_is_left(exp, capsys, monkeypatch):
     assert "4/4" in err and "<?" not in err.split("1/4")[1]
 
 
+def test_a_pass_s_time_left_leaves_out_the_engine_warming_up(exp, monkeypatch):
+    """RapidOCR's first image took three times the next ones (onnxruntime warming up) and the bar
+    extrapolated from it: 42 s shown for a 16 s pass. Now it says it is estimating until a warm
+    image is read, then goes by the warm ones. The clock is the engine's: no test waits."""
+    from qwenlab import progress
+    from qwenlab.typography import store
+
+    turn = threading.Semaphore(1)  # an image is read once the bar has counted the one before
+
+    class WarmingEngine(FakeEngine):
+        clock = 0.0
+
+        def read(self, image):
+            turn.acquire()
+            self.clock += 30.0 if not self.reads else 2.0  # a slow first image, then 2 s each
+            return super().read(image)
+
+    engine, shown = WarmingEngine(), []
+
+    class Watched(progress.Progress):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, clock=lambda: engine.clock, **kwargs)
+
+        def update(self, n=1):
+            super().update(n)
+            shown.append(self.text())
+            turn.release()
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar is drawn
+    monkeypatch.setattr(store, "Progress", Watched)
+    score_experiment(exp, engine)  # four images, one reader
+    assert "1/4" in shown[0] and "estimating time left" in shown[0] and "<" not in shown[0]
+    assert "2/4" in shown[1] and "<00:04," in shown[1]  # two left at 2 s each, not three at 30 s
+    assert "3/4" in shown[2] and "<00:02," in shown[2]
+
+
+def test_wrong_arguments_to_score_text_are_named_before_any_image_is_read(exp, monkeypatch):
+    """`exp.score_text(engine="tesseract", lang="eng+jpn")`, as `qwenlab score --lang` reads, was
+    "unexpected keyword argument 'lang'"; engine=None "'NoneType' object has no attribute
+    'name'"; expected=3 "'int' object is not iterable"."""
+    from qwenlab.typography import scores
+
+    engine = FakeEngine()
+    with pytest.raises(TypeError, match=r"engine must be 'auto', 'rapidocr', 'tesseract' or an OCR engine object.*NoneType"):
+        exp.score_text(engine=None, progress=False)
+    with pytest.raises(TypeError, match=r"expected must be a string, a list of strings, a function .*got int: 3"):
+        exp.score_text(engine, expected=3, progress=False)
+    with pytest.raises(ValueError, match=r"lang is Tesseract's: drop it, or use engine='tesseract'"):
+        exp.score_text("rapidocr", lang="eng+jpn", progress=False)
+    assert engine.reads == []
+
+    class Tesseract(FakeEngine):  # Tesseract with the packs asked for, without the program
+        def __init__(self, *, lang):
+            super().__init__("tesseract")
+            self.lang = lang
+
+    monkeypatch.setattr(scores, "TesseractEngine", Tesseract)
+    df = exp.score_text(lang="eng+jpn", progress=False)
+    assert set(df["engine"]) == {"tesseract"} and len(df) == 4 and df.attrs["run"].engine_lang == "eng+jpn"
+
+
 def test_scoring_trims_the_engine_once_its_images_are_read(exp):
     """An engine that keeps memory between reads (RapidOCR's arena) is asked to give it back when
     a pass that read images is over, not when nothing was read."""
@@ -322,6 +408,24 @@ def test_the_score_command_says_what_could_not_be_read_and_what_no_image_got_rig
     assert "has quoted text" not in out.output, "the images have quoted text: they could not be read"
     with pytest.warns(UserWarning, match="4 images could not be read"):
         score_experiment(exp, engine, progress=False)
+
+
+def test_the_score_command_over_an_experiment_with_no_image_yet_says_so(emulator, data_dir):
+    """A sweep whose budget let nothing through has no image: `qwenlab score` said "no image of
+    this experiment has quoted text in its prompt", of a prompt with 'LUMIERE' quoted."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+
+    client = RunwareClient("sk-typography", emulator.url, images_dir=data_dir / "images", poll_initial=0.02, poll_max=0.1)
+    exp = Lab(data_dir, client=client).run(Sweep(prompt="A poster for 'LUMIERE'", size="256x384"), name="unsent",
+                                           budget_usd=0.001, progress=False)  # the budget stops it before the first cell
+    assert exp.counts()["pending"] == 1
+    client.close()
+    out = CliRunner(env={"QWENLAB_DATA_DIR": str(data_dir)}).invoke(cli, ["score", "unsent", "--no-progress"])
+    assert out.exit_code == 0, out.output
+    assert "no scores: unsent has no images yet (1 cell: 1 not sent); run it, then score it" in out.output
+    assert "quoted text" not in out.output
 
 
 class JapaneseAndKoreanEngine(FakeEngine):
