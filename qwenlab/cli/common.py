@@ -4,6 +4,7 @@ they suggest are typed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -16,7 +17,7 @@ import click
 from ..paths import DB_NAME, data_dir
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name"]
+__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name", "echo_json"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
 
@@ -54,6 +55,13 @@ def _typed(program: Path, name: str) -> str:
     if os.name == "nt":  # cmd and PowerShell quote with double quotes, and a backslash is no escape there
         return f'"{typed}"' if " " in typed else typed
     return shlex.quote(typed)
+
+
+def echo_json(document: Any) -> None:
+    """Print `document` (a list or an object) as one JSON document, as every `--json` does: a
+    script reads it whole with `json.load` or `jq`, and an empty answer is `[]`, not nothing.
+    Values JSON has no word for (a timestamp, a path) are written as text."""
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
 
 
 def log_path() -> Path:

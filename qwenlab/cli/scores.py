@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -14,6 +13,7 @@ from ..store.experiment import open_experiment
 from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
 from ..typography.engines import TesseractEngine
 from ..typography.scores import score_experiment
+from .common import echo_json
 from .exits import param_hints
 
 __all__ = ["score_command"]
@@ -29,7 +29,8 @@ __all__ = ["score_command"]
               "each installed: apt-get install tesseract-ocr-jpn).")
 @click.option("--by", "axes", multiple=True, help="Axis to break the scores down by (repeatable; default: every axis).")
 @click.option("--force", is_flag=True, help="Read every image again, even those this engine has read.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image instead of a summary.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document instead of a summary: a list of one object per image scored ([] for none).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[str, ...], force: bool, as_json: bool,
                   no_progress: bool) -> None:
@@ -42,7 +43,7 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     \b
     Examples:
       qwenlab score demo --by promptExtend
-      qwenlab score demo --json > scores.jsonl   # one JSON object per line, one line per image
+      qwenlab score demo --json > scores.json    # a JSON list, one object per image
     """
     if lang is not None and engine.lower() not in ("auto", "tesseract"):
         raise click.BadParameter(f"--lang is Tesseract's; drop it, or use --engine tesseract (not {engine!r})",
@@ -60,10 +61,12 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     unscored = run.unreadable_note() if run is not None else None
     if as_json:
         if unscored:
-            click.echo(unscored, err=True)  # JSON lines alone on stdout
+            click.echo(unscored, err=True)  # the JSON document alone on stdout
+        # one document, as every --json prints: it was one object per line, which `json.load` and
+        # `jq` (without --slurp) refuse, and nothing at all when no image was scored
         cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
-        for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
-            click.echo(json.dumps({k: present(v) for k, v in row.items()}, default=str))
+        rows = df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records")
+        echo_json([{k: present(v) for k, v in row.items()} for row in rows])
         _fail_unread(run)
         return
     if run is not None:
