@@ -11,7 +11,7 @@ from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError, ImageError
 from ..store.experiment import open_experiment
 from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
-from ..typography.engines import TesseractEngine
+from ..typography.engines import TesseractEngine, apt_package, tesseract_packs
 from ..typography.scores import score_experiment
 from .common import echo_json
 from .exits import param_hints
@@ -48,6 +48,8 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     if lang is not None and engine.lower() not in ("auto", "tesseract"):
         raise click.BadParameter(f"--lang is Tesseract's; drop it, or use --engine tesseract (not {engine!r})",
                                  param_hint="'--lang'")
+    if lang is not None:
+        lang = _checked_lang(lang)
     exp = open_experiment(experiment)
     unknown = [a for a in axes if a not in exp.axes]
     if unknown:  # before the OCR: a typo must not cost minutes of reading first
@@ -93,6 +95,29 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     if len(wrong) > 10:
         click.echo(f"  ... {count_of(len(wrong) - 10, 'more image')} with text not read as expected (--json lists all)")
     _fail_unread(run)
+
+
+def _checked_lang(lang: str) -> str:
+    """--lang as Tesseract takes it ("eng+jpn"), refused as bad input naming --lang and the packs
+    installed here when it is blank or names a pack Tesseract lacks. The engine's own refusal
+    said "lang='xxx'", the library's word, and exited 1 as if the OCR had failed; a blank --lang
+    was taken for no pack at all and every image left unscored, "in a script it does not read".
+    Without tesseract at all, the engine's message (how to install it, exit 1) says it."""
+    packs = [p.strip() for p in lang.split("+") if p.strip()]
+    have = tesseract_packs()
+    # osd is Tesseract's orientation detection, not a language to read text in
+    shown = ", ".join(sorted(have - {"osd"})) or "none"
+    if not packs:
+        raise click.BadParameter(f"{lang!r} names no language pack; give one or more joined with +, e.g. eng or eng+jpn "
+                                 f"(installed here: {shown})", param_hint="'--lang'")
+    missing = [p for p in packs if p not in have]
+    if have and missing:
+        install = " ".join(apt_package(p) for p in missing if "/" not in p)
+        raise click.BadParameter(
+            f"tesseract has no {', '.join(map(repr, missing))} language pack; give the packs installed here: {shown} "
+            "(several joined with +, e.g. eng+jpn)" + (f", or install it: apt-get install {install}" if install else ""),
+            param_hint="'--lang'")
+    return "+".join(packs)
 
 
 def _fail_unread(run: Any) -> None:
