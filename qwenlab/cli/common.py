@@ -17,7 +17,8 @@ import click
 from ..paths import DB_NAME, data_dir
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name", "echo_json"]
+__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name", "echo_json",
+           "output_path"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
 
@@ -93,6 +94,23 @@ def run_setting(setting: str) -> Callable[[click.Context, click.Parameter, Any],
         return value
 
     return check
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback for -o/--output: a file (or folder) to write whose path goes through a
+    file where a folder must be is refused as bad input naming the option, before anything is
+    read or written. `-o afile/g.png` failed after the grid was drawn with "afile: File exists"
+    (making the folder) or "Not a directory", as if the disk had failed."""
+    if value is None:
+        return value
+    for folder in Path(value).parents:
+        if folder.is_dir():
+            break
+        if folder.exists():  # the nearest thing that is there, and no folder
+            raise click.BadParameter(f"{str(folder)!r} is a file, not a folder, so {value!r} cannot be written in it; "
+                                     "give a path whose folders are folders, or are not there yet (they are made)",
+                                     ctx=ctx, param=param)
+    return value
 
 
 def remove_new_log(log: Path, new_folder: bool) -> None:
