@@ -135,6 +135,7 @@ class ValidationError(QwenlabError, ValueError):
 
     def __init__(self, problems: list[Problem], context: str = "request") -> None:
         self.problems = list(problems)
+        self.context = context  # what is invalid: "request", "sweep", a sweep file's path, ...
         lines = "\n".join(f"  - {p}" for p in self.problems)
         n = len(self.problems)
         super().__init__(f"{context} is invalid ({n} problem{'s' if n != 1 else ''}); nothing was sent:\n{lines}")

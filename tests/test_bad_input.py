@@ -154,7 +154,7 @@ def test_a_reference_file_that_is_no_image_is_refused_before_the_run(logged: dic
     path.write_text(P + 'name = "refs"\n[request]\nsize = "512x512"\nreferenceImages = ["ok.png", "poster.png"]\n')
     result = CliRunner().invoke(cli, ["run", str(path), "--no-progress", "--yes"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
-    assert "sweep is invalid (1 problem); nothing was sent" in result.output, result.output
+    assert f"{path} is invalid (1 problem); nothing was sent" in result.output, result.output
     assert "referenceImages (sent as inputs.referenceImages): file " in result.output and "poster.png' cannot be sent as a reference image" in result.output
     assert why in result.output and "give a PNG, JPEG or WEBP file" in result.output
     assert "ok.png" not in result.output  # the good one is not blamed

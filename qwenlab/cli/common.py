@@ -4,6 +4,7 @@ they suggest are typed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -16,7 +17,8 @@ import click
 from ..paths import DB_NAME, data_dir
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name"]
+__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name", "echo_json",
+           "output_path"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
 
@@ -56,6 +58,13 @@ def _typed(program: Path, name: str) -> str:
     return shlex.quote(typed)
 
 
+def echo_json(document: Any) -> None:
+    """Print `document` (a list or an object) as one JSON document, as every `--json` does: a
+    script reads it whole with `json.load` or `jq`, and an empty answer is `[]`, not nothing.
+    Values JSON has no word for (a timestamp, a path) are written as text."""
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+
+
 def log_path() -> Path:
     """The log's path. Unlike `qwenlab.paths.db_path()` it does not create the data folder:
     a command that only reads must leave no folder behind."""
@@ -85,6 +94,23 @@ def run_setting(setting: str) -> Callable[[click.Context, click.Parameter, Any],
         return value
 
     return check
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback for -o/--output: a file (or folder) to write whose path goes through a
+    file where a folder must be is refused as bad input naming the option, before anything is
+    read or written. `-o afile/g.png` failed after the grid was drawn with "afile: File exists"
+    (making the folder) or "Not a directory", as if the disk had failed."""
+    if value is None:
+        return value
+    for folder in Path(value).parents:
+        if folder.is_dir():
+            break
+        if folder.exists():  # the nearest thing that is there, and no folder
+            raise click.BadParameter(f"{str(folder)!r} is a file, not a folder, so {value!r} cannot be written in it; "
+                                     "give a path whose folders are folders, or are not there yet (they are made)",
+                                     ctx=ctx, param=param)
+    return value
 
 
 def remove_new_log(log: Path, new_folder: bool) -> None:

@@ -12,7 +12,7 @@ from ..figures.text import file_stem
 from ..html.report import export_html
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
-from .common import layout
+from .common import layout, output_path
 from .exits import param_hints
 from .views import figure_options, lay_out_grid, layout_options, save_grid
 
@@ -23,7 +23,7 @@ __all__ = ["compare_command"]
 @click.command("compare")
 @click.argument("experiments", nargs=-1, required=True)
 @layout_options
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), callback=output_path,
               help="Grid file to write: .png (one file per page), .jpg or .webp (smaller), .pdf, .svg; or .html: the comparison's report, "
                    "one self-contained file to share (as `qwenlab export` writes). Default: data/grids/A-vs-B.png")
 @click.option("--title", default=None, help="Title (default: 'A vs B').")

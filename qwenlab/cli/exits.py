@@ -117,7 +117,7 @@ def to_click_error(exc: BaseException, command: click.Command | None = None,
 
 
 # the library's names for what a command's options call otherwise (a message starts "budget_usd: ...")
-_PYTHON_NAMES = {"budget": "budget_usd", "pages": "page"}
+_PYTHON_NAMES = {"budget": "budget_usd", "pages": "page", "tags": "tag"}
 
 
 def _hint_in(message: str, command: click.Command | None) -> str | None:

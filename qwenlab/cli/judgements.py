@@ -3,7 +3,7 @@ several experiments, those of their comparison (the experiment an axis), as `lab
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
@@ -12,6 +12,7 @@ from ..core.values import present
 from ..errors import ComparisonError, ExperimentNotFoundError, JudgementError
 from ..store.comparison import EXPERIMENT, ComparisonRecord, open_comparison
 from ..store.experiment import ExperimentRecord, open_experiment
+from .common import echo_json
 from .exits import param_hints
 
 __all__ = ["judgements_command"]
@@ -24,7 +25,8 @@ __all__ = ["judgements_command"]
 @click.option("--criterion", default=None, help='Only this criterion ("overall", "text correct", ...); default: each apart.')
 @click.option("--ties", type=click.Choice(TIES), default="half", show_default=True,
               help="A tie counts as half a win, or is left out.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per criterion and value.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document: a list of one object per axis, criterion and value ([] for no judgements).")
 def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], criterion: str | None, ties: str,
                        as_json: bool) -> None:
     """The win rates of EXPERIMENT's blind judgements (made with exp.judge in a notebook), per
@@ -48,13 +50,15 @@ def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], crite
     judged = list(dict.fromkeys(j["axis"] for j in exp.log.judgements(exp.id)))
     if (axes or judged) and not as_json and (where := exp.provenance.headline()):
         click.echo(where)  # judgements of synthetic images must not be quoted as Runware's
+    rows: list[dict[str, Any]] = []  # --json: one document, as every --json prints ([] when nothing is judged, not nothing)
     for axis in axes or judged:
         frame = win_rates(exp, axis, criterion=criterion, ties=ties)
         if as_json:
-            for row in frame.to_dict(orient="records"):
-                click.echo(json.dumps({k: present(v) for k, v in row.items()}, default=str))
+            rows += [{k: present(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
         else:
             click.echo("\n".join(frame.attrs["sentences"]))
+    if as_json:
+        echo_json(rows)
     if not (axes or judged) and not as_json:
         opened = (f"compare({', '.join(map(repr, exp.names))})" if isinstance(exp, ComparisonRecord)
                   else f"experiment({exp.name!r})")

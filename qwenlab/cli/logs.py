@@ -213,12 +213,12 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     if tag is not None:
         log = Log(path)
         if why := unknown_tag(log, tag):
-            raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="--tag")
+            raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="'--tag'")
         tagged = log.experiments_frame(tag=tag, archived=True)["name"].tolist()
         names = [n for n in names if n in tagged] if names else tagged
         if not names:  # -e and --tag that share no experiment: the sum of nothing would read as "$0 spent"
             raise click.BadParameter(f"none of {', '.join(map(repr, experiments))} has the tag {tag!r} (tagged: "
-                                     f"{', '.join(tagged)})", param_hint="--tag")
+                                     f"{', '.join(tagged)})", param_hint="'--tag'")
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
     costs = Costs(Log(path), since=since, until=until, experiments=names, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)

@@ -21,7 +21,7 @@ def _open(name: str) -> tuple[ExperimentRecord, Organizer]:
     return exp, Organizer(exp.log, exp.data_dir)
 
 
-@param_hints({**_HINTS, ValueError: "TAG"})
+@param_hints({**_HINTS, ValueError: "TAGS"})
 @click.command("tag")
 @click.argument("experiment")
 @click.argument("tags", nargs=-1, required=True)
@@ -34,7 +34,7 @@ def tag_command(experiment: str, tags: tuple[str, ...]) -> None:
     click.echo(f"{exp.name}: {', '.join(org.tag(exp.id, *tags))}")
 
 
-@param_hints({**_HINTS, ValueError: "TAG"})
+@param_hints({**_HINTS, ValueError: "TAGS"})
 @click.command("untag")
 @click.argument("experiment")
 @click.argument("tags", nargs=-1, required=True)
@@ -66,7 +66,7 @@ def note_command(experiment: str, text: str | None, clear: bool) -> None:
         click.echo(f"{exp.name}: note removed")
     elif text is not None:
         if not text.strip():  # `qwenlab note NAME ""` stored an empty note, which listings show as one
-            raise click.BadParameter("is empty; give the note's text, or --clear to remove the note", param_hint="TEXT")
+            raise click.BadParameter("is empty; give the note's text, or --clear to remove the note", param_hint="'TEXT'")
         org.note(exp.id, text)
         click.echo(f"{exp.name}: note set ({len(text)} characters; `qwenlab note {exp.name}` prints it)")
     else:
@@ -87,7 +87,7 @@ def rename_command(experiment: str, new_name: str) -> None:
     click.echo(f"renamed {experiment!r} to {new_name.strip()!r}")
 
 
-@param_hints(_HINTS)
+@param_hints({ExperimentNotFoundError: "EXPERIMENTS"})
 @click.command("archive")
 @click.argument("experiments", nargs=-1, required=True)
 def archive_command(experiments: tuple[str, ...]) -> None:
@@ -95,7 +95,7 @@ def archive_command(experiments: tuple[str, ...]) -> None:
     _set_archived(experiments, True)
 
 
-@param_hints(_HINTS)
+@param_hints({ExperimentNotFoundError: "EXPERIMENTS"})
 @click.command("unarchive")
 @click.argument("experiments", nargs=-1, required=True)
 def unarchive_command(experiments: tuple[str, ...]) -> None:

@@ -9,7 +9,9 @@ nothing is paid, so nothing is asked. A "no" on a machine with no log yet leaves
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import click
@@ -18,6 +20,7 @@ import pandas as pd
 from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
 from ..core.values import count_of, format_usd
+from ..errors import ValidationError
 from ..store.log import IN_DOUBT, Log
 from ..store.organize import name_problem
 from ..store.provenance import EMULATOR, RUNWARE
@@ -30,6 +33,23 @@ from .common import log_path, remove_new_log, run_setting
 from .exits import exit_unless_done
 
 __all__ = ["run_command", "plan_text", "destination"]
+
+
+def _said_of_the_file(command: Callable[..., None]) -> Callable[..., None]:
+    """Say a ValidationError of the sweep itself (its cells checked, a key pasted into its prompt)
+    of the file it is in, as the problems found reading the file are: it read "sweep is invalid",
+    naming no file, and a user running several sweep files could not tell which."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except ValidationError as exc:
+            if exc.context != "sweep" or getattr(exc, "experiment", None) is not None:
+                raise
+            raise ValidationError(exc.problems, context=kwargs["sweep_file"]) from None
+
+    return run
 
 
 # Errors need no handling here: a ValidationError (of the file, or of --budget/--concurrency)
@@ -58,6 +78,7 @@ __all__ = ["run_command", "plan_text", "destination"]
                    "without it: the run would send every cell again; --name NEW_NAME goes on with that one).")
 @click.option("--yes", is_flag=True, help="With RUNWARE_API_KEY set: do not ask before spending.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@_said_of_the_file
 def run_command(sweep_file: str, name: str | None, budget: float | None, concurrency: int | None, dry_run: bool,
                 extend: bool, mix_backends: bool, resend_in_doubt: bool, reuse_name: bool, yes: bool,
                 no_progress: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -12,8 +11,9 @@ from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError, ImageError
 from ..store.experiment import open_experiment
 from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
-from ..typography.engines import TesseractEngine
+from ..typography.engines import TesseractEngine, apt_package, tesseract_packs
 from ..typography.scores import score_experiment
+from .common import echo_json
 from .exits import param_hints
 
 __all__ = ["score_command"]
@@ -29,7 +29,8 @@ __all__ = ["score_command"]
               "each installed: apt-get install tesseract-ocr-jpn).")
 @click.option("--by", "axes", multiple=True, help="Axis to break the scores down by (repeatable; default: every axis).")
 @click.option("--force", is_flag=True, help="Read every image again, even those this engine has read.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image instead of a summary.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document instead of a summary: a list of one object per image scored ([] for none).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[str, ...], force: bool, as_json: bool,
                   no_progress: bool) -> None:
@@ -42,11 +43,13 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     \b
     Examples:
       qwenlab score demo --by promptExtend
-      qwenlab score demo --json > scores.jsonl   # one JSON object per line, one line per image
+      qwenlab score demo --json > scores.json    # a JSON list, one object per image
     """
     if lang is not None and engine.lower() not in ("auto", "tesseract"):
         raise click.BadParameter(f"--lang is Tesseract's; drop it, or use --engine tesseract (not {engine!r})",
                                  param_hint="'--lang'")
+    if lang is not None:
+        lang = _checked_lang(lang)
     exp = open_experiment(experiment)
     unknown = [a for a in axes if a not in exp.axes]
     if unknown:  # before the OCR: a typo must not cost minutes of reading first
@@ -60,10 +63,12 @@ def score_command(experiment: str, engine: str, lang: str | None, axes: tuple[st
     unscored = run.unreadable_note() if run is not None else None
     if as_json:
         if unscored:
-            click.echo(unscored, err=True)  # JSON lines alone on stdout
+            click.echo(unscored, err=True)  # the JSON document alone on stdout
+        # one document, as every --json prints: it was one object per line, which `json.load` and
+        # `jq` (without --slurp) refuse, and nothing at all when no image was scored
         cols = ["image_id", *exp.axes, "repeat", "seed", "path", *df.columns[df.columns.get_loc("engine"):]]
-        for row in df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records"):
-            click.echo(json.dumps({k: present(v) for k, v in row.items()}, default=str))
+        rows = df[[c for c in dict.fromkeys(cols) if c in df.columns]].to_dict(orient="records")
+        echo_json([{k: present(v) for k, v in row.items()} for row in rows])
         _fail_unread(run)
         return
     if run is not None:
@@ -100,6 +105,29 @@ def _not_done(exp: Any) -> str:
     parts = [f"{c[k]} {label}" for k, label in (("pending", "not sent"), ("failed", "failed"), ("in_doubt", "in doubt"))
              if c.get(k)]
     return (count_of(c["cells"], "cell") + ": " + ", ".join(parts)) if parts else count_of(c["cells"], "cell")
+
+
+def _checked_lang(lang: str) -> str:
+    """--lang as Tesseract takes it ("eng+jpn"), refused as bad input naming --lang and the packs
+    installed here when it is blank or names a pack Tesseract lacks. The engine's own refusal
+    said "lang='xxx'", the library's word, and exited 1 as if the OCR had failed; a blank --lang
+    was taken for no pack at all and every image left unscored, "in a script it does not read".
+    Without tesseract at all, the engine's message (how to install it, exit 1) says it."""
+    packs = [p.strip() for p in lang.split("+") if p.strip()]
+    have = tesseract_packs()
+    # osd is Tesseract's orientation detection, not a language to read text in
+    shown = ", ".join(sorted(have - {"osd"})) or "none"
+    if not packs:
+        raise click.BadParameter(f"{lang!r} names no language pack; give one or more joined with +, e.g. eng or eng+jpn "
+                                 f"(installed here: {shown})", param_hint="'--lang'")
+    missing = [p for p in packs if p not in have]
+    if have and missing:
+        install = " ".join(apt_package(p) for p in missing if "/" not in p)
+        raise click.BadParameter(
+            f"tesseract has no {', '.join(map(repr, missing))} language pack; give the packs installed here: {shown} "
+            "(several joined with +, e.g. eng+jpn)" + (f", or install it: apt-get install {install}" if install else ""),
+            param_hint="'--lang'")
+    return "+".join(packs)
 
 
 def _fail_unread(run: Any) -> None:

@@ -14,7 +14,7 @@ from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
 from ..store.image_export import export_images
 from ..store.log import Log
-from .common import existing_log, layout, log_path, remove_new_log
+from .common import existing_log, layout, log_path, output_path, remove_new_log
 from .exits import param_hints
 
 __all__ = ["images_command", "bundle_command", "import_command"]
@@ -23,7 +23,8 @@ __all__ = ["images_command", "bundle_command", "import_command"]
 @param_hints({ExperimentNotFoundError: "EXPERIMENT", UnknownAxisError: "--where"})
 @click.command("images")
 @click.argument("experiment")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write the images into.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), callback=output_path,
+              help="Folder to write the images into.")
 @click.option("--min-rating", type=click.FloatRange(1, 5), default=None,
               help="Only images whose latest rating is at least this (1-5).")
 @click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
@@ -63,7 +64,8 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
 @param_hints({ExperimentNotFoundError: "EXPERIMENTS"})
 @click.command("bundle")
 @click.argument("experiments", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The bundle file to write (.zip).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=output_path,
+              help="The bundle file to write (.zip).")
 def bundle_command(experiments: tuple[str, ...], output: str) -> None:
     """Pack EXPERIMENTS (rows and images) into one file to share: qwenlab bundle NAME -o FILE.
 

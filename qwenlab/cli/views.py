@@ -16,7 +16,7 @@ from ..html.report import export_html
 from ..paths import data_dir
 from ..store.experiment import open_experiment
 from ..typography.badges import score_badges
-from .common import layout
+from .common import layout, output_path
 from .exits import param_hints
 
 __all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout", "write_grid", "lay_out_grid",
@@ -87,7 +87,7 @@ MANY_PAGES = 8  # pages past which a grid command says how many it is about to w
 @click.command("grid")
 @click.argument("experiment")
 @layout_options
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), callback=output_path,
               help="File to write: .png (one file per page), .jpg or .webp (smaller), .pdf (one page per page), .svg. "
                    "Default: data/grids/NAME.png")
 @click.option("--title", default=None, help="Title (default: the experiment's name).")
@@ -134,7 +134,7 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
 @click.command("export")
 @click.argument("experiment")
 @layout_options
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), callback=output_path,
               help="HTML file to write. Default: data/reports/NAME.html")
 @click.option("--grid", "grid_mode", type=click.Choice(["image", "table", "none"]), default="image", show_default=True,
               help="The grid as embedded images, as an HTML table of thumbnails, or none.")

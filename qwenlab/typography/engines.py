@@ -47,7 +47,8 @@ from ..errors import OCRUnavailableError, QwenlabError
 from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "get_engine",
-           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for", "needed_scripts", "apt_package"]
+           "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for", "needed_scripts", "apt_package",
+           "tesseract_packs"]
 
 
 @runtime_checkable
@@ -326,6 +327,17 @@ def apt_package(pack: str) -> str:
     return f"tesseract-ocr-{pack.replace('_', '-').lower()}"
 
 
+def tesseract_packs(binary: str | None = None) -> set[str]:
+    """The language packs the tesseract program (`binary`, else the one on PATH) has installed
+    ("eng", "jpn", "osd", ...); an empty set when there is no tesseract."""
+    found = binary or shutil.which("tesseract")
+    if not found:
+        return set()
+    out = subprocess.run([found, "--list-langs"], capture_output=True, text=True, timeout=30)
+    # the first line is a heading ("List of available languages in ...")
+    return {line.strip() for line in (out.stdout + out.stderr).splitlines()[1:] if line.strip()}
+
+
 def tesseract_scripts(lang: str) -> frozenset[str]:
     """The scripts Tesseract reads with `lang` ("eng", "eng+jpn"; a "script/Japanese" model too)."""
     packs = [pack.rsplit("/", 1)[-1] for pack in lang.split("+") if pack]
@@ -375,8 +387,7 @@ class TesseractEngine:
     def _require_packs(self) -> None:
         """OCRUnavailableError naming the package to install for each pack of `lang` that
         Tesseract does not have: before any image is read, rather than every one failing."""
-        out = subprocess.run([self.binary, "--list-langs"], capture_output=True, text=True, timeout=30)
-        have = {line.strip() for line in (out.stdout + out.stderr).splitlines()[1:] if line.strip()}
+        have = tesseract_packs(self.binary)
         missing = [p for p in self.lang.split("+") if p and p not in have]
         if missing:
             packages = " ".join(apt_package(p) for p in missing if "/" not in p)

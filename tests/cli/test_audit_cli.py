@@ -104,3 +104,35 @@ def test_an_until_before_since_names_the_option(two: list[str]) -> None:
     result = qwenlab("costs", "--since", "7d", "--until", "2020-01-01")
     assert result.exit_code == EXIT_BAD_INPUT and isinstance(result.exception, SystemExit), result.output
     assert "Invalid value for '--until': 2020-01-01 is not after since" in result.output, result.output
+
+
+def test_every_parameter_an_error_is_said_of_is_one_the_command_has() -> None:
+    """`qwenlab unarchive a nope` said "Invalid value for 'EXPERIMENT'" under a usage line that
+    reads EXPERIMENTS..., and `qwenlab tag NAME a,b` named 'TAG' where the usage says TAGS...: an
+    error names the parameter as the command's usage and --help spell it."""
+    from qwenlab.cli import COMMANDS
+    from qwenlab.cli.exits import _HINTS
+
+    for name in COMMANDS:
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        spelled = {s for p in command.params for s in (*p.opts, p.human_readable_name)}
+        for cls, hint in getattr(command, _HINTS, {}).items():
+            for part in hint.split("/"):  # "--axis/--criterion": about either
+                assert part in spelled, f"qwenlab {name}: {cls.__name__} is said of {part!r}, not one of {sorted(spelled)}"
+
+
+@pytest.mark.parametrize("args, said", [
+    (["unarchive", "lumiere", "nope"], "Invalid value for 'EXPERIMENTS': no experiment named 'nope'"),
+    (["archive", "nope"], "Invalid value for 'EXPERIMENTS': no experiment named 'nope'"),
+    (["tag", "lumiere", "a,b"], "Invalid value for 'TAGS': 'a,b' holds a comma"),
+    (["untag", "lumiere", " "], "Invalid value for 'TAGS': "),
+    (["note", "lumiere", ""], "Invalid value for 'TEXT': is empty"),
+    (["costs", "--tag", "nope"], "Invalid value for '--tag': no experiment has the tag 'nope'"),
+])
+def test_an_error_names_its_parameter_as_the_usage_line_does(emulator, data_dir: Path, args: list[str], said: str) -> None:
+    from tests.support.labkit import run_sweep
+
+    run_sweep(emulator, data_dir, name="lumiere", axes={"size": ["512x768"]}, repeats=1, fail_one=False)
+    result = qwenlab(*args)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert said in result.output, result.output

@@ -31,7 +31,7 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     assert lines[1].startswith("overall: promptExtend=on wins 50% [") and "of 2 judgements" in lines[1]
     assert lines[4].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgement " in lines[4]
     one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
-    rows = [json.loads(line) for line in one.output.splitlines()]
+    rows = json.loads(one.stdout)
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]
 
     for args, named in {("judgements", "nope"): "'EXPERIMENT'", ("judgements", "judged", "--axis", "size"): "'--axis'",

@@ -76,7 +76,7 @@ def test_an_import_as_such_a_name_is_refused(posters: Lab, tmp_path: Path, monke
 
 def test_a_tag_holding_a_control_character_is_refused_and_an_old_one_can_be_removed(posters: Lab) -> None:
     result = qwenlab("tag", "posters", "print\nweb")
-    assert result.exit_code == EXIT_BAD_INPUT and "Invalid value for 'TAG'" in result.output, result.output
+    assert result.exit_code == EXIT_BAD_INPUT and "Invalid value for 'TAGS'" in result.output, result.output
     assert "holds a newline" in result.output and "e.g. 'print-web'" in result.output
     assert qwenlab("tag", "posters", "print/web").output.strip() == "posters: print/web"  # a tag names no file
     exp = posters.experiment("posters")

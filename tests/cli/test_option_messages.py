@@ -108,3 +108,22 @@ def test_the_sweep_file_in_runs_help_is_one(tmp_path: Path, data_dir: Path) -> N
     result = qwenlab("run", str(tmp_path / "sweep.toml"), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "8 cells to send" in result.output and not (data_dir / "qwenlab.db").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["grid", "before", "-o", "AFILE/g.png"], ["grid", "before", "-o", "AFILE/more/g.png"],
+    ["export", "before", "-o", "AFILE/r.html"], ["compare", "before", "after", "-o", "AFILE/c.png"],
+    ["compare", "before", "after", "-o", "AFILE/c.html"], ["images", "before", "-o", "AFILE/shared"],
+    ["bundle", "before", "-o", "AFILE/b.zip"],
+], ids=lambda args: " ".join(args).replace("AFILE", "afile"))
+def test_an_output_path_through_a_file_says_it_is_a_file_not_a_folder(before_after, tmp_path: Path, args: list[str]) -> None:
+    """`-o afile/g.png` drew the grid, then failed with "afile: File exists" (exit 1, as if the
+    disk had failed), or "Not a directory", naming neither -o nor what was wrong with it."""
+    afile = tmp_path / "afile"
+    afile.write_text("notes\n")
+    result = qwenlab(*[a.replace("AFILE", str(afile)) for a in args])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "Invalid value for '-o' / '--output'" in result.output, result.output
+    assert f"'{afile}' is a file, not a folder" in result.output, result.output
+    assert "File exists" not in result.output and "Not a directory" not in result.output
+    assert afile.read_text() == "notes\n"

@@ -78,7 +78,7 @@ def test_scores_of_an_emulated_sweep_agree_with_what_it_drew(exp, rapidocr, data
     assert "SYNTHETIC: run on qwenlab's offline emulator" in result.output  # scores of synthetic images, said so
     assert "per correctly rendered image" in result.output
     result = CliRunner().invoke(cli, ["score", "lune", "--json"])
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = json.loads(result.stdout)
     assert len(rows) == 8 and {"word_accuracy", "ned", "missing", "read_instead", "promptExtend"} <= set(rows[0])
 
 
