@@ -294,11 +294,14 @@ def test_a_first_pass_shows_how_long_is_left(exp, capsys, monkeypatch):
     import sys
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar is drawn
-    engine = SlowParallelEngine(workers=1, pause=0.5)
+    # 0.8 s an image: the first estimate (at 2/4, the first image being the warm-up) is 1.6 s
+    # left, clear of the whole second that 0.5 s an image came to and that a busy machine's
+    # timing put on either side of "00:01"
+    engine = SlowParallelEngine(workers=1, pause=0.8)
     score_experiment(exp, engine)  # progress on, as in a notebook or terminal
     err = capsys.readouterr().err
     # while images are still being read the bar says how many, how fast and how long is left
-    # ("1/4 [00:00<00:01, 1.99image/s]"), not only the time so far
+    # ("2/4 [00:01<00:01, 1.25image/s]"), not only the time so far
     etas = re.findall(r"reading text: .*? [123]/4 \[\d\d:\d\d<(\d\d:\d\d), +[\d.]+(?:s/)?image", err)
     assert etas and etas[0] != "00:00", err
     assert "4/4" in err and "<?" not in err.split("1/4")[1]
