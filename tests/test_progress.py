@@ -148,7 +148,7 @@ def test_the_terminal_bar_says_estimating_then_the_time_left_after_the_warm_up(m
 
 
 def test_a_bar_without_a_warm_up_keeps_tqdms_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run's bar (spend in its postfix) is tqdm's as before."""
+    """A bar given no warm-up (spend in its postfix) is tqdm's as before."""
     import sys
 
     from qwenlab.progress import Progress
@@ -182,3 +182,31 @@ def test_the_notebook_bar_says_estimating_until_the_warm_up_is_done() -> None:
     first, second = out.replace("\u2007", " ").replace("&lt;", "<").split("after 2:")  # the widget's HTML
     assert "1/10" in first and "estimating time left" in first, out
     assert "2/10" in second and "<00:16" in second and "estimating" not in second, out
+
+
+def test_a_run_s_bar_waits_for_its_first_concurrent_cells_before_saying_the_time_left(
+        data_dir, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's first `concurrency` cells go out together and come back together: tqdm went by the
+    first of them alone and said `concurrency` times too long. The bar says it is estimating
+    until as many cells are done after them, then gives the time left. (0.25 s a task, three at
+    a time: the bar, redrawn at most every 0.1 s, is drawn after each wave of three.)"""
+    import re
+    import sys
+
+    from qwenlab import Lab, Sweep
+    from qwenlab.api.client import RunwareClient
+    from qwenlab.emulator import Emulator, Faults
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with Emulator(faults=Faults(latency=0.25)) as emu:
+        client = RunwareClient("sk-bar-test", emu.url, images_dir=data_dir / "images")
+        try:
+            Lab(data_dir, client=client).run(Sweep(prompt="A poster for 'LUMIERE'", size="256x256", repeats=12),
+                                             name="bar", concurrency=3)
+        finally:
+            client.close()
+    err = capsys.readouterr().err
+    drawn = [(int(n), text) for n, text in re.findall(r"\| ?(\d+)/12 \[([^\]]*)\]", err)]
+    warming = [text for n, text in drawn if 1 <= n < 6]
+    assert warming and all("estimating time left" in text and "<" not in text for text in warming), drawn
+    assert any("<" in text and "estimating" not in text for n, text in drawn if 6 <= n < 12), drawn

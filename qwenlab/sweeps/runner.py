@@ -245,7 +245,9 @@ class Runner(RunChecks, Generic[E]):
                         backend_unsure=bool(sending_to) and "backend" not in sending_to,
                         record_backend=lambda: self._record_backend(exp_id), uploads=self._uploads,
                         key_id=self._key_id())
-        bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress)
+        # the first `concurrency` cells go out together and come back together: tqdm's estimate
+        # from the first of them alone said `concurrency` times too long; `Eta` waits for them
+        bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress, warmup=concurrency)
         for note in sweep.notes():
             bar.write(note)
         dispatch = Dispatch(work.run, budget, concurrency, bar,
