@@ -39,7 +39,7 @@ from .store.organize import Deletion, Organizer
 from .store.ratings import DEFAULT_CRITERION
 from .store.search import search
 from .sweeps.runner import Runner
-from .typography.scores import score_experiment, text_scores
+from .typography.scores import score_experiment, scores_frame, text_scores
 from .widgets.compare import CompareViewer
 from .widgets.explorer import Explorer
 from .widgets.judging import Judging
@@ -220,7 +220,7 @@ class Comparison(ComparisonRecord, Experiment):
             used = score_experiment(member, engine, **options).attrs["run"].engine
         # the engine's own scores: given as an object (TesseractEngine(lang=...)), the most used
         # engine's were returned instead, another engine's scores under this call's name
-        return text_scores(self, used)
+        return scores_frame(self, used)
 
     def costs(self, **filters: Any) -> Costs:
         """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""

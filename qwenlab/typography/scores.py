@@ -20,7 +20,7 @@ from ..store.catalog import axis_infos
 from ..store.experiment import open_experiment
 from .engines import TesseractEngine
 from .scoring import StringScore, TextScore
-from .store import ImageToScore, score_images, score_rows
+from .store import ImageToScore, score_images, score_rows, scored_engines
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
     from .engines import OCREngine
 
-__all__ = ["score_experiment", "text_scores", "expected_for", "SCORE_COLUMNS", "Expected"]
+__all__ = ["score_experiment", "text_scores", "scores_frame", "expected_for", "SCORE_COLUMNS", "Expected"]
 
 Expected = Union[None, str, Iterable[str], Callable[[dict[str, Any]], Iterable[str]]]
 
@@ -78,7 +78,7 @@ def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREn
     for note in (run.failure_note(), run.unreadable_note()):  # their scores are missing from the frame: said
         if note:                                                # whether or not a bar was shown
             warnings.warn(f"{exp.name}: {note}", stacklevel=2)
-    df = text_scores(exp, run.engine)
+    df = scores_frame(exp, run.engine)
     df.attrs["run"] = run
     return df
 
@@ -108,10 +108,22 @@ def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None
     """One row per scored image: its axis values, repeat, seed, file, cost, and its scores
     (`SCORE_COLUMNS`: word_accuracy, ned, sentence_accuracy, correct, missing, read_instead,
     read_text, summary ...). No OCR: only what the log holds (`engine`: the most used when None).
-    Images with nothing expected, or not scored yet, are left out."""
+    Images with nothing expected, or not scored yet, are left out. ValueError for an engine that
+    scored none of them while others did (a misspelled name); the name's case does not matter."""
+    exp = _experiment(exp_or_name)
+    df = scores_frame(exp, engine)
+    if df.empty and engine is not None and (names := scored_engines(exp.log, exp.id)):
+        # a misspelled engine gave an empty frame, read as "nothing was scored"
+        raise ValueError(f"engine: no text scores by {engine!r} here; scored by {', '.join(map(repr, names))} "
+                         "(leave engine out for the most used one)")
+    return df
+
+
+def scores_frame(exp: "ExperimentRecord", engine: str | None) -> "pd.DataFrame":
+    """`text_scores` of an experiment, empty for an engine that scored none of its images (the
+    engine of a pass that found nothing to score in it)."""
     import pandas as pd
 
-    exp = _experiment(exp_or_name)
     rows = score_rows(exp.log, exp.id, engine)
     images = exp.images
     base_cols = [c for c in images.columns if c not in ("prompt",)]

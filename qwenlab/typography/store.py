@@ -31,7 +31,7 @@ from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 if TYPE_CHECKING:
     from ..store.log import Log
 
-__all__ = ["ImageToScore", "ScoringRun", "score_images", "stored_reading", "stored_score", "score_rows"]
+__all__ = ["ImageToScore", "ScoringRun", "score_images", "stored_reading", "stored_score", "score_rows", "scored_engines"]
 
 _CHUNK = 500  # image ids per IN (...) query, well under SQLite's variable limit
 
@@ -247,17 +247,27 @@ def stored_score(log: "Log", image_id: int, engine: str | None = None) -> TextSc
     return TextScore(tuple(StringScore.from_dict(d) for d in json.loads(r["strings_json"] or "[]")))
 
 
+def scored_engines(log: "Log", experiment_id: int) -> list[str]:
+    """The engines that have scored images of the experiment (or comparison), the most used first."""
+    ids = log.scope(experiment_id)
+    marks = ", ".join("?" for _ in ids) or "NULL"
+    return [r["engine"] for r in log.rows(
+        f"SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id IN ({marks}) GROUP BY engine "
+        "ORDER BY n DESC, engine = 'rapidocr' DESC", ids)]
+
+
 def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> list[dict[str, Any]]:
     """Stored scores of an experiment's images joined with their readings' text (one engine's;
     the most used one when None)."""
     ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
     marks = ", ".join("?" for _ in ids) or "NULL"
+    names = scored_engines(log, experiment_id)
+    if not names:
+        return []
     if engine is None:
-        found = log.rows(f"SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id IN ({marks}) GROUP BY engine "
-                          "ORDER BY n DESC, engine = 'rapidocr' DESC", ids)
-        if not found:
-            return []
-        engine = found[0]["engine"]
+        engine = names[0]
+    else:  # an engine's name as `get_engine` takes it ("RapidOCR"): the log keeps "rapidocr"
+        engine = next((n for n in names if n.lower() == str(engine).strip().lower()), engine)
     return log.rows(
         "SELECT s.*, r.text AS read_text, r.mean_confidence, r.engine_version FROM text_scores s "
         "LEFT JOIN text_readings r ON r.image_id = s.image_id AND r.engine = s.engine "

@@ -121,6 +121,15 @@ def test_tesseract_s_version_names_the_settings_its_readings_are_made_with(tesse
     assert engine.version.startswith("tesseract ") and engine.version.endswith("(lang eng, psm 6, min_confidence 30)")
 
 
+def test_an_engine_named_in_another_case_is_found_and_a_typo_is_named(exp):
+    """text_scores(engine="RapidOCR"), as get_engine takes it, returned an empty frame, as did a
+    misspelled name: read as "nothing was scored"."""
+    score_experiment(exp, FakeEngine("fake"), progress=False)
+    assert len(text_scores(exp, "FAKE")) == 4
+    with pytest.raises(ValueError, match=r"engine: no text scores by 'rapidocr' here; scored by 'fake'"):
+        text_scores(exp, "rapidocr")
+
+
 def test_another_engine_reads_beside_the_first(exp):
     score_experiment(exp, FakeEngine("fake"), progress=False)
     other = FakeEngine("other", wrong=set(exp.images["path"]))
