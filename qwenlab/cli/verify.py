@@ -13,6 +13,9 @@ from ..store.log_file import damaged_log_advice
 from .common import existing_log
 from .exits import EXIT_FAILED, param_hints
 
+# qwenlab.demo.DEMO_NAME, not imported from there: it brings the emulator and the lab's views
+DEMO_NAME = "demo"
+
 __all__ = ["verify_command"]
 
 
@@ -49,6 +52,10 @@ def verify_command(experiments: tuple[str, ...], move: bool) -> None:
         bundled = " (import the bundle again for an experiment that came in one)" if any(p.imported for p in damaged_left) else ""
         click.echo(f"Set the damaged files aside with `qwenlab verify --set-aside` (they are kept), then run their sweeps "
                    f"again{bundled}.")
+    demo = fetchable.pop(DEMO_NAME, None) if not damaged_left else None
+    if demo:  # the demo has no sweep file: its command runs its sweep
+        click.echo(f"Run `qwenlab demo` again for the demo's {count_of(demo, 'image')}: fetched again, free, while the "
+                   "server keeps the task; nothing is bought again.")
     if fetchable and not damaged_left:
         names = ", ".join(f"{name} ({n})" for name, n in fetchable.items())
         click.echo(f"Run the sweeps of {names} again (`qwenlab run FILE`, or `lab.run(sweep, name=...)`): the images "

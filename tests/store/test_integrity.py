@@ -132,6 +132,23 @@ def test_a_damaged_log_is_said_damaged(emulator: Emulator, data_dir: Path, tmp_p
     assert str(report).startswith(f"the log is damaged: Page {page}:")
 
 
+def test_the_demo_s_missing_images_are_fetched_by_its_own_command(emulator: Emulator, data_dir: Path) -> None:
+    """The demo has no sweep file: "run the sweeps of demo again (`qwenlab run FILE`)" sent a
+    user looking for one; `qwenlab demo` is what runs its sweep again."""
+    from qwenlab.demo import DEMO_NAME
+
+    lab = run(emulator, data_dir, name=DEMO_NAME)
+    run(emulator, data_dir, name="small")
+    for name in (DEMO_NAME, "small"):  # one image of each gone
+        (data_dir / lab.experiment(name).images["path"].iloc[0]).unlink()
+    said = qwenlab("verify")
+    assert said.exit_code == EXIT_FAILED
+    lines = said.output.splitlines()
+    demo_lines = [ln for ln in lines if "qwenlab demo" in ln]
+    assert demo_lines and demo_lines[0].startswith("Run `qwenlab demo` again for the demo's 1 image"), said.output
+    assert "Run the sweeps of small (1) again" in said.output and f"{DEMO_NAME} (1)" not in said.output, said.output
+
+
 def test_the_command_says_what_is_wrong_and_what_to_do(emulator: Emulator, data_dir: Path) -> None:
     run(emulator, data_dir)
     fine = qwenlab("verify")
