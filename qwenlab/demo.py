@@ -158,6 +158,8 @@ class DemoResult:
     sent: int
     grids: list[Path]
     data_dir: Path
+    refetched: int = 0  # done cells whose lost images this run asked the server for (free)
+    lost: int = 0       # of those, the ones it could not give back
 
     def summary(self, command: str = "qwenlab") -> str:
         """What the demo did, in a few lines; `command` is how the commands it suggests are typed
@@ -168,6 +170,8 @@ class DemoResult:
             f"qwenlab demo: {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, ${exp.cost:.2f} "
             f"(emulated: the offline emulator charges the real price, but no money moves)",
             f"  sent this run: {count_of(self.sent, 'cell')}" + ("" if self.sent else " (everything was already done: nothing sent twice)"),
+            *([f"  fetched again (free): the lost images of {count_of(self.refetched, 'done cell')}"
+               + (f"; {self.lost} could not be (lost for good)" if self.lost else "")] if self.refetched else []),
             f"  log:    {exp.log.path}    ({command} logs {exp.name}  |  {command} datasette: the log in Datasette with thumbnails)",
             f"  images: {self.data_dir / 'images'}",
             "  grids:  " + "\n          ".join(str(p) for p in self.grids),
@@ -217,7 +221,7 @@ def run_demo(data_dir: str | Path | None = None, *, live: bool = False, base_url
         after = lab.log.tasks(exp.id)
         sent = sum(1 for r in after if r["sent_at"] and before.get(r["cell_key"]) != "done")
         grids = exp.grid(rows="promptExtend", cols="size", page="example", path=folder / "grids" / "demo.png")
-        return DemoResult(exp, sent, grids, folder)
+        return DemoResult(exp, sent, grids, folder, lab.last_refetched, lab.last_lost)
     finally:
         for client in made:
             client.close()

@@ -60,6 +60,13 @@ def test_demo_twice_sends_nothing_the_second_time(data_dir: Path) -> None:
         assert second.sent == 0 and "nothing sent twice" in second.summary()
         assert emu.ledger.total() == ledger and len(emu.requests) == requests
 
+        # an image deleted: the next demo asks the server for it, free, and says so
+        (data_dir / first.experiment.images["path"].iloc[0]).unlink()
+        third = run_demo(base_url=emu.url, progress=False)
+        assert third.sent == 0 and emu.ledger.total() == ledger
+        assert "  fetched again (free): the lost images of 1 done cell" in third.summary().splitlines(), third.summary()
+        assert (data_dir / first.experiment.images["path"].iloc[0]).exists()
+
 
 @pytest.mark.slow
 def test_qwenlab_demo_command(data_dir: Path) -> None:
