@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import click
 
-from ..core.values import present
+from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError
 from ..store.log import Log
 from ..store.organize import unknown_tag
@@ -29,7 +30,7 @@ _SHOWN = ["experiment", "image_id", "values", "seed", "rating", "prompt", "path"
               help="Only images whose latest rating is at least this (1-5).")
 @click.option("--no-archived", is_flag=True, help="Leave archived experiments out.")
 @click.option("--raw", is_flag=True, help="TEXT is an SQLite FTS5 query (LUMIERE OR AURELIS, glow*).")
-@click.option("-n", "--limit", type=int, default=50, show_default=True, help="Images shown.")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Images shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every column).")
 def search_command(text: str | None, experiments: tuple[str, ...], tag: str | None, min_rating: float | None,
                    no_archived: bool, raw: bool, limit: int, as_json: bool) -> None:
@@ -48,7 +49,10 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
             row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
     elif df.empty:
-        click.echo("no images found" + (f": {why}" if (why := unknown_tag(Log(path), tag)) else ""))
+        why = unknown_tag(Log(path), tag)
+        if not why and min_rating is not None:
+            why = _none_rated_so(path, text, experiments, tag, min_rating, no_archived, raw)
+        click.echo("no images found" + (f": {why}" if why else ""))
     else:
         table = df[_SHOWN].copy()
         table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
@@ -57,3 +61,16 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
     matched = int(df.attrs.get("matched", len(df)))
     if matched > len(df):  # on stderr: --json stays a list
         click.echo(f"the first {len(df)} of {matched} images that match are shown; -n {matched} shows them all", err=True)
+
+
+def _none_rated_so(path: Any, text: str | None, experiments: tuple[str, ...], tag: str | None, min_rating: float,
+                   no_archived: bool, raw: bool) -> str:
+    """Why --min-rating kept nothing, where the rest of the search finds images: "no images
+    found" alone read as no match at all, when none was rated (ratings are made in a notebook)."""
+    found = search(Log(path), path.parent, text, experiment=list(experiments) or None, tag=tag, archived=not no_archived,
+                   raw=raw, limit=None)
+    if found.empty:
+        return ""
+    rated = int(found["rating"].notna().sum())
+    return (f"none of the {count_of(len(found), 'image')} that match has a latest rating of {min_rating:g} or more "
+            f"({rated} rated); rate them in a notebook (exp.explore()), or lower --min-rating")

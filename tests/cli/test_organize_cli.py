@@ -152,6 +152,18 @@ def test_search_cut_at_its_limit_says_how_many_match(two: Path) -> None:
     assert qwenlab("search", "-n", "6").stderr == ""
 
 
+def test_search_by_rating_with_none_rated_says_why_and_a_limit_of_0_names_the_option(two: Path) -> None:
+    """`search LUMIERE --min-rating 4` said "no images found" when nothing was rated, as if no
+    prompt matched; `-n 0` answered in Python's words ("limit=None gives them all")."""
+    said = qwenlab("search", "LUMIERE", "--min-rating", "4")
+    assert said.exit_code == EXIT_OK
+    assert said.output.strip() == ("no images found: none of the 4 images that match has a latest rating of 4 or more "
+                                   "(0 rated); rate them in a notebook (exp.explore()), or lower --min-rating")
+    assert qwenlab("search", "nothing-like-this", "--min-rating", "4").output.strip() == "no images found"
+    zero = qwenlab("search", "-n", "0")
+    assert zero.exit_code == EXIT_BAD_INPUT and "'-n' / '--limit'" in zero.output and "limit=None" not in zero.output
+
+
 def test_images_bundle_and_import(two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "picked"
     written = qwenlab("images", "posters", "-o", str(out), "--where", "promptExtend=on")
