@@ -237,8 +237,9 @@ def utc_today() -> dt.date:
 
 def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
     if isinstance(value, dt.datetime):
-        # an aware time is dated in UTC, as the log dates its requests; a naive one is taken as UTC
-        return value.astimezone(dt.timezone.utc).date() if value.tzinfo is not None else value.date()
+        # dated in UTC, as the log dates its requests; a naive one is the machine's local time, as
+        # Python takes it (datetime.now()), and astimezone reads it so
+        return value.astimezone(dt.timezone.utc).date()
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])

@@ -67,7 +67,8 @@ class Costs(CostSummary):
     log: a `Log`, a `Lab` (its log), a path to a log file, or None for the default log.
     since / until: only requests of that time (a date, a datetime, ISO text, or a span back from
     now: "7d" is from the start of the day seven days ago, UTC, so today and the seven days before;
-    "0d" is today, "2w" fourteen days back, "12h" exactly twelve hours); `since` inclusive, `until`
+    "0d" is today, "2w" fourteen days back, "12h" exactly twelve hours; text without an offset is
+    UTC, a datetime without a zone the machine's local time, as Python takes it); `since` inclusive, `until`
     exclusive: until="2026-03-05" ends with March 4. A month ("2026-12", as by("month") labels
     it), a year ("2026") or an ISO week ("2026-W49") is taken whole: since from its first day,
     until through its last (since="2026-12", until="2026-12" is December). The whole days in view are summed from the log's cost rollups, and the rest of a
@@ -347,6 +348,7 @@ def date_bound(value: Any, name: str) -> str | None:
     where `until` stops, itself left out (until="2026-12-05" ends with December 4)."""
     if value is None or value == "":
         return None
+    typed = isinstance(value, str)
     if isinstance(value, str) and (p := _PERIOD.match(value)):
         value = _period_bound(value, name, int(p.group(1)), p.group(2), p.group(3))
     elif isinstance(value, str):
@@ -369,8 +371,11 @@ def date_bound(value: Any, name: str) -> str | None:
             except ValueError:
                 raise ValueError(f"{name}: {value!r} is not a date: {DATE_FORMS}") from None
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+        if value.tzinfo is None and typed:
+            value = value.replace(tzinfo=dt.timezone.utc)  # text without an offset: UTC, as the log's times
+        # a datetime object without a zone is the machine's local time, as Python takes it
+        # (`datetime.now()`, `.timestamp()`): read as UTC, since=datetime.now() - timedelta(hours=3)
+        # lay hours in the future on a machine east of UTC, and showed nothing
         return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
     if isinstance(value, dt.date):
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day

@@ -861,3 +861,31 @@ def test_a_view_of_some_tasks_counts_them_and_their_earlier_attempts(known: Log)
     assert Costs(known, task_ids=[t[1]]).headline()[0].startswith("Costs (1 task chosen): $0.0750")
     with pytest.raises(TypeError, match="task_ids: whole numbers"):
         Costs(known, task_ids=["alpha"])
+
+
+@pytest.mark.skipif(not hasattr(__import__("time"), "tzset"), reason="time.tzset: POSIX only")
+def test_a_datetime_without_a_zone_is_the_machine_s_local_time(known: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python takes a naive datetime as local time (`datetime.now()`, `.timestamp()`); read as
+    UTC, since=datetime.now() - timedelta(hours=3) on a machine nine hours east of UTC lay six
+    hours in the future and showed nothing. Text without an offset stays UTC, as the log's times."""
+    import dataclasses
+    import datetime as dt
+    import time
+
+    from qwenlab.core.model import Price, get_model
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9, no daylight saving
+    time.tzset()
+    try:
+        local = dt.datetime(2026, 3, 3, 9, 30)  # 00:30 UTC
+        assert Costs(known, since=local).since == "2026-03-03T00:30:00.000+00:00"
+        assert Costs(known, since="2026-03-03T09:30").since == "2026-03-03T09:30:00.000+00:00"
+        assert Costs(known, since=local.replace(tzinfo=dt.timezone.utc)).since == "2026-03-03T09:30:00.000+00:00"
+        # a price dated by its UTC day: 08:00 in Tokyo on April 1 is still March 31 in UTC
+        pro = get_model("alibaba:qwen-image@2.0-pro")
+        changed = dataclasses.replace(pro, prices=(Price(dt.date(2026, 2, 10), 0.075), Price(dt.date(2026, 4, 1), 0.05)))
+        assert changed.price_on(dt.datetime(2026, 4, 1, 8, 0)) == 0.075
+        assert changed.price_on(dt.datetime(2026, 4, 1, 10, 0)) == 0.05
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
