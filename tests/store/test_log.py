@@ -105,6 +105,19 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
         migrate(db, until="m999_nope")
 
 
+def test_a_log_written_by_a_newer_qwenlab_is_said_so_when_opened(tmp_path: Path) -> None:
+    """A log whose migrations table names one this qwenlab does not know was opened without a
+    word, and written to by a version that knows nothing of what the newer one added."""
+    Log(tmp_path / "newer.db").close()
+    with sqlite3.connect(tmp_path / "newer.db") as conn:
+        conn.execute("INSERT INTO _qwenlab_migrations (name, applied_at) VALUES ('m099_from_the_future', '2027-01-01')")
+    with pytest.warns(UserWarning, match=r"written by a newer qwenlab \(its migrations m099_from_the_future are "
+                                         r"unknown to qwenlab .*update qwenlab"):
+        log = Log(tmp_path / "newer.db")
+    assert log.experiment_names() == []  # it still reads
+    log.close()
+
+
 def test_search_follows_inserts_and_updates(log: Log) -> None:
     exp = log.ensure_experiment("e", model="m")
     log.add_tasks([_task(exp["id"], "a", "A skincare poster for LUMIERE"), _task(exp["id"], "b", "A billboard for NOIR")])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import TYPE_CHECKING, Callable
 
+from ...version import __version__
 from . import cost_rollups, former_names, key_ids, log_tables
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]
         conn.commit()
     done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
     wanted = _wanted(until)
+    _warn_if_newer(done)
     if all(fn.__name__ in done for fn in wanted):
         return []
     applied: list[str] = []
@@ -72,6 +75,17 @@ def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]
             conn.execute("ROLLBACK")
         raise
     return applied
+
+
+def _warn_if_newer(done: set[str]) -> None:
+    """A warning when the log records migrations this qwenlab does not know: a newer qwenlab has
+    written it. Opened by this one, it went on without a word, and its writes know nothing of
+    what the newer one added (a column it leaves empty, a rule it does not keep)."""
+    unknown = sorted(done - {fn.__name__ for fn in MIGRATIONS})
+    if unknown:
+        warnings.warn(f"this log was written by a newer qwenlab (its migrations {', '.join(unknown)} are unknown to "
+                      f"qwenlab {__version__}): reading it works, but update qwenlab (pip install -U qwenlab) before "
+                      "running sweeps in it or changing it", stacklevel=4)
 
 
 def _wanted(until: str | None) -> list[Migration]:
