@@ -26,6 +26,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -126,6 +127,11 @@ class RunwareClient:
         # the address without them: they are never sent (the key goes in the Authorization header),
         # and no request, attribute or repr made from it may show them
         self.base_url = without_credentials(address).rstrip("/")
+        if self.base_url != str(address).rstrip("/") and "@" in str(address).split("?")[0]:
+            # said, not silent: a gateway that wants them (HTTP Basic) answers 401 to every request
+            warnings.warn(f"the user name and password in the API address ({shown_url(self.base_url)}) are not sent: "
+                          "Runware takes the API key in the Authorization header (RUNWARE_API_KEY); take them out of "
+                          "RUNWARE_BASE_URL", stacklevel=2)
         loopback = is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
         if backend is not None and backend not in BACKENDS:

@@ -52,6 +52,7 @@ def test_qwenlab_run_refuses_it_before_the_log_is_made(url: str, word: str, tmp_
     assert not (tmp_path / "data" / "qwenlab.db").exists()
 
 
+@pytest.mark.filterwarnings("ignore:the user name and password in the API address")  # said, and tested elsewhere
 def test_good_addresses_pass() -> None:
     for url in ("https://api.runware.ai/v1", "http://127.0.0.1:8787/v1", "http://[::1]:8787/v1",
                 "https://user:pw@gateway.example.com:8443/v1?token=abc"):

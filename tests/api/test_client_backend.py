@@ -113,6 +113,7 @@ def test_an_unreachable_server_is_not_remembered(data_dir: Path) -> None:
         client.close()
 
 
+@pytest.mark.filterwarnings("ignore:the user name and password in the API address")  # said, and tested elsewhere
 @pytest.mark.parametrize("url, host", [("https://api.runware.ai/v1", "api.runware.ai"),
                                        ("https://user:pw@eu.api.example.com:8443/v1", "eu.api.example.com:8443")])
 def test_api_host_is_the_host_and_port_without_credentials(url: str, host: str, data_dir: Path) -> None:
