@@ -139,7 +139,14 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
         elif isinstance(exc, KeyboardInterrupt):
             # Ctrl-C: say what the run left (spent, done, in doubt) before click's "Aborted!"
             with contextlib.suppress(Exception):
-                click.echo("\n" + runner.experiment(name or spec.sweep.default_name()).summary())
+                stopped = runner.experiment(name or spec.sweep.default_name())
+                click.echo("\n" + stopped.summary())
+                if flying := stopped.counts()["in_doubt"]:
+                    # said at once, their images and costs come after: the summary alone read as
+                    # money spent on nothing ("0 images, $0.450")
+                    click.echo(f"  {count_of(flying, 'request')} in flight (counted above at their estimate): each "
+                               "finishes and is logged before qwenlab exits; Ctrl-C again stops waiting, and the next "
+                               "run asks the server about them, nothing bought twice")
         raise
     click.echo(exp.summary())
     if runner.last_to_send == 0:

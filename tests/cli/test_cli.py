@@ -204,6 +204,9 @@ def test_ctrl_c_prints_what_the_run_left_before_aborting(data_dir: Path, tmp_pat
     assert result.exit_code == EXIT_FAILED, result.output
     assert "Experiment 'small' (interrupted" in result.output and "cells done" in result.output, result.output
     assert "Aborted!" in result.output
+    # the requests sent are said to be in flight, finishing: the summary alone read as money spent on nothing
+    assert re.search(r"  [12] requests? in flight \(counted above at their estimate\): each finishes and is logged",
+                     result.output), result.output
 
 
 # -- reading creates nothing ------------------------------------------------------------------------
