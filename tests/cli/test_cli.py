@@ -376,7 +376,7 @@ def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emula
         ("score", small, "--by", "nosuch"): "'--by'",
         ("logs", "--limit", "many"): "'--limit'",
         # a library message that starts with its own name for the option: said as the option
-        ("search", "LUMIERE", "-n", "0"): "Invalid value for '--limit': give a positive number",
+        ("search", "LUMIERE", "-n", "0"): "Invalid value for '-n' / '--limit': 0 is not in the range x>=1",
         ("rename", small, "  "): "Invalid value for 'NEW_NAME': is blank",
         # ratings are 1 to 5, as the help says: 9 kept nothing and said nothing
         ("costs", "--kept", "9"): "'--kept'",
