@@ -17,7 +17,7 @@ from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
 from ..store.organize import Organizer, unknown_tag
 from ..store.provenance import EMULATOR_MEANS
-from .common import existing_log, log_path
+from .common import echo_json, existing_log, log_path
 from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
@@ -84,7 +84,10 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
     """
     if experiment == "path":
         path = str(log_path())
-        click.echo(json.dumps({"path": path}, indent=2, ensure_ascii=False) if as_json else path)
+        if as_json:
+            echo_json({"path": path})
+        else:
+            click.echo(path)
         return
     if experiment is not None:
         show_experiment(open_experiment(experiment), as_json=as_json, limit=limit)
@@ -98,7 +101,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         rows = json.loads(df.to_json(orient="records"))
         for row in rows:  # a list, as `qwenlab logs NAME --json` gives it (tags hold no comma: clean_tags)
             row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo_json(rows)
     elif df.empty:
         hidden = 0 if show_all else len(Log(path).experiments_frame(tag=tag, archived=True))
         found = f"no experiments with tag {tag!r}" if tag else "no experiments"
@@ -134,8 +137,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
         for t in tasks:
             t["images"] = images.get(int(t["id"]), [])
             t["status"] = status_word(t["status"])
-        click.echo(json.dumps({"experiment": row, "tags": tags, "tasks_total": total, "tasks": tasks},
-                              indent=2, ensure_ascii=False, default=str))
+        echo_json({"experiment": row, "tags": tags, "tasks_total": total, "tasks": tasks})
         return
     click.echo(exp.summary())  # says SYNTHETIC / MIXED / not recorded under its first line
     tags = Organizer(exp.log, exp.data_dir).tags(exp.id)
@@ -205,8 +207,8 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         # for a script: the answer of an empty log, in the same shape (zero totals, no rows), exit 0
         with Log(":memory:") as empty:
             totals = Costs(empty).totals()
-        click.echo(json.dumps({"log": str(log_path()), "by": keys, "since": since, "until": until, "min_score": min_score,
-                               "totals": totals, "rows": [], "notes": ["no log yet"]}, indent=2))
+        echo_json({"log": str(log_path()), "by": keys, "since": since, "until": until, "min_score": min_score,
+                   "totals": totals, "rows": [], "notes": ["no log yet"]})
         return
     path = existing_log()
     names = list(experiments) or None
@@ -231,8 +233,8 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         notes.insert(0, coverage)
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
-        click.echo(json.dumps({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
-                               "min_score": min_score, "totals": totals, "rows": rows, "notes": notes}, indent=2, default=str))
+        echo_json({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
+                   "min_score": min_score, "totals": totals, "rows": rows, "notes": notes})
         return
     if min_score is None:  # the columns that matter in a terminal; --json has them all
         df = df[["tasks", "done", "failed", "in_doubt", "pending", "images", "cost_usd", "api_usd", "emulated_usd",

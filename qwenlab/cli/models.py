@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..core.model import list_models
+from .common import echo_json
 
 __all__ = ["models_command"]
 
@@ -17,8 +16,8 @@ def models_command(as_json: bool) -> None:
     """List the model descriptions qwenlab knows, with their prices."""
     models = list_models()
     if as_json:
-        click.echo(json.dumps([{"id": m.id, "name": m.name, "usd_per_image": m.price, "origin": m.origin,
-                                "parameters": {n: p.path for n, p in m.parameters.items()}} for m in models], indent=2))
+        echo_json([{"id": m.id, "name": m.name, "usd_per_image": m.price, "origin": m.origin,
+                    "parameters": {n: p.path for n, p in m.parameters.items()}} for m in models])
         return
     for m in models:
         click.echo(f"{m.id:32} ${m.price:.3f}/image  {m.name}  ({m.origin})")

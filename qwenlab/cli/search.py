@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -13,7 +12,7 @@ from ..errors import ExperimentNotFoundError
 from ..store.log import Log
 from ..store.organize import unknown_tag
 from ..store.search import search
-from .common import existing_log
+from .common import echo_json, existing_log
 from .exits import param_hints
 
 __all__ = ["search_command"]
@@ -47,7 +46,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
         rows = [{k: present(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
         for row in rows:  # a list, as `qwenlab logs --json` gives them (tags hold no comma: clean_tags)
             row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        echo_json(rows)
     elif df.empty:
         why = unknown_tag(Log(path), tag)
         if not why and min_rating is not None:
