@@ -29,7 +29,12 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 or n successes the bound is exactly 0 or 1 (centre and half-width are equal there), but
+    # computed it came out as 2.8e-17 for 0 of 10 and 0.9999999999999999 for 13 of 13: a value never
+    # beaten would not reach 1, a value never winning would seem to exclude 0 (`ci_low > 0`).
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def bootstrap_mean(values: Any, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:

@@ -78,6 +78,16 @@ def test_wilson_interval_edges() -> None:
         wilson_interval(1, 2, 1.5)
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_interval_is_exactly_0_or_1_at_no_wins_and_every_win(confidence: float) -> None:
+    """0 of n: the lower bound is 0, n of n: the upper bound is 1, exactly (computed, 0 of 10 gave
+    2.8e-17, a value never winning seeming to exclude 0, and 13 of 13 gave 0.9999999999999999)."""
+    for n in range(1, 201):
+        assert wilson_interval(0, n, confidence)[0] == 0.0, n
+        assert wilson_interval(n, n, confidence)[1] == 1.0, n
+        assert 0 < wilson_interval(0, n, confidence)[1] < 1 and 0 < wilson_interval(n, n, confidence)[0] < 1
+
+
 # -- win rates from the log -------------------------------------------------------------------------
 def test_win_rates_count_each_side_and_ties_as_said(lab: Lab) -> None:
     exp = run(lab)
