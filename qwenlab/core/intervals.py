@@ -3,6 +3,7 @@
     wilson_interval(8, 10)          # a proportion: Wilson's score interval
     bootstrap_mean([0.5, 1.0, ...]) # a mean: a percentile bootstrap
     share_mean_interval([1.0, 0.5, ...])  # a mean of per-image shares: the bootstrap, at least Wilson's when small
+    bounds_percent(0.4974, 0.9182)  # ("49%", "92%"): whole percents, rounded outward
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "SMALL_SAMPLE"]
+__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "bounds_percent", "SMALL_SAMPLE"]
 
 # below this many values (or when they are all alike) a bootstrap cannot see the spread a sample may hide
 SMALL_SAMPLE = 10
@@ -75,3 +76,14 @@ def share_mean_interval(values: Any, level: float = 0.95, n_boot: int = 2000,
 def percent(level: float) -> str:
     """A confidence level as a percentage that says it: 0.95 -> "95%", 0.995 -> "99.5%" (not "100%")."""
     return f"{float(level) * 100:.6g}%"
+
+
+def bounds_percent(low: float, high: float) -> tuple[str, str]:
+    """An interval's bounds as whole percents rounded outward (the low one down, the high one up),
+    so that the interval printed holds the one computed: 10 wins of 13 is [0.4974, 0.9182], which
+    rounded to the nearest read "[50%, 92%]", as if 50% (no preference) were at most its edge,
+    where it lies inside; outward it reads "[49%, 92%]". A bound printed as 50% may hold 50%."""
+    # the slack absorbs float noise: a bound of 0.3 computed as 0.30000000000000004 stays 30%, not 31%
+    lo = math.floor(low * 100 + 1e-6) if low == low else math.nan
+    hi = math.ceil(high * 100 - 1e-6) if high == high else math.nan
+    return tuple("nan%" if x != x else f"{int(x)}%" for x in (lo, hi))  # type: ignore[return-value]

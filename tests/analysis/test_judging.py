@@ -116,9 +116,28 @@ def test_win_rates_count_each_side_and_ties_as_said(lab: Lab) -> None:
     assert (excl.loc["on", "ci_low"], excl.loc["on", "ci_high"]) == pytest.approx(wilson_interval(3, 4))
 
     text = summary(exp, "promptExtend")
-    assert text.splitlines()[0].startswith("overall: promptExtend=on wins 67% [30%, 90%] of 6 judgements (ties counted as half")
+    # [0.29999, 0.90323] printed outward: the interval printed holds the one computed
+    assert text.splitlines()[0].startswith("overall: promptExtend=on wins 67% [29%, 91%] of 6 judgements (ties counted as half")
     assert "overall: promptExtend=off wins 33%" in text
     assert "ties excluded" in summary(exp, "promptExtend", ties="exclude")
+
+
+def test_an_interval_holding_50_percent_never_prints_as_starting_at_it(lab: Lab, tmp_path: Path) -> None:
+    """10 wins of 13: Wilson's interval is [0.4974, 0.9182], which holds 50% (no preference).
+    Rounded to the nearest it printed "[50%, 92%]", read as a preference just made out; its bounds
+    are rounded outward now, in the sentence and in the report's table."""
+    exp = run(lab, repeats=5)
+    ps = on_off(exp)
+    assert len(ps) == 15
+    for i, (on, off) in enumerate(ps[:13]):
+        record_judgement(exp, "promptExtend", on, off, "a" if i < 10 else "b")
+    rates = win_rates(exp, "promptExtend").set_index("value")
+    assert rates.loc["on", "ci_low"] == pytest.approx(0.4974, abs=1e-4) and rates.loc["on", "ci_high"] == pytest.approx(0.9182, abs=1e-4)
+    lines = summary(exp, "promptExtend").splitlines()
+    assert lines[0].startswith("overall: promptExtend=on wins 77% [49%, 92%] of 13 judgements"), lines[0]
+    assert lines[1].startswith("overall: promptExtend=off wins 23% [8%, 51%] of 13 judgements"), lines[1]  # [0.0818, 0.5026]
+    report = exp.export(tmp_path / "report.html").read_text(encoding="utf-8").split("<h3>blind judgements</h3>")[1]
+    assert "<td>49% to 92%</td>" in report and "<td>8% to 51%</td>" in report and "rounded outward" in report
 
 
 def test_no_judgements_yet_says_so(lab: Lab) -> None:
