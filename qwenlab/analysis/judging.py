@@ -25,7 +25,9 @@ in the log, but counted too they would make one comparison weigh twice and the i
 than the pairs seen allow. By default a tie counts as half a win and half a loss (`ties="half"`), so the rate is
 (wins + ties/2) / judgements; `ties="exclude"` drops ties and uses wins / (wins + losses). The
 interval is Wilson's score interval (95% by default), which stays inside [0, 1] and behaves on
-small counts, where the plain p ± z·se does not.
+small counts, where the plain p ± z·se does not. Sentences print its bounds as whole percents rounded
+outward (low down, high up), so the interval printed holds the one computed: "[49%, 92%]" for 10
+wins of 13, whose interval [0.497, 0.918] holds 50%, not "[50%, 92%]".
 
 Text scores stay hidden while a pair is judged. Where the log holds text scores
 (`qwenlab.typography`), showing them beside the images would tell the judge which image the OCR
@@ -40,7 +42,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
-from ..core.intervals import percent, wilson_interval
+from ..core.intervals import bounds_percent, percent, wilson_interval
 from ..errors import JudgementError
 from ..secrets import holds_secret
 from ..store.catalog import REPEAT, Catalog
@@ -153,7 +155,8 @@ def _sentence(row: dict[str, Any], ties: str, confidence: float, judged_again: i
         return f"{name}: no judgements yet"
     how = "ties counted as half" if ties == "half" else "ties excluded"
     again = f"; {_count(judged_again, 'earlier judgement')} of pairs judged again not counted" if judged_again else ""
-    return (f"{name} wins {row['win_rate']:.0%} [{row['ci_low']:.0%}, {row['ci_high']:.0%}] of "
+    low, high = bounds_percent(row["ci_low"], row["ci_high"])  # outward: whether it holds 50% reads right
+    return (f"{name} wins {row['win_rate']:.0%} [{low}, {high}] of "
             f"{_count(row['judgements'], 'judgement')} ({how}; {row['wins']} won, {row['losses']} lost, {row['ties']} tied; "
             f"{percent(confidence)} Wilson interval{again})")
 

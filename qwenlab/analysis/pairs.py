@@ -36,7 +36,8 @@ __all__ = ["pairs", "PAIR_COLUMNS"]
 
 PAIR_COLUMNS = ["pair", "axis", "a", "b", "value_a", "value_b", "shared", "match", "repeat", "result", "image_a", "image_b",
                 "path_a", "path_b", "seed_a", "seed_b", "task_a", "task_b", "cost_a", "cost_b", "score_a", "score_b", "read_a",
-                "read_b", "prompt", "negative_prompt", "width", "height", "backend_a", "backend_b"]
+                "read_b", "prompt", "negative_prompt", "prompt_a", "prompt_b", "negative_prompt_a", "negative_prompt_b", "width",
+                "height", "backend_a", "backend_b"]
 
 
 def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", values: Sequence[Any] | None = None, *,
@@ -44,6 +45,9 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
           score: str = "word_accuracy") -> "pd.DataFrame":
     """The image pairs of `axis`, one row each: `image_a`/`path_a`/`seed_a` for the first value,
     `..._b` for the second, every other axis's value, and `shared` (what both have in common).
+    `prompt`/`negative_prompt`: what both sides sent, None where they differ (a comparison of two
+    runs after a prompt edit, a prompt axis); `prompt_a`/`prompt_b` and `negative_prompt_a`/`_b`:
+    each side's. `width`/`height`: the size of side a (on a size axis the sides differ: `value_a`/`_b`).
 
     values: the two values to compare when the axis has more than two (values or labels).
     where: keep only these values of other axes ({"size": "1024x1536"}).
@@ -105,15 +109,26 @@ def _pair_row(catalog: Catalog, axis: str, values: tuple[Any, Any], ea: Entry | 
                              + [f"seed {ref.requested_seed}" if pinned else f"r{ref.repeat}"]),
         "match": "seed" if pinned else "repeat", "repeat": ref.repeat, "result": ref.result,
         **{n: ref.value(n) for n in others},
-        "prompt": ref.prompt, "negative_prompt": ref.negative_prompt, "width": ref.width, "height": ref.height,
+        # what both sides sent; None where they differ (two runs compared after a prompt edit, a
+        # prompt axis), where side a's prompt read as the pair's: prompt_a/prompt_b say each side's
+        "prompt": _shared(ea, eb, "prompt"), "negative_prompt": _shared(ea, eb, "negative_prompt"),
+        "width": ref.width, "height": ref.height,
     }
     for side, e in (("a", ea), ("b", eb)):
         badge = badges.get(e.image_id) if e else None
         row.update({f"image_{side}": e.image_id if e else None, f"path_{side}": e.path if e else None,
                     f"seed_{side}": e.seed if e else None, f"task_{side}": e.task_id if e else None,
                     f"cost_{side}": e.cost_usd if e else None, f"score_{side}": badge.value if badge else None,
-                    f"read_{side}": badge.detail if badge else None, f"backend_{side}": e.task.get("backend") if e else None})
+                    f"read_{side}": badge.detail if badge else None, f"backend_{side}": e.task.get("backend") if e else None,
+                    f"prompt_{side}": e.prompt if e else None, f"negative_prompt_{side}": e.negative_prompt if e else None})
     return row
+
+
+def _shared(ea: Entry | None, eb: Entry | None, field: str) -> Any:
+    """The value of `field` (prompt, negative_prompt) that both sides have, or the one side's
+    where a side is missing; None where the two differ."""
+    values = [getattr(e, field) for e in (ea, eb) if e is not None]
+    return values[0] if all(v == values[0] for v in values) else None
 
 
 def _pairs_frame(rows: list[dict[str, Any]], others: list[str]) -> "pd.DataFrame":

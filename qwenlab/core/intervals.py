@@ -3,6 +3,7 @@
     wilson_interval(8, 10)          # a proportion: Wilson's score interval
     bootstrap_mean([0.5, 1.0, ...]) # a mean: a percentile bootstrap
     share_mean_interval([1.0, 0.5, ...])  # a mean of per-image shares: the bootstrap, at least Wilson's when small
+    bounds_percent(0.4974, 0.9182)  # ("49%", "92%"): whole percents, rounded outward
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "SMALL_SAMPLE"]
+__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "bounds_percent", "SMALL_SAMPLE"]
 
 # below this many values (or when they are all alike) a bootstrap cannot see the spread a sample may hide
 SMALL_SAMPLE = 10
@@ -29,7 +30,12 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 or n successes the bound is exactly 0 or 1 (centre and half-width are equal there), but
+    # computed it came out as 2.8e-17 for 0 of 10 and 0.9999999999999999 for 13 of 13: a value never
+    # beaten would not reach 1, a value never winning would seem to exclude 0 (`ci_low > 0`).
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def bootstrap_mean(values: Any, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
@@ -70,3 +76,14 @@ def share_mean_interval(values: Any, level: float = 0.95, n_boot: int = 2000,
 def percent(level: float) -> str:
     """A confidence level as a percentage that says it: 0.95 -> "95%", 0.995 -> "99.5%" (not "100%")."""
     return f"{float(level) * 100:.6g}%"
+
+
+def bounds_percent(low: float, high: float) -> tuple[str, str]:
+    """An interval's bounds as whole percents rounded outward (the low one down, the high one up),
+    so that the interval printed holds the one computed: 10 wins of 13 is [0.4974, 0.9182], which
+    rounded to the nearest read "[50%, 92%]", as if 50% (no preference) were at most its edge,
+    where it lies inside; outward it reads "[49%, 92%]". A bound printed as 50% may hold 50%."""
+    # the slack absorbs float noise: a bound of 0.3 computed as 0.30000000000000004 stays 30%, not 31%
+    lo = math.floor(low * 100 + 1e-6) if low == low else math.nan
+    hi = math.ceil(high * 100 - 1e-6) if high == high else math.nan
+    return tuple("nan%" if x != x else f"{int(x)}%" for x in (lo, hi))  # type: ignore[return-value]

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
+from ..core.intervals import bounds_percent
 from ..core.values import count_of, format_usd, is_missing, label_list
 from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
@@ -266,11 +267,11 @@ def _judgements(experiment: "ExperimentRecord", catalog: Catalog, shown: set[int
         for r in win_rates(experiment, axis, images=shown).itertuples():
             if r.judgements:
                 body.append([esc(axis), esc(r.criterion), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
-                             f"{r.ci_low:.0%} to {r.ci_high:.0%}"])
+                             "{} to {}".format(*bounds_percent(r.ci_low, r.ci_high))])  # outward, as the sentences
     if not body:
         return "<p class=\"muted\">No blind judgements yet.</p>"
     return ("<h3>blind judgements</h3><p class=\"muted\">win rate counts a tie as half a win; "
-            "the interval is Wilson's, at 95%.</p>"
+            "the interval is Wilson's, at 95%, its bounds rounded outward.</p>"
             + table(["axis", "criterion", "value", "wins", "losses", "ties", "win rate", "95% interval"], body,
                     numeric=(3, 4, 5, 6)))
 

@@ -78,6 +78,16 @@ def test_wilson_interval_edges() -> None:
         wilson_interval(1, 2, 1.5)
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_interval_is_exactly_0_or_1_at_no_wins_and_every_win(confidence: float) -> None:
+    """0 of n: the lower bound is 0, n of n: the upper bound is 1, exactly (computed, 0 of 10 gave
+    2.8e-17, a value never winning seeming to exclude 0, and 13 of 13 gave 0.9999999999999999)."""
+    for n in range(1, 201):
+        assert wilson_interval(0, n, confidence)[0] == 0.0, n
+        assert wilson_interval(n, n, confidence)[1] == 1.0, n
+        assert 0 < wilson_interval(0, n, confidence)[1] < 1 and 0 < wilson_interval(n, n, confidence)[0] < 1
+
+
 # -- win rates from the log -------------------------------------------------------------------------
 def test_win_rates_count_each_side_and_ties_as_said(lab: Lab) -> None:
     exp = run(lab)
@@ -106,9 +116,28 @@ def test_win_rates_count_each_side_and_ties_as_said(lab: Lab) -> None:
     assert (excl.loc["on", "ci_low"], excl.loc["on", "ci_high"]) == pytest.approx(wilson_interval(3, 4))
 
     text = summary(exp, "promptExtend")
-    assert text.splitlines()[0].startswith("overall: promptExtend=on wins 67% [30%, 90%] of 6 judgements (ties counted as half")
+    # [0.29999, 0.90323] printed outward: the interval printed holds the one computed
+    assert text.splitlines()[0].startswith("overall: promptExtend=on wins 67% [29%, 91%] of 6 judgements (ties counted as half")
     assert "overall: promptExtend=off wins 33%" in text
     assert "ties excluded" in summary(exp, "promptExtend", ties="exclude")
+
+
+def test_an_interval_holding_50_percent_never_prints_as_starting_at_it(lab: Lab, tmp_path: Path) -> None:
+    """10 wins of 13: Wilson's interval is [0.4974, 0.9182], which holds 50% (no preference).
+    Rounded to the nearest it printed "[50%, 92%]", read as a preference just made out; its bounds
+    are rounded outward now, in the sentence and in the report's table."""
+    exp = run(lab, repeats=5)
+    ps = on_off(exp)
+    assert len(ps) == 15
+    for i, (on, off) in enumerate(ps[:13]):
+        record_judgement(exp, "promptExtend", on, off, "a" if i < 10 else "b")
+    rates = win_rates(exp, "promptExtend").set_index("value")
+    assert rates.loc["on", "ci_low"] == pytest.approx(0.4974, abs=1e-4) and rates.loc["on", "ci_high"] == pytest.approx(0.9182, abs=1e-4)
+    lines = summary(exp, "promptExtend").splitlines()
+    assert lines[0].startswith("overall: promptExtend=on wins 77% [49%, 92%] of 13 judgements"), lines[0]
+    assert lines[1].startswith("overall: promptExtend=off wins 23% [8%, 51%] of 13 judgements"), lines[1]  # [0.0818, 0.5026]
+    report = exp.export(tmp_path / "report.html").read_text(encoding="utf-8").split("<h3>blind judgements</h3>")[1]
+    assert "<td>49% to 92%</td>" in report and "<td>8% to 51%</td>" in report and "rounded outward" in report
 
 
 def test_no_judgements_yet_says_so(lab: Lab) -> None:

@@ -13,7 +13,7 @@ from qwenlab.errors import WidgetsMissingError
 from qwenlab.figures.pairs import show_pairs
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.widgets.pairviewer import pair_viewer
-from tests.support.labkit import SIZES, run_sweep, texts
+from tests.support.labkit import PROMPT, SIZES, run_sweep, texts
 
 
 @pytest.fixture
@@ -123,3 +123,23 @@ def test_pair_viewer_without_ipywidgets_says_how_to_install(exp, monkeypatch: py
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(WidgetsMissingError, match="pip install ipywidgets"):
         pair_viewer(exp)
+
+
+def test_pairs_of_two_runs_after_a_prompt_edit_give_each_sides_prompt(emulator, data_dir: Path) -> None:
+    """Two runs compared after a prompt edit (lab.compare(...).pairs("experiment")): the `prompt`
+    column gave the first run's prompt for both sides, as if the pair had sent one prompt; it is
+    None where the sides differ now, and prompt_a/prompt_b say each side's."""
+    from qwenlab import Lab
+
+    gold = PROMPT + " in a clean gold serif"
+    run_sweep(emulator, data_dir, name="before", repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="after", repeats=1, fail_one=False, prompt=gold, negativePrompt="blurry text")
+    df = Lab(data_dir).compare("before", "after").pairs("experiment")
+    assert len(df) == 4 and (df.attrs["a"], df.attrs["b"]) == ("before", "after")
+    assert df["prompt"].isna().all() and df["negative_prompt"].isna().all()  # not "before"'s, said of both
+    assert (df["prompt_a"] == PROMPT).all() and (df["prompt_b"] == gold).all()
+    assert df["negative_prompt_a"].isna().all() and (df["negative_prompt_b"] == "blurry text").all()
+
+    within = pairs(Lab(data_dir).experiment("after"), "promptExtend")  # one run: the prompt both sent
+    assert (within["prompt"] == gold).all() and (within["negative_prompt"] == "blurry text").all()
+    assert (within["prompt_a"] == within["prompt_b"]).all()
