@@ -164,6 +164,24 @@ def test_prompt_search_replace() -> None:
         Sweep(prompt="A poster", axes={"prompt_sr": ["LUMIERE", "NOIR"]}).cells()
 
 
+@pytest.mark.parametrize("order", ["prompt_sr first", "prompt_sr last"])
+def test_prompt_search_replace_edits_the_prompts_other_axes_set(order: str) -> None:
+    """prompt_sr written before a prompt axis replaced in the base prompt, which the prompt axis then
+    overwrote: its NOIR cells sent the LUMIERE requests again (same keys), and the run of a 4-cell
+    plan did 2 cells, with no NOIR poster. It edits whatever prompt and negative prompt the other
+    axes give a cell, wherever it is written."""
+    axes = {"prompt_sr": ["LUMIERE", "NOIR"], "prompt": ["A poster that reads 'LUMIERE'", "A flyer for LUMIERE"],
+            "negativePrompt": [None, "a wrong LUMIERE logo"]}
+    if order == "prompt_sr last":
+        axes = {k: axes[k] for k in ("prompt", "negativePrompt", "prompt_sr")}
+    cells = Sweep(prompt="A poster that reads 'LUMIERE'", axes=axes).cells()
+    assert len({c.key for c in cells}) == len(cells) == 8
+    for c in cells:
+        brand = c.labels["prompt_sr"]
+        assert brand in c.request.prompt and ("NOIR" if brand == "LUMIERE" else "LUMIERE") not in c.request.prompt
+        assert c.request.negative_prompt in (None, f"a wrong {brand} logo")
+
+
 def test_prompt_model_and_labelled_axes() -> None:
     sweep = Sweep(prompt=PROMPT, axes={
         "model": ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"],
