@@ -194,10 +194,36 @@ class Sweep(SweepPlan):
                 cells.append(self._cell(len(cells), combo, repeat, req, per_cell))
         seen = {(p.parameter, p.message) for p in problems}
         problems += self._grouped({k: v for k, v in per_cell.items() if k not in seen}, cells)
+        if not problems:  # a cell left as it was by a refused value is no twin worth naming
+            problems += self._twins(cells)
         if problems:
             raise ValidationError(problems, context="sweep")
         self._cells = cells
         return cells
+
+    def _twins(self, cells: list[Cell]) -> list[Problem]:
+        """Cells that send the same request in the same repeat, under different labels: an axis
+        whose values another axis overrides (a bundle setting promptExtend beside a promptExtend
+        axis, `prompt` beside `positivePrompt`), or a value that changes nothing in some cells (a
+        bundle removing the negativePrompt of a request axis's value that has none). The log keeps
+        one cell per request, so the plan counted and priced cells the run never made, and one
+        label's images stood for another's."""
+        first: dict[str, Cell] = {}
+        found: dict[str, tuple[int, Cell, Cell]] = {}  # the axes that differ -> how many twins, the first pair
+        for cell in cells:
+            twin = first.setdefault(cell.key, cell)
+            if twin is cell:
+                continue
+            names = ", ".join(a.name for a in self.axes if cell.labels[a.name] != twin.labels[a.name])
+            count, a, b = found.get(names, (0, twin, cell))
+            found[names] = (count + 1, a, b)
+        return [Problem(names, f"changes nothing in {count_of(count, 'cell')}: cell {b.index} ({b.label()}) would send the "
+                               f"same request as cell {a.index} ({a.label()}), so the run would make one image where the "
+                               "plan shows two, one label standing for the other. Where another axis sets the same "
+                               "parameter after it, drop one of the two axes or the parameter from one of them; where a "
+                               "value sets what a cell's request has already (no negativePrompt to remove), split the "
+                               "sweep so that each value changes every request")
+                for names, (count, a, b) in found.items()]
 
     def _combos(self) -> list[tuple[int, ...]]:
         import itertools

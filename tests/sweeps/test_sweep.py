@@ -182,6 +182,22 @@ def test_prompt_search_replace_edits_the_prompts_other_axes_set(order: str) -> N
         assert c.request.negative_prompt in (None, f"a wrong {brand} logo")
 
 
+@pytest.mark.parametrize("axes, overridden", [
+    ({"style": {"plain": {"promptExtend": False}, "rich": {"promptExtend": True}}, "promptExtend": [True, False]}, "style"),
+    ({"prompt": [PROMPT, "A billboard that reads 'NOIR'"], "positivePrompt": ["A flyer for NOIR", "A card for NOIR"]}, "prompt"),
+    ({"promptExtend": [True, False], "providerSettings.alibaba.promptExtend": [True, False]}, "promptExtend"),
+])
+def test_an_axis_another_axis_overrides_is_refused_not_run_as_fewer_cells(axes: dict, overridden: str) -> None:
+    """A bundle setting promptExtend beside a promptExtend axis planned 4 cells at $0.30, two of
+    them the same request as the other two: the run (one log row a request) made 2, and the
+    'plain' label's images were the 'rich' ones. Refused, naming the axis and a pair of twins."""
+    with pytest.raises(ValidationError) as err:
+        Sweep(prompt=PROMPT, axes=axes).cells()
+    [problem] = err.value.problems
+    assert problem.parameter == overridden
+    assert "would send the same request as cell 0" in problem.message and "drop one of the two axes" in problem.message
+
+
 def test_prompt_model_and_labelled_axes() -> None:
     sweep = Sweep(prompt=PROMPT, axes={
         "model": ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"],
@@ -198,15 +214,21 @@ def test_prompt_model_and_labelled_axes() -> None:
 def test_request_and_bundle_axes() -> None:
     seedish = Request.from_json({"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro",
                                  "positivePrompt": "An Art Deco poster for AURELIS NOIR", "negativePrompt": "watermark"})
-    sweep = Sweep(axes={"example": {"lumiere": Request(prompt=PROMPT), "aurelis": seedish},
-                        "negative": {"with": {}, "without": {"negativePrompt": None}},
-                        "size": ["1024x1536"]})
+    axes = {"example": {"lumiere": Request(prompt=PROMPT, negativePrompt="blurry text"), "aurelis": seedish},
+            "negative": {"with": {}, "without": {"negativePrompt": None}},
+            "size": ["1024x1536"]}
+    sweep = Sweep(axes=axes)
     cells = sweep.cells()
     by = {(c.labels["example"], c.labels["negative"]): c.request for c in cells}
     assert by[("aurelis", "with")].negative_prompt == "watermark"
     assert by[("aurelis", "without")].negative_prompt is None
     assert by[("lumiere", "with")].size == (1024, 1536)
     assert cells[0].cell_json()["example"] == "lumiere"  # requests are stored by label
+    # an example with no negativePrompt to remove: "with" and "without" are one request, which the
+    # run made once where the plan showed two cells; refused, saying so
+    axes["example"]["lumiere"] = Request(prompt=PROMPT)
+    with pytest.raises(ValidationError, match=r"changes nothing in 1 cell: cell 1 .* \(no negativePrompt to remove\)"):
+        Sweep(axes=axes).cells()
 
 
 def test_numeric_axis_range_in_python() -> None:
