@@ -70,7 +70,8 @@ class Sweep(SweepPlan):
     mode: "grid" (every combination) or "zip" (the i-th values together).
     repeats: how many times each cell runs.
     seed_policy: "auto" | "pin" | "sample"; `seed` the first pinned seed (repeat r gets seed + r)
-    or a list of seeds, one per repeat (refused, as `pin` is, on a model that declares no seed);
+    or a list of distinct seeds, one per repeat (refused, as `pin` is, on a model that declares no
+    seed; and beside a seed axis, whose values are the seeds sent, as are repeats > 1 there);
     `force_seed=True` pins on a model without `seed`.
 
     Its plan (`plan()`, `notes()`, `estimated_cost`) it inherits from `SweepPlan` (plan.py).
@@ -261,9 +262,24 @@ class Sweep(SweepPlan):
         if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
             out.append(Problem("seed", f"must be a whole number (the seed of repeat 0; repeat r gets seed + r) or a list of "
                                        f"whole numbers, one per repeat; got {self.seed!r}"))
-        elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) < self.repeats:
-            out.append(Problem("seed", f"gives {count_of(len(self.seed), 'seed')} for {self.repeats} repeats; give one per repeat"))
+        elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) != self.repeats:
+            # more seeds than repeats: the last were never sent, without a word
+            out.append(Problem("seed", f"gives {count_of(len(self.seed), 'seed')} for {count_of(self.repeats, 'repeat')}; "
+                                       f"give one per repeat (or repeats={len(self.seed)})"))
+        elif isinstance(self.seed, (list, tuple)) and len(set(self.seed)) < len(self.seed):
+            again = next(s for i, s in enumerate(self.seed) if s in self.seed[:i])
+            out.append(Problem("seed", f"gives seed {again} more than once: two repeats with one seed send the same request, "
+                                       "and the same image is paid for twice; give each repeat a seed of its own"))
         names = [a.name for a in self.axes]
+        if "seed" in names and self.seed is not None:
+            # the axis's seeds are the ones sent: seed= was dropped without a word
+            out.append(Problem("seed", f"seed={self.seed!r} is given beside a seed axis, whose values are the seeds sent, "
+                                       "so it would never be; leave seed= out (or the seed axis)"))
+        if "seed" in names and isinstance(self.repeats, int) and not isinstance(self.repeats, bool) and self.repeats > 1:
+            # every repeat of a cell would send the axis's seed: the same request, the same image, paid again
+            out.append(Problem("repeats", f"repeats={self.repeats} beside a seed axis sends each of its seeds {self.repeats} "
+                                          "times, the same request each time, so the same image is paid for again; use "
+                                          "repeats=1 and give the seed axis more seeds"))
         if "seed" in names and self.seed_policy == "sample":
             out.append(Problem("seed_policy", "'sample' sends no seed, but the sweep has a seed axis; use 'pin' or drop the axis"))
         if self.seed is not None and self.seed_policy == "sample":

@@ -154,6 +154,22 @@ def test_a_seed_axis_takes_range_syntax(seeded_model: str) -> None:
         Sweep(prompt=PROMPT, model=seeded_model, axes={"seed": [1, 2]}, seed_policy="sample").cells()
 
 
+@pytest.mark.parametrize("options, parameter, words", [
+    ({"seed": 7, "axes": {"seed": [1, 2]}}, "seed", "seed=7 is given beside a seed axis"),
+    ({"repeats": 2, "axes": {"seed": [1, 2]}}, "repeats", "the same image is paid for again"),
+    ({"repeats": 2, "seed": [3, 3]}, "seed", "gives seed 3 more than once"),
+    ({"repeats": 2, "seed": [3, 4, 5]}, "seed", "gives 3 seeds for 2 repeats"),
+])
+def test_seeds_that_would_be_dropped_or_sent_twice_are_refused(seeded_model: str, options: dict, parameter: str,
+                                                               words: str) -> None:
+    """On a model that declares seed, seed=7 beside a seed axis was dropped without a word, as were
+    the seeds of a list beyond its repeats; and a seed axis with repeats=2, or seed=[3, 3], sent each
+    request twice with one seed: the same image, paid twice."""
+    with pytest.raises(ValidationError) as err:
+        Sweep(prompt=PROMPT, model=seeded_model, **options).cells()
+    assert [(p.parameter, words in p.message) for p in err.value.problems] == [(parameter, True)]
+
+
 def test_prompt_search_replace() -> None:
     cells = Sweep(prompt="A poster that reads 'LUMIERE'", negativePrompt="a wrong LUMIERE logo",
                   axes={"prompt_sr": ["LUMIERE", "AURELIS", "NOIR"]}).cells()
