@@ -9,7 +9,7 @@ After AUTOMATIC1111's X/Y/Z plot, where an axis is a label, a type, an `apply`, 
 | values are dicts, name no parameter | `bundle`    | sets several parameters at once                    |
 | `size`                              | `size`      | sets width and height (`"1024x1536"`)               |
 | `prompt`                            | `prompt`    | sets positivePrompt                                |
-| `prompt_sr`                         | `prompt_sr` | replaces the first value's text in the prompts     |
+| `prompt_sr`                         | `prompt_sr` | replaces its first value's text, after other axes  |
 | `model`                             | `model`     | switches the model (and its price)                 |
 | any parameter, by name or wire path | `param`     | sets it; `None` leaves it out                      |
 
@@ -35,6 +35,9 @@ __all__ = ["Axis", "SHORTCUTS"]
 SHORTCUTS = ("prompt", "prompt_sr", "size", "model", "negativePrompt", "promptExtend")
 # request and bundle axes replace or reshape the base, so they apply before the others
 _ORDER = {"request": 0, "bundle": 1, "model": 2}
+# prompt_sr edits the prompts the other axes set, so it applies after them all: applied before a
+# prompt axis, its replacement was overwritten, and each of its values sent the same request again
+_LAST = 4
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class Axis:
 
     @property
     def order(self) -> int:
-        return _ORDER.get(self.kind, 3)
+        """When the axis applies to a cell's request, lowest first (axes of one order: as given)."""
+        return _LAST if self.kind == "prompt_sr" else _ORDER.get(self.kind, 3)
 
     @classmethod
     def build(cls, name: str, spec: Any, base: Request) -> tuple["Axis", list[Problem]]:

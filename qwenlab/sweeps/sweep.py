@@ -70,7 +70,8 @@ class Sweep(SweepPlan):
     mode: "grid" (every combination) or "zip" (the i-th values together).
     repeats: how many times each cell runs.
     seed_policy: "auto" | "pin" | "sample"; `seed` the first pinned seed (repeat r gets seed + r)
-    or a list of seeds, one per repeat (refused, as `pin` is, on a model that declares no seed);
+    or a list of distinct seeds, one per repeat (refused, as `pin` is, on a model that declares no
+    seed; and beside a seed axis, whose values are the seeds sent, as are repeats > 1 there);
     `force_seed=True` pins on a model without `seed`.
 
     Its plan (`plan()`, `notes()`, `estimated_cost`) it inherits from `SweepPlan` (plan.py).
@@ -194,10 +195,36 @@ class Sweep(SweepPlan):
                 cells.append(self._cell(len(cells), combo, repeat, req, per_cell))
         seen = {(p.parameter, p.message) for p in problems}
         problems += self._grouped({k: v for k, v in per_cell.items() if k not in seen}, cells)
+        if not problems:  # a cell left as it was by a refused value is no twin worth naming
+            problems += self._twins(cells)
         if problems:
             raise ValidationError(problems, context="sweep")
         self._cells = cells
         return cells
+
+    def _twins(self, cells: list[Cell]) -> list[Problem]:
+        """Cells that send the same request in the same repeat, under different labels: an axis
+        whose values another axis overrides (a bundle setting promptExtend beside a promptExtend
+        axis, `prompt` beside `positivePrompt`), or a value that changes nothing in some cells (a
+        bundle removing the negativePrompt of a request axis's value that has none). The log keeps
+        one cell per request, so the plan counted and priced cells the run never made, and one
+        label's images stood for another's."""
+        first: dict[str, Cell] = {}
+        found: dict[str, tuple[int, Cell, Cell]] = {}  # the axes that differ -> how many twins, the first pair
+        for cell in cells:
+            twin = first.setdefault(cell.key, cell)
+            if twin is cell:
+                continue
+            names = ", ".join(a.name for a in self.axes if cell.labels[a.name] != twin.labels[a.name])
+            count, a, b = found.get(names, (0, twin, cell))
+            found[names] = (count + 1, a, b)
+        return [Problem(names, f"changes nothing in {count_of(count, 'cell')}: cell {b.index} ({b.label()}) would send the "
+                               f"same request as cell {a.index} ({a.label()}), so the run would make one image where the "
+                               "plan shows two, one label standing for the other. Where another axis sets the same "
+                               "parameter after it, drop one of the two axes or the parameter from one of them; where a "
+                               "value sets what a cell's request has already (no negativePrompt to remove), split the "
+                               "sweep so that each value changes every request")
+                for names, (count, a, b) in found.items()]
 
     def _combos(self) -> list[tuple[int, ...]]:
         import itertools
@@ -235,9 +262,24 @@ class Sweep(SweepPlan):
         if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
             out.append(Problem("seed", f"must be a whole number (the seed of repeat 0; repeat r gets seed + r) or a list of "
                                        f"whole numbers, one per repeat; got {self.seed!r}"))
-        elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) < self.repeats:
-            out.append(Problem("seed", f"gives {count_of(len(self.seed), 'seed')} for {self.repeats} repeats; give one per repeat"))
+        elif isinstance(self.seed, (list, tuple)) and isinstance(self.repeats, int) and len(self.seed) != self.repeats:
+            # more seeds than repeats: the last were never sent, without a word
+            out.append(Problem("seed", f"gives {count_of(len(self.seed), 'seed')} for {count_of(self.repeats, 'repeat')}; "
+                                       f"give one per repeat (or repeats={len(self.seed)})"))
+        elif isinstance(self.seed, (list, tuple)) and len(set(self.seed)) < len(self.seed):
+            again = next(s for i, s in enumerate(self.seed) if s in self.seed[:i])
+            out.append(Problem("seed", f"gives seed {again} more than once: two repeats with one seed send the same request, "
+                                       "and the same image is paid for twice; give each repeat a seed of its own"))
         names = [a.name for a in self.axes]
+        if "seed" in names and self.seed is not None:
+            # the axis's seeds are the ones sent: seed= was dropped without a word
+            out.append(Problem("seed", f"seed={self.seed!r} is given beside a seed axis, whose values are the seeds sent, "
+                                       "so it would never be; leave seed= out (or the seed axis)"))
+        if "seed" in names and isinstance(self.repeats, int) and not isinstance(self.repeats, bool) and self.repeats > 1:
+            # every repeat of a cell would send the axis's seed: the same request, the same image, paid again
+            out.append(Problem("repeats", f"repeats={self.repeats} beside a seed axis sends each of its seeds {self.repeats} "
+                                          "times, the same request each time, so the same image is paid for again; use "
+                                          "repeats=1 and give the seed axis more seeds"))
         if "seed" in names and self.seed_policy == "sample":
             out.append(Problem("seed_policy", "'sample' sends no seed, but the sweep has a seed axis; use 'pin' or drop the axis"))
         if self.seed is not None and self.seed_policy == "sample":

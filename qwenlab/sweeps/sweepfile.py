@@ -41,6 +41,9 @@ __all__ = ["load_sweep", "parse_sweep", "SweepFile"]
 
 _TOP = {"model", "prompt", "negativePrompt", "repeats", "mode", "seed_policy", "seed", "force_seed",
         "request", "axes", *FILE_SETTINGS}
+# the sweep's own settings: under [request] they went to Sweep() as its keywords, taken as the
+# sweep's without a word (repeats, force_seed) or crashing the read beside the same key at the top
+_NOT_REQUEST = {"repeats", "mode", "seed_policy", "seed", "force_seed", "axes", "base"}
 
 
 class SweepFile:
@@ -100,7 +103,13 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         # said in the file's words: the request's positivePrompt is `prompt` here
         problems.append(Problem("prompt", 'the file gives no prompt; add a line prompt = "..." at its top (or a prompt '
                                           "axis under [axes])"))
-    for key in ("prompt", "negativePrompt"):  # the top's value replaced the other's without a word
+    if isinstance(request, Mapping):
+        problems += [_misplaced(key) for key in sorted(_NOT_REQUEST & set(request))]
+        if "model" in request and (not isinstance(request["model"], str) or not request["model"].strip()):
+            # "" is "not sent" elsewhere: the model was None, the default, as the top's `model = ""` was
+            problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {request['model']!r}; "
+                                             "leave the line out for that one, the default", request["model"], "invalidModel"))
+    for key in ("prompt", "negativePrompt", "model"):  # the top's value replaced the other's without a word
         if key in data and isinstance(request, Mapping) and key in request and request[key] != data[key]:
             # the values are not repeated: a prompt may be long, or hold what must not be echoed
             problems.append(Problem(key, "given twice, at the top and under [request], with different values; keep one"))
@@ -112,10 +121,24 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     for key in ("prompt", "negativePrompt"):
         if key in data:
             params[key] = _none_if_empty(data[key])
+    if "model" in data:
+        params.pop("model", None)  # the same model under [request] (a different one is refused above)
     kwargs: dict[str, Any] = {k: data[k] for k in ("model", "repeats", "mode", "seed_policy", "seed", "force_seed") if k in data}
     sweep = Sweep(axes=axes, **kwargs, **params)
     return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
+
+
+def _misplaced(key: str) -> Problem:
+    """The problem of a sweep setting written under [request]."""
+    if key == "axes":
+        return Problem(key, "is no request parameter: give axes as a table of their own, [axes], after [request]")
+    if key == "base":
+        return Problem(key, "is no request parameter: a sweep file gives its base request with prompt and model at its "
+                            "top and the other parameters under [request]")
+    what = " (the seed of repeat 0; repeat r gets seed + r)" if key == "seed" else ""
+    return Problem(key, f"is a setting of the sweep{what}, not a request parameter: write {key} = ... at the top of the "
+                        "file, above [request]")
 
 
 def _none_if_empty(value: Any) -> Any:

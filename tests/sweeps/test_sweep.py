@@ -154,6 +154,22 @@ def test_a_seed_axis_takes_range_syntax(seeded_model: str) -> None:
         Sweep(prompt=PROMPT, model=seeded_model, axes={"seed": [1, 2]}, seed_policy="sample").cells()
 
 
+@pytest.mark.parametrize("options, parameter, words", [
+    ({"seed": 7, "axes": {"seed": [1, 2]}}, "seed", "seed=7 is given beside a seed axis"),
+    ({"repeats": 2, "axes": {"seed": [1, 2]}}, "repeats", "the same image is paid for again"),
+    ({"repeats": 2, "seed": [3, 3]}, "seed", "gives seed 3 more than once"),
+    ({"repeats": 2, "seed": [3, 4, 5]}, "seed", "gives 3 seeds for 2 repeats"),
+])
+def test_seeds_that_would_be_dropped_or_sent_twice_are_refused(seeded_model: str, options: dict, parameter: str,
+                                                               words: str) -> None:
+    """On a model that declares seed, seed=7 beside a seed axis was dropped without a word, as were
+    the seeds of a list beyond its repeats; and a seed axis with repeats=2, or seed=[3, 3], sent each
+    request twice with one seed: the same image, paid twice."""
+    with pytest.raises(ValidationError) as err:
+        Sweep(prompt=PROMPT, model=seeded_model, **options).cells()
+    assert [(p.parameter, words in p.message) for p in err.value.problems] == [(parameter, True)]
+
+
 def test_prompt_search_replace() -> None:
     cells = Sweep(prompt="A poster that reads 'LUMIERE'", negativePrompt="a wrong LUMIERE logo",
                   axes={"prompt_sr": ["LUMIERE", "AURELIS", "NOIR"]}).cells()
@@ -162,6 +178,40 @@ def test_prompt_search_replace() -> None:
     assert cells[2].request.negative_prompt == "a wrong NOIR logo"
     with pytest.raises(ValidationError, match="does not occur in the prompt"):
         Sweep(prompt="A poster", axes={"prompt_sr": ["LUMIERE", "NOIR"]}).cells()
+
+
+@pytest.mark.parametrize("order", ["prompt_sr first", "prompt_sr last"])
+def test_prompt_search_replace_edits_the_prompts_other_axes_set(order: str) -> None:
+    """prompt_sr written before a prompt axis replaced in the base prompt, which the prompt axis then
+    overwrote: its NOIR cells sent the LUMIERE requests again (same keys), and the run of a 4-cell
+    plan did 2 cells, with no NOIR poster. It edits whatever prompt and negative prompt the other
+    axes give a cell, wherever it is written."""
+    axes = {"prompt_sr": ["LUMIERE", "NOIR"], "prompt": ["A poster that reads 'LUMIERE'", "A flyer for LUMIERE"],
+            "negativePrompt": [None, "a wrong LUMIERE logo"]}
+    if order == "prompt_sr last":
+        axes = {k: axes[k] for k in ("prompt", "negativePrompt", "prompt_sr")}
+    cells = Sweep(prompt="A poster that reads 'LUMIERE'", axes=axes).cells()
+    assert len({c.key for c in cells}) == len(cells) == 8
+    for c in cells:
+        brand = c.labels["prompt_sr"]
+        assert brand in c.request.prompt and ("NOIR" if brand == "LUMIERE" else "LUMIERE") not in c.request.prompt
+        assert c.request.negative_prompt in (None, f"a wrong {brand} logo")
+
+
+@pytest.mark.parametrize("axes, overridden", [
+    ({"style": {"plain": {"promptExtend": False}, "rich": {"promptExtend": True}}, "promptExtend": [True, False]}, "style"),
+    ({"prompt": [PROMPT, "A billboard that reads 'NOIR'"], "positivePrompt": ["A flyer for NOIR", "A card for NOIR"]}, "prompt"),
+    ({"promptExtend": [True, False], "providerSettings.alibaba.promptExtend": [True, False]}, "promptExtend"),
+])
+def test_an_axis_another_axis_overrides_is_refused_not_run_as_fewer_cells(axes: dict, overridden: str) -> None:
+    """A bundle setting promptExtend beside a promptExtend axis planned 4 cells at $0.30, two of
+    them the same request as the other two: the run (one log row a request) made 2, and the
+    'plain' label's images were the 'rich' ones. Refused, naming the axis and a pair of twins."""
+    with pytest.raises(ValidationError) as err:
+        Sweep(prompt=PROMPT, axes=axes).cells()
+    [problem] = err.value.problems
+    assert problem.parameter == overridden
+    assert "would send the same request as cell 0" in problem.message and "drop one of the two axes" in problem.message
 
 
 def test_prompt_model_and_labelled_axes() -> None:
@@ -180,15 +230,21 @@ def test_prompt_model_and_labelled_axes() -> None:
 def test_request_and_bundle_axes() -> None:
     seedish = Request.from_json({"taskType": "imageInference", "model": "alibaba:qwen-image@2.0-pro",
                                  "positivePrompt": "An Art Deco poster for AURELIS NOIR", "negativePrompt": "watermark"})
-    sweep = Sweep(axes={"example": {"lumiere": Request(prompt=PROMPT), "aurelis": seedish},
-                        "negative": {"with": {}, "without": {"negativePrompt": None}},
-                        "size": ["1024x1536"]})
+    axes = {"example": {"lumiere": Request(prompt=PROMPT, negativePrompt="blurry text"), "aurelis": seedish},
+            "negative": {"with": {}, "without": {"negativePrompt": None}},
+            "size": ["1024x1536"]}
+    sweep = Sweep(axes=axes)
     cells = sweep.cells()
     by = {(c.labels["example"], c.labels["negative"]): c.request for c in cells}
     assert by[("aurelis", "with")].negative_prompt == "watermark"
     assert by[("aurelis", "without")].negative_prompt is None
     assert by[("lumiere", "with")].size == (1024, 1536)
     assert cells[0].cell_json()["example"] == "lumiere"  # requests are stored by label
+    # an example with no negativePrompt to remove: "with" and "without" are one request, which the
+    # run made once where the plan showed two cells; refused, saying so
+    axes["example"]["lumiere"] = Request(prompt=PROMPT)
+    with pytest.raises(ValidationError, match=r"changes nothing in 1 cell: cell 1 .* \(no negativePrompt to remove\)"):
+        Sweep(axes=axes).cells()
 
 
 def test_numeric_axis_range_in_python() -> None:

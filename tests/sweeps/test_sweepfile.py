@@ -177,3 +177,29 @@ def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_
         parse_sweep(f'prompt = "{PROMPT}"\n[axes]\nmodel = ["", "alibaba:qwen-image@2.0"]\n').sweep.cells()
     assert info.value.parameters == ["model"]
     assert "value 0 is empty" in str(info.value) and "'alibaba:qwen-image@2.0-pro' (the default" in str(info.value)
+
+
+@pytest.mark.parametrize("text, parameter, words", [
+    # a crash: Sweep() "got multiple values for keyword argument 'seed'", a traceback and exit 1
+    ('seed = 3\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
+    ('model = "alibaba:qwen-image@2.0"\n[request]\nmodel = "alibaba:qwen-image@2.0-pro"\n', "model", "given twice"),
+    ('[request]\naxes = 1\n', "axes", "[axes]"),
+    # taken as the sweep's own settings without a word, or the default model for ""
+    ('[request]\nrepeats = 3\n', "repeats", "write repeats = ... at the top of the file"),
+    ('[request]\nforce_seed = true\n', "force_seed", "at the top of the file"),
+    ('[request]\nmodel = ""\n', "model", "must be a model's AIR id"),
+])
+def test_sweep_settings_under_request_are_refused_naming_where_they_go(tmp_path: Path, data_dir: Path, text: str,
+                                                                       parameter: str, words: str) -> None:
+    path = tmp_path / "misplaced.toml"
+    path.write_text(f'prompt = "{PROMPT}"\n' + text)
+    result = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert result.exit_code == 2, result.output
+    with pytest.raises(ValidationError) as info:
+        load_sweep(path)
+    assert info.value.parameters == [parameter] and words in str(info.value)
+
+
+def test_the_same_model_at_the_top_and_under_request_is_one_model() -> None:
+    text = f'prompt = "{PROMPT}"\nmodel = "alibaba:qwen-image@2.0"\n[request]\nmodel = "alibaba:qwen-image@2.0"\n'
+    assert parse_sweep(text).sweep.base.model_id == "alibaba:qwen-image@2.0"
