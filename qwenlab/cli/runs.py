@@ -144,9 +144,10 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
                 if flying := stopped.counts()["in_doubt"]:
                     # said at once, their images and costs come after: the summary alone read as
                     # money spent on nothing ("0 images, $0.450")
-                    click.echo(f"  {count_of(flying, 'request')} in flight (counted above at their estimate): each "
-                               "finishes and is logged before qwenlab exits; Ctrl-C again stops waiting, and the next "
-                               "run asks the server about them, nothing bought twice")
+                    click.echo(f"  {count_of(flying, 'request')} in flight or about to leave (counted above at their "
+                               "estimate): those sent finish and are logged before qwenlab exits, the others go back to "
+                               "not sent; Ctrl-C again stops waiting, and the next run asks the server about them, "
+                               "nothing bought twice")
         raise
     click.echo(exp.summary())
     if runner.last_to_send == 0:
