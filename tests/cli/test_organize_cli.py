@@ -298,6 +298,26 @@ def test_importing_a_file_that_is_no_bundle_is_bad_input_saying_what_a_bundle_is
     assert damaged.exit_code == EXIT_FAILED and "damaged" in damaged.output, damaged.output
 
 
+def test_a_bundle_cut_short_on_its_way_fails_saying_so_not_that_it_is_no_bundle(two: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle whose download stopped short (a zip's index is its last bytes) was refused as "not
+    a qwenlab bundle (not a zip file) ... give such a file", exit 2, as if the wrong file had been
+    given: it is the right file, damaged on its way (exit 1), and the fix is to get it again."""
+    good = tmp_path / "p.zip"
+    assert qwenlab("bundle", "posters", "-o", str(good)).exit_code == EXIT_OK
+    data = good.read_bytes()
+    nobody = tmp_path / "nobody"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(nobody))
+    for kept in (len(data) // 2, len(data) - 10):
+        cut = tmp_path / f"cut-{kept}.zip"
+        cut.write_bytes(data[:kept])
+        result = qwenlab("import", str(cut))
+        assert result.exit_code == EXIT_FAILED, result.output
+        assert "cut short" in result.output and "ask for the bundle again" in result.output, result.output
+        assert "not a qwenlab bundle" not in result.output and "Traceback" not in result.output, result.output
+        assert not nobody.exists()  # refused before a log is made
+
+
 def test_a_refused_import_leaves_no_log_and_names_a_fix_that_works(two: Path, emulator, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A bundle with one flipped byte gave a traceback and left an empty log behind; so did --as
