@@ -351,6 +351,37 @@ def test_a_refused_import_leaves_no_log_and_names_a_fix_that_works(two: Path, em
     assert qwenlab("import", str(both)).exit_code == EXIT_OK  # the fix it named works
 
 
+def test_the_fix_named_for_a_name_in_use_runs_as_pasted_from_another_folder(two: Path, emulator, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clash named `qwenlab import ny.zip --as new year poster-2`: the bundle's bare file name
+    (not there from any other folder) and a name of three words, so the command it gave failed as
+    pasted; so did `qwenlab rename new year poster new year poster-mine`. Both run as given now."""
+    import re
+    import shlex
+
+    run_sweep(emulator, two, name="new year poster", axes={}, repeats=1, fail_one=False)
+    shared = tmp_path / "downloads from ana"
+    shared.mkdir()
+    one, both = shared / "ny.zip", shared / "both.zip"
+    assert qwenlab("bundle", "new year poster", "-o", str(one)).exit_code == EXIT_OK
+    assert qwenlab("bundle", "new year poster", "noctis", "-o", str(both)).exit_code == EXIT_OK
+    monkeypatch.chdir(tmp_path)  # not the bundles' folder
+    for bundle, expected in ((one, {"new year poster", "new year poster-2"}),
+                             (both, {"new year poster-mine", "new year poster", "noctis"})):
+        ben = tmp_path / f"ben-{bundle.stem}"  # a colleague whose log has a run of that name
+        ben.mkdir()
+        run_sweep(emulator, ben, name="new year poster", axes={}, repeats=1, fail_one=False)
+        monkeypatch.setenv("QWENLAB_DATA_DIR", str(ben))
+        clash = qwenlab("import", str(bundle))
+        assert clash.exit_code == EXIT_BAD_INPUT, clash.output
+        fix = shlex.split(re.search(r"`(qwenlab [^`]+)`", clash.output).group(1))  # type: ignore[union-attr]
+        fixed = qwenlab(*fix[1:])
+        assert fixed.exit_code == EXIT_OK, f"{fix}\n{fixed.output}"
+        if fix[1] == "rename":  # yours renamed: the bundle of two goes in under its own names
+            assert qwenlab("import", str(bundle)).exit_code == EXIT_OK
+        assert {e["name"] for e in json.loads(qwenlab("logs", "--json").output)} == expected
+
+
 def test_datasette_writes_its_metadata(two: Path) -> None:
     result = qwenlab("datasette", "--metadata-only")
     assert result.exit_code == EXIT_OK
