@@ -12,6 +12,7 @@ their taskUUIDs, those of retried cells' earlier attempts included. `import_bund
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,10 +122,12 @@ def _refuse_taken(log: Log, name: str, bundle: Path, alone: bool = True) -> None
     """ExperimentConflictError, naming the fix, when `name` is taken here by other work. `alone`:
     the bundle holds this experiment only (--as renames only such a bundle's)."""
     if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
-        fix = (f"import it under another name: `qwenlab import {bundle.name} --as {name}-2` (lab.import_bundle(..., "
-               "as_name=...))" if alone else
-               f"rename yours first (`qwenlab rename {name} {name}-mine`) and import again, or ask for a bundle of "
-               f"{name!r} alone and import it with --as")
+        # commands to paste as they are: the bundle as it was given (its bare file name failed
+        # from any other folder) and the names quoted ("new year poster" became three words)
+        fix = (f"import it under another name: `qwenlab import {shlex.quote(str(bundle))} --as {shlex.quote(f'{name}-2')}` "
+               "(lab.import_bundle(..., as_name=...))" if alone else
+               f"rename yours first (`qwenlab rename {shlex.quote(name)} {shlex.quote(f'{name}-mine')}`) and import "
+               f"again, or ask for a bundle of {name!r} alone and import it with --as")
         raise ExperimentConflictError(f"name: this log has an experiment named {name!r} already, with other work; {fix}")
 
 

@@ -3,7 +3,8 @@
 `copy_experiments` copies experiments and everything hanging off them (tasks, images, ratings,
 judgements, scores, tags, and any table a later migration adds, found from its foreign keys), in
 one transaction; it can replace an earlier imported copy, putting back what was made on it here,
-or merge into this log's own experiment what was added to it elsewhere.
+or merge into this log's own experiment what was added to it elsewhere. Ratings added beside an
+image's own are put in the order they were made, so that its latest is the one made last.
 """
 
 from __future__ import annotations
@@ -93,14 +94,16 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
                 _insert(db, table, row, mapping, schema)
                 n += 1
             out.added[table] = n
+        rated: set[int] = set()  # images given ratings beside those they had: their order is put right below
         if olds:
             # every replaced copy at once: a judgement across two of them finds both new images
             added, out.dropped = _put_back(db, dst_refs, list(olds.values()),
-                                           {o.row["id"]: ids["experiments"][s] for s, o in olds.items()})
+                                           {o.row["id"]: ids["experiments"][s] for s, o in olds.items()}, rated=rated)
             _count(out.added, added)
         for src_id, dst_id in merging.items():
             theirs = _hanging(src.db, src_refs, src_id)
-            added, _ = _put_back(db, dst_refs, [theirs], {src_id: dst_id}, foreign=True, elsewhere=elsewhere)
+            added, _ = _put_back(db, dst_refs, [theirs], {src_id: dst_id}, foreign=True, elsewhere=elsewhere,
+                                 rated=rated)
             note = db.execute("SELECT notes FROM experiments WHERE id = ?", [dst_id]).fetchone()[0]
             merged_note = _with_note(note, own_part(theirs.row.get("notes"), theirs.imported_note))
             if merged_note != note:
@@ -109,7 +112,30 @@ def copy_experiments(src: Log, dst: Log, experiments: dict[int, dict[str, Any]],
             if added:
                 out.merged.add(dst_id)
                 _count(out.added, added)
+        _ratings_in_time_order(db, rated)
     return out
+
+
+def _ratings_in_time_order(db: Any, image_ids: set[int]) -> None:
+    """Give these images' ratings ids in the order they were made. An image's latest rating is
+    its highest id (costs, search, exports, `cost_scores`), and a rating merged or put back is
+    inserted last: a colleague's rating sent home outranked one made here after it, and the two
+    logs, after a round trip, disagreed on the image's score. Nothing points at a rating's id."""
+    for image_id in sorted(image_ids):
+        names = columns(db, "ratings")
+        rows = [dict(zip(names, r)) for r in db.execute("SELECT * FROM ratings WHERE image_id = ? ORDER BY id", [image_id])]
+        by_time = sorted(rows, key=lambda r: (str(r.get("created_at") or ""), r["id"]))
+        if by_time == rows:
+            continue
+        # from the first out of place on, taken out and put back in time order (the triggers keep
+        # `cost_scores` right), so the ratings already in order keep their ids
+        first = next(i for i, (a, b) in enumerate(zip(rows, by_time)) if a["id"] != b["id"])
+        moved = by_time[first:]
+        db.execute(f"DELETE FROM ratings WHERE id IN ({','.join('?' for _ in moved)})", [r["id"] for r in moved])
+        cols = [c for c in names if c != "id"]
+        for row in moved:
+            db.execute(f"INSERT INTO ratings ({', '.join(f'[{c}]' for c in cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                       [row[c] for c in cols])
 
 
 def _merged_ids(src: Log, db: Any, here: dict[int, int], copied: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
@@ -200,14 +226,16 @@ _MADE_AT = ("created_at", "scored_at", "read_at")
 
 
 def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Replaced], experiments: dict[int, int], *,
-              foreign: bool = False, elsewhere: dict[str, dict[int, int]] | None = None) -> tuple[dict[str, int], int]:
+              foreign: bool = False, elsewhere: dict[str, dict[int, int]] | None = None,
+              rated: set[int] | None = None) -> tuple[dict[str, int], int]:
     """Put on the new copies the rows made on the old ones after they were imported (the rest came
     with the earlier bundle: a tag its sender removed since must not come back), by image and task
     UUID. `experiments`: old experiment id -> new. A row the new copies hold already (the same
     content, or the same key of a UNIQUE index: a tag, a score of an image by an engine) is not
     put twice. `foreign`: `olds` are from another log, so a row pointing at anything else of it
     is left out, but for what `elsewhere` maps (ids there -> here of the bundle's other experiments
-    this log holds: `_merged_ids`). Returns (rows added per table, rows that could not be put back)."""
+    this log holds: `_merged_ids`). `rated` gathers the images given a rating. Returns (rows added
+    per table, rows that could not be put back)."""
     image_uuids = {k: v for o in olds for k, v in o.image_uuids.items()}
     task_uuids = {k: v for o in olds for k, v in o.task_uuids.items()}
     new_ids = list(experiments.values())
@@ -245,6 +273,8 @@ def _put_back(db: Any, refs: dict[str, list[tuple[str, str]]], olds: list[_Repla
                                  f"({', '.join('?' for _ in cols)})", [moved[c] for c in cols])
                 if cur.rowcount:  # 0: a UNIQUE key held already (the bundle's own tag or score wins)
                     added[table] = added.get(table, 0) + 1
+                    if table == "ratings" and rated is not None:
+                        rated.add(int(moved["image_id"]))
                     if made is not None:
                         kept.append(_signature(table, made))
         if kept and not foreign:

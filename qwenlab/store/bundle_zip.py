@@ -153,15 +153,36 @@ def source_log(bundle: Path, db_file: Path) -> Log:
     return source
 
 
+# how every zip file begins: its first member's local header (a bundle's is qwenlab.db's)
+_ZIP_START = b"PK\x03\x04"
+
+
 def open_zip(path: Path) -> zipfile.ZipFile:
+    """The bundle at `path` opened as a zip; NotABundleError for a file that is no zip at all,
+    BundleError for a zip cut short (a download or copy that did not finish)."""
     try:
         return zipfile.ZipFile(path)
     except FileNotFoundError:
         raise
     except zipfile.BadZipFile:
+        if _starts_as_zip(path):
+            # a zip's index is its last bytes: a bundle whose download stopped short was told
+            # "not a zip file ... give such a file" (exit 2), as if the wrong file had been given
+            raise BundleError(f"{path} begins as a zip file but its end is missing: it was cut short (a download or "
+                              "copy that did not finish, or a disk that filled); nothing was imported: ask for the "
+                              "bundle again, or copy it again") from None
         raise not_a_bundle(path, "not a zip file") from None
     except OSError as exc:
         raise BundleError(f"{path} cannot be read as a bundle ({exc.strerror or exc})") from None
+
+
+def _starts_as_zip(path: Path) -> bool:
+    """Whether the file begins as a zip does (its first member's header)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_ZIP_START)) == _ZIP_START
+    except OSError:
+        return False
 
 
 def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:

@@ -298,6 +298,26 @@ def test_importing_a_file_that_is_no_bundle_is_bad_input_saying_what_a_bundle_is
     assert damaged.exit_code == EXIT_FAILED and "damaged" in damaged.output, damaged.output
 
 
+def test_a_bundle_cut_short_on_its_way_fails_saying_so_not_that_it_is_no_bundle(two: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle whose download stopped short (a zip's index is its last bytes) was refused as "not
+    a qwenlab bundle (not a zip file) ... give such a file", exit 2, as if the wrong file had been
+    given: it is the right file, damaged on its way (exit 1), and the fix is to get it again."""
+    good = tmp_path / "p.zip"
+    assert qwenlab("bundle", "posters", "-o", str(good)).exit_code == EXIT_OK
+    data = good.read_bytes()
+    nobody = tmp_path / "nobody"
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(nobody))
+    for kept in (len(data) // 2, len(data) - 10):
+        cut = tmp_path / f"cut-{kept}.zip"
+        cut.write_bytes(data[:kept])
+        result = qwenlab("import", str(cut))
+        assert result.exit_code == EXIT_FAILED, result.output
+        assert "cut short" in result.output and "ask for the bundle again" in result.output, result.output
+        assert "not a qwenlab bundle" not in result.output and "Traceback" not in result.output, result.output
+        assert not nobody.exists()  # refused before a log is made
+
+
 def test_a_refused_import_leaves_no_log_and_names_a_fix_that_works(two: Path, emulator, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A bundle with one flipped byte gave a traceback and left an empty log behind; so did --as
@@ -329,6 +349,37 @@ def test_a_refused_import_leaves_no_log_and_names_a_fix_that_works(two: Path, em
     assert clash.exit_code == EXIT_BAD_INPUT and "qwenlab rename posters posters-mine" in clash.output, clash.output
     assert qwenlab("rename", "posters", "posters-mine").exit_code == EXIT_OK
     assert qwenlab("import", str(both)).exit_code == EXIT_OK  # the fix it named works
+
+
+def test_the_fix_named_for_a_name_in_use_runs_as_pasted_from_another_folder(two: Path, emulator, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clash named `qwenlab import ny.zip --as new year poster-2`: the bundle's bare file name
+    (not there from any other folder) and a name of three words, so the command it gave failed as
+    pasted; so did `qwenlab rename new year poster new year poster-mine`. Both run as given now."""
+    import re
+    import shlex
+
+    run_sweep(emulator, two, name="new year poster", axes={}, repeats=1, fail_one=False)
+    shared = tmp_path / "downloads from ana"
+    shared.mkdir()
+    one, both = shared / "ny.zip", shared / "both.zip"
+    assert qwenlab("bundle", "new year poster", "-o", str(one)).exit_code == EXIT_OK
+    assert qwenlab("bundle", "new year poster", "noctis", "-o", str(both)).exit_code == EXIT_OK
+    monkeypatch.chdir(tmp_path)  # not the bundles' folder
+    for bundle, expected in ((one, {"new year poster", "new year poster-2"}),
+                             (both, {"new year poster-mine", "new year poster", "noctis"})):
+        ben = tmp_path / f"ben-{bundle.stem}"  # a colleague whose log has a run of that name
+        ben.mkdir()
+        run_sweep(emulator, ben, name="new year poster", axes={}, repeats=1, fail_one=False)
+        monkeypatch.setenv("QWENLAB_DATA_DIR", str(ben))
+        clash = qwenlab("import", str(bundle))
+        assert clash.exit_code == EXIT_BAD_INPUT, clash.output
+        fix = shlex.split(re.search(r"`(qwenlab [^`]+)`", clash.output).group(1))  # type: ignore[union-attr]
+        fixed = qwenlab(*fix[1:])
+        assert fixed.exit_code == EXIT_OK, f"{fix}\n{fixed.output}"
+        if fix[1] == "rename":  # yours renamed: the bundle of two goes in under its own names
+            assert qwenlab("import", str(bundle)).exit_code == EXIT_OK
+        assert {e["name"] for e in json.loads(qwenlab("logs", "--json").output)} == expected
 
 
 def test_datasette_writes_its_metadata(two: Path) -> None:

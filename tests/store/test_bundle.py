@@ -244,6 +244,52 @@ def test_ratings_made_on_a_copy_come_back_to_the_original(ana: Lab, ben: Lab, tm
     assert again.merged == {} and "in this log already" in again.skipped["posters"], again
 
 
+def _latest_scores(lab: Lab, name: str) -> tuple[dict[str, int], list[dict]]:
+    """An experiment's images' latest scores by imageUUID (as costs, search and exports read them),
+    and what `cost_scores` counts of them, by score."""
+    exp = lab.experiment(name)
+    uuids = dict(zip(exp.images["image_id"].astype(int), exp.images["image_uuid"]))
+    latest = {uuids[i]: r["score"] for i, r in lab.log.latest_ratings(exp.id).items()}
+    counted = lab.log.rows("SELECT score, sum(images) AS n FROM cost_scores WHERE experiment_id = ? GROUP BY score "
+                           "HAVING sum(images) != 0 ORDER BY score", [exp.id])
+    return latest, counted
+
+
+def test_a_rating_made_after_one_sent_home_stays_the_latest_in_both_logs(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Ben rates an image 2; Ana, later, rates it 5 in her log. His bundle sent home put his
+    rating after hers (the latest is the last inserted): her log said 2, his, once her bundle came
+    back, 5. The latest is the one made last, in both logs, and costs count it."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "to-ben.zip").path)
+    copy = ben.experiment("posters").images.iloc[-1]
+    ben.log.rate(int(copy["image_id"]), 2, "ben, first")
+    mine = ana.experiment("posters").images
+    ana.log.rate(int(mine[mine["image_uuid"] == copy["image_uuid"]]["image_id"].iloc[0]), 5, "ana, after")
+    ana.import_bundle(ben.bundle("posters", tmp_path / "to-ana.zip").path)
+    ben.import_bundle(ana.bundle("posters", tmp_path / "back.zip").path)
+    for lab in (ana, ben):
+        latest, counted = _latest_scores(lab, "posters")
+        assert latest[copy["image_uuid"]] == 5, lab.log.rows("SELECT * FROM ratings")
+        assert counted == [{"score": 5, "n": 2}], counted  # the image rated 5 before, and this one
+    assert _latest_scores(ana, "posters") == _latest_scores(ben, "posters")
+    assert len(ana.log.ratings(ana.experiment("posters").id)) == 3  # each rating once
+
+
+def test_a_rating_made_here_and_put_back_on_an_updated_copy_does_not_outrank_a_later_one(
+        ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
+    """Ben rates an image of his copy 2; Ana rates it 5 later, finishes the failed cell and shares
+    it again. The update put Ben's rating back after the bundle's: his copy said 2, hers 5."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "v1.zip").path)
+    copy = ben.experiment("posters").images.iloc[-1]
+    ben.log.rate(int(copy["image_id"]), 2, "ben, first")
+    mine = ana.experiment("posters").images
+    ana.log.rate(int(mine[mine["image_uuid"] == copy["image_uuid"]]["image_id"].iloc[0]), 5, "ana, after")
+    run_sweep(emulator, ana.data_dir, name="posters", repeats=2, fail_one=False)  # the failed cell, again
+    assert ben.import_bundle(ana.bundle("posters", tmp_path / "v2.zip").path).updated == {"posters": "posters"}
+    latest, counted = _latest_scores(ben, "posters")
+    assert latest[copy["image_uuid"]] == 5 and counted == [{"score": 5, "n": 2}], (latest, counted)
+    assert len(ben.log.ratings(ben.experiment("posters").id)) == 3  # Ana's two and Ben's, each once
+
+
 def _judged_across(lab: Lab) -> set[tuple[str, str, str]]:
     """The log's judgements across experiments, by their images' UUIDs and the winner."""
     return {(r["a"], r["b"], r["winner"]) for r in lab.log.rows(
