@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 
-@pytest.mark.slow
-def test_a_finished_bar_is_saved_finished_in_the_notebook() -> None:
+def _executed(source: str) -> Any:
+    """A notebook of one cell holding `source`, executed in a real kernel."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "from qwenlab.progress import Progress\n"
-        "bar = Progress(24, desc='prompt-extend', budget_usd=2.5)\n"
-        "for i in range(24):\n    bar.advance(0.075 * (i + 1))\n"
-        "bar.close()")]
+    nb.cells = [nbformat.v4.new_code_cell(source)]
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    return nb
+
+
+@pytest.mark.slow
+def test_a_finished_bar_is_saved_finished_in_the_notebook() -> None:
+    nb = _executed("from qwenlab.progress import Progress\n"
+                   "bar = Progress(24, desc='prompt-extend', budget_usd=2.5)\n"
+                   "for i in range(24):\n    bar.advance(0.075 * (i + 1))\n"
+                   "bar.close()")
     texts = [o["data"]["text/plain"] for o in nb.cells[0].outputs if o.output_type == "display_data"]
     assert len(texts) == 1, nb.cells[0].outputs  # one bar, updated in place, not a second copy
     assert "100%" in texts[0] and "24/24" in texts[0] and "$1.800 of $2.50" in texts[0], texts[0]
@@ -164,11 +171,7 @@ def test_a_bar_without_a_warm_up_keeps_tqdms_estimate(monkeypatch: pytest.Monkey
 @pytest.mark.slow
 def test_the_notebook_bar_says_estimating_until_the_warm_up_is_done() -> None:
     """The widget's text (tqdm's notebook bar) goes by the same estimate as the terminal's."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
+    nb = _executed(
         "from qwenlab.progress import Progress\n"
         "now = [0.0]\n"
         "bar = Progress(10, desc='reading text', unit='image', warmup=1, clock=lambda: now[0])\n"
@@ -176,8 +179,7 @@ def test_the_notebook_bar_says_estimating_until_the_warm_up_is_done() -> None:
         "print('after 1:', bar._bar.container.children[2].value)\n"
         "now[0] += 2; bar.update(); bar._bar.refresh()\n"
         "print('after 2:', bar._bar.container.children[2].value)\n"
-        "bar.close()")]
-    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+        "bar.close()")
     out = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
     first, second = out.replace("\u2007", " ").replace("&lt;", "<").split("after 2:")  # the widget's HTML
     assert "1/10" in first and "estimating time left" in first, out
