@@ -481,10 +481,15 @@ def test_a_key_in_the_base_url_is_in_no_repr_message_or_traceback(url: str, data
     RUNWARE_BASE_URL whole, a password in it included; 'could not connect to ...' repeated a key
     written as the address's user name or in its query."""
     import traceback
+    import warnings
 
     monkeypatch.setenv("RUNWARE_BASE_URL", url)
-    client = RunwareClient("sk-another-key-000000000000", images_dir=data_dir / "images", **{**FAST, "max_retries": 1})
+    with warnings.catch_warnings(record=True) as said:  # "the user name and password ... are not sent"
+        warnings.simplefilter("always")
+        client = RunwareClient("sk-another-key-000000000000", images_dir=data_dir / "images", **{**FAST, "max_retries": 1})
     try:
+        for w in said:
+            key_free("the warning that they are not sent", str(w.message))
         for what in (repr(client), repr(client._exchange), repr(Lab(data_dir, client=client).client)):
             key_free("a client's repr", what)
         with pytest.raises(TransportError) as info:
