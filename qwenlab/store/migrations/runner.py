@@ -84,7 +84,7 @@ def _warn_if_newer(done: set[str]) -> None:
     unknown = sorted(done - {fn.__name__ for fn in MIGRATIONS})
     if unknown:
         warnings.warn(f"this log was written by a newer qwenlab (its migrations {', '.join(unknown)} are unknown to "
-                      f"qwenlab {__version__}): reading it works, but update qwenlab (pip install -U qwenlab) before "
+                      f"qwenlab {__version__}): reading it works, but update this qwenlab (the checkout or package it runs from) before "
                       "running sweeps in it or changing it", stacklevel=4)
 
 
