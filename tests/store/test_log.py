@@ -112,7 +112,7 @@ def test_a_log_written_by_a_newer_qwenlab_is_said_so_when_opened(tmp_path: Path)
     with sqlite3.connect(tmp_path / "newer.db") as conn:
         conn.execute("INSERT INTO _qwenlab_migrations (name, applied_at) VALUES ('m099_from_the_future', '2027-01-01')")
     with pytest.warns(UserWarning, match=r"written by a newer qwenlab \(its migrations m099_from_the_future are "
-                                         r"unknown to qwenlab .*update qwenlab"):
+                                         r"unknown to qwenlab .*update this qwenlab"):
         log = Log(tmp_path / "newer.db")
     assert log.experiment_names() == []  # it still reads
     log.close()
