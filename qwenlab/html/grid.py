@@ -106,11 +106,7 @@ def _blank(text: str, e: Entry, thumb: int) -> str:
     """What stands in a cell for an image not there: `text` in a box of the thumbnail's size and
     shape (the image's logged size), as the drawn grid's blank. A line of text was shorter than
     a poster's thumbnail, and every repeat under it stood higher than its neighbours in the row."""
-    image = e.image or {}
-    width, height = (image.get("width"), image.get("height")) if image.get("width") and image.get("height") \
-        else (e.width, e.height)
-    aspect = width / height if width and height else 1.0
-    aspect = min(8.0, max(1 / 8, aspect))
+    aspect = min(8.0, max(1 / 8, e.aspect or 1.0))
 
     def box(side: int) -> str:  # the thumbnail's size in a `side` px square: the page's, on screen and on paper
         side = min(thumb, side)

@@ -28,7 +28,17 @@ from .provenance import EMULATOR, Provenance
 if TYPE_CHECKING:
     from .experiment import ExperimentRecord
 
-__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT", "axis_infos", "axis_infos_of"]
+__all__ = ["Catalog", "AxisInfo", "Entry", "REPEAT", "aspect_of", "axis_infos", "axis_infos_of"]
+
+def aspect_of(width: Any, height: Any) -> float | None:
+    """Width / height from a logged size (an entry's, a pair's `width` and `height`), None where
+    there is none."""
+    try:
+        w, h = float(width), float(height)
+    except (TypeError, ValueError):
+        return None
+    return w / h if w > 0 and h > 0 else None
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -66,6 +76,14 @@ class Entry:
     @property
     def failed(self) -> bool:
         return self.image_id is None
+
+    @property
+    def aspect(self) -> float | None:
+        """Width / height of its image: the size its file was logged at, else the size its request
+        asked for (a failed cell's); None where neither is known (an edit sent no size). The shape
+        a blank standing for a missing image takes, in grids, views and the report."""
+        image = self.image or {}
+        return aspect_of(image.get("width"), image.get("height")) or aspect_of(self.width, self.height)
 
     @property
     def shown_seed(self) -> int | None:

@@ -50,6 +50,7 @@ from ..analysis.judging import (
 from ..analysis.pairs import pairs as find_pairs
 from ..core.values import count_of
 from ..errors import ImageError, JudgementError
+from ..store.catalog import aspect_of
 from ..store.experiment import provenance_banner
 from ..store.ratings import DEFAULT_CRITERION
 from ..store.thumbnails import read_checked
@@ -60,7 +61,7 @@ from .display import with_text
 from .judging_results import JudgingResults
 from .keys import KeyShortcuts
 from .require import require_ipywidgets
-from .tiles import aspect_of, thumb_jpeg, unreadable_tile
+from .tiles import thumb_jpeg, unreadable_tile
 
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord

@@ -29,13 +29,14 @@ from PIL import Image
 from ..analysis.pairs import pairs
 from ..core.values import count_of, is_missing
 from ..errors import ImageError
+from ..store.catalog import aspect_of
 from ..store.thumbnails import Unreadable, thumbnail_of
 from ..typography.badges import score_label
 from ..typography.draw import score_colour
 from .compare import CompareImage, CompareViewer
 from .display import with_text
 from .require import require_ipywidgets
-from .tiles import aspect_of, thumb_jpeg
+from .tiles import thumb_jpeg
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -30,7 +30,7 @@ from .require import require_ipywidgets
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
 
-__all__ = ["TileGrid", "Tile", "TILE_CSS", "aspect_of", "entry_aspect", "blank_jpeg", "thumb_jpeg", "unreadable_jpeg", "unreadable_tile"]
+__all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg", "thumb_jpeg", "unreadable_jpeg", "unreadable_tile"]
 
 GRID_MAX_HEIGHT = "85vh"  # the grid's scroll box, as the HTML report's tables (qwenlab.html.page)
 
@@ -45,16 +45,6 @@ TILE_CSS = """
 .qwl-grid .qwl-rowhead { position: sticky; left: 0; z-index: 1; }
 .qwl-grid .qwl-colhead.qwl-rowhead { z-index: 3; }
 """
-
-def aspect_of(width: Any, height: Any) -> float | None:
-    """Width / height of an image from its logged size (`Entry.width`, a pair's `width`), None
-    where there is none: the shape a picture standing for it takes."""
-    try:
-        w, h = float(width), float(height)
-    except (TypeError, ValueError):
-        return None
-    return w / h if w > 0 and h > 0 else None
-
 
 def _box(aspect: float | None, size: int) -> tuple[int, int]:
     """(width, height) of a picture of `aspect` that fits a `size` x `size` box, as a thumbnail
@@ -132,16 +122,9 @@ def unreadable_tile(reason: object, hint: str = "", aspect: float | None = None,
     return unreadable_jpeg(what, hint, aspect, size)
 
 
-def entry_aspect(entry: "Entry") -> float | None:
-    """Width / height of an entry's image: the size its file was logged at, else the size its
-    request asked for (a failed cell's), None where neither is known (an edit sent no size)."""
-    image = entry.image or {}
-    return aspect_of(image.get("width"), image.get("height")) or aspect_of(entry.width, entry.height)
-
-
 def _tile_jpeg(entry: "Entry") -> bytes:
     """A tile's picture: a click on a tile shows why its image cannot be read."""
-    return thumb_jpeg(entry.path, hint="click for why", aspect=entry_aspect(entry))
+    return thumb_jpeg(entry.path, hint="click for why", aspect=entry.aspect)
 
 
 def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
@@ -241,7 +224,7 @@ class TileGrid:
         later = {id(e) for e in late}
         # made in parallel where not cached yet (Pillow decodes outside the GIL); in a kernel, the
         # missing ones come after the page is shown
-        jpegs = list(self._threads.map(lambda e: blank_jpeg(entry_aspect(e)) if id(e) in later
+        jpegs = list(self._threads.map(lambda e: blank_jpeg(e.aspect) if id(e) in later
                                         else _tile_jpeg(e), entries))
         for tile, entry, jpeg, caption in zip(self.pool, entries, jpegs, captions):
             tile.show(entry, jpeg, caption, entry is selected)
