@@ -127,7 +127,7 @@ class RunwareClient:
         # the address without them: they are never sent (the key goes in the Authorization header),
         # and no request, attribute or repr made from it may show them
         self.base_url = without_credentials(address).rstrip("/")
-        if self.base_url != str(address).rstrip("/") and "@" in str(address).split("?")[0]:
+        if self.base_url != str(address).rstrip("/"):  # without_credentials took a user name or password out
             # said, not silent: a gateway that wants them (HTTP Basic) answers 401 to every request
             warnings.warn(f"the user name and password in the API address ({shown_url(self.base_url)}) are not sent: "
                           "Runware takes the API key in the Authorization header (RUNWARE_API_KEY); take them out of "

@@ -249,7 +249,10 @@ def stored_score(log: "Log", image_id: int, engine: str | None = None) -> TextSc
 
 def scored_engines(log: "Log", experiment_id: int) -> list[str]:
     """The engines that have scored images of the experiment (or comparison), the most used first."""
-    ids = log.scope(experiment_id)
+    return _engines_of(log, log.scope(experiment_id))
+
+
+def _engines_of(log: "Log", ids: list[int]) -> list[str]:
     marks = ", ".join("?" for _ in ids) or "NULL"
     return [r["engine"] for r in log.rows(
         f"SELECT engine, count(*) AS n FROM text_scores WHERE experiment_id IN ({marks}) GROUP BY engine "
@@ -261,7 +264,7 @@ def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> lis
     the most used one when None)."""
     ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
     marks = ", ".join("?" for _ in ids) or "NULL"
-    names = scored_engines(log, experiment_id)
+    names = _engines_of(log, ids)
     if not names:
         return []
     if engine is None:
