@@ -7,16 +7,18 @@ space the page keeps for it (`caption_height`), so a poster's footer text stays 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+import math
+from typing import Any, Sequence
 
+import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.image import BboxImage
+from matplotlib.transforms import Affine2D
+from PIL import Image
 
 from ..store.catalog import Entry
 from .pages import DISPLAY_QUALITY, DISPLAY_WIDTH, page_bytes
 from .text import BLANK_PT, CAPTION_PT, line_height, wrap_lines
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["draw_image", "draw_blank", "drawn_tiles", "caption_lines", "caption_height", "FAILED_COLOR", "ShownFigure",
            "CAPTION_GAP"]
@@ -55,6 +57,36 @@ def _caption(fig: Any, caption: str, x_mid: float, y_foot: float, box_w: float, 
                  fontsize=CAPTION_PT, color=colour, linespacing=1.15, gid=gid)
 
 
+class TileImage(BboxImage):
+    """A `BboxImage` that, on a raster canvas, shrinks its pixels with Pillow's Lanczos filter
+    to the exact pixels it covers. matplotlib's own resampling took about 2.5 ms an image, a
+    third of the drawing of a 64-image page (`python -m qwenlab.bench --scale`), against about
+    0.7 ms; and Lanczos keeps a shrunk poster's small text sharper than its Hanning filter.
+    Enlarging, a vector file (PDF, SVG) and any pixels that are not 8-bit RGB(A) are left to
+    matplotlib."""
+
+    def make_image(self, renderer: Any, magnification: float = 1.0, unsampled: bool = False) -> Any:
+        pixels = self._A
+        if unsampled or renderer.option_scale_image() or pixels is None or pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+            return super().make_image(renderer, magnification, unsampled)
+        canvas_w, canvas_h = renderer.get_canvas_width_height()
+        x0, y0, x1, y1 = self.get_window_extent(renderer).extents * magnification
+        # the pixel borders matplotlib rounds to (`_ImageBase._make_image`), so that a tile
+        # lands where it did, to the pixel
+        left, bottom = math.floor(x0 + 0.5), math.ceil(y0 - 0.5 - 1e-8)
+        right, top = math.floor(x1 + 0.5 + 1e-8), math.ceil(y1 - 0.5)
+        width, height = right - left, top - bottom
+        inside = left >= 0 and bottom >= 0 and right <= canvas_w * magnification and top <= canvas_h * magnification
+        if not inside or width <= 0 or height <= 0 or width > pixels.shape[1] or height > pixels.shape[0]:
+            return super().make_image(renderer, magnification, unsampled)
+        shrunk = Image.fromarray(pixels)
+        if shrunk.size != (width, height):
+            shrunk = shrunk.resize((width, height), Image.Resampling.LANCZOS)
+        # the renderer takes RGBA rows bottom first, and writes into them
+        out = np.ascontiguousarray(np.asarray(shrunk.convert("RGBA"))[::-1])
+        return out, left / magnification, bottom / magnification, Affine2D()
+
+
 def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "np.ndarray", caption: str, box_w: float,
                box_h: float, *, frame: Any = None, boxes: Sequence[tuple[Sequence[tuple[float, float]], Any]] = (),
                gid: str | None = None) -> None:
@@ -67,7 +99,6 @@ def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "
 
     The image is a `BboxImage` placed on the figure, not an Axes: an Axes costs ~6 ms to make,
     which is most of the time of a page of 64 images."""
-    from matplotlib.image import BboxImage
     from matplotlib.patches import Polygon, Rectangle
     from matplotlib.transforms import Affine2D, Bbox, TransformedBbox
 
@@ -77,7 +108,7 @@ def draw_image(fig: "Figure", rect: tuple[float, float, float, float], pixels: "
     shown_h = shown_w * h / w
     x0 = rect[0] + (box_w - shown_w) / 2 / W
     y0 = rect[1] + (box_h - shown_h) / 2 / H
-    image = BboxImage(TransformedBbox(Bbox.from_bounds(x0, y0, shown_w / W, shown_h / H), fig.transFigure),
+    image = TileImage(TransformedBbox(Bbox.from_bounds(x0, y0, shown_w / W, shown_h / H), fig.transFigure),
                       interpolation="antialiased", gid=gid)
     image.set_data(pixels)
     fig.add_artist(image)
