@@ -139,15 +139,21 @@ def test_budget_is_never_exceeded_under_concurrency(make_lab) -> None:
     sweep = small_sweep(n_quality=6)  # 24 cells
     with Emulator(latency=0.15) as emu:
         lab = make_lab(emu)
+        # what the preview (and `run --dry-run`) says the budget lets through is what eight at once send
+        preview = lab.preview(sweep, "b", budget_usd=5 * PRICE)
+        assert (preview.affordable, preview.at_most_usd) == (5, round(5 * PRICE, 6))
         exp = lab.run(sweep, name="b", budget_usd=5 * PRICE, concurrency=8, progress=False)
         assert emu.ledger.total() <= 5 * PRICE + 1e-9
         assert exp.counts()["done"] == 5 and exp.counts()["pending"] == 19
         assert exp.status == "budget" and "budget" in exp.stop_reason
         first = ledger_per_task(emu)
 
+        preview = lab.preview(sweep, "b", budget_usd=0.8)
+        assert preview.spent_usd == round(5 * PRICE, 6) and preview.affordable == 5
         exp = lab.run(sweep, name="b", budget_usd=0.8, concurrency=8, progress=False)
         assert emu.ledger.total() <= 0.8 + 1e-9
         assert exp.counts()["done"] == 10  # 0.8 // 0.075
+        assert emu.ledger.total() == pytest.approx(preview.spent_usd + preview.at_most_usd)
         assert all(ledger_per_task(emu)[t] == n for t, n in first.items())  # done cells were not sent again
         assert emu.ledger.charged_twice() == []
 
