@@ -296,7 +296,9 @@ class RunwareClient:
     ) -> list[Outcome]:
         """Run requests on `concurrency` threads; results in input order, a failure in its slot.
 
-        One failure does not stop the others. `on_result(index, outcome)` is called in this
+        One failure does not stop the others. A request with the taskUUID of an earlier one (the
+        same request twice) is not sent: its slot holds a ValidationError naming renew() and
+        numberResults. `on_result(index, outcome)` is called in this
         thread as each one finishes (for a progress bar). Ctrl-C / the notebook's stop button
         stops waiting at once: no new task starts, and waiting workers give up.
         """
@@ -306,11 +308,26 @@ class RunwareClient:
         results: list[Outcome | None] = [None] * len(reqs)
         if not reqs:
             return []
+        # A taskUUID is "unique per task" (the model page): the same request twice ([request] * 4 for
+        # four images) sent its copies at once, each refused conflictTaskUUID only after its POST
+        # (or, after a retry, handed the first copy's images as its own). Refused here, unsent.
+        first: dict[str, int] = {}
+        for i, req in enumerate(reqs):
+            uid = req.task_uuid if isinstance(req, Request) else None
+            if uid is not None and first.setdefault(uid, i) != i:
+                results[i] = ValidationError([Problem("taskUUID", f"{uid} is request {first[uid]}'s too: a taskUUID is one "
+                                                      "task's; give each its own with request.renew(), or ask one request "
+                                                      "for more images with numberResults")]).for_task(uid, attempts=0)
+                if on_result is not None:
+                    on_result(i, results[i])  # type: ignore[arg-type]
+        todo = [i for i in range(len(reqs)) if results[i] is None]
+        if not todo:
+            return results  # type: ignore[return-value]
         cancel = threading.Event()
-        pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(reqs)), thread_name_prefix="qwenlab-client")
+        pool = cf.ThreadPoolExecutor(max_workers=min(concurrency, len(todo)), thread_name_prefix="qwenlab-client")
         futures = {
-            pool.submit(self._sender.execute, [req], include_cost=include_cost, save=save, cancel=cancel): i
-            for i, req in enumerate(reqs)
+            pool.submit(self._sender.execute, [reqs[i]], include_cost=include_cost, save=save, cancel=cancel): i
+            for i in todo
         }
         try:
             pending = set(futures)

@@ -291,7 +291,9 @@ class Request:
 
     # -- changing ------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> "Request":
-        """A new request with some parameters changed (None removes one).
+        """A new request with some parameters changed (None removes one; `size=None` removes
+        width and height). An object of the page given by its name (`safety=`, `inputs=`,
+        `providerSettings=`) is replaced whole, or removed with None.
 
         A request whose parameters change is a new task, so it gets a fresh taskUUID: Runware
         answers a taskUUID once, and sending a changed request under the old one would fetch the
@@ -301,9 +303,15 @@ class Request:
             changes["taskUUID"] = new_task_uuid()  # "no taskUUID" on a task means a fresh one
         explicit_uuid = "taskUUID" in changes
         model = changes.pop("model", self._model_id)
+        size_given = "size" in changes
         size = changes.pop("size", None)
         if size is not None:
             _set_size(changes, size)
+        elif size_given:
+            # size=None removes width and height, as None removes any parameter: the request then
+            # takes the model's default size (it kept the old size, without a word)
+            changes.setdefault("width", None)
+            changes.setdefault("height", None)
         new = self._rebuild(model)
         desc = new._description()
         values = dict(new._values)
@@ -321,6 +329,14 @@ class Request:
             key = _ALIASES.get(key, key)
             spec = desc.spec(key) if desc else None
             paths = spec.paths if spec else (key,)
+            if spec is None and desc is not None and desc.is_object_prefix(key):
+                # an object of the page (safety, inputs, providerSettings): the change is the whole
+                # object, as its keyword says (a sweep's axis labels its cells so). Its parameters
+                # set before went on being sent: safety=None still sent safety.checkContent, and
+                # providerSettings=None the old promptExtend, in a cell labelled "not sent".
+                paths = (key, *(p for p in values if p.startswith(key + ".")))
+                for p in paths:
+                    written.pop(p, None)
             present = [p for p in paths if p in values]
             for p in paths:
                 values.pop(p, None)

@@ -181,7 +181,9 @@ def utf16_length(text: str) -> int:
 
 
 def _check_value(spec: ParameterSpec, path: str, value: Any, desc: ModelDescription) -> list[Problem]:
-    name = spec.path
+    # named where it was written: the page's first example sends a top-level referenceImages, and
+    # a problem named inputs.referenceImages sent the user looking for a key their JSON lacks
+    name = path if path in spec.also_at else spec.path
     got = short_repr(value)
     if spec.value is not None:
         return [] if value == spec.value else [Problem(name, f"must be {spec.value!r}, got {got}", value)]

@@ -109,7 +109,16 @@ def _claim_in_memory(state: EmulatorState, task_uuid: str, request: Request) -> 
     """False when an earlier process of this emulator took the taskUUID (its memory knows it)."""
     if state.memory is None:
         return True
-    return state.memory.claim(task_uuid, "imageInference", state.store.now() + int(request.get("ttl") or state.default_ttl))
+    return state.memory.claim(task_uuid, "imageInference", state.store.now() + _kept_for(state, request))
+
+
+def _kept_for(state: EmulatorState, request: Request) -> int:
+    """How long the task and its images are kept, in seconds: its `ttl` with URL output, else the
+    default. The page gives ttl to URLs alone ("Only applies when outputType is `URL`", L165): a
+    base64 task's ttl of 60 made the emulator forget it, and free its taskUUID to be charged
+    again, a minute later."""
+    ttl = request.get("ttl") if request.get("outputType", "URL") == "URL" else None
+    return int(ttl or state.default_ttl)
 
 
 def _problem_item(problem: Problem, task_uuid: str | None, model_id: str) -> dict[str, Any]:
@@ -147,7 +156,7 @@ def _plan(state: EmulatorState, request: Request, references: tuple[Reference, .
         output_type=str(request.get("outputType", "URL")),
         fmt=str(request.get("outputFormat", "JPG")).upper(),
         quality=int(request.get("outputQuality", 95)),
-        ttl=int(request.get("ttl") or state.default_ttl),
+        ttl=_kept_for(state, request),
         include_cost=bool(request.get("includeCost", False)),
         price=desc.price_on(),  # today in UTC, as the client prices it
         nsfw=safety_on and NSFW_TRIGGER in (request.prompt or "").lower(),

@@ -40,10 +40,12 @@ def doc_link(parameter: str | None, model_id: str | None = None) -> str:
     if not parameter:
         return base
     try:
-        declared = get_model(model_id).spec_at(parameter) is not None if model_id else False
+        spec = get_model(model_id).spec_at(parameter) if model_id else None
     except ModelNotFoundError:
-        declared = False
-    anchor = "request-" + parameter.lower().replace(".", "-") if declared else "request-parameters"
+        spec = None
+    # the page's anchor is its documented path's: a top-level referenceImages is documented at
+    # #request-inputs-referenceimages (there is no #request-referenceimages)
+    anchor = "request-" + spec.path.lower().replace(".", "-") if spec is not None else "request-parameters"
     return f"{base}#{anchor}"
 
 

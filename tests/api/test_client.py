@@ -665,6 +665,19 @@ def test_generate_many_keeps_order_and_isolates_failures(fake, make_client):
     assert sorted(seen) == list(range(6))
 
 
+def test_generate_many_refuses_one_task_uuid_twice_before_sending_it(fake, make_client):
+    """The model page (L44): a taskUUID "Must be unique per task". `[request] * 3` for three images
+    sent three POSTs at once, two of them refused conflictTaskUUID after they had gone."""
+    r, other = req(), req(prompt="another poster")
+    seen: list[int] = []
+    out = make_client().generate_many([r, other, r, r], concurrency=4, on_result=lambda i, o: seen.append(i))
+    assert [type(o) for o in out] == [TaskResult, TaskResult, ValidationError, ValidationError]
+    assert out[2].problems[0].parameter == "taskUUID" and "renew()" in str(out[2]) and "numberResults" in str(out[2])
+    assert out[2].task_uuid == r.task_uuid and out[2].attempts == 0
+    assert sorted(t["taskUUID"] for post in fake.posts for t in post) == sorted([r.task_uuid, other.task_uuid])
+    assert sorted(seen) == [0, 1, 2, 3]
+
+
 def test_generate_many_stops_waiting_when_interrupted(fake):
     # Every POST after the first gets 429 with a long Retry-After; the caller is interrupted
     # at the first result and must not sit out the waits of the other workers.

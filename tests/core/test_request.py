@@ -210,6 +210,30 @@ def test_replace_keeps_values_and_spelling() -> None:
     assert seed0.renew().task_uuid != seed0.task_uuid
 
 
+def test_replace_with_none_removes_a_size_and_an_object_of_the_page_whole() -> None:
+    """None removes what it names: size (width and height, page L238-L255) and the page's
+    objects, safety (L132-L135), inputs (L185) and providerSettings (L264). They went on being
+    sent, so a sweep cell labelled "not sent" sent the base's value (promptExtend False where the
+    label promised the page's default, true, L270)."""
+    from qwenlab import Sweep
+
+    r = Request(prompt="A poster", size="1024x1536", safety={"checkContent": True}, promptExtend=False,
+                inputs={"referenceImages": ["https://example.com/a.jpg"]})
+    assert r.replace(size=None).to_task().keys().isdisjoint({"width", "height"})
+    assert r.replace(size=None).size == (1024, 1024)  # the model's default, as for a request given none
+    bare = r.replace(safety=None, providerSettings=None, inputs=None).to_task()
+    assert bare.keys().isdisjoint({"safety", "providerSettings", "inputs"}) and bare["width"] == 1024
+    assert "providerSettings" not in r.replace(**{"providerSettings.alibaba": None}).to_task()
+    # an object given is the object sent, as the cell's label shows it
+    assert r.replace(safety={"mode": "fast"}).to_task()["safety"] == {"mode": "fast"}
+    base = Request(prompt="A poster", safety={"checkContent": True}, promptExtend=False)
+    cells = Sweep(base=base, axes={"providerSettings": [None, {"alibaba": {"promptExtend": True}}]}).cells()
+    assert [c.request.prompt_extend for c in cells] == [True, True]  # the page's default, then as given
+    assert "providerSettings" not in cells[0].request.to_task() and cells[0].request.to_task()["safety"]
+    cells = Sweep(base=base, axes={"safety": [None, {"mode": "fast"}]}).cells()
+    assert [c.request.to_task().get("safety") for c in cells] == [None, {"mode": "fast"}]
+
+
 def test_replace_starts_from_the_task_as_pasted_every_time() -> None:
     """replace keeps its request rebuilt from the task JSON (a sweep replaces from the same base
     for every cell): each replace is the same as the first, and a description registered since

@@ -102,6 +102,22 @@ def test_a_task_is_forgotten_once_its_ttl_has_passed(http, tmp_path: Path) -> No
         assert get_response(http, third, default["taskUUID"]).status_code == 404
 
 
+@pytest.mark.parametrize("output_type", ["base64Data", "dataURI"])
+def test_ttl_shortens_nothing_but_an_image_url(http, tmp_path: Path, output_type: str) -> None:
+    """The model page (L165): ttl "Only applies when outputType is `URL`". A base64 task sent with
+    ttl=60 was forgotten a minute later, its taskUUID free to be charged a second time."""
+    memory, clock = tmp_path / "emulator.db", Clock()
+    with Emulator(api_key=KEY, memory=memory, clock=clock) as first:
+        sent = task(outputType=output_type, ttl=60)
+        assert post(http, first, sent).status_code == 200
+    clock.now += 121
+    with Emulator(api_key=KEY, memory=memory, clock=clock) as second:
+        assert get_response(http, second, sent["taskUUID"]).status_code == 200  # kept an hour, the default
+        again = post(http, second, sent)
+        assert again.status_code == 400 and again.json()["errors"][0]["code"] == "conflictTaskUUID"
+        assert len(second.ledger) == 0
+
+
 def test_a_failed_task_is_unknown_later_but_its_task_uuid_stays_taken(http, tmp_path: Path) -> None:
     memory = tmp_path / "emulator.db"
     with Emulator(api_key=KEY, memory=memory) as first:

@@ -31,3 +31,34 @@ def test_an_object_of_the_page_given_as_something_else_is_named_as_the_object_it
     assert "must be an object" in item["message"] and holds in item["message"]
     assert "is not a parameter" not in item["message"]
     assert len(emulator.ledger) == 0
+
+
+# page L30-L272: every parameter's "### [name](...#request-...)" heading is an anchor of the page
+def test_every_documentation_link_is_an_anchor_of_the_page() -> None:
+    from pathlib import Path
+
+    from qwenlab.core.model import DEFAULT_MODEL, get_model
+    from qwenlab.emulator.wire import doc_link
+
+    page = (Path(__file__).resolve().parents[1] / "data" / "seed-page.txt").read_text(encoding="utf-8")
+    for spec in get_model(DEFAULT_MODEL).parameters.values():
+        for path in spec.paths:  # referenceImages at the top level (page L350) too
+            link = doc_link(path, DEFAULT_MODEL)
+            assert f"({link})" in page, (path, link)
+
+
+# page L187-L192: referenceImages is documented at inputs.referenceImages; its first example
+# (L350) writes it at the top level
+@pytest.mark.parametrize("value", [["not an image"], "https://example.com/a.jpg"], ids=["item", "not-a-list"])
+def test_a_top_level_reference_problem_names_the_key_as_written(emulator, http, value):
+    from qwenlab.core.request import Request
+
+    sent = task(referenceImages=value)
+    (problem,) = Request.from_json(sent).problems()
+    assert problem.parameter == "referenceImages"
+    response = http.post(emulator.url, json=[sent])
+    assert response.status_code == 400
+    (item,) = response.json()["errors"]
+    assert item["parameter"] == "referenceImages" and item["message"].startswith("referenceImages: ")
+    assert item["documentation"].endswith("#request-inputs-referenceimages")
+    assert len(emulator.ledger) == 0
