@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
-from ..core.intervals import bounds_percent, percent, wilson_interval
+from ..core.intervals import bounds_percent, check_confidence, percent, wilson_interval
 from ..errors import JudgementError
 from ..secrets import holds_secret
 from ..store.catalog import REPEAT, Catalog
@@ -78,6 +78,9 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
 
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    # judged before the data: with nothing judged yet no interval is computed, and 95 (a percent)
+    # went unnoticed behind "no judgements yet"
+    confidence = check_confidence(confidence)
     catalog = catalog_for(exp, axis)
     value_of = image_values(catalog, axis)
     recorded = judgements(exp, axis, None if criterion is None else check_criterion(criterion))

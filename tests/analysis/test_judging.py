@@ -148,6 +148,21 @@ def test_no_judgements_yet_says_so(lab: Lab) -> None:
                                             "overall: promptExtend=off: no judgements yet")
 
 
+@pytest.mark.parametrize("confidence", [95, 1, 0, -0.5, True, "0.95", math.nan])
+def test_a_bad_confidence_is_refused_with_the_fix_before_the_judgements_are_read(lab: Lab, confidence: object) -> None:
+    """summary(confidence=95) (a percent for a fraction) with nothing judged yet answered "no
+    judgements yet", as if 95 were fine: the interval is computed only for a value judged, so the
+    argument was never looked at. It is refused with the fix before the log is read."""
+    exp = run(lab, repeats=1)
+    for call in (summary, win_rates):
+        with pytest.raises(ValueError, match=r"confidence must be a fraction between 0 and 1.*e\.g\. 0\.95"):
+            call(exp, "promptExtend", confidence=confidence)
+    with pytest.raises(ValueError, match="confidence=95 is a percent: pass 0.95"):
+        summary(exp, "promptExtend", confidence=95)
+    with pytest.raises(ValueError, match="confidence"):
+        wilson_interval(0, 0, 95)  # no judgement either: the level is still judged first
+
+
 def test_a_pair_judged_again_counts_once_by_its_latest_judgement(lab: Lab) -> None:
     """Judging again (rejudge=True) adds rows to the log; counted too, one comparison weighed
     twice and the interval narrowed as if twice the pairs had been seen."""
