@@ -151,9 +151,19 @@ def _pairs_frame(rows: list[dict[str, Any]], others: list[str]) -> "pd.DataFrame
 def _two_values(catalog: Catalog, axis: str, values: Sequence[Any] | None) -> tuple[Any, Any]:
     info = catalog.axes[axis]
     if values is not None:
+        example = f"values=({', '.join(repr(info.label(v)) for v in info.values[:2])})"
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            # a string is a sequence too: "on" was read as the values 'o' and 'n'
+            raise ValueError(f"values= takes the two values of {axis!r} to compare as a pair, e.g. {example}; got {values!r}")
+        values = list(values)  # a tuple, a list, an array, a Series
         if len(values) != 2:
             raise ValueError(f"values= takes the two values of {axis!r} to compare, got {len(values)}")
-        return catalog.resolve(axis, values[0]), catalog.resolve(axis, values[1])
+        a, b = catalog.resolve(axis, values[0]), catalog.resolve(axis, values[1])
+        if same_value(a, b):
+            # one value on both sides pairs nothing: every image read as unpaired, judging offered no pair
+            raise ValueError(f"values={tuple(values)!r} names one value twice ({info.label(a)}); give two different values "
+                             f"of {axis!r}, e.g. {example}")
+        return a, b
     present = catalog.values(axis)
     if len(present) != 2:
         raise ValueError(f"axis {axis!r} has {count_of(len(present), 'value')} in view ({', '.join(info.label(v) for v in present)}); "

@@ -78,6 +78,23 @@ def test_pairs_along_size_give_each_sides_size_not_side_as(exp, tmp_path: Path) 
     assert show_pairs(df).get_figwidth() > show_pairs(shared[shared["size"] == "512x768"]).get_figwidth() + 2
 
 
+def test_values_must_be_two_different_values(exp) -> None:
+    """values=("on", "on") (or True and "on", one value twice) paired nothing and called every
+    image unpaired, and judging opened on no pair at all, without a word; values="on" was read
+    letter by letter ("'o' is not a value"). Each is refused, naming values= and the fix."""
+    with pytest.raises(ValueError, match=r"values=\('on', 'on'\) names one value twice \(on\); give two different "
+                                         r"values of 'promptExtend', e\.g\. values=\('on', 'off'\)"):
+        pairs(exp, "promptExtend", values=("on", "on"))
+    with pytest.raises(ValueError, match=r"names one value twice \(on\)"):
+        pairs(exp, "promptExtend", values=(True, "on"))
+    with pytest.raises(ValueError, match=r"values= takes the two values of 'promptExtend' to compare as a pair, "
+                                         r"e\.g\. values=\('on', 'off'\); got 'on'"):
+        pairs(exp, "promptExtend", values="on")
+    with pytest.raises(ValueError, match="names one value twice"):
+        exp.judge("promptExtend", values=("off", "off"))
+    assert len(pairs(exp, "promptExtend", values=("off", "on"))) == 3  # two values, either order
+
+
 def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: Path) -> None:
     df = pairs(exp, "promptExtend")
     fig = show_pairs(df, path=tmp_path / "pairs.png")
