@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
-from ..core.intervals import bounds_percent, percent, wilson_interval
+from ..core.intervals import bounds_percent, check_confidence, percent, wilson_interval
 from ..errors import JudgementError
 from ..secrets import holds_secret
 from ..store.catalog import REPEAT, Catalog
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["record_judgement", "undo_judgement", "image_values", "win_rates", "summary", "judgements", "latest_per_pair", "criteria",
+__all__ = ["record_judgement", "undo_judgement", "image_values", "image_settings", "win_rates", "summary", "judgements", "latest_per_pair", "criteria",
            "check_criterion", "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
 
 TIES = ("half", "exclude")
@@ -78,6 +78,9 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
 
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    # judged before the data: with nothing judged yet no interval is computed, and 95 (a percent)
+    # went unnoticed behind "no judgements yet"
+    confidence = check_confidence(confidence)
     catalog = catalog_for(exp, axis)
     value_of = image_values(catalog, axis)
     recorded = judgements(exp, axis, None if criterion is None else check_criterion(criterion))
@@ -167,22 +170,38 @@ def _count(n: int, noun: str) -> str:
 
 # -- recording ------------------------------------------------------------------------------------
 def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: int, winner: str,
-                     criterion: str = DEFAULT_CRITERION, *, values: Mapping[int, tuple[Any, Any]] | None = None) -> int:
+                     criterion: str = DEFAULT_CRITERION, *, values: Mapping[int, tuple[Any, Any]] | None = None,
+                     settings: Mapping[int, Mapping[str, tuple[Any, str]]] | None = None) -> int:
     """Record that `winner` ('a', 'b' or 'tie') of images `image_a` and `image_b` is better,
     along `axis`, on `criterion` ("overall", "text correct" or a short name of your own);
-    returns the judgement's id. The two images must be of this experiment and differ in that axis.
-    values: the images' values on `axis` as `image_values` gives them, where the caller holds them
-    (the judging widget, at each click: reading the experiment again took 0.1 s at 2,000 images)."""
+    returns the judgement's id. The two images must be of this experiment and differ in that axis
+    alone (as the pairs of `qwenlab.analysis.pairs.pairs` do): the same other settings, and the
+    same seed where seeds are pinned.
+    values, settings: the images' values on `axis` and their other settings, as `image_values`
+    and `image_settings` give them, where the caller holds them (the judging widget, at each
+    click: reading the experiment again took 0.1 s at 2,000 images)."""
     if winner not in WINNERS:
         raise JudgementError(f"winner must be 'a' (image_a is better), 'b' (image_b is better) or 'tie', got {winner!r}")
     criterion = check_criterion(criterion)
-    value_of = values if values is not None else image_values(catalog_for(exp, axis), axis)
+    if values is None or settings is None:
+        catalog = catalog_for(exp, axis)
+        values = values if values is not None else image_values(catalog, axis)
+        settings = settings if settings is not None else image_settings(catalog, axis)
     for name, image in (("image_a", image_a), ("image_b", image_b)):
-        if int(image) not in value_of:
+        if int(image) not in values:
             raise JudgementError(f"{name}={image} is not an image of experiment {exp.name!r}; use ids from exp.images")
-    if value_of[int(image_a)][0] == value_of[int(image_b)][0]:
+    if values[int(image_a)][0] == values[int(image_b)][0]:
         raise JudgementError(f"images {image_a} and {image_b} have the same {axis}; a judgement along {axis!r} "
                              "compares two different values (take pairs from qwenlab.analysis.pairs.pairs)")
+    # a verdict on two images that differ in another setting too is no verdict on `axis`: it
+    # would count in the axis's win rate, confounded (the widget offers no such pair)
+    sa, sb = settings.get(int(image_a), {}), settings.get(int(image_b), {})
+    differ = [f"{'the seed' if n == _SEED else n} ({sa.get(n, (None, '-'))[1]} against {sb.get(n, (None, '-'))[1]})"
+              for n in dict.fromkeys([*sa, *sb]) if sa.get(n, (None,))[0] != sb.get(n, (None,))[0]]
+    if differ:
+        raise JudgementError(f"images {image_a} and {image_b} differ in {', '.join(differ)} as well as in {axis}: a judgement "
+                             f"along {axis!r} compares images that differ in it alone; take pairs from "
+                             f"qwenlab.analysis.pairs.pairs(exp, {axis!r}) (its image_a and image_b)")
     return exp.log.judge(exp.id, axis, int(image_a), int(image_b), winner, criterion)
 
 
@@ -233,6 +252,28 @@ def image_values(catalog: Catalog, axis: str) -> dict[int, tuple[Any, Any]]:
             v = e.value(axis)
             i = info.index(v)
             out[int(e.image_id)] = (i if i is not None else repr(v), v)
+    return out
+
+
+_SEED = "seed"  # the pinned seed's place among an image's settings (a sweep axis is named otherwise: its values say it)
+
+
+def image_settings(catalog: Catalog, axis: str) -> dict[int, dict[str, tuple[Any, str]]]:
+    """image id -> {each other setting: (a key to compare, its label)}: the value of every axis
+    but `axis` and the repeat, and the seed where seeds are pinned (what `pairs` matches on)."""
+    others = [n for n in catalog.axes if n not in (axis, REPEAT)]
+    out: dict[int, dict[str, tuple[Any, str]]] = {}
+    for e in catalog.entries:
+        if e.image_id is None:
+            continue
+        own: dict[str, tuple[Any, str]] = {}
+        for n in others:
+            info, v = catalog.axes[n], e.value(n)
+            i = info.index(v)
+            own[n] = (i if i is not None else repr(v), info.label(v))
+        if e.seed_policy == "pin" and e.requested_seed is not None and _SEED not in own:
+            own[_SEED] = (int(e.requested_seed), str(e.requested_seed))
+        out[int(e.image_id)] = own
     return out
 
 

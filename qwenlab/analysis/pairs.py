@@ -37,7 +37,7 @@ __all__ = ["pairs", "PAIR_COLUMNS"]
 PAIR_COLUMNS = ["pair", "axis", "a", "b", "value_a", "value_b", "shared", "match", "repeat", "result", "image_a", "image_b",
                 "path_a", "path_b", "seed_a", "seed_b", "task_a", "task_b", "cost_a", "cost_b", "score_a", "score_b", "read_a",
                 "read_b", "prompt", "negative_prompt", "prompt_a", "prompt_b", "negative_prompt_a", "negative_prompt_b", "width",
-                "height", "backend_a", "backend_b"]
+                "height", "width_a", "height_a", "width_b", "height_b", "backend_a", "backend_b"]
 
 
 def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", values: Sequence[Any] | None = None, *,
@@ -47,7 +47,8 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     `..._b` for the second, every other axis's value, and `shared` (what both have in common).
     `prompt`/`negative_prompt`: what both sides sent, None where they differ (a comparison of two
     runs after a prompt edit, a prompt axis); `prompt_a`/`prompt_b` and `negative_prompt_a`/`_b`:
-    each side's. `width`/`height`: the size of side a (on a size axis the sides differ: `value_a`/`_b`).
+    each side's. `width`/`height`: the size both sides have, None where they differ (a size
+    axis); `width_a`/`height_a` and `width_b`/`height_b`: each side's.
 
     values: the two values to compare when the axis has more than two (values or labels).
     where: keep only these values of other axes ({"size": "1024x1536"}).
@@ -112,7 +113,8 @@ def _pair_row(catalog: Catalog, axis: str, values: tuple[Any, Any], ea: Entry | 
         # what both sides sent; None where they differ (two runs compared after a prompt edit, a
         # prompt axis), where side a's prompt read as the pair's: prompt_a/prompt_b say each side's
         "prompt": _shared(ea, eb, "prompt"), "negative_prompt": _shared(ea, eb, "negative_prompt"),
-        "width": ref.width, "height": ref.height,
+        # on a size axis side a's size read as the pair's: each side's is below, as the prompts'
+        "width": _shared(ea, eb, "width"), "height": _shared(ea, eb, "height"),
     }
     for side, e in (("a", ea), ("b", eb)):
         badge = badges.get(e.image_id) if e else None
@@ -120,12 +122,13 @@ def _pair_row(catalog: Catalog, axis: str, values: tuple[Any, Any], ea: Entry | 
                     f"seed_{side}": e.seed if e else None, f"task_{side}": e.task_id if e else None,
                     f"cost_{side}": e.cost_usd if e else None, f"score_{side}": badge.value if badge else None,
                     f"read_{side}": badge.detail if badge else None, f"backend_{side}": e.task.get("backend") if e else None,
-                    f"prompt_{side}": e.prompt if e else None, f"negative_prompt_{side}": e.negative_prompt if e else None})
+                    f"prompt_{side}": e.prompt if e else None, f"negative_prompt_{side}": e.negative_prompt if e else None,
+                    f"width_{side}": e.width if e else None, f"height_{side}": e.height if e else None})
     return row
 
 
 def _shared(ea: Entry | None, eb: Entry | None, field: str) -> Any:
-    """The value of `field` (prompt, negative_prompt) that both sides have, or the one side's
+    """The value of `field` (prompt, negative_prompt, width, height) that both sides have, or the one side's
     where a side is missing; None where the two differ."""
     values = [getattr(e, field) for e in (ea, eb) if e is not None]
     return values[0] if all(v == values[0] for v in values) else None
@@ -138,7 +141,8 @@ def _pairs_frame(rows: list[dict[str, Any]], others: list[str]) -> "pd.DataFrame
 
     columns = list(dict.fromkeys([*PAIR_COLUMNS[:10], *others, *PAIR_COLUMNS[10:]]))
     df = pd.DataFrame(rows, columns=columns)
-    for col in ("image_a", "image_b", "task_a", "task_b", "seed_a", "seed_b"):
+    for col in ("image_a", "image_b", "task_a", "task_b", "seed_a", "seed_b", "width", "height", "width_a", "height_a",
+                "width_b", "height_b"):
         df[col] = df[col].astype("Int64")
     df["score_a"], df["score_b"] = df["score_a"].astype(float), df["score_b"].astype(float)
     return df
@@ -147,9 +151,19 @@ def _pairs_frame(rows: list[dict[str, Any]], others: list[str]) -> "pd.DataFrame
 def _two_values(catalog: Catalog, axis: str, values: Sequence[Any] | None) -> tuple[Any, Any]:
     info = catalog.axes[axis]
     if values is not None:
+        example = f"values=({', '.join(repr(info.label(v)) for v in info.values[:2])})"
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            # a string is a sequence too: "on" was read as the values 'o' and 'n'
+            raise ValueError(f"values= takes the two values of {axis!r} to compare as a pair, e.g. {example}; got {values!r}")
+        values = list(values)  # a tuple, a list, an array, a Series
         if len(values) != 2:
             raise ValueError(f"values= takes the two values of {axis!r} to compare, got {len(values)}")
-        return catalog.resolve(axis, values[0]), catalog.resolve(axis, values[1])
+        a, b = catalog.resolve(axis, values[0]), catalog.resolve(axis, values[1])
+        if same_value(a, b):
+            # one value on both sides pairs nothing: every image read as unpaired, judging offered no pair
+            raise ValueError(f"values={tuple(values)!r} names one value twice ({info.label(a)}); give two different values "
+                             f"of {axis!r}, e.g. {example}")
+        return a, b
     present = catalog.values(axis)
     if len(present) != 2:
         raise ValueError(f"axis {axis!r} has {count_of(len(present), 'value')} in view ({', '.join(info.label(v) for v in present)}); "

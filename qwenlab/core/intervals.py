@@ -9,22 +9,36 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from statistics import NormalDist
 from typing import Any
 
-__all__ = ["wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "bounds_percent", "SMALL_SAMPLE"]
+__all__ = ["check_confidence", "wilson_interval", "bootstrap_mean", "share_mean_interval", "percent", "bounds_percent", "SMALL_SAMPLE"]
 
 # below this many values (or when they are all alike) a bootstrap cannot see the spread a sample may hide
 SMALL_SAMPLE = 10
 
 
+def check_confidence(confidence: Any) -> float:
+    """The confidence level as a float; ValueError with the fix unless it is a fraction strictly
+    between 0 and 1 (95, a percent, says to pass 0.95)."""
+    ok = isinstance(confidence, Real) and not isinstance(confidence, bool) and 0 < confidence < 1  # NaN fails too
+    if not ok:
+        hint = ""
+        if isinstance(confidence, Real) and not isinstance(confidence, bool) and 1 < confidence < 100:
+            hint = f"; confidence={confidence!r} is a percent: pass {float(confidence) / 100:g}"
+        raise ValueError("confidence must be a fraction between 0 and 1 (exclusive), e.g. 0.95 for a 95% interval, "
+                         f"got {confidence!r}{hint}")
+    return float(confidence)
+
+
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson's score interval for a proportion successes/n (successes may be fractional, as
     with ties counted as halves). (nan, nan) when n is 0."""
+    # judged before n: a bad level with nothing counted yet would otherwise pass unnoticed
+    confidence = check_confidence(confidence)
     if n <= 0:
         return (math.nan, math.nan)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     p = successes / n
     denom = 1 + z * z / n

@@ -46,7 +46,9 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
     a, b = df.attrs.get("a", "a"), df.attrs.get("b", "b")
     axis = df.attrs.get("axis", axis)
     label_w, gap, margin = 2.0, 0.12, 0.3
-    aspect = max([(r.width or 1) / (r.height or 1) for r in shown.itertuples()] or [1.0])
+    # the widest image of either side: on a size axis the two sides differ in shape
+    aspect = max([(w or 1) / (h or 1) for r in shown.itertuples()
+                  for w, h in ((r.width_a, r.height_a), (r.width_b, r.height_b)) if present(w) and present(h)] or [1.0])
     box_w = size * min(2.0, max(0.5, aspect))
     W = 2 * margin + label_w + 2 * box_w + gap
     head = f"{name}: {axis} = {a} (left) vs {b} (right)"

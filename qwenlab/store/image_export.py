@@ -44,10 +44,11 @@ _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI)
 
 @dataclass(frozen=True)
 class ExportedImage:
-    """One image written by `export_images`: the file, its JSON sidecar, and its log id."""
+    """One image written by `export_images`: the file, its JSON sidecar (None where
+    `sidecar=False` wrote none), and its log id."""
 
     path: Path
-    sidecar: Path
+    sidecar: Path | None
     image_id: int
     original: Path
 
@@ -126,8 +127,8 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         out_dir.mkdir(parents=True, exist_ok=True)  # made with the first image: none to write, no empty folder
         write_atomic(file, embed(data, original.suffix.lstrip("."), parameters=parameters_text(record),
                                  record=_compact(record), description=record["prompt"] or ""))
-        side = out_dir / f"{stem}.json"
-        if sidecar:
+        side = out_dir / f"{stem}.json" if sidecar else None  # none written: none named
+        if side is not None:
             write_atomic(side, redact(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)).encode("utf-8"))
         written.append(ExportedImage(file, side, entry.image_id, original))
     note = written.skipped_note()

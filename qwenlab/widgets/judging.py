@@ -42,6 +42,7 @@ from ..analysis.judging import (
     TIES,
     catalog_for,
     check_criterion,
+    image_settings,
     image_values,
     judgements,
     record_judgement,
@@ -137,7 +138,9 @@ class Judging(JudgingResults):
             raise ValueError(f"max_px must be None (full resolution) or a whole number of pixels >= 64, got {max_px!r}")
         self.criterion = check_criterion(criterion)
         self.max_px = max_px
-        self._values = image_values(catalog_for(exp, axis), axis)  # each click checks its pair against it
+        catalog = catalog_for(exp, axis)
+        self._values = image_values(catalog, axis)  # each click checks its pair against these
+        self._settings = image_settings(catalog, axis)
         rng = random.Random(seed)
         found = find_pairs(exp, axis, values)
         judged = {frozenset((int(j["image_a"]), int(j["image_b"]))) for j in judgements(exp, axis, self.criterion)}
@@ -230,7 +233,8 @@ class Judging(JudgingResults):
         if pair is None:
             raise JudgementError("every pair is judged; see .results_frame(), .undo() the last one, or open judging "
                                  "again with rejudge=True")
-        jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which], self.criterion, values=self._values)
+        jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which], self.criterion, values=self._values,
+                               settings=self._settings)
         self.history.append((jid, self.position))
         self.last.value = self._judged_html(pair[0], pair[1], mapping[which])
         self.status.value = ""

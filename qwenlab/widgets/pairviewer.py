@@ -262,8 +262,12 @@ def _missing_side(row: Any) -> str | None:
 
 
 def _side_aspect(row: Any, axis: str, side: str) -> float | None:
-    """Width / height of one side's image: the pair's size, or on a size axis that side's value
-    ("1024x1536"), whose shape the two sides do not share."""
+    """Width / height of one side's image: that side's size (on a size axis the two sides do not
+    share a shape); for a side with no image, on a size axis its value ("1024x1536"), else the
+    size the pair has (the other side's, every other setting being the same)."""
+    own = aspect_of(row.get(f"width_{side}"), row.get(f"height_{side}"))
+    if own is not None:
+        return own
     if axis == "size":
         value = str(row.get(f"value_{side}") or "")
         if value.count("x") == 1:

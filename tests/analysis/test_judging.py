@@ -148,6 +148,21 @@ def test_no_judgements_yet_says_so(lab: Lab) -> None:
                                             "overall: promptExtend=off: no judgements yet")
 
 
+@pytest.mark.parametrize("confidence", [95, 1, 0, -0.5, True, "0.95", math.nan])
+def test_a_bad_confidence_is_refused_with_the_fix_before_the_judgements_are_read(lab: Lab, confidence: object) -> None:
+    """summary(confidence=95) (a percent for a fraction) with nothing judged yet answered "no
+    judgements yet", as if 95 were fine: the interval is computed only for a value judged, so the
+    argument was never looked at. It is refused with the fix before the log is read."""
+    exp = run(lab, repeats=1)
+    for call in (summary, win_rates):
+        with pytest.raises(ValueError, match=r"confidence must be a fraction between 0 and 1.*e\.g\. 0\.95"):
+            call(exp, "promptExtend", confidence=confidence)
+    with pytest.raises(ValueError, match="confidence=95 is a percent: pass 0.95"):
+        summary(exp, "promptExtend", confidence=95)
+    with pytest.raises(ValueError, match="confidence"):
+        wilson_interval(0, 0, 95)  # no judgement either: the level is still judged first
+
+
 def test_a_pair_judged_again_counts_once_by_its_latest_judgement(lab: Lab) -> None:
     """Judging again (rejudge=True) adds rows to the log; counted too, one comparison weighed
     twice and the interval narrowed as if twice the pairs had been seen."""
@@ -193,6 +208,37 @@ def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
         record_judgement(exp, "promptExtend", on, 99999, "a")
     with pytest.raises(JudgementError, match="'seed' is not an axis of experiment 'judged'; its axes: promptExtend"):
         record_judgement(exp, "seed", on, off, "a")
+    assert judgements_in_db(exp) == []
+
+
+def test_record_judgement_refuses_two_images_that_differ_in_another_setting_too(lab: Lab) -> None:
+    """By hand, record_judgement took promptExtend on at quality 60 against off at quality 61: a
+    verdict along promptExtend confounded with the quality, counted in its win rate though the
+    judging widget never offers such a pair. It is refused, naming what else differs."""
+    exp = run(lab, repeats=1)
+    images = exp.images
+    on60, off61 = (int(images[(images.promptExtend == pe) & (images.outputQuality == q)]["image_id"].iloc[0])
+                   for pe, q in ((True, 60), (False, 61)))
+    with pytest.raises(JudgementError, match=r"images \d+ and \d+ differ in outputQuality \(60 against 61\) as well as in "
+                                             r"promptExtend.*qwenlab\.analysis\.pairs\.pairs\(exp, 'promptExtend'\)"):
+        record_judgement(exp, "promptExtend", on60, off61, "a")
+    assert judgements_in_db(exp) == []
+    on, off = on_off(exp)[0]  # a pair that differs in promptExtend alone is taken, as before
+    record_judgement(exp, "promptExtend", on, off, "a")
+    assert len(judgements_in_db(exp)) == 1
+
+
+def test_with_pinned_seeds_two_images_of_different_seeds_are_refused(lab: Lab, seeded_model: str) -> None:
+    """Pinned seeds pair on the seed: on with seed 500 against off with seed 501 compares two
+    starting noises as well as promptExtend."""
+    sweep = Sweep(prompt="A poster for 'LUMIERE'", model=seeded_model, size="256x384", repeats=2, seed_policy="pin", seed=500,
+                  axes={"promptExtend": [True, False]})
+    exp = lab.run(sweep, name="pinned", progress=False)
+    images = exp.images
+    on500 = int(images[images.promptExtend & (images.repeat == 0)]["image_id"].iloc[0])
+    off501 = int(images[~images.promptExtend.astype(bool) & (images.repeat == 1)]["image_id"].iloc[0])
+    with pytest.raises(JudgementError, match=r"differ in the seed \(500 against 501\) as well as in promptExtend"):
+        record_judgement(exp, "promptExtend", on500, off501, "a")
     assert judgements_in_db(exp) == []
 
 

@@ -57,6 +57,44 @@ def test_an_axis_of_three_values_needs_two_picked(emulator, data_dir: Path) -> N
         pairs(exp, "size", values=("512x512", "9x9"))
 
 
+def test_pairs_along_size_give_each_sides_size_not_side_as(exp, tmp_path: Path) -> None:
+    """On a size axis `width`/`height` were side a's (512x768) for both sides, as if the 768x512
+    image were portrait; the figure sized every box by them, squeezing the landscape side. They
+    are now what both sides share (None here), width_a/height_a and width_b/height_b each side's,
+    as prompt/prompt_a/prompt_b are."""
+    df = pairs(exp, "size")
+    assert (df.attrs["a"], df.attrs["b"]) == ("512x768", "768x512") and len(df) == 3
+    assert df["width"].isna().all() and df["height"].isna().all()
+    assert (df["width_a"] == 512).all() and (df["height_a"] == 768).all()
+    assert (df["width_b"] == 768).all() and (df["height_b"] == 512).all()
+    images = exp.images.set_index("image_id")
+    for r in df.itertuples():  # each side's size is its own image's
+        assert (images.loc[r.image_a, "width"], images.loc[r.image_a, "height"]) == (r.width_a, r.height_a)
+        assert (images.loc[r.image_b, "width"], images.loc[r.image_b, "height"]) == (r.width_b, r.height_b)
+    shared = pairs(exp, "promptExtend")  # a size both sides have: said once, and by each side
+    assert (shared["width"] == shared["width_a"]).all() and (shared["width"] == shared["width_b"]).all()
+    assert (shared["height"] == shared["height_a"]).all() and (shared["height"] == shared["height_b"]).all()
+    # the figure's boxes are as wide as the widest side's shape (768x512), not side a's (512x768)
+    assert show_pairs(df).get_figwidth() > show_pairs(shared[shared["size"] == "512x768"]).get_figwidth() + 2
+
+
+def test_values_must_be_two_different_values(exp) -> None:
+    """values=("on", "on") (or True and "on", one value twice) paired nothing and called every
+    image unpaired, and judging opened on no pair at all, without a word; values="on" was read
+    letter by letter ("'o' is not a value"). Each is refused, naming values= and the fix."""
+    with pytest.raises(ValueError, match=r"values=\('on', 'on'\) names one value twice \(on\); give two different "
+                                         r"values of 'promptExtend', e\.g\. values=\('on', 'off'\)"):
+        pairs(exp, "promptExtend", values=("on", "on"))
+    with pytest.raises(ValueError, match=r"names one value twice \(on\)"):
+        pairs(exp, "promptExtend", values=(True, "on"))
+    with pytest.raises(ValueError, match=r"values= takes the two values of 'promptExtend' to compare as a pair, "
+                                         r"e\.g\. values=\('on', 'off'\); got 'on'"):
+        pairs(exp, "promptExtend", values="on")
+    with pytest.raises(ValueError, match="names one value twice"):
+        exp.judge("promptExtend", values=("off", "off"))
+    assert len(pairs(exp, "promptExtend", values=("off", "on"))) == 3  # two values, either order
+
+
 def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: Path) -> None:
     df = pairs(exp, "promptExtend")
     fig = show_pairs(df, path=tmp_path / "pairs.png")

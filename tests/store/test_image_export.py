@@ -87,6 +87,17 @@ def test_min_rating_and_where_choose_the_images(exp, tmp_path: Path) -> None:
         exp.export_images(tmp_path / "d", where={"size": "512x768"})
 
 
+def test_without_sidecars_no_sidecar_is_named(exp, tmp_path: Path) -> None:
+    """export_images(..., sidecar=False) wrote no .json, yet each result's `sidecar` named one
+    beside the image: a script reading it (item.sidecar.read_text()) met a file that is not there.
+    It is None now; with sidecars, each names the file written."""
+    bare = exp.export_images(tmp_path / "bare", sidecar=False)
+    assert len(bare) == 6 and all(item.sidecar is None for item in bare)
+    assert not list((tmp_path / "bare").glob("*.json"))
+    dressed = exp.export_images(tmp_path / "dressed")
+    assert all(item.sidecar is not None and item.sidecar.is_file() for item in dressed)
+
+
 def test_a_min_rating_that_keeps_no_image_says_why_and_makes_no_folder(exp, tmp_path: Path) -> None:
     """The README's `cmp.export_images("data/picked-runs", min_rating=4)`, run before any image was
     rated, returned [] and left an empty folder, with nothing said: the export had not failed, and
