@@ -221,6 +221,10 @@ def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_fil
     assert empty.exit_code == EXIT_OK and set(json.loads(empty.output)) == {
         "log", "by", "since", "until", "min_score", "totals", "rows", "notes"}
     assert json.loads(empty.output)["totals"]["cost_usd"] == 0 and json.loads(empty.output)["rows"] == []
+    found = qwenlab("search", "LUMIERE", "--json")  # it exited 1 with no document, where the others answer
+    assert found.exit_code == EXIT_OK and json.loads(found.stdout) == [], found.output
+    assert "no log yet" in found.stderr
+    assert qwenlab("search", "LUMIERE").exit_code == EXIT_FAILED  # for a person, no log is still said as one
     assert qwenlab("logs", "path").output.strip() == str(absent / "qwenlab.db")
     plan = qwenlab("run", str(sweep_file), "--dry-run")
     assert plan.exit_code == EXIT_OK and "request of cell 0" in plan.output, plan.output
