@@ -89,6 +89,7 @@ class Sweep(SweepPlan):
             in_file = f" (in a sweep file, a line {setting} = ... above [axes])" if setting in FILE_SETTINGS else ""
             self._problems.append(Problem(setting, f"is a run setting, not a request's: give it to the run, e.g. "
                                                    f"lab.run(sweep, {setting}={shown}){in_file}", value))
+        self.prompt_given = prompt is not None or params.get("positivePrompt") is not None
         if base is not None:
             req = base if isinstance(base, Request) else Request.from_json(base)
             changes = dict(params)
