@@ -370,7 +370,7 @@ def _budget_stop(budget: Budget, spent_before: float, need: float, held: str, qu
     # cells in doubt (held already) and paid cells asked for again (free) need no more room
     enough = budget.spent + budget.reserved + sum(j.cell.estimated_cost * markup for j in queue
                                                   if not (j.recover or j.refetch or j.paid))
-    fix = f"Raise budget_usd (--budget) to about {format_usd(enough)} and run again to send them"
+    fix = f"Raise budget_usd (--budget) to about {format_usd(enough)} and run again to send {'them' if len(queue) > 1 else 'it'}"
     if spent_before > limit + 1e-9:
         return (f"budget: {format_usd(limit)} is below the {format_usd(spent_before)} the experiment had cost before this "
                 f"run (a budget counts all it has cost, what it spent before the budget was set too); {unsent} not sent. {fix}")

@@ -104,7 +104,7 @@ class Preview:
         if k == n:
             spare = self.budget_usd - self.spent_usd - self.estimated_usd
             return f"{head}: the estimate fits ({format_usd(max(spare, 0.0))} to spare)"
-        enough = f"about {format_usd(self.spent_usd + self.estimated_usd)} sends them all"
+        enough = f"about {format_usd(self.spent_usd + self.estimated_usd)} sends {'them all' if n > 1 else 'it'}"
         if self.spent_usd > self.budget_usd + 1e-9:
             # a sweep file's budget_usd given to an experiment that had none: it read "budget $0.10
             # with $0.15 spent: it covers 0 of the 4 cells", and then the summary "OVER"

@@ -384,6 +384,8 @@ def test_a_run_stopped_at_its_budget_exits_1_after_its_summary(emulator: Emulato
     result = qwenlab("run", str(sweep_file), "--no-progress", "--yes", "--budget", "0.075")
     assert result.exit_code == EXIT_FAILED, result.output
     assert "stopped at its budget" in result.output and "1 not sent" in result.output
+    # and the budget that sends the rest: "raise budget_usd and run again" named no amount
+    assert "Raise budget_usd (--budget) to about $0.15 and run again to send it" in result.output, result.output
     assert len(emulator.ledger) == 1
 
 
