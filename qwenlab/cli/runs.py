@@ -202,6 +202,10 @@ def _ask(preview: Preview, backend: str | None) -> None:
     and on no answer at all (no stdin). `backend` is what the server said it is (None: it did not
     answer, and then it is taken for Runware: the question errs on the side of money)."""
     click.echo(plan_text(preview.to_send))
+    # what the plan says of the sweep (a size Runware may refuse, reference images it may ignore, a
+    # prompt no cell sends), before the money: they came only after the answer, as the run began
+    for note in preview.plan.attrs.get("notes", []):
+        click.echo(f"  {note}")
     click.echo(f"\nsent to: {destination(backend)}\n{preview.budget_text()}")
     n, usd = preview.affordable, preview.at_most_usd
     doubt = int((preview.to_send["logged"].iloc[:n] == IN_DOUBT).sum())
