@@ -20,8 +20,10 @@ runner (`qwenlab.sweeps`) know nothing of the views; the views take the record. 
 
 from __future__ import annotations
 
+import functools
+import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .analysis.pairs import pairs
 from .costs import Costs
@@ -240,6 +242,20 @@ class Comparison(ComparisonRecord, Experiment):
         return Organizer(self.log.log, self.data_dir)
 
 
+def _returning(method: Callable[..., Any], returns: type) -> Callable[..., Any]:
+    """`method` as `help()` and the signature should show it on `Lab`: returning `returns`. The
+    runner's methods are typed with its type variable, which `help(lab.run)` showed as `-> E`
+    (`~E`), naming nothing a user can look up; type checkers read `Runner[Experiment]` already."""
+
+    @functools.wraps(method)
+    def shown(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return method(self, *args, **kwargs)
+
+    shown.__signature__ = inspect.signature(method).replace(return_annotation=returns)  # type: ignore[attr-defined]
+    shown.__annotations__ = {**method.__annotations__, "return": returns}
+    return shown
+
+
 class Lab(Runner[Experiment]):
     """Where experiments run and are kept: a data folder (log + images) and a client.
 
@@ -252,6 +268,9 @@ class Lab(Runner[Experiment]):
     """
 
     experiment_class = Experiment
+    if not TYPE_CHECKING:  # at runtime only: a checker reads Experiment through Runner[Experiment]
+        run = _returning(Runner.run, Experiment)
+        experiment = _returning(Runner.experiment, Experiment)
 
     def experiments(self, tag: str | None = None, *, archived: bool = False) -> "pd.DataFrame":
         """Every experiment: status, cells by status, images, cost, tags, notes, archived_at. tag=

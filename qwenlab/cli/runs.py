@@ -38,16 +38,25 @@ __all__ = ["run_command", "plan_text", "destination"]
 def _said_of_the_file(command: Callable[..., None]) -> Callable[..., None]:
     """Say a ValidationError of the sweep itself (its cells checked, a key pasted into its prompt)
     of the file it is in, as the problems found reading the file are: it read "sweep is invalid",
-    naming no file, and a user running several sweep files could not tell which."""
+    naming no file, and a user running several sweep files could not tell which. A name the run
+    refuses is said of where it came from: `--name`, or the file's `name` line."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
         try:
             command(*args, **kwargs)
         except ValidationError as exc:
-            if exc.context != "sweep" or getattr(exc, "experiment", None) is not None:
+            if getattr(exc, "experiment", None) is not None:
                 raise
-            raise ValidationError(exc.problems, context=kwargs["sweep_file"]) from None
+            if exc.context == "sweep":
+                raise ValidationError(exc.problems, context=kwargs["sweep_file"]) from None
+            names = [p for p in exc.problems if p.parameter == "name"]
+            if exc.context != "this run" or not names or len(names) != len(exc.problems):
+                raise
+            if kwargs["name"] is None:  # the file's `name = ...`: the file is what to edit
+                raise ValidationError(exc.problems, context=kwargs["sweep_file"]) from None
+            # the library's "this run is invalid ... name: ..." named neither the option nor the fix's form
+            raise click.BadParameter(f"{names[0].message}; nothing was sent", param_hint="'--name'") from None
 
     return run
 
@@ -193,6 +202,10 @@ def _ask(preview: Preview, backend: str | None) -> None:
     and on no answer at all (no stdin). `backend` is what the server said it is (None: it did not
     answer, and then it is taken for Runware: the question errs on the side of money)."""
     click.echo(plan_text(preview.to_send))
+    # what the plan says of the sweep (a size Runware may refuse, reference images it may ignore, a
+    # prompt no cell sends), before the money: they came only after the answer, as the run began
+    for note in preview.plan.attrs.get("notes", []):
+        click.echo(f"  {note}")
     click.echo(f"\nsent to: {destination(backend)}\n{preview.budget_text()}")
     n, usd = preview.affordable, preview.at_most_usd
     doubt = int((preview.to_send["logged"].iloc[:n] == IN_DOUBT).sum())

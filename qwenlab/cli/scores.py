@@ -11,7 +11,7 @@ from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError, ImageError
 from ..store.experiment import open_experiment
 from ..typography.analysis import axis_lines, by_axis, describe, interval_kind
-from ..typography.engines import TesseractEngine, apt_package, tesseract_packs
+from ..typography.engines import TesseractEngine, apt_package, missing_packs
 from ..typography.scores import score_experiment
 from .common import echo_json
 from .exits import param_hints
@@ -114,13 +114,12 @@ def _checked_lang(lang: str) -> str:
     was taken for no pack at all and every image left unscored, "in a script it does not read".
     Without tesseract at all, the engine's message (how to install it, exit 1) says it."""
     packs = [p.strip() for p in lang.split("+") if p.strip()]
-    have = tesseract_packs()
+    missing, have = missing_packs(packs)
     # osd is Tesseract's orientation detection, not a language to read text in
     shown = ", ".join(sorted(have - {"osd"})) or "none"
     if not packs:
         raise click.BadParameter(f"{lang!r} names no language pack; give one or more joined with +, e.g. eng or eng+jpn "
                                  f"(installed here: {shown})", param_hint="'--lang'")
-    missing = [p for p in packs if p not in have]
     if have and missing:
         install = " ".join(apt_package(p) for p in missing if "/" not in p)
         raise click.BadParameter(

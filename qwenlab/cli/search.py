@@ -12,7 +12,7 @@ from ..errors import ExperimentNotFoundError
 from ..store.log import Log
 from ..store.organize import unknown_tag
 from ..store.search import search
-from .common import echo_json, existing_log
+from .common import echo_json, existing_log, log_path
 from .exits import param_hints
 
 __all__ = ["search_command"]
@@ -37,6 +37,12 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
 
     Without TEXT, every image the filters keep (qwenlab search --tag posters --min-rating 4).
     """
+    if as_json and not log_path().exists():
+        # for a script, as `logs --json` and `costs --json` answer: an empty log's answer, exit 0
+        # (it exited 1 with no document at all, which `json.load` and `jq` refuse)
+        echo_json([])
+        click.echo(f"no log yet at {log_path()}", err=True)
+        return
     path = existing_log()
     with warnings.catch_warnings():  # a cut list is said below, as the command's own words
         warnings.filterwarnings("ignore", message=r"search: the first \d+ of")

@@ -221,8 +221,10 @@ class ExperimentRecord:
         prov = self.provenance
         budget = f" of {format_usd(self.budget_usd)} budget" if self.budget_usd is not None else ""
         if self.budget_usd is not None and self.cost > self.budget_usd + 1e-9:
-            # a price raised more than the budget's reservation allows for, or a budget lowered since
-            budget += f", OVER by ${self.cost - self.budget_usd:.3f} (qwenlab costs says why)"
+            # a price raised more than the budget's reservation allows for, or a budget set below
+            # what was spent already (lowered, or a sweep file's given to an experiment that had none)
+            budget += (f", OVER by ${self.cost - self.budget_usd:.3f} (spent before the budget was set or lowered to it, "
+                       "or charged above the estimate: `qwenlab costs` notes those)")
         where = prov.headline()
         lines = [
             f"Experiment {self.name!r} ({_status_text(self.status, c['failed'], c[IN_DOUBT])}): {c['done']}/{count_of(c['cells'], 'cell')} done"

@@ -108,6 +108,9 @@ class Dispatch:
         self.log_path = log_path  # named by the error when the log refuses a write
         self.unlogged: collections.deque[Job] = collections.deque()  # jobs of new cells, in queue order
         self.budget = budget
+        # what the experiment had cost when the run began (cells in doubt held at their estimates):
+        # a budget set below it, by a sweep file's budget_usd or a lower --budget, leaves no room
+        self.spent_before = budget.spent + budget.reserved
         # a cell's reservation is its estimate times the most the API has charged above one: a
         # price raised since the description was written is reserved in full from then on. Until
         # the API has reported a cost (markup None), twice the estimate: the cells sent before the
@@ -222,13 +225,12 @@ class Dispatch:
             # budget's last cell is not refused for want of twice its price
             job.reserved = job.cell.estimated_cost
             return "send"
-        need = job.cell.estimated_cost * (self.budget.markup if self.confirmed else 1.0)
-        left = self.budget.remaining or 0.0
+        markup = self.budget.markup if self.confirmed else 1.0
+        need = job.cell.estimated_cost * markup
         # a cell left in doubt this run counts at what was reserved for it (up to twice its estimate
         # until the API reports a price), where the summary counts its estimate: say so
         held = " (cells in doubt count at what was reserved for them)" if self.doubtful else ""
-        self.reason = (f"budget: the next cell needs ${need:.3f} and ${left:.3f} of {format_usd(self.budget.limit)} is left{held}; "
-                       f"{count_of(len(self.queue), 'cell')} not sent. Raise budget_usd (--budget) and run again to send them")
+        self.reason = _budget_stop(self.budget, self.spent_before, need, held, self.queue, markup)
         return "stop"
 
     def _submit(self, pool: cf.ThreadPoolExecutor, job: Job) -> None:
@@ -353,6 +355,27 @@ def what_happened(exc: BaseException) -> str:
     """An error as a run's log and summary say it: what happened, without the advice the client
     gives its own callers ("call client.recover(request) later"), which a run follows itself."""
     return str(getattr(exc, "reason", None) or exc)
+
+
+def _budget_stop(budget: Budget, spent_before: float, need: float, held: str, queue: list[Job], markup: float) -> str:
+    """Why a run stopped at its budget, and the budget that would send the cells not sent: what
+    the experiment has cost (cells in flight at what they hold), plus their estimates at the
+    price the API has been charging (`markup`).
+
+    A budget counts all the experiment has cost, what it spent before the budget was set too: one
+    set below that (a sweep file's budget_usd given to an experiment that had none) stops the run
+    before its first cell, which "$0.000 of $0.10 is left" did not explain."""
+    limit = budget.limit or 0.0
+    unsent = count_of(len(queue), "cell")
+    # cells in doubt (held already) and paid cells asked for again (free) need no more room
+    enough = budget.spent + budget.reserved + sum(j.cell.estimated_cost * markup for j in queue
+                                                  if not (j.recover or j.refetch or j.paid))
+    fix = f"Raise budget_usd (--budget) to about {format_usd(enough)} and run again to send {'them' if len(queue) > 1 else 'it'}"
+    if spent_before > limit + 1e-9:
+        return (f"budget: {format_usd(limit)} is below the {format_usd(spent_before)} the experiment had cost before this "
+                f"run (a budget counts all it has cost, what it spent before the budget was set too); {unsent} not sent. {fix}")
+    left = budget.remaining or 0.0
+    return f"budget: the next cell needs ${need:.3f} and ${left:.3f} of {format_usd(limit)} is left{held}; {unsent} not sent. {fix}"
 
 
 def _next_finished(finished: "queue.SimpleQueue[cf.Future[Outcome]]") -> cf.Future[Outcome]:

@@ -4,7 +4,8 @@ sent, and the notes it prints on the sweep's choices.
     sweep.plan()        # a DataFrame, a row a cell; df.attrs["notes"], df.attrs["estimated_cost_usd"]
     sweep.notes()       # ["seed_policy 'auto' -> 'sample' for alibaba:qwen-image@2.0-pro: ...", ...]
 
-The notes say how the seed policy `auto` resolved for each model, which sizes Runware may refuse
+The notes say when a parameter given beside an axis that sets it is sent by no cell, how the seed policy
+`auto` resolved for each model, which sizes Runware may refuse
 though the model accepts them, and where reference images are given at the top level (Runware may
 ignore them) or by URL (only Runware fetches them). `Sweep` inherits `SweepPlan`; a run's preview
 (preview.py) and `qwenlab run --dry-run` start from the plan.
@@ -23,7 +24,9 @@ from .secret_scan import refuse_secrets_in
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SweepPlan", "TOP_LEVEL_REFERENCES_NOTE", "REMOTE_REFERENCES_NOTE", "description_of"]
+    from .axis import Axis
+
+__all__ = ["SweepPlan", "UNUSED_GIVEN_NOTE", "TOP_LEVEL_REFERENCES_NOTE", "REMOTE_REFERENCES_NOTE", "description_of"]
 
 # The model page documents inputs.referenceImages; its first example alone sends a top-level
 # referenceImages, beside a negativePrompt that inputs.referenceImages refuses (so Runware may well
@@ -42,19 +45,34 @@ REMOTE_REFERENCES_NOTE = (
     "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
 
 
+# Sweep(prompt=..., axes={"prompt": [...]}): every cell sends a value of the axis, so the prompt
+# given beside it went nowhere, without a word; a user reading the sweep took it for sent somewhere
+UNUSED_GIVEN_NOTE = (
+    "{keyword}: the {keyword} given beside the {axis!r} axis {is_} sent by no cell: each cell sends one of the axis's "
+    "values{edits}; leave {keyword} out (in a sweep file, {its} line), or list {it} among the axis's values")
+
+
 class SweepPlan:
     """The plan of `Sweep`, which it inherits: it reads the sweep's seed policy, its models and its cells."""
 
     seed_policy: str
     models: list[str]
     cells: Callable[[], list[Cell]]
+    axes: "list[Axis]"
+    unused_given: Callable[[], list[tuple[str, str]]]
 
     def notes(self) -> list[str]:
-        """What `plan()` (and a run) says about the sweep's choices: the seed policy `auto`
-        resolved, each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`),
+        """What `plan()` (and a run) says about the sweep's choices: a parameter given beside
+        an axis that sets it (a prompt beside a prompt axis), which no cell sends; the seed policy `auto` resolved, each size its model accepts but Runware may refuse (`SizeBounds.unconfirmed`),
         reference images given at the top level, which Runware may ignore, and those given by URL,
         which only Runware fetches."""
         out = []
+        edits = " (prompt_sr edits those)" if any(a.kind == "prompt_sr" for a in self.axes) else ""
+        for keyword, axis in self.unused_given():
+            one = " and " not in keyword  # "width and height" beside a size axis
+            out.append(UNUSED_GIVEN_NOTE.format(keyword=keyword, axis=axis, edits=edits if "rompt" in keyword else "",
+                                                is_="is" if one else "are", its="its" if one else "their",
+                                                it="it" if one else "them"))
         if self.seed_policy == "auto":
             for mid in self.models:
                 desc = description_of(mid)

@@ -104,5 +104,12 @@ class Preview:
         if k == n:
             spare = self.budget_usd - self.spent_usd - self.estimated_usd
             return f"{head}: the estimate fits ({format_usd(max(spare, 0.0))} to spare)"
+        enough = f"about {format_usd(self.spent_usd + self.estimated_usd)} sends {'them all' if n > 1 else 'it'}"
+        if self.spent_usd > self.budget_usd + 1e-9:
+            # a sweep file's budget_usd given to an experiment that had none: it read "budget $0.10
+            # with $0.15 spent: it covers 0 of the 4 cells", and then the summary "OVER"
+            return (f"{cells}; budget {format_usd(self.budget_usd)}, below the {format_usd(self.spent_usd)} the experiment "
+                    f"has cost already (a budget counts all it has cost, what it spent before the budget was set too): "
+                    f"nothing is sent; a budget of {enough} (--budget, budget_usd)")
         return (f"{head}: it covers {k} of the {count_of(n, 'cell')} ({format_usd(self.at_most_usd)}); the run stops there "
-                "(raise the budget to send them all)")
+                f"(a budget of {enough})")

@@ -89,6 +89,10 @@ class Sweep(SweepPlan):
             in_file = f" (in a sweep file, a line {setting} = ... above [axes])" if setting in FILE_SETTINGS else ""
             self._problems.append(Problem(setting, f"is a run setting, not a request's: give it to the run, e.g. "
                                                    f"lab.run(sweep, {setting}={shown}){in_file}", value))
+        # what was given to the sweep itself (not in base=), by keyword: an axis that sets the same
+        # parameter leaves it sent by no cell, which the plan says (`SweepPlan.unused_given`)
+        # (not model: the base model's description reads the parameters, beside a model axis too)
+        self.given = [k for k, v in params.items() if v is not None] + ["prompt"] * (prompt is not None)
         if base is not None:
             req = base if isinstance(base, Request) else Request.from_json(base)
             changes = dict(params)
@@ -414,6 +418,21 @@ class Sweep(SweepPlan):
             example = cells[idx[0]].label() if idx[0] < len(cells) else ""
             out.append(Problem(parameter, f"{message} [{where}; e.g. cell {idx[0]}: {example}]",
                                written=written.get(parameter)))
+        return out
+
+    def unused_given(self) -> list[tuple[str, str]]:
+        """(keywords, axis) for the parameters given to the sweep (prompt=, size=, a [request]
+        line) that an axis sets in every cell, so that no cell sends the value given: prompt beside
+        a prompt axis, size beside a size axis ("width and height" where those were given). A
+        prompt_sr axis edits the prompt: it uses it."""
+        desc = _desc(self.base.model_id)
+        given = {path: keyword for keyword in self.given for path in keyword_paths(keyword, desc)}
+        out = []
+        for axis in self.axes:
+            if axis.kind in ("size", "prompt", "param"):
+                unused = dict.fromkeys(given.pop(path) for path in keyword_paths(axis.name, desc) if path in given)
+                if unused:
+                    out.append((" and ".join(unused), axis.name))
         return out
 
     def _keywords(self) -> dict[str, str]:

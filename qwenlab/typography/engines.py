@@ -48,7 +48,7 @@ from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["OCREngine", "RapidOCREngine", "TesseractEngine", "get_engine",
            "available_engines", "ENGINES", "load_image", "tesseract_scripts", "packs_for", "needed_scripts", "apt_package",
-           "tesseract_packs"]
+           "tesseract_packs", "missing_packs"]
 
 
 @runtime_checkable
@@ -327,15 +327,33 @@ def apt_package(pack: str) -> str:
     return f"tesseract-ocr-{pack.replace('_', '-').lower()}"
 
 
-def tesseract_packs(binary: str | None = None) -> set[str]:
+# the packs each tesseract program has, asked once a process: `qwenlab score --lang` asked twice
+# (the option's check, then the engine's), and every engine made in a notebook asked again
+_PACKS: dict[str, frozenset[str]] = {}
+
+
+def tesseract_packs(binary: str | None = None, *, fresh: bool = False) -> set[str]:
     """The language packs the tesseract program (`binary`, else the one on PATH) has installed
-    ("eng", "jpn", "osd", ...); an empty set when there is no tesseract."""
+    ("eng", "jpn", "osd", ...); an empty set when there is no tesseract. Asked once a process;
+    fresh=True asks again (a pack found missing may have been installed since: `missing_packs`)."""
     found = binary or shutil.which("tesseract")
     if not found:
         return set()
-    out = subprocess.run([found, "--list-langs"], capture_output=True, text=True, timeout=30)
-    # the first line is a heading ("List of available languages in ...")
-    return {line.strip() for line in (out.stdout + out.stderr).splitlines()[1:] if line.strip()}
+    if fresh or found not in _PACKS:
+        out = subprocess.run([found, "--list-langs"], capture_output=True, text=True, timeout=30)
+        # the first line is a heading ("List of available languages in ...")
+        _PACKS[found] = frozenset(line.strip() for line in (out.stdout + out.stderr).splitlines()[1:] if line.strip())
+    return set(_PACKS[found])
+
+
+def missing_packs(packs: "list[str]", binary: str | None = None) -> tuple[list[str], set[str]]:
+    """Those of `packs` that tesseract lacks, and the packs it has. Tesseract is asked again
+    before a pack is called missing: one installed since the process first asked (apt-get
+    install, in the notebook's next cell, as the refusal advises) is found."""
+    have = tesseract_packs(binary)
+    if any(p not in have for p in packs):
+        have = tesseract_packs(binary, fresh=True)
+    return [p for p in packs if p not in have], have
 
 
 def tesseract_scripts(lang: str) -> frozenset[str]:
@@ -387,8 +405,7 @@ class TesseractEngine:
     def _require_packs(self) -> None:
         """OCRUnavailableError naming the package to install for each pack of `lang` that
         Tesseract does not have: before any image is read, rather than every one failing."""
-        have = tesseract_packs(self.binary)
-        missing = [p for p in self.lang.split("+") if p and p not in have]
+        missing, have = missing_packs([p for p in self.lang.split("+") if p], self.binary)
         if missing:
             packages = " ".join(apt_package(p) for p in missing if "/" not in p)
             raise OCRUnavailableError(

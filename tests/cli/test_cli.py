@@ -187,6 +187,34 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
     assert raised.exit_code == EXIT_OK and "2/2 cells done" in raised.output, raised.output
 
 
+def test_a_files_budget_below_what_the_experiment_cost_before_says_so_and_what_sends_the_rest(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run with no budget ($0.15 spent), then extended by a file whose budget_usd is $0.10: a
+    budget counts all the experiment has cost, so nothing is sent; but the plan read "it covers 0
+    of the 2 cells", the stop "$0.000 of $0.10 is left" and the summary "OVER by $0.050 (qwenlab
+    costs says why)", as if the run had overspent. Each now says the budget is below what was
+    spent before, and which budget sends the rest."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "unbudgeted.toml"
+    path.write_text(SMALL)
+    assert qwenlab("run", str(path), "--no-progress", "--yes").exit_code == EXIT_OK
+    path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 0.1\n')
+                    .replace("[axes]\n", '[axes]\noutputQuality = [60, 90]\n'))
+    below = "budget $0.10, below the $0.15 the experiment has cost already"
+    plan = qwenlab("run", str(path), "--extend", "--dry-run")
+    assert plan.exit_code == EXIT_OK and below in plan.output, plan.output
+    assert "nothing is sent; a budget of about $0.45 sends them all" in plan.output, plan.output
+    result = qwenlab("run", str(path), "--extend", "--no-progress", "--yes")
+    assert result.exit_code == EXIT_FAILED and "4 not sent" in result.output, result.output
+    assert "budget: $0.10 is below the $0.15 the experiment had cost before this run" in result.output, result.output
+    assert "to about $0.45 and run again" in result.output and "spent before the budget was set" in result.output
+    assert "qwenlab costs says why" not in result.output
+    assert len(emulator.ledger) == 2  # the budget held: nothing more was sent
+    done = qwenlab("run", str(path), "--extend", "--no-progress", "--yes", "--budget", "0.45")
+    assert done.exit_code == EXIT_OK and "6/6 cells done" in done.output, done.output  # the budget it named sends them
+
+
 @pytest.mark.slow
 def test_ctrl_c_prints_what_the_run_left_before_aborting(data_dir: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,6 +249,10 @@ def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_fil
     assert empty.exit_code == EXIT_OK and set(json.loads(empty.output)) == {
         "log", "by", "since", "until", "min_score", "totals", "rows", "notes"}
     assert json.loads(empty.output)["totals"]["cost_usd"] == 0 and json.loads(empty.output)["rows"] == []
+    found = qwenlab("search", "LUMIERE", "--json")  # it exited 1 with no document, where the others answer
+    assert found.exit_code == EXIT_OK and json.loads(found.stdout) == [], found.output
+    assert "no log yet" in found.stderr
+    assert qwenlab("search", "LUMIERE").exit_code == EXIT_FAILED  # for a person, no log is still said as one
     assert qwenlab("logs", "path").output.strip() == str(absent / "qwenlab.db")
     plan = qwenlab("run", str(sweep_file), "--dry-run")
     assert plan.exit_code == EXIT_OK and "request of cell 0" in plan.output, plan.output
@@ -352,6 +384,8 @@ def test_a_run_stopped_at_its_budget_exits_1_after_its_summary(emulator: Emulato
     result = qwenlab("run", str(sweep_file), "--no-progress", "--yes", "--budget", "0.075")
     assert result.exit_code == EXIT_FAILED, result.output
     assert "stopped at its budget" in result.output and "1 not sent" in result.output
+    # and the budget that sends the rest: "raise budget_usd and run again" named no amount
+    assert "Raise budget_usd (--budget) to about $0.15 and run again to send it" in result.output, result.output
     assert len(emulator.ledger) == 1
 
 

@@ -56,10 +56,17 @@ def test_a_run_under_such_a_name_is_refused_before_anything_is_written(emulator,
                                                                        tmp_path: Path) -> None:
     sweep = tmp_path / "s.toml"
     sweep.write_text('name = "posters/v2"\nprompt = "A poster reading \'LUMIERE\'"\n[request]\nsize = "512x768"\n')
-    for args in ([str(sweep)], [str(sweep), "--dry-run"], [str(sweep), "--name", "new\nname"]):
+    for args in ([str(sweep)], [str(sweep), "--dry-run"]):  # the file's name: said of the file, where the fix goes
         result = qwenlab("run", *args, "--no-progress")
         assert result.exit_code == EXIT_BAD_INPUT, result.output
-        assert "name: " in result.output and "may not hold" in result.output and "nothing was sent" in result.output
+        assert f"{sweep} is invalid" in result.output and "name: 'posters/v2' holds a slash" in result.output, result.output
+        assert "may not hold" in result.output and "nothing was sent" in result.output
+    for args, instead in (([str(sweep), "--name", "new\nname"], "new-name"), ([str(sweep), "--name", "a/b", "--dry-run"], "a-b")):
+        # --name's: it read "this run is invalid ... name: ...", naming no option
+        result = qwenlab("run", *args, "--no-progress")
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert "Invalid value for '--name'" in result.output and "this run is invalid" not in result.output, result.output
+        assert "may not hold" in result.output and f"e.g. {instead!r}" in result.output and "nothing was sent" in result.output
     assert not (data_dir / "qwenlab.db").exists()  # no log made for a refused run
     with pytest.raises(ValidationError, match="name: 'a/b' holds a slash"):
         run_sweep(emulator, data_dir, name="a/b", repeats=1, fail_one=False)

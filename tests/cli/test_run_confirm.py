@@ -273,3 +273,14 @@ def test_a_run_that_ends_with_cells_failed_exits_1_after_its_summary(runware: Em
     assert result.exit_code == EXIT_FAILED and "1/2 cells done, 1 failed" in result.output, result.output
     again = qwenlab("run", str(sweep_file), "--yes", "--no-progress")  # the failed cell is retried: all done
     assert again.exit_code == EXIT_OK and "2/2 cells done" in again.output, again.output
+
+
+def test_the_plans_notes_come_before_the_question(runware: Emulator, sweep_file: Path, data_dir: Path) -> None:
+    """What the plan says of a sweep (a size Runware may refuse, a prompt no cell sends) was printed
+    by --dry-run, but a live run printed it only once the money was agreed to, as it began."""
+    sweep_file.write_text(SWEEP + 'prompt = ["A poster for \'NOIR\'", "A flyer for \'NOIR\'"]\n')
+    declined = qwenlab("run", str(sweep_file), "--no-progress", input="n\n")
+    assert declined.exit_code == EXIT_FAILED and posts(runware) == [], declined.output
+    question = declined.output.index("Send 4 requests to Runware")
+    for note in ("size 256x256 (65,536 px, below 262,144) is unconfirmed", "the prompt given beside the 'prompt' axis"):
+        assert -1 < declined.output.find(note) < question, declined.output

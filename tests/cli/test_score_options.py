@@ -43,3 +43,39 @@ def test_a_lang_tesseract_lacks_names_lang_and_the_packs_installed(emulator, dat
     blank = runner.invoke(cli, ["score", "posters", "--lang", " ", "--no-progress"])
     assert blank.exit_code == EXIT_BAD_INPUT and "Invalid value for '--lang'" in blank.output, blank.output
     assert "eng or eng+jpn" in blank.output and "installed here: eng, jpn" in blank.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a shell script stands in for tesseract")
+def test_tesseracts_packs_are_asked_once_and_again_only_for_a_pack_found_missing(
+        emulator, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab score --lang eng` ran `tesseract --list-langs` twice (the option's check, then the
+    engine's), and every score in a notebook's process asked again. Once a process now; a pack
+    found missing is asked about again, so one installed since (as the refusal advises) is found."""
+    bin_dir, packs, calls = tmp_path / "bin", tmp_path / "packs", tmp_path / "calls"
+    bin_dir.mkdir()
+    packs.write_text("eng\nosd\n")
+    program = bin_dir / "tesseract"
+    program.write_text(  # lists the packs in `packs`, counts the listings in `calls`, reads no text
+        f'#!/bin/sh\nif [ "$1" = "--list-langs" ]; then\n  echo list >> "{calls}"\n'
+        '  echo "List of available languages (2):"\n'
+        f'  cat "{packs}"\n  exit 0\nfi\nif [ "$1" = "--version" ]; then echo "tesseract 5.0.0"; exit 0; fi\n'
+        'cat > /dev/null\nprintf "level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\tleft\\ttop\\twidth\\t'
+        'height\\tconf\\ttext\\n"\n')
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    run_sweep(emulator, data_dir, name="posters", prompt="A poster for 'LUMIERE'", repeats=1, fail_one=False,
+              axes={"size": ["512x768"]})
+    runner = CliRunner()
+    listings = lambda: len(calls.read_text().splitlines()) if calls.exists() else 0  # noqa: E731
+    first = runner.invoke(cli, ["score", "posters", "--lang", "eng", "--no-progress", "--json"])
+    assert first.exit_code == 0, first.output
+    assert listings() == 1
+    again = runner.invoke(cli, ["score", "posters", "--engine", "tesseract", "--force", "--no-progress", "--json"])
+    assert again.exit_code == 0 and listings() == 1, again.output  # the same process: not asked again
+    refused = runner.invoke(cli, ["score", "posters", "--lang", "eng+jpn", "--no-progress"])
+    assert refused.exit_code == EXIT_BAD_INPUT and "no 'jpn' language pack" in refused.output, refused.output
+    assert listings() == 2  # a pack missing: asked again before it is refused
+    packs.write_text("eng\njpn\nosd\n")  # apt-get install tesseract-ocr-jpn, in the notebook's next cell
+    installed = runner.invoke(cli, ["score", "posters", "--lang", "eng+jpn", "--no-progress", "--json"])
+    assert installed.exit_code == 0, installed.output
+    assert listings() == 3  # found by asking again, once

@@ -203,3 +203,27 @@ def test_sweep_settings_under_request_are_refused_naming_where_they_go(tmp_path:
 def test_the_same_model_at_the_top_and_under_request_is_one_model() -> None:
     text = f'prompt = "{PROMPT}"\nmodel = "alibaba:qwen-image@2.0"\n[request]\nmodel = "alibaba:qwen-image@2.0"\n'
     assert parse_sweep(text).sweep.base.model_id == "alibaba:qwen-image@2.0"
+
+
+def test_a_prompt_or_parameter_beside_an_axis_setting_it_is_said_to_be_sent_by_no_cell(tmp_path: Path, data_dir: Path) -> None:
+    """`prompt = ...` above a prompt axis was sent by no cell, without a word: a user reading the
+    file took it for one of the prompts swept. The plan says so, naming both; alone it says nothing."""
+    path = tmp_path / "both.toml"
+    path.write_text(f'prompt = "{PROMPT}"\n[axes]\nprompt = ["A poster for \'NOIR\'", "A flyer for \'NOIR\'"]\n')
+    result = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "prompt: the prompt given beside the 'prompt' axis is sent by no cell" in result.output, result.output
+    assert "leave prompt out (in a sweep file, its line)" in result.output
+    sent = {json.loads(r)["positivePrompt"] for r in load_sweep(path).sweep.plan(quiet=True)["request_json"]}
+    assert PROMPT not in sent  # what the note says
+    for alone in (Sweep(axes={"prompt": [PROMPT, "A flyer for 'NOIR'"]}),
+                  Sweep(prompt=PROMPT, axes={"prompt_sr": ["LUMIERE", "NOIR"]})):  # prompt_sr edits the prompt: used
+        assert not any("sent by no cell" in n for n in alone.notes())
+    said = Sweep(positivePrompt=PROMPT, axes={"positivePrompt": ["A flyer for 'NOIR'", "A card for 'NOIR'"]}).notes()
+    assert any("beside the 'positivePrompt' axis is sent by no cell" in n for n in said)
+    # any parameter so given: a [request] size beside a size axis, promptExtend beside its wire path's axis
+    other = parse_sweep(f'prompt = "{PROMPT}"\n[request]\nwidth = 1024\nheight = 1024\npromptExtend = true\n'
+                        '[axes]\nsize = ["768x768"]\n"providerSettings.alibaba.promptExtend" = [true, false]\n').sweep.notes()
+    assert [n.split(" sent by no cell")[0] for n in other if "sent by no cell" in n] == [
+        "width and height: the width and height given beside the 'size' axis are",
+        "promptExtend: the promptExtend given beside the 'providerSettings.alibaba.promptExtend' axis is"]
