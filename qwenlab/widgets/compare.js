@@ -10,6 +10,11 @@
 // one side shows on the other. "1:1" stays pinned while other images are shown (the explorer's
 // arrow keys): each new image is shown 1:1 too, until the view is zoomed or fitted.
 //
+// "1:1" is one image pixel per pixel of the screen, the device's own: on a Retina screen
+// (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. One image pixel per CSS
+// pixel was drawn there on 2 x 2 device pixels, smoothed: the strokes of small text came out soft
+// at the very scale chosen to check them. The readout's 100% is the same device pixel.
+//
 // Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
 // arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
 // judging votes). With `arrows` "pan-zoomed" (blind judging, where an arrow is a verdict), the
@@ -27,6 +32,11 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
+
+function dpr() {
+  // device pixels per CSS pixel: 2 on a Retina screen, and it moves with the browser's own zoom
+  return window.devicePixelRatio || 1;
+}
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -154,9 +164,10 @@ function render({ model, el: host }) {
 
   function actualZoom() {
     // 1:1 is for the image with the most pixels (for its pane): the smallest fit scale. The
-    // others are then enlarged alike, and none is shown below its own resolution.
+    // others are then enlarged alike, and none is shown below its own resolution. One image
+    // pixel per device pixel: 1 / dpr CSS pixels.
     const fit = minFit();
-    return fit ? 1 / fit : null;
+    return fit ? 1 / (fit * dpr()) : null;
   }
 
   function clampZoom(z) {
@@ -169,7 +180,7 @@ function render({ model, el: host }) {
     // one figure while the images are shown alike; each one's when their sizes differ, or the
     // readout would say 100% of one while another is at 50%
     const labels = model.get("labels");
-    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: `${Math.round(scale * 100)}%` }));
+    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: `${Math.round(scale * dpr() * 100)}%` }));
     const figures = [...new Set(each.map(({ pct }) => pct))];
     readout.textContent = figures.length > 1 ? each.map(({ pct }) => pct).join(" · ") : figures.join("");
     readout.title = figures.length > 1
@@ -184,10 +195,10 @@ function render({ model, el: host }) {
     // every stroke of small text was smeared over two pixels, at the very scale chosen to read
     // it. The pane's own box is drawn on whole pixels by the browser: its corner is the origin.
     // At other scales the picture is resampled anyway: no shift.
-    const dpr = window.devicePixelRatio || 1;
-    const k = s * dpr;
+    const d = dpr();
+    const k = s * d;
     if (k < 0.5 || Math.abs(k - Math.round(k)) > 1e-6) return [0, 0];
-    return [Math.round(left * dpr) / dpr - left, Math.round(top * dpr) / dpr - top];
+    return [Math.round(left * d) / d - left, Math.round(top * d) / d - top];
   }
 
   function apply() {
@@ -398,18 +409,29 @@ function render({ model, el: host }) {
   model.on("change:reveal", reveal);
   requestAnimationFrame(reveal);
   for (const name of VIEW) model.on(`change:${name}`, changed);
-  const resized = new ResizeObserver(() => {
-    // a pane resized changes what fits it, and so the zoom that is 1:1: a pinned 1:1 stays 1:1
+  const keepPinned = () => {
+    // a pane resized changes what fits it, and a new pixel ratio what a device pixel is (the
+    // window moved to another screen, the browser's zoom): either changes the zoom that is 1:1,
+    // and a pinned 1:1 stays 1:1
     const one = actualZoom();
     const { z, tx, ty } = view();
     if (pinned && loaded() && one && Math.abs(z - one) > 1e-6 * one) setView(one, tx * one / z, ty * one / z);
     else apply();
-  });
+  };
+  const resized = new ResizeObserver(keepPinned);
   resized.observe(stage);
+  let ratio = null;
+  const ratioChanged = () => { keepPinned(); watchRatio(); };
+  const watchRatio = () => {
+    ratio = window.matchMedia(`(resolution: ${dpr()}dppx)`);
+    ratio.addEventListener("change", ratioChanged, { once: true });
+  };
+  watchRatio();
   showCaption();
   loadImages();
   return () => {
     resized.disconnect();
+    ratio.removeEventListener("change", ratioChanged);
     urls.forEach((u) => URL.revokeObjectURL(u));
   };
 }

@@ -4,7 +4,9 @@ screenshot of the picture must hold the checkerboard itself, black and white. Th
 was placed half a pixel off the screen's grid whenever its pane's width was odd (the pane's
 centre is at width / 2), and the browser smeared every pixel over two: the checkerboard came out
 grey, and a poster's small text, read at 1:1 for that very reason, blurred. Both parities of the
-window's width are tried.
+window's width are tried, on a screen of one device pixel per CSS pixel and on a Retina one
+(devicePixelRatio 2), where "1:1" showed one image pixel per CSS pixel, so 2 x 2 device pixels
+smoothed: the checkerboard came out all grey. 1:1 is one image pixel per device pixel.
 
 Skipped only when Chromium is missing and QWENLAB_REQUIRE_BROWSER is unset (see test_browser.py).
 """
@@ -13,11 +15,37 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from tests.support.browser import START_TIMEOUT_S, chromium_page, lab_notebook, serve_voila, until
+
+GREY = "the share of the screenshot's pixels neither black nor white: resampled"
+
+
+def _grey(shot: bytes) -> tuple[float, float]:
+    """Of a screenshot of the checkerboard: the share of its pixels grey (neither black nor white)
+    and the share black."""
+    import numpy as np
+    from PIL import Image
+
+    grey = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
+    return float(((grey > 40) & (grey < 215)).mean()), float((grey <= 40).mean())
+
+
+def _middle(page: Any, pane: Any, half: int = 100) -> bytes:
+    """A screenshot of the middle of `pane`, 2 x `half` CSS pixels a side (in device pixels)."""
+    box = pane.bounding_box()
+    assert box is not None
+    return page.screenshot(clip={"x": round(box["x"] + box["width"] / 2 - half),  # whole pixels: no resampling here
+                                 "y": round(box["y"] + box["height"] / 2 - half), "width": 2 * half, "height": 2 * half})
+
+
+def _loaded(viewer: Any) -> None:
+    viewer.locator(".qwl-cmp-pane").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+    until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
+        "els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0"), 30, "the image to load")
 
 
 @pytest.fixture
@@ -39,17 +67,16 @@ def voila(checker_notebook: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("scale", [1, 2])
 def test_one_to_one_shows_the_files_own_pixels_whatever_the_panes_width(chromium: str, voila: str,
-                                                                        tmp_path: Path) -> None:
-    import numpy as np
+                                                                        tmp_path: Path, scale: int) -> None:
     from PIL import Image
 
-    with chromium_page(chromium, voila, width=1100, height=800, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+    with chromium_page(chromium, voila, width=1100, height=800, timeout_ms=START_TIMEOUT_S * 1000,
+                       scale=scale) as (page, watch):
         viewer = page.locator(".qwl-cmp").first
         pane = viewer.locator(".qwl-cmp-pane").first
-        pane.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-        until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
-            "els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0"), 30, "the image to load")
+        _loaded(viewer)
         viewer.locator(".qwl-cmp-actual").click()
         until(lambda: viewer.locator(".qwl-cmp-readout").inner_text() == "100%", 10, "1:1")
         widths = set()
@@ -58,15 +85,13 @@ def test_one_to_one_shows_the_files_own_pixels_whatever_the_panes_width(chromium
             page.wait_for_timeout(500)  # the pane resized, the image placed again (still 1:1)
             widths.add(pane.evaluate("e => e.clientWidth") % 2)
             assert viewer.locator(".qwl-cmp-readout").inner_text() == "100%"
-            box = pane.bounding_box()
-            assert box is not None
-            # the middle of the pane: the middle of the image, 1:1 (801 x 601 px, larger than this)
-            shot = page.screenshot(clip={"x": round(box["x"] + box["width"] / 2 - 100),  # whole pixels: no resampling here
-                                         "y": round(box["y"] + box["height"] / 2 - 100), "width": 200, "height": 200})
-            Image.open(io.BytesIO(shot)).save(tmp_path / f"checker-{width}.png")  # to look at
-            grey = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
-            smeared = ((grey > 40) & (grey < 215)).mean()
+            # the middle of the pane: the middle of the image, 1:1 (801 x 601 px, larger than this
+            # at either scale: 400 CSS px tall at devicePixelRatio 1, 300 at 2)
+            shot = _middle(page, pane)
+            Image.open(io.BytesIO(shot)).save(tmp_path / f"checker-{width}-x{scale}.png")  # to look at
+            smeared, black = _grey(shot)
             assert smeared < 0.01, f"at a window {width} px wide, {smeared:.0%} of the 1:1 pixels are grey: resampled"
-            assert (grey <= 40).mean() == pytest.approx(0.5, abs=0.02)  # the checkerboard itself
+            assert black == pytest.approx(0.5, abs=0.02)  # the checkerboard itself
         assert widths == {0, 1}, "both parities of the pane's width should have been tried"
     assert not watch.errors, watch.errors
+
