@@ -13,7 +13,9 @@
 // "1:1" is one image pixel per pixel of the screen, the device's own: on a Retina screen
 // (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. One image pixel per CSS
 // pixel was drawn there on 2 x 2 device pixels, smoothed: the strokes of small text came out soft
-// at the very scale chosen to check them. The readout's 100% is the same device pixel.
+// at the very scale chosen to check them. The readout's 100% is the same device pixel. + and - step along a ladder
+// of scales 2^(k/3) (x1.26 a step) in those pixels, so that they land on 1:1, 2:1, 4:1 and 1:2
+// exactly (x1.25 from "fit" never reached 1:1, nor 2:1 from 1:1).
 //
 // Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
 // arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
@@ -32,10 +34,20 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
+const STEPS_PER_DOUBLING = 3; // + and -: scales 2^(k/3), through 1:1 and 2:1
 
 function dpr() {
   // device pixels per CSS pixel: 2 on a Retina screen, and it moves with the browser's own zoom
   return window.devicePixelRatio || 1;
+}
+
+function ladderStep(scale, up) {
+  // the next scale (device pixels per image pixel) of the ladder above (or below) `scale`; a
+  // rung within a quarter of a step (x1.06, "fit" just under 25%) is passed over, or the key
+  // would seem to do nothing, and a scale on a rung (through floating point) counts as on it
+  const at = Math.log2(scale) * STEPS_PER_DOUBLING;
+  const k = up ? Math.floor(at + 0.25) + 1 : Math.ceil(at - 0.25) - 1;
+  return Math.pow(2, k / STEPS_PER_DOUBLING);
 }
 
 function el(tag, cls, parent) {
@@ -170,6 +182,14 @@ function render({ model, el: host }) {
     return fit ? 1 / (fit * dpr()) : null;
   }
 
+  function stepZoom(up) {
+    // the zoom that shows the largest image at the ladder's next scale
+    const fit = minFit();
+    const { z } = view();
+    if (!fit) return z * (up ? 1.25 : 0.8);
+    return ladderStep(fit * z * dpr(), up) / (fit * dpr());
+  }
+
   function clampZoom(z) {
     // 1:1 stays within reach: an image smaller than half its pane has it below MIN_ZOOM
     const one = actualZoom() || 1;
@@ -188,6 +208,12 @@ function render({ model, el: host }) {
       : "the images' scale (100%: one image pixel per screen pixel)";
   }
 
+  function wholeScale(s) {
+    // device pixels per image pixel when a whole number of them (1:1, 2:1), else 0
+    const k = s * dpr();
+    return k >= 0.5 && Math.abs(k - Math.round(k)) <= 1e-6 ? Math.round(k) : 0;
+  }
+
   function snapped(s, left, top) {
     // At a whole number of screen pixels per image pixel (1:1, 2:1), the shift that puts the
     // image's corner (`left`, `top` in its pane) on a pixel of the screen. Half a pixel off (the
@@ -196,8 +222,7 @@ function render({ model, el: host }) {
     // it. The pane's own box is drawn on whole pixels by the browser: its corner is the origin.
     // At other scales the picture is resampled anyway: no shift.
     const d = dpr();
-    const k = s * d;
-    if (k < 0.5 || Math.abs(k - Math.round(k)) > 1e-6) return [0, 0];
+    if (!wholeScale(s)) return [0, 0];
     return [Math.round(left * d) / d - left, Math.round(top * d) / d - top];
   }
 
@@ -212,6 +237,9 @@ function render({ model, el: host }) {
       const [dx, dy] = snapped(s, pane.clientWidth / 2 + tx - s * w / 2, pane.clientHeight / 2 + ty - s * h / 2);
       img.style.transform = `translate(${pane.clientWidth / 2 + tx + dx}px, ${pane.clientHeight / 2 + ty + dy}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
+      // at 2:1, 3:1... each image pixel is a square of whole device pixels, as a designer's 200%
+      // shows it: smoothed, the strokes of a letter were blurred over their neighbours
+      img.style.imageRendering = wholeScale(s) >= 2 ? "pixelated" : "";
     });
     // "1:1 each" only means something when the images are shown at different scales when fitted
     const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane).toPrecision(6));
@@ -227,12 +255,13 @@ function render({ model, el: host }) {
     showScale();
   }
 
-  function zoomAt(pane, clientX, clientY, factor) {
+  function zoomAt(pane, clientX, clientY, factor, to) {
+    // by `factor` (the wheel), or `to` a zoom (the ladder's + and -)
     const { z, tx, ty } = view();
     const box = pane.getBoundingClientRect();
     const dx = clientX - box.left - box.width / 2;
     const dy = clientY - box.top - box.height / 2;
-    const z2 = clampZoom(z * factor);
+    const z2 = clampZoom(to === undefined ? z * factor : to);
     unpin();
     // keep the image point under the cursor where it is
     setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
@@ -258,8 +287,8 @@ function render({ model, el: host }) {
     const box = pane.getBoundingClientRect();
     const centre = [box.left + box.width / 2, box.top + box.height / 2];
     const steps = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
-    if (ev.key === "+" || ev.key === "=") zoomAt(pane, ...centre, 1.25);
-    else if (ev.key === "-" || ev.key === "_") zoomAt(pane, ...centre, 0.8);
+    if (ev.key === "+" || ev.key === "=") zoomAt(pane, ...centre, 1, stepZoom(true));
+    else if (ev.key === "-" || ev.key === "_") zoomAt(pane, ...centre, 1, stepZoom(false));
     else if (steps[ev.key] && (ev.shiftKey || (model.get("arrows") === "pan-zoomed" && zoomedIn()))) panBy(...steps[ev.key]);
     else return; // plain arrows, digits: the explorer's or the judging's
     ev.preventDefault();

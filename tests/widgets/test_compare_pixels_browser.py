@@ -8,6 +8,10 @@ window's width are tried, on a screen of one device pixel per CSS pixel and on a
 (devicePixelRatio 2), where "1:1" showed one image pixel per CSS pixel, so 2 x 2 device pixels
 smoothed: the checkerboard came out all grey. 1:1 is one image pixel per device pixel.
 
++ and - step through 1:1 and 2:1 exactly (they multiplied the zoom by 1.25, which from "fit"
+never reached 1:1, nor 2:1 from 1:1), and at 2:1 every image pixel is a square of 2 x 2 device
+pixels, not smoothed into its neighbours.
+
 Skipped only when Chromium is missing and QWENLAB_REQUIRE_BROWSER is unset (see test_browser.py).
 """
 
@@ -95,3 +99,44 @@ def test_one_to_one_shows_the_files_own_pixels_whatever_the_panes_width(chromium
         assert widths == {0, 1}, "both parities of the pane's width should have been tried"
     assert not watch.errors, watch.errors
 
+
+@pytest.mark.slow
+def test_plus_and_minus_step_through_one_to_one_and_two_to_one(chromium: str, voila: str, tmp_path: Path) -> None:
+    """From below 1:1, + lands on 100% exactly (not 98% then 122%), on to 200%, where each image pixel
+    is 2 x 2 device pixels, unsmoothed; - comes back to 100% and its own pixels. On a Retina
+    screen, where a ladder in CSS pixels would be off by the pixel ratio."""
+    import numpy as np
+    from PIL import Image
+
+    with chromium_page(chromium, voila, width=1100, height=800, timeout_ms=START_TIMEOUT_S * 1000,
+                       scale=2) as (page, watch):
+        viewer = page.locator(".qwl-cmp").first
+        pane = viewer.locator(".qwl-cmp-pane").first
+        _loaded(viewer)
+        readout = viewer.locator(".qwl-cmp-readout")
+        pane.click()  # the keys to the viewer
+        for _ in range(2):  # fitted, 601 px in 400 CSS px, is 133% of the device's pixels: below 1:1 first
+            page.keyboard.press("-")
+        seen = [readout.inner_text()]
+        for _ in range(12):
+            page.keyboard.press("+")
+            page.wait_for_timeout(60)
+            seen.append(readout.inner_text())
+            if seen[-1] == "200%":
+                break
+        assert "100%" in seen and seen[-1] == "200%", seen
+        shot = _middle(page, pane, half=50)
+        Image.open(io.BytesIO(shot)).save(tmp_path / "checker-2to1-x2.png")  # to look at
+        smeared, black = _grey(shot)
+        assert smeared < 0.01, f"at 2:1, {smeared:.0%} of the pixels are grey: smoothed"
+        px = np.asarray(Image.open(io.BytesIO(shot)).convert("L")) > 127
+        # squares of 2 x 2 device pixels: the rows (and the columns) go in pairs of twins
+        for lines, side in ((px, "tall"), (px.T, "wide")):
+            twins = [bool((lines[i] == lines[i + 1]).all()) for i in range(len(lines) - 1)]
+            assert all(twins[0::2]) or all(twins[1::2]), f"the image pixels are not two device pixels {side}"
+        for _ in range(3):
+            page.keyboard.press("-")
+        until(lambda: readout.inner_text() == "100%", 10, "- three times from 200% to 100%")
+        smeared, black = _grey(_middle(page, pane))
+        assert smeared < 0.01 and black == pytest.approx(0.5, abs=0.02), (smeared, black)
+    assert not watch.errors, watch.errors
