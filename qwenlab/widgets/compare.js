@@ -124,9 +124,29 @@ function render({ model, el: host }) {
   }
 
   function setView(z, tx, ty, own) {
-    setHere({ zoom: clampZoom(z), pan_x: tx, pan_y: ty, ...(own === undefined ? {} : { own_pixels: own }) });
+    const z2 = clampZoom(z);
+    const [px, py] = clampPan(z2, tx, ty, own === undefined ? model.get("own_pixels") : own);
+    setHere({ zoom: z2, pan_x: px, pan_y: py, ...(own === undefined ? {} : { own_pixels: own }) });
     apply();
     save();
+  }
+
+  function clampPan(z, tx, ty, own) {
+    // The pane's centre stays on the picture: any spot of it can be brought there (where 1:1
+    // and the zoom keys keep it), but no drag or key takes the picture out of view. Unbounded,
+    // a dozen presses of an arrow at 2:1, looking for a headline, left every pane blank, and
+    // the picture had to be found again as many presses back. With images of different extents,
+    // the largest's bounds hold.
+    let hw = 0;
+    let hh = 0;
+    for (const { i, pane } of imgs) {
+      if (!sizes[i]) return [tx, ty]; // not loaded yet: nothing to hold it to
+      const s = scaleOf(i, pane, z, own);
+      hw = Math.max(hw, s * sizes[i][0] / 2);
+      hh = Math.max(hh, s * sizes[i][1] / 2);
+    }
+    if (!imgs.length) return [tx, ty];
+    return [Math.min(hw, Math.max(-hw, tx)), Math.min(hh, Math.max(-hh, ty))];
   }
 
   function unpin() {
@@ -161,11 +181,10 @@ function render({ model, el: host }) {
     return fits.length ? Math.min(...fits) : null;
   }
 
-  function scaleOf(i, pane) {
+  function scaleOf(i, pane, z = view().z, own = model.get("own_pixels")) {
     // screen px per image px: fitted to its own pane (aligned point for point), or, with
     // own_pixels, at the scale the largest image is shown at (each at its own pixels at 1:1)
-    const { z } = view();
-    const base = model.get("own_pixels") ? minFit() : fitScale(i, pane);
+    const base = own ? minFit() : fitScale(i, pane);
     return (base || fitScale(i, pane)) * z;
   }
 

@@ -140,3 +140,36 @@ def test_plus_and_minus_step_through_one_to_one_and_two_to_one(chromium: str, vo
         smeared, black = _grey(_middle(page, pane))
         assert smeared < 0.01 and black == pytest.approx(0.5, abs=0.02), (smeared, black)
     assert not watch.errors, watch.errors
+
+
+@pytest.mark.slow
+def test_panning_at_full_size_keeps_the_picture_in_view(chromium: str, voila: str, tmp_path: Path) -> None:
+    """At 1:1, a dozen presses of Shift and an arrow (or a long drag) took the picture out of the
+    pane, leaving it blank, and as many presses back to find it again: now the pane's centre
+    stays on the picture, its edge at most there, so the picture's corner is always in view."""
+    from PIL import Image
+
+    with chromium_page(chromium, voila, width=1100, height=800, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        viewer = page.locator(".qwl-cmp").first
+        pane = viewer.locator(".qwl-cmp-pane").first
+        _loaded(viewer)
+        viewer.locator(".qwl-cmp-actual").click()
+        until(lambda: viewer.locator(".qwl-cmp-readout").inner_text() == "100%", 10, "1:1")
+        pane.click()  # the keys to the viewer
+        for key in ("Shift+ArrowDown", "Shift+ArrowRight") * 20:  # 20 x 15% of the pane, each way: the picture up and left
+            page.keyboard.press(key)
+        box = pane.bounding_box()
+        assert box is not None
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.move(*centre)
+        page.mouse.down()
+        page.mouse.move(centre[0] - 400, centre[1] - 300, steps=5)  # and dragged on past it
+        page.mouse.up()
+        page.wait_for_timeout(200)
+        # up and left of the pane's centre: the picture's bottom-right corner, its own pixels
+        shot = page.screenshot(clip={"x": round(centre[0]) - 42, "y": round(centre[1]) - 42, "width": 40, "height": 40})
+        Image.open(io.BytesIO(shot)).save(tmp_path / "panned-corner.png")  # to look at
+        smeared, black = _grey(shot)
+        assert black == pytest.approx(0.5, abs=0.05) and smeared < 0.01, \
+            f"the pane's centre is off the picture ({black:.0%} dark): panned out of view"
+    assert not watch.errors, watch.errors
