@@ -50,6 +50,17 @@ function ladderStep(scale, up) {
   return Math.pow(2, k / STEPS_PER_DOUBLING);
 }
 
+function percent(scale) {
+  // the readout's figure for `scale` device pixels per image pixel: "100%" (or 200%...) only at
+  // that scale itself, where the file's pixels are shown as they are; at 99.7% the picture is
+  // resampled, and the readout said 100%
+  const pct = scale * 100;
+  const whole = Math.round(pct);
+  if (whole === 0 || whole % 100 !== 0 || Math.abs(pct - whole) <= 1e-4) return `${whole}%`;
+  const one = pct.toFixed(1);
+  return `${Number(one) === whole ? pct.toFixed(2) : one}%`;
+}
+
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -219,7 +230,7 @@ function render({ model, el: host }) {
     // one figure while the images are shown alike; each one's when their sizes differ, or the
     // readout would say 100% of one while another is at 50%
     const labels = model.get("labels");
-    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: `${Math.round(scale * dpr() * 100)}%` }));
+    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: percent(scale * dpr()) }));
     const figures = [...new Set(each.map(({ pct }) => pct))];
     readout.textContent = figures.length > 1 ? each.map(({ pct }) => pct).join(" · ") : figures.join("");
     readout.title = figures.length > 1
@@ -286,6 +297,21 @@ function render({ model, el: host }) {
     setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
   }
 
+  function wheelZoom(factor) {
+    // The wheel zooms smoothly, but stops on 1:2, 1:1, 2:1 and 4:1 as it passes one or comes
+    // within 3% of it (the next turn moves on): a notch from 81% went to 99%, the picture
+    // resampled there, and no turn of the wheel reached 1:1 itself.
+    const { z } = view();
+    const fit = minFit();
+    if (!fit) return z * factor;
+    const d = dpr();
+    const from = fit * z * d;
+    const to = from * factor;
+    const near = (s, r) => Math.abs(s - r) < 0.03 * r;
+    const rung = [0.5, 1, 2, 4].find((r) => (from - r) * (to - r) < 0 || (near(to, r) && !near(from, r)));
+    return (rung || to) / (fit * d);
+  }
+
   function zoomedIn() {
     // more of the picture than the pane shows: what the arrows pan in "pan-zoomed"
     return view().z > 1.01;
@@ -327,7 +353,7 @@ function render({ model, el: host }) {
     pane.addEventListener("wheel", (ev) => {
       if (!(engaged || ev.ctrlKey || ev.metaKey)) { nudge(pane); return; } // not prevented: the page scrolls
       ev.preventDefault();
-      zoomAt(pane, ev.clientX, ev.clientY, Math.exp(-ev.deltaY * 0.002));
+      zoomAt(pane, ev.clientX, ev.clientY, 1, wheelZoom(Math.exp(-ev.deltaY * 0.002)));
     }, { passive: false });
     pane.addEventListener("pointerdown", (ev) => {
       if (ev.button !== 0) return;

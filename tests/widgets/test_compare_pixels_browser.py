@@ -173,3 +173,44 @@ def test_panning_at_full_size_keeps_the_picture_in_view(chromium: str, voila: st
         assert black == pytest.approx(0.5, abs=0.05) and smeared < 0.01, \
             f"the pane's centre is off the picture ({black:.0%} dark): panned out of view"
     assert not watch.errors, watch.errors
+
+
+@pytest.mark.slow
+def test_the_wheel_stops_on_one_to_one_and_the_readout_says_100_only_there(chromium: str, voila: str,
+                                                                          tmp_path: Path) -> None:
+    """A notch of the wheel multiplied the zoom by 1.22: from "fit" it went 81%, 99%, 121%, never
+    1:1, and at 99.6% (a trackpad's small turn from 1:1) the readout said "100%" over a resampled
+    picture. The wheel now stops on 1:1 and 2:1 as it passes them, and the readout says 100% only
+    at 1:1 itself."""
+    from PIL import Image
+
+    with chromium_page(chromium, voila, width=1100, height=800, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        viewer = page.locator(".qwl-cmp").first
+        pane = viewer.locator(".qwl-cmp-pane").first
+        _loaded(viewer)
+        readout = viewer.locator(".qwl-cmp-readout")
+        pane.click()  # the wheel zooms once the picture is clicked (the pointer stays over it)
+        seen = [readout.inner_text()]
+        for _ in range(8):
+            page.mouse.wheel(0, -100)  # a notch of a mouse's wheel, towards you: zoom in
+            page.wait_for_timeout(80)
+            seen.append(readout.inner_text())
+            if seen[-1] == "100%":
+                shot = _middle(page, pane)
+                Image.open(io.BytesIO(shot)).save(tmp_path / "wheel-1to1.png")  # to look at
+                smeared, black = _grey(shot)
+                assert smeared < 0.01 and black == pytest.approx(0.5, abs=0.02), (smeared, black)
+        assert "100%" in seen, seen
+        for _ in range(6):
+            page.mouse.wheel(0, -100)
+            page.wait_for_timeout(80)
+            seen.append(readout.inner_text())
+        assert "200%" in seen, seen
+
+        viewer.locator(".qwl-cmp-actual").click()
+        until(lambda: readout.inner_text() == "100%", 10, "1:1")
+        pane.click()
+        page.mouse.wheel(0, 2)  # a trackpad's smallest turn: just under 1:1
+        until(lambda: readout.inner_text() != "100%", 10, "the readout to leave 100%")
+        assert readout.inner_text() in ("99.6%", "99.5%", "99.7%"), readout.inner_text()
+    assert not watch.errors, watch.errors
