@@ -6,8 +6,8 @@ image's bytes held once however many sections show it.
 - Click a thumbnail (or Enter on it): it opens large over the page (never above its own pixels),
   with its caption; with the originals beside the report (`full_size=True`), the original itself
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
-  click on the image shows it 1:1 in its frame (a drag or Shift and an arrow pans, another click
-  fits it). Escape or a
+  click on the image shows it 1:1 in its frame, one image pixel per pixel of the screen (half a
+  CSS pixel on a Retina screen; a drag or Shift and an arrow pans, another click fits it). Escape or a
   click outside closes it; the arrow keys step through the thumbnails of its section, in a round (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
   and Tab stays in the lightbox.
@@ -60,7 +60,16 @@ SCRIPT = r"""
   // read in one is read in the next); a first image at 1:1 is centred
   var spot = null;
   big.addEventListener('load', centre);
+  // 1:1 is one image pixel per pixel of the screen: on a Retina screen (devicePixelRatio 2) half a
+  // CSS pixel. At its CSS size the image was drawn on 2 x 2 device pixels, smoothed, and the small
+  // text it was opened to check came out soft
+  function sizeActual() {
+    var d = window.devicePixelRatio || 1, on = box.classList.contains('actual') && big.naturalWidth > 0;
+    big.style.width = on ? big.naturalWidth / d + 'px' : '';
+    big.style.height = on ? big.naturalHeight / d + 'px' : '';
+  }
   function centre() {
+    sizeActual();
     if (!box.classList.contains('actual')) { return; }
     var fx = spot ? spot[0] : 0.5, fy = spot ? spot[1] : 0.5;
     frame.scrollLeft = fx * frame.scrollWidth - frame.clientWidth / 2; frame.scrollTop = fy * frame.scrollHeight - frame.clientHeight / 2;
@@ -78,7 +87,7 @@ SCRIPT = r"""
     box.focus();
   }
   function close() {
-    box.hidden = true; box.classList.remove('actual'); big.removeAttribute('src'); current = null;
+    box.hidden = true; box.classList.remove('actual'); sizeActual(); big.removeAttribute('src'); current = null;
     if (opener) { opener.focus({ preventScroll: true }); opener = null; }
   }
   function step(by) {
@@ -107,9 +116,11 @@ SCRIPT = r"""
     if (!was || was.moved) { return; }
     var r = big.getBoundingClientRect(), f = frame.getBoundingClientRect();
     var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
-    if (box.classList.toggle('actual')) {
-      frame.scrollLeft = fx * big.naturalWidth - (ev.clientX - f.left);
-      frame.scrollTop = fy * big.naturalHeight - (ev.clientY - f.top);
+    var on = box.classList.toggle('actual');
+    sizeActual();
+    if (on) {
+      frame.scrollLeft = fx * big.offsetWidth - (ev.clientX - f.left);
+      frame.scrollTop = fy * big.offsetHeight - (ev.clientY - f.top);
     }
   });
   document.addEventListener('click', function (ev) {

@@ -10,6 +10,13 @@
 // one side shows on the other. "1:1" stays pinned while other images are shown (the explorer's
 // arrow keys): each new image is shown 1:1 too, until the view is zoomed or fitted.
 //
+// "1:1" is one image pixel per pixel of the screen, the device's own: on a Retina screen
+// (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. One image pixel per CSS
+// pixel was drawn there on 2 x 2 device pixels, smoothed: the strokes of small text came out soft
+// at the very scale chosen to check them. The readout's 100% is the same device pixel. + and - step along a ladder
+// of scales 2^(k/3) (x1.26 a step) in those pixels, so that they land on 1:1, 2:1, 4:1 and 1:2
+// exactly (x1.25 from "fit" never reached 1:1, nor 2:1 from 1:1).
+//
 // Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
 // arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
 // judging votes). With `arrows` "pan-zoomed" (blind judging, where an arrow is a verdict), the
@@ -27,6 +34,32 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
+const STEPS_PER_DOUBLING = 3; // + and -: scales 2^(k/3), through 1:1 and 2:1
+
+function dpr() {
+  // device pixels per CSS pixel: 2 on a Retina screen, and it moves with the browser's own zoom
+  return window.devicePixelRatio || 1;
+}
+
+function ladderStep(scale, up) {
+  // the next scale (device pixels per image pixel) of the ladder above (or below) `scale`; a
+  // rung within a quarter of a step (x1.06, "fit" just under 25%) is passed over, or the key
+  // would seem to do nothing, and a scale on a rung (through floating point) counts as on it
+  const at = Math.log2(scale) * STEPS_PER_DOUBLING;
+  const k = up ? Math.floor(at + 0.25) + 1 : Math.ceil(at - 0.25) - 1;
+  return Math.pow(2, k / STEPS_PER_DOUBLING);
+}
+
+function percent(scale) {
+  // the readout's figure for `scale` device pixels per image pixel: "100%" (or 200%...) only at
+  // that scale itself, where the file's pixels are shown as they are; at 99.7% the picture is
+  // resampled, and the readout said 100%
+  const pct = scale * 100;
+  const whole = Math.round(pct);
+  if (whole === 0 || whole % 100 !== 0 || Math.abs(pct - whole) <= 1e-4) return `${whole}%`;
+  const one = pct.toFixed(1);
+  return `${Number(one) === whole ? pct.toFixed(2) : one}%`;
+}
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -102,9 +135,29 @@ function render({ model, el: host }) {
   }
 
   function setView(z, tx, ty, own) {
-    setHere({ zoom: clampZoom(z), pan_x: tx, pan_y: ty, ...(own === undefined ? {} : { own_pixels: own }) });
+    const z2 = clampZoom(z);
+    const [px, py] = clampPan(z2, tx, ty, own === undefined ? model.get("own_pixels") : own);
+    setHere({ zoom: z2, pan_x: px, pan_y: py, ...(own === undefined ? {} : { own_pixels: own }) });
     apply();
     save();
+  }
+
+  function clampPan(z, tx, ty, own) {
+    // The pane's centre stays on the picture: any spot of it can be brought there (where 1:1
+    // and the zoom keys keep it), but no drag or key takes the picture out of view. Unbounded,
+    // a dozen presses of an arrow at 2:1, looking for a headline, left every pane blank, and
+    // the picture had to be found again as many presses back. With images of different extents,
+    // the largest's bounds hold.
+    let hw = 0;
+    let hh = 0;
+    for (const { i, pane } of imgs) {
+      if (!sizes[i]) return [tx, ty]; // not loaded yet: nothing to hold it to
+      const s = scaleOf(i, pane, z, own);
+      hw = Math.max(hw, s * sizes[i][0] / 2);
+      hh = Math.max(hh, s * sizes[i][1] / 2);
+    }
+    if (!imgs.length) return [tx, ty];
+    return [Math.min(hw, Math.max(-hw, tx)), Math.min(hh, Math.max(-hh, ty))];
   }
 
   function unpin() {
@@ -139,11 +192,10 @@ function render({ model, el: host }) {
     return fits.length ? Math.min(...fits) : null;
   }
 
-  function scaleOf(i, pane) {
+  function scaleOf(i, pane, z = view().z, own = model.get("own_pixels")) {
     // screen px per image px: fitted to its own pane (aligned point for point), or, with
     // own_pixels, at the scale the largest image is shown at (each at its own pixels at 1:1)
-    const { z } = view();
-    const base = model.get("own_pixels") ? minFit() : fitScale(i, pane);
+    const base = own ? minFit() : fitScale(i, pane);
     return (base || fitScale(i, pane)) * z;
   }
 
@@ -154,9 +206,18 @@ function render({ model, el: host }) {
 
   function actualZoom() {
     // 1:1 is for the image with the most pixels (for its pane): the smallest fit scale. The
-    // others are then enlarged alike, and none is shown below its own resolution.
+    // others are then enlarged alike, and none is shown below its own resolution. One image
+    // pixel per device pixel: 1 / dpr CSS pixels.
     const fit = minFit();
-    return fit ? 1 / fit : null;
+    return fit ? 1 / (fit * dpr()) : null;
+  }
+
+  function stepZoom(up) {
+    // the zoom that shows the largest image at the ladder's next scale
+    const fit = minFit();
+    const { z } = view();
+    if (!fit) return z * (up ? 1.25 : 0.8);
+    return ladderStep(fit * z * dpr(), up) / (fit * dpr());
   }
 
   function clampZoom(z) {
@@ -169,12 +230,18 @@ function render({ model, el: host }) {
     // one figure while the images are shown alike; each one's when their sizes differ, or the
     // readout would say 100% of one while another is at 50%
     const labels = model.get("labels");
-    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: `${Math.round(scale * 100)}%` }));
+    const each = shown().map(({ i, scale }) => ({ name: labels[i] || `image ${i + 1}`, pct: percent(scale * dpr()) }));
     const figures = [...new Set(each.map(({ pct }) => pct))];
     readout.textContent = figures.length > 1 ? each.map(({ pct }) => pct).join(" · ") : figures.join("");
     readout.title = figures.length > 1
       ? `each image's scale (100%: one image pixel per screen pixel):\n${each.map(({ name, pct }) => `${name}: ${pct}`).join("\n")}`
       : "the images' scale (100%: one image pixel per screen pixel)";
+  }
+
+  function wholeScale(s) {
+    // device pixels per image pixel when a whole number of them (1:1, 2:1), else 0
+    const k = s * dpr();
+    return k >= 0.5 && Math.abs(k - Math.round(k)) <= 1e-6 ? Math.round(k) : 0;
   }
 
   function snapped(s, left, top) {
@@ -184,10 +251,9 @@ function render({ model, el: host }) {
     // every stroke of small text was smeared over two pixels, at the very scale chosen to read
     // it. The pane's own box is drawn on whole pixels by the browser: its corner is the origin.
     // At other scales the picture is resampled anyway: no shift.
-    const dpr = window.devicePixelRatio || 1;
-    const k = s * dpr;
-    if (k < 0.5 || Math.abs(k - Math.round(k)) > 1e-6) return [0, 0];
-    return [Math.round(left * dpr) / dpr - left, Math.round(top * dpr) / dpr - top];
+    const d = dpr();
+    if (!wholeScale(s)) return [0, 0];
+    return [Math.round(left * d) / d - left, Math.round(top * d) / d - top];
   }
 
   function apply() {
@@ -201,6 +267,9 @@ function render({ model, el: host }) {
       const [dx, dy] = snapped(s, pane.clientWidth / 2 + tx - s * w / 2, pane.clientHeight / 2 + ty - s * h / 2);
       img.style.transform = `translate(${pane.clientWidth / 2 + tx + dx}px, ${pane.clientHeight / 2 + ty + dy}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
+      // at 2:1, 3:1... each image pixel is a square of whole device pixels, as a designer's 200%
+      // shows it: smoothed, the strokes of a letter were blurred over their neighbours
+      img.style.imageRendering = wholeScale(s) >= 2 ? "pixelated" : "";
     });
     // "1:1 each" only means something when the images are shown at different scales when fitted
     const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane).toPrecision(6));
@@ -216,15 +285,31 @@ function render({ model, el: host }) {
     showScale();
   }
 
-  function zoomAt(pane, clientX, clientY, factor) {
+  function zoomAt(pane, clientX, clientY, factor, to) {
+    // by `factor` (the wheel), or `to` a zoom (the ladder's + and -)
     const { z, tx, ty } = view();
     const box = pane.getBoundingClientRect();
     const dx = clientX - box.left - box.width / 2;
     const dy = clientY - box.top - box.height / 2;
-    const z2 = clampZoom(z * factor);
+    const z2 = clampZoom(to === undefined ? z * factor : to);
     unpin();
     // keep the image point under the cursor where it is
     setView(z2, dx - (dx - tx) * (z2 / z), dy - (dy - ty) * (z2 / z));
+  }
+
+  function wheelZoom(factor) {
+    // The wheel zooms smoothly, but stops on 1:2, 1:1, 2:1 and 4:1 as it passes one or comes
+    // within 3% of it (the next turn moves on): a notch from 81% went to 99%, the picture
+    // resampled there, and no turn of the wheel reached 1:1 itself.
+    const { z } = view();
+    const fit = minFit();
+    if (!fit) return z * factor;
+    const d = dpr();
+    const from = fit * z * d;
+    const to = from * factor;
+    const near = (s, r) => Math.abs(s - r) < 0.03 * r;
+    const rung = [0.5, 1, 2, 4].find((r) => (from - r) * (to - r) < 0 || (near(to, r) && !near(from, r)));
+    return (rung || to) / (fit * d);
   }
 
   function zoomedIn() {
@@ -247,8 +332,8 @@ function render({ model, el: host }) {
     const box = pane.getBoundingClientRect();
     const centre = [box.left + box.width / 2, box.top + box.height / 2];
     const steps = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
-    if (ev.key === "+" || ev.key === "=") zoomAt(pane, ...centre, 1.25);
-    else if (ev.key === "-" || ev.key === "_") zoomAt(pane, ...centre, 0.8);
+    if (ev.key === "+" || ev.key === "=") zoomAt(pane, ...centre, 1, stepZoom(true));
+    else if (ev.key === "-" || ev.key === "_") zoomAt(pane, ...centre, 1, stepZoom(false));
     else if (steps[ev.key] && (ev.shiftKey || (model.get("arrows") === "pan-zoomed" && zoomedIn()))) panBy(...steps[ev.key]);
     else return; // plain arrows, digits: the explorer's or the judging's
     ev.preventDefault();
@@ -268,7 +353,7 @@ function render({ model, el: host }) {
     pane.addEventListener("wheel", (ev) => {
       if (!(engaged || ev.ctrlKey || ev.metaKey)) { nudge(pane); return; } // not prevented: the page scrolls
       ev.preventDefault();
-      zoomAt(pane, ev.clientX, ev.clientY, Math.exp(-ev.deltaY * 0.002));
+      zoomAt(pane, ev.clientX, ev.clientY, 1, wheelZoom(Math.exp(-ev.deltaY * 0.002)));
     }, { passive: false });
     pane.addEventListener("pointerdown", (ev) => {
       if (ev.button !== 0) return;
@@ -398,18 +483,29 @@ function render({ model, el: host }) {
   model.on("change:reveal", reveal);
   requestAnimationFrame(reveal);
   for (const name of VIEW) model.on(`change:${name}`, changed);
-  const resized = new ResizeObserver(() => {
-    // a pane resized changes what fits it, and so the zoom that is 1:1: a pinned 1:1 stays 1:1
+  const keepPinned = () => {
+    // a pane resized changes what fits it, and a new pixel ratio what a device pixel is (the
+    // window moved to another screen, the browser's zoom): either changes the zoom that is 1:1,
+    // and a pinned 1:1 stays 1:1
     const one = actualZoom();
     const { z, tx, ty } = view();
     if (pinned && loaded() && one && Math.abs(z - one) > 1e-6 * one) setView(one, tx * one / z, ty * one / z);
     else apply();
-  });
+  };
+  const resized = new ResizeObserver(keepPinned);
   resized.observe(stage);
+  let ratio = null;
+  const ratioChanged = () => { keepPinned(); watchRatio(); };
+  const watchRatio = () => {
+    ratio = window.matchMedia(`(resolution: ${dpr()}dppx)`);
+    ratio.addEventListener("change", ratioChanged, { once: true });
+  };
+  watchRatio();
   showCaption();
   loadImages();
   return () => {
     resized.disconnect();
+    ratio.removeEventListener("change", ratioChanged);
     urls.forEach((u) => URL.revokeObjectURL(u));
   };
 }

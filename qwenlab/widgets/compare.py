@@ -7,10 +7,12 @@
 Made to read a 30-px label in two images side by side: once the picture is clicked (or with Ctrl
 held) the wheel zooms at the cursor in every image at once (until then it scrolls the page, as over
 a map embedded in a page), a drag pans them all, a double-click fits them again, "1:1" shows one
-image pixel per screen pixel (of the largest image, when their sizes differ: none is shown below
+image pixel per screen pixel, the device's (half a CSS pixel on a Retina screen, where one per CSS
+pixel was smoothed over 2 x 2 device pixels), of the largest image when their sizes differ (none is shown below
 its resolution; it stays on for the images shown next, and keeps the spot being read), and
 "1:1 each", for images of different sizes, shows every one at its own pixels. Once the picture
-is clicked, + and - zoom and Shift with an arrow pans. With two images, "swipe" lays them in one frame with a handle to drag: A left of
+is clicked, + and - zoom (steps that land on 1:1 and 2:1; from 2:1 on, each image pixel a sharp
+square) and Shift with an arrow pans. With two images, "swipe" lays them in one frame with a handle to drag: A left of
 it, B right. Each image is labelled with only what differs between them ("promptExtend on" vs
 "off", the seed), the caption says what they share and where they came from (SYNTHETIC for the
 offline emulator's).

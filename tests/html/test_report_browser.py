@@ -14,7 +14,7 @@ from tests.support.browser import CHROMIUM_ARGS
 from tests.support.labkit import run_sweep
 
 
-def _open(chromium: str, path: Path, run: Any) -> Any:
+def _open(chromium: str, path: Path, run: Any, scale: float = 1) -> Any:
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
@@ -22,7 +22,7 @@ def _open(chromium: str, path: Path, run: Any) -> Any:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, device_scale_factor=scale)
             page.on("request", lambda r: requests.append(r.url))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -247,6 +247,58 @@ def test_the_lightbox_shows_an_original_1_to_1_and_keeps_the_keys(chromium: str,
     r, _, errors = _open(chromium, moved, alone)
     assert r["src"].startswith("data:image/webp") and r["missing"] and not r["link"], r
     assert all("report_files" in e or "ERR_FILE_NOT_FOUND" in e for e in errors), errors  # the original, not found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", [1, 2])
+def test_the_lightbox_at_1_to_1_shows_the_originals_own_pixels_on_a_retina_screen(
+        chromium: str, emulator: Any, data_dir: Path, tmp_path: Path, scale: int) -> None:
+    """At devicePixelRatio 2, 1:1 drew each pixel of the original on 2 x 2 device pixels, smoothed:
+    a checkerboard of single pixels came out all grey, a poster's small text soft. 1:1 is one image
+    pixel per device pixel (half a CSS pixel there), and the next image (→) comes the same way."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    exp = run_sweep(emulator, data_dir, name="retina", axes={"size": ["1024x1536"]}, repeats=2, fail_one=False)
+    path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
+    originals = sorted((path.parent / "report_files").iterdir())
+    assert len(originals) == 2
+    for original in originals:  # a checkerboard of single pixels in place of each original (the browser sniffs it)
+        with Image.open(original) as im:
+            w, h = im.size
+        y, x = np.mgrid[0:h, 0:w]
+        Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
+
+    def grey(page: Any) -> float:
+        frame = page.locator("#qwl-lightbox .frame").bounding_box()
+        shot = page.screenshot(clip={"x": round(frame["x"] + frame["width"] / 2 - 100),
+                                     "y": round(frame["y"] + frame["height"] / 2 - 100), "width": 200, "height": 200})
+        Image.open(io.BytesIO(shot)).save(tmp_path / f"lightbox-x{scale}.png")  # to look at
+        px = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
+        return float(((px > 40) & (px < 215)).mean())
+
+    def run(page: Any) -> dict[str, Any]:
+        page.locator("#requests img.thumb").first.click()
+        big = page.locator("#qwl-lightbox img")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').naturalWidth > 0")
+        r = big.bounding_box()
+        big.click(position={"x": r["width"] * 0.5, "y": r["height"] * 0.5})  # 1:1
+        page.wait_for_timeout(200)
+        first = {"width": big.evaluate("e => e.getBoundingClientRect().width"), "grey": grey(page)}
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => document.querySelector('#qwl-lightbox img').complete")
+        page.wait_for_timeout(200)
+        return {"first": first, "next": {"width": big.evaluate("e => e.getBoundingClientRect().width"), "grey": grey(page)},
+                "closed": page.keyboard.press("Escape") or big.evaluate("e => e.style.width")}
+
+    r, _, errors = _open(chromium, path, run, scale=scale)
+    assert not errors, errors
+    for shown in (r["first"], r["next"]):
+        assert shown["width"] == pytest.approx(1024 / scale, abs=1), r  # one image pixel per device pixel
+        assert shown["grey"] < 0.01, f"{shown['grey']:.0%} of the 1:1 pixels are grey: resampled"
+    assert r["closed"] == "", r  # closed: the next image opens fitted
 
 
 @pytest.mark.slow

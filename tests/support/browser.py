@@ -75,10 +75,12 @@ class PageWatch:
         return [u for u in self.outside if "fontawesome" not in u]
 
 
-def loopback_page(browser: Any, url: str, *, width: int, height: int, timeout_ms: float) -> tuple[Any, PageWatch]:
+def loopback_page(browser: Any, url: str, *, width: int, height: int, timeout_ms: float,
+                  scale: float = 1) -> tuple[Any, PageWatch]:
     """A new page of `browser` (playwright) opened at `url`, every request beyond 127.0.0.1 aborted
-    and recorded, every script error recorded."""
-    page = browser.new_page(viewport={"width": width, "height": height})
+    and recorded, every script error recorded; `scale`: its devicePixelRatio (2: a Retina screen,
+    its screenshots 2 device pixels per CSS pixel)."""
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
     watch = PageWatch()
 
     def loopback_only(route: Any) -> None:  # nothing may leave this machine
@@ -96,15 +98,16 @@ def loopback_page(browser: Any, url: str, *, width: int, height: int, timeout_ms
 
 
 @contextmanager
-def chromium_page(chromium: str, url: str, *, width: int, height: int, timeout_ms: float) -> Iterator[tuple[Any, PageWatch]]:
+def chromium_page(chromium: str, url: str, *, width: int, height: int, timeout_ms: float,
+                  scale: float = 1) -> Iterator[tuple[Any, PageWatch]]:
     """Headless Chromium (the binary at `chromium`, driven by playwright; never `playwright install`)
-    with one `loopback_page` at `url`; the browser is closed on leaving."""
+    with one `loopback_page` at `url` (`scale`: its devicePixelRatio); the browser is closed on leaving."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
-            yield loopback_page(browser, url, width=width, height=height, timeout_ms=timeout_ms)
+            yield loopback_page(browser, url, width=width, height=height, timeout_ms=timeout_ms, scale=scale)
         finally:
             browser.close()
 
