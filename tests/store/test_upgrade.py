@@ -76,3 +76,37 @@ def test_an_sqlite_utils_that_commits_inside_transactions_is_refused_before_the_
                                            r"pip install 'sqlite-utils>=4'"):
         Log(path)
     assert _applied(path) == before
+
+
+# A text score as qwenlab 280941d stored it (scoring_version 2, which compared no punctuation): a
+# price misprinted "$2999" for "$29.99" counted as read right. Scoring version 8 tells them apart.
+_OLD_READING = '[{"text":"SALE $2999","confidence":0.99,"box":[[0,0],[300,0],[300,40],[0,40]]}]'
+_OLD_STRINGS = ('[{"expected":"SALE $29.99","read":"SALE $2999","ned":1.0,"words":3,"words_read":3,"status":"exact",'
+                '"lines":[0],"word_hits":[true,true,true]}]')
+
+
+def test_text_scores_an_older_qwenlab_stored_are_shown_as_this_version_scores_them(tmp_path: Path) -> None:
+    """The views (exp.text_scores(), the report, grids, exported files) read the stored scores; a
+    score made by an older definition was shown as this version's: "$2999" counted right for
+    "$29.99" after an upgrade, while `score_text()` would have said it is wrong. It is scored
+    again from its stored reading, with no OCR, the first time it is read."""
+    from qwenlab.lab import Lab
+    from qwenlab.typography.scoring import SCORING_VERSION
+
+    path = tmp_path / "qwenlab.db"
+    _old_log(path, until="m006_text_readings_and_scores")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE tasks SET prompt = ?, cell_json = '{\"repeat\": 0}' WHERE id = 1",
+                     ["A shop window poster reading 'SALE $29.99'"])
+        conn.execute("UPDATE experiments SET sweep_json = '{}', axes_json = '{}' WHERE id = 1")
+        conn.execute("INSERT INTO text_readings (image_id, experiment_id, engine, engine_version, text, lines_json, n_lines) "
+                     "VALUES (1, 1, 'rapidocr', 'rapidocr-onnxruntime 1.4.4', 'SALE $2999', ?, 1)", [_OLD_READING])
+        conn.execute("INSERT INTO text_scores (image_id, experiment_id, engine, expected_json, word_accuracy, ned, "
+                     "sentence_accuracy, words, words_read, strings, strings_exact, correct, missing_json, "
+                     "read_instead_json, strings_json, scoring_version) VALUES (1, 1, 'rapidocr', '[\"SALE $29.99\"]', "
+                     "1.0, 1.0, 1.0, 3, 3, 1, 1, 1, '[]', '{}', ?, 2)", [_OLD_STRINGS])
+    exp = Lab(tmp_path).experiment("old")
+    scores = exp.text_scores()
+    assert scores["correct"].tolist() == [False]
+    assert scores["word_accuracy"].iloc[0] < 1.0
+    assert [r["scoring_version"] for r in exp.log.rows("SELECT scoring_version FROM text_scores")] == [SCORING_VERSION]
