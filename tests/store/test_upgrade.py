@@ -110,3 +110,27 @@ def test_text_scores_an_older_qwenlab_stored_are_shown_as_this_version_scores_th
     assert scores["correct"].tolist() == [False]
     assert scores["word_accuracy"].iloc[0] < 1.0
     assert [r["scoring_version"] for r in exp.log.rows("SELECT scoring_version FROM text_scores")] == [SCORING_VERSION]
+
+
+def test_an_image_lost_from_a_log_that_predates_backends_is_fetched_again_by_the_emulator(data_dir: Path) -> None:
+    """Tasks logged before qwenlab recorded where each ran (m007: backend NULL, every log of the
+    first day's versions) are continued by the emulator, but a lost image of one was never asked
+    for again: the run said every cell was done and `qwenlab verify` kept promising it back.
+    Found by deleting an image file from the demo log of 280941d and running `qwenlab demo`."""
+    from qwenlab import Sweep
+    from qwenlab.lab import Lab
+
+    lab = Lab(data_dir)
+    sweep = Sweep(prompt="A poster that reads 'EST. 1928'", size="1024x1024", repeats=2)
+    first = lab.run(sweep, name="old", progress=False)
+    with sqlite3.connect(data_dir / "qwenlab.db") as conn:  # as a log of the first day's qwenlab holds it
+        conn.execute("UPDATE tasks SET backend = NULL, api_host = NULL, qwenlab_version = NULL")
+        conn.execute("UPDATE experiments SET backend = NULL, api_host = NULL")
+    path = data_dir / first.images["path"].iloc[0]
+    whole = path.read_bytes()
+    path.unlink()
+
+    again = lab.run(sweep, name="old", progress=False)
+    assert lab.last_refetched == 1
+    assert path.read_bytes() == whole  # free: getResponse of the task the emulator still keeps
+    assert again.cost == pytest.approx(first.cost) and again.counts()["done"] == 2
