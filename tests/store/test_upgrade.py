@@ -134,3 +134,20 @@ def test_an_image_lost_from_a_log_that_predates_backends_is_fetched_again_by_the
     assert lab.last_refetched == 1
     assert path.read_bytes() == whole  # free: getResponse of the task the emulator still keeps
     assert again.cost == pytest.approx(first.cost) and again.counts()["done"] == 2
+
+
+def test_the_upgrade_of_a_large_log_says_so_before_it_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The first open after an update (a notebook's Lab(), even `qwenlab logs`) upgrades the log:
+    on a log of 200,000 tasks written before m013 it took 11 s without a word (about a minute per
+    million), where a Ctrl-C rolls it all back. A large log's upgrade says so first, once."""
+    monkeypatch.setattr(runner, "NOTICE_FROM_TASKS", 1, raising=False)  # the one task of this log counts as a large log's
+    path = tmp_path / "qwenlab.db"
+    _old_log(path)
+    Log(path).close()
+    said = capsys.readouterr().err
+    assert "upgrading the log to this version's schema (m013_cost_rollups to m018_former_names), once" in said
+    assert "an interruption leaves the log as it was" in said
+    Log(path).close()  # upgraded: nothing more to say
+    Log(tmp_path / "new.db").close()  # a new log: nothing to wait for
+    assert "upgrading" not in capsys.readouterr().err
