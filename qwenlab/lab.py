@@ -42,6 +42,7 @@ from .store.ratings import DEFAULT_CRITERION
 from .store.search import search
 from .sweeps.runner import Runner
 from .typography.scores import score_experiment, scores_frame, text_scores
+from .typography.store import renew_stale_scores
 from .widgets.compare import CompareViewer
 from .widgets.explorer import Explorer
 from .widgets.judging import Judging
@@ -177,6 +178,7 @@ class Experiment(ExperimentRecord):
         and in a JSON sidecar (see `qwenlab.store.image_export`). min_rating: only images rated at
         least this; where: only cells with these axis values ({"promptExtend": True}). An image
         whose file is missing or damaged is left out, named in the result's `.skipped` and a warning."""
+        renew_stale_scores(self.log, self.id)  # the scores written into each file are this version's
         return export_images(self, folder, min_rating=min_rating, where=where, sidecar=sidecar)
 
     def export(self, path: str | Path | None = None, *, full_size: bool = False, **options: Any) -> Path:

@@ -39,7 +39,10 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     it ran (emulator images are marked SYNTHETIC), text scores and ratings. The pixels are the
     original file's: only metadata is added.
     """
+    from ..typography.store import renew_stale_scores  # OCR code: loaded by the command that needs it
+
     exp = open_experiment(experiment)
+    renew_stale_scores(exp.log, exp.id)  # the scores written into each file are this version's
     _, filters = layout((), where)
     new_folder = not Path(output).exists()
     with warnings.catch_warnings():  # the note of what was skipped is said below, as an error

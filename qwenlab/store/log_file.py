@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..errors import LogWriteError, NotALogError
+from ..errors import LogWriteError, NotALogError, QwenlabError
 from ..paths import db_path
 from ..wal import switch_to_wal
 from .migrations.runner import MIGRATIONS_TABLE, migrate
@@ -139,6 +139,29 @@ def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
                            "to start a new log there")
 
 
+def _require_nested_transactions(sqlite_utils: Any) -> None:
+    """QwenlabError before the file is opened when the installed sqlite-utils predates 4.0.
+
+    The log's writes and its migrations run inside one `BEGIN IMMEDIATE` transaction, and they call
+    sqlite-utils' table methods (`create`, `insert`, `enable_fts`) inside it. Before 4.0 (its
+    `Database.atomic`, savepoints) each of those committed the transaction around it: a
+    migration interrupted half-way was left applied but not recorded, and the log failed to open
+    ever after ("table ... already exists"); a run stopped on "cannot commit - no transaction is
+    active". pip keeps an older sqlite-utils already installed, so this is said plainly."""
+    if not hasattr(sqlite_utils.Database, "atomic"):
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            version = installed("sqlite-utils")
+        except PackageNotFoundError:
+            version = "older than 4.0"
+        raise QwenlabError(f"qwenlab needs sqlite-utils 4.0 or newer (installed: {version}): older ones commit in the "
+                           "middle of the log's transactions, so a schema upgrade interrupted half-way could leave "
+                           "the log unopenable. Nothing was opened or changed. Fix: install a newer one into the "
+                           "Python that runs qwenlab (`python -m pip install 'sqlite-utils>=4'`), then open the log again")
+
+
 class LogFile:
     """One SQLite file opened as the log: its connection (`db`), lock, write transactions and
     reads, and whether another connection has written to it since (`shared`). Thread-safe."""
@@ -152,6 +175,7 @@ class LogFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         import sqlite_utils
 
+        _require_nested_transactions(sqlite_utils)  # before the file is touched
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()

@@ -47,6 +47,7 @@ from ..store.axes import joined_axis_specs
 from ..store.experiment import ExperimentRecord
 from ..store.log import IN_DOUBT, Log, status_word
 from ..store.log_file import write_failure
+from ..store.provenance import EMULATOR
 from ..store.rows import to_json
 from ..store.run_lock import holding_run
 from ..version import __version__
@@ -395,8 +396,12 @@ class Runner(RunChecks, Generic[E]):
         if not lost:
             return []
         backend = self._client_backend(said=True)[0]
+        # asked where it ran; a task logged before qwenlab recorded where (backend NULL, an older
+        # log's) by the emulator, as such cells are continued there (`_check_backend`): left out,
+        # its lost image went unsaid by the run while `qwenlab verify` promised it back
+        where = {backend, None} if backend == EMULATOR else {backend}
         return [Job(c, rows[c.key], False, refetch=True) for c in cells
-                if c.key in rows and rows[c.key]["id"] in lost and backend is not None and rows[c.key].get("backend") == backend]
+                if c.key in rows and rows[c.key]["id"] in lost and backend is not None and rows[c.key].get("backend") in where]
 
     def _log_cells(self, exp_id: int, jobs: list[Job]) -> None:
         """Log the new cells of `jobs` as 'pending' tasks (each with its own taskUUID) and give each

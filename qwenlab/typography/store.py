@@ -31,7 +31,8 @@ from .scoring import SCORING_VERSION, StringScore, TextScore, score_text
 if TYPE_CHECKING:
     from ..store.log import Log
 
-__all__ = ["ImageToScore", "ScoringRun", "score_images", "stored_reading", "stored_score", "score_rows", "scored_engines"]
+__all__ = ["ImageToScore", "ScoringRun", "score_images", "stored_reading", "stored_score", "score_rows", "scored_engines",
+           "renew_stale_scores"]
 
 _CHUNK = 500  # image ids per IN (...) query, well under SQLite's variable limit
 
@@ -259,9 +260,32 @@ def _engines_of(log: "Log", ids: list[int]) -> list[str]:
         "ORDER BY n DESC, engine = 'rapidocr' DESC", ids)]
 
 
+def renew_stale_scores(log: "Log", experiment_id: int) -> int:
+    """Score again, from their stored readings (no OCR), the experiment's text scores that an
+    older definition computed (`scoring_version` not SCORING_VERSION: a log an older qwenlab
+    scored); return how many. `score_images` does this for the images it is given, but the
+    views read the stored scores as they are: after an upgrade, an old score ("$2999" read for
+    "$29.99" counted right) was shown and exported as if this version had made it. The strings
+    each was scored against are kept (`expected_json`); a score without a stored reading stays."""
+    ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
+    marks = ", ".join("?" for _ in ids) or "NULL"
+    stale = log.rows(
+        "SELECT s.image_id, s.experiment_id, s.engine, s.expected_json, r.lines_json FROM text_scores s "
+        "JOIN text_readings r ON r.image_id = s.image_id AND r.engine = s.engine AND r.error IS NULL "
+        f"WHERE s.experiment_id IN ({marks}) AND s.scoring_version IS NOT ?", [*ids, SCORING_VERSION])
+    if stale:
+        with log.transaction() as db:
+            for r in stale:
+                it = ImageToScore(int(r["image_id"]), r["experiment_id"], None, json.loads(r["expected_json"] or "[]"))
+                _save_score(db, it, r["engine"], Reading(r["engine"], Reading.lines_from_json(r["lines_json"])))
+    return len(stale)
+
+
 def score_rows(log: "Log", experiment_id: int, engine: str | None = None) -> list[dict[str, Any]]:
     """Stored scores of an experiment's images joined with their readings' text (one engine's;
-    the most used one when None)."""
+    the most used one when None); those an older definition computed are scored again first
+    (`renew_stale_scores`)."""
+    renew_stale_scores(log, experiment_id)
     ids = log.scope(experiment_id)  # a comparison's id stands for its experiments
     marks = ", ".join("?" for _ in ids) or "NULL"
     names = _engines_of(log, ids)

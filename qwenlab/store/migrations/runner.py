@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import sys
 import warnings
 from typing import TYPE_CHECKING, Callable
 
@@ -15,6 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate"]
 
 MIGRATIONS_TABLE = "_qwenlab_migrations"
+# an upgrade of a log with at least this many tasks says so before it starts: the cost rollups
+# (m013) of 1,000,000 tasks take about a minute, which an open said nothing about
+NOTICE_FROM_TASKS = 100_000
 
 
 def _utc_now() -> str:
@@ -59,6 +64,8 @@ def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]
     _warn_if_newer(done)
     if all(fn.__name__ in done for fn in wanted):
         return []
+    if done:  # an existing log: a new one has nothing to wait for
+        _notice_long_upgrade(conn, [fn.__name__ for fn in wanted if fn.__name__ not in done])
     applied: list[str] = []
     try:
         conn.execute("BEGIN IMMEDIATE")  # inside the try, as in Log.transaction: a Ctrl-C just after it rolls back
@@ -75,6 +82,21 @@ def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]
             conn.execute("ROLLBACK")
         raise
     return applied
+
+
+def _notice_long_upgrade(conn: sqlite3.Connection, pending: list[str]) -> None:
+    """A line on stderr before an upgrade of a large log: the first open after an update of
+    qwenlab (a notebook's `Lab()`, even `qwenlab logs`) otherwise hung a minute or more without
+    a word, and a Ctrl-C there rolls it all back, so the next open starts it again."""
+    try:
+        (tasks,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM tasks").fetchone()  # one index lookup
+    except sqlite3.Error:  # no tasks table yet
+        return
+    if tasks >= NOTICE_FROM_TASKS:
+        steps = pending[0] if len(pending) == 1 else f"{pending[0]} to {pending[-1]}"
+        print(f"qwenlab: upgrading the log to this version's schema ({steps}), once; on {tasks:,} tasks this takes a "
+              "while (up to about a minute per million). Let it finish: an interruption leaves the log as it was, and "
+              "the next open starts again", file=sys.stderr, flush=True)
 
 
 def _warn_if_newer(done: set[str]) -> None:
