@@ -1,0 +1,84 @@
+"""What a notebook user does beyond running cells top to bottom, in a real kernel (nbclient):
+interrupt a run (Kernel > Interrupt, as nbclient's interrupt_on_timeout does it), run the cell
+again, end a cell with a result to see it. Each notebook talks to an emulator started in its own
+kernel, under the test's QWENLAB_DATA_DIR, without RUNWARE_API_KEY.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+# an emulator in the kernel, slow enough that a run of 8 cells two at a time takes 4 s
+SETUP = """\
+import os
+from qwenlab.emulator import Emulator
+emu = Emulator(latency={latency}).start()
+os.environ["RUNWARE_BASE_URL"] = emu.url
+from qwenlab import Lab, Sweep
+lab = Lab()
+sweep = Sweep(prompt="A poster reading 'GLOW'", axes={{"promptExtend": [True, False], "size": ["512x768", "768x512"]}},
+              repeats=2)
+"""
+
+
+def _execute(cells: list[str], timeouts: dict[int, float] | None = None) -> Any:
+    """A notebook of `cells`, executed in a real kernel with errors kept as outputs; a cell given a
+    timeout in `timeouts` (by index) is interrupted once it has run that long, as Kernel > Interrupt
+    (or the stop button) does."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    index = {id(c): i for i, c in enumerate(nb.cells)}
+    limits = timeouts or {}
+    client = NotebookClient(nb, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
+                            timeout_func=lambda cell: limits.get(index.get(id(cell), -1), 180))
+    client.execute()
+    return nb
+
+
+def _errors(cell: Any) -> list[Any]:
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+def _stdout(cell: Any) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+@pytest.mark.slow
+def test_a_run_interrupted_in_the_kernel_says_what_it_left_and_the_cell_run_again_pays_nothing_twice() -> None:
+    """Kernel > Interrupt in the middle of `lab.run`: the traceback ended in a bare
+    "KeyboardInterrupt:", leaving the user to guess what was sent, paid and lost (the CLI says it,
+    the notebook did not). The error now says what the run left and that running the cell again
+    finishes it; the bar stays red; the cell run again sends the rest and pays for nothing twice."""
+    nb = _execute([
+        SETUP.format(latency=1.0),
+        "exp = lab.run(sweep, name='poster', concurrency=2)",
+        # the requests in flight at the interrupt finish in the background and are logged
+        "import threading\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name.startswith('qwenlab-run'):\n"
+        "        t.join(30)\n"
+        "print(lab.experiment('poster').status, dict(lab.experiment('poster').counts()))",
+        "exp = lab.run(sweep, name='poster', concurrency=2)\n"
+        "import json\n"
+        "print(json.dumps({'counts': dict(exp.counts()), 'charges': len(emu.ledger), 'twice': emu.ledger.charged_twice()}))",
+    ], timeouts={1: 2.5})
+    first = _errors(nb.cells[1])
+    assert [e.ename for e in first] == ["KeyboardInterrupt"], nb.cells[1].outputs
+    said = first[0].evalue
+    assert "'poster'" in said and "interrupted" in said, said
+    assert "of 8 cells done" in said and "run the cell again" in said.lower() and "nothing" in said and "twice" in said, said
+    assert "interrupted" in _stdout(nb.cells[2]) or "done" in _stdout(nb.cells[2])
+    assert not _errors(nb.cells[3]), nb.cells[3].outputs
+    after = json.loads(_stdout(nb.cells[3]).strip().splitlines()[-1])
+    assert after["counts"]["done"] == 8 and after["charges"] == 8 and after["twice"] == [], after
+    # the interrupted bar is saved red and as far as it got, the finished one green and whole
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
+    assert [b["bar_style"] for b in bars] == ["danger", "success"], bars
+    assert bars[0]["value"] < 8 and bars[1]["value"] == bars[1]["max"], bars
