@@ -82,3 +82,30 @@ def test_a_run_interrupted_in_the_kernel_says_what_it_left_and_the_cell_run_agai
     bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
     assert [b["bar_style"] for b in bars] == ["danger", "success"], bars
     assert bars[0]["value"] < 8 and bars[1]["value"] == bars[1]["max"], bars
+
+
+def _result_text(cell: Any) -> str:
+    """What a cell ending in an expression showed as text (its execute_result's text/plain)."""
+    shown = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert shown and not _errors(cell), cell.outputs
+    return shown[0]["data"]["text/plain"]
+
+
+@pytest.mark.slow
+def test_exported_images_at_the_end_of_a_cell_read_as_what_was_written_not_a_wall_of_paths() -> None:
+    """`exp.export_images(folder)` ends a cell in the README. It showed the list's repr, each
+    image's ExportedImage(path=PosixPath(...), sidecar=..., original=...), 330 characters an image
+    kept in the saved notebook, and not the images it left out. It reads as bundle and verify do:
+    how many, where, the first names, and what was skipped with the fix."""
+    nb = _execute([
+        SETUP.format(latency=0) + "exp = lab.run(sweep, name='poster', progress=False)",
+        "exp.export_images(lab.data_dir / 'picked')",
+        "import os\nos.remove(exp.images['path'][0])\nexp.export_images(lab.data_dir / 'again', sidecar=False)",
+    ])
+    text = _result_text(nb.cells[1])
+    assert text.startswith("8 images written to ") and "picked" in text and ".json sidecar" in text, text
+    assert "poster_promptExtend-on_size-512x768_seed-" in text and "... and 3 more" in text, text
+    assert "PosixPath" not in text and "ExportedImage(" not in text and len(text) < 600, text
+    again = _result_text(nb.cells[2])
+    assert again.startswith("7 images written to ") and "sidecar" not in again.splitlines()[0], again
+    assert "1 image file was not written, 1 missing" in again and "Run the experiment again" in again, again
