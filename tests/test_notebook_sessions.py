@@ -109,3 +109,20 @@ def test_exported_images_at_the_end_of_a_cell_read_as_what_was_written_not_a_wal
     again = _result_text(nb.cells[2])
     assert again.startswith("7 images written to ") and "sidecar" not in again.splitlines()[0], again
     assert "1 image file was not written, 1 missing" in again and "Run the experiment again" in again, again
+
+
+@pytest.mark.slow
+def test_a_preview_at_the_end_of_a_cell_reads_as_what_the_run_would_send_and_spend() -> None:
+    """`lab.preview(sweep, name, budget_usd=...)` showed its dataclass repr: the plan's frame
+    printed inside "Preview(name=..., plan=   cell ...", cut by pandas, the budget at its very
+    end. It reads as what a run would send now, what the log holds, and the budget's verdict."""
+    nb = _execute([
+        SETUP.format(latency=0) + "lab.run(sweep, name='poster', budget_usd=0.30, progress=False)",
+        "lab.preview(sweep, 'poster', budget_usd=1.0)",
+        "p = lab.preview(sweep, 'poster', budget_usd=1.0); len(p.to_send), p.estimated_usd",
+    ])
+    text = _result_text(nb.cells[1])
+    assert text.splitlines()[0] == "run of 'poster': 8 cells (4 not sent yet, 4 done)", text
+    assert "4 cells to send, estimated $0.30; budget $1.00 with $0.30 spent: the estimate fits" in text, text
+    assert "plan=" not in text and "request_json" not in text and len(text.splitlines()) == 3, text
+    assert _result_text(nb.cells[2]) == "(4, 0.3)"  # the preview's data is there as before
