@@ -126,3 +126,20 @@ def test_a_preview_at_the_end_of_a_cell_reads_as_what_the_run_would_send_and_spe
     assert "4 cells to send, estimated $0.30; budget $1.00 with $0.30 spent: the estimate fits" in text, text
     assert "plan=" not in text and "request_json" not in text and len(text.splitlines()) == 3, text
     assert _result_text(nb.cells[2]) == "(4, 0.3)"  # the preview's data is there as before
+
+
+@pytest.mark.slow
+def test_an_experiment_with_cells_not_sent_shows_its_table_at_the_end_of_a_cell() -> None:
+    """An experiment stopped at its budget, ended a cell with: its HTML table raised TypeError
+    (a traceback in the notebook, then the plain text alone). pandas 3 reads a cell's missing image
+    path as NaN, which is true, so a thumbnail was asked of NaN. The table shows every cell, those
+    not sent without a thumbnail."""
+    nb = _execute([
+        SETUP.format(latency=0) + "exp = lab.run(sweep, name='poster', budget_usd=0.30, progress=False)",
+        "exp",
+    ])
+    shown = nb.cells[1].outputs
+    assert not _errors(nb.cells[1]) and [o.output_type for o in shown] == ["execute_result"], shown
+    page = shown[0]["data"]["text/html"]
+    assert page.count("<tr><td>") == 8 and page.count("data:image/jpeg;base64,") == 4, page[:2000]
+    assert page.count("<td>pending</td>") == 4, page[:2000]
