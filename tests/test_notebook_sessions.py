@@ -143,3 +143,17 @@ def test_an_experiment_with_cells_not_sent_shows_its_table_at_the_end_of_a_cell(
     page = shown[0]["data"]["text/html"]
     assert page.count("<tr><td>") == 8 and page.count("data:image/jpeg;base64,") == 4, page[:2000]
     assert page.count("<td>pending</td>") == 4, page[:2000]
+
+
+@pytest.mark.slow
+def test_model_descriptions_at_the_end_of_a_cell_read_as_their_price_sizes_and_parameters() -> None:
+    """`list_models()` or `get_model(...)`, the way to see what a sweep can use, printed each
+    dataclass whole: 7 KB a model of ParameterSpec(...) fields, the price somewhere inside. They read
+    as `qwenlab models` does, with the sizes and the parameters a sweep may vary."""
+    nb = _execute(["from qwenlab import DEFAULT_MODEL, get_model, list_models", "list_models()", "get_model(DEFAULT_MODEL)"])
+    listed, one = _result_text(nb.cells[1]), _result_text(nb.cells[2])
+    assert "alibaba:qwen-image@2.0-pro (Qwen-Image-2.0-Pro): $0.075 an image" in listed, listed
+    assert "ParameterSpec" not in listed and len(listed) < 1500, listed
+    assert one.splitlines()[0].startswith("alibaba:qwen-image@2.0-pro (Qwen-Image-2.0-Pro): $0.075 an image"), one
+    assert "256 to 2048 px a side" in one and "promptExtend" in one and "negativePrompt" in one, one
+    assert "ParameterSpec" not in one and len(one) < 800, one
