@@ -277,7 +277,8 @@ class Runner(RunChecks, Generic[E]):
                 # a notebook shows this exception's text and nothing else (`qwenlab run` prints the
                 # summary itself): a bare "KeyboardInterrupt:" left the user to guess what was paid
                 if not exc.args:
-                    exc.args = (self._interrupted_text(name, exp_id, len(cells), len(dispatch.inflight)),)
+                    with contextlib.suppress(Exception):  # a log that cannot answer now leaves it bare, not another error
+                        exc.args = (self._interrupted_text(name, exp_id, len(cells), len(dispatch.inflight)),)
                 raise
             except Exception as exc:
                 # a write the log refused (a full disk, a lock held past the busy timeout) or a bug:
