@@ -23,6 +23,7 @@ from ..errors import ModelDescriptionError, ModelNotFoundError
 from ..paths import data_dir
 from .parameter import ParameterSpec
 from .parameter import parameter as _parameter
+from .shown import shown_as_text
 
 __all__ = [
     "ParameterSpec",
@@ -99,9 +100,11 @@ class SizeBounds:
                 f"nothing, while the emulator draws {it}")
 
 
+@shown_as_text
 @dataclass(frozen=True)
 class ModelDescription:
-    """Everything qwenlab knows about one model. Build one with `ModelDescription.from_dict`."""
+    """Everything qwenlab knows about one model. Build one with `ModelDescription.from_dict`.
+    A notebook shows it as its text: id, name, price, sizes and the parameters a sweep may vary."""
 
     id: str
     name: str
@@ -172,6 +175,22 @@ class ModelDescription:
     def price(self) -> float:
         """Today's price per image in USD."""
         return self.price_on()
+
+    def __str__(self) -> str:
+        # `get_model(...)` or `list_models()` ending a notebook cell printed the dataclass's repr:
+        # every ParameterSpec with its 18 fields, 7 KB a model, the price and sizes lost in it
+        b = self.size
+        shown = [n for n, p in self.parameters.items() if p.group != "api"]
+        api = len(self.parameters) - len(shown)
+        lines = [f"{self.id} ({self.name}): ${self.price:.3f} an image"
+                 + (f"; {', '.join(self.capabilities)}" if self.capabilities else ""),
+                 f"  sizes: {b.min_side} to {b.max_side} px a side, at most {b.max_area:,} px "
+                 f"(default {b.default_width}x{b.default_height})",
+                 f"  parameters: {', '.join(shown)}" + (f" and {api} request settings" if api else "")
+                 + " (.parameters)"]
+        if self.seed_note:
+            lines.append(f"  {self.seed_note}")
+        return "\n".join(lines)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod

@@ -262,7 +262,9 @@ class ExperimentRecord:
         cells = []
         infos = self._axis_infos()  # axis values read as everywhere else: promptExtend on/off, not True/False
         for _, r in df.head(_HTML_ROWS).iterrows():
-            thumb = _thumbnail(r["path"]) if r["path"] else ""
+            # a cell without an image (not sent, failed) has a missing path: None, or NaN under
+            # pandas 3, whose string columns read None as NaN (true, and no path)
+            thumb = "" if is_missing(r["path"]) or not r["path"] else _thumbnail(r["path"])
             tds = "".join(f"<td>{html.escape(infos[c].label(r[c]) if c in infos else _fmt(r[c]))}</td>" for c in show)
             cells.append(f"<tr><td>{thumb}</td>{tds}</tr>")
         more = f"<div>… {count_of(len(df) - _HTML_ROWS, 'more cell')} in .df</div>" if len(df) > _HTML_ROWS else ""

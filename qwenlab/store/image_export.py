@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..core.shown import shown_as_text
 from ..core.values import cut_utf8, format_value, without_latin_accents
 from ..errors import ImageError
 from ..paths import reserved_on_windows, write_atomic
@@ -39,6 +40,7 @@ __all__ = ["export_images", "ExportedImage", "ExportedImages", "image_record", "
 
 _UNSAFE = re.compile(r"[^\w.-]+")  # letters and digits of any script are kept
 _NAME_ROOM = 60  # bytes of a file name the experiment's name may take
+_SHOWN = 5  # file names a notebook shows of what was written
 _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
 
 
@@ -53,13 +55,30 @@ class ExportedImage:
     original: Path
 
 
+@shown_as_text
 class ExportedImages(list):  # type: ignore[type-arg]
-    """What `export_images` wrote (a list of `ExportedImage`), and in `skipped` each image it could
-    not: (image id, its file in the store, why: "missing", "damaged" or "unreadable")."""
+    """What `export_images` wrote (a list of `ExportedImage`) into `folder`, and in `skipped` each
+    image it could not: (image id, its file in the store, why: "missing", "damaged" or
+    "unreadable"). A notebook shows it as its text: how many, where, the first few names."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: str | Path | None = None, *, sidecars: bool = True) -> None:
         super().__init__()
+        self.folder = Path(folder) if folder is not None else None
+        self.sidecars = sidecars
         self.skipped: list[tuple[int, Path, str]] = []
+
+    def __str__(self) -> str:
+        # a cell ending in `exp.export_images(...)` showed every item's dataclass repr, four paths
+        # each (330 characters an image, saved in the notebook), and not the images left out
+        where = f" to {str(self.folder)!r}" if self.folder is not None else ""
+        lines = [f"{len(self)} {'image' if len(self) == 1 else 'images'} written{where}"
+                 + (", each with its .json sidecar" if self and self.sidecars else "")
+                 + (":" if self else "")]
+        lines += [f"  {item.path.name}" for item in self[:_SHOWN]]
+        if len(self) > _SHOWN:
+            lines.append(f"  ... and {len(self) - _SHOWN} more (each item's .path, .sidecar, .image_id)")
+        note = self.skipped_note()
+        return "\n".join(lines + ([note] if note else []))
 
     def skipped_note(self) -> str | None:
         """What a reader must know of the images left out, and how to get them back; None for none."""
@@ -94,7 +113,7 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     ratings = _ratings(log, experiment.id)
     scores = _scores(log, experiment.id)
     out_dir = Path(folder)
-    written = ExportedImages()
+    written = ExportedImages(out_dir, sidecars=sidecar)
     used: set[str] = set()
     images = rated = 0
     for entry in catalog.entries:

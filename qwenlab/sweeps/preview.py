@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..core.shown import shown_as_text
 from ..core.values import count_of, format_usd
 from ..errors import another_key_note
 from ..store.log import IN_DOUBT
@@ -26,7 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Preview"]
 
+# what the log holds of a cell (the plan's `logged` column), as the preview's first line says it
+_LOGGED_WORDS = {"new": "new", "pending": "not sent yet", "failed": "failed (sent again)",
+                 IN_DOUBT: "in doubt (asked about first)", "done": "done"}
 
+
+@shown_as_text
 @dataclass(frozen=True)
 class Preview:
     """A run before it starts.
@@ -82,6 +88,15 @@ class Preview:
     def at_most_usd(self) -> float:
         """USD the run may spend now: the estimate of the cells the budget lets through."""
         return round(float(self.to_send["est_cost_usd"].iloc[: self.affordable].sum()), 6)
+
+    def __str__(self) -> str:
+        # `lab.preview(...)` ends a notebook cell: the dataclass's repr printed the plan's frame
+        # inside "Preview(name=..., plan=   cell ...", cut by pandas, with the budget at its end
+        counts = self.plan["logged"].value_counts()
+        parts = [f"{int(counts[k])} {word}" for k, word in _LOGGED_WORDS.items() if counts.get(k, 0)]
+        return (f"run of {self.name!r}: {count_of(len(self.plan), 'cell')} ({', '.join(parts) or 'none'})\n"
+                f"{self.budget_text()}\n"
+                "(.to_send: the cells to send, in the order they go; .plan: every cell and its request)")
 
     def budget_text(self) -> str:
         """One line: the cells to send, their estimate, and what the budget lets through (and a

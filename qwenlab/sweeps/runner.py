@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, Typ
 
 from ..api.connect import connect
 from ..core.request import new_task_uuid
-from ..core.values import plain
+from ..core.values import count_of, plain
 from ..errors import ExperimentNotFoundError, TransportError
 from ..paths import data_dir as default_data_dir
 from ..paths import make_data_dir
@@ -269,12 +269,17 @@ class Runner(RunChecks, Generic[E]):
             try:  # from 'running' on, a Ctrl-C leaves the experiment 'interrupted', never 'running'
                 with self.log.running(exp_id):
                     status, reason, fatal = dispatch.run(jobs)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 self.log.update_experiment(exp_id, status="interrupted", stop_reason=(
                     "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest"))
                 # the requests in flight still finish: if they were all that was left, the experiment is
                 # done, and says so rather than "interrupted" with nothing left to run
                 dispatch.when_settled(lambda: self.log.settle_interrupted(exp_id, len(cells)))
+                # a notebook shows this exception's text and nothing else (`qwenlab run` prints the
+                # summary itself): a bare "KeyboardInterrupt:" left the user to guess what was paid
+                if not exc.args:
+                    with contextlib.suppress(Exception):  # a log that cannot answer now leaves it bare, not another error
+                        exc.args = (self._interrupted_text(name, exp_id, len(cells), len(dispatch.inflight)),)
                 raise
             except Exception as exc:
                 # a write the log refused (a full disk, a lock held past the busy timeout) or a bug:
@@ -314,6 +319,18 @@ class Runner(RunChecks, Generic[E]):
                 fatal.args = (f"{fatal.reason}; {IN_DOUBT_ADVICE}",)
             raise fatal
         return experiment
+
+    def _interrupted_text(self, name: str, exp_id: int, cells: int, in_flight: int) -> str:
+        """What a run stopped by Ctrl-C left, as its KeyboardInterrupt says it: the cells done, those
+        in flight (they finish in the background and are logged), and that running it again
+        finishes the rest without buying anything twice."""
+        done = self.log.rows("SELECT count(*) AS n FROM tasks WHERE experiment_id = ? AND status = 'done'",
+                             [exp_id])[0]["n"]
+        flying = (f"; {count_of(in_flight, 'request')} in flight or about to leave: those sent finish in the "
+                  "background and are logged, the others are not sent") if in_flight else ""
+        return (f"run of {name!r} interrupted with {min(done, cells)} of {count_of(cells, 'cell')} done{flying}. "
+                "Run the cell again (the same sweep and name) to finish the rest: nothing done is sent again, "
+                "nothing in flight is bought twice")
 
     def _experiment_row(self, sweep: Sweep, name: str, budget_usd: float | None, extend: bool, notes: str | None) -> dict[str, Any]:
         fingerprint = sweep.fingerprint()
