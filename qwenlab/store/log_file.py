@@ -162,6 +162,20 @@ def _require_nested_transactions(sqlite_utils: Any) -> None:
                            "Python that runs qwenlab (`python -m pip install 'sqlite-utils>=4'`), then open the log again")
 
 
+class _ClosedDatabase:
+    """What `LogFile.db` is once the log is closed: any use raises a QwenlabError naming the log
+    and the fix. SQLite's own "Cannot operate on a closed database" named neither, in a notebook
+    whose cell ran again after `lab.close()`."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+
+    def __getattr__(self, name: str) -> Any:
+        where = f" at {self._path}" if self._path is not None else ""
+        raise QwenlabError(f"the log{where} was closed (lab.close()): open it again with a new Lab (lab = Lab(...)), "
+                           "and take experiments from it (lab.experiment(name)); nothing logged was lost")
+
+
 class LogFile:
     """One SQLite file opened as the log: its connection (`db`), lock, write transactions and
     reads, and whether another connection has written to it since (`shared`). Thread-safe."""
@@ -208,8 +222,14 @@ class LogFile:
         self.shared = False
 
     def close(self) -> None:
+        """Close the connection. Using the log after it (a notebook cell run again after
+        `lab.close()`) raises an error saying so and how to open it again; closing twice is
+        harmless."""
         with self._lock:
+            if isinstance(self.db, _ClosedDatabase):
+                return
             self.db.close()
+            self.db = _ClosedDatabase(self.path)  # type: ignore[assignment]
 
     @contextmanager
     def transaction(self) -> Iterator["sqlite_utils.Database"]:

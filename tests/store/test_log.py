@@ -396,3 +396,19 @@ def test_a_file_that_is_no_log_is_let_go_of_at_once(tmp_path: Path, monkeypatch:
     assert caught.value.__traceback__ is not None and len(opened) == 1  # the traceback, and its frames, still live
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[0].execute("SELECT 1")
+
+
+def test_a_closed_lab_says_so_and_how_to_open_it_again(tmp_path: Path) -> None:
+    """A notebook cell run again after `lab.close()` met SQLite's "Cannot operate on a closed
+    database", naming neither the log nor the fix; closing twice is harmless."""
+    from qwenlab import Lab
+    from qwenlab.errors import QwenlabError
+
+    lab = Lab(tmp_path / "data")
+    lab.close()
+    lab.close()
+    for use in (lab.experiments, lambda: lab.experiment("any"), lambda: lab.log.rows("SELECT 1")):
+        with pytest.raises(QwenlabError, match=r"was closed \(lab.close\(\)\): open it again with a new Lab") as info:
+            use()
+        assert str(tmp_path / "data") in str(info.value)
+    assert Lab(tmp_path / "data").experiments().empty  # the file itself is as it was
