@@ -8,7 +8,8 @@ image's bytes held once however many sections show it.
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
   click on the image shows it 1:1 in its frame (a drag or Shift and an arrow pans, another click
   fits it). Escape or a
-  click outside closes it; the arrow keys step through the thumbnails of its section, in a round (at 1:1, each
+  click outside closes it; the arrow keys step through the thumbnails of its section, in a round, the
+  requests' pages turning as they go (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
   and Tab stays in the lightbox.
 - The requests table is split into pages of `PAGE_ROWS` rows (`<tbody class="page">`); the script
@@ -46,14 +47,21 @@ SCRIPT = r"""
   function shown() {
     // the thumbnails of the section the image shown came from: the grid and the requests table
     // show the same images, and stepping on from the grid's last went through every one again.
+    // Those on another page of the requests count too (the pager turns to them): the arrows went
+    // round the 100 of one page, and the other 1,900 of a large report could not be reached.
     // Listed once while the lightbox is open: listing 1,920 thumbnails at every arrow, each
     // `src` read as its whole data URI, took 120 ms a step.
     if (round) { return round; }
     var scope = (current && current.closest('section')) || document;
     round = Array.prototype.filter.call(scope.querySelectorAll('img.thumb'), function (el) {
-      return el.offsetParent !== null && el.getAttribute('src');
+      return el.getAttribute('src') && (el.offsetParent !== null || el.closest('tbody.page[hidden]') !== null);
     });
     return round;
+  }
+  function reveal(el) {
+    // an image on a page of the requests not shown: the pager turns to it
+    var body = el.closest('tbody.page');
+    if (body && body.hidden) { body.dispatchEvent(new CustomEvent('qwl-page', { bubbles: true })); }
   }
   // the original beside the report could not be loaded (the file was sent without its folder):
   // the preview embedded in the file stands in, and says so
@@ -74,6 +82,7 @@ SCRIPT = r"""
   function open(el) {
     if (box.hidden) { opener = el; round = null; }
     current = el;
+    reveal(el);
     var full = el.getAttribute('data-full');
     missing.hidden = true;
     big.src = full || el.src;
@@ -84,8 +93,12 @@ SCRIPT = r"""
     box.focus();
   }
   function close() {
+    var last = current;
     box.hidden = true; box.classList.remove('actual'); big.removeAttribute('src'); current = null; round = null;
-    if (opener) { opener.focus({ preventScroll: true }); opener = null; }
+    // back to the thumbnail opened; or, when the pager has turned away from it, to the last shown
+    if (opener && opener.offsetParent === null && last) { last.focus(); }
+    else if (opener) { opener.focus({ preventScroll: true }); }
+    opener = null;
   }
   function step(by) {
     spot = box.classList.contains('actual') && frame.scrollWidth && frame.scrollHeight ?
@@ -168,6 +181,8 @@ SCRIPT = r"""
       label.textContent = ' page ' + (at + 1) + ' of ' + pages.length + ' ';
       prev.disabled = at === 0; next.disabled = at === pages.length - 1;
     }
+    // the lightbox stepped onto an image of another page (see `reveal`)
+    tbl.addEventListener('qwl-page', function (ev) { show(Array.prototype.indexOf.call(pages, ev.target)); });
     prev.addEventListener('click', function () { show(at - 1); });
     next.addEventListener('click', function () { show(at + 1); });
     show(0);

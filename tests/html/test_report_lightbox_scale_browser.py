@@ -1,5 +1,5 @@
-"""The lightbox of a large report, in headless Chromium: a step costs the same however many
-thumbnails the page holds."""
+"""The lightbox of a large report, in headless Chromium: the arrow keys reach every image of the
+requests, page after page, and a step costs the same however many thumbnails the page holds."""
 
 from __future__ import annotations
 
@@ -11,6 +11,44 @@ import pytest
 from qwenlab.bench.report import build_experiment
 from qwenlab.html.report import export_html
 from tests.html.test_report_browser import _open
+
+
+@pytest.mark.slow
+def test_the_arrow_keys_go_on_through_every_page_of_the_requests(chromium: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requests come 100 to a page, and the arrows went round the thumbnails of the page shown:
+    after the 100th came the 1st again, and the other 1,820 images of a 1,920-image report could
+    not be stepped to. Now a step past a page's last image turns the pager to the next page."""
+    from qwenlab.html import report
+
+    monkeypatch.setattr(report, "PAGE_ROWS", 4)  # 10 requests: pages of 4, 4 and 2
+    exp = build_experiment(tmp_path / "data", 10)
+    path = export_html(exp, tmp_path / "report.html", grid=None)
+
+    def run(page: Any) -> dict[str, Any]:
+        every = page.locator("#requests img.thumb").evaluate_all("els => els.map(e => e.alt)")
+        page.locator("#requests img.thumb").first.click()
+        cap, pager = page.locator("#qwl-lightbox .cap"), page.locator(".pager span")
+        seen = [(cap.inner_text(), pager.inner_text().strip())]
+        for _ in range(len(every)):
+            page.keyboard.press("ArrowRight")
+            seen.append((cap.inner_text(), pager.inner_text().strip()))
+        page.keyboard.press("ArrowLeft")
+        back = (cap.inner_text(), pager.inner_text().strip())
+        page.keyboard.press("Escape")
+        # the lightbox closed on the last page: the focus on the image last shown, which the page shows
+        focused = page.evaluate("() => [document.activeElement.alt, document.activeElement.offsetParent !== null]")
+        return {"every": every, "seen": seen, "back": back, "focused": focused}
+
+    r, _, errors = _open(chromium, path, run)
+    assert not errors, errors
+    every = r["every"]
+    assert len(every) == 10 and len(set(every)) == 10
+    # every image in the order listed, each with its page shown, then round to the first
+    pages = ["page 1 of 3"] * 4 + ["page 2 of 3"] * 4 + ["page 3 of 3"] * 2 + ["page 1 of 3"]
+    assert r["seen"] == list(zip(every + every[:1], pages))
+    assert r["back"] == (every[-1], "page 3 of 3")
+    assert r["focused"] == [every[-1], True]
 
 
 @pytest.mark.slow
