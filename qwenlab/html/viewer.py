@@ -14,8 +14,9 @@ image's bytes held once however many sections show it.
   and Tab stays in the lightbox.
 - The requests table is split into pages of `PAGE_ROWS` rows (`<tbody class="page">`); the script
   shows one at a time, with buttons. Without the script every row shows.
-- An image shown in several sections is embedded once, where its request is listed
-  (`<img data-i="ID" src="data:...">`); elsewhere it is `<img data-ref="ID">`, filled from that.
+- An image shown in several sections is embedded once, in the first (the grid's table, else its
+  request's row: `<img data-i="ID" src="data:...">`); elsewhere it is `<img data-ref="ID">`,
+  filled from that.
 
 The script is fixed text (no user data in it); the page's Content-Security-Policy allows it by
 its SHA-256 hash and nothing else, so text that slipped through escaping could still not run.

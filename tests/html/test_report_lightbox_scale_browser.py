@@ -11,6 +11,7 @@ import pytest
 from qwenlab.bench.report import build_experiment
 from qwenlab.html.report import export_html
 from tests.html.test_report_browser import _open
+from tests.support.browser import CHROMIUM_ARGS
 
 
 @pytest.mark.slow
@@ -83,3 +84,39 @@ def test_a_step_does_not_read_every_thumbnail(chromium: str, tmp_path: Path) -> 
     assert not errors, errors
     assert len(r["alts"]) == n and r["seen"] == r["alts"][2:22]  # it still steps through the grid in order
     assert r["reads"] <= 3 * 20, r["reads"]  # a few a step, not the grid's 240
+
+
+@pytest.mark.slow
+def test_the_grid_of_a_large_report_shows_before_the_script_runs(chromium: str, tmp_path: Path) -> None:
+    """The grid's table (above 200 images) showed each image by reference to its thumbnail in the
+    requests below, filled by the page's script, which runs once the whole file is read: seconds
+    into a 2,000-image report the first screen was a wall of broken images and their alt texts,
+    and for good where scripts do not run. Each thumbnail is now embedded where it first shows."""
+    from playwright.sync_api import sync_playwright
+
+    n = 240
+    exp = build_experiment(tmp_path / "data", n)
+    path = export_html(exp, tmp_path / "report.html", full_size=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            # no script: what the page shows as it loads, before its script at the end has run
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, java_script_enabled=False)
+            page.goto(path.as_uri())
+            grid = page.locator("#grid img.thumb").evaluate_all(
+                "els => els.map(e => [e.complete && e.naturalWidth > 0, e.getAttribute('data-full')])")
+            page.close()
+            # with the script, the requests' rows show the same images, and the lightbox their originals
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(path.as_uri())
+            listed = page.locator("#requests img.thumb").evaluate_all("els => els.map(e => e.naturalWidth > 0)")
+            page.locator("#requests img.thumb").first.click()
+            big = page.locator("#qwl-lightbox img").get_attribute("src")
+        finally:
+            browser.close()
+    assert len(grid) == n and all(shown for shown, _ in grid)
+    assert all(full and full.startswith("report_files/") for _, full in grid)
+    assert len(listed) == n and all(listed)
+    assert big and big.startswith("report_files/")
+    html = path.read_text(encoding="utf-8")
+    assert html.count("data:image/webp") == n  # still once each
