@@ -2,8 +2,9 @@
 or an HTML table of the thumbnails, which `grid="table"` asks for and more than GRID_IMAGE_LIMIT
 images get (a grid that large is too large to draw, and to look at).
 
-The table costs no bytes of its own: each cell shows its image by reference to the thumbnail
-embedded once in its request's row (`img_ref`), and the lightbox opens it large.
+The table costs no bytes of its own: each image's thumbnail is embedded once in the page
+(`page.Thumbnails`), here, where the browser reaches it first, and the requests' rows below show
+it by reference (`img_ref`); the lightbox opens it large.
 `qwenlab.html.report.report_html` puts the grid under the report's "Grid" heading.
 """
 
@@ -18,7 +19,7 @@ from ..figures.grid import build_grid
 from ..figures.text import heading, stamp_text
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
-from .page import THUMB_MAX_PX, THUMB_PRINT_PX, esc, img, img_ref, table
+from .page import THUMB_MAX_PX, THUMB_PRINT_PX, Thumbnails, esc, img, img_ref, table
 
 __all__ = ["grid_section", "caption", "GRID_MODES", "GRID_IMAGE_LIMIT", "UNREADABLE"]
 
@@ -31,9 +32,10 @@ GRID_IMAGE_LIMIT = 200
 
 
 def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
-                 thumb: int, dpi: float, embedded: Collection[int] = ()) -> str:
-    """The grid's HTML. `embedded`: the ids of the images whose thumbnails the page holds (the
-    table shows them by reference; any other is a file gone or damaged, said in its place)."""
+                 thumb: int, dpi: float, embedded: Collection[int] = (), thumbs: Thumbnails | None = None) -> str:
+    """The grid's HTML. `embedded`: the ids of the images whose thumbnails the page holds (any
+    other is a file gone or damaged, said in its place); `thumbs`: where the table takes them
+    from (embedded at their first use; without it, by reference to the requests' rows)."""
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
     if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
@@ -42,7 +44,7 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
         count = f"{count_of(images, 'image')}" + (f" and {count_of(blanks, 'cell')} without one" if blanks else "")
         note = ("" if mode == "table" else f"<p class=\"muted\">{esc(count)}: too many for one drawn "
                 "grid, so here as a table of the thumbnails (click one to see it large).</p>")
-        return note + _grid_table(catalog, rows, cols, set(embedded), thumb)
+        return note + _grid_table(catalog, rows, cols, set(embedded), thumb, thumbs)
     # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
     grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
     out = []
@@ -56,7 +58,8 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
     return "".join(out)
 
 
-def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: set[int], thumb: int = 160) -> str:
+def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: set[int], thumb: int = 160,
+                thumbs: Thumbnails | None = None) -> str:
     if rows is None and cols is None:
         varying = [a for a in catalog.varying if a != REPEAT]
         cols = varying[0] if varying else None
@@ -77,7 +80,8 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: 
     for i, rv in enumerate(row_vals):
         cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
         for j in range(len(col_vals)):
-            cells.append("".join(_figure(e, catalog, stamped, shown, embedded, thumb) for e in cells_of.get((i, j), [])))
+            cells.append("".join(_figure(e, catalog, stamped, shown, embedded, thumb, thumbs)
+                                 for e in cells_of.get((i, j), [])))
         body.append(cells)
     heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
     return table(heads, body, cls="gridtable")
@@ -90,10 +94,12 @@ def caption(e: Entry, catalog: Catalog, stamped: list[str]) -> str:
     return stamp_text(e, catalog, stamped) + mark
 
 
-def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str], embedded: set[int], thumb: int) -> str:
+def _figure(e: Entry, catalog: Catalog, stamped: list[str], shown: list[str], embedded: set[int], thumb: int,
+            thumbs: Thumbnails | None = None) -> str:
     stamp = caption(e, catalog, stamped)  # whole in the lightbox's caption, which has no headings beside it
     if e.image_id is not None and e.image_id in embedded:
-        pic = img_ref(e.image_id, stamp)  # the thumbnail is embedded once, in its request's row
+        # the thumbnail embedded once: here, or in its request's row
+        pic = thumbs.img(e.image_id, str(e.path), stamp) if thumbs is not None else img_ref(e.image_id, stamp)
     elif e.image_id is not None:  # its file gone or damaged: a reference to nothing showed a broken picture
         pic = _blank(UNREADABLE, e, thumb)
     else:

@@ -16,7 +16,7 @@ from ..core.values import is_missing
 from ..secrets import redact
 from .viewer import VIEWER_CSS, lightbox_html, script_hash, script_tag
 
-__all__ = ["esc", "table", "img", "img_ref", "details", "section", "page", "fmt", "THUMB_MAX_PX", "THUMB_PRINT_PX"]
+__all__ = ["esc", "table", "img", "img_ref", "Thumbnails", "details", "section", "page", "fmt", "THUMB_MAX_PX", "THUMB_PRINT_PX"]
 
 THUMB_MAX_PX = 160  # the largest a thumbnail is shown (img.thumb below), on screen
 THUMB_PRINT_PX = 110  # ... and on paper
@@ -122,6 +122,27 @@ def img(data_uri: str, alt: str, cls: str = "thumb", *, key: Any = None, full: s
 def img_ref(key: Any, alt: str) -> str:
     """An <img> showing the image embedded elsewhere in the page under `key` (filled by the script)."""
     return f"<img class=\"thumb\" data-ref=\"{esc(key)}\" alt=\"{esc(alt)}\" title=\"{esc(alt)}\"/>"
+
+
+class Thumbnails:
+    """Each image's thumbnail embedded once in the page, where it first shows: `.img(...)` gives
+    the embedded <img> the first time an image id is asked for, an `img_ref` to it after. The
+    sections are made in the page's order, so the bytes are where the browser reaches them first:
+    the grid's table of a large report, above the requests, paints while the file still loads
+    (embedded in the requests, it showed a wall of broken images until the page's script ran,
+    seconds into a 2,000-image report, or for good where scripts do not run)."""
+
+    def __init__(self, uris: dict[str, str], links: dict[str, str] | None = None) -> None:
+        self.uris = uris  # path -> its thumbnail's data URI (`images.webp_thumbnails`)
+        self.links = links or {}  # path -> the relative link of its original beside the report
+        self.placed: set[Any] = set()
+
+    def img(self, key: Any, path: str, alt: str) -> str:
+        """The thumbnail of `path` (which must be in `uris`) for image `key`."""
+        if key is not None and key in self.placed:
+            return img_ref(key, alt)
+        self.placed.add(key)  # an image without an id is embedded wherever it shows: nothing can refer to it
+        return img(self.uris[path], alt, key=key, full=self.links.get(path))
 
 
 def details(summary: str, body_html: str) -> str:

@@ -54,7 +54,7 @@ from .costs import costs_section, describe_where, request_costs, request_frame
 from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, caption
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
-from .page import details, esc, fmt, img, img_ref, section, table
+from .page import Thumbnails, details, esc, fmt, img_ref, section, table
 from .page import page as html_page
 from .viewer import PAGE_ROWS
 
@@ -109,6 +109,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
         drop_stale_originals(_target)  # a folder an earlier --full-size export left beside this file
     # the images the page holds: the others (a file gone or damaged) are said so wherever they would show
     embedded = {e.image_id for e in catalog.entries if e.image_id is not None and e.path in uris}
+    thumbs = Thumbnails(uris, links)  # each embedded once, in the first section that shows it
     prov = catalog.provenance
     parts = [_provenance_banner(prov), f"<h1>{esc(name)}</h1>", _overview(experiment, catalog, where)]
     badges = score_badges(catalog)  # the log's text scores (no OCR); empty when none
@@ -121,14 +122,14 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
     if grid:
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi,
-                                                            embedded)))
+                                                            embedded, thumbs)))
     frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
     parts.append(section("costs", "Costs", costs_section(experiment, catalog, where)))
-    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, embedded, part)))
+    parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, embedded, part, thumbs)))
     if scores:  # a section of its own, not the head of the requests' (found there only by scrolling)
         parts.append(section("text-scores", "Text scores", scores))
     parts.append(section("requests", f"Requests ({len({e.task_id for e in catalog.entries})})",
-                         _requests_section(catalog, uris, links, badges, request_costs(frame))))
+                         _requests_section(catalog, thumbs, badges, request_costs(frame))))
 
     parts.append(f"<footer>Made by qwenlab {esc(__version__)} from {esc(Path(experiment.log.path).name)}. This file is self-contained: "
                  "images are embedded thumbnails" + (f"; the originals are in {esc(files_dir(_target).name)}/ beside it"
@@ -219,9 +220,10 @@ def _ran_on(prov: Any) -> str:
 
 
 def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, embedded: set[int],
-                     shown: set[int] | None = None) -> str:
+                     shown: set[int] | None = None, thumbs: Thumbnails | None = None) -> str:
     """The ratings (each image's latest by axis value, then every one) and the blind judgements;
-    `shown`: of a report of part of the experiment, only those of these images."""
+    `shown`: of a report of part of the experiment, only those of these images; `thumbs`: where
+    the rated images' thumbnails come from (without it, by reference to the requests' rows)."""
     import pandas as pd
 
     ratings = pd.DataFrame(experiment.log.ratings(experiment.id),
@@ -250,8 +252,11 @@ def _ratings_section(experiment: "ExperimentRecord", catalog: Catalog, embedded:
         body = []
         for r in ratings.itertuples():
             e = by_image.get(r.image_id)
-            pic = (img_ref(r.image_id, caption(e, catalog, stamped) if e else f"image {r.image_id}") if r.image_id in embedded
-                   else f"<div class=\"failed\">{esc(UNREADABLE)}</div>" if e is not None else "")
+            alt = caption(e, catalog, stamped) if e else f"image {r.image_id}"
+            if r.image_id in embedded and e is not None:  # embedded here when no section above shows it
+                pic = thumbs.img(r.image_id, str(e.path), alt) if thumbs is not None else img_ref(r.image_id, alt)
+            else:
+                pic = f"<div class=\"failed\">{esc(UNREADABLE)}</div>" if e is not None else ""
             body.append([pic, esc(stamp_text(e, catalog, stamped)) if e else esc(r.image_id), fmt(r.score), esc(r.note),
                          esc(r.judge), esc(r.created_at)])
         out.append("<h3>every rating</h3>" + table(["image", "what", "score", "note", "judge", "when"], body))
@@ -296,7 +301,7 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any, 
             f"read back from the image.</p><ul>{items}</ul>")
 
 
-def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, str], badges: Any = None,
+def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,
                       costs: dict[int, str] | None = None) -> str:
     axes = [a for a in catalog.axes if a != REPEAT]
     size_axis = "size" in axes  # then its column says it: not a second "size"
@@ -311,8 +316,8 @@ def _requests_section(catalog: Catalog, uris: dict[str, str], links: dict[str, s
         stamped = [a for a in axes if catalog.axes[a].varies]
         # a cell without an image says why in its place, as the grid's blank does ("IN DOUBT: sent, no
         # answer logged", "FAILED: inferenceError"; the error column has the rest)
-        pics = "".join(img(uris[e.path], caption(e, catalog, stamped), key=e.image_id, full=links.get(e.path or ""))
-                       if e.path in uris else
+        pics = "".join(thumbs.img(e.image_id, e.path, caption(e, catalog, stamped))
+                       if e.path in thumbs.uris else
                        f"<div class=\"failed\">{esc(e.problem().splitlines()[0] if e.failed else UNREADABLE)}</div>"
                        for e in group)
         status = esc(status_word(first.status))  # a task left 'sent' is in_doubt, as every count says

@@ -8,13 +8,15 @@ image's bytes held once however many sections show it.
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
   click on the image shows it 1:1 in its frame, one image pixel per pixel of the screen (half a
   CSS pixel on a Retina screen; a drag or Shift and an arrow pans, another click fits it). Escape or a
-  click outside closes it; the arrow keys step through the thumbnails of its section, in a round (at 1:1, each
+  click outside closes it; the arrow keys step through the thumbnails of its section, in a round, the
+  requests' pages turning as they go (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
   and Tab stays in the lightbox.
 - The requests table is split into pages of `PAGE_ROWS` rows (`<tbody class="page">`); the script
   shows one at a time, with buttons. Without the script every row shows.
-- An image shown in several sections is embedded once, where its request is listed
-  (`<img data-i="ID" src="data:...">`); elsewhere it is `<img data-ref="ID">`, filled from that.
+- An image shown in several sections is embedded once, in the first (the grid's table, else its
+  request's row: `<img data-i="ID" src="data:...">`); elsewhere it is `<img data-ref="ID">`,
+  filled from that.
 
 The script is fixed text (no user data in it); the page's Content-Security-Policy allows it by
 its SHA-256 hash and nothing else, so text that slipped through escaping could still not run.
@@ -42,12 +44,25 @@ SCRIPT = r"""
     var from = held[el.getAttribute('data-ref')];
     if (from) { el.src = from.src; if (from.getAttribute('data-full')) { el.setAttribute('data-full', from.getAttribute('data-full')); } }
   });
-  var current = null, opener = null;
+  var current = null, opener = null, round = null;
   function shown() {
     // the thumbnails of the section the image shown came from: the grid and the requests table
-    // show the same images, and stepping on from the grid's last went through every one again
+    // show the same images, and stepping on from the grid's last went through every one again.
+    // Those on another page of the requests count too (the pager turns to them): the arrows went
+    // round the 100 of one page, and the other 1,900 of a large report could not be reached.
+    // Listed once while the lightbox is open: listing 1,920 thumbnails at every arrow, each
+    // `src` read as its whole data URI, took 120 ms a step.
+    if (round) { return round; }
     var scope = (current && current.closest('section')) || document;
-    return Array.prototype.filter.call(scope.querySelectorAll('img.thumb'), function (el) { return el.offsetParent !== null && el.src; });
+    round = Array.prototype.filter.call(scope.querySelectorAll('img.thumb'), function (el) {
+      return el.getAttribute('src') && (el.offsetParent !== null || el.closest('tbody.page[hidden]') !== null);
+    });
+    return round;
+  }
+  function reveal(el) {
+    // an image on a page of the requests not shown: the pager turns to it
+    var body = el.closest('tbody.page');
+    if (body && body.hidden) { body.dispatchEvent(new CustomEvent('qwl-page', { bubbles: true })); }
   }
   // the original beside the report could not be loaded (the file was sent without its folder):
   // the preview embedded in the file stands in, and says so
@@ -75,8 +90,9 @@ SCRIPT = r"""
     frame.scrollLeft = fx * frame.scrollWidth - frame.clientWidth / 2; frame.scrollTop = fy * frame.scrollHeight - frame.clientHeight / 2;
   }
   function open(el) {
-    if (box.hidden) { opener = el; }
+    if (box.hidden) { opener = el; round = null; }
     current = el;
+    reveal(el);
     var full = el.getAttribute('data-full');
     missing.hidden = true;
     big.src = full || el.src;
@@ -87,8 +103,12 @@ SCRIPT = r"""
     box.focus();
   }
   function close() {
-    box.hidden = true; box.classList.remove('actual'); sizeActual(); big.removeAttribute('src'); current = null;
-    if (opener) { opener.focus({ preventScroll: true }); opener = null; }
+    var last = current;
+    box.hidden = true; box.classList.remove('actual'); sizeActual(); big.removeAttribute('src'); current = null; round = null;
+    // back to the thumbnail opened; or, when the pager has turned away from it, to the last shown
+    if (opener && opener.offsetParent === null && last) { last.focus(); }
+    else if (opener) { opener.focus({ preventScroll: true }); }
+    opener = null;
   }
   function step(by) {
     spot = box.classList.contains('actual') && frame.scrollWidth && frame.scrollHeight ?
@@ -173,6 +193,8 @@ SCRIPT = r"""
       label.textContent = ' page ' + (at + 1) + ' of ' + pages.length + ' ';
       prev.disabled = at === 0; next.disabled = at === pages.length - 1;
     }
+    // the lightbox stepped onto an image of another page (see `reveal`)
+    tbl.addEventListener('qwl-page', function (ev) { show(Array.prototype.indexOf.call(pages, ev.target)); });
     prev.addEventListener('click', function () { show(at - 1); });
     next.addEventListener('click', function () { show(at + 1); });
     show(0);

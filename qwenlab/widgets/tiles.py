@@ -203,6 +203,7 @@ class TileGrid:
         self._threads = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="qwenlab-thumbs")
         self._ahead: cf.Future[Any] | None = None
         self.filling: asyncio.Task[None] | None = None  # the task putting late thumbnails in their tiles
+        self._layout: list[Any] = []  # the widgets laying out the page shown (not its tiles, which are reused)
 
     @property
     def tiles(self) -> list[Tile]:
@@ -248,9 +249,23 @@ class TileGrid:
         # the columns share the width (each at least one tile wide) and a cell's tiles wrap inside
         # it: as wide as all its tiles side by side, one cell of eight pushed the next column
         # out of view, so on and off could never be seen together
-        self.widget.children = [w.GridBox(children, layout=w.Layout(
+        grid = w.GridBox(children, layout=w.Layout(
             grid_template_columns=f"fit-content(min(16em, 15vw)) repeat({len(col_keys)}, minmax({self.px + 8}px, 1fr))",
-            grid_gap="4px 10px", overflow="visible"))]  # not a box of its own: the headings stick in self.widget
+            grid_gap="4px 10px", overflow="visible"))  # not a box of its own: the headings stick in self.widget
+        self.widget.children = [grid]
+        self._close_layout()
+        # each heading's own Layout and style widgets too (an HTML widget makes both)
+        own = [part for c in children if c.layout is not wrap for part in (c.layout, getattr(c, "style", None)) if part]
+        self._layout = [grid, grid.layout, wrap, *children, *own]
+
+    def _close_layout(self) -> None:
+        """Close the widgets that laid out the page shown before (its headings, cells and grid, with
+        their Layout and style widgets), its tiles kept for the next page. Unclosed, every page
+        turned left them alive in the kernel and in the browser's widget manager: 17 more widgets
+        a page in a 1,920-image explorer, 680 after going through its 40 pages."""
+        for widget in self._layout:
+            widget.close()
+        self._layout = []
 
     async def _fill(self, late: list["Entry"]) -> None:
         """Make each missing thumbnail in a thread; put it in its tile (if still shown) in the loop's thread."""
@@ -291,6 +306,7 @@ class TileGrid:
         if self.filling is not None:
             self.filling.cancel()
         self._threads.shutdown(wait=False, cancel_futures=True)
+        self._close_layout()
         self.widget.close()
 
 

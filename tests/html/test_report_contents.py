@@ -134,8 +134,8 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
 
 
 def test_an_image_whose_file_is_damaged_is_said_so_wherever_it_would_show(exp) -> None:
-    """The grid table and the ratings show an image by reference to its thumbnail in the requests
-    table; a damaged file has none, and they showed a broken-picture icon instead of saying why."""
+    """The sections show an image by reference to its thumbnail embedded in the first one (the
+    grid table); a damaged file has none, and they showed a broken-picture icon instead of saying why."""
     first = exp.images.iloc[0]
     exp.log.rate(int(first.image_id), 3, note="the damaged one")
     with open(first.path, "r+b") as f:  # damaged on disk: not the bytes logged, so not embedded

@@ -54,10 +54,13 @@ def test_a_mixed_report_says_which_requests_and_images_are_synthetic(exp) -> Non
     assert "<th>ran on</th>" in requests
     ran = re.findall(r"<td>(<span class=\"failed\">emulator: SYNTHETIC</span>|Runware)</td>", requests)
     assert sorted(ran) == ["<span class=\"failed\">emulator: SYNTHETIC</span>"] * 4 + ["Runware"] * 4
-    alts = re.findall(r'<img class="thumb" src="[^"]+" alt="([^"]*)"', requests)
+    # each image's caption, in either section, whether its thumbnail is embedded there or referred to
+    thumb = r'<img class="thumb" (?:src="[^"]+"|data-ref="\d+") alt="([^"]*)"'
+    alts = re.findall(thumb, requests)
     assert len(alts) == 8 and sum(a.endswith(" · SYNTHETIC (emulator)") for a in alts) == 4
     grid = html.split('id="grid"')[1].split("</section>")[0]
-    assert sum(a.endswith(" · SYNTHETIC (emulator)") for a in re.findall(r'data-ref="\d+" alt="([^"]*)"', grid)) == 4
+    alts = re.findall(thumb, grid)
+    assert len(alts) == 8 and sum(a.endswith(" · SYNTHETIC (emulator)") for a in alts) == 4
 
     relabel(exp, "emulator")  # all on one backend: the banner says it, no column repeats it
     html = report_html(exp, grid="table")
