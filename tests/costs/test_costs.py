@@ -390,6 +390,26 @@ def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
             c.per_kept_image(min_score=bad)
 
 
+def test_a_deleted_experiments_spend_is_not_laid_on_the_kept_images_of_others(known: Log, tmp_path: Path) -> None:
+    """By month, March holds alpha and beta's first request. Once beta is deleted, its images and
+    ratings are gone and its spend stays in the month: a price per kept image over that spend made
+    each of alpha's kept images look $0.035 dearer, where by experiment it was not."""
+    from qwenlab.store.organize import Organizer
+
+    before = Costs(known).per_kept_image(min_score=4, by="month")
+    assert before.loc["2026-03", "usd_per_kept_image"] == pytest.approx((0.455 + 0.07) / 4)  # 2 kept of each
+    beta = int(known.rows("SELECT id FROM experiments WHERE name = 'beta'")[0]["id"])
+    Organizer(known, tmp_path).delete(beta, confirm=True)
+
+    after = Costs(known).per_kept_image(min_score=4, by="month")
+    assert after.loc["2026-03", "cost_usd"] == pytest.approx(0.455 + 0.07)  # the month's spend is unchanged
+    assert after.loc["2026-03", "kept"] == 2  # alpha's alone
+    assert after.loc["2026-03", "usd_per_kept_image"] == pytest.approx(0.455 / 2)  # what alpha's kept images cost
+    assert after.loc["2026-03", "usd_per_kept_image"] == pytest.approx(
+        Costs(known).per_kept_image(min_score=4).loc["alpha", "usd_per_kept_image"])
+    assert math.isnan(after.loc["2026-04", "usd_per_kept_image"])  # beta's alone: nothing kept is left
+
+
 @pytest.mark.parametrize("keys", [["experiment"], ["setting"], ["promptExtend"], ["day"], ["model"],
                                   ["experiment", "promptExtend"]])
 def test_kept_images_read_from_the_tasks_or_from_the_ratings_are_the_same(known: Log, keys: list[str]) -> None:
