@@ -107,6 +107,7 @@ def _empty(ax: "Axes", title: str, c: "Costs", drawn: "pd.DataFrame | None" = No
 def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: bool = True) -> "Figure":
     """Cumulative USD over time (UTC): the total, and one line per experiment (the largest
     eight; the others summed) when `by_experiment`."""
+    import numpy as np
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.ticker import FuncFormatter
 
@@ -119,22 +120,25 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
         return fig
     title += _emulated_line(float(df.loc[df["cost_source"] == "emulated", "cost_usd"].sum()), float(df["cost_usd"].sum()))
     at = df["at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    # the lines' points as numpy arrays (datetime64, float): matplotlib converts an array at once,
+    # and a list of Timestamps one by one (a million requests: 28 s to draw, 0.9 s so)
+    times = at.to_numpy()
     # every line rises from $0 at its first request: started at its first sum, an experiment whose
     # requests came at one time (one request, a batch) was a line of no length, in the legend only
-    ax.step([at.iloc[0], *at], [0.0, *df["cumulative_usd"]], where="post", color="black", linewidth=2,
-            label=f"all ({_usd(df['cost_usd'].sum())})")
+    ax.step(np.concatenate([times[:1], times]), np.concatenate([[0.0], df["cumulative_usd"].to_numpy(dtype=float)]),
+            where="post", color="black", linewidth=2, label=f"all ({_usd(df['cost_usd'].sum())})")
     if by_experiment and df["experiment"].nunique() > 1:
         totals = df.groupby("experiment")["cost_usd"].sum().sort_values(ascending=False)
         shown = list(totals.index[:_MAX_LINES])
-        names = df["experiment"].where(df["experiment"].isin(shown), "others")
-        end = at.max()
+        names = df["experiment"].where(df["experiment"].isin(shown), "others").to_numpy()
+        end = times.max()
         for name in [*shown, *(["others"] if len(totals) > _MAX_LINES else [])]:
-            part = df[names == name]
-            spent = part["cost_usd"].cumsum()
+            rows = names == name
+            when, spent = times[rows], df["cost_usd"].to_numpy(dtype=float)[rows].cumsum()
             # each line runs on at its total to the end: an experiment run in a few minutes of a
             # long log was a spike nobody could read
-            ax.step([at[part.index[0]], *at[part.index], end], [0.0, *spent, spent.iloc[-1]], where="post", linewidth=1,
-                    label=f"{name} ({_usd(part['cost_usd'].sum())})")
+            ax.step(np.concatenate([when[:1], when, [end]]), np.concatenate([[0.0], spent, spent[-1:]]), where="post",
+                    linewidth=1, label=f"{name} ({_usd(float(spent[-1]))})")
     if at.min() == at.max():
         # every request at one instant (a first request, a batch): matplotlib widens a span of no
         # length by two years each side, a spike at the middle of 2025 to 2029
