@@ -385,6 +385,10 @@ def date_bound(value: Any, name: str) -> str | None:
         # a datetime object without a zone is the machine's local time, as Python takes it
         # (`datetime.now()`, `.timestamp()`): read as UTC, since=datetime.now() - timedelta(hours=3)
         # lay hours in the future on a machine east of UTC, and showed nothing
+        if value.tzinfo is None and type(value) is not dt.datetime:
+            # a subclass's own astimezone may refuse a naive value: pandas' Timestamp ("Cannot
+            # convert tz-naive Timestamp", naming no parameter); the same moment as a datetime
+            value = dt.datetime.combine(value.date(), value.time())
         return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
     if isinstance(value, dt.date):
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day

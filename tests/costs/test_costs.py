@@ -909,3 +909,27 @@ def test_a_datetime_without_a_zone_is_the_machine_s_local_time(known: Log, monke
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+@pytest.mark.skipif(not hasattr(__import__("time"), "tzset"), reason="time.tzset: POSIX only")
+def test_a_pandas_timestamp_is_a_bound_as_a_datetime_is(known: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`since=pd.Timestamp.now() - pd.Timedelta("3h")`, or a day as pandas reads it, is a
+    datetime without a zone: pandas' own astimezone refused it ("Cannot convert tz-naive
+    Timestamp, use tz_localize"), naming no parameter. It is the moment a datetime is: local time."""
+    import datetime as dt
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9: local time is not UTC here
+    time.tzset()
+    try:
+        assert Costs(known, since=pd.Timestamp("2026-03-03 09:30")).since == "2026-03-03T00:30:00.000+00:00"
+        assert Costs(known, until=pd.Timestamp("2026-03-03 09:30:15.25")).until == (
+            Costs(known, until=dt.datetime(2026, 3, 3, 9, 30, 15, 250000)).until)
+        # with a zone, its own: midnight in Tokyo is 15:00 the day before in UTC
+        assert Costs(known, since=pd.Timestamp("2026-03-03", tz="Asia/Tokyo")).since == "2026-03-02T15:00:00.000+00:00"
+        window = Costs(known, since=pd.Timestamp("2026-03-02 09:00"), until=pd.Timestamp("2026-03-03 09:00"))  # 00:00 UTC
+        assert window.by("day").index.tolist() == ["2026-03-02"]
+        assert window.totals()["cost_usd"] == pytest.approx(0.080 + 0.075)  # t3 (the API's $0.08) and t4's estimate
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
