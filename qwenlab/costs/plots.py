@@ -35,6 +35,7 @@ _PARTS = [("api_usd", "reported by the API", "#3b6ea8"),
           ("emulated_usd", "emulated (offline emulator, nothing paid)", "#c9c9c9"),
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
+_MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
 
 
 def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
@@ -297,9 +298,13 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
 
     c = _costs(costs)
     df = c.estimate_vs_actual()
+    across = len(df) > _MAX_COLUMNS
     # 7 inches at least: the title's lines (the view, wrapped at 70 characters; the emulator's
-    # line) were cut at both sides of a figure of one or two experiments
-    fig, ax = _axes(ax, (max(7.0, 1.1 * len(df) + 2), 4))
+    # line) were cut at both sides of a figure of one or two experiments. Past _MAX_COLUMNS
+    # experiments the pairs lie across, one under the other, as cost_by_experiment's bars do:
+    # side by side, 60 experiments made a figure 68 inches wide, shrunk to a sliver in a notebook
+    labels = [_wrap(str(n), 30) for n in df.index] if across else []
+    fig, ax = _axes(ax, (9, _height(labels)) if across else (max(7.0, 1.1 * len(df) + 2), 4))
     title = _titled(c, "Estimate against actual")
     if df.empty or not (df["estimated_usd"].any() or df["cost_usd"].any()):
         _empty(ax, title, c)
@@ -308,6 +313,9 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     emulated, total = float(df["emulated_usd"].sum()), float(df["cost_usd"].sum())
     title += _emulated_line(emulated, total)
     actual = "actual" if emulated <= 0 else ("actual (emulated)" if emulated >= total - 1e-9 else "actual (partly emulated)")
+    if across:
+        _pairs_across(ax, df, labels, actual, title)
+        return fig
     x = list(range(len(df)))
     width = 0.38
     ax.bar([i - width / 2 for i in x], df["estimated_usd"], width, label="estimated (description's price)", color="#9ab8d8")
@@ -324,6 +332,20 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     ax.legend(fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def _pairs_across(ax: "Axes", df: "pd.DataFrame", labels: list[str], actual: str, title: str) -> None:
+    """estimate_vs_actual's pairs as horizontal bars, one experiment under the other, each pair's
+    difference written after it."""
+    y = list(range(len(df)))
+    height = 0.38
+    estimated, spent = [float(v) for v in df["estimated_usd"]], [float(v) for v in df["cost_usd"]]
+    ax.barh([i - height / 2 for i in y], estimated, height, label="estimated (description's price)", color="#9ab8d8")
+    ax.barh([i + height / 2 for i in y], spent, height, label=actual, color="#3b6ea8")
+    ends = [max(e, a) for e, a in zip(estimated, spent)]
+    notes = [f"{'+' if d >= 0 else '-'}{_usd(abs(d))}" for d in df["difference_usd"]]
+    _finish_bars(ax, y, labels, ends, notes, max(ends), title)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def _wrap(text: str, width: int = 40) -> str:

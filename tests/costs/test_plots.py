@@ -236,3 +236,33 @@ def test_the_spend_of_a_big_log_is_drawn_in_seconds(tmp_path: Path, monkeypatch:
     assert lines[per.index[-1]].get_ydata()[-1] == pytest.approx(per.iloc[-1])
     assert took < 5.0, f"{took:.1f} s to draw {n} requests"
     render(fig, tmp_path / "big.png")
+
+
+def test_many_experiments_estimates_lie_across_not_in_a_figure_yards_wide(tmp_path: Path) -> None:
+    """Side by side, each experiment's pair took 1.1 inches: the 20 experiments of the cost
+    benchmark made a figure 24 inches wide, 60 of them 68, shrunk to an unreadable sliver in a
+    notebook. Past twelve, the pairs lie across, one experiment under the other."""
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "many.db")
+    for e in range(14):
+        exp_id = experiment(log, f"poster-run-{e:02d}", {"promptExtend": [True, False]})
+        for rep in range(e % 3 + 1):
+            tid = task(log, exp_id, {"promptExtend": True, "repeat": rep})
+            send(log, tid, at("2026-03-01", 10))
+            finish(log, tid, at("2026-03-01", 10), [0.075] if rep else [], status="done" if rep else "failed")
+    c = Costs(log)
+    df = c.estimate_vs_actual()
+    fig = estimate_vs_actual(c)
+    width, height = fig.get_size_inches()
+    assert width <= 10 and height > 7  # 17.4 inches wide and 4 high before: 14 pairs side by side
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(df.index)
+    estimated, actual = ax.containers
+    assert [bar.get_width() for bar in estimated] == pytest.approx(df["estimated_usd"].tolist())
+    assert [bar.get_width() for bar in actual] == pytest.approx(df["cost_usd"].tolist())
+    assert "-\\$0.075" in texts(fig)  # each pair's difference: the failed first request cost nothing
+    assert cut_texts(fig) == []
+    render(fig, tmp_path / "many-estimates.png")
+    few = estimate_vs_actual(Costs(log, experiments=list(df.index[:12])))  # twelve still stand side by side
+    assert [t.get_text() for t in few.axes[0].get_xticklabels()][0].startswith("poster-")
