@@ -231,7 +231,7 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else ""))
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
-    totals = c.totals() if min_score is None and len(df) else None
+    totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it
     if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
         title += f"\n{int(df['tasks'].sum())} of {count_of(int(totals['tasks']), 'task')}: the experiments that swept {axis}"
     if df.empty or not df["cost_usd"].any():

@@ -266,3 +266,16 @@ def test_many_experiments_estimates_lie_across_not_in_a_figure_yards_wide(tmp_pa
     render(fig, tmp_path / "many-estimates.png")
     few = estimate_vs_actual(Costs(log, experiments=list(df.index[:12])))  # twelve still stand side by side
     assert [t.get_text() for t in few.axes[0].get_xticklabels()][0].startswith("poster-")
+
+
+def test_kept_images_by_an_axis_say_the_bars_are_not_the_whole(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """Only alpha swept promptExtend: its bars are 8 of the 12 tasks, kept or not. The plot of the
+    cost per kept image said nothing of beta's requests, where `qwenlab costs --kept 4 --by
+    promptExtend` and the plot of the spend say so."""
+    fig = cost_by_setting(Costs(known), "promptExtend", min_score=4)
+    title = fig.axes[0].get_title()
+    assert title.startswith("Cost by promptExtend, kept: score >= 4")
+    assert "\n8 of 12 tasks: the experiments that swept promptExtend" in title, title
+    assert cut_texts(fig) == []
+    render(fig, tmp_path / "kept-by-axis.png")
+    assert "swept" not in cost_by_setting(Costs(known), "size", min_score=4).axes[0].get_title()  # every task has a size
