@@ -153,18 +153,24 @@ class Costs(CostSummary):
         usd_per_image (over the images still here: the spend of deleted experiments, whose images
         are gone, is left out of it). An axis groups only the experiments that swept it.
         """
+        return self._by(key)[0]
+
+    def _by(self, key: str | Sequence[str]) -> "tuple[pd.DataFrame, pd.Series | float]":
+        """`by(key)`, and the part of each group's `cost_usd` that deleted experiments spent (0.0
+        where none is in it): their requests stay in every group they fall in, their images and
+        ratings do not, so a price per image (kept or not) leaves that part out."""
         keys = [key] if isinstance(key, str) else list(key)
         out = _finish(self._q.grouped(keys))
         names = [e.name for e in self._view.experiments().values()]
         deleted = [n for n in names if n.startswith(DELETED_PREFIX)]
+        gone: "pd.Series | float" = 0.0
         if deleted and len(deleted) < len(names) and "experiment" not in keys and len(out):
-            # a deleted experiment's requests stay in every group they fall in, its images do not
             try:
                 gone = self.filter(experiments=deleted).by(keys)["cost_usd"].reindex(out.index).fillna(0.0)
             except UnknownCostKeyError:  # no deleted experiment swept that axis: none of their spend is in these groups
                 gone = 0.0
             out["usd_per_image"] = ((out["cost_usd"] - gone) / out["images"].where(out["images"] > 0)).round(6)
-        return out
+        return out, gone
 
     def tasks(self) -> "pd.DataFrame":
         """One row per request (earlier failed attempts included, `retried` = 1): experiment,
@@ -237,8 +243,9 @@ class Costs(CostSummary):
         (experiment, setting, an axis, model, ... as in `by()`), usd_per_kept_image is the group's
         whole spend (`cost_usd`: every request of the group, its failed, rejected and unrated
         images, charged failures and earlier failed attempts) divided by the number of kept images
-        of the group; NaN when none was kept. Beside it: images, rated, kept, keep_rate (kept /
-        rated) and usd_per_image (spend / images delivered).
+        of the group; NaN when none was kept. The spend of deleted experiments, whose images and
+        ratings are gone, stays in `cost_usd` and is left out of both prices per image. Beside it:
+        images, rated, kept, keep_rate (kept / rated) and usd_per_image (spend / images delivered).
 
         An unrated image counts as not kept, so the figure also measures how many images were
         rated: where the groups' shares of rated images differ, `attrs["coverage_note"]` says so
@@ -248,12 +255,14 @@ class Costs(CostSummary):
         if score is None:
             raise ValueError("min_score: give a number from 1 to 5, the score from which an image counts as kept")
         keys = [by] if isinstance(by, str) else list(by)
-        df = self.by(keys)
+        df, gone = self._by(keys)
         kept = self._q.kept(keys, score, tasks_in_view=int(df["tasks"].sum()))
         out = df[["tasks", "images", "cost_usd", "usd_per_image"]].join(kept, how="left")
         out[["rated", "kept"]] = out[["rated", "kept"]].fillna(0).astype(int)
         out["keep_rate"] = (out["kept"] / out["rated"].where(out["rated"] > 0)).round(4)
-        out["usd_per_kept_image"] = (out["cost_usd"] / out["kept"].where(out["kept"] > 0)).round(6)
+        # over what led to the images still here: a deleted experiment's spend bought none of them
+        # (by day, its $0.45 over another experiment's 4 kept images made each look $0.11 dearer)
+        out["usd_per_kept_image"] = ((out["cost_usd"] - gone) / out["kept"].where(out["kept"] > 0)).round(6)
         out = out[["tasks", "images", "rated", "kept", "keep_rate", "cost_usd", "usd_per_image", "usd_per_kept_image"]]
         out.attrs["coverage_note"] = _coverage_note(out)
         return out
@@ -376,6 +385,10 @@ def date_bound(value: Any, name: str) -> str | None:
         # a datetime object without a zone is the machine's local time, as Python takes it
         # (`datetime.now()`, `.timestamp()`): read as UTC, since=datetime.now() - timedelta(hours=3)
         # lay hours in the future on a machine east of UTC, and showed nothing
+        if value.tzinfo is None and type(value) is not dt.datetime:
+            # a subclass's own astimezone may refuse a naive value: pandas' Timestamp ("Cannot
+            # convert tz-naive Timestamp", naming no parameter); the same moment as a datetime
+            value = dt.datetime.combine(value.date(), value.time())
         return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
     if isinstance(value, dt.date):
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day

@@ -390,6 +390,26 @@ def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
             c.per_kept_image(min_score=bad)
 
 
+def test_a_deleted_experiments_spend_is_not_laid_on_the_kept_images_of_others(known: Log, tmp_path: Path) -> None:
+    """By month, March holds alpha and beta's first request. Once beta is deleted, its images and
+    ratings are gone and its spend stays in the month: a price per kept image over that spend made
+    each of alpha's kept images look $0.035 dearer, where by experiment it was not."""
+    from qwenlab.store.organize import Organizer
+
+    before = Costs(known).per_kept_image(min_score=4, by="month")
+    assert before.loc["2026-03", "usd_per_kept_image"] == pytest.approx((0.455 + 0.07) / 4)  # 2 kept of each
+    beta = int(known.rows("SELECT id FROM experiments WHERE name = 'beta'")[0]["id"])
+    Organizer(known, tmp_path).delete(beta, confirm=True)
+
+    after = Costs(known).per_kept_image(min_score=4, by="month")
+    assert after.loc["2026-03", "cost_usd"] == pytest.approx(0.455 + 0.07)  # the month's spend is unchanged
+    assert after.loc["2026-03", "kept"] == 2  # alpha's alone
+    assert after.loc["2026-03", "usd_per_kept_image"] == pytest.approx(0.455 / 2)  # what alpha's kept images cost
+    assert after.loc["2026-03", "usd_per_kept_image"] == pytest.approx(
+        Costs(known).per_kept_image(min_score=4).loc["alpha", "usd_per_kept_image"])
+    assert math.isnan(after.loc["2026-04", "usd_per_kept_image"])  # beta's alone: nothing kept is left
+
+
 @pytest.mark.parametrize("keys", [["experiment"], ["setting"], ["promptExtend"], ["day"], ["model"],
                                   ["experiment", "promptExtend"]])
 def test_kept_images_read_from_the_tasks_or_from_the_ratings_are_the_same(known: Log, keys: list[str]) -> None:
@@ -886,6 +906,30 @@ def test_a_datetime_without_a_zone_is_the_machine_s_local_time(known: Log, monke
         changed = dataclasses.replace(pro, prices=(Price(dt.date(2026, 2, 10), 0.075), Price(dt.date(2026, 4, 1), 0.05)))
         assert changed.price_on(dt.datetime(2026, 4, 1, 8, 0)) == 0.075
         assert changed.price_on(dt.datetime(2026, 4, 1, 10, 0)) == 0.05
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+@pytest.mark.skipif(not hasattr(__import__("time"), "tzset"), reason="time.tzset: POSIX only")
+def test_a_pandas_timestamp_is_a_bound_as_a_datetime_is(known: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`since=pd.Timestamp.now() - pd.Timedelta("3h")`, or a day as pandas reads it, is a
+    datetime without a zone: pandas' own astimezone refused it ("Cannot convert tz-naive
+    Timestamp, use tz_localize"), naming no parameter. It is the moment a datetime is: local time."""
+    import datetime as dt
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9: local time is not UTC here
+    time.tzset()
+    try:
+        assert Costs(known, since=pd.Timestamp("2026-03-03 09:30")).since == "2026-03-03T00:30:00.000+00:00"
+        assert Costs(known, until=pd.Timestamp("2026-03-03 09:30:15.25")).until == (
+            Costs(known, until=dt.datetime(2026, 3, 3, 9, 30, 15, 250000)).until)
+        # with a zone, its own: midnight in Tokyo is 15:00 the day before in UTC
+        assert Costs(known, since=pd.Timestamp("2026-03-03", tz="Asia/Tokyo")).since == "2026-03-02T15:00:00.000+00:00"
+        window = Costs(known, since=pd.Timestamp("2026-03-02 09:00"), until=pd.Timestamp("2026-03-03 09:00"))  # 00:00 UTC
+        assert window.by("day").index.tolist() == ["2026-03-02"]
+        assert window.totals()["cost_usd"] == pytest.approx(0.080 + 0.075)  # t3 (the API's $0.08) and t4's estimate
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

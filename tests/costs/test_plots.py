@@ -206,3 +206,76 @@ def test_one_request_is_drawn_at_its_minute_not_in_a_span_of_years(known: Log, t
     done = date2num(pd.Timestamp("2026-03-10T12:00"))
     assert low < done < high and high - low <= 1 / 24  # within the hour
     render(fig, tmp_path / "one.png")
+
+
+@pytest.mark.slow
+def test_the_spend_of_a_big_log_is_drawn_in_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A million requests' cumulative spend took 28 s to draw from a timeline read in under 2:
+    each line's times went to matplotlib as a list of Timestamps, converted one by one. 500,000
+    requests of 12 experiments (the timeline made here, not read) took 8 s; they take about 1 s."""
+    import time
+
+    import numpy as np
+
+    n = 500_000
+    rng = np.random.default_rng(7)
+    cost = rng.choice([0.075, 0.15, 0.0375], n)
+    big = pd.DataFrame({"at": pd.date_range("2026-01-01", periods=n, freq="37s", tz="UTC"),
+                        "experiment": [f"exp-{i % 12:02d}" for i in range(n)], "cost_usd": cost,
+                        "cost_source": "api", "cumulative_usd": np.round(np.cumsum(cost), 6)})
+    c = Costs(Log(tmp_path / "empty.db"))
+    monkeypatch.setattr(c, "timeline", lambda: big)
+    start = time.perf_counter()
+    fig = cumulative_spend(c)
+    took = time.perf_counter() - start
+    lines = {line.get_label().split(" ")[0]: line for line in fig.axes[0].get_lines()}
+    assert len(lines) == 10 and "others" in lines  # all, the eight largest, the rest summed
+    assert lines["all"].get_ydata()[-1] == pytest.approx(cost.sum())
+    per = big.groupby("experiment")["cost_usd"].sum().sort_values()
+    assert lines["others"].get_ydata()[-1] == pytest.approx(per.iloc[:4].sum())  # the four smallest
+    assert lines[per.index[-1]].get_ydata()[-1] == pytest.approx(per.iloc[-1])
+    assert took < 5.0, f"{took:.1f} s to draw {n} requests"
+    render(fig, tmp_path / "big.png")
+
+
+def test_many_experiments_estimates_lie_across_not_in_a_figure_yards_wide(tmp_path: Path) -> None:
+    """Side by side, each experiment's pair took 1.1 inches: the 20 experiments of the cost
+    benchmark made a figure 24 inches wide, 60 of them 68, shrunk to an unreadable sliver in a
+    notebook. Past twelve, the pairs lie across, one experiment under the other."""
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "many.db")
+    for e in range(14):
+        exp_id = experiment(log, f"poster-run-{e:02d}", {"promptExtend": [True, False]})
+        for rep in range(e % 3 + 1):
+            tid = task(log, exp_id, {"promptExtend": True, "repeat": rep})
+            send(log, tid, at("2026-03-01", 10))
+            finish(log, tid, at("2026-03-01", 10), [0.075] if rep else [], status="done" if rep else "failed")
+    c = Costs(log)
+    df = c.estimate_vs_actual()
+    fig = estimate_vs_actual(c)
+    width, height = fig.get_size_inches()
+    assert width <= 10 and height > 7  # 17.4 inches wide and 4 high before: 14 pairs side by side
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(df.index)
+    estimated, actual = ax.containers
+    assert [bar.get_width() for bar in estimated] == pytest.approx(df["estimated_usd"].tolist())
+    assert [bar.get_width() for bar in actual] == pytest.approx(df["cost_usd"].tolist())
+    assert "-\\$0.075" in texts(fig)  # each pair's difference: the failed first request cost nothing
+    assert cut_texts(fig) == []
+    render(fig, tmp_path / "many-estimates.png")
+    few = estimate_vs_actual(Costs(log, experiments=list(df.index[:12])))  # twelve still stand side by side
+    assert [t.get_text() for t in few.axes[0].get_xticklabels()][0].startswith("poster-")
+
+
+def test_kept_images_by_an_axis_say_the_bars_are_not_the_whole(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """Only alpha swept promptExtend: its bars are 8 of the 12 tasks, kept or not. The plot of the
+    cost per kept image said nothing of beta's requests, where `qwenlab costs --kept 4 --by
+    promptExtend` and the plot of the spend say so."""
+    fig = cost_by_setting(Costs(known), "promptExtend", min_score=4)
+    title = fig.axes[0].get_title()
+    assert title.startswith("Cost by promptExtend, kept: score >= 4")
+    assert "\n8 of 12 tasks: the experiments that swept promptExtend" in title, title
+    assert cut_texts(fig) == []
+    render(fig, tmp_path / "kept-by-axis.png")
+    assert "swept" not in cost_by_setting(Costs(known), "size", min_score=4).axes[0].get_title()  # every task has a size
