@@ -208,16 +208,14 @@ def test_one_request_is_drawn_at_its_minute_not_in_a_span_of_years(known: Log, t
     render(fig, tmp_path / "one.png")
 
 
-@pytest.mark.slow
-def test_the_spend_of_a_big_log_is_drawn_in_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A million requests' cumulative spend took 28 s to draw from a timeline read in under 2:
-    each line's times went to matplotlib as a list of Timestamps, converted one by one. 500,000
-    requests of 12 experiments (the timeline made here, not read) took 8 s; they take about 1 s."""
-    import time
-
+def test_the_spend_of_many_requests_of_many_experiments_adds_up_line_by_line(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lines drawn from arrays (a million requests' spend took 28 s to draw as lists of
+    Timestamps; what it takes now is a benchmark's to say, not a test's): each ends at its
+    experiment's total, the eight largest apart and the others summed."""
     import numpy as np
 
-    n = 500_000
+    n = 50_000
     rng = np.random.default_rng(7)
     cost = rng.choice([0.075, 0.15, 0.0375], n)
     big = pd.DataFrame({"at": pd.date_range("2026-01-01", periods=n, freq="37s", tz="UTC"),
@@ -225,16 +223,13 @@ def test_the_spend_of_a_big_log_is_drawn_in_seconds(tmp_path: Path, monkeypatch:
                         "cost_source": "api", "cumulative_usd": np.round(np.cumsum(cost), 6)})
     c = Costs(Log(tmp_path / "empty.db"))
     monkeypatch.setattr(c, "timeline", lambda: big)
-    start = time.perf_counter()
     fig = cumulative_spend(c)
-    took = time.perf_counter() - start
     lines = {line.get_label().split(" ")[0]: line for line in fig.axes[0].get_lines()}
     assert len(lines) == 10 and "others" in lines  # all, the eight largest, the rest summed
     assert lines["all"].get_ydata()[-1] == pytest.approx(cost.sum())
     per = big.groupby("experiment")["cost_usd"].sum().sort_values()
     assert lines["others"].get_ydata()[-1] == pytest.approx(per.iloc[:4].sum())  # the four smallest
     assert lines[per.index[-1]].get_ydata()[-1] == pytest.approx(per.iloc[-1])
-    assert took < 5.0, f"{took:.1f} s to draw {n} requests"
     render(fig, tmp_path / "big.png")
 
 
