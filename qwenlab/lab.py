@@ -197,6 +197,9 @@ def _read_only(method: str) -> Any:
         raise ComparisonError(f"a comparison is read-only: {method}() one of its experiments instead, "
                               f"e.g. lab.experiment({comparison.names[0]!r}).{method}(...)")
     refuse.__name__ = method
+    # help(cmp.tag) says why it raises rather than nothing at all
+    refuse.__doc__ = (f"Refused on a comparison (ComparisonError): it is read-only; call {method}() on one of "
+                      "its experiments, lab.experiment(name).")
     return refuse
 
 
