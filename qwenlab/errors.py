@@ -142,6 +142,7 @@ class ValidationError(QwenlabError, ValueError):
 
     @property
     def parameters(self) -> list[str]:
+        """The parameter each problem names, in order (a parameter twice for two problems)."""
         return [p.parameter for p in self.problems]
 
 

@@ -103,9 +103,13 @@ class Experiment(ExperimentRecord):
 
     def judge(self, axis: str, *, criterion: str = DEFAULT_CRITERION, **options: Any) -> Judging:
         """Blind judging of one axis: pairs in random order, labels hidden, images at full
-        resolution with the strings the prompt asked for beside them; keys ← → t s u; win rates
-        after, per criterion ("overall", "text correct" or your own, stored with each judgement)
-        (see `qwenlab.widgets.judging.Judging`)."""
+        resolution with the strings the prompt asked for beside them; win rates after, per
+        criterion ("overall", "text correct" or your own, stored with each judgement)
+        (see `qwenlab.widgets.judging.Judging`).
+
+        Keys, once the pair is clicked: ← or 1 left is better, → or 2 right is better, t or 0
+        tie, s skip, u or Backspace undo, f compare at full size (while that view is zoomed in
+        the arrows pan it and judge nothing: 1, 2 and 0 judge)."""
         return Judging(self, axis, criterion=criterion, **options)
 
     def score_text(self, engine: Any = "auto", **options: Any) -> "pd.DataFrame":
@@ -199,6 +203,9 @@ def _read_only(method: str) -> Any:
         raise ComparisonError(f"a comparison is read-only: {method}() one of its experiments instead, "
                               f"e.g. lab.experiment({comparison.names[0]!r}).{method}(...)")
     refuse.__name__ = method
+    # help(cmp.tag) says why it raises rather than nothing at all
+    refuse.__doc__ = (f"Refused on a comparison (ComparisonError): it is read-only; call {method}() on one of "
+                      "its experiments, lab.experiment(name).")
     return refuse
 
 

@@ -86,3 +86,67 @@ def test_every_public_member_of_an_exported_class_says_what_it_is() -> None:
                 if not (function.__doc__ or "").strip():
                     undocumented.append(f"{name}.{member} ({klass.__module__}.{klass.__qualname__})")
     assert undocumented == []
+
+
+def _undocumented(cls: type) -> list[str]:
+    """The public methods and properties of `cls` and its qwenlab bases that have no docstring."""
+    missing = []
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("qwenlab"):
+            continue
+        for member, value in vars(klass).items():
+            function = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+            if member.startswith("_") or not inspect.isfunction(function):
+                continue
+            if not (function.__doc__ or "").strip():
+                missing.append(f"{cls.__name__}.{member} ({klass.__module__}.{klass.__qualname__})")
+    return missing
+
+
+def _return_type(function: types.FunctionType) -> object:
+    """What `function` is annotated to return, resolved where its module can (names imported only
+    under TYPE_CHECKING, such as `pd`, stay unresolved: None)."""
+    import sys
+    import typing
+
+    try:
+        return typing.get_type_hints(function).get("return")
+    except NameError:
+        annotation = function.__annotations__.get("return")
+        try:
+            return eval(annotation, vars(sys.modules[function.__module__])) if isinstance(annotation, str) else annotation
+        except NameError:
+            return None
+
+
+def _returned_classes(roots: list[type]) -> list[type]:
+    """`roots` and every qwenlab class their public methods and properties return, and theirs in turn."""
+    seen: list[type] = []
+    todo = list(roots)
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.append(cls)
+        for name in dir(cls):
+            value = inspect.getattr_static(cls, name)
+            function = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+            if name.startswith("_") or not inspect.isfunction(function):
+                continue
+            returned = _return_type(function)
+            if inspect.isclass(returned) and returned.__module__.startswith("qwenlab"):
+                todo.append(returned)
+    return seen
+
+
+def test_what_lab_and_experiment_hand_back_says_what_it_is() -> None:
+    """A notebook user meets more than `from qwenlab import ...` gives: `exp.compare_images(...)`,
+    `exp.judge(...)`, `lab.compare(...)`, `lab.verify()` hand back objects whose members they read
+    with `viewer.zoom?` or `help(cmp.tag)`. `CompareViewer.zoom` (fitted or 1:1?), `.pan`, `.split`,
+    `.mode`, a comparison's refused `tag`/`note`/`rename`/..., `StoreReport.ok` and
+    `ValidationError.parameters`, among others, said nothing."""
+    classes = _returned_classes([qwenlab.Lab, qwenlab.Experiment])
+    names = {c.__name__ for c in classes}
+    assert {"CompareViewer", "Judging", "Explorer", "PairViewer", "Comparison", "StoreReport", "Costs"} <= names
+    exceptions = [getattr(qwenlab, n) for n in errors.__all__]
+    assert [m for cls in classes + exceptions for m in _undocumented(cls)] == []

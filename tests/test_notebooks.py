@@ -120,3 +120,38 @@ def test_notebook_02_states_what_the_emulators_rule_predicts() -> None:
         return math.prod(1 - h.misspell_probability for h in drawn)
 
     assert (int(said[1]), int(said[2])) == (round(100 * all_right(True)), round(100 * all_right(False)))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_a_notebook_that_offers_runware_says_its_names_must_change(path: Path, data_dir: Path) -> None:
+    """Each notebook runs offline first, then offers the same cells with RUNWARE_API_KEY set. It
+    said "Set the key (and restart the kernel) to run the same cells against Runware": rerun as
+    written, its first `lab.run` meets its own emulator experiment and is refused. Here, as the
+    reader would: a name run on the emulator, then the same name with a key (a stand-in for
+    Runware, tests/support/backends.py) is refused, and the notebook says so and what to do."""
+    import re
+
+    import nbformat
+
+    from qwenlab import BackendMismatchError, Lab, Sweep
+    from qwenlab.emulator import Emulator
+    from tests.support.backends import emulator_client, runware_client
+
+    nb = nbformat.read(path, as_version=4)
+    names = re.findall(r"name=\"([^\"]+)\"", " ".join(c.source for c in nb.cells if c.cell_type == "code"))
+    said = " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+    if "RUNWARE_API_KEY" not in said or not names:
+        pytest.skip(f"{path.name} runs no named experiment against Runware")
+    sweep = Sweep(prompt="A poster reading 'LUMIERE'", size="512x768")
+    with Emulator() as offline, Emulator() as paid:
+        for backend, client in (("emulator", emulator_client(offline, data_dir)), ("runware", runware_client(paid, data_dir))):
+            try:
+                if backend == "emulator":
+                    Lab(data_dir, client=client).run(sweep, names[0], progress=False)
+                else:
+                    with pytest.raises(BackendMismatchError):
+                        Lab(data_dir, client=client).run(sweep, names[0], progress=False)
+            finally:
+                client.close()
+    assert re.search(r"with a key|set the key", said, re.I), said
+    assert "BackendMismatchError" in said and "name" in said.split("BackendMismatchError")[0][-300:], said

@@ -158,3 +158,18 @@ def test_the_notebook_kernel_command_registers_this_python(tmp_path: Path) -> No
     spec = json.loads((tmp_path / "share" / "jupyter" / "kernels" / "qwenlab" / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable and "ipykernel_launcher" in spec["argv"]
     assert any(".venv/bin/jupyter lab notebooks/" in b for b in _blocks("bash"))  # and the JupyterLab way beside it
+
+
+def test_the_judging_keys_the_readme_and_help_give_are_the_widgets() -> None:
+    """The README's key table and `help(exp.judge)` say the keys the judging widget's legend shows.
+    The docstring said "keys ← → t s u": not 1, 2 and 0, which are what judge while the full-size
+    view is zoomed in (the arrows pan it then), nor f, which opens that view."""
+    from qwenlab import Experiment
+    from qwenlab.widgets.judging import _LEGEND
+
+    legend = [(keys.replace("⌫", "Backspace"), does) for keys, does in _LEGEND]
+    table = re.findall(r"^\s*\| (.+?) \| (.+?) \|$", README.split("| key | does |")[1].split("\n\n")[0], re.M)
+    assert [keys for keys, _ in table] == [keys for keys, _ in legend]
+    told = " ".join(Experiment.judge.__doc__.split())
+    for keys, does in legend:
+        assert f"{keys} {does}" in told, (keys, does, told)

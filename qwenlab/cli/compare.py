@@ -14,7 +14,7 @@ from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .common import layout, output_path
 from .exits import param_hints
-from .views import figure_options, lay_out_grid, layout_options, save_grid
+from .views import COMPARE_THUMB, figure_options, lay_out_grid, layout_options, save_grid
 
 __all__ = ["compare_command"]
 
@@ -22,7 +22,7 @@ __all__ = ["compare_command"]
 @param_hints({ExperimentNotFoundError: "EXPERIMENTS"})
 @click.command("compare")
 @click.argument("experiments", nargs=-1, required=True)
-@layout_options
+@layout_options(thumb_help=COMPARE_THUMB)
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), callback=output_path,
               help="Grid file to write: .png (one file per page), .jpg or .webp (smaller), .pdf, .svg; or .html: the comparison's report, "
                    "one self-contained file to share (as `qwenlab export` writes). Default: data/grids/A-vs-B.png")

@@ -57,7 +57,7 @@ def untag_command(experiment: str, tags: tuple[str, ...]) -> None:
 @click.argument("text", required=False)
 @click.option("--clear", is_flag=True, help="Remove the note.")
 def note_command(experiment: str, text: str | None, clear: bool) -> None:
-    """Set EXPERIMENT's note (shown by `qwenlab logs EXPERIMENT` and --json); without TEXT, print it."""
+    """Set EXPERIMENT's note (shown by `qwenlab logs EXPERIMENT [--json]`); without TEXT, print it."""
     if clear and text is not None:  # which was meant? neither is done
         raise click.UsageError("give TEXT to set the note, or --clear to remove it, not both")
     exp, org = _open(experiment)
@@ -91,7 +91,7 @@ def rename_command(experiment: str, new_name: str) -> None:
 @click.command("archive")
 @click.argument("experiments", nargs=-1, required=True)
 def archive_command(experiments: tuple[str, ...]) -> None:
-    """Archive EXPERIMENTS: out of `qwenlab logs` (`--all` shows them), nothing removed."""
+    """Archive EXPERIMENTS: out of `qwenlab logs` (`qwenlab logs --all` shows them), nothing removed."""
     _set_archived(experiments, True)
 
 

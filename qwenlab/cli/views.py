@@ -25,8 +25,19 @@ __all__ = ["grid_command", "export_command", "layout_options", "figure_options",
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def layout_options(fn: F) -> F:
-    """The options that lay out a grid, shared by `grid` and `export`."""
+# what --thumb defaults to, said per command: each names only options that command has
+GRID_THUMB = ("Thumbnail size in pixels (cached on disk). Default: as large as the grid draws its images "
+              "(256 px at the default --cell-size and --dpi).")
+COMPARE_THUMB = GRID_THUMB[:-1] + "; with -o NAME.html, 160 px, as the report shows them."
+REPORT_THUMB = "Thumbnail size in pixels (cached on disk). Default: 160 px, as the report shows them."
+# --cell-size, with a sentence on --region for `grid`, the one command that has it
+CELL_SIZE = "Height of each image, in inches (default 2.2)."
+REGION_CELL_SIZE = CELL_SIZE[:-2] + "; for a region of each image, its own pixels at --dpi, 1.2 to 4)."
+
+
+def layout_options(fn: F | None = None, *, thumb_help: str = GRID_THUMB) -> Any:
+    """The options that lay out a grid, shared by `grid`, `compare` and `export`
+    (`@layout_options`, or `@layout_options(thumb_help=...)` for what --thumb defaults to there)."""
     options = [
         click.option("--rows", default=None, help="Axis as rows (or 'repeat'). Without --rows/--cols: the first two axes that vary."),
         click.option("--cols", default=None, help="Axis as columns (or 'repeat')."),
@@ -36,22 +47,28 @@ def layout_options(fn: F) -> F:
         click.option("--facet", default=None, help="Axis whose values become blocks of rows on each page."),
         click.option("--where", "where", multiple=True, metavar="AXIS=VALUE",
                      help="Keep only this value of an axis (repeatable; a label works: --where promptExtend=on)."),
-        click.option("--thumb", type=click.IntRange(min=16), default=None,
-                     help="Thumbnail size in pixels (cached on disk). Default: a grid's, as large as its images are "
-                          "drawn (256 px at the default --cell-size and --dpi); a report's, 160 px."),
+        click.option("--thumb", type=click.IntRange(min=16), default=None, help=thumb_help),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+
+    def decorate(fn: F) -> F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate if fn is None else decorate(fn)
 
 
-def figure_options(fn: F) -> F:
-    """The size and resolution of a grid's figures, shared by `grid` and `compare`."""
-    # positive, checked by click so that the message names the option (the library's says cell_size=)
-    fn = click.option("--dpi", type=click.FloatRange(min=0, min_open=True), default=120, show_default=True,
-                      help="Resolution of the pages.")(fn)
-    return click.option("--cell-size", type=click.FloatRange(min=0, min_open=True), default=None,
-                        help="Height of each image, in inches (default 2.2; for a region of each image, its own pixels at --dpi, 1.2 to 4).")(fn)
+def figure_options(fn: F | None = None, *, cell_size_help: str = CELL_SIZE) -> Any:
+    """The size and resolution of a grid's figures, shared by `grid` and `compare`
+    (`@figure_options(cell_size_help=REGION_CELL_SIZE)` where --region is an option too)."""
+    def decorate(fn: F) -> F:
+        # positive, checked by click so that the message names the option (the library's says cell_size=)
+        fn = click.option("--dpi", type=click.FloatRange(min=0, min_open=True), default=120, show_default=True,
+                          help="Resolution of the pages.")(fn)
+        return click.option("--cell-size", type=click.FloatRange(min=0, min_open=True), default=None,
+                            help=cell_size_help)(fn)
+
+    return decorate if fn is None else decorate(fn)
 
 
 def write_grid(experiment: Any, target: str, *, workers: int | None = None, **options: Any) -> list[Path]:
@@ -96,7 +113,7 @@ MANY_PAGES = 8  # pages past which a grid command says how many it is about to w
                    "0,0,1,0.3 is the top 30% (the headline).")
 @click.option("--captions/--no-captions", default=True, show_default=True,
               help="A caption under each image: what the headers do not say, and the seed the API reported.")
-@figure_options
+@figure_options(cell_size_help=REGION_CELL_SIZE)
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes drawing pages at once (default: one per core).")
 @click.option("--score", type=click.Choice(["word_accuracy", "ned", "sentence_accuracy", "correct"]), default=None,
@@ -133,7 +150,7 @@ def grid_command(experiment: str, rows: str | None, cols: str | None, pages: tup
 @param_hints({ExperimentNotFoundError: "EXPERIMENT"})
 @click.command("export")
 @click.argument("experiment")
-@layout_options
+@layout_options(thumb_help=REPORT_THUMB)
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), callback=output_path,
               help="HTML file to write. Default: data/reports/NAME.html")
 @click.option("--grid", "grid_mode", type=click.Choice(["image", "table", "none"]), default="image", show_default=True,

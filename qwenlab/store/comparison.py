@@ -224,6 +224,8 @@ class ComparisonRecord(ExperimentRecord):
 
     @property
     def row(self) -> dict[str, Any]:
+        """An experiments row standing for the comparison: its name, the least advanced status of its
+        experiments, its axes; no budget (each experiment keeps its own)."""
         statuses = [m.status for m in self.experiments]
         status = min(statuses, key=lambda s: _STATUS_ORDER.index(s) if s in _STATUS_ORDER else 0)
         return {"id": COMPARISON_ID, "name": self.name, "status": status, "stop_reason": None, "budget_usd": None,

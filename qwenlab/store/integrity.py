@@ -80,6 +80,7 @@ class StoreReport:
 
     @property
     def ok(self) -> bool:
+        """True when SQLite finds the log sound and every image file is the bytes logged."""
         return self.log_verdict == "ok" and self.listed and not self.problems
 
     def frame(self) -> "pd.DataFrame":

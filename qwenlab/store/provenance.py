@@ -114,6 +114,7 @@ class Provenance:
 
     @property
     def mixed(self) -> bool:
+        """Whether some cells ran on the emulator and others on Runware (shown MIXED)."""
         return self.kind == "mixed"
 
     # -- words ----------------------------------------------------------------------------------------

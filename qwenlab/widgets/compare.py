@@ -254,6 +254,7 @@ class CompareViewer:
     # -- the view ------------------------------------------------------------------------------
     @property
     def labels(self) -> list[str]:
+        """Each image's label, in the order shown (what differs between them, or your own)."""
         return list(self.widget.labels)
 
     @property
@@ -263,18 +264,25 @@ class CompareViewer:
 
     @property
     def zoom(self) -> float:
+        """The zoom as the browser last sent it, relative to fitting: 1.0 is every image fitted to its
+        pane, 2.0 twice that. Not the readout's percent, whose 100% is 1:1 (one image pixel per
+        device pixel), whatever zoom that takes for the pane and screen."""
         return float(self.widget.zoom)
 
     @property
     def pan(self) -> tuple[float, float]:
+        """(x, y): how far the picture is moved from the pane's centre, in CSS pixels of the page,
+        as the browser last sent it; (0, 0) centred."""
         return float(self.widget.pan_x), float(self.widget.pan_y)
 
     @property
     def split(self) -> float:
+        """Where the swipe handle is, 0 (left edge: all B) to 1 (right edge: all A); 0.5 by default."""
         return float(self.widget.split)
 
     @property
     def mode(self) -> str:
+        """"side" (side by side) or "swipe" (two images in one frame, a handle between); settable."""
         return str(self.widget.mode)
 
     @mode.setter
@@ -310,6 +318,7 @@ class CompareViewer:
         return f"CompareViewer({' | '.join(self.labels)}; {self.mode}, zoom {self.zoom:.2f})"
 
     def close(self) -> None:
+        """Close the widget: its view leaves the notebook and its images are freed in the kernel."""
         self.widget.close()
 
 

@@ -149,6 +149,7 @@ class ExplorerPages:
 
     @property
     def pages(self) -> int:
+        """How many pages the tiles in view make (each cell of the grid whole where it fits)."""
         return len(self._paging()[0])
 
     def page_span(self, page: int) -> tuple[int, int]:

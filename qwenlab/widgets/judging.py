@@ -430,4 +430,5 @@ class Judging(JudgingResults):
         return with_text(self.widget._repr_mimebundle_(**kwargs), repr(self))
 
     def close(self) -> None:
+        """Close the widget (the judgements made stay in the log; judging the axis again goes on)."""
         self.widget.close()

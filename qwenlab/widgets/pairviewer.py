@@ -100,6 +100,7 @@ class PairViewer:
 
     @property
     def fade(self) -> float:
+        """The fade slider: 0.0 shows image A, 1.0 image B, values between blend the two."""
         return float(self.fade_slider.value)
 
     @property

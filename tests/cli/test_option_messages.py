@@ -127,3 +127,28 @@ def test_an_output_path_through_a_file_says_it_is_a_file_not_a_folder(before_aft
     assert f"'{afile}' is a file, not a folder" in result.output, result.output
     assert "File exists" not in result.output and "Not a directory" not in result.output
     assert afile.read_text() == "notes\n"
+
+
+def _commands() -> list[str]:
+    import click
+
+    return cli.list_commands(click.Context(cli))
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_each_commands_help_names_only_options_it_has(command: str) -> None:
+    """`qwenlab export --help` said --thumb defaults to "256 px at the default --cell-size and
+    --dpi", options export does not have (its thumbnails are 160 px), and `compare --help` told of
+    "a region of each image" under --cell-size, which only `grid --region` cuts. An option named
+    in a sentence about another command (`qwenlab logs --tag posters`) is that command's."""
+    import re
+
+    import click
+
+    shown = CliRunner().invoke(cli, [command, "--help"], terminal_width=400).output
+    own = {o for p in cli.get_command(click.Context(cli), command).params for o in (*p.opts, *p.secondary_opts)}
+    elsewhere = " ".join(re.findall(r"`qwenlab \w+[^`]*`", shown))  # options of a command quoted beside it
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", shown)) - set(re.findall(r"--[a-z][a-z0-9-]*", elsewhere))
+    assert named - own - {"--help"} == set(), shown
+    if command != "grid":
+        assert "region" not in shown, shown
