@@ -46,3 +46,32 @@ def test_the_keys_stay_on_when_the_page_turns(chromium: str, voila: str) -> None
         page.get_by_text("page 3 of 4").wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         assert "keys on:" in legend.inner_text()
     assert not watch.errors, watch.errors
+
+
+@pytest.mark.slow
+def test_a_digit_rates_the_image_shown_and_the_arrows_go_on_from_it(chromium: str, voila: str, data_dir: Path) -> None:
+    """Rating 2,000 images took a click on a small star each: 1 to 5 rate the image shown, in the
+    log at once, and the arrow keys step on to the next one to rate."""
+    from qwenlab import Lab
+
+    with chromium_page(chromium, voila, width=1200, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        tiles = page.locator(".qwl-tile")
+        tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        box = tiles.nth(0).locator("img").bounding_box()
+        assert box, "thumbnail not drawn"
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        legend = page.locator(".qwl-keys")
+        until(lambda: "keys on:" in legend.inner_text(), 30, "the keys to turn on after a click on a picture")
+        assert "rate the image shown" in legend.inner_text()
+        page.keyboard.press("4")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("2")
+        exp = Lab(data_dir).experiment("paged")
+
+        def scores() -> list[int]:
+            return sorted(r["score"] for r in exp.log.rows("SELECT score FROM ratings"))
+
+        until(lambda: scores() == [2, 4], 30, "the two ratings given by keys in the log")
+        first, second = (r["image_id"] for r in exp.log.rows("SELECT image_id FROM ratings ORDER BY id"))
+        assert first != second  # the arrow moved on: each image rated once
+    assert not watch.errors, watch.errors
