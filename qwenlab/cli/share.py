@@ -14,6 +14,7 @@ from ..store.bundle import check_bundle, import_bundle, write_bundle
 from ..store.experiment import open_experiment
 from ..store.image_export import export_images
 from ..store.log import Log
+from ..typography.store import renew_stale_scores
 from .common import existing_log, layout, log_path, output_path, remove_new_log
 from .exits import param_hints
 
@@ -39,8 +40,6 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     it ran (emulator images are marked SYNTHETIC), text scores and ratings. The pixels are the
     original file's: only metadata is added.
     """
-    from ..typography.store import renew_stale_scores  # OCR code: loaded by the command that needs it
-
     exp = open_experiment(experiment)
     renew_stale_scores(exp.log, exp.id)  # the scores written into each file are this version's
     _, filters = layout((), where)
