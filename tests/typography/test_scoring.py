@@ -229,3 +229,19 @@ def test_text_read_as_expected_scores_perfectly(strings):
         assert words(" ".join(words(text))) == words(text)
     score = score_text(strings, strings)
     assert score.word_accuracy == 1.0 and score.ned == 1.0 and score.correct is True
+
+
+def test_a_score_short_of_perfect_never_reads_1_00():
+    """One letter wrong in a long string among four rounded to "NED 1.00", the figure of text
+    read exactly; the grid's caption and `qwenlab score`'s list of wrong images said it."""
+    from qwenlab.typography.badges import score_label
+    from qwenlab.typography.scoring import score_figure
+
+    long = "Handcrafted single origin espresso roasted every morning in small batches by our own team"
+    expected = ["SALE", "Today Only", "EST. 1928", long]
+    score = score_text(expected, ["SALE", "Today Only", "EST. 1928", long.replace("roasted", "roasfed")])
+    assert 0.995 <= score.ned < 1.0 and not score.correct
+    assert "NED 0.99" in score.summary() and "1.00" not in score.summary()
+    assert score_label("ned", score.ned) == "NED 0.99"
+    assert score_figure(1.0) == "1.00" and score_figure(0.0) == "0.00" and score_figure(0.004) == "0.01"
+    assert score_figure(0.875) == "0.88"    # elsewhere, rounded as before
