@@ -28,7 +28,8 @@ Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as 
   another line.
 - Before that, in both texts, I/l and O/0 count as the same character where the word's other
   characters settle which is meant ("LUMlERE" = "LUMIERE", "0rganic" = "Organic", "2O24" =
-  "2024"; `unconfuse`): the OCR confuses them, and in many fonts so would a reader.
+  "2024", "O2" = "02": in a number one digit settles it; `unconfuse`): the OCR confuses them,
+  and in many fonts so would a reader.
 - NED, per expected string: 1 - edit distance / max length, against the best-matching run of
   consecutive words read (in reading order, so a string wrapped on two lines is found whole).
   Spaces are not compared, for the same reason. The image's NED is the mean over its strings.
@@ -57,7 +58,7 @@ __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextSco
            "unconfuse", "score_figure"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 8      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 9      # bump when a definition changes: stored scores are then recomputed
 
 
 def score_figure(value: float) -> str:

@@ -245,3 +245,15 @@ def test_a_score_short_of_perfect_never_reads_1_00():
     assert score_label("ned", score.ned) == "NED 0.99"
     assert score_figure(1.0) == "1.00" and score_figure(0.0) == "0.00" and score_figure(0.004) == "0.01"
     assert score_figure(0.875) == "0.88"    # elsewhere, rounded as before
+
+
+def test_a_number_read_with_an_o_for_its_0_is_that_number():
+    """RapidOCR read the O of 'O2 ARENA' as 0 in three fonts of four (DejaVu Sans, Sans Bold and
+    Serif at 24 px), each scored as the model's misprint: a number's O was undone only beside two
+    digits ("2O24"), and one settles it as well."""
+    assert score_text(["O2 ARENA"], ["02 ARENA"]).correct is True
+    assert score_text(["50% OFF"], ["5O% OFF"]).correct is True
+    assert unconfuse("O2") == "02" and unconfuse("5o") == "50"
+    # a misprinted number is still one, and a word of letters keeps its O
+    assert score_text(["50% OFF"], ["60% OFF"]).correct is False
+    assert unconfuse("O") == "O" and unconfuse("NO") == "NO" and unconfuse("O.") == "O."
