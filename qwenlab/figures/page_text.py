@@ -12,6 +12,7 @@ from typing import Any
 from ..core.values import count_of
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges
+from ..typography.scoring import score_figure
 from .grid_spec import ASPECTS, GridSpec
 from .text import NOTE_PT, footnotes, stamp_text, wrap_lines
 
@@ -112,7 +113,7 @@ def scale_title_text(badges: ScoreBadges, entries: list[Entry]) -> str:
     ids = [e.image_id for e in entries if e.image_id is not None]
     mean, n = badges.mean(ids), badges.scored(ids)
     return (f"frame colour: {badges.name} of the text read by OCR ({badges.engine})"
-            + (f", mean {mean:.2f} over this page's {n} scored image{'s' if n != 1 else ''}" if mean is not None else "")
+            + (f", mean {score_figure(mean)} over this page's {n} scored image{'s' if n != 1 else ''}" if mean is not None else "")
             + "; the score is in each caption")
 
 

@@ -24,6 +24,7 @@ from ..core.values import format_value
 from ..errors import UnknownAxisError
 from ..store.axes import names_axis
 from .scores import text_scores
+from .scoring import score_figure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +104,8 @@ def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None =
     table = by_axis(scores, axis, metric, level=level, n_boot=n_boot, seed=seed)
     if table.empty:
         return f"{axis or 'all'}: no scores"
-    parts = [f"{r.value}: {METRICS[metric]} {r.mean:.2f} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})" for r in table.itertuples()]
+    parts = [f"{r.value}: {METRICS[metric]} {score_figure(r.mean)} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})"
+             for r in table.itertuples()]
     # a long value's label names its axis already ("negativePrompt 2: blurry text…"): not twice
     head = f"{axis} " if axis and not names_axis(table["value"].iloc[0], axis) else ""
     return head + "; ".join(parts) + (f" ({interval_kind(table)})" if intervals else "")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..core.values import count_of, is_missing
 from .draw import COLOURS, score_colour, stored_lines
+from .scoring import score_figure
 from .store import score_rows
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def score_label(metric: str, value: Any) -> str:
         return f"{SHORT_NAMES[metric]} ?"
     if metric == "correct":
         return "text right" if value >= 1 else "text wrong"
-    return f"{SHORT_NAMES[metric]} {float(value):.2f}"
+    return f"{SHORT_NAMES[metric]} {score_figure(value)}"
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ class ScoreBadge:
 
     def html(self) -> str:
         """An escaped HTML block: the scores, what was expected and missed, and all that was read."""
-        wa = "—" if self.word_accuracy is None else f"{self.word_accuracy:.2f}"
-        ned = "—" if self.ned is None else f"{self.ned:.2f}"
+        wa = "—" if self.word_accuracy is None else score_figure(self.word_accuracy)
+        ned = "—" if self.ned is None else score_figure(self.ned)
         head = (f"<span style='border-left:6px solid {self.hex};padding-left:4px'><b>text score</b> "
                 f"word accuracy {wa} · NED {ned} · {'all right' if self.correct else 'not all right'}</span>")
         not_found = [s for s in self.missing if s not in self.read_instead]
@@ -156,7 +157,7 @@ class ScoreBadges(Mapping[int, ScoreBadge]):
             return "no text scores stored for this experiment: run exp.score_text() (or qwenlab score NAME) first"
         mean = self.mean()
         return (f"frame colour: {self.name} of the text read by OCR ({self.engine}): dark red 0 · orange 0.5 · yellow 0.75 · light green 0.9 · dark green 1.00 · "
-                f"grey not scored" + (f"; mean {mean:.2f} over {count_of(len(self), 'image')}" if mean is not None else ""))
+                f"grey not scored" + (f"; mean {score_figure(mean)} over {count_of(len(self), 'image')}" if mean is not None else ""))
 
     def boxes(self, image_id: Any, shown_width: int, image_width: int | None = None) -> list[tuple[list[tuple[float, float]],
                                                                                                 tuple[float, float, float]]]:

@@ -70,12 +70,12 @@ def normalize(text: str | None) -> str:
 def unconfuse(word: str) -> str:
     """A word as read, with the OCR's I/l and O/0 confusions undone where the word's other
     characters settle them: "LUMlERE" -> "LUMIERE", "HeIlo" -> "Hello" (in sans-serif fonts
-    capital I and small l are the same glyph), "0rganic" -> "Organic", "2O24" -> "2024"."""
+    capital I and small l are the same glyph), "0rganic" -> "Organic", "2O24" -> "2024", "O2" -> "02"."""
     rest_chars = [c for c in word if c not in "0Oo"]
     if "0" in word and len(rest_chars) >= 2 and all(c.isalpha() for c in rest_chars):
         word = word.replace("0", "O" if all(c.isupper() for c in rest_chars) else "o")
-    elif (any(c in "Oo" for c in word) and sum(c.isdigit() for c in rest_chars) >= 2
-          and all(c.isdigit() or c in ".:" for c in rest_chars)):  # "2O24", "29.9O"
+    elif (any(c in "Oo" for c in word) and any(c.isdigit() for c in rest_chars)
+          and all(c.isdigit() or c in ".:" for c in rest_chars)):  # "2O24", "29.9O"; "O2", "5O": one digit settles it
         word = word.replace("O", "0").replace("o", "0")
     others = [c for c in word if c.isalpha() and c not in "Il"]
     if len(others) >= 2 and all(c.isupper() for c in others):

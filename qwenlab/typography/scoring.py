@@ -28,7 +28,8 @@ Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as 
   another line.
 - Before that, in both texts, I/l and O/0 count as the same character where the word's other
   characters settle which is meant ("LUMlERE" = "LUMIERE", "0rganic" = "Organic", "2O24" =
-  "2024"; `unconfuse`): the OCR confuses them, and in many fonts so would a reader.
+  "2024", "O2" = "02": in a number one digit settles it; `unconfuse`): the OCR confuses them,
+  and in many fonts so would a reader.
 - NED, per expected string: 1 - edit distance / max length, against the best-matching run of
   consecutive words read (in reading order, so a string wrapped on two lines is found whole).
   Spaces are not compared, for the same reason. The image's NED is the mean over its strings.
@@ -54,10 +55,24 @@ from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextScore", "score_text",
            "MISREAD_AT_LEAST", "SCORING_VERSION", "aligned_words",
-           "unconfuse"]
+           "unconfuse", "score_figure"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 8      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 9      # bump when a definition changes: stored scores are then recomputed
+
+
+def score_figure(value: float) -> str:
+    """A score in [0, 1] to two decimals, as every view prints it, but never "1.00" for a score
+    short of 1 nor "0.00" for one above 0 ("0.99", "0.01"): rounded, the NED of an image with one
+    letter wrong in four strings, or the mean of eight images one of which was misread, read
+    "1.00", which says all the text came out right."""
+    v = float(value)
+    text = f"{v:.2f}"
+    if text == "1.00" and v < 1.0:
+        return "0.99"
+    if text == "0.00" and v > 0.0:
+        return "0.01"
+    return text
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -170,7 +185,7 @@ class TextScore:
         """One line: word accuracy, NED, and what went wrong."""
         if not self.strings:
             return "no expected text"
-        parts = [f"word accuracy {self.word_accuracy:.2f}, NED {self.ned:.2f}"]
+        parts = [f"word accuracy {score_figure(self.word_accuracy)}, NED {score_figure(self.ned)}"]  # type: ignore[arg-type]
         for s in self.strings:
             if s.status == "misread":
                 parts.append(f"{s.expected!r} read as {s.read!r}")

@@ -62,6 +62,28 @@ def test_a_plural_s_apostrophe_inside_a_quote_does_not_end_it(prompt: str, expec
     assert quoted_strings(prompt) == expected
 
 
+@pytest.mark.parametrize("prompt, expected", [
+    ("a cafe sign reading 'The 'Best' Coffee' in chalk", ["The 'Best' Coffee"]),
+    ('a cafe sign reading "The "Best" Coffee" in chalk', ['The "Best" Coffee']),
+    ("a cafe sign reading ‘The ‘Best’ Coffee’ in chalk", ["The ‘Best’ Coffee"]),
+    ("a cafe sign reading “The “Best” Coffee” in chalk", ["The “Best” Coffee"]),
+    ("a shop front 'Grandma's 'Famous' Pies' and a tag 'NEW'", ["Grandma's 'Famous' Pies", "NEW"]),
+    ('a title "Say "Hi" now" and a tag "OK"', ['Say "Hi" now', "OK"]),
+    # what a quote inside was not: no quote closes, two quotes side by side, an elision typed ‘
+    ("a sign 'The 'Best' Coffee without an end", ["Best"]),
+    ('labels "A" and "B", a "SALE"sticker', ["A", "B", "SALE"]),
+    ("a sign ‘Summer ‘24’", ["Summer ‘24"]),
+    # an empty pair or a doubled quote holds none: '' then 'x' is no quote holding ", 'x"
+    ('negativePrompt = ["", "blurry text, misspelled words"]   # "" = not sent', ["blurry text, misspelled words"]),
+    ("stickers '', 'x' and ''WOW'' beside 'The 'Best' Coffee'", ["x", "WOW", "The 'Best' Coffee"]),
+])
+def test_a_quote_inside_a_quote_is_part_of_it(prompt: str, expected: list[str]) -> None:
+    """A headline that quotes a word ('The 'Best' Coffee') was expected as 'Best' alone, and
+    "The "Best" Coffee" as 'The' and 'Coffee': an image reading 'The Bset Coffe' scored correct
+    on the words asked for, and the emulator drew the pieces."""
+    assert quoted_strings(prompt) == expected
+
+
 def test_an_empty_pair_is_no_quote_and_opens_none():
     """The closing mark of '' opened a quote that ran to the next one: "and" was expected."""
     assert quoted_strings("Sticker '' and ' ' and 'x'") == ["x"]

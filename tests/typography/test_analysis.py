@@ -117,3 +117,12 @@ def test_score_colours_run_from_red_to_green_and_tell_088_from_100():
     assert far > 150  # on a plain red-green ramp these two greens were nearly one colour
     # the figures' frames and the widgets' badges are one scale
     assert frame_colour(0.88) == tuple(round(c / 255, 4) for c in score_colour(0.88))
+
+
+def test_a_mean_short_of_perfect_never_reads_1_00():
+    """Eight images, one with a letter wrong: the mean NED (0.997) read "NED 1.00" at the top of
+    `qwenlab score`, in the report and on the grid's colour scale, beside "correct 0.88"."""
+    df = pd.DataFrame([{"ned": v, "word_accuracy": v, "correct": v == 1, "cost_usd": 0.075}
+                       for v in [1, 1, 1, 1, 1, 1, 1, 0.976]])
+    assert describe(df, None, "ned").startswith("all: NED 0.99 [")
+    assert describe(df.assign(ned=1.0), None, "ned").startswith("all: NED 1.00 [")

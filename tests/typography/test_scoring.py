@@ -229,3 +229,31 @@ def test_text_read_as_expected_scores_perfectly(strings):
         assert words(" ".join(words(text))) == words(text)
     score = score_text(strings, strings)
     assert score.word_accuracy == 1.0 and score.ned == 1.0 and score.correct is True
+
+
+def test_a_score_short_of_perfect_never_reads_1_00():
+    """One letter wrong in a long string among four rounded to "NED 1.00", the figure of text
+    read exactly; the grid's caption and `qwenlab score`'s list of wrong images said it."""
+    from qwenlab.typography.badges import score_label
+    from qwenlab.typography.scoring import score_figure
+
+    long = "Handcrafted single origin espresso roasted every morning in small batches by our own team"
+    expected = ["SALE", "Today Only", "EST. 1928", long]
+    score = score_text(expected, ["SALE", "Today Only", "EST. 1928", long.replace("roasted", "roasfed")])
+    assert 0.995 <= score.ned < 1.0 and not score.correct
+    assert "NED 0.99" in score.summary() and "1.00" not in score.summary()
+    assert score_label("ned", score.ned) == "NED 0.99"
+    assert score_figure(1.0) == "1.00" and score_figure(0.0) == "0.00" and score_figure(0.004) == "0.01"
+    assert score_figure(0.875) == "0.88"    # elsewhere, rounded as before
+
+
+def test_a_number_read_with_an_o_for_its_0_is_that_number():
+    """RapidOCR read the O of 'O2 ARENA' as 0 in three fonts of four (DejaVu Sans, Sans Bold and
+    Serif at 24 px), each scored as the model's misprint: a number's O was undone only beside two
+    digits ("2O24"), and one settles it as well."""
+    assert score_text(["O2 ARENA"], ["02 ARENA"]).correct is True
+    assert score_text(["50% OFF"], ["5O% OFF"]).correct is True
+    assert unconfuse("O2") == "02" and unconfuse("5o") == "50"
+    # a misprinted number is still one, and a word of letters keeps its O
+    assert score_text(["50% OFF"], ["60% OFF"]).correct is False
+    assert unconfuse("O") == "O" and unconfuse("NO") == "NO" and unconfuse("O.") == "O."

@@ -321,3 +321,17 @@ def test_real_ocr_scores_reach_the_grid_explorer_and_pairs(emulator, data_dir: P
     assert ex.big.value[:2] == b"\xff\xd8" and "word accuracy" in ex.score_info.value
     pr = pairs(exp, "promptExtend")
     assert pr["score_a"].notna().all() and pr["score_b"].notna().all()
+
+
+def test_the_grid_scale_and_legend_say_0_99_for_a_mean_short_of_perfect() -> None:
+    """Seven images read right and one misread (NED 0.976): the grid's scale said "mean 1.00
+    over this page's 8 scored images" above a frame saying NED 0.98."""
+    from qwenlab.figures.page_text import scale_title_text
+    from qwenlab.store.catalog import Entry
+    from qwenlab.typography.badges import ScoreBadge, ScoreBadges
+
+    values = [1.0] * 7 + [0.976]
+    badges = ScoreBadges({i: ScoreBadge(i, "ned", v, v, v, v == 1.0) for i, v in enumerate(values)}, "ned", "fake", None)
+    entries = [Entry(task_id=i, cell={}, repeat=0, status="done", image_id=i) for i in range(8)]
+    assert "mean 0.99 over this page's 8 scored images" in scale_title_text(badges, entries)
+    assert "mean 0.99 over 8 images" in badges.legend()
