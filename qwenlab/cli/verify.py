@@ -47,7 +47,14 @@ def verify_command(experiments: tuple[str, ...], move: bool) -> None:
     if report.moved:
         click.echo(f"set aside {count_of(len(report.moved), 'file')} in {report.set_aside_dir} (kept)")
     fetchable, imported = problems_by_experiment(report), problems_by_experiment(report, imported=True)
-    damaged_left = [p for p in report.problems if p.problem in ("damaged", "cut short")] if not move else []
+    damaged_left = [p for p in report.problems if p.problem in ("damaged", "cut short") and not p.lost] if not move else []
+    lost = [p for p in report.problems if p.lost]
+    if lost:
+        # a run has asked the server for these again and been refused: promising them back at the
+        # next run (as for any missing file) sent the user to runs that ask for nothing
+        click.echo(f"{count_of(len(lost), 'image')} {'is' if len(lost) == 1 else 'are'} lost for good: a run already asked "
+                   "the server for them again and it no longer gives them; no run brings them back "
+                   "(`qwenlab logs NAME` shows why for each cell).")
     if damaged_left:
         bundled = " (import the bundle again for an experiment that came in one)" if any(p.imported for p in damaged_left) else ""
         click.echo(f"Set the damaged files aside with `qwenlab verify --set-aside` (they are kept), then run their sweeps "

@@ -58,11 +58,13 @@ class ImageProblem:
     problem: str
     detail: str = ""
     imported: bool = False  # the experiment came in a bundle: its images come with the bundle, not a run
+    lost: bool = False  # a run asked the server for it again and was refused: lost for good (error_code ImageLost)
 
     @property
     def fetchable(self) -> bool:
-        """Whether the next run fetches it again once the file is out of the way."""
-        return self.problem in ("missing", "cut short", "damaged")
+        """Whether the next run fetches it again once the file is out of the way (not an image
+        a run has already asked the server for in vain: later runs do not ask again)."""
+        return self.problem in ("missing", "cut short", "damaged") and not self.lost
 
 
 @shown_as_text
@@ -103,8 +105,10 @@ class StoreReport:
         else:
             lines.append(f"{log_line}; {len(self.problems)} of {images} of {exps} are not as logged:")
             for p in self.problems:
+                said = [p.detail] if p.detail else []
+                said += ["lost for good: a run asked the server for it again, in vain"] if p.lost else []
                 lines.append(f"  {p.experiment}  image {p.image_id}  {PROBLEMS[p.problem]}  {p.path}"
-                             + (f"  ({p.detail})" if p.detail else ""))
+                             + (f"  ({'; '.join(said)})" if said else ""))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -124,10 +128,10 @@ def check_store(log: Log, data_dir: str | Path, names: Sequence[str] = ()) -> St
         where += f" AND e.id IN ({', '.join('?' for _ in ids)})"
         params = ids
     try:
-        rows = log.rows("SELECT i.id, i.task_id, i.path, i.bytes, i.sha256, e.name, e.imported_from IS NOT NULL AS imported "
-                        "FROM images i "
-                        f"JOIN experiments e ON e.id = i.experiment_id WHERE {where} AND i.path IS NOT NULL "
-                        "ORDER BY e.id, i.id", params)
+        rows = log.rows("SELECT i.id, i.task_id, i.path, i.bytes, i.sha256, e.name, e.imported_from IS NOT NULL AS imported, "
+                        "coalesce(t.error_code = 'ImageLost', 0) AS lost FROM images i "
+                        "JOIN experiments e ON e.id = i.experiment_id LEFT JOIN tasks t ON t.id = i.task_id "
+                        f"WHERE {where} AND i.path IS NOT NULL ORDER BY e.id, i.id", params)
         counted = log.rows(f"SELECT count(*) AS n FROM experiments e WHERE {where}", params)[0]["n"]
     except sqlite3.DatabaseError as exc:  # the damage is in the pages that list the images
         return StoreReport(verdict if verdict != "ok" else str(exc), 0, 0, listed=False)
@@ -136,7 +140,8 @@ def check_store(log: Log, data_dir: str | Path, names: Sequence[str] = ()) -> St
         problem = _file_problem(root / row["path"], row["bytes"], row["sha256"])
         if problem is not None:
             report.problems.append(ImageProblem(row["name"], int(row["id"]), int(row["task_id"]),
-                                                root / row["path"], *problem, imported=bool(row["imported"])))
+                                                root / row["path"], *problem, imported=bool(row["imported"]),
+                                                lost=bool(row["lost"])))
     return report
 
 

@@ -239,3 +239,22 @@ def test_the_set_aside_folder_is_a_name_windows_can_make(tmp_path: Path) -> None
     assert report.set_aside_dir is not None
     parts = report.moved[0][1].relative_to(tmp_path).parts
     assert all(windows_name_problem(p) is None for p in parts), parts
+
+
+def test_an_image_a_run_asked_for_in_vain_is_said_lost_for_good_not_promised_back(emulator: Emulator,
+                                                                                  data_dir: Path) -> None:
+    """A run asks the server for a missing image once; where the server no longer has the task,
+    the cell is marked lost for good and later runs do not ask again. `qwenlab verify` still
+    said "run the sweeps of small again: the images are fetched again, free", sending the user
+    to runs that fetch nothing."""
+    lab = run(emulator, data_dir)
+    gone = data_dir / lab.experiment("small").images["path"].iloc[0]
+    gone.unlink()
+    with Emulator() as forgetful:  # another server, which never had the task: getResponse does not know it
+        again = run(forgetful, data_dir)
+    assert again.last_lost == 1 and not gone.exists()
+    said = qwenlab("verify", "small")
+    assert said.exit_code == EXIT_FAILED
+    assert "lost for good: a run asked the server for it again, in vain" in said.output
+    assert "1 image is lost for good" in said.output and "no run brings them back" in said.output
+    assert "Run the sweeps of small" not in said.output, said.output
