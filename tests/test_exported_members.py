@@ -71,20 +71,9 @@ def test_every_public_member_of_an_exported_class_says_what_it_is() -> None:
     public method and property of the classes `from qwenlab import ...` gives (and of their bases
     in qwenlab) has a docstring. Experiment's `id`, `row` and `budget_usd`, Lab's `close`, eight
     of Request's properties and two of TaskResult's had none."""
-    undocumented = []
-    for name in qwenlab.__all__:
-        cls = getattr(qwenlab, name)
-        if not inspect.isclass(cls) or issubclass(cls, BaseException):
-            continue
-        for klass in cls.__mro__:
-            if not klass.__module__.startswith("qwenlab"):
-                continue
-            for member, value in vars(klass).items():
-                function = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
-                if member.startswith("_") or not inspect.isfunction(function):
-                    continue
-                if not (function.__doc__ or "").strip():
-                    undocumented.append(f"{name}.{member} ({klass.__module__}.{klass.__qualname__})")
+    classes = [getattr(qwenlab, name) for name in qwenlab.__all__]
+    undocumented = [missing for cls in classes if inspect.isclass(cls) and not issubclass(cls, BaseException)
+                    for missing in _undocumented(cls)]
     assert undocumented == []
 
 
