@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT
+from qwenlab.typography import engines
 from tests.support.labkit import run_sweep
 
 
@@ -25,6 +26,7 @@ def tesseract_with_eng_and_jpn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                        '  exit 0\nfi\necho "read an image" >&2\nexit 3\n')
     program.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(engines, "_shared", {})  # no engine made on the stand-in outlives the test
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a shell script stands in for tesseract")
@@ -63,6 +65,9 @@ def test_tesseracts_packs_are_asked_once_and_again_only_for_a_pack_found_missing
         'height\\tconf\\ttext\\n"\n')
     program.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    # `get_engine("tesseract")` is shared by the process: the one made here runs the stand-in, and
+    # kept, it read nothing for every later test
+    monkeypatch.setattr(engines, "_shared", {})
     run_sweep(emulator, data_dir, name="posters", prompt="A poster for 'LUMIERE'", repeats=1, fail_one=False,
               axes={"size": ["512x768"]})
     runner = CliRunner()
