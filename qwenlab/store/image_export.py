@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.shown import shown_as_text
-from ..core.values import cut_utf8, format_value, without_latin_accents
+from ..core.values import count_of, cut_utf8, format_value, without_latin_accents
 from ..errors import ImageError
 from ..paths import reserved_on_windows, write_atomic
 from ..secrets import redact, redact_json
@@ -71,7 +71,7 @@ class ExportedImages(list):  # type: ignore[type-arg]
         # a cell ending in `exp.export_images(...)` showed every item's dataclass repr, four paths
         # each (330 characters an image, saved in the notebook), and not the images left out
         where = f" to {str(self.folder)!r}" if self.folder is not None else ""
-        lines = [f"{len(self)} {'image' if len(self) == 1 else 'images'} written{where}"
+        lines = [f"{count_of(len(self), 'image')} written{where}"
                  + (", each with its .json sidecar" if self and self.sidecars else "")
                  + (":" if self else "")]
         lines += [f"  {item.path.name}" for item in self[:_SHOWN]]
