@@ -4,6 +4,7 @@
     cumulative_spend(costs)                    # where the money went over time
     cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
+    cost_by_setting(costs, "week")             # per period: day, week or month (coarsened past 40 bars)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
 Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
@@ -36,6 +37,8 @@ _PARTS = [("api_usd", "reported by the API", "#3b6ea8"),
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
+_PERIODS = ("day", "week", "month")  # the periods a plot groups by, finer to coarser
+_MAX_PERIODS = 40  # bars of a period drawn; past it the next coarser period is drawn instead, and the title says so
 
 
 def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
@@ -220,15 +223,28 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
 @_cjk_text
 def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None, *, min_score: float | None = None) -> "Figure":
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
-    labelled with its images and USD per image, or per kept image when `min_score` is given."""
+    labelled with its images and USD per image, or per kept image when `min_score` is given.
+
+    A period ("day", "week", "month") of more than 40 bars is drawn by the next coarser one
+    (days by week, weeks by month), and the title says so: a window (`Costs(since=, until=)`)
+    of at most 40 days or weeks draws each one."""
     c = _costs(costs)
+    asked = axis
     df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
+    bars = len(df)
+    while axis in _PERIODS[:-1] and len(df) > _MAX_PERIODS:
+        # three years by day were 1,158 bars in a figure 250 inches high: the next coarser period
+        # instead, said in the title, as a window (since/until) of a few weeks shows each day
+        axis = _PERIODS[_PERIODS.index(axis) + 1]
+        df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
     if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
         several = df.index.get_level_values(0).nunique() > 1
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else ""))
+    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else "")
+                    + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_PERIODS} "
+                       f"{asked}s draws each {asked})" if axis != asked else ""))
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it

@@ -297,3 +297,37 @@ def test_titles_and_headlines_say_the_bounds_as_they_were_given(known: Log, tmp_
     assert march.filter(experiments="alpha").scope() == ["experiments alpha", "since 2026-03", "through 2026-03"]
     assert march.filter(since="2026-03-02").scope() == ["since 2026-03-02", "through 2026-03"]
     render(cost_by_experiment(cases[0][0]), tmp_path / "through-march.png")
+
+
+@pytest.fixture
+def three_years(tmp_path: Path) -> Log:
+    """One request a day, $0.075 each, from 2026-01-01 for 1,158 days (to 2029-03-03)."""
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "years.db")
+    exp_id = experiment(log, "daily", {"promptExtend": [True, False]})
+    for i, day in enumerate(pd.date_range("2026-01-01", periods=1158, freq="D").strftime("%Y-%m-%d")):
+        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
+        send(log, tid, at(day, 11))
+        finish(log, tid, at(day), [0.075])
+    return log
+
+
+def test_a_period_of_too_many_bars_is_drawn_coarser_and_says_so(three_years: Log, tmp_path: Path) -> None:
+    """cost_by_setting(costs, "day") over three years drew 1,158 bars in a figure 250 inches high.
+    Past 40 bars a period is drawn by the next coarser one, the title saying so; a window of a few
+    weeks still draws each day."""
+    c = Costs(three_years)
+    for asked, bars in (("day", "1,158"), ("week", "166")):
+        for fig in (cost_by_setting(c, asked), cost_by_setting(c, asked, min_score=4)):
+            ax = fig.axes[0]
+            labels = [t.get_text() for t in ax.get_yticklabels()]
+            assert labels == list(c.by("month").index) and len(labels) == 39, asked  # 2026-01 .. 2029-03
+            assert ax.get_title().startswith("Cost by month") and f"(by {asked}: {bars} bars, too many to read" in ax.get_title()
+            assert fig.get_size_inches()[1] < 25 and cut_texts(fig) == []
+        assert sum(bar.get_width() for bar in cost_by_setting(c, asked).axes[0].patches) == pytest.approx(1158 * 0.075)
+    render(cost_by_setting(c, "day"), tmp_path / "three-years-by-day.png")
+    month = cost_by_setting(Costs(three_years, since="2027-06", until="2027-06"), "day").axes[0]
+    assert len(month.get_yticklabels()) == 30 and month.get_title().startswith("Cost by day\n")  # a month's days, drawn
+    assert len(cost_by_setting(c, "month").axes[0].get_yticklabels()) == 39  # asked for and drawn: nothing said
+    assert "too many" not in cost_by_setting(c, "month").axes[0].get_title()
