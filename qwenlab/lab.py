@@ -233,9 +233,11 @@ class Comparison(ComparisonRecord, Experiment):
         # engine's were returned instead, another engine's scores under this call's name
         return scores_frame(self, used)
 
-    def costs(self, **filters: Any) -> Costs:
-        """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...)."""
-        return Costs(self.log.log, experiments=self.names, **filters)
+    def costs(self, *, experiments: Any = None, **filters: Any) -> Costs:
+        """Cost analysis of the compared experiments (`.by("experiment")`, `.by("size")`, ...).
+        experiments: only some of them (one name or a list); other filters (`since=`, `until=`)
+        as in `Costs`. A name not compared here is refused, naming the compared ones."""
+        return Costs(self.log.log, experiments=self.members_named(experiments), **filters)
 
     @property
     def tags(self) -> list[str]:

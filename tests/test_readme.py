@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,16 @@ def test_the_python_examples_run_as_written(scratch: Path, monkeypatch: pytest.M
     monkeypatch.setenv("QWENLAB_DATA_DIR", str(scratch / "data"))
     pasted = (ROOT / "tests" / "data" / "seed-page.txt").read_text().split("```json\n")[1].split("```")[0]
     namespace: dict = {"pasted_runware_json": pasted}
-    for block in _blocks("python"):
-        exec(compile(block, "README.md", "exec"), namespace)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for block in _blocks("python"):
+            exec(compile(block, "README.md", "exec"), namespace)
+    # an example that warns does not do what its comment says: cmp.export_images(..., min_rating=4)
+    # of runs nobody had rated wrote nothing, warning "no image ... has a latest rating of 4 or more"
+    said = [f"{w.category.__name__}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
+    assert said == [], said
+    picked = sorted(p.name for p in (scratch / "data" / "picked-runs").iterdir() if p.suffix != ".json")
+    assert len(picked) == 2 and any("lumiere-gold" in name for name in picked), picked  # a rated image of each run
     assert namespace["exp"].counts()["done"] == 16
     from qwenlab.sweeps.sweepfile import load_sweep
 

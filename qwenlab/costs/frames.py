@@ -48,7 +48,7 @@ from ..store.organize import DELETED_PREFIX
 from ..store.ratings import check_min_rating
 from .prices import PRICE_TOLERANCE_USD, PriceQuery
 from .query import CostQuery
-from .summary import CostSummary
+from .summary import CostSummary, bound_words
 from .view import CostView
 
 if TYPE_CHECKING:
@@ -102,6 +102,9 @@ class Costs(CostSummary):
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise ValueError(f"until: {_as_given(until, self.until)} is not after since: {_as_given(since, self.since)}; "
                              "no request can be in between; are they swapped?")
+        # what titles and headlines say: the bounds as given (until="2029-06" is "through 2029-06")
+        self.said = {name: bound_words(name, bound, _period_given(value))
+                     for name, value, bound in (("since", since, self.since), ("until", until, self.until)) if bound}
         self.experiments = _experiment_names(experiments)
         self.imported = bool(imported)
         self.task_ids = _task_ids(task_ids)
@@ -114,12 +117,15 @@ class Costs(CostSummary):
                imported: bool | None = None, task_ids: Iterable[int] | None = None,
                tasks_said: str | None = None) -> "Costs":
         """The same analysis on part of the log (arguments as in the constructor; None keeps the current one)."""
-        return Costs(self.log, since=since if since is not None else self.since,
-                     until=until if until is not None else self.until,
-                     experiments=experiments if experiments is not None else self.experiments,
-                     imported=imported if imported is not None else self.imported,
-                     task_ids=task_ids if task_ids is not None else self.task_ids,
-                     tasks_said=tasks_said if task_ids is not None else self.tasks_said)
+        out = Costs(self.log, since=since if since is not None else self.since,
+                    until=until if until is not None else self.until,
+                    experiments=experiments if experiments is not None else self.experiments,
+                    imported=imported if imported is not None else self.imported,
+                    task_ids=task_ids if task_ids is not None else self.task_ids,
+                    tasks_said=tasks_said if task_ids is not None else self.tasks_said)
+        # a bound kept is said as it was given: a month's "through 2029-06", not its next day's date
+        out.said.update({name: text for name, text in self.said.items() if {"since": since, "until": until}[name] is None})
+        return out
 
     def __repr__(self) -> str:
         return self.summary()
@@ -393,6 +399,16 @@ def date_bound(value: Any, name: str) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()  # '2026-03-01' sorts before any timestamp of that day
     raise TypeError(f"{name} must be a date, a datetime or text, got {type(value).__name__}")
+
+
+def _period_given(value: Any) -> str | None:
+    """A bound given as a month, year or ISO week, as `by("month")` and ISO write it ("2029-06",
+    "2029", "2029-W10"); None for any other bound (a day, a time, a span back from now)."""
+    p = _PERIOD.match(value) if isinstance(value, str) else None
+    if p is None:
+        return None
+    year, month, week = p.group(1), p.group(2), p.group(3)
+    return f"{year}-{int(month):02d}" if month else f"{year}-W{int(week):02d}" if week else year
 
 
 def _as_given(value: Any, bound: str) -> str:

@@ -4,6 +4,7 @@
     cumulative_spend(costs)                    # where the money went over time
     cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
+    cost_by_setting(costs, "week")             # per period: day, week or month (coarsened past 40 bars)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
 Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
@@ -30,12 +31,18 @@ if TYPE_CHECKING:
 
 __all__ = ["cumulative_spend", "cost_by_experiment", "cost_by_setting", "estimate_vs_actual"]
 
-# the parts of a spend, in the order they are stacked, with their colours
-_PARTS = [("api_usd", "reported by the API", "#3b6ea8"),
-          ("emulated_usd", "emulated (offline emulator, nothing paid)", "#c9c9c9"),
+_EMULATED = "emulated (offline emulator, nothing paid)"  # the legend entry of the emulator's money, in every plot
+_PAID = "#3b6ea8"  # money spent on Runware (reported, or counted at its estimate)
+# the offline emulator's money (nothing paid), drawn one way in every plot (a bar's part, the area
+# under the spend): grey in one plot and blue in the next, it read as paid where it was not said
+_EMULATED_STYLE = {"facecolor": "#dcdcdc", "edgecolor": "#6f6f6f", "hatch": "...", "linewidth": 0.0}
+# the parts of a spend, in the order they are stacked, with their colours (None: the emulated style)
+_PARTS = [("api_usd", "reported by the API", _PAID), ("emulated_usd", _EMULATED, None),
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
+_PERIODS = ("day", "week", "month")  # the periods a plot groups by, finer to coarser
+_MAX_PERIODS = 40  # bars of a period drawn; past it the next coarser period is drawn instead, and the title says so
 
 
 def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
@@ -75,6 +82,25 @@ def _emulated_line(emulated: float, total: float) -> str:
     if emulated >= total - 1e-9:
         return "\nall emulated by qwenlab's offline emulator (nothing paid)"
     return f"\n{_usd(emulated)} of {_usd(total)} emulated by qwenlab's offline emulator (nothing paid)"
+
+
+def _emulated_style(of: str | None = None) -> dict[str, Any]:
+    """The keywords (colours, hatch, legend label) that draw emulated money, in every cost plot:
+    `of` names what it is part of, before the shared label ("actual, emulated (...)")."""
+    return {**_EMULATED_STYLE, "label": f"{of}, {_EMULATED}" if of else _EMULATED}
+
+
+def _split_bars(ax: "Axes", at: list[float], spent: list[float], emulated: list[float], thickness: float, *,
+                horizontal: bool, label: str | None, of: str | None = None, colour: str = _PAID) -> list[float]:
+    """Bars of spend at `at`, the part paid to Runware in `colour` and the emulated part after it
+    in `_emulated_style`; returns where each bar ends. `label`: the paid part's legend entry."""
+    draw, base = (ax.barh, "left") if horizontal else (ax.bar, "bottom")
+    paid = [max(0.0, round(s - e, 9)) for s, e in zip(spent, emulated)]
+    if any(paid) or not any(emulated):
+        draw(at, paid, thickness, color=colour, label=label, **{base: [0.0] * len(at)})
+    if any(emulated):
+        draw(at, emulated, thickness, **{base: paid}, **_emulated_style(of))
+    return [a + b for a, b in zip(paid, emulated)]
 
 
 def _titled(c: "Costs", title: str) -> str:
@@ -128,6 +154,10 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     # requests came at one time (one request, a batch) was a line of no length, in the legend only
     ax.step(np.concatenate([times[:1], times]), np.concatenate([[0.0], df["cumulative_usd"].to_numpy(dtype=float)]),
             where="post", color="black", linewidth=2, label=f"all ({_usd(df['cost_usd'].sum())})")
+    emulated = np.where(df["cost_source"].to_numpy() == "emulated", df["cost_usd"].to_numpy(dtype=float), 0.0).cumsum()
+    if emulated[-1] > 0:  # the spend so far that is the emulator's, under the lines
+        ax.fill_between(np.concatenate([times[:1], times]), np.concatenate([[0.0], emulated]), step="post",
+                        zorder=0.5, **_emulated_style())
     if by_experiment and df["experiment"].nunique() > 1:
         totals = df.groupby("experiment")["cost_usd"].sum().sort_values(ascending=False)
         shown = list(totals.index[:_MAX_LINES])
@@ -183,7 +213,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     for col, label, colour in _PARTS:
         values = [float(v) for v in df[col]]
         if any(values):
-            ax.barh(y, values, left=left, color=colour, label=label)
+            ax.barh(y, values, left=left, **({"color": colour, "label": label} if colour else _emulated_style()))
             left = [a + b for a, b in zip(left, values)]
     part = c.since is not None or c.until is not None or c.task_ids is not None
     outside = _outside_view(df, held) if part else [0.0] * len(df)
@@ -220,15 +250,28 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
 @_cjk_text
 def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None, *, min_score: float | None = None) -> "Figure":
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
-    labelled with its images and USD per image, or per kept image when `min_score` is given."""
+    labelled with its images and USD per image, or per kept image when `min_score` is given.
+
+    A period ("day", "week", "month") of more than 40 bars is drawn by the next coarser one
+    (days by week, weeks by month), and the title says so: a window (`Costs(since=, until=)`)
+    of at most 40 days or weeks draws each one."""
     c = _costs(costs)
+    asked = axis
     df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
+    bars = len(df)
+    while axis in _PERIODS[:-1] and len(df) > _MAX_PERIODS:
+        # three years by day were 1,158 bars in a figure 250 inches high: the next coarser period
+        # instead, said in the title, as a window (since/until) of a few weeks shows each day
+        axis = _PERIODS[_PERIODS.index(axis) + 1]
+        df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
     if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
         several = df.index.get_level_values(0).nunique() > 1
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else ""))
+    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else "")
+                    + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_PERIODS} "
+                       f"{asked}s draws each {asked})" if axis != asked else ""))
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it
@@ -241,7 +284,10 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     title += _emulated_line(float(money["emulated_usd"].sum()), float(money["cost_usd"].sum()))
     y = list(range(len(df)))
     values = [float(v) for v in df["cost_usd"]]
-    ax.barh(y, values, color="#3b6ea8")
+    emulated = [float(v) for v in money["emulated_usd"]]  # the same groups, in the same order
+    _split_bars(ax, y, values, emulated, 0.8, horizontal=True, label="Runware")
+    if any(emulated):
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     notes = []
     for _, r in df.iterrows():
         if min_score is not None:
@@ -312,14 +358,14 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     # "actual" of the emulator's money alone reads as money paid to Runware: say so, as the others do
     emulated, total = float(df["emulated_usd"].sum()), float(df["cost_usd"].sum())
     title += _emulated_line(emulated, total)
-    actual = "actual" if emulated <= 0 else ("actual (emulated)" if emulated >= total - 1e-9 else "actual (partly emulated)")
     if across:
-        _pairs_across(ax, df, labels, actual, title)
+        _pairs_across(ax, df, labels, title)
         return fig
     x = list(range(len(df)))
     width = 0.38
     ax.bar([i - width / 2 for i in x], df["estimated_usd"], width, label="estimated (description's price)", color="#9ab8d8")
-    ax.bar([i + width / 2 for i in x], df["cost_usd"], width, label=actual, color="#3b6ea8")
+    _split_bars(ax, [i + width / 2 for i in x], [float(v) for v in df["cost_usd"]], [float(v) for v in df["emulated_usd"]],
+                width, horizontal=False, label="actual", of="actual")
     for i, (_, r) in enumerate(df.iterrows()):
         top = max(r["estimated_usd"], r["cost_usd"])
         diff = r["difference_usd"]
@@ -328,20 +374,25 @@ def estimate_vs_actual(costs: Any, ax: "Axes | None" = None) -> "Figure":
     ax.set_title(title)
     ax.set_ylabel("USD")
     ax.yaxis.set_major_formatter(FuncFormatter(_usd))
-    ax.margins(y=0.15)
-    ax.legend(fontsize="small")
+    # room above the bars for the legend, a line per entry: three (the actual bars split into
+    # Runware's and the emulator's money) covered the bars of one or two experiments; beside the
+    # axes, it narrowed them and cut the title, which is centred on them
+    entries = len(ax.get_legend_handles_labels()[1])
+    ax.set_ylim(0, float(max(df["estimated_usd"].max(), df["cost_usd"].max())) * (1.2 + 0.09 * entries))
+    ax.legend(fontsize="small", loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def _pairs_across(ax: "Axes", df: "pd.DataFrame", labels: list[str], actual: str, title: str) -> None:
+def _pairs_across(ax: "Axes", df: "pd.DataFrame", labels: list[str], title: str) -> None:
     """estimate_vs_actual's pairs as horizontal bars, one experiment under the other, each pair's
     difference written after it."""
     y = list(range(len(df)))
     height = 0.38
     estimated, spent = [float(v) for v in df["estimated_usd"]], [float(v) for v in df["cost_usd"]]
     ax.barh([i - height / 2 for i in y], estimated, height, label="estimated (description's price)", color="#9ab8d8")
-    ax.barh([i + height / 2 for i in y], spent, height, label=actual, color="#3b6ea8")
+    _split_bars(ax, [i + height / 2 for i in y], spent, [float(v) for v in df["emulated_usd"]], height, horizontal=True,
+                label="actual", of="actual")
     ends = [max(e, a) for e, a in zip(estimated, spent)]
     notes = [f"{'+' if d >= 0 else '-'}{_usd(abs(d))}" for d in df["difference_usd"]]
     _finish_bars(ax, y, labels, ends, notes, max(ends), title)

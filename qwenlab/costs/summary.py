@@ -23,7 +23,7 @@ from .view import CostView
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CostSummary", "format_table"]
+__all__ = ["CostSummary", "format_table", "bound_words"]
 
 EMULATED = "emulated by qwenlab's offline emulator (nothing paid)"
 
@@ -39,6 +39,8 @@ class CostSummary:
     tasks_said: str | None
     since: str | None
     until: str | None
+    # the bounds in a reader's words, as given (`bound_words`): "through 2029-06", "before 2029-06-15"
+    said: dict[str, str]
 
     def totals(self) -> dict[str, Any]:
         """The whole view in numbers: tasks, images, cost_usd and its parts."""
@@ -143,8 +145,9 @@ class CostSummary:
 
     def scope(self) -> list[str]:
         """What this view holds, in words, where it is not the whole log ([] then): its experiments,
-        tasks, imported ones left out, and its time bounds ("since 2026-12-01", "until 2026-12-02
-        12:00 UTC"). The headline and the plots' titles say it."""
+        tasks, imported ones left out, and its time bounds as they were given ("since 2026-12",
+        "through 2026-12": a month taken whole; "before 2026-12-02 12:00 UTC": a day or a time, left
+        out itself). The headline and the plots' titles say it."""
         where = []
         if self.experiments:
             where.append("experiments " + ", ".join(self.experiments))
@@ -152,10 +155,11 @@ class CostSummary:
             where.append(self.tasks_said or f"{count_of(len(self.task_ids), 'task')} chosen")
         if not self.imported:
             where.append("without experiments imported from bundles")
+        said = getattr(self, "said", {})
         if self.since:
-            where.append(f"since {_bound_text(self.since)}")
+            where.append(said.get("since") or bound_words("since", self.since))
         if self.until:
-            where.append(f"until {_bound_text(self.until)}")
+            where.append(said.get("until") or bound_words("until", self.until))
         return where
 
     def headline(self, totals: dict[str, Any] | None = None, per_experiment: "pd.DataFrame | None" = None) -> list[str]:
@@ -219,6 +223,18 @@ def format_table(df: "pd.DataFrame") -> str:
 
 def _signed(usd: float) -> str:
     return f"{'+' if usd >= 0 else '-'}${abs(usd):.4f}"
+
+
+def bound_words(name: str, bound: str, period: str | None = None) -> str:
+    """A bound of a view (`date_bound`'s text) as its reader meant it, for a headline or a title.
+    `period`: the month, year or ISO week it was given as ("2029-06"), taken whole.
+
+    until="2029-06" read "until 2029-07-01", a day nobody typed that seems to take July in:
+    it is "through 2029-06". A day or a time as until is where the view stops, itself left out:
+    "until 2029-06-15" read as June 15 included; it is "before 2029-06-15"."""
+    if name == "since":
+        return f"since {period or _bound_text(bound)}"
+    return f"through {period}" if period else f"before {_bound_text(bound)}"
 
 
 def _bound_text(bound: str) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..core.values import count_of, format_value, label_list, same_value
-from ..errors import ComparisonError
+from ..errors import ComparisonError, ExperimentNotFoundError
 from .axes import ABSENT, joined_axis_specs, value_from_task
 from .experiment import ExperimentRecord, open_experiment
 from .log import Log
@@ -221,6 +221,35 @@ class ComparisonRecord(ExperimentRecord):
     def names(self) -> list[str]:
         """The compared experiments' names, in the order given."""
         return [m.name for m in self.experiments]
+
+    def members_named(self, experiments: Any, param: str = "experiments") -> list[str]:
+        """Some of the compared experiments, by name: one name, or a list (a pandas column) of
+        them; None gives every one. Anything else is refused naming `param`, the value and the
+        compared experiments: TypeError for what is not names, ExperimentNotFoundError for a name
+        the log does not know, ComparisonError for one of the log's not compared here, or none."""
+        if experiments is None:
+            return self.names
+        choices = ", ".join(map(repr, self.names))
+        given = [experiments] if isinstance(experiments, str) else experiments
+        if isinstance(given, (bytes, dict)) or not isinstance(given, Iterable):  # a dict would give its keys
+            raise TypeError(f"{param}: one name or a list of names of the compared experiments ({choices}), "
+                            f"not {type(experiments).__name__} {experiments!r}")
+        names = list(given)
+        if wrong := [n for n in names if not isinstance(n, str)]:
+            raise TypeError(f"{param}: experiment names are text, not {type(wrong[0]).__name__} {wrong[0]!r}; "
+                            f"the compared experiments are {choices}")
+        if not names:  # read as "no filter", it would be every experiment's spend
+            raise ComparisonError(f"{param}: no experiment named (an empty list); give one or more of {choices}, "
+                                  "or leave it out for all of them")
+        known = set(self.log.log.experiment_names())
+        if unknown := [n for n in names if n not in known]:
+            raise ExperimentNotFoundError(f"{param}: no experiment named {', '.join(map(repr, unknown))} in the log; "
+                                          f"the compared experiments are {choices}")
+        if outside := [n for n in names if n not in self.names]:
+            raise ComparisonError(f"{param}: {', '.join(map(repr, outside))} {'is' if len(outside) == 1 else 'are'} not "
+                                  f"in this comparison ({self.name}); choose among {choices}, or compare "
+                                  f"{'it' if len(outside) == 1 else 'them'} too")
+        return list(dict.fromkeys(names))
 
     @property
     def row(self) -> dict[str, Any]:

@@ -87,7 +87,50 @@ def test_every_cost_plot_says_its_money_is_emulated(exp) -> None:
         words = ax.get_title() + " ".join(t.get_text() for t in (ax.get_legend().get_texts() if ax.get_legend() else []))
         assert "emulated" in words, words
     legend = [t.get_text() for t in estimate_vs_actual(c).axes[0].get_legend().get_texts()]
-    assert "actual" not in legend and "actual (emulated)" in legend
+    assert "actual" not in legend and "actual, emulated (offline emulator, nothing paid)" in legend
+
+
+def _emulated_looks(fig) -> list[tuple]:
+    """How each thing drawn with a legend entry saying "emulated" looks: (label, face colour, edge
+    colour, hatch), for each bar and area of the figure."""
+    import numpy as np
+    from matplotlib.colors import to_hex
+
+    def colour(value) -> str:  # a bar's colour is one RGBA, an area's an array of them
+        return to_hex(np.atleast_2d(value)[0], keep_alpha=True)
+
+    ax = fig.axes[0]
+    drawn = [(c.get_label(), p) for c in ax.containers for p in c] + [(p.get_label(), p) for p in ax.collections]
+    return [(label, colour(p.get_facecolor()), colour(p.get_edgecolor()), p.get_hatch())
+            for label, p in drawn if "emulated" in label]
+
+
+def test_every_cost_plot_draws_emulated_money_one_way_with_a_legend_entry(exp, tmp_path: Path) -> None:
+    """Half the sweep ran on the emulator, half on "Runware". The emulator's money was grey in
+    cost_by_experiment, blue like paid money in cost_by_setting and estimate_vs_actual, and not
+    drawn apart in cumulative_spend: each plot now draws it in one shared style (colour and
+    hatch), with a legend entry saying "emulated", and Runware's money apart from it."""
+    relabel(exp, "runware", every=2)
+    c = Costs(exp.log)
+    assert c.totals()["emulated_usd"] == pytest.approx(0.3) and c.totals()["api_usd"] == pytest.approx(0.3)
+    figures = {"cumulative_spend": cumulative_spend(c), "cost_by_experiment": cost_by_experiment(c),
+               "cost_by_setting": cost_by_setting(c, "size"), "kept": cost_by_setting(c, "size", min_score=4),
+               "estimate_vs_actual": estimate_vs_actual(c)}
+    looks = set()
+    for name, fig in figures.items():
+        drawn = _emulated_looks(fig)
+        assert drawn, name
+        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert any(text.endswith("emulated (offline emulator, nothing paid)") for text in legend), (name, legend)
+        looks |= {look[1:] for look in drawn}
+        fig.savefig(tmp_path / f"{name}.png")
+    assert len(looks) == 1 and next(iter(looks))[2], looks  # one colour, one edge, one hatch, in every plot
+    # the emulated part of each bar is the emulated money: half of each size's spend here
+    by_size = figures["cost_by_setting"].axes[0]
+    [paid, emulated] = by_size.containers
+    assert [b.get_width() for b in emulated] == pytest.approx(list(c.by("size")["emulated_usd"]))
+    assert [b.get_width() for b in paid] == pytest.approx(list(c.by("size")["api_usd"]))
+    assert [b.get_x() for b in emulated] == pytest.approx([b.get_width() for b in paid])  # stacked after it
 
 
 def test_qwenlab_costs_says_emulated(exp) -> None:

@@ -110,11 +110,11 @@ def test_a_plot_of_part_of_the_log_says_which_part_and_why_it_is_empty(known: Lo
     march = Costs(known, since="2026-03-01", until="2026-03-05T06:00")
     for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
         fig = plot(march)
-        assert "\nsince 2026-03-01; until 2026-03-05 06:00 UTC" in fig.axes[0].get_title(), plot.__name__
+        assert "\nsince 2026-03-01; before 2026-03-05 06:00 UTC" in fig.axes[0].get_title(), plot.__name__
         render(fig, tmp_path / f"march-{plot.__name__}.png")
-    assert march.headline()[0].startswith("Costs (since 2026-03-01; until 2026-03-05 06:00 UTC): $0.4550")
+    assert march.headline()[0].startswith("Costs (since 2026-03-01; before 2026-03-05 06:00 UTC): $0.4550")
     kept = cost_by_setting(march, "promptExtend", min_score=4).axes[0].get_title()
-    assert kept.startswith("Cost by promptExtend, kept: score >= 4\nsince 2026-03-01; until")
+    assert kept.startswith("Cost by promptExtend, kept: score >= 4\nsince 2026-03-01; before")
     quiet = Costs(known, since="2026-05-01")
     for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
         assert "no requests in view" in texts(plot(quiet)), plot.__name__
@@ -274,3 +274,60 @@ def test_kept_images_by_an_axis_say_the_bars_are_not_the_whole(known: Log, tmp_p
     assert cut_texts(fig) == []
     render(fig, tmp_path / "kept-by-axis.png")
     assert "swept" not in cost_by_setting(Costs(known), "size", min_score=4).axes[0].get_title()  # every task has a size
+
+
+def test_titles_and_headlines_say_the_bounds_as_they_were_given(known: Log, tmp_path: Path) -> None:  # noqa: F811
+    """until="2026-03" takes March whole, as documented; the titles said "until 2026-04-01", a day
+    nobody typed that reads as April's first day taken in. A day as until is left out itself:
+    "until 2026-03-10" read as the 10th included. Each plot and the summary say what was meant."""
+    cases = [(Costs(known, since="2026-03", until="2026-03"), "since 2026-03; through 2026-03"),
+             (Costs(known, since="2026-03-02", until="2026-03-10"), "since 2026-03-02; before 2026-03-10"),
+             (Costs(known, since="2026", until="2026-W10"), "since 2026; through 2026-W10"),
+             (Costs(known, until="2026-3"), "through 2026-03")]
+    for c, said in cases:
+        for plot in (cumulative_spend, cost_by_experiment, estimate_vs_actual, cost_by_setting):
+            title = plot(c).axes[0].get_title()
+            assert f"\n{said}" in title and "2026-04-01" not in title, (plot.__name__, title)
+        assert cost_by_setting(c, "promptExtend", min_score=4).axes[0].get_title().split("\n")[1] == said
+        assert c.headline()[0].startswith(f"Costs ({said}): $"), c.headline()[0]
+        assert c.summary().startswith(f"Costs ({said}): $")
+    march = Costs(known, since="2026-03", until="2026-03")
+    assert (march.since, march.until) == ("2026-03-01", "2026-04-01")  # the bounds themselves are unchanged
+    # a view narrowed further keeps saying a bound it kept as it was given
+    assert march.filter(experiments="alpha").scope() == ["experiments alpha", "since 2026-03", "through 2026-03"]
+    assert march.filter(since="2026-03-02").scope() == ["since 2026-03-02", "through 2026-03"]
+    render(cost_by_experiment(cases[0][0]), tmp_path / "through-march.png")
+
+
+@pytest.fixture
+def three_years(tmp_path: Path) -> Log:
+    """One request a day, $0.075 each, from 2026-01-01 for 1,158 days (to 2029-03-03)."""
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "years.db")
+    exp_id = experiment(log, "daily", {"promptExtend": [True, False]})
+    for i, day in enumerate(pd.date_range("2026-01-01", periods=1158, freq="D").strftime("%Y-%m-%d")):
+        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
+        send(log, tid, at(day, 11))
+        finish(log, tid, at(day), [0.075])
+    return log
+
+
+def test_a_period_of_too_many_bars_is_drawn_coarser_and_says_so(three_years: Log, tmp_path: Path) -> None:
+    """cost_by_setting(costs, "day") over three years drew 1,158 bars in a figure 250 inches high.
+    Past 40 bars a period is drawn by the next coarser one, the title saying so; a window of a few
+    weeks still draws each day."""
+    c = Costs(three_years)
+    for asked, bars in (("day", "1,158"), ("week", "166")):
+        for fig in (cost_by_setting(c, asked), cost_by_setting(c, asked, min_score=4)):
+            ax = fig.axes[0]
+            labels = [t.get_text() for t in ax.get_yticklabels()]
+            assert labels == list(c.by("month").index) and len(labels) == 39, asked  # 2026-01 .. 2029-03
+            assert ax.get_title().startswith("Cost by month") and f"(by {asked}: {bars} bars, too many to read" in ax.get_title()
+            assert fig.get_size_inches()[1] < 25 and cut_texts(fig) == []
+        assert sum(bar.get_width() for bar in cost_by_setting(c, asked).axes[0].patches) == pytest.approx(1158 * 0.075)
+    render(cost_by_setting(c, "day"), tmp_path / "three-years-by-day.png")
+    month = cost_by_setting(Costs(three_years, since="2027-06", until="2027-06"), "day").axes[0]
+    assert len(month.get_yticklabels()) == 30 and month.get_title().startswith("Cost by day\n")  # a month's days, drawn
+    assert len(cost_by_setting(c, "month").axes[0].get_yticklabels()) == 39  # asked for and drawn: nothing said
+    assert "too many" not in cost_by_setting(c, "month").axes[0].get_title()

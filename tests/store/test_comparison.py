@@ -178,6 +178,31 @@ def test_costs_by_experiment(lab: Lab) -> None:
     assert list(by["tasks"]) == [4, 2]
 
 
+def test_costs_of_some_of_the_compared_experiments_and_bad_choices_named(lab: Lab) -> None:
+    """cmp.costs(experiments=...) narrows to some of the compared runs. It raised "Costs() got
+    multiple values for keyword argument 'experiments'", naming neither the value nor the runs to
+    choose from; a bad value now names the parameter, the value and the compared experiments."""
+    import pandas as pd
+
+    cmp = lab.compare("before", "after")
+    assert list(cmp.costs(experiments="after").by("experiment").index) == ["after"]
+    assert list(cmp.costs(experiments=pd.Series(["after", "before"])).by("experiment")["tasks"]) == [4, 2]
+    assert cmp.costs(experiments=None, since="2000").experiments == ["before", "after"]
+    choices = "the compared experiments are 'before', 'after'"
+    with pytest.raises(ExperimentNotFoundError, match=f"experiments: no experiment named 'nope' in the log; {choices}"):
+        cmp.costs(experiments=["before", "nope"])
+    with pytest.raises(ComparisonError, match=r"experiments: 'square' is not in this comparison \(before vs after\); "
+                                              "choose among 'before', 'after', or compare it too"):
+        cmp.costs(experiments="square")
+    with pytest.raises(TypeError, match=f"experiments: experiment names are text, not int 3; {choices}"):
+        cmp.costs(experiments=[3])
+    with pytest.raises(TypeError, match=r"experiments: one name or a list of names of the compared experiments "
+                                        r"\('before', 'after'\), not int 2"):
+        cmp.costs(experiments=2)
+    with pytest.raises(ComparisonError, match="experiments: no experiment named .*give one or more of 'before', 'after'"):
+        cmp.costs(experiments=[])
+
+
 class _Reads:
     """An OCR engine that reads the headline each image was asked for."""
 
