@@ -74,6 +74,7 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
         rows.append(_pair_row(catalog, axis, (a, b), got.get("a"), got.get("b"), others, shown, badges, len(rows)))
     df = _pairs_frame(rows, others)
     df.attrs.update({"score": score if badges else None, "score_engine": badges.engine, "axis": axis,
+                     "score_left_out": badges.left_out,  # images only other engines scored: without a score here
                      "a": catalog.axes[axis].label(a), "b": catalog.axes[axis].label(b),
                      "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id,
                      "provenance": catalog.provenance.kind, "provenance_headline": catalog.provenance.headline(),

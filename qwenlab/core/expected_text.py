@@ -4,7 +4,8 @@
     expected_strings(prompt, ["LUNE NOIRE"])                                 # an explicit list wins
 
 Quotes recognised: '...', "...", ‘...’, “...”, «...» (or »...«, as a prompt's first guillemet
-says), „...“, ‚...‘, ‹...›, 「...」 and 『...』.
+says), „...“, ‚...‘, ‹...›, 「...」, 『...』, and the CJK title marks 《...》 and 〈...〉 (a book's,
+film's or brand's name: 《三体》; a title inside a title is part of it: 《论语·〈学而〉》).
 An apostrophe inside a word ("brand's", "l'eau") opens no quote, and does not close one:
 'L'ORÉAL PARIS', 'Don't stop' and ‘It’s 5 o’clock’ are read whole; nor does the elision of a
 year or of "and" inside a quote: 'Summer '24', 'Back to the '90s' and 'Rock 'n' Roll' are read
@@ -92,6 +93,8 @@ _COMMON = [
     _DOUBLE, _paired("„", "“”", "4"), _paired("“", "”", "5", excluded="“", nests=True),
     _paired("‹", "›", "8", excluded="‹"),  # one way only: › and ‹ are arrows too (Home › Shop)
     _paired("「", "」", "10"), _paired("『", "』", "11"),
+    # title marks: Chinese sets a title to render in them (海报标题《春江花月夜》) as often as in quotes
+    _paired("《", "》", "12"), _paired("〈", "〉", "13"),
 ]
 # Guillemets point outwards in French («Soldes») and inwards in German (»Sale«); the first one of a
 # prompt says which (the other way round, the text between two pairs would be taken for a quote).

@@ -84,6 +84,8 @@ def subtitle_lines(spec: GridSpec, entries: list[Entry], key: dict[str, Any], pa
     badges = spec.badges
     if badges is not None and not badges:
         sub.append(badges.legend())  # says how to get scores
+    if badges and badges.left_out:  # images only another engine scored: not in the colours nor the means
+        sub.append(str(badges.left_out))
     if badges and spec.reading:
         sub.append("outlines: the lines the OCR read; green an expected string read exactly, orange misread, grey other text")
     return sub

@@ -297,8 +297,9 @@ def _text_scores(experiment: "ExperimentRecord", catalog: Catalog, badges: Any, 
         return f"<span style=\"padding-left:1.5em\">{esc(line.strip())}</span>" if line.startswith("  ") else esc(line)
 
     items = "".join("<li>" + "<br>".join(line_html(line) for line in lines) + "</li>" for lines in groups)
+    gap = f" {esc(badges.left_out.sentence())}." if badges.left_out else ""  # images only another engine scored
     return (f"<p class=\"muted\">OCR by {esc(badges.engine)}: the quoted text of each prompt, "
-            f"read back from the image.</p><ul>{items}</ul>")
+            f"read back from the image.{gap}</p><ul>{items}</ul>")
 
 
 def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,

@@ -4,11 +4,14 @@
     b = badges.get(image_id)                  # a ScoreBadge, or None for an image not scored
     b.label, b.hex, b.detail                  # "word acc 0.67", "#ff851b", "'Glow' read as 'GIow'"
     badges.lines(image_id)                    # (reading, [(line, status)]) to draw OCR boxes
+    badges.left_out                           # images only other engines scored (a LeftOut), or None
 
 Grids, the explorer, pairs, blind judging and the HTML export take their scores from here. None
 of them runs OCR (about half a second an image): they read what `score_experiment` /
 `qwenlab score NAME` stored, an image not scored has no badge, and an experiment with no scores
-shows nothing extra. The colour is `score_colour`: dark red at 0 through yellow at 0.75 to dark green at 1.00.
+shows nothing extra. Badges are one engine's (the most used unless told); where other engines
+scored images this one did not (a comparison of experiments scored with different engines), each
+view says how many are left out and how to score them with one engine (`left_out`). The colour is `score_colour`: dark red at 0 through yellow at 0.75 to dark green at 1.00.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..core.values import count_of, is_missing
 from .draw import COLOURS, score_colour, stored_lines
+from .left_out import LeftOut, left_out
 from .scoring import score_figure
 from .store import score_rows
 
@@ -108,8 +112,10 @@ class ScoreBadge:
 class ScoreBadges(Mapping[int, ScoreBadge]):
     """image_id -> ScoreBadge for one experiment and engine (a read-only mapping; falsy when empty)."""
 
-    def __init__(self, badges: dict[int, ScoreBadge], metric: str, engine: str | None, log: "Log | None") -> None:
+    def __init__(self, badges: dict[int, ScoreBadge], metric: str, engine: str | None, log: "Log | None",
+                 left_out: LeftOut | None = None) -> None:
         self._badges, self.metric, self.engine, self._log = badges, metric, engine, log
+        self.left_out = left_out  # images scored by other engines only: not among these badges
 
     def __getitem__(self, image_id: int) -> ScoreBadge:
         return self._badges[int(image_id)]
@@ -204,4 +210,4 @@ def score_badges(source: Any, metric: str = "word_accuracy", engine: str | None 
             int(r["image_id"]), metric, None if value is None else float(value), r["word_accuracy"], r["ned"], correct,
             tuple(json.loads(r["expected_json"] or "[]")), tuple(json.loads(r["missing_json"] or "[]")),
             dict(json.loads(r["read_instead_json"] or "{}")), r.get("read_text") or "", r["engine"])
-    return ScoreBadges(badges, metric, used, log)
+    return ScoreBadges(badges, metric, used, log, left_out(log, int(exp_id), used) if badges else None)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
 from ..core.expected_text import expected_strings
 from ..store.catalog import axis_infos
 from ..store.experiment import open_experiment
 from .engines import TesseractEngine
+from .left_out import left_out
 from .scoring import StringScore, TextScore
 from .store import ImageToScore, score_images, score_rows, scored_engines
 
@@ -73,8 +75,6 @@ def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREn
     paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"]))
     items = [ImageToScore(i, exp.id, paths.get(i), want[i]) for i in want]
     run = score_images(exp.log, items, engine, force=force, progress=progress, desc=f"{exp.name}: reading text")
-    import warnings
-
     for note in (run.failure_note(), run.unreadable_note()):  # their scores are missing from the frame: said
         if note:                                                # whether or not a bar was shown
             warnings.warn(f"{exp.name}: {note}", stacklevel=2)
@@ -108,14 +108,18 @@ def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None
     """One row per scored image: its axis values, repeat, seed, file, cost, and its scores
     (`SCORE_COLUMNS`: word_accuracy, ned, sentence_accuracy, correct, missing, read_instead,
     read_text, summary ...). No OCR: only what the log holds (`engine`: the most used when None).
-    Images with nothing expected, or not scored yet, are left out. ValueError for an engine that
-    scored none of them while others did (a misspelled name); the name's case does not matter."""
+    Images with nothing expected, or not scored yet, are left out; so are images only other
+    engines scored (`attrs["left_out"]` says how many, and a warning does where `engine` was not
+    chosen: a comparison of experiments scored with different engines). ValueError for an engine
+    that scored none of them while others did (a misspelled name); the name's case does not matter."""
     exp = _experiment(exp_or_name)
     df = scores_frame(exp, engine)
     if df.empty and engine is not None and (names := scored_engines(exp.log, exp.id)):
         # a misspelled engine gave an empty frame, read as "nothing was scored"
         raise ValueError(f"engine: no text scores by {engine!r} here; scored by {', '.join(map(repr, names))} "
                          "(leave engine out for the most used one)")
+    if engine is None and df.attrs.get("left_out"):  # the most used engine's, chosen for the caller: say what it left out
+        warnings.warn(f"{exp.name}: {df.attrs['left_out']}", stacklevel=2)
     return df
 
 
@@ -136,6 +140,7 @@ def scores_frame(exp: "ExperimentRecord", engine: str | None) -> "pd.DataFrame":
     out = df[[*base_cols, "prompt", *SCORE_COLUMNS]].reset_index(drop=True)
     out.attrs["axes"] = exp.axes  # value labels in the sweep's order, for by_axis/describe
     out.attrs["axis_info"] = axis_infos(exp)  # how each value reads, as in grids and the report
+    out.attrs["left_out"] = left_out(exp.log, exp.id, rows[0]["engine"])  # images only other engines scored
     return out
 
 

@@ -29,7 +29,11 @@ Definitions (after AnyText's and CVTG-2K's evaluations; their OCR is PP-OCR, as 
 - Before that, in both texts, I/l and O/0 count as the same character where the word's other
   characters settle which is meant ("LUMlERE" = "LUMIERE", "0rganic" = "Organic", "2O24" =
   "2024", "O2" = "02": in a number one digit settles it; `unconfuse`): the OCR confuses them,
-  and in many fonts so would a reader.
+  and in many fonts so would a reader. A lone 1 has no other characters to settle it: a word
+  read as a lone "l" or "I" counts as "1" for an expected string with a lone 1 and no lone l or
+  I of its own, where that reads the string better ("PLATFORM 1" read "PLATFORM l"; RapidOCR
+  reads a 1 so in some fonts), and only then: "11", "l1", "lst" or a 7 read for a 1 stay
+  misreadings (`ones_read_as_l`).
 - NED, per expected string: 1 - edit distance / max length, against the best-matching run of
   consecutive words read (in reading order, so a string wrapped on two lines is found whole).
   Spaces are not compared, for the same reason. The image's NED is the mean over its strings.
@@ -55,10 +59,10 @@ from .reading import Reading, TextLine, in_reading_order
 
 __all__ = ["normalize", "words", "edit_distance", "ned", "StringScore", "TextScore", "score_text",
            "MISREAD_AT_LEAST", "SCORING_VERSION", "aligned_words",
-           "unconfuse", "score_figure"]
+           "unconfuse", "score_figure", "ones_read_as_l"]
 
 MISREAD_AT_LEAST = 0.5   # below this best NED a string counts as missing, not misread
-SCORING_VERSION = 9      # bump when a definition changes: stored scores are then recomputed
+SCORING_VERSION = 10     # bump when a definition changes: stored scores are then recomputed
 
 
 def score_figure(value: float) -> str:
@@ -233,8 +237,15 @@ def score_text(expected: Iterable[str], read: Reading | Sequence[TextLine | str]
     # 'LUMIERE Night Serum' read does not stand for both it and a 'LUMIERE' asked for beside it
     runs: list[tuple[float, int, int]] = [(0.0, 0, 0)] * len(expected)
     taken: set[int] = set()
+    seen = [tokens] * len(expected)  # what was read, as each string reads it (a lone l as its lone 1)
     for k in sorted(range(len(expected)), key=lambda k: -len("".join(words(expected[k])))):
         runs[k] = _best_run(expected[k], tokens, taken)
+        if ones_read_as_l(words(expected[k])):
+            # read as a 1 only where that reads the string better: an l the OCR split off a word
+            # ("HAL l 1" for "HALL 1") stays an l
+            ones = [_Token("1", t.line, t.raw) if t.word in ("l", "i") else t for t in tokens]
+            if (as_ones := _best_run(expected[k], ones, taken))[0] > runs[k][0]:
+                runs[k], seen[k] = as_ones, ones
         best, start, end = runs[k]
         if best >= MISREAD_AT_LEAST:
             taken.update(range(start, end))
@@ -243,15 +254,26 @@ def score_text(expected: Iterable[str], read: Reading | Sequence[TextLine | str]
     # multiset match over the words read outside those runs
     pool = Counter(t.word for k, t in enumerate(tokens) if k not in taken)
     strings = []
-    for text, (best, start, end), f in zip(expected, runs, found):
-        read_text = " ".join(raws[tokens[start].raw: tokens[end - 1].raw + 1]) if end > start else None
-        used = tuple(sorted({t.line for t in tokens[start:end]}))
+    for text, (best, start, end), f, own in zip(expected, runs, found, seen):
+        read_text = " ".join(raws[own[start].raw: own[end - 1].raw + 1]) if end > start else None
+        used = tuple(sorted({t.line for t in own[start:end]}))
         if f:
-            hits = tuple(aligned_words(text, " ".join(t.word for t in tokens[start:end])))
+            hits = tuple(aligned_words(text, " ".join(t.word for t in own[start:end])))
         else:
-            hits = tuple(_take(pool, w) for w in words(text))
+            ones = ones_read_as_l(words(text))
+            hits = tuple(_take(pool, w) or (w == "1" and ones and (_take(pool, "l") or _take(pool, "i")))
+                         for w in words(text))
         strings.append(StringScore(text, read_text, best, len(hits), sum(hits), used, hits))
     return TextScore(tuple(strings), "\n".join(lines))
+
+
+def ones_read_as_l(expected_words: Sequence[str]) -> bool:
+    """Whether a word read as a lone "l" or "I" counts as "1" for a string of these normalised
+    words: it has a lone 1 and no lone l or I (nor i: the words are case folded) of its own.
+    RapidOCR reads a lone 1 as l or I in some fonts, and no other character of the word settles
+    which was drawn (as `unconfuse` does for "LUMlERE" or "2O24"); where the string asks for a
+    lone l or I too ("I ♥ 1"), the read l or I is taken as it is."""
+    return "1" in expected_words and "l" not in expected_words and "i" not in expected_words
 
 
 def _take(pool: Counter, word: str) -> bool:

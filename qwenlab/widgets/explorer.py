@@ -340,7 +340,8 @@ class Explorer(ExplorerPages):
             f"<b>{html.escape(self.exp.name)}</b> · {n_img} image{'s' if n_img != 1 else ''}"
             + (f", {blank} cell{'s' if blank != 1 else ''} without one" if blank else "")
             + f" · {self._rated()} rated"
-            + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})" if self.badges else ""))
+            + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})" if self.badges else "")
+            + (f"<br><small>{html.escape(str(self.badges.left_out))}</small>" if self.badges.left_out else ""))
 
     def _caption(self, e: Entry) -> str:
         cat = self.catalog

@@ -81,4 +81,6 @@ class JudgingResults:
                          f"judge preferred the image whose text read better in {said['better']}{share}, the other in "
                          f"{said['worse']}, and called {said['tie']} a tie")
         items = "".join(f"<li>{html.escape(s)}</li>" for s in lines)
-        return f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log)<ul>{items}</ul>"
+        gap = f"<br><small>{html.escape(str(self.badges.left_out))}</small>" if self.badges.left_out else ""
+        return (f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log){gap}"
+                f"<ul>{items}</ul>")

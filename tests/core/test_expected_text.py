@@ -97,6 +97,19 @@ def test_the_quotes_of_other_languages_are_found():
     assert quoted_strings("Ein Plakat mit »SALE« und »50% Rabatt«") == ["SALE", "50% Rabatt"]
 
 
+def test_the_cjk_title_marks_are_quotes():
+    """A Chinese prompt sets the title to render in title marks as often as in quotes
+    (海报标题《春江花月夜》); they were not read as quotes, so the image was expected to show
+    nothing, got no score, and the emulator drew nothing for it."""
+    assert quoted_strings("一张电影海报，片名《春江花月夜》，副标题〈第一章〉") == ["春江花月夜", "第一章"]
+    assert quoted_strings("A book cover for 《三体》 with the tagline 「黑暗森林」") == ["三体", "黑暗森林"]
+    # as the other pairs: a title inside a title is part of it, an empty pair or one across a line
+    # break is none, and a mark inside a quote of other marks is that quote's text
+    assert quoted_strings("封面：《论语·〈学而〉》") == ["论语·〈学而〉"]
+    assert quoted_strings("《》 and 《 》 and 《上\n下》") == []
+    assert quoted_strings("标语「购《新年》礼盒」") == ["购《新年》礼盒"]
+
+
 @pytest.mark.parametrize("prompt, expected", [
     ("海报上写着‘新年快乐’四个大字", ["新年快乐"]),                          # a CJK character is no word an apostrophe sits in
     ("包装盒上印着‘有机绿茶’和‘Organic Green Tea’", ["有机绿茶", "Organic Green Tea"]),

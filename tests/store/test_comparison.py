@@ -4,6 +4,7 @@ unchanged. Real sweeps against the loopback emulator, a real SQLite log."""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from qwenlab import ComparisonError, ExperimentNotFoundError, Lab
 from qwenlab.analysis.judging import record_judgement, win_rates
 from qwenlab.store.catalog import Catalog
 from qwenlab.store.comparison import ABSENT, EXPERIMENT
+from qwenlab.typography.badges import score_badges
 from qwenlab.typography.reading import Reading, TextLine
 from qwenlab.widgets.judging import Judging
 from tests.support.labkit import PROMPT, SIZES, run_sweep, texts
@@ -223,6 +225,40 @@ def test_text_scores_of_a_comparison_are_each_experiments(lab: Lab) -> None:
     # stored as each experiment's own: the experiment alone sees its scores
     assert len(lab.experiment("before").text_scores()) == 4
     assert cmp.text_scores().equals(df)
+
+
+class _OtherReads(_Reads):
+    """Another OCR engine: its scores are not comparable with the first one's."""
+
+    name, version = "other", "other 1"
+
+
+def test_a_comparison_scored_by_two_engines_says_which_scores_it_shows(lab: Lab, tmp_path: Path) -> None:
+    """'before' scored by one engine, 'after' by another: the comparison showed the most used
+    engine's scores only, 'after' left out of every mean without a word. Each view now says
+    which engine's scores it shows, how many images are left out and how to score them."""
+    lab.experiment("before").score_text(_Reads(), progress=False)
+    lab.experiment("after").score_text(_OtherReads(), progress=False)
+    cmp = lab.compare("before", "after")
+    said = ("text scores by fake: 2 images of 'after' scored by other only are left out; to score every image with "
+            "one engine, score them with fake too: cmp.score_text('fake') (qwenlab score after --engine fake)")
+    with pytest.warns(UserWarning, match="2 images of 'after' scored by other only are left out") as caught:
+        df = cmp.text_scores()
+    assert set(df[EXPERIMENT]) == {"before"} and str(df.attrs["left_out"]) == said
+    assert said in str(caught[0].message)
+    assert score_badges(cmp).left_out.images == 2
+    drawn = " ".join(" ".join(t.split()) for t in texts(cmp.grid(rows="experiment", cols="size", score="word_accuracy")[0]))
+    assert said in drawn
+    assert said in html.unescape(cmp.explore().header.value)
+    cmp.export(tmp_path / "compare.html")
+    assert "OCR by fake: " in (report := html.unescape((tmp_path / "compare.html").read_text()))
+    assert said.removeprefix("text scores by fake: ") in report
+    assert cmp.pairs("experiment").attrs["score_left_out"].images == 2
+    # an engine chosen is that engine's scores, without a warning; scored by one engine, nothing is left out
+    assert set(cmp.text_scores("other")[EXPERIMENT]) == {"after"}
+    cmp.score_text(_Reads(), progress=False)
+    assert score_badges(cmp).left_out is None and cmp.text_scores().attrs["left_out"] is None
+    assert set(cmp.text_scores()[EXPERIMENT]) == {"before", "after"}
 
 
 def test_every_view_reads_the_comparison_through_the_catalog(lab: Lab) -> None:

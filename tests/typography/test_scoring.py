@@ -257,3 +257,26 @@ def test_a_number_read_with_an_o_for_its_0_is_that_number():
     # a misprinted number is still one, and a word of letters keeps its O
     assert score_text(["50% OFF"], ["60% OFF"]).correct is False
     assert unconfuse("O") == "O" and unconfuse("NO") == "NO" and unconfuse("O.") == "O."
+
+
+def test_a_lone_1_read_as_l_or_i_is_that_1():
+    """RapidOCR reads a lone 1 as l or I in some fonts, and a correct digit was scored as the
+    model's misspelling: no other character of the word settles which was drawn, so a lone l or
+    I counts as 1 for a string with a lone 1 (and no lone l or I of its own)."""
+    assert score_text(["PLATFORM 1"], ["PLATFORM l"]).correct is True
+    assert score_text(["1 DAY ONLY"], ["I DAY ONLY"]).correct is True
+    assert score_text(["No. 1"], ["No.", "l"]).correct is True             # across lines too
+    scattered = ["BRAVO", "zzzzzzzzz", "zzzzzzzzz", "zzzzzzzzz", "l", "ALPHA"]   # no run is half like it
+    assert score_text(["ALPHA BRAVO 1"], scattered).words_read == 3         # by the multiset rule too
+    assert score_text(["HALL 1"], ["HAL l 1"]).correct is True             # an l split off a word stays one
+
+
+def test_a_lone_l_read_for_1_hides_no_real_misspelling():
+    """The rule of a lone 1 read as l stays that narrow: a wrong digit, a 1 doubled or glued to a
+    letter, an l inside a word, and a string that asks for a lone I as well are misread as before."""
+    for read in ("PLATFORM 7", "PLATFORM 11", "PLATFORM l1", "PLATFORM ll", "PLATFORM", "PLATFORM one"):
+        assert score_text(["PLATFORM 1"], [read]).correct is False, read
+    assert score_text(["1st PLACE"], ["lst PLACE"]).correct is False        # not a lone 1
+    assert score_text(["I ♥ 1"], ["I ♥ l"]).correct is False                # the string has an I of its own
+    assert score_text(["LEVEL 1"], ["LEVEL 1", "l"]).strings[0].read == "LEVEL 1"
+    assert unconfuse("l") == "l" and unconfuse("I") == "I"                 # a word read alone is as it was
