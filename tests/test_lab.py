@@ -75,3 +75,17 @@ def test_a_data_folder_under_the_home_folder_is_the_home_folder_s(tmp_path: Path
     lab = Lab("~/ads", client=lambda: pytest.fail("nothing here may connect"))
     assert lab.data_dir == home / "ads" and (home / "ads" / "qwenlab.db").is_file()
     assert not (here / "~").exists()
+
+
+def test_a_run_into_an_archived_experiment_goes_on_and_says_once_it_is_archived(
+        exp: Experiment, emulator: Emulator, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Archiving locks nothing, so the run goes on; but nothing said the experiment was archived,
+    and the run's images then seemed lost: `lab.experiments()` and `qwenlab logs` leave it out."""
+    Lab(data_dir).experiment("facade").archive()
+    capsys.readouterr()
+    again = run_sweep(emulator, data_dir, name="facade", fail_one=False)  # resumed: said before anything is sent
+    said = capsys.readouterr().err
+    assert said.count("is archived") == 1, said
+    assert "experiment 'facade' is archived (since " in said and "the run goes on" in said
+    assert "lab.experiment('facade').unarchive() or `qwenlab unarchive facade` brings it back" in said
+    assert again.counts()["done"] == 8 and again.archived  # run, and archived still: the user decides

@@ -14,10 +14,12 @@ from typing import Any, Callable
 
 import click
 
+from ..errors import NoLogError
 from ..paths import DB_NAME, data_dir
+from ..store.log import Log
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "run_setting", "remove_new_log", "layout", "command_name", "echo_json",
+__all__ = ["log_path", "existing_log", "log_or_empty", "run_setting", "remove_new_log", "layout", "command_name", "echo_json",
            "output_path"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
@@ -80,6 +82,22 @@ def existing_log() -> Path:
     if not path.exists():
         raise FileNotFoundError(f"no log yet at {path}; {NO_LOG_HINT}")
     return path
+
+
+def log_or_empty(as_json: bool, experiments: tuple[str, ...] = ()) -> tuple[Path, Log, bool]:
+    """The log's path, the log to read, and whether there is no log yet. With no log, `--json`
+    answers for a script as an empty log would: an empty in-memory log is read, so every option is
+    checked as it is with a log (a bad --by or --raw query answered [] and exit 0 with no log, and
+    exit 2 with one). A named experiment with no log is "no log yet" (exit 1), as everywhere; and
+    without --json no log is said as one (FileNotFoundError, exit 1)."""
+    path = log_path()
+    if path.exists():
+        return path, Log(path), False
+    if experiments:
+        raise NoLogError(f"no experiment named {', '.join(map(repr, experiments))}: no log yet at {path}; {NO_LOG_HINT}")
+    if not as_json:
+        existing_log()
+    return path, Log(":memory:"), True
 
 
 def run_setting(setting: str) -> Callable[[click.Context, click.Parameter, Any], Any]:

@@ -17,7 +17,7 @@ from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
 from ..store.organize import Organizer, unknown_tag
 from ..store.provenance import EMULATOR_MEANS
-from .common import echo_json, existing_log, log_path
+from .common import echo_json, existing_log, log_or_empty, log_path
 from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
@@ -203,17 +203,11 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     requests were charged.
     """
     keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
-    if as_json and not log_path().exists():
-        # for a script: the answer of an empty log, in the same shape (zero totals, no rows), exit 0
-        with Log(":memory:") as empty:
-            totals = Costs(empty).totals()
-        echo_json({"log": str(log_path()), "by": keys, "since": since, "until": until, "min_score": min_score,
-                   "totals": totals, "rows": [], "notes": ["no log yet"]})
-        return
-    path = existing_log()
+    # no log yet: --json answers as an empty log would (zero totals, no rows, exit 0), its options
+    # checked as they are with a log
+    path, log, no_log = log_or_empty(as_json, experiments)
     names = list(experiments) or None
     if tag is not None:
-        log = Log(path)
         if why := unknown_tag(log, tag):
             raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="'--tag'")
         tagged = log.experiments_frame(tag=tag, archived=True)["name"].tolist()
@@ -222,7 +216,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
             raise click.BadParameter(f"none of {', '.join(map(repr, experiments))} has the tag {tag!r} (tagged: "
                                      f"{', '.join(tagged)})", param_hint="'--tag'")
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
-    costs = Costs(Log(path), since=since, until=until, experiments=names, imported=imported)
+    costs = Costs(log, since=since, until=until, experiments=names, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
     per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
     totals = costs.totals()
@@ -231,6 +225,8 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         notes.insert(0, left_out)
     if min_score is not None and (coverage := df.attrs.get("coverage_note")):
         notes.insert(0, coverage)
+    if no_log:
+        notes.insert(0, "no log yet")
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
         echo_json({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,

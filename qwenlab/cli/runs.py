@@ -201,6 +201,12 @@ def _ask(preview: Preview, backend: str | None) -> None:
     """Show what is about to be sent and paid, and ask; click.Abort (exit 1, nothing sent) on no,
     and on no answer at all (no stdin). `backend` is what the server said it is (None: it did not
     answer, and then it is taken for Runware: the question errs on the side of money)."""
+    if preview.covers_nothing:
+        # nothing will be sent, so there is nothing to agree to: it asked "Send 0 requests ...?"
+        click.echo(f"sent to: {destination(backend)}\n{preview.budget_text()}")
+        click.echo("not asked: the budget covers no cell, so nothing is sent and nothing is paid; "
+                   "raise it with --budget (or budget_usd) to send them")
+        return
     click.echo(plan_text(preview.to_send))
     # what the plan says of the sweep (a size Runware may refuse, reference images it may ignore, a
     # prompt no cell sends), before the money: they came only after the answer, as the run began

@@ -12,7 +12,7 @@ from ..errors import ExperimentNotFoundError
 from ..store.log import Log
 from ..store.organize import unknown_tag
 from ..store.search import search
-from .common import echo_json, existing_log, log_path
+from .common import echo_json, log_or_empty
 from .exits import param_hints
 
 __all__ = ["search_command"]
@@ -37,22 +37,20 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
 
     Without TEXT, every image the filters keep (qwenlab search --tag posters --min-rating 4).
     """
-    if as_json and not log_path().exists():
-        # for a script, as `logs --json` and `costs --json` answer: an empty log's answer, exit 0
-        # (it exited 1 with no document at all, which `json.load` and `jq` refuse)
-        echo_json([])
-        click.echo(f"no log yet at {log_path()}", err=True)
-        return
-    path = existing_log()
+    # no log yet: --json answers as an empty log would ([], exit 0: it exited 1 with no document at
+    # all, which `json.load` and `jq` refuse), its options checked as they are with a log
+    path, log, no_log = log_or_empty(as_json, experiments)
     with warnings.catch_warnings():  # a cut list is said below, as the command's own words
         warnings.filterwarnings("ignore", message=r"search: the first \d+ of")
-        df = search(Log(path), path.parent, text, experiment=list(experiments) or None, tag=tag, min_rating=min_rating,
+        df = search(log, path.parent, text, experiment=list(experiments) or None, tag=tag, min_rating=min_rating,
                     archived=not no_archived, raw=raw, limit=limit)
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
         for row in rows:  # a list, as `qwenlab logs --json` gives them (tags hold no comma: clean_tags)
             row["tags"] = [t for t in (row["tags"] or "").split(",") if t]
         echo_json(rows)
+        if no_log:
+            click.echo(f"no log yet at {path}", err=True)
     elif df.empty:
         why = unknown_tag(Log(path), tag)
         if not why and min_rating is not None:

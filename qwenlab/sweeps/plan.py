@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .axis import Axis
 
-__all__ = ["SweepPlan", "UNUSED_GIVEN_NOTE", "TOP_LEVEL_REFERENCES_NOTE", "REMOTE_REFERENCES_NOTE", "description_of"]
+__all__ = ["SweepPlan", "UNUSED_GIVEN_NOTE", "SAFETY_CONFLICT_NOTE", "TOP_LEVEL_REFERENCES_NOTE", "REMOTE_REFERENCES_NOTE", "description_of"]
 
 # The model page documents inputs.referenceImages; its first example alone sends a top-level
 # referenceImages, beside a negativePrompt that inputs.referenceImages refuses (so Runware may well
@@ -43,6 +43,16 @@ REMOTE_REFERENCES_NOTE = (
     "reference images are given by URL ({urls}): Runware fetches each when it runs the task, and fails the task if it "
     "cannot; the offline emulator does not fetch them (it draws a placeholder), so a wrong or private URL only shows "
     "on Runware. Open each once in a browser, or upload the image (a local path here is uploaded for you)")
+
+
+# The page documents safety.checkContent ("Enable or disable content safety checking. When enabled,
+# defaults to `fast` mode") and safety.mode (`none` "Disables checking", `fast` "Performs a single
+# check"), and not which wins when they disagree: a sweep that sent both, disagreeing, compared
+# images checked or not without knowing which
+SAFETY_CONFLICT_NOTE = (
+    "safety: safety.checkContent = {check} with safety.mode = {mode!r} ({cells}): checkContent {does} checking and "
+    "mode {mode!r} {mode_does} it, and the model page does not say which wins (the offline emulator checks when either "
+    "asks; Runware may not); give one of them, or both alike")
 
 
 # Sweep(prompt=..., axes={"prompt": [...]}): every cell sends a value of the axis, so the prompt
@@ -85,10 +95,20 @@ class SweepPlan:
         sizes: dict[str, list[tuple[int, int]]] = {}
         top_level_references = False
         remote: dict[str, None] = {}
+        safety: dict[tuple[bool, str], list[int]] = {}  # contradictory (checkContent, mode) -> the cells sending them
         for c in self.cells():
             sizes.setdefault(c.request.model_id, []).append(c.request.size)
+            if (conflict := _safety_conflict(c.request.values)) is not None:
+                safety.setdefault(conflict, []).append(c.index)
             top_level_references = top_level_references or c.request.spelled_at("referenceImages")
             remote.update((r, None) for r in c.request.reference_images if r.lower().startswith(("http://", "https://")))
+        for (check, mode), indexes in safety.items():
+            cells = ("every cell" if len(indexes) == len(self.cells()) else
+                     f"cell{'s' if len(indexes) > 1 else ''} {', '.join(map(str, indexes[:5]))}"
+                     + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else ""))
+            out.append(SAFETY_CONFLICT_NOTE.format(check=str(check).lower(), mode=mode, cells=cells,
+                                                   does="enables" if check else "disables",
+                                                   mode_does="disables" if mode == "none" else "performs"))
         if top_level_references:
             out.append(TOP_LEVEL_REFERENCES_NOTE)
         if remote:
@@ -139,6 +159,16 @@ class SweepPlan:
     def estimated_cost(self) -> float:
         """USD for every cell at today's prices."""
         return round(sum(c.estimated_cost for c in self.cells()), 6)
+
+
+def _safety_conflict(values: dict[str, Any]) -> tuple[bool, str] | None:
+    """(checkContent, mode) when a request gives both and they disagree: checkContent true with
+    mode "none", or false with a mode that checks ("fast"); None otherwise (one alone is no conflict:
+    the page says checkContent alone checks in `fast` mode)."""
+    check, mode = values.get("safety.checkContent"), values.get("safety.mode")
+    if not isinstance(check, bool) or not isinstance(mode, str):
+        return None
+    return (check, mode) if check != (mode != "none") else None
 
 
 def description_of(model_id: str) -> Any:

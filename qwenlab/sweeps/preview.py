@@ -126,5 +126,20 @@ class Preview:
             return (f"{cells}; budget {format_usd(self.budget_usd)}, below the {format_usd(self.spent_usd)} the experiment "
                     f"has cost already (a budget counts all it has cost, what it spent before the budget was set too): "
                     f"nothing is sent; a budget of {enough} (--budget, budget_usd)")
+        if k == 0:
+            # it read "it covers 0 of the 2 cells ($0.000)", and `qwenlab run` then asked "Send 0
+            # requests ...?": say plainly that nothing goes, and which budget sends the first cell
+            costs = self.to_send["est_cost_usd"]
+            first = format_usd(self.spent_usd + float(costs.iloc[0]))
+            return (f"{head}: it covers no cell, the cheapest costs about {format_usd(float(costs.min()))}: nothing is "
+                    f"sent (a budget of about {first} sends the first cell"
+                    + (f", {enough})" if n > 1 else ")"))
         return (f"{head}: it covers {k} of the {count_of(n, 'cell')} ({format_usd(self.at_most_usd)}); the run stops there "
                 f"(a budget of {enough})")
+
+    @property
+    def covers_nothing(self) -> bool:
+        """True when the run has cells to send and its budget lets none through, none of them a cell
+        in doubt (those are asked about whatever the budget): the run sends nothing and pays nothing."""
+        to_send = self.to_send
+        return len(to_send) > 0 and self.affordable == 0 and not (to_send["logged"] == IN_DOUBT).any()

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
@@ -210,6 +212,7 @@ class Runner(RunChecks, Generic[E]):
                           mix_backends=mix_backends, notes=notes, reuse_name=reuse_name, resend_in_doubt=resend_in_doubt)
         extend, mix_backends, resend_in_doubt = plain(extend), plain(mix_backends), plain(resend_in_doubt)
         cells = sweep.cells()
+        self._say_if_archived(name)
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)
             if len(preview.to_send):
@@ -331,6 +334,17 @@ class Runner(RunChecks, Generic[E]):
         return (f"run of {name!r} interrupted with {min(done, cells)} of {count_of(cells, 'cell')} done{flying}. "
                 "Run the cell again (the same sweep and name) to finish the rest: nothing done is sent again, "
                 "nothing in flight is bought twice")
+
+    def _say_if_archived(self, name: str) -> None:
+        """Say once, on stderr and before anything is asked or sent, that the experiment run into is
+        archived: the run goes on (archiving keeps everything, it locks nothing), but its result
+        stays out of the listings, and nothing said so: the run's images seemed lost."""
+        row = self.log.experiment(name)
+        if row is None or not row.get("archived_at"):
+            return
+        print(f"experiment {row['name']!r} is archived (since {str(row['archived_at'])[:10]}): the run goes on, and "
+              "the experiment stays out of lab.experiments() and `qwenlab logs` (archived=True / --all list it); "
+              f"lab.experiment({row['name']!r}).unarchive() or `qwenlab unarchive {shlex.quote(row['name'])}` brings it back", file=sys.stderr)
 
     def _experiment_row(self, sweep: Sweep, name: str, budget_usd: float | None, extend: bool, notes: str | None) -> dict[str, Any]:
         fingerprint = sweep.fingerprint()

@@ -35,6 +35,7 @@ from qwenlab.errors import (
     ValidationError,
 )
 from qwenlab.problems import Problem
+from qwenlab.store.log import Log
 from tests.support.labkit import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,6 +262,33 @@ def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_fil
                  ["score", "small"], ["images", "small", "-o", str(absent.parent / "out")], ["compare", "small", "b"]):
         result = qwenlab(*args)
         assert result.exit_code == EXIT_FAILED and "no log yet" in result.output, (args, result.output)
+    assert not absent.exists() and not absent.parent.exists()
+
+
+def test_json_answers_without_a_log_check_their_options_as_with_one(absent: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no log yet, `costs --json` and `search --json` answered [] and zero totals, exit 0,
+    whatever else they were given: a bad --by, swapped dates, an FTS5 query that cannot parse.
+    A script learned of its typo only once a log existed. Each is now refused as with an empty log."""
+    bad = [["costs", "--json", "--by", "nope"], ["costs", "--json", "--by", "experiment,nope"],
+           ["costs", "--json", "--since", "2026-02-01", "--until", "2026-01-01"],
+           ["costs", "--json", "--tag", "nope"], ["search", "--raw", "(", "--json"], ["search", "--raw", "AND", "--json"]]
+    without = {tuple(args): qwenlab(*args) for args in bad}
+    assert not absent.exists()
+    empty = tmp_path / "empty"  # the same options against a log with nothing in it
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(empty))
+    Log(empty / "qwenlab.db").close()
+    for args in bad:
+        result, logged = without[tuple(args)], qwenlab(*args)
+        assert logged.exit_code == EXIT_BAD_INPUT, (args, logged.output)
+        assert result.exit_code == EXIT_BAD_INPUT and result.output == logged.output, (args, result.output)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(absent))
+    for command in ("costs", "search"):  # a name with no log is "no log yet", as `logs NAME --json` says it
+        named = qwenlab(command, "--json", "-e", "nope")
+        assert named.exit_code == EXIT_FAILED and "no experiment named 'nope': no log yet" in named.output, named.output
+    answered = qwenlab("costs", "--json", "--by", "model", "--since", "2026-01-01")  # good options: the empty answer
+    assert answered.exit_code == EXIT_OK and json.loads(answered.output)["rows"] == [], answered.output
+    assert json.loads(answered.output)["notes"] == ["no log yet"]
     assert not absent.exists() and not absent.parent.exists()
 
 
@@ -584,8 +612,6 @@ def test_output_a_windows_code_page_cannot_encode_is_escaped_not_refused(tmp_pat
     """On Windows, output sent to a file or a pipe is encoded in the locale's code page: `qwenlab
     logs > list.txt` of an experiment named in Chinese failed, exit 2, "'charmap' codec can't
     encode". Such characters are written as JSON's escapes (cp1252 forced here, as on Windows)."""
-    from qwenlab.store.log import Log
-
     name = "海报-v1 😀 é"
     with Log(tmp_path / "qwenlab.db") as log:
         log.ensure_experiment(name)

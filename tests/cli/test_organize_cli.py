@@ -453,3 +453,19 @@ def test_the_listings_say_which_experiments_were_imported_and_from_where(two: Pa
     shown = qwenlab("logs", "from-ana").output
     assert "  imported: from p.zip" in shown and "named 'posters' there" in shown, shown
     assert json.loads(qwenlab("logs", "--json").output)[0]["imported"] is True
+
+
+def test_a_sweep_file_run_into_an_archived_experiment_says_so_once(emulator, data_dir: Path, tmp_path: Path) -> None:
+    """`qwenlab run` into an archived experiment goes on, as archiving locks nothing, and says once
+    that the experiment is archived (it stays out of `qwenlab logs`) and how to bring it back."""
+    path = tmp_path / "kept.toml"
+    path.write_text('name = "kept"\nprompt = "A poster reading \'LUMIERE\'"\n[axes]\npromptExtend = [true]\n')
+    assert qwenlab("run", str(path), "--no-progress").exit_code == EXIT_OK
+    assert qwenlab("archive", "kept").exit_code == EXIT_OK
+    path.write_text(path.read_text().replace("[true]", "[true, false]"))
+    result = qwenlab("run", str(path), "--no-progress", "--extend")
+    assert result.exit_code == EXIT_OK and "2/2 cells done" in result.output, result.output
+    assert result.output.count("is archived") == 1, result.output
+    assert "experiment 'kept' is archived (since " in result.output
+    assert "`qwenlab unarchive kept` brings it back" in result.output
+    assert "kept" not in qwenlab("logs").output and "kept" in qwenlab("logs", "--all").output

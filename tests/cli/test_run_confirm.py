@@ -100,6 +100,20 @@ def test_the_question_names_what_the_budget_lets_through(runware: Emulator, swee
     assert len(runware.ledger) == 0
 
 
+def test_a_budget_that_covers_no_cell_says_so_and_asks_nothing(runware: Emulator, sweep_file: Path) -> None:
+    """A budget below the cheapest cell: it asked "Send 0 requests to Runware ..., about $0.000 of
+    real money?", a question with nothing to agree to. It now says the budget covers no cell, what
+    the cheapest costs and which budget sends the first cell or all of them, and asks nothing."""
+    result = qwenlab("run", str(sweep_file), "--no-progress", "--budget", "0.01")  # no input: a question would abort
+    out = result.output
+    assert "Send 0" not in out and "Aborted" not in out and "real money?" not in out, out
+    assert ("budget $0.01: it covers no cell, the cheapest costs about $0.075: nothing is sent (a budget of about "
+            "$0.075 sends the first cell, about $0.15 sends them all)") in out, out
+    assert "not asked: the budget covers no cell, so nothing is sent and nothing is paid" in out
+    assert result.exit_code == EXIT_FAILED and "(stopped at its budget): 0/2 cells done, 2 not sent" in out, out
+    assert posts(runware) == [] and len(runware.ledger) == 0
+
+
 def test_a_key_with_the_emulator_behind_it_asks_about_the_emulator(emulator: Emulator, sweep_file: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A key set and RUNWARE_BASE_URL at a `qwenlab emulator`: the server says what it is (its

@@ -3,6 +3,7 @@ what the old version stored reads as this one says it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -146,8 +147,44 @@ def test_the_upgrade_of_a_large_log_says_so_before_it_starts(tmp_path: Path, mon
     _old_log(path)
     Log(path).close()
     said = capsys.readouterr().err
-    assert "upgrading the log to this version's schema (m013_cost_rollups to m018_former_names), once" in said
+    assert f"upgrading the log to this version's schema (m013_cost_rollups to {MIGRATIONS[-1].__name__}), once" in said
     assert "an interruption leaves the log as it was" in said
     Log(path).close()  # upgraded: nothing more to say
     Log(tmp_path / "new.db").close()  # a new log: nothing to wait for
     assert "upgrading" not in capsys.readouterr().err
+
+
+def test_budget_stops_the_first_versions_recorded_as_interrupted_read_as_budget_stops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until e7dfb64 a run stopped by its budget was recorded 'interrupted', as Ctrl-C is, and
+    `qwenlab logs`, the summary and the views said so after every upgrade. Its stop reason, which
+    starts "budget:", tells it apart from a real interruption, which stays one."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+    from qwenlab.lab import Lab
+
+    path = tmp_path / "qwenlab.db"
+    _old_log(path, until="m004_stop_reason_and_task_history")
+    reasons = {  # as the runner of those versions wrote them
+        "capped": "budget: the next cell needs $0.075 and $0.025 of $0.10 is left; 1 cells not sent. "
+                  "Raise budget_usd and run again",
+        "ctrl-c": "interrupted (Ctrl-C); requests in flight finish and are logged; run again to finish the rest",
+        "crashed": "stopped: OSError: [Errno 28] No space left on device",
+        "killed": "its run ended before it finished (its process was killed, or its kernel restarted, while it sent): "
+                  "run the sweep again to finish the rest",
+        "budgetary": "stopped: ValueError: budget: not a number",  # an error's text: no budget stop
+    }
+    with sqlite3.connect(path) as conn:
+        for name, reason in reasons.items():
+            conn.execute("INSERT INTO experiments (name, status, stop_reason, budget_usd) VALUES (?, 'interrupted', ?, 0.1)",
+                         [name, reason])
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(tmp_path))
+    listed = CliRunner().invoke(cli, ["logs", "--json"])
+    assert listed.exit_code == 0, listed.output
+    statuses = {e["name"]: e["status"] for e in json.loads(listed.output)}
+    assert statuses == {"old": "done", "capped": "budget", "ctrl-c": "interrupted", "crashed": "interrupted",
+                        "killed": "interrupted", "budgetary": "interrupted"}
+    capped = Lab(tmp_path).experiment("capped")
+    assert capped.summary().startswith("Experiment 'capped' (stopped at its budget)"), capped.summary()
+    assert capped.stop_reason == reasons["capped"]  # kept as it was

@@ -120,6 +120,35 @@ def test_plan_warns_of_reference_images_given_at_the_top_level() -> None:
     assert not any("top level" in n for n in documented.notes())
 
 
+def test_contradictory_safety_settings_are_sent_and_the_plan_names_both(tmp_path: Path) -> None:
+    """safety.checkContent true "enables" checking and safety.mode "none" "disables checking"; the
+    model page does not say which wins when both are sent. They were sent without a word; the plan
+    now names both (its notes come before any money), and the request is sent as written."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+
+    sweep = Sweep(prompt=PROMPT, size="1024x1024", axes={"safety": [
+        {"checkContent": True, "mode": "none"}, {"checkContent": False, "mode": "fast"},
+        {"checkContent": True, "mode": "fast"}, {"checkContent": True}, {"mode": "none"}]})
+    notes = [n for n in sweep.notes() if n.startswith("safety:")]
+    assert notes == [
+        "safety: safety.checkContent = true with safety.mode = 'none' (cell 0): checkContent enables checking and mode "
+        "'none' disables it, and the model page does not say which wins (the offline emulator checks when either asks; "
+        "Runware may not); give one of them, or both alike",
+        "safety: safety.checkContent = false with safety.mode = 'fast' (cell 1): checkContent disables checking and mode "
+        "'fast' performs it, and the model page does not say which wins (the offline emulator checks when either asks; "
+        "Runware may not); give one of them, or both alike"]
+    assert all(n in sweep.plan(quiet=True).attrs["notes"] for n in notes)
+    assert sweep.cells()[0].request.to_task()["safety"] == {"checkContent": True, "mode": "none"}  # not refused
+    path = tmp_path / "safety.toml"
+    path.write_text(f'prompt = "{PROMPT}"\n[request]\nsize = "1024x1024"\n'
+                    '[request.safety]\ncheckContent = true\nmode = "none"\n')
+    dry = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "safety.checkContent = true with safety.mode = 'none' (every cell)" in dry.output, dry.output
+
+
 def test_pin_on_a_model_without_seed_is_refused_with_the_way_out() -> None:
     with pytest.raises(ValidationError) as info:
         Sweep(prompt=PROMPT, seed_policy="pin").cells()

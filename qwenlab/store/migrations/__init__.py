@@ -11,4 +11,5 @@ edit of an old one (a database out there may have run it already).
                   summed apart, and the SQL the cost queries share
     key_ids       m016: which API key sent each task, by a name that does not hold the key
     former_names  m018: the names an experiment had before it was renamed
+    stop_status   m019: the budget stops the first versions recorded as 'interrupted', read as budget stops
 """

@@ -9,7 +9,7 @@ import warnings
 from typing import TYPE_CHECKING, Callable
 
 from ...version import __version__
-from . import cost_rollups, former_names, key_ids, log_tables
+from . import cost_rollups, former_names, key_ids, log_tables, stop_status
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -48,6 +48,7 @@ MIGRATIONS: list[Migration] = [
     key_ids.m016_key_ids,
     cost_rollups.m017_cost_sources,
     former_names.m018_former_names,
+    stop_status.m019_budget_stops,
 ]
 
 
