@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..core.shown import shown_as_text
+from ..core.values import count_of, excerpt, format_usd
 from ..errors import QwenlabError
-from ..secrets import redact_json
+from ..secrets import redact, redact_json
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -43,6 +45,8 @@ MODELLED_FIELDS = frozenset({"taskType", "taskUUID", "imageUUID", "imageURL", "i
 # Where an item carries the fields of the answer's body other than `data` and `errors` (set by
 # `qwenlab.api.exchange.Answer.for_task`): not a field Runware sends in an item.
 ANSWER_KEY = "_answer"
+_SHOWN = 5  # images a notebook lists of a task (numberResults goes to 20)
+_ERROR_ROOM = 160  # characters of an error a notebook shows (the whole of it is in `.error`/`.errors`)
 
 
 def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,9 +55,11 @@ def clean_raw(item: Mapping[str, Any]) -> dict[str, Any]:
     return redact_json({k: v for k, v in item.items() if k not in _PAYLOAD_FIELDS})
 
 
+@shown_as_text
 @dataclass
 class GeneratedImage:
-    """One image of a task (or one failed image slot, when `error` is set).
+    """One image of a task (or one failed image slot, when `error` is set). A notebook shows it
+    as its text: the image and task UUIDs shortened, size and format, seed, cost, and its file.
 
     `path` is the saved file (content-addressed, under `images_dir`), `sha256`/`format`/`width`/
     `height`/`nbytes` describe the bytes as checked by Pillow; `seed`, `cost` and `nsfw` are what
@@ -91,6 +97,36 @@ class GeneratedImage:
     def format_mismatch(self) -> bool:
         """True when the image arrived in another format than the outputFormat asked for."""
         return bool(self.format and self.format_requested and self.format != self.format_requested)
+
+    def __str__(self) -> str:
+        # a cell ending in `result.images[0]` printed every field: two whole UUIDs, the SHA-256
+        # twice (in the path and on its own), PosixPath(...) and `error=None`, 500 characters
+        return redact(f"GeneratedImage {_short_uuid(self.image_uuid)} of task {_short_uuid(self.task_uuid)}: {self.summary()}")
+
+    def summary(self, *, shape: bool = True) -> str:
+        """One line without the UUIDs: size and format (unless `shape` is False), seed, cost and
+        where the image is (or why there is none)."""
+        if self.error is not None:
+            return f"failed: {excerpt(self.error, _ERROR_ROOM)}"
+        parts = []
+        if shape or self.format_mismatch:
+            size = f"{self.width}x{self.height}" if self.width and self.height else "size unknown"
+            if self.format:
+                size += f" {self.format}" + (f" (asked for {self.format_requested})" if self.format_mismatch else "")
+            parts.append(size)
+        if self.nbytes is not None:
+            parts.append(f"{self.nbytes / 1024:,.0f} KB")
+        parts.append(f"seed {self.seed}" if self.seed is not None else "no seed reported")
+        parts.append(format_usd(self.cost) if self.cost is not None else "no cost reported")
+        if self.nsfw:
+            parts.append("flagged NSFW")
+        if self.path is not None:
+            where = f"at {self.path}"
+        elif self.data is not None:
+            where = "in memory, not saved (.open())"
+        else:
+            where = "not fetched"
+        return f"{', '.join(parts)}, {where}"
 
     @property
     def api_extra(self) -> dict[str, Any]:
@@ -139,9 +175,11 @@ class GeneratedImage:
         )
 
 
+@shown_as_text
 @dataclass
 class TaskResult:
-    """Everything one task gave back.
+    """Everything one task gave back. A notebook shows it as its text: the task's UUID shortened,
+    how many images, their size, the cost, and each image's seed and file.
 
     `images` holds one entry per image slot, failed ones included (their `error` is set);
     `errors` lists every failure (per-image and per-task). `attempts` counts the POSTs of the task
@@ -187,6 +225,30 @@ class TaskResult:
         """The files the images were saved to (an image that failed has none)."""
         return [img.path for img in self.images if img.path is not None]
 
+    def __str__(self) -> str:
+        # a cell ending in `client.generate(request)` printed the dataclass whole: the request,
+        # every image's every field nested in it, 1,100 characters for two images, the cost nowhere
+        good = len(self.good_images)
+        head = (f"{count_of(good, 'image')}" if good == len(self.images)
+                else f"{good} of {count_of(len(self.images), 'image')}")
+        shapes = sorted({f"{i.width}x{i.height} {i.format}" for i in self.good_images if i.width and i.format})
+        parts = [head + (f", {', '.join(shapes)}" if shapes else ""),
+                 format_usd(self.cost) if self.cost is not None else "no cost reported", count_of(self.attempts, "attempt")]
+        if self.recovered:
+            parts.append("recovered with getResponse")
+        if self.errors:
+            parts.append(count_of(len(self.errors), "error"))
+        lines = [f"TaskResult {_short_uuid(self.task_uuid)}: {', '.join(parts)}"]
+        # the size said once above when every image has it
+        lines += [f"  {img.summary(shape=len(shapes) > 1)}" for img in self.images[:_SHOWN]]
+        if len(self.images) > _SHOWN:
+            lines.append(f"  ... and {len(self.images) - _SHOWN} more")
+        # a failed slot's error is on its own line above; a task's own (a refusal) is not
+        slots = {id(img.error) for img in self.images if img.error is not None}
+        lines += [f"  error: {excerpt(e, _ERROR_ROOM)}" for e in self.errors[:3] if id(e) not in slots]
+        lines.append("(.images, .paths, .errors, .request)")
+        return redact("\n".join(lines))
+
 
 def read_costs(images: list[GeneratedImage], number_results: int, price: float | None) -> str:
     """Check the items' reported costs against the model's `price` per image and say how they were
@@ -224,6 +286,13 @@ def reported_usd(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def _short_uuid(value: str | None) -> str:
+    """A UUID by its first 8 characters, enough to find it in `qwenlab logs` and the log."""
+    if not value:
+        return "(none)"
+    return value if len(value) <= 9 else f"{value[:8]}…"
 
 
 def _close(value: float, expected: float) -> bool:

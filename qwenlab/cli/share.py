@@ -51,6 +51,8 @@ def images_command(experiment: str, output: str, min_rating: float | None, where
     for item in written:
         click.echo(str(item.path))
     click.echo(f"{len(written)} {'image' if len(written) == 1 else 'images'} written to {output}", err=True)
+    if written.removed:  # a file gone from the folder is said, not done in silence
+        click.echo(written.removed_note(), err=True)
     if not written and not written.skipped:
         if new_folder:  # nothing to hand over: no empty folder left behind either
             with contextlib.suppress(OSError):

@@ -42,6 +42,8 @@ _UNSAFE = re.compile(r"[^\w.-]+")  # letters and digits of any script are kept
 _NAME_ROOM = 60  # bytes of a file name the experiment's name may take
 _SHOWN = 5  # file names a notebook shows of what was written
 _LONG_TEXT = 8000  # a string longer than this (a reference image as a data URI) is summarised in the file
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")  # the store's files, as an export names them
+_RECORD_KEYS = ("qwenlab", "experiment", "image_id")  # keys of `image_record` a sidecar is known by
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,16 @@ class ExportedImage:
 class ExportedImages(list):  # type: ignore[type-arg]
     """What `export_images` wrote (a list of `ExportedImage`) into `folder`, and in `skipped` each
     image it could not: (image id, its file in the store, why: "missing", "damaged" or
-    "unreadable"). A notebook shows it as its text: how many, where, the first few names."""
+    "unreadable"). `removed` lists the .json sidecars an earlier export wrote beside the files
+    this one rewrote without sidecars (they described those files as they were then). A notebook
+    shows it as its text: how many, where, the first few names."""
 
     def __init__(self, folder: str | Path | None = None, *, sidecars: bool = True) -> None:
         super().__init__()
         self.folder = Path(folder) if folder is not None else None
         self.sidecars = sidecars
         self.skipped: list[tuple[int, Path, str]] = []
+        self.removed: list[Path] = []
 
     def __str__(self) -> str:
         # a cell ending in `exp.export_images(...)` showed every item's dataclass repr, four paths
@@ -77,8 +82,16 @@ class ExportedImages(list):  # type: ignore[type-arg]
         lines += [f"  {item.path.name}" for item in self[:_SHOWN]]
         if len(self) > _SHOWN:
             lines.append(f"  ... and {len(self) - _SHOWN} more (each item's .path, .sidecar, .image_id)")
+        if self.removed:
+            lines.append(self.removed_note())
         note = self.skipped_note()
         return "\n".join(lines + ([note] if note else []))
+
+    def removed_note(self) -> str:
+        """What became of the sidecars an earlier export left beside the files written."""
+        n = len(self.removed)
+        return (f"{count_of(n, 'stale .json sidecar')} of an earlier export removed: "
+                f"{'it' if n == 1 else 'they'} described the {'file' if n == 1 else 'files'} rewritten here as they were then")
 
     def skipped_note(self) -> str | None:
         """What a reader must know of the images left out, and how to get them back; None for none."""
@@ -104,7 +117,9 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
     match ({axis: value or label, or a list}; UnknownAxisError for an axis it does not have).
     An image whose file is missing from the store, or is not the bytes logged (its name is their
     SHA-256), is not written: the rest are, and the result's `skipped` (and a warning) name it.
-    Where `min_rating` keeps no image, a warning says so and how to rate them, and no folder is made."""
+    Where `min_rating` keeps no image, a warning says so and how to rate them, and no folder is made.
+    sidecar=False writes no `.json`, and removes the sidecar an earlier export wrote beside a file
+    it rewrites (named in the result's `removed`); any other file in `folder` is left as it is."""
     min_rating = check_min_rating(min_rating)
     whole = Catalog.load(experiment)
     named = [a for a in whole.varying if a != REPEAT]  # names say every axis that varies, filtered or not
@@ -149,6 +164,12 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         side = out_dir / f"{stem}.json" if sidecar else None  # none written: none named
         if side is not None:
             write_atomic(side, redact(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)).encode("utf-8"))
+        elif _earlier_sidecar(out_dir / f"{stem}.json", file):
+            # an export with sidecars into this folder before left one beside the file just
+            # rewritten: it described the image as it was then (its rating, its scores) and read
+            # as this file's, disagreeing with the metadata inside it
+            (out_dir / f"{stem}.json").unlink()
+            written.removed.append(out_dir / f"{stem}.json")
         written.append(ExportedImage(file, side, entry.image_id, original))
     note = written.skipped_note()
     if note:
@@ -237,6 +258,21 @@ def _compact(value: Any) -> Any:
     if isinstance(value, list):
         return [_compact(v) for v in value]
     return value
+
+
+def _earlier_sidecar(side: Path, file: Path) -> bool:
+    """True when `side` is the sidecar an earlier export wrote for `file`: a JSON record of
+    `image_record`'s shape, and no other image of the same name beside it it could be the
+    sidecar of. A file of the user's that happens to bear the name is not one."""
+    if not side.is_file():
+        return False
+    if any(side.with_suffix(suffix).exists() for suffix in _IMAGE_SUFFIXES if suffix != file.suffix):
+        return False  # an image in another format of the same name: the sidecar may be that one's
+    try:
+        record = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and all(key in record for key in _RECORD_KEYS)
 
 
 def _unique(stem: str, used: set[str]) -> str:

@@ -204,7 +204,7 @@ class LogFile:
                 conn.execute("PRAGMA synchronous = NORMAL")
             if migrate_schema:
                 with self._lock:
-                    migrate(self.db)
+                    migrate(self.db, path=self.path)
         except BaseException as exc:
             # A file refused (not a database, damaged, another program's, busy) is let go of now,
             # not when the error's traceback is: on Windows an open file cannot be deleted, and

@@ -39,7 +39,7 @@ try:
 except ImportError:  # Windows: no flock; a run is told alive by its process instead (`_marker`)
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["holding_run", "run_alive", "live_runs", "settle_abandoned", "ABANDONED"]
+__all__ = ["holding_run", "run_alive", "live_runs", "settle_abandoned", "process_alive", "ABANDONED"]
 
 # the runs of this process, by lock file and experiment: what it knows without asking the lock
 _HERE: Counter[tuple[str, int]] = Counter()
@@ -137,7 +137,7 @@ def _marked_alive(log_path: Path, experiment_id: int) -> bool | None:
         except (OSError, ValueError, KeyError, TypeError):
             verdicts.append(None)
             continue
-        alive = _process_alive(pid) if host == socket.gethostname() else None
+        alive = process_alive(pid) if host == socket.gethostname() else None
         if alive is False:
             try:  # its run died without removing it: it says nothing any more
                 marker.unlink()
@@ -149,7 +149,7 @@ def _marked_alive(log_path: Path, experiment_id: int) -> bool | None:
     return None if None in verdicts else False
 
 
-def _process_alive(pid: int) -> bool | None:
+def process_alive(pid: int) -> bool | None:
     """Whether process `pid` of this machine is running; None when it cannot be told. A process
     that exists but is not this user's is alive; a pid reused since is taken for alive (the run
     then stays 'running', as it did before: never a live run taken for a dead one)."""
@@ -169,7 +169,7 @@ def _process_alive(pid: int) -> bool | None:
 
 
 def _windows_process_alive(pid: int) -> bool | None:
-    """`_process_alive` on Windows: OpenProcess and its exit code (STILL_ACTIVE while it runs)."""
+    """`process_alive` on Windows: OpenProcess and its exit code (STILL_ACTIVE while it runs)."""
     try:
         import ctypes
 

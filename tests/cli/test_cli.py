@@ -621,3 +621,15 @@ def test_output_a_windows_code_page_cannot_encode_is_escaped_not_refused(tmp_pat
     assert table.returncode == listed.returncode == EXIT_OK, (table.stderr, listed.stderr)
     assert "\\u6d77\\u62a5-v1 \\ud83d\\ude00 é" in table.stdout.decode("cp1252")  # é is cp1252's own
     assert json.loads(listed.stdout.decode("cp1252"))[0]["name"] == name
+
+
+def test_images_without_sidecars_says_it_removed_the_earlier_exports(small: str, tmp_path: Path) -> None:
+    """`qwenlab images NAME -o DIR --no-sidecar` over an export with sidecars left each old .json
+    beside the file rewritten, disagreeing with it; they are removed, and the command says so."""
+    out = tmp_path / "out"
+    assert qwenlab("images", small, "-o", str(out)).exit_code == 0
+    assert len(list(out.glob("*.json"))) == 4
+    bare = qwenlab("images", small, "-o", str(out), "--no-sidecar")
+    assert bare.exit_code == 0, bare.output
+    assert not list(out.glob("*.json")) and len(list(out.glob("*.jpg"))) == 4
+    assert "4 stale .json sidecars of an earlier export removed" in bare.stderr, bare.stderr

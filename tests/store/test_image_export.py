@@ -253,3 +253,25 @@ def test_a_key_an_older_log_kept_is_in_no_exported_file(exp, tmp_path: Path, mon
             assert key not in text and key[:8] not in text
         # UTF-16 (Exif's UserComment) too
         assert key.encode("utf-16-be") not in item.path.read_bytes()
+
+
+def test_an_export_without_sidecars_removes_the_sidecars_an_earlier_export_left_beside_its_files(exp, tmp_path: Path) -> None:
+    """Exporting without sidecars into a folder an export with sidecars had written left each old
+    .json beside the file rewritten: an image rated since said 5 inside and none in the sidecar
+    beside it. Those sidecars are removed and named; the sidecars of files not rewritten, and a
+    file of the user's bearing a sidecar's name, are left as they were."""
+    folder = tmp_path / "picked"
+    first = exp.export_images(folder)
+    jpgs = [item for item in first if item.path.suffix == ".jpg"]
+    assert len(jpgs) == 2 and all(item.sidecar is not None for item in first)
+    exp.log.rate(jpgs[0].image_id, 5)
+    mine = jpgs[1].sidecar
+    mine.write_text('{"my": "notes"}')
+    again = exp.export_images(folder, where={"outputFormat": "JPG"}, sidecar=False)
+    assert [item.path for item in again] == [item.path for item in jpgs]
+    assert not jpgs[0].sidecar.exists() and again.removed == [jpgs[0].sidecar]
+    with Image.open(jpgs[0].path) as im:
+        assert _record(im, "jpg")["rating"] == 5
+    assert mine.read_text() == '{"my": "notes"}'  # not an export's: not the export's to remove
+    assert all(item.sidecar.is_file() for item in first if item not in jpgs)
+    assert "1 stale .json sidecar of an earlier export removed" in str(again), str(again)

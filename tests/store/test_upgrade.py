@@ -4,8 +4,13 @@ what the old version stored reads as this one says it."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import sqlite_utils
@@ -14,6 +19,7 @@ from qwenlab.errors import QwenlabError
 from qwenlab.store.log import Log
 from qwenlab.store.migrations import runner
 from qwenlab.store.migrations.runner import MIGRATIONS, MIGRATIONS_TABLE, migrate
+from qwenlab.store.migrations.under_way import marker_path
 
 
 def _old_log(path: Path, until: str = "m012_api_extra") -> None:
@@ -188,3 +194,71 @@ def test_budget_stops_the_first_versions_recorded_as_interrupted_read_as_budget_
     capped = Lab(tmp_path).experiment("capped")
     assert capped.summary().startswith("Experiment 'capped' (stopped at its budget)"), capped.summary()
     assert capped.stop_reason == reasons["capped"]  # kept as it was
+
+
+# A process upgrading the log, its last migration held until the test lets it go: the upgrade of
+# a large log, which holds the log's write lock a minute or more, as long as the test needs
+_UPGRADER = """
+import sys, time
+from pathlib import Path
+from qwenlab.store.log import Log
+from qwenlab.store.migrations import runner
+path, started, release = map(Path, sys.argv[1:4])
+last = runner.MIGRATIONS[-1]
+def held(db):
+    started.touch()
+    while not release.exists():
+        time.sleep(0.05)
+    last(db)
+held.__name__ = last.__name__
+runner.MIGRATIONS[-1] = held
+Log(path).close()
+"""
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    """Until `condition` holds; an AssertionError if `process` ends first (or it never does)."""
+    deadline = time.monotonic() + 180
+    while not condition():
+        assert process.poll() is None, f"the process ended first (exit {process.returncode})"
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_process_opening_a_log_another_is_upgrading_says_so_and_waits_for_it(tmp_path: Path) -> None:
+    """Two processes opening an old log at once: the second waited SQLite's 30 s behind the
+    first's upgrade, then failed on "database is locked", told that another process held the
+    log (a write left open?) and to close it. It says an upgrade is under way in the other
+    process, and waits for it: then it opens the log, upgraded once."""
+    path = tmp_path / "qwenlab.db"
+    _old_log(path, until="m017_cost_sources")
+    started, release, said = tmp_path / "started", tmp_path / "release", tmp_path / "second.err"
+    env = {**os.environ, "QWENLAB_DATA_DIR": str(tmp_path)}
+    first = subprocess.Popen([sys.executable, "-c", _UPGRADER, str(path), str(started), str(release)], cwd=_ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = None
+    try:
+        _wait_for(started.exists, first)
+        assert marker_path(path).is_file()
+        with said.open("w") as err:
+            second = subprocess.Popen([sys.executable, "-m", "qwenlab.cli", "logs"], cwd=_ROOT, env=env,
+                                      stdout=subprocess.PIPE, stderr=err, text=True)
+            _wait_for(lambda: "upgrading this log" in said.read_text(), second)  # while the first still upgrades
+            release.touch()
+            out, _ = second.communicate(timeout=180)
+        first.communicate(timeout=180)
+    finally:
+        release.touch()
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    text = said.read_text()
+    assert first.returncode == 0 and second.returncode == 0, text
+    assert (f"another process (pid {first.pid}) has been upgrading this log to a newer schema (m018_former_names) since "
+            in text), text
+    assert "waiting for it to finish" in text and "held it for more than" not in text, text
+    assert "old" in out
+    assert _applied(path) == [fn.__name__ for fn in MIGRATIONS] and not marker_path(path).exists()

@@ -6,6 +6,7 @@ recorded when applied. A change to the schema is a new function appended to that
 edit of an old one (a database out there may have run it already).
 
     runner        the order, the table that records them, migrate()
+    under_way     an upgrade under way in another process: its marker, and waiting for it
     log_tables    m001-m012: the log's own tables, their columns, indexes and prompt search
     cost_rollups  m013-m015, m017: the cost rollup tables kept exact by triggers, the costs that are estimates
                   summed apart, and the SQL the cost queries share

@@ -6,10 +6,12 @@ import datetime as dt
 import sqlite3
 import sys
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ...version import __version__
 from . import cost_rollups, former_names, key_ids, log_tables, stop_status
+from .under_way import begin_upgrade, upgrading
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -52,10 +54,12 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]:
+def migrate(db: sqlite_utils.Database, *, until: str | None = None, path: Path | None = None) -> list[str]:
     """Apply every migration not yet recorded (up to and including `until`); return the names
     applied now. Safe to call on every open, and from two processes at once: the check and the
-    migrations run inside one `BEGIN IMMEDIATE` transaction."""
+    migrations run inside one `BEGIN IMMEDIATE` transaction. `path` is the log's file: while it
+    upgrades an existing log, a marker beside it tells another process opening the log that an
+    upgrade is under way, and that one says so and waits for it (`under_way`)."""
     conn = db.conn
     conn.execute(f"CREATE TABLE IF NOT EXISTS [{MIGRATIONS_TABLE}] (name TEXT PRIMARY KEY, applied_at TEXT)")
     if conn.in_transaction:
@@ -65,19 +69,22 @@ def migrate(db: sqlite_utils.Database, *, until: str | None = None) -> list[str]
     _warn_if_newer(done)
     if all(fn.__name__ in done for fn in wanted):
         return []
-    if done:  # an existing log: a new one has nothing to wait for
-        _notice_long_upgrade(conn, [fn.__name__ for fn in wanted if fn.__name__ not in done])
     applied: list[str] = []
     try:
-        conn.execute("BEGIN IMMEDIATE")  # inside the try, as in Log.transaction: a Ctrl-C just after it rolls back
+        # inside the try, as in Log.transaction: a Ctrl-C just after it rolls back. Another
+        # process upgrading the log holds the lock for as long as its upgrade takes: waited for
+        begin_upgrade(conn, path if done else None)
         done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
-        for fn in wanted:
-            if fn.__name__ in done:
-                continue
-            fn(db)
-            conn.execute(f"INSERT INTO [{MIGRATIONS_TABLE}] (name, applied_at) VALUES (?, ?)", (fn.__name__, _utc_now()))
-            applied.append(fn.__name__)
-        conn.execute("COMMIT")
+        pending = [fn for fn in wanted if fn.__name__ not in done]
+        # an existing log: a new one has nothing to wait for, nor anyone to tell
+        with upgrading(path if done else None, [fn.__name__ for fn in pending]):
+            if done and pending:
+                _notice_long_upgrade(conn, [fn.__name__ for fn in pending])
+            for fn in pending:
+                fn(db)
+                conn.execute(f"INSERT INTO [{MIGRATIONS_TABLE}] (name, applied_at) VALUES (?, ?)", (fn.__name__, _utc_now()))
+                applied.append(fn.__name__)
+            conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
