@@ -257,7 +257,8 @@ def test_a_process_opening_a_log_another_is_upgrading_says_so_and_waits_for_it(t
                 process.wait()
     text = said.read_text()
     assert first.returncode == 0 and second.returncode == 0, text
-    assert (f"another process (pid {first.pid}) has been upgrading this log to a newer schema (m018_former_names) since "
+    steps = f"{MIGRATIONS[17].__name__} to {MIGRATIONS[-1].__name__}"  # every step after m017, the last whatever it is
+    assert (f"another process (pid {first.pid}) has been upgrading this log to a newer schema ({steps}) since "
             in text), text
     assert "waiting for it to finish" in text and "held it for more than" not in text, text
     assert "old" in out
