@@ -3,7 +3,11 @@
 // images a swipe mode: both in one frame, a handle dragged across shows A left of it, B right.
 //
 // The view is a zoom `z` (1 = the whole image fits its pane) and a pan (tx, ty) in screen pixels
-// from the pane's centre. Each image is scaled to fit its own pane first, so images of different
+// from the pane's centre, of the reference image (the one with the most pixels for its pane, which
+// "1:1" is for); every other image is moved by as much of its own width and height (`panScale`),
+// so the pane's centre shows the same spot, relatively, of every image: a portrait beside a
+// landscape, panned in screen pixels alike, showed the headline of one beside the middle of the
+// other, the portrait being drawn narrower. Each image is scaled to fit its own pane first, so images of different
 // sizes stay aligned point for point (and are then shown at different scales: the readout gives
 // each one's); "1:1 each" (`own_pixels`) shows them all at one scale instead, each at its own
 // pixels. The view and the split are model traits: Python can read and set them, and a reset on
@@ -88,7 +92,7 @@ function render({ model, el: host }) {
   const eachButton = el("button", "qwl-cmp-each", bar);
   eachButton.textContent = "1:1 each";
   eachButton.title = "every image at its own pixels (one image pixel per screen pixel each): " +
-    "images of different sizes are then no longer aligned point for point";
+    "images of different sizes are then shown at different sizes (the same spot of each stays at the centre)";
   const readout = el("span", "qwl-cmp-readout", bar);
   const hint = el("span", "qwl-cmp-hint", bar);
   const showHint = () => {
@@ -146,18 +150,43 @@ function render({ model, el: host }) {
     // The pane's centre stays on the picture: any spot of it can be brought there (where 1:1
     // and the zoom keys keep it), but no drag or key takes the picture out of view. Unbounded,
     // a dozen presses of an arrow at 2:1, looking for a headline, left every pane blank, and
-    // the picture had to be found again as many presses back. With images of different extents,
-    // the largest's bounds hold.
-    let hw = 0;
-    let hh = 0;
-    for (const { i, pane } of imgs) {
-      if (!sizes[i]) return [tx, ty]; // not loaded yet: nothing to hold it to
-      const s = scaleOf(i, pane, z, own);
-      hw = Math.max(hw, s * sizes[i][0] / 2);
-      hh = Math.max(hh, s * sizes[i][1] / 2);
-    }
-    if (!imgs.length) return [tx, ty];
+    // the picture had to be found again as many presses back. Every image is panned by the same
+    // fraction of itself (`panScale`): the reference's bounds are every image's.
+    if (!imgs.length || !imgs.every(({ i }) => sizes[i])) return [tx, ty]; // not loaded yet: nothing to hold it to
+    const { i, pane } = reference();
+    const s = scaleOf(i, pane, z, own);
+    const hw = s * sizes[i][0] / 2;
+    const hh = s * sizes[i][1] / 2;
     return [Math.min(hw, Math.max(-hw, tx)), Math.min(hh, Math.max(-hh, ty))];
+  }
+
+  function reference() {
+    // the image the pan is counted in: the one with the most pixels for its pane (the smallest
+    // fit scale, the one "1:1" shows pixel for pixel), the first of equals
+    let best = null;
+    for (const entry of imgs) {
+      if (!sizes[entry.i]) continue;
+      if (!best || fitScale(entry.i, entry.pane) < fitScale(best.i, best.pane) - 1e-9) best = entry;
+    }
+    return best;
+  }
+
+  function panScale(i, pane, own = model.get("own_pixels")) {
+    // [kx, ky]: image i is moved k times the pan, so that it is moved by the same fraction of its
+    // own width and height as the reference: the same spot of each (relatively) stays at the
+    // pane's centre whatever their shapes; images of one size (and shape) are moved alike, pixel
+    // for pixel. Independent of the zoom: every scale is a fit scale times the zoom.
+    const ref = reference();
+    if (!ref || !sizes[i]) return [1, 1];
+    const s = scaleOf(i, pane, 1, own);
+    const r = scaleOf(ref.i, ref.pane, 1, own);
+    return [s * sizes[i][0] / (r * sizes[ref.i][0]), s * sizes[i][1] / (r * sizes[ref.i][1])];
+  }
+
+  function paneScale(pane) {
+    // what a move of the pointer over `pane` is, in the pan's units: its (first) image follows it
+    const entry = imgs.find((e) => e.pane === pane);
+    return entry ? panScale(entry.i, pane) : [1, 1];
   }
 
   function unpin() {
@@ -264,8 +293,10 @@ function render({ model, el: host }) {
     imgs.forEach(({ img, i, pane }) => {
       const [w, h] = sizes[i] || [0, 0];
       const s = scaleOf(i, pane);
-      const [dx, dy] = snapped(s, pane.clientWidth / 2 + tx - s * w / 2, pane.clientHeight / 2 + ty - s * h / 2);
-      img.style.transform = `translate(${pane.clientWidth / 2 + tx + dx}px, ${pane.clientHeight / 2 + ty + dy}px) ` +
+      const [kx, ky] = panScale(i, pane);
+      const [px, py] = [tx * kx, ty * ky]; // this image's share of the pan: the same spot of each
+      const [dx, dy] = snapped(s, pane.clientWidth / 2 + px - s * w / 2, pane.clientHeight / 2 + py - s * h / 2);
+      img.style.transform = `translate(${pane.clientWidth / 2 + px + dx}px, ${pane.clientHeight / 2 + py + dy}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
       // at 2:1, 3:1... each image pixel is a square of whole device pixels, as a designer's 200%
       // shows it: smoothed, the strokes of a letter were blurred over their neighbours
@@ -289,8 +320,10 @@ function render({ model, el: host }) {
     // by `factor` (the wheel), or `to` a zoom (the ladder's + and -)
     const { z, tx, ty } = view();
     const box = pane.getBoundingClientRect();
-    const dx = clientX - box.left - box.width / 2;
-    const dy = clientY - box.top - box.height / 2;
+    const [kx, ky] = paneScale(pane);
+    // the cursor's offset from the pane's centre, in the pan's units (the reference image's)
+    const dx = (clientX - box.left - box.width / 2) / kx;
+    const dy = (clientY - box.top - box.height / 2) / ky;
     const z2 = clampZoom(to === undefined ? z * factor : to);
     unpin();
     // keep the image point under the cursor where it is
@@ -361,7 +394,8 @@ function render({ model, el: host }) {
       let last = [ev.clientX, ev.clientY];
       const move = (e) => {
         const { z, tx, ty } = view();
-        setView(z, tx + e.clientX - last[0], ty + e.clientY - last[1]);
+        const [kx, ky] = paneScale(pane); // the image under the pointer follows it
+        setView(z, tx + (e.clientX - last[0]) / kx, ty + (e.clientY - last[1]) / ky);
         last = [e.clientX, e.clientY];
       };
       const up = () => {

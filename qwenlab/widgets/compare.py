@@ -272,7 +272,9 @@ class CompareViewer:
     @property
     def pan(self) -> tuple[float, float]:
         """(x, y): how far the picture is moved from the pane's centre, in CSS pixels of the page,
-        as the browser last sent it; (0, 0) centred."""
+        as the browser last sent it; (0, 0) centred. Counted for the image with the most pixels
+        for its pane (the one "1:1" is for); every other is moved by the same fraction of its own
+        width and height, so the same spot of each is at the centre whatever their shapes."""
         return float(self.widget.pan_x), float(self.widget.pan_y)
 
     @property
