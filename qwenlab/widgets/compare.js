@@ -15,11 +15,9 @@
 // arrow keys): each new image is shown 1:1 too, until the view is zoomed or fitted.
 //
 // "1:1" is one image pixel per pixel of the screen, the device's own: on a Retina screen
-// (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. One image pixel per CSS
-// pixel was drawn there on 2 x 2 device pixels, smoothed: the strokes of small text came out soft
-// at the very scale chosen to check them. The readout's 100% is the same device pixel. + and - step along a ladder
-// of scales 2^(k/3) (x1.26 a step) in those pixels, so that they land on 1:1, 2:1, 4:1 and 1:2
-// exactly (x1.25 from "fit" never reached 1:1, nor 2:1 from 1:1).
+// (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. The readout's 100% is
+// the same device pixel. + and - step along the ladder of qwenlab/html/zoom.js (shared with the
+// report's lightbox): scales 2^(k/3), landing on 1:2, 1:1, 2:1 and 4:1 exactly.
 //
 // Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
 // arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
@@ -38,32 +36,8 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
-const STEPS_PER_DOUBLING = 3; // + and -: scales 2^(k/3), through 1:1 and 2:1
-
-function dpr() {
-  // device pixels per CSS pixel: 2 on a Retina screen, and it moves with the browser's own zoom
-  return window.devicePixelRatio || 1;
-}
-
-function ladderStep(scale, up) {
-  // the next scale (device pixels per image pixel) of the ladder above (or below) `scale`; a
-  // rung within a quarter of a step (x1.06, "fit" just under 25%) is passed over, or the key
-  // would seem to do nothing, and a scale on a rung (through floating point) counts as on it
-  const at = Math.log2(scale) * STEPS_PER_DOUBLING;
-  const k = up ? Math.floor(at + 0.25) + 1 : Math.ceil(at - 0.25) - 1;
-  return Math.pow(2, k / STEPS_PER_DOUBLING);
-}
-
-function percent(scale) {
-  // the readout's figure for `scale` device pixels per image pixel: "100%" (or 200%...) only at
-  // that scale itself, where the file's pixels are shown as they are; at 99.7% the picture is
-  // resampled, and the readout said 100%
-  const pct = scale * 100;
-  const whole = Math.round(pct);
-  if (whole === 0 || whole % 100 !== 0 || Math.abs(pct - whole) <= 1e-4) return `${whole}%`;
-  const one = pct.toFixed(1);
-  return `${Number(one) === whole ? pct.toFixed(2) : one}%`;
-}
+// dpr(), ladderStep(), percent(), wholePixels() and rendering(): qwenlab/html/zoom.js, put before
+// this module (`CompareWidget._esm`), the one ladder the report's lightbox steps along too
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -268,9 +242,8 @@ function render({ model, el: host }) {
   }
 
   function wholeScale(s) {
-    // device pixels per image pixel when a whole number of them (1:1, 2:1), else 0
-    const k = s * dpr();
-    return k >= 0.5 && Math.abs(k - Math.round(k)) <= 1e-6 ? Math.round(k) : 0;
+    // device pixels per image pixel, for `s` CSS pixels per image pixel, when a whole number of them (1:1, 2:1), else 0
+    return wholePixels(s * dpr());
   }
 
   function snapped(s, left, top) {
@@ -298,9 +271,8 @@ function render({ model, el: host }) {
       const [dx, dy] = snapped(s, pane.clientWidth / 2 + px - s * w / 2, pane.clientHeight / 2 + py - s * h / 2);
       img.style.transform = `translate(${pane.clientWidth / 2 + px + dx}px, ${pane.clientHeight / 2 + py + dy}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
-      // at 2:1, 3:1... each image pixel is a square of whole device pixels, as a designer's 200%
-      // shows it: smoothed, the strokes of a letter were blurred over their neighbours
-      img.style.imageRendering = wholeScale(s) >= 2 ? "pixelated" : "";
+      // at 2:1, 3:1... each image pixel is a square of whole device pixels (zoom.js's rendering)
+      img.style.imageRendering = rendering(s * dpr());
     });
     // "1:1 each" only means something when the images are shown at different scales when fitted
     const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane).toPrecision(6));

@@ -17,7 +17,8 @@ it, B right. Each image is labelled with only what differs between them ("prompt
 "off", the seed), the caption says what they share and where they came from (SYNTHETIC for the
 offline emulator's).
 
-It is an anywidget (a small ES module, `compare.js`, and `compare.css` beside this file), so it
+It is an anywidget (a small ES module, `compare.js` after the zoom ladder it shares with the
+report's lightbox, `qwenlab/html/zoom.js`, and `compare.css` beside this file), so it
 works in JupyterLab, VS Code's notebooks, Colab and Voila. The image files travel to the browser
 as they are stored (JPEG, PNG or WebP bytes in binary widget buffers, shown through blob URLs):
 no base64, no re-encoding, full resolution.
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..core.values import format_value, is_missing, same_value
 from ..errors import ImageError
+from ..html.zoom import ZOOM_JS
 from ..store.catalog import REPEAT
 from ..store.experiment import provenance_banner
 from ..store.provenance import Provenance
@@ -179,7 +181,8 @@ def _widget_class() -> type:
     import traitlets as t
 
     class CompareWidget(anywidget.AnyWidget):  # type: ignore[misc]
-        _esm = _HERE / "compare.js"
+        # the zoom ladder the report's lightbox shares (qwenlab/html/zoom.js), then the viewer
+        _esm = ZOOM_JS + (_HERE / "compare.js").read_text(encoding="utf-8")
         _css = _HERE / "compare.css"
         images = t.List(t.Bytes()).tag(sync=True)  # the files' bytes: sent as binary buffers
         mimes = t.List(t.Unicode()).tag(sync=True)
