@@ -68,6 +68,11 @@ function render({ model, el: host }) {
   eachButton.title = "every image at its own pixels (one image pixel per screen pixel each): " +
     "images of different sizes are then shown at different sizes (the same spot of each stays at the centre)";
   const readout = el("span", "qwl-cmp-readout", bar);
+  // said when the originals do not come: a notebook reopened from its saved widget state, without
+  // a kernel, has only the previews kept there (compare.py)
+  const previewNote = el("span", "qwl-cmp-preview", bar);
+  previewNote.title = "The notebook keeps a 768-px preview of each image in its saved widget state; " +
+    "the originals come from the kernel: run the cell again to see them at full resolution";
   const hint = el("span", "qwl-cmp-hint", bar);
   const showHint = () => {
     hint.textContent = model.get("hint") || "click, then wheel or + −: zoom · drag or Shift+arrows: pan · double-click: fit";
@@ -78,6 +83,8 @@ function render({ model, el: host }) {
     "has been clicked, + and - zoom at its centre and Shift with an arrow pans";
 
   let urls = [];
+  let full = []; // per image: urls[i] is the original (not the preview the widget state holds)
+  let noteTimer = null;
   let sizes = []; // natural [w, h] of each image, once loaded
   let imgs = []; // per pane: the <img> elements in it
   let panes = [];
@@ -394,6 +401,8 @@ function render({ model, el: host }) {
     img.alt = model.get("labels")[i] || `image ${i + 1}`;
     img.addEventListener("load", () => {
       sizes[i] = [img.naturalWidth, img.naturalHeight];
+      // the original is shown (what a test of the file's own pixels waits for), not a preview
+      if (full[i] && img.src === urls[i]) img.dataset.full = "1";
       if (pinned && loaded()) {
         // 1:1 asked for before: these images are shown 1:1 too, where the last ones were read
         const one = actualZoom();
@@ -456,10 +465,46 @@ function render({ model, el: host }) {
   function loadImages() {
     urls.forEach((u) => URL.revokeObjectURL(u));
     const mimes = model.get("mimes");
-    // the file's own bytes (JPEG, PNG, WebP) arrive as binary buffers: no base64, no re-encoding
+    const previewed = model.get("previewed") || [];
+    // the file's own bytes (JPEG, PNG, WebP) arrive as binary buffers: no base64, no re-encoding;
+    // for a larger image, its preview, until the original comes (`askFull`)
     urls = model.get("images").map((buf, i) => URL.createObjectURL(new Blob([buf], { type: mimes[i] || "image/jpeg" })));
+    full = urls.map((_, i) => !previewed[i]);
     sizes = [];
     build();
+    askFull();
+  }
+
+  function showPreviewNote() {
+    previewNote.textContent = full.every(Boolean) ? "" : "previews: run the cell for full size";
+  }
+
+  function askFull() {
+    // The originals of the images previewed are sent by the kernel in a message, which no saved
+    // widget state keeps (compare.py): asked for by each view that shows previews
+    clearTimeout(noteTimer);
+    previewNote.textContent = "";
+    if (full.every(Boolean)) return;
+    noteTimer = setTimeout(showPreviewNote, 2000); // live, they come at once: said only if they do not
+    try {
+      model.send({ want: "full", generation: model.get("generation") });
+    } catch (err) {
+      showPreviewNote(); // no kernel to ask: the previews stay, and say so
+    }
+  }
+
+  function gotFull(msg, buffers) {
+    // the originals, for the images shown now (not those of an earlier step of the explorer)
+    if (msg.full !== model.get("generation") || !Array.isArray(msg.index)) return;
+    msg.index.forEach((i, k) => {
+      if (i >= urls.length || full[i] || !buffers || !buffers[k]) return;
+      URL.revokeObjectURL(urls[i]);
+      urls[i] = URL.createObjectURL(new Blob([buffers[k]], { type: (msg.mimes || [])[k] || "image/jpeg" }));
+      full[i] = true;
+      // the same element: its load sets the original's size, and the view (relative to the fit) stays
+      for (const entry of imgs) if (entry.i === i) entry.img.src = urls[i];
+    });
+    showPreviewNote();
   }
 
   sideButton.addEventListener("click", () => { model.set("mode", "side"); model.save_changes(); });
@@ -482,7 +527,10 @@ function render({ model, el: host }) {
   model.on("change:height", build);
   model.on("change:caption", showCaption);
   model.on("change:hint", showHint);
-  model.on("msg:custom", (msg) => { if (msg && Array.isArray(msg.pan)) panBy(...msg.pan); });
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg && Array.isArray(msg.pan)) panBy(...msg.pan);
+    else if (msg && msg.full !== undefined) gotFull(msg, buffers);
+  });
   // asked from Python when an image is picked below (a tile of the explorer): bring the viewer on
   // screen, or it opened far above what the user was looking at
   const reveal = () => { if (model.get("reveal") > 0) host.scrollIntoView({ block: "nearest" }); };
@@ -512,6 +560,7 @@ function render({ model, el: host }) {
   return () => {
     resized.disconnect();
     ratio.removeEventListener("change", ratioChanged);
+    clearTimeout(noteTimer);
     urls.forEach((u) => URL.revokeObjectURL(u));
   };
 }

@@ -72,7 +72,7 @@ def test_a_portrait_and_a_landscape_are_zoomed_and_panned_to_the_same_spot(chrom
         viewer = page.locator(".qwl-cmp").first
         viewer.locator(".qwl-cmp-pane").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
         imgs = viewer.locator("img.qwl-cmp-img")
-        until(lambda: imgs.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"),
+        until(lambda: imgs.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0 && e.dataset.full === '1')"),
               30, "both images to load")
         panes = viewer.locator(".qwl-cmp-pane")
         for n, (x_by, y_by) in enumerate([(90, 70), (60, 50)]):  # a drag in the landscape's pane, then the portrait's
@@ -105,7 +105,7 @@ def test_a_portrait_and_a_landscape_are_zoomed_and_panned_to_the_same_spot(chrom
         viewer.screenshot(path=str(tmp_path / f"shapes-dpr{scale}.png"))
         # and in swipe mode, both in one frame: the same spot too
         viewer.get_by_role("button", name="swipe").click(timeout=CLICK_TIMEOUT_MS)
-        until(lambda: imgs.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"),
+        until(lambda: imgs.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0 && e.dataset.full === '1')"),
               30, "both layers to load")
         until(lambda: _same_spot(viewer), 10, f"the same spot of both layers: {imgs.evaluate_all(SPOTS)}")
         assert not watch.errors and not watch.beyond_loopback(), (watch.errors, watch.outside)
