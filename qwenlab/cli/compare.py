@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ..errors import ExperimentNotFoundError
 from ..figures.pages import GRID_FORMATS
@@ -14,7 +15,7 @@ from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
 from .common import layout, output_path
 from .exits import param_hints
-from .views import COMPARE_THUMB, figure_options, lay_out_grid, layout_options, save_grid
+from .views import COMPARE_CELL_SIZE, COMPARE_DPI, COMPARE_THUMB, figure_options, lay_out_grid, layout_options, save_grid
 
 __all__ = ["compare_command"]
 
@@ -27,16 +28,17 @@ __all__ = ["compare_command"]
               help="Grid file to write: .png (one file per page), .jpg or .webp (smaller), .pdf, .svg; or .html: the comparison's report, "
                    "one self-contained file to share (as `qwenlab export` writes). Default: data/grids/A-vs-B.png")
 @click.option("--title", default=None, help="Title (default: 'A vs B').")
-@figure_options
+@figure_options(cell_size_help=COMPARE_CELL_SIZE, dpi_help=COMPARE_DPI)
 def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | None, pages: tuple[str, ...],
                     facet: str | None, where: tuple[str, ...], thumb: int | None, output: str | None, title: str | None,
-                    cell_size: float, dpi: float) -> None:
+                    cell_size: float | None, dpi: float) -> None:
     """Compare experiments in one grid, the experiment as an axis: qwenlab compare A B --rows experiment --cols size -o cmp.png
 
     Prints what each experiment holds and costs, then writes the grid (rows: the experiment,
     unless --rows or --cols names it). An axis only some experiments have shows, for the others,
     what their requests sent, or "-". Nothing is sent or changed. With -o NAME.html, the
-    comparison's report: its grid, each run's costs, ratings, judgements and every request.
+    comparison's report: its grid (drawn at --cell-size and --dpi), each run's costs, ratings,
+    judgements and every request.
     """
     cmp = open_comparison(experiments)
     named = Path(output or "")
@@ -49,9 +51,13 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     page, filters = layout(pages, where)
     if output and Path(output).suffix.lower() in (".html", ".htm"):
         # the report to send, as `qwenlab export` writes one experiment's: written (its layout
-        # checked) before the summary, so that a refused command prints its error alone
+        # checked) before the summary, so that a refused command prints its error alone. Its grid
+        # is drawn as the PNG's is, at --cell-size and --dpi (they were ignored here): a --dpi
+        # not given keeps the report's own default (90, a page's worth on screen), not the PNG's 120
+        given = click.get_current_context().get_parameter_source("dpi") is not ParameterSource.DEFAULT
         report = export_html(cmp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,
-                             title=title, **({"thumb": thumb} if thumb is not None else {}))
+                             title=title, grid_cell_size=cell_size, **({"grid_dpi": dpi} if given else {}),
+                             **({"thumb": thumb} if thumb is not None else {}))
         click.echo(cmp.summary())
         click.echo(str(report))
         return

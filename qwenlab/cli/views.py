@@ -20,7 +20,7 @@ from .common import layout, output_path
 from .exits import param_hints
 
 __all__ = ["grid_command", "export_command", "layout_options", "figure_options", "layout", "write_grid", "lay_out_grid",
-           "save_grid"]
+           "save_grid", "COMPARE_CELL_SIZE", "COMPARE_DPI"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +33,10 @@ REPORT_THUMB = "Thumbnail size in pixels (cached on disk). Default: 160 px, as t
 # --cell-size, with a sentence on --region for `grid`, the one command that has it
 CELL_SIZE = "Height of each image, in inches (default 2.2)."
 REGION_CELL_SIZE = CELL_SIZE[:-2] + "; for a region of each image, its own pixels at --dpi, 1.2 to 4)."
+DPI = "Resolution of the pages."
+# `compare -o NAME.html` draws the report's grid with them too, at the report's own default dpi
+COMPARE_CELL_SIZE = CELL_SIZE[:-2] + "; with -o NAME.html, of the report's drawn grid)."
+COMPARE_DPI = "Resolution of the pages [default: 120; with -o NAME.html, of the report's drawn grid: 90]."
 
 
 def layout_options(fn: F | None = None, *, thumb_help: str = GRID_THUMB) -> Any:
@@ -58,13 +62,13 @@ def layout_options(fn: F | None = None, *, thumb_help: str = GRID_THUMB) -> Any:
     return decorate if fn is None else decorate(fn)
 
 
-def figure_options(fn: F | None = None, *, cell_size_help: str = CELL_SIZE) -> Any:
+def figure_options(fn: F | None = None, *, cell_size_help: str = CELL_SIZE, dpi_help: str = DPI) -> Any:
     """The size and resolution of a grid's figures, shared by `grid` and `compare`
     (`@figure_options(cell_size_help=REGION_CELL_SIZE)` where --region is an option too)."""
     def decorate(fn: F) -> F:
         # positive, checked by click so that the message names the option (the library's says cell_size=)
-        fn = click.option("--dpi", type=click.FloatRange(min=0, min_open=True), default=120, show_default=True,
-                          help="Resolution of the pages.")(fn)
+        fn = click.option("--dpi", type=click.FloatRange(min=0, min_open=True), default=120,
+                          show_default=dpi_help == DPI, help=dpi_help)(fn)
         return click.option("--cell-size", type=click.FloatRange(min=0, min_open=True), default=None,
                             help=cell_size_help)(fn)
 

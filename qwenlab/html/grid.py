@@ -32,8 +32,9 @@ GRID_IMAGE_LIMIT = 200
 
 
 def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
-                 thumb: int, dpi: float, embedded: Collection[int] = (), thumbs: Thumbnails | None = None) -> str:
-    """The grid's HTML. `embedded`: the ids of the images whose thumbnails the page holds (any
+                 thumb: int, dpi: float, embedded: Collection[int] = (), thumbs: Thumbnails | None = None, *,
+                 cell_size: float | None = None) -> str:
+    """The grid's HTML (`dpi`, `cell_size`: the drawn grid's, as `build_grid`'s). `embedded`: the ids of the images whose thumbnails the page holds (any
     other is a file gone or damaged, said in its place); `thumbs`: where the table takes them
     from (embedded at their first use; without it, by reference to the requests' rows)."""
     if not catalog.entries:
@@ -46,7 +47,8 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
                 "grid, so here as a table of the thumbnails (click one to see it large).</p>")
         return note + _grid_table(catalog, rows, cols, set(embedded), thumb, thumbs)
     # thumbnails as large as the grid draws its images (build_grid's default), or larger if asked
-    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi)
+    grid = build_grid(catalog, rows, cols, page=page, facet=facet, thumb=thumb if thumb > 256 else None, dpi=dpi,
+                      cell_size=cell_size)
     out = []
     for p in grid.pages:
         buf = io.BytesIO()

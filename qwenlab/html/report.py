@@ -81,8 +81,8 @@ def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, 
 def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                 page: str | Sequence[str] | None = "auto", facet: str | None = None,
                 where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 160,
-                grid_dpi: float = 90, title: str | None = None, full_size: bool = False, preview: int | None = None,
-                _target: str | Path | None = None) -> str:
+                grid_dpi: float = 90, grid_cell_size: float | None = None, title: str | None = None,
+                full_size: bool = False, preview: int | None = None, _target: str | Path | None = None) -> str:
     """The report as an HTML string.
 
     rows, cols, page, facet, where: the grid's layout (as `qwenlab.figures.grid.build_grid`).
@@ -91,6 +91,8 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     shown (WebP, cached on disk). preview: the size each image is embedded at, which the lightbox
     shows (default 768 px up to 200 images, else `thumb`). full_size: link the originals, put
     beside the report (only through `export_html`, which knows where the report goes).
+    grid_dpi, grid_cell_size: the drawn grid's resolution and each image's height in inches
+    (as `build_grid`'s dpi and cell_size; default 90 dpi and 2.2 in); the table has neither.
     """
     if grid not in GRID_MODES:
         raise ValueError(f"grid must be one of 'image', 'table' or None, got {grid!r}")
@@ -122,7 +124,7 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
     if grid:
         parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi,
-                                                            embedded, thumbs)))
+                                                            embedded, thumbs, cell_size=grid_cell_size)))
     frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
     parts.append(section("costs", "Costs", costs_section(experiment, catalog, where)))
     parts.append(section("ratings", "Ratings and blind judgements", _ratings_section(experiment, catalog, embedded, part, thumbs)))

@@ -7,7 +7,9 @@ image's bytes held once however many sections show it.
   with its caption; with the originals beside the report (`full_size=True`), the original itself
   and a link to it, or the embedded preview, said so, when the file came without its folder. A
   click on the image shows it 1:1 in its frame, one image pixel per pixel of the screen (half a
-  CSS pixel on a Retina screen; a drag or Shift and an arrow pans, another click fits it). Escape or a
+  CSS pixel on a Retina screen; a drag or Shift and an arrow pans, another click fits it); + and -
+  zoom along the compare viewer's ladder (`zoom.js`, the same code), through 1:1 and 2:1, each
+  image pixel a sharp square from 2:1 on, the hint saying the scale. Escape or a
   click outside closes it; the arrow keys step through the thumbnails of its section, in a round, the
   requests' pages turning as they go (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
@@ -27,17 +29,20 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from .zoom import ZOOM_JS
+
 __all__ = ["SCRIPT", "VIEWER_CSS", "PAGE_ROWS", "lightbox_html", "script_tag", "script_hash"]
 
 PAGE_ROWS = 100
 
-SCRIPT = r"""
-(function () {
+# the script: the zoom ladder the compare viewer shares (`zoom.ZOOM_JS`: dpr, ladderStep, percent,
+# rendering), then the lightbox and the pager, all inside one function
+_LIGHTBOX = r"""
   var box = document.getElementById('qwl-lightbox');
   if (!box) { return; }
   var frame = box.querySelector('.frame'), big = box.querySelector('img'), cap = box.querySelector('.cap');
   var orig = box.querySelector('a.orig'), note = box.querySelector('.note'), missing = box.querySelector('.missing');
-  var closer = box.querySelector('.close');
+  var closer = box.querySelector('.close'), level = box.querySelector('.level');
   var held = {};
   document.querySelectorAll('img[data-i]').forEach(function (el) { held[el.getAttribute('data-i')] = el; });
   document.querySelectorAll('img[data-ref]').forEach(function (el) {
@@ -75,17 +80,49 @@ SCRIPT = r"""
   // read in one is read in the next); a first image at 1:1 is centred
   var spot = null;
   big.addEventListener('load', centre);
-  // 1:1 is one image pixel per pixel of the screen: on a Retina screen (devicePixelRatio 2) half a
-  // CSS pixel. At its CSS size the image was drawn on 2 x 2 device pixels, smoothed, and the small
-  // text it was opened to check came out soft
+  // The scale shown: null fitted, else device pixels per image pixel, on the compare viewer's
+  // ladder (zoom.js): 1 is 1:1, one image pixel per pixel of the screen (on a Retina screen,
+  // devicePixelRatio 2, half a CSS pixel: at its CSS size the image was drawn on 2 x 2 device
+  // pixels, smoothed, and the small text it was opened to check came out soft); 2 is 2:1, each
+  // image pixel a sharp square of 2 x 2 device pixels. It is kept for the next image (the arrows).
+  var scale = null, MAX_SCALE = 16;
   function sizeActual() {
-    var d = window.devicePixelRatio || 1, on = box.classList.contains('actual') && big.naturalWidth > 0;
-    big.style.width = on ? big.naturalWidth / d + 'px' : '';
-    big.style.height = on ? big.naturalHeight / d + 'px' : '';
+    var d = dpr(), on = scale !== null && big.naturalWidth > 0;
+    box.classList.toggle('actual', scale !== null);
+    big.style.width = on ? big.naturalWidth * scale / d + 'px' : '';
+    big.style.height = on ? big.naturalHeight * scale / d + 'px' : '';
+    big.style.imageRendering = on ? rendering(scale) : '';
+    level.textContent = scale === null ? 'fit' : percent(scale);
+  }
+  function fitScale() {
+    // the scale of the image fitted: as the stylesheet fits it (96vw by 86vh, never above its own
+    // CSS size), in device pixels per image pixel
+    var w = big.naturalWidth, h = big.naturalHeight;
+    if (!w || !h) { return null; }
+    return Math.min(1, 0.96 * window.innerWidth / w, 0.86 * window.innerHeight / h) * dpr();
+  }
+  function zoomBy(up) {
+    // + and -: the next scale of the ladder, the spot at the frame's centre kept; down past the
+    // fitted scale (or 1:1, for an image fitted above it) it is fitted again
+    var fit = fitScale();
+    if (fit === null) { return; }
+    var fx = 0.5, fy = 0.5;
+    if (scale !== null && big.offsetWidth && big.offsetHeight) {
+      fx = (frame.scrollLeft + frame.clientWidth / 2) / big.offsetWidth;
+      fy = (frame.scrollTop + frame.clientHeight / 2) / big.offsetHeight;
+    }
+    var next = ladderStep(scale === null ? fit : scale, up);
+    // below the fitted scale: fitted, but for an image fitted above 1:1 (smaller than the window),
+    // whose 1:1 is below it and stays within reach
+    var fitted = !up && next < fit - 1e-9 && !(fit > 1 && next >= 1 - 1e-9);
+    scale = fitted ? null : Math.min(next, MAX_SCALE);
+    sizeActual();
+    frame.scrollLeft = fx * big.offsetWidth - frame.clientWidth / 2;
+    frame.scrollTop = fy * big.offsetHeight - frame.clientHeight / 2;
   }
   function centre() {
     sizeActual();
-    if (!box.classList.contains('actual')) { return; }
+    if (scale === null) { return; }
     var fx = spot ? spot[0] : 0.5, fy = spot ? spot[1] : 0.5;
     frame.scrollLeft = fx * frame.scrollWidth - frame.clientWidth / 2; frame.scrollTop = fy * frame.scrollHeight - frame.clientHeight / 2;
   }
@@ -104,20 +141,20 @@ SCRIPT = r"""
   }
   function close() {
     var last = current;
-    box.hidden = true; box.classList.remove('actual'); sizeActual(); big.removeAttribute('src'); current = null; round = null;
+    box.hidden = true; scale = null; sizeActual(); big.removeAttribute('src'); current = null; round = null;
     // back to the thumbnail opened; or, when the pager has turned away from it, to the last shown
     if (opener && opener.offsetParent === null && last) { last.focus(); }
     else if (opener) { opener.focus({ preventScroll: true }); }
     opener = null;
   }
   function step(by) {
-    spot = box.classList.contains('actual') && frame.scrollWidth && frame.scrollHeight ?
+    spot = scale !== null && frame.scrollWidth && frame.scrollHeight ?
       [(frame.scrollLeft + frame.clientWidth / 2) / frame.scrollWidth, (frame.scrollTop + frame.clientHeight / 2) / frame.scrollHeight] : null;
     var all = shown(), i = all.indexOf(current);
     if (i >= 0 && all.length) { open(all[(i + by + all.length) % all.length]); }
   }
   // a click on the image shows it at its own pixels (1:1) in its frame, the point clicked kept
-  // under the pointer; a drag pans it there; another click fits it again
+  // under the pointer; a drag pans it there (or at any zoom of + and -); another click fits it again
   var drag = null;
   big.addEventListener('pointerdown', function (ev) {
     if (ev.button !== 0) { return; }
@@ -129,16 +166,16 @@ SCRIPT = r"""
     if (!drag) { return; }
     var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 4) { drag.moved = true; }
-    if (drag.moved && box.classList.contains('actual')) { frame.scrollLeft = drag.left - dx; frame.scrollTop = drag.top - dy; }
+    if (drag.moved && scale !== null) { frame.scrollLeft = drag.left - dx; frame.scrollTop = drag.top - dy; }
   });
   big.addEventListener('pointerup', function (ev) {
     var was = drag; drag = null;
     if (!was || was.moved) { return; }
     var r = big.getBoundingClientRect(), f = frame.getBoundingClientRect();
     var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
-    var on = box.classList.toggle('actual');
+    scale = scale === null ? 1 : null;
     sizeActual();
-    if (on) {
+    if (scale !== null) {
       frame.scrollLeft = fx * big.offsetWidth - (ev.clientX - f.left);
       frame.scrollTop = fy * big.offsetHeight - (ev.clientY - f.top);
     }
@@ -149,6 +186,7 @@ SCRIPT = r"""
     if (t.matches && t.matches('img.grid') && box.hidden) { t.classList.toggle('actual'); return; }
     if (!box.hidden && (t === box || t === closer)) { close(); }
   });
+  var ZOOMS = { '+': true, '=': true, '-': false, '_': false };
   var PANS = { ArrowLeft: [-80, 0], ArrowRight: [80, 0], ArrowUp: [0, -80], ArrowDown: [0, 80] };
   var SCROLLS = { ArrowUp: [0, -80], ArrowDown: [0, 80], PageUp: [0, -0.9], PageDown: [0, 0.9], ' ': [0, 0.9],
     Home: [0, -1e9], End: [0, 1e9] };
@@ -158,7 +196,12 @@ SCRIPT = r"""
       return;
     }
     if (ev.key === 'Escape') { close(); }
-    else if (ev.shiftKey && PANS[ev.key]) {
+    else if (!ev.ctrlKey && !ev.metaKey && !ev.altKey && ZOOMS[ev.key] !== undefined) {
+      // + and - zoom along the compare viewer's ladder (zoom.js), through 1:1 and 2:1; Ctrl with
+      // them is the browser's own zoom
+      ev.preventDefault();
+      zoomBy(ZOOMS[ev.key]);
+    } else if (ev.shiftKey && PANS[ev.key]) {
       // Shift and an arrow pans the image at 1:1, as in the notebook's viewer: sideways too, where
       // a wide poster's edge could be reached with the pointer only (an arrow alone steps)
       ev.preventDefault();
@@ -201,6 +244,7 @@ SCRIPT = r"""
   });
 })();
 """
+SCRIPT = "\n(function () {\n" + ZOOM_JS + _LIGHTBOX
 
 VIEWER_CSS = """
 img.thumb { cursor: zoom-in; }
@@ -231,7 +275,8 @@ def lightbox_html() -> str:
             "<div class=\"note\">a preview embedded in this file: export with --full-size (full_size=True) to see "
             "the originals here</div><div class=\"missing\" hidden>the original is not beside this file (send it with its "
             "_files folder): this is the preview embedded in the file</div>"
-            "<div class=\"hint\">click the image: 1:1 (drag or Shift+arrows to pan) \u00b7 \u2190 \u2192 other images "
+            "<div class=\"hint\"><span class=\"level\">fit</span> \u00b7 click the image: 1:1 \u00b7 + \u2212: zoom "
+            "(1:1, 2:1 as sharp pixels) \u00b7 drag or Shift+arrows to pan \u00b7 \u2190 \u2192 other images "
             "\u00b7 Esc closes</div>"
             "</div></div>")
 

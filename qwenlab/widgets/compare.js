@@ -3,7 +3,11 @@
 // images a swipe mode: both in one frame, a handle dragged across shows A left of it, B right.
 //
 // The view is a zoom `z` (1 = the whole image fits its pane) and a pan (tx, ty) in screen pixels
-// from the pane's centre. Each image is scaled to fit its own pane first, so images of different
+// from the pane's centre, of the reference image (the one with the most pixels for its pane, which
+// "1:1" is for); every other image is moved by as much of its own width and height (`panScale`),
+// so the pane's centre shows the same spot, relatively, of every image: a portrait beside a
+// landscape, panned in screen pixels alike, showed the headline of one beside the middle of the
+// other, the portrait being drawn narrower. Each image is scaled to fit its own pane first, so images of different
 // sizes stay aligned point for point (and are then shown at different scales: the readout gives
 // each one's); "1:1 each" (`own_pixels`) shows them all at one scale instead, each at its own
 // pixels. The view and the split are model traits: Python can read and set them, and a reset on
@@ -11,11 +15,9 @@
 // arrow keys): each new image is shown 1:1 too, until the view is zoomed or fitted.
 //
 // "1:1" is one image pixel per pixel of the screen, the device's own: on a Retina screen
-// (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. One image pixel per CSS
-// pixel was drawn there on 2 x 2 device pixels, smoothed: the strokes of small text came out soft
-// at the very scale chosen to check them. The readout's 100% is the same device pixel. + and - step along a ladder
-// of scales 2^(k/3) (x1.26 a step) in those pixels, so that they land on 1:1, 2:1, 4:1 and 1:2
-// exactly (x1.25 from "fit" never reached 1:1, nor 2:1 from 1:1).
+// (devicePixelRatio 2) that is half a CSS pixel, as a designer's "100%" is. The readout's 100% is
+// the same device pixel. + and - step along the ladder of qwenlab/html/zoom.js (shared with the
+// report's lightbox): scales 2^(k/3), landing on 1:2, 1:1, 2:1 and 4:1 exactly.
 //
 // Keys, once the viewer has the focus (a click on the picture or a button): + and - zoom at the centre, Shift and an
 // arrow pans; the plain arrows and digits are left to the widget around it (the explorer steps,
@@ -34,32 +36,8 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
-const STEPS_PER_DOUBLING = 3; // + and -: scales 2^(k/3), through 1:1 and 2:1
-
-function dpr() {
-  // device pixels per CSS pixel: 2 on a Retina screen, and it moves with the browser's own zoom
-  return window.devicePixelRatio || 1;
-}
-
-function ladderStep(scale, up) {
-  // the next scale (device pixels per image pixel) of the ladder above (or below) `scale`; a
-  // rung within a quarter of a step (x1.06, "fit" just under 25%) is passed over, or the key
-  // would seem to do nothing, and a scale on a rung (through floating point) counts as on it
-  const at = Math.log2(scale) * STEPS_PER_DOUBLING;
-  const k = up ? Math.floor(at + 0.25) + 1 : Math.ceil(at - 0.25) - 1;
-  return Math.pow(2, k / STEPS_PER_DOUBLING);
-}
-
-function percent(scale) {
-  // the readout's figure for `scale` device pixels per image pixel: "100%" (or 200%...) only at
-  // that scale itself, where the file's pixels are shown as they are; at 99.7% the picture is
-  // resampled, and the readout said 100%
-  const pct = scale * 100;
-  const whole = Math.round(pct);
-  if (whole === 0 || whole % 100 !== 0 || Math.abs(pct - whole) <= 1e-4) return `${whole}%`;
-  const one = pct.toFixed(1);
-  return `${Number(one) === whole ? pct.toFixed(2) : one}%`;
-}
+// dpr(), ladderStep(), percent(), wholePixels() and rendering(): qwenlab/html/zoom.js, put before
+// this module (`CompareWidget._esm`), the one ladder the report's lightbox steps along too
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -88,8 +66,13 @@ function render({ model, el: host }) {
   const eachButton = el("button", "qwl-cmp-each", bar);
   eachButton.textContent = "1:1 each";
   eachButton.title = "every image at its own pixels (one image pixel per screen pixel each): " +
-    "images of different sizes are then no longer aligned point for point";
+    "images of different sizes are then shown at different sizes (the same spot of each stays at the centre)";
   const readout = el("span", "qwl-cmp-readout", bar);
+  // said when the originals do not come: a notebook reopened from its saved widget state, without
+  // a kernel, has only the previews kept there (compare.py)
+  const previewNote = el("span", "qwl-cmp-preview", bar);
+  previewNote.title = "The notebook keeps a 768-px preview of each image in its saved widget state; " +
+    "the originals come from the kernel: run the cell again to see them at full resolution";
   const hint = el("span", "qwl-cmp-hint", bar);
   const showHint = () => {
     hint.textContent = model.get("hint") || "click, then wheel or + −: zoom · drag or Shift+arrows: pan · double-click: fit";
@@ -100,6 +83,8 @@ function render({ model, el: host }) {
     "has been clicked, + and - zoom at its centre and Shift with an arrow pans";
 
   let urls = [];
+  let full = []; // per image: urls[i] is the original (not the preview the widget state holds)
+  let noteTimer = null;
   let sizes = []; // natural [w, h] of each image, once loaded
   let imgs = []; // per pane: the <img> elements in it
   let panes = [];
@@ -146,18 +131,43 @@ function render({ model, el: host }) {
     // The pane's centre stays on the picture: any spot of it can be brought there (where 1:1
     // and the zoom keys keep it), but no drag or key takes the picture out of view. Unbounded,
     // a dozen presses of an arrow at 2:1, looking for a headline, left every pane blank, and
-    // the picture had to be found again as many presses back. With images of different extents,
-    // the largest's bounds hold.
-    let hw = 0;
-    let hh = 0;
-    for (const { i, pane } of imgs) {
-      if (!sizes[i]) return [tx, ty]; // not loaded yet: nothing to hold it to
-      const s = scaleOf(i, pane, z, own);
-      hw = Math.max(hw, s * sizes[i][0] / 2);
-      hh = Math.max(hh, s * sizes[i][1] / 2);
-    }
-    if (!imgs.length) return [tx, ty];
+    // the picture had to be found again as many presses back. Every image is panned by the same
+    // fraction of itself (`panScale`): the reference's bounds are every image's.
+    if (!imgs.length || !imgs.every(({ i }) => sizes[i])) return [tx, ty]; // not loaded yet: nothing to hold it to
+    const { i, pane } = reference();
+    const s = scaleOf(i, pane, z, own);
+    const hw = s * sizes[i][0] / 2;
+    const hh = s * sizes[i][1] / 2;
     return [Math.min(hw, Math.max(-hw, tx)), Math.min(hh, Math.max(-hh, ty))];
+  }
+
+  function reference() {
+    // the image the pan is counted in: the one with the most pixels for its pane (the smallest
+    // fit scale, the one "1:1" shows pixel for pixel), the first of equals
+    let best = null;
+    for (const entry of imgs) {
+      if (!sizes[entry.i]) continue;
+      if (!best || fitScale(entry.i, entry.pane) < fitScale(best.i, best.pane) - 1e-9) best = entry;
+    }
+    return best;
+  }
+
+  function panScale(i, pane, own = model.get("own_pixels")) {
+    // [kx, ky]: image i is moved k times the pan, so that it is moved by the same fraction of its
+    // own width and height as the reference: the same spot of each (relatively) stays at the
+    // pane's centre whatever their shapes; images of one size (and shape) are moved alike, pixel
+    // for pixel. Independent of the zoom: every scale is a fit scale times the zoom.
+    const ref = reference();
+    if (!ref || !sizes[i]) return [1, 1];
+    const s = scaleOf(i, pane, 1, own);
+    const r = scaleOf(ref.i, ref.pane, 1, own);
+    return [s * sizes[i][0] / (r * sizes[ref.i][0]), s * sizes[i][1] / (r * sizes[ref.i][1])];
+  }
+
+  function paneScale(pane) {
+    // what a move of the pointer over `pane` is, in the pan's units: its (first) image follows it
+    const entry = imgs.find((e) => e.pane === pane);
+    return entry ? panScale(entry.i, pane) : [1, 1];
   }
 
   function unpin() {
@@ -239,9 +249,8 @@ function render({ model, el: host }) {
   }
 
   function wholeScale(s) {
-    // device pixels per image pixel when a whole number of them (1:1, 2:1), else 0
-    const k = s * dpr();
-    return k >= 0.5 && Math.abs(k - Math.round(k)) <= 1e-6 ? Math.round(k) : 0;
+    // device pixels per image pixel, for `s` CSS pixels per image pixel, when a whole number of them (1:1, 2:1), else 0
+    return wholePixels(s * dpr());
   }
 
   function snapped(s, left, top) {
@@ -264,12 +273,13 @@ function render({ model, el: host }) {
     imgs.forEach(({ img, i, pane }) => {
       const [w, h] = sizes[i] || [0, 0];
       const s = scaleOf(i, pane);
-      const [dx, dy] = snapped(s, pane.clientWidth / 2 + tx - s * w / 2, pane.clientHeight / 2 + ty - s * h / 2);
-      img.style.transform = `translate(${pane.clientWidth / 2 + tx + dx}px, ${pane.clientHeight / 2 + ty + dy}px) ` +
+      const [kx, ky] = panScale(i, pane);
+      const [px, py] = [tx * kx, ty * ky]; // this image's share of the pan: the same spot of each
+      const [dx, dy] = snapped(s, pane.clientWidth / 2 + px - s * w / 2, pane.clientHeight / 2 + py - s * h / 2);
+      img.style.transform = `translate(${pane.clientWidth / 2 + px + dx}px, ${pane.clientHeight / 2 + py + dy}px) ` +
         `scale(${s}) translate(${-w / 2}px, ${-h / 2}px)`;
-      // at 2:1, 3:1... each image pixel is a square of whole device pixels, as a designer's 200%
-      // shows it: smoothed, the strokes of a letter were blurred over their neighbours
-      img.style.imageRendering = wholeScale(s) >= 2 ? "pixelated" : "";
+      // at 2:1, 3:1... each image pixel is a square of whole device pixels (zoom.js's rendering)
+      img.style.imageRendering = rendering(s * dpr());
     });
     // "1:1 each" only means something when the images are shown at different scales when fitted
     const fits = imgs.filter(({ i }) => sizes[i]).map(({ i, pane }) => fitScale(i, pane).toPrecision(6));
@@ -289,8 +299,10 @@ function render({ model, el: host }) {
     // by `factor` (the wheel), or `to` a zoom (the ladder's + and -)
     const { z, tx, ty } = view();
     const box = pane.getBoundingClientRect();
-    const dx = clientX - box.left - box.width / 2;
-    const dy = clientY - box.top - box.height / 2;
+    const [kx, ky] = paneScale(pane);
+    // the cursor's offset from the pane's centre, in the pan's units (the reference image's)
+    const dx = (clientX - box.left - box.width / 2) / kx;
+    const dy = (clientY - box.top - box.height / 2) / ky;
     const z2 = clampZoom(to === undefined ? z * factor : to);
     unpin();
     // keep the image point under the cursor where it is
@@ -361,7 +373,8 @@ function render({ model, el: host }) {
       let last = [ev.clientX, ev.clientY];
       const move = (e) => {
         const { z, tx, ty } = view();
-        setView(z, tx + e.clientX - last[0], ty + e.clientY - last[1]);
+        const [kx, ky] = paneScale(pane); // the image under the pointer follows it
+        setView(z, tx + (e.clientX - last[0]) / kx, ty + (e.clientY - last[1]) / ky);
         last = [e.clientX, e.clientY];
       };
       const up = () => {
@@ -388,6 +401,8 @@ function render({ model, el: host }) {
     img.alt = model.get("labels")[i] || `image ${i + 1}`;
     img.addEventListener("load", () => {
       sizes[i] = [img.naturalWidth, img.naturalHeight];
+      // the original is shown (what a test of the file's own pixels waits for), not a preview
+      if (full[i] && img.src === urls[i]) img.dataset.full = "1";
       if (pinned && loaded()) {
         // 1:1 asked for before: these images are shown 1:1 too, where the last ones were read
         const one = actualZoom();
@@ -450,10 +465,46 @@ function render({ model, el: host }) {
   function loadImages() {
     urls.forEach((u) => URL.revokeObjectURL(u));
     const mimes = model.get("mimes");
-    // the file's own bytes (JPEG, PNG, WebP) arrive as binary buffers: no base64, no re-encoding
+    const previewed = model.get("previewed") || [];
+    // the file's own bytes (JPEG, PNG, WebP) arrive as binary buffers: no base64, no re-encoding;
+    // for a larger image, its preview, until the original comes (`askFull`)
     urls = model.get("images").map((buf, i) => URL.createObjectURL(new Blob([buf], { type: mimes[i] || "image/jpeg" })));
+    full = urls.map((_, i) => !previewed[i]);
     sizes = [];
     build();
+    askFull();
+  }
+
+  function showPreviewNote() {
+    previewNote.textContent = full.every(Boolean) ? "" : "previews: run the cell for full size";
+  }
+
+  function askFull() {
+    // The originals of the images previewed are sent by the kernel in a message, which no saved
+    // widget state keeps (compare.py): asked for by each view that shows previews
+    clearTimeout(noteTimer);
+    previewNote.textContent = "";
+    if (full.every(Boolean)) return;
+    noteTimer = setTimeout(showPreviewNote, 2000); // live, they come at once: said only if they do not
+    try {
+      model.send({ want: "full", generation: model.get("generation") });
+    } catch (err) {
+      showPreviewNote(); // no kernel to ask: the previews stay, and say so
+    }
+  }
+
+  function gotFull(msg, buffers) {
+    // the originals, for the images shown now (not those of an earlier step of the explorer)
+    if (msg.full !== model.get("generation") || !Array.isArray(msg.index)) return;
+    msg.index.forEach((i, k) => {
+      if (i >= urls.length || full[i] || !buffers || !buffers[k]) return;
+      URL.revokeObjectURL(urls[i]);
+      urls[i] = URL.createObjectURL(new Blob([buffers[k]], { type: (msg.mimes || [])[k] || "image/jpeg" }));
+      full[i] = true;
+      // the same element: its load sets the original's size, and the view (relative to the fit) stays
+      for (const entry of imgs) if (entry.i === i) entry.img.src = urls[i];
+    });
+    showPreviewNote();
   }
 
   sideButton.addEventListener("click", () => { model.set("mode", "side"); model.save_changes(); });
@@ -476,7 +527,10 @@ function render({ model, el: host }) {
   model.on("change:height", build);
   model.on("change:caption", showCaption);
   model.on("change:hint", showHint);
-  model.on("msg:custom", (msg) => { if (msg && Array.isArray(msg.pan)) panBy(...msg.pan); });
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg && Array.isArray(msg.pan)) panBy(...msg.pan);
+    else if (msg && msg.full !== undefined) gotFull(msg, buffers);
+  });
   // asked from Python when an image is picked below (a tile of the explorer): bring the viewer on
   // screen, or it opened far above what the user was looking at
   const reveal = () => { if (model.get("reveal") > 0) host.scrollIntoView({ block: "nearest" }); };
@@ -506,6 +560,7 @@ function render({ model, el: host }) {
   return () => {
     resized.disconnect();
     ratio.removeEventListener("change", ratioChanged);
+    clearTimeout(noteTimer);
     urls.forEach((u) => URL.revokeObjectURL(u));
   };
 }

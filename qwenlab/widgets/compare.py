@@ -17,10 +17,15 @@ it, B right. Each image is labelled with only what differs between them ("prompt
 "off", the seed), the caption says what they share and where they came from (SYNTHETIC for the
 offline emulator's).
 
-It is an anywidget (a small ES module, `compare.js`, and `compare.css` beside this file), so it
-works in JupyterLab, VS Code's notebooks, Colab and Voila. The image files travel to the browser
-as they are stored (JPEG, PNG or WebP bytes in binary widget buffers, shown through blob URLs):
-no base64, no re-encoding, full resolution.
+It is an anywidget (a small ES module, `compare.js` after the zoom ladder it shares with the
+report's lightbox, `qwenlab/html/zoom.js`, and `compare.css` beside this file), so it
+works in JupyterLab, VS Code's notebooks, Colab and Voila. While the kernel runs, the image files
+travel to the browser as they are stored (JPEG, PNG or WebP bytes in binary buffers, shown
+through blob URLs): no base64, no re-encoding, full resolution. The widget's state (which a
+notebook saved with its widget state keeps) holds only a 768-px preview of each larger image
+(`previews.py`): the originals are sent in a message the view asks for, which no state keeps, so
+a saved notebook grows by tens of KB a viewer, not MB; reopened without a kernel it shows the
+previews, and says so.
 
     viewer.zoom, viewer.pan, viewer.split       # the shared view, as the browser last sent it
     viewer.reset()                              # fit every image again
@@ -37,11 +42,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..core.values import format_value, is_missing, same_value
 from ..errors import ImageError
+from ..html.zoom import ZOOM_JS
 from ..store.catalog import REPEAT
 from ..store.experiment import provenance_banner
 from ..store.provenance import Provenance
 from ..store.thumbnails import gone, read_checked
 from .display import with_text
+from .previews import preview
 
 if TYPE_CHECKING:
     from ..store.catalog import Entry
@@ -179,10 +186,15 @@ def _widget_class() -> type:
     import traitlets as t
 
     class CompareWidget(anywidget.AnyWidget):  # type: ignore[misc]
-        _esm = _HERE / "compare.js"
+        # the zoom ladder the report's lightbox shares (qwenlab/html/zoom.js), then the viewer
+        _esm = ZOOM_JS + (_HERE / "compare.js").read_text(encoding="utf-8")
         _css = _HERE / "compare.css"
-        images = t.List(t.Bytes()).tag(sync=True)  # the files' bytes: sent as binary buffers
+        # what the saved state keeps: each file's bytes, or its preview when larger (`previewed`);
+        # the view asks for the originals of this `generation` of images (a custom message)
+        images = t.List(t.Bytes()).tag(sync=True)
         mimes = t.List(t.Unicode()).tag(sync=True)
+        previewed = t.List(t.Bool()).tag(sync=True)
+        generation = t.Int(0).tag(sync=True)
         labels = t.List(t.Unicode()).tag(sync=True)
         caption = t.Unicode("").tag(sync=True)  # HTML, escaped here
         mode = t.Unicode("side").tag(sync=True)  # "side" or "swipe" (two images)
@@ -225,6 +237,8 @@ class CompareViewer:
             raise ValueError(f"arrows must be one of {ARROWS}, got {arrows!r}")
         self.widget = _widget_class()(mode=_check_mode(mode), height=int(height), arrows=arrows, hint=hint)
         self.widget.layout.width = "100%"  # as wide as its container, even inside a flex box
+        self._originals: list[tuple[bytes, str]] = []
+        self.widget.on_msg(self._on_msg)
         if images is None:
             if record is None:
                 raise ValueError("CompareViewer needs the experiment the image ids belong to (or images=)")
@@ -238,6 +252,7 @@ class CompareViewer:
         if not 1 <= len(images) <= MAX_IMAGES:
             raise ImageError(f"images: the compare viewer shows 1 to {MAX_IMAGES} images, got {len(images)}")
         payload = [img.read() for img in images]
+        small = [preview(data) for data, _ in payload]
         found, shared = differences(images)
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"labels: one per image ({len(images)}), got {len(labels)}")
@@ -245,11 +260,26 @@ class CompareViewer:
         prov = Provenance.of_tasks({"status": "done", "backend": img.backend} for img in images if img.id is not None)
         head = caption if caption is not None else (provenance_banner(prov) if banner else "") + (
             f"<div class='qwl-cmp-shared'>same: {html.escape(' · '.join(shared))}</div>" if shared and len(images) > 1 else "")
+        self._originals = payload
         with self.widget.hold_sync():
             self.widget.labels = list(labels if labels is not None else found)
-            self.widget.mimes = [mime for _, mime in payload]
-            self.widget.images = [data for data, _ in payload]
+            self.widget.generation += 1
+            self.widget.previewed = [p is not None for p in small]
+            self.widget.mimes = [(p or o)[1] for p, o in zip(small, payload)]
+            self.widget.images = [(p or o)[0] for p, o in zip(small, payload)]
             self.widget.caption = head
+
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A view asks for the originals of the images it shows (`{"want": "full", "generation": n}`):
+        sent in a message, not a trait, so that no saved widget state holds them."""
+        if not (isinstance(content, dict) and content.get("want") == "full"):
+            return
+        if content.get("generation") != self.widget.generation:
+            return  # images shown since: the view asks again for those
+        index = [i for i, p in enumerate(self.widget.previewed) if p]
+        self.widget.send({"full": self.widget.generation, "index": index,
+                          "mimes": [self._originals[i][1] for i in index]},
+                         buffers=[self._originals[i][0] for i in index])
 
     # -- the view ------------------------------------------------------------------------------
     @property
@@ -259,8 +289,9 @@ class CompareViewer:
 
     @property
     def value(self) -> bytes:
-        """The first image's bytes, as sent to the browser."""
-        return self.widget.images[0] if self.widget.images else b""
+        """The first image's bytes, as stored and as the browser shows them while the kernel runs
+        (the saved widget state holds a preview of it when larger: `widget.images`)."""
+        return self._originals[0][0] if self._originals else b""
 
     @property
     def zoom(self) -> float:
@@ -272,7 +303,9 @@ class CompareViewer:
     @property
     def pan(self) -> tuple[float, float]:
         """(x, y): how far the picture is moved from the pane's centre, in CSS pixels of the page,
-        as the browser last sent it; (0, 0) centred."""
+        as the browser last sent it; (0, 0) centred. Counted for the image with the most pixels
+        for its pane (the one "1:1" is for); every other is moved by the same fraction of its own
+        width and height, so the same spot of each is at the centre whatever their shapes."""
         return float(self.widget.pan_x), float(self.widget.pan_y)
 
     @property

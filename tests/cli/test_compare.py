@@ -85,3 +85,32 @@ def test_compare_writes_the_comparisons_report_to_an_html_file(before_after, tmp
     refused = qwenlab("compare", "before", "after", "--rows", "colour", "-o", str(tmp_path / "bad.html"))
     assert refused.exit_code == EXIT_BAD_INPUT and "'colour' is not an axis" in refused.output
     assert "Comparison of" not in refused.output and not (tmp_path / "bad.html").exists()
+
+
+def _grid_height(html_path: Path) -> int:
+    """The height in pixels of the report's drawn grid (its first page, an embedded JPEG)."""
+    import base64
+    import io
+    import re
+
+    uri = re.search(r'<img class="grid" src="data:image/jpeg;base64,([^"]+)"', html_path.read_text(encoding="utf-8"))
+    assert uri, "no drawn grid in the report"
+    with Image.open(io.BytesIO(base64.b64decode(uri.group(1)))) as img:
+        return img.size[1]
+
+
+def test_cell_size_and_dpi_draw_the_html_reports_grid(before_after, tmp_path: Path) -> None:
+    """`qwenlab compare A B -o cmp.html --cell-size 4.4 --dpi 180` wrote the report's grid at the
+    report's 2.2 in and 90 dpi whatever was asked: the options were taken and ignored. They draw
+    the report's grid, as they draw the PNG's; an unasked --dpi keeps the report's own 90."""
+    args = ["compare", "before", "after", "--cols", "size", "--where", "promptExtend=on"]
+    heights = {}
+    for name, extra in {"plain": [], "cells": ["--cell-size", "4.4"], "dpi": ["--dpi", "180"]}.items():
+        result = qwenlab(*args, *extra, "-o", str(tmp_path / f"{name}.html"))
+        assert result.exit_code == EXIT_OK, result.output
+        heights[name] = _grid_height(tmp_path / f"{name}.html")
+    # twice the dots per inch: twice the pixels (from the report's 90, not the PNG's 120); twice
+    # the inches: the images twice as high (the title and headers keep theirs)
+    assert heights["dpi"] > 1.8 * heights["plain"], heights
+    assert heights["cells"] > 1.4 * heights["plain"], heights
+    assert "of the report's drawn grid" in qwenlab("compare", "--help").output

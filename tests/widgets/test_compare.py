@@ -22,6 +22,21 @@ def exp(emulator: Any, data_dir: Path) -> Experiment:
     return run_sweep(emulator, data_dir, name="compare")
 
 
+def _originals_sent(viewer: CompareViewer) -> list[bytes]:
+    """What the browser gets when its view asks for the originals (as compare.js does), every
+    image, the previewed ones from that message and the others from the state."""
+    sent: list[tuple[Any, list[bytes]]] = []
+    viewer.widget.send = lambda content, buffers=None: sent.append((content, list(buffers or [])))  # type: ignore[method-assign]
+    viewer._on_msg(viewer.widget, {"want": "full", "generation": viewer.widget.generation}, [])
+    images = list(viewer.widget.images)
+    if sent:
+        (content, buffers), = sent
+        assert content["full"] == viewer.widget.generation and len(content["mimes"]) == len(buffers)
+        for i, data in zip(content["index"], buffers):
+            images[i] = data
+    return images
+
+
 def _ids(exp: Experiment, **cell: Any) -> list[int]:
     df = exp.images
     for k, v in cell.items():
@@ -37,9 +52,10 @@ def test_a_pair_row_is_labelled_with_only_what_differs(exp: Experiment) -> None:
     assert on.startswith("promptExtend on · seed ") and off.startswith("promptExtend off · seed ")
     assert "size" not in on + off and "experiment" not in on + off  # the same for both: not a label
     assert "size " in viewer.widget.caption and "SYNTHETIC" in viewer.widget.caption
-    # the files' own bytes, not a re-encode or a thumbnail
-    assert viewer.widget.images == [Path(pair["path_a"]).read_bytes(), Path(pair["path_b"]).read_bytes()]
-    assert viewer.widget.mimes == ["image/jpeg", "image/jpeg"]
+    # the files' own bytes, not a re-encode or a thumbnail, sent live (`full` below); the state a
+    # notebook saves holds previews of them
+    assert _originals_sent(viewer) == [Path(pair["path_a"]).read_bytes(), Path(pair["path_b"]).read_bytes()]
+    assert viewer.value == Path(pair["path_a"]).read_bytes()
 
 
 def test_ids_task_uuids_and_lists_mix(exp: Experiment) -> None:
@@ -264,3 +280,40 @@ def test_after_a_page_turn_the_arrows_go_on_from_the_page_shown(exp: Experiment)
     ex.on_key("PageUp")
     ex.on_key("Home")  # Home and End still go to the very first and last
     assert ex.page == 0 and ex.selected is ex.items[0]
+
+
+def test_the_saved_widget_state_holds_previews_and_the_originals_come_live(tmp_path: Path) -> None:
+    """A notebook saved with its widget state keeps every synced trait, binary buffers included:
+    the viewer's were its files as stored, MB of them for a pair of real posters (here two
+    noisy 2048-px PNGs, 12 MB each), kept in the notebook for every viewer shown. The state
+    holds a 768-px preview of each now; the originals go to a view that asks, in a message no
+    state keeps, and only for the images it shows now."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    paths = []
+    for n in range(2):
+        noise = np.random.default_rng(n).integers(0, 256, (2048, 1536 if n else 2048, 3), dtype=np.uint8)
+        paths.append(tmp_path / f"poster{n}.png")
+        Image.fromarray(noise).save(paths[-1])
+    originals = [p.read_bytes() for p in paths]
+    assert min(map(len, originals)) > 5_000_000
+    viewer = compare_files(paths)
+    state = viewer.widget.get_state()
+    held = sum(len(b) for b in state["images"])
+    assert held < 1_000_000, f"the saved state holds {held:,} bytes of images"
+    assert state["previewed"] == [True, True]
+    for data in state["images"]:
+        with Image.open(io.BytesIO(data)) as img:
+            assert max(img.size) == 768
+    assert _originals_sent(viewer) == originals and viewer.value == originals[0]
+    # a request for images shown before is not answered: the view asks again for the new ones
+    stale = viewer.widget.generation
+    viewer.show(viewer.images[::-1])
+    sent: list[Any] = []
+    viewer.widget.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    viewer._on_msg(viewer.widget, {"want": "full", "generation": stale}, [])
+    assert sent == []
+    assert _originals_sent(viewer) == originals[::-1]

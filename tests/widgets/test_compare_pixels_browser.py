@@ -49,7 +49,7 @@ def _middle(page: Any, pane: Any, half: int = 100) -> bytes:
 def _loaded(viewer: Any) -> None:
     viewer.locator(".qwl-cmp-pane").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
     until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
-        "els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0"), 30, "the image to load")
+        "els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0 && els[0].dataset.full === '1'"), 30, "the image to load")
 
 
 @pytest.fixture

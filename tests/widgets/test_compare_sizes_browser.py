@@ -70,7 +70,7 @@ def test_one_to_one_shows_the_larger_image_pixel_for_pixel(chromium: str, voila:
         viewer = page.locator(".qwl-cmp").first
         viewer.locator(".qwl-cmp-pane").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
         until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
-            "els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"), 30, "both images to load")
+            "els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0 && e.dataset.full === '1')"), 30, "both images to load")
         assert viewer.locator("img.qwl-cmp-img").evaluate_all("els => els.map(e => e.naturalWidth)") == [1024, 2048]
         readout = viewer.locator(".qwl-cmp-readout")
         # fitted, each to its pane: the small one is shown twice as large as the big one, and both are said
@@ -83,7 +83,7 @@ def test_one_to_one_shows_the_larger_image_pixel_for_pixel(chromium: str, voila:
             if mode == "swipe":
                 viewer.locator(".qwl-cmp-layer-b img").wait_for(state="attached", timeout=CLICK_TIMEOUT_MS)
                 until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
-                    "els => els.every(e => e.complete && e.naturalWidth > 0)"), 30, "both layers to load")
+                    "els => els.every(e => e.complete && e.naturalWidth > 0 && e.dataset.full === '1')"), 30, "both layers to load")
             viewer.get_by_role("button", name="fit").click(timeout=CLICK_TIMEOUT_MS)
             viewer.get_by_role("button", name="1:1", exact=True).click(timeout=CLICK_TIMEOUT_MS)
             until(lambda: abs(_shown(viewer)[1][1] - 1) < 1e-6, 10, f"1:1 ({mode}) to show big.jpg pixel for pixel")
@@ -111,7 +111,7 @@ def test_one_to_one_each_keeps_the_spot_and_the_keys_zoom_and_pan(chromium: str,
         viewer = page.locator(".qwl-cmp").first
         viewer.locator(".qwl-cmp-pane").first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
         until(lambda: viewer.locator("img.qwl-cmp-img").evaluate_all(
-            "els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"), 30, "both images to load")
+            "els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0 && e.dataset.full === '1')"), 30, "both images to load")
         imgs = viewer.locator("img.qwl-cmp-img")
         each = viewer.get_by_role("button", name="1:1 each")
         each.click(timeout=CLICK_TIMEOUT_MS)

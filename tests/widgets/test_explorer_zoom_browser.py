@@ -38,7 +38,7 @@ def test_one_to_one_stays_on_for_the_next_image_of_another_size(chromium: str, v
         viewer = page.locator(".qwl-cmp").first
         viewer.wait_for(state="visible", timeout=CLICK_TIMEOUT_MS)
         img = viewer.locator("img.qwl-cmp-img")
-        until(lambda: img.evaluate_all("els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0"), 30,
+        until(lambda: img.evaluate_all("els => els.length === 1 && els[0].complete && els[0].naturalWidth > 0 && els[0].dataset.full === '1'"), 30,
               "the first image")
         viewer.get_by_role("button", name="1:1", exact=True).click(timeout=CLICK_TIMEOUT_MS)
         until(lambda: abs(img.evaluate_all(SCALE)[0] - 1) < 1e-6, 10, "1:1")
@@ -47,7 +47,7 @@ def test_one_to_one_stays_on_for_the_next_image_of_another_size(chromium: str, v
             before = img.evaluate_all("els => els[0].src")
             page.keyboard.press("ArrowRight")
             until(lambda: img.evaluate_all("els => els[0].src") != before
-                  and img.evaluate_all("els => els[0].complete && els[0].naturalWidth > 0"), 30, "the next image")
+                  and img.evaluate_all("els => els[0].complete && els[0].naturalWidth > 0 && els[0].dataset.full === '1'"), 30, "the next image")
             sizes.add(tuple(img.evaluate_all("els => [els[0].naturalWidth, els[0].naturalHeight]")))
             until(lambda: abs(img.evaluate_all(SCALE)[0] - 1) < 1e-6, 10, "the next image at 1:1 too")
             assert re.fullmatch(r"100%", viewer.locator(".qwl-cmp-readout").inner_text())
