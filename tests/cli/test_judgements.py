@@ -74,3 +74,25 @@ def test_judgements_across_two_runs_are_read_from_the_shell(emulator, data_dir: 
     assert "no judgements of 'v1' yet" in runner.invoke(cli, ["judgements", "v1"]).output  # neither run's own
     bad = runner.invoke(cli, ["judgements", "v1", "nope"])
     assert bad.exit_code == EXIT_BAD_INPUT and "'EXPERIMENT'" in bad.output and "known: v1, v2" in bad.output
+
+
+def test_a_confounded_judgement_of_an_old_log_is_left_out_and_said_from_the_shell(emulator, data_dir: Path) -> None:
+    """A judgement an old record_judgement took between images at two qualities counted in
+    promptExtend's win rate; the shell leaves it out and says so, in the sentences and --json."""
+    import sqlite3
+
+    exp = run_sweep(emulator, data_dir, name="judged", axes={"promptExtend": [True, False], "outputQuality": [60, 61]},
+                    repeats=1, fail_one=False)
+    pairs = exp.pairs("promptExtend")
+    record_judgement(exp, "promptExtend", pairs["image_a"][0], pairs["image_b"][0], "a")
+    with sqlite3.connect(exp.log.path) as db:  # as a version before the refusal wrote it: on at 60 against off at 61
+        db.execute("INSERT INTO judgements (experiment_id, axis, image_a, image_b, winner, criterion, created_at) "
+                   "VALUES (?, 'promptExtend', ?, ?, 'b', 'overall', '2026-12-01T00:00:00Z')",
+                   (exp.id, int(pairs["image_a"][0]), int(pairs["image_b"][1])))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["judgements", "judged"])
+    assert out.exit_code == EXIT_OK, out.output
+    assert "promptExtend=on wins 100% [" in out.output and "of 1 judgement (" in out.output
+    assert "1 judgement left out, its images differ in another setting too" in out.output
+    rows = json.loads(runner.invoke(cli, ["judgements", "judged", "--json"]).stdout)
+    assert [(r["value"], r["judgements"], r["left_out"]) for r in rows] == [("on", 1, 1), ("off", 1, 1)]

@@ -148,6 +148,31 @@ def test_the_judges_agreement_with_the_ocr_tells_ties_apart(exp: Experiment) -> 
             "(50% of those decided), the other in 1, and called 1 a tie") in j.results.value
 
 
+def test_a_confounded_judgement_of_an_old_log_is_left_out_of_the_agreement_with_the_ocr(emulator, data_dir: Path) -> None:
+    """A judgement an old record_judgement took between images at two qualities is left out of
+    the win rates; the judge's agreement with the OCR, beside them, counted it still."""
+    exp = run_sweep(emulator, data_dir, name="two-qualities", axes={"promptExtend": [True, False], "outputQuality": [60, 61]},
+                    repeats=1, fail_one=False, prompt=PROMPT, size="768x512")
+    want = expected_for(exp)
+    on = {str(p) for p, v in zip(exp.images["path"], exp.images["promptExtend"]) if v in (True, "on")}
+    items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
+    assert score_images(exp.log, items, HalfMisreadingEngine(on), progress=False).scored == 4
+    paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"].astype(str)))
+    j = Judging(exp, "promptExtend", seed=3)
+    while j.current is not None:  # the judge prefers the "on" image, whose text reads better, in both pairs
+        j.choose("left" if paths[j.current[0]] in on else "right")
+    images = exp.images
+    on60, off61 = (int(images[(images.promptExtend == pe) & (images.outputQuality == q)]["image_id"].iloc[0])
+                   for pe, q in ((True, 60), (False, 61)))
+    with sqlite3.connect(exp.log.path) as db:  # as a version before the refusal wrote it: the worse-reading image preferred
+        db.execute("INSERT INTO judgements (experiment_id, axis, image_a, image_b, winner, criterion, created_at) "
+                   "VALUES (?, 'promptExtend', ?, ?, 'b', 'overall', '2026-12-01T00:00:00Z')", (exp.id, on60, off61))
+    j.show_results()
+    assert "of 2 judgements" in j.results.value and "1 judgement left out" in j.results.value
+    assert ("of 2 judged pairs whose word accuracy differs, the judge preferred the image whose text read better in 2 "
+            "(100% of those decided), the other in 0") in j.results.value
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
