@@ -403,7 +403,7 @@ def test_buttons_record_judgements_at_once_and_a_reopened_widget_goes_on(lab: La
     assert len(judgements_in_db(exp)) == 6
     assert again.left_button.disabled and "every pair judged" in again.header.value
     assert "promptExtend=on wins" in again.results.value and "of 6 judgements" in again.results.value
-    with pytest.raises(JudgementError, match="every pair is judged"):
+    with pytest.raises(JudgementError, match=r"every pair judged \(3 now, 3 before; 6 pairs\); see .results_frame"):
         again.choose("left")
     assert Judging(exp, "promptExtend", rejudge=True).queue.__len__() == 6
 

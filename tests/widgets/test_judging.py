@@ -173,6 +173,35 @@ def test_a_confounded_judgement_of_an_old_log_is_left_out_of_the_agreement_with_
             "(100% of those decided), the other in 0") in j.results.value
 
 
+def test_with_no_pair_to_judge_it_says_so_and_why_not_that_every_pair_is_judged(emulator, data_dir: Path) -> None:
+    """An experiment whose "off" cell failed has no pair: judging it said "every pair judged (0
+    now, 0 before; 0 pairs)", as if the work were done, and a click "every pair is judged"."""
+    exp = run_sweep(emulator, data_dir, name="half", axes={"promptExtend": [True, False]}, repeats=1, prompt=PROMPT)
+    assert exp.counts()["failed"] == 1
+    j = exp.judge("promptExtend")
+    said = ("no pair to judge: 1 image of promptExtend=on or promptExtend=off has no counterpart with the other value "
+            "and the same other settings")
+    assert said in j.header.value and "every pair" not in j.header.value
+    assert "0 pairs, no pair to judge, 0 judged now" in repr(j)
+    with pytest.raises(JudgementError, match="no pair to judge: 1 image .* running the experiment again retries failed cells"):
+        j.choose("left")
+
+
+def test_pairs_skipped_are_said_when_the_session_ends_not_every_pair_judged(exp: Experiment) -> None:
+    """Two pairs judged and one skipped read "every pair judged": the skipped one, not judged,
+    is offered by the next session."""
+    j = exp.judge("promptExtend", seed=1)
+    j.choose("left")
+    j.skip()
+    j.choose("tie")
+    assert j.current is None and "every pair judged" not in j.header.value
+    assert "every pair seen, 1 pair skipped (2 now, 0 before; 3 pairs)" in j.header.value
+    assert "every pair seen, 1 pair skipped, 2 judged now" in repr(j)
+    with pytest.raises(JudgementError, match="every pair seen, 1 pair skipped"):
+        j.choose("left")
+    assert len(exp.judge("promptExtend").queue) == 1
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
