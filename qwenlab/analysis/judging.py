@@ -44,6 +44,7 @@ often the judge preferred the image whose text read better. The widget never run
 from __future__ import annotations
 
 import math
+import numbers
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from ..core.intervals import bounds_percent, check_confidence, percent, wilson_interval
@@ -238,6 +239,11 @@ def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: 
     click: reading the experiment again took 0.1 s at 2,000 images)."""
     if winner not in WINNERS:
         raise JudgementError(f"winner must be 'a' (image_a is better), 'b' (image_b is better) or 'tie', got {winner!r}")
+    for name, image in (("image_a", image_a), ("image_b", image_b)):
+        # int() took 1.5 for image 1 and answered "abc" with int()'s own ValueError, naming nothing
+        if isinstance(image, bool) or not isinstance(image, numbers.Integral):
+            raise JudgementError(f"{name}: give an image's id, a whole number from exp.images['image_id'] (or "
+                                 f"qwenlab.analysis.pairs.pairs(exp, {axis!r})['{name}']), not {image!r}")
     criterion = check_criterion(criterion)
     if values is None or settings is None:
         catalog = catalog_for(exp, axis)
@@ -262,6 +268,9 @@ def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: 
 
 def undo_judgement(exp: "ExperimentRecord", judgement_id: int) -> dict[str, Any]:
     """Remove one judgement of this experiment from the log; returns it (as `judgements` reads it)."""
+    if isinstance(judgement_id, bool) or not isinstance(judgement_id, numbers.Integral):
+        raise JudgementError(f"judgement_id: give a judgement's id, a whole number (record_judgement returns it; "
+                             f"qwenlab.analysis.judging.judgements(exp, axis) lists them), not {judgement_id!r}")
     mine = {int(j["id"]) for j in exp.log.judgements(exp.id)}
     if int(judgement_id) not in mine:
         raise JudgementError(f"judgement_id={judgement_id} is not a judgement of experiment {exp.name!r}; "

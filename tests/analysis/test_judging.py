@@ -212,6 +212,23 @@ def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
     assert judgements_in_db(exp) == []
 
 
+@pytest.mark.parametrize("bad", ["x", None, 1.5, True])
+def test_an_image_or_judgement_id_that_is_no_whole_number_is_refused_naming_it(lab: Lab, bad: object) -> None:
+    """record_judgement(exp, axis, 1.5, 2, "a") took 1.5 for image 1 (int() truncates), and "x"
+    or None failed in int() with its own message, naming no parameter; undo_judgement as well."""
+    exp = run(lab, repeats=1)
+    on, off = on_off(exp)[0]
+    with pytest.raises(JudgementError, match=r"image_a: give an image's id, a whole number from exp\.images\['image_id'\]"):
+        record_judgement(exp, "promptExtend", bad, off, "a")  # type: ignore[arg-type]
+    with pytest.raises(JudgementError, match=r"image_b: give an image's id"):
+        record_judgement(exp, "promptExtend", on, bad, "a")  # type: ignore[arg-type]
+    assert judgements_in_db(exp) == []
+    record_judgement(exp, "promptExtend", exp.images["image_id"].astype("int64")[exp.images["image_id"] == on].iloc[0], off, "a")
+    with pytest.raises(JudgementError, match=r"judgement_id: give a judgement's id, a whole number"):
+        undo_judgement(exp, bad)  # type: ignore[arg-type]
+    assert len(judgements_in_db(exp)) == 1  # a numpy integer is an id; nothing undone
+
+
 def test_record_judgement_refuses_two_images_that_differ_in_another_setting_too(lab: Lab) -> None:
     """By hand, record_judgement took promptExtend on at quality 60 against off at quality 61: a
     verdict along promptExtend confounded with the quality, counted in its win rate though the
