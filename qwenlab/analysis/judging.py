@@ -300,10 +300,18 @@ def criteria(judged: list[dict[str, Any]]) -> list[str]:
 
 
 def catalog_for(exp: "ExperimentRecord", axis: str) -> Catalog:
+    """The experiment's catalog; JudgementError, with the fix, unless `axis` is one of its axes
+    (not the repeat)."""
     catalog = Catalog.load(exp)
-    if axis not in catalog.axes or axis == REPEAT:
-        names = ", ".join(a for a in catalog.axes if a != REPEAT)
-        raise JudgementError(f"{axis!r} is not an axis of experiment {exp.name!r}; its axes: {names}")
+    names = [a for a in catalog.axes if a != REPEAT]
+    if not isinstance(axis, str):  # a list met the axes' dict as "unhashable type: 'list'", naming nothing
+        raise JudgementError(f"axis={axis!r}: give one axis name as a string, e.g. axis={(names or ['promptExtend'])[0]!r}")
+    if axis not in names:
+        if not names:  # "its axes: " and nothing after it
+            raise JudgementError(f"{axis!r} is not an axis of experiment {exp.name!r}, which has none (one setting, no sweep "
+                                 "axis): judging compares two values of an axis; run a sweep with one, e.g. "
+                                 "axes={'promptExtend': [True, False]}")
+        raise JudgementError(f"{axis!r} is not an axis of experiment {exp.name!r}; its axes: {', '.join(names)}")
     return catalog
 
 

@@ -229,6 +229,20 @@ def test_an_image_or_judgement_id_that_is_no_whole_number_is_refused_naming_it(l
     assert len(judgements_in_db(exp)) == 1  # a numpy integer is an id; nothing undone
 
 
+def test_an_axis_given_as_a_list_or_of_an_experiment_without_axes_is_refused_with_the_fix(lab: Lab) -> None:
+    """exp.judge(["promptExtend"]) failed with "unhashable type: 'list'", naming nothing; an
+    experiment of one setting answered "'promptExtend' is not an axis ...; its axes: " and nothing."""
+    exp = run(lab, repeats=1)
+    for call in (exp.judge, lambda axis: summary(exp, axis), lambda axis: win_rates(exp, axis)):
+        with pytest.raises(JudgementError, match=r"axis=\['promptExtend'\]: give one axis name as a string, e\.g\. "
+                                                 r"axis='promptExtend'"):
+            call(["promptExtend"])
+    one = lab.run(Sweep(prompt="A poster for 'LUMIERE'", size="256x384"), name="one", progress=False)
+    with pytest.raises(JudgementError, match=r"'promptExtend' is not an axis of experiment 'one', which has none \(one "
+                                             r"setting, no sweep axis\).*axes=\{'promptExtend': \[True, False\]\}"):
+        one.judge("promptExtend")
+
+
 def test_record_judgement_refuses_two_images_that_differ_in_another_setting_too(lab: Lab) -> None:
     """By hand, record_judgement took promptExtend on at quality 60 against off at quality 61: a
     verdict along promptExtend confounded with the quality, counted in its win rate though the
