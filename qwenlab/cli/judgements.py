@@ -62,6 +62,10 @@ def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], crite
     if not (axes or judged) and not as_json:
         opened = (f"compare({', '.join(map(repr, exp.names))})" if isinstance(exp, ComparisonRecord)
                   else f"experiment({exp.name!r})")
+        if not exp.axes:  # judge("AXIS") was suggested, which the notebook then refused: there is none
+            click.echo(f"no judgements of {exp.name!r}: it has no axis to judge (one setting, no sweep axis); judging "
+                       "compares two values of an axis, e.g. a sweep with axes={'promptExtend': [True, False]}")
+            return
         click.echo(f"no judgements of {exp.name!r} yet; judge in a notebook: "
                    f"Lab().{opened}.judge(\"{_axis_to_judge(exp)}\")")
 

@@ -50,6 +50,14 @@ def test_with_no_judgements_it_suggests_an_axis_whose_pairs_differ_in_one_settin
     assert out.exit_code == EXIT_OK and ".judge(\"promptExtend\")" in out.output, out.output
 
 
+def test_an_experiment_without_axes_is_said_to_have_none_to_judge(emulator, data_dir: Path) -> None:
+    """It suggested `.judge("AXIS")` for an experiment of one setting, which the notebook refuses."""
+    run_sweep(emulator, data_dir, name="one", axes={}, repeats=1, fail_one=False)
+    out = CliRunner().invoke(cli, ["judgements", "one"])
+    assert out.exit_code == EXIT_OK and "AXIS" not in out.output, out.output
+    assert "no judgements of 'one': it has no axis to judge (one setting, no sweep axis)" in out.output, out.output
+
+
 def test_judgements_across_two_runs_are_read_from_the_shell(emulator, data_dir: Path) -> None:
     """Judged with lab.compare(a, b).judge("experiment"), they belong to neither run: `qwenlab
     judgements a` cannot show them, and `qwenlab judgements a b` was refused as an extra argument."""
