@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import count_of, same_value
+from ..errors import UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges, score_badges
 
@@ -56,6 +57,9 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
+    if axis is None:  # check_axes passes None (an axis left out of a grid), and catalog.axes[None] was a bare KeyError
+        raise UnknownAxisError(f"axis=None: give the axis whose two values to compare, e.g. "
+                               f"axis={next((a for a in catalog.axes if a != REPEAT), 'promptExtend')!r}")
     catalog = catalog.where(where)
     catalog.check_axes(axis)
     if axis == REPEAT:
