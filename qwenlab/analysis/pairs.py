@@ -64,6 +64,10 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     catalog.check_axes(axis)
     if axis == REPEAT:
         raise ValueError("pairs compare the values of a sweep axis; 'repeat' is what pairs are matched on")
+    if isinstance(where, Mapping) and axis in where and len(catalog.values(axis)) < 2:
+        # the error below then said to pick two values with values=, which where= had filtered out
+        raise ValueError(f"where={dict(where)!r} keeps one value of {axis!r}, the axis the pairs compare: leave {axis!r} "
+                         f"out of where= (values= picks the two values to compare)")
     a, b = _two_values(catalog, axis, values)
     badges = score_badges(catalog, score)  # from the log: no OCR
     others = [n for n in catalog.axes if n not in (axis, REPEAT)]

@@ -102,6 +102,16 @@ def test_an_axis_of_none_is_refused_naming_the_parameter(exp) -> None:
         pairs(exp, None)  # type: ignore[arg-type]
 
 
+def test_where_that_keeps_one_value_of_the_axis_compared_says_so(exp) -> None:
+    """where={"promptExtend": "on"} on promptExtend's pairs answered "has 1 value in view (on);
+    pairs need two: pick them with values=", which where= had filtered out. Two values kept by
+    where= still pair."""
+    with pytest.raises(ValueError, match=r"where=\{'promptExtend': 'on'\} keeps one value of 'promptExtend', the axis the "
+                                         r"pairs compare: leave 'promptExtend' out of where="):
+        pairs(exp, "promptExtend", where={"promptExtend": "on"})
+    assert len(pairs(exp, "promptExtend", where={"promptExtend": ["on", "off"]})) == 3
+
+
 def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: Path) -> None:
     df = pairs(exp, "promptExtend")
     fig = show_pairs(df, path=tmp_path / "pairs.png")
