@@ -51,7 +51,8 @@ def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], crite
     if (axes or judged) and not as_json and (where := exp.provenance.headline()):
         click.echo(where)  # judgements of synthetic images must not be quoted as Runware's
     rows: list[dict[str, Any]] = []  # --json: one document, as every --json prints ([] when nothing is judged, not nothing)
-    for axis in axes or judged:
+    # --axis size --axis size printed its rates twice, and --json listed its rows twice (a sum counted them twice)
+    for axis in dict.fromkeys(axes) or judged:
         frame = win_rates(exp, axis, criterion=criterion, ties=ties)
         if as_json:
             rows += [{k: present(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]

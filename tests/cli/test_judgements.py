@@ -33,6 +33,10 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
     rows = json.loads(one.stdout)
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]
+    # an axis named twice is answered once: its rows listed twice were counted twice by a script
+    twice = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--axis", "promptExtend", "--json"])
+    assert len(json.loads(twice.stdout)) == 4
+    assert runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--axis", "promptExtend"]).output == every.output
 
     for args, named in {("judgements", "nope"): "'EXPERIMENT'", ("judgements", "judged", "--axis", "size"): "'--axis'",
                         ("judgements", "judged", "--criterion", " "): "criterion must be",
