@@ -257,7 +257,12 @@ class Judging(JudgingResults):
         """Remove the last judgement of this session from the log and show its pair again;
         returns the judgement removed, or None when this session has judged nothing (left)."""
         if not self.history:
-            self.status.value = "<small>Nothing to undo: this session has recorded no judgement.</small>"
+            earlier = judgements(self.exp, self.axis, self.criterion)
+            # judging opened again after a restart met "u" with a dead end: say how an earlier one goes
+            how = (f" The last one made before this session (id {earlier[-1]['id']}) is removed with "
+                   f"qwenlab.analysis.judging.undo_judgement(exp, {earlier[-1]['id']}), or replaced by judging its pair "
+                   "again (rejudge=True: a pair's latest judgement counts).") if earlier else ""
+            self.status.value = f"<small>Nothing to undo: this session has recorded no judgement.{html.escape(how)}</small>"
             return None
         jid, position = self.history.pop()
         removed = undo_judgement(self.exp, jid)

@@ -202,6 +202,26 @@ def test_pairs_skipped_are_said_when_the_session_ends_not_every_pair_judged(exp:
     assert len(exp.judge("promptExtend").queue) == 1
 
 
+def test_undo_in_a_session_opened_again_says_how_to_remove_an_earlier_judgement(exp: Experiment) -> None:
+    """Judging opened again (after a restart) met "u" with "Nothing to undo: this session has
+    recorded no judgement", a dead end for the judge whose last click was wrong."""
+    from qwenlab.analysis.judging import undo_judgement
+
+    first = Judging(exp, "promptExtend", seed=1)
+    first.choose("left")
+    last = first.choose("right")
+    again = Judging(exp, "promptExtend", seed=1)
+    assert again.undo() is None and len(stored(exp)) == 2  # nothing of an earlier session is removed by the key
+    assert "Nothing to undo: this session has recorded no judgement." in again.status.value
+    assert (f"The last one made before this session (id {last}) is removed with qwenlab.analysis.judging.undo_judgement(exp, {last})"
+            in again.status.value) and "rejudge=True" in again.status.value
+    undo_judgement(exp, last)  # as it says
+    assert len(stored(exp)) == 1
+    fresh = Judging(exp, "promptExtend", criterion="text correct")  # nothing judged on this criterion: nothing more said
+    fresh.undo()
+    assert fresh.status.value == "<small>Nothing to undo: this session has recorded no judgement.</small>"
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
