@@ -404,7 +404,8 @@ class Judging(JudgingResults):
             why = (f"{count_of(unpaired, 'image')} of {axis}={a} or {axis}={b} {'has' if unpaired == 1 else 'have'} no "
                    f"counterpart with the other value and the same other settings (the counterpart's cell failed, or "
                    f"was not run: running the experiment again retries failed cells)" if unpaired else
-                   f"the experiment has no image of {axis}={a} or {axis}={b}")
+                   f"the experiment has no image of {axis}={a} or {axis}={b} (a failed cell has none: running the "
+                   "experiment again retries failed cells)")
             return f"no pair to judge: {why}"
         counts = f"{self.judged_now} now, {self.judged_before} before; {count_of(self.total_pairs, 'pair')}"
         skipped = len(self.queue) - self.judged_now

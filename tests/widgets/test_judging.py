@@ -185,6 +185,12 @@ def test_with_no_pair_to_judge_it_says_so_and_why_not_that_every_pair_is_judged(
     assert "0 pairs, no pair to judge, 0 judged now" in repr(j)
     with pytest.raises(JudgementError, match="no pair to judge: 1 image .* running the experiment again retries failed cells"):
         j.choose("left")
+    emulator.script(["task_error"] * 8)  # every cell failed (a POST retried takes one more): no image at all, and what to do
+    none = run_sweep(emulator, data_dir, name="none", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    emulator.script([])
+    assert none.counts()["images"] == 0, none.counts()
+    assert ("no pair to judge: the experiment has no image of promptExtend=on or promptExtend=off (a failed cell has none: "
+            "running the experiment again retries failed cells)") in none.judge("promptExtend").header.value
 
 
 def test_pairs_skipped_are_said_when_the_session_ends_not_every_pair_judged(exp: Experiment) -> None:
