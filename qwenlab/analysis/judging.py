@@ -19,7 +19,11 @@ Judgements recorded before criteria existed read as "overall".
 Undo. `undo_judgement` removes one judgement from the log (the widget's undo walks back its own
 judgements, last first, and shows each pair again).
 
-Win rates. A value's judgements are those where one image has it and the other another value.
+Win rates. A value's judgements are those where one image has it and the other another value,
+and every other setting the same (and, where seeds are pinned, the seed). `record_judgement`
+refuses any other pair; one recorded by hand before it did is left out of every count, in the
+`left_out` column and each sentence ("1 judgement left out, its images differ in another setting
+too"), and `confounded(exp, axis)` lists them, each saying what else differs.
 A pair judged again (`rejudge=True`) counts once, by its latest judgement: the earlier ones stay
 in the log, but counted too they would make one comparison weigh twice and the interval narrower
 than the pairs seen allow. By default a tie counts as half a win and half a loss (`ties="half"`), so the rate is
@@ -40,6 +44,7 @@ often the judge preferred the image whose text read better. The widget never run
 from __future__ import annotations
 
 import math
+import numbers
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from ..core.intervals import bounds_percent, check_confidence, percent, wilson_interval
@@ -53,7 +58,7 @@ if TYPE_CHECKING:
 
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["record_judgement", "undo_judgement", "image_values", "image_settings", "win_rates", "summary", "judgements", "latest_per_pair", "criteria",
+__all__ = ["record_judgement", "undo_judgement", "confounded", "image_values", "image_settings", "win_rates", "summary", "judgements", "latest_per_pair", "criteria",
            "check_criterion", "wilson_interval", "TIES", "WINNERS", "CRITERIA", "DEFAULT_CRITERION"]
 
 TIES = ("half", "exclude")
@@ -73,7 +78,9 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
     when nothing is judged yet). ties: "half" (a tie is half a win) or "exclude" (ties left out of
     the rate and the count). images: count only the judgements of two of these image ids (a
     report of part of an experiment). The frame's `attrs` hold `ties`, `confidence` and
-    `sentences` (one line per criterion and value)."""
+    `sentences` (one line per criterion and value), and `confounded`: the judgements left out
+    because their images differ in another setting too (see `confounded`), which `left_out`
+    counts per value and each sentence names."""
     import pandas as pd
 
     if ties not in TIES:
@@ -87,18 +94,54 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
     if images is not None:
         kept = {int(i) for i in images}
         recorded = [j for j in recorded if int(j["image_a"]) in kept and int(j["image_b"]) in kept]
+    # judgements recorded before record_judgement refused them (two images differing in another
+    # setting too) are no verdict on `axis`: left out of every count, and said so
+    recorded, left_out = _split_confounded(recorded, image_settings(catalog, axis))
     judged = latest_per_pair(recorded)
-    names = [check_criterion(criterion)] if criterion is not None else criteria(judged)
+    names = [check_criterion(criterion)] if criterion is not None else criteria(judged + left_out)
     rows = []
     for name in names:
-        rows += _value_rows(catalog, axis, name, [j for j in judged if j["criterion"] == name], value_of, ties, confidence)
+        rows += _value_rows(catalog, axis, name, [j for j in judged if j["criterion"] == name], value_of, ties, confidence,
+                            [j for j in left_out if j["criterion"] == name])
     frame = pd.DataFrame(rows, columns=["criterion", "axis", "value", "judgements", "wins", "losses", "ties", "win_rate",
-                                        "ci_low", "ci_high"])
+                                        "ci_low", "ci_high", "left_out"])
     again = {name: sum(1 for j in recorded if j["criterion"] == name) - sum(1 for j in judged if j["criterion"] == name)
              for name in names}
-    frame.attrs.update(ties=ties, confidence=confidence, judged_again=again,
+    frame.attrs.update(ties=ties, confidence=confidence, judged_again=again, confounded=left_out,
                        sentences=[_sentence(r, ties, confidence, again.get(r["criterion"], 0)) for r in rows])
     return frame
+
+
+def confounded(exp: "ExperimentRecord", axis: str, criterion: str | None = None) -> list[dict[str, Any]]:
+    """The log's judgements along `axis` (of one criterion, or of all) that win rates leave out:
+    their two images differ in another setting too (or, where seeds are pinned, in the seed), so
+    the verdict is no verdict on `axis` alone. Recorded by hand before `record_judgement` refused
+    such pairs; each as `judgements` reads it, with `differs` saying what else differs
+    ("outputQuality (60 against 61)"), oldest first."""
+    catalog = catalog_for(exp, axis)
+    recorded = judgements(exp, axis, None if criterion is None else check_criterion(criterion))
+    return _split_confounded(recorded, image_settings(catalog, axis))[1]
+
+
+def _split_confounded(recorded: list[dict[str, Any]], settings: Mapping[int, Mapping[str, tuple[Any, str]]]
+                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the judgements whose images differ in `axis` alone, the others each with `differs`);
+    a judgement of an image no longer in the experiment is kept here (win rates skip it anyway)."""
+    kept, left_out = [], []
+    for j in recorded:
+        a, b = int(j["image_a"]), int(j["image_b"])
+        differ = _differences(settings[a], settings[b]) if a in settings and b in settings else []
+        if differ:
+            left_out.append({**j, "differs": ", ".join(differ)})
+        else:
+            kept.append(j)
+    return kept, left_out
+
+
+def _differences(sa: Mapping[str, tuple[Any, str]], sb: Mapping[str, tuple[Any, str]]) -> list[str]:
+    """What differs between two images' other settings (`image_settings`), each as "name (x against y)"."""
+    return [f"{'the seed' if n == _SEED else n} ({sa.get(n, (None, '-'))[1]} against {sb.get(n, (None, '-'))[1]})"
+            for n in dict.fromkeys([*sa, *sb]) if sa.get(n, (None,))[0] != sb.get(n, (None,))[0]]
 
 
 def latest_per_pair(judged: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -113,17 +156,25 @@ def latest_per_pair(judged: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[str, Any]],
-                value_of: dict[int, tuple[Any, Any]], ties: str, confidence: float) -> list[dict[str, Any]]:
-    """The rows of `win_rates` for one criterion: each value's counts, rate and interval."""
+                value_of: dict[int, tuple[Any, Any]], ties: str, confidence: float,
+                left_out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of `win_rates` for one criterion: each value's counts, rate and interval, and how
+    many of its judgements were left out (`left_out`: confounded with another setting)."""
     info = catalog.axes[axis]
-    counts: dict[Any, dict[str, int]] = {i: {"wins": 0, "losses": 0, "ties": 0} for i in range(len(info.values))}
+    counts: dict[Any, dict[str, int]] = {i: {"wins": 0, "losses": 0, "ties": 0, "left_out": 0} for i in range(len(info.values))}
     shown: dict[Any, Any] = dict(enumerate(info.values))
+    for j in left_out:
+        for image in (int(j["image_a"]), int(j["image_b"])):
+            k, v = value_of.get(image, (None, None))
+            if k is not None:
+                counts.setdefault(k, {"wins": 0, "losses": 0, "ties": 0, "left_out": 0})["left_out"] += 1
+                shown.setdefault(k, v)
     for j in judged:
         (ka, va), (kb, vb) = value_of.get(int(j["image_a"]), (None, None)), value_of.get(int(j["image_b"]), (None, None))
         if ka is None or kb is None or ka == kb:
             continue  # an image no longer in the experiment, or not a comparison along this axis
         for k, v in ((ka, va), (kb, vb)):  # a value the sweep does not list (an extended sweep)
-            counts.setdefault(k, {"wins": 0, "losses": 0, "ties": 0})
+            counts.setdefault(k, {"wins": 0, "losses": 0, "ties": 0, "left_out": 0})
             shown.setdefault(k, v)
         if j["winner"] == "tie":
             counts[ka]["ties"] += 1
@@ -139,7 +190,8 @@ def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[s
         s = w + t / 2 if ties == "half" else w
         lo, hi = wilson_interval(s, n, confidence)
         rows.append({"criterion": criterion, "axis": axis, "value": info.label(shown[key]), "judgements": n, "wins": w,
-                     "losses": lost, "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi})
+                     "losses": lost, "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi,
+                     "left_out": c["left_out"]})
     return rows
 
 
@@ -152,16 +204,21 @@ def summary(exp: "ExperimentRecord", axis: str, *, criterion: str | None = None,
 
 def _sentence(row: dict[str, Any], ties: str, confidence: float, judged_again: int = 0) -> str:
     name = f"{row['criterion']}: {row['axis']}={row['value']}"
+    n_out = row.get("left_out", 0)
+    # confounded judgements (`confounded`) are in the log but not in the rate: the sentence says so
+    out = (f"{_count(n_out, 'judgement')} left out, {'its images differ' if n_out == 1 else 'their images differ'} in "
+           f"another setting too (see qwenlab.analysis.judging.confounded(exp, {row['axis']!r}))") if n_out else ""
     if not row["judgements"]:
         if row["ties"]:
-            return f"{name}: {_count(row['ties'], 'tie')} only, which ties='exclude' leaves out of the rate"
-        return f"{name}: no judgements yet"
+            return f"{name}: {_count(row['ties'], 'tie')} only, which ties='exclude' leaves out of the rate" + \
+                (f"; {out}" if out else "")
+        return f"{name}: no judgements counted; {out}" if out else f"{name}: no judgements yet"
     how = "ties counted as half" if ties == "half" else "ties excluded"
     again = f"; {_count(judged_again, 'earlier judgement')} of pairs judged again not counted" if judged_again else ""
     low, high = bounds_percent(row["ci_low"], row["ci_high"])  # outward: whether it holds 50% reads right
     return (f"{name} wins {row['win_rate']:.0%} [{low}, {high}] of "
             f"{_count(row['judgements'], 'judgement')} ({how}; {row['wins']} won, {row['losses']} lost, {row['ties']} tied; "
-            f"{percent(confidence)} Wilson interval{again})")
+            f"{percent(confidence)} Wilson interval{again}{'; ' + out if out else ''})")
 
 
 def _count(n: int, noun: str) -> str:
@@ -182,6 +239,11 @@ def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: 
     click: reading the experiment again took 0.1 s at 2,000 images)."""
     if winner not in WINNERS:
         raise JudgementError(f"winner must be 'a' (image_a is better), 'b' (image_b is better) or 'tie', got {winner!r}")
+    for name, image in (("image_a", image_a), ("image_b", image_b)):
+        # int() took 1.5 for image 1 and answered "abc" with int()'s own ValueError, naming nothing
+        if isinstance(image, bool) or not isinstance(image, numbers.Integral):
+            raise JudgementError(f"{name}: give an image's id, a whole number from exp.images['image_id'] (or "
+                                 f"qwenlab.analysis.pairs.pairs(exp, {axis!r})['{name}']), not {image!r}")
     criterion = check_criterion(criterion)
     if values is None or settings is None:
         catalog = catalog_for(exp, axis)
@@ -196,8 +258,7 @@ def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: 
     # a verdict on two images that differ in another setting too is no verdict on `axis`: it
     # would count in the axis's win rate, confounded (the widget offers no such pair)
     sa, sb = settings.get(int(image_a), {}), settings.get(int(image_b), {})
-    differ = [f"{'the seed' if n == _SEED else n} ({sa.get(n, (None, '-'))[1]} against {sb.get(n, (None, '-'))[1]})"
-              for n in dict.fromkeys([*sa, *sb]) if sa.get(n, (None,))[0] != sb.get(n, (None,))[0]]
+    differ = _differences(sa, sb)
     if differ:
         raise JudgementError(f"images {image_a} and {image_b} differ in {', '.join(differ)} as well as in {axis}: a judgement "
                              f"along {axis!r} compares images that differ in it alone; take pairs from "
@@ -207,6 +268,9 @@ def record_judgement(exp: "ExperimentRecord", axis: str, image_a: int, image_b: 
 
 def undo_judgement(exp: "ExperimentRecord", judgement_id: int) -> dict[str, Any]:
     """Remove one judgement of this experiment from the log; returns it (as `judgements` reads it)."""
+    if isinstance(judgement_id, bool) or not isinstance(judgement_id, numbers.Integral):
+        raise JudgementError(f"judgement_id: give a judgement's id, a whole number (record_judgement returns it; "
+                             f"qwenlab.analysis.judging.judgements(exp, axis) lists them), not {judgement_id!r}")
     mine = {int(j["id"]) for j in exp.log.judgements(exp.id)}
     if int(judgement_id) not in mine:
         raise JudgementError(f"judgement_id={judgement_id} is not a judgement of experiment {exp.name!r}; "
@@ -236,10 +300,18 @@ def criteria(judged: list[dict[str, Any]]) -> list[str]:
 
 
 def catalog_for(exp: "ExperimentRecord", axis: str) -> Catalog:
+    """The experiment's catalog; JudgementError, with the fix, unless `axis` is one of its axes
+    (not the repeat)."""
     catalog = Catalog.load(exp)
-    if axis not in catalog.axes or axis == REPEAT:
-        names = ", ".join(a for a in catalog.axes if a != REPEAT)
-        raise JudgementError(f"{axis!r} is not an axis of experiment {exp.name!r}; its axes: {names}")
+    names = [a for a in catalog.axes if a != REPEAT]
+    if not isinstance(axis, str):  # a list met the axes' dict as "unhashable type: 'list'", naming nothing
+        raise JudgementError(f"axis={axis!r}: give one axis name as a string, e.g. axis={(names or ['promptExtend'])[0]!r}")
+    if axis not in names:
+        if not names:  # "its axes: " and nothing after it
+            raise JudgementError(f"{axis!r} is not an axis of experiment {exp.name!r}, which has none (one setting, no sweep "
+                                 "axis): judging compares two values of an axis; run a sweep with one, e.g. "
+                                 "axes={'promptExtend': [True, False]}")
+        raise JudgementError(f"{axis!r} is not an axis of experiment {exp.name!r}; its axes: {', '.join(names)}")
     return catalog
 
 

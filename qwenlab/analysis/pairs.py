@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import count_of, same_value
+from ..errors import UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges, score_badges
 
@@ -56,10 +57,17 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
+    if axis is None:  # check_axes passes None (an axis left out of a grid), and catalog.axes[None] was a bare KeyError
+        raise UnknownAxisError(f"axis=None: give the axis whose two values to compare, e.g. "
+                               f"axis={next((a for a in catalog.axes if a != REPEAT), 'promptExtend')!r}")
     catalog = catalog.where(where)
     catalog.check_axes(axis)
     if axis == REPEAT:
         raise ValueError("pairs compare the values of a sweep axis; 'repeat' is what pairs are matched on")
+    if isinstance(where, Mapping) and axis in where and len(catalog.values(axis)) < 2:
+        # the error below then said to pick two values with values=, which where= had filtered out
+        raise ValueError(f"where={dict(where)!r} keeps one value of {axis!r}, the axis the pairs compare: leave {axis!r} "
+                         f"out of where= (values= picks the two values to compare)")
     a, b = _two_values(catalog, axis, values)
     badges = score_badges(catalog, score)  # from the log: no OCR
     others = [n for n in catalog.axes if n not in (axis, REPEAT)]

@@ -51,7 +51,8 @@ def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], crite
     if (axes or judged) and not as_json and (where := exp.provenance.headline()):
         click.echo(where)  # judgements of synthetic images must not be quoted as Runware's
     rows: list[dict[str, Any]] = []  # --json: one document, as every --json prints ([] when nothing is judged, not nothing)
-    for axis in axes or judged:
+    # --axis size --axis size printed its rates twice, and --json listed its rows twice (a sum counted them twice)
+    for axis in dict.fromkeys(axes) or judged:
         frame = win_rates(exp, axis, criterion=criterion, ties=ties)
         if as_json:
             rows += [{k: present(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
@@ -62,6 +63,10 @@ def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], crite
     if not (axes or judged) and not as_json:
         opened = (f"compare({', '.join(map(repr, exp.names))})" if isinstance(exp, ComparisonRecord)
                   else f"experiment({exp.name!r})")
+        if not exp.axes:  # judge("AXIS") was suggested, which the notebook then refused: there is none
+            click.echo(f"no judgements of {exp.name!r}: it has no axis to judge (one setting, no sweep axis); judging "
+                       "compares two values of an axis, e.g. a sweep with axes={'promptExtend': [True, False]}")
+            return
         click.echo(f"no judgements of {exp.name!r} yet; judge in a notebook: "
                    f"Lab().{opened}.judge(\"{_axis_to_judge(exp)}\")")
 

@@ -270,15 +270,22 @@ def _judgements(experiment: "ExperimentRecord", catalog: Catalog, shown: set[int
     """Each judged value's win rate with its Wilson interval, as `qwenlab.analysis.judging.win_rates` counts it."""
     judged = sorted({j["axis"] for j in experiment.log.judgements(experiment.id)})
     body = []
+    left_out = 0
     for axis in (a for a in judged if a in catalog.axes):
-        for r in win_rates(experiment, axis, images=shown).itertuples():
+        frame = win_rates(experiment, axis, images=shown)
+        left_out += len(frame.attrs["confounded"])
+        for r in frame.itertuples():
             if r.judgements:
                 body.append([esc(axis), esc(r.criterion), esc(r.value), str(r.wins), str(r.losses), str(r.ties), f"{r.win_rate:.0%}",
                              "{} to {}".format(*bounds_percent(r.ci_low, r.ci_high))])  # outward, as the sentences
+    # confounded judgements (recorded before record_judgement refused them) are in no row: said here
+    out = (f" {count_of(left_out, 'judgement')} left out: {'its' if left_out == 1 else 'their'} two images differ in another "
+           "setting too (qwenlab.analysis.judging.confounded lists them).") if left_out else ""
     if not body:
-        return "<p class=\"muted\">No blind judgements yet.</p>"
+        return f"<h3>blind judgements</h3><p class=\"muted\">None counted.{esc(out)}</p>" if out else \
+            "<p class=\"muted\">No blind judgements yet.</p>"
     return ("<h3>blind judgements</h3><p class=\"muted\">win rate counts a tie as half a win; "
-            "the interval is Wilson's, at 95%, its bounds rounded outward.</p>"
+            f"the interval is Wilson's, at 95%, its bounds rounded outward.{esc(out)}</p>"
             + table(["axis", "criterion", "value", "wins", "losses", "ties", "win rate", "95% interval"], body,
                     numeric=(3, 4, 5, 6)))
 

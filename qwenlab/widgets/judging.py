@@ -162,6 +162,7 @@ class Judging(JudgingResults):
         self._aspects = {int(i): aspect_of(wd, ht) for i, wd, ht in zip(images["image_id"], images["width"], images["height"])}
         self._expected = expected_for(exp, expected)
         self.total_pairs = len(found)
+        self._unpaired = (int(found.attrs["unpaired"]), str(found.attrs["a"]), str(found.attrs["b"]))  # why no pair, if none
         self.queue = queue
         self.position = 0
         self.judged_now = 0
@@ -231,7 +232,9 @@ class Judging(JudgingResults):
             raise JudgementError(f"choose 'left', 'right' or 'tie', not {which!r}")
         pair = self.current
         if pair is None:
-            raise JudgementError("every pair is judged; see .results_frame(), .undo() the last one, or open judging "
+            if not self.total_pairs:
+                raise JudgementError(self._done())
+            raise JudgementError(f"{self._done()}; see .results_frame(), .undo() the last one, or open judging "
                                  "again with rejudge=True")
         jid = record_judgement(self.exp, self.axis, pair[0], pair[1], mapping[which], self.criterion, values=self._values,
                                settings=self._settings)
@@ -254,7 +257,12 @@ class Judging(JudgingResults):
         """Remove the last judgement of this session from the log and show its pair again;
         returns the judgement removed, or None when this session has judged nothing (left)."""
         if not self.history:
-            self.status.value = "<small>Nothing to undo: this session has recorded no judgement.</small>"
+            earlier = judgements(self.exp, self.axis, self.criterion)
+            # judging opened again after a restart met "u" with a dead end: say how an earlier one goes
+            how = (f" The last one made before this session (id {earlier[-1]['id']}) is removed with "
+                   f"qwenlab.analysis.judging.undo_judgement(exp, {earlier[-1]['id']}), or replaced by judging its pair "
+                   "again (rejudge=True: a pair's latest judgement counts).") if earlier else ""
+            self.status.value = f"<small>Nothing to undo: this session has recorded no judgement.{html.escape(how)}</small>"
             return None
         jid, position = self.history.pop()
         removed = undo_judgement(self.exp, jid)
@@ -366,8 +374,7 @@ class Judging(JudgingResults):
         self.pair_box.layout.display = "none" if done else "flex"
         if done:
             self.header.value = self._banner + (f"<b>Blind judging of {html.escape(self.axis)}</b> · {html.escape(self.exp.name)} · "
-                                 f"criterion <b>{html.escape(self.criterion)}</b>: every pair judged "
-                                 f"({self.judged_now} now, {self.judged_before} before; {count_of(self.total_pairs, 'pair')})")
+                                 f"criterion <b>{html.escape(self.criterion)}</b>: {html.escape(self._done())}")
             self.left.value = self.right.value = b""
             self.expected_text.value = ""
             self.compare_box.children = []
@@ -386,6 +393,26 @@ class Judging(JudgingResults):
             image.format, image.value = self._image(image_id)
         self._arrange()
         self._show_compare()
+
+    def _done(self) -> str:
+        """What the session has left when no pair is on screen: no pair at all (and why), pairs
+        skipped (offered again next time), or every pair judged."""
+        if not self.total_pairs:
+            # "every pair judged" read as work done where nothing could be judged
+            unpaired, a, b = self._unpaired
+            axis = self.axis
+            why = (f"{count_of(unpaired, 'image')} of {axis}={a} or {axis}={b} {'has' if unpaired == 1 else 'have'} no "
+                   f"counterpart with the other value and the same other settings (the counterpart's cell failed, or "
+                   f"was not run: running the experiment again retries failed cells)" if unpaired else
+                   f"the experiment has no image of {axis}={a} or {axis}={b} (a failed cell has none: running the "
+                   "experiment again retries failed cells)")
+            return f"no pair to judge: {why}"
+        counts = f"{self.judged_now} now, {self.judged_before} before; {count_of(self.total_pairs, 'pair')}"
+        skipped = len(self.queue) - self.judged_now
+        if skipped > 0:  # "every pair judged" hid the pairs skipped, which the next session offers again
+            return (f"every pair seen, {count_of(skipped, 'pair')} skipped ({counts}); judging opened again offers "
+                    "the pairs not judged yet")
+        return f"every pair judged ({counts})"
 
     def _expected_html(self, left: int, right: int) -> str:
         """The strings the images should show, large and spaced for checking spelling letter by letter."""
@@ -422,7 +449,9 @@ class Judging(JudgingResults):
                                   self._aspects.get(image_id))
 
     def __repr__(self) -> str:
-        where = f"pair {self.position + 1} of {len(self.queue)}" if self.current else "every pair judged"
+        where = (f"pair {self.position + 1} of {len(self.queue)}" if self.current else "no pair to judge" if not self.total_pairs
+                 else self._done().split(" (")[0])  # "every pair judged", or "every pair seen, 1 pair skipped"
+
         return (f"Judging({self.exp.name!r}, axis={self.axis!r}, criterion={self.criterion!r}: {count_of(self.total_pairs, 'pair')}, "
                 f"{where}, {self.judged_now} judged now, {self.judged_before} before)")
 

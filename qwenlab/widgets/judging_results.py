@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from ..analysis.judging import judgements, latest_per_pair, win_rates
+from ..analysis.judging import confounded, judgements, latest_per_pair, win_rates
 from ..typography.analysis import describe
 from ..typography.scores import text_scores
 
@@ -69,7 +69,8 @@ class JudgingResults:
             return ""
         df = text_scores(self.exp, self.badges.engine)
         said = {"better": 0, "worse": 0, "tie": 0}  # what the judge said of the image whose text read better
-        for j in latest_per_pair(judgements(self.exp, self.axis, self.criterion)):
+        left_out = {int(j["id"]) for j in confounded(self.exp, self.axis, self.criterion)}  # as the win rates leave them out
+        for j in latest_per_pair([j for j in judgements(self.exp, self.axis, self.criterion) if int(j["id"]) not in left_out]):
             va, vb = self.badges.value(j["image_a"]), self.badges.value(j["image_b"])
             if va is not None and vb is not None and va != vb:
                 said["tie" if j["winner"] == "tie" else "better" if j["winner"] == ("a" if va > vb else "b") else "worse"] += 1

@@ -13,6 +13,7 @@ import pytest
 from qwenlab import Experiment, Lab, Sweep
 from qwenlab.analysis.judging import (
     CRITERIA,
+    confounded,
     judgements,
     record_judgement,
     summary,
@@ -211,6 +212,37 @@ def test_record_judgement_refuses_what_is_not_a_comparison(lab: Lab) -> None:
     assert judgements_in_db(exp) == []
 
 
+@pytest.mark.parametrize("bad", ["x", None, 1.5, True])
+def test_an_image_or_judgement_id_that_is_no_whole_number_is_refused_naming_it(lab: Lab, bad: object) -> None:
+    """record_judgement(exp, axis, 1.5, 2, "a") took 1.5 for image 1 (int() truncates), and "x"
+    or None failed in int() with its own message, naming no parameter; undo_judgement as well."""
+    exp = run(lab, repeats=1)
+    on, off = on_off(exp)[0]
+    with pytest.raises(JudgementError, match=r"image_a: give an image's id, a whole number from exp\.images\['image_id'\]"):
+        record_judgement(exp, "promptExtend", bad, off, "a")  # type: ignore[arg-type]
+    with pytest.raises(JudgementError, match=r"image_b: give an image's id"):
+        record_judgement(exp, "promptExtend", on, bad, "a")  # type: ignore[arg-type]
+    assert judgements_in_db(exp) == []
+    record_judgement(exp, "promptExtend", exp.images["image_id"].astype("int64")[exp.images["image_id"] == on].iloc[0], off, "a")
+    with pytest.raises(JudgementError, match=r"judgement_id: give a judgement's id, a whole number"):
+        undo_judgement(exp, bad)  # type: ignore[arg-type]
+    assert len(judgements_in_db(exp)) == 1  # a numpy integer is an id; nothing undone
+
+
+def test_an_axis_given_as_a_list_or_of_an_experiment_without_axes_is_refused_with_the_fix(lab: Lab) -> None:
+    """exp.judge(["promptExtend"]) failed with "unhashable type: 'list'", naming nothing; an
+    experiment of one setting answered "'promptExtend' is not an axis ...; its axes: " and nothing."""
+    exp = run(lab, repeats=1)
+    for call in (exp.judge, lambda axis: summary(exp, axis), lambda axis: win_rates(exp, axis)):
+        with pytest.raises(JudgementError, match=r"axis=\['promptExtend'\]: give one axis name as a string, e\.g\. "
+                                                 r"axis='promptExtend'"):
+            call(["promptExtend"])
+    one = lab.run(Sweep(prompt="A poster for 'LUMIERE'", size="256x384"), name="one", progress=False)
+    with pytest.raises(JudgementError, match=r"'promptExtend' is not an axis of experiment 'one', which has none \(one "
+                                             r"setting, no sweep axis\).*axes=\{'promptExtend': \[True, False\]\}"):
+        one.judge("promptExtend")
+
+
 def test_record_judgement_refuses_two_images_that_differ_in_another_setting_too(lab: Lab) -> None:
     """By hand, record_judgement took promptExtend on at quality 60 against off at quality 61: a
     verdict along promptExtend confounded with the quality, counted in its win rate though the
@@ -226,6 +258,49 @@ def test_record_judgement_refuses_two_images_that_differ_in_another_setting_too(
     on, off = on_off(exp)[0]  # a pair that differs in promptExtend alone is taken, as before
     record_judgement(exp, "promptExtend", on, off, "a")
     assert len(judgements_in_db(exp)) == 1
+
+
+def insert_as_of_old(exp: Experiment, image_a: int, image_b: int, winner: str, criterion: str = "overall") -> None:
+    """A judgement written as record_judgement wrote it before it refused confounded pairs."""
+    with sqlite3.connect(exp.log.path) as db:
+        db.execute("INSERT INTO judgements (experiment_id, axis, image_a, image_b, winner, criterion, created_at) "
+                   "VALUES (?, 'promptExtend', ?, ?, ?, ?, '2026-12-01T00:00:00Z')", (exp.id, image_a, image_b, winner, criterion))
+
+
+def test_a_confounded_judgement_of_an_old_log_is_left_out_of_the_win_rates_and_said(lab: Lab, tmp_path: Path) -> None:
+    """Before record_judgement refused them, a judgement by hand could set promptExtend on at
+    quality 60 against off at quality 61, and an old log still counted it in promptExtend's win
+    rate, confounded with the quality. It is left out of every count now; the rows, the sentences
+    and the report say how many and why, and `confounded` lists them with what else differs."""
+    exp = run(lab, repeats=1)
+    on, off = on_off(exp)[0]
+    record_judgement(exp, "promptExtend", on, off, "a")  # a clean pair: "on" wins
+    images = exp.images
+    on60, off61 = (int(images[(images.promptExtend == pe) & (images.outputQuality == q)]["image_id"].iloc[0])
+                   for pe, q in ((True, 60), (False, 61)))
+    insert_as_of_old(exp, on60, off61, "b")  # "off" wins, at another quality
+    insert_as_of_old(exp, off61, on60, "tie", "text correct")  # a criterion judged on confounded pairs only
+
+    rates = win_rates(exp, "promptExtend").set_index(["criterion", "value"])
+    cols = ["judgements", "wins", "losses", "ties", "left_out"]
+    assert rates.loc[("overall", "on"), cols].tolist() == [1, 1, 0, 0, 1]
+    assert rates.loc[("overall", "off"), cols].tolist() == [1, 0, 1, 0, 1]
+    assert (rates.loc[("overall", "on"), "ci_low"], rates.loc[("overall", "on"), "ci_high"]) == pytest.approx(wilson_interval(1, 1))
+    assert rates.loc[("text correct", "on"), cols].tolist() == [0, 0, 0, 0, 1]
+
+    left = confounded(exp, "promptExtend")
+    assert [(j["image_a"], j["image_b"], j["winner"], j["criterion"], j["differs"]) for j in left] == [
+        (on60, off61, "b", "overall", "outputQuality (60 against 61)"),
+        (off61, on60, "tie", "text correct", "outputQuality (61 against 60)")]
+    assert [j["id"] for j in confounded(exp, "promptExtend", "text correct")] == [left[1]["id"]]
+    assert [j["id"] for j in rates.attrs["confounded"]] == [j["id"] for j in left]
+
+    lines = summary(exp, "promptExtend").splitlines()
+    said = "1 judgement left out, its images differ in another setting too (see qwenlab.analysis.judging.confounded(exp, 'promptExtend'))"
+    assert lines[0].startswith("overall: promptExtend=on wins 100% [") and "of 1 judgement (" in lines[0] and said in lines[0]
+    assert lines[2] == f"text correct: promptExtend=on: no judgements counted; {said}"
+    report = exp.export(tmp_path / "report.html").read_text(encoding="utf-8").split("<h3>blind judgements</h3>")[1]
+    assert "2 judgements left out: their two images differ in another setting too" in report
 
 
 def test_with_pinned_seeds_two_images_of_different_seeds_are_refused(lab: Lab, seeded_model: str) -> None:
@@ -359,7 +434,7 @@ def test_buttons_record_judgements_at_once_and_a_reopened_widget_goes_on(lab: La
     assert len(judgements_in_db(exp)) == 6
     assert again.left_button.disabled and "every pair judged" in again.header.value
     assert "promptExtend=on wins" in again.results.value and "of 6 judgements" in again.results.value
-    with pytest.raises(JudgementError, match="every pair is judged"):
+    with pytest.raises(JudgementError, match=r"every pair judged \(3 now, 3 before; 6 pairs\); see .results_frame"):
         again.choose("left")
     assert Judging(exp, "promptExtend", rejudge=True).queue.__len__() == 6
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from qwenlab.analysis.pairs import pairs
-from qwenlab.errors import WidgetsMissingError
+from qwenlab.errors import UnknownAxisError, WidgetsMissingError
 from qwenlab.figures.pairs import show_pairs
 from qwenlab.figures.panels import drawn_tiles
 from qwenlab.widgets.pairviewer import pair_viewer
@@ -93,6 +93,23 @@ def test_values_must_be_two_different_values(exp) -> None:
     with pytest.raises(ValueError, match="names one value twice"):
         exp.judge("promptExtend", values=("off", "off"))
     assert len(pairs(exp, "promptExtend", values=("off", "on"))) == 3  # two values, either order
+
+
+def test_an_axis_of_none_is_refused_naming_the_parameter(exp) -> None:
+    """pairs(exp, None) failed with a bare KeyError: None."""
+    with pytest.raises(UnknownAxisError, match=r"axis=None: give the axis whose two values to compare, e\.g\. "
+                                               r"axis='promptExtend'"):
+        pairs(exp, None)  # type: ignore[arg-type]
+
+
+def test_where_that_keeps_one_value_of_the_axis_compared_says_so(exp) -> None:
+    """where={"promptExtend": "on"} on promptExtend's pairs answered "has 1 value in view (on);
+    pairs need two: pick them with values=", which where= had filtered out. Two values kept by
+    where= still pair."""
+    with pytest.raises(ValueError, match=r"where=\{'promptExtend': 'on'\} keeps one value of 'promptExtend', the axis the "
+                                         r"pairs compare: leave 'promptExtend' out of where="):
+        pairs(exp, "promptExtend", where={"promptExtend": "on"})
+    assert len(pairs(exp, "promptExtend", where={"promptExtend": ["on", "off"]})) == 3
 
 
 def test_show_pairs_draws_each_pair_side_by_side_with_its_seeds(exp, tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
     rows = json.loads(one.stdout)
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]
+    # an axis named twice is answered once: its rows listed twice were counted twice by a script
+    twice = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--axis", "promptExtend", "--json"])
+    assert len(json.loads(twice.stdout)) == 4
+    assert runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--axis", "promptExtend"]).output == every.output
 
     for args, named in {("judgements", "nope"): "'EXPERIMENT'", ("judgements", "judged", "--axis", "size"): "'--axis'",
                         ("judgements", "judged", "--criterion", " "): "criterion must be",
@@ -48,6 +52,14 @@ def test_with_no_judgements_it_suggests_an_axis_whose_pairs_differ_in_one_settin
               axes={"prompt": ["A red 'SALE' sign", "A blue 'OPEN' sign"], "promptExtend": [True, False]})
     out = CliRunner().invoke(cli, ["judgements", "two"])
     assert out.exit_code == EXIT_OK and ".judge(\"promptExtend\")" in out.output, out.output
+
+
+def test_an_experiment_without_axes_is_said_to_have_none_to_judge(emulator, data_dir: Path) -> None:
+    """It suggested `.judge("AXIS")` for an experiment of one setting, which the notebook refuses."""
+    run_sweep(emulator, data_dir, name="one", axes={}, repeats=1, fail_one=False)
+    out = CliRunner().invoke(cli, ["judgements", "one"])
+    assert out.exit_code == EXIT_OK and "AXIS" not in out.output, out.output
+    assert "no judgements of 'one': it has no axis to judge (one setting, no sweep axis)" in out.output, out.output
 
 
 def test_judgements_across_two_runs_are_read_from_the_shell(emulator, data_dir: Path) -> None:
@@ -74,3 +86,25 @@ def test_judgements_across_two_runs_are_read_from_the_shell(emulator, data_dir: 
     assert "no judgements of 'v1' yet" in runner.invoke(cli, ["judgements", "v1"]).output  # neither run's own
     bad = runner.invoke(cli, ["judgements", "v1", "nope"])
     assert bad.exit_code == EXIT_BAD_INPUT and "'EXPERIMENT'" in bad.output and "known: v1, v2" in bad.output
+
+
+def test_a_confounded_judgement_of_an_old_log_is_left_out_and_said_from_the_shell(emulator, data_dir: Path) -> None:
+    """A judgement an old record_judgement took between images at two qualities counted in
+    promptExtend's win rate; the shell leaves it out and says so, in the sentences and --json."""
+    import sqlite3
+
+    exp = run_sweep(emulator, data_dir, name="judged", axes={"promptExtend": [True, False], "outputQuality": [60, 61]},
+                    repeats=1, fail_one=False)
+    pairs = exp.pairs("promptExtend")
+    record_judgement(exp, "promptExtend", pairs["image_a"][0], pairs["image_b"][0], "a")
+    with sqlite3.connect(exp.log.path) as db:  # as a version before the refusal wrote it: on at 60 against off at 61
+        db.execute("INSERT INTO judgements (experiment_id, axis, image_a, image_b, winner, criterion, created_at) "
+                   "VALUES (?, 'promptExtend', ?, ?, 'b', 'overall', '2026-12-01T00:00:00Z')",
+                   (exp.id, int(pairs["image_a"][0]), int(pairs["image_b"][1])))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["judgements", "judged"])
+    assert out.exit_code == EXIT_OK, out.output
+    assert "promptExtend=on wins 100% [" in out.output and "of 1 judgement (" in out.output
+    assert "1 judgement left out, its images differ in another setting too" in out.output
+    rows = json.loads(runner.invoke(cli, ["judgements", "judged", "--json"]).stdout)
+    assert [(r["value"], r["judgements"], r["left_out"]) for r in rows] == [("on", 1, 1), ("off", 1, 1)]

@@ -148,6 +148,86 @@ def test_the_judges_agreement_with_the_ocr_tells_ties_apart(exp: Experiment) -> 
             "(50% of those decided), the other in 1, and called 1 a tie") in j.results.value
 
 
+def test_a_confounded_judgement_of_an_old_log_is_left_out_of_the_agreement_with_the_ocr(emulator, data_dir: Path) -> None:
+    """A judgement an old record_judgement took between images at two qualities is left out of
+    the win rates; the judge's agreement with the OCR, beside them, counted it still."""
+    exp = run_sweep(emulator, data_dir, name="two-qualities", axes={"promptExtend": [True, False], "outputQuality": [60, 61]},
+                    repeats=1, fail_one=False, prompt=PROMPT, size="768x512")
+    want = expected_for(exp)
+    on = {str(p) for p, v in zip(exp.images["path"], exp.images["promptExtend"]) if v in (True, "on")}
+    items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
+    assert score_images(exp.log, items, HalfMisreadingEngine(on), progress=False).scored == 4
+    paths = dict(zip(exp.images["image_id"].astype(int), exp.images["path"].astype(str)))
+    j = Judging(exp, "promptExtend", seed=3)
+    while j.current is not None:  # the judge prefers the "on" image, whose text reads better, in both pairs
+        j.choose("left" if paths[j.current[0]] in on else "right")
+    images = exp.images
+    on60, off61 = (int(images[(images.promptExtend == pe) & (images.outputQuality == q)]["image_id"].iloc[0])
+                   for pe, q in ((True, 60), (False, 61)))
+    with sqlite3.connect(exp.log.path) as db:  # as a version before the refusal wrote it: the worse-reading image preferred
+        db.execute("INSERT INTO judgements (experiment_id, axis, image_a, image_b, winner, criterion, created_at) "
+                   "VALUES (?, 'promptExtend', ?, ?, 'b', 'overall', '2026-12-01T00:00:00Z')", (exp.id, on60, off61))
+    j.show_results()
+    assert "of 2 judgements" in j.results.value and "1 judgement left out" in j.results.value
+    assert ("of 2 judged pairs whose word accuracy differs, the judge preferred the image whose text read better in 2 "
+            "(100% of those decided), the other in 0") in j.results.value
+
+
+def test_with_no_pair_to_judge_it_says_so_and_why_not_that_every_pair_is_judged(emulator, data_dir: Path) -> None:
+    """An experiment whose "off" cell failed has no pair: judging it said "every pair judged (0
+    now, 0 before; 0 pairs)", as if the work were done, and a click "every pair is judged"."""
+    exp = run_sweep(emulator, data_dir, name="half", axes={"promptExtend": [True, False]}, repeats=1, prompt=PROMPT)
+    assert exp.counts()["failed"] == 1
+    j = exp.judge("promptExtend")
+    said = ("no pair to judge: 1 image of promptExtend=on or promptExtend=off has no counterpart with the other value "
+            "and the same other settings")
+    assert said in j.header.value and "every pair" not in j.header.value
+    assert "0 pairs, no pair to judge, 0 judged now" in repr(j)
+    with pytest.raises(JudgementError, match="no pair to judge: 1 image .* running the experiment again retries failed cells"):
+        j.choose("left")
+    emulator.script(["task_error"] * 8)  # every cell failed (a POST retried takes one more): no image at all, and what to do
+    none = run_sweep(emulator, data_dir, name="none", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    emulator.script([])
+    assert none.counts()["images"] == 0, none.counts()
+    assert ("no pair to judge: the experiment has no image of promptExtend=on or promptExtend=off (a failed cell has none: "
+            "running the experiment again retries failed cells)") in none.judge("promptExtend").header.value
+
+
+def test_pairs_skipped_are_said_when_the_session_ends_not_every_pair_judged(exp: Experiment) -> None:
+    """Two pairs judged and one skipped read "every pair judged": the skipped one, not judged,
+    is offered by the next session."""
+    j = exp.judge("promptExtend", seed=1)
+    j.choose("left")
+    j.skip()
+    j.choose("tie")
+    assert j.current is None and "every pair judged" not in j.header.value
+    assert "every pair seen, 1 pair skipped (2 now, 0 before; 3 pairs)" in j.header.value
+    assert "every pair seen, 1 pair skipped, 2 judged now" in repr(j)
+    with pytest.raises(JudgementError, match="every pair seen, 1 pair skipped"):
+        j.choose("left")
+    assert len(exp.judge("promptExtend").queue) == 1
+
+
+def test_undo_in_a_session_opened_again_says_how_to_remove_an_earlier_judgement(exp: Experiment) -> None:
+    """Judging opened again (after a restart) met "u" with "Nothing to undo: this session has
+    recorded no judgement", a dead end for the judge whose last click was wrong."""
+    from qwenlab.analysis.judging import undo_judgement
+
+    first = Judging(exp, "promptExtend", seed=1)
+    first.choose("left")
+    last = first.choose("right")
+    again = Judging(exp, "promptExtend", seed=1)
+    assert again.undo() is None and len(stored(exp)) == 2  # nothing of an earlier session is removed by the key
+    assert "Nothing to undo: this session has recorded no judgement." in again.status.value
+    assert (f"The last one made before this session (id {last}) is removed with qwenlab.analysis.judging.undo_judgement(exp, {last})"
+            in again.status.value) and "rejudge=True" in again.status.value
+    undo_judgement(exp, last)  # as it says
+    assert len(stored(exp)) == 1
+    fresh = Judging(exp, "promptExtend", criterion="text correct")  # nothing judged on this criterion: nothing more said
+    fresh.undo()
+    assert fresh.status.value == "<small>Nothing to undo: this session has recorded no judgement.</small>"
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
