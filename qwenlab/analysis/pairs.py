@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..core.values import count_of, same_value
+from ..core.values import count_of, same_value, switch
 from ..errors import UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges, score_badges
@@ -56,6 +56,7 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     include_unpaired: also list images whose counterpart is missing (the other side empty).
     score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
+    include_unpaired = switch("include_unpaired", include_unpaired)  # "no" is a true string: checked before the log is read
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     if axis is None:  # check_axes passes None (an axis left out of a grid), and catalog.axes[None] was a bare KeyError
         raise UnknownAxisError(f"axis=None: give the axis whose two values to compare, e.g. "

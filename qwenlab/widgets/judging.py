@@ -49,7 +49,7 @@ from ..analysis.judging import (
     undo_judgement,
 )
 from ..analysis.pairs import pairs as find_pairs
-from ..core.values import count_of
+from ..core.values import count_of, switch
 from ..errors import ImageError, JudgementError
 from ..store.catalog import aspect_of
 from ..store.experiment import provenance_banner
@@ -136,6 +136,7 @@ class Judging(JudgingResults):
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if max_px is not None and (not isinstance(max_px, int) or max_px < 64):
             raise ValueError(f"max_px must be None (full resolution) or a whole number of pixels >= 64, got {max_px!r}")
+        rejudge = switch("rejudge", rejudge)
         self.criterion = check_criterion(criterion)
         self.max_px = max_px
         catalog = catalog_for(exp, axis)

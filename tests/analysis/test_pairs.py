@@ -95,6 +95,21 @@ def test_values_must_be_two_different_values(exp) -> None:
     assert len(pairs(exp, "promptExtend", values=("off", "on"))) == 3  # two values, either order
 
 
+def test_include_unpaired_must_be_a_bool_and_a_numpy_bool_is_one(exp) -> None:
+    """include_unpaired="no" is a true string: the pairs with a side missing were listed, and the
+    viewer walked them, without a word."""
+    import numpy as np
+
+    for call in (lambda v: pairs(exp, "promptExtend", include_unpaired=v), lambda v: exp.pairs("promptExtend", include_unpaired=v),
+                 lambda v: pair_viewer(exp, "promptExtend", include_unpaired=v)):
+        with pytest.raises(ValueError, match=r"include_unpaired must be True or False, got str 'no' \(a non-empty string is true"):
+            call("no")
+        with pytest.raises(ValueError, match="include_unpaired must be True or False, got int 1$"):
+            call(1)
+    assert len(pairs(exp, "promptExtend", include_unpaired=np.bool_(True))) == 4  # from a frame: the bool it holds
+    assert len(pairs(exp, "promptExtend", include_unpaired=np.bool_(False))) == 3
+
+
 def test_an_axis_of_none_is_refused_naming_the_parameter(exp) -> None:
     """pairs(exp, None) failed with a bare KeyError: None."""
     with pytest.raises(UnknownAxisError, match=r"axis=None: give the axis whose two values to compare, e\.g\. "

@@ -228,6 +228,24 @@ def test_undo_in_a_session_opened_again_says_how_to_remove_an_earlier_judgement(
     assert fresh.status.value == "<small>Nothing to undo: this session has recorded no judgement.</small>"
 
 
+def test_rejudge_must_be_a_bool_checked_before_any_widget_is_built(exp: Experiment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rejudge="no" is a true string: judging showed every pair judged before again, silently."""
+    import ipywidgets
+    import numpy as np
+
+    built: list[str] = []
+    monkeypatch.setattr(ipywidgets.Widget, "open", lambda self: built.append(type(self).__name__))
+    with pytest.raises(ValueError, match=r"rejudge must be True or False, got str 'no' \(a non-empty string is true in Python"):
+        exp.judge("promptExtend", rejudge="no")
+    with pytest.raises(ValueError, match="rejudge must be True or False, got NoneType None"):
+        Judging(exp, "promptExtend", rejudge=None)  # type: ignore[arg-type]
+    assert built == []
+    monkeypatch.undo()
+    exp.judge("promptExtend", seed=1).choose("left")
+    assert len(exp.judge("promptExtend", rejudge=np.bool_(True)).queue) == 3  # numpy's bool, as a frame gives it
+    assert len(exp.judge("promptExtend", rejudge=np.bool_(False)).queue) == 2
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
