@@ -246,6 +246,29 @@ def test_rejudge_must_be_a_bool_checked_before_any_widget_is_built(exp: Experime
     assert len(exp.judge("promptExtend", rejudge=np.bool_(False)).queue) == 2
 
 
+def test_undo_of_a_judgement_removed_by_hand_meanwhile_says_so_and_steps_back(exp: Experiment) -> None:
+    """A judgement of this session removed with undo_judgement meanwhile made "u" raise inside the
+    key handler (the notebook's log got a traceback, the widget said nothing)."""
+    from qwenlab.analysis.judging import undo_judgement
+
+    j = Judging(exp, "promptExtend", seed=1)
+    first, first_id = j.current, j.choose("left")
+    j.choose("right")
+    third = j.current
+    last = j.choose("tie")
+    undo_judgement(exp, last)  # by hand, from another cell
+    j.keys.press("u")  # no traceback: it says so, and the pair comes back to judge
+    assert j.status.value == ("<small>The judgement of pair 3 is gone from the log already (removed meanwhile): judge it "
+                              "again; u again undoes the one before.</small>")
+    assert j.current == third and j.judged_now == 2 and len(stored(exp)) == 2
+    assert j.undo() is not None and len(stored(exp)) == 1  # the one before, removed as asked
+    undo_judgement(exp, first_id)
+    assert j.undo() is None and j.current == first and j.judged_now == 0 and j.undo_button.disabled
+    assert "pair 1 is gone from the log already" in j.status.value
+    assert "nothing of this session is left to undo." in j.status.value
+    assert stored(exp) == []
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
