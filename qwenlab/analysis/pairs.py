@@ -62,7 +62,7 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
         raise UnknownAxisError(f"axis=None: give the axis whose two values to compare, e.g. "
                                f"axis={next((a for a in catalog.axes if a != REPEAT), 'promptExtend')!r}")
     catalog = catalog.where(where)
-    catalog.check_axes(axis)
+    catalog.check_axes(axis, repeat=False)  # pairs compare a sweep axis: the message offers no 'repeat'
     if axis == REPEAT:
         raise ValueError("pairs compare the values of a sweep axis; 'repeat' is what pairs are matched on")
     if isinstance(where, Mapping) and axis in where and len(catalog.values(axis)) < 2:
