@@ -269,6 +269,27 @@ def test_undo_of_a_judgement_removed_by_hand_meanwhile_says_so_and_steps_back(ex
     assert stored(exp) == []
 
 
+class OtherEngine(MisreadingEngine):
+    """Another OCR engine: its scores are not comparable with the first one's."""
+
+    name, version = "other", "other 1"
+
+
+def test_the_results_name_the_engine_once_before_the_images_only_another_engine_scored(exp: Experiment) -> None:
+    """"text scores (OCR by misreading, stored in the log)" was followed by "text scores by
+    misreading: 2 images scored by other only are left out": the engine named twice in a row."""
+    want = expected_for(exp)
+    items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
+    score_images(exp.log, items[:4], MisreadingEngine(), progress=False)
+    score_images(exp.log, items[4:], OtherEngine(), progress=False)
+    j = Judging(exp, "promptExtend", seed=3)
+    j.show_results()
+    assert ("<b>text scores</b> (OCR by misreading, stored in the log)<br><small>2 images scored by other only are left "
+            "out; to score every image with one engine, score them with misreading too: exp.score_text(&#x27;misreading&#x27;)"
+            in j.results.value), j.results.value
+    assert "text scores by misreading" not in j.results.value
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
