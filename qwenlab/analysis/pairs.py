@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..core.values import count_of, same_value
+from ..core.values import count_of, same_value, switch
 from ..errors import UnknownAxisError
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges, score_badges
@@ -56,12 +56,13 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
     include_unpaired: also list images whose counterpart is missing (the other side empty).
     score: the stored text score in `score_a`/`score_b` (word_accuracy, ned, sentence_accuracy, correct).
     """
+    include_unpaired = switch("include_unpaired", include_unpaired)  # "no" is a true string: checked before the log is read
     catalog = experiment if isinstance(experiment, Catalog) else Catalog.load(experiment)
     if axis is None:  # check_axes passes None (an axis left out of a grid), and catalog.axes[None] was a bare KeyError
         raise UnknownAxisError(f"axis=None: give the axis whose two values to compare, e.g. "
                                f"axis={next((a for a in catalog.axes if a != REPEAT), 'promptExtend')!r}")
     catalog = catalog.where(where)
-    catalog.check_axes(axis)
+    catalog.check_axes(axis, repeat=False)  # pairs compare a sweep axis: the message offers no 'repeat'
     if axis == REPEAT:
         raise ValueError("pairs compare the values of a sweep axis; 'repeat' is what pairs are matched on")
     if isinstance(where, Mapping) and axis in where and len(catalog.values(axis)) < 2:

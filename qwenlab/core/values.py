@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from ..money import format_usd  # the one rule, kept in a foundation the progress bar shares
 
-__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "label_list", "count_of"]
+__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "switch", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "label_list", "count_of"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -71,6 +71,17 @@ def plain(value: Any) -> Any:
         if isinstance(ndim, int) and ndim > 0:
             # an array's truth value is ambiguous: every check that tested one crashed on it
             return value.tolist()
+    return value
+
+
+def switch(name: str, value: Any) -> bool:
+    """An on/off parameter as the bool it is (numpy's bool too, as a frame gives it); ValueError
+    naming the parameter otherwise: rejudge="no" is a true string, and would have done the opposite."""
+    value = plain(value)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {type(value).__name__} {value!r}"
+                         + (" (a non-empty string is true in Python, \"no\", \"false\" and \"0\" too)"
+                            if isinstance(value, str) else ""))
     return value
 
 

@@ -152,20 +152,30 @@ class Catalog:
         return cls(experiment.name, axes, entries, exp_id, experiment.name, log, Provenance.of_tasks(tasks))
 
     # -- queries ------------------------------------------------------------------------------
-    def check_axes(self, *names: str | None, parameter: str | None = None) -> None:
+    def check_axes(self, *names: str | None, parameter: str | None = None, repeat: bool = True) -> None:
         """Raise UnknownAxisError for any name that is not an axis (or `repeat`); `parameter`, the
         argument that gave the names ("rows", "where"), starts the message, so that a command
-        names the option it came from (`--rows`), not only the axis."""
+        names the option it came from (`--rows`), not only the axis. repeat=False: the caller
+        takes sweep axes only (pairs compare two values of one), so the message offers no `repeat`."""
         for name in names:
             if name is not None and not isinstance(name, str):
                 # a list for rows= met the dict below as "unhashable type: 'list'", naming nothing
                 said = parameter or "axis"
-                raise UnknownAxisError(f"{said}={name!r}: give one axis name as a string, e.g. {said}={next(iter(self.axes), 'size')!r}; "
-                                       f"its axes are: {', '.join(self.axes)}")
+                example = next((a for a in self.axes if a != REPEAT), REPEAT if repeat and REPEAT in self.axes else "size")
+                raise UnknownAxisError(f"{said}={name!r}: give one axis name as a string, e.g. {said}={example!r}; "
+                                       f"{self._axes_said(repeat)}")
             if name is not None and name not in self.axes:
-                known = ", ".join(self.axes)
                 said = f"{parameter}: " if parameter else ""
-                raise UnknownAxisError(f"{said}{name!r} is not an axis of experiment {self.name!r}; its axes are: {known}")
+                raise UnknownAxisError(f"{said}{name!r} is not an axis of experiment {self.name!r}; {self._axes_said(repeat)}")
+
+    def _axes_said(self, repeat: bool) -> str:
+        """The sweep's axes as an error lists them, `repeat` apart and only where the caller takes it:
+        "its axes are: repeat" read as an axis of an experiment whose sweep varies nothing."""
+        axes = [a for a in self.axes if a != REPEAT]
+        repeats = repeat and REPEAT in self.axes
+        if not axes:
+            return "it has no axis (one setting, no sweep axis" + (f"; {REPEAT!r} names its repeats)" if repeats else ")")
+        return f"its axes are: {', '.join(axes)}" + (f" (and {REPEAT!r} for its repeats)" if repeats else "")
 
     @property
     def varying(self) -> list[str]:

@@ -43,8 +43,10 @@ def log_advice(exc: sqlite3.Error) -> str:
     if "full" in text:
         return "free space on the disk that holds it"
     if "locked" in text or "busy" in text:
+        # an older qwenlab upgrading the log holds it as long, and leaves no `.upgrading` marker to tell it apart
         return (f"another process held it for more than {BUSY_TIMEOUT_S:.0f} s (a run, a notebook or sqlite3 shell with "
-                "a write left open, BEGIN without COMMIT?): finish or close it")
+                "a write left open, BEGIN without COMMIT?, or an older qwenlab upgrading the log): finish or close it, "
+                "or let the upgrade end")
     if "malformed" in text:
         return damaged_log_advice()
     if "readonly" in text or "read-only" in text or "unable to open" in text:

@@ -212,7 +212,7 @@ class Runner(RunChecks, Generic[E]):
                           mix_backends=mix_backends, notes=notes, reuse_name=reuse_name, resend_in_doubt=resend_in_doubt)
         extend, mix_backends, resend_in_doubt = plain(extend), plain(mix_backends), plain(resend_in_doubt)
         cells = sweep.cells()
-        self._say_if_archived(name)
+        self.say_if_archived(name)
         if confirm is not None:
             preview = self.preview(sweep, name, budget_usd=budget_usd)
             if len(preview.to_send):
@@ -335,10 +335,11 @@ class Runner(RunChecks, Generic[E]):
                 "Run the cell again (the same sweep and name) to finish the rest: nothing done is sent again, "
                 "nothing in flight is bought twice")
 
-    def _say_if_archived(self, name: str) -> None:
+    def say_if_archived(self, name: str) -> None:
         """Say once, on stderr and before anything is asked or sent, that the experiment run into is
         archived: the run goes on (archiving keeps everything, it locks nothing), but its result
-        stays out of the listings, and nothing said so: the run's images seemed lost."""
+        stays out of the listings, and nothing said so: the run's images seemed lost. `run` says it,
+        and `qwenlab run --dry-run` from here too (its plan of an archived experiment did not)."""
         row = self.log.experiment(name)
         if row is None or not row.get("archived_at"):
             return

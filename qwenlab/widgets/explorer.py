@@ -341,7 +341,8 @@ class Explorer(ExplorerPages):
             + (f", {blank} cell{'s' if blank != 1 else ''} without one" if blank else "")
             + f" · {self._rated()} rated"
             + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})" if self.badges else "")
-            + (f"<br><small>{html.escape(str(self.badges.left_out))}</small>" if self.badges.left_out else ""))
+            # "(engine)" just before names it: the short form, as the report has it
+            + (f"<br><small>{html.escape(self.badges.left_out.sentence())}</small>" if self.badges.left_out else ""))
 
     def _caption(self, e: Entry) -> str:
         cat = self.catalog

@@ -49,7 +49,7 @@ from ..analysis.judging import (
     undo_judgement,
 )
 from ..analysis.pairs import pairs as find_pairs
-from ..core.values import count_of
+from ..core.values import count_of, switch
 from ..errors import ImageError, JudgementError
 from ..store.catalog import aspect_of
 from ..store.experiment import provenance_banner
@@ -136,6 +136,7 @@ class Judging(JudgingResults):
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if max_px is not None and (not isinstance(max_px, int) or max_px < 64):
             raise ValueError(f"max_px must be None (full resolution) or a whole number of pixels >= 64, got {max_px!r}")
+        rejudge = switch("rejudge", rejudge)
         self.criterion = check_criterion(criterion)
         self.max_px = max_px
         catalog = catalog_for(exp, axis)
@@ -255,7 +256,22 @@ class Judging(JudgingResults):
 
     def undo(self) -> dict[str, Any] | None:
         """Remove the last judgement of this session from the log and show its pair again;
-        returns the judgement removed, or None when this session has judged nothing (left)."""
+        returns the judgement removed, or None when this session has judged nothing (left), or
+        when that judgement is gone from the log already (removed by hand meanwhile, with
+        `undo_judgement`): then its pair comes back and the next undo goes to the one before."""
+        if self.history and (gone := self._gone()):
+            self.position = gone[-1]  # the earliest gone: its pair and those after come back, as undoing each would
+            self.judged_now -= len(gone)
+            self.last.value = self.results.value = ""
+            pairs = " and ".join(f"pair {p + 1}" for p in reversed(gone))
+            then = ("u again undoes the one before" if self.history else
+                    "nothing of this session is left to undo")
+            them = "it" if len(gone) == 1 else "them"
+            self.status.value = (f"<small>The judgement{'s' if len(gone) > 1 else ''} of {pairs} "
+                                 f"{'is' if len(gone) == 1 else 'are'} gone from the log already (removed meanwhile): "
+                                 f"judge {them} again; {then}.</small>")
+            self._show()
+            return None
         if not self.history:
             earlier = judgements(self.exp, self.axis, self.criterion)
             # judging opened again after a restart met "u" with a dead end: say how an earlier one goes
@@ -273,6 +289,15 @@ class Judging(JudgingResults):
                              "judge it again.</small>")
         self._show()
         return removed
+
+    def _gone(self) -> list[int]:
+        """The queue positions of this session's last judgements that are no longer in the log
+        (removed by hand meanwhile), latest first, each taken off `history`: undoing one raised."""
+        present = {int(j["id"]) for j in self.exp.log.judgements(self.exp.id)}
+        gone = []
+        while self.history and self.history[-1][0] not in present:
+            gone.append(self.history.pop()[1])
+        return gone
 
     def compare(self) -> CompareViewer | None:
         """The compare viewer on the pair shown (None when every pair is judged), blind: the two

@@ -82,6 +82,7 @@ class JudgingResults:
                          f"judge preferred the image whose text read better in {said['better']}{share}, the other in "
                          f"{said['worse']}, and called {said['tie']} a tie")
         items = "".join(f"<li>{html.escape(s)}</li>" for s in lines)
-        gap = f"<br><small>{html.escape(str(self.badges.left_out))}</small>" if self.badges.left_out else ""
+        # "OCR by X" just before names the engine: the short form, as the report has it (the long one said it twice)
+        gap = f"<br><small>{html.escape(self.badges.left_out.sentence())}</small>" if self.badges.left_out else ""
         return (f"<b>text scores</b> (OCR by {html.escape(str(self.badges.engine))}, stored in the log){gap}"
                 f"<ul>{items}</ul>")

@@ -95,6 +95,44 @@ def test_values_must_be_two_different_values(exp) -> None:
     assert len(pairs(exp, "promptExtend", values=("off", "on"))) == 3  # two values, either order
 
 
+def test_include_unpaired_must_be_a_bool_and_a_numpy_bool_is_one(exp) -> None:
+    """include_unpaired="no" is a true string: the pairs with a side missing were listed, and the
+    viewer walked them, without a word."""
+    import numpy as np
+
+    for call in (lambda v: pairs(exp, "promptExtend", include_unpaired=v), lambda v: exp.pairs("promptExtend", include_unpaired=v),
+                 lambda v: pair_viewer(exp, "promptExtend", include_unpaired=v)):
+        with pytest.raises(ValueError, match=r"include_unpaired must be True or False, got str 'no' \(a non-empty string is true"):
+            call("no")
+        with pytest.raises(ValueError, match="include_unpaired must be True or False, got int 1$"):
+            call(1)
+    assert len(pairs(exp, "promptExtend", include_unpaired=np.bool_(True))) == 4  # from a frame: the bool it holds
+    assert len(pairs(exp, "promptExtend", include_unpaired=np.bool_(False))) == 3
+
+
+def test_an_experiment_of_repeats_only_is_said_to_have_no_axis_and_repeat_offered_only_where_it_is_taken(
+        emulator, data_dir: Path, exp) -> None:
+    """An experiment whose sweep varies nothing answered "its axes are: repeat", as if repeat were
+    a sweep axis, even from pairs, which refuse it."""
+    only = run_sweep(emulator, data_dir, name="repeats-only", axes={}, repeats=2, fail_one=False)
+    with pytest.raises(UnknownAxisError, match=r"'promptExtend' is not an axis of experiment 'repeats-only'; it has no axis "
+                                               r"\(one setting, no sweep axis\)$"):
+        pairs(only, "promptExtend")
+    for call, said in ((lambda: only.grid(rows="size"), "rows: "), (lambda: only.grid(where={"size": "1024x1024"}), "where: ")):
+        with pytest.raises(UnknownAxisError, match=rf"^{said}'size' is not an axis of experiment 'repeats-only'; it has no "
+                                                   r"axis \(one setting, no sweep axis; 'repeat' names its repeats\)$"):
+            call()
+    with pytest.raises(UnknownAxisError, match=r"rows=\['size'\]: give one axis name as a string, e\.g\. rows='repeat'; "
+                                               r"it has no axis"):
+        only.grid(rows=["size"])
+    with pytest.raises(UnknownAxisError, match=r"'prompt' is not an axis of experiment 'grid-test'; its axes are: "
+                                               r"promptExtend, size$"):
+        pairs(exp, "prompt")  # pairs take no 'repeat': not offered
+    with pytest.raises(UnknownAxisError, match=r"rows: 'prompt' is not an axis of experiment 'grid-test'; its axes are: "
+                                               r"promptExtend, size \(and 'repeat' for its repeats\)$"):
+        exp.grid(rows="prompt")
+
+
 def test_an_axis_of_none_is_refused_naming_the_parameter(exp) -> None:
     """pairs(exp, None) failed with a bare KeyError: None."""
     with pytest.raises(UnknownAxisError, match=r"axis=None: give the axis whose two values to compare, e\.g\. "

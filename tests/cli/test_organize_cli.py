@@ -457,12 +457,16 @@ def test_the_listings_say_which_experiments_were_imported_and_from_where(two: Pa
 
 def test_a_sweep_file_run_into_an_archived_experiment_says_so_once(emulator, data_dir: Path, tmp_path: Path) -> None:
     """`qwenlab run` into an archived experiment goes on, as archiving locks nothing, and says once
-    that the experiment is archived (it stays out of `qwenlab logs`) and how to bring it back."""
+    that the experiment is archived (it stays out of `qwenlab logs`) and how to bring it back; its
+    dry run says it too."""
     path = tmp_path / "kept.toml"
     path.write_text('name = "kept"\nprompt = "A poster reading \'LUMIERE\'"\n[axes]\npromptExtend = [true]\n')
     assert qwenlab("run", str(path), "--no-progress").exit_code == EXIT_OK
     assert qwenlab("archive", "kept").exit_code == EXIT_OK
     path.write_text(path.read_text().replace("[true]", "[true, false]"))
+    dry = qwenlab("run", str(path), "--dry-run", "--extend")  # the plan said nothing of it
+    assert dry.exit_code == EXIT_OK and dry.output.count("is archived") == 1, dry.output
+    assert "experiment 'kept' is archived (since " in dry.output and "`qwenlab unarchive kept` brings it back" in dry.output
     result = qwenlab("run", str(path), "--no-progress", "--extend")
     assert result.exit_code == EXIT_OK and "2/2 cells done" in result.output, result.output
     assert result.output.count("is archived") == 1, result.output

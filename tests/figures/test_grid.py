@@ -225,7 +225,7 @@ def test_where_facet_and_repeat_as_an_axis(exp) -> None:
 
 
 def test_unknown_or_reused_axes_are_refused_naming_the_axes(exp) -> None:
-    with pytest.raises(UnknownAxisError, match="promptExtend, size, negativePrompt, repeat"):
+    with pytest.raises(UnknownAxisError, match=r"promptExtend, size, negativePrompt \(and 'repeat' for its repeats\)"):
         build_grid(exp, rows="promptextend", cols="size")
     with pytest.raises(ValueError, match="only one of"):
         build_grid(exp, rows="size", cols="size")

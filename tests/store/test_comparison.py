@@ -249,7 +249,9 @@ def test_a_comparison_scored_by_two_engines_says_which_scores_it_shows(lab: Lab,
     assert score_badges(cmp).left_out.images == 2
     drawn = " ".join(" ".join(t.split()) for t in texts(cmp.grid(rows="experiment", cols="size", score="word_accuracy")[0]))
     assert said in drawn
-    assert said in html.unescape(cmp.explore().header.value)
+    header = html.unescape(cmp.explore().header.value)  # the engine named once: "(fake)", then what it left out
+    assert f"text-scored (fake)<br><small>{said.removeprefix('text scores by fake: ')}</small>" in header, header
+    assert "text scores by fake" not in header
     cmp.export(tmp_path / "compare.html")
     assert "OCR by fake: " in (report := html.unescape((tmp_path / "compare.html").read_text()))
     assert said.removeprefix("text scores by fake: ") in report

@@ -196,6 +196,8 @@ def test_a_log_that_refuses_a_write_before_anything_is_sent_leaves_the_experimen
     with client, pytest.raises(LogWriteError) as err:
         lab.run(Sweep(prompt=PROMPT, size="256x256", repeats=2), name="locked", progress=False)
     assert "another process held it for more than 30 s" in str(err.value)
+    # an older qwenlab upgrading the log holds it as long, and leaves no marker to say so
+    assert "or an older qwenlab upgrading the log): finish or close it, or let the upgrade end" in str(err.value)
     exp = lab.experiment("locked")
     assert exp.status == "interrupted" and "LogWriteError" in exp.row["stop_reason"]
     assert not fake.posts

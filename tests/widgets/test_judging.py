@@ -228,6 +228,68 @@ def test_undo_in_a_session_opened_again_says_how_to_remove_an_earlier_judgement(
     assert fresh.status.value == "<small>Nothing to undo: this session has recorded no judgement.</small>"
 
 
+def test_rejudge_must_be_a_bool_checked_before_any_widget_is_built(exp: Experiment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rejudge="no" is a true string: judging showed every pair judged before again, silently."""
+    import ipywidgets
+    import numpy as np
+
+    built: list[str] = []
+    monkeypatch.setattr(ipywidgets.Widget, "open", lambda self: built.append(type(self).__name__))
+    with pytest.raises(ValueError, match=r"rejudge must be True or False, got str 'no' \(a non-empty string is true in Python"):
+        exp.judge("promptExtend", rejudge="no")
+    with pytest.raises(ValueError, match="rejudge must be True or False, got NoneType None"):
+        Judging(exp, "promptExtend", rejudge=None)  # type: ignore[arg-type]
+    assert built == []
+    monkeypatch.undo()
+    exp.judge("promptExtend", seed=1).choose("left")
+    assert len(exp.judge("promptExtend", rejudge=np.bool_(True)).queue) == 3  # numpy's bool, as a frame gives it
+    assert len(exp.judge("promptExtend", rejudge=np.bool_(False)).queue) == 2
+
+
+def test_undo_of_a_judgement_removed_by_hand_meanwhile_says_so_and_steps_back(exp: Experiment) -> None:
+    """A judgement of this session removed with undo_judgement meanwhile made "u" raise inside the
+    key handler (the notebook's log got a traceback, the widget said nothing)."""
+    from qwenlab.analysis.judging import undo_judgement
+
+    j = Judging(exp, "promptExtend", seed=1)
+    first, first_id = j.current, j.choose("left")
+    j.choose("right")
+    third = j.current
+    last = j.choose("tie")
+    undo_judgement(exp, last)  # by hand, from another cell
+    j.keys.press("u")  # no traceback: it says so, and the pair comes back to judge
+    assert j.status.value == ("<small>The judgement of pair 3 is gone from the log already (removed meanwhile): judge it "
+                              "again; u again undoes the one before.</small>")
+    assert j.current == third and j.judged_now == 2 and len(stored(exp)) == 2
+    assert j.undo() is not None and len(stored(exp)) == 1  # the one before, removed as asked
+    undo_judgement(exp, first_id)
+    assert j.undo() is None and j.current == first and j.judged_now == 0 and j.undo_button.disabled
+    assert "pair 1 is gone from the log already" in j.status.value
+    assert "nothing of this session is left to undo." in j.status.value
+    assert stored(exp) == []
+
+
+class OtherEngine(MisreadingEngine):
+    """Another OCR engine: its scores are not comparable with the first one's."""
+
+    name, version = "other", "other 1"
+
+
+def test_the_results_name_the_engine_once_before_the_images_only_another_engine_scored(exp: Experiment) -> None:
+    """"text scores (OCR by misreading, stored in the log)" was followed by "text scores by
+    misreading: 2 images scored by other only are left out": the engine named twice in a row."""
+    want = expected_for(exp)
+    items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
+    score_images(exp.log, items[:4], MisreadingEngine(), progress=False)
+    score_images(exp.log, items[4:], OtherEngine(), progress=False)
+    j = Judging(exp, "promptExtend", seed=3)
+    j.show_results()
+    assert ("<b>text scores</b> (OCR by misreading, stored in the log)<br><small>2 images scored by other only are left "
+            "out; to score every image with one engine, score them with misreading too: exp.score_text(&#x27;misreading&#x27;)"
+            in j.results.value), j.results.value
+    assert "text scores by misreading" not in j.results.value
+
+
 def test_undo_hides_again_the_scores_of_the_pair_that_comes_back(exp: Experiment) -> None:
     want = expected_for(exp)
     items = [ImageToScore(int(i), exp.id, p, want[int(i)]) for i, p in zip(exp.images["image_id"], exp.images["path"])]
