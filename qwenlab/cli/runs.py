@@ -121,7 +121,7 @@ def run_command(sweep_file: str, name: str | None, budget: float | None, concurr
             runner = Runner()
             name = runner.check(spec.sweep, name, budget_usd=budget_usd, concurrency=concurrency, extend=extend,
                                 mix_backends=mix_backends, reuse_name=reuse_name)
-            runner.say_if_archived(name)  # as the run will: the experiment stays out of `qwenlab logs`
+            runner.say_if_archived(name, planned=True)  # as the run will: the experiment stays out of `qwenlab logs`
             preview = runner.preview(spec.sweep, name, budget_usd=budget_usd, quiet=False)
         else:
             check_run_settings(budget_usd=budget_usd, concurrency=concurrency, name=name)

@@ -335,15 +335,17 @@ class Runner(RunChecks, Generic[E]):
                 "Run the cell again (the same sweep and name) to finish the rest: nothing done is sent again, "
                 "nothing in flight is bought twice")
 
-    def say_if_archived(self, name: str) -> None:
+    def say_if_archived(self, name: str, *, planned: bool = False) -> None:
         """Say once, on stderr and before anything is asked or sent, that the experiment run into is
         archived: the run goes on (archiving keeps everything, it locks nothing), but its result
         stays out of the listings, and nothing said so: the run's images seemed lost. `run` says it,
-        and `qwenlab run --dry-run` from here too (its plan of an archived experiment did not)."""
+        and `qwenlab run --dry-run` from here too (its plan of an archived experiment did not), with
+        `planned=True`: a run would go on, this one sends nothing."""
         row = self.log.experiment(name)
         if row is None or not row.get("archived_at"):
             return
-        print(f"experiment {row['name']!r} is archived (since {str(row['archived_at'])[:10]}): the run goes on, and "
+        print(f"experiment {row['name']!r} is archived (since {str(row['archived_at'])[:10]}): "
+              f"{'a run would go on' if planned else 'the run goes on'}, and "
               "the experiment stays out of lab.experiments() and `qwenlab logs` (archived=True / --all list it); "
               f"lab.experiment({row['name']!r}).unarchive() or `qwenlab unarchive {shlex.quote(row['name'])}` brings it back", file=sys.stderr)
 

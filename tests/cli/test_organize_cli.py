@@ -467,9 +467,10 @@ def test_a_sweep_file_run_into_an_archived_experiment_says_so_once(emulator, dat
     dry = qwenlab("run", str(path), "--dry-run", "--extend")  # the plan said nothing of it
     assert dry.exit_code == EXIT_OK and dry.output.count("is archived") == 1, dry.output
     assert "experiment 'kept' is archived (since " in dry.output and "`qwenlab unarchive kept` brings it back" in dry.output
+    assert "a run would go on" in dry.output and "the run goes on" not in dry.output  # a dry run sends nothing
     result = qwenlab("run", str(path), "--no-progress", "--extend")
     assert result.exit_code == EXIT_OK and "2/2 cells done" in result.output, result.output
     assert result.output.count("is archived") == 1, result.output
-    assert "experiment 'kept' is archived (since " in result.output
+    assert "experiment 'kept' is archived (since " in result.output and "the run goes on" in result.output
     assert "`qwenlab unarchive kept` brings it back" in result.output
     assert "kept" not in qwenlab("logs").output and "kept" in qwenlab("logs", "--all").output
