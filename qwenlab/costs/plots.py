@@ -39,6 +39,11 @@ _EMULATED_STYLE = {"facecolor": "#dcdcdc", "edgecolor": "#6f6f6f", "hatch": "...
 # the parts of a spend, in the order they are stacked, with their colours (None: the emulated style)
 _PARTS = [("api_usd", "reported by the API", _PAID), ("emulated_usd", _EMULATED, None),
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
+# cumulative_spend's time ticks, by what they step over (years, months, days, hours, minutes,
+# seconds; matplotlib's ConciseDateFormatter): the first of its kind (a year's January, a day's
+# midnight) in `_TICK_ZERO_FORMATS`. No tick is a bare number: "Feb 15", "12:00", "10:25:30".
+_TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
+_TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
 _PERIODS = ("day", "week", "month")  # the periods a plot groups by, finer to coarser
@@ -178,9 +183,14 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
         ax.set_xlim(at.min() - pd.Timedelta(minutes=1), at.max() + pd.Timedelta(minutes=1))
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    # every tick says what it is: matplotlib's concise labels wrote a minute's seconds as a bare
+    # "30" between "10:25" and "10:26" (read as half past ten), and a month's days as "15";
+    # the day, which times of day leave out, is in the axis label rather than in a corner
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, formats=_TICK_FORMATS, zero_formats=_TICK_ZERO_FORMATS,
+                                                      show_offset=False))
     ax.set_title(title)
-    ax.set_xlabel("time (UTC)")
+    first, last = at.min().strftime("%Y-%m-%d"), at.max().strftime("%Y-%m-%d")
+    ax.set_xlabel(f"time (UTC), {first}" + (f" to {last}" if last != first else ""))
     ax.set_ylabel("USD")
     ax.yaxis.set_major_formatter(FuncFormatter(_usd))
     ax.set_ylim(bottom=0)

@@ -331,3 +331,43 @@ def test_a_period_of_too_many_bars_is_drawn_coarser_and_says_so(three_years: Log
     assert len(month.get_yticklabels()) == 30 and month.get_title().startswith("Cost by day\n")  # a month's days, drawn
     assert len(cost_by_setting(c, "month").axes[0].get_yticklabels()) == 39  # asked for and drawn: nothing said
     assert "too many" not in cost_by_setting(c, "month").axes[0].get_title()
+
+
+def drawn_ticks(fig: Figure) -> list[str]:
+    """The time axis's tick labels as drawn (matplotlib picks the ticks when it draws)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+
+
+@pytest.mark.parametrize(("start", "span", "ticks", "day"), [
+    # a demo run of three minutes: "10:25", "30", "10:26", "30" read the seconds as half past ten
+    ("2026-03-01T10:25", "3min", r"\d\d:\d\d:\d\d", "2026-03-01"),
+    ("2026-03-01T10:25:03", "50s", r"\d\d:\d\d:\d\d", "2026-03-01"),
+    ("2026-03-01T10:25", "5h", r"\d\d:\d\d", "2026-03-01"),
+    ("2026-03-01T00:00", "4D", r"\d\d:\d\d|[A-Z][a-z]{2} \d\d", "2026-03-01 to 2026-03-05"),
+    # four months: the days between the months were a bare "15"
+    ("2026-01-15", "120D", r"[A-Z][a-z]{2} \d\d", "2026-01-15 to 2026-05-15"),
+    ("2026-01-15", "1500D", r"\d{4}|[A-Z][a-z]{2}", "2026-01-15 to 2030-02-23"),
+])
+def test_every_time_tick_says_what_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         start: str, span: str, ticks: str, day: str) -> None:
+    """matplotlib's concise dates labelled a minute's half as a bare "30" and a month's middle as
+    "15", the day in a corner: each tick now reads as a time or a date, and the axis says the days."""
+    import re
+
+    import numpy as np
+
+    at = pd.date_range(start, pd.Timestamp(start) + pd.Timedelta(span), periods=30, tz="UTC")
+    cost = np.full(30, 0.075)
+    spend = pd.DataFrame({"at": at, "experiment": "demo", "cost_usd": cost, "cost_source": "api",
+                          "cumulative_usd": np.cumsum(cost)})
+    c = Costs(Log(tmp_path / "empty.db"))
+    monkeypatch.setattr(c, "timeline", lambda: spend)
+    fig = cumulative_spend(c)
+    labels = drawn_ticks(fig)
+    assert len(labels) >= 3 and all(re.fullmatch(ticks, label) for label in labels), labels
+    assert fig.axes[0].get_xlabel() == f"time (UTC), {day}"
+    assert fig.axes[0].xaxis.get_offset_text().get_text() == ""  # the day is in the label, not in a corner
+    render(fig, tmp_path / "span.png")
