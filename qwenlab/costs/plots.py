@@ -4,7 +4,7 @@
     cumulative_spend(costs)                    # where the money went over time
     cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
-    cost_by_setting(costs, "week")             # per period: day, week or month (coarsened past 40 bars)
+    cost_by_setting(costs, "week")             # per period: day, week, month or year (coarsened past 40 bars)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
 Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
@@ -46,7 +46,7 @@ _TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
 _TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
-_PERIODS = ("day", "week", "month")  # the periods a plot groups by, finer to coarser
+_PERIODS = ("day", "week", "month", "year")  # the periods a plot groups by, finer to coarser
 _MAX_PERIODS = 40  # bars of a period drawn; past it the next coarser period is drawn instead, and the title says so
 
 
@@ -262,9 +262,9 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
     labelled with its images and USD per image, or per kept image when `min_score` is given.
 
-    A period ("day", "week", "month") of more than 40 bars is drawn by the next coarser one
-    (days by week, weeks by month), and the title says so: a window (`Costs(since=, until=)`)
-    of at most 40 days or weeks draws each one."""
+    A period ("day", "week", "month", "year") of more than 40 bars is drawn by the next coarser
+    one (days by week, weeks by month, months by year), and the title says so: a window
+    (`Costs(since=, until=)`) of at most 40 days, weeks or months draws each one."""
     c = _costs(costs)
     asked = axis
     df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)

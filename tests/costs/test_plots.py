@@ -371,3 +371,33 @@ def test_every_time_tick_says_what_it_is(tmp_path: Path, monkeypatch: pytest.Mon
     assert fig.axes[0].get_xlabel() == f"time (UTC), {day}"
     assert fig.axes[0].xaxis.get_offset_text().get_text() == ""  # the day is in the label, not in a corner
     render(fig, tmp_path / "span.png")
+
+
+def test_past_forty_months_a_period_is_drawn_by_year(tmp_path: Path) -> None:
+    """One request a month for 45 months: by day, week or month, 45 bars each, drawn by month
+    still (the ladder stopped there), 45 bars past the 40 a plot draws. by("year") groups them as
+    by("month") does, and the plot goes on to years, saying so."""
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "monthly.db")
+    exp_id = experiment(log, "monthly", {"promptExtend": [True, False]})
+    for i, day in enumerate(pd.date_range("2026-01-01", periods=45, freq="MS").strftime("%Y-%m-10")):
+        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
+        send(log, tid, at(day, 11))
+        finish(log, tid, at(day), [0.075])
+    c = Costs(log)
+    years = c.by("year")
+    assert years["cost_usd"].to_dict() == pytest.approx({"2026": 0.9, "2027": 0.9, "2028": 0.9, "2029": 0.675})
+    assert years["tasks"].tolist() == [12, 12, 12, 9]
+    assert Costs(log, since="2027", until="2027").by("year").index.tolist() == ["2027"]
+    for asked in ("day", "week", "month"):
+        for fig in (cost_by_setting(c, asked), cost_by_setting(c, asked, min_score=4)):
+            ax = fig.axes[0]
+            assert [t.get_text() for t in ax.get_yticklabels()] == ["2026", "2027", "2028", "2029"], asked
+            assert ax.get_title().startswith("Cost by year"), asked
+            assert f"(by {asked}: 45 bars, too many to read;\nsince/until of at most 40 {asked}s draws each {asked})" \
+                in ax.get_title()
+            assert cut_texts(fig) == []
+    render(cost_by_setting(c, "month"), tmp_path / "by-year.png")
+    drawn = cost_by_setting(Costs(log, since="2027-01", until="2029-12"), "month").axes[0]  # 33 months: each drawn
+    assert len(drawn.get_yticklabels()) == 33 and drawn.get_title().startswith("Cost by month\n")
