@@ -401,3 +401,71 @@ def test_past_forty_months_a_period_is_drawn_by_year(tmp_path: Path) -> None:
     render(cost_by_setting(c, "month"), tmp_path / "by-year.png")
     drawn = cost_by_setting(Costs(log, since="2027-01", until="2029-12"), "month").axes[0]  # 33 months: each drawn
     assert len(drawn.get_yticklabels()) == 33 and drawn.get_title().startswith("Cost by month\n")
+
+
+def test_a_key_of_a_hundred_values_draws_the_forty_costliest_and_the_others(tmp_path: Path) -> None:
+    """100 settings drew 100 bars in a figure 45 inches high. The 40 costliest are drawn, in the
+    sweep's order, and the other 60 summed in one bar, "others", as the title says; by() still
+    has every value."""
+    from tests.costs.test_costs import at, experiment, finish, images_of, send, task
+
+    log = Log(tmp_path / "wide.db")
+    exp_id = experiment(log, "wide", {"example": list(range(100))})
+    for k in range(100):
+        price = round(0.01 * ((k * 37) % 100 + 1), 2)  # $0.01 .. $1.00, each once, out of order
+        tid = task(log, exp_id, {"example": k, "repeat": 0}, price=price)
+        send(log, tid, at("2026-03-01", 10))
+        finish(log, tid, at("2026-03-01", 10), [price])
+        log.rate(images_of(log, tid)[0], 5 if k % 2 else 3)
+    c = Costs(log)
+    spend = c.by("example")["cost_usd"]
+    costliest = [str(k) for k in range(100) if (k * 37) % 100 >= 60]  # $0.61 .. $1.00, in the sweep's order
+    rest = spend.drop(costliest)
+    for axis, bars in (("example", costliest), ("setting", [f"example={k}" for k in costliest])):
+        for fig in (cost_by_setting(c, axis), cost_by_setting(c, axis, min_score=4)):
+            ax = fig.axes[0]
+            noun = "settings" if axis == "setting" else "example values"
+            assert [t.get_text() for t in ax.get_yticklabels()] == [*bars, f"others (60 {noun})"], axis
+            assert f"\nthe 40 costliest of 100 {noun}; the other 60 summed as \"others\"" in ax.get_title()
+            assert [bar.get_width() for bar in ax.patches] == pytest.approx([*spend[costliest], rest.sum()])
+            assert fig.get_size_inches()[1] < 25 and cut_texts(fig) == []
+        words = texts(cost_by_setting(c, axis))
+        assert f"\\${rest.sum():.2f}, 60 images, \\${rest.sum() / 60:.4f}".rstrip("0") in words, words[-300:]
+        kept = texts(cost_by_setting(c, axis, min_score=4))
+        odd = sum(1 for k in range(100) if k % 2 and (k * 37) % 100 < 60)  # kept among the others
+        assert f"{odd} kept of 60 rated (60 images)" in kept
+    render(cost_by_setting(c, "example"), tmp_path / "hundred.png")
+    assert len(cost_by_setting(Costs(log, task_ids=list(range(1, 41))), "example").axes[0].patches) == 40  # 40: each drawn
+    # a deleted experiment's spend stays in the bars, not in a price per image: its images are gone
+    from qwenlab.store.organize import Organizer
+
+    old = experiment(log, "old", {"example": list(range(100))})
+    for k in range(0, 100, 5):
+        tid = task(log, old, {"example": k, "repeat": 0}, price=0.002)
+        send(log, tid, at("2026-02-01", 10))
+        finish(log, tid, at("2026-02-01", 10), [0.002])
+    Organizer(log, tmp_path).delete(old, confirm=True)
+    fig = cost_by_setting(Costs(log), "example")  # its values one more: "(deleted: values not kept)", $0.04
+    assert fig.axes[0].get_yticklabels()[-1].get_text() == "others (61 example values)"
+    assert "\\$18.34, 60 images, \\$0.305 each" in texts(fig)  # $18.30 over 60 images, not $18.34 ($0.306)
+
+
+def test_the_others_of_many_experiments_are_priced_over_their_images(tmp_path: Path) -> None:
+    """By experiment, a deleted experiment is a row of its own, its spend kept and its images
+    gone: summed into "others", its spend is left out of their price per image, as by() does."""
+    from qwenlab.store.organize import Organizer
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "many.db")
+    for i in range(42):
+        exp_id = experiment(log, f"run-{i:02d}", {"promptExtend": [True]})
+        price = 0.001 if i == 0 else round(0.01 * i, 2)
+        tid = task(log, exp_id, {"promptExtend": True, "repeat": 0}, price=price)
+        send(log, tid, at("2026-03-01", 10))
+        finish(log, tid, at("2026-03-01", 10), [price])
+        if i == 0:
+            Organizer(log, tmp_path).delete(exp_id, confirm=True)
+    fig = cost_by_setting(Costs(log), "experiment")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 41 and labels[-1] == "others (2 experiments)"  # the deleted one ($0.001) and run-01 ($0.01)
+    assert "\\$0.011, 1 image, \\$0.01 each" in texts(fig)  # not $0.011
