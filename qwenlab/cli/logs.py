@@ -176,7 +176,7 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
 @click.command("costs")
 @click.option("--by", "by", default="experiment", show_default=True,
-              help="experiment, model, size, day, week, month, status, setting, backend, or a sweep axis (promptExtend); "
+              help="experiment, model, size, day, week, month, year, status, setting, backend, or a sweep axis (promptExtend); "
                    "several with commas: experiment,day.")
 @click.option("--since", default=None, callback=_date_option,
               help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, a month 2026-03 or a year 2026 "

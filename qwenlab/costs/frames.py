@@ -1,7 +1,7 @@
 """What the experiments cost, read from the log as pandas frames.
 
     costs = Costs()                     # the log in $QWENLAB_DATA_DIR (or Costs(lab), Costs(log), Costs("x.db"))
-    costs.by("experiment")              # or "model", "size", "day", "week", "month", "status", "setting", "backend", any axis
+    costs.by("experiment")              # or "model", "size", "day", "week", "month", "year", "status", "setting", "backend", any axis
     costs.by(["experiment", "promptExtend"])
     costs.estimate_vs_actual()          # the plan's estimate against what was paid, per experiment
     costs.budget()                      # spend against each experiment's budget
@@ -147,7 +147,7 @@ class Costs(CostSummary):
 
     def by(self, key: str | Sequence[str] = "experiment") -> "pd.DataFrame":
         """Cost grouped by one key or several (a list): experiment, model, size, day, week, month,
-        status, setting (experiment + every axis value but the repeat), backend (emulator, runware,
+        year, status, setting (experiment + every axis value but the repeat), backend (emulator, runware,
         unknown), or any sweep axis.
 
         Columns: tasks (requests, earlier failed attempts included), done, failed, in_doubt,

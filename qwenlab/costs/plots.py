@@ -4,7 +4,7 @@
     cumulative_spend(costs)                    # where the money went over time
     cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
-    cost_by_setting(costs, "week")             # per period: day, week or month (coarsened past 40 bars)
+    cost_by_setting(costs, "week")             # per period: day, week, month or year (coarsened past 40 bars)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
 Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..core.cjk_font import cjk_fallback
 from ..core.scripts import wrap_units
 from ..core.values import count_of, format_usd
+from ..store.organize import DELETED_PREFIX
 from .frames import Costs
 
 if TYPE_CHECKING:
@@ -39,10 +40,21 @@ _EMULATED_STYLE = {"facecolor": "#dcdcdc", "edgecolor": "#6f6f6f", "hatch": "...
 # the parts of a spend, in the order they are stacked, with their colours (None: the emulated style)
 _PARTS = [("api_usd", "reported by the API", _PAID), ("emulated_usd", _EMULATED, None),
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
+# cumulative_spend's time ticks, by what they step over (years, months, days, hours, minutes,
+# seconds; matplotlib's ConciseDateFormatter): the first of its kind (a year's January, a day's
+# midnight) in `_TICK_ZERO_FORMATS`. No tick is a bare number: "Feb 15", "12:00", "10:25:30".
+_TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
+_TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
-_PERIODS = ("day", "week", "month")  # the periods a plot groups by, finer to coarser
-_MAX_PERIODS = 40  # bars of a period drawn; past it the next coarser period is drawn instead, and the title says so
+_PERIODS = ("day", "week", "month", "year")  # the periods a plot groups by, finer to coarser
+# bars cost_by_setting draws: past it a period is drawn by the next coarser one, and any other key
+# (settings, an axis's values, experiments) by its costliest values and one bar of the others;
+# the title says which
+_MAX_BARS = 40
+# what a key's values are called in the title and the bar of the others ("others (60 settings)")
+_VALUES = {"setting": "settings", "experiment": "experiments", "model": "models", "size": "sizes",
+           "status": "statuses", "backend": "backends"}
 
 
 def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
@@ -178,9 +190,14 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
         ax.set_xlim(at.min() - pd.Timedelta(minutes=1), at.max() + pd.Timedelta(minutes=1))
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    # every tick says what it is: matplotlib's concise labels wrote a minute's seconds as a bare
+    # "30" between "10:25" and "10:26" (read as half past ten), and a month's days as "15";
+    # the day, which times of day leave out, is in the axis label rather than in a corner
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, formats=_TICK_FORMATS, zero_formats=_TICK_ZERO_FORMATS,
+                                                      show_offset=False))
     ax.set_title(title)
-    ax.set_xlabel("time (UTC)")
+    first, last = at.min().strftime("%Y-%m-%d"), at.max().strftime("%Y-%m-%d")
+    ax.set_xlabel(f"time (UTC), {first}" + (f" to {last}" if last != first else ""))
     ax.set_ylabel("USD")
     ax.yaxis.set_major_formatter(FuncFormatter(_usd))
     ax.set_ylim(bottom=0)
@@ -252,14 +269,16 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
     labelled with its images and USD per image, or per kept image when `min_score` is given.
 
-    A period ("day", "week", "month") of more than 40 bars is drawn by the next coarser one
-    (days by week, weeks by month), and the title says so: a window (`Costs(since=, until=)`)
-    of at most 40 days or weeks draws each one."""
+    A period ("day", "week", "month", "year") of more than 40 bars is drawn by the next coarser
+    one (days by week, weeks by month, months by year), and the title says so: a window
+    (`Costs(since=, until=)`) of at most 40 days, weeks or months draws each one. Any other key of
+    more than 40 values draws the 40 costliest, in their order, and the rest summed in one bar,
+    "others (60 settings)", as the title says; `Costs.by()` has them all."""
     c = _costs(costs)
     asked = axis
     df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
     bars = len(df)
-    while axis in _PERIODS[:-1] and len(df) > _MAX_PERIODS:
+    while axis in _PERIODS[:-1] and len(df) > _MAX_BARS:
         # three years by day were 1,158 bars in a figure 250 inches high: the next coarser period
         # instead, said in the title, as a window (since/until) of a few weeks shows each day
         axis = _PERIODS[_PERIODS.index(axis) + 1]
@@ -267,11 +286,24 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
         several = df.index.get_level_values(0).nunique() > 1
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
+    shown, count = None, len(df)
+    if axis not in _PERIODS and count > _MAX_BARS:
+        # 100 settings made a figure 45 inches high: the costliest, in their own order, and the
+        # rest summed in one bar, as cumulative_spend draws its largest lines and "others"
+        shown = sorted(df["cost_usd"].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:_MAX_BARS])
+        others = f"others ({count - _MAX_BARS:,} {_VALUES.get(axis, f'{axis} values')})"
+        # the deleted experiments' part of each row's spend: by experiment, their own rows
+        gone = (df["cost_usd"].where([str(n).startswith(DELETED_PREFIX) for n in df.index], 0.0) if axis == "experiment"
+                else c._by(axis)[1])
+        df = _fold(df, shown, others, gone)
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
     title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else "")
-                    + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_PERIODS} "
+                    + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_BARS} "
                        f"{asked}s draws each {asked})" if axis != asked else ""))
+    if shown is not None:
+        title += (f"\nthe {_MAX_BARS} costliest of {count:,} {_VALUES.get(axis, f'{axis} values')}; "
+                  f"the other {count - _MAX_BARS:,} summed as \"others\"")
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it
@@ -281,6 +313,8 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
         _empty(ax, title, c, df if "done" in df else c.by(axis))
         return fig
     money = df if "emulated_usd" in df else c.by(axis)  # per kept image: the same groups' parts
+    if shown is not None and money is not df:
+        money = _fold(money, shown, "others")
     title += _emulated_line(float(money["emulated_usd"].sum()), float(money["cost_usd"].sum()))
     y = list(range(len(df)))
     values = [float(v) for v in df["cost_usd"]]
@@ -299,6 +333,28 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
             notes.append(f"{_usd(r['cost_usd'])}, {count_of(int(r['images']), 'image')}" + (f", {_usd(per)} each" if per == per else ""))
     _finish_bars(ax, y, labels, values, notes, max(values), title)
     return fig
+
+
+def _fold(df: "pd.DataFrame", shown: list[int], others: str, gone: "pd.Series | float" = 0.0) -> "pd.DataFrame":
+    """`df`'s rows at the positions `shown`, and the rest summed in one row named `others`, its
+    prices per image recomputed from the sums. `gone`: per row, the part of its spend that deleted
+    experiments made (`Costs._by`; 0.0: none), left out of a price per image as `by()` leaves it
+    out: their images are gone."""
+    import pandas as pd
+
+    keep = set(shown)
+    rest = [i for i in range(len(df)) if i not in keep]
+    summed = df.iloc[rest].sum(numeric_only=True)
+    spent = float(summed["cost_usd"]) - (float(gone.iloc[rest].sum()) if isinstance(gone, pd.Series) else 0.0)
+    for ratio, over in (("usd_per_image", "images"), ("usd_per_kept_image", "kept")):
+        if ratio in df:
+            summed[ratio] = round(spent / summed[over], 6) if summed[over] > 0 else float("nan")
+    if "keep_rate" in df:
+        summed["keep_rate"] = round(summed["kept"] / summed["rated"], 4) if summed["rated"] > 0 else float("nan")
+    out = pd.concat([df.iloc[shown].reset_index(drop=True), summed.to_frame().T], ignore_index=True)
+    out.index = pd.Index([*df.index[shown], others], name=df.index.name)
+    out.attrs = dict(df.attrs)  # the kept images' coverage note
+    return out
 
 
 def _outside_view(df: "pd.DataFrame", held: "pd.DataFrame") -> list[float]:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CostQuery", "BUILTIN_KEYS"]
 
-BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "status", "setting", "backend")
+BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "year", "status", "setting", "backend")
 _ROUND_BATCH = 500  # values rounded per query: one column each, within SQLite's 999 parameters and 2000 columns
 
 
@@ -75,7 +75,7 @@ class CostQuery:
         # and reading every wide row through it: the covering cost index is faster
         simple = {"model": "+t.model", "size": "t.width || 'x' || t.height",
                   "day": f"substr({at}, 1, 10)", "week": f"date({at}, 'weekday 0', '-6 days')",
-                  "month": f"substr({at}, 1, 7)", "backend": BACKEND_SQL}
+                  "month": f"substr({at}, 1, 7)", "year": f"substr({at}, 1, 4)", "backend": BACKEND_SQL}
         if name in simple:
             return GroupKey([name], [simple[name]], plain)
         if name == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it

@@ -331,3 +331,141 @@ def test_a_period_of_too_many_bars_is_drawn_coarser_and_says_so(three_years: Log
     assert len(month.get_yticklabels()) == 30 and month.get_title().startswith("Cost by day\n")  # a month's days, drawn
     assert len(cost_by_setting(c, "month").axes[0].get_yticklabels()) == 39  # asked for and drawn: nothing said
     assert "too many" not in cost_by_setting(c, "month").axes[0].get_title()
+
+
+def drawn_ticks(fig: Figure) -> list[str]:
+    """The time axis's tick labels as drawn (matplotlib picks the ticks when it draws)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+
+
+@pytest.mark.parametrize(("start", "span", "ticks", "day"), [
+    # a demo run of three minutes: "10:25", "30", "10:26", "30" read the seconds as half past ten
+    ("2026-03-01T10:25", "3min", r"\d\d:\d\d:\d\d", "2026-03-01"),
+    ("2026-03-01T10:25:03", "50s", r"\d\d:\d\d:\d\d", "2026-03-01"),
+    ("2026-03-01T10:25", "5h", r"\d\d:\d\d", "2026-03-01"),
+    ("2026-03-01T00:00", "4D", r"\d\d:\d\d|[A-Z][a-z]{2} \d\d", "2026-03-01 to 2026-03-05"),
+    # four months: the days between the months were a bare "15"
+    ("2026-01-15", "120D", r"[A-Z][a-z]{2} \d\d", "2026-01-15 to 2026-05-15"),
+    ("2026-01-15", "1500D", r"\d{4}|[A-Z][a-z]{2}", "2026-01-15 to 2030-02-23"),
+])
+def test_every_time_tick_says_what_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         start: str, span: str, ticks: str, day: str) -> None:
+    """matplotlib's concise dates labelled a minute's half as a bare "30" and a month's middle as
+    "15", the day in a corner: each tick now reads as a time or a date, and the axis says the days."""
+    import re
+
+    import numpy as np
+
+    at = pd.date_range(start, pd.Timestamp(start) + pd.Timedelta(span), periods=30, tz="UTC")
+    cost = np.full(30, 0.075)
+    spend = pd.DataFrame({"at": at, "experiment": "demo", "cost_usd": cost, "cost_source": "api",
+                          "cumulative_usd": np.cumsum(cost)})
+    c = Costs(Log(tmp_path / "empty.db"))
+    monkeypatch.setattr(c, "timeline", lambda: spend)
+    fig = cumulative_spend(c)
+    labels = drawn_ticks(fig)
+    assert len(labels) >= 3 and all(re.fullmatch(ticks, label) for label in labels), labels
+    assert fig.axes[0].get_xlabel() == f"time (UTC), {day}"
+    assert fig.axes[0].xaxis.get_offset_text().get_text() == ""  # the day is in the label, not in a corner
+    render(fig, tmp_path / "span.png")
+
+
+def test_past_forty_months_a_period_is_drawn_by_year(tmp_path: Path) -> None:
+    """One request a month for 45 months: by day, week or month, 45 bars each, drawn by month
+    still (the ladder stopped there), 45 bars past the 40 a plot draws. by("year") groups them as
+    by("month") does, and the plot goes on to years, saying so."""
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "monthly.db")
+    exp_id = experiment(log, "monthly", {"promptExtend": [True, False]})
+    for i, day in enumerate(pd.date_range("2026-01-01", periods=45, freq="MS").strftime("%Y-%m-10")):
+        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
+        send(log, tid, at(day, 11))
+        finish(log, tid, at(day), [0.075])
+    c = Costs(log)
+    years = c.by("year")
+    assert years["cost_usd"].to_dict() == pytest.approx({"2026": 0.9, "2027": 0.9, "2028": 0.9, "2029": 0.675})
+    assert years["tasks"].tolist() == [12, 12, 12, 9]
+    assert Costs(log, since="2027", until="2027").by("year").index.tolist() == ["2027"]
+    for asked in ("day", "week", "month"):
+        for fig in (cost_by_setting(c, asked), cost_by_setting(c, asked, min_score=4)):
+            ax = fig.axes[0]
+            assert [t.get_text() for t in ax.get_yticklabels()] == ["2026", "2027", "2028", "2029"], asked
+            assert ax.get_title().startswith("Cost by year"), asked
+            assert f"(by {asked}: 45 bars, too many to read;\nsince/until of at most 40 {asked}s draws each {asked})" \
+                in ax.get_title()
+            assert cut_texts(fig) == []
+    render(cost_by_setting(c, "month"), tmp_path / "by-year.png")
+    drawn = cost_by_setting(Costs(log, since="2027-01", until="2029-12"), "month").axes[0]  # 33 months: each drawn
+    assert len(drawn.get_yticklabels()) == 33 and drawn.get_title().startswith("Cost by month\n")
+
+
+def test_a_key_of_a_hundred_values_draws_the_forty_costliest_and_the_others(tmp_path: Path) -> None:
+    """100 settings drew 100 bars in a figure 45 inches high. The 40 costliest are drawn, in the
+    sweep's order, and the other 60 summed in one bar, "others", as the title says; by() still
+    has every value."""
+    from tests.costs.test_costs import at, experiment, finish, images_of, send, task
+
+    log = Log(tmp_path / "wide.db")
+    exp_id = experiment(log, "wide", {"example": list(range(100))})
+    for k in range(100):
+        price = round(0.01 * ((k * 37) % 100 + 1), 2)  # $0.01 .. $1.00, each once, out of order
+        tid = task(log, exp_id, {"example": k, "repeat": 0}, price=price)
+        send(log, tid, at("2026-03-01", 10))
+        finish(log, tid, at("2026-03-01", 10), [price])
+        log.rate(images_of(log, tid)[0], 5 if k % 2 else 3)
+    c = Costs(log)
+    spend = c.by("example")["cost_usd"]
+    costliest = [str(k) for k in range(100) if (k * 37) % 100 >= 60]  # $0.61 .. $1.00, in the sweep's order
+    rest = spend.drop(costliest)
+    for axis, bars in (("example", costliest), ("setting", [f"example={k}" for k in costliest])):
+        for fig in (cost_by_setting(c, axis), cost_by_setting(c, axis, min_score=4)):
+            ax = fig.axes[0]
+            noun = "settings" if axis == "setting" else "example values"
+            assert [t.get_text() for t in ax.get_yticklabels()] == [*bars, f"others (60 {noun})"], axis
+            assert f"\nthe 40 costliest of 100 {noun}; the other 60 summed as \"others\"" in ax.get_title()
+            assert [bar.get_width() for bar in ax.patches] == pytest.approx([*spend[costliest], rest.sum()])
+            assert fig.get_size_inches()[1] < 25 and cut_texts(fig) == []
+        words = texts(cost_by_setting(c, axis))
+        assert f"\\${rest.sum():.2f}, 60 images, \\${rest.sum() / 60:.4f}".rstrip("0") in words, words[-300:]
+        kept = texts(cost_by_setting(c, axis, min_score=4))
+        odd = sum(1 for k in range(100) if k % 2 and (k * 37) % 100 < 60)  # kept among the others
+        assert f"{odd} kept of 60 rated (60 images)" in kept
+    render(cost_by_setting(c, "example"), tmp_path / "hundred.png")
+    assert len(cost_by_setting(Costs(log, task_ids=list(range(1, 41))), "example").axes[0].patches) == 40  # 40: each drawn
+    # a deleted experiment's spend stays in the bars, not in a price per image: its images are gone
+    from qwenlab.store.organize import Organizer
+
+    old = experiment(log, "old", {"example": list(range(100))})
+    for k in range(0, 100, 5):
+        tid = task(log, old, {"example": k, "repeat": 0}, price=0.002)
+        send(log, tid, at("2026-02-01", 10))
+        finish(log, tid, at("2026-02-01", 10), [0.002])
+    Organizer(log, tmp_path).delete(old, confirm=True)
+    fig = cost_by_setting(Costs(log), "example")  # its values one more: "(deleted: values not kept)", $0.04
+    assert fig.axes[0].get_yticklabels()[-1].get_text() == "others (61 example values)"
+    assert "\\$18.34, 60 images, \\$0.305 each" in texts(fig)  # $18.30 over 60 images, not $18.34 ($0.306)
+
+
+def test_the_others_of_many_experiments_are_priced_over_their_images(tmp_path: Path) -> None:
+    """By experiment, a deleted experiment is a row of its own, its spend kept and its images
+    gone: summed into "others", its spend is left out of their price per image, as by() does."""
+    from qwenlab.store.organize import Organizer
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "many.db")
+    for i in range(42):
+        exp_id = experiment(log, f"run-{i:02d}", {"promptExtend": [True]})
+        price = 0.001 if i == 0 else round(0.01 * i, 2)
+        tid = task(log, exp_id, {"promptExtend": True, "repeat": 0}, price=price)
+        send(log, tid, at("2026-03-01", 10))
+        finish(log, tid, at("2026-03-01", 10), [price])
+        if i == 0:
+            Organizer(log, tmp_path).delete(exp_id, confirm=True)
+    fig = cost_by_setting(Costs(log), "experiment")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 41 and labels[-1] == "others (2 experiments)"  # the deleted one ($0.001) and run-01 ($0.01)
+    assert "\\$0.011, 1 image, \\$0.01 each" in texts(fig)  # not $0.011

@@ -19,7 +19,7 @@ from qwenlab.store.log import SPENT_SQL, Log
 from qwenlab.store.migrations.cost_rollups import FIRST_TASK_SQL, ROLLUP_KEYS, ROLLUP_SUMS, SCORE_KEYS, fill_cost_rollups
 from tests.support.labkit import run_sweep
 
-KEYS = ["experiment", "model", "size", "day", "week", "month", "status", "backend", "setting", "promptExtend",
+KEYS = ["experiment", "model", "size", "day", "week", "month", "year", "status", "backend", "setting", "promptExtend",
         ["experiment", "day"], ["experiment", "status", "backend"]]
 KEPT_KEYS = ["experiment", "day", "status", "setting", "promptExtend", ["experiment", "status", "backend"]]  # a key of each kind
 
