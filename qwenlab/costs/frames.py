@@ -159,9 +159,9 @@ class Costs(CostSummary):
         usd_per_image (over the images still here: the spend of deleted experiments, whose images
         are gone, is left out of it). An axis groups only the experiments that swept it.
         """
-        return self._by(key)[0]
+        return self.by_with_deleted(key)[0]
 
-    def _by(self, key: str | Sequence[str]) -> "tuple[pd.DataFrame, pd.Series | float]":
+    def by_with_deleted(self, key: str | Sequence[str]) -> "tuple[pd.DataFrame, pd.Series | float]":
         """`by(key)`, and the part of each group's `cost_usd` that deleted experiments spent (0.0
         where none is in it): their requests stay in every group they fall in, their images and
         ratings do not, so a price per image (kept or not) leaves that part out."""
@@ -261,7 +261,7 @@ class Costs(CostSummary):
         if score is None:
             raise ValueError("min_score: give a number from 1 to 5, the score from which an image counts as kept")
         keys = [by] if isinstance(by, str) else list(by)
-        df, gone = self._by(keys)
+        df, gone = self.by_with_deleted(keys)
         kept = self._q.kept(keys, score, tasks_in_view=int(df["tasks"].sum()))
         out = df[["tasks", "images", "cost_usd", "usd_per_image"]].join(kept, how="left")
         out[["rated", "kept"]] = out[["rated", "kept"]].fillna(0).astype(int)

@@ -294,7 +294,7 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
         others = f"others ({count - _MAX_BARS:,} {_VALUES.get(axis, f'{axis} values')})"
         # the deleted experiments' part of each row's spend: by experiment, their own rows
         gone = (df["cost_usd"].where([str(n).startswith(DELETED_PREFIX) for n in df.index], 0.0) if axis == "experiment"
-                else c._by(axis)[1])
+                else c.by_with_deleted(axis)[1])
         df = _fold(df, shown, others, gone)
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
