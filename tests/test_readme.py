@@ -60,6 +60,47 @@ def test_every_command_and_flag_named_in_the_readme_exists() -> None:
         assert runner.invoke(cli, [name, "--help"]).exit_code == 0, name
 
 
+def _inline_commands() -> list[list[str]]:
+    """The README's commands in backquotes within its text (`datasette data/qwenlab.db`), as words."""
+    out = []
+    for span in re.findall(r"`([^`\n]+)`", README):
+        try:
+            out.append(shlex.split(span))
+        except ValueError:
+            continue  # not a command: a quote of text
+    return [words for words in out if words]
+
+
+def test_the_virtualenvs_tools_are_named_by_their_path() -> None:
+    """`make` does not activate the virtualenv, so a tool it installs there (datasette, pip) is
+    typed as `.venv/bin/TOOL`, as `.venv/bin/qwenlab` is: the README said `datasette
+    data/qwenlab.db` ("datasette: command not found") and `pip install -e '.[datasette]'` (the
+    system's pip, or an "externally managed environment" refusal). A command that acts on a path
+    or a package (an argument with "/" or ".[") is one to type; `qwenlab NAME` in prose names a command."""
+    tools = {p.name for p in (Path(sys.prefix) / "bin").iterdir()} - {"qwenlab"}
+    assert {"datasette", "pip"} <= tools
+    bare = [" ".join(words) for words in _inline_commands() + [shlex.split(ln.split("#")[0]) for b in _blocks("bash")
+                                                              for ln in b.replace("\\\n", " ").splitlines() if ln.split("#")[0].strip()]
+            if words[0] in tools and any("/" in w or ".[" in w for w in words[1:])]
+    assert bare == [], bare
+
+
+@pytest.mark.slow
+def test_the_datasette_command_opens_the_log_as_written(scratch: Path) -> None:
+    """"It opens in Datasette as it is (`.venv/bin/datasette data/qwenlab.db`)": run as written in
+    a shell whose PATH lacks the virtualenv (`make` activates nothing), asked for one page."""
+    from qwenlab.store.log import Log
+
+    line = next(" ".join(w) for w in _inline_commands() if "datasette" in w[0] and "data/qwenlab.db" in w)
+    Log(scratch / "data" / "qwenlab.db").close()
+    env = _env(scratch)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
+                                  if Path(p).resolve() != (Path(sys.prefix) / "bin").resolve())
+    done = subprocess.run(["bash", "-c", f"{line} --get /qwenlab/experiments.json"], cwd=scratch, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and '"rows": []' in done.stdout, f"{line}\n{done.stdout}\n{done.stderr}"
+
+
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
     """A folder shaped like the checkout: .venv (this interpreter's), data/sweeps, data/reference."""
