@@ -168,6 +168,11 @@ def test_the_python_examples_run_as_written(scratch: Path, monkeypatch: pytest.M
 
     # the README's sweep and its sweep file are one experiment, whichever is run first
     assert namespace["sweep"].fingerprint() == load_sweep(ROOT / "data/sweeps/lumiere-extend.toml").sweep.fingerprint()
+    # "The log"'s full-text search over prompts, as written, in the same session: it said
+    # `Log().search(...)`, a class qwenlab does not export (NameError in a notebook)
+    search = re.search(r"`([^`]*\.search\(\"LUMIERE\"\))`", README.split("\n## The log\n")[1]).group(1)
+    found = eval(search, namespace)
+    assert found and all("LUMIERE" in task["prompt"] for task in found), search
     one = namespace["one"]  # the request on its own is logged, its image on disk
     assert one.counts()["done"] == 1 and Path(one.images.path[0]).exists()
     assert one.log.rows("SELECT request_json FROM tasks WHERE experiment_id = ?", [one.id])[0]["request_json"]
