@@ -60,6 +60,47 @@ def test_every_command_and_flag_named_in_the_readme_exists() -> None:
         assert runner.invoke(cli, [name, "--help"]).exit_code == 0, name
 
 
+def _inline_commands() -> list[list[str]]:
+    """The README's commands in backquotes within its text (`datasette data/qwenlab.db`), as words."""
+    out = []
+    for span in re.findall(r"`([^`\n]+)`", README):
+        try:
+            out.append(shlex.split(span))
+        except ValueError:
+            continue  # not a command: a quote of text
+    return [words for words in out if words]
+
+
+def test_the_virtualenvs_tools_are_named_by_their_path() -> None:
+    """`make` does not activate the virtualenv, so a tool it installs there (datasette, pip) is
+    typed as `.venv/bin/TOOL`, as `.venv/bin/qwenlab` is: the README said `datasette
+    data/qwenlab.db` ("datasette: command not found") and `pip install -e '.[datasette]'` (the
+    system's pip, or an "externally managed environment" refusal). A command that acts on a path
+    or a package (an argument with "/" or ".[") is one to type; `qwenlab NAME` in prose names a command."""
+    tools = {p.name for p in (Path(sys.prefix) / "bin").iterdir()} - {"qwenlab"}
+    assert {"datasette", "pip"} <= tools
+    bare = [" ".join(words) for words in _inline_commands() + [shlex.split(ln.split("#")[0]) for b in _blocks("bash")
+                                                              for ln in b.replace("\\\n", " ").splitlines() if ln.split("#")[0].strip()]
+            if words[0] in tools and any("/" in w or ".[" in w for w in words[1:])]
+    assert bare == [], bare
+
+
+@pytest.mark.slow
+def test_the_datasette_command_opens_the_log_as_written(scratch: Path) -> None:
+    """"It opens in Datasette as it is (`.venv/bin/datasette data/qwenlab.db`)": run as written in
+    a shell whose PATH lacks the virtualenv (`make` activates nothing), asked for one page."""
+    from qwenlab.store.log import Log
+
+    line = next(" ".join(w) for w in _inline_commands() if "datasette" in w[0] and "data/qwenlab.db" in w)
+    Log(scratch / "data" / "qwenlab.db").close()
+    env = _env(scratch)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
+                                  if Path(p).resolve() != (Path(sys.prefix) / "bin").resolve())
+    done = subprocess.run(["bash", "-c", f"{line} --get /qwenlab/experiments.json"], cwd=scratch, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and '"rows": []' in done.stdout, f"{line}\n{done.stdout}\n{done.stderr}"
+
+
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
     """A folder shaped like the checkout: .venv (this interpreter's), data/sweeps, data/reference."""
@@ -83,12 +124,19 @@ def test_the_shell_examples_run_as_written(scratch: Path) -> None:
         pytest.fail("the qwenlab console script is not installed in this environment; run `make test`")
     subprocess.run([str(scratch / ".venv/bin/qwenlab"), "demo"], cwd=scratch, env=_env(scratch), check=True,
                    capture_output=True, timeout=600)
-    shell = next(b for b in _blocks("bash") if "qwenlab run" in b)
-    lines = [ln for ln in shell.splitlines() if ln.strip() and " emulator " not in ln]
+    # every block of qwenlab commands ("From a shell", "Organize, find and share"), in order (the
+    # curl example has a test of its own); not the servers, which run until stopped (`qwenlab
+    # emulator`, `qwenlab datasette`)
+    blocks = [b for b in _blocks("bash") if all(".venv/bin/qwenlab " in ln for ln in b.splitlines() if ln.strip())]
+    assert len(blocks) >= 2 and "qwenlab run" in blocks[0] and any("qwenlab tag" in b for b in blocks)
+    lines = [ln for b in blocks for ln in b.splitlines()
+             if ln.strip() and " emulator " not in ln and " datasette " not in ln]
     for line in lines:
         done = subprocess.run(["bash", "-c", line], cwd=scratch, env=_env(scratch), capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
     assert list((scratch / "data").glob("grid*.png")) and (scratch / "data" / "report.html").exists()
+    assert list((scratch / "data" / "picked").glob("demo_*promptExtend-on*.jpg")) and (scratch / "data" / "demo.zip").exists()
+    assert (scratch / "data" / "ben" / "qwenlab.db").exists()  # the colleague's log the import made
 
 
 @pytest.mark.slow
@@ -120,6 +168,11 @@ def test_the_python_examples_run_as_written(scratch: Path, monkeypatch: pytest.M
 
     # the README's sweep and its sweep file are one experiment, whichever is run first
     assert namespace["sweep"].fingerprint() == load_sweep(ROOT / "data/sweeps/lumiere-extend.toml").sweep.fingerprint()
+    # "The log"'s full-text search over prompts, as written, in the same session: it said
+    # `Log().search(...)`, a class qwenlab does not export (NameError in a notebook)
+    search = re.search(r"`([^`]*\.search\(\"LUMIERE\"\))`", README.split("\n## The log\n")[1]).group(1)
+    found = eval(search, namespace)
+    assert found and all("LUMIERE" in task["prompt"] for task in found), search
     one = namespace["one"]  # the request on its own is logged, its image on disk
     assert one.counts()["done"] == 1 and Path(one.images.path[0]).exists()
     assert one.log.rows("SELECT request_json FROM tasks WHERE experiment_id = ?", [one.id])[0]["request_json"]

@@ -172,7 +172,7 @@ def measure_page(spec: GridSpec, entries: list[Entry], place: PageCells, arrays:
     body_h = sum(facet_h + sum(_row_h(row_lines[(fi, ri)], S + caption_h) for ri in range(n_rows)) + (n_rows - 1) * GAP_CELL
                  for fi in range(n_facets)) + (n_facets - 1) * GAP_CELL * 2
     title_h = len(title_lines) * line_height(TITLE_PT)
-    scale_title = (wrap_lines(scale_title_text(spec.badges, entries), text_w, SCALE_TITLE_PT, max_lines=3)
+    scale_title = (wrap_lines(scale_title_text(spec.badges, entries, captions=spec.captions), text_w, SCALE_TITLE_PT, max_lines=3)
                    if spec.badges and spec.frame else None)
     scale_h = SCALE_H + (len(scale_title) - 1) * line_height(SCALE_TITLE_PT) if scale_title else 0.0
     sub_h = (len(alert_lines) + len(sub_lines)) * line_height(SUBTITLE_PT) + scale_h + 0.15

@@ -110,13 +110,14 @@ def _shrunk(spec: GridSpec, arrays: dict[str, Any]) -> str:
             "at its own pixels")
 
 
-def scale_title_text(badges: ScoreBadges, entries: list[Entry]) -> str:
-    """What the frames' colours mean, with the mean score of this page's images."""
+def scale_title_text(badges: ScoreBadges, entries: list[Entry], *, captions: bool) -> str:
+    """What the frames' colours mean, with the mean score of this page's images; where the score
+    is written too (`captions=False` draws no caption, so it is not "in each caption")."""
     ids = [e.image_id for e in entries if e.image_id is not None]
     mean, n = badges.mean(ids), badges.scored(ids)
     return (f"frame colour: {badges.name} of the text read by OCR ({badges.engine})"
             + (f", mean {score_figure(mean)} over this page's {n} scored image{'s' if n != 1 else ''}" if mean is not None else "")
-            + "; the score is in each caption")
+            + ("; the score is in each caption" if captions else ""))
 
 
 def footnote_lines(catalog: Catalog, entries: list[Entry], text_w: float) -> list[str]:

@@ -160,6 +160,19 @@ def test_grid_frames_stamps_sorts_and_outlines_by_stored_score(exp, no_ocr) -> N
         assert f"mean {sum(shown) / len(shown):.2f} over this page's {len(shown)} scored images" in page
 
 
+def test_grid_without_captions_does_not_say_the_score_is_in_each_caption(exp, no_ocr) -> None:
+    """`captions=False` (`--no-captions`) with `score=`: the scale's title said "the score is in
+    each caption" over a page the subtitle said had "no captions"; the frames still carry the score."""
+    truth = store_scores(exp)
+    grid = build_grid(exp, "promptExtend", "size", score="word_accuracy", captions=False)
+    drawn = " ".join(" ".join(t.split()) for fig in grid for t in texts(fig))
+    assert "frame colour: word accuracy of the text read by OCR (fake)" in drawn and "no captions" in drawn
+    assert "caption" not in drawn.replace("no captions", ""), drawn
+    assert "the score is in each caption" in " ".join(
+        t for fig in build_grid(exp, "promptExtend", "size", score="word_accuracy") for t in texts(fig))
+    assert len(truth) == 7
+
+
 def test_grid_without_scores_asked_or_stored_shows_nothing_extra(exp, no_ocr) -> None:
     plain = image_panels(build_grid(exp, "promptExtend", "size"), exp)
     assert all(not p["frames"] and not p["boxes"] and "word acc" not in p["stamp"] for p in plain)
@@ -333,5 +346,5 @@ def test_the_grid_scale_and_legend_say_0_99_for_a_mean_short_of_perfect() -> Non
     values = [1.0] * 7 + [0.976]
     badges = ScoreBadges({i: ScoreBadge(i, "ned", v, v, v, v == 1.0) for i, v in enumerate(values)}, "ned", "fake", None)
     entries = [Entry(task_id=i, cell={}, repeat=0, status="done", image_id=i) for i in range(8)]
-    assert "mean 0.99 over this page's 8 scored images" in scale_title_text(badges, entries)
+    assert "mean 0.99 over this page's 8 scored images" in scale_title_text(badges, entries, captions=True)
     assert "mean 0.99 over 8 images" in badges.legend()
