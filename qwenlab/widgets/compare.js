@@ -39,6 +39,14 @@ const NUDGE_MS = 1200; // how long the "how to zoom" note stays
 // dpr(), ladderStep(), percent(), wholePixels() and rendering(): qwenlab/html/zoom.js, put before
 // this module (`CompareWidget._esm`), the one ladder the report's lightbox steps along too
 
+// The originals the kernel sent, per set of images shown: the views of one viewer in a page (the
+// same widget shown in two outputs) share its model, and each custom message the kernel sends
+// reaches every one of them. Each view asked, so the kernel sent the originals once per view, to
+// every view: N views downloaded them N times. The first view to ask for a set asks for all;
+// the others (and any view shown later) take that one answer. Keyed by the model's `images`
+// array, which every view of a model gets, and which a new set of images replaces.
+const ORIGINALS = new WeakMap(); // images -> { generation, answer: [msg, buffers] | null }
+
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -481,13 +489,22 @@ function render({ model, el: host }) {
 
   function askFull() {
     // The originals of the images previewed are sent by the kernel in a message, which no saved
-    // widget state keeps (compare.py): asked for by each view that shows previews
+    // widget state keeps (compare.py): asked for once by the views of this viewer in the page
+    // (`ORIGINALS`); a view that comes after the answer takes it as it is
     clearTimeout(noteTimer);
     previewNote.textContent = "";
     if (full.every(Boolean)) return;
+    const generation = model.get("generation");
+    const shared = ORIGINALS.get(model.get("images"));
+    if (shared && shared.generation === generation) {
+      if (shared.answer) gotFull(...shared.answer);
+      else noteTimer = setTimeout(showPreviewNote, 2000); // asked by another view: its answer comes here too
+      return;
+    }
     noteTimer = setTimeout(showPreviewNote, 2000); // live, they come at once: said only if they do not
     try {
-      model.send({ want: "full", generation: model.get("generation") });
+      model.send({ want: "full", generation });
+      ORIGINALS.set(model.get("images"), { generation, answer: null });
     } catch (err) {
       showPreviewNote(); // no kernel to ask: the previews stay, and say so
     }
@@ -496,6 +513,8 @@ function render({ model, el: host }) {
   function gotFull(msg, buffers) {
     // the originals, for the images shown now (not those of an earlier step of the explorer)
     if (msg.full !== model.get("generation") || !Array.isArray(msg.index)) return;
+    const shared = ORIGINALS.get(model.get("images"));
+    if (shared && shared.generation === msg.full) shared.answer = [msg, buffers]; // for the views shown later
     msg.index.forEach((i, k) => {
       if (i >= urls.length || full[i] || !buffers || !buffers[k]) return;
       URL.revokeObjectURL(urls[i]);
