@@ -36,7 +36,7 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
-// dpr(), ladderStep(), percent(), wholePixels() and rendering(): qwenlab/html/zoom.js, put before
+// dpr(), ladderStep(), percent(), wholePixels(), pixelShift() and rendering(): qwenlab/html/zoom.js, put before
 // this module (`CompareWidget._esm`), the one ladder the report's lightbox steps along too
 
 // The originals the kernel sent, per set of images shown: the views of one viewer in a page (the
@@ -256,21 +256,13 @@ function render({ model, el: host }) {
       : "the images' scale (100%: one image pixel per screen pixel)";
   }
 
-  function wholeScale(s) {
-    // device pixels per image pixel, for `s` CSS pixels per image pixel, when a whole number of them (1:1, 2:1), else 0
-    return wholePixels(s * dpr());
-  }
-
   function snapped(s, left, top) {
-    // At a whole number of screen pixels per image pixel (1:1, 2:1), the shift that puts the
-    // image's corner (`left`, `top` in its pane) on a pixel of the screen. Half a pixel off (the
-    // pane's centre, whenever its width or height is odd), the browser resampled the picture and
-    // every stroke of small text was smeared over two pixels, at the very scale chosen to read
-    // it. The pane's own box is drawn on whole pixels by the browser: its corner is the origin.
-    // At other scales the picture is resampled anyway: no shift.
-    const d = dpr();
-    if (!wholeScale(s)) return [0, 0];
-    return [Math.round(left * d) / d - left, Math.round(top * d) / d - top];
+    // At a whole number of screen pixels per image pixel (1:1, 2:1; `s` in CSS pixels), the shift
+    // that puts the image's corner (`left`, `top` in its pane) on a pixel of the screen: zoom.js's
+    // pixelShift, which the report's lightbox uses too. Half a pixel off (the pane's centre,
+    // whenever its width or height is odd), the picture was resampled. The pane's own box is
+    // drawn on whole pixels by the browser: its corner is the origin.
+    return pixelShift(s * dpr(), left, top);
   }
 
   function apply() {
