@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ from click.core import ParameterSource
 from ..errors import ExperimentNotFoundError
 from ..figures.pages import GRID_FORMATS
 from ..figures.text import file_stem
+from ..html.grid import GRID_IMAGE_LIMIT, GridOptionsUnusedWarning
 from ..html.report import export_html
 from ..paths import data_dir
 from ..store.comparison import EXPERIMENT, open_comparison
@@ -55,10 +57,20 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
         # is drawn as the PNG's is, at --cell-size and --dpi (they were ignored here): a --dpi
         # not given keeps the report's own default (90, a page's worth on screen), not the PNG's 120
         given = click.get_current_context().get_parameter_source("dpi") is not ParameterSource.DEFAULT
-        report = export_html(cmp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,
-                             title=title, grid_cell_size=cell_size, **({"grid_dpi": dpi} if given else {}),
-                             **({"thumb": thumb} if thumb is not None else {}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GridOptionsUnusedWarning)
+            report = export_html(cmp, output, rows=rows, cols=cols, page=page, facet=facet, where=filters or None,
+                                 title=title, grid_cell_size=cell_size, **({"grid_dpi": dpi} if given else {}),
+                                 **({"thumb": thumb} if thumb is not None else {}))
         click.echo(cmp.summary())
+        for w in caught:
+            if isinstance(w.message, GridOptionsUnusedWarning):  # said in the command's words: its options
+                options = " and ".join(o for o, v in (("--cell-size", cell_size), ("--dpi", given)) if v)
+                click.echo(f"note: {options} did nothing in {Path(output).name}: its grid of {w.message.cells} cells, "
+                           f"more than the {GRID_IMAGE_LIMIT} a drawn grid holds, is a table of thumbnails, which has "
+                           "no cell size nor dpi (--thumb sets their size; --where AXIS=VALUE keeps fewer, drawn)", err=True)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         click.echo(str(report))
         return
     target = output or str(data_dir(create=False) / "grids" / f"{file_stem('-vs-'.join(cmp.names))}.png")

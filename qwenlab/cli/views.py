@@ -35,8 +35,9 @@ CELL_SIZE = "Height of each image, in inches (default 2.2)."
 REGION_CELL_SIZE = CELL_SIZE[:-2] + "; for a region of each image, its own pixels at --dpi, 1.2 to 4)."
 DPI = "Resolution of the pages."
 # `compare -o NAME.html` draws the report's grid with them too, at the report's own default dpi
-COMPARE_CELL_SIZE = CELL_SIZE[:-2] + "; with -o NAME.html, of the report's drawn grid)."
-COMPARE_DPI = "Resolution of the pages [default: 120; with -o NAME.html, of the report's drawn grid: 90]."
+# (drawn up to 200 images: above, the report's grid is a table of thumbnails, which has neither)
+COMPARE_CELL_SIZE = CELL_SIZE[:-2] + "; with -o NAME.html, of the report's drawn grid, up to 200 images)."
+COMPARE_DPI = "Resolution of the pages [default: 120; with -o NAME.html, of the report's drawn grid (up to 200 images): 90]."
 
 
 def layout_options(fn: F | None = None, *, thumb_help: str = GRID_THUMB) -> Any:

@@ -21,7 +21,8 @@ from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
 from .page import THUMB_MAX_PX, THUMB_PRINT_PX, Thumbnails, esc, img, img_ref, table
 
-__all__ = ["grid_section", "caption", "GRID_MODES", "GRID_IMAGE_LIMIT", "UNREADABLE"]
+__all__ = ["grid_section", "caption", "is_table", "GridOptionsUnusedWarning", "GRID_MODES", "GRID_IMAGE_LIMIT",
+           "UNREADABLE"]
 
 GRID_MODES = ("image", "table", None)
 # in place of an image whose file is gone or damaged (`qwenlab verify` says which; a run fetches it again)
@@ -29,6 +30,21 @@ UNREADABLE = "image unreadable: its file is missing or damaged"
 # above this many images a grid drawn by matplotlib is too large to draw (and to look at): the
 # report shows the HTML table of thumbnails instead, which costs no bytes (it reuses the thumbnails)
 GRID_IMAGE_LIMIT = 200
+
+
+class GridOptionsUnusedWarning(UserWarning):
+    """The drawn grid's size or resolution was asked for, and the grid is the table of thumbnails,
+    which has neither (`cells`: how many the grid shows, images and blanks)."""
+
+    def __init__(self, message: str, cells: int) -> None:
+        super().__init__(message)
+        self.cells = cells
+
+
+def is_table(catalog: Catalog, mode: str | None) -> bool:
+    """Whether the grid is the HTML table of thumbnails: asked for, or more than GRID_IMAGE_LIMIT
+    cells to draw."""
+    return bool(catalog.entries) and (mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT)
 
 
 def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None, page: Any, facet: str | None,
@@ -39,7 +55,7 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
     from (embedded at their first use; without it, by reference to the requests' rows)."""
     if not catalog.entries:
         return "<p class=\"muted\">No cells.</p>"
-    if mode == "table" or len(catalog.entries) > GRID_IMAGE_LIMIT:
+    if is_table(catalog, mode):
         images = sum(e.image_id is not None for e in catalog.entries)  # a failed cell is a blank, not an image
         blanks = len(catalog.entries) - images
         count = f"{count_of(images, 'image')}" + (f" and {count_of(blanks, 'cell')} without one" if blanks else "")

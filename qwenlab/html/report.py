@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -51,7 +52,7 @@ from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
 from .costs import costs_section, describe_where, request_costs, request_frame
-from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, caption
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, GridOptionsUnusedWarning, caption, is_table
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import Thumbnails, details, esc, fmt, img_ref, section, table
@@ -66,6 +67,7 @@ __all__ = ["export_html", "report_html"]
 # up to GRID_IMAGE_LIMIT images, each is embedded at this size, so the lightbox has a real picture
 # to show (about 40 KB each); beyond, at the thumbnail's size (about 2 KB), so the file stays small
 PREVIEW = 768
+GRID_DPI = 90  # the drawn grid's resolution unless grid_dpi says: a page's worth on screen
 
 
 def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, **options: Any) -> Path:
@@ -81,7 +83,7 @@ def export_html(experiment: "ExperimentRecord", path: str | Path | None = None, 
 def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols: str | None = None,
                 page: str | Sequence[str] | None = "auto", facet: str | None = None,
                 where: Mapping[str, Any] | None = None, grid: str | None = "image", thumb: int = 160,
-                grid_dpi: float = 90, grid_cell_size: float | None = None, title: str | None = None,
+                grid_dpi: float | None = None, grid_cell_size: float | None = None, title: str | None = None,
                 full_size: bool = False, preview: int | None = None, _target: str | Path | None = None) -> str:
     """The report as an HTML string.
 
@@ -92,7 +94,9 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     shows (default 768 px up to 200 images, else `thumb`). full_size: link the originals, put
     beside the report (only through `export_html`, which knows where the report goes).
     grid_dpi, grid_cell_size: the drawn grid's resolution and each image's height in inches
-    (as `build_grid`'s dpi and cell_size; default 90 dpi and 2.2 in); the table has neither.
+    (as `build_grid`'s dpi and cell_size; default 90 dpi and 2.2 in); the table has neither, and
+    a GridOptionsUnusedWarning says so when they are given for it (`grid="table"`, or more than
+    200 images, which are never drawn).
     """
     if grid not in GRID_MODES:
         raise ValueError(f"grid must be one of 'image', 'table' or None, got {grid!r}")
@@ -122,8 +126,11 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
            ("requests", "Requests")]
     shown = {"grid": bool(grid), "text-scores": bool(scores)}
     parts.append("<p>" + " · ".join(f"<a href=\"#{a}\">{esc(t)}</a>" for a, t in nav if shown.get(a, True)) + "</p>")
+    if grid and is_table(catalog, grid) and (grid_dpi is not None or grid_cell_size is not None):
+        _unused_grid_options(catalog, grid, grid_dpi, grid_cell_size)
     if grid:
-        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb, grid_dpi,
+        parts.append(section("grid", "Grid", _grid_section(catalog, grid, rows, cols, page, facet, thumb,
+                                                            GRID_DPI if grid_dpi is None else grid_dpi,
                                                             embedded, thumbs, cell_size=grid_cell_size)))
     frame = request_frame(experiment)  # each request's counted cost: the rows add up to the totals
     parts.append(section("costs", "Costs", costs_section(experiment, catalog, where)))
@@ -139,6 +146,19 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
     mark = prov.mark()
     return html_page(f"{name}{' — ' + mark if mark else ''} — qwenlab report", "\n".join(p for p in parts if p),
                      originals=bool(links))
+
+
+def _unused_grid_options(catalog: Catalog, grid: str, dpi: float | None, cell_size: float | None) -> None:
+    """Say that the drawn grid's options do nothing: the grid is the table of thumbnails, whose
+    size is `thumb`'s. Taken in silence, a --dpi 300 for a sharper grid left the user to find out
+    from the page that nothing had changed, and not why."""
+    given = " and ".join(name for name, value in (("grid_cell_size", cell_size), ("grid_dpi", dpi)) if value is not None)
+    why = ("grid='table' asks for it" if grid == "table" else
+           f"its {count_of(len(catalog.entries), 'cell')} are more than the {GRID_IMAGE_LIMIT} a drawn grid holds; "
+           "where= keeps fewer, and they are drawn")
+    warnings.warn(GridOptionsUnusedWarning(f"{given} do{'es' if ' and ' not in given else ''} nothing in this report: its grid "
+                                           f"is a table of the thumbnails ({why}), which has no cell size nor dpi; "
+                                           "thumb= sets the thumbnails' size", len(catalog.entries)), stacklevel=3)
 
 
 # -- sections -------------------------------------------------------------------------------------

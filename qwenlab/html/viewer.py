@@ -36,7 +36,7 @@ __all__ = ["SCRIPT", "VIEWER_CSS", "PAGE_ROWS", "lightbox_html", "script_tag", "
 PAGE_ROWS = 100
 
 # the script: the zoom ladder the compare viewer shares (`zoom.ZOOM_JS`: dpr, ladderStep, percent,
-# rendering), then the lightbox and the pager, all inside one function
+# pixelShift, rendering), then the lightbox and the pager, all inside one function
 _LIGHTBOX = r"""
   var box = document.getElementById('qwl-lightbox');
   if (!box) { return; }
@@ -89,11 +89,37 @@ _LIGHTBOX = r"""
   function sizeActual() {
     var d = dpr(), on = scale !== null && big.naturalWidth > 0;
     box.classList.toggle('actual', scale !== null);
-    big.style.width = on ? big.naturalWidth * scale / d + 'px' : '';
-    big.style.height = on ? big.naturalHeight * scale / d + 'px' : '';
+    // Zoomed, the image is laid out `scale` x its own pixels wide in CSS pixels, and shown at 1/dpr
+    // of that (as the compare viewer scales its images), the margins giving back what it does not
+    // take. Laid out at its size on the screen, an image of odd width on a Retina screen was
+    // 350.5 CSS pixels wide at 1:1: the browser drew it on whole CSS pixels, 702 device pixels
+    // for 701 image pixels, and resampled every one of them grey.
+    var w = on ? big.naturalWidth * scale : 0, h = on ? big.naturalHeight * scale : 0;
+    big.style.width = on ? w + 'px' : '';
+    big.style.height = on ? h + 'px' : '';
+    big.style.marginRight = on ? w / d - w + 'px' : '';
+    big.style.marginBottom = on ? h / d - h + 'px' : '';
     big.style.imageRendering = on ? rendering(scale) : '';
     level.textContent = scale === null ? 'fit' : percent(scale);
+    place();
   }
+  function place() {
+    // the image's corner on a pixel of the screen at 1:1 and 2:1 (zoom.js's pixelShift, as the
+    // compare viewer places its images), counted from the frame's corner, which the browser puts
+    // on one: the image is there, less the scroll
+    var on = scale !== null && big.naturalWidth > 0, d = dpr();
+    var shift = on ? pixelShift(scale, -frame.scrollLeft, -frame.scrollTop) : [0, 0];
+    big.style.transform = !on ? '' : (shift[0] || shift[1] ? 'translate(' + shift[0] + 'px, ' + shift[1] + 'px) ' : '') +
+      (d === 1 ? '' : 'scale(' + 1 / d + ')');
+  }
+  function shownSize() {
+    // the image's width and height on the page, in CSS pixels (its layout box is dpr x that, zoomed)
+    var r = big.getBoundingClientRect();
+    return [r.width, r.height];
+  }
+  frame.addEventListener('scroll', place);
+  // the browser's zoom (or another screen) changes the device pixel ratio: 1:1 stays 1:1
+  window.addEventListener('resize', function () { if (!box.hidden) { sizeActual(); } });
   function fitScale() {
     // the scale of the image fitted: as the stylesheet fits it (96vw by 86vh, never above its own
     // CSS size), in device pixels per image pixel
@@ -107,9 +133,10 @@ _LIGHTBOX = r"""
     var fit = fitScale();
     if (fit === null) { return; }
     var fx = 0.5, fy = 0.5;
-    if (scale !== null && big.offsetWidth && big.offsetHeight) {
-      fx = (frame.scrollLeft + frame.clientWidth / 2) / big.offsetWidth;
-      fy = (frame.scrollTop + frame.clientHeight / 2) / big.offsetHeight;
+    var was = shownSize();
+    if (scale !== null && was[0] && was[1]) {
+      fx = (frame.scrollLeft + frame.clientWidth / 2) / was[0];
+      fy = (frame.scrollTop + frame.clientHeight / 2) / was[1];
     }
     var next = ladderStep(scale === null ? fit : scale, up);
     // below the fitted scale: fitted, but for an image fitted above 1:1 (smaller than the window),
@@ -117,8 +144,9 @@ _LIGHTBOX = r"""
     var fitted = !up && next < fit - 1e-9 && !(fit > 1 && next >= 1 - 1e-9);
     scale = fitted ? null : Math.min(next, MAX_SCALE);
     sizeActual();
-    frame.scrollLeft = fx * big.offsetWidth - frame.clientWidth / 2;
-    frame.scrollTop = fy * big.offsetHeight - frame.clientHeight / 2;
+    var now = shownSize();
+    frame.scrollLeft = fx * now[0] - frame.clientWidth / 2;
+    frame.scrollTop = fy * now[1] - frame.clientHeight / 2;
   }
   function centre() {
     sizeActual();
@@ -176,8 +204,9 @@ _LIGHTBOX = r"""
     scale = scale === null ? 1 : null;
     sizeActual();
     if (scale !== null) {
-      frame.scrollLeft = fx * big.offsetWidth - (ev.clientX - f.left);
-      frame.scrollTop = fy * big.offsetHeight - (ev.clientY - f.top);
+      var now = shownSize();
+      frame.scrollLeft = fx * now[0] - (ev.clientX - f.left);
+      frame.scrollTop = fy * now[1] - (ev.clientY - f.top);
     }
   });
   document.addEventListener('click', function (ev) {
@@ -256,7 +285,7 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 #qwl-lightbox .frame { max-width: 96vw; max-height: 86vh; overflow: auto; }
 #qwl-lightbox img { display: block; max-height: 86vh; max-width: 96vw; width: auto; height: auto; background: #222;
        cursor: zoom-in; touch-action: none; }
-#qwl-lightbox.actual img { max-width: none; max-height: none; cursor: zoom-out; }
+#qwl-lightbox.actual img { max-width: none; max-height: none; cursor: zoom-out; transform-origin: 0 0; }
 #qwl-lightbox .missing { color: #fc9; font-size: 12px; }
 #qwl-lightbox .bar { color: #eee; margin-top: 8px; max-width: 96vw; text-align: center; }
 #qwl-lightbox a { color: #9cf; } #qwl-lightbox .note, #qwl-lightbox .hint { color: #bbb; font-size: 12px; }

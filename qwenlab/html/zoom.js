@@ -42,6 +42,18 @@ function wholePixels(scale) {
   return scale >= 0.5 && Math.abs(scale - Math.round(scale)) <= 1e-6 ? Math.round(scale) : 0;
 }
 
+function pixelShift(scale, left, top) {
+  // At a whole number of device pixels per image pixel (1:1, 2:1: `scale`), the shift in CSS
+  // pixels that puts the image's corner, at (`left`, `top`) CSS pixels from a corner the browser
+  // draws on a device pixel (the window's, a pane's), on a pixel of the screen; [0, 0] at other
+  // scales, where the picture is resampled anyway. Half a device pixel off (an image of odd size
+  // centred, on a Retina screen even a whole CSS pixel's half), the browser resampled it, and
+  // every stroke of small text was smeared over two pixels at the very scale chosen to read it.
+  if (!wholePixels(scale)) { return [0, 0]; }
+  var d = dpr();
+  return [Math.round(left * d) / d - left, Math.round(top * d) / d - top];
+}
+
 function rendering(scale) {
   // the image-rendering at `scale`: at 2:1, 3:1... each image pixel a square of whole device
   // pixels, as a designer's 200% shows it (smoothed, the strokes of a letter were blurred over

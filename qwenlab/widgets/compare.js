@@ -36,8 +36,16 @@
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 64;
 const NUDGE_MS = 1200; // how long the "how to zoom" note stays
-// dpr(), ladderStep(), percent(), wholePixels() and rendering(): qwenlab/html/zoom.js, put before
+// dpr(), ladderStep(), percent(), wholePixels(), pixelShift() and rendering(): qwenlab/html/zoom.js, put before
 // this module (`CompareWidget._esm`), the one ladder the report's lightbox steps along too
+
+// The originals the kernel sent, per set of images shown: the views of one viewer in a page (the
+// same widget shown in two outputs) share its model, and each custom message the kernel sends
+// reaches every one of them. Each view asked, so the kernel sent the originals once per view, to
+// every view: N views downloaded them N times. The first view to ask for a set asks for all;
+// the others (and any view shown later) take that one answer. Keyed by the model's `images`
+// array, which every view of a model gets, and which a new set of images replaces.
+const ORIGINALS = new WeakMap(); // images -> { generation, answer: [msg, buffers] | null }
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -248,21 +256,13 @@ function render({ model, el: host }) {
       : "the images' scale (100%: one image pixel per screen pixel)";
   }
 
-  function wholeScale(s) {
-    // device pixels per image pixel, for `s` CSS pixels per image pixel, when a whole number of them (1:1, 2:1), else 0
-    return wholePixels(s * dpr());
-  }
-
   function snapped(s, left, top) {
-    // At a whole number of screen pixels per image pixel (1:1, 2:1), the shift that puts the
-    // image's corner (`left`, `top` in its pane) on a pixel of the screen. Half a pixel off (the
-    // pane's centre, whenever its width or height is odd), the browser resampled the picture and
-    // every stroke of small text was smeared over two pixels, at the very scale chosen to read
-    // it. The pane's own box is drawn on whole pixels by the browser: its corner is the origin.
-    // At other scales the picture is resampled anyway: no shift.
-    const d = dpr();
-    if (!wholeScale(s)) return [0, 0];
-    return [Math.round(left * d) / d - left, Math.round(top * d) / d - top];
+    // At a whole number of screen pixels per image pixel (1:1, 2:1; `s` in CSS pixels), the shift
+    // that puts the image's corner (`left`, `top` in its pane) on a pixel of the screen: zoom.js's
+    // pixelShift, which the report's lightbox uses too. Half a pixel off (the pane's centre,
+    // whenever its width or height is odd), the picture was resampled. The pane's own box is
+    // drawn on whole pixels by the browser: its corner is the origin.
+    return pixelShift(s * dpr(), left, top);
   }
 
   function apply() {
@@ -481,13 +481,22 @@ function render({ model, el: host }) {
 
   function askFull() {
     // The originals of the images previewed are sent by the kernel in a message, which no saved
-    // widget state keeps (compare.py): asked for by each view that shows previews
+    // widget state keeps (compare.py): asked for once by the views of this viewer in the page
+    // (`ORIGINALS`); a view that comes after the answer takes it as it is
     clearTimeout(noteTimer);
     previewNote.textContent = "";
     if (full.every(Boolean)) return;
+    const generation = model.get("generation");
+    const shared = ORIGINALS.get(model.get("images"));
+    if (shared && shared.generation === generation) {
+      if (shared.answer) gotFull(...shared.answer);
+      else noteTimer = setTimeout(showPreviewNote, 2000); // asked by another view: its answer comes here too
+      return;
+    }
     noteTimer = setTimeout(showPreviewNote, 2000); // live, they come at once: said only if they do not
     try {
-      model.send({ want: "full", generation: model.get("generation") });
+      model.send({ want: "full", generation });
+      ORIGINALS.set(model.get("images"), { generation, answer: null });
     } catch (err) {
       showPreviewNote(); // no kernel to ask: the previews stay, and say so
     }
@@ -496,6 +505,8 @@ function render({ model, el: host }) {
   function gotFull(msg, buffers) {
     // the originals, for the images shown now (not those of an earlier step of the explorer)
     if (msg.full !== model.get("generation") || !Array.isArray(msg.index)) return;
+    const shared = ORIGINALS.get(model.get("images"));
+    if (shared && shared.generation === msg.full) shared.answer = [msg, buffers]; // for the views shown later
     msg.index.forEach((i, k) => {
       if (i >= urls.length || full[i] || !buffers || !buffers[k]) return;
       URL.revokeObjectURL(urls[i]);

@@ -23,7 +23,8 @@ works in JupyterLab, VS Code's notebooks, Colab and Voila. While the kernel runs
 travel to the browser as they are stored (JPEG, PNG or WebP bytes in binary buffers, shown
 through blob URLs): no base64, no re-encoding, full resolution. The widget's state (which a
 notebook saved with its widget state keeps) holds only a 768-px preview of each larger image
-(`previews.py`): the originals are sent in a message the view asks for, which no state keeps, so
+(`previews.py`): the originals are sent in a message the view asks for (the views of one viewer
+in a page ask once, and share the answer), which no state keeps, so
 a saved notebook grows by tens of KB a viewer, not MB; reopened without a kernel it shows the
 previews, and says so.
 

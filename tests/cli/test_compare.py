@@ -11,6 +11,7 @@ from PIL import Image
 
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_OK
+from qwenlab.html.grid import GRID_IMAGE_LIMIT
 
 
 def qwenlab(*args: str) -> Result:
@@ -114,3 +115,25 @@ def test_cell_size_and_dpi_draw_the_html_reports_grid(before_after, tmp_path: Pa
     assert heights["dpi"] > 1.8 * heights["plain"], heights
     assert heights["cells"] > 1.4 * heights["plain"], heights
     assert "of the report's drawn grid" in qwenlab("compare", "--help").output
+
+
+def test_cell_size_and_dpi_for_a_report_too_large_to_draw_say_they_do_nothing(before_after, data_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    """Above 200 images the report's grid is a table of thumbnails, where --cell-size and --dpi
+    did nothing, silently. The command says so on stderr, naming the options it was given; the
+    report is written all the same."""
+    from qwenlab.bench.report import build_experiment
+
+    build_experiment(data_dir, GRID_IMAGE_LIMIT + 10, name="big")
+    args = ["compare", "big", "before", "-o"]
+    result = qwenlab(*args, str(tmp_path / "big.html"), "--cell-size", "4", "--dpi", "150")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "note: --cell-size and --dpi did nothing in big.html: its grid of" in result.stderr, result.stderr
+    assert f"more than the {GRID_IMAGE_LIMIT} a drawn grid holds, is a table of thumbnails" in result.stderr
+    assert 'class="gridtable"' in (tmp_path / "big.html").read_text(encoding="utf-8")
+    only_dpi = qwenlab(*args, str(tmp_path / "dpi.html"), "--dpi", "150")
+    assert "note: --dpi did nothing" in only_dpi.stderr, only_dpi.stderr
+    plain = qwenlab(*args, str(tmp_path / "plain.html"))  # nothing asked, nothing to say
+    assert plain.exit_code == EXIT_OK and "did nothing" not in plain.stderr, plain.stderr
+    drawn = qwenlab("compare", "before", "after", "-o", str(tmp_path / "drawn.html"), "--cell-size", "4")
+    assert drawn.exit_code == EXIT_OK and "did nothing" not in drawn.stderr, drawn.stderr

@@ -9,7 +9,8 @@ from qwenlab.html.viewer import SCRIPT, script_hash
 from qwenlab.html.zoom import ZOOM_JS
 from qwenlab.widgets import compare
 
-SHARED = ("function ladderStep(", "function percent(", "function wholePixels(", "function rendering(", "function dpr(")
+SHARED = ("function ladderStep(", "function percent(", "function wholePixels(", "function rendering(", "function dpr(",
+          "function pixelShift(")
 
 
 def test_the_lightbox_and_the_compare_viewer_run_the_same_zoom_code() -> None:

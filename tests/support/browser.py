@@ -76,10 +76,11 @@ class PageWatch:
 
 
 def loopback_page(browser: Any, url: str, *, width: int, height: int, timeout_ms: float,
-                  scale: float = 1) -> tuple[Any, PageWatch]:
+                  scale: float = 1, before: Callable[[Any], None] | None = None) -> tuple[Any, PageWatch]:
     """A new page of `browser` (playwright) opened at `url`, every request beyond 127.0.0.1 aborted
     and recorded, every script error recorded; `scale`: its devicePixelRatio (2: a Retina screen,
-    its screenshots 2 device pixels per CSS pixel)."""
+    its screenshots 2 device pixels per CSS pixel); `before(page)`: called before it opens (to
+    watch what it does from the start, e.g. its websockets)."""
     page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
     watch = PageWatch()
 
@@ -93,21 +94,25 @@ def loopback_page(browser: Any, url: str, *, width: int, height: int, timeout_ms
 
     page.route("**/*", loopback_only)
     page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+    if before is not None:
+        before(page)
     page.goto(url, timeout=timeout_ms)
     return page, watch
 
 
 @contextmanager
 def chromium_page(chromium: str, url: str, *, width: int, height: int, timeout_ms: float,
-                  scale: float = 1) -> Iterator[tuple[Any, PageWatch]]:
+                  scale: float = 1, before: Callable[[Any], None] | None = None) -> Iterator[tuple[Any, PageWatch]]:
     """Headless Chromium (the binary at `chromium`, driven by playwright; never `playwright install`)
-    with one `loopback_page` at `url` (`scale`: its devicePixelRatio); the browser is closed on leaving."""
+    with one `loopback_page` at `url` (`scale`: its devicePixelRatio; `before`: as there); the
+    browser is closed on leaving."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
-            yield loopback_page(browser, url, width=width, height=height, timeout_ms=timeout_ms, scale=scale)
+            yield loopback_page(browser, url, width=width, height=height, timeout_ms=timeout_ms, scale=scale,
+                                before=before)
         finally:
             browser.close()
 
