@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from qwenlab.html.report import export_html
-from tests.support.browser import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS, lightbox_middle
 from tests.support.labkit import run_sweep
 
 
@@ -256,7 +256,6 @@ def test_the_lightbox_at_1_to_1_shows_the_originals_own_pixels_on_a_retina_scree
     """At devicePixelRatio 2, 1:1 drew each pixel of the original on 2 x 2 device pixels, smoothed:
     a checkerboard of single pixels came out all grey, a poster's small text soft. 1:1 is one image
     pixel per device pixel (half a CSS pixel there), and the next image (→) comes the same way."""
-    import io
 
     import numpy as np
     from PIL import Image
@@ -272,12 +271,7 @@ def test_the_lightbox_at_1_to_1_shows_the_originals_own_pixels_on_a_retina_scree
         Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
 
     def grey(page: Any) -> float:
-        frame = page.locator("#qwl-lightbox .frame").bounding_box()
-        shot = page.screenshot(clip={"x": round(frame["x"] + frame["width"] / 2 - 100),
-                                     "y": round(frame["y"] + frame["height"] / 2 - 100), "width": 200, "height": 200})
-        Image.open(io.BytesIO(shot)).save(tmp_path / f"lightbox-x{scale}.png")  # to look at
-        px = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
-        return float(((px > 40) & (px < 215)).mean())
+        return lightbox_middle(page, tmp_path / f"lightbox-x{scale}.png")[0]
 
     def run(page: Any) -> dict[str, Any]:
         page.locator("#requests img.thumb").first.click()

@@ -9,7 +9,6 @@ viewer draws its images, and placed on whole device pixels with the compare view
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from qwenlab.html.viewer import SCRIPT
 from qwenlab.html.zoom import ZOOM_JS
 from tests.html.test_report_browser import _open
+from tests.support.browser import lightbox_middle
 from tests.support.labkit import run_sweep
 
 # odd widths and heights: one smaller than the window at 1:1 (centred, whole), one larger (in its
@@ -47,19 +47,7 @@ def test_one_to_one_in_the_lightbox_shows_an_odd_sized_images_own_pixels(chromiu
         Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
 
     def middle(page: Any, name: str) -> tuple[float, float]:
-        """Of a screenshot of the middle of what the lightbox shows (200 CSS px a side, or the
-        image's own size when smaller): the share of its pixels grey, and the share black."""
-        img = page.locator("#qwl-lightbox img").bounding_box()
-        frame = page.locator("#qwl-lightbox .frame").bounding_box()
-        left, top = max(img["x"], frame["x"]), max(img["y"], frame["y"])
-        right = min(img["x"] + img["width"], frame["x"] + frame["width"])
-        bottom = min(img["y"] + img["height"], frame["y"] + frame["height"])
-        half = min(100, int((right - left) / 2) - 2, int((bottom - top) / 2) - 2)
-        cx, cy = round((left + right) / 2), round((top + bottom) / 2)  # whole CSS pixels: no resampling here
-        shot = page.screenshot(clip={"x": cx - half, "y": cy - half, "width": 2 * half, "height": 2 * half})
-        Image.open(io.BytesIO(shot)).save(tmp_path / f"{name}-x{scale}.png")  # to look at
-        px = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
-        return float(((px > 40) & (px < 215)).mean()), float((px <= 40).mean())
+        return lightbox_middle(page, tmp_path / f"{name}-x{scale}.png")
 
     def run(page: Any) -> list[dict[str, Any]]:
         big, level = page.locator("#qwl-lightbox img"), page.locator("#qwl-lightbox .level")

@@ -5,13 +5,13 @@ read larger than the file's own pixels, and never as the pixels they are."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.html.test_report_browser import _open
+from tests.support.browser import lightbox_middle
 from tests.support.labkit import run_sweep
 
 RENDERING = "e => getComputedStyle(e).imageRendering"
@@ -34,12 +34,7 @@ def test_plus_and_minus_zoom_the_lightbox_through_1_to_1_and_2_to_1(chromium: st
     Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
 
     def grey(page: Any, name: str) -> float:
-        frame = page.locator("#qwl-lightbox .frame").bounding_box()
-        shot = page.screenshot(clip={"x": round(frame["x"] + frame["width"] / 2 - 100),
-                                     "y": round(frame["y"] + frame["height"] / 2 - 100), "width": 200, "height": 200})
-        Image.open(io.BytesIO(shot)).save(tmp_path / f"{name}-x{scale}.png")  # to look at
-        px = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
-        return float(((px > 40) & (px < 215)).mean())
+        return lightbox_middle(page, tmp_path / f"{name}-x{scale}.png")[0]
 
     def run(page: Any) -> dict[str, Any]:
         page.locator("#requests img.thumb").first.click()

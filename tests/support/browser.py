@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import pytest
+from PIL import Image
 
-__all__ = ["PageWatch", "chromium_page", "loopback_page", "lab_notebook", "serve_voila", "until", "free_port",
+__all__ = ["PageWatch", "chromium_page", "lightbox_middle", "loopback_page", "lab_notebook", "serve_voila", "until", "free_port",
            "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "readme_screenshot", "START_TIMEOUT_S", "CLICK_TIMEOUT_MS"]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -197,3 +200,21 @@ def full_size_pair(page: Any, widget: Any) -> tuple[Any, Any]:
     until(lambda: images.evaluate_all("els => els.length === 2 && els.every(e => e.complete && e.naturalWidth > 0)"),
           30, "the full-size pair")
     return viewer, images
+
+
+def lightbox_middle(page: Any, save_to: Path) -> tuple[float, float]:
+    """Of a screenshot of the middle of what the report's lightbox shows (200 CSS px a side, or
+    the image's own size when smaller), taken on whole CSS pixels: the share of its pixels grey
+    and the share black. A checkerboard of single pixels shown at exact pixels is black and white
+    only; smoothed, it turns grey. The screenshot is saved to `save_to`, to look at."""
+    img = page.locator("#qwl-lightbox img").bounding_box()
+    frame = page.locator("#qwl-lightbox .frame").bounding_box()
+    left, top = max(img["x"], frame["x"]), max(img["y"], frame["y"])
+    right = min(img["x"] + img["width"], frame["x"] + frame["width"])
+    bottom = min(img["y"] + img["height"], frame["y"] + frame["height"])
+    half = min(100, int((right - left) / 2) - 2, int((bottom - top) / 2) - 2)
+    cx, cy = round((left + right) / 2), round((top + bottom) / 2)  # whole CSS pixels: no resampling here
+    shot = page.screenshot(clip={"x": cx - half, "y": cy - half, "width": 2 * half, "height": 2 * half})
+    Image.open(io.BytesIO(shot)).save(save_to)
+    px = np.asarray(Image.open(io.BytesIO(shot)).convert("L")).astype(int)
+    return float(((px > 40) & (px < 215)).mean()), float((px <= 40).mean())
