@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 import pytest
@@ -302,11 +303,17 @@ def test_titles_and_headlines_say_the_bounds_as_they_were_given(known: Log, tmp_
 @pytest.fixture
 def three_years(tmp_path: Path) -> Log:
     """One request a day, $0.075 each, from 2026-01-01 for 1,158 days (to 2029-03-03)."""
+    return _one_request_a_day(tmp_path / "years.db", "daily",
+                              pd.date_range("2026-01-01", periods=1158, freq="D").strftime("%Y-%m-%d"))
+
+
+def _one_request_a_day(path: Path, name: str, days: Iterable[str]) -> Log:
+    """A log of experiment `name` with one $0.075 request on each of `days` (promptExtend alternating)."""
     from tests.costs.test_costs import at, experiment, finish, send, task
 
-    log = Log(tmp_path / "years.db")
-    exp_id = experiment(log, "daily", {"promptExtend": [True, False]})
-    for i, day in enumerate(pd.date_range("2026-01-01", periods=1158, freq="D").strftime("%Y-%m-%d")):
+    log = Log(path)
+    exp_id = experiment(log, name, {"promptExtend": [True, False]})
+    for i, day in enumerate(days):
         tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
         send(log, tid, at(day, 11))
         finish(log, tid, at(day), [0.075])
@@ -377,14 +384,8 @@ def test_past_forty_months_a_period_is_drawn_by_year(tmp_path: Path) -> None:
     """One request a month for 45 months: by day, week or month, 45 bars each, drawn by month
     still (the ladder stopped there), 45 bars past the 40 a plot draws. by("year") groups them as
     by("month") does, and the plot goes on to years, saying so."""
-    from tests.costs.test_costs import at, experiment, finish, send, task
-
-    log = Log(tmp_path / "monthly.db")
-    exp_id = experiment(log, "monthly", {"promptExtend": [True, False]})
-    for i, day in enumerate(pd.date_range("2026-01-01", periods=45, freq="MS").strftime("%Y-%m-10")):
-        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
-        send(log, tid, at(day, 11))
-        finish(log, tid, at(day), [0.075])
+    log = _one_request_a_day(tmp_path / "monthly.db", "monthly",
+                             pd.date_range("2026-01-01", periods=45, freq="MS").strftime("%Y-%m-10"))
     c = Costs(log)
     years = c.by("year")
     assert years["cost_usd"].to_dict() == pytest.approx({"2026": 0.9, "2027": 0.9, "2028": 0.9, "2029": 0.675})
