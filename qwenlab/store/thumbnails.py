@@ -42,6 +42,7 @@ from ..paths import data_dir, remove_if_empty, write_atomic
 
 __all__ = [
     "gone",
+    "fitted",
     "on_white",
     "thumbnail",
     "thumbnail_bytes",
@@ -265,6 +266,17 @@ def _lock_for(key: str) -> threading.Lock:
         return lock
 
 
+def fitted(img: Image.Image, size: int) -> Image.Image:
+    """`img` fitting in `size` x `size` (aspect kept), upright by its EXIF orientation, shrunk
+    with Lanczos and laid on white (`on_white`): what a thumbnail or a preview is encoded from."""
+    # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: a 1024x1536 image becomes a 256-px
+    # thumbnail without ever holding the full-size pixels
+    img.draft("RGB", (size, size))
+    img = ImageOps.exif_transpose(img)
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return on_white(img)
+
+
 def on_white(img: Image.Image) -> Image.Image:
     """`img` as RGB, any transparency laid over white (as a page shows it), for JPEG or WebP."""
     if img.mode in ("RGBA", "LA", "P"):
@@ -293,12 +305,7 @@ def _render(path: Path, size: int) -> bytes:
 
     try:
         with Image.open(io.BytesIO(read_checked(path))) as img:
-            # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: a 1024x1536 image becomes a
-            # 256-px thumbnail without ever holding the full-size pixels
-            img.draft("RGB", (size, size))
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((size, size), Image.Resampling.LANCZOS)
-            img = on_white(img)
+            img = fitted(img, size)
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
             return buf.getvalue()

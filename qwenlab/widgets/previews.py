@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..errors import ImageError
-from ..store.thumbnails import on_white
+from ..store.thumbnails import fitted
 
 __all__ = ["preview", "PREVIEW_PX"]
 
@@ -31,11 +31,8 @@ def preview(data: bytes) -> tuple[bytes, str] | None:
         with Image.open(io.BytesIO(data)) as img:
             if max(img.size) <= PREVIEW_PX:
                 return None
-            img.draft("RGB", (PREVIEW_PX, PREVIEW_PX))  # a JPEG decodes at a fraction of its size
-            small = ImageOps.exif_transpose(img)
-            small.thumbnail((PREVIEW_PX, PREVIEW_PX), Image.Resampling.LANCZOS)
             buf = io.BytesIO()
-            on_white(small).save(buf, "WEBP", quality=_QUALITY, method=0)
+            fitted(img, PREVIEW_PX).save(buf, "WEBP", quality=_QUALITY, method=0)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"cannot make a preview of the image: {exc}") from None
     return buf.getvalue(), "image/webp"
