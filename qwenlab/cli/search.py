@@ -52,7 +52,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
         if no_log:
             click.echo(f"no log yet at {path}", err=True)
     elif df.empty:
-        why = unknown_tag(Log(path), tag)
+        why = unknown_tag(log, tag)
         if not why and min_rating is not None:
             why = _none_rated_so(path, text, experiments, tag, min_rating, no_archived, raw)
         click.echo("no images found" + (f": {why}" if why else ""))
