@@ -123,9 +123,11 @@ def bench_specimens(n: int, engine: "str | OCREngine") -> Agreement:
 def before_engine(engine: "OCREngine") -> "OCREngine | None":
     """The engine as qwenlab ran it before issue 13, for the same-run comparison: RapidOCR with
     its own defaults (one recogniser on every core, the angle classifier on, the detector's
-    scaling, lines recognised six at a time, onnxruntime's memory arena off); None for others."""
+    scaling, lines recognised six at a time and padded to 320 px, onnxruntime's memory arena off);
+    None for others."""
     if isinstance(engine, RapidOCREngine):
-        return RapidOCREngine(workers=1, use_cls=True, detect_side=None, rec_batch_num=6, memory_arena=False)
+        return RapidOCREngine(workers=1, use_cls=True, detect_side=None, rec_batch_num=6, memory_arena=False,
+                              rec_img_shape=[3, 48, 320])
     return None
 
 

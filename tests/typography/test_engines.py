@@ -107,6 +107,16 @@ def test_rapidocr_reads_a_plain_poster(rapidocr, tmp_path):
     assert get_engine("auto") is rapidocr                        # preferred when installed
 
 
+def test_rapidocr_reads_lines_narrower_than_its_recognition_box(rapidocr):
+    # lines are recognised at their own width, down to a 2:1 box (REC_MIN_WIDTH), not padded to
+    # RapidOCR's 320 px: a lone digit, a single letter and a two-letter word must still read
+    img = Image.new("RGB", (640, 480), (245, 240, 230))
+    draw = ImageDraw.Draw(img)
+    for xy, text, px in (((60, 40), "7", 72), ((300, 60), "OK", 40), ((60, 250), "SALE 50%", 48), ((400, 380), "A", 30)):
+        draw.text(xy, text, font=ImageFont.load_default(size=px), fill=(20, 20, 20))
+    assert [line.text.replace(" ", "") for line in rapidocr.read(img).lines] == ["7", "OK", "SALE50%", "A"]
+
+
 def test_rapidocr_detects_a_large_image_smaller_and_gives_boxes_on_the_full_image(rapidocr):
     img = Image.new("RGB", (1024, 1024), (245, 240, 230))
     draw = ImageDraw.Draw(img)
