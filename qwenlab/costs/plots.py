@@ -2,7 +2,7 @@
 
     from qwenlab.costs.plots import cumulative_spend, cost_by_experiment, cost_by_setting, estimate_vs_actual
     cumulative_spend(costs)                    # where the money went over time
-    cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
+    cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget (40 costliest)
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
     cost_by_setting(costs, "week")             # per period: day, week, month or year (coarsened past 40 bars)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
@@ -48,9 +48,9 @@ _TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
 _PERIODS = ("day", "week", "month", "year")  # the periods a plot groups by, finer to coarser
-# bars cost_by_setting draws: past it a period is drawn by the next coarser one, and any other key
-# (settings, an axis's values, experiments) by its costliest values and one bar of the others;
-# the title says which
+# bars cost_by_setting and cost_by_experiment draw: past it a period is drawn by the next coarser
+# one, and any other key (settings, an axis's values, experiments) by its costliest values and one
+# bar of the others (`_costliest`); the title says which
 _MAX_BARS = 40
 # what a key's values are called in the title and the bar of the others ("others (60 settings)")
 _VALUES = {"setting": "settings", "experiment": "experiments", "model": "models", "size": "sizes",
@@ -214,12 +214,19 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     In a view of some time (since, until) or some tasks, a budget still holds every request of its
     experiment, as `budget()` says: an experiment with a budget has its spend outside the view
     drawn hatched after the view's bar, and its whole spend written beside ("$0.15; $0.455 in
-    all"), so the mark is read against what the budget counts."""
+    all"), so the mark is read against what the budget counts.
+
+    More than 40 experiments draw the 40 costliest, in their order, and the rest summed in one bar,
+    "others (60 experiments)", as the title says and as `cost_by_setting` does; its parts are
+    stacked as each experiment's are, and no budget is marked on it. `Costs.by("experiment")` has
+    them all."""
     c = _costs(costs)
     df = c.by("experiment")
+    # a deleted experiment's spend stays and its images do not: left out of "others"' price per image
+    df, shown, said = _costliest(df, "experiment", _deleted_rows(df))
     labels = [_wrap(str(n), 30) for n in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = _titled(c, "Cost by experiment")
+    title = _titled(c, "Cost by experiment") + said
     if df.empty or not df["cost_usd"].any():
         _empty(ax, title, c)
         return fig
@@ -234,6 +241,8 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
             left = [a + b for a, b in zip(left, values)]
     part = c.since is not None or c.until is not None or c.task_ids is not None
     outside = _outside_view(df, held) if part else [0.0] * len(df)
+    if shown is not None:  # "others" has no budget, so nothing to hold its spend outside the view against
+        outside[-1] = 0.0
     if any(outside):
         # a budget holds every request of its experiment, whenever sent: the window's bar alone
         # against it showed money left that earlier runs had spent
@@ -245,7 +254,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     right = max(left)
     at = list(left)  # where each bar's note starts: past its budget mark, which would strike it through
     for i, name in enumerate(df.index):
-        budget = budgets.get(name)
+        budget = budgets.get(name) if shown is None or i < len(shown) else None  # "others": many budgets, none marked
         if budget is not None and budget == budget:
             ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2,
                     label=None if marked else ("budget (of every request)" if part else "budget"))
@@ -286,24 +295,16 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
         several = df.index.get_level_values(0).nunique() > 1
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
-    shown, count = None, len(df)
-    if axis not in _PERIODS and count > _MAX_BARS:
-        # 100 settings made a figure 45 inches high: the costliest, in their own order, and the
-        # rest summed in one bar, as cumulative_spend draws its largest lines and "others"
-        shown = sorted(df["cost_usd"].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:_MAX_BARS])
-        others = f"others ({count - _MAX_BARS:,} {_VALUES.get(axis, f'{axis} values')})"
+    shown, said = None, ""
+    if axis not in _PERIODS and len(df) > _MAX_BARS:
         # the deleted experiments' part of each row's spend: by experiment, their own rows
-        gone = (df["cost_usd"].where([str(n).startswith(DELETED_PREFIX) for n in df.index], 0.0) if axis == "experiment"
-                else c.by_with_deleted(axis)[1])
-        df = _fold(df, shown, others, gone)
+        df, shown, said = _costliest(df, axis, _deleted_rows(df) if axis == "experiment" else c.by_with_deleted(axis)[1])
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
     title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else "")
                     + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_BARS} "
                        f"{asked}s draws each {asked})" if axis != asked else ""))
-    if shown is not None:
-        title += (f"\nthe {_MAX_BARS} costliest of {count:,} {_VALUES.get(axis, f'{axis} values')}; "
-                  f"the other {count - _MAX_BARS:,} summed as \"others\"")
+    title += said
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it
@@ -333,6 +334,27 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
             notes.append(f"{_usd(r['cost_usd'])}, {count_of(int(r['images']), 'image')}" + (f", {_usd(per)} each" if per == per else ""))
     _finish_bars(ax, y, labels, values, notes, max(values), title)
     return fig
+
+
+def _costliest(df: "pd.DataFrame", key: str, gone: "pd.Series | float" = 0.0) -> "tuple[pd.DataFrame, list[int] | None, str]":
+    """`df` (a `by(key)` frame) cut to the `_MAX_BARS` costliest rows, in their own order, and one
+    row of the others summed (`_fold`; `gone` as there), with the positions kept and the title's
+    line that says so; `df` as it is, None and "" where it has no more rows than that. 100
+    settings or experiments made a figure 45 inches high; cumulative_spend draws its largest
+    lines and "others" likewise."""
+    count = len(df)
+    if count <= _MAX_BARS:
+        return df, None, ""
+    shown = sorted(df["cost_usd"].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:_MAX_BARS])
+    noun = _VALUES.get(key, f"{key} values")
+    folded = _fold(df, shown, f"others ({count - _MAX_BARS:,} {noun})", gone)
+    return folded, shown, (f"\nthe {_MAX_BARS} costliest of {count:,} {noun}; "
+                           f"the other {count - _MAX_BARS:,} summed as \"others\"")
+
+
+def _deleted_rows(df: "pd.DataFrame") -> "pd.Series":
+    """By experiment, the spend of the deleted experiments' rows (0 in the others'): `_fold`'s `gone`."""
+    return df["cost_usd"].where([str(n).startswith(DELETED_PREFIX) for n in df.index], 0.0)
 
 
 def _fold(df: "pd.DataFrame", shown: list[int], others: str, gone: "pd.Series | float" = 0.0) -> "pd.DataFrame":

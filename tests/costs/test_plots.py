@@ -470,3 +470,39 @@ def test_the_others_of_many_experiments_are_priced_over_their_images(tmp_path: P
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 41 and labels[-1] == "others (2 experiments)"  # the deleted one ($0.001) and run-01 ($0.01)
     assert "\\$0.011, 1 image, \\$0.01 each" in texts(fig)  # not $0.011
+
+
+def test_a_hundred_experiments_draw_the_forty_costliest_and_the_others(tmp_path: Path) -> None:
+    """cost_by_experiment drew one bar per experiment: 100 made a figure 48 inches high. It draws
+    the 40 costliest, in their order, and the other 60 summed in one bar, as cost_by_setting does
+    and says; their parts (the emulator's money in its own style) and budgets stay as they were."""
+    from tests.costs.test_costs import at, experiment, finish, task
+
+    log = Log(tmp_path / "hundred.db")
+    for k in range(100):
+        price = round(0.01 * ((k * 37) % 100 + 1), 2)  # $0.01 .. $1.00, each once, out of order
+        exp_id = experiment(log, f"run-{k:03d}", {"promptExtend": [True]}, budget=2.0 if k % 10 == 0 else None)
+        tid = task(log, exp_id, {"promptExtend": True, "repeat": 0}, price=price)
+        log.mark_sent(tid, "{}", backend="runware" if k % 3 else "emulator")  # the emulator's money: nothing paid
+        log.note_task(tid, sent_at=at("2026-03-01", 10))
+        finish(log, tid, at("2026-03-01", 10), [price])
+    c = Costs(log)
+    spend = c.by("experiment")
+    costliest = [f"run-{k:03d}" for k in range(100) if (k * 37) % 100 >= 60]  # $0.61 .. $1.00, in their order
+    rest = spend.drop(costliest)
+    fig = cost_by_experiment(c)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [*costliest, "others (60 experiments)"]
+    assert "\nthe 40 costliest of 100 experiments; the other 60 summed as \"others\"" in ax.get_title()
+    assert fig.get_size_inches()[1] < 25 and cut_texts(fig) == []
+    drawn = {container.get_label(): [bar.get_width() for bar in container] for container in ax.containers}
+    for column, label in (("api_usd", "reported by the API"), ("emulated_usd", "emulated (offline emulator, nothing paid)")):
+        assert drawn[label] == pytest.approx([*spend.loc[costliest, column], rest[column].sum()]), label
+    emulated = next(c for c in ax.containers if c.get_label().startswith("emulated"))
+    assert emulated.patches[0].get_hatch() == "..."  # the shared style of the emulator's money
+    budgets = [line for line in ax.get_lines() if list(line.get_xdata()) == [2.0, 2.0]]
+    assert len(budgets) == sum(1 for name in costliest if int(name[4:]) % 10 == 0)  # "others" has none marked
+    assert f"\\${rest['cost_usd'].sum():.2f}" in texts(fig)
+    render(fig, tmp_path / "hundred-experiments.png")
+    few = cost_by_experiment(Costs(log, experiments=costliest))  # 40: each drawn, nothing said
+    assert len(few.axes[0].get_yticklabels()) == 40 and "costliest" not in few.axes[0].get_title()
