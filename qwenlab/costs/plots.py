@@ -42,7 +42,8 @@ _PARTS = [("api_usd", "reported by the API", _PAID), ("emulated_usd", _EMULATED,
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 # cumulative_spend's time ticks, by what they step over (years, months, days, hours, minutes,
 # seconds; matplotlib's ConciseDateFormatter): the first of its kind (a year's January, a day's
-# midnight) in `_TICK_ZERO_FORMATS`. No tick is a bare number: "Feb 15", "12:00", "10:25:30".
+# midnight) in `_TICK_ZERO_FORMATS`. No tick is a bare number: "Feb 15", "12:00", "10:25:30";
+# the first time of a new day has its date under it (`_dated_times`).
 _TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
 _TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
@@ -193,8 +194,8 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     # every tick says what it is: matplotlib's concise labels wrote a minute's seconds as a bare
     # "30" between "10:25" and "10:26" (read as half past ten), and a month's days as "15";
     # the day, which times of day leave out, is in the axis label rather than in a corner
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, formats=_TICK_FORMATS, zero_formats=_TICK_ZERO_FORMATS,
-                                                      show_offset=False))
+    ax.xaxis.set_major_formatter(_dated_times(ConciseDateFormatter(locator, formats=_TICK_FORMATS,
+                                                                   zero_formats=_TICK_ZERO_FORMATS, show_offset=False)))
     ax.set_title(title)
     first, last = at.min().strftime("%Y-%m-%d"), at.max().strftime("%Y-%m-%d")
     ax.set_xlabel(f"time (UTC), {first}" + (f" to {last}" if last != first else ""))
@@ -204,6 +205,25 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     ax.legend(fontsize="small", loc="upper left")
     ax.grid(alpha=0.3)
     return fig
+
+
+def _dated_times(formatter: Any) -> Any:
+    """`formatter` (a ConciseDateFormatter), its first time-of-day tick of each new day followed
+    by that day on a line of its own ("00:00" over "Mar 02"): an hour and a half from 23:10 to
+    00:40 was ticked "23:30 ... 00:00 ... 00:30", and nothing said the day had changed. Ticks of
+    days ("Mar 02") say it already."""
+    from matplotlib.dates import num2date
+
+    concise = formatter.format_ticks
+
+    def format_ticks(values: Any) -> list[str]:
+        labels = concise(values)
+        days = [num2date(v).date() for v in values]  # in matplotlib's zone, UTC: the formatter's own
+        return [f"{label}\n{day:%b %d}" if i and day != days[i - 1] and ":" in label else label
+                for i, (label, day) in enumerate(zip(labels, days))]
+
+    formatter.format_ticks = format_ticks  # matplotlib labels the ticks with it, all at once
+    return formatter
 
 
 @_cjk_text

@@ -506,3 +506,26 @@ def test_a_hundred_experiments_draw_the_forty_costliest_and_the_others(tmp_path:
     render(fig, tmp_path / "hundred-experiments.png")
     few = cost_by_experiment(Costs(log, experiments=costliest))  # 40: each drawn, nothing said
     assert len(few.axes[0].get_yticklabels()) == 40 and "costliest" not in few.axes[0].get_title()
+
+
+def test_a_time_tick_past_midnight_says_the_new_day(tmp_path: Path) -> None:
+    """Requests from 23:10 to 00:40 were ticked "23:30 ... 00:00 ... 00:30": nothing said the day
+    changed. The first tick of the new day has its date under it; the ticks before have none."""
+    from tests.costs.test_costs import experiment, finish, send, task
+
+    log = Log(tmp_path / "midnight.db")
+    exp_id = experiment(log, "late", {"promptExtend": [True, False]})
+    for i, when in enumerate(pd.date_range("2026-03-01T23:10", "2026-03-02T00:40", freq="10min")):
+        stamp = when.strftime("%Y-%m-%dT%H:%M:00.000+00:00")
+        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
+        send(log, tid, stamp)
+        finish(log, tid, stamp, [0.075])
+    fig = cumulative_spend(Costs(log))
+    labels = drawn_ticks(fig)
+    dated = [i for i, label in enumerate(labels) if "Mar 02" in label]
+    assert len(dated) == 1, labels  # the first tick of March 2, and only it
+    assert labels[dated[0]].startswith("00:") and all(label.startswith("23:") for label in labels[:dated[0]]), labels
+    assert not any("Mar 01" in label for label in labels)
+    assert fig.axes[0].get_xlabel() == "time (UTC), 2026-03-01 to 2026-03-02"
+    assert cut_texts(fig) == []
+    render(fig, tmp_path / "midnight.png")
