@@ -5,6 +5,7 @@
     cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget (40 costliest)
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
     cost_by_setting(costs, "week")             # per period: day, week, month or year (coarsened past 40 bars)
+    cost_by_setting(costs, "axis:year")        # an axis named as a period ("period:year": the period)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
 Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
@@ -22,6 +23,8 @@ from ..core.scripts import wrap_units
 from ..core.values import count_of, format_usd
 from ..store.organize import DELETED_PREFIX
 from .frames import Costs
+from .labels import AXIS_PREFIX, PERIOD_PREFIX, PERIODS, swept_axis
+from .query import BUILTIN_KEYS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +51,6 @@ _TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
 _TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
-_PERIODS = ("day", "week", "month", "year")  # the periods a plot groups by, finer to coarser
 # bars cost_by_setting and cost_by_experiment draw: past it a period is drawn by the next coarser
 # one, and any other key (settings, an axis's values, experiments) by its costliest values and one
 # bar of the others (`_costliest`); the title says which
@@ -302,26 +304,36 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     one (days by week, weeks by month, months by year), and the title says so: a window
     (`Costs(since=, until=)`) of at most 40 days, weeks or months draws each one. Any other key of
     more than 40 values draws the 40 costliest, in their order, and the rest summed in one bar,
-    "others (60 settings)", as the title says; `Costs.by()` has them all."""
+    "others (60 settings)", as the title says; `Costs.by()` has them all. `axis` takes the keys
+    `Costs.by()` does: a period that is also an axis in view is refused, "axis:year" or
+    "period:year" says which."""
     c = _costs(costs)
-    asked = axis
-    df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
-    bars = len(df)
-    while axis in _PERIODS[:-1] and len(df) > _MAX_BARS:
+    key = axis
+
+    def grouped(key: str) -> "pd.DataFrame":
+        return c.per_kept_image(min_score=min_score, by=key) if min_score is not None else c.by(key)
+
+    df = grouped(key)  # a period that is also an axis in view is refused here, saying how to ask for each
+    # what the bars are of, in the title and "others": the period or the axis, without "period:" or "axis:"
+    axis = key.removeprefix(PERIOD_PREFIX) if key.startswith(PERIOD_PREFIX) else swept_axis(key, BUILTIN_KEYS) or key
+    period = key.startswith(PERIOD_PREFIX) or (key in PERIODS)
+    asked, bars = axis, len(df)
+    while period and axis != PERIODS[-1] and len(df) > _MAX_BARS:
         # three years by day were 1,158 bars in a figure 250 inches high: the next coarser period
-        # instead, said in the title, as a window (since/until) of a few weeks shows each day
-        axis = _PERIODS[_PERIODS.index(axis) + 1]
-        df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
+        # instead, said in the title, as a window (since/until) of a few weeks shows each day;
+        # spelled out, so that a sweep axis "week" in view is not asked for
+        axis = PERIODS[PERIODS.index(axis) + 1]
+        df = grouped(PERIOD_PREFIX + axis)
     if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
         several = df.index.get_level_values(0).nunique() > 1
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
     shown, said = None, ""
-    if axis not in _PERIODS and len(df) > _MAX_BARS:
+    if not period and len(df) > _MAX_BARS:
         # the deleted experiments' part of each row's spend: by experiment, their own rows
-        df, shown, said = _costliest(df, axis, _deleted_rows(df) if axis == "experiment" else c.by_with_deleted(axis)[1])
+        df, shown, said = _costliest(df, axis, _deleted_rows(df) if key == "experiment" else c.by_with_deleted(key)[1])
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else "")
+    title = _titled(c, f"Cost by {axis}" + (" (sweep axis)" if key.startswith(AXIS_PREFIX) else "") + (f", kept: score >= {min_score:g}" if min_score is not None else "")
                     + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_BARS} "
                        f"{asked}s draws each {asked})" if axis != asked else ""))
     title += said
@@ -330,10 +342,11 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it
     if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
         title += f"\n{int(df['tasks'].sum())} of {count_of(int(totals['tasks']), 'task')}: the experiments that swept {axis}"
+    drawn = key if axis == asked else PERIOD_PREFIX + axis  # the key of the bars drawn
     if df.empty or not df["cost_usd"].any():
-        _empty(ax, title, c, df if "done" in df else c.by(axis))
+        _empty(ax, title, c, df if "done" in df else c.by(drawn))
         return fig
-    money = df if "emulated_usd" in df else c.by(axis)  # per kept image: the same groups' parts
+    money = df if "emulated_usd" in df else c.by(drawn)  # per kept image: the same groups' parts
     if shown is not None and money is not df:
         money = _fold(money, shown, "others")
     title += _emulated_line(float(money["emulated_usd"].sum()), float(money["cost_usd"].sum()))

@@ -529,3 +529,30 @@ def test_a_time_tick_past_midnight_says_the_new_day(tmp_path: Path) -> None:
     assert fig.axes[0].get_xlabel() == "time (UTC), 2026-03-01 to 2026-03-02"
     assert cut_texts(fig) == []
     render(fig, tmp_path / "midnight.png")
+
+
+def test_a_period_that_is_also_an_axis_is_drawn_as_asked(tmp_path: Path) -> None:
+    """cost_by_setting draws "axis:week" as the axis and "period:day" as days, coarsened past 40
+    bars to "period:week" (not to by("week"), refused where an axis "week" is in view); "day"
+    itself is refused there, saying how to ask for each."""
+    from qwenlab.errors import UnknownCostKeyError
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = _one_request_a_day(tmp_path / "weeks.db", "daily", pd.date_range("2026-03-02", periods=45).strftime("%Y-%m-%d"))
+    exp_id = experiment(log, "weekly", {"week": ["first", "second"], "day": ["mon", "tue"]})
+    for i, week in enumerate(["first", "second", "second"]):
+        tid = task(log, exp_id, {"week": week, "day": "mon", "repeat": i})
+        send(log, tid, at("2026-03-03"))
+        finish(log, tid, at("2026-03-03"), [0.075])
+    c = Costs(log)
+    with pytest.raises(UnknownCostKeyError, match="by='day' is ambiguous"):
+        cost_by_setting(c, "day")
+    ax = cost_by_setting(c, "period:day").axes[0]
+    assert ax.get_title().startswith("Cost by week (by day: 45 bars, too many to read")
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(c.by("period:week").index) and len(ax.patches) == 7
+    fig = cost_by_setting(c, "axis:week")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["first", "second"]
+    assert ax.get_title().startswith("Cost by week (sweep axis)\n3 of 48 tasks: the experiments that swept week")
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.075, 0.15])
+    render(fig, tmp_path / "axis-week.png")
