@@ -19,7 +19,7 @@
     ├── BundleError                 a bundle file that is damaged, or from a newer qwenlab
     │   └── NotABundleError             a file that is no qwenlab bundle at all (not a zip, no manifest)
     ├── UnknownAxisError            an axis name the experiment does not have
-    ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis
+    ├── UnknownCostKeyError         a cost `by=` key that is neither built in nor an axis, or a period and an axis
     ├── JudgementError              a judgement that cannot be recorded
     ├── OCRUnavailableError         the OCR engine asked for is not installed
     ├── WidgetsMissingError         ipywidgets is not installed where a widget was asked for
@@ -273,7 +273,8 @@ class UnknownAxisError(QwenlabError, ValueError):
 
 
 class UnknownCostKeyError(QwenlabError, ValueError):
-    """A `by=` key that is neither a built-in key nor an axis of any experiment in view."""
+    """A `by=` key that is neither a built-in key nor an axis of any experiment in view, or a
+    period ("year") that is also an axis of one, which "period:year" or "axis:year" resolves."""
 
 
 class JudgementError(QwenlabError, ValueError):

@@ -3,6 +3,7 @@
     costs = Costs()                     # the log in $QWENLAB_DATA_DIR (or Costs(lab), Costs(log), Costs("x.db"))
     costs.by("experiment")              # or "model", "size", "day", "week", "month", "year", "status", "setting", "backend", any axis
     costs.by(["experiment", "promptExtend"])
+    costs.by("axis:year")               # an axis that is also a period by name: "period:year" for the period
     costs.estimate_vs_actual()          # the plan's estimate against what was paid, per experiment
     costs.budget()                      # spend against each experiment's budget
     costs.per_kept_image(min_score=4)   # what each image rated >= 4 cost, its failed siblings included
@@ -149,6 +150,11 @@ class Costs(CostSummary):
         """Cost grouped by one key or several (a list): experiment, model, size, day, week, month,
         year, status, setting (experiment + every axis value but the repeat), backend (emulator, runware,
         unknown), or any sweep axis.
+
+        A period (day, week, month, year) that is also an axis of an experiment in view is refused
+        as ambiguous (`UnknownCostKeyError`), as pandas refuses a groupby key that is both an index
+        level and a column: "axis:year" asks for the sweep axis, "period:year" for the period (any
+        axis may be spelled "axis:NAME"). The index is named by the key as given.
 
         Columns: tasks (requests, earlier failed attempts included), done, failed, in_doubt,
         pending, images, cost_usd (= api_usd + emulated_usd + estimate_usd + in_doubt_usd; api_usd

@@ -1,7 +1,9 @@
 """How a cost group is named and ordered: the `by=` keys and the labels of their values.
 
 `GroupKey` is one key of `Costs.by()`: the SQL it groups by and how it turns a group's raw values
-into labels and their order. `label_value` labels an axis value as the grids and `qwenlab logs`
+into labels and their order. A key is a built-in ("experiment", "day", ...), a sweep axis by its
+name, or spelled out where a name is both: "axis:year" is the axis, "period:year" the period
+(`axis_key`, `swept_axis`). `label_value` labels an axis value as the grids and `qwenlab logs`
 show it, `setting_part` one axis of a setting, `experiment_label` an experiment by its name.
 """
 
@@ -16,7 +18,13 @@ from ..store.axes import AxisInfo, names_axis
 from ..store.organize import DELETED_PREFIX
 from .view import ExperimentInView
 
-__all__ = ["GroupKey", "label_value", "setting_part", "experiment_label", "plain_value"]
+__all__ = ["GroupKey", "label_value", "setting_part", "experiment_label", "plain_value", "AXIS_PREFIX", "PERIOD_PREFIX",
+           "PERIODS", "axis_key", "swept_axis"]
+
+PERIODS = ("day", "week", "month", "year")  # the built-in periods, finer to coarser
+# a key spelled out: the sweep axis of that name, or the built-in period, where a name is both
+AXIS_PREFIX = "axis:"
+PERIOD_PREFIX = "period:"
 
 
 @dataclass
@@ -61,3 +69,18 @@ def plain_value(value: Any) -> Any:
     if is_missing(value):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def axis_key(axis: str) -> str:
+    """The `by=` key of the sweep axis `axis`: its name, or "axis:NAME" where the name is also a
+    built-in period ("year"), which `by()` refuses as ambiguous. (An axis named "size" or "model"
+    is grouped by the built-in of that name, which reads the same values from every request.)"""
+    return AXIS_PREFIX + axis if axis in PERIODS else axis
+
+
+def swept_axis(level: str, builtin: tuple[str, ...]) -> str | None:
+    """The sweep axis a level of a `by()` frame groups by ("axis:year" -> "year"), or None for
+    a built-in key (`builtin`, or a "period:" one)."""
+    if level.startswith(AXIS_PREFIX):
+        return level[len(AXIS_PREFIX):]
+    return None if level in builtin or level.startswith(PERIOD_PREFIX) else level

@@ -2,9 +2,10 @@
 
     from qwenlab.costs.plots import cumulative_spend, cost_by_experiment, cost_by_setting, estimate_vs_actual
     cumulative_spend(costs)                    # where the money went over time
-    cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget
+    cost_by_experiment(costs)                  # API / emulated / estimated / in doubt, with each budget (40 costliest)
     cost_by_setting(costs, "promptExtend")     # spend and $/image per value of an axis
     cost_by_setting(costs, "week")             # per period: day, week, month or year (coarsened past 40 bars)
+    cost_by_setting(costs, "axis:year")        # an axis named as a period ("period:year": the period)
     estimate_vs_actual(costs)                  # the plan's estimate against the spend
 
 Each takes a `Costs` (or a Log, a Lab, a path) and an optional `ax` to draw into, and returns
@@ -22,6 +23,8 @@ from ..core.scripts import wrap_units
 from ..core.values import count_of, format_usd
 from ..store.organize import DELETED_PREFIX
 from .frames import Costs
+from .labels import AXIS_PREFIX, PERIOD_PREFIX, PERIODS, swept_axis
+from .query import BUILTIN_KEYS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,15 +45,15 @@ _PARTS = [("api_usd", "reported by the API", _PAID), ("emulated_usd", _EMULATED,
           ("estimate_usd", "estimated (no API cost)", "#9ab8d8"), ("in_doubt_usd", "in doubt (sent, no answer)", "#e0a040")]
 # cumulative_spend's time ticks, by what they step over (years, months, days, hours, minutes,
 # seconds; matplotlib's ConciseDateFormatter): the first of its kind (a year's January, a day's
-# midnight) in `_TICK_ZERO_FORMATS`. No tick is a bare number: "Feb 15", "12:00", "10:25:30".
+# midnight) in `_TICK_ZERO_FORMATS`. No tick is a bare number: "Feb 15", "12:00", "10:25:30";
+# the first time of a new day has its date under it (`_dated_times`).
 _TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
 _TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
-_PERIODS = ("day", "week", "month", "year")  # the periods a plot groups by, finer to coarser
-# bars cost_by_setting draws: past it a period is drawn by the next coarser one, and any other key
-# (settings, an axis's values, experiments) by its costliest values and one bar of the others;
-# the title says which
+# bars cost_by_setting and cost_by_experiment draw: past it a period is drawn by the next coarser
+# one, and any other key (settings, an axis's values, experiments) by its costliest values and one
+# bar of the others (`_costliest`); the title says which
 _MAX_BARS = 40
 # what a key's values are called in the title and the bar of the others ("others (60 settings)")
 _VALUES = {"setting": "settings", "experiment": "experiments", "model": "models", "size": "sizes",
@@ -193,8 +196,8 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     # every tick says what it is: matplotlib's concise labels wrote a minute's seconds as a bare
     # "30" between "10:25" and "10:26" (read as half past ten), and a month's days as "15";
     # the day, which times of day leave out, is in the axis label rather than in a corner
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, formats=_TICK_FORMATS, zero_formats=_TICK_ZERO_FORMATS,
-                                                      show_offset=False))
+    ax.xaxis.set_major_formatter(_dated_times(ConciseDateFormatter(locator, formats=_TICK_FORMATS,
+                                                                   zero_formats=_TICK_ZERO_FORMATS, show_offset=False)))
     ax.set_title(title)
     first, last = at.min().strftime("%Y-%m-%d"), at.max().strftime("%Y-%m-%d")
     ax.set_xlabel(f"time (UTC), {first}" + (f" to {last}" if last != first else ""))
@@ -206,6 +209,25 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     return fig
 
 
+def _dated_times(formatter: Any) -> Any:
+    """`formatter` (a ConciseDateFormatter), its first time-of-day tick of each new day followed
+    by that day on a line of its own ("00:00" over "Mar 02"): an hour and a half from 23:10 to
+    00:40 was ticked "23:30 ... 00:00 ... 00:30", and nothing said the day had changed. Ticks of
+    days ("Mar 02") say it already."""
+    from matplotlib.dates import num2date
+
+    concise = formatter.format_ticks
+
+    def format_ticks(values: Any) -> list[str]:
+        labels = concise(values)
+        days = [num2date(v).date() for v in values]  # in matplotlib's zone, UTC: the formatter's own
+        return [f"{label}\n{day:%b %d}" if i and day != days[i - 1] and ":" in label else label
+                for i, (label, day) in enumerate(zip(labels, days))]
+
+    formatter.format_ticks = format_ticks  # matplotlib labels the ticks with it, all at once
+    return formatter
+
+
 @_cjk_text
 def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     """Spend per experiment as horizontal bars (API-reported, emulated, estimated, in doubt stacked), with
@@ -214,12 +236,19 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     In a view of some time (since, until) or some tasks, a budget still holds every request of its
     experiment, as `budget()` says: an experiment with a budget has its spend outside the view
     drawn hatched after the view's bar, and its whole spend written beside ("$0.15; $0.455 in
-    all"), so the mark is read against what the budget counts."""
+    all"), so the mark is read against what the budget counts.
+
+    More than 40 experiments draw the 40 costliest, in their order, and the rest summed in one bar,
+    "others (60 experiments)", as the title says and as `cost_by_setting` does; its parts are
+    stacked as each experiment's are, and no budget is marked on it. `Costs.by("experiment")` has
+    them all."""
     c = _costs(costs)
     df = c.by("experiment")
+    # a deleted experiment's spend stays and its images do not: left out of "others"' price per image
+    df, shown, said = _costliest(df, "experiment", _deleted_rows(df))
     labels = [_wrap(str(n), 30) for n in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = _titled(c, "Cost by experiment")
+    title = _titled(c, "Cost by experiment") + said
     if df.empty or not df["cost_usd"].any():
         _empty(ax, title, c)
         return fig
@@ -234,6 +263,8 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
             left = [a + b for a, b in zip(left, values)]
     part = c.since is not None or c.until is not None or c.task_ids is not None
     outside = _outside_view(df, held) if part else [0.0] * len(df)
+    if shown is not None:  # "others" has no budget, so nothing to hold its spend outside the view against
+        outside[-1] = 0.0
     if any(outside):
         # a budget holds every request of its experiment, whenever sent: the window's bar alone
         # against it showed money left that earlier runs had spent
@@ -245,7 +276,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     right = max(left)
     at = list(left)  # where each bar's note starts: past its budget mark, which would strike it through
     for i, name in enumerate(df.index):
-        budget = budgets.get(name)
+        budget = budgets.get(name) if shown is None or i < len(shown) else None  # "others": many budgets, none marked
         if budget is not None and budget == budget:
             ax.plot([budget, budget], [i - 0.42, i + 0.42], color="#c03030", linewidth=2,
                     label=None if marked else ("budget (of every request)" if part else "budget"))
@@ -273,46 +304,49 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     one (days by week, weeks by month, months by year), and the title says so: a window
     (`Costs(since=, until=)`) of at most 40 days, weeks or months draws each one. Any other key of
     more than 40 values draws the 40 costliest, in their order, and the rest summed in one bar,
-    "others (60 settings)", as the title says; `Costs.by()` has them all."""
+    "others (60 settings)", as the title says; `Costs.by()` has them all. `axis` takes the keys
+    `Costs.by()` does: a period that is also an axis in view is refused, "axis:year" or
+    "period:year" says which."""
     c = _costs(costs)
-    asked = axis
-    df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
-    bars = len(df)
-    while axis in _PERIODS[:-1] and len(df) > _MAX_BARS:
+    key = axis
+
+    def grouped(key: str) -> "pd.DataFrame":
+        return c.per_kept_image(min_score=min_score, by=key) if min_score is not None else c.by(key)
+
+    df = grouped(key)  # a period that is also an axis in view is refused here, saying how to ask for each
+    # what the bars are of, in the title and "others": the period or the axis, without "period:" or "axis:"
+    axis = key.removeprefix(PERIOD_PREFIX) if key.startswith(PERIOD_PREFIX) else swept_axis(key, BUILTIN_KEYS) or key
+    period = key.startswith(PERIOD_PREFIX) or (key in PERIODS)
+    asked, bars = axis, len(df)
+    while period and axis != PERIODS[-1] and len(df) > _MAX_BARS:
         # three years by day were 1,158 bars in a figure 250 inches high: the next coarser period
-        # instead, said in the title, as a window (since/until) of a few weeks shows each day
-        axis = _PERIODS[_PERIODS.index(axis) + 1]
-        df = c.per_kept_image(min_score=min_score, by=axis) if min_score is not None else c.by(axis)
+        # instead, said in the title, as a window (since/until) of a few weeks shows each day;
+        # spelled out, so that a sweep axis "week" in view is not asked for
+        axis = PERIODS[PERIODS.index(axis) + 1]
+        df = grouped(PERIOD_PREFIX + axis)
     if df.index.nlevels > 1:  # "setting": experiment and setting in one label (the experiment only if several)
         several = df.index.get_level_values(0).nunique() > 1
         df.index = [" / ".join(map(str, k if several else k[1:])) for k in df.index]
-    shown, count = None, len(df)
-    if axis not in _PERIODS and count > _MAX_BARS:
-        # 100 settings made a figure 45 inches high: the costliest, in their own order, and the
-        # rest summed in one bar, as cumulative_spend draws its largest lines and "others"
-        shown = sorted(df["cost_usd"].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:_MAX_BARS])
-        others = f"others ({count - _MAX_BARS:,} {_VALUES.get(axis, f'{axis} values')})"
+    shown, said = None, ""
+    if not period and len(df) > _MAX_BARS:
         # the deleted experiments' part of each row's spend: by experiment, their own rows
-        gone = (df["cost_usd"].where([str(n).startswith(DELETED_PREFIX) for n in df.index], 0.0) if axis == "experiment"
-                else c.by_with_deleted(axis)[1])
-        df = _fold(df, shown, others, gone)
+        df, shown, said = _costliest(df, axis, _deleted_rows(df) if key == "experiment" else c.by_with_deleted(key)[1])
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
-    title = _titled(c, f"Cost by {axis}" + (f", kept: score >= {min_score:g}" if min_score is not None else "")
+    title = _titled(c, f"Cost by {axis}" + (" (sweep axis)" if key.startswith(AXIS_PREFIX) else "") + (f", kept: score >= {min_score:g}" if min_score is not None else "")
                     + (f" (by {asked}: {bars:,} bars, too many to read;\nsince/until of at most {_MAX_BARS} "
                        f"{asked}s draws each {asked})" if axis != asked else ""))
-    if shown is not None:
-        title += (f"\nthe {_MAX_BARS} costliest of {count:,} {_VALUES.get(axis, f'{axis} values')}; "
-                  f"the other {count - _MAX_BARS:,} summed as \"others\"")
+    title += said
     if min_score is not None and df.attrs.get("coverage_note"):
         title += "\nrated unevenly: an unrated image counts as not kept (compare kept of rated)"
     totals = c.totals() if len(df) else None  # kept or not, the bars of an axis cover only the experiments that swept it
     if totals is not None and c.uncovered(df, totals):  # the bars are not the whole: say how much they are
         title += f"\n{int(df['tasks'].sum())} of {count_of(int(totals['tasks']), 'task')}: the experiments that swept {axis}"
+    drawn = key if axis == asked else PERIOD_PREFIX + axis  # the key of the bars drawn
     if df.empty or not df["cost_usd"].any():
-        _empty(ax, title, c, df if "done" in df else c.by(axis))
+        _empty(ax, title, c, df if "done" in df else c.by(drawn))
         return fig
-    money = df if "emulated_usd" in df else c.by(axis)  # per kept image: the same groups' parts
+    money = df if "emulated_usd" in df else c.by(drawn)  # per kept image: the same groups' parts
     if shown is not None and money is not df:
         money = _fold(money, shown, "others")
     title += _emulated_line(float(money["emulated_usd"].sum()), float(money["cost_usd"].sum()))
@@ -333,6 +367,27 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
             notes.append(f"{_usd(r['cost_usd'])}, {count_of(int(r['images']), 'image')}" + (f", {_usd(per)} each" if per == per else ""))
     _finish_bars(ax, y, labels, values, notes, max(values), title)
     return fig
+
+
+def _costliest(df: "pd.DataFrame", key: str, gone: "pd.Series | float" = 0.0) -> "tuple[pd.DataFrame, list[int] | None, str]":
+    """`df` (a `by(key)` frame) cut to the `_MAX_BARS` costliest rows, in their own order, and one
+    row of the others summed (`_fold`; `gone` as there), with the positions kept and the title's
+    line that says so; `df` as it is, None and "" where it has no more rows than that. 100
+    settings or experiments made a figure 45 inches high; cumulative_spend draws its largest
+    lines and "others" likewise."""
+    count = len(df)
+    if count <= _MAX_BARS:
+        return df, None, ""
+    shown = sorted(df["cost_usd"].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:_MAX_BARS])
+    noun = _VALUES.get(key, f"{key} values")
+    folded = _fold(df, shown, f"others ({count - _MAX_BARS:,} {noun})", gone)
+    return folded, shown, (f"\nthe {_MAX_BARS} costliest of {count:,} {noun}; "
+                           f"the other {count - _MAX_BARS:,} summed as \"others\"")
+
+
+def _deleted_rows(df: "pd.DataFrame") -> "pd.Series":
+    """By experiment, the spend of the deleted experiments' rows (0 in the others'): `_fold`'s `gone`."""
+    return df["cost_usd"].where([str(n).startswith(DELETED_PREFIX) for n in df.index], 0.0)
 
 
 def _fold(df: "pd.DataFrame", shown: list[int], others: str, gone: "pd.Series | float" = 0.0) -> "pd.DataFrame":

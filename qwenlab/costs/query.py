@@ -24,7 +24,17 @@ from ..store.log import status_word
 from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
-from .labels import GroupKey, experiment_label, label_value, plain_value, setting_part
+from .labels import (
+    AXIS_PREFIX,
+    PERIOD_PREFIX,
+    PERIODS,
+    GroupKey,
+    experiment_label,
+    label_value,
+    plain_value,
+    setting_part,
+    swept_axis,
+)
 from .packed_times import EXAMPLE, SEPARATOR, parse_packed
 from .sql import (
     AT_SQL,
@@ -59,6 +69,12 @@ BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "year", "
 _ROUND_BATCH = 500  # values rounded per query: one column each, within SQLite's 999 parameters and 2000 columns
 
 
+def _named(keys: Sequence[str]) -> list[str]:
+    """The keys with the axes spelled out named by their names ("axis:repeat" -> "repeat"), as
+    `CostView.rollups_answer` knows them."""
+    return [swept_axis(k, BUILTIN_KEYS) or k for k in keys]
+
+
 class CostQuery:
     """The grouped queries over one log, with the filters of a `Costs` view (`CostView`)."""
 
@@ -76,13 +92,23 @@ class CostQuery:
         simple = {"model": "+t.model", "size": "t.width || 'x' || t.height",
                   "day": f"substr({at}, 1, 10)", "week": f"date({at}, 'weekday 0', '-6 days')",
                   "month": f"substr({at}, 1, 7)", "year": f"substr({at}, 1, 4)", "backend": BACKEND_SQL}
-        if name in simple:
+        # the level is named as the key was given: by(["period:year", "axis:year"]) has two
+        axis = name[len(AXIS_PREFIX):] if name.startswith(AXIS_PREFIX) else None
+        if name.startswith(PERIOD_PREFIX):
+            period = name[len(PERIOD_PREFIX):]
+            if period not in PERIODS:
+                raise UnknownCostKeyError(f"by={name!r}: no such period; use one of: "
+                                          + ", ".join(PERIOD_PREFIX + p for p in PERIODS))
+            return GroupKey([name], [simple[period]], plain)
+        if name in PERIODS:
+            self._refuse_ambiguous(name, exps)
+        if axis is None and name in simple:
             return GroupKey([name], [simple[name]], plain)
-        if name == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it
+        if axis is None and name == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it
             return GroupKey([name], ["+t.status"], lambda v, e: plain([status_word(v[0])], e))
-        if name == "experiment":
+        if axis is None and name == "experiment":
             return GroupKey(["experiment"], ["t.experiment_id"], lambda v, e: [experiment_label(v[0], e)])
-        if name == "setting":
+        if axis is None and name == "setting":
             def setting(v: list[Any], e: dict[int, ExperimentInView]) -> list[tuple[Any, Any]]:
                 exp = e.get(v[0])
                 cell = json.loads(v[1] or "{}")
@@ -99,23 +125,39 @@ class CostQuery:
             return GroupKey(["experiment", "setting"], ["t.experiment_id", "json_remove(t.cell_json, '$.repeat')",
                                                         first if not rollup and self.view.rollups_exist() else "min(t.id)"],
                             setting)
-        having = [i for i, e in exps.items() if name in e.axes]
+        swept = name if axis is None else axis
+        having = [i for i, e in exps.items() if swept in e.axes]
         if not having:
             known = ", ".join(dict.fromkeys([*BUILTIN_KEYS, *self.view.axis_names()]))
-            raise UnknownCostKeyError(f"by={name!r}: no experiment in view has an axis of that name; use one of: {known}")
-        if '"' in name:
+            raise UnknownCostKeyError(f"by={name!r}: no experiment in view has an axis {swept!r}; use one of: {known}")
+        if '"' in swept:
             raise UnknownCostKeyError(f"by={name!r}: an axis name with a double quote cannot be grouped on")
-        path = "'$.\"" + name.replace("'", "''") + "\"'"
+        path = "'$.\"" + swept.replace("'", "''") + "\"'"
 
         # labelled over every experiment in view: groups are made by label, and two distinct values
         # that read the same in their own experiments ("negativePrompt: blurry text, misspelled…")
         # were one row, their tasks and money added up
-        merged = merged_axis([exps[i].axes[name] for i in having])
+        merged = merged_axis([exps[i].axes[swept] for i in having])
 
-        def axis(v: list[Any], e: dict[int, ExperimentInView]) -> list[tuple[Any, Any]]:
-            return [label_value(e.get(v[0]), name, v[1], merged)]
-        return GroupKey([name], ["t.experiment_id", f"t.cell_json -> {path}"], axis,
+        def values(v: list[Any], e: dict[int, ExperimentInView]) -> list[tuple[Any, Any]]:
+            return [label_value(e.get(v[0]), swept, v[1], merged)]
+        return GroupKey([name], ["t.experiment_id", f"t.cell_json -> {path}"], values,
                         where=f"t.experiment_id IN ({','.join(map(str, having))})")
+
+    @staticmethod
+    def _refuse_ambiguous(period: str, exps: dict[int, ExperimentInView]) -> None:
+        """A period that is also a sweep axis of an experiment in view is refused, as pandas
+        refuses a groupby key that is both an index level and a column: grouped by the period, an
+        axis "year" (1920, 1950, ...) was hidden behind the years the requests were sent in."""
+        having = [e.name for e in exps.values() if period in e.axes]
+        if not having:
+            return
+        names = ", ".join(repr(n) for n in having[:3]) + (f" and {len(having) - 3} more" if len(having) > 3 else "")
+        raise UnknownCostKeyError(
+            f"by={period!r} is ambiguous: the built-in period (the UTC {period} each request was sent) or the sweep axis "
+            f"{period!r} of {'experiment' if len(having) == 1 else 'experiments'} {names}. Ask for one: "
+            f"by({PERIOD_PREFIX + period!r}) for the period, by({AXIS_PREFIX + period!r}) for the axis "
+            f"(qwenlab costs --by {PERIOD_PREFIX + period} or --by {AXIS_PREFIX + period}).")
 
     # -- the grouped aggregate -----------------------------------------------------------------------
     def _group(self, keys: Sequence[str], reads: Sequence[Read], params_before: Sequence[Any] = ()) -> "pd.DataFrame":
@@ -178,7 +220,7 @@ class CostQuery:
         return out
 
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
-        reads = self.view.reads(keys, rollup_read(ROLLUP_SUMS, "setting" in keys), dict(TASK_SUMS),
+        reads = self.view.reads(_named(keys), rollup_read(ROLLUP_SUMS, "setting" in keys), dict(TASK_SUMS),
                             [("tasks t", {"images": IMAGES_SQL}), (HISTORY_SOURCE, {"images": "0"})])
         out = self._group(keys, reads)
         out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
@@ -199,13 +241,13 @@ class CostQuery:
         first where there are fewer than half as many as `tasks_in_view` (the tasks the groups
         hold, from `grouped()`)."""
         sums = {"rated": "count(*)", "kept": "total(r.score >= ?)"}
-        if not self.view.rollups_answer(keys):
+        if not self.view.rollups_answer(_named(keys)):
             ratings = int(self.log.rows("SELECT count(*) AS n FROM ratings")[0]["n"])
             source = RATED_FROM_RATINGS if 2 * ratings < tasks_in_view else RATED_FROM_TASKS
             return self._group(keys, [Read(source, sums, {}, (self.view.since, self.view.until))], params_before=[min_score])
         # the part of a day at either end of a window holds few tasks: read from them
         scores = Read(SCORES_SOURCE, SCORES_SUMS, {}, (None, None), rollup=True, live="sum(t.images) != 0")
-        return self._group(keys, self.view.reads(keys, scores, sums, [(RATED_FROM_TASKS, {})]), params_before=[min_score])
+        return self._group(keys, self.view.reads(_named(keys), scores, sums, [(RATED_FROM_TASKS, {})]), params_before=[min_score])
 
     def per_experiment_extra(self) -> "pd.DataFrame":
         sums = {"unsent": "total(t.status = 'pending')",

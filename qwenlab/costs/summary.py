@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.values import count_of
 from ..store.organize import DELETED_PREFIX
+from .labels import swept_axis
 from .prices import PRICE_TOLERANCE_USD
 from .query import BUILTIN_KEYS, CostQuery
 from .sql import SUM_COLUMNS
@@ -128,7 +129,7 @@ class CostSummary:
         if tasks >= t["tasks"]:
             return None
         cost = float(grouped["cost_usd"].sum()) if len(grouped) else 0.0
-        axes = [str(n) for n in grouped.index.names if n is not None and n not in BUILTIN_KEYS]
+        axes = [a for n in grouped.index.names if n is not None and (a := swept_axis(str(n), BUILTIN_KEYS))]
         swept = (f"by {' and '.join(axes)}, only the experiments that swept {'it' if len(axes) == 1 else 'them'} have rows"
                  if axes else "some tasks have no row")
         rest = t["tasks"] - tasks

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.values import count_of
 from ..costs.frames import Costs
+from ..costs.labels import axis_key
 from ..errors import UnknownCostKeyError
 from ..store.catalog import REPEAT, Catalog
 from .page import esc, fmt, table
@@ -71,7 +72,7 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
     out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
     for axis in [a for a in catalog.varying if a != REPEAT]:
         try:
-            df = costs.by(axis)
+            df = costs.by(axis_key(axis))  # an axis "year" spelled out: by("year") is refused as ambiguous
         except UnknownCostKeyError:  # an axis the cost query cannot group by: no table, the report goes on
             continue
         out.append(_axis_table(axis, df))

@@ -542,6 +542,63 @@ def test_an_unknown_key_names_the_known_ones(known: Log) -> None:
     assert Costs(known).axes() == ["promptExtend", "size", "prompt"]
 
 
+def test_a_period_that_is_also_an_axis_is_refused_and_each_is_asked_for_spelled_out(tmp_path: Path) -> None:
+    """An axis "year" (1920, 1950, ...) was hidden behind by("year"), the years the requests were
+    sent in, as axes "day", "week" and "month" were. Where an experiment in view has such an axis,
+    by("year") is refused as ambiguous (as pandas refuses a key that is both a level and a
+    column), naming both and how to ask for each; "axis:year" and "period:year" give each. A view
+    without the axis keeps the period."""
+    log = Log(tmp_path / "era.db")
+    era = experiment(log, "era", {"year": [1920, 1950, 1980]})
+    plain = experiment(log, "plain", {"promptExtend": [True, False]})
+    for i, (exp_id, cell, day) in enumerate([(era, {"year": 1920}, "2026-03-01"), (era, {"year": 1950}, "2026-03-01"),
+                                             (era, {"year": 1920}, "2026-03-02"), (plain, {"promptExtend": True}, "2027-01-05")]):
+        tid = task(log, exp_id, {**cell, "repeat": i})
+        send(log, tid, at(day))
+        finish(log, tid, at(day), [0.075])
+    c = Costs(log)
+    for period in ("day", "week", "month", "year"):
+        experiment(log, f"by-{period}", {period: ["a", "b"]})  # swept, nothing sent: an axis of the view all the same
+        with pytest.raises(UnknownCostKeyError) as refused:
+            Costs(log).by(period)
+        said = str(refused.value)
+        assert f"by={period!r} is ambiguous" in said and f"'by-{period}'" in said, said
+        assert f"by('period:{period}')" in said and f"by('axis:{period}')" in said, said
+    assert "'era'" in str(pytest.raises(UnknownCostKeyError, Costs(log).by, "year").value)
+    assert c.by("axis:year")["tasks"].to_dict() == {"1920": 2, "1950": 1}
+    assert c.by("period:year")["tasks"].to_dict() == {"2026": 3, "2027": 1}
+    both = c.by(["period:year", "axis:year"])
+    assert both.index.names == ["period:year", "axis:year"] and both["tasks"].to_dict() == {("2026", "1920"): 2, ("2026", "1950"): 1}
+    assert "by year, only the experiments that swept it have rows" in c.uncovered(c.by("axis:year"))
+    assert c.per_kept_image(min_score=4, by="axis:year")["images"].to_dict() == {"1920": 2, "1950": 1}
+    assert c.by("axis:promptExtend")["tasks"].to_dict() == {"on": 1}  # any axis may be spelled out
+    # without the axis in view, as before
+    assert Costs(log, experiments=["plain"]).by("year")["tasks"].to_dict() == {"2027": 1}
+    with pytest.raises(UnknownCostKeyError, match="period:day, period:week, period:month, period:year"):
+        c.by("period:hour")
+    with pytest.raises(UnknownCostKeyError, match="no experiment in view has an axis 'colour'"):
+        c.by("axis:colour")
+
+
+def test_the_report_tables_an_axis_named_year_by_its_values(tmp_path: Path) -> None:
+    """A report has a cost table per varying axis: of an axis "year" it was the years the
+    requests were sent in, headed "by year"; it is the axis's values."""
+    from qwenlab.html.costs import costs_section
+    from qwenlab.store.catalog import Catalog
+    from qwenlab.store.experiment import ExperimentRecord
+
+    log = Log(tmp_path / "era.db")
+    era = experiment(log, "era", {"year": [1920, 1950]})
+    for i, year in enumerate([1920, 1950, 1950]):
+        tid = task(log, era, {"year": year, "repeat": i})
+        send(log, tid, at("2026-03-01"))
+        finish(log, tid, at("2026-03-01"), [0.075])
+    record = ExperimentRecord(log, "era", tmp_path)
+    html = costs_section(record, Catalog.load(record))
+    table = html[html.index("<h3>by year</h3>"):]
+    assert "<td>1920</td>" in table and "<td>1950</td>" in table and "2026" not in table, table
+
+
 def test_timeline_adds_up_to_the_total(known: Log) -> None:
     tl = Costs(known).timeline()
     assert len(tl) == 10  # every request that cost something (t5 and t8 did not)

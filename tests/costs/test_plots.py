@@ -470,3 +470,89 @@ def test_the_others_of_many_experiments_are_priced_over_their_images(tmp_path: P
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 41 and labels[-1] == "others (2 experiments)"  # the deleted one ($0.001) and run-01 ($0.01)
     assert "\\$0.011, 1 image, \\$0.01 each" in texts(fig)  # not $0.011
+
+
+def test_a_hundred_experiments_draw_the_forty_costliest_and_the_others(tmp_path: Path) -> None:
+    """cost_by_experiment drew one bar per experiment: 100 made a figure 48 inches high. It draws
+    the 40 costliest, in their order, and the other 60 summed in one bar, as cost_by_setting does
+    and says; their parts (the emulator's money in its own style) and budgets stay as they were."""
+    from tests.costs.test_costs import at, experiment, finish, task
+
+    log = Log(tmp_path / "hundred.db")
+    for k in range(100):
+        price = round(0.01 * ((k * 37) % 100 + 1), 2)  # $0.01 .. $1.00, each once, out of order
+        exp_id = experiment(log, f"run-{k:03d}", {"promptExtend": [True]}, budget=2.0 if k % 10 == 0 else None)
+        tid = task(log, exp_id, {"promptExtend": True, "repeat": 0}, price=price)
+        log.mark_sent(tid, "{}", backend="runware" if k % 3 else "emulator")  # the emulator's money: nothing paid
+        log.note_task(tid, sent_at=at("2026-03-01", 10))
+        finish(log, tid, at("2026-03-01", 10), [price])
+    c = Costs(log)
+    spend = c.by("experiment")
+    costliest = [f"run-{k:03d}" for k in range(100) if (k * 37) % 100 >= 60]  # $0.61 .. $1.00, in their order
+    rest = spend.drop(costliest)
+    fig = cost_by_experiment(c)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [*costliest, "others (60 experiments)"]
+    assert "\nthe 40 costliest of 100 experiments; the other 60 summed as \"others\"" in ax.get_title()
+    assert fig.get_size_inches()[1] < 25 and cut_texts(fig) == []
+    drawn = {container.get_label(): [bar.get_width() for bar in container] for container in ax.containers}
+    for column, label in (("api_usd", "reported by the API"), ("emulated_usd", "emulated (offline emulator, nothing paid)")):
+        assert drawn[label] == pytest.approx([*spend.loc[costliest, column], rest[column].sum()]), label
+    emulated = next(c for c in ax.containers if c.get_label().startswith("emulated"))
+    assert emulated.patches[0].get_hatch() == "..."  # the shared style of the emulator's money
+    budgets = [line for line in ax.get_lines() if list(line.get_xdata()) == [2.0, 2.0]]
+    assert len(budgets) == sum(1 for name in costliest if int(name[4:]) % 10 == 0)  # "others" has none marked
+    assert f"\\${rest['cost_usd'].sum():.2f}" in texts(fig)
+    render(fig, tmp_path / "hundred-experiments.png")
+    few = cost_by_experiment(Costs(log, experiments=costliest))  # 40: each drawn, nothing said
+    assert len(few.axes[0].get_yticklabels()) == 40 and "costliest" not in few.axes[0].get_title()
+
+
+def test_a_time_tick_past_midnight_says_the_new_day(tmp_path: Path) -> None:
+    """Requests from 23:10 to 00:40 were ticked "23:30 ... 00:00 ... 00:30": nothing said the day
+    changed. The first tick of the new day has its date under it; the ticks before have none."""
+    from tests.costs.test_costs import experiment, finish, send, task
+
+    log = Log(tmp_path / "midnight.db")
+    exp_id = experiment(log, "late", {"promptExtend": [True, False]})
+    for i, when in enumerate(pd.date_range("2026-03-01T23:10", "2026-03-02T00:40", freq="10min")):
+        stamp = when.strftime("%Y-%m-%dT%H:%M:00.000+00:00")
+        tid = task(log, exp_id, {"promptExtend": bool(i % 2), "repeat": i})
+        send(log, tid, stamp)
+        finish(log, tid, stamp, [0.075])
+    fig = cumulative_spend(Costs(log))
+    labels = drawn_ticks(fig)
+    dated = [i for i, label in enumerate(labels) if "Mar 02" in label]
+    assert len(dated) == 1, labels  # the first tick of March 2, and only it
+    assert labels[dated[0]].startswith("00:") and all(label.startswith("23:") for label in labels[:dated[0]]), labels
+    assert not any("Mar 01" in label for label in labels)
+    assert fig.axes[0].get_xlabel() == "time (UTC), 2026-03-01 to 2026-03-02"
+    assert cut_texts(fig) == []
+    render(fig, tmp_path / "midnight.png")
+
+
+def test_a_period_that_is_also_an_axis_is_drawn_as_asked(tmp_path: Path) -> None:
+    """cost_by_setting draws "axis:week" as the axis and "period:day" as days, coarsened past 40
+    bars to "period:week" (not to by("week"), refused where an axis "week" is in view); "day"
+    itself is refused there, saying how to ask for each."""
+    from qwenlab.errors import UnknownCostKeyError
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = _one_request_a_day(tmp_path / "weeks.db", "daily", pd.date_range("2026-03-02", periods=45).strftime("%Y-%m-%d"))
+    exp_id = experiment(log, "weekly", {"week": ["first", "second"], "day": ["mon", "tue"]})
+    for i, week in enumerate(["first", "second", "second"]):
+        tid = task(log, exp_id, {"week": week, "day": "mon", "repeat": i})
+        send(log, tid, at("2026-03-03"))
+        finish(log, tid, at("2026-03-03"), [0.075])
+    c = Costs(log)
+    with pytest.raises(UnknownCostKeyError, match="by='day' is ambiguous"):
+        cost_by_setting(c, "day")
+    ax = cost_by_setting(c, "period:day").axes[0]
+    assert ax.get_title().startswith("Cost by week (by day: 45 bars, too many to read")
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(c.by("period:week").index) and len(ax.patches) == 7
+    fig = cost_by_setting(c, "axis:week")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["first", "second"]
+    assert ax.get_title().startswith("Cost by week (sweep axis)\n3 of 48 tasks: the experiments that swept week")
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.075, 0.15])
+    render(fig, tmp_path / "axis-week.png")
