@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
+from ..caller import warn
 from ..core.intervals import bounds_percent
 from ..core.values import count_of, format_usd, is_missing, label_list
 from ..figures.text import file_stem, stamp_text
@@ -156,9 +156,9 @@ def _unused_grid_options(catalog: Catalog, grid: str, dpi: float | None, cell_si
     why = ("grid='table' asks for it" if grid == "table" else
            f"its {count_of(len(catalog.entries), 'cell')} are more than the {GRID_IMAGE_LIMIT} a drawn grid holds; "
            "where= keeps fewer, and they are drawn")
-    warnings.warn(GridOptionsUnusedWarning(f"{given} do{'es' if ' and ' not in given else ''} nothing in this report: its grid "
-                                           f"is a table of the thumbnails ({why}), which has no cell size nor dpi; "
-                                           "thumb= sets the thumbnails' size", len(catalog.entries)), stacklevel=3)
+    warn(GridOptionsUnusedWarning(f"{given} do{'es' if ' and ' not in given else ''} nothing in this report: its grid "
+                                  f"is a table of the thumbnails ({why}), which has no cell size nor dpi; "
+                                  "thumb= sets the thumbnails' size", len(catalog.entries)))
 
 
 # -- sections -------------------------------------------------------------------------------------
