@@ -9,7 +9,8 @@ image's bytes held once however many sections show it.
   click on the image shows it 1:1 in its frame, one image pixel per pixel of the screen (half a
   CSS pixel on a Retina screen; a drag or Shift and an arrow pans, another click fits it); + and -
   zoom along the compare viewer's ladder (`zoom.js`, the same code), through 1:1 and 2:1, each
-  image pixel a sharp square from 2:1 on, the hint saying the scale. Escape or a
+  image pixel a sharp square from 2:1 on (fitted too, where the fit is 2:1: an image smaller
+  than the window on a Retina screen), the hint saying the scale. Escape or a
   click outside closes it; the arrow keys step through the thumbnails of its section, in a round, the
   requests' pages turning as they go (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
@@ -99,7 +100,10 @@ _LIGHTBOX = r"""
     big.style.height = on ? h + 'px' : '';
     big.style.marginRight = on ? w / d - w + 'px' : '';
     big.style.marginBottom = on ? h / d - h + 'px' : '';
-    big.style.imageRendering = on ? rendering(scale) : '';
+    // fitted too, the ladder's rule: an image smaller than the window, fitted at its CSS size, is
+    // 2:1 on a Retina screen, and was drawn smoothed there until + was pressed
+    var fit = big.naturalWidth > 0 ? fitScale() : null;
+    big.style.imageRendering = on ? rendering(scale) : fit ? rendering(fit) : '';
     level.textContent = scale === null ? 'fit' : percent(scale);
     place();
   }
