@@ -16,7 +16,8 @@ PACKAGE = Path(qwenlab.__file__).parent
 
 # Bottom to top. A module may import from its own layer and from the layers below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("qwenlab.errors", "qwenlab.problems", "qwenlab.secrets", "qwenlab.paths", "qwenlab.version", "qwenlab.progress", "qwenlab.wal", "qwenlab.money"),  # foundations
+    ("qwenlab.errors", "qwenlab.problems", "qwenlab.secrets", "qwenlab.paths", "qwenlab.version", "qwenlab.progress", "qwenlab.wal", "qwenlab.money",
+     "qwenlab.caller"),  # foundations
     ("qwenlab.core",),          # model descriptions, requests, validation, values, intervals
     ("qwenlab.emulator",),      # the offline API
     ("qwenlab.api",),           # the client, connect(), sending: exchange, task runs, downloads, uploads, image store

@@ -26,12 +26,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import threading
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import httpx
 
+from ..caller import warn
 from ..core.request import Request
 from ..errors import AuthenticationError, QwenlabError, TaskNotFoundError, ValidationError
 from ..problems import Problem
@@ -129,9 +129,9 @@ class RunwareClient:
         self.base_url = without_credentials(address).rstrip("/")
         if self.base_url != str(address).rstrip("/"):  # without_credentials took a user name or password out
             # said, not silent: a gateway that wants them (HTTP Basic) answers 401 to every request
-            warnings.warn(f"the user name and password in the API address ({shown_url(self.base_url)}) are not sent: "
-                          "Runware takes the API key in the Authorization header (RUNWARE_API_KEY); take them out of "
-                          "RUNWARE_BASE_URL", stacklevel=2)
+            warn(f"the user name and password in the API address ({shown_url(self.base_url)}) are not sent: "
+                 "Runware takes the API key in the Authorization header (RUNWARE_API_KEY); take them out of "
+                 "RUNWARE_BASE_URL")
         loopback = is_loopback(self.base_url)
         self.is_emulator = loopback if is_emulator is None else bool(is_emulator)
         if backend is not None and backend not in BACKENDS:

@@ -18,11 +18,12 @@ import functools
 import logging
 import os
 import threading
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import ImageFont
+
+from ..caller import warn
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -112,11 +113,11 @@ def cjk_font_path() -> Path | None:
     chosen = os.path.expanduser(os.environ.get(CJK_FONT_ENV, "").strip())
     if chosen:
         if not Path(chosen).is_file():
-            warnings.warn(f"{CJK_FONT_ENV}={chosen} is no file; looking for a CJK font in the usual places",
-                          RuntimeWarning, stacklevel=2)
+            warn(f"{CJK_FONT_ENV}={chosen} is no file; looking for a CJK font in the usual places",
+                 RuntimeWarning)
         elif not any(font_has(chosen, ch) for ch in _PROBES):
-            warnings.warn(f"{CJK_FONT_ENV}={chosen} has no Chinese, Japanese or Korean glyphs (or is no font); "
-                          "looking for a CJK font in the usual places", RuntimeWarning, stacklevel=2)
+            warn(f"{CJK_FONT_ENV}={chosen} has no Chinese, Japanese or Korean glyphs (or is no font); "
+                 "looking for a CJK font in the usual places", RuntimeWarning)
         else:
             return Path(chosen)
     found = [p for p in _candidates() if p.is_file() and font_has(str(p), _PROBES[0])]

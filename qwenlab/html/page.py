@@ -153,10 +153,12 @@ def section(anchor: str, title: str, body_html: str) -> str:
     return f"<section id=\"{esc(anchor)}\"><h2>{esc(title)}</h2>{body_html}</section>"
 
 
-def page(title: str, body_html: str, *, generator: str = "qwenlab", originals: bool = False) -> str:
+def page(title: str, body_html: str, *, generator: str = "qwenlab", originals: bool = False,
+         lightbox_note: str | None = None) -> str:
     """The whole document. A strict Content-Security-Policy tells a browser to load nothing from
     outside and run no script but ours, even if some text slipped through unescaped; with
-    `originals`, images may also come from beside the file (relative links)."""
+    `originals`, images may also come from beside the file (relative links). `lightbox_note`:
+    what the lightbox says under an embedded image (HTML; `viewer.lightbox_html`'s default)."""
     images = "data: 'self' file:" if originals else "data:"
     csp = f"default-src 'none'; img-src {images}; style-src 'unsafe-inline'; script-src {script_hash()}"
     return (
@@ -164,6 +166,6 @@ def page(title: str, body_html: str, *, generator: str = "qwenlab", originals: b
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\"/>"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
         f"<meta name=\"generator\" content=\"{esc(generator)}\"/>"
-        f"<title>{esc(title)}</title><style>{CSS}{VIEWER_CSS}</style></head>\n<body>\n{body_html}\n{lightbox_html()}\n"
+        f"<title>{esc(title)}</title><style>{CSS}{VIEWER_CSS}</style></head>\n<body>\n{body_html}\n{lightbox_html(lightbox_note)}\n"
         f"{script_tag()}\n</body></html>\n"
     )

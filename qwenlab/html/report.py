@@ -11,7 +11,8 @@ thumbnail. Click a thumbnail and it opens large in a lightbox inside the page (a
 through, Escape closes); the requests come a page of 100 at a time. Each image is embedded once,
 as WebP: up to 200 images as a 768-px preview (shown small, opened large: about 40 KB each),
 beyond that as a thumbnail at the size the page shows it (about 2 KB), so 2,000 images make a
-file of about 11 MB.
+file of about 11 MB; the lightbox then shows that thumbnail and says the originals are not in the
+file, with the command that puts them beside it.
 With `full_size=True` (`--full-size`) the originals are put in a folder beside the report
 (`report_files/`, hard links where possible) and the lightbox shows them: linked, not embedded,
 because 2,000 originals (about 700 MB) would make a file no browser opens. It loads nothing from anywhere (no scripts, stylesheets, fonts or remote images; a
@@ -31,12 +32,13 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
+import shlex
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..analysis.judging import win_rates
+from ..caller import warn
 from ..core.intervals import bounds_percent
 from ..core.values import count_of, format_usd, is_missing, label_list
 from ..figures.text import file_stem, stamp_text
@@ -145,7 +147,25 @@ def report_html(experiment: "ExperimentRecord", *, rows: str | None = None, cols
                  if links and _target else "; it loads nothing from anywhere") + ".</footer>")
     mark = prov.mark()
     return html_page(f"{name}{' — ' + mark if mark else ''} — qwenlab report", "\n".join(p for p in parts if p),
-                     originals=bool(links))
+                     originals=bool(links), lightbox_note=None if links else _thumbnail_note(experiment, size, preview is not None, _target))
+
+
+def _thumbnail_note(experiment: "ExperimentRecord", size: int, asked: bool, target: str | Path | None) -> str | None:
+    """What the lightbox says under an image when the largest copy the file holds is a thumbnail
+    (more than 200 images, embedded at the size the page shows them, or a small `preview=`); None
+    for a preview of 768 px or more (the lightbox's usual note). It opened a 160-px thumbnail as
+    "large", with the usual word about a preview: the user looked for a bigger image that the
+    file does not hold. It says so, and the command that puts the originals beside it."""
+    if size >= PREVIEW:
+        return None
+    file = Path(target).name if target is not None else "report.html"
+    members = getattr(experiment, "names", None) if getattr(experiment, "experiments", None) else None
+    how = (f"lab.compare({', '.join(repr(n) for n in members)}).export({file!r}, full_size=True)" if members else
+           f"qwenlab export {shlex.quote(experiment.name)} -o {shlex.quote(file)} --full-size")
+    why = f"preview={size} asked for it" if asked else f"a report of more than {GRID_IMAGE_LIMIT} images stays small"
+    return (f"<span class=\"small\">This file holds each image as a {size}-px thumbnail only ({esc(why)}): the "
+            "originals are not in it.</span><br>To see them here, export it "
+            f"again with the originals beside it: <code>{esc(how)}</code>")
 
 
 def _unused_grid_options(catalog: Catalog, grid: str, dpi: float | None, cell_size: float | None) -> None:
@@ -156,9 +176,9 @@ def _unused_grid_options(catalog: Catalog, grid: str, dpi: float | None, cell_si
     why = ("grid='table' asks for it" if grid == "table" else
            f"its {count_of(len(catalog.entries), 'cell')} are more than the {GRID_IMAGE_LIMIT} a drawn grid holds; "
            "where= keeps fewer, and they are drawn")
-    warnings.warn(GridOptionsUnusedWarning(f"{given} do{'es' if ' and ' not in given else ''} nothing in this report: its grid "
-                                           f"is a table of the thumbnails ({why}), which has no cell size nor dpi; "
-                                           "thumb= sets the thumbnails' size", len(catalog.entries)), stacklevel=3)
+    warn(GridOptionsUnusedWarning(f"{given} do{'es' if ' and ' not in given else ''} nothing in this report: its grid "
+                                  f"is a table of the thumbnails ({why}), which has no cell size nor dpi; "
+                                  "thumb= sets the thumbnails' size", len(catalog.entries)))
 
 
 # -- sections -------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ image's bytes held once however many sections show it.
   click on the image shows it 1:1 in its frame, one image pixel per pixel of the screen (half a
   CSS pixel on a Retina screen; a drag or Shift and an arrow pans, another click fits it); + and -
   zoom along the compare viewer's ladder (`zoom.js`, the same code), through 1:1 and 2:1, each
-  image pixel a sharp square from 2:1 on, the hint saying the scale. Escape or a
+  image pixel a sharp square from 2:1 on (fitted too, where the fit is 2:1: an image smaller
+  than the window on a Retina screen), the hint saying the scale. Escape or a
   click outside closes it; the arrow keys step through the thumbnails of its section, in a round, the
   requests' pages turning as they go (at 1:1, each
   at the spot the last one showed); the keys that would scroll the page behind scroll the image,
@@ -31,7 +32,7 @@ import hashlib
 
 from .zoom import ZOOM_JS
 
-__all__ = ["SCRIPT", "VIEWER_CSS", "PAGE_ROWS", "lightbox_html", "script_tag", "script_hash"]
+__all__ = ["SCRIPT", "VIEWER_CSS", "PAGE_ROWS", "PREVIEW_NOTE", "lightbox_html", "script_tag", "script_hash"]
 
 PAGE_ROWS = 100
 
@@ -99,7 +100,10 @@ _LIGHTBOX = r"""
     big.style.height = on ? h + 'px' : '';
     big.style.marginRight = on ? w / d - w + 'px' : '';
     big.style.marginBottom = on ? h / d - h + 'px' : '';
-    big.style.imageRendering = on ? rendering(scale) : '';
+    // fitted too, the ladder's rule: an image smaller than the window, fitted at its CSS size, is
+    // 2:1 on a Retina screen, and was drawn smoothed there until + was pressed
+    var fit = big.naturalWidth > 0 ? fitScale() : null;
+    big.style.imageRendering = on ? rendering(scale) : fit ? rendering(fit) : '';
     level.textContent = scale === null ? 'fit' : percent(scale);
     place();
   }
@@ -289,6 +293,7 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 #qwl-lightbox .missing { color: #fc9; font-size: 12px; }
 #qwl-lightbox .bar { color: #eee; margin-top: 8px; max-width: 96vw; text-align: center; }
 #qwl-lightbox a { color: #9cf; } #qwl-lightbox .note, #qwl-lightbox .hint { color: #bbb; font-size: 12px; }
+#qwl-lightbox .note .small { color: #fc9; font-size: 13px; } #qwl-lightbox .note code { color: #fff; }
 #qwl-lightbox .close { position: absolute; top: 10px; right: 16px; font-size: 28px; color: #eee; cursor: pointer;
        z-index: 2; width: 40px; height: 40px; line-height: 36px; padding: 0; border-radius: 50%;
        background: rgba(0, 0, 0, .6); border: 1px solid #666; }  /* above a tall image's corner, and readable there */
@@ -296,13 +301,17 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 """
 
 
-def lightbox_html() -> str:
-    """The (hidden) overlay the script opens."""
+PREVIEW_NOTE = "a preview embedded in this file: export with --full-size (full_size=True) to see the originals here"
+
+
+def lightbox_html(note_html: str | None = None) -> str:
+    """The (hidden) overlay the script opens. `note_html`: what it says under an embedded image
+    when the report has no originals beside it (HTML; default `PREVIEW_NOTE`)."""
     return ("<div id=\"qwl-lightbox\" hidden tabindex=\"-1\" role=\"dialog\" aria-label=\"image\">"
             "<button class=\"close\" aria-label=\"close\">\u00d7</button><div class=\"frame\"><img alt=\"\"/></div>"
             "<div class=\"bar\"><span class=\"cap\"></span> <a class=\"orig\" hidden target=\"_blank\">open the original</a>"
-            "<div class=\"note\">a preview embedded in this file: export with --full-size (full_size=True) to see "
-            "the originals here</div><div class=\"missing\" hidden>the original is not beside this file (send it with its "
+            f"<div class=\"note\">{PREVIEW_NOTE if note_html is None else note_html}</div>"
+            "<div class=\"missing\" hidden>the original is not beside this file (send it with its "
             "_files folder): this is the preview embedded in the file</div>"
             "<div class=\"hint\"><span class=\"level\">fit</span> \u00b7 click the image: 1:1 \u00b7 + \u2212: zoom "
             "(1:1, 2:1 as sharp pixels) \u00b7 drag or Shift+arrows to pan \u00b7 \u2190 \u2192 other images "

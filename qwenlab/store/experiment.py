@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import html
 import json
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..caller import warn
 from ..core.values import count_of, excerpt, format_usd, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
@@ -45,7 +45,7 @@ class Counts(dict):
 
     def __missing__(self, key: str) -> int:
         if key == "sent":
-            warnings.warn('counts()["sent"] is now counts()["in_doubt"]', DeprecationWarning, stacklevel=2)
+            warn('counts()["sent"] is now counts()["in_doubt"]', DeprecationWarning)
             return self[IN_DOUBT]
         raise KeyError(key)
 

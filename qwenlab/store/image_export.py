@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..caller import warn
 from ..core.shown import shown_as_text
 from ..core.values import count_of, cut_utf8, format_value, without_latin_accents
 from ..errors import ImageError
@@ -173,12 +173,12 @@ def export_images(experiment: "ExperimentRecord", folder: str | Path, *, min_rat
         written.append(ExportedImage(file, side, entry.image_id, original))
     note = written.skipped_note()
     if note:
-        warnings.warn(note, stacklevel=2)
+        warn(note)
     elif images and not written and min_rating is not None:
         # an empty list alone read as a fault (or as nothing to keep); ratings are made in a notebook
-        warnings.warn(f"no image of {experiment.name!r} has a latest rating of {min_rating:g} or more ({images} "
-                      f"{'image' if images == 1 else 'images'}, {rated} rated), so none was written to {str(out_dir)!r}: "
-                      "rate them in the explorer (exp.explore()), or lower or leave out min_rating", stacklevel=2)
+        warn(f"no image of {experiment.name!r} has a latest rating of {min_rating:g} or more ({images} "
+             f"{'image' if images == 1 else 'images'}, {rated} rated), so none was written to {str(out_dir)!r}: "
+             "rate them in the explorer (exp.explore()), or lower or leave out min_rating")
     return written
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ..caller import warn
 from ..core.values import format_value
 from ..errors import ExperimentNotFoundError
 from .log import Log
@@ -102,8 +102,8 @@ def search(log: Log, data_dir: str | Path, text: str | None = None, *, experimen
     if limit is not None and matched == limit:  # perhaps cut: a typo of -n must not pass for "all there is"
         matched = log.rows(f"SELECT count(*) AS n FROM {source} WHERE {' AND '.join(where)}", params)[0]["n"]
         if matched > limit:
-            warnings.warn(f"search: the first {limit} of {matched} images that match are shown; "
-                          "limit=None shows them all", stacklevel=2)
+            warn(f"search: the first {limit} of {matched} images that match are shown; "
+                 "limit=None shows them all")
     folder = Path(data_dir)
     for row in rows:
         cell = json.loads(row.pop("cell_json") or "{}")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
+from ..caller import warn
 from ..core.expected_text import expected_strings
 from ..store.catalog import axis_infos
 from ..store.experiment import open_experiment
@@ -77,7 +77,7 @@ def score_experiment(exp_or_name: "ExperimentRecord | str", engine: "str | OCREn
     run = score_images(exp.log, items, engine, force=force, progress=progress, desc=f"{exp.name}: reading text")
     for note in (run.failure_note(), run.unreadable_note()):  # their scores are missing from the frame: said
         if note:                                                # whether or not a bar was shown
-            warnings.warn(f"{exp.name}: {note}", stacklevel=2)
+            warn(f"{exp.name}: {note}")
     df = scores_frame(exp, run.engine)
     df.attrs["run"] = run
     return df
@@ -119,7 +119,7 @@ def text_scores(exp_or_name: "ExperimentRecord | str", engine: str | None = None
         raise ValueError(f"engine: no text scores by {engine!r} here; scored by {', '.join(map(repr, names))} "
                          "(leave engine out for the most used one)")
     if engine is None and df.attrs.get("left_out"):  # the most used engine's, chosen for the caller: say what it left out
-        warnings.warn(f"{exp.name}: {df.attrs['left_out']}", stacklevel=2)
+        warn(f"{exp.name}: {df.attrs['left_out']}")
     return df
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from ...caller import warn
 from ...version import __version__
 from . import cost_rollups, former_names, key_ids, log_tables, stop_status
 from .under_way import begin_upgrade, upgrading
@@ -113,9 +113,9 @@ def _warn_if_newer(done: set[str]) -> None:
     what the newer one added (a column it leaves empty, a rule it does not keep)."""
     unknown = sorted(done - {fn.__name__ for fn in MIGRATIONS})
     if unknown:
-        warnings.warn(f"this log was written by a newer qwenlab (its migrations {', '.join(unknown)} are unknown to "
-                      f"qwenlab {__version__}): reading it works, but update this qwenlab (the checkout or package it runs from) before "
-                      "running sweeps in it or changing it", stacklevel=4)
+        warn(f"this log was written by a newer qwenlab (its migrations {', '.join(unknown)} are unknown to "
+             f"qwenlab {__version__}): reading it works, but update this qwenlab (the checkout or package it runs from) before "
+             "running sweeps in it or changing it")
 
 
 def _wanted(until: str | None) -> list[Migration]:
