@@ -47,12 +47,14 @@ def exp(emulator, data_dir: Path):
 
 
 def _across_promptextend(exp) -> tuple[int, int]:
-    """Two images with promptExtend on and off: a judgement of two images with the same value counts
-    for neither (win_rates), and the images' order follows which worker saved its image first."""
+    """Two images with promptExtend on and off and the same size: a judgement of two images with the
+    same value counts for neither (win_rates), one of two sizes is confounded and left out, and the
+    images' order follows which worker saved its image first (the first of each could differ in size)."""
     images = exp.images
-    on = images.loc[images["promptExtend"] == True, "image_id"]  # noqa: E712 - a column of booleans
-    off = images.loc[images["promptExtend"] == False, "image_id"]  # noqa: E712
-    return int(on.iloc[0]), int(off.iloc[0])
+    on = images[images["promptExtend"] == True]  # noqa: E712 - a column of booleans
+    off = images[images["promptExtend"] == False]  # noqa: E712
+    a, b = next((a, b) for a in on.itertuples() for b in off.itertuples() if a.size == b.size)
+    return int(a.image_id), int(b.image_id)
 
 
 def test_user_text_stays_text(exp) -> None:
