@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -105,7 +106,23 @@ def cli() -> None:
 def main() -> None:
     """Entry point of the console script (`qwenlab = "qwenlab.cli:main"`)."""
     _escape_what_stdout_cannot_encode()
+    warnings.showwarning = _plain_warning
     cli()
+
+
+def _plain_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                   file: Any = None, line: str | None = None) -> None:
+    """A warning a command does not put in its own words, printed as one line, "qwenlab: warning:
+    ...", to stderr. Python's own form names the file and line the warning points at, and shows
+    that line: a notebook's cell or a script's, but under the command there is none of the user's
+    (`qwenlab logs` of a log a newer qwenlab wrote printed a line of click's core.py)."""
+    stream = file if file is not None else sys.stderr
+    if stream is None:  # pythonw: nowhere to write
+        return
+    try:
+        stream.write(f"qwenlab: warning: {message}\n")
+    except OSError:  # a closed or broken stderr, as warnings.showwarning itself allows
+        pass
 
 
 def _escape_what_stdout_cannot_encode() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -621,6 +622,21 @@ def test_output_a_windows_code_page_cannot_encode_is_escaped_not_refused(tmp_pat
     assert table.returncode == listed.returncode == EXIT_OK, (table.stderr, listed.stderr)
     assert "\\u6d77\\u62a5-v1 \\ud83d\\ude00 é" in table.stdout.decode("cp1252")  # é is cp1252's own
     assert json.loads(listed.stdout.decode("cp1252"))[0]["name"] == name
+
+
+def test_a_warning_under_the_command_is_one_plain_line(tmp_path: Path) -> None:
+    """A warning the command does not put in its own words printed Python's form: the file and
+    line it pointed at, click's core.py under the command, and that line of click's source."""
+    Log(tmp_path / "qwenlab.db").close()
+    with sqlite3.connect(tmp_path / "qwenlab.db") as conn:  # a log a newer qwenlab wrote: opening it warns
+        conn.execute("INSERT INTO _qwenlab_migrations (name, applied_at) VALUES ('m099_from_the_future', '2027-01-01')")
+    env = {**os.environ, "QWENLAB_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "qwenlab.cli", "logs"], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env=env, check=False)
+    assert out.returncode == EXIT_OK, out.stderr
+    said = [line for line in out.stderr.splitlines() if "newer qwenlab" in line]
+    assert said and said[0].startswith("qwenlab: warning: this log was written by a newer qwenlab"), out.stderr
+    assert ".py:" not in out.stderr and "UserWarning" not in out.stderr, out.stderr
 
 
 def test_images_without_sidecars_says_it_removed_the_earlier_exports(small: str, tmp_path: Path) -> None:
