@@ -122,6 +122,26 @@ def test_notebook_02_states_what_the_emulators_rule_predicts() -> None:
     assert (int(said[1]), int(said[2])) == (round(100 * all_right(True)), round(100 * all_right(False)))
 
 
+def test_notebook_02_names_words_its_own_prompts_ask_for() -> None:
+    """"Every prompt here asks for exact words: ..." names strings of the prompts notebook 02 sweeps
+    (the model page's examples without a reference image). It named 'LUNE NOIRE' and 'Midnight
+    Bloom Eau de Parfum', the words of the billboard edit, which the notebook leaves out."""
+    import re
+
+    import nbformat
+
+    from qwenlab.core.expected_text import expected_strings
+    from qwenlab.demo import EXAMPLES
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith("02-"))
+    text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    said = re.search(r"Every prompt here asks for exact words: (.+?)\.\.\.", text)
+    assert said, "notebook 02 no longer names the words its prompts ask for"
+    named = re.findall(r"'([^']+)'", said[1])
+    swept = {s for spec in EXAMPLES.values() if not spec.get("reference") for s in expected_strings(spec["positivePrompt"])}
+    assert named and set(named) <= swept, (named, swept)
+
+
 def _runware_names(path: Path) -> list[str]:
     """The experiment names a notebook runs, where its text offers to run it with RUNWARE_API_KEY
     set (none for a notebook that runs no named experiment, or offers no key)."""
