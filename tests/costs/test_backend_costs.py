@@ -137,6 +137,8 @@ def test_qwenlab_costs_says_emulated(exp) -> None:
     out = CliRunner().invoke(cli, ["costs"])
     assert out.exit_code == 0, out.output
     assert "reported by the API" not in out.output and "emulated" in out.output
+    # the note names the option that keeps them apart, not only Python's by('backend') (notebook 03 printed that alone)
+    assert "`qwenlab costs --by backend`" in out.output
     assert "emulated_usd" in out.output
     by = CliRunner().invoke(cli, ["costs", "--by", "backend"])
     assert by.exit_code == 0 and "emulator" in by.output
