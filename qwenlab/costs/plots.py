@@ -198,7 +198,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     from matplotlib.ticker import FuncFormatter
 
     c = _costs(costs)
-    fig, ax = _axes(ax, (8, 4))
+    fig, ax = _axes(ax, (9.5, 4))  # the legend beside the axes takes about 1.5 inches of it
     df = c.timeline()
     title = _titled(c, "Cumulative spend")
     if df.empty:
@@ -248,7 +248,9 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     ax.set_ylabel("USD")
     ax.yaxis.set_major_formatter(FuncFormatter(_usd))
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small", loc="upper left")
+    # beside the axes, as the bar plots' legends: in the upper left corner it covered the total's
+    # step wherever a large experiment ran early in the log
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     return fig
 

@@ -470,3 +470,18 @@ def test_the_others_of_many_experiments_are_priced_over_their_images(tmp_path: P
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 41 and labels[-1] == "others (2 experiments)"  # the deleted one ($0.001) and run-01 ($0.01)
     assert "\\$0.011, 1 image, \\$0.01 each" in texts(fig)  # not $0.011
+
+
+def test_the_spend_over_time_keeps_its_legend_off_the_lines(known: Log) -> None:  # noqa: F811
+    """Notebook 03's cumulative spend put its legend in the upper left corner, over the total's
+    step when a large experiment ran early in the log: the legend stands beside the axes now, as
+    the bar plots' does."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = cumulative_spend(Costs(known))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(canvas.get_renderer())
+    assert legend.x0 >= ax.get_window_extent().x1, (legend, ax.get_window_extent())
+    assert legend.x1 <= fig.bbox.x1 + 1  # and inside the figure
