@@ -189,3 +189,24 @@ def test_a_notebook_that_offers_runware_says_its_names_must_change(path: Path, d
                 client.close()
     assert re.search(r"with a key|set the key", said, re.I), said
     assert "BackendMismatchError" in said and "name" in said.split("BackendMismatchError")[0][-300:], said
+
+
+def test_notebook_03_names_keys_that_by_takes(tmp_path: Path) -> None:
+    """Notebook 03 lists what `Costs.by()` takes; each key it names is one by() accepts (its list
+    lacked year and backend, which `qwenlab costs --help` names)."""
+    import re
+
+    import nbformat
+
+    from qwenlab.costs.frames import Costs
+    from qwenlab.store.log import Log
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith("03-"))
+    text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    said = re.search(r"`by\(\)` takes (.+?)any axis of a\s+sweep", text, re.S)
+    assert said, "notebook 03 no longer lists what by() takes"
+    keys = re.findall(r"`(\w+)`", said[1])
+    assert {"year", "backend"} <= set(keys), keys
+    costs = Costs(Log(tmp_path / "empty.db"))
+    for key in keys:
+        costs.by(key)  # an unknown key raises, naming the ones it takes
