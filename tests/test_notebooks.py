@@ -122,6 +122,26 @@ def test_notebook_02_states_what_the_emulators_rule_predicts() -> None:
     assert (int(said[1]), int(said[2])) == (round(100 * all_right(True)), round(100 * all_right(False)))
 
 
+def test_notebook_02_names_words_its_own_prompts_ask_for() -> None:
+    """"Every prompt here asks for exact words: ..." names strings of the prompts notebook 02 sweeps
+    (the model page's examples without a reference image). It named 'LUNE NOIRE' and 'Midnight
+    Bloom Eau de Parfum', the words of the billboard edit, which the notebook leaves out."""
+    import re
+
+    import nbformat
+
+    from qwenlab.core.expected_text import expected_strings
+    from qwenlab.demo import EXAMPLES
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith("02-"))
+    text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    said = re.search(r"Every prompt here asks for exact words: (.+?)\.\.\.", text)
+    assert said, "notebook 02 no longer names the words its prompts ask for"
+    named = re.findall(r"'([^']+)'", said[1])
+    swept = {s for spec in EXAMPLES.values() if not spec.get("reference") for s in expected_strings(spec["positivePrompt"])}
+    assert named and set(named) <= swept, (named, swept)
+
+
 def _runware_names(path: Path) -> list[str]:
     """The experiment names a notebook runs, where its text offers to run it with RUNWARE_API_KEY
     set (none for a notebook that runs no named experiment, or offers no key)."""
@@ -169,3 +189,24 @@ def test_a_notebook_that_offers_runware_says_its_names_must_change(path: Path, d
                 client.close()
     assert re.search(r"with a key|set the key", said, re.I), said
     assert "BackendMismatchError" in said and "name" in said.split("BackendMismatchError")[0][-300:], said
+
+
+def test_notebook_03_names_keys_that_by_takes(tmp_path: Path) -> None:
+    """Notebook 03 lists what `Costs.by()` takes; each key it names is one by() accepts (its list
+    lacked year and backend, which `qwenlab costs --help` names)."""
+    import re
+
+    import nbformat
+
+    from qwenlab.costs.frames import Costs
+    from qwenlab.store.log import Log
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith("03-"))
+    text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    said = re.search(r"`by\(\)` takes (.+?)any axis of a\s+sweep", text, re.S)
+    assert said, "notebook 03 no longer lists what by() takes"
+    keys = re.findall(r"`(\w+)`", said[1])
+    assert {"year", "backend"} <= set(keys), keys
+    costs = Costs(Log(tmp_path / "empty.db"))
+    for key in keys:
+        costs.by(key)  # an unknown key raises, naming the ones it takes

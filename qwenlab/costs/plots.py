@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["cumulative_spend", "cost_by_experiment", "cost_by_setting", "estimate_vs_actual"]
 
+_OWN_FIGURE = "qwenlab-cost-plot"  # the gid of a figure a plot made (no `ax=` given), which `_fit_notes` may widen
+_NOTE = "qwenlab-bar-note"  # the gid of a note written after a bar, which `_fit_notes` makes room for
 _EMULATED = "emulated (offline emulator, nothing paid)"  # the legend entry of the emulator's money, in every plot
 _PAID = "#3b6ea8"  # money spent on Runware (reported, or counted at its estimate)
 # the offline emulator's money (nothing paid), drawn one way in every plot (a bar's part, the area
@@ -69,6 +71,51 @@ def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
     return drawn
 
 
+def _notes_fitted(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
+    """A bar plot whose notes after the bars (`_finish_bars`) end inside its axes, as drawn: outermost,
+    after `_cjk_text`, whose fonts change the labels' widths and so the axes'."""
+    @functools.wraps(plot)
+    def drawn(*args: Any, **kwargs: Any) -> "Figure":
+        fig = plot(*args, **kwargs)
+        for ax in fig.axes:
+            _fit_notes(ax)
+        return fig
+    return drawn
+
+
+def _fit_notes(ax: "Axes", pad_px: float = 6.0) -> None:
+    """Make room for each note after a bar to end inside the axes. The room a note needs is a share
+    of the axes' width, which the labels' length and a legend beside the axes decide once laid out:
+    the estimate alone ("2% of the width per character") ran notebook 03's notes ("$1.80, 12 kept
+    of 24 rated (24 images), $0.15 per kept") past the frame and under the legend. A figure of
+    qwenlab's own (not one given as `ax=`) too narrow for its notes beside the bars is widened, so
+    that the notes take at most 60% of the axes; then the x range is widened until each fits."""
+    notes = [t for t in ax.texts if t.get_gid() == _NOTE and t.get_text()]
+    if not notes:
+        return
+    fig = ax.figure.figure  # the root figure, of a subfigure too (matplotlib 3.8 has no get_figure(root=))
+    widened = False
+    for _ in range(4):  # a wider figure or range moves the layout and relabels the ticks: measure again
+        fig.draw_without_rendering()
+        width = ax.get_window_extent().width
+        widest = max(note.get_window_extent().width for note in notes) + pad_px
+        if fig.get_gid() == _OWN_FIGURE and not widened and widest > 0.6 * width:
+            # bars squeezed into what the notes leave were slivers: the figure gains what is lacking
+            fig.set_size_inches(fig.get_figwidth() + (widest / 0.6 - width) / fig.dpi, fig.get_figheight())
+            widened = True
+            continue
+        right = ax.get_xlim()[1]
+        need = right
+        for note in notes:
+            end = float(note.get_position()[0])
+            free = width - note.get_window_extent().width - pad_px  # a note wider than the axes cannot fit
+            if free > 0 and end > 0:
+                need = max(need, end * width / free)
+        if need <= right * 1.001:
+            return
+        ax.set_xlim(0, need)
+
+
 def _costs(source: Any) -> "Costs":
 
     return source if isinstance(source, Costs) else Costs(source)
@@ -79,7 +126,7 @@ def _axes(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes
         return ax.figure, ax  # type: ignore[return-value]
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size, layout="constrained")
+    fig = Figure(figsize=size, layout="constrained", gid=_OWN_FIGURE)
     return fig, fig.add_subplot()
 
 
@@ -154,7 +201,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     from matplotlib.ticker import FuncFormatter
 
     c = _costs(costs)
-    fig, ax = _axes(ax, (8, 4))
+    fig, ax = _axes(ax, (9.5, 4))  # the legend beside the axes takes about 1.5 inches of it
     df = c.timeline()
     title = _titled(c, "Cumulative spend")
     if df.empty:
@@ -204,7 +251,9 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     ax.set_ylabel("USD")
     ax.yaxis.set_major_formatter(FuncFormatter(_usd))
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small", loc="upper left")
+    # beside the axes, as the bar plots' legends: in the upper left corner it covered the total's
+    # step wherever a large experiment ran early in the log
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     return fig
 
@@ -228,6 +277,7 @@ def _dated_times(formatter: Any) -> Any:
     return formatter
 
 
+@_notes_fitted
 @_cjk_text
 def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     """Spend per experiment as horizontal bars (API-reported, emulated, estimated, in doubt stacked), with
@@ -295,6 +345,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     return fig
 
 
+@_notes_fitted
 @_cjk_text
 def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None, *, min_score: float | None = None) -> "Figure":
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
@@ -430,11 +481,12 @@ def _finish_bars(ax: "Axes", y: list[int], labels: list[str], ends: list[float],
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     for i, (end, note) in enumerate(zip(ends, notes)):
-        ax.text(end, i, " " + note, va="center", fontsize="small")
+        ax.text(end, i, " " + note, va="center", fontsize="small", gid=_NOTE)
     ax.set_yticks(y, labels)
     ax.set_ylim(len(y) - 0.5, -0.5)  # first row on top
     longest = max((len(n) for n in notes), default=0)
-    ax.set_xlim(0, right * (1.15 + 0.022 * longest))  # room for the notes, which are about 2% of the width per character
+    # room for the notes, about 2% of the width per character; `_notes_fitted` measures them once drawn
+    ax.set_xlim(0, right * (1.15 + 0.022 * longest))
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
     ax.set_title(title)

@@ -109,7 +109,7 @@ class CostSummary:
             n = int(sent.loc["emulator", "tasks"])
             out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: their "
                        f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and their images "
-                       "are synthetic. by('backend') keeps them apart.")
+                       "are synthetic. by('backend') (`qwenlab costs --by backend`) keeps them apart.")
         if sent is not None and "unknown" in sent.index:
             row = sent.loc["unknown"]
             # the requests whose money it concerns: done, in doubt, or failed and charged (a cell

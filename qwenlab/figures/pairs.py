@@ -64,14 +64,16 @@ def show_pairs(source: "ExperimentRecord | Catalog | pd.DataFrame", axis: str = 
         foot += (f"; frame colour: {LONG_NAMES[metric]} of the text read by OCR (dark red 0, orange 0.5, yellow 0.75, "
                  "light green 0.9, dark green 1, grey not scored; the score is in each caption)")
     foot_lines = wrap_lines(foot, W - 2 * margin, NOTE_PT)
-    title_h = line_height(TITLE_PT) * 2 + 0.25 + line_height(NOTE_PT) * len(alert)
+    # three lines where two would cut it: two portrait images make a narrow figure, whose title
+    # ended "· SYNTHETIC (offline…", its provenance mark cut
+    head_lines = wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=3, bold=True)
+    title_h = line_height(TITLE_PT) * max(2, len(head_lines)) + 0.25 + line_height(NOTE_PT) * len(alert)
     rows = [(r, [_caption(r, side, axis, a if side == "a" else b, mixed, metric) for side in ("a", "b")]) for r in shown.itertuples()]
     # the captions go under the images, never over them: every row keeps room for the longest
     cap_h = caption_height(max((len(caption_lines(c, box_w)) for _, caps in rows for c in caps), default=0))
     H = 2 * margin + title_h + max(1, len(shown)) * (size + cap_h + gap) + line_height(NOTE_PT) * len(foot_lines)
     fig = ShownFigure(figsize=(W, H), dpi=dpi)  # displays itself in a notebook
     fig.patch.set_facecolor("white")
-    head_lines = wrap_lines(head, W - 2 * margin, TITLE_PT, max_lines=2, bold=True)
     fig.text(margin / W, 1 - margin / H, "\n".join(head_lines), fontsize=TITLE_PT, fontweight="bold", va="top")
     if alert:  # synthetic, mixed or not recorded: why, in red, under the title
         fig.text(margin / W, 1 - (margin + line_height(TITLE_PT) * len(head_lines) + 0.06) / H, "\n".join(alert),

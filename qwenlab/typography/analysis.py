@@ -104,7 +104,9 @@ def describe(scores: "pd.DataFrame | ExperimentRecord | str", axis: str | None =
     table = by_axis(scores, axis, metric, level=level, n_boot=n_boot, seed=seed)
     if table.empty:
         return f"{axis or 'all'}: no scores"
-    parts = [f"{r.value}: {METRICS[metric]} {score_figure(r.mean)} [{r.lo:.2f}, {r.hi:.2f}] (n={r.n})"
+    # the bounds are written as the mean is (never 1.00 short of 1): rounded plainly, a low bound
+    # of 0.9986 read "1.00" beside a mean of 0.9995 written "0.99", the figure outside its interval
+    parts = [f"{r.value}: {METRICS[metric]} {score_figure(r.mean)} [{score_figure(r.lo)}, {score_figure(r.hi)}] (n={r.n})"
              for r in table.itertuples()]
     # a long value's label names its axis already ("negativePrompt 2: blurry text…"): not twice
     head = f"{axis} " if axis and not names_axis(table["value"].iloc[0], axis) else ""

@@ -137,8 +137,52 @@ def test_qwenlab_costs_says_emulated(exp) -> None:
     out = CliRunner().invoke(cli, ["costs"])
     assert out.exit_code == 0, out.output
     assert "reported by the API" not in out.output and "emulated" in out.output
+    # the note names the option that keeps them apart, not only Python's by('backend') (notebook 03 printed that alone)
+    assert "`qwenlab costs --by backend`" in out.output
     assert "emulated_usd" in out.output
     by = CliRunner().invoke(cli, ["costs", "--by", "backend"])
     assert by.exit_code == 0 and "emulator" in by.output
     data = json.loads(CliRunner().invoke(cli, ["costs", "--json"]).output)
     assert data["totals"]["emulated_usd"] == pytest.approx(0.6) and data["totals"]["api_usd"] == 0
+
+
+def _notes_not_clear(fig) -> list[str]:
+    """The notes written after the bars that, as drawn, reach past the axes' right edge or under
+    the legend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    frame = ax.get_window_extent(renderer)
+    legend = ax.get_legend().get_window_extent(renderer) if ax.get_legend() else None
+    out = []
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        if box.x1 > frame.x1 + 1 or (legend is not None and box.overlaps(legend)):
+            out.append(text.get_text())
+    return out
+
+
+def test_the_notes_after_the_bars_stay_inside_the_axes_clear_of_the_legend(emulator, data_dir: Path) -> None:
+    """Notebook 03's "Cost by example, kept": long setting names and the legend beside the axes left
+    the axes narrow, and each note ("$1.80, 12 kept of 24 rated (24 images), $0.15 per kept") ran
+    past the frame, its end under the legend. The room after the bars is measured as drawn, and the
+    figure widened where the bars would otherwise be slivers."""
+    from qwenlab import Request
+
+    names = ["skincare poster (LUMIERE)", "art deco perfume (AURELIS NOIR)", "perfume billboard (LUMIÈRE NOIR)"]
+    examples = {n: Request(prompt=f"A poster reading '{n}'", size="256x256") for n in names}
+    exp = run_sweep(emulator, data_dir, name="examples", axes={"example": examples, "promptExtend": [True, False]},
+                    repeats=2, fail_one=False)
+    for i, image_id in enumerate(exp.images["image_id"]):
+        exp.log.rate(int(image_id), 1 + i % 5)
+    c = Costs(exp.log)
+    for fig in (cost_by_setting(c, "example"), cost_by_setting(c, "example", min_score=4), cost_by_experiment(c)):
+        ax = fig.axes[0]
+        assert len(ax.texts) >= 1
+        assert _notes_not_clear(fig) == [], ax.get_title()
+        # room made by widening the figure, not by shrinking the bars to slivers
+        longest = max(bar.get_x() + bar.get_width() for container in ax.containers for bar in container)
+        assert longest / ax.get_xlim()[1] > 0.3, (ax.get_title(), ax.get_xlim())

@@ -556,3 +556,18 @@ def test_a_period_that_is_also_an_axis_is_drawn_as_asked(tmp_path: Path) -> None
     assert ax.get_title().startswith("Cost by week (sweep axis)\n3 of 48 tasks: the experiments that swept week")
     assert [bar.get_width() for bar in ax.patches] == pytest.approx([0.075, 0.15])
     render(fig, tmp_path / "axis-week.png")
+
+
+def test_the_spend_over_time_keeps_its_legend_off_the_lines(known: Log) -> None:  # noqa: F811
+    """Notebook 03's cumulative spend put its legend in the upper left corner, over the total's
+    step when a large experiment ran early in the log: the legend stands beside the axes now, as
+    the bar plots' does."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = cumulative_spend(Costs(known))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(canvas.get_renderer())
+    assert legend.x0 >= ax.get_window_extent().x1, (legend, ax.get_window_extent())
+    assert legend.x1 <= fig.bbox.x1 + 1  # and inside the figure

@@ -62,6 +62,16 @@ def test_a_pairs_figure_marks_synthetic_images(exp) -> None:
     assert not any("SYNTHETIC" in t for t in _flat(show_pairs(exp, "promptExtend")))
 
 
+def test_a_pairs_figure_of_portrait_images_keeps_its_whole_mark(emulator, data_dir: Path) -> None:
+    """Two portrait images side by side make a narrow figure: notebooks 02 and 04 titled theirs
+    "edit-serum-bottle: promptExtend = off (left) vs on (right) · SYNTHETIC (offline…", the title
+    cut at two lines through its provenance mark."""
+    exp = run_sweep(emulator, data_dir, name="edit-serum-bottle", axes={"promptExtend": [False, True]}, repeats=1,
+                    fail_one=False, size="768x1024")
+    title = _flat(show_pairs(exp, "promptExtend"))[0]
+    assert title.endswith("SYNTHETIC (offline emulator)") and "…" not in title, title
+
+
 @pytest.mark.parametrize("text_w", [5.0, 6.2, 7.5, 9.0, 11.3, 14.14, 17.6])
 @pytest.mark.parametrize("dpi", [60, 79, 95, 100, 120])
 def test_the_bold_synthetic_line_fits_its_page_at_a_notebook_s_resolution(text_w: float, dpi: int) -> None:

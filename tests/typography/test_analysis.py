@@ -126,3 +126,17 @@ def test_a_mean_short_of_perfect_never_reads_1_00():
                        for v in [1, 1, 1, 1, 1, 1, 1, 0.976]])
     assert describe(df, None, "ned").startswith("all: NED 0.99 [")
     assert describe(df.assign(ned=1.0), None, "ned").startswith("all: NED 1.00 [")
+
+
+def test_a_mean_is_printed_inside_its_own_interval():
+    """Twelve images, one NED 0.994 and the rest 1: the mean (0.9995) read "NED 0.99 [1.00, 1.00]"
+    in notebook 02, the figure outside its own interval, whose low end (0.9986) was rounded up to
+    1.00 as the mean is never rounded up. The bounds are written as the mean is."""
+    import re
+
+    df = pd.DataFrame([{"ned": v, "word_accuracy": v, "correct": v == 1, "cost_usd": 0.075}
+                       for v in [0.9944] + [1.0] * 11])
+    line = describe(df, None, "ned")
+    mean, lo, hi = map(float, re.search(r"NED (\S+) \[(\S+), (\S+)\]", line).groups())
+    assert lo <= mean <= hi, line
+    assert line.startswith("all: NED 0.99 [0.99, 1.00]"), line
