@@ -89,3 +89,24 @@ def test_a_run_into_an_archived_experiment_goes_on_and_says_once_it_is_archived(
     assert "experiment 'facade' is archived (since " in said and "the run goes on" in said
     assert "lab.experiment('facade').unarchive() or `qwenlab unarchive facade` brings it back" in said
     assert again.counts()["done"] == 8 and again.archived  # run, and archived still: the user decides
+
+
+def test_a_sweep_says_its_notes_once_planned_then_run(emulator: Emulator, data_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Planned in one cell and run in the next (notebook 01), a sweep printed its notes twice, the
+    run's on Jupyter's pink stderr: the seed policy's note three times in that notebook. A sweep
+    says each note once, in its plan or at its first run; another sweep says its own again."""
+    from qwenlab import RunwareClient, Sweep
+
+    client = RunwareClient("sk-notes-test", emulator.url, images_dir=data_dir / "images")
+    lab = Lab(data_dir, client=client)
+    note = "seed_policy 'auto' -> 'sample'"
+    planned = Sweep(prompt="A poster reading 'ONCE'", size="512x512")
+    planned.plan()
+    assert note in capsys.readouterr().out
+    lab.run(planned, name="planned", progress=False)
+    lab.run(planned, name="planned-again", progress=False)
+    assert note not in capsys.readouterr().err
+    lab.run(Sweep(prompt="A poster reading 'TWICE'", size="512x512"), name="unplanned", progress=False)
+    assert capsys.readouterr().err.count(note) == 1
+    client.close()

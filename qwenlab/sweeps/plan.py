@@ -70,6 +70,19 @@ class SweepPlan:
     cells: Callable[[], list[Cell]]
     axes: "list[Axis]"
     unused_given: Callable[[], list[tuple[str, str]]]
+    # the notes printed (by plan() or a run): the sweep's own memory, not the process's, so
+    # another sweep says its notes again
+    notes_said: set[str]
+
+    def unsaid_notes(self) -> list[str]:
+        """The notes this sweep has not printed yet (its `plan()` printed some, or a run before),
+        now counted as said: a run prints these. Planned and run in two cells of a notebook, or run
+        twice, a sweep printed each note every time, the seed policy's three times in notebook 01,
+        on Jupyter's pink stderr as if something were wrong."""
+        said = self.notes_said
+        fresh = [n for n in self.notes() if n not in said]
+        said.update(fresh)
+        return fresh
 
     def notes(self) -> list[str]:
         """What `plan()` (and a run) says about the sweep's choices: a parameter given beside
@@ -151,6 +164,7 @@ class SweepPlan:
         df.attrs["notes"] = notes
         df.attrs["estimated_cost_usd"] = total
         if not quiet:
+            self.notes_said.update(notes)
             print(f"{len(cells)} cell{'s' if len(cells) != 1 else ''}, {images} image{'s' if images != 1 else ''}, "
                   f"estimated {format_usd(total)}" + "".join(f"\n  {n}" for n in notes))
         return df

@@ -252,7 +252,7 @@ class Runner(RunChecks, Generic[E]):
         # the first `concurrency` cells go out together and come back together: tqdm's estimate
         # from the first of them alone said `concurrency` times too long; `Eta` waits for them
         bar = Progress(len(jobs), desc=name, budget_usd=limit, enabled=progress, warmup=concurrency)
-        for note in sweep.notes():
+        for note in sweep.unsaid_notes():  # once a sweep: not again after its plan() or an earlier run
             bar.write(note)
         dispatch = Dispatch(work.run, budget, concurrency, bar,
                              log_jobs=lambda js: self._log_cells(exp_id, js), markup=self._price_markup(exp_id),

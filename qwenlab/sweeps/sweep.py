@@ -121,6 +121,7 @@ class Sweep(SweepPlan):
         self._local: dict[str, LocalImage] = {}
         self._local_problems: dict[str, str] = {}  # a local reference image that cannot be uploaded -> why
         self._cells: list[Cell] | None = None
+        self.notes_said: set[str] = set()
 
     # -- describing ------------------------------------------------------------------------------
     def __repr__(self) -> str:
