@@ -35,6 +35,8 @@ explorer never runs OCR (`exp.score_text()` does); with no scores stored these c
 
 Its header says where the images came from: the offline emulator's are SYNTHETIC with emulated
 costs (an amber banner), a MIXED experiment says so and captions each synthetic tile "synthetic".
+Of an experiment whose sweep is still sending, it says so ("still running"): "reload" reads the
+log again for the images logged since.
 
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
@@ -209,6 +211,9 @@ class Explorer(ExplorerPages):
         self.image_rows = {int(img["id"]): img for img in self.exp.log.images(self.exp.id)}
         self.ratings = latest_ratings(self.exp)
         self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
+        # a sweep still sending its cells: the header says so, and that "reload" brings what it logs
+        # next (the grid is what the log held when it was read; nothing said it was not all)
+        self._running = self.exp.status == "running"
         if "pane" in self.__dict__:
             self.pane.badges = self.badges
         self._varying = [a for a in self.catalog.varying if a != REPEAT]  # once: it scans every entry
@@ -340,6 +345,8 @@ class Explorer(ExplorerPages):
             f"<b>{html.escape(self.exp.name)}</b> · {n_img} image{'s' if n_img != 1 else ''}"
             + (f", {blank} cell{'s' if blank != 1 else ''} without one" if blank else "")
             + f" · {self._rated()} rated"
+            + (" · <b>still running</b>: a sweep is sending its cells; “reload” shows those logged since"
+               if self._running else "")
             + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})" if self.badges else "")
             # "(engine)" just before names it: the short form, as the report has it
             + (f"<br><small>{html.escape(self.badges.left_out.sentence())}</small>" if self.badges.left_out else ""))

@@ -319,3 +319,22 @@ def test_turning_pages_leaves_no_widgets_behind(lab: Lab) -> None:
     assert ex.page == 0 and len(_instances) == alive
     assert len(ex.tiles) == 4 and all(t.image.value[:2] == b"\xff\xd8" for t in ex.tiles)  # the page still shown
     ex.close()
+
+
+def test_the_header_says_when_the_sweep_is_still_running_until_reloaded_after(lab: Lab) -> None:
+    """Opened while its sweep still sent, the explorer showed the images logged so far, the
+    cells to come as "pending" tiles and the one on the wire as "in_doubt", and nothing said the
+    run went on nor that "reload" would bring the rest."""
+    from qwenlab.store.run_lock import holding_run
+
+    exp = run(lab, repeats=1)
+    with holding_run(lab.log.path, exp.id):  # as a live run does, in this process or another
+        lab.log.update_experiment(exp.id, status="running")
+        ex = exp.explore()
+        assert "still running" in ex.header.value and "reload" in ex.header.value
+        lab.log.update_experiment(exp.id, status="done")
+    ex.go(0)  # a page turned: the header is what was read, until reloaded
+    assert "still running" in ex.header.value
+    ex.reload_button.click()
+    assert "still running" not in ex.header.value
+    assert "still running" not in exp.explore().header.value
