@@ -325,6 +325,11 @@ class Explorer(ExplorerPages):
         split = self.split_note(self.page)
         self.page_label.value = (f"&nbsp;page {self.page + 1} of {self.pages} · {len(shown)} of {len(items)} shown"
                                  + (f" · <i>{html.escape(split)}</i>" if split else "") + "&nbsp;")
+        if not items:  # an empty grid said "0 of 0 shown": not which filters left nothing, nor of how many
+            n = len(self.catalog.entries)
+            self.page_label.value = (f"&nbsp;<b>none of the {n} tile{'s' if n != 1 else ''} passes the filters</b>: "
+                                     f"{html.escape(self._filters_text())}&nbsp;" if n else
+                                     "&nbsp;<b>no cell logged yet</b>&nbsp;")
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.pages - 1
         self.grid.show(self.catalog, shown, self.rows.value, self.cols.value, [self._caption(e) for e in shown],
@@ -388,10 +393,14 @@ class Explorer(ExplorerPages):
         return getattr(pane, name)
 
     # -- showing -----------------------------------------------------------------------------------
+    def _filters_text(self) -> str:
+        """The filters set, as "size=512x768, rating=★ ≥ 4" ("" for none)."""
+        return ", ".join([f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
+                          if f.value != ALL] + ([self.facets.describe()] if self.facets.describe() else []))
+
     def __repr__(self) -> str:
         axes = f"rows={self.rows.value or '—'}, cols={self.cols.value or '—'}"
-        filt = ", ".join([f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
-                          if f.value != ALL] + ([self.facets.describe()] if self.facets.describe() else []))
+        filt = self._filters_text()
         sel = ""
         if self.selected is not None:
             sel = f"; selected image {self.selected.image_id}" if self.selected.image_id is not None \

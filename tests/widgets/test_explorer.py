@@ -13,6 +13,7 @@ from qwenlab import Experiment, Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.widgets.explorer import Explorer
+from qwenlab.widgets.filters import ALL
 
 PROMPT = "A poster for 'LUMIERE' <script>alert(1)</script> & friends"
 
@@ -338,3 +339,17 @@ def test_the_header_says_when_the_sweep_is_still_running_until_reloaded_after(la
     ex.reload_button.click()
     assert "still running" not in ex.header.value
     assert "still running" not in exp.explore().header.value
+
+
+def test_filters_that_leave_no_tile_say_which_and_of_how_many(lab: Lab) -> None:
+    """An empty grid under "page 1 of 1 · 0 of 0 shown": nothing said the filters had left
+    nothing out of how many tiles, nor which filters they were."""
+    exp = run(lab, repeats=1)
+    ex = exp.explore(status="failed")  # no cell failed
+    ex.filters["promptExtend"].value = "0"
+    assert ex.tiles == []
+    label = ex.page_label.value
+    assert "none of the 6 tiles passes the filters" in label and "0 of 0" not in label
+    assert "promptExtend=on" in label and "failed" in label
+    ex.facets.status.value = ALL
+    assert len(ex.tiles) == 3 and "3 of 3 shown" in ex.page_label.value
