@@ -279,6 +279,11 @@ def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, em
     with pytest.raises(ValueError, match="cannot be rated"):
         ex.rate(score=5)
     assert "5 images, 1 cell without one ·" in ex.header.value  # one cell, said so
+    # where it ran, with no "SYNTHETIC image" where there is no image (it read as if one had been made)
+    assert "<th>ran on</th><td>qwenlab&#x27;s offline emulator" in ex.info.value
+    assert "SYNTHETIC image" not in ex.info.value
+    ex.select([e for e in ex.entries if e.image_id is not None][0])
+    assert "SYNTHETIC image" in ex.info.value
 
 
 def test_a_cell_in_doubt_is_a_tile_that_says_so_and_what_the_next_run_does(lab: Lab, emulator: Emulator) -> None:
