@@ -41,7 +41,9 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
     source = (img.get("cost_source") if img else None) or t.get("cost_source")
     if source == "api" and t.get("backend") == "emulator":
         source = "emulated: the offline emulator's number, nothing paid"
-    where = {"emulator": f"qwenlab's offline emulator ({t.get('api_host')}): SYNTHETIC image",
+    # "SYNTHETIC image" only where there is one: a failed cell's read as if an image had been made
+    synthetic = ": SYNTHETIC image" if entry.image_id is not None else ""
+    where = {"emulator": f"qwenlab's offline emulator ({t.get('api_host')}){synthetic}",
              "runware": f"Runware ({t.get('api_host')})"}.get(t.get("backend") or "", "not recorded")
     rows: list[tuple[str, Any]] = [
         # a task left 'sent' is "in_doubt" here as in every count and filter

@@ -118,6 +118,7 @@ class DetailPane:
         e = self.entry
         if e is None or self.syncing:
             return
+        self.unpin_button.disabled = not self.pinned  # it looked live with nothing to unpin
         if e.image_id is None:
             self.viewer_box.children = []  # a cell without an image: its request says why
             self.pin_label.value = ""

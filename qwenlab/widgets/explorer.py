@@ -35,6 +35,8 @@ explorer never runs OCR (`exp.score_text()` does); with no scores stored these c
 
 Its header says where the images came from: the offline emulator's are SYNTHETIC with emulated
 costs (an amber banner), a MIXED experiment says so and captions each synthetic tile "synthetic".
+Of an experiment whose sweep is still sending, it says so ("still running"): "reload" reads the
+log again for the images logged since.
 
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
@@ -209,6 +211,9 @@ class Explorer(ExplorerPages):
         self.image_rows = {int(img["id"]): img for img in self.exp.log.images(self.exp.id)}
         self.ratings = latest_ratings(self.exp)
         self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
+        # a sweep still sending its cells: the header says so, and that "reload" brings what it logs
+        # next (the grid is what the log held when it was read; nothing said it was not all)
+        self._running = self.exp.status == "running"
         if "pane" in self.__dict__:
             self.pane.badges = self.badges
         self._varying = [a for a in self.catalog.varying if a != REPEAT]  # once: it scans every entry
@@ -320,6 +325,11 @@ class Explorer(ExplorerPages):
         split = self.split_note(self.page)
         self.page_label.value = (f"&nbsp;page {self.page + 1} of {self.pages} · {len(shown)} of {len(items)} shown"
                                  + (f" · <i>{html.escape(split)}</i>" if split else "") + "&nbsp;")
+        if not items:  # an empty grid said "0 of 0 shown": not which filters left nothing, nor of how many
+            n = len(self.catalog.entries)
+            self.page_label.value = (f"&nbsp;<b>none of the {n} tile{'s' if n != 1 else ''} passes the filters</b>: "
+                                     f"{html.escape(self._filters_text())}&nbsp;" if n else
+                                     "&nbsp;<b>no cell logged yet</b>&nbsp;")
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.pages - 1
         self.grid.show(self.catalog, shown, self.rows.value, self.cols.value, [self._caption(e) for e in shown],
@@ -340,6 +350,8 @@ class Explorer(ExplorerPages):
             f"<b>{html.escape(self.exp.name)}</b> · {n_img} image{'s' if n_img != 1 else ''}"
             + (f", {blank} cell{'s' if blank != 1 else ''} without one" if blank else "")
             + f" · {self._rated()} rated"
+            + (" · <b>still running</b>: a sweep is sending its cells; “reload” shows those logged since"
+               if self._running else "")
             + (f" · {len(self.badges)} text-scored ({html.escape(str(self.badges.engine))})" if self.badges else "")
             # "(engine)" just before names it: the short form, as the report has it
             + (f"<br><small>{html.escape(self.badges.left_out.sentence())}</small>" if self.badges.left_out else ""))
@@ -381,10 +393,14 @@ class Explorer(ExplorerPages):
         return getattr(pane, name)
 
     # -- showing -----------------------------------------------------------------------------------
+    def _filters_text(self) -> str:
+        """The filters set, as "size=512x768, rating=★ ≥ 4" ("" for none)."""
+        return ", ".join([f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
+                          if f.value != ALL] + ([self.facets.describe()] if self.facets.describe() else []))
+
     def __repr__(self) -> str:
         axes = f"rows={self.rows.value or '—'}, cols={self.cols.value or '—'}"
-        filt = ", ".join([f"{a}={dict((v, k) for k, v in f.options)[f.value]}" for a, f in self.filters.items()
-                          if f.value != ALL] + ([self.facets.describe()] if self.facets.describe() else []))
+        filt = self._filters_text()
         sel = ""
         if self.selected is not None:
             sel = f"; selected image {self.selected.image_id}" if self.selected.image_id is not None \

@@ -11,7 +11,8 @@ when the user clicks inside it (anywhere but on a text field), and listens there
 work while the focus is anywhere inside that widget (its buttons included) and nowhere else, and
 typing in another cell never judges anything. It draws the legend, and says whether the keys are
 live. Keys with Ctrl, Alt or Meta held, held-down repeats and typing in a text field are left
-to the browser; a named key (an arrow, Backspace) with Shift held is "Shift+ArrowLeft", a key of
+to the browser (the keys are off while a text field has the focus, and the legend says so; Enter
+in a one-line field, once the field has it, gives the keys back); a named key (an arrow, Backspace) with Shift held is "Shift+ArrowLeft", a key of
 its own, never the plain one (Shift with an arrow grows a text selection and pans the compare
 viewer: it must not judge). A key that is mapped does nothing else (an arrow does not scroll the
 page).
@@ -49,7 +50,9 @@ function render({ model, el }) {
 
   let scope = null;
   const typing = (t) => t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
-  const live = () => !!scope && scope.contains(document.activeElement);
+  // typing in a text field inside the widget (the explorer's note), its keys are the field's: the
+  // legend said "keys on:" there, and the 4 meant as a rating went into the note
+  const live = () => !!scope && scope.contains(document.activeElement) && !typing(document.activeElement);
   const update = () => {
     el.classList.toggle("qwl-keys-live", live());
     state.textContent = live() ? "keys on:" : (model.get("hint") || "click here to use the keys:");
@@ -75,6 +78,15 @@ function render({ model, el }) {
     const right = b.left + box.clientWidth;
     if (r.left < left) box.scrollLeft -= left - r.left;
     else if (r.right > right) box.scrollLeft += Math.min(r.right - right, r.left - left);
+  };
+  const onEnter = (e) => {
+    // Enter in a one-line field (the note: "Enter saves") gives the keys back once the field has
+    // had its Enter (its value sent): the focus stayed in it, and the digit pressed next to rate
+    // the image was typed into the note instead. Not when Enter ends an IME composition. Heard as
+    // the event goes down to the field: ipywidgets' text fields stop it from coming back up
+    if (e.key !== "Enter" || e.target.tagName !== "INPUT" || e.isComposing || e.keyCode === 229) return;
+    const field = e.target;
+    setTimeout(() => { if (document.activeElement === field && scope) { scope.focus({ preventScroll: true }); update(); } }, 0);
   };
   const onKey = (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat || typing(e.target)) return;
@@ -118,6 +130,7 @@ function render({ model, el }) {
     scope = el.closest("." + model.get("scope")) || el.parentElement || el;
     if (!scope.hasAttribute("tabindex")) scope.setAttribute("tabindex", "0");
     scope.addEventListener("keydown", onKey);
+    scope.addEventListener("keydown", onEnter, true);
     scope.addEventListener("pointerdown", onPointer);
     scope.addEventListener("focusin", onFocusIn);
     scope.addEventListener("focusout", onFocusOut);
@@ -135,6 +148,7 @@ function render({ model, el }) {
     clearTimeout(timer);
     if (!scope) return;
     scope.removeEventListener("keydown", onKey);
+    scope.removeEventListener("keydown", onEnter, true);
     scope.removeEventListener("pointerdown", onPointer);
     scope.removeEventListener("focusin", onFocusIn);
     scope.removeEventListener("focusout", onFocusOut);

@@ -150,7 +150,9 @@ def test_pins_put_images_side_by_side(exp: Experiment) -> None:
     ex = exp.explore()
     images = [e for e in ex.items if e.image_id is not None]
     ex.select(images[0])
+    assert ex.unpin_button.disabled  # nothing pinned: "unpin all" looked live and did nothing
     ex.pin()
+    assert not ex.unpin_button.disabled
     ex.select(images[1])
     assert [i.id for i in ex.viewer.images] == [images[0].image_id, images[1].image_id]
     assert ex.pin_label.value == f"1 pinned: image #{images[0].image_id}"  # as the detail names it, not "images 32"
@@ -160,6 +162,7 @@ def test_pins_put_images_side_by_side(exp: Experiment) -> None:
     assert [i.id for i in viewer.images] == [e.image_id for e in (images[2], images[3], images[1])]
     ex.unpin()
     assert [i.id for i in ex.viewer.images] == [images[1].image_id]
+    assert ex.unpin_button.disabled
 
 
 def test_filters_by_status_rating_and_cost_and_sorts(exp: Experiment) -> None:

@@ -13,6 +13,7 @@ from qwenlab import Experiment, Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
 from qwenlab.widgets.explorer import Explorer
+from qwenlab.widgets.filters import ALL
 
 PROMPT = "A poster for 'LUMIERE' <script>alert(1)</script> & friends"
 
@@ -278,6 +279,11 @@ def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, em
     with pytest.raises(ValueError, match="cannot be rated"):
         ex.rate(score=5)
     assert "5 images, 1 cell without one ·" in ex.header.value  # one cell, said so
+    # where it ran, with no "SYNTHETIC image" where there is no image (it read as if one had been made)
+    assert "<th>ran on</th><td>qwenlab&#x27;s offline emulator" in ex.info.value
+    assert "SYNTHETIC image" not in ex.info.value
+    ex.select([e for e in ex.entries if e.image_id is not None][0])
+    assert "SYNTHETIC image" in ex.info.value
 
 
 def test_a_cell_in_doubt_is_a_tile_that_says_so_and_what_the_next_run_does(lab: Lab, emulator: Emulator) -> None:
@@ -319,3 +325,36 @@ def test_turning_pages_leaves_no_widgets_behind(lab: Lab) -> None:
     assert ex.page == 0 and len(_instances) == alive
     assert len(ex.tiles) == 4 and all(t.image.value[:2] == b"\xff\xd8" for t in ex.tiles)  # the page still shown
     ex.close()
+
+
+def test_the_header_says_when_the_sweep_is_still_running_until_reloaded_after(lab: Lab) -> None:
+    """Opened while its sweep still sent, the explorer showed the images logged so far, the
+    cells to come as "pending" tiles and the one on the wire as "in_doubt", and nothing said the
+    run went on nor that "reload" would bring the rest."""
+    from qwenlab.store.run_lock import holding_run
+
+    exp = run(lab, repeats=1)
+    with holding_run(lab.log.path, exp.id):  # as a live run does, in this process or another
+        lab.log.update_experiment(exp.id, status="running")
+        ex = exp.explore()
+        assert "still running" in ex.header.value and "reload" in ex.header.value
+        lab.log.update_experiment(exp.id, status="done")
+    ex.go(0)  # a page turned: the header is what was read, until reloaded
+    assert "still running" in ex.header.value
+    ex.reload_button.click()
+    assert "still running" not in ex.header.value
+    assert "still running" not in exp.explore().header.value
+
+
+def test_filters_that_leave_no_tile_say_which_and_of_how_many(lab: Lab) -> None:
+    """An empty grid under "page 1 of 1 · 0 of 0 shown": nothing said the filters had left
+    nothing out of how many tiles, nor which filters they were."""
+    exp = run(lab, repeats=1)
+    ex = exp.explore(status="failed")  # no cell failed
+    ex.filters["promptExtend"].value = "0"
+    assert ex.tiles == []
+    label = ex.page_label.value
+    assert "none of the 6 tiles passes the filters" in label and "0 of 0" not in label
+    assert "promptExtend=on" in label and "failed" in label
+    ex.facets.status.value = ALL
+    assert len(ex.tiles) == 3 and "3 of 3 shown" in ex.page_label.value

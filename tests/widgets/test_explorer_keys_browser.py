@@ -75,3 +75,40 @@ def test_a_digit_rates_the_image_shown_and_the_arrows_go_on_from_it(chromium: st
         first, second = (r["image_id"] for r in exp.log.rows("SELECT image_id FROM ratings ORDER BY id"))
         assert first != second  # the arrow moved on: each image rated once
     assert not watch.errors, watch.errors
+
+
+@pytest.mark.slow
+def test_enter_in_the_note_gives_the_keys_back_for_the_rating(chromium: str, voila: str, data_dir: Path) -> None:
+    """"a note (Enter saves)": the focus stayed in the note after Enter while the legend said
+    "keys on:", so the 4 pressed next to rate the image was typed into the note (saved as
+    "legible4" when the focus left) and no rating was given. Enter now saves the note and gives
+    the keys back; while the note has the focus the legend says the keys are off."""
+    from qwenlab import Lab
+
+    with chromium_page(chromium, voila, width=1200, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
+        tiles = page.locator(".qwl-tile")
+        tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+        box = tiles.nth(1).locator("img").bounding_box()
+        assert box, "thumbnail not drawn"
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        legend = page.locator(".qwl-keys")
+        until(lambda: "keys on:" in legend.inner_text(), 30, "the keys to turn on after a click on a picture")
+        note = page.get_by_placeholder("a note (Enter saves)")
+        note.click()
+        until(lambda: "keys on:" not in legend.inner_text(), 30, "the legend to say the keys are off in the note")
+        page.keyboard.type("清楚 legible")
+        page.keyboard.press("Enter")
+        until(lambda: "keys on:" in legend.inner_text(), 30, "Enter in the note to give the keys back")
+        page.keyboard.press("4")
+        exp = Lab(data_dir).experiment("paged")
+
+        def rows() -> list[tuple]:
+            return [(r["image_id"], r["score"], r["note"]) for r in exp.log.rows("SELECT * FROM ratings ORDER BY id")]
+
+        until(lambda: any(score == 4 for _i, score, _n in rows()), 30, "the rating given by the key after the note")
+        page.mouse.click(5, 5)  # the focus leaves the explorer: a note still being typed would be saved now
+        page.wait_for_timeout(1000)
+        assert note.input_value() == "清楚 legible"
+        image = rows()[0][0]
+        assert rows() == [(image, None, "清楚 legible"), (image, 4, "清楚 legible")]
+    assert not watch.errors, watch.errors
