@@ -768,3 +768,44 @@ def test_a_bundle_of_rows_that_hold_the_api_key_is_refused_naming_where(ana: Lab
     assert f"hold the API key (tasks.prompt of task {task_uuid}" in message and "revoke the key" in message
     assert key not in message and not out.exists() and not list(tmp_path.glob(".*partial"))
     assert ana.bundle("noctis", tmp_path / "noctis.zip").tasks == 2  # the other experiment's rows hold none
+
+
+def _newer(good: Path, out: Path, tmp_path: Path, what: str) -> Path:
+    """`good` as a newer qwenlab would write it: a newer bundle format, or a log with a migration
+    (a column and a table holding data) this qwenlab does not know."""
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "manifest.json" and what == "format":
+                data = json.dumps({**json.loads(data), "format_version": 2}).encode()
+            if name == "qwenlab.db" and what == "schema":
+                db_file = tmp_path / "newer.db"
+                db_file.write_bytes(data)
+                with sqlite3.connect(db_file) as conn:
+                    conn.execute("INSERT INTO _qwenlab_migrations (name, applied_at) VALUES ('m099_from_the_future', ?)",
+                                 [utc_now()])
+                    conn.execute("ALTER TABLE tasks ADD COLUMN future TEXT")
+                    conn.execute("UPDATE tasks SET future = 'kept by the newer qwenlab'")
+                    conn.execute("CREATE TABLE futures (id INTEGER PRIMARY KEY, experiment_id INTEGER REFERENCES experiments(id))")
+                    conn.execute("INSERT INTO futures (experiment_id) SELECT id FROM experiments")
+                conn.close()
+                data = db_file.read_bytes()
+            dst.writestr(name, data)
+    return out
+
+
+@pytest.mark.parametrize("what", ["format", "schema"])
+def test_a_bundle_from_a_newer_qwenlab_is_refused_before_anything_is_written(ana: Lab, ben: Lab, tmp_path: Path,
+                                                                             what: str) -> None:
+    """A bundle whose log a newer qwenlab wrote (a migration this one does not know) was imported,
+    its rows copied into this log's columns: what the newer one added (a column, a table) was
+    dropped without a word, under a warning that told the user to update before changing the
+    bundle's log. Refused like a newer format, before a row or file is written, with the fix."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "p.zip").path)  # the receiver's own work, kept
+    newer = _newer(ana.bundle("noctis", tmp_path / "n.zip").path, tmp_path / "newer.zip", tmp_path, what)
+    files = sorted((ben.data_dir / "images").rglob("*.*"))
+    with pytest.raises(BundleError, match=r"newer.zip was written by a newer qwenlab.*nothing was imported\. Update this "
+                                          r"qwenlab \(the checkout or package it runs from\) and import it again"):
+        ben.import_bundle(newer)
+    assert ben.log.experiment_names() == ["posters"] and ben.log.integrity_check() == "ok"
+    assert sorted((ben.data_dir / "images").rglob("*.*")) == files
