@@ -280,6 +280,12 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     return report
 
 
+# an image missing from a bundle, or not its bytes: the sender's `qwenlab bundle` checks every
+# file as it writes one, so a bundle made again arrives whole (these said "damaged" and no more)
+_ASK_AGAIN = ("nothing was imported: ask for the bundle again (`qwenlab bundle` checks every image file as it writes it), "
+              "or copy it again")
+
+
 def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, experiment_ids: list[int],
                   data_dir: Path) -> int:
     """Write the image files of these experiments into the data folder (those not there yet),
@@ -294,17 +300,18 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
         arcname = image_arcname(img["path"])
         if not img["sha256"] or not arcname.rsplit("/", 1)[-1].startswith(f"{img['sha256']}."):
             # without it nothing could be checked, and a file here of that name would be written over
-            raise BundleError(f"{arcname} is listed without its SHA-256, or with another than its name's: "
-                              "the bundle is damaged; nothing was imported")
+            raise BundleError(f"{zf.filename}: {arcname} is listed without its SHA-256, or with another than its name's: "
+                              f"the bundle is damaged; {_ASK_AGAIN}")
         target = file_of(data_dir, arcname)
         if target.exists() and sha256_of(target.read_bytes()) == img["sha256"]:
             continue
         try:
             data = read_member(zf, arcname)
         except KeyError:
-            raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
+            raise BundleError(f"{zf.filename}: {arcname} is listed in the bundle's log but not in the zip: the bundle is "
+                              f"damaged; {_ASK_AGAIN}") from None
         if sha256_of(data) != img["sha256"]:
-            raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
+            raise BundleError(f"{zf.filename}: {arcname}: its bytes do not match its SHA-256; the bundle is damaged; {_ASK_AGAIN}")
         missing.append((arcname, target))
     for arcname, target in missing:
         write_atomic(target, read_member(zf, arcname))

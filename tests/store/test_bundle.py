@@ -809,3 +809,23 @@ def test_a_bundle_from_a_newer_qwenlab_is_refused_before_anything_is_written(ana
         ben.import_bundle(newer)
     assert ben.log.experiment_names() == ["posters"] and ben.log.integrity_check() == "ok"
     assert sorted((ben.data_dir / "images").rglob("*.*")) == files
+
+
+def test_a_bundle_missing_an_image_says_nothing_was_imported_and_to_ask_for_it_again(ana: Lab, ben: Lab,
+                                                                                      tmp_path: Path) -> None:
+    """An image of the bundle's log absent from its zip was refused with "the bundle is damaged"
+    and no more: neither whether anything had been imported nor what to do. Both are said, and
+    nothing is written."""
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    holed = tmp_path / "holed.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(holed, "w") as dst:
+        gone = next(n for n in src.namelist() if n.startswith("images/"))
+        for name in src.namelist():
+            if name != gone:
+                dst.writestr(name, src.read(name))
+    with pytest.raises(BundleError) as info:
+        ben.import_bundle(holed)
+    message = str(info.value)
+    assert message.startswith(f"{holed}: {gone} is listed in the bundle's log but not in the zip"), message
+    assert "nothing was imported: ask for the bundle again" in message
+    assert ben.log.experiment_names() == [] and not list((ben.data_dir / "images").rglob("*.*"))
