@@ -186,6 +186,20 @@ def test_a_copy_deleted_here_comes_back_when_its_bundle_is_imported_again(ana: L
     assert _rows(ben, "posters", "tasks", MONEY) == _rows(ana, "posters", "tasks", MONEY)
     assert Costs(ben.log).totals() == spent  # once, not beside the deleted one's
 
+
+def test_the_delete_of_an_imported_copy_says_its_spend_was_made_elsewhere(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Deleting a colleague's experiment imported here said "its spend ($0.52) stays in the cost
+    history", as if this log's money had bought it. It says where that spend was made, what
+    leaves it out, and that the bundle brings the experiment back; a delete of one's own does not."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "p.zip").path)
+    said = str(ben.experiment("posters").delete(confirm=True))
+    assert ("stays in the cost history as '(deleted) posters', marked imported (spent in the log p.zip came from: "
+            "`qwenlab costs --no-imported`, Costs(imported=False), leaves it out; importing p.zip again brings the "
+            "experiment back)") in said, said
+    assert Costs(ben.log, imported=False).totals()["cost_usd"] == 0
+    own = str(ana.experiment("noctis").delete(confirm=True))
+    assert own.endswith("stays in the cost history as '(deleted) noctis'"), own
+
 def test_a_later_bundle_of_an_imported_experiment_updates_the_copy_and_keeps_what_was_added_here(
         ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
     """Ana shares 'posters' with a cell failed, then finishes it and shares it again: the second
