@@ -117,8 +117,8 @@ _STRIPPED_TASK_COLUMNS = ("request_json", "cell_json", "prompt", "negative_promp
 
 def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
     """Tags as stored: stripped, in order, each once. ValueError naming `tag` for an empty one,
-    or a new one (new=True: to be added) holding a control character such as a newline; an
-    older log's tag that holds one can still be removed (new=False)."""
+    or a new one (new=True: to be added) holding a control character such as a newline or the
+    API key; an older log's tag that holds one can still be removed (new=False)."""
     out: list[str] = []
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
@@ -126,7 +126,8 @@ def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
         if "," in tag:  # listings join tags with commas: "a,b" would read as two tags
             raise ValueError(f"tag: {tag!r} holds a comma, which listings put between tags; give each tag "
                              "on its own, e.g. exp.tag('print', 'lumiere') or `qwenlab tag NAME print lumiere`")
-        refuse_secret("tag", tag)
+        if new:  # a tag an older log kept with the key in it is removed, not refused: that is the fix
+            refuse_secret("tag", tag)
         refuse_broken_text("tag", tag)
         if new and (problem := unsafe_name_problem(tag.strip(), what="a tag", tag=True)):
             raise ValueError(f"tag: {problem}")
