@@ -189,21 +189,39 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
 
 def _refuse_secrets(packed: Log) -> None:
     """BundleError when a row to be bundled holds the API key: a log written before runs refused a
-    key pasted into a prompt kept it, and a bundle, made to be handed on, would carry it to
-    whoever opens it. Rows are copied exactly (their hashes and costs must stay true), so the key
-    is not scrubbed out of them: the bundle is refused, naming where it is."""
+    key pasted into a prompt (a note, a tag) kept it, and a bundle, made to be handed on, would
+    carry it to whoever opens it. Rows are copied exactly (their hashes and costs must stay true),
+    so the key is not scrubbed out of them: the bundle is refused, naming where it is and, for
+    each place, how to take it out."""
+    names = {r["id"]: r["name"] for r in packed.rows("SELECT id, name FROM experiments")}
+    found: list[str] = []   # "table.column of ..." for each row and column that holds it
+    fixes: list[str] = []   # how to take it out, once each
     for (table,) in packed.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%_fts%' "
                                       "AND name NOT LIKE 'sqlite_%'").fetchall():
         rows = packed.rows(f"SELECT * FROM [{table}]")
-        places = secret_places(rows)
-        if places:
-            first = places[0].split("]", 1)
-            row = rows[int(first[0].lstrip("["))]
-            where = f"{table}.{first[1].lstrip('.').split('.')[0]}" + (f" of task {row['task_uuid']}" if row.get("task_uuid") else "")
-            raise BundleError(f"the rows to bundle hold the API key ({where}{f', and {len(places) - 1} more places' if len(places) > 1 else ''}), "
-                              "kept by a log written before qwenlab refused a key pasted into a prompt; a bundle would hand it "
-                              "on. Delete that experiment (or its tasks) from the log, or revoke the key at runware.ai and "
-                              "bundle with RUNWARE_API_KEY set to the new one")
+        for place in secret_places(rows):
+            index, rest = place.split("]", 1)
+            row, column = rows[int(index.lstrip("["))], rest.lstrip(".").split(".")[0]
+            name = names.get(row["id"] if table == "experiments" else row.get("experiment_id"))
+            found.append(f"{table}.{column}" + (f" of task {row['task_uuid']}" if row.get("task_uuid") else ""))
+            if (table, column) == ("experiments", "notes") and name is not None:
+                # a note or a tag is taken out without deleting a thing: deleting the experiment,
+                # the one fix said, lost its images and ratings for a line of text
+                fix = f"clear the note of {name!r} (`qwenlab note {shlex.quote(name)} --clear`, then write it again)"
+            elif table == "experiment_tags" and name is not None:
+                fix = (f"remove the tag of {name!r} that holds it (`qwenlab untag {shlex.quote(name)} TAG`; "
+                       f"lab.experiment({name!r}).untag(TAG))")
+            else:
+                fix = "delete the experiment that holds it (or its tasks) from the log"
+            if fix not in fixes:
+                fixes.append(fix)
+    if found:
+        fixes.sort(key=lambda fix: fix.startswith("delete"))  # the one that loses most, last
+        more = f", and {count_of(len(found) - 1, 'more place')}" if len(found) > 1 else ""
+        raise BundleError(f"the rows to bundle hold the API key ({found[0]}{more}), kept by a log written before qwenlab "
+                          "refused a key pasted into a prompt, a note or a tag; a bundle would hand it on. "
+                          f"{'; '.join(fixes)[0].upper() + '; '.join(fixes)[1:]}; or revoke the key at runware.ai and "
+                          "bundle with RUNWARE_API_KEY set to the new one")
 
 
 _FETCH_AGAIN = "`qwenlab verify` (lab.verify()) lists every image file not as logged and how to get each back"

@@ -843,3 +843,29 @@ def test_a_bundle_missing_an_image_says_nothing_was_imported_and_to_ask_for_it_a
     assert message.startswith(f"{holed}: {gone} is listed in the bundle's log but not in the zip"), message
     assert "nothing was imported: ask for the bundle again" in message
     assert ben.log.experiment_names() == [] and not list((ben.data_dir / "images").rglob("*.*"))
+
+
+def test_a_key_in_a_note_or_tag_refuses_the_bundle_with_the_fix_that_takes_it_out(ana: Lab, tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note or tag an older log kept with the key in it refused the bundle with one fix: "Delete
+    that experiment (or its tasks) from the log", losing its images and ratings for a line of
+    text. The refusal names the note's and the tag's own fixes, and following them, the bundle is
+    written, without the key."""
+    key = "rw-live-Ex9Pq2Lm7Zt4Kv8W"
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    exp = ana.experiment("posters")
+    with ana.log.transaction() as db:  # as an older qwenlab kept them
+        db.execute("UPDATE experiments SET notes = ? WHERE id = ?", [f"key {key}", exp.id])
+        db.execute("INSERT INTO experiment_tags (experiment_id, tag) VALUES (?, ?)", [exp.id, key])
+    out = tmp_path / "posters.zip"
+    with pytest.raises(BundleError) as info:
+        ana.bundle("posters", out)
+    message = str(info.value)
+    assert "hold the API key (experiments.notes, and 1 more place)" in message, message
+    assert "`qwenlab note posters --clear`" in message and "`qwenlab untag posters TAG`" in message, message
+    assert "delete the experiment" not in message and key not in message and not out.exists()
+    exp.note(None)
+    exp.untag(key)
+    ana.bundle("posters", out)
+    with zipfile.ZipFile(out) as zf:
+        assert all(key.encode() not in zf.read(name) for name in zf.namelist())
