@@ -344,6 +344,31 @@ def test_a_key_typed_into_a_note_tag_name_or_rating_is_refused(emulator: Any, da
     assert SENTINEL not in dumped and lab.log.experiment_names() == ["posters"]
 
 
+
+def test_a_tag_an_older_log_kept_with_the_key_in_it_can_be_removed(emulator: Any, data_dir: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log written before tags were checked may hold the key in a tag, and a bundle of its
+    experiment is then refused until it is gone; `qwenlab untag NAME TAG` (exp.untag) refused to
+    remove it, as if it were being added ("holds your Runware API key; take it out"). It is removed."""
+    from tests.support.labkit import run_sweep
+
+    run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(data_dir))
+    lab = Lab(data_dir)
+    exp = lab.experiment("posters")
+    with lab.log.transaction() as db:  # as an older qwenlab kept them
+        for tag in (SENTINEL, f"k-{SENTINEL}", "print"):
+            db.execute("INSERT INTO experiment_tags (experiment_id, tag) VALUES (?, ?)", [exp.id, tag])
+    exp.untag(SENTINEL)
+    assert sorted(exp.tags) == sorted([f"k-{SENTINEL}", "print"])
+    out = CliRunner().invoke(cli, ["untag", "posters", f"k-{SENTINEL}"])
+    assert out.exit_code == 0, out.output
+    assert exp.tags == ["print"]
+    with pytest.raises(ValueError, match="^tag: holds your Runware API key"):
+        exp.tag(SENTINEL)  # adding one is still refused
+
+
 # -- the leak hunt: paths found by an audit, each closed ------------------------------------------
 def test_a_key_quoted_far_into_an_answer_leaves_not_even_its_start(tmp_path: Path) -> None:
     """Messages were cut to length before they were scrubbed: an answer that is not JSON, quoting

@@ -189,21 +189,39 @@ def write_bundle(log: Log, data_dir: str | Path, names: Iterable[str], out: str 
 
 def _refuse_secrets(packed: Log) -> None:
     """BundleError when a row to be bundled holds the API key: a log written before runs refused a
-    key pasted into a prompt kept it, and a bundle, made to be handed on, would carry it to
-    whoever opens it. Rows are copied exactly (their hashes and costs must stay true), so the key
-    is not scrubbed out of them: the bundle is refused, naming where it is."""
+    key pasted into a prompt (a note, a tag) kept it, and a bundle, made to be handed on, would
+    carry it to whoever opens it. Rows are copied exactly (their hashes and costs must stay true),
+    so the key is not scrubbed out of them: the bundle is refused, naming where it is and, for
+    each place, how to take it out."""
+    names = {r["id"]: r["name"] for r in packed.rows("SELECT id, name FROM experiments")}
+    found: list[str] = []   # "table.column of ..." for each row and column that holds it
+    fixes: list[str] = []   # how to take it out, once each
     for (table,) in packed.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%_fts%' "
                                       "AND name NOT LIKE 'sqlite_%'").fetchall():
         rows = packed.rows(f"SELECT * FROM [{table}]")
-        places = secret_places(rows)
-        if places:
-            first = places[0].split("]", 1)
-            row = rows[int(first[0].lstrip("["))]
-            where = f"{table}.{first[1].lstrip('.').split('.')[0]}" + (f" of task {row['task_uuid']}" if row.get("task_uuid") else "")
-            raise BundleError(f"the rows to bundle hold the API key ({where}{f', and {len(places) - 1} more places' if len(places) > 1 else ''}), "
-                              "kept by a log written before qwenlab refused a key pasted into a prompt; a bundle would hand it "
-                              "on. Delete that experiment (or its tasks) from the log, or revoke the key at runware.ai and "
-                              "bundle with RUNWARE_API_KEY set to the new one")
+        for place in secret_places(rows):
+            index, rest = place.split("]", 1)
+            row, column = rows[int(index.lstrip("["))], rest.lstrip(".").split(".")[0]
+            name = names.get(row["id"] if table == "experiments" else row.get("experiment_id"))
+            found.append(f"{table}.{column}" + (f" of task {row['task_uuid']}" if row.get("task_uuid") else ""))
+            if (table, column) == ("experiments", "notes") and name is not None:
+                # a note or a tag is taken out without deleting a thing: deleting the experiment,
+                # the one fix said, lost its images and ratings for a line of text
+                fix = f"clear the note of {name!r} (`qwenlab note {shlex.quote(name)} --clear`, then write it again)"
+            elif table == "experiment_tags" and name is not None:
+                fix = (f"remove the tag of {name!r} that holds it (`qwenlab untag {shlex.quote(name)} TAG`; "
+                       f"lab.experiment({name!r}).untag(TAG))")
+            else:
+                fix = "delete the experiment that holds it (or its tasks) from the log"
+            if fix not in fixes:
+                fixes.append(fix)
+    if found:
+        fixes.sort(key=lambda fix: fix.startswith("delete"))  # the one that loses most, last
+        more = f", and {count_of(len(found) - 1, 'more place')}" if len(found) > 1 else ""
+        raise BundleError(f"the rows to bundle hold the API key ({found[0]}{more}), kept by a log written before qwenlab "
+                          "refused a key pasted into a prompt, a note or a tag; a bundle would hand it on. "
+                          f"{'; '.join(fixes)[0].upper() + '; '.join(fixes)[1:]}; or revoke the key at runware.ai and "
+                          "bundle with RUNWARE_API_KEY set to the new one")
 
 
 _FETCH_AGAIN = "`qwenlab verify` (lab.verify()) lists every image file not as logged and how to get each back"
@@ -280,6 +298,12 @@ def import_bundle(log: Log, data_dir: str | Path, bundle: str | Path, *, as_name
     return report
 
 
+# an image missing from a bundle, or not its bytes: the sender's `qwenlab bundle` checks every
+# file as it writes one, so a bundle made again arrives whole (these said "damaged" and no more)
+_ASK_AGAIN = ("nothing was imported: ask for the bundle again (`qwenlab bundle` checks every image file as it writes it), "
+              "or copy it again")
+
+
 def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, experiment_ids: list[int],
                   data_dir: Path) -> int:
     """Write the image files of these experiments into the data folder (those not there yet),
@@ -294,17 +318,18 @@ def _place_images(zf: zipfile.ZipFile, manifest: dict[str, Any], source: Log, ex
         arcname = image_arcname(img["path"])
         if not img["sha256"] or not arcname.rsplit("/", 1)[-1].startswith(f"{img['sha256']}."):
             # without it nothing could be checked, and a file here of that name would be written over
-            raise BundleError(f"{arcname} is listed without its SHA-256, or with another than its name's: "
-                              "the bundle is damaged; nothing was imported")
+            raise BundleError(f"{zf.filename}: {arcname} is listed without its SHA-256, or with another than its name's: "
+                              f"the bundle is damaged; {_ASK_AGAIN}")
         target = file_of(data_dir, arcname)
         if target.exists() and sha256_of(target.read_bytes()) == img["sha256"]:
             continue
         try:
             data = read_member(zf, arcname)
         except KeyError:
-            raise BundleError(f"{arcname} is listed in the bundle's log but not in the zip: the bundle is damaged") from None
+            raise BundleError(f"{zf.filename}: {arcname} is listed in the bundle's log but not in the zip: the bundle is "
+                              f"damaged; {_ASK_AGAIN}") from None
         if sha256_of(data) != img["sha256"]:
-            raise BundleError(f"{arcname}: its bytes do not match its SHA-256; the bundle is damaged")
+            raise BundleError(f"{zf.filename}: {arcname}: its bytes do not match its SHA-256; the bundle is damaged; {_ASK_AGAIN}")
         missing.append((arcname, target))
     for arcname, target in missing:
         write_atomic(target, read_member(zf, arcname))

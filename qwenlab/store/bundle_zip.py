@@ -14,13 +14,16 @@ import shutil
 import sqlite3
 import zipfile
 import zlib
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from ..core.values import count_of
 from ..errors import BundleError, NotABundleError, NotALogError
 from ..secrets import redact
+from ..version import __version__
 from .log import Log
+from .migrations.runner import MIGRATIONS_TABLE, unknown_migrations
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "DB_NAME", "MANIFEST_NAME", "WHAT_A_BUNDLE_IS", "image_arcname", "file_of", "sha256_of",
            "not_a_bundle", "check_bundle", "read_member", "extract_member", "source_log", "open_zip", "read_manifest"]
@@ -130,7 +133,9 @@ def _check_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
 
 def source_log(bundle: Path, db_file: Path) -> Log:
     """The bundle's log, opened (and migrated) where it was extracted; BundleError naming the
-    bundle when it is not a sound qwenlab log (its error once read as if this log were broken)."""
+    bundle when it is not a sound qwenlab log (its error once read as if this log were broken), or
+    when a newer qwenlab wrote it."""
+    _refuse_newer_log(bundle, db_file)
     try:
         source = Log(db_file, settle_runs=False)
     except (sqlite3.DatabaseError, NotALogError) as exc:
@@ -151,6 +156,23 @@ def source_log(bundle: Path, db_file: Path) -> Log:
         source.close()
         raise BundleError(f"{bundle}: its {DB_NAME} is damaged ({verdict[:200]}); nothing was imported: ask for it again")
     return source
+
+
+def _refuse_newer_log(bundle: Path, db_file: Path) -> None:
+    """BundleError when the bundle's log records migrations this qwenlab does not know. Its rows
+    are copied column by column into this log's tables: a column or table the newer qwenlab
+    added was dropped without a word (a warning said "update this qwenlab before ... changing
+    it" of the bundle's log, while the import went on to change this one)."""
+    try:
+        with closing(sqlite3.connect(f"{db_file.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            done = {row[0] for row in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}]")}
+    except sqlite3.DatabaseError:
+        return  # no migrations table, or no database at all: `source_log` names the damage
+    unknown = unknown_migrations(done)
+    if unknown:
+        raise BundleError(f"{bundle} was written by a newer qwenlab: its log holds changes qwenlab {__version__} does "
+                          f"not know ({', '.join(unknown)}), which an import would drop; nothing was imported. Update "
+                          "this qwenlab (the checkout or package it runs from) and import it again")
 
 
 # how every zip file begins: its first member's local header (a bundle's is qwenlab.db's)
@@ -199,5 +221,7 @@ def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
         raise not_a_bundle(zf.filename or "the file", f"its {MANIFEST_NAME} gives format_version {redact(repr(version))[:80]}, "
                                                      "not a whole number")
     if (version or 0) > FORMAT_VERSION:
-        raise BundleError(f"{zf.filename} was written by a newer qwenlab ({manifest.get('qwenlab')}); upgrade qwenlab to import it")
+        raise BundleError(f"{zf.filename} was written by a newer qwenlab ({redact(str(manifest.get('qwenlab')))[:40]}, bundle "
+                          f"format {version}; this is qwenlab {__version__}, format {FORMAT_VERSION}); nothing was "
+                          "imported. Update this qwenlab (the checkout or package it runs from) and import it again")
     return manifest

@@ -31,6 +31,7 @@ from ..core.values import count_of
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
 from ..paths import remove_if_empty
 from ..secrets import refuse_secret
+from .bundle_rows import origin_of
 from .log import Log
 from .migrations.former_names import FORMER_NAMES
 from .relations import ROOTS, references
@@ -116,8 +117,8 @@ _STRIPPED_TASK_COLUMNS = ("request_json", "cell_json", "prompt", "negative_promp
 
 def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
     """Tags as stored: stripped, in order, each once. ValueError naming `tag` for an empty one,
-    or a new one (new=True: to be added) holding a control character such as a newline; an
-    older log's tag that holds one can still be removed (new=False)."""
+    or a new one (new=True: to be added) holding a control character such as a newline or the
+    API key; an older log's tag that holds one can still be removed (new=False)."""
     out: list[str] = []
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
@@ -125,7 +126,8 @@ def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
         if "," in tag:  # listings join tags with commas: "a,b" would read as two tags
             raise ValueError(f"tag: {tag!r} holds a comma, which listings put between tags; give each tag "
                              "on its own, e.g. exp.tag('print', 'lumiere') or `qwenlab tag NAME print lumiere`")
-        refuse_secret("tag", tag)
+        if new:  # a tag an older log kept with the key in it is removed, not refused: that is the fix
+            refuse_secret("tag", tag)
         refuse_broken_text("tag", tag)
         if new and (problem := unsafe_name_problem(tag.strip(), what="a tag", tag=True)):
             raise ValueError(f"tag: {problem}")
@@ -165,6 +167,7 @@ class Deletion:
     spent_usd: float
     rows: dict[str, int] = field(default_factory=dict)
     files_left: list[str] = field(default_factory=list)  # files it could not remove (held open, read-only)
+    imported_from: str | None = None  # the bundle it was imported from: its spend was made in another log
 
     def __str__(self) -> str:
         shared = f" ({self.files_kept} kept: another experiment uses {'it' if self.files_kept == 1 else 'them'})" if self.files_kept else ""
@@ -173,7 +176,15 @@ class Deletion:
                 f"{'them' if n != 1 else 'it'} by hand: "
                 + ", ".join(self.files_left[:3]) + (", ..." if n > 3 else "")) if n else ""
         return (f"deleted {self.name!r}: {count_of(self.images, 'image')}, {count_of(self.files_removed, 'file')} removed{shared}; "
-                f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}{left}")
+                f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}{self._elsewhere()}{left}")
+
+    def _elsewhere(self) -> str:
+        """For an imported copy: that its spend was made in another log, and what leaves it out. Its
+        delete said only that its spend stays, as if this log's money had bought it."""
+        if self.imported_from is None:
+            return ""
+        return (f", marked imported (spent in the log {self.imported_from} came from: `qwenlab costs --no-imported`, "
+                f"Costs(imported=False), leaves it out; importing {self.imported_from} again brings the experiment back)")
 
 
 class Organizer:
@@ -307,7 +318,8 @@ class Organizer:
                     remove_if_empty(file.parent)  # its two-letter folder, when no other image is in it
                 files_removed += 1
         return Deletion(name, kept_as, len(image_ids), files_removed, files_kept, thumbs, round(spent, 6),
-                        {k: v for k, v in removed.items() if v}, files_left)
+                        {k: v for k, v in removed.items() if v}, files_left,
+                        (origin_of(row).get("bundle") or "its bundle") if row.get("imported_from") else None)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _row(self, experiment_id: int) -> dict[str, Any]:

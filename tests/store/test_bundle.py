@@ -186,6 +186,20 @@ def test_a_copy_deleted_here_comes_back_when_its_bundle_is_imported_again(ana: L
     assert _rows(ben, "posters", "tasks", MONEY) == _rows(ana, "posters", "tasks", MONEY)
     assert Costs(ben.log).totals() == spent  # once, not beside the deleted one's
 
+
+def test_the_delete_of_an_imported_copy_says_its_spend_was_made_elsewhere(ana: Lab, ben: Lab, tmp_path: Path) -> None:
+    """Deleting a colleague's experiment imported here said "its spend ($0.52) stays in the cost
+    history", as if this log's money had bought it. It says where that spend was made, what
+    leaves it out, and that the bundle brings the experiment back; a delete of one's own does not."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "p.zip").path)
+    said = str(ben.experiment("posters").delete(confirm=True))
+    assert ("stays in the cost history as '(deleted) posters', marked imported (spent in the log p.zip came from: "
+            "`qwenlab costs --no-imported`, Costs(imported=False), leaves it out; importing p.zip again brings the "
+            "experiment back)") in said, said
+    assert Costs(ben.log, imported=False).totals()["cost_usd"] == 0
+    own = str(ana.experiment("noctis").delete(confirm=True))
+    assert own.endswith("stays in the cost history as '(deleted) noctis'"), own
+
 def test_a_later_bundle_of_an_imported_experiment_updates_the_copy_and_keeps_what_was_added_here(
         ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
     """Ana shares 'posters' with a cell failed, then finishes it and shares it again: the second
@@ -768,3 +782,90 @@ def test_a_bundle_of_rows_that_hold_the_api_key_is_refused_naming_where(ana: Lab
     assert f"hold the API key (tasks.prompt of task {task_uuid}" in message and "revoke the key" in message
     assert key not in message and not out.exists() and not list(tmp_path.glob(".*partial"))
     assert ana.bundle("noctis", tmp_path / "noctis.zip").tasks == 2  # the other experiment's rows hold none
+
+
+def _newer(good: Path, out: Path, tmp_path: Path, what: str) -> Path:
+    """`good` as a newer qwenlab would write it: a newer bundle format, or a log with a migration
+    (a column and a table holding data) this qwenlab does not know."""
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "manifest.json" and what == "format":
+                data = json.dumps({**json.loads(data), "format_version": 2}).encode()
+            if name == "qwenlab.db" and what == "schema":
+                db_file = tmp_path / "newer.db"
+                db_file.write_bytes(data)
+                with sqlite3.connect(db_file) as conn:
+                    conn.execute("INSERT INTO _qwenlab_migrations (name, applied_at) VALUES ('m099_from_the_future', ?)",
+                                 [utc_now()])
+                    conn.execute("ALTER TABLE tasks ADD COLUMN future TEXT")
+                    conn.execute("UPDATE tasks SET future = 'kept by the newer qwenlab'")
+                    conn.execute("CREATE TABLE futures (id INTEGER PRIMARY KEY, experiment_id INTEGER REFERENCES experiments(id))")
+                    conn.execute("INSERT INTO futures (experiment_id) SELECT id FROM experiments")
+                conn.close()
+                data = db_file.read_bytes()
+            dst.writestr(name, data)
+    return out
+
+
+@pytest.mark.parametrize("what", ["format", "schema"])
+def test_a_bundle_from_a_newer_qwenlab_is_refused_before_anything_is_written(ana: Lab, ben: Lab, tmp_path: Path,
+                                                                             what: str) -> None:
+    """A bundle whose log a newer qwenlab wrote (a migration this one does not know) was imported,
+    its rows copied into this log's columns: what the newer one added (a column, a table) was
+    dropped without a word, under a warning that told the user to update before changing the
+    bundle's log. Refused like a newer format, before a row or file is written, with the fix."""
+    ben.import_bundle(ana.bundle("posters", tmp_path / "p.zip").path)  # the receiver's own work, kept
+    newer = _newer(ana.bundle("noctis", tmp_path / "n.zip").path, tmp_path / "newer.zip", tmp_path, what)
+    files = sorted((ben.data_dir / "images").rglob("*.*"))
+    with pytest.raises(BundleError, match=r"newer.zip was written by a newer qwenlab.*nothing was imported\. Update this "
+                                          r"qwenlab \(the checkout or package it runs from\) and import it again"):
+        ben.import_bundle(newer)
+    assert ben.log.experiment_names() == ["posters"] and ben.log.integrity_check() == "ok"
+    assert sorted((ben.data_dir / "images").rglob("*.*")) == files
+
+
+def test_a_bundle_missing_an_image_says_nothing_was_imported_and_to_ask_for_it_again(ana: Lab, ben: Lab,
+                                                                                      tmp_path: Path) -> None:
+    """An image of the bundle's log absent from its zip was refused with "the bundle is damaged"
+    and no more: neither whether anything had been imported nor what to do. Both are said, and
+    nothing is written."""
+    good = ana.bundle("noctis", tmp_path / "n.zip").path
+    holed = tmp_path / "holed.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(holed, "w") as dst:
+        gone = next(n for n in src.namelist() if n.startswith("images/"))
+        for name in src.namelist():
+            if name != gone:
+                dst.writestr(name, src.read(name))
+    with pytest.raises(BundleError) as info:
+        ben.import_bundle(holed)
+    message = str(info.value)
+    assert message.startswith(f"{holed}: {gone} is listed in the bundle's log but not in the zip"), message
+    assert "nothing was imported: ask for the bundle again" in message
+    assert ben.log.experiment_names() == [] and not list((ben.data_dir / "images").rglob("*.*"))
+
+
+def test_a_key_in_a_note_or_tag_refuses_the_bundle_with_the_fix_that_takes_it_out(ana: Lab, tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note or tag an older log kept with the key in it refused the bundle with one fix: "Delete
+    that experiment (or its tasks) from the log", losing its images and ratings for a line of
+    text. The refusal names the note's and the tag's own fixes, and following them, the bundle is
+    written, without the key."""
+    key = "rw-live-Ex9Pq2Lm7Zt4Kv8W"
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    exp = ana.experiment("posters")
+    with ana.log.transaction() as db:  # as an older qwenlab kept them
+        db.execute("UPDATE experiments SET notes = ? WHERE id = ?", [f"key {key}", exp.id])
+        db.execute("INSERT INTO experiment_tags (experiment_id, tag) VALUES (?, ?)", [exp.id, key])
+    out = tmp_path / "posters.zip"
+    with pytest.raises(BundleError) as info:
+        ana.bundle("posters", out)
+    message = str(info.value)
+    assert "hold the API key (experiments.notes, and 1 more place)" in message, message
+    assert "`qwenlab note posters --clear`" in message and "`qwenlab untag posters TAG`" in message, message
+    assert "delete the experiment" not in message and key not in message and not out.exists()
+    exp.note(None)
+    exp.untag(key)
+    ana.bundle("posters", out)
+    with zipfile.ZipFile(out) as zf:
+        assert all(key.encode() not in zf.read(name) for name in zf.namelist())

@@ -16,7 +16,7 @@ from .under_way import begin_upgrade, upgrading
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate"]
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "migrate", "unknown_migrations"]
 
 MIGRATIONS_TABLE = "_qwenlab_migrations"
 # an upgrade of a log with at least this many tasks says so before it starts: the cost rollups
@@ -107,11 +107,17 @@ def _notice_long_upgrade(conn: sqlite3.Connection, pending: list[str]) -> None:
               "the next open starts again", file=sys.stderr, flush=True)
 
 
+def unknown_migrations(done: set[str]) -> list[str]:
+    """Of the migrations a log records (`done`), those this qwenlab does not know, sorted: a
+    newer qwenlab has written the log."""
+    return sorted(done - {fn.__name__ for fn in MIGRATIONS})
+
+
 def _warn_if_newer(done: set[str]) -> None:
     """A warning when the log records migrations this qwenlab does not know: a newer qwenlab has
     written it. Opened by this one, it went on without a word, and its writes know nothing of
     what the newer one added (a column it leaves empty, a rule it does not keep)."""
-    unknown = sorted(done - {fn.__name__ for fn in MIGRATIONS})
+    unknown = unknown_migrations(done)
     if unknown:
         warn(f"this log was written by a newer qwenlab (its migrations {', '.join(unknown)} are unknown to "
              f"qwenlab {__version__}): reading it works, but update this qwenlab (the checkout or package it runs from) before "
