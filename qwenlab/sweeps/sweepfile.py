@@ -124,7 +124,14 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     if "model" in data:
         params.pop("model", None)  # the same model under [request] (a different one is refused above)
     kwargs: dict[str, Any] = {k: data[k] for k in ("model", "repeats", "mode", "seed_policy", "seed", "force_seed") if k in data}
-    sweep = Sweep(axes=axes, **kwargs, **params)
+    try:
+        sweep = Sweep(axes=axes, **kwargs, **params)
+    except ValidationError as exc:
+        if exc.context not in ("request", "sweep"):
+            raise
+        # the base request's own checks (size beside width and height, a parameter given twice)
+        # said "request is invalid", naming no file: a user running several could not tell which
+        raise ValidationError(exc.problems, context=origin) from None
     return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
 
