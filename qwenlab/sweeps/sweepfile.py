@@ -36,6 +36,7 @@ from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
 from .sweep import FILE_SETTINGS, Sweep
+from .toml_syntax import syntax_problem
 
 __all__ = ["load_sweep", "parse_sweep", "SweepFile"]
 
@@ -80,7 +81,7 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError([Problem("toml", str(exc))], context=origin) from None
+        raise ValidationError([syntax_problem(text, exc)], context=origin) from None
     problems: list[Problem] = []
     unknown = sorted(set(data) - _TOP)
     for key in unknown:

@@ -99,8 +99,40 @@ def test_toml_problems_are_all_reported() -> None:
         parse_sweep('prompt = "x"\nbudget = 3\noutputFormat = "PNG"\n')
     assert set(info.value.parameters) == {"budget", "outputFormat"}
     assert "[request]" in str(info.value)
-    with pytest.raises(ValidationError, match="toml"):
+    with pytest.raises(ValidationError, match="line 1: Invalid value"):
         parse_sweep("prompt = ")
+
+
+@pytest.mark.parametrize("text, parameter, said", [
+    ('prompt = "A poster"\n[axes]\npromptExtend = [True, False]\n', "promptExtend",
+     "line 3: Invalid value (column 17) in `promptExtend = [True, False]`; TOML writes true and false in lower case"),
+    ('prompt = "A poster"\n[axes]\nsize = [1024x1024, "1536x1024"]\n', "size", 'put text in double quotes: "1024x1024"'),
+    ("prompt = A poster for 'LUMIERE'\n", "prompt", "put text in double quotes: \"A poster for 'LUMIERE'\""),
+    ('prompt = "A poster for \'LUMIERE\'\nrepeats = 2\n', "prompt",
+     'line 1: Illegal character \'\\n\' (column 33) in `prompt = "A poster for \'LUMIERE\'`; a string is not closed'),
+    ('prompt: "A poster"\n', "prompt", "write key = value (TOML uses =, not :)"),
+    ('prompt = "A poster"\nbudget_usd = $5\n', "budget_usd", "write the number alone, without $: 5"),
+    ('prompt = "A poster"\nprompt = "Another"\n', "prompt", "prompt is given twice in one table; keep one line"),
+    ('prompt = "A poster"\n[axes]\nsize = ["1024x1024"]\n[axes]\npromptExtend = [true]\n', "toml",
+     "line 4: Cannot declare ('axes',) twice (column 6) in `[axes]`; [axes] is written twice; put all its lines under one"),
+    ('prompt = "A poster"\n[axes]\npromptExtend = [true, false\n', "promptExtend", "close the list with ]"),
+])
+def test_a_toml_syntax_error_names_its_key_shows_its_line_and_says_the_fix(text: str, parameter: str, said: str) -> None:
+    """tomllib's "Invalid value (at line 3, column 17)" named no key, showed no line and gave no
+    fix: a user who wrote True, an unquoted size or `prompt: ...` was left to guess."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(text, origin="posters.toml")
+    assert info.value.parameters == [parameter] and said in str(info.value), str(info.value)
+    assert str(info.value).startswith("posters.toml is invalid (1 problem)")
+
+
+def test_a_toml_syntax_error_shows_no_key_pasted_into_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-runfile2-pasted-key-0123456789"
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "A poster reading {key}\n')
+    assert "a string is not closed" in str(info.value) and key[:8] not in str(info.value)
+    assert not [p for p in info.value.problems if key[:8] in p.message]  # the problems a notebook may print, too
 
 
 def test_a_file_without_a_prompt_and_a_range_too_long_are_said_once_in_the_files_words() -> None:
