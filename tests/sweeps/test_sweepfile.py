@@ -168,6 +168,26 @@ def test_run_dry_run_sends_nothing(tmp_path: Path, data_dir: Path) -> None:
     assert not (data_dir / "qwenlab.db").exists()
 
 
+def test_a_long_plan_shows_its_first_and_last_rows_before_the_question(tmp_path: Path, data_dir: Path, emulator,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 10,000-cell dry run printed 10,000 rows (pandas' display.max_rows does not cut
+    to_string), and a paid run printed them all before its question."""
+    path = tmp_path / "huge.toml"
+    path.write_text(f'prompt = "{PROMPT}"\nrepeats = 125\n[axes]\noutputQuality = "20-99"\n')
+    plan = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    rows = [line.split()[0] for line in plan.output.splitlines() if line.endswith(" new")]  # a plan row ends "logged: new"
+    assert rows == [str(i) for i in [*range(30), *range(9970, 10000)]], rows
+    assert "(9,940 of the 10,000 rows not shown: the first and last 30 are" in plan.output
+    assert "10000 cells to send, estimated $750.00" in plan.output
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-runfile2-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    asked = CliRunner().invoke(cli, ["run", str(path), "--no-progress"], input="n\n")
+    assert "Send 10000 requests to the emulator" in asked.output and "9,940 of the 10,000 rows not shown" in asked.output
+    assert len(asked.output.splitlines()) < 100, asked.output[:2000]
+    assert len(emulator.ledger) == 0
+
+
 def test_run_reports_invalid_sweeps(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('prompt = "x"\n[axes]\nsize = ["10x10"]\n')
