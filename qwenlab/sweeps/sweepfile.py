@@ -35,6 +35,7 @@ from ..core.model import DEFAULT_MODEL
 from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
+from .plan import description_of
 from .sweep import FILE_SETTINGS, Sweep
 from .toml_syntax import syntax_problem
 
@@ -105,7 +106,8 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         problems.append(Problem("prompt", 'the file gives no prompt; add a line prompt = "..." at its top (or a prompt '
                                           "axis under [axes])"))
     if isinstance(request, Mapping):
-        problems += [_misplaced(key) for key in sorted(_NOT_REQUEST & set(request))]
+        model = data.get("model") or request.get("model") or DEFAULT_MODEL
+        problems += [_misplaced(key, model) for key in sorted(_NOT_REQUEST & set(request))]
         if "model" in request and (not isinstance(request["model"], str) or not request["model"].strip()):
             # "" is "not sent" elsewhere: the model was None, the default, as the top's `model = ""` was
             problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {request['model']!r}; "
@@ -137,13 +139,19 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
 
 
-def _misplaced(key: str) -> Problem:
-    """The problem of a sweep setting written under [request]."""
+def _misplaced(key: str, model: Any) -> Problem:
+    """The problem of a sweep setting written under [request] (`model`: the file's)."""
     if key == "axes":
         return Problem(key, "is no request parameter: give axes as a table of their own, [axes], after [request]")
     if key == "base":
         return Problem(key, "is no request parameter: a sweep file gives its base request with prompt and model at its "
                             "top and the other parameters under [request]")
+    desc = description_of(model) if key == "seed" and isinstance(model, str) else None
+    if desc is not None and not desc.accepts_seed:
+        # "write seed = ... at the top" sent the user to a line the sweep then refuses
+        return Problem(key, f"is no request parameter, and {model} takes no seed at all (its Runware page declares "
+                            "none; every result reports the seed it used): remove the line; repeats = N at the top of "
+                            "the file makes N images of each cell")
     what = " (the seed of repeat 0; repeat r gets seed + r)" if key == "seed" else ""
     return Problem(key, f"is a setting of the sweep{what}, not a request parameter: write {key} = ... at the top of the "
                         "file, above [request]")

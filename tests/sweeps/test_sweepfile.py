@@ -233,7 +233,10 @@ def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_
 
 @pytest.mark.parametrize("text, parameter, words", [
     # a crash: Sweep() "got multiple values for keyword argument 'seed'", a traceback and exit 1
-    ('seed = 3\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
+    ('seed = 3\n[request]\nseed = 5\n', "seed", "takes no seed at all"),
+    # "write seed = ... at the top" sent the user to a line refused for a model that takes no seed
+    ('[request]\nseed = 5\n', "seed", "alibaba:qwen-image@2.0-pro takes no seed at all (its Runware page declares none"),
+    ('model = "test:seeded@1"\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
     ('model = "alibaba:qwen-image@2.0"\n[request]\nmodel = "alibaba:qwen-image@2.0-pro"\n', "model", "given twice"),
     ('[request]\naxes = 1\n', "axes", "[axes]"),
     # taken as the sweep's own settings without a word, or the default model for ""
@@ -242,7 +245,7 @@ def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_
     ('[request]\nmodel = ""\n', "model", "must be a model's AIR id"),
 ])
 def test_sweep_settings_under_request_are_refused_naming_where_they_go(tmp_path: Path, data_dir: Path, text: str,
-                                                                       parameter: str, words: str) -> None:
+                                                                       parameter: str, words: str, seeded_model: str) -> None:
     path = tmp_path / "misplaced.toml"
     path.write_text(f'prompt = "{PROMPT}"\n' + text)
     result = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
