@@ -59,7 +59,7 @@ def logged(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "TOML syntax": ('prompt = "unclosed\n', "prompt", "line 1"),  # the line's key, its line, the fix
     "not UTF-8": (b"prompt = \"caf\xe9\"\n", "sweep file", "save it as a UTF-8 TOML file"),
-    "a misspelt setting": (P + "budget = 3\n", "budget", "settings: budget_usd"),
+    "a misspelt setting": (P + "budget = 3\n", "budget", "did you mean budget_usd?"),
     "axes not a table": (P + "axes = 3\n", "axes", "must be a table ([axes])"),
     "unknown axis": (P + "[axes]\nstepz = [10, 20]\n", "stepz", "it takes: "),
     "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed_policy", "Use seed_policy='sample'"),

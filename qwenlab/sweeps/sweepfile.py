@@ -27,6 +27,7 @@ Range syntax for numeric axes (`"60-90 (+15)"`): see `qwenlab.sweeps.ranges`.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -84,10 +85,8 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError([syntax_problem(text, exc)], context=origin) from None
     problems: list[Problem] = []
-    unknown = sorted(set(data) - _TOP)
-    for key in unknown:
-        problems.append(Problem(key, f"is not a sweep setting; put request parameters under [request] and axes under "
-                                     f"[axes] (settings: {', '.join(sorted(_TOP - {'request', 'axes'}))})"))
+    model_id = data.get("model") if isinstance(data.get("model"), str) and data.get("model") else DEFAULT_MODEL
+    problems += [_unknown(key, data[key], model_id) for key in sorted(set(data) - _TOP)]
     request = data.get("request", {})
     axes = data.get("axes", {})
     for key, value in (("request", request), ("axes", axes)):
@@ -137,6 +136,24 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         raise ValidationError(exc.problems, context=origin) from None
     return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
+
+
+def _unknown(key: str, value: Any, model_id: str) -> Problem:
+    """The problem of a line at the top that is no sweep setting: a request parameter (said where
+    it goes), a misspelt setting (said which), or neither. All three were said alike, with the list
+    of settings: `budget = 3` or `outputQuality = 80` left the user to find which line to write."""
+    settings = sorted(_TOP - {"request", "axes"})
+    desc = description_of(model_id)
+    if key in ("size", "referenceImages") or (desc is not None and desc.spec(key) is not None):
+        table = "[axes] (a list: each cell sends one of its values)" if isinstance(value, list) and key != "referenceImages" else "[request]"
+        return Problem(key, f"is a request parameter, not a sweep setting: move this line under {table}")
+    squashed = {name.replace("_", "").lower(): name for name in settings}
+    close = difflib.get_close_matches(key.replace("_", "").replace("-", "").lower(), list(squashed), n=1, cutoff=0.7)
+    guess = squashed[close[0]] if close else next((n for n in settings if n.startswith(key) or key.startswith(n)), None)
+    if guess:
+        return Problem(key, f"is not a sweep setting; did you mean {guess}?")
+    return Problem(key, f"is not a sweep setting; put request parameters under [request] and axes under [axes] "
+                        f"(settings: {', '.join(settings)})")
 
 
 def _misplaced(key: str, model: Any) -> Problem:

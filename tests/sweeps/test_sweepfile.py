@@ -103,6 +103,27 @@ def test_toml_problems_are_all_reported() -> None:
         parse_sweep("prompt = ")
 
 
+@pytest.mark.parametrize("line, said", [
+    ("budget = 3", "budget: is not a sweep setting; did you mean budget_usd?"),
+    ("repeat = 2", "repeat: is not a sweep setting; did you mean repeats?"),
+    ("concurency = 2", "concurency: is not a sweep setting; did you mean concurrency?"),
+    ('negative_prompt = "blurry"', "negative_prompt: is not a sweep setting; did you mean negativePrompt?"),
+    ("outputQuality = 80", "outputQuality: is a request parameter, not a sweep setting: move this line under [request]"),
+    ("promptExtend = [true, false]", "promptExtend: is a request parameter, not a sweep setting: move this line under "
+                                     "[axes] (a list: each cell sends one of its values)"),
+    ('size = "1024x1024"', "size: is a request parameter, not a sweep setting: move this line under [request]"),
+    ('colour = "red"', "colour: is not a sweep setting; put request parameters under [request] and axes under [axes] "
+                       "(settings: budget_usd,"),
+])
+def test_a_line_at_the_top_that_is_no_setting_says_which_it_meant_or_where_it_goes(line: str, said: str) -> None:
+    """Every such line was said alike, "is not a sweep setting; put request parameters under
+    [request] ... (settings: ...)": `budget = 3` or `outputQuality = 80` left the user to work out
+    which setting was meant, or that the line was right but in the wrong table."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n{line}\n')
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+
+
 @pytest.mark.parametrize("text, parameter, said", [
     ('prompt = "A poster"\n[axes]\npromptExtend = [True, False]\n', "promptExtend",
      "line 3: Invalid value (column 17) in `promptExtend = [True, False]`; TOML writes true and false in lower case"),
