@@ -210,7 +210,7 @@ def test_a_files_budget_below_what_the_experiment_cost_before_says_so_and_what_s
     result = qwenlab("run", str(path), "--extend", "--no-progress", "--yes")
     assert result.exit_code == EXIT_FAILED and "4 not sent" in result.output, result.output
     assert "budget: $0.10 is below the $0.15 the experiment had cost before this run" in result.output, result.output
-    assert "to about $0.45 and run again" in result.output and "spent before the budget was set" in result.output
+    assert "to about $0.45 (--budget 0.45 for qwenlab run" in result.output and "spent before the budget was set" in result.output
     assert "qwenlab costs says why" not in result.output
     assert len(emulator.ledger) == 2  # the budget held: nothing more was sent
     done = qwenlab("run", str(path), "--extend", "--no-progress", "--yes", "--budget", "0.45")
@@ -414,8 +414,29 @@ def test_a_run_stopped_at_its_budget_exits_1_after_its_summary(emulator: Emulato
     assert result.exit_code == EXIT_FAILED, result.output
     assert "stopped at its budget" in result.output and "1 not sent" in result.output
     # and the budget that sends the rest: "raise budget_usd and run again" named no amount
-    assert "Raise budget_usd (--budget) to about $0.15 and run again to send it" in result.output, result.output
+    assert "Raise the budget to about $0.15 (--budget 0.15 for qwenlab run, budget_usd= in Python) and run again to " \
+           "send it" in result.output, result.output
     assert len(emulator.ledger) == 1
+
+
+def test_a_budget_stop_names_the_budget_option_that_sends_the_rest_not_the_files_line(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file's budget_usd stopped the run, whose summary said "Raise budget_usd (--budget) to
+    about $0.15": raised in the file, it was kept out by the budget the experiment has, and the
+    next run stopped again. The summary names the --budget that sends the rest."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "budgeted.toml"
+    path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 0.075\n'))
+    first = qwenlab("run", str(path), "--no-progress", "--yes")
+    assert first.exit_code == EXIT_FAILED and "--budget 0.15 for qwenlab run" in first.output, first.output
+    assert "Raise budget_usd" not in first.output
+    path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 0.15\n'))
+    kept = qwenlab("run", str(path), "--no-progress", "--yes")  # the file's raise is kept out, and said
+    assert kept.exit_code == EXIT_FAILED and "pass --budget 0.15 to use it" in kept.output, kept.output
+    done = qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "0.15")  # what the summary named
+    assert done.exit_code == EXIT_OK and "2/2 cells done" in done.output, done.output
+    assert len(emulator.ledger) == 2
 
 
 def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emulator: Emulator) -> None:
