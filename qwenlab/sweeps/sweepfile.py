@@ -37,6 +37,7 @@ from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
 from .plan import description_of
+from .ranges import expand_range
 from .sweep import FILE_SETTINGS, Sweep
 from .toml_syntax import syntax_problem
 
@@ -107,6 +108,8 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     if isinstance(request, Mapping):
         model = data.get("model") or request.get("model") or DEFAULT_MODEL
         problems += [_misplaced(key, model) for key in sorted(_NOT_REQUEST & set(request))]
+        desc = description_of(model) if isinstance(model, str) else None
+        problems += [p for key, value in request.items() if (p := _quoted(key, value, desc, model))]
         if "model" in request and (not isinstance(request["model"], str) or not request["model"].strip()):
             # "" is "not sent" elsewhere: the model was None, the default, as the top's `model = ""` was
             problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {request['model']!r}; "
@@ -136,6 +139,28 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         raise ValidationError(exc.problems, context=origin) from None
     return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
+
+
+def _quoted(key: str, value: Any, desc: Any, model: str) -> Problem | None:
+    """The problem of a number or true/false under [request] written in quotes, said with the line
+    to write: "must be an integer, got str '80'" left the fix to guess, and a range there
+    ("60-90", what an axis takes) was refused as no integer, not as a range in the wrong table."""
+    spec = desc.spec(key) if desc is not None and isinstance(value, str) else None
+    if spec is None:
+        return None
+    if spec.type == "boolean" and value.strip().lower() in ("true", "false"):
+        return Problem(key, f"is a true/false parameter, and {value!r} is text: write {key} = {value.strip().lower()} "
+                            "(no quotes)", value)
+    if spec.type not in ("integer", "number"):
+        return None
+    try:
+        numbers = expand_range(value, integer=spec.type == "integer")
+    except ValueError:
+        return None  # no number at all: the request's own check says what the parameter takes
+    if len(numbers) == 1:
+        return Problem(key, f"is a number, and {value!r} is text: write {key} = {numbers[0]} (no quotes)", value)
+    return Problem(key, f"{value!r} is a range, giving {len(numbers)} values, which only an axis takes: move this line "
+                        f"under [axes] (each cell sends one of its values), or give one number here: {key} = {numbers[0]}", value)
 
 
 def _unknown(key: str, value: Any, model_id: str) -> Problem:

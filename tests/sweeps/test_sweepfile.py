@@ -124,6 +124,21 @@ def test_a_line_at_the_top_that_is_no_setting_says_which_it_meant_or_where_it_go
     assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
 
 
+@pytest.mark.parametrize("line, said", [
+    ('outputQuality = "80"', "outputQuality: is a number, and '80' is text: write outputQuality = 80 (no quotes)"),
+    ('promptExtend = "true"', "promptExtend: is a true/false parameter, and 'true' is text: write promptExtend = true"),
+    ('"safety.checkContent" = "False"', "is a true/false parameter, and 'False' is text: write safety.checkContent = false"),
+    ('outputQuality = "60-90 (+15)"', "outputQuality: '60-90 (+15)' is a range, giving 3 values, which only an axis takes: "
+                                      "move this line under [axes]"),
+])
+def test_a_quoted_number_or_switch_under_request_says_the_line_to_write(line: str, said: str) -> None:
+    """"must be an integer, got str '80'" left the fix to guess, and a range under [request] was
+    refused as no integer, not as a range in the wrong table."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n[request]\n{line}\n')
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+
+
 @pytest.mark.parametrize("text, parameter, said", [
     ('prompt = "A poster"\n[axes]\npromptExtend = [True, False]\n', "promptExtend",
      "line 3: Invalid value (column 17) in `promptExtend = [True, False]`; TOML writes true and false in lower case"),
