@@ -240,6 +240,46 @@ def test_ctrl_c_prints_what_the_run_left_before_aborting(data_dir: Path, tmp_pat
                      r"finish and are logged", result.output), result.output
 
 
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_waiting_in_one_line_not_a_traceback(data_dir: Path, tmp_path: Path) -> None:
+    """The summary after Ctrl-C says "Ctrl-C again stops waiting"; that second Ctrl-C, landing as
+    Python waits at exit for the requests in flight, printed "Exception ignored in: <module
+    'threading'>" and a traceback of threading.py, as if qwenlab had crashed."""
+    import signal
+    import threading
+    import time
+
+    from tests.support.interrupt import statuses
+
+    path = tmp_path / "slow.toml"
+    path.write_text(SMALL.replace("[request]\n", "repeats = 4\n[request]\n"))  # 8 cells
+    with Emulator(latency=10) as emu:
+        proc = subprocess.Popen([sys.executable, "-m", "qwenlab", "run", str(path), "--no-progress", "--concurrency", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                                env={**os.environ, "RUNWARE_BASE_URL": emu.url})
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))
+        reader.start()
+        try:
+            while statuses(data_dir / "qwenlab.db").get("sent", 0) < 2 and proc.poll() is None:
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            while not any("Aborted!" in line for line in lines) and proc.poll() is None:
+                time.sleep(0.05)
+            time.sleep(0.5)  # into Python's wait at exit for the requests in flight (10 s each)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            reader.join(timeout=10)
+        output = "".join(lines)
+        assert proc.returncode == EXIT_FAILED, output
+        assert "Ctrl-C again stops waiting" in output and "Traceback" not in output and "Exception ignored" not in output
+        assert "qwenlab: stopped waiting; the requests still in flight are left in doubt, and the next run asks the " \
+               "server about them (nothing is bought twice)" in output, output
+
+
 # -- reading creates nothing ------------------------------------------------------------------------
 def test_reading_commands_without_a_log_create_no_folder(absent: Path, sweep_file: Path) -> None:
     logs = qwenlab("logs")
