@@ -69,8 +69,8 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "one size as two numbers": (P + '[axes]\nsize = [1024, 1536]\n', "size", 'write ["1024x1536"] (or [[1024, 1536]]) for one size'),
     "one side only": (P + "[request]\nwidth = 512\n", "height", "add height or remove width"),
     "empty prompt list": ('[axes]\nprompt = []\n', "prompt", "give a list of at least one"),
-    "empty prompt": ('prompt = ""\n', "positivePrompt", "is required"),
-    "no prompt at all": ('[axes]\npromptExtend = [true]\n', "positivePrompt", "is required"),
+    "empty prompt": ('prompt = ""\n', "prompt", "write its text, 2 to 2000 characters"),  # named as the file names it
+    "no prompt at all": ('[axes]\npromptExtend = [true]\n', "prompt", 'add a line prompt = "..."'),
     "prompt too long": ('prompt = "' + "a" * 2001 + '"\n', "prompt (sent as positivePrompt)", "it must have 2 to 2000"),
     "empty axis": (P + "[axes]\nnegativePrompt = []\n", "negativePrompt", "give a list of at least one"),
     "bad range": (P + '[axes]\noutputQuality = "60-x"\n', "outputQuality", "write '1-5'"),

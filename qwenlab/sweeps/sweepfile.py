@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..core.model import DEFAULT_MODEL
+from ..core.values import count_of
 from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
@@ -101,7 +102,9 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {data['model']!r}; leave "
                                          "the line out for that one, the default", data["model"], "invalidModel"))
     problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
-    if "prompt" not in data and not axes and isinstance(request, Mapping) and not {"prompt", "positivePrompt"} & set(request):
+    problems += _prompt_problems(data, request if isinstance(request, Mapping) else {}, axes if isinstance(axes, Mapping) else {})
+    if ("prompt" not in data and isinstance(axes, Mapping) and isinstance(request, Mapping)
+            and not {"prompt", "positivePrompt"} & (set(request) | set(axes))):
         # said in the file's words: the request's positivePrompt is `prompt` here
         problems.append(Problem("prompt", 'the file gives no prompt; add a line prompt = "..." at its top (or a prompt '
                                           "axis under [axes])"))
@@ -139,6 +142,28 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         raise ValidationError(exc.problems, context=origin) from None
     return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
+
+
+def _prompt_problems(data: Mapping[str, Any], request: Mapping[str, Any], axes: Mapping[str, Any]) -> list[Problem]:
+    """A prompt the file gives as "" (which means "not sent", and every request needs a prompt),
+    and a list of prompts at the top, where one text goes. Said in the file's words: they were
+    "positivePrompt: is required", naming a key the file does not use, and "must be a string, got
+    list", not that several values are an axis's."""
+    out = []
+    empty = 'is empty (""), which leaves it out of the request, and every request needs a prompt'
+    for key, value in (("prompt", data.get("prompt")), ("prompt", request.get("prompt")),
+                       ("positivePrompt", request.get("positivePrompt"))):
+        if value == "":
+            out.append(Problem(key, f"{empty}: write its text, 2 to 2000 characters", value))
+    values = axes.get("prompt")
+    if isinstance(values, list) and "" in values:
+        out.append(Problem("prompt", f"value {values.index('') + 1} of the prompt axis {empty}: write its text, or "
+                                     "drop the value", ""))
+    for key in ("prompt", "negativePrompt"):
+        if isinstance(data.get(key), list):
+            out.append(Problem(key, f"gives {count_of(len(data[key]), 'value')}, and several values are an axis: move "
+                                    f"this line under [axes] (each cell sends one of them), or give one text here"))
+    return out
 
 
 def _quoted(key: str, value: Any, desc: Any, model: str) -> Problem | None:

@@ -124,6 +124,23 @@ def test_a_line_at_the_top_that_is_no_setting_says_which_it_meant_or_where_it_go
     assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
 
 
+@pytest.mark.parametrize("text, parameter, said", [
+    ('prompt = ""\n', "prompt", 'prompt: is empty (""), which leaves it out of the request, and every request needs a '
+                                 "prompt: write its text, 2 to 2000 characters"),
+    ('[request]\npositivePrompt = ""\n', "positivePrompt", 'positivePrompt: is empty ("")'),
+    ('[axes]\nprompt = ["A poster reading \'OPEN\'", ""]\n', "prompt", 'value 2 of the prompt axis is empty ("")'),
+    ('prompt = ["A poster", "B poster"]\n', "prompt", "prompt: gives 2 values, and several values are an axis: move "
+                                                      "this line under [axes]"),
+    ('prompt = "A poster"\nnegativePrompt = ["blurry", "ugly"]\n', "negativePrompt", "move this line under [axes]"),
+])
+def test_an_empty_prompt_or_a_list_at_the_top_is_said_in_the_files_words(text: str, parameter: str, said: str) -> None:
+    """prompt = "" was "positivePrompt: is required", a key the file does not use; a list of
+    prompts at the top was "must be a string, got list", not that several values are an axis's."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(text).sweep.cells()
+    assert info.value.parameters == [parameter] and said in str(info.value), str(info.value)
+
+
 @pytest.mark.parametrize("line, said", [
     ('outputQuality = "80"', "outputQuality: is a number, and '80' is text: write outputQuality = 80 (no quotes)"),
     ('promptExtend = "true"', "promptExtend: is a true/false parameter, and 'true' is text: write promptExtend = true"),
