@@ -195,6 +195,11 @@ def _budget(flag: float | None, in_file: float | None, name: str) -> float | Non
     if in_file is not None and abs(in_file - kept) > 1e-9:
         click.echo(f"budget: {format_usd(kept)}, kept from the last run of {name!r}; the sweep file says "
                    f"{format_usd(in_file)} (pass --budget {in_file:g} to use it)", err=True)
+    elif in_file is None:
+        # a file with no budget_usd read "budget $0.00: it covers no cell" with nothing to say where
+        # that budget came from (an earlier run of the experiment, maybe under another file)
+        click.echo(f"budget: {format_usd(kept)}, kept from the last run of {name!r} (pass --budget to set another)",
+                   err=True)
     return None
 
 

@@ -189,6 +189,21 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
     assert raised.exit_code == EXIT_OK and "2/2 cells done" in raised.output, raised.output
 
 
+def test_a_file_without_a_budget_says_where_the_budget_it_runs_under_comes_from(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file with no budget_usd, run after a run given --budget 0: its plan read "budget $0.00:
+    it covers no cell", with nothing to say where that budget came from."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "unbudgeted.toml"
+    path.write_text(SMALL)
+    assert qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "0").exit_code == EXIT_FAILED
+    plan = qwenlab("run", str(path), "--dry-run")
+    assert plan.exit_code == EXIT_OK and "budget $0.00: it covers no cell" in plan.output, plan.output
+    assert "budget: $0.00, kept from the last run of 'small' (pass --budget to set another)" in plan.stderr, plan.output
+    assert len(emulator.ledger) == 0
+
+
 def test_a_files_budget_below_what_the_experiment_cost_before_says_so_and_what_sends_the_rest(
         emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run with no budget ($0.15 spent), then extended by a file whose budget_usd is $0.10: a
