@@ -62,7 +62,7 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "a misspelt setting": (P + "budget = 3\n", "budget", "did you mean budget_usd?"),
     "axes not a table": (P + "axes = 3\n", "axes", "must be a table ([axes])"),
     "unknown axis": (P + "[axes]\nstepz = [10, 20]\n", "stepz", "it takes: "),
-    "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed_policy", "Use seed_policy='sample'"),
+    "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed", "takes no seed"),
     "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "size (sent as width)", "each side must be 256 to 2048 px"),
     "size too small": (P + '[request]\nsize = "100x100"\n', "size (sent as width)", "each side must be 256 to 2048 px"),
     "size not WxH": (P + '[axes]\nsize = ["huge"]\n', "size", "write it like '1024x1536'"),
@@ -91,7 +91,7 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "repeats not a number": (P + 'repeats = "2"\n', "repeats", "whole number"),
     "unknown mode": (P + 'mode = "diagonal"\n', "mode", "use 'grid'"),
     "unknown seed policy": (P + 'seed_policy = "always"\n', "seed_policy", "use 'auto', 'pin' or 'sample'"),
-    "seed not a number": (P + 'seed = "x"\n', "seed", "whole number"),
+    "seed not a number": (P + 'seed = "x"\n', "seed", "takes no seed"),  # the model takes none: the line goes
     "unknown model": (P + 'model = "alibaba:qwen-image@9"\n', "model", "register_model"),
     "name not a string": (P + "name = 5\n", "name", "non-empty string"),
     "missing reference file": (P + '[request]\nreferenceImages = ["missing.png"]\n',

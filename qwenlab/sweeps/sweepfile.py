@@ -113,6 +113,16 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         problems += [_misplaced(key, model) for key in sorted(_NOT_REQUEST & set(request))]
         desc = description_of(model) if isinstance(model, str) else None
         problems += [p for key, value in request.items() if (p := _quoted(key, value, desc, model))]
+        if desc is not None and not desc.accepts_seed and data.get("force_seed") is not True:
+            # the sweep's own problem names seed_policy for a `seed = 42` line, in Python's words
+            # (seed_policy='sample', force_seed=True); the file's line is what to remove
+            if "seed" in data:
+                problems.append(Problem("seed", f"{model} takes no seed ({_NO_SEED}): remove the line", data["seed"]))
+            if isinstance(axes, Mapping) and "seed" in axes and "model" not in axes:
+                problems.append(Problem("seed", f"is an axis, and {model} takes no seed ({_NO_SEED}): remove the axis"))
+            if data.get("seed_policy") == "pin":
+                problems.append(Problem("seed_policy", f"'pin' sends a seed, and {model} takes none ({_NO_SEED}): "
+                                                       "write seed_policy = \"auto\", or leave the line out", "pin"))
         if "model" in request and (not isinstance(request["model"], str) or not request["model"].strip()):
             # "" is "not sent" elsewhere: the model was None, the default, as the top's `model = ""` was
             problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {request['model']!r}; "
@@ -206,6 +216,10 @@ def _unknown(key: str, value: Any, model_id: str) -> Problem:
                         f"(settings: {', '.join(settings)})")
 
 
+_NO_SEED = ("its Runware page declares none, and every result reports the seed it used; repeats = N at the top of "
+            "the file makes N images of each cell")
+
+
 def _misplaced(key: str, model: Any) -> Problem:
     """The problem of a sweep setting written under [request] (`model`: the file's)."""
     if key == "axes":
@@ -216,9 +230,7 @@ def _misplaced(key: str, model: Any) -> Problem:
     desc = description_of(model) if key == "seed" and isinstance(model, str) else None
     if desc is not None and not desc.accepts_seed:
         # "write seed = ... at the top" sent the user to a line the sweep then refuses
-        return Problem(key, f"is no request parameter, and {model} takes no seed at all (its Runware page declares "
-                            "none; every result reports the seed it used): remove the line; repeats = N at the top of "
-                            "the file makes N images of each cell")
+        return Problem(key, f"is no request parameter, and {model} takes no seed at all ({_NO_SEED}): remove the line")
     what = " (the seed of repeat 0; repeat r gets seed + r)" if key == "seed" else ""
     return Problem(key, f"is a setting of the sweep{what}, not a request parameter: write {key} = ... at the top of the "
                         "file, above [request]")

@@ -124,6 +124,21 @@ def test_a_line_at_the_top_that_is_no_setting_says_which_it_meant_or_where_it_go
     assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
 
 
+@pytest.mark.parametrize("text, said", [
+    ("seed = 42\n", "seed: alibaba:qwen-image@2.0-pro takes no seed (its Runware page declares none"),
+    ('seed_policy = "pin"\n', "seed_policy: 'pin' sends a seed, and alibaba:qwen-image@2.0-pro takes none"),
+    ("[axes]\nseed = [1, 2]\n", "seed: is an axis, and alibaba:qwen-image@2.0-pro takes no seed"),
+])
+def test_a_seed_for_a_model_that_takes_none_names_the_files_line(text: str, said: str) -> None:
+    """`seed = 42` was refused as "seed_policy: ... Use seed_policy='sample' (or 'auto') with no
+    seed= ... pass force_seed=True": a setting the file does not hold, in Python's words, and a
+    seed axis was said twice, once as seed_policy."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n{text}').sweep.cells()
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+    assert "force_seed=True" not in str(info.value)
+
+
 @pytest.mark.parametrize("text, parameter, said", [
     ('prompt = ""\n', "prompt", 'prompt: is empty (""), which leaves it out of the request, and every request needs a '
                                  "prompt: write its text, 2 to 2000 characters"),
@@ -286,7 +301,7 @@ def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_
 
 @pytest.mark.parametrize("text, parameter, words", [
     # a crash: Sweep() "got multiple values for keyword argument 'seed'", a traceback and exit 1
-    ('seed = 3\n[request]\nseed = 5\n', "seed", "takes no seed at all"),
+    ('model = "test:seeded@1"\nseed = 3\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
     # "write seed = ... at the top" sent the user to a line refused for a model that takes no seed
     ('[request]\nseed = 5\n', "seed", "alibaba:qwen-image@2.0-pro takes no seed at all (its Runware page declares none"),
     ('model = "test:seeded@1"\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
