@@ -57,20 +57,20 @@ def logged(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 # (file text, the parameter the error must name, words of the fix it must give)
 BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
-    "TOML syntax": ('prompt = "unclosed\n', "toml", "line 1"),
+    "TOML syntax": ('prompt = "unclosed\n', "prompt", "line 1"),  # the line's key, its line, the fix
     "not UTF-8": (b"prompt = \"caf\xe9\"\n", "sweep file", "save it as a UTF-8 TOML file"),
-    "a misspelt setting": (P + "budget = 3\n", "budget", "settings: budget_usd"),
+    "a misspelt setting": (P + "budget = 3\n", "budget", "did you mean budget_usd?"),
     "axes not a table": (P + "axes = 3\n", "axes", "must be a table ([axes])"),
     "unknown axis": (P + "[axes]\nstepz = [10, 20]\n", "stepz", "it takes: "),
-    "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed_policy", "Use seed_policy='sample'"),
+    "undeclared parameter (seed)": (P + "[axes]\nseed = [1, 2]\n", "seed", "takes no seed"),
     "impossible size": (P + '[axes]\nsize = ["9000x10"]\n', "size (sent as width)", "each side must be 256 to 2048 px"),
     "size too small": (P + '[request]\nsize = "100x100"\n', "size (sent as width)", "each side must be 256 to 2048 px"),
     "size not WxH": (P + '[axes]\nsize = ["huge"]\n', "size", "write it like '1024x1536'"),
     "one size as two numbers": (P + '[axes]\nsize = [1024, 1536]\n', "size", 'write ["1024x1536"] (or [[1024, 1536]]) for one size'),
     "one side only": (P + "[request]\nwidth = 512\n", "height", "add height or remove width"),
     "empty prompt list": ('[axes]\nprompt = []\n', "prompt", "give a list of at least one"),
-    "empty prompt": ('prompt = ""\n', "positivePrompt", "is required"),
-    "no prompt at all": ('[axes]\npromptExtend = [true]\n', "positivePrompt", "is required"),
+    "empty prompt": ('prompt = ""\n', "prompt", "write its text, 2 to 2000 characters"),  # named as the file names it
+    "no prompt at all": ('[axes]\npromptExtend = [true]\n', "prompt", 'add a line prompt = "..."'),
     "prompt too long": ('prompt = "' + "a" * 2001 + '"\n', "prompt (sent as positivePrompt)", "it must have 2 to 2000"),
     "empty axis": (P + "[axes]\nnegativePrompt = []\n", "negativePrompt", "give a list of at least one"),
     "bad range": (P + '[axes]\noutputQuality = "60-x"\n', "outputQuality", "write '1-5'"),
@@ -91,7 +91,7 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "repeats not a number": (P + 'repeats = "2"\n', "repeats", "whole number"),
     "unknown mode": (P + 'mode = "diagonal"\n', "mode", "use 'grid'"),
     "unknown seed policy": (P + 'seed_policy = "always"\n', "seed_policy", "use 'auto', 'pin' or 'sample'"),
-    "seed not a number": (P + 'seed = "x"\n', "seed", "whole number"),
+    "seed not a number": (P + 'seed = "x"\n', "seed", "takes no seed"),  # the model takes none: the line goes
     "unknown model": (P + 'model = "alibaba:qwen-image@9"\n', "model", "register_model"),
     "name not a string": (P + "name = 5\n", "name", "non-empty string"),
     "missing reference file": (P + '[request]\nreferenceImages = ["missing.png"]\n',

@@ -10,6 +10,7 @@ Exit codes are decided in one place, `QwenlabGroup.invoke` with `exits.py`.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import sys
 import warnings
 from typing import Any
@@ -107,7 +108,25 @@ def main() -> None:
     """Entry point of the console script (`qwenlab = "qwenlab.cli:main"`)."""
     _escape_what_stdout_cannot_encode()
     warnings.showwarning = _plain_warning
+    sys.unraisablehook = _second_ctrl_c(sys.unraisablehook)
     cli()
+
+
+def _second_ctrl_c(previous: Any) -> Any:
+    """An unraisable-exception hook that says a Ctrl-C at exit in one line. A run stopped by Ctrl-C
+    waits, as Python exits, for its requests in flight ("Ctrl-C again stops waiting"); a second
+    Ctrl-C there printed Python's "Exception ignored in: <module 'threading'>" and a traceback of
+    threading.py, as if qwenlab had crashed. Any other unraisable exception is shown as before."""
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+            return
+        with contextlib.suppress(Exception):  # a closed stderr: nothing to say it on
+            sys.stderr.write("qwenlab: stopped waiting; the requests still in flight are left in doubt, and the next "
+                             "run asks the server about them (nothing is bought twice)\n")
+
+    return hook
 
 
 def _plain_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

@@ -195,6 +195,11 @@ def _budget(flag: float | None, in_file: float | None, name: str) -> float | Non
     if in_file is not None and abs(in_file - kept) > 1e-9:
         click.echo(f"budget: {format_usd(kept)}, kept from the last run of {name!r}; the sweep file says "
                    f"{format_usd(in_file)} (pass --budget {in_file:g} to use it)", err=True)
+    elif in_file is None:
+        # a file with no budget_usd read "budget $0.00: it covers no cell" with nothing to say where
+        # that budget came from (an earlier run of the experiment, maybe under another file)
+        click.echo(f"budget: {format_usd(kept)}, kept from the last run of {name!r} (pass --budget to set another)",
+                   err=True)
     return None
 
 
@@ -262,11 +267,19 @@ def _shown(url: str) -> str:
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
+_ROWS_SHOWN = 60  # a plan longer than this shows its first and last rows
+
+
 def plan_text(df: pd.DataFrame) -> str:
-    """The plan as a terminal table (without the long columns), then cell 0's request as JSON."""
+    """The plan as a terminal table (without the long columns; a long plan its first and last
+    rows), then cell 0's request as JSON."""
     shown = df.drop(columns=[c for c in ("request_json", "key", "model") if c in df.columns])
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200,
-                           "display.max_colwidth", 40):
-        table = shown.to_string(index=False)
+    with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40):
+        # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and
+        # the question before a paid run came after all of them
+        table = shown.to_string(index=False, max_rows=_ROWS_SHOWN, min_rows=_ROWS_SHOWN)
+    if len(df) > _ROWS_SHOWN:
+        table += (f"\n({len(df) - _ROWS_SHOWN:,} of the {len(df):,} rows not shown: the first and last "
+                  f"{_ROWS_SHOWN // 2} are; in Python, load_sweep(FILE).sweep.plan() from qwenlab.sweeps.sweepfile lists them all)")
     first = f"\nrequest of cell {df['cell'].iloc[0]}:\n{df['request_json'].iloc[0]}" if len(df) else ""
     return table + first

@@ -266,7 +266,7 @@ class Dispatch:
             self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
                            f"and what is left does not cover the next cell; {count_of(len(self.queue) + self.refused, 'cell')} not sent by this run "
                            "(the other may have sent some). "
-                           "Raise budget_usd (--budget) and run again to send them")
+                           "Raise the budget (--budget for qwenlab run, budget_usd= in Python) and run again to send them")
         self.failed += out.status == "failed"
         self.doubtful += out.status == "uncertain"
         # in doubt for what the API said, not for want of an answer: it took the taskUUID and does
@@ -277,7 +277,7 @@ class Dispatch:
             self.reason = self.reason or (
                 f"budget: a cell paid for whose images the server no longer gives needs ${job.cell.estimated_cost:.3f} "
                 f"to be bought again, and ${self.budget.remaining or 0.0:.3f} of {format_usd(self.budget.limit)} is left; "
-                "not sent. Raise budget_usd (--budget) and run again to send it")
+                "not sent. Raise the budget (--budget for qwenlab run, budget_usd= in Python) and run again to send it")
         else:
             self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
         self.other_key += isinstance(out.error, SentWithAnotherKeyError)  # in doubt, sent with another account's key
@@ -339,7 +339,8 @@ class Dispatch:
         reason = f"{' and '.join(left)}; run again to retry {'it' if self.failed + self.doubtful == 1 else 'them'}" if left else None
         if self.held_back:
             reason += (f". {count_of(self.held_back, 'cell')} in doubt not sent anew (resend_in_doubt): the budget cannot hold a new "
-                       "attempt beside one that may have been paid for; raise budget_usd (--budget) to send them")
+                       "attempt beside one that may have been paid for; raise the budget (--budget for qwenlab run, budget_usd= in "
+                       "Python) to send them")
         if self.other_key:
             reason += ". " + another_key_note(self.other_key, asked=True)
         if self.unsettled:
@@ -370,7 +371,10 @@ def _budget_stop(budget: Budget, spent_before: float, need: float, held: str, qu
     # cells in doubt (held already) and paid cells asked for again (free) need no more room
     enough = budget.spent + budget.reserved + sum(j.cell.estimated_cost * markup for j in queue
                                                   if not (j.recover or j.refetch or j.paid))
-    fix = f"Raise budget_usd (--budget) to about {format_usd(enough)} and run again to send {'them' if len(queue) > 1 else 'it'}"
+    # --budget named: a sweep file's budget_usd, raised, was kept out by the budget the experiment
+    # has (`qwenlab run` keeps it unless --budget says otherwise), and the run stopped again
+    fix = (f"Raise the budget to about {format_usd(enough)} (--budget {format_usd(enough)[1:]} for qwenlab run, "
+           f"budget_usd= in Python) and run again to send {'them' if len(queue) > 1 else 'it'}")
     if spent_before > limit + 1e-9:
         return (f"budget: {format_usd(limit)} is below the {format_usd(spent_before)} the experiment had cost before this "
                 f"run (a budget counts all it has cost, what it spent before the budget was set too); {unsent} not sent. {fix}")

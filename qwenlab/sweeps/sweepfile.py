@@ -27,15 +27,20 @@ Range syntax for numeric axes (`"60-90 (+15)"`): see `qwenlab.sweeps.ranges`.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..core.model import DEFAULT_MODEL
+from ..core.values import count_of
 from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
+from .plan import description_of
+from .ranges import expand_range
 from .sweep import FILE_SETTINGS, Sweep
+from .toml_syntax import syntax_problem
 
 __all__ = ["load_sweep", "parse_sweep", "SweepFile"]
 
@@ -80,12 +85,10 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError([Problem("toml", str(exc))], context=origin) from None
+        raise ValidationError([syntax_problem(text, exc)], context=origin) from None
     problems: list[Problem] = []
-    unknown = sorted(set(data) - _TOP)
-    for key in unknown:
-        problems.append(Problem(key, f"is not a sweep setting; put request parameters under [request] and axes under "
-                                     f"[axes] (settings: {', '.join(sorted(_TOP - {'request', 'axes'}))})"))
+    model_id = data.get("model") if isinstance(data.get("model"), str) and data.get("model") else DEFAULT_MODEL
+    problems += [_unknown(key, data[key], model_id) for key in sorted(set(data) - _TOP)]
     request = data.get("request", {})
     axes = data.get("axes", {})
     for key, value in (("request", request), ("axes", axes)):
@@ -99,12 +102,27 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {data['model']!r}; leave "
                                          "the line out for that one, the default", data["model"], "invalidModel"))
     problems += run_setting_problems(budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency", 1))
-    if "prompt" not in data and not axes and isinstance(request, Mapping) and not {"prompt", "positivePrompt"} & set(request):
+    problems += _prompt_problems(data, request if isinstance(request, Mapping) else {}, axes if isinstance(axes, Mapping) else {})
+    if ("prompt" not in data and isinstance(axes, Mapping) and isinstance(request, Mapping)
+            and not {"prompt", "positivePrompt"} & (set(request) | set(axes))):
         # said in the file's words: the request's positivePrompt is `prompt` here
         problems.append(Problem("prompt", 'the file gives no prompt; add a line prompt = "..." at its top (or a prompt '
                                           "axis under [axes])"))
     if isinstance(request, Mapping):
-        problems += [_misplaced(key) for key in sorted(_NOT_REQUEST & set(request))]
+        model = data.get("model") or request.get("model") or DEFAULT_MODEL
+        problems += [_misplaced(key, model) for key in sorted(_NOT_REQUEST & set(request))]
+        desc = description_of(model) if isinstance(model, str) else None
+        problems += [p for key, value in request.items() if (p := _quoted(key, value, desc, model))]
+        if desc is not None and not desc.accepts_seed and data.get("force_seed") is not True:
+            # the sweep's own problem names seed_policy for a `seed = 42` line, in Python's words
+            # (seed_policy='sample', force_seed=True); the file's line is what to remove
+            if "seed" in data:
+                problems.append(Problem("seed", f"{model} takes no seed ({_NO_SEED}): remove the line", data["seed"]))
+            if isinstance(axes, Mapping) and "seed" in axes and "model" not in axes:
+                problems.append(Problem("seed", f"is an axis, and {model} takes no seed ({_NO_SEED}): remove the axis"))
+            if data.get("seed_policy") == "pin":
+                problems.append(Problem("seed_policy", f"'pin' sends a seed, and {model} takes none ({_NO_SEED}): "
+                                                       "write seed_policy = \"auto\", or leave the line out", "pin"))
         if "model" in request and (not isinstance(request["model"], str) or not request["model"].strip()):
             # "" is "not sent" elsewhere: the model was None, the default, as the top's `model = ""` was
             problems.append(Problem("model", f"must be a model's AIR id such as {DEFAULT_MODEL!r}, got {request['model']!r}; "
@@ -124,18 +142,95 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
     if "model" in data:
         params.pop("model", None)  # the same model under [request] (a different one is refused above)
     kwargs: dict[str, Any] = {k: data[k] for k in ("model", "repeats", "mode", "seed_policy", "seed", "force_seed") if k in data}
-    sweep = Sweep(axes=axes, **kwargs, **params)
+    try:
+        sweep = Sweep(axes=axes, **kwargs, **params)
+    except ValidationError as exc:
+        if exc.context not in ("request", "sweep"):
+            raise
+        # the base request's own checks (size beside width and height, a parameter given twice)
+        # said "request is invalid", naming no file: a user running several could not tell which
+        raise ValidationError(exc.problems, context=origin) from None
     return SweepFile(sweep, name=data.get("name"), budget_usd=data.get("budget_usd"), concurrency=data.get("concurrency"),
                      notes=data.get("notes"), path=Path(origin) if origin != "sweep" else None)
 
 
-def _misplaced(key: str) -> Problem:
-    """The problem of a sweep setting written under [request]."""
+def _prompt_problems(data: Mapping[str, Any], request: Mapping[str, Any], axes: Mapping[str, Any]) -> list[Problem]:
+    """A prompt the file gives as "" (which means "not sent", and every request needs a prompt),
+    and a list of prompts at the top, where one text goes. Said in the file's words: they were
+    "positivePrompt: is required", naming a key the file does not use, and "must be a string, got
+    list", not that several values are an axis's."""
+    out = []
+    empty = 'is empty (""), which leaves it out of the request, and every request needs a prompt'
+    for key, value in (("prompt", data.get("prompt")), ("prompt", request.get("prompt")),
+                       ("positivePrompt", request.get("positivePrompt"))):
+        if value == "":
+            out.append(Problem(key, f"{empty}: write its text, 2 to 2000 characters", value))
+    values = axes.get("prompt")
+    if isinstance(values, list) and "" in values:
+        out.append(Problem("prompt", f"value {values.index('') + 1} of the prompt axis {empty}: write its text, or "
+                                     "drop the value", ""))
+    for key in ("prompt", "negativePrompt"):
+        if isinstance(data.get(key), list):
+            out.append(Problem(key, f"gives {count_of(len(data[key]), 'value')}, and several values are an axis: move "
+                                    f"this line under [axes] (each cell sends one of them), or give one text here"))
+    return out
+
+
+def _quoted(key: str, value: Any, desc: Any, model: str) -> Problem | None:
+    """The problem of a number or true/false under [request] written in quotes, said with the line
+    to write: "must be an integer, got str '80'" left the fix to guess, and a range there
+    ("60-90", what an axis takes) was refused as no integer, not as a range in the wrong table."""
+    spec = desc.spec(key) if desc is not None and isinstance(value, str) else None
+    if spec is None:
+        return None
+    if spec.type == "boolean" and value.strip().lower() in ("true", "false"):
+        return Problem(key, f"is a true/false parameter, and {value!r} is text: write {key} = {value.strip().lower()} "
+                            "(no quotes)", value)
+    if spec.type not in ("integer", "number"):
+        return None
+    try:
+        numbers = expand_range(value, integer=spec.type == "integer")
+    except ValueError:
+        return None  # no number at all: the request's own check says what the parameter takes
+    if len(numbers) == 1:
+        return Problem(key, f"is a number, and {value!r} is text: write {key} = {numbers[0]} (no quotes)", value)
+    return Problem(key, f"{value!r} is a range, giving {len(numbers)} values, which only an axis takes: move this line "
+                        f"under [axes] (each cell sends one of its values), or give one number here: {key} = {numbers[0]}", value)
+
+
+def _unknown(key: str, value: Any, model_id: str) -> Problem:
+    """The problem of a line at the top that is no sweep setting: a request parameter (said where
+    it goes), a misspelt setting (said which), or neither. All three were said alike, with the list
+    of settings: `budget = 3` or `outputQuality = 80` left the user to find which line to write."""
+    settings = sorted(_TOP - {"request", "axes"})
+    desc = description_of(model_id)
+    if key in ("size", "referenceImages") or (desc is not None and desc.spec(key) is not None):
+        table = "[axes] (a list: each cell sends one of its values)" if isinstance(value, list) and key != "referenceImages" else "[request]"
+        return Problem(key, f"is a request parameter, not a sweep setting: move this line under {table}")
+    squashed = {name.replace("_", "").lower(): name for name in settings}
+    close = difflib.get_close_matches(key.replace("_", "").replace("-", "").lower(), list(squashed), n=1, cutoff=0.7)
+    guess = squashed[close[0]] if close else next((n for n in settings if n.startswith(key) or key.startswith(n)), None)
+    if guess:
+        return Problem(key, f"is not a sweep setting; did you mean {guess}?")
+    return Problem(key, f"is not a sweep setting; put request parameters under [request] and axes under [axes] "
+                        f"(settings: {', '.join(settings)})")
+
+
+_NO_SEED = ("its Runware page declares none, and every result reports the seed it used; repeats = N at the top of "
+            "the file makes N images of each cell")
+
+
+def _misplaced(key: str, model: Any) -> Problem:
+    """The problem of a sweep setting written under [request] (`model`: the file's)."""
     if key == "axes":
         return Problem(key, "is no request parameter: give axes as a table of their own, [axes], after [request]")
     if key == "base":
         return Problem(key, "is no request parameter: a sweep file gives its base request with prompt and model at its "
                             "top and the other parameters under [request]")
+    desc = description_of(model) if key == "seed" and isinstance(model, str) else None
+    if desc is not None and not desc.accepts_seed:
+        # "write seed = ... at the top" sent the user to a line the sweep then refuses
+        return Problem(key, f"is no request parameter, and {model} takes no seed at all ({_NO_SEED}): remove the line")
     what = " (the seed of repeat 0; repeat r gets seed + r)" if key == "seed" else ""
     return Problem(key, f"is a setting of the sweep{what}, not a request parameter: write {key} = ... at the top of the "
                         "file, above [request]")

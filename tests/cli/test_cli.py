@@ -189,6 +189,21 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
     assert raised.exit_code == EXIT_OK and "2/2 cells done" in raised.output, raised.output
 
 
+def test_a_file_without_a_budget_says_where_the_budget_it_runs_under_comes_from(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file with no budget_usd, run after a run given --budget 0: its plan read "budget $0.00:
+    it covers no cell", with nothing to say where that budget came from."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "unbudgeted.toml"
+    path.write_text(SMALL)
+    assert qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "0").exit_code == EXIT_FAILED
+    plan = qwenlab("run", str(path), "--dry-run")
+    assert plan.exit_code == EXIT_OK and "budget $0.00: it covers no cell" in plan.output, plan.output
+    assert "budget: $0.00, kept from the last run of 'small' (pass --budget to set another)" in plan.stderr, plan.output
+    assert len(emulator.ledger) == 0
+
+
 def test_a_files_budget_below_what_the_experiment_cost_before_says_so_and_what_sends_the_rest(
         emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run with no budget ($0.15 spent), then extended by a file whose budget_usd is $0.10: a
@@ -210,7 +225,7 @@ def test_a_files_budget_below_what_the_experiment_cost_before_says_so_and_what_s
     result = qwenlab("run", str(path), "--extend", "--no-progress", "--yes")
     assert result.exit_code == EXIT_FAILED and "4 not sent" in result.output, result.output
     assert "budget: $0.10 is below the $0.15 the experiment had cost before this run" in result.output, result.output
-    assert "to about $0.45 and run again" in result.output and "spent before the budget was set" in result.output
+    assert "to about $0.45 (--budget 0.45 for qwenlab run" in result.output and "spent before the budget was set" in result.output
     assert "qwenlab costs says why" not in result.output
     assert len(emulator.ledger) == 2  # the budget held: nothing more was sent
     done = qwenlab("run", str(path), "--extend", "--no-progress", "--yes", "--budget", "0.45")
@@ -238,6 +253,46 @@ def test_ctrl_c_prints_what_the_run_left_before_aborting(data_dir: Path, tmp_pat
     # (2 on the wire at concurrency 2, and up to 2 more marked sent while they wait for a place)
     assert re.search(r"  [1-4] requests? in flight or about to leave \(counted above at their estimate\): those sent "
                      r"finish and are logged", result.output), result.output
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_waiting_in_one_line_not_a_traceback(data_dir: Path, tmp_path: Path) -> None:
+    """The summary after Ctrl-C says "Ctrl-C again stops waiting"; that second Ctrl-C, landing as
+    Python waits at exit for the requests in flight, printed "Exception ignored in: <module
+    'threading'>" and a traceback of threading.py, as if qwenlab had crashed."""
+    import signal
+    import threading
+    import time
+
+    from tests.support.interrupt import statuses
+
+    path = tmp_path / "slow.toml"
+    path.write_text(SMALL.replace("[request]\n", "repeats = 4\n[request]\n"))  # 8 cells
+    with Emulator(latency=10) as emu:
+        proc = subprocess.Popen([sys.executable, "-m", "qwenlab", "run", str(path), "--no-progress", "--concurrency", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                                env={**os.environ, "RUNWARE_BASE_URL": emu.url})
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))
+        reader.start()
+        try:
+            while statuses(data_dir / "qwenlab.db").get("sent", 0) < 2 and proc.poll() is None:
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            while not any("Aborted!" in line for line in lines) and proc.poll() is None:
+                time.sleep(0.05)
+            time.sleep(0.5)  # into Python's wait at exit for the requests in flight (10 s each)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            reader.join(timeout=10)
+        output = "".join(lines)
+        assert proc.returncode == EXIT_FAILED, output
+        assert "Ctrl-C again stops waiting" in output and "Traceback" not in output and "Exception ignored" not in output
+        assert "qwenlab: stopped waiting; the requests still in flight are left in doubt, and the next run asks the " \
+               "server about them (nothing is bought twice)" in output, output
 
 
 # -- reading creates nothing ------------------------------------------------------------------------
@@ -414,8 +469,29 @@ def test_a_run_stopped_at_its_budget_exits_1_after_its_summary(emulator: Emulato
     assert result.exit_code == EXIT_FAILED, result.output
     assert "stopped at its budget" in result.output and "1 not sent" in result.output
     # and the budget that sends the rest: "raise budget_usd and run again" named no amount
-    assert "Raise budget_usd (--budget) to about $0.15 and run again to send it" in result.output, result.output
+    assert "Raise the budget to about $0.15 (--budget 0.15 for qwenlab run, budget_usd= in Python) and run again to " \
+           "send it" in result.output, result.output
     assert len(emulator.ledger) == 1
+
+
+def test_a_budget_stop_names_the_budget_option_that_sends_the_rest_not_the_files_line(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file's budget_usd stopped the run, whose summary said "Raise budget_usd (--budget) to
+    about $0.15": raised in the file, it was kept out by the budget the experiment has, and the
+    next run stopped again. The summary names the --budget that sends the rest."""
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-cli-test")
+    path = tmp_path / "budgeted.toml"
+    path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 0.075\n'))
+    first = qwenlab("run", str(path), "--no-progress", "--yes")
+    assert first.exit_code == EXIT_FAILED and "--budget 0.15 for qwenlab run" in first.output, first.output
+    assert "Raise budget_usd" not in first.output
+    path.write_text(SMALL.replace('name = "small"\n', 'name = "small"\nbudget_usd = 0.15\n'))
+    kept = qwenlab("run", str(path), "--no-progress", "--yes")  # the file's raise is kept out, and said
+    assert kept.exit_code == EXIT_FAILED and "pass --budget 0.15 to use it" in kept.output, kept.output
+    done = qwenlab("run", str(path), "--no-progress", "--yes", "--budget", "0.15")  # what the summary named
+    assert done.exit_code == EXIT_OK and "2/2 cells done" in done.output, done.output
+    assert len(emulator.ledger) == 2
 
 
 def test_bad_values_of_options_are_bad_input_naming_the_option(small: str, emulator: Emulator) -> None:

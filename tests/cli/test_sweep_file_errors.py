@@ -15,6 +15,13 @@ BODIES = {
     "no repeats": 'prompt = "A poster reading \'OPEN\'"\nrepeats = 0\n',
     "a size out of range": 'prompt = "A poster reading \'OPEN\'"\n[axes]\nsize = ["13x13", "1024x1024"]\n',
     "an axis of no parameter": 'prompt = "A poster reading \'OPEN\'"\n[axes]\ncolour = ["red", "blue"]\n',
+    # the base request's own checks said "request is invalid", naming no file
+    "a size beside width and height": 'prompt = "A poster reading \'OPEN\'"\n[request]\nsize = "1024x1024"\nwidth = 512\n'
+                                      'height = 512\n',
+    "a parameter given twice": 'prompt = "A poster reading \'OPEN\'"\n[request]\npromptExtend = true\n'
+                               '"providerSettings.alibaba.promptExtend" = false\n',
+    "a positivePrompt beside the prompt": 'prompt = "A poster reading \'OPEN\'"\n[request]\npositivePrompt = "Another"\n',
+    "a size that is no size": 'prompt = "A poster reading \'OPEN\'"\n[request]\nsize = "big"\n',
 }
 
 
@@ -27,7 +34,7 @@ def test_a_sweep_whose_cells_are_invalid_is_said_of_its_file(data_dir: Path, tmp
     result = CliRunner().invoke(cli, ["run", str(path), "--no-progress", *(["--dry-run"] if dry_run else [])])
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert f"Error: {path} is invalid (" in result.output and "); nothing was sent" in result.output, result.output
-    assert "sweep is invalid" not in result.output
+    assert "sweep is invalid" not in result.output and "request is invalid" not in result.output
     assert not (data_dir / "qwenlab.db").exists()  # refused before a log was made
 
 

@@ -547,7 +547,7 @@ def test_a_paid_cell_the_server_no_longer_has_is_not_bought_past_the_budget(data
         second = lab.run(sweep, name="gone", progress=False, concurrency=1)
     assert second.counts()["failed"] == 1 and sum(fake.charged.values()) == 1 and second.cost == pytest.approx(0.075)
     assert "getResponse" in fake.kinds()
-    assert second.status == "budget" and "Raise budget_usd" in (second.stop_reason or ""), second.stop_reason
+    assert second.status == "budget" and "Raise the budget" in (second.stop_reason or ""), second.stop_reason
 
 
 def test_a_cell_in_doubt_sent_again_under_its_taskuuid_is_not_refused_its_own_room_when_the_log_is_shared(

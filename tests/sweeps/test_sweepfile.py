@@ -99,8 +99,108 @@ def test_toml_problems_are_all_reported() -> None:
         parse_sweep('prompt = "x"\nbudget = 3\noutputFormat = "PNG"\n')
     assert set(info.value.parameters) == {"budget", "outputFormat"}
     assert "[request]" in str(info.value)
-    with pytest.raises(ValidationError, match="toml"):
+    with pytest.raises(ValidationError, match="line 1: Invalid value"):
         parse_sweep("prompt = ")
+
+
+@pytest.mark.parametrize("line, said", [
+    ("budget = 3", "budget: is not a sweep setting; did you mean budget_usd?"),
+    ("repeat = 2", "repeat: is not a sweep setting; did you mean repeats?"),
+    ("concurency = 2", "concurency: is not a sweep setting; did you mean concurrency?"),
+    ('negative_prompt = "blurry"', "negative_prompt: is not a sweep setting; did you mean negativePrompt?"),
+    ("outputQuality = 80", "outputQuality: is a request parameter, not a sweep setting: move this line under [request]"),
+    ("promptExtend = [true, false]", "promptExtend: is a request parameter, not a sweep setting: move this line under "
+                                     "[axes] (a list: each cell sends one of its values)"),
+    ('size = "1024x1024"', "size: is a request parameter, not a sweep setting: move this line under [request]"),
+    ('colour = "red"', "colour: is not a sweep setting; put request parameters under [request] and axes under [axes] "
+                       "(settings: budget_usd,"),
+])
+def test_a_line_at_the_top_that_is_no_setting_says_which_it_meant_or_where_it_goes(line: str, said: str) -> None:
+    """Every such line was said alike, "is not a sweep setting; put request parameters under
+    [request] ... (settings: ...)": `budget = 3` or `outputQuality = 80` left the user to work out
+    which setting was meant, or that the line was right but in the wrong table."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n{line}\n')
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("text, said", [
+    ("seed = 42\n", "seed: alibaba:qwen-image@2.0-pro takes no seed (its Runware page declares none"),
+    ('seed_policy = "pin"\n', "seed_policy: 'pin' sends a seed, and alibaba:qwen-image@2.0-pro takes none"),
+    ("[axes]\nseed = [1, 2]\n", "seed: is an axis, and alibaba:qwen-image@2.0-pro takes no seed"),
+])
+def test_a_seed_for_a_model_that_takes_none_names_the_files_line(text: str, said: str) -> None:
+    """`seed = 42` was refused as "seed_policy: ... Use seed_policy='sample' (or 'auto') with no
+    seed= ... pass force_seed=True": a setting the file does not hold, in Python's words, and a
+    seed axis was said twice, once as seed_policy."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n{text}').sweep.cells()
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+    assert "force_seed=True" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, parameter, said", [
+    ('prompt = ""\n', "prompt", 'prompt: is empty (""), which leaves it out of the request, and every request needs a '
+                                 "prompt: write its text, 2 to 2000 characters"),
+    ('[request]\npositivePrompt = ""\n', "positivePrompt", 'positivePrompt: is empty ("")'),
+    ('[axes]\nprompt = ["A poster reading \'OPEN\'", ""]\n', "prompt", 'value 2 of the prompt axis is empty ("")'),
+    ('prompt = ["A poster", "B poster"]\n', "prompt", "prompt: gives 2 values, and several values are an axis: move "
+                                                      "this line under [axes]"),
+    ('prompt = "A poster"\nnegativePrompt = ["blurry", "ugly"]\n', "negativePrompt", "move this line under [axes]"),
+])
+def test_an_empty_prompt_or_a_list_at_the_top_is_said_in_the_files_words(text: str, parameter: str, said: str) -> None:
+    """prompt = "" was "positivePrompt: is required", a key the file does not use; a list of
+    prompts at the top was "must be a string, got list", not that several values are an axis's."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(text).sweep.cells()
+    assert info.value.parameters == [parameter] and said in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("line, said", [
+    ('outputQuality = "80"', "outputQuality: is a number, and '80' is text: write outputQuality = 80 (no quotes)"),
+    ('promptExtend = "true"', "promptExtend: is a true/false parameter, and 'true' is text: write promptExtend = true"),
+    ('"safety.checkContent" = "False"', "is a true/false parameter, and 'False' is text: write safety.checkContent = false"),
+    ('outputQuality = "60-90 (+15)"', "outputQuality: '60-90 (+15)' is a range, giving 3 values, which only an axis takes: "
+                                      "move this line under [axes]"),
+])
+def test_a_quoted_number_or_switch_under_request_says_the_line_to_write(line: str, said: str) -> None:
+    """"must be an integer, got str '80'" left the fix to guess, and a range under [request] was
+    refused as no integer, not as a range in the wrong table."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n[request]\n{line}\n')
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("text, parameter, said", [
+    ('prompt = "A poster"\n[axes]\npromptExtend = [True, False]\n', "promptExtend",
+     "line 3: Invalid value (column 17) in `promptExtend = [True, False]`; TOML writes true and false in lower case"),
+    ('prompt = "A poster"\n[axes]\nsize = [1024x1024, "1536x1024"]\n', "size", 'put text in double quotes: "1024x1024"'),
+    ("prompt = A poster for 'LUMIERE'\n", "prompt", "put text in double quotes: \"A poster for 'LUMIERE'\""),
+    ('prompt = "A poster for \'LUMIERE\'\nrepeats = 2\n', "prompt",
+     'line 1: Illegal character \'\\n\' (column 33) in `prompt = "A poster for \'LUMIERE\'`; a string is not closed'),
+    ('prompt: "A poster"\n', "prompt", "write key = value (TOML uses =, not :)"),
+    ('prompt = "A poster"\nbudget_usd = $5\n', "budget_usd", "write the number alone, without $: 5"),
+    ('prompt = "A poster"\nprompt = "Another"\n', "prompt", "prompt is given twice in one table; keep one line"),
+    ('prompt = "A poster"\n[axes]\nsize = ["1024x1024"]\n[axes]\npromptExtend = [true]\n', "toml",
+     "line 4: Cannot declare ('axes',) twice (column 6) in `[axes]`; [axes] is written twice; put all its lines under one"),
+    ('prompt = "A poster"\n[axes]\npromptExtend = [true, false\n', "promptExtend", "close the list with ]"),
+])
+def test_a_toml_syntax_error_names_its_key_shows_its_line_and_says_the_fix(text: str, parameter: str, said: str) -> None:
+    """tomllib's "Invalid value (at line 3, column 17)" named no key, showed no line and gave no
+    fix: a user who wrote True, an unquoted size or `prompt: ...` was left to guess."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(text, origin="posters.toml")
+    assert info.value.parameters == [parameter] and said in str(info.value), str(info.value)
+    assert str(info.value).startswith("posters.toml is invalid (1 problem)")
+
+
+def test_a_toml_syntax_error_shows_no_key_pasted_into_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-runfile2-pasted-key-0123456789"
+    monkeypatch.setenv("RUNWARE_API_KEY", key)
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "A poster reading {key}\n')
+    assert "a string is not closed" in str(info.value) and key[:8] not in str(info.value)
+    assert not [p for p in info.value.problems if key[:8] in p.message]  # the problems a notebook may print, too
 
 
 def test_a_file_without_a_prompt_and_a_range_too_long_are_said_once_in_the_files_words() -> None:
@@ -134,6 +234,26 @@ def test_run_dry_run_sends_nothing(tmp_path: Path, data_dir: Path) -> None:
     assert "16 cells" in result.output and "$1.20" in result.output
     assert '"outputFormat": "PNG"' in result.output
     assert not (data_dir / "qwenlab.db").exists()
+
+
+def test_a_long_plan_shows_its_first_and_last_rows_before_the_question(tmp_path: Path, data_dir: Path, emulator,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 10,000-cell dry run printed 10,000 rows (pandas' display.max_rows does not cut
+    to_string), and a paid run printed them all before its question."""
+    path = tmp_path / "huge.toml"
+    path.write_text(f'prompt = "{PROMPT}"\nrepeats = 125\n[axes]\noutputQuality = "20-99"\n')
+    plan = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    rows = [line.split()[0] for line in plan.output.splitlines() if line.endswith(" new")]  # a plan row ends "logged: new"
+    assert rows == [str(i) for i in [*range(30), *range(9970, 10000)]], rows
+    assert "(9,940 of the 10,000 rows not shown: the first and last 30 are" in plan.output
+    assert "10000 cells to send, estimated $750.00" in plan.output
+    monkeypatch.setenv("RUNWARE_API_KEY", "sk-runfile2-test")
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    asked = CliRunner().invoke(cli, ["run", str(path), "--no-progress"], input="n\n")
+    assert "Send 10000 requests to the emulator" in asked.output and "9,940 of the 10,000 rows not shown" in asked.output
+    assert len(asked.output.splitlines()) < 100, asked.output[:2000]
+    assert len(emulator.ledger) == 0
 
 
 def test_run_reports_invalid_sweeps(tmp_path: Path) -> None:
@@ -181,7 +301,10 @@ def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_
 
 @pytest.mark.parametrize("text, parameter, words", [
     # a crash: Sweep() "got multiple values for keyword argument 'seed'", a traceback and exit 1
-    ('seed = 3\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
+    ('model = "test:seeded@1"\nseed = 3\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
+    # "write seed = ... at the top" sent the user to a line refused for a model that takes no seed
+    ('[request]\nseed = 5\n', "seed", "alibaba:qwen-image@2.0-pro takes no seed at all (its Runware page declares none"),
+    ('model = "test:seeded@1"\n[request]\nseed = 5\n', "seed", "write seed = ... at the top of the file"),
     ('model = "alibaba:qwen-image@2.0"\n[request]\nmodel = "alibaba:qwen-image@2.0-pro"\n', "model", "given twice"),
     ('[request]\naxes = 1\n', "axes", "[axes]"),
     # taken as the sweep's own settings without a word, or the default model for ""
@@ -190,7 +313,7 @@ def test_an_empty_model_is_refused_naming_the_fix_before_anything_is_logged(tmp_
     ('[request]\nmodel = ""\n', "model", "must be a model's AIR id"),
 ])
 def test_sweep_settings_under_request_are_refused_naming_where_they_go(tmp_path: Path, data_dir: Path, text: str,
-                                                                       parameter: str, words: str) -> None:
+                                                                       parameter: str, words: str, seeded_model: str) -> None:
     path = tmp_path / "misplaced.toml"
     path.write_text(f'prompt = "{PROMPT}"\n' + text)
     result = CliRunner().invoke(cli, ["run", str(path), "--dry-run"])
