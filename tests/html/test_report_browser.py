@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from qwenlab.html.report import export_html
-from tests.support.browser import CHROMIUM_ARGS, lightbox_middle
+from tests.support.browser import CHROMIUM_ARGS, checkerboard, lightbox_middle
 from tests.support.labkit import run_sweep
 
 
@@ -257,7 +257,6 @@ def test_the_lightbox_at_1_to_1_shows_the_originals_own_pixels_on_a_retina_scree
     a checkerboard of single pixels came out all grey, a poster's small text soft. 1:1 is one image
     pixel per device pixel (half a CSS pixel there), and the next image (→) comes the same way."""
 
-    import numpy as np
     from PIL import Image
 
     exp = run_sweep(emulator, data_dir, name="retina", axes={"size": ["1024x1536"]}, repeats=2, fail_one=False)
@@ -267,8 +266,7 @@ def test_the_lightbox_at_1_to_1_shows_the_originals_own_pixels_on_a_retina_scree
     for original in originals:  # a checkerboard of single pixels in place of each original (the browser sniffs it)
         with Image.open(original) as im:
             w, h = im.size
-        y, x = np.mgrid[0:h, 0:w]
-        Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
+        checkerboard(w, h).save(original, format="PNG")
 
     def grey(page: Any) -> float:
         return lightbox_middle(page, tmp_path / f"lightbox-x{scale}.png")[0]

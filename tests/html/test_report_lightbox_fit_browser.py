@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.html.test_report_browser import _open
-from tests.support.browser import lightbox_middle
+from tests.support.browser import checkerboard, lightbox_middle
 from tests.support.labkit import run_sweep
 
 
@@ -20,14 +20,11 @@ from tests.support.labkit import run_sweep
 @pytest.mark.parametrize("scale", [1, 2])
 def test_an_image_fitted_at_whole_device_pixels_shows_them_sharp(chromium: str, emulator: Any, data_dir: Path,
                                                                  tmp_path: Path, scale: int) -> None:
-    import numpy as np
-    from PIL import Image
 
     exp = run_sweep(emulator, data_dir, name="fit", axes={"size": ["1024x1536"]}, repeats=1, fail_one=False)
     path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
     (original,) = (path.parent / "report_files").iterdir()
-    y, x = np.mgrid[0:301, 0:401]  # far smaller than the window: fitted at its CSS size, 2:1 on a Retina screen
-    Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
+    checkerboard(401, 301).save(original, format="PNG")  # far smaller than the window: fitted at its CSS size, 2:1 on a Retina screen
 
     def run(page: Any) -> dict[str, Any]:
         big = page.locator("#qwl-lightbox img")

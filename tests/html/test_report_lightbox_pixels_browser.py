@@ -17,7 +17,7 @@ import pytest
 from qwenlab.html.viewer import SCRIPT
 from qwenlab.html.zoom import ZOOM_JS
 from tests.html.test_report_browser import _open
-from tests.support.browser import lightbox_middle
+from tests.support.browser import checkerboard, lightbox_middle
 from tests.support.labkit import run_sweep
 
 # odd widths and heights: one smaller than the window at 1:1 (centred, whole), one larger (in its
@@ -34,8 +34,6 @@ def test_the_lightbox_places_its_image_with_the_zoom_code_it_shares() -> None:
 @pytest.mark.parametrize("scale", [1, 2])
 def test_one_to_one_in_the_lightbox_shows_an_odd_sized_images_own_pixels(chromium: str, emulator: Any, data_dir: Path,
                                                                         tmp_path: Path, scale: int) -> None:
-    import numpy as np
-    from PIL import Image
 
     exp = run_sweep(emulator, data_dir, name="pixels", axes={"size": ["1024x1536", "1536x1024"]}, repeats=1,
                     fail_one=False)
@@ -43,8 +41,7 @@ def test_one_to_one_in_the_lightbox_shows_an_odd_sized_images_own_pixels(chromiu
     originals = sorted((path.parent / "report_files").iterdir())
     assert len(originals) == len(SIZES)
     for original, (w, h) in zip(originals, SIZES):
-        y, x = np.mgrid[0:h, 0:w]
-        Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
+        checkerboard(w, h).save(original, format="PNG")
 
     def middle(page: Any, name: str) -> tuple[float, float]:
         return lightbox_middle(page, tmp_path / f"{name}-x{scale}.png")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.html.test_report_browser import _open
-from tests.support.browser import lightbox_middle
+from tests.support.browser import checkerboard, lightbox_middle
 from tests.support.labkit import run_sweep
 
 RENDERING = "e => getComputedStyle(e).imageRendering"
@@ -21,8 +21,6 @@ RENDERING = "e => getComputedStyle(e).imageRendering"
 @pytest.mark.parametrize("scale", [1, 2])
 def test_plus_and_minus_zoom_the_lightbox_through_1_to_1_and_2_to_1(chromium: str, emulator: Any, data_dir: Path,
                                                                     tmp_path: Path, scale: int) -> None:
-    import numpy as np
-    from PIL import Image
 
     exp = run_sweep(emulator, data_dir, name="zoom", axes={"size": ["1024x1536"]}, repeats=1, fail_one=False)
     path = exp.export(tmp_path / "out" / "report.html", full_size=True, grid=None)
@@ -30,8 +28,7 @@ def test_plus_and_minus_zoom_the_lightbox_through_1_to_1_and_2_to_1(chromium: st
     # a checkerboard of single pixels in place of the original, large enough to be fitted below
     # 1:1 at either pixel ratio (the ladder passes over 1:1 when fitted within x1.06 of it):
     # smoothed at 2:1 it turns grey
-    y, x = np.mgrid[0:3072, 0:2048]
-    Image.fromarray(((x + y) % 2 * 255).astype("uint8")).save(original, format="PNG")
+    checkerboard(2048, 3072).save(original, format="PNG")
 
     def grey(page: Any, name: str) -> float:
         return lightbox_middle(page, tmp_path / f"{name}-x{scale}.png")[0]

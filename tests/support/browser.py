@@ -202,6 +202,13 @@ def full_size_pair(page: Any, widget: Any) -> tuple[Any, Any]:
     return viewer, images
 
 
+def checkerboard(width: int, height: int) -> Image.Image:
+    """A checkerboard of single black and white pixels (mode L): shown at exact pixels it stays
+    black and white; resampled or smoothed anywhere, it turns grey."""
+    y, x = np.mgrid[0:height, 0:width]
+    return Image.fromarray(((x + y) % 2 * 255).astype("uint8"))
+
+
 def lightbox_middle(page: Any, save_to: Path) -> tuple[float, float]:
     """Of a screenshot of the middle of what the report's lightbox shows (200 CSS px a side, or
     the image's own size when smaller), taken on whole CSS pixels: the share of its pixels grey

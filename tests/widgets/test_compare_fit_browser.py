@@ -15,17 +15,14 @@ from typing import Iterator
 
 import pytest
 
-from tests.support.browser import START_TIMEOUT_S, chromium_page, lab_notebook, serve_voila, until
+from tests.support.browser import START_TIMEOUT_S, checkerboard, chromium_page, lab_notebook, serve_voila, until
 from tests.widgets.test_compare_pixels_browser import _grey, _middle
 
 
 @pytest.fixture
 def voila(chromium: str, data_dir: Path, tmp_path: Path) -> Iterator[str]:
-    import numpy as np
-    from PIL import Image
 
-    y, x = np.mgrid[0:400, 0:501]  # as tall as the pane (height=400), narrower: fitted at one image pixel a CSS pixel
-    Image.fromarray(((x + y) % 2 * 255).astype("uint8")).convert("RGB").save(tmp_path / "checker.png")
+    checkerboard(501, 400).convert("RGB").save(tmp_path / "checker.png")  # as tall as the pane (height=400), narrower: fitted at one image pixel a CSS pixel
     notebook = lab_notebook(tmp_path / "checker.ipynb", data_dir,
                             f"compare_files([{str(tmp_path / 'checker.png')!r}], height=400)",
                             imports="from qwenlab.widgets import compare_files")

@@ -48,6 +48,18 @@ def test_the_keys_stay_on_when_the_page_turns(chromium: str, voila: str) -> None
     assert not watch.errors, watch.errors
 
 
+def _keys_on(page: Any, tile: int) -> Any:
+    """Click the picture of tile `tile` once the grid is drawn; wait for the keys to turn on; the legend."""
+    tiles = page.locator(".qwl-tile")
+    tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+    box = tiles.nth(tile).locator("img").bounding_box()
+    assert box, "thumbnail not drawn"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    legend = page.locator(".qwl-keys")
+    until(lambda: "keys on:" in legend.inner_text(), 30, "the keys to turn on after a click on a picture")
+    return legend
+
+
 @pytest.mark.slow
 def test_a_digit_rates_the_image_shown_and_the_arrows_go_on_from_it(chromium: str, voila: str, data_dir: Path) -> None:
     """Rating 2,000 images took a click on a small star each: 1 to 5 rate the image shown, in the
@@ -55,13 +67,7 @@ def test_a_digit_rates_the_image_shown_and_the_arrows_go_on_from_it(chromium: st
     from qwenlab import Lab
 
     with chromium_page(chromium, voila, width=1200, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
-        tiles = page.locator(".qwl-tile")
-        tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-        box = tiles.nth(0).locator("img").bounding_box()
-        assert box, "thumbnail not drawn"
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        legend = page.locator(".qwl-keys")
-        until(lambda: "keys on:" in legend.inner_text(), 30, "the keys to turn on after a click on a picture")
+        legend = _keys_on(page, 0)
         assert "rate the image shown" in legend.inner_text()
         page.keyboard.press("4")
         page.keyboard.press("ArrowRight")
@@ -86,13 +92,7 @@ def test_enter_in_the_note_gives_the_keys_back_for_the_rating(chromium: str, voi
     from qwenlab import Lab
 
     with chromium_page(chromium, voila, width=1200, height=900, timeout_ms=START_TIMEOUT_S * 1000) as (page, watch):
-        tiles = page.locator(".qwl-tile")
-        tiles.first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
-        box = tiles.nth(1).locator("img").bounding_box()
-        assert box, "thumbnail not drawn"
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        legend = page.locator(".qwl-keys")
-        until(lambda: "keys on:" in legend.inner_text(), 30, "the keys to turn on after a click on a picture")
+        legend = _keys_on(page, 1)
         note = page.get_by_placeholder("a note (Enter saves)")
         note.click()
         until(lambda: "keys on:" not in legend.inner_text(), 30, "the legend to say the keys are off in the note")
