@@ -369,6 +369,31 @@ def test_a_tag_an_older_log_kept_with_the_key_in_it_can_be_removed(emulator: Any
         exp.tag(SENTINEL)  # adding one is still refused
 
 
+def test_what_an_older_log_kept_of_the_key_is_printed_by_no_command(emulator: Any, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log written before qwenlab refused a key pasted into a note, a tag or a prompt keeps it
+    (bundles refuse it, reports scrub it); `qwenlab logs NAME` (--json too), `logs --json`, `note`,
+    `untag`'s listing and `search` (--json too) printed it whole."""
+    from tests.support.labkit import run_sweep
+
+    run_sweep(emulator, data_dir, name="posters", repeats=1, fail_one=False, axes={"promptExtend": [True, False]})
+    monkeypatch.setenv("RUNWARE_API_KEY", SENTINEL)
+    monkeypatch.setenv("QWENLAB_DATA_DIR", str(data_dir))
+    lab = Lab(data_dir)
+    exp = lab.experiment("posters")
+    with lab.log.transaction() as db:  # as an older qwenlab kept them
+        db.execute("UPDATE experiments SET notes = ? WHERE id = ?", [f"sent with {SENTINEL}", exp.id])
+        for tag in (f"k-{SENTINEL}", "print"):
+            db.execute("INSERT INTO experiment_tags (experiment_id, tag) VALUES (?, ?)", [exp.id, tag])
+        db.execute("UPDATE tasks SET prompt = ? WHERE experiment_id = ?", [f"A poster {SENTINEL}", exp.id])
+    for args in (["logs"], ["logs", "--json"], ["logs", "posters"], ["logs", "posters", "--json"], ["note", "posters"],
+                 ["untag", "posters", "print"], ["search"], ["search", "--json"], ["search", "poster"]):
+        out = CliRunner().invoke(cli, args)
+        assert out.exit_code == 0, (args, out.output)
+        assert SENTINEL not in out.output and SENTINEL[:12] not in out.output, (args, out.output)
+        assert "***" in out.output or args[0] == "untag", (args, out.output)  # what was there is shown scrubbed
+
+
 # -- the leak hunt: paths found by an audit, each closed ------------------------------------------
 def test_a_key_quoted_far_into_an_answer_leaves_not_even_its_start(tmp_path: Path) -> None:
     """Messages were cut to length before they were scrubbed: an answer that is not JSON, quoting

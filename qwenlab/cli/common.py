@@ -16,10 +16,11 @@ import click
 
 from ..errors import NoLogError
 from ..paths import DB_NAME, data_dir
+from ..secrets import redact, redact_json
 from ..store.log import Log
 from ..sweeps.budget import run_setting_problems
 
-__all__ = ["log_path", "existing_log", "log_or_empty", "run_setting", "remove_new_log", "layout", "command_name", "echo_json",
+__all__ = ["log_path", "existing_log", "log_or_empty", "run_setting", "remove_new_log", "layout", "command_name", "echo_json", "echo_text",
            "output_path"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
@@ -63,8 +64,17 @@ def _typed(program: Path, name: str) -> str:
 def echo_json(document: Any) -> None:
     """Print `document` (a list or an object) as one JSON document, as every `--json` does: a
     script reads it whole with `json.load` or `jq`, and an empty answer is `[]`, not nothing.
-    Values JSON has no word for (a timestamp, a path) are written as text."""
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    Values JSON has no word for (a timestamp, a path) are written as text. The API key is
+    scrubbed from it, as from `echo_text`'s."""
+    click.echo(json.dumps(redact_json(json.loads(json.dumps(document, default=str))), indent=2, ensure_ascii=False))
+
+
+def echo_text(text: Any, *, err: bool = False) -> None:
+    """Print what a user wrote into the log (a note, a tag, a prompt, a listing of them) with the
+    API key scrubbed out: a log written before qwenlab refused a key pasted into a note, a tag or
+    a prompt kept it, and `qwenlab logs NAME`, `note`, `untag` and `search` printed it whole
+    (reports and bundles refuse or scrub it)."""
+    click.echo(redact(text), err=err)
 
 
 def log_path() -> Path:

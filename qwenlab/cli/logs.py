@@ -17,7 +17,7 @@ from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
 from ..store.organize import Organizer, unknown_tag
 from ..store.provenance import EMULATOR_MEANS
-from .common import echo_json, existing_log, log_or_empty, log_path
+from .common import echo_json, echo_text, existing_log, log_or_empty, log_path
 from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
@@ -115,7 +115,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
         df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
-        click.echo(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))
+        echo_text(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))  # tags: the user's text
         click.echo("\n".join(_legend(Log(path), df) + ([_IMPORTED_MEANS] if df["imported"].any() else [])))
 
 
@@ -144,7 +144,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     for label, text in (("tags", ", ".join(tags)), ("note", exp.row.get("notes")),
                         ("archived", exp.row.get("archived_at")), ("imported", _imported_line(exp.row))):
         if text:
-            click.echo(f"  {label}: {text}")
+            echo_text(f"  {label}: {text}")
     mixed = exp.provenance.mixed
     columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
                "latency_s", "error_code"]

@@ -8,6 +8,7 @@ from ..core.values import count_of
 from ..errors import ExperimentConflictError, ExperimentNotFoundError
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.organize import Organizer
+from .common import echo_text
 from .exits import param_hints
 
 __all__ = ["tag_command", "untag_command", "note_command", "rename_command", "archive_command", "unarchive_command",
@@ -31,7 +32,7 @@ def tag_command(experiment: str, tags: tuple[str, ...]) -> None:
     List the tagged ones with `qwenlab logs --tag posters`, search them with `qwenlab search --tag posters`.
     """
     exp, org = _open(experiment)
-    click.echo(f"{exp.name}: {', '.join(org.tag(exp.id, *tags))}")
+    echo_text(f"{exp.name}: {', '.join(org.tag(exp.id, *tags))}")
 
 
 @param_hints({**_HINTS, ValueError: "TAGS"})
@@ -46,9 +47,9 @@ def untag_command(experiment: str, tags: tuple[str, ...]) -> None:
     # a typo ('poster' for 'posters') removed nothing and printed the tags as if it had
     missing = [t.strip() for t in tags if t.strip() not in had]
     if missing:
-        click.echo(f"{exp.name} has no tag {', '.join(map(repr, missing))}: nothing removed for "
-                   f"{'it' if len(missing) == 1 else 'them'}", err=True)
-    click.echo(f"{exp.name}: {', '.join(left) or '(no tags)'}")
+        echo_text(f"{exp.name} has no tag {', '.join(map(repr, missing))}: nothing removed for "
+                  f"{'it' if len(missing) == 1 else 'them'}", err=True)
+    echo_text(f"{exp.name}: {', '.join(left) or '(no tags)'}")  # an older log's tag may hold the key
 
 
 @param_hints(_HINTS)
@@ -70,7 +71,7 @@ def note_command(experiment: str, text: str | None, clear: bool) -> None:
         org.note(exp.id, text)
         click.echo(f"{exp.name}: note set ({len(text)} characters; `qwenlab note {exp.name}` prints it)")
     else:
-        click.echo(exp.row.get("notes") or "(no note)")
+        echo_text(exp.row.get("notes") or "(no note)")
 
 
 @param_hints({**_HINTS, ExperimentConflictError: "NEW_NAME", ValueError: "NEW_NAME"})
