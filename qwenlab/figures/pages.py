@@ -15,13 +15,17 @@ forked, in this process); the format follows the file's extension: `.png` (lossl
 print), `.jpg`/`.webp` (a fraction of the size), `.svg`, or `.pdf` (one file, a page per page).
 
 In a notebook a grid shows itself light: a JPEG scaled to the notebook's width (a few hundred KB,
-not a multi-megabyte PNG), with a line saying how to get the full size (`grid.save(...)`).
+not a multi-megabyte PNG), with a line saying how to get the full size (`grid.save(...)`). A grid
+of regions shows at its own pixels instead, one image pixel per pixel of the screen: on a Retina
+screen (devicePixelRatio 2) half a CSS pixel each, by a CSS media query on the screen's resolution,
+no script (see `_img_html`).
 """
 
 from __future__ import annotations
 
 import base64
 import concurrent.futures as cf
+import hashlib
 import html
 import io
 import multiprocessing
@@ -30,6 +34,8 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from PIL import Image
 
 from ..core.values import count_of
 from .text import slug
@@ -44,6 +50,11 @@ DISPLAY_QUALITY = 75   # JPEG quality of what a notebook shows (full size: grid[
 ACTUAL_WIDTH = 4000    # pixels: a page shown at its own pixels (`GridPage.actual_size`), up to this
 ACTUAL_QUALITY = 85    # and at a quality that keeps small text's edges
 SHOWN_PAGES = 1        # pages a grid's notebook display draws; the others are listed with how to show them
+# the whole-number devicePixelRatios at which a page shown at its own pixels is laid out 1/ratio CSS
+# pixels an image pixel (a Retina screen's 2, a phone's 3, and 4); between them (a browser zoomed to
+# 150%) it is shown at the nearest ratio below, slightly enlarged but never shrunk below 1:1
+PIXEL_RATIOS = (2, 3, 4)
+PIXEL_MULTIPLE = 12    # such a page's JPEG is padded to a multiple of this (of every ratio) a side
 
 Render = Callable[[], "tuple[Figure, int, int]"]  # draws a page: its figure, the images drawn, the blanks
 
@@ -118,7 +129,7 @@ class GridPage:
     def display_jpeg(self) -> bytes:
         """What a notebook shows: the page scaled to the notebook's width, or at its own pixels
         (`actual_size`), sharper for its text."""
-        return self.jpeg(ACTUAL_WIDTH, ACTUAL_QUALITY) if self.actual_size else self.jpeg()
+        return even_jpeg(self.figure, ACTUAL_WIDTH, ACTUAL_QUALITY) if self.actual_size else self.jpeg()
 
     def _repr_html_(self) -> str:
         return _img_html(self.display_jpeg(), self.label or self.title, self.actual_size)
@@ -277,13 +288,47 @@ def save_options(suffix: str) -> dict[str, Any]:
     return {}
 
 
+def even_jpeg(figure: "Figure", width: int, quality: int) -> bytes:
+    """The figure as a JPEG at most `width` pixels wide (its own dpi or less), padded with its
+    background to a multiple of PIXEL_MULTIPLE pixels a side, so that at every ratio of
+    PIXEL_RATIOS it is laid out on whole CSS pixels: at devicePixelRatio 2 a page 3,197 pixels wide,
+    laid out 1,598.5 CSS pixels wide, was drawn with every pixel smoothed (Chromium)."""
+    buf = io.BytesIO()
+    # PNG (lossless, fast level) in between, so that the JPEG is encoded once, after the padding
+    figure.savefig(buf, format="png", dpi=min(figure.dpi, width / figure.get_figwidth()),
+                   pil_kwargs={"compress_level": 1})
+    buf.seek(0)
+    with Image.open(buf) as drawn:
+        page = drawn.convert("RGBA")
+    w, h = page.size
+    background = tuple(round(c * 255) for c in figure.get_facecolor()[:3])
+    padded = Image.new("RGB", (-(-w // PIXEL_MULTIPLE) * PIXEL_MULTIPLE, -(-h // PIXEL_MULTIPLE) * PIXEL_MULTIPLE), background)
+    padded.paste(page, (0, 0), page)  # over the background, as a JPEG of the figure is
+    out = io.BytesIO()
+    padded.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
 def _img_html(data: bytes, alt: str, actual_size: bool = False) -> str:
     uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
     alt = html.escape(alt, quote=True)
-    if actual_size:  # one image pixel per CSS pixel, in a box that scrolls both ways
-        return (f"<div style='overflow:auto;max-height:85vh;max-width:100%'><img src='{uri}' alt='{alt}' "
-                "style='max-width:none;width:auto'/></div>")
-    return f"<div><img src='{uri}' alt='{alt}' style='max-width:100%'/></div>"
+    if not actual_size:
+        return f"<div><img src='{uri}' alt='{alt}' style='max-width:100%'/></div>"
+    # One image pixel per pixel of the screen, in a box that scrolls both ways. Its own size in CSS
+    # pixels is that on a screen of one device pixel per CSS pixel; on a Retina screen
+    # (devicePixelRatio 2) every image pixel would be drawn on 2 x 2 device pixels, enlarged and
+    # smoothed, so a media query on the resolution lays it out 1/2 of that (1/3, 1/4 on denser
+    # screens). A <style> and not a script: a notebook's outputs may be untrusted, their scripts
+    # not run, and its class is the image's own, so that one output's rule reaches no other. Where
+    # a sanitizer drops the <style> (JupyterLab's, on an untrusted notebook) the image stays at its
+    # CSS size, enlarged on a Retina screen but readable: never at half size on an ordinary one.
+    with Image.open(io.BytesIO(data)) as shown:
+        width = shown.width
+    scope = "qwl-px-" + hashlib.sha256(data).hexdigest()[:12]
+    rules = "".join(f"@media (min-resolution:{r}dppx),(-webkit-min-device-pixel-ratio:{r})"
+                    f"{{.{scope} img{{width:{width // r}px !important;height:auto !important}}}}" for r in PIXEL_RATIOS)
+    return (f"<style>{rules}</style><div class='{scope}' style='overflow:auto;max-height:85vh;max-width:100%'>"
+            f"<img src='{uri}' alt='{alt}' style='max-width:none;width:auto'/></div>")
 
 
 def _workers(asked: int | None, pages: int) -> int:
