@@ -322,12 +322,14 @@ def _img_html(data: bytes, alt: str, actual_size: bool = False) -> str:
     # not run, and its class is the image's own, so that one output's rule reaches no other. Where
     # a sanitizer drops the <style> (JupyterLab's, on an untrusted notebook) the image stays at its
     # CSS size, enlarged on a Retina screen but readable: never at half size on an ordinary one.
+    # The box's max-height in px first: that sanitizer drops a length in vh (its CSS lengths are
+    # px, em, pt...), which left the box as tall as the page; where vh is kept, it wins.
     with Image.open(io.BytesIO(data)) as shown:
         width = shown.width
     scope = "qwl-px-" + hashlib.sha256(data).hexdigest()[:12]
     rules = "".join(f"@media (min-resolution:{r}dppx),(-webkit-min-device-pixel-ratio:{r})"
                     f"{{.{scope} img{{width:{width // r}px !important;height:auto !important}}}}" for r in PIXEL_RATIOS)
-    return (f"<style>{rules}</style><div class='{scope}' style='overflow:auto;max-height:85vh;max-width:100%'>"
+    return (f"<style>{rules}</style><div class='{scope}' style='overflow:auto;max-height:800px;max-height:85vh;max-width:100%'>"
             f"<img src='{uri}' alt='{alt}' style='max-width:none;width:auto'/></div>")
 
 

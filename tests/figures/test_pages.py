@@ -188,6 +188,20 @@ def test_a_grid_of_regions_shows_in_a_notebook_at_its_own_pixels(exp) -> None:
     assert "max-width:100%" in whole and "overflow:auto" not in whole
 
 
+def test_a_grid_of_regions_keeps_its_scroll_box_under_jupyterlabs_sanitizer(exp) -> None:
+    """JupyterLab's sanitizer (an untrusted notebook's outputs) keeps a max-height in px, em or
+    pt and drops one in vh: the box was then as tall as the page, thousands of pixels. What it
+    keeps, a box no taller than a screen, is what a trusted notebook's last declaration refines."""
+    import re
+
+    html = build_grid(exp, rows="promptExtend", cols="size", page=None, region=(0, 0, 1, 0.3))._repr_html_()
+    style = re.search(r"<div class='[^']*' style='([^']*)'", html).group(1)
+    declarations = [d.split(":", 1) for d in style.split(";") if d]
+    kept = [value for name, value in declarations if name == "max-height" and re.fullmatch(r"\d+(px|em|pt)", value)]
+    assert kept and int(kept[0].removesuffix("px")) <= 1000
+    assert [value for name, value in declarations if name == "max-height"][-1] == "85vh"  # where vh is kept, it wins
+
+
 @pytest.mark.parametrize("platform, methods", [("win32", ["spawn"]), ("darwin", ["spawn", "fork", "forkserver"])])
 def test_pages_are_drawn_in_this_process_where_fork_is_missing_or_unsafe(exp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                         platform: str, methods: list[str]) -> None:
