@@ -38,6 +38,10 @@ costs (an amber banner), a MIXED experiment says so and captions each synthetic 
 Of an experiment whose sweep is still sending, it says so ("still running"): "reload" reads the
 log again for the images logged since.
 
+A tile's thumbnail has a pixel for every pixel of the screen it is drawn on (its width, `thumb_px`,
+times the device pixel ratio the browser tells, at least 2: `qwenlab.widgets.tiles.tile_size`), so
+a poster's small text reads on the tiles, on a Retina screen too.
+
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
 that touches files only (`qwenlab.widgets.tiles`). Only the page shown gets thumbnails; the sorted,
@@ -104,7 +108,8 @@ class Explorer(ExplorerPages):
 
     rows, cols: axes to lay out (default: the first two axes with more than one value).
     page_size: at most this many tiles per page; a page keeps the grid's cells whole (a cell larger
-    than a page is split, and the page label says so). thumb_px: tile width on screen. judge: the name stored with
+    than a page is split, and the page label says so). thumb_px: tile width on screen, in CSS pixels
+    (its thumbnail is made with as many pixels as the screen draws it on). judge: the name stored with
     ratings (default: the OS user).
     status, rating, score, max_cost, sort: the filters and order to open with (see
     `qwenlab.widgets.filters`), e.g. status="failed", rating=">=4", score="<0.5", sort="cost".
@@ -199,7 +204,7 @@ class Explorer(ExplorerPages):
                        layout=w.Layout(align_items="center"))
         # the detail (the viewer) above the grid, as wide as the notebook: a 30-px label must be readable
         widget = w.VBox([w.HTML(f"<style>{TILE_CSS}{REQUEST_CSS}</style>"), self.keys.widget, self.header, controls,
-                         facets, pager, self.detail, self.grid.widget])
+                         facets, pager, self.detail, self.grid.widget, self.grid.screen.widget])
         widget.add_class("qwenlab-explorer")
         widget.add_class(KEYS_CLASS)  # arrow keys pressed anywhere in it reach `on_key`
         return widget
