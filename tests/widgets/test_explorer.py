@@ -303,6 +303,35 @@ def test_a_cell_in_doubt_is_a_tile_that_says_so_and_what_the_next_run_does(lab: 
     assert "5 images, 1 cell without one" in ex.header.value
 
 
+def test_a_cell_on_the_wire_of_a_run_still_sending_reads_running_then_in_doubt_once_it_ended(
+        lab: Lab, emulator: Emulator) -> None:
+    """Opened during a live run (then "reload"), the cell whose request was on the wire read
+    "in_doubt", as one a dead run left: in the tile, the status filter and the detail, with the
+    advice that it may have been paid for. While its run sends it is only waiting for its answer;
+    in doubt once the run ended (or its process died) without one."""
+    from qwenlab.store.run_lock import holding_run
+
+    emulator.script(["task_error"])
+    exp = run(lab, repeats=1)
+    with sqlite3.connect(exp.log.path) as db:  # on the wire: sent, no answer logged yet
+        db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
+    with holding_run(lab.log.path, exp.id):  # as a live run does, in this process or another
+        lab.log.update_experiment(exp.id, status="running")
+        ex = exp.explore(status="running")
+        assert len(ex.tiles) == 1 and "[running]" in ex.tiles[0].caption.value
+        assert ("running", "sent") in ex.facets.status.options
+        ex.tiles[0].hit.click()
+        assert "<th>status</th><td>running</td>" in ex.info.value and "waiting for its answer" in ex.info.value
+        assert "in_doubt" not in ex.info.value and "it may have been paid for" not in ex.info.value
+        lab.log.update_experiment(exp.id, status="interrupted")  # it ended without the answer
+    ex.reload_button.click()
+    assert len(ex.tiles) == 1 and "[in_doubt]" in ex.tiles[0].caption.value
+    assert ("in_doubt", "sent") in ex.facets.status.options
+    # the same cell still shown in the detail, in doubt now
+    assert ex.detail.layout.display != "none" and ex.selected is not None and ex.selected.task_id == ex.tiles[0].entry.task_id
+    assert "<th>status</th><td>in_doubt</td>" in ex.info.value and "it may have been paid for" in ex.info.value
+
+
 def test_reload_picks_up_images_logged_after_opening(lab: Lab) -> None:
     exp = run(lab, repeats=1)
     ex = exp.explore()
@@ -331,8 +360,8 @@ def test_turning_pages_leaves_no_widgets_behind(lab: Lab) -> None:
 
 def test_the_header_says_when_the_sweep_is_still_running_until_reloaded_after(lab: Lab) -> None:
     """Opened while its sweep still sent, the explorer showed the images logged so far, the
-    cells to come as "pending" tiles and the one on the wire as "in_doubt", and nothing said the
-    run went on nor that "reload" would bring the rest."""
+    cells to come as "pending" tiles and the one on the wire as "in_doubt" (now "running"), and
+    nothing said the run went on nor that "reload" would bring the rest."""
     from qwenlab.store.run_lock import holding_run
 
     exp = run(lab, repeats=1)
