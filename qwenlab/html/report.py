@@ -45,7 +45,7 @@ from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
 from ..secrets import register_secret
 from ..store.catalog import REPEAT, Catalog, Entry
-from ..store.log import IN_DOUBT, status_word
+from ..store.log import IN_DOUBT
 from ..store.organize import Organizer
 from ..store.provenance import EMULATOR, RUNWARE, backend_label, is_unreached
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
@@ -370,10 +370,11 @@ def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,
                        if e.path in thumbs.uris else
                        f"<div class=\"failed\">{esc(e.problem().splitlines()[0] if e.failed else UNREADABLE)}</div>"
                        for e in group)
-        status = esc(status_word(first.status))  # a task left 'sent' is in_doubt, as every count says
+        # a task left 'sent' is in_doubt, as every count says; "running" while its run still sends
+        status = esc(first.status_said)
         if first.status == "failed":
             status = f"<span class=\"failed\">{status}</span>"
-        elif status_word(first.status) == IN_DOUBT:
+        elif first.status_said == IN_DOUBT:
             status = f"<span class=\"failed\" title=\"{esc(IN_DOUBT_ADVICE)}\">{status}</span>"
         error = ""
         if first.error_code or first.error_message:

@@ -11,13 +11,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..core.values import is_missing
-from ..store.log import IN_DOUBT, status_word
+from ..store.log import AWAITED, IN_DOUBT
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
 
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
 
-__all__ = ["request_html", "REQUEST_CSS"]
+__all__ = ["request_html", "REQUEST_CSS", "AWAITED_NOTE"]
+
+AWAITED_NOTE = "sent, waiting for its answer: its run is still sending (reload to see what it logged since)"
 
 REQUEST_CSS = """
 .qwl-detail { line-height: 1.35; font-size: 12px; }
@@ -46,8 +48,8 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
     where = {"emulator": f"qwenlab's offline emulator ({t.get('api_host')}){synthetic}",
              "runware": f"Runware ({t.get('api_host')})"}.get(t.get("backend") or "", "not recorded")
     rows: list[tuple[str, Any]] = [
-        # a task left 'sent' is "in_doubt" here as in every count and filter
-        ("status", status_word(t["status"]) if t.get("status") else None),
+        # a task left 'sent' is "in_doubt" here as in every count and filter; "running" while its run sends
+        ("status", entry.status_said if t.get("status") else None),
         ("ran on", where if t.get("status") != "pending" else None),
         ("seed", entry.seed if entry.seed is not None else "—"),
         ("cost", f"{cost} ({source})" if cost and source else cost or "—"),
@@ -71,8 +73,10 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
                     for k, v in rows if v not in (None, ""))
     parts = [f"<div class='qwl-detail'><b>{html.escape(title)}</b><br><small>{html.escape(setting)}</small>",
              f"<table>{table}</table>"]
-    if t.get("status") and status_word(t["status"]) == IN_DOUBT:  # sent, no answer logged: say what happens to it
+    if t.get("status") and entry.status_said == IN_DOUBT:  # sent, no answer logged: say what happens to it
         parts.append(f"<div class='qwl-error'>{html.escape(IN_DOUBT_ADVICE)}</div>")
+    elif t.get("status") and entry.status_said == AWAITED:  # its run is still sending: nothing is wrong yet
+        parts.append(f"<div>{html.escape(AWAITED_NOTE)}</div>")
     if t.get("error_code") or t.get("error_message"):
         parts.append(f"<div class='qwl-error'><b>error {html.escape(str(t.get('error_code') or ''))}</b>: "
                      f"{html.escape(str(t.get('error_message') or ''))}</div>")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from ..core.values import present, same_value
 from ..errors import UnknownAxisError
 from .axes import REPEAT, AxisInfo, axis_infos_of, filled_cell
+from .log import status_word
 from .provenance import EMULATOR, Provenance
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Entry:
     latency_s: float | None = None
     task: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     image: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # its images row, where it has one
+    live: bool = field(default=False, repr=False, compare=False)  # its run still sending when read (`Catalog.live`)
 
     def value(self, axis: str) -> Any:
         return self.repeat if axis == REPEAT else self.cell.get(axis)
@@ -90,11 +92,19 @@ class Entry:
         """The seed to print: the one the API reported, else the one sent."""
         return self.seed if self.seed is not None else self.requested_seed
 
+    @property
+    def status_said(self) -> str:
+        """Its status as views say it (`status_word`): a task sent is "in_doubt", or "running"
+        while its run is still sending (`live`)."""
+        return status_word(self.status, self.live)
+
     def problem(self) -> str:
         """Why there is no image: "failed: inferenceError — message", "not run", ..."""
         if self.status == "failed":
             head = f"FAILED: {self.error_code}" if self.error_code else "FAILED"
             return f"{head}\n{self.error_message}" if self.error_message else head
+        if self.status == "sent" and self.live:
+            return "RUNNING: sent, waiting for its answer\n(its run is still sending)"
         if self.status == "sent":
             return "IN DOUBT: sent, no answer logged\n(run the sweep again to recover it)"
         if self.status == "pending":
@@ -113,11 +123,18 @@ class Catalog:
     title: str | None = None
     log: Any = field(default=None, repr=False, compare=False)  # the experiment's Log (its text scores, for views)
     provenance: Provenance = field(default_factory=Provenance)  # where the experiment's cells ran (all of them)
+    # its run (a comparison's: a member's) was still sending when the log was read
+    # (`ExperimentRecord.sending`, its status 'running' as the run lock says): a task sent is then
+    # awaiting its answer ("running", `Entry.live`), not in doubt
+    live: bool = False
 
     @classmethod
     def load(cls, experiment: "ExperimentRecord") -> "Catalog":
         """Read the experiment's tasks and images from the log, once."""
         log, exp_id = experiment.log, experiment.id
+        # the experiments whose run is still sending, read before the tasks: a run ending between
+        # leaves its cells "running" until the next read, never a live one's "in doubt"
+        sending = experiment.sending
         tasks = log.tasks(exp_id)
         images = log.images(exp_id)
         by_task: dict[int, list[dict[str, Any]]] = {}
@@ -136,7 +153,7 @@ class Catalog:
                 requested_seed=t.get("seed") if t.get("seed_policy") == "pin" else None,
                 seed_policy=t.get("seed_policy"), error_code=t.get("error_code"), error_message=t.get("error_message"),
                 prompt=t.get("prompt"), negative_prompt=t.get("negative_prompt"), width=t.get("width"),
-                height=t.get("height"), latency_s=t.get("latency_s"), task=t)
+                height=t.get("height"), latency_s=t.get("latency_s"), task=t, live=t.get("experiment_id") in sending)
             imgs = by_task.get(t["id"], [])
             if not imgs:
                 entries.append(Entry(cost_usd=t.get("cost_usd"), **common))
@@ -149,7 +166,8 @@ class Catalog:
                 entries.append(Entry(image_id=img["id"], path=path, result=k, seed=img.get("seed"), image=img,
                                      cost_usd=img.get("cost_usd") if img.get("cost_usd") is not None else t.get("cost_usd"),
                                      **common))
-        return cls(experiment.name, axes, entries, exp_id, experiment.name, log, Provenance.of_tasks(tasks))
+        return cls(experiment.name, axes, entries, exp_id, experiment.name, log, Provenance.of_tasks(tasks),
+                   bool(sending))
 
     # -- queries ------------------------------------------------------------------------------
     def check_axes(self, *names: str | None, parameter: str | None = None, repeat: bool = True) -> None:

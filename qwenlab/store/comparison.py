@@ -252,6 +252,12 @@ class ComparisonRecord(ExperimentRecord):
         return list(dict.fromkeys(names))
 
     @property
+    def sending(self) -> frozenset[int]:
+        """The members whose run is still sending (`ExperimentRecord.sending`): a finished member's
+        task left sent is in doubt, whatever another member's run does."""
+        return frozenset(m.id for m in self.experiments if m.status == "running")
+
+    @property
     def row(self) -> dict[str, Any]:
         """An experiments row standing for the comparison: its name, the least advanced status of its
         experiments, its axes; no budget (each experiment keeps its own)."""

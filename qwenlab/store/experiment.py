@@ -103,6 +103,12 @@ class ExperimentRecord:
         return str(row["status"])
 
     @property
+    def sending(self) -> frozenset[int]:
+        """The ids of the experiments this record covers whose run is still sending (`status`
+        'running'): its own, or none. Their tasks sent are waiting for an answer, not in doubt."""
+        return frozenset([self.id]) if self.status == "running" else frozenset()
+
+    @property
     def stop_reason(self) -> str | None:
         """Why the last run stopped early (budget, a fatal error, Ctrl-C), or None."""
         return self.row.get("stop_reason")

@@ -31,16 +31,22 @@ from .tasks import SPENT_SQL, Tasks
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Log", "IN_DOUBT", "status_word"]
+__all__ = ["Log", "IN_DOUBT", "AWAITED", "status_word"]
 
 # A task the log holds as 'sent' (its request went, no answer was logged: maybe paid) is "in doubt"
 # wherever qwenlab counts it: counts(), lab.experiments(), the cost summaries and the CLI.
 IN_DOUBT = "in_doubt"
+# ...but while its experiment's run is still sending (`ExperimentRecord.status` 'running': its run
+# lock held), a task sent is only waiting for its answer: a view of a live run says so, not "in doubt"
+AWAITED = "running"
 
 
-def status_word(status: str) -> str:
-    """A task's status as qwenlab's counts, listings and filters say it: 'sent' is "in_doubt"."""
-    return IN_DOUBT if status == "sent" else status
+def status_word(status: str, live: bool = False) -> str:
+    """A task's status as qwenlab's counts, listings and filters say it: 'sent' is "in_doubt", or,
+    with `live` (its experiment's run is still sending), "running": its answer is awaited."""
+    if status == "sent":
+        return AWAITED if live else IN_DOUBT
+    return status
 
 
 # SPENT_NOW_SQL (qwenlab/store/tasks.py) over the cost rollups (m013, `cost_rollups r`, money in 1e-10 USD units;

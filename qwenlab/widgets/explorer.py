@@ -36,7 +36,13 @@ explorer never runs OCR (`exp.score_text()` does); with no scores stored these c
 Its header says where the images came from: the offline emulator's are SYNTHETIC with emulated
 costs (an amber banner), a MIXED experiment says so and captions each synthetic tile "synthetic".
 Of an experiment whose sweep is still sending, it says so ("still running"): "reload" reads the
-log again for the images logged since.
+log again for the images logged since. A cell whose request is on the wire then reads "running"
+(waiting for its answer); "in_doubt" is for a cell sent whose run ended, or whose process died,
+without an answer (`qwenlab.store.log.status_word`).
+
+A tile's thumbnail has a pixel for every pixel of the screen it is drawn on (its width, `thumb_px`,
+times the device pixel ratio the browser tells, at least 2: `qwenlab.widgets.tiles.tile_size`), so
+a poster's small text reads on the tiles, on a Retina screen too.
 
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
@@ -54,7 +60,6 @@ from typing import TYPE_CHECKING, Any
 from ..html.request_view import REQUEST_CSS, request_html
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..store.experiment import provenance_banner
-from ..store.log import status_word
 from ..typography.badges import score_badges
 from .compare import MAX_IMAGES, CompareViewer
 from .detail import SCORES, DetailPane, api_extra_html, int_or_none
@@ -104,7 +109,8 @@ class Explorer(ExplorerPages):
 
     rows, cols: axes to lay out (default: the first two axes with more than one value).
     page_size: at most this many tiles per page; a page keeps the grid's cells whole (a cell larger
-    than a page is split, and the page label says so). thumb_px: tile width on screen. judge: the name stored with
+    than a page is split, and the page label says so). thumb_px: tile width on screen, in CSS pixels
+    (its thumbnail is made with as many pixels as the screen draws it on). judge: the name stored with
     ratings (default: the OS user).
     status, rating, score, max_cost, sort: the filters and order to open with (see
     `qwenlab.widgets.filters`), e.g. status="failed", rating=">=4", score="<0.5", sort="cost".
@@ -199,7 +205,7 @@ class Explorer(ExplorerPages):
                        layout=w.Layout(align_items="center"))
         # the detail (the viewer) above the grid, as wide as the notebook: a 30-px label must be readable
         widget = w.VBox([w.HTML(f"<style>{TILE_CSS}{REQUEST_CSS}</style>"), self.keys.widget, self.header, controls,
-                         facets, pager, self.detail, self.grid.widget])
+                         facets, pager, self.detail, self.grid.widget, self.grid.screen.widget])
         widget.add_class("qwenlab-explorer")
         widget.add_class(KEYS_CLASS)  # arrow keys pressed anywhere in it reach `on_key`
         return widget
@@ -213,19 +219,22 @@ class Explorer(ExplorerPages):
         self.badges = score_badges(self.exp)  # the log's text scores: no OCR here
         # a sweep still sending its cells: the header says so, and that "reload" brings what it logs
         # next (the grid is what the log held when it was read; nothing said it was not all)
-        self._running = self.exp.status == "running"
+        self._running = self.catalog.live  # `ExperimentRecord.status`, read with the cells (`Catalog.load`)
         if "pane" in self.__dict__:
             self.pane.badges = self.badges
         self._varying = [a for a in self.catalog.varying if a != REPEAT]  # once: it scans every entry
         self._places: dict[str, dict[int, tuple[int, str]]] = {}  # axis -> id(entry) -> its position
         self._items = None
-        self.facets.refresh(self.catalog.entries, self.ratings, self.badges)
+        self.facets.refresh(self.catalog.entries, self.ratings, self.badges, live=self.catalog.live)
 
     def reload(self) -> None:
         """Read the log again (new images of a sweep still running, ratings given elsewhere)."""
+        # the selection is kept across the reload: noted first, since the status filter's options
+        # said anew (a cell sent reads "in_doubt" once its run ended) reset it on the way
+        kept = (self.selected.task_id, self.selected.image_id) if self.selected is not None else None
         self._load()
-        if self.selected is not None:  # keep the selection across the reload
-            same = [e for e in self.catalog.entries if (e.task_id, e.image_id) == (self.selected.task_id, self.selected.image_id)]
+        if kept is not None:
+            same = [e for e in self.catalog.entries if (e.task_id, e.image_id) == kept]
             self.selected = same[0] if same else None
         self._render()
         self._show_detail()
@@ -367,7 +376,7 @@ class Explorer(ExplorerPages):
         if e.image_id is not None:
             bits.append(f"seed {e.seed}")
         else:
-            bits.append(f"[{status_word(e.status)}{': ' + str(e.error_code) if e.error_code else ''}]")
+            bits.append(f"[{e.status_said}{': ' + str(e.error_code) if e.error_code else ''}]")
         text = html.escape(" · ".join(bits))
         rating = self.ratings.get(e.image_id) if e.image_id is not None else None
         if rating and (rating.get("score") is not None or rating.get("note")):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..core.values import present
-from ..store.log import IN_DOUBT, status_word
+from ..store.log import AWAITED, IN_DOUBT, status_word
 from .require import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -72,20 +72,23 @@ class EntryFilters:
         self._wanted = (status, max_cost)
         self.widgets = [self.status, self.rating, self.score, self.cost, self.sort]
 
-    def refresh(self, entries: list["Entry"], ratings: Mapping[int, Mapping[str, Any]], badges: "ScoreBadges") -> None:
-        """Offer the statuses and costs these entries have; remember the ratings and scores to filter by."""
+    def refresh(self, entries: list["Entry"], ratings: Mapping[int, Mapping[str, Any]], badges: "ScoreBadges", *,
+                live: bool = False) -> None:
+        """Offer the statuses and costs these entries have; remember the ratings and scores to filter by.
+        live: the experiment's run is still sending (a task sent is then "running", not "in_doubt")."""
         self.ratings, self.badges = ratings, badges
         statuses = sorted({e.status for e in entries}, key=lambda s: _STATUS_ORDER.get(s, 9))
         costs = sorted({round(c, 6) for c in (_cost(e) for e in entries) if c is not None})[:24]
         status, max_cost = self._wanted
         self._wanted = (None, None)  # asked for at opening only; later the user's choice stands
-        if status == IN_DOUBT:  # as every count says it; the log's status is 'sent'
+        if status in (IN_DOUBT, AWAITED):  # as every count says it (or, its run live, "running"); the log's is 'sent'
             status = "sent"
         if status is not None and status not in _STATUS_ORDER:
-            raise ValueError(f"status must be one of {', '.join(status_word(s) for s in _STATUS_ORDER)}, got {status!r}")
+            raise ValueError(f"status must be one of {', '.join(status_word(s) for s in _STATUS_ORDER)} ({AWAITED!r}: "
+                             f"sent while its run still sends, as {IN_DOUBT!r}), got {status!r}")
         if status is not None and status not in statuses:  # asked for, none yet: an empty choice, not an error
             statuses.append(status)
-        _set_options(self.status, [("all", ALL)] + [(status_word(s), s) for s in statuses], status)
+        _set_options(self.status, [("all", ALL)] + [(status_word(s, live), s) for s in statuses], status)
         cost_value = None
         if max_cost is not None:
             under = [c for c in costs if c <= max_cost + 1e-9]

@@ -10,6 +10,13 @@ In a kernel (an asyncio loop running), a page whose thumbnails are not all cache
 at once with grey tiles, and each missing thumbnail is made in a thread and put in its tile by a
 task on the kernel's own loop, in the main thread: the page turns in a few milliseconds and the
 pictures arrive as they are made. Without a loop (a script, a test), the page waits for them.
+
+A tile's picture has a pixel for every pixel of the screen it is drawn on: its thumbnail is made
+for the tile's width times the device pixel ratio (`tile_size`), at least TILE_SCALE (a Retina
+screen's 2) and more where the browser says its screen has more (`qwenlab.widgets.screen`; the
+tiles shown are then made again). Thumbnails of 256 px, drawn 150 CSS px wide on a screen of two
+pixels per CSS pixel, were enlarged (a portrait's 171 px wide, 1.75 times), and a misspelled
+headline was read in the viewer only, one click per poster.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import concurrent.futures as cf
 import functools
 import html
 import io
+import math
 import os
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -26,13 +34,20 @@ from ..errors import ImageError
 from ..store.catalog import REPEAT
 from ..store.thumbnails import DEFAULT_SIZE, is_fresh, thumbnail_of, thumbnail_path
 from .require import require_ipywidgets
+from .screen import PixelRatio
 
 if TYPE_CHECKING:
     from ..store.catalog import Catalog, Entry
 
-__all__ = ["TileGrid", "Tile", "TILE_CSS", "blank_jpeg", "thumb_jpeg", "unreadable_jpeg", "unreadable_tile"]
+__all__ = ["TileGrid", "Tile", "TILE_CSS", "TILE_SCALE", "tile_size", "blank_jpeg", "thumb_jpeg", "unreadable_jpeg",
+           "unreadable_tile"]
 
 GRID_MAX_HEIGHT = "85vh"  # the grid's scroll box, as the HTML report's tables (qwenlab.html.page)
+# device pixels per CSS pixel the tiles are made for, at the least: before the browser says (and
+# when it says 1, so that a page is not made twice) a Retina screen's, the one a laptop has; on a
+# screen of one the browser shrinks the picture, which stays sharp
+TILE_SCALE = 2.0
+_SIZE_STEP = 16  # thumbnail sizes rounded up to this: fewer cached sizes (a zoom of 110% and of 125% share one)
 
 TILE_CSS = """
 .qwl-tile { position: relative; border: 2px solid transparent; border-radius: 4px; padding: 2px; margin: 2px; }
@@ -45,6 +60,16 @@ TILE_CSS = """
 .qwl-grid .qwl-rowhead { position: sticky; left: 0; z-index: 1; }
 .qwl-grid .qwl-colhead.qwl-rowhead { z-index: 3; }
 """
+
+def tile_size(px: int, aspect: float | None, scale: float = TILE_SCALE) -> int:
+    """The thumbnail size (the side of the box it fits, `qwenlab.store.thumbnails`) of a tile `px`
+    CSS pixels wide showing an image of `aspect` (width / height; None: a square) on a screen of
+    `scale` device pixels per CSS pixel: at least px x scale pixels wide (a portrait's box is its
+    height), so that the browser never enlarges it. Rounded up to a multiple of 16."""
+    width_share = min(1.0, max(1 / 8, _rounded(aspect) or 1.0))  # a portrait's width is this much of its box
+    need = math.ceil(px * max(1.0, scale) / width_share - 1e-6)
+    return max(DEFAULT_SIZE // 8, min(4096, -(-need // _SIZE_STEP) * _SIZE_STEP))
+
 
 def _box(aspect: float | None, size: int) -> tuple[int, int]:
     """(width, height) of a picture of `aspect` that fits a `size` x `size` box, as a thumbnail
@@ -122,9 +147,9 @@ def unreadable_tile(reason: object, hint: str = "", aspect: float | None = None,
     return unreadable_jpeg(what, hint, aspect, size)
 
 
-def _tile_jpeg(entry: "Entry") -> bytes:
-    """A tile's picture: a click on a tile shows why its image cannot be read."""
-    return thumb_jpeg(entry.path, hint="click for why", aspect=entry.aspect)
+def _tile_jpeg(entry: "Entry", size: int) -> bytes:
+    """A tile's picture (`size`: `tile_size`): a click on a tile shows why its image cannot be read."""
+    return thumb_jpeg(entry.path, size, hint="click for why", aspect=entry.aspect)
 
 
 def is_cached(path: str | None, size: int = DEFAULT_SIZE) -> bool:
@@ -204,6 +229,15 @@ class TileGrid:
         self._ahead: cf.Future[Any] | None = None
         self.filling: asyncio.Task[None] | None = None  # the task putting late thumbnails in their tiles
         self._layout: list[Any] = []  # the widgets laying out the page shown (not its tiles, which are reused)
+        self.scale = TILE_SCALE  # device pixels per CSS pixel the pictures are made for (`tile_size`)
+        # the browser says its own (the grid's view puts `screen.widget` in it): the tiles shown are
+        # made again for a larger one
+        self.screen = PixelRatio()
+        self.screen.on_change(self._on_ratio)
+
+    def size_of(self, entry: "Entry") -> int:
+        """The thumbnail size of this entry's tile (`tile_size`)."""
+        return tile_size(self.px, entry.aspect, self.scale)
 
     @property
     def tiles(self) -> list[Tile]:
@@ -221,12 +255,12 @@ class TileGrid:
             self.filling.cancel()  # the page it was filling is gone
             self.filling = None
         loop = _running_loop()
-        late = [e for e in entries if not is_cached(e.path)] if loop is not None else []
+        late = [e for e in entries if not is_cached(e.path, self.size_of(e))] if loop is not None else []
         later = {id(e) for e in late}
         # made in parallel where not cached yet (Pillow decodes outside the GIL); in a kernel, the
         # missing ones come after the page is shown
-        jpegs = list(self._threads.map(lambda e: blank_jpeg(e.aspect) if id(e) in later
-                                        else _tile_jpeg(e), entries))
+        jpegs = list(self._threads.map(lambda e: blank_jpeg(e.aspect, self.size_of(e)) if id(e) in later
+                                        else _tile_jpeg(e, self.size_of(e)), entries))
         for tile, entry, jpeg, caption in zip(self.pool, entries, jpegs, captions):
             tile.show(entry, jpeg, caption, entry is selected)
         if late and loop is not None:
@@ -272,7 +306,7 @@ class TileGrid:
         loop = asyncio.get_running_loop()
 
         async def one(entry: "Entry") -> None:
-            jpeg = await loop.run_in_executor(self._threads, _tile_jpeg, entry)
+            jpeg = await loop.run_in_executor(self._threads, _tile_jpeg, entry, self.size_of(entry))
             for tile in self.pool:
                 if tile.entry is entry:
                     tile.image.value = jpeg
@@ -281,9 +315,27 @@ class TileGrid:
 
     def make_ahead(self, entries: Sequence["Entry"]) -> None:
         """Make these entries' thumbnails on disk in the background (files only, no widgets)."""
-        paths = [e.path for e in entries if e.path]
-        if paths and (self._ahead is None or self._ahead.done()):
-            self._ahead = self._threads.submit(_make_thumbs, paths)
+        wanted = [(e.path, self.size_of(e)) for e in entries if e.path]
+        if wanted and (self._ahead is None or self._ahead.done()):
+            self._ahead = self._threads.submit(_make_thumbs, wanted)
+
+    def _on_ratio(self, ratio: float) -> None:
+        """The browser told its device pixel ratio: above the one the tiles were made for, the
+        tiles shown are made again for it (in a kernel, as a page's late thumbnails are)."""
+        scale = max(TILE_SCALE, ratio)
+        if scale == self.scale:
+            return
+        self.scale = scale
+        shown = [t.entry for t in self.tiles if t.entry is not None]
+        if self.filling is not None:
+            self.filling.cancel()
+            self.filling = None
+        loop = _running_loop()
+        if loop is not None:
+            self.filling = loop.create_task(self._fill(shown))
+        else:
+            for tile, jpeg in zip(self.tiles, self._threads.map(lambda e: _tile_jpeg(e, self.size_of(e)), shown)):
+                tile.image.value = jpeg
 
     def wait_ahead(self, timeout: float | None = None) -> None:
         """Wait until the thumbnails being made ahead are on disk (for benchmarks and tests)."""
@@ -307,6 +359,7 @@ class TileGrid:
             self.filling.cancel()
         self._threads.shutdown(wait=False, cancel_futures=True)
         self._close_layout()
+        self.screen.close()
         self.widget.close()
 
 
@@ -318,9 +371,9 @@ def _axis_label(catalog: "Catalog", axis: str, entries: Sequence["Entry"], pos: 
     return axis
 
 
-def _make_thumbs(paths: list[str]) -> None:
-    for p in paths:
-        thumbnail_of(p, DEFAULT_SIZE)  # into the disk cache; an unreadable one is shown blank later
+def _make_thumbs(wanted: list[tuple[str, int]]) -> None:
+    for path, size in wanted:
+        thumbnail_of(path, size)  # into the disk cache; an unreadable one is shown blank later
 
 
 def _head(text: str, *classes: str) -> Any:

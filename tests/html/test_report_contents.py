@@ -157,3 +157,21 @@ def test_a_request_without_an_image_says_why_in_its_place(exp) -> None:
         db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
     doubt = [r for r in _requests(report_html(exp)) if "in_doubt" in r["status"]]
     assert len(doubt) == 1 and "IN DOUBT: sent, no answer logged" in doubt[0]["images"]
+
+
+def test_a_request_on_the_wire_of_a_run_still_sending_reads_running_not_in_doubt(exp) -> None:
+    """A report made while its run still sends (its run lock held, as a live run's is) said
+    "in_doubt" of the request waiting for its answer, as of one a dead run left unanswered."""
+    from qwenlab.store.run_lock import holding_run
+
+    with sqlite3.connect(exp.log.path) as db:  # one cell on the wire: sent, no answer logged yet
+        db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
+    with holding_run(exp.log.path, exp.id):
+        exp.log.update_experiment(exp.id, status="running")
+        rows = _requests(report_html(exp))
+        exp.log.update_experiment(exp.id, status="interrupted")
+    waiting = [r for r in rows if "running" in r["status"]]
+    assert len(waiting) == 1 and "RUNNING: sent, waiting for its answer" in waiting[0]["images"]
+    assert not [r for r in rows if "in_doubt" in r["status"]]
+    doubt = [r for r in _requests(report_html(exp)) if "in_doubt" in r["status"]]  # its run ended: in doubt now
+    assert len(doubt) == 1 and "IN DOUBT: sent, no answer logged" in doubt[0]["images"]

@@ -320,3 +320,26 @@ def test_the_explorer_and_the_html_report_take_a_comparison(lab: Lab, tmp_path: 
     assert "budget</td><td>before: none; after: none" in text.replace("<td class=\"num\">", "<td>")
     assert "before: the sweep&#x27;s base request" in text and "after: the sweep&#x27;s base request" in text
     assert "Glow, Renewed." in text and "<pre>{}</pre>" not in text
+
+
+def test_a_cell_sent_reads_running_only_in_the_member_whose_run_still_sends(lab: Lab) -> None:
+    """A task sent with no answer logged is waiting for it while its run still sends ("running"),
+    and in doubt once its run ended: in a comparison, per member, not by the comparison's status
+    (the least finished member's), which read every member's as its own."""
+    import sqlite3
+
+    from qwenlab.store.run_lock import holding_run
+
+    before, after = lab.experiment("before"), lab.experiment("after")
+    with sqlite3.connect(lab.log.path) as db:  # one cell of each on the wire (or left so)
+        for exp in (before, after):
+            db.execute("UPDATE tasks SET status = 'sent' WHERE id = (SELECT min(id) FROM tasks WHERE experiment_id = ?)",
+                       [exp.id])
+    with holding_run(lab.log.path, before.id):  # 'before' is running; 'after' ended
+        lab.log.update_experiment(before.id, status="running")
+        cat = Catalog.load(lab.compare("before", "after"))
+        lab.log.update_experiment(before.id, status="done")
+    sent = {e.value(EXPERIMENT): e for e in cat.entries if e.status == "sent"}
+    assert cat.live and sent["before"].status_said == "running" and sent["after"].status_said == "in_doubt"
+    assert sent["before"].problem().startswith("RUNNING") and sent["after"].problem().startswith("IN DOUBT")
+    assert not Catalog.load(lab.compare("before", "after")).live

@@ -247,7 +247,7 @@ def test_in_a_kernel_the_page_shows_at_once_and_its_thumbnails_follow(exp: Exper
         ex = exp.explore()
         at_once = [t.image.value for t in ex.tiles]
         # each grey tile has its image's shape: the page does not jump as the pictures arrive
-        blanks = [blank_jpeg(t.entry.aspect) for t in ex.tiles]
+        blanks = [blank_jpeg(t.entry.aspect, ex.grid.size_of(t.entry)) for t in ex.tiles]  # at the tiles' size
         assert ex.grid.filling is not None
         await ex.grid.filling
         return at_once, blanks, [t.image.value for t in ex.tiles]

@@ -220,7 +220,7 @@ def test_an_image_deleted_after_it_was_shown_is_a_tile_saying_it_is_missing(lab:
     """Opened once, the explorer cached every thumbnail; an image deleted after that was still
     drawn from its thumbnail, as the grid drew it. It is a tile that says "image missing" now
     (as the grid's and the report's say it), and a click says why where the picture would be."""
-    from qwenlab.widgets.tiles import unreadable_jpeg
+    from qwenlab.widgets.tiles import tile_size, unreadable_jpeg
 
     exp = run(lab, repeats=1)
     first = exp.explore()
@@ -230,7 +230,9 @@ def test_an_image_deleted_after_it_was_shown_is_a_tile_saying_it_is_missing(lab:
     path.unlink()
     ex = exp.explore()
     shown = [t for t in ex.tiles if t.entry.image_id == tile.entry.image_id][0]
-    missing = unreadable_jpeg("image missing", "click for why", 256 / 384)  # the shape of its 256x384 image
+    # the shape of its 256x384 image, at the size of its tile's thumbnails
+    missing = unreadable_jpeg("image missing", "click for why", 256 / 384, ex.grid.size_of(shown.entry))
+    assert ex.grid.size_of(shown.entry) == tile_size(150, 256 / 384)
     assert shown.image.value == missing, "drawn from the thumbnail of a deleted file"
     assert sum(t.image.value == missing for t in ex.tiles) == 1
     shown.hit.click()
@@ -301,6 +303,35 @@ def test_a_cell_in_doubt_is_a_tile_that_says_so_and_what_the_next_run_does(lab: 
     assert "5 images, 1 cell without one" in ex.header.value
 
 
+def test_a_cell_on_the_wire_of_a_run_still_sending_reads_running_then_in_doubt_once_it_ended(
+        lab: Lab, emulator: Emulator) -> None:
+    """Opened during a live run (then "reload"), the cell whose request was on the wire read
+    "in_doubt", as one a dead run left: in the tile, the status filter and the detail, with the
+    advice that it may have been paid for. While its run sends it is only waiting for its answer;
+    in doubt once the run ended (or its process died) without one."""
+    from qwenlab.store.run_lock import holding_run
+
+    emulator.script(["task_error"])
+    exp = run(lab, repeats=1)
+    with sqlite3.connect(exp.log.path) as db:  # on the wire: sent, no answer logged yet
+        db.execute("UPDATE tasks SET status = 'sent', error_code = NULL, error_message = NULL WHERE status = 'failed'")
+    with holding_run(lab.log.path, exp.id):  # as a live run does, in this process or another
+        lab.log.update_experiment(exp.id, status="running")
+        ex = exp.explore(status="running")
+        assert len(ex.tiles) == 1 and "[running]" in ex.tiles[0].caption.value
+        assert ("running", "sent") in ex.facets.status.options
+        ex.tiles[0].hit.click()
+        assert "<th>status</th><td>running</td>" in ex.info.value and "waiting for its answer" in ex.info.value
+        assert "in_doubt" not in ex.info.value and "it may have been paid for" not in ex.info.value
+        lab.log.update_experiment(exp.id, status="interrupted")  # it ended without the answer
+    ex.reload_button.click()
+    assert len(ex.tiles) == 1 and "[in_doubt]" in ex.tiles[0].caption.value
+    assert ("in_doubt", "sent") in ex.facets.status.options
+    # the same cell still shown in the detail, in doubt now
+    assert ex.detail.layout.display != "none" and ex.selected is not None and ex.selected.task_id == ex.tiles[0].entry.task_id
+    assert "<th>status</th><td>in_doubt</td>" in ex.info.value and "it may have been paid for" in ex.info.value
+
+
 def test_reload_picks_up_images_logged_after_opening(lab: Lab) -> None:
     exp = run(lab, repeats=1)
     ex = exp.explore()
@@ -329,8 +360,8 @@ def test_turning_pages_leaves_no_widgets_behind(lab: Lab) -> None:
 
 def test_the_header_says_when_the_sweep_is_still_running_until_reloaded_after(lab: Lab) -> None:
     """Opened while its sweep still sent, the explorer showed the images logged so far, the
-    cells to come as "pending" tiles and the one on the wire as "in_doubt", and nothing said the
-    run went on nor that "reload" would bring the rest."""
+    cells to come as "pending" tiles and the one on the wire as "in_doubt" (now "running"), and
+    nothing said the run went on nor that "reload" would bring the rest."""
     from qwenlab.store.run_lock import holding_run
 
     exp = run(lab, repeats=1)
@@ -358,3 +389,31 @@ def test_filters_that_leave_no_tile_say_which_and_of_how_many(lab: Lab) -> None:
     assert "promptExtend=on" in label and "failed" in label
     ex.facets.status.value = ALL
     assert len(ex.tiles) == 3 and "3 of 3 shown" in ex.page_label.value
+
+
+def test_a_tiles_picture_has_a_pixel_for_each_pixel_of_the_screen(lab: Lab) -> None:
+    """Tiles 150 CSS px wide: a portrait poster's thumbnail was 171 px wide (256 px tall), enlarged
+    1.75 times on a Retina screen. It is made for a screen of 2 pixels per CSS pixel at least, and
+    made again for a screen of more when the browser says so (its `ratio`, sent by the page)."""
+    exp = lab.run(Sweep(prompt=PROMPT, size="1024x1536", repeats=2), name="posters", progress=False, concurrency=1)
+    ex = exp.explore(rows="", cols="", thumb_px=150)
+
+    def widths() -> list[int]:
+        return [_pixels(t.image.value)[0] for t in ex.tiles]
+
+    assert len(ex.tiles) == 2 and all(w >= 300 for w in widths()), widths()
+    assert all(abs(_shape(t.image.value) - 1024 / 1536) < 0.01 for t in ex.tiles)
+    ex.grid.screen.widget.ratio = 3.0  # what the browser says of a Retina screen zoomed to 150%
+    assert all(w >= 450 for w in widths()), widths()
+    ex.grid.screen.widget.ratio = 1.0  # a screen of one: made for two, shrunk by the browser
+    assert all(300 <= w < 450 for w in widths()), widths()
+    ex.close()
+
+
+def _pixels(jpeg: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as img:
+        return img.size
