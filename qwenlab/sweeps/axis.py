@@ -28,6 +28,7 @@ from ..core.request import Request, parse_size
 from ..core.values import distinct_labels, format_value, is_missing, plain, same_value
 from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
+from .quoted import quoted_axis_problem, unquoted, value_kind
 from .ranges import expand_range
 
 __all__ = ["Axis", "SHORTCUTS"]
@@ -59,12 +60,15 @@ class Axis:
         """An axis from what the user wrote; problems are returned, not raised, so a sweep can
         report every one at once."""
         problems: list[Problem] = []
+        takes = value_kind(name, _description(base))
         if isinstance(spec, Mapping) and not _is_object_param(name, base):
             labels, values = [str(k) for k in spec], list(spec.values())
+            problems += _quoted(name, dict(zip(labels, values)), takes)
         else:
             # a list, a range, a numpy array or a pandas column (a generator too, read once): its values
             many = not isinstance(spec, (str, bytes, Mapping)) and hasattr(spec, "__iter__")
             values = [plain(v) for v in spec] if many else [plain(spec)]
+            problems += _quoted(name, values, takes)
             if _is_numeric(name, base) and any(isinstance(v, str) for v in values):
                 expanded: list[Any] = []
                 for v in values:  # "1-5" or ["1-3", 8]: range syntax wherever a string stands
@@ -74,6 +78,8 @@ class Axis:
                         problems.append(Problem(name, str(exc), v))
                 values = expanded
             labels = []
+        if takes is not None:  # a quoted number or true/false is refused above (`_quoted`), not again in every cell
+            values = [u[0] if (u := unquoted(v, takes)) is not None and len(u) == 1 else v for v in values]
         if not _is_numeric(name, base):
             # a frame's text column holds NaN where a value is missing (pandas 3 turns None into NaN
             # too): it is None, "not sent", as its label ("none") says. It was sent as a float and
@@ -189,6 +195,20 @@ def _label(kind: str, value: Any, index: int) -> str:
     if kind == "model":
         return str(value).split(":")[-1]
     return format_value(value)
+
+
+def _quoted(name: str, values: Any, takes: str | None) -> list[Problem]:
+    """A number or true/false in quotes among the values, said with the axis to write (in
+    Python's words: a sweep file says it in its own before it builds the sweep)."""
+    problem = quoted_axis_problem(name, values, takes, python=True)
+    return [problem] if problem is not None else []
+
+
+def _description(base: Request) -> Any:
+    try:
+        return get_model(base.model_id)
+    except ModelNotFoundError:
+        return None
 
 
 def _spec(name: str, base: Request) -> Any:
