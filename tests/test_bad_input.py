@@ -83,6 +83,8 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     # an axis took them as numbers where [request] refused "80": quoted, a number is text everywhere
     "a quoted number on an axis": (P + '[axes]\noutputQuality = ["60", "90"]\n', "outputQuality",
                                    "write outputQuality = [60, 90] (no quotes"),
+    "prompts alike but for white space": ('[axes]\nprompt = ["A poster", "A poster "]\n', "prompt",
+                                          "differ only in white space"),
     "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "promptExtend (sent as providerSettings.alibaba.promptExtend)",
                       "must be true or false"),
     "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),

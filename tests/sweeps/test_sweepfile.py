@@ -189,6 +189,16 @@ def test_a_quoted_number_or_switch_on_an_axis_says_the_line_to_write_as_under_re
     assert [c.request.get("outputQuality") for c in ranged.cells()] == [60, 70, 90]
 
 
+def test_prompts_alike_but_for_white_space_are_refused_unless_labelled_in_a_table() -> None:
+    """A multi-line string's last newline, a space pasted at the end: two requests, one label."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'[axes]\nprompt = ["{PROMPT}", """\n{PROMPT}\n"""]\n').sweep.cells()
+    assert info.value.parameters == ["prompt"], str(info.value)
+    assert "differ only in white space" in str(info.value) and "an [axes.prompt] table in a sweep file" in str(info.value)
+    labelled = parse_sweep(f'[axes.prompt]\nplain = "{PROMPT}"\nspaced = "{PROMPT} "\n').sweep
+    assert [c.request.prompt for c in labelled.cells()] == [PROMPT, PROMPT + " "]
+
+
 @pytest.mark.parametrize("text, parameter, said", [
     ('prompt = "A poster"\n[axes]\npromptExtend = [True, False]\n', "promptExtend",
      "line 3: Invalid value (column 17) in `promptExtend = [True, False]`; TOML writes true and false in lower case"),
