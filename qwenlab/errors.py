@@ -274,7 +274,8 @@ class UnknownAxisError(QwenlabError, ValueError):
 
 class UnknownCostKeyError(QwenlabError, ValueError):
     """A `by=` key that is neither a built-in key nor an axis of any experiment in view, or a
-    period ("year") that is also an axis of one, which "period:year" or "axis:year" resolves."""
+    period ("year") or built-in key ("status") that is also an axis of one, which "period:year"
+    ("builtin:status") or "axis:year" resolves."""
 
 
 class JudgementError(QwenlabError, ValueError):

@@ -80,6 +80,11 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
     "a fraction for an integer": (P + '[axes]\nnumberResults = "1.5"\n', "numberResults", "1.5 is not a whole number"),
     "a fractional step for an integer": (P + '[axes]\noutputQuality = "60-90 (+15.5)"\n', "outputQuality",
                                          "write 15 or 16 in its place"),
+    # an axis took them as numbers where [request] refused "80": quoted, a number is text everywhere
+    "a quoted number on an axis": (P + '[axes]\noutputQuality = ["60", "90"]\n', "outputQuality",
+                                   "write outputQuality = [60, 90] (no quotes"),
+    "prompts alike but for white space": ('[axes]\nprompt = ["A poster", "A poster "]\n', "prompt",
+                                          "differ only in white space"),
     "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "promptExtend (sent as providerSettings.alibaba.promptExtend)",
                       "must be true or false"),
     "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),
@@ -234,6 +239,8 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     (lambda: Sweep(prompt="A poster", axes={"CFGScale": [3, 7]}), "CFGScale", "it takes: "),
     (lambda: Sweep(prompt="A poster", axes={"outputQuality": [50, 150]}), "outputQuality", "from 20 to 99"),
     (lambda: Sweep(prompt="A poster", axes={"numberResults": "1.5, 3"}), "numberResults", "1.5 is not a whole number"),
+    (lambda: Sweep(prompt="A poster", axes={"outputQuality": ["60", "90"]}), "outputQuality",
+     'write "outputQuality": [60, 90] (no quotes'),
     # "" means "not sent" in a sweep file only: the message said "has 0 characters; it must have 2 to 500"
     (lambda: Sweep(prompt="A poster", axes={"negativePrompt": ["", "blurry"]}), "negativePrompt", "or leave it out (None in Python"),
     (lambda: Sweep(prompt="A poster", repeats=0), "repeats", "at least 1"),
@@ -244,7 +251,7 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
                                                                       "e.g. lab.run(sweep, budget_usd=2.0) (in a sweep file"),
     (lambda: Sweep(prompt="A poster", concurrency=2), "concurrency", "run setting"),
 ], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
-         "a fraction in a range", "an empty negative prompt in Python",
+         "a fraction in a range", "a quoted number on an axis", "an empty negative prompt in Python",
         "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep"])
 def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
     with pytest.raises(ValidationError) as info:

@@ -177,7 +177,8 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.command("costs")
 @click.option("--by", "by", default="experiment", show_default=True,
               help="experiment, model, size, day, week, month, year, status, setting, backend, or a sweep axis (promptExtend); "
-                   "several with commas: experiment,day. An axis named as a period: axis:year, and the period: period:year.")
+                   "several with commas: experiment,day. An axis named as a period: axis:year, and the period: period:year; "
+                   "as a built-in key: axis:status, and the built-in: builtin:status.")
 @click.option("--since", default=None, callback=_date_option,
               help="Only requests from this date on: 2026-03-01, 2026-03-01T12:00, a month 2026-03 or a year 2026 "
                    "(from its first day), 7d (today and the 7 days before, UTC), 2w or 12h.")

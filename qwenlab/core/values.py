@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from ..money import format_usd  # the one rule, kept in a foundation the progress bar shares
 
-__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "switch", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "label_list", "count_of"]
+__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "switch", "present", "same_value", "format_value", "format_usd", "excerpt", "distinct_labels", "label_list", "count_of", "folded"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10
@@ -100,6 +100,12 @@ def same_value(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def folded(text: str) -> str:
+    """`text` with its white space folded, as a label on a page shows it: runs of spaces, tabs and
+    newlines as one space, none at either end ("A poster " and "A  poster" read "A poster")."""
+    return " ".join(text.split())
+
+
 def format_value(value: Any, limit: int = 40) -> str:
     """A short, readable label for an axis value: "none", "on"/"off", or the text cut at `limit`."""
     value = present(value)
@@ -125,7 +131,7 @@ def count_of(n: int, noun: str) -> str:
 
 def excerpt(text: Any, limit: int) -> str:
     """The start of `text` (white space folded), cut at a word boundary where one is near, ending with "…"."""
-    text = " ".join(str(text).split())
+    text = folded(str(text))
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -142,7 +148,7 @@ def distinct_labels(values: Sequence[Any], limit: int = 40,
     where their texts part, the common start elided ("…headline 'LUMIÈRE'"). Equal values get
     equal labels; distinct values always get distinct ones (a " (2)" is the last resort)."""
     labels = [shorten(v, limit) for v in values]
-    texts = [" ".join(str(present(v)).split()) if present(v) is not None else "" for v in values]
+    texts = [folded(str(present(v))) if present(v) is not None else "" for v in values]
     for label in set(labels):
         group = [i for i, lab in enumerate(labels) if lab == label]
         if len(group) < 2:

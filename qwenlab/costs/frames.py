@@ -4,6 +4,7 @@
     costs.by("experiment")              # or "model", "size", "day", "week", "month", "year", "status", "setting", "backend", any axis
     costs.by(["experiment", "promptExtend"])
     costs.by("axis:year")               # an axis that is also a period by name: "period:year" for the period
+    costs.by("axis:status")             # an axis named as a built-in key: "builtin:status" for the built-in
     costs.estimate_vs_actual()          # the plan's estimate against what was paid, per experiment
     costs.budget()                      # spend against each experiment's budget
     costs.per_kept_image(min_score=4)   # what each image rated >= 4 cost, its failed siblings included
@@ -47,6 +48,7 @@ from ..errors import ModelNotFoundError, UnknownCostKeyError
 from ..store.log import Log
 from ..store.organize import DELETED_PREFIX
 from ..store.ratings import check_min_rating
+from .labels import PER_EXPERIMENT
 from .prices import PRICE_TOLERANCE_USD, PriceQuery
 from .query import CostQuery
 from .summary import CostSummary, bound_words
@@ -135,7 +137,7 @@ class Costs(CostSummary):
         import html
 
         t = self.totals()
-        df = self.by("experiment")
+        df = self.by(PER_EXPERIMENT)
         head = "".join(f"<div>{html.escape(line)}</div>" for line in self.headline(t, df))
         table = df.to_html(float_format=lambda x: f"{x:,.4f}", na_rep="")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes(t))
@@ -151,10 +153,12 @@ class Costs(CostSummary):
         year, status, setting (experiment + every axis value but the repeat), backend (emulator, runware,
         unknown), or any sweep axis.
 
-        A period (day, week, month, year) that is also an axis of an experiment in view is refused
-        as ambiguous (`UnknownCostKeyError`), as pandas refuses a groupby key that is both an index
-        level and a column: "axis:year" asks for the sweep axis, "period:year" for the period (any
-        axis may be spelled "axis:NAME"). The index is named by the key as given.
+        A period (day, week, month, year) or a built-in experiment, status, setting or backend that
+        is also an axis of an experiment in view (a bundle or request axis takes any name) is
+        refused as ambiguous (`UnknownCostKeyError`), as pandas refuses a groupby key that is both
+        an index level and a column: "axis:year" asks for the sweep axis, "period:year" for the
+        period, "builtin:status" for the built-in (any axis may be spelled "axis:NAME", any other
+        built-in "builtin:NAME"). The index is named by the key as given.
 
         Columns: tasks (requests, earlier failed attempts included), done, failed, in_doubt,
         pending, images, cost_usd (= api_usd + emulated_usd + estimate_usd + in_doubt_usd; api_usd
@@ -176,7 +180,7 @@ class Costs(CostSummary):
         names = [e.name for e in self._view.experiments().values()]
         deleted = [n for n in names if n.startswith(DELETED_PREFIX)]
         gone: "pd.Series | float" = 0.0
-        if deleted and len(deleted) < len(names) and "experiment" not in keys and len(out):
+        if deleted and len(deleted) < len(names) and not {"experiment", PER_EXPERIMENT} & set(keys) and len(out):
             try:
                 gone = self.filter(experiments=deleted).by(keys)["cost_usd"].reindex(out.index).fillna(0.0)
             except UnknownCostKeyError:  # no deleted experiment swept that axis: none of their spend is in these groups
@@ -207,7 +211,7 @@ class Costs(CostSummary):
         (negative when failures cost nothing); api_usd against api_estimated_usd compares the API's
         numbers with the estimate of the very same tasks, so a price change shows there alone.
         """
-        df = self.by("experiment")
+        df = self.by(PER_EXPERIMENT)
         extra = self._q.per_experiment_extra()
         out = df[["tasks", "done", "failed", "estimated_usd", "cost_usd", "api_usd", "emulated_usd"]].join(extra, how="left")
         out["planned_usd"] = out["planned_usd"].fillna(0)  # every cell's estimate once, retried or not
@@ -233,10 +237,10 @@ class Costs(CostSummary):
         if self.since is not None or self.until is not None or self.task_ids is not None:
             # this month's part of the spend, set against the whole budget, would show money left
             # that earlier runs spent, and hide cells that the next run sends
-            shown = self.by("experiment").index
+            shown = self.by(PER_EXPERIMENT).index
             whole = Costs(self.log, experiments=self.experiments, imported=self.imported).budget()
             return whole[whole.index.isin(shown)]
-        df = self.by("experiment")
+        df = self.by(PER_EXPERIMENT)
         info = self._view.experiments_info()
         extra = self._q.per_experiment_extra()
         out = df[["cost_usd", "in_doubt_usd"]].join(info[["status", "budget_usd", "stop_reason"]], how="left")

@@ -2,8 +2,8 @@
 
 `GroupKey` is one key of `Costs.by()`: the SQL it groups by and how it turns a group's raw values
 into labels and their order. A key is a built-in ("experiment", "day", ...), a sweep axis by its
-name, or spelled out where a name is both: "axis:year" is the axis, "period:year" the period
-(`axis_key`, `swept_axis`). `label_value` labels an axis value as the grids and `qwenlab logs`
+name, or spelled out where a name is both: "axis:year" is the axis, "period:year" the period,
+"builtin:status" the built-in status (`axis_key`, `swept_axis`). `label_value` labels an axis value as the grids and `qwenlab logs`
 show it, `setting_part` one axis of a setting, `experiment_label` an experiment by its name.
 """
 
@@ -19,12 +19,19 @@ from ..store.organize import DELETED_PREFIX
 from .view import ExperimentInView
 
 __all__ = ["GroupKey", "label_value", "setting_part", "experiment_label", "plain_value", "AXIS_PREFIX", "PERIOD_PREFIX",
-           "PERIODS", "axis_key", "swept_axis"]
+           "PERIODS", "BUILTIN_PREFIX", "SHADOWED", "PER_EXPERIMENT", "axis_key", "swept_axis"]
 
 PERIODS = ("day", "week", "month", "year")  # the built-in periods, finer to coarser
 # a key spelled out: the sweep axis of that name, or the built-in period, where a name is both
 AXIS_PREFIX = "axis:"
 PERIOD_PREFIX = "period:"
+BUILTIN_PREFIX = "builtin:"  # a built-in key that is no period: "builtin:status"
+# the built-ins that are no period and that an axis may share a name with: a bundle or request
+# axis takes any name (an axis "size" or "model" is always a size or a model, which the built-in
+# reads alike from every request)
+SHADOWED = ("experiment", "status", "setting", "backend")
+# the built-in experiment, however the axes are named: what qwenlab's own tables group by
+PER_EXPERIMENT = BUILTIN_PREFIX + "experiment"
 
 
 @dataclass
@@ -73,14 +80,15 @@ def plain_value(value: Any) -> Any:
 
 def axis_key(axis: str) -> str:
     """The `by=` key of the sweep axis `axis`: its name, or "axis:NAME" where the name is also a
-    built-in period ("year"), which `by()` refuses as ambiguous. (An axis named "size" or "model"
-    is grouped by the built-in of that name, which reads the same values from every request.)"""
-    return AXIS_PREFIX + axis if axis in PERIODS else axis
+    built-in period ("year") or key ("status"), which `by()` refuses as ambiguous. (An axis named
+    "size" or "model" is grouped by the built-in of that name, which reads the same values from
+    every request.)"""
+    return AXIS_PREFIX + axis if axis in PERIODS or axis in SHADOWED else axis
 
 
 def swept_axis(level: str, builtin: tuple[str, ...]) -> str | None:
     """The sweep axis a level of a `by()` frame groups by ("axis:year" -> "year"), or None for
-    a built-in key (`builtin`, or a "period:" one)."""
+    a built-in key (`builtin`, or a "period:" or "builtin:" one)."""
     if level.startswith(AXIS_PREFIX):
         return level[len(AXIS_PREFIX):]
-    return None if level in builtin or level.startswith(PERIOD_PREFIX) else level
+    return None if level in builtin or level.startswith((PERIOD_PREFIX, BUILTIN_PREFIX)) else level

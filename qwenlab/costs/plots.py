@@ -23,7 +23,7 @@ from ..core.scripts import wrap_units
 from ..core.values import count_of, format_usd
 from ..store.organize import DELETED_PREFIX
 from .frames import Costs
-from .labels import AXIS_PREFIX, PERIOD_PREFIX, PERIODS, swept_axis
+from .labels import AXIS_PREFIX, BUILTIN_PREFIX, PER_EXPERIMENT, PERIOD_PREFIX, PERIODS, swept_axis
 from .query import BUILTIN_KEYS
 
 if TYPE_CHECKING:
@@ -293,7 +293,7 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
     stacked as each experiment's are, and no budget is marked on it. `Costs.by("experiment")` has
     them all."""
     c = _costs(costs)
-    df = c.by("experiment")
+    df = c.by(PER_EXPERIMENT)  # the built-in, whatever the axes' names
     # a deleted experiment's spend stays and its images do not: left out of "others"' price per image
     df, shown, said = _costliest(df, "experiment", _deleted_rows(df))
     labels = [_wrap(str(n), 30) for n in df.index]
@@ -356,8 +356,8 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     (`Costs(since=, until=)`) of at most 40 days, weeks or months draws each one. Any other key of
     more than 40 values draws the 40 costliest, in their order, and the rest summed in one bar,
     "others (60 settings)", as the title says; `Costs.by()` has them all. `axis` takes the keys
-    `Costs.by()` does: a period that is also an axis in view is refused, "axis:year" or
-    "period:year" says which."""
+    `Costs.by()` does: a period or a built-in key that is also an axis in view is refused,
+    "axis:year" or "period:year" ("axis:status" or "builtin:status") says which."""
     c = _costs(costs)
     key = axis
 
@@ -365,8 +365,10 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
         return c.per_kept_image(min_score=min_score, by=key) if min_score is not None else c.by(key)
 
     df = grouped(key)  # a period that is also an axis in view is refused here, saying how to ask for each
-    # what the bars are of, in the title and "others": the period or the axis, without "period:" or "axis:"
-    axis = key.removeprefix(PERIOD_PREFIX) if key.startswith(PERIOD_PREFIX) else swept_axis(key, BUILTIN_KEYS) or key
+    # what the bars are of, in the title and "others": the period, the key or the axis, without "period:",
+    # "builtin:" or "axis:"
+    axis = (key.removeprefix(PERIOD_PREFIX).removeprefix(BUILTIN_PREFIX) if key.startswith((PERIOD_PREFIX, BUILTIN_PREFIX))
+            else swept_axis(key, BUILTIN_KEYS) or key)
     period = key.startswith(PERIOD_PREFIX) or (key in PERIODS)
     asked, bars = axis, len(df)
     while period and axis != PERIODS[-1] and len(df) > _MAX_BARS:
@@ -381,7 +383,7 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     shown, said = None, ""
     if not period and len(df) > _MAX_BARS:
         # the deleted experiments' part of each row's spend: by experiment, their own rows
-        df, shown, said = _costliest(df, axis, _deleted_rows(df) if key == "experiment" else c.by_with_deleted(key)[1])
+        df, shown, said = _costliest(df, axis, _deleted_rows(df) if key in ("experiment", PER_EXPERIMENT) else c.by_with_deleted(key)[1])
     labels = [_wrap(str(i), 40) for i in df.index]
     fig, ax = _axes(ax, (9, _height(labels)))
     title = _titled(c, f"Cost by {axis}" + (" (sweep axis)" if key.startswith(AXIS_PREFIX) else "") + (f", kept: score >= {min_score:g}" if min_score is not None else "")

@@ -26,8 +26,11 @@ from ..store.organize import DELETED_PREFIX
 from ..store.prefetch import Prefetch
 from .labels import (
     AXIS_PREFIX,
+    BUILTIN_PREFIX,
+    PER_EXPERIMENT,
     PERIOD_PREFIX,
     PERIODS,
+    SHADOWED,
     GroupKey,
     experiment_label,
     label_value,
@@ -66,6 +69,10 @@ if TYPE_CHECKING:
 __all__ = ["CostQuery", "BUILTIN_KEYS"]
 
 BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "year", "status", "setting", "backend")
+# what a built-in an axis may share a name with groups by, as the ambiguity is said
+_BUILTIN_WHAT = {"experiment": "each request's experiment", "status": "each request's status (done, failed, in_doubt, "
+                 "pending)", "setting": "each experiment's settings, its axes' values but the repeat",
+                 "backend": "where each request ran (emulator, runware, unknown)"}
 _ROUND_BATCH = 500  # values rounded per query: one column each, within SQLite's 999 parameters and 2000 columns
 
 
@@ -73,6 +80,11 @@ def _named(keys: Sequence[str]) -> list[str]:
     """The keys with the axes spelled out named by their names ("axis:repeat" -> "repeat"), as
     `CostView.rollups_answer` knows them."""
     return [swept_axis(k, BUILTIN_KEYS) or k for k in keys]
+
+
+def _by_setting(keys: Sequence[str]) -> bool:
+    """Whether the keys group by the built-in setting ("setting", or "builtin:setting")."""
+    return any(k in ("setting", BUILTIN_PREFIX + "setting") for k in keys)
 
 
 class CostQuery:
@@ -100,15 +112,21 @@ class CostQuery:
                 raise UnknownCostKeyError(f"by={name!r}: no such period; use one of: "
                                           + ", ".join(PERIOD_PREFIX + p for p in PERIODS))
             return GroupKey([name], [simple[period]], plain)
-        if name in PERIODS:
+        builtin = name[len(BUILTIN_PREFIX):] if name.startswith(BUILTIN_PREFIX) else None
+        if builtin is not None and (builtin not in BUILTIN_KEYS or builtin in PERIODS):
+            raise UnknownCostKeyError(f"by={name!r}: no such built-in key; use one of: "
+                                      + ", ".join(BUILTIN_PREFIX + k for k in BUILTIN_KEYS if k not in PERIODS)
+                                      + " (a period: " + ", ".join(PERIOD_PREFIX + p for p in PERIODS) + ")")
+        if name in PERIODS or name in SHADOWED:
             self._refuse_ambiguous(name, exps)
-        if axis is None and name in simple:
-            return GroupKey([name], [simple[name]], plain)
-        if axis is None and name == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it
+        key = builtin if builtin is not None else name if axis is None else None  # the built-in asked for
+        if key in simple:
+            return GroupKey([name], [simple[key]], plain)
+        if key == "status":  # a task left 'sent' is "in_doubt", as every count of qwenlab says it
             return GroupKey([name], ["+t.status"], lambda v, e: plain([status_word(v[0])], e))
-        if axis is None and name == "experiment":
+        if key == "experiment":
             return GroupKey(["experiment"], ["t.experiment_id"], lambda v, e: [experiment_label(v[0], e)])
-        if axis is None and name == "setting":
+        if key == "setting":
             def setting(v: list[Any], e: dict[int, ExperimentInView]) -> list[tuple[Any, Any]]:
                 exp = e.get(v[0])
                 cell = json.loads(v[1] or "{}")
@@ -145,19 +163,24 @@ class CostQuery:
                         where=f"t.experiment_id IN ({','.join(map(str, having))})")
 
     @staticmethod
-    def _refuse_ambiguous(period: str, exps: dict[int, ExperimentInView]) -> None:
-        """A period that is also a sweep axis of an experiment in view is refused, as pandas
-        refuses a groupby key that is both an index level and a column: grouped by the period, an
-        axis "year" (1920, 1950, ...) was hidden behind the years the requests were sent in."""
-        having = [e.name for e in exps.values() if period in e.axes]
+    def _refuse_ambiguous(key: str, exps: dict[int, ExperimentInView]) -> None:
+        """A built-in key (a period, or one of `SHADOWED`) that is also a sweep axis of an
+        experiment in view is refused, as pandas refuses a groupby key that is both an index level
+        and a column: grouped by the period, an axis "year" (1920, 1950, ...) was hidden behind the
+        years the requests were sent in, and by the status a bundle axis named "status" behind the
+        requests' done and failed."""
+        having = [e.name for e in exps.values() if key in e.axes]
         if not having:
             return
         names = ", ".join(repr(n) for n in having[:3]) + (f" and {len(having) - 3} more" if len(having) > 3 else "")
+        period = key in PERIODS
+        spelled = (PERIOD_PREFIX if period else BUILTIN_PREFIX) + key
+        what = f"the built-in period (the UTC {key} each request was sent)" if period else f"the built-in {key} ({_BUILTIN_WHAT[key]})"
         raise UnknownCostKeyError(
-            f"by={period!r} is ambiguous: the built-in period (the UTC {period} each request was sent) or the sweep axis "
-            f"{period!r} of {'experiment' if len(having) == 1 else 'experiments'} {names}. Ask for one: "
-            f"by({PERIOD_PREFIX + period!r}) for the period, by({AXIS_PREFIX + period!r}) for the axis "
-            f"(qwenlab costs --by {PERIOD_PREFIX + period} or --by {AXIS_PREFIX + period}).")
+            f"by={key!r} is ambiguous: {what} or the sweep axis {key!r} of "
+            f"{'experiment' if len(having) == 1 else 'experiments'} {names}. Ask for one: "
+            f"by({spelled!r}) for the {'period' if period else 'built-in'}, by({AXIS_PREFIX + key!r}) for the axis "
+            f"(qwenlab costs --by {spelled} or --by {AXIS_PREFIX + key}).")
 
     # -- the grouped aggregate -----------------------------------------------------------------------
     def _group(self, keys: Sequence[str], reads: Sequence[Read], params_before: Sequence[Any] = ()) -> "pd.DataFrame":
@@ -220,7 +243,7 @@ class CostQuery:
         return out
 
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
-        reads = self.view.reads(_named(keys), rollup_read(ROLLUP_SUMS, "setting" in keys), dict(TASK_SUMS),
+        reads = self.view.reads(_named(keys), rollup_read(ROLLUP_SUMS, _by_setting(keys)), dict(TASK_SUMS),
                             [("tasks t", {"images": IMAGES_SQL}), (HISTORY_SOURCE, {"images": "0"})])
         out = self._group(keys, reads)
         out["cost_usd"] = out["api_usd"] + out["emulated_usd"] + out["estimate_usd"] + out["in_doubt_usd"]
@@ -259,7 +282,7 @@ class CostQuery:
                 "api_estimated_usd": ("total(CASE WHEN t.cost_usd IS NOT NULL AND t.cost_source IS NOT 'estimate' "
                                       "THEN t.estimated_cost_usd END)"),
                 "planned_usd": "total(CASE WHEN t.id IS NOT NULL THEN t.estimated_cost_usd END)"}  # not the history's
-        out = self._group(["experiment"], self.view.reads(["experiment"], rollup_read(ROLLUP_EXTRA), sums,
+        out = self._group([PER_EXPERIMENT], self.view.reads(["experiment"], rollup_read(ROLLUP_EXTRA), sums,
                                                       [("tasks t", {}), (HISTORY_SOURCE, {})]))
         out[["unsent", "to_retry"]] = out[["unsent", "to_retry"]].astype(int)
         return out.round(6)

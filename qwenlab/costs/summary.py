@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.values import count_of
 from ..store.organize import DELETED_PREFIX
-from .labels import swept_axis
+from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
 from .prices import PRICE_TOLERANCE_USD
 from .query import BUILTIN_KEYS, CostQuery
 from .sql import SUM_COLUMNS
@@ -89,7 +89,7 @@ class CostSummary:
                        "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
         b = self.budget()  # each experiment's whole spend, in a view of some time or tasks too
         whole_view = self.since is None and self.until is None and self.task_ids is None
-        spent = b["cost_usd"] if whole_view else self.by("experiment")["cost_usd"]  # the view's part
+        spent = b["cost_usd"] if whole_view else self.by(PER_EXPERIMENT)["cost_usd"]  # the view's part
         imported = {n: float(spent[n]) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
         if imported:
             names = ", ".join(repr(n) for n in imported)
@@ -103,7 +103,7 @@ class CostSummary:
 
     def _backend_notes(self, t: dict[str, Any]) -> list[str]:
         """What the reader must know of where the requests ran: emulated money, unrecorded backends."""
-        sent = self.by("backend") if t["tasks"] else None
+        sent = self.by(BUILTIN_PREFIX + "backend") if t["tasks"] else None  # the built-in, whatever the axes' names
         out = []
         if sent is not None and "emulator" in sent.index:
             n = int(sent.loc["emulator", "tasks"])
@@ -141,7 +141,7 @@ class CostSummary:
         """What the experiments deleted since cost, in this view: their spend stays in the history
         (as "(deleted) NAME"), their images do not. `per_experiment`: `by("experiment")`, where the
         caller has it already."""
-        df = per_experiment if per_experiment is not None else self.by("experiment")
+        df = per_experiment if per_experiment is not None else self.by(PER_EXPERIMENT)
         return round(float(df.loc[[str(n).startswith(DELETED_PREFIX) for n in df.index], "cost_usd"].sum()), 6)
 
     def scope(self) -> list[str]:
@@ -196,7 +196,7 @@ class CostSummary:
     def summary(self) -> str:
         """Totals, the table per experiment, and the notes, as text."""
         t = self.totals()
-        df = self.by("experiment")
+        df = self.by(PER_EXPERIMENT)
         lines = self.headline(t, df)
         if len(df):
             money = ["cost_usd", *(["emulated_usd"] if t["emulated_usd"] else []), "failed_usd", "usd_per_image"]

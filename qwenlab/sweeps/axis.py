@@ -19,15 +19,17 @@ syntax such as `"1-9 (+2)"` (see `qwenlab.sweeps.ranges.expand_range`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.model import DEFAULT_MODEL, get_model
-from ..core.request import Request, parse_size
-from ..core.values import distinct_labels, format_value, is_missing, plain, same_value
+from ..core.request import Request, keyword_paths, parse_size
+from ..core.values import distinct_labels, folded, format_value, is_missing, plain, same_value
 from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
+from .quoted import quoted_axis_problem, unquoted, value_kind
 from .ranges import expand_range
 
 __all__ = ["Axis", "SHORTCUTS"]
@@ -59,12 +61,15 @@ class Axis:
         """An axis from what the user wrote; problems are returned, not raised, so a sweep can
         report every one at once."""
         problems: list[Problem] = []
+        takes = value_kind(name, _description(base))
         if isinstance(spec, Mapping) and not _is_object_param(name, base):
             labels, values = [str(k) for k in spec], list(spec.values())
+            problems += _quoted(name, dict(zip(labels, values)), takes)
         else:
             # a list, a range, a numpy array or a pandas column (a generator too, read once): its values
             many = not isinstance(spec, (str, bytes, Mapping)) and hasattr(spec, "__iter__")
             values = [plain(v) for v in spec] if many else [plain(spec)]
+            problems += _quoted(name, values, takes)
             if _is_numeric(name, base) and any(isinstance(v, str) for v in values):
                 expanded: list[Any] = []
                 for v in values:  # "1-5" or ["1-3", 8]: range syntax wherever a string stands
@@ -74,6 +79,8 @@ class Axis:
                         problems.append(Problem(name, str(exc), v))
                 values = expanded
             labels = []
+        if takes is not None:  # a quoted number or true/false is refused above (`_quoted`), not again in every cell
+            values = [u[0] if (u := unquoted(v, takes)) is not None and len(u) == 1 else v for v in values]
         if not _is_numeric(name, base):
             # a frame's text column holds NaN where a value is missing (pandas 3 turns None into NaN
             # too): it is None, "not sent", as its label ("none") says. It was sent as a float and
@@ -108,13 +115,11 @@ class Axis:
             for v in values:
                 if not isinstance(v, Mapping):
                     problems.append(Problem(name, f"mixes dicts with other values ({format_value(v)}); give every value as a dict of parameters", v))
-        for i, v in enumerate(values):  # a value twice would be one cell under two labels
-            if any(same_value(v, w) for w in values[:i]):
-                problems.append(Problem(name, f"gives {format_value(v)} more than once; give each value once "
-                                              "(repeats= makes more images of each)", v))
-                break
+        labelled = bool(labels)
         if not labels:  # distinct values, distinct labels (prompts that differ near the end included)
             labels = [_label(kind, v, i) for i, v in enumerate(values)] if kind in _ORDER else distinct_labels(values)
+        if (twice := _given_twice(name, kind, values, labels, labelled, base)) is not None:
+            problems.append(twice)
         return cls(name=name, kind=kind, values=tuple(values), labels=tuple(labels)), problems
 
     def apply(self, request: Request, value: Any) -> Request:
@@ -170,6 +175,60 @@ def _kind(name: str, values: list[Any], base: Request) -> str:
     return "param"
 
 
+def _given_twice(name: str, kind: str, values: list[Any], labels: list[str], labelled: bool, base: Request) -> Problem | None:
+    """The problem of the first value an axis gives again, which would be one cell under two
+    labels: equal as the log stores it; two requests or bundles that send the same request (a
+    request's taskUUID, a bundle's label, a parameter by its name or its wire path change nothing
+    sent); or, unlabelled, texts alike but for white space. qwenlab sends text as written, so
+    "A poster" and "A poster " are two requests, but every label (the plan, a grid, the costs)
+    shows them alike, and a slip of the keyboard bought each image twice: given labels (a dict),
+    they are two values on purpose."""
+    sent: dict[str, int] = {}  # what a request or bundle sends -> the first value that sends it
+    texts: dict[str, int] = {}  # a text with its white space folded -> the first value that reads so
+    for i, v in enumerate(values):
+        if any(same_value(v, w) for w in values[:i]):
+            return Problem(name, f"gives {format_value(v)} more than once; give each value once "
+                                 "(repeats= makes more images of each)", v)
+        if (request := _sent(kind, v, base)) is not None and (j := sent.setdefault(request, i)) != i:
+            return Problem(name, f"gives {labels[j]!r} and {labels[i]!r}, which send the same request; give it once "
+                                 "(repeats= makes more images of each)", v)
+        # a model id with white space is refused as no model already
+        if not labelled and kind != "model" and isinstance(v, str) and (j := texts.setdefault(folded(v), i)) != i:
+            w = values[j]
+            return Problem(name, f"gives values {j + 1} and {i + 1} ({_ends(w)} and {_ends(v)}), which differ only "
+                                 "in white space: qwenlab sends text as written, so they are two requests, but every "
+                                 "label (the plan, a grid, the costs) shows them alike. Give the text once (repeats= "
+                                 "makes more images of each); to compare the white space itself, label each value "
+                                 f"({{label: text}} in Python, an [axes.{name}] table in a sweep file)", v)
+    return None
+
+
+def _sent(kind: str, value: Any, base: Request) -> str | None:
+    """What a request or bundle value sends wherever it applies, as comparable text: a request's
+    task without its taskUUID (it replaces the request whole), a bundle's parameters by wire path
+    without its label (bundles alike on the base request alone may part where another axis set a
+    parameter one of them removes: `Sweep`'s check of twin cells says those). None for other
+    kinds, or a value that cannot be read (its own problem says why)."""
+    if kind == "request":
+        try:
+            task = (value if isinstance(value, Request) else Request.from_json(value)).to_task()
+        except ValidationError:
+            return None
+        task.pop("taskUUID", None)
+        return json.dumps(task, sort_keys=True, default=str)
+    if kind == "bundle" and isinstance(value, Mapping):
+        desc = _description(base)
+        changes = {(k if k == "size" else keyword_paths(str(k), desc)[0]): v for k, v in value.items() if k != "label"}
+        return json.dumps(changes, sort_keys=True, default=str)
+    return None
+
+
+def _ends(text: str, limit: int = 60) -> str:
+    """`text` quoted, its middle cut where it is long: where white space differs, at an end, shows."""
+    half = (limit - 1) // 2
+    return repr(text if len(text) <= limit else text[:half] + "…" + text[-half:])
+
+
 def _names_no_model(value: Any) -> bool:
     """A model axis's value that names no model: "" (a sweep file's "not sent"), spaces, or None
     (read as the model "None"). A cell has to go to some model."""
@@ -189,6 +248,20 @@ def _label(kind: str, value: Any, index: int) -> str:
     if kind == "model":
         return str(value).split(":")[-1]
     return format_value(value)
+
+
+def _quoted(name: str, values: Any, takes: str | None) -> list[Problem]:
+    """A number or true/false in quotes among the values, said with the axis to write (in
+    Python's words: a sweep file says it in its own before it builds the sweep)."""
+    problem = quoted_axis_problem(name, values, takes, python=True)
+    return [problem] if problem is not None else []
+
+
+def _description(base: Request) -> Any:
+    try:
+        return get_model(base.model_id)
+    except ModelNotFoundError:
+        return None
 
 
 def _spec(name: str, base: Request) -> Any:

@@ -38,7 +38,7 @@ from ..errors import ValidationError
 from ..problems import Problem
 from .budget import run_setting_problems
 from .plan import description_of
-from .ranges import expand_range
+from .quoted import quoted_axis_problem, quoted_problem, value_kind
 from .sweep import FILE_SETTINGS, Sweep
 from .toml_syntax import syntax_problem
 
@@ -112,7 +112,11 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         model = data.get("model") or request.get("model") or DEFAULT_MODEL
         problems += [_misplaced(key, model) for key in sorted(_NOT_REQUEST & set(request))]
         desc = description_of(model) if isinstance(model, str) else None
-        problems += [p for key, value in request.items() if (p := _quoted(key, value, desc, model))]
+        problems += [p for key, value in request.items()
+                     if key not in _NOT_REQUEST and (p := quoted_problem(key, value, value_kind(key, desc)))]
+        if isinstance(axes, Mapping):  # as [request] does: said in the file's words, before the sweep is built
+            problems += [p for key, value in axes.items()
+                         if (p := quoted_axis_problem(key, value, value_kind(key, desc), python=False))]
         if desc is not None and not desc.accepts_seed and data.get("force_seed") is not True:
             # the sweep's own problem names seed_policy for a `seed = 42` line, in Python's words
             # (seed_policy='sample', force_seed=True); the file's line is what to remove
@@ -174,28 +178,6 @@ def _prompt_problems(data: Mapping[str, Any], request: Mapping[str, Any], axes: 
             out.append(Problem(key, f"gives {count_of(len(data[key]), 'value')}, and several values are an axis: move "
                                     f"this line under [axes] (each cell sends one of them), or give one text here"))
     return out
-
-
-def _quoted(key: str, value: Any, desc: Any, model: str) -> Problem | None:
-    """The problem of a number or true/false under [request] written in quotes, said with the line
-    to write: "must be an integer, got str '80'" left the fix to guess, and a range there
-    ("60-90", what an axis takes) was refused as no integer, not as a range in the wrong table."""
-    spec = desc.spec(key) if desc is not None and isinstance(value, str) else None
-    if spec is None:
-        return None
-    if spec.type == "boolean" and value.strip().lower() in ("true", "false"):
-        return Problem(key, f"is a true/false parameter, and {value!r} is text: write {key} = {value.strip().lower()} "
-                            "(no quotes)", value)
-    if spec.type not in ("integer", "number"):
-        return None
-    try:
-        numbers = expand_range(value, integer=spec.type == "integer")
-    except ValueError:
-        return None  # no number at all: the request's own check says what the parameter takes
-    if len(numbers) == 1:
-        return Problem(key, f"is a number, and {value!r} is text: write {key} = {numbers[0]} (no quotes)", value)
-    return Problem(key, f"{value!r} is a range, giving {len(numbers)} values, which only an axis takes: move this line "
-                        f"under [axes] (each cell sends one of its values), or give one number here: {key} = {numbers[0]}", value)
 
 
 def _unknown(key: str, value: Any, model_id: str) -> Problem:

@@ -542,6 +542,37 @@ def test_an_unknown_key_names_the_known_ones(known: Log) -> None:
     assert Costs(known).axes() == ["promptExtend", "size", "prompt"]
 
 
+@pytest.mark.parametrize("key", ["status", "backend", "setting", "experiment"])
+def test_a_built_in_key_that_is_also_an_axis_is_refused_and_each_is_asked_for_spelled_out(tmp_path: Path, key: str) -> None:
+    """A bundle or request axis takes any name: one named "status" (its values "draft", "final")
+    was hidden behind by("status"), the requests' done and failed, as "backend", "setting" and
+    "experiment" were behind theirs. Refused as a period that is an axis is, naming both and how
+    to ask for each; "builtin:NAME" and "axis:NAME" give each, and qwenlab's own tables (the
+    summary, the notebook's table) keep grouping by the built-in experiment and backend."""
+    log = Log(tmp_path / "named.db")
+    experiment(log, "plain", {"promptExtend": [True, False]})
+    named = experiment(log, "named", {key: ["draft", "final"]})
+    for i, value in enumerate(["draft", "final", "draft"]):
+        tid = task(log, named, {key: value, "repeat": i})
+        send(log, tid, at("2026-03-01"))
+        finish(log, tid, at("2026-03-01"), [0.075])
+    c = Costs(log)
+    with pytest.raises(UnknownCostKeyError) as refused:
+        c.by(key)
+    said = str(refused.value)
+    assert f"by={key!r} is ambiguous: the built-in {key}" in said and "'named'" in said, said
+    assert f"by('builtin:{key}')" in said and f"by('axis:{key}')" in said, said
+    assert f"--by builtin:{key} or --by axis:{key}" in said, said
+    assert c.by(f"axis:{key}")["tasks"].to_dict() == {"draft": 2, "final": 1}
+    builtin = c.by(f"builtin:{key}")
+    assert builtin["tasks"].sum() == 3 and "draft" not in builtin.index.get_level_values(-1), builtin
+    assert c.by("builtin:experiment")["tasks"].to_dict() == {"named": 3}
+    assert "named" in c.summary() and "named" in c._repr_html_()  # by the built-in experiment, without a word
+    assert Costs(log, experiments=["plain"]).by(key)["tasks"].sum() == 0  # no such axis in view: the built-in, as before
+    with pytest.raises(UnknownCostKeyError, match="builtin:experiment, builtin:model"):
+        c.by("builtin:colour")
+
+
 def test_a_period_that_is_also_an_axis_is_refused_and_each_is_asked_for_spelled_out(tmp_path: Path) -> None:
     """An axis "year" (1920, 1950, ...) was hidden behind by("year"), the years the requests were
     sent in, as axes "day", "week" and "month" were. Where an experiment in view has such an axis,

@@ -335,6 +335,53 @@ def test_a_value_given_twice_is_refused(axes: dict) -> None:
         Sweep(prompt="A poster reading 'SALE'", axes=axes).cells()
 
 
+@pytest.mark.parametrize("axes, said", [
+    ({"outputQuality": ["60", "90"]}, "outputQuality: is a number, and '60', '90' are text: write \"outputQuality\": [60, 90] (no quotes"),
+    ({"outputQuality": ["20-22", 80, "90"]}, 'write "outputQuality": ["20-22", 80, 90] (no quotes; range syntax'),
+    ({"outputQuality": {"low": "60", "high": 90}}, 'write "outputQuality": {"low": 60, "high": 90} (no quotes'),
+    ({"promptExtend": ["true", "false"]}, "promptExtend: is a true/false parameter, and 'true', 'false' are text: "
+                                          'write "promptExtend": [True, False] (no quotes)'),
+])
+def test_a_quoted_number_or_switch_on_an_axis_is_refused_with_the_axis_to_write(axes: dict, said: str) -> None:
+    """["60", "90"] ran as the numbers 60 and 90 where a sweep file's [request] refused "80", and
+    ["true", "false"] was refused once per cell as "must be true or false". One rule: quoted, a
+    number is text (range syntax, several numbers in one string, is an axis's own)."""
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt="A poster reading 'SALE'", axes=axes).cells()
+    assert info.value.parameters == [next(iter(axes))] and said in str(info.value), str(info.value)
+    assert [c.request.get("outputQuality") for c in Sweep(prompt="A poster reading 'SALE'",
+                                                          axes={"outputQuality": ["60-70 (+10)", 90]}).cells()] == [60, 70, 90]
+
+
+SALE = "A poster reading 'SALE'"
+
+
+@pytest.mark.parametrize("axes, said", [
+    ({"prompt": [SALE, SALE + " "]}, f"prompt: gives values 1 and 2 ({SALE!r} and {SALE + ' '!r}), which differ only in "
+                                     "white space: qwenlab sends text as written, so they are two requests, but every label"),
+    ({"negativePrompt": [None, "blurry", "\nblurry"]}, "negativePrompt: gives values 2 and 3 ('blurry' and '\\nblurry')"),
+    ({"b": {"x": {"outputQuality": 60}, "y": {"outputQuality": 60, "label": "y"}}}, "b: gives 'x' and 'y', which send the "
+                                                                                   "same request; give it once"),
+    ({"b": [{"promptExtend": True}, {"providerSettings.alibaba.promptExtend": True}]},
+     "b: gives 'bundle 1' and 'bundle 2', which send the same request"),
+    ({"r": {"a": Request(prompt=SALE), "b": Request(prompt=SALE)}}, "r: gives 'a' and 'b', which send the same request"),
+])
+def test_values_that_send_one_request_or_read_alike_are_refused_naming_both(axes: dict, said: str) -> None:
+    """Values equal once normalised made two cells: two bundles or requests sending one request
+    were refused as if another axis overrode them ("changes nothing ... drop one of the two
+    axes"), and prompts alike but for white space (sent as written: two requests) ran as two
+    cells whose labels read the same. Named by the axis and both values, with the fix."""
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt=SALE, axes=axes).cells()
+    assert info.value.parameters == [next(iter(axes))] and said in str(info.value), str(info.value)
+
+
+def test_texts_alike_but_for_white_space_are_two_values_when_labelled() -> None:
+    """Labelled, they are two values on purpose (a study of the white space itself): sent as written."""
+    cells = Sweep(axes={"prompt": {"plain": SALE, "spaced": SALE + " "}}).cells()
+    assert [(c.labels["prompt"], c.request.prompt) for c in cells] == [("plain", SALE), ("spaced", SALE + " ")]
+
+
 def test_a_sweep_too_big_to_lay_out_is_refused_at_once() -> None:
     with pytest.raises(ValidationError, match="100,000,000 cells, more than the 100,000"):  # it once hung laying them out
         Sweep(prompt="A poster reading 'SALE'", repeats=100_000_000).cells()

@@ -171,6 +171,34 @@ def test_a_quoted_number_or_switch_under_request_says_the_line_to_write(line: st
     assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
 
 
+@pytest.mark.parametrize("line, said", [
+    ('outputQuality = ["60", "90"]', "outputQuality: is a number, and '60', '90' are text: write outputQuality = [60, 90] "
+                                     "(no quotes"),
+    ('outputQuality = "80"', "outputQuality: is a number, and '80' is text: write outputQuality = [80] (no quotes"),
+    ('promptExtend = ["true", "false"]', "promptExtend: is a true/false parameter, and 'true', 'false' are text: "
+                                         "write promptExtend = [true, false] (no quotes)"),
+])
+def test_a_quoted_number_or_switch_on_an_axis_says_the_line_to_write_as_under_request(line: str, said: str) -> None:
+    """An axis took ["60", "90"] as the numbers 60 and 90, and "80" as the number 80, where
+    [request] refused outputQuality = "80" with the line to write: now both refuse, in the file's
+    words and before the sweep is built. A range (several numbers in one string) stays an axis's."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n[axes]\n{line}\n')
+    assert len(info.value.problems) == 1 and said in str(info.value), str(info.value)
+    ranged = parse_sweep(f'prompt = "{PROMPT}"\n[axes]\noutputQuality = ["60-70 (+10)", 90]\n').sweep
+    assert [c.request.get("outputQuality") for c in ranged.cells()] == [60, 70, 90]
+
+
+def test_prompts_alike_but_for_white_space_are_refused_unless_labelled_in_a_table() -> None:
+    """A multi-line string's last newline, a space pasted at the end: two requests, one label."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'[axes]\nprompt = ["{PROMPT}", """\n{PROMPT}\n"""]\n').sweep.cells()
+    assert info.value.parameters == ["prompt"], str(info.value)
+    assert "differ only in white space" in str(info.value) and "an [axes.prompt] table in a sweep file" in str(info.value)
+    labelled = parse_sweep(f'[axes.prompt]\nplain = "{PROMPT}"\nspaced = "{PROMPT} "\n').sweep
+    assert [c.request.prompt for c in labelled.cells()] == [PROMPT, PROMPT + " "]
+
+
 @pytest.mark.parametrize("text, parameter, said", [
     ('prompt = "A poster"\n[axes]\npromptExtend = [True, False]\n', "promptExtend",
      "line 3: Invalid value (column 17) in `promptExtend = [True, False]`; TOML writes true and false in lower case"),
