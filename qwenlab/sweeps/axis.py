@@ -29,6 +29,7 @@ from ..core.request import Request, keyword_paths, parse_size
 from ..core.values import distinct_labels, folded, format_value, is_missing, plain, same_value
 from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
+from ..store.axes import REPEAT
 from .quoted import quoted_axis_problem, unquoted, value_kind
 from .ranges import expand_range
 
@@ -61,6 +62,11 @@ class Axis:
         """An axis from what the user wrote; problems are returned, not raised, so a sweep can
         report every one at once."""
         problems: list[Problem] = []
+        if name == REPEAT:
+            # every cell's log row keeps its repeat number under this name (`Cell.cell_json`): the
+            # axis's values were overwritten there, so a grid, the costs and a resumed run lost them
+            problems.append(Problem(name, "is the name qwenlab gives each cell's repeat number; name the axis "
+                                          "otherwise (e.g. 'variant'), and use repeats= for more images of each cell", spec))
         takes = value_kind(name, _description(base))
         if isinstance(spec, Mapping) and not _is_object_param(name, base):
             labels, values = [str(k) for k in spec], list(spec.values())

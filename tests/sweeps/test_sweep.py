@@ -444,3 +444,14 @@ def test_a_missing_value_of_a_frames_text_column_is_not_sent_as_its_label_says()
         assert not missing.request.is_set("negativePrompt") and "negativePrompt" not in missing.request.to_json()
     with pytest.raises(ValidationError, match="outputQuality: must be an integer, got float nan"):
         Sweep(prompt="A poster", axes={"outputQuality": frame["quality"]}).cells()
+
+
+def test_an_axis_named_repeat_is_refused_before_its_values_are_lost() -> None:
+    """Each cell's log row keeps its repeat number under "repeat": an axis of that name (a bundle
+    axis takes any name) had its values overwritten there, and its cells read "repeat=a, repeat=0"."""
+    with pytest.raises(ValidationError) as info:
+        Sweep(prompt=SALE, axes={"repeat": {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}}).cells()
+    assert info.value.parameters == ["repeat"], str(info.value)
+    assert "name the axis otherwise" in str(info.value) and "repeats=" in str(info.value)
+    variant = Sweep(prompt=SALE, axes={"variant": {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}})
+    assert [c.cell_json() for c in variant.cells()] == [{"variant": "a", "repeat": 0}, {"variant": "b", "repeat": 0}]
