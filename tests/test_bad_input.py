@@ -85,6 +85,11 @@ BROKEN_FILES: dict[str, tuple[str | bytes, str, str]] = {
                                    "write outputQuality = [60, 90] (no quotes"),
     "prompts alike but for white space": ('[axes]\nprompt = ["A poster", "A poster "]\n', "prompt",
                                           "differ only in white space"),
+    # "must be true or false, got [True, False]", in Python's words: the line belongs under [axes]
+    "a list under [request]": (P + "[request]\npromptExtend = [true, false]\n", "promptExtend",
+                               "several values are an axis: move this line under [axes]"),
+    "an axis named repeat": (P + '[axes.repeat]\na = { negativePrompt = "blurry" }\nb = { negativePrompt = "grainy" }\n',
+                             "repeat", "name the axis otherwise"),
     "not a boolean": (P + '[axes]\npromptExtend = ["yes"]\n', "promptExtend (sent as providerSettings.alibaba.promptExtend)",
                       "must be true or false"),
     "negative budget": (P + "budget_usd = -1.0\n", "budget_usd", "0 or more"),
@@ -250,9 +255,14 @@ def test_lab_run_refuses_a_name_kept_for_deleted_experiments(lab: Lab) -> None:
     (lambda: Sweep(prompt="A poster", budget_usd=2.0), "budget_usd", "run setting, not a request's: give it to the run, "
                                                                       "e.g. lab.run(sweep, budget_usd=2.0) (in a sweep file"),
     (lambda: Sweep(prompt="A poster", concurrency=2), "concurrency", "run setting"),
+    (lambda: Sweep(prompt="A poster", promptExtend=[True, False]), "promptExtend",
+     "put them on an axis: Sweep(..., axes={'promptExtend': [...]})"),
+    (lambda: Sweep(prompt="A poster", axes={"repeat": {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}}),
+     "repeat", "name the axis otherwise"),
 ], ids=["empty prompt list", "an empty prompt", "impossible size", "side too long", "unknown axis", "out of range",
          "a fraction in a range", "a quoted number on an axis", "an empty negative prompt in Python",
-        "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep"])
+        "repeats 0", "seed not a number", "zip of unequal axes", "budget given to the sweep", "concurrency given to the sweep",
+        "a list as the base request's value", "an axis named repeat"])
 def test_lab_run_refuses_a_bad_sweep_naming_the_parameter(lab: Lab, sweep: Any, parameter: str, fix: str) -> None:
     with pytest.raises(ValidationError) as info:
         lab.run(sweep(), name="bad", progress=False)

@@ -51,7 +51,7 @@ from .plan import description_of as _desc
 # extended by further sweeps); a typo such as repeats=100000000 is refused, not allocated
 MAX_CELLS = 100_000
 
-__all__ = ["Sweep", "Cell", "LocalImage", "SEED_POLICIES"]
+__all__ = ["Sweep", "Cell", "LocalImage", "SEED_POLICIES", "listed_values"]
 
 SEED_POLICIES = ("auto", "pin", "sample")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
@@ -89,6 +89,15 @@ class Sweep(SweepPlan):
             in_file = f" (in a sweep file, a line {setting} = ... above [axes])" if setting in FILE_SETTINGS else ""
             self._problems.append(Problem(setting, f"is a run setting, not a request's: give it to the run, e.g. "
                                                    f"lab.run(sweep, {setting}={shown}){in_file}", value))
+        # several values given as the base request's one (promptExtend=[True, False]): the fix is an axis
+        model_id = model if model is not None else base.model_id if isinstance(base, Request) else DEFAULT_MODEL
+        self._listed = listed_values(prompt, params, _desc(model_id) if isinstance(model_id, str) else None)
+        for name in self._listed:
+            self._problems.append(_listed_problem(name))
+            if name == "prompt":
+                prompt = None
+            else:
+                params.pop(name)
         # what was given to the sweep itself (not in base=), by keyword: an axis that sets the same
         # parameter leaves it sent by no cell, which the plan says (`SweepPlan.unused_given`)
         # (not model: the base model's description reads the parameters, beside a model axis too)
@@ -199,7 +208,9 @@ class Sweep(SweepPlan):
                         per_cell.setdefault((axis.name, str(exc)), []).append(len(cells))
                 cells.append(self._cell(len(cells), combo, repeat, req, per_cell))
         seen = {(p.parameter, p.message) for p in problems}
-        problems += self._grouped({k: v for k, v in per_cell.items() if k not in seen}, cells)
+        # a parameter given several values was left out of the base request: its "is required" is no news
+        left_out = {path for name in self._listed for path in (name, *keyword_paths(name, _desc(self.base.model_id)))}
+        problems += self._grouped({k: v for k, v in per_cell.items() if k not in seen and k[0] not in left_out}, cells)
         if not problems:  # a cell left as it was by a refused value is no twin worth naming
             problems += self._twins(cells)
         if problems:
@@ -466,3 +477,32 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     return value
 
+
+def listed_values(prompt: Any, params: Mapping[str, Any], desc: Any) -> list[str]:
+    """The base request's parameters given a list of values (`promptExtend=[True, False]`), which
+    each cell would send as one value and the request's rules refuse ("must be true or false, got
+    [True, False]"), where an axis tries each. A parameter that takes a list (an array such as
+    `referenceImages`, an object) is left to its rules, and so is a size as two numbers ([1024, 1536])."""
+    out = ["prompt"] * _is_several(prompt)
+    for name, value in params.items():
+        spec = desc.spec(name) if desc is not None else None
+        if not _is_several(value) or (spec is not None and spec.type in ("array", "object")):
+            continue
+        if spec is None and name != "size" and name not in ("positivePrompt", "negativePrompt"):
+            continue  # a parameter the model does not declare: its own problem says so
+        if name == "size" and len(value) == 2 and all(isinstance(plain(v), int) and not isinstance(plain(v), bool) for v in value):
+            continue  # one size, as two numbers (a frame's row: numpy's)
+        out.append(name)
+    return out
+
+
+def _is_several(value: Any) -> bool:
+    return isinstance(value, (list, tuple, set, frozenset))
+
+
+def _listed_problem(name: str) -> Problem:
+    """A list given as the base request's value of `name`: the value itself, or the axis to write.
+    The values are not echoed: a text may hold a key."""
+    return Problem(name, f"is given a list, and a keyword gives every cell one value: give the value itself, or, to try "
+                         f"each value, put them on an axis: Sweep(..., axes={{{name!r}: [...]}}) (in a sweep file, under [axes])",
+                   None)

@@ -39,7 +39,7 @@ from ..problems import Problem
 from .budget import run_setting_problems
 from .plan import description_of
 from .quoted import quoted_axis_problem, quoted_problem, value_kind
-from .sweep import FILE_SETTINGS, Sweep
+from .sweep import FILE_SETTINGS, Sweep, listed_values
 from .toml_syntax import syntax_problem
 
 __all__ = ["load_sweep", "parse_sweep", "SweepFile"]
@@ -114,6 +114,8 @@ def parse_sweep(text: str, *, base_dir: str | Path | None = None, origin: str = 
         desc = description_of(model) if isinstance(model, str) else None
         problems += [p for key, value in request.items()
                      if key not in _NOT_REQUEST and (p := quoted_problem(key, value, value_kind(key, desc)))]
+        # a list where the request takes one value: the sweep's own problem gives the axis in Python's words
+        problems += [_axis_line(key, request[key]) for key in listed_values(None, request, desc)]
         if isinstance(axes, Mapping):  # as [request] does: said in the file's words, before the sweep is built
             problems += [p for key, value in axes.items()
                          if (p := quoted_axis_problem(key, value, value_kind(key, desc), python=False))]
@@ -175,9 +177,14 @@ def _prompt_problems(data: Mapping[str, Any], request: Mapping[str, Any], axes: 
                                      "drop the value", ""))
     for key in ("prompt", "negativePrompt"):
         if isinstance(data.get(key), list):
-            out.append(Problem(key, f"gives {count_of(len(data[key]), 'value')}, and several values are an axis: move "
-                                    f"this line under [axes] (each cell sends one of them), or give one text here"))
+            out.append(_axis_line(key, data[key]))
     return out
+
+
+def _axis_line(key: str, values: list[Any]) -> Problem:
+    """A list given where one value goes (at the top, or under [request]), said in the file's words."""
+    return Problem(key, f"gives {count_of(len(values), 'value')}, and several values are an axis: move this line under "
+                        f"[axes] (each cell sends one of them), or give one value here")
 
 
 def _unknown(key: str, value: Any, model_id: str) -> Problem:

@@ -455,3 +455,22 @@ def test_an_axis_named_repeat_is_refused_before_its_values_are_lost() -> None:
     assert "name the axis otherwise" in str(info.value) and "repeats=" in str(info.value)
     variant = Sweep(prompt=SALE, axes={"variant": {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}})
     assert [c.cell_json() for c in variant.cells()] == [{"variant": "a", "repeat": 0}, {"variant": "b", "repeat": 0}]
+
+
+@pytest.mark.parametrize("given", [{"promptExtend": [True, False]}, {"size": ["1024x1536", "1536x1024"]},
+                                   {"negativePrompt": ["blurry", "grainy"]}, {"outputQuality": (60, 90)},
+                                   {"prompt": [SALE, "A poster reading 'SOLD'"]}])
+def test_a_list_given_as_the_base_requests_value_says_to_put_it_on_an_axis(given: dict) -> None:
+    """Sweep(promptExtend=[True, False]), the first thing a user tries, was refused as "must be
+    true or false, got [True, False]" in every cell (a size list as "is not WIDTHxHEIGHT; write it
+    like '1024x1536'", which it was): nothing said that trying each value is an axis's job."""
+    with pytest.raises(ValidationError) as info:
+        Sweep(**({"prompt": SALE} | given)).cells()
+    name = next(iter(given))
+    assert info.value.parameters == [name], str(info.value)  # one problem: not also "is required"
+    assert f"put them on an axis: Sweep(..., axes={{{name!r}: [...]}})" in str(info.value)
+    assert [c.request.get("outputQuality") for c in Sweep(prompt=SALE, axes={"outputQuality": [60, 90]}).cells()] == [60, 90]
+
+
+def test_a_size_as_two_numbers_is_one_size_not_a_list_of_values() -> None:
+    assert [(c.request.get("width"), c.request.get("height")) for c in Sweep(prompt=SALE, size=[1024, 1536]).cells()] == [(1024, 1536)]

@@ -378,3 +378,13 @@ def test_a_prompt_or_parameter_beside_an_axis_setting_it_is_said_to_be_sent_by_n
     assert [n.split(" sent by no cell")[0] for n in other if "sent by no cell" in n] == [
         "width and height: the width and height given beside the 'size' axis are",
         "promptExtend: the promptExtend given beside the 'providerSettings.alibaba.promptExtend' axis is"]
+
+
+@pytest.mark.parametrize("line", ["promptExtend = [true, false]", 'size = ["1024x1536", "1536x1024"]'])
+def test_a_list_under_request_says_to_move_the_line_under_axes(line: str) -> None:
+    """A list under [request] was refused in Python's words (or as "must be true or false, got
+    [True, False]"), not as the line to move, as a list of prompts at the top is."""
+    with pytest.raises(ValidationError) as info:
+        parse_sweep(f'prompt = "{PROMPT}"\n[request]\n{line}\n')
+    assert len(info.value.problems) == 1, str(info.value)
+    assert "gives 2 values, and several values are an axis: move this line under [axes]" in str(info.value)
