@@ -528,6 +528,10 @@ def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp
     with pytest.raises(ExperimentConflictError, match=r"posters.*--as posters-2"):
         ben.import_bundle(path)
     assert ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == before
+    # as_name taken too: the error names as_name (not "name:", a parameter import_bundle has not) and a free name
+    with pytest.raises(ExperimentConflictError, match=r"^as_name: this log has an experiment named 'posters' already.*"
+                                                      r"as_name='posters-2'"):
+        ben.import_bundle(path, as_name="posters")
     assert ben.import_bundle(path, as_name="posters-from-ana").imported == {"posters": "posters-from-ana"}
     assert ben.experiment("posters-from-ana").cost == ana.experiment("posters").cost
     with pytest.raises(ValueError, match="as_name.*2 experiments"):
