@@ -8,13 +8,19 @@ log and images under the temporary folder. A notebook added to notebooks/ is pic
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 TIMEOUT_S = 600  # per cell
 MAX_RUN_BYTES = 1_000_000  # a notebook once run, outputs and figures included: opened and shared quickly
+# settings a notebook's tables show: read as the plan, the grids and `qwenlab logs` read them
+# (promptExtend on/off, a negative prompt not sent "none"), never as a frame holds them
+SETTING_COLUMNS = ("promptExtend", "negativePrompt")
+AS_HELD = {"True", "False", "NaN", "None", "<NA>", ""}
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -64,6 +70,49 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
             if o.output_type == "display_data" and "application/vnd.jupyter.widget-view+json" in o.get("data", {})
             and "%|" in o["data"].get("text/plain", "")]
     assert not [b for b in bars if " 0%|" in b], bars
+    held = [(i, column, value) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.outputs
+            for column, value in _setting_cells(o.get("data", {}).get("text/html", "")) if value in AS_HELD]
+    assert not held, f"{path.name}: (cell, column, value) shown as the frame holds it, not as the views read it: {held[:6]}"
+
+
+class _Table(HTMLParser):
+    """The rows of the HTML tables in a notebook output (a pandas frame's `_repr_html_`), each a
+    list of its cells' texts, headings and data alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _setting_cells(html: Any) -> list[tuple[str, str]]:
+    """(column, text) of every cell under a SETTING_COLUMNS heading of the tables in `html`: the
+    rows as long as the heading row (a frame's rows; a grouped index's spans are left out)."""
+    table = _Table()
+    table.feed("".join(html) if isinstance(html, list) else html)
+    out: list[tuple[str, str]] = []
+    heading: list[str] = []
+    for row in table.rows:
+        if any(name in row for name in SETTING_COLUMNS):
+            heading = row
+        elif heading and len(row) == len(heading):
+            out += [(name, row[heading.index(name)]) for name in SETTING_COLUMNS if name in heading]
+    return out
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core.values import count_of, same_value, switch
 from ..errors import UnknownAxisError
+from ..store.axes import AXIS_INFO
 from ..store.catalog import REPEAT, Catalog, Entry
 from ..typography.badges import ScoreBadges, score_badges
 
@@ -88,6 +89,7 @@ def pairs(experiment: "ExperimentRecord | Catalog", axis: str = "promptExtend", 
                      "unpaired": unpaired, "experiment": catalog.name, "experiment_id": catalog.experiment_id,
                      "provenance": catalog.provenance.kind, "provenance_headline": catalog.provenance.headline(),
                      "provenance_mark": catalog.provenance.mark()})
+    df.attrs[AXIS_INFO] = {n: catalog.axes[n] for n in others}  # `labelled(df)`: their columns as the views read them
     return df
 
 

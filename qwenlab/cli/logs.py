@@ -191,7 +191,8 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="Show the cost per kept image instead: images whose latest rating is at least this score (1-5).")
 @click.option("--imported/--no-imported", default=True, show_default=True,
               help="Count the experiments imported from bundles, whose money was spent in another log.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals, the rows and the notes.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals (imported_usd: the part spent in other logs, "
+                                                             "by experiments imported from bundles), the rows and the notes.")
 def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], tag: str | None,
                   min_score: float | None, imported: bool, as_json: bool) -> None:
     """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
@@ -230,6 +231,8 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         notes.insert(0, "no log yet")
     if as_json:
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
+        # the part of cost_usd spent in other logs, as a number: the notes say it only in words
+        totals = {**totals, "imported_usd": round(float(sum(costs.imported_spend().values())), 6)}
         echo_json({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
                    "min_score": min_score, "totals": totals, "rows": rows, "notes": notes})
         return

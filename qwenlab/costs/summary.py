@@ -90,7 +90,7 @@ class CostSummary:
         b = self.budget()  # each experiment's whole spend, in a view of some time or tasks too
         whole_view = self.since is None and self.until is None and self.task_ids is None
         spent = b["cost_usd"] if whole_view else self.by(PER_EXPERIMENT)["cost_usd"]  # the view's part
-        imported = {n: float(spent[n]) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
+        imported = self._imported_in(spent)
         if imported:
             names = ", ".join(repr(n) for n in imported)
             out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
@@ -100,6 +100,19 @@ class CostSummary:
         for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows() if self.task_ids is None else ():
             out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
         return out
+
+    def imported_spend(self) -> dict[str, float]:
+        """What each experiment in view that was imported from a bundle cost, in USD (the view's
+        part of it; those that cost nothing left out): money spent in the log it came from, which
+        the totals count and `Costs(imported=False)` leaves out. `qwenlab costs --json` gives its
+        sum as `totals.imported_usd`."""
+        if not self._view.imported_names():  # no query for a log that imported nothing
+            return {}
+        return self._imported_in(self.by(PER_EXPERIMENT)["cost_usd"])
+
+    def _imported_in(self, spent: "pd.Series") -> dict[str, float]:
+        """The imported experiments' part of `spent` (cost_usd by experiment)."""
+        return {n: round(float(spent[n]), 6) for n in self._view.imported_names() if n in spent.index and spent[n] > 0}
 
     def _backend_notes(self, t: dict[str, Any]) -> list[str]:
         """What the reader must know of where the requests ran: emulated money, unrecorded backends."""

@@ -10,6 +10,11 @@ dict of values are used as given; otherwise distinct values get distinct labels,
 that start alike show where they part ("prompt 2: …image: replace the wooden…") rather than their
 common start. Nothing here reads the log: the catalog, an experiment's summary and the cost
 queries each bring what they read.
+
+The frames keep the values themselves (True, None, the full prompt), for filtering; `labelled(df)`
+is a copy of one for reading, its axis columns as the views show them:
+
+    labelled(exp.text_scores())[["promptExtend", "negativePrompt", "word_accuracy"]]   # on/off, "none"
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from ..core.request import Request
 from ..core.values import distinct_labels, excerpt, format_value, present, same_value
 from ..errors import QwenlabError
 
-__all__ = ["AxisInfo", "ValueIndex", "REPEAT", "ABSENT", "axis_infos_of", "merged_axis", "names_axis", "joined_axis_specs",
+__all__ = ["AxisInfo", "ValueIndex", "labelled", "AXIS_INFO", "REPEAT", "ABSENT", "axis_infos_of", "merged_axis", "names_axis", "joined_axis_specs",
            "value_from_task", "filled_cell"]
 
 REPEAT = "repeat"
@@ -30,6 +35,9 @@ REPEAT = "repeat"
 # in a footnote: a 600-character prompt as a column header would be unreadable
 LONG_VALUE = 32
 EXCERPT = 28
+# the key of a frame's `attrs` under which qwenlab's frames (exp.df, exp.images, text scores,
+# pairs) keep how their axis columns read, for `labelled` and the score summaries
+AXIS_INFO = "axis_info"
 
 
 def names_axis(label: str, axis: str | None) -> bool:
@@ -57,6 +65,11 @@ class AxisInfo:
         # (a 2,000-image report asked it a hundred thousand times)
         object.__setattr__(self, "_places", ValueIndex(self.values))
         object.__setattr__(self, "_several_long", sum(1 for j in range(len(self.values)) if self._long(j)) > 1)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "AxisInfo":
+        # immutable: pandas deep-copies a frame's attrs at every step (each row of iterrows), and
+        # copying every axis's values and index there made a frame that carries them slow
+        return self
 
     @property
     def varies(self) -> bool:
@@ -106,6 +119,26 @@ class AxisInfo:
         if self.kind in ("request", "bundle") or self.given:
             return f"{self.name} = {self.labels[i]}: {self.texts[i]}"
         return f"{self._name(i)}: {self.texts[i]}"
+
+
+def labelled(frame: Any) -> Any:
+    """A copy of `frame` for reading: each axis column's values as their labels, as the grids, the
+    report, `qwenlab logs` and the cost tables show them (promptExtend "on"/"off", a missing
+    negative prompt "none", a long prompt "prompt 2: A premium…"). The frame itself keeps the
+    values, for filtering (`df[df["promptExtend"] == True]`).
+
+    frame: one of qwenlab's (`exp.df`, `exp.images`, `exp.text_scores()`, `exp.pairs(...)`, a
+    comparison's too), or part of one (pandas keeps what it says of its axes in `attrs` when
+    columns or rows are picked). Raises ValueError for a frame that does not say its axes."""
+    infos = getattr(frame, "attrs", {}).get(AXIS_INFO)
+    if infos is None:
+        raise ValueError(f"frame: this frame does not say its axes (no attrs[{AXIS_INFO!r}]); give one of qwenlab's "
+                         "frames (exp.df, exp.images, exp.text_scores(), exp.pairs(...)) or columns or rows of one")
+    out = frame.copy()
+    for name, info in infos.items():
+        if name in out.columns:
+            out[name] = [info.label(v) for v in out[name]]
+    return out
 
 
 class ValueIndex:

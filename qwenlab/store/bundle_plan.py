@@ -88,7 +88,7 @@ def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, create
                 # deleted here: the copy is replaced, what was added to it here kept
                 dst = name if deleted else str(copy["name"])
                 if deleted:
-                    _refuse_taken(log, dst, bundle, len(experiments) == 1)
+                    _refuse_taken(log, dst, bundle, len(experiments) == 1, as_name)
                 plans.append(_Plan(src_id, exp["name"], dst, replaces=int(copy["id"])))
                 continue
         if uuids and len(here) == 1 and sum(here.values()) == len(uuids):
@@ -108,7 +108,7 @@ def plan_import(log: Log, source: Log, bundle: Path, as_name: str | None, create
                 f"{exp['name']!r} of {bundle.name}: {sum(here.values())} of its {len(uuids)} tasks are in this log "
                 f"already, in {', '.join(map(repr, here))}, and the others are not: it was changed since it was shared. "
                 "Delete or rename the experiment here and import again, or ask for a bundle of the new state.")
-        _refuse_taken(log, name, bundle, len(experiments) == 1)
+        _refuse_taken(log, name, bundle, len(experiments) == 1, as_name)
         plans.append(_Plan(src_id, exp["name"], name))
     return plans
 
@@ -118,17 +118,37 @@ def _requests_are(n: int) -> str:
     return f"{count_of(n, 'request')} {'is' if n == 1 else 'are'}"
 
 
-def _refuse_taken(log: Log, name: str, bundle: Path, alone: bool = True) -> None:
+def _refuse_taken(log: Log, name: str, bundle: Path, alone: bool = True, as_name: str | None = None) -> None:
     """ExperimentConflictError, naming the fix, when `name` is taken here by other work. `alone`:
-    the bundle holds this experiment only (--as renames only such a bundle's)."""
-    if log.experiment(name) is not None or log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]):
+    the bundle holds this experiment only (--as renames only such a bundle's); `as_name`: the name
+    asked for (`--as`), which the message then names as the parameter to change."""
+    if _taken(log, name):
+        free = _free_name(log, name)
+        if as_name is not None:
+            # "as_name: ..." reads "Invalid value for '--as': ..." from the command, which named
+            # "name:", a parameter neither the command nor import_bundle has
+            raise ExperimentConflictError(f"as_name: this log has an experiment named {name!r} already, with other work; "
+                                          f"give a name not in use: as_name={free!r} (`--as {shlex.quote(free)}`)")
         # commands to paste as they are: the bundle as it was given (its bare file name failed
         # from any other folder) and the names quoted ("new year poster" became three words)
-        fix = (f"import it under another name: `qwenlab import {shlex.quote(str(bundle))} --as {shlex.quote(f'{name}-2')}` "
-               "(lab.import_bundle(..., as_name=...))" if alone else
+        fix = (f"import it under another name: `qwenlab import {shlex.quote(str(bundle))} --as {shlex.quote(free)}` "
+               f"(lab.import_bundle(..., as_name={free!r}))" if alone else
                f"rename yours first (`qwenlab rename {shlex.quote(name)} {shlex.quote(f'{name}-mine')}`) and import "
                f"again, or ask for a bundle of {name!r} alone and import it with --as")
-        raise ExperimentConflictError(f"name: this log has an experiment named {name!r} already, with other work; {fix}")
+        raise ExperimentConflictError(f"{bundle.name} holds an experiment named {name!r}, and this log has one of that name "
+                                      f"already, with other work; {fix}")
+
+
+def _taken(log: Log, name: str) -> bool:
+    return log.experiment(name) is not None or bool(log.rows("SELECT 1 FROM experiments WHERE name = ?", [name]))
+
+
+def _free_name(log: Log, name: str) -> str:
+    """`name`-2 (or -3, ...): a name the fix can offer that is not taken here too."""
+    n = 2
+    while _taken(log, f"{name}-{n}"):
+        n += 1
+    return f"{name}-{n}"
 
 
 def _copy_here(log: Log, here: dict[str, int], uuids: list[str]) -> dict[str, Any] | None:

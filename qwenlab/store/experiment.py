@@ -24,7 +24,7 @@ from ..core.values import count_of, excerpt, format_usd, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
-from .axes import AxisInfo, axis_infos_of, filled_cell
+from .axes import AXIS_INFO, AxisInfo, axis_infos_of, filled_cell
 from .log import IN_DOUBT, Log, status_word
 from .provenance import EMULATOR, Provenance
 from .run_lock import run_alive, settle_abandoned
@@ -172,7 +172,7 @@ class ExperimentRecord:
         columns = ["cell", *axes, "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source",
                    "estimated_cost_usd", "backend", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width",
                    "height", "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key"]
-        return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
+        return self._with_axes(pd.DataFrame(rows, columns=list(dict.fromkeys(columns))))
 
     @property
     def images(self) -> "pd.DataFrame":
@@ -196,7 +196,13 @@ class ExperimentRecord:
             })
         columns = ["image_id", *axes, "repeat", "seed", "cost_usd", "cost_source", "backend", "nsfw", "path", "width", "height",
                    "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt"]
-        return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
+        return self._with_axes(pd.DataFrame(rows, columns=list(dict.fromkeys(columns))))
+
+    def _with_axes(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        """`frame`, saying how its axis columns read: `labelled(frame)` shows promptExtend on/off
+        as the views do, where the frame keeps True/False for filtering."""
+        frame.attrs[AXIS_INFO] = self._axis_infos()
+        return frame
 
     # -- numbers ---------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

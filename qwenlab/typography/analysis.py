@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, percent, share_mean_interval, wilson_interval
 from ..core.values import format_value
 from ..errors import UnknownAxisError
-from ..store.axes import names_axis
+from ..store.axes import AXIS_INFO, names_axis
 from .scores import text_scores
 from .scoring import score_figure
 
@@ -62,7 +62,7 @@ def _groups(df: "pd.DataFrame", axis: str | None, parameter: str = "axis") -> li
         axes = list(df.attrs.get("axes") or {}) or list(map(str, df.columns))
         raise UnknownAxisError(f"{parameter}={axis!r}: no axis {axis!r} in the scores; "
                                f"give one of: {', '.join(axes)} (or None for all images)")
-    info = (df.attrs.get("axis_info") or {}).get(axis)
+    info = (df.attrs.get(AXIS_INFO) or {}).get(axis)
     labels = [_label(v, info) for v in df[axis]]
     # the sweep's order of values where known (on before off, as swept), else first appearance
     swept = [info.label(v) for v in info.values] if info is not None else [

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
 from ..caller import warn
 from ..core.expected_text import expected_strings
+from ..store.axes import AXIS_INFO
 from ..store.catalog import axis_infos
 from ..store.experiment import open_experiment
 from .engines import TesseractEngine
@@ -132,14 +133,16 @@ def scores_frame(exp: "ExperimentRecord", engine: str | None) -> "pd.DataFrame":
     images = exp.images
     base_cols = [c for c in images.columns if c not in ("prompt",)]
     if not rows:
-        return pd.DataFrame(columns=[*base_cols, "prompt", *SCORE_COLUMNS])
+        empty = pd.DataFrame(columns=[*base_cols, "prompt", *SCORE_COLUMNS])
+        empty.attrs.update({"axes": exp.axes, AXIS_INFO: axis_infos(exp)})  # `labelled()` takes it as it takes a full one
+        return empty
     costs = _image_costs(exp)
     scores = pd.DataFrame([_score_fields(r) for r in rows])
     df = images.merge(scores, on="image_id", how="inner")
     df["cost_usd"] = [c if c == c and c is not None else costs.get(int(i)) for c, i in zip(df["cost_usd"], df["image_id"])]
     out = df[[*base_cols, "prompt", *SCORE_COLUMNS]].reset_index(drop=True)
     out.attrs["axes"] = exp.axes  # value labels in the sweep's order, for by_axis/describe
-    out.attrs["axis_info"] = axis_infos(exp)  # how each value reads, as in grids and the report
+    out.attrs[AXIS_INFO] = axis_infos(exp)  # how each value reads, as in grids and the report
     out.attrs["left_out"] = left_out(exp.log, exp.id, rows[0]["engine"])  # images only other engines scored
     return out
 

@@ -223,7 +223,13 @@ def test_an_import_under_a_name_in_use_exits_2_naming_as(two: Path, emulator, tm
     run_sweep(emulator, ben, name="posters", repeats=1, fail_one=False)
     monkeypatch.setenv("QWENLAB_DATA_DIR", str(ben))
     clash = qwenlab("import", str(bundle))
-    assert clash.exit_code == EXIT_BAD_INPUT and "--as" in clash.output
+    assert clash.exit_code == EXIT_BAD_INPUT and "--as posters-2" in clash.output and "Error: name:" not in clash.output, clash.output
+    # --as naming a name in use: the error blamed "name:"; it names the option typed, and a free name
+    run_sweep(emulator, ben, name="posters-2", repeats=1, fail_one=False)
+    taken = qwenlab("import", str(bundle), "--as", "posters")
+    assert taken.exit_code == EXIT_BAD_INPUT, taken.output
+    assert "Invalid value for '--as': this log has an experiment named 'posters' already" in taken.output, taken.output
+    assert "--as posters-3" in taken.output and "Error: name:" not in taken.output, taken.output
     assert qwenlab("import", str(bundle), "--as", "posters-ana").exit_code == EXIT_OK
     assert "posters-ana" in qwenlab("logs").output
     broken = tmp_path / "broken.zip"

@@ -129,6 +129,31 @@ def test_costs_say_what_imported_experiments_spent_elsewhere_and_can_leave_it_ou
     assert Costs(ben.log).totals()["cost_usd"] == pytest.approx(ana_spent["posters"])
 
 
+def test_costs_json_gives_what_imported_experiments_spent_as_a_number(ana: Lab, ben: Lab, emulator, tmp_path: Path) -> None:
+    """`qwenlab costs --json` said what the imported experiments spent in other logs only in the
+    words of a note ("$0.1500 of this was spent in other logs: ..."), which a script would have
+    to parse; its totals give it as `imported_usd`, beside `cost_usd` and the other sums."""
+    from click.testing import CliRunner
+
+    from qwenlab.cli import cli
+
+    def totals(*options: str) -> dict:
+        result = CliRunner().invoke(cli, ["costs", "--json", *options], env={"QWENLAB_DATA_DIR": str(ben.data_dir)})
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["totals"]
+
+    spent = Costs(ana.log).by("experiment")["cost_usd"]["posters"]
+    mine = run_sweep(emulator, ben.data_dir, name="bens-own", repeats=1, fail_one=False, axes={"promptExtend": [True]}).cost
+    ben.import_bundle(ana.bundle(["posters"], tmp_path / "share.zip").path)
+    both = totals()
+    assert both["imported_usd"] == pytest.approx(spent) and both["cost_usd"] == pytest.approx(spent + mine)
+    assert Costs(ben.log).imported_spend() == {"posters": pytest.approx(spent)}
+    assert totals("-e", "bens-own")["imported_usd"] == 0  # the view's part, as cost_usd is
+    own = totals("--no-imported")
+    assert own["imported_usd"] == 0 and own["cost_usd"] == pytest.approx(mine)
+    assert isinstance(own["imported_usd"], float)  # 0.0, a sum as the others are
+
+
 def test_importing_twice_adds_nothing(ana: Lab, ben: Lab, tmp_path: Path) -> None:
     path = ana.bundle("posters", tmp_path / "p.zip").path
     ben.import_bundle(path)
@@ -503,6 +528,10 @@ def test_a_name_in_use_is_refused_with_the_fix(ana: Lab, ben: Lab, emulator, tmp
     with pytest.raises(ExperimentConflictError, match=r"posters.*--as posters-2"):
         ben.import_bundle(path)
     assert ben.log.rows("SELECT count(*) AS n FROM tasks")[0]["n"] == before
+    # as_name taken too: the error names as_name (not "name:", a parameter import_bundle has not) and a free name
+    with pytest.raises(ExperimentConflictError, match=r"^as_name: this log has an experiment named 'posters' already.*"
+                                                      r"as_name='posters-2'"):
+        ben.import_bundle(path, as_name="posters")
     assert ben.import_bundle(path, as_name="posters-from-ana").imported == {"posters": "posters-from-ana"}
     assert ben.experiment("posters-from-ana").cost == ana.experiment("posters").cost
     with pytest.raises(ValueError, match="as_name.*2 experiments"):

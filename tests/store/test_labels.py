@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -18,7 +19,9 @@ from qwenlab.cli import cli
 from qwenlab.errors import UnknownAxisError
 from qwenlab.figures.grid import build_grid
 from qwenlab.html.report import report_html
+from qwenlab.store.axes import labelled
 from qwenlab.store.catalog import Catalog, Entry, axis_infos
+from qwenlab.store.comparison import open_comparison
 from qwenlab.typography.analysis import describe
 from tests.support.labkit import run_sweep, texts
 
@@ -68,6 +71,33 @@ def test_labels_given_as_a_dict_are_used_everywhere(emulator: Any, data_dir: Pat
     line = describe(scores, "prompt")
     assert line.index("label:") < line.index("marble:") < line.index("night:")
     assert describe(scores, "promptExtend").startswith("promptExtend on:")
+
+
+def test_a_frame_keeps_the_values_and_labelled_shows_them_as_every_view_does(emulator: Any, data_dir: Path) -> None:
+    """A notebook showed promptExtend True/False and a missing negative prompt NaN in the tables
+    it printed (exp.df, the text scores, a comparison's cells) beside on/off and "none" in the
+    plan, the grid, the cost tables and `qwenlab logs`. The frames keep the values, for filtering;
+    `labelled()` is the copy for reading, through the labels the views use."""
+    exp = run_sweep(emulator, data_dir, name="extend", axes={"promptExtend": [True, False], "negativePrompt": [None, "blurry text"]},
+                    repeats=1, fail_one=False)
+    scores = exp.images.assign(word_accuracy=1.0)  # a text-score frame as text_scores gives it (no OCR here)
+    scores.attrs["axis_info"] = axis_infos(exp)
+    for frame in (exp.df, exp.images, scores, pairs(exp, "negativePrompt")):
+        assert set(frame["promptExtend"]) == {True, False}  # the values, for df[df["promptExtend"] == True]
+        shown = labelled(frame[["promptExtend", "repeat"]])  # part of a frame: pandas keeps what it says of its axes
+        assert set(shown["promptExtend"]) == {"on", "off"} and set(frame["promptExtend"]) == {True, False}  # a copy
+    assert sorted(labelled(exp.df)["negativePrompt"]) == ["blurry text", "blurry text", "none", "none"]
+    assert set(labelled(pairs(exp, "promptExtend"))["negativePrompt"]) == {"none", "blurry text"}
+
+    logs = _logs("extend")  # the same words as the command's table
+    assert " on " in logs and " off " in logs and " none " in logs and "True" not in logs and "NaN" not in logs
+
+    run_sweep(emulator, data_dir, name="extend-2", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    both = open_comparison(["extend", "extend-2"], data_dir).df
+    assert set(labelled(both)["promptExtend"]) == {"on", "off"} and set(labelled(both)["experiment"]) == {"extend", "extend-2"}
+
+    with pytest.raises(ValueError, match="frame: this frame does not say its axes"):
+        labelled(pd.DataFrame({"promptExtend": [True, False]}))  # a frame made by hand
 
 
 def test_prompts_that_differ_near_the_end_read_differently_everywhere(emulator: Any, data_dir: Path) -> None:
