@@ -26,6 +26,7 @@ from .core.model import (
 from .core.request import Request, parse_size
 from .costs import Costs
 from .errors import *  # noqa: F403 (every exception users can meet: qwenlab.errors.__all__ is the one list)
+from .store.axes import labelled
 from .sweeps.sweep import Sweep
 from .version import __version__
 
@@ -49,6 +50,7 @@ __all__ = [
     "get_model",
     "list_models",
     "register_model",
+    "labelled",
     "__version__",
     *_errors.__all__,
 ]

@@ -14,7 +14,7 @@ from qwenlab import errors
 
 PUBLIC = [
     "Lab", "Sweep", "Experiment", "Costs", "Request", "parse_size", "RunwareClient", "TaskResult", "GeneratedImage",
-    "connect", "DEFAULT_MODEL", "ModelDescription", "get_model", "list_models", "register_model", "__version__",
+    "connect", "DEFAULT_MODEL", "ModelDescription", "get_model", "list_models", "register_model", "labelled", "__version__",
 ]
 
 
