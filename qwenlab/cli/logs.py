@@ -9,6 +9,7 @@ import click
 
 from ..core.values import present
 from ..costs.frames import Costs, date_bound
+from ..costs.labels import PER_EXPERIMENT
 from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.bundle_rows import origin_of
@@ -175,7 +176,7 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
 @click.command("costs")
-@click.option("--by", "by", default="experiment", show_default=True,
+@click.option("--by", "by", default=None, show_default="experiment",
               help="experiment, model, size, day, week, month, year, status, setting, backend, or a sweep axis (promptExtend); "
                    "several with commas: experiment,day. An axis named as a period: axis:year, and the period: period:year; "
                    "as a built-in key: axis:status, and the built-in: builtin:status.")
@@ -193,7 +194,7 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="Count the experiments imported from bundles, whose money was spent in another log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals (imported_usd: the part spent in other logs, "
                                                              "by experiments imported from bundles), the rows and the notes.")
-def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], tag: str | None,
+def costs_command(by: str | None, since: str | None, until: str | None, experiments: tuple[str, ...], tag: str | None,
                   min_score: float | None, imported: bool, as_json: bool) -> None:
     """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
 
@@ -204,7 +205,10 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     say when the API charged another price than the model description's, and what failed
     requests were charged.
     """
-    keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
+    # no key typed: the built-in experiment, never refused as ambiguous where an axis is named
+    # "experiment" (a default the user did not type); typed, "experiment" is asked of them
+    typed = [k.strip() for k in (by or "").split(",") if k.strip()]
+    keys = typed or [PER_EXPERIMENT]
     # no log yet: --json answers as an empty log would (zero totals, no rows, exit 0), its options
     # checked as they are with a log
     path, log, no_log = log_or_empty(as_json, experiments)
@@ -220,7 +224,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
     costs = Costs(log, since=since, until=until, experiments=names, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
-    per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
+    per_experiment = df if keys in ([PER_EXPERIMENT], ["experiment"]) and min_score is None else None  # the headline needs no second query
     totals = costs.totals()
     notes = costs.notes(totals)
     if left_out := costs.uncovered(df, totals):
@@ -233,7 +237,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
         # the part of cost_usd spent in other logs, as a number: the notes say it only in words
         totals = {**totals, "imported_usd": round(float(sum(costs.imported_spend().values())), 6)}
-        echo_json({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
+        echo_json({"log": str(path), "by": typed or ["experiment"], "since": costs.since, "until": costs.until,
                    "min_score": min_score, "totals": totals, "rows": rows, "notes": notes})
         return
     if min_score is None:  # the columns that matter in a terminal; --json has them all

@@ -573,6 +573,36 @@ def test_a_built_in_key_that_is_also_an_axis_is_refused_and_each_is_asked_for_sp
         c.by("builtin:colour")
 
 
+@pytest.mark.parametrize("key", ["experiment", "setting"])
+def test_a_default_key_means_the_built_in_whatever_the_axes_are_named(tmp_path: Path, data_dir: Path, key: str) -> None:
+    """`qwenlab costs` with no --by, `by()` and `per_kept_image()` with no key (the built-in
+    experiment) and `cost_by_setting` with no axis (the built-in setting) were refused as
+    ambiguous where an experiment in view had an axis of that name: a default nobody typed. The
+    default is the built-in, its index still read "experiment"; typed, the key is still refused."""
+    from qwenlab.costs.plots import cost_by_setting
+
+    log = Log(data_dir / "qwenlab.db")  # where the CLI looks
+    experiment(log, "plain", {"promptExtend": [True, False]})
+    named = experiment(log, "named", {key: ["draft", "final"]})
+    for i, value in enumerate(["draft", "final", "draft"]):
+        tid = task(log, named, {key: value, "repeat": i})
+        send(log, tid, at("2026-03-01"))
+        finish(log, tid, at("2026-03-01"), [0.075])
+    c = Costs(log)
+    assert c.by().index.name == "experiment" and c.by()["tasks"].to_dict() == {"named": 3}
+    assert c.per_kept_image(min_score=4)["tasks"].to_dict() == {"named": 3}
+    cost_by_setting(c)  # the built-in setting: experiment and its axes' values
+    with pytest.raises(UnknownCostKeyError, match="is ambiguous"):
+        c.by(key)  # typed by the user: which one is asked
+    out = CliRunner().invoke(cli, ["costs"])
+    assert out.exit_code == 0, out.output
+    assert "experiment" in [line.strip() for line in out.output.splitlines()] and "\nnamed " in out.output, out.output
+    as_json = json.loads(CliRunner().invoke(cli, ["costs", "--json"]).output)
+    assert as_json["by"] == ["experiment"] and [r["experiment"] for r in as_json["rows"]] == ["named"]
+    typed = CliRunner().invoke(cli, ["costs", "--by", key])
+    assert typed.exit_code == 2 and "is ambiguous" in typed.output, typed.output
+
+
 def test_a_period_that_is_also_an_axis_is_refused_and_each_is_asked_for_spelled_out(tmp_path: Path) -> None:
     """An axis "year" (1920, 1950, ...) was hidden behind by("year"), the years the requests were
     sent in, as axes "day", "week" and "month" were. Where an experiment in view has such an axis,
