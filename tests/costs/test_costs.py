@@ -869,6 +869,20 @@ def test_cli_by_axis_since_and_kept(known_default: Path) -> None:
     assert "note: the rows cover 8 of 12 tasks" in kept  # with --kept too (the note was left out)
 
 
+
+def test_rows_of_several_keys_say_what_they_leave_out_as_one_key_does(known_default: Path, known: Log) -> None:
+    """by(["experiment", "promptExtend"]) has rows for alpha alone, as by("promptExtend") has:
+    the note said "(by experiment, every task has a row)" to a user who grouped by experiment,
+    and named no experiment left out. It names them, and says by experiment alone."""
+    c = Costs(known)
+    single, several = c.uncovered(c.by("promptExtend")), c.uncovered(c.by(["experiment", "promptExtend"]))
+    for note in (single, several):
+        assert note is not None and "the rows cover 8 of 12 tasks" in note and "($0.1600, of experiment 'beta')" in note, note
+    assert "(by experiment, every task has a row)" in single and "(by experiment alone, every task has a row)" in several
+    out = CliRunner().invoke(cli, ["costs", "--by", "experiment,promptExtend"]).output
+    assert f"note: {several}" in out, out
+    assert c.uncovered(c.by(["experiment", "size"])) is None  # size, the built-in: every task has one
+
 def test_cli_json(known_default: Path) -> None:
     result = CliRunner().invoke(cli, ["costs", "--json", "--by", "experiment,size"])
     data = json.loads(result.output)
