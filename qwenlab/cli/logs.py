@@ -9,6 +9,7 @@ import click
 
 from ..core.values import present
 from ..costs.frames import Costs, date_bound
+from ..costs.labels import AXIS_PREFIX, PER_EXPERIMENT
 from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
 from ..store.bundle_rows import origin_of
@@ -28,6 +29,10 @@ _LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pendin
 _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "unknown": "unknown: logged before qwenlab recorded where each task ran"}
 _MIXED_PARTS = {"emulator": "the emulator's cells (synthetic)", "runware": "Runware's cells", "unknown": "cells whose backend was not recorded"}
 
+
+# the columns of `qwenlab logs NAME` that are qwenlab's, not the request's: an axis of one of these
+# names is shown as "axis:NAME" beside it
+_OWN_COLUMNS = ("task_id", "status", "backend", "repeat", "cost_usd", "attempts", "latency_s", "error_code")
 
 _IMPORTED_MEANS = ("imported: run in another log and imported from this bundle (`qwenlab logs NAME` says more): its "
                    "money was spent there (`qwenlab costs --no-imported` leaves it out)")
@@ -146,14 +151,24 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
         if text:
             echo_text(f"  {label}: {text}")
     mixed = exp.provenance.mixed
-    columns = ["task_id", "status", *(["backend"] if mixed else []), *exp.axes, "repeat", "seed", "cost_usd", "attempts",
-               "latency_s", "error_code"]
-    table = exp.cells(limit)[list(dict.fromkeys(columns))].copy()
+    cells = exp.cells(limit)
+    # an axis named as one of qwenlab's own columns (a bundle or request axis "status") has a
+    # column of its own, "axis:status" as the cost keys spell it, its values read from the cells
+    # (the frame's "status" is the task's); the request's values (seed, ...) are the axis's own
+    named = {a: AXIS_PREFIX + a if a in _OWN_COLUMNS else a for a in exp.axes}
+    if any(a != n for a, n in named.items()):
+        values = _cell_values(exp.log, [int(i) for i in cells["task_id"]])
+        for axis, column in named.items():
+            if axis != column:
+                cells[column] = [values.get(int(i), {}).get(axis) for i in cells["task_id"]]
+    columns = ["task_id", "status", *(["backend"] if mixed else []), *named.values(), "repeat", "seed", "cost_usd",
+               "attempts", "latency_s", "error_code"]
+    table = cells[list(dict.fromkeys(columns))].copy()
     if mixed:
         table["backend"] = table["backend"].fillna("unknown")
     infos = axis_infos(exp)  # each value as the grid and the report label it: on/off, a dict's keys, distinct texts
-    for axis in exp.axes:
-        table[axis] = table[axis].map(infos[axis].label)
+    for axis, column in named.items():
+        table[column] = table[column].map(infos[axis].label)
     # a seed is an integer: a column with cells not sent yet (no seed) would print 1091228623.0
     table["seed"] = table["seed"].astype("Int64")
     # what a task does not have (no error; a failed one's seed and cost): '-', not None, <NA> or NaN
@@ -162,6 +177,12 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     for column in ("seed", "cost_usd", "latency_s", "error_code"):
         table[column] = table[column].astype(object).where(table[column].notna(), "-")
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
+
+
+def _cell_values(log: Log, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each task's cell: its axes' values as logged, by task id."""
+    rows = log.rows("SELECT id, cell_json FROM tasks WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(task_ids)])
+    return {int(r["id"]): json.loads(r["cell_json"] or "{}") for r in rows}
 
 
 def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -175,7 +196,7 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 
 @param_hints({UnknownCostKeyError: "--by", ExperimentNotFoundError: "--experiment"})
 @click.command("costs")
-@click.option("--by", "by", default="experiment", show_default=True,
+@click.option("--by", "by", default=None, show_default="experiment",
               help="experiment, model, size, day, week, month, year, status, setting, backend, or a sweep axis (promptExtend); "
                    "several with commas: experiment,day. An axis named as a period: axis:year, and the period: period:year; "
                    "as a built-in key: axis:status, and the built-in: builtin:status.")
@@ -193,7 +214,7 @@ def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None
               help="Count the experiments imported from bundles, whose money was spent in another log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the totals (imported_usd: the part spent in other logs, "
                                                              "by experiments imported from bundles), the rows and the notes.")
-def costs_command(by: str, since: str | None, until: str | None, experiments: tuple[str, ...], tag: str | None,
+def costs_command(by: str | None, since: str | None, until: str | None, experiments: tuple[str, ...], tag: str | None,
                   min_score: float | None, imported: bool, as_json: bool) -> None:
     """What the experiments cost, from the log, grouped --by experiment, day, axis value, ...
 
@@ -204,7 +225,10 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     say when the API charged another price than the model description's, and what failed
     requests were charged.
     """
-    keys = [k.strip() for k in by.split(",") if k.strip()] or ["experiment"]
+    # no key typed: the built-in experiment, never refused as ambiguous where an axis is named
+    # "experiment" (a default the user did not type); typed, "experiment" is asked of them
+    typed = [k.strip() for k in (by or "").split(",") if k.strip()]
+    keys = typed or [PER_EXPERIMENT]
     # no log yet: --json answers as an empty log would (zero totals, no rows, exit 0), its options
     # checked as they are with a log
     path, log, no_log = log_or_empty(as_json, experiments)
@@ -220,7 +244,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
     # --until not after --since raises ValueError saying so: exit 2 like every bad value
     costs = Costs(log, since=since, until=until, experiments=names, imported=imported)
     df = costs.per_kept_image(min_score=min_score, by=keys) if min_score is not None else costs.by(keys)
-    per_experiment = df if keys == ["experiment"] and min_score is None else None  # the headline needs no second query
+    per_experiment = df if keys in ([PER_EXPERIMENT], ["experiment"]) and min_score is None else None  # the headline needs no second query
     totals = costs.totals()
     notes = costs.notes(totals)
     if left_out := costs.uncovered(df, totals):
@@ -233,7 +257,7 @@ def costs_command(by: str, since: str | None, until: str | None, experiments: tu
         rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
         # the part of cost_usd spent in other logs, as a number: the notes say it only in words
         totals = {**totals, "imported_usd": round(float(sum(costs.imported_spend().values())), 6)}
-        echo_json({"log": str(path), "by": keys, "since": costs.since, "until": costs.until,
+        echo_json({"log": str(path), "by": typed or ["experiment"], "since": costs.since, "until": costs.until,
                    "min_score": min_score, "totals": totals, "rows": rows, "notes": notes})
         return
     if min_score is None:  # the columns that matter in a terminal; --json has them all

@@ -148,10 +148,11 @@ class Costs(CostSummary):
         """The sweep axes of the experiments in view: any of them is a key for `by()`."""
         return self._view.axis_names()
 
-    def by(self, key: str | Sequence[str] = "experiment") -> "pd.DataFrame":
+    def by(self, key: str | Sequence[str] = PER_EXPERIMENT) -> "pd.DataFrame":
         """Cost grouped by one key or several (a list): experiment, model, size, day, week, month,
         year, status, setting (experiment + every axis value but the repeat), backend (emulator, runware,
-        unknown), or any sweep axis.
+        unknown), or any sweep axis. With no key, the built-in experiment, whatever the axes are
+        named (its index reads "experiment").
 
         A period (day, week, month, year) or a built-in experiment, status, setting or backend that
         is also an axis of an experiment in view (a bundle or request axis takes any name) is
@@ -252,14 +253,14 @@ class Costs(CostSummary):
         return out[["status", "budget_usd", "cost_usd", "in_doubt_usd", "remaining_usd", "used_pct", "unsent", "unsent_usd",
                     "to_retry", "to_send_usd", "would_exceed", "stop_reason"]]
 
-    def per_kept_image(self, *, min_score: float, by: str | Sequence[str] = "experiment") -> "pd.DataFrame":
+    def per_kept_image(self, *, min_score: float, by: str | Sequence[str] = PER_EXPERIMENT) -> "pd.DataFrame":
         """What each image you kept actually cost, every attempt that led to it included.
 
         An image is kept when its latest rating has a score >= min_score. For each group of `by`
-        (experiment, setting, an axis, model, ... as in `by()`), usd_per_kept_image is the group's
-        whole spend (`cost_usd`: every request of the group, its failed, rejected and unrated
-        images, charged failures and earlier failed attempts) divided by the number of kept images
-        of the group; NaN when none was kept. The spend of deleted experiments, whose images and
+        (experiment, setting, an axis, model, ... as in `by()`; by default the built-in experiment),
+        usd_per_kept_image is the group's whole spend (`cost_usd`: every request of the group, its
+        failed, rejected and unrated images, charged failures and earlier failed attempts) divided
+        by the number of kept images of the group; NaN when none was kept. The spend of deleted experiments, whose images and
         ratings are gone, stays in `cost_usd` and is left out of both prices per image. Beside it:
         images, rated, kept, keep_rate (kept / rated) and usd_per_image (spend / images delivered).
 

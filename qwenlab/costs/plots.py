@@ -347,7 +347,8 @@ def cost_by_experiment(costs: Any, ax: "Axes | None" = None) -> "Figure":
 
 @_notes_fitted
 @_cjk_text
-def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None, *, min_score: float | None = None) -> "Figure":
+def cost_by_setting(costs: Any, axis: str = BUILTIN_PREFIX + "setting", ax: "Axes | None" = None, *,
+                    min_score: float | None = None) -> "Figure":
     """Spend per value of a sweep axis (or per "setting", "size", "model", ...), each bar
     labelled with its images and USD per image, or per kept image when `min_score` is given.
 
@@ -357,7 +358,8 @@ def cost_by_setting(costs: Any, axis: str = "setting", ax: "Axes | None" = None,
     more than 40 values draws the 40 costliest, in their order, and the rest summed in one bar,
     "others (60 settings)", as the title says; `Costs.by()` has them all. `axis` takes the keys
     `Costs.by()` does: a period or a built-in key that is also an axis in view is refused,
-    "axis:year" or "period:year" ("axis:status" or "builtin:status") says which."""
+    "axis:year" or "period:year" ("axis:status" or "builtin:status") says which. By default the
+    built-in setting, whatever the axes are named (a default nobody typed is never ambiguous)."""
     c = _costs(costs)
     key = axis
 

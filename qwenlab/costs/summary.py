@@ -142,13 +142,32 @@ class CostSummary:
         if tasks >= t["tasks"]:
             return None
         cost = float(grouped["cost_usd"].sum()) if len(grouped) else 0.0
-        axes = [a for n in grouped.index.names if n is not None and (a := swept_axis(str(n), BUILTIN_KEYS))]
+        levels = [str(n) for n in grouped.index.names if n is not None]
+        axes = [a for n in levels if (a := swept_axis(n, BUILTIN_KEYS))]
         swept = (f"by {' and '.join(axes)}, only the experiments that swept {'it' if len(axes) == 1 else 'them'} have rows"
                  if axes else "some tasks have no row")
         rest = t["tasks"] - tasks
+        # grouped by experiment and an axis too, the experiments without the axis have no row, and
+        # "by experiment, every task has a row" would be read as these rows being the whole
+        alone = " alone" if "experiment" in levels else ""
         return (f"the rows cover {tasks} of {count_of(int(t['tasks']), 'task')} (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
-                f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}) "
-                f"{'is' if rest == 1 else 'are'} left out (by experiment, every task has a row)")
+                f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}{self._without(axes)}) "
+                f"{'is' if rest == 1 else 'are'} left out (by experiment{alone}, every task has a row)")
+
+    def _without(self, axes: list[str]) -> str:
+        """", of experiments 'beta' and 'gamma'": the experiments with tasks in view that did not
+        sweep every one of `axes` (the first three named), or "" where no axis is grouped by."""
+        if not axes:
+            return ""
+        lacking = {e.name for e in self._view.experiments().values() if not all(a in e.axes for a in axes)}
+        if not lacking:
+            return ""
+        spent = self.by(PER_EXPERIMENT)["tasks"]
+        names = [str(n) for n in spent.index if n in lacking and spent[n] > 0]
+        if not names:
+            return ""
+        shown = ", ".join(repr(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        return f", of {'experiment' if len(names) == 1 else 'experiments'} {shown}"
 
     def deleted_usd(self, per_experiment: "pd.DataFrame | None" = None) -> float:
         """What the experiments deleted since cost, in this view: their spend stays in the history

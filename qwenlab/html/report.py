@@ -41,6 +41,7 @@ from ..analysis.judging import win_rates
 from ..caller import warn
 from ..core.intervals import bounds_percent
 from ..core.values import count_of, format_usd, is_missing, label_list
+from ..costs.labels import AXIS_PREFIX
 from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
 from ..secrets import register_secret
@@ -398,9 +399,12 @@ def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,
             body[-1].insert(1, "".join(f"<div style=\"border-left:6px solid {b.hex};padding-left:4px\">{esc(b.label)}: "
                                        f"{esc(b.detail)}</div>" if b else "<div class=\"muted\">not scored</div>"
                                        for b in found))
-    heads = ["images", *(["text score"] if badges else []), *axes, "repeat", "status", *(["ran on"] if mixed else []),
-             "seed (reported)", "cost", "latency",
-             "attempts", "error", "prompt", "negative prompt", *([] if size_axis else ["size"]), "request"]
+    own = ["repeat", "status", *(["ran on"] if mixed else []), "seed (reported)", "cost", "latency", "attempts", "error",
+           "prompt", "negative prompt", *([] if size_axis else ["size"]), "request"]
+    # an axis named as one of the table's own columns (a bundle or request axis "status", or a
+    # prompt axis beside the prompt in full) is headed "axis:status", as the cost keys spell it
+    heads = ["images", *(["text score"] if badges else []),
+             *[AXIS_PREFIX + a if a in own or a in ("images", "text score") else a for a in axes], *own]
     # a column empty on every row (no error, no negative prompt) only widens the table
     keep = [i for i, h in enumerate(heads) if h not in ("error", "negative prompt") or any(row[i] for row in body)]
     return table([heads[i] for i in keep], [[row[i] for i in keep] for row in body], cls="paged", page_rows=PAGE_ROWS)

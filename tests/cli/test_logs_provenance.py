@@ -81,3 +81,21 @@ def test_logs_of_an_experiment_shows_what_a_task_lacks_as_a_dash(emulator, data_
     assert cell["done"]["error_code"] == "-" and cell["done"]["seed"].isdigit() and cell["done"]["cost_usd"] == "0.075"
     assert cell["failed"]["error_code"] == "inferenceError"
     assert cell["failed"]["seed"] == "-" and cell["failed"]["cost_usd"] == "-"
+
+
+def test_logs_of_an_experiment_shows_an_axis_named_status_or_backend_beside_those_columns(emulator, data_dir: Path) -> None:
+    """A bundle axis may take any name: one named "status" (draft, final) shared the table's
+    column with the task's status, and one named "backend" (a, b) read the backend each task ran
+    on, the axis's values nowhere. Each is its own column, "axis:status" as the cost keys spell it."""
+    axes = {"status": {"draft": {"promptExtend": True}, "final": {"promptExtend": False}},
+            "backend": {"a": {"size": "512x768"}, "b": {"size": "768x512"}}}
+    run_sweep(emulator, data_dir, name="named", axes=axes, repeats=1, fail_one=False)
+    out = CliRunner().invoke(cli, ["logs", "named"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["task_id"])
+    head = lines[at].split()
+    assert head.count("status") == 1 and "axis:status" in head and "axis:backend" in head, head
+    rows = [dict(zip(head, line.split())) for line in lines[at + 1:]]
+    assert [(r["status"], r["axis:status"], r["axis:backend"]) for r in rows] == [
+        ("done", "draft", "a"), ("done", "draft", "b"), ("done", "final", "a"), ("done", "final", "b")], out.output

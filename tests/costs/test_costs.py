@@ -573,6 +573,36 @@ def test_a_built_in_key_that_is_also_an_axis_is_refused_and_each_is_asked_for_sp
         c.by("builtin:colour")
 
 
+@pytest.mark.parametrize("key", ["experiment", "setting"])
+def test_a_default_key_means_the_built_in_whatever_the_axes_are_named(tmp_path: Path, data_dir: Path, key: str) -> None:
+    """`qwenlab costs` with no --by, `by()` and `per_kept_image()` with no key (the built-in
+    experiment) and `cost_by_setting` with no axis (the built-in setting) were refused as
+    ambiguous where an experiment in view had an axis of that name: a default nobody typed. The
+    default is the built-in, its index still read "experiment"; typed, the key is still refused."""
+    from qwenlab.costs.plots import cost_by_setting
+
+    log = Log(data_dir / "qwenlab.db")  # where the CLI looks
+    experiment(log, "plain", {"promptExtend": [True, False]})
+    named = experiment(log, "named", {key: ["draft", "final"]})
+    for i, value in enumerate(["draft", "final", "draft"]):
+        tid = task(log, named, {key: value, "repeat": i})
+        send(log, tid, at("2026-03-01"))
+        finish(log, tid, at("2026-03-01"), [0.075])
+    c = Costs(log)
+    assert c.by().index.name == "experiment" and c.by()["tasks"].to_dict() == {"named": 3}
+    assert c.per_kept_image(min_score=4)["tasks"].to_dict() == {"named": 3}
+    cost_by_setting(c)  # the built-in setting: experiment and its axes' values
+    with pytest.raises(UnknownCostKeyError, match="is ambiguous"):
+        c.by(key)  # typed by the user: which one is asked
+    out = CliRunner().invoke(cli, ["costs"])
+    assert out.exit_code == 0, out.output
+    assert "experiment" in [line.strip() for line in out.output.splitlines()] and "\nnamed " in out.output, out.output
+    as_json = json.loads(CliRunner().invoke(cli, ["costs", "--json"]).output)
+    assert as_json["by"] == ["experiment"] and [r["experiment"] for r in as_json["rows"]] == ["named"]
+    typed = CliRunner().invoke(cli, ["costs", "--by", key])
+    assert typed.exit_code == 2 and "is ambiguous" in typed.output, typed.output
+
+
 def test_a_period_that_is_also_an_axis_is_refused_and_each_is_asked_for_spelled_out(tmp_path: Path) -> None:
     """An axis "year" (1920, 1950, ...) was hidden behind by("year"), the years the requests were
     sent in, as axes "day", "week" and "month" were. Where an experiment in view has such an axis,
@@ -838,6 +868,20 @@ def test_cli_by_axis_since_and_kept(known_default: Path) -> None:
     kept = CliRunner().invoke(cli, ["costs", "--kept", "4", "--by", "promptExtend"]).output
     assert "note: the rows cover 8 of 12 tasks" in kept  # with --kept too (the note was left out)
 
+
+
+def test_rows_of_several_keys_say_what_they_leave_out_as_one_key_does(known_default: Path, known: Log) -> None:
+    """by(["experiment", "promptExtend"]) has rows for alpha alone, as by("promptExtend") has:
+    the note said "(by experiment, every task has a row)" to a user who grouped by experiment,
+    and named no experiment left out. It names them, and says by experiment alone."""
+    c = Costs(known)
+    single, several = c.uncovered(c.by("promptExtend")), c.uncovered(c.by(["experiment", "promptExtend"]))
+    for note in (single, several):
+        assert note is not None and "the rows cover 8 of 12 tasks" in note and "($0.1600, of experiment 'beta')" in note, note
+    assert "(by experiment, every task has a row)" in single and "(by experiment alone, every task has a row)" in several
+    out = CliRunner().invoke(cli, ["costs", "--by", "experiment,promptExtend"]).output
+    assert f"note: {several}" in out, out
+    assert c.uncovered(c.by(["experiment", "size"])) is None  # size, the built-in: every task has one
 
 def test_cli_json(known_default: Path) -> None:
     result = CliRunner().invoke(cli, ["costs", "--json", "--by", "experiment,size"])

@@ -175,3 +175,16 @@ def test_a_request_on_the_wire_of_a_run_still_sending_reads_running_not_in_doubt
     assert not [r for r in rows if "in_doubt" in r["status"]]
     doubt = [r for r in _requests(report_html(exp)) if "in_doubt" in r["status"]]  # its run ended: in doubt now
     assert len(doubt) == 1 and "IN DOUBT: sent, no answer logged" in doubt[0]["images"]
+
+
+def test_the_requests_table_heads_an_axis_named_status_apart_from_the_status(emulator, data_dir: Path) -> None:
+    """A bundle axis may take any name: one named "status" was headed "status" as the request's
+    status beside it, two columns of one name. The axis is headed "axis:status", as the cost keys
+    spell it, and each column keeps its own values."""
+    axes = {"status": {"draft": {"promptExtend": True}, "final": {"promptExtend": False}}}
+    exp = run_sweep(emulator, data_dir, name="named", axes=axes, repeats=1, fail_one=False)
+    html = report_html(exp)
+    heads = re.findall(r"<th>(.*?)</th>", html.split('id="requests"')[1].split("</thead>")[0])
+    assert heads.count("status") == 1 and heads.count("axis:status") == 1, heads
+    rows = _requests(html)
+    assert [(r["axis:status"], r["status"]) for r in rows] == [("draft", "done"), ("final", "done")], rows
