@@ -33,7 +33,17 @@ from .thumbnails import thumbnail_of
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ExperimentRecord", "open_experiment"]
+__all__ = ["ExperimentRecord", "open_experiment", "CELL_COLUMNS", "IMAGE_COLUMNS", "OWN_COLUMNS"]
+
+# the columns of `exp.df` (`cells`) and `exp.images` beside the axes' (which go after the first):
+# a sweep refuses an axis of one of these names (`qwenlab.sweeps.axis`), whose values the frame's
+# own column would replace
+CELL_COLUMNS = ("cell", "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source", "estimated_cost_usd",
+                "backend", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width", "height",
+                "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key")
+IMAGE_COLUMNS = ("image_id", "repeat", "seed", "cost_usd", "cost_source", "backend", "nsfw", "path", "width", "height",
+                 "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt")
+OWN_COLUMNS = frozenset(CELL_COLUMNS) | frozenset(IMAGE_COLUMNS)
 
 _HTML_ROWS = 48  # beyond this the HTML table is cut (thumbnails make it heavy)
 _THUMB = 96
@@ -169,9 +179,7 @@ class ExperimentRecord:
                 "negative_prompt": t["negative_prompt"], "prompt_extend": _bool(t["prompt_extend"]),
                 "seed_policy": t["seed_policy"], "task_uuid": t["task_uuid"], "task_id": t["id"], "cell_key": t["cell_key"],
             })
-        columns = ["cell", *axes, "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source",
-                   "estimated_cost_usd", "backend", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width",
-                   "height", "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key"]
+        columns = [CELL_COLUMNS[0], *axes, *CELL_COLUMNS[1:]]
         return self._with_axes(pd.DataFrame(rows, columns=list(dict.fromkeys(columns))))
 
     @property
@@ -194,8 +202,7 @@ class ExperimentRecord:
                 "bytes": img["bytes"], "sha256": img["sha256"], "image_uuid": img["image_uuid"],
                 "task_uuid": img["task_uuid"], "task_id": img["task_id"], "prompt": t.get("prompt"),
             })
-        columns = ["image_id", *axes, "repeat", "seed", "cost_usd", "cost_source", "backend", "nsfw", "path", "width", "height",
-                   "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt"]
+        columns = [IMAGE_COLUMNS[0], *axes, *IMAGE_COLUMNS[1:]]
         return self._with_axes(pd.DataFrame(rows, columns=list(dict.fromkeys(columns))))
 
     def _with_axes(self, frame: "pd.DataFrame") -> "pd.DataFrame":

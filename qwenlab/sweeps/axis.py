@@ -30,6 +30,7 @@ from ..core.values import distinct_labels, folded, format_value, is_missing, pla
 from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
 from ..store.axes import REPEAT
+from ..store.experiment import OWN_COLUMNS
 from .quoted import quoted_axis_problem, unquoted, value_kind
 from .ranges import expand_range
 
@@ -62,11 +63,6 @@ class Axis:
         """An axis from what the user wrote; problems are returned, not raised, so a sweep can
         report every one at once."""
         problems: list[Problem] = []
-        if name == REPEAT:
-            # every cell's log row keeps its repeat number under this name (`Cell.cell_json`): the
-            # axis's values were overwritten there, so a grid, the costs and a resumed run lost them
-            problems.append(Problem(name, "is the name qwenlab gives each cell's repeat number; name the axis "
-                                          "otherwise (e.g. 'variant'), and use repeats= for more images of each cell", spec))
         takes = value_kind(name, _description(base))
         if isinstance(spec, Mapping) and not _is_object_param(name, base):
             labels, values = [str(k) for k in spec], list(spec.values())
@@ -95,6 +91,8 @@ class Axis:
         if not values and not problems:  # a refused range said why already
             problems.append(Problem(name, "has no values; give a list of at least one", spec))
         kind = _kind(name, values, base)
+        if (own := _own_name(name, kind)) is not None:
+            problems.append(Problem(name, own, spec))
         if kind == "size" and len(values) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             # size = [1024, 1536]: one size written as two numbers reads as two sizes, each no size
             problems.append(Problem("size", f"lists numbers ({', '.join(map(str, values))}); each value of a size axis is "
@@ -179,6 +177,21 @@ def _kind(name: str, values: list[Any], base: Request) -> str:
     if values and any(isinstance(v, Mapping) for v in values) and not _spec(name, base) and not _is_object_param(name, base):
         return "bundle"
     return "param"
+
+
+def _own_name(name: str, kind: str) -> str | None:
+    """Why an axis may not have this name, or None. Every cell's log row keeps its repeat number
+    under "repeat" (`Cell.cell_json`): an axis of that name had its values overwritten there, so a
+    grid, the costs and a resumed run lost them. A bundle or request axis takes any name, and one
+    named as a column of `exp.df` or `exp.images` ("status", "backend", "cost_usd") had its values
+    replaced by that column's (a parameter's axis, "seed" or "width", holds what the column does)."""
+    if name == REPEAT:
+        return ("is the name qwenlab gives each cell's repeat number; name the axis otherwise (e.g. 'variant'), and use "
+                "repeats= for more images of each cell")
+    if kind in ("bundle", "request") and name in OWN_COLUMNS:
+        return ("is the name of a column qwenlab gives every cell in exp.df and exp.images, which would hide the axis's "
+                "values there; name the axis otherwise (e.g. 'variant')")
+    return None
 
 
 def _given_twice(name: str, kind: str, values: list[Any], labels: list[str], labelled: bool, base: Request) -> Problem | None:

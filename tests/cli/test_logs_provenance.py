@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from tests.support.backends import relabel
-from tests.support.labkit import run_sweep
+from tests.support.labkit import rename_axes, run_sweep
 
 
 def test_logs_lists_each_experiments_backend(emulator, data_dir: Path) -> None:
@@ -84,12 +84,14 @@ def test_logs_of_an_experiment_shows_what_a_task_lacks_as_a_dash(emulator, data_
 
 
 def test_logs_of_an_experiment_shows_an_axis_named_status_or_backend_beside_those_columns(emulator, data_dir: Path) -> None:
-    """A bundle axis may take any name: one named "status" (draft, final) shared the table's
-    column with the task's status, and one named "backend" (a, b) read the backend each task ran
-    on, the axis's values nowhere. Each is its own column, "axis:status" as the cost keys spell it."""
-    axes = {"status": {"draft": {"promptExtend": True}, "final": {"promptExtend": False}},
-            "backend": {"a": {"size": "512x768"}, "b": {"size": "768x512"}}}
+    """A bundle axis took any name (a sweep now refuses these; an older log keeps them): one named
+    "status" (draft, final) shared the table's column with the task's status, and one named
+    "backend" (a, b) read the backend each task ran on, the axis's values nowhere. Each is its own
+    column, "axis:status" as the cost keys spell it."""
+    axes = {"look": {"draft": {"promptExtend": True}, "final": {"promptExtend": False}},
+            "frame": {"a": {"size": "512x768"}, "b": {"size": "768x512"}}}
     run_sweep(emulator, data_dir, name="named", axes=axes, repeats=1, fail_one=False)
+    rename_axes(data_dir, "named", {"look": "status", "frame": "backend"})
     out = CliRunner().invoke(cli, ["logs", "named"])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()

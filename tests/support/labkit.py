@@ -3,6 +3,8 @@ emulator, with one cell made to fail on purpose."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,32 @@ def run_sweep(emulator: Any, data_dir: Path, *, name: str = "grid-test", axes: d
                        concurrency=1)
     finally:
         client.close()
+
+
+def rename_axes(data_dir: Path, experiment: str, names: dict[str, str]) -> Experiment:
+    """The experiment with its axes renamed in the log (old name -> new), as a log an older
+    qwenlab wrote holds axes of names a sweep now refuses ("status", "backend"): the labels, the
+    sweep and every cell. Returns the experiment as read anew."""
+    def renamed(text: str | None, path: tuple[str, ...] = ()) -> str | None:
+        if text is None:
+            return None
+        doc = json.loads(text)
+        node = doc
+        for key in path:
+            node = node.get(key, {})
+        for old, new in names.items():
+            if old in node:
+                node[new] = node.pop(old)
+        return json.dumps(doc)
+
+    with sqlite3.connect(data_dir / "qwenlab.db") as db:
+        exp_id, axes, sweep = db.execute("SELECT id, axes_json, sweep_json FROM experiments WHERE name = ?",
+                                         [experiment]).fetchone()
+        db.execute("UPDATE experiments SET axes_json = ?, sweep_json = ? WHERE id = ?",
+                   [renamed(axes), renamed(sweep, ("axes",)), exp_id])
+        for task_id, cell in db.execute("SELECT id, cell_json FROM tasks WHERE experiment_id = ?", [exp_id]).fetchall():
+            db.execute("UPDATE tasks SET cell_json = ? WHERE id = ?", [renamed(cell), task_id])
+    return Lab(data_dir).experiment(experiment)
 
 
 def texts(figure: Any) -> list[str]:

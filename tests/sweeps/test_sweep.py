@@ -446,15 +446,27 @@ def test_a_missing_value_of_a_frames_text_column_is_not_sent_as_its_label_says()
         Sweep(prompt="A poster", axes={"outputQuality": frame["quality"]}).cells()
 
 
-def test_an_axis_named_repeat_is_refused_before_its_values_are_lost() -> None:
+@pytest.mark.parametrize("name, said", [
+    ("repeat", "is the name qwenlab gives each cell's repeat number"),
+    ("status", "is the name of a column qwenlab gives every cell in exp.df and exp.images"),
+    ("backend", "is the name of a column"), ("cost_usd", "is the name of a column"),
+])
+def test_an_axis_named_as_qwenlabs_own_column_is_refused_before_its_values_are_lost(name: str, said: str) -> None:
     """Each cell's log row keeps its repeat number under "repeat": an axis of that name (a bundle
-    axis takes any name) had its values overwritten there, and its cells read "repeat=a, repeat=0"."""
+    axis takes any name) had its values overwritten there, and its cells read "repeat=a, repeat=0".
+    One named "status", "backend" or "cost_usd" had its values replaced in exp.df and exp.images
+    by that column's (exp.df's status read "done", the axis's "draft" nowhere)."""
+    bundles = {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}
     with pytest.raises(ValidationError) as info:
-        Sweep(prompt=SALE, axes={"repeat": {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}}).cells()
-    assert info.value.parameters == ["repeat"], str(info.value)
-    assert "name the axis otherwise" in str(info.value) and "repeats=" in str(info.value)
-    variant = Sweep(prompt=SALE, axes={"variant": {"a": {"negativePrompt": "blurry"}, "b": {"negativePrompt": "grainy"}}})
+        Sweep(prompt=SALE, axes={name: bundles}).cells()
+    assert info.value.parameters == [name], str(info.value)
+    assert said in str(info.value) and "name the axis otherwise" in str(info.value)
+    with pytest.raises(ValidationError, match="name the axis otherwise"):  # a request axis takes any name too
+        Sweep(axes={name: {"a": Request(prompt=SALE), "b": Request(prompt=SALE + "!")}}).cells()
+    variant = Sweep(prompt=SALE, axes={"variant": bundles})
     assert [c.cell_json() for c in variant.cells()] == [{"variant": "a", "repeat": 0}, {"variant": "b", "repeat": 0}]
+    # a parameter's axis holds what the column does (the seed, the width sent)
+    assert len(Sweep(prompt=SALE, axes={"width": [512, 768]}, height=512).cells()) == 2
 
 
 @pytest.mark.parametrize("given", [{"promptExtend": [True, False]}, {"size": ["1024x1536", "1536x1024"]},
