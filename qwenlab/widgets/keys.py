@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Mapping, Sequence
 
-from ..errors import WidgetsMissingError
+from .require import require_anywidget
 
 __all__ = ["KeyShortcuts"]
 
@@ -172,12 +172,7 @@ _CSS = """
 @functools.cache
 def _widget_class() -> type:
     """The anywidget class, made on first use (anywidget is imported only by widgets that need it)."""
-    try:
-        import anywidget
-        import traitlets
-    except ImportError:
-        raise WidgetsMissingError("keyboard shortcuts need anywidget: `pip install anywidget` in the notebook's "
-                                  "environment, then restart the kernel") from None
+    anywidget, traitlets = require_anywidget("keyboard shortcuts")
 
     class KeyShortcutsWidget(anywidget.AnyWidget):  # type: ignore[misc]
         _esm = _ESM

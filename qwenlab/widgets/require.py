@@ -1,4 +1,5 @@
-"""The one way a widget asks for ipywidgets: the module, or an error that says how to install it."""
+"""The one way a widget asks for ipywidgets or anywidget: the module, or an error that says how to
+install it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from ..errors import WidgetsMissingError
 
-__all__ = ["require_ipywidgets"]
+__all__ = ["require_ipywidgets", "require_anywidget"]
 
 
 def require_ipywidgets() -> Any:
@@ -17,3 +18,15 @@ def require_ipywidgets() -> Any:
         raise WidgetsMissingError("this view needs ipywidgets: `pip install ipywidgets` in the notebook's environment, "
                                   "then restart the kernel") from None
     return ipywidgets
+
+
+def require_anywidget(needed_by: str) -> tuple[Any, Any]:
+    """The anywidget and traitlets modules, or WidgetsMissingError saying that `needed_by` ("the
+    explorer", "keyboard shortcuts") needs anywidget, and how to install it."""
+    try:
+        import anywidget
+        import traitlets
+    except ImportError:
+        raise WidgetsMissingError(f"{needed_by} {'need' if needed_by.endswith('s') else 'needs'} anywidget: "
+                                  "`pip install anywidget` in the notebook's environment, then restart the kernel") from None
+    return anywidget, traitlets

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from ..errors import WidgetsMissingError
+from .require import require_anywidget
 
 __all__ = ["PixelRatio"]
 
@@ -45,12 +45,7 @@ export default { render };
 @functools.cache
 def _widget_class() -> type:
     """The anywidget class, made on first use (anywidget is imported only by widgets that need it)."""
-    try:
-        import anywidget
-        import traitlets
-    except ImportError:
-        raise WidgetsMissingError("the explorer needs anywidget: `pip install anywidget` in the notebook's "
-                                  "environment, then restart the kernel") from None
+    anywidget, traitlets = require_anywidget("the explorer")
 
     class PixelRatioWidget(anywidget.AnyWidget):  # type: ignore[misc]
         _esm = _ESM

@@ -542,6 +542,17 @@ def test_an_unknown_key_names_the_known_ones(known: Log) -> None:
     assert Costs(known).axes() == ["promptExtend", "size", "prompt"]
 
 
+def _with_an_axis_named(log: Log, key: str) -> None:
+    """Experiment "plain" (a promptExtend axis, no task) and "named", whose axis `key` gives its
+    three tasks "draft", "final", "draft", each done for $0.075."""
+    experiment(log, "plain", {"promptExtend": [True, False]})
+    named = experiment(log, "named", {key: ["draft", "final"]})
+    for i, value in enumerate(["draft", "final", "draft"]):
+        tid = task(log, named, {key: value, "repeat": i})
+        send(log, tid, at("2026-03-01"))
+        finish(log, tid, at("2026-03-01"), [0.075])
+
+
 @pytest.mark.parametrize("key", ["status", "backend", "setting", "experiment"])
 def test_a_built_in_key_that_is_also_an_axis_is_refused_and_each_is_asked_for_spelled_out(tmp_path: Path, key: str) -> None:
     """A bundle or request axis takes any name: one named "status" (its values "draft", "final")
@@ -550,12 +561,7 @@ def test_a_built_in_key_that_is_also_an_axis_is_refused_and_each_is_asked_for_sp
     to ask for each; "builtin:NAME" and "axis:NAME" give each, and qwenlab's own tables (the
     summary, the notebook's table) keep grouping by the built-in experiment and backend."""
     log = Log(tmp_path / "named.db")
-    experiment(log, "plain", {"promptExtend": [True, False]})
-    named = experiment(log, "named", {key: ["draft", "final"]})
-    for i, value in enumerate(["draft", "final", "draft"]):
-        tid = task(log, named, {key: value, "repeat": i})
-        send(log, tid, at("2026-03-01"))
-        finish(log, tid, at("2026-03-01"), [0.075])
+    _with_an_axis_named(log, key)
     c = Costs(log)
     with pytest.raises(UnknownCostKeyError) as refused:
         c.by(key)
@@ -582,12 +588,7 @@ def test_a_default_key_means_the_built_in_whatever_the_axes_are_named(tmp_path: 
     from qwenlab.costs.plots import cost_by_setting
 
     log = Log(data_dir / "qwenlab.db")  # where the CLI looks
-    experiment(log, "plain", {"promptExtend": [True, False]})
-    named = experiment(log, "named", {key: ["draft", "final"]})
-    for i, value in enumerate(["draft", "final", "draft"]):
-        tid = task(log, named, {key: value, "repeat": i})
-        send(log, tid, at("2026-03-01"))
-        finish(log, tid, at("2026-03-01"), [0.075])
+    _with_an_axis_named(log, key)
     c = Costs(log)
     assert c.by().index.name == "experiment" and c.by()["tasks"].to_dict() == {"named": 3}
     assert c.per_kept_image(min_score=4)["tasks"].to_dict() == {"named": 3}
