@@ -41,8 +41,8 @@ log again for the images logged since. A cell whose request is on the wire then 
 without an answer (`qwenlab.store.log.status_word`).
 
 A tile's thumbnail has a pixel for every pixel of the screen it is drawn on (its width, `thumb_px`,
-times the device pixel ratio the browser tells, at least 2: `qwenlab.widgets.tiles.tile_size`), so
-a poster's small text reads on the tiles, on a Retina screen too.
+times the device pixel ratio the browser tells, 1 until it has: `qwenlab.widgets.tiles.tile_size`),
+so a poster's small text reads on the tiles, on a Retina screen too.
 
 Nothing here blocks the kernel: callbacks read the log and cached thumbnails
 (`qwenlab.store.thumbnails`), and the next page's thumbnails are made ahead in a background thread
