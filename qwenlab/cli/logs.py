@@ -9,9 +9,10 @@ import click
 
 from ..core.values import present
 from ..costs.frames import Costs, date_bound
-from ..costs.labels import AXIS_PREFIX, PER_EXPERIMENT
+from ..costs.labels import PER_EXPERIMENT
 from ..costs.summary import format_table
 from ..errors import ExperimentNotFoundError, UnknownCostKeyError
+from ..store.axes import CELL_COLUMNS, axis_column
 from ..store.bundle_rows import origin_of
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
@@ -29,10 +30,6 @@ _LIST_COLUMNS = ["name", "status", "backend", "cells", "done", "failed", "pendin
 _BACKEND_LEGEND = {"emulator": EMULATOR_MEANS, "unknown": "unknown: logged before qwenlab recorded where each task ran"}
 _MIXED_PARTS = {"emulator": "the emulator's cells (synthetic)", "runware": "Runware's cells", "unknown": "cells whose backend was not recorded"}
 
-
-# the columns of `qwenlab logs NAME` that are qwenlab's, not the request's: an axis of one of these
-# names is shown as "axis:NAME" beside it
-_OWN_COLUMNS = ("task_id", "status", "backend", "repeat", "cost_usd", "attempts", "latency_s", "error_code")
 
 _IMPORTED_MEANS = ("imported: run in another log and imported from this bundle (`qwenlab logs NAME` says more): its "
                    "money was spent there (`qwenlab costs --no-imported` leaves it out)")
@@ -152,15 +149,9 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
             echo_text(f"  {label}: {text}")
     mixed = exp.provenance.mixed
     cells = exp.cells(limit)
-    # an axis named as one of qwenlab's own columns (a bundle or request axis "status") has a
-    # column of its own, "axis:status" as the cost keys spell it, its values read from the cells
-    # (the frame's "status" is the task's); the request's values (seed, ...) are the axis's own
-    named = {a: AXIS_PREFIX + a if a in _OWN_COLUMNS else a for a in exp.axes}
-    if any(a != n for a, n in named.items()):
-        values = _cell_values(exp.log, [int(i) for i in cells["task_id"]])
-        for axis, column in named.items():
-            if axis != column:
-                cells[column] = [values.get(int(i), {}).get(axis) for i in cells["task_id"]]
+    # an axis an older log keeps under one of the frame's own names (a bundle axis "status") is its
+    # column "axis:status" there, as the cost keys spell it, beside the task's status
+    named = {a: axis_column(a, CELL_COLUMNS) for a in exp.axes}
     columns = ["task_id", "status", *(["backend"] if mixed else []), *named.values(), "repeat", "seed", "cost_usd",
                "attempts", "latency_s", "error_code"]
     table = cells[list(dict.fromkeys(columns))].copy()
@@ -177,12 +168,6 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     for column in ("seed", "cost_usd", "latency_s", "error_code"):
         table[column] = table[column].astype(object).where(table[column].notna(), "-")
     click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
-
-
-def _cell_values(log: Log, task_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each task's cell: its axes' values as logged, by task id."""
-    rows = log.rows("SELECT id, cell_json FROM tasks WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(task_ids)])
-    return {int(r["id"]): json.loads(r["cell_json"] or "{}") for r in rows}
 
 
 def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

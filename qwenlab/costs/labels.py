@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..core.values import format_value, is_missing
-from ..store.axes import AxisInfo, names_axis
+from ..store.axes import AXIS_PREFIX, AxisInfo, names_axis
 from ..store.organize import DELETED_PREFIX
 from .view import ExperimentInView
 
@@ -22,8 +22,7 @@ __all__ = ["GroupKey", "label_value", "setting_part", "experiment_label", "plain
            "PERIODS", "BUILTIN_PREFIX", "SHADOWED", "PER_EXPERIMENT", "axis_key", "swept_axis"]
 
 PERIODS = ("day", "week", "month", "year")  # the built-in periods, finer to coarser
-# a key spelled out: the sweep axis of that name, or the built-in period, where a name is both
-AXIS_PREFIX = "axis:"
+# a key spelled out where a name is both: the period (the sweep axis: AXIS_PREFIX, store/axes.py)
 PERIOD_PREFIX = "period:"
 BUILTIN_PREFIX = "builtin:"  # a built-in key that is no period: "builtin:status"
 # the built-ins that are no period and that an axis may share a name with: a bundle or request

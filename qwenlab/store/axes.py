@@ -27,7 +27,8 @@ from ..core.request import Request
 from ..core.values import distinct_labels, excerpt, format_value, present, same_value
 from ..errors import QwenlabError
 
-__all__ = ["AxisInfo", "ValueIndex", "labelled", "AXIS_INFO", "REPEAT", "ABSENT", "axis_infos_of", "merged_axis", "names_axis", "joined_axis_specs",
+__all__ = ["AxisInfo", "ValueIndex", "labelled", "AXIS_INFO", "AXIS_PREFIX", "CELL_COLUMNS", "IMAGE_COLUMNS", "OWN_COLUMNS",
+           "axis_column", "REPEAT", "ABSENT", "axis_infos_of", "merged_axis", "names_axis", "joined_axis_specs",
            "value_from_task", "filled_cell"]
 
 REPEAT = "repeat"
@@ -35,6 +36,23 @@ REPEAT = "repeat"
 # in a footnote: a 600-character prompt as a column header would be unreadable
 LONG_VALUE = 32
 EXCERPT = 28
+# the columns of `exp.df` (`ExperimentRecord.cells`) and `exp.images` beside the axes' (which go
+# after the first): a sweep refuses an axis of one of these names (`qwenlab.sweeps.axis`), and one
+# an older log keeps is the frame's column "axis:NAME" (`axis_column`), beside the frame's own
+CELL_COLUMNS = ("cell", "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source", "estimated_cost_usd",
+                "backend", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width", "height",
+                "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key")
+IMAGE_COLUMNS = ("image_id", "repeat", "seed", "cost_usd", "cost_source", "backend", "nsfw", "path", "width", "height",
+                 "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt")
+OWN_COLUMNS = frozenset(CELL_COLUMNS) | frozenset(IMAGE_COLUMNS)
+# an axis spelled out where its name is also one of qwenlab's own (a column, a cost key): "axis:status"
+AXIS_PREFIX = "axis:"
+
+
+def axis_column(axis: str, columns: Iterable[str]) -> str:
+    """The column of `axis` in a frame whose own columns are `columns`: its name, or "axis:NAME"
+    where the frame has a column of that name (`OWN_COLUMNS`: an older log's bundle axis "status")."""
+    return AXIS_PREFIX + axis if axis in columns else axis
 # the key of a frame's `attrs` under which qwenlab's frames (exp.df, exp.images, text scores,
 # pairs) keep how their axis columns read, for `labelled` and the score summaries
 AXIS_INFO = "axis_info"
@@ -136,8 +154,9 @@ def labelled(frame: Any) -> Any:
                          "frames (exp.df, exp.images, exp.text_scores(), exp.pairs(...)) or columns or rows of one")
     out = frame.copy()
     for name, info in infos.items():
-        if name in out.columns:
-            out[name] = [info.label(v) for v in out[name]]
+        column = AXIS_PREFIX + name if AXIS_PREFIX + name in out.columns else name  # `axis_column`'s
+        if column in out.columns:
+            out[column] = [info.label(v) for v in out[column]]
     return out
 
 

@@ -24,7 +24,7 @@ from ..core.values import count_of, excerpt, format_usd, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
-from .axes import AXIS_INFO, AxisInfo, axis_infos_of, filled_cell
+from .axes import AXIS_INFO, CELL_COLUMNS, IMAGE_COLUMNS, AxisInfo, axis_column, axis_infos_of, filled_cell
 from .log import IN_DOUBT, Log, status_word
 from .provenance import EMULATOR, Provenance
 from .run_lock import run_alive, settle_abandoned
@@ -33,17 +33,8 @@ from .thumbnails import thumbnail_of
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ExperimentRecord", "open_experiment", "CELL_COLUMNS", "IMAGE_COLUMNS", "OWN_COLUMNS"]
+__all__ = ["ExperimentRecord", "open_experiment"]
 
-# the columns of `exp.df` (`cells`) and `exp.images` beside the axes' (which go after the first):
-# a sweep refuses an axis of one of these names (`qwenlab.sweeps.axis`), whose values the frame's
-# own column would replace
-CELL_COLUMNS = ("cell", "repeat", "status", "seed", "seeds", "n_images", "cost_usd", "cost_source", "estimated_cost_usd",
-                "backend", "error_code", "error_message", "latency_s", "attempts", "path", "model", "width", "height",
-                "prompt", "negative_prompt", "prompt_extend", "seed_policy", "task_uuid", "task_id", "cell_key")
-IMAGE_COLUMNS = ("image_id", "repeat", "seed", "cost_usd", "cost_source", "backend", "nsfw", "path", "width", "height",
-                 "format", "bytes", "sha256", "image_uuid", "task_uuid", "task_id", "prompt")
-OWN_COLUMNS = frozenset(CELL_COLUMNS) | frozenset(IMAGE_COLUMNS)
 
 _HTML_ROWS = 48  # beyond this the HTML table is cut (thumbnails make it heavy)
 _THUMB = 96
@@ -169,7 +160,7 @@ class ExperimentRecord:
             seeds = [im["seed"] for im in imgs]
             rows.append({
                 # a task left 'sent' reads "in_doubt", as counts(), listings and filters say it
-                "cell": i, **{a: cell.get(a) for a in axes}, "repeat": t["repeat"], "status": status_word(t["status"]),
+                "cell": i, **{axis_column(a, CELL_COLUMNS): cell.get(a) for a in axes}, "repeat": t["repeat"], "status": status_word(t["status"]),
                 "seed": seeds[0] if seeds else t["seed"], "seeds": seeds, "n_images": len(imgs),
                 "cost_usd": t["cost_usd"], "cost_source": _cost_source(t["cost_source"], t.get("backend")),
                 "estimated_cost_usd": t["estimated_cost_usd"], "backend": t.get("backend"),
@@ -179,7 +170,7 @@ class ExperimentRecord:
                 "negative_prompt": t["negative_prompt"], "prompt_extend": _bool(t["prompt_extend"]),
                 "seed_policy": t["seed_policy"], "task_uuid": t["task_uuid"], "task_id": t["id"], "cell_key": t["cell_key"],
             })
-        columns = [CELL_COLUMNS[0], *axes, *CELL_COLUMNS[1:]]
+        columns = [CELL_COLUMNS[0], *(axis_column(a, CELL_COLUMNS) for a in axes), *CELL_COLUMNS[1:]]
         return self._with_axes(pd.DataFrame(rows, columns=list(dict.fromkeys(columns))))
 
     @property
@@ -195,14 +186,14 @@ class ExperimentRecord:
             t = tasks.get(img["task_id"], {})
             cell = filled_cell(t, kinds)  # an axis added since the cell ran: what its request sent
             rows.append({
-                "image_id": img["id"], **{a: cell.get(a) for a in axes}, "repeat": t.get("repeat"), "seed": img["seed"],
+                "image_id": img["id"], **{axis_column(a, IMAGE_COLUMNS): cell.get(a) for a in axes}, "repeat": t.get("repeat"), "seed": img["seed"],
                 "cost_usd": img["cost_usd"], "cost_source": _cost_source(img["cost_source"], t.get("backend")),
                 "backend": t.get("backend"), "nsfw": _bool(img["nsfw"]),
                 "path": self._abs(img["path"]), "width": img["width"], "height": img["height"], "format": img["format"],
                 "bytes": img["bytes"], "sha256": img["sha256"], "image_uuid": img["image_uuid"],
                 "task_uuid": img["task_uuid"], "task_id": img["task_id"], "prompt": t.get("prompt"),
             })
-        columns = [IMAGE_COLUMNS[0], *axes, *IMAGE_COLUMNS[1:]]
+        columns = [IMAGE_COLUMNS[0], *(axis_column(a, IMAGE_COLUMNS) for a in axes), *IMAGE_COLUMNS[1:]]
         return self._with_axes(pd.DataFrame(rows, columns=list(dict.fromkeys(columns))))
 
     def _with_axes(self, frame: "pd.DataFrame") -> "pd.DataFrame":

@@ -29,8 +29,7 @@ from ..core.request import Request, keyword_paths, parse_size
 from ..core.values import distinct_labels, folded, format_value, is_missing, plain, same_value
 from ..errors import ModelNotFoundError, ValidationError
 from ..problems import Problem
-from ..store.axes import REPEAT
-from ..store.experiment import OWN_COLUMNS
+from ..store.axes import OWN_COLUMNS, REPEAT
 from .quoted import quoted_axis_problem, unquoted, value_kind
 from .ranges import expand_range
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from qwenlab import labelled
 from qwenlab.cli import cli
 from tests.support.backends import relabel
 from tests.support.labkit import rename_axes, run_sweep
@@ -91,7 +92,11 @@ def test_logs_of_an_experiment_shows_an_axis_named_status_or_backend_beside_thos
     axes = {"look": {"draft": {"promptExtend": True}, "final": {"promptExtend": False}},
             "frame": {"a": {"size": "512x768"}, "b": {"size": "768x512"}}}
     run_sweep(emulator, data_dir, name="named", axes=axes, repeats=1, fail_one=False)
-    rename_axes(data_dir, "named", {"look": "status", "frame": "backend"})
+    exp = rename_axes(data_dir, "named", {"look": "status", "frame": "backend"})
+    # the frames too: the axis beside the frame's own column of that name, read as the views read it
+    df = labelled(exp.df)
+    assert list(df["axis:status"]) == ["draft", "draft", "final", "final"] and set(df["status"]) == {"done"}
+    assert list(df["axis:backend"]) == ["a", "b", "a", "b"] and set(df["backend"]) == {"emulator"}
     out = CliRunner().invoke(cli, ["logs", "named"])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
