@@ -23,7 +23,7 @@ from ..store.axes import merged_axis
 from ..store.log import status_word
 from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 from ..store.organize import DELETED_PREFIX
-from ..store.prefetch import Prefetch
+from ..store.prefetch import PAGE_HINTS, Prefetch
 from .labels import (
     AXIS_PREFIX,
     BUILTIN_PREFIX,
@@ -42,6 +42,7 @@ from .packed_times import EXAMPLE, SEPARATOR, parse_packed
 from .sql import (
     AT_SQL,
     BACKEND_SQL,
+    COST_INDEX,
     COST_INDEX_LEAD,
     COST_SOURCE_SQL,
     COST_SOURCES,
@@ -73,6 +74,8 @@ BUILTIN_KEYS = ("experiment", "model", "size", "day", "week", "month", "year", "
 _BUILTIN_WHAT = {"experiment": "each request's experiment", "status": "each request's status (done, failed, in_doubt, "
                  "pending)", "setting": "each experiment's settings, its axes' values but the repeat",
                  "backend": "where each request ran (emulator, runware, unknown)"}
+# the tasks with earlier attempts, which HISTORY_SOURCE reads: found by the partial index idx_tasks_history
+_HISTORY_ROWS = "SELECT t.id FROM tasks t WHERE t.history_json IS NOT NULL"
 _ROUND_BATCH = 500  # values rounded per query: one column each, within SQLite's 999 parameters and 2000 columns
 
 
@@ -294,7 +297,9 @@ class CostQuery:
         SQL conditions on `t`, `columns`: only these of the output columns. `prefetch`: warm the
         pages from background threads first (`qwenlab.store.prefetch`), for a read of few rows
         scattered through a big log; a read of every row would only do its work twice (on the
-        1,000,000-task log, `tasks()` 2.6 s faster cold and 0.6 to 1.5 s slower warm)."""
+        1,000,000-task log, `tasks()` 2.6 s faster cold and 0.6 to 1.5 s slower warm). In a view
+        of the whole log it warms the pages of the tasks `where` selects, so `where` should be
+        what an index answers (a status), and of the tasks with earlier attempts."""
         import pandas as pd
 
         exps = self.view.experiments()
@@ -313,7 +318,9 @@ class CostQuery:
                  for source, fill in (("tasks t", {"images": IMAGES_SQL, "retried": "0"}),
                                       (HISTORY_SOURCE, {"images": "0", "retried": "1"}))]
         frames = []
-        with self._prefetch(exps, reads if prefetch else []):
+        # the rows themselves, found by an index: the tasks of `where` and those with earlier attempts
+        rows = [f"SELECT t.id FROM tasks t WHERE {' AND '.join(where)}", _HISTORY_ROWS] if where else [_HISTORY_ROWS]
+        with self._prefetch(exps, reads if prefetch else [], rows=rows if prefetch else []):
             for source, exprs, clause, params in reads:
                 select = ", ".join(f"{e} AS [{c}]" for e, c in zip(exprs, wanted))
                 frames.append(self.log.frame(f"SELECT {select} FROM {source}{clause}", params))
@@ -361,7 +368,7 @@ class CostQuery:
         # * 1.0: a REAL, as round() would read the value
         exprs = [f"coalesce(t.experiment_id, -1) * 8 + ({SOURCE_CODE_SQL})", AT_SQL, f"({COST_SQL}) * 1.0"]
         reads = [(source, exprs, where, params) for source in ("tasks t", HISTORY_SOURCE)]
-        with self._prefetch(exps, reads):
+        with self._prefetch(exps, reads, trees=[COST_INDEX], rows=[_HISTORY_ROWS]):
             parts = [self._spend_grouped(where, params) or self._spend_rows("tasks t", exprs, where, params),
                      self._spend_rows(HISTORY_SOURCE, exprs, where, params)]
         parts = [p for p in parts if len(p[0])] or parts[:1]
@@ -408,17 +415,26 @@ class CostQuery:
         at = pd.Series(pd.DatetimeIndex(parsed).tz_localize("UTC"))
         return kind, at, np.repeat(np.asarray(costs, dtype=np.float64), counts)
 
-    def _prefetch(self, exps: dict[int, ExperimentInView], reads: Sequence[tuple[str, Sequence[str], str, list[Any]]]) -> Prefetch:
+    def _prefetch(self, exps: dict[int, ExperimentInView], reads: Sequence[tuple[str, Sequence[str], str, list[Any]]], *,
+                  trees: Sequence[str] = (), rows: Sequence[str] = ()) -> Prefetch:
         """A prefetch of the pages `reads` (source, the expressions read, WHERE clause, its
-        parameters) will touch, one query per source and experiment in the order they read them
+        parameters) will touch.
+
+        In a view of the whole log, the pages themselves, found in the file: every leaf of the
+        indexes `trees` the reads go through whole, and the table pages of the tasks whose ids the
+        queries `rows` give (each answered by an index). In a view of some experiments or tasks,
+        which reads part of those, one query per source and experiment in the order they read them
         (the cost index and the tasks go by experiment): `count()` of each expression reads every
         column the read does, and returns one row."""
+        path = getattr(self.log, "path", None)
+        if (trees or rows) and PAGE_HINTS and not self.view.filtered:
+            return Prefetch(path, [], trees=trees, rows=[("tasks", sql, []) for sql in rows])
         queries = []
         for source, exprs, where, params in reads:
             touch = ", ".join(f"count({e})" for e in exprs)
             part = f"{where} AND t.experiment_id IS ?" if where else " WHERE t.experiment_id IS ?"
             queries += [(f"SELECT {touch} FROM {source}{part}", [*params, i]) for i in [None, *sorted(exps)]]
-        return Prefetch(getattr(self.log, "path", None), queries)
+        return Prefetch(path, queries)
 
     def _rounded(self, costs: list[float]) -> "np.ndarray":
         """round(cost, 10) as SQLite computes it (the number requests() gives), asked of SQLite once

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..store.migrations.cost_rollups import FIRST_TASK_SQL
 
 __all__ = ["AT_SQL", "COST_SQL", "COST_SOURCES", "COST_SOURCE_SQL", "ESTIMATED_CHARGE", "SOURCE_CODE_SQL", "BACKEND_SQL", "PRICE_SQL",
-           "IMAGES_SQL", "COST_INDEX_LEAD", "TASK_SUMS", "SUM_COLUMNS", "HISTORY_SOURCE", "ORDER_ONLY", "ROLLUP_SUMS",
+           "IMAGES_SQL", "COST_INDEX", "COST_INDEX_LEAD", "TASK_SUMS", "SUM_COLUMNS", "HISTORY_SOURCE", "ORDER_ONLY", "ROLLUP_SUMS",
            "ROLLUP_EXTRA", "RATED_FROM_TASKS", "RATED_FROM_RATINGS", "SCORES_SOURCE", "SCORES_SUMS", "Read", "rollup_read"]
 
 AT_SQL = "coalesce(t.completed_at, t.sent_at, t.created_at)"
@@ -42,7 +42,8 @@ BACKEND_SQL = "CASE WHEN t.backend IS NOT NULL THEN t.backend WHEN t.status = 'p
 # the per-image price recorded at send time (older rows without price_usd: estimate / numberResults)
 PRICE_SQL = "round(coalesce(t.price_usd, t.estimated_cost_usd / max(coalesce(t.number_results, 1), 1)), 6)"
 IMAGES_SQL = "(SELECT count(*) FROM images i WHERE i.task_id = t.id)"
-# the leading columns of the cost index (m005, m007): grouped by them, SQLite reads the index in its order
+# the cost index (m005, m007) and its leading columns: grouped by them, SQLite reads the index in its order
+COST_INDEX = "idx_tasks_costs"
 COST_INDEX_LEAD = "t.experiment_id, t.status, t.model, t.width, t.height, t.price_usd, t.estimated_cost_usd, t.cost_usd"
 
 TASK_SUMS = {

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .log_file import LogFile
 from .migrations.former_names import FORMER_NAMES
 from .migrations.key_ids import KEY_SALT
+from .prefetch import Prefetch
 from .provenance import UNREACHED, UNREACHED_SQL, Provenance
 from .ratings import Ratings
 from .rows import utc_now
@@ -51,6 +52,8 @@ def status_word(status: str, live: bool = False) -> str:
 
 # SPENT_NOW_SQL (qwenlab/store/tasks.py) over the cost rollups (m013, `cost_rollups r`, money in 1e-10 USD units;
 # since m017 a charge logged at qwenlab's estimate is apart from the API's numbers, in estimated_charge_e10)
+# what experiments_frame reads whole: the cost rollups (by their key's index) and the images' index
+_LISTING_TREES = ("cost_rollups", "sqlite_autoindex_cost_rollups_1", "idx_images_experiment_id")
 _ROLLUP_SPENT_NOW = ("sum(CASE WHEN r.status = 'done' THEN r.reported_e10 + r.unreported_estimate_e10 + r.estimated_charge_e10 "
                      "WHEN r.status = 'sent' THEN r.reported_estimate_e10 + r.unreported_estimate_e10 + r.estimated_charge_estimate_e10 "
                      "ELSE r.reported_e10 + r.estimated_charge_e10 END) / 1e10")
@@ -209,7 +212,21 @@ class Log(LogFile, Tasks, Ratings):
         if tag is not None:
             where.append("e.id IN (SELECT experiment_id FROM experiment_tags WHERE tag = ?)")
             params.append(tag)
-        df = self.frame(
+        # three b-trees are read whole, a page at a time: asked of the OS at once, all their pages
+        # arrive together (`qwenlab logs` cold on the 1,000,000-task benchmark log: 1.34 to 1.49 s
+        # before, 0.86 to 0.96 s after, 0.84 s warm)
+        with Prefetch(self.path, [], trees=_LISTING_TREES):
+            df = self._experiments_rows(where, params)
+        df["tags"] = df["tags"].fillna("")
+        df["imported"] = df["imported"].astype(bool)
+        df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
+        # one a live run still sends to is running, whatever the first of two runs to finish wrote
+        df.loc[df["id"].isin(live_runs(self.path)), "status"] = "running"
+        return df
+
+    def _experiments_rows(self, where: list[str], params: list[Any]) -> "pd.DataFrame":
+        """experiments_frame's rows as the log holds them: the experiments of `where` (on `e`)."""
+        return self.frame(
             "WITH t AS (SELECT r.experiment_id, sum(r.tasks) AS cells, sum(CASE WHEN r.status = 'done' THEN r.tasks ELSE 0 END) "
             "AS done, sum(CASE WHEN r.status = 'failed' THEN r.tasks ELSE 0 END) AS failed, "
             "sum(CASE WHEN r.status = 'pending' THEN r.tasks ELSE 0 END) AS pending, "
@@ -229,12 +246,6 @@ class Log(LogFile, Tasks, Ratings):
             "round(coalesce(t.usd, 0) + coalesce(h.usd, 0), 6) AS cost_usd "
             "FROM experiments e LEFT JOIN t ON t.experiment_id = e.id LEFT JOIN h ON h.experiment_id = e.id "
             f"LEFT JOIN i ON i.experiment_id = e.id WHERE {' AND '.join(where)} ORDER BY e.id", params)
-        df["tags"] = df["tags"].fillna("")
-        df["imported"] = df["imported"].astype(bool)
-        df["backend"] = [("mixed" if "," in b else b) if isinstance(b, str) else "" for b in df["backend"]]
-        # one a live run still sends to is running, whatever the first of two runs to finish wrote
-        df.loc[df["id"].isin(live_runs(self.path)), "status"] = "running"
-        return df
 
     def provenance(self, experiment_id: int) -> Provenance:
         """Where the experiment's cells were sent: counts by backend, API hosts, the emulated spend

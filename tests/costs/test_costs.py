@@ -971,9 +971,10 @@ def test_the_benchmark_runs_and_prints_its_figures(tmp_path: Path, capsys: pytes
 
 
 def test_a_big_log_is_prefetched_and_reads_the_same(known: Log, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a log big enough (here: any), timeline(), failed() and tasks() warm their pages from
-    background threads, one query per source (tasks, earlier attempts) and experiment, and give
-    the very frames they give without."""
+    """On a log big enough (here: any), timeline() and failed() warm their pages from a
+    background thread: of the whole log, the pages themselves (the cost index's, the rows'); of
+    some experiments, one query per source (tasks, earlier attempts) and experiment. Each gives
+    the very frames it gives without; tasks(), which reads every row, warms nothing."""
     import qwenlab.costs.query as query
     from qwenlab.store import prefetch
 
@@ -985,17 +986,27 @@ def test_a_big_log_is_prefetched_and_reads_the_same(known: Log, monkeypatch: pyt
         def __exit__(self, *exc: object) -> None:
             # let the queries finish, to count them (a real read does not wait for them)
             deadline = time.monotonic() + 10
-            while self.completed < len(self.queries) and time.monotonic() < deadline:
+            while self.completed < len(self.queries) + bool(self.trees or self.rows) and time.monotonic() < deadline:
                 time.sleep(0.01)
             super().__exit__(*exc)
             made.append(self)
 
+    some = Costs(known, experiments=["alpha"])
+    without_some = {name: getattr(some, name)() for name in ("timeline", "failed")}
+    known.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the page hints read the main file
     monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 0)
     monkeypatch.setattr(query, "Prefetch", Recorded)
     for name, frame in without.items():
         pd.testing.assert_frame_equal(getattr(costs, name)(), frame)
-    experiments = len(known.rows("SELECT id FROM experiments"))
-    assert [p.completed for p in made] == [2 * (experiments + 1)] * 2 + [0]  # + the tasks of no experiment
+    assert [(len(p.queries), p.trees, p.completed) for p in made] == [(0, ["idx_tasks_costs"], 1), (0, [], 1), (0, [], 0)]
+    leaves = {n: len(known.rows("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", [n]))
+              for n in ("idx_tasks_costs", "tasks")}
+    assert 0 < made[0].pages_warmed <= leaves["idx_tasks_costs"] + leaves["tasks"]
+    assert 0 < made[1].pages_warmed <= leaves["tasks"]  # the failed rows' pages
+    made.clear()
+    for name, frame in without_some.items():
+        pd.testing.assert_frame_equal(getattr(some, name)(), frame)
+    assert [p.completed for p in made] == [2 * (1 + 1)] * 2  # alpha and the tasks of no experiment
 
 
 def test_a_view_of_some_tasks_counts_them_and_their_earlier_attempts(known: Log) -> None:

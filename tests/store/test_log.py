@@ -172,6 +172,41 @@ def test_a_task_and_its_images_land_together_or_not_at_all(log: Log) -> None:
     assert [i["seed"] for i in log.images(exp["id"])] == [7]
 
 
+def test_the_listing_of_a_big_log_asks_for_the_pages_it_reads_whole(log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qwenlab logs` reads the cost rollups, their key's index and the images' index whole: on a
+    big log (here: any), their leaves are asked of the OS at once, and the listing is the same."""
+    import time
+
+    from qwenlab.store import log as log_module
+    from qwenlab.store import prefetch
+
+    for name in ("a", "b"):
+        exp = log.ensure_experiment(name, model="m")
+        log.add_tasks([_task(exp["id"], f"{name}{i}") for i in range(3)])
+        task_id = log.tasks(exp["id"])[0]["id"]
+        log.complete_task(task_id, {"status": "done", "cost_usd": 0.075},
+                          [{"image_uuid": f"i-{name}", "experiment_id": exp["id"], "seed": 7}])
+    before = log.experiments_frame()
+    log.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the hints read the main file
+    made: list[prefetch.Prefetch] = []
+
+    class Recorded(prefetch.Prefetch):
+        def __exit__(self, *exc: object) -> None:
+            deadline = time.monotonic() + 10
+            while self.completed < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            super().__exit__(*exc)
+            made.append(self)
+
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 0)
+    monkeypatch.setattr(log_module, "Prefetch", Recorded)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(log.experiments_frame(), before)
+    assert [(p.trees, p.completed) for p in made] == [(list(log_module._LISTING_TREES), 1)]
+    assert made[0].pages_warmed >= 3  # one leaf at least of each tree
+
+
 def test_ctrl_c_just_after_a_transaction_began_leaves_the_log_writable(log: Log) -> None:
     """A KeyboardInterrupt lands between two bytecodes: one landing right after BEGIN must not
     leave the connection inside a transaction, where every later write fails."""

@@ -125,3 +125,47 @@ def test_each_prefetch_thread_is_lowered_once_however_many_queries_it_runs(db: P
             time.sleep(0.01)
     assert p.completed == 12
     assert len(calls) == len(set(calls)) <= 2
+
+
+def _wait(p: Prefetch, jobs: int) -> None:
+    deadline = time.monotonic() + 10
+    while p.completed < jobs and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _leaf_pages(db: Path, name: str) -> set[int]:
+    with sqlite3.connect(db) as conn:
+        try:
+            return {p for p, in conn.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", [name])}
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite was built without the dbstat table")
+
+
+def test_page_hints_ask_for_every_leaf_of_the_trees_and_the_pages_of_the_rows(db: Path) -> None:
+    """A read of a whole index, or of rows it can name, asks for their pages all at once."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE INDEX idx_t_v ON t (experiment_id, v)")
+        conn.commit()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the hints read the main file, not the WAL's newer pages
+    index, table = _leaf_pages(db, "idx_t_v"), _leaf_pages(db, "t")
+    with Prefetch(db, [], trees=["idx_t_v"], min_bytes=0) as p:
+        _wait(p, 1)
+    assert (p.completed, p.pages_warmed) == (1, len(index))
+    with Prefetch(db, [], rows=[("t", "SELECT id FROM t WHERE id IN (1, 2000)", [])], min_bytes=0) as p:
+        _wait(p, 1)
+    assert p.pages_warmed == 2  # the first row's page and the last's
+    with Prefetch(db, [], trees=["t"], rows=[("t", "SELECT id FROM t", [])], min_bytes=0) as p:
+        _wait(p, 1)
+    assert p.pages_warmed == len(table)  # each page once
+
+
+def test_page_hints_of_no_such_tree_or_a_failing_query_change_nothing(db: Path) -> None:
+    with Prefetch(db, [], trees=["no_such_index"], rows=[("t", "not sql", [])], min_bytes=0) as p:
+        time.sleep(0.2)
+    assert p.pages_warmed == 0 and not _prefetch_threads()
+    with Prefetch(db, [], rows=[("no_such_table", "SELECT 1", [])], min_bytes=0) as p:
+        _wait(p, 1)
+    assert p.pages_warmed == 0
+    with Prefetch(db, [], trees=["t"]) as p:  # a small file: nothing at all
+        assert not _prefetch_threads()
+    assert p.completed == 0
