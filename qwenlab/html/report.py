@@ -209,7 +209,7 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog, filters: Mapping
                        for name, usd in budgets)
     tags, notes = _tags_and_notes(experiment, members)
     # a report of part of the experiment says so first: "size = 512x768: 4 of its 8 requests"
-    part = (f"{describe_where(filters)}: {len({e.task_id for e in catalog.entries})} of its "
+    part = (f"{describe_where(filters, catalog)}: {len({e.task_id for e in catalog.entries})} of its "
             f"{count_of(experiment.counts()['cells'], 'request')}") if filters else None
     facts = [("shown", part), ("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),

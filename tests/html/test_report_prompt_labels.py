@@ -129,3 +129,14 @@ def test_labelled_prompts_read_by_their_labels_everywhere(emulator, data_dir: Pa
                     axes={"prompt": dict(zip(["lumiere", "aurelis", "noctis"], PROMPTS)), "promptExtend": [True, False]})
     found = _agreement(exp, report_html(exp, grid="table", rows="promptExtend", cols="prompt"))
     assert found["labels"] == ["lumiere", "aurelis", "noctis"]
+
+
+def test_a_report_of_one_prompt_names_it_as_the_rest_of_the_report_does(long_prompts) -> None:
+    info = long_prompts._axis_infos()["prompt"]
+    html = report_html(long_prompts, grid="table", where={"prompt": PROMPTS[1]})
+    label = info.label(PROMPTS[1])
+    shown = re.search(r"<tr><td>shown</td><td>(.*?)</td></tr>", html).group(1)
+    assert unescape(shown) == f"prompt = {label}: 2 of its 6 requests"
+    costs = unescape(_section(html, "costs"))
+    assert f"the requests shown: prompt = {label})" in costs  # the requests shown, by the name every table gives
+    assert PROMPTS[1] not in costs
