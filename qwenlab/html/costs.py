@@ -19,7 +19,7 @@ from ..costs.frames import Costs
 from ..costs.labels import axis_key
 from ..errors import UnknownAxisError, UnknownCostKeyError
 from ..store.catalog import REPEAT, Catalog
-from .page import esc, fmt, table
+from .page import esc, fmt, hover, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,7 +75,7 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
             df = costs.by(axis_key(axis))  # an axis "year" spelled out: by("year") is refused as ambiguous
         except UnknownCostKeyError:  # an axis the cost query cannot group by: no table, the report goes on
             continue
-        out.append(_axis_table(axis, df))
+        out.append(_axis_table(axis, df, catalog))
         if left_out := costs.uncovered(df, totals):  # a comparison's member that did not sweep it
             out.append(f"<p class=\"muted\">note: {esc(left_out)}</p>")
     for note in costs.notes(totals):
@@ -88,8 +88,11 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
     return "".join(out)
 
 
-def _axis_table(axis: str, df: "pd.DataFrame") -> str:
-    body = [[esc(idx)] + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in _COLUMNS]
+def _axis_table(axis: str, df: "pd.DataFrame", catalog: Catalog) -> str:
+    info = catalog.axes[axis]
+    full = {info.label(v): info.note(v) for v in info.values}  # a shortened value's full text, on hover
+    body = [[hover(esc(idx), full.get(str(idx)))]
+            + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in _COLUMNS]
             for idx, r in df.iterrows()]
     return f"<h3>by {esc(axis)}</h3>" + table([axis, *_COLUMNS], body, numeric=range(1, len(_COLUMNS) + 1))
 

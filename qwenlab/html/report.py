@@ -55,7 +55,7 @@ from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
 from .costs import costs_section, describe_where, request_costs, request_frame
-from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, GridOptionsUnusedWarning, caption, is_table
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, GridOptionsUnusedWarning, caption, is_table, legend
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import Thumbnails, details, esc, fmt, img_ref, section, table
@@ -220,8 +220,8 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog, filters: Mapping
                cls="kv")
     bases = ([(f"{m.name}: the sweep's base request", m.sweep.get("base", {})) for m in members] if members
              else [("the sweep's base request", sweep.get("base", {}))])
-    return lines + kv + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
-                                for title, base in bases)
+    return lines + kv + legend(catalog) + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
+                                                  for title, base in bases)
 
 
 def _tags_and_notes(experiment: "ExperimentRecord", members: list[Any]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from qwenlab.html.report import report_html
+from qwenlab.html.report import export_html, report_html
 from tests.support.labkit import run_sweep
 
 # longer than the requests table's 120-character summary, and alike for longer than that: cut
@@ -131,6 +131,24 @@ def test_labelled_prompts_read_by_their_labels_everywhere(emulator, data_dir: Pa
     assert found["labels"] == ["lumiere", "aurelis", "noctis"]
 
 
+def test_the_full_text_of_each_shortened_prompt_is_on_hover_and_in_the_legend(long_prompts) -> None:
+    html = report_html(long_prompts, grid="table", rows="promptExtend", cols="prompt")
+    info = long_prompts._axis_infos()["prompt"]
+    page = _parsed(html)
+    notes = [f"prompt {i + 1}: {p}" for i, p in enumerate(PROMPTS)]
+    # hovering a column's heading, or a row of the cost table, shows its prompt in full
+    titles = [a.get("title") for a in _parsed(_section(html, "grid")).attrs("th") if a.get("title")]
+    assert titles == notes
+    costs = _section(html, "costs").split("<h3>by prompt</h3>")[1].split("</table>")[0]
+    assert [a.get("title") for a in _parsed(costs).attrs("span")] == notes
+    # the legend: each short name with its prompt in full, as the drawn grid's footnotes say it;
+    # the lightbox shows an image's from it
+    legend = {a["data-key"]: a for a in page.attrs("div") if "data-key" in a}
+    assert list(legend) == [info.tag(v).replace(NBSP, " ") for v in info.values]
+    texts = [t for name, a, t in page.elements if name == "div" and "data-key" in a]
+    assert ["".join(t) for t in texts] == notes
+
+
 def test_a_report_of_one_prompt_names_it_as_the_rest_of_the_report_does(long_prompts) -> None:
     info = long_prompts._axis_infos()["prompt"]
     html = report_html(long_prompts, grid="table", where={"prompt": PROMPTS[1]})
@@ -140,3 +158,26 @@ def test_a_report_of_one_prompt_names_it_as_the_rest_of_the_report_does(long_pro
     costs = unescape(_section(html, "costs"))
     assert f"the requests shown: prompt = {label})" in costs  # the requests shown, by the name every table gives
     assert PROMPTS[1] not in costs
+
+
+@pytest.mark.slow
+def test_the_lightbox_shows_the_prompt_its_caption_names_short(chromium: str, long_prompts, tmp_path: Path) -> None:
+    """The lightbox showed "prompt 2 · promptExtend=on · r0 · seed …" and nowhere the prompt."""
+    from tests.html.test_report_browser import _open
+
+    path = export_html(long_prompts, tmp_path / "report.html", grid="table")
+
+    def run(page: Any) -> list[tuple[str, str]]:
+        seen = []
+        for thumb in page.locator("#grid img.thumb").all()[:3]:
+            thumb.click()
+            seen.append((page.locator("#qwl-lightbox .cap").inner_text(), page.locator("#qwl-lightbox .full").inner_text()))
+            page.keyboard.press("Escape")
+        return seen
+
+    seen, _, errors = _open(chromium, path, run)
+    assert not errors
+    for caption, full in seen:
+        named = caption.replace(NBSP, " ").split(" · ")[0]
+        assert named.startswith("prompt ")
+        assert full == f"{named}: {PROMPTS[int(named.split()[1]) - 1]}"
