@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..core.values import count_of
 from ..costs.frames import Costs
 from ..costs.labels import axis_key
-from ..errors import UnknownCostKeyError
+from ..errors import UnknownAxisError, UnknownCostKeyError
 from ..store.catalog import REPEAT, Catalog
-from .page import esc, fmt, table
+from .page import esc, fmt, hover, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +67,7 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
     the same code and words as the whole's), then what the whole cost."""
     whole = Costs(experiment.log, experiments=experiment.names)  # a comparison's: every member's
     costs = whole.filter(task_ids=[e.task_id for e in catalog.entries],
-                         tasks_said=f"the requests shown: {describe_where(where)}") if where else whole
+                         tasks_said=f"the requests shown: {describe_where(where, catalog)}") if where else whole
     totals = costs.totals()
     out = ["".join(f"<p>{esc(line)}</p>" for line in costs.headline(totals))]
     for axis in [a for a in catalog.varying if a != REPEAT]:
@@ -75,7 +75,7 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
             df = costs.by(axis_key(axis))  # an axis "year" spelled out: by("year") is refused as ambiguous
         except UnknownCostKeyError:  # an axis the cost query cannot group by: no table, the report goes on
             continue
-        out.append(_axis_table(axis, df))
+        out.append(_axis_table(axis, df, catalog))
         if left_out := costs.uncovered(df, totals):  # a comparison's member that did not sweep it
             out.append(f"<p class=\"muted\">note: {esc(left_out)}</p>")
     for note in costs.notes(totals):
@@ -88,14 +88,27 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
     return "".join(out)
 
 
-def _axis_table(axis: str, df: "pd.DataFrame") -> str:
-    body = [[esc(idx)] + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in _COLUMNS]
+def _axis_table(axis: str, df: "pd.DataFrame", catalog: Catalog) -> str:
+    info = catalog.axes[axis]
+    full = {info.label(v): info.note(v) for v in info.values}  # a shortened value's full text, on hover
+    body = [[hover(esc(idx), full.get(str(idx)))]
+            + [fmt(r.get(c), "usd" if c.endswith("usd") or c == "usd_per_image" else "") for c in _COLUMNS]
             for idx, r in df.iterrows()]
     return f"<h3>by {esc(axis)}</h3>" + table([axis, *_COLUMNS], body, numeric=range(1, len(_COLUMNS) + 1))
 
 
-def describe_where(where: Mapping[str, Any]) -> str:
-    """The filters of a report of part of an experiment, as a reader reads them: "size = 512x768"."""
-    return "; ".join(f"{axis} = {', '.join(map(str, v)) if isinstance(v, (list, tuple, set)) else v}"
+def describe_where(where: Mapping[str, Any], catalog: Catalog | None = None) -> str:
+    """The filters of a report of part of an experiment, as a reader reads them: "size = 512x768",
+    each value by its label in `catalog` ("prompt = prompt 2: …reads 'AURELIS' in silver…"), the
+    name the grid, the tables and the captions give it, not a 600-character prompt in full."""
+    def said(axis: str, value: Any) -> str:
+        if catalog is None or axis not in catalog.axes:
+            return str(value)
+        try:
+            return catalog.axes[axis].label(catalog.resolve(axis, value))
+        except UnknownAxisError:  # a value no entry has (a comparison's member without it): as given
+            return str(value)
+
+    return "; ".join(f"{axis} = {', '.join(said(axis, x) for x in (v if isinstance(v, (list, tuple, set)) else [v]))}"
                      for axis, v in where.items())
 

@@ -16,12 +16,12 @@ from typing import Any, Collection
 
 from ..core.values import count_of
 from ..figures.grid import build_grid
-from ..figures.text import heading, stamp_text
+from ..figures.text import NBSP, heading, stamp_text
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
-from .page import THUMB_MAX_PX, THUMB_PRINT_PX, Thumbnails, esc, img, img_ref, table
+from .page import THUMB_MAX_PX, THUMB_PRINT_PX, Thumbnails, details, esc, hover, img, img_ref, table
 
-__all__ = ["grid_section", "caption", "is_table", "GridOptionsUnusedWarning", "GRID_MODES", "GRID_IMAGE_LIMIT",
+__all__ = ["grid_section", "caption", "legend", "is_table", "GridOptionsUnusedWarning", "GRID_MODES", "GRID_IMAGE_LIMIT",
            "UNREADABLE"]
 
 GRID_MODES = ("image", "table", None)
@@ -96,13 +96,28 @@ def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: 
         cells_of.setdefault((row_of(e.value(rows)) if rows else 0, col_of(e.value(cols)) if cols else 0), []).append(e)
     body = []
     for i, rv in enumerate(row_vals):
-        cells = [esc(heading(catalog.axes[rows], rv)) if rows else ""]
+        # a shortened value's full text on hover, as the legend says it (`legend`)
+        cells = [hover(esc(heading(catalog.axes[rows], rv)), catalog.axes[rows].note(rv)) if rows else ""]
         for j in range(len(col_vals)):
             cells.append("".join(_figure(e, catalog, stamped, shown, embedded, thumb, thumbs)
                                  for e in cells_of.get((i, j), [])))
         body.append(cells)
     heads = ["", *(heading(catalog.axes[cols], v) if cols else "" for v in col_vals)]
-    return table(heads, body, cls="gridtable")
+    titles = [None, *(catalog.axes[cols].note(v) if cols else None for v in col_vals)]
+    return table(heads, body, cls="gridtable", titles=titles)
+
+
+def legend(catalog: Catalog) -> str:
+    """Each value shown short in the report (the grid's headings, the captions, the tables), in
+    full, as the drawn grid's footnotes say it ("prompt 2: A premium beauty poster …"); "" when
+    none is. Each line is keyed by the value's short name in a caption (`AxisInfo.tag`), for the
+    lightbox, which shows the full text of what its image's caption names short."""
+    lines = [f"<div class=\"legend\" data-key=\"{esc(info.tag(v).replace(NBSP, ' '))}\">{esc(note)}</div>"
+             for name, info in catalog.axes.items() if name != REPEAT for v in info.values if (note := info.note(v))]
+    if not lines:
+        return ""
+    return details(f"values in full ({count_of(len(lines), 'value')} shown short in the grid, captions and tables)",
+                   "".join(lines))
 
 
 def caption(e: Entry, catalog: Catalog, stamped: list[str]) -> str:

@@ -16,7 +16,7 @@ from ..core.values import is_missing
 from ..secrets import redact
 from .viewer import VIEWER_CSS, lightbox_html, script_hash, script_tag
 
-__all__ = ["esc", "table", "img", "img_ref", "Thumbnails", "details", "section", "page", "fmt", "THUMB_MAX_PX", "THUMB_PRINT_PX"]
+__all__ = ["esc", "table", "img", "img_ref", "Thumbnails", "details", "hover", "section", "page", "fmt", "THUMB_MAX_PX", "THUMB_PRINT_PX"]
 
 THUMB_MAX_PX = 160  # the largest a thumbnail is shown (img.thumb below), on screen
 THUMB_PRINT_PX = 110  # ... and on paper
@@ -90,11 +90,12 @@ def fmt(value: Any, kind: str = "") -> str:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "", numeric: Sequence[int] = (),
-          page_rows: int | None = None) -> str:
+          page_rows: int | None = None, titles: Sequence[str | None] = ()) -> str:
     """An HTML table. `headers` are escaped here; `rows` cells must already be HTML (use `esc`).
     `page_rows`: the body in pages of that many rows (`<tbody class="page">`), which the page's
-    script shows one at a time."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    script shows one at a time. `titles`: each heading's text on hover (None: none)."""
+    tips = list(titles) + [None] * (len(headers) - len(titles))
+    head = "".join(f"<th title=\"{esc(t)}\">{esc(h)}</th>" if t else f"<th>{esc(h)}</th>" for h, t in zip(headers, tips))
     body = []
     for row in rows:
         tds = "".join(f"<td class=\"num\">{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
@@ -147,6 +148,11 @@ class Thumbnails:
 
 def details(summary: str, body_html: str) -> str:
     return f"<details><summary>{esc(summary)}</summary>{body_html}</details>"
+
+
+def hover(text_html: str, title: str | None) -> str:
+    """`text_html` with `title` shown on hover (as it is without one)."""
+    return f"<span title=\"{esc(title)}\">{text_html}</span>" if title else text_html
 
 
 def section(anchor: str, title: str, body_html: str) -> str:

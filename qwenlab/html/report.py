@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..analysis.judging import win_rates
 from ..caller import warn
 from ..core.intervals import bounds_percent
-from ..core.values import count_of, format_usd, is_missing, label_list
+from ..core.values import count_of, distinct_labels, excerpt, format_usd, is_missing, label_list
 from ..costs.labels import AXIS_PREFIX
 from ..figures.text import file_stem, stamp_text
 from ..paths import write_atomic
@@ -55,7 +55,7 @@ from ..typography.badges import score_badges
 from ..typography.scores import text_scores
 from ..version import __version__
 from .costs import costs_section, describe_where, request_costs, request_frame
-from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, GridOptionsUnusedWarning, caption, is_table
+from .grid import GRID_IMAGE_LIMIT, GRID_MODES, UNREADABLE, GridOptionsUnusedWarning, caption, is_table, legend
 from .grid import grid_section as _grid_section
 from .images import drop_stale_originals, files_dir, originals_beside, webp_thumbnails
 from .page import Thumbnails, details, esc, fmt, img_ref, section, table
@@ -209,7 +209,7 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog, filters: Mapping
                        for name, usd in budgets)
     tags, notes = _tags_and_notes(experiment, members)
     # a report of part of the experiment says so first: "size = 512x768: 4 of its 8 requests"
-    part = (f"{describe_where(filters)}: {len({e.task_id for e in catalog.entries})} of its "
+    part = (f"{describe_where(filters, catalog)}: {len({e.task_id for e in catalog.entries})} of its "
             f"{count_of(experiment.counts()['cells'], 'request')}") if filters else None
     facts = [("shown", part), ("model", row.get("model")), ("status", row.get("status")), ("ran on", _ran_on(catalog.provenance)),
              ("qwenlab", ", ".join(versions)), ("created", row.get("created_at")),
@@ -220,8 +220,8 @@ def _overview(experiment: "ExperimentRecord", catalog: Catalog, filters: Mapping
                cls="kv")
     bases = ([(f"{m.name}: the sweep's base request", m.sweep.get("base", {})) for m in members] if members
              else [("the sweep's base request", sweep.get("base", {}))])
-    return lines + kv + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
-                                for title, base in bases)
+    return lines + kv + legend(catalog) + "".join(details(title, f"<pre>{esc(json.dumps(base, indent=2, ensure_ascii=False))}</pre>")
+                                                  for title, base in bases)
 
 
 def _tags_and_notes(experiment: "ExperimentRecord", members: list[Any]) -> tuple[str, str]:
@@ -360,6 +360,10 @@ def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,
     tasks: dict[int, list[Entry]] = {}
     for e in catalog.entries:
         tasks.setdefault(e.task_id, []).append(e)
+    # the prompts' summaries in the prompt column, told apart where long ones start alike (cut at
+    # the start, prompts of a prompt axis that part after 120 characters all read the same)
+    shorts = {**_summaries([g[0].prompt for g in tasks.values()], 120),
+              **_summaries([g[0].negative_prompt for g in tasks.values()], 80)}
     body = []
     for group in tasks.values():
         first = group[0]
@@ -382,8 +386,9 @@ def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,
             error = f"<span class=\"failed\">{esc(first.error_code)}</span> {esc(first.error_message)}"
         seeds = ", ".join(str(e.seed) for e in group if e.seed is not None) or (
             f"{first.requested_seed} (sent)" if first.requested_seed is not None else "")
-        prompt = _long_text(first.prompt, 120)
-        negative = f"<div class=\"prompt\">{_long_text(first.negative_prompt, 80)}</div>" if first.negative_prompt else ""
+        prompt = _long_text(first.prompt, 120, shorts)
+        negative = (f"<div class=\"prompt\">{_long_text(first.negative_prompt, 80, shorts)}</div>"
+                    if first.negative_prompt else "")
         request = t.get("request_json")
         req_html = details("request JSON", f"<pre>{esc(_pretty(request))}</pre>") if request else ""
         body.append([
@@ -421,12 +426,22 @@ def _ran_on_cell(task: Mapping[str, Any]) -> str:
 
 
 # -- helpers --------------------------------------------------------------------------------------------
-def _long_text(text: str | None, limit: int) -> str:
+def _long_text(text: str | None, limit: int, shorts: Mapping[str, str] | None = None) -> str:
+    """`text` whole, or, longer than `limit`, its summary (`shorts`' or its start) opening to it."""
     if not text:
         return ""
     if len(text) <= limit:
         return esc(text)
-    return details(text[: limit - 1] + "…", f"<div>{esc(text)}</div>")
+    return details((shorts or {}).get(text) or text[: limit - 1] + "…", f"<div>{esc(text)}</div>")
+
+
+def _summaries(texts: Sequence[str | None], limit: int) -> dict[str, str]:
+    """The summary of each text longer than `limit`, by the rule every label follows
+    (`distinct_labels`): its start, or, where long texts start alike, where it parts from the others
+    ("…the headline reads 'AURELIS' in silver sans letters"). Wider than the axis's label beside
+    it ("prompt 2: …reads 'AURELIS' in silver…"): this column shows as much of the text as fits."""
+    long = sorted({t for t in texts if t and len(t) > limit})
+    return dict(zip(long, distinct_labels(long, limit, excerpt)))
 
 
 def _pretty(request_json: str) -> str:

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..core.values import is_missing
+from ..store.axes import names_axis
 from ..store.log import AWAITED, IN_DOUBT
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
 
@@ -37,7 +38,9 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
     None for a cell without one), its prompts, errors and the exact request JSON sent."""
     t, img = dict(entry.task), image or {}
     title = f"image #{entry.image_id}" if entry.image_id is not None else f"cell without an image (task {entry.task_id})"
-    setting = " · ".join(f"{a}: {info.label(entry.value(a))}" for a, info in catalog.axes.items() if a != "repeat")
+    # each value as the grid's headings name it: a long one's label names its axis already
+    setting = " · ".join(label if names_axis(label := info.label(entry.value(a)), a) else f"{a}: {label}"
+                         for a, info in catalog.axes.items() if a != "repeat")
     setting += f" · repeat {entry.repeat}"
     cost = _money(img.get("cost_usd") if img else None) or _money(t.get("cost_usd"))
     source = (img.get("cost_source") if img else None) or t.get("cost_source")

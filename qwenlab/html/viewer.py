@@ -43,7 +43,10 @@ _LIGHTBOX = r"""
   if (!box) { return; }
   var frame = box.querySelector('.frame'), big = box.querySelector('img'), cap = box.querySelector('.cap');
   var orig = box.querySelector('a.orig'), note = box.querySelector('.note'), missing = box.querySelector('.missing');
-  var closer = box.querySelector('.close'), level = box.querySelector('.level');
+  var closer = box.querySelector('.close'), level = box.querySelector('.level'), whole = box.querySelector('.full');
+  // the report's legend: each value a caption names short ("prompt 2"), in full
+  var legend = {};
+  document.querySelectorAll('.legend[data-key]').forEach(function (el) { legend[el.getAttribute('data-key')] = el.textContent; });
   var held = {};
   document.querySelectorAll('img[data-i]').forEach(function (el) { held[el.getAttribute('data-i')] = el; });
   document.querySelectorAll('img[data-ref]').forEach(function (el) {
@@ -166,6 +169,10 @@ _LIGHTBOX = r"""
     missing.hidden = true;
     big.src = full || el.src;
     cap.textContent = el.getAttribute('alt') || '';
+    whole.textContent = cap.textContent.split(' \u00b7 ').map(function (part) {
+      return legend[part.replace(/\u00a0/g, ' ')];
+    }).filter(Boolean).join('\n');
+    whole.hidden = !whole.textContent;
     orig.hidden = !full; if (full) { orig.href = full; }
     note.hidden = !!full;
     box.hidden = false;
@@ -292,6 +299,7 @@ img.grid.actual { max-width: none; cursor: zoom-out; } figure.gridpage .hint { f
 #qwl-lightbox.actual img { max-width: none; max-height: none; cursor: zoom-out; transform-origin: 0 0; }
 #qwl-lightbox .missing { color: #fc9; font-size: 12px; }
 #qwl-lightbox .bar { color: #eee; margin-top: 8px; max-width: 96vw; text-align: center; }
+#qwl-lightbox .full { white-space: pre-wrap; max-width: 60em; margin: 4px auto 0; color: #ddd; font-size: 13px; }
 #qwl-lightbox a { color: #9cf; } #qwl-lightbox .note, #qwl-lightbox .hint { color: #bbb; font-size: 12px; }
 #qwl-lightbox .note .small { color: #fc9; font-size: 13px; } #qwl-lightbox .note code { color: #fff; }
 #qwl-lightbox .close { position: absolute; top: 10px; right: 16px; font-size: 28px; color: #eee; cursor: pointer;
@@ -310,6 +318,7 @@ def lightbox_html(note_html: str | None = None) -> str:
     return ("<div id=\"qwl-lightbox\" hidden tabindex=\"-1\" role=\"dialog\" aria-label=\"image\">"
             "<button class=\"close\" aria-label=\"close\">\u00d7</button><div class=\"frame\"><img alt=\"\"/></div>"
             "<div class=\"bar\"><span class=\"cap\"></span> <a class=\"orig\" hidden target=\"_blank\">open the original</a>"
+            "<div class=\"full\" hidden></div>"
             f"<div class=\"note\">{PREVIEW_NOTE if note_html is None else note_html}</div>"
             "<div class=\"missing\" hidden>the original is not beside this file (send it with its "
             "_files folder): this is the preview embedded in the file</div>"

@@ -33,6 +33,7 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import ImageError
+from ..store.axes import names_axis
 from ..store.catalog import REPEAT
 from ..store.thumbnails import DEFAULT_SIZE, is_fresh, thumbnail_of, thumbnail_path
 from .require import require_ipywidgets
@@ -371,7 +372,12 @@ def _axis_label(catalog: "Catalog", axis: str, entries: Sequence["Entry"], pos: 
     for e in entries:
         if position(catalog, axis, e) == pos:
             value = e.value(axis)
-            return f"{axis}: {value if axis == REPEAT else catalog.axes[axis].label(value)}"
+            if axis == REPEAT:
+                return f"{axis}: {value}"
+            label = catalog.axes[axis].label(value)
+            # a long value's label names its axis already ("prompt 2: …reads 'AURELIS'…"), as the
+            # grid's and the report's headings have it: not "prompt: prompt 2: …"
+            return label if names_axis(label, axis) else f"{axis}: {label}"
     return axis
 
 

@@ -12,6 +12,7 @@ import pytest
 from qwenlab import Experiment, Lab, Sweep
 from qwenlab.api.client import RunwareClient
 from qwenlab.emulator import Emulator
+from qwenlab.html.page import esc
 from qwenlab.widgets.explorer import Explorer
 from qwenlab.widgets.filters import ALL
 
@@ -426,3 +427,21 @@ def _pixels(jpeg: bytes) -> tuple[int, int]:
 
     with Image.open(io.BytesIO(jpeg)) as img:
         return img.size
+
+
+def test_a_long_prompt_is_named_once_in_heads_and_the_detail_as_in_the_grid(lab: Lab) -> None:
+    """The explorer's heads and detail read "prompt: prompt 2: …reads 'AURELIS'…", where the grid and
+    the report read "prompt 2: …reads 'AURELIS'…"."""
+    common = "A premium beauty poster for a skincare brand, soft studio light, marble pedestal, the headline reads "
+    prompts = [common + "'LUMIERE' in gold serif letters", common + "'AURELIS' in silver sans letters"]
+    exp = lab.run(Sweep(size="256x384", axes={"prompt": prompts, "promptExtend": [True, False]}), name="long",
+                  progress=False, concurrency=1)
+    info = exp._axis_infos()["prompt"]
+    labels = [info.label(p) for p in prompts]
+    assert labels[1].startswith("prompt 2: …") and "AURELIS" in labels[1]
+    ex = exp.explore(rows="prompt", cols="promptExtend")
+    grid = ex.grid.widget.children[0]
+    heads = [c.value for c in grid.children if "qwl-head" in getattr(c, "value", "")]
+    assert [h for h in heads if "prompt " in h] == [f"<div class='qwl-head'>{esc(label)}</div>" for label in labels]
+    ex.tiles[0].hit.click()
+    assert f"<small>{esc(labels[0])} · promptExtend: on · repeat 0</small>" in ex.info.value
