@@ -58,6 +58,12 @@ DISPLAY_RATIO = 2
 # JPEG took 487 KB at 75 and 312 KB at 40; notebook 02, two grids, 938 KB once run, 941 KB now);
 # its text stays sharp (36 dB from the lossless drawing), the images' grain smooths a little
 SHARP_QUALITY = 40
+# ... and only for a page of at most this many pixels at one a CSS pixel (a 1,400 x 1,800 page:
+# 16 images of 512x512 in two columns): drawn 2x and encoded, a page takes about 0.3 s of CPU a
+# million of these pixels, so a page of 64 (7.3 million) would take 2 s where its 1x JPEG takes
+# 0.7. A bigger page shows as that JPEG; the region grid and the explorer show its text at full size.
+SHARP_MAX_PIXELS = 2_600_000
+SHARP_METHOD = 2  # WebP's effort: at 4, 2.2x the encoding time for 7% fewer bytes
 ACTUAL_WIDTH = 4000    # pixels: a page shown at its own pixels (`GridPage.actual_size`), up to this
 ACTUAL_QUALITY = 85    # and at a quality that keeps small text's edges
 SHOWN_PAGES = 1        # pages a grid's notebook display draws; the others are listed with how to show them
@@ -143,6 +149,8 @@ class GridPage:
         alt = self.label or self.title
         if self.actual_size:
             return _img_html(even_jpeg(self.figure, ACTUAL_WIDTH, ACTUAL_QUALITY), alt, True)
+        if _display_pixels(self.figure) > SHARP_MAX_PIXELS:
+            return _img_html(self.jpeg(), alt)  # a big page: its 1x JPEG, drawn in a third of the time
         return _sharp_html(sharp_webp(self.figure), alt)
 
     def _repr_html_(self) -> str:
@@ -321,19 +329,46 @@ def sharp_webp(figure: "Figure", width: int = DISPLAY_WIDTH, ratio: int = DISPLA
     headings went soft; the grid's images are drawn from the same thumbnails as in `grid.save`."""
     out = io.BytesIO()
     dpi = ratio * min(figure.dpi, width / figure.get_figwidth())
-    _padded(figure, dpi).save(out, format="WEBP", quality=quality, method=4)
+    _padded(figure, dpi, _drawn(figure, dpi)).save(out, format="WEBP", quality=quality, method=SHARP_METHOD)
     return out.getvalue()
 
 
-def _padded(figure: "Figure", dpi: float) -> Image.Image:
-    """The figure drawn at `dpi`, over its background, padded with it to a multiple of
-    PIXEL_MULTIPLE pixels a side (RGB)."""
-    buf = io.BytesIO()
-    # PNG (lossless, fast level) in between, so that the JPEG or WebP is encoded once, after the padding
-    figure.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-    buf.seek(0)
-    with Image.open(buf) as drawn:
+def _display_pixels(figure: "Figure", width: int = DISPLAY_WIDTH) -> float:
+    """The pixels of the figure drawn at most `width` pixels wide (one a CSS pixel)."""
+    dpi = min(figure.dpi, width / figure.get_figwidth())
+    return figure.get_figwidth() * figure.get_figheight() * dpi * dpi
+
+
+def _drawn(figure: "Figure", dpi: float) -> Image.Image:
+    """The figure drawn at `dpi` by Agg straight into memory (RGBA), as savefig draws a PNG but
+    without its encoding and decoding (a 2x page: 0.4 s against 0.8 s)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    before = figure.canvas
+    canvas = before if isinstance(before, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    old = figure.dpi
+    figure.dpi = dpi  # as savefig sets it for its drawing
+    try:
+        canvas.draw()
+        width, height = canvas.get_width_height(physical=True)
+        return Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()
+    finally:
+        figure.dpi = old
+        figure.set_canvas(before)  # as savefig leaves it
+
+
+def _padded(figure: "Figure", dpi: float, drawn: Image.Image | None = None) -> Image.Image:
+    """The figure drawn at `dpi` (or `drawn`, that drawing), over its background, padded with it
+    to a multiple of PIXEL_MULTIPLE pixels a side (RGB)."""
+    if drawn is not None:
         page = drawn.convert("RGBA")
+    else:
+        buf = io.BytesIO()
+        # PNG (lossless, fast level) in between, so that the JPEG is encoded once, after the padding
+        figure.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+        buf.seek(0)
+        with Image.open(buf) as png:
+            page = png.convert("RGBA")
     w, h = page.size
     background = tuple(round(c * 255) for c in figure.get_facecolor()[:3])
     padded = Image.new("RGB", (-(-w // PIXEL_MULTIPLE) * PIXEL_MULTIPLE, -(-h // PIXEL_MULTIPLE) * PIXEL_MULTIPLE), background)
