@@ -14,11 +14,14 @@ would not help), one per core (on Linux: on Windows and macOS, where a worker ca
 forked, in this process); the format follows the file's extension: `.png` (lossless, for
 print), `.jpg`/`.webp` (a fraction of the size), `.svg`, or `.pdf` (one file, a page per page).
 
-In a notebook a grid shows itself light: a JPEG scaled to the notebook's width (a few hundred KB,
-not a multi-megabyte PNG), with a line saying how to get the full size (`grid.save(...)`). A grid
-of regions shows at its own pixels instead, one image pixel per pixel of the screen: on a Retina
-screen (devicePixelRatio 2) half a CSS pixel each, by a CSS media query on the screen's resolution,
-no script (see `_img_html`).
+In a notebook a grid shows itself light: an image scaled to the notebook's width (a few hundred KB,
+not a multi-megabyte PNG), drawn for a Retina screen (devicePixelRatio 2: two image pixels a CSS
+pixel, so its captions and headings are as sharp there as on any screen) and encoded as WebP, which
+keeps that within the bytes of the JPEG at one pixel a CSS pixel it replaced (see `sharp_webp`),
+with a line saying how to get the full size (`grid.save(...)`). A grid of regions shows at its
+own pixels instead, one image pixel per pixel of the screen: on a Retina screen (devicePixelRatio
+2) half a CSS pixel each, by a CSS media query on the screen's resolution, no script (see
+`_img_html`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,21 @@ if TYPE_CHECKING:
 __all__ = ["Grid", "GridPage", "DISPLAY_WIDTH", "page_bytes", "grid_path", "GRID_FORMATS"]
 
 DISPLAY_WIDTH = 1400   # pixels: wide enough for a notebook on a large screen, small enough to stay light
-DISPLAY_QUALITY = 75   # JPEG quality of what a notebook shows (full size: grid[i], grid.save())
+DISPLAY_QUALITY = 75   # JPEG quality of a page's figure shown alone (grid[i]; full size: grid.save())
+# a grid shown in a notebook is drawn this many pixels a CSS pixel (DISPLAY_WIDTH CSS pixels at
+# most), a Retina screen's: at one, the browser there enlarged it 2x and its captions went soft
+DISPLAY_RATIO = 2
+# WebP quality of that drawing: its 4x the pixels in the bytes of the 1x JPEG at quality 75 or
+# fewer (notebook 01's 8 posters: 159 KB against 176 KB; 182 KB at 50, 206 KB at 60, where a 2x
+# JPEG took 487 KB at 75 and 312 KB at 40; notebook 02, two grids, 938 KB once run, 941 KB now);
+# its text stays sharp (36 dB from the lossless drawing), the images' grain smooths a little
+SHARP_QUALITY = 40
+# ... and only for a page of at most this many pixels at one a CSS pixel (a 1,400 x 1,800 page:
+# 16 images of 512x512 in two columns): drawn 2x and encoded, a page takes about 0.3 s of CPU a
+# million of these pixels, so a page of 64 (7.3 million) would take 2 s where its 1x JPEG takes
+# 0.7. A bigger page shows as that JPEG; the region grid and the explorer show its text at full size.
+SHARP_MAX_PIXELS = 2_600_000
+SHARP_METHOD = 2  # WebP's effort: at 4, 2.2x the encoding time for 7% fewer bytes
 ACTUAL_WIDTH = 4000    # pixels: a page shown at its own pixels (`GridPage.actual_size`), up to this
 ACTUAL_QUALITY = 85    # and at a quality that keeps small text's edges
 SHOWN_PAGES = 1        # pages a grid's notebook display draws; the others are listed with how to show them
@@ -126,13 +143,18 @@ class GridPage:
             self.release()
         return path
 
-    def display_jpeg(self) -> bytes:
-        """What a notebook shows: the page scaled to the notebook's width, or at its own pixels
-        (`actual_size`), sharper for its text."""
-        return even_jpeg(self.figure, ACTUAL_WIDTH, ACTUAL_QUALITY) if self.actual_size else self.jpeg()
+    def display_html(self) -> str:
+        """What a notebook shows: the page scaled to the notebook's width, drawn for a Retina
+        screen (`sharp_webp`), or at its own pixels (`actual_size`), sharper for its text."""
+        alt = self.label or self.title
+        if self.actual_size:
+            return _img_html(even_jpeg(self.figure, ACTUAL_WIDTH, ACTUAL_QUALITY), alt, True)
+        if _display_pixels(self.figure) > SHARP_MAX_PIXELS:
+            return _img_html(self.jpeg(), alt)  # a big page: its 1x JPEG, drawn in a third of the time
+        return _sharp_html(sharp_webp(self.figure), alt)
 
     def _repr_html_(self) -> str:
-        return _img_html(self.display_jpeg(), self.label or self.title, self.actual_size)
+        return self.display_html()
 
     def __repr__(self) -> str:
         return f"<GridPage {self.label or self.title!r}{'' if self.rendered else ' (not drawn yet)'}>"
@@ -236,7 +258,7 @@ class Grid:
 
     def _repr_html_(self) -> str:
         shown = self.pages[:SHOWN_PAGES]
-        parts = [_img_html(p.display_jpeg(), p.label or p.title, p.actual_size) for p in shown]
+        parts = [p.display_html() for p in shown]
         n = len(self.pages)
         note = ("shown at its own pixels (a grid of regions, to read their text): scroll it; " if shown[0].actual_size else "")
         note += (f"page 1 of {n} (grid[0]); grid.show(i) shows grid[i], grid.show() every page; " if n > 1 else "") + (
@@ -293,20 +315,79 @@ def even_jpeg(figure: "Figure", width: int, quality: int) -> bytes:
     background to a multiple of PIXEL_MULTIPLE pixels a side, so that at every ratio of
     PIXEL_RATIOS it is laid out on whole CSS pixels: at devicePixelRatio 2 a page 3,197 pixels wide,
     laid out 1,598.5 CSS pixels wide, was drawn with every pixel smoothed (Chromium)."""
-    buf = io.BytesIO()
-    # PNG (lossless, fast level) in between, so that the JPEG is encoded once, after the padding
-    figure.savefig(buf, format="png", dpi=min(figure.dpi, width / figure.get_figwidth()),
-                   pil_kwargs={"compress_level": 1})
-    buf.seek(0)
-    with Image.open(buf) as drawn:
+    out = io.BytesIO()
+    _padded(figure, min(figure.dpi, width / figure.get_figwidth())).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def sharp_webp(figure: "Figure", width: int = DISPLAY_WIDTH, ratio: int = DISPLAY_RATIO,
+               quality: int = SHARP_QUALITY) -> bytes:
+    """The figure as a notebook shows it scaled to its width: `ratio` pixels a CSS pixel of a page
+    at most `width` CSS pixels wide (drawn at `ratio` times the dpi `GridPage.jpeg` draws at, up to
+    `width` pixels wide, so the same size on the screen), padded as `even_jpeg` pads, as WebP.
+    Drawn at one pixel a CSS pixel, a Retina screen enlarged the page 2x and its captions and
+    headings went soft; the grid's images are drawn from the same thumbnails as in `grid.save`."""
+    out = io.BytesIO()
+    dpi = ratio * min(figure.dpi, width / figure.get_figwidth())
+    _padded(figure, dpi, _drawn(figure, dpi)).save(out, format="WEBP", quality=quality, method=SHARP_METHOD)
+    return out.getvalue()
+
+
+def _display_pixels(figure: "Figure", width: int = DISPLAY_WIDTH) -> float:
+    """The pixels of the figure drawn at most `width` pixels wide (one a CSS pixel)."""
+    dpi = min(figure.dpi, width / figure.get_figwidth())
+    return figure.get_figwidth() * figure.get_figheight() * dpi * dpi
+
+
+def _drawn(figure: "Figure", dpi: float) -> Image.Image:
+    """The figure drawn at `dpi` by Agg straight into memory (RGBA), as savefig draws a PNG but
+    without its encoding and decoding (a 2x page: 0.4 s against 0.8 s)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    before = figure.canvas
+    canvas = before if isinstance(before, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    old = figure.dpi
+    figure.dpi = dpi  # as savefig sets it for its drawing
+    try:
+        canvas.draw()
+        width, height = canvas.get_width_height(physical=True)
+        return Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()
+    finally:
+        figure.dpi = old
+        figure.set_canvas(before)  # as savefig leaves it
+
+
+def _padded(figure: "Figure", dpi: float, drawn: Image.Image | None = None) -> Image.Image:
+    """The figure drawn at `dpi` (or `drawn`, that drawing), over its background, padded with it
+    to a multiple of PIXEL_MULTIPLE pixels a side (RGB)."""
+    if drawn is not None:
         page = drawn.convert("RGBA")
+    else:
+        buf = io.BytesIO()
+        # PNG (lossless, fast level) in between, so that the JPEG is encoded once, after the padding
+        figure.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+        buf.seek(0)
+        with Image.open(buf) as png:
+            page = png.convert("RGBA")
     w, h = page.size
     background = tuple(round(c * 255) for c in figure.get_facecolor()[:3])
     padded = Image.new("RGB", (-(-w // PIXEL_MULTIPLE) * PIXEL_MULTIPLE, -(-h // PIXEL_MULTIPLE) * PIXEL_MULTIPLE), background)
     padded.paste(page, (0, 0), page)  # over the background, as a JPEG of the figure is
-    out = io.BytesIO()
-    padded.save(out, format="JPEG", quality=quality)
-    return out.getvalue()
+    return padded
+
+
+def _sharp_html(data: bytes, alt: str, ratio: int = DISPLAY_RATIO) -> str:
+    """A page drawn `ratio` pixels a CSS pixel (`sharp_webp`), laid out 1/ratio of its pixels wide
+    and no wider than the notebook. Nothing but an <img>'s width, src and inline style, which
+    JupyterLab's sanitizer keeps (an untrusted notebook's outputs): no <style>, no script, no
+    srcset, so every notebook shows the same; on a screen of one device pixel per CSS pixel the
+    browser scales it down, as it scaled the 1,400-px JPEG to a narrower notebook before."""
+    uri = "data:image/webp;base64," + base64.b64encode(data).decode("ascii")
+    with Image.open(io.BytesIO(data)) as shown:
+        width = shown.width // ratio  # whole: padded to a multiple of every ratio
+    alt = html.escape(alt, quote=True)
+    return (f"<div><img src='{uri}' alt='{alt}' width='{width}' "
+            f"style='width:{width}px;max-width:100%;height:auto'/></div>")
 
 
 def _img_html(data: bytes, alt: str, actual_size: bool = False) -> str:

@@ -249,7 +249,7 @@ def test_experiment_grid_shows_inline_without_a_path_and_saves_with_one(exp, tmp
     grid = exp.grid(rows="promptExtend", cols="size", page=None)
     assert isinstance(grid, Grid)
     html = grid._repr_html_()
-    assert html.count("data:image/jpeg;base64,") == 1 and "grid.save(" in html
+    assert html.count("data:image/webp;base64,") == 1 and "grid.save(" in html
     assert grid[0]._repr_jpeg_().startswith(b"\xff\xd8")  # a page alone shows too, without pyplot
     written = exp.grid(rows="promptExtend", cols="size", path=tmp_path / "out.pdf")
     assert written == [tmp_path / "out.pdf"] and _pdf_pages(written[0]) == 2

@@ -36,7 +36,7 @@ def test_a_grid_returns_before_drawing_and_draws_a_page_when_shown(exp) -> None:
     assert "[0] " in repr(grid) and " | [1] " in repr(grid)
     html = grid._repr_html_()  # what a notebook shows: the first page only, as a JPEG
     assert [p.rendered for p in grid.pages] == [True, False]
-    assert html.count("data:image/jpeg;base64,") == 1 and "data:image/png" not in html
+    assert html.count("data:image/webp;base64,") == 1 and "data:image/png" not in html
     assert "page 1 of 2 (grid[0])" in html and "grid.show(i)" in html and "grid.save(" in html
     assert "pages: [0] " in html and " | [1] " in html
     assert thumbnails.stats()["made"] == 8
@@ -59,6 +59,61 @@ def test_the_notebook_display_is_small_and_full_size_is_saved(exp, tmp_path: Pat
     with Image.open(__import__("io").BytesIO(full)) as img:
         assert img.width > 1400  # full size is the figure's own resolution
     assert len(shown) * 4 < len(full)
+
+
+def test_a_grid_in_a_notebook_is_drawn_for_a_retina_screen_in_the_bytes_of_the_jpeg(exp) -> None:
+    """A grid shown in a notebook is drawn two pixels a CSS pixel (a Retina screen's), so that its
+    captions are not enlarged and smoothed there (the browser test:
+    tests/figures/test_grid_sharp_browser.py), as WebP, in about the bytes of the 1,400-px JPEG it
+    replaces: notebook 02, showing two grids, was 930 KB of its 1 MB. And only what JupyterLab's
+    sanitizer keeps of an untrusted notebook's output (packages/apputils/src/sanitizer.ts: an
+    <img>'s src, alt and width; width, max-width and height in an inline style; no <style>, no
+    srcset, no <picture>), so that every notebook shows the same. `grid.save` is unchanged."""
+    import base64
+    import io
+    import re
+
+    from qwenlab.figures.pages import DISPLAY_RATIO, DISPLAY_WIDTH
+
+    page = build_grid(exp, rows="promptExtend", cols="negativePrompt").pages[0]
+    html = page._repr_html_()
+    data = base64.b64decode(re.search(r"src='data:image/webp;base64,([^']+)'", html).group(1))
+    one = page.jpeg()  # what a notebook showed: at most 1,400 pixels wide, one a CSS pixel
+    with Image.open(io.BytesIO(data)) as sharp, Image.open(io.BytesIO(one)) as before:
+        assert sharp.format == "WEBP" and sharp.width % DISPLAY_RATIO == 0
+        assert 0 <= sharp.width - DISPLAY_RATIO * before.width <= PIXEL_MULTIPLE  # padded to whole CSS pixels
+        css = sharp.width // DISPLAY_RATIO
+    assert css <= DISPLAY_WIDTH + PIXEL_MULTIPLE
+    assert len(data) < 1.25 * len(one), (len(data), len(one))
+    bare = re.sub(r"src='data:[^']*'", "src=''", html)  # the markup, without the image's base64
+    tags = re.findall(r"<(\w+)", bare)
+    assert set(tags) <= {"div", "img", "br"} and "srcset" not in bare and "<style" not in bare
+    img = re.search(r"<img ([^>]*)/>", bare).group(1)
+    assert set(re.findall(r"([\w-]+)='", img)) == {"src", "alt", "width", "style"}
+    assert f"width='{css}'" in img
+    style = re.search(r"style='([^']*)'", img).group(1)
+    assert style == f"width:{css}px;max-width:100%;height:auto"  # each value one the sanitizer's rules allow
+    # the full size is the figure's own, as before
+    with Image.open(io.BytesIO(page.png())) as full:
+        assert full.width == int(page.figure.get_figwidth() * page.figure.dpi)
+
+
+def test_a_big_page_shows_in_a_notebook_as_its_jpeg_at_one_pixel_a_css_pixel(exp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawn 2x and encoded, a page takes about 0.3 s a million of its pixels: a page over
+    SHARP_MAX_PIXELS (64 images: 2 s against 0.7 s for its JPEG) shows as the 1x JPEG it showed
+    before, and the drawing of one that is not leaves the figure as savefig would (its canvas)."""
+    import base64
+    import re
+
+    from qwenlab.figures import pages
+
+    page = build_grid(exp, rows="promptExtend", cols="negativePrompt").pages[0]
+    canvas = page.figure.canvas
+    assert "data:image/webp" in page._repr_html_() and page.figure.canvas is canvas
+    monkeypatch.setattr(pages, "SHARP_MAX_PIXELS", pages._display_pixels(page.figure) - 1)
+    html = page._repr_html_()
+    data = base64.b64decode(re.search(r"src='data:image/jpeg;base64,([^']+)'", html).group(1))
+    assert data == page.jpeg() and "data:image/webp" not in html
 
 
 def test_save_draws_pages_in_processes_and_follows_the_extension(exp, tmp_path: Path) -> None:
