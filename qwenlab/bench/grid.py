@@ -78,10 +78,10 @@ def bench_scale(images: int = 2048, size: str = SIZE, folder: Path | None = None
         per_page = max(p._render.entries.__len__() for p in g.pages)
         # the wall clock counts what other processes on the machine take from us; CPU time does not
         cpu = time.process_time()
-        page_cold_s = _timed(lambda: g.pages[0].jpeg())[0]       # thumbnails made, page drawn, JPEG for display
+        page_cold_s = _timed(lambda: g.pages[0].display_html())[0]       # thumbnails made, page drawn as a notebook shows it
         page_cold_cpu = time.process_time() - cpu
         cpu = time.process_time()
-        page_cached_s = _timed(lambda: grid().pages[0].jpeg())[0]  # the same page of a new grid: thumbnails on disk
+        page_cached_s = _timed(lambda: grid().pages[0].display_html())[0]  # the same page of a new grid: thumbnails on disk
         page_cached_cpu = time.process_time() - cpu
         eager_s = _timed(lambda: [p.figure for p in grid().pages])[0]  # before: every page drawn before returning
         out = base / "out"

@@ -77,9 +77,10 @@ def bench_views(folder: Path, exp: Any) -> None:
     # a page per outputQuality: promptExtend x negative prompt, the repeats side by side in each cell
     lazy, grid = _timed(lambda: exp.grid(rows="promptExtend", cols="negativePrompt", page="outputQuality"))
     _line("grid of every image returned", f"{lazy:.2f} s ({len(grid)} pages)", "(target: returned at once, pages lazy)")
-    # a grid draws a page only when it is shown or saved: .jpeg() is what a notebook's display asks for
+    # a grid draws a page only when it is shown or saved: display_html() is what a notebook shows
+    # (a page of 64: its 1x JPEG; a smaller page, drawn 2x for a Retina screen)
     def shown() -> float:
-        return _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].jpeg())[0]
+        return _timed(lambda: exp.grid(rows="outputQuality", cols="promptExtend", page=None, where=page).pages[0].display_html())[0]
 
     # best of 3 each: one timing of under a second moved by a third from run to run on this machine
     colds, cached = [], []
