@@ -58,11 +58,13 @@ DISPLAY_RATIO = 2
 # JPEG took 487 KB at 75 and 312 KB at 40; notebook 02, two grids, 938 KB once run, 941 KB now);
 # its text stays sharp (36 dB from the lossless drawing), the images' grain smooths a little
 SHARP_QUALITY = 40
-# ... and only for a page of at most this many pixels at one a CSS pixel (a 1,400 x 1,800 page:
-# 16 images of 512x512 in two columns): drawn 2x and encoded, a page takes about 0.3 s of CPU a
-# million of these pixels, so a page of 64 (7.3 million) would take 2 s where its 1x JPEG takes
-# 0.7. A bigger page shows as that JPEG; the region grid and the explorer show its text at full size.
-SHARP_MAX_PIXELS = 2_600_000
+# ... and only for a page of at most this many images and pixels at one a CSS pixel (notebook 01's
+# 8 posters: 0.9 million): drawn 2x and encoded, a page takes 0.35 to 0.5 s more than its 1x JPEG
+# (8 posters 0.29 s against 0.10; 16 images of 512x512 in two columns, 2.1 million pixels, 0.62 s
+# against 0.20; the scale benchmark's page of 64, 1.14 s against 0.62 s, over issue 13's 1 s). A
+# bigger page shows as that JPEG; the region grid and the explorer show its text at full size.
+SHARP_MAX_IMAGES = 16
+SHARP_MAX_PIXELS = 1_600_000
 SHARP_METHOD = 2  # WebP's effort: at 4, 2.2x the encoding time for 7% fewer bytes
 ACTUAL_WIDTH = 4000    # pixels: a page shown at its own pixels (`GridPage.actual_size`), up to this
 ACTUAL_QUALITY = 85    # and at a quality that keeps small text's edges
@@ -149,8 +151,8 @@ class GridPage:
         alt = self.label or self.title
         if self.actual_size:
             return _img_html(even_jpeg(self.figure, ACTUAL_WIDTH, ACTUAL_QUALITY), alt, True)
-        if _display_pixels(self.figure) > SHARP_MAX_PIXELS:
-            return _img_html(self.jpeg(), alt)  # a big page: its 1x JPEG, drawn in a third of the time
+        if self.images > SHARP_MAX_IMAGES or _display_pixels(self.figure) > SHARP_MAX_PIXELS:
+            return _img_html(self.jpeg(), alt)  # a big page: its 1x JPEG, in half the time or less
         return _sharp_html(sharp_webp(self.figure), alt)
 
     def _repr_html_(self) -> str:
