@@ -166,8 +166,8 @@ class Prefetch:
             with self._lock:
                 self.pages_warmed += len(set(found))
                 self.completed += 1
-        except (sqlite3.Error, OSError, PageMapError):
-            pass  # a hint only, as above
+        except (sqlite3.Error, OSError, PageMapError, ValueError, IndexError):
+            pass  # a hint only, as above (a page changed mid-read parses as anything)
         finally:
             self._release(conn)
 
