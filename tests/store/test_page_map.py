@@ -12,17 +12,7 @@ from pathlib import Path
 import pytest
 
 from qwenlab.store.page_map import PageMap, PageMapError, page_ranges
-
-
-def _dbstat_available() -> bool:
-    try:
-        sqlite3.connect(":memory:").execute("SELECT count(*) FROM dbstat").fetchone()
-        return True
-    except sqlite3.Error:
-        return False
-
-
-needs_dbstat = pytest.mark.skipif(not _dbstat_available(), reason="this SQLite was built without the dbstat table")
+from tests.support.sqlite_build import needs_dbstat
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:

@@ -14,6 +14,7 @@ import pytest
 
 from qwenlab.store import prefetch
 from qwenlab.store.prefetch import Prefetch
+from tests.support.sqlite_build import needs_dbstat
 
 FOREVER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
@@ -135,12 +136,10 @@ def _wait(p: Prefetch, jobs: int) -> None:
 
 def _leaf_pages(db: Path, name: str) -> set[int]:
     with sqlite3.connect(db) as conn:
-        try:
-            return {p for p, in conn.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", [name])}
-        except sqlite3.OperationalError:
-            pytest.skip("this SQLite was built without the dbstat table")
+        return {p for p, in conn.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", [name])}
 
 
+@needs_dbstat
 def test_page_hints_ask_for_every_leaf_of_the_trees_and_the_pages_of_the_rows(db: Path) -> None:
     """A read of a whole index, or of rows it can name, asks for their pages all at once."""
     with sqlite3.connect(db) as conn:
