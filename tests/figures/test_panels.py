@@ -1,5 +1,6 @@
 """An image tile is drawn where matplotlib would draw it, the right way up, whichever way it is
-shrunk (Pillow on a raster page, matplotlib itself on a vector one or when enlarging)."""
+resized (Pillow on a raster page, shrunk or enlarged under 3x; matplotlib itself on a vector page
+or when enlarging more)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ def _drawn(cls: type, pixels: np.ndarray, monkeypatch: pytest.MonkeyPatch, dpi: 
     return np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
 
 
-@pytest.mark.parametrize("shape", [(512, 341), (256, 256), (300, 900)])
+@pytest.mark.parametrize("shape", [(512, 341), (256, 256), (300, 900), (128, 85), (190, 190)])
 @pytest.mark.parametrize("dpi", [72, 95, 150])
-def test_a_shrunk_tile_lands_where_matplotlib_draws_it_the_right_way_up(shape, dpi, monkeypatch) -> None:
+def test_a_resized_tile_lands_where_matplotlib_draws_it_the_right_way_up(shape, dpi, monkeypatch) -> None:
     pixels = _poster(*shape)
     ours = _drawn(TileImage, pixels, monkeypatch, dpi)
     theirs = _drawn(BboxImage, pixels, monkeypatch, dpi)
@@ -50,7 +51,7 @@ def test_a_shrunk_tile_lands_where_matplotlib_draws_it_the_right_way_up(shape, d
     assert np.nonzero(red.any(axis=1))[0].mean() < np.nonzero(blue.any(axis=1))[0].mean()  # red on top, as in the file
 
 
-def test_an_enlarged_tile_and_a_vector_page_are_left_to_matplotlib(monkeypatch) -> None:
+def test_a_tile_enlarged_3x_or_more_and_a_vector_page_are_left_to_matplotlib(monkeypatch) -> None:
     calls: list[bool] = []
     real = BboxImage.make_image
 
@@ -61,8 +62,10 @@ def test_an_enlarged_tile_and_a_vector_page_are_left_to_matplotlib(monkeypatch) 
     monkeypatch.setattr(BboxImage, "make_image", counted)
     _drawn(TileImage, _poster(512, 341), monkeypatch)
     assert calls == []  # shrunk on a raster page: Pillow's
+    _drawn(TileImage, _poster(128, 85), monkeypatch)
+    assert calls == []  # enlarged 1.6x: Pillow's
     _drawn(TileImage, _poster(40, 30), monkeypatch)
-    assert calls == [False, False]  # enlarged in its box: matplotlib's own filter
+    assert calls == [False, False]  # enlarged 5x in its box: matplotlib's own, its pixels drawn as squares
     calls.clear()
     fig = Figure(figsize=(5, 3))
     draw_image(fig, (0.1, 0.2, 0.8, 0.7), _poster(512, 341), "", 4, 2.1)
