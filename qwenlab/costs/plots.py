@@ -51,6 +51,7 @@ _PARTS = [("api_usd", "reported by the API", _PAID), ("emulated_usd", _EMULATED,
 # the first time of a new day has its date under it (`_dated_times`).
 _TICK_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%H:%M:%S.%f"]
 _TICK_ZERO_FORMATS = ["%Y", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M:%S.%f"]
+_MAX_SECOND_TICKS = 8  # ticks of an axis of seconds (HH:MM:SS) that fit side by side in the axes' width
 _MAX_LINES = 8  # experiments drawn as their own line; the rest are summed as "others"
 _MAX_COLUMNS = 12  # experiments whose estimate and actual stand side by side; more lie across, one under the other
 # bars cost_by_setting and cost_by_experiment draw: past it a period is drawn by the next coarser
@@ -197,7 +198,7 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
     """Cumulative USD over time (UTC): the total, and one line per experiment (the largest
     eight; the others summed) when `by_experiment`."""
     import numpy as np
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.dates import SECONDLY, AutoDateLocator, ConciseDateFormatter
     from matplotlib.ticker import FuncFormatter
 
     c = _costs(costs)
@@ -238,7 +239,11 @@ def cumulative_spend(costs: Any, ax: "Axes | None" = None, *, by_experiment: boo
         import pandas as pd
 
         ax.set_xlim(at.min() - pd.Timedelta(minutes=1), at.max() + pd.Timedelta(minutes=1))
-    locator = AutoDateLocator()
+    # a tick of seconds reads "15:34:30", longer than the other levels' labels: matplotlib's eleven
+    # of them ran into one another on a log of a minute and a half (the demo and notebooks run in a row)
+    locator = AutoDateLocator(maxticks={SECONDLY: _MAX_SECOND_TICKS})
+    # fewer ticks need longer steps: a minute, for four or five minutes (too few for ticks of minutes)
+    locator.intervald[SECONDLY] = [1, 2, 5, 10, 15, 20, 30, 60]
     ax.xaxis.set_major_locator(locator)
     # every tick says what it is: matplotlib's concise labels wrote a minute's seconds as a bare
     # "30" between "10:25" and "10:26" (read as half past ten), and a month's days as "15";

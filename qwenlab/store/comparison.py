@@ -305,7 +305,10 @@ class ComparisonRecord(ExperimentRecord):
         lines = [f"Comparison of {len(self.experiments)} experiments: {self.name}",
                  *([f"  {prov.headline()}"] if prov.headline() else []),
                  f"  {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, {prov.spend(self.cost)}",
-                 "  axes: " + "; ".join(f"{k} = {label_list(v)}" for k, v in self.axes.items()),
+                 # the labels the catalog gives (grids, the report's axes row), not the filled-in
+                 # values' own cut to 40 characters: long ones that differ late read alike there
+                 "  axes: " + "; ".join(f"{name} = {label_list(info.label(v) for v in info.values)}"
+                                        for name, info in self._axis_infos().items()),
                  *(f"  {_member_line(m)}" for m in self.experiments)]
         return "\n".join(lines)
 

@@ -189,6 +189,19 @@ def test_a_rerun_keeps_the_budget_set_with_budget_over_the_files(emulator: Emula
     assert raised.exit_code == EXIT_OK and "2/2 cells done" in raised.output, raised.output
 
 
+def test_a_dry_runs_table_says_no_seed_as_the_logs_do_not_as_none(sweep_file: Path, data_dir: Path) -> None:
+    """A sampled cell has no seed to send: the plan's table read "None" under "seed" on every row,
+    Python's word in a terminal table where `qwenlab logs NAME` says "-"."""
+    plan = qwenlab("run", str(sweep_file), "--dry-run")
+    assert plan.exit_code == EXIT_OK, plan.output
+    table = plan.output.split("request of cell 0")[0]
+    header = next(line for line in table.splitlines() if line.split()[:1] == ["cell"])
+    rows = [line.split() for line in table.splitlines() if re.match(r"\s*\d+\s+(on|off)\b", line)]
+    assert len(rows) == 2 and "None" not in table and "NaN" not in table, table
+    column = header.split().index("seed")
+    assert [row[column] for row in rows] == ["-", "-"], table
+
+
 def test_a_file_without_a_budget_says_where_the_budget_it_runs_under_comes_from(
         emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file with no budget_usd, run after a run given --budget 0: its plan read "budget $0.00:

@@ -571,3 +571,32 @@ def test_the_spend_over_time_keeps_its_legend_off_the_lines(known: Log) -> None:
     legend = ax.get_legend().get_window_extent(canvas.get_renderer())
     assert legend.x0 >= ax.get_window_extent().x1, (legend, ax.get_window_extent())
     assert legend.x1 <= fig.bbox.x1 + 1  # and inside the figure
+
+
+@pytest.mark.parametrize("span", ["8s", "80s", "90s", "270s", "10min", "30h"])
+def test_the_time_axis_labels_stand_apart_on_a_log_of_a_minute_or_two(span: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo and notebooks 01 and 02 run in a row log a minute and a half of requests: the
+    spend's time axis had a tick every 10 s, "15:34:30" run into "15:34:40" and the rest, one
+    smear of digits under the plot. Each tick's label now stands clear of the next."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    n = 40
+    cost = np.full(n, 0.075)
+    line = pd.DataFrame({"at": pd.date_range("2026-12-07T15:34:27", periods=n, freq=pd.Timedelta(span) / (n - 1), tz="UTC"),
+                         "experiment": [f"run-{i % 3}" for i in range(n)], "cost_usd": cost,
+                         "cost_source": "emulated", "cumulative_usd": np.cumsum(cost)})
+    c = Costs(Log(tmp_path / "empty.db"))
+    monkeypatch.setattr(c, "timeline", lambda: line)
+    fig = cumulative_spend(c)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    shown = [t for t in ax.get_xticklabels() if t.get_text() and low <= t.get_position()[0] <= high]
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in shown]
+    assert len(shown) >= 3, [t.get_text() for t in shown]
+    crowded = [(a.get_text(), b.get_text()) for a, b, left, right in zip(shown, shown[1:], boxes, boxes[1:])
+               if left.x1 + 2 > right.x0]
+    assert crowded == [], crowded

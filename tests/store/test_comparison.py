@@ -74,6 +74,28 @@ def test_the_axes_and_summary_list_the_values_filled_in_for_a_member_without_the
     assert tuple(Catalog.load(cmp).axes["size"].values) == (*SIZES, *sorted(default))
 
 
+def test_the_summary_names_filled_in_values_as_the_grid_and_the_report_do(emulator, data_dir: Path, lab: Lab) -> None:
+    """demo against lumiere-extend: the demo's negative prompts come with its examples (a bundle
+    axis), so the comparison fills them in on its negativePrompt axis. The summary (`qwenlab
+    compare`, the report's header) cut each to its first 40 characters, two of them alike
+    ("blurry text, misspelled words, extra…"), where the grid and the report's axes row number
+    them apart ("negativePrompt 3: …"). Labels agree everywhere."""
+    common = "blurry text, misspelled words, extra letters, warped label, low contrast, "
+    run_sweep(emulator, data_dir, name="bundled-negatives", repeats=1, fail_one=False,
+              axes={"look": {"soft": {"negativePrompt": common + "harsh shadows"},
+                             "hard": {"negativePrompt": common + "cartoon style"}}})
+    run_sweep(emulator, data_dir, name="negatives", repeats=1, fail_one=False,
+              axes={"negativePrompt": [None, "blurry text"]})
+    cmp = lab.compare("bundled-negatives", "negatives")
+    catalog = Catalog.load(cmp)
+    line = next(x for x in cmp.summary().splitlines() if x.strip().startswith("axes:"))
+    said = dict(part.split(" = ", 1) for part in line.strip().removeprefix("axes: ").split("; "))
+    info = catalog.axes["negativePrompt"]
+    labels = [info.label(v) for v in info.values]
+    assert len(set(labels)) == len(labels) == 4, labels
+    assert said["negativePrompt"] == " | ".join(labels), (said["negativePrompt"], labels)
+
+
 def test_an_axis_the_requests_cannot_answer_reads_a_dash(emulator, data_dir: Path, lab: Lab) -> None:
     run_sweep(emulator, data_dir, name="bundled", repeats=1, fail_one=False,
               axes={"look": {"plain": {"promptExtend": False}, "extended": {"promptExtend": True}}})
