@@ -259,3 +259,24 @@ def test_notebook_03_names_keys_that_by_takes(tmp_path: Path) -> None:
     costs = Costs(Log(tmp_path / "empty.db"))
     for key in keys:
         costs.by(key)  # an unknown key raises, naming the ones it takes
+
+
+def test_notebook_03_says_what_a_table_by_an_axis_leaves_out(emulator, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Notebook 03's table by promptExtend has rows for the experiments that swept it only; with
+    another in the log (notebook 01's single request), its tasks added up to one fewer than every
+    other view's, and nothing said why. The cell prints the note `qwenlab costs --by` prints."""
+    import nbformat
+
+    from qwenlab.costs.frames import Costs
+    from tests.support.labkit import run_sweep
+
+    run_sweep(emulator, data_dir, name="swept", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    run_sweep(emulator, data_dir, name="single", axes={}, repeats=1, fail_one=False)
+    path = next(p for p in NOTEBOOKS if p.name.startswith("03-"))
+    cell = next(c.source for c in nbformat.read(path, as_version=4).cells
+                if c.cell_type == "code" and 'costs.by("promptExtend")' in c.source)
+    scope = {"costs": Costs(data_dir / "qwenlab.db")}
+    exec(compile(cell, str(path), "exec"), scope)
+    out = capsys.readouterr().out
+    assert "note: the rows cover 2 of 3 tasks" in out and "'single'" in out, out
+    assert int(scope["by_extend"]["tasks"].sum()) == 2
