@@ -274,6 +274,11 @@ def plan_text(df: pd.DataFrame) -> str:
     """The plan as a terminal table (without the long columns; a long plan its first and last
     rows), then cell 0's request as JSON."""
     shown = df.drop(columns=[c for c in ("request_json", "key", "model") if c in df.columns])
+    if "seed" in shown.columns:
+        # a sampled cell's seed is the one the API will report: none yet, said '-' as `qwenlab logs
+        # NAME` says it (it printed None; with pinned cells beside it, NaN and 1091228623.0)
+        seeds = shown["seed"].astype("Int64")
+        shown["seed"] = seeds.astype(object).where(seeds.notna(), "-")
     with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40):
         # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and
         # the question before a paid run came after all of them
