@@ -273,7 +273,10 @@ _ROWS_SHOWN = 60  # a plan longer than this shows its first and last rows
 def plan_text(df: pd.DataFrame) -> str:
     """The plan as a terminal table (without the long columns; a long plan its first and last
     rows), then cell 0's request as JSON."""
-    shown = df.drop(columns=[c for c in ("request_json", "key", "model") if c in df.columns])
+    # one model for every cell: cell 0's request names it; several (a model axis, or a bundle axis
+    # that sets it) make a column, which the model axis's own column is (it was dropped with it)
+    one_model = "model" in df.columns and df["model"].nunique() <= 1
+    shown = df.drop(columns=[c for c in ("request_json", "key") if c in df.columns] + (["model"] if one_model else []))
     if "seed" in shown.columns:
         # a sampled cell's seed is the one the API will report: none yet, said '-' as `qwenlab logs
         # NAME` says it (it printed None; with pinned cells beside it, NaN and 1091228623.0)

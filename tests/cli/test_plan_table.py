@@ -31,3 +31,23 @@ def test_a_sampled_cell_has_no_seed_said_as_a_dash_not_none(tmp_path: Path) -> N
     seeds = [row[header.index("seed")] for row in rows]
     assert seeds == ["-", "-"]
     assert not any(word in ("None", "NaN", "nan", "<NA>") for row in rows for word in row)
+
+
+def test_a_model_axis_is_a_column_of_the_plan(tmp_path: Path) -> None:
+    """The table left out its `model` column, meant for the model every cell shares (cell 0's
+    request names it): a model axis went with it, and cells 0 and 1 read alike, told apart only
+    by their cost."""
+    path = tmp_path / "models.toml"
+    path.write_text('name = "models"\nprompt = "A poster reading \'LUMIERE\'"\n'
+                    '[axes]\nmodel = ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"]\n')
+    header, *rows = plan_rows(path)
+    assert "model" in header
+    assert [row[header.index("model")] for row in rows] == ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"]
+
+
+def test_one_model_stays_out_of_the_table(tmp_path: Path) -> None:
+    """Without a model axis the model is the same in every row: cell 0's request says it once."""
+    path = tmp_path / "one.toml"
+    path.write_text('name = "one"\nprompt = "A poster reading \'LUMIERE\'"\n[axes]\nsize = ["1024x1536", "1536x1024"]\n')
+    header, *_ = plan_rows(path)
+    assert "model" not in header
