@@ -282,7 +282,9 @@ def plan_text(df: pd.DataFrame) -> str:
         # NAME` says it (it printed None; with pinned cells beside it, NaN and 1091228623.0)
         seeds = shown["seed"].astype("Int64")
         shown["seed"] = seeds.astype(object).where(seeds.notna(), "-")
-    with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40):
+    # a CJK character counted two columns wide, as a terminal shows it (a prompt axis in Chinese)
+    with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40,
+                           "display.unicode.east_asian_width", True):
         # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and
         # the question before a paid run came after all of them
         table = shown.to_string(index=False, max_rows=_ROWS_SHOWN, min_rows=_ROWS_SHOWN)

@@ -249,8 +249,9 @@ def format_table(df: "pd.DataFrame") -> str:
             shown[col] = [("" if v != v else f"${v:,.4f}") for v in shown[col]]
         elif col.endswith("_pct") or col in ("keep_rate",):
             shown[col] = [("" if v != v else f"{v:g}") for v in shown[col]]
+    # a CJK character two columns wide, as a terminal shows it: "新年海报 v2" put its row out of line
     with pd.option_context("display.max_rows", 1000, "display.max_columns", 50, "display.width", 200,
-                           "display.max_colwidth", 60):
+                           "display.max_colwidth", 60, "display.unicode.east_asian_width", True):
         return shown.to_string(na_rep="")
 
 
