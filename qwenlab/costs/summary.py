@@ -120,9 +120,12 @@ class CostSummary:
         out = []
         if sent is not None and "emulator" in sent.index:
             n = int(sent.loc["emulator", "tasks"])
-            out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: their "
-                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and their images "
-                       "are synthetic. by('backend') (`qwenlab costs --by backend`) keeps them apart.")
+            # one request's note in the singular: "1 request ... their $0.0750 ... their images" read as a slip
+            its, them = ("its", "it") if n == 1 else ("their", "them")
+            images = "image is" if int(sent.loc["emulator", "images"]) == 1 else "images are"
+            out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: {its} "
+                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and {its} {images} "
+                       f"synthetic. by('backend') (`qwenlab costs --by backend`) keeps {them} apart.")
         if sent is not None and "unknown" in sent.index:
             row = sent.loc["unknown"]
             # the requests whose money it concerns: done, in doubt, or failed and charged (a cell
