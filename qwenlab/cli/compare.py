@@ -37,10 +37,10 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     """Compare experiments in one grid, the experiment as an axis: qwenlab compare A B --rows experiment --cols size -o cmp.png
 
     Prints what each experiment holds and costs, then writes the grid (rows: the experiment,
-    unless --rows or --cols names it). An axis only some experiments have shows, for the others,
-    what their requests sent, or "-". Nothing is sent or changed. With -o NAME.html, the
-    comparison's report: its grid (drawn at --cell-size and --dpi), each run's costs, ratings,
-    judgements and every request.
+    unless --rows or --cols names it; columns, without --cols, the first other axis that varies).
+    An axis only some experiments have shows, for the others, what their requests sent, or "-".
+    Nothing is sent or changed. With -o NAME.html, the comparison's report: its grid (drawn at
+    --cell-size and --dpi), each run's costs, ratings, judgements and every request.
     """
     cmp = open_comparison(experiments)
     named = Path(output or "")
@@ -48,9 +48,14 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
         # grid_path's own message lists only a grid's formats: compare writes its report too
         raise click.BadParameter(f"{named.name!r} is neither a grid ({', '.join('.' + f for f in GRID_FORMATS)}) "
                                  "nor the comparison's report (.html); end it with one of those", param_hint="'--output'")
+    page, filters = layout(pages, where)
     if rows is None and cols != EXPERIMENT and facet != EXPERIMENT and EXPERIMENT not in pages:
         rows = EXPERIMENT
-    page, filters = layout(pages, where)
+        if cols is None:
+            # and the columns, as the grid's own default gives two axes: with none, every other
+            # axis made pages, two runs of promptExtend x size four files of two images each
+            placed = {EXPERIMENT, "repeat", facet, *pages, *filters}
+            cols = next((axis for axis, labels in cmp.axes.items() if axis not in placed and len(labels) > 1), None)
     if output and Path(output).suffix.lower() in (".html", ".htm"):
         # the report to send, as `qwenlab export` writes one experiment's: written (its layout
         # checked) before the summary, so that a refused command prints its error alone. Its grid

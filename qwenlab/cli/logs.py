@@ -21,6 +21,7 @@ from ..store.organize import Organizer, unknown_tag
 from ..store.provenance import EMULATOR_MEANS
 from .common import echo_json, echo_text, existing_log, log_or_empty, log_path
 from .exits import param_hints
+from .tables import table_text
 
 __all__ = ["logs_command", "costs_command"]
 
@@ -117,7 +118,7 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
         df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
-        echo_text(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]].to_string(index=False))  # tags: the user's text
+        echo_text(table_text(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]], index=False))  # tags: the user's text
         click.echo("\n".join(_legend(Log(path), df) + ([_IMPORTED_MEANS] if df["imported"].any() else [])))
 
 
@@ -167,7 +168,7 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     table["latency_s"] = table["latency_s"].map(lambda s: f"{s:.4f}" if s is not None and s == s else None)
     for column in ("seed", "cost_usd", "latency_s", "error_code"):
         table[column] = table[column].astype(object).where(table[column].notna(), "-")
-    click.echo(table.to_string(index=False) if len(table) else "(no tasks logged yet)")
+    click.echo(table_text(table, index=False) if len(table) else "(no tasks logged yet)")
 
 
 def _date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -273,11 +273,19 @@ _ROWS_SHOWN = 60  # a plan longer than this shows its first and last rows
 def plan_text(df: pd.DataFrame) -> str:
     """The plan as a terminal table (without the long columns; a long plan its first and last
     rows), then cell 0's request as JSON."""
-    shown = df.drop(columns=[c for c in ("request_json", "key", "model") if c in df.columns])
-    # a sampled cell's seed is None in the frame (Python's value); a terminal table says "-" for
-    # nothing, as `qwenlab logs NAME` does, not "None" under "seed" on every row
-    shown = shown.fillna("-")
-    with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40):
+    # one model for every cell: cell 0's request names it; several (a model axis, or a bundle axis
+    # that sets it) make a column, which the model axis's own column is (it was dropped with it)
+    one_model = "model" in df.columns and df["model"].nunique() <= 1
+    shown = df.drop(columns=[c for c in ("request_json", "key") if c in df.columns] + (["model"] if one_model else []))
+    if "seed" in shown.columns:
+        # a sampled cell's seed is the one the API will report: none yet, said '-' as `qwenlab logs
+        # NAME` says it (it printed None; with pinned cells beside it, NaN and 1091228623.0)
+        seeds = shown["seed"].astype("Int64")
+        shown["seed"] = seeds.astype(object).where(seeds.notna(), "-")
+    shown = shown.fillna("-")  # nothing else said as None or NaN either (a negative prompt not sent)
+    # a CJK character counted two columns wide, as a terminal shows it (a prompt axis in Chinese)
+    with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40,
+                           "display.unicode.east_asian_width", True):
         # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and
         # the question before a paid run came after all of them
         table = shown.to_string(index=False, max_rows=_ROWS_SHOWN, min_rows=_ROWS_SHOWN)

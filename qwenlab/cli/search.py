@@ -14,6 +14,7 @@ from ..store.organize import unknown_tag
 from ..store.search import search
 from .common import echo_json, echo_text, log_or_empty
 from .exits import param_hints
+from .tables import table_text
 
 __all__ = ["search_command"]
 
@@ -60,7 +61,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
         table = df[_SHOWN].copy()
         table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
         table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
-        echo_text(table.to_string(index=False))  # prompts: an older log may hold a key pasted into one
+        echo_text(table_text(table, index=False))  # prompts: an older log may hold a key pasted into one
     matched = int(df.attrs.get("matched", len(df)))
     if matched > len(df):  # on stderr: --json stays a list
         click.echo(f"the first {len(df)} of {matched} images that match are shown; -n {matched} shows them all", err=True)

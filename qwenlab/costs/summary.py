@@ -120,9 +120,12 @@ class CostSummary:
         out = []
         if sent is not None and "emulator" in sent.index:
             n = int(sent.loc["emulator", "tasks"])
-            out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: their "
-                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and their images "
-                       "are synthetic. by('backend') (`qwenlab costs --by backend`) keeps them apart.")
+            # one request's note in the singular: "1 request ... their $0.0750 ... their images" read as a slip
+            its, them = ("its", "it") if n == 1 else ("their", "them")
+            images = "image is" if int(sent.loc["emulator", "images"]) == 1 else "images are"
+            out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: {its} "
+                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and {its} {images} "
+                       f"synthetic. by('backend') (`qwenlab costs --by backend`) keeps {them} apart.")
         if sent is not None and "unknown" in sent.index:
             row = sent.loc["unknown"]
             # the requests whose money it concerns: done, in doubt, or failed and charged (a cell
@@ -249,8 +252,9 @@ def format_table(df: "pd.DataFrame") -> str:
             shown[col] = [("" if v != v else f"${v:,.4f}") for v in shown[col]]
         elif col.endswith("_pct") or col in ("keep_rate",):
             shown[col] = [("" if v != v else f"{v:g}") for v in shown[col]]
+    # a CJK character two columns wide, as a terminal shows it: "新年海报 v2" put its row out of line
     with pd.option_context("display.max_rows", 1000, "display.max_columns", 50, "display.width", 200,
-                           "display.max_colwidth", 60):
+                           "display.max_colwidth", 60, "display.unicode.east_asian_width", True):
         return shown.to_string(na_rep="")
 
 

@@ -122,7 +122,8 @@ def clean_tags(tags: Iterable[str], *, new: bool = True) -> list[str]:
     out: list[str] = []
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
-            raise ValueError(f"tag: {tag!r} is not a tag; give a non-empty word, e.g. exp.tag('posters')")
+            raise ValueError(f"tag: {tag!r} is not a tag; give a non-empty word, e.g. exp.tag('posters') "
+                             "or `qwenlab tag NAME posters`")
         if "," in tag:  # listings join tags with commas: "a,b" would read as two tags
             raise ValueError(f"tag: {tag!r} holds a comma, which listings put between tags; give each tag "
                              "on its own, e.g. exp.tag('print', 'lumiere') or `qwenlab tag NAME print lumiere`")

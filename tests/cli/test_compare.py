@@ -12,6 +12,7 @@ from PIL import Image
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_BAD_INPUT, EXIT_OK
 from qwenlab.html.grid import GRID_IMAGE_LIMIT
+from tests.support.labkit import SIZES, run_sweep
 
 
 def qwenlab(*args: str) -> Result:
@@ -137,3 +138,18 @@ def test_cell_size_and_dpi_for_a_report_too_large_to_draw_say_they_do_nothing(be
     assert plain.exit_code == EXIT_OK and "did nothing" not in plain.stderr, plain.stderr
     drawn = qwenlab("compare", "before", "after", "-o", str(tmp_path / "drawn.html"), "--cell-size", "4")
     assert drawn.exit_code == EXIT_OK and "did nothing" not in drawn.stderr, drawn.stderr
+
+
+def test_compare_without_layout_options_puts_the_first_other_axis_in_columns(emulator, data_dir: Path) -> None:
+    """`qwenlab compare A B` put each run in a row and nothing in columns: every other axis made
+    pages, so two runs of promptExtend x size gave four files of two images, one above the other.
+    The first axis that varies besides the experiment is the columns, as --rows's help says."""
+    for name, prompt in (("one", "A poster reading 'ONE'"), ("two", "A poster reading 'TWO'")):
+        run_sweep(emulator, data_dir, name=name, repeats=1, fail_one=False, prompt=prompt)
+    result = qwenlab("compare", "one", "two")
+    assert result.exit_code == EXIT_OK, result.output
+    written = [Path(line).name for line in result.output.splitlines() if line.endswith(".png")]
+    assert len(written) == len(SIZES), written  # a page per size, promptExtend on and off side by side
+    assert all(any(size in name for name in written) for size in SIZES) and not any("-on-" in n for n in written)
+    named = qwenlab("compare", "one", "two", "--page", "size", "--where", "promptExtend=on")  # --where's one value: no column
+    assert named.exit_code == EXIT_OK, named.output

@@ -56,6 +56,8 @@ def test_tag_list_archive_and_note(two: Path) -> None:
     assert bad.exit_code == EXIT_BAD_INPUT and "EXPERIMENT" in bad.output and "known: posters, noctis" in bad.output
     comma = qwenlab("tag", "posters", "a,b")
     assert comma.exit_code == EXIT_BAD_INPUT and "holds a comma" in comma.output
+    empty = qwenlab("tag", "posters", " ")  # the fix in the command's words, not only Python's (exp.tag)
+    assert empty.exit_code == EXIT_BAD_INPUT and "`qwenlab tag NAME posters`" in empty.output, empty.output
     typo = qwenlab("archive", "noctis", "nope")  # one name wrong: none archived, not the ones before it
     assert typo.exit_code == EXIT_BAD_INPUT and "noctis" in qwenlab("logs").output
     path = qwenlab("rename", "noctis", "path")  # `qwenlab logs path` would shadow it

@@ -186,3 +186,12 @@ def test_the_notes_after_the_bars_stay_inside_the_axes_clear_of_the_legend(emula
         # room made by widening the figure, not by shrinking the bars to slivers
         longest = max(bar.get_x() + bar.get_width() for container in ax.containers for bar in container)
         assert longest / ax.get_xlim()[1] > 0.3, (ax.get_title(), ax.get_xlim())
+
+
+def test_the_note_of_one_emulated_request_says_its_money_and_image(emulator, data_dir: Path) -> None:
+    """"1 request ran on qwenlab's offline emulator ...: their $0.0750 is emulated ... and their
+    images are synthetic": one request's note in the plural's words."""
+    exp = run_sweep(emulator, data_dir, name="one", axes={}, repeats=1, fail_one=False)
+    note = next(n for n in Costs(exp.log).notes() if "ran on qwenlab's offline emulator" in n)
+    assert note.startswith("1 request ran on qwenlab's offline emulator, not on Runware: its $0.0750 is emulated")
+    assert "and its image is synthetic" in note and "their" not in note, note
