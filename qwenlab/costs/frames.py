@@ -354,7 +354,8 @@ def _described_price(model: str, at: str) -> float:
         return float("nan")
 
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
+# either case: "7D" is a span as "7d" is (it was refused as "not a date")
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$", re.IGNORECASE)
 # a whole month or year ("2026-12", "2026", as by("month") labels them) or an ISO week ("2026-W49")
 _PERIOD = re.compile(r"^\s*(\d{4})(?:-(?:(\d{1,2})|[Ww](\d{1,2})))?\s*$")
 
@@ -380,7 +381,7 @@ def date_bound(value: Any, name: str) -> str | None:
     elif isinstance(value, str):
         m = _RELATIVE.match(value)
         if m:
-            n, unit = int(m.group(1)), m.group(2)
+            n, unit = int(m.group(1)), m.group(2).lower()
             units = {"d": "days", "h": "hours", "w": "weeks"}[unit]
             try:
                 value = dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{units: n})

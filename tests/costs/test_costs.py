@@ -440,6 +440,7 @@ def test_a_span_back_from_now_counts_whole_days_and_exact_hours(known: Log) -> N
     assert date_bound("7d", "since") in days_back(7)
     assert date_bound("0d", "since") in days_back(0)
     assert date_bound(" 2w ", "until") in days_back(14)
+    assert date_bound("7D", "since") in days_back(7) and date_bound("2W", "until") in days_back(14)  # either case
     hours = dt.datetime.fromisoformat(date_bound("12h", "since"))
     assert abs(hours - (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=12))) < dt.timedelta(seconds=5)
     days, edges = Costs(known, since="7d")._view.day_split()  # whole days: the rollups alone
