@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..core.terminal import table_text
 from ..core.values import present
 from ..costs.frames import Costs, date_bound
 from ..costs.labels import PER_EXPERIMENT
@@ -21,7 +22,6 @@ from ..store.organize import Organizer, unknown_tag
 from ..store.provenance import EMULATOR_MEANS
 from .common import echo_json, echo_text, existing_log, log_or_empty, log_path
 from .exits import param_hints
-from .tables import table_text
 
 __all__ = ["logs_command", "costs_command"]
 

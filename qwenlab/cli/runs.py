@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
+from ..core.terminal import table_text
 from ..core.values import count_of, format_usd
 from ..errors import ValidationError
 from ..store.log import IN_DOUBT, Log
@@ -283,12 +284,10 @@ def plan_text(df: pd.DataFrame) -> str:
         seeds = shown["seed"].astype("Int64")
         shown["seed"] = seeds.astype(object).where(seeds.notna(), "-")
     shown = shown.fillna("-")  # nothing else said as None or NaN either (a negative prompt not sent)
-    # a CJK character counted two columns wide, as a terminal shows it (a prompt axis in Chinese)
-    with pd.option_context("display.max_columns", 50, "display.width", 200, "display.max_colwidth", 40,
-                           "display.unicode.east_asian_width", True):
-        # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and
-        # the question before a paid run came after all of them
-        table = shown.to_string(index=False, max_rows=_ROWS_SHOWN, min_rows=_ROWS_SHOWN)
+    # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and the
+    # question before a paid run came after all of them
+    table = table_text(shown, {"max_columns": 50, "width": 200, "max_colwidth": 40}, index=False,
+                       max_rows=_ROWS_SHOWN, min_rows=_ROWS_SHOWN)
     if len(df) > _ROWS_SHOWN:
         table += (f"\n({len(df) - _ROWS_SHOWN:,} of the {len(df):,} rows not shown: the first and last "
                   f"{_ROWS_SHOWN // 2} are; in Python, load_sweep(FILE).sweep.plan() from qwenlab.sweeps.sweepfile lists them all)")

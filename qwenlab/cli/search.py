@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..core.terminal import table_text
 from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError
 from ..store.log import Log
@@ -14,7 +15,6 @@ from ..store.organize import unknown_tag
 from ..store.search import search
 from .common import echo_json, echo_text, log_or_empty
 from .exits import param_hints
-from .tables import table_text
 
 __all__ = ["search_command"]
 

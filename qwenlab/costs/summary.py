@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.terminal import table_text
 from ..core.values import count_of
 from ..store.organize import DELETED_PREFIX
 from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
@@ -244,18 +245,13 @@ class CostSummary:
 
 def format_table(df: "pd.DataFrame") -> str:
     """A frame as terminal text: dollars with 4 decimals, counts as integers, blanks for NaN."""
-    import pandas as pd
-
     shown = df.copy()
     for col in shown.columns:
         if col.endswith("_usd") or col.startswith("usd_"):
             shown[col] = [("" if v != v else f"${v:,.4f}") for v in shown[col]]
         elif col.endswith("_pct") or col in ("keep_rate",):
             shown[col] = [("" if v != v else f"{v:g}") for v in shown[col]]
-    # a CJK character two columns wide, as a terminal shows it: "新年海报 v2" put its row out of line
-    with pd.option_context("display.max_rows", 1000, "display.max_columns", 50, "display.width", 200,
-                           "display.max_colwidth", 60, "display.unicode.east_asian_width", True):
-        return shown.to_string(na_rep="")
+    return table_text(shown, {"max_rows": 1000, "max_columns": 50, "width": 200, "max_colwidth": 60}, na_rep="")
 
 
 def _signed(usd: float) -> str:
