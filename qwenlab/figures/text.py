@@ -81,8 +81,9 @@ def heading(info: AxisInfo, value: Any) -> str:
 def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str], repeat: bool = True) -> str:
     """What an image's caption says: the value of every axis in `axes`, the repeat (unless
     `repeat` is False: a header says it, or there is one), the image index if a task made
-    several, and the seed the API reported ("seed ?" when none came back; "seed 42 sent" for a
-    pinned seed without an image)."""
+    several, and the seed the API reported ("seed ?" for an image when none came back; "seed 42
+    sent" for a pinned seed without an image; nothing for a cell without an image that sent none:
+    its blank says what failed, and no seed was there to report)."""
     parts = [catalog.axes[a].tag(entry.value(a)) for a in axes if a != REPEAT and a in catalog.axes]
     if repeat:
         parts.append(f"r{entry.repeat}")
@@ -92,7 +93,7 @@ def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str], repeat: bool
         parts.append(f"seed {entry.seed}")
     elif entry.requested_seed is not None:
         parts.append(f"seed {entry.requested_seed} sent")
-    else:
+    elif not entry.failed:
         parts.append("seed ?")
     # a no-break space inside each short part, so wrapping never parts "seed" from its number
     return " · ".join(p.replace(" ", NBSP) if len(p) <= 18 else p for p in parts)
