@@ -14,6 +14,7 @@ import hashlib
 import re
 from typing import Any, Iterable, Sequence
 
+from ..core.glyphs import drawable
 from ..core.scripts import LATIN_EM, line_units, wrap_units
 from ..core.values import without_latin_accents
 from ..paths import reserved_on_windows
@@ -53,6 +54,7 @@ def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | Non
     """`text` wrapped to a box `width_in` inches wide; its own line breaks are kept. With
     `max_lines`, the last line kept ends with "…" when the text is longer. `bold`: text drawn
     bold, whose letters are wider."""
+    text = drawable(text)  # an emoji no installed font has: its name, not an empty box (`qwenlab.core.glyphs`)
     # bold letters average 0.58 to 0.61 em as drawn at 60 to 100 dpi (DejaVu Sans), and more in
     # a line of capitals and digits, against the 0.6 estimated: the provenance line filled the
     # page's width, and a notebook's 1400-px display (95 dpi) cut its last letters at the edge
