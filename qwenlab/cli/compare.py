@@ -50,12 +50,9 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
                                  "nor the comparison's report (.html); end it with one of those", param_hint="'--output'")
     page, filters = layout(pages, where)
     if rows is None and cols != EXPERIMENT and facet != EXPERIMENT and EXPERIMENT not in pages:
+        # and, without --cols, the first other axis that varies in the columns: the grid's own
+        # default for the experiment in rows (`default_axes`), as `cmp.grid(rows="experiment")` has it
         rows = EXPERIMENT
-        if cols is None:
-            # and the columns, as the grid's own default gives two axes: with none, every other
-            # axis made pages, two runs of promptExtend x size four files of two images each
-            placed = {EXPERIMENT, "repeat", facet, *pages, *filters}
-            cols = next((axis for axis, labels in cmp.axes.items() if axis not in placed and len(labels) > 1), None)
     if output and Path(output).suffix.lower() in (".html", ".htm"):
         # the report to send, as `qwenlab export` writes one experiment's: written (its layout
         # checked) before the summary, so that a refused command prints its error alone. Its grid

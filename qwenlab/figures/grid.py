@@ -60,7 +60,7 @@ from .text import heading, page_slug
 if TYPE_CHECKING:
     from ..store.experiment import ExperimentRecord
 
-__all__ = ["Grid", "GridPage", "build_grid", "save_grid", "load_thumbnails", "thumb_for", "THUMB_SIZES",
+__all__ = ["Grid", "GridPage", "build_grid", "save_grid", "default_axes", "load_thumbnails", "thumb_for", "THUMB_SIZES",
            "UnknownAxisError"]
 
 
@@ -81,7 +81,9 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
                show_reading: bool = False) -> Grid:
     """Lay out an experiment's images as a grid; return its pages as a `Grid` (drawn when shown or saved).
 
-    rows, cols: axis names (or "repeat"); both None picks the first two axes that vary.
+    rows, cols: axis names (or "repeat"); both None picks the first two axes that vary; in a
+        comparison, "experiment" in one and None in the other puts the first other axis that
+        varies in the other (as `qwenlab compare` does).
     page: "auto" makes a page for each combination of the other varying axes, and cuts a page of
         more than 64 images into pages of whole repeats ("repeats 0 to 7"), so that headings stay
         near their images; a name or list of names pages by those only (the others sit side by
@@ -117,11 +119,7 @@ def build_grid(experiment: "ExperimentRecord | Catalog", rows: str | None = None
         cell_size = region_cell_size(catalog.entries, crop, dpi) if crop else 2.2
     if thumb is None:
         thumb = thumb_for(catalog.entries, float(cell_size), dpi)
-    if rows is None and cols is None:
-        named = [] if page == "auto" else _page_axes(catalog, page, None, None, facet)
-        varying = [a for a in catalog.varying if a not in (REPEAT, facet, *named)]
-        cols = varying[0] if varying else None
-        rows = varying[1] if len(varying) > 1 else None
+    rows, cols = default_axes(catalog, rows, cols, page=page, facet=facet)
     pages_axes = _page_axes(catalog, page, rows, cols, facet)
     for parameter, names in (("rows", [rows]), ("cols", [cols]), ("facet", [facet]), ("page", pages_axes)):
         catalog.check_axes(*names, parameter=parameter)  # the message names which one: `--rows` on a command line
@@ -213,6 +211,27 @@ def _check_each_axis_once(catalog: Catalog, placed: list[tuple[str, str | None]]
             fix = f"give {parameter} another axis ({', '.join(others)}) or leave it out" if others else f"leave {parameter} out"
             raise ValueError(f"{parameter}: {axis!r} is {where}; an axis can be only one of rows, cols, facet and page: {fix}")
         seen[axis] = parameter
+
+
+def default_axes(catalog: Catalog, rows: str | None, cols: str | None, *, page: Any = "auto",
+                 facet: str | None = None) -> tuple[str | None, str | None]:
+    """The rows and columns of a grid given none or part of them: with neither, the first two axes
+    that vary (columns first); in a comparison with the experiment as the rows (or columns) and
+    nothing in the other, the first other axis that varies there. Axes given to `page` (other than
+    "auto") or `facet`, and the repeats, are never picked. The drawn grid, the report's table and
+    `qwenlab compare` all lay out by it: `cmp.grid(rows="experiment")` left the columns empty,
+    every other axis making pages of one column, where the command's default filled them."""
+    if rows is not None and cols is not None:
+        return rows, cols
+    given = rows if rows is not None else cols
+    if given is not None and (given != EXPERIMENT or EXPERIMENT not in catalog.axes):
+        return rows, cols  # one axis asked for: the rest pages, as asked
+    named = [] if page == "auto" else _page_axes(catalog, page, None, None, facet)
+    varying = [a for a in catalog.varying if a not in (REPEAT, facet, given, *named)]
+    if given is not None:
+        other = varying[0] if varying else None
+        return (rows, other) if rows is not None else (other, cols)
+    return (varying[1] if len(varying) > 1 else None), (varying[0] if varying else None)
 
 
 def _page_axes(catalog: Catalog, page: Any, rows: str | None, cols: str | None, facet: str | None) -> list[str]:

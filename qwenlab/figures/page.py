@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.cjk_font import cjk_fallback
+from ..core.glyphs import drawable
 from ..store.catalog import Entry
 from ..typography.badges import ScoreBadges
 from .grid_spec import GridSpec
@@ -111,7 +112,7 @@ def _draw_facet_heading(fig: ShownFigure, layout: PageLayout, text: str, y: floa
     from matplotlib.lines import Line2D
 
     fx, fy = layout.fx, layout.fy
-    fig.text(fx(MARGIN), fy(y + 0.06), text, fontsize=LABEL_PT, fontweight="bold", ha="left", va="top", color="#1f4e79")
+    fig.text(fx(MARGIN), fy(y + 0.06), drawable(text), fontsize=LABEL_PT, fontweight="bold", ha="left", va="top", color="#1f4e79")
     rule_y = fy(y + layout.facet_h - 0.06)
     fig.add_artist(Line2D([fx(MARGIN), fx(layout.width - MARGIN)], [rule_y, rule_y], color="#1f4e79", linewidth=0.8))
     return y + layout.facet_h

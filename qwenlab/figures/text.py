@@ -14,6 +14,7 @@ import hashlib
 import re
 from typing import Any, Iterable, Sequence
 
+from ..core.glyphs import drawable
 from ..core.scripts import LATIN_EM, line_units, wrap_units
 from ..core.values import without_latin_accents
 from ..paths import reserved_on_windows
@@ -53,6 +54,7 @@ def wrap_lines(text: str, width_in: float, fontsize: float, max_lines: int | Non
     """`text` wrapped to a box `width_in` inches wide; its own line breaks are kept. With
     `max_lines`, the last line kept ends with "…" when the text is longer. `bold`: text drawn
     bold, whose letters are wider."""
+    text = drawable(text)  # an emoji no installed font has: its name, not an empty box (`qwenlab.core.glyphs`)
     # bold letters average 0.58 to 0.61 em as drawn at 60 to 100 dpi (DejaVu Sans), and more in
     # a line of capitals and digits, against the 0.6 estimated: the provenance line filled the
     # page's width, and a notebook's 1400-px display (95 dpi) cut its last letters at the edge
@@ -81,8 +83,9 @@ def heading(info: AxisInfo, value: Any) -> str:
 def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str], repeat: bool = True) -> str:
     """What an image's caption says: the value of every axis in `axes`, the repeat (unless
     `repeat` is False: a header says it, or there is one), the image index if a task made
-    several, and the seed the API reported ("seed ?" when none came back; "seed 42 sent" for a
-    pinned seed without an image)."""
+    several, and the seed the API reported ("seed ?" for an image when none came back; "seed 42
+    sent" for a pinned seed without an image; nothing for a cell without an image that sent none:
+    its blank says what failed, and no seed was there to report)."""
     parts = [catalog.axes[a].tag(entry.value(a)) for a in axes if a != REPEAT and a in catalog.axes]
     if repeat:
         parts.append(f"r{entry.repeat}")
@@ -92,7 +95,7 @@ def stamp_text(entry: Entry, catalog: Catalog, axes: Sequence[str], repeat: bool
         parts.append(f"seed {entry.seed}")
     elif entry.requested_seed is not None:
         parts.append(f"seed {entry.requested_seed} sent")
-    else:
+    elif not entry.failed:
         parts.append("seed ?")
     # a no-break space inside each short part, so wrapping never parts "seed" from its number
     return " · ".join(p.replace(" ", NBSP) if len(p) <= 18 else p for p in parts)

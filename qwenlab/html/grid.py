@@ -15,7 +15,7 @@ import io
 from typing import Any, Collection
 
 from ..core.values import count_of
-from ..figures.grid import build_grid
+from ..figures.grid import build_grid, default_axes
 from ..figures.text import NBSP, heading, stamp_text
 from ..store.axes import ValueIndex
 from ..store.catalog import REPEAT, Catalog, Entry
@@ -78,10 +78,7 @@ def grid_section(catalog: Catalog, mode: str, rows: str | None, cols: str | None
 
 def _grid_table(catalog: Catalog, rows: str | None, cols: str | None, embedded: set[int], thumb: int = 160,
                 thumbs: Thumbnails | None = None) -> str:
-    if rows is None and cols is None:
-        varying = [a for a in catalog.varying if a != REPEAT]
-        cols = varying[0] if varying else None
-        rows = varying[1] if len(varying) > 1 else None
+    rows, cols = default_axes(catalog, rows, cols, page=None)  # as the drawn grid lays out (its pages: none here)
     catalog.check_axes(rows, parameter="rows")
     catalog.check_axes(cols, parameter="cols")
     row_vals = catalog.values(rows) if rows else [None]

@@ -383,7 +383,7 @@ def _requests_section(catalog: Catalog, thumbs: Thumbnails, badges: Any = None,
             status = f"<span class=\"failed\" title=\"{esc(IN_DOUBT_ADVICE)}\">{status}</span>"
         error = ""
         if first.error_code or first.error_message:
-            error = f"<span class=\"failed\">{esc(first.error_code)}</span> {esc(first.error_message)}"
+            error = f"<span class=\"failed\">{esc(first.error_code)}</span> {esc(first.error_detail)}"
         seeds = ", ".join(str(e.seed) for e in group if e.seed is not None) or (
             f"{first.requested_seed} (sent)" if first.requested_seed is not None else "")
         prompt = _long_text(first.prompt, 120, shorts)

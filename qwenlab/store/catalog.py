@@ -98,11 +98,18 @@ class Entry:
         while its run is still sending (`live`)."""
         return status_word(self.status, self.live)
 
+    @property
+    def error_detail(self) -> str | None:
+        """Its error message without the code the message's tail repeats ("... (inferenceError)"):
+        views show the code beside it."""
+        return _without_code(self.error_message, self.error_code)
+
     def problem(self) -> str:
-        """Why there is no image: "failed: inferenceError — message", "not run", ..."""
+        """Why there is no image: "FAILED: inferenceError\\n<message>" (the code said once), "NOT RUN", ..."""
         if self.status == "failed":
             head = f"FAILED: {self.error_code}" if self.error_code else "FAILED"
-            return f"{head}\n{self.error_message}" if self.error_message else head
+            message = self.error_detail
+            return f"{head}\n{message}" if message else head
         if self.status == "sent" and self.live:
             return "RUNNING: sent, waiting for its answer\n(its run is still sending)"
         if self.status == "sent":
@@ -259,6 +266,22 @@ class Catalog:
 
     def select(self, axis: str, value: Any, entries: Sequence[Entry]) -> list[Entry]:
         return [e for e in entries if same_value(e.value(axis), value)]
+
+
+def _without_code(message: str | None, code: str | None) -> str | None:
+    """`message` without the error code its own tail repeats: an API error's message ends with
+    "(inferenceError)" or "(HTTP 400, invalidSize, parameter width)", and a failed cell's blank
+    already says "FAILED: inferenceError" above it, so the code read twice."""
+    if not message or not code:
+        return message
+    body, sep, tail = message.rstrip().rpartition(" (")
+    if not sep or not tail.endswith(")"):
+        return message
+    parts = tail[:-1].split(", ")
+    if code not in parts:
+        return message
+    rest = [p for p in parts if p != code]
+    return f"{body} ({', '.join(rest)})" if rest else body
 
 
 def _matches(info: AxisInfo, value: Any, wanted: Any) -> bool:

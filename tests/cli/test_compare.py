@@ -153,3 +153,28 @@ def test_compare_without_layout_options_puts_the_first_other_axis_in_columns(emu
     assert all(any(size in name for name in written) for size in SIZES) and not any("-on-" in n for n in written)
     named = qwenlab("compare", "one", "two", "--page", "size", "--where", "promptExtend=on")  # --where's one value: no column
     assert named.exit_code == EXIT_OK, named.output
+
+
+def test_the_python_grid_of_a_comparison_fills_the_other_axis_as_the_command_does(emulator, data_dir: Path) -> None:
+    """`cmp.grid(rows="experiment")` left the columns empty (every other axis made pages of one
+    column) where `qwenlab compare A B` put the first other axis that varies there: one rule now
+    lays out both, and the report's table of thumbnails."""
+    from qwenlab import Lab
+    from qwenlab.html.report import report_html
+
+    for name, prompt in (("one", "A poster reading 'ONE'"), ("two", "A poster reading 'TWO'")):
+        run_sweep(emulator, data_dir, name=name, repeats=1, fail_one=False, prompt=prompt)
+    cmp = Lab(data_dir, client=lambda: None).compare("one", "two")
+    command = qwenlab("compare", "one", "two")
+    assert command.exit_code == EXIT_OK, command.output
+    pages = [line for line in command.output.splitlines() if line.endswith(".png")]
+    for grid in (cmp.grid(rows="experiment"), cmp.grid(cols="experiment")):
+        # a page per size, as the command wrote, promptExtend on and off in the other direction
+        assert len(grid.pages) == len(pages) == len(SIZES) and all(set(p.values) == {"size"} for p in grid.pages)
+        drawn = [" ".join(t.get_text().split()) for t in grid[0].texts]
+        assert "promptExtend: on" in drawn and "promptExtend: off" in drawn
+    table = report_html(cmp, grid="table", rows="experiment")
+    assert "promptExtend: on" in table and "promptExtend: off" in table  # the table's column heads
+    only = cmp.grid(rows="experiment", page="promptExtend")  # an axis paged is not also the columns
+    assert all(set(p.values) == {"promptExtend"} for p in only.pages)
+    assert any(t.get_text() == "size: 512x768" for t in only[0].texts)

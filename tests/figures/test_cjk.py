@@ -97,6 +97,27 @@ def test_a_grid_of_a_chinese_prompt_draws_it_without_a_missing_glyph(cjk_font: P
     assert written and not _missing_glyphs(caught), _missing_glyphs(caught)[:3]
 
 
+def test_an_emoji_no_font_has_is_named_not_drawn_as_an_empty_box(cjk_font: Path, emulator, data_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """An emoji in a prompt was an empty box in the grid's footnote (DejaVu Sans and the CJK fonts
+    have none), said only by a warning: it is its name in brackets,
+    the same everywhere, and the CJK text beside it is still drawn in the CJK font."""
+    prompt = "海报 LUMIERE 🚀 serum, 'Glow' ✨👍🏽"
+    exp = run_sweep(emulator, data_dir, name="emoji", prompt=prompt, repeats=1, fail_one=False,
+                    axes={"promptExtend": [True, False]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grid = build_grid(exp, cols="promptExtend")
+        grid.save(tmp_path / "grid.png", workers=1)
+        fig = show_pairs(pairs(exp, "promptExtend"), path=tmp_path / "pairs.png")
+    assert not _missing_glyphs(caught), _missing_glyphs(caught)[:3]
+    assert fig.texts  # the pair figure: drawn with no missing glyph (its title names the axis, not the prompt)
+    drawn = " ".join(t.get_text() for t in grid[0].texts)
+    flat = " ".join(drawn.split())
+    assert "海报 LUMIERE [rocket] serum, 'Glow' [sparkles][thumbs up sign]" in flat, flat
+    assert "🚀" not in drawn and "\U0001f3fd" not in drawn  # the skin tone goes with the emoji it shaped
+
+
 def test_without_a_cjk_font_figures_are_left_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cjk_font, "cjk_font_path", lambda: None)
     fig = _one_text("新年快乐")

@@ -75,7 +75,19 @@ def test_a_failed_cell_is_a_labelled_blank_with_its_error(exp) -> None:
     drawn = " ".join(" ".join(t.split()) for t in texts(grid[0]))
     assert f"FAILED: {cell.error_code}" in drawn
     assert " ".join(cell.error_message.split()[:4]) in drawn
-    assert "seed ?" in drawn  # no image, so no reported seed: said, not invented
+    # said once: the logged message ends "(inferenceError)", which read the code a second time
+    assert cell.error_message.endswith(f"({cell.error_code})") and drawn.count(cell.error_code) == 1
+    # no seed was sent and none came back: the caption says nothing of one ("seed ?" read as if
+    # an image's seed had been lost)
+    assert "seed ?" not in drawn
+
+
+def test_a_failed_cell_that_sent_a_seed_says_which(emulator, data_dir: Path, seeded_model: str) -> None:
+    """A pinned seed the log holds is said under the blank of a cell that failed with it."""
+    exp = run_sweep(emulator, data_dir, name="pinned-failure", model=seeded_model, seed=41)
+    failed = exp.df[exp.df.status == "failed"].iloc[0]
+    drawn = " ".join(" ".join(t.split()) for t in texts(build_grid(exp, rows="promptExtend", cols="size", page=None)[0]))
+    assert f"seed {failed.seed} sent" in drawn and drawn.count(failed.error_code) == 1 and "seed ?" not in drawn
 
 
 def test_the_count_says_which_logged_images_are_unreadable_blanks(emulator, data_dir: Path) -> None:

@@ -129,6 +129,9 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
     stamps = re.findall(r'<div class="stamp">([^<]*)</div>', table)
     assert stamps and not any("promptExtend=" in t or "size=" in t for t in stamps)  # the headings say those
     assert "FAILED: inferenceError" in table
+    # the requests table's error column: the code, then the message without its repeat of it
+    errors = re.findall(r'<span class="failed">inferenceError</span>([^<]*)</td>', html)
+    assert errors and all("inferenceError" not in e and "nothing was charged" in e for e in errors), errors
     with pytest.raises(ValueError, match="grid must be"):
         report_html(exp, grid="svg")
 
