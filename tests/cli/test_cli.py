@@ -110,6 +110,21 @@ def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list
     assert "LOADED []" in done.stdout, done.stdout[-500:]
 
 
+@pytest.mark.parametrize("command", ["logs", "costs"])
+def test_reading_the_log_imports_no_client_emulator_or_pillow(small: str, command: str) -> None:
+    # `python -m qwenlab logs` imported the package's client (httpx, the emulator) and Pillow (the
+    # thumbnails), none of which a listing uses: a fifth of its start
+    code = ("import sys; from qwenlab.cli import cli\n"
+            f"try: cli.main([{command!r}])\n"
+            "except SystemExit as exit: assert exit.code == 0, exit.code\n"
+            "unused = ('httpx', 'PIL', 'qwenlab.api.client', 'qwenlab.api.exchange', 'qwenlab.emulator', "
+            "'qwenlab.sweeps.sweep', 'qwenlab.lab', 'matplotlib')\n"
+            "print('LOADED', [m for m in unused if m in sys.modules])\n")
+    done = fresh_process("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert small in done.stdout and "LOADED []" in done.stdout, done.stdout[-500:]
+
+
 @pytest.mark.parametrize("module", ["qwenlab.cli", "qwenlab"])
 def test_python_dash_m_runs_the_command(module: str) -> None:
     # `python -m qwenlab` is what a notebook's `!` line or a venv not activated reaches for
