@@ -14,8 +14,6 @@ qwenlab.widgets, and qwenlab.lab (this facade).
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
-from .api.client import GeneratedImage, RunwareClient, TaskResult
-from .api.connect import connect
 from .core.model import (
     DEFAULT_MODEL,
     ModelDescription,
@@ -27,11 +25,13 @@ from .core.request import Request, parse_size
 from .costs import Costs
 from .errors import *  # noqa: F403 (every exception users can meet: qwenlab.errors.__all__ is the one list)
 from .store.axes import labelled
-from .sweeps.sweep import Sweep
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .api.client import GeneratedImage, RunwareClient, TaskResult
+    from .api.connect import connect
     from .lab import Experiment, Lab
+    from .sweeps.sweep import Sweep
 
 
 __all__ = [
@@ -63,4 +63,18 @@ def __getattr__(name: str) -> Any:
         from . import lab
 
         return getattr(lab, name)
+    # the client brings httpx, Pillow and the emulator: every `qwenlab` command imports this package
+    # first, and `qwenlab logs` or `costs`, which send nothing, spent a fifth of their start on them
+    if name in ("RunwareClient", "TaskResult", "GeneratedImage"):
+        from .api import client
+
+        return getattr(client, name)
+    if name == "Sweep":  # brings the client's upload path
+        from .sweeps import sweep
+
+        return sweep.Sweep
+    if name == "connect":
+        from .api import connect as connecting
+
+        return connecting.connect
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

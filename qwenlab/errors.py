@@ -237,7 +237,12 @@ class ExperimentRenamedError(ExperimentConflictError):
     """A run would start a new experiment under a name another experiment had before it was
     renamed (a notebook or sweep file still carrying the old name): every cell would be sent and
     paid for again. Nothing was sent; the message names the experiment's new name, to go on with
-    it, and `reuse_name=True` (`--reuse-name`) for a new experiment under the old name."""
+    it, and `reuse_name=True` (`--reuse-name`) for a new experiment under the old name.
+    `former_name`, `current_name` and `renamed_at` say which, for a caller that words its own fix."""
+
+    former_name: str = ""
+    current_name: str = ""
+    renamed_at: str = ""
 
 
 class ComparisonError(QwenlabError, ValueError):

@@ -118,9 +118,11 @@ def test_no_import_points_up_a_layer() -> None:
     assert upward == [], "imports that point up a layer:\n" + "\n".join(upward)
 
 
-# The one import kept inside a function: `qwenlab.Lab` loads the views (matplotlib, ipywidgets)
-# on first use, so that `import qwenlab` and the CLI start in a tenth of a second.
-LAZY_IMPORTS = {("qwenlab", "qwenlab.lab")}
+# The imports kept inside a function, the package's own names loaded on first use: `qwenlab.Lab`
+# (the views: matplotlib, ipywidgets), `qwenlab.Sweep`, `RunwareClient` and `connect` (httpx, Pillow,
+# the emulator), so that `import qwenlab` and the CLI (`qwenlab logs`, `costs`) start without them.
+LAZY_IMPORTS = {("qwenlab", "qwenlab.lab"), ("qwenlab", "qwenlab.api.client"), ("qwenlab", "qwenlab.sweeps.sweep"),
+                ("qwenlab", "qwenlab.api.connect")}
 
 
 def test_no_import_hides_inside_a_function() -> None:

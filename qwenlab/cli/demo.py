@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 
 import click
 
 from ..core.values import format_usd
 from ..demo import demo_sweep, run_demo
+from ..errors import ExperimentRenamedError
 from .common import command_name, run_setting
 from .exits import exit_unless_done
 
@@ -39,6 +41,14 @@ def demo_command(live: bool, yes: bool, concurrency: int, no_progress: bool) -> 
         with tempfile.TemporaryDirectory() as scratch:
             cost = demo_sweep(scratch).estimated_cost
         click.confirm(f"--live sends up to 64 requests to Runware, about {format_usd(cost)} of real money. Go on?", abort=True)
-    result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
+    try:
+        result = run_demo(live=live, concurrency=concurrency, progress=not no_progress)
+    except ExperimentRenamedError as exc:
+        # the library's fix ("--name NEW", "--reuse-name") names options this command does not have
+        raise click.UsageError(
+            f"the demo runs as experiment {exc.former_name!r}, the name experiment {exc.current_name!r} had until it "
+            f"was renamed ({exc.renamed_at} UTC); nothing was sent. To go on with it (nothing done is sent again): "
+            f"qwenlab rename {shlex.quote(exc.current_name)} {shlex.quote(exc.former_name)}, then qwenlab demo. For a new demo beside "
+            "it, run qwenlab demo with QWENLAB_DATA_DIR set to another folder.") from None
     click.echo(result.summary(command_name()))
     exit_unless_done(result.experiment.counts())

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
+import shlex
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -21,7 +23,7 @@ from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
 from ..core.terminal import table_text
 from ..core.values import count_of, format_usd
-from ..errors import ValidationError
+from ..errors import ExperimentRenamedError, ValidationError
 from ..store.log import IN_DOUBT, Log
 from ..store.organize import name_problem
 from ..store.provenance import EMULATOR, RUNWARE
@@ -46,6 +48,8 @@ def _said_of_the_file(command: Callable[..., None]) -> Callable[..., None]:
     def run(*args: Any, **kwargs: Any) -> None:
         try:
             command(*args, **kwargs)
+        except ExperimentRenamedError as exc:
+            raise _renamed_error(exc, kwargs["sweep_file"], kwargs["name"]) from None
         except ValidationError as exc:
             if getattr(exc, "experiment", None) is not None:
                 raise
@@ -60,6 +64,32 @@ def _said_of_the_file(command: Callable[..., None]) -> Callable[..., None]:
             raise click.BadParameter(f"{names[0].message}; nothing was sent", param_hint="'--name'") from None
 
     return run
+
+
+def _renamed_error(exc: ExperimentRenamedError, sweep_file: str, flag: str | None) -> click.BadParameter:
+    """A run under an experiment's former name, said of where that name came from, with the fixes
+    a command line has: `--name`, the file's `name` line, or the name derived from the sweep when
+    neither is given. The library's message named `--name` whichever it was, and its Python forms."""
+    old, new = exc.former_name, exc.current_name
+    if flag is not None:
+        subject, hint = repr(old), "'--name'"
+        go_on = f"pass --name {shlex.quote(new)}"
+    elif load_sweep(sweep_file).name is not None:
+        subject, hint = repr(old), f"'name' in {sweep_file}"
+        go_on = f"write name = {_toml_string(new)} in {sweep_file}, or pass --name {shlex.quote(new)}"
+    else:
+        subject, hint = f"{sweep_file} names no experiment, and the name derived from its sweep, {old!r},", "'SWEEP_FILE'"
+        go_on = f"pass --name {shlex.quote(new)} (or write name = {_toml_string(new)} in {sweep_file})"
+    return click.BadParameter(
+        f"{subject} is what experiment {new!r} was called until it was renamed ({exc.renamed_at} UTC); a run "
+        f"under the old name would start a new experiment and send, and pay for, every cell again; nothing was sent. "
+        f"To go on with {new!r} (nothing done is sent again): {go_on}. To start a new experiment named {old!r} "
+        "anyway: --reuse-name.", param_hint=hint)
+
+
+def _toml_string(text: str) -> str:
+    """`text` as a TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 # Errors need no handling here: a ValidationError (of the file, or of --budget/--concurrency)

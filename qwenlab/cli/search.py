@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..core.terminal import table_text
+from ..core.terminal import fit_column, table_text, terminal_width
 from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError
 from ..store.log import Log
@@ -37,6 +37,8 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
     """Find images whose prompt has every word of TEXT, in every experiment: qwenlab search LUMIERE.
 
     Without TEXT, every image the filters keep (qwenlab search --tag posters --min-rating 4).
+    Each prompt is cut to what the terminal's width leaves it (whole in a file or a pipe; --json
+    has every column whole).
     """
     # no log yet: --json answers as an empty log would ([], exit 0: it exited 1 with no document at
     # all, which `json.load` and `jq` refuse), its options checked as they are with a log
@@ -59,8 +61,10 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
         click.echo("no images found" + (f": {why}" if why else ""))
     else:
         table = df[_SHOWN].copy()
-        table["prompt"] = table["prompt"].map(lambda p: p if not isinstance(p, str) or len(p) <= 40 else p[:39] + "…")
         table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
+        # the prompt takes what the terminal has left (it was cut at 40 characters, however wide
+        # the terminal); whole in a file or a pipe
+        table = fit_column(table, "prompt", terminal_width())
         echo_text(table_text(table, index=False))  # prompts: an older log may hold a key pasted into one
     matched = int(df.attrs.get("matched", len(df)))
     if matched > len(df):  # on stderr: --json stays a list

@@ -33,12 +33,13 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from ..errors import ImageError
 from ..paths import data_dir, remove_if_empty, write_atomic
+
+if TYPE_CHECKING:  # Pillow is imported where an image is read: `qwenlab logs` reads none (50 ms and more)
+    from PIL import Image
 
 __all__ = [
     "gone",
@@ -211,6 +212,7 @@ def thumbnail_of(image_path: str | Path | None, size: int = DEFAULT_SIZE, kind: 
     try:
         if kind == "pixels":
             import numpy as np
+            from PIL import Image
 
             with Image.open(thumbnail(image_path, size)) as img:
                 return np.asarray(img.convert("RGB"))
@@ -271,6 +273,8 @@ def fitted(img: Image.Image, size: int) -> Image.Image:
     with Lanczos and laid on white (`on_white`): what a thumbnail or a preview is encoded from."""
     # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: a 1024x1536 image becomes a 256-px
     # thumbnail without ever holding the full-size pixels
+    from PIL import Image, ImageOps
+
     img.draft("RGB", (size, size))
     img = ImageOps.exif_transpose(img)
     img.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -279,6 +283,8 @@ def fitted(img: Image.Image, size: int) -> Image.Image:
 
 def on_white(img: Image.Image) -> Image.Image:
     """`img` as RGB, any transparency laid over white (as a page shows it), for JPEG or WebP."""
+    from PIL import Image
+
     if img.mode in ("RGBA", "LA", "P"):
         rgba = img.convert("RGBA")
         flat = Image.new("RGB", rgba.size, "white")
@@ -302,6 +308,8 @@ def read_checked(path: Path) -> bytes:
 
 def _render(path: Path, size: int) -> bytes:
     import io
+
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(read_checked(path))) as img:

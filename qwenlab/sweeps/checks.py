@@ -122,13 +122,15 @@ class RunChecks:
         renamed = self.log.renamed_from(name)
         if renamed is None:
             return
-        new = str(renamed["name"])
-        raise ExperimentRenamedError(
-            f"name: {name!r} is what experiment {new!r} was called until it was renamed ({str(renamed['renamed_at'])[:16].replace('T', ' ')} "
+        new, when = str(renamed["name"]), str(renamed["renamed_at"])[:16].replace("T", " ")
+        refused = ExperimentRenamedError(
+            f"name: {name!r} is what experiment {new!r} was called until it was renamed ({when} "
             f"UTC); a run under the old name would start a new experiment and send, and pay for, every cell again. "
             f"To go on with it (nothing done is sent again), run it as {new!r}: lab.run(sweep, name={new!r}), "
             f"`qwenlab run FILE --name {shlex.quote(new)}`. To start a new experiment named {name!r} anyway: "
             "reuse_name=True (--reuse-name).")
+        refused.former_name, refused.current_name, refused.renamed_at = name, new, when
+        raise refused
 
     def _refuse_changed_sweep(self, name: str, sweep: Sweep, extend: bool) -> None:
         """A sweep changed under an existing name is refused unless extended; reads only."""

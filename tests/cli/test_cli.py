@@ -110,6 +110,21 @@ def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list
     assert "LOADED []" in done.stdout, done.stdout[-500:]
 
 
+@pytest.mark.parametrize("command", ["logs", "costs"])
+def test_reading_the_log_imports_no_client_emulator_or_pillow(small: str, command: str) -> None:
+    # `python -m qwenlab logs` imported the package's client (httpx, the emulator) and Pillow (the
+    # thumbnails), none of which a listing uses: a fifth of its start
+    code = ("import sys; from qwenlab.cli import cli\n"
+            f"try: cli.main([{command!r}])\n"
+            "except SystemExit as exit: assert exit.code == 0, exit.code\n"
+            "unused = ('httpx', 'PIL', 'qwenlab.api.client', 'qwenlab.api.exchange', 'qwenlab.emulator', "
+            "'qwenlab.sweeps.sweep', 'qwenlab.lab', 'matplotlib')\n"
+            "print('LOADED', [m for m in unused if m in sys.modules])\n")
+    done = fresh_process("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert small in done.stdout and "LOADED []" in done.stdout, done.stdout[-500:]
+
+
 @pytest.mark.parametrize("module", ["qwenlab.cli", "qwenlab"])
 def test_python_dash_m_runs_the_command(module: str) -> None:
     # `python -m qwenlab` is what a notebook's `!` line or a venv not activated reaches for
@@ -134,6 +149,36 @@ def test_a_run_under_a_renamed_experiments_old_name_is_refused_with_its_new_name
     assert len(emulator.ledger) == sent
     assert qwenlab("run", str(sweep_file), "--no-progress", "--reuse-name").exit_code == EXIT_OK
     assert len(emulator.ledger) == 2 * sent
+
+
+def test_a_refused_former_name_is_said_of_where_the_name_came_from(
+        emulator: Emulator, sweep_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the file's `name` line was refused as "Invalid value for '--name'" with no --name given, and
+    # `qwenlab demo` was told to pass --name and --reuse-name, which it does not have
+    monkeypatch.setenv("RUNWARE_BASE_URL", emulator.url)
+    assert qwenlab("run", str(sweep_file), "--no-progress").exit_code == EXIT_OK
+    assert qwenlab("rename", "small", "small v2").exit_code == EXIT_OK
+    from_file = qwenlab("run", str(sweep_file), "--no-progress")
+    assert from_file.exit_code == EXIT_BAD_INPUT, from_file.output
+    assert f"Invalid value for 'name' in {sweep_file}:" in from_file.output and "'--name'" not in from_file.output
+    assert f'write name = "small v2" in {sweep_file}, or pass --name \'small v2\'' in from_file.output
+    flag = qwenlab("run", str(sweep_file), "--no-progress", "--name", "small")
+    assert "Invalid value for '--name': 'small' is what experiment 'small v2'" in flag.output, flag.output
+    assert "lab.run" not in flag.output and "reuse_name=True" not in flag.output  # the notebook's forms
+    unnamed = tmp_path / "unnamed.toml"
+    unnamed.write_text(SMALL.replace('name = "small"\n', ""))
+    assert qwenlab("run", str(unnamed), "--no-progress").exit_code == EXIT_OK
+    derived = next(e["name"] for e in json.loads(qwenlab("logs", "--json").output) if e["name"].startswith("sweep-"))
+    assert qwenlab("rename", derived, "mine").exit_code == EXIT_OK
+    from_sweep = qwenlab("run", str(unnamed), "--no-progress")
+    assert (f"Invalid value for 'SWEEP_FILE': {unnamed} names no experiment, and the name derived from its sweep, "
+            f"{derived!r}, is what experiment 'mine'") in from_sweep.output, from_sweep.output
+    run_sweep(emulator, Path(os.environ["QWENLAB_DATA_DIR"]), name="demo", repeats=1, fail_one=False)
+    assert qwenlab("rename", "demo", "demo-kept").exit_code == EXIT_OK
+    demo = qwenlab("demo", "--no-progress")
+    assert demo.exit_code == EXIT_BAD_INPUT, demo.output
+    assert "qwenlab rename demo-kept demo, then qwenlab demo" in demo.output
+    assert "--name" not in demo.output and "--reuse-name" not in demo.output
 
 
 def test_a_run_against_the_emulator_succeeds_and_a_rerun_sends_nothing(emulator: Emulator, sweep_file: Path,

@@ -4,6 +4,7 @@ terminal, and the columns of `qwenlab logs`, `costs` and `search` stay aligned."
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -48,3 +49,27 @@ def test_the_plan_stays_aligned_beside_a_chinese_prompt(tmp_path: Path, data_dir
     assert result.exit_code == EXIT_OK, result.output
     rows = [line for line in result.stdout.splitlines() if "new" in line.split()[-1:]]
     assert len(rows) == 2 and len({shown_width(line[: line.rindex(" 0 ")]) for line in rows}) == 1, result.stdout
+
+
+LONG_PROMPT = ("A premium skincare poster for LUMIERE, headline 'Glow, Refined.' in thin gold serif letters above a "
+               "frosted glass bottle on travertine, soft morning light, 新年快乐 on a red ribbon")
+
+
+def test_search_gives_the_prompt_the_columns_the_terminal_has(emulator, data_dir: Path) -> None:
+    # the prompt was cut at 40 characters on any terminal, however wide
+    run_sweep(emulator, data_dir, name="long", axes={"size": SIZES}, repeats=1, fail_one=False, prompt=LONG_PROMPT)
+
+    def search(columns: int) -> list[str]:
+        result = CliRunner(env={"COLUMNS": str(columns)}).invoke(cli, ["search", "LUMIERE"], prog_name="qwenlab")
+        assert result.exit_code == EXIT_OK, result.output
+        return result.stdout.splitlines()
+
+    wide = search(1000)
+    assert all(LONG_PROMPT in line for line in wide[1:]), wide
+    full = max(map(shown_width, wide))
+    narrow = search(full - 50)  # 50 columns short: the prompt gives them up, and nothing else does
+    assert max(map(shown_width, narrow)) == full - 50, narrow
+    assert all("…" in line and "Glow, Refined.' in thin gold serif" in line for line in narrow[1:]), narrow
+    assert [line.split()[-1] for line in narrow[1:]] == [line.split()[-1] for line in wide[1:]]  # the paths whole
+    rows = CliRunner(env={"COLUMNS": "60"}).invoke(cli, ["search", "LUMIERE", "--json"], prog_name="qwenlab")
+    assert {row["prompt"] for row in json.loads(rows.stdout)} == {LONG_PROMPT}  # --json: every prompt whole
