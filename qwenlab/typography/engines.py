@@ -78,6 +78,21 @@ def load_image(image: Any):
 
 # the narrowest box a text line is recognised in (RapidOCR's own: 320 px, every line padded to it)
 REC_MIN_WIDTH = 96
+# the short sides the detector sees an image at: smaller images scaled up to the first, bigger ones
+# down to the second (RapidOCREngine's docstring says why)
+DETECT_SIDES = (576, 1024)
+
+
+def _detect_sides(side: Any) -> tuple[int, int] | None:
+    """`detect_side` as a (smallest, largest) pair of short sides; None stays None."""
+    if side is None:
+        return None
+    pair = (side, side) if not isinstance(side, (tuple, list)) else tuple(side)
+    if (len(pair) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 32 for s in pair)
+            or pair[0] > pair[1]):
+        raise ValueError(f"detect_side must be a whole number of pixels >= 32, a (smallest, largest) pair of them, "
+                         f"or None for RapidOCR's own scaling; got {side!r}")
+    return (pair[0], pair[1])
 
 
 class RapidOCREngine:
@@ -93,11 +108,19 @@ class RapidOCREngine:
     Where the time went (`python -m qwenlab.bench.typography`, a 1024x1024 image: detection half,
     recognition half), and what changed:
 
-    - `detect_side` (default 736): the detector sees the image with its short side scaled to
-      this many pixels, down as well as up (RapidOCR only scales up, so a 1024 px image was
-      detected at full size for no better boxes); the crops it recognises still come from the
-      full-resolution image. A 640x480 specimen is still detected at 992x736: at its own size
-      it missed one small string in 94. None: RapidOCR's own scaling.
+    - `detect_side` (default `(576, 1024)`): the short side the detector sees the image at. A
+      range brings the short side into it: smaller images are scaled up to its low end, bigger
+      ones down to its high end, and those between are detected at their own size; a single
+      number scales every image to it. The crops it recognises always come from the
+      full-resolution image. Why these ends (throwaway `/tmp/s25/agree*.py`, 2026-12-07): the
+      detector misses text that it sees under about 11 px tall, and enlarging does not help
+      beyond that. Specimens of text 13 to 36 px on 1024x1024 (seed 6) lost two strings of 78
+      detected at 736 and three at 640, eight at 576, none at 896, 960 or full size; text 13 to
+      45 px on 448 to 512 px images, and the emulator's 12 px mark on 96 of its 512 px images,
+      read as well at 576 as at 736 (484 against 482 of 486 strings; 96 of 96 marks), and 360
+      specimens of 640x480, 512 and 1024 px 732 against 731 of 738. A 512 px image detected at
+      576 instead of 736 takes 107 instead of 171 ms of CPU. None: RapidOCR's own scaling (it
+      only scales up, to 736).
     - one text line per recogniser call (`rec_batch_num=1`): RapidOCR pads every line of a batch
       to the widest one, so a short "EST. 1928" batched with "Midnight Bloom Eau de Parfum" cost
       as much as the long line.
@@ -121,18 +144,14 @@ class RapidOCREngine:
     # PP-OCRv4's Chinese recogniser, the one the wheel ships: Latin letters, digits and Chinese characters
     scripts = frozenset({"latin", "han"})
 
-    def __init__(self, *, workers: int | None = None, detect_side: int | None = 736, memory_arena: bool = True,
-                 **options: Any) -> None:
+    def __init__(self, *, workers: int | None = None, detect_side: int | tuple[int, int] | None = DETECT_SIDES,
+                 memory_arena: bool = True, **options: Any) -> None:
         if importlib.util.find_spec("rapidocr_onnxruntime") is None:
             raise OCRUnavailableError(f"the OCR engine 'rapidocr' needs the package rapidocr-onnxruntime: {_rapidocr_fix()} "
                                       "(or use engine='tesseract' where tesseract is installed)")
         self.workers = max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
         threads = 1 if self.workers > 1 else -1  # one recogniser: let onnxruntime use every core
-        if detect_side is not None and (isinstance(detect_side, bool) or not isinstance(detect_side, int)
-                                        or detect_side < 32):
-            raise ValueError(f"detect_side must be a whole number of pixels >= 32, or None for RapidOCR's own "
-                             f"scaling; got {detect_side!r}")
-        self.detect_side = detect_side
+        self.detect_side = _detect_sides(detect_side)
         self.memory_arena = memory_arena
         self.options = {"use_cls": False, "intra_op_num_threads": threads, "rec_batch_num": 1,
                         "rec_img_shape": [3, 48, REC_MIN_WIDTH], **options}
@@ -169,8 +188,8 @@ class RapidOCREngine:
             ocr = RapidOCR(**self.options)
         if self.detect_side is not None:
             # RapidOCR asks its detector for a preprocessor per image (by the image's longest
-            # side); ours scales the short side to detect_side whatever the size
-            ocr.text_det.get_preprocess = lambda _longest: _DetectionInput(self.detect_side)
+            # side); ours brings the short side into detect_side whatever the size
+            ocr.text_det.get_preprocess = lambda _longest: _DetectionInput(*self.detect_side)
         return ocr
 
     def read(self, image: Any) -> Reading:
@@ -287,22 +306,27 @@ def _shrink_arena(session: Any) -> None:
 
 class _DetectionInput:
     """The detector's input as RapidOCR prepares it (BGR, (x/255 - 0.5)/0.5, channels first,
-    sides multiples of 32), but with the short side scaled to `side` pixels, down (by area) as
-    well as up, and computed in float32 (RapidOCR computes in float64 and converts)."""
+    sides multiples of 32), but with the short side brought into `smallest` to `largest` pixels,
+    down (by area) as well as up, and computed in float32 (RapidOCR computes in float64 and
+    converts)."""
 
-    def __init__(self, side: int) -> None:
-        self.side = side
+    def __init__(self, smallest: int, largest: int | None = None) -> None:
+        self.smallest, self.largest = smallest, smallest if largest is None else largest
 
     def __call__(self, img: Any) -> Any:
         import cv2
         import numpy as np
 
         h, w = img.shape[:2]
-        ratio = self.side / min(h, w)
+        short = min(h, w)
+        ratio = min(max(short, self.smallest), self.largest) / short
         size = (max(32, round(w * ratio / 32) * 32), max(32, round(h * ratio / 32) * 32))
-        # shrinking: INTER_AREA averages the pixels it merges (linear would alias thin strokes);
-        # enlarging: linear, as RapidOCR does
-        x = cv2.resize(img, size, interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR).astype(np.float32)
+        if size == (w, h):
+            x = img.astype(np.float32)
+        else:
+            # shrinking: INTER_AREA averages the pixels it merges (linear would alias thin strokes);
+            # enlarging: linear, as RapidOCR does
+            x = cv2.resize(img, size, interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR).astype(np.float32)
         x *= 2 / 255
         x -= 1.0
         return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis])

@@ -118,10 +118,10 @@ def test_rapidocr_reads_lines_narrower_than_its_recognition_box(rapidocr):
 
 
 def test_rapidocr_detects_a_large_image_smaller_and_gives_boxes_on_the_full_image(rapidocr):
-    img = Image.new("RGB", (1024, 1024), (245, 240, 230))
+    img = Image.new("RGB", (2048, 2048), (245, 240, 230))
     draw = ImageDraw.Draw(img)
-    draw.text((600, 80), "LUNE NOIRE", font=ImageFont.load_default(size=56), fill=(20, 20, 20))
-    draw.text((120, 900), "EST. 1928", font=ImageFont.load_default(size=32), fill=(20, 20, 20))
+    draw.text((1200, 160), "LUNE NOIRE", font=ImageFont.load_default(size=112), fill=(20, 20, 20))
+    draw.text((240, 1800), "EST. 1928", font=ImageFont.load_default(size=64), fill=(20, 20, 20))
     seen = []
     ocr = rapidocr._take()  # one of its recognisers: record what its detector is given
     infer = ocr.text_det.infer
@@ -132,11 +132,26 @@ def test_rapidocr_detects_a_large_image_smaller_and_gives_boxes_on_the_full_imag
         ocr.text_det.infer = infer
         rapidocr._free.put(ocr)
     if seen:  # the engine may have used another of its recognisers
-        assert seen == [(1, 3, 736, 736)]  # the short side brought down to detect_side
+        assert seen == [(1, 3, 1024, 1024)]  # the short side brought down to detect_side's largest
     assert [line.text.replace(" ", "") for line in reading.lines] == ["LUNENOIRE", "EST.1928"]
     (l1, t1, r1, _), (l2, t2, _, b2) = (line.bounds for line in reading.lines)
-    assert 590 < l1 < 610 and 70 < t1 < 95 and r1 > 880      # where each line was drawn, in the
-    assert 110 < l2 < 130 and 890 < t2 < 910 and b2 < 950     # image's own pixels
+    assert 1180 < l1 < 1220 and 140 < t1 < 190 and r1 > 1760     # where each line was drawn, in the
+    assert 220 < l2 < 260 and 1780 < t2 < 1820 and b2 < 1900     # image's own pixels
+
+
+def test_the_detector_sees_small_images_enlarged_big_ones_shrunk_and_the_rest_at_their_own_size(rapidocr):
+    """Fine print is lost when the detector sees it under about 11 px tall, and enlarging past
+    that buys nothing: so an image is shrunk only past 1024 px and enlarged only under 576."""
+    import numpy as np
+
+    detect = engines._DetectionInput(*engines._detect_sides(engines.DETECT_SIDES))
+    shapes = {(w, h): detect(np.zeros((h, w, 3), np.uint8)).shape[2:]
+              for w, h in [(512, 512), (640, 480), (800, 600), (1024, 1024), (1536, 1024), (2048, 2048), (2048, 1536)]}
+    assert shapes == {(512, 512): (576, 576), (640, 480): (576, 768), (800, 600): (608, 800),
+                      (1024, 1024): (1024, 1024), (1536, 1024): (1024, 1536), (2048, 2048): (1024, 1024),
+                      (2048, 1536): (1024, 1376)}
+    image = np.random.default_rng(1).integers(0, 256, (1024, 1536, 3), np.uint8)
+    assert np.abs(detect(image)[0] - (image.transpose(2, 0, 1) / 127.5 - 1)).max() < 1e-5  # its own pixels
 
 
 def test_the_detector_input_is_rapidocrs_own_where_rapidocr_would_scale(rapidocr):
@@ -193,7 +208,7 @@ def test_trim_asks_every_session_to_give_its_arena_back_and_the_engine_reads_on(
     assert [line.text for line in engine.read(poster(["GRAND OPENING"])).lines] == [line.text for line in before.lines]
 
 
-@pytest.mark.parametrize("side", [0, 16, 736.5, True, "736"])
+@pytest.mark.parametrize("side", [0, 16, 736.5, True, "736", (1024, 576), (576,), (576, 16), (576, 1024, 2048)])
 def test_a_bad_detect_side_is_refused_before_any_model_loads(side):
     with pytest.raises(ValueError, match="detect_side must be a whole number of pixels >= 32"):
         engines.RapidOCREngine(detect_side=side)
