@@ -240,7 +240,8 @@ def costs_command(by: str | None, since: str | None, until: str | None, experime
     if no_log:
         notes.insert(0, "no log yet")
     if as_json:
-        rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
+        # an axis's values as values (promptExtend true/false), where the table shows their labels
+        rows = [{k: present(v) for k, v in r.items()} for r in costs.with_values(df).to_dict(orient="records")]
         # the part of cost_usd spent in other logs, as a number: the notes say it only in words
         totals = {**totals, "imported_usd": round(float(sum(costs.imported_spend().values())), 6)}
         echo_json({"log": str(path), "by": typed or ["experiment"], "since": costs.since, "until": costs.until,

@@ -172,6 +172,17 @@ class Costs(CostSummary):
         """
         return self.by_with_deleted(key)[0]
 
+    def with_values(self, df: "pd.DataFrame") -> "pd.DataFrame":
+        """A `by()` (or `per_kept_image()`) frame with its index as columns, each sweep axis's
+        labels given back as the values they stand for (promptExtend "on" -> True): what a
+        script reads (`qwenlab costs --json`); the tables keep the labels."""
+        out = df.reset_index()
+        for level in df.index.names:
+            values = self._q.axis_values(level) if level is not None else None
+            if values:
+                out[level] = [values.get(label, label) if isinstance(label, str) else label for label in out[level]]
+        return out
+
     def by_with_deleted(self, key: str | Sequence[str]) -> "tuple[pd.DataFrame, pd.Series | float]":
         """`by(key)`, and the part of each group's `cost_usd` that deleted experiments spent (0.0
         where none is in it): their requests stay in every group they fall in, their images and
