@@ -18,9 +18,9 @@ from ..store.bundle_rows import origin_of
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
-from ..store.organize import Organizer, unknown_tag
+from ..store.organize import Organizer
 from ..store.provenance import EMULATOR_MEANS
-from .common import echo_json, echo_text, existing_log, log_or_empty, log_path
+from .common import echo_json, echo_text, existing_log, known_tag, log_or_empty, log_path
 from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
@@ -96,9 +96,11 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         show_experiment(open_experiment(experiment), as_json=as_json, limit=limit)
         return
     if as_json and not log_path().exists():
+        known_tag(Log(":memory:"), tag)  # refused as with a log: no experiment has it
         click.echo("[]")  # no log: no experiments, for a script that reads the list
         return
     path = existing_log()
+    known_tag(Log(path), tag)
     df = Log(path).experiments_frame(tag=tag, archived=show_all)
     if as_json:
         rows = json.loads(df.to_json(orient="records"))
@@ -220,8 +222,7 @@ def costs_command(by: str | None, since: str | None, until: str | None, experime
     path, log, no_log = log_or_empty(as_json, experiments)
     names = list(experiments) or None
     if tag is not None:
-        if why := unknown_tag(log, tag):
-            raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="'--tag'")
+        known_tag(log, tag)
         tagged = log.experiments_frame(tag=tag, archived=True)["name"].tolist()
         names = [n for n in names if n in tagged] if names else tagged
         if not names:  # -e and --tag that share no experiment: the sum of nothing would read as "$0 spent"
