@@ -82,7 +82,7 @@ def test_rename_and_delete_keep_the_cost_totals(two: Path) -> None:
     costs = qwenlab("costs").output
     assert "(deleted) posters-v2" in costs
     # per image over the images still here: noctis's 2, at $0.075 each, not all the spend over them
-    assert "$0.0750 per image (leaving out $0.3000 spent by deleted experiments)" in costs, costs
+    assert "$0.075 per image (leaving out $0.30 spent by deleted experiments)" in costs, costs
     assert "posters-v2" not in qwenlab("logs").output
     assert qwenlab("delete", "noctis", "--yes").exit_code == EXIT_OK
 
