@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..core.terminal import table_text
-from ..core.values import present
+from ..core.values import format_usd_column, present
 from ..costs.frames import Costs, date_bound
 from ..costs.labels import PER_EXPERIMENT
 from ..costs.summary import format_table
@@ -119,7 +119,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         extra = [c for c in ("tags", "archived", "imported") if df[c].any()]
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
-        df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
+        df["budget_usd"] = format_usd_column(df["budget_usd"], missing="-")
+        df["cost_usd"] = format_usd_column(df["cost_usd"])  # dollars as every view writes them
         echo_text(table_text(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]], index=False))  # tags: the user's text
         click.echo("\n".join(_legend(Log(path), df) + ([_IMPORTED_MEANS] if df["imported"].any() else [])))
 
@@ -168,7 +169,8 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     # what a task does not have (no error; a failed one's seed and cost): '-', not None, <NA> or NaN
     # latency as before, 4 decimals (NaN != NaN: a task never answered has none)
     table["latency_s"] = table["latency_s"].map(lambda s: f"{s:.4f}" if s is not None and s == s else None)
-    for column in ("seed", "cost_usd", "latency_s", "error_code"):
+    table["cost_usd"] = format_usd_column(table["cost_usd"], missing="-")  # dollars as every view writes them
+    for column in ("seed", "latency_s", "error_code"):
         table[column] = table[column].astype(object).where(table[column].notna(), "-")
     click.echo(table_text(table, index=False) if len(table) else "(no tasks logged yet)")
 
