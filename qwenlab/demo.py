@@ -21,7 +21,7 @@ from typing import Any
 from .api.client import EMULATOR_KEY, RunwareClient
 from .api.connect import connect
 from .core.request import Request, new_task_uuid
-from .core.values import count_of
+from .core.values import count_of, format_usd
 from .emulator import start_embedded
 from .lab import Lab
 from .paths import data_dir as default_dir
@@ -167,7 +167,7 @@ class DemoResult:
         exp = self.experiment
         c = exp.counts()
         lines = [
-            f"qwenlab demo: {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, ${exp.cost:.2f} "
+            f"qwenlab demo: {c['done']}/{count_of(c['cells'], 'cell')} done, {count_of(c['images'], 'image')}, {format_usd(exp.cost)} "
             f"(emulated: the offline emulator charges the real price, but no money moves)",
             f"  sent this run: {count_of(self.sent, 'cell')}" + ("" if self.sent else " (everything was already done: nothing sent twice)"),
             *([f"  fetched again (free): the lost images of {count_of(self.refetched, 'done cell')}"

@@ -133,7 +133,7 @@ class Progress:
             self.eta.done(1)
         if self._bar is None:
             return
-        postfix = f"${spent_usd:.3f}" + (f" of {format_usd(self.budget_usd)}" if self.budget_usd is not None else "")
+        postfix = f"{format_usd(spent_usd)}" + (f" of {format_usd(self.budget_usd)}" if self.budget_usd is not None else "")
         if failed:
             postfix += f", {failed} failed"
         self._bar.set_postfix_str(postfix, refresh=False)

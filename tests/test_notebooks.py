@@ -268,6 +268,7 @@ def test_notebook_03_says_what_a_table_by_an_axis_leaves_out(emulator, data_dir:
     import nbformat
 
     from qwenlab.costs.frames import Costs
+    from qwenlab.costs.summary import readable
     from tests.support.labkit import run_sweep
 
     run_sweep(emulator, data_dir, name="swept", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
@@ -275,7 +276,7 @@ def test_notebook_03_says_what_a_table_by_an_axis_leaves_out(emulator, data_dir:
     path = next(p for p in NOTEBOOKS if p.name.startswith("03-"))
     cell = next(c.source for c in nbformat.read(path, as_version=4).cells
                 if c.cell_type == "code" and 'costs.by("promptExtend")' in c.source)
-    scope = {"costs": Costs(data_dir / "qwenlab.db")}
+    scope = {"costs": Costs(data_dir / "qwenlab.db"), "readable": readable}
     exec(compile(cell, str(path), "exec"), scope)
     out = capsys.readouterr().out
     assert "note: the rows cover 2 of 3 tasks" in out and "'single'" in out, out

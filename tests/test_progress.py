@@ -26,7 +26,7 @@ def test_a_finished_bar_is_saved_finished_in_the_notebook() -> None:
                    "bar.close()")
     texts = [o["data"]["text/plain"] for o in nb.cells[0].outputs if o.output_type == "display_data"]
     assert len(texts) == 1, nb.cells[0].outputs  # one bar, updated in place, not a second copy
-    assert "100%" in texts[0] and "24/24" in texts[0] and "$1.800 of $2.50" in texts[0], texts[0]
+    assert "100%" in texts[0] and "24/24" in texts[0] and "$1.80 of $2.50" in texts[0], texts[0]
     assert "0%|" not in texts[0].replace("100%|", "")
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
@@ -164,7 +164,7 @@ def test_a_bar_without_a_warm_up_keeps_tqdms_estimate(monkeypatch: pytest.Monkey
     bar = Progress(4, desc="demo", budget_usd=1.0)
     assert bar.eta is None and "<?" in bar.text()
     bar.advance(0.1)
-    assert "$0.100 of $1.00" in bar.text() and "estimating" not in bar.text()
+    assert "$0.10 of $1.00" in bar.text() and "estimating" not in bar.text()
     bar.close()
 
 

@@ -18,10 +18,11 @@ from ..errors import NoLogError
 from ..paths import DB_NAME, data_dir
 from ..secrets import redact
 from ..store.log import Log
+from ..store.organize import unknown_tag
 from ..sweeps.budget import run_setting_problems
 
 __all__ = ["log_path", "existing_log", "log_or_empty", "run_setting", "remove_new_log", "layout", "command_name", "echo_json", "echo_text",
-           "output_path"]
+           "output_path", "known_tag"]
 
 NO_LOG_HINT = "run `qwenlab demo` or `qwenlab run sweep.toml` first"
 
@@ -110,6 +111,15 @@ def log_or_empty(as_json: bool, experiments: tuple[str, ...] = ()) -> tuple[Path
     if not as_json:
         existing_log()
     return path, Log(":memory:"), True
+
+
+def known_tag(log: Log, tag: str | None) -> None:
+    """Refuse a --tag no experiment has (a typo, 'poster' for 'posters'), naming the tags there are:
+    bad input (exit 2), as an unknown experiment is, in every command that filters by tag (`logs`,
+    `costs`, `search`); `logs` and `search` said "no experiments"/"no images found" with exit 0,
+    where `costs` refused it, so a script could not tell a typo from an empty answer."""
+    if why := unknown_tag(log, tag):
+        raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="'--tag'")
 
 
 def run_setting(setting: str) -> Callable[[click.Context, click.Parameter, Any], Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 from ..emulator import Emulator, Faults
 from ..emulator.loopback import is_loopback_host
 
@@ -84,4 +84,4 @@ def emulator_command(host: str, port: int, api_key: str | None, fault_spec: str,
     which = "set to the key given with --api-key" if api_key else "set to any non-empty key"
     click.echo(f"Use it: RUNWARE_BASE_URL={emu.url} (with RUNWARE_API_KEY {which})")
     emu.serve_forever()
-    click.echo(f"stopped; emulated charges: {count_of(len(emu.ledger), 'image')}, ${emu.ledger.total():.3f}")
+    click.echo(f"stopped; emulated charges: {count_of(len(emu.ledger), 'image')}, {format_usd(emu.ledger.total())}")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..core.terminal import table_text
-from ..core.values import present
+from ..core.values import format_usd_column, present
 from ..costs.frames import Costs, date_bound
 from ..costs.labels import PER_EXPERIMENT
 from ..costs.summary import format_table
@@ -18,9 +18,9 @@ from ..store.bundle_rows import origin_of
 from ..store.catalog import axis_infos
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.log import Log, status_word
-from ..store.organize import Organizer, unknown_tag
+from ..store.organize import Organizer
 from ..store.provenance import EMULATOR_MEANS
-from .common import echo_json, echo_text, existing_log, log_or_empty, log_path
+from .common import echo_json, echo_text, existing_log, known_tag, log_or_empty, log_path
 from .exits import param_hints
 
 __all__ = ["logs_command", "costs_command"]
@@ -96,9 +96,11 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         show_experiment(open_experiment(experiment), as_json=as_json, limit=limit)
         return
     if as_json and not log_path().exists():
+        known_tag(Log(":memory:"), tag)  # refused as with a log: no experiment has it
         click.echo("[]")  # no log: no experiments, for a script that reads the list
         return
     path = existing_log()
+    known_tag(Log(path), tag)
     df = Log(path).experiments_frame(tag=tag, archived=show_all)
     if as_json:
         rows = json.loads(df.to_json(orient="records"))
@@ -117,7 +119,8 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         extra = [c for c in ("tags", "archived", "imported") if df[c].any()]
         df["backend"] = df["backend"].fillna("").replace("", "-")  # nothing sent yet: no backend, said
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
-        df["budget_usd"] = df["budget_usd"].astype(object).where(df["budget_usd"].notna(), "-")
+        df["budget_usd"] = format_usd_column(df["budget_usd"], missing="-")
+        df["cost_usd"] = format_usd_column(df["cost_usd"])  # dollars as every view writes them
         echo_text(table_text(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]], index=False))  # tags: the user's text
         click.echo("\n".join(_legend(Log(path), df) + ([_IMPORTED_MEANS] if df["imported"].any() else [])))
 
@@ -166,7 +169,8 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     # what a task does not have (no error; a failed one's seed and cost): '-', not None, <NA> or NaN
     # latency as before, 4 decimals (NaN != NaN: a task never answered has none)
     table["latency_s"] = table["latency_s"].map(lambda s: f"{s:.4f}" if s is not None and s == s else None)
-    for column in ("seed", "cost_usd", "latency_s", "error_code"):
+    table["cost_usd"] = format_usd_column(table["cost_usd"], missing="-")  # dollars as every view writes them
+    for column in ("seed", "latency_s", "error_code"):
         table[column] = table[column].astype(object).where(table[column].notna(), "-")
     click.echo(table_text(table, index=False) if len(table) else "(no tasks logged yet)")
 
@@ -220,8 +224,7 @@ def costs_command(by: str | None, since: str | None, until: str | None, experime
     path, log, no_log = log_or_empty(as_json, experiments)
     names = list(experiments) or None
     if tag is not None:
-        if why := unknown_tag(log, tag):
-            raise click.BadParameter(f"{why}; `qwenlab logs --all` lists the experiments and their tags", param_hint="'--tag'")
+        known_tag(log, tag)
         tagged = log.experiments_frame(tag=tag, archived=True)["name"].tolist()
         names = [n for n in names if n in tagged] if names else tagged
         if not names:  # -e and --tag that share no experiment: the sum of nothing would read as "$0 spent"
@@ -240,7 +243,8 @@ def costs_command(by: str | None, since: str | None, until: str | None, experime
     if no_log:
         notes.insert(0, "no log yet")
     if as_json:
-        rows = [{k: present(v) for k, v in r.items()} for r in df.reset_index().to_dict(orient="records")]
+        # an axis's values as values (promptExtend true/false), where the table shows their labels
+        rows = [{k: present(v) for k, v in r.items()} for r in costs.with_values(df).to_dict(orient="records")]
         # the part of cost_usd spent in other logs, as a number: the notes say it only in words
         totals = {**totals, "imported_usd": round(float(sum(costs.imported_spend().values())), 6)}
         echo_json({"log": str(path), "by": typed or ["experiment"], "since": costs.since, "until": costs.until,

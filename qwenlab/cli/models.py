@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.model import list_models
+from ..core.values import format_usd
 from .common import echo_json
 
 __all__ = ["models_command"]
@@ -20,4 +21,4 @@ def models_command(as_json: bool) -> None:
                     "parameters": {n: p.path for n, p in m.parameters.items()}} for m in models])
         return
     for m in models:
-        click.echo(f"{m.id:32} ${m.price:.3f}/image  {m.name}  ({m.origin})")
+        click.echo(f"{m.id:32} {format_usd(m.price)}/image  {m.name}  ({m.origin})")

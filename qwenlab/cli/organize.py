@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 from ..errors import ExperimentConflictError, ExperimentNotFoundError
 from ..store.experiment import ExperimentRecord, open_experiment
 from ..store.organize import Organizer
@@ -131,6 +131,6 @@ def delete_command(experiment: str, yes: bool, force: bool) -> None:
         counts = exp.counts()
         question = (f"Delete {experiment!r}: {count_of(counts['cells'], 'cell')}, {count_of(counts['images'], 'image')} "
                     "and their ratings and "
-                    f"scores? Its spend (${exp.cost:.4f}) stays in the cost history.")
+                    f"scores? Its spend ({format_usd(exp.cost)}) stays in the cost history.")
         click.confirm(question, default=False, abort=True)  # no (or no stdin): click.Abort, exit 1, nothing deleted
     click.echo(str(org.delete(exp.id, confirm=True, force=force)))

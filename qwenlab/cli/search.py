@@ -11,9 +11,8 @@ from ..core.terminal import fit_column, table_text, terminal_width
 from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError
 from ..store.log import Log
-from ..store.organize import unknown_tag
 from ..store.search import search
-from .common import echo_json, echo_text, log_or_empty
+from .common import echo_json, echo_text, known_tag, log_or_empty
 from .exits import param_hints
 
 __all__ = ["search_command"]
@@ -43,6 +42,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
     # no log yet: --json answers as an empty log would ([], exit 0: it exited 1 with no document at
     # all, which `json.load` and `jq` refuse), its options checked as they are with a log
     path, log, no_log = log_or_empty(as_json, experiments)
+    known_tag(log, tag)
     with warnings.catch_warnings():  # a cut list is said below, as the command's own words
         warnings.filterwarnings("ignore", message=r"search: the first \d+ of")
         df = search(log, path.parent, text, experiment=list(experiments) or None, tag=tag, min_rating=min_rating,
@@ -55,9 +55,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
         if no_log:
             click.echo(f"no log yet at {path}", err=True)
     elif df.empty:
-        why = unknown_tag(log, tag)
-        if not why and min_rating is not None:
-            why = _none_rated_so(path, text, experiments, tag, min_rating, no_archived, raw)
+        why = _none_rated_so(path, text, experiments, tag, min_rating, no_archived, raw) if min_rating is not None else ""
         click.echo("no images found" + (f": {why}" if why else ""))
     else:
         table = df[_SHOWN].copy()

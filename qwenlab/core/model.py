@@ -24,6 +24,7 @@ from ..paths import data_dir
 from .parameter import ParameterSpec
 from .parameter import parameter as _parameter
 from .shown import shown_as_text
+from .values import format_usd
 
 __all__ = [
     "ParameterSpec",
@@ -182,7 +183,7 @@ class ModelDescription:
         b = self.size
         shown = [n for n, p in self.parameters.items() if p.group != "api"]
         api = len(self.parameters) - len(shown)
-        lines = [f"{self.id} ({self.name}): ${self.price:.3f} an image"
+        lines = [f"{self.id} ({self.name}): {format_usd(self.price)} an image"
                  + (f"; {', '.join(self.capabilities)}" if self.capabilities else ""),
                  f"  sizes: {b.min_side} to {b.max_side} px a side, at most {b.max_area:,} px "
                  f"(default {b.default_width}x{b.default_height})",

@@ -51,7 +51,7 @@ from ..store.ratings import check_min_rating
 from .labels import PER_EXPERIMENT
 from .prices import PRICE_TOLERANCE_USD, PriceQuery
 from .query import CostQuery
-from .summary import CostSummary, bound_words
+from .summary import CostSummary, bound_words, readable
 from .view import CostView
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class Costs(CostSummary):
         t = self.totals()
         df = self.by(PER_EXPERIMENT)
         head = "".join(f"<div>{html.escape(line)}</div>" for line in self.headline(t, df))
-        table = df.to_html(float_format=lambda x: f"{x:,.4f}", na_rep="")
+        table = readable(df).to_html()  # the dollars as every view writes them
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes(t))
         return f"<div class='qwenlab-costs'>{head}{table}{f'<ul>{notes}</ul>' if notes else ''}</div>"
 
@@ -171,6 +171,17 @@ class Costs(CostSummary):
         are gone, is left out of it). An axis groups only the experiments that swept it.
         """
         return self.by_with_deleted(key)[0]
+
+    def with_values(self, df: "pd.DataFrame") -> "pd.DataFrame":
+        """A `by()` (or `per_kept_image()`) frame with its index as columns, each sweep axis's
+        labels given back as the values they stand for (promptExtend "on" -> True): what a
+        script reads (`qwenlab costs --json`); the tables keep the labels."""
+        out = df.reset_index()
+        for level in df.index.names:
+            values = self._q.axis_values(level) if level is not None else None
+            if values:
+                out[level] = [values.get(label, label) if isinstance(label, str) else label for label in out[level]]
+        return out
 
     def by_with_deleted(self, key: str | Sequence[str]) -> "tuple[pd.DataFrame, pd.Series | float]":
         """`by(key)`, and the part of each group's `cost_usd` that deleted experiments spent (0.0
@@ -230,7 +241,9 @@ class Costs(CostSummary):
         unsent: cells never sent; to_retry: cells that failed, which the next run sends again (its
         budget stop counts both as not sent); to_send_usd: both's estimate. used_pct is spend /
         budget; would_exceed says to_send_usd does not fit in what is left (None for an experiment
-        without a budget). In-doubt cells (in_doubt_usd) are asked about first, not sent again.
+        without a budget, whose budget_usd, remaining_usd and used_pct are NaN: numbers, for
+        arithmetic; `readable(costs.budget())` shows them as "no budget set" and blanks). In-doubt
+        cells (in_doubt_usd) are asked about first, not sent again.
 
         A budget holds for every request of its experiment, whenever it was sent: in a view of some
         time (since, until) or some tasks, each experiment with requests in view is shown with its

@@ -132,7 +132,7 @@ def _axes(ax: "Axes | None", size: tuple[float, float]) -> tuple["Figure", "Axes
 
 
 def _usd(x: float, _pos: Any = None) -> str:
-    # format_usd's dollars (cents, or a tenth of a cent where cents would round it away), with
+    # format_usd's dollars (cents, or up to a hundredth of a cent where cents would round it away), with
     # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext
     return format_usd(x).replace("$", "\\$")
 

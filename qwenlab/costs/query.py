@@ -245,6 +245,19 @@ class CostQuery:
         out = frame.groupby(levels, sort=False, dropna=False)[names].sum()
         return out
 
+    def axis_values(self, level: str) -> dict[str, Any] | None:
+        """The values behind the labels of a `by()` level that is a sweep axis ("on" -> True),
+        labelled as `_key` labels them (over every experiment in view that swept it: distinct
+        values read distinctly there); None for a built-in key, whose labels are its values."""
+        swept = swept_axis(level, BUILTIN_KEYS)
+        if swept is None:
+            return None
+        infos = [e.axes[swept] for e in self.view.experiments().values() if swept in e.axes]
+        if not infos:
+            return None
+        merged = merged_axis(infos)
+        return {merged.label(v): v for v in merged.values}
+
     def grouped(self, keys: Sequence[str]) -> "pd.DataFrame":
         reads = self.view.reads(_named(keys), rollup_read(ROLLUP_SUMS, _by_setting(keys)), dict(TASK_SUMS),
                             [("tasks t", {"images": IMAGES_SQL}), (HISTORY_SOURCE, {"images": "0"})])

@@ -1,5 +1,6 @@
 """What a `Costs` view says in words: its totals, the notes a reader must know, the headline and
-the summary; and `format_table`, a frame as the terminal text they are printed in.
+the summary; `readable`, a frame as a person reads it, and `format_table`, as the terminal
+text they are printed in.
 
     print(costs.summary())     # the headline, the table per experiment, and every note
     costs.notes()              # ["3 requests ran on qwenlab's offline emulator, not on Runware: ...", ...]
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.terminal import table_text
-from ..core.values import count_of
+from ..core.values import count_of, format_usd, format_usd_column, is_missing
 from ..store.organize import DELETED_PREFIX
 from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
 from .prices import PRICE_TOLERANCE_USD
@@ -25,7 +26,7 @@ from .view import CostView
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CostSummary", "format_table", "bound_words"]
+__all__ = ["CostSummary", "format_table", "readable", "bound_words"]
 
 EMULATED = "emulated by qwenlab's offline emulator (nothing paid)"
 
@@ -64,29 +65,29 @@ class CostSummary:
         for _, r in prices.iterrows():
             if r["differing_images"]:
                 lo, hi = r["api_min_usd"], r["api_max_usd"]
-                charged = f"${lo:.4f}" if abs(hi - lo) <= PRICE_TOLERANCE_USD else f"${lo:.4f} to ${hi:.4f}"
+                charged = format_usd(lo) if abs(hi - lo) <= PRICE_TOLERANCE_USD else f"{format_usd(lo)} to {format_usd(hi)}"
                 out.append(f"the API's cost differs from the description's price for {int(r['differing_images'])} of "
                            f"{count_of(int(r['api_images']), 'image')} of {r['model']} sent {r['first_at'][:10]} to {r['last_at'][:10]}: "
-                           f"it charged {charged} per image where ${r['price_usd']:.4f} was recorded "
+                           f"it charged {charged} per image where {format_usd(r['price_usd'])} was recorded "
                            f"({_signed(r['api_minus_price_usd'])} in all); the costs above are the API's. If Runware's price "
                            "changed, add a dated [[prices]] entry to the model description.")
             if r["description_changed"]:
-                out.append(f"the description of {r['model']} now gives ${r['description_usd']:.4f} per image for "
-                           f"{r['first_at'][:10]}, where ${r['price_usd']:.4f} was recorded when the requests were sent; "
+                out.append(f"the description of {r['model']} now gives {format_usd(r['description_usd'])} per image for "
+                           f"{r['first_at'][:10]}, where {format_usd(r['price_usd'])} was recorded when the requests were sent; "
                            "past costs keep the recorded price.")
         if t["estimate_usd"] > 0:
             lost = t["failed_estimate_usd"]
-            out.append(f"${t['estimate_usd']:.4f} is estimated from the description's price: the API reported no cost "
+            out.append(f"{format_usd(t['estimate_usd'])} is estimated from the description's price: the API reported no cost "
                        "for those tasks (was includeCost turned off?)"
-                       + (f"; ${lost:.4f} of it for failed requests whose images were made (so paid for) and not "
+                       + (f"; {format_usd(lost)} of it for failed requests whose images were made (so paid for) and not "
                           "downloaded, counted until a run fetches them (see .failed())." if lost > 0 else "."))
         charged = round(t["failed_usd"] - t["failed_estimate_usd"], 6)  # the API's numbers, not qwenlab's estimates
         if charged > 0:
-            out.append(f"failed requests were charged ${charged:.4f} by the API (see .failed()).")
+            out.append(f"failed requests were charged {format_usd(charged)} by the API (see .failed()).")
         if t["in_doubt_usd"] > 0:
             n = int(t["in_doubt"])
             out.append(f"{n} {'request is' if n == 1 else 'requests are'} in doubt (sent, no answer logged): their estimate "
-                       f"${t['in_doubt_usd']:.4f} is counted; run the experiment again to recover them (one given up "
+                       f"{format_usd(t['in_doubt_usd'])} is counted; run the experiment again to recover them (one given up "
                        "and sent anew with resend_in_doubt stays counted: it may have been paid for).")
         b = self.budget()  # each experiment's whole spend, in a view of some time or tasks too
         whole_view = self.since is None and self.until is None and self.task_ids is None
@@ -94,12 +95,12 @@ class CostSummary:
         imported = self._imported_in(spent)
         if imported:
             names = ", ".join(repr(n) for n in imported)
-            out.append(f"${sum(imported.values()):.4f} of this was spent in other logs: {len(imported)} "
+            out.append(f"{format_usd(sum(imported.values()))} of this was spent in other logs: {len(imported)} "
                        f"{'experiment' if len(imported) == 1 else 'experiments'} imported from bundles ({names}); "
                        "Costs(imported=False) (`qwenlab costs --no-imported`) leaves them out.")
         # a view of some tasks (a report of part of an experiment) says what the whole cost apart
         for name, r in b[b["remaining_usd"] < -PRICE_TOLERANCE_USD].iterrows() if self.task_ids is None else ():
-            out.append(f"experiment {name!r} spent ${r['cost_usd']:.4f}, over its budget of ${r['budget_usd']:.2f}.")
+            out.append(f"experiment {name!r} spent {format_usd(r['cost_usd'])}, over its budget of {format_usd(r['budget_usd'])}.")
         return out
 
     def imported_spend(self) -> dict[str, float]:
@@ -125,7 +126,7 @@ class CostSummary:
             its, them = ("its", "it") if n == 1 else ("their", "them")
             images = "image is" if int(sent.loc["emulator", "images"]) == 1 else "images are"
             out.append(f"{n} {'request' if n == 1 else 'requests'} ran on qwenlab's offline emulator, not on Runware: {its} "
-                       f"${t['emulated_usd']:.4f} is emulated (what Runware would charge; nothing was paid) and {its} {images} "
+                       f"{format_usd(t['emulated_usd'])} is emulated (what Runware would charge; nothing was paid) and {its} {images} "
                        f"synthetic. by('backend') (`qwenlab costs --by backend`) keeps {them} apart.")
         if sent is not None and "unknown" in sent.index:
             row = sent.loc["unknown"]
@@ -154,8 +155,8 @@ class CostSummary:
         # grouped by experiment and an axis too, the experiments without the axis have no row, and
         # "by experiment, every task has a row" would be read as these rows being the whole
         alone = " alone" if "experiment" in levels else ""
-        return (f"the rows cover {tasks} of {count_of(int(t['tasks']), 'task')} (${cost:.4f} of ${t['cost_usd']:.4f}): {swept}; the "
-                f"other {rest} {'task' if rest == 1 else 'tasks'} (${t['cost_usd'] - cost:.4f}{self._without(axes)}) "
+        return (f"the rows cover {tasks} of {count_of(int(t['tasks']), 'task')} ({format_usd(cost)} of {format_usd(t['cost_usd'])}): {swept}; the "
+                f"other {rest} {'task' if rest == 1 else 'tasks'} ({format_usd(t['cost_usd'] - cost)}{self._without(axes)}) "
                 f"{'is' if rest == 1 else 'are'} left out (by experiment{alone}, every task has a row)")
 
     def _without(self, axes: list[str]) -> str:
@@ -204,17 +205,17 @@ class CostSummary:
         `per_experiment`: `by("experiment")`, where the caller has it already."""
         t = totals or self.totals()
         where = self.scope()
-        parts = [f"${t['api_usd']:.4f} reported by the API"] if t["api_usd"] or not t["emulated_usd"] else []
+        parts = [f"{format_usd(t['api_usd'])} reported by the API"] if t["api_usd"] or not t["emulated_usd"] else []
         if t["emulated_usd"]:
-            parts.append(f"${t['emulated_usd']:.4f} {EMULATED}")
+            parts.append(f"{format_usd(t['emulated_usd'])} {EMULATED}")
         if t["estimate_usd"]:
-            parts.append(f"${t['estimate_usd']:.4f} estimated")
+            parts.append(f"{format_usd(t['estimate_usd'])} estimated")
         if t["in_doubt_usd"]:
-            parts.append(f"${t['in_doubt_usd']:.4f} in doubt")
+            parts.append(f"{format_usd(t['in_doubt_usd'])} in doubt")
         if not t["tasks"]:  # "$0.0000 ($0.0000 reported by the API)" read as an answer the API gave
             parts = ["no requests in view"]
         return [
-            f"Costs{' (' + '; '.join(where) + ')' if where else ''}: ${t['cost_usd']:.4f} "
+            f"Costs{' (' + '; '.join(where) + ')' if where else ''}: {format_usd(t['cost_usd'])} "
             f"({', '.join(parts)})",
             f"{count_of(int(t['tasks']), 'task')} ({int(t['done'])} done, {int(t['failed'])} failed, {int(t['in_doubt'])} in doubt, "
             f"{int(t['pending'])} not sent), {count_of(int(t['images']), 'image')}" + self._per_image(t, per_experiment),
@@ -227,7 +228,7 @@ class CostSummary:
             return ""
         deleted = self.deleted_usd(per_experiment)
         per = (t["cost_usd"] - deleted) / t["images"]
-        return f", ${per:.4f} per image" + (f" (leaving out ${deleted:.4f} spent by deleted experiments)" if deleted else "")
+        return f", {format_usd(per)} per image" + (f" (leaving out {format_usd(deleted)} spent by deleted experiments)" if deleted else "")
 
     def summary(self) -> str:
         """Totals, the table per experiment, and the notes, as text."""
@@ -243,19 +244,38 @@ class CostSummary:
         return "\n".join(lines)
 
 
+def readable(df: "pd.DataFrame") -> "pd.DataFrame":
+    """A cost frame as a person reads it, in a notebook or a terminal: dollars by `format_usd`'s
+    one rule ("$4.80", "$0.075"; a column with one number of decimals), a percentage or rate as
+    written, a budget not set as "no budget set" and what follows from it (left, used, would
+    exceed) blank, and no NaN or None anywhere. A copy of text: the frame itself keeps numbers
+    for arithmetic (`costs.budget()["remaining_usd"].sum()`).
+
+        readable(costs.budget())      # in a notebook: the budget table, readable
+    """
+    import pandas as pd
+
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        values = list(df[col])
+        if col == "budget_usd":
+            out[col] = format_usd_column(values, missing="no budget set")
+        elif "usd" in col.split("_"):  # cost_usd, usd_per_image, api_usd_per_image
+            out[col] = format_usd_column(values)
+        elif col.endswith("_pct") or col == "keep_rate":
+            out[col] = ["" if is_missing(v) else f"{v:g}" for v in values]
+        else:
+            out[col] = ["" if is_missing(v) else v for v in values]
+    return out
+
+
 def format_table(df: "pd.DataFrame") -> str:
-    """A frame as terminal text: dollars with 4 decimals, counts as integers, blanks for NaN."""
-    shown = df.copy()
-    for col in shown.columns:
-        if col.endswith("_usd") or col.startswith("usd_"):
-            shown[col] = [("" if v != v else f"${v:,.4f}") for v in shown[col]]
-        elif col.endswith("_pct") or col in ("keep_rate",):
-            shown[col] = [("" if v != v else f"{v:g}") for v in shown[col]]
-    return table_text(shown, {"max_rows": 1000, "max_columns": 50, "width": 200, "max_colwidth": 60}, na_rep="")
+    """A frame as terminal text: `readable`'s dollars and blanks, counts as integers."""
+    return table_text(readable(df), {"max_rows": 1000, "max_columns": 50, "width": 200, "max_colwidth": 60})
 
 
 def _signed(usd: float) -> str:
-    return f"{'+' if usd >= 0 else '-'}${abs(usd):.4f}"
+    return f"{'+' if usd >= 0 else '-'}{format_usd(abs(usd))}"
 
 
 def bound_words(name: str, bound: str, period: str | None = None) -> str:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 from ..secrets import redact
 from .protocol import Protocol, parse_body, redact_body, timeout_answer
 from .records import RequestLog, RequestRecord
@@ -299,5 +299,5 @@ Nothing is sent anywhere and nothing is paid; the costs it reports are what Runw
 getResponse, imageUpload, ping) with <code>Authorization: Bearer &lt;any key&gt;</code>.</p>
 <p>Faults: <code>{html.escape(faults.summary())}</code>. Safety test: with <code>safety.checkContent</code>
 on, a prompt containing <code>{NSFW_TRIGGER}</code> is flagged <code>NSFWContent: true</code>.</p>
-<p>Charged so far: {count_of(len(ledger), 'image')}, ${ledger.total():.3f} (emulated).</p>
+<p>Charged so far: {count_of(len(ledger), 'image')}, {format_usd(ledger.total())} (emulated).</p>
 </body></html>"""

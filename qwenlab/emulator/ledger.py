@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 
 __all__ = ["Charge", "Ledger"]
 
@@ -90,4 +90,4 @@ class Ledger:
             return len(self._charges)
 
     def __repr__(self) -> str:
-        return f"Ledger({count_of(len(self), 'charge')}, ${self.total():.3f})"
+        return f"Ledger({count_of(len(self), 'charge')}, {format_usd(self.total())})"

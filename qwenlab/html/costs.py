@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 from ..costs.frames import Costs
 from ..costs.labels import axis_key
 from ..errors import UnknownAxisError, UnknownCostKeyError
@@ -56,7 +56,7 @@ def request_costs(frame: "pd.DataFrame") -> dict[int, str]:
         said = {"estimate": "estimate", "in_doubt": "in doubt: estimate"}.get(source, "")
         earlier = float(before["cost"].fillna(0).sum())
         if earlier:
-            said = "; ".join(filter(None, [said, f"${earlier:,.4f} of it for {count_of(len(before), 'earlier attempt')}"]))
+            said = "; ".join(filter(None, [said, f"{format_usd(earlier)} of it for {count_of(len(before), 'earlier attempt')}"]))
         out[int(task_id)] = fmt(total, "usd") + (f" <span class=\"muted\">({esc(said)})</span>" if said else "")
     return out
 
@@ -82,7 +82,7 @@ def costs_section(experiment: "ExperimentRecord", catalog: Catalog, where: Mappi
         out.append(f"<p class=\"muted\">note: {esc(note)}</p>")
     if where:
         t = whole.totals()
-        said = (f"note: this report shows part of the experiment; the whole cost ${t['cost_usd']:.4f} over "
+        said = (f"note: this report shows part of the experiment; the whole cost {format_usd(t['cost_usd'])} over "
                 f"{count_of(int(t['tasks']), 'task')} and {count_of(int(t['images']), 'image')} (qwenlab costs).")
         out.append(f"<p class=\"muted\">{esc(said)}</p>")
     return "".join(out)

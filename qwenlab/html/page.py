@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable, Sequence
 
-from ..core.values import is_missing
+from ..core.values import format_usd, is_missing
 from ..secrets import redact
 from .viewer import VIEWER_CSS, lightbox_html, script_hash, script_tag
 
@@ -77,11 +77,11 @@ def esc(value: Any) -> str:
 
 
 def fmt(value: Any, kind: str = "") -> str:
-    """A number or value as table text (escaped): money with 4 decimals, seconds with 2."""
+    """A number or value as table text (escaped): money as `format_usd` writes it, seconds with 2."""
     if is_missing(value):
         return ""
     if kind == "usd" and isinstance(value, (int, float)):
-        return f"${value:,.4f}"
+        return format_usd(value)
     if kind == "s" and isinstance(value, (int, float)):
         return f"{value:.2f} s"
     if isinstance(value, float):

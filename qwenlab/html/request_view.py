@@ -10,7 +10,7 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..core.values import is_missing
+from ..core.values import format_usd, is_missing
 from ..store.axes import names_axis
 from ..store.log import AWAITED, IN_DOUBT
 from ..sweeps.cellwork import IN_DOUBT_ADVICE
@@ -104,7 +104,7 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
 def _money(value: Any) -> str | None:
     if is_missing(value):
         return None
-    return f"${float(value):.4f}"
+    return format_usd(float(value))
 
 
 def _json(text: Any) -> Any:

@@ -233,7 +233,7 @@ class ExperimentRecord:
         if self.budget_usd is not None and self.cost > self.budget_usd + 1e-9:
             # a price raised more than the budget's reservation allows for, or a budget set below
             # what was spent already (lowered, or a sweep file's given to an experiment that had none)
-            budget += (f", OVER by ${self.cost - self.budget_usd:.3f} (spent before the budget was set or lowered to it, "
+            budget += (f", OVER by {format_usd(self.cost - self.budget_usd)} (spent before the budget was set or lowered to it, "
                        "or charged above the estimate: `qwenlab costs` notes those)")
         where = prov.headline()
         lines = [

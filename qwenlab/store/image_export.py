@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..caller import warn
 from ..core.shown import shown_as_text
-from ..core.values import count_of, cut_utf8, format_value, without_latin_accents
+from ..core.values import count_of, cut_utf8, format_usd, format_value, without_latin_accents
 from ..errors import ImageError
 from ..paths import reserved_on_windows, write_atomic
 from ..secrets import redact, redact_json
@@ -229,7 +229,7 @@ def parameters_text(record: Mapping[str, Any]) -> str:
     settings = {"Seed": record.get("seed"), "Size": f"{record.get('width')}x{record.get('height')}",
                 "Model": record.get("model"), **{k: v for k, v in (record.get("labels") or {}).items()
                                                  if k not in ("size", "negativePrompt", "prompt")},
-                "Cost": (f"${record['cost_usd']:.4f}" + (" (emulated)" if record.get("synthetic") else ""))
+                "Cost": (f"{format_usd(record['cost_usd'])}" + (" (emulated)" if record.get("synthetic") else ""))
                 if record.get("cost_usd") is not None else None,
                 "Backend": ("emulator (SYNTHETIC image, drawn by qwenlab's offline emulator)" if record.get("synthetic")
                             else record.get("backend")),

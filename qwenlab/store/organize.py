@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 from ..core.shown import shown_as_text
 from ..core.validation import BROKEN_TEXT, is_unicode_text
-from ..core.values import count_of
+from ..core.values import count_of, format_usd
 from ..errors import ConfirmationRequiredError, ExperimentBusyError, ExperimentConflictError
 from ..paths import remove_if_empty
 from ..secrets import refuse_secret
@@ -177,7 +177,7 @@ class Deletion:
                 f"{'them' if n != 1 else 'it'} by hand: "
                 + ", ".join(self.files_left[:3]) + (", ..." if n > 3 else "")) if n else ""
         return (f"deleted {self.name!r}: {count_of(self.images, 'image')}, {count_of(self.files_removed, 'file')} removed{shared}; "
-                f"its spend (${self.spent_usd:.4f}) stays in the cost history as {self.kept_as!r}{self._elsewhere()}{left}")
+                f"its spend ({format_usd(self.spent_usd)}) stays in the cost history as {self.kept_as!r}{self._elsewhere()}{left}")
 
     def _elsewhere(self) -> str:
         """For an imported copy: that its spend was made in another log, and what leaves it out. Its

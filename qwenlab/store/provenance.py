@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ..core.values import format_usd
+
 __all__ = ["Provenance", "EMULATOR", "RUNWARE", "UNKNOWN", "UNREACHED", "UNREACHED_SQL", "backend_label", "is_unreached"]
 
 EMULATOR, RUNWARE, UNKNOWN = "emulator", "runware", "unknown"
@@ -164,7 +166,7 @@ class Provenance:
         """An experiment's spend in words: "$0.600 emulated (nothing paid)", "$0.600 spent, $0.300 of
         it emulated (nothing paid)", or "$0.600 spent"."""
         if self.kind == EMULATOR:
-            return f"${cost_usd:.3f} emulated (nothing paid)"
+            return f"{format_usd(cost_usd)} emulated (nothing paid)"
         if self.emulator:
-            return f"${cost_usd:.3f} spent, ${self.emulated_usd:.3f} of it emulated (nothing paid)"
-        return f"${cost_usd:.3f} spent"
+            return f"{format_usd(cost_usd)} spent, {format_usd(self.emulated_usd)} of it emulated (nothing paid)"
+        return f"{format_usd(cost_usd)} spent"

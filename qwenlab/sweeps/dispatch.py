@@ -263,7 +263,7 @@ class Dispatch:
         self._learn_price(job, out)
         if out.status == "refused":
             self.refused += 1
-            self.reason = (f"budget: another run of this experiment spent part of its ${self.budget.limit:.2f} meanwhile, "
+            self.reason = (f"budget: another run of this experiment spent part of its {format_usd(self.budget.limit)} meanwhile, "
                            f"and what is left does not cover the next cell; {count_of(len(self.queue) + self.refused, 'cell')} not sent by this run "
                            "(the other may have sent some). "
                            "Raise the budget (--budget for qwenlab run, budget_usd= in Python) and run again to send them")
@@ -275,8 +275,8 @@ class Dispatch:
         if job.paid and out.status == "failed" and isinstance(out.error, BudgetExceededError):
             # charged, its images not to be had from the server, and the budget cannot buy it again
             self.reason = self.reason or (
-                f"budget: a cell paid for whose images the server no longer gives needs ${job.cell.estimated_cost:.3f} "
-                f"to be bought again, and ${self.budget.remaining or 0.0:.3f} of {format_usd(self.budget.limit)} is left; "
+                f"budget: a cell paid for whose images the server no longer gives needs {format_usd(job.cell.estimated_cost)} "
+                f"to be bought again, and {format_usd(self.budget.remaining or 0.0)} of {format_usd(self.budget.limit)} is left; "
                 "not sent. Raise the budget (--budget for qwenlab run, budget_usd= in Python) and run again to send it")
         else:
             self.held_back += isinstance(out.error, BudgetExceededError)  # in doubt, not resent for want of budget
@@ -324,7 +324,7 @@ class Dispatch:
         else:
             return
         if ratio > 1 + 1e-6:
-            self.bar.write(f"the API charged ${out.cost:.4f} for a cell estimated at ${estimate:.4f} (the model description's "
+            self.bar.write(f"the API charged {format_usd(out.cost)} for a cell estimated at {format_usd(estimate)} (the model description's "
                            f"price): the budget now reserves {self.budget.markup:.2f}x each cell's estimate")
 
     def _result(self) -> tuple[str, str | None, BaseException | None]:
@@ -379,7 +379,7 @@ def _budget_stop(budget: Budget, spent_before: float, need: float, held: str, qu
         return (f"budget: {format_usd(limit)} is below the {format_usd(spent_before)} the experiment had cost before this "
                 f"run (a budget counts all it has cost, what it spent before the budget was set too); {unsent} not sent. {fix}")
     left = budget.remaining or 0.0
-    return f"budget: the next cell needs ${need:.3f} and ${left:.3f} of {format_usd(limit)} is left{held}; {unsent} not sent. {fix}"
+    return f"budget: the next cell needs {format_usd(need)} and {format_usd(left)} of {format_usd(limit)} is left{held}; {unsent} not sent. {fix}"
 
 
 def _next_finished(finished: "queue.SimpleQueue[cf.Future[Outcome]]") -> cf.Future[Outcome]:

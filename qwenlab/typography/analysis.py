@@ -20,7 +20,7 @@ import math
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, percent, share_mean_interval, wilson_interval
-from ..core.values import format_value
+from ..core.values import format_usd, format_value
 from ..errors import UnknownAxisError
 from ..store.axes import AXIS_INFO, names_axis
 from .scores import text_scores
@@ -166,7 +166,7 @@ def axis_lines(scores: "pd.DataFrame | ExperimentRecord | str", axis: str) -> li
         if not r.correct:  # not "$inf per correctly rendered image"
             lines.append(f"  {value}: no image rendered correctly (0/{r.images}), so no cost per correct image")
             continue
-        hi = f"{r.hi:.3f}" if r.hi != math.inf else "no bound"
-        lines.append(f"  {value}: ${r.cost_per_correct:.3f} per correctly rendered image [{r.lo:.3f}, {hi}] "
+        hi = format_usd(r.hi) if r.hi != math.inf else "no bound"
+        lines.append(f"  {value}: {format_usd(r.cost_per_correct)} per correctly rendered image [{format_usd(r.lo)}, {hi}] "
                      f"({r.correct}/{r.images} correct)")
     return lines

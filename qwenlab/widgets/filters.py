@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..core.values import present
+from ..core.values import format_usd, present
 from ..store.log import AWAITED, IN_DOUBT, status_word
 from .require import require_ipywidgets
 
@@ -94,9 +94,9 @@ class EntryFilters:
             under = [c for c in costs if c <= max_cost + 1e-9]
             if not under:
                 raise ValueError(f"max_cost: no image of this experiment costs ${max_cost} or less; the cheapest "
-                                 f"cost ${min(costs, default=0.0):.4f} (pass a larger max_cost, or none)")
+                                 f"cost {format_usd(min(costs, default=0.0))} (pass a larger max_cost, or none)")
             cost_value = str(max(under))
-        _set_options(self.cost, [("any", ALL)] + [(f"${c:.4f}", str(c)) for c in costs], cost_value)
+        _set_options(self.cost, [("any", ALL)] + [(f"{format_usd(c)}", str(c)) for c in costs], cost_value)
         self.score.layout.display = "flex" if badges else "none"
 
     def observe(self, callback: Callable[[Any], None]) -> None:

@@ -386,7 +386,8 @@ def test_json_answers_without_a_log_check_their_options_as_with_one(absent: Path
     A script learned of its typo only once a log existed. Each is now refused as with an empty log."""
     bad = [["costs", "--json", "--by", "nope"], ["costs", "--json", "--by", "experiment,nope"],
            ["costs", "--json", "--since", "2026-02-01", "--until", "2026-01-01"],
-           ["costs", "--json", "--tag", "nope"], ["search", "--raw", "(", "--json"], ["search", "--raw", "AND", "--json"]]
+           ["costs", "--json", "--tag", "nope"], ["logs", "--json", "--tag", "nope"], ["search", "--json", "--tag", "nope"],
+           ["search", "--raw", "(", "--json"], ["search", "--raw", "AND", "--json"]]
     without = {tuple(args): qwenlab(*args) for args in bad}
     assert not absent.exists()
     empty = tmp_path / "empty"  # the same options against a log with nothing in it

@@ -67,3 +67,17 @@ def test_judgements_json_is_one_list_and_empty_without_judgements(emulator, data
     rows = _document(out.stdout)
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [
         ("overall", "on", 1), ("overall", "off", 0), ("text correct", "on", 0), ("text correct", "off", 1)]
+
+
+def test_costs_json_carries_an_axis_s_values_and_the_table_its_labels(emulator, data_dir: Path) -> None:
+    """`costs --json --by promptExtend` gave "on"/"off", the labels a table shows: a script
+    matching the sweep's true/false found no row."""
+    run_sweep(emulator, data_dir, name="posters", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["costs", "--by", "promptExtend,size", "--json"])
+    assert out.exit_code == EXIT_OK, out.output
+    assert [r["promptExtend"] for r in _document(out.stdout)["rows"]] == [True, False]
+    kept = runner.invoke(cli, ["costs", "--by", "promptExtend", "--kept", "1", "--json"])
+    assert [r["promptExtend"] for r in _document(kept.stdout)["rows"]] == [True, False], kept.output
+    table = runner.invoke(cli, ["costs", "--by", "promptExtend"]).output.splitlines()
+    assert [line.split()[0] for line in table if line.split()[:1] in (["on"], ["off"])] == ["on", "off"], table

@@ -61,7 +61,7 @@ def test_logs_shows_an_experiment_without_a_budget_as_a_dash(emulator, data_dir:
         db.execute("UPDATE experiments SET budget_usd = 2.5 WHERE id = ?", [budgeted.id])
     out = CliRunner().invoke(cli, ["logs"])
     rows = {line.split()[0]: line.split() for line in out.output.splitlines()[1:] if line.split()}
-    assert rows["open"][header.index("budget_usd")] == "-" and rows["capped"][header.index("budget_usd")] == "2.5"
+    assert rows["open"][header.index("budget_usd")] == "-" and rows["capped"][header.index("budget_usd")] == "$2.50"
     assert "NaN" not in out.output and "None" not in out.output
     data = {r["name"]: r for r in json.loads(CliRunner().invoke(cli, ["logs", "--json"]).output)}
     assert data["open"]["budget_usd"] is None and data["capped"]["budget_usd"] == 2.5
@@ -79,7 +79,7 @@ def test_logs_of_an_experiment_shows_what_a_task_lacks_as_a_dash(emulator, data_
     cell = {r[1]: dict(zip(header, r)) for r in rows}
     for word in ("None", "<NA>", "NaN"):
         assert word not in out.output
-    assert cell["done"]["error_code"] == "-" and cell["done"]["seed"].isdigit() and cell["done"]["cost_usd"] == "0.075"
+    assert cell["done"]["error_code"] == "-" and cell["done"]["seed"].isdigit() and cell["done"]["cost_usd"] == "$0.075"
     assert cell["failed"]["error_code"] == "inferenceError"
     assert cell["failed"]["seed"] == "-" and cell["failed"]["cost_usd"] == "-"
 

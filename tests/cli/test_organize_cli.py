@@ -82,7 +82,7 @@ def test_rename_and_delete_keep_the_cost_totals(two: Path) -> None:
     costs = qwenlab("costs").output
     assert "(deleted) posters-v2" in costs
     # per image over the images still here: noctis's 2, at $0.075 each, not all the spend over them
-    assert "$0.0750 per image (leaving out $0.3000 spent by deleted experiments)" in costs, costs
+    assert "$0.075 per image (leaving out $0.30 spent by deleted experiments)" in costs, costs
     assert "posters-v2" not in qwenlab("logs").output
     assert qwenlab("delete", "noctis", "--yes").exit_code == EXIT_OK
 
@@ -105,13 +105,21 @@ def test_search_prints_images_and_json(two: Path) -> None:
     assert qwenlab("search", "--raw", '"open').exit_code == EXIT_BAD_INPUT
 
 
-def test_search_by_a_tag_no_experiment_has_says_so_with_the_tags_there_are(two: Path) -> None:
-    """`--tag poster` for 'posters' said "no images found", as if the tagged experiments had none."""
+def test_a_tag_no_experiment_has_is_bad_input_in_logs_search_and_costs_alike(two: Path) -> None:
+    """`--tag poster` for 'posters': `costs` refused it (exit 2), while `logs` said "no experiments
+    with tag" and `search` "no images found" with exit 0, so a script could not tell a typo from an
+    empty answer. A tag no experiment has is an unknown name, as an unknown experiment is (exit 2),
+    in all three, with the tags there are; a tag there is that keeps nothing is still an answer."""
     qwenlab("tag", "posters", "posters", "print")
-    typo = qwenlab("search", "--tag", "poster")
-    assert typo.exit_code == EXIT_OK
-    assert typo.output.strip() == "no images found: no experiment has the tag 'poster' (tags: posters, print)"
+    for command in ("logs", "search", "costs"):
+        for args in ([command, "--tag", "poster"], [command, "--tag", "poster", "--json"]):
+            typo = qwenlab(*args)
+            assert typo.exit_code == EXIT_BAD_INPUT, (args, typo.output)
+            assert "Invalid value for '--tag': no experiment has the tag 'poster' (tags: posters, print)" in typo.output
     assert qwenlab("search", "NOCTIS", "--tag", "print").output.strip() == "no images found"  # a tag there is
+    qwenlab("archive", "posters")
+    hidden = qwenlab("logs", "--tag", "print")  # archived, so not listed without --all: said, and no error
+    assert hidden.exit_code == EXIT_OK and "but 1 archived (--all shows them)" in hidden.output, hidden.output
 
 
 def test_costs_by_tag_counts_the_tagged_experiments_archived_ones_too(two: Path) -> None:

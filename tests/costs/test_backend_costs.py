@@ -29,7 +29,7 @@ def test_emulator_costs_are_emulated_not_reported_by_the_api(exp) -> None:
     assert t["emulated_usd"] == pytest.approx(0.6) and t["api_usd"] == 0 and t["cost_usd"] == pytest.approx(0.6)
     head = "\n".join(c.headline(t))
     assert "reported by the API" not in head
-    assert "$0.6000 emulated by qwenlab's offline emulator (nothing paid)" in head
+    assert "$0.60 emulated by qwenlab's offline emulator (nothing paid)" in head
     assert any("ran on qwenlab's offline emulator" in n and "synthetic" in n for n in c.notes(t))
     tasks = c.tasks()
     assert set(tasks["cost_source"]) == {"emulated"} and set(tasks["backend"]) == {"emulator"}
@@ -45,7 +45,7 @@ def test_by_backend_keeps_emulator_runware_and_unknown_apart(exp) -> None:
     assert df.loc["emulator", "emulated_usd"] == pytest.approx(0.3) and df.loc["emulator", "api_usd"] == 0
     assert df.loc["runware", "api_usd"] == pytest.approx(0.3) and df.loc["runware", "emulated_usd"] == 0
     head = c.headline()[0]
-    assert "$0.3000 reported by the API" in head and "$0.3000 emulated" in head
+    assert "$0.30 reported by the API" in head and "$0.30 emulated" in head
     both = c.by(["experiment", "backend"])
     assert both.loc[("emulated", "emulator"), "tasks"] == 4
 
@@ -193,5 +193,5 @@ def test_the_note_of_one_emulated_request_says_its_money_and_image(emulator, dat
     images are synthetic": one request's note in the plural's words."""
     exp = run_sweep(emulator, data_dir, name="one", axes={}, repeats=1, fail_one=False)
     note = next(n for n in Costs(exp.log).notes() if "ran on qwenlab's offline emulator" in n)
-    assert note.startswith("1 request ran on qwenlab's offline emulator, not on Runware: its $0.0750 is emulated")
+    assert note.startswith("1 request ran on qwenlab's offline emulator, not on Runware: its $0.075 is emulated")
     assert "and its image is synthetic" in note and "their" not in note, note

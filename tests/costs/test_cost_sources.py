@@ -56,9 +56,9 @@ def _assert_estimated(costs: Costs) -> None:
     assert costs.tasks()["cost_source"].tolist() == ["estimate"]
     assert costs.failed()[["cost_usd", "cost_source"]].values.tolist() == [[pytest.approx(ESTIMATE), "estimate"]]
     headline = costs.headline()[0]
-    assert "reported by the API" not in headline.replace("$0.0000 reported by the API", "") and "$0.0750 estimated" in headline
+    assert "reported by the API" not in headline.replace("$0.00 reported by the API", "") and "$0.075 estimated" in headline
     notes = " ".join(costs.notes())
-    assert "by the API" not in notes and "$0.0750 is estimated" in notes
+    assert "by the API" not in notes and "$0.075 is estimated" in notes
 
 
 def test_an_estimated_charge_of_a_failed_task_is_not_reported_by_the_api(data_dir: Path) -> None:
@@ -78,7 +78,7 @@ def test_the_cli_shows_the_estimated_charge_as_an_estimate(data_dir: Path, monke
     assert answer["totals"]["api_usd"] == 0 and answer["totals"]["estimate_usd"] == pytest.approx(ESTIMATE)
     assert answer["rows"][0]["api_usd"] == 0 and answer["rows"][0]["estimate_usd"] == pytest.approx(ESTIMATE)
     text = CliRunner().invoke(cli, ["costs"]).output
-    assert "$0.0750 estimated" in text and "$0.0750 reported by the API" not in text
+    assert "$0.075 estimated" in text and "$0.075 reported by the API" not in text
 
 
 def test_a_retried_estimated_charge_stays_an_estimate_in_the_history(data_dir: Path) -> None:
@@ -108,9 +108,9 @@ def test_the_report_shows_the_estimated_charge_as_an_estimate(data_dir: Path, tm
     lab = Lab(data_dir, client=lambda: pytest.fail("nothing here may connect"))
     page = lab.experiment("nocost").export(tmp_path / "report.html").read_text(encoding="utf-8")
     costs = page[page.index('id="costs"'):page.index('id="ratings"')]
-    assert "$0.0750 estimated" in costs and "$0.0750 reported by the API" not in costs
-    assert "charged $0.0750 by the API" not in page
-    assert "$0.0750 <span class=\"muted\">(estimate)</span>" in page  # the request's own row
+    assert "$0.075 estimated" in costs and "$0.075 reported by the API" not in costs
+    assert "charged $0.075 by the API" not in page
+    assert "$0.075 <span class=\"muted\">(estimate)</span>" in page  # the request's own row
 
 
 def test_datasette_gives_the_estimated_charge_apart_from_the_api_s_numbers(data_dir: Path) -> None:

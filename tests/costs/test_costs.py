@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from qwenlab.cli import cli
 from qwenlab.core.model import get_model, register_model
-from qwenlab.core.values import format_value
+from qwenlab.core.values import format_usd, format_value
 from qwenlab.costs import Costs
 from qwenlab.errors import ExperimentNotFoundError, UnknownCostKeyError
 from qwenlab.store.log import Log
@@ -175,7 +175,7 @@ def test_failed_tasks_are_shown_and_cost_nothing_unless_charged(known: Log) -> N
     assert sorted(charged["cost_usd"]) == pytest.approx([0.030, 0.075])
     assert set(failed["retried"]) == {0, 1}
     assert (failed["error_code"] == "inferenceError").all()
-    assert any("failed requests were charged $0.1050" in n for n in costs.notes())
+    assert any("failed requests were charged $0.105" in n for n in costs.notes())
     tasks = costs.tasks()
     t5 = tasks[tasks["task_id"] == known.task_ids[5]].iloc[0]  # type: ignore[attr-defined]
     assert (t5["cost"], t5["cost_source"]) == (0.0, "none")
@@ -200,7 +200,7 @@ def test_an_api_cost_that_differs_from_the_price_is_said(known: Log) -> None:
     assert (pro["api_min_usd"], pro["api_max_usd"]) == (0.075, 0.080)
     note = next(n for n in costs.notes() if "differs from the description's price" in n)
     assert "for 1 of 3 images of alibaba:qwen-image@2.0-pro sent 2026-03-01 to 2026-03-04" in note
-    assert "charged $0.0750 to $0.0800 per image where $0.0750 was recorded (+$0.0050 in all)" in note
+    assert "charged $0.075 to $0.08 per image where $0.075 was recorded (+$0.005 in all)" in note
     assert note in costs.summary()
 
 
@@ -230,7 +230,7 @@ def test_changing_a_price_in_the_description_does_not_rewrite_past_costs(known: 
         assert after.equals(before)
         prices = Costs(known).price_changes()
         assert list(prices[prices["model"] == BASE]["description_changed"]) == [True, True]
-        assert any("now gives $0.0500 per image" in n and "past costs keep the recorded price" in n for n in Costs(known).notes())
+        assert any("now gives $0.05 per image" in n and "past costs keep the recorded price" in n for n in Costs(known).notes())
     finally:
         register_model(shipped)
 
@@ -347,7 +347,7 @@ def test_spend_against_budget(known: Log) -> None:
 
 def test_over_budget_is_noted(known: Log) -> None:
     known.update_experiment(known.experiment("alpha")["id"], budget_usd=0.40)
-    assert any("'alpha' spent $0.4550, over its budget of $0.40" in n for n in Costs(known).notes())
+    assert any("'alpha' spent $0.455, over its budget of $0.40" in n for n in Costs(known).notes())
 
 
 def test_a_budget_is_held_against_the_whole_experiment_in_a_window_of_time(known: Log) -> None:
@@ -364,7 +364,7 @@ def test_a_budget_is_held_against_the_whole_experiment_in_a_window_of_time(known
     assert window.by("experiment").loc["alpha", "cost_usd"] == pytest.approx(0.150)  # in the window: $0.075 + $0.075
     assert Costs(known, task_ids=[known.task_ids[6]]).budget().loc["alpha", "remaining_usd"] == pytest.approx(0.045)  # type: ignore[attr-defined]
     known.update_experiment(known.experiment("alpha")["id"], budget_usd=0.40)
-    assert any("'alpha' spent $0.4550, over its budget of $0.40" in n for n in window.notes())
+    assert any("'alpha' spent $0.455, over its budget of $0.40" in n for n in window.notes())
 
 
 def test_cost_per_kept_image_counts_every_attempt(known: Log) -> None:
@@ -783,9 +783,9 @@ def test_summary_and_html(known: Log) -> None:
     task(known, experiment(known, "<b>x</b>", {}), {"repeat": 0})  # a user's name, and a cell not sent
     c = Costs(known)
     text = c.summary()
-    assert text.startswith("Costs: $0.6150 ($0.4650 reported by the API, $0.0750 estimated, $0.0750 in doubt)")
+    assert text.startswith("Costs: $0.615 ($0.465 reported by the API, $0.075 estimated, $0.075 in doubt)")
     assert "13 tasks (7 done, 3 failed, 1 in doubt, 2 not sent), 8 images" in text
-    assert "1 request is in doubt" in text and "$0.0750 is estimated" in text
+    assert "1 request is in doubt" in text and "$0.075 is estimated" in text
     assert repr(c) == text
     html = c._repr_html_()
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
@@ -797,7 +797,7 @@ def test_a_summary_of_one_task_says_task_and_image_not_tasks_and_images(tmp_path
     send(log, t, at("2026-03-01", 11))
     finish(log, t, at("2026-03-01"), [0.080])  # the API charged more than the description's price
     text = Costs(log).summary()
-    assert "1 task (1 done, 0 failed, 0 in doubt, 0 not sent), 1 image, $0.0800 per image" in text, text
+    assert "1 task (1 done, 0 failed, 0 in doubt, 0 not sent), 1 image, $0.08 per image" in text, text
     assert "for 1 of 1 image of alibaba:qwen-image@2.0-pro sent 2026-03-01 to 2026-03-01" in text
 
 
@@ -810,7 +810,7 @@ def test_an_empty_log(tmp_path: Path) -> None:
     assert c.per_kept_image(min_score=4).empty
     assert c.notes() == []
     # it said "$0.0000 ($0.0000 reported by the API)", as if the API had answered
-    assert c.summary().splitlines()[0] == "Costs: $0.0000 (no requests in view)"
+    assert c.summary().splitlines()[0] == "Costs: $0.00 (no requests in view)"
 
 
 def test_costs_opens_a_log_a_lab_or_a_path(known: Log, data_dir: Path) -> None:
@@ -848,9 +848,9 @@ def known_default(known: Log, data_dir: Path) -> Path:
 def test_cli_prints_the_table(known_default: Path) -> None:
     result = CliRunner().invoke(cli, ["costs"])
     assert result.exit_code == 0, result.output
-    assert "Costs: $0.6150" in result.output
+    assert "Costs: $0.615" in result.output
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith(("alpha", "beta"))}
-    assert "$0.4550" in lines["alpha"] and "$0.1600" in lines["beta"]
+    assert "$0.455" in lines["alpha"] and "$0.16" in lines["beta"]
     assert "note: the API's cost differs" in result.output
 
 
@@ -861,11 +861,11 @@ def test_cli_by_axis_since_and_kept(known_default: Path) -> None:
     # the header totals every task; the rows only alpha's, which swept promptExtend: a note says so
     alpha, everything = TRUTH["alpha"]["cost_usd"], TOTAL
     assert (f"note: the rows cover 8 of {TRUTH['alpha']['tasks'] + TRUTH['beta']['tasks']} tasks "
-            f"(${alpha:.4f} of ${everything:.4f}): by promptExtend, only the experiments that swept it") in out
+            f"({format_usd(alpha)} of {format_usd(everything)}): by promptExtend, only the experiments that swept it") in out
     assert "rows cover" not in CliRunner().invoke(cli, ["costs", "--by", "experiment"]).output
     assert "rows cover" not in CliRunner().invoke(cli, ["costs", "--by", "size"]).output
     out = CliRunner().invoke(cli, ["costs", "--by", "day", "--since", "2026-04-01"]).output
-    assert "2026-04-01" in out and "2026-03-10" not in out and "Costs (since 2026-04-01): $0.0900" in out
+    assert "2026-04-01" in out and "2026-03-10" not in out and "Costs (since 2026-04-01): $0.09" in out
     out = CliRunner().invoke(cli, ["costs", "--kept", "4", "-e", "alpha"]).output
     assert "$0.2275" in out  # 0.455 / 2 kept
     kept = CliRunner().invoke(cli, ["costs", "--kept", "4", "--by", "promptExtend"]).output
@@ -880,7 +880,7 @@ def test_rows_of_several_keys_say_what_they_leave_out_as_one_key_does(known_defa
     c = Costs(known)
     single, several = c.uncovered(c.by("promptExtend")), c.uncovered(c.by(["experiment", "promptExtend"]))
     for note in (single, several):
-        assert note is not None and "the rows cover 8 of 12 tasks" in note and "($0.1600, of experiment 'beta')" in note, note
+        assert note is not None and "the rows cover 8 of 12 tasks" in note and "($0.16, of experiment 'beta')" in note, note
     assert "(by experiment, every task has a row)" in single and "(by experiment alone, every task has a row)" in several
     out = CliRunner().invoke(cli, ["costs", "--by", "experiment,promptExtend"]).output
     assert f"note: {several}" in out, out
@@ -1022,11 +1022,11 @@ def test_a_view_of_some_tasks_counts_them_and_their_earlier_attempts(known: Log)
     assert (totals["tasks"], totals["done"], totals["failed"], totals["in_doubt"], totals["images"]) == (4, 2, 1, 1, 2)
     assert totals["cost_usd"] == pytest.approx(0.080 + 0.075 + 0.030 + 0.030)
     assert part.by("experiment")["cost_usd"].to_dict() == pytest.approx({"alpha": 0.155, "beta": 0.060})
-    assert part.headline(totals)[0].startswith("Costs (the requests shown): $0.2150 (")
+    assert part.headline(totals)[0].startswith("Costs (the requests shown): $0.215 (")
     assert any("1 request is in doubt" in n for n in part.notes(totals))  # the whole's notes, of the part
     assert part.filter(experiments=["beta"]).totals()["cost_usd"] == pytest.approx(0.060)  # a filter keeps the tasks
     assert Costs(known, task_ids=[]).totals()["tasks"] == 0
-    assert Costs(known, task_ids=[t[1]]).headline()[0].startswith("Costs (1 task chosen): $0.0750")
+    assert Costs(known, task_ids=[t[1]]).headline()[0].startswith("Costs (1 task chosen): $0.075")
     with pytest.raises(TypeError, match="task_ids: whole numbers"):
         Costs(known, task_ids=["alpha"])
 

@@ -68,7 +68,7 @@ def test_cost_by_setting_draws_one_bar_per_axis_value(known: Log, tmp_path: Path
     render(fig, tmp_path / "by-setting.png")
     kept = cost_by_setting(Costs(known), "experiment", min_score=4)
     words = texts(kept)
-    assert "2 kept of 4 rated (4 images), \\$0.228 per kept" in words  # alpha: $0.455 over 2 kept images
+    assert "2 kept of 4 rated (4 images), \\$0.2275 per kept" in words  # alpha: $0.455 over 2 kept images, no part of a cent rounded away
     assert "score >= 4" in kept.axes[0].get_title()
     assert "2 kept of 3 rated (4 images)" in words and "rated unevenly" in kept.axes[0].get_title()  # beta: one unrated
     render(kept, tmp_path / "kept.png")
@@ -113,7 +113,7 @@ def test_a_plot_of_part_of_the_log_says_which_part_and_why_it_is_empty(known: Lo
         fig = plot(march)
         assert "\nsince 2026-03-01; before 2026-03-05 06:00 UTC" in fig.axes[0].get_title(), plot.__name__
         render(fig, tmp_path / f"march-{plot.__name__}.png")
-    assert march.headline()[0].startswith("Costs (since 2026-03-01; before 2026-03-05 06:00 UTC): $0.4550")
+    assert march.headline()[0].startswith("Costs (since 2026-03-01; before 2026-03-05 06:00 UTC): $0.455")
     kept = cost_by_setting(march, "promptExtend", min_score=4).axes[0].get_title()
     assert kept.startswith("Cost by promptExtend, kept: score >= 4\nsince 2026-03-01; before")
     quiet = Costs(known, since="2026-05-01")

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from qwenlab.cli import cli
+from qwenlab.core.values import format_usd
 from qwenlab.emulator import Emulator
 from qwenlab.html.report import export_html, report_html
 from qwenlab.html.viewer import SCRIPT, script_hash
@@ -115,7 +116,7 @@ def test_the_report_shows_grid_requests_costs_ratings_and_thumbnails(exp, tmp_pa
         assert str(seed) in html
     failed = df[df.status == "failed"].iloc[0]
     assert failed.error_code in html
-    assert "$0.0750" in html and f"${exp.cost:,.4f}" in html  # per request and in the totals
+    assert "$0.075" in html and format_usd(exp.cost) in html  # per request and in the totals
     assert "Ratings and blind judgements" in html and "ana" in html and "win rate" in html
     assert "95% interval" in html and "100%" in html  # the one judgement: a win, with its Wilson interval
     assert len(re.findall(r"<tr>", html.split('id="requests"')[1])) == len(df) + 1  # a row per request + header

@@ -72,7 +72,7 @@ def test_each_request_costs_what_the_totals_count(exp, emulator, data_dir: Path)
     rows = _requests(report_html(retried))
     assert sum(_usd(r["cost"]) for r in rows) == pytest.approx(retried.cost) == pytest.approx(4 * 0.075 + 0.02)
     assert [r["cost"] for r in rows if "earlier" in r["cost"]] == [
-        '$0.0950 <span class="muted">($0.0200 of it for 1 earlier attempt)</span>']
+        '$0.095 <span class="muted">($0.02 of it for 1 earlier attempt)</span>']
 
     doubt = run_sweep(emulator, data_dir, name="doubt", repeats=1)
     with sqlite3.connect(doubt.log.path) as db:  # a run killed while the request was on the wire
@@ -81,7 +81,7 @@ def test_each_request_costs_what_the_totals_count(exp, emulator, data_dir: Path)
     rows = _requests(report_html(doubt))
     assert sum(_usd(r["cost"]) for r in rows) == pytest.approx(doubt.cost) == pytest.approx(4 * 0.075)
     in_doubt = [r for r in rows if "in_doubt" in r["status"]]
-    assert len(in_doubt) == 1 and in_doubt[0]["cost"].startswith("$0.0750") and "in doubt" in in_doubt[0]["cost"]
+    assert len(in_doubt) == 1 and in_doubt[0]["cost"].startswith("$0.075") and "in doubt" in in_doubt[0]["cost"]
 
 
 class _Reads:
@@ -108,11 +108,11 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
     html = report_html(exp, where={"size": "512x768"})
     assert _overview(html)["shown"] == "size = 512x768: 2 of its 4 requests"
     costs = html.split('id="costs"')[1].split("</section>")[0]
-    assert "Costs (experiments part; the requests shown: size = 512x768): $0.1500" in costs and "2 tasks (2 done" in costs
-    assert "the whole cost $0.3000 over 4 tasks" in costs  # and where the whole is
+    assert "Costs (experiments part; the requests shown: size = 512x768): $0.15" in costs and "2 tasks (2 done" in costs
+    assert "the whole cost $0.30 over 4 tasks" in costs  # and where the whole is
     rows = {r[0]: r[1:] for r in re.findall(r"<tr><td>(on|off)</td><td[^>]*>(\d+)</td>.*?<td[^>]*>(\$[0-9.]+)</td>",
                                             costs.split("<h3>by promptExtend</h3>")[1])}
-    assert rows == {"on": ("1", "$0.0750"), "off": ("1", "$0.0750")}  # a task each, not the whole's two
+    assert rows == {"on": ("1", "$0.075"), "off": ("1", "$0.075")}  # a task each, not the whole's two
     # the part's words are those of a Costs of its tasks (written apart before, they could drift),
     # notes included: the part said none, not even that its money was the emulator's
     part = Costs(exp.log, experiments="part", task_ids=[int(t) for t in exp.df.loc[exp.df["size"] == "512x768", "task_id"]],
@@ -130,7 +130,7 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
     assert "(n=1)" in scores and "(n=2)" not in scores  # one image of each value shown, not two
 
     whole = report_html(exp)  # the whole experiment's report is as it was
-    assert "Costs (experiments part): $0.3000" in whole and "only in the other size" in whole and "(n=2)" in whole
+    assert "Costs (experiments part): $0.30" in whole and "only in the other size" in whole and "(n=2)" in whole
 
 
 def test_an_image_whose_file_is_damaged_is_said_so_wherever_it_would_show(exp) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from qwenlab import Lab, Sweep
 from qwenlab.api.client import RunwareClient
+from qwenlab.core.values import format_usd
 from qwenlab.costs import Costs
 from qwenlab.errors import BundleError, ExperimentConflictError
 from qwenlab.store.rows import utc_now
@@ -117,13 +118,13 @@ def test_costs_say_what_imported_experiments_spent_elsewhere_and_can_leave_it_ou
     ben.import_bundle(ana.bundle(["posters"], tmp_path / "share.zip").path)
     costs = Costs(ben.log)
     note = [n for n in costs.notes() if "spent in other logs" in n]
-    assert len(note) == 1 and f"${ana_spent['posters']:.4f}" in note[0] and "'posters'" in note[0]
+    assert len(note) == 1 and format_usd(ana_spent['posters']) in note[0] and "'posters'" in note[0]
     own = Costs(ben.log, imported=False)
     assert own.totals()["cost_usd"] == 0 and own.by("experiment").empty
     assert not any("spent in other logs" in n for n in own.notes())
     assert "without experiments imported from bundles" in own.headline()[0]
     result = CliRunner().invoke(cli, ["costs", "--no-imported"], env={"QWENLAB_DATA_DIR": str(ben.data_dir)})
-    assert result.exit_code == 0 and "imported from bundles): $0.0000" in result.output, result.output
+    assert result.exit_code == 0 and "imported from bundles): $0.00" in result.output, result.output
     ben.experiment("posters").delete(confirm=True)  # its spend stays in the history, still not Ben's
     assert Costs(ben.log, imported=False).totals()["cost_usd"] == 0
     assert Costs(ben.log).totals()["cost_usd"] == pytest.approx(ana_spent["posters"])

@@ -92,7 +92,7 @@ def test_an_emulator_experiment_says_its_images_are_synthetic_and_its_costs_emul
     lines = text.splitlines()
     assert lines[1].strip().startswith("SYNTHETIC: run on qwenlab's offline emulator")
     assert "not on Runware" in text and "costs emulated" in text
-    assert "$0.600 emulated (nothing paid)" in text
+    assert "$0.60 emulated (nothing paid)" in text
     assert repr(exp) == text
     html = exp._repr_html_()
     assert "qwenlab-provenance" in html and "SYNTHETIC" in html.split("<table")[0]
@@ -107,7 +107,7 @@ def test_a_runware_experiment_names_its_host(exp) -> None:
     relabel(exp, "runware")
     text = exp.summary()
     assert "SYNTHETIC" not in text and "emulated" not in text
-    assert "run on Runware (api.runware.ai)" in text and "$0.600 spent" in text
+    assert "run on Runware (api.runware.ai)" in text and "$0.60 spent" in text
     assert set(exp.df["cost_source"]) == {"api"}
 
 
@@ -117,7 +117,7 @@ def test_a_mixed_experiment_says_so(exp) -> None:
     assert prov.kind == "mixed" and (prov.emulator, prov.runware) == (4, 4)
     text = exp.summary()
     assert "MIXED: 4 cells ran on qwenlab's offline emulator" in text and "4 on Runware" in text
-    assert "$0.600 spent, $0.300 of it emulated (nothing paid)" in text
+    assert "$0.60 spent, $0.30 of it emulated (nothing paid)" in text
     html = exp._repr_html_()
     assert "MIXED" in html and "<th>backend</th>" in html
 

@@ -253,4 +253,4 @@ def test_the_summary_says_when_the_spend_is_over_the_budget(emulator: Emulator, 
     exp = lab.run(Sweep(prompt=PROMPT, size="256x256", axes={"promptExtend": [True, False]}), name="over", progress=False)
     assert "OVER" not in exp.summary()
     lab.log.update_experiment(exp.id, budget_usd=0.10)
-    assert "of $0.10 budget, OVER by $0.050" in lab.experiment("over").summary()
+    assert "of $0.10 budget, OVER by $0.05" in lab.experiment("over").summary()

@@ -388,7 +388,7 @@ def test_the_experiment_object(emulator: Emulator, make_lab) -> None:
     lab.run(small_sweep(n_quality=1, repeats=1), name="shown", budget_usd=1.0, progress=False)
     exp = lab.experiment("shown")
     text = repr(exp)
-    assert "'shown'" in text and "2/2 cells done" in text and "$0.150 emulated (nothing paid) of $1.00" in text
+    assert "'shown'" in text and "2/2 cells done" in text and "$0.15 emulated (nothing paid) of $1.00" in text
     html = exp._repr_html_()
     assert "<table" in html and "data:image/jpeg;base64," in html and "shown" in html
     assert lab.experiments()["name"].tolist() == ["shown"]

@@ -151,7 +151,7 @@ def test_clicking_a_tile_shows_its_full_request(lab: Lab) -> None:
     assert ex.detail.layout.display != "none" and ex.big.value[:2] == b"\xff\xd8"
     info = ex.info.value
     task = exp.log.task(it.task_id)
-    for expected in (task["task_uuid"], str(it.seed), "$0.0750", "latency", "alibaba:qwen-image@2.0-pro", "256x384",
+    for expected in (task["task_uuid"], str(it.seed), "$0.075", "latency", "alibaba:qwen-image@2.0-pro", "256x384",
                      '&quot;outputQuality&quot;: ' + str(it.value("outputQuality")), "request sent"):
         assert expected in info
     # user text is escaped, never markup
