@@ -164,11 +164,25 @@ class RapidOCREngine:
                 f"{'' if self.memory_arena else ', memory_arena=False'})")
 
     @property
+    def settings(self) -> str | None:
+        """What its readings depend on besides the package, where it is not the default: a
+        `detect_side` of its own (`"detect_side 576-2048"`), so that `score_images` reads again
+        the images read the default way. None for the default: what another `detect_side` read is
+        kept, not read again."""
+        if self.detect_side == DETECT_SIDES:
+            return None
+        return "detect_side rapidocr" if self.detect_side is None else "detect_side {}-{}".format(*self.detect_side)
+
+    @property
     def version(self) -> str:
+        """The package's version, and the settings its readings are made with where they are not
+        the default (stored with each reading)."""
         try:
-            return f"{self.package} {importlib.metadata.version(self.package)}"
+            base = f"{self.package} {importlib.metadata.version(self.package)}"
         except importlib.metadata.PackageNotFoundError:
-            return self.package
+            base = self.package
+        settings = self.settings
+        return base if settings is None else f"{base} ({settings})"
 
     def _take(self) -> Any:
         """A free recogniser: one waiting, a new one while fewer than `workers` exist, else the

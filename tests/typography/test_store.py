@@ -114,6 +114,24 @@ def test_an_engine_with_other_settings_reads_again_what_it_read_before(exp):
     assert score_experiment(exp, FakeEngine("tesseract"), progress=False).attrs["run"].read == 0  # no settings: reused
 
 
+def test_rapidocr_with_a_detect_side_of_its_own_reads_again_and_says_so(exp, rapidocr):
+    """A user who asks for fine print to be found at full size (README: `detect_side=(576, 2048)`)
+    gets every image read that way, not the readings the default made; the default then keeps
+    those readings (they found at least as much)."""
+    from qwenlab.typography.engines import DETECT_SIDES, RapidOCREngine
+
+    assert rapidocr.settings is None and "(" not in rapidocr.version
+    assert RapidOCREngine(detect_side=list(DETECT_SIDES)).settings is None
+    assert RapidOCREngine(detect_side=None).version.endswith("(detect_side rapidocr)")
+    score_experiment(exp, rapidocr, progress=False)
+    full = RapidOCREngine(workers=1, detect_side=(576, 2048))
+    assert score_experiment(exp, full, progress=False).attrs["run"].read == 4
+    versions = {r["engine_version"] for r in exp.log.rows("SELECT engine_version FROM text_readings")}
+    assert len(versions) == 1 and versions.pop().endswith("(detect_side 576-2048)")
+    assert score_experiment(exp, full, progress=False).attrs["run"].read == 0
+    assert score_experiment(exp, rapidocr, progress=False).attrs["run"].read == 0
+
+
 def test_tesseract_s_version_names_the_settings_its_readings_are_made_with(tesseract):
     from qwenlab.typography.engines import TesseractEngine
 
