@@ -222,9 +222,12 @@ class ExperimentConflictError(QwenlabError):
     """An experiment of this name exists with a different sweep. The message says what changed
     (axes added or removed, values added or removed per axis, base-request parameters and
     settings old -> new), how many cells are new, and the fix: a new name, or `extend=True`;
-    `changes` holds those lines (empty for a BackendMismatchError)."""
+    `changes` holds those lines (empty for a BackendMismatchError); `command_line_message`, where
+    set, is the same refusal with the command line's fixes (`--name NEW`, `--extend`), which
+    `qwenlab run` says instead."""
 
     changes: tuple[str, ...] = ()
+    command_line_message: str = ""
 
 
 class BackendMismatchError(ExperimentConflictError):

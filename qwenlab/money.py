@@ -10,9 +10,10 @@ what `--json` prints, stays a plain number.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
-__all__ = ["format_usd", "format_usd_column", "usd_decimals", "USD_DECIMALS"]
+__all__ = ["format_usd", "format_usd_column", "usd_decimals", "usd_option", "USD_DECIMALS"]
 
 USD_DECIMALS = 4  # a hundredth of a cent: a per-image price such as $0.0075 is shown whole
 
@@ -34,6 +35,15 @@ def format_usd(amount: float, decimals: int | None = None) -> str:
     places = usd_decimals(amount) if decimals is None else decimals
     text = f"${abs(amount):,.{places}f}"
     return f"-{text}" if amount < 0 and text.strip("$0.,") else text
+
+
+def usd_option(amount: float, *, up: bool = False) -> str:
+    """Dollars as a command's option takes them (`--budget 1234.50`): a plain number, no dollar
+    sign and no thousands comma (format_usd's "1,234.50" was refused as "not a valid float"), to
+    a hundredth of a cent; `up`: rounded up there, for an amount that must be enough."""
+    scaled = round(amount * 10**USD_DECIMALS, 6)  # 2.005 is 20050.000000000004 in floats: not a step more
+    value = (math.ceil(scaled) if up else round(scaled)) / 10**USD_DECIMALS
+    return f"{value:.{usd_decimals(value)}f}"
 
 
 def format_usd_column(amounts: Iterable[Any], missing: str = "") -> list[str]:

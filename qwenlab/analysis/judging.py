@@ -77,8 +77,9 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
     None (default): every criterion judged along this axis, each counted apart ("overall" alone
     when nothing is judged yet). ties: "half" (a tie is half a win) or "exclude" (ties left out of
     the rate and the count). images: count only the judgements of two of these image ids (a
-    report of part of an experiment). The frame's `attrs` hold `ties`, `confidence` and
-    `sentences` (one line per criterion and value), and `confounded`: the judgements left out
+    report of part of an experiment). The frame's `attrs` hold `ties`, `confidence`,
+    `sentences` (one line per criterion and value), `values` (each row's value as the sweep gives
+    it: True where `value`, its label, reads "on"), and `confounded`: the judgements left out
     because their images differ in another setting too (see `confounded`), which `left_out`
     counts per value and each sentence names."""
     import pandas as pd
@@ -107,8 +108,11 @@ def win_rates(exp: "ExperimentRecord", axis: str, *, criterion: str | None = Non
                                         "ci_low", "ci_high", "left_out"])
     again = {name: sum(1 for j in recorded if j["criterion"] == name) - sum(1 for j in judged if j["criterion"] == name)
              for name in names}
+    # each row's value as the sweep gives it (True where `value` reads "on"): what a script
+    # matches against the sweep (`qwenlab judgements --json`), where a table shows the label
     frame.attrs.update(ties=ties, confidence=confidence, judged_again=again, confounded=left_out,
-                       sentences=[_sentence(r, ties, confidence, again.get(r["criterion"], 0)) for r in rows])
+                       sentences=[_sentence(r, ties, confidence, again.get(r["criterion"], 0)) for r in rows],
+                       values=[r["as_swept"] for r in rows])
     return frame
 
 
@@ -189,7 +193,7 @@ def _value_rows(catalog: Catalog, axis: str, criterion: str, judged: list[dict[s
         n = w + lost + t if ties == "half" else w + lost
         s = w + t / 2 if ties == "half" else w
         lo, hi = wilson_interval(s, n, confidence)
-        rows.append({"criterion": criterion, "axis": axis, "value": info.label(shown[key]), "judgements": n, "wins": w,
+        rows.append({"criterion": criterion, "axis": axis, "value": info.label(shown[key]), "as_swept": shown[key], "judgements": n, "wins": w,
                      "losses": lost, "ties": t, "win_rate": s / n if n else math.nan, "ci_low": lo, "ci_high": hi,
                      "left_out": c["left_out"]})
     return rows

@@ -26,7 +26,8 @@ __all__ = ["judgements_command"]
 @click.option("--ties", type=click.Choice(TIES), default="half", show_default=True,
               help="A tie counts as half a win, or is left out.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON document: a list of one object per axis, criterion and value ([] for no judgements).")
+              help="Print one JSON document: a list of one object per axis, criterion and value (the value as the "
+                   "sweep gives it: true/false, not on/off; [] for no judgements).")
 def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], criterion: str | None, ties: str,
                        as_json: bool) -> None:
     """The win rates of EXPERIMENT's blind judgements (made with exp.judge in a notebook), per
@@ -55,7 +56,10 @@ def judgements_command(experiment: tuple[str, ...], axes: tuple[str, ...], crite
     for axis in dict.fromkeys(axes) or judged:
         frame = win_rates(exp, axis, criterion=criterion, ties=ties)
         if as_json:
-            rows += [{k: present(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+            # each value as the sweep gives it (promptExtend true/false, as `costs --json` does), where
+            # the sentences say its label (on/off): a script matches the rows against the sweep
+            rows += [{k: present(value if k == "value" else v) for k, v in row.items()}
+                     for row, value in zip(frame.to_dict(orient="records"), frame.attrs["values"])]
         else:
             click.echo("\n".join(frame.attrs["sentences"]))
     if as_json:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..core.terminal import table_text
+from ..core.terminal import fit_table, table_text, terminal_width
 from ..core.values import format_usd_column, present
 from ..costs.frames import Costs, date_bound
 from ..costs.labels import PER_EXPERIMENT
@@ -83,6 +83,9 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
     The backend column says where each experiment ran: emulator (qwenlab's offline emulator:
     synthetic images, emulated costs), runware, mixed, or unknown (logged before it was recorded).
 
+    A long name or axis label is cut to what the terminal's width leaves it (whole in a file or a
+    pipe, and in --json).
+
     The file is plain SQLite: `datasette data/qwenlab.db` browses it as it is.
     """
     if experiment == "path":
@@ -121,7 +124,10 @@ def logs_command(experiment: str | None, as_json: bool, limit: int, tag: str | N
         # no budget set: '-', not pandas' NaN (or None when no experiment has one)
         df["budget_usd"] = format_usd_column(df["budget_usd"], missing="-")
         df["cost_usd"] = format_usd_column(df["cost_usd"])  # dollars as every view writes them
-        echo_text(table_text(df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]], index=False))  # tags: the user's text
+        table = df[[*_LIST_COLUMNS[:2], *extra, *_LIST_COLUMNS[2:]]]
+        # a long name (or tags, a bundle's path) takes what the terminal's width leaves; whole in a file or a pipe
+        table = fit_table(table, ["name", "tags", "imported"], terminal_width(), index=False)
+        echo_text(table_text(table, index=False))  # tags: the user's text
         click.echo("\n".join(_legend(Log(path), df) + ([_IMPORTED_MEANS] if df["imported"].any() else [])))
 
 
@@ -172,6 +178,9 @@ def show_experiment(exp: ExperimentRecord, *, as_json: bool, limit: int) -> None
     table["cost_usd"] = format_usd_column(table["cost_usd"], missing="-")  # dollars as every view writes them
     for column in ("seed", "latency_s", "error_code"):
         table[column] = table[column].astype(object).where(table[column].notna(), "-")
+    # the axes' labels (a long one, a CJK one two columns a character) take what the terminal's
+    # width leaves; whole in a file or a pipe
+    table = fit_table(table, list(named.values()), terminal_width(), index=False)
     click.echo(table_text(table, index=False) if len(table) else "(no tasks logged yet)")
 
 
@@ -213,7 +222,8 @@ def costs_command(by: str | None, since: str | None, until: str | None, experime
     emulator reported is emulated money (nothing paid), shown apart as emulated_usd; --by backend
     separates emulator, runware and unknown (logged before it was recorded). Notes under the table
     say when the API charged another price than the model description's, and what failed
-    requests were charged.
+    requests were charged. A long name or axis label is cut to what the terminal's width leaves
+    it (whole in a file or a pipe, and in --json).
     """
     # no key typed: the built-in experiment, never refused as ambiguous where an axis is named
     # "experiment" (a default the user did not type); typed, "experiment" is asked of them
@@ -259,6 +269,7 @@ def costs_command(by: str | None, since: str | None, until: str | None, experime
         df = df.drop(columns=[c for c in quiet if not df[c].any()])
     click.echo("\n".join(costs.headline(totals, per_experiment)))
     click.echo("")
-    click.echo(format_table(df) if len(df) else "(nothing in view)")
+    # the row labels (experiments' names, an axis's labels) take what the terminal's width leaves
+    click.echo(format_table(df, width=terminal_width()) if len(df) else "(nothing in view)")
     for note in notes:
         click.echo(f"note: {note}")

@@ -23,7 +23,7 @@ from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
 from ..core.terminal import table_text
 from ..core.values import count_of, format_usd
-from ..errors import ExperimentRenamedError, ValidationError
+from ..errors import ExperimentConflictError, ExperimentRenamedError, ValidationError
 from ..store.log import IN_DOUBT, Log
 from ..store.organize import name_problem
 from ..store.provenance import EMULATOR, RUNWARE
@@ -50,6 +50,13 @@ def _said_of_the_file(command: Callable[..., None]) -> Callable[..., None]:
             command(*args, **kwargs)
         except ExperimentRenamedError as exc:
             raise _renamed_error(exc, kwargs["sweep_file"], kwargs["name"]) from None
+        except ExperimentConflictError as exc:
+            if not exc.command_line_message:
+                raise
+            # a changed sweep: the fix as this command takes it (--name, --extend), not lab.run's keywords
+            said = ExperimentConflictError(exc.command_line_message)
+            said.changes = exc.changes
+            raise said from None
         except ValidationError as exc:
             if getattr(exc, "experiment", None) is not None:
                 raise

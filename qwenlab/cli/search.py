@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..core.terminal import fit_column, table_text, terminal_width
+from ..core.terminal import fit_table, table_text, terminal_width
 from ..core.values import count_of, present
 from ..errors import ExperimentNotFoundError
 from ..store.log import Log
@@ -62,7 +62,7 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
         table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
         # the prompt takes what the terminal has left (it was cut at 40 characters, however wide
         # the terminal); whole in a file or a pipe
-        table = fit_column(table, "prompt", terminal_width())
+        table = fit_table(table, ["prompt"], terminal_width(), index=False)
         echo_text(table_text(table, index=False))  # prompts: an older log may hold a key pasted into one
     matched = int(df.attrs.get("matched", len(df)))
     if matched > len(df):  # on stderr: --json stays a list

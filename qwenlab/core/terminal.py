@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["table_text", "terminal_width", "fit_column", "shown_width"]
+__all__ = ["table_text", "terminal_width", "fit_table", "shown_width"]
 
 
 def table_text(df: "pd.DataFrame", display: Mapping[str, Any] | None = None, **options: Any) -> str:
@@ -48,17 +48,62 @@ def shown_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def fit_column(df: "pd.DataFrame", column: str, width: int | None, *, least: int = 20) -> "pd.DataFrame":
-    """`df` with the texts of `column` cut (ending in "…") so that `table_text(df, index=False)`
-    is no wider than `width` terminal columns, `column` keeping at least `least` of them (on a
-    narrow terminal the other columns wrap: they are not cut). Unchanged when `width` is None
-    or everything fits."""
+def fit_table(df: "pd.DataFrame", free: Sequence[str], width: int | None, *, least: int = 20,
+              display: Mapping[str, Any] | None = None, **options: Any) -> "pd.DataFrame":
+    """`df` with its free text cut (ending in "…") so that `table_text(df, display, **options)` is
+    no wider than `width` terminal columns: the widest of the columns or index levels named in
+    `free` (a prompt, a name, an axis's labels) gets the columns the others leave, keeping at least
+    `least`; where that is not enough, the next widest is cut too. Numbers, dates and the other
+    columns are never cut (on a narrow terminal they wrap). Unchanged when `width` is None (a file,
+    a pipe: `terminal_width()`) or everything fits. `qwenlab logs`, `costs` and `search` share it."""
     if width is None or df.empty:
         return df
-    rest = max(map(shown_width, table_text(df.assign(**{column: ""}), index=False).splitlines()))
-    room = max(width - (rest - shown_width(str(column))), least)
-    texts = df[column].map(lambda v: v if not isinstance(v, str) else _cut(v, room))
-    return df.assign(**{column: texts})
+    named = [n for n in dict.fromkeys(free) if n in df.columns or n in df.index.names]
+    for name in sorted(named, key=lambda n: _widest(df, n), reverse=True):  # stable: ties keep `free`'s order
+        if _table_width(df, display, options) <= width:
+            break
+        df = _fit_one(df, name, width, least, display, options)
+    return df
+
+
+def _values(df: "pd.DataFrame", name: str) -> list[Any]:
+    return list(df[name]) if name in df.columns else list(df.index.get_level_values(name))
+
+
+def _widest(df: "pd.DataFrame", name: str) -> int:
+    return max((shown_width(v) for v in _values(df, name) if isinstance(v, str)), default=0)
+
+
+def _table_width(df: "pd.DataFrame", display: Mapping[str, Any] | None, options: Mapping[str, Any]) -> int:
+    return max(map(shown_width, table_text(df, display, **options).splitlines()), default=0)
+
+
+def _mapped(df: "pd.DataFrame", name: str, change: Any) -> "pd.DataFrame":
+    """`df` with `change` applied to each text of column or index level `name`."""
+    def one(v: Any) -> Any:
+        return change(v) if isinstance(v, str) else v
+
+    if name in df.columns:
+        return df.assign(**{name: df[name].map(one)})
+    return df.rename(index=one, level=name)
+
+
+def _fit_one(df: "pd.DataFrame", name: str, width: int, least: int, display: Mapping[str, Any] | None,
+             options: Mapping[str, Any]) -> "pd.DataFrame":
+    """`df` with the texts of `name` cut to what the rest of the table leaves of `width`."""
+    # the table with the texts blank is as wide as the rest plus the header's own name there
+    rest = _table_width(_mapped(df, name, lambda _: ""), display, options) - shown_width(str(name))
+    room = max(width - rest, least)
+    fitted = _mapped(df, name, lambda v: _cut(v, room))
+    # pandas' own spacing (an index's name on a line of its own) can leave a column or two over:
+    # give them up too, down to `least`
+    for _ in range(3):
+        over = _table_width(fitted, display, options) - width
+        if over <= 0 or room <= least:
+            break
+        room = max(room - over, least)
+        fitted = _mapped(df, name, lambda v: _cut(v, room))
+    return fitted
 
 
 def _cut(text: str, room: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..core.terminal import table_text
+from ..core.terminal import fit_table, table_text
 from ..core.values import count_of, format_usd, format_usd_column, is_missing
 from ..store.organize import DELETED_PREFIX
 from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
@@ -269,9 +269,16 @@ def readable(df: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def format_table(df: "pd.DataFrame") -> str:
-    """A frame as terminal text: `readable`'s dollars and blanks, counts as integers."""
-    return table_text(readable(df), {"max_rows": 1000, "max_columns": 50, "width": 200, "max_colwidth": 60})
+_TABLE_DISPLAY = {"max_rows": 1000, "max_columns": 50, "width": 200, "max_colwidth": 60}
+
+
+def format_table(df: "pd.DataFrame", *, width: int | None = None) -> str:
+    """A frame as terminal text: `readable`'s dollars and blanks, counts as integers. `width`: the
+    terminal's columns, which the widest row label (an experiment's name, an axis's label) is cut
+    to fit (`fit_table`); None: every label whole."""
+    text = readable(df)
+    labels = [n for n in text.index.names if n is not None]
+    return table_text(fit_table(text, labels, width, display=_TABLE_DISPLAY), _TABLE_DISPLAY)
 
 
 def _signed(usd: float) -> str:

@@ -13,6 +13,7 @@ the ExperimentConflictError a run under a taken name raises, with the fix.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -94,25 +95,27 @@ def sweep_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> SweepChange
 
 
 def conflict_message(name: str, changes: SweepChanges, *, new_cells: int, cells: int, logged: int,
-                     free_name: str) -> str:
+                     free_name: str, command_line: bool = False) -> str:
     """The message of the ExperimentConflictError for a changed sweep run under `name`: what changed,
-    how many of its `cells` the experiment lacks (`new_cells`; `logged` rows it holds), and the fix."""
+    how many of its `cells` the experiment lacks (`new_cells`; `logged` rows it holds), and the fix,
+    in Python's words (`name='x-2'`, `extend=True`), or with `command_line` in `qwenlab run`'s
+    (`--name x-2`, `--extend`): each reader is told what they can type."""
     lines = [f"experiment {name!r} was run with a different sweep; what changed (old -> new):"]
     lines += [f"  - {line}" for line in changes.lines()] or [
         "  - nothing in its axes, base request or settings: the cells' identities differ (a different qwenlab "
         "version or model description computes them otherwise)"]
     lines.append(f"{new_cells} of the new sweep's {count_of(cells, 'cell')} {'is' if new_cells == 1 else 'are'} not in the "
                  f"experiment (it holds {logged}).")
-    # each fix in both tongues: a notebook's keyword and the command line's option
-    renamed = f"name={free_name!r} (`--name {free_name}`)"
+    extending = "--extend" if command_line else "extend=True"
+    renamed = f"--name {shlex.quote(free_name)}" if command_line else f"name={free_name!r}"
     if not new_cells:
         # nothing of it is missing (the experiment was extended past this sweep since): running it
         # under a new name would buy every cell again, so that is not offered
-        lines.append(f"Nothing to send: every cell of this sweep is in {name!r} already. See them with "
-                     f"lab.experiment({name!r}) (`qwenlab logs {name}`); extend=True (`--extend`) would make "
-                     "this sweep the experiment's, and send nothing.")
+        see = f"qwenlab logs {shlex.quote(name)}" if command_line else f"lab.experiment({name!r})"
+        lines.append(f"Nothing to send: every cell of this sweep is in {name!r} already. See them with {see}; "
+                     f"{extending} would make this sweep the experiment's, and send nothing.")
         return "\n".join(lines)
-    extend = f"pass extend=True (`--extend`) to add the {count_of(new_cells, 'cell')} it lacks to {name!r}"
+    extend = f"pass {extending} to add the {count_of(new_cells, 'cell')} it lacks to {name!r}"
     if changes.only_adds:
         lines.append(f"Fix: {extend} (the {logged} it holds are kept, not paid again); "
                      f"or run it under a new name, e.g. {renamed}.")
@@ -130,10 +133,11 @@ def changed_sweep_error(experiment: Mapping[str, Any], sweep: "Sweep", rows: lis
     changes = sweep_changes(json.loads(experiment.get("sweep_json") or "{}"), sweep.to_dict())
     cells = sweep.cells()
     free = next(f"{name}-{i}" for i in range(2, len(taken) + 3) if f"{name}-{i}" not in set(taken))
-    error = ExperimentConflictError(conflict_message(
-        name, changes, new_cells=len(cells) - len(match_logged(cells, rows)), cells=len(cells), logged=len(rows),
-        free_name=free))
+    said = {"new_cells": len(cells) - len(match_logged(cells, rows)), "cells": len(cells), "logged": len(rows),
+            "free_name": free}
+    error = ExperimentConflictError(conflict_message(name, changes, **said))
     error.changes = tuple(changes.lines())
+    error.command_line_message = conflict_message(name, changes, **said, command_line=True)
     return error
 
 

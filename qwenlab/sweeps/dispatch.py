@@ -33,6 +33,7 @@ from ..errors import (
     UnsupportedParameterError,
     another_key_note,
 )
+from ..money import usd_option
 from ..progress import Progress
 from ..secrets import redact
 from ..store.log_file import write_failure
@@ -373,7 +374,7 @@ def _budget_stop(budget: Budget, spent_before: float, need: float, held: str, qu
                                                   if not (j.recover or j.refetch or j.paid))
     # --budget named: a sweep file's budget_usd, raised, was kept out by the budget the experiment
     # has (`qwenlab run` keeps it unless --budget says otherwise), and the run stopped again
-    fix = (f"Raise the budget to about {format_usd(enough)} (--budget {format_usd(enough)[1:]} for qwenlab run, "
+    fix = (f"Raise the budget to about {format_usd(enough)} (--budget {usd_option(enough, up=True)} for qwenlab run, "
            f"budget_usd= in Python) and run again to send {'them' if len(queue) > 1 else 'it'}")
     if spent_before > limit + 1e-9:
         return (f"budget: {format_usd(limit)} is below the {format_usd(spent_before)} the experiment had cost before this "

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import qwenlab.typography.store as store
-from qwenlab.analysis.judging import record_judgement
+from qwenlab.analysis.judging import record_judgement, win_rates
 from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_OK
 from qwenlab.typography.reading import Reading, TextLine
@@ -65,8 +65,12 @@ def test_judgements_json_is_one_list_and_empty_without_judgements(emulator, data
     out = runner.invoke(cli, ["judgements", "judged", "--json"])
     assert out.exit_code == EXIT_OK, out.output
     rows = _document(out.stdout)
+    # each value as the sweep gives it, as `costs --json` gives it: "on"/"off" matched no sweep's true/false
     assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [
-        ("overall", "on", 1), ("overall", "off", 0), ("text correct", "on", 0), ("text correct", "off", 1)]
+        ("overall", True, 1), ("overall", False, 0), ("text correct", True, 0), ("text correct", False, 1)]
+    said = runner.invoke(cli, ["judgements", "judged"]).output  # the sentences keep the labels
+    assert "overall: promptExtend=on wins 100%" in said and "text correct: promptExtend=off wins 100%" in said, said
+    assert list(win_rates(exp, "promptExtend")["value"]) == ["on", "off"] * 2  # and so does the frame
 
 
 def test_costs_json_carries_an_axis_s_values_and_the_table_its_labels(emulator, data_dir: Path) -> None:

@@ -32,7 +32,7 @@ def test_win_rates_per_criterion_from_the_shell(emulator, data_dir: Path) -> Non
     assert lines[4].startswith("text correct: promptExtend=off wins 100% [") and "of 1 judgement " in lines[4]
     one = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--criterion", "text correct", "--json"])
     rows = json.loads(one.stdout)
-    assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", "on", 0), ("text correct", "off", 1)]
+    assert [(r["criterion"], r["value"], r["wins"]) for r in rows] == [("text correct", True, 0), ("text correct", False, 1)]
     # an axis named twice is answered once: its rows listed twice were counted twice by a script
     twice = runner.invoke(cli, ["judgements", "judged", "--axis", "promptExtend", "--axis", "promptExtend", "--json"])
     assert len(json.loads(twice.stdout)) == 4
@@ -83,6 +83,8 @@ def test_judgements_across_two_runs_are_read_from_the_shell(emulator, data_dir: 
     lines = both.output.splitlines()
     assert lines[0].startswith("SYNTHETIC") and lines[2].startswith("overall: experiment=v2 wins 100% ["), lines
     assert "of 2 judgements" in lines[2]
+    rows = json.loads(runner.invoke(cli, ["judgements", "v1", "v2", "--axis", "experiment", "--json"]).stdout)
+    assert [(r["value"], r["wins"]) for r in rows] == [("v1", 0), ("v2", 2)]  # the runs' names are the values
     assert "no judgements of 'v1' yet" in runner.invoke(cli, ["judgements", "v1"]).output  # neither run's own
     bad = runner.invoke(cli, ["judgements", "v1", "nope"])
     assert bad.exit_code == EXIT_BAD_INPUT and "'EXPERIMENT'" in bad.output and "known: v1, v2" in bad.output
@@ -107,4 +109,4 @@ def test_a_confounded_judgement_of_an_old_log_is_left_out_and_said_from_the_shel
     assert "promptExtend=on wins 100% [" in out.output and "of 1 judgement (" in out.output
     assert "1 judgement left out, its images differ in another setting too" in out.output
     rows = json.loads(runner.invoke(cli, ["judgements", "judged", "--json"]).stdout)
-    assert [(r["value"], r["judgements"], r["left_out"]) for r in rows] == [("on", 1, 1), ("off", 1, 1)]
+    assert [(r["value"], r["judgements"], r["left_out"]) for r in rows] == [(True, 1, 1), (False, 1, 1)]

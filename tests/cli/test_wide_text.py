@@ -73,3 +73,42 @@ def test_search_gives_the_prompt_the_columns_the_terminal_has(emulator, data_dir
     assert [line.split()[-1] for line in narrow[1:]] == [line.split()[-1] for line in wide[1:]]  # the paths whole
     rows = CliRunner(env={"COLUMNS": "60"}).invoke(cli, ["search", "LUMIERE", "--json"], prog_name="qwenlab")
     assert {row["prompt"] for row in json.loads(rows.stdout)} == {LONG_PROMPT}  # --json: every prompt whole
+
+
+LONG_NAME = "a-rather-long-experiment-name-for-the-spring-skincare-campaign-lumiere-2026"
+# an axis's labels: a long one (cut to 32 characters as every view shows it) and a Chinese one,
+# two columns a character
+LABELS = {"soft morning light on frosted glass and travertine": "A poster for LUMIERE in soft morning light",
+          "新年海报红色背景金色标题新年快乐": "新年海报，红色背景，金色标题'新年快乐'"}
+
+
+def table_lines(output: str, header: str) -> list[str]:
+    """The lines of the table whose header line holds `header`: up to a blank line, a legend or a note."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if header in line.split())
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip() or lines[i].startswith(("note:", "emulator:"))),
+               len(lines))
+    return lines[start:end]
+
+
+def test_logs_and_costs_give_names_and_labels_the_columns_the_terminal_has(emulator, data_dir: Path) -> None:
+    # a long experiment name or axis label made every row wider than any terminal, however wide
+    run_sweep(emulator, data_dir, name=LONG_NAME, axes={"prompt": LABELS}, repeats=1, fail_one=False)
+    for args, header, long in ((["logs"], "name", [LONG_NAME]), (["logs", LONG_NAME], "task_id", ["新年海报红色背景金色标题新年快乐"]),
+                               (["costs", "--by", "experiment,prompt"], "usd_per_image", [LONG_NAME, "新年海报红色背景金色标题新年快乐"])):
+        def table(env: dict[str, str]) -> list[str]:
+            result = CliRunner(env=env).invoke(cli, args, prog_name="qwenlab")
+            assert result.exit_code == EXIT_OK, result.output
+            return table_lines(result.stdout, header)
+
+        whole = table({})  # no terminal (CliRunner's stdout, as a pipe or a file): nothing is cut
+        assert all(any(text in line for line in whole) for text in long), (args, whole)
+        full = max(map(shown_width, whole))
+        narrow = table({"COLUMNS": str(full - 10)})  # 10 columns short: the widest free text gives them up
+        assert max(map(shown_width, narrow)) <= full - 10, (args, narrow)
+        # the name or label is cut, the numbers, dates and other columns are whole
+        assert len(narrow) == len(whole) and [line.split()[-4:] for line in narrow] == [line.split()[-4:] for line in whole]
+        assert table({"COLUMNS": str(full)}) == whole  # it fits: nothing cut
+    # --json: every name whole
+    rows = CliRunner(env={"COLUMNS": "60"}).invoke(cli, ["logs", "--json"], prog_name="qwenlab")
+    assert [row["name"] for row in json.loads(rows.stdout)] == [LONG_NAME]

@@ -47,8 +47,9 @@ def test_values_added_to_an_axis_are_listed_and_extend_is_the_fix(lab: Lab, emul
     assert "experiment 'x' was run with a different sweep" in text
     assert "axis outputQuality: values added 80, 90" in text
     assert "2 of the new sweep's 4 cells are not in the experiment (it holds 2)" in text
-    assert "Fix: pass extend=True (`--extend`) to add the 2 cells it lacks to 'x' (the 2 it holds are kept, not paid again)" in text
-    assert "or run it under a new name, e.g. name='x-2' (`--name x-2`)" in text
+    assert "Fix: pass extend=True to add the 2 cells it lacks to 'x' (the 2 it holds are kept, not paid again)" in text
+    assert text.endswith("or run it under a new name, e.g. name='x-2'.")
+    assert "--extend" not in text and "--name" not in text  # Python's words in Python: the command line's are its own
     assert err.changes == ("axis outputQuality: values added 80, 90",)
     assert len(emulator.requests) == sent
     lab.run(sweep({"outputQuality": [60, 70, 80, 90]}), name="x", extend=True, progress=False)  # the fix works
@@ -62,7 +63,7 @@ def test_a_sweep_whose_every_cell_is_in_the_experiment_is_told_nothing_is_missin
     lab.run(sweep({"outputQuality": [60, 70, 80]}), name="x", extend=True, progress=False)
     text = str(refused(lab, sweep({"outputQuality": [60, 70]})))
     assert "0 of the new sweep's 2 cells are not in the experiment (it holds 3)" in text
-    assert "Nothing to send: every cell of this sweep is in 'x' already" in text and "`qwenlab logs x`" in text
+    assert "Nothing to send: every cell of this sweep is in 'x' already" in text and "lab.experiment('x')" in text
     assert "Fix" not in text and "new name" not in text
 
 
@@ -85,7 +86,7 @@ def test_axes_values_and_base_parameters_that_differ_old_to_new(lab: Lab) -> Non
     for line in err.changes:
         assert f"  - {line}\n" in text
     # something was removed or changed: a new name first, extend second, with what it would mean
-    assert "Fix: run it under a new name, e.g. name='x-3' (`--name x-3`), to keep the two apart; or pass extend=True" in text
+    assert "Fix: run it under a new name, e.g. name='x-3', to keep the two apart; or pass extend=True" in text
     assert "next to the 4 it holds (kept, not paid again)" in text
 
 
@@ -113,7 +114,12 @@ def test_the_cli_shows_the_difference_and_exits_2(emulator, data_dir: Path, tmp_
     path.write_text(path.read_text().replace("[60, 70]", "[60, 70, 80]"))
     result = runner.invoke(cli, ["run", str(path), "--no-progress"])
     assert result.exit_code == EXIT_BAD_INPUT
-    assert "axis outputQuality: values added 80" in result.output and "--extend" in result.output
+    assert "axis outputQuality: values added 80" in result.output
+    # the fix as the command line takes it: it said Python's name='x-2' and extend=True beside them
+    assert "Fix: pass --extend to add the 1 cell it lacks to 'x'" in result.output, result.output
+    assert "or run it under a new name, e.g. --name x-2." in result.output
+    assert "extend=True" not in result.output and "name='x-2'" not in result.output
+    assert runner.invoke(cli, ["run", str(path), "--no-progress", "--name", "x-2"]).exit_code == 0  # the fix works
 
 
 def test_an_extension_without_an_axis_keeps_that_axis_for_the_cells_run_before(lab: Lab, emulator) -> None:
