@@ -2,6 +2,7 @@
 
     drawable("LUMIERE 🚀 serum")    # 'LUMIERE [rocket] serum' (no emoji font installed)
     drawable("新年快乐")             # '新年快乐': the CJK font draws it (`qwenlab.core.cjk_font`)
+    legible(fig)                     # a figure's texts and its tick labels, drawn at draw time, likewise
 
 matplotlib draws a character none of its fonts has (an emoji in a prompt: neither DejaVu Sans nor
 the CJK fonts have one) as an empty box, and says so only in a warning the notebook may hide. The
@@ -16,10 +17,14 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from typing import TYPE_CHECKING, Any
 
-from .cjk_font import cjk_font_path
+from .cjk_font import cjk_fallback, cjk_font_path
 
-__all__ = ["drawable", "figure_fonts"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["drawable", "figure_fonts", "legible"]
 
 # shaping only: a zero-width joiner (👨‍👩‍👧), the emoji and text variation selectors, and
 # skin-tone modifiers; said by the stand-in of the character they shape, or by nothing
@@ -78,3 +83,38 @@ def _stand_in(ch: str, fonts: tuple[str, ...]) -> str:
         return ""
     name = unicodedata.name(ch, "")
     return f"[{name.lower()}]" if name else f"[U+{code:04X}]"
+
+
+def legible(fig: "Figure") -> "Figure":
+    """`fig`, every text of it drawn: CJK characters by the CJK fallback (`cjk_fallback`), and
+    each text, legend entry and tick label through `drawable`. Tick labels are made when the
+    figure is drawn, from the axis' formatter (an experiment's name or an axis value set as a
+    label, a formatter's numbers): each formatter of its axes hands its labels through
+    `drawable`. Like `cjk_fallback`, it reaches every axes of the figure (a user's own, drawn
+    into with `ax=`, too); call it once the figure's texts are made."""
+    from matplotlib.text import Text
+
+    cjk_fallback(fig)
+    for text in fig.findobj(Text):
+        shown = text.get_text()
+        if not shown.isascii():
+            text.set_text(drawable(shown))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in {id(f): f for f in (axis.get_major_formatter(), axis.get_minor_formatter())}.values():
+                _through_drawable(formatter)
+    return fig
+
+
+def _through_drawable(formatter: Any) -> None:
+    """`formatter` (a matplotlib Formatter) labelling its ticks through `drawable`, once: matplotlib
+    asks its `format_ticks` for all of an axis' labels at once, at each draw."""
+    if getattr(formatter, "_qwenlab_drawable", False):
+        return
+    labels = formatter.format_ticks  # its own, or one set on it already (cost plots' dated times)
+
+    def format_ticks(values: Any) -> list[str]:
+        return [drawable(label) for label in labels(values)]
+
+    formatter.format_ticks = format_ticks
+    formatter._qwenlab_drawable = True

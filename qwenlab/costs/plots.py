@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..core.cjk_font import cjk_fallback
+from ..core.glyphs import drawable, legible
 from ..core.scripts import wrap_units
 from ..core.values import count_of, format_usd
 from ..store.organize import DELETED_PREFIX
@@ -65,10 +65,12 @@ _VALUES = {"setting": "settings", "experiment": "experiments", "model": "models"
 
 def _cjk_text(plot: Callable[..., "Figure"]) -> Callable[..., "Figure"]:
     """A plot whose texts (experiment names, axis values, prompts) draw CJK characters with the
-    system's CJK font, where one is found (`qwenlab.core.cjk_font`), instead of empty boxes."""
+    system's CJK font, where one is found (`qwenlab.core.cjk_font`), and a character no font has
+    (an emoji) as its name in brackets (`qwenlab.core.glyphs`), instead of empty boxes: the tick
+    labels, made when the figure is drawn, too (`legible`)."""
     @functools.wraps(plot)
     def drawn(*args: Any, **kwargs: Any) -> "Figure":
-        return cjk_fallback(plot(*args, **kwargs))
+        return legible(plot(*args, **kwargs))
     return drawn
 
 
@@ -574,4 +576,5 @@ def _pairs_across(ax: "Axes", df: "pd.DataFrame", labels: list[str], title: str)
 def _wrap(text: str, width: int = 40) -> str:
     """Long labels on several lines of at most `width` Latin letters' width rather than shrunk (a
     Chinese label by the width its characters take, a full em each)."""
+    text = drawable(text)  # wrapped by the width of what is drawn: "[cherry blossom]" for an emoji no font has
     return "\n".join(wrap_units(text, width, break_on_hyphens=True)) or text

@@ -75,6 +75,14 @@ def _cjk_has(ch: str) -> bool:
     return path is not None and font_has(str(path), ch)
 
 
+def _no_font_has(ch: str) -> bool:
+    """Whether none of the fonts the emulator draws with (built-in, CJK, DejaVu) has a glyph for `ch`."""
+    if _default_has(ch) or _cjk_has(ch):
+        return False
+    dejavu = _dejavu_path()
+    return dejavu is None or not font_has(str(dejavu), ch)
+
+
 def as_seen(text: str) -> str:
     """`text` as a reader sees it drawn: unchanged, but for CJK characters that no font here
     draws, which show as empty boxes (□)."""
@@ -87,10 +95,16 @@ def drawable(text: str) -> tuple[str, str]:
     """(family, text) to draw `text` with: the built-in font if it has every glyph; else, for text
     with CJK characters, the system's CJK font if one was found and it has every glyph (Latin
     letters included: the CJK fonts qwenlab looks for all have them); else DejaVu (CJK characters
-    then show as empty boxes), else the built-in font with accents removed."""
-    if all(_default_has(ch) for ch in text):
+    then show as empty boxes), else the built-in font with accents removed. A character none of
+    them has (an emoji) is left out of the choice: it shows as an empty box in the font chosen."""
+    # a character no font here has (an emoji) is an empty box in each of them, so it chooses none:
+    # "新年快乐 🚀" was drawn with DejaVu, its Chinese as four more boxes, and the emoji left the
+    # Latin letters of "SPRING 🌸 SALE" in DejaVu rather than the built-in font. CJK characters do
+    # choose (without a CJK font: DejaVu, as before)
+    chosen = [ch for ch in text if is_cjk(ch) or not _no_font_has(ch)]
+    if all(_default_has(ch) for ch in chosen):
         return "default", text
-    if has_cjk(text) and cjk_font_path() is not None and all(_cjk_has(ch) for ch in text):
+    if has_cjk(text) and cjk_font_path() is not None and all(_cjk_has(ch) for ch in chosen):
         return "cjk", text
     if _dejavu_path() is not None:
         return "dejavu", text

@@ -81,8 +81,9 @@ def request_html(entry: "Entry", image: dict[str, Any] | None, catalog: "Catalog
     elif t.get("status") and entry.status_said == AWAITED:  # its run is still sending: nothing is wrong yet
         parts.append(f"<div>{html.escape(AWAITED_NOTE)}</div>")
     if t.get("error_code") or t.get("error_message"):
+        # the message without the code its tail repeats ("... (inferenceError)"): the code is said just before it
         parts.append(f"<div class='qwl-error'><b>error {html.escape(str(t.get('error_code') or ''))}</b>: "
-                     f"{html.escape(str(t.get('error_message') or ''))}</div>")
+                     f"{html.escape(str(entry.error_detail or ''))}</div>")
     history = _json(t.get("history_json"))
     if history:
         lines = [f"{h.get('status')} {h.get('error_code') or ''}: {h.get('error_message') or ''} "

@@ -600,3 +600,40 @@ def test_the_time_axis_labels_stand_apart_on_a_log_of_a_minute_or_two(span: str,
     crowded = [(a.get_text(), b.get_text()) for a, b, left, right in zip(shown, shown[1:], boxes, boxes[1:])
                if left.x1 + 2 > right.x0]
     assert crowded == [], crowded
+
+
+def test_an_emoji_in_a_name_or_an_axis_value_is_named_not_an_empty_box(tmp_path: Path) -> None:
+    """An emoji in an experiment's name or an axis value was an empty box in every cost plot (its
+    tick labels, legend, bar labels), said only by matplotlib's "Glyph ... missing" warning: it is
+    its name in brackets, as in the grids (`qwenlab.core.glyphs`), and CJK text is drawn as it is."""
+    import warnings
+
+    from tests.costs.test_costs import at, experiment, finish, send, task
+
+    log = Log(tmp_path / "emoji.db")
+    prompts = ["poster 🚀 launch", "新年快乐 poster"]
+    spring = experiment(log, "spring 🌸 sale", {"prompt": prompts}, budget=0.5)
+    plain = experiment(log, "plain", {"promptExtend": [True, False]})
+    for i, (exp_id, cell) in enumerate([(spring, {"prompt": p}) for p in prompts]
+                                       + [(plain, {"promptExtend": v}) for v in (True, False)]):
+        tid = task(log, exp_id, {**cell, "repeat": 0})
+        send(log, tid, at("2026-03-01", 10 + i))
+        finish(log, tid, at("2026-03-01", 11 + i), [0.075])
+    costs = Costs(log)
+    figures = {"cumulative": cumulative_spend(costs), "by-experiment": cost_by_experiment(costs),
+               "by-prompt": cost_by_setting(costs, "prompt"), "by-setting": cost_by_setting(costs),
+               "estimate": estimate_vs_actual(costs)}
+    for name, fig in figures.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            render(fig, tmp_path / f"{name}.png")
+        missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+        assert not missing, (name, missing)
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        drawn = " ".join([texts(fig), *([t.get_text() for t in legend.get_texts()] if legend else [])]).replace("\n", " ")
+        assert "🌸" not in drawn and "🚀" not in drawn, (name, drawn)
+        if name != "by-prompt":  # the prompts' bars are named by the prompts alone
+            assert "[cherry blossom]" in drawn, (name, drawn)
+    prompt_labels = " ".join(t.get_text() for t in figures["by-prompt"].axes[0].get_yticklabels()).replace("\n", " ")
+    assert "poster [rocket] launch" in prompt_labels and "新年快乐 poster" in prompt_labels, prompt_labels

@@ -127,6 +127,20 @@ def _mask(f, text: str) -> bytes:
     return bytes(f.getmask(text))
 
 
+def test_an_emoji_no_font_has_leaves_the_rest_of_a_headline_in_its_own_font(cjk_font):
+    """No font the emulator draws with has an emoji: it is a box in each. It chose the font all the
+    same: "新年快乐 🚀 LAUNCH" was drawn with DejaVu, its Chinese as four more boxes (and its
+    headline said to show "□□□□ 🚀 LAUNCH", which the image's scores were held against), and
+    "SPRING 🌸 SALE" in DejaVu where "SPRING SALE" is in the built-in font. The emoji stays a box
+    (a stand-in such as "[rocket]" would be words the prompt never asked for, read by OCR)."""
+    assert drawable("新年快乐 🚀 LAUNCH") == ("cjk", "新年快乐 🚀 LAUNCH")
+    assert drawable("SPRING 🌸 SALE")[0] == drawable("SPRING SALE")[0] == "default"
+    scene = Scene(prompt='A poster, headline "新年快乐 🚀 LAUNCH"', width=512, height=512, seed=7)
+    assert [(h.expected, h.drawn) for h in headlines(scene)] == [("新年快乐 🚀 LAUNCH", "新年快乐 🚀 LAUNCH")]
+    cjk = font(40, "cjk")
+    assert len({_mask(cjk, ch) for ch in "新年快乐"}) == 4  # glyphs, not boxes
+
+
 def test_the_cjk_font_draws_chinese_where_the_other_fonts_draw_boxes(cjk_font):
     assert drawable("新年快乐") == ("cjk", "新年快乐")
     assert drawable("LUMIERE 光彩") == ("cjk", "LUMIERE 光彩")   # its Latin letters by the same font

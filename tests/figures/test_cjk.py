@@ -163,3 +163,27 @@ def test_a_cost_plot_wraps_a_chinese_label_by_the_width_it_takes() -> None:
     assert "".join(lines) == name and len(lines) == 3 and all(line_units(line) <= 14 for line in lines), lines
     # Latin labels as textwrap wraps them, hyphens included
     assert _wrap("poster-sweep-with-negative-prompt run 2", 14) == textwrap.fill("poster-sweep-with-negative-prompt run 2", 14)
+
+
+def test_tick_labels_made_when_drawn_name_an_emoji_no_font_has(cjk_font: Path) -> None:
+    """A tick label is made from its axis' formatter each time the figure is drawn: an emoji set
+    as one (a category of a user's bars, a label given to set_yticks) stayed an empty box after
+    the figure's texts were passed through `drawable`. `legible` has the formatters hand theirs
+    through it too; the CJK characters beside it are drawn as they are."""
+    from qwenlab.core.glyphs import legible
+
+    fig = Figure()
+    ax, other = fig.subplots(1, 2)
+    ax.bar(["spring 🌸 sale", "新年快乐"], [1, 2])  # categories: labelled by matplotlib's formatter at draw time
+    other.set_yticks([0, 1], ["poster 🚀 launch", "plain"])
+    other.set_title("spring 🌸 sale")
+    legible(fig)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+    assert not _missing_glyphs(caught), _missing_glyphs(caught)[:3]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["spring [cherry blossom] sale", "新年快乐"]
+    assert [t.get_text() for t in other.get_yticklabels()] == ["poster [rocket] launch", "plain"]
+    assert other.get_title() == "spring [cherry blossom] sale"
+    legible(fig)  # once more: each formatter still hands its labels through once
+    assert [t.get_text() for t in other.get_yticklabels()] == ["poster [rocket] launch", "plain"]

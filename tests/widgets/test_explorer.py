@@ -278,6 +278,11 @@ def test_a_failed_cell_is_a_tile_with_its_error_and_cannot_be_rated(lab: Lab, em
     assert len(tiles) == 1 and "[failed" in tiles[0].caption.value
     tiles[0].hit.click()
     assert "qwl-error" in ex.info.value and str(failed.iloc[0]["error_code"]) in ex.info.value
+    # the code said once: the stored message's tail repeats it ("... (inferenceError)"), as the grid's blank and report drop it
+    code = str(failed.iloc[0]["error_code"])
+    message = str(failed.iloc[0]["error_message"])
+    assert message.endswith(f"({code})") and ex.info.value.count(code) == 1, ex.info.value
+    assert esc(tiles[0].entry.error_detail) in ex.info.value
     assert all(b.disabled for b in ex.score_buttons) and "no image to rate" in ex.rating_label.value
     with pytest.raises(ValueError, match="cannot be rated"):
         ex.rate(score=5)
