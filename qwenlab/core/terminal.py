@@ -94,7 +94,7 @@ def _fit_one(df: "pd.DataFrame", name: str, width: int, least: int, display: Map
     # the table with the texts blank is as wide as the rest plus the header's own name there
     rest = _table_width(_mapped(df, name, lambda _: ""), display, options) - shown_width(str(name))
     room = max(width - rest, least)
-    fitted = _mapped(df, name, lambda v: _cut(v, room))
+    fitted = _mapped(df, name, _shortener(_values(df, name), room))
     # pandas' own spacing (an index's name on a line of its own) can leave a column or two over:
     # give them up too, down to `least`
     for _ in range(3):
@@ -102,8 +102,39 @@ def _fit_one(df: "pd.DataFrame", name: str, width: int, least: int, display: Map
         if over <= 0 or room <= least:
             break
         room = max(room - over, least)
-        fitted = _mapped(df, name, lambda v: _cut(v, room))
+        fitted = _mapped(df, name, _shortener(_values(df, name), room))
     return fitted
+
+
+def _shortener(values: list[Any], room: int) -> Any:
+    """A function cutting each text of `values` to `room` columns: at its end, or, for texts whose
+    ends alone would read alike ("spring-campaign-…" for "spring-campaign-1" and "-2"), in the
+    middle, so that their ends show ("spring-ca…ign-1"): two experiments must not look like one
+    (pandas even leaves a repeated index label blank)."""
+    texts = {v for v in values if isinstance(v, str)}
+    cut = {v: _cut(v, room) for v in texts}
+    seen: dict[str, int] = {}
+    for short in cut.values():
+        seen[short] = seen.get(short, 0) + 1
+    for v in texts:
+        if seen[cut[v]] > 1:
+            cut[v] = _cut_middle(v, room)
+    return lambda v: cut.get(v, v)
+
+
+def _cut_middle(text: str, room: int) -> str:
+    """`text` in at most `room` terminal columns: its start and its end, "…" between."""
+    if shown_width(text) <= room:
+        return text
+    tail: list[str] = []
+    used = 1 + (room - 1) // 2  # the "…" and the start's share
+    for ch in reversed(text):
+        if used + shown_width(ch) > room:
+            break
+        used += shown_width(ch)
+        tail.append(ch)
+    end = "".join(reversed(tail))
+    return _cut(text[: len(text) - len(end)], room - shown_width(end)) + end
 
 
 def _cut(text: str, room: int) -> str:

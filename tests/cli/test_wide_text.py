@@ -112,3 +112,20 @@ def test_logs_and_costs_give_names_and_labels_the_columns_the_terminal_has(emula
     # --json: every name whole
     rows = CliRunner(env={"COLUMNS": "60"}).invoke(cli, ["logs", "--json"], prog_name="qwenlab")
     assert [row["name"] for row in json.loads(rows.stdout)] == [LONG_NAME]
+
+
+def test_names_cut_alike_are_cut_in_the_middle_so_two_experiments_never_read_as_one(emulator, data_dir: Path) -> None:
+    # cut at their ends, two names that differ only there read alike, and pandas leaves the
+    # second of two equal index labels blank: one experiment's rows looked like the other's
+    names = [LONG_NAME[:-1] + "1", LONG_NAME[:-1] + "2"]
+    for name in names:
+        run_sweep(emulator, data_dir, name=name, axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    args = ["costs", "--by", "experiment,promptExtend"]
+    whole = table_lines(CliRunner().invoke(cli, args, prog_name="qwenlab").stdout, "usd_per_image")
+    width = max(map(shown_width, whole)) - 30
+    result = CliRunner(env={"COLUMNS": str(width)}).invoke(cli, args, prog_name="qwenlab")
+    narrow = table_lines(result.stdout, "usd_per_image")
+    assert max(map(shown_width, narrow)) <= width, narrow
+    shown = [line.split()[0] for line in narrow if line.split()[0].startswith(LONG_NAME[:4])]
+    assert len(shown) == 2 and shown[0] != shown[1] and all("…" in s for s in shown), narrow
+    assert [s[-4:] for s in shown] == ["2021", "2022"]  # their ends, where they differ, show
