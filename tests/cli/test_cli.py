@@ -97,16 +97,22 @@ def test_the_listed_short_helps_are_the_commands_own() -> None:
         assert cli.load(name).get_short_help_str(10**4) == lazy.short_help, name
 
 
-@pytest.mark.parametrize("args", [["--help"], ["emulator", "--help"]])
-def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list[str]) -> None:
+def run_and_list_loaded(args: list[str], modules: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    """`qwenlab ARGS` in a fresh interpreter, which must exit 0; its output ends with "LOADED [...]",
+    the `modules` it imported."""
     code = ("import sys; from qwenlab.cli import cli\n"
             f"try: cli.main({args!r})\n"
             "except SystemExit as exit: assert exit.code == 0, exit.code\n"
-            "heavy = ('pandas', 'matplotlib', 'ipywidgets', 'qwenlab.lab', 'qwenlab.cli.runs', 'qwenlab.cli.logs', "
-            "'qwenlab.cli.views', 'qwenlab.cli.scores', 'qwenlab.cli.demo')\n"
-            "print('LOADED', [m for m in heavy if m in sys.modules])\n")
+            f"print('LOADED', [m for m in {modules!r} if m in sys.modules])\n")
     done = fresh_process("-c", code)
     assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.parametrize("args", [["--help"], ["emulator", "--help"]])
+def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list[str]) -> None:
+    done = run_and_list_loaded(args, ("pandas", "matplotlib", "ipywidgets", "qwenlab.lab", "qwenlab.cli.runs",
+                                      "qwenlab.cli.logs", "qwenlab.cli.views", "qwenlab.cli.scores", "qwenlab.cli.demo"))
     assert "LOADED []" in done.stdout, done.stdout[-500:]
 
 
@@ -114,14 +120,8 @@ def test_help_and_the_emulator_import_no_command_and_no_heavy_library(args: list
 def test_reading_the_log_imports_no_client_emulator_or_pillow(small: str, command: str) -> None:
     # `python -m qwenlab logs` imported the package's client (httpx, the emulator) and Pillow (the
     # thumbnails), none of which a listing uses: a fifth of its start
-    code = ("import sys; from qwenlab.cli import cli\n"
-            f"try: cli.main([{command!r}])\n"
-            "except SystemExit as exit: assert exit.code == 0, exit.code\n"
-            "unused = ('httpx', 'PIL', 'qwenlab.api.client', 'qwenlab.api.exchange', 'qwenlab.emulator', "
-            "'qwenlab.sweeps.sweep', 'qwenlab.lab', 'matplotlib')\n"
-            "print('LOADED', [m for m in unused if m in sys.modules])\n")
-    done = fresh_process("-c", code)
-    assert done.returncode == 0, done.stderr
+    done = run_and_list_loaded([command], ("httpx", "PIL", "qwenlab.api.client", "qwenlab.api.exchange",
+                                           "qwenlab.emulator", "qwenlab.sweeps.sweep", "qwenlab.lab", "matplotlib"))
     assert small in done.stdout and "LOADED []" in done.stdout, done.stdout[-500:]
 
 
