@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -73,6 +73,10 @@ def test_notebook_runs_top_to_bottom(path: Path, data_dir: Path) -> None:
     held = [(i, column, value) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.outputs
             for column, value in _setting_cells(o.get("data", {}).get("text/html", "")) if value in AS_HELD]
     assert not held, f"{path.name}: (cell, column, value) shown as the frame holds it, not as the views read it: {held[:6]}"
+    # money in a table as every view writes it ("$0.075", "$1.20"; readable(frame)), not 0.075 or 1.200
+    bare = [(i, column, value) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.outputs
+            for column, value in _money_cells(o.get("data", {}).get("text/html", "")) if _a_number(value)]
+    assert not bare, f"{path.name}: (cell, column, value) a dollar figure shown as a bare number: {bare[:6]}"
 
 
 class _Table(HTMLParser):
@@ -103,15 +107,35 @@ class _Table(HTMLParser):
 def _setting_cells(html: Any) -> list[tuple[str, str]]:
     """(column, text) of every cell under a SETTING_COLUMNS heading of the tables in `html`: the
     rows as long as the heading row (a frame's rows; a grouped index's spans are left out)."""
+    return _cells_under(html, lambda name: name in SETTING_COLUMNS)
+
+
+def _a_number(text: str) -> bool:
+    """Whether `text` reads as a bare number ("0.075", "1.200"), not "$0.075" or "no budget set"."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _money_cells(html: Any) -> list[tuple[str, str]]:
+    """(column, text) of every cell under a dollar heading (`cost_usd`, `usd_per_image`,
+    `est_cost_usd`: "usd" one of its words) of the tables in `html`."""
+    return _cells_under(html, lambda name: "usd" in name.split("_"))
+
+
+def _cells_under(html: Any, wanted: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """(column, text) of every cell under a heading `wanted` accepts, in the tables in `html`."""
     table = _Table()
     table.feed("".join(html) if isinstance(html, list) else html)
     out: list[tuple[str, str]] = []
     heading: list[str] = []
     for row in table.rows:
-        if any(name in row for name in SETTING_COLUMNS):
+        if any(wanted(name) for name in row):
             heading = row
         elif heading and len(row) == len(heading):
-            out += [(name, row[heading.index(name)]) for name in SETTING_COLUMNS if name in heading]
+            out += [(name, row[i]) for i, name in enumerate(heading) if wanted(name)]
     return out
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from ..api.address import DEFAULT_BASE_URL
 from ..api.connect import check_connection, connect
 from ..core.terminal import table_text
-from ..core.values import count_of, format_usd
+from ..core.values import count_of, format_usd, format_usd_column
 from ..errors import ExperimentConflictError, ExperimentRenamedError, ValidationError
 from ..store.log import IN_DOUBT, Log
 from ..store.organize import name_problem
@@ -320,6 +320,8 @@ def plan_text(df: pd.DataFrame) -> str:
         # NAME` says it (it printed None; with pinned cells beside it, NaN and 1091228623.0)
         seeds = shown["seed"].astype("Int64")
         shown["seed"] = seeds.astype(object).where(seeds.notna(), "-")
+    if "est_cost_usd" in shown.columns:  # dollars as `qwenlab costs` and the headline above write them ("0.075" read bare)
+        shown["est_cost_usd"] = format_usd_column(shown["est_cost_usd"], missing="-")
     shown = shown.fillna("-")  # nothing else said as None or NaN either (a negative prompt not sent)
     # display.max_rows does not cut to_string: a 10,000-cell dry run printed 10,000 rows, and the
     # question before a paid run came after all of them

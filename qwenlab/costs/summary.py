@@ -188,7 +188,9 @@ class CostSummary:
         out itself). The headline and the plots' titles say it."""
         where = []
         if self.experiments:
-            where.append("experiments " + ", ".join(self.experiments))
+            # "experiments demo" read as a typo where the view holds one
+            noun = "experiment" if len(self.experiments) == 1 else "experiments"
+            where.append(f"{noun} " + ", ".join(self.experiments))
         if self.task_ids is not None:
             where.append(self.tasks_said or f"{count_of(len(self.task_ids), 'task')} chosen")
         if not self.imported:

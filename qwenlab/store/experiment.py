@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..caller import warn
-from ..core.values import count_of, excerpt, format_usd, is_missing, label_list
+from ..core.values import count_of, excerpt, format_usd, format_usd_column, is_missing, label_list
 from ..errors import ExperimentNotFoundError, NoLogError
 from ..paths import DB_NAME
 from ..paths import data_dir as default_data_dir
@@ -271,11 +271,15 @@ class ExperimentRecord:
         show = [c for c in shown if c in df.columns]
         cells = []
         infos = self._axis_infos()  # axis values read as everywhere else: promptExtend on/off, not True/False
-        for _, r in df.head(_HTML_ROWS).iterrows():
+        rows = df.head(_HTML_ROWS)
+        # dollars by the one rule, a column's figures alike ("$0.075"; _fmt wrote 0.075)
+        usd = format_usd_column(rows["cost_usd"]) if "cost_usd" in show else []
+        for n, (_, r) in enumerate(rows.iterrows()):
             # a cell without an image (not sent, failed) has a missing path: None, or NaN under
             # pandas 3, whose string columns read None as NaN (true, and no path)
             thumb = "" if is_missing(r["path"]) or not r["path"] else _thumbnail(r["path"])
-            tds = "".join(f"<td>{html.escape(infos[c].label(r[c]) if c in infos else _fmt(r[c]))}</td>" for c in show)
+            tds = "".join(f"<td>{html.escape(usd[n] if c == 'cost_usd' else infos[c].label(r[c]) if c in infos else _fmt(r[c]))}</td>"
+                          for c in show)
             cells.append(f"<tr><td>{thumb}</td>{tds}</tr>")
         more = f"<div>… {count_of(len(df) - _HTML_ROWS, 'more cell')} in .df</div>" if len(df) > _HTML_ROWS else ""
         ths = "".join(f"<th>{html.escape(c)}</th>" for c in ["image", *show])

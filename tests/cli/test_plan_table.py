@@ -51,3 +51,13 @@ def test_one_model_stays_out_of_the_table(tmp_path: Path) -> None:
     path.write_text('name = "one"\nprompt = "A poster reading \'LUMIERE\'"\n[axes]\nsize = ["1024x1536", "1536x1024"]\n')
     header, *_ = plan_rows(path)
     assert "model" not in header
+
+
+def test_the_estimate_column_is_written_in_dollars(tmp_path: Path) -> None:
+    """The headline above the table said "estimated $0.11" and the column "0.075" and "0.035",
+    bare numbers where every other view writes dollars by one rule."""
+    path = tmp_path / "models.toml"
+    path.write_text('name = "models"\nprompt = "A poster reading \'LUMIERE\'"\n'
+                    '[axes]\nmodel = ["alibaba:qwen-image@2.0-pro", "alibaba:qwen-image@2.0"]\n')
+    header, *rows = plan_rows(path)
+    assert [row[header.index("est_cost_usd")] for row in rows] == ["$0.075", "$0.035"]

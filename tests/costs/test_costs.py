@@ -523,6 +523,13 @@ def test_experiment_filter(known: Log) -> None:
         Costs(known, experiments="gamma").totals()
 
 
+def test_the_headline_names_one_experiment_in_the_singular(known: Log) -> None:
+    """A view of one experiment (`exp.costs()`, a report, `qwenlab costs -e NAME`) was headed
+    "Costs (experiments beta): ..."; two are still "experiments"."""
+    assert Costs(known, experiments="beta").headline()[0].startswith("Costs (experiment beta): $")
+    assert Costs(known, experiments=["alpha", "beta"]).headline()[0].startswith("Costs (experiments alpha, beta): $")
+
+
 def test_experiments_as_a_frame_column_and_an_empty_selection(known: Log) -> None:
     """The names as pandas hands them (a column of `lab.experiments(tag=...)`) are taken as a list,
     not refused with "the truth value of a Series is ambiguous"; and no names at all (a tag that

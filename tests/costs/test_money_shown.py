@@ -68,3 +68,11 @@ def test_a_budget_not_set_reads_so_and_nothing_reads_nan_or_none(emulator, data_
     # a log where no experiment has a budget: the column was all None (object), not NaN
     alone = readable(Costs(log, experiments="free").budget())
     assert list(alone["budget_usd"]) == ["no budget set"] and isinstance(alone, pd.DataFrame)
+
+
+def test_an_experiment_shown_in_a_notebook_writes_its_cells_costs_in_dollars(emulator, data_dir: Path) -> None:
+    """`exp` as a cell's last line (its thumbnail table) showed each cell's cost as 0.075, the one
+    table of the quickstart notebook's first sweep that the one rule did not reach."""
+    exp = run_sweep(emulator, data_dir, name="shown", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    page = exp._repr_html_()
+    assert page.count("<td>$0.075</td>") == 2 and "<td>0.075</td>" not in page

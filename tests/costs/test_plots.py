@@ -295,7 +295,7 @@ def test_titles_and_headlines_say_the_bounds_as_they_were_given(known: Log, tmp_
     march = Costs(known, since="2026-03", until="2026-03")
     assert (march.since, march.until) == ("2026-03-01", "2026-04-01")  # the bounds themselves are unchanged
     # a view narrowed further keeps saying a bound it kept as it was given
-    assert march.filter(experiments="alpha").scope() == ["experiments alpha", "since 2026-03", "through 2026-03"]
+    assert march.filter(experiments="alpha").scope() == ["experiment alpha", "since 2026-03", "through 2026-03"]
     assert march.filter(since="2026-03-02").scope() == ["since 2026-03-02", "through 2026-03"]
     render(cost_by_experiment(cases[0][0]), tmp_path / "through-march.png")
 

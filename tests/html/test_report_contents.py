@@ -108,7 +108,7 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
     html = report_html(exp, where={"size": "512x768"})
     assert _overview(html)["shown"] == "size = 512x768: 2 of its 4 requests"
     costs = html.split('id="costs"')[1].split("</section>")[0]
-    assert "Costs (experiments part; the requests shown: size = 512x768): $0.15" in costs and "2 tasks (2 done" in costs
+    assert "Costs (experiment part; the requests shown: size = 512x768): $0.15" in costs and "2 tasks (2 done" in costs
     assert "the whole cost $0.30 over 4 tasks" in costs  # and where the whole is
     rows = {r[0]: r[1:] for r in re.findall(r"<tr><td>(on|off)</td><td[^>]*>(\d+)</td>.*?<td[^>]*>(\$[0-9.]+)</td>",
                                             costs.split("<h3>by promptExtend</h3>")[1])}
@@ -130,7 +130,7 @@ def test_a_report_of_part_of_an_experiment_counts_only_that_part(emulator, data_
     assert "(n=1)" in scores and "(n=2)" not in scores  # one image of each value shown, not two
 
     whole = report_html(exp)  # the whole experiment's report is as it was
-    assert "Costs (experiments part): $0.30" in whole and "only in the other size" in whole and "(n=2)" in whole
+    assert "Costs (experiment part): $0.30" in whole and "only in the other size" in whole and "(n=2)" in whole
 
 
 def test_an_image_whose_file_is_damaged_is_said_so_wherever_it_would_show(exp) -> None:
