@@ -60,9 +60,10 @@ def search_command(text: str | None, experiments: tuple[str, ...], tag: str | No
     else:
         table = df[_SHOWN].copy()
         table["rating"] = table["rating"].map(lambda r: "" if present(r) is None else f"{r:g}")
-        # the prompt takes what the terminal has left (it was cut at 40 characters, however wide
-        # the terminal); whole in a file or a pipe
-        table = fit_table(table, ["prompt"], terminal_width(), index=False)
+        # the prompt and the axis values take what the terminal has left (the prompt was cut at 40
+        # characters, however wide the terminal); whole in a file or a pipe. The path stays whole:
+        # it is there to be copied
+        table = fit_table(table, ["prompt", "values"], terminal_width(), index=False)
         echo_text(table_text(table, index=False))  # prompts: an older log may hold a key pasted into one
     matched = int(df.attrs.get("matched", len(df)))
     if matched > len(df):  # on stderr: --json stays a list

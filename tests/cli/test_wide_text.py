@@ -129,3 +129,26 @@ def test_names_cut_alike_are_cut_in_the_middle_so_two_experiments_never_read_as_
     shown = [line.split()[0] for line in narrow if line.split()[0].startswith(LONG_NAME[:4])]
     assert len(shown) == 2 and shown[0] != shown[1] and all("…" in s for s in shown), narrow
     assert [s[-4:] for s in shown] == ["2021", "2022"]  # their ends, where they differ, show
+
+
+def test_search_cuts_long_axis_values_too_and_keeps_the_path_whole(emulator, data_dir: Path) -> None:
+    # only the prompt was cut, to 20 columns at least: a sweep's values (a long negative prompt)
+    # and the path kept every line some 200 columns wide on a terminal of 100
+    negatives = ["blurry, low quality, distorted letters, extra fingers, watermark, jpeg artifacts, oversaturated",
+                 "misspelled words, distorted text, warped typography, duplicated letters, cropped headline"]
+    run_sweep(emulator, data_dir, name="long", axes={"negativePrompt": negatives}, repeats=1, fail_one=False,
+              prompt=LONG_PROMPT)
+
+    def search(columns: int) -> list[str]:
+        result = CliRunner(env={"COLUMNS": str(columns)}).invoke(cli, ["search", "LUMIERE"], prog_name="qwenlab")
+        assert result.exit_code == EXIT_OK, result.output
+        return result.stdout.splitlines()
+
+    wide = search(1000)
+    assert all("negativePrompt=" in line for line in wide[1:]), wide
+    paths = [line.split()[-1] for line in wide[1:]]
+    width = max(map(shown_width, wide)) - shown_width(LONG_PROMPT) + 20 - 30  # the prompt at its least, 30 more to give
+    narrow = search(width)
+    assert max(map(shown_width, narrow)) <= width, narrow
+    assert [line.split()[-1] for line in narrow[1:]] == paths  # copyable
+    assert all("negativePrompt=" in line and line.count("…") == 2 for line in narrow[1:]), narrow  # both cut
