@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CostSummary", "format_table", "readable", "bound_words"]
 
-EMULATED = "emulated by qwenlab's offline emulator (nothing paid)"
+EMULATED = "emulated by qwenlab's offline emulator: nothing paid"  # in the headline's brackets: no brackets of its own
 
 
 class CostSummary:

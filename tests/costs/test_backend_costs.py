@@ -29,7 +29,7 @@ def test_emulator_costs_are_emulated_not_reported_by_the_api(exp) -> None:
     assert t["emulated_usd"] == pytest.approx(0.6) and t["api_usd"] == 0 and t["cost_usd"] == pytest.approx(0.6)
     head = "\n".join(c.headline(t))
     assert "reported by the API" not in head
-    assert "$0.60 emulated by qwenlab's offline emulator (nothing paid)" in head
+    assert "($0.60 emulated by qwenlab's offline emulator: nothing paid)" in head
     assert any("ran on qwenlab's offline emulator" in n and "synthetic" in n for n in c.notes(t))
     tasks = c.tasks()
     assert set(tasks["cost_source"]) == {"emulated"} and set(tasks["backend"]) == {"emulator"}
