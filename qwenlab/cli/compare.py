@@ -37,7 +37,7 @@ def compare_command(experiments: tuple[str, ...], rows: str | None, cols: str | 
     """Compare experiments in one grid, the experiment as an axis: qwenlab compare A B --rows experiment --cols size -o cmp.png
 
     Prints what each experiment holds and costs, then writes the grid (rows: the experiment,
-    unless --rows or --cols names it; columns, without --cols, the first other axis that varies).
+    unless --rows or --cols names it; columns, without --cols, the first other axis that varies, one every experiment swept first).
     An axis only some experiments have shows, for the others, what their requests sent, or "-".
     Nothing is sent or changed. With -o NAME.html, the comparison's report: its grid (drawn at
     --cell-size and --dpi), each run's costs, ratings, judgements and every request.

@@ -217,7 +217,8 @@ def default_axes(catalog: Catalog, rows: str | None, cols: str | None, *, page: 
                  facet: str | None = None) -> tuple[str | None, str | None]:
     """The rows and columns of a grid given none or part of them: with neither, the first two axes
     that vary (columns first); in a comparison with the experiment as the rows (or columns) and
-    nothing in the other, the first other axis that varies there. Axes given to `page` (other than
+    nothing in the other, the first other axis that varies there, one that every member swept
+    with the same values before one they do not share. Axes given to `page` (other than
     "auto") or `facet`, and the repeats, are never picked. The drawn grid, the report's table and
     `qwenlab compare` all lay out by it: `cmp.grid(rows="experiment")` left the columns empty,
     every other axis making pages of one column, where the command's default filled them."""
@@ -229,7 +230,10 @@ def default_axes(catalog: Catalog, rows: str | None, cols: str | None, *, page: 
     named = [] if page == "auto" else _page_axes(catalog, page, None, None, facet)
     varying = [a for a in catalog.varying if a not in (REPEAT, facet, given, *named)]
     if given is not None:
-        other = varying[0] if varying else None
+        # an axis every member sweeps first: one that only some have put the others' runs all
+        # under "-", half the cells of each page "(no cell)"
+        shared = [a for a in varying if not _partial(catalog, a)]
+        other = (shared or varying or [None])[0]
         return (rows, other) if rows is not None else (other, cols)
     return (varying[1] if len(varying) > 1 else None), (varying[0] if varying else None)
 

@@ -178,3 +178,20 @@ def test_the_python_grid_of_a_comparison_fills_the_other_axis_as_the_command_doe
     only = cmp.grid(rows="experiment", page="promptExtend")  # an axis paged is not also the columns
     assert all(set(p.values) == {"promptExtend"} for p in only.pages)
     assert any(t.get_text() == "size: 512x768" for t in only[0].texts)
+
+
+def test_a_comparison_s_columns_default_to_an_axis_every_member_swept(emulator, data_dir: Path) -> None:
+    """`qwenlab compare demo lumiere-extend` put `example` in the columns, an axis only the demo
+    has: every run of the other sat under "example: -" and half of each page read "(no cell)"."""
+    from qwenlab import Lab
+
+    run_sweep(emulator, data_dir, name="one", axes={"size": SIZES, "promptExtend": [True, False]}, repeats=1,
+              fail_one=False)
+    run_sweep(emulator, data_dir, name="two", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
+    cmp = Lab(data_dir, client=lambda: None).compare("one", "two")
+    grid = cmp.grid(rows="experiment")
+    drawn = [" ".join(t.get_text().split()) for t in grid[0].texts]
+    assert "promptExtend: on" in drawn and "promptExtend: off" in drawn, drawn
+    assert not any(text.startswith("size:") and "-" in text for text in drawn), drawn
+    command = qwenlab("compare", "one", "two")
+    assert command.exit_code == EXIT_OK, command.output
