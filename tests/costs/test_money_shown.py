@@ -76,3 +76,15 @@ def test_an_experiment_shown_in_a_notebook_writes_its_cells_costs_in_dollars(emu
     exp = run_sweep(emulator, data_dir, name="shown", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
     page = exp._repr_html_()
     assert page.count("<td>$0.075</td>") == 2 and "<td>0.075</td>" not in page
+
+
+def test_a_column_of_rates_or_percentages_shares_its_decimals() -> None:
+    """Each written on its own, keep_rate read "0.431" above "0.4224" (notebook 03's kept-image
+    table) and used_pct "60", "72", "94.7" (its budget table): a column's points did not line up."""
+    frame = pd.DataFrame({"keep_rate": [0.431, 0.4224], "used_pct": [60.0, 72.0], "difference_pct": [0.0, 0.0],
+                          "rate_lo": [0.5, float("nan")]})
+    shown = readable(frame)
+    assert list(shown["keep_rate"]) == ["0.4310", "0.4224"]
+    assert list(readable(pd.DataFrame({"used_pct": [60.0, 72.0, 94.7, float("nan")]}))["used_pct"]) == ["60.0", "72.0", "94.7", ""]
+    assert list(shown["used_pct"]) == ["60", "72"] and list(shown["difference_pct"]) == ["0", "0"]
+    assert list(shown["rate_lo"]) == ["0.5", ""]
