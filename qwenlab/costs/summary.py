@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.terminal import fit_table, table_text
-from ..core.values import count_of, format_usd, format_usd_column, is_missing
+from ..core.values import count_of, format_usd, format_usd_column, format_usd_estimates, is_missing
+from ..money import USD_COLUMNS
 from ..store.organize import DELETED_PREFIX
 from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
 from .prices import PRICE_TOLERANCE_USD
@@ -248,9 +249,11 @@ class CostSummary:
 
 def readable(df: "pd.DataFrame") -> "pd.DataFrame":
     """A cost frame as a person reads it, in a notebook or a terminal: dollars by `format_usd`'s
-    one rule ("$4.80", "$0.075"; a column with one number of decimals), a column of rates or
-    percentages with one number of decimals too ("60.0", "94.7"), a budget not set as "no budget set" and what follows from it (left, used, would
-    exceed) blank, and no NaN or None anywhere. A copy of text: the frame itself keeps numbers
+    one rule ("$4.80", "$0.075"; a column with one number of decimals), a price worked out as a
+    ratio (usd_per_kept_image, `cost_per_correct`'s) by `format_usd_estimates` ("$0.133", not
+    "$0.1333"; "no bound" for an infinity), a column of rates or percentages with one number of
+    decimals too ("60.0", "94.7"), a budget not set as "no budget set" and what follows from it
+    (left, used, would exceed) blank, and no NaN or None anywhere. A copy of text: the frame itself keeps numbers
     for arithmetic (`costs.budget()["remaining_usd"].sum()`).
 
         readable(costs.budget())      # in a notebook: the budget table, readable
@@ -258,11 +261,17 @@ def readable(df: "pd.DataFrame") -> "pd.DataFrame":
     import pandas as pd
 
     out = pd.DataFrame(index=df.index)
+    dollars = df.attrs.get(USD_COLUMNS) or {}  # cost_per_correct's lo and hi: dollars not named so
     for col in df.columns:
         values = list(df[col])
         if col == "budget_usd":
             out[col] = format_usd_column(values, missing="no budget set")
-        elif "usd" in col.split("_"):  # cost_usd, usd_per_image, api_usd_per_image
+        elif dollars.get(col) == "estimate":  # an estimate and its interval: one number of decimals
+            out[col] = format_usd_estimates(values, among=[v for c, kind in dollars.items() if kind == "estimate"
+                                                            and c in df.columns for v in df[c]])
+        elif col in USD_ESTIMATES:
+            out[col] = format_usd_estimates(values)
+        elif dollars.get(col) == "price" or "usd" in col.split("_"):  # cost_usd, usd_per_image, api_usd_per_image
             out[col] = format_usd_column(values)
         elif _is_share(col):
             out[col] = _share_column(values)
@@ -270,6 +279,9 @@ def readable(df: "pd.DataFrame") -> "pd.DataFrame":
             out[col] = ["" if is_missing(v) else v for v in values]
     return out
 
+
+# spend divided by a count of good images: an estimate, not a price anyone was charged (money.py)
+USD_ESTIMATES = ("usd_per_kept_image",)
 
 SHARE_DECIMALS = 4  # keep_rate is stored to 4 decimals, a percentage to 1 or 2: each shown whole
 
