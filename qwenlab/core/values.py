@@ -17,9 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Iterable
 
-from ..money import format_usd, format_usd_column  # the one rule, kept in a foundation the progress bar shares
+from ..money import (  # the one rule, kept in a foundation the progress bar shares
+    format_usd,
+    format_usd_column,
+    format_usd_estimates,
+)
 
-__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "switch", "present", "same_value", "format_value", "format_usd", "format_usd_column", "excerpt", "distinct_labels", "label_list", "count_of", "folded"]
+__all__ = ["without_latin_accents", "cut_utf8", "is_missing", "plain", "switch", "present", "same_value", "format_value", "format_usd", "format_usd_column", "format_usd_estimates", "excerpt", "distinct_labels", "label_list", "count_of", "folded"]
 
 # words of context kept before the place where two texts part, so a label reads "…headline 'LUMIÈRE'"
 _CONTEXT = 10

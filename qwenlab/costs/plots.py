@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.glyphs import drawable, legible
 from ..core.scripts import wrap_units
-from ..core.values import count_of, format_usd
+from ..core.values import count_of, format_usd, format_usd_estimates
 from ..store.organize import DELETED_PREFIX
 from .frames import Costs
 from .labels import AXIS_PREFIX, BUILTIN_PREFIX, PER_EXPERIMENT, PERIOD_PREFIX, PERIODS, swept_axis
@@ -137,6 +137,11 @@ def _usd(x: float, _pos: Any = None) -> str:
     # format_usd's dollars (cents, or up to a hundredth of a cent where cents would round it away), with
     # r"\$": a literal dollar; two plain ones in a label would start matplotlib's mathtext
     return format_usd(x).replace("$", "\\$")
+
+
+def _estimate(x: float) -> str:
+    # spend over the images kept: an estimate, to three digits as readable() writes it (money.py)
+    return format_usd_estimates([x])[0].replace("$", "\\$")
 
 
 def _emulated_line(emulated: float, total: float) -> str:
@@ -423,7 +428,7 @@ def cost_by_setting(costs: Any, axis: str = BUILTIN_PREFIX + "setting", ax: "Axe
         if min_score is not None:
             per = r["usd_per_kept_image"]
             notes.append(f"{_usd(r['cost_usd'])}, {int(r['kept'])} kept of {int(r['rated'])} rated "
-                         f"({count_of(int(r['images']), 'image')}), " + (f"{_usd(per)} per kept" if per == per else "none kept"))
+                         f"({count_of(int(r['images']), 'image')}), " + (f"{_estimate(per)} per kept" if per == per else "none kept"))
         else:
             per = r["usd_per_image"]
             notes.append(f"{_usd(r['cost_usd'])}, {count_of(int(r['images']), 'image')}" + (f", {_usd(per)} each" if per == per else ""))

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.terminal import fit_table, table_text
-from ..core.values import count_of, format_usd, format_usd_column, is_missing
+from ..core.values import count_of, format_usd, format_usd_column, format_usd_estimates, is_missing
+from ..money import USD_COLUMNS
 from ..store.organize import DELETED_PREFIX
 from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
 from .prices import PRICE_TOLERANCE_USD
@@ -248,9 +249,11 @@ class CostSummary:
 
 def readable(df: "pd.DataFrame") -> "pd.DataFrame":
     """A cost frame as a person reads it, in a notebook or a terminal: dollars by `format_usd`'s
-    one rule ("$4.80", "$0.075"; a column with one number of decimals), a percentage or rate as
-    written, a budget not set as "no budget set" and what follows from it (left, used, would
-    exceed) blank, and no NaN or None anywhere. A copy of text: the frame itself keeps numbers
+    one rule ("$4.80", "$0.075"; a column with one number of decimals), a price worked out as a
+    ratio (usd_per_kept_image, `cost_per_correct`'s) by `format_usd_estimates` ("$0.133", not
+    "$0.1333"; "no bound" for an infinity), a column of rates or percentages with one number of
+    decimals too ("60.0", "94.7"), a budget not set as "no budget set" and what follows from it
+    (left, used, would exceed) blank, and no NaN or None anywhere. A copy of text: the frame itself keeps numbers
     for arithmetic (`costs.budget()["remaining_usd"].sum()`).
 
         readable(costs.budget())      # in a notebook: the budget table, readable
@@ -258,17 +261,43 @@ def readable(df: "pd.DataFrame") -> "pd.DataFrame":
     import pandas as pd
 
     out = pd.DataFrame(index=df.index)
+    dollars = df.attrs.get(USD_COLUMNS) or {}  # cost_per_correct's lo and hi: dollars not named so
     for col in df.columns:
         values = list(df[col])
         if col == "budget_usd":
             out[col] = format_usd_column(values, missing="no budget set")
-        elif "usd" in col.split("_"):  # cost_usd, usd_per_image, api_usd_per_image
+        elif dollars.get(col) == "estimate":  # an estimate and its interval: one number of decimals
+            out[col] = format_usd_estimates(values, among=[v for c, kind in dollars.items() if kind == "estimate"
+                                                            and c in df.columns for v in df[c]])
+        elif col in USD_ESTIMATES:
+            out[col] = format_usd_estimates(values)
+        elif dollars.get(col) == "price" or "usd" in col.split("_"):  # cost_usd, usd_per_image, api_usd_per_image
             out[col] = format_usd_column(values)
-        elif col.endswith("_pct") or col == "keep_rate":
-            out[col] = ["" if is_missing(v) else f"{v:g}" for v in values]
+        elif _is_share(col):
+            out[col] = _share_column(values)
         else:
             out[col] = ["" if is_missing(v) else v for v in values]
     return out
+
+
+# spend divided by a count of good images: an estimate, not a price anyone was charged (money.py)
+USD_ESTIMATES = ("usd_per_kept_image",)
+
+SHARE_DECIMALS = 4  # keep_rate is stored to 4 decimals, a percentage to 1 or 2: each shown whole
+
+
+def _is_share(col: str) -> bool:
+    """A rate or a percentage: keep_rate, used_pct, difference_pct, rate, rate_lo, rate_hi."""
+    return col.endswith(("_pct", "_rate")) or col == "rate" or col.startswith("rate_")
+
+
+def _share_column(values: list[Any]) -> list[str]:
+    """A column of rates or percentages with one number of decimals, the fewest its most precise
+    figure needs (to `SHARE_DECIMALS`), so their points line up: each written on its own,
+    keep_rate read "0.431" above "0.4224" and used_pct "60", "72", "94.7"."""
+    present = [round(float(v), SHARE_DECIMALS) for v in values if not is_missing(v)]
+    places = max((next(d for d in range(SHARE_DECIMALS + 1) if round(v, d) == v) for v in present), default=0)
+    return ["" if is_missing(v) else f"{float(v):.{places}f}" for v in values]
 
 
 _TABLE_DISPLAY = {"max_rows": 1000, "max_columns": 50, "width": 200, "max_colwidth": 60}

@@ -11,7 +11,8 @@ images being the unit that varies (words of one image are not independent draws)
 seed so the figures are reproducible, widened to at least Wilson's interval of the mean below 10
 images or when every image scored alike (`share_mean_interval`: six images that all read right
 are not [1.00, 1.00]). `describe` says which. Cost per correct image: the mean cost of an image divided
-by the share of images that are correct, its interval that of the share (Wilson) carried through.
+by the share of images that are correct, its interval that of the share (Wilson) carried through;
+shown as an estimate, to three significant digits (`qwenlab.money.format_usd_estimates`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import math
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.intervals import SMALL_SAMPLE, bootstrap_mean, percent, share_mean_interval, wilson_interval
-from ..core.values import format_usd, format_value
+from ..core.values import format_usd_estimates, format_value
 from ..errors import UnknownAxisError
+from ..money import USD_COLUMNS
 from ..store.axes import AXIS_INFO, names_axis
 from .scores import text_scores
 from .scoring import score_figure
@@ -151,8 +153,11 @@ def cost_per_correct(scores: "pd.DataFrame | ExperimentRecord | str", by: str | 
         rows.append({"axis": by or "all", "value": label, "images": n, "correct": k, "rate": rate, "rate_lo": rate_lo,
                      "rate_hi": rate_hi, "cost_usd": round(total, 6), "cost_per_image": per_image,
                      "cost_per_correct": per(rate), "lo": per(rate_hi), "hi": per(rate_lo)})
-    return pd.DataFrame(rows, columns=["axis", "value", "images", "correct", "rate", "rate_lo", "rate_hi", "cost_usd",
-                                       "cost_per_image", "cost_per_correct", "lo", "hi"])
+    out = pd.DataFrame(rows, columns=["axis", "value", "images", "correct", "rate", "rate_lo", "rate_hi", "cost_usd",
+                                      "cost_per_image", "cost_per_correct", "lo", "hi"])
+    # dollars not named *_usd, for readable(): the mean price as a price, the ratios as estimates
+    out.attrs[USD_COLUMNS] = {"cost_per_image": "price", "cost_per_correct": "estimate", "lo": "estimate", "hi": "estimate"}
+    return out
 
 
 def axis_lines(scores: "pd.DataFrame | ExperimentRecord | str", axis: str) -> list[str]:
@@ -166,7 +171,9 @@ def axis_lines(scores: "pd.DataFrame | ExperimentRecord | str", axis: str) -> li
         if not r.correct:  # not "$inf per correctly rendered image"
             lines.append(f"  {value}: no image rendered correctly (0/{r.images}), so no cost per correct image")
             continue
-        hi = format_usd(r.hi) if r.hi != math.inf else "no bound"
-        lines.append(f"  {value}: {format_usd(r.cost_per_correct)} per correctly rendered image [{format_usd(r.lo)}, {hi}] "
+        # an estimate and its interval to one number of decimals, three digits of the largest
+        # ("$0.1333 [$0.0835, $0.1485]" showed hundredths of a cent of a ratio spanning cents)
+        per, lo, hi = format_usd_estimates([r.cost_per_correct, r.lo, r.hi])
+        lines.append(f"  {value}: {per} per correctly rendered image [{lo}, {hi}] "
                      f"({r.correct}/{r.images} correct)")
     return lines

@@ -14,7 +14,7 @@ from qwenlab.cli import cli
 from qwenlab.cli.exits import EXIT_OK
 from qwenlab.costs import Costs, readable
 from qwenlab.html.page import fmt
-from qwenlab.money import format_usd, format_usd_column
+from qwenlab.money import format_usd, format_usd_column, format_usd_estimates
 from qwenlab.store.log import Log
 from tests.support.labkit import run_sweep
 
@@ -76,3 +76,29 @@ def test_an_experiment_shown_in_a_notebook_writes_its_cells_costs_in_dollars(emu
     exp = run_sweep(emulator, data_dir, name="shown", axes={"promptExtend": [True, False]}, repeats=1, fail_one=False)
     page = exp._repr_html_()
     assert page.count("<td>$0.075</td>") == 2 and "<td>0.075</td>" not in page
+
+
+def test_a_column_of_rates_or_percentages_shares_its_decimals() -> None:
+    """Each written on its own, keep_rate read "0.431" above "0.4224" (notebook 03's kept-image
+    table) and used_pct "60", "72", "94.7" (its budget table): a column's points did not line up."""
+    frame = pd.DataFrame({"keep_rate": [0.431, 0.4224], "used_pct": [60.0, 72.0], "difference_pct": [0.0, 0.0],
+                          "rate_lo": [0.5, float("nan")]})
+    shown = readable(frame)
+    assert list(shown["keep_rate"]) == ["0.4310", "0.4224"]
+    assert list(readable(pd.DataFrame({"used_pct": [60.0, 72.0, 94.7, float("nan")]}))["used_pct"]) == ["60.0", "72.0", "94.7", ""]
+    assert list(shown["used_pct"]) == ["60", "72"] and list(shown["difference_pct"]) == ["0", "0"]
+    assert list(shown["rate_lo"]) == ["0.5", ""]
+
+
+def test_a_price_worked_out_as_a_ratio_reads_to_three_digits_not_a_hundredth_of_a_cent() -> None:
+    """Spend over a count of good images is an estimate, not a price anyone was charged: the money
+    rule wrote it "$0.1714" and "$0.2000" (usd_per_kept_image in notebook 03), digits its interval
+    makes meaningless. Three significant digits of the largest figure, never fewer than cents nor
+    more than a hundredth of a cent (a cheap model's $0.0075 stays whole)."""
+    assert format_usd_estimates([0.171428, 0.2]) == ["$0.171", "$0.200"]
+    assert format_usd_estimates([0.0075, 0.00833]) == ["$0.0075", "$0.0083"]
+    assert format_usd_estimates([1.3333, 0.5]) == ["$1.33", "$0.50"]
+    assert format_usd_estimates([float("inf"), None, float("nan")]) == ["no bound", "", ""]
+    kept = pd.DataFrame({"usd_per_image": [0.075, 0.075], "usd_per_kept_image": [0.171428, 0.2]})
+    shown = readable(kept)
+    assert list(shown["usd_per_kept_image"]) == ["$0.171", "$0.200"] and list(shown["usd_per_image"]) == ["$0.075", "$0.075"]

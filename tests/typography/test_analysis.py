@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from qwenlab.core.intervals import share_mean_interval
+from qwenlab.costs import readable
 from qwenlab.errors import UnknownAxisError
 from qwenlab.typography.analysis import (
+    axis_lines,
     bootstrap_mean,
     by_axis,
     cost_per_correct,
@@ -103,6 +105,25 @@ def test_cost_per_correctly_rendered_image():
     assert on["lo"] == pytest.approx(0.075 / wilson(6, 8)[1]) and on["hi"] == pytest.approx(0.075 / wilson(6, 8)[0])
     none = frame().assign(correct=False)
     assert math.isinf(cost_per_correct(none)["cost_per_correct"].iloc[0])
+
+
+def test_a_cost_per_correct_image_reads_as_dollars_to_three_digits():
+    """Its columns are not named *_usd, so readable() left them bare numbers (0.1, 0.3, 0.0869...),
+    and `qwenlab score` wrote the ratio to a hundredth of a cent beside cents: "$0.1333 per
+    correctly rendered image [$0.0835, $0.1485]" next to "$0.10". An estimate and its interval
+    now share three digits of the largest; the mean price stays a price."""
+    shown = readable(cost_per_correct(frame(), by="promptExtend")).set_index("value")
+    assert list(shown["cost_per_image"]) == ["$0.075", "$0.075"] and list(shown["cost_usd"]) == ["$0.60", "$0.60"]
+    # 0.0808 and 0.1270, 0.1833 and 1.0493: with their estimates, three digits of the largest, $1.05
+    assert list(shown["lo"]) == ["$0.08", "$0.13"] and list(shown["hi"]) == ["$0.18", "$1.05"]
+    assert list(shown["cost_per_correct"]) == ["$0.10", "$0.30"]
+    assert list(shown["rate"]) == ["0.75", "0.25"]
+    none = readable(cost_per_correct(frame().assign(correct=False)))
+    assert none[["cost_per_correct", "hi"]].iloc[0].tolist() == ["no bound", "no bound"]
+    # 9 of 16 correct at $0.075 (the demo's art deco perfume): $0.1333 [$0.0975, $0.2260] it was
+    nine = frame().assign(correct=[True] * 9 + [False] * 7)
+    assert axis_lines(nine.assign(promptExtend=True), "promptExtend")[-1] == (
+        "  promptExtend on: $0.133 per correctly rendered image [$0.098, $0.226] (9/16 correct)")
 
 
 def test_score_colours_run_from_red_to_green_and_tell_088_from_100():
