@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-__all__ = ["format_usd", "format_usd_column", "format_usd_estimate", "format_usd_estimates", "usd_decimals",
+__all__ = ["fewest_decimals", "format_usd", "format_usd_column", "format_usd_estimate", "format_usd_estimates", "usd_decimals",
            "usd_estimate_decimals", "usd_option", "USD_DECIMALS", "USD_COLUMNS", "ESTIMATE_DIGITS"]
 
 USD_DECIMALS = 4  # a hundredth of a cent: a per-image price such as $0.0075 is shown whole
@@ -31,14 +31,17 @@ ESTIMATE_DIGITS = 3  # a ratio of money: its interval is cents wide, a fourth di
 USD_COLUMNS = "usd_columns"  # a frame's attrs key: {column: "price" | "estimate"}, dollars not named *_usd
 
 
+def fewest_decimals(value: float, least: int, most: int) -> int:
+    """The fewest decimals, from `least` to `most`, that show `value` as it is to `most` of them:
+    what a column of figures takes from its most precise one, so that its points line up."""
+    exact = round(abs(value), most)
+    return next((d for d in range(least, most) if round(exact, d) == exact), most)
+
+
 def usd_decimals(amount: float) -> int:
     """The decimals `amount` needs: 2 (cents) to `USD_DECIMALS`, the fewest that show it as it is
     to a hundredth of a cent."""
-    exact = round(abs(amount), USD_DECIMALS)
-    for decimals in range(2, USD_DECIMALS):
-        if round(exact, decimals) == exact:
-            return decimals
-    return USD_DECIMALS
+    return fewest_decimals(amount, 2, USD_DECIMALS)
 
 
 def format_usd(amount: float, decimals: int | None = None) -> str:

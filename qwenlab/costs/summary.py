@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.terminal import fit_table, table_text
 from ..core.values import count_of, format_usd, format_usd_column, format_usd_estimates, is_missing
-from ..money import USD_COLUMNS
+from ..money import USD_COLUMNS, fewest_decimals
 from ..store.organize import DELETED_PREFIX
 from .labels import BUILTIN_PREFIX, PER_EXPERIMENT, swept_axis
 from .prices import PRICE_TOLERANCE_USD
@@ -295,8 +295,7 @@ def _share_column(values: list[Any]) -> list[str]:
     """A column of rates or percentages with one number of decimals, the fewest its most precise
     figure needs (to `SHARE_DECIMALS`), so their points line up: each written on its own,
     keep_rate read "0.431" above "0.4224" and used_pct "60", "72", "94.7"."""
-    present = [round(float(v), SHARE_DECIMALS) for v in values if not is_missing(v)]
-    places = max((next(d for d in range(SHARE_DECIMALS + 1) if round(v, d) == v) for v in present), default=0)
+    places = max((fewest_decimals(float(v), 0, SHARE_DECIMALS) for v in values if not is_missing(v)), default=0)
     return ["" if is_missing(v) else f"{float(v):.{places}f}" for v in values]
 
 
